@@ -1,0 +1,487 @@
+"""Load ``broadcaster.toml`` into frozen dataclasses, refusing anything unknown.
+
+Secrets are written ``${ENV_VAR}`` and wrapped in ``Secret``, whose ``str`` and
+``repr`` are ``***``: a secret can reach a log line or a traceback only by
+someone calling ``reveal()``, which happens where an SDK client is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from broadcaster.errors import ConfigError
+from messages.model import Component
+
+CONFIG_ENV = "BROADCASTER_CONFIG"
+DEFAULT_NAME = "broadcaster.toml"
+SITE_DESTINATION = "site"
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Secret:
+    """A config value that must never be printed. ``reveal()`` gives the raw value."""
+
+    __slots__ = ("env_var", "_value")
+
+    def __init__(self, env_var: str, value: str | None) -> None:
+        self.env_var = env_var
+        self._value = value
+
+    def reveal(self) -> str:
+        if self._value is None:
+            raise ConfigError(
+                f"environment variable {self.env_var} is not set. "
+                f"Export it (export {self.env_var}=...) and run the command again."
+            )
+        return self._value
+
+    def reveal_or_empty(self) -> str:
+        return self._value or ""
+
+    @property
+    def missing(self) -> bool:
+        return self._value is None
+
+    def __repr__(self) -> str:
+        return f"Secret(${{{self.env_var}}}=***)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class PageConfig:
+    title: str = "Service status"
+    base_url: str = ""
+    output_dir: Path = Path("public")
+    timezone: str = "UTC"
+    history_days: int = 14
+    description: str = ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: Path = Path(".broadcaster/state.db")
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Timeouts in seconds: per attempt at one destination, and for the whole command."""
+
+    timeout: float = 15.0
+    deadline: float = 60.0
+    max_attempts: int = 6
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One ``[channels.NAME]`` or ``[publish.NAME]`` table."""
+
+    name: str
+    type: str
+    visibility: str = "public"
+    components: tuple[str, ...] = ()
+    api_url: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def wants(self, component_ids: set[str]) -> bool:
+        """Whether an update touching these components goes to this destination."""
+        return not self.components or bool(component_ids & set(self.components))
+
+
+@dataclass(frozen=True)
+class ComponentConfig:
+    component: Component
+    sla: float | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    page: PageConfig
+    store: StoreConfig
+    engine: EngineConfig
+    components: tuple[ComponentConfig, ...]
+    channels: Mapping[str, ChannelConfig]
+    publish: Mapping[str, ChannelConfig]
+    templates: Mapping[str, Mapping[str, Any]]
+    author: str = ""
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.base_dir / self.page.output_dir
+
+    @property
+    def store_path(self) -> Path:
+        return self.base_dir / self.store.path
+
+    @property
+    def component_ids(self) -> tuple[str, ...]:
+        return tuple(c.component.id for c in self.components)
+
+    def component(self, component_id: str) -> Component | None:
+        for entry in self.components:
+            if entry.component.id == component_id:
+                return entry.component
+        return None
+
+    @property
+    def destination_names(self) -> tuple[str, ...]:
+        return (SITE_DESTINATION, *self.publish, *self.channels)
+
+    def missing_secrets(self, names: set[str] | None = None) -> list[str]:
+        """``name.key: ${VAR}`` for every secret whose variable is unset."""
+        missing = []
+        for table in (self.channels, self.publish):
+            for name, channel in table.items():
+                if names is not None and name not in names:
+                    continue
+                for key, value in channel.options.items():
+                    if isinstance(value, Secret) and value.missing:
+                        missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+        return missing
+
+
+# -- Loading -----------------------------------------------------------------
+
+_TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator"}
+_PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description"}
+_STORE_KEYS = {"path", "url"}
+_ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
+_COMPONENT_KEYS = {"id", "name", "group", "description", "sla"}
+_COMMON_CHANNEL_KEYS = {"type", "visibility", "components", "api_url"}
+_PUBLISH_TYPES = ("s3", "git", "directory")
+_TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private"}
+
+
+def find_config_path(explicit: str | None) -> Path | None:
+    """``--config``, then ``$BROADCASTER_CONFIG``, then ``./broadcaster.toml``; None if none."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(
+                f"config file {path} not found. Check the path, or run `broadcaster init {path}`."
+            )
+        return path.resolve()
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(
+                f"${CONFIG_ENV} names {path}, which does not exist. "
+                f"Fix the variable or run `broadcaster init {path}`."
+            )
+        return path.resolve()
+    default = Path.cwd() / DEFAULT_NAME
+    return default if default.is_file() else None
+
+
+def load(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Find and load the config; with no file at all, the embedded default."""
+    path = find_config_path(explicit)
+    if path is None:
+        return parse({}, None, environ)
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}). Save it as UTF-8.") from exc
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_error(path, raw, exc)) from exc
+    return parse(data, path, environ)
+
+
+def _toml_error(path: Path, raw: str, exc: tomllib.TOMLDecodeError) -> str:
+    lineno = getattr(exc, "lineno", None)
+    if lineno is None:
+        found = re.search(r"line (\d+)", str(exc))
+        lineno = int(found.group(1)) if found else None
+    message = f"{path} is not valid TOML: {exc}."
+    if lineno:
+        lines = raw.splitlines()
+        if 0 < lineno <= len(lines):
+            message += f"\n  line {lineno}: {lines[lineno - 1].strip()}"
+    return message
+
+
+class _Reader:
+    """Reads one table, naming the file and key in every error."""
+
+    def __init__(self, path: Path | None, environ: Mapping[str, str]) -> None:
+        self.where = f"{path}: " if path else "config: "
+        self.environ = environ
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where}{key}: {problem}")
+
+    def table(self, value: Any, key: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(key, "must be a table ([" + key + "])")
+        return value
+
+    def refuse_unknown(self, table: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise self.error(
+                    f"{prefix}{key}",
+                    f"unknown key.{hint} Allowed here: {', '.join(sorted(allowed))}.",
+                )
+
+    def string(self, table: Mapping[str, Any], key: str, prefix: str, default: str = "") -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(prefix + key, f"must be a string, not {type(value).__name__}")
+        return value
+
+    def number(self, table: Mapping[str, Any], key: str, prefix: str, default: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise self.error(prefix + key, "must be a positive number")
+        return float(value)
+
+    def names(self, table: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(prefix + key, "must be a list of strings")
+        return tuple(value)
+
+    def resolve(self, value: Any) -> Any:
+        """``${VAR}`` strings become Secrets; lists and tables are walked."""
+        if isinstance(value, str):
+            found = _ENV_REF.match(value.strip())
+            if found:
+                var = found.group(1)
+                return Secret(var, self.environ.get(var))
+            return value
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+
+def parse(
+    data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate a parsed TOML document; every mistake is a ConfigError naming the key."""
+    reader = _Reader(path, os.environ if environ is None else environ)
+    reader.refuse_unknown(data, _TOP_KEYS, "")
+    components = _components(reader, data.get("components", []))
+    ids = {c.component.id for c in components}
+    channels = {
+        name: _channel(reader, name, table, ids)
+        for name, table in reader.table(data.get("channels"), "channels").items()
+    }
+    publish = {
+        name: _publish_target(reader, name, table)
+        for name, table in reader.table(data.get("publish"), "publish").items()
+    }
+    _refuse_name_clashes(reader, channels, publish)
+    operator = reader.table(data.get("operator"), "operator")
+    reader.refuse_unknown(operator, {"name"}, "operator.")
+    return Config(
+        path=path,
+        page=_page(reader, reader.table(data.get("page"), "page")),
+        store=_store(reader, reader.table(data.get("store"), "store")),
+        engine=_engine(reader, reader.table(data.get("engine"), "engine")),
+        components=components,
+        channels=channels,
+        publish=publish,
+        templates=_templates(reader, reader.table(data.get("templates"), "templates"), ids),
+        author=reader.string(operator, "name", "operator."),
+    )
+
+
+def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
+    reader.refuse_unknown(table, _PAGE_KEYS, "page.")
+    timezone = reader.string(table, "timezone", "page.", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise reader.error("page.timezone", f"unknown time zone {timezone!r}; use e.g. 'Europe/Berlin'") from exc
+    days = table.get("history_days", 14)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise reader.error("page.history_days", "must be a whole number of days, 0 or more")
+    base_url = reader.string(table, "base_url", "page.")
+    if base_url and not re.match(r"^https?://", base_url):
+        raise reader.error("page.base_url", "must start with https:// (the page's public address)")
+    return PageConfig(
+        title=reader.string(table, "title", "page.", PageConfig.title),
+        base_url=base_url.rstrip("/") + "/" if base_url else "",
+        output_dir=Path(reader.string(table, "output_dir", "page.", "public")),
+        timezone=timezone,
+        history_days=days,
+        description=reader.string(table, "description", "page."),
+    )
+
+
+def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
+    reader.refuse_unknown(table, _STORE_KEYS, "store.")
+    path = reader.string(table, "path", "store.", ".broadcaster/state.db")
+    url = table.get("url", "")
+    url = reader.resolve(url) if isinstance(url, str) else url
+    if isinstance(url, str) and url.startswith("sqlite:///"):
+        path, url = url.removeprefix("sqlite:///"), ""
+    return StoreConfig(path=Path(path), url=url)
+
+
+def _engine(reader: _Reader, table: dict[str, Any]) -> EngineConfig:
+    reader.refuse_unknown(table, _ENGINE_KEYS, "engine.")
+    attempts = table.get("max_attempts", EngineConfig.max_attempts)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise reader.error("engine.max_attempts", "must be a whole number, 1 or more")
+    return EngineConfig(
+        timeout=reader.number(table, "timeout", "engine.", EngineConfig.timeout),
+        deadline=reader.number(table, "deadline", "engine.", EngineConfig.deadline),
+        max_attempts=attempts,
+    )
+
+
+def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
+    if not isinstance(entries, list):
+        raise reader.error("components", "must be an array of tables ([[components]])")
+    seen: set[str] = set()
+    result = []
+    for index, entry in enumerate(entries):
+        prefix = f"components[{index}]."
+        if not isinstance(entry, dict):
+            raise reader.error(prefix.rstrip("."), "must be a table")
+        reader.refuse_unknown(entry, _COMPONENT_KEYS, prefix)
+        component_id = reader.string(entry, "id", prefix)
+        if not component_id or not _NAME.match(component_id):
+            raise reader.error(prefix + "id", "is required: letters, digits, '-', '_' or '.'")
+        if component_id in seen:
+            raise reader.error(prefix + "id", f"{component_id!r} is defined twice")
+        seen.add(component_id)
+        sla = entry.get("sla")
+        if sla is not None and (isinstance(sla, bool) or not isinstance(sla, (int, float)) or not 0 < sla <= 100):
+            raise reader.error(prefix + "sla", "must be a percentage such as 99.9")
+        component = Component(
+            id=component_id,
+            name=reader.string(entry, "name", prefix, component_id) or component_id,
+            group=reader.string(entry, "group", prefix),
+            description=reader.string(entry, "description", prefix),
+        )
+        result.append(ComponentConfig(component, float(sla) if sla is not None else None))
+    return tuple(result)
+
+
+def _common(
+    reader: _Reader, name: str, table: Any, section: str, component_ids: set[str]
+) -> tuple[str, dict[str, Any], str, tuple[str, ...], str | None]:
+    prefix = f"{section}.{name}."
+    if not _NAME.match(name) or name == SITE_DESTINATION:
+        raise reader.error(f"{section}.{name}", "names may hold letters, digits, '-', '_' and '.', and 'site' is taken")
+    if not isinstance(table, dict):
+        raise reader.error(f"{section}.{name}", "must be a table")
+    kind = table.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise reader.error(prefix + "type", "is required (e.g. type = \"slack\")")
+    visibility = reader.string(table, "visibility", prefix, "public")
+    if visibility not in ("public", "private"):
+        raise reader.error(prefix + "visibility", "must be \"public\" or \"private\"")
+    components = reader.names(table, "components", prefix)
+    for component_id in components:
+        if component_id not in component_ids:
+            close = difflib.get_close_matches(component_id, sorted(component_ids), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise reader.error(prefix + "components", f"unknown component {component_id!r}.{hint} Define it in [[components]].")
+    api_url = table.get("api_url")
+    if api_url is not None and (not isinstance(api_url, str) or not re.match(r"^https?://", api_url)):
+        raise reader.error(prefix + "api_url", "must be an http(s) URL")
+    options = {k: reader.resolve(v) for k, v in table.items() if k not in _COMMON_CHANNEL_KEYS}
+    return kind, options, visibility, components, api_url
+
+
+def _channel(reader: _Reader, name: str, table: Any, component_ids: set[str]) -> ChannelConfig:
+    from channels.base import load_channel_class
+
+    kind, options, visibility, components, api_url = _common(reader, name, table, "channels", component_ids)
+    prefix = f"channels.{name}."
+    channel_class = load_channel_class(kind, f"{reader.where}{prefix}type: ")
+    if visibility not in channel_class.visibilities:
+        raise reader.error(
+            prefix + "visibility",
+            f"a {kind} channel can only be {' or '.join(channel_class.visibilities)}: "
+            "everything posted there is public.",
+        )
+    allowed = set(channel_class.required_options) | set(channel_class.optional_options)
+    reader.refuse_unknown(options, allowed | _COMMON_CHANNEL_KEYS, prefix)
+    for key in channel_class.required_options:
+        if key not in options:
+            raise reader.error(prefix + key, f"is required for a {kind} channel")
+    for key in channel_class.secret_options:
+        if isinstance(options.get(key), str) and options[key]:
+            raise reader.error(
+                prefix + key,
+                "holds a secret written in the file. Put it in an environment variable "
+                f"and write {key} = \"${{MY_VAR}}\" instead.",
+            )
+    channel_class.validate_options(options, f"{reader.where}{prefix}")
+    return ChannelConfig(name, kind, visibility, components, api_url, options)
+
+
+def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
+    from broadcaster.site.hosts import load_host_class
+
+    kind, options, visibility, components, api_url = _common(reader, name, table, "publish", set())
+    prefix = f"publish.{name}."
+    if kind not in _PUBLISH_TYPES:
+        raise reader.error(prefix + "type", f"unknown publish type {kind!r}; use one of {', '.join(_PUBLISH_TYPES)}")
+    if visibility != "public":
+        raise reader.error(prefix + "visibility", "the site is public; publish targets cannot be private")
+    host_class = load_host_class(kind)
+    allowed = set(host_class.required_options) | set(host_class.optional_options)
+    reader.refuse_unknown(options, allowed, prefix)
+    for key in host_class.required_options:
+        if key not in options:
+            raise reader.error(prefix + key, f"is required for a {kind} target")
+    return ChannelConfig(name, kind, "public", (), api_url, options)
+
+
+def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:
+    for name in set(channels) & set(publish):
+        raise reader.error(f"publish.{name}", "has the same name as a channel; destination names must be unique")
+
+
+def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) -> dict[str, dict[str, Any]]:
+    result = {}
+    for name, template in table.items():
+        prefix = f"templates.{name}."
+        if not isinstance(template, dict):
+            raise reader.error(f"templates.{name}", "must be a table")
+        reader.refuse_unknown(template, _TEMPLATE_KEYS, prefix)
+        for entry in reader.names(template, "components", prefix):
+            if entry.split("=", 1)[0] not in component_ids:
+                raise reader.error(prefix + "components", f"unknown component {entry!r}")
+        result[name] = dict(template)
+    return result

@@ -1,0 +1,60 @@
+"""One exception tree for the whole program.
+
+Library errors (tweepy, telegram, slack_sdk, botocore, sqlite3) are caught where
+they happen and re-raised ``from`` the original as one of these, with a message
+an operator in the middle of an outage can act on. Only ``broadcaster.cli``
+turns them into exit codes.
+"""
+
+from __future__ import annotations
+
+
+class BroadcasterError(Exception):
+    """Base of every error this program raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(BroadcasterError):
+    """The operator's command line or message is wrong: nothing was stored or sent."""
+
+    exit_code = 2
+
+
+class ConfigError(BroadcasterError):
+    """The configuration file is wrong: nothing was stored or sent."""
+
+    exit_code = 2
+
+
+class StoreError(BroadcasterError):
+    """The state store cannot be opened or written."""
+
+    exit_code = 1
+
+
+class DeliveryError(BroadcasterError):
+    """One destination refused or failed to take a message.
+
+    ``retryable`` says whether sending the same thing again later may work
+    (rate limit, 5xx, timeout, connection reset) or not (bad credentials,
+    unknown chat, rejected content). ``retry_after`` is the server's own hint
+    in seconds, when it gave one.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def retryable(message: str, retry_after: float | None = None) -> DeliveryError:
+    """A failure worth trying again, optionally after ``retry_after`` seconds."""
+    return DeliveryError(message, retryable=True, retry_after=retry_after)
+
+
+def permanent(message: str) -> DeliveryError:
+    """A failure that will not go away by trying again: the message says what to fix."""
+    return DeliveryError(message, retryable=False)

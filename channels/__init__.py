@@ -1,0 +1,1 @@
+"""One module per destination: how to deliver. See ``channels.base`` for the protocol."""

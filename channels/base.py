@@ -1,0 +1,212 @@
+"""The protocol every destination implements, and the values it trades in.
+
+A channel is one module in this package holding one ``Channel`` subclass whose
+``type_name`` is the module's name (``type = "slack"`` in the config loads
+``channels/slack.py``). Adding Mastodon is one new file here, plus its
+formatter in ``messages/`` and its tests.
+
+The split of work:
+
+* ``render(view)`` is pure. It receives a visibility-filtered view (never the
+  raw update), calls the medium's formatter in ``messages/`` and returns a
+  ``Rendered`` that ``broadcaster preview`` can print as is.
+* ``send(rendered, target=..., thread=...)`` does the I/O for one target (one
+  chat, one channel) and returns a ``Receipt``. It raises ``DeliveryError``
+  (``retryable`` or not) and never returns a failure flag: the cause matters.
+  It does not retry: the engine owns retries, backoff and deadlines.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from broadcaster.errors import ConfigError, DeliveryError, permanent
+
+if TYPE_CHECKING:
+    from broadcaster.config import ChannelConfig
+    from messages.visibility import UpdateView
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What one destination would send for one update.
+
+    ``text`` is the readable form (what preview prints, and the notification
+    fallback); ``parts`` are the messages to send in order when the medium
+    needs more than one; ``payload`` carries medium-specific structure (Slack
+    blocks, say). ``visibility`` is the view it was cut from.
+    """
+
+    text: str
+    visibility: str
+    parts: tuple[str, ...] = ()
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        return self.parts or (self.text,)
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """Where an incident's earlier posts are at one target, so a follow-up threads.
+
+    ``first_remote_id`` is the incident's first post there, ``last_remote_id``
+    the most recent one (X replies to the latest, Telegram and Slack to the first).
+    """
+
+    first_remote_id: str
+    last_remote_id: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A successful delivery: the remote id later updates thread under, and any notes."""
+
+    remote_id: str
+    notes: tuple[str, ...] = ()
+    new_target: str | None = None  # set when the service moved the target (a migrated group)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of ``broadcaster channels check``."""
+
+    channel: str
+    target: str
+    ok: bool
+    detail: str
+
+
+class Channel(ABC):
+    """Base of every destination. Subclasses set the class attributes and the three methods.
+
+    Class attributes are the channel's facts, with the reason next to each:
+
+    * ``type_name``: the value of ``type =`` in the config (and the module name).
+    * ``visibilities``: which ``visibility =`` values the config may give it.
+    * ``required_options`` / ``optional_options``: type-specific config keys.
+    * ``secret_options``: keys whose values must never be printed.
+    * ``default_api_url``: the public API root that ``api_url`` replaces.
+    """
+
+    type_name: ClassVar[str]
+    visibilities: ClassVar[tuple[str, ...]] = ("public", "private")
+    required_options: ClassVar[tuple[str, ...]] = ()
+    optional_options: ClassVar[tuple[str, ...]] = ()
+    secret_options: ClassVar[tuple[str, ...]] = ()
+    default_api_url: ClassVar[str] = ""
+
+    def __init__(self, config: ChannelConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        """Raise ConfigError for type-specific mistakes the key lists cannot express."""
+
+    @property
+    def api_url(self) -> str:
+        return self.config.api_url or self.default_api_url
+
+    def targets(self) -> tuple[str, ...]:
+        """The separate places one update goes to (chats); one delivery record each."""
+        return ("",)
+
+    @abstractmethod
+    def render(self, view: UpdateView) -> Rendered:
+        """Format one update for this medium. Pure: no I/O, no clock."""
+
+    @abstractmethod
+    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+        """Post one rendered update to one target, threaded under ``thread`` if given.
+
+        Raises ``DeliveryError``: retryable for rate limits (with ``retry_after``),
+        5xx, timeouts and resets; permanent for bad credentials, unknown targets
+        and rejected content. Messages say what to fix and never hold a secret.
+        """
+
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str) -> Receipt:
+        """Replace an earlier post in place. Media that cannot edit raise a permanent error."""
+        raise permanent(f"{self.type_name} cannot edit a post in place")
+
+    @property
+    def can_edit(self) -> bool:
+        return type(self).edit is not Channel.edit
+
+    async def check(self) -> list[CheckResult]:
+        """Verify credentials and targets without posting anything."""
+        return [CheckResult(self.name, "", True, "nothing to check")]
+
+    async def aclose(self) -> None:
+        """Release network clients. Called once per command."""
+
+    # Helpers for subclasses.
+
+    def secret(self, key: str) -> str:
+        """The raw value of a secret option: read only where the SDK client is built."""
+        value = self.config.options.get(key)
+        if value is None:
+            return ""
+        return value.reveal() if hasattr(value, "reveal") else str(value)
+
+    def secret_values(self) -> list[str]:
+        values = []
+        for key in self.secret_options:
+            raw = self.config.options.get(key)
+            if raw is not None and hasattr(raw, "reveal_or_empty"):
+                values.append(raw.reveal_or_empty())
+        return [v for v in values if v]
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of this channel replaced by ``***``."""
+        return redact(text, self.secret_values())
+
+    def fail(self, message: str, *, retryable: bool, retry_after: float | None = None) -> DeliveryError:
+        """A DeliveryError for this channel, its message scrubbed of secrets."""
+        return DeliveryError(self.redact(message), retryable=retryable, retry_after=retry_after)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret (and its URL-quoted form) with ``***``."""
+    from urllib.parse import quote
+
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        for form in {secret, quote(secret, safe="")}:
+            text = text.replace(form, "***")
+    return text
+
+
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
+    """The Channel subclass for ``type = "<type_name>"``, imported on first use.
+
+    Importing is lazy so that a command pays for an SDK only when it uses it.
+    """
+    import importlib
+    import pkgutil
+
+    import channels
+
+    known = sorted(
+        m.name for m in pkgutil.iter_modules(channels.__path__) if m.name not in ("base",)
+    )
+    if not _TYPE_NAME.match(type_name) or type_name not in known:
+        raise ConfigError(
+            f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}."
+        )
+    module = importlib.import_module(f"channels.{type_name}")
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Channel)
+            and getattr(value, "type_name", None) == type_name
+        ):
+            return value
+    raise ConfigError(f"{where}channels/{type_name}.py defines no Channel with that type_name.")

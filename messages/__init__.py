@@ -1,0 +1,1 @@
+"""The incident model, the visibility rules, and one formatter per medium."""

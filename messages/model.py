@@ -1,0 +1,133 @@
+"""The incident model: frozen values that the store saves and the views are cut from.
+
+Fields that hold private detail (``raw_message``, ``private_note``,
+``customers``, ``tickets``) are read only by ``messages.visibility`` (which cuts
+the views) and ``broadcaster.store`` (which persists them). A test walks the
+source tree to keep it that way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Impact(StrEnum):
+    NONE = "none"
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+class Status(StrEnum):
+    """Where an incident (or a maintenance window) is in its life."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    VERIFYING = "verifying"
+    COMPLETED = "completed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def is_closed(self) -> bool:
+        return self in (Status.RESOLVED, Status.COMPLETED)
+
+
+INCIDENT_LIFECYCLE = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
+MAINTENANCE_LIFECYCLE = (Status.SCHEDULED, Status.IN_PROGRESS, Status.VERIFYING, Status.COMPLETED)
+
+
+class ComponentStatus(StrEnum):
+    OPERATIONAL = "operational"
+    DEGRADED_PERFORMANCE = "degraded_performance"
+    PARTIAL_OUTAGE = "partial_outage"
+    MAJOR_OUTAGE = "major_outage"
+    UNDER_MAINTENANCE = "under_maintenance"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse; used to pick the worst status of a component."""
+        return _COMPONENT_SEVERITY[self]
+
+
+_COMPONENT_SEVERITY = {
+    ComponentStatus.OPERATIONAL: 0,
+    ComponentStatus.UNDER_MAINTENANCE: 1,
+    ComponentStatus.DEGRADED_PERFORMANCE: 2,
+    ComponentStatus.PARTIAL_OUTAGE: 3,
+    ComponentStatus.MAJOR_OUTAGE: 4,
+}
+
+
+@dataclass(frozen=True)
+class Component:
+    """A part of the service that customers know by name (from ``[[components]]``)."""
+
+    id: str
+    name: str
+    group: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AffectedComponent:
+    """A component as one update reports it."""
+
+    id: str
+    status: ComponentStatus
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident or a maintenance window; its updates are stored separately."""
+
+    id: str
+    title: str
+    impact: Impact
+    status: Status
+    created_at: datetime
+    components: tuple[AffectedComponent, ...] = ()
+    resolved_at: datetime | None = None
+    kind: str = "incident"  # or "maintenance"
+    scheduled_start: datetime | None = None
+    scheduled_end: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return not self.status.is_closed
+
+
+@dataclass(frozen=True)
+class Update:
+    """One message about an incident, as the operator wrote it.
+
+    ``raw_message`` may contain ``[private]...[/private]`` spans; it has been
+    checked to be well formed before an Update is built.
+    """
+
+    incident_id: str
+    sequence: int
+    created_at: datetime
+    status: Status
+    raw_message: str
+    components: tuple[AffectedComponent, ...] = ()
+    private_note: str = ""
+    customers: tuple[str, ...] = ()
+    tickets: tuple[str, ...] = ()
+    etr: datetime | None = None
+    next_update_by: datetime | None = None
+    author: str = ""
+    kind: str = "update"  # or "postmortem", "correction", "reminder"
+    extra: dict[str, str] = field(default_factory=dict, compare=False)

@@ -1,0 +1,253 @@
+"""The visibility rules: the one module that reads an update's private fields.
+
+Formatters never see an ``Update``. They get a view cut here:
+
+* ``PublicView`` has no private field at all: not blank fields, absent ones, so a
+  formatter for a public destination cannot print what it cannot reach.
+* ``PrivateView`` extends it with the private detail, for private channels.
+
+Private detail is ``--private`` text, ``--customer`` names, ``--ticket`` refs and
+inline ``[private]...[/private]`` spans of the message. Markers fail closed: a
+marker that is unclosed, stray, nested or malformed is an input error, so a
+typo can never publish what was meant to stay private.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from broadcaster.errors import InputError
+from messages.model import AffectedComponent, Impact, Incident, Status, Update
+
+Visibility = Literal["public", "private"]
+
+_MARKER = re.compile(r"\[\s*(/?)\s*private\s*\]", re.IGNORECASE)
+# Anything that looks like the start of a marker but is not a whole one
+# ("[private", "[/private", "private]") is refused rather than guessed at.
+_MARKER_LIKE = re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    private: bool
+
+
+def split_private(message: str) -> tuple[Segment, ...]:
+    """Split a message into public and private segments; raise InputError if malformed."""
+    segments: list[Segment] = []
+    inside = False
+    position = 0
+    for match in _MARKER.finditer(message):
+        closing = match.group(1) == "/"
+        _check_marker(message, match.start(), closing=closing, inside=inside)
+        if match.start() > position:
+            segments.append(Segment(message[position : match.start()], private=inside))
+        inside = not closing
+        position = match.end()
+    if inside:
+        raise InputError(
+            "The message has a [private] marker that is never closed. "
+            "Close it with [/private]; nothing was stored or sent."
+        )
+    if position < len(message):
+        segments.append(Segment(message[position:], private=False))
+    _refuse_malformed_markers(segments)
+    return tuple(segments)
+
+
+def _check_marker(message: str, offset: int, *, closing: bool, inside: bool) -> None:
+    line = message.count("\n", 0, offset) + 1
+    if closing and not inside:
+        raise InputError(
+            f"Line {line} of the message has a [/private] with no [private] before it. "
+            "Fix or remove the marker; nothing was stored or sent."
+        )
+    if not closing and inside:
+        raise InputError(
+            f"Line {line} of the message opens [private] inside another [private] span. "
+            "Private spans cannot be nested; nothing was stored or sent."
+        )
+
+
+def _refuse_malformed_markers(segments: list[Segment]) -> None:
+    for segment in segments:
+        found = _MARKER_LIKE.search(segment.text)
+        if found:
+            raise InputError(
+                f"The message contains {found.group(0)!r}, which looks like a private marker "
+                "but is not one. Write [private]...[/private] exactly; nothing was stored or sent."
+            )
+
+
+def public_text(message: str) -> str:
+    """The message with every private span removed and the gaps tidied."""
+    kept = "".join(s.text for s in split_private(message) if not s.private)
+    return _tidy(kept)
+
+
+def full_text(message: str) -> str:
+    """The message with private spans kept and the markers removed."""
+    return _tidy("".join(s.text for s in split_private(message)))
+
+
+def _tidy(text: str) -> str:
+    lines = [re.sub(r"[ \t]{2,}", " ", line).strip() for line in text.splitlines()]
+    joined = "\n".join(lines)
+    joined = re.sub(r"\n{3,}", "\n\n", joined)
+    return re.sub(r" +([.,;:!?])", r"\1", joined).strip()
+
+
+def validate_message(message: str) -> None:
+    """Raise InputError unless the message is well formed and has public text."""
+    if not message.strip():
+        raise InputError("The message is empty. Say what customers should know; nothing was sent.")
+    if not public_text(message):
+        raise InputError(
+            "The message has no public text: everything is inside [private]...[/private]. "
+            "Add a sentence the public may read, or use --private for private-only detail."
+        )
+
+
+@dataclass(frozen=True)
+class IncidentHeader:
+    """What anyone may know about an incident."""
+
+    id: str
+    title: str
+    impact: Impact
+    status: Status
+    kind: str
+    created_at: datetime
+    resolved_at: datetime | None
+    components: tuple[AffectedComponent, ...]
+    url: str
+    scheduled_start: datetime | None = None
+    scheduled_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """One update as a public destination may show it. It holds no private field."""
+
+    visibility: ClassVar[Visibility] = "public"
+    incident: IncidentHeader
+    sequence: int
+    created_at: datetime
+    status: Status
+    message: str
+    components: tuple[AffectedComponent, ...]
+    etr: datetime | None
+    next_update_by: datetime | None
+    kind: str
+    status_changed: bool
+
+    @property
+    def is_first(self) -> bool:
+        return self.sequence == 1
+
+
+@dataclass(frozen=True)
+class PrivateView(PublicView):
+    """One update with everything: ``message`` includes the private spans."""
+
+    visibility: ClassVar[Visibility] = "private"
+    public_message: str
+    private_note: str
+    customers: tuple[str, ...]
+    tickets: tuple[str, ...]
+    author: str
+
+
+UpdateView = PublicView | PrivateView
+
+
+@dataclass(frozen=True)
+class PublicIncident:
+    """An incident with its whole public timeline, oldest update first."""
+
+    header: IncidentHeader
+    updates: tuple[PublicView, ...]
+
+    @property
+    def latest(self) -> PublicView | None:
+        return self.updates[-1] if self.updates else None
+
+
+def header_of(incident: Incident, url: str = "") -> IncidentHeader:
+    return IncidentHeader(
+        id=incident.id,
+        title=incident.title,
+        impact=incident.impact,
+        status=incident.status,
+        kind=incident.kind,
+        created_at=incident.created_at,
+        resolved_at=incident.resolved_at,
+        components=incident.components,
+        url=url,
+        scheduled_start=incident.scheduled_start,
+        scheduled_end=incident.scheduled_end,
+    )
+
+
+def public_view(
+    incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None
+) -> PublicView:
+    """Cut the public view of one update: private spans dropped, private fields absent."""
+    return PublicView(
+        incident=header_of(incident, url),
+        sequence=update.sequence,
+        created_at=update.created_at,
+        status=update.status,
+        message=public_text(update.raw_message),
+        components=update.components,
+        etr=update.etr,
+        next_update_by=update.next_update_by,
+        kind=update.kind,
+        status_changed=previous_status is not None and previous_status != update.status,
+    )
+
+
+def private_view(
+    incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None
+) -> PrivateView:
+    """Cut the full view of one update, for private channels only."""
+    public = public_view(incident, update, url=url, previous_status=previous_status)
+    fields = {name: getattr(public, name) for name in public.__dataclass_fields__}
+    return PrivateView(
+        **{**fields, "message": full_text(update.raw_message)},
+        public_message=public.message,
+        private_note=update.private_note,
+        customers=update.customers,
+        tickets=update.tickets,
+        author=update.author,
+    )
+
+
+def view_for(
+    visibility: Visibility,
+    incident: Incident,
+    update: Update,
+    *,
+    url: str = "",
+    previous_status: Status | None = None,
+) -> UpdateView:
+    """The view a destination of this visibility may receive; anything but "private" is public."""
+    if visibility == "private":
+        return private_view(incident, update, url=url, previous_status=previous_status)
+    return public_view(incident, update, url=url, previous_status=previous_status)
+
+
+def public_incident(
+    incident: Incident, updates: list[Update], *, url: str = ""
+) -> PublicIncident:
+    """An incident's public timeline, for the page, the feeds and the JSON."""
+    views: list[PublicView] = []
+    previous: Status | None = None
+    for update in sorted(updates, key=lambda u: u.sequence):
+        views.append(public_view(incident, update, url=url, previous_status=previous))
+        previous = update.status
+    return PublicIncident(header=header_of(incident, url), updates=tuple(views))

@@ -1,0 +1,214 @@
+"""A small threaded HTTP server for fakes of real APIs.
+
+A fake subclasses ``FakeServer`` and registers handlers with ``route``. Every
+request is recorded (``requests``) after its body is parsed (JSON, form or
+multipart-free form encoding). Faults queued with ``fail`` are served to the
+next matching requests before the real handler runs, which is how tests inject
+429s, 5xx, hangs and connection resets through the real client libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    form: dict[str, Any]
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour: a canned response, a hang, or a connection reset."""
+
+    match: str = ""  # substring of the path; "" matches every request
+    response: Response | None = None
+    hang: float = 0.0
+    reset: bool = False
+
+
+Handler = Callable[[Request, "re.Match[str]"], Response]
+
+
+class FakeServer:
+    """A loopback HTTP server bound to port 0. Use as a context manager."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.requests: list[Request] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # -- set-up ---------------------------------------------------------------
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        self._routes.append((method.upper(), re.compile(pattern + r"$"), handler))
+
+    def fail(self, *faults: Fault) -> None:
+        """Queue faults; each is used once, by the first request it matches."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def start(self) -> FakeServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def received(self, path_part: str = "") -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if path_part in r.path]
+
+    # -- serving --------------------------------------------------------------
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if fault.match in path:
+                    return self._faults.pop(index)
+        return None
+
+    def dispatch(self, request: Request) -> Response:
+        for method, pattern, handler in self._routes:
+            if method == request.method:
+                found = pattern.match(request.path)
+                if found:
+                    return handler(request, found)
+        return Response(404, {"error": f"no route for {request.method} {request.path}"})
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    form=_parse_body(self.headers.get("Content-Type", ""), body),
+                    at=time.monotonic(),
+                )
+                fault = fake._take_fault(request.path)
+                if fault and fault.reset:
+                    self._reset()
+                    return
+                if fault and fault.hang:
+                    fake._stopping.wait(fault.hang)
+                    self.close_connection = True
+                    return
+                if fake.latency:
+                    time.sleep(fake.latency)
+                if fault and fault.response:
+                    response = fault.response
+                else:
+                    with fake._lock:
+                        fake.requests.append(request)
+                    response = fake.dispatch(request)
+                self._write(response)
+
+            def _write(self, response: Response) -> None:
+                payload = response.encoded()
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in response.headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _reset(self) -> None:
+                # SO_LINGER with a zero timeout makes close() send RST, like a dropped proxy.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
+                self.connection.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        return _Handler
+
+
+def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    if "application/json" in content_type:
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+    if "application/x-www-form-urlencoded" in content_type:
+        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+    return {}
