@@ -1,0 +1,515 @@
+"""The ``broadcaster`` command. Commands parse, call one function, print.
+
+This is the only module that turns errors into exit codes:
+0 all good; 2 bad input or config (nothing stored, nothing sent);
+3 stored, but at least one destination failed (see ``show``, resend with ``retry``);
+1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broadcaster import __version__
+from broadcaster.errors import BroadcasterError, InputError
+
+EXIT_OK, EXIT_INPUT, EXIT_DELIVERY = 0, 2, 3
+
+
+class _Group(click.Group):
+    """Maps BroadcasterError to a one-line message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BroadcasterError as exc:
+            _report_error(ctx, exc, exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted. Whatever was stored is safe: see `broadcaster show`, resend with `broadcaster retry`.", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no raw traceback for operators
+            _report_error(ctx, exc, 1, unexpected=True)
+
+
+def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
+    from channels.base import redact
+
+    secrets = _known_secrets(ctx)
+    if _debug(ctx):
+        click.echo(redact("".join(traceback.format_exception(exc)), secrets), err=True)
+    message = redact(str(exc), secrets)
+    if unexpected:
+        message = f"unexpected error ({type(exc).__name__}): {message}. Run again with --debug for details."
+    click.echo(f"error: {message}", err=True)
+    ctx.exit(code)
+
+
+def _known_secrets(ctx: click.Context) -> list[str]:
+    config = (ctx.find_root().obj or {}).get("loaded")
+    if config is None:
+        return []
+    from broadcaster.config import Secret
+
+    values = []
+    for table in (*config.channels.values(), *config.publish.values()):
+        for value in table.options.values():
+            if isinstance(value, Secret):
+                values.append(value.reveal_or_empty())
+    return values
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool((ctx.find_root().obj or {}).get("debug"))
+
+
+def _remember(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    if value is not None and value is not False:
+        root = ctx.find_root()
+        root.obj = root.obj or {}
+        root.obj[_param.name] = value
+    return value
+
+
+def common(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config`` and ``--debug`` on every command too, so they work in either position."""
+    command = click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
+                           help="Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml).")(command)
+    return click.option("--debug", is_flag=True, expose_value=False, callback=_remember,
+                        help="Show tracebacks (secrets redacted).")(command)
+
+
+def load_config(ctx: click.Context) -> Any:
+    from broadcaster import config as config_module
+
+    root = ctx.find_root()
+    root.obj = root.obj or {}
+    if "loaded" not in root.obj:
+        root.obj["loaded"] = config_module.load(root.obj.get("config"))
+    return root.obj["loaded"]
+
+
+def open_store(ctx: click.Context) -> Any:
+    from broadcaster.store import open_store as _open
+
+    config = load_config(ctx)
+    store = _open(config.store_path)
+    ctx.call_on_close(store.close)
+    return store
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
+              help="Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml).")
+@click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help="Show tracebacks (secrets redacted).")
+@click.version_option(__version__, prog_name="broadcaster")
+def main() -> None:
+    """Publish incident updates to a status page, feeds, X, Telegram and Slack at once.
+
+    Exit codes: 0 all good; 2 bad input or config (nothing stored or sent);
+    3 stored, but at least one destination failed (see `show`, resend with `retry`).
+    """
+
+
+# -- post / resolve / preview --------------------------------------------------
+
+
+def message_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Private detail: only private channels see it."),
+        click.option("--customer", "customers", multiple=True, metavar="NAME", help="Affected customer (private; repeatable)."),
+        click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
+        click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
+        click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
+        click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", help="Affected component, optionally with its status (repeatable)."),
+        click.option("--only", "only", multiple=True, metavar="NAMES", help="Send only to these destinations (comma-separated; `site` is the page)."),
+        click.option("--skip", "skip", multiple=True, metavar="NAMES", help="Do not send to these destinations."),
+        click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable format, see README)."),
+        click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("message", required=False)
+@click.option("--incident", "-i", "incident_id", metavar="ID", help="Post an update to this incident (omit for a new incident).")
+@click.option("--title", "-t", help="Title of a new incident (or a new title).")
+@click.option("--impact", help="none, minor, major or critical.")
+@click.option("--status", "-s", help="investigating (default), identified, monitoring or resolved.")
+@click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
+@message_options
+@common
+@click.pass_context
+def post(ctx: click.Context, message: str | None, **options: Any) -> None:
+    """Post a new incident, or an update with --incident ID.
+
+    MESSAGE is the public text; `-` reads it from standard input, and on a
+    terminal with no MESSAGE your $EDITOR opens. Write private detail inside
+    [private]...[/private], or with --private, --customer and --ticket.
+    """
+    _post(ctx, message, options)
+
+
+@main.command()
+@click.argument("incident_id", metavar="ID")
+@click.argument("message", required=False)
+@message_options
+@common
+@click.pass_context
+def resolve(ctx: click.Context, incident_id: str, message: str | None, **options: Any) -> None:
+    """Resolve an incident, with an optional closing MESSAGE."""
+    options.update(incident_id=incident_id, status="resolved", title=None, impact=None, reopen=False)
+    _post(ctx, message or "This incident has been resolved.", options)
+
+
+@main.command()
+@click.argument("message", required=False)
+@click.option("--incident", "-i", "incident_id", metavar="ID")
+@click.option("--title", "-t")
+@click.option("--impact")
+@click.option("--status", "-s")
+@click.option("--reopen", is_flag=True)
+@message_options
+@common
+@click.pass_context
+def preview(ctx: click.Context, message: str | None, **options: Any) -> None:
+    """Show exactly what every destination would receive (same options as post); sends nothing."""
+    options["dry_run"] = True
+    _post(ctx, message, options)
+
+
+def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> None:
+    from broadcaster import compose, operations, report
+
+    config = load_config(ctx)
+    store = open_store(ctx)
+    existing = operations.find_incident(store, options["incident_id"]) if options.get("incident_id") else None
+    text = read_message(message, existing, store)
+    draft = compose.Draft(
+        message=text,
+        incident_id=existing.id if existing else None,
+        title=options.get("title"),
+        impact=options.get("impact"),
+        status=options.get("status"),
+        components=options["components"],
+        private=options["private"],
+        customers=options["customers"],
+        tickets=options["tickets"],
+        etr=options["etr"],
+        next_update=options["next_update"],
+        reopen=bool(options.get("reopen")),
+    )
+    if not options["dry_run"]:
+        preview_result = operations.post(config, store, draft, only=options["only"], skip=options["skip"], dry_run=True)
+        confirm_publication(preview_result, options["yes"])
+    out = report.console()
+    progress_targets: list[tuple[str, str]] = []
+    if options["dry_run"]:
+        result = operations.post(config, store, draft, only=options["only"], skip=options["skip"], dry_run=True)
+    else:
+        progress_targets = [(p.destination, p.target) for p in preview_result.previews if p.state == "pending"]
+        with progress_for(out, progress_targets, options["as_json"]) as progress:
+            result = operations.post(config, store, draft, only=options["only"], skip=options["skip"], progress=progress)
+    print_post_result(out, result, options["as_json"])
+    if result.failed:
+        ctx.exit(EXIT_DELIVERY)
+
+
+def read_message(message: str | None, existing: Any, store: Any) -> str:
+    """The message from the argument, standard input (``-``) or the editor."""
+    if message == "-":
+        data = click.get_binary_stream("stdin").read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"standard input is not UTF-8 text (byte {exc.start}); convert it and try again.") from exc
+    if message is None:
+        from broadcaster import report
+
+        if not report.is_terminal():
+            raise InputError("no MESSAGE given. Pass it as an argument, or `-` to read it from standard input.")
+        from broadcaster.compose_editor import compose_in_editor
+
+        return compose_in_editor(existing, store.updates(existing.id) if existing else [])
+    if any("\udc80" <= ch <= "\udcff" for ch in message):
+        raise InputError("the message is not valid UTF-8 text; fix your terminal's encoding or pass it with `-` from a UTF-8 file.")
+    return message
+
+
+def confirm_publication(preview_result: Any, yes: bool) -> None:
+    """Public posts cannot be taken back: show what goes where and ask, unless --yes."""
+    from broadcaster import report
+
+    if yes:
+        return
+    if not report.is_terminal():
+        raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
+    out = report.console()
+    public = next((p for p in preview_result.previews if p.rendered and p.visibility == "public" and p.destination != "site"), None)
+    out.rule("What the public will read", align="left")
+    out.print(public.rendered.text if public and public.rendered else preview_result.previews[0].rendered.text if preview_result.previews and preview_result.previews[0].rendered else "")
+    out.rule("Destinations", align="left")
+    counts: dict[tuple[str, str], int] = {}
+    for entry in preview_result.previews:
+        if entry.state == "pending":
+            counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
+    for (name, visibility), count in counts.items():
+        chats = f" ({count} chats)" if count > 1 else ""
+        out.print(f"  {name} [{visibility}]{chats}")
+    if not click.confirm("Publish now?", default=False):
+        raise InputError("not published: nothing was stored or sent.")
+
+
+class progress_for:
+    """Live progress on a terminal; nothing (a clean result at the end) otherwise."""
+
+    def __init__(self, out: Any, targets: Sequence[tuple[str, str]], as_json: bool) -> None:
+        from broadcaster import report
+
+        self.live = None
+        if not as_json and out.is_terminal and targets:
+            self.live = report.TerminalProgress(out, targets)
+
+    def __enter__(self) -> Any:
+        return self.live.__enter__() if self.live else None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self.live.__exit__(*exc)
+
+
+def print_post_result(out: Any, result: Any, as_json: bool) -> None:
+    from broadcaster import report
+    from broadcaster.engine import incident_url
+
+    if as_json:
+        payload = {
+            "incident_id": result.incident.id,
+            "sequence": result.update.sequence,
+            "status": result.update.status.value,
+            "title": result.incident.title,
+            "new_incident": result.new,
+            "dry_run": result.dry_run,
+            "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
+                {
+                    "destination": p.destination, "target": p.target, "visibility": p.visibility,
+                    "state": p.state if p.state == "skipped" else "pending", "remote_id": None,
+                    "error": p.reason or None, "rendered": p.rendered.messages if p.rendered else None,
+                }
+                for p in result.previews
+            ],
+        }
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    if result.dry_run:
+        out.print(f"[bold]Dry run[/bold]: {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent.")
+        report.print_previews(out, result.previews)
+        return
+    config = click.get_current_context().find_root().obj["loaded"]
+    heading = f"[bold]{result.incident.id}[/bold] #{result.update.sequence} ({result.update.status.value}) stored."
+    url = incident_url(config, result.incident.id)
+    if url:
+        heading += f" {url}"
+    report.print_outcomes(out, heading, result.outcomes, result.incident.id)
+    if any(o.destination == "site" and o.state == "sent" for o in result.outcomes):
+        out.print(f"Page: {config.output_dir / 'index.html'}")
+
+
+# -- retry --------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("incident_id", metavar="[INCIDENT]", required=False)
+@click.option("--include-unknown", is_flag=True, help="Also resend deliveries whose fate is unknown (may post twice).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@common
+@click.pass_context
+def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, as_json: bool) -> None:
+    """Send every delivery not yet sent, oldest first. Never posts again what was sent."""
+    from broadcaster import operations, report
+
+    config = load_config(ctx)
+    store = open_store(ctx)
+    out = report.console()
+    todo_states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
+    targets = [(d.destination, d.target) for d in store.deliveries(states=todo_states)]
+    with progress_for(out, targets, as_json) as progress:
+        result = operations.retry(config, store, incident_id, include_unknown=include_unknown, progress=progress)
+    failed = [o for o in result.outcomes if o.state != "sent"]
+    if as_json:
+        click.echo(json.dumps({
+            "incident_id": incident_id,
+            "deliveries": [o.as_json() for o in result.outcomes],
+            "unknown": [_delivery_json(d) for d in result.unknown],
+        }, ensure_ascii=False))
+    else:
+        if not result.outcomes:
+            out.print("Nothing to resend: every delivery is sent or skipped.")
+        else:
+            report.print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, incident_id)
+        for delivery in result.unknown:
+            out.print(
+                f"[magenta]?[/magenta] {delivery.incident_id} #{delivery.sequence} → {delivery.destination}"
+                f"{' ' + delivery.target if delivery.target else ''}: unknown (the sender was stopped mid-request). "
+                "Check the destination; resend with `broadcaster retry --include-unknown` if the post is missing."
+            )
+    if failed or result.unknown:
+        ctx.exit(EXIT_DELIVERY)
+
+
+def _delivery_json(delivery: Any) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "incident_id": delivery.incident_id,
+        "sequence": delivery.sequence,
+        "destination": delivery.destination,
+        "target": delivery.target,
+        "visibility": delivery.visibility,
+        "state": delivery.state,
+        "remote_id": delivery.remote_id,
+        "thread_ref": delivery.thread_ref,
+        "attempts": delivery.attempts,
+        "error": delivery.last_error,
+        "updated_at": delivery.updated_at.isoformat(),
+    }
+
+
+# -- list / show ----------------------------------------------------------------
+
+
+@main.command("list")
+@click.option("--limit", default=30, show_default=True, help="How many incidents to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@common
+@click.pass_context
+def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Incidents: open ones first, then the most recent."""
+    from broadcaster import views
+
+    config = load_config(ctx)
+    store = open_store(ctx)
+    views.print_list(config, store, limit=limit, as_json=as_json)
+
+
+@main.command()
+@click.argument("incident_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@common
+@click.pass_context
+def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
+    """An incident's timeline and the delivery state of every destination."""
+    from broadcaster import operations, views
+    from broadcaster.engine import Publisher
+
+    config = load_config(ctx)
+    store = open_store(ctx)
+    Publisher(config, store).reap()
+    incident = operations.find_incident(store, incident_id)
+    views.print_incident(config, store, incident, as_json=as_json)
+
+
+# -- channels -------------------------------------------------------------------
+
+
+@main.group()
+def channels() -> None:
+    """Inspect the configured channels."""
+
+
+@channels.command("check")
+@common
+@click.pass_context
+def channels_check(ctx: click.Context) -> None:
+    """Verify every channel and publish target without posting anything."""
+    from broadcaster import views
+
+    config = load_config(ctx)
+    if not views.print_checks(config):
+        ctx.exit(EXIT_DELIVERY)
+
+
+# -- site -----------------------------------------------------------------------
+
+
+@main.group()
+def site() -> None:
+    """Build, publish and preview the status page."""
+
+
+@site.command("build")
+@common
+@click.pass_context
+def site_build(ctx: click.Context) -> None:
+    """Rebuild the whole site from the store into [page] output_dir."""
+    from broadcaster import operations
+
+    config = load_config(ctx)
+    built = operations.rebuild_site(config, open_store(ctx))
+    click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
+
+
+@site.command("publish")
+@common
+@click.pass_context
+def site_publish(ctx: click.Context) -> None:
+    """Rebuild the site and upload it to every [publish.NAME] target."""
+    from broadcaster import views
+
+    config = load_config(ctx)
+    if not views.publish_site(config, open_store(ctx)):
+        ctx.exit(EXIT_DELIVERY)
+
+
+@site.command("serve")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@common
+@click.pass_context
+def site_serve(ctx: click.Context, port: int, host: str) -> None:
+    """Serve [page] output_dir on localhost for a preview."""
+    import functools
+    import http.server
+
+    config = load_config(ctx)
+    root = config.output_dir
+    if not (root / "index.html").exists():
+        raise InputError(f"nothing built in {root} yet: run `broadcaster site build` first.")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+        click.echo(f"Serving {root} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
+
+# -- init -------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("path", default="broadcaster.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter config to PATH (default ./broadcaster.toml)."""
+    from importlib.resources import files
+
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists; pass --force to overwrite it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Build the next Incident and Update from what the operator typed, and check it.
+
+Everything that can be wrong with an operator's input is caught here, before
+anything is stored: unknown components, impossible status moves, malformed
+private markers, bad times. Errors name the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from broadcaster.config import Config
+from broadcaster.errors import InputError
+from broadcaster.times import parse_time
+from messages.model import (
+    INCIDENT_LIFECYCLE,
+    MAINTENANCE_LIFECYCLE,
+    AffectedComponent,
+    ComponentStatus,
+    Impact,
+    Incident,
+    Status,
+    Update,
+)
+from messages.visibility import validate_message
+
+_DEFAULT_COMPONENT_STATUS = {
+    Impact.NONE: ComponentStatus.OPERATIONAL,
+    Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
+    Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
+    Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
+}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the operator typed for one update, not yet checked."""
+
+    message: str
+    incident_id: str | None = None
+    title: str | None = None
+    impact: str | None = None
+    status: str | None = None
+    components: Sequence[str] = ()
+    private: str = ""
+    customers: Sequence[str] = ()
+    tickets: Sequence[str] = ()
+    etr: str | None = None
+    next_update: str | None = None
+    reopen: bool = False
+    kind: str = "update"
+    incident_kind: str = "incident"
+    scheduled_start: datetime | None = None
+    scheduled_end: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def choose(value: str, allowed: Sequence[str], what: str) -> str:
+    """``value`` if allowed; a typo gets a suggestion ("did you mean ...")."""
+    normalised = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if normalised in allowed:
+        return normalised
+    matches = [a for a in allowed if a.startswith(normalised)] if normalised else []
+    if len(matches) == 1:
+        return matches[0]
+    close = difflib.get_close_matches(normalised, list(allowed), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise InputError(f"unknown {what} {value!r}.{hint} Use one of: {', '.join(allowed)}.")
+
+
+def slug_id(title: str, now: datetime) -> str:
+    """A short, typeable, stable id from the title and date: ``api-errors-2026-11-22``."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    stem = "-".join(words[:3]) or "incident"
+    return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
+
+
+def author_name(config: Config) -> str:
+    if config.author:
+        return config.author
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def parse_components(entries: Sequence[str], config: Config, default: ComponentStatus) -> tuple[AffectedComponent, ...]:
+    """``api`` or ``api=partial_outage``; every id must be in ``[[components]]``."""
+    known = config.component_ids
+    result: dict[str, AffectedComponent] = {}
+    for entry in entries:
+        component_id, _, status_text = entry.partition("=")
+        component_id = component_id.strip()
+        if component_id not in known:
+            close = difflib.get_close_matches(component_id, list(known), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            listing = ", ".join(known) if known else "none are configured: add [[components]] to the config"
+            raise InputError(f"unknown component {component_id!r}.{hint} Known components: {listing}.")
+        status = (
+            ComponentStatus(choose(status_text, [s.value for s in ComponentStatus], "component status"))
+            if status_text
+            else default
+        )
+        result[component_id] = AffectedComponent(component_id, status)
+    return tuple(result.values())
+
+
+def _lifecycle(kind: str) -> tuple[Status, ...]:
+    return MAINTENANCE_LIFECYCLE if kind == "maintenance" else INCIDENT_LIFECYCLE
+
+
+def check_transition(incident: Incident, new_status: Status, reopen: bool) -> None:
+    """Forward moves are free; a closed incident or a backward move needs ``--reopen``."""
+    lifecycle = _lifecycle(incident.kind)
+    if new_status not in lifecycle:
+        raise InputError(
+            f"{incident.id} is an {incident.kind}; its statuses are {', '.join(s.value for s in lifecycle)}."
+        )
+    if reopen:
+        return
+    if incident.status.is_closed:
+        raise InputError(
+            f"{incident.id} is {incident.status.value}. To post to it again, add --reopen "
+            "(or start a new incident without --incident)."
+        )
+    if lifecycle.index(new_status) < lifecycle.index(incident.status):
+        raise InputError(
+            f"{incident.id} is already {incident.status.value}; moving back to {new_status.value} "
+            "needs --reopen."
+        )
+
+
+def merge_components(
+    current: tuple[AffectedComponent, ...], reported: tuple[AffectedComponent, ...], closed: bool
+) -> tuple[AffectedComponent, ...]:
+    """The incident's component statuses after an update; closing restores the rest to operational."""
+    merged = {c.id: c for c in current}
+    merged.update({c.id: c for c in reported})
+    if closed:
+        explicit = {c.id for c in reported}
+        merged = {
+            cid: c if cid in explicit else AffectedComponent(cid, ComponentStatus.OPERATIONAL)
+            for cid, c in merged.items()
+        }
+    return tuple(merged.values())
+
+
+def build(draft: Draft, existing: Incident | None, config: Config, now: datetime) -> tuple[Incident, Update]:
+    """The incident as it will be after this update, and the update (sequence 0: the store numbers it)."""
+    validate_message(draft.message)
+    _check_private_detail(draft)
+    zone = config.page.zone
+    impact = Impact(choose(draft.impact, [i.value for i in Impact], "impact")) if draft.impact else None
+    if existing is None:
+        incident, status = _new_incident(draft, config, now, impact)
+    else:
+        incident, status = existing, _next_status(draft, existing)
+        check_transition(existing, status, draft.reopen)
+    default_status = _DEFAULT_COMPONENT_STATUS[impact or incident.impact]
+    if incident.kind == "maintenance":
+        default_status = ComponentStatus.UNDER_MAINTENANCE
+    reported = parse_components(draft.components, config, default_status)
+    incident = replace(
+        incident,
+        title=draft.title or incident.title,
+        impact=impact or incident.impact,
+        status=status,
+        components=merge_components(incident.components, reported, status.is_closed),
+        resolved_at=now if status.is_closed else None,
+    )
+    update = Update(
+        incident_id=incident.id,
+        sequence=0,
+        created_at=now,
+        status=status,
+        raw_message=draft.message.strip(),
+        components=reported,
+        private_note=draft.private.strip(),
+        customers=tuple(c.strip() for c in draft.customers if c.strip()),
+        tickets=tuple(t.strip() for t in draft.tickets if t.strip()),
+        etr=parse_time(draft.etr, now=now, zone=zone, option="--etr") if draft.etr else None,
+        next_update_by=(
+            parse_time(draft.next_update, now=now, zone=zone, option="--next-update") if draft.next_update else None
+        ),
+        author=author_name(config),
+        kind=draft.kind,
+        extra=dict(draft.extra),
+    )
+    return incident, update
+
+
+def _new_incident(draft: Draft, config: Config, now: datetime, impact: Impact | None) -> tuple[Incident, Status]:
+    if not draft.title or not draft.title.strip():
+        raise InputError(
+            "a new incident needs --title. To post to an existing one, pass --incident ID "
+            "(see `broadcaster list`)."
+        )
+    lifecycle = _lifecycle(draft.incident_kind)
+    status = (
+        Status(choose(draft.status, [s.value for s in lifecycle], "status")) if draft.status else lifecycle[0]
+    )
+    incident = Incident(
+        id=slug_id(draft.title, now),
+        title=draft.title.strip(),
+        impact=impact or (Impact.NONE if draft.incident_kind == "maintenance" else Impact.MINOR),
+        status=status,
+        created_at=now,
+        kind=draft.incident_kind,
+        scheduled_start=draft.scheduled_start,
+        scheduled_end=draft.scheduled_end,
+    )
+    return incident, status
+
+
+def _next_status(draft: Draft, existing: Incident) -> Status:
+    if not draft.status:
+        return existing.status if not existing.status.is_closed else _lifecycle(existing.kind)[0]
+    lifecycle = _lifecycle(existing.kind)
+    return Status(choose(draft.status, [s.value for s in lifecycle], "status"))
+
+
+def _check_private_detail(draft: Draft) -> None:
+    for text, option in [(draft.private, "--private"), *[(c, "--customer") for c in draft.customers], *[(t, "--ticket") for t in draft.tickets]]:
+        if "\x00" in text:
+            raise InputError(f"{option} contains a NUL character; remove it.")

@@ -1,0 +1,36 @@
+"""Write an update in $VISUAL/$EDITOR, like ``git commit``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from broadcaster.errors import InputError
+
+TEMPLATE_HELP = """\
+# Write the public update above. Lines starting with '#' are ignored.
+# Private detail (only private channels see it): [private]circuit 12, ACME[/private]
+# An empty message aborts: nothing is stored or sent.
+"""
+
+
+def compose_in_editor(incident: Any, updates: Sequence[Any]) -> str:
+    """Open the editor with a template; return the message without comment lines."""
+    from messages.visibility import public_text
+
+    header = ""
+    if incident is not None:
+        header = f"# Update to {incident.id}: {incident.title} (now {incident.status.value})\n"
+        if updates:
+            last = updates[-1]
+            header += f"# Last update #{last.sequence} ({last.status.value}):\n"
+            header += "".join(f"#   {line}\n" for line in public_text(last.raw_message).splitlines())
+    text = click.edit("\n\n" + header + TEMPLATE_HELP, extension=".md", require_save=True)
+    if text is None:
+        raise InputError("no message written (editor closed without saving): nothing was stored or sent.")
+    message = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip()
+    if not message:
+        raise InputError("empty message: nothing was stored or sent.")
+    return message

@@ -1,0 +1,357 @@
+"""Deliver stored updates to every destination at once, and record each outcome.
+
+The flow for one command: the update and its deliveries are already in the
+store (the outbox). ``Publisher.deliver`` then runs one asyncio task per
+delivery: claim it (so no other process sends it too), wait until the earlier
+update of the same incident has been sent to that destination (threading
+depends on order), render the view the destination may see, send with retries
+and backoff inside the command's deadline, and record the result the moment it
+is known. A slow destination holds back no other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from broadcaster.config import Config
+from broadcaster.destinations import Destination, destinations
+from broadcaster.errors import DeliveryError
+from broadcaster.store import Delivery, SQLiteStore, process_owner, utcnow
+from channels.base import Receipt, Rendered, ThreadRef, redact
+from messages.model import Incident, Status, Update
+from messages.visibility import UpdateView, public_incident, view_for
+
+if TYPE_CHECKING:
+    from broadcaster.site.hosts import BuiltSite
+
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one delivery, as ``--json`` and the summary report it."""
+
+    incident_id: str
+    sequence: int
+    destination: str
+    target: str
+    visibility: str
+    state: str
+    remote_id: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    notes: tuple[str, ...] = ()
+    reason: str | None = None  # why a delivery was skipped
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "target": self.target,
+            "visibility": self.visibility,
+            "incident_id": self.incident_id,
+            "sequence": self.sequence,
+            "state": self.state,
+            "remote_id": self.remote_id,
+            "error": self.error,
+            "attempts": self.attempts,
+            "notes": list(self.notes),
+            "reason": self.reason,
+        }
+
+
+class Progress(Protocol):
+    """What the engine tells whoever shows progress (a terminal, or nobody)."""
+
+    def started(self, delivery: Delivery) -> None: ...
+    def retrying(self, delivery: Delivery, attempt: int, error: str, wait: float) -> None: ...
+    def finished(self, outcome: Outcome) -> None: ...
+
+
+class SilentProgress:
+    def started(self, delivery: Delivery) -> None:
+        pass
+
+    def retrying(self, delivery: Delivery, attempt: int, error: str, wait: float) -> None:
+        pass
+
+    def finished(self, outcome: Outcome) -> None:
+        pass
+
+
+class Held(Exception):
+    """An earlier update of the incident has not been sent to this destination."""
+
+
+def incident_url(config: Config, incident_id: str) -> str:
+    return f"{config.page.base_url}incidents/{incident_id}.html" if config.page.base_url else ""
+
+
+def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
+    earlier = [u for u in updates if u.sequence < sequence]
+    return earlier[-1].status if earlier else None
+
+
+def render(
+    destination: Destination, incident: Incident, update: Update, updates: Sequence[Update], config: Config
+) -> Rendered:
+    """What one destination shows for one update, cut from the view its visibility allows."""
+    view: UpdateView = view_for(
+        destination.visibility,
+        incident,
+        update,
+        url=incident_url(config, incident.id),
+        previous_status=previous_status(updates, update.sequence),
+    )
+    if destination.kind == "channel":
+        return destination.channel.render(view)
+    if destination.kind == "site":
+        return Rendered(text=f"{view.status.label}: {view.message}", visibility="public")
+    return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
+
+
+class Publisher:
+    """Sends deliveries concurrently for one command. One instance per command."""
+
+    def __init__(self, config: Config, store: SQLiteStore, *, progress: Progress | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.progress: Progress = progress or SilentProgress()
+        self.destinations = destinations(config)
+        self.owner = process_owner()
+        self._site_build: asyncio.Task[BuiltSite] | None = None
+        self._batch: set[int] = set()
+        self._batch_incidents: set[str] = set()
+        self._finished: set[int] = set()
+        self._renders: dict[tuple[str, str, int], Rendered] = {}
+        self._deadline = 0.0
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim by a process on another machine is trusted."""
+        return timedelta(seconds=self.config.engine.deadline + 60)
+
+    def reap(self) -> list[Delivery]:
+        return self.store.reap_abandoned(self.lease)
+
+    def deliver(self, deliveries: Sequence[Delivery], *, include_unknown: bool = False) -> list[Outcome]:
+        """Send these deliveries at once; returns an outcome for each, in the given order."""
+        return asyncio.run(self._deliver_all(list(deliveries), include_unknown))
+
+    async def _deliver_all(self, deliveries: list[Delivery], include_unknown: bool) -> list[Outcome]:
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + self.config.engine.deadline
+        self._batch = {d.id for d in deliveries}
+        self._batch_incidents = {d.incident_id for d in deliveries}
+        for destination in self.destinations.values():
+            if destination.kind == "channel" and any(d.destination == destination.name for d in deliveries):
+                destination.channel.request_timeout = self.config.engine.timeout  # type: ignore[attr-defined]
+        try:
+            tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
+            return list(await asyncio.gather(*tasks))
+        finally:
+            await self._close_channels(deliveries)
+
+    async def _close_channels(self, deliveries: list[Delivery]) -> None:
+        used = {d.destination for d in deliveries}
+        for name in used:
+            destination = self.destinations.get(name)
+            if destination is not None and destination.kind == "channel" and "channel" in vars(destination):
+                try:
+                    await destination.channel.aclose()
+                except Exception:  # noqa: BLE001 - closing must never hide the real outcome
+                    pass
+
+    async def _deliver_one(self, delivery: Delivery, include_unknown: bool) -> Outcome:
+        destination = self.destinations.get(delivery.destination)
+        if destination is None:
+            return self._fail(delivery, f"{delivery.destination!r} is no longer in the config; add it back or ignore this delivery.")
+        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+            current = self.store.delivery(delivery.id)
+            return self._outcome(current, error=current.last_error)
+        self.progress.started(delivery)
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                thread = await self._thread_for(delivery) if destination.ordered else None
+                receipt = await self._send_with_retries(destination, delivery, thread)
+        except Held as held:
+            return self._fail(delivery, str(held))
+        except DeliveryError as exc:
+            return self._fail(delivery, str(exc))
+        except TimeoutError:
+            return self._fail(
+                delivery,
+                f"timed out: no success within the command's deadline of {self.config.engine.deadline:g}s "
+                "([engine] deadline). Run `broadcaster retry` when the destination is back.",
+            )
+        except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others
+            return self._fail(delivery, redact(f"unexpected error: {type(exc).__name__}: {exc}", self._secrets()))
+        self._finished.add(delivery.id)
+        note = "; ".join(receipt.notes) or None
+        self.store.mark_sent(delivery.id, receipt.remote_id, thread.first_remote_id if thread else None, note)
+        outcome = self._outcome(self.store.delivery(delivery.id), notes=receipt.notes)
+        self.progress.finished(outcome)
+        return outcome
+
+    def _secrets(self) -> list[str]:
+        values = []
+        for destination in self.destinations.values():
+            if destination.kind == "channel" and "channel" in vars(destination):
+                values.extend(destination.channel.secret_values())
+        return values
+
+    def _fail(self, delivery: Delivery, error: str) -> Outcome:
+        self._finished.add(delivery.id)
+        self.store.mark_failed(delivery.id, error)
+        outcome = self._outcome(self.store.delivery(delivery.id))
+        self.progress.finished(outcome)
+        return outcome
+
+    def _outcome(self, delivery: Delivery, *, error: str | None = None, notes: tuple[str, ...] = ()) -> Outcome:
+        return Outcome(
+            incident_id=delivery.incident_id,
+            sequence=delivery.sequence,
+            destination=delivery.destination,
+            target=delivery.target,
+            visibility=delivery.visibility,
+            state=delivery.state,
+            remote_id=delivery.remote_id,
+            error=error if error is not None else (delivery.last_error if delivery.state != "sent" else None),
+            attempts=delivery.attempts,
+            notes=notes,
+        )
+
+    # -- ordering and threading ---------------------------------------------
+
+    async def _thread_for(self, delivery: Delivery) -> ThreadRef | None:
+        """Wait for earlier updates of the incident at this destination; return where to thread."""
+        while True:
+            history = self.store.thread_history(
+                delivery.incident_id, delivery.destination, delivery.target, delivery.sequence
+            )
+            blocking = next((h for h in history if h.state not in ("sent", "skipped")), None)
+            if blocking is None:
+                sent = [h for h in history if h.state == "sent" and h.remote_id]
+                return ThreadRef(sent[0].remote_id, sent[-1].remote_id) if sent else None  # type: ignore[arg-type]
+            if not self._may_still_arrive(blocking):
+                raise Held(
+                    f"held back: update #{blocking.sequence} of this incident is {blocking.state} here, "
+                    "and updates must arrive in order. `broadcaster retry` sends both, in order."
+                )
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _may_still_arrive(self, earlier: Delivery) -> bool:
+        if earlier.state in ("pending", "sending"):
+            return True
+        # An earlier update in this same run that has not finished yet will be tried first.
+        return earlier.id in self._batch and earlier.id not in self._finished
+
+    # -- sending --------------------------------------------------------------
+
+    async def _send_with_retries(
+        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None
+    ) -> Receipt:
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+        def stop_at_deadline(state: Any) -> bool:
+            wait = getattr(state, "upcoming_sleep", 0.0) or 0.0
+            return asyncio.get_running_loop().time() + wait >= self._deadline
+
+        attempt_no = 0
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, DeliveryError) and e.retryable),
+            stop=stop_after_attempt(self.config.engine.max_attempts) | stop_at_deadline,
+            wait=_wait_honouring_retry_after,
+            before_sleep=lambda state: self.progress.retrying(
+                delivery, state.attempt_number, str(state.outcome.exception()), state.upcoming_sleep
+            ),
+            reraise=True,
+        ):
+            with attempt:
+                attempt_no += 1
+                self.store.note_attempt(delivery.id)
+                return await self._send_once(destination, delivery, thread)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _send_once(self, destination: Destination, delivery: Delivery, thread: ThreadRef | None) -> Receipt:
+        if destination.kind == "site":
+            built = await self._built_site()
+            return Receipt(remote_id=str(built.root / "index.html"))
+        if destination.kind == "host":
+            try:
+                built = await self._built_site()
+            except DeliveryError as exc:
+                raise DeliveryError(f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable) from exc
+            return await destination.host.publish(built)
+        rendered = self._rendered(destination, delivery)
+        return await destination.channel.send(rendered, target=delivery.target, thread=thread)
+
+    def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
+        key = (destination.name, delivery.incident_id, delivery.sequence)
+        if key not in self._renders:
+            incident = self.store.incident(delivery.incident_id)
+            updates = self.store.updates(delivery.incident_id)
+            update = next(u for u in updates if u.sequence == delivery.sequence)
+            assert incident is not None
+            self._renders[key] = render(destination, incident, update, updates, self.config)
+        return self._renders[key]
+
+    # -- the site -------------------------------------------------------------
+
+    def _built_site(self) -> asyncio.Task[BuiltSite]:
+        """The site build of this command, started by the first destination that needs it."""
+        if self._site_build is None:
+            self._site_build = asyncio.create_task(self._build_site())
+        return self._site_build
+
+    async def _build_site(self) -> BuiltSite:
+        from broadcaster.site.build import build_site
+
+        changed = self._batch_incidents
+        data = site_data(self.config, self.store)
+        pages = [
+            public_incident(incident, self.store.updates(incident.id), url=incident_url(self.config, incident.id))
+            for incident in (self.store.incident(i) for i in sorted(changed))
+            if incident is not None
+        ]
+        try:
+            return await asyncio.to_thread(build_site, data, self.config.output_dir, pages=pages)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot write the site to {self.config.output_dir}: {exc.strerror or exc}. "
+                "Check [page] output_dir and its permissions.",
+                retryable=False,
+            ) from exc
+
+
+def site_data(config: Config, store: SQLiteStore) -> Any:
+    """What the page, feeds and JSON are built from: public views of recent incidents only."""
+    from broadcaster.site.build import SiteData
+
+    now = utcnow()
+    since = now - timedelta(days=config.page.history_days)
+    incidents = tuple(
+        public_incident(incident, updates, url=incident_url(config, incident.id))
+        for incident, updates in store.site_incidents(since)
+    )
+    return SiteData(page=config.page, components=config.components, incidents=incidents, now=now)
+
+
+def _wait_honouring_retry_after(state: Any) -> float:
+    """Exponential backoff with full jitter, but never sooner than the server asked."""
+    error = state.outcome.exception() if state.outcome else None
+    backoff = random.uniform(0, min(30.0, 0.5 * 2 ** (state.attempt_number - 1)))
+    server_hint = getattr(error, "retry_after", None) or 0.0
+    return max(backoff, float(server_hint))
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+Callback = Callable[[Outcome], None]

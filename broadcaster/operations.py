@@ -1,0 +1,201 @@
+"""What each command does, callable without click: the CLI only parses and prints.
+
+post:  config -> draft -> (incident, update) -> plan -> store (outbox) -> deliver -> outcomes
+retry: store -> deliveries not yet sent -> deliver -> outcomes
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from broadcaster import compose
+from broadcaster.config import SITE_DESTINATION, Config
+from broadcaster.destinations import check_names, destinations, plan
+from broadcaster.engine import Outcome, Progress, Publisher, render
+from broadcaster.errors import ConfigError, InputError
+from broadcaster.store import Delivery, PlannedDelivery, SQLiteStore, utcnow
+from channels.base import Rendered
+from messages.model import Incident, Update
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What one destination would receive (or why it receives nothing)."""
+
+    destination: str
+    target: str
+    visibility: str
+    state: str
+    rendered: Rendered | None
+    reason: str = ""
+
+
+@dataclass
+class PostResult:
+    incident: Incident
+    update: Update
+    new: bool
+    outcomes: list[Outcome] = field(default_factory=list)
+    previews: list[Preview] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return any(o.state not in ("sent", "skipped") for o in self.outcomes)
+
+
+def find_incident(store: SQLiteStore, incident_id: str) -> Incident:
+    """The incident with this id; a typo gets the closest ids as suggestions."""
+    incident = store.incident(incident_id.strip())
+    if incident is not None:
+        return incident
+    import difflib
+
+    ids = store.incident_ids()
+    matches = [i for i in ids if i.startswith(incident_id.strip())]
+    if len(matches) == 1:
+        found = store.incident(matches[0])
+        assert found is not None
+        return found
+    close = difflib.get_close_matches(incident_id, ids, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else " See `broadcaster list`."
+    raise InputError(f"no incident {incident_id!r}.{hint}")
+
+
+def prepare(config: Config, store: SQLiteStore, draft: compose.Draft) -> tuple[Incident, Update, bool]:
+    """Check the draft against the stored incident; nothing is written."""
+    existing = find_incident(store, draft.incident_id) if draft.incident_id else None
+    incident, update = compose.build(draft, existing, config, utcnow())
+    return incident, update, existing is None
+
+
+def delivery_plan(
+    config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = ()
+) -> list[PlannedDelivery]:
+    known = list(destinations(config))
+    only_names = check_names(only, known, "--only") if only else None
+    skip_names = check_names(skip, known, "--skip")
+    component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
+    return plan(destinations(config), component_ids, only=only_names, skip=skip_names)
+
+
+def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
+    """Nothing is stored or sent while a destination's secret is not in the environment."""
+    names = {p.destination for p in planned if p.state == "pending"}
+    missing = config.missing_secrets(names)
+    if missing:
+        raise ConfigError(
+            "these secrets are not set in the environment: "
+            + "; ".join(missing)
+            + ". Export them, or leave those destinations out with --skip. Nothing was stored or sent."
+        )
+
+
+def previews(
+    config: Config, incident: Incident, update: Update, updates: Sequence[Update], planned: Sequence[PlannedDelivery]
+) -> list[Preview]:
+    """Render every planned destination exactly as it would be sent."""
+    all_destinations = destinations(config)
+    result = []
+    for entry in planned:
+        destination = all_destinations[entry.destination]
+        rendered = None
+        if entry.state == "pending":
+            rendered = render(destination, incident, update, [*updates, update], config)
+        result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason))
+    return result
+
+
+def post(
+    config: Config,
+    store: SQLiteStore,
+    draft: compose.Draft,
+    *,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> PostResult:
+    """Check, store (with every delivery, before sending) and publish one update."""
+    incident, update, new = prepare(config, store, draft)
+    planned = delivery_plan(config, incident, update, only, skip)
+    earlier = [] if new else store.updates(incident.id)
+    if dry_run:
+        numbered = replace(update, sequence=len(earlier) + 1)
+        return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned), dry_run=True)
+    refuse_missing_secrets(config, planned)
+    incident, update = store.record_update(incident, update, planned, new=new)
+    outcomes = publish_stored(config, store, incident.id, update.sequence, progress=progress)
+    return PostResult(incident, update, new, outcomes=outcomes)
+
+
+def publish_stored(
+    config: Config, store: SQLiteStore, incident_id: str, sequence: int, *, progress: Progress | None = None
+) -> list[Outcome]:
+    """Deliver every pending delivery of one stored update; skipped ones are reported as such."""
+    publisher = Publisher(config, store, progress=progress)
+    publisher.reap()
+    rows = store.deliveries(incident_id=incident_id, sequence=sequence)
+    pending = [d for d in rows if d.state == "pending"]
+    sent = {o.destination + "\0" + o.target: o for o in publisher.deliver(pending)}
+    return [sent.get(d.destination + "\0" + d.target) or _skipped(d) for d in rows]
+
+
+def _skipped(delivery: Delivery) -> Outcome:
+    return Outcome(
+        incident_id=delivery.incident_id,
+        sequence=delivery.sequence,
+        destination=delivery.destination,
+        target=delivery.target,
+        visibility=delivery.visibility,
+        state=delivery.state,
+        remote_id=delivery.remote_id,
+        error=delivery.last_error if delivery.state not in ("sent", "skipped") else None,
+        attempts=delivery.attempts,
+        reason=delivery.last_error if delivery.state == "skipped" else None,
+    )
+
+
+@dataclass
+class RetryResult:
+    outcomes: list[Outcome]
+    unknown: list[Delivery]
+
+
+def retry(
+    config: Config,
+    store: SQLiteStore,
+    incident_id: str | None = None,
+    *,
+    include_unknown: bool = False,
+    progress: Progress | None = None,
+) -> RetryResult:
+    """Send every delivery not yet sent, oldest first; ``unknown`` ones only when asked."""
+    if incident_id:
+        incident_id = find_incident(store, incident_id).id
+    publisher = Publisher(config, store, progress=progress)
+    publisher.reap()
+    states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
+    todo = store.deliveries(incident_id=incident_id, states=states)
+    todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
+    refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
+    outcomes = publisher.deliver(todo, include_unknown=include_unknown)
+    unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=("unknown",))
+    return RetryResult(outcomes, unknown)
+
+
+def rebuild_site(config: Config, store: SQLiteStore) -> object:
+    """A full build of the site from the whole store (``broadcaster site build``)."""
+    from broadcaster.engine import incident_url, site_data
+    from broadcaster.site.build import build_site
+    from messages.visibility import public_incident
+
+    pages = (
+        public_incident(incident, updates, url=incident_url(config, incident.id))
+        for incident, updates in store.all_incidents()
+    )
+    return build_site(site_data(config, store), config.output_dir, pages=pages)
+
+
+__all__ = ["SITE_DESTINATION", "post", "retry", "prepare", "previews", "find_incident", "rebuild_site"]

@@ -1,0 +1,58 @@
+"""Times as operators type them: ``30m``, ``2h``, ``1h30m``, ``15:30``, or ISO 8601."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from broadcaster.errors import InputError
+
+_DURATION = re.compile(r"^(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$", re.IGNORECASE)
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
+
+
+def parse_time(text: str, *, now: datetime, zone: ZoneInfo, option: str = "time") -> datetime:
+    """A point in time from operator input, as an aware UTC datetime.
+
+    ``30m``/``2h``/``1h30m`` count from ``now``; ``15:30`` is today in ``zone``
+    (tomorrow if already passed; ``15:30 UTC`` forces UTC); anything else must
+    be ISO 8601 (a naive one is read in ``zone``).
+    """
+    value = text.strip()
+    duration = _DURATION.match(value)
+    if value and duration and any(duration.groups()):
+        days, hours, minutes = (int(g) if g else 0 for g in duration.groups())
+        return (now + timedelta(days=days, hours=hours, minutes=minutes)).astimezone(UTC)
+    clock = _CLOCK.match(value)
+    if clock:
+        return _next_clock_time(int(clock.group(1)), int(clock.group(2)), now, UTC if clock.group(3) else zone, text, option)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        raise InputError(
+            f"{option} {text!r} is not a time. Use 30m, 2h, 15:30 or an ISO time like 2026-11-25T15:30Z."
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.astimezone(UTC)
+
+
+def _next_clock_time(hour: int, minute: int, now: datetime, zone: ZoneInfo, text: str, option: str) -> datetime:
+    if hour > 23 or minute > 59:
+        raise InputError(f"{option} {text!r} is not a time of day (00:00 to 23:59).")
+    local_now = now.astimezone(zone)
+    candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if candidate <= local_now:
+        candidate += timedelta(days=1)
+    return candidate.astimezone(UTC)
+
+
+def format_time(value: datetime, zone: ZoneInfo | None = None) -> str:
+    """``15:30 UTC`` (and ``16:30 CET`` when the display zone differs)."""
+    utc = value.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%d %H:%M UTC")
+    if zone is not None and zone.key not in ("UTC", "Etc/UTC"):
+        local = value.astimezone(zone)
+        text += f" ({local.strftime('%H:%M %Z')})"
+    return text

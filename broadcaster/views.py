@@ -1,0 +1,199 @@
+"""Read-only reports for the terminal: list, show, channels check, site publish."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from broadcaster.config import Config
+from broadcaster.report import STATE_STYLE, console
+from broadcaster.store import SQLiteStore, utcnow
+from broadcaster.times import format_time
+from messages.model import Incident
+from messages.visibility import full_text, public_text
+
+
+def overdue(store: SQLiteStore, incident: Incident, now: datetime | None = None) -> bool:
+    """An open incident whose last update promised another that is late."""
+    if not incident.is_open:
+        return False
+    updates = store.updates(incident.id)
+    promised = updates[-1].next_update_by if updates else None
+    return promised is not None and promised < (now or utcnow())
+
+
+def print_list(config: Config, store: SQLiteStore, *, limit: int, as_json: bool) -> None:
+    incidents = store.list_incidents(limit=limit)
+    if as_json:
+        click.echo(json.dumps([
+            {
+                "id": i.id, "title": i.title, "status": i.status.value, "impact": i.impact.value,
+                "kind": i.kind, "open": i.is_open, "overdue": overdue(store, i),
+                "created_at": i.created_at.isoformat(),
+                "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
+            }
+            for i in incidents
+        ]))
+        return
+    out = console()
+    if not incidents:
+        out.print("No incidents yet. Post one: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("id", "status", "impact", "title", "started", "updates", "undelivered"):
+        table.add_column(column)
+    for incident in incidents:
+        updates = store.updates(incident.id)
+        undelivered = len(store.deliveries(incident_id=incident.id, states=("pending", "failed", "unknown", "sending")))
+        status = Text(incident.status.value, style="yellow" if incident.is_open else "green")
+        if overdue(store, incident):
+            status.append(" OVERDUE", style="bold red")
+        table.add_row(
+            incident.id, status, incident.impact.value, incident.title,
+            format_time(incident.created_at), str(len(updates)),
+            Text(str(undelivered), style="red") if undelivered else Text("0", style="dim"),
+        )
+    out.print(table)
+
+
+def print_incident(config: Config, store: SQLiteStore, incident: Incident, *, as_json: bool) -> None:
+    updates = store.updates(incident.id)
+    deliveries = store.deliveries(incident_id=incident.id)
+    if as_json:
+        click.echo(json.dumps(_incident_json(incident, updates, deliveries), ensure_ascii=False))
+        return
+    out = console()
+    out.print(f"[bold]{incident.title}[/bold]  ({incident.id})")
+    out.print(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, config.page.zone)}")
+    if incident.components:
+        out.print("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components))
+    for update in updates:
+        out.print()
+        out.print(f"[bold]#{update.sequence}[/bold] {format_time(update.created_at, config.page.zone)} · {update.status.label}"
+                  + (f" · by {update.author}" if update.author else ""))
+        out.print(Text("  " + public_text(update.raw_message)))
+        private_bits = _private_summary(update)
+        if private_bits:
+            out.print(Text("  [private] " + private_bits, style="red"))
+        if update.etr:
+            out.print(f"  ETR {format_time(update.etr, config.page.zone)}")
+        if update.next_update_by:
+            out.print(f"  Next update by {format_time(update.next_update_by, config.page.zone)}")
+    out.print()
+    table = Table(title="Deliveries", box=None, header_style="bold", title_justify="left")
+    for column in ("#", "destination", "target", "state", "remote id", "attempts", "error / note"):
+        table.add_column(column)
+    for d in deliveries:
+        mark, style = STATE_STYLE.get(d.state, ("?", ""))
+        table.add_row(str(d.sequence), d.destination, d.target or "", Text(f"{mark} {d.state}", style=style),
+                      d.remote_id or "", str(d.attempts), d.last_error or "")
+    out.print(table)
+
+
+def _private_summary(update: Any) -> str:
+    parts = []
+    full, public = full_text(update.raw_message), public_text(update.raw_message)
+    if full != public:
+        parts.append(f"full text: {full}")
+    if update.private_note:
+        parts.append(update.private_note)
+    if update.customers:
+        parts.append("customers: " + ", ".join(update.customers))
+    if update.tickets:
+        parts.append("tickets: " + ", ".join(update.tickets))
+    return " · ".join(parts)
+
+
+def _incident_json(incident: Incident, updates: list[Any], deliveries: list[Any]) -> dict[str, Any]:
+    from broadcaster.cli import _delivery_json
+
+    return {
+        "id": incident.id, "title": incident.title, "status": incident.status.value,
+        "impact": incident.impact.value, "kind": incident.kind,
+        "created_at": incident.created_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "components": [{"id": c.id, "status": c.status.value} for c in incident.components],
+        "updates": [
+            {
+                "sequence": u.sequence, "status": u.status.value, "created_at": u.created_at.isoformat(),
+                "message": public_text(u.raw_message), "private_message": full_text(u.raw_message),
+                "private_note": u.private_note, "customers": list(u.customers), "tickets": list(u.tickets),
+                "etr": u.etr.isoformat() if u.etr else None,
+                "next_update_by": u.next_update_by.isoformat() if u.next_update_by else None,
+                "author": u.author,
+            }
+            for u in updates
+        ],
+        "deliveries": [_delivery_json(d) for d in deliveries],
+    }
+
+
+def print_checks(config: Config) -> bool:
+    """Run every channel's and target's check concurrently; print a table; True if all pass."""
+    from broadcaster.destinations import destinations
+    from channels.base import CheckResult
+
+    all_destinations = [d for d in destinations(config).values() if d.kind != "site"]
+    if not all_destinations:
+        console().print("No channels or publish targets configured. See `broadcaster init` for examples.")
+        return True
+
+    async def run() -> list[CheckResult]:
+        async def one(destination: Any) -> list[CheckResult]:
+            try:
+                if destination.kind == "channel":
+                    channel = destination.channel
+                    channel.request_timeout = config.engine.timeout
+                    try:
+                        return await asyncio.wait_for(channel.check(), config.engine.timeout * 2)
+                    finally:
+                        await channel.aclose()
+                return await asyncio.wait_for(destination.host.check(), config.engine.timeout * 2)
+            except TimeoutError:
+                return [CheckResult(destination.name, "", False, "no answer in time; check api_url and the network")]
+            except Exception as exc:  # noqa: BLE001 - report every destination, whatever breaks
+                return [CheckResult(destination.name, "", False, str(exc))]
+
+        results = await asyncio.gather(*(one(d) for d in all_destinations))
+        return [r for group in results for r in group]
+
+    results = asyncio.run(run())
+    table = Table(box=None, header_style="bold")
+    for column in ("destination", "target", "", "detail"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.channel, result.target, Text("ok", style="green") if result.ok else Text("FAIL", style="red"), result.detail)
+    console().print(table)
+    return all(r.ok for r in results)
+
+
+def publish_site(config: Config, store: SQLiteStore) -> bool:
+    from broadcaster.destinations import destinations
+    from broadcaster.errors import DeliveryError
+    from broadcaster.operations import rebuild_site
+
+    built = rebuild_site(config, store)
+    out = console()
+    out.print(f"Built {len(built.hashes)} files into {config.output_dir}.")  # type: ignore[attr-defined]
+    hosts = [d for d in destinations(config).values() if d.kind == "host"]
+    ok = True
+    for destination in hosts:
+        try:
+            receipt = asyncio.run(destination.host.publish(built))  # type: ignore[arg-type]
+            out.print(f"  [green]✓[/green] {destination.name}: {receipt.remote_id}")
+        except DeliveryError as exc:
+            ok = False
+            out.print(f"  [red]✗[/red] {destination.name}: {exc}")
+    if not hosts:
+        out.print("No [publish.NAME] targets configured: the site is only in the local folder.")
+    return ok
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
