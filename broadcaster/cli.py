@@ -48,7 +48,7 @@ def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected:
         click.echo(redact("".join(traceback.format_exception(exc)), secrets), err=True)
     message = redact(str(exc), secrets)
     if unexpected:
-        message = f"unexpected error ({type(exc).__name__}): {message}. Run again with --debug for details."
+        message = f"unexpected error ({type(exc).__name__}): {message.rstrip('.')}. Run again with --debug for details."
     click.echo(f"error: {message}", err=True)
     ctx.exit(code)
 
@@ -229,7 +229,7 @@ def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> N
 def read_message(message: str | None, existing: Any, store: Any) -> str:
     """The message from the argument, standard input (``-``) or the editor."""
     if message == "-":
-        data = click.get_binary_stream("stdin").read()
+        data = sys.stdin.buffer.read()
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -1,0 +1,5 @@
+"""``python -m broadcaster`` runs the CLI."""
+
+from broadcaster.cli import main
+
+main()

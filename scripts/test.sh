@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh machine, then run it.
+#   bash scripts/test.sh            # the whole suite
+#   bash scripts/test.sh -k slack   # extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# Real parts the tests drive: Debian's chromium (+ a JRE for the HTML validator, axe-core).
+bash scripts/install-browser.sh
+
+exec .venv/bin/python -m pytest -p no:cacheprovider "$@"

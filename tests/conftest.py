@@ -1,0 +1,89 @@
+"""Shared fixtures: a project folder with a config, and ways to run the real CLI in it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from broadcaster.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE_CONFIG = """
+[page]
+title = "Acme status"
+base_url = "https://status.example.com/"
+output_dir = "public"
+timezone = "Europe/Berlin"
+
+[[components]]
+id = "api"
+name = "API"
+group = "Core"
+
+[[components]]
+id = "web"
+name = "Website"
+group = "Core"
+
+[[components]]
+id = "db"
+name = "Database"
+group = "Infrastructure"
+"""
+
+
+@dataclass
+class Project:
+    """A folder with broadcaster.toml; runs the CLI against it."""
+
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "broadcaster.toml"
+
+    def write_config(self, extra: str = "", base: str = BASE_CONFIG) -> None:
+        self.config.write_text(textwrap.dedent(base) + textwrap.dedent(extra), encoding="utf-8")
+
+    def cli(self, *args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        """Run the CLI in-process (stdin/stdout are not terminals)."""
+        runner = CliRunner()
+        merged = {**self.env, **(env or {})}
+        return runner.invoke(main, ["--config", str(self.config), *args], input=input, env=merged, catch_exceptions=False)
+
+    def cli_json(self, *args: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        result = self.cli(*args, "--json", **kwargs)
+        return result.exit_code, json.loads(result.stdout)
+
+    def process(self, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
+        """Start the real ``broadcaster`` in its own process."""
+        full_env = {**os.environ, **self.env, **(env or {})}
+        full_env.pop("BROADCASTER_CONFIG", None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "broadcaster", "--config", str(self.config), *args],
+            cwd=self.root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+        )
+
+    @property
+    def site(self) -> Path:
+        return self.root / "public"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
+    monkeypatch.setenv("USER", "oncall")
+    p = Project(tmp_path)
+    p.write_config()
+    return p

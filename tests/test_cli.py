@@ -1,0 +1,235 @@
+"""The CLI end to end, in-process: every command, the JSON contract, exit codes, the bad-input catalogue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import Project
+
+
+def new_incident(project: Project, *extra: str, message: str = "Investigating elevated API errors.") -> dict:
+    code, payload = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", *extra, message)
+    assert code == 0, payload
+    return payload
+
+
+def test_post_new_incident_stores_it_and_builds_the_site(project: Project) -> None:
+    payload = new_incident(project)
+    assert payload["incident_id"] == payload["incident_id"].lower()
+    assert payload["incident_id"].startswith("api-errors-")
+    assert payload["sequence"] == 1
+    assert payload["new_incident"] is True
+    site = next(d for d in payload["deliveries"] if d["destination"] == "site")
+    assert site["state"] == "sent" and site["error"] is None
+    page = (project.site / "index.html").read_text()
+    assert "Investigating elevated API errors." in page
+    assert (project.site / "incidents" / f"{payload['incident_id']}.html").exists()
+
+
+def test_update_and_resolve_number_updates_in_order(project: Project) -> None:
+    incident = new_incident(project)["incident_id"]
+    code, second = project.cli_json("post", "--yes", "--incident", incident, "--status", "identified", "Cause found.")
+    assert code == 0 and second["sequence"] == 2 and second["status"] == "identified"
+    code, third = project.cli_json("resolve", incident, "--yes", "All good again.")
+    assert code == 0 and third["sequence"] == 3 and third["status"] == "resolved"
+    shown = json.loads(project.cli("show", incident, "--json").stdout)
+    assert [u["status"] for u in shown["updates"]] == ["investigating", "identified", "resolved"]
+    assert shown["resolved_at"] is not None
+
+
+def test_json_contract_fields(project: Project) -> None:
+    payload = new_incident(project)
+    assert {"incident_id", "sequence", "deliveries"} <= payload.keys()
+    for delivery in payload["deliveries"]:
+        assert {"destination", "state", "remote_id", "error"} <= delivery.keys()
+
+
+def test_resolved_incident_needs_reopen(project: Project) -> None:
+    incident = new_incident(project)["incident_id"]
+    assert project.cli("resolve", incident, "--yes").exit_code == 0
+    refused = project.cli("post", "--yes", "--incident", incident, "It is back.")
+    assert refused.exit_code == 2
+    assert "--reopen" in refused.stderr
+    reopened = project.cli("post", "--yes", "--incident", incident, "--reopen", "--status", "investigating", "It is back.")
+    assert reopened.exit_code == 0, reopened.stderr
+
+
+def test_backward_status_move_needs_reopen(project: Project) -> None:
+    incident = new_incident(project, "--status", "monitoring")["incident_id"]
+    refused = project.cli("post", "--yes", "-i", incident, "-s", "investigating", "Regressed.")
+    assert refused.exit_code == 2 and "--reopen" in refused.stderr
+
+
+def test_forward_jump_is_allowed(project: Project) -> None:
+    incident = new_incident(project)["incident_id"]
+    code, payload = project.cli_json("post", "--yes", "-i", incident, "-s", "monitoring", "Fix deployed.")
+    assert code == 0 and payload["status"] == "monitoring"
+
+
+def test_list_shows_open_first(project: Project) -> None:
+    first = new_incident(project)["incident_id"]
+    project.cli("resolve", first, "--yes")
+    code, second = project.cli_json("post", "--yes", "--title", "DB slow", "-C", "db", "Looking into it.")
+    listed = json.loads(project.cli("list", "--json").stdout)
+    assert [i["id"] for i in listed] == [second["incident_id"], first]
+    assert listed[0]["open"] is True and listed[1]["open"] is False
+    text = project.cli("list").stdout
+    assert "DB slow" in text and "API errors" in text
+
+
+def test_show_prints_timeline_and_deliveries(project: Project) -> None:
+    incident = new_incident(project, "--private", "router fra-2")["incident_id"]
+    out = project.cli("show", incident).stdout
+    assert "Investigating elevated API errors." in out
+    assert "router fra-2" in out  # the operator's own view shows private detail, marked
+    assert "[private]" in out
+    assert "site" in out and "sent" in out
+
+
+def test_show_accepts_a_unique_prefix_and_suggests_on_typos(project: Project) -> None:
+    incident = new_incident(project)["incident_id"]
+    assert project.cli("show", incident[:8]).exit_code == 0
+    wrong = project.cli("show", incident.replace("errors", "erors"))
+    assert wrong.exit_code == 2
+    assert f"Did you mean {incident}" in wrong.stderr
+
+
+def test_dry_run_stores_and_sends_nothing(project: Project) -> None:
+    code, payload = project.cli_json("post", "--dry-run", "--title", "API errors", "Investigating.")
+    assert code == 0 and payload["dry_run"] is True
+    assert json.loads(project.cli("list", "--json").stdout) == []
+    assert not (project.site / "index.html").exists()
+
+
+def test_preview_marks_public_and_private(project: Project) -> None:
+    project.write_config("""
+        [channels.ops]
+        type = "slack"
+        visibility = "private"
+        token = "${SLACK_TOKEN}"
+        channel = "C0OPS"
+    """)
+    out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.").stdout
+    assert "ops (private)" in out and "router fra-2" in out
+    assert "site (public)" in out
+
+
+def test_only_and_skip_name_destinations(project: Project) -> None:
+    code, payload = project.cli_json("post", "--yes", "--title", "API errors", "--skip", "site", "Investigating.")
+    assert code == 0
+    assert payload["deliveries"][0]["state"] == "skipped"
+    typo = project.cli("post", "--yes", "--title", "API errors", "--only", "stie", "Investigating.")
+    assert typo.exit_code == 2 and "Did you mean 'site'" in typo.stderr
+
+
+def test_refuses_to_publish_without_terminal_or_yes(project: Project) -> None:
+    result = project.cli("post", "--title", "API errors", "Investigating.")
+    assert result.exit_code == 2
+    assert "--yes" in result.stderr
+    assert json.loads(project.cli("list", "--json").stdout) == []
+
+
+def test_message_from_stdin(project: Project) -> None:
+    code, payload = project.cli_json("post", "--yes", "--title", "API errors", "-", input="From stdin.\n")
+    assert code == 0
+    shown = json.loads(project.cli("show", payload["incident_id"], "--json").stdout)
+    assert shown["updates"][0]["message"] == "From stdin."
+
+
+def test_etr_and_next_update_are_parsed(project: Project) -> None:
+    payload = new_incident(project, "--etr", "2h", "--next-update", "30m")
+    shown = json.loads(project.cli("show", payload["incident_id"], "--json").stdout)
+    assert shown["updates"][0]["etr"] is not None and shown["updates"][0]["next_update_by"] is not None
+
+
+def test_init_writes_a_config_that_loads(project: Project) -> None:
+    target = project.root / "new" / "broadcaster.toml"
+    result = project.cli("init", str(target))
+    assert result.exit_code == 0 and target.exists()
+    again = project.cli("init", str(target))
+    assert again.exit_code == 2 and "--force" in again.stderr
+    from broadcaster.config import load
+
+    assert load(str(target)).component_ids == ("api", "web", "db")
+
+
+BAD_INPUT = [
+    ("empty message", ["post", "--yes", "--title", "T", ""], "empty"),
+    ("whitespace message", ["post", "--yes", "--title", "T", "   "], "empty"),
+    ("unknown incident", ["post", "--yes", "--incident", "nope-2020-01-01", "Update."], "no incident"),
+    ("unknown component", ["post", "--yes", "--title", "T", "-C", "apii", "M."], "Did you mean 'api'"),
+    ("bad component status", ["post", "--yes", "--title", "T", "-C", "api=broken", "M."], "unknown component status"),
+    ("bad status", ["post", "--yes", "--title", "T", "--status", "fixed", "M."], "unknown status"),
+    ("bad impact", ["post", "--yes", "--title", "T", "--impact", "huge", "M."], "unknown impact"),
+    ("unclosed private marker", ["post", "--yes", "--title", "T", "a [private] b"], "never closed"),
+    ("stray closing marker", ["post", "--yes", "--title", "T", "a [/private] b"], "no [private] before it"),
+    ("nested private marker", ["post", "--yes", "--title", "T", "[private]a [private]b[/private][/private]"], "nested"),
+    ("malformed marker", ["post", "--yes", "--title", "T", "a [private b"], "looks like a private marker"),
+    ("only private text", ["post", "--yes", "--title", "T", "[private]secret[/private]"], "no public text"),
+    ("missing title", ["post", "--yes", "Something."], "--title"),
+    ("bad time", ["post", "--yes", "--title", "T", "--etr", "soonish", "M."], "not a time"),
+    ("bad clock time", ["post", "--yes", "--title", "T", "--etr", "25:00", "M."], "time of day"),
+    ("no message without terminal", ["post", "--yes", "--title", "T"], "no MESSAGE"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), [(a, e) for _, a, e in BAD_INPUT], ids=[n for n, _, _ in BAD_INPUT])
+def test_bad_input_is_refused_with_exit_2_and_nothing_stored(project: Project, args: list[str], expected: str) -> None:
+    result = project.cli(*args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert json.loads(project.cli("list", "--json").stdout) == []
+
+
+def test_non_utf8_stdin_is_refused(project: Project) -> None:
+    result = project.cli("post", "--yes", "--title", "T", "-", input=b"caf\xe9 down\n")
+    assert result.exit_code == 2 and "not UTF-8" in result.stderr
+
+
+def test_non_utf8_argument_is_refused(project: Project) -> None:
+    result = project.cli("post", "--yes", "--title", "T", "caf\udce9 down")
+    assert result.exit_code == 2 and "not valid UTF-8" in result.stderr
+
+
+def test_malformed_toml_names_the_line(project: Project) -> None:
+    project.config.write_text('[page]\ntitle = "Acme\n', encoding="utf-8")
+    result = project.cli("list")
+    assert result.exit_code == 2
+    assert "line 2" in result.stderr and str(project.config) in result.stderr
+
+
+def test_missing_env_var_is_named_and_nothing_is_stored(project: Project) -> None:
+    project.write_config("""
+        [channels.ops]
+        type = "slack"
+        visibility = "private"
+        token = "${OPS_SLACK_TOKEN}"
+        channel = "C0OPS"
+    """)
+    result = project.cli("post", "--yes", "--title", "T", "M.", env={"OPS_SLACK_TOKEN": None})  # type: ignore[dict-item]
+    assert result.exit_code == 2
+    assert "OPS_SLACK_TOKEN" in result.stderr
+    assert json.loads(project.cli("list", "--json").stdout) == []
+
+
+def test_config_file_not_found(project: project) -> None:  # type: ignore[valid-type]
+    result = project.cli("--config", "/nonexistent/x.toml", "list")
+    assert result.exit_code == 2 and "not found" in result.stderr
+
+
+def test_every_command_has_help(project: Project) -> None:
+    from broadcaster.cli import main
+
+    def walk(group, prefix):  # type: ignore[no-untyped-def]
+        for name, command in group.commands.items():
+            yield [*prefix, name], command
+            if hasattr(command, "commands"):
+                yield from walk(command, [*prefix, name])
+
+    for path, command in walk(main, []):
+        assert command.help, f"`broadcaster {' '.join(path)}` has no help text"
+        assert project.cli(*path, "--help").exit_code == 0
