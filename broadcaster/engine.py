@@ -12,11 +12,13 @@ is known. A slow destination holds back no other.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from broadcaster.config import Config
@@ -312,21 +314,48 @@ class Publisher:
     async def _build_site(self) -> BuiltSite:
         from broadcaster.site.build import build_site
 
-        changed = self._batch_incidents
-        data = site_data(self.config, self.store)
-        pages = [
-            public_incident(incident, self.store.updates(incident.id), url=incident_url(self.config, incident.id))
-            for incident in (self.store.incident(i) for i in sorted(changed))
-            if incident is not None
-        ]
         try:
-            return await asyncio.to_thread(build_site, data, self.config.output_dir, pages=pages)
+            # Another process may be building too: the one holding the lock reads the
+            # store inside it, so the last build to finish always shows every update.
+            async with site_lock(self.config.output_dir):
+                data = site_data(self.config, self.store)
+                pages = [
+                    public_incident(incident, self.store.updates(incident.id), url=incident_url(self.config, incident.id))
+                    for incident in (self.store.incident(i) for i in sorted(self._batch_incidents))
+                    if incident is not None
+                ]
+                return await asyncio.to_thread(build_site, data, self.config.output_dir, pages=pages)
         except OSError as exc:
             raise DeliveryError(
                 f"cannot write the site to {self.config.output_dir}: {exc.strerror or exc}. "
                 "Check [page] output_dir and its permissions.",
                 retryable=False,
             ) from exc
+
+
+class site_lock:
+    """An exclusive lock on the site folder across processes (``flock`` on a lock file beside it)."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.path = output_dir.parent / f".{output_dir.name}.lock"
+        self.handle: Any = None
+
+    async def __aenter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - held across awaits
+        await asyncio.to_thread(fcntl.flock, self.handle, fcntl.LOCK_EX)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__()
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
 
 
 def site_data(config: Config, store: SQLiteStore) -> Any:

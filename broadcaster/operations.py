@@ -187,7 +187,7 @@ def retry(
 
 def rebuild_site(config: Config, store: SQLiteStore) -> object:
     """A full build of the site from the whole store (``broadcaster site build``)."""
-    from broadcaster.engine import incident_url, site_data
+    from broadcaster.engine import incident_url, site_data, site_lock
     from broadcaster.site.build import build_site
     from messages.visibility import public_incident
 
@@ -195,7 +195,8 @@ def rebuild_site(config: Config, store: SQLiteStore) -> object:
         public_incident(incident, updates, url=incident_url(config, incident.id))
         for incident, updates in store.all_incidents()
     )
-    return build_site(site_data(config, store), config.output_dir, pages=pages)
+    with site_lock(config.output_dir):
+        return build_site(site_data(config, store), config.output_dir, pages=pages)
 
 
 __all__ = ["SITE_DESTINATION", "post", "retry", "prepare", "previews", "find_incident", "rebuild_site"]

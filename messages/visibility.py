@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -216,7 +217,7 @@ def private_view(
 ) -> PrivateView:
     """Cut the full view of one update, for private channels only."""
     public = public_view(incident, update, url=url, previous_status=previous_status)
-    fields = {name: getattr(public, name) for name in public.__dataclass_fields__}
+    fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
     return PrivateView(
         **{**fields, "message": full_text(update.raw_message)},
         public_message=public.message,

@@ -1,0 +1,101 @@
+"""Config loading: every mistake is named with the file, the key and the fix; secrets never print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from broadcaster.config import Secret, load
+from broadcaster.errors import ConfigError
+from tests.conftest import BASE_CONFIG
+
+
+def write(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "broadcaster.toml"
+    path.write_text(BASE_CONFIG + extra, encoding="utf-8")
+    return path
+
+
+MISTAKES = [
+    ("unknown top key", "[pgae]\ntitle='x'\n", "pgae", "unknown key"),
+    ("unknown page key", "", "", ""),
+    ("unknown channel type", "[channels.x]\ntype='myspace'\n", "channels.x.type", "unknown channel type"),
+    ("private X", "[channels.x]\ntype='twitter'\nvisibility='private'\nbearer_token='${T}'\n", "channels.x.visibility", "public"),
+    ("unknown component", "[channels.s]\ntype='slack'\ntoken='${T}'\nchannel='C0123ABCD'\ncomponents=['apii']\n", "channels.s.components", "Did you mean 'api'"),
+    ("unknown channel key", "[channels.s]\ntype='slack'\ntoken='${T}'\nchannel='C0123ABCD'\nchanel='x'\n", "channels.s.chanel", "Did you mean 'channel'"),
+    ("bad visibility", "[channels.s]\ntype='slack'\ntoken='${T}'\nchannel='C0123ABCD'\nvisibility='secret'\n", "channels.s.visibility", "public"),
+    ("secret in file", "[channels.s]\ntype='slack'\ntoken='xoxb-123-real'\nchannel='C0123ABCD'\n", "channels.s.token", "environment variable"),
+    ("bad api_url", "[channels.s]\ntype='slack'\ntoken='${T}'\nchannel='C0123ABCD'\napi_url='slack.com'\n", "channels.s.api_url", "http"),
+    ("channel named site", "[channels.site]\ntype='slack'\ntoken='${T}'\nchannel='C0123ABCD'\n", "channels.site", "taken"),
+    ("unknown publish type", "[publish.p]\ntype='ftp'\n", "publish.p.type", "unknown publish type"),
+]
+
+
+@pytest.mark.parametrize(("extra", "key", "text"), [m[1:] for m in MISTAKES if m[1]], ids=[m[0] for m in MISTAKES if m[1]])
+def test_mistakes_name_file_key_and_fix(tmp_path: Path, extra: str, key: str, text: str) -> None:
+    path = write(tmp_path, extra)
+    with pytest.raises(ConfigError) as caught:
+        load(str(path), environ={"T": "xoxb-secret-value"})
+    message = str(caught.value)
+    assert str(path) in message and key in message and text in message
+    assert "xoxb-secret-value" not in message
+
+
+def test_bad_timezone_and_history(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[page]\ntimezone = 'Mars/Olympus'\n")
+    with pytest.raises(ConfigError, match="page.timezone"):
+        load(str(path), environ={})
+    path.write_text("[page]\nhistory_days = -1\n")
+    with pytest.raises(ConfigError, match="page.history_days"):
+        load(str(path), environ={})
+
+
+def test_secrets_resolve_from_env_and_never_print(tmp_path: Path) -> None:
+    path = write(tmp_path, "[channels.s]\ntype='slack'\ntoken='${SLACK_T}'\nchannel='C0123ABCD'\n")
+    config = load(str(path), environ={"SLACK_T": "xoxb-very-secret"})
+    token = config.channels["s"].options["token"]
+    assert isinstance(token, Secret) and token.reveal() == "xoxb-very-secret"
+    for text in (str(token), repr(token), repr(config), str(config.channels)):
+        assert "xoxb-very-secret" not in text
+
+
+def test_missing_env_var_is_named_not_fatal_for_reading(tmp_path: Path) -> None:
+    path = write(tmp_path, "[channels.s]\ntype='slack'\ntoken='${SLACK_T}'\nchannel='C0123ABCD'\n")
+    config = load(str(path), environ={})
+    assert config.missing_secrets() == ["s.token: ${SLACK_T}"]
+    with pytest.raises(ConfigError, match="SLACK_T"):
+        config.channels["s"].options["token"].reveal()
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = write(tmp_path, "")
+    other = tmp_path / "other.toml"
+    other.write_text("[page]\ntitle = 'From env'\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BROADCASTER_CONFIG", str(other))
+    assert load(None).page.title == "From env"
+    assert load(str(explicit)).page.title == "Acme status"
+    monkeypatch.delenv("BROADCASTER_CONFIG")
+    assert load(None).page.title == "Acme status"  # ./broadcaster.toml
+
+
+def test_no_config_is_the_embedded_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
+    config = load(None)
+    assert config.store_path == tmp_path / ".broadcaster" / "state.db"
+    assert config.destination_names == ("site",)
+
+
+def test_store_path_is_beside_the_config(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    assert load(str(path)).store_path == tmp_path / ".broadcaster" / "state.db"
+
+
+def test_non_utf8_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"[page]\ntitle = 'caf\xe9'\n")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load(str(path))

@@ -1,0 +1,139 @@
+"""No private token ever reaches a public output: every channel's public rendering, the page, the feeds, the JSON.
+
+Generated updates carry unique tokens in every private place (inline spans,
+--private notes, customers, tickets); the test renders them exactly as the
+engine does (``broadcaster.engine.render``, which cuts the view by the
+destination's visibility) and builds the whole site, then looks for the tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import tempfile
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import channels
+from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.destinations import Destination
+from broadcaster.engine import render
+from channels.base import load_channel_class
+from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from messages.visibility import public_incident
+
+# Minimal valid options per channel type. A new channel type must add itself here.
+EXAMPLE_OPTIONS = {
+    "twitter": {"bearer_token": Secret("X_TOKEN", "x-token-value")},
+    "telegram": {"token": Secret("TG_TOKEN", "123:tg-token-value"), "chat_ids": ["@acmestatus", -1001]},
+    "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
+}
+
+CHANNEL_TYPES = sorted(m.name for m in pkgutil.iter_modules(channels.__path__) if m.name != "base")
+CONFIG = parse({"page": {"title": "Acme", "base_url": "https://status.example.com/"},
+                "components": [{"id": "api", "name": "API"}, {"id": "db", "name": "DB"}]}, None, {})
+
+
+def test_every_channel_type_is_covered() -> None:
+    assert CHANNEL_TYPES, "no channel modules found"
+    assert set(CHANNEL_TYPES) == set(EXAMPLE_OPTIONS), "add the new channel type to EXAMPLE_OPTIONS"
+
+
+def public_destinations() -> list[Destination]:
+    result = []
+    for type_name in CHANNEL_TYPES:
+        config = ChannelConfig(f"{type_name}-public", type_name, "public", (), None, EXAMPLE_OPTIONS[type_name])
+        load_channel_class(type_name)  # imports the module
+        result.append(Destination(config.name, "channel", "public", config))
+    return result
+
+
+def token() -> st.SearchStrategy[str]:
+    return st.builds(lambda: "PRIV" + uuid.uuid4().hex[:12].upper())
+
+
+public_words = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("<>&*_[]()~#!\n"),
+    min_size=1, max_size=80,
+).filter(lambda s: "private" not in s.lower() and s.strip())
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> tuple[Incident, list[Update], list[str]]:
+    secrets: list[str] = []
+    def secret() -> str:
+        value = draw(token())
+        secrets.append(value)
+        return value
+    now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    incident = Incident("api-errors", draw(public_words), Impact.MAJOR, Status.INVESTIGATING, now,
+                        components=(AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),))
+    result = []
+    for sequence in range(1, draw(st.integers(1, 3)) + 1):
+        head, tail = draw(public_words), draw(public_words)
+        message = f"{head} [private]{secret()} {draw(public_words)}[/private] {tail}"
+        if draw(st.booleans()):
+            message += f"\n\n[private]{secret()}[/private]"
+        result.append(Update(
+            "api-errors", sequence, now + timedelta(minutes=sequence), Status.INVESTIGATING, message,
+            components=(AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),),
+            private_note=f"note {secret()}", customers=(secret(), f"ACME {secret()}"), tickets=(secret(),),
+            author=secret(),
+            next_update_by=now + timedelta(hours=1),
+        ))
+    return incident, result, secrets
+
+
+def all_text(rendered: object) -> str:
+    parts = [rendered.text, *rendered.parts]  # type: ignore[attr-defined]
+    parts.append(json.dumps(dict(rendered.payload), default=str))  # type: ignore[attr-defined]
+    return "\n".join(parts)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(updates())
+def test_public_channel_renderings_never_show_private_detail(case: tuple[Incident, list[Update], list[str]]) -> None:
+    incident, stored, secrets = case
+    for destination in public_destinations():
+        for update in stored:
+            text = all_text(render(destination, incident, update, stored, CONFIG))
+            leaked = [s for s in secrets if s in text]
+            assert not leaked, f"{destination.name} leaked {leaked}"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(updates())
+def test_site_page_feeds_and_json_never_show_private_detail(case: tuple[Incident, list[Update], list[str]]) -> None:
+    from broadcaster.site.build import SiteData, build_site
+
+    incident, stored, secrets = case
+    view = public_incident(incident, stored, url="https://status.example.com/incidents/api-errors.html")
+    with tempfile.TemporaryDirectory() as folder:
+        data = SiteData(page=CONFIG.page, components=CONFIG.components, incidents=(view,), now=stored[-1].created_at)
+        build_site(data, Path(folder), pages=[view])
+        files = [p for p in Path(folder).rglob("*") if p.is_file()]
+        assert {"index.html", "feed.xml", "atom.xml", "summary.json"} <= {p.name for p in files}
+        for path in files:
+            content = path.read_bytes().decode("utf-8", errors="replace")
+            leaked = [s for s in secrets if s in content]
+            assert not leaked, f"{path.name} leaked {leaked}"
+
+
+def test_private_channels_do_get_private_detail() -> None:
+    """The same rendering path does carry private detail to a private channel (the test above can fail)."""
+    now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    incident = Incident("api-errors", "API errors", Impact.MAJOR, Status.INVESTIGATING, now)
+    update = Update("api-errors", 1, now, Status.INVESTIGATING, "Errors [private]PRIVSPAN[/private].",
+                    private_note="PRIVNOTE", customers=("PRIVCUSTOMER",), tickets=("PRIVTICKET",))
+    for type_name in CHANNEL_TYPES:
+        channel_class = load_channel_class(type_name)
+        if "private" not in channel_class.visibilities:
+            continue
+        config = ChannelConfig(f"{type_name}-ops", type_name, "private", (), None, EXAMPLE_OPTIONS[type_name])
+        text = all_text(render(Destination(config.name, "channel", "private", config), incident, update, [update], CONFIG))
+        for secret in ("PRIVSPAN", "PRIVNOTE", "PRIVCUSTOMER", "PRIVTICKET"):
+            assert secret in text, f"{type_name} private rendering lacks {secret}"

@@ -1,0 +1,115 @@
+"""The SQLite store: the outbox, concurrent writers, claims, and opening old state files."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from broadcaster.store import SCHEMA_VERSION, PlannedDelivery, SQLiteStore, process_owner
+from messages.model import Impact, Incident, Status, Update
+from tests.conftest import Project
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+def record(store: SQLiteStore, incident_id: str = "api", *, new: bool = True, plan: list[PlannedDelivery] | None = None) -> tuple[Incident, Update]:
+    incident = Incident(incident_id, "API errors", Impact.MINOR, Status.INVESTIGATING, NOW)
+    update = Update(incident_id, 0, NOW, Status.INVESTIGATING, "msg [private]secret[/private]", private_note="note")
+    return store.record_update(incident, update, plan or [PlannedDelivery("site", "", "public")], new=new)
+
+
+def test_update_and_deliveries_are_stored_together(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    incident, update = record(store, plan=[PlannedDelivery("site", "", "public"), PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private", "skipped", "--skip")])
+    assert update.sequence == 1
+    rows = store.deliveries(incident_id=incident.id)
+    assert [(d.destination, d.target, d.state) for d in rows] == [("site", "", "pending"), ("tg", "1", "pending"), ("tg", "2", "skipped")]
+    assert store.updates(incident.id)[0].private_note == "note"
+
+
+def test_new_incident_ids_never_collide(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    first, _ = record(store)
+    second, _ = record(store)
+    assert (first.id, second.id) == ("api", "api-2")
+
+
+def test_claim_is_exclusive(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store, other = SQLiteStore(path), SQLiteStore(path)
+    record(store)
+    delivery = store.deliveries()[0]
+    assert store.claim(delivery.id, "a") is True
+    assert other.claim(delivery.id, "b") is False
+    store.mark_sent(delivery.id, "remote-1", None)
+    assert other.claim(delivery.id, "b") is False  # sent is never sent again
+
+
+def test_dead_owner_makes_a_delivery_unknown(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    record(store)
+    delivery = store.deliveries()[0]
+    import socket
+
+    store.claim(delivery.id, f"{socket.gethostname()}:999999999:1.0")  # no such pid
+    reaped = store.reap_abandoned(timedelta(minutes=5))
+    assert [d.state for d in reaped] == ["unknown"]
+    assert store.claim(delivery.id, process_owner()) is False
+    assert store.claim(delivery.id, process_owner(), include_unknown=True) is True
+
+
+def test_live_owner_is_left_alone(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    record(store)
+    delivery = store.deliveries()[0]
+    store.claim(delivery.id, process_owner())
+    assert store.reap_abandoned(timedelta(minutes=5)) == []
+
+
+def test_state_file_of_schema_1_opens(tmp_path: Path) -> None:
+    """A state file written by version 0.1 (schema 1, kept as SQL in tests/data) opens and reads."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript((Path(__file__).parent / "data" / "state-schema-1.sql").read_text())
+    db.close()
+    store = SQLiteStore(path)
+    assert store.schema_version() == SCHEMA_VERSION
+    incident = store.incident("db-slow-2026-10-01")
+    assert incident is not None and incident.status is Status.RESOLVED
+    assert [u.sequence for u in store.updates(incident.id)] == [1, 2]
+    assert store.deliveries(incident_id=incident.id)[0].remote_id == "1700000000.000100"
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    import pytest
+
+    from broadcaster.errors import StoreError
+
+    with pytest.raises(StoreError, match="newer broadcaster"):
+        SQLiteStore(path)
+
+
+def test_two_concurrent_post_processes_both_land(project: Project) -> None:
+    """Two operators post to one incident at the same moment: both stored, numbered apart, both on the page."""
+    first = project.cli("post", "--yes", "--json", "--title", "API errors", "Investigating.")
+    incident = json.loads(first.stdout)["incident_id"]
+    processes = [
+        project.process("post", "--yes", "--json", "-i", incident, f"Update from operator {n}.")
+        for n in (1, 2)
+    ]
+    results = [p.communicate(timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], results
+    sequences = sorted(json.loads(out)["sequence"] for out, _ in results)
+    assert sequences == [2, 3]
+    shown = json.loads(project.cli("show", incident, "--json").stdout)
+    assert {u["message"] for u in shown["updates"]} >= {"Update from operator 1.", "Update from operator 2."}
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert "Update from operator 1." in page and "Update from operator 2." in page

@@ -1,0 +1,82 @@
+"""The visibility rules: markers fail closed, and a public view has no private field at all."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+
+import pytest
+
+from broadcaster.errors import InputError
+from messages.model import Impact, Incident, Status, Update
+from messages.visibility import (
+    PrivateView,
+    PublicView,
+    full_text,
+    private_view,
+    public_text,
+    public_view,
+    split_private,
+    view_for,
+)
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+INCIDENT = Incident("api-errors", "API errors", Impact.MAJOR, Status.INVESTIGATING, NOW)
+
+
+def update(message: str, **extra: object) -> Update:
+    return Update("api-errors", 1, NOW, Status.INVESTIGATING, message, **extra)  # type: ignore[arg-type]
+
+
+SPLITS = [
+    ("no markers", "All fine.", "All fine.", "All fine."),
+    ("one span", "Errors [private]for ACME[/private] elevated.", "Errors elevated.", "Errors for ACME elevated."),
+    ("two spans", "[private]a[/private] b [private]c[/private]", "b", "a b c"),
+    ("upper case", "x [PRIVATE]y[/PRIVATE] z", "x z", "x y z"),
+    ("spaces in marker", "x [ private ]y[ /private ] z", "x z", "x y z"),
+    ("multi-line span", "Line one.\n[private]secret\nmore[/private]\nLine two.", "Line one.\n\nLine two.", "Line one.\nsecret\nmore\nLine two."),
+]
+
+
+@pytest.mark.parametrize(("message", "public", "full"), [s[1:] for s in SPLITS], ids=[s[0] for s in SPLITS])
+def test_public_and_full_text(message: str, public: str, full: str) -> None:
+    assert public_text(message) == public
+    assert full_text(message) == full
+
+
+MALFORMED = [
+    ("unclosed", "a [private] b"),
+    ("stray close", "a [/private] b"),
+    ("nested", "[private]a[private]b[/private][/private]"),
+    ("missing bracket", "a [private b[/private]"),
+    ("half closing", "[private]a[/private b"),
+    ("closing without open bracket", "a private] b"),
+]
+
+
+@pytest.mark.parametrize("message", [m for _, m in MALFORMED], ids=[n for n, _ in MALFORMED])
+def test_malformed_markers_fail_closed(message: str) -> None:
+    with pytest.raises(InputError):
+        split_private(message)
+
+
+def test_public_view_has_no_private_field() -> None:
+    names = {f.name for f in fields(PublicView)}
+    assert not names & {"private_note", "customers", "tickets", "author", "public_message", "raw_message"}
+    view = public_view(INCIDENT, update("x [private]secret[/private]", private_note="note", customers=("ACME",)))
+    for name in ("private_note", "customers", "tickets", "author"):
+        assert not hasattr(view, name)
+    assert "secret" not in view.message
+
+
+def test_private_view_has_everything() -> None:
+    view = private_view(INCIDENT, update("x [private]secret[/private]", private_note="note", customers=("ACME",), tickets=("T-1",)))
+    assert isinstance(view, PrivateView)
+    assert view.message == "x secret" and view.public_message == "x"
+    assert (view.private_note, view.customers, view.tickets) == ("note", ("ACME",), ("T-1",))
+
+
+@pytest.mark.parametrize("visibility", ["public", "", "Private", "anything"])
+def test_anything_but_private_gets_the_public_view(visibility: str) -> None:
+    view = view_for(visibility, INCIDENT, update("x [private]secret[/private]"))  # type: ignore[arg-type]
+    assert type(view) is PublicView
