@@ -109,7 +109,7 @@ def test_preview_marks_public_and_private(project: Project) -> None:
         type = "slack"
         visibility = "private"
         token = "${SLACK_TOKEN}"
-        channel = "C0OPS"
+        channel = "C0OPS0001"
     """)
     out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.").stdout
     assert "ops (private)" in out and "router fra-2" in out
@@ -208,7 +208,7 @@ def test_missing_env_var_is_named_and_nothing_is_stored(project: Project) -> Non
         type = "slack"
         visibility = "private"
         token = "${OPS_SLACK_TOKEN}"
-        channel = "C0OPS"
+        channel = "C0OPS0001"
     """)
     result = project.cli("post", "--yes", "--title", "T", "M.", env={"OPS_SLACK_TOKEN": None})  # type: ignore[dict-item]
     assert result.exit_code == 2
