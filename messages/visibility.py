@@ -15,7 +15,7 @@ typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import ClassVar, Literal
@@ -24,6 +24,10 @@ from broadcaster.errors import InputError
 from messages.model import AffectedComponent, Impact, Incident, Status, Update
 
 Visibility = Literal["public", "private"]
+
+# Update kinds meant for private channels only (overdue reminders, SLA breaches):
+# they never get a public view and never appear on the page or in the feeds.
+PRIVATE_KINDS = frozenset({"notice"})
 
 _MARKER = re.compile(r"\[\s*(/?)\s*private\s*\]", re.IGNORECASE)
 # Anything that looks like the start of a marker but is not a whole one
@@ -145,6 +149,7 @@ class PublicView:
     next_update_by: datetime | None
     kind: str
     status_changed: bool
+    corrected_at: datetime | None = field(default=None, kw_only=True)
 
     @property
     def is_first(self) -> bool:
@@ -198,6 +203,12 @@ def public_view(
     incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None
 ) -> PublicView:
     """Cut the public view of one update: private spans dropped, private fields absent."""
+    if update.kind in PRIVATE_KINDS:
+        raise ValueError(f"a {update.kind} update has no public view")
+    return _public_part(incident, update, url, previous_status)
+
+
+def _public_part(incident: Incident, update: Update, url: str, previous_status: Status | None) -> PublicView:
     return PublicView(
         incident=header_of(incident, url),
         sequence=update.sequence,
@@ -216,7 +227,7 @@ def private_view(
     incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None
 ) -> PrivateView:
     """Cut the full view of one update, for private channels only."""
-    public = public_view(incident, update, url=url, previous_status=previous_status)
+    public = _public_part(incident, update, url, previous_status)
     fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
     return PrivateView(
         **{**fields, "message": full_text(update.raw_message)},
@@ -245,10 +256,31 @@ def view_for(
 def public_incident(
     incident: Incident, updates: list[Update], *, url: str = ""
 ) -> PublicIncident:
-    """An incident's public timeline, for the page, the feeds and the JSON."""
-    views: list[PublicView] = []
+    """An incident's public timeline, for the page, the feeds and the JSON.
+
+    Private-only notices are left out. A correction replaces the text of the
+    update it corrects (marked ``corrected_at``) instead of appearing itself.
+    """
+    views: dict[int, PublicView] = {}
     previous: Status | None = None
     for update in sorted(updates, key=lambda u: u.sequence):
-        views.append(public_view(incident, update, url=url, previous_status=previous))
+        if update.kind in PRIVATE_KINDS:
+            continue
+        corrects = corrected_sequence(update)
+        if corrects is not None:
+            if corrects in views:
+                views[corrects] = replace(
+                    views[corrects], message=public_text(update.raw_message), corrected_at=update.created_at
+                )
+            continue
+        views[update.sequence] = public_view(incident, update, url=url, previous_status=previous)
         previous = update.status
-    return PublicIncident(header=header_of(incident, url), updates=tuple(views))
+    return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
+
+
+def corrected_sequence(update: Update) -> int | None:
+    """The sequence number a correction replaces, or None for any other update."""
+    if update.kind != "correction":
+        return None
+    value = update.extra.get("corrects", "")
+    return int(value) if str(value).isdigit() else None
