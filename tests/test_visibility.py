@@ -80,3 +80,26 @@ def test_private_view_has_everything() -> None:
 def test_anything_but_private_gets_the_public_view(visibility: str) -> None:
     view = view_for(visibility, INCIDENT, update("x [private]secret[/private]"))  # type: ignore[arg-type]
     assert type(view) is PublicView
+
+
+def test_notices_have_no_public_view_and_stay_off_the_public_timeline() -> None:
+    from messages.visibility import public_incident
+
+    notice = Update("api-errors", 2, NOW, Status.INVESTIGATING, "Update overdue PRIVNOTICE", kind="notice")
+    with pytest.raises(ValueError):
+        public_view(INCIDENT, notice)
+    assert "PRIVNOTICE" in private_view(INCIDENT, notice).message
+    timeline = public_incident(INCIDENT, [update("First."), notice])
+    assert [v.message for v in timeline.updates] == ["First."]
+
+
+def test_a_correction_replaces_the_text_it_corrects() -> None:
+    from messages.visibility import public_incident
+
+    original = update("Errors in eu-west.")
+    correction = Update("api-errors", 2, NOW, Status.INVESTIGATING, "Errors in eu-central. [private]typo by bob[/private]",
+                        kind="correction", extra={"corrects": "1"})
+    timeline = public_incident(INCIDENT, [original, correction])
+    assert len(timeline.updates) == 1
+    assert timeline.updates[0].message == "Errors in eu-central."
+    assert timeline.updates[0].corrected_at == NOW
