@@ -91,12 +91,19 @@ def plan(
     *,
     only: set[str] | None = None,
     skip: set[str] | frozenset[str] = frozenset(),
+    private_only: bool = False,
 ) -> list[PlannedDelivery]:
-    """One planned delivery per destination and target; filtered ones are ``skipped`` with the reason."""
+    """One planned delivery per destination and target; filtered ones are ``skipped`` with the reason.
+
+    ``private_only`` (notices such as an overdue update or an SLA breach) skips
+    every public destination, the site included.
+    """
     planned = []
     for name, destination in all_destinations.items():
         state, reason = "pending", ""
-        if only is not None and name not in only:
+        if private_only and destination.visibility != "private":
+            state, reason = "skipped", "private notice"
+        elif only is not None and name not in only:
             state, reason = "skipped", "not in --only"
         elif name in skip:
             state, reason = "skipped", "--skip"

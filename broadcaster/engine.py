@@ -16,7 +16,7 @@ import fcntl
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,7 +27,7 @@ from broadcaster.errors import DeliveryError
 from broadcaster.store import Delivery, SQLiteStore, process_owner, utcnow
 from channels.base import Receipt, Rendered, ThreadRef, redact
 from messages.model import Incident, Status, Update
-from messages.visibility import UpdateView, public_incident, view_for
+from messages.visibility import UpdateView, corrected_sequence, public_incident, view_for
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite
@@ -111,10 +111,25 @@ def render(
         previous_status=previous_status(updates, update.sequence),
     )
     if destination.kind == "channel":
-        return destination.channel.render(view)
+        return destination.channel.render(_as_channel_message(view, update, updates, destination))
     if destination.kind == "site":
         return Rendered(text=f"{view.status.label}: {view.message}", visibility="public")
     return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
+
+
+def _as_channel_message(
+    view: UpdateView, update: Update, updates: Sequence[Update], destination: Destination
+) -> UpdateView:
+    """Postmortems are announced, not pasted; corrections say what they correct where they cannot edit."""
+    if update.kind == "postmortem":
+        link = f" Read it: {view.incident.url}" if view.incident.url else ""
+        return replace(view, message=f"We have published a postmortem: what happened, and what we are changing.{link}")
+    corrects = corrected_sequence(update)
+    if corrects is not None and not destination.channel.can_edit:
+        original = next((u for u in updates if u.sequence == corrects), None)
+        when = f" of {original.created_at:%H:%M} UTC" if original else ""
+        return replace(view, message=f"Correction to our update{when}: {view.message}")
+    return view
 
 
 class Publisher:
@@ -291,7 +306,21 @@ class Publisher:
                 raise DeliveryError(f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable) from exc
             return await destination.host.publish(built)
         rendered = self._rendered(destination, delivery)
+        original = self._original_post(destination, delivery)
+        if original is not None:
+            return await destination.channel.edit(rendered, target=delivery.target, remote_id=original)
         return await destination.channel.send(rendered, target=delivery.target, thread=thread)
+
+    def _original_post(self, destination: Destination, delivery: Delivery) -> str | None:
+        """For a correction on a medium that edits: the remote id of the post it corrects."""
+        if not destination.channel.can_edit:
+            return None
+        update = self.store.update(delivery.incident_id, delivery.sequence)
+        corrects = corrected_sequence(update) if update else None
+        if corrects is None:
+            return None
+        earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+        return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == "sent"), None)
 
     def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
         key = (destination.name, delivery.incident_id, delivery.sequence)
