@@ -1,0 +1,460 @@
+"""Slack: one channel, one thread per incident, the first message kept current.
+
+Config (``[channels.NAME]`` with ``type = "slack"``)::
+
+    token = "${SLACK_BOT_TOKEN}"   # bot token xoxb-...: chat:write (check also uses channels:read)
+    channel = "C0123ABCD"          # a channel id, or "#status"
+    reply_broadcast = true         # also show status changes in the channel, not only in the thread
+
+The first update of an incident is a top-level message; later ones are replies
+in its thread (``thread_ts``), broadcast to the channel when the status
+changes. After each reply the first message is edited (``chat.update``) into
+a status card showing the incident's current status; if that edit fails the
+update still counts as delivered, with a note saying so.
+
+Remote ids are ``"<channel id>:<ts>"`` (``C0123:1700000000.000100``): Slack
+needs both to thread under or edit a message, and the engine stores only
+strings between invocations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from broadcaster.errors import ConfigError, DeliveryError
+from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
+from messages import slack as fmt
+from messages.visibility import UpdateView
+
+if TYPE_CHECKING:
+    from broadcaster.config import ChannelConfig
+
+log = logging.getLogger(__name__)
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")  # public C..., private G... or C..., DM D...
+# Slack channel names are lowercase, without spaces, at most 80 characters.
+_CHANNEL_NAME = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
+_REMOTE_ID = re.compile(r"^([CGD][A-Z0-9]+):(\d+\.\d+)$")
+
+_BAD_TOKEN = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+}
+_BAD_CONTENT = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "no_text",
+    "invalid_arguments",
+}
+_SLACK_SIDE = {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+_RATE_LIMITED = {"ratelimited", "rate_limited"}
+_CANNOT_EDIT = (
+    "Slack cannot edit that message ({code}); it may have been deleted. Post a new update."
+)
+# For errors that retrying will not fix: what went wrong, then what to do.
+_REFUSALS = {
+    "bad_token": "Slack rejected the bot token ({code}). Check {var}: it must hold the app's "
+    "current Bot User OAuth Token (xoxb-...) from OAuth & Permissions; reinstall the app if it "
+    "was revoked.",
+    "missing_scope": "The Slack app lacks the {needed} scope needed for {method}. Add it under "
+    "OAuth & Permissions > Bot Token Scopes, reinstall the app, and update {var} if the token "
+    "changed.",
+    "channel_not_found": "Slack cannot find channel {channel} (or the bot cannot see it). Check "
+    "`channel` in [channels.{name}] (the id is under channel name > About); for a private "
+    "channel, invite the bot first with /invite @your-bot.",
+    "not_in_channel": "The bot is not a member of {channel}. In Slack, open the channel and run "
+    "/invite @your-bot.",
+    "is_archived": "Channel {channel} is archived. Unarchive it, or set `channel` in "
+    "[channels.{name}] to another one.",
+    "bad_content": "Slack refused the message content ({code}{detail}). This is a bug in "
+    "broadcaster's Slack formatting; please report it with the update text. Shortening the "
+    "message may work around it.",
+    "message_not_found": _CANNOT_EDIT,
+    "cant_update_message": _CANNOT_EDIT,
+    "edit_window_closed": _CANNOT_EDIT,
+    "other": "Slack refused {method} ({code}). See https://api.slack.com/methods/{method} for "
+    "what it means.",
+}
+
+
+class SlackDeliveryError(DeliveryError):
+    """A DeliveryError that keeps Slack's error code (``not_in_channel``...) for callers."""
+
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, code: str = ""
+    ) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
+        self.code = code
+
+
+class SlackChannel(Channel):
+    """One Slack channel, posted to by a bot (see the module docstring for the config)."""
+
+    type_name = "slack"
+    required_options = ("token", "channel")
+    optional_options = ("reply_broadcast",)
+    secret_options = ("token",)  # a bot token posts as the app in every channel it is in
+    default_api_url = "https://slack.com/api/"  # the Web API root; slack-sdk appends method names
+    # The status-card edit is cosmetic: bound it so it cannot eat the budget the engine
+    # gives a send and turn a delivered reply into a failure (and a duplicate on retry).
+    card_edit_timeout = 5.0
+    list_page_size = 200  # conversations.list page; Slack recommends at most 200
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self.request_timeout: float = 15.0
+        self._session: aiohttp.ClientSession | None = None
+        self._web: AsyncWebClient | None = None
+
+    # -- config ---------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        token = options.get("token")
+        if not hasattr(token, "reveal"):
+            raise ConfigError(
+                f"{where}token: must name an environment variable holding the bot token, "
+                'e.g. token = "${SLACK_BOT_TOKEN}" (the xoxb-... token from your Slack app\'s '
+                "OAuth & Permissions page)."
+            )
+        channel = options.get("channel")
+        if not isinstance(channel, str) or not (
+            _CHANNEL_ID.match(channel) or _CHANNEL_NAME.match(channel)
+        ):
+            raise ConfigError(
+                f'{where}channel: must be a channel id such as "C0123ABCD" (in Slack: '
+                f'channel name > About > Channel ID) or a name such as "#status", not {channel!r}.'
+            )
+        broadcast = options.get("reply_broadcast", True)
+        if not isinstance(broadcast, bool):
+            raise ConfigError(f"{where}reply_broadcast: must be true or false, not {broadcast!r}.")
+
+    @property
+    def channel(self) -> str:
+        return str(self.config.options["channel"])
+
+    @property
+    def reply_broadcast(self) -> bool:
+        return bool(self.config.options.get("reply_broadcast", True))
+
+    @property
+    def token_variable(self) -> str:
+        return (
+            getattr(self.config.options.get("token"), "env_var", "")
+            or "the token's environment variable"
+        )
+
+    # -- render -----------------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        """Blocks and fallback text for the post, plus what the first message becomes after it."""
+        return Rendered(
+            text=fmt.preview(view),
+            visibility=view.visibility,
+            payload={
+                "blocks": fmt.update_blocks(view),
+                "text": fmt.fallback_text(view),
+                "card_blocks": fmt.card_blocks(view),
+                "card_text": fmt.card_text(view),
+                "status_changed": view.status_changed,
+            },
+        )
+
+    # -- send / edit --------------------------------------------------------------------
+
+    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+        if thread is None:
+            return await self._post(rendered, channel=self.channel)
+        channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
+        broadcast = self.reply_broadcast and bool(rendered.payload.get("status_changed"))
+        try:
+            receipt = await self._post(
+                rendered, channel=channel_id, thread_ts=parent_ts, broadcast=broadcast
+            )
+        except SlackDeliveryError as exc:
+            if exc.code != "thread_not_found":
+                raise
+            return await self._post_orphan(rendered, channel_id)
+        note = await self._refresh_card(rendered, channel_id, parent_ts)
+        return Receipt(receipt.remote_id, notes=(note,) if note else ())
+
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str) -> Receipt:
+        channel_id, ts = self.parse_remote_id(remote_id)
+        payload = rendered.payload
+        await self._call(
+            "chat.update",
+            self._client().chat_update(
+                channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"]
+            ),
+        )
+        return Receipt(remote_id)
+
+    async def _post(
+        self,
+        rendered: Rendered,
+        *,
+        channel: str,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
+    ) -> Receipt:
+        request = self._client().chat_postMessage(
+            channel=channel,
+            text=rendered.payload["text"],
+            blocks=rendered.payload["blocks"],
+            thread_ts=thread_ts,
+            reply_broadcast=broadcast if thread_ts else None,
+            # Never let Slack turn text into mentions or previews: it is the operator's, verbatim.
+            link_names=False,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        data = await self._call("chat.postMessage", request, channel=channel)
+        return Receipt(f"{data['channel']}:{data['ts']}")
+
+    async def _post_orphan(self, rendered: Rendered, channel_id: str) -> Receipt:
+        """The thread's first message was deleted: post at top level rather than lose the update."""
+        receipt = await self._post(rendered, channel=channel_id)
+        note = "the incident's first Slack message is gone (deleted?): posted at top level instead"
+        return Receipt(receipt.remote_id, notes=(note,))
+
+    async def _refresh_card(self, rendered: Rendered, channel_id: str, parent_ts: str) -> str:
+        """Edit the first message to show the current status; a failure is a note, not an error."""
+        payload = rendered.payload
+        request = self._client().chat_update(
+            channel=channel_id,
+            ts=parent_ts,
+            blocks=payload["card_blocks"],
+            text=payload["card_text"],
+        )
+        problem = ""
+        limit = min(self.card_edit_timeout, self.request_timeout)
+        try:
+            await asyncio.wait_for(
+                self._call("chat.update", request, channel=channel_id),
+                timeout=limit,
+            )
+        except DeliveryError as exc:
+            problem = str(exc)
+        except TimeoutError:
+            problem = f"Slack did not answer within {limit:g}s"
+        if not problem:
+            return ""
+        log.info("slack %s: status card not updated: %s", self.name, problem)
+        return self.redact(
+            f"posted in the thread, but the first message still shows an older status: {problem}"
+        )
+
+    # -- check ----------------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """auth.test, then the channel: does it exist, is it archived, is the bot in it."""
+        try:
+            who = await self._call("auth.test", self._client().auth_test())
+        except DeliveryError as exc:
+            return [CheckResult(self.name, self.channel, False, str(exc))]
+        identity = CheckResult(
+            self.name,
+            "",
+            True,
+            f"token works: bot @{who.get('user', '?')} in workspace {who.get('team', '?')}",
+        )
+        return [identity, await self._check_channel(str(who.get("user", "your-bot")))]
+
+    async def _check_channel(self, bot: str) -> CheckResult:
+        try:
+            info = await self._find_channel()
+        except DeliveryError as exc:
+            return CheckResult(self.name, self.channel, False, str(exc))
+        if info is None:
+            return CheckResult(self.name, self.channel, False, self._not_found_message())
+        label = f"#{info.get('name', '?')} ({info.get('id', '?')})"
+        if info.get("is_archived"):
+            return CheckResult(
+                self.name,
+                self.channel,
+                False,
+                f"{label} is archived. Unarchive it or set channel to another one.",
+            )
+        if not info.get("is_member"):
+            return CheckResult(
+                self.name,
+                self.channel,
+                False,
+                f"{label} exists but the bot is not in it. In Slack, run /invite @{bot} there.",
+            )
+        return CheckResult(
+            self.name, self.channel, True, f"{label}: the bot is a member and can post"
+        )
+
+    async def _find_channel(self) -> dict[str, Any] | None:
+        if _CHANNEL_ID.match(self.channel):
+            try:
+                data = await self._call(
+                    "conversations.info", self._client().conversations_info(channel=self.channel)
+                )
+            except SlackDeliveryError as exc:
+                if exc.code == "channel_not_found":
+                    return None
+                raise
+            return dict(data.get("channel") or {})
+        return await self._find_channel_by_name(self.channel.removeprefix("#"))
+
+    async def _find_channel_by_name(self, name: str) -> dict[str, Any] | None:
+        cursor = ""
+        for _page in range(100):  # 20,000 channels; a bound, so a server bug cannot loop forever
+            request = self._client().conversations_list(
+                types="public_channel,private_channel",
+                limit=self.list_page_size,
+                cursor=cursor or None,
+            )
+            data = await self._call("conversations.list", request)
+            for info in data.get("channels") or []:
+                if info.get("name") == name:
+                    return dict(info)
+            cursor = str((data.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+        return None
+
+    # -- client and errors -----------------------------------------------------------------
+
+    def _client(self) -> AsyncWebClient:
+        """The SDK client, built on first use inside the running event loop."""
+        if self._web is None:
+            try:
+                token = self.secret("token")
+            except ConfigError as exc:
+                raise SlackDeliveryError(str(exc), retryable=False, code="no_token") from exc
+            timeout = aiohttp.ClientTimeout(total=self.request_timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+            self._web = AsyncWebClient(
+                token=token,
+                base_url=self.api_url,
+                timeout=max(1, int(self.request_timeout)),
+                session=self._session,
+                # No retry handlers: the engine owns retries and backoff. The SDK's default
+                # handler silently re-sends after a connection reset, which can post a message
+                # twice when the reset came after Slack had stored the first one.
+                retry_handlers=[],
+            )
+        return self._web
+
+    async def aclose(self) -> None:
+        session, self._session, self._web = self._session, None, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    @staticmethod
+    def parse_remote_id(remote_id: str) -> tuple[str, str]:
+        """``"C0123:1700000000.000100"`` -> ``("C0123", "1700000000.000100")``."""
+        found = _REMOTE_ID.match(remote_id or "")
+        if not found:
+            raise SlackDeliveryError(
+                f"the stored Slack message id {remote_id!r} is not '<channel id>:<ts>', so this "
+                "update cannot be threaded. Was the state database edited by hand?",
+                retryable=False,
+                code="bad_remote_id",
+            )
+        return found.group(1), found.group(2)
+
+    async def _call(self, method: str, request: Any, *, channel: str = "") -> dict[str, Any]:
+        """Await one SDK request; every failure becomes a SlackDeliveryError."""
+        try:
+            response = await request
+        except SlackApiError as exc:
+            raise self._api_error(method, exc, channel or self.channel) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self._network_error(method, exc) from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _error(
+        self, message: str, *, retryable: bool, code: str, retry_after: float | None = None
+    ) -> SlackDeliveryError:
+        return SlackDeliveryError(
+            self.redact(message), retryable=retryable, retry_after=retry_after, code=code
+        )
+
+    def _network_error(self, method: str, exc: BaseException) -> SlackDeliveryError:
+        if isinstance(exc, TimeoutError):
+            what = (
+                f"no answer within {self.request_timeout:g}s (it may or may not have been posted)"
+            )
+        elif isinstance(exc, aiohttp.ClientConnectorError):  # before ClientOSError, its base
+            what = f"could not connect to {self.api_url} (check the network, a proxy, or api_url)"
+        elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+            what = "the connection was reset or closed before Slack answered"
+        else:
+            what = f"{type(exc).__name__}: {exc}"
+        return self._error(
+            f"Slack {method} failed: {what}. It will be retried.", retryable=True, code="network"
+        )
+
+    def _api_error(self, method: str, exc: SlackApiError, channel: str) -> SlackDeliveryError:
+        response = exc.response
+        status = int(getattr(response, "status_code", 0) or 0)
+        data = response.data if isinstance(getattr(response, "data", None), dict) else {}
+        code = str(data.get("error") or "")
+        if status == 429 or code in _RATE_LIMITED:
+            return self._rate_limited(method, response)
+        if status >= 500 or code in _SLACK_SIDE:
+            return self._error(
+                f"Slack had a problem of its own answering {method} "
+                f"(HTTP {status}{', ' + code if code else ''}). "
+                "It will be retried; if it persists, see https://slack-status.com.",
+                retryable=True,
+                code=code or f"http_{status}",
+            )
+        return self._error(
+            self._refusal(method, code, data, channel),
+            retryable=False,
+            code=code or f"http_{status}",
+        )
+
+    def _rate_limited(self, method: str, response: Any) -> SlackDeliveryError:
+        headers = getattr(response, "headers", None) or {}
+        try:
+            retry_after: float | None = float(headers.get("Retry-After", ""))
+        except ValueError:
+            retry_after = None
+        wait = (
+            f"it asks to wait {retry_after:g}s"
+            if retry_after is not None
+            else "it gave no wait time"
+        )
+        return self._error(
+            f"Slack rate-limited {method} (HTTP 429, {wait}). It will be retried after that.",
+            retryable=True,
+            retry_after=retry_after,
+            code="ratelimited",
+        )
+
+    def _refusal(self, method: str, code: str, data: Mapping[str, Any], channel: str) -> str:
+        """What went wrong and what to do, for errors that retrying will not fix."""
+        key = "bad_token" if code in _BAD_TOKEN else "bad_content" if code in _BAD_CONTENT else code
+        template = _REFUSALS.get(key, _REFUSALS["other"])
+        detail = "; ".join(str(e) for e in (data.get("errors") or [])[:3])
+        return template.format(
+            code=code or "no error code",
+            method=method,
+            channel=channel,
+            name=self.name,
+            var=self.token_variable,
+            needed=data.get("needed") or "a",
+            detail=f": {detail}" if detail else "",
+        )
+
+    def _not_found_message(self) -> str:
+        return self._refusal("conversations.info", "channel_not_found", {}, self.channel)
