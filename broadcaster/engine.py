@@ -187,17 +187,29 @@ class Publisher:
     async def _deliver_one(self, delivery: Delivery, include_unknown: bool) -> Outcome:
         destination = self.destinations.get(delivery.destination)
         if destination is None:
-            return self._fail(delivery, f"{delivery.destination!r} is no longer in the config; add it back or ignore this delivery.")
-        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
-            current = self.store.delivery(delivery.id)
-            return self._outcome(current, error=current.last_error)
+            return self._claim_and_fail(
+                delivery, include_unknown,
+                f"{delivery.destination!r} is no longer in the config; add it back, or leave this delivery unsent.",
+            )
         self.progress.started(delivery)
         try:
+            # Wait for earlier updates before claiming: a delivery that is only waiting
+            # has sent nothing, so a crash here must leave it pending, not unknown.
             async with asyncio.timeout_at(self._deadline):
                 thread = await self._thread_for(delivery) if destination.ordered else None
-                receipt = await self._send_with_retries(destination, delivery, thread)
         except Held as held:
-            return self._fail(delivery, str(held))
+            return self._claim_and_fail(delivery, include_unknown, str(held))
+        except TimeoutError:
+            return self._claim_and_fail(
+                delivery, include_unknown,
+                f"timed out waiting for an earlier update of this incident to be sent here "
+                f"(deadline {self.config.engine.deadline:g}s). Run `broadcaster retry`.",
+            )
+        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+            return self._taken_elsewhere(delivery)
+        try:
+            async with asyncio.timeout_at(self._deadline):
+                receipt = await self._send_with_retries(destination, delivery, thread)
         except DeliveryError as exc:
             return self._fail(delivery, str(exc))
         except TimeoutError:
@@ -221,6 +233,19 @@ class Publisher:
             if destination.kind == "channel" and "channel" in vars(destination):
                 values.extend(destination.channel.secret_values())
         return values
+
+    def _claim_and_fail(self, delivery: Delivery, include_unknown: bool, error: str) -> Outcome:
+        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+            return self._taken_elsewhere(delivery)
+        return self._fail(delivery, error)
+
+    def _taken_elsewhere(self, delivery: Delivery) -> Outcome:
+        """Another process claimed (or already sent) this delivery: report what the store says."""
+        self._finished.add(delivery.id)
+        current = self.store.delivery(delivery.id)
+        outcome = self._outcome(current, error=current.last_error if current.state != "sent" else None)
+        self.progress.finished(outcome)
+        return outcome
 
     def _fail(self, delivery: Delivery, error: str) -> Outcome:
         self._finished.add(delivery.id)

@@ -59,6 +59,7 @@ class Fault:
     response: Response | None = None
     hang: float = 0.0
     reset: bool = False
+    hold: float = 0.0  # serve the request (it takes effect), but answer only after this long
 
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -76,6 +77,7 @@ class FakeServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self.held = threading.Event()  # set when a ``hold`` fault has served its request
 
     # -- set-up ---------------------------------------------------------------
 
@@ -175,6 +177,10 @@ class FakeServer:
                     with fake._lock:
                         fake.requests.append(request)
                     response = fake.dispatch(request)
+                if fault and fault.hold:
+                    fake.held.set()
+                    if fake._stopping.wait(fault.hold):
+                        return
                 self._write(response)
 
             def _write(self, response: Response) -> None:
