@@ -1,0 +1,513 @@
+"""Telegram: one bot posting each update into every chat in ``chat_ids``.
+
+Config (``[channels.NAME]``)::
+
+    type = "telegram"
+    token = "${TELEGRAM_TOKEN}"          # from @BotFather; secret
+    chat_ids = ["@acmestatus", -1001234567890]   # or chat_id = ... for one chat
+    disable_notification = false         # optional: deliver silently
+    # api_url = "http://127.0.0.1:8081"  # replaces https://api.telegram.org
+
+Every chat is its own target, so one blocked chat fails alone. Follow-ups
+reply to the incident's first message in the chat, so an incident reads as a
+thread. A remote id is ``"<chat>:<message_id>"``: it names the chat the
+message is in, because a migrated group keeps its old target in the store but
+its messages live in the new supergroup.
+
+Three details of python-telegram-bot shape this module:
+
+* It puts the token in every URL, and httpx logs each URL at INFO. The token
+  lives only in ``_TokenTransport``, which writes it into the path as the
+  request leaves; the bot, its logs and its errors only ever see ``bot***``.
+* Reading ``RetryAfter.retry_after`` (which PTB does itself when building the
+  exception) warns about a deprecation. ``_Request`` answers a 429 with our own
+  ``_FloodWait`` before PTB builds one.
+* ``Bot.initialize()`` calls getMe, which sending does not need; nothing here
+  calls it. ``check()`` calls getMe on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import httpx
+from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from broadcaster.errors import ConfigError, DeliveryError
+from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
+from messages import telegram as formatter
+from messages.visibility import UpdateView
+
+_TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
+_TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+_NUMERIC = re.compile(r"^-?\d+$")
+_CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
+
+
+class TelegramChannel(Channel):
+    """Posts to every chat in ``chat_ids`` through the Bot API."""
+
+    type_name = "telegram"
+    required_options = ("token",)
+    optional_options = ("chat_ids", "chat_id", "disable_notification")
+    secret_options = ("token",)
+    default_api_url = "https://api.telegram.org"
+    max_chars = formatter.MAX_CHARS  # Telegram's limit per message: UTF-16 units of parsed text
+    messages_per_second = 30  # Bot API: about 30 messages a second across all chats
+    seconds_per_chat_message = 1.0  # Bot API: about one message a second into one chat
+    pool_size: ClassVar[int] = 100  # the limiter keeps ~30 requests in flight; room for slow ones
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self.request_timeout: float = 15.0
+        self._bot: Bot | None = None
+        self._request: HTTPXRequest | None = None
+        self._limiter = RateLimiter(self.messages_per_second, self.seconds_per_chat_message)
+        self._progress: dict[tuple[str, tuple[str, ...]], _Progress] = {}
+
+    # -- config -----------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        configured_chats(options, where)
+        flag = options.get("disable_notification", False)
+        if not isinstance(flag, bool):
+            raise ConfigError(f"{where}disable_notification: must be true or false")
+
+    def targets(self) -> tuple[str, ...]:
+        return configured_chats(self.config.options, f"channels.{self.name}.")
+
+    # -- rendering --------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        parts = formatter.messages(view, self.max_chars)
+        return Rendered(
+            text=formatter.full_text(view),
+            visibility=view.visibility,
+            parts=parts if len(parts) > 1 else (),
+            payload={"parse_mode": "HTML"},
+        )
+
+    # -- sending ----------------------------------------------------------------
+
+    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+        """Post every part in order; later parts reply to the first.
+
+        A retry of the same update (the engine retries on this same instance)
+        resumes after the parts already posted instead of repeating them.
+        """
+        bot = self._client()
+        key = (target, rendered.messages)
+        progress = self._progress.setdefault(key, _Progress(chat=_chat_ref(target)))
+        try:
+            for part in rendered.messages[len(progress.message_ids) :]:
+                message = await self._post(bot, progress, part, thread)
+                progress.message_ids.append(message.message_id)
+        except TelegramError as exc:
+            raise self._error(exc, progress.chat) from exc
+        del self._progress[key]
+        return progress.receipt(target)
+
+    async def _post(
+        self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None
+    ) -> Message:
+        """Send one message, following the chat once if Telegram says it migrated."""
+        try:
+            return await self._send_message(bot, progress, text, thread)
+        except ChatMigrated as exc:
+            if progress.migrated_from is not None:
+                raise
+            progress.migrated_from, progress.chat = progress.chat, exc.new_chat_id
+            return await self._send_message(bot, progress, text, thread)
+
+    async def _send_message(
+        self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None
+    ) -> Message:
+        reply_to = progress.message_ids[0] if progress.message_ids else _reply_id(thread, progress.chat)
+        await self._limiter.wait(str(progress.chat))
+        return await bot.send_message(
+            chat_id=progress.chat,
+            text=text,
+            parse_mode=ParseMode.HTML,
+            disable_notification=bool(self.config.options.get("disable_notification", False)),
+            # A preview card of the status page under every update is noise.
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_parameters=(
+                ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                if reply_to is not None
+                else None
+            ),
+        )
+
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str) -> Receipt:
+        """Replace the text of an earlier message (editMessageText).
+
+        When that cannot work (the correction needs several messages, or the
+        original was deleted) the correction is posted as a reply to the
+        original instead, and the receipt notes why: a correction that arrives
+        beats one that fails.
+        """
+        chat, message_id = _parse_remote_id(remote_id, target)
+        if message_id is None:
+            return await self._reply_instead(rendered, target, remote_id, "no message id was recorded")
+        if len(rendered.messages) > 1:
+            reason = f"the correction needs {len(rendered.messages)} messages; one can be edited"
+            return await self._reply_instead(rendered, target, remote_id, reason)
+        try:
+            await self._client().edit_message_text(
+                rendered.messages[0],
+                chat_id=chat,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            lowered = exc.message.lower()
+            if "to edit not found" in lowered or "can't be edited" in lowered:
+                return await self._reply_instead(rendered, target, remote_id, exc.message)
+            if "not modified" not in lowered:  # "not modified": the text is already as wanted
+                raise self._error(exc, chat) from exc
+        except TelegramError as exc:
+            raise self._error(exc, chat) from exc
+        return Receipt(remote_id=_remote_id(chat, message_id))
+
+    async def _reply_instead(
+        self, rendered: Rendered, target: str, remote_id: str, reason: str
+    ) -> Receipt:
+        receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id))
+        note = f"could not edit Telegram message {remote_id} ({reason}); posted the correction as a reply"
+        return replace(receipt, notes=(*receipt.notes, note))
+
+    # -- checking ---------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """getMe once, then getChat for every chat. Posts nothing."""
+        try:
+            bot = self._client()
+            me = await bot.get_me()
+        except DeliveryError as exc:
+            return [CheckResult(self.name, "", False, str(exc))]
+        except TelegramError as exc:
+            return [CheckResult(self.name, "", False, str(self._error(exc, "")))]
+        return [await self._check_chat(bot, target, me.username or "") for target in self.targets()]
+
+    async def _check_chat(self, bot: Bot, target: str, bot_name: str) -> CheckResult:
+        try:
+            chat = await bot.get_chat(_chat_ref(target))
+        except ChatMigrated as exc:
+            detail = (
+                f"this group became a supergroup with id {exc.new_chat_id}: replace {target} "
+                f"with {exc.new_chat_id} in chat_ids"
+            )
+            return CheckResult(self.name, target, False, detail)
+        except TelegramError as exc:
+            return CheckResult(self.name, target, False, str(self._error(exc, target)))
+        name = chat.title or chat.full_name or chat.username or str(chat.id)
+        handle = f" (@{chat.username})" if chat.username else ""
+        detail = f"{chat.type} {name!r}{handle} id {chat.id} is reachable by @{bot_name}"
+        if chat.type == "channel":
+            detail += "; the bot must be an admin allowed to post messages"
+        return CheckResult(self.name, target, True, detail)
+
+    async def aclose(self) -> None:
+        if self._request is not None:
+            await self._request.shutdown()
+        self._bot = self._request = None
+
+    # -- the client ---------------------------------------------------------------
+
+    def _client(self) -> Bot:
+        """The Bot, built on first use with the current ``request_timeout``."""
+        if self._bot is None:
+            timeout = self.request_timeout
+            transport = _TokenTransport(
+                self._token(),
+                httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.pool_size)),
+            )
+            self._request = _Request(
+                connection_pool_size=self.pool_size,
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                write_timeout=timeout,
+                pool_timeout=timeout,
+                httpx_kwargs={"transport": transport},
+            )
+            self._bot = Bot(
+                _TOKEN_SLOT,
+                base_url=f"{self.api_url.rstrip('/')}/bot",
+                request=self._request,
+                get_updates_request=self._request,  # one client; this channel never polls
+            )
+        return self._bot
+
+    def _token(self) -> str:
+        try:
+            token = self.secret("token").strip()
+        except ConfigError as exc:
+            raise self.fail(str(exc), retryable=False) from exc
+        if not _TOKEN_FORMAT.match(token):
+            raise self.fail(
+                f"{self._token_source()} does not look like a Telegram bot token (digits, a colon, "
+                "then letters and digits). Copy the token again from @BotFather.",
+                retryable=False,
+            )
+        return token
+
+    def _token_source(self) -> str:
+        env_var = getattr(self.config.options.get("token"), "env_var", "")
+        return f"${{{env_var}}}" if env_var else f"channels.{self.name}.token"
+
+    # -- errors -----------------------------------------------------------------
+
+    def _error(self, exc: TelegramError, chat: int | str) -> DeliveryError:
+        """The operator-facing error for a Bot API failure at one chat."""
+        where = f"Telegram chat {chat}" if chat != "" else "Telegram"
+        detail = exc.message.rstrip(".")
+        if isinstance(exc, _FloodWait):
+            return self.fail(
+                f"{where} is rate limited (Telegram asked to wait {exc.retry_after:g}s); "
+                "will retry after that.",
+                retryable=True,
+                retry_after=exc.retry_after,
+            )
+        if isinstance(exc, InvalidToken):
+            return self.fail(
+                f"Telegram rejected the bot token ({detail}). Check that {self._token_source()} "
+                "holds the current token from @BotFather (it changes when revoked).",
+                retryable=False,
+            )
+        if isinstance(exc, ChatMigrated):
+            return self.fail(
+                f"{where} moved to {exc.new_chat_id} more than once in one send. "
+                f"Run `broadcaster channels check` and update chat_ids.",
+                retryable=False,
+            )
+        if isinstance(exc, Forbidden):
+            return self.fail(
+                f"{where} refused the bot ({detail}). Unblock the bot or add it back to the chat "
+                f"with permission to post, or remove {chat} from chat_ids.",
+                retryable=False,
+            )
+        if isinstance(exc, BadRequest):
+            return self.fail(self._bad_request(where, chat, detail), retryable=False)
+        if isinstance(exc, TimedOut):
+            return self.fail(
+                f"{where}: Telegram did not answer within {self.request_timeout:g}s; will retry.",
+                retryable=True,
+            )
+        if isinstance(exc, NetworkError):  # 5xx, resets, refused connections
+            return self.fail(f"{where}: could not reach Telegram ({detail}); will retry.", retryable=True)
+        return self.fail(f"{where}: Telegram refused the request ({detail}).", retryable=False)
+
+    @staticmethod
+    def _bad_request(where: str, chat: int | str, detail: str) -> str:
+        lowered = detail.lower()
+        if "chat not found" in lowered:
+            return (
+                f"{where} was not found. Check its id in chat_ids (a public channel is written "
+                "@name, a group id is negative such as -1001234567890) and that the bot was "
+                "added to the chat."
+            )
+        if any(kind in lowered for kind in _CONTENT_ERRORS):
+            return (
+                f"{where}: Telegram rejected the message text ({detail}). This is a bug in "
+                "broadcaster's Telegram formatting: see the text with `broadcaster preview` "
+                "and report it."
+            )
+        return f"{where}: Telegram refused the message ({detail}). Fix the cause and retry."
+
+
+# -- chats and ids -------------------------------------------------------------
+
+
+def configured_chats(options: Mapping[str, Any], where: str = "") -> tuple[str, ...]:
+    """The chats as target strings ("-100123", "@name"); ConfigError when missing or malformed."""
+    if "chat_ids" in options and "chat_id" in options:
+        raise ConfigError(f"{where}chat_id: give chat_ids = [...] or chat_id, not both")
+    if "chat_id" in options:
+        raw, key = [options["chat_id"]], "chat_id"
+    elif "chat_ids" in options:
+        raw, key = options["chat_ids"], "chat_ids"
+    else:
+        raise ConfigError(
+            f"{where}chat_ids: is required for a telegram channel, e.g. "
+            'chat_ids = ["@mystatus", -1001234567890]'
+        )
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{where}{key}: must be a non-empty list of chat ids or @channelnames")
+    chats = tuple(_chat_target(value, f"{where}{key}") for value in raw)
+    duplicates = sorted({c for c in chats if chats.count(c) > 1})
+    if duplicates:
+        raise ConfigError(f"{where}{key}: {', '.join(duplicates)} listed twice; each chat once")
+    return chats
+
+
+def _chat_target(value: Any, where: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and (_NUMERIC.match(value.strip()) or _USERNAME.match(value.strip())):
+        return value.strip()
+    shown = "a ${...} reference" if hasattr(value, "reveal") else repr(value)
+    raise ConfigError(
+        f"{where}: {shown} is not a chat. Write a numeric id (-1001234567890) or a public "
+        "@channelname, in the file itself: chat ids are not secrets."
+    )
+
+
+def _chat_ref(target: str) -> int | str:
+    return int(target) if _NUMERIC.match(target) else target
+
+
+def _remote_id(chat: int | str, message_id: int) -> str:
+    return f"{chat}:{message_id}"
+
+
+def _parse_remote_id(remote_id: str, target: str) -> tuple[int | str, int | None]:
+    """(chat, message id) from a remote id; a bare number is a message in ``target``."""
+    chat, _, number = remote_id.rpartition(":")
+    if not number.isdigit():
+        return _chat_ref(target), None
+    return _chat_ref(chat or target), int(number)
+
+
+def _reply_id(thread: ThreadRef | None, chat: int | str) -> int | None:
+    """The message to reply to in ``chat``: the incident's first, if it lives in this chat."""
+    if thread is None:
+        return None
+    where, message_id = _parse_remote_id(thread.first_remote_id, str(chat))
+    return message_id if str(where) == str(chat) else None
+
+
+@dataclass
+class _Progress:
+    """Where one send of one update to one target has got to."""
+
+    chat: int | str
+    message_ids: list[int] = field(default_factory=list)
+    migrated_from: int | str | None = None
+
+    def receipt(self, target: str) -> Receipt:
+        remote_id = _remote_id(self.chat, self.message_ids[0])
+        if self.migrated_from is None:
+            return Receipt(remote_id=remote_id)
+        note = f"chat {self.migrated_from} migrated to {self.chat}: replace it in chat_ids in the config"
+        return Receipt(remote_id=remote_id, notes=(note,), new_target=str(self.chat))
+
+
+# -- rate limits ---------------------------------------------------------------
+
+
+class RateLimiter:
+    """Spaces sends: ``per_second`` across all chats and one per ``chat_interval`` per chat.
+
+    Each caller reserves the earliest slot that satisfies both limits, then
+    sleeps until it; reserving takes no await, so concurrent tasks on one
+    event loop never race. A chat's first message waits only for the global
+    spacing. ``margin`` keeps clear of the server's own windows, since requests
+    bunch up a little in transit.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        chat_interval: float,
+        *,
+        margin: float = 1.1,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.spacing = margin / per_second
+        self.chat_interval = chat_interval * margin
+        self._clock = clock
+        self._next_any = 0.0
+        self._next_in: dict[str, float] = {}
+
+    def reserve(self, chat: str) -> float:
+        """Claim the next slot for ``chat``; returns the seconds to wait for it."""
+        now = self._clock()
+        slot = max(now, self._next_any, self._next_in.get(chat, 0.0))
+        self._next_any = slot + self.spacing
+        self._next_in[chat] = slot + self.chat_interval
+        return slot - now
+
+    async def wait(self, chat: str) -> None:
+        delay = self.reserve(chat)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+# -- transport details -----------------------------------------------------------
+
+
+class _FloodWait(TelegramError):
+    """A 429, carried without touching PTB's RetryAfter (whose attribute warns)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Flood control exceeded. Retry in {retry_after:g} seconds")
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[type, tuple[float]]:  # type: ignore[override]
+        return self.__class__, (self.retry_after,)
+
+
+class _Request(HTTPXRequest):
+    """PTB's HTTPX request, answering 429 with ``_FloodWait``."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(*args, **kwargs)
+        if code == 429:
+            raise _FloodWait(_retry_after(payload))
+        return code, payload
+
+
+def _retry_after(payload: bytes) -> float:
+    try:
+        value = json.loads(payload)["parameters"]["retry_after"]
+        return max(float(value), 0.0)
+    except (ValueError, KeyError, TypeError):
+        return 1.0  # a 429 without the hint: wait a little anyway
+
+
+class _TokenTransport(httpx.AsyncBaseTransport):
+    """Writes the token into ``/bot***/`` as a request leaves, and nowhere else.
+
+    httpx logs ``request.url`` of the request it built, so the logged URL keeps
+    the placeholder; only the copy sent over the wire carries the token.
+    """
+
+    def __init__(self, token: str, inner: httpx.AsyncBaseTransport) -> None:
+        self._slot = f"/bot{_TOKEN_SLOT}/".encode()
+        self._with_token = f"/bot{token}/".encode()
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.replace(self._slot, self._with_token, 1)
+        wire = httpx.Request(
+            request.method,
+            request.url.copy_with(raw_path=path),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
+        return await self._inner.handle_async_request(wire)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+

@@ -1,0 +1,640 @@
+"""The Telegram channel: the real python-telegram-bot against FakeTelegram on loopback.
+
+Every assertion about what was posted reads the fake's record of what it
+received (and parsed, with Telegram's HTML rules), not what the channel
+believes it sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+
+from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.errors import ConfigError, DeliveryError
+from channels.base import Receipt, Rendered, ThreadRef
+from channels.telegram import RateLimiter, TelegramChannel
+from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from messages.visibility import UpdateView, private_view, public_view
+from tests.fakes.base import Fault, Response
+from tests.fakes.telegram import FakeTelegram, utf16_len
+
+TOKEN = "123456:AAHsecret-Token_value"
+OPS, STATUS, ANN = -1001234567890, "@acmestatus", 4242
+NOW = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+URL = "https://status.example.com/incidents/api-errors"
+T = TypeVar("T")
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def make_channel(
+    fake: FakeTelegram,
+    chats: list[Any],
+    *,
+    visibility: str = "public",
+    token: str = TOKEN,
+    api_url: str | None = None,
+    **options: Any,
+) -> TelegramChannel:
+    config = ChannelConfig(
+        "tg",
+        "telegram",
+        visibility,
+        (),
+        api_url or fake.url,
+        {"token": Secret("TG_TOKEN", token), "chat_ids": chats, **options},
+    )
+    return TelegramChannel(config)
+
+
+def run(channel: TelegramChannel, body: Callable[[TelegramChannel], Awaitable[T]]) -> T:
+    """Run ``body`` on a fresh event loop, closing the channel after, like one CLI command."""
+
+    async def main() -> T:
+        try:
+            return await body(channel)
+        finally:
+            await channel.aclose()
+
+    return asyncio.run(main())
+
+
+def send(
+    channel: TelegramChannel, rendered: Rendered, target: str, thread: ThreadRef | None = None
+) -> Receipt:
+    return run(channel, lambda c: c.send(rendered, target=target, thread=thread))
+
+
+def send_error(
+    channel: TelegramChannel, rendered: Rendered, target: str, thread: ThreadRef | None = None
+) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        send(channel, rendered, target, thread)
+    return caught.value
+
+
+def incident(title: str = "API errors", **changes: Any) -> Incident:
+    fields: dict[str, Any] = {
+        "id": "api-errors",
+        "title": title,
+        "impact": Impact.MAJOR,
+        "status": Status.INVESTIGATING,
+        "created_at": NOW,
+    }
+    return Incident(**(fields | changes))
+
+
+def update(message: str = "We are looking into failed API calls.", sequence: int = 1, **changes: Any) -> Update:
+    fields: dict[str, Any] = {
+        "incident_id": "api-errors",
+        "sequence": sequence,
+        "created_at": NOW + timedelta(minutes=10 * (sequence - 1)),
+        "status": Status.INVESTIGATING,
+        "raw_message": message,
+    }
+    return Update(**(fields | changes))
+
+
+def view(message: str = "We are looking into failed API calls.", *, title: str = "API errors",
+         private: bool = False, url: str = URL, **changes: Any) -> UpdateView:
+    cut = private_view if private else public_view
+    return cut(incident(title), update(message, **changes), url=url)
+
+
+def fake_telegram(**kwargs: Any) -> FakeTelegram:
+    kwargs.setdefault("chats", {OPS: "ops", STATUS: "Acme status", ANN: "Ann"})
+    return FakeTelegram(token=TOKEN, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with fake_telegram() as running:
+        yield running
+
+
+@pytest.fixture
+def fake(server: FakeTelegram) -> FakeTelegram:
+    server.reset()
+    return server
+
+
+# -- config ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({}, "chat_ids: is required"),
+        ({"chat_ids": []}, "non-empty list"),
+        ({"chat_ids": "@acmestatus"}, "non-empty list"),
+        ({"chat_ids": [1.5]}, "is not a chat"),
+        ({"chat_ids": [True]}, "is not a chat"),
+        ({"chat_ids": ["acmestatus"]}, "is not a chat"),
+        ({"chat_ids": ["@ab"]}, "is not a chat"),
+        ({"chat_ids": [Secret("CHAT", "-100")]}, "chat ids are not secrets"),
+        ({"chat_ids": [-100, "-100"]}, "listed twice"),
+        ({"chat_ids": [-100], "chat_id": -200}, "not both"),
+        ({"chat_ids": [-100], "disable_notification": "yes"}, "true or false"),
+    ],
+    ids=["missing", "empty", "string-not-list", "float", "bool", "no-at", "short-name",
+         "secret", "duplicate", "both-keys", "bad-flag"],
+)
+def test_validate_options_refuses_mistakes(options: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        TelegramChannel.validate_options({"token": Secret("T", TOKEN), **options}, "x.toml: channels.tg.")
+    assert "x.toml: channels.tg." in str(caught.value)
+
+
+def test_config_file_loads_and_every_chat_is_a_target() -> None:
+    data = {"channels": {"ops": {"type": "telegram", "token": "${TG_TOKEN}", "visibility": "private",
+                                 "chat_ids": [OPS, "@acmestatus", "-1009"], "disable_notification": True}}}
+    config = parse(data, None, {"TG_TOKEN": TOKEN})
+    channel = TelegramChannel(config.channels["ops"])
+    assert channel.targets() == (str(OPS), "@acmestatus", "-1009")
+    single = parse({"channels": {"one": {"type": "telegram", "token": "${T}", "chat_id": 77}}}, None, {"T": TOKEN})
+    assert TelegramChannel(single.channels["one"]).targets() == ("77",)
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ({"token": TOKEN, "chat_ids": [1]}, "holds a secret written in the file"),
+        ({"chat_ids": [1]}, "token: is required"),
+        ({"token": "${T}", "chat_ids": [1], "chat": 1}, "unknown key"),
+        ({"token": "${T}"}, "chat_ids: is required"),
+    ],
+    ids=["plain-token", "no-token", "unknown-key", "no-chats"],
+)
+def test_config_file_mistakes_name_the_key(table: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        parse({"channels": {"tg": {"type": "telegram", **table}}}, None, {"T": TOKEN})
+
+
+# -- happy path and threading ------------------------------------------------------
+
+
+def test_send_posts_html_to_the_chat_without_calling_get_me(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [OPS])
+    receipt = send(channel, channel.render(view()), str(OPS))
+
+    [message] = fake.messages[OPS]
+    assert receipt == Receipt(remote_id=f"{OPS}:{message.message_id}")
+    assert message.text.startswith("🔴 Investigating: API errors\n\nWe are looking into failed API calls.")
+    assert {"type": "bold", "offset": 3, "length": len("Investigating: API errors")} in message.entities
+    assert {"type": "text_link", "url": URL} .items() <= next(
+        e for e in message.entities if e["type"] == "text_link").items()
+    assert message.reply_to_message_id is None and message.disable_notification is False
+    [request] = fake.received("sendMessage")
+    assert request.form["parse_mode"] == "HTML"
+    assert request.form["link_preview_options"] == '{"is_disabled": true}'
+    assert fake.received("getMe") == []
+
+
+def test_disable_notification_reaches_telegram(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [STATUS], disable_notification=True)
+    send(channel, channel.render(view()), STATUS)
+    assert fake.messages[STATUS][0].disable_notification is True
+
+
+def test_three_updates_from_separate_runs_read_as_one_thread_in_every_chat() -> None:
+    # Separate CLI runs are seconds apart; here they are not, so the fake's per-chat
+    # limit (which the limiter of each run cannot see across runs) is off.
+    with fake_telegram(enforce_limits=False) as fake:
+        receipts: dict[str, list[Receipt]] = {str(OPS): [], STATUS: []}
+        statuses = (Status.INVESTIGATING, Status.IDENTIFIED, Status.RESOLVED)
+        for sequence, status in enumerate(statuses, start=1):
+            channel = make_channel(fake, [OPS, STATUS])  # a new command each time
+            rendered = channel.render(view(f"Update {sequence}.", sequence=sequence, status=status))
+            for target in channel.targets():
+                earlier = receipts[target]
+                thread = ThreadRef(earlier[0].remote_id, earlier[-1].remote_id) if earlier else None
+                earlier.append(send(channel, rendered, target, thread))
+
+        for key in (OPS, STATUS):
+            first, second, third = fake.messages[key]
+            assert first.reply_to_message_id is None
+            assert second.reply_to_message_id == first.message_id
+            assert third.reply_to_message_id == first.message_id
+            assert [m.text.split("\n\n")[1] for m in (first, second, third)] == [
+                "Update 1.", "Update 2.", "Update 3."]
+            assert third.text.startswith("🟢 Resolved: API errors")
+
+
+def test_a_reply_to_a_deleted_first_message_still_posts(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [OPS])
+    send(channel, channel.render(view()), str(OPS), ThreadRef(f"{OPS}:999", f"{OPS}:999"))
+    [message] = fake.messages[OPS]
+    assert message.reply_to_message_id is None
+    assert '"allow_sending_without_reply": true' in fake.received("sendMessage")[0].form["reply_parameters"]
+
+
+# -- long messages -----------------------------------------------------------------
+
+
+def long_message(length: int = 10_000) -> str:
+    sentences, paragraphs, words = [], [], 0
+    while sum(map(len, paragraphs)) + sum(map(len, sentences)) < length:
+        words += 1
+        sentences.append(f"Sentence {words} says the queue <{words}> & retries are slow. ")
+        if len(sentences) == 12:
+            paragraphs.append("".join(sentences).strip())
+            sentences = []
+    paragraphs.append("".join(sentences).strip())
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def test_a_10000_character_update_arrives_split_and_every_part_is_accepted(fake: FakeTelegram) -> None:
+    message = long_message()
+    channel = make_channel(fake, [OPS])
+    rendered = channel.render(view(message))
+    assert len(rendered.parts) >= 3
+
+    receipt = send(channel, rendered, str(OPS), ThreadRef(f"{OPS}:1", f"{OPS}:1"))
+
+    posted = fake.messages[OPS]
+    assert len(posted) == len(rendered.parts)
+    assert all(utf16_len(m.text) <= 4096 for m in posted)
+    assert receipt.remote_id == f"{OPS}:{posted[0].message_id}"
+    assert all(m.reply_to_message_id == posted[0].message_id for m in posted[1:])
+    received = " ".join(m.text for m in posted)
+    for sentence in message.replace("\n\n", " ").split(". "):
+        assert sentence.strip() in received
+    gaps = [b.time - a.time for a, b in itertools.pairwise(posted)]
+    assert min(gaps) >= 1.0  # one message a second into one chat
+    assert fake.too_many_count == 0
+
+
+def test_a_retry_after_a_failed_part_resumes_instead_of_repeating(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [OPS])
+    rendered = channel.render(view(long_message()))
+
+    async def body(c: TelegramChannel) -> Receipt:
+        task = asyncio.create_task(c.send(rendered, target=str(OPS), thread=None))
+        while not fake.messages[OPS]:
+            await asyncio.sleep(0.01)
+        # The next part waits about a second for the per-chat limit: fail it meanwhile.
+        fake.fail(Fault(match="sendMessage", response=Response(502, {
+            "ok": False, "error_code": 502, "description": "Bad Gateway"})))
+        with pytest.raises(DeliveryError) as caught:
+            await task
+        assert caught.value.retryable
+        return await c.send(rendered, target=str(OPS), thread=None)
+
+    receipt = run(channel, body)
+    posted = fake.messages[OPS]
+    assert len(posted) == len(rendered.parts)
+    assert receipt.remote_id == f"{OPS}:{posted[0].message_id}"
+
+
+# -- nasty input ------------------------------------------------------------------
+
+NASTY = [
+    ("script", "<script>alert('x')</script> and <b>not bold</b>"),
+    ("ampersands", "AT&T & Co; &amp; stays literal; &lt;not an entity&gt; &#169;"),
+    ("slack-mention", "<!channel> <@U123> <#C1|general>"),
+    ("markdown", r"*_[]()~>#+-=|{}.! `code` **bold** __u__ ||spoiler||"),
+    ("emoji", "🔥💥 👩🏽‍💻 deploy 🇺🇦 ✅"),
+    ("rtl", "الخدمة متوقفة مؤقتاً — שירות מושבת"),
+    ("cjk", "服务中断。我们正在调查。サービス障害"),
+    ("quotes", "He said \"it's fine\" 'really'"),
+    ("angle-lines", "a < b > c\n>quoted\n< tail"),
+]
+
+
+@pytest.mark.parametrize(("text"), [t for _, t in NASTY], ids=[i for i, _ in NASTY])
+def test_nasty_text_is_accepted_and_arrives_literally(fake: FakeTelegram, text: str) -> None:
+    channel = make_channel(fake, [STATUS])
+    shown = view(f"{text}\n\nSecond: {text}", title=f"Title {text}")
+    send(channel, channel.render(shown), STATUS)
+
+    [message] = fake.messages[STATUS]
+    assert f"Investigating: Title {text}" in message.text
+    assert shown.message in message.text
+    assert not [e for e in message.entities if e["type"] not in ("bold", "italic", "text_link")]
+
+
+def test_empty_optional_fields_leave_no_trace(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [OPS])
+    send(channel, channel.render(view("Short.", url="")), str(OPS))
+    [message] = fake.messages[OPS]
+    assert message.text == "🔴 Investigating: API errors\n\nShort."
+
+
+def test_components_times_and_link_are_shown(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [OPS])
+    shown = view(
+        "Fix deployed.",
+        status=Status.MONITORING,
+        components=(AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),
+                    AffectedComponent("db", ComponentStatus.DEGRADED_PERFORMANCE)),
+        etr=NOW.replace(hour=11, minute=0),
+        next_update_by=NOW + timedelta(days=1),
+    )
+    send(channel, channel.render(shown), str(OPS))
+    text = fake.messages[OPS][0].text
+    assert "• api: Partial outage\n• db: Degraded performance" in text
+    assert "ETR: 11:00 UTC" in text
+    assert "Next update by: 2026-03-05 09:30 UTC" in text
+    assert text.endswith("🔗 Incident page")
+
+
+def test_private_chat_gets_private_detail_and_public_chat_never_does(fake: FakeTelegram) -> None:
+    detail = {"private_note": "db-7 disk full", "customers": ("Globex",), "tickets": ("INC-991",),
+              "author": "ann"}
+    message = "Errors on login. [private]Caused by PRIVSPAN migration.[/private] Fix under way."
+    private_channel = make_channel(fake, [OPS], visibility="private")
+    public_channel = make_channel(fake, [STATUS])
+    send(private_channel, private_channel.render(view(message, private=True, **detail)), str(OPS))
+    send(public_channel, public_channel.render(view(message, **detail)), STATUS)
+
+    private_text = fake.messages[OPS][0].text
+    public_text = fake.messages[STATUS][0].text
+    assert "🔒 Private: internal only" in private_text
+    for secret in ("PRIVSPAN", "db-7 disk full", "Globex", "INC-991", "Posted by: ann"):
+        assert secret in private_text
+        assert secret not in public_text
+    assert "Private" not in public_text
+    assert "Errors on login. Fix under way." in public_text
+
+
+# -- chats that move or refuse -------------------------------------------------------
+
+
+def test_a_migrated_group_is_followed_and_the_receipt_says_so() -> None:
+    with fake_telegram(migrated={-55: -1000055}, enforce_limits=False) as fake:
+        channel = make_channel(fake, [-55])
+        first = send(channel, channel.render(view()), "-55")
+        assert first == Receipt(
+            remote_id="-1000055:1",
+            notes=("chat -55 migrated to -1000055: replace it in chat_ids in the config",),
+            new_target="-1000055",
+        )
+        # The next run still has the old id; it lands in the new chat, threaded.
+        follow_up = make_channel(fake, [-55])
+        send(follow_up, follow_up.render(view("More.", sequence=2)), "-55",
+             ThreadRef(first.remote_id, first.remote_id))
+        first_message, second_message = fake.messages[-1000055]
+        assert second_message.reply_to_message_id == first_message.message_id
+
+
+def test_a_thread_from_the_old_group_is_not_replied_to_in_the_new_one() -> None:
+    with fake_telegram(migrated={-55: -1000055}, enforce_limits=False) as fake:
+        other = make_channel(fake, [-1000055])
+        send(other, other.render(view("Unrelated.")), "-1000055")  # the new chat has a message 1
+        channel = make_channel(fake, [-55])
+        send(channel, channel.render(view()), "-55", ThreadRef("-55:1", "-55:1"))
+        unrelated, ours = fake.messages[-1000055]
+        assert unrelated.message_id == 1 and ours.reply_to_message_id is None
+
+
+def test_a_blocked_chat_fails_alone(fake: FakeTelegram) -> None:
+    fake.blocked.add(ANN)
+    channel = make_channel(fake, [OPS, ANN, STATUS])
+    rendered = channel.render(view())
+
+    async def body(c: TelegramChannel) -> list[Any]:
+        return await asyncio.gather(
+            *(c.send(rendered, target=t, thread=None) for t in c.targets()), return_exceptions=True)
+
+    ops, ann, status = run(channel, body)
+    assert isinstance(ops, Receipt) and isinstance(status, Receipt)
+    assert isinstance(ann, DeliveryError) and not ann.retryable
+    assert f"Telegram chat {ANN}" in str(ann) and "blocked" in str(ann)
+    assert f"remove {ANN} from chat_ids" in str(ann)
+    assert len(fake.messages[OPS]) == len(fake.messages[STATUS]) == 1 and not fake.messages[ANN]
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def error_body(code: int, description: str, **parameters: Any) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    return Response(code, body | ({"parameters": parameters} if parameters else {}))
+
+
+ERROR_CASES: list[tuple[str, dict[str, Any], bool, float | None, tuple[str, ...]]] = [
+    ("429", {"fault": Fault("sendMessage", error_body(429, "Too Many Requests: retry after 7",
+                                                        retry_after=7))},
+     True, 7, ("rate limited", "wait 7s")),
+    ("500", {"fault": Fault("sendMessage", error_body(500, "Internal Server Error"))},
+     True, None, ("could not reach Telegram", "Internal Server Error", "will retry")),
+    ("502-html", {"fault": Fault("sendMessage", Response(502, "<html>bad gateway</html>",
+                                                          content_type="text/html"))},
+     True, None, ("could not reach Telegram",)),
+    ("hang", {"fault": Fault("sendMessage", hang=3.0), "timeout": 0.3},
+     True, None, ("did not answer within 0.3s",)),
+    ("reset", {"fault": Fault("sendMessage", reset=True)}, True, None, ("could not reach Telegram",)),
+    ("refused", {"api_url": "http://127.0.0.1:9"}, True, None, ("could not reach Telegram",)),
+    ("bad-token", {"token": "123456:AAHwrong-token"}, False, None,
+     ("rejected the bot token", "${TG_TOKEN}", "@BotFather")),
+    ("malformed-token", {"token": "not a token"}, False, None,
+     ("${TG_TOKEN} does not look like a Telegram bot token",)),
+    ("unknown-chat", {"target": "-100999"}, False, None,
+     ("Telegram chat -100999 was not found", "chat_ids", "bot was added")),
+    ("blocked", {"blocked": True}, False, None, ("blocked by the user", "Unblock")),
+    ("rejected-content", {"fault": Fault("sendMessage", error_body(
+        400, "Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3"))},
+     False, None, ("rejected the message text", "broadcaster preview")),
+]
+
+
+@pytest.mark.parametrize(
+    ("setup", "retryable", "retry_after", "fragments"),
+    [case[1:] for case in ERROR_CASES],
+    ids=[case[0] for case in ERROR_CASES],
+)
+def test_errors_are_typed_helpful_and_never_hold_the_token(
+    fake: FakeTelegram,
+    caplog: pytest.LogCaptureFixture,
+    setup: dict[str, Any],
+    retryable: bool,
+    retry_after: float | None,
+    fragments: tuple[str, ...],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    if "fault" in setup:
+        fake.fail(setup["fault"])
+    if setup.get("blocked"):
+        fake.blocked.add(OPS)
+    token = setup.get("token", TOKEN)
+    channel = make_channel(fake, [OPS], token=token, api_url=setup.get("api_url"))
+    channel.request_timeout = setup.get("timeout", channel.request_timeout)
+
+    error = send_error(channel, channel.render(view()), setup.get("target", str(OPS)))
+
+    assert error.retryable is retryable
+    assert error.retry_after == retry_after
+    for fragment in fragments:
+        assert fragment in str(error)
+    everything = str(error) + "".join(traceback.format_exception(error)) + caplog.text
+    for secret in {TOKEN, token}:
+        assert secret not in everything
+    assert not fake.messages[OPS]
+
+
+def test_the_fakes_own_rate_limit_comes_back_as_retry_after(fake: FakeTelegram) -> None:
+    rendered = make_channel(fake, [OPS]).render(view())
+    send(make_channel(fake, [OPS]), rendered, str(OPS))
+    error = send_error(make_channel(fake, [OPS]), rendered, str(OPS))  # another run, same second
+    assert error.retryable and error.retry_after == 1
+    assert fake.too_many_count == 1
+
+
+def test_logs_show_requests_but_never_the_token(fake: FakeTelegram, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    channel = make_channel(fake, [OPS, STATUS])
+
+    async def body(c: TelegramChannel) -> None:
+        await c.send(c.render(view()), target=str(OPS), thread=None)
+        await c.check()
+
+    run(channel, body)
+    assert "/bot***/sendMessage" in caplog.text  # httpx's request log was captured
+    assert TOKEN not in caplog.text and TOKEN not in repr(channel.config)
+    assert any(TOKEN in r.path for r in fake.requests)  # while the server did get it
+
+
+# -- edit ------------------------------------------------------------------------------
+
+
+def test_edit_replaces_the_text_in_place(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [STATUS])
+
+    async def body(c: TelegramChannel) -> tuple[Receipt, Receipt]:
+        receipt = await c.send(c.render(view("Typo here.")), target=STATUS, thread=None)
+        corrected = c.render(view("Corrected text."))
+        edited = await c.edit(corrected, target=STATUS, remote_id=receipt.remote_id)
+        again = await c.edit(corrected, target=STATUS, remote_id=receipt.remote_id)  # unchanged: fine
+        return edited, again
+
+    edited, again = run(channel, body)
+    [message] = fake.messages[STATUS]
+    assert "Corrected text." in message.text and "Typo" not in message.text
+    assert len(fake.edits) == 1
+    assert edited == again == Receipt(remote_id=f"{STATUS}:{message.message_id}")
+
+
+@pytest.mark.parametrize(
+    ("long", "remote_id", "reason"),
+    [(True, f"{OPS}:1", "needs"), (False, f"{OPS}:77", "Message to edit not found"),
+     (False, "", "no message id")],
+    ids=["too-long", "deleted", "no-id"],
+)
+def test_a_correction_that_cannot_be_edited_is_posted_as_a_reply(
+    fake: FakeTelegram, long: bool, remote_id: str, reason: str
+) -> None:
+    channel = make_channel(fake, [OPS])
+
+    async def body(c: TelegramChannel) -> Receipt:
+        await c.send(c.render(view()), target=str(OPS), thread=None)
+        corrected = c.render(view(long_message() if long else "Corrected.", kind="correction"))
+        return await c.edit(corrected, target=str(OPS), remote_id=remote_id)
+
+    receipt = run(channel, body)
+    original, correction, *rest = fake.messages[OPS]
+    assert not fake.edits and "failed API calls." in original.text
+    assert correction.text.startswith("🔴 Investigating: API errors\nCorrection")
+    assert correction.reply_to_message_id == (original.message_id if remote_id.endswith(":1") else None)
+    assert receipt.remote_id == f"{OPS}:{correction.message_id}"
+    assert reason in receipt.notes[0] and "posted the correction as a reply" in receipt.notes[0]
+    assert len(rest) == (len(channel.render(view(long_message())).parts) - 1 if long else 0)
+
+
+def test_edit_errors_are_mapped(fake: FakeTelegram) -> None:
+    fake.blocked.add(OPS)
+    channel = make_channel(fake, [OPS])
+    with pytest.raises(DeliveryError, match="blocked by the user") as caught:
+        run(channel, lambda c: c.edit(c.render(view()), target=str(OPS), remote_id=f"{OPS}:1"))
+    assert not caught.value.retryable
+
+
+# -- check -----------------------------------------------------------------------------
+
+
+def test_check_reports_every_chat_without_posting() -> None:
+    with fake_telegram(migrated={-55: -1000055}, blocked={ANN}) as fake:
+        channel = make_channel(fake, [OPS, STATUS, ANN, -55, -100999])
+        results = run(channel, lambda c: c.check())
+
+    by_target = {r.target: r for r in results}
+    assert [r.ok for r in results] == [True, True, False, False, False]
+    assert "supergroup 'ops'" in by_target[str(OPS)].detail
+    assert "@status_bot" in by_target[str(OPS)].detail
+    assert "channel 'Acme status' (@acmestatus)" in by_target[STATUS].detail
+    assert "admin" in by_target[STATUS].detail
+    assert "blocked" in by_target[str(ANN)].detail
+    assert "replace -55 with -1000055 in chat_ids" in by_target["-55"].detail
+    assert "was not found" in by_target["-100999"].detail
+    assert len(fake.received("getMe")) == 1 and not fake.received("sendMessage")
+
+
+def test_check_with_a_bad_token_says_so_once(fake: FakeTelegram) -> None:
+    channel = make_channel(fake, [OPS, STATUS], token="123456:AAHwrong")
+    [result] = run(channel, lambda c: c.check())
+    assert not result.ok and "rejected the bot token" in result.detail
+    assert "AAHwrong" not in result.detail
+
+
+# -- rate limits -------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_limiter_spaces_all_chats_and_each_chat() -> None:
+    clock = Clock()
+    limiter = RateLimiter(30, 1.0, margin=1.0, clock=clock)
+    delays = [limiter.reserve(f"chat{i}") for i in range(3)]
+    assert delays == pytest.approx([0, 1 / 30, 2 / 30])
+    assert limiter.reserve("chat0") == pytest.approx(1.0)  # its second message waits a second
+    clock.now += 5
+    assert limiter.reserve("chat9") == 0  # a quiet limiter does not make anyone wait
+
+
+def test_first_messages_to_several_chats_do_not_wait_a_second() -> None:
+    chats = {-1000000000001 - i: f"chat {i}" for i in range(5)}
+    with fake_telegram(chats=chats) as fake:
+        channel = make_channel(fake, list(chats))
+        rendered = channel.render(view())
+
+        async def body(c: TelegramChannel) -> None:
+            await asyncio.gather(*(c.send(rendered, target=t, thread=None) for t in c.targets()))
+
+        run(channel, body)
+        times = [fake.messages[key][0].time for key in chats]
+    assert max(times) - min(times) < 0.5
+
+
+@pytest.mark.slow
+def test_broadcast_to_200_chats_stays_within_telegrams_limits() -> None:
+    chats = {-1000000000001 - i: f"chat {i}" for i in range(200)}
+    with fake_telegram(chats=chats) as fake:
+        channel = make_channel(fake, list(chats))
+        rendered = channel.render(view())
+
+        async def body(c: TelegramChannel) -> list[Receipt]:
+            return await asyncio.gather(*(c.send(rendered, target=t, thread=None) for t in c.targets()))
+
+        started = time.monotonic()
+        receipts = run(channel, body)
+        elapsed = time.monotonic() - started
+
+    assert fake.too_many_count == 0
+    assert all(len(fake.messages[key]) == 1 for key in chats)
+    assert len({r.remote_id for r in receipts}) == 200
+    assert elapsed < 10
