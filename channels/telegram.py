@@ -32,9 +32,9 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
@@ -55,6 +55,9 @@ from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
 from messages import telegram as formatter
 from messages.visibility import UpdateView
 
+if TYPE_CHECKING:
+    from broadcaster.config import ChannelConfig
+
 _TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -73,9 +76,9 @@ class TelegramChannel(Channel):
     max_chars = formatter.MAX_CHARS  # Telegram's limit per message: UTF-16 units of parsed text
     messages_per_second = 30  # Bot API: about 30 messages a second across all chats
     seconds_per_chat_message = 1.0  # Bot API: about one message a second into one chat
-    pool_size: ClassVar[int] = 100  # the limiter keeps ~30 requests in flight; room for slow ones
+    pool_size = 100  # the limiter keeps ~30 requests in flight; room for slow ones
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self.request_timeout: float = 15.0
         self._bot: Bot | None = None
@@ -431,7 +434,7 @@ class RateLimiter:
         chat_interval: float,
         *,
         margin: float = 1.1,
-        clock: Any = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.spacing = margin / per_second
         self.chat_interval = chat_interval * margin
