@@ -1,0 +1,375 @@
+"""Upload the built site to a bucket: AWS S3, or any S3 API (R2, B2, MinIO) via ``endpoint_url``.
+
+Only files whose content changed are uploaded. The bucket holds a manifest of
+the content hashes it serves (``<prefix>.broadcaster-manifest.json``, written
+last); a publish compares it with ``BuiltSite.hashes``. Files go up in
+``BuiltSite.order``: incident pages and assets first (in parallel), then feeds,
+JSON and the index that link to them (one by one), so a reader never follows a
+link to a page that is not there yet. Files gone from the site are deleted
+before the manifest is written.
+
+boto3 is imported inside the methods: it takes longer to import than the rest
+of the CLI together, and most commands never touch S3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import mimetypes
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
+from broadcaster.site.hosts import BuiltSite, SiteHost
+from channels.base import CheckResult, Receipt, redact
+
+if TYPE_CHECKING:
+    from broadcaster.config import ChannelConfig
+
+MANIFEST_NAME = ".broadcaster-manifest.json"
+MANIFEST_VERSION = 1  # bump when the headers change, so the next publish re-uploads everything
+
+# Text types carry their charset: without it some browsers guess, and feeds readers mangle accents.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json; charset=utf-8",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+}
+# The feeds are XML files whose type readers check to offer "subscribe".
+FEED_TYPES = {
+    "feed.xml": "application/rss+xml; charset=utf-8",
+    "atom.xml": "application/atom+xml; charset=utf-8",
+}
+# Files that link to others; the same tail as BuiltSite.order, uploaded after what they link to.
+LINKING_FILES = frozenset({"index.html", "feed.xml", "atom.xml", "summary.json"})
+# style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale.
+_FINGERPRINTED = re.compile(r"(?:^|/)[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)$")
+_RETRYABLE_CODES = frozenset({
+    "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
+    "InternalError", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded",
+})
+
+
+def content_type(path: str) -> str:
+    """The Content-Type a browser or feed reader expects for a site file."""
+    name = path.rsplit("/", 1)[-1]
+    if name in FEED_TYPES:
+        return FEED_TYPES[name]
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def cache_control(path: str) -> str:
+    """A year for fingerprinted assets; a minute for everything an outage changes."""
+    if _FINGERPRINTED.search(path):
+        return S3Host.immutable_cache
+    return S3Host.short_cache
+
+
+class S3Host(SiteHost):
+    """``type = "s3"``: one bucket (and optional key prefix) serving the status page."""
+
+    type_name = "s3"
+    required_options = ("bucket",)
+    optional_options = ("prefix", "region", "endpoint_url", "access_key_id", "secret_access_key")
+    secret_options = ("access_key_id", "secret_access_key")
+
+    # During an outage readers reload: they must see a new update within a minute.
+    short_cache: ClassVar[str] = "public, max-age=60"
+    immutable_cache: ClassVar[str] = "public, max-age=31536000, immutable"
+    # Finite so that a dead endpoint fails one attempt instead of hanging the command;
+    # the engine's own per-attempt timeout cannot stop a thread blocked in a socket.
+    connect_timeout: ClassVar[float] = 5.0
+    read_timeout: ClassVar[float] = 15.0
+    # One quick retry per request absorbs a blip in a long upload; the engine owns real retries.
+    request_attempts: ClassVar[int] = 2
+    # Parallel uploads of pages and assets: a template change re-uploads every incident page.
+    upload_workers: ClassVar[int] = 8
+
+    def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
+        super().__init__(config, base_dir)
+        options = config.options
+        self.bucket = str(options["bucket"])
+        prefix = str(options.get("prefix", "")).strip("/")
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.region = str(options.get("region", "")) or None
+        self.endpoint_url = str(options.get("endpoint_url", "") or config.api_url or "") or None
+        where = f"publish.{self.name}"
+        if isinstance(options.get("secret_access_key"), str):
+            raise ConfigError(
+                f"{where}.secret_access_key holds a secret written in the file. Put it in an "
+                'environment variable and write secret_access_key = "${MY_VAR}" instead.'
+            )
+        if ("access_key_id" in options) != ("secret_access_key" in options):
+            raise ConfigError(
+                f"{where}: set both access_key_id and secret_access_key, or neither "
+                "(then the standard AWS environment variables and files are used)."
+            )
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    @property
+    def manifest_key(self) -> str:
+        return self.prefix + MANIFEST_NAME
+
+    # -- publishing -------------------------------------------------------------
+
+    async def publish(self, site: BuiltSite) -> Receipt:
+        """Upload the files of ``site`` that differ from what the bucket's manifest records."""
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(self._publish, site, stop)
+        except asyncio.CancelledError:
+            stop.set()  # the thread cannot be killed: tell it to stop after the current file
+            raise
+
+    def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
+        client = self._client()
+        remote = self._call(lambda: self._read_manifest(client), "read the manifest")
+        served = dict(remote)  # what the bucket holds now, updated as each request succeeds
+        changed = [p for p in site.order if remote.get(p) != site.hashes[p]]
+        gone = sorted(set(remote) - set(site.hashes))
+        try:
+            self._upload_all(client, site, changed, served, stop)
+            for path in gone:
+                self._check_stop(stop)
+                key = self.prefix + path
+                self._call(lambda k=key: client.delete_object(Bucket=self.bucket, Key=k), f"delete {path}")
+                served.pop(path, None)
+        except BaseException:
+            if served != remote:
+                self._save_progress(client, served)
+            raise
+        if changed or gone or not remote:
+            self._call(lambda: self._write_manifest(client, site.hashes), "write the manifest")
+        notes = (f"{len(changed)} uploaded, {len(gone)} deleted, {len(site.hashes) - len(changed)} unchanged",)
+        return Receipt(remote_id=self.location, notes=notes)
+
+    def _upload_all(
+        self, client: Any, site: BuiltSite, changed: list[str], served: dict[str, str], stop: threading.Event
+    ) -> None:
+        def upload(path: str) -> None:
+            self._check_stop(stop)
+            self._call(lambda: self._put(client, site, path), f"upload {path}")
+            served[path] = site.hashes[path]
+
+        first = [p for p in changed if p not in LINKING_FILES]
+        with ThreadPoolExecutor(self.upload_workers, thread_name_prefix="s3-upload") as pool:
+            futures = [pool.submit(upload, p) for p in first]
+            for future in as_completed(futures):
+                if future.exception() is not None:
+                    stop.set()  # the other workers finish their current file and stop
+        errors = [e for f in futures if (e := f.exception()) is not None]
+        if errors:
+            raise next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
+        for path in (p for p in changed if p in LINKING_FILES):
+            upload(path)
+
+    def _put(self, client: Any, site: BuiltSite, path: str) -> None:
+        body = (site.root / path).read_bytes()
+        client.put_object(
+            Bucket=self.bucket,
+            Key=self.prefix + path,
+            Body=body,
+            ContentType=content_type(path),
+            CacheControl=cache_control(path),
+        )
+
+    def _read_manifest(self, client: Any) -> dict[str, str]:
+        """The hashes the bucket serves; empty on a first publish or an unreadable manifest."""
+        from botocore.exceptions import ClientError
+
+        try:
+            body = client.get_object(Bucket=self.bucket, Key=self.manifest_key)["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                return {}
+            raise
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return {}
+        files = document.get("files") if isinstance(document, dict) else None
+        if document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
+            return {}
+        return {str(k): str(v) for k, v in files.items()}
+
+    def _write_manifest(self, client: Any, hashes: dict[str, str]) -> None:
+        body = json.dumps({"version": MANIFEST_VERSION, "files": hashes}, sort_keys=True).encode()
+        client.put_object(
+            Bucket=self.bucket,
+            Key=self.manifest_key,
+            Body=body,
+            ContentType=CONTENT_TYPES[".json"],
+            CacheControl="no-store",
+        )
+
+    def _save_progress(self, client: Any, served: dict[str, str]) -> None:
+        """Record what did go up, so the engine's next attempt uploads only the rest."""
+        # Best effort: if this fails too, the original error is the one to report.
+        with contextlib.suppress(Exception):
+            self._write_manifest(client, served)
+
+    @staticmethod
+    def _check_stop(stop: threading.Event) -> None:
+        if stop.is_set():
+            raise _Stopped("the upload was stopped before it finished; the next attempt continues it")
+
+    # -- checking ---------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """HeadBucket with the configured credentials, then read the manifest. Changes nothing."""
+        return await asyncio.to_thread(self._check)
+
+    def _check(self) -> list[CheckResult]:
+        try:
+            client = self._client()
+            self._call(lambda: client.head_bucket(Bucket=self.bucket), "reach the bucket")
+            served = self._call(lambda: self._read_manifest(client), "read the manifest")
+        except DeliveryError as exc:
+            return [CheckResult(self.name, self.location, False, str(exc))]
+        state = f"{len(served)} files published" if served else "nothing published yet"
+        return [CheckResult(self.name, self.location, True, f"bucket reachable with these credentials; {state}")]
+
+    # -- the client and its errors ------------------------------------------------
+
+    def _client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries={"mode": "standard", "total_max_attempts": self.request_attempts},
+            max_pool_connections=self.upload_workers + 2,
+            # Path-style URLs work on every S3-compatible service; virtual hosts need DNS per bucket.
+            s3={"addressing_style": "path"} if self.endpoint_url else {},
+            # botocore >= 1.36 adds CRC checksums that several S3-compatible services reject.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        credentials = {}
+        if "access_key_id" in self.config.options:
+            credentials = {
+                "aws_access_key_id": _reveal(self.config.options["access_key_id"]),
+                "aws_secret_access_key": _reveal(self.config.options["secret_access_key"]),
+            }
+        return boto3.session.Session().client(
+            "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config, **credentials
+        )
+
+    def _call(self, action: Callable[[], Any], doing: str) -> Any:
+        """Run one S3 request, turning botocore's errors into DeliveryErrors that say what to do."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return action()
+        except ClientError as exc:
+            raise self._client_error(exc, doing) from exc
+        except BotoCoreError as exc:
+            raise self._transport_error(exc, doing) from exc
+        except OSError as exc:
+            raise permanent(self._clean(
+                f"cannot read {exc.filename or 'a site file'} to {doing}: {exc.strerror or exc}. "
+                "Rebuild the site with `broadcaster site publish`."
+            )) from exc
+
+    def _client_error(self, exc: Any, doing: str) -> DeliveryError:
+        code = _code(exc)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        detail = exc.response.get("Error", {}).get("Message") or code
+        where = f"{self.location}: could not {doing}"
+        advice = self._advice(code)
+        if advice:
+            return permanent(self._clean(f"{where}: {advice}"))
+        if code in _RETRYABLE_CODES or status == 429 or status >= 500:
+            return retryable(self._clean(f"{where}: the storage service is busy or failing ({code}: {detail}). Will retry."))
+        return permanent(self._clean(f"{where}: {code}: {detail}. Check publish.{self.name} in the config."))
+
+    def _advice(self, code: str) -> str:
+        keys = f"publish.{self.name}.access_key_id / secret_access_key (or the AWS environment)"
+        missing = (f"the bucket {self.bucket!r} does not exist at this endpoint. Create it, or fix "
+                   f"publish.{self.name}.bucket (and endpoint_url / region).")
+        return {
+            "NoSuchBucket": missing,
+            "404": missing,  # HeadBucket's answer has no body, hence no error code
+            "NotFound": missing,
+            "AccessDenied": "access denied. Give these credentials s3:GetObject, s3:PutObject and s3:DeleteObject "
+                            f"on {self.bucket}/{self.prefix}* and s3:ListBucket on the bucket.",
+            "403": "access denied (403). Check that the credentials may read and write this bucket.",
+            "InvalidAccessKeyId": f"the storage service does not know this access key id. Check {keys}.",
+            "SignatureDoesNotMatch": f"the secret access key does not match the access key id. Check {keys}.",
+            "InvalidToken": f"the session token is invalid. Refresh the credentials ({keys}).",
+            "ExpiredToken": f"the credentials have expired. Refresh them ({keys}).",
+            "PermanentRedirect": f"the bucket is in another region. Set publish.{self.name}.region to its region.",
+            "AuthorizationHeaderMalformed": f"wrong region for this bucket. Set publish.{self.name}.region to its region.",
+            "InvalidBucketName": f"{self.bucket!r} is not a valid bucket name. Fix publish.{self.name}.bucket.",
+        }.get(code, "")
+
+    def _transport_error(self, exc: Exception, doing: str) -> DeliveryError:
+        from botocore.exceptions import (
+            ConnectionError as BotoConnectionError,
+        )
+        from botocore.exceptions import (
+            HTTPClientError,
+            NoCredentialsError,
+            NoRegionError,
+            PartialCredentialsError,
+        )
+
+        where = f"{self.location}: could not {doing}"
+        if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+            return permanent(
+                f"{where}: no S3 credentials found. Set access_key_id and secret_access_key "
+                f'= "${{VAR}}" in publish.{self.name}, or the AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment.'
+            )
+        if isinstance(exc, NoRegionError):
+            return permanent(f"{where}: no region. Set publish.{self.name}.region.")
+        if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+            endpoint = self.endpoint_url or "the S3 endpoint"
+            return retryable(self._clean(
+                f"{where}: cannot reach {endpoint} ({type(exc).__name__}). Check the network and "
+                f"publish.{self.name}.endpoint_url; will retry."
+            ))
+        return permanent(self._clean(f"{where}: {exc}. Check publish.{self.name} in the config."))
+
+    def _clean(self, message: str) -> str:
+        secrets = [
+            value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
+            for key in self.secret_options
+            if (value := self.config.options.get(key)) is not None
+        ]
+        return redact(message, secrets)
+
+
+class _Stopped(DeliveryError):
+    """Raised in an upload worker after another one failed or the publish was cancelled."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
+
+
+def _code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code") or "")
+
+
+def _reveal(value: Any) -> str:
+    return value.reveal() if hasattr(value, "reveal") else str(value)

@@ -1,0 +1,269 @@
+"""A real S3-compatible server on loopback: moto's server, behind a recording proxy.
+
+moto implements the S3 API (objects, headers, errors, SigV4 checks once
+authentication is switched on); the proxy in front of it records every request
+as it crossed the wire, so tests assert on what the server received and in
+which order, and can inject faults (a 503 SlowDown, a reset) the way a busy
+S3 endpoint produces them.
+
+    with S3Server() as s3:
+        s3.create_bucket("status")
+        ... point the code at s3.url ...
+        [r.path for r in s3.received("PUT")]
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+import struct
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.base import Request
+
+REGION = "us-east-1"
+ADMIN_KEY = "testing"  # moto accepts any key while authentication is off
+# Hop-by-hop headers belong to one connection and are not forwarded (RFC 9110 7.6.1).
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+
+@dataclass
+class S3Fault:
+    """Served instead of forwarding, to the next ``times`` requests whose path holds ``match``."""
+
+    match: str = ""
+    status: int = 503
+    code: str = "SlowDown"
+    times: int = 1
+    reset: bool = False
+
+
+class S3Server:
+    """moto's ThreadedMotoServer on 127.0.0.1:0 plus a recording pass-through proxy."""
+
+    def __init__(self) -> None:
+        self.requests: list[Request] = []
+        self._faults: list[S3Fault] = []
+        self._lock = threading.Lock()
+        self._moto: Any = None
+        self._clients: dict[tuple[str, str, str], Any] = {}
+        self._proxy: ThreadingHTTPServer | None = None
+
+    # -- life cycle -------------------------------------------------------------
+
+    def start(self) -> Self:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        self._proxy = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._proxy.daemon_threads = True
+        threading.Thread(target=self._proxy.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._proxy:
+            self._proxy.shutdown()
+            self._proxy.server_close()
+        if self._moto:
+            self.disable_auth()
+            self._moto.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The endpoint the code under test uses: every request is recorded."""
+        assert self._proxy is not None
+        return f"http://127.0.0.1:{self._proxy.server_address[1]}"
+
+    @property
+    def moto_url(self) -> str:
+        """moto itself, for set-up and inspection that should not show in ``requests``."""
+        host, port = self._moto.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    # -- recording and faults ---------------------------------------------------
+
+    def received(self, method: str = "", path_part: str = "") -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if (not method or r.method == method) and path_part in r.path]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def fail(self, *faults: S3Fault) -> None:
+        with self._lock:
+            self._faults.extend(faults)
+
+    def _take_fault(self, path: str) -> S3Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.match in path and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    # -- set-up helpers (straight to moto) ----------------------------------------
+
+    def client(self, service: str = "s3", key: str = ADMIN_KEY, secret: str = ADMIN_KEY) -> Any:
+        """A boto3 client straight to moto; cached, since building one takes a good part of a second."""
+        import boto3
+        from botocore.config import Config
+
+        cache_key = (service, key, secret)
+        if cache_key not in self._clients:
+            self._clients[cache_key] = boto3.session.Session().client(
+                service, region_name=REGION, endpoint_url=self.moto_url,
+                aws_access_key_id=key, aws_secret_access_key=secret,
+                config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+            )
+        return self._clients[cache_key]
+
+    def create_bucket(self, name: str) -> None:
+        self.client().create_bucket(Bucket=name)
+
+    def objects(self, bucket: str) -> dict[str, dict[str, Any]]:
+        """Every object's HEAD response (ContentType, CacheControl, ETag, ...), by key."""
+        client = self.client()
+        listing = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return {o["Key"]: client.head_object(Bucket=bucket, Key=o["Key"]) for o in listing}
+
+    def body(self, bucket: str, key: str) -> bytes:
+        return self.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def create_user(self, name: str, actions: list[str]) -> tuple[str, str]:
+        """An IAM user allowed ``actions`` on every S3 resource; returns its key id and secret."""
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        if actions:
+            policy = {"Version": "2012-10-17",
+                      "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+            iam.put_user_policy(UserName=name, PolicyName="site", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def enable_auth(self) -> None:
+        """From now on moto checks SigV4 signatures and IAM policies, like AWS."""
+        self._moto_api("reset-auth", b"0")
+
+    def disable_auth(self) -> None:
+        self._moto_api("reset-auth", b"inf")
+
+    def _moto_api(self, action: str, data: bytes) -> None:
+        # text/plain: flask would parse a form body away and moto would read nothing.
+        request = urllib.request.Request(
+            f"{self.moto_url}/moto-api/{action}", data=data, method="POST", headers={"Content-Type": "text/plain"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    # -- the proxy ------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _serve(self) -> None:
+                body = self._read_body()
+                parts = urlsplit(self.path)
+                fault = server._take_fault(parts.path)
+                if fault and fault.reset:
+                    self._reset()
+                    return
+                if fault:
+                    self._send(fault.status, {"Content-Type": "application/xml"}, _error_xml(fault.code))
+                    return
+                request = Request(
+                    method=self.command, path=unquote(parts.path), query=parse_qs(parts.query),
+                    headers={k.lower(): v for k, v in self.headers.items()}, body=body, form={},
+                    at=time.monotonic(),
+                )
+                with server._lock:
+                    server.requests.append(request)
+                self._forward(body)
+
+            def _read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0], 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _forward(self, body: bytes) -> None:
+                host, port = server._moto.get_host_and_port()
+                connection = http.client.HTTPConnection(host, port, timeout=30)
+                try:
+                    # The Host header is part of the SigV4 signature: send the client's own.
+                    connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for key, value in self.headers.items():
+                        if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
+                            connection.putheader(key, value)
+                    connection.putheader("Content-Length", str(len(body)))
+                    connection.endheaders(body)
+                    response = connection.getresponse()
+                    payload = response.read()
+                    headers = {k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP}
+                finally:
+                    connection.close()
+                self._send(response.status, headers, payload, head=self.command == "HEAD")
+
+            def _send(self, status: int, headers: dict[str, str], payload: bytes, head: bool = False) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() != "content-length":
+                        self.send_header(key, value)
+                # A HEAD response announces the object's length but carries no body.
+                length = headers.get("Content-Length") or headers.get("content-length") if head else None
+                self.send_header("Content-Length", str(length or len(payload)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(payload)
+
+            def _reset(self) -> None:
+                # SO_LINGER 0 makes close() send RST, like a load balancer dropping the connection.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
+
+        return _Handler
+
+
+def _error_xml(code: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>Please reduce your request rate.</Message>"
+        "<RequestId>FAKE</RequestId><HostId>FAKE</HostId></Error>"
+    ).encode()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

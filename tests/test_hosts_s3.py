@@ -1,0 +1,392 @@
+"""The s3 publish target against moto's real S3 server on loopback.
+
+Every assertion reads what the server holds (objects and their headers) or
+what crossed the wire (the recording proxy in ``tests.fakes.s3``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.site.hosts import BuiltSite, load_host_class
+from broadcaster.site.hosts.s3 import MANIFEST_NAME, S3Host
+from tests.fakes.s3 import S3Fault, S3Server, closed_port
+
+SITE = {
+    "index.html": b"<!doctype html><title>Status</title><a href='incidents/inc-1.html'>x</a>",
+    "incidents/inc-1.html": b"<!doctype html><title>Incident 1</title>",
+    "incidents/inc-2.html": b"<!doctype html><title>Incident 2</title>",
+    "style.0123abcd.css": b"body { color: #111 }",
+    "favicon.89abcdef.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+    "feed.xml": b"<?xml version='1.0'?><rss version='2.0'/>",
+    "atom.xml": b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'/>",
+    "summary.json": b'{"status": "ok"}',
+}
+SHORT = "public, max-age=60"
+YEAR = "public, max-age=31536000, immutable"
+EXPECTED_HEADERS = {
+    "index.html": ("text/html; charset=utf-8", SHORT),
+    "incidents/inc-1.html": ("text/html; charset=utf-8", SHORT),
+    "style.0123abcd.css": ("text/css; charset=utf-8", YEAR),
+    "favicon.89abcdef.svg": ("image/svg+xml; charset=utf-8", YEAR),
+    "feed.xml": ("application/rss+xml; charset=utf-8", SHORT),
+    "atom.xml": ("application/atom+xml; charset=utf-8", SHORT),
+    "summary.json": ("application/json; charset=utf-8", SHORT),
+}
+LINKING = {"index.html", "feed.xml", "atom.xml", "summary.json"}
+_bucket_numbers = itertools.count()
+
+
+def write_site(root: Path, files: dict[str, bytes]) -> BuiltSite:
+    """A finished build: the files on disk and the sha256 of each, as the site builder reports them."""
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return BuiltSite(root=root, hashes={p: hashlib.sha256(d).hexdigest() for p, d in files.items()})
+
+
+def make_host(endpoint: str, bucket: str, base_dir: Path, **options: object) -> S3Host:
+    config = ChannelConfig("bucket", "s3", options={"bucket": bucket, "endpoint_url": endpoint,
+                                                     "region": "us-east-1", **options})
+    return S3Host(config, base_dir)
+
+
+def publish(host: S3Host, site: BuiltSite) -> object:
+    return asyncio.run(host.publish(site))
+
+
+def failure(host: S3Host, site: BuiltSite) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        publish(host, site)
+    return caught.value
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with S3Server() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """boto3's default chain reads these; never the machine's own ~/.aws."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def bucket(s3: S3Server) -> str:
+    name = f"status-{next(_bucket_numbers)}"
+    s3.create_bucket(name)
+    s3.clear()
+    return name
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> BuiltSite:
+    return write_site(tmp_path / "public", SITE)
+
+
+def puts(s3: S3Server, bucket: str) -> list[str]:
+    return [r.path.removeprefix(f"/{bucket}/") for r in s3.received("PUT", f"/{bucket}/")]
+
+
+# -- uploading -----------------------------------------------------------------
+
+
+def test_first_publish_uploads_every_file_with_its_type_and_cache_policy(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    receipt = publish(make_host(s3.url, bucket, tmp_path), site)
+
+    objects = s3.objects(bucket)
+    assert set(objects) == set(SITE) | {MANIFEST_NAME}
+    for path, data in SITE.items():
+        assert s3.body(bucket, path) == data
+    wrong = {
+        path: (objects[path]["ContentType"], objects[path]["CacheControl"])
+        for path, expected in EXPECTED_HEADERS.items()
+        if (objects[path]["ContentType"], objects[path]["CacheControl"]) != expected
+    }
+    assert not wrong, f"wrong headers (Content-Type, Cache-Control): {wrong}"
+    manifest = json.loads(s3.body(bucket, MANIFEST_NAME))
+    assert manifest["files"] == site.hashes
+    assert receipt.remote_id == f"s3://{bucket}/"  # type: ignore[attr-defined]
+
+
+def test_pages_and_assets_go_up_before_the_files_that_link_to_them_and_the_manifest_last(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    publish(make_host(s3.url, bucket, tmp_path), site)
+
+    order = puts(s3, bucket)
+    assert sorted(order) == sorted([*SITE, MANIFEST_NAME])
+    assert order[-1] == MANIFEST_NAME
+    last_linked = max(i for i, p in enumerate(order) if p not in LINKING and p != MANIFEST_NAME)
+    first_linking = min(i for i, p in enumerate(order) if p in LINKING)
+    assert last_linked < first_linking, f"a page or asset went up after a file linking to it: {order}"
+    assert order[-2] == "index.html", f"the index must be the last page to change: {order}"
+
+
+def test_second_publish_uploads_only_the_changed_file_and_the_manifest(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, site)
+    before = s3.objects(bucket)
+    s3.clear()
+
+    changed = write_site(site.root, {**SITE, "incidents/inc-2.html": b"<!doctype html><title>Resolved</title>"})
+    receipt = publish(host, changed)
+
+    assert puts(s3, bucket) == ["incidents/inc-2.html", MANIFEST_NAME]
+    assert not s3.received("DELETE")
+    after = s3.objects(bucket)
+    assert after["incidents/inc-2.html"]["ETag"] != before["incidents/inc-2.html"]["ETag"]
+    assert s3.body(bucket, "incidents/inc-2.html") == b"<!doctype html><title>Resolved</title>"
+    assert after["index.html"]["LastModified"] == before["index.html"]["LastModified"]
+    assert receipt.notes == ("1 uploaded, 0 deleted, 7 unchanged",)  # type: ignore[attr-defined]
+
+
+def test_unchanged_publish_only_reads_the_manifest(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, site)
+    s3.clear()
+
+    publish(host, site)
+
+    assert [(r.method, r.path) for r in s3.requests] == [("GET", f"/{bucket}/{MANIFEST_NAME}")]
+
+
+def test_a_file_gone_from_the_site_is_deleted_from_the_bucket(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, site)
+    s3.clear()
+
+    smaller = dict(SITE)
+    del smaller["incidents/inc-1.html"]
+    (site.root / "incidents/inc-1.html").unlink()
+    publish(host, write_site(site.root, smaller))
+
+    assert [r.path for r in s3.received("DELETE")] == [f"/{bucket}/incidents/inc-1.html"]
+    assert set(s3.objects(bucket)) == set(smaller) | {MANIFEST_NAME}
+    assert puts(s3, bucket) == [MANIFEST_NAME]
+
+
+def test_prefix_puts_the_site_and_its_manifest_in_a_folder(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    publish(make_host(s3.url, bucket, tmp_path, prefix="/status/"), site)
+
+    assert set(s3.objects(bucket)) == {f"status/{p}" for p in [*SITE, MANIFEST_NAME]}
+
+
+def test_files_uploaded_before_a_failure_are_not_uploaded_again(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    # Both attempts botocore makes at index.html get S3's "slow down" answer.
+    s3.fail(S3Fault(match="index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
+
+    error = failure(host, site)
+    assert error.retryable
+    assert "SlowDown" in str(error) and "retry" in str(error)
+    s3.clear()
+
+    publish(host, site)
+    assert puts(s3, bucket) == ["index.html", MANIFEST_NAME]
+
+
+# -- errors ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def authenticated(s3: S3Server) -> Iterator[dict[str, tuple[str, str]]]:
+    """moto checking signatures and IAM policies, with a writer and a user allowed nothing."""
+    suffix = next(_bucket_numbers)
+    users = {
+        "writer": s3.create_user(f"writer-{suffix}", ["s3:*"]),
+        "nobody": s3.create_user(f"nobody-{suffix}", []),
+    }
+    s3.enable_auth()
+    try:
+        yield users
+    finally:
+        s3.disable_auth()
+
+
+CREDENTIAL_CASES = [
+    # (id, which key id, which secret, bucket exists, words the advice must hold)
+    ("unknown-key", "unknown", "writer", True, ["does not know this access key id", "access_key_id"]),
+    ("wrong-secret", "writer", "wrong", True, ["secret access key does not match", "secret_access_key"]),
+    ("no-permission", "nobody", "nobody", True, ["access denied", "s3:PutObject"]),
+    ("unknown-bucket", "writer", "writer", False, ["does not exist", "publish.bucket.bucket"]),
+]
+
+
+@pytest.mark.parametrize(("key_from", "secret_from", "exists", "advice"),
+                         [c[1:] for c in CREDENTIAL_CASES], ids=[c[0] for c in CREDENTIAL_CASES])
+def test_credential_and_bucket_mistakes_are_permanent_and_say_what_to_fix(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, authenticated: dict[str, tuple[str, str]],
+    key_from: str, secret_from: str, exists: bool, advice: list[str],
+) -> None:
+    key_id = "AKIAUNKNOWNKEY000000" if key_from == "unknown" else authenticated[key_from][0]
+    secret = "wrong-secret-wrong-secret-0123456789" if secret_from == "wrong" else authenticated[secret_from][1]
+    host = make_host(
+        s3.url, bucket if exists else "no-such-bucket", tmp_path,
+        access_key_id=Secret("S3_KEY_ID", key_id), secret_access_key=Secret("S3_SECRET", secret),
+    )
+
+    error = failure(host, site)
+
+    assert not error.retryable
+    for words in advice:
+        assert words in str(error), f"{words!r} missing from: {error}"
+    assert key_id not in str(error) and secret not in str(error)
+    assert not s3.received("PUT")
+
+
+def test_the_right_credentials_from_the_config_work_when_the_server_checks_them(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, authenticated: dict[str, tuple[str, str]]
+) -> None:
+    key_id, secret = authenticated["writer"]
+    host = make_host(s3.url, bucket, tmp_path, access_key_id=Secret("K", key_id), secret_access_key=Secret("S", secret))
+
+    publish(host, site)
+
+    assert authenticated["writer"][0] in s3.received("PUT")[0].headers["authorization"]
+    assert s3.received("PUT")
+
+
+def test_unreachable_endpoint_is_retryable(site: BuiltSite, tmp_path: Path) -> None:
+    secret = "unreachable-secret-0123456789"
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    host = make_host(endpoint, "status", tmp_path,
+                     access_key_id=Secret("K", "AKIAREACH"), secret_access_key=Secret("S", secret))
+
+    error = failure(host, site)
+
+    assert error.retryable
+    assert endpoint in str(error) and "endpoint_url" in str(error)
+    assert secret not in str(error)
+
+
+def test_an_endpoint_that_never_answers_times_out_as_retryable(site: BuiltSite, tmp_path: Path) -> None:
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        host = make_host(f"http://127.0.0.1:{listener.getsockname()[1]}", "status", tmp_path)
+        host.read_timeout = 0.3  # type: ignore[misc]
+
+        error = failure(host, site)
+
+    assert error.retryable
+    assert "cannot reach" in str(error)
+
+
+def test_a_reset_connection_is_retryable(s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path) -> None:
+    s3.fail(S3Fault(match=MANIFEST_NAME, reset=True, times=S3Host.request_attempts))
+
+    error = failure(make_host(s3.url, bucket, tmp_path), site)
+
+    assert error.retryable
+
+
+# -- check -------------------------------------------------------------------------
+
+
+def test_check_reports_a_reachable_bucket_without_writing(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    (before,) = asyncio.run(host.check())
+    publish(host, site)
+    s3.clear()
+
+    (after,) = asyncio.run(host.check())
+
+    assert before.ok and "nothing published yet" in before.detail
+    assert after.ok and f"{len(SITE)} files published" in after.detail
+    assert {r.method for r in s3.requests} <= {"GET", "HEAD"}
+
+
+def test_check_reports_a_missing_bucket(s3: S3Server, tmp_path: Path) -> None:
+    (result,) = asyncio.run(make_host(s3.url, "never-created", tmp_path).check())
+
+    assert not result.ok
+    assert "does not exist" in result.detail
+
+
+# -- configuration -------------------------------------------------------------------
+
+
+def test_config_loader_builds_an_s3_target(tmp_path: Path) -> None:
+    config = parse(
+        {"publish": {"bucket": {"type": "s3", "bucket": "status", "prefix": "site",
+                                "access_key_id": "${K}", "secret_access_key": "${S}"}}},
+        tmp_path / "broadcaster.toml", {"K": "AKIA1", "S": "secret-value"},
+    )
+    host = load_host_class("s3")(config.publish["bucket"], tmp_path)
+
+    assert isinstance(host, S3Host)
+    assert (host.bucket, host.prefix, host.manifest_key) == ("status", "site/", f"site/{MANIFEST_NAME}")
+    assert "secret-value" not in repr(config.publish["bucket"])
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"access_key_id": "AKIA1", "secret_access_key": "written-in-the-file"}, "environment variable"),
+    ({"access_key_id": Secret("K", "AKIA1")}, "set both"),
+], ids=["secret-in-file", "half-a-pair"])
+def test_credential_options_that_cannot_work_are_refused(
+    tmp_path: Path, options: dict[str, object], words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_host("http://127.0.0.1:1", "status", tmp_path, **options)
+
+    assert words in str(caught.value)
+    assert "written-in-the-file" not in str(caught.value)
+
+
+def test_publish_does_not_block_the_event_loop(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """Other destinations deliver while S3 uploads: the loop keeps ticking during publish."""
+    ticks = 0
+    stop = threading.Event()
+
+    async def main() -> None:
+        nonlocal ticks
+
+        async def tick() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticker = asyncio.create_task(tick())
+        await make_host(s3.url, bucket, tmp_path).publish(site)
+        stop.set()
+        await ticker
+
+    asyncio.run(main())
+    assert ticks > 1
+    assert len(puts(s3, bucket)) == len(SITE) + 1
