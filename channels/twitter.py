@@ -1,0 +1,415 @@
+"""X (Twitter): each update is one public post; an incident's posts form one reply chain.
+
+Config (``[channels.NAME]``)::
+
+    type = "twitter"
+    # OAuth 1.0a user context (the four keys of an app with Read and write permission)
+    consumer_key = "${X_CONSUMER_KEY}"
+    consumer_secret = "${X_CONSUMER_SECRET}"
+    access_token = "${X_ACCESS_TOKEN}"
+    access_token_secret = "${X_ACCESS_TOKEN_SECRET}"
+    # ...or an OAuth 2.0 user access token (scopes tweet.write, users.read):
+    # bearer_token = "${X_USER_TOKEN}"
+
+The first update of an incident is a new post; each later one replies to the
+incident's previous post (``ThreadRef.last_remote_id``), so followers read the
+incident top to bottom as one thread. X cannot edit through this API, so there
+is no ``edit()``: a correction is a reply like any other update.
+
+tweepy's ``Client`` is synchronous, hard-codes ``https://api.twitter.com`` and
+sends with no timeout. Its ``session`` is a ``requests.Session``, so we give it
+one (``_RoutedSession``) that sends to ``api_url`` with ``request_timeout``. The
+URL is rewritten before OAuth 1.0a signs it, so the signature covers the host the
+request really goes to. ``wait_on_rate_limit`` stays off: it sleeps until a
+reset that may be hours away, and the engine owns retries.
+
+tweepy, requests-oauthlib and oauthlib log the Authorization header, the
+consumer key and the access token at DEBUG; a logging filter scrubs this
+channel's secrets from their records while the client exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import requests
+import tweepy
+
+from broadcaster.errors import ConfigError, DeliveryError
+from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
+from messages.twitter import MAX_WEIGHTED, format_post, weighted_length
+from messages.visibility import UpdateView
+
+if TYPE_CHECKING:
+    from broadcaster.config import ChannelConfig
+
+OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+BEARER_KEY = "bearer_token"
+X_API = "https://api.twitter.com"
+# Loggers that print credentials at DEBUG (found by running a post with DEBUG on).
+CHATTY_LOGGERS = (
+    "tweepy.client",
+    "requests_oauthlib.oauth1_auth",
+    "oauthlib.oauth1.rfc5849",
+    "oauthlib.oauth1.rfc5849.signature",
+    "urllib3.connectionpool",
+)
+_NETWORK_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+_SDK_ERRORS = (tweepy.TweepyException, requests.RequestException)
+
+T = TypeVar("T")
+
+
+class TwitterChannel(Channel):
+    """Posts to one X account; one target (the account)."""
+
+    type_name = "twitter"
+    visibilities = ("public",)  # every post on X is public
+    optional_options = (*OAUTH1_KEYS, BEARER_KEY)  # one complete set: see validate_options
+    secret_options = (*OAUTH1_KEYS, BEARER_KEY)
+    default_api_url = X_API
+    max_weighted = MAX_WEIGHTED  # X's limit per post; links count 23, CJK and emoji 2
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self.request_timeout: float = 15.0
+        self._client: tweepy.Client | None = None
+        self._log_filter: _Scrubber | None = None
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        given = {key for key in (*OAUTH1_KEYS, BEARER_KEY) if _given(options.get(key))}
+        oauth1 = [key for key in OAUTH1_KEYS if key in given]
+        if BEARER_KEY in given and oauth1:
+            raise ConfigError(
+                f"{where}gives both {BEARER_KEY} and OAuth 1.0a keys ({', '.join(oauth1)}). "
+                f"Keep one set: the four OAuth 1.0a keys, or {BEARER_KEY} alone."
+            )
+        if BEARER_KEY in given:
+            return
+        missing = [key for key in OAUTH1_KEYS if key not in given]
+        if not oauth1:
+            raise ConfigError(
+                f"{where}needs X credentials: either {', '.join(OAUTH1_KEYS)} (OAuth 1.0a, "
+                f"from the app's Keys and tokens page) or {BEARER_KEY} (an OAuth 2.0 user "
+                'access token), each written as "${ENV_VAR}".'
+            )
+        if missing:
+            raise ConfigError(
+                f"{where}is missing {', '.join(missing)}: OAuth 1.0a needs all four of "
+                f"{', '.join(OAUTH1_KEYS)}."
+            )
+
+    def render(self, view: UpdateView) -> Rendered:
+        return Rendered(text=format_post(view), visibility="public")
+
+    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+        reply_to = thread.last_remote_id if thread else None
+        try:
+            return Receipt(remote_id=await self._post(rendered.text, reply_to))
+        except tweepy.Forbidden as exc:
+            if reply_to is None or not _is_missing_parent(exc):
+                raise self._error(exc, rendered.text) from exc
+            parent_gone = exc
+        except _SDK_ERRORS as exc:
+            raise self._error(exc, rendered.text) from exc
+        # Someone deleted the previous post: the update matters more than the
+        # thread. Like following a migrated chat, this is protocol, not a retry.
+        try:
+            remote_id = await self._post(rendered.text, None)
+        except _SDK_ERRORS as exc:
+            raise self._error(exc, rendered.text) from parent_gone
+        note = (
+            f"the previous post {reply_to} is deleted or hidden, so this update starts a new thread"
+        )
+        return Receipt(remote_id=remote_id, notes=(note,))
+
+    async def check(self) -> list[CheckResult]:
+        try:
+            me = await self._run(lambda client: client.get_me(user_auth=self._user_auth))
+        except (*_SDK_ERRORS, DeliveryError) as exc:
+            return [CheckResult(self.name, "", False, str(self._error(exc, "")))]
+        username = getattr(me.data, "username", None)
+        if not username:
+            return [CheckResult(self.name, "", False, "X answered /2/users/me without a username")]
+        return [CheckResult(self.name, "", True, f"authenticated as @{username}")]
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            self._client.session.close()
+            self._client = None
+        if self._log_filter is not None:
+            self._log_filter.detach()
+            self._log_filter = None
+
+    def secret_values(self) -> list[str]:
+        # oauthlib logs the signature base string, where values appear URL-encoded
+        # twice; listing the encoded form makes redact() catch that one as well.
+        values = super().secret_values()
+        return values + [quote(v, safe="") for v in values if quote(v, safe="") != v]
+
+    # -- internals -----------------------------------------------------------
+
+    @property
+    def _user_auth(self) -> bool:
+        # tweepy's user_auth=True means OAuth 1.0a; an OAuth 2.0 user token goes as Bearer.
+        return not _given(self.config.options.get(BEARER_KEY))
+
+    async def _post(self, text: str, reply_to: str | None) -> str:
+        """Create one post; the SDK's exceptions come out unmapped."""
+        response = await self._run(
+            lambda client: client.create_tweet(
+                text=text, in_reply_to_tweet_id=reply_to, user_auth=self._user_auth
+            )
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        if not data.get("id"):
+            raise self.fail(
+                "X accepted the post but answered without its id, so later updates cannot "
+                "thread under it. Check the account, and api_url if set.",
+                retryable=False,
+            )
+        return str(data["id"])
+
+    async def _run(self, action: Callable[[tweepy.Client], T]) -> T:
+        """Run a blocking tweepy call in a worker thread (tweepy is synchronous)."""
+        return await asyncio.to_thread(action, self._get_client())
+
+    def _get_client(self) -> tweepy.Client:
+        if self._client is not None:
+            return self._client
+        try:
+            if self._user_auth:
+                keys = {key: self.secret(key) for key in OAUTH1_KEYS}
+                client = tweepy.Client(**keys)
+            else:
+                client = tweepy.Client(bearer_token=self.secret(BEARER_KEY))
+        except ConfigError as exc:  # an unset ${ENV_VAR}
+            raise self.fail(str(exc), retryable=False) from None
+        client.session = _RoutedSession(self.api_url, self.request_timeout)
+        self._log_filter = _Scrubber(self.redact)
+        self._log_filter.attach()
+        self._client = client
+        return client
+
+    def _error(self, exc: BaseException, text: str) -> DeliveryError:
+        if isinstance(exc, DeliveryError):
+            return exc
+        message, retryable, retry_after = _explain(exc, self, text)
+        return self.fail(message, retryable=retryable, retry_after=retry_after)
+
+
+# -- Error mapping -------------------------------------------------------------
+
+
+def _explain(
+    exc: BaseException, channel: TwitterChannel, text: str
+) -> tuple[str, bool, float | None]:
+    """(message, retryable, retry_after) for one failure of a call to X."""
+    if isinstance(exc, requests.Timeout):
+        message = (
+            f"X did not answer within {channel.request_timeout:g} s. The post may or may not "
+            "exist; it will be retried (X refuses an exact duplicate, so it cannot appear twice)."
+        )
+        return (message, True, None)
+    if isinstance(exc, _NETWORK_ERRORS):
+        return (
+            f"could not reach X at {channel.api_url} ({type(exc).__name__}); will retry.",
+            True,
+            None,
+        )
+    if isinstance(exc, tweepy.TooManyRequests):
+        return _rate_limited(exc)
+    if isinstance(exc, tweepy.Unauthorized):
+        return (_credentials_advice(channel), False, None)
+    if isinstance(exc, tweepy.Forbidden):
+        return (_forbidden(exc, channel, text), False, None)
+    if isinstance(exc, tweepy.BadRequest):
+        return (_bad_request(exc, text), False, None)
+    if isinstance(exc, tweepy.NotFound):
+        message = (
+            f"X answered 404 Not Found at {channel.api_url}. If api_url is set, check it "
+            f"points at the X API root (default {X_API})."
+        )
+        return (message, False, None)
+    if isinstance(exc, tweepy.TwitterServerError):
+        return (f"X had a server error ({_status(exc)}); will retry.", True, None)
+    if isinstance(exc, tweepy.HTTPException):
+        status = _status(exc)
+        return (f"X answered {status}: {_detail(exc)}.", status == 408, None)
+    if isinstance(exc, requests.RequestException):
+        return (f"the request to X failed ({type(exc).__name__}): check api_url.", False, None)
+    return (f"unexpected error talking to X ({type(exc).__name__}).", False, None)
+
+
+def _rate_limited(exc: tweepy.TooManyRequests) -> tuple[str, bool, float | None]:
+    headers = exc.response.headers
+    delay: float | None = None
+    if exc.reset_time is not None:  # x-rate-limit-reset: epoch seconds
+        delay = max(0.0, exc.reset_time - time.time())
+    elif headers.get("Retry-After", "").strip().isdigit():
+        delay = float(headers["Retry-After"])
+    if delay is None:
+        return ("X rate limit reached (429); will retry later.", True, None)
+    resume = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%H:%M:%S UTC")
+    message = (
+        f"X rate limit reached (429): this app may post again at {resume} (in {delay:.0f} s). "
+        "Posting quotas are per app and per user; check the plan in the X developer portal "
+        "if this repeats."
+    )
+    return (message, True, delay)
+
+
+def _credentials_advice(channel: TwitterChannel) -> str:
+    if channel._user_auth:
+        return (
+            "X rejected the credentials (401 Unauthorized); check consumer_key, "
+            f"consumer_secret, access_token and access_token_secret of channels.{channel.name} "
+            "(regenerate them in the X developer portal if they were revoked)."
+        )
+    return (
+        f"X rejected the credentials (401 Unauthorized); check bearer_token of channels.{channel.name}. "
+        "It must be an OAuth 2.0 user access token with the tweet.write scope; these expire "
+        "after two hours unless refreshed, so for unattended use prefer the four OAuth 1.0a keys."
+    )
+
+
+def _forbidden(exc: tweepy.HTTPException, channel: TwitterChannel, text: str) -> str:
+    detail, kind = _detail(exc), _problem_type(exc)
+    if "duplicate content" in detail:
+        return (
+            "X refused the post as a duplicate: the same text is already on the account. "
+            "Most likely an earlier attempt did post it and its answer was lost; check the "
+            "account before sending again."
+        )
+    if "too long" in detail:
+        return _too_long(text)
+    if "oauth1-permissions" in kind or "oauth1 app permissions" in detail:
+        return (
+            "X refused the post: the app has read-only permission. In the X developer portal set "
+            "the app's permissions to Read and write, then regenerate the access token and secret "
+            "(old tokens keep the old permission)."
+        )
+    if "unsupported-authentication" in kind or "Application-Only" in detail:
+        return (
+            f"X refused the request: bearer_token of channels.{channel.name} is an app-only token, "
+            "which cannot post. Use an OAuth 2.0 user access token (tweet.write scope) or the four "
+            "OAuth 1.0a keys."
+        )
+    if "client-forbidden" in kind or "Project" in detail:
+        return (
+            "X refused the request: the app is not attached to a Project with API access. "
+            f"Attach it in the X developer portal. X said: {detail}"
+        )
+    return (
+        f"X refused the request (403 Forbidden: {detail}). Check the app's permissions and the "
+        "account's standing in the X developer portal."
+    )
+
+
+def _bad_request(exc: tweepy.HTTPException, text: str) -> str:
+    detail = _detail(exc)
+    if "too long" in detail:
+        return _too_long(text)
+    return f"X refused the post as invalid (400 Bad Request: {detail}). Fix the message and send again."
+
+
+def _too_long(text: str) -> str:
+    return (
+        f"X refused the post as too long ({weighted_length(text)} of {MAX_WEIGHTED} characters as "
+        "X counts them: links 23, CJK and emoji 2). Shorten the message or title and send again."
+    )
+
+
+def _is_missing_parent(exc: tweepy.HTTPException) -> bool:
+    return "reply to a Tweet that is deleted or not visible" in _detail(exc)
+
+
+def _status(exc: tweepy.HTTPException) -> int:
+    return int(getattr(exc.response, "status_code", 0) or 0)
+
+
+def _detail(exc: tweepy.HTTPException) -> str:
+    messages = [str(m) for m in exc.api_messages if m]
+    if messages:
+        return "; ".join(messages)
+    return str(getattr(exc.response, "reason", "") or "no detail")
+
+
+def _problem_type(exc: tweepy.HTTPException) -> str:
+    try:
+        body = exc.response.json()
+    except ValueError:
+        return ""
+    return str(body.get("type", "")) if isinstance(body, dict) else ""
+
+
+def _given(value: Any) -> bool:
+    if value is None:
+        return False
+    if hasattr(value, "env_var"):  # a Secret: present in the config, even if the variable is unset
+        return True
+    return bool(str(value).strip())
+
+
+# -- Transport -------------------------------------------------------------------
+
+
+class _RoutedSession(requests.Session):
+    """tweepy's session, sending to ``api_url`` with a timeout.
+
+    tweepy builds every URL as ``https://api.twitter.com`` + route and passes no
+    timeout. Rewriting here, before ``requests`` applies the OAuth 1.0a auth,
+    means the signature is computed over the URL actually requested.
+    """
+
+    def __init__(self, api_url: str, timeout: float) -> None:
+        super().__init__()
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:  # type: ignore[override]
+        url = str(url)
+        if url.startswith(X_API):
+            url = self.api_url + url[len(X_API) :]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+class _Scrubber(logging.Filter):
+    """Removes this channel's secrets from the records of the libraries that log them."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: logging reports it itself
+            return True
+        cleaned = self._redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+    def attach(self) -> None:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def detach(self) -> None:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).removeFilter(self)

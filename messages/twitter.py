@@ -1,0 +1,309 @@
+"""One update as one X (Twitter) post: plain text of at most 280 weighted characters.
+
+X measures a post with its twitter-text rules, not ``len()``: most Latin,
+Cyrillic, Greek and punctuation count 1, CJK and most other scripts count 2,
+every link counts 23 whatever its length (t.co wraps it), and an emoji
+sequence counts 2. ``weighted_length`` asks the twitter-text library.
+
+A post is laid out as::
+
+    🔴 Investigating: <title>
+
+    <message>
+
+    <maintenance window> <expected fix> <next update>
+
+    Update 2 · 14:05 UTC
+    <link to the incident page>
+
+The last two lines are always there: the status label opens the post, the link
+ends it, and "Update N · HH:MM UTC" makes every post unique (X refuses a post
+whose text repeats an earlier one, and a routine "Still investigating" must go
+out anyway). When the whole does not fit, the message is cut at a word boundary
+with "…"; the ETR and next-update lines stay while the message keeps a fair
+share, and the title is cut only when it alone would crowd the message out.
+
+Only public fields are read: X is public, so even a ``PrivateView`` handed here
+by mistake yields its public message.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from messages.model import Status
+from messages.visibility import PrivateView, PublicView
+
+with warnings.catch_warnings():
+    # twitter-text-parser 3.0 imports pkg_resources, which warns on import; the
+    # warning is about the library's packaging, not about anything we can fix.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    import twitter_text
+
+MAX_WEIGHTED = 280  # X's limit for one post, in weighted characters (twitter-text config v3)
+ELLIPSIS = "…"
+# Weighted characters the message keeps before the ETR / next-update lines are
+# dropped or the title is shortened: a post that is all headline says nothing.
+MESSAGE_RESERVE = 60
+# A cut mid-word is better than dropping this many characters to reach a space
+# (CJK text has no spaces; a pasted stack trace has few).
+_WORD_BACKTRACK = 30
+_FIRST_PROBE = 320  # code points; most posts are cut well before this
+# A longer message is cut to this many code points before fitting: a post holds
+# 280 weighted characters, so only a message made mostly of long links could
+# use more, and measuring 10,000 characters again and again is slow.
+_PRE_CUT = 1500
+
+STATUS_EMOJI = {
+    Status.INVESTIGATING: "🔴",
+    Status.IDENTIFIED: "🟠",
+    Status.MONITORING: "🟡",
+    Status.RESOLVED: "✅",
+    Status.SCHEDULED: "📅",
+    Status.IN_PROGRESS: "🔧",
+    Status.VERIFYING: "🔎",
+    Status.COMPLETED: "✅",
+}
+
+# X refuses these code points outright (twitter-text's invalid characters).
+_INVALID = re.compile("[\ufffe\ufeff\uffff]")
+# Lone surrogates (undecodable bytes in a command line become these) cannot be
+# encoded as UTF-8 or UTF-16 at all.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_SPACES = re.compile(r"[^\S\n]+")
+# Not strftime("%b"): that follows the process locale, and rendering must be pure.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def weighted_length(text: str) -> int:
+    """The length of ``text`` as X counts it against the 280 limit."""
+    if not text:
+        return 0
+    return twitter_text.parse_tweet(_SURROGATES.sub("\ufffd", text)).weightedLength
+
+
+def fits(text: str, reserve: int = 0) -> bool:
+    """Whether ``text`` fits in one post with ``reserve`` weighted characters to spare."""
+    limit = MAX_WEIGHTED - reserve
+    # twitter-text's link pattern is slow on long runs without spaces (seconds
+    # for a few thousand CJK characters); a linear lower bound settles most
+    # "too long" answers without it.
+    if _lower_bound(text) > limit:
+        return False
+    return weighted_length(text) <= limit
+
+
+def _lower_bound(text: str) -> int:
+    """At most the weighted length: one per character that surely starts its own unit.
+
+    Words that could hold a link (they contain "." or ":") are skipped, and so
+    is everything that only extends or joins an emoji sequence.
+    """
+    total = 0
+    for word in unicodedata.normalize("NFC", text).split():
+        if "." in word or ":" in word:
+            continue
+        flags = 0
+        for index, char in enumerate(word):
+            if _regional(char):
+                flags += 1
+            elif not _extends(char) and not (index and word[index - 1] == "\u200d"):
+                total += 1
+        total += flags // 2
+    return total
+
+
+def format_post(view: PublicView) -> str:
+    """The text of the X post for one update, shortened to fit."""
+    return _fit(_parts(view))
+
+
+@dataclass(frozen=True)
+class _Post:
+    label: str
+    title: str
+    message: str
+    extras: tuple[str, ...]
+    stamp: str
+    link: str
+
+    def text(self) -> str:
+        head = f"{self.label}: {self.title}" if self.title else self.label
+        tail = f"{self.stamp}\n{self.link}" if self.link else self.stamp
+        blocks = (head, self.message, " ".join(self.extras), tail)
+        return "\n\n".join(block for block in blocks if block)
+
+
+def _parts(view: PublicView) -> _Post:
+    # A PrivateView's ``message`` holds the private spans; its public text is
+    # ``public_message``. Reading it here keeps X safe even if misrouted.
+    message = view.public_message if isinstance(view, PrivateView) else view.message
+    return _Post(
+        label=f"{STATUS_EMOJI.get(view.status, '•')} {view.status.label}",
+        title=_one_line(view.incident.title),
+        message=_pre_cut(_clean(message)),
+        extras=_extras(view),
+        stamp=_stamp(view),
+        link=view.incident.url.strip(),
+    )
+
+
+def _extras(view: PublicView) -> tuple[str, ...]:
+    """Short facts in the order they are kept when room runs out."""
+    if view.status.is_closed:
+        return ()
+    ref = view.created_at
+    extras = []
+    start, end = view.incident.scheduled_start, view.incident.scheduled_end
+    if view.status is Status.SCHEDULED and start:
+        window = _when(start, ref) + (f"–{_when(end, start)}" if end else "")
+        extras.append(f"Window: {window}.")
+    if view.etr:
+        verb = "Expected to finish" if view.incident.kind == "maintenance" else "Expected fix"
+        extras.append(f"{verb} by {_when(view.etr, ref)}.")
+    if view.next_update_by:
+        extras.append(f"Next update by {_when(view.next_update_by, ref)}.")
+    return tuple(extras)
+
+
+def _stamp(view: PublicView) -> str:
+    stamp = f"Update {view.sequence} · {_when(view.created_at, view.created_at)}"
+    if view.kind and view.kind != "update":
+        stamp = f"{view.kind.capitalize()} · {stamp}"
+    return stamp
+
+
+def _when(moment: datetime, ref: datetime) -> str:
+    """``14:05 UTC``, with the date when it is not the day of ``ref``."""
+    moment, ref = moment.astimezone(UTC), ref.astimezone(UTC)
+    clock = moment.strftime("%H:%M UTC")
+    if moment.date() == ref.date():
+        return clock
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {clock}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_normalise(text).split())
+
+
+def _clean(text: str) -> str:
+    lines = [_SPACES.sub(" ", line).strip() for line in _normalise(text).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _pre_cut(message: str) -> str:
+    if len(message) <= _PRE_CUT:
+        return message
+    return _cut(message, _PRE_CUT)
+
+
+def _normalise(text: str) -> str:
+    # X counts and stores NFC text; normalising here keeps our count equal to theirs.
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return _SURROGATES.sub("", _INVALID.sub("", text))
+
+
+# -- Fitting -----------------------------------------------------------------
+
+
+def _fit(post: _Post) -> str:
+    if fits(post.text()):
+        return post.text()
+    # A prefix is enough to know whether the message has MESSAGE_RESERVE to give.
+    head = post.message[: MESSAGE_RESERVE * 2]
+    reserve = min(weighted_length(head), MESSAGE_RESERVE) + 2  # +2: the blank line
+    bare = replace(post, message="", extras=())
+    if not fits(bare.text(), reserve):
+        title = shorten(post.title, lambda t: fits(replace(bare, title=t).text(), reserve))
+        post = replace(post, title=title)
+    extras = post.extras
+    while extras and not fits(replace(post, message="", extras=extras).text(), reserve):
+        extras = extras[:-1]  # the least important fact goes first
+    post = replace(post, extras=extras)
+    message = shorten(post.message, lambda m: fits(replace(post, message=m).text()))
+    return replace(post, message=message).text()
+
+
+def shorten(text: str, accept: Callable[[str], bool]) -> str:
+    """The longest cut of ``text`` ending in "…" that ``accept`` takes ("" if none).
+
+    Cuts fall on a word boundary when one is near, never inside a link or an
+    emoji sequence. ``accept`` is asked about whole candidates, so links (23)
+    and wide characters are counted exactly as X will count them.
+    """
+    if accept(text):
+        return text
+    cut = _longest_accepted(text, accept)
+    while cut > 0:
+        candidate = _cut(text, cut)
+        if candidate and accept(candidate):
+            return candidate
+        cut = _boundary_before(text, cut) if cut > 1 else 0
+    return ""
+
+
+def _longest_accepted(text: str, accept: Callable[[str], bool]) -> int:
+    """Binary search for the longest prefix length whose ellipsised form is accepted."""
+    low, high = 0, min(len(text), _FIRST_PROBE)
+    while high < len(text) and accept(text[:high] + ELLIPSIS):
+        low, high = high, min(len(text), high * 2)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if accept(text[:middle] + ELLIPSIS):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _cut(text: str, cut: int) -> str:
+    """``text`` cut near ``cut`` at a word boundary, never inside a link, plus "…"."""
+    space = max(text.rfind(" ", 0, cut + 1), text.rfind("\n", 0, cut + 1))
+    end = text.find(" ", cut, cut + 200)
+    word = text[space + 1 : end if end != -1 else cut + 200]
+    if cut < len(text) and not text[cut].isspace():
+        near = space >= 0 and cut - space <= _WORD_BACKTRACK
+        if near or twitter_text.extract_urls(word):
+            cut = max(space, 0)
+        else:
+            cut = _safe_cut(text, cut)
+    kept = text[:cut].rstrip(" \n,;:-–—·")
+    return kept + ELLIPSIS if kept else ""
+
+
+def _boundary_before(text: str, cut: int) -> int:
+    space = max(text.rfind(" ", 0, cut - 1), text.rfind("\n", 0, cut - 1))
+    return space if space > 0 else cut - 1
+
+
+def _safe_cut(text: str, cut: int) -> int:
+    """Move ``cut`` back so no emoji sequence or accented letter is split."""
+    while 0 < cut < len(text) and (_extends(text[cut]) or text[cut - 1] == "\u200d"):
+        cut -= 1
+    run = 0
+    while run < cut and _regional(text[cut - 1 - run]):
+        run += 1
+    if run % 2 and cut < len(text) and _regional(text[cut]):
+        cut -= 1  # a flag is a pair of regional indicators; do not split one
+    return cut
+
+
+def _extends(char: str) -> bool:
+    code = ord(char)
+    return (
+        unicodedata.combining(char) > 0
+        or unicodedata.category(char) in ("Mn", "Me")
+        or code in (0x200D, 0x20E3)
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+    )
+
+
+def _regional(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
