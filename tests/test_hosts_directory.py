@@ -15,6 +15,7 @@ from broadcaster.config import ChannelConfig, parse
 from broadcaster.errors import DeliveryError
 from broadcaster.site.hosts import BuiltSite, load_host_class
 from broadcaster.site.hosts.directory import DirectoryHost
+from tests.conftest import Project
 
 SITE = {
     "index.html": b"<!doctype html><title>Status v1</title>",
@@ -187,3 +188,16 @@ def test_config_loader_builds_a_directory_target(tmp_path: Path) -> None:
     host = load_host_class("directory")(config.publish["www"], tmp_path)
 
     assert isinstance(host, DirectoryHost) and host.target == Path("/srv/status")
+
+
+def test_site_publish_from_the_cli_fills_the_folder(project: Project) -> None:
+    """config -> destinations -> DirectoryHost, through the real `broadcaster site publish`."""
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "srv/www"\n')
+
+    result = project.cli("site", "publish")
+
+    assert result.exit_code == 0, result.output
+    published = on_disk(project.root / "srv" / "www")
+    assert "index.html" in published and "summary.json" in published
+    built = {p: d for p, d in on_disk(project.site).items() if not p.startswith(".")}
+    assert published == built

@@ -18,6 +18,7 @@ from broadcaster.config import ChannelConfig, Secret, parse
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.site.hosts import BuiltSite, load_host_class
 from broadcaster.site.hosts.git import GitHost
+from tests.conftest import Project
 from tests.fakes.base import FakeServer, Request, Response
 
 SITE = {
@@ -298,3 +299,17 @@ def test_config_loader_builds_a_git_target(tmp_path: Path) -> None:
 
     assert isinstance(host, GitHost)
     assert (host.branch, host.path, host.cache) == ("gh-pages", "docs", tmp_path / ".broadcaster/git/pages")
+
+
+def test_site_publish_from_the_cli_pushes_the_built_site(project: Project, remote: Path) -> None:
+    """config -> destinations -> GitHost, through the real `broadcaster site publish`."""
+    project.write_config(f'\n[publish.pages]\ntype = "git"\nremote = "{remote}"\nbranch = "gh-pages"\n')
+
+    result = project.cli("site", "publish")
+
+    assert result.exit_code == 0, result.output
+    built = {p: d for p, d in
+             ((p.relative_to(project.site).as_posix(), p.read_bytes()) for p in project.site.rglob("*") if p.is_file())
+             if not p.startswith(".")}
+    assert tree(remote, "gh-pages") == built
+    assert (project.root / ".broadcaster" / "git" / "pages" / ".git").is_dir()

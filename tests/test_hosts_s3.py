@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ EXPECTED_HEADERS = {
     "summary.json": ("application/json; charset=utf-8", SHORT),
 }
 LINKING = {"index.html", "feed.xml", "atom.xml", "summary.json"}
+NOW = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
 _bucket_numbers = itertools.count()
 
 
@@ -390,3 +392,24 @@ def test_publish_does_not_block_the_event_loop(
     asyncio.run(main())
     assert ticks > 1
     assert len(puts(s3, bucket)) == len(SITE) + 1
+
+
+def test_a_real_build_gets_a_charset_on_every_text_file_and_a_year_only_on_fingerprinted_assets(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """The builder's own output, so a renamed asset or a new file type cannot slip past the rules."""
+    from broadcaster.config import PageConfig
+    from broadcaster.site.build import SiteData, build_site, is_immutable
+
+    data = SiteData(page=PageConfig(title="Acme status"), components=(), incidents=(), now=NOW)
+    built = build_site(data, tmp_path / "public")
+
+    publish(make_host(s3.url, bucket, tmp_path), built)
+
+    objects = s3.objects(bucket)
+    for path in built.hashes:
+        kind, cache = objects[path]["ContentType"], objects[path]["CacheControl"]
+        if kind.startswith(("text/", "application/")) or kind.endswith("+xml"):
+            assert kind.endswith("; charset=utf-8"), f"{path}: {kind}"
+        assert (cache == YEAR) is is_immutable(path), f"{path}: {cache}"
+    assert objects["index.html"]["ContentType"] == "text/html; charset=utf-8"
