@@ -79,10 +79,16 @@ def _remember(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
     return value
 
 
+STORE_HELP = ("Use this store for this one command instead of [store]: a file (e.g. a local fallback "
+              "while the team database is down) or a postgresql:// URL.")
+
+
 def common(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--config`` and ``--debug`` on every command too, so they work in either position."""
     command = click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
                            help="Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml).")(command)
+    command = click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL",
+                           help=STORE_HELP)(command)
     return click.option("--debug", is_flag=True, expose_value=False, callback=_remember,
                         help="Show tracebacks (secrets redacted).")(command)
 
@@ -99,9 +105,10 @@ def load_config(ctx: click.Context) -> Any:
 
 def open_store(ctx: click.Context) -> Any:
     from broadcaster.store import open_store as _open
+    from broadcaster.store import store_location
 
     config = load_config(ctx)
-    store = _open(config.store_path)
+    store = _open(store_location(config, (ctx.find_root().obj or {}).get("store")))
     ctx.call_on_close(store.close)
     return store
 
@@ -109,6 +116,7 @@ def open_store(ctx: click.Context) -> Any:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
               help="Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml).")
+@click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL", help=STORE_HELP)
 @click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help="Show tracebacks (secrets redacted).")
 @click.version_option(__version__, prog_name="broadcaster")
 def main() -> None:
@@ -332,16 +340,32 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
 @main.command()
 @click.argument("incident_id", metavar="[INCIDENT]", required=False)
 @click.option("--include-unknown", is_flag=True, help="Also resend deliveries whose fate is unknown (may post twice).")
+@click.option("--mark-unknown-sent", is_flag=True,
+              help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
-def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, as_json: bool) -> None:
-    """Send every delivery not yet sent, oldest first. Never posts again what was sent."""
+def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool, as_json: bool) -> None:
+    """Send every delivery not yet sent, oldest first. Never posts again what was sent.
+
+    A delivery whose sender was killed mid-request is `unknown`: the post may or
+    may not exist. Check the destination, then either resend it
+    (--include-unknown) or record it as sent (--mark-unknown-sent).
+    """
     from broadcaster import operations, report
 
+    if include_unknown and mark_unknown_sent:
+        raise InputError("choose one: --include-unknown resends unknown deliveries, --mark-unknown-sent records them as sent.")
     config = load_config(ctx)
     store = open_store(ctx)
     out = report.console()
+    if mark_unknown_sent:
+        from broadcaster.engine import Publisher
+
+        Publisher(config, store).reap()
+        found = operations.find_incident(store, incident_id).id if incident_id else None
+        for delivery in operations.mark_unknown_sent(store, found):
+            out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {delivery.destination} {delivery.target}".rstrip())
     todo_states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
     targets = [(d.destination, d.target) for d in store.deliveries(states=todo_states)]
     with progress_for(out, targets, as_json) as progress:
@@ -510,6 +534,10 @@ def init(path: Path, force: bool) -> None:
     path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
     click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
 
+
+from broadcaster.cli_store import store as _store_group  # noqa: E402 - registers `broadcaster store`
+
+main.add_command(_store_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

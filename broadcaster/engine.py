@@ -158,16 +158,23 @@ class Publisher:
 
     def deliver(self, deliveries: Sequence[Delivery], *, include_unknown: bool = False) -> list[Outcome]:
         """Send these deliveries at once; returns an outcome for each, in the given order."""
+        if any(self.destinations.get(d.destination, None) and self.destinations[d.destination].kind != "channel" for d in deliveries):
+            # Import the site builder here, not in its worker thread: an import there holds
+            # the GIL long enough to bunch up the paced sends of a large Telegram broadcast.
+            import broadcaster.site.build  # noqa: F401
         return asyncio.run(self._deliver_all(list(deliveries), include_unknown))
 
     async def _deliver_all(self, deliveries: list[Delivery], include_unknown: bool) -> list[Outcome]:
         loop = asyncio.get_running_loop()
-        self._deadline = loop.time() + self.config.engine.deadline
         self._batch = {d.id for d in deliveries}
         self._batch_incidents = {d.incident_id for d in deliveries}
+        pacing = 0.0
         for destination in self.destinations.values():
-            if destination.kind == "channel" and any(d.destination == destination.name for d in deliveries):
+            count = sum(d.destination == destination.name for d in deliveries)
+            if destination.kind == "channel" and count:
                 destination.channel.request_timeout = self.config.engine.timeout  # type: ignore[attr-defined]
+                pacing += destination.channel.pacing_seconds(count)
+        self._deadline = loop.time() + self.config.engine.deadline + pacing
         try:
             tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
             return list(await asyncio.gather(*tasks))

@@ -157,6 +157,16 @@ def _skipped(delivery: Delivery) -> Outcome:
     )
 
 
+def mark_unknown_sent(store: SQLiteStore, incident_id: str | None = None) -> list[Delivery]:
+    """The operator checked: the posts whose fate was unknown are there. Never resend them."""
+    marked = []
+    for delivery in store.deliveries(incident_id=incident_id, states=("unknown",)):
+        if store.claim(delivery.id, "operator", include_unknown=True):
+            store.mark_sent(delivery.id, "", None, "marked sent by the operator after an interrupted send")
+            marked.append(store.delivery(delivery.id))
+    return marked
+
+
 @dataclass
 class RetryResult:
     outcomes: list[Outcome]

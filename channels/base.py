@@ -117,6 +117,14 @@ class Channel(ABC):
         """The separate places one update goes to (chats); one delivery record each."""
         return ("",)
 
+    def pacing_seconds(self, deliveries: int) -> float:
+        """How long the service's own rate limits make ``deliveries`` sends take at least.
+
+        The engine adds it to the command's deadline, so a large broadcast paced
+        to stay within the limits is not cut off as "timed out".
+        """
+        return 0.0
+
     @abstractmethod
     def render(self, view: UpdateView) -> Rendered:
         """Format one update for this medium. Pure: no I/O, no clock."""

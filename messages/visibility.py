@@ -103,7 +103,9 @@ def _tidy(text: str) -> str:
     lines = [re.sub(r"[ \t]{2,}", " ", line).strip() for line in text.splitlines()]
     joined = "\n".join(lines)
     joined = re.sub(r"\n{3,}", "\n\n", joined)
-    return re.sub(r" +([.,;:!?])", r"\1", joined).strip()
+    # "Errors [private]for ACME[/private]." leaves "Errors ."; close that gap only
+    # before sentence punctuation, so ":tada:" and " :" in prose survive.
+    return re.sub(r" +([.,;!?])(?=\s|$)", r"\1", joined).strip()
 
 
 def validate_message(message: str) -> None:

@@ -103,3 +103,7 @@ def test_a_correction_replaces_the_text_it_corrects() -> None:
     assert len(timeline.updates) == 1
     assert timeline.updates[0].message == "Errors in eu-central."
     assert timeline.updates[0].corrected_at == NOW
+
+
+def test_emoji_shortcodes_keep_their_space() -> None:
+    assert public_text("Fixed :tada: [private]by bob[/private]!") == "Fixed :tada:!"

@@ -93,7 +93,7 @@ class FakeServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
