@@ -1,10 +1,19 @@
 """The state store: incidents, updates and one delivery row per update and destination.
 
-The embedded default is one SQLite file in WAL mode. Writes that must not
-interleave (allocating an incident id or an update's sequence number, claiming
-a delivery) run in ``BEGIN IMMEDIATE`` transactions, so two ``broadcaster``
-processes posting to the same incident at the same moment both land with
-distinct sequence numbers.
+One contract (``Store``), written once in SQL that both backends speak, and two
+backends: the embedded default, one SQLite file in WAL mode (``SQLiteStore``),
+and a shared PostgreSQL database for teams posting from several machines
+(``broadcaster.store_pg.PostgresStore``, imported only when ``[store] url``
+names one, so SQLite users never load the driver).
+
+Writes that must not interleave run in one transaction that serialises them:
+allocating an incident id (an ``INSERT ... ON CONFLICT DO NOTHING`` that tries
+``api``, ``api-2``, ...), allocating an update's sequence number (under a lock
+on the incident row: ``BEGIN IMMEDIATE`` in SQLite, ``SELECT ... FOR UPDATE``
+in PostgreSQL) and claiming a delivery (an ``UPDATE ... WHERE state IN (...)``
+that only one process can win). So two processes, on one machine or on
+several, posting to one incident at the same moment land with distinct
+sequence numbers, and two ``retry`` runs never send one delivery twice.
 
 An update and all its deliveries are written in one transaction before anything
 is sent (an outbox): a crash after ``record_update`` returns loses nothing, and
@@ -23,21 +32,45 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.errors import InputError, StoreError
+from broadcaster.errors import ConfigError, InputError, StoreError
 from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+
+if TYPE_CHECKING:
+    from broadcaster.config import Config, Secret
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
 
 OPEN_STATES = ("pending", "sending", "failed", "unknown")
+_ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
 DONE_STATES = ("sent", "skipped")
+
+# The columns as the export format names them (the delivery id is local to one store).
+INCIDENT_COLUMNS = (
+    "id", "title", "impact", "status", "kind", "components", "created_at", "updated_at",
+    "resolved_at", "scheduled_start", "scheduled_end",
+)
+UPDATE_COLUMNS = (
+    "incident_id", "sequence", "created_at", "status", "raw_message", "components", "private_note",
+    "customers", "tickets", "etr", "next_update_by", "author", "kind", "extra",
+)
+DELIVERY_COLUMNS = (
+    "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
+    "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
+    "sent_at",
+)
+TIME_COLUMNS = frozenset(
+    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "etr",
+     "next_update_by", "claimed_at", "sent_at"}
+)
+JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra"})
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -98,6 +131,8 @@ _MIGRATIONS: dict[int, str] = {
     """,
 }
 
+Row = Mapping[str, Any]
+
 
 @dataclass(frozen=True)
 class PlannedDelivery:
@@ -142,16 +177,25 @@ def _ts(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _dt(value: str | datetime | None) -> datetime | None:
+    """A stored time: ISO text from SQLite, a ``datetime`` from PostgreSQL; always UTC."""
+    if not value:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed.astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    """A stored JSON column: text from SQLite, already parsed from PostgreSQL's jsonb."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _components_json(components: Sequence[AffectedComponent]) -> str:
     return json.dumps([[c.id, c.status.value] for c in components])
 
 
-def _components_from(text: str) -> tuple[AffectedComponent, ...]:
-    return tuple(AffectedComponent(cid, ComponentStatus(status)) for cid, status in json.loads(text))
+def _components_from(value: Any) -> tuple[AffectedComponent, ...]:
+    return tuple(AffectedComponent(cid, ComponentStatus(status)) for cid, status in _json(value))
 
 
 def process_owner() -> str:
@@ -179,11 +223,297 @@ def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) ->
     return claimed_at is not None and utcnow() - claimed_at < lease
 
 
-class SQLiteStore:
+class Store:
+    """The store contract, in SQL both backends speak (``?`` placeholders, ISO times as text).
+
+    A backend provides the primitives: ``select`` (rows as mappings), ``run``
+    (returns the row count), ``run_many``, ``transaction`` (serialises writers;
+    not re-entrant), ``schema_version``, ``migrate`` and ``close``. Everything
+    else, what the engine, the commands and the views call, is here, once.
+    Every method raises ``StoreError`` when the store itself fails.
+    """
+
+    backend: ClassVar[str] = ""
+    # Appended to a SELECT whose row must stay locked until commit. SQLite's
+    # BEGIN IMMEDIATE already locks the whole file.
+    lock_for_update: ClassVar[str] = ""
+    location: str = ""  # where the data lives, safe to print (no password)
+    migrated_from: int | None = None  # the schema version found, when opening upgraded it
+
+    # -- primitives a backend provides ---------------------------------------
+
+    def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        raise NotImplementedError
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def transaction(self) -> Any:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def migrate(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def select_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        rows = self.select(sql, args)
+        return rows[0] if rows else None
+
+    # -- incidents and updates -------------------------------------------------
+
+    def record_update(
+        self,
+        incident: Incident,
+        update: Update,
+        plan: Sequence[PlannedDelivery],
+        *,
+        new: bool,
+    ) -> tuple[Incident, Update]:
+        """Store an update (and a new incident) with its deliveries, in one transaction.
+
+        The sequence number (and, for a new incident, a free id derived from
+        ``incident.id``) is allocated inside the transaction. Returns what was stored.
+        """
+        with self.transaction():
+            if new:
+                incident = replace(incident, id=self.insert_incident(_incident_values(incident, update.created_at)))
+            elif self.select_one(f"SELECT id FROM incidents WHERE id = ?{self.lock_for_update}", (incident.id,)) is None:
+                raise InputError(f"no incident {incident.id!r}; see `broadcaster list`.")
+            else:
+                self._update_incident(incident, update.created_at)
+            update = replace(update, incident_id=incident.id, sequence=self.next_sequence(incident.id))
+            self._write_update(update)
+            now = _ts(utcnow())
+            self.run_many(
+                "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state,"
+                " last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (incident.id, update.sequence, p.destination, p.target, p.visibility, p.state,
+                     p.reason or None, now, now)
+                    for p in plan
+                ],
+            )
+        return incident, update
+
+    def insert_incident(self, values: Mapping[str, Any]) -> str:
+        """Insert an incident under ``values["id"]``, or the first free ``id-2``, ``id-3``...; returns it.
+
+        ``ON CONFLICT DO NOTHING`` rather than a look-up first: in PostgreSQL a
+        concurrent insert of the same id waits for the other transaction, so
+        two machines creating ``api`` at once get ``api`` and ``api-2``.
+        Call inside a transaction.
+        """
+        wanted, n = values["id"], 1
+        columns = ", ".join(INCIDENT_COLUMNS)
+        marks = ",".join("?" * len(INCIDENT_COLUMNS))
+        while True:
+            candidate = wanted if n == 1 else f"{wanted}-{n}"
+            row = [candidate if c == "id" else values[c] for c in INCIDENT_COLUMNS]
+            if self.run(f"INSERT INTO incidents({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", row):
+                return candidate
+            n += 1
+
+    def next_sequence(self, incident_id: str) -> int:
+        """The next update number of an incident whose row this transaction has locked."""
+        row = self.select_one(
+            "SELECT COALESCE(MAX(sequence), 0) + 1 AS next FROM updates WHERE incident_id = ?", (incident_id,)
+        )
+        assert row is not None
+        return int(row["next"])
+
+    def _update_incident(self, incident: Incident, at: datetime) -> None:
+        values = _incident_values(incident, at)
+        changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")]
+        self.run(
+            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)} WHERE id=?",
+            [*(values[c] for c in changed), incident.id],
+        )
+
+    def _write_update(self, update: Update) -> None:
+        self.run(
+            "INSERT INTO updates(incident_id, sequence, created_at, status, raw_message, components,"
+            " private_note, customers, tickets, etr, next_update_by, author, kind, extra)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                update.incident_id, update.sequence, _ts(update.created_at), update.status.value,
+                update.raw_message, _components_json(update.components), update.private_note,
+                json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
+                _ts(update.etr), _ts(update.next_update_by), update.author, update.kind,
+                json.dumps(update.extra),
+            ),
+        )
+
+    def _incident_row(self, incident_id: str) -> Row | None:
+        return self.select_one("SELECT * FROM incidents WHERE id = ?", (incident_id,))
+
+    def incident(self, incident_id: str) -> Incident | None:
+        row = self._incident_row(incident_id)
+        return _incident_from(row) if row else None
+
+    def incident_ids(self) -> list[str]:
+        return [r["id"] for r in self.select("SELECT id FROM incidents ORDER BY updated_at DESC")]
+
+    def updates(self, incident_id: str) -> list[Update]:
+        rows = self.select("SELECT * FROM updates WHERE incident_id = ? ORDER BY sequence", (incident_id,))
+        return [_update_from(r) for r in rows]
+
+    def update(self, incident_id: str, sequence: int) -> Update | None:
+        row = self.select_one(
+            "SELECT * FROM updates WHERE incident_id = ? AND sequence = ?", (incident_id, sequence)
+        )
+        return _update_from(row) if row else None
+
+    def list_incidents(self, *, limit: int = 50) -> list[Incident]:
+        """Open incidents first (newest first), then the most recently updated closed ones."""
+        rows = self.select(
+            "SELECT * FROM incidents ORDER BY (status IN ('resolved','completed')), updated_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [_incident_from(r) for r in rows]
+
+    def site_incidents(self, since: datetime) -> list[tuple[Incident, list[Update]]]:
+        """What the page shows: open incidents and those updated since ``since``, with updates."""
+        rows = self.select(
+            "SELECT * FROM incidents WHERE status NOT IN ('resolved','completed') OR updated_at >= ?"
+            " ORDER BY created_at DESC",
+            (_ts(since),),
+        )
+        return [(_incident_from(r), self.updates(r["id"])) for r in rows]
+
+    def all_incidents(self, batch: int = 500) -> Iterator[tuple[Incident, list[Update]]]:
+        """Every incident with its updates, streamed in batches (for a full site build)."""
+        for rows, updates in self.incident_batches(batch):
+            for row in rows:
+                yield _incident_from(row), [_update_from(u) for u in updates[row["id"]]]
+
+    def incident_batches(self, batch: int = 500) -> Iterator[tuple[list[Row], dict[str, list[Row]]]]:
+        """Incident rows in id order, ``batch`` at a time, with their update rows by incident id."""
+        last = ""
+        while True:
+            rows = self.select("SELECT * FROM incidents WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
+            if not rows:
+                return
+            ids = [r["id"] for r in rows]
+            updates: dict[str, list[Row]] = {i: [] for i in ids}
+            for row in self.select(
+                f"SELECT * FROM updates WHERE incident_id IN ({','.join('?' * len(ids))})"
+                " ORDER BY incident_id, sequence",
+                ids,
+            ):
+                updates[row["incident_id"]].append(row)
+            yield rows, updates
+            last = ids[-1]
+
+    # -- deliveries --------------------------------------------------------------
+
+    def deliveries(
+        self, *, incident_id: str | None = None, sequence: int | None = None, states: Sequence[str] = ()
+    ) -> list[Delivery]:
+        sql, args = "SELECT * FROM deliveries WHERE 1=1", []
+        if incident_id is not None:
+            sql += " AND incident_id = ?"
+            args.append(incident_id)
+        if sequence is not None:
+            sql += " AND sequence = ?"
+            args.append(sequence)
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args.extend(states)
+        sql += " ORDER BY created_at, incident_id, sequence, id"
+        return [_delivery_from(r) for r in self.select(sql, args)]
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        row = self.select_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        if row is None:
+            raise StoreError(f"delivery {delivery_id} vanished from the store")
+        return _delivery_from(row)
+
+    def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False) -> bool:
+        """Atomically take a delivery for sending; False if it is sent or someone else has it.
+
+        One conditional UPDATE: in PostgreSQL a second claimer blocks on the row
+        lock, then re-checks ``state`` against the committed row and matches nothing.
+        """
+        states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
+        now = _ts(utcnow())
+        with self.transaction():
+            return self.run(
+                f"UPDATE deliveries SET state='sending', claimed_by=?, claimed_at=?, updated_at=?"
+                f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
+                (owner, now, now, delivery_id, *states),
+            ) == 1
+
+    def note_attempt(self, delivery_id: int) -> None:
+        with self.transaction():
+            self.run("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (_ts(utcnow()), delivery_id))
+
+    def mark_sent(self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None) -> None:
+        now = _ts(utcnow())
+        with self.transaction():
+            self.run(
+                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
+                " sent_at=?, updated_at=? WHERE id=?",
+                (remote_id, thread_ref, note, now, now, delivery_id),
+            )
+
+    def mark_failed(self, delivery_id: int, error: str, *, state: str = "failed") -> None:
+        with self.transaction():
+            self.run(
+                "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
+                (state, error, _ts(utcnow()), delivery_id),
+            )
+
+    def release(self, delivery_id: int, error: str) -> None:
+        """Give back a claimed delivery untried (``pending`` again), keeping the reason."""
+        self.mark_failed(delivery_id, error, state="pending")
+
+    def reap_abandoned(self, lease: timedelta) -> list[Delivery]:
+        """Mark ``sending`` rows whose process is gone as ``unknown``; return them."""
+        reaped = []
+        for delivery in self.deliveries(states=("sending",)):
+            if delivery.claimed_by and owner_is_alive(delivery.claimed_by, delivery.claimed_at, lease):
+                continue
+            with self.transaction():
+                count = self.run(
+                    "UPDATE deliveries SET state='unknown', claimed_by=NULL, updated_at=?, last_error=?"
+                    " WHERE id=? AND state='sending' AND COALESCE(claimed_by, '') = ?",
+                    (
+                        _ts(utcnow()),
+                        _ABANDONED,
+                        delivery.id,
+                        delivery.claimed_by or "",
+                    ),
+                )
+            if count == 1:
+                reaped.append(self.delivery(delivery.id))
+        return reaped
+
+    def thread_history(self, incident_id: str, destination: str, target: str, before: int) -> list[Delivery]:
+        """Earlier deliveries of this incident to one destination and target, oldest first."""
+        rows = self.select(
+            "SELECT * FROM deliveries WHERE incident_id=? AND destination=? AND target=? AND sequence < ?"
+            " ORDER BY sequence",
+            (incident_id, destination, target, before),
+        )
+        return [_delivery_from(r) for r in rows]
+
+
+class SQLiteStore(Store):
     """The embedded store. One instance per command; not shared between threads."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.location = f"the state file {path}"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -191,13 +521,36 @@ class SQLiteStore:
             raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions ([store] path).") from exc
         self.db.row_factory = sqlite3.Row
         self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.db.execute("PRAGMA journal_mode = WAL")
+        self._use_wal()
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.migrate()
 
+    def _use_wal(self) -> None:
+        """WAL mode. Switching a new file to it takes a lock the busy timeout does not wait for,
+        so two processes creating the state file at once would fail: try again briefly."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self.db.close()
+                    raise StoreError(f"cannot open the state file {self.path}: {exc}. Try again.") from exc
+                time.sleep(0.01)
+
     def close(self) -> None:
         self.db.close()
+
+    def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self.db.execute(sql, args).fetchall()
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.db.execute(sql, args).rowcount
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.db.executemany(sql, rows)
 
     # -- transactions & schema -----------------------------------------------
 
@@ -229,258 +582,42 @@ class SQLiteStore:
         """Bring the schema up to date; returns the version now in place."""
         if self.schema_version() == SCHEMA_VERSION:
             return SCHEMA_VERSION
-        with self.transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            current = self.schema_version()
-            if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} was written by a newer broadcaster (schema {current}); upgrade broadcaster."
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            db.execute(
-                "INSERT INTO meta(key, value) VALUES('schema_version', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (str(SCHEMA_VERSION),),
-            )
+        with self.transaction():
+            self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.migrated_from = apply_migrations(self, _MIGRATIONS)
         return SCHEMA_VERSION
 
-    # -- incidents and updates -------------------------------------------------
 
-    def record_update(
-        self,
-        incident: Incident,
-        update: Update,
-        plan: Sequence[PlannedDelivery],
-        *,
-        new: bool,
-    ) -> tuple[Incident, Update]:
-        """Store an update (and a new incident) with its deliveries, in one transaction.
-
-        The sequence number (and, for a new incident, a free id derived from
-        ``incident.id``) is allocated inside the transaction. Returns what was stored.
-        """
-        with self.transaction() as db:
-            if new:
-                incident = replace(incident, id=self._free_id(db, incident.id))
-            else:
-                current = self._incident_row(db, incident.id)
-                if current is None:
-                    raise InputError(f"no incident {incident.id!r}; see `broadcaster list`.")
-            sequence = db.execute(
-                "SELECT COALESCE(MAX(sequence), 0) + 1 FROM updates WHERE incident_id = ?", (incident.id,)
-            ).fetchone()[0]
-            update = replace(update, incident_id=incident.id, sequence=sequence)
-            self._write_incident(db, incident, update.created_at, new=new)
-            self._write_update(db, update)
-            now = _ts(utcnow())
-            db.executemany(
-                "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state,"
-                " last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (incident.id, sequence, p.destination, p.target, p.visibility, p.state, p.reason or None, now, now)
-                    for p in plan
-                ],
-            )
-        return incident, update
-
-    def _free_id(self, db: sqlite3.Connection, wanted: str) -> str:
-        candidate, n = wanted, 1
-        while self._incident_row(db, candidate) is not None:
-            n += 1
-            candidate = f"{wanted}-{n}"
-        return candidate
-
-    def _write_incident(self, db: sqlite3.Connection, incident: Incident, at: datetime, *, new: bool) -> None:
-        values = (
-            incident.title, incident.impact.value, incident.status.value, incident.kind,
-            _components_json(incident.components), _ts(incident.resolved_at),
-            _ts(incident.scheduled_start), _ts(incident.scheduled_end), _ts(at), incident.id,
+def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
+    """Run the migrations after the store's version, inside the caller's transaction; returns the old version."""
+    current = store.schema_version()
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"{store.location} was written by a newer broadcaster (schema {current}); upgrade broadcaster."
         )
-        if new:
-            db.execute(
-                "INSERT INTO incidents(title, impact, status, kind, components, resolved_at, scheduled_start,"
-                " scheduled_end, updated_at, id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (*values, _ts(incident.created_at)),
-            )
-        else:
-            db.execute(
-                "UPDATE incidents SET title=?, impact=?, status=?, kind=?, components=?, resolved_at=?,"
-                " scheduled_start=?, scheduled_end=?, updated_at=? WHERE id=?",
-                values,
-            )
-
-    def _write_update(self, db: sqlite3.Connection, update: Update) -> None:
-        db.execute(
-            "INSERT INTO updates(incident_id, sequence, created_at, status, raw_message, components,"
-            " private_note, customers, tickets, etr, next_update_by, author, kind, extra)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                update.incident_id, update.sequence, _ts(update.created_at), update.status.value,
-                update.raw_message, _components_json(update.components), update.private_note,
-                json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
-                _ts(update.etr), _ts(update.next_update_by), update.author, update.kind,
-                json.dumps(update.extra),
-            ),
-        )
-
-    def _incident_row(self, db: sqlite3.Connection, incident_id: str) -> sqlite3.Row | None:
-        return db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-
-    def incident(self, incident_id: str) -> Incident | None:
-        row = self._incident_row(self.db, incident_id)
-        return _incident_from(row) if row else None
-
-    def incident_ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT id FROM incidents ORDER BY updated_at DESC")]
-
-    def updates(self, incident_id: str) -> list[Update]:
-        rows = self.db.execute(
-            "SELECT * FROM updates WHERE incident_id = ? ORDER BY sequence", (incident_id,)
-        ).fetchall()
-        return [_update_from(r) for r in rows]
-
-    def update(self, incident_id: str, sequence: int) -> Update | None:
-        row = self.db.execute(
-            "SELECT * FROM updates WHERE incident_id = ? AND sequence = ?", (incident_id, sequence)
-        ).fetchone()
-        return _update_from(row) if row else None
-
-    def list_incidents(self, *, limit: int = 50) -> list[Incident]:
-        """Open incidents first (newest first), then the most recently updated closed ones."""
-        rows = self.db.execute(
-            "SELECT * FROM incidents ORDER BY (status IN ('resolved','completed')), updated_at DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [_incident_from(r) for r in rows]
-
-    def site_incidents(self, since: datetime) -> list[tuple[Incident, list[Update]]]:
-        """What the page shows: open incidents and those updated since ``since``, with updates."""
-        rows = self.db.execute(
-            "SELECT * FROM incidents WHERE status NOT IN ('resolved','completed') OR updated_at >= ?"
-            " ORDER BY created_at DESC",
-            (_ts(since),),
-        ).fetchall()
-        return [(_incident_from(r), self.updates(r["id"])) for r in rows]
-
-    def all_incidents(self, batch: int = 500) -> Iterator[tuple[Incident, list[Update]]]:
-        """Every incident with its updates, streamed in batches (for a full site build)."""
-        last = ""
-        while True:
-            rows = self.db.execute(
-                "SELECT * FROM incidents WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
-            ).fetchall()
-            if not rows:
-                return
-            ids = [r["id"] for r in rows]
-            marks = ",".join("?" * len(ids))
-            updates: dict[str, list[Update]] = {i: [] for i in ids}
-            for row in self.db.execute(
-                f"SELECT * FROM updates WHERE incident_id IN ({marks}) ORDER BY incident_id, sequence", ids
-            ):
-                updates[row["incident_id"]].append(_update_from(row))
-            for row in rows:
-                yield _incident_from(row), updates[row["id"]]
-            last = ids[-1]
-
-    # -- deliveries --------------------------------------------------------------
-
-    def deliveries(
-        self, *, incident_id: str | None = None, sequence: int | None = None, states: Sequence[str] = ()
-    ) -> list[Delivery]:
-        sql, args = "SELECT * FROM deliveries WHERE 1=1", []
-        if incident_id is not None:
-            sql += " AND incident_id = ?"
-            args.append(incident_id)
-        if sequence is not None:
-            sql += " AND sequence = ?"
-            args.append(sequence)
-        if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
-            args.extend(states)
-        sql += " ORDER BY created_at, incident_id, sequence, id"
-        return [_delivery_from(r) for r in self.db.execute(sql, args)]
-
-    def delivery(self, delivery_id: int) -> Delivery:
-        row = self.db.execute("SELECT * FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"delivery {delivery_id} vanished from the store")
-        return _delivery_from(row)
-
-    def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False) -> bool:
-        """Atomically take a delivery for sending; False if it is sent or someone else has it."""
-        states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
-        now = _ts(utcnow())
-        with self.transaction() as db:
-            cursor = db.execute(
-                f"UPDATE deliveries SET state='sending', claimed_by=?, claimed_at=?, updated_at=?"
-                f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
-                (owner, now, now, delivery_id, *states),
-            )
-            return cursor.rowcount == 1
-
-    def note_attempt(self, delivery_id: int) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?",
-                (_ts(utcnow()), delivery_id),
-            )
-
-    def mark_sent(self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None) -> None:
-        now = _ts(utcnow())
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
-                " sent_at=?, updated_at=? WHERE id=?",
-                (remote_id, thread_ref, note, now, now, delivery_id),
-            )
-
-    def mark_failed(self, delivery_id: int, error: str, *, state: str = "failed") -> None:
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
-                (state, error, _ts(utcnow()), delivery_id),
-            )
-
-    def release(self, delivery_id: int, error: str) -> None:
-        """Give back a claimed delivery untried (``pending`` again), keeping the reason."""
-        self.mark_failed(delivery_id, error, state="pending")
-
-    def reap_abandoned(self, lease: timedelta) -> list[Delivery]:
-        """Mark ``sending`` rows whose process is gone as ``unknown``; return them."""
-        reaped = []
-        for delivery in self.deliveries(states=("sending",)):
-            if delivery.claimed_by and owner_is_alive(delivery.claimed_by, delivery.claimed_at, lease):
-                continue
-            with self.transaction() as db:
-                cursor = db.execute(
-                    "UPDATE deliveries SET state='unknown', claimed_by=NULL, updated_at=?, last_error=?"
-                    " WHERE id=? AND state='sending' AND claimed_by IS ?",
-                    (
-                        _ts(utcnow()),
-                        "the process sending this was stopped before the service answered: "
-                        "the post may or may not exist",
-                        delivery.id,
-                        delivery.claimed_by,
-                    ),
-                )
-            if cursor.rowcount == 1:
-                reaped.append(self.delivery(delivery.id))
-        return reaped
-
-    def thread_history(self, incident_id: str, destination: str, target: str, before: int) -> list[Delivery]:
-        """Earlier deliveries of this incident to one destination and target, oldest first."""
-        rows = self.db.execute(
-            "SELECT * FROM deliveries WHERE incident_id=? AND destination=? AND target=? AND sequence < ?"
-            " ORDER BY sequence",
-            (incident_id, destination, target, before),
-        ).fetchall()
-        return [_delivery_from(r) for r in rows]
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        for statement in migrations[version].split(";"):
+            if statement.strip():
+                store.run(statement)
+    store.run(
+        "INSERT INTO meta(key, value) VALUES('schema_version', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+        (str(SCHEMA_VERSION),),
+    )
+    return current
 
 
-def _incident_from(row: sqlite3.Row) -> Incident:
+def _incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]:
+    return {
+        "id": incident.id, "title": incident.title, "impact": incident.impact.value,
+        "status": incident.status.value, "kind": incident.kind,
+        "components": _components_json(incident.components), "created_at": _ts(incident.created_at),
+        "updated_at": _ts(updated_at), "resolved_at": _ts(incident.resolved_at),
+        "scheduled_start": _ts(incident.scheduled_start), "scheduled_end": _ts(incident.scheduled_end),
+    }
+
+
+def _incident_from(row: Row) -> Incident:
     return Incident(
         id=row["id"],
         title=row["title"],
@@ -495,7 +632,7 @@ def _incident_from(row: sqlite3.Row) -> Incident:
     )
 
 
-def _update_from(row: sqlite3.Row) -> Update:
+def _update_from(row: Row) -> Update:
     return Update(
         incident_id=row["incident_id"],
         sequence=row["sequence"],
@@ -504,23 +641,91 @@ def _update_from(row: sqlite3.Row) -> Update:
         raw_message=row["raw_message"],
         components=_components_from(row["components"]),
         private_note=row["private_note"],
-        customers=tuple(json.loads(row["customers"])),
-        tickets=tuple(json.loads(row["tickets"])),
+        customers=tuple(_json(row["customers"])),
+        tickets=tuple(_json(row["tickets"])),
         etr=_dt(row["etr"]),
         next_update_by=_dt(row["next_update_by"]),
         author=row["author"],
         kind=row["kind"],
-        extra=json.loads(row["extra"]),
+        extra=_json(row["extra"]),
     )
 
 
-def _delivery_from(row: sqlite3.Row) -> Delivery:
+def _delivery_from(row: Row) -> Delivery:
     values: dict[str, Any] = dict(row)
     for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
         values[key] = _dt(values[key])
     return Delivery(**values)
 
 
-def open_store(path: Path) -> SQLiteStore:
-    """Open the configured store (the embedded SQLite file)."""
-    return SQLiteStore(path)
+def portable(row: Row, columns: Sequence[str]) -> dict[str, Any]:
+    """A stored row in the backend-neutral form of the export: ISO times, parsed JSON."""
+    result = {}
+    for column in columns:
+        value = row[column]
+        if column in TIME_COLUMNS:
+            value = _ts(_dt(value))
+        elif column in JSON_COLUMNS:
+            value = _json(value)
+        result[column] = value
+    return result
+
+
+def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
+    """The parameters to insert a portable row into either backend (JSON as text, times normalised)."""
+    result = []
+    for column in columns:
+        value = values[column]
+        if column in JSON_COLUMNS:
+            value = json.dumps(value)
+        elif column in TIME_COLUMNS:
+            value = _ts(_dt(value))
+        result.append(value)
+    return result
+
+
+# -- choosing the backend ---------------------------------------------------------
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.strip().lower().startswith(_PG_SCHEMES)
+
+
+def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store:
+    """Open a store: a path or ``sqlite:///path`` is the embedded file; ``postgresql://...`` the team database.
+
+    ``location`` may be a ``Secret`` (``[store] url = "${STORE_URL}"``). The
+    embedded file is always brought up to date; a team database is created
+    when empty, but an older schema there is only upgraded with ``upgrade``
+    (``broadcaster store migrate``), because it changes every member's store.
+    Raises ``StoreError`` (cannot open or reach it) or ``ConfigError`` (a
+    location that is neither).
+    """
+    if hasattr(location, "reveal"):
+        location = location.reveal()
+    if isinstance(location, Path):
+        return SQLiteStore(location)
+    text = location.strip()
+    if text.startswith("sqlite:///"):
+        return SQLiteStore(Path(text.removeprefix("sqlite:///")))
+    if is_postgres_url(text):
+        from broadcaster.store_pg import PostgresStore
+
+        return PostgresStore(text, upgrade=upgrade)
+    if "://" in text:
+        raise ConfigError(
+            f"unsupported store location {text.split('://', 1)[0]}://...: use a file path, "
+            "sqlite:///path/to/state.db or postgresql://user@host/dbname ([store] url or --store)."
+        )
+    return SQLiteStore(Path(text).expanduser())
+
+
+def store_location(config: Config, override: str | None = None) -> Path | str | Secret:
+    """Where the store is: ``--store`` (a path relative to the working directory, or a URL), else the config."""
+    if override:
+        return override if "://" in override else Path(override).expanduser()
+    if config.store.url:
+        return config.store.url
+    return config.store_path

@@ -1,0 +1,122 @@
+"""``broadcaster store``: create or upgrade the store's schema, and move its history between stores.
+
+Thin commands over ``broadcaster.store`` and ``broadcaster.store_transfer``.
+Every one works on the configured store, or on the one ``--store`` names, so
+moving an embedded file (or an outage's fallback file) into the team database
+is::
+
+    broadcaster --store fallback.db store export fallback.jsonl
+    broadcaster store import fallback.jsonl
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broadcaster.cli import common, load_config
+from broadcaster.errors import InputError
+
+
+def _open(ctx: click.Context, *, upgrade: bool = False) -> Any:
+    from broadcaster.store import open_store, store_location
+
+    config = load_config(ctx)
+    store = open_store(store_location(config, (ctx.find_root().obj or {}).get("store")), upgrade=upgrade)
+    ctx.call_on_close(store.close)
+    return store
+
+
+@click.group()
+def store() -> None:
+    """Create or upgrade the store, and move its history to another store."""
+
+
+@store.command("migrate")
+@common
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Create the store's tables, or upgrade them after upgrading broadcaster.
+
+    The embedded file is upgraded by any command; a team database only by this
+    one, since every member then needs the new version.
+    """
+    from broadcaster.store import SCHEMA_VERSION
+
+    opened = _open(ctx, upgrade=True)
+    if opened.migrated_from is None:
+        click.echo(f"{opened.location}: schema {SCHEMA_VERSION}, up to date.")
+    elif opened.migrated_from == 0:
+        click.echo(f"{opened.location}: created (schema {SCHEMA_VERSION}).")
+    else:
+        click.echo(f"{opened.location}: upgraded from schema {opened.migrated_from} to {SCHEMA_VERSION}.")
+
+
+@store.command("export")
+@click.argument("output", metavar="[FILE]", default="-", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@common
+@click.pass_context
+def export(ctx: click.Context, output: Path) -> None:
+    """Write every incident, update and delivery as JSON lines to FILE (default: standard output).
+
+    The file holds private detail (notes, customers, tickets) and is created
+    readable by you only.
+    """
+    from broadcaster import store_transfer
+
+    opened = _open(ctx)
+    if str(output) == "-":
+        result = store_transfer.export_to(opened, sys.stdout)
+        where = "standard output"
+    else:
+        with store_transfer.open_private(output) as out:
+            result = store_transfer.export_to(opened, out)
+        where = str(output)
+    click.echo(
+        f"Exported {result.incidents} incident(s), {result.updates} update(s) and {result.deliveries} "
+        f"delivery record(s) from {opened.location} to {where}. It holds private detail: keep it safe.",
+        err=True,
+    )
+
+
+@store.command("import")
+@click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@common
+@click.pass_context
+def import_(ctx: click.Context, source: Path) -> None:
+    """Add the incidents of a `store export` FILE (`-`: standard input) to the store; safe to repeat.
+
+    Incidents already there are merged (updates they have are skipped), a
+    different incident under a taken id gets a new id, and thread references
+    are kept, so the next update threads under the posts made before.
+    """
+    from broadcaster import store_transfer
+
+    if str(source) == "-":
+        name, handle = "standard input", sys.stdin
+    else:
+        try:
+            name, handle = str(source), source.open(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
+    opened = _open(ctx)
+    with handle:
+        result = store_transfer.import_records(opened, store_transfer.read_records(handle, name))
+    _print_import(opened, result)
+
+
+def _print_import(opened: Any, result: Any) -> None:
+    click.echo(
+        f"Imported {result.incidents} incident(s) into {opened.location}: {result.incidents_added} new, "
+        f"{result.incidents_merged} already there; {result.updates_added} update(s) added, "
+        f"{result.updates_skipped} already there; {result.deliveries_added} delivery record(s) added, "
+        f"{result.deliveries_marked_sent} marked sent."
+    )
+    for old, new in result.renamed:
+        click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
+    waiting = opened.deliveries(states=("pending", "failed", "unknown"))
+    if waiting:
+        click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")

@@ -1,0 +1,249 @@
+"""The team store: the same contract as the embedded file, in a shared PostgreSQL database.
+
+Selected by ``[store] url = "postgresql://user@host/dbname"``. The password
+comes from ``${VAR}`` inside the URL, or libpq's own ``PGPASSWORD`` /
+``~/.pgpass``; it is never printed (``location`` names host, port and database
+only, and every message is scrubbed of it).
+
+Concurrency across machines rests on PostgreSQL's row locks, in READ COMMITTED:
+the incident row is locked (``FOR UPDATE``) while its next sequence number is
+allocated, an id taken by a concurrent insert waits and moves on to ``id-2``,
+and a claim is one conditional UPDATE that only one transaction can win.
+
+An unreachable server is a ``StoreError`` within ``connect_timeout`` (5 s
+unless the URL says otherwise) naming host and port and how to post anyway:
+``--store fallback.db`` for one command, ``broadcaster store import`` later.
+
+psycopg is imported here only, so SQLite users never load it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from broadcaster.errors import ConfigError, StoreError
+from broadcaster.store import SCHEMA_VERSION, Row, Store, apply_migrations
+
+CONNECT_TIMEOUT = 5  # seconds: an operator mid-outage must not wait long to learn the database is down
+LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout: writers hold their locks for milliseconds
+MIGRATION_LOCK = 0x62726F61  # pg_advisory_xact_lock key: two first runs must not both create the tables
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+FALLBACK_HINT = (
+    "To post while it is down, point this one command at a local file: "
+    "`broadcaster --store fallback.db post ...`; when the database is back, move it over with "
+    "`broadcaster --store fallback.db store export fallback.jsonl` and `broadcaster store import fallback.jsonl`."
+)
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE incidents (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        title TEXT NOT NULL,
+        impact TEXT NOT NULL,
+        status TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'incident',
+        components JSONB NOT NULL DEFAULT '[]',
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        resolved_at TIMESTAMPTZ,
+        scheduled_start TIMESTAMPTZ,
+        scheduled_end TIMESTAMPTZ
+    );
+    CREATE INDEX incidents_updated_at ON incidents(updated_at);
+    CREATE INDEX incidents_status ON incidents(status);
+    CREATE TABLE updates (
+        incident_id TEXT COLLATE "C" NOT NULL REFERENCES incidents(id),
+        sequence INTEGER NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        status TEXT NOT NULL,
+        raw_message TEXT NOT NULL,
+        components JSONB NOT NULL DEFAULT '[]',
+        private_note TEXT NOT NULL DEFAULT '',
+        customers JSONB NOT NULL DEFAULT '[]',
+        tickets JSONB NOT NULL DEFAULT '[]',
+        etr TIMESTAMPTZ,
+        next_update_by TIMESTAMPTZ,
+        author TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT 'update',
+        extra JSONB NOT NULL DEFAULT '{}',
+        PRIMARY KEY (incident_id, sequence)
+    );
+    CREATE TABLE deliveries (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        incident_id TEXT COLLATE "C" NOT NULL,
+        sequence INTEGER NOT NULL,
+        destination TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        visibility TEXT NOT NULL,
+        state TEXT NOT NULL,
+        remote_id TEXT,
+        thread_ref TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        claimed_by TEXT,
+        claimed_at TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        sent_at TIMESTAMPTZ,
+        UNIQUE (incident_id, sequence, destination, target),
+        FOREIGN KEY (incident_id, sequence) REFERENCES updates(incident_id, sequence)
+    );
+    CREATE INDEX deliveries_state ON deliveries(state);
+    CREATE INDEX deliveries_thread ON deliveries(incident_id, destination, target, sequence);
+    """,
+}
+
+
+def expand_env(url: str, environ: dict[str, str] | None = None) -> str:
+    """``${VAR}`` anywhere in the URL (usually the password) replaced from the environment."""
+    env = os.environ if environ is None else environ
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(
+                f"[store] url uses ${{{name}}}, which is not set. Export it (export {name}=...) "
+                "and run the command again."
+            )
+        from urllib.parse import quote
+
+        return quote(env[name], safe="")
+
+    return _ENV_REF.sub(value, url)
+
+
+def describe(params: dict[str, Any]) -> str:
+    """host:port/dbname as libpq will resolve them, without user or password."""
+    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
+    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or os.environ.get("PGUSER") or ""
+    return f"{host}:{port}/{dbname}"
+
+
+class PostgresStore(Store):
+    """The shared store. One connection per command, in autocommit; writes in explicit transactions."""
+
+    backend = "postgresql"
+    lock_for_update = " FOR UPDATE"
+
+    def __init__(self, url: str, *, upgrade: bool = False) -> None:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        expanded = expand_env(url)
+        try:
+            params: dict[str, Any] = conninfo_to_dict(expanded)
+        except psycopg.ProgrammingError as exc:  # its text may hold the URL, so it is not shown
+            raise ConfigError(
+                "[store] url is not a valid PostgreSQL URL; write postgresql://user@host:5432/dbname "
+                "(the password through ${VAR}, PGPASSWORD or ~/.pgpass)."
+            ) from exc
+        self.location = f"the team database at {describe(params)}"
+        self._secrets = [s for s in (params.get("password"), os.environ.get("PGPASSWORD")) if s]
+        self.conn = self._connect(params)
+        try:
+            self._check_schema(upgrade)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _connect(self, params: dict[str, Any]) -> Any:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        params.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        params.setdefault("application_name", "broadcaster")
+        # Notice a dead server mid-command rather than waiting on the socket forever.
+        for key, value in (("keepalives", 1), ("keepalives_idle", 10), ("keepalives_interval", 5), ("keepalives_count", 3)):
+            params.setdefault(key, value)
+        try:
+            conn = psycopg.connect(autocommit=True, row_factory=dict_row, prepare_threshold=None, **params)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot reach {self.location}: {self._reason(exc)}. Check [store] url, the network and "
+                f"that the server is up. {FALLBACK_HINT}"
+            ) from None
+        with self._errors():
+            conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            conn.execute("SET TIME ZONE 'UTC'")
+        return conn
+
+    def _reason(self, exc: BaseException) -> str:
+        """The driver's message on one line, scrubbed of the password."""
+        from channels.base import redact
+
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        return redact(text, self._secrets).rstrip(".")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Driver failures of the connection (lost, timed out, locked) as StoreError."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            raise StoreError(
+                f"{self.location} failed: {self._reason(exc)}. Whatever was stored before is safe; "
+                f"check `broadcaster show` and run the command again. {FALLBACK_HINT}"
+            ) from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._errors():
+            return self.conn.execute(_placeholders(sql), args).fetchall()
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        with self._errors():
+            return self.conn.execute(_placeholders(sql), args).rowcount
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        with self._errors(), self.conn.cursor() as cursor:
+            cursor.executemany(_placeholders(sql), rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._errors(), self.conn.transaction():
+            yield
+
+    # -- schema ------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        if self.select_one("SELECT to_regclass('meta') AS name")["name"] is None:  # type: ignore[index]
+            return 0
+        row = self.select_one("SELECT value FROM meta WHERE key='schema_version'")
+        return int(row["value"]) if row else 0
+
+    def migrate(self) -> int:
+        """Bring the schema up to date, once even when several machines try at the same moment."""
+        with self.transaction():
+            self.run(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.migrated_from = apply_migrations(self, _MIGRATIONS)
+        return SCHEMA_VERSION
+
+    def _check_schema(self, upgrade: bool) -> None:
+        current = self.schema_version()
+        if current == SCHEMA_VERSION:
+            return
+        if current == 0 or upgrade or current > SCHEMA_VERSION:
+            self.migrate()  # refuses a newer schema with a clear message
+            return
+        raise StoreError(
+            f"{self.location} has schema {current}; this broadcaster needs {SCHEMA_VERSION}. "
+            "Run `broadcaster store migrate` once (every team member then needs this version of broadcaster)."
+        )
+
+
+def _placeholders(sql: str) -> str:
+    """The portable ``?`` placeholders as psycopg's ``%s`` (our SQL has no literal ``?`` or ``%``)."""
+    return sql.replace("?", "%s")

@@ -1,0 +1,254 @@
+"""Move a store's whole history between backends as JSON lines (``broadcaster store export/import``).
+
+The format: a header line, then one line per incident holding its updates, each
+with its deliveries::
+
+    {"format": "broadcaster-store", "version": 1, "schema": 1, "source": "sqlite", "exported_at": "..."}
+    {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
+
+Columns are the store's own (times as ISO 8601 UTC, JSON columns parsed), so
+an export holds PRIVATE detail (notes, customers, tickets): it is written
+readable by its owner only. Delivery rows keep ``remote_id`` and
+``thread_ref``, which is what lets the next update thread under the posts
+made before the move.
+
+Import is one transaction per incident, and safe to repeat:
+
+* an incident id the target does not have is inserted as it was;
+* the same incident (same id and creation time) is merged: updates already
+  there (same creation time and text) are skipped, but a delivery the export
+  saw sent is recorded as sent, so ``retry`` will not post it again; other
+  updates are appended after the target's, renumbered in their order;
+* a different incident under an id the target already uses gets the next free
+  id (``api-2``) and is reported as renamed.
+
+A delivery exported while ``sending`` arrives as ``unknown``: the process that
+claimed it cannot finish it in the new store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from broadcaster.errors import InputError
+from broadcaster.store import (
+    DELIVERY_COLUMNS,
+    INCIDENT_COLUMNS,
+    SCHEMA_VERSION,
+    UPDATE_COLUMNS,
+    Row,
+    Store,
+    portable,
+    storable,
+    utcnow,
+)
+
+FORMAT = "broadcaster-store"
+FORMAT_VERSION = 1
+_UPDATE_FIELDS = tuple(c for c in UPDATE_COLUMNS if c != "incident_id")
+_DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id", "sequence"))
+_ABANDONED = "exported while a process was sending it: the post may or may not exist"
+
+
+@dataclass
+class ExportResult:
+    incidents: int = 0
+    updates: int = 0
+    deliveries: int = 0
+
+
+@dataclass
+class ImportResult:
+    incidents_added: int = 0
+    incidents_merged: int = 0
+    updates_added: int = 0
+    updates_skipped: int = 0
+    deliveries_added: int = 0
+    deliveries_marked_sent: int = 0
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
+
+    @property
+    def incidents(self) -> int:
+        return self.incidents_added + self.incidents_merged
+
+
+# -- export ----------------------------------------------------------------------
+
+
+def export_lines(store: Store) -> Iterator[str]:
+    """The header, then one JSON line per incident, in id order."""
+    header = {
+        "format": FORMAT, "version": FORMAT_VERSION, "schema": SCHEMA_VERSION,
+        "source": store.backend, "exported_at": utcnow().isoformat(timespec="microseconds"),
+    }
+    yield json.dumps(header)
+    for rows, updates in store.incident_batches():
+        for row in rows:
+            yield json.dumps(_incident_record(store, row, updates[row["id"]]), ensure_ascii=False)
+
+
+def _incident_record(store: Store, row: Row, update_rows: list[Row]) -> dict[str, Any]:
+    deliveries: dict[int, list[dict[str, Any]]] = {}
+    for delivery in store.select(
+        "SELECT * FROM deliveries WHERE incident_id = ? ORDER BY sequence, id", (row["id"],)
+    ):
+        deliveries.setdefault(delivery["sequence"], []).append(portable(delivery, _DELIVERY_FIELDS))
+    return {
+        "incident": portable(row, INCIDENT_COLUMNS),
+        "updates": [
+            {**portable(u, _UPDATE_FIELDS), "deliveries": deliveries.get(u["sequence"], [])}
+            for u in update_rows
+        ],
+    }
+
+
+def export_to(store: Store, out: IO[str]) -> ExportResult:
+    """Write the whole store to ``out``; returns what was written."""
+    result = ExportResult()
+    for n, line in enumerate(export_lines(store)):
+        out.write(line + "\n")
+        if n:
+            record = json.loads(line)
+            result.incidents += 1
+            result.updates += len(record["updates"])
+            result.deliveries += sum(len(u["deliveries"]) for u in record["updates"])
+    return result
+
+
+def open_private(path: Path) -> IO[str]:
+    """A new file only its owner can read: an export holds private detail."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_CREAT
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+# -- import ----------------------------------------------------------------------
+
+
+def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]:
+    """The incident records of an export, checked; ``InputError`` names the bad line."""
+    header_seen = False
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name}, line {number}: not JSON ({exc.msg}). Is this a `broadcaster store export` file?") from exc
+        if not header_seen:
+            _check_header(record, name)
+            header_seen = True
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
+            raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
+        yield record
+    if not header_seen:
+        raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
+
+
+def _check_header(record: Any, name: str) -> None:
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise InputError(f"{name} does not start with a `broadcaster store export` header; nothing was imported.")
+    if record.get("version") != FORMAT_VERSION or int(record.get("schema", 0)) > SCHEMA_VERSION:
+        raise InputError(
+            f"{name} was written by a newer broadcaster (format {record.get('version')}, schema "
+            f"{record.get('schema')}); upgrade broadcaster to import it. Nothing was imported."
+        )
+
+
+def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
+    """Import every record, one transaction per incident; returns what happened."""
+    result = ImportResult()
+    for record in records:
+        try:
+            with store.transaction():
+                _import_incident(store, record, result)
+        except (KeyError, TypeError, ValueError) as exc:
+            where = record.get("incident", {}).get("id", "?")
+            raise InputError(
+                f"incident {where!r} in the export is incomplete or malformed ({type(exc).__name__}: {exc}); "
+                "it was not imported (the ones before it were)."
+            ) from exc
+    return result
+
+
+def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResult) -> None:
+    incident = record["incident"]
+    updates = sorted(record["updates"], key=lambda u: u["sequence"])
+    existing = store.select_one(f"SELECT * FROM incidents WHERE id = ?{store.lock_for_update}", (incident["id"],))
+    if existing is not None and portable(existing, ("created_at",))["created_at"] == incident["created_at"]:
+        result.incidents_merged += 1
+        _merge(store, incident, existing, updates, result)
+        return
+    stored_id = store.insert_incident(dict(zip(INCIDENT_COLUMNS, storable(incident, INCIDENT_COLUMNS), strict=True)))
+    if stored_id != incident["id"]:
+        result.renamed.append((incident["id"], stored_id))
+    result.incidents_added += 1
+    for update in updates:
+        _insert_update(store, stored_id, update["sequence"], update, result)
+
+
+def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: list[Mapping[str, Any]], result: ImportResult) -> None:
+    stored = {
+        (u["created_at"], u["raw_message"]): u["sequence"]
+        for u in (portable(r, ("created_at", "raw_message", "sequence")) for r in store.select(
+            "SELECT created_at, raw_message, sequence FROM updates WHERE incident_id = ?", (incident["id"],)
+        ))
+    }
+    next_sequence = store.next_sequence(incident["id"])
+    for update in updates:
+        sequence = stored.get((update["created_at"], update["raw_message"]))
+        if sequence is not None:
+            result.updates_skipped += 1
+            _insert_deliveries(store, incident["id"], sequence, update["deliveries"], result)
+            continue
+        _insert_update(store, incident["id"], next_sequence, update, result)
+        next_sequence += 1
+    if incident["updated_at"] > portable(existing, ("updated_at",))["updated_at"]:
+        changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")]
+        values = dict(zip(INCIDENT_COLUMNS, storable(incident, INCIDENT_COLUMNS), strict=True))
+        store.run(
+            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)} WHERE id=?",
+            [*(values[c] for c in changed), incident["id"]],
+        )
+
+
+def _insert_update(store: Store, incident_id: str, sequence: int, update: Mapping[str, Any], result: ImportResult) -> None:
+    values = {**update, "incident_id": incident_id, "sequence": sequence}
+    store.run(
+        f"INSERT INTO updates({', '.join(UPDATE_COLUMNS)}) VALUES ({','.join('?' * len(UPDATE_COLUMNS))})",
+        storable(values, UPDATE_COLUMNS),
+    )
+    result.updates_added += 1
+    _insert_deliveries(store, incident_id, sequence, update["deliveries"], result)
+
+
+def _insert_deliveries(
+    store: Store, incident_id: str, sequence: int, deliveries: list[Mapping[str, Any]], result: ImportResult
+) -> None:
+    """Insert deliveries the target lacks; one the export saw sent wins over an unsent one there."""
+    key = "incident_id=? AND sequence=? AND destination=? AND target=?"
+    for delivery in deliveries:
+        values = {**delivery, "incident_id": incident_id, "sequence": sequence}
+        if values["state"] == "sending":
+            values.update(state="unknown", claimed_by=None, last_error=_ABANDONED)
+        where = (incident_id, sequence, values["destination"], values["target"])
+        if store.select_one(f"SELECT state FROM deliveries WHERE {key}", where) is None:
+            result.deliveries_added += store.run(
+                f"INSERT INTO deliveries({', '.join(DELIVERY_COLUMNS)})"
+                f" VALUES ({','.join('?' * len(DELIVERY_COLUMNS))})"
+                " ON CONFLICT (incident_id, sequence, destination, target) DO NOTHING",
+                storable(values, DELIVERY_COLUMNS),
+            )
+        elif values["state"] == "sent":
+            # Conditional, like a claim: a row another process is sending right now is left to it.
+            result.deliveries_marked_sent += store.run(
+                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, sent_at=?, updated_at=?,"
+                f" last_error=NULL, claimed_by=NULL WHERE {key} AND state IN ('pending', 'failed', 'unknown')",
+                (values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"], *where),
+            )

@@ -1,0 +1,380 @@
+"""The store contract, run against both backends: the embedded SQLite file and a real PostgreSQL.
+
+Every test here takes ``opener`` (a function opening a new connection to one
+fresh store) and runs once per backend. PostgreSQL is a real server started by
+``tests/pg.py``; if it cannot be started these tests fail with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from broadcaster.errors import ConfigError, InputError, StoreError
+from broadcaster.store import SCHEMA_VERSION, PlannedDelivery, Store, open_store, process_owner
+from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
+
+NOW = datetime(2026, 11, 25, 15, 0, 0, 123456, tzinfo=UTC)
+SITE = PlannedDelivery("site", "", "public")
+Opener = Callable[[], Store]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    location: Path | str = tmp_path / "state.db"
+    if request.param == "postgresql":
+        location = request.getfixturevalue("pg_url")
+    opened: list[Store] = []
+
+    def open_one() -> Store:
+        store = open_store(location)
+        if threading.current_thread() is threading.main_thread():
+            opened.append(store)  # a thread closes its own (SQLite connections are per thread)
+        return store
+
+    yield open_one
+    for store in opened:
+        store.close()
+
+
+def incident(incident_id: str = "api", **changes: object) -> Incident:
+    values: dict[str, object] = {
+        "id": incident_id, "title": "API errors", "impact": Impact.MINOR, "status": Status.INVESTIGATING, "created_at": NOW,
+    }
+    values.update(changes)
+    return Incident(**values)  # type: ignore[arg-type]
+
+
+def update(incident_id: str = "api", message: str = "Investigating.", **changes: object) -> Update:
+    values: dict[str, object] = {
+        "incident_id": incident_id, "sequence": 0, "created_at": NOW, "status": Status.INVESTIGATING, "raw_message": message,
+    }
+    values.update(changes)
+    return Update(**values)  # type: ignore[arg-type]
+
+
+def record(store: Store, incident_id: str = "api", message: str = "Investigating.", *, new: bool = True,
+           plan: list[PlannedDelivery] | None = None) -> tuple[Incident, Update]:
+    return store.record_update(incident(incident_id), update(incident_id, message), plan or [SITE], new=new)
+
+
+# -- incidents and updates ---------------------------------------------------------
+
+
+def test_every_field_comes_back_as_stored(opener: Opener) -> None:
+    store = opener()
+    api = (AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),)
+    later = NOW + timedelta(hours=2)
+    stored_incident, stored_update = store.record_update(
+        incident(components=api, kind="maintenance", scheduled_start=NOW, scheduled_end=later),
+        update(
+            message="Errors [private]on fra-2[/private] — ünïcode ✓", components=api, private_note="router fra-2",
+            customers=("Acme", "Initech"), tickets=("OPS-1",), etr=later, next_update_by=NOW + timedelta(minutes=30),
+            author="oncall", kind="update", extra={"corrects": "1", "lang": "de"},
+        ),
+        [SITE, PlannedDelivery("ops", "C1", "private")],
+        new=True,
+    )
+    assert store.incident("api") == stored_incident
+    (read,) = store.updates("api")
+    assert read == stored_update and read.sequence == 1
+    assert read.extra == {"corrects": "1", "lang": "de"}  # extra is not part of equality
+    assert read.created_at.tzinfo is not None and read.created_at.utcoffset() == timedelta(0)
+    assert store.update("api", 1) == read and store.update("api", 2) is None
+
+
+def test_update_and_deliveries_are_stored_together(opener: Opener) -> None:
+    store = opener()
+    plan = [SITE, PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private", "skipped", "--skip")]
+    stored, _ = record(store, plan=plan)
+    rows = store.deliveries(incident_id=stored.id)
+    assert [(d.destination, d.target, d.state, d.last_error) for d in rows] == [
+        ("site", "", "pending", None), ("tg", "1", "pending", None), ("tg", "2", "skipped", "--skip"),
+    ]
+
+
+def test_a_failed_write_stores_nothing(opener: Opener) -> None:
+    store = opener()
+    with pytest.raises(Exception, match="(?i)unique"):
+        record(store, plan=[SITE, SITE])  # the same destination twice breaks a constraint mid-transaction
+    assert store.incident_ids() == [] and store.deliveries() == []
+    assert record(store)[1].sequence == 1  # and the store is usable afterwards
+
+
+def test_new_incident_ids_never_collide(opener: Opener) -> None:
+    store = opener()
+    assert [record(store)[0].id for _ in range(3)] == ["api", "api-2", "api-3"]
+
+
+def test_sequences_count_per_incident(opener: Opener) -> None:
+    store = opener()
+    record(store, "api")
+    record(store, "db")
+    assert [record(store, "api", f"u{n}", new=False)[1].sequence for n in range(3)] == [2, 3, 4]
+    assert record(store, "db", new=False)[1].sequence == 2
+    assert [u.raw_message for u in store.updates("api")] == ["Investigating.", "u0", "u1", "u2"]
+
+
+def test_an_update_to_an_unknown_incident_stores_nothing(opener: Opener) -> None:
+    store = opener()
+    with pytest.raises(InputError, match="no incident 'nope'"):
+        record(store, "nope", new=False)
+    assert store.incident_ids() == [] and store.deliveries() == []
+
+
+def test_listing_puts_open_incidents_first(opener: Opener) -> None:
+    store = opener()
+    old = incident("old", status=Status.RESOLVED, created_at=NOW - timedelta(days=1))
+    store.record_update(old, update("old", created_at=NOW + timedelta(hours=5)), [SITE], new=True)
+    store.record_update(incident("open"), update("open"), [SITE], new=True)
+    assert [i.id for i in store.list_incidents()] == ["open", "old"]
+    assert store.incident_ids() == ["old", "open"]  # most recently updated first
+    shown = store.site_incidents(NOW + timedelta(hours=6))
+    assert [i.id for i, _ in shown] == ["open"]  # the closed one is older than `since`
+    assert [i.id for i, _ in store.site_incidents(NOW)] == ["open", "old"]  # newest first
+
+
+def test_all_incidents_streams_every_incident_with_updates(opener: Opener) -> None:
+    store = opener()
+    for name in ("e", "a", "d", "b", "c"):
+        record(store, name)
+        record(store, name, "second", new=False)
+    streamed = list(store.all_incidents(batch=2))
+    assert [i.id for i, _ in streamed] == ["a", "b", "c", "d", "e"]
+    assert all([u.sequence for u in updates] == [1, 2] for _, updates in streamed)
+
+
+# -- deliveries -------------------------------------------------------------------
+
+
+def test_deliveries_filter_by_incident_sequence_and_state(opener: Opener) -> None:
+    store = opener()
+    record(store, "api", plan=[SITE, PlannedDelivery("ops", "", "private")])
+    record(store, "api", "two", new=False)
+    first = store.deliveries(incident_id="api", sequence=1)
+    assert [d.destination for d in first] == ["site", "ops"]
+    store.mark_failed(first[1].id, "boom")
+    assert [d.id for d in store.deliveries(states=("failed",))] == [first[1].id]
+    assert [(d.sequence, d.state) for d in store.deliveries(incident_id="api", states=("pending",))] == [(1, "pending"), (2, "pending")]
+    with pytest.raises(StoreError, match="vanished"):
+        store.delivery(10_000)
+
+
+def test_claim_is_exclusive_across_connections(opener: Opener) -> None:
+    store, other = opener(), opener()
+    record(store)
+    delivery = store.deliveries()[0]
+    assert store.claim(delivery.id, "a") is True
+    assert other.claim(delivery.id, "b") is False
+    claimed = other.delivery(delivery.id)
+    assert (claimed.state, claimed.claimed_by) == ("sending", "a") and claimed.claimed_at is not None
+    store.mark_sent(delivery.id, "remote-1", None)
+    assert other.claim(delivery.id, "b") is False  # sent is never sent again
+
+
+def in_threads(opener: Opener, count: int, work: Callable[[Store, int], object]) -> list[object]:
+    """Run ``work`` in ``count`` threads at once, each on its own connection; returns the results."""
+    barrier = threading.Barrier(count)
+    results: list[object] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            store = opener()  # a connection belongs to the thread that opened it (SQLite insists)
+        except BaseException as exc:  # noqa: BLE001 - returned, so the test shows it
+            results.append(exc)
+            return
+        try:
+            results.append(work(store, n))
+        except BaseException as exc:  # noqa: BLE001
+            results.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def test_only_one_of_many_concurrent_claims_wins(opener: Opener) -> None:
+    store = opener()
+    record(store)
+    delivery_id = store.deliveries()[0].id
+    wins = in_threads(opener, 8, lambda s, n: s.claim(delivery_id, f"claimer-{n}"))
+    assert sorted(wins) == [False] * 7 + [True]  # type: ignore[type-var]
+
+
+def test_concurrent_updates_to_one_incident_get_distinct_sequences(opener: Opener) -> None:
+    store = opener()
+    record(store)
+    results = in_threads(opener, 8, lambda s, n: record(s, "api", f"from {n}", new=False)[1].sequence)
+    assert sorted(results) == list(range(2, 10))  # type: ignore[type-var]
+    updates = store.updates("api")
+    assert [u.sequence for u in updates] == list(range(1, 10))
+    assert sorted(u.raw_message for u in updates[1:]) == sorted(f"from {n}" for n in range(8))
+    assert len(store.deliveries(incident_id="api")) == 9
+
+
+def test_many_opening_a_new_store_at_once_all_succeed(opener: Opener) -> None:
+    """Several machines' first command against an empty store create the schema once."""
+    versions = in_threads(opener, 8, lambda s, n: s.schema_version())
+    assert versions == [SCHEMA_VERSION] * 8
+
+
+def test_concurrent_new_incidents_with_one_name_get_distinct_ids(opener: Opener) -> None:
+    ids = in_threads(opener, 6, lambda s, n: record(s, "api")[0].id)
+    assert sorted(ids) == sorted(["api", *(f"api-{n}" for n in range(2, 7))])  # type: ignore[type-var]
+
+
+def test_a_delivery_goes_through_its_states(opener: Opener) -> None:
+    store = opener()
+    record(store)
+    delivery = store.deliveries()[0]
+    assert store.claim(delivery.id, "me")
+    store.note_attempt(delivery.id)
+    store.note_attempt(delivery.id)
+    store.release(delivery.id, "not yet: earlier update pending")
+    released = store.delivery(delivery.id)
+    assert (released.state, released.attempts, released.claimed_by, released.last_error) == (
+        "pending", 2, None, "not yet: earlier update pending")
+    assert store.claim(delivery.id, "me")
+    store.mark_failed(delivery.id, "HTTP 500")
+    assert store.delivery(delivery.id).state == "failed"
+    assert store.claim(delivery.id, "me")  # failed is claimable again (retry)
+    store.mark_sent(delivery.id, "C1:1.0001", "C1:1.0000", "card not refreshed")
+    sent = store.delivery(delivery.id)
+    assert (sent.state, sent.remote_id, sent.thread_ref, sent.last_error, sent.claimed_by) == (
+        "sent", "C1:1.0001", "C1:1.0000", "card not refreshed", None)
+    assert sent.sent_at is not None and sent.sent_at >= sent.created_at
+
+
+def test_thread_history_is_earlier_deliveries_to_one_target(opener: Opener) -> None:
+    store = opener()
+    plan = [SITE, PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private")]
+    for n in range(4):
+        record(store, "api", f"u{n}", new=n == 0, plan=plan)
+    history = store.thread_history("api", "tg", "1", 4)
+    assert [(h.sequence, h.target) for h in history] == [(1, "1"), (2, "1"), (3, "1")]
+    assert store.thread_history("api", "tg", "1", 1) == []
+
+
+def test_dead_owner_makes_a_delivery_unknown(opener: Opener) -> None:
+    import socket
+
+    store = opener()
+    record(store)
+    delivery = store.deliveries()[0]
+    store.claim(delivery.id, f"{socket.gethostname()}:999999999:1.0")  # no such pid
+    reaped = store.reap_abandoned(timedelta(minutes=5))
+    assert [d.state for d in reaped] == ["unknown"]
+    assert store.claim(delivery.id, process_owner()) is False
+    assert store.claim(delivery.id, process_owner(), include_unknown=True) is True
+
+
+def test_live_and_recent_remote_owners_are_left_alone(opener: Opener) -> None:
+    store = opener()
+    record(store, plan=[SITE, PlannedDelivery("ops", "", "private")])
+    mine, remote = store.deliveries()
+    store.claim(mine.id, process_owner())
+    store.claim(remote.id, "another-laptop:4242:1.0")  # another machine: trusted for the lease
+    assert store.reap_abandoned(timedelta(minutes=5)) == []
+    assert [d.id for d in store.reap_abandoned(timedelta(0))] == [remote.id]
+
+
+# -- schema --------------------------------------------------------------------------
+
+
+def test_a_new_store_has_the_current_schema_and_reopens(opener: Opener) -> None:
+    store = opener()
+    assert store.schema_version() == SCHEMA_VERSION
+    record(store)
+    again = opener()
+    assert again.schema_version() == SCHEMA_VERSION and again.migrated_from is None
+    assert again.incident_ids() == ["api"]
+
+
+def test_a_newer_schema_is_refused(opener: Opener) -> None:
+    store = opener()
+    with store.transaction():
+        store.run("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(StoreError, match="newer broadcaster"):
+        opener()
+
+
+# -- opening the right backend ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location, backend",
+    [("state.db", "sqlite"), ("sqlite:///{tmp}/x.db", "sqlite")],
+    ids=["path", "sqlite-url"],
+)
+def test_a_path_or_sqlite_url_opens_the_embedded_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, location: str, backend: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store(location.format(tmp=tmp_path))
+    assert store.backend == backend
+    store.close()
+
+
+def test_an_unknown_scheme_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="mysql://"):
+        open_store("mysql://u@h/db")
+
+
+def test_pg_password_from_an_env_reference(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.pg import PASSWORD_ENV
+
+    monkeypatch.setenv(PASSWORD_ENV, pg_server.password)
+    store = open_store(pg_server.config_url("postgres"))
+    assert store.backend == "postgresql" and pg_server.password not in store.location
+    store.close()
+    monkeypatch.delenv(PASSWORD_ENV)
+    with pytest.raises(ConfigError, match=PASSWORD_ENV):
+        open_store(pg_server.config_url("postgres"))
+
+
+def test_pg_password_from_the_pg_environment(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    store = open_store(pg_server.url(password=False))
+    assert store.schema_version() == SCHEMA_VERSION
+    store.close()
+
+
+def test_pg_wrong_password_is_reported_without_it(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    wrong = "not-the-Password-123"
+    with pytest.raises(StoreError) as caught:
+        open_store(f"postgresql://postgres:{wrong}@127.0.0.1:{pg_server.port}/postgres")
+    message = str(caught.value)
+    assert f"127.0.0.1:{pg_server.port}/postgres" in message and "password authentication failed" in message
+    assert wrong not in message and "--store" in message
+
+
+def test_pg_lost_connection_is_a_store_error(pg_server: PgServer, pg_url: str) -> None:
+    store = open_store(pg_url)
+    pid = store.select_one("SELECT pg_backend_pid() AS pid")["pid"]  # type: ignore[index]
+    pg_server.admin(f"SELECT pg_terminate_backend({pid})")
+    with pytest.raises(StoreError, match=f"127.0.0.1:{pg_server.port}"):
+        store.incident_ids()
+    store.close()
+
+
+def test_pg_json_and_times_are_native_types(pg_url: str) -> None:
+    """The team database uses PostgreSQL's own types, so SQL reports can query it directly."""
+    store = open_store(pg_url)
+    record(store)
+    row = store.select_one(
+        "SELECT pg_typeof(created_at)::text AS t, pg_typeof(components)::text AS j, components AS c FROM updates"
+    )
+    assert row == {"t": "timestamp with time zone", "j": "jsonb", "c": []}
+    assert json.loads(json.dumps(row["c"])) == []  # type: ignore[index]
+    store.close()
