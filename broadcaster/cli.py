@@ -156,6 +156,8 @@ def message_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--impact", help="none, minor, major or critical.")
 @click.option("--status", "-s", help="investigating (default), identified, monitoring or resolved.")
 @click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
+@click.option("--template", "template", metavar="NAME", help="Start from [templates.NAME] (see `broadcaster templates`).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value for a template placeholder (repeatable).")
 @message_options
 @common
 @click.pass_context
@@ -198,10 +200,13 @@ def preview(ctx: click.Context, message: str | None, **options: Any) -> None:
 
 
 def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> None:
-    from broadcaster import compose, operations, report
+    from broadcaster import compose, lifecycle, operations
 
     config = load_config(ctx)
     store = open_store(ctx)
+    if options.get("template"):
+        options = {**options, **_from_template(lifecycle.apply_template(config, options["template"], lifecycle.parse_sets(options["sets"])), options)}
+        message = message if message is not None else options.pop("template_message", None)
     existing = operations.find_incident(store, options["incident_id"]) if options.get("incident_id") else None
     text = read_message(message, existing, store)
     draft = compose.Draft(
@@ -218,17 +223,45 @@ def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> N
         next_update=options["next_update"],
         reopen=bool(options.get("reopen")),
     )
-    if not options["dry_run"]:
-        preview_result = operations.post(config, store, draft, only=options["only"], skip=options["skip"], dry_run=True)
-        confirm_publication(preview_result, options["yes"])
+
+    def run(**extra: Any) -> Any:
+        return operations.post(config, store, draft, only=options["only"], skip=options["skip"], **extra)
+
+    publish_command(ctx, run, options)
+
+
+def _from_template(filled: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Template fields, overridden by anything typed on the command line."""
+    merged: dict[str, Any] = {}
+    for key in ("title", "impact", "status"):
+        if not options.get(key) and filled.get(key):
+            merged[key] = filled[key]
+    if not options.get("components") and filled.get("components"):
+        merged["components"] = tuple(filled["components"])
+    if not options.get("private") and filled.get("private"):
+        merged["private"] = filled["private"]
+    if filled.get("message"):
+        merged["template_message"] = filled["message"]
+    return merged
+
+
+def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Preview, confirm (public posts cannot be taken back), publish with live progress, report.
+
+    ``run(dry_run=..., progress=...)`` performs the publication; every command
+    that publishes new text goes through here.
+    """
+    from broadcaster import report
+
     out = report.console()
-    progress_targets: list[tuple[str, str]] = []
-    if options["dry_run"]:
-        result = operations.post(config, store, draft, only=options["only"], skip=options["skip"], dry_run=True)
-    else:
-        progress_targets = [(p.destination, p.target) for p in preview_result.previews if p.state == "pending"]
-        with progress_for(out, progress_targets, options["as_json"]) as progress:
-            result = operations.post(config, store, draft, only=options["only"], skip=options["skip"], progress=progress)
+    if options.get("dry_run"):
+        print_post_result(out, run(dry_run=True), options["as_json"])
+        return
+    preview_result = run(dry_run=True)
+    confirm_publication(preview_result, options["yes"])
+    targets = [(p.destination, p.target) for p in preview_result.previews if p.state == "pending"]
+    with progress_for(out, targets, options["as_json"]) as progress:
+        result = run(progress=progress)
     print_post_result(out, result, options["as_json"])
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
@@ -266,7 +299,8 @@ def confirm_publication(preview_result: Any, yes: bool) -> None:
     out = report.console()
     public = next((p for p in preview_result.previews if p.rendered and p.visibility == "public" and p.destination != "site"), None)
     out.rule("What the public will read", align="left")
-    out.print(public.rendered.text if public and public.rendered else preview_result.previews[0].rendered.text if preview_result.previews and preview_result.previews[0].rendered else "")
+    shown = public or next((p for p in preview_result.previews if p.rendered), None)
+    out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
     out.rule("Destinations", align="left")
     counts: dict[tuple[str, str], int] = {}
     for entry in preview_result.previews:
@@ -274,7 +308,7 @@ def confirm_publication(preview_result: Any, yes: bool) -> None:
             counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
     for (name, visibility), count in counts.items():
         chats = f" ({count} chats)" if count > 1 else ""
-        out.print(f"  {name} [{visibility}]{chats}")
+        out.print(f"  {name} [{visibility}]{chats}", markup=False)
     if not click.confirm("Publish now?", default=False):
         raise InputError("not published: nothing was stored or sent.")
 
@@ -309,6 +343,7 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
             "title": result.incident.title,
             "new_incident": result.new,
             "dry_run": result.dry_run,
+            "notices": [o.as_json() for o in getattr(result, "notices", [])],
             "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
                 {
                     "destination": p.destination, "target": p.target, "visibility": p.visibility,
@@ -331,7 +366,7 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
         heading += f" {url}"
     report.print_outcomes(out, heading, result.outcomes, result.incident.id)
     if any(o.destination == "site" and o.state == "sent" for o in result.outcomes):
-        out.print(f"Page: {config.output_dir / 'index.html'}")
+        out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
 
 
 # -- retry --------------------------------------------------------------------
@@ -365,7 +400,7 @@ def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, ma
         Publisher(config, store).reap()
         found = operations.find_incident(store, incident_id).id if incident_id else None
         for delivery in operations.mark_unknown_sent(store, found):
-            out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {delivery.destination} {delivery.target}".rstrip())
+            out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {delivery.destination} {delivery.target}".rstrip(), markup=False)
     todo_states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
     targets = [(d.destination, d.target) for d in store.deliveries(states=todo_states)]
     with progress_for(out, targets, as_json) as progress:
@@ -538,6 +573,9 @@ def init(path: Path, force: bool) -> None:
 from broadcaster.cli_store import store as _store_group  # noqa: E402 - registers `broadcaster store`
 
 main.add_command(_store_group)
+
+# Commands kept in their own module register themselves on `main` when imported.
+from broadcaster import cli_lifecycle as _cli_lifecycle  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

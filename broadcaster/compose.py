@@ -81,6 +81,12 @@ def slug_id(title: str, now: datetime) -> str:
     return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
 
 
+def maintenance_component_status(status: Status) -> ComponentStatus:
+    if status in (Status.IN_PROGRESS, Status.VERIFYING):
+        return ComponentStatus.UNDER_MAINTENANCE
+    return ComponentStatus.OPERATIONAL
+
+
 def author_name(config: Config) -> str:
     if config.author:
         return config.author
@@ -164,14 +170,18 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         check_transition(existing, status, draft.reopen)
     default_status = _DEFAULT_COMPONENT_STATUS[impact or incident.impact]
     if incident.kind == "maintenance":
-        default_status = ComponentStatus.UNDER_MAINTENANCE
+        default_status = maintenance_component_status(status)
     reported = parse_components(draft.components, config, default_status)
+    components = merge_components(incident.components, reported, status.is_closed)
+    if incident.kind == "maintenance" and not status.is_closed:
+        # Components are under maintenance exactly while the window runs.
+        components = tuple(AffectedComponent(c.id, maintenance_component_status(status)) for c in components)
     incident = replace(
         incident,
         title=draft.title or incident.title,
         impact=impact or incident.impact,
         status=status,
-        components=merge_components(incident.components, reported, status.is_closed),
+        components=components,
         resolved_at=now if status.is_closed else None,
     )
     update = Update(

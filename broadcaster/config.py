@@ -124,6 +124,7 @@ class Config:
     publish: Mapping[str, ChannelConfig]
     templates: Mapping[str, Mapping[str, Any]]
     author: str = ""
+    maintenance_reminder_minutes: int = 60
 
     @property
     def base_dir(self) -> Path:
@@ -166,7 +167,8 @@ class Config:
 
 # -- Loading -----------------------------------------------------------------
 
-_TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator"}
+_TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
+_MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description"}
 _STORE_KEYS = {"path", "url"}
 _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
@@ -308,6 +310,11 @@ def parse(
     _refuse_name_clashes(reader, channels, publish)
     operator = reader.table(data.get("operator"), "operator")
     reader.refuse_unknown(operator, {"name"}, "operator.")
+    maintenance = reader.table(data.get("maintenance"), "maintenance")
+    reader.refuse_unknown(maintenance, _MAINTENANCE_KEYS, "maintenance.")
+    reminder = maintenance.get("reminder_minutes", 60)
+    if isinstance(reminder, bool) or not isinstance(reminder, int) or reminder < 0:
+        raise reader.error("maintenance.reminder_minutes", "must be a whole number of minutes (0 turns reminders off)")
     return Config(
         path=path,
         page=_page(reader, reader.table(data.get("page"), "page")),
@@ -318,6 +325,7 @@ def parse(
         publish=publish,
         templates=_templates(reader, reader.table(data.get("templates"), "templates"), ids),
         author=reader.string(operator, "name", "operator."),
+        maintenance_reminder_minutes=reminder,
     )
 
 

@@ -39,10 +39,11 @@ class PostResult:
     outcomes: list[Outcome] = field(default_factory=list)
     previews: list[Preview] = field(default_factory=list)
     dry_run: bool = False
+    notices: list[Outcome] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return any(o.state not in ("sent", "skipped") for o in self.outcomes)
+        return any(o.state not in ("sent", "skipped") for o in [*self.outcomes, *self.notices])
 
 
 def find_incident(store: SQLiteStore, incident_id: str) -> Incident:
@@ -119,27 +120,53 @@ def post(
 ) -> PostResult:
     """Check, store (with every delivery, before sending) and publish one update."""
     incident, update, new = prepare(config, store, draft)
-    planned = delivery_plan(config, incident, update, only, skip)
+    return publish(config, store, incident, update, new=new, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+
+def publish(
+    config: Config,
+    store: SQLiteStore,
+    incident: Incident,
+    update: Update,
+    *,
+    new: bool,
+    only: Sequence[str] = (),
+    skip: Sequence[str] = (),
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    planned: Sequence[PlannedDelivery] | None = None,
+) -> PostResult:
+    """Store a built update with its deliveries (the outbox), then deliver them at once.
+
+    Private notices the update causes (an SLA breach) are stored and delivered in the same run.
+    """
+    if planned is None:
+        planned = delivery_plan(config, incident, update, only, skip)
     earlier = [] if new else store.updates(incident.id)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned), dry_run=True)
     refuse_missing_secrets(config, planned)
     incident, update = store.record_update(incident, update, planned, new=new)
-    outcomes = publish_stored(config, store, incident.id, update.sequence, progress=progress)
-    return PostResult(incident, update, new, outcomes=outcomes)
+    from broadcaster.notices import record_sla_breaches
+
+    notices = record_sla_breaches(config, store, utcnow())
+    keys = [(incident.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
+    outcomes = publish_stored(config, store, keys, progress=progress)
+    mine = [o for o in outcomes if (o.incident_id, o.sequence) == (incident.id, update.sequence)]
+    return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if o not in mine])
 
 
 def publish_stored(
-    config: Config, store: SQLiteStore, incident_id: str, sequence: int, *, progress: Progress | None = None
+    config: Config, store: SQLiteStore, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None
 ) -> list[Outcome]:
-    """Deliver every pending delivery of one stored update; skipped ones are reported as such."""
+    """Deliver every pending delivery of these stored updates; skipped ones are reported as such."""
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
-    rows = store.deliveries(incident_id=incident_id, sequence=sequence)
+    rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
     pending = [d for d in rows if d.state == "pending"]
-    sent = {o.destination + "\0" + o.target: o for o in publisher.deliver(pending)}
-    return [sent.get(d.destination + "\0" + d.target) or _skipped(d) for d in rows]
+    sent = {d.id: o for d, o in zip(pending, publisher.deliver(pending), strict=True)}
+    return [sent.get(d.id) or _skipped(d) for d in rows]
 
 
 def _skipped(delivery: Delivery) -> Outcome:

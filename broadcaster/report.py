@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -28,7 +29,10 @@ STATE_STYLE = {
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = 200  # a pipe or a file: keep rows whole rather than wrap at 80 columns
+    return out
 
 
 class TerminalProgress:
@@ -134,7 +138,7 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
         label = f"{preview.destination}" + (f" → {preview.target}" if preview.target else "")
         tag = "[red]PRIVATE[/red]" if preview.visibility == "private" else "[cyan]public[/cyan]"
         if preview.rendered is None:
-            out.print(f"── {label} ({tag}) skipped: {preview.reason}", markup=True)
+            out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
         out.rule(f"{label} ({preview.visibility})", align="left", style="red" if preview.visibility == "private" else "cyan")
         for index, part in enumerate(preview.rendered.messages, 1):

@@ -47,7 +47,7 @@ def print_list(config: Config, store: SQLiteStore, *, limit: int, as_json: bool)
         return
     table = Table(box=None, header_style="bold")
     for column in ("id", "status", "impact", "title", "started", "updates", "undelivered"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "title")
     for incident in incidents:
         updates = store.updates(incident.id)
         undelivered = len(store.deliveries(incident_id=incident.id, states=("pending", "failed", "unknown", "sending")))
@@ -69,7 +69,7 @@ def print_incident(config: Config, store: SQLiteStore, incident: Incident, *, as
         click.echo(json.dumps(_incident_json(incident, updates, deliveries), ensure_ascii=False))
         return
     out = console()
-    out.print(f"[bold]{incident.title}[/bold]  ({incident.id})")
+    out.print(Text(incident.title, style="bold") + Text(f"  ({incident.id})"))
     out.print(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, config.page.zone)}")
     if incident.components:
         out.print("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components))
@@ -180,7 +180,7 @@ def publish_site(config: Config, store: SQLiteStore) -> bool:
 
     built = rebuild_site(config, store)
     out = console()
-    out.print(f"Built {len(built.hashes)} files into {config.output_dir}.")  # type: ignore[attr-defined]
+    out.print(f"Built {len(built.hashes)} files into {config.output_dir}.", markup=False)  # type: ignore[attr-defined]
     hosts = [d for d in destinations(config).values() if d.kind == "host"]
     ok = True
     for destination in hosts:
@@ -189,9 +189,9 @@ def publish_site(config: Config, store: SQLiteStore) -> bool:
             out.print(f"  [green]✓[/green] {destination.name}: {receipt.remote_id}")
         except DeliveryError as exc:
             ok = False
-            out.print(f"  [red]✗[/red] {destination.name}: {exc}")
+            out.print(Text("  ✗ ", style="red") + Text(f"{destination.name}: {exc}"))
     if not hosts:
-        out.print("No [publish.NAME] targets configured: the site is only in the local folder.")
+        out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
     return ok
 
 

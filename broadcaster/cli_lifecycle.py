@@ -1,0 +1,225 @@
+"""Commands for the rest of an incident's life: amend, postmortem, maintenance, tick, templates, completion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broadcaster.cli import (
+    EXIT_DELIVERY,
+    common,
+    load_config,
+    main,
+    open_store,
+    publish_command,
+    read_message,
+)
+from broadcaster.errors import InputError
+
+
+def publish_options(command: Any) -> Any:
+    """The options every publishing command shares with `post`."""
+    options = [
+        click.option("--only", "only", multiple=True, metavar="NAMES", help="Send only to these destinations."),
+        click.option("--skip", "skip", multiple=True, metavar="NAMES", help="Do not send to these destinations."),
+        click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (as `post --json`)."),
+        click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("incident_id", metavar="INCIDENT")
+@click.argument("sequence", type=int, metavar="SEQ")
+@click.argument("message", required=False)
+@click.option("--private", "-p", default="", metavar="TEXT", help="Private detail about the correction.")
+@publish_options
+@common
+@click.pass_context
+def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | None, private: str, **options: Any) -> None:
+    """Correct update SEQ of an incident.
+
+    Edited in place where the medium allows it (Telegram, Slack, the page and
+    the feeds); posted as a correction reply where it does not (X). The store
+    keeps the original and the correction.
+    """
+    from broadcaster import lifecycle, operations
+
+    config, store = load_config(ctx), open_store(ctx)
+    incident = operations.find_incident(store, incident_id)
+    text = read_message(message, incident, store)
+
+    def run(**extra: Any) -> Any:
+        return lifecycle.amend(config, store, incident.id, sequence, text, private=private,
+                               only=options["only"], skip=options["skip"], **extra)
+
+    publish_command(ctx, run, options)
+
+
+@main.command()
+@click.argument("incident_id", metavar="INCIDENT")
+@click.option("--file", "-f", "path", required=True, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
+@publish_options
+@common
+@click.pass_context
+def postmortem(ctx: click.Context, incident_id: str, path: str, **options: Any) -> None:
+    """Publish the postmortem of a resolved incident.
+
+    It gets its own section on the incident page (markdown, sanitised), a feed
+    entry, and a short announcement with the link on the channels, threaded
+    under the incident where the medium threads.
+    """
+    from broadcaster import lifecycle
+
+    config, store = load_config(ctx), open_store(ctx)
+    text = read_message("-", None, store) if path == "-" else _read_file(path)
+
+    def run(**extra: Any) -> Any:
+        return lifecycle.postmortem(config, store, incident_id, text, only=options["only"], skip=options["skip"], **extra)
+
+    publish_command(ctx, run, options)
+
+
+def _read_file(path: str) -> str:
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path} not found.") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from exc
+
+
+# -- maintenance -------------------------------------------------------------------
+
+
+@main.group()
+def maintenance() -> None:
+    """Scheduled maintenance: schedule, start, verifying, complete.
+
+    Post updates in between with `broadcaster post -i ID`; `broadcaster tick`
+    starts and completes windows at their scheduled times.
+    """
+
+
+@maintenance.command("schedule")
+@click.argument("message", required=False)
+@click.option("--title", "-t", required=True, help="What the maintenance is.")
+@click.option("--start", required=True, metavar="WHEN", help="Start: 2h, 15:30 or an ISO time.")
+@click.option("--end", required=True, metavar="WHEN", help="End: a duration after the start (2h) or a time.")
+@click.option("--component", "-C", "components", multiple=True, metavar="ID", help="A component under maintenance (repeatable).")
+@click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
+@publish_options
+@common
+@click.pass_context
+def maintenance_schedule(ctx: click.Context, message: str | None, title: str, start: str, end: str,
+                         components: tuple[str, ...], private: str, **options: Any) -> None:
+    """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
+    from broadcaster import lifecycle
+
+    config, store = load_config(ctx), open_store(ctx)
+    text = message or ""  # empty: a standard announcement with the window's times
+
+    def run(**extra: Any) -> Any:
+        return lifecycle.schedule_maintenance(config, store, title=title, start=start, end=end, components=components,
+                                              message=text, private=private, only=options["only"], skip=options["skip"], **extra)
+
+    publish_command(ctx, run, options)
+
+
+def _step_command(name: str, status: str, default_message: str, help_text: str) -> None:
+    @maintenance.command(name, help=help_text)
+    @click.argument("incident_id", metavar="ID")
+    @click.argument("message", required=False)
+    @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
+    @publish_options
+    @common
+    @click.pass_context
+    def command(ctx: click.Context, incident_id: str, message: str | None, private: str, **options: Any) -> None:
+        from broadcaster import lifecycle
+
+        config, store = load_config(ctx), open_store(ctx)
+
+        def run(**extra: Any) -> Any:
+            return lifecycle.maintenance_step(config, store, incident_id, options.get("status") or status,
+                                              message or default_message, private=private,
+                                              only=options["only"], skip=options["skip"], **extra)
+
+        publish_command(ctx, run, options)
+
+
+_step_command("start", "in_progress", "The scheduled maintenance has started.", "Start a scheduled maintenance window now.")
+_step_command("verifying", "verifying", "The work is done; we are verifying that everything works.", "Mark a maintenance window as verifying.")
+_step_command("complete", "completed", "The scheduled maintenance is complete.", "Complete a maintenance window.")
+
+
+# -- tick --------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@common
+@click.pass_context
+def tick(ctx: click.Context, as_json: bool) -> None:
+    """Do what is due now; for cron or a systemd timer, safe to run every minute.
+
+    Starts and completes maintenance windows at their scheduled times, reminds
+    of a window starting within [maintenance] reminder_minutes, and tells the
+    private channels when a promised update is overdue or an SLA is breached.
+    Running it twice posts nothing twice.
+    """
+    from broadcaster import lifecycle
+
+    config, store = load_config(ctx), open_store(ctx)
+    result = lifecycle.tick(config, store)
+    if as_json:
+        click.echo(json.dumps({
+            "busy": result.busy,
+            "actions": result.actions,
+            "deliveries": [o.as_json() for r in result.results for o in [*r.outcomes, *r.notices]],
+        }))
+    elif result.busy:
+        click.echo("Another `broadcaster tick` is running; nothing done.")
+    elif not result.actions:
+        click.echo("Nothing due.")
+    else:
+        for action in result.actions:
+            click.echo(f"- {action}")
+    if result.failed:
+        ctx.exit(EXIT_DELIVERY)
+
+
+# -- templates and completion ------------------------------------------------------------
+
+
+@main.command()
+@common
+@click.pass_context
+def templates(ctx: click.Context) -> None:
+    """List the [templates.NAME] of the config and the values each needs (--set key=value)."""
+    from broadcaster import lifecycle
+
+    config = load_config(ctx)
+    if not config.templates:
+        click.echo("No templates. Add [templates.NAME] with title, impact, components, status, message.")
+        return
+    for name, template in config.templates.items():
+        fields = lifecycle.template_fields(template)
+        needs = " ".join(f"--set {f}=..." for f in fields)
+        click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: eval "$(broadcaster completion bash)"."""
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)
+    assert completer is not None
+    click.echo(completer(main, {}, "broadcaster", "_BROADCASTER_COMPLETE").source())

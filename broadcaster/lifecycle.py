@@ -1,0 +1,237 @@
+"""The rest of an incident's life: corrections, postmortems, maintenance windows, templates, tick.
+
+Each builds an Update and hands it to ``operations.publish``, so it is stored
+with its deliveries before anything is sent, like any post.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from broadcaster import compose
+from broadcaster.config import Config
+from broadcaster.destinations import destinations, plan
+from broadcaster.errors import InputError
+from broadcaster.operations import PostResult, find_incident, publish
+from broadcaster.store import PlannedDelivery, SQLiteStore, utcnow
+from broadcaster.times import format_time
+from messages.model import Incident, Status, Update
+from messages.visibility import PRIVATE_KINDS, validate_message
+
+# -- corrections ------------------------------------------------------------------
+
+
+def amend(config: Config, store: SQLiteStore, incident_id: str, sequence: int, message: str, *,
+          private: str = "", only: Sequence[str] = (), skip: Sequence[str] = (), dry_run: bool = False,
+          progress: Any = None) -> PostResult:
+    """Correct a posted update: edited in place where the medium can, a correction reply where not.
+
+    The store keeps both: the original update as it was, and the correction (an
+    update of kind ``correction`` naming the sequence it corrects).
+    """
+    incident = find_incident(store, incident_id)
+    original = store.update(incident.id, sequence)
+    if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
+        numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
+        raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
+    validate_message(message)
+    correction = Update(
+        incident.id, 0, utcnow(), incident.status, message.strip(), private_note=private.strip(),
+        kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
+    )
+    planned = _where_the_original_went(config, store, incident, original, only, skip)
+    return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
+
+
+def _where_the_original_went(config: Config, store: SQLiteStore, incident: Incident, original: Update,
+                             only: Sequence[str], skip: Sequence[str]) -> list[PlannedDelivery]:
+    """A correction goes where the original went; a destination that skipped it skips this too."""
+    from broadcaster.operations import delivery_plan
+
+    planned = delivery_plan(config, incident, original, only, skip)
+    went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
+            if d.state != "skipped"}
+    return [p if (p.destination, p.target) in went or p.state == "skipped"
+            else PlannedDelivery(p.destination, p.target, p.visibility, "skipped", f"update #{original.sequence} was not sent here")
+            for p in planned]
+
+
+# -- postmortems ------------------------------------------------------------------
+
+
+def postmortem(config: Config, store: SQLiteStore, incident_id: str, text: str, *, only: Sequence[str] = (),
+               skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
+    """Publish the explanation of a closed incident: a page section, a feed entry, an announcement."""
+    incident = find_incident(store, incident_id)
+    if incident.is_open:
+        raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
+    validate_message(text)
+    update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
+                    author=compose.author_name(config))
+    return publish(config, store, incident, update, new=False, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+
+# -- maintenance ------------------------------------------------------------------
+
+
+def schedule_maintenance(config: Config, store: SQLiteStore, *, title: str, start: str, end: str,
+                         components: Sequence[str], message: str, private: str = "", only: Sequence[str] = (),
+                         skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
+    """Announce a maintenance window (status ``scheduled``)."""
+    from broadcaster.times import parse_time
+
+    now = utcnow()
+    starts = parse_time(start, now=now, zone=config.page.zone, option="--start")
+    ends = parse_time(end, now=starts, zone=config.page.zone, option="--end")
+    if ends <= starts:
+        raise InputError(f"--end ({format_time(ends)}) must be after --start ({format_time(starts)}).")
+    if not components:
+        raise InputError("name the components under maintenance with --component ID (repeatable).")
+    if not message.strip():
+        message = (f"We will carry out scheduled maintenance from {format_time(starts, config.page.zone)} "
+                   f"to {format_time(ends, config.page.zone)}.")
+    draft = compose.Draft(message=message, title=title, status="scheduled", components=components, private=private,
+                          incident_kind="maintenance", impact="none", scheduled_start=starts, scheduled_end=ends)
+    incident, update = compose.build(draft, None, config, now)
+    return publish(config, store, incident, update, new=True, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+
+def maintenance_step(config: Config, store: SQLiteStore, incident_id: str, status: str, message: str, **options: Any) -> PostResult:
+    """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``."""
+    incident = find_incident(store, incident_id)
+    if incident.kind != "maintenance":
+        raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
+    draft = compose.Draft(message=message, incident_id=incident.id, status=status, private=options.pop("private", ""))
+    built_incident, update = compose.build(draft, incident, config, utcnow())
+    return publish(config, store, built_incident, update, new=False, **options)
+
+
+# -- templates -----------------------------------------------------------------------
+
+
+def template_fields(template: Mapping[str, Any]) -> list[str]:
+    """The ``{placeholders}`` a template needs, in order of first use."""
+    names: list[str] = []
+    for value in template.values():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                for _, name, _, _ in string.Formatter().parse(text):
+                    if name and name not in names:
+                        names.append(name)
+    return names
+
+
+def apply_template(config: Config, name: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """The template's fields with every ``{placeholder}`` filled from ``--set key=value``."""
+    if name not in config.templates:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(config.templates), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(config.templates) or "none: add [templates.NAME] to the config"
+        raise InputError(f"no template {name!r}.{hint} Templates: {known}.")
+    template = config.templates[name]
+    missing = [f for f in template_fields(template) if f not in values]
+    if missing:
+        raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.format_map(values)
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    return {key: fill(value) for key, value in template.items()}
+
+
+def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {pair!r}: write it as key=value.")
+        values[key.strip()] = value
+    return values
+
+
+# -- tick ------------------------------------------------------------------------------
+
+
+@dataclass
+class TickResult:
+    actions: list[str] = field(default_factory=list)
+    results: list[PostResult] = field(default_factory=list)
+    busy: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results)
+
+
+def tick(config: Config, store: SQLiteStore, *, now: datetime | None = None, progress: Any = None) -> TickResult:
+    """Everything that is due by now, once: maintenance transitions and reminders, overdue and SLA notices.
+
+    Safe to run every minute: each step checks the store first, and one tick at
+    a time runs (a second one finds the lock taken and does nothing).
+    """
+    now = now or utcnow()
+    result = TickResult()
+    lock_path = config.store_path.parent / ".tick.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            result.busy = True
+            return result
+        _maintenance_due(config, store, now, result, progress)
+        _notices_due(config, store, now, result, progress)
+    return result
+
+
+def _maintenance_due(config: Config, store: SQLiteStore, now: datetime, result: TickResult, progress: Any) -> None:
+    lead = timedelta(minutes=config.maintenance_reminder_minutes)
+    for incident in store.list_incidents(limit=1000):
+        if incident.kind != "maintenance" or not incident.is_open or incident.scheduled_start is None:
+            continue
+        start, end = incident.scheduled_start, incident.scheduled_end
+        if incident.status is Status.SCHEDULED and start <= now:
+            result.actions.append(f"started {incident.id}")
+            result.results.append(maintenance_step(config, store, incident.id, "in_progress",
+                                                   "The scheduled maintenance has started.", progress=progress))
+        elif incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
+            result.actions.append(f"completed {incident.id}")
+            result.results.append(maintenance_step(config, store, incident.id, "completed",
+                                                   "The scheduled maintenance is complete.", progress=progress))
+        elif incident.status is Status.SCHEDULED and lead and start - lead <= now:
+            if any(u.kind == "reminder" for u in store.updates(incident.id)):
+                continue
+            minutes = max(1, round((start - now).total_seconds() / 60))
+            message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)} (in {minutes} min)."
+            reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
+            planned = plan(destinations(config), {c.id for c in incident.components})
+            result.actions.append(f"reminded {incident.id}")
+            result.results.append(publish(config, store, incident, reminder, new=False, planned=planned, progress=progress))
+
+
+def _notices_due(config: Config, store: SQLiteStore, now: datetime, result: TickResult, progress: Any) -> None:
+    from broadcaster.notices import record_overdue, record_sla_breaches
+    from broadcaster.operations import PostResult, publish_stored
+
+    notices = [*record_overdue(config, store, now), *record_sla_breaches(config, store, now)]
+    if not notices:
+        return
+    outcomes = publish_stored(config, store, [(n.incident_id, n.sequence) for n in notices], progress=progress)
+    for notice in notices:
+        incident = store.incident(notice.incident_id)
+        assert incident is not None
+        label = notice.extra.get("notice", "notice")
+        result.actions.append(f"{label} notice for {notice.incident_id}")
+        mine = [o for o in outcomes if (o.incident_id, o.sequence) == (notice.incident_id, notice.sequence)]
+        result.results.append(PostResult(incident, notice, False, outcomes=mine))

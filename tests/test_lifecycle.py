@@ -1,0 +1,297 @@
+"""The operator's whole incident through the CLI: compose, confirm, templates, maintenance, tick, amend,
+postmortem, SLA notices. Channels are the fakes; assertions are on what they received and what the store says."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
+
+ENGINE = "[engine]\ntimeout = 3\ndeadline = 20\n"
+
+
+@pytest.fixture
+def world(project: Project) -> Iterator[FakeWorld]:
+    with FakeWorld() as fakes:
+        project.write_config(ENGINE + fakes.channels_toml())
+        project.env.update(fakes.env)
+        yield fakes
+
+
+def run_json(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.cli(*args, "--json")
+    assert result.stdout, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def iso(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).isoformat(timespec="seconds")
+
+
+def in_terminal(project: Project, args: list[str], answers: bytes = b"", env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run the real CLI with a pseudo-terminal as its stdin and stdout, typing ``answers``."""
+    leader, follower = pty.openpty()
+    full_env = {**os.environ, **project.env, **(env or {}), "COLUMNS": "120", "TERM": "dumb"}
+    process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
+                               stdin=follower, stdout=follower, stderr=follower, env=full_env, cwd=project.root)
+    os.close(follower)
+    output, sent = b"", False
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if answers and not sent and b"Publish now?" in output:
+            os.write(leader, answers)
+            sent = True
+    os.close(leader)
+    return process.wait(timeout=30), output.decode(errors="replace")
+
+
+# -- writing and confirming ------------------------------------------------------------
+
+
+def test_editor_composes_the_message_and_confirmation_is_asked(project: Project, world: FakeWorld, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "Written in the editor.\\n[private]ops only[/private]\\n" > "$1.new"\ncat "$1" >> "$1.new"\nmv "$1.new" "$1"\n')
+    editor.chmod(0o755)
+    code, output = in_terminal(project, ["post", "--title", "API errors", "-C", "api"], answers=b"y\n",
+                               env={"EDITOR": str(editor), "VISUAL": str(editor)})
+    assert code == 0, output
+    assert "What the public will read" in output and "Written in the editor." in output
+    assert "tg-ops [private] (2 chats)" in output
+    [tweet] = world.x.tweets
+    assert "Written in the editor." in tweet.text and "ops only" not in tweet.text
+    assert "ops only" in world.telegram_messages(OPS_CHATS[0])[0].text
+
+
+def test_an_empty_editor_message_aborts(project: Project, world: FakeWorld, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nexit 0\n")  # leaves only the template's comment lines
+    editor.chmod(0o755)
+    code, output = in_terminal(project, ["post", "--title", "API errors"], env={"EDITOR": str(editor), "VISUAL": str(editor)})
+    assert code == 2 and ("empty message" in output or "no message" in output)
+    assert world.x.tweets == []
+
+
+def test_saying_no_at_the_confirmation_stores_and_sends_nothing(project: Project, world: FakeWorld) -> None:
+    code, output = in_terminal(project, ["post", "--title", "API errors", "Investigating."], answers=b"n\n")
+    assert code == 2 and "nothing was stored or sent" in output
+    assert world.x.tweets == [] and json.loads(project.cli("list", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("command", [
+    ["resolve", "{incident}", "Fixed."],
+    ["amend", "{incident}", "1", "Corrected."],
+    ["maintenance", "schedule", "--title", "DB", "--start", "2h", "--end", "3h", "-C", "db"],
+    ["postmortem", "{incident}", "--file", "{file}"],
+], ids=["resolve", "amend", "maintenance", "postmortem"])
+def test_every_publishing_command_refuses_without_terminal_or_yes(project: Project, world: FakeWorld, command: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    if command[0] == "postmortem":
+        project.cli("resolve", incident, "--yes")
+    (tmp_path / "pm.md").write_text("# What happened\n\nA router failed.")
+    args = [a.format(incident=incident, file=tmp_path / "pm.md") for a in command]
+    before = len(world.x.tweets)
+    result = project.cli(*args)
+    assert result.exit_code == 2 and "--yes" in result.stderr
+    assert len(world.x.tweets) == before
+
+
+# -- templates ------------------------------------------------------------------------------
+
+TEMPLATES = """
+[templates.db-failover]
+title = "Database failover in {region}"
+impact = "major"
+components = ["db=partial_outage"]
+message = "We are failing over the database in {region}. Expect errors for about {minutes} minutes."
+"""
+
+
+def test_post_from_a_template(project: Project, world: FakeWorld) -> None:
+    project.write_config(ENGINE + world.channels_toml() + TEMPLATES)
+    listed = project.cli("templates")
+    assert "db-failover" in listed.stdout and "--set region=" in listed.stdout and "--set minutes=" in listed.stdout
+    code, payload = run_json(project, "post", "--yes", "--template", "db-failover", "--set", "region=eu-west", "--set", "minutes=5")
+    assert code == 0, payload
+    assert payload["title"] == "Database failover in eu-west"
+    assert "failing over the database in eu-west" in world.x.tweets[0].text
+    shown = json.loads(project.cli("show", payload["incident_id"], "--json").stdout)
+    assert shown["impact"] == "major" and shown["components"] == [{"id": "db", "status": "partial_outage"}]
+
+
+def test_a_template_with_a_missing_value_is_an_input_error(project: Project, world: FakeWorld) -> None:
+    project.write_config(ENGINE + world.channels_toml() + TEMPLATES)
+    result = project.cli("post", "--yes", "--template", "db-failover", "--set", "region=eu-west")
+    assert result.exit_code == 2 and "minutes" in result.stderr
+    typo = project.cli("post", "--yes", "--template", "db-falover")
+    assert typo.exit_code == 2 and "Did you mean 'db-failover'" in typo.stderr
+    assert world.x.tweets == []
+
+
+# -- maintenance and tick ---------------------------------------------------------------------
+
+
+def summary(project: Project) -> dict:
+    return json.loads((project.site / "summary.json").read_text())
+
+
+def component_status(project: Project, component: str) -> str:
+    return next(c["status"] for c in summary(project)["components"] if c["id"] == component)
+
+
+def test_maintenance_lifecycle_through_tick(project: Project, world: FakeWorld) -> None:
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", iso(timedelta(seconds=-5)), "--end", iso(timedelta(seconds=3)), "-C", "db",
+                               "Upgrading the database.")
+    assert code == 0, scheduled
+    incident = scheduled["incident_id"]
+    assert scheduled["status"] == "scheduled"
+    assert component_status(project, "db") == "operational"  # not yet started
+    assert "DB upgrade" in (project.site / "index.html").read_text()
+
+    first = json.loads(project.cli("tick", "--json").stdout)
+    assert first["actions"] == [f"started {incident}"]
+    assert component_status(project, "db") == "under_maintenance"
+    import time
+
+    time.sleep(3.5)
+    second = json.loads(project.cli("tick", "--json").stdout)
+    assert second["actions"] == [f"completed {incident}"]
+    assert component_status(project, "db") == "operational"
+    third = json.loads(project.cli("tick", "--json").stdout)
+    assert third["actions"] == []
+    statuses = [u["status"] for u in json.loads(project.cli("show", incident, "--json").stdout)["updates"]]
+    assert statuses == ["scheduled", "in_progress", "completed"]
+    assert len(world.x.tweets) == 3  # schedule, start, complete: each once
+
+
+def test_reminder_is_sent_once_within_the_lead_time(project: Project, world: FakeWorld) -> None:
+    project.write_config(ENGINE + "[maintenance]\nreminder_minutes = 60\n" + world.channels_toml())
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", "30m", "--end", "2h", "-C", "db")
+    assert code == 0
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"reminded {scheduled['incident_id']}"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    assert ["Reminder" in t.text for t in world.x.tweets] == [False, True]
+
+
+def test_an_overdue_promise_is_told_to_private_channels_once(project: Project, world: FakeWorld) -> None:
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+                            "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+    assert code == 0
+    incident = posted["incident_id"]
+    assert "OVERDUE" in project.cli("list").stdout
+    assert json.loads(project.cli("list", "--json").stdout)[0]["overdue"] is True
+    tick = json.loads(project.cli("tick", "--json").stdout)
+    assert tick["actions"] == [f"overdue notice for {incident}"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    for chat in OPS_CHATS:
+        assert "Overdue" in world.telegram_messages(chat)[-1].text
+    assert all("Overdue" not in m.text for m in world.telegram_messages(PUBLIC_CHAT))
+    assert all("Overdue" not in t.text for t in world.x.tweets)
+    assert "Overdue" not in (project.site / "index.html").read_text()
+    assert "Overdue" not in (project.site / "feed.xml").read_text()
+
+
+# -- corrections and postmortems ---------------------------------------------------------------
+
+
+def test_amend_edits_where_the_medium_can_and_replies_where_not(project: Project, world: FakeWorld) -> None:
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors in eu-west.")
+    incident = posted["incident_id"]
+    code, amended = run_json(project, "amend", incident, "1", "--yes", "Errors in eu-central.")
+    assert code == 0, amended
+    # X cannot edit: a correction reply under the original.
+    assert len(world.x.tweets) == 2
+    assert "Correction" in world.x.tweets[1].text and "eu-central" in world.x.tweets[1].text
+    assert world.x.tweets[1].in_reply_to == world.x.tweets[0].id
+    # Telegram: edited in place, in every chat.
+    assert len(world.telegram_messages(PUBLIC_CHAT)) == 1
+    edited = [e for e in world.telegram.edits]
+    assert len(edited) == 1 + len(OPS_CHATS) and all("eu-central" in str(e) for e in edited)
+    # Slack: the original message was updated.
+    [message] = world.slack_messages()
+    assert message.edits and "eu-central" in json.dumps(message.blocks)
+    # The page and the feeds show the corrected text; the store keeps both.
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert "eu-central" in page and "eu-west" not in page
+    assert "eu-central" in (project.site / "feed.xml").read_text()
+    shown = json.loads(project.cli("show", incident, "--json").stdout)
+    assert [u["message"] for u in shown["updates"]] == ["Errors in eu-west.", "Errors in eu-central."]
+
+
+def test_amend_refuses_an_unknown_update(project: Project, world: FakeWorld) -> None:
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    result = project.cli("amend", incident, "7", "--yes", "Nope.")
+    assert result.exit_code == 2 and "no update #7" in result.stderr
+
+
+def test_postmortem_is_published_on_the_page_the_feed_and_announced(project: Project, world: FakeWorld, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")[1]["incident_id"]
+    early = project.cli("postmortem", incident, "--file", str(tmp_path / "x.md"), "--yes")
+    assert early.exit_code == 2
+    project.cli("resolve", incident, "--yes", "Fixed.")
+    document = tmp_path / "postmortem.md"
+    document.write_text("## What happened\n\nA *router* in fra-2 failed. [private]Vendor ticket V-7[/private]\n\n- we add a spare\n")
+    code, payload = run_json(project, "postmortem", incident, "--file", str(document), "--yes")
+    assert code == 0, payload
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert "What happened" in page and "<em>router</em>" in page and "V-7" not in page
+    assert "router" in (project.site / "feed.xml").read_text()
+    announcement = world.x.tweets[-1]
+    assert "postmortem" in announcement.text.lower() and announcement.in_reply_to == world.x.tweets[-2].id
+    assert "V-7" not in announcement.text
+
+
+# -- SLA --------------------------------------------------------------------------------------
+
+
+def test_an_sla_breach_is_announced_to_private_channels_once(project: Project, world: FakeWorld) -> None:
+    from broadcaster.config import load
+    from broadcaster.store import PlannedDelivery, open_store
+    from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+
+    config_text = project.config.read_text().replace('id = "api"\nname = "API"', 'id = "api"\nname = "API"\nsla = 99.9')
+    project.config.write_text(config_text)
+    # An outage that began two hours ago: over 0.1% of any month so far.
+    began = datetime.now(UTC) - timedelta(hours=2)
+    config = load(str(project.config), environ=world.env)
+    store = open_store(config.store_path)
+    incident = Incident("api-down", "API down", Impact.CRITICAL, Status.INVESTIGATING, began,
+                        components=(AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),))
+    update = Update("api-down", 0, began, Status.INVESTIGATING, "The API is down.",
+                    components=(AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),))
+    store.record_update(incident, update, [PlannedDelivery("site", "", "public", "skipped", "history")], new=True)
+    store.close()
+
+    code, payload = run_json(project, "post", "--yes", "-i", "api-down", "Still down.")
+    assert code == 0, payload
+    notices = payload["notices"]
+    assert notices and {n["destination"] for n in notices if n["state"] == "sent"} == {"tg-ops", "slack-acme"}
+    assert any("SLA breach" in m.text for m in world.telegram_messages(OPS_CHATS[0]))
+    assert all("SLA" not in m.text for m in world.telegram_messages(PUBLIC_CHAT))
+    assert all("SLA" not in t.text for t in world.x.tweets)
+    # Later runs do not announce it again.
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    again = run_json(project, "post", "--yes", "-i", "api-down", "Recovering.")[1]
+    assert again["notices"] == []
+    assert sum("SLA breach" in m.text for m in world.telegram_messages(OPS_CHATS[0])) == 1
