@@ -1,0 +1,121 @@
+"""The RSS 2.0 and Atom feeds: one entry per public update, newest first.
+
+Everything in a feed comes from the data, never from the clock, so building
+the same data twice gives the same bytes and readers never see phantom
+changes: entry ids are derived from the incident id and update sequence, the
+feed's ``updated``/``lastBuildDate`` is the newest update's time.
+
+feedgen pitfalls handled here: ``add_entry`` prepends unless told to append;
+the RSS channel ``<link>`` is the last link added (so the site link goes last);
+``updated`` and ``lastBuildDate`` default to now; naive datetimes raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
+
+from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.site import status as st
+from broadcaster.site.fragments import Names, Times
+from broadcaster.site.pages import incident_path, template
+from messages.visibility import PublicIncident, PublicView
+
+MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
+URN_PREFIX = "urn:broadcaster:"
+
+
+@dataclass(frozen=True)
+class Feeds:
+    rss: bytes
+    atom: bytes
+
+
+def entry_id(page: PageConfig, incident_id: str, sequence: int) -> str:
+    """Stable across builds: the update's permalink when the page has a public URL."""
+    if page.base_url:
+        return f"{page.base_url}{incident_path(incident_id)}#update-{sequence}"
+    return f"{URN_PREFIX}incidents/{incident_id}#update-{sequence}"
+
+
+def _link(page: PageConfig, path: str) -> str:
+    # Relative when no base_url is known: resolved against the feed's own address.
+    return page.base_url + path
+
+
+def newest_updates(
+    incidents: Sequence[PublicIncident], limit: int = MAX_ENTRIES
+) -> list[tuple[PublicIncident, PublicView]]:
+    """(incident, update) pairs, newest first; ties broken by id so the order is stable."""
+    pairs = [(incident, update) for incident in incidents for update in incident.updates]
+    pairs.sort(key=lambda p: (st.utc(p[1].created_at), p[0].header.id, p[1].sequence), reverse=True)
+    return pairs[:limit]
+
+
+def _entry(
+    generator: FeedGenerator,
+    page: PageConfig,
+    incident: PublicIncident,
+    update: PublicView,
+    body: str,
+) -> None:
+    header = incident.header
+    entry: FeedEntry = generator.add_entry(order="append")
+    entry.guid(entry_id(page, header.id, update.sequence), permalink=bool(page.base_url))
+    entry.title(f"[{update.status.label}] {header.title}")
+    entry.link(href=_link(page, f"{incident_path(header.id)}#update-{update.sequence}"))
+    entry.published(st.utc(update.created_at).replace(microsecond=0))
+    # A correction rewrites the text in place: readers that track `updated` show it again.
+    entry.updated(st.changed_at(update).replace(microsecond=0))
+    entry.summary(body, type="html")
+
+
+def _generator(page: PageConfig, updated: datetime) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.id(page.base_url or f"{URN_PREFIX}status")
+    generator.title(page.title)
+    generator.description(
+        page.description or f"Incident and maintenance updates from {page.title}."
+    )
+    generator.author({"name": page.title})
+    generator.language("en")
+    generator.generator("broadcaster")
+    moment = st.utc(updated).replace(microsecond=0)
+    generator.updated(moment)
+    generator.lastBuildDate(moment)
+    return generator
+
+
+def _links(generator: FeedGenerator, page: PageConfig, self_path: str, media_type: str) -> None:
+    links = []
+    if page.base_url:
+        links.append({"href": page.base_url + self_path, "rel": "self", "type": media_type})
+    # Last, because feedgen makes the last link the RSS channel's <link>.
+    links.append({"href": _link(page, "index.html"), "rel": "alternate", "type": "text/html"})
+    generator.link(links, replace=True)
+
+
+def build_feeds(
+    page: PageConfig,
+    components: Sequence[ComponentConfig],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+) -> Feeds:
+    """Render feed.xml and atom.xml for the updates of ``incidents``."""
+    pairs = newest_updates(incidents)
+    updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(
+        incidents, now
+    )
+    generator = _generator(page, updated)
+    body = template("feed_entry.html")
+    context = {"times": Times(page.timezone), "names": Names(components)}
+    for incident, update in pairs:
+        _entry(generator, page, incident, update, body.render(context, update=update).strip())
+    _links(generator, page, "feed.xml", "application/rss+xml")
+    rss = generator.rss_str(pretty=True)
+    _links(generator, page, "atom.xml", "application/atom+xml")
+    atom = generator.atom_str(pretty=True)
+    return Feeds(rss=rss, atom=atom)

@@ -1,0 +1,75 @@
+"""Atomic file writes, and a child process that does them for a big build.
+
+On a full build, writing each page costs about as much as rendering it (a
+create, a write and a rename, each waiting on the file system). The parent
+streams pages to this script, run as a child process, so the disk work of one
+page overlaps the rendering of the next on another core. Threads cannot do
+this: the rendering thread holds the GIL, and each write would wait for it.
+
+Run as a script it reads frames from stdin (path length and data length as two
+little-endian uint32, then the path, then the data) until end of input. On the
+first error it prints ``path<TAB>reason`` and exits 1. It imports the standard
+library only, so it starts fast and cannot pick up anything of the parent's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import struct
+import sys
+
+TEMP_SUFFIX = ".broadcaster-tmp"
+HEADER = struct.Struct("<II")
+
+
+_names = itertools.count()
+
+
+def replace_file(target: str | os.PathLike[str], data: bytes) -> None:
+    """Temp file + rename, so a reader or an upload never sees half a file.
+
+    No fsync: a full build writes thousands of pages, and the site can always
+    be rebuilt from the store after a crash.
+    """
+    directory, name = os.path.split(os.fspath(target))
+    while True:
+        # Process id and a counter: unique without a random-number syscall per file.
+        temp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_names)}{TEMP_SUFFIX}")
+        try:
+            # 0o644 through the umask, like any other file the operator's tools create.
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            break
+        except FileExistsError:
+            continue  # left by a dead process that had our pid
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _serve(stream: object) -> int:
+    read = stream.read  # type: ignore[attr-defined]
+    while header := read(HEADER.size):
+        path_size, data_size = HEADER.unpack(header)
+        path = os.fsdecode(read(path_size))
+        try:
+            replace_file(path, read(data_size))
+        except OSError as exc:
+            sys.stdout.write(f"{path}\t{exc.strerror or exc}\n")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_serve(sys.stdin.buffer))

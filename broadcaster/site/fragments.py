@@ -1,0 +1,181 @@
+"""Small formatted pieces shared by the pages and the feeds: times, badges, update facts.
+
+They are Python, not Jinja macros: a macro call costs about as much as rendering
+the rest of an incident page, and a full build shows tens of thousands of
+updates. Every piece of outside text (names, labels) goes through ``escape()``;
+times and enum values are generated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
+
+from broadcaster.config import ComponentConfig
+from broadcaster.site import status as st
+from messages.markdown import render_markdown
+from messages.model import AffectedComponent, ComponentStatus
+from messages.visibility import PublicView
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "Etc/UCT", "UCT"}
+
+
+# -- Times ---------------------------------------------------------------------
+
+
+def _stamp(moment: datetime) -> str:
+    # Month names by hand: strftime's %b follows the process locale.
+    month = _MONTHS[moment.month - 1]
+    return f"{moment.day} {month} {moment.year}, {moment.hour:02d}:{moment.minute:02d}"
+
+
+def _zone_label(moment: datetime) -> str:
+    name = moment.tzname() or ""
+    return f"UTC{name}" if name[:1] in "+-" else name
+
+
+class Times:
+    """Formats instants as UTC, plus the page's time zone when that is not UTC.
+
+    Built with f-strings rather than Markup.format: a full build formats tens
+    of thousands of times, and every part is generated here, never user text.
+    """
+
+    def __init__(self, timezone: str) -> None:
+        self.zone = None if timezone in _UTC_NAMES else ZoneInfo(timezone)
+
+    def when(self, moment: datetime | None) -> Markup:
+        """``<time datetime=...>1 May 2024, 12:00 UTC</time> <span>(14:00 CEST)</span>``."""
+        if moment is None:
+            return Markup("")
+        at = st.utc(moment)
+        shown = f'<time datetime="{st.iso(at)}">{_stamp(at)} UTC</time>'
+        local = self._local(at)
+        if local:
+            shown += f' <span class="local">({escape(local)})</span>'
+        return Markup(shown)
+
+    def text(self, moment: datetime) -> str:
+        """The same as plain text, for the feeds."""
+        at = st.utc(moment)
+        local = self._local(at)
+        return f"{_stamp(at)} UTC ({local})" if local else f"{_stamp(at)} UTC"
+
+    def _local(self, at: datetime) -> str:
+        if self.zone is None:
+            return ""
+        local = at.astimezone(self.zone)
+        if local.date() == at.date():
+            shown = f"{local.hour:02d}:{local.minute:02d}"
+        else:
+            shown = _stamp(local)
+        return f"{shown} {_zone_label(local)}"
+
+    def day(self, moment: datetime) -> str:
+        local = st.utc(moment).astimezone(self.zone or UTC)
+        return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+
+
+def duration(start: datetime, end: datetime | None) -> str:
+    if end is None:
+        return ""
+    minutes = max(0, int((st.utc(end) - st.utc(start)) / timedelta(minutes=1)))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes or not (days or hours) else "",
+    ]
+    return " ".join(p for p in parts if p)
+
+
+# -- Components and updates ------------------------------------------------------
+
+
+class Names:
+    """Component id -> display name; an id the config no longer knows shows as itself."""
+
+    def __init__(self, components: Iterable[ComponentConfig]) -> None:
+        self._names = {c.component.id: c.component.name for c in components}
+
+    def __call__(self, component_id: str) -> str:
+        return self._names.get(component_id, component_id)
+
+    def affected(
+        self, components: Iterable[AffectedComponent]
+    ) -> list[tuple[str, ComponentStatus]]:
+        return [(self(c.id), c.status) for c in components]
+
+
+def badge(status: ComponentStatus) -> Markup:
+    """A component status in words, with a decorative dot (colour is never the only cue)."""
+    return Markup(
+        f'<span class="badge badge--{escape(status.value)}"><span class="dot" aria-hidden="true">'
+        f"</span>{escape(status.label)}</span>"
+    )
+
+
+def kind_note(update: PublicView) -> Markup:
+    """The note after the status of anything but a plain update, e.g. "(Postmortem)"."""
+    if update.kind == "update":
+        return Markup("")
+    return Markup(' <span class="kind">({})</span>').format(update.kind.capitalize())
+
+
+class Fragments:
+    """The pieces that need the page's component names and time zone."""
+
+    def __init__(self, names: Names, times: Times) -> None:
+        self.names = names
+        self.times = times
+
+    def affected(self, components: Iterable[AffectedComponent]) -> Markup:
+        items = "".join(
+            f"<li>{escape(name)}: {badge(status)}</li>\n"
+            for name, status in self.names.affected(components)
+        )
+        return Markup(f'<ul class="affected">\n{items}</ul>')
+
+    def entry(self, update: PublicView) -> TimelineEntry:
+        # Each Jinja call costs ~10 us; a full build shows tens of thousands of updates.
+        return TimelineEntry(
+            update=update,
+            note=kind_note(update),
+            posted=self.times.when(update.created_at),
+            corrected=self.times.when(update.corrected_at),
+            message=Markup(render_markdown(update.message)),
+            facts=self.facts(update),
+        )
+
+    def facts(self, update: PublicView, *, with_components: bool = True) -> Markup:
+        """Components, ETR and next update of one update, as a <dl>; empty if none."""
+        rows = []
+        if with_components and update.components:
+            rows.append(f"<dt>Components</dt>\n<dd>{self.affected(update.components)}</dd>")
+        if update.etr:
+            rows.append(f"<dt>Estimated resolution</dt>\n<dd>{self.times.when(update.etr)}</dd>")
+        if update.next_update_by:
+            rows.append(
+                f"<dt>Next update by</dt>\n<dd>{self.times.when(update.next_update_by)}</dd>"
+            )
+        if not rows:
+            return Markup("")
+        return Markup('<dl class="facts">\n' + "\n".join(rows) + "\n</dl>")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One update as its incident page shows it, the pieces built by ``Fragments.entry``."""
+
+    update: PublicView
+    note: Markup
+    posted: Markup
+    corrected: Markup
+    message: Markup
+    facts: Markup

@@ -1,0 +1,238 @@
+"""The HTML pages: the status page (index.html) and one page per incident.
+
+Rendering is pure: data in, bytes out; ``build.py`` decides what to write.
+Every link is relative (``root`` is "" on the index and "../" on an incident
+page) so the site works opened from disk and from any static host; only the
+canonical and Open Graph URLs are absolute, and only when ``base_url`` is set.
+
+The Jinja environment compiles each template once per process: a full build
+renders thousands of incident pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.errors import InputError
+from broadcaster.site import status as st
+from broadcaster.site.fragments import Fragments, Names, Times, badge, duration, kind_note
+from messages.markdown import plain_text, render_markdown
+from messages.model import Component, ComponentStatus
+from messages.visibility import PublicIncident, PublicView
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+INCIDENT_DIR = "incidents"
+# Incident ids become file names: refuse anything that could leave incidents/.
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+DESCRIPTION_CHARS = 160  # what search results show of a meta description
+SUMMARY_CHARS = 240  # the latest update of a past incident, shortened on the index
+
+
+# -- Static assets -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A static file under a fingerprinted name, so hosts may cache it for a year."""
+
+    path: str
+    data: bytes
+
+
+@cache
+def assets() -> dict[str, Asset]:
+    """``{"style": Asset("style.1a2b3c4d.css", ...), "favicon": ...}`` from static/."""
+    found = {}
+    for source in sorted(STATIC_DIR.iterdir()):
+        if source.name.startswith(".") or not source.is_file():
+            continue
+        data = source.read_bytes()
+        fingerprint = hashlib.sha256(data).hexdigest()[:8]
+        found[source.stem] = Asset(f"{source.stem}.{fingerprint}{source.suffix}", data)
+    return found
+
+
+# -- Paths and URLs ------------------------------------------------------------
+
+
+def incident_path(incident_id: str) -> str:
+    """The incident page's path relative to the site root."""
+    if not _SAFE_ID.fullmatch(incident_id) or ".." in incident_id:
+        raise InputError(
+            f"incident id {incident_id!r} cannot be used as a page name. "
+            "Use letters, digits, '-', '_' and '.'; nothing was published."
+        )
+    return f"{INCIDENT_DIR}/{incident_id}.html"
+
+
+def absolute(page: PageConfig, path: str) -> str | None:
+    return page.base_url + path if page.base_url else None
+
+
+# -- Jinja ---------------------------------------------------------------------
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the package; no stat() per render
+    )
+    env.filters["markdown"] = lambda text: Markup(render_markdown(text))
+    env.filters["summary"] = lambda text: _shorten(plain_text(text), SUMMARY_CHARS)
+    env.globals.update(
+        incident_path=incident_path, duration=duration, badge=badge, kind_note=kind_note
+    )
+    return env
+
+
+@cache
+def template(name: str) -> Template:
+    return _environment().get_template(name)
+
+
+# -- Page data -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    component: Component
+    status: ComponentStatus
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str  # "" for components outside any group
+    rows: tuple[ComponentRow, ...]
+
+    @property
+    def status(self) -> ComponentStatus:
+        return st.worst(row.status for row in self.rows)
+
+
+def group_components(
+    components: Sequence[ComponentConfig], statuses: dict[str, ComponentStatus]
+) -> list[Group]:
+    """Groups in the order the config first names them; ungrouped components first."""
+    rows: dict[str, list[ComponentRow]] = {"": []}
+    for entry in components:
+        component = entry.component
+        rows.setdefault(component.group, []).append(ComponentRow(component, statuses[component.id]))
+    return [Group(name, tuple(members)) for name, members in rows.items() if members]
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """The head links, site title, nav and footer note: the same on every page of a depth."""
+
+    head_links: Markup
+    site_title: Markup
+    subscribe: Markup
+    time_zones: Markup
+
+
+@lru_cache(maxsize=8)
+def chrome(page: PageConfig, root: str) -> Chrome:
+    # Rendered once per build and depth instead of once per incident page.
+    macros: Any = template("_chrome.html").module
+    paths = {name: asset.path for name, asset in assets().items()}
+    return Chrome(
+        head_links=macros.head_links(page, root, paths),
+        site_title=macros.site_title(page, root),
+        subscribe=macros.subscribe(root),
+        time_zones=macros.time_zones(page, Times(page.timezone).zone is None),
+    )
+
+
+def _common(page: PageConfig, components: Sequence[ComponentConfig], root: str) -> dict[str, Any]:
+    times = Times(page.timezone)
+    names = Names(components)
+    return {
+        "page": page,
+        "chrome": chrome(page, root),
+        "times": times,
+        "names": names,
+        "html": Fragments(names, times),
+    }
+
+
+def _days(
+    incidents: Sequence[PublicIncident], times: Times
+) -> list[tuple[str, list[PublicIncident]]]:
+    days: dict[str, list[PublicIncident]] = {}
+    for incident in incidents:
+        days.setdefault(times.day(st.closed_at(incident)), []).append(incident)
+    return list(days.items())
+
+
+def render_index(
+    page: PageConfig,
+    components: Sequence[ComponentConfig],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+) -> bytes:
+    statuses = st.component_statuses((c.component.id for c in components), incidents, now)
+    active = [i for i in incidents if st.is_active(i.header, now)]
+    context = _common(page, components, root="")
+    overall = st.overall(incidents, statuses, now)
+    context.update(
+        title=page.title,
+        description=page.description or f"{overall.description}. Current status of {page.title}.",
+        canonical=absolute(page, ""),
+        og_type="website",
+        overall=overall,
+        updated=st.updated_at(incidents, now),
+        groups=group_components(components, statuses),
+        current=_by_start([i for i in active if not st.is_maintenance(i.header)]),
+        maintenance=_by_start([i for i in active if st.is_maintenance(i.header)]),
+        upcoming=_by_start([i for i in incidents if st.is_upcoming(i.header, now)]),
+        past_days=_days(st.recently_closed(incidents, now, page.history_days), context["times"]),
+    )
+    return template("index.html").render(context).encode("utf-8")
+
+
+def _by_start(incidents: list[PublicIncident]) -> list[PublicIncident]:
+    return sorted(incidents, key=lambda i: (st.started_at(i.header), i.header.id))
+
+
+def render_incident(
+    page: PageConfig, components: Sequence[ComponentConfig], incident: PublicIncident
+) -> bytes:
+    latest: PublicView | None = incident.latest
+    summary = plain_text(latest.message) if latest else incident.header.status.label
+    context = _common(page, components, root="../")
+    context.update(
+        title=f"{incident.header.title} · {page.title}",
+        description=_shorten(summary, DESCRIPTION_CHARS),
+        canonical=absolute(page, incident_path(incident.header.id)),
+        og_type="article",
+        incident=incident,
+        header=incident.header,
+        timeline=[context["html"].entry(u) for u in st.updates_newest_first(incident)],
+        is_maintenance=st.is_maintenance(incident.header),
+        updated=st.last_changed(incident),
+    )
+    return template("incident.html").render(context).encode("utf-8")

@@ -1,0 +1,181 @@
+"""What the site says about the service right now, derived from public incidents alone.
+
+The page, the feeds and summary.json all read these facts from here so that
+they can never disagree: which incidents are active, each component's current
+status, the overall indicator and its one-line description.
+
+Rules:
+
+* An incident is active while it is open. A maintenance window is active once
+  it is in progress or verifying, or while its scheduled window is running even
+  if nobody has posted "in progress" yet; before that it is upcoming and does
+  not change any component's status.
+* A component's status is the worst (``ComponentStatus.severity``) given to it
+  by any active incident's header; operational otherwise.
+* The indicator is the worse of the active incidents' impacts and the component
+  statuses (degraded -> minor, partial outage -> major, major outage ->
+  critical); "maintenance" when nothing is worse than a maintenance window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from messages.model import ComponentStatus, Impact, Status
+from messages.visibility import IncidentHeader, PublicIncident, PublicView
+
+MAINTENANCE = "maintenance"
+
+# Statuspage's indicator values, best first; the index is the severity.
+INDICATORS = ("none", "minor", "major", "critical")
+_IMPACT_INDICATOR = {
+    Impact.NONE: "none",
+    Impact.MINOR: "minor",
+    Impact.MAJOR: "major",
+    Impact.CRITICAL: "critical",
+}
+_COMPONENT_INDICATOR = {
+    ComponentStatus.OPERATIONAL: "none",
+    ComponentStatus.UNDER_MAINTENANCE: "none",
+    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+    ComponentStatus.PARTIAL_OUTAGE: "major",
+    ComponentStatus.MAJOR_OUTAGE: "critical",
+}
+DESCRIPTIONS = {
+    "none": "All systems operational",
+    "minor": "Degraded performance",
+    "major": "Partial outage",
+    "critical": "Major outage",
+    "maintenance": "Under maintenance",
+}
+# An open incident with no impact and no component affected: say so rather than "all good".
+OPEN_WITHOUT_IMPACT = "Systems operational, incident open"
+
+
+@dataclass(frozen=True)
+class Overall:
+    """The page's headline: Statuspage's ``status`` object."""
+
+    indicator: str  # none | minor | major | critical | maintenance
+    description: str
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC; a naive time is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, to the second: what <time datetime> and the JSON carry."""
+    if moment is None:
+        return None
+    return utc(moment).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def is_maintenance(header: IncidentHeader) -> bool:
+    return header.kind == MAINTENANCE
+
+
+def window_running(header: IncidentHeader, now: datetime) -> bool:
+    start, end = header.scheduled_start, header.scheduled_end
+    if start is None or utc(start) > now:
+        return False
+    return end is None or now < utc(end)
+
+
+def is_active(header: IncidentHeader, now: datetime) -> bool:
+    """Whether the incident changes what the service looks like right now."""
+    if header.status.is_closed:
+        return False
+    if header.status == Status.SCHEDULED:
+        return window_running(header, now)
+    return True
+
+
+def is_upcoming(header: IncidentHeader, now: datetime) -> bool:
+    """Scheduled maintenance not yet under way (also one whose window passed unannounced)."""
+    return (
+        is_maintenance(header) and header.status == Status.SCHEDULED and not is_active(header, now)
+    )
+
+
+def closed_at(incident: PublicIncident) -> datetime:
+    header = incident.header
+    if header.resolved_at is not None:
+        return utc(header.resolved_at)
+    latest = incident.latest
+    return utc(latest.created_at if latest else header.created_at)
+
+
+def changed_at(update: PublicView) -> datetime:
+    """When an update last changed: posted, or later corrected in place."""
+    posted = utc(update.created_at)
+    return max(posted, utc(update.corrected_at)) if update.corrected_at else posted
+
+
+def last_changed(incident: PublicIncident) -> datetime:
+    return max((changed_at(u) for u in incident.updates), default=utc(incident.header.created_at))
+
+
+def started_at(header: IncidentHeader) -> datetime:
+    if is_maintenance(header) and header.scheduled_start is not None:
+        return utc(header.scheduled_start)
+    return utc(header.created_at)
+
+
+def component_statuses(
+    component_ids: Iterable[str], incidents: Iterable[PublicIncident], now: datetime
+) -> dict[str, ComponentStatus]:
+    """Each configured component's current status (ids no incident names stay operational)."""
+    statuses = {cid: ComponentStatus.OPERATIONAL for cid in component_ids}
+    for incident in incidents:
+        if not is_active(incident.header, now):
+            continue
+        for affected in incident.header.components:
+            current = statuses.get(affected.id)
+            if current is not None and affected.status.severity > current.severity:
+                statuses[affected.id] = affected.status
+    return statuses
+
+
+def worst(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
+    return max(statuses, key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
+
+
+def overall(
+    incidents: Sequence[PublicIncident], statuses: dict[str, ComponentStatus], now: datetime
+) -> Overall:
+    active = [i.header for i in incidents if is_active(i.header, now)]
+    levels = [_COMPONENT_INDICATOR[s] for s in statuses.values()]
+    levels += [_IMPACT_INDICATOR[h.impact] for h in active if not is_maintenance(h)]
+    indicator = max(levels, key=INDICATORS.index, default="none")
+    if indicator != "none":
+        return Overall(indicator, DESCRIPTIONS[indicator])
+    in_maintenance = ComponentStatus.UNDER_MAINTENANCE in statuses.values()
+    if in_maintenance or any(is_maintenance(h) for h in active):
+        return Overall(MAINTENANCE, DESCRIPTIONS[MAINTENANCE])
+    if active:
+        return Overall("none", OPEN_WITHOUT_IMPACT)
+    return Overall("none", DESCRIPTIONS["none"])
+
+
+def recently_closed(
+    incidents: Iterable[PublicIncident], now: datetime, history_days: int
+) -> list[PublicIncident]:
+    """Closed incidents and maintenance of the last ``history_days`` days, newest first."""
+    since = now - timedelta(days=history_days)
+    closed = [i for i in incidents if i.header.status.is_closed and closed_at(i) >= since]
+    return sorted(closed, key=lambda i: (closed_at(i), i.header.id), reverse=True)
+
+
+def updated_at(incidents: Iterable[PublicIncident], now: datetime) -> datetime:
+    """The newest update's time: what changed last, not when we happened to build."""
+    return max((last_changed(i) for i in incidents), default=now)
+
+
+def updates_newest_first(incident: PublicIncident) -> list[PublicView]:
+    return sorted(incident.updates, key=lambda u: u.sequence, reverse=True)

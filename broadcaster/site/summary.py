@@ -1,0 +1,210 @@
+"""summary.json: the Atlassian Statuspage ``/api/v2/summary.json`` shape.
+
+Widgets, dashboards and status aggregators already read that format, so we
+write the same keys with the same meanings (a component's ``group`` is a
+boolean that marks group entries; members point at their group through
+``group_id``). Fields Statuspage has and we cannot know are left out rather
+than invented. Incident update bodies are the public text (markdown source);
+consumers must escape them, as they must Statuspage's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.site import status as st
+from broadcaster.site.fragments import Names
+from broadcaster.site.pages import group_components, incident_path
+from messages.model import ComponentStatus, Status
+from messages.visibility import PublicIncident
+
+GROUP_ID_PREFIX = "group:"  # ':' cannot occur in a component id, so a group id never clashes
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "status"
+
+
+def _page(page: PageConfig, updated: datetime) -> dict[str, Any]:
+    return {
+        "id": _slug(page.title),
+        "name": page.title,
+        "url": page.base_url,
+        "time_zone": page.timezone,
+        "updated_at": st.iso(updated),
+    }
+
+
+def _component_times(incidents: Sequence[PublicIncident]) -> dict[str, datetime]:
+    """A component's ``updated_at``: the last change of any incident that names it."""
+    times: dict[str, datetime] = {}
+    for incident in incidents:
+        at = st.last_changed(incident)
+        named = {c.id for c in incident.header.components}
+        named.update(c.id for u in incident.updates for c in u.components)
+        for component_id in named:
+            times[component_id] = max(at, times.get(component_id, at))
+    return times
+
+
+def _components(
+    components: Sequence[ComponentConfig],
+    statuses: dict[str, ComponentStatus],
+    changed: dict[str, datetime],
+    fallback: datetime,
+) -> list[dict[str, Any]]:
+    """In the page's order: ungrouped components, then each group followed by its members."""
+    rows: list[dict[str, Any]] = []
+    for group in group_components(components, statuses):
+        group_id = GROUP_ID_PREFIX + group.name if group.name else None
+        if group_id:
+            ids = [row.component.id for row in group.rows]
+            newest = max((changed.get(i, fallback) for i in ids), default=fallback)
+            entry = _component(
+                group_id, group.name, group.status, "", len(rows) + 1, newest, group_id=None
+            )
+            rows.append({**entry, "group": True, "components": ids})
+        for row in group.rows:
+            component = row.component
+            rows.append(
+                _component(
+                    component.id,
+                    component.name,
+                    row.status,
+                    component.description,
+                    len(rows) + 1,
+                    changed.get(component.id, fallback),
+                    group_id=group_id,
+                )
+            )
+    return rows
+
+
+def _component(
+    component_id: str,
+    name: str,
+    status: ComponentStatus,
+    description: str,
+    position: int,
+    updated: datetime,
+    *,
+    group_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": component_id,
+        "name": name,
+        "status": status.value,
+        "description": description or None,
+        "group": False,
+        "group_id": group_id,
+        "position": position,
+        "showcase": True,
+        "only_show_if_degraded": False,
+        "updated_at": st.iso(updated),
+    }
+
+
+def _updates(incident: PublicIncident, names: Names) -> list[dict[str, Any]]:
+    """Newest first, as Statuspage lists them; old_status comes from the previous mention."""
+    rows = []
+    known: dict[str, ComponentStatus] = {}
+    for update in incident.updates:
+        affected = []
+        for component in update.components:
+            old = known.get(component.id, ComponentStatus.OPERATIONAL)
+            known[component.id] = component.status
+            affected.append(
+                {
+                    "code": component.id,
+                    "name": names(component.id),
+                    "old_status": old.value,
+                    "new_status": component.status.value,
+                }
+            )
+        at = st.iso(update.created_at)
+        rows.append(
+            {
+                "id": f"{incident.header.id}-{update.sequence}",
+                "incident_id": incident.header.id,
+                "status": update.status.value,
+                "body": update.message,
+                "created_at": at,
+                "updated_at": st.iso(st.changed_at(update)),
+                "display_at": at,
+                "affected_components": affected,
+            }
+        )
+    return rows[::-1]
+
+
+def _first_time(incident: PublicIncident, status: Status) -> str | None:
+    return next((st.iso(u.created_at) for u in incident.updates if u.status == status), None)
+
+
+def _incident(
+    page: PageConfig, incident: PublicIncident, names: Names, components: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    header = incident.header
+    maintenance = st.is_maintenance(header)
+    row: dict[str, Any] = {
+        "id": header.id,
+        "name": header.title,
+        "status": header.status.value,
+        "impact": "maintenance" if maintenance else header.impact.value,
+        "created_at": st.iso(header.created_at),
+        "updated_at": st.iso(st.last_changed(incident)),
+        "started_at": st.iso(st.started_at(header)),
+        "monitoring_at": _first_time(incident, Status.MONITORING),
+        "resolved_at": st.iso(header.resolved_at),
+        "shortlink": page.base_url + incident_path(header.id),
+        "page_id": _slug(page.title),
+        "components": [components[c.id] for c in header.components if c.id in components],
+        "incident_updates": _updates(incident, names),
+    }
+    if maintenance:
+        row["scheduled_for"] = st.iso(header.scheduled_start)
+        row["scheduled_until"] = st.iso(header.scheduled_end)
+    return row
+
+
+def build_summary(
+    page: PageConfig,
+    components: Sequence[ComponentConfig],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+) -> bytes:
+    """summary.json for ``incidents`` (only the open ones are listed, as on Statuspage)."""
+    statuses = st.component_statuses((c.component.id for c in components), incidents, now)
+    updated = st.updated_at(incidents, now)
+    overall = st.overall(incidents, statuses, now)
+    component_rows = _components(components, statuses, _component_times(incidents), updated)
+    by_id = {row["id"]: row for row in component_rows}
+    names = Names(components)
+    open_ = sorted(
+        (i for i in incidents if not i.header.status.is_closed),
+        key=lambda i: (st.started_at(i.header), i.header.id),
+    )
+    document = {
+        "page": _page(page, updated),
+        "status": {"indicator": overall.indicator, "description": overall.description},
+        "components": component_rows,
+        "incidents": [
+            _incident(page, i, names, by_id) for i in open_ if not st.is_maintenance(i.header)
+        ],
+        "scheduled_maintenances": [
+            _incident(page, i, names, by_id) for i in open_ if st.is_maintenance(i.header)
+        ],
+    }
+    return encode(document)
+
+
+def encode(document: dict[str, Any]) -> bytes:
+    """Pretty JSON; '<', '>' and '&' escaped so the file is inert even if pasted into HTML."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (text + "\n").encode("utf-8")

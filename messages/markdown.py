@@ -1,0 +1,109 @@
+"""Simple markdown in public messages, rendered to HTML that is safe to publish.
+
+Operators may write emphasis, links, lists and code. The text is untrusted as
+far as the page is concerned (it may quote an error message, a customer's
+words, a pasted URL), so two layers stand between it and the HTML:
+
+1. markdown-it-py with raw HTML disabled renders it, refusing links that are
+   not http, https or mailto (relative links would break between the index and
+   the incident pages; ``javascript:`` and ``data:`` must never become links).
+2. nh3 sanitises the result against an allow-list of tags and attributes and
+   adds ``rel="nofollow noopener"`` to every link, so a bug or a future option
+   in layer 1 still cannot publish a script or an event handler.
+
+Headings and images are switched off: a heading inside a message would break
+the page's heading order, and an image would load a third party's content on
+every visit.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cache, lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+
+ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "em", "strong", "a", "ul", "ol", "li", "code", "pre", "blockquote", "hr"}
+)
+_ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
+_LINK_REL = "nofollow noopener"
+# The block and inline rules that would emit something outside the allow-list.
+_DISABLED_RULES = ["heading", "lheading", "image", "html_block", "html_inline"]
+
+
+def _link_is_allowed(url: str) -> bool:
+    scheme, colon, _ = url.partition(":")
+    return bool(colon) and scheme.strip().lower() in ALLOWED_SCHEMES
+
+
+@cache
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.disable(_DISABLED_RULES)
+    # Checked on the normalised URL, so "JaVaScRiPt:" and entity tricks are caught too.
+    md.validateLink = _link_is_allowed  # type: ignore[method-assign]
+    return md
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in _ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(ALLOWED_SCHEMES),
+        link_rel=_LINK_REL,
+        strip_comments=True,
+    )
+
+
+# Characters that may start markdown syntax anywhere, or odd whitespace and
+# control characters the parser normalises; and what makes a line start a block
+# (list item, quote, heading, thematic break, setext underline, ordered list).
+_SYNTAX = re.compile(
+    r"[\\`*_\[\]<>!&~#|\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]|^[-+=]|^\d+[.)]",
+    re.MULTILINE,
+)
+
+
+def _plain_paragraphs(text: str) -> str | None:
+    """What the parser would emit for text with no markdown in it; None if it has some.
+
+    Most incident messages are plain sentences. Parsing them costs more than
+    the rest of an incident page, and a full build renders tens of thousands.
+    A property test checks this shortcut against the parser.
+    """
+    if _SYNTAX.search(text):
+        return None
+    lines = text.split("\n")
+    if any(line != line.strip() for line in lines):
+        return None  # leading spaces (code blocks), trailing ones (hard breaks)
+    paragraphs = text.split("\n\n")
+    return "".join(f"<p>{escapeHtml(p.strip(chr(10)))}</p>\n" for p in paragraphs if p.strip())
+
+
+def _render(text: str) -> str:
+    plain = _plain_paragraphs(text)
+    return plain if plain is not None else _parser().render(text)
+
+
+# A full site build renders the same latest update on the index, its page and the feeds.
+@lru_cache(maxsize=2048)
+def render_markdown(text: str) -> str:
+    """Markdown text -> sanitised HTML fragment (block level: paragraphs, lists)."""
+    return _cleaner().clean(_render(text)).strip()
+
+
+@cache
+def _tag_stripper() -> nh3.Cleaner:
+    return nh3.Cleaner(tags=set(), attributes={}, link_rel=None)
+
+
+def plain_text(text: str) -> str:
+    """Markdown text -> the words alone, for meta descriptions and summaries."""
+    rendered = _tag_stripper().clean(render_markdown(text))
+    return " ".join(html.unescape(rendered).split())

@@ -1,0 +1,173 @@
+"""Writing the site: only what changed, atomically, with every file's hash reported.
+
+The site builder writes through ``broadcaster.site.output.SiteWriter``; these
+tests look at the files on disk (inodes, bytes, hashes), never at what the
+writer believes it did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from broadcaster.errors import DeliveryError, InputError
+from broadcaster.site.build import MANIFEST, build_site
+from messages.model import Status
+from tests.site_helpers import (
+    NOW,
+    Step,
+    affected,
+    make_incident,
+    sample_incidents,
+    site_data,
+    site_files,
+)
+
+OPEN_ID, RESOLVED_ID, MAINT_ID, OLD_ID = (i.header.id for i in sample_incidents())
+
+
+def _identities(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in site_files(root)
+    }
+
+
+def test_an_incremental_build_rewrites_only_the_changed_page_and_the_summaries(
+    tmp_path: Path,
+) -> None:
+    incidents = sample_incidents()
+    build_site(site_data(incidents), tmp_path, pages=incidents)
+    before = _identities(tmp_path)
+    changed = make_incident(
+        OPEN_ID,
+        "Elevated API errors",
+        start=NOW - timedelta(hours=2),
+        components=affected(api="partial_outage"),
+        steps=[
+            Step(Status.INVESTIGATING, "We see errors."),
+            Step(Status.MONITORING, "A fix is out."),
+        ],
+    )
+    incidents[0] = changed
+    built = build_site(site_data(incidents), tmp_path, pages=[changed])
+    after = _identities(tmp_path)
+    rewritten = {path for path in before if before[path] != after[path]}
+    assert rewritten == {
+        "index.html",
+        "feed.xml",
+        "atom.xml",
+        "summary.json",
+        f"incidents/{OPEN_ID}.html",
+    }
+    assert "A fix is out." in (tmp_path / f"incidents/{OPEN_ID}.html").read_text()
+    # Every file is still reported, with the hash of what is on disk now.
+    assert set(built.hashes) == set(after)
+    for path, digest in built.hashes.items():
+        assert hashlib.sha256((tmp_path / path).read_bytes()).hexdigest() == digest
+
+
+def test_publishing_the_same_data_again_rewrites_nothing(tmp_path: Path) -> None:
+    incidents = sample_incidents()
+    build_site(site_data(incidents), tmp_path, pages=incidents)
+    before = _identities(tmp_path)
+    build_site(site_data(incidents), tmp_path, pages=incidents)
+    assert _identities(tmp_path) == before
+
+
+def test_a_build_without_its_manifest_rehashes_what_is_on_disk(tmp_path: Path) -> None:
+    incidents = sample_incidents()
+    build_site(site_data(incidents), tmp_path, pages=incidents)
+    (tmp_path / MANIFEST).unlink()
+    (tmp_path / "CNAME").write_text("status.example.com\n")  # a file the operator added
+    built = build_site(site_data(incidents), tmp_path)
+    assert built.hashes["CNAME"] == hashlib.sha256(b"status.example.com\n").hexdigest()
+    assert f"incidents/{OLD_ID}.html" in built.hashes
+
+
+def test_a_build_that_died_half_way_makes_the_next_one_rehash(tmp_path: Path) -> None:
+    incidents = sample_incidents()
+    build_site(site_data(incidents), tmp_path, pages=incidents)
+    page = tmp_path / f"incidents/{OLD_ID}.html"
+    page.write_text("written by a build that then crashed")
+    (tmp_path / ".broadcaster-building").touch()  # the marker a running build leaves
+    built = build_site(site_data(incidents), tmp_path)
+    assert built.hashes[f"incidents/{OLD_ID}.html"] == hashlib.sha256(page.read_bytes()).hexdigest()
+    assert not (tmp_path / ".broadcaster-building").exists()
+
+
+def test_the_manifest_stays_small_after_many_builds(tmp_path: Path) -> None:
+    incidents = sample_incidents()
+    for minute in range(70):
+        update = make_incident("live", "Live", start=NOW - timedelta(minutes=minute + 1))
+        build_site(site_data([*incidents, update]), tmp_path, pages=[update])
+    lines = (tmp_path / MANIFEST).read_bytes().splitlines()
+    assert 1 <= len(lines) <= 64
+    files: dict[str, str] = {}
+    for line in lines:
+        files.update(json.loads(line)["files"])
+    assert files == build_site(site_data([*incidents, update]), tmp_path).hashes
+
+
+def _many(count: int) -> list:
+    return [
+        make_incident(f"p-{n:03d}", f"Incident {n}", start=NOW - timedelta(days=60, minutes=n))
+        for n in range(count)
+    ]
+
+
+def test_a_big_build_hands_the_writing_to_a_child_process_and_gets_every_file_right(
+    tmp_path: Path,
+) -> None:
+    from broadcaster.site import output
+
+    incidents = _many(output._OFFLOAD_AFTER * 3)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    built = build_site(site_data(incidents[:3]), tmp_path, pages=iter(incidents))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert after.ru_utime + after.ru_stime > before.ru_utime + before.ru_stime  # a child ran
+    on_disk = {
+        p.relative_to(tmp_path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in site_files(tmp_path)
+    }
+    assert built.hashes == on_disk
+    assert len([p for p in on_disk if p.startswith("incidents/")]) == len(incidents)
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".broadcaster-tmp")]
+    assert "Incident 95" in (tmp_path / "incidents/p-095.html").read_text()
+
+
+def test_a_page_the_child_process_cannot_write_fails_the_build_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    incidents = _many(80)
+    (tmp_path / "incidents/p-070.html").mkdir(parents=True)  # in the way of the page
+    with pytest.raises(DeliveryError) as caught:
+        build_site(site_data([]), tmp_path, pages=incidents)
+    assert "p-070.html" in str(caught.value) and not caught.value.retryable
+    assert not (tmp_path / "index.html").exists()  # nothing links to a half-built site
+    # The next build knows the last one died and checks the disk again.
+    assert (tmp_path / ".broadcaster-building").exists()
+
+
+def test_an_error_while_the_child_process_writes_leaves_no_process_behind(tmp_path: Path) -> None:
+    incidents = [*_many(50), make_incident("bad/id")]
+    with pytest.raises(InputError):
+        build_site(site_data([]), tmp_path, pages=incidents)
+    # filterwarnings=error turns a child left running into a ResourceWarning failure;
+    # what it had been sent is written, and nothing half-written stays.
+    assert (tmp_path / "incidents/p-049.html").is_file()
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".broadcaster-tmp")]
+
+
+def test_a_directory_that_cannot_be_written_is_a_permanent_delivery_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "public"
+    blocker.write_text("a file where the site folder should be")
+    with pytest.raises(DeliveryError) as caught:
+        build_site(site_data(sample_incidents()), blocker)
+    assert not caught.value.retryable
+    assert "page.output_dir" in str(caught.value)
