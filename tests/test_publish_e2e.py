@@ -1,0 +1,101 @@
+"""The whole path to off-net hosting through the CLI: post with the embedded defaults and an S3 target,
+then read the page back from the S3 server; S3 faults handled by the engine like any destination's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.s3 import S3Fault, S3Server
+
+BUCKET = "acme-status"
+
+
+@pytest.fixture
+def s3(project: Project) -> Iterator[S3Server]:
+    with S3Server() as server:
+        server.create_bucket(BUCKET)
+        project.write_config(f"""
+            [engine]
+            timeout = 3
+            deadline = 20
+            max_attempts = 4
+
+            [publish.bucket]
+            type = "s3"
+            bucket = "{BUCKET}"
+            region = "us-east-1"
+            endpoint_url = "{server.url}"
+            access_key_id = "${{S3_KEY}}"
+            secret_access_key = "${{S3_SECRET}}"
+        """)
+        project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
+        yield server
+
+
+def fetch(server: S3Server, key: str) -> str:
+    return server.body(BUCKET, key).decode()
+
+
+def post(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.cli("post", "--yes", "--json", *args)
+    assert result.stdout, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_post_with_the_embedded_default_and_s3_puts_the_page_on_the_server(project: Project, s3: S3Server) -> None:
+    code, payload = post(project, "--title", "API errors", "-C", "api", "--private", "PRIVNOTE-42", "Elevated errors.")
+    assert code == 0, payload
+    assert {d["destination"]: d["state"] for d in payload["deliveries"]} == {"site": "sent", "bucket": "sent"}
+    index = fetch(s3, "index.html")
+    assert "Elevated errors." in index and "API errors" in index
+    incident_page = fetch(s3, f"incidents/{payload['incident_id']}.html")
+    assert "Elevated errors." in incident_page
+    assert "Elevated errors." in fetch(s3, "feed.xml")
+    summary = json.loads(fetch(s3, "summary.json"))
+    assert summary["incidents"][0]["id"] == payload["incident_id"]
+    for key in ("index.html", "feed.xml", "atom.xml", "summary.json", f"incidents/{payload['incident_id']}.html"):
+        assert "PRIVNOTE-42" not in fetch(s3, key)
+
+    code, second = post(project, "-i", payload["incident_id"], "-s", "identified", "Cause found.")
+    assert code == 0
+    assert "Cause found." in fetch(s3, "index.html")
+
+
+def test_slow_down_twice_then_ok(project: Project, s3: S3Server) -> None:
+    # The S3 client retries once by itself; four SlowDowns make the engine retry too.
+    s3.fail(S3Fault(match=".html", status=503, code="SlowDown", times=4))
+    code, payload = post(project, "--title", "API errors", "Elevated errors.")
+    assert code == 0, payload
+    bucket = next(d for d in payload["deliveries"] if d["destination"] == "bucket")
+    assert bucket["state"] == "sent" and bucket["attempts"] >= 2
+    assert "Elevated errors." in fetch(s3, "index.html")
+
+
+def test_a_reset_is_retried(project: Project, s3: S3Server) -> None:
+    s3.fail(S3Fault(match=".html", reset=True, times=2))
+    code, payload = post(project, "--title", "API errors", "Elevated errors.")
+    assert code == 0, payload
+    assert next(d for d in payload["deliveries"] if d["destination"] == "bucket")["attempts"] >= 2
+
+
+def test_bad_credentials_fail_at_once_the_site_is_still_built_and_retry_uploads_later(project: Project, s3: S3Server) -> None:
+    key, secret = s3.create_user("publisher", ["s3:*"])
+    s3.enable_auth()
+    project.env.update({"S3_KEY": "AKIAWRONGWRONG", "S3_SECRET": "wrong-secret-value"})
+    code, payload = post(project, "--title", "API errors", "Elevated errors.")
+    assert code == 3
+    states = {d["destination"]: d for d in payload["deliveries"]}
+    assert states["site"]["state"] == "sent"
+    assert states["bucket"]["state"] == "failed" and states["bucket"]["attempts"] == 1
+    assert "wrong-secret-value" not in states["bucket"]["error"]
+    assert (project.site / "index.html").exists()
+
+    project.env.update({"S3_KEY": key, "S3_SECRET": secret})
+    retried = project.cli("retry", "--json")
+    assert retried.exit_code == 0, retried.stdout
+    s3.disable_auth()
+    assert "Elevated errors." in fetch(s3, "index.html")
