@@ -53,4 +53,4 @@ def test_site_serve_serves_the_built_page(project: Project) -> None:
                 time.sleep(0.1)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)  # reaps it and closes the pipes

@@ -259,7 +259,7 @@ def test_sigkill_mid_flight_then_retry_loses_nothing_and_posts_nothing_twice(pro
     assert all(f.held.is_set() for f, _ in fakes), process.communicate()
     time.sleep(0.3)  # let the other chats' requests arrive too
     os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    process.communicate(timeout=10)  # reaps it and closes the pipes
 
     retried = project.cli("retry", "--json")
     assert retried.exit_code == 3
