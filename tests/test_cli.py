@@ -216,7 +216,7 @@ def test_missing_env_var_is_named_and_nothing_is_stored(project: Project) -> Non
     assert json.loads(project.cli("list", "--json").stdout) == []
 
 
-def test_config_file_not_found(project: project) -> None:  # type: ignore[valid-type]
+def test_config_file_not_found(project: Project) -> None:
     result = project.cli("--config", "/nonexistent/x.toml", "list")
     assert result.exit_code == 2 and "not found" in result.stderr
 

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+import channels.telegram as telegram_module
 from broadcaster.config import ChannelConfig, Secret, parse
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Receipt, Rendered, ThreadRef
-import channels.telegram as telegram_module
 from channels.telegram import RateLimiter, TelegramChannel
 from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from messages.visibility import UpdateView, private_view, public_view
