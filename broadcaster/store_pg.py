@@ -165,7 +165,7 @@ class PostgresStore(Store):
             conn = psycopg.connect(autocommit=True, row_factory=dict_row, prepare_threshold=None, **params)
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot reach {self.location}: {self._reason(exc)}. Check [store] url, the network and "
+                f"cannot reach {self.location}: {self._reason(exc)} Check [store] url, the network and "
                 f"that the server is up. {FALLBACK_HINT}"
             ) from None
         with self._errors():
@@ -174,11 +174,11 @@ class PostgresStore(Store):
         return conn
 
     def _reason(self, exc: BaseException) -> str:
-        """The driver's message on one line, scrubbed of the password."""
+        """The driver's message as one sentence, scrubbed of the password."""
         from channels.base import redact
 
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        return redact(text, self._secrets).rstrip(".")
+        text = redact(" ".join(str(exc).split()) or type(exc).__name__, self._secrets)
+        return text if text.endswith((".", "?", "!")) else text + "."
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -189,7 +189,7 @@ class PostgresStore(Store):
             yield
         except psycopg.OperationalError as exc:
             raise StoreError(
-                f"{self.location} failed: {self._reason(exc)}. Whatever was stored before is safe; "
+                f"{self.location} failed: {self._reason(exc)} Whatever was stored before is safe; "
                 f"check `broadcaster show` and run the command again. {FALLBACK_HINT}"
             ) from None
 

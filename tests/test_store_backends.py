@@ -202,6 +202,9 @@ def in_threads(opener: Opener, count: int, work: Callable[[Store, int], object])
         t.start()
     for t in threads:
         t.join(60)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, errors
+    assert len(results) == count, "a thread did not finish in time"
     return results
 
 
@@ -378,3 +381,158 @@ def test_pg_json_and_times_are_native_types(pg_url: str) -> None:
     assert row == {"t": "timestamp with time zone", "j": "jsonb", "c": []}
     assert json.loads(json.dumps(row["c"])) == []  # type: ignore[index]
     store.close()
+
+
+# -- export and import between backends ----------------------------------------------------
+
+PAIRS = [("sqlite", "postgresql"), ("postgresql", "sqlite"), ("postgresql", "postgresql")]
+
+
+@pytest.fixture(params=PAIRS, ids=["sqlite-to-pg", "pg-to-sqlite", "pg-to-pg"])
+def source_and_target(request: pytest.FixtureRequest, tmp_path: Path, pg_server: PgServer) -> Iterator[tuple[Store, Store]]:
+    def open_kind(kind: str, name: str) -> tuple[Store, str | None]:
+        if kind == "sqlite":
+            return open_store(tmp_path / f"{name}.db"), None
+        database = pg_server.create_database()
+        return open_store(pg_server.url(database)), database
+
+    (source, db1), (target, db2) = open_kind(request.param[0], "source"), open_kind(request.param[1], "target")
+    yield source, target
+    for store, database in ((source, db1), (target, db2)):
+        store.close()
+        if database:
+            pg_server.drop_database(database)
+
+
+def exported(store: Store) -> list[dict[str, object]]:
+    from broadcaster.store_transfer import export_lines
+
+    header, *records = (json.loads(line) for line in export_lines(store))
+    assert header["format"] == "broadcaster-store" and header["source"] == store.backend
+    return records
+
+
+def transfer(source: Store, target: Store) -> object:
+    from broadcaster.store_transfer import export_lines, import_records, read_records
+
+    return import_records(target, read_records(export_lines(source), "export"))
+
+
+def fill(store: Store) -> None:
+    """Two incidents with private detail, threads and every delivery state."""
+    api = (AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),)
+    store.record_update(
+        incident("api", components=api),
+        update("api", "Errors ✓ [private]on fra-2[/private]", private_note="BGP", customers=("Acme",), tickets=("OPS-9",),
+               etr=NOW + timedelta(hours=1), extra={"k": "v"}),
+        [SITE, PlannedDelivery("ops", "C1", "private"), PlannedDelivery("x", "", "public", "skipped", "--skip")],
+        new=True,
+    )
+    first = store.deliveries(incident_id="api", sequence=1)
+    store.claim(first[1].id, "me")
+    store.mark_sent(first[1].id, "C1:100.1", None)
+    store.record_update(incident("api"), update("api", "Fixing.", created_at=NOW + timedelta(minutes=5)),
+                        [SITE, PlannedDelivery("ops", "C1", "private")], new=False)
+    second = store.deliveries(incident_id="api", sequence=2)
+    store.claim(second[1].id, "me")
+    store.mark_sent(second[1].id, "C1:100.2", "C1:100.1", "card not refreshed")
+    store.mark_failed(second[0].id, "disk full")
+    record(store, "db")
+
+
+def test_export_then_import_gives_the_same_history(source_and_target: tuple[Store, Store]) -> None:
+    source, target = source_and_target
+    fill(source)
+    result = transfer(source, target)
+    assert (result.incidents_added, result.updates_added, result.deliveries_added) == (2, 3, 6)  # type: ignore[attr-defined]
+    assert exported(target) == exported(source)
+    assert target.updates("api") == source.updates("api")
+    sent = target.deliveries(incident_id="api", states=("sent",))
+    assert [(d.remote_id, d.thread_ref) for d in sent] == [("C1:100.1", None), ("C1:100.2", "C1:100.1")]
+    # The next update to the imported incident threads under the imported posts.
+    history = target.thread_history("api", "ops", "C1", record(target, "api", "Next.", new=False)[1].sequence)
+    assert [h.remote_id for h in history] == ["C1:100.1", "C1:100.2"]
+
+
+def test_importing_twice_changes_nothing(source_and_target: tuple[Store, Store]) -> None:
+    source, target = source_and_target
+    fill(source)
+    transfer(source, target)
+    before = exported(target)
+    again = transfer(source, target)
+    assert (again.incidents_added, again.incidents_merged, again.updates_added, again.updates_skipped,  # type: ignore[attr-defined]
+            again.deliveries_added, again.deliveries_marked_sent) == (0, 2, 0, 3, 0, 0)  # type: ignore[attr-defined]
+    assert exported(target) == before
+
+
+def test_a_different_incident_under_a_taken_id_is_renamed(source_and_target: tuple[Store, Store]) -> None:
+    source, target = source_and_target
+    target.record_update(incident("api", created_at=NOW - timedelta(days=3)), update("api", "Old one."), [SITE], new=True)
+    fill(source)
+    result = transfer(source, target)
+    assert result.renamed == [("api", "api-2")]  # type: ignore[attr-defined]
+    assert [u.raw_message for u in target.updates("api")] == ["Old one."]
+    assert [u.sequence for u in target.updates("api-2")] == [1, 2]
+    assert len(target.deliveries(incident_id="api-2")) == 5
+
+
+def test_updates_posted_on_both_sides_are_merged_in_order(source_and_target: tuple[Store, Store]) -> None:
+    """A fallback seeded from the team store, both then posting to one incident."""
+    source, target = source_and_target
+    fill(target)
+    transfer(target, source)  # the fallback starts as a copy
+    both = [SITE, PlannedDelivery("ops", "C1", "private")]
+    record(target, "api", "Team's third.", new=False, plan=both)
+    record(source, "api", "Fallback's third.", new=False, plan=both)
+    delivery = source.deliveries(incident_id="api", sequence=3)[1]
+    source.claim(delivery.id, "me")
+    source.mark_sent(delivery.id, "C1:100.9", "C1:100.1")
+    result = transfer(source, target)
+    assert (result.updates_added, result.updates_skipped) == (1, 3)  # type: ignore[attr-defined]
+    assert [u.raw_message for u in target.updates("api")][2:] == ["Team's third.", "Fallback's third."]
+    moved = target.deliveries(incident_id="api", sequence=4)
+    assert [(d.destination, d.state, d.remote_id) for d in moved] == [("site", "pending", None), ("ops", "sent", "C1:100.9")]
+
+
+def test_a_delivery_sent_elsewhere_is_recorded_sent_not_sent_again(source_and_target: tuple[Store, Store]) -> None:
+    source, target = source_and_target
+    record(target, "api", plan=[PlannedDelivery("ops", "C1", "private")])
+    transfer(target, source)
+    (delivery,) = source.deliveries()
+    source.claim(delivery.id, "me")
+    source.mark_sent(delivery.id, "C1:7.0", None)
+    result = transfer(source, target)
+    assert result.deliveries_marked_sent == 1  # type: ignore[attr-defined]
+    (merged,) = target.deliveries()
+    assert (merged.state, merged.remote_id) == ("sent", "C1:7.0")
+    assert target.claim(merged.id, "retry") is False
+
+
+def test_a_delivery_exported_mid_send_arrives_unknown(source_and_target: tuple[Store, Store]) -> None:
+    source, target = source_and_target
+    record(source)
+    source.claim(source.deliveries()[0].id, "laptop:1:1.0")
+    transfer(source, target)
+    (moved,) = target.deliveries()
+    assert (moved.state, moved.claimed_by) == ("unknown", None) and "may or may not" in (moved.last_error or "")
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "is empty"),
+        ("not json\n", "line 1: not JSON"),
+        ('{"format": "something-else"}\n', "does not start with"),
+        ('{"format": "broadcaster-store", "version": 99, "schema": 1}\n', "newer broadcaster"),
+        ('{"format": "broadcaster-store", "version": 1, "schema": 1}\n{"incident": 3}\n', "line 2: not an incident record"),
+        ('{"format": "broadcaster-store", "version": 1, "schema": 1}\n{"incident": {"id": "x"}, "updates": []}\n', "incident 'x'"),
+    ],
+    ids=["empty", "not-json", "foreign", "newer", "not-a-record", "incomplete"],
+)
+def test_a_bad_export_file_is_refused_with_the_reason(opener: Opener, text: str, problem: str) -> None:
+    from broadcaster.store_transfer import import_records, read_records
+
+    store = opener()
+    with pytest.raises(InputError, match=problem):
+        import_records(store, read_records(text.splitlines(keepends=True), "f.jsonl"))
+    assert store.incident_ids() == []
