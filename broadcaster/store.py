@@ -228,7 +228,8 @@ class Store:
 
     A backend provides the primitives: ``select`` (rows as mappings), ``run``
     (returns the row count), ``run_many``, ``transaction`` (serialises writers;
-    not re-entrant), ``schema_version``, ``migrate`` and ``close``. Everything
+    not re-entrant), ``schema_version``, ``migrate`` and ``close``; it may
+    override ``run_atomic`` (one statement, its own transaction). Everything
     else, what the engine, the commands and the views call, is here, once.
     Every method raises ``StoreError`` when the store itself fails.
     """
@@ -262,6 +263,11 @@ class Store:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """One write statement as its own transaction; returns the row count."""
+        with self.transaction():
+            return self.run(sql, args)
 
     def select_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         rows = self.select(sql, args)
@@ -444,32 +450,28 @@ class Store:
         """
         states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
         now = _ts(utcnow())
-        with self.transaction():
-            return self.run(
-                f"UPDATE deliveries SET state='sending', claimed_by=?, claimed_at=?, updated_at=?"
-                f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
-                (owner, now, now, delivery_id, *states),
-            ) == 1
+        return self.run_atomic(
+            f"UPDATE deliveries SET state='sending', claimed_by=?, claimed_at=?, updated_at=?"
+            f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
+            (owner, now, now, delivery_id, *states),
+        ) == 1
 
     def note_attempt(self, delivery_id: int) -> None:
-        with self.transaction():
-            self.run("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (_ts(utcnow()), delivery_id))
+        self.run_atomic("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (_ts(utcnow()), delivery_id))
 
     def mark_sent(self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None) -> None:
         now = _ts(utcnow())
-        with self.transaction():
-            self.run(
-                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
-                " sent_at=?, updated_at=? WHERE id=?",
-                (remote_id, thread_ref, note, now, now, delivery_id),
-            )
+        self.run_atomic(
+            "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
+            " sent_at=?, updated_at=? WHERE id=?",
+            (remote_id, thread_ref, note, now, now, delivery_id),
+        )
 
     def mark_failed(self, delivery_id: int, error: str, *, state: str = "failed") -> None:
-        with self.transaction():
-            self.run(
-                "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
-                (state, error, _ts(utcnow()), delivery_id),
-            )
+        self.run_atomic(
+            "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
+            (state, error, _ts(utcnow()), delivery_id),
+        )
 
     def release(self, delivery_id: int, error: str) -> None:
         """Give back a claimed delivery untried (``pending`` again), keeping the reason."""
@@ -481,17 +483,11 @@ class Store:
         for delivery in self.deliveries(states=("sending",)):
             if delivery.claimed_by and owner_is_alive(delivery.claimed_by, delivery.claimed_at, lease):
                 continue
-            with self.transaction():
-                count = self.run(
-                    "UPDATE deliveries SET state='unknown', claimed_by=NULL, updated_at=?, last_error=?"
-                    " WHERE id=? AND state='sending' AND COALESCE(claimed_by, '') = ?",
-                    (
-                        _ts(utcnow()),
-                        _ABANDONED,
-                        delivery.id,
-                        delivery.claimed_by or "",
-                    ),
-                )
+            count = self.run_atomic(
+                "UPDATE deliveries SET state='unknown', claimed_by=NULL, updated_at=?, last_error=?"
+                " WHERE id=? AND state='sending' AND COALESCE(claimed_by, '') = ?",
+                (_ts(utcnow()), _ABANDONED, delivery.id, delivery.claimed_by or ""),
+            )
             if count == 1:
                 reaped.append(self.delivery(delivery.id))
         return reaped
