@@ -130,16 +130,49 @@ def main() -> None:
 # -- post / resolve / preview --------------------------------------------------
 
 
-def message_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], list[Any]]:
+    """Shell completion from the config and the store; silent when either cannot be read."""
+
+    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        try:
+            config = load_config(ctx)
+            if kind == "incident":
+                from broadcaster.store import open_store as _open
+
+                store = _open(config.store_path)
+                try:
+                    items = [(i.id, i.title) for i in store.list_incidents(limit=200)]
+                finally:
+                    store.close()
+            elif kind == "component":
+                from messages.model import ComponentStatus
+
+                head, sep, _ = incomplete.partition("=")
+                items = ([(f"{head}={s.value}", "") for s in ComponentStatus] if sep
+                         else [(c.component.id, c.component.name) for c in config.components])
+            elif kind == "destination":
+                items = [(name, "") for name in config.destination_names]
+            else:
+                items = [(name, str(t.get("title", ""))) for name, t in config.templates.items()]
+        except Exception:  # noqa: BLE001 - completion must never print a traceback into a shell
+            return []
+        return [CompletionItem(value, help=help_text or None) for value, help_text in items if value.startswith(incomplete)]
+
+    return complete
+
+
+complete_incident = _completer("incident")
+
+
+def publish_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every publishing command has: destinations, dry run, JSON, confirmation."""
     options = [
-        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Private detail: only private channels see it."),
-        click.option("--customer", "customers", multiple=True, metavar="NAME", help="Affected customer (private; repeatable)."),
-        click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
-        click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
-        click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
-        click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", help="Affected component, optionally with its status (repeatable)."),
-        click.option("--only", "only", multiple=True, metavar="NAMES", help="Send only to these destinations (comma-separated; `site` is the page)."),
-        click.option("--skip", "skip", multiple=True, metavar="NAMES", help="Do not send to these destinations."),
+        click.option("--only", "only", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
+                     help="Send only to these destinations (comma-separated; `site` is the page)."),
+        click.option("--skip", "skip", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
+                     help="Do not send to these destinations."),
         click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable format, see README)."),
         click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),
@@ -149,14 +182,32 @@ def message_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def message_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Private detail, times and components of an update, plus the publishing options."""
+    options = [
+        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Private detail: only private channels see it."),
+        click.option("--customer", "customers", multiple=True, metavar="NAME", help="Affected customer (private; repeatable)."),
+        click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
+        click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
+        click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
+        click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", shell_complete=_completer("component"),
+                     help="Affected component, optionally with its status (repeatable)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return publish_options(command)
+
+
 @main.command()
 @click.argument("message", required=False)
-@click.option("--incident", "-i", "incident_id", metavar="ID", help="Post an update to this incident (omit for a new incident).")
+@click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident,
+              help="Post an update to this incident (omit for a new incident).")
 @click.option("--title", "-t", help="Title of a new incident (or a new title).")
 @click.option("--impact", help="none, minor, major or critical.")
 @click.option("--status", "-s", help="investigating (default), identified, monitoring or resolved.")
 @click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
-@click.option("--template", "template", metavar="NAME", help="Start from [templates.NAME] (see `broadcaster templates`).")
+@click.option("--template", "template", metavar="NAME", shell_complete=_completer("template"),
+              help="Start from [templates.NAME] (see `broadcaster templates`).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value for a template placeholder (repeatable).")
 @message_options
 @common
@@ -172,7 +223,7 @@ def post(ctx: click.Context, message: str | None, **options: Any) -> None:
 
 
 @main.command()
-@click.argument("incident_id", metavar="ID")
+@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
 @click.argument("message", required=False)
 @message_options
 @common
@@ -373,7 +424,7 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("incident_id", metavar="[INCIDENT]", required=False)
+@click.argument("incident_id", metavar="[INCIDENT]", required=False, shell_complete=complete_incident)
 @click.option("--include-unknown", is_flag=True, help="Also resend deliveries whose fate is unknown (may post twice).")
 @click.option("--mark-unknown-sent", is_flag=True,
               help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
@@ -462,7 +513,7 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("incident_id", metavar="ID")
+@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context

@@ -11,31 +11,19 @@ import click
 from broadcaster.cli import (
     EXIT_DELIVERY,
     common,
+    complete_incident,
     load_config,
     main,
     open_store,
     publish_command,
+    publish_options,
     read_message,
 )
 from broadcaster.errors import InputError
 
 
-def publish_options(command: Any) -> Any:
-    """The options every publishing command shares with `post`."""
-    options = [
-        click.option("--only", "only", multiple=True, metavar="NAMES", help="Send only to these destinations."),
-        click.option("--skip", "skip", multiple=True, metavar="NAMES", help="Do not send to these destinations."),
-        click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (as `post --json`)."),
-        click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 @main.command()
-@click.argument("incident_id", metavar="INCIDENT")
+@click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.argument("sequence", type=int, metavar="SEQ")
 @click.argument("message", required=False)
 @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail about the correction.")
@@ -63,7 +51,7 @@ def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | No
 
 
 @main.command()
-@click.argument("incident_id", metavar="INCIDENT")
+@click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.option("--file", "-f", "path", required=True, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
 @publish_options
 @common
@@ -134,7 +122,7 @@ def maintenance_schedule(ctx: click.Context, message: str | None, title: str, st
 
 def _step_command(name: str, status: str, default_message: str, help_text: str) -> None:
     @maintenance.command(name, help=help_text)
-    @click.argument("incident_id", metavar="ID")
+    @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
     @click.argument("message", required=False)
     @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
     @publish_options

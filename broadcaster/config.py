@@ -442,13 +442,7 @@ def _channel(reader: _Reader, name: str, table: Any, component_ids: set[str]) ->
     for key in channel_class.required_options:
         if key not in options:
             raise reader.error(prefix + key, f"is required for a {kind} channel")
-    for key in channel_class.secret_options:
-        if isinstance(options.get(key), str) and options[key]:
-            raise reader.error(
-                prefix + key,
-                "holds a secret written in the file. Put it in an environment variable "
-                f"and write {key} = \"${{MY_VAR}}\" instead.",
-            )
+    _refuse_written_secrets(reader, options, channel_class.secret_options, prefix)
     channel_class.validate_options(options, f"{reader.where}{prefix}")
     return ChannelConfig(name, kind, visibility, components, api_url, options)
 
@@ -468,7 +462,18 @@ def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
     for key in host_class.required_options:
         if key not in options:
             raise reader.error(prefix + key, f"is required for a {kind} target")
+    _refuse_written_secrets(reader, options, host_class.secret_options, prefix)
     return ChannelConfig(name, kind, "public", (), api_url, options)
+
+
+def _refuse_written_secrets(reader: _Reader, options: Mapping[str, Any], secret_keys: tuple[str, ...], prefix: str) -> None:
+    for key in secret_keys:
+        if isinstance(options.get(key), str) and options[key]:
+            raise reader.error(
+                prefix + key,
+                "holds a secret written in the file. Put it in an environment variable "
+                f"and write {key} = \"${{MY_VAR}}\" instead.",
+            )
 
 
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:

@@ -51,6 +51,23 @@ class Outcome:
     notes: tuple[str, ...] = ()
     reason: str | None = None  # why a delivery was skipped
 
+    @classmethod
+    def of(cls, delivery: Delivery, *, notes: tuple[str, ...] = ()) -> Outcome:
+        """A delivery's recorded state as an outcome; ``last_error`` is the skip reason for skipped ones."""
+        return cls(
+            incident_id=delivery.incident_id,
+            sequence=delivery.sequence,
+            destination=delivery.destination,
+            target=delivery.target,
+            visibility=delivery.visibility,
+            state=delivery.state,
+            remote_id=delivery.remote_id,
+            error=delivery.last_error if delivery.state not in ("sent", "skipped") else None,
+            attempts=delivery.attempts,
+            notes=notes,
+            reason=delivery.last_error if delivery.state == "skipped" else None,
+        )
+
     def as_json(self) -> dict[str, Any]:
         return {
             "destination": self.destination,
@@ -262,18 +279,8 @@ class Publisher:
         return outcome
 
     def _outcome(self, delivery: Delivery, *, error: str | None = None, notes: tuple[str, ...] = ()) -> Outcome:
-        return Outcome(
-            incident_id=delivery.incident_id,
-            sequence=delivery.sequence,
-            destination=delivery.destination,
-            target=delivery.target,
-            visibility=delivery.visibility,
-            state=delivery.state,
-            remote_id=delivery.remote_id,
-            error=error if error is not None else (delivery.last_error if delivery.state != "sent" else None),
-            attempts=delivery.attempts,
-            notes=notes,
-        )
+        outcome = Outcome.of(delivery, notes=notes)
+        return replace(outcome, error=error) if error is not None else outcome
 
     # -- ordering and threading ---------------------------------------------
 

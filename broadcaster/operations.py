@@ -166,22 +166,7 @@ def publish_stored(
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
     pending = [d for d in rows if d.state == "pending"]
     sent = {d.id: o for d, o in zip(pending, publisher.deliver(pending), strict=True)}
-    return [sent.get(d.id) or _skipped(d) for d in rows]
-
-
-def _skipped(delivery: Delivery) -> Outcome:
-    return Outcome(
-        incident_id=delivery.incident_id,
-        sequence=delivery.sequence,
-        destination=delivery.destination,
-        target=delivery.target,
-        visibility=delivery.visibility,
-        state=delivery.state,
-        remote_id=delivery.remote_id,
-        error=delivery.last_error if delivery.state not in ("sent", "skipped") else None,
-        attempts=delivery.attempts,
-        reason=delivery.last_error if delivery.state == "skipped" else None,
-    )
+    return [sent.get(d.id) or Outcome.of(d) for d in rows]
 
 
 def mark_unknown_sent(store: SQLiteStore, incident_id: str | None = None) -> list[Delivery]:

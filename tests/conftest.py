@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,22 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     p = Project(tmp_path)
     p.write_config()
     return p
+
+
+ENGINE = """
+[engine]
+timeout = 2
+deadline = 20
+max_attempts = 4
+"""
+
+
+@pytest.fixture
+def world(project: Project) -> Iterator[Any]:
+    """The fake X, Telegram and Slack, with the project configured to use them."""
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld() as fakes:
+        project.write_config(ENGINE + fakes.channels_toml())
+        project.env.update(fakes.env)
+        yield fakes

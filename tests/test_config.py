@@ -99,3 +99,10 @@ def test_non_utf8_config(tmp_path: Path) -> None:
     path.write_bytes(b"[page]\ntitle = 'caf\xe9'\n")
     with pytest.raises(ConfigError, match="UTF-8"):
         load(str(path))
+
+
+def test_a_publish_target_secret_written_in_the_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "[publish.b]\ntype='s3'\nbucket='x'\naccess_key_id='AKIA1'\nsecret_access_key='plain-secret'\n")
+    with pytest.raises(ConfigError, match="environment variable") as caught:
+        load(str(path), environ={})
+    assert "plain-secret" not in str(caught.value)

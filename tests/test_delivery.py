@@ -10,30 +10,16 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, SECRETS, FakeWorld
-
-ENGINE = """
-[engine]
-timeout = 2
-deadline = 20
-max_attempts = 4
-"""
 
 PRIVATE = "PRIVDETAIL-fra2"
 
 
-@pytest.fixture
-def world(project: Project) -> Iterator[FakeWorld]:
-    with FakeWorld() as fakes:
-        project.write_config(ENGINE + fakes.channels_toml())
-        project.env.update(fakes.env)
-        yield fakes
 
 
 def post(project: Project, *args: str) -> tuple[int, dict]:

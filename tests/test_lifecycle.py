@@ -9,7 +9,6 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,12 +19,6 @@ from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
 ENGINE = "[engine]\ntimeout = 3\ndeadline = 20\n"
 
 
-@pytest.fixture
-def world(project: Project) -> Iterator[FakeWorld]:
-    with FakeWorld() as fakes:
-        project.write_config(ENGINE + fakes.channels_toml())
-        project.env.update(fakes.env)
-        yield fakes
 
 
 def run_json(project: Project, *args: str) -> tuple[int, dict]:
@@ -295,3 +288,24 @@ def test_an_sla_breach_is_announced_to_private_channels_once(project: Project, w
     again = run_json(project, "post", "--yes", "-i", "api-down", "Recovering.")[1]
     assert again["notices"] == []
     assert sum("SLA breach" in m.text for m in world.telegram_messages(OPS_CHATS[0])) == 1
+
+
+def test_shell_completion_offers_commands_incidents_components_destinations_and_templates(project: Project, world: FakeWorld) -> None:
+    project.write_config(ENGINE + world.channels_toml() + TEMPLATES)
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+
+    def complete(*words: str) -> list[str]:
+        env = {**os.environ, **project.env, "COMP_WORDS": " ".join(["broadcaster", "--config", str(project.config), *words]),
+               "COMP_CWORD": str(2 + len(words)), "_BROADCASTER_COMPLETE": "bash_complete"}
+        done = subprocess.run([sys.executable, "-c", "from broadcaster.cli import main; main(prog_name='broadcaster')"],
+                              env=env, capture_output=True, text=True, timeout=30)
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines()]
+
+    assert "maintenance" in complete("ma")
+    assert incident in complete("show", "api")
+    assert complete("post", "-C", "d") == ["db"]
+    assert "api=partial_outage" in complete("post", "-C", "api=p")
+    assert complete("post", "--only", "slack") == ["slack-acme"]
+    assert complete("post", "--template", "db") == ["db-failover"]
+    script = project.cli("completion", "bash").stdout
+    assert "_BROADCASTER_COMPLETE" in script and "complete " in script
