@@ -309,3 +309,19 @@ def test_a_telegram_channel_with_200_chats_stays_within_limits_and_shows_progres
             assert len(fakes.telegram_messages(chat)) == 1
         assert "tg-ops" in output and "200/200" in output
         assert "/200" in output.split("200/200")[0]  # counts were shown while it ran
+
+
+def test_no_secret_in_output_logs_or_the_state_file(project: Project, world: FakeWorld) -> None:
+    """Every channel fails once with a retryable error and one for good: the tokens stay out of everything."""
+    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme")) for _ in range(4)])
+    world.x.fail(Fault(match="/2/tweets", reset=True))
+    world.telegram.fail(Fault(match="sendMessage", hang=30))
+    result = project.cli("--debug", "post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert result.exit_code == 3
+    shown = project.cli("show", json.loads(project.cli("list", "--json").stdout)[0]["id"])
+    checked = project.cli("channels", "check")
+    state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
+    for secret in SECRETS:
+        for text in (result.stdout, result.stderr, shown.stdout, checked.stdout):
+            assert secret not in text
+        assert secret.encode() not in state
