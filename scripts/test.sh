@@ -11,7 +11,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# Real parts the tests drive: Debian's chromium (+ a JRE for the HTML validator, axe-core).
+# Real parts the tests drive: Debian's chromium (+ a JRE for the HTML validator, axe-core),
+# and PostgreSQL for team mode (the tests start and stop their own throwaway server).
 bash scripts/install-browser.sh
+bash scripts/postgres.sh install
+
+.venv/bin/ruff check broadcaster channels messages tests bench
 
 exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
