@@ -1,10 +1,11 @@
 """The state store: incidents, updates and one delivery row per update and destination.
 
 One contract (``Store``), written once in SQL that both backends speak, and two
-backends: the embedded default, one SQLite file in WAL mode (``SQLiteStore``),
-and a shared PostgreSQL database for teams posting from several machines
+backends: the embedded default, one SQLite file in WAL mode
+(``broadcaster.store_sqlite.SQLiteStore``, also importable from here), and a
+shared PostgreSQL database for teams posting from several machines
 (``broadcaster.store_pg.PostgresStore``, imported only when ``[store] url``
-names one, so SQLite users never load the driver).
+names one, so SQLite users never load the driver). ``open_store`` picks one.
 
 Writes that must not interleave run in one transaction that serialises them:
 allocating an incident id (an ``INSERT ... ON CONFLICT DO NOTHING`` that tries
@@ -30,10 +31,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,9 +43,9 @@ from messages.model import AffectedComponent, ComponentStatus, Impact, Incident,
 
 if TYPE_CHECKING:
     from broadcaster.config import Config, Secret
+    from broadcaster.store_sqlite import SQLiteStore  # noqa: F401 - re-exported (see __getattr__)
 
 SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 30_000
 
 OPEN_STATES = ("pending", "sending", "failed", "unknown")
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
@@ -71,65 +70,6 @@ TIME_COLUMNS = frozenset(
      "next_update_by", "claimed_at", "sent_at"}
 )
 JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra"})
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE incidents (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        impact TEXT NOT NULL,
-        status TEXT NOT NULL,
-        kind TEXT NOT NULL DEFAULT 'incident',
-        components TEXT NOT NULL DEFAULT '[]',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        resolved_at TEXT,
-        scheduled_start TEXT,
-        scheduled_end TEXT
-    );
-    CREATE INDEX incidents_updated_at ON incidents(updated_at);
-    CREATE INDEX incidents_status ON incidents(status);
-    CREATE TABLE updates (
-        incident_id TEXT NOT NULL REFERENCES incidents(id),
-        sequence INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        raw_message TEXT NOT NULL,
-        components TEXT NOT NULL DEFAULT '[]',
-        private_note TEXT NOT NULL DEFAULT '',
-        customers TEXT NOT NULL DEFAULT '[]',
-        tickets TEXT NOT NULL DEFAULT '[]',
-        etr TEXT,
-        next_update_by TEXT,
-        author TEXT NOT NULL DEFAULT '',
-        kind TEXT NOT NULL DEFAULT 'update',
-        extra TEXT NOT NULL DEFAULT '{}',
-        PRIMARY KEY (incident_id, sequence)
-    );
-    CREATE TABLE deliveries (
-        id INTEGER PRIMARY KEY,
-        incident_id TEXT NOT NULL,
-        sequence INTEGER NOT NULL,
-        destination TEXT NOT NULL,
-        target TEXT NOT NULL DEFAULT '',
-        visibility TEXT NOT NULL,
-        state TEXT NOT NULL,
-        remote_id TEXT,
-        thread_ref TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        claimed_by TEXT,
-        claimed_at TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        sent_at TEXT,
-        UNIQUE (incident_id, sequence, destination, target),
-        FOREIGN KEY (incident_id, sequence) REFERENCES updates(incident_id, sequence)
-    );
-    CREATE INDEX deliveries_state ON deliveries(state);
-    CREATE INDEX deliveries_thread ON deliveries(incident_id, destination, target, sequence);
-    """,
-}
 
 Row = Mapping[str, Any]
 
@@ -502,88 +442,6 @@ class Store:
         return [_delivery_from(r) for r in rows]
 
 
-class SQLiteStore(Store):
-    """The embedded store. One instance per command; not shared between threads."""
-
-    backend = "sqlite"
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.location = f"the state file {path}"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions ([store] path).") from exc
-        self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._use_wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.migrate()
-
-    def _use_wal(self) -> None:
-        """WAL mode. Switching a new file to it takes a lock the busy timeout does not wait for,
-        so two processes creating the state file at once would fail: try again briefly."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                self.db.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    self.db.close()
-                    raise StoreError(f"cannot open the state file {self.path}: {exc}. Try again.") from exc
-                time.sleep(0.01)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        return self.db.execute(sql, args).fetchall()
-
-    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self.db.execute(sql, args).rowcount
-
-    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.db.executemany(sql, rows)
-
-    # -- transactions & schema -----------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that takes the lock up front, so read-then-write cannot race."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"the state file {self.path} is locked by another process for too long: {exc}. Try again.") from exc
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
-
-    def schema_version(self) -> int:
-        exists = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if not exists:
-            return 0
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row["value"]) if row else 0
-
-    def migrate(self) -> int:
-        """Bring the schema up to date; returns the version now in place."""
-        if self.schema_version() == SCHEMA_VERSION:
-            return SCHEMA_VERSION
-        with self.transaction():
-            self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            self.migrated_from = apply_migrations(self, _MIGRATIONS)
-        return SCHEMA_VERSION
-
-
 def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
     """Run the migrations after the store's version, inside the caller's transaction; returns the old version."""
     current = store.schema_version()
@@ -699,6 +557,8 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store
     Raises ``StoreError`` (cannot open or reach it) or ``ConfigError`` (a
     location that is neither).
     """
+    from broadcaster.store_sqlite import SQLiteStore  # noqa: F401 - re-exported (see __getattr__)
+
     if hasattr(location, "reveal"):
         location = location.reveal()
     if isinstance(location, Path):
@@ -725,3 +585,13 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
     if config.store.url:
         return config.store.url
     return config.store_path
+
+
+def __getattr__(name: str) -> Any:
+    # ``from broadcaster.store import SQLiteStore`` keeps working; the class lives in
+    # store_sqlite.py, which imports this module, so it is fetched on first use.
+    if name == "SQLiteStore":
+        from broadcaster.store_sqlite import SQLiteStore
+
+        return SQLiteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,162 @@
+"""The embedded store: one SQLite file in WAL mode, the default for one operator.
+
+Writers serialise on ``BEGIN IMMEDIATE``, which takes the file's write lock
+up front, so a read-then-write (the next sequence number) cannot race; a
+busy file is waited for up to ``BUSY_TIMEOUT_MS``. The schema is brought up
+to date whenever a file is opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from broadcaster.errors import StoreError
+from broadcaster.store import SCHEMA_VERSION, Row, Store, apply_migrations
+
+BUSY_TIMEOUT_MS = 30_000
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        impact TEXT NOT NULL,
+        status TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'incident',
+        components TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        resolved_at TEXT,
+        scheduled_start TEXT,
+        scheduled_end TEXT
+    );
+    CREATE INDEX incidents_updated_at ON incidents(updated_at);
+    CREATE INDEX incidents_status ON incidents(status);
+    CREATE TABLE updates (
+        incident_id TEXT NOT NULL REFERENCES incidents(id),
+        sequence INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        raw_message TEXT NOT NULL,
+        components TEXT NOT NULL DEFAULT '[]',
+        private_note TEXT NOT NULL DEFAULT '',
+        customers TEXT NOT NULL DEFAULT '[]',
+        tickets TEXT NOT NULL DEFAULT '[]',
+        etr TEXT,
+        next_update_by TEXT,
+        author TEXT NOT NULL DEFAULT '',
+        kind TEXT NOT NULL DEFAULT 'update',
+        extra TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (incident_id, sequence)
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        incident_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        destination TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        visibility TEXT NOT NULL,
+        state TEXT NOT NULL,
+        remote_id TEXT,
+        thread_ref TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (incident_id, sequence, destination, target),
+        FOREIGN KEY (incident_id, sequence) REFERENCES updates(incident_id, sequence)
+    );
+    CREATE INDEX deliveries_state ON deliveries(state);
+    CREATE INDEX deliveries_thread ON deliveries(incident_id, destination, target, sequence);
+    """,
+}
+
+
+class SQLiteStore(Store):
+    """The embedded store. One instance per command; not shared between threads."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = f"the state file {path}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions ([store] path).") from exc
+        self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._use_wal()
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.migrate()
+
+    def _use_wal(self) -> None:
+        """WAL mode. Switching a new file to it takes a lock the busy timeout does not wait for,
+        so two processes creating the state file at once would fail: try again briefly."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self.db.close()
+                    raise StoreError(f"cannot open the state file {self.path}: {exc}. Try again.") from exc
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self.db.execute(sql, args).fetchall()
+
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self.db.execute(sql, args).rowcount
+
+    def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.db.executemany(sql, rows)
+
+    # -- transactions & schema -----------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock up front, so read-then-write cannot race."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"the state file {self.path} is locked by another process for too long: {exc}. Try again.") from exc
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if not exists:
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row["value"]) if row else 0
+
+    def migrate(self) -> int:
+        """Bring the schema up to date; returns the version now in place."""
+        if self.schema_version() == SCHEMA_VERSION:
+            return SCHEMA_VERSION
+        with self.transaction():
+            self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.migrated_from = apply_migrations(self, _MIGRATIONS)
+        return SCHEMA_VERSION
