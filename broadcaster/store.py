@@ -363,7 +363,7 @@ class Store:
     def deliveries(
         self, *, incident_id: str | None = None, sequence: int | None = None, states: Sequence[str] = ()
     ) -> list[Delivery]:
-        sql, args = "SELECT * FROM deliveries WHERE 1=1", []
+        sql, args = "SELECT * FROM deliveries WHERE 1=1", list[Any]()
         if incident_id is not None:
             sql += " AND incident_id = ?"
             args.append(incident_id)

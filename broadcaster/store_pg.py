@@ -198,11 +198,13 @@ class PostgresStore(Store):
 
     def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._errors():
-            return self.conn.execute(_placeholders(sql), args).fetchall()
+            rows: list[Row] = self.conn.execute(_placeholders(sql), args).fetchall()
+            return rows
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
         with self._errors():
-            return self.conn.execute(_placeholders(sql), args).rowcount
+            count: int = self.conn.execute(_placeholders(sql), args).rowcount
+            return count
 
     def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
         # In autocommit one statement is its own transaction: one round trip, not three
