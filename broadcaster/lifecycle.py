@@ -18,7 +18,7 @@ from broadcaster.config import Config
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import InputError
 from broadcaster.operations import PostResult, find_incident, publish
-from broadcaster.store import PlannedDelivery, SQLiteStore, utcnow
+from broadcaster.store import PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
 from messages.model import Incident, Status, Update
 from messages.visibility import PRIVATE_KINDS, validate_message
@@ -26,7 +26,7 @@ from messages.visibility import PRIVATE_KINDS, validate_message
 # -- corrections ------------------------------------------------------------------
 
 
-def amend(config: Config, store: SQLiteStore, incident_id: str, sequence: int, message: str, *,
+def amend(config: Config, store: Store, incident_id: str, sequence: int, message: str, *,
           private: str = "", only: Sequence[str] = (), skip: Sequence[str] = (), dry_run: bool = False,
           progress: Any = None) -> PostResult:
     """Correct a posted update: edited in place where the medium can, a correction reply where not.
@@ -48,7 +48,7 @@ def amend(config: Config, store: SQLiteStore, incident_id: str, sequence: int, m
     return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
 
-def _where_the_original_went(config: Config, store: SQLiteStore, incident: Incident, original: Update,
+def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update,
                              only: Sequence[str], skip: Sequence[str]) -> list[PlannedDelivery]:
     """A correction goes where the original went; a destination that skipped it skips this too."""
     from broadcaster.operations import delivery_plan
@@ -64,7 +64,7 @@ def _where_the_original_went(config: Config, store: SQLiteStore, incident: Incid
 # -- postmortems ------------------------------------------------------------------
 
 
-def postmortem(config: Config, store: SQLiteStore, incident_id: str, text: str, *, only: Sequence[str] = (),
+def postmortem(config: Config, store: Store, incident_id: str, text: str, *, only: Sequence[str] = (),
                skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Publish the explanation of a closed incident: a page section, a feed entry, an announcement."""
     incident = find_incident(store, incident_id)
@@ -79,7 +79,7 @@ def postmortem(config: Config, store: SQLiteStore, incident_id: str, text: str, 
 # -- maintenance ------------------------------------------------------------------
 
 
-def schedule_maintenance(config: Config, store: SQLiteStore, *, title: str, start: str, end: str,
+def schedule_maintenance(config: Config, store: Store, *, title: str, start: str, end: str,
                          components: Sequence[str], message: str, private: str = "", only: Sequence[str] = (),
                          skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Announce a maintenance window (status ``scheduled``)."""
@@ -101,7 +101,7 @@ def schedule_maintenance(config: Config, store: SQLiteStore, *, title: str, star
     return publish(config, store, incident, update, new=True, only=only, skip=skip, dry_run=dry_run, progress=progress)
 
 
-def maintenance_step(config: Config, store: SQLiteStore, incident_id: str, status: str, message: str, **options: Any) -> PostResult:
+def maintenance_step(config: Config, store: Store, incident_id: str, status: str, message: str, **options: Any) -> PostResult:
     """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``."""
     incident = find_incident(store, incident_id)
     if incident.kind != "maintenance":
@@ -174,7 +174,7 @@ class TickResult:
         return any(r.failed for r in self.results)
 
 
-def tick(config: Config, store: SQLiteStore, *, now: datetime | None = None, progress: Any = None) -> TickResult:
+def tick(config: Config, store: Store, *, now: datetime | None = None, progress: Any = None) -> TickResult:
     """Everything that is due by now, once: maintenance transitions and reminders, overdue and SLA notices.
 
     Safe to run every minute: each step checks the store first, and one tick at
@@ -195,7 +195,7 @@ def tick(config: Config, store: SQLiteStore, *, now: datetime | None = None, pro
     return result
 
 
-def _maintenance_due(config: Config, store: SQLiteStore, now: datetime, result: TickResult, progress: Any) -> None:
+def _maintenance_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:
     lead = timedelta(minutes=config.maintenance_reminder_minutes)
     for incident in store.list_incidents(limit=1000):
         if incident.kind != "maintenance" or not incident.is_open or incident.scheduled_start is None:
@@ -220,7 +220,7 @@ def _maintenance_due(config: Config, store: SQLiteStore, now: datetime, result: 
             result.results.append(publish(config, store, incident, reminder, new=False, planned=planned, progress=progress))
 
 
-def _notices_due(config: Config, store: SQLiteStore, now: datetime, result: TickResult, progress: Any) -> None:
+def _notices_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:
     from broadcaster.notices import record_overdue, record_sla_breaches
     from broadcaster.operations import PostResult, publish_stored
 

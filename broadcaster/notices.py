@@ -15,7 +15,7 @@ from datetime import datetime
 
 from broadcaster.config import Config
 from broadcaster.destinations import destinations, plan
-from broadcaster.store import SQLiteStore
+from broadcaster.store import Store
 from broadcaster.times import format_time
 from messages.model import Incident, Update
 from messages.uptime import month_start, month_to_date, outages
@@ -45,14 +45,14 @@ def _raised(updates: list[Update], **key: str) -> bool:
     )
 
 
-def _record(config: Config, store: SQLiteStore, incident: Incident, message: str, now: datetime, components: set[str], **key: str) -> Update:
+def _record(config: Config, store: Store, incident: Incident, message: str, now: datetime, components: set[str], **key: str) -> Update:
     notice = Update(incident.id, 0, now, incident.status, message, kind="notice", extra=dict(key), author="broadcaster")
     planned = plan(destinations(config), components, private_only=True)
     _, stored = store.record_update(incident, notice, planned, new=False)
     return stored
 
 
-def record_sla_breaches(config: Config, store: SQLiteStore, now: datetime) -> list[Update]:
+def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Update]:
     """A notice for each component whose availability this month fell below its ``sla``."""
     watched = [c for c in config.components if c.sla is not None]
     if not watched or not has_private_channels(config):
@@ -80,7 +80,7 @@ def record_sla_breaches(config: Config, store: SQLiteStore, now: datetime) -> li
     return raised
 
 
-def record_overdue(config: Config, store: SQLiteStore, now: datetime) -> list[Update]:
+def record_overdue(config: Config, store: Store, now: datetime) -> list[Update]:
     """A notice for each open incident whose promised next update is late."""
     if not has_private_channels(config):
         return []

@@ -14,7 +14,7 @@ from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, render
 from broadcaster.errors import ConfigError, InputError
-from broadcaster.store import Delivery, PlannedDelivery, SQLiteStore, utcnow
+from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 from channels.base import Rendered
 from messages.model import Incident, Update
 
@@ -46,7 +46,7 @@ class PostResult:
         return any(o.state not in ("sent", "skipped") for o in [*self.outcomes, *self.notices])
 
 
-def find_incident(store: SQLiteStore, incident_id: str) -> Incident:
+def find_incident(store: Store, incident_id: str) -> Incident:
     """The incident with this id; a typo gets the closest ids as suggestions."""
     incident = store.incident(incident_id.strip())
     if incident is not None:
@@ -64,7 +64,7 @@ def find_incident(store: SQLiteStore, incident_id: str) -> Incident:
     raise InputError(f"no incident {incident_id!r}.{hint}")
 
 
-def prepare(config: Config, store: SQLiteStore, draft: compose.Draft) -> tuple[Incident, Update, bool]:
+def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
     """Check the draft against the stored incident; nothing is written."""
     existing = find_incident(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
@@ -110,7 +110,7 @@ def previews(
 
 def post(
     config: Config,
-    store: SQLiteStore,
+    store: Store,
     draft: compose.Draft,
     *,
     only: Sequence[str] = (),
@@ -125,7 +125,7 @@ def post(
 
 def publish(
     config: Config,
-    store: SQLiteStore,
+    store: Store,
     incident: Incident,
     update: Update,
     *,
@@ -158,7 +158,7 @@ def publish(
 
 
 def publish_stored(
-    config: Config, store: SQLiteStore, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None
+    config: Config, store: Store, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None
 ) -> list[Outcome]:
     """Deliver every pending delivery of these stored updates; skipped ones are reported as such."""
     publisher = Publisher(config, store, progress=progress)
@@ -169,7 +169,7 @@ def publish_stored(
     return [sent.get(d.id) or Outcome.of(d) for d in rows]
 
 
-def mark_unknown_sent(store: SQLiteStore, incident_id: str | None = None) -> list[Delivery]:
+def mark_unknown_sent(store: Store, incident_id: str | None = None) -> list[Delivery]:
     """The operator checked: the posts whose fate was unknown are there. Never resend them."""
     marked = []
     for delivery in store.deliveries(incident_id=incident_id, states=("unknown",)):
@@ -187,7 +187,7 @@ class RetryResult:
 
 def retry(
     config: Config,
-    store: SQLiteStore,
+    store: Store,
     incident_id: str | None = None,
     *,
     include_unknown: bool = False,
@@ -207,7 +207,7 @@ def retry(
     return RetryResult(outcomes, unknown)
 
 
-def rebuild_site(config: Config, store: SQLiteStore) -> object:
+def rebuild_site(config: Config, store: Store) -> object:
     """A full build of the site from the whole store (``broadcaster site build``)."""
     from broadcaster.engine import incident_url, site_data, site_lock
     from broadcaster.site.build import build_site

@@ -13,13 +13,13 @@ from rich.text import Text
 
 from broadcaster.config import Config
 from broadcaster.report import STATE_STYLE, console
-from broadcaster.store import SQLiteStore, utcnow
+from broadcaster.store import Store, utcnow
 from broadcaster.times import format_time
 from messages.model import Incident
 from messages.visibility import full_text, public_text
 
 
-def overdue(store: SQLiteStore, incident: Incident, now: datetime | None = None) -> bool:
+def overdue(store: Store, incident: Incident, now: datetime | None = None) -> bool:
     """An open incident whose last update promised another that is late."""
     if not incident.is_open:
         return False
@@ -28,7 +28,7 @@ def overdue(store: SQLiteStore, incident: Incident, now: datetime | None = None)
     return promised is not None and promised < (now or utcnow())
 
 
-def print_list(config: Config, store: SQLiteStore, *, limit: int, as_json: bool) -> None:
+def print_list(config: Config, store: Store, *, limit: int, as_json: bool) -> None:
     incidents = store.list_incidents(limit=limit)
     if as_json:
         click.echo(json.dumps([
@@ -62,7 +62,7 @@ def print_list(config: Config, store: SQLiteStore, *, limit: int, as_json: bool)
     out.print(table)
 
 
-def print_incident(config: Config, store: SQLiteStore, incident: Incident, *, as_json: bool) -> None:
+def print_incident(config: Config, store: Store, incident: Incident, *, as_json: bool) -> None:
     updates = store.updates(incident.id)
     deliveries = store.deliveries(incident_id=incident.id)
     if as_json:
@@ -173,7 +173,7 @@ def print_checks(config: Config) -> bool:
     return all(r.ok for r in results)
 
 
-def publish_site(config: Config, store: SQLiteStore) -> bool:
+def publish_site(config: Config, store: Store) -> bool:
     from broadcaster.destinations import destinations
     from broadcaster.errors import DeliveryError
     from broadcaster.operations import rebuild_site
