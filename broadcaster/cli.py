@@ -12,7 +12,6 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import click
@@ -495,137 +494,12 @@ def _delivery_json(delivery: Any) -> dict[str, Any]:
     }
 
 
-# -- list / show ----------------------------------------------------------------
-
-
-@main.command("list")
-@click.option("--limit", default=30, show_default=True, help="How many incidents to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@common
-@click.pass_context
-def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """Incidents: open ones first, then the most recent."""
-    from broadcaster import views
-
-    config = load_config(ctx)
-    store = open_store(ctx)
-    views.print_list(config, store, limit=limit, as_json=as_json)
-
-
-@main.command()
-@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@common
-@click.pass_context
-def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
-    """An incident's timeline and the delivery state of every destination."""
-    from broadcaster import operations, views
-    from broadcaster.engine import Publisher
-
-    config = load_config(ctx)
-    store = open_store(ctx)
-    Publisher(config, store).reap()
-    incident = operations.find_incident(store, incident_id)
-    views.print_incident(config, store, incident, as_json=as_json)
-
-
-# -- channels -------------------------------------------------------------------
-
-
-@main.group()
-def channels() -> None:
-    """Inspect the configured channels."""
-
-
-@channels.command("check")
-@common
-@click.pass_context
-def channels_check(ctx: click.Context) -> None:
-    """Verify every channel and publish target without posting anything."""
-    from broadcaster import views
-
-    config = load_config(ctx)
-    if not views.print_checks(config):
-        ctx.exit(EXIT_DELIVERY)
-
-
-# -- site -----------------------------------------------------------------------
-
-
-@main.group()
-def site() -> None:
-    """Build, publish and preview the status page."""
-
-
-@site.command("build")
-@common
-@click.pass_context
-def site_build(ctx: click.Context) -> None:
-    """Rebuild the whole site from the store into [page] output_dir."""
-    from broadcaster import operations
-
-    config = load_config(ctx)
-    built = operations.rebuild_site(config, open_store(ctx))
-    click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
-
-
-@site.command("publish")
-@common
-@click.pass_context
-def site_publish(ctx: click.Context) -> None:
-    """Rebuild the site and upload it to every [publish.NAME] target."""
-    from broadcaster import views
-
-    config = load_config(ctx)
-    if not views.publish_site(config, open_store(ctx)):
-        ctx.exit(EXIT_DELIVERY)
-
-
-@site.command("serve")
-@click.option("--port", default=8000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@common
-@click.pass_context
-def site_serve(ctx: click.Context, port: int, host: str) -> None:
-    """Serve [page] output_dir on localhost for a preview."""
-    import functools
-    import http.server
-
-    config = load_config(ctx)
-    root = config.output_dir
-    if not (root / "index.html").exists():
-        raise InputError(f"nothing built in {root} yet: run `broadcaster site build` first.")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    with http.server.ThreadingHTTPServer((host, port), handler) as server:
-        click.echo(f"Serving {root} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-
-
-# -- init -------------------------------------------------------------------------
-
-
-@main.command()
-@click.argument("path", default="broadcaster.toml", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
-    """Write a commented starter config to PATH (default ./broadcaster.toml)."""
-    from importlib.resources import files
-
-    if path.exists() and not force:
-        raise InputError(f"{path} already exists; pass --force to overwrite it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
-
-
 from broadcaster.cli_store import store as _store_group  # noqa: E402 - registers `broadcaster store`
 
 main.add_command(_store_group)
 
-# Commands kept in their own module register themselves on `main` when imported.
+# Commands kept in their own modules register themselves on `main` when imported.
+from broadcaster import cli_inspect as _cli_inspect  # noqa: E402,F401
 from broadcaster import cli_lifecycle as _cli_lifecycle  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
