@@ -427,16 +427,31 @@ class site_lock:
 
 
 def site_data(config: Config, store: SQLiteStore) -> Any:
-    """What the page, feeds and JSON are built from: public views of recent incidents only."""
+    """What the page, feeds and JSON are built from: public views of recent incidents only,
+    and each component's uptime by day over the last 90 days.
+
+    One read covers both windows (history_days and 90 days). The page gets what
+    ``site_incidents(now - history_days)`` would give (open, or a newest update since
+    then); the older ones count for uptime only. Notices never get a public view.
+    """
     from broadcaster.site.build import SiteData
+    from broadcaster.site.uptime import component_days
+    from messages.uptime import DAYS_SHOWN, outages
 
     now = utcnow()
-    since = now - timedelta(days=config.page.history_days)
+    shown_since = now - timedelta(days=config.page.history_days)
+    loaded = [
+        (incident, updates, public_incident(incident, updates, url=incident_url(config, incident.id)))
+        for incident, updates in store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))
+    ]
     incidents = tuple(
-        public_incident(incident, updates, url=incident_url(config, incident.id))
-        for incident, updates in store.site_incidents(since)
+        view
+        for incident, updates, view in loaded
+        if incident.is_open or max((u.created_at for u in updates), default=incident.created_at) >= shown_since
     )
-    return SiteData(page=config.page, components=config.components, incidents=incidents, now=now)
+    found = outages([view for *_, view in loaded], now)
+    uptime = component_days(found, [c.component.id for c in config.components], now)  # messages.uptime.daily's days
+    return SiteData(page=config.page, components=config.components, incidents=incidents, now=now, uptime=uptime)
 
 
 def _wait_honouring_retry_after(state: Any) -> float:

@@ -35,6 +35,8 @@ PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 # WCAG 2.x AA for body text (success criterion 1.4.3).
 MIN_CONTRAST = 4.5
+# WCAG 2.1 AA for the parts of a graphic needed to understand it (success criterion 1.4.11).
+MIN_GRAPHIC_CONTRAST = 3.0
 
 
 def require(condition: bool, reason: str) -> None:

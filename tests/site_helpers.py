@@ -7,7 +7,7 @@ Incidents are built the way the engine builds them: an ``Incident`` and its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.site.build import SiteData
+from broadcaster.site.uptime import component_days
 from messages.model import (
     AffectedComponent,
     Component,
@@ -24,6 +25,7 @@ from messages.model import (
     Status,
     Update,
 )
+from messages.uptime import outages
 from messages.visibility import PublicIncident, public_incident
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -31,7 +33,7 @@ NOW = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
 STEP = timedelta(minutes=30)
 
 COMPONENTS = (
-    ComponentConfig(Component("api", "API", "Core", "The REST API")),
+    ComponentConfig(Component("api", "API", "Core", "The REST API"), sla=99.9),
     ComponentConfig(Component("web", "Website", "Core")),
     ComponentConfig(Component("db", "Database", "Data")),
     ComponentConfig(Component("mail", "Email notifications")),
@@ -98,6 +100,17 @@ def site_data(
     return SiteData(
         page=page_config(**page), components=COMPONENTS, incidents=tuple(incidents), now=now
     )
+
+
+def with_uptime(data: SiteData, history: Sequence[PublicIncident] | None = None) -> SiteData:
+    """``data`` with every component's 90 days, from ``history`` (default: its incidents).
+
+    Computed as the engine does (``messages.uptime.outages``, then the days), so
+    tests that need bars on the page get realistic ones.
+    """
+    found = outages(data.incidents if history is None else history, data.now)
+    ids = [c.component.id for c in data.components]
+    return replace(data, uptime=component_days(found, ids, data.now))
 
 
 def sample_incidents() -> list[PublicIncident]:

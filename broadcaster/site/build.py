@@ -6,8 +6,9 @@ receives any.
 
 What a build writes:
 
-* always, from ``data.incidents``: ``index.html``, ``feed.xml``, ``atom.xml``,
-  ``summary.json`` and the fingerprinted static assets;
+* always, from ``data.incidents`` (and ``data.uptime`` for the uptime bars and
+  ``uptime_90d``): ``index.html``, ``feed.xml``, ``atom.xml``, ``summary.json``
+  and the fingerprinted static assets;
 * ``incidents/<id>.html`` for each incident in ``pages`` (the changed one on an
   incremental publish, every incident on a full build), plus any incident of
   ``data.incidents`` whose page is missing, so the index never links to
@@ -22,8 +23,8 @@ JSON that link to them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
+from messages.uptime import DayUptime
 from messages.visibility import PublicIncident
 
 __all__ = ["MANIFEST", "SiteData", "build_site", "is_immutable"]
@@ -49,6 +51,9 @@ class SiteData:
     # Open incidents, scheduled maintenance and incidents closed within history_days.
     incidents: tuple[PublicIncident, ...]
     now: datetime  # tz-aware UTC; decides what is "past" and "upcoming"; printed nowhere
+    # Component id -> its last 90 days (messages.uptime.daily), oldest first. A component
+    # without an entry gets no uptime bar and a null uptime_90d.
+    uptime: Mapping[str, tuple[DayUptime, ...]] = field(default_factory=dict)
 
 
 def build_site(
@@ -85,9 +90,10 @@ def _write_site(
     feed = feeds.build_feeds(data.page, data.components, data.incidents, now)
     writer.write("feed.xml", feed.rss)
     writer.write("atom.xml", feed.atom)
-    json = summary.build_summary(data.page, data.components, data.incidents, now)
+    json = summary.build_summary(data.page, data.components, data.incidents, now, data.uptime)
     writer.write("summary.json", json)
-    writer.write("index.html", html.render_index(data.page, data.components, data.incidents, now))
+    index = html.render_index(data.page, data.components, data.incidents, now, data.uptime)
+    writer.write("index.html", index)
 
 
 def _write_pages(

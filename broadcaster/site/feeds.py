@@ -1,5 +1,9 @@
 """The RSS 2.0 and Atom feeds: one entry per public update, newest first.
 
+A postmortem is an entry of its own ("[Postmortem] <title>") that links to the
+postmortem section of the incident page; a maintenance reminder is titled
+"[Reminder] <title>". Every other entry is titled by the update's status.
+
 Everything in a feed comes from the data, never from the clock, so building
 the same data twice gives the same bytes and readers never see phantom
 changes: entry ids are derived from the incident id and update sequence, the
@@ -26,6 +30,8 @@ from messages.visibility import PublicIncident, PublicView
 
 MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
 URN_PREFIX = "urn:broadcaster:"
+# Entry titles for updates that are not a plain status change.
+KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,16 @@ def entry_id(page: PageConfig, incident_id: str, sequence: int) -> str:
     if page.base_url:
         return f"{page.base_url}{incident_path(incident_id)}#update-{sequence}"
     return f"{URN_PREFIX}incidents/{incident_id}#update-{sequence}"
+
+
+def entry_link(page: PageConfig, incident_id: str, update: PublicView) -> str:
+    """Where an entry leads: the update on its incident page, or the postmortem section."""
+    anchor = "postmortem" if update.kind == st.POSTMORTEM else f"update-{update.sequence}"
+    return _link(page, f"{incident_path(incident_id)}#{anchor}")
+
+
+def entry_title(incident: PublicIncident, update: PublicView) -> str:
+    return f"[{KIND_TITLES.get(update.kind, update.status.label)}] {incident.header.title}"
 
 
 def _link(page: PageConfig, path: str) -> str:
@@ -65,8 +81,8 @@ def _entry(
     header = incident.header
     entry: FeedEntry = generator.add_entry(order="append")
     entry.guid(entry_id(page, header.id, update.sequence), permalink=bool(page.base_url))
-    entry.title(f"[{update.status.label}] {header.title}")
-    entry.link(href=_link(page, f"{incident_path(header.id)}#update-{update.sequence}"))
+    entry.title(entry_title(incident, update))
+    entry.link(href=entry_link(page, header.id, update))
     entry.published(st.utc(update.created_at).replace(microsecond=0))
     # A correction rewrites the text in place: readers that track `updated` show it again.
     entry.updated(st.changed_at(update).replace(microsecond=0))

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
 from broadcaster.site import status as st
+from broadcaster.site.longform import render_document
 from messages.markdown import render_markdown
 from messages.model import AffectedComponent, ComponentStatus
 from messages.visibility import PublicView
@@ -151,6 +152,17 @@ class Fragments:
             corrected=self.times.when(update.corrected_at),
             message=Markup(render_markdown(update.message)),
             facts=self.facts(update),
+        )
+
+    def postmortem(self, update: PublicView) -> TimelineEntry:
+        """A postmortem: a document, so its headings are kept (see ``longform``)."""
+        return TimelineEntry(
+            update=update,
+            note=Markup(""),
+            posted=self.times.when(update.created_at),
+            corrected=self.times.when(update.corrected_at),
+            message=Markup(render_document(update.message)),
+            facts=Markup(""),
         )
 
     def facts(self, update: PublicView, *, with_components: bool = True) -> Markup:

@@ -120,7 +120,11 @@ class SiteWriter:
             self._child = _ChildWriter.start()
             self._may_offload = self._child is not None
         if self._child is not None:
-            self._child.send(target, data)
+            try:
+                self._child.send(target, data)
+            except DeliveryError:
+                self._child = None  # it stopped and was waited for: abandon() must not wait again
+                raise
             return
         try:
             replace_file(target, data)

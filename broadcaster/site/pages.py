@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
@@ -27,8 +27,11 @@ from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Fragments, Names, Times, badge, duration, kind_note
+from broadcaster.site.longform import render_document
+from broadcaster.site.uptime import bars
 from messages.markdown import plain_text, render_markdown
 from messages.model import Component, ComponentStatus
+from messages.uptime import DayUptime
 from messages.visibility import PublicIncident, PublicView
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -102,9 +105,15 @@ def _environment() -> Environment:
         auto_reload=False,  # templates ship with the package; no stat() per render
     )
     env.filters["markdown"] = lambda text: Markup(render_markdown(text))
+    env.filters["document"] = lambda text: Markup(render_document(text))
     env.filters["summary"] = lambda text: _shorten(plain_text(text), SUMMARY_CHARS)
     env.globals.update(
-        incident_path=incident_path, duration=duration, badge=badge, kind_note=kind_note
+        incident_path=incident_path,
+        duration=duration,
+        badge=badge,
+        kind_note=kind_note,
+        latest_news=st.latest_news,
+        postmortem=st.postmortem,
     )
     return env
 
@@ -193,7 +202,9 @@ def render_index(
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
+    uptime: Mapping[str, Sequence[DayUptime]] | None = None,
 ) -> bytes:
+    """The status page; ``uptime`` (component id -> days, oldest first) draws the uptime bars."""
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
     active = [i for i in incidents if st.is_active(i.header, now)]
     context = _common(page, components, root="")
@@ -210,6 +221,7 @@ def render_index(
         maintenance=_by_start([i for i in active if st.is_maintenance(i.header)]),
         upcoming=_by_start([i for i in incidents if st.is_upcoming(i.header, now)]),
         past_days=_days(st.recently_closed(incidents, now, page.history_days), context["times"]),
+        uptime=bars(components, uptime or {}, now),
     )
     return template("index.html").render(context).encode("utf-8")
 
@@ -221,9 +233,10 @@ def _by_start(incidents: list[PublicIncident]) -> list[PublicIncident]:
 def render_incident(
     page: PageConfig, components: Sequence[ComponentConfig], incident: PublicIncident
 ) -> bytes:
-    latest: PublicView | None = incident.latest
+    latest: PublicView | None = st.latest_news(incident)
     summary = plain_text(latest.message) if latest else incident.header.status.label
     context = _common(page, components, root="../")
+    postmortem = st.postmortem(incident)
     context.update(
         title=f"{incident.header.title} · {page.title}",
         description=_shorten(summary, DESCRIPTION_CHARS),
@@ -231,7 +244,8 @@ def render_incident(
         og_type="article",
         incident=incident,
         header=incident.header,
-        timeline=[context["html"].entry(u) for u in st.updates_newest_first(incident)],
+        timeline=[context["html"].entry(u) for u in st.timeline(incident)],
+        postmortem=context["html"].postmortem(postmortem) if postmortem else None,
         is_maintenance=st.is_maintenance(incident.header),
         updated=st.last_changed(incident),
     )

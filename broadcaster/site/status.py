@@ -15,6 +15,10 @@ Rules:
 * The indicator is the worse of the active incidents' impacts and the component
   statuses (degraded -> minor, partial outage -> major, major outage ->
   critical); "maintenance" when nothing is worse than a maintenance window.
+* A postmortem is not part of the timeline: it has a section of its own on the
+  incident page (the latest one, if it was published twice), and the index
+  summarises an incident by its latest update that is neither a postmortem nor
+  a reminder (a reminder's "starts in 60 min" goes stale on a static page).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from messages.model import ComponentStatus, Impact, Status
 from messages.visibility import IncidentHeader, PublicIncident, PublicView
 
 MAINTENANCE = "maintenance"
+POSTMORTEM = "postmortem"
+REMINDER = "reminder"
 
 # Statuspage's indicator values, best first; the index is the severity.
 INDICATORS = ("none", "minor", "major", "critical")
@@ -179,3 +185,22 @@ def updated_at(incidents: Iterable[PublicIncident], now: datetime) -> datetime:
 
 def updates_newest_first(incident: PublicIncident) -> list[PublicView]:
     return sorted(incident.updates, key=lambda u: u.sequence, reverse=True)
+
+
+def timeline(incident: PublicIncident) -> list[PublicView]:
+    """The updates the incident page lists, newest first: everything but postmortems."""
+    return [u for u in updates_newest_first(incident) if u.kind != POSTMORTEM]
+
+
+def postmortem(incident: PublicIncident) -> PublicView | None:
+    """The incident's postmortem: the latest one published, or None."""
+    found = [u for u in incident.updates if u.kind == POSTMORTEM]
+    return max(found, key=lambda u: u.sequence) if found else None
+
+
+def latest_news(incident: PublicIncident) -> PublicView | None:
+    """The update that sums up where an incident stands (no postmortem, no reminder)."""
+    return next(
+        (u for u in reversed(incident.updates) if u.kind not in (POSTMORTEM, REMINDER)),
+        incident.latest,
+    )

@@ -6,13 +6,19 @@ boolean that marks group entries; members point at their group through
 ``group_id``). Fields Statuspage has and we cannot know are left out rather
 than invented. Incident update bodies are the public text (markdown source);
 consumers must escape them, as they must Statuspage's.
+
+Two things Statuspage's summary does not have, under names that cannot clash
+with its own: each component's ``uptime_90d`` (percent, from the uptime bars;
+null when not computed), and, as on Statuspage's incident objects,
+``postmortem_body``/``postmortem_published_at``/``postmortem_body_last_updated_at``
+(null without a postmortem; the postmortem is not one of ``incident_updates``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +26,9 @@ from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names
 from broadcaster.site.pages import group_components, incident_path
+from broadcaster.site.uptime import UptimeBar, bars, json_percent
 from messages.model import ComponentStatus, Status
+from messages.uptime import DayUptime
 from messages.visibility import PublicIncident
 
 GROUP_ID_PREFIX = "group:"  # ':' cannot occur in a component id, so a group id never clashes
@@ -57,6 +65,7 @@ def _components(
     statuses: dict[str, ComponentStatus],
     changed: dict[str, datetime],
     fallback: datetime,
+    uptime: dict[str, UptimeBar],
 ) -> list[dict[str, Any]]:
     """In the page's order: ungrouped components, then each group followed by its members."""
     rows: list[dict[str, Any]] = []
@@ -71,17 +80,18 @@ def _components(
             rows.append({**entry, "group": True, "components": ids})
         for row in group.rows:
             component = row.component
-            rows.append(
-                _component(
-                    component.id,
-                    component.name,
-                    row.status,
-                    component.description,
-                    len(rows) + 1,
-                    changed.get(component.id, fallback),
-                    group_id=group_id,
-                )
+            entry = _component(
+                component.id,
+                component.name,
+                row.status,
+                component.description,
+                len(rows) + 1,
+                changed.get(component.id, fallback),
+                group_id=group_id,
             )
+            bar = uptime.get(component.id)
+            entry["uptime_90d"] = json_percent(bar.percent) if bar else None
+            rows.append(entry)
     return rows
 
 
@@ -114,6 +124,8 @@ def _updates(incident: PublicIncident, names: Names) -> list[dict[str, Any]]:
     rows = []
     known: dict[str, ComponentStatus] = {}
     for update in incident.updates:
+        if update.kind == st.POSTMORTEM:
+            continue  # on the incident itself, as Statuspage has it
         affected = []
         for component in update.components:
             old = known.get(component.id, ComponentStatus.OPERATIONAL)
@@ -166,6 +178,12 @@ def _incident(
         "components": [components[c.id] for c in header.components if c.id in components],
         "incident_updates": _updates(incident, names),
     }
+    postmortem = st.postmortem(incident)
+    row["postmortem_body"] = postmortem.message if postmortem else None
+    row["postmortem_published_at"] = st.iso(postmortem.created_at) if postmortem else None
+    row["postmortem_body_last_updated_at"] = (
+        st.iso(st.changed_at(postmortem)) if postmortem else None
+    )
     if maintenance:
         row["scheduled_for"] = st.iso(header.scheduled_start)
         row["scheduled_until"] = st.iso(header.scheduled_end)
@@ -177,12 +195,19 @@ def build_summary(
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
+    uptime: Mapping[str, Sequence[DayUptime]] | None = None,
 ) -> bytes:
     """summary.json for ``incidents`` (only the open ones are listed, as on Statuspage)."""
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
     updated = st.updated_at(incidents, now)
     overall = st.overall(incidents, statuses, now)
-    component_rows = _components(components, statuses, _component_times(incidents), updated)
+    component_rows = _components(
+        components,
+        statuses,
+        _component_times(incidents),
+        updated,
+        bars(components, uptime or {}, now),
+    )
     by_id = {row["id"]: row for row in component_rows}
     names = Names(components)
     open_ = sorted(

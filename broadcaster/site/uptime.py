@@ -1,0 +1,156 @@
+"""Uptime bars: each component's recent days as the index draws them, and its uptime figure.
+
+The days are ``messages.uptime.daily``'s (the weights are documented there):
+calendar days in UTC, oldest first, today counted up to now. ``component_days``
+gives the same days for every component in one pass over the outages, because
+it runs on every publish: ``daily`` looks at every outage once per day shown,
+which with a thousand incidents in the window costs about a second. This
+module also turns the days into what a reader sees and what summary.json
+reports.
+
+Each day is a bar with its date, uptime and worst status written out (a
+tooltip, and text for screen readers); the bar is also shorter the worse the
+day was, so colour is never the only cue. The figure over the whole span is
+weighted by time, so today's few hours count for what they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from markupsafe import Markup, escape
+
+from broadcaster.config import ComponentConfig
+from broadcaster.site import status as st
+from messages.model import ComponentStatus
+from messages.uptime import DAYS_SHOWN, DayUptime, Outage, availability
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAY = timedelta(days=1)
+# A phone shows this many of the newest days; style.css hides the older bars below 36rem.
+NARROW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class UptimeBar:
+    """One component's bar: its days, oldest first, and the uptime over all of them."""
+
+    days: tuple[DayUptime, ...]
+    percent: float  # 0-100, weighted by how much of each day has passed
+    sla: float | None  # the monthly target from [[components]] sla, in percent
+
+    @property
+    def span(self) -> int:
+        return len(self.days)
+
+    @property
+    def narrow_span(self) -> int:
+        return min(self.span, NARROW_DAYS)
+
+    @property
+    def text(self) -> str:
+        return percent_text(self.percent)
+
+    @property
+    def sla_text(self) -> str:
+        return f"{self.sla:g}%" if self.sla is not None else ""
+
+    @property
+    def days_html(self) -> Markup:
+        """The bar's ``<li>`` elements. Python, not a Jinja loop: 90 per component."""
+        today = self.days[-1].day if self.days else None
+        items = []
+        for day in self.days:
+            label = escape(day_label(day, today=day.day == today))
+            items.append(
+                f'<li class="day day--{escape(day.worst.value)}" title="{label}">'
+                f'<span class="visually-hidden">{label}</span></li>'
+            )
+        return Markup("\n".join(items))
+
+
+def percent_text(value: float) -> str:
+    """``100%`` only for a perfect record; else two decimals, never rounded up to 100."""
+    if value >= 100.0:
+        return "100%"
+    shown = f"{max(value, 0.0):.2f}"
+    return f"{'99.99' if shown == '100.00' else shown}%"
+
+
+def json_percent(value: float) -> float:
+    """The figure summary.json carries: four decimals, and 100 only when nothing was lost."""
+    if value >= 100.0:
+        return 100.0
+    return math.floor(max(value, 0.0) * 10_000) / 10_000
+
+
+def day_label(day: DayUptime, *, today: bool = False) -> str:
+    """``20 Nov 2026: 95.83% uptime, major outage``: the date, the figure, the worst status."""
+    when = f"{day.day.day} {_MONTHS[day.day.month - 1]} {day.day.year}"
+    if today:
+        when += " (today)"
+    return f"{when}: {percent_text(day.uptime)} uptime, {day.worst.label.lower()}"
+
+
+def span_percent(days: Sequence[DayUptime], now: datetime) -> float:
+    """Uptime over all ``days``, each weighted by how much of it had passed at ``now``."""
+    now = st.utc(now)
+    total = down = 0.0
+    for day in days:
+        start = datetime.combine(day.day, time(), tzinfo=UTC)
+        seconds = min(max((now - start).total_seconds(), 0.0), DAY.total_seconds())
+        total += seconds
+        down += seconds * (100.0 - day.uptime) / 100.0
+    return 100.0 if total <= 0 else max(0.0, 100.0 * (1.0 - down / total))
+
+
+def bars(
+    components: Sequence[ComponentConfig],
+    uptime: Mapping[str, Sequence[DayUptime]],
+    now: datetime,
+) -> dict[str, UptimeBar]:
+    """A bar for each configured component that has days in ``uptime``."""
+    found = {}
+    for entry in components:
+        days = tuple(uptime.get(entry.component.id, ()))
+        if days:
+            found[entry.component.id] = UptimeBar(days, span_percent(days, now), entry.sla)
+    return found
+
+
+def component_days(
+    found: Iterable[Outage], component_ids: Iterable[str], now: datetime, days: int = DAYS_SHOWN
+) -> dict[str, tuple[DayUptime, ...]]:
+    """``messages.uptime.daily(found, id, now, days)`` for each component, in one pass.
+
+    Each outage is first filed under the days it touches, so every day looks
+    at its own outages only; what is computed per day is ``daily``'s.
+    """
+    now = st.utc(now)
+    today = now.date()
+    first = today - timedelta(days=days - 1)
+    filed: dict[tuple[str, date], list[Outage]] = {}
+    for outage in found:
+        day = max(st.utc(outage.start).date(), first)
+        last = min(st.utc(outage.end).date(), today)
+        while day <= last:
+            filed.setdefault((outage.component_id, day), []).append(outage)
+            day += DAY
+    return {
+        component_id: tuple(
+            _day(filed.get((component_id, first + offset * DAY), []), component_id, first + offset * DAY, now)
+            for offset in range(days)
+        )
+        for component_id in component_ids
+    }
+
+
+def _day(candidates: list[Outage], component_id: str, day: date, now: datetime) -> DayUptime:
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    end = min(start + DAY, now)
+    mine = [o for o in candidates if min(o.end, end) > max(o.start, start)]
+    worst = max((o.status for o in mine), key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
+    return DayUptime(day, availability(mine, component_id, start, end), worst)
