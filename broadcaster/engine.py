@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from broadcaster.config import Config
 from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import DeliveryError
-from broadcaster.store import Delivery, SQLiteStore, process_owner, utcnow
+from broadcaster.store import Delivery, Store, process_owner, utcnow
 from channels.base import Receipt, Rendered, ThreadRef, redact
 from messages.model import Incident, Status, Update
 from messages.visibility import UpdateView, corrected_sequence, public_incident, view_for
@@ -152,7 +152,7 @@ def _as_channel_message(
 class Publisher:
     """Sends deliveries concurrently for one command. One instance per command."""
 
-    def __init__(self, config: Config, store: SQLiteStore, *, progress: Progress | None = None) -> None:
+    def __init__(self, config: Config, store: Store, *, progress: Progress | None = None) -> None:
         self.config = config
         self.store = store
         self.progress: Progress = progress or SilentProgress()
@@ -426,7 +426,7 @@ class site_lock:
         self.handle.close()
 
 
-def site_data(config: Config, store: SQLiteStore) -> Any:
+def site_data(config: Config, store: Store) -> Any:
     """What the page, feeds and JSON are built from: public views of recent incidents only,
     and each component's uptime by day over the last 90 days.
 

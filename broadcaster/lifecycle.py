@@ -212,8 +212,8 @@ def _maintenance_due(config: Config, store: Store, now: datetime, result: TickRe
         elif incident.status is Status.SCHEDULED and lead and start - lead <= now:
             if any(u.kind == "reminder" for u in store.updates(incident.id)):
                 continue
-            minutes = max(1, round((start - now).total_seconds() / 60))
-            message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)} (in {minutes} min)."
+            # An absolute time only: "in 60 min" would be wrong on the page a minute later.
+            message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)}."
             reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
             planned = plan(destinations(config), {c.id for c in incident.components})
             result.actions.append(f"reminded {incident.id}")

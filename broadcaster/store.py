@@ -332,7 +332,20 @@ class Store:
             " ORDER BY created_at DESC",
             (_ts(since),),
         )
-        return [(_incident_from(r), self.updates(r["id"])) for r in rows]
+        updates = self._update_rows_of([r["id"] for r in rows])
+        return [(_incident_from(r), [_update_from(u) for u in updates[r["id"]]]) for r in rows]
+
+    def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
+        """Update rows by incident id, a few queries for many incidents rather than one each."""
+        found: dict[str, list[Row]] = {i: [] for i in ids}
+        for start in range(0, len(ids), chunk):
+            part = list(ids[start : start + chunk])
+            for row in self.select(
+                f"SELECT * FROM updates WHERE incident_id IN ({','.join('?' * len(part))}) ORDER BY incident_id, sequence",
+                part,
+            ):
+                found[row["incident_id"]].append(row)
+        return found
 
     def all_incidents(self, batch: int = 500) -> Iterator[tuple[Incident, list[Update]]]:
         """Every incident with its updates, streamed in batches (for a full site build)."""
@@ -347,16 +360,8 @@ class Store:
             rows = self.select("SELECT * FROM incidents WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
             if not rows:
                 return
-            ids = [r["id"] for r in rows]
-            updates: dict[str, list[Row]] = {i: [] for i in ids}
-            for row in self.select(
-                f"SELECT * FROM updates WHERE incident_id IN ({','.join('?' * len(ids))})"
-                " ORDER BY incident_id, sequence",
-                ids,
-            ):
-                updates[row["incident_id"]].append(row)
-            yield rows, updates
-            last = ids[-1]
+            yield rows, self._update_rows_of([r["id"] for r in rows], chunk=batch)
+            last = rows[-1]["id"]
 
     # -- deliveries --------------------------------------------------------------
 
