@@ -435,8 +435,7 @@ def site_data(config: Config, store: Store) -> Any:
     then); the older ones count for uptime only. Notices never get a public view.
     """
     from broadcaster.site.build import SiteData
-    from broadcaster.site.uptime import component_days
-    from messages.uptime import DAYS_SHOWN, outages
+    from messages.uptime import DAYS_SHOWN, component_days, outages
 
     now = utcnow()
     shown_since = now - timedelta(days=config.page.history_days)
@@ -450,7 +449,7 @@ def site_data(config: Config, store: Store) -> Any:
         if incident.is_open or max((u.created_at for u in updates), default=incident.created_at) >= shown_since
     )
     found = outages([view for *_, view in loaded], now)
-    uptime = component_days(found, [c.component.id for c in config.components], now)  # messages.uptime.daily's days
+    uptime = component_days(found, [c.component.id for c in config.components], now)
     return SiteData(page=config.page, components=config.components, incidents=incidents, now=now, uptime=uptime)
 
 

@@ -110,16 +110,43 @@ def _uncovered(
 
 def daily(found: list[Outage], component_id: str, now: datetime, days: int = DAYS_SHOWN) -> list[DayUptime]:
     """One entry per calendar day (UTC), oldest first, today last (counted up to now)."""
-    today = now.astimezone(UTC).date()
-    result = []
-    for offset in range(days - 1, -1, -1):
-        day = today - timedelta(days=offset)
-        start = datetime.combine(day, time(), tzinfo=UTC)
-        end = min(start + timedelta(days=1), now)
-        mine = [o for o in found if o.component_id == component_id and _overlap(o, start, end) > 0]
-        worst = max((o.status for o in mine), key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
-        result.append(DayUptime(day, availability(mine, component_id, start, end), worst))
-    return result
+    return list(component_days(found, [component_id], now, days)[component_id])
+
+
+def component_days(
+    found: Iterable[Outage], component_ids: Iterable[str], now: datetime, days: int = DAYS_SHOWN
+) -> dict[str, tuple[DayUptime, ...]]:
+    """The days of every component in one pass over the outages.
+
+    Each outage is first filed under the days it touches, so every day looks at
+    its own outages only: this runs on every publish, with up to 90 days of history.
+    """
+    now = now.astimezone(UTC)
+    today = now.date()
+    first = today - timedelta(days=days - 1)
+    filed: dict[tuple[str, date], list[Outage]] = {}
+    for outage in found:
+        day = max(outage.start.astimezone(UTC).date(), first)
+        last = min(outage.end.astimezone(UTC).date(), today)
+        while day <= last:
+            filed.setdefault((outage.component_id, day), []).append(outage)
+            day += timedelta(days=1)
+    return {
+        component_id: tuple(
+            _day(filed.get((component_id, first + timedelta(days=offset)), []), component_id,
+                 first + timedelta(days=offset), now)
+            for offset in range(days)
+        )
+        for component_id in component_ids
+    }
+
+
+def _day(candidates: list[Outage], component_id: str, day: date, now: datetime) -> DayUptime:
+    start = datetime.combine(day, time(), tzinfo=UTC)
+    end = min(start + timedelta(days=1), now)
+    mine = [o for o in candidates if _overlap(o, start, end) > 0]
+    worst = max((o.status for o in mine), key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
+    return DayUptime(day, availability(mine, component_id, start, end), worst)
 
 
 def month_start(now: datetime) -> datetime:

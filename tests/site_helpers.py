@@ -15,7 +15,6 @@ from typing import Any
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.site.build import SiteData
-from broadcaster.site.uptime import component_days
 from messages.model import (
     AffectedComponent,
     Component,
@@ -25,7 +24,7 @@ from messages.model import (
     Status,
     Update,
 )
-from messages.uptime import outages
+from messages.uptime import component_days, outages
 from messages.visibility import PublicIncident, public_incident
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

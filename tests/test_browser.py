@@ -95,8 +95,7 @@ def incidents() -> tuple[PublicIncident, ...]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from broadcaster.site.build import SiteData, build_site
-    from broadcaster.site.uptime import component_days
-    from messages.uptime import outages
+    from messages.uptime import component_days, outages
 
     root = tmp_path_factory.mktemp("site") / "public"
     page = PageConfig(title="Acme status", description="Live status of Acme services.")

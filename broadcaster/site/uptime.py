@@ -1,11 +1,8 @@
 """Uptime bars: each component's recent days as the index draws them, and its uptime figure.
 
-The days are ``messages.uptime.daily``'s (the weights are documented there):
-calendar days in UTC, oldest first, today counted up to now. ``component_days``
-gives the same days for every component in one pass over the outages, because
-it runs on every publish: ``daily`` looks at every outage once per day shown,
-which with a thousand incidents in the window costs about a second. This
-module also turns the days into what a reader sees and what summary.json
+The days come from ``messages.uptime.component_days`` (the weights are
+documented there): calendar days in UTC, oldest first, today counted up to
+now. This module turns them into what a reader sees and what summary.json
 reports.
 
 Each day is a bar with its date, uptime and worst status written out (a
@@ -17,16 +14,15 @@ weighted by time, so today's few hours count for what they are.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
 from broadcaster.site import status as st
-from messages.model import ComponentStatus
-from messages.uptime import DAYS_SHOWN, DayUptime, Outage, availability
+from messages.uptime import DayUptime
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAY = timedelta(days=1)
@@ -119,38 +115,3 @@ def bars(
         if days:
             found[entry.component.id] = UptimeBar(days, span_percent(days, now), entry.sla)
     return found
-
-
-def component_days(
-    found: Iterable[Outage], component_ids: Iterable[str], now: datetime, days: int = DAYS_SHOWN
-) -> dict[str, tuple[DayUptime, ...]]:
-    """``messages.uptime.daily(found, id, now, days)`` for each component, in one pass.
-
-    Each outage is first filed under the days it touches, so every day looks
-    at its own outages only; what is computed per day is ``daily``'s.
-    """
-    now = st.utc(now)
-    today = now.date()
-    first = today - timedelta(days=days - 1)
-    filed: dict[tuple[str, date], list[Outage]] = {}
-    for outage in found:
-        day = max(st.utc(outage.start).date(), first)
-        last = min(st.utc(outage.end).date(), today)
-        while day <= last:
-            filed.setdefault((outage.component_id, day), []).append(outage)
-            day += DAY
-    return {
-        component_id: tuple(
-            _day(filed.get((component_id, first + offset * DAY), []), component_id, first + offset * DAY, now)
-            for offset in range(days)
-        )
-        for component_id in component_ids
-    }
-
-
-def _day(candidates: list[Outage], component_id: str, day: date, now: datetime) -> DayUptime:
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    end = min(start + DAY, now)
-    mine = [o for o in candidates if min(o.end, end) > max(o.start, start)]
-    worst = max((o.status for o in mine), key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
-    return DayUptime(day, availability(mine, component_id, start, end), worst)
