@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +39,8 @@ class _Group(click.Group):
 
 
 def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
+    import traceback
+
     from channels.base import redact
 
     secrets = _known_secrets(ctx)

@@ -14,6 +14,11 @@ thread. A remote id is ``"<chat>:<message_id>"``: it names the chat the
 message is in, because a migrated group keeps its old target in the store but
 its messages live in the new supergroup.
 
+python-telegram-bot and httpx are imported when the first Bot is built (about
+350 ms together), not with this module: validating the config, previewing and
+posting elsewhere do not pay for them. Our subclasses of their classes are
+defined then too (``_sdk_classes``).
+
 Three details of python-telegram-bot shape this module:
 
 * It puts the token in every URL, and httpx logs each URL at INFO. The token
@@ -36,21 +41,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
-
-import httpx
-from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    TelegramError,
-    TimedOut,
-)
-from telegram.request import HTTPXRequest
+from functools import cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
@@ -58,6 +50,11 @@ from messages import telegram as formatter
 from messages.visibility import UpdateView
 
 if TYPE_CHECKING:
+    import httpx
+    from telegram import Bot, Message
+    from telegram.error import TelegramError
+    from telegram.request import HTTPXRequest
+
     from broadcaster.config import ChannelConfig
 
 _TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
@@ -132,6 +129,13 @@ class TelegramChannel(Channel):
         A retry of the same update (the engine retries on this same instance)
         resumes after the parts already posted instead of repeating them.
         """
+        from telegram.error import TelegramError
+
+        # Let the command's other deliveries take their first step before this one is
+        # paced: that step is where other channels import their SDK, which blocks the
+        # event loop for a few hundred ms. A block between a message's admission and
+        # its write sends paced messages out bunched up, and Telegram answers 429.
+        await asyncio.sleep(0)
         bot = self._client()
         key = (target, rendered.messages)
         progress = self._progress.setdefault(key, _Progress(chat=_chat_ref(target)))
@@ -148,6 +152,8 @@ class TelegramChannel(Channel):
         self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None
     ) -> Message:
         """Send one message, following the chat once if Telegram says it migrated."""
+        from telegram.error import ChatMigrated
+
         try:
             return await self._send_message(bot, progress, text, thread)
         except ChatMigrated as exc:
@@ -159,6 +165,9 @@ class TelegramChannel(Channel):
     async def _send_message(
         self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None
     ) -> Message:
+        from telegram import LinkPreviewOptions, ReplyParameters
+        from telegram.constants import ParseMode
+
         reply_to = progress.message_ids[0] if progress.message_ids else _reply_id(thread, progress.chat)
         await self._limiter.wait(str(progress.chat))
         return await bot.send_message(
@@ -183,6 +192,10 @@ class TelegramChannel(Channel):
         original instead, and the receipt notes why: a correction that arrives
         beats one that fails.
         """
+        from telegram import LinkPreviewOptions
+        from telegram.constants import ParseMode
+        from telegram.error import BadRequest, TelegramError
+
         chat, message_id = _parse_remote_id(remote_id, target)
         if message_id is None:
             return await self._reply_instead(rendered, target, remote_id, "no message id was recorded")
@@ -218,6 +231,8 @@ class TelegramChannel(Channel):
 
     async def check(self) -> list[CheckResult]:
         """getMe once, then getChat for every chat. Posts nothing."""
+        from telegram.error import TelegramError
+
         try:
             bot = self._client()
             me = await bot.get_me()
@@ -228,6 +243,8 @@ class TelegramChannel(Channel):
         return [await self._check_chat(bot, target, me.username or "") for target in self.targets()]
 
     async def _check_chat(self, bot: Bot, target: str, bot_name: str) -> CheckResult:
+        from telegram.error import ChatMigrated, TelegramError
+
         try:
             chat = await bot.get_chat(_chat_ref(target))
         except ChatMigrated as exc:
@@ -255,13 +272,17 @@ class TelegramChannel(Channel):
     def _client(self) -> Bot:
         """The Bot, built on first use with the current ``request_timeout``."""
         if self._bot is None:
+            import httpx
+            from telegram import Bot
+
+            sdk = _sdk_classes()
             timeout = self.request_timeout
-            transport = _TokenTransport(
+            transport = sdk.token_transport(
                 self._token(),
                 httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.pool_size)),
                 admit=self._limiter.admit,
             )
-            self._request = _Request(
+            self._request = sdk.request(
                 connection_pool_size=self.pool_size,
                 connect_timeout=timeout,
                 read_timeout=timeout,
@@ -298,9 +319,11 @@ class TelegramChannel(Channel):
 
     def _error(self, exc: TelegramError, chat: int | str) -> DeliveryError:
         """The operator-facing error for a Bot API failure at one chat."""
+        from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TimedOut
+
         where = f"Telegram chat {chat}" if chat != "" else "Telegram"
         detail = exc.message.rstrip(".")
-        if isinstance(exc, _FloodWait):
+        if isinstance(exc, _sdk_classes().flood_wait):
             return self.fail(
                 f"{where} is rate limited (Telegram asked to wait {exc.retry_after:g}s); "
                 "will retry after that.",
@@ -503,25 +526,70 @@ class RateLimiter:
 # -- transport details -----------------------------------------------------------
 
 
-class _FloodWait(TelegramError):
-    """A 429, carried without touching PTB's RetryAfter (whose attribute warns)."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"Flood control exceeded. Retry in {retry_after:g} seconds")
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple[type, tuple[float]]:  # type: ignore[override]
-        return self.__class__, (self.retry_after,)
+class _SdkClasses(NamedTuple):
+    flood_wait: type[TelegramError]
+    request: type[HTTPXRequest]
+    token_transport: type[httpx.AsyncBaseTransport]
 
 
-class _Request(HTTPXRequest):
-    """PTB's HTTPX request, answering 429 with ``_FloodWait``."""
+@cache
+def _sdk_classes() -> _SdkClasses:
+    """Our subclasses of PTB's and httpx's classes, defined on first use (it imports them)."""
+    import httpx
+    from telegram.error import TelegramError
+    from telegram.request import HTTPXRequest
 
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        code, payload = await super().do_request(*args, **kwargs)
-        if code == 429:
-            raise _FloodWait(_retry_after(payload))
-        return code, payload
+    class _FloodWait(TelegramError):
+        """A 429, carried without touching PTB's RetryAfter (whose attribute warns)."""
+
+        def __init__(self, retry_after: float) -> None:
+            super().__init__(f"Flood control exceeded. Retry in {retry_after:g} seconds")
+            self.retry_after = retry_after
+
+        def __reduce__(self) -> tuple[type, tuple[float]]:  # type: ignore[override]
+            return self.__class__, (self.retry_after,)
+
+    class _Request(HTTPXRequest):
+        """PTB's HTTPX request, answering 429 with ``_FloodWait``."""
+
+        async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+            code, payload = await super().do_request(*args, **kwargs)
+            if code == 429:
+                raise _FloodWait(_retry_after(payload))
+            return code, payload
+
+    class _TokenTransport(httpx.AsyncBaseTransport):
+        """Writes the token into ``/bot***/`` as a request leaves, and nowhere else.
+
+        httpx logs ``request.url`` of the request it built, so the logged URL keeps
+        the placeholder; only the copy sent over the wire carries the token.
+        """
+
+        def __init__(
+            self, token: str, inner: httpx.AsyncBaseTransport, admit: Callable[[], Awaitable[None]] | None = None
+        ) -> None:
+            self._slot = f"/bot{_TOKEN_SLOT}/".encode()
+            self._with_token = f"/bot{token}/".encode()
+            self._inner = inner
+            self._admit = admit
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if self._admit is not None and request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
+                await self._admit()
+            path = request.url.raw_path.replace(self._slot, self._with_token, 1)
+            wire = httpx.Request(
+                request.method,
+                request.url.copy_with(raw_path=path),
+                headers=request.headers,
+                stream=request.stream,
+                extensions=request.extensions,
+            )
+            return await self._inner.handle_async_request(wire)
+
+        async def aclose(self) -> None:
+            await self._inner.aclose()
+
+    return _SdkClasses(_FloodWait, _Request, _TokenTransport)
 
 
 def _retry_after(payload: bytes) -> float:
@@ -530,36 +598,3 @@ def _retry_after(payload: bytes) -> float:
         return max(float(value), 0.0)
     except (ValueError, KeyError, TypeError):
         return 1.0  # a 429 without the hint: wait a little anyway
-
-
-class _TokenTransport(httpx.AsyncBaseTransport):
-    """Writes the token into ``/bot***/`` as a request leaves, and nowhere else.
-
-    httpx logs ``request.url`` of the request it built, so the logged URL keeps
-    the placeholder; only the copy sent over the wire carries the token.
-    """
-
-    def __init__(
-        self, token: str, inner: httpx.AsyncBaseTransport, admit: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
-        self._slot = f"/bot{_TOKEN_SLOT}/".encode()
-        self._with_token = f"/bot{token}/".encode()
-        self._inner = inner
-        self._admit = admit
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._admit is not None and request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
-            await self._admit()
-        path = request.url.raw_path.replace(self._slot, self._with_token, 1)
-        wire = httpx.Request(
-            request.method,
-            request.url.copy_with(raw_path=path),
-            headers=request.headers,
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return await self._inner.handle_async_request(wire)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-

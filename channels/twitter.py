@@ -16,6 +16,10 @@ incident's previous post (``ThreadRef.last_remote_id``), so followers read the
 incident top to bottom as one thread. X cannot edit through this API, so there
 is no ``edit()``: a correction is a reply like any other update.
 
+tweepy and requests are imported when the first client is built, not with
+this module: together they take about 300 ms, which validating the config,
+previewing and posting elsewhere should not pay.
+
 tweepy's ``Client`` is synchronous, hard-codes ``https://api.twitter.com`` and
 sends with no timeout. Its ``session`` is a ``requests.Session``, so we give it
 one (``_RoutedSession``) that sends to ``api_url`` with ``request_timeout``. The
@@ -35,11 +39,9 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
-
-import requests
-import tweepy
 
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
@@ -47,6 +49,9 @@ from messages.twitter import MAX_WEIGHTED, format_post, weighted_length
 from messages.visibility import UpdateView
 
 if TYPE_CHECKING:
+    import requests
+    import tweepy
+
     from broadcaster.config import ChannelConfig
 
 OAUTH1_KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -60,14 +65,21 @@ CHATTY_LOGGERS = (
     "oauthlib.oauth1.rfc5849.signature",
     "urllib3.connectionpool",
 )
-_NETWORK_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-_SDK_ERRORS = (tweepy.TweepyException, requests.RequestException)
-
 T = TypeVar("T")
+
+
+def _network_errors() -> tuple[type[Exception], ...]:
+    import requests
+
+    return (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _sdk_errors() -> tuple[type[Exception], ...]:
+    """What a call through tweepy raises; imports the SDK, so call it once a call was made."""
+    import requests
+    import tweepy
+
+    return (tweepy.TweepyException, requests.RequestException)
 
 
 class TwitterChannel(Channel):
@@ -114,6 +126,8 @@ class TwitterChannel(Channel):
         return Rendered(text=format_post(view), visibility="public")
 
     async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+        import tweepy
+
         reply_to = thread.last_remote_id if thread else None
         try:
             return Receipt(remote_id=await self._post(rendered.text, reply_to))
@@ -121,13 +135,13 @@ class TwitterChannel(Channel):
             if reply_to is None or not _is_missing_parent(exc):
                 raise self._error(exc, rendered.text) from exc
             parent_gone = exc
-        except _SDK_ERRORS as exc:
+        except _sdk_errors() as exc:
             raise self._error(exc, rendered.text) from exc
         # Someone deleted the previous post: the update matters more than the
         # thread. Like following a migrated chat, this is protocol, not a retry.
         try:
             remote_id = await self._post(rendered.text, None)
-        except _SDK_ERRORS as exc:
+        except _sdk_errors() as exc:
             raise self._error(exc, rendered.text) from parent_gone
         note = (
             f"the previous post {reply_to} is deleted or hidden, so this update starts a new thread"
@@ -137,7 +151,7 @@ class TwitterChannel(Channel):
     async def check(self) -> list[CheckResult]:
         try:
             me = await self._run(lambda client: client.get_me(user_auth=self._user_auth))
-        except (*_SDK_ERRORS, DeliveryError) as exc:
+        except (*_sdk_errors(), DeliveryError) as exc:
             return [CheckResult(self.name, "", False, str(self._error(exc, "")))]
         username = getattr(me.data, "username", None)
         if not username:
@@ -188,6 +202,8 @@ class TwitterChannel(Channel):
     def _get_client(self) -> tweepy.Client:
         if self._client is not None:
             return self._client
+        import tweepy
+
         try:
             if self._user_auth:
                 keys = {key: self.secret(key) for key in OAUTH1_KEYS}
@@ -196,7 +212,7 @@ class TwitterChannel(Channel):
                 client = tweepy.Client(bearer_token=self.secret(BEARER_KEY))
         except ConfigError as exc:  # an unset ${ENV_VAR}
             raise self.fail(str(exc), retryable=False) from None
-        client.session = _RoutedSession(self.api_url, self.request_timeout)
+        client.session = _routed_session_class()(self.api_url, self.request_timeout)
         self._log_filter = _Scrubber(self.redact)
         self._log_filter.attach()
         self._client = client
@@ -216,13 +232,16 @@ def _explain(
     exc: BaseException, channel: TwitterChannel, text: str
 ) -> tuple[str, bool, float | None]:
     """(message, retryable, retry_after) for one failure of a call to X."""
+    import requests
+    import tweepy
+
     if isinstance(exc, requests.Timeout):
         message = (
             f"X did not answer within {channel.request_timeout:g} s. The post may or may not "
             "exist; it will be retried (X refuses an exact duplicate, so it cannot appear twice)."
         )
         return (message, True, None)
-    if isinstance(exc, _NETWORK_ERRORS):
+    if isinstance(exc, _network_errors()):
         return (
             f"could not reach X at {channel.api_url} ({type(exc).__name__}); will retry.",
             True,
@@ -365,28 +384,35 @@ def _given(value: Any) -> bool:
 # -- Transport -------------------------------------------------------------------
 
 
-class _RoutedSession(requests.Session):
-    """tweepy's session, sending to ``api_url`` with a timeout.
+@cache
+def _routed_session_class() -> type[requests.Session]:
+    """``_RoutedSession``, defined on first use because its base class is requests'."""
+    import requests
 
-    tweepy builds every URL as ``https://api.twitter.com`` + route and passes no
-    timeout. Rewriting here, before ``requests`` applies the OAuth 1.0a auth,
-    means the signature is computed over the URL actually requested.
-    """
+    class _RoutedSession(requests.Session):
+        """tweepy's session, sending to ``api_url`` with a timeout.
 
-    def __init__(self, api_url: str, timeout: float) -> None:
-        super().__init__()
-        self.api_url = api_url.rstrip("/")
-        self.timeout = timeout
+        tweepy builds every URL as ``https://api.twitter.com`` + route and passes no
+        timeout. Rewriting here, before ``requests`` applies the OAuth 1.0a auth,
+        means the signature is computed over the URL actually requested.
+        """
 
-    def request(
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-    ) -> requests.Response:  # type: ignore[override]
-        url = str(url)
-        if url.startswith(X_API):
-            url = self.api_url + url[len(X_API) :]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
+        def __init__(self, api_url: str, timeout: float) -> None:
+            super().__init__()
+            self.api_url = api_url.rstrip("/")
+            self.timeout = timeout
+
+        def request(
+            self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+        ) -> requests.Response:  # type: ignore[override]
+            url = str(url)
+            if url.startswith(X_API):
+                url = self.api_url + url[len(X_API) :]
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = self.timeout
+            return super().request(method, url, *args, **kwargs)
+
+    return _RoutedSession
 
 
 class _Scrubber(logging.Filter):

@@ -30,20 +30,19 @@ by mistake yields its public message.
 from __future__ import annotations
 
 import re
+import sys
+import types
 import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from messages.model import Status
 from messages.visibility import PrivateView, PublicView
-
-with warnings.catch_warnings():
-    # twitter-text-parser 3.0 imports pkg_resources, which warns on import; the
-    # warning is about the library's packaging, not about anything we can fix.
-    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-    import twitter_text
 
 MAX_WEIGHTED = 280  # X's limit for one post, in weighted characters (twitter-text config v3)
 ELLIPSIS = "…"
@@ -77,6 +76,12 @@ _INVALID = re.compile("[\ufffe\ufeff\uffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"[^\S\n]+")
 # Not strftime("%b"): that follows the process locale, and rendering must be pure.
+# Code points X counts as 1 (twitter-text config v3 "ranges"); all others count 2.
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+# In those ranges, the code points twitter-text counts as an emoji (2) on their own: © and ®.
+_LIGHT_EMOJI = frozenset("\u00a9\u00ae")
+_DOTS = frozenset(".\uff0e\u3002\uff61")  # full stops a domain name may be written with
+_LINK_SURPLUS = 23 - 4  # a link counts 23 and is at least 4 characters of weight 1 or more
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -84,7 +89,56 @@ def weighted_length(text: str) -> int:
     """The length of ``text`` as X counts it against the 280 limit."""
     if not text:
         return 0
-    return twitter_text.parse_tweet(_SURROGATES.sub("\ufffd", text)).weightedLength
+    return _twitter_text().parse_tweet(_SURROGATES.sub("\ufffd", text)).weightedLength
+
+
+@cache
+def _twitter_text() -> Any:
+    """The twitter-text library, imported on first use.
+
+    Its import compiles the link and emoji patterns (about 200 ms), which a
+    command that renders nothing for X (``--help``, a config check, a post to
+    Slack alone) should not pay.
+    """
+    with warnings.catch_warnings():
+        # twitter-text-parser 3.0 imports pkg_resources, which warns on import; the
+        # warning is about the library's packaging, not about anything we can fix.
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        if "pkg_resources" in sys.modules:
+            import twitter_text
+
+            return twitter_text
+        return _import_with_resource_reader()
+
+
+def _import_with_resource_reader() -> Any:
+    """Import twitter-text with a stand-in for the one pkg_resources call it makes.
+
+    It reads its emoji table with ``pkg_resources.resource_string``, and importing
+    pkg_resources scans every installed distribution first (150 ms or more). The
+    stand-in reads the same file with ``importlib.resources`` and is gone from
+    ``sys.modules`` once the import is done; should a future twitter-text need
+    more of pkg_resources, the real one is imported instead.
+    """
+    stand_in = types.ModuleType("pkg_resources", "twitter-text's resource reader (see messages/twitter.py)")
+    stand_in.resource_string = _resource_string  # type: ignore[attr-defined]
+    sys.modules["pkg_resources"] = stand_in
+    try:
+        import twitter_text
+    except Exception:  # noqa: BLE001 - whatever the stand-in lacked, the real one has
+        for name in [m for m in sys.modules if m == "twitter_text" or m.startswith("twitter_text.")]:
+            del sys.modules[name]
+        sys.modules.pop("pkg_resources", None)
+        import twitter_text
+    finally:
+        if sys.modules.get("pkg_resources") is stand_in:
+            del sys.modules["pkg_resources"]
+    return twitter_text
+
+
+def _resource_string(module: str, name: str) -> bytes:
+    """``pkg_resources.resource_string``: a file beside the (imported) module ``module``."""
+    return Path(sys.modules[module].__file__ or "").with_name(name).read_bytes()
 
 
 def fits(text: str, reserve: int = 0) -> bool:
@@ -92,9 +146,12 @@ def fits(text: str, reserve: int = 0) -> bool:
     limit = MAX_WEIGHTED - reserve
     # twitter-text's link pattern is slow on long runs without spaces (seconds
     # for a few thousand CJK characters); a linear lower bound settles most
-    # "too long" answers without it.
+    # "too long" answers without it. A linear upper bound settles most "fits"
+    # answers, so a short post is laid out without importing twitter-text at all.
     if _lower_bound(text) > limit:
         return False
+    if _upper_bound(text) <= limit:
+        return True
     return weighted_length(text) <= limit
 
 
@@ -116,6 +173,27 @@ def _lower_bound(text: str) -> int:
                 total += 1
         total += flags // 2
     return total
+
+
+def _upper_bound(text: str) -> int:
+    """At least the weighted length: every character at its full weight, plus room for links.
+
+    A link counts 23 however long it is, and is at least 4 characters ("x.co")
+    of weight 1 or more, so each one adds at most 19 to its characters' weight.
+    A link holds a dot with something after it in the same word, so there are
+    no more links in a word than such dots. An emoji counts 2, never more than
+    its code points, except the two that weigh 1 alone (``_LIGHT_EMOJI``).
+    """
+    normal = unicodedata.normalize("NFC", text)
+    total = sum(2 if char in _LIGHT_EMOJI or not _light(char) else 1 for char in normal)
+    for word in normal.split():
+        total += _LINK_SURPLUS * sum(1 for char in word[:-1] if char in _DOTS)
+    return total
+
+
+def _light(char: str) -> bool:
+    code = ord(char)
+    return any(start <= code <= end for start, end in _LIGHT_RANGES)
 
 
 def format_post(view: PublicView) -> str:
@@ -268,7 +346,7 @@ def _cut(text: str, cut: int) -> str:
     word = text[space + 1 : end if end != -1 else cut + 200]
     if cut < len(text) and not text[cut].isspace():
         near = space >= 0 and cut - space <= _WORD_BACKTRACK
-        if near or twitter_text.extract_urls(word):
+        if near or _twitter_text().extract_urls(word):
             cut = max(space, 0)
         else:
             cut = _safe_cut(text, cut)

@@ -1,0 +1,150 @@
+"""Start-up stays cheap: SDKs load only when a command sends, and X's length is counted without them when it can.
+
+Which modules a command loads is checked in a fresh interpreter (this test
+process has long imported every SDK). The upper bound that lets a short X
+post skip twitter-text is checked against twitter-text itself, as a property.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from messages import twitter
+from tests.conftest import ROOT
+
+# Each costs 100-400 ms to import; none is needed to check a config or preview a post.
+HEAVY = ("tweepy", "requests", "twitter_text", "pkg_resources", "telegram", "httpx", "slack_sdk", "aiohttp",
+         "boto3", "botocore", "psycopg")
+
+CHANNELS = """
+[[components]]
+id = "api"
+name = "API"
+
+[publish.bucket]
+type = "s3"
+bucket = "status"
+
+[channels.x]
+type = "twitter"
+bearer_token = "${X_TOKEN}"
+
+[channels.tg]
+type = "telegram"
+token = "${TG_TOKEN}"
+chat_ids = ["@acmestatus", -1001001]
+
+[channels.slack]
+type = "slack"
+visibility = "private"
+token = "${SLACK_TOKEN}"
+channel = "C0123ABCD"
+"""
+
+
+def loaded_after(code: str, tmp_path: Path) -> dict[str, list[str]]:
+    """Run ``code`` in a fresh interpreter; which HEAVY modules (and others asked about) it left loaded."""
+    body = textwrap.indent(textwrap.dedent(code).strip(), "    ")
+    report = (
+        f"print(json.dumps({{'heavy': sorted(m for m in {HEAVY!r} if m in sys.modules), "
+        "'all': sorted(sys.modules)}), file=sys.stderr)"
+    )
+    probe = f"import json, sys\ntry:\n{body}\nexcept SystemExit:\n    pass\n{report}\n"
+    env = {**os.environ, "X_TOKEN": "x", "TG_TOKEN": "1:t", "SLACK_TOKEN": "xoxb-t"}
+    env.pop("BROADCASTER_CONFIG", None)
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    return json.loads(result.stderr.strip().splitlines()[-1])
+
+
+def test_channel_modules_and_config_validation_load_no_sdk(tmp_path: Path) -> None:
+    (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
+    loaded = loaded_after("""
+        import channels.slack, channels.telegram, channels.twitter, messages.twitter
+        from broadcaster import config
+        assert set(config.load("broadcaster.toml").channels) == {"x", "tg", "slack"}
+    """, tmp_path)
+    assert loaded["heavy"] == []
+
+
+def test_help_loads_no_sdk_and_no_site_builder(tmp_path: Path) -> None:
+    loaded = loaded_after("""
+        sys.argv = ["broadcaster", "--help"]
+        from broadcaster.cli import main
+        main()
+    """, tmp_path)
+    assert loaded["heavy"] == []
+    assert not [m for m in loaded["all"] if m.startswith(("jinja2", "rich", "feedgen", "broadcaster.site"))]
+
+
+def test_a_dry_run_to_every_channel_type_loads_no_sdk(tmp_path: Path) -> None:
+    (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
+    loaded = loaded_after("""
+        sys.argv = ["broadcaster", "post", "--dry-run", "--json", "--title", "API errors", "-C", "api",
+                    "Elevated error rates on the API. See https://docs.example.com/status for details."]
+        from broadcaster.cli import main
+        main()
+    """, tmp_path)
+    assert loaded["heavy"] == []
+
+
+def test_counting_a_long_post_loads_twitter_text_without_pkg_resources(tmp_path: Path) -> None:
+    loaded = loaded_after("""
+        from messages.twitter import weighted_length
+        assert weighted_length("x " * 200 + "https://example.com/a 👍🏽 日本") == 400 + 23 + 1 + 2 + 1 + 4
+    """, tmp_path)
+    assert loaded["heavy"] == ["twitter_text"]
+
+
+# -- the upper bound of X's weighted length ---------------------------------------
+
+PIECES = [
+    "a", "Z", "é", "e\u0301", "ß", "Ω", "\u2126", "\u0958", " ", "\n", "\r\n", "\t", ".", ",", ":", "/", "-", "_",
+    "?", "=", "&", "#", "@", "(", ")", "…", "—", "·", "\u00a9", "\u00ae", "\u2122", "\u203c", "\uff0e", "\u3002",
+    "日本", "한국", "中文", "🔴", "👍🏽", "👨\u200d👩\u200d👧", "1\ufe0f\u20e3", "#\u20e3", "🇩🇪", "❤️", "\u200d",
+    "https://", "http://", "www.", "example", "x", "t.co", ".com", ".co", ".de", ".io", ".museum", ".xn--p1ai",
+    "status.example.com/incidents/api-errors-2026-11-25.html", "x.co", "a.b", "1.2.3.4", "localhost:8080",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60).map("".join))
+def test_the_upper_bound_is_never_below_the_weighted_length(text: str) -> None:
+    assert twitter._upper_bound(text) >= twitter.weighted_length(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=120).map("".join), st.integers(min_value=0, max_value=120))
+def test_fits_answers_as_twitter_text_does(text: str, reserve: int) -> None:
+    assert twitter.fits(text, reserve) == (twitter.weighted_length(text) <= twitter.MAX_WEIGHTED - reserve)
+
+
+def test_the_light_emoji_are_the_ones_twitter_text_knows() -> None:
+    from twitter_text.regexp.emoji import emoji
+
+    light = {chr(code) for start, end in twitter._LIGHT_RANGES for code in range(start, end + 1)}
+    assert {char for char in light if emoji.fullmatch(char)} == twitter._LIGHT_EMOJI
+
+
+def test_the_light_ranges_are_twitter_texts() -> None:
+    from twitter_text.config import config
+
+    ranges = config["defaults"]["ranges"]
+    assert tuple((r["start"], r["end"]) for r in ranges) == twitter._LIGHT_RANGES
+    assert {r["weight"] for r in ranges} == {config["defaults"]["scale"]}  # each weighs 1
+    assert config["defaults"]["default_weight"] == 2 * config["defaults"]["scale"]
+
+
+def test_a_typical_post_fits_by_the_bound_alone() -> None:
+    post = ("🔴 Investigating: Elevated API errors\n\nElevated error rates on the API. We are investigating.\n\n"
+            "Next update by 15:30 UTC.\n\nUpdate 1 · 14:05 UTC\nhttps://status.example.com/incidents/api-errors-2026-11-25.html")
+    assert twitter._upper_bound(post) <= twitter.MAX_WEIGHTED
+    assert (ROOT / "messages" / "twitter.py").exists()
