@@ -202,8 +202,12 @@ class TelegramChannel(Channel):
         if len(rendered.messages) > 1:
             reason = f"the correction needs {len(rendered.messages)} messages; one can be edited"
             return await self._reply_instead(rendered, target, remote_id, reason)
+        bot = self._client()
+        # An edit counts against the chat's one-a-second like a message, and a
+        # reply may follow it at once when the original is gone.
+        await self._limiter.wait(str(chat))
         try:
-            await self._client().edit_message_text(
+            await bot.edit_message_text(
                 rendered.messages[0],
                 chat_id=chat,
                 message_id=message_id,
