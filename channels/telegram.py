@@ -38,7 +38,7 @@ import hashlib
 import json
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -400,7 +400,8 @@ def configured_chats(options: Mapping[str, Any], where: str = "") -> tuple[str, 
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}{key}: must be a non-empty list of chat ids or @channelnames")
     chats = tuple(_chat_target(value, f"{where}{key}") for value in raw)
-    duplicates = sorted({c for c in chats if chats.count(c) > 1})
+    # Counted in one pass: a channel's list of chats can run to thousands.
+    duplicates = sorted(chat for chat, count in Counter(chats).items() if count > 1)
     if duplicates:
         raise ConfigError(f"{where}{key}: {', '.join(duplicates)} listed twice; each chat once")
     return chats
