@@ -1,0 +1,260 @@
+"""What every benchmark shares: a project folder, timed runs of the real CLI, medians and goals.
+
+Every figure is the median of repeated runs, and every goal is a ratio (or a
+bound) measured in the same run, side by side: the machines these run on are
+shared and noisy, so an absolute time from one day says little about another.
+Runs of the two sides of a ratio are interleaved (A, B, A, B...) so that a
+burst of load from a neighbour hits both alike.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"  # generated stores, kept between runs (gitignored)
+
+BASE_CONFIG = """
+[page]
+title = "Acme status"
+base_url = "https://status.acme.example/"
+output_dir = "public"
+timezone = "Europe/Berlin"
+
+[engine]
+timeout = 15
+deadline = 120
+
+[operator]
+name = "Benchmark"
+"""
+
+
+def cli_command() -> list[str]:
+    """``broadcaster`` as users run it: the console script of this interpreter's environment."""
+    script = Path(sys.executable).parent / "broadcaster"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "broadcaster"]
+
+
+@dataclass
+class Run:
+    """One finished process: wall time, peak memory and what it printed."""
+
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def check(self, what: str) -> Run:
+        if self.returncode not in (0,):
+            raise BenchError(f"{what} exited {self.returncode}:\n{self.stdout[-2000:]}\n{self.stderr[-2000:]}")
+        return self
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not measure what it set out to (a command failed, a fake saw nothing)."""
+
+
+def run(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 300) -> Run:
+    """Run ``command`` to completion; wall time from spawn to exit, peak RSS from wait4."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), stdout=out, stderr=err, env=dict(env), cwd=cwd)
+        killer = threading.Timer(timeout, process.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            killer.cancel()
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            seconds=seconds,
+            peak_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
+            returncode=process.returncode,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+        )
+
+
+def clean_env() -> dict[str, str]:
+    """This environment, as a user's shell would have it.
+
+    ``PYTHONDONTWRITEBYTECODE`` goes: an installed package has its bytecode
+    compiled (pip does it at install time), and without it every run would
+    compile broadcaster's sources again, about 90 ms that users never pay.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("BROADCASTER_CONFIG", "PYTHONDONTWRITEBYTECODE")}
+    env.setdefault("USER", "bench")
+    return env
+
+
+@dataclass
+class Project:
+    """A folder with a broadcaster.toml, and the environment the CLI runs with there."""
+
+    root: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "broadcaster.toml"
+
+    @property
+    def store(self) -> Path:
+        return self.root / ".broadcaster" / "state.db"
+
+    def write_config(self, extra: str = "", base: str = BASE_CONFIG) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(textwrap.dedent(base) + textwrap.dedent(extra), encoding="utf-8")
+
+    def full_env(self) -> dict[str, str]:
+        env = clean_env()
+        env.update(self.env)
+        return env
+
+    def cli(self, *args: str, timeout: float = 300) -> Run:
+        return run([*cli_command(), "--config", str(self.config), *args], env=self.full_env(), cwd=self.root, timeout=timeout)
+
+    def python(self, *args: str, timeout: float = 300) -> Run:
+        return run([sys.executable, *args], env=self.full_env(), cwd=self.root, timeout=timeout)
+
+
+def temporary_root(name: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"broadcaster-bench-{name}-"))
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# -- figures and goals ---------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@dataclass
+class Figure:
+    """One measured line of the results table."""
+
+    benchmark: str
+    name: str
+    value: float
+    unit: str  # "s", "ms", "MB", "x", "msg/s", "count"
+    detail: str = ""  # e.g. "median of 5", the spread
+
+    def shown(self) -> str:
+        return format_value(self.value, self.unit)
+
+
+@dataclass
+class Goal:
+    """A goal from the issue and whether this run met it."""
+
+    benchmark: str
+    name: str
+    measured: float
+    unit: str
+    target: float
+    higher_is_better: bool = False
+
+    @property
+    def met(self) -> bool:
+        return self.measured >= self.target if self.higher_is_better else self.measured <= self.target
+
+    @property
+    def margin(self) -> str:
+        """How far from the goal, in words: "met" or "missed by 12%"."""
+        if self.measured != self.measured:  # NaN
+            return "not measured"
+        if self.met:
+            return "met"
+        if self.higher_is_better:
+            short = (self.target - self.measured) / self.target
+        else:
+            short = (self.measured - self.target) / self.target
+        return f"missed by {short:.0%}"
+
+    def shown(self) -> tuple[str, str]:
+        sign = ">=" if self.higher_is_better else "<="
+        return format_value(self.measured, self.unit), f"{sign} {format_value(self.target, self.unit)}"
+
+
+@dataclass
+class Results:
+    """Everything one benchmark measured."""
+
+    benchmark: str
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, name: str, value: float, unit: str, detail: str = "") -> None:
+        self.figures.append(Figure(self.benchmark, name, value, unit, detail))
+
+    def goal(self, name: str, measured: float, unit: str, target: float, *, higher_is_better: bool = False) -> Goal:
+        goal = Goal(self.benchmark, name, measured, unit, target, higher_is_better)
+        self.goals.append(goal)
+        return goal
+
+
+def format_value(value: float, unit: str) -> str:
+    if value != value:  # NaN: not measured
+        return "n/a"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "ms":
+        return f"{value:.0f} ms"
+    if unit == "MB":
+        return f"{value:.0f} MB"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "msg/s":
+        return f"{value:.0f} msg/s"
+    if unit == "count":
+        return f"{value:.0f}"
+    return f"{value:g} {unit}"
+
+
+def spread(values: Sequence[float], unit: str = "s") -> str:
+    """"median of N (min-max)", for the detail column."""
+    if not values:
+        return ""
+    scale = 1000 if unit == "ms" else 1
+    low, high = min(values) * scale, max(values) * scale
+    fmt = "{:.0f}" if unit == "ms" else "{:.2f}"
+    return f"median of {len(values)} ({fmt.format(low)}-{fmt.format(high)})"
+
+
+def interleaved(reps: int, *measures: Callable[[], float]) -> list[list[float]]:
+    """Run each measure once per repetition, in turn; returns the samples of each."""
+    samples: list[list[float]] = [[] for _ in measures]
+    for _ in range(reps):
+        for index, measure in enumerate(measures):
+            samples[index].append(measure())
+    return samples
+
+
+def log(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+Options = dict[str, Any]

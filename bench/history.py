@@ -1,0 +1,107 @@
+"""History: publishing one update costs the same with 10 or 10,000 incidents in the store.
+
+For each store size (incidents of 5 updates each, see ``bench.data``), with the
+site as the only destination:
+
+* ``broadcaster post -i <open incident> "..."``: store write, incremental site
+  build (the incident's page, the front page, feeds, summary.json) written to
+  the output directory. The sizes take turns, so the ratio is side by side.
+* ``broadcaster site build``: every incident page from the whole store. The
+  first build writes every file into an empty folder; later ones rewrite only
+  what changed, and both are shown.
+* The peak memory (resident set) of each command.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from bench.common import BenchError, Project, Results, log, median, remove, spread, temporary_root
+from bench.data import COMPONENTS_TOML, store_for
+
+
+@dataclass
+class Sizes:
+    sizes: tuple[int, ...] = (10, 1000, 10000)
+    post_reps: int = 7
+    build_reps: int = 3
+    goals: bool = True  # the goals compare the smallest and the largest size
+
+
+def run_benchmark(sizes: Sizes | None = None) -> Results:
+    sizes = sizes or Sizes()
+    results = Results("history", "History: one update and a full build as the store grows")
+    roots = {n: temporary_root(f"history-{n}") for n in sizes.sizes}
+    try:
+        projects = {n: _project(roots[n], n) for n in sizes.sizes}
+        incident = {n: _open_incident(p) for n, p in projects.items()}
+        builds = {n: _builds(projects[n], n, sizes.build_reps, results) for n in sizes.sizes}
+        posts, post_peaks = _posts(projects, incident, sizes.post_reps)
+        for n in sizes.sizes:
+            results.figure(f"post one update, {n:,} incidents", median(posts[n]), "s", spread(posts[n]))
+        for n in sizes.sizes:
+            first, later, peak = builds[n]
+            results.figure(f"site build, {n:,} incidents, into an empty folder", first, "s", "one run")
+            results.figure(f"site build, {n:,} incidents, again", median(later), "s", spread(later))
+            results.figure(f"peak memory, {n:,} incidents (build / post)", max(peak, max(post_peaks[n])), "MB",
+                           f"{peak:.0f} MB / {max(post_peaks[n]):.0f} MB")
+        if sizes.goals:
+            small, large = min(sizes.sizes), max(sizes.sizes)
+            results.goal(f"post at {large:,} / post at {small:,}", median(posts[large]) / median(posts[small]), "x", 1.5)
+            first, later, peak = builds[large]
+            results.goal(f"site build at {large:,} (slower of first and again)", max(first, median(later)), "s", 10.0)
+            results.goal(f"peak memory at {large:,}", max(peak, max(post_peaks[large])), "MB", 200.0)
+    finally:
+        for root in roots.values():
+            remove(root)
+    return results
+
+
+def _project(root, incidents: int) -> Project:  # type: ignore[no-untyped-def]
+    project = Project(root)
+    project.write_config(COMPONENTS_TOML)  # no channels, no publish targets: the site alone
+    store_for(project.config, incidents, project.store)
+    return project
+
+
+def _open_incident(project: Project) -> str:
+    listed = json.loads(project.cli("list", "--json", "--limit", "1").check("list").stdout)
+    if not listed or listed[0].get("status") == "resolved":
+        raise BenchError(f"the generated store has no open incident: {listed}")
+    return str(listed[0]["id"])
+
+
+def _builds(project: Project, incidents: int, reps: int, results: Results) -> tuple[float, list[float], float]:
+    log(f"history: site build with {incidents:,} incidents ({1 + reps} runs)")
+    first = project.cli("site", "build").check("site build")
+    pages = sum(1 for _ in (project.root / "public" / "incidents").glob("*.html"))
+    if pages != incidents:
+        raise BenchError(f"site build wrote {pages} incident pages for {incidents} incidents")
+    later = [project.cli("site", "build").check("site build") for _ in range(reps)]
+    peak = max(r.peak_mb for r in (first, *later))
+    return first.seconds, [r.seconds for r in later], peak
+
+
+def _posts(projects: dict[int, Project], incident: dict[int, str], reps: int) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """Each size in turn, ``reps`` rounds: one update to the open incident, site only."""
+    seconds: dict[int, list[float]] = {n: [] for n in projects}
+    peaks: dict[int, list[float]] = {n: [] for n in projects}
+    for n, project in projects.items():  # warm-up
+        _post(project, incident[n], 0)
+    log(f"history: {reps} rounds of one update at each size")
+    for rep in range(1, reps + 1):
+        for n, project in projects.items():
+            run = _post(project, incident[n], rep)
+            seconds[n].append(run.seconds)
+            peaks[n].append(run.peak_mb)
+    return seconds, peaks
+
+
+def _post(project: Project, incident_id: str, rep: int):  # type: ignore[no-untyped-def]
+    run = project.cli("post", "--yes", "--json", "-i", incident_id,
+                      f"Error rates keep falling (check {rep}). We keep monitoring.").check("post")
+    deliveries = json.loads(run.stdout)["deliveries"]
+    if [d["state"] for d in deliveries] != ["sent"]:
+        raise BenchError(f"the site was not built: {run.stdout}")
+    return run

@@ -1,0 +1,34 @@
+"""A smoke run of every benchmark at tiny sizes, so the benchmarks cannot rot.
+
+The figures of a run this small mean nothing, so no goal is asserted: what is
+checked is that each benchmark drives the real CLI against the fakes to the
+end and measures every figure it promises (a failed command, a delivery not
+sent or a fake that received nothing raises ``BenchError`` inside). The full
+runs are ``python -m bench`` (see BENCHMARKS.md); CI does not run them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.__main__ import BENCHMARKS
+from bench.common import Results
+from bench.report import markdown, terminal
+
+
+@pytest.mark.parametrize("name", list(BENCHMARKS), ids=list(BENCHMARKS))
+def test_benchmark_runs_at_tiny_sizes(name: str) -> None:
+    run, _full, quick = BENCHMARKS[name]
+    results: Results = run(quick)
+    assert results.benchmark == name
+    assert results.figures and results.goals
+    for figure in results.figures:
+        assert math.isfinite(figure.value) and figure.value >= 0, figure
+    for goal in results.goals:
+        assert math.isfinite(goal.measured) and goal.measured >= 0, goal
+        assert goal.margin  # "met" or "missed by N%"
+    table = terminal([results])
+    section = markdown(results, when="now", where="here", command=f"python -m bench {name}")
+    assert all(f.name in table and f.name in section for f in results.figures)
