@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench [NAME ...] [--quick] [--no-write]``.
 
 NAME is one or more of startup, history, fanout, subscribers (default: all, in
-that order; about 8 minutes). Results are printed as a table and written into
+that order; about 7 minutes). Results are printed as a table and written into
 BENCHMARKS.md (only the sections of the benchmarks that ran). ``--quick`` runs
 tiny sizes to check that every benchmark still works; its figures mean
 nothing and are never written.
