@@ -153,8 +153,9 @@ def publish(
     notices = record_sla_breaches(config, store, utcnow())
     keys = [(incident.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
     outcomes = publish_stored(config, store, keys, progress=progress)
-    mine = [o for o in outcomes if (o.incident_id, o.sequence) == (incident.id, update.sequence)]
-    return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if o not in mine])
+    key = (incident.id, update.sequence)
+    mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
+    return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key])
 
 
 def publish_stored(

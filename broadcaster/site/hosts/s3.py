@@ -3,9 +3,9 @@
 Only files whose content changed are uploaded. The bucket holds a manifest of
 the content hashes it serves (``<prefix>.broadcaster-manifest.json``, written
 last); a publish compares it with ``BuiltSite.hashes``. Files go up in
-``BuiltSite.order``: incident pages and assets first (in parallel), then feeds,
-JSON and the index that link to them (one by one), so a reader never follows a
-link to a page that is not there yet. Files gone from the site are deleted
+rounds, each in parallel: incident pages and assets first, then the feeds and
+JSON that link to them, then the index, so a reader never follows a link to a
+page that is not there yet. Files gone from the site are deleted
 before the manifest is written.
 
 boto3 is imported inside the methods: it takes longer to import than the rest
@@ -166,22 +166,32 @@ class S3Host(SiteHost):
     def _upload_all(
         self, client: Any, site: BuiltSite, changed: list[str], served: dict[str, str], stop: threading.Event
     ) -> None:
+        """Three rounds, each in parallel: pages and assets, then the feeds and JSON that link to
+        them, then the index that links to everything. Readers never follow a link to a missing file."""
+        pages = [p for p in changed if p not in LINKING_FILES]
+        feeds = [p for p in changed if p in LINKING_FILES and p != "index.html"]
+        index = [p for p in changed if p == "index.html"]
+        for round_paths in (pages, feeds, index):
+            self._upload_round(client, site, round_paths, served, stop)
+
+    def _upload_round(
+        self, client: Any, site: BuiltSite, paths: list[str], served: dict[str, str], stop: threading.Event
+    ) -> None:
         def upload(path: str) -> None:
             self._check_stop(stop)
             self._call(lambda: self._put(client, site, path), f"upload {path}")
             served[path] = site.hashes[path]
 
-        first = [p for p in changed if p not in LINKING_FILES]
+        if not paths:
+            return
         with ThreadPoolExecutor(self.upload_workers, thread_name_prefix="s3-upload") as pool:
-            futures = [pool.submit(upload, p) for p in first]
+            futures = [pool.submit(upload, p) for p in paths]
             for future in as_completed(futures):
                 if future.exception() is not None:
                     stop.set()  # the other workers finish their current file and stop
         errors = [e for f in futures if (e := f.exception()) is not None]
         if errors:
             raise next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
-        for path in (p for p in changed if p in LINKING_FILES):
-            upload(path)
 
     def _put(self, client: Any, site: BuiltSite, path: str) -> None:
         body = (site.root / path).read_bytes()
