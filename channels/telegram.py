@@ -75,8 +75,10 @@ class TelegramChannel(Channel):
     max_chars = formatter.MAX_CHARS  # Telegram's limit per message: UTF-16 units of parsed text
     messages_per_second = 30  # Bot API: about 30 messages a second across all chats
     seconds_per_chat_message = 1.0  # Bot API: about one message a second into one chat
-    pool_size = 32  # connections kept; room for slow answers at the paced ~27 a second
-    in_flight = 16  # requests on the wire at once: beyond that httpcore's pool does more work per request than it saves
+    # Paced sending needs about rate x latency requests on the wire (27/s x 0.3 s = 8). More than
+    # that makes httpcore's pool re-scan its queue per request (quadratic) and throughput collapses.
+    pool_size = 8
+    in_flight = 8
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
@@ -577,7 +579,7 @@ def _sdk_classes() -> _SdkClasses:
             token: str,
             inner: httpx.AsyncBaseTransport,
             admit: Callable[[], Awaitable[None]] | None = None,
-            in_flight: int = 16,
+            in_flight: int = 8,
         ) -> None:
             self._slot = f"/bot{_TOKEN_SLOT}/".encode()
             self._with_token = f"/bot{token}/".encode()
