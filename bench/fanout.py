@@ -37,7 +37,6 @@ from bench.common import (
 )
 from bench.data import COMPONENTS_TOML
 from tests.fakes.base import FakeServer, Request, Response
-from tests.fakes.latency import LatencyProxy
 from tests.fakes.s3 import S3Server
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, SLACK_CHANNEL, SLACK_TOKEN, FakeWorld
 
@@ -67,14 +66,13 @@ class FakeJsonEndpoint(FakeServer):
 
 
 @contextmanager
-def fake_services(latency: float) -> Iterator[tuple[FakeWorld, S3Server, LatencyProxy]]:
+def fake_services(latency: float) -> Iterator[tuple[FakeWorld, S3Server, S3Server]]:
     with ExitStack() as stack:
         world = stack.enter_context(FakeWorld(latency=latency))
         world.slack.reset(SLACK_TOKEN, {SLACK_CHANNEL: "acme-status", SECOND_SLACK_CHANNEL: "status"})
-        s3 = stack.enter_context(S3Server())
+        s3 = stack.enter_context(S3Server(latency=latency))
         s3.create_bucket(BUCKET)
-        slow_s3 = stack.enter_context(LatencyProxy(s3.url, latency))
-        yield world, s3, slow_s3
+        yield world, s3, s3
 
 
 def channels_toml(world: FakeWorld, s3_url: str) -> str:
@@ -189,7 +187,7 @@ def run_benchmark(sizes: Sizes | None = None) -> Results:
 
 
 def _report(results: Results, samples: list[list[float]], without_s3: list[float], peer: list[float],
-            world: FakeWorld, slow_s3: LatencyProxy, sizes: Sizes) -> None:
+            world: FakeWorld, slow_s3: S3Server, sizes: Sizes) -> None:
     everything = median(samples[0])
     alone = {name: median(values) for name, values in zip(DESTINATIONS, samples[1:], strict=True)}
     slowest = max(alone, key=lambda name: alone[name])
@@ -205,7 +203,7 @@ def _report(results: Results, samples: list[list[float]], without_s3: list[float
         results.figure("our post --skip bucket / Apprise (for scale)", median(without_s3) / median(peer), "x")
     results.notes.append(
         f"every fake adds {sizes.latency * 1000:.0f} ms to each request; Telegram answered "
-        f"{world.telegram.too_many_count} requests with 429; S3 saw {slow_s3.count} requests in all"
+        f"{world.telegram.too_many_count} requests with 429; S3 saw {len(slow_s3.received())} requests in all"
     )
 
 

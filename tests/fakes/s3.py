@@ -49,7 +49,8 @@ class S3Fault:
 class S3Server:
     """moto's ThreadedMotoServer on 127.0.0.1:0 plus a recording pass-through proxy."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds added to every request, like a distant endpoint (benchmarks)
         self.requests: list[Request] = []
         self._faults: list[S3Fault] = []
         self._lock = threading.Lock()
@@ -185,6 +186,8 @@ class S3Server:
 
             def _serve(self) -> None:
                 body = self._read_body()
+                if server.latency:
+                    time.sleep(server.latency)
                 parts = urlsplit(self.path)
                 fault = server._take_fault(parts.path)
                 if fault and fault.reset:
