@@ -158,7 +158,8 @@ def print_checks(config: Config) -> bool:
             except TimeoutError:
                 return [CheckResult(destination.name, "", False, "no answer in time; check api_url and the network")]
             except Exception as exc:  # noqa: BLE001 - report every destination, whatever breaks
-                return [CheckResult(destination.name, "", False, str(exc))]
+                detail = destination.channel.redact(str(exc)) if destination.kind == "channel" else str(exc)
+                return [CheckResult(destination.name, "", False, detail)]  # never a token, whatever broke
 
         results = await asyncio.gather(*(one(d) for d in all_destinations))
         return [r for group in results for r in group]
