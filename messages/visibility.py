@@ -286,3 +286,19 @@ def corrected_sequence(update: Update) -> int | None:
         return None
     value = update.extra.get("corrects", "")
     return int(value) if str(value).isdigit() else None
+
+
+# Shorter private values ("EU", "db") occur in ordinary prose too often for a
+# payload check to mean anything; the views keep them out by construction.
+MIN_GUARDED_LENGTH = 4
+
+
+def private_values(update: Update) -> frozenset[str]:
+    """Every private value of one update, for the egress guard: what no public payload may hold.
+
+    Each private span of the message, the ``--private`` text, each customer and
+    each ticket, of ``MIN_GUARDED_LENGTH`` characters or more once stripped.
+    """
+    spans = [s.text for s in split_private(update.raw_message) if s.private]
+    candidates = [*spans, update.private_note, *update.customers, *update.tickets]
+    return frozenset(v.strip() for v in candidates if len(v.strip()) >= MIN_GUARDED_LENGTH)
