@@ -30,7 +30,7 @@ def normalise(text: str, field: str) -> str:
             continue
         category = unicodedata.category(char)
         if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            name = unicodedata.name(char, "a control character")
             raise InputError(
                 f"{field} holds an invisible or control character ({name}, U+{ord(char):04X}) at "
                 f"character {position}. Remove it (it often comes from copying out of a chat or a "
