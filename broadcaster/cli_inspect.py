@@ -76,11 +76,14 @@ def site() -> None:
 @click.pass_context
 def site_build(ctx: click.Context) -> None:
     """Rebuild the whole site from the store into [page] output_dir."""
-    from broadcaster import operations
+    from broadcaster import operations, views
 
     config = load_config(ctx)
     built = operations.rebuild_site(config, open_store(ctx))
     click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
+    if built.problems:
+        views.print_left_out(built.problems)
+        ctx.exit(EXIT_DELIVERY)
 
 
 @site.command("publish")
@@ -102,20 +105,10 @@ def site_publish(ctx: click.Context) -> None:
 @click.pass_context
 def site_serve(ctx: click.Context, port: int, host: str) -> None:
     """Serve [page] output_dir on localhost for a preview."""
-    import functools
-    import http.server
+    from broadcaster.site.serve import serve
 
     config = load_config(ctx)
-    root = config.output_dir
-    if not (root / "index.html").exists():
-        raise InputError(f"nothing built in {root} yet: run `broadcaster site build` first.")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    with http.server.ThreadingHTTPServer((host, port), handler) as server:
-        click.echo(f"Serving {root} at http://{host}:{server.server_address[1]}/ (Ctrl-C to stop)")
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
+    serve(config.output_dir, host, port, lambda url: click.echo(f"Serving {config.output_dir} at {url} (Ctrl-C to stop)"))
 
 
 # -- init -------------------------------------------------------------------------

@@ -12,22 +12,20 @@ is known. A slow destination holds back no other.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from broadcaster.config import Config
 from broadcaster.destinations import Destination, destinations
-from broadcaster.errors import DeliveryError
-from broadcaster.store import Delivery, Store, process_owner, utcnow
+from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.store import Delivery, Store, process_owner
 from channels.base import Receipt, Rendered, ThreadRef, redact
 from messages.model import Incident, Status, Update
-from messages.visibility import UpdateView, corrected_sequence, public_incident, view_for
+from messages.visibility import UpdateView, corrected_sequence, view_for
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite
@@ -103,12 +101,12 @@ class SilentProgress:
         pass
 
 
-class Held(Exception):
-    """An earlier update of the incident has not been sent to this destination."""
-
-
 def incident_url(config: Config, incident_id: str) -> str:
     return f"{config.page.base_url}incidents/{incident_id}.html" if config.page.base_url else ""
+
+
+class Held(Exception):
+    """An earlier update of the incident has not been sent to this destination."""
 
 
 def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
@@ -337,6 +335,8 @@ class Publisher:
     async def _send_once(self, destination: Destination, delivery: Delivery, thread: ThreadRef | None) -> Receipt:
         if destination.kind == "site":
             built = await self._built_site()
+            if built.problems:
+                raise DeliveryError(_left_out_message(built.problems), retryable=False)
             return Receipt(remote_id=str(built.root / "index.html"))
         if destination.kind == "host":
             try:
@@ -380,77 +380,33 @@ class Publisher:
         return self._site_build
 
     async def _build_site(self) -> BuiltSite:
-        from broadcaster.site.build import build_site
+        from broadcaster import site_source
+        from broadcaster.site.output import SiteWriter
 
+        output_dir = self.config.output_dir
         try:
+            site_source.claim_folder(self.config, self.store)
             # Another process may be building too: the one holding the lock reads the
             # store inside it, so the last build to finish always shows every update.
-            async with site_lock(self.config.output_dir):
-                data = site_data(self.config, self.store)
-                pages = [
-                    public_incident(incident, self.store.updates(incident.id), url=incident_url(self.config, incident.id))
-                    for incident in (self.store.incident(i) for i in sorted(self._batch_incidents))
-                    if incident is not None
-                ]
-                return await asyncio.to_thread(build_site, data, self.config.output_dir, pages=pages)
+            async with site_source.site_lock(output_dir):
+                writer = SiteWriter(output_dir)
+                source = site_source.read(self.config, self.store, writer, changed=sorted(self._batch_incidents))
+                return await asyncio.to_thread(site_source.build, source, writer)
+        except ConfigError as exc:  # a folder that is not broadcaster's: fixing it takes the operator
+            raise DeliveryError(str(exc), retryable=False) from exc
         except OSError as exc:
             raise DeliveryError(
-                f"cannot write the site to {self.config.output_dir}: {exc.strerror or exc}. "
+                f"cannot write the site to {output_dir}: {exc.strerror or exc}. "
                 "Check [page] output_dir and its permissions.",
                 retryable=False,
             ) from exc
 
 
-class site_lock:
-    """An exclusive lock on the site folder across processes (``flock`` on a lock file beside it)."""
-
-    def __init__(self, output_dir: Path) -> None:
-        self.path = output_dir.parent / f".{output_dir.name}.lock"
-        self.handle: Any = None
-
-    async def __aenter__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - held across awaits
-        await asyncio.to_thread(fcntl.flock, self.handle, fcntl.LOCK_EX)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.__exit__()
-
-    def __enter__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
-        fcntl.flock(self.handle, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
-
-
-def site_data(config: Config, store: Store) -> Any:
-    """What the page, feeds and JSON are built from: public views of recent incidents only,
-    and each component's uptime by day over the last 90 days.
-
-    One read covers both windows (history_days and 90 days). The page gets what
-    ``site_incidents(now - history_days)`` would give (open, or a newest update since
-    then); the older ones count for uptime only. Notices never get a public view.
-    """
-    from broadcaster.site.build import SiteData
-    from messages.uptime import DAYS_SHOWN, component_days, outages
-
-    now = utcnow()
-    shown_since = now - timedelta(days=config.page.history_days)
-    loaded = [
-        (incident, updates, public_incident(incident, updates, url=incident_url(config, incident.id)))
-        for incident, updates in store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))
-    ]
-    incidents = tuple(
-        view
-        for incident, updates, view in loaded
-        if incident.is_open or max((u.created_at for u in updates), default=incident.created_at) >= shown_since
+def _left_out_message(problems: Sequence[str]) -> str:
+    return (
+        "; ".join(problems) + ". The rest of the site was built and published. See `broadcaster show ID` "
+        "for the record; run `broadcaster retry` once it is fixed."
     )
-    found = outages([view for *_, view in loaded], now)
-    uptime = component_days(found, [c.component.id for c in config.components], now)
-    return SiteData(page=config.page, components=config.components, incidents=incidents, now=now, uptime=uptime)
 
 
 def _wait_honouring_retry_after(state: Any) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
@@ -16,6 +17,9 @@ from broadcaster.engine import Outcome, Progress, Publisher, render
 from broadcaster.errors import ConfigError, InputError
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 from channels.base import Rendered
+
+if TYPE_CHECKING:
+    from broadcaster.site.hosts import BuiltSite
 from messages.model import Incident, Update
 
 
@@ -93,6 +97,18 @@ def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -
         )
 
 
+def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> None:
+    """Nothing is stored or sent while the site's folder, or a target's, holds files broadcaster did not write."""
+    pending = {p.destination for p in planned if p.state == "pending"}
+    hosts = [d for d in destinations(config).values() if d.kind == "host" and d.name in pending]
+    if SITE_DESTINATION in pending or hosts:
+        from broadcaster.site_source import refuse_unowned_folder
+
+        refuse_unowned_folder(config, store)
+    for destination in hosts:
+        destination.host.preflight()
+
+
 def previews(
     config: Config, incident: Incident, update: Update, updates: Sequence[Update], planned: Sequence[PlannedDelivery]
 ) -> list[Preview]:
@@ -147,6 +163,7 @@ def publish(
         numbered = replace(update, sequence=len(earlier) + 1)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned), dry_run=True)
     refuse_missing_secrets(config, planned)
+    refuse_unowned_folders(config, store, planned)
     incident, update = store.record_update(incident, update, planned, new=new)
     from broadcaster.notices import record_sla_breaches
 
@@ -208,18 +225,15 @@ def retry(
     return RetryResult(outcomes, unknown)
 
 
-def rebuild_site(config: Config, store: Store) -> object:
-    """A full build of the site from the whole store (``broadcaster site build``)."""
-    from broadcaster.engine import incident_url, site_data, site_lock
-    from broadcaster.site.build import build_site
-    from messages.visibility import public_incident
+def rebuild_site(config: Config, store: Store) -> BuiltSite:
+    """A full build of the site from the whole store (``broadcaster site build``).
 
-    pages = (
-        public_incident(incident, updates, url=incident_url(config, incident.id))
-        for incident, updates in store.all_incidents()
-    )
-    with site_lock(config.output_dir):
-        return build_site(site_data(config, store), config.output_dir, pages=pages)
+    Raises ``ConfigError`` when the output folder is not broadcaster's; incidents
+    that cannot be shown are left out and named in ``BuiltSite.problems``.
+    """
+    from broadcaster.site_source import rebuild
+
+    return rebuild(config, store)
 
 
 __all__ = ["SITE_DESTINATION", "post", "retry", "prepare", "previews", "find_incident", "rebuild_site"]

@@ -28,6 +28,7 @@ died mid-request: the post may or may not exist; see ``broadcaster retry``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -334,6 +335,25 @@ class Store:
         )
         updates = self._update_rows_of([r["id"] for r in rows])
         return [(_incident_from(r), [_update_from(u) for u in updates[r["id"]]]) for r in rows]
+
+    def incident_versions(self) -> dict[str, str]:
+        """Every incident's id and a version of its record: ``<last sequence>-<hash>``.
+
+        The version changes whenever the incident or its updates are written (a new
+        update, a correction, an import that merges into it), and its number only
+        grows, so a site built from an older record can tell it is older. A site
+        folder compares these with the versions its pages were built from.
+        """
+        rows = self.select(
+            "SELECT i.*, (SELECT COUNT(*) FROM updates u WHERE u.incident_id = i.id) AS update_count,"
+            " (SELECT MAX(sequence) FROM updates u WHERE u.incident_id = i.id) AS last_sequence FROM incidents i"
+        )
+        versions = {}
+        for row in rows:
+            record = "\x1f".join(str(row[c]) for c in (*INCIDENT_COLUMNS, "update_count"))
+            digest = hashlib.blake2b(record.encode(), digest_size=8).hexdigest()
+            versions[row["id"]] = f"{row['last_sequence'] or 0}-{digest}"
+        return versions
 
     def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
         """Update rows by incident id, a few queries for many incidents rather than one each."""

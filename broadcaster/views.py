@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,19 +182,29 @@ def publish_site(config: Config, store: Store) -> bool:
 
     built = rebuild_site(config, store)
     out = console()
-    out.print(f"Built {len(built.hashes)} files into {config.output_dir}.", markup=False)  # type: ignore[attr-defined]
+    out.print(f"Built {len(built.hashes)} files into {config.output_dir}.", markup=False)
+    if built.problems:
+        print_left_out(built.problems)
     hosts = [d for d in destinations(config).values() if d.kind == "host"]
     ok = True
     for destination in hosts:
         try:
-            receipt = asyncio.run(destination.host.publish(built))  # type: ignore[arg-type]
+            receipt = asyncio.run(destination.host.publish(built))
             out.print(f"  [green]✓[/green] {destination.name}: {receipt.remote_id}")
         except DeliveryError as exc:
             ok = False
             out.print(Text("  ✗ ", style="red") + Text(f"{destination.name}: {exc}"))
     if not hosts:
         out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
-    return ok
+    return ok and not built.problems
+
+
+def print_left_out(problems: Sequence[str]) -> None:
+    """Incidents a build left out: loud, on standard error, each with its id."""
+    err = console(stderr=True)
+    for problem in problems:
+        err.print(Text("✗ " + problem, style="red"))
+    err.print(Text("The rest of the site was built. See `broadcaster show ID` for each record."))
 
 
 def now_utc() -> datetime:

@@ -13,6 +13,7 @@ import pytest
 
 from broadcaster.config import ChannelConfig, parse
 from broadcaster.errors import DeliveryError
+from broadcaster.site.folder import MARKER
 from broadcaster.site.hosts import BuiltSite, load_host_class
 from broadcaster.site.hosts.directory import DirectoryHost
 from tests.conftest import Project
@@ -34,7 +35,9 @@ def write_site(root: Path, files: dict[str, bytes]) -> BuiltSite:
 
 
 def on_disk(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    """The site in ``folder``: every file but the marker that makes the folder broadcaster's."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != MARKER}
 
 
 def make_host(path: str, base_dir: Path, *, exchange: bool = True) -> DirectoryHost:

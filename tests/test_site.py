@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from broadcaster.errors import InputError
 from broadcaster.site.build import MANIFEST, build_site, is_immutable
 from broadcaster.site.hosts import BuiltSite
 from messages.model import Impact, Incident, Status, Update
@@ -99,11 +98,17 @@ def test_an_incident_page_missing_from_disk_is_written_even_if_not_passed(tmp_pa
     assert f"incidents/{OPEN_ID}.html" in built.hashes
 
 
-def test_an_incident_id_that_is_not_a_safe_file_name_is_refused(tmp_path: Path) -> None:
+def test_an_incident_id_that_is_not_a_safe_file_name_is_left_out_loudly(tmp_path: Path) -> None:
+    # Changed with "one bad record never takes the site down" (issue 12): the build used to stop.
     bad = make_incident("../../etc/passwd")
-    with pytest.raises(InputError, match="cannot be used as a page name"):
-        build_site(site_data([bad]), tmp_path / "public", pages=[bad])
+    good = make_incident("2024-05-02-db", "Database slow")
+    built = build_site(site_data([bad, good]), tmp_path / "public", pages=[bad, good])
     assert not (tmp_path / "etc").exists()
+    (problem,) = built.problems
+    assert "../../etc/passwd" in problem and "cannot be used as a page name" in problem
+    assert "incidents/2024-05-02-db.html" in built.hashes
+    index = (tmp_path / "public" / "index.html").read_text()
+    assert "Database slow" in index and "passwd" not in index
 
 
 def test_fingerprinted_assets_are_recognised_for_long_caching(site: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.errors import DeliveryError, InputError
+from broadcaster.errors import DeliveryError, StoreError
 from broadcaster.site.build import MANIFEST, build_site
 from messages.model import Status
 from tests.site_helpers import (
@@ -80,14 +80,19 @@ def test_publishing_the_same_data_again_rewrites_nothing(tmp_path: Path) -> None
     assert _identities(tmp_path) == before
 
 
-def test_a_build_without_its_manifest_rehashes_what_is_on_disk(tmp_path: Path) -> None:
+def test_a_build_without_its_manifest_lists_only_what_it_writes(tmp_path: Path) -> None:
+    # Changed with the rule that the site is what broadcaster built (issue 12): a file someone
+    # else put in the folder used to become part of the site, and was uploaded.
     incidents = sample_incidents()
     build_site(site_data(incidents), tmp_path, pages=incidents)
+    before = _identities(tmp_path)
     (tmp_path / MANIFEST).unlink()
     (tmp_path / "CNAME").write_text("status.example.com\n")  # a file the operator added
     built = build_site(site_data(incidents), tmp_path)
-    assert built.hashes["CNAME"] == hashlib.sha256(b"status.example.com\n").hexdigest()
+    assert "CNAME" not in built.hashes
     assert f"incidents/{OLD_ID}.html" in built.hashes
+    after = {p: i for p, i in _identities(tmp_path).items() if p != "CNAME"}
+    assert after == before  # the same bytes were not written again
 
 
 def test_a_build_that_died_half_way_makes_the_next_one_rehash(tmp_path: Path) -> None:
@@ -150,14 +155,23 @@ def test_a_page_the_child_process_cannot_write_fails_the_build_naming_the_file(
         build_site(site_data([]), tmp_path, pages=incidents)
     assert "p-070.html" in str(caught.value) and not caught.value.retryable
     assert not (tmp_path / "index.html").exists()  # nothing links to a half-built site
-    # The next build knows the last one died and checks the disk again.
-    assert (tmp_path / ".broadcaster-building").exists()
+    # Changed (issue 12): the work marker is not left behind; the manifest forgets what the
+    # failed build wrote, so the next build writes it again.
+    assert not (tmp_path / ".broadcaster-building").exists()
+    (tmp_path / "incidents/p-070.html").rmdir()
+    built = build_site(site_data([]), tmp_path, pages=incidents)
+    for path, digest in built.hashes.items():
+        assert hashlib.sha256((tmp_path / path).read_bytes()).hexdigest() == digest
+    assert len([p for p in built.hashes if p.startswith("incidents/")]) == 80
 
 
 def test_an_error_while_the_child_process_writes_leaves_no_process_behind(tmp_path: Path) -> None:
-    incidents = [*_many(50), make_incident("bad/id")]
-    with pytest.raises(InputError):
-        build_site(site_data([]), tmp_path, pages=incidents)
+    def incidents():  # the store going away half way through a full build
+        yield from _many(50)
+        raise StoreError("the database connection was lost")
+
+    with pytest.raises(StoreError):
+        build_site(site_data([]), tmp_path, pages=incidents())
     # filterwarnings=error turns a child left running into a ResourceWarning failure;
     # what it had been sent is written, and nothing half-written stays.
     assert (tmp_path / "incidents/p-049.html").is_file()

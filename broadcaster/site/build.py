@@ -2,7 +2,9 @@
 
 ``build_site`` only accepts ``PublicIncident`` values, cut by
 ``messages.visibility``: the site cannot print private detail because it never
-receives any.
+receives any. Each comes with the private values of its updates as an opaque
+``PrivateValues``, and every file is checked by the egress guard against the
+values of the incidents it shows before it is written (defence in depth).
 
 What a build writes:
 
@@ -14,6 +16,11 @@ What a build writes:
   ``data.incidents`` whose page is missing, so the index never links to
   nothing.
 
+One bad record never takes the site down: an incident whose page cannot be
+rendered, or whose page would hold a private value, is left out (of its page,
+the index, the feeds and the JSON) and named in ``BuiltSite.problems``; the
+rest of the site is built.
+
 A file is rewritten only when its bytes change, so hosts upload only what
 changed and an incremental build costs about the same with 10 or 10,000
 incidents on disk. Pages and assets are written before the index, feeds and
@@ -23,23 +30,28 @@ JSON that link to them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import reduce
+from operator import or_
 from pathlib import Path
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.errors import InputError
 from broadcaster.site import feeds, summary
 from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
+from messages.egress import LeakRefused, PrivateValues, guard
 from messages.uptime import DayUptime
 from messages.visibility import PublicIncident
 
-__all__ = ["MANIFEST", "SiteData", "build_site", "is_immutable"]
+__all__ = ["MANIFEST", "Page", "SiteData", "build_site", "is_immutable"]
 
 _FINGERPRINTED = re.compile(r"[a-z-]+\.[0-9a-f]{8}\.(css|svg)")
+_NO_VALUES = PrivateValues()
 
 
 @dataclass(frozen=True)
@@ -54,57 +66,174 @@ class SiteData:
     # Component id -> its last 90 days (messages.uptime.daily), oldest first. A component
     # without an entry gets no uptime bar and a null uptime_90d.
     uptime: Mapping[str, tuple[DayUptime, ...]] = field(default_factory=dict)
+    # Incident id -> the private values of its updates, for the egress guard. Opaque here.
+    private: Mapping[str, PrivateValues] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One incident page to write, the private values it must not hold, and the version of the
+    store's record it was cut from (None: unknown, not recorded)."""
+
+    incident: PublicIncident
+    private: PrivateValues = _NO_VALUES
+    version: str | None = None
 
 
 def build_site(
-    data: SiteData, output_dir: Path, *, pages: Iterable[PublicIncident] = ()
+    data: SiteData,
+    output: Path | SiteWriter,
+    *,
+    pages: Iterable[PublicIncident | Page] = (),
+    remove: Iterable[str] = (),
+    left_out: Mapping[str, str] | None = None,
 ) -> BuiltSite:
-    """Write the site into ``output_dir`` and return every file's hash.
+    """Write the site into ``output`` (a folder, or a writer opened on one) and return every file's hash.
 
     ``pages`` may be a generator streamed from the store: each page is written
     as soon as it is rendered, so a full build holds one incident at a time.
-    Raises DeliveryError (permanent) when the directory cannot be written.
+    ``remove``: files to take out of the site (pages of incidents the store no
+    longer has). ``left_out``: incident id -> why, for incidents the caller could
+    not cut into a view; it may still grow while ``pages`` is read. Raises
+    DeliveryError (permanent) when the folder cannot be written.
     """
-    writer = SiteWriter(output_dir)
+    writer = output if isinstance(output, SiteWriter) else SiteWriter(output)
+    build = _Build(writer, data, {} if left_out is None else left_out)
     try:
-        _write_site(writer, data, pages, utc(data.now))
+        for path in remove:
+            writer.remove(path)
+        build.run(pages)
     except BaseException:
         writer.abandon()
         raise
-    return writer.finish()
+    return replace(writer.finish(), problems=tuple(build.problems.values()), private=build.guarded)
 
 
-def _write_site(
-    writer: SiteWriter, data: SiteData, pages: Iterable[PublicIncident], now: datetime
-) -> None:
-    for asset in html.assets().values():
-        writer.write(asset.path, asset.data)
-    done = _write_pages(writer, data, pages)
-    missing = [
-        i
-        for i in data.incidents
-        if i.header.id not in done and not writer.exists(html.incident_path(i.header.id))
-    ]
-    _write_pages(writer, data, missing)
-    writer.flush()  # every page on disk before anything links to it
-    feed = feeds.build_feeds(data.page, data.components, data.incidents, now)
-    writer.write("feed.xml", feed.rss)
-    writer.write("atom.xml", feed.atom)
-    json = summary.build_summary(data.page, data.components, data.incidents, now, data.uptime)
-    writer.write("summary.json", json)
-    index = html.render_index(data.page, data.components, data.incidents, now, data.uptime)
-    writer.write("index.html", index)
+class _Build:
+    """One build: what it wrote with which values, and what it had to leave out."""
+
+    def __init__(self, writer: SiteWriter, data: SiteData, problems: Mapping[str, str]) -> None:
+        self.writer = writer
+        self.data = data
+        self.problems = problems if isinstance(problems, dict) else dict(problems)
+        self.guarded: dict[str, PrivateValues] = {}
+
+    @property
+    def left_out(self) -> set[str]:
+        return set(self.problems)
+
+    def run(self, pages: Iterable[PublicIncident | Page]) -> None:
+        for asset in html.assets().values():
+            self.writer.write(asset.path, asset.data)
+        done = self._write_pages(_as_page(p) for p in pages)
+        missing = [
+            Page(i, self._values(i))
+            for i in self.data.incidents
+            if i.header.id not in done | self.left_out and self._missing(i)
+        ]
+        self._write_pages(missing)
+        self.writer.flush()  # every page on disk before anything links to it
+        shown = [i for i in self.data.incidents if i.header.id not in self.left_out]
+        for path, body in self._linking_files(shown):
+            self.writer.write(path, body)
+
+    def _missing(self, incident: PublicIncident) -> bool:
+        try:
+            return not self.writer.exists(html.incident_path(incident.header.id))
+        except InputError:
+            return True  # an id that cannot be a file name: _write_pages reports it
+
+    def _values(self, incident: PublicIncident) -> PrivateValues:
+        return self.data.private.get(incident.header.id, _NO_VALUES)
+
+    def _write_pages(self, pages: Iterable[Page]) -> set[str]:
+        done = set()
+        for page in pages:
+            incident_id = page.incident.header.id
+            try:
+                path = html.incident_path(incident_id)
+                body = html.render_incident(self.data.page, self.data.components, page.incident)
+                guard(body, page.private, path, "text/html")
+            except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
+                self._leave_out(incident_id, exc)
+                continue
+            self.writer.write(path, body, version=page.version)
+            if page.private:
+                self.guarded[path] = page.private
+            done.add(incident_id)
+        return done
+
+    def _linking_files(self, shown: list[PublicIncident]) -> list[tuple[str, bytes]]:
+        """The index, feeds and JSON of ``shown``, leaving out any incident that breaks them."""
+        while True:
+            try:
+                files = self._render_linking(shown)
+            except Exception as exc:
+                bad = self._breaking(shown)
+                if not bad:
+                    raise  # not one incident's fault: a bug that fails the build
+                self._leave_out_all(bad, exc)
+            else:
+                values = reduce(or_, (self._values(i) for i in shown), _NO_VALUES)
+                leaking = self._leaking(files, shown, values)
+                if not leaking:
+                    self.guarded.update(dict.fromkeys((path for path, _ in files), values) if values else {})
+                    return files
+                self._leave_out_all(leaking, None)
+            shown = [i for i in shown if i.header.id not in self.left_out]
+
+    def _render_linking(self, shown: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
+        data, now = self.data, utc(self.data.now)
+        feed = feeds.build_feeds(data.page, data.components, shown, now)
+        json = summary.build_summary(data.page, data.components, shown, now, data.uptime)
+        index = html.render_index(data.page, data.components, shown, now, data.uptime)
+        return [("feed.xml", feed.rss), ("atom.xml", feed.atom), ("summary.json", json), ("index.html", index)]
+
+    def _breaking(self, shown: list[PublicIncident]) -> list[PublicIncident]:
+        """The incidents that make the linking files fail to render on their own."""
+        return [i for i in shown if _fails(lambda i=i: self._render_linking([i]))]
+
+    def _leaking(
+        self, files: list[tuple[str, bytes]], shown: list[PublicIncident], values: PrivateValues
+    ) -> list[PublicIncident]:
+        """The incidents one of whose private values a linking file holds (almost always none)."""
+        refused = [(path, body) for path, body in files if _fails(lambda b=body, p=path: guard(b, values, p, _media(p)))]
+        if not refused:
+            return []
+        found = [
+            incident
+            for incident in shown
+            if self._values(incident)
+            and any(_fails(lambda b=b, p=p, i=incident: guard(b, self._values(i), p, _media(p))) for p, b in refused)
+        ]
+        if not found:  # cannot happen: every value belongs to an incident; fail closed all the same
+            path, body = refused[0]
+            guard(body, values, path, _media(path))
+        return found
+
+    def _leave_out_all(self, incidents: list[PublicIncident], exc: Exception | None) -> None:
+        for incident in incidents:
+            self._leave_out(incident.header.id, exc or LeakRefused("it would show private detail of its updates"))
+
+    def _leave_out(self, incident_id: str, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, LeakRefused) else f"{type(exc).__name__}: {exc}"
+        self.problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({reason})")
 
 
-def _write_pages(
-    writer: SiteWriter, data: SiteData, incidents: Iterable[PublicIncident]
-) -> set[str]:
-    done = set()
-    for incident in incidents:
-        body = html.render_incident(data.page, data.components, incident)
-        writer.write(html.incident_path(incident.header.id), body)
-        done.add(incident.header.id)
-    return done
+def _as_page(page: PublicIncident | Page) -> Page:
+    return page if isinstance(page, Page) else Page(page)
+
+
+def _fails(action: Callable[[], object]) -> bool:
+    try:
+        action()
+    except Exception:  # noqa: BLE001 - asking whether it fails at all
+        return True
+    return False
+
+
+def _media(path: str) -> str:
+    return "application/json" if path.endswith(".json") else "text/html" if path.endswith(".html") else "application/xml"
 
 
 def is_immutable(path: str) -> bool:

@@ -21,6 +21,7 @@ import sys
 
 TEMP_SUFFIX = ".broadcaster-tmp"
 HEADER = struct.Struct("<II")
+PUBLISHED_MODE = 0o644  # files of the site; its folders are 0o755
 
 
 _names = itertools.count()
@@ -37,13 +38,16 @@ def replace_file(target: str | os.PathLike[str], data: bytes) -> None:
         # Process id and a counter: unique without a random-number syscall per file.
         temp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_names)}{TEMP_SUFFIX}")
         try:
-            # 0o644 through the umask, like any other file the operator's tools create.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            # O_EXCL: never through a link someone left under the temporary name.
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PUBLISHED_MODE)
             break
         except FileExistsError:
             continue  # left by a dead process that had our pid
     try:
         try:
+            # Published files are world-readable by design, whatever the umask: a web server
+            # running as another user must read them (a umask of 077 made them 0600).
+            os.fchmod(fd, PUBLISHED_MODE)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]

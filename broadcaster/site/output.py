@@ -14,9 +14,21 @@ Reading would cost as much as writing on a full build of thousands of pages.
 Past ``_OFFLOAD_AFTER`` writes in one build, a child process does the writing
 (see ``file_writer``), and ``flush()`` waits for it.
 
-A marker file exists while a build runs: if a build dies half way, the next
-one finds the marker and re-hashes the tree instead of trusting a manifest
-that no longer matches the disk. Deleting the manifest forces the same.
+The manifest also records, for each incident page, the version of the
+store's record it was built from, so a build can tell which pages another
+machine's updates made out of date (``broadcaster.site_source``).
+
+The site is what the manifest lists: what broadcaster built, never whatever
+else the folder happens to hold. A marker file exists while a build runs: if
+a build dies half way, the next one finds it and checks the manifest against
+the disk, keeping only entries whose file still has the recorded hash. A
+build that fails with an error forgets the files it changed instead, so the
+next one writes them again, and removes the marker. Deleting the manifest
+makes the next build write every file again.
+
+Nothing here writes through a symbolic link: a folder of the site that is a
+link is refused, and files are replaced by renaming, which replaces a link
+rather than following it.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -32,65 +45,112 @@ from typing import IO
 from broadcaster.errors import DeliveryError, permanent
 from broadcaster.site import file_writer
 from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
+from broadcaster.site.folder import FOLDER_MODE, MARKER
 from broadcaster.site.hosts import BuiltSite
 
 MANIFEST = ".broadcaster-manifest.json"
 BUILDING = ".broadcaster-building"
+LOCK = ".broadcaster-lock"
+# broadcaster's own files in the site folder: never part of the site, never uploaded or served.
+INTERNAL = frozenset({MANIFEST, BUILDING, LOCK, MARKER})
 MANIFEST_VERSION = 1
 _COMPACT_AFTER = 64  # journal lines; rewriting 10,000 entries costs ~10 ms, so do it rarely
 # Writes in one build before a child process takes over: an incremental publish
 # writes a handful of files and never pays for starting one (~20 ms).
 _OFFLOAD_AFTER = 32
-# A git publish target may keep its repository inside the site directory.
-_SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
 # The last manifest this process wrote, per site: a second build in the same
 # process skips parsing it. Keyed by the file's identity, so any other writer
 # (another process, an editor) invalidates it.
-_RECENT: dict[Path, tuple[tuple[int, int, int], dict[str, str], int]] = {}
+_RECENT: dict[Path, tuple[tuple[int, int, int], Manifest]] = {}
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class Manifest:
+    """What a folder's builds wrote: every file's hash, and the version each incident page was built from."""
+
+    def __init__(self, files: dict[str, str], versions: dict[str, str], lines: int) -> None:
+        self.files = files
+        self.versions = versions
+        self.lines = lines  # journal lines on disk; 0 when the next save must rewrite it whole
+
+    def copy(self) -> Manifest:
+        return Manifest(dict(self.files), dict(self.versions), self.lines)
+
+
 class SiteWriter:
-    """Writes files under ``root`` and keeps every file's hash."""
+    """Writes files under ``root`` and keeps every file's hash (and each page's version)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.written: set[str] = set()
         self._root = os.fspath(root)
-        self._dirs: set[str] = set()
+        self._dirs: set[str] = {self._root}
         self._child: _ChildWriter | None = None
         self._may_offload = True  # until the first flush: what follows is a handful of files
+        self._changed: dict[str, str | None] = {}
+        self._versions_changed: dict[str, str | None] = {}
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            interrupted = (root / BUILDING).exists()
-            loaded = None if interrupted else _load_manifest(root)
-            self._journal_lines = loaded[1] if loaded else 0
-            self.hashes = loaded[0] if loaded else _scan(root)
-            self._changed: dict[str, str] = {}
+            if not root.is_dir():
+                root.mkdir(parents=True)
+                os.chmod(root, FOLDER_MODE)
+            self._open()
             (root / BUILDING).touch()
         except OSError as exc:
             raise _error(root, exc) from exc
 
+    def _open(self) -> None:
+        interrupted = (self.root / BUILDING).exists()
+        loaded = _load_manifest(self.root)
+        # Hashes of files already on disk that no manifest vouches for: a write of the same
+        # bytes may skip the disk, but the file is part of the site only once a build writes it.
+        self._disk: dict[str, str] = {}
+        if loaded is None or interrupted:
+            self._disk = _scan(self.root)
+            trusted = {p: h for p, h in (loaded.files if loaded else {}).items() if self._disk.get(p) == h}
+            versions = {p: v for p, v in (loaded.versions if loaded else {}).items() if p in trusted}
+            loaded = Manifest(trusted, versions, 0)
+        self.manifest = loaded
+        self.hashes = loaded.files
+        self.versions = loaded.versions
+
     def exists(self, path: str) -> bool:
         """Whether a file is in the site (the manifest knows it and it is on disk)."""
-        return path in self.hashes and os.path.exists(os.path.join(self._root, path))
+        return path in self.hashes and os.path.isfile(os.path.join(self._root, path))
 
-    def write(self, path: str, data: bytes) -> None:
+    def write(self, path: str, data: bytes, *, version: str | None = None) -> None:
         """Write ``data`` at ``path`` (relative, '/'-separated) unless it is there already.
 
+        ``version``: for an incident page, the version of the store's record it shows.
         The file may still be on its way to the disk until ``flush()``.
         """
         target = self._target(path)
         digest = sha256(data)
-        if self.hashes.get(path) != digest or not os.path.exists(target):
+        if self.hashes.get(path, self._disk.get(path)) != digest or not os.path.isfile(target):
             self._send(target, data)
             self.written.add(path)
         if self.hashes.get(path) != digest:
             self.hashes[path] = self._changed[path] = digest
+        if version is not None and self.versions.get(path) != version:
+            self.versions[path] = self._versions_changed[path] = version
+
+    def remove(self, path: str) -> None:
+        """Take a file out of the site (an incident the store no longer has)."""
+        if path not in self.hashes:
+            return
+        try:
+            os.unlink(os.path.join(self._root, path))  # unlink removes a link, never its target
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise _error(self.root / path, exc) from exc
+        del self.hashes[path]
+        self._changed[path] = None
+        if self.versions.pop(path, None) is not None:
+            self._versions_changed[path] = None
 
     def flush(self) -> None:
         """Wait until every file written so far is on disk (before writing what links to them)."""
@@ -100,10 +160,21 @@ class SiteWriter:
             child.close()
 
     def abandon(self) -> None:
-        """After a failed build: stop the child writer without raising. The marker stays."""
+        """After a failed build: stop the child writer without raising, and forget what this build
+        changed (some of it may not be on disk), so the next build writes it again."""
         child, self._child = self._child, None
         if child is not None:
             child.wait()
+        for path in self._changed:
+            self.hashes.pop(path, None)
+            self._changed[path] = None
+            if self.versions.pop(path, None) is not None:
+                self._versions_changed[path] = None
+        try:
+            self._save_manifest()
+            (self.root / BUILDING).unlink(missing_ok=True)
+        except OSError:
+            pass  # the marker stays: the next build checks the disk instead
 
     def finish(self) -> BuiltSite:
         """Record the hashes and end the build; the returned site excludes our own files."""
@@ -113,7 +184,7 @@ class SiteWriter:
             (self.root / BUILDING).unlink(missing_ok=True)
         except OSError as exc:
             raise _error(self.root / MANIFEST, exc) from exc
-        return BuiltSite(root=self.root, hashes=dict(self.hashes))
+        return BuiltSite(root=self.root, hashes=dict(self.hashes), versions=dict(self.versions))
 
     def _send(self, target: str, data: bytes) -> None:
         if self._may_offload and self._child is None and len(self.written) >= _OFFLOAD_AFTER:
@@ -134,26 +205,55 @@ class SiteWriter:
     def _target(self, path: str) -> str:
         # Strings, not Paths: pathlib costs more than the rest of a write's bookkeeping.
         target = os.path.join(self._root, path)
-        parent = os.path.dirname(target)
-        if parent not in self._dirs:
-            try:
-                os.makedirs(parent, exist_ok=True)
-            except OSError as exc:
-                raise _error(Path(parent), exc) from exc
-            self._dirs.add(parent)
+        self._folder(os.path.dirname(target))
         return target
+
+    def _folder(self, folder: str) -> None:
+        """Make sure ``folder`` is a real folder of the site (created world-readable), never a link."""
+        if folder in self._dirs:
+            return
+        self._folder(os.path.dirname(folder))
+        try:
+            try:
+                mode = os.lstat(folder).st_mode
+            except FileNotFoundError:
+                try:
+                    os.mkdir(folder, FOLDER_MODE)
+                    os.chmod(folder, FOLDER_MODE)  # the umask must not make it private
+                except FileExistsError:
+                    pass  # another build made it: check it like any other
+                mode = os.lstat(folder).st_mode
+        except OSError as exc:
+            raise _error(Path(folder), exc) from exc
+        if stat.S_ISLNK(mode):
+            raise permanent(
+                f"{folder} is a symbolic link inside the site folder; broadcaster never writes "
+                "through links. Remove it (the next build creates a real folder) and run the command again."
+            )
+        if not stat.S_ISDIR(mode):
+            raise _error(Path(folder), OSError(f"{folder} is a file, not a folder"))
+        self._dirs.add(folder)
 
     def _save_manifest(self) -> None:
         manifest = self.root / MANIFEST
-        if self._journal_lines and self._journal_lines < _COMPACT_AFTER:
-            if self._changed:
+        lines = self.manifest.lines
+        if lines and lines < _COMPACT_AFTER:
+            if self._changed or self._versions_changed:
                 with manifest.open("ab") as journal:
-                    journal.write(_line({"files": self._changed}))
-                self._journal_lines += 1
+                    journal.write(_line({"files": self._changed, "versions": self._versions_changed}))
+                lines += 1
         else:
-            replace_file(manifest, _line({"version": MANIFEST_VERSION, "files": self.hashes}))
-            self._journal_lines = 1
-        _RECENT[self.root] = (_identity(manifest), dict(self.hashes), self._journal_lines)
+            replace_file(manifest, _line({"version": MANIFEST_VERSION, "files": self.hashes, "versions": self.versions}))
+            lines = 1
+        self._changed, self._versions_changed = {}, {}
+        self.manifest.lines = lines
+        _RECENT[self.root] = (_identity(manifest), self.manifest.copy())
+
+
+def site_files(root: Path) -> dict[str, str]:
+    """The files of the site built in ``root`` (path -> hash): what its manifest lists, nothing else."""
+    loaded = _load_manifest(root)
+    return dict(loaded.files) if loaded else {}
 
 
 def _line(document: dict[str, object]) -> bytes:
@@ -218,38 +318,50 @@ def _identity(path: Path) -> tuple[int, int, int]:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _load_manifest(root: Path) -> tuple[dict[str, str], int] | None:
-    """(hashes, journal lines), or None if there is no usable manifest."""
+def _load_manifest(root: Path) -> Manifest | None:
+    """The manifest, or None if there is no usable one."""
     manifest = root / MANIFEST
     try:
         identity = _identity(manifest)
         recent = _RECENT.get(root)
         if recent and recent[0] == identity:
-            return dict(recent[1]), recent[2]
+            return recent[1].copy()
         lines = manifest.read_bytes().splitlines()
         head = json.loads(lines[0])
         if head.get("version") != MANIFEST_VERSION:
             return None
-        files: dict[str, str] = head["files"]
-        for line in lines[1:]:
-            files.update(json.loads(line)["files"])
+        files: dict[str, str] = {}
+        versions: dict[str, str] = {}
+        for line in lines:
+            entry = json.loads(line)
+            _apply(files, entry["files"])
+            _apply(versions, entry.get("versions") or {})
     except (OSError, IndexError, KeyError, TypeError, AttributeError, ValueError):
         return None
-    return files, len(lines)
+    return Manifest(files, versions, len(lines))
+
+
+def _apply(into: dict[str, str], changes: dict[str, str | None]) -> None:
+    for key, value in changes.items():
+        if value is None:
+            into.pop(key, None)
+        else:
+            into[key] = value
 
 
 def _scan(root: Path) -> dict[str, str]:
-    """Hash every file already in the site (first build, or after an interrupted one)."""
+    """Hash every regular file already in the folder (no manifest, or after an interrupted build)."""
     hashes = {}
-    for directory, subdirs, names in os.walk(root):
-        subdirs[:] = sorted(d for d in subdirs if d not in _SKIP_DIRS)
+    for directory, subdirs, names in os.walk(root):  # never into a linked folder
+        subdirs.sort()
         for name in names:
-            path = Path(directory, name)
-            relative = path.relative_to(root).as_posix()
+            path = os.path.join(directory, name)
+            relative = Path(path).relative_to(root).as_posix()
             if name.endswith(TEMP_SUFFIX):
-                path.unlink(missing_ok=True)  # left by a build that died mid-write
-            elif relative not in (MANIFEST, BUILDING):
-                hashes[relative] = sha256(path.read_bytes())
+                os.unlink(path)  # left by a build that died mid-write
+            elif relative not in INTERNAL and stat.S_ISREG(os.lstat(path).st_mode):
+                with open(path, "rb") as file:
+                    hashes[relative] = sha256(file.read())
     return hashes
 
 

@@ -7,19 +7,27 @@ never builds anything itself.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from broadcaster.errors import ConfigError
+from messages.egress import PrivateValues, guard
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
     from channels.base import CheckResult, Receipt
 
 HOST_TYPES = {"s3": "S3Host", "git": "GitHost", "directory": "DirectoryHost"}
+
+
+# What the egress guard reads a file as, by its name.
+GUARD_TYPES = {".html": "text/html", ".xml": "application/xml", ".json": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,37 @@ class BuiltSite:
 
     root: Path
     hashes: dict[str, str]
+    # Incident page -> the version of the store's record it shows (see broadcaster.site_source).
+    versions: Mapping[str, str] = field(default_factory=dict)
+    # Files a host must never delete although this build lacks them: the pages of every
+    # incident the store still holds (another machine may have built them, or a bad
+    # record kept this build from rebuilding them).
+    keep: frozenset[str] = frozenset()
+    # How far the store had got when this build read it (a count that only grows): a host
+    # that already serves a site built further along keeps it.
+    generation: int = 0
+    # Incidents left out of this build, each with why (see broadcaster.site_source).
+    problems: tuple[str, ...] = ()
+    # File -> the private values it must not hold, for the files this build wrote. Opaque here.
+    private: Mapping[str, PrivateValues] = field(default_factory=dict)
+
+    def read(self, path: str) -> bytes:
+        """A file of the site, as it will be uploaded, checked by the egress guard.
+
+        Raises ``LeakRefused`` if it holds a private value of an update it shows. Files
+        this build did not write were checked when they were written.
+        """
+        full = os.path.join(self.root, path)
+        if os.path.realpath(full) != os.path.join(os.path.realpath(self.root), path):
+            # A link inside the site folder could make a host upload any file of this machine.
+            raise OSError(errno.ELOOP, "a symbolic link inside the site folder; rebuild the site", full)
+        with open(full, "rb") as file:
+            body = file.read()
+        values = self.private.get(path)
+        if values:
+            suffix = "." + path.rsplit(".", 1)[-1] if "." in path else ""
+            guard(body, values, f"the upload of {path}", GUARD_TYPES.get(suffix, "text/plain"))
+        return body
 
     @property
     def order(self) -> list[str]:
@@ -52,6 +91,9 @@ class SiteHost(ABC):
         self.config = config
         self.name = config.name
         self.base_dir = base_dir
+
+    def preflight(self) -> None:
+        """Before an update is stored: raise ConfigError if publishing here is bound to be refused."""
 
     @abstractmethod
     async def publish(self, site: BuiltSite) -> Receipt:

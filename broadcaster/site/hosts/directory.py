@@ -11,6 +11,12 @@ Why not a symlink swap: it turns the operator's folder into a link, which web
 servers set not to follow links (nginx ``disable_symlinks``) refuse. Either way
 a container that bind-mounts the folder itself keeps seeing the old copy:
 mount its parent instead.
+
+The folder is replaced whole, so it must be broadcaster's: new, empty, or
+holding the marker file every publish writes into it (``site.folder``). A
+folder holding anything else (a project folder, a home folder) is refused,
+never emptied. The copy is world-readable (files 0644, folders 0755) whatever
+the umask, and nothing is written through a link.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from broadcaster.errors import DeliveryError, permanent
+from broadcaster.errors import ConfigError, DeliveryError, permanent
+from broadcaster.site.file_writer import replace_file
+from broadcaster.site.folder import FOLDER_MODE, MARKER, MARKER_TEXT, FolderState, inspect, is_site_path
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from channels.base import CheckResult, Receipt
 
@@ -70,24 +78,51 @@ class DirectoryHost(SiteHost):
                     f"{self.target} is not a folder (a file or a symbolic link). Point "
                     f"publish.{self.name}.path at a real folder, or remove what is there."
                 )
+            state = self._state()
+            if state.kind == "foreign":
+                raise permanent(self._foreign(state))
             differing = self._differences(site)
             if not differing:
                 return Receipt(remote_id=str(self.target), notes=("unchanged",))
-            self.target.parent.mkdir(parents=True, exist_ok=True)
+            _make_folders(self.target.parent, set())
             self._remove_leftovers()
             self._replace(site)
         except OSError as exc:
             raise self._error(exc) from exc
         return Receipt(remote_id=str(self.target), notes=(f"{differing} files changed",))
 
+    def _state(self) -> FolderState:
+        return inspect(self.target, frozenset({MARKER}), is_site_path)
+
+    def _foreign(self, state: FolderState) -> str:
+        return (
+            f"publish.{self.name}.path ({self.target}) holds files broadcaster did not write "
+            f"({state.describe()}). A publish replaces the whole folder, so it would delete them. Point "
+            "path at a new or empty folder (the one your web server serves), or move those files out."
+        )
+
+    def preflight(self) -> None:
+        """Before anything is stored: refuse a folder that holds files broadcaster did not write."""
+        state = self._state()
+        if state.kind == "foreign":
+            raise ConfigError(self._foreign(state) + " Nothing was stored or sent.")
+
     def _differences(self, site: BuiltSite) -> int:
         """How many files differ between the folder and the site (added, changed or removed)."""
         if not self.target.is_dir():
             return len(site.hashes) or 1
-        present = {p.relative_to(self.target).as_posix(): p for p in self.target.rglob("*") if not p.is_dir()}
+        present = _regular_files(self.target)
+        if present.pop(MARKER, None) is None:
+            return len(site.hashes) + 1  # not marked yet: write the marker with the site
         count = len(set(present) ^ set(site.hashes))
         for relative, path in present.items():
-            if relative in site.hashes and hashlib.sha256(path.read_bytes()).hexdigest() != site.hashes[relative]:
+            if relative not in site.hashes:
+                continue
+            mode = path.lstat().st_mode
+            # A link, or a file a web server running as another user cannot read, is replaced.
+            if not stat.S_ISREG(mode) or mode & 0o044 != 0o044:
+                count += 1
+            elif hashlib.sha256(path.read_bytes()).hexdigest() != site.hashes[relative]:
                 count += 1
         return count
 
@@ -95,12 +130,15 @@ class DirectoryHost(SiteHost):
         fresh = self.target.with_name(f"{self.target.name}.tmp-{secrets.token_hex(6)}")
         try:
             fresh.mkdir()
-            if self.target.is_dir():  # keep the mode the operator gave the folder (e.g. 0750)
-                os.chmod(fresh, stat.S_IMODE(self.target.stat().st_mode))
+            # Keep the mode the operator gave the folder (e.g. 0750); a new one is world-readable.
+            existing = self.target.stat().st_mode if self.target.is_dir() else FOLDER_MODE
+            os.chmod(fresh, stat.S_IMODE(existing))
+            made = {fresh}
             for relative in site.hashes:
                 destination = fresh / relative
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(site.root / relative, destination)
+                _make_folders(destination.parent, made)
+                replace_file(destination, site.read(relative))
+            replace_file(fresh / MARKER, MARKER_TEXT)
             self._swap(fresh)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)  # after a swap it holds the old site
@@ -154,8 +192,35 @@ class DirectoryHost(SiteHost):
             return CheckResult(self.name, where, False, "exists but is not a folder; point path at a folder")
         if not os.access(existing, os.W_OK | os.X_OK):
             return CheckResult(self.name, where, False, f"{existing} is not writable; the swap needs to write beside the folder")
-        state = "holds a site; it will be replaced" if self.target.is_dir() else "will be created"
-        return CheckResult(self.name, where, True, f"writable; the folder {state}")
+        state = self._state()
+        if state.kind == "foreign":
+            return CheckResult(self.name, where, False, self._foreign(state))
+        detail = {
+            "missing": "the folder will be created",
+            "empty": "the folder is empty; the site will be put in it",
+            "ours": "the folder holds a site published by broadcaster; it will be replaced",
+        }[state.kind]
+        return CheckResult(self.name, where, True, f"writable; {detail}")
+
+
+def _regular_files(folder: Path) -> dict[str, Path]:
+    """Every file under ``folder``, without following links; a link counts as a file that differs."""
+    found = {}
+    for directory, subdirs, names in os.walk(folder):
+        for name in [*names, *(d for d in subdirs if os.path.islink(os.path.join(directory, d)))]:
+            path = Path(directory, name)
+            found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
+def _make_folders(folder: Path, made: set[Path]) -> None:
+    """Create ``folder`` and its parents in the fresh copy, world-readable whatever the umask."""
+    if folder in made or folder.is_dir():
+        return
+    _make_folders(folder.parent, made)
+    folder.mkdir()
+    os.chmod(folder, FOLDER_MODE)
+    made.add(folder)
 
 
 def _exchange(first: Path, second: Path) -> bool:

@@ -1,0 +1,135 @@
+"""The site's folder is the site's: broadcaster writes only into a folder it owns.
+
+A folder is broadcaster's once it holds the marker file ``.broadcaster-site``,
+written on the first build (or publish) into a new or empty folder. A folder
+that holds anything else (a project folder, ``output_dir = "."``) is refused
+before anything is written: building there would mix the operator's files into
+the site, and a publish would upload them (the config, the state database and
+its journal), or, for a directory target, delete them.
+
+Folders written before the marker existed are adopted once: an output folder
+when every file in it is listed in its manifest, a directory target when every
+file in it is a file a broadcaster site has.
+
+Nothing here follows a symbolic link: a link inside the folder is a file
+broadcaster did not write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from broadcaster.errors import ConfigError
+from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
+
+MARKER = ".broadcaster-site"
+MARKER_TEXT = (
+    b"This folder is written by broadcaster: every build or publish replaces what is in it.\n"
+    b"Keep nothing else here.\n"
+)
+FOLDER_MODE = 0o755  # published folders are world-readable by design, whatever the umask
+# How many files broadcaster did not write are named in a refusal.
+_SHOWN = 3
+# Paths a built site has: what a directory target that predates the marker may hold.
+_SITE_PATH = re.compile(
+    r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg))"
+)
+
+Kind = Literal["missing", "empty", "ours", "foreign", "not-a-folder"]
+
+
+class FolderRefused(ConfigError):
+    """A folder broadcaster will not write into; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class FolderState:
+    kind: Kind
+    strangers: tuple[str, ...] = ()  # a few of the files broadcaster did not write
+
+    def describe(self) -> str:
+        shown = ", ".join(self.strangers[:_SHOWN])
+        more = ", ..." if len(self.strangers) > _SHOWN else ""
+        return f"{shown}{more}"
+
+
+def inspect(folder: Path, internal: frozenset[str], accept: Callable[[str], bool]) -> FolderState:
+    """Whose the folder is. ``internal``: broadcaster's own top-level files; ``accept``: whether a
+    file found in a folder without the marker was written by broadcaster (a folder written before
+    the marker existed is adopted when every file in it is accepted)."""
+    try:
+        mode = os.lstat(folder).st_mode
+    except FileNotFoundError:
+        return FolderState("missing")
+    if not stat.S_ISDIR(mode) and not (stat.S_ISLNK(mode) and folder.is_dir()):
+        return FolderState("not-a-folder")
+    if _is_marker(folder / MARKER):
+        return FolderState("ours")
+    found, strangers = _contents(folder, internal, accept)
+    if strangers:
+        return FolderState("foreign", tuple(strangers))
+    return FolderState("ours" if found else "empty")
+
+
+def is_site_path(path: str) -> bool:
+    return _SITE_PATH.fullmatch(path) is not None
+
+
+def mark(folder: Path) -> None:
+    """Make ``folder`` (new or empty) broadcaster's: create it world-readable, write the marker."""
+    created = not os.path.lexists(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if created:
+        os.chmod(folder, FOLDER_MODE)
+    replace_file(folder / MARKER, MARKER_TEXT)
+
+
+def refuse_holding(folder: Path, keep_out: Sequence[tuple[str, Path | None]], setting: str) -> None:
+    """Refuse a folder that is, or contains, one of ``keep_out`` (the config file, the store)."""
+    where = folder.resolve()
+    for what, path in keep_out:
+        if path is None:
+            continue
+        inside = path.resolve()
+        if inside == where or inside.is_relative_to(where):
+            raise FolderRefused(
+                f"{setting} ({folder}) holds {what} ({path}): the site would publish it. "
+                f"Point {setting} at a folder of its own, e.g. \"public\"; nothing was stored or sent."
+            )
+
+
+def _is_marker(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _contents(folder: Path, internal: frozenset[str], accept: Callable[[str], bool]) -> tuple[bool, list[str]]:
+    """(any file found, strangers): strangers are links and files ``accept`` refuses.
+
+    Stops soon after the first strangers: a home folder is refused without walking all of it.
+    """
+    found = False
+    strangers: list[str] = []
+    for directory, subdirs, names in os.walk(folder):
+        relative_dir = Path(directory).relative_to(folder).as_posix()
+        prefix = "" if relative_dir == "." else relative_dir + "/"
+        strangers.extend(prefix + n for n in sorted(subdirs) if os.path.islink(os.path.join(directory, n)))
+        for name in sorted(names):
+            relative = prefix + name
+            if (not prefix and name in internal) or name.endswith(TEMP_SUFFIX):
+                continue
+            found = True
+            regular = stat.S_ISREG(os.lstat(os.path.join(directory, name)).st_mode)
+            if not regular or not accept(relative):
+                strangers.append(relative)
+        if len(strangers) > _SHOWN:
+            break
+    return found, strangers

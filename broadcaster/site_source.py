@@ -1,0 +1,245 @@
+"""What the site is built from: the store's incidents, cut into public views where the store is read.
+
+The site builder (``broadcaster.site``) only ever receives public views. Each
+comes here with the private values of its updates (``private_values``), as an
+opaque ``PrivateValues`` the builder hands to the egress guard, and with the
+version of its record (``Store.incident_versions``).
+
+The local output folder is a copy of what the store shows, not a source of
+truth: before every build its incident pages are made to match the store.
+Pages that are missing or were built from an older version of their
+incident's record are built again, pages of incidents the store no longer
+holds are removed. So two machines sharing a team store publish the same
+site, whichever of them published last, and a host never deletes the page of
+an incident the store still holds (``BuiltSite.keep``).
+
+One bad record never takes the site down: an incident whose record cannot be
+cut into a view (text stored before the input gate, an extreme time) is left
+out and named in ``BuiltSite.problems``; the rest is built and published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from broadcaster.config import Config
+from broadcaster.engine import incident_url
+from broadcaster.errors import InputError
+from broadcaster.site.build import Page, SiteData, build_site
+from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
+from broadcaster.site.hosts import BuiltSite
+from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
+from broadcaster.site.pages import INCIDENT_DIR, incident_path
+from broadcaster.store import Store, utcnow
+from messages.egress import PrivateValues
+from messages.model import Incident, Update
+from messages.visibility import private_values, public_incident
+
+# Above this many out-of-date pages, reading the whole store in batches beats one read per incident.
+_READ_ALL_ABOVE = 200
+
+
+# -- the folder -------------------------------------------------------------------
+
+
+def keep_out(config: Config, store: Store | None) -> list[tuple[str, Path | None]]:
+    """What the output folder must never hold: it would be published."""
+    return [
+        ("the config file", config.path),
+        ("the store", getattr(store, "path", None) or (None if config.store.url else config.store_path)),
+        ("broadcaster's state folder", config.base_dir / ".broadcaster"),
+    ]
+
+
+def claim_folder(config: Config, store: Store | None) -> None:
+    """Make sure the output folder is broadcaster's (marking a new or empty one); ``FolderRefused`` if not."""
+    folder = config.output_dir
+    refuse_holding(folder, keep_out(config, store), "[page] output_dir")
+    state = inspect(folder, INTERNAL, set(site_files(folder)).__contains__)
+    if state.kind == "not-a-folder":
+        raise FolderRefused(
+            f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder "
+            "of its own, e.g. \"public\"; nothing was stored or sent."
+        )
+    if state.kind == "foreign":
+        raise FolderRefused(
+            f"[page] output_dir ({folder}) holds files broadcaster did not write ({state.describe()}). "
+            "The site's folder must be its own: a build would mix them into the site and a publish "
+            "would upload them. Point output_dir at a new or empty folder, e.g. \"public\", or move "
+            "those files out; nothing was stored or sent."
+        )
+    if not (folder / MARKER).is_file():  # new, empty, or built before the marker existed
+        mark(folder)
+
+
+def refuse_unowned_folder(config: Config, store: Store | None) -> None:
+    """Before anything is stored: refuse an output folder that is not broadcaster's (read-only check)."""
+    folder = config.output_dir
+    refuse_holding(folder, keep_out(config, store), "[page] output_dir")
+    state = inspect(folder, INTERNAL, set(site_files(folder)).__contains__)
+    if state.kind in ("foreign", "not-a-folder"):
+        claim_folder(config, store)  # raises, with the whole message
+
+
+class site_lock:
+    """An exclusive lock on the site folder across processes (``flock`` on a file inside it).
+
+    Inside the folder, which is broadcaster's, so it locks out every config
+    that builds there and leaves nothing in folders broadcaster does not own.
+    """
+
+    def __init__(self, output_dir: Path) -> None:
+        self.path = output_dir / LOCK
+        self.handle: Any = None
+
+    async def __aenter__(self) -> None:
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - held across awaits
+        await asyncio.to_thread(fcntl.flock, self.handle, fcntl.LOCK_EX)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__()
+
+    def __enter__(self) -> None:
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+# -- reading the store --------------------------------------------------------------
+
+
+@dataclass
+class SiteInput:
+    """One build's worth of the store: what to show, which pages to (re)build, which to remove."""
+
+    data: SiteData
+    pages: Iterable[Page]
+    remove: list[str]
+    keep: frozenset[str]
+    generation: int
+    problems: dict[str, str]  # incident id -> why it is left out; filled while ``pages`` is read
+
+
+def read(
+    config: Config, store: Store, writer: SiteWriter, *, changed: Iterable[str] = (), full: bool = False,
+    stream: bool = False,
+) -> SiteInput:
+    """What to build into ``writer``'s folder so that it matches the store.
+
+    ``changed``: incidents this command wrote (always rebuilt). ``full``: rebuild every page.
+    ``stream``: read the pages lazily (the caller builds in the same thread as the store is read).
+    """
+    problems: dict[str, str] = {}
+    versions = store.incident_versions()
+    paths = _page_paths(versions)
+    stale = set(versions) if full else {
+        i for i, v in versions.items() if i not in paths or writer.versions.get(paths[i]) != v
+    }
+    todo = (stale | set(changed)) & set(versions)
+    listed = {p for p in writer.hashes if p.startswith(f"{INCIDENT_DIR}/") and p.endswith(".html")}
+    pages = _pages(config, store, todo, versions, problems)
+    return SiteInput(
+        data=site_data(config, store, problems),
+        pages=pages if stream else list(pages),
+        remove=sorted(listed - set(paths.values())),
+        keep=frozenset(paths.values()),
+        generation=sum(int(v.split("-", 1)[0]) for v in versions.values()),
+        problems=problems,
+    )
+
+
+def build(source: SiteInput, writer: SiteWriter) -> BuiltSite:
+    """Build ``source`` (no store access here: safe in a worker thread)."""
+    built = build_site(source.data, writer, pages=source.pages, remove=source.remove, left_out=source.problems)
+    return replace(built, keep=source.keep, generation=source.generation)
+
+
+def rebuild(config: Config, store: Store) -> BuiltSite:
+    """A full build of the site from the whole store (``broadcaster site build``)."""
+    claim_folder(config, store)
+    with site_lock(config.output_dir):
+        writer = SiteWriter(config.output_dir)
+        return build(read(config, store, writer, full=True, stream=True), writer)
+
+
+def _page_paths(versions: dict[str, str]) -> dict[str, str]:
+    paths = {}
+    for incident_id in versions:
+        try:
+            paths[incident_id] = incident_path(incident_id)
+        except InputError:
+            continue  # its page is refused (and reported) when it is built
+    return paths
+
+
+def _pages(
+    config: Config, store: Store, ids: set[str], versions: dict[str, str], problems: dict[str, str]
+) -> Iterator[Page]:
+    if len(ids) > _READ_ALL_ABOVE:
+        records: Iterable[tuple[Incident, list[Update]]] = (
+            (incident, updates) for incident, updates in store.all_incidents() if incident.id in ids
+        )
+    else:
+        records = _each(store, sorted(ids))
+    for incident, updates in records:
+        page = _page(config, incident, updates, problems)
+        if page is not None:
+            yield replace(page, version=versions.get(incident.id))
+
+
+def _each(store: Store, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:
+    for incident_id in ids:
+        incident = store.incident(incident_id)
+        if incident is not None:
+            yield incident, store.updates(incident_id)
+
+
+def _page(config: Config, incident: Incident, updates: list[Update], problems: dict[str, str]) -> Page | None:
+    """The incident's public timeline and private values; None (reported) if its record cannot be cut."""
+    try:
+        view = public_incident(incident, updates, url=incident_url(config, incident.id))
+        values = PrivateValues.of(v for update in updates for v in private_values(update))
+    except Exception as exc:  # noqa: BLE001 - a record stored before the input gate must not stop the site
+        problems.setdefault(incident.id, f"incident {incident.id} was left out of the site ({type(exc).__name__}: {exc})")
+        return None
+    return Page(view, values)
+
+
+def site_data(config: Config, store: Store, problems: dict[str, str] | None = None) -> SiteData:
+    """What the page, feeds and JSON are built from: public views of recent incidents only,
+    each with its private values, and each component's uptime by day over the last 90 days.
+
+    One read covers both windows (history_days and 90 days). The page gets what
+    ``site_incidents(now - history_days)`` would give (open, or a newest update since
+    then); the older ones count for uptime only. Notices never get a public view.
+    """
+    from messages.uptime import DAYS_SHOWN, component_days, outages
+
+    problems = {} if problems is None else problems
+    now = utcnow()
+    shown_since = now - timedelta(days=config.page.history_days)
+    loaded = []
+    for incident, updates in store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN))):
+        page = _page(config, incident, updates, problems)
+        if page is not None:
+            loaded.append((incident, updates, page))
+    shown = [
+        page
+        for incident, updates, page in loaded
+        if incident.is_open or max((u.created_at for u in updates), default=incident.created_at) >= shown_since
+    ]
+    found = outages([page.incident for *_, page in loaded], now)
+    uptime = component_days(found, [c.component.id for c in config.components], now)
+    return SiteData(
+        page=config.page, components=config.components, incidents=tuple(p.incident for p in shown), now=now,
+        uptime=uptime, private={p.incident.header.id: p.private for p in shown if p.private},
+    )

@@ -1,0 +1,251 @@
+"""The site's folder is the site's (issue 12): what broadcaster builds into, uploads, serves and replaces.
+
+Everything through the CLI, looking at the disk, the directory target and moto's S3 server.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_CONFIG, Project
+from tests.fakes.s3 import S3Server
+
+BUCKET = "acme-status"
+
+
+def config_with(project: Project, extra: str = "", *, output_dir: str = "public") -> None:
+    project.write_config(extra, base=BASE_CONFIG.replace('output_dir = "public"', f'output_dir = "{output_dir}"'))
+
+
+def post(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.cli("post", "--yes", "--json", "--title", "API errors", *args, "Elevated errors.")
+    return result.exit_code, (json.loads(result.stdout) if result.stdout.startswith("{") else {"output": result.output})
+
+
+def files_in(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def stored(project: Project) -> list:
+    return json.loads(project.cli("list", "--json").stdout)
+
+
+@pytest.mark.parametrize(("output_dir", "store", "words"), [
+    (".", "", "holds the config file"),
+    ("..", "", "holds the config file"),
+    ("data", 'path = "data/state.db"', "holds the store"),
+    (".broadcaster", "", "holds the store"),
+], ids=["project-folder", "parent", "store-inside", "state-folder"])
+def test_a_folder_holding_the_config_or_the_store_is_refused(
+    project: Project, output_dir: str, store: str, words: str
+) -> None:
+    config_with(project, f"\n[store]\n{store}\n" if store else "", output_dir=output_dir)
+    before = files_in(project.root)
+
+    built = project.cli("site", "build")
+    code, payload = post(project)
+
+    assert built.exit_code == 2 and words in built.output and "output_dir" in built.output
+    assert code == 2 and words in payload["output"] and "nothing was stored or sent" in payload["output"]
+    assert not [p for p in files_in(project.root) - before if "state.db" not in p]  # only the store itself
+    assert stored(project) == []
+
+
+def test_a_folder_holding_files_broadcaster_did_not_write_is_refused_and_left_alone(project: Project) -> None:
+    notes = project.root / "docs"
+    (notes / "drafts").mkdir(parents=True)
+    (notes / "notes.txt").write_text("my notes")
+    (notes / "drafts" / "a.md").write_text("draft")
+    config_with(project, output_dir="docs")
+
+    code, payload = post(project)
+    built = project.cli("site", "build")
+
+    assert code == 2 and "files broadcaster did not write" in payload["output"] and "notes.txt" in payload["output"]
+    assert built.exit_code == 2
+    assert files_in(notes) == {"notes.txt", "drafts/a.md"}
+    assert stored(project) == []
+
+
+def test_a_new_folder_is_marked_on_its_first_build_and_a_stray_file_never_joins_the_site(project: Project) -> None:
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "www"\n')
+    code, payload = post(project)
+    assert code == 0, payload
+    assert (project.site / ".broadcaster-site").is_file()
+    (project.site / "stray.txt").write_text("dropped here by hand")
+    (project.site / "incidents" / "old-export.html").write_text("not from the store")
+
+    code, payload = post(project, "-C", "api")
+
+    assert code == 0, payload
+    published = files_in(project.root / "www")
+    assert "index.html" in published
+    assert "stray.txt" not in published and "incidents/old-export.html" not in published
+    assert not [p for p in published if p.startswith(".broadcaster") and p != ".broadcaster-site"]
+
+
+def test_a_folder_built_before_the_marker_existed_is_adopted(project: Project) -> None:
+    assert post(project)[0] == 0
+    (project.site / ".broadcaster-site").unlink()  # as a folder built by an earlier version
+
+    assert project.cli("site", "build").exit_code == 0
+    assert (project.site / ".broadcaster-site").is_file()
+
+
+@pytest.fixture
+def s3(project: Project) -> Iterator[S3Server]:
+    with S3Server() as server:
+        server.create_bucket(BUCKET)
+        project.write_config(f"""
+            [publish.bucket]
+            type = "s3"
+            bucket = "{BUCKET}"
+            region = "us-east-1"
+            endpoint_url = "{server.url}"
+            access_key_id = "${{S3_KEY}}"
+            secret_access_key = "${{S3_SECRET}}"
+        """)
+        project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
+        yield server
+
+
+def test_uploads_list_what_the_build_wrote_not_what_the_folder_holds(project: Project, s3: S3Server) -> None:
+    assert post(project)[0] == 0
+    (project.site / "secrets.env").write_text("TOKEN=abc")
+    (project.site / ".broadcaster" / "state.db").parent.mkdir()
+    (project.site / ".broadcaster" / "state.db").write_text("private")
+
+    assert project.cli("site", "publish").exit_code == 0
+
+    keys = set(s3.objects(BUCKET))
+    assert "index.html" in keys
+    assert not [k for k in keys if "secrets" in k or "state.db" in k or k.startswith(".broadcaster-") and k != ".broadcaster-manifest.json"]
+
+
+def test_site_serve_serves_only_the_sites_files(project: Project) -> None:
+    assert post(project)[0] == 0
+    (project.site / "stray.txt").write_text("not part of the site")
+    (project.site / "link.html").symlink_to(project.config)
+    process = project.process("site", "serve", "--port", "0")
+    try:
+        url = process.stdout.readline().split(" at ")[1].split()[0]  # type: ignore[union-attr]
+
+        def status(path: str) -> int:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    with urllib.request.urlopen(url + path, timeout=5) as response:
+                        return int(response.status)
+                except urllib.error.HTTPError as exc:
+                    return exc.code
+                except OSError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+
+        assert status("") == 200 and status("summary.json") == 200 and status("feed.xml") == 200
+        for path in ("stray.txt", "link.html", ".broadcaster-manifest.json", ".broadcaster-site",
+                     ".broadcaster-lock", "incidents/", "%2e%2e/broadcaster.toml", "../broadcaster.toml"):
+            assert status(path) == 404, path
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_a_failed_build_leaves_no_work_files_behind(project: Project) -> None:
+    assert post(project)[0] == 0
+    (project.site / "index.html").unlink()
+    (project.site / "index.html").mkdir()  # in the way of the index
+
+    result = project.cli("site", "build")
+
+    assert result.exit_code == 3, result.output
+    assert not [p for p in project.site.rglob("*") if p.name.startswith(".broadcaster-building")
+                or p.name.endswith(".broadcaster-tmp")]
+    (project.site / "index.html").rmdir()
+    assert project.cli("site", "build").exit_code == 0
+    assert (project.site / "index.html").is_file()
+
+
+def test_the_lock_is_inside_the_sites_own_folder(project: Project) -> None:
+    assert post(project)[0] == 0
+    assert (project.site / ".broadcaster-lock").exists()
+    assert not list(project.root.glob(".public.lock"))
+
+
+# -- the directory target -------------------------------------------------------------------
+
+
+def test_a_directory_target_never_replaces_a_folder_broadcaster_did_not_write(project: Project) -> None:
+    work = project.root / "work"
+    work.mkdir()
+    (work / "plan.md").write_text("the quarter's plan")
+    (work / "src").mkdir()
+    (work / "src" / "main.py").write_text("print('hi')")
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "work"\n')
+
+    check = project.cli("channels", "check")
+    code, payload = post(project)
+
+    assert check.exit_code == 3
+    said = " ".join(check.stdout.split())
+    assert "FAIL" in said and "did not write" in said and "plan.md" in said
+    assert code == 2 and "publish.www.path" in payload["output"] and "Nothing was stored or sent" in payload["output"]
+    assert files_in(work) == {"plan.md", "src/main.py"}
+    assert stored(project) == []
+
+
+@pytest.mark.parametrize(("setup", "words"), [
+    (None, "will be created"),
+    ("empty", "is empty"),
+    ("ours", "holds a site published by broadcaster"),
+], ids=["missing", "empty", "published"])
+def test_channels_check_says_truthfully_what_a_directory_target_holds(
+    project: Project, setup: str | None, words: str
+) -> None:
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "www"\n')
+    if setup == "empty":
+        (project.root / "www").mkdir()
+    if setup == "ours":
+        assert post(project)[0] == 0
+
+    result = project.cli("channels", "check")
+
+    assert result.exit_code == 0, result.output
+    assert words in " ".join(result.stdout.split())
+
+
+def test_a_directory_target_published_before_the_marker_existed_is_adopted(project: Project) -> None:
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "www"\n')
+    assert post(project)[0] == 0
+    (project.root / "www" / ".broadcaster-site").unlink()
+
+    code, payload = post(project, "-C", "api")
+
+    assert code == 0, payload
+    assert (project.root / "www" / ".broadcaster-site").is_file()
+
+
+def test_published_files_are_world_readable_under_umask_077(project: Project) -> None:
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "srv/www"\n')
+    script = (
+        "import os, sys; os.umask(0o077); from broadcaster.cli import main; "
+        "sys.argv = ['broadcaster', *sys.argv[1:]]; main()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--config", str(project.config), "post", "--yes", "--title", "API errors",
+         "Elevated errors."], cwd=project.root, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for folder in (project.site, project.root / "srv" / "www"):
+        for path in [folder, *(p for p in folder.rglob("*") if p.name != ".broadcaster-lock")]:
+            mode = path.stat().st_mode & 0o777
+            assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
