@@ -188,8 +188,8 @@ class GitHost(SiteHost):
                 existing.unlink()
         _remove_empty_dirs(target)
         for relative in site.hashes:
-            source, destination = site.root / relative, target / relative
-            data = source.read_bytes()
+            destination = target / relative
+            data = site.read(relative)
             if destination.is_dir():
                 shutil.rmtree(destination)
             if not destination.is_file() or destination.read_bytes() != data:

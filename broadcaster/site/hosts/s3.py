@@ -194,7 +194,7 @@ class S3Host(SiteHost):
             raise next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
 
     def _put(self, client: Any, site: BuiltSite, path: str) -> None:
-        body = (site.root / path).read_bytes()
+        body = site.read(path)
         client.put_object(
             Bucket=self.bucket,
             Key=self.prefix + path,

@@ -1,0 +1,104 @@
+"""The egress guard on the site: every file written and every upload, against the private values it carries.
+
+The views keep private detail out by construction; these records get a private
+value into public text the way an operator's slip does (a customer's name also
+written in the public message or title), written straight into the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from broadcaster.config import ChannelConfig
+from broadcaster.errors import DeliveryError
+from broadcaster.site.hosts import BuiltSite, load_host_class
+from messages.egress import LeakRefused, PrivateValues
+from tests.conftest import Project
+from tests.fakes.s3 import S3Server
+from tests.test_site_bad_records import store_record
+
+
+def site_text(folder: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("incident_id", "message", "fields"), [
+    ("customer-named", "Globex Industries sees checkout failures.", {"customers": ("Globex Industries",)}),
+    ("ticket-named", "Tracked in OPS-4711: checkout failures.", {"tickets": ("OPS-4711",)}),
+    ("note-repeated", "Router fra-edge-02 is down. [private]fra-edge-02[/private]", {}),
+    ("fullwidth", "Ｇｌｏｂｅｘ sees checkout failures.", {"customers": ("Globex",)}),
+    ("entity", "Initech &amp; friends see failures.", {"private_note": "Initech & friends"}),
+], ids=["customer", "ticket", "span", "fullwidth", "html-entity"])
+def test_a_page_that_would_hold_a_private_value_is_refused_and_the_rest_built(
+    project: Project, incident_id: str, message: str, fields: dict
+) -> None:
+    assert project.cli("post", "--yes", "--title", "Checkout down", "Checkout is failing.").exit_code == 0
+    store_record(project, incident_id, message, **fields)
+
+    result = project.cli("site", "build")
+
+    assert result.exit_code == 3, result.output
+    said = " ".join(result.stderr.split())
+    assert f"incident {incident_id} was left out of the site" in said
+    assert f"refused to publish incidents/{incident_id}.html" in said
+    assert not (project.site / "incidents" / f"{incident_id}.html").exists()
+    text = site_text(project.site)
+    assert "Checkout is failing." in text
+    for value in ("Globex", "OPS-4711", "fra-edge-02", "Initech", "Ｇｌｏｂｅｘ"):
+        assert value not in text
+
+
+def test_a_post_with_such_a_record_publishes_its_own_update(project: Project) -> None:
+    store_record(project, "customer-named", "Globex Industries sees failures.", customers=("Globex Industries",))
+
+    code = project.cli("post", "--yes", "--title", "Checkout down", "Checkout is failing.").exit_code
+
+    assert code == 3
+    index = (project.site / "index.html").read_text()
+    assert "Checkout is failing." in index and "Globex" not in index
+
+
+# -- uploads --------------------------------------------------------------------------
+
+
+def tampered_site(root: Path) -> BuiltSite:
+    """A build whose page was checked, then changed on disk before the upload (another process, a bug)."""
+    files = {"index.html": b"<p>ok</p>", "incidents/a.html": b"<p>Router fra-edge-02 is down</p>"}
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return BuiltSite(
+        root=root, hashes={p: hashlib.sha256(d).hexdigest() for p, d in files.items()},
+        private={"incidents/a.html": PrivateValues.of(["fra-edge-02"])},
+    )
+
+
+def test_an_upload_holding_a_private_value_is_refused_by_every_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("HOME", str(tmp_path))  # git without the operator's config
+    site = tampered_site(tmp_path / "public")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    with S3Server() as server:
+        server.create_bucket("leak-test")
+        hosts = {
+            "s3": {"bucket": "leak-test", "region": "us-east-1", "endpoint_url": server.url},
+            "git": {"remote": str(remote), "branch": "gh-pages"},
+            "directory": {"path": str(tmp_path / "www")},
+        }
+        for kind, options in hosts.items():
+            host = load_host_class(kind)(ChannelConfig(kind, kind, options=options), tmp_path)
+            with pytest.raises(DeliveryError) as caught:
+                asyncio.run(host.publish(site))
+            assert isinstance(caught.value, LeakRefused), (kind, caught.value)
+            assert "refused to publish the upload of incidents/a.html" in str(caught.value)
+        assert not [k for k in server.objects("leak-test") if k.endswith(".html") and b"fra-edge" in server.body("leak-test", k)]
+    assert not (tmp_path / "www").exists()
+    branches = subprocess.run(["git", "--git-dir", str(remote), "branch", "--list"], capture_output=True, text=True)
+    assert branches.stdout == ""
