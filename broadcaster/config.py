@@ -463,6 +463,7 @@ def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
         if key not in options:
             raise reader.error(prefix + key, f"is required for a {kind} target")
     _refuse_written_secrets(reader, options, host_class.secret_options, prefix)
+    host_class.validate_options(options, f"{reader.where}{prefix}")
     return ChannelConfig(name, kind, "public", (), api_url, options)
 
 

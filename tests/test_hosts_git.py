@@ -107,10 +107,10 @@ def test_first_publish_creates_the_branch_holding_exactly_the_site(
     assert (tmp_path / ".broadcaster" / "git" / "pages" / ".git").is_dir()
 
 
-def test_a_changed_site_is_one_new_commit_and_removed_files_disappear(
+def test_with_history_kept_a_changed_site_is_one_new_commit_and_removed_files_disappear(
     remote: Path, site: BuiltSite, tmp_path: Path
 ) -> None:
-    host = make_host(remote, tmp_path)
+    host = make_host(remote, tmp_path, history="keep")
     publish(host, site)
     changed = {**SITE, "index.html": b"<!doctype html><title>Outage</title>"}
     del changed["incidents/inc-1.html"]
@@ -149,15 +149,21 @@ def test_path_puts_the_site_in_a_folder_and_keeps_the_rest_of_the_branch(
     git("-c", "user.name=someone", "-c", "user.email=s@example.com", "commit", "-q", "-m", "start", cwd=work)
     git("push", "-q", "origin", "pages", cwd=work)
 
-    publish(make_host(remote, tmp_path, branch="pages", path="docs/"), site)
+    refused = failure(make_host(remote, tmp_path, branch="pages", path="docs/"), site)
+    publish(make_host(remote, tmp_path, branch="pages", path="docs/", history="keep"), site)
 
+    # Replacing the branch would drop README.md's history: refused unless history is kept.
+    assert not refused.retryable and "README.md" in str(refused) and 'history = "keep"' in str(refused)
     expected = {"README.md": b"hand written\n", **{f"docs/{p}": d for p, d in SITE.items()}}
     assert tree(remote, "pages") == expected
     assert len(commits(remote, "pages")) == 2
 
 
-def test_a_commit_pushed_by_someone_else_is_built_upon(remote: Path, site: BuiltSite, tmp_path: Path) -> None:
-    host = make_host(remote, tmp_path)
+@pytest.mark.parametrize("history", ["keep", "replace"])
+def test_a_commit_pushed_by_someone_else_is_built_upon(
+    remote: Path, site: BuiltSite, tmp_path: Path, history: str
+) -> None:
+    host = make_host(remote, tmp_path, history=history)
     publish(host, site)
     work = tmp_path / "someone"
     git("clone", "-q", "--branch", "gh-pages", str(remote), str(work))
@@ -171,7 +177,11 @@ def test_a_commit_pushed_by_someone_else_is_built_upon(remote: Path, site: Built
     files = tree(remote, "gh-pages")
     assert files["summary.json"] == b'{"v": 2}'
     assert files["CNAME"] == b"status.example.com\n"  # GitHub Pages' custom domain survives
-    assert [c.split(" ", 1)[1].split("> ", 1)[1] for c in commits(remote, "gh-pages")][1] == "domain"
+    subjects = [c.split(" ", 1)[1].split("> ", 1)[1] for c in commits(remote, "gh-pages")]
+    if history == "keep":
+        assert subjects[1] == "domain"
+    else:
+        assert len(subjects) == 1  # the branch is one commit: the site as published now
 
 
 def test_a_broken_cached_clone_is_replaced(remote: Path, site: BuiltSite, tmp_path: Path) -> None:
@@ -249,7 +259,7 @@ def test_http_remote_errors_are_classified_and_never_show_the_token(
 def test_an_unreachable_host_is_retryable_and_redacted(site: BuiltSite, tmp_path: Path) -> None:
     from tests.fakes.s3 import closed_port
 
-    remote = f"http://bot:TopSecret123@127.0.0.1:{closed_port()}/status.git"
+    remote = Secret("PAGES_REMOTE", f"http://bot:TopSecret123@127.0.0.1:{closed_port()}/status.git")
 
     error = failure(make_host(remote, tmp_path), site)
 

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from broadcaster.errors import ConfigError
 from messages.egress import PrivateValues, guard
@@ -91,6 +91,10 @@ class SiteHost(ABC):
         self.config = config
         self.name = config.name
         self.base_dir = base_dir
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        """Raise ConfigError for type-specific mistakes the key lists cannot express (at config load)."""
 
     def preflight(self) -> None:
         """Before an update is stored: raise ConfigError if publishing here is bound to be refused."""

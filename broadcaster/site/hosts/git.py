@@ -1,29 +1,47 @@
 """Commit the built site to a branch and push it (GitHub, GitLab or Codeberg Pages, any git host).
 
-A clone is cached under ``<base_dir>/.broadcaster/git/<name>``. Each publish
-fetches the branch's tip (shallow: history is never needed), resets the clone
-to it, or starts an orphan branch when the remote has none, replaces the
-content of ``path`` with the site, and commits and pushes only when something
-changed: one small commit per publish. Files are rewritten only when their
-bytes differ, so git re-reads only what changed.
+A git directory is cached under ``<base_dir>/.broadcaster/git/<name>`` (private:
+0700). Each publish fetches the branch's tip (shallow: history is never
+needed), builds the commit's tree straight from the site's files (``git
+hash-object`` for the files that changed since the last publish, ``git
+update-index`` into an index of its own, ``git write-tree``) and pushes it when
+the tree differs from the tip's. Nothing is ever checked out, so nothing is
+ever written or deleted through a link the branch may hold; a branch that
+holds one is refused all the same, since a web server could follow it.
 
-Plain ``git`` runs in a subprocess with the operator's own credentials
-(credential helpers, SSH keys). A remote URL may carry ``user:token@``; every
-message this module produces has that part replaced by ``***``.
+``history = "replace"`` (the default): the branch is one commit, pushed with
+``--force-with-lease`` over the previous one. A correction or a withdrawn
+update then leaves nothing of the old text in the branch's history (the host
+may keep unreachable objects until it collects garbage). ``history = "keep"``:
+one commit per publish on top of the tip, the old text stays in ``git log -p``.
+
+Every commit says how far the store had got when the site was built
+(``Broadcaster-Generation: N``); a publish never replaces a site built further
+along by another machine.
+
+Plain ``git`` runs in a subprocess. User values go after ``--``, and a
+``remote`` that is not a URL or a path is refused (one starting with ``-``
+would be read as an option). Credentials in a remote URL (only from
+``${ENV}``; written in the file they are refused) never reach the disk: git
+gets them from a credential helper reading this process's environment, and
+``.git/config`` holds no remote at all. Every message this module produces has
+them replaced by ``***``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.site.hosts import BuiltSite, SiteHost
@@ -34,17 +52,57 @@ if TYPE_CHECKING:
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
+_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+:[^\s]+$")
+_GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)
+_HISTORY = ("replace", "keep")
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
 # git's messages, in the C locale, that mean "try again later" or "fix something first".
 _RETRY = ("Could not resolve host", "Connection refused", "Connection timed out", "timed out",
           "Connection reset", "remote end hung up", "early EOF", "RPC failed", "returned error: 5",
           "Failed to connect", "Network is unreachable", "Temporary failure", "SSL", "gnutls")
-_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref")
+_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref", "stale info")
 _CREDENTIALS = ("Authentication failed", "could not read Username", "could not read Password",
                 "terminal prompts disabled", "Invalid username or password")
 _FORBIDDEN = ("Permission denied", "Permission to", "403", "denied to", "protected branch",
               "pre-receive hook declined")
 _NOT_FOUND = ("Repository not found", "does not appear to be a git repository", "not found",
               "No such file or directory")
+# The credential helper git runs: it reads the credentials from the environment at that moment,
+# so they are never written to a file nor put on a command line.
+_HELPER = ('!f() { test "$1" = get || exit 0; printf \'username=%s\\npassword=%s\\n\' '
+           '"$BROADCASTER_GIT_USERNAME" "$BROADCASTER_GIT_PASSWORD"; }; f')
+
+
+def check_remote(value: str, where: str, *, written: bool) -> None:
+    """Refuse a remote that is not a URL or a path, or (``written`` in the file) that holds a credential."""
+    def refuse(problem: str) -> ConfigError:
+        return ConfigError(f"{where}.remote {problem}")
+
+    if not value or value != value.strip() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        raise refuse("must be a repository URL or path, without spaces or control characters.")
+    if value.startswith("-"):
+        raise refuse("must be a repository URL or path; it cannot begin with '-' (git would read it as an option).")
+    if "::" in value:
+        raise refuse("uses a git remote helper (TRANSPORT::ADDRESS), which runs a program; use an https://, "
+                      "ssh:// or git@host:path URL, or a path.")
+    if "://" in value:
+        try:
+            parts = urlsplit(value)
+            port = parts.port  # noqa: F841 - raises on a malformed port
+        except ValueError as exc:
+            raise refuse(f"is not a valid URL ({exc}).") from exc
+        if parts.scheme.lower() not in _SCHEMES or (parts.scheme.lower() != "file" and not parts.hostname):
+            raise refuse(f"must be an {', '.join(sorted(_SCHEMES))} URL with a host, a git@host:path address or a path.")
+        if written and (parts.password or (parts.username and parts.scheme.lower() in ("http", "https"))):
+            raise refuse(
+                "holds a credential written in the file. Put the whole URL in an environment variable and write "
+                'remote = "${PAGES_REMOTE}", or leave the credential to git (a credential helper or an SSH key).'
+            )
+        return
+    if ":" in value.split("/", 1)[0] and not _SCP_LIKE.match(value):
+        raise refuse("must be a URL (https://host/owner/repo.git), a git@host:path address or a path.")
 
 
 class GitHost(SiteHost):
@@ -52,7 +110,7 @@ class GitHost(SiteHost):
 
     type_name = "git"
     required_options = ("remote", "branch")
-    optional_options = ("path",)
+    optional_options = ("path", "history")
 
     # The commits are the tool's, and machines without `git config user.name` must work too.
     committer: ClassVar[tuple[str, str]] = ("broadcaster", "broadcaster@localhost")
@@ -66,21 +124,33 @@ class GitHost(SiteHost):
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         super().__init__(config, base_dir)
         options = config.options
+        self.validate_options(options, f"publish.{self.name}")
         self.remote_option: Any = options["remote"]
         self.branch = str(options["branch"])
-        raw_path = str(options.get("path", "")).strip("/")
-        where = f"publish.{self.name}"
-        if not _BRANCH.match(self.branch):
-            raise ConfigError(f"{where}.branch: {self.branch!r} is not a valid branch name (e.g. gh-pages).")
-        parts = PurePosixPath(raw_path).parts if raw_path else ()
-        if any(p in ("..", ".git") for p in parts) or raw_path.startswith("~"):
-            raise ConfigError(f"{where}.path must be a folder inside the repository, like docs or status.")
-        self.path = "/".join(parts)
+        self.history = str(options.get("history", "replace"))
+        self.path = "/".join(PurePosixPath(str(options.get("path", "")).strip("/")).parts)
         self.cache = base_dir / ".broadcaster" / "git" / self.name
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        """Refuse a branch, path, history or remote that cannot work, or a credential written in the file."""
+        where = where.rstrip(". ")
+        branch = str(options.get("branch", ""))
+        if not _BRANCH.match(branch):
+            raise ConfigError(f"{where}.branch: {branch!r} is not a valid branch name (e.g. gh-pages).")
+        raw_path = str(options.get("path", "")).strip("/")
+        parts = PurePosixPath(raw_path).parts if raw_path else ()
+        if any(p in ("..", ".git") for p in parts) or raw_path.startswith("~") or raw_path.startswith("-"):
+            raise ConfigError(f"{where}.path must be a folder inside the repository, like docs or status.")
+        if str(options.get("history", "replace")) not in _HISTORY:
+            raise ConfigError(f'{where}.history must be "replace" (one commit, the default) or "keep" (a commit per publish).')
+        remote = options.get("remote")
+        if isinstance(remote, str):
+            check_remote(remote, where, written=True)
 
     @property
     def remote(self) -> str:
-        """The URL git uses; may hold credentials, so it goes to git and nowhere else."""
+        """The URL given (credentials included); goes to ``_location`` and nowhere else."""
         value = self.remote_option
         return value.reveal() if hasattr(value, "reveal") else str(value)
 
@@ -93,19 +163,48 @@ class GitHost(SiteHost):
     def clean(self, text: str) -> str:
         """``text`` without the credentials of the remote URL."""
         text = _USERINFO.sub("***@", text)
+        return redact(text, self._credentials())
+
+    def _credentials(self) -> list[str]:
         value = self.remote_option
         raw = value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
         try:
             parts = urlsplit(raw)
-            found = [parts.username or "", parts.password or ""]
+            return [parts.username or "", parts.password or ""]
         except ValueError:
-            found = []
-        return redact(text, found)
+            return []
+
+    def _location(self) -> tuple[str, dict[str, str]]:
+        """The URL git is given (no credentials: never on disk, never on a command line) and the
+        environment that hands git the credentials, if the remote had any."""
+        url = self.remote
+        check_remote(url, f"publish.{self.name}", written=False)
+        if "://" not in url:
+            if ":" not in url.split("/", 1)[0] and not os.path.isabs(os.path.expanduser(url)):
+                url = str(self.base_dir / url)  # relative to the config file, not to the cached clone
+            return os.path.expanduser(url), {}
+        parts = urlsplit(url)
+        if not parts.password and not (parts.username and parts.scheme.lower() in ("http", "https")):
+            return url, {}
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{parts.port}" if parts.port else ""
+        clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        from urllib.parse import unquote
+
+        env = {
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "credential.helper", "GIT_CONFIG_VALUE_0": "",  # only ours, for this remote
+            "GIT_CONFIG_KEY_1": "credential.helper", "GIT_CONFIG_VALUE_1": _HELPER,
+            "BROADCASTER_GIT_USERNAME": unquote(parts.username or ""),
+            "BROADCASTER_GIT_PASSWORD": unquote(parts.password or ""),
+        }
+        return clean, env
 
     # -- publishing ------------------------------------------------------------------
 
     async def publish(self, site: BuiltSite) -> Receipt:
-        """Commit ``site`` to the branch when it differs from the branch's tip, and push."""
+        """Push a commit holding ``site`` when it differs from the branch's tip."""
         stop = threading.Event()
         try:
             return await asyncio.to_thread(self._publish_locked, site, stop)
@@ -115,86 +214,161 @@ class GitHost(SiteHost):
 
     def _publish_locked(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         # Two commands publishing at once would share one clone: take turns.
-        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        _private_folder(self.cache.parent)
+        os.chmod(self.cache.parent, PRIVATE_FOLDER)
         with open(self.cache.parent / f".{self.name}.lock", "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             return self._publish(site, stop)
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         self._prepare_clone()
-        if self._fetch():
-            self._local("checkout", "-q", "-f", "-B", self.branch, f"refs/remotes/origin/{self.branch}")
-        else:
-            self._start_orphan()
-        self._local("clean", "-q", "-f", "-d", "-x")
-        self._copy_site(site)
-        self._local("add", "-A", "-f", "--", self.path or ".")
-        changed = [c for c in self._local("diff", "--cached", "--name-only", "-z").split("\0") if c]
-        if not changed:
-            return Receipt(remote_id=f"{self.branch}@{self._head()[:12]}", notes=("unchanged; nothing pushed",))
-        name, email = self.committer
-        message = f"Publish status page ({len(changed)} file{'s' if len(changed) != 1 else ''} changed)"
-        self._local("-c", f"user.name={name}", "-c", f"user.email={email}", "-c", "commit.gpgsign=false",
-                    "commit", "-q", "--no-verify", "-m", message)
+        url, env = self._location()
+        tip = self._fetch(url, env)
+        entries = self._entries(tip) if tip else {}
+        self._refuse_links(entries)
+        published = self._generation(tip) if tip else 0
+        if published > site.generation:
+            return Receipt(remote_id=f"{self.branch}@{tip[:12]}",  # type: ignore[index]
+                           notes=(f"kept: the branch already holds a site built from a later state of the store "
+                                  f"(generation {published} > {site.generation})",))
+        tree = self._write_tree(site, self._kept(entries, site))
+        if tip and tree == self._git("rev-parse", f"{tip}^{{tree}}").strip():
+            return Receipt(remote_id=f"{self.branch}@{tip[:12]}", notes=("unchanged; nothing pushed",))
+        changed = self._changed_files(tip, tree)
+        message = (f"Publish status page ({changed} file{'s' if changed != 1 else ''} changed)\n\n"
+                   f"Broadcaster-Generation: {site.generation}\n")
+        commit = self._commit(tree, tip if self.history == "keep" else None, message)
         if stop.is_set():
             raise retryable("the publish was stopped before pushing; the next attempt pushes again")
-        self._network("push", "push", "-q", "origin", f"HEAD:refs/heads/{self.branch}")
-        return Receipt(remote_id=f"{self.branch}@{self._head()[:12]}", notes=(message,))
-
-    def _head(self) -> str:
-        """The commit the branch points at; empty on a new branch with nothing to commit."""
-        try:
-            return self._git("rev-parse", "--verify", "HEAD").strip()
-        except _GitFailed:
-            return ""
+        self._push(url, env, commit, tip)
+        return Receipt(remote_id=f"{self.branch}@{commit[:12]}", notes=(message.splitlines()[0],))
 
     def _prepare_clone(self) -> None:
         if not (self.cache / ".git").is_dir():
-            # Ours alone: a half-made clone from an interrupted first publish is safe to remove.
+            # Ours alone: a half-made clone from an interrupted first publish is safe to remove
+            # (rmtree removes links, it never follows them).
             shutil.rmtree(self.cache, ignore_errors=True)
-            self.cache.mkdir(parents=True)
+            _private_folder(self.cache)
             self._local("init", "-q")
-        # Each time, so a changed `remote` in the config takes effect. Like any clone, the URL
-        # (and credentials in it, if the operator wrote them there) lives in .git/config.
-        self._local("config", "remote.origin.url", self.remote)
-        # Bytes exactly as built: no line-ending conversion from the operator's global config.
-        self._local("config", "core.autocrlf", "false")
+        os.chmod(self.cache, PRIVATE_FOLDER)
+        os.chmod(self.cache / ".git", PRIVATE_FOLDER)
+        # Earlier versions kept the remote URL, credentials and all, in .git/config.
+        self._git_quiet("config", "--remove-section", "remote.origin")
+        os.chmod(self.cache / ".git" / "config", PRIVATE_FILE)
 
-    def _fetch(self) -> bool:
-        """Fetch the branch's tip; False when the remote has no such branch yet."""
-        refspec = f"+refs/heads/{self.branch}:refs/remotes/origin/{self.branch}"
+    def _fetch(self, url: str, env: dict[str, str]) -> str | None:
+        """Fetch the branch's tip and return its commit; None when the remote has no such branch."""
+        tracking = f"refs/remotes/origin/{self.branch}"
         try:
-            self._git("fetch", "-q", "--depth=1", "--no-tags", "origin", refspec, network=True)
+            self._git("fetch", "-q", "--depth=1", "--no-tags", "--", url, f"+refs/heads/{self.branch}:{tracking}",
+                      network=True, env=env)
         except _GitFailed as failed:
             if "couldn't find remote ref" in failed.stderr:
-                return False
+                self._git_quiet("update-ref", "-d", tracking)  # deleted there: forget the old tip
+                return None
             raise self._error(failed, "fetch") from None
-        return True
+        return self._git("rev-parse", "--verify", "--end-of-options", f"{tracking}^{{commit}}").strip()
 
-    def _start_orphan(self) -> None:
-        """An empty branch with no history, for the first publish to a new pages branch."""
-        self._local("symbolic-ref", "HEAD", f"refs/heads/{self.branch}")
-        self._local("update-ref", "-d", f"refs/heads/{self.branch}")
-        self._local("read-tree", "--empty")
+    def _entries(self, tip: str) -> dict[str, tuple[str, str]]:
+        """Every entry of the tip's tree: path -> (mode, object id)."""
+        listing = self._local("ls-tree", "-r", "-z", "--full-tree", "--end-of-options", tip)
+        entries = {}
+        for item in filter(None, listing.split("\0")):
+            meta, path = item.split("\t", 1)
+            mode, _kind, obj = meta.split()
+            entries[path] = (mode, obj)
+        return entries
 
-    def _copy_site(self, site: BuiltSite) -> None:
-        """Make ``path`` hold exactly the site, writing only files whose bytes differ."""
-        target = self.cache / self.path if self.path else self.cache
-        target.mkdir(parents=True, exist_ok=True)
-        wanted = set(site.hashes)
-        for existing in _files(target, skip_git=not self.path):
-            relative = existing.relative_to(target).as_posix()
-            if relative not in wanted and relative not in self.keep:
-                existing.unlink()
-        _remove_empty_dirs(target)
-        for relative in site.hashes:
-            destination = target / relative
-            data = site.read(relative)
-            if destination.is_dir():
-                shutil.rmtree(destination)
-            if not destination.is_file() or destination.read_bytes() != data:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_bytes(data)
+    def _refuse_links(self, entries: dict[str, tuple[str, str]]) -> None:
+        links = sorted(path for path, (mode, _) in entries.items() if mode == "120000")
+        if links:
+            raise permanent(
+                f"{self.shown_remote} {self.branch} holds symbolic links ({', '.join(links[:3])}); broadcaster "
+                "never publishes a branch with links, since they can point anywhere. Remove them from the branch "
+                f"(or delete the branch: the next publish creates it), then run `broadcaster retry`."
+            )
+
+    def _generation(self, tip: str) -> int:
+        found = _GENERATION.search(self._local("log", "-1", "--format=%B", "--end-of-options", tip))
+        return int(found.group(1)) if found else 0
+
+    def _kept(self, entries: dict[str, tuple[str, str]], site: BuiltSite) -> dict[str, tuple[str, str]]:
+        """What of the tip stays: everything outside ``path``, and CNAME/.nojekyll unless the site has them."""
+        prefix = f"{self.path}/" if self.path else ""
+        kept = {p: e for p, e in entries.items() if prefix and not p.startswith(prefix)}
+        if kept and self.history == "replace":
+            raise permanent(
+                f"{self.branch} holds files outside publish.{self.name}.path ({', '.join(sorted(kept)[:3])}); "
+                "replacing the branch with one commit would drop their history. Publish to a branch of its "
+                f'own (e.g. gh-pages), or set publish.{self.name}.history = "keep".'
+            )
+        for name in self.keep - set(site.hashes):
+            if prefix + name in entries:
+                kept[prefix + name] = entries[prefix + name]
+        return kept
+
+    def _write_tree(self, site: BuiltSite, kept: dict[str, tuple[str, str]]) -> str:
+        """The tree of ``kept`` plus the site under ``path``; blobs written only for changed files."""
+        prefix = f"{self.path}/" if self.path else ""
+        blobs = self._blobs(site)
+        lines = [f"{mode} {'commit' if mode == '160000' else 'blob'} {obj}\t{path}" for path, (mode, obj) in kept.items()]
+        lines += [f"100644 blob {blobs[relative]}\t{prefix}{relative}" for relative in sorted(site.hashes)]
+        index = self.cache / ".git" / "broadcaster-index"
+        index.unlink(missing_ok=True)
+        env = {"GIT_INDEX_FILE": str(index)}
+        self._git("update-index", "-z", "--index-info", env=env, stdin="".join(line + "\0" for line in lines))
+        return self._git("write-tree", env=env).strip()
+
+    def _blobs(self, site: BuiltSite) -> dict[str, str]:
+        """Each site file's blob id; only files whose hash changed since the last publish are read."""
+        record = self.cache / ".git" / "broadcaster-blobs.json"
+        try:
+            known: dict[str, list[str]] = json.loads(record.read_text())
+        except (OSError, ValueError):
+            known = {}
+        reuse = {p: known[p][1] for p, h in site.hashes.items() if p in known and known[p][0] == h}
+        present = self._present(set(reuse.values()))
+        blobs = {p: b for p, b in reuse.items() if b in present}
+        todo = sorted(set(site.hashes) - set(blobs))
+        for relative in todo:
+            site.read(relative)  # refuses a link and a private value; git then reads the same file
+        if todo:
+            paths = "".join(f"{os.path.join(site.root, relative)}\n" for relative in todo)
+            written = self._git("hash-object", "-w", "--no-filters", "--stdin-paths", stdin=paths).split()
+            blobs.update(zip(todo, written, strict=True))
+        record.write_text(json.dumps({p: [site.hashes[p], b] for p, b in blobs.items()}))
+        return blobs
+
+    def _present(self, objects: set[str]) -> set[str]:
+        if not objects:
+            return set()
+        listing = self._git("cat-file", "--batch-check=%(objectname)", stdin="".join(f"{o}\n" for o in objects))
+        return {line for line in listing.split() if line in objects}
+
+    def _changed_files(self, tip: str | None, tree: str) -> int:
+        if tip is None:
+            return len(self._local("ls-tree", "-r", "--name-only", "-z", "--end-of-options", tree).split("\0")) - 1
+        listing = self._local("diff-tree", "-r", "--name-only", "-z", "--end-of-options", f"{tip}^{{tree}}", tree)
+        return len([name for name in listing.split("\0") if name])
+
+    def _commit(self, tree: str, parent: str | None, message: str) -> str:
+        name, email = self.committer
+        env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+               "GIT_COMMITTER_EMAIL": email}
+        parents = ["-p", parent] if parent else []
+        return self._git("-c", "commit.gpgsign=false", "commit-tree", *parents, "-F", "-", "--end-of-options", tree,
+                         env=env, stdin=message).strip()
+
+    def _push(self, url: str, env: dict[str, str], commit: str, tip: str | None) -> None:
+        ref = f"refs/heads/{self.branch}"
+        # "replace": force, but only over the tip this publish started from (empty: the branch
+        # must not exist), so a site another machine pushed meanwhile is never lost unseen.
+        lease = [] if self.history == "keep" else [f"--force-with-lease={ref}:{tip or ''}"]
+        try:
+            self._git("push", "-q", *lease, "--", url, f"{commit}:{ref}", network=True, env=env)
+        except _GitFailed as failed:
+            raise self._error(failed, "push") from None
+        self._git_quiet("update-ref", f"refs/remotes/origin/{self.branch}", commit)
 
     # -- checking ------------------------------------------------------------------------
 
@@ -205,8 +379,11 @@ class GitHost(SiteHost):
     def _check(self) -> list[CheckResult]:
         target = f"{self.shown_remote} {self.branch}"
         try:
-            found = self._git("ls-remote", "--heads", self.remote, f"refs/heads/{self.branch}",
-                              network=True, cwd=self.base_dir if self.base_dir.is_dir() else Path.cwd())
+            url, env = self._location()
+            found = self._git("ls-remote", "--heads", "--", url, f"refs/heads/{self.branch}", network=True,
+                              cwd=self.base_dir if self.base_dir.is_dir() else Path.cwd(), env=env)
+        except ConfigError as exc:
+            return [CheckResult(self.name, target, False, str(exc))]
         except _GitFailed as failed:
             return [CheckResult(self.name, target, False, str(self._error(failed, "read")))]
         except DeliveryError as exc:
@@ -219,16 +396,21 @@ class GitHost(SiteHost):
 
     # -- running git -------------------------------------------------------------------------
 
-    def _git(self, *args: str, network: bool = False, cwd: Path | None = None) -> str:
+    def _git(
+        self, *args: str, network: bool = False, cwd: Path | None = None, env: dict[str, str] | None = None,
+        stdin: str | None = None, stdin_bytes: bytes | None = None,
+    ) -> str:
         """Run git in the clone and return its output; raise _GitFailed when it exits non-zero."""
-        env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
+        full_env = {k: v for k, v in os.environ.items()
+                    if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE") and not k.startswith("GIT_CONFIG_")}
         # No prompts (publishing is unattended and runs beside other deliveries); messages in
         # English, so that they can be classified.
-        env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C")
+        full_env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C", **(env or {}))
+        data = stdin_bytes if stdin_bytes is not None else (stdin.encode() if stdin is not None else None)
         try:
             done = subprocess.run(
-                ["git", *args], check=False, cwd=cwd or self.cache, env=env, stdin=subprocess.DEVNULL,
-                capture_output=True, text=True, errors="replace",
+                ["git", *args], check=False, cwd=cwd or self.cache, env=full_env,
+                input=data, stdin=None if data is not None else subprocess.DEVNULL, capture_output=True,
                 timeout=self.network_timeout if network else self.local_timeout,
             )
         except FileNotFoundError as exc:
@@ -239,21 +421,23 @@ class GitHost(SiteHost):
         except subprocess.TimeoutExpired as exc:
             raise retryable(f"git {args[0]} with {self.shown_remote} took longer than "
                             f"{exc.timeout:g}s. The host may be slow or unreachable; will retry.") from exc
+        stderr = done.stderr.decode("utf-8", errors="replace")
         if done.returncode != 0:
-            raise _GitFailed(next(a for a in args if not a.startswith("-") and "=" not in a), done.stderr)
-        return done.stdout
+            raise _GitFailed(next(a for a in args if not a.startswith("-") and "=" not in a), stderr)
+        return done.stdout.decode("utf-8", errors="replace")
+
+    def _git_quiet(self, *args: str) -> None:
+        """A housekeeping command whose failure changes nothing (a section or ref that is not there)."""
+        try:
+            self._git(*args)
+        except _GitFailed:
+            pass
 
     def _local(self, *args: str) -> str:
         try:
             return self._git(*args)
         except _GitFailed as failed:
             raise self._local_error(failed) from None
-
-    def _network(self, doing: str, *args: str) -> str:
-        try:
-            return self._git(*args, network=True)
-        except _GitFailed as failed:
-            raise self._error(failed, doing) from None
 
     def _error(self, failed: _GitFailed, doing: str) -> DeliveryError:
         """A network git command failed: retryable or permanent, with the advice for it."""
@@ -300,19 +484,12 @@ def _last_lines(stderr: str, count: int = 3) -> str:
     return " / ".join(lines[-count:]) or "no message"
 
 
-def _files(root: Path, *, skip_git: bool) -> list[Path]:
-    found = []
-    for directory, subdirs, names in os.walk(root):
-        if skip_git and Path(directory) == root:
-            subdirs[:] = [d for d in subdirs if d != ".git"]
-        found.extend(Path(directory, name) for name in names)
-    return found
-
-
-def _remove_empty_dirs(root: Path) -> None:
-    """Remove the folders a deleted page left empty (git does not track folders)."""
-    for child in root.iterdir():
-        if child.is_dir() and not child.is_symlink() and child.name != ".git":
-            _remove_empty_dirs(child)
-            if not any(child.iterdir()):
-                child.rmdir()
+def _private_folder(folder: Path) -> None:
+    """``folder`` (created with its missing parents) readable by the owner only, whatever the umask."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        os.chmod(path, PRIVATE_FOLDER)
