@@ -125,6 +125,7 @@ class SiteInput:
     pages: Iterable[Page]
     remove: list[str]
     keep: frozenset[str]
+    store: str
     generation: int
     problems: dict[str, str]  # incident id -> why it is left out; filled while ``pages`` is read
 
@@ -139,6 +140,7 @@ def read(
     ``stream``: read the pages lazily (the caller builds in the same thread as the store is read).
     """
     problems: dict[str, str] = {}
+    store_id, generation = store.site_generation()
     versions = store.incident_versions()
     paths = _page_paths(versions)
     stale = set(versions) if full else {
@@ -152,7 +154,8 @@ def read(
         pages=pages if stream else list(pages),
         remove=sorted(listed - set(paths.values())),
         keep=frozenset(paths.values()),
-        generation=sum(int(v.split("-", 1)[0]) for v in versions.values()),
+        store=store_id,
+        generation=generation,
         problems=problems,
     )
 
@@ -160,7 +163,7 @@ def read(
 def build(source: SiteInput, writer: SiteWriter) -> BuiltSite:
     """Build ``source`` (no store access here: safe in a worker thread)."""
     built = build_site(source.data, writer, pages=source.pages, remove=source.remove, left_out=source.problems)
-    return replace(built, keep=source.keep, generation=source.generation)
+    return replace(built, keep=source.keep, store=source.store, generation=source.generation)
 
 
 def rebuild(config: Config, store: Store) -> BuiltSite:

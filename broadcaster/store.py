@@ -33,6 +33,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -354,6 +355,20 @@ class Store:
             digest = hashlib.blake2b(record.encode(), digest_size=8).hexdigest()
             versions[row["id"]] = f"{row['last_sequence'] or 0}-{digest}"
         return versions
+
+    def site_generation(self) -> tuple[str, int]:
+        """Which store this is (an id made on first use) and how far it has got: a number that
+        grows with every update stored (the newest delivery record). Machines that publish one
+        site from one store compare these, so a site built from a later state is never replaced."""
+        row = self.select_one("SELECT value FROM meta WHERE key = 'store_id'")
+        if row is None:
+            with self.transaction():
+                self.run("INSERT INTO meta(key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
+                         (uuid.uuid4().hex,))
+            row = self.select_one("SELECT value FROM meta WHERE key = 'store_id'")
+        latest = self.select_one("SELECT COALESCE(MAX(id), 0) AS n FROM deliveries")
+        assert row is not None and latest is not None
+        return str(row["value"]), int(latest["n"])
 
     def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
         """Update rows by incident id, a few queries for many incidents rather than one each."""

@@ -207,8 +207,8 @@ def test_a_site_built_from_a_later_state_of_the_store_is_never_replaced(remote: 
     from dataclasses import replace
 
     host = make_host(remote, tmp_path)
-    newer = replace(write_site(tmp_path / "new", {**SITE, "index.html": b"newer"}), generation=7)
-    older = replace(write_site(tmp_path / "old", {**SITE, "index.html": b"older"}), generation=5)
+    newer = replace(write_site(tmp_path / "new", {**SITE, "index.html": b"newer"}), store="s1", generation=7)
+    older = replace(write_site(tmp_path / "old", {**SITE, "index.html": b"older"}), store="s1", generation=5)
 
     publish(host, newer)
     receipt = publish(make_host(remote, tmp_path / "other-machine"), older)

@@ -22,6 +22,7 @@ from broadcaster.config import ChannelConfig, Secret, parse
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.site.hosts import BuiltSite, load_host_class
 from broadcaster.site.hosts.s3 import MANIFEST_NAME, S3Host
+from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
 
 SITE = {
@@ -197,7 +198,7 @@ def test_a_file_gone_from_the_site_is_deleted_from_the_bucket(
 def test_prefix_puts_the_site_and_its_manifest_in_a_folder(
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
 ) -> None:
-    publish(make_host(s3.url, bucket, tmp_path, prefix="/status/"), site)
+    publish(make_host(s3.url, bucket, tmp_path, prefix="status/"), site)
 
     assert set(s3.objects(bucket)) == {f"status/{p}" for p in [*SITE, MANIFEST_NAME]}
 
@@ -413,3 +414,24 @@ def test_a_real_build_gets_a_charset_on_every_text_file_and_a_year_only_on_finge
             assert kind.endswith("; charset=utf-8"), f"{path}: {kind}"
         assert (cache == YEAR) is is_immutable(path), f"{path}: {cache}"
     assert objects["index.html"]["ContentType"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("prefix", ["../elsewhere", "status/../../x", "/status", "a//b", "./status", "st atus",
+                                    "status\\..\\x", "a/\x00/b"],
+                         ids=["dotdot", "inner-dotdot", "leading-slash", "empty-part", "dot", "space",
+                              "backslash", "control"])
+def test_a_prefix_that_resolves_elsewhere_is_refused_at_config_load(project: Project, prefix: str) -> None:
+    escaped = prefix.replace("\\", "\\\\").replace("\x00", "\\u0000")
+    project.write_config(f'\n[publish.bucket]\ntype = "s3"\nbucket = "acme-status"\nprefix = "{escaped}"\n')
+
+    result = project.cli("channels", "check")
+
+    assert result.exit_code == 2, result.output
+    assert "publish.bucket.prefix" in result.output and "no leading '/'" in result.output
+
+
+@pytest.mark.parametrize("prefix", ["status", "status/", "sites/acme-status", "a.b/c_d-e"])
+def test_a_folder_prefix_is_accepted(tmp_path: Path, prefix: str) -> None:
+    config = parse({"publish": {"b": {"type": "s3", "bucket": "acme", "prefix": prefix}}}, tmp_path / "b.toml", {})
+    host = load_host_class("s3")(config.publish["b"], tmp_path)
+    assert isinstance(host, S3Host) and host.prefix == prefix.rstrip("/") + "/"

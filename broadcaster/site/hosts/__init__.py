@@ -47,8 +47,9 @@ class BuiltSite:
     # incident the store still holds (another machine may have built them, or a bad
     # record kept this build from rebuilding them).
     keep: frozenset[str] = frozenset()
-    # How far the store had got when this build read it (a count that only grows): a host
-    # that already serves a site built further along keeps it.
+    # Which store this build read, and how far it had got (a number that only grows): a host
+    # that already serves a site built further along from the same store keeps it.
+    store: str = ""
     generation: int = 0
     # Incidents left out of this build, each with why (see broadcaster.site_source).
     problems: tuple[str, ...] = ()

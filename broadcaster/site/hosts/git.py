@@ -15,9 +15,9 @@ update then leaves nothing of the old text in the branch's history (the host
 may keep unreachable objects until it collects garbage). ``history = "keep"``:
 one commit per publish on top of the tip, the old text stays in ``git log -p``.
 
-Every commit says how far the store had got when the site was built
-(``Broadcaster-Generation: N``); a publish never replaces a site built further
-along by another machine.
+Every commit says which store the site was built from and how far that store
+had got (``Broadcaster-Store``, ``Broadcaster-Generation``); a publish never
+replaces a site another machine built from a later state of the same store.
 
 Plain ``git`` runs in a subprocess. User values go after ``--``, and a
 ``remote`` that is not a URL or a path is refused (one starting with ``-``
@@ -55,6 +55,7 @@ _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
 _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+:[^\s]+$")
 _GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)
+_STORE = re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
 _HISTORY = ("replace", "keep")
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -226,8 +227,8 @@ class GitHost(SiteHost):
         tip = self._fetch(url, env)
         entries = self._entries(tip) if tip else {}
         self._refuse_links(entries)
-        published = self._generation(tip) if tip else 0
-        if published > site.generation:
+        store, published = self._generation(tip) if tip else ("", 0)
+        if site.store and store == site.store and published > site.generation:
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}",  # type: ignore[index]
                            notes=(f"kept: the branch already holds a site built from a later state of the store "
                                   f"(generation {published} > {site.generation})",))
@@ -236,7 +237,7 @@ class GitHost(SiteHost):
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}", notes=("unchanged; nothing pushed",))
         changed = self._changed_files(tip, tree)
         message = (f"Publish status page ({changed} file{'s' if changed != 1 else ''} changed)\n\n"
-                   f"Broadcaster-Generation: {site.generation}\n")
+                   f"Broadcaster-Store: {site.store or 'unknown'}\nBroadcaster-Generation: {site.generation}\n")
         commit = self._commit(tree, tip if self.history == "keep" else None, message)
         if stop.is_set():
             raise retryable("the publish was stopped before pushing; the next attempt pushes again")
@@ -288,9 +289,11 @@ class GitHost(SiteHost):
                 f"(or delete the branch: the next publish creates it), then run `broadcaster retry`."
             )
 
-    def _generation(self, tip: str) -> int:
-        found = _GENERATION.search(self._local("log", "-1", "--format=%B", "--end-of-options", tip))
-        return int(found.group(1)) if found else 0
+    def _generation(self, tip: str) -> tuple[str, int]:
+        """The store the tip's site was built from, and how far that store had got."""
+        message = self._local("log", "-1", "--format=%B", "--end-of-options", tip)
+        store, generation = _STORE.search(message), _GENERATION.search(message)
+        return (store.group(1) if store else "", int(generation.group(1)) if generation else 0)
 
     def _kept(self, entries: dict[str, tuple[str, str]], site: BuiltSite) -> dict[str, tuple[str, str]]:
         """What of the tip stays: everything outside ``path``, and CNAME/.nojekyll unless the site has them."""

@@ -8,6 +8,14 @@ JSON that link to them, then the index, so a reader never follows a link to a
 page that is not there yet. Files gone from the site are deleted
 before the manifest is written.
 
+Several machines may publish to one bucket. The manifest also records the
+version of the store's record each incident page shows and how far the store
+had got (its generation), so a publish never replaces a page, or the index,
+feeds and JSON, built from a later state of the store by another machine;
+it never deletes the page of an incident the store still holds
+(``BuiltSite.keep``), nor a fingerprinted asset that pages built elsewhere may
+still link to.
+
 boto3 is imported inside the methods: it takes longer to import than the rest
 of the CLI together, and most commands never touch S3.
 """
@@ -20,8 +28,9 @@ import json
 import mimetypes
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,6 +71,17 @@ _RETRYABLE_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
     "InternalError", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded",
 })
+
+
+def _valid_prefix(prefix: str) -> bool:
+    if not prefix:
+        return True
+    parts = prefix.removesuffix("/").split("/")
+    return (
+        not prefix.startswith("/")
+        and all(part not in ("", ".", "..") for part in parts)
+        and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in prefix)
+    )
 
 
 def content_type(path: str) -> str:
@@ -105,12 +125,16 @@ class S3Host(SiteHost):
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         super().__init__(config, base_dir)
         options = config.options
+        self.validate_options(options, f"publish.{self.name}")
         self.bucket = str(options["bucket"])
-        prefix = str(options.get("prefix", "")).strip("/")
+        prefix = str(options.get("prefix", "")).removesuffix("/")
         self.prefix = f"{prefix}/" if prefix else ""
         self.region = str(options.get("region", "")) or None
         self.endpoint_url = str(options.get("endpoint_url", "") or config.api_url or "") or None
-        where = f"publish.{self.name}"
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        where = where.rstrip(". ")
         if isinstance(options.get("secret_access_key"), str):
             raise ConfigError(
                 f"{where}.secret_access_key holds a secret written in the file. Put it in an "
@@ -120,6 +144,13 @@ class S3Host(SiteHost):
             raise ConfigError(
                 f"{where}: set both access_key_id and secret_access_key, or neither "
                 "(then the standard AWS environment variables and files are used)."
+            )
+        prefix = options.get("prefix", "")
+        if not isinstance(prefix, str) or not _valid_prefix(prefix):
+            raise ConfigError(
+                f"{where}.prefix must be a folder path in the bucket, like \"status\" or \"sites/status/\": "
+                "no leading '/', no '..' or '.', no empty part ('//'), no backslash, space or control "
+                "character. Browsers and CDNs resolve such keys elsewhere than the bucket lists them."
             )
 
     @property
@@ -144,24 +175,27 @@ class S3Host(SiteHost):
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         client = self._client()
         remote = self._call(lambda: self._read_manifest(client), "read the manifest")
-        served = dict(remote)  # what the bucket holds now, updated as each request succeeds
-        changed = [p for p in site.order if remote.get(p) != site.hashes[p]]
-        gone = sorted(set(remote) - set(site.hashes))
+        plan = _Plan.of(site, remote)
+        served = dict(remote.files)  # what the bucket holds now, updated as each request succeeds
         try:
-            self._upload_all(client, site, changed, served, stop)
-            for path in gone:
+            self._upload_all(client, site, plan.upload, served, stop)
+            for path in plan.delete:
                 self._check_stop(stop)
                 key = self.prefix + path
                 self._call(lambda k=key: client.delete_object(Bucket=self.bucket, Key=k), f"delete {path}")
                 served.pop(path, None)
         except BaseException:
-            if served != remote:
-                self._save_progress(client, served)
+            if served != remote.files:
+                self._save_progress(client, _Remote(served, remote.versions, remote.store, remote.generation))
             raise
-        if changed or gone or not remote:
-            self._call(lambda: self._write_manifest(client, site.hashes), "write the manifest")
-        notes = (f"{len(changed)} uploaded, {len(gone)} deleted, {len(site.hashes) - len(changed)} unchanged",)
-        return Receipt(remote_id=self.location, notes=notes)
+        result = plan.result(site, remote)
+        if plan.upload or plan.delete or not remote.files or result != remote:
+            self._call(lambda: self._write_manifest(client, result), "write the manifest")
+        notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
+                 f"{len(site.hashes) - len(plan.upload)} unchanged"]
+        if plan.newer:
+            notes.append(f"{len(plan.newer)} kept: built elsewhere from a later state of the store")
+        return Receipt(remote_id=self.location, notes=tuple(notes))
 
     def _upload_all(
         self, client: Any, site: BuiltSite, changed: list[str], served: dict[str, str], stop: threading.Event
@@ -211,19 +245,28 @@ class S3Host(SiteHost):
             body = client.get_object(Bucket=self.bucket, Key=self.manifest_key)["Body"].read()
         except ClientError as exc:
             if _code(exc) in ("NoSuchKey", "404"):
-                return {}
+                return _Remote()
             raise
         try:
             document = json.loads(body)
         except ValueError:
-            return {}
+            return _Remote()
         files = document.get("files") if isinstance(document, dict) else None
         if document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
-            return {}
-        return {str(k): str(v) for k, v in files.items()}
+            return _Remote()
+        versions = document.get("versions")
+        generation = document.get("generation")
+        return _Remote(
+            {str(k): str(v) for k, v in files.items()},
+            {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+            str(document.get("store") or ""),
+            generation if isinstance(generation, int) else 0,
+        )
 
-    def _write_manifest(self, client: Any, hashes: dict[str, str]) -> None:
-        body = json.dumps({"version": MANIFEST_VERSION, "files": hashes}, sort_keys=True).encode()
+    def _write_manifest(self, client: Any, remote: _Remote) -> None:
+        document = {"version": MANIFEST_VERSION, "files": remote.files, "versions": remote.versions,
+                    "store": remote.store, "generation": remote.generation}
+        body = json.dumps(document, sort_keys=True).encode()
         client.put_object(
             Bucket=self.bucket,
             Key=self.manifest_key,
@@ -232,7 +275,7 @@ class S3Host(SiteHost):
             CacheControl="no-store",
         )
 
-    def _save_progress(self, client: Any, served: dict[str, str]) -> None:
+    def _save_progress(self, client: Any, served: _Remote) -> None:
         """Record what did go up, so the engine's next attempt uploads only the rest."""
         # Best effort: if this fails too, the original error is the one to report.
         with contextlib.suppress(Exception):
@@ -256,7 +299,7 @@ class S3Host(SiteHost):
             served = self._call(lambda: self._read_manifest(client), "read the manifest")
         except DeliveryError as exc:
             return [CheckResult(self.name, self.location, False, str(exc))]
-        state = f"{len(served)} files published" if served else "nothing published yet"
+        state = f"{len(served.files)} files published" if served.files else "nothing published yet"
         return [CheckResult(self.name, self.location, True, f"bucket reachable with these credentials; {state}")]
 
     # -- the client and its errors ------------------------------------------------
@@ -368,6 +411,55 @@ class S3Host(SiteHost):
             if (value := self.config.options.get(key)) is not None
         ]
         return redact(message, secrets)
+
+
+@dataclass(frozen=True)
+class _Remote:
+    """What the bucket's manifest says it serves."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # incident page -> version of its record
+    store: str = ""
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one publish uploads and deletes, and what it leaves because the bucket has newer."""
+
+    upload: list[str]
+    delete: list[str]
+    newer: frozenset[str]
+
+    @classmethod
+    def of(cls, site: BuiltSite, remote: _Remote) -> _Plan:
+        newer: set[str] = set()
+        if site.store and remote.store == site.store:  # versions of another store say nothing about ours
+            newer = {p for p, v in remote.versions.items() if p in site.hashes and _later(v, site.versions.get(p))}
+            if remote.generation > site.generation:
+                newer |= LINKING_FILES & set(remote.files)
+        upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]
+        delete = sorted(p for p in set(remote.files) - set(site.hashes) - site.keep if not _FINGERPRINTED.search(p))
+        return cls(upload, delete, frozenset(newer))
+
+    def result(self, site: BuiltSite, remote: _Remote) -> _Remote:
+        """The manifest after this publish: ours, except what the bucket had newer or we must keep."""
+        files = {p: h for p, h in remote.files.items() if p not in self.delete}
+        files.update({p: h for p, h in site.hashes.items() if p not in self.newer})
+        same = remote.store == site.store
+        versions = {p: v for p, v in remote.versions.items() if p in files} if same else {}
+        versions.update({p: v for p, v in site.versions.items() if p in files and p not in self.newer})
+        generation = max(remote.generation, site.generation) if same else site.generation
+        return _Remote(files, versions, site.store, generation)
+
+
+def _later(remote_version: str, ours: str | None) -> bool:
+    """Whether the bucket's page shows a later update of its incident than ours."""
+    def number(version: str | None) -> int:
+        head = (version or "").split("-", 1)[0]
+        return int(head) if head.isdigit() else -1
+
+    return number(remote_version) > number(ours)
 
 
 class _Stopped(DeliveryError):

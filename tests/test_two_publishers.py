@@ -1,0 +1,151 @@
+"""Two publishers, one store (issue 13 item 1): what is published comes from the store, not from
+whichever local folder published last.
+
+Two config folders ("laptops"), each with its own output folder, share one store
+(an SQLite file, or the team PostgreSQL) and publish to one S3 bucket (moto) or
+one bare git remote. Every command is a real ``broadcaster`` process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_CONFIG, Project
+from tests.fakes.s3 import S3Server
+from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
+
+BUCKET = "two-laptops"
+# Incidents closed before today are not on the front page: only the store knows them.
+CONFIG = BASE_CONFIG.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\nhistory_days = 0')
+
+
+def run(laptop: Project, *args: str) -> dict:
+    process = laptop.process(*args, "--yes", "--json")
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    return json.loads(out)
+
+
+def laptops(tmp_path: Path, store: str, target: str, env: dict[str, str]) -> tuple[Project, Project]:
+    pair = []
+    for name in ("alice", "bob"):
+        laptop = Project(tmp_path / name, env=dict(env))
+        laptop.root.mkdir()
+        laptop.write_config(store + target, base=CONFIG)
+        pair.append(laptop)
+    return pair[0], pair[1]
+
+
+def s3_target(server: S3Server) -> str:
+    return f"""
+[publish.bucket]
+type = "s3"
+bucket = "{BUCKET}"
+region = "us-east-1"
+endpoint_url = "{server.url}"
+access_key_id = "${{S3_KEY}}"
+secret_access_key = "${{S3_SECRET}}"
+"""
+
+
+@pytest.fixture
+def s3() -> Iterator[S3Server]:
+    with S3Server() as server:
+        server.create_bucket(BUCKET)
+        yield server
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    path = tmp_path / "pages.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
+    return path
+
+
+def sqlite_store(tmp_path: Path) -> str:
+    return f'\n[store]\npath = "{tmp_path / "shared" / "state.db"}"\n'
+
+
+class Published:
+    """What readers get: the bucket's objects or the pages branch's files."""
+
+    def __init__(self, s3: S3Server | None = None, remote: Path | None = None) -> None:
+        self.s3, self.remote = s3, remote
+
+    def files(self) -> dict[str, str]:
+        if self.s3 is not None:
+            return {k: self.s3.body(BUCKET, k).decode() for k in self.s3.objects(BUCKET)}
+        assert self.remote is not None
+        git = ["git", "--git-dir", str(self.remote)]
+        names = subprocess.run([*git, "ls-tree", "-r", "--name-only", "gh-pages"], capture_output=True,
+                               text=True, check=True).stdout.split()
+        return {n: subprocess.run([*git, "show", f"gh-pages:{n}"], capture_output=True, text=True,
+                                  check=True).stdout for n in names}
+
+
+def scenario(alice: Project, bob: Project, published: Published) -> None:
+    """Alice opens and closes an old outage and opens a live one; Bob, whose folder has never
+    seen either, posts an update to the live one; Alice then posts about something else."""
+    old = run(alice, "post", "--title", "Old outage", "Old outage began.")["incident_id"]
+    run(alice, "resolve", old, "Old outage is over.")
+    live = run(alice, "post", "--title", "Live outage", "Live outage began.")["incident_id"]
+
+    run(bob, "post", "-i", live, "-s", "identified", "Bob found the cause.")
+    files = published.files()
+    assert f"incidents/{old}.html" in files, "Bob's laptop deleted a page of an incident the store holds"
+    assert "Old outage is over." in files[f"incidents/{old}.html"]
+
+    other = run(alice, "post", "--title", "Other thing", "Something else began.")["incident_id"]
+
+    files = published.files()
+    # Alice's folder had the live page from before Bob's update: it must not roll it back.
+    assert "Bob found the cause." in files[f"incidents/{live}.html"]
+    assert "Something else began." in files[f"incidents/{other}.html"]
+    for name in ("index.html", "feed.xml", "summary.json"):
+        assert "Bob found the cause." in files[name] and "Something else began." in files[name], name
+
+
+def test_two_laptops_one_sqlite_store_one_bucket(tmp_path: Path, s3: S3Server) -> None:
+    alice, bob = laptops(tmp_path, sqlite_store(tmp_path), s3_target(s3), {"S3_KEY": "k", "S3_SECRET": "s"})
+    scenario(alice, bob, Published(s3=s3))
+
+
+def test_two_laptops_one_sqlite_store_one_pages_branch(tmp_path: Path, remote: Path) -> None:
+    target = f'\n[publish.pages]\ntype = "git"\nremote = "{remote}"\nbranch = "gh-pages"\n'
+    alice, bob = laptops(tmp_path, sqlite_store(tmp_path), target, {})
+    scenario(alice, bob, Published(remote=remote))
+
+
+def test_two_laptops_one_team_database_one_bucket(tmp_path: Path, s3: S3Server, pg_server: PgServer) -> None:
+    name = pg_server.create_database()
+    try:
+        store = f'\n[store]\nurl = "{pg_server.config_url(name)}"\n'
+        env = {"S3_KEY": "k", "S3_SECRET": "s", PASSWORD_ENV: pg_server.password}
+        alice, bob = laptops(tmp_path, store, s3_target(s3), env)
+        scenario(alice, bob, Published(s3=s3))
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_posting_at_the_same_time_loses_no_page(tmp_path: Path, s3: S3Server) -> None:
+    alice, bob = laptops(tmp_path, sqlite_store(tmp_path), s3_target(s3), {"S3_KEY": "k", "S3_SECRET": "s"})
+    first = run(alice, "post", "--title", "Shared outage", "It began.")["incident_id"]
+
+    processes = [laptop.process("post", "--yes", "--json", "--title", f"{laptop.root.name} outage",
+                                f"{laptop.root.name} saw it.") for laptop in (alice, bob) for _ in range(2)]
+    results = [(p.communicate(timeout=120), p.returncode) for p in processes]
+
+    assert [code for _, code in results] == [0] * 4, results
+    ids = [json.loads(out)["incident_id"] for (out, _), _ in results]
+    files = Published(s3=s3).files()
+    for incident_id in [first, *ids]:
+        assert f"incidents/{incident_id}.html" in files
+    # The next publish from either laptop shows everything the store holds.
+    run(bob, "post", "-i", first, "Still on it.")
+    index = Published(s3=s3).files()["index.html"]
+    assert all(f"{name} saw it." in index for name in ("alice", "bob"))
