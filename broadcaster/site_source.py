@@ -210,11 +210,11 @@ def _page(config: Config, incident: Incident, updates: list[Update], problems: d
     """The incident's public timeline and private values; None (reported) if its record cannot be cut."""
     try:
         view = public_incident(incident, updates, url=incident_url(config, incident.id))
-        values = PrivateValues.of(v for update in updates for v in private_values(update))
     except Exception as exc:  # noqa: BLE001 - a record stored before the input gate must not stop the site
         problems.setdefault(incident.id, f"incident {incident.id} was left out of the site ({type(exc).__name__}: {exc})")
         return None
-    return Page(view, values)
+    # Worked out when the page changed (the builder leaves the page out if this fails).
+    return Page(view, lambda: PrivateValues.of(v for update in updates for v in private_values(update)))
 
 
 def site_data(config: Config, store: Store, problems: dict[str, str] | None = None) -> SiteData:
@@ -242,7 +242,15 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     ]
     found = outages([page.incident for *_, page in loaded], now)
     uptime = component_days(found, [c.component.id for c in config.components], now)
+    values = {}
+    for page in shown:
+        try:
+            values[page.incident.header.id] = page.values()
+        except Exception as exc:  # noqa: BLE001 - as in _page: a bad record is left out, loudly
+            incident_id = page.incident.header.id
+            problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({type(exc).__name__}: {exc})")
+    shown = [p for p in shown if p.incident.header.id in values]
     return SiteData(
         page=config.page, components=config.components, incidents=tuple(p.incident for p in shown), now=now,
-        uptime=uptime, private={p.incident.header.id: p.private for p in shown if p.private},
+        uptime=uptime, private={i: v for i, v in values.items() if v},
     )

@@ -73,11 +73,18 @@ class SiteData:
 @dataclass(frozen=True)
 class Page:
     """One incident page to write, the private values it must not hold, and the version of the
-    store's record it was cut from (None: unknown, not recorded)."""
+    store's record it was cut from (None: unknown, not recorded).
+
+    ``private`` may be a function giving them: they are worked out only for a page that
+    changed, since an unchanged page was checked when it was written.
+    """
 
     incident: PublicIncident
-    private: PrivateValues = _NO_VALUES
+    private: PrivateValues | Callable[[], PrivateValues] = _NO_VALUES
     version: str | None = None
+
+    def values(self) -> PrivateValues:
+        return self.private if isinstance(self.private, PrivateValues) else self.private()
 
 
 def build_site(
@@ -153,13 +160,16 @@ class _Build:
             try:
                 path = html.incident_path(incident_id)
                 body = html.render_incident(self.data.page, self.data.components, page.incident)
-                guard(body, page.private, path, "text/html")
+                values = None
+                if not self.writer.unchanged(path, body, page.version):
+                    values = page.values()
+                    guard(body, values, path, "text/html")
             except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
                 self._leave_out(incident_id, exc)
                 continue
             self.writer.write(path, body, version=page.version)
-            if page.private:
-                self.guarded[path] = page.private
+            if values:
+                self.guarded[path] = values
             done.add(incident_id)
         return done
 

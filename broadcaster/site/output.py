@@ -121,6 +121,14 @@ class SiteWriter:
         """Whether a file is in the site (the manifest knows it and it is on disk)."""
         return path in self.hashes and os.path.isfile(os.path.join(self._root, path))
 
+    def unchanged(self, path: str, data: bytes, version: str | None) -> bool:
+        """Whether this build wrote exactly ``data`` at ``path`` from this same ``version`` already.
+
+        Then it was checked by the egress guard against the same record's private values,
+        and a full build need not check its ten thousand unchanged pages again.
+        """
+        return version is not None and self.versions.get(path) == version and self.hashes.get(path) == sha256(data)
+
     def write(self, path: str, data: bytes, *, version: str | None = None) -> None:
         """Write ``data`` at ``path`` (relative, '/'-separated) unless it is there already.
 
