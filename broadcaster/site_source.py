@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -61,7 +61,7 @@ def claim_folder(config: Config, store: Store | None) -> None:
     """Make sure the output folder is broadcaster's (marking a new or empty one); ``FolderRefused`` if not."""
     folder = config.output_dir
     refuse_holding(folder, keep_out(config, store), "[page] output_dir")
-    state = inspect(folder, INTERNAL, set(site_files(folder)).__contains__)
+    state = inspect(folder, INTERNAL, _listed_in_manifest(folder))
     if state.kind == "not-a-folder":
         raise FolderRefused(
             f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder "
@@ -82,9 +82,23 @@ def refuse_unowned_folder(config: Config, store: Store | None) -> None:
     """Before anything is stored: refuse an output folder that is not broadcaster's (read-only check)."""
     folder = config.output_dir
     refuse_holding(folder, keep_out(config, store), "[page] output_dir")
-    state = inspect(folder, INTERNAL, set(site_files(folder)).__contains__)
+    state = inspect(folder, INTERNAL, _listed_in_manifest(folder))
     if state.kind in ("foreign", "not-a-folder"):
         claim_folder(config, store)  # raises, with the whole message
+
+
+def _listed_in_manifest(folder: Path) -> Callable[[str], bool]:
+    """Whether a file is one the folder's manifest lists; the manifest is read only if asked
+    (a folder built before the marker existed)."""
+    listed: set[str] | None = None
+
+    def accept(path: str) -> bool:
+        nonlocal listed
+        if listed is None:
+            listed = set(site_files(folder))
+        return path in listed
+
+    return accept
 
 
 class site_lock:

@@ -341,17 +341,19 @@ class Store:
         """Every incident's id and a version of its record: ``<last sequence>-<hash>``.
 
         The version changes whenever the incident or its updates are written (a new
-        update, a correction, an import that merges into it), and its number only
-        grows, so a site built from an older record can tell it is older. A site
-        folder compares these with the versions its pages were built from.
+        update, a correction, an import that merges into it: every write of an update
+        moves ``updated_at`` or, imported out of order, the last sequence), and its
+        number only grows, so a page built from an older record can tell it is older.
+        A site folder compares these with the versions its pages were built from.
         """
+        # MAX per incident is one index lookup each; sequences have no gaps, so it also counts them.
         rows = self.select(
-            "SELECT i.*, (SELECT COUNT(*) FROM updates u WHERE u.incident_id = i.id) AS update_count,"
+            "SELECT i.id, i.updated_at, i.status, i.title, i.impact,"
             " (SELECT MAX(sequence) FROM updates u WHERE u.incident_id = i.id) AS last_sequence FROM incidents i"
         )
         versions = {}
         for row in rows:
-            record = "\x1f".join(str(row[c]) for c in (*INCIDENT_COLUMNS, "update_count"))
+            record = "\x1f".join(str(row[c]) for c in ("updated_at", "status", "title", "impact"))
             digest = hashlib.blake2b(record.encode(), digest_size=8).hexdigest()
             versions[row["id"]] = f"{row['last_sequence'] or 0}-{digest}"
         return versions
