@@ -352,9 +352,27 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     path = reader.string(table, "path", "store.", ".broadcaster/state.db")
     url = table.get("url", "")
     url = reader.resolve(url) if isinstance(url, str) else url
+    if isinstance(url, str):
+        _refuse_written_password(reader, url)
     if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
     return StoreConfig(path=Path(path), url=url)
+
+
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")
+_QUERY_PASSWORD = re.compile(r"[?&]password=(?P<password>[^&#]*)", re.IGNORECASE)
+_ENV_ANYWHERE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _refuse_written_password(reader: _Reader, url: str) -> None:
+    """A password in ``[store] url`` must come from the environment, like every secret."""
+    for found in (_URL_PASSWORD.match(url), _QUERY_PASSWORD.search(url)):
+        if found and found.group("password") and _ENV_ANYWHERE.fullmatch(found.group("password")) is None:
+            raise reader.error(
+                "store.url",
+                "holds a password written in the file. Put it in an environment variable and write "
+                'url = "postgresql://user:${DB_PASSWORD}@host/dbname" (or use PGPASSWORD or ~/.pgpass).',
+            )
 
 
 def _engine(reader: _Reader, table: dict[str, Any]) -> EngineConfig:

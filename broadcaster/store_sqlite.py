@@ -8,6 +8,7 @@ to date whenever a file is opened.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -80,6 +81,35 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def _private_file(path: Path) -> None:
+    """The state file (and its WAL and shared-memory files) readable by the owner only, whatever
+    the umask: it holds customers and private notes. SQLite gives the WAL and SHM files the
+    mode of the database file; existing ones from older versions are tightened too."""
+    missing = []
+    folder = path.parent
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):  # folders we create are ours: .broadcaster/ and the like
+        created.mkdir(exist_ok=True)
+        os.chmod(created, PRIVATE_FOLDER)
+    state_folder = path.parent
+    if state_folder.name == ".broadcaster" and state_folder.stat().st_uid == os.getuid():
+        os.chmod(state_folder, PRIVATE_FOLDER)  # made 0755 by older versions
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            os.chmod(file, PRIVATE_FILE)
+
+
 class SQLiteStore(Store):
     """The embedded store. One instance per command; not shared between threads."""
 
@@ -89,7 +119,7 @@ class SQLiteStore(Store):
         self.path = path
         self.location = f"the state file {path}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(path)
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions ([store] path).") from exc
