@@ -25,10 +25,14 @@ from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
+from broadcaster.site.longform import excerpt
 from broadcaster.site.pages import incident_path, template
 from messages.visibility import PublicIncident, PublicView
 
 MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
+# A postmortem's entry carries its beginning and links to the rest: a book-length postmortem
+# would otherwise be rendered, checked and uploaded again with every later post, twice.
+POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
 # Entry titles for updates that are not a plain status change.
 KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
@@ -129,7 +133,12 @@ def build_feeds(
     body = template("feed_entry.html")
     context = {"times": Times(page.timezone), "names": Names(components)}
     for incident, update in pairs:
-        _entry(generator, page, incident, update, body.render(context, update=update).strip())
+        text, cut = update.message, False
+        if update.kind == st.POSTMORTEM:
+            text, cut = excerpt(update.message, POSTMORTEM_EXCERPT_CHARS)
+        link = entry_link(page, incident.header.id, update)
+        html = body.render(context, update=update, text=text, cut=cut, link=link).strip()
+        _entry(generator, page, incident, update, html)
     _links(generator, page, "feed.xml", "application/rss+xml")
     rss = generator.rss_str(pretty=True)
     _links(generator, page, "atom.xml", "application/atom+xml")

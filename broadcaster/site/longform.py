@@ -69,3 +69,24 @@ def render_document(text: str) -> str:
     tokens = md.parse(text)
     _renumber(tokens)
     return _cleaner().clean(md.renderer.render(tokens, md.options, {})).strip()
+
+
+def excerpt(text: str, limit: int) -> tuple[str, bool]:
+    """The first blocks of a markdown document, at most ``limit`` characters; and whether it was cut.
+
+    Cut between blocks (blank lines), so a heading or a list is never broken in two;
+    a first block longer than the limit is cut at a space.
+    """
+    if len(text) <= limit:
+        return text, False
+    kept: list[str] = []
+    size = 0
+    for block in text.split("\n\n"):
+        if size + len(block) > limit:
+            break
+        kept.append(block)
+        size += len(block) + 2
+    if not kept:
+        head = text[:limit]
+        kept = [head.rsplit(" ", 1)[0] if " " in head else head]
+    return "\n\n".join(kept).rstrip(), True
