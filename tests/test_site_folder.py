@@ -249,3 +249,51 @@ def test_published_files_are_world_readable_under_umask_077(project: Project) ->
         for path in [folder, *(p for p in folder.rglob("*") if p.name != ".broadcaster-lock")]:
             mode = path.stat().st_mode & 0o777
             assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
+
+
+# -- links ----------------------------------------------------------------------------------------
+
+
+def test_a_link_planted_in_the_site_folder_is_never_written_through(project: Project, tmp_path: Path) -> None:
+    assert post(project)[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("someone else's")
+    incidents = project.site / "incidents"
+    for page in incidents.iterdir():
+        page.unlink()
+    incidents.rmdir()
+    incidents.symlink_to(elsewhere)
+    bashrc = tmp_path / "bashrc"
+    bashrc.write_text("# shell\n")
+    (project.site / "feed.xml").unlink()
+    (project.site / "feed.xml").symlink_to(bashrc)
+
+    result = project.cli("post", "--yes", "--json", "--title", "Another", "Another thing.")
+
+    assert result.exit_code == 3, result.output
+    assert "symbolic link" in result.stdout and "never writes through links" in result.stdout
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+    assert bashrc.read_text() == "# shell\n"
+
+
+def test_a_directory_target_with_a_planted_link_is_replaced_without_following_it(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "www"\n')
+    assert post(project)[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("someone else's")
+    www = project.root / "www"
+    (www / "index.html").unlink()
+    (www / "index.html").symlink_to(elsewhere / "keep.txt")
+    (www / "stolen").symlink_to(elsewhere)
+
+    code, payload = post(project, "-C", "api")
+
+    assert code == 0, payload
+    assert (elsewhere / "keep.txt").read_text() == "someone else's"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+    assert not (www / "index.html").is_symlink() and "Elevated errors." in (www / "index.html").read_text()
+    assert not (www / "stolen").exists()
