@@ -434,12 +434,17 @@ class _Plan:
     @classmethod
     def of(cls, site: BuiltSite, remote: _Remote) -> _Plan:
         newer: set[str] = set()
+        behind = False  # the bucket shows a later state of the same store than this build read
         if site.store and remote.store == site.store:  # versions of another store say nothing about ours
             newer = {p for p, v in remote.versions.items() if p in site.hashes and _later(v, site.versions.get(p))}
-            if remote.generation > site.generation:
+            behind = remote.generation > site.generation
+            if behind:
                 newer |= LINKING_FILES & set(remote.files)
         upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]
-        delete = sorted(p for p in set(remote.files) - set(site.hashes) - site.keep if not _FINGERPRINTED.search(p))
+        # A build that is behind cannot tell a page of an incident created since it read the
+        # store from one of an incident the store no longer holds: it deletes nothing.
+        gone = set(remote.files) - set(site.hashes) - site.keep
+        delete = [] if behind else sorted(p for p in gone if not _FINGERPRINTED.search(p))
         return cls(upload, delete, frozenset(newer))
 
     def result(self, site: BuiltSite, remote: _Remote) -> _Remote:
