@@ -60,31 +60,35 @@ def keep_out(config: Config, store: Store | None) -> list[tuple[str, Path | None
 def claim_folder(config: Config, store: Store | None) -> None:
     """Make sure the output folder is broadcaster's (marking a new or empty one); ``FolderRefused`` if not."""
     folder = config.output_dir
-    refuse_holding(folder, keep_out(config, store), "[page] output_dir")
-    state = inspect(folder, INTERNAL, _listed_in_manifest(folder))
-    if state.kind == "not-a-folder":
-        raise FolderRefused(
-            f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder "
-            "of its own, e.g. \"public\"; nothing was stored or sent."
-        )
-    if state.kind == "foreign":
-        raise FolderRefused(
-            f"[page] output_dir ({folder}) holds files broadcaster did not write ({state.describe()}). "
-            "The site's folder must be its own: a build would mix them into the site and a publish "
-            "would upload them. Point output_dir at a new or empty folder, e.g. \"public\", or move "
-            "those files out; nothing was stored or sent."
-        )
+    _check_folder(config, store)
     if not (folder / MARKER).is_file():  # new, empty, or built before the marker existed
         mark(folder)
 
 
 def refuse_unowned_folder(config: Config, store: Store | None) -> None:
-    """Before anything is stored: refuse an output folder that is not broadcaster's (read-only check)."""
+    """Before anything is stored: refuse an output folder that is not broadcaster's. Changes nothing."""
+    try:
+        _check_folder(config, store)
+    except FolderRefused as exc:
+        raise FolderRefused(f"{exc} Nothing was stored or sent.") from exc
+
+
+def _check_folder(config: Config, store: Store | None) -> None:
     folder = config.output_dir
     refuse_holding(folder, keep_out(config, store), "[page] output_dir")
     state = inspect(folder, INTERNAL, _listed_in_manifest(folder))
-    if state.kind in ("foreign", "not-a-folder"):
-        claim_folder(config, store)  # raises, with the whole message
+    if state.kind == "not-a-folder":
+        raise FolderRefused(
+            f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder of its own, "
+            'e.g. "public".'
+        )
+    if state.kind == "foreign":
+        raise FolderRefused(
+            f"[page] output_dir ({folder}) holds files broadcaster did not write ({state.describe()}). "
+            "The site's folder must be its own: a build would mix them into the site and a publish "
+            'would upload them. Point output_dir at a new or empty folder, e.g. "public", or move '
+            "those files out."
+        )
 
 
 def _listed_in_manifest(folder: Path) -> Callable[[str], bool]:

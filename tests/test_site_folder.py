@@ -55,7 +55,7 @@ def test_a_folder_holding_the_config_or_the_store_is_refused(
     code, payload = post(project)
 
     assert built.exit_code == 2 and words in built.output and "output_dir" in built.output
-    assert code == 2 and words in payload["output"] and "nothing was stored or sent" in payload["output"]
+    assert code == 2 and words in payload["output"] and "Nothing was stored or sent" in payload["output"]
     assert not [p for p in files_in(project.root) - before if "state.db" not in p]  # only the store itself
     assert stored(project) == []
 

@@ -100,7 +100,7 @@ def refuse_holding(folder: Path, keep_out: Sequence[tuple[str, Path | None]], se
         if inside == where or inside.is_relative_to(where):
             raise FolderRefused(
                 f"{setting} ({folder}) holds {what} ({path}): the site would publish it. "
-                f"Point {setting} at a folder of its own, e.g. \"public\"; nothing was stored or sent."
+                f"Point {setting} at a folder of its own, e.g. \"public\"."
             )
 
 
