@@ -101,6 +101,19 @@ def test_a_remote_that_is_not_a_repository_is_refused_at_config_load(project: Pr
     assert not (project.root / ".broadcaster" / "git").exists()
 
 
+@pytest.mark.parametrize("remote_value", [
+    "https://github.com/acme/status.git", "ssh://git@github.com:22/acme/status.git", "git@github.com:acme/status.git",
+    "github.com:acme/status.git", "/srv/git/status.git", "../status.git", "file:///srv/git/status.git",
+    "${PAGES_REMOTE}",
+], ids=["https", "ssh", "scp-user", "scp", "absolute", "relative", "file", "from-env"])
+def test_a_repository_url_or_path_is_accepted(tmp_path: Path, remote_value: str) -> None:
+    from broadcaster.config import parse
+
+    table = {"type": "git", "remote": remote_value, "branch": "gh-pages"}
+    config = parse({"publish": {"pages": table}}, tmp_path / "broadcaster.toml", {"PAGES_REMOTE": "https://x/y.git"})
+    assert config.publish["pages"].options["branch"] == "gh-pages"
+
+
 @pytest.mark.parametrize(("remote_value", "words"), [
     ("--upload-pack=touch PWNED;false", "without spaces"),
     ("--upload-pack=PWNED", "cannot begin with '-'"),

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
 _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+:[^\s]+$")
+_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
 _GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)
 _STORE = re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
 _HISTORY = ("replace", "keep")
