@@ -103,6 +103,9 @@ class Incident:
     kind: str = "incident"  # or "maintenance"
     scheduled_start: datetime | None = None
     scheduled_end: datetime | None = None
+    # The store's row version this copy was read at: a write based on an older copy is
+    # refused (compare-and-set), so a stale copy never overwrites a newer change.
+    version: int = field(default=0, compare=False)
 
     @property
     def is_open(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,7 +62,11 @@ def update(incident_id: str = "api", message: str = "Investigating.", **changes:
 
 def record(store: Store, incident_id: str = "api", message: str = "Investigating.", *, new: bool = True,
            plan: list[PlannedDelivery] | None = None) -> tuple[Incident, Update]:
-    return store.record_update(incident(incident_id), update(incident_id, message), plan or [SITE], new=new)
+    """Store an update; for an existing incident, written over the version stored, as a command reads first."""
+    written, stored = incident(incident_id), store.incident(incident_id)
+    if not new and stored is not None:
+        written = replace(written, version=stored.version)
+    return store.record_update(written, update(incident_id, message), plan or [SITE], new=new)
 
 
 # -- incidents and updates ---------------------------------------------------------
