@@ -35,6 +35,11 @@ class Destination:
     base_dir: object = None
 
     @property
+    def idempotent(self) -> bool:
+        """Sending again shows nothing twice: the site is rebuilt and uploaded whole, posts are not."""
+        return self.kind != "channel"
+
+    @property
     def ordered(self) -> bool:
         """Channels thread follow-ups, so updates must arrive in order; the site shows all at once."""
         return self.kind == "channel"
