@@ -6,17 +6,20 @@ retry: store -> deliveries not yet sent -> deliver -> outcomes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.destinations import Destination, check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, render
-from broadcaster.errors import ConfigError, InputError
-from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
+from broadcaster.errors import ConfigError, ConflictError, InputError
+from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 from channels.base import Rendered
 from messages.model import Incident, Update
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,29 @@ def post(
     progress: Progress | None = None,
 ) -> PostResult:
     """Check, store (with every delivery, before sending) and publish one update."""
-    incident, update, new = prepare(config, store, draft)
-    return publish(config, store, incident, update, new=new, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+    def attempt() -> PostResult:
+        incident, update, new = prepare(config, store, draft)
+        return publish(config, store, incident, update, new=new, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+    return again_on_conflict(attempt)
+
+
+def again_on_conflict(attempt: Callable[[], T]) -> T:
+    """Run ``attempt``; when another command changed the incident under it, read it again and retry.
+
+    ``ConflictError`` comes from the store before anything is stored or sent, so
+    running the whole attempt again (it reads the incident afresh) is safe. A
+    change that makes the attempt invalid (a status moved past it) then surfaces
+    as the attempt's own InputError.
+    """
+    for remaining in reversed(range(CONFLICT_ATTEMPTS)):
+        try:
+            return attempt()
+        except ConflictError:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def publish(

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 2
 
+# How often a command reads an incident again when another command changed it under it.
+CONFLICT_ATTEMPTS = 5
+
 OPEN_STATES = ("pending", "sending", "failed", "unknown")
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
 DONE_STATES = ("sent", "skipped")
