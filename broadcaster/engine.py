@@ -137,13 +137,16 @@ def render(
 def _as_channel_message(
     view: UpdateView, update: Update, updates: Sequence[Update], destination: Destination
 ) -> UpdateView:
-    """Postmortems are announced, not pasted; corrections say what they correct where they cannot edit."""
+    """Postmortems are announced, not pasted (their corrections too); corrections say what they
+    correct where they cannot edit."""
+    link = f" Read it: {view.incident.url}" if view.incident.url else ""
     if update.kind == "postmortem":
-        link = f" Read it: {view.incident.url}" if view.incident.url else ""
         return replace(view, message=f"We have published a postmortem: what happened, and what we are changing.{link}")
     corrects = corrected_sequence(update)
+    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if original is not None and original.kind == "postmortem":
+        return replace(view, message=f"We have corrected our postmortem of {original.created_at:%Y-%m-%d}.{link}")
     if corrects is not None and not destination.channel.can_edit:
-        original = next((u for u in updates if u.sequence == corrects), None)
         when = f" of {original.created_at:%H:%M} UTC" if original else ""
         return replace(view, message=f"Correction to our update{when}: {view.message}")
     return view
@@ -445,6 +448,9 @@ class Publisher:
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
             return None
+        corrected = self.store.update(delivery.incident_id, corrects)
+        if corrected is not None and corrected.kind == "postmortem":
+            return None  # its announcement stays; the correction is a short notice of its own
         earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
         return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == "sent"), None)
 
