@@ -139,13 +139,7 @@ def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], lis
         try:
             config = load_config(ctx)
             if kind == "incident":
-                from broadcaster.store import open_store as _open
-
-                store = _open(config.store_path)
-                try:
-                    items = [(i.id, i.title) for i in store.list_incidents(limit=200)]
-                finally:
-                    store.close()
+                items = _incidents_for_completion(ctx, config)
             elif kind == "component":
                 from messages.model import ComponentStatus
 
@@ -161,6 +155,26 @@ def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], lis
         return [CompletionItem(value, help=help_text or None) for value, help_text in items if value.startswith(incomplete)]
 
     return complete
+
+
+def _incidents_for_completion(ctx: click.Context, config: Any) -> list[tuple[str, str]]:
+    """Incident ids from the store this command would use (``--store``, ``[store] url``, the file);
+    an embedded file that does not exist yet is not created by pressing Tab."""
+    from pathlib import Path
+
+    from broadcaster.store import open_store as _open
+    from broadcaster.store import store_location
+
+    location = store_location(config, (ctx.find_root().obj or {}).get("store"))
+    text = location if isinstance(location, str) else ""
+    path = location if isinstance(location, Path) else Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else None
+    if path is not None and not path.is_file():
+        return []
+    store = _open(location)
+    try:
+        return [(i.id, i.title) for i in store.list_incidents(limit=200)]
+    finally:
+        store.close()
 
 
 complete_incident = _completer("incident")

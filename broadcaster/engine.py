@@ -27,7 +27,7 @@ from broadcaster.errors import DeliveryError
 from broadcaster.store import Delivery, Store, process_owner, utcnow
 from channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
 from messages.model import Incident, Status, Update
-from messages.visibility import UpdateView, corrected_sequence, public_incident, view_for
+from messages.visibility import UpdateView, corrected_sequence, public_incident, reader_number, view_for
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite
@@ -126,6 +126,7 @@ def render(
         update,
         url=incident_url(config, incident.id),
         previous_status=previous_status(updates, update.sequence),
+        number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
     )
     if destination.kind == "channel":
         return destination.channel.render(_as_channel_message(view, update, updates, destination))

@@ -285,6 +285,27 @@ def test_amending_a_postmortem_sends_a_short_notice_with_the_link_not_the_body(p
     assert "CORRECTED-MARK" in page and "fra-3" in page
 
 
+def test_private_notices_leave_no_gap_in_the_numbers_readers_see(project: Project, world: FakeWorld) -> None:
+    """Update 1, a private overdue notice (sequence 2), then the next public update: readers see Update 2."""
+    code, first = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+                           "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+    assert code == 0, first
+    incident = first["incident_id"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"overdue notice for {incident}"]
+    code, second = run_json(project, "post", "--yes", "-i", incident, "Cause found.")
+    assert code == 0 and second["sequence"] == 3  # the store's number, as --json has always said
+    assert "Update 2 ·" in world.x.tweets[-1].text and "Update 3" not in world.x.tweets[-1].text
+    slack = [m for m in world.slack_messages() if "Cause found." in json.dumps(m.blocks)]
+    assert "Update 2 · Posted" in json.dumps(slack[-1].blocks, ensure_ascii=False)
+    notice = next(m for m in world.slack_messages() if "Overdue" in json.dumps(m.blocks))
+    assert "Update " not in json.dumps(notice.blocks)  # a notice takes no reader number
+    code, amended = run_json(project, "amend", incident, "3", "--yes", "Cause found: a router.")
+    assert code == 0, amended
+    assert "Correction · Update 2 ·" in world.x.tweets[-1].text
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert 'id="update-3"' in page  # anchors and feed ids keep the stable store key
+
+
 # -- SLA --------------------------------------------------------------------------------------
 
 
