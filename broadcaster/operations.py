@@ -195,9 +195,11 @@ def publish_stored(
     publisher.reap()
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
     pending = [d for d in rows if d.state == "pending"]
-    if any(publisher.destinations[d.destination].idempotent for d in pending if d.destination in publisher.destinations):
-        mine = {d.id for d in rows}
-        pending += [d for d in stale_site_deliveries(config, store) if d.id not in mine]
+    # Only the site and targets this command publishes to anyway (--only/--skip hold for them too).
+    publishing = {d.destination for d in pending if d.destination in publisher.destinations
+                  and publisher.destinations[d.destination].idempotent}
+    mine = {d.id for d in rows}
+    pending += [d for d in stale_site_deliveries(config, store) if d.destination in publishing and d.id not in mine]
     sent = {d.id: o for d, o in zip(pending, publisher.deliver(pending), strict=True)}
     return [sent.get(d.id) or Outcome.of(d) for d in rows]
 
@@ -227,7 +229,8 @@ def mark_unknown_sent(
     marked = []
     for delivery in unknown:
         if store.claim(delivery.id, "operator", include_unknown=True):
-            remote_id = given.get(delivery.id, "")
+            # A post X or Slack confirmed before its command died is known even if never recorded sent.
+            remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
             store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send")
             marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
     return marked
@@ -249,7 +252,9 @@ def _remote_ids_for(
                 "matches several deliveries whose fate is unknown (name the incident, or the chat as DEST:CHAT)")
             raise InputError(f"--remote-id {pair!r}: {problem}. Unknown here: {choices}.")
         delivery = matches[0]
-        destination = all_destinations[name]
+        destination = all_destinations.get(name)
+        if destination is None or destination.kind != "channel":
+            raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
         found[delivery.id] = destination.channel.remote_id_from(reference, delivery.target)
     return found
 

@@ -352,6 +352,17 @@ def test_after_kill_9_mid_upload_the_next_post_publishes_the_page(project: Proje
     assert len(s3.received("PUT", ".broadcaster-manifest.json")) >= 1
 
 
+def test_a_post_with_only_the_site_leaves_another_target_alone(project: Project, s3: S3Server) -> None:
+    """--only holds for what rides along too: the bucket delivery waits for a command that publishes there."""
+    incident = killed_mid_upload(project, s3)
+    uploads = len(s3.received("PUT"))
+    code, _ = post_json(project, "--title", "DB slow", "-C", "db", "--only", "site", "Queries are slow.")
+    assert code == 0
+    assert len(s3.received("PUT")) == uploads
+    states = {(d["sequence"], d["destination"]): d["state"] for d in shown(project, incident)["deliveries"]}
+    assert states[(2, "bucket")] == "unknown"
+
+
 # -- nothing the operator wrote is read as terminal markup ------------------------------------------
 
 
