@@ -293,6 +293,11 @@ class Publisher:
                 f"{deadline} came while a request was out, without an answer, so it may or may not "
                 f"have been posted. {self._unknown_advice(destination, delivery, log)}",
             )
+        if destination.idempotent:
+            return self._fail(
+                delivery,
+                f"timed out: no success within {deadline}. `broadcaster retry` publishes it again (harmless).",
+            )
         return self._fail(
             delivery,
             f"timed out: no success within {deadline}, and no request was out. "

@@ -118,6 +118,12 @@ def _step(config: Config, store: Store, incident: Incident, status: str, message
     """One step of a window from ``incident`` as read: ConflictError if it changed since."""
     if incident.kind != "maintenance":
         raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
+    if incident.status.value == status:
+        # Another command (a tick, a colleague) took this step first: announcing it twice helps nobody.
+        raise InputError(
+            f"{incident.id} is already {status}; nothing was stored or sent. "
+            f"To say more, post an update: broadcaster post -i {incident.id} \"...\""
+        )
     draft = compose.Draft(message=message, incident_id=incident.id, status=status, private=options.pop("private", ""))
     built_incident, update = compose.build(draft, incident, config, utcnow())
     return publish(config, store, built_incident, update, new=False, **options)

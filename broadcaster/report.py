@@ -69,7 +69,7 @@ class TerminalProgress:
 
     def finished(self, outcome: Outcome) -> None:
         self.state[(outcome.destination, outcome.target)] = outcome.state
-        if outcome.state == "failed":
+        if outcome.state in ("failed", "unknown"):
             self.detail[outcome.destination] = _short(outcome.error or "")
         elif outcome.destination in self.detail and outcome.state == "sent" and len(self.targets[outcome.destination]) == 1:
             self.detail.pop(outcome.destination)
@@ -83,12 +83,14 @@ class TerminalProgress:
         return table
 
     def _row(self, destination: str, states: list[str]) -> tuple[Text, Text, Text]:
-        done = sum(s in ("sent", "failed") for s in states)
+        done = sum(s in ("sent", "failed", "unknown", "skipped") for s in states)
         failed = states.count("failed")
         if done < len(states):
             mark, style, label = "⠿", "yellow", "sending"
         elif failed:
             mark, style, label = "✗", "red", "failed"
+        elif "unknown" in states:
+            mark, style, label = "?", "magenta", "unknown"
         else:
             mark, style, label = "✓", "green", "sent"
         if len(states) > 1:

@@ -178,6 +178,22 @@ def test_maintenance_start_during_a_running_tick_is_not_undone(project: Project,
     assert not any("Reminder" in t for t in posted_texts(slack))
 
 
+def test_a_step_another_command_took_first_is_refused_not_posted_twice(project: Project,
+                                                                       fakes: tuple[FakeSlack, FakeTelegram]) -> None:
+    """tick started the window; the operator's `maintenance start` a moment later changes and posts nothing."""
+    slack, telegram = fakes
+    project.env.update({"SLACK_TOKEN": SLACK_TOKEN, "TG_TOKEN": TG_TOKEN})
+    project.write_config(channels_toml(slack, telegram))
+    window_id = schedule(project, "Window", timedelta(seconds=-30), timedelta(hours=2))
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"started {window_id}"]
+    posted = len(slack.messages[CHANNEL])
+    late = project.cli("maintenance", "start", "--yes", window_id)
+    assert late.exit_code == 2 and "already in_progress" in late.stderr and "nothing was stored" in late.stderr
+    assert len(slack.messages[CHANNEL]) == posted
+    assert [u["status"] for u in json.loads(project.cli("show", window_id, "--json").stdout)["updates"]] == [
+        "scheduled", "in_progress"]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
