@@ -80,6 +80,12 @@ def test_state_file_of_schema_1_opens(tmp_path: Path) -> None:
     assert incident is not None and incident.status is Status.RESOLVED
     assert [u.sequence for u in store.updates(incident.id)] == [1, 2]
     assert store.deliveries(incident_id=incident.id)[0].remote_id == "1700000000.000100"
+    # Upgraded to schema 2: no parts recorded then, and the incident at version 0, writable.
+    assert store.deliveries(incident_id=incident.id)[0].parts == ()
+    assert incident.version == 0
+    later = Update(incident.id, 0, NOW, Status.RESOLVED, "Postmortem follows.")
+    stored, _ = store.record_update(incident, later, [PlannedDelivery("site", "", "public")], new=False)
+    assert store.updates(incident.id)[-1].sequence == 3 and stored.version == 0
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
