@@ -61,6 +61,11 @@ class Destination:
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets() if self.kind == "channel" else ("",)
 
+    @cached_property
+    def target_set(self) -> frozenset[str]:
+        """The targets as a set, read once: a check per delivery of a 1,000-chat channel must not re-parse them."""
+        return frozenset(self.targets())
+
     def wants(self, component_ids: set[str]) -> bool:
         return self.config is None or self.config.wants(component_ids)
 

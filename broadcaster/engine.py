@@ -568,7 +568,7 @@ def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str
             f"{name} is {destination.visibility} now but this update was stored for {delivery.visibility} "
             "readers, so it was not sent there. Post it again if it should go there."
         )
-    if delivery.target and delivery.target not in destination.targets():
+    if delivery.target and delivery.target not in destination.target_set:
         return f"{delivery.target} is no longer a target of {name} in the config, so this was not sent there."
     return ""
 
