@@ -238,7 +238,7 @@ class Publisher:
             )
         if not self.store.claim(delivery.id, self.owner, include_unknown=claim_unknown):
             return self._taken_elsewhere(delivery)
-        log = self._send_log(delivery)
+        log = self._send_log(destination, delivery)
         try:
             async with asyncio.timeout_at(self._deadline):
                 receipt = await self._send_with_retries(destination, delivery, thread, log)
@@ -258,10 +258,15 @@ class Publisher:
         self.progress.finished(outcome)
         return outcome
 
-    def _send_log(self, delivery: Delivery) -> SendLog:
-        """The delivery's confirmed parts, each new one stored the moment it is confirmed."""
+    def _send_log(self, destination: Destination, delivery: Delivery) -> SendLog:
+        """The delivery's confirmed parts; for a post in parts, each new one stored the moment it is confirmed.
+
+        A one-message post is recorded sent right after its one confirmation: a store
+        write per message on top would cost a round trip per chat in team mode.
+        """
         log = SendLog(parts=list(delivery.parts))
-        log.on_part = lambda _remote_id: self.store.add_part(delivery.id, log.parts)
+        if destination.kind == "channel" and len(self._rendered(destination, delivery).messages) > 1:
+            log.on_part = lambda _remote_id: self.store.add_part(delivery.id, log.parts)
         return log
 
     def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:

@@ -229,7 +229,7 @@ def mark_unknown_sent(
     marked = []
     for delivery in unknown:
         if store.claim(delivery.id, "operator", include_unknown=True):
-            # A post X or Slack confirmed before its command died is known even if never recorded sent.
+            # A post in parts whose first part was confirmed before its command died has a known id.
             remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
             store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send")
             marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
