@@ -304,15 +304,18 @@ def _fold_piece(piece: str) -> str:
     letters, brackets as ``[ ] ( )``."""
     text = unicodedata.normalize("NFKC", piece)
     text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    if text in _ROUND:
+        return _ROUND[text]
     text = unicodedata.normalize("NFD", _skeleton(text)).casefold() if text else text
     return "".join(_bracket(_latin_base(c)) for c in text if unicodedata.category(c) not in ("Mn", "Me"))
 
 
+# Round and curly brackets as typed (or fullwidth): common in prose, so lenient. Any other
+# bracket, even one whose TR 39 skeleton is "(" (〔, ❨), is no ordinary prose: strict.
+_ROUND = {"(": "(", "{": "(", ")": ")", "}": ")"}
+
+
 def _bracket(char: str) -> str:
-    if char in "({":
-        return "("
-    if char in ")}":
-        return ")"
     if char in "<«‹" or unicodedata.category(char) == "Ps":
         return "["
     if char in ">»›" or unicodedata.category(char) == "Pe":

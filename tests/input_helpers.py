@@ -66,9 +66,24 @@ def leaks(project: Project, world: FakeWorld, secrets: list[str]) -> list[str]:
 
 
 def _readable(text: str) -> str:
+    """As a reader sees it: JSON strings unescaped, HTML and XML entities decoded (twice: feeds nest them)."""
     import html
 
-    return html.unescape(html.unescape(text)) + "\n" + text.encode().decode("unicode_escape", errors="ignore")
+    try:
+        text = "\n".join(_strings(json.loads(text)))
+    except ValueError:
+        pass
+    return html.unescape(html.unescape(text))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (str(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [str(value)]
 
 
 def refused(result: Any, project: Project, world: FakeWorld | None, before: list[Any], *needles: str) -> None:
