@@ -32,6 +32,8 @@ from functools import lru_cache
 from broadcaster.errors import InputError
 
 _ALLOWED_CONTROLS = frozenset("\n\t")
+_UNNAMED = {"Cs": "a lone surrogate", "Co": "a private-use character", "Cn": "a code point not assigned in Unicode "
+            + unicodedata.unidata_version}
 _ZWJ = "\u200d"
 
 # A real marker, as the operator writes it: case and spaces inside the brackets are free.
@@ -84,7 +86,7 @@ def normalise(text: str, field: str) -> str:
             continue
         category = unicodedata.category(char)
         if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            name = unicodedata.name(char, "a control character")
+            name = unicodedata.name(char, _UNNAMED.get(category, "a control character"))
             raise InputError(
                 f"{field} holds an invisible or control character ({name}, U+{ord(char):04X}) at "
                 f"character {index + 1}. Remove it (it often comes from copying out of a chat or a "

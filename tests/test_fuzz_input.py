@@ -45,6 +45,8 @@ settings.register_profile("quick", max_examples=50, deadline=None, derandomize=T
 settings.register_profile("long", max_examples=2_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROFILE = settings.get_profile(os.environ.get("BROADCASTER_FUZZ", "quick"))
+# One hypothesis test is one pytest test: the long profile runs for hours, not the suite's 120 s.
+LIMIT = pytest.mark.timeout(0 if os.environ.get("BROADCASTER_FUZZ") == "long" else 120)
 
 TEMPLATE = """
 [templates.outage]
@@ -283,6 +285,7 @@ class _Only:
         return [r for r in self.all if id(r) in self.fresh]
 
 
+@LIMIT
 @settings(PROFILE)
 @given(command())
 def test_every_input_is_refused_cleanly_or_publishes_no_private_value(base: Base, case: tuple[list[str], Secrets, str | None]) -> None:
@@ -311,6 +314,7 @@ def lookalike_in_one_field(draw: st.DrawFn) -> tuple[list[str], Secrets, str | N
     return [*args, "--yes"], secrets, template
 
 
+@LIMIT
 @settings(PROFILE)
 @given(lookalike_in_one_field())
 def test_a_lookalike_marker_in_any_field_is_refused_or_keeps_nothing_public(

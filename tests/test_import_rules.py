@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.input_helpers import stored
+from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
 
 
 def exported(project: Project, tmp_path: Path) -> list[dict[str, Any]]:
@@ -107,3 +108,50 @@ def test_an_export_from_before_private_titles_still_imports(project: Project, tm
     result = target.cli("store", "import", str(write(tmp_path / "old.jsonl", [header, *records])))
     assert result.exit_code == 0, result.stderr
     assert [r["incident"]["raw_title"] for r in stored(target)] == ["", ""]
+
+
+# -- the raw_title column: schema 2 on both backends ------------------------------------------------
+
+
+def test_a_team_database_of_schema_1_is_upgraded_and_keeps_its_titles(pg_url: str) -> None:
+    """`store migrate` adds raw_title to a database made by the previous version; its incidents read as before."""
+    import psycopg
+
+    from broadcaster.store import SCHEMA_VERSION, open_store
+    from broadcaster.store_pg import _MIGRATIONS
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for statement in _MIGRATIONS[1].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute("INSERT INTO incidents(id, title, impact, status, created_at, updated_at)"
+                     " VALUES ('api-2026-11-25', 'API errors', 'minor', 'investigating', now(), now())")
+    store = open_store(pg_url, upgrade=True)
+    try:
+        assert (store.migrated_from, store.schema_version()) == (1, SCHEMA_VERSION)
+        incident = store.incident("api-2026-11-25")
+        assert incident is not None and (incident.title, incident.raw_title) == ("API errors", "")
+    finally:
+        store.close()
+
+
+def test_a_private_title_round_trips_through_the_team_database(pg_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from broadcaster.store import PlannedDelivery, open_store
+    from messages.model import Impact, Incident, Status, Update
+
+    now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    store = open_store(pg_url)
+    try:
+        stored_incident, _ = store.record_update(
+            Incident("checkout", "Checkout down", Impact.MINOR, Status.INVESTIGATING, now,
+                     raw_title="Checkout [private]ACMECORP[/private] down"),
+            Update("checkout", 0, now, Status.INVESTIGATING, "Failing."), [PlannedDelivery("site", "", "public")], new=True)
+        again = store.incident(stored_incident.id)
+        assert again is not None and again.raw_title == "Checkout [private]ACMECORP[/private] down"
+        assert again.title == "Checkout down"
+    finally:
+        store.close()
