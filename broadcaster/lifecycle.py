@@ -6,9 +6,8 @@ with its deliveries before anything is sent, like any post.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from broadcaster.errors import ConflictError, InputError
 from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
+from messages import gate
 from messages.model import Incident, Status, Update
 from messages.visibility import PRIVATE_KINDS, validate_message
 
@@ -33,13 +33,15 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
     The store keeps both: the original update as it was, and the correction (an
     update of kind ``correction`` naming the sequence it corrects).
     """
+    _, original = _correctable(store, incident_id, sequence)
+    # The gate before the loop: its verdict does not depend on the incident's version, and a
+    # refusal then stores nothing. An update's kind never changes, so the limit read here holds.
+    message = gate.admit(message, "the message", gate.POSTMORTEM if original.kind == "postmortem" else gate.MESSAGE)
+    private = gate.admit(private, "--private", gate.PRIVATE)
+    validate_message(message)
+
     def attempt() -> PostResult:
-        incident = find_incident(store, incident_id)
-        original = store.update(incident.id, sequence)
-        if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
-            numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
-            raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
-        validate_message(message)
+        incident, original = _correctable(store, incident_id, sequence)
         correction = Update(
             incident.id, 0, utcnow(), incident.status, message.strip(), private_note=private.strip(),
             kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
@@ -48,6 +50,16 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
+
+
+def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Incident, Update]:
+    """The incident as it is now and its update ``sequence``, if that is one a correction may name."""
+    incident = find_incident(store, incident_id)
+    original = store.update(incident.id, sequence)
+    if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
+        numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
+        raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
+    return incident, original
 
 
 def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update,
@@ -69,12 +81,13 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
 def postmortem(config: Config, store: Store, incident_id: str, text: str, *, only: Sequence[str] = (),
                skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Publish the explanation of a closed incident: a page section, a feed entry, an announcement."""
+    text = gate.admit(text, "the postmortem", gate.POSTMORTEM)
+    validate_message(text)
 
     def attempt() -> PostResult:
         incident = find_incident(store, incident_id)
         if incident.is_open:
             raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
-        validate_message(text)
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
                         author=compose.author_name(config))
         return publish(config, store, incident, update, new=False, only=only, skip=skip, dry_run=dry_run, progress=progress)
@@ -89,13 +102,19 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
                          components: Sequence[str], message: str, private: str = "", only: Sequence[str] = (),
                          skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Announce a maintenance window (status ``scheduled``)."""
-    from broadcaster.times import parse_time
+    from broadcaster.times import check_window, parse_time
 
     now = utcnow()
     starts = parse_time(start, now=now, zone=config.page.zone, option="--start")
     ends = parse_time(end, now=starts, zone=config.page.zone, option="--end")
+    check_window(ends, now, "--end", end)
     if ends <= starts:
         raise InputError(f"--end ({format_time(ends)}) must be after --start ({format_time(starts)}).")
+    if ends <= now:
+        raise InputError(
+            f"the window ended at {format_time(ends, config.page.zone)}, in the past: nothing to announce. "
+            "Check --start and --end; nothing was stored or sent."
+        )
     if not components:
         raise InputError("name the components under maintenance with --component ID (repeatable).")
     if not message.strip():
@@ -109,13 +128,14 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
 
 def maintenance_step(config: Config, store: Store, incident_id: str, status: str, message: str, **options: Any) -> PostResult:
     """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``."""
-    return again_on_conflict(
-        lambda: _step(config, store, find_incident(store, incident_id), status, message, **dict(options))
-    )
+    # The operator's texts through the gate once, before the loop that reads and writes the store.
+    draft = compose.admit(compose.Draft(message=message, status=status, private=options.pop("private", "")))
+    return again_on_conflict(lambda: _step(config, store, find_incident(store, incident_id), draft, **options))
 
 
-def _step(config: Config, store: Store, incident: Incident, status: str, message: str, **options: Any) -> PostResult:
+def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, **options: Any) -> PostResult:
     """One step of a window from ``incident`` as read: ConflictError if it changed since."""
+    status = draft.status
     if incident.kind != "maintenance":
         raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
     if incident.status.value == status:
@@ -124,8 +144,7 @@ def _step(config: Config, store: Store, incident: Incident, status: str, message
             f"{incident.id} is already {status}; nothing was stored or sent. "
             f"To say more, post an update: broadcaster post -i {incident.id} \"...\""
         )
-    draft = compose.Draft(message=message, incident_id=incident.id, status=status, private=options.pop("private", ""))
-    built_incident, update = compose.build(draft, incident, config, utcnow())
+    built_incident, update = compose.build(replace(draft, incident_id=incident.id), incident, config, utcnow())
     return publish(config, store, built_incident, update, new=False, **options)
 
 
@@ -134,18 +153,24 @@ def _step(config: Config, store: Store, incident: Incident, status: str, message
 
 def template_fields(template: Mapping[str, Any]) -> list[str]:
     """The ``{placeholders}`` a template needs, in order of first use."""
-    names: list[str] = []
+    from broadcaster import templates
+
+    found: list[str] = []
     for value in template.values():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str):
-                for _, name, _, _ in string.Formatter().parse(text):
-                    if name and name not in names:
-                        names.append(name)
-    return names
+                found.extend(n for n in templates.names(text) if n not in found)
+    return found
 
 
 def apply_template(config: Config, name: str, values: Mapping[str, str]) -> dict[str, Any]:
-    """The template's fields with every ``{placeholder}`` filled from ``--set key=value``."""
+    """The template's fields with every ``{placeholder}`` filled from ``--set key=value``.
+
+    Values pass the input gate first, and no value may form a marker with the
+    template's text (``broadcaster.templates``).
+    """
+    from broadcaster import templates
+
     if name not in config.templates:
         import difflib
 
@@ -154,18 +179,26 @@ def apply_template(config: Config, name: str, values: Mapping[str, str]) -> dict
         known = ", ".join(config.templates) or "none: add [templates.NAME] to the config"
         raise InputError(f"no template {name!r}.{hint} Templates: {known}.")
     template = config.templates[name]
-    missing = [f for f in template_fields(template) if f not in values]
+    needed = template_fields(template)
+    missing = [f for f in needed if f not in values]
     if missing:
         raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
+    unused = [k for k in values if k not in needed]
+    if unused:
+        raise InputError(
+            f"template {name!r} has no placeholder {', '.join(unused)}; it takes "
+            f"{', '.join(needed) or 'no values'}. Nothing was stored or sent."
+        )
+    admitted = templates.admit_values(values)
 
-    def fill(value: Any) -> Any:
+    def fill(key: str, value: Any) -> Any:
         if isinstance(value, str):
-            return value.format_map(values)
+            return templates.fill(value, admitted, key)
         if isinstance(value, list):
-            return [fill(v) for v in value]
+            return [fill(key, v) for v in value]
         return value
 
-    return {key: fill(value) for key, value in template.items()}
+    return {key: fill(key, value) for key, value in template.items()}
 
 
 def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
@@ -239,10 +272,12 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         return None
     if incident.status is Status.SCHEDULED and start <= now:
         return f"started {incident.id}", lambda: _step(
-            config, store, incident, "in_progress", "The scheduled maintenance has started.", progress=progress)
+            config, store, incident, compose.Draft("The scheduled maintenance has started.", status="in_progress"),
+            progress=progress)
     if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
         return f"completed {incident.id}", lambda: _step(
-            config, store, incident, "completed", "The scheduled maintenance is complete.", progress=progress)
+            config, store, incident, compose.Draft("The scheduled maintenance is complete.", status="completed"),
+            progress=progress)
     if incident.status is Status.SCHEDULED and lead and start - lead <= now:
         if any(u.kind == "reminder" for u in store.updates(incident.id)):
             return None

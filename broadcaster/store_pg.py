@@ -96,9 +96,13 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX deliveries_state ON deliveries(state);
     CREATE INDEX deliveries_thread ON deliveries(incident_id, destination, target, sequence);
     """,
+    # Titles may hold [private] spans: the title as written, beside the public one ("" when it has none).
+    2: """
+    ALTER TABLE incidents ADD COLUMN raw_title TEXT NOT NULL DEFAULT ''
+    """,
     # Delivery states that tell the truth: each confirmed part of a post in parts, so a retry
     # resumes after it; and the incident's row version, for compare-and-set writes.
-    2: """
+    3: """
     ALTER TABLE deliveries ADD COLUMN parts JSONB NOT NULL DEFAULT '[]';
     ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     """,
