@@ -576,8 +576,47 @@ def test_an_export_from_schema_1_without_parts_imports(source_and_target: tuple[
     assert moved.parts == () and moved.state == "pending"
 
 
+def test_a_team_database_of_schema_2_keeps_its_private_titles_when_upgraded(pg_server: PgServer) -> None:
+    """Schema 2 as released (private titles, before parts and versions): store migrate brings it to the current one."""
+    import psycopg
+
+    from broadcaster.store_pg import _MIGRATIONS
+
+    name = pg_server.create_database()
+    try:
+        with psycopg.connect(pg_server.url(name), autocommit=True) as conn:
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for statement in _MIGRATIONS[1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("ALTER TABLE incidents ADD COLUMN raw_title TEXT NOT NULL DEFAULT ''")  # schema 2, as shipped
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+            conn.execute("INSERT INTO incidents(id, title, raw_title, impact, status, created_at, updated_at)"
+                         " VALUES ('checkout', 'Checkout down', 'Checkout [private]ACMECORP[/private] down',"
+                         " 'major', 'investigating', now(), now())")
+            conn.execute("INSERT INTO updates(incident_id, sequence, created_at, status, raw_message)"
+                         " VALUES ('checkout', 1, now(), 'investigating', 'Failing.')")
+            conn.execute("INSERT INTO deliveries(incident_id, sequence, destination, visibility, state, remote_id,"
+                         " created_at, updated_at) VALUES ('checkout', 1, 'ops', 'private', 'sent', 'C1:1.0', now(), now())")
+        with pytest.raises(StoreError, match="broadcaster store migrate"):
+            open_store(pg_server.url(name))
+        store = open_store(pg_server.url(name), upgrade=True)
+        assert (store.migrated_from, store.schema_version()) == (2, SCHEMA_VERSION)
+        stored = store.incident("checkout")
+        assert stored is not None and (stored.raw_title, stored.version) == ("Checkout [private]ACMECORP[/private] down", 0)
+        assert [(d.state, d.remote_id, d.parts) for d in store.deliveries()] == [("sent", "C1:1.0", ())]
+        moved, _ = store.record_update(replace(stored, status=Status.IDENTIFIED),
+                                       update("checkout", "Found it.", status=Status.IDENTIFIED), [SITE], new=False)
+        again = store.incident("checkout")
+        assert again is not None and (again.status, again.raw_title, again.version) == (
+            Status.IDENTIFIED, stored.raw_title, 1) and moved.version == 1
+        store.close()
+    finally:
+        pg_server.drop_database(name)
+
+
 def test_a_team_database_of_schema_1_is_upgraded_only_by_store_migrate(pg_server: PgServer) -> None:
-    """Schema 2 adds deliveries.parts and incidents.version; an older team database says what to run."""
+    """Schemas 2 and 3 add raw_title, deliveries.parts and incidents.version; an older team database says what to run."""
     import psycopg
 
     from broadcaster.store_pg import _MIGRATIONS
