@@ -49,13 +49,34 @@ def telegram(project: Project) -> Iterator[FakeTelegram]:
         yield fake  # type: ignore[misc]
 
 
-def long_message(parts: int = 5) -> str:
-    """Plain sentences, long enough for ``parts`` Telegram messages of 4096 characters."""
-    sentence = "Sentence {n} says the queue is slow and retries pile up behind it. "
+COMPANIES = ("Northwind Logistics International GmbH", "Contoso Pharmaceuticals Research Ltd",
+             "Fabrikam Industrial Automation Inc", "Tailspin Aviation Services Group AG")
+REGIONS = ("eu-central-1", "us-east-2", "ap-southeast-1")
+
+
+def long_update(parts: int = 5) -> tuple[str, list[str]]:
+    """A message and the options of an update whose private rendering fills ``parts`` Telegram messages.
+
+    Every field stays within the input limits (a message and --private at most 5,000 characters,
+    at most 100 customers of 200): what makes it long is what a private chat shows beside the
+    message, the note and the customers. Plain sentences and lines, so the parts differ.
+    """
+    target = 4096 * (parts - 1) + 1200  # the last part well short of full, whatever the cut points
+    message = _filled("Sentence {n} says the queue is slow and retries pile up behind it. ", 4_800)
+    note = _filled("worker-{n:03}: orders queue lag 42 s, 17 retries pending, consumer rebalanced.\n", 4_800)
+    customers: list[str] = []
+    while len(message) + len(note) + sum(len(c) + 2 for c in customers) < target:
+        n = len(customers) + 1
+        customers.append(f"Customer {n:03}: {COMPANIES[n % 4]} ({REGIONS[n % 3]}, enterprise plan, contract {2024 + n % 3}-{n:04})")
+    assert len(customers) <= 100, "more customers than --customer takes: lengthen the other fields"
+    return message, ["--private", note, *(arg for c in customers for arg in ("--customer", c))]
+
+
+def _filled(line: str, limit: int) -> str:
     text, n = "", 0
-    while len(text) < 4096 * (parts - 1) + 1200:
+    while len(text) + len(line) + 10 < limit:
         n += 1
-        text += sentence.format(n=n)
+        text += line.format(n=n)
     return text.strip()
 
 
@@ -80,7 +101,8 @@ def ops_delivery(project: Project, incident: str, sequence: int = 1, target: str
 def test_a_five_part_post_cut_after_part_four_resumes_with_part_five(project: Project, telegram: FakeTelegram) -> None:
     telegram.fail(Fault(match="sendMessage", after=4, response=UNAVAILABLE),
                   *[Fault(match="sendMessage", response=UNAVAILABLE) for _ in range(2)])
-    code, payload = post_json(project, "--title", "Queue slow", "-", input=long_message(5))
+    message, options = long_update(5)
+    code, payload = post_json(project, "--title", "Queue slow", *options, "-", input=message)
     assert code == 3
     incident = payload["incident_id"]
     cut = ops_delivery(project, incident)
@@ -105,7 +127,8 @@ def test_a_part_whose_answer_never_came_is_unknown_and_only_it_is_resent_on_requ
     project: Project, telegram: FakeTelegram
 ) -> None:
     telegram.fail(Fault(match="sendMessage", after=3, hang=30))
-    code, payload = post_json(project, "--title", "Queue slow", "-", input=long_message(5))
+    message, options = long_update(5)
+    code, payload = post_json(project, "--title", "Queue slow", *options, "-", input=message)
     assert code == 3
     incident = payload["incident_id"]
     doubtful = ops_delivery(project, incident)
@@ -122,9 +145,10 @@ def test_a_crash_mid_post_in_parts_keeps_the_confirmed_parts(project: Project, t
     """kill -9 while part 3 is out: parts 1 and 2 are in the store, part 3 is the only one in doubt."""
     telegram.fail(Fault(match="sendMessage", after=2, hold=120))
     source = project.root / "message.txt"
-    source.write_text(long_message(4), encoding="utf-8")
+    message, options = long_update(4)
+    source.write_text(message, encoding="utf-8")
     with source.open() as stdin:
-        process = project.process("post", "--yes", "--json", "--title", "Queue slow", "-", stdin=stdin)
+        process = project.process("post", "--yes", "--json", "--title", "Queue slow", *options, "-", stdin=stdin)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not telegram.held.is_set():
         time.sleep(0.05)
