@@ -3,7 +3,7 @@
 The format: a header line, then one line per incident holding its updates, each
 with its deliveries::
 
-    {"format": "broadcaster-store", "version": 1, "schema": 2, "source": "sqlite", "exported_at": "..."}
+    {"format": "broadcaster-store", "version": 1, "schema": 3, "source": "sqlite", "exported_at": "..."}
     {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
 
 Columns are the store's own (times as ISO 8601 UTC, JSON columns parsed), so
