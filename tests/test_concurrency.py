@@ -248,6 +248,24 @@ def test_a_write_changes_only_the_columns_its_caller_changed(store: Store) -> No
     assert after.scheduled_end == read.scheduled_end and after.version == moved.version
 
 
+def test_a_private_title_is_written_and_guarded_like_any_column(store: Store) -> None:
+    """raw_title (main's private titles) goes through the compare-and-set write: set, cleared, never overwritten stale."""
+    stored, _ = store.record_update(window(), note(Status.SCHEDULED), SITE, new=True)
+    read = store.incident(stored.id)
+    assert read is not None
+    private = "DB upgrade [private]for ACMECORP[/private]"
+    titled, _ = store.record_update(replace(read, raw_title=private), note(Status.SCHEDULED), SITE, new=False)
+    after = store.incident(stored.id)
+    assert after is not None and (after.raw_title, after.version) == (private, read.version + 1) == (
+        titled.raw_title, titled.version)
+    with pytest.raises(ConflictError):  # a copy read before the private title was set cannot clear it
+        store.record_update(replace(read, status=Status.IN_PROGRESS), note(Status.IN_PROGRESS), SITE, new=False)
+    cleared, _ = store.record_update(replace(after, raw_title=""), note(Status.SCHEDULED), SITE, new=False)
+    final = store.incident(stored.id)
+    assert final is not None and (final.raw_title, final.title, final.version) == ("", "DB upgrade", after.version + 1)
+    assert cleared.version == final.version
+
+
 def test_two_threads_racing_to_start_one_window_start_it_once(tmp_path: Path) -> None:
     """Two commands read the same scheduled window and both try to start it: one wins, one conflicts."""
     path = tmp_path / "state.db"
