@@ -3,14 +3,15 @@
 The format: a header line, then one line per incident holding its updates, each
 with its deliveries::
 
-    {"format": "broadcaster-store", "version": 1, "schema": 1, "source": "sqlite", "exported_at": "..."}
+    {"format": "broadcaster-store", "version": 1, "schema": 3, "source": "sqlite", "exported_at": "..."}
     {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
 
 Columns are the store's own (times as ISO 8601 UTC, JSON columns parsed), so
 an export holds PRIVATE detail (notes, customers, tickets): it is written
 readable by its owner only. Delivery rows keep ``remote_id`` and
 ``thread_ref``, which is what lets the next update thread under the posts
-made before the move.
+made before the move, and ``parts`` (the confirmed messages of a post sent in
+parts), so a retry after the move resumes where the old store stopped.
 
 Import is one transaction per incident, and safe to repeat:
 
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from broadcaster.errors import InputError
+from broadcaster.import_check import check_record
 from broadcaster.store import (
     DELIVERY_COLUMNS,
     INCIDENT_COLUMNS,
@@ -131,7 +133,7 @@ def open_private(path: Path) -> IO[str]:
 
 
 def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]:
-    """The incident records of an export, checked; ``InputError`` names the bad line."""
+    """The incident records of an export, each checked as input is; ``InputError`` names the bad line."""
     header_seen = False
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -146,7 +148,7 @@ def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
-        yield record
+        yield check_record(record, f"{name}, line {number}")
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
 
@@ -162,9 +164,13 @@ def _check_header(record: Any, name: str) -> None:
 
 
 def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
-    """Import every record, one transaction per incident; returns what happened."""
+    """Import every record, one transaction per incident; returns what happened.
+
+    Every record is read and checked (``broadcaster.import_check``) before the
+    first is stored: a bad record anywhere refuses the whole file.
+    """
     result = ImportResult()
-    for record in records:
+    for record in list(records):
         try:
             with store.transaction():
                 _import_incident(store, record, result)
@@ -213,7 +219,7 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")]
         values = dict(zip(INCIDENT_COLUMNS, storable(incident, INCIDENT_COLUMNS), strict=True))
         store.run(
-            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)} WHERE id=?",
+            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)}, version = version + 1 WHERE id=?",
             [*(values[c] for c in changed), incident["id"]],
         )
 
@@ -234,7 +240,8 @@ def _insert_deliveries(
     """Insert deliveries the target lacks; one the export saw sent wins over an unsent one there."""
     key = "incident_id=? AND sequence=? AND destination=? AND target=?"
     for delivery in deliveries:
-        values = {**delivery, "incident_id": incident_id, "sequence": sequence}
+        # An export from schema 1 has no parts: nothing was recorded part by part then.
+        values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence}
         if values["state"] == "sending":
             values.update(state="unknown", claimed_by=None, last_error=_ABANDONED)
         where = (incident_id, sequence, values["destination"], values["target"])
@@ -248,7 +255,8 @@ def _insert_deliveries(
         elif values["state"] == "sent":
             # Conditional, like a claim: a row another process is sending right now is left to it.
             result.deliveries_marked_sent += store.run(
-                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, sent_at=?, updated_at=?,"
+                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
                 f" last_error=NULL, claimed_by=NULL WHERE {key} AND state IN ('pending', 'failed', 'unknown')",
-                (values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"], *where),
+                (values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
+                 json.dumps(values["parts"]), *where),
             )
