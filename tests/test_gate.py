@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadcaster.errors import InputError
 from messages import gate
@@ -97,3 +101,31 @@ def test_limits_count_characters_and_the_postmortem_bytes() -> None:
                                                   ("pirvate", "private", 1), ("privacy", "private", 2), ("", "abc", 3)])
 def test_distance_counts_a_transposition_as_one_edit(a: str, b: str, expected: int) -> None:
     assert gate.distance(a, b) == expected
+
+
+def _comparable_char_by_char(text: str) -> str:
+    """``comparable`` as its docstring says it, one lookup per character: the reference for the fast one."""
+    folded = unicodedata.normalize("NFKC", text)
+    kept = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFKC", kept.casefold())
+
+
+# Format characters, compatibility forms, case pairs that fold to several characters, and
+# combining marks whose composition a dropped format character can change.
+_TRICKY = "\u00ad\u200b\u200d\u2060\ufeff\u202e\u0301\u0308ＡＢ［］ﬁßẞİıΣσς\u1e9e𝐩ᴘ①㎏é"
+
+
+@given(st.text(st.characters(codec="utf-8") | st.sampled_from(_TRICKY), max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_comparable_agrees_with_the_plain_computation(text: str) -> None:
+    assert gate.comparable(text) == _comparable_char_by_char(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain", "AC\u00adME\u200bCORP", "ＡＣＭＥ", "e\u200b\u0301", "ß and ẞ", "a\ufeffb\u2060c", "x" * 10_000],
+    ids=["empty", "plain", "soft-hyphen-zwsp", "fullwidth", "format-between-base-and-mark", "sharp-s", "bom-wj",
+         "long"],
+)
+def test_comparable_agrees_with_the_plain_computation_on_known_cases(text: str) -> None:
+    assert gate.comparable(text) == _comparable_char_by_char(text)
