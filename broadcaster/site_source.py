@@ -231,8 +231,9 @@ def _page(config: Config, incident: Incident, updates: list[Update], problems: d
     except Exception as exc:  # noqa: BLE001 - a record stored before the input gate must not stop the site
         problems.setdefault(incident.id, f"incident {incident.id} was left out of the site ({type(exc).__name__}: {exc})")
         return None
-    # Worked out when the page changed (the builder leaves the page out if this fails).
-    return Page(view, lambda: PrivateValues.of(v for update in updates for v in private_values(update)))
+    # Worked out when the page changed (the builder leaves the page out if this fails). With the
+    # incident: the private spans of its title are private values of every update it shows.
+    return Page(view, lambda: PrivateValues.of(v for update in updates for v in private_values(update, incident)))
 
 
 def site_data(config: Config, store: Store, problems: dict[str, str] | None = None) -> SiteData:

@@ -63,6 +63,21 @@ def test_a_post_with_such_a_record_publishes_its_own_update(project: Project) ->
     assert "Checkout is failing." in index and "Globex" not in index
 
 
+
+def test_a_private_span_of_the_title_is_a_private_value_of_the_site(project: Project) -> None:
+    """main's private title spans meet fc-site's guard: the title's private part written again in
+    the public message (an operator's slip) keeps the page, index, feeds and JSON from publishing it."""
+    assert project.cli("post", "--yes", "--title", "Search slow", "Search is slow.").exit_code == 0
+
+    result = project.cli("post", "--yes", "--title", "Checkout [private]Globex Industries[/private] down",
+                         "Globex Industries sees checkout failures.")
+
+    assert result.exit_code == 3, result.output
+    assert "was left out of the site" in " ".join(result.output.split())
+    text = site_text(project.site)
+    assert "Search is slow." in text
+    assert "Globex" not in text
+
 # -- uploads --------------------------------------------------------------------------
 
 
