@@ -447,7 +447,9 @@ class Publisher:
         """One upload per host and command, shared by every delivery to it (each publishes the whole site)."""
         task = self._uploads.get(destination.name)
         if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            task = asyncio.create_task(destination.host.publish(built))
+            from broadcaster import site_source
+
+            task = asyncio.create_task(site_source.publish(self.store, destination.host, built))
             self._uploads[destination.name] = task
         return task
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -30,19 +32,22 @@ from typing import Any
 
 from broadcaster.config import Config
 from broadcaster.engine import incident_url
-from broadcaster.errors import InputError
+from broadcaster.errors import DeliveryError, InputError
 from broadcaster.site.build import Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
-from broadcaster.site.hosts import BuiltSite
+from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
 from broadcaster.site.pages import INCIDENT_DIR, incident_path
 from broadcaster.store import Store, utcnow
+from channels.base import Receipt
 from messages.egress import PrivateValues
 from messages.model import Incident, Update
 from messages.visibility import private_values, public_incident
 
 # Above this many out-of-date pages, reading the whole store in batches beats one read per incident.
 _READ_ALL_ABOVE = 200
+# How often a publish waiting for another one to finish with the same target asks the store again.
+_LOCK_POLL_SECONDS = 0.05
 
 
 # -- the folder -------------------------------------------------------------------
@@ -130,6 +135,43 @@ class site_lock:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
+
+
+# -- publishing ------------------------------------------------------------------
+
+
+async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float | None = None) -> Receipt:
+    """Upload ``built`` to ``host`` holding the store's lock for that place.
+
+    Every machine of one store takes turns at one target: a publish reads what
+    the target serves (the bucket's manifest, the branch's tip), decides what
+    to upload or keep, uploads and records it with no other publish from the
+    same store in between. Two machines can then never interleave their files
+    in a bucket: the one that comes second sees the first one's manifest and
+    keeps what was built from a later state of the store. ``wait``: seconds to
+    wait for the lock before giving up (the engine's deadline bounds it instead).
+    """
+    async with _store_lock(store, host, wait):
+        return await host.publish(built)
+
+
+@asynccontextmanager
+async def _store_lock(store: Store, host: SiteHost, wait: float | None) -> AsyncIterator[None]:
+    # Asked without blocking and awaited between tries: a blocking wait would hold up every
+    # other delivery of the command (they share the event loop and the store's connection).
+    give_up = None if wait is None else time.monotonic() + wait
+    while True:
+        with store.lock(host.publish_lock, wait=False) as got:
+            if got:
+                yield
+                return
+        if give_up is not None and time.monotonic() > give_up:
+            raise DeliveryError(
+                f"another command of this store has been publishing to {host.name} for over {wait:g}s; "
+                "nothing was uploaded. Run `broadcaster site publish` again once it is done.",
+                retryable=True,
+            )
+        await asyncio.sleep(_LOCK_POLL_SECONDS)
 
 
 # -- reading the store --------------------------------------------------------------

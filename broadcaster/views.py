@@ -180,6 +180,7 @@ def print_checks(config: Config) -> bool:
 
 
 def publish_site(config: Config, store: Store) -> bool:
+    from broadcaster import site_source
     from broadcaster.destinations import destinations
     from broadcaster.errors import DeliveryError
     from broadcaster.operations import rebuild_site
@@ -193,7 +194,7 @@ def publish_site(config: Config, store: Store) -> bool:
     ok = True
     for destination in hosts:
         try:
-            receipt = asyncio.run(destination.host.publish(built))
+            receipt = asyncio.run(site_source.publish(store, destination.host, built, wait=config.engine.deadline))
             out.print(Text("  ✓ ", style="green") + Text(f"{destination.name}: {receipt.remote_id}"))
         except DeliveryError as exc:
             ok = False

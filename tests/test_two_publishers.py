@@ -8,6 +8,7 @@ one bare git remote. Every command is a real ``broadcaster`` process.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BASE_CONFIG, Project
-from tests.fakes.s3 import S3Server
+from tests.fakes.s3 import S3Fault, S3Server
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
 
 BUCKET = "two-laptops"
@@ -145,7 +146,89 @@ def test_posting_at_the_same_time_loses_no_page(tmp_path: Path, s3: S3Server) ->
     files = Published(s3=s3).files()
     for incident_id in [first, *ids]:
         assert f"incidents/{incident_id}.html" in files
-    # The next publish from either laptop shows everything the store holds.
-    run(bob, "post", "-i", first, "Still on it.")
-    index = Published(s3=s3).files()["index.html"]
-    assert all(f"{name} saw it." in index for name in ("alice", "bob"))
+    # Publishes of one store take turns at the bucket (a lock in the store): the last one to
+    # upload was built after every update was stored, or keeps the files of the one that was.
+    # Without the lock two uploads could interleave and leave an index missing an incident.
+    for name in ("index.html", "feed.xml", "summary.json"):
+        missing = [i for i in [first, *ids] if i not in files[name]]
+        assert not missing, f"{name} lacks {missing}"
+    manifest = json.loads(files[".broadcaster-manifest.json"])
+    assert sorted(manifest["files"]) == sorted(p for p in files if p != ".broadcaster-manifest.json")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "team"])
+def test_a_slow_upload_is_not_overtaken_by_a_later_one(
+    tmp_path: Path, s3: S3Server, pg_server: PgServer, backend: str
+) -> None:
+    """Alice's upload stalls on the index; Bob posts meanwhile. Without turns at the bucket, Bob's
+    complete index went up first and Alice's older one (without Bob's incident) landed on top of it,
+    with her manifest over his; with the store's lock Bob waits, then keeps nothing of Alice's that
+    is older than his build."""
+    env = {"S3_KEY": "k", "S3_SECRET": "s"}
+    name = ""
+    if backend == "team":
+        name = pg_server.create_database()
+        store = f'\n[store]\nurl = "{pg_server.config_url(name)}"\n'
+        env[PASSWORD_ENV] = pg_server.password
+    else:
+        store = sqlite_store(tmp_path)
+    try:
+        alice, bob = laptops(tmp_path, store, s3_target(s3), env)
+        first = run(alice, "post", "--title", "Shared outage", "It began.")["incident_id"]
+        s3.fail(S3Fault(match=f"/{BUCKET}/index.html", delay=3.0))
+
+        slow = alice.process("post", "--yes", "--json", "--title", "Alice outage", "Alice saw it.")
+        assert s3.delayed.wait(60), "Alice's index upload never started"
+        later = run(bob, "post", "--title", "Bob outage", "Bob saw it.")["incident_id"]
+        out, err = slow.communicate(timeout=120)
+        assert slow.returncode == 0, out + err
+        alices = json.loads(out)["incident_id"]
+
+        files = Published(s3=s3).files()
+        for file in ("index.html", "feed.xml", "summary.json"):
+            missing = [i for i in (first, alices, later) if i not in files[file]]
+            assert not missing, f"{file} lacks {missing}"
+        # The manifest describes what is served, so the next publish compares against the truth.
+        manifest = json.loads(files[".broadcaster-manifest.json"])
+        for file in ("index.html", "feed.xml", "summary.json"):
+            assert manifest["files"][file] == hashlib.sha256(files[file].encode()).hexdigest(), file
+    finally:
+        if name:
+            pg_server.drop_database(name)
+
+
+def test_a_publish_kept_waiting_past_the_deadline_is_redone_by_retry(tmp_path: Path, s3: S3Server) -> None:
+    """Another command of the store holds the bucket longer than this post's deadline: the update is
+    stored, the upload reported failed (exit 3, nothing uploaded), and plain retry uploads it later."""
+    from broadcaster import config as config_module
+    from broadcaster.destinations import destinations
+    from broadcaster.store import open_store
+
+    env = {"S3_KEY": "k", "S3_SECRET": "s"}
+    laptop = Project(tmp_path / "alice", env=env)
+    laptop.root.mkdir()
+    laptop.write_config(sqlite_store(tmp_path) + s3_target(s3) + "\n[engine]\ndeadline = 3\n", base=CONFIG)
+    host = destinations(config_module.load(str(laptop.config), env))["bucket"].host
+    store = open_store(tmp_path / "shared" / "state.db")
+    try:
+        with store.lock(host.publish_lock) as got:
+            assert got
+            process = laptop.process("post", "--yes", "--json", "--title", "Waiting outage", "It waited.")
+            out, err = process.communicate(timeout=60)
+            by_hand = laptop.process("site", "publish")
+            hand_out, hand_err = by_hand.communicate(timeout=60)
+    finally:
+        store.close()
+
+    assert process.returncode == 3, out + err
+    result = json.loads(out)
+    bucket = next(d for d in result["deliveries"] if d["destination"] == "bucket")
+    assert bucket["state"] == "failed" and "retry" in bucket["error"]
+    assert not any(k.startswith("incidents/") for k in s3.objects(BUCKET))
+    assert by_hand.returncode == 3, hand_out + hand_err
+    assert "another command of this store has been publishing to bucket" in " ".join(hand_out.split())
+
+    again = laptop.process("retry", "--json")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, out + err
+    assert f"incidents/{result['incident_id']}.html" in Published(s3=s3).files()

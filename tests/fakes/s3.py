@@ -45,6 +45,7 @@ class S3Fault:
     times: int = 1
     reset: bool = False
     hold: float = 0.0  # keep the request this long, then drop it unanswered (a stalled upload)
+    delay: float = 0.0  # keep the request this long, then carry it out (a slow upload that lands)
 
 
 class S3Server:
@@ -59,6 +60,7 @@ class S3Server:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._proxy: ThreadingHTTPServer | None = None
         self.held = threading.Event()  # set when a ``hold`` fault has taken a request
+        self.delayed = threading.Event()  # set when a ``delay`` fault has taken a request
         self._stopping = threading.Event()
 
     # -- life cycle -------------------------------------------------------------
@@ -197,6 +199,10 @@ class S3Server:
                 if fault and fault.reset:
                     self._reset()
                     return
+                if fault and fault.delay:
+                    server.delayed.set()
+                    server._stopping.wait(fault.delay)
+                    fault = None
                 if fault and fault.hold:
                     server.held.set()
                     server._stopping.wait(fault.hold)

@@ -8,6 +8,7 @@ never builds anything itself.
 from __future__ import annotations
 
 import errno
+import hashlib
 import importlib
 import os
 from abc import ABC, abstractmethod
@@ -99,6 +100,16 @@ class SiteHost(ABC):
 
     def preflight(self) -> None:
         """Before an update is stored: raise ConfigError if publishing here is bound to be refused."""
+
+    @property
+    def place(self) -> str:
+        """Where this target publishes, the same on every machine that publishes there (no credentials)."""
+        return f"{self.type_name}:{self.name}"
+
+    @property
+    def publish_lock(self) -> str:
+        """The name of the store lock publishes to this place take turns on (a file name on SQLite)."""
+        return "site-publish-" + hashlib.sha256(self.place.encode()).hexdigest()[:16]
 
     @abstractmethod
     async def publish(self, site: BuiltSite) -> Receipt:

@@ -66,6 +66,10 @@ class DirectoryHost(SiteHost):
         self.target = path if path.is_absolute() else base_dir / path
         self._leftover = re.compile(rf"^{re.escape(self.target.name)}\.(tmp|old)-[0-9a-f]{{12}}$")
 
+    @property
+    def place(self) -> str:
+        return f"directory:{self.target.resolve()}"
+
     async def publish(self, site: BuiltSite) -> Receipt:
         """Replace the folder's content with ``site``, unless it already holds exactly that."""
         return await asyncio.to_thread(self._publish, site)

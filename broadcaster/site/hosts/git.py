@@ -156,6 +156,10 @@ class GitHost(SiteHost):
         return value.reveal() if hasattr(value, "reveal") else str(value)
 
     @property
+    def place(self) -> str:
+        return f"git:{self.shown_remote} {self.branch} {self.path}"
+
+    @property
     def shown_remote(self) -> str:
         value = self.remote_option
         raw = value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)

@@ -14,7 +14,9 @@ had got (its generation), so a publish never replaces a page, or the index,
 feeds and JSON, built from a later state of the store by another machine;
 it never deletes the page of an incident the store still holds
 (``BuiltSite.keep``), nor a fingerprinted asset that pages built elsewhere may
-still link to.
+still link to. Machines of one store take turns at the bucket (the store's lock,
+``site_source.publish``): reading the manifest, uploading and writing it is never
+interleaved with another such publish.
 
 boto3 is imported inside the methods: it takes longer to import than the rest
 of the CLI together, and most commands never touch S3.
@@ -156,6 +158,10 @@ class S3Host(SiteHost):
     @property
     def location(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
+
+    @property
+    def place(self) -> str:
+        return f"s3:{self.endpoint_url or ''} {self.location}"
 
     @property
     def manifest_key(self) -> str:
