@@ -186,9 +186,12 @@ class SQLiteStore(Store):
 
     @contextmanager
     def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
-        """A file lock beside the state file: the embedded store lives on one machine."""
+        """A file lock beside the state file: the embedded store lives on one machine.
+
+        The lock file is the owner's only, like the state file: anyone who can open it can
+        hold the lock, and with it hold up every tick and publish of this store."""
         path = self.path.parent / f".{self.path.name}.{name}.lock"
-        with open(path, "a+") as handle:
+        with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE), "r+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

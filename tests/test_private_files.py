@@ -38,6 +38,12 @@ def test_the_state_file_its_journal_and_folder_are_private(project: Project, uma
     assert {p.name for p in files} >= {"state.db"}
     for path in files:
         assert mode(path) == 0o600, (path.name, oct(mode(path)))
+    # The store's locks (main's tick lock) too: whoever can open one can hold it.
+    assert run_with_umask(project, umask, "tick").returncode == 0
+    locks = list(state.glob(".state.db.*.lock"))
+    assert locks
+    for path in locks:
+        assert mode(path) == 0o600, (path.name, oct(mode(path)))
     # The site, on the other hand, is for everyone.
     assert mode(project.site / "index.html") == 0o644
 
