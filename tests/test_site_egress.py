@@ -78,6 +78,31 @@ def test_a_private_span_of_the_title_is_a_private_value_of_the_site(project: Pro
     assert "Search is slow." in text
     assert "Globex" not in text
 
+
+@pytest.mark.parametrize("customer", ["ACME", "Operational"], ids=["the-page-title", "a-word-of-the-page"])
+def test_a_value_the_site_shows_with_no_incident_does_not_take_an_incident_off_it(project: Project, customer: str) -> None:
+    """A customer named like the site ("Acme status") or like a word every page shows: the guard
+    cannot tell a leak from the page's own text, and refusing left the incident off the page (main's
+    import tests post customer ACME on the Acme page). A private span is still kept out."""
+    result = project.cli("post", "--yes", "--title", "API errors", "--customer", customer,
+                         "Errors [private]edge fra-2[/private].")
+
+    assert result.exit_code == 0, result.output
+    incident_id = result.output.split()[0]
+    assert (project.site / "incidents" / f"{incident_id}.html").is_file()
+    assert "Errors" in (project.site / "index.html").read_text()
+    assert "fra-2" not in site_text(project.site)
+
+
+def test_a_customer_named_like_the_site_plus_more_is_still_guarded(project: Project) -> None:
+    store_record(project, "acme-corp", "Acme Corp sees errors.", customers=("Acme Corp",))
+
+    result = project.cli("site", "build")
+
+    assert result.exit_code == 3
+    assert "incident acme-corp was left out of the site" in " ".join(result.stderr.split())
+    assert "Acme Corp" not in site_text(project.site)
+
 # -- uploads --------------------------------------------------------------------------
 
 

@@ -44,7 +44,8 @@ from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
-from messages.egress import LeakRefused, PrivateValues, guard
+from messages.egress import LeakRefused, PrivateValues, guard, readable_text
+from messages.gate import comparable
 from messages.uptime import DayUptime
 from messages.visibility import PublicIncident
 
@@ -124,6 +125,7 @@ class _Build:
         self.data = data
         self.problems = problems if isinstance(problems, dict) else dict(problems)
         self.guarded: dict[str, PrivateValues] = {}
+        self._chrome: str | None = None
 
     @property
     def left_out(self) -> set[str]:
@@ -151,7 +153,19 @@ class _Build:
             return True  # an id that cannot be a file name: _write_pages reports it
 
     def _values(self, incident: PublicIncident) -> PrivateValues:
-        return self.data.private.get(incident.header.id, _NO_VALUES)
+        return self._guardable(self.data.private.get(incident.header.id, _NO_VALUES))
+
+    def _guardable(self, values: PrivateValues) -> PrivateValues:
+        """``values`` less those the site shows with no incident at all (the page's title, a
+        component's name, the templates' words): showing them gives nothing away, and refusing
+        them would take an incident off the page for a customer named like the site."""
+        if not values:
+            return values
+        if self._chrome is None:
+            empty = self._render_linking([])
+            self._chrome = comparable("\n".join(readable_text(body, _media(path)) for path, body in empty))
+        kept = frozenset(v for v in values.folded if v not in self._chrome)
+        return values if len(kept) == len(values.folded) else PrivateValues(kept)
 
     def _write_pages(self, pages: Iterable[Page]) -> set[str]:
         done = set()
@@ -162,7 +176,7 @@ class _Build:
                 body = html.render_incident(self.data.page, self.data.components, page.incident)
                 values = None
                 if not self.writer.unchanged(path, body, page.version):
-                    values = page.values()
+                    values = self._guardable(page.values())
                     guard(body, values, path, "text/html")
             except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
                 self._leave_out(incident_id, exc)
