@@ -25,6 +25,15 @@ class _Group(click.Group):
     """Maps BroadcasterError to a one-line message and its exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from broadcaster.redaction import install_logging
+
+        # Every log record of every library is scrubbed of the config's secrets, and
+        # the SDKs' own logs stay silent unless --debug.
+        with install_logging(_debug(ctx)) as switch:
+            ctx.find_root().ensure_object(dict)["log_switch"] = switch
+            return self._invoke_reporting(ctx)
+
+    def _invoke_reporting(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BroadcasterError as exc:
@@ -41,7 +50,7 @@ class _Group(click.Group):
 def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
     import traceback
 
-    from channels.base import redact
+    from broadcaster.redaction import redact
 
     secrets = _known_secrets(ctx)
     if _debug(ctx):
@@ -55,16 +64,7 @@ def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected:
 
 def _known_secrets(ctx: click.Context) -> list[str]:
     config = (ctx.find_root().obj or {}).get("loaded")
-    if config is None:
-        return []
-    from broadcaster.config import Secret
-
-    values = []
-    for table in (*config.channels.values(), *config.publish.values()):
-        for value in table.options.values():
-            if isinstance(value, Secret):
-                values.append(value.reveal_or_empty())
-    return values
+    return config.secret_values() if config is not None else []
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -76,6 +76,10 @@ def _remember(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
         root = ctx.find_root()
         root.obj = root.obj or {}
         root.obj[_param.name] = value
+        if _param.name == "debug":  # given after the command name: the logs open up now
+            from broadcaster.redaction import set_debug
+
+            set_debug(root.obj.get("log_switch"), True)
     return value
 
 
@@ -99,7 +103,10 @@ def load_config(ctx: click.Context) -> Any:
     root = ctx.find_root()
     root.obj = root.obj or {}
     if "loaded" not in root.obj:
+        from broadcaster.redaction import remember
+
         root.obj["loaded"] = config_module.load(root.obj.get("config"))
+        remember(root.obj["loaded"].secret_values())
     return root.obj["loaded"]
 
 
@@ -478,6 +485,13 @@ def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, ma
         ctx.exit(EXIT_DELIVERY)
 
 
+def _scrubbed(text: str | None) -> str | None:
+    """A stored text as shown: rows written before a secret was known to redaction are scrubbed here."""
+    from broadcaster.redaction import redact
+
+    return redact(text) if text else text
+
+
 def _delivery_json(delivery: Any) -> dict[str, Any]:
     return {
         "id": delivery.id,
@@ -490,7 +504,7 @@ def _delivery_json(delivery: Any) -> dict[str, Any]:
         "remote_id": delivery.remote_id,
         "thread_ref": delivery.thread_ref,
         "attempts": delivery.attempts,
-        "error": delivery.last_error,
+        "error": _scrubbed(delivery.last_error),
         "updated_at": delivery.updated_at.isoformat(),
     }
 

@@ -147,6 +147,28 @@ class Config:
     def destination_names(self) -> tuple[str, ...]:
         return (SITE_DESTINATION, *self.publish, *self.channels)
 
+    def secret_values(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Every secret this config gives a destination or the store, for redaction.
+
+        The ``${VAR}`` secrets of channels and publish targets, the variables a
+        ``[store] url`` names, and the standard variables the SDKs read by
+        themselves (AWS keys, ``PGPASSWORD``), which may reach an error text too.
+        """
+        env = os.environ if environ is None else environ
+        values = [
+            value.reveal_or_empty()
+            for table in (*self.channels.values(), *self.publish.values())
+            for value in table.options.values()
+            if isinstance(value, Secret)
+        ]
+        url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
+        values += [env.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
+        if any(table.type == "s3" for table in self.publish.values()):
+            values += [env.get(name, "") for name in _AWS_SECRETS]
+        if url:
+            values.append(env.get("PGPASSWORD", ""))
+        return [v for v in values if v]
+
     def missing_secrets(self, names: set[str] | None = None) -> list[str]:
         """``name.key: ${VAR}`` for every secret whose variable is unset."""
         missing = []
@@ -161,6 +183,9 @@ class Config:
 
 
 # -- Loading -----------------------------------------------------------------
+
+# Read by the SDKs from the environment when the config names no credential.
+_AWS_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}

@@ -243,16 +243,17 @@ class Publisher:
                 "([engine] deadline). Run `broadcaster retry` when the destination is back.",
             )
         except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others
-            return self._fail(delivery, redact(f"unexpected error: {type(exc).__name__}: {exc}", self._secrets()))
+            return self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
         self._finished.add(delivery.id)
-        note = "; ".join(receipt.notes) or None
+        notes = tuple(redact(n, self._secrets()) for n in receipt.notes)
+        note = "; ".join(notes) or None
         self.store.mark_sent(delivery.id, receipt.remote_id, thread.first_remote_id if thread else None, note)
-        outcome = self._outcome(self.store.delivery(delivery.id), notes=receipt.notes)
+        outcome = self._outcome(self.store.delivery(delivery.id), notes=notes)
         self.progress.finished(outcome)
         return outcome
 
     def _secrets(self) -> list[str]:
-        values = []
+        values = self.config.secret_values()
         for destination in self.destinations.values():
             if destination.kind == "channel" and "channel" in vars(destination):
                 values.extend(destination.channel.secret_values())
@@ -273,7 +274,8 @@ class Publisher:
 
     def _fail(self, delivery: Delivery, error: str) -> Outcome:
         self._finished.add(delivery.id)
-        self.store.mark_failed(delivery.id, error)
+        # Whatever a channel or host already scrubbed, nothing is stored unscrubbed.
+        self.store.mark_failed(delivery.id, redact(error, self._secrets()))
         outcome = self._outcome(self.store.delivery(delivery.id))
         self.progress.finished(outcome)
         return outcome
@@ -324,7 +326,8 @@ class Publisher:
             stop=stop_after_attempt(self.config.engine.max_attempts) | stop_at_deadline,
             wait=_wait_honouring_retry_after,
             before_sleep=lambda state: self.progress.retrying(
-                delivery, state.attempt_number, str(state.outcome.exception()), state.upcoming_sleep
+                delivery, state.attempt_number, redact(str(state.outcome.exception()), self._secrets()),
+                state.upcoming_sleep,
             ),
             reraise=True,
         ):

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from broadcaster.config import Config
+from broadcaster.redaction import redact
 from broadcaster.report import STATE_STYLE, console
 from broadcaster.store import Store, utcnow
 from broadcaster.times import format_time
@@ -92,7 +93,7 @@ def print_incident(config: Config, store: Store, incident: Incident, *, as_json:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(str(d.sequence), d.destination, d.target or "", Text(f"{mark} {d.state}", style=style),
-                      d.remote_id or "", str(d.attempts), d.last_error or "")
+                      d.remote_id or "", str(d.attempts), redact(d.last_error or ""))
     out.print(table)
 
 
@@ -140,6 +141,7 @@ def print_checks(config: Config) -> bool:
     from channels.base import CheckResult
 
     all_destinations = [d for d in destinations(config).values() if d.kind != "site"]
+    secrets = config.secret_values()
     if not all_destinations:
         console().print("No channels or publish targets configured. See `broadcaster init` for examples.")
         return True
@@ -158,8 +160,7 @@ def print_checks(config: Config) -> bool:
             except TimeoutError:
                 return [CheckResult(destination.name, "", False, "no answer in time; check api_url and the network")]
             except Exception as exc:  # noqa: BLE001 - report every destination, whatever breaks
-                detail = destination.channel.redact(str(exc)) if destination.kind == "channel" else str(exc)
-                return [CheckResult(destination.name, "", False, detail)]  # never a token, whatever broke
+                return [CheckResult(destination.name, "", False, str(exc))]  # scrubbed with the rest below
 
         results = await asyncio.gather(*(one(d) for d in all_destinations))
         return [r for group in results for r in group]
@@ -169,7 +170,9 @@ def print_checks(config: Config) -> bool:
     for column in ("destination", "target", "", "detail"):
         table.add_column(column)
     for result in results:
-        table.add_row(result.channel, result.target, Text("ok", style="green") if result.ok else Text("FAIL", style="red"), result.detail)
+        mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
+        # What a server answered may echo a credential, in any case or encoding.
+        table.add_row(result.channel, result.target, mark, redact(result.detail, secrets))
     console().print(table)
     return all(r.ok for r in results)
 

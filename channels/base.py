@@ -180,13 +180,10 @@ class Channel(ABC):
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (and its URL-quoted form) with ``***``."""
-    from urllib.parse import quote
+    """Replace every occurrence of each secret (any case, URL-quoted or escaped) with ``***``."""
+    from broadcaster.redaction import redact as _redact
 
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe="")}:
-            text = text.replace(form, "***")
-    return text
+    return _redact(text, secrets)
 
 
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
