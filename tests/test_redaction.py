@@ -86,16 +86,26 @@ def test_install_logging_silences_sdk_loggers_unless_debug_and_scrubs_every_reco
 ) -> None:
     from broadcaster import redaction
 
-    with install_logging(debug):
-        redaction.remember([TOKEN])
-        logging.getLogger("telegram.request").error("Can not load invalid JSON data: %r", f"<html>/bot{TOKEN.upper()}</html>")
-        logging.getLogger("httpx").info("HTTP Request: POST /bot%s/sendMessage", TOKEN)
-        logging.getLogger("broadcaster.engine").warning("our own warning about %s", TOKEN.lower())
+    # A library may attach a handler of its own: silence must hold there too.
+    own_handler_stream = io.StringIO()
+    library_handler = logging.StreamHandler(own_handler_stream)
+    logging.getLogger("telegram").addHandler(library_handler)
+    try:
+        with install_logging(debug):
+            redaction.remember([TOKEN])
+            logging.getLogger("telegram.request").error("Can not load invalid JSON data: %r", f"<html>/bot{TOKEN.upper()}</html>")
+            logging.getLogger("httpx").info("HTTP Request: POST /bot%s/sendMessage", TOKEN)
+            logging.getLogger("some_other_library").warning("a warning of a library we do not list")
+            logging.getLogger("broadcaster.engine").warning("our own warning about %s", TOKEN.lower())
+    finally:
+        logging.getLogger("telegram").removeHandler(library_handler)
     errors = capsys.readouterr().err
     assert "our own warning about ***" in errors  # our warnings always show
     assert ("Can not load invalid JSON data" in errors) is debug
+    assert ("Can not load invalid JSON data" in own_handler_stream.getvalue()) is debug
     assert ("HTTP Request: POST /bot***/sendMessage" in errors) is debug
-    assert not holds(errors, TOKEN)
+    assert ("a warning of a library we do not list" in errors) is debug
+    assert not holds(errors + own_handler_stream.getvalue(), TOKEN)
     assert TOKEN not in redaction.known  # the command's secrets are forgotten with it
 
 
