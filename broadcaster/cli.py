@@ -313,7 +313,9 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
 
     out = report.console()
     if options.get("dry_run"):
-        print_post_result(out, run(dry_run=True), options["as_json"])
+        result = run(dry_run=True)
+        print_post_result(out, result, options["as_json"])
+        refuse_leaking_preview(result)
         return
     preview_result = run(dry_run=True)
     confirm_publication(preview_result, options["yes"])
@@ -323,6 +325,17 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     print_post_result(out, result, options["as_json"])
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def refuse_leaking_preview(result: Any) -> None:
+    """A dry run whose public rendering holds private detail says so and exits 2 (nothing was stored or sent)."""
+    refused = sorted({p.destination for p in result.previews if p.refused})
+    if refused:
+        raise InputError(
+            f"the public rendering for {', '.join(refused)} holds private detail of this update, so the egress "
+            "guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
+            "text out of the public message and title, or leave those destinations out with --skip."
+        )
 
 
 def read_message(message: str | None, existing: Any, store: Any) -> str:
@@ -358,15 +371,20 @@ def confirm_publication(preview_result: Any, yes: bool) -> None:
     public = next((p for p in preview_result.previews if p.rendered and p.visibility == "public" and p.destination != "site"), None)
     out.rule("What the public will read", align="left")
     shown = public or next((p for p in preview_result.previews if p.rendered), None)
-    out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
+    if shown and shown.refused:
+        out.print(f"REFUSED: {shown.refused}", markup=False, style="bold red")
+    else:
+        out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
     out.rule("Destinations", align="left")
     counts: dict[tuple[str, str], int] = {}
     for entry in preview_result.previews:
         if entry.state == "pending":
             counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
+    refused = {p.destination for p in preview_result.previews if p.refused}
     for (name, visibility), count in counts.items():
         chats = f" ({count} chats)" if count > 1 else ""
-        out.print(f"  {name} [{visibility}]{chats}", markup=False)
+        warning = " REFUSED by the egress guard: nothing will be sent there" if name in refused else ""
+        out.print(f"  {name} [{visibility}]{chats}{warning}", markup=False)
     if not click.confirm("Publish now?", default=False):
         raise InputError("not published: nothing was stored or sent.")
 
@@ -405,8 +423,9 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
             "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
                 {
                     "destination": p.destination, "target": p.target, "visibility": p.visibility,
-                    "state": p.state if p.state == "skipped" else "pending", "remote_id": None,
-                    "error": p.reason or None, "rendered": p.rendered.messages if p.rendered else None,
+                    "state": p.state if p.state == "skipped" else "failed" if p.refused else "pending",
+                    "remote_id": None, "error": p.refused or p.reason or None,
+                    "rendered": p.rendered.messages if p.rendered and not p.refused else None,
                 }
                 for p in result.previews
             ],

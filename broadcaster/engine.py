@@ -26,8 +26,9 @@ from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import DeliveryError
 from broadcaster.store import Delivery, Store, process_owner, utcnow
 from channels.base import Receipt, Rendered, ThreadRef, redact
+from messages.egress import LeakRefused, PrivateValues, guard
 from messages.model import Incident, Status, Update
-from messages.visibility import UpdateView, corrected_sequence, public_incident, view_for
+from messages.visibility import UpdateView, corrected_sequence, private_values, public_incident, view_for
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite
@@ -134,6 +135,40 @@ def render(
     return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
 
 
+def carried_private_values(update: Update, updates: Sequence[Update]) -> PrivateValues:
+    """What no public rendering of ``update`` may hold: its private values, and a correction's
+    those of the update it corrects too (its text is what the correction replaces)."""
+    values = set(private_values(update))
+    corrects = corrected_sequence(update)
+    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if original is not None:
+        values |= private_values(original)
+    return PrivateValues.of(values)
+
+
+def egress_refusal(
+    destination: Destination, visibility: str, rendered: Rendered, update: Update, updates: Sequence[Update]
+) -> LeakRefused | None:
+    """The egress guard for one rendering: the refusal if a public one holds a private value, else None.
+
+    ``visibility`` is the delivery's (as planned); the destination's may have changed
+    since. If either is public, the rendering must hold nothing private.
+    """
+    if "public" not in (visibility, destination.visibility):
+        return None
+    values = carried_private_values(update, updates)
+    if destination.kind == "channel":
+        payloads = destination.channel.egress_payloads(rendered)
+    else:
+        payloads = [(rendered.text, "text/plain")]
+    try:
+        for payload, media_type in payloads:
+            guard(payload, values, f"the message for {destination.name}", media_type)
+    except LeakRefused as refused:
+        return refused
+    return None
+
+
 def _as_channel_message(
     view: UpdateView, update: Update, updates: Sequence[Update], destination: Destination
 ) -> UpdateView:
@@ -162,7 +197,7 @@ class Publisher:
         self._batch: set[int] = set()
         self._batch_incidents: set[str] = set()
         self._finished: set[int] = set()
-        self._renders: dict[tuple[str, str, int], Rendered] = {}
+        self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
         self._deadline = 0.0
 
     @property
@@ -347,7 +382,7 @@ class Publisher:
             except DeliveryError as exc:
                 raise DeliveryError(f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable) from exc
             return await destination.host.publish(built)
-        rendered = self._rendered(destination, delivery)
+        rendered = self._rendered(destination, delivery)  # raises LeakRefused: nothing leaves
         original = self._original_post(destination, delivery)
         if original is not None:
             return await destination.channel.edit(rendered, target=delivery.target, remote_id=original)
@@ -365,14 +400,22 @@ class Publisher:
         return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == "sent"), None)
 
     def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
-        key = (destination.name, delivery.incident_id, delivery.sequence)
+        """What the channel sends for this delivery, past the egress guard (else LeakRefused).
+
+        Rendered and guarded once per destination and update, however many chats it goes to.
+        """
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence)
         if key not in self._renders:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
             assert incident is not None
-            self._renders[key] = render(destination, incident, update, updates, self.config)
-        return self._renders[key]
+            rendered = render(destination, incident, update, updates, self.config)
+            self._renders[key] = egress_refusal(destination, delivery.visibility, rendered, update, updates) or rendered
+        found = self._renders[key]
+        if isinstance(found, LeakRefused):
+            raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback
+        return found
 
     # -- the site -------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.destinations import check_names, destinations, plan
-from broadcaster.engine import Outcome, Progress, Publisher, render
+from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, InputError
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 from channels.base import Rendered
@@ -29,6 +29,7 @@ class Preview:
     state: str
     rendered: Rendered | None
     reason: str = ""
+    refused: str = ""  # the egress guard's refusal: sending would fail here, and nothing would leave
 
 
 @dataclass
@@ -98,13 +99,16 @@ def previews(
 ) -> list[Preview]:
     """Render every planned destination exactly as it would be sent."""
     all_destinations = destinations(config)
+    everything = [*updates, update]
     result = []
     for entry in planned:
         destination = all_destinations[entry.destination]
-        rendered = None
+        rendered, refused = None, None
         if entry.state == "pending":
-            rendered = render(destination, incident, update, [*updates, update], config)
-        result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason))
+            rendered = render(destination, incident, update, everything, config)
+            refused = egress_refusal(destination, entry.visibility, rendered, update, everything)
+        result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
+                              refused=str(refused or "")))
     return result
 
 

@@ -18,6 +18,7 @@ The split of work:
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -92,6 +93,8 @@ class Channel(ABC):
     * ``required_options`` / ``optional_options``: type-specific config keys.
     * ``secret_options``: keys whose values must never be printed.
     * ``default_api_url``: the public API root that ``api_url`` replaces.
+    * ``media_type`` / ``payload_media_type``: how the service reads ``Rendered.text``
+      and ``parts``, and ``Rendered.payload`` as JSON; the egress guard reads them so.
     """
 
     type_name: ClassVar[str]
@@ -100,6 +103,8 @@ class Channel(ABC):
     optional_options: ClassVar[tuple[str, ...]] = ()
     secret_options: ClassVar[tuple[str, ...]] = ()
     default_api_url: ClassVar[str] = ""
+    media_type: ClassVar[str] = "text/plain"
+    payload_media_type: ClassVar[str] = "application/json"
 
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config
@@ -145,6 +150,20 @@ class Channel(ABC):
     @property
     def can_edit(self) -> bool:
         return type(self).edit is not Channel.edit
+
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """Everything of ``rendered`` that may leave, each with the media type its readers read it in.
+
+        The text and each part, the parts read one after another (a value cut
+        across two messages), and the structured payload as JSON.
+        """
+        texts = [rendered.text, *rendered.parts]
+        if len(rendered.parts) > 1:
+            texts += ["\n".join(rendered.parts), "".join(rendered.parts)]
+        found = [(text, self.media_type) for text in texts]
+        if rendered.payload:
+            found.append((json.dumps(dict(rendered.payload), default=str, ensure_ascii=False), self.payload_media_type))
+        return found
 
     async def check(self) -> list[CheckResult]:
         """Verify credentials and targets without posting anything."""

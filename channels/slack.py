@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
 from messages import slack as fmt
+from messages.egress import SLACK_BLOCKS
 from messages.visibility import UpdateView
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ class SlackChannel(Channel):
     optional_options = ("reply_broadcast",)
     secret_options = ("token",)  # a bot token posts as the app in every channel it is in
     default_api_url = "https://slack.com/api/"  # the Web API root; slack-sdk appends method names
+    payload_media_type = SLACK_BLOCKS  # what is sent: blocks and fallback texts, all mrkdwn
     # The status-card edit is cosmetic: bound it so it cannot eat the budget the engine
     # gives a send and turn a delivered reply into a failure (and a duplicate on retry).
     card_edit_timeout = 5.0

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
 from messages import telegram as formatter
+from messages.egress import TELEGRAM_HTML
 from messages.visibility import UpdateView
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class TelegramChannel(Channel):
     optional_options = ("chat_ids", "chat_id", "disable_notification")
     secret_options = ("token",)
     default_api_url = "https://api.telegram.org"
+    media_type = TELEGRAM_HTML  # every message goes with parse_mode=HTML
     max_chars = formatter.MAX_CHARS  # Telegram's limit per message: UTF-16 units of parsed text
     messages_per_second = 30  # Bot API: about 30 messages a second across all chats
     seconds_per_chat_message = 1.0  # Bot API: about one message a second into one chat
