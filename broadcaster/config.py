@@ -328,6 +328,7 @@ def parse(
         for name, table in reader.table(data.get("publish"), "publish").items()
     }
     _refuse_name_clashes(reader, channels, publish)
+    _refuse_shared_targets(reader, channels)
     operator = reader.table(data.get("operator"), "operator")
     reader.refuse_unknown(operator, {"name"}, "operator.")
     maintenance = reader.table(data.get("maintenance"), "maintenance")
@@ -504,6 +505,29 @@ def _refuse_written_secrets(reader: _Reader, options: Mapping[str, Any], secret_
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:
     for name in set(channels) & set(publish):
         raise reader.error(f"publish.{name}", "has the same name as a channel; destination names must be unique")
+
+
+def _refuse_shared_targets(reader: _Reader, channels: Mapping[str, ChannelConfig]) -> None:
+    """One chat or channel, one visibility: a public table never shares a target with a private one.
+
+    Targets are compared as each channel type knows them (``Channel.target_keys``): a
+    Telegram chat by id or by ``@name`` in any case, a Slack channel by id or by name.
+    A chat named one way here and the other way there cannot be told apart offline:
+    ``broadcaster channels check`` resolves names and catches that case.
+    """
+    from channels.base import load_channel_class
+
+    seen: dict[tuple[str, ...], tuple[str, str, str]] = {}  # key -> (table, visibility, as written)
+    for name, table in channels.items():
+        for key, written in load_channel_class(table.type).target_keys(table.options):
+            first = seen.setdefault(key, (name, table.visibility, written))
+            if first[1] != table.visibility:
+                raise reader.error(
+                    f"channels.{name}",
+                    f"{written} is also a target of [channels.{first[0]}] ({first[2]}), which is {first[1]}, "
+                    f"while this table is {table.visibility}. One chat cannot be both: a private table's detail "
+                    "would reach the public there. Remove it from one of the two tables.",
+                )
 
 
 def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -166,15 +166,38 @@ def print_checks(config: Config) -> bool:
         return [r for group in results for r in group]
 
     results = asyncio.run(run())
+    results += shared_targets(results, {d.name: d.visibility for d in all_destinations})
     table = Table(box=None, header_style="bold")
     for column in ("destination", "target", "", "detail"):
         table.add_column(column)
     for result in results:
         mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
         # What a server answered may echo a credential, in any case or encoding.
-        table.add_row(result.channel, result.target, mark, redact(result.detail, secrets))
+        table.add_row(result.channel, result.target, mark, Text(redact(result.detail, secrets)))
     console().print(table)
     return all(r.ok for r in results)
+
+
+def shared_targets(results: list[Any], visibility: dict[str, str]) -> list[Any]:
+    """A failed line for each chat reached from a public and a private table once names are resolved.
+
+    The config loader compares targets as written; only the service knows that
+    ``@acmestatus`` and ``-1001234567890`` are one chat.
+    """
+    from channels.base import CheckResult
+
+    by_target: dict[str, list[Any]] = {}
+    for result in results:
+        if result.ok and result.resolved:
+            by_target.setdefault(result.resolved, []).append(result)
+    found = []
+    for resolved, reached in by_target.items():
+        if len({visibility.get(r.channel) for r in reached}) > 1:
+            where = ", ".join(f"[channels.{r.channel}] ({visibility.get(r.channel)}) as {r.target}" for r in reached)
+            found.append(CheckResult(reached[0].channel, reached[0].target, False,
+                                     f"one chat ({resolved}) is a target of {where}. One chat cannot be both public "
+                                     "and private: remove it from one of the tables."))
+    return found
 
 
 def publish_site(config: Config, store: Store) -> bool:

@@ -81,6 +81,7 @@ class CheckResult:
     target: str
     ok: bool
     detail: str
+    resolved: str = ""  # the target as the service names it ("telegram:-100123"), when the check found it
 
 
 class Channel(ABC):
@@ -113,6 +114,14 @@ class Channel(ABC):
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
         """Raise ConfigError for type-specific mistakes the key lists cannot express."""
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        """Each target of a valid config as (a key equal for equal targets, the target as written).
+
+        The config loader refuses one key in tables of different visibilities.
+        """
+        return []
 
     @property
     def api_url(self) -> str:

@@ -147,6 +147,16 @@ class SlackChannel(Channel):
         if not isinstance(broadcast, bool):
             raise ConfigError(f"{where}reply_broadcast: must be true or false, not {broadcast!r}.")
 
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        channel = str(options["channel"])
+        if _CHANNEL_ID.match(channel):
+            return [(("slack", channel), channel)]
+        # A name means one channel within one workspace: the same token's, at least.
+        token = options.get("token")
+        workspace = (token.reveal_or_empty() or f"${token.env_var}") if hasattr(token, "env_var") else ""
+        return [(("slack-name", workspace, channel.removeprefix("#").lower()), channel)]
+
     @property
     def channel(self) -> str:
         return str(self.config.options["channel"])
@@ -301,7 +311,8 @@ class SlackChannel(Channel):
                 f"{label} exists but the bot is not in it. In Slack, run /invite @{bot} there.",
             )
         return CheckResult(
-            self.name, self.channel, True, f"{label}: the bot is a member and can post"
+            self.name, self.channel, True, f"{label}: the bot is a member and can post",
+            resolved=f"slack:{info.get('id', '')}" if info.get("id") else "",
         )
 
     async def _find_channel(self) -> dict[str, Any] | None:

@@ -99,6 +99,12 @@ class TelegramChannel(Channel):
         if not isinstance(flag, bool):
             raise ConfigError(f"{where}disable_notification: must be true or false")
 
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        # A chat is the same whichever bot or Bot API server posts to it; @names ignore case.
+        return [(("telegram", str(int(chat)) if _NUMERIC.match(chat) else chat.lower()), chat)
+                for chat in configured_chats(options)]
+
     def pacing_seconds(self, deliveries: int) -> float:
         return deliveries / self.messages_per_second
 
@@ -269,7 +275,7 @@ class TelegramChannel(Channel):
         detail = f"{chat.type} {name!r}{handle} id {chat.id} is reachable by @{bot_name}"
         if chat.type == "channel":
             detail += "; the bot must be an admin allowed to post messages"
-        return CheckResult(self.name, target, True, detail)
+        return CheckResult(self.name, target, True, detail, resolved=f"telegram:{chat.id}")
 
     async def aclose(self) -> None:
         if self._request is not None:
