@@ -94,7 +94,7 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL",
                            help=STORE_HELP)(command)
     return click.option("--debug", is_flag=True, expose_value=False, callback=_remember,
-                        help="Show tracebacks (secrets redacted).")(command)
+                        help="Show tracebacks and the libraries' logs (secrets redacted).")(command)
 
 
 def load_config(ctx: click.Context) -> Any:
@@ -124,7 +124,7 @@ def open_store(ctx: click.Context) -> Any:
 @click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
               help="Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml).")
 @click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL", help=STORE_HELP)
-@click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help="Show tracebacks (secrets redacted).")
+@click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help="Show tracebacks and the libraries' logs (secrets redacted).")
 @click.version_option(__version__, prog_name="broadcaster")
 def main() -> None:
     """Publish incident updates to a status page, feeds, X, Telegram and Slack at once.
