@@ -100,15 +100,20 @@ def previews(
     """Render every planned destination exactly as it would be sent."""
     all_destinations = destinations(config)
     everything = [*updates, update]
+    # A rendering depends on the destination, not the chat: once each, however many chats.
+    done: dict[tuple[str, str], tuple[Rendered, str]] = {}
     result = []
     for entry in planned:
         destination = all_destinations[entry.destination]
-        rendered, refused = None, None
+        rendered, refused = None, ""
         if entry.state == "pending":
-            rendered = render(destination, incident, update, everything, config)
-            refused = egress_refusal(destination, entry.visibility, rendered, update, everything)
+            key = (entry.destination, entry.visibility)
+            if key not in done:
+                rendered = render(destination, incident, update, everything, config)
+                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, update, everything) or ""))
+            rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
-                              refused=str(refused or "")))
+                              refused=refused))
     return result
 
 
