@@ -341,3 +341,42 @@ def test_a_broken_telegram_formatter_is_stopped_through_the_cli(
     assert states[("x", "")][0] == "sent"  # other destinations are unaffected
     assert world.telegram_messages(PUBLIC_CHAT) == []
     assert all("Initech_Payroll" in m.text for chat in OPS_CHATS for m in world.telegram_messages(chat))
+
+
+def test_a_postmortem_announcement_is_guarded_and_a_clean_one_goes_out(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """The channels get a short announcement, checked against the postmortem's own private spans."""
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
+    incident = posted["incident_id"]
+    assert run_json(project, "resolve", incident, "--yes", "Fixed.")[0] == 0
+    text = tmp_path / "pm.md"
+    text.write_text("# What happened\n\nA router failed. [ PRIVATE ]Edge-FRA-2 in rack 7[/private]\n", encoding="utf-8")
+    code, published = run_json(project, "postmortem", incident, "--file", str(text), "--yes")
+    assert code == 0, published
+    assert "postmortem" in world.x.tweets[-1].text and "rack 7" not in world.x.tweets[-1].text.lower()
+
+
+def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_refused(
+    project: Project, world: FakeWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messages.visibility import full_text
+
+    announce = engine._as_channel_message
+
+    def pasting(view: Any, update: Update, updates: Any, destination: Any) -> Any:  # the bug: the body, spans and all
+        found = announce(view, update, updates, destination)
+        return replace(found, message=full_text(update.raw_message)) if update.kind == "postmortem" else found
+
+    monkeypatch.setattr(engine, "_as_channel_message", pasting)
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")[1]["incident_id"]
+    assert run_json(project, "resolve", incident, "--yes", "Fixed.")[0] == 0
+    sent_before = public_sends(world)
+    text = tmp_path / "pm.md"
+    text.write_text("A router failed. [private]Edge-FRA-2 in rack 7[/private]\n", encoding="utf-8")
+    code, published = run_json(project, "postmortem", incident, "--file", str(text), "--yes")
+    assert code == 3
+    states = {d["destination"]: (d["state"], d["error"] or "") for d in published["deliveries"]}
+    assert states["x"][0] == states["tg-public"][0] == "failed" and states["tg-public"][1].startswith(GUARD)
+    assert public_sends(world) == sent_before
+    assert all("rack 7" in m.text for chat in OPS_CHATS for m in world.telegram_messages(chat)[-1:])
