@@ -248,6 +248,9 @@ def resolve(ctx: click.Context, incident_id: str, message: str | None, **options
 @click.option("--impact")
 @click.option("--status", "-s")
 @click.option("--reopen", is_flag=True)
+@click.option("--template", "template", metavar="NAME", shell_complete=_completer("template"),
+              help="Start from [templates.NAME] (see `broadcaster templates`).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value for a template placeholder (repeatable).")
 @message_options
 @common
 @click.pass_context
@@ -261,6 +264,9 @@ def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> N
     from broadcaster import compose, lifecycle, operations
 
     config = load_config(ctx)
+    if options.get("sets") and not options.get("template"):
+        raise InputError("--set fills the placeholders of a template: use it with --template NAME "
+                         "(see `broadcaster templates`). Nothing was stored or sent.")
     store = open_store(ctx)
     if options.get("template"):
         options = {**options, **_from_template(lifecycle.apply_template(config, options["template"], lifecycle.parse_sets(options["sets"])), options)}

@@ -18,6 +18,7 @@ from datetime import datetime
 from broadcaster.config import Config
 from broadcaster.errors import InputError
 from broadcaster.times import parse_time
+from messages import gate
 from messages.model import (
     INCIDENT_LIFECYCLE,
     MAINTENANCE_LIFECYCLE,
@@ -28,7 +29,7 @@ from messages.model import (
     Status,
     Update,
 )
-from messages.visibility import validate_message
+from messages.visibility import public_title, validate_message
 
 _DEFAULT_COMPONENT_STATUS = {
     Impact.NONE: ComponentStatus.OPERATIONAL,
@@ -157,10 +158,29 @@ def merge_components(
     return tuple(merged.values())
 
 
+def admit(draft: Draft) -> Draft:
+    """Every text of the draft through the input gate (``messages.gate``): normalised, or refused."""
+    gate.check_count(tuple(draft.customers), "--customer")
+    gate.check_count(tuple(draft.tickets), "--ticket")
+    return replace(
+        draft,
+        message=gate.admit(draft.message, "the message", gate.MESSAGE),
+        title=gate.admit(draft.title, "--title", gate.TITLE) if draft.title is not None else None,
+        private=gate.admit(draft.private, "--private", gate.PRIVATE),
+        customers=tuple(gate.admit(c, "--customer", gate.NAME) for c in draft.customers),
+        tickets=tuple(gate.admit(t, "--ticket", gate.NAME) for t in draft.tickets),
+    )
+
+
 def build(draft: Draft, existing: Incident | None, config: Config, now: datetime) -> tuple[Incident, Update]:
     """The incident as it will be after this update, and the update (sequence 0: the store numbers it)."""
+    draft = admit(draft)
     validate_message(draft.message)
-    _check_private_detail(draft)
+    if existing is None and draft.reopen:
+        raise InputError(
+            "--reopen applies to an existing incident (with --incident ID); a new incident has nothing to "
+            "reopen. Drop --reopen, or name the incident; nothing was stored or sent."
+        )
     zone = config.page.zone
     impact = Impact(choose(draft.impact, [i.value for i in Impact], "impact")) if draft.impact else None
     if existing is None:
@@ -178,7 +198,7 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         components = tuple(AffectedComponent(c.id, maintenance_component_status(status)) for c in components)
     incident = replace(
         incident,
-        title=draft.title or incident.title,
+        **(_titles(draft.title) if draft.title and draft.title.strip() else {}),
         impact=impact or incident.impact,
         status=status,
         components=components,
@@ -215,9 +235,10 @@ def _new_incident(draft: Draft, config: Config, now: datetime, impact: Impact | 
     status = (
         Status(choose(draft.status, [s.value for s in lifecycle], "status")) if draft.status else lifecycle[0]
     )
+    titles = _titles(draft.title)
     incident = Incident(
-        id=slug_id(draft.title, now),
-        title=draft.title.strip(),
+        id=slug_id(titles["title"], now),
+        **titles,
         impact=impact or (Impact.NONE if draft.incident_kind == "maintenance" else Impact.MINOR),
         status=status,
         created_at=now,
@@ -235,7 +256,7 @@ def _next_status(draft: Draft, existing: Incident) -> Status:
     return Status(choose(draft.status, [s.value for s in lifecycle], "status"))
 
 
-def _check_private_detail(draft: Draft) -> None:
-    for text, option in [(draft.private, "--private"), *[(c, "--customer") for c in draft.customers], *[(t, "--ticket") for t in draft.tickets]]:
-        if "\x00" in text:
-            raise InputError(f"{option} contains a NUL character; remove it.")
+def _titles(raw: str) -> dict[str, str]:
+    """``title`` (public: the page, the feeds, the id) and ``raw_title`` (as written, only if it has private spans)."""
+    raw = raw.strip()
+    return {"title": public_title(raw), "raw_title": raw if gate.MARKER.search(raw) else ""}

@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -360,17 +361,39 @@ def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
     days = table.get("history_days", 14)
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         raise reader.error("page.history_days", "must be a whole number of days, 0 or more")
-    base_url = reader.string(table, "base_url", "page.")
-    if base_url and not re.match(r"^https?://", base_url):
-        raise reader.error("page.base_url", "must start with https:// (the page's public address)")
+    base_url = _base_url(reader, reader.string(table, "base_url", "page."))
     return PageConfig(
         title=reader.string(table, "title", "page.", PageConfig.title),
-        base_url=base_url.rstrip("/") + "/" if base_url else "",
+        base_url=base_url,
         output_dir=Path(reader.string(table, "output_dir", "page.", "public")),
         timezone=timezone,
         history_days=days,
         description=reader.string(table, "description", "page."),
     )
+
+
+def _base_url(reader: _Reader, value: str) -> str:
+    """The page's public address: it is printed in every post and feed, so only a plain https URL."""
+    if not value:
+        return ""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None or parts.scheme != "https" or not parts.hostname or parts.username is not None
+        or parts.password is not None or "?" in value or "#" in value or any(c.isspace() for c in value)
+        or any(unicodedata.category(c) == "Cc" for c in value)
+    ):
+        raise reader.error(
+            "page.base_url",
+            "must be an absolute https:// URL with a host, and no user or password, no ?query, no #fragment "
+            "and no spaces, e.g. \"https://status.example.com/\" (it is published in every link)",
+        )
+    return value.rstrip("/") + "/"
 
 
 def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
@@ -494,12 +517,24 @@ def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
 
 def _refuse_written_secrets(reader: _Reader, options: Mapping[str, Any], secret_keys: tuple[str, ...], prefix: str) -> None:
     for key in secret_keys:
-        if isinstance(options.get(key), str) and options[key]:
+        value = options.get(key)
+        if isinstance(value, str) and value:
             raise reader.error(
                 prefix + key,
                 "holds a secret written in the file. Put it in an environment variable "
                 f"and write {key} = \"${{MY_VAR}}\" instead.",
             )
+        if value is not None and not isinstance(value, (str, Secret)):
+            raise reader.error(
+                prefix + key,
+                f"is a secret: write it as a string naming an environment variable, {key} = \"${{MY_VAR}}\", "
+                f"not a {_toml_type(value)}.",
+            )
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "boolean", int: "number", float: "number", list: "list", dict: "table"}
+    return next((n for t, n in names.items() if isinstance(value, t)), type(value).__name__)
 
 
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:
@@ -540,5 +575,20 @@ def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) 
         for entry in reader.names(template, "components", prefix):
             if entry.split("=", 1)[0] not in component_ids:
                 raise reader.error(prefix + "components", f"unknown component {entry!r}")
+        for key in _TEMPLATE_KEYS - {"components"}:
+            reader.string(template, key, prefix)
+        _check_placeholders(reader, template, prefix)
         result[name] = dict(template)
     return result
+
+
+def _check_placeholders(reader: _Reader, template: Mapping[str, Any], prefix: str) -> None:
+    """Only plain ``{name}`` placeholders: ``{x.__class__}`` must never reach Python's formatter."""
+    from broadcaster.templates import TemplateSyntaxError, pieces
+
+    for key, value in template.items():
+        for text in value if isinstance(value, list) else [value]:
+            try:
+                list(pieces(text))
+            except TemplateSyntaxError as exc:
+                raise reader.error(prefix + key, f"{exc}.") from None

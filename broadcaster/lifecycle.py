@@ -7,7 +7,6 @@ with its deliveries before anything is sent, like any post.
 from __future__ import annotations
 
 import fcntl
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from broadcaster.errors import InputError
 from broadcaster.operations import PostResult, find_incident, publish
 from broadcaster.store import PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
+from messages import gate
 from messages.model import Incident, Status, Update
 from messages.visibility import PRIVATE_KINDS, validate_message
 
@@ -39,6 +39,8 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
     if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
         raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
+    message = gate.admit(message, "the message", gate.POSTMORTEM if original.kind == "postmortem" else gate.MESSAGE)
+    private = gate.admit(private, "--private", gate.PRIVATE)
     validate_message(message)
     correction = Update(
         incident.id, 0, utcnow(), incident.status, message.strip(), private_note=private.strip(),
@@ -70,6 +72,7 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
     incident = find_incident(store, incident_id)
     if incident.is_open:
         raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
+    text = gate.admit(text, "the postmortem", gate.POSTMORTEM)
     validate_message(text)
     update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
                     author=compose.author_name(config))
@@ -83,13 +86,19 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
                          components: Sequence[str], message: str, private: str = "", only: Sequence[str] = (),
                          skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Announce a maintenance window (status ``scheduled``)."""
-    from broadcaster.times import parse_time
+    from broadcaster.times import check_window, parse_time
 
     now = utcnow()
     starts = parse_time(start, now=now, zone=config.page.zone, option="--start")
     ends = parse_time(end, now=starts, zone=config.page.zone, option="--end")
+    check_window(ends, now, "--end", end)
     if ends <= starts:
         raise InputError(f"--end ({format_time(ends)}) must be after --start ({format_time(starts)}).")
+    if ends <= now:
+        raise InputError(
+            f"the window ended at {format_time(ends, config.page.zone)}, in the past: nothing to announce. "
+            "Check --start and --end; nothing was stored or sent."
+        )
     if not components:
         raise InputError("name the components under maintenance with --component ID (repeatable).")
     if not message.strip():
@@ -116,18 +125,24 @@ def maintenance_step(config: Config, store: Store, incident_id: str, status: str
 
 def template_fields(template: Mapping[str, Any]) -> list[str]:
     """The ``{placeholders}`` a template needs, in order of first use."""
-    names: list[str] = []
+    from broadcaster import templates
+
+    found: list[str] = []
     for value in template.values():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str):
-                for _, name, _, _ in string.Formatter().parse(text):
-                    if name and name not in names:
-                        names.append(name)
-    return names
+                found.extend(n for n in templates.names(text) if n not in found)
+    return found
 
 
 def apply_template(config: Config, name: str, values: Mapping[str, str]) -> dict[str, Any]:
-    """The template's fields with every ``{placeholder}`` filled from ``--set key=value``."""
+    """The template's fields with every ``{placeholder}`` filled from ``--set key=value``.
+
+    Values pass the input gate first, and no value may form a marker with the
+    template's text (``broadcaster.templates``).
+    """
+    from broadcaster import templates
+
     if name not in config.templates:
         import difflib
 
@@ -136,18 +151,26 @@ def apply_template(config: Config, name: str, values: Mapping[str, str]) -> dict
         known = ", ".join(config.templates) or "none: add [templates.NAME] to the config"
         raise InputError(f"no template {name!r}.{hint} Templates: {known}.")
     template = config.templates[name]
-    missing = [f for f in template_fields(template) if f not in values]
+    needed = template_fields(template)
+    missing = [f for f in needed if f not in values]
     if missing:
         raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
+    unused = [k for k in values if k not in needed]
+    if unused:
+        raise InputError(
+            f"template {name!r} has no placeholder {', '.join(unused)}; it takes "
+            f"{', '.join(needed) or 'no values'}. Nothing was stored or sent."
+        )
+    admitted = templates.admit_values(values)
 
-    def fill(value: Any) -> Any:
+    def fill(key: str, value: Any) -> Any:
         if isinstance(value, str):
-            return value.format_map(values)
+            return templates.fill(value, admitted, key)
         if isinstance(value, list):
-            return [fill(v) for v in value]
+            return [fill(key, v) for v in value]
         return value
 
-    return {key: fill(value) for key, value in template.items()}
+    return {key: fill(key, value) for key, value in template.items()}
 
 
 def parse_sets(pairs: Sequence[str]) -> dict[str, str]:

@@ -78,8 +78,20 @@ def delivery_plan(
     known = list(destinations(config))
     only_names = check_names(only, known, "--only") if only else None
     skip_names = check_names(skip, known, "--skip")
+    both = sorted((only_names or set()) & skip_names)
+    if both:
+        raise InputError(
+            f"{', '.join(both)} is both in --only and in --skip: say which you mean. Nothing was stored or sent."
+        )
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
-    return plan(destinations(config), component_ids, only=only_names, skip=skip_names)
+    planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names)
+    if (only or skip) and not any(p.state == "pending" for p in planned):
+        reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
+        raise InputError(
+            f"with --only/--skip, this update would go nowhere ({reasons}). Name a destination that takes it; "
+            "nothing was stored or sent."
+        )
+    return planned
 
 
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:

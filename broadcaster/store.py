@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from broadcaster.config import Config, Secret
     from broadcaster.store_sqlite import SQLiteStore  # noqa: F401 - re-exported (see __getattr__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 OPEN_STATES = ("pending", "sending", "failed", "unknown")
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
@@ -54,7 +54,7 @@ DONE_STATES = ("sent", "skipped")
 # The columns as the export format names them (the delivery id is local to one store).
 INCIDENT_COLUMNS = (
     "id", "title", "impact", "status", "kind", "components", "created_at", "updated_at",
-    "resolved_at", "scheduled_start", "scheduled_end",
+    "resolved_at", "scheduled_start", "scheduled_end", "raw_title",
 )
 UPDATE_COLUMNS = (
     "incident_id", "sequence", "created_at", "status", "raw_message", "components", "private_note",
@@ -473,6 +473,7 @@ def _incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]
         "components": _components_json(incident.components), "created_at": _ts(incident.created_at),
         "updated_at": _ts(updated_at), "resolved_at": _ts(incident.resolved_at),
         "scheduled_start": _ts(incident.scheduled_start), "scheduled_end": _ts(incident.scheduled_end),
+        "raw_title": incident.raw_title,
     }
 
 
@@ -488,6 +489,7 @@ def _incident_from(row: Row) -> Incident:
         kind=row["kind"],
         scheduled_start=_dt(row["scheduled_start"]),
         scheduled_end=_dt(row["scheduled_end"]),
+        raw_title=row["raw_title"],
     )
 
 

@@ -96,6 +96,10 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX deliveries_state ON deliveries(state);
     CREATE INDEX deliveries_thread ON deliveries(incident_id, destination, target, sequence);
     """,
+    # Titles may hold [private] spans: the title as written, beside the public one ("" when it has none).
+    2: """
+    ALTER TABLE incidents ADD COLUMN raw_title TEXT NOT NULL DEFAULT ''
+    """,
 }
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from broadcaster.errors import InputError
+from broadcaster.import_check import check_record
 from broadcaster.store import (
     DELIVERY_COLUMNS,
     INCIDENT_COLUMNS,
@@ -137,7 +138,7 @@ def open_private(path: Path) -> IO[str]:
 
 
 def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]:
-    """The incident records of an export, checked; ``InputError`` names the bad line."""
+    """The incident records of an export, each checked as input is; ``InputError`` names the bad line."""
     header_seen = False
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -152,7 +153,7 @@ def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
-        yield record
+        yield check_record(record, f"{name}, line {number}")
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
 
@@ -168,9 +169,13 @@ def _check_header(record: Any, name: str) -> None:
 
 
 def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
-    """Import every record, one transaction per incident; returns what happened."""
+    """Import every record, one transaction per incident; returns what happened.
+
+    Every record is read and checked (``broadcaster.import_check``) before the
+    first is stored: a bad record anywhere refuses the whole file.
+    """
     result = ImportResult()
-    for record in records:
+    for record in list(records):
         try:
             with store.transaction():
                 _import_incident(store, record, result)

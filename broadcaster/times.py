@@ -12,13 +12,46 @@ _DURATION = re.compile(r"^(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
 
 
+# Times an operator may give: a year back (a window already begun) to two years ahead.
+# Anything further is a typo, and a time near the calendar's ends cannot even be
+# shown in every zone (9999-12-31T23:30Z in Berlin is year 10000).
+WINDOW_BACK = timedelta(days=365)
+WINDOW_AHEAD = timedelta(days=2 * 365)
+
+
 def parse_time(text: str, *, now: datetime, zone: ZoneInfo, option: str = "time") -> datetime:
     """A point in time from operator input, as an aware UTC datetime.
 
     ``30m``/``2h``/``1h30m`` count from ``now``; ``15:30`` is today in ``zone``
     (tomorrow if already passed; ``15:30 UTC`` forces UTC); anything else must
-    be ISO 8601 (a naive one is read in ``zone``).
+    be ISO 8601 (a naive one is read in ``zone``). Refused (``InputError``)
+    outside ``check_window`` of ``now``.
     """
+    try:
+        parsed = _parse(text, now=now, zone=zone, option=option)
+    except OverflowError:
+        parsed = None
+    if parsed is None:
+        raise _outside(text, now, option)
+    check_window(parsed, now, option, text)
+    return parsed
+
+
+def check_window(value: datetime, now: datetime, option: str, text: str | None = None) -> None:
+    """Refuse a time more than a year before ``now`` or two years after it."""
+    if not now - WINDOW_BACK <= value <= now + WINDOW_AHEAD:
+        raise _outside(text or value.isoformat(), now, option)
+
+
+def _outside(text: str, now: datetime, option: str) -> InputError:
+    return InputError(
+        f"{option} {text!r} is outside the times broadcaster accepts: from {(now - WINDOW_BACK):%Y-%m-%d} "
+        f"to {(now + WINDOW_AHEAD):%Y-%m-%d} (a year back to two years ahead). Check the date; nothing was "
+        "stored or sent."
+    )
+
+
+def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime:
     value = text.strip()
     duration = _DURATION.match(value)
     if value and duration and any(duration.groups()):

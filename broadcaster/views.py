@@ -17,7 +17,7 @@ from broadcaster.report import STATE_STYLE, console
 from broadcaster.store import Store, utcnow
 from broadcaster.times import format_time
 from messages.model import Incident
-from messages.visibility import full_text, public_text
+from messages.visibility import full_text, full_title, public_text
 
 
 def overdue(store: Store, incident: Incident, now: datetime | None = None) -> bool:
@@ -70,7 +70,9 @@ def print_incident(config: Config, store: Store, incident: Incident, *, as_json:
         click.echo(json.dumps(_incident_json(incident, updates, deliveries), ensure_ascii=False))
         return
     out = console()
-    out.print(Text(incident.title, style="bold") + Text(f"  ({incident.id})"))
+    out.print(Text(full_title(incident), style="bold") + Text(f"  ({incident.id})"))
+    if full_title(incident) != incident.title:
+        out.print(Text(f"[private] title; the public reads: {incident.title}", style="red"))
     out.print(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, config.page.zone)}")
     if incident.components:
         out.print("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components))
@@ -115,8 +117,8 @@ def _incident_json(incident: Incident, updates: list[Any], deliveries: list[Any]
     from broadcaster.cli import _delivery_json
 
     return {
-        "id": incident.id, "title": incident.title, "status": incident.status.value,
-        "impact": incident.impact.value, "kind": incident.kind,
+        "id": incident.id, "title": incident.title, "private_title": full_title(incident),
+        "status": incident.status.value, "impact": incident.impact.value, "kind": incident.kind,
         "created_at": incident.created_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "components": [{"id": c.id, "status": c.status.value} for c in incident.components],

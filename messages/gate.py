@@ -1,42 +1,367 @@
 """The input gate: every text an operator or a file supplies passes here before it is stored.
 
-Two jobs, both fail-closed:
+One step, ``admit(text, field, rule)``, fail-closed:
 
-* ``normalise(text, field)`` returns the text in Unicode NFC, or raises
-  ``InputError`` naming the field and the position of a character that has no
-  business in an incident update (control characters other than newline and
-  tab, format characters such as zero-width spaces, bidi overrides).
-* ``comparable(text)`` is the form in which texts are *compared*, never shown:
-  the marker-lookalike check and the egress guard both look for one text
-  inside another after folding compatibility forms, dropping format
-  characters and ignoring case, so a fullwidth or soft-hyphenated copy of a
-  private value still matches.
+* Unicode NFC, ``\\r\\n`` as ``\\n``; control characters other than newline and
+  tab, format characters (zero-width spaces, soft hyphens, bidi overrides) and
+  unassigned code points are refused, naming the field and the position.
+* A size limit per kind of field (``LIMITS``), named with the size in the error.
+* Private markers: a field that may hold ``[private]...[/private]`` spans (a
+  message, a title) must have them well formed (``split``); any other field
+  (``--private``, a customer, a template value) may hold none at all.
+* Marker *lookalikes* are refused as malformed markers: what reads as a marker
+  once HTML entities are decoded, compatibility forms folded (NFKC), format
+  characters dropped, case folded and each character mapped to its Unicode
+  TR 39 confusable skeleton (ICU's ``SpoofChecker``), but is not one:
+  ``［private］``, ``[рrivate]`` with a Cyrillic ``р``, ``&#91;private&#93;``,
+  ``<private>``, and typos of the word within brackets (``[privte]``).
+
+``comparable(text)`` is the form in which texts are *compared*, never shown:
+the egress guard looks for one text inside another after folding
+compatibility forms, dropping format characters and ignoring case.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
 
 from broadcaster.errors import InputError
 
 _ALLOWED_CONTROLS = frozenset("\n\t")
+_UNNAMED = {"Cs": "a lone surrogate", "Co": "a private-use character", "Cn": "a code point not assigned in Unicode "
+            + unicodedata.unidata_version}
+_ZWJ = "\u200d"
+
+# A real marker, as the operator writes it: case and spaces inside the brackets are free.
+MARKER = re.compile(r"\[\s*(/?)\s*private\s*\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a field may hold: its size limit and whether it may carry private markers."""
+
+    kind: str
+    max_chars: int
+    markers: bool = False
+    one_line: bool = False
+    max_bytes: int | None = None  # for long texts measured as files are (UTF-8)
+
+
+MESSAGE = Rule("message", 5_000, markers=True)
+TITLE = Rule("title", 200, markers=True, one_line=True)
+PRIVATE = Rule("private detail", 5_000)
+NAME = Rule("name", 200, one_line=True)  # a customer, a ticket reference
+TEMPLATE_VALUE = Rule("template value", 1_000)
+POSTMORTEM = Rule("postmortem", 204_800, markers=True, max_bytes=204_800)
+LIMITS = (MESSAGE, TITLE, PRIVATE, NAME, TEMPLATE_VALUE, POSTMORTEM)
+MAX_NAMES = 100  # customers or tickets on one update
+
+
+def admit(text: str, field: str, rule: Rule) -> str:
+    """The text as it may be stored: normalised, within its limit, markers well formed."""
+    text = normalise(text, field)
+    check_size(text, field, rule)
+    if rule.one_line and ("\n" in text or "\t" in text):
+        where = min(i for i in (text.find("\n"), text.find("\t")) if i >= 0)
+        raise InputError(
+            f"{field} must be one line; it has a line break or tab at character {where + 1}. "
+            "Nothing was stored or sent."
+        )
+    if rule.markers:
+        split(text, field)
+    else:
+        refuse_markers(text, field)
+    return text
 
 
 def normalise(text: str, field: str) -> str:
     """``text`` in NFC, with ``\\r\\n`` as ``\\n``; refuse control and format characters."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
-    for position, char in enumerate(text, start=1):
-        if char in _ALLOWED_CONTROLS:
+    for index, char in enumerate(text):
+        if char in _ALLOWED_CONTROLS or _joins_emoji(text, index):
             continue
         category = unicodedata.category(char)
         if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            name = unicodedata.name(char, "a control character")
+            name = unicodedata.name(char, _UNNAMED.get(category, "a control character"))
             raise InputError(
                 f"{field} holds an invisible or control character ({name}, U+{ord(char):04X}) at "
-                f"character {position}. Remove it (it often comes from copying out of a chat or a "
+                f"character {index + 1}. Remove it (it often comes from copying out of a chat or a "
                 "terminal); nothing was stored or sent."
             )
     return text
+
+
+def _joins_emoji(text: str, index: int) -> bool:
+    """A zero-width joiner between two pictographs (👩‍💻) is part of one emoji, not a hidden character."""
+    if text[index] != _ZWJ or index == 0 or index + 1 >= len(text):
+        return False
+    before, after = text[index - 1], text[index + 1]
+    return _pictograph(before) and _pictograph(after)
+
+
+def _pictograph(char: str) -> bool:
+    return char == "\ufe0f" or unicodedata.category(char) == "So"
+
+
+def check_size(text: str, field: str, rule: Rule) -> None:
+    """Refuse a text over its limit, naming the size and the limit."""
+    if rule.max_bytes is not None:
+        size = len(text.encode("utf-8"))
+        if size > rule.max_bytes:
+            raise InputError(
+                f"{field} is {size:,} bytes; a {rule.kind} may be at most {rule.max_bytes:,} bytes "
+                f"({rule.max_bytes // 1024} KB). Shorten it or link to the full text; nothing was stored or sent."
+            )
+        return
+    if len(text) > rule.max_chars:
+        raise InputError(
+            f"{field} is {len(text):,} characters; a {rule.kind} may be at most {rule.max_chars:,}. "
+            "Shorten it; nothing was stored or sent."
+        )
+
+
+def check_count(values: list[str] | tuple[str, ...], option: str) -> None:
+    if len(values) > MAX_NAMES:
+        raise InputError(f"{option} is given {len(values)} times; at most {MAX_NAMES}. Nothing was stored or sent.")
+
+
+# -- markers ------------------------------------------------------------------------
+
+
+def split(text: str, field: str) -> tuple[tuple[str, bool], ...]:
+    """``text`` cut at its markers into ``(piece, private)``; InputError if a marker is malformed.
+
+    Unclosed, stray and nested markers are refused (``parse``), and so is
+    anything between the markers that looks like a marker (``lookalike``), and
+    a public or full text that would itself read as a marker once the markers
+    are taken out.
+    """
+    pieces = parse(text, field)
+    position = 0
+    for match in MARKER.finditer(text):
+        _refuse_lookalike(text, position, match.start(), field)
+        position = match.end()
+    _refuse_lookalike(text, position, len(text), field)
+    public = "".join(p for p, private in pieces if not private)
+    for joined, which in ((public, "public"), ("".join(p for p, _ in pieces), "full")):
+        found = find_marker(joined)
+        if found is not None:
+            raise InputError(
+                f"{field}: with the private markers taken out, its {which} text reads {found[1]!r}, "
+                "which looks like a private marker. Reword it; nothing was stored or sent."
+            )
+    return pieces
+
+
+# Half a marker in plain ASCII ("[private", "private]"): cheap enough to check on every read.
+_HALF_ASCII = re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str, field: str) -> tuple[tuple[str, bool], ...]:
+    """The structure of stored text: pieces between real markers; unclosed, stray, nested refused.
+
+    The lookalike checks run once, when a text is admitted (``split``); the
+    views re-read stored texts on every build and need only this.
+    """
+    pieces: list[tuple[str, bool]] = []
+    inside, position = False, 0
+    for match in MARKER.finditer(text):
+        closing = match.group(1) == "/"
+        _refuse_half(text, position, match.start(), field)
+        _check_nesting(text, match.start(), field, closing=closing, inside=inside)
+        if match.start() > position:
+            pieces.append((text[position : match.start()], inside))
+        inside, position = not closing, match.end()
+    if inside:
+        raise InputError(
+            f"{field} has a [private] marker that is never closed. Close it with [/private]; "
+            "nothing was stored or sent."
+        )
+    _refuse_half(text, position, len(text), field)
+    if position < len(text):
+        pieces.append((text[position:], False))
+    return tuple(pieces)
+
+
+def _refuse_half(text: str, start: int, end: int, field: str) -> None:
+    found = _HALF_ASCII.search(text, start, end)
+    if found:
+        raise InputError(
+            f"{field} contains {found.group(0)!r}, which looks like a private marker but is not one. "
+            "Write [private]...[/private] exactly; nothing was stored or sent."
+        )
+
+
+def _check_nesting(text: str, offset: int, field: str, *, closing: bool, inside: bool) -> None:
+    line = text.count("\n", 0, offset) + 1
+    if closing and not inside:
+        raise InputError(
+            f"Line {line} of {field} has a [/private] with no [private] before it. "
+            "Fix or remove the marker; nothing was stored or sent."
+        )
+    if not closing and inside:
+        raise InputError(
+            f"Line {line} of {field} opens [private] inside another [private] span. "
+            "Private spans cannot be nested; nothing was stored or sent."
+        )
+
+
+def _refuse_lookalike(text: str, start: int, end: int, field: str) -> None:
+    found = lookalike(text[start:end])
+    if found is not None:
+        offset, snippet = found
+        raise InputError(
+            f"{field} holds {snippet!r} at character {start + offset + 1}, which looks like a private "
+            "marker but is not one. Write [private]...[/private] exactly (ASCII square brackets), or "
+            "reword it; nothing was stored or sent."
+        )
+
+
+def refuse_markers(text: str, field: str) -> None:
+    """For fields that may hold no marker: every value there is private (or public) as a whole."""
+    found = find_marker(text)
+    if found is not None:
+        offset, snippet = found
+        raise InputError(
+            f"{field} holds {snippet!r} at character {offset + 1}, a private marker or something that looks "
+            f"like one. {field} takes no markers: remove it; nothing was stored or sent."
+        )
+
+
+def find_marker(text: str) -> tuple[int, str] | None:
+    """The first real marker or lookalike in ``text``: (offset, the text as written), or None."""
+    real = MARKER.search(text)
+    fake = lookalike(text)
+    if real is not None and (fake is None or real.start() <= fake[0]):
+        return real.start(), real.group(0)
+    return fake
+
+
+# Brackets are compared after folding, where every opening punctuation (Ps) and
+# angle bracket or guillemet reads as "[" and every closing one as "]", but round
+# and curly brackets as "(" and ")": they are common in prose, so only a
+# near-exact word inside them counts, and half a marker needs square-like ones.
+_WORD = "private"
+_NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "private"
+_BRACKETED = re.compile(r"([\[(])([^\[\]()\n]{1,40})([\])])")
+_HALF = re.compile(rf"\[\s*/?\s*{_WORD}(?![a-z])|(?<![a-z]){_WORD}\s*\]")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+
+
+def lookalike(text: str) -> tuple[int, str] | None:
+    """Something in ``text`` that reads as a private marker once folded, but is not a real one.
+
+    ``text`` holds no real marker (``split`` passes the pieces between them).
+    Returns (offset in ``text``, the text as written) or None.
+    """
+    folded, where = fold(text)
+    found = _first_candidate(folded)
+    if found is None:
+        return None
+    start, end = found
+    first = where[start]
+    last = where[end] if end < len(where) else len(text)
+    return first, text[first:last]
+
+
+def _first_candidate(folded: str) -> tuple[int, int] | None:
+    found = []
+    for match in _BRACKETED.finditer(folded):
+        opener, content, closer = match.groups()
+        letters = "".join(c for c in content if c.isalpha())
+        near = _NEAR_ROUND if "(" in (opener, closer) or ")" in (opener, closer) else _NEAR_SQUARE
+        if len(letters) >= 4 and distance(letters, _WORD) <= near:
+            found.append((match.start(), match.end()))
+            break
+    found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
+    return min(found, key=lambda span: (span[0], -span[1]), default=None)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """The folded form markers are recognised in, and for each of its characters the source offset."""
+    pieces: list[str] = []
+    where: list[int] = []
+    index = 0
+    while index < len(text):
+        piece, following = text[index], index + 1
+        if piece == "&":
+            entity = _ENTITY.match(text, index)
+            if entity is not None and html.unescape(entity.group()) != entity.group():
+                piece, following = html.unescape(entity.group()), entity.end()
+        folded = _fold_piece(piece)
+        pieces.append(folded)
+        where.extend([index] * len(folded))
+        index = following
+    return "".join(pieces), where
+
+
+@lru_cache(maxsize=8192)
+def _fold_piece(piece: str) -> str:
+    """NFKC, format characters and marks dropped, case folded, TR 39 skeleton, small capitals as
+    letters, brackets as ``[ ] ( )``."""
+    text = unicodedata.normalize("NFKC", piece)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    if text in _ROUND:
+        return _ROUND[text]
+    text = unicodedata.normalize("NFD", _skeleton(text)).casefold() if text else text
+    return "".join(_bracket(_latin_base(c)) for c in text if unicodedata.category(c) not in ("Mn", "Me"))
+
+
+# Round and curly brackets as typed (or fullwidth): common in prose, so lenient. Any other
+# bracket, even one whose TR 39 skeleton is "(" (〔, ❨), is no ordinary prose: strict.
+_ROUND = {"(": "(", "{": "(", ")": ")", "}": ")"}
+
+
+def _bracket(char: str) -> str:
+    if char in "<«‹" or unicodedata.category(char) == "Ps":
+        return "["
+    if char in ">»›" or unicodedata.category(char) == "Pe":
+        return "]"
+    return char
+
+
+def _skeleton(text: str) -> str:
+    return _spoof_checker().getSkeleton(0, text)
+
+
+@lru_cache(maxsize=1)
+def _spoof_checker():  # type: ignore[no-untyped-def]
+    # Imported on first use: most commands never fold a text, and start-up time matters.
+    import icu
+
+    return icu.SpoofChecker()
+
+
+_LATIN_NAME = re.compile(r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |CAPITAL )?([A-Z])(?: |$)")
+
+
+def _latin_base(char: str) -> str:
+    """TR 39 keeps small capitals (ᴘʀɪᴠᴀᴛᴇ) apart from their letters; a reader does not."""
+    if char.isascii() or not char.isalpha():
+        return char
+    named = _LATIN_NAME.match(unicodedata.name(char, ""))
+    return named.group(1).lower() if named else char
+
+
+def distance(a: str, b: str) -> int:
+    """Edit distance with transpositions (optimal string alignment): "privte" is 1 from "private"."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, previous2[j - 2] + 1)
+            current.append(value)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def comparable(text: str) -> str:

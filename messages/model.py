@@ -1,8 +1,9 @@
 """The incident model: frozen values that the store saves and the views are cut from.
 
-Fields that hold private detail (``raw_message``, ``private_note``,
-``customers``, ``tickets``) are read only by ``messages.visibility`` (which cuts
-the views) and ``broadcaster.store`` (which persists them). A test walks the
+Fields that hold private detail (``raw_message``, ``raw_title``,
+``private_note``, ``customers``, ``tickets``) are read only by
+``messages.visibility`` (which cuts the views) and ``broadcaster.store`` (which
+persists them). A test walks the
 source tree to keep it that way.
 """
 
@@ -91,7 +92,14 @@ class AffectedComponent:
 
 @dataclass(frozen=True)
 class Incident:
-    """An incident or a maintenance window; its updates are stored separately."""
+    """An incident or a maintenance window; its updates are stored separately.
+
+    ``title`` is the PUBLIC title: private spans removed, so every reader of it
+    gets text anyone may see, and the id is made from it. ``raw_title`` is the
+    title as written, ``[private]`` spans included ("" when it has none, or for
+    incidents stored before titles could hold them); only the private views
+    show it.
+    """
 
     id: str
     title: str
@@ -103,6 +111,7 @@ class Incident:
     kind: str = "incident"  # or "maintenance"
     scheduled_start: datetime | None = None
     scheduled_end: datetime | None = None
+    raw_title: str = ""
 
     @property
     def is_open(self) -> bool:

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from broadcaster.errors import InputError
+from messages import gate
 from messages.model import AffectedComponent, Impact, Incident, Status, Update
 
 Visibility = Literal["public", "private"]
@@ -29,11 +30,6 @@ Visibility = Literal["public", "private"]
 # they never get a public view and never appear on the page or in the feeds.
 PRIVATE_KINDS = frozenset({"notice"})
 
-_MARKER = re.compile(r"\[\s*(/?)\s*private\s*\]", re.IGNORECASE)
-# Anything that looks like the start of a marker but is not a whole one
-# ("[private", "[/private", "private]") is refused rather than guessed at.
-_MARKER_LIKE = re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -41,62 +37,24 @@ class Segment:
     private: bool
 
 
-def split_private(message: str) -> tuple[Segment, ...]:
-    """Split a message into public and private segments; raise InputError if malformed."""
-    segments: list[Segment] = []
-    inside = False
-    position = 0
-    for match in _MARKER.finditer(message):
-        closing = match.group(1) == "/"
-        _check_marker(message, match.start(), closing=closing, inside=inside)
-        if match.start() > position:
-            segments.append(Segment(message[position : match.start()], private=inside))
-        inside = not closing
-        position = match.end()
-    if inside:
-        raise InputError(
-            "The message has a [private] marker that is never closed. "
-            "Close it with [/private]; nothing was stored or sent."
-        )
-    if position < len(message):
-        segments.append(Segment(message[position:], private=False))
-    _refuse_malformed_markers(segments)
-    return tuple(segments)
+def split_private(message: str, field: str = "the message") -> tuple[Segment, ...]:
+    """Split a stored text into public and private segments; raise InputError if a marker is malformed.
+
+    The markers are parsed by the input gate (``messages.gate.parse``); texts
+    were checked for marker lookalikes when they were admitted (``gate.admit``).
+    """
+    return tuple(Segment(text, private) for text, private in gate.parse(message, field))
 
 
-def _check_marker(message: str, offset: int, *, closing: bool, inside: bool) -> None:
-    line = message.count("\n", 0, offset) + 1
-    if closing and not inside:
-        raise InputError(
-            f"Line {line} of the message has a [/private] with no [private] before it. "
-            "Fix or remove the marker; nothing was stored or sent."
-        )
-    if not closing and inside:
-        raise InputError(
-            f"Line {line} of the message opens [private] inside another [private] span. "
-            "Private spans cannot be nested; nothing was stored or sent."
-        )
-
-
-def _refuse_malformed_markers(segments: list[Segment]) -> None:
-    for segment in segments:
-        found = _MARKER_LIKE.search(segment.text)
-        if found:
-            raise InputError(
-                f"The message contains {found.group(0)!r}, which looks like a private marker "
-                "but is not one. Write [private]...[/private] exactly; nothing was stored or sent."
-            )
-
-
-def public_text(message: str) -> str:
+def public_text(message: str, field: str = "the message") -> str:
     """The message with every private span removed and the gaps tidied."""
-    kept = "".join(s.text for s in split_private(message) if not s.private)
+    kept = "".join(s.text for s in split_private(message, field) if not s.private)
     return _tidy(kept)
 
 
-def full_text(message: str) -> str:
+def full_text(message: str, field: str = "the message") -> str:
     """The message with private spans kept and the markers removed."""
-    return _tidy("".join(s.text for s in split_private(message)))
+    return _tidy("".join(s.text for s in split_private(message, field)))
 
 
 def _tidy(text: str) -> str:
@@ -106,6 +64,30 @@ def _tidy(text: str) -> str:
     # "Errors [private]for ACME[/private]." leaves "Errors ."; close that gap only
     # before sentence punctuation, so ":tada:" and " :" in prose survive.
     return re.sub(r" +([.,;!?])(?=\s|$)", r"\1", joined).strip()
+
+
+def public_title(raw_title: str, field: str = "--title") -> str:
+    """The title anyone may read: private spans removed; refused when nothing public is left."""
+    title = _tidy(" ".join(public_text(raw_title, field).split()))
+    if not title:
+        raise InputError(
+            f"{field} has no public text: everything is inside [private]...[/private]. "
+            "Give the incident a title the public may read; nothing was stored or sent."
+        )
+    return title
+
+
+def full_title(incident: Incident) -> str:
+    """The title with its private spans (markers removed), for private channels and the operator."""
+    return full_text(incident.raw_title, "the title") if incident.raw_title else incident.title
+
+
+def title_private_values(incident: Incident) -> frozenset[str]:
+    """The private spans of an incident's title, for the egress guard (as ``private_values``)."""
+    if not incident.raw_title:
+        return frozenset()
+    spans = [s.text.strip() for s in split_private(incident.raw_title, "the title") if s.private]
+    return frozenset(v for v in spans if len(v) >= MIN_GUARDED_LENGTH)
 
 
 def validate_message(message: str) -> None:
@@ -185,10 +167,11 @@ class PublicIncident:
         return self.updates[-1] if self.updates else None
 
 
-def header_of(incident: Incident, url: str = "") -> IncidentHeader:
+def header_of(incident: Incident, url: str = "", *, private: bool = False) -> IncidentHeader:
+    """What anyone may know about an incident; ``private`` gives the full title (for private channels)."""
     return IncidentHeader(
         id=incident.id,
-        title=incident.title,
+        title=full_title(incident) if private else incident.title,
         impact=incident.impact,
         status=incident.status,
         kind=incident.kind,
@@ -232,7 +215,7 @@ def private_view(
     public = _public_part(incident, update, url, previous_status)
     fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
     return PrivateView(
-        **{**fields, "message": full_text(update.raw_message)},
+        **{**fields, "message": full_text(update.raw_message), "incident": header_of(incident, url, private=True)},
         public_message=public.message,
         private_note=update.private_note,
         customers=update.customers,
@@ -293,12 +276,14 @@ def corrected_sequence(update: Update) -> int | None:
 MIN_GUARDED_LENGTH = 4
 
 
-def private_values(update: Update) -> frozenset[str]:
+def private_values(update: Update, incident: Incident | None = None) -> frozenset[str]:
     """Every private value of one update, for the egress guard: what no public payload may hold.
 
     Each private span of the message, the ``--private`` text, each customer and
-    each ticket, of ``MIN_GUARDED_LENGTH`` characters or more once stripped.
+    each ticket, and with ``incident`` each private span of its title, of
+    ``MIN_GUARDED_LENGTH`` characters or more once stripped.
     """
     spans = [s.text for s in split_private(update.raw_message) if s.private]
     candidates = [*spans, update.private_note, *update.customers, *update.tickets]
-    return frozenset(v.strip() for v in candidates if len(v.strip()) >= MIN_GUARDED_LENGTH)
+    values = frozenset(v.strip() for v in candidates if len(v.strip()) >= MIN_GUARDED_LENGTH)
+    return values | title_private_values(incident) if incident is not None else values

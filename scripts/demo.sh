@@ -8,6 +8,7 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
+bash scripts/install-icu.sh  # PyICU builds against the system's ICU
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
 
 mkdir -p demo

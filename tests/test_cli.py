@@ -117,9 +117,12 @@ def test_preview_marks_public_and_private(project: Project) -> None:
 
 
 def test_only_and_skip_name_destinations(project: Project) -> None:
-    code, payload = project.cli_json("post", "--yes", "--title", "API errors", "--skip", "site", "Investigating.")
+    # The site is the only destination here: skipping it leaves none, which is refused (issue 12).
+    nowhere = project.cli("post", "--yes", "--title", "API errors", "--skip", "site", "Investigating.")
+    assert nowhere.exit_code == 2 and "would go nowhere" in nowhere.stderr
+    code, payload = project.cli_json("post", "--yes", "--title", "API errors", "--only", "site", "Investigating.")
     assert code == 0
-    assert payload["deliveries"][0]["state"] == "skipped"
+    assert payload["deliveries"][0]["state"] == "sent"
     typo = project.cli("post", "--yes", "--title", "API errors", "--only", "stie", "Investigating.")
     assert typo.exit_code == 2 and "Did you mean 'site'" in typo.stderr
 

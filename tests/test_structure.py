@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRIVATE_FIELDS = {"raw_message", "private_note", "customers", "tickets", "private_message", "author"}
+PRIVATE_FIELDS = {"raw_message", "raw_title", "private_note", "customers", "tickets", "private_message", "author"}
 # visibility.py cuts the views; store.py persists updates; model.py defines them. The operator's own
 # terminal views (show, the editor template) print private detail to the operator, marked as such.
 # compose.py builds the Update from the operator's input.

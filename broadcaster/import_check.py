@@ -1,0 +1,244 @@
+"""``store import`` is as strict as the command line: every record is checked before any is stored.
+
+An export is a file, and a file can be edited, truncated or forged. Each
+incident record is checked as the CLI checks input: ids against the pattern the
+CLI makes them in, every text through the input gate (``messages.gate``: NFC,
+no control or format characters, size limits, markers well formed, no
+lookalikes), statuses, kinds, states and visibilities from their enums, and
+times parseable and within what can be shown. ``check_record`` returns the
+record with its texts normalised, or raises ``InputError`` naming the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from broadcaster.errors import InputError
+from broadcaster.times import WINDOW_AHEAD
+from messages import gate
+from messages.model import INCIDENT_LIFECYCLE, MAINTENANCE_LIFECYCLE, ComponentStatus, Impact, Status
+
+# What compose.slug_id makes (lower-case words joined by "-"), and the "-2" a taken id gets.
+INCIDENT_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_ID = 100
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
+_TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|")  # a chat id, @name, channel
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice"})
+_STATES = frozenset({"pending", "sending", "sent", "failed", "skipped", "unknown"})
+_PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
+
+
+class _Bad(Exception):
+    """One problem in a record: what is wrong, and where in it."""
+
+
+def check_record(record: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad."""
+    incident = record.get("incident", {})
+    label = f"incident {incident.get('id', '?')!r}" if isinstance(incident, Mapping) else "the incident"
+    try:
+        checked_incident = _incident(incident)
+        sequences: set[int] = set()
+        updates = [_update(u, n, sequences) for n, u in enumerate(_list(record, "updates"), 1)]
+    except _Bad as bad:
+        raise InputError(
+            f"{where}: {label}: {bad}. Nothing was imported: fix or remove that record and import the file again."
+        ) from None
+    except InputError as exc:
+        raise InputError(f"{where}: {label}: {exc}") from None
+    return {"incident": checked_incident, "updates": updates}
+
+
+def _incident(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Bad("the incident is not an object")
+    incident_id = _text(value, "id")
+    if not INCIDENT_ID.fullmatch(incident_id) or len(incident_id) > MAX_ID:
+        raise _Bad(f"id {incident_id!r} is not an incident id (lower-case letters, digits and single '-')")
+    kind = _choice(value, "kind", ("incident", "maintenance"))
+    lifecycle = MAINTENANCE_LIFECYCLE if kind == "maintenance" else INCIDENT_LIFECYCLE
+    checked = {
+        "id": incident_id,
+        "title": gate.admit(_text(value, "title"), "title", _PUBLIC_TITLE),
+        "raw_title": _raw_title(value),
+        "impact": _choice(value, "impact", [i.value for i in Impact]),
+        "status": _choice(value, "status", [s.value for s in lifecycle]),
+        "kind": kind,
+        "components": _components(value, "components"),
+    }
+    for key in ("created_at", "updated_at"):
+        checked[key] = _time(value, key, required=True)
+    for key in ("resolved_at", "scheduled_start", "scheduled_end"):
+        checked[key] = _time(value, key)
+    _private_title_kept_out(checked)
+    return checked
+
+
+def _raw_title(value: Mapping[str, Any]) -> str:
+    """Absent in exports made before titles could hold private spans: the title is then all public."""
+    raw = value.get("raw_title", "")
+    if not isinstance(raw, str):
+        raise _Bad("raw_title is not text")
+    return gate.admit(raw, "raw_title", gate.TITLE) if raw else ""
+
+
+def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
+    if not incident["raw_title"]:
+        return
+    public = gate.comparable(incident["title"])
+    for piece, private in gate.split(incident["raw_title"], "raw_title"):
+        if private and piece.strip() and gate.comparable(piece.strip()) in public:
+            raise _Bad("the public title holds a private span of raw_title")
+
+
+def _update(value: Any, position: int, sequences: set[int]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Bad(f"update {position} is not an object")
+    sequence = value.get("sequence")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1 or sequence in sequences:
+        raise _Bad(f"update {position}: sequence {sequence!r} is not a new positive number")
+    sequences.add(sequence)
+    try:
+        return _update_fields(value, sequence)
+    except _Bad as bad:
+        raise _Bad(f"update #{sequence}: {bad}") from None
+    except InputError as exc:
+        raise InputError(f"update #{sequence}: {exc}") from None
+
+
+def _update_fields(value: Mapping[str, Any], sequence: int) -> dict[str, Any]:
+    kind = _choice(value, "kind", sorted(_UPDATE_KINDS))
+    rule = gate.POSTMORTEM if kind in ("postmortem", "correction") else gate.MESSAGE
+    message = gate.admit(_text(value, "raw_message"), "raw_message", rule)
+    if not message.strip():
+        raise _Bad("raw_message is empty")
+    extra = value.get("extra", {})
+    if not isinstance(extra, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise _Bad("extra is not an object of texts")
+    return {
+        "sequence": sequence,
+        "created_at": _time(value, "created_at", required=True),
+        "status": _choice(value, "status", [s.value for s in Status]),
+        "raw_message": message,
+        "components": _components(value, "components"),
+        "private_note": gate.admit(_text(value, "private_note", ""), "private_note", gate.PRIVATE),
+        "customers": _names(value, "customers"),
+        "tickets": _names(value, "tickets"),
+        "etr": _time(value, "etr"),
+        "next_update_by": _time(value, "next_update_by"),
+        "author": gate.admit(_text(value, "author", ""), "author", gate.NAME),
+        "kind": kind,
+        "extra": {k: gate.admit(v, f"extra.{k}", gate.NAME) for k, v in extra.items()},
+        "deliveries": [_delivery(d, n) for n, d in enumerate(_list(value, "deliveries"), 1)],
+    }
+
+
+def _delivery(value: Any, position: int) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _Bad(f"delivery {position} is not an object")
+    destination = _text(value, "destination")
+    if not _NAME.fullmatch(destination):
+        raise _Bad(f"delivery {position}: destination {destination!r} is not a destination name")
+    target = _text(value, "target", "")
+    if not _TARGET.fullmatch(target):
+        raise _Bad(f"delivery {position}: target {target!r} is not a chat or channel")
+    attempts = value.get("attempts", 0)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+        raise _Bad(f"delivery {position}: attempts {attempts!r} is not a count")
+    checked: dict[str, Any] = {
+        "destination": destination, "target": target, "attempts": attempts,
+        "visibility": _choice(value, "visibility", ("public", "private")),
+        "state": _choice(value, "state", sorted(_STATES)),
+    }
+    for key in ("remote_id", "thread_ref", "last_error", "claimed_by"):
+        text = value.get(key)
+        if text is not None and not isinstance(text, str):
+            raise _Bad(f"delivery {position}: {key} is not text")
+        checked[key] = _plain(text, key) if text else text
+    for key in ("created_at", "updated_at"):
+        checked[key] = _time(value, key, required=True)
+    for key in ("claimed_at", "sent_at"):
+        checked[key] = _time(value, key)
+    return checked
+
+
+# -- fields ----------------------------------------------------------------------
+
+
+def _plain(text: str, key: str) -> str:
+    """A record's own note (an error, a remote id): normalised and bounded, markers not parsed."""
+    text = gate.normalise(text, key)
+    gate.check_size(text, key, gate.PRIVATE)
+    return text
+
+
+def _text(value: Mapping[str, Any], key: str, default: str | None = None) -> str:
+    found = value.get(key, default)
+    if found is None:
+        raise _Bad(f"{key} is missing")
+    if not isinstance(found, str):
+        raise _Bad(f"{key} is not text")
+    return found
+
+
+def _list(value: Mapping[str, Any], key: str) -> list[Any]:
+    found = value.get(key, [])
+    if not isinstance(found, list):
+        raise _Bad(f"{key} is not a list")
+    return found
+
+
+def _choice(value: Mapping[str, Any], key: str, allowed: Any) -> str:
+    found = value.get(key)
+    if found not in list(allowed):
+        raise _Bad(f"{key} {found!r} is not one of {', '.join(allowed)}")
+    return str(found)
+
+
+def _names(value: Mapping[str, Any], key: str) -> list[str]:
+    found = _list(value, key)
+    if not all(isinstance(v, str) for v in found):
+        raise _Bad(f"{key} is not a list of texts")
+    gate.check_count(found, key)
+    return [gate.admit(v, key, gate.NAME) for v in found]
+
+
+def _components(value: Mapping[str, Any], key: str) -> list[list[str]]:
+    result = []
+    for entry in _list(value, key):
+        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
+            raise _Bad(f"{key} holds {entry!r}, not a [component, status] pair")
+        if not _NAME.fullmatch(entry[0]) or entry[1] not in {s.value for s in ComponentStatus}:
+            raise _Bad(f"{key} holds {entry!r}: an unknown component name or status")
+        result.append(list(entry))
+    return result
+
+
+def _time(value: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    found = value.get(key)
+    if found is None:
+        if required:
+            raise _Bad(f"{key} is missing")
+        return None
+    parsed = _parse(found, key)
+    latest = datetime.now(UTC) + WINDOW_AHEAD
+    if not _EARLIEST <= parsed <= latest:
+        raise _Bad(f"{key} {found!r} is outside {_EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d}")
+    return parsed.isoformat(timespec="microseconds")
+
+
+def _parse(found: Any, key: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(found) if isinstance(found, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise _Bad(f"{key} {found!r} is not an ISO 8601 time with its offset")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise _Bad(f"{key} {found!r} is outside the calendar") from None

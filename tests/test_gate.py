@@ -1,0 +1,99 @@
+"""The input gate on its own: what reads as a marker, what is text, and the limits (messages/gate.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from broadcaster.errors import InputError
+from messages import gate
+
+REFUSED = [
+    ("fullwidth", "［private］x［/private］"),
+    ("cyrillic-er", "[рrivate]x[/рrivate]"),
+    ("greek-nu-for-v", "[priνate]x"),
+    ("dotless-i", "[prıvate]x"),
+    ("entity-decimal", "&#91;private&#93;"),
+    ("entity-named", "&lsqb;private&rsqb;"),
+    ("angle", "<private>x</private>"),
+    ("guillemets", "«private»"),
+    ("curly", "{private}"),
+    ("round", "(private)"),
+    ("mathematical-brackets", "⟨private⟩"),
+    ("typo-missing", "[privte]"),
+    ("typo-transposed", "[pirvate]"),
+    ("typo-extra", "[privatte]"),
+    ("typo-two-edits", "[prvte]"),
+    ("round-typo", "(privte)"),
+    ("spaced-word", "[p r i v a t e]"),
+    ("hyphenated-word", "[pri-vate]"),
+    ("markdown-escaped", r"\[private\]"),
+    ("small-capitals", "[ᴘʀɪᴠᴀᴛᴇ]"),
+    ("mathematical-letters", "[𝐩𝐫𝐢𝐯𝐚𝐭𝐞]"),
+    ("half-open", "[private network] x"),
+    ("half-close", "a private] b"),
+    ("unclosed", "a [private] b"),
+    ("stray-close", "a [/private] b"),
+    ("nested", "[private]a[private]b[/private][/private]"),
+    ("joined-by-the-span", "[pri[private]x[/private]vate]"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in REFUSED], ids=[n for n, _ in REFUSED])
+def test_lookalikes_and_malformed_markers_are_refused(text: str) -> None:
+    with pytest.raises(InputError, match="the message"):
+        gate.admit(text, "the message", gate.MESSAGE)
+
+
+ACCEPTED = [
+    ("plain", "API errors are elevated. Investigating."),
+    ("real-marker", "Errors [private]for ACME[/private] elevated."),
+    ("upper-case-marker", "x [PRIVATE]y[/PRIVATE] z"),
+    ("spaced-marker", "x [ private ]y[ / private ] z"),
+    ("markdown-link", "See [the docs](https://example.com) (and notes)."),
+    ("privacy-in-prose", "Our privacy policy (privacy matters) is unchanged."),
+    ("private-network-in-parens", "The VPN (private network) is down."),
+    ("word-private", "Private networks are fine; private keys were not exposed."),
+    ("emoji-zwj", "On it 👩‍💻 now."),
+    ("cjk", "API の エラー が 増加 しています。"),
+    ("ampersand", "AT&T and R&D; fish & chips"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in ACCEPTED], ids=[n for n, _ in ACCEPTED])
+def test_ordinary_text_and_real_markers_pass(text: str) -> None:
+    assert gate.admit(text, "the message", gate.MESSAGE) == text
+
+
+def test_fields_without_markers_refuse_real_ones_too() -> None:
+    with pytest.raises(InputError, match="--customer .*takes no markers"):
+        gate.admit("ACME [private]x[/private]", "--customer", gate.NAME)
+
+
+def test_text_is_stored_in_nfc() -> None:
+    assert gate.admit("Cafe\u0301 down", "the message", gate.MESSAGE) == "Café down"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x07", "\r", "\u00ad", "\u200b", "\u202e", "\u2066", "\ufeff", "\U000e0041"],
+                         ids=["nul", "esc", "bel", "cr", "soft-hyphen", "zwsp", "rlo", "lri", "bom", "tag"])
+def test_control_and_format_characters_are_refused_with_the_position(char: str) -> None:
+    with pytest.raises(InputError, match=f"--title holds .*U\\+{ord(char):04X}.* at character 4"):
+        gate.admit("abc" + char + "def", "--title", gate.TITLE)
+
+
+def test_a_lookalike_error_names_the_position_and_the_text_as_written() -> None:
+    with pytest.raises(InputError, match=r"holds '＜private＞' at character 7"):
+        gate.admit("Down. ＜private＞x", "the message", gate.MESSAGE)
+
+
+def test_limits_count_characters_and_the_postmortem_bytes() -> None:
+    assert gate.admit("é" * 5_000, "m", gate.MESSAGE)
+    with pytest.raises(InputError, match="5,001 characters; a message may be at most 5,000"):
+        gate.admit("é" * 5_001, "m", gate.MESSAGE)
+    with pytest.raises(InputError, match="204,802 bytes"):
+        gate.admit("é" * 102_401, "p", gate.POSTMORTEM)
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [("private", "private", 0), ("privte", "private", 1),
+                                                  ("pirvate", "private", 1), ("privacy", "private", 2), ("", "abc", 3)])
+def test_distance_counts_a_transposition_as_one_edit(a: str, b: str, expected: int) -> None:
+    assert gate.distance(a, b) == expected
