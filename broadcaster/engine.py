@@ -135,10 +135,10 @@ def render(
     return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
 
 
-def carried_private_values(update: Update, updates: Sequence[Update]) -> PrivateValues:
-    """What no public rendering of ``update`` may hold: its private values, and a correction's
-    those of the update it corrects too (its text is what the correction replaces)."""
-    values = set(private_values(update))
+def carried_private_values(incident: Incident, update: Update, updates: Sequence[Update]) -> PrivateValues:
+    """What no public rendering of ``update`` may hold: its private values and its incident title's,
+    and a correction's those of the update it corrects too (its text is what the correction replaces)."""
+    values = set(private_values(update, incident))
     corrects = corrected_sequence(update)
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
     if original is not None:
@@ -147,7 +147,8 @@ def carried_private_values(update: Update, updates: Sequence[Update]) -> Private
 
 
 def egress_refusal(
-    destination: Destination, visibility: str, rendered: Rendered, update: Update, updates: Sequence[Update]
+    destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
+    updates: Sequence[Update],
 ) -> LeakRefused | None:
     """The egress guard for one rendering: the refusal if a public one holds a private value, else None.
 
@@ -156,7 +157,7 @@ def egress_refusal(
     """
     if "public" not in (visibility, destination.visibility):
         return None
-    values = carried_private_values(update, updates)
+    values = carried_private_values(incident, update, updates)
     if destination.kind == "channel":
         payloads = destination.channel.egress_payloads(rendered)
     else:
@@ -411,7 +412,9 @@ class Publisher:
             update = next(u for u in updates if u.sequence == delivery.sequence)
             assert incident is not None
             rendered = render(destination, incident, update, updates, self.config)
-            self._renders[key] = egress_refusal(destination, delivery.visibility, rendered, update, updates) or rendered
+            self._renders[key] = (
+                egress_refusal(destination, delivery.visibility, rendered, incident, update, updates) or rendered
+            )
         found = self._renders[key]
         if isinstance(found, LeakRefused):
             raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback

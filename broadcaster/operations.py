@@ -122,7 +122,7 @@ def previews(
             key = (entry.destination, entry.visibility)
             if key not in done:
                 rendered = render(destination, incident, update, everything, config)
-                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, update, everything) or ""))
+                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything) or ""))
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
                               refused=refused))

@@ -380,3 +380,17 @@ def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_re
     assert states["x"][0] == states["tg-public"][0] == "failed" and states["tg-public"][1].startswith(GUARD)
     assert public_sends(world) == sent_before
     assert all("rack 7" in m.text for chat in OPS_CHATS for m in world.telegram_messages(chat)[-1:])
+
+
+def test_a_private_span_of_the_title_is_guarded_too(
+    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bug: the private view (full title) cut for every destination. The title's span stays out."""
+    monkeypatch.setattr(engine, "view_for", lambda visibility, incident, update, **kw: private_view(incident, update, **kw))
+    code, posted = run_json(project, "post", "--yes", "--title", "Checkout [private]Globex-Payroll[/private] down",
+                            "-C", "api", "Checkout is failing.")
+    assert code == 3
+    states = {d["destination"]: (d["state"], d["error"] or "") for d in posted["deliveries"]}
+    assert states["x"][0] == states["tg-public"][0] == "failed" and states["x"][1].startswith(GUARD), states
+    assert public_sends(world) == []
+    assert all("Globex-Payroll" in m.text for chat in OPS_CHATS for m in world.telegram_messages(chat))
