@@ -12,7 +12,7 @@ is still open: the benchmarks post their updates to it. So the front page
 (the last 14 days) looks alike at every size, and only the history grows.
 
 Generating 10,000 incidents takes a while, so stores are cached in
-``bench/.cache`` by size, generator version and config, and copied per run.
+``bench/.cache`` by size, generator version, store schema and config, and copied per run.
 """
 
 from __future__ import annotations
@@ -116,7 +116,11 @@ _OFFSETS_MIN = (0, 20, 45, 80, 120)
 
 def store_for(config_path: Path, incidents: int, target: Path) -> Path:
     """Put a store with ``incidents`` incidents at ``target`` (generated once, then copied)."""
-    cached = CACHE / f"store-{incidents}-v{GENERATOR_VERSION}-{_config_key(config_path)}.db"
+    from broadcaster.store import SCHEMA_VERSION
+
+    # The schema in the name: a store cached by a broadcaster whose migrations differ (another
+    # branch, an older version) is made again rather than migrated by code that did not write it.
+    cached = CACHE / f"store-{incidents}-v{GENERATOR_VERSION}-s{SCHEMA_VERSION}-{_config_key(config_path)}.db"
     if not cached.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(f".{os.getpid()}.partial")  # two runs at once each write their own

@@ -146,13 +146,7 @@ def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], lis
         try:
             config = load_config(ctx)
             if kind == "incident":
-                from broadcaster.store import open_store as _open
-
-                store = _open(config.store_path)
-                try:
-                    items = [(i.id, i.title) for i in store.list_incidents(limit=200)]
-                finally:
-                    store.close()
+                items = _incidents_for_completion(ctx, config)
             elif kind == "component":
                 from messages.model import ComponentStatus
 
@@ -168,6 +162,26 @@ def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], lis
         return [CompletionItem(value, help=help_text or None) for value, help_text in items if value.startswith(incomplete)]
 
     return complete
+
+
+def _incidents_for_completion(ctx: click.Context, config: Any) -> list[tuple[str, str]]:
+    """Incident ids from the store this command would use (``--store``, ``[store] url``, the file);
+    an embedded file that does not exist yet is not created by pressing Tab."""
+    from pathlib import Path
+
+    from broadcaster.store import open_store as _open
+    from broadcaster.store import store_location
+
+    location = store_location(config, (ctx.find_root().obj or {}).get("store"))
+    text = location if isinstance(location, str) else ""
+    path = location if isinstance(location, Path) else Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else None
+    if path is not None and not path.is_file():
+        return []
+    store = _open(location)
+    try:
+        return [(i.id, i.title) for i in store.list_incidents(limit=200)]
+    finally:
+        store.close()
 
 
 complete_incident = _completer("incident")
@@ -438,15 +452,18 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
         }
         click.echo(json.dumps(payload, ensure_ascii=False))
         return
+    from rich.text import Text
+
     if result.dry_run:
-        out.print(f"[bold]Dry run[/bold]: {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent.")
+        out.print(Text("Dry run", style="bold") + Text(
+            f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
         report.print_previews(out, result.previews)
         return
     config = click.get_current_context().find_root().obj["loaded"]
-    heading = f"[bold]{result.incident.id}[/bold] #{result.update.sequence} ({result.update.status.value}) stored."
+    heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} ({result.update.status.value}) stored.")
     url = incident_url(config, result.incident.id)
     if url:
-        heading += f" {url}"
+        heading.append(f" {url}")
     report.print_outcomes(out, heading, result.outcomes, result.incident.id)
     if any(o.destination == "site" and o.state == "sent" for o in result.outcomes):
         out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
@@ -457,56 +474,60 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
 
 @main.command()
 @click.argument("incident_id", metavar="[INCIDENT]", required=False, shell_complete=complete_incident)
-@click.option("--include-unknown", is_flag=True, help="Also resend deliveries whose fate is unknown (may post twice).")
+@click.option("--include-unknown", is_flag=True, help="Also resend posts whose fate is unknown (may post twice).")
 @click.option("--mark-unknown-sent", is_flag=True,
               help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
+@click.option("--remote-id", "remote_ids", multiple=True, metavar="DEST[:CHAT]=ID",
+              help="With --mark-unknown-sent: the id or link of the post you found, so later updates thread under it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
-def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool, as_json: bool) -> None:
+def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
+          remote_ids: tuple[str, ...], as_json: bool) -> None:
     """Send every delivery not yet sent, oldest first. Never posts again what was sent.
 
-    A delivery whose sender was killed mid-request is `unknown`: the post may or
-    may not exist. Check the destination, then either resend it
-    (--include-unknown) or record it as sent (--mark-unknown-sent).
+    A post is `unknown` when its request may have reached the service but no
+    answer came back (a timeout, a dropped connection, a process killed
+    mid-request): it may or may not exist, so it is not resent by itself.
+    Check the destination, then either resend it (--include-unknown) or record
+    it as sent (--mark-unknown-sent, with --remote-id to keep threading under
+    it). The site and its publish targets are simply redone.
     """
     from broadcaster import operations, report
 
     if include_unknown and mark_unknown_sent:
         raise InputError("choose one: --include-unknown resends unknown deliveries, --mark-unknown-sent records them as sent.")
+    if remote_ids and not mark_unknown_sent:
+        raise InputError("--remote-id goes with --mark-unknown-sent: it records the id of a post you found.")
     config = load_config(ctx)
     store = open_store(ctx)
     out = report.console()
+    found = operations.find_incident(store, incident_id).id if incident_id else None
     if mark_unknown_sent:
         from broadcaster.engine import Publisher
 
         Publisher(config, store).reap()
-        found = operations.find_incident(store, incident_id).id if incident_id else None
-        for delivery in operations.mark_unknown_sent(store, found):
-            out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {delivery.destination} {delivery.target}".rstrip(), markup=False)
-    todo_states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
-    targets = [(d.destination, d.target) for d in store.deliveries(states=todo_states)]
+        for delivery, threading in operations.mark_unknown_sent(config, store, found, remote_ids):
+            where = f"{delivery.destination} {delivery.target}".rstrip()
+            out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
+    targets = [(d.destination, d.target) for d in operations.retry_todo(config, store, found, include_unknown=include_unknown)]
     with progress_for(out, targets, as_json) as progress:
-        result = operations.retry(config, store, incident_id, include_unknown=include_unknown, progress=progress)
-    failed = [o for o in result.outcomes if o.state != "sent"]
+        result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress)
+    not_done = [o for o in result.outcomes if o.state not in ("sent", "skipped")]
     if as_json:
         click.echo(json.dumps({
-            "incident_id": incident_id,
+            "incident_id": found,
             "deliveries": [o.as_json() for o in result.outcomes],
             "unknown": [_delivery_json(d) for d in result.unknown],
         }, ensure_ascii=False))
     else:
         if not result.outcomes:
-            out.print("Nothing to resend: every delivery is sent or skipped.")
+            out.print("Nothing to resend: every delivery is sent or skipped.", markup=False)
         else:
-            report.print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, incident_id)
+            report.print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, found)
         for delivery in result.unknown:
-            out.print(
-                f"[magenta]?[/magenta] {delivery.incident_id} #{delivery.sequence} → {delivery.destination}"
-                f"{' ' + delivery.target if delivery.target else ''}: unknown (the sender was stopped mid-request). "
-                "Check the destination; resend with `broadcaster retry --include-unknown` if the post is missing."
-            )
-    if failed or result.unknown:
+            out.print(report.unknown_line(delivery))
+    if not_done or result.unknown:
         ctx.exit(EXIT_DELIVERY)
 
 
@@ -530,6 +551,7 @@ def _delivery_json(delivery: Any) -> dict[str, Any]:
         "thread_ref": delivery.thread_ref,
         "attempts": delivery.attempts,
         "error": _scrubbed(delivery.last_error),
+        "parts": list(delivery.parts),
         "updated_at": delivery.updated_at.isoformat(),
     }
 

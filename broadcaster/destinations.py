@@ -35,6 +35,11 @@ class Destination:
     base_dir: object = None
 
     @property
+    def idempotent(self) -> bool:
+        """Sending again shows nothing twice: the site is rebuilt and uploaded whole, posts are not."""
+        return self.kind != "channel"
+
+    @property
     def ordered(self) -> bool:
         """Channels thread follow-ups, so updates must arrive in order; the site shows all at once."""
         return self.kind == "channel"
@@ -55,6 +60,11 @@ class Destination:
 
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets() if self.kind == "channel" else ("",)
+
+    @cached_property
+    def target_set(self) -> frozenset[str]:
+        """The targets as a set, read once: a check per delivery of a 1,000-chat channel must not re-parse them."""
+        return frozenset(self.targets())
 
     def wants(self, component_ids: set[str]) -> bool:
         return self.config is None or self.config.wants(component_ids)

@@ -25,10 +25,17 @@ from broadcaster.config import Config
 from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import DeliveryError
 from broadcaster.store import Delivery, Store, process_owner, utcnow
-from channels.base import Receipt, Rendered, ThreadRef, redact
+from channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
 from messages.egress import LeakRefused, PrivateValues, guard
 from messages.model import Incident, Status, Update
-from messages.visibility import UpdateView, corrected_sequence, private_values, public_incident, view_for
+from messages.visibility import (
+    UpdateView,
+    corrected_sequence,
+    private_values,
+    public_incident,
+    reader_number,
+    view_for,
+)
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite
@@ -127,6 +134,7 @@ def render(
         update,
         url=incident_url(config, incident.id),
         previous_status=previous_status(updates, update.sequence),
+        number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
     )
     if destination.kind == "channel":
         return destination.channel.render(_as_channel_message(view, update, updates, destination))
@@ -173,13 +181,16 @@ def egress_refusal(
 def _as_channel_message(
     view: UpdateView, update: Update, updates: Sequence[Update], destination: Destination
 ) -> UpdateView:
-    """Postmortems are announced, not pasted; corrections say what they correct where they cannot edit."""
+    """Postmortems are announced, not pasted (their corrections too); corrections say what they
+    correct where they cannot edit."""
+    link = f" Read it: {view.incident.url}" if view.incident.url else ""
     if update.kind == "postmortem":
-        link = f" Read it: {view.incident.url}" if view.incident.url else ""
         return replace(view, message=f"We have published a postmortem: what happened, and what we are changing.{link}")
     corrects = corrected_sequence(update)
+    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if original is not None and original.kind == "postmortem":
+        return replace(view, message=f"We have corrected our postmortem of {original.created_at:%Y-%m-%d}.{link}")
     if corrects is not None and not destination.channel.can_edit:
-        original = next((u for u in updates if u.sequence == corrects), None)
         when = f" of {original.created_at:%H:%M} UTC" if original else ""
         return replace(view, message=f"Correction to our update{when}: {view.message}")
     return view
@@ -195,6 +206,7 @@ class Publisher:
         self.destinations = destinations(config)
         self.owner = process_owner()
         self._site_build: asyncio.Task[BuiltSite] | None = None
+        self._uploads: dict[str, asyncio.Task[Receipt]] = {}
         self._batch: set[int] = set()
         self._batch_incidents: set[str] = set()
         self._finished: set[int] = set()
@@ -246,11 +258,13 @@ class Publisher:
 
     async def _deliver_one(self, delivery: Delivery, include_unknown: bool) -> Outcome:
         destination = self.destinations.get(delivery.destination)
-        if destination is None:
-            return self._claim_and_fail(
-                delivery, include_unknown,
-                f"{delivery.destination!r} is no longer in the config; add it back, or leave this delivery unsent.",
-            )
+        # Idempotent destinations (the site, its hosts) are redone even when unknown:
+        # building and uploading again shows nothing twice.
+        claim_unknown = include_unknown or (destination is not None and destination.idempotent)
+        gone = no_longer_wanted(delivery, destination)
+        if gone:
+            return self._claim_and_skip(delivery, claim_unknown, gone)
+        assert destination is not None
         self.progress.started(delivery)
         try:
             # Wait for earlier updates before claiming: a delivery that is only waiting
@@ -258,35 +272,126 @@ class Publisher:
             async with asyncio.timeout_at(self._deadline):
                 thread = await self._thread_for(delivery) if destination.ordered else None
         except Held as held:
-            return self._claim_and_fail(delivery, include_unknown, str(held))
+            return self._claim_and_fail(delivery, claim_unknown, str(held))
         except TimeoutError:
             return self._claim_and_fail(
-                delivery, include_unknown,
+                delivery, claim_unknown,
                 f"timed out waiting for an earlier update of this incident to be sent here "
                 f"(deadline {self.config.engine.deadline:g}s). Run `broadcaster retry`.",
             )
-        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+        if not self.store.claim(delivery.id, self.owner, include_unknown=claim_unknown):
             return self._taken_elsewhere(delivery)
+        refused = self._egress_refusal(destination, delivery)
+        if refused is not None:
+            return self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
+        log = self._send_log(destination, delivery)
         try:
             async with asyncio.timeout_at(self._deadline):
-                receipt = await self._send_with_retries(destination, delivery, thread)
+                receipt = await self._send_with_retries(destination, delivery, thread, log)
         except DeliveryError as exc:
-            return self._fail(delivery, str(exc))
+            return self._gave_up(destination, delivery, exc, log)
         except TimeoutError:
-            return self._fail(
-                delivery,
-                f"timed out: no success within the command's deadline of {self.config.engine.deadline:g}s "
-                "([engine] deadline). Run `broadcaster retry` when the destination is back.",
-            )
+            return self._cut_by_deadline(destination, delivery, thread, log)
         except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others
             return self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
+        return self._sent(delivery, receipt, thread)
+
+    def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
         self._finished.add(delivery.id)
-        notes = tuple(redact(n, self._secrets()) for n in receipt.notes)
+        notes = tuple(self._scrubbed(n) for n in receipt.notes)
         note = "; ".join(notes) or None
         self.store.mark_sent(delivery.id, receipt.remote_id, thread.first_remote_id if thread else None, note)
         outcome = self._outcome(self.store.delivery(delivery.id), notes=notes)
         self.progress.finished(outcome)
         return outcome
+
+    def _egress_refusal(self, destination: Destination, delivery: Delivery) -> LeakRefused | None:
+        """The egress guard's refusal of this delivery's rendering, before any of it is sent.
+
+        Checked here, before the send log and its deadline, so that a refusal is a
+        permanent failure whatever happens next; ``_send_once`` guards every send again.
+        Past this point the rendering is known clean, and every later ``_rendered``
+        (part counts, advice) returns it.
+        """
+        if destination.kind != "channel":
+            return None
+        try:
+            self._rendered(destination, delivery)
+        except LeakRefused as refused:
+            return refused
+        return None
+
+    def _send_log(self, destination: Destination, delivery: Delivery) -> SendLog:
+        """The delivery's confirmed parts; for a post in parts, each new one stored the moment it is confirmed.
+
+        A one-message post is recorded sent right after its one confirmation: a store
+        write per message on top would cost a round trip per chat in team mode.
+        """
+        log = SendLog(parts=list(delivery.parts))
+        if destination.kind == "channel" and len(self._rendered(destination, delivery).messages) > 1:
+            log.on_part = lambda _remote_id: self.store.add_part(delivery.id, log.parts)
+        return log
+
+    def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
+        """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
+        if exc.outcome_unknown and not destination.idempotent:
+            return self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
+        if not exc.retryable:
+            return self._fail(delivery, str(exc))
+        attempts = self.store.delivery(delivery.id).attempts
+        return self._fail(
+            delivery,
+            f"{exc} Gave up after {attempts} attempt{'s' if attempts != 1 else ''} "
+            f"([engine] max_attempts {self.config.engine.max_attempts}, deadline "
+            f"{self.config.engine.deadline:g}s); `broadcaster retry` sends it again.",
+        )
+
+    def _cut_by_deadline(
+        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
+    ) -> Outcome:
+        """The command's deadline came mid-send: sent, unknown or failed, by what had left."""
+        if destination.kind == "channel" and log.parts:
+            if len(log.parts) >= len(self._rendered(destination, delivery).messages):
+                return self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
+        in_flight = destination.kind == "channel" and (log.on_wire or not destination.channel.reports_requests)
+        deadline = f"the command's deadline of {self.config.engine.deadline:g}s ([engine] deadline)"
+        if in_flight:
+            return self._unknown(
+                delivery,
+                f"{deadline} came while a request was out, without an answer, so it may or may not "
+                f"have been posted. {self._unknown_advice(destination, delivery, log)}",
+            )
+        if destination.idempotent:
+            return self._fail(
+                delivery,
+                f"timed out: no success within {deadline}. `broadcaster retry` publishes it again (harmless).",
+            )
+        return self._fail(
+            delivery,
+            f"timed out: no success within {deadline}, and no request was out. "
+            "Run `broadcaster retry` when the destination is back.",
+        )
+
+    def _unknown_advice(self, destination: Destination, delivery: Delivery, log: SendLog) -> str:
+        where = destination.name + (f" {delivery.target}" if delivery.target else "")
+        incident = delivery.incident_id
+        resume = ""
+        if log.parts:
+            total = len(self._rendered(destination, delivery).messages)
+            resume = (
+                f" Parts 1-{len(log.parts)} of {total} were confirmed; the first not confirmed is the "
+                f"one in doubt, and `--include-unknown` sends from part {len(log.parts) + 1} on."
+            )
+        return (
+            f"It was not sent again, since that could post it twice.{resume} Check {where}: if the post "
+            f"is there, run `broadcaster retry {incident} --mark-unknown-sent`; if not, "
+            f"`broadcaster retry {incident} --include-unknown`."
+        )
+
+    def _scrubbed(self, text: str) -> str:
+        """Every text the engine stores or reports, without a secret: whatever a channel or host
+        already scrubbed, a server's answer quoted in an error, a note or advice may echo one."""
+        return redact(text, self._secrets())
 
     def _secrets(self) -> list[str]:
         values = self.config.secret_values()
@@ -300,18 +405,34 @@ class Publisher:
             return self._taken_elsewhere(delivery)
         return self._fail(delivery, error)
 
+    def _claim_and_skip(self, delivery: Delivery, include_unknown: bool, reason: str) -> Outcome:
+        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+            return self._taken_elsewhere(delivery)
+        self._finished.add(delivery.id)
+        self.store.mark_skipped(delivery.id, self._scrubbed(reason))
+        outcome = self._outcome(self.store.delivery(delivery.id))
+        self.progress.finished(outcome)
+        return outcome
+
+    def _unknown(self, delivery: Delivery, error: str) -> Outcome:
+        self._finished.add(delivery.id)
+        self.store.mark_unknown(delivery.id, self._scrubbed(error))
+        outcome = self._outcome(self.store.delivery(delivery.id))
+        self.progress.finished(outcome)
+        return outcome
+
     def _taken_elsewhere(self, delivery: Delivery) -> Outcome:
         """Another process claimed (or already sent) this delivery: report what the store says."""
         self._finished.add(delivery.id)
         current = self.store.delivery(delivery.id)
-        outcome = self._outcome(current, error=current.last_error if current.state != "sent" else None)
+        error = self._scrubbed(current.last_error or "") if current.state != "sent" else None
+        outcome = self._outcome(current, error=error)
         self.progress.finished(outcome)
         return outcome
 
     def _fail(self, delivery: Delivery, error: str) -> Outcome:
         self._finished.add(delivery.id)
-        # Whatever a channel or host already scrubbed, nothing is stored unscrubbed.
-        self.store.mark_failed(delivery.id, redact(error, self._secrets()))
+        self.store.mark_failed(delivery.id, self._scrubbed(error))
         outcome = self._outcome(self.store.delivery(delivery.id))
         self.progress.finished(outcome)
         return outcome
@@ -330,13 +451,9 @@ class Publisher:
             )
             blocking = next((h for h in history if h.state not in ("sent", "skipped")), None)
             if blocking is None:
-                sent = [h for h in history if h.state == "sent" and h.remote_id]
-                return ThreadRef(sent[0].remote_id, sent[-1].remote_id) if sent else None  # type: ignore[arg-type]
+                return _thread_of(history)
             if not self._may_still_arrive(blocking):
-                raise Held(
-                    f"held back: update #{blocking.sequence} of this incident is {blocking.state} here, "
-                    "and updates must arrive in order. `broadcaster retry` sends both, in order."
-                )
+                raise Held(_held_message(blocking))
             await asyncio.sleep(POLL_SECONDS)
 
     def _may_still_arrive(self, earlier: Delivery) -> bool:
@@ -348,7 +465,7 @@ class Publisher:
     # -- sending --------------------------------------------------------------
 
     async def _send_with_retries(
-        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None
+        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
@@ -356,24 +473,31 @@ class Publisher:
             wait = getattr(state, "upcoming_sleep", 0.0) or 0.0
             return asyncio.get_running_loop().time() + wait >= self._deadline
 
-        attempt_no = 0
+        def worth_repeating(error: BaseException) -> bool:
+            # A request that may have arrived is repeated only where repeating shows nothing twice.
+            return isinstance(error, DeliveryError) and error.retryable and (
+                destination.idempotent or not error.outcome_unknown
+            )
+
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(lambda e: isinstance(e, DeliveryError) and e.retryable),
+            retry=retry_if_exception(worth_repeating),
             stop=stop_after_attempt(self.config.engine.max_attempts) | stop_at_deadline,
             wait=_wait_honouring_retry_after,
             before_sleep=lambda state: self.progress.retrying(
-                delivery, state.attempt_number, redact(str(state.outcome.exception()), self._secrets()),
+                delivery, state.attempt_number, self._scrubbed(str(state.outcome.exception())),
                 state.upcoming_sleep,
             ),
             reraise=True,
         ):
             with attempt:
-                attempt_no += 1
+                log.on_wire = False
                 self.store.note_attempt(delivery.id)
-                return await self._send_once(destination, delivery, thread)
+                return await self._send_once(destination, delivery, thread, log)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
-    async def _send_once(self, destination: Destination, delivery: Delivery, thread: ThreadRef | None) -> Receipt:
+    async def _send_once(
+        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
+    ) -> Receipt:
         if destination.kind == "site":
             built = await self._built_site()
             return Receipt(remote_id=str(built.root / "index.html"))
@@ -382,12 +506,20 @@ class Publisher:
                 built = await self._built_site()
             except DeliveryError as exc:
                 raise DeliveryError(f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable) from exc
-            return await destination.host.publish(built)
+            return await asyncio.shield(self._upload(destination, built))
         rendered = self._rendered(destination, delivery)  # raises LeakRefused: nothing leaves
         original = self._original_post(destination, delivery)
         if original is not None:
-            return await destination.channel.edit(rendered, target=delivery.target, remote_id=original)
-        return await destination.channel.send(rendered, target=delivery.target, thread=thread)
+            return await destination.channel.edit(rendered, target=delivery.target, remote_id=original, log=log)
+        return await destination.channel.send(rendered, target=delivery.target, thread=thread, log=log)
+
+    def _upload(self, destination: Destination, built: BuiltSite) -> asyncio.Task[Receipt]:
+        """One upload per host and command, shared by every delivery to it (each publishes the whole site)."""
+        task = self._uploads.get(destination.name)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = asyncio.create_task(destination.host.publish(built))
+            self._uploads[destination.name] = task
+        return task
 
     def _original_post(self, destination: Destination, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects."""
@@ -397,6 +529,9 @@ class Publisher:
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
             return None
+        corrected = self.store.update(delivery.incident_id, corrects)
+        if corrected is not None and corrected.kind == "postmortem":
+            return None  # its announcement stays; the correction is a short notice of its own
         earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
         return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == "sent"), None)
 
@@ -500,6 +635,51 @@ def site_data(config: Config, store: Store) -> Any:
     found = outages([view for *_, view in loaded], now)
     uptime = component_days(found, [c.component.id for c in config.components], now)
     return SiteData(page=config.page, components=config.components, incidents=incidents, now=now, uptime=uptime)
+
+
+def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str:
+    """Why a stored delivery must not go out under the current config, or "".
+
+    A chat removed from a channel, a channel removed, or a channel whose
+    visibility changed: the delivery was planned for readers who are no longer
+    the ones that destination reaches (a private update into a chat that is now
+    public, say), so it is skipped, never sent.
+    """
+    name = delivery.destination
+    if destination is None:
+        return f"{name!r} is no longer in the config, so this was not sent there."
+    if destination.visibility != delivery.visibility:
+        return (
+            f"{name} is {destination.visibility} now but this update was stored for {delivery.visibility} "
+            "readers, so it was not sent there. Post it again if it should go there."
+        )
+    if delivery.target and delivery.target not in destination.target_set:
+        return f"{delivery.target} is no longer a target of {name} in the config, so this was not sent there."
+    return ""
+
+
+def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
+    """Where a follow-up threads: the earliest and latest earlier posts whose id is known."""
+    known = [h for h in history if h.state == "sent" and h.remote_id]
+    if not known:
+        return None
+    return ThreadRef(known[0].remote_id, known[-1].remote_id)  # type: ignore[arg-type]
+
+
+def _held_message(blocking: Delivery) -> str:
+    """Why a later update waits, and exactly what sends it."""
+    earlier = f"update #{blocking.sequence} of this incident"
+    if blocking.state == "unknown":
+        return (
+            f"held back: {earlier} may or may not have arrived here (unknown), and updates must arrive in "
+            f"order. Check whether it is there, then run `broadcaster retry {blocking.incident_id} "
+            f"--mark-unknown-sent` (it is) or `broadcaster retry {blocking.incident_id} --include-unknown` "
+            "(it is not): either sends this one after it."
+        )
+    return (
+        f"held back: {earlier} is {blocking.state} here, and updates must arrive in order. "
+        f"`broadcaster retry {blocking.incident_id}` sends both, in order."
+    )
 
 
 def _wait_honouring_retry_after(state: Any) -> float:

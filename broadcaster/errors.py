@@ -33,6 +33,14 @@ class StoreError(BroadcasterError):
     exit_code = 1
 
 
+class ConflictError(StoreError):
+    """The incident changed between reading it and writing to it (another command wrote first).
+
+    Raised before anything is stored or sent; the caller reads the incident
+    again and decides anew, or reports it.
+    """
+
+
 class DeliveryError(BroadcasterError):
     """One destination refused or failed to take a message.
 
@@ -40,19 +48,36 @@ class DeliveryError(BroadcasterError):
     (rate limit, 5xx, timeout, connection reset) or not (bad credentials,
     unknown chat, rejected content). ``retry_after`` is the server's own hint
     in seconds, when it gave one.
+
+    ``outcome_unknown`` says the request may have reached the service and been
+    acted on although no answer came back (a read timeout, a reset after the
+    request was sent, a 5xx that does not promise nothing happened). The
+    engine never resends such a delivery by itself where sending twice shows
+    twice (a post): it records it ``unknown`` for a human to check. Where
+    resending is harmless (a site upload) it is retried like any other.
+    Only errors that prove the request was not acted on leave it False:
+    a refused connection, a 429, a 503, a validation error.
     """
 
     exit_code = 3
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, outcome_unknown: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
 
 
 def retryable(message: str, retry_after: float | None = None) -> DeliveryError:
     """A failure worth trying again, optionally after ``retry_after`` seconds."""
     return DeliveryError(message, retryable=True, retry_after=retry_after)
+
+
+def maybe_delivered(message: str) -> DeliveryError:
+    """The request left and no answer came back: the service may have acted on it."""
+    return DeliveryError(message, retryable=True, outcome_unknown=True)
 
 
 def permanent(message: str) -> DeliveryError:

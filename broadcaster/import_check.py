@@ -24,6 +24,9 @@ from messages.model import INCIDENT_LIFECYCLE, MAINTENANCE_LIFECYCLE, ComponentS
 # What compose.slug_id makes (lower-case words joined by "-"), and the "-2" a taken id gets.
 INCIDENT_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_ID = 100
+# More messages than any post is cut into: the longest text the gate admits (a 200 KB postmortem)
+# makes well under 1,000 posts on X, the channel with the shortest messages.
+MAX_PARTS = 2_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
 _TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|")  # a chat id, @name, channel
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -75,7 +78,15 @@ def _incident(value: Any) -> dict[str, Any]:
     for key in ("resolved_at", "scheduled_start", "scheduled_end"):
         checked[key] = _time(value, key)
     _private_title_kept_out(checked)
+    _version(value)
     return checked
+
+
+def _version(value: Mapping[str, Any]) -> None:
+    """Checked when present, never imported: a row version counts changes in one store, as a delivery id does."""
+    version = value.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise _Bad(f"version {version!r} is not a count of changes")
 
 
 def _raw_title(value: Mapping[str, Any]) -> str:
@@ -159,11 +170,24 @@ def _delivery(value: Any, position: int) -> dict[str, Any]:
         if text is not None and not isinstance(text, str):
             raise _Bad(f"delivery {position}: {key} is not text")
         checked[key] = _plain(text, key) if text else text
+    checked["parts"] = _parts(value, position)
     for key in ("created_at", "updated_at"):
         checked[key] = _time(value, key, required=True)
     for key in ("claimed_at", "sent_at"):
         checked[key] = _time(value, key)
     return checked
+
+
+def _parts(value: Mapping[str, Any], position: int) -> list[str]:
+    """The remote ids of a post's confirmed parts; absent in exports made before posts were recorded in parts."""
+    parts = value.get("parts", [])
+    if not isinstance(parts, list) or not all(isinstance(p, str) and p.strip() for p in parts):
+        raise _Bad(f"delivery {position}: parts is not a list of remote ids")
+    if len(parts) > MAX_PARTS:
+        raise _Bad(f"delivery {position}: parts holds {len(parts)} ids, more than a post is ever cut into ({MAX_PARTS})")
+    if len(set(parts)) != len(parts):
+        raise _Bad(f"delivery {position}: parts names the same remote id twice")
+    return [_plain(p, "parts") for p in parts]
 
 
 # -- fields ----------------------------------------------------------------------

@@ -6,18 +6,17 @@ with its deliveries before anything is sent, like any post.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from broadcaster import compose
 from broadcaster.config import Config
 from broadcaster.destinations import destinations, plan
-from broadcaster.errors import InputError
-from broadcaster.operations import PostResult, find_incident, publish
-from broadcaster.store import PlannedDelivery, Store, utcnow
+from broadcaster.errors import ConflictError, InputError
+from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
+from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
 from messages import gate
 from messages.model import Incident, Status, Update
@@ -34,20 +33,33 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
     The store keeps both: the original update as it was, and the correction (an
     update of kind ``correction`` naming the sequence it corrects).
     """
+    _, original = _correctable(store, incident_id, sequence)
+    # The gate before the loop: its verdict does not depend on the incident's version, and a
+    # refusal then stores nothing. An update's kind never changes, so the limit read here holds.
+    message = gate.admit(message, "the message", gate.POSTMORTEM if original.kind == "postmortem" else gate.MESSAGE)
+    private = gate.admit(private, "--private", gate.PRIVATE)
+    validate_message(message)
+
+    def attempt() -> PostResult:
+        incident, original = _correctable(store, incident_id, sequence)
+        correction = Update(
+            incident.id, 0, utcnow(), incident.status, message.strip(), private_note=private.strip(),
+            kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
+        )
+        planned = _where_the_original_went(config, store, incident, original, only, skip)
+        return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
+
+    return again_on_conflict(attempt)
+
+
+def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Incident, Update]:
+    """The incident as it is now and its update ``sequence``, if that is one a correction may name."""
     incident = find_incident(store, incident_id)
     original = store.update(incident.id, sequence)
     if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
         raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
-    message = gate.admit(message, "the message", gate.POSTMORTEM if original.kind == "postmortem" else gate.MESSAGE)
-    private = gate.admit(private, "--private", gate.PRIVATE)
-    validate_message(message)
-    correction = Update(
-        incident.id, 0, utcnow(), incident.status, message.strip(), private_note=private.strip(),
-        kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
-    )
-    planned = _where_the_original_went(config, store, incident, original, only, skip)
-    return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
+    return incident, original
 
 
 def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update,
@@ -69,14 +81,18 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
 def postmortem(config: Config, store: Store, incident_id: str, text: str, *, only: Sequence[str] = (),
                skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Publish the explanation of a closed incident: a page section, a feed entry, an announcement."""
-    incident = find_incident(store, incident_id)
-    if incident.is_open:
-        raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
     text = gate.admit(text, "the postmortem", gate.POSTMORTEM)
     validate_message(text)
-    update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
-                    author=compose.author_name(config))
-    return publish(config, store, incident, update, new=False, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+    def attempt() -> PostResult:
+        incident = find_incident(store, incident_id)
+        if incident.is_open:
+            raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
+        update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
+                        author=compose.author_name(config))
+        return publish(config, store, incident, update, new=False, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+    return again_on_conflict(attempt)
 
 
 # -- maintenance ------------------------------------------------------------------
@@ -112,11 +128,23 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
 
 def maintenance_step(config: Config, store: Store, incident_id: str, status: str, message: str, **options: Any) -> PostResult:
     """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``."""
-    incident = find_incident(store, incident_id)
+    # The operator's texts through the gate once, before the loop that reads and writes the store.
+    draft = compose.admit(compose.Draft(message=message, status=status, private=options.pop("private", "")))
+    return again_on_conflict(lambda: _step(config, store, find_incident(store, incident_id), draft, **options))
+
+
+def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, **options: Any) -> PostResult:
+    """One step of a window from ``incident`` as read: ConflictError if it changed since."""
+    status = draft.status
     if incident.kind != "maintenance":
         raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
-    draft = compose.Draft(message=message, incident_id=incident.id, status=status, private=options.pop("private", ""))
-    built_incident, update = compose.build(draft, incident, config, utcnow())
+    if incident.status.value == status:
+        # Another command (a tick, a colleague) took this step first: announcing it twice helps nobody.
+        raise InputError(
+            f"{incident.id} is already {status}; nothing was stored or sent. "
+            f"To say more, post an update: broadcaster post -i {incident.id} \"...\""
+        )
+    built_incident, update = compose.build(replace(draft, incident_id=incident.id), incident, config, utcnow())
     return publish(config, store, built_incident, update, new=False, **options)
 
 
@@ -200,17 +228,17 @@ class TickResult:
 def tick(config: Config, store: Store, *, now: datetime | None = None, progress: Any = None) -> TickResult:
     """Everything that is due by now, once: maintenance transitions and reminders, overdue and SLA notices.
 
-    Safe to run every minute: each step checks the store first, and one tick at
-    a time runs (a second one finds the lock taken and does nothing).
+    Safe to run every minute, from several machines: one tick at a time runs
+    (the lock lives in the store, so in team mode it holds across machines; a
+    second tick finds it taken and does nothing), each step is decided on the
+    incident as read just before, and stored only if nobody changed the
+    incident since (compare-and-set). A step another command got to first is
+    decided again, and is usually no longer due.
     """
     now = now or utcnow()
     result = TickResult()
-    lock_path = config.store_path.parent / ".tick.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with store.lock("tick", wait=False) as held:
+        if not held:
             result.busy = True
             return result
         _maintenance_due(config, store, now, result, progress)
@@ -219,28 +247,47 @@ def tick(config: Config, store: Store, *, now: datetime | None = None, progress:
 
 
 def _maintenance_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:
-    lead = timedelta(minutes=config.maintenance_reminder_minutes)
-    for incident in store.list_incidents(limit=1000):
-        if incident.kind != "maintenance" or not incident.is_open or incident.scheduled_start is None:
-            continue
-        start, end = incident.scheduled_start, incident.scheduled_end
-        if incident.status is Status.SCHEDULED and start <= now:
-            result.actions.append(f"started {incident.id}")
-            result.results.append(maintenance_step(config, store, incident.id, "in_progress",
-                                                   "The scheduled maintenance has started.", progress=progress))
-        elif incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
-            result.actions.append(f"completed {incident.id}")
-            result.results.append(maintenance_step(config, store, incident.id, "completed",
-                                                   "The scheduled maintenance is complete.", progress=progress))
-        elif incident.status is Status.SCHEDULED and lead and start - lead <= now:
-            if any(u.kind == "reminder" for u in store.updates(incident.id)):
+    windows = [i.id for i in store.list_incidents(limit=1000) if i.kind == "maintenance" and i.is_open]
+    for incident_id in windows:
+        for _ in range(CONFLICT_ATTEMPTS):
+            incident = store.incident(incident_id)  # as it is now, not as it was when the tick began
+            due = _due_step(config, store, incident, now, progress) if incident else None
+            if due is None:
+                break
+            label, act = due
+            try:
+                result.results.append(act())
+            except ConflictError:
                 continue
-            # An absolute time only: "in 60 min" would be wrong on the page a minute later.
-            message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)}."
-            reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
-            planned = plan(destinations(config), {c.id for c in incident.components})
-            result.actions.append(f"reminded {incident.id}")
-            result.results.append(publish(config, store, incident, reminder, new=False, planned=planned, progress=progress))
+            result.actions.append(label)
+            break
+
+
+def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
+              progress: Any) -> tuple[str, Callable[[], PostResult]] | None:
+    """What is due for one window, as a label and the step that does it; None when nothing is."""
+    lead = timedelta(minutes=config.maintenance_reminder_minutes)
+    start, end = incident.scheduled_start, incident.scheduled_end
+    if not incident.is_open or start is None:
+        return None
+    if incident.status is Status.SCHEDULED and start <= now:
+        return f"started {incident.id}", lambda: _step(
+            config, store, incident, compose.Draft("The scheduled maintenance has started.", status="in_progress"),
+            progress=progress)
+    if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
+        return f"completed {incident.id}", lambda: _step(
+            config, store, incident, compose.Draft("The scheduled maintenance is complete.", status="completed"),
+            progress=progress)
+    if incident.status is Status.SCHEDULED and lead and start - lead <= now:
+        if any(u.kind == "reminder" for u in store.updates(incident.id)):
+            return None
+        # An absolute time only: "in 60 min" would be wrong on the page a minute later.
+        message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)}."
+        reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
+        planned = plan(destinations(config), {c.id for c in incident.components})
+        return f"reminded {incident.id}", lambda: publish(
+            config, store, incident, reminder, new=False, planned=planned, progress=progress)
+    return None
 
 
 def _notices_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:

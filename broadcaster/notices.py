@@ -3,36 +3,25 @@
 A notice is an update of kind ``notice``: stored like any other, delivered only
 to private channels, never shown on the page or in the feeds. Each is raised at
 most once, keyed in ``Update.extra`` (an SLA breach once per component and
-month, an overdue reminder once per promised update).
+month, an overdue reminder once per promised update). Deciding which are due
+happens under the store's ``notices`` lock (across machines in team mode), and
+each is stored against the incident as just read (compare-and-set), so two
+commands never raise one twice and a notice never writes back a stale incident.
 """
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from broadcaster.config import Config
 from broadcaster.destinations import destinations, plan
-from broadcaster.store import Store
+from broadcaster.errors import ConflictError
+from broadcaster.store import CONFLICT_ATTEMPTS, Store
 from broadcaster.times import format_time
 from messages.model import Incident, Update
 from messages.uptime import month_start, month_to_date, outages
 from messages.visibility import PRIVATE_KINDS, public_incident
-
-
-@contextmanager
-def notice_lock(config: Config) -> Iterator[None]:
-    """One process at a time decides which notices are due, so none is raised twice."""
-    path = config.store_path.parent / ".notices.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def has_private_channels(config: Config) -> bool:
@@ -45,11 +34,26 @@ def _raised(updates: list[Update], **key: str) -> bool:
     )
 
 
-def _record(config: Config, store: Store, incident: Incident, message: str, now: datetime, components: set[str], **key: str) -> Update:
-    notice = Update(incident.id, 0, now, incident.status, message, kind="notice", extra=dict(key), author="broadcaster")
-    planned = plan(destinations(config), components, private_only=True)
-    _, stored = store.record_update(incident, notice, planned, new=False)
-    return stored
+def _record(config: Config, store: Store, incident_id: str, message: Callable[[Incident], str | None],
+            now: datetime, components: set[str], **key: str) -> Update | None:
+    """Store one notice on the incident as it is now; ``message`` says what, or None when no longer due.
+
+    Called under the notices lock, so no other command raises notices meanwhile;
+    an operator's update in between only moves the incident's version: read again.
+    """
+    for _ in range(CONFLICT_ATTEMPTS):
+        incident = store.incident(incident_id)
+        text = message(incident) if incident is not None else None
+        if incident is None or text is None:
+            return None
+        notice = Update(incident.id, 0, now, incident.status, text, kind="notice", extra=dict(key), author="broadcaster")
+        planned = plan(destinations(config), components, private_only=True)
+        try:
+            _, stored = store.record_update(incident, notice, planned, new=False)
+        except ConflictError:
+            continue
+        return stored
+    return None
 
 
 def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Update]:
@@ -58,8 +62,8 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
     if not watched or not has_private_channels(config):
         return []
     month = f"{now:%Y-%m}"
-    raised = []
-    with notice_lock(config):
+    raised: list[Update] = []
+    with store.lock("notices"):
         history = store.site_incidents(month_start(now))
         views = {i.id: public_incident(i, [u for u in ups if u.kind not in PRIVATE_KINDS]) for i, ups in history}
         found = outages(views.values(), now)
@@ -76,7 +80,9 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
                 f"SLA breach: {component.name} availability this month is {measured:.3f}%, "
                 f"below its {entry.sla:g}% target. Customers with an SLA on {component.name} may be owed credits."
             )
-            raised.append(_record(config, store, incident, message, now, {component.id}, notice="sla_breach", component=component.id, month=month))
+            stored = _record(config, store, incident.id, lambda _incident, m=message: m, now, {component.id},
+                             notice="sla_breach", component=component.id, month=month)
+            raised.extend([stored] if stored else [])
     return raised
 
 
@@ -84,24 +90,40 @@ def record_overdue(config: Config, store: Store, now: datetime) -> list[Update]:
     """A notice for each open incident whose promised next update is late."""
     if not has_private_channels(config):
         return []
-    raised = []
-    with notice_lock(config):
+    raised: list[Update] = []
+    with store.lock("notices"):
         for incident in store.list_incidents(limit=1000):
             if not incident.is_open:
                 continue
-            updates = store.updates(incident.id)
-            published = [u for u in updates if u.kind not in PRIVATE_KINDS]
-            last = published[-1] if published else None
-            if last is None or last.next_update_by is None or last.next_update_by > now:
-                continue
-            if _raised(updates, notice="overdue", of=str(last.sequence)):
-                continue
-            late = int((now - last.next_update_by).total_seconds() // 60)
-            message = (
-                f"Overdue: the update promised by {format_time(last.next_update_by, config.page.zone)} for "
-                f"\"{incident.title}\" ({incident.id}) has not been posted ({late} min late). "
-                f"Post one: broadcaster post -i {incident.id} \"...\""
-            )
             components = {c.id for c in incident.components}
-            raised.append(_record(config, store, incident, message, now, components, notice="overdue", of=str(last.sequence)))
+            due = _overdue_message(config, store, now)
+            last = _last_published(store, incident.id)
+            if due(incident) is None or last is None:
+                continue
+            stored = _record(config, store, incident.id, due, now, components, notice="overdue", of=str(last.sequence))
+            raised.extend([stored] if stored else [])
     return raised
+
+
+def _last_published(store: Store, incident_id: str) -> Update | None:
+    published = [u for u in store.updates(incident_id) if u.kind not in PRIVATE_KINDS]
+    return published[-1] if published else None
+
+
+def _overdue_message(config: Config, store: Store, now: datetime) -> Callable[[Incident], str | None]:
+    """The overdue notice for an incident as read now, or None when nothing is late or it was raised."""
+
+    def message(incident: Incident) -> str | None:
+        last = _last_published(store, incident.id)
+        if not incident.is_open or last is None or last.next_update_by is None or last.next_update_by > now:
+            return None
+        if _raised(store.updates(incident.id), notice="overdue", of=str(last.sequence)):
+            return None
+        late = int((now - last.next_update_by).total_seconds() // 60)
+        return (
+            f"Overdue: the update promised by {format_time(last.next_update_by, config.page.zone)} for "
+            f"\"{incident.title}\" ({incident.id}) has not been posted ({late} min late). "
+            f"Post one: broadcaster post -i {incident.id} \"...\""
+        )
+
+    return message

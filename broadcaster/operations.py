@@ -6,17 +6,20 @@ retry: store -> deliveries not yet sent -> deliver -> outcomes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.destinations import check_names, destinations, plan
+from broadcaster.destinations import Destination, check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
-from broadcaster.errors import ConfigError, InputError
-from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
+from broadcaster.errors import ConfigError, ConflictError, InputError
+from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 from channels.base import Rendered
 from messages.model import Incident, Update
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,29 @@ def post(
     progress: Progress | None = None,
 ) -> PostResult:
     """Check, store (with every delivery, before sending) and publish one update."""
-    incident, update, new = prepare(config, store, draft)
-    return publish(config, store, incident, update, new=new, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+    def attempt() -> PostResult:
+        incident, update, new = prepare(config, store, draft)
+        return publish(config, store, incident, update, new=new, only=only, skip=skip, dry_run=dry_run, progress=progress)
+
+    return again_on_conflict(attempt)
+
+
+def again_on_conflict(attempt: Callable[[], T]) -> T:
+    """Run ``attempt``; when another command changed the incident under it, read it again and retry.
+
+    ``ConflictError`` comes from the store before anything is stored or sent, so
+    running the whole attempt again (it reads the incident afresh) is safe. A
+    change that makes the attempt invalid (a status moved past it) then surfaces
+    as the attempt's own InputError.
+    """
+    for remaining in reversed(range(CONFLICT_ATTEMPTS)):
+        try:
+            return attempt()
+        except ConflictError:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def publish(
@@ -182,23 +206,92 @@ def publish(
 def publish_stored(
     config: Config, store: Store, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None
 ) -> list[Outcome]:
-    """Deliver every pending delivery of these stored updates; skipped ones are reported as such."""
+    """Deliver every pending delivery of these stored updates; skipped ones are reported as such.
+
+    Site and host deliveries left failed or unknown by an earlier command (a crash
+    mid-publish) ride along: this command rebuilds and uploads the whole site
+    anyway, so the page never stays behind the store.
+    """
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
     pending = [d for d in rows if d.state == "pending"]
+    # Only the site and targets this command publishes to anyway (--only/--skip hold for them too).
+    publishing = {d.destination for d in pending if d.destination in publisher.destinations
+                  and publisher.destinations[d.destination].idempotent}
+    mine = {d.id for d in rows}
+    pending += [d for d in stale_site_deliveries(config, store) if d.destination in publishing and d.id not in mine]
     sent = {d.id: o for d, o in zip(pending, publisher.deliver(pending), strict=True)}
     return [sent.get(d.id) or Outcome.of(d) for d in rows]
 
 
-def mark_unknown_sent(store: Store, incident_id: str | None = None) -> list[Delivery]:
-    """The operator checked: the posts whose fate was unknown are there. Never resend them."""
+def stale_site_deliveries(config: Config, store: Store, incident_id: str | None = None) -> list[Delivery]:
+    """Site and host deliveries an earlier command left unfinished (failed, or unknown after a crash)."""
+    idempotent = {name for name, d in destinations(config).items() if d.idempotent}
+    return [d for d in store.deliveries(incident_id=incident_id, states=("failed", "unknown")) if d.destination in idempotent]
+
+
+def mark_unknown_sent(
+    config: Config, store: Store, incident_id: str | None = None, remote_ids: Sequence[str] = ()
+) -> list[tuple[Delivery, str]]:
+    """The operator checked: the posts whose fate was unknown are there. Never resend them.
+
+    ``remote_ids`` (``DEST[:TARGET]=ID or link``) give the post ids the operator
+    found, so later updates keep threading under them. Returns each delivery
+    marked, with a sentence on what its follow-ups will thread under.
+    Site and host deliveries are left to ``retry``, which simply redoes them.
+    """
+    all_destinations = destinations(config)
+    unknown = [
+        d for d in store.deliveries(incident_id=incident_id, states=("unknown",))
+        if d.destination not in all_destinations or not all_destinations[d.destination].idempotent
+    ]
+    given = _remote_ids_for(all_destinations, unknown, remote_ids)
     marked = []
-    for delivery in store.deliveries(incident_id=incident_id, states=("unknown",)):
+    for delivery in unknown:
         if store.claim(delivery.id, "operator", include_unknown=True):
-            store.mark_sent(delivery.id, "", None, "marked sent by the operator after an interrupted send")
-            marked.append(store.delivery(delivery.id))
+            # A post in parts whose first part was confirmed before its command died has a known id.
+            remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
+            store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send")
+            marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
     return marked
+
+
+def _remote_ids_for(
+    all_destinations: dict[str, Destination], unknown: Sequence[Delivery], remote_ids: Sequence[str]
+) -> dict[int, str]:
+    """Match each ``DEST[:TARGET]=REF`` to exactly one unknown delivery; the remote id per delivery id."""
+    found: dict[int, str] = {}
+    for pair in remote_ids:
+        where, sep, reference = pair.partition("=")
+        name, _, target = where.strip().partition(":")
+        matches = [d for d in unknown if d.destination == name and (not target or d.target == target)]
+        if not sep or len(matches) != 1:
+            choices = ", ".join(sorted({d.destination + (f":{d.target}" if d.target else "") for d in unknown})) or "none"
+            problem = "write it as DEST=ID or DEST:CHAT=ID" if not sep else (
+                "matches no delivery whose fate is unknown" if not matches else
+                "matches several deliveries whose fate is unknown (name the incident, or the chat as DEST:CHAT)")
+            raise InputError(f"--remote-id {pair!r}: {problem}. Unknown here: {choices}.")
+        delivery = matches[0]
+        destination = all_destinations.get(name)
+        if destination is None or destination.kind != "channel":
+            raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
+        found[delivery.id] = destination.channel.remote_id_from(reference, delivery.target)
+    return found
+
+
+def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
+    """What later updates to this destination will thread under, said plainly."""
+    if remote_id:
+        return f"later updates thread under {remote_id}"
+    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    known = [d for d in earlier if d.state == "sent" and d.remote_id]
+    if known:
+        return f"its post id is unknown; later updates thread under update #{known[-1].sequence}'s post instead"
+    return (
+        "its post id is unknown, so later updates there start a new thread; to keep one thread, give the "
+        f"post's id or link: --remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
+    )
 
 
 @dataclass
@@ -215,18 +308,31 @@ def retry(
     include_unknown: bool = False,
     progress: Progress | None = None,
 ) -> RetryResult:
-    """Send every delivery not yet sent, oldest first; ``unknown`` ones only when asked."""
+    """Send every delivery not yet sent, oldest first.
+
+    A post whose fate is ``unknown`` is resent only with ``include_unknown``;
+    site and host deliveries are redone whatever their state, since uploading
+    again is harmless.
+    """
     if incident_id:
         incident_id = find_incident(store, incident_id).id
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
-    states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
-    todo = store.deliveries(incident_id=incident_id, states=states)
-    todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
+    todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
     refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
     outcomes = publisher.deliver(todo, include_unknown=include_unknown)
     unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=("unknown",))
     return RetryResult(outcomes, unknown)
+
+
+def retry_todo(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> list[Delivery]:
+    """What ``retry`` sends, oldest first."""
+    states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
+    todo = store.deliveries(incident_id=incident_id, states=states)
+    if not include_unknown:
+        todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == "unknown"]
+    todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
+    return todo
 
 
 def rebuild_site(config: Config, store: Store) -> object:

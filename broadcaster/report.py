@@ -69,7 +69,7 @@ class TerminalProgress:
 
     def finished(self, outcome: Outcome) -> None:
         self.state[(outcome.destination, outcome.target)] = outcome.state
-        if outcome.state == "failed":
+        if outcome.state in ("failed", "unknown"):
             self.detail[outcome.destination] = _short(outcome.error or "")
         elif outcome.destination in self.detail and outcome.state == "sent" and len(self.targets[outcome.destination]) == 1:
             self.detail.pop(outcome.destination)
@@ -83,12 +83,14 @@ class TerminalProgress:
         return table
 
     def _row(self, destination: str, states: list[str]) -> tuple[Text, Text, Text]:
-        done = sum(s in ("sent", "failed") for s in states)
+        done = sum(s in ("sent", "failed", "unknown", "skipped") for s in states)
         failed = states.count("failed")
         if done < len(states):
             mark, style, label = "⠿", "yellow", "sending"
         elif failed:
             mark, style, label = "✗", "red", "failed"
+        elif "unknown" in states:
+            mark, style, label = "?", "magenta", "unknown"
         else:
             mark, style, label = "✓", "green", "sent"
         if len(states) > 1:
@@ -120,17 +122,33 @@ def outcome_lines(outcomes: Sequence[Outcome]) -> list[Text]:
     return lines
 
 
-def print_outcomes(out: Console, heading: str, outcomes: Sequence[Outcome], incident_id: str | None) -> None:
-    out.print(heading)
+def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome], incident_id: str | None) -> None:
+    """One line per outcome, then what to run for the ones not sent. User text is never read as markup."""
+    out.print(heading if isinstance(heading, Text) else Text(heading))
     for line in outcome_lines(outcomes):
         out.print(line)
-    failed = [o for o in outcomes if o.state not in ("sent", "skipped")]
+    where = f" {incident_id}" if incident_id else ""
+    failed = [o for o in outcomes if o.state in ("failed", "pending", "sending")]
+    unknown = [o for o in outcomes if o.state == "unknown"]
     if failed:
-        where = f" {incident_id}" if incident_id else ""
-        out.print(
-            f"[red]{len(failed)} delivery(ies) not sent.[/red] See `broadcaster show{where}`; "
-            f"resend with `broadcaster retry{where}`."
-        )
+        out.print(Text(f"{len(failed)} delivery(ies) not sent.", style="red") + Text(
+            f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
+    if unknown:
+        out.print(Text(f"{len(unknown)} delivery(ies) unknown", style="magenta") + Text(
+            ": the request may have arrived. Check each one, then `broadcaster retry"
+            f"{where} --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)."))
+
+
+def unknown_line(delivery: Delivery) -> Text:
+    """A delivery whose fate is unknown, and what to run for it."""
+    where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+    line = Text("? ", style="magenta")
+    line.append(
+        f"{delivery.incident_id} #{delivery.sequence} → {where}: unknown (the request may have reached it, but no "
+        f"answer came back). Check {where}: if the post is there, `broadcaster retry {delivery.incident_id} "
+        f"--mark-unknown-sent`; if not, `broadcaster retry {delivery.incident_id} --include-unknown`."
+    )
+    return line
 
 
 def print_previews(out: Console, previews: Sequence[Preview]) -> None:
@@ -140,7 +158,7 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
         if preview.rendered is None:
             out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
-        out.rule(f"{label} ({preview.visibility})", align="left", style="red" if preview.visibility == "private" else "cyan")
+        out.rule(Text(f"{label} ({preview.visibility})"), align="left", style="red" if preview.visibility == "private" else "cyan")
         if preview.refused:
             # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
             out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))

@@ -21,9 +21,20 @@ is sent (an outbox): a crash after ``record_update`` returns loses nothing, and
 ``broadcaster retry`` finds what is left.
 
 Delivery states: ``pending`` (stored, not yet tried), ``sending`` (claimed by a
-process that may be talking to the service right now), ``sent``, ``failed``,
-``skipped`` (filtered out: components, --only/--skip), ``unknown`` (a process
-died mid-request: the post may or may not exist; see ``broadcaster retry``).
+process that may be talking to the service right now), ``sent``, ``failed``
+(the service did not take it: safe to send again), ``skipped`` (filtered out:
+components, --only/--skip, or a destination or chat no longer in the config),
+``unknown`` (the request may have reached the service and no answer came back,
+or a process died mid-request: the post may or may not exist; see
+``broadcaster retry``).
+
+Incidents carry a ``version``: every change of the incident's own columns
+(status, title, components...) bumps it, and a write based on a copy read at
+an older version is refused with ``ConflictError`` (compare-and-
+set) rather than writing stale columns back. A write changes only the columns
+its caller changed. ``lock(name)`` is a lock in the store itself (a file lock
+beside the SQLite file, an advisory lock in PostgreSQL), so ``tick`` and the
+notices take turns across machines that share a team database.
 """
 
 from __future__ import annotations
@@ -38,14 +49,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.errors import ConfigError, InputError, StoreError
+from broadcaster.errors import ConfigError, ConflictError, InputError, StoreError
 from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
 if TYPE_CHECKING:
     from broadcaster.config import Config, Secret
     from broadcaster.store_sqlite import SQLiteStore  # noqa: F401 - re-exported (see __getattr__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# How often a command reads an incident again when another command changed it under it.
+CONFLICT_ATTEMPTS = 5
 
 OPEN_STATES = ("pending", "sending", "failed", "unknown")
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
@@ -63,13 +77,15 @@ UPDATE_COLUMNS = (
 DELIVERY_COLUMNS = (
     "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
     "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
-    "sent_at",
+    "sent_at", "parts",
 )
 TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "etr",
      "next_update_by", "claimed_at", "sent_at"}
 )
-JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra"})
+JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts"})
+# What an update may change in its incident; id and created_at never change.
+MUTABLE_INCIDENT_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("id", "created_at", "updated_at"))
 
 Row = Mapping[str, Any]
 
@@ -103,6 +119,7 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+    parts: tuple[str, ...] = ()  # remote ids of the messages confirmed so far (a post sent in parts)
 
 
 def utcnow() -> datetime:
@@ -227,14 +244,19 @@ class Store:
 
         The sequence number (and, for a new incident, a free id derived from
         ``incident.id``) is allocated inside the transaction. Returns what was stored.
+        For an existing incident, ``incident`` must have been read at the stored
+        version: otherwise ``ConflictError``, and nothing is stored.
         """
         with self.transaction():
             if new:
-                incident = replace(incident, id=self.insert_incident(_incident_values(incident, update.created_at)))
-            elif self.select_one(f"SELECT id FROM incidents WHERE id = ?{self.lock_for_update}", (incident.id,)) is None:
-                raise InputError(f"no incident {incident.id!r}; see `broadcaster list`.")
+                incident = replace(
+                    incident, id=self.insert_incident(_incident_values(incident, update.created_at)), version=0
+                )
             else:
-                self._update_incident(incident, update.created_at)
+                row = self.select_one(f"SELECT * FROM incidents WHERE id = ?{self.lock_for_update}", (incident.id,))
+                if row is None:
+                    raise InputError(f"no incident {incident.id!r}; see `broadcaster list`.")
+                incident = self._update_incident(row, incident, update.created_at)
             update = replace(update, incident_id=incident.id, sequence=self.next_sequence(incident.id))
             self._write_update(update)
             now = _ts(utcnow())
@@ -275,13 +297,31 @@ class Store:
         assert row is not None
         return int(row["next"])
 
-    def _update_incident(self, incident: Incident, at: datetime) -> None:
-        values = _incident_values(incident, at)
-        changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")]
-        self.run(
-            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)} WHERE id=?",
-            [*(values[c] for c in changed), incident.id],
+    def _update_incident(self, row: Row, incident: Incident, at: datetime) -> Incident:
+        """Write what ``incident`` changed since it was read, if nobody changed it in between (compare-and-set).
+
+        Only the columns that differ from the stored row are written: a copy read
+        at the current version differs exactly where its caller changed it. The
+        version moves when a column does, so a decision taken on an older copy
+        (start this window, remind of it) is refused once someone changed it.
+        """
+        stored = _incident_from(row)
+        if stored.version != incident.version:
+            raise ConflictError(
+                f"{incident.id} was changed by another command while this one was preparing its update; "
+                "nothing was stored or sent."
+            )
+        wanted, current = _incident_values(incident, at), _incident_values(stored, at)
+        changed = [c for c in MUTABLE_INCIDENT_COLUMNS if wanted[c] != current[c]]
+        assignments = "".join(f"{c}=?, " for c in changed) + ("version = version + 1, " if changed else "")
+        count = self.run(
+            f"UPDATE incidents SET {assignments}updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END"
+            " WHERE id=? AND version=?",
+            [*(wanted[c] for c in changed), _ts(at), _ts(at), incident.id, incident.version],
         )
+        if count != 1:  # cannot happen under the row lock; kept so a stale write can never land
+            raise ConflictError(f"{incident.id} changed while it was being written; nothing was stored or sent.")
+        return replace(incident, version=incident.version + (1 if changed else 0))
 
     def _write_update(self, update: Update) -> None:
         self.run(
@@ -412,6 +452,24 @@ class Store:
             (remote_id, thread_ref, note, now, now, delivery_id),
         )
 
+    def add_part(self, delivery_id: int, parts: Sequence[str]) -> None:
+        """Record the remote ids of the messages of a delivery confirmed so far (a post in parts)."""
+        self.run_atomic(
+            "UPDATE deliveries SET parts=?, updated_at=? WHERE id=?", (json.dumps(list(parts)), _ts(utcnow()), delivery_id)
+        )
+
+    def mark_unknown(self, delivery_id: int, error: str) -> None:
+        """The request may have reached the service: never resent without a human (``retry --include-unknown``)."""
+        self.mark_failed(delivery_id, error, state="unknown")
+
+    def mark_skipped(self, delivery_id: int, reason: str) -> None:
+        self.mark_failed(delivery_id, reason, state="skipped")
+
+    def lock(self, name: str, *, wait: bool = True) -> Any:
+        """A context manager holding the store-wide lock ``name``; it yields False when
+        ``wait`` is off and another process holds it. Held across machines in team mode."""
+        raise NotImplementedError
+
     def mark_failed(self, delivery_id: int, error: str, *, state: str = "failed") -> None:
         self.run_atomic(
             "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
@@ -490,6 +548,7 @@ def _incident_from(row: Row) -> Incident:
         scheduled_start=_dt(row["scheduled_start"]),
         scheduled_end=_dt(row["scheduled_end"]),
         raw_title=row["raw_title"],
+        version=int(row["version"]),
     )
 
 
@@ -516,6 +575,7 @@ def _delivery_from(row: Row) -> Delivery:
     values: dict[str, Any] = dict(row)
     for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
         values[key] = _dt(values[key])
+    values["parts"] = tuple(_json(values.get("parts") or "[]"))
     return Delivery(**values)
 
 

@@ -100,6 +100,12 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     ALTER TABLE incidents ADD COLUMN raw_title TEXT NOT NULL DEFAULT ''
     """,
+    # Delivery states that tell the truth: each confirmed part of a post in parts, so a retry
+    # resumes after it; and the incident's row version, for compare-and-set writes.
+    3: """
+    ALTER TABLE deliveries ADD COLUMN parts JSONB NOT NULL DEFAULT '[]';
+    ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 
 
@@ -226,6 +232,21 @@ class PostgresStore(Store):
         with self._errors(), self.conn.transaction():
             yield
 
+    @contextmanager
+    def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
+        """A session advisory lock: held across machines, and released by PostgreSQL if this
+        process dies, so a crashed ``tick`` never leaves the lock behind."""
+        key = _lock_key(name)
+        if wait:
+            self.run("SELECT pg_advisory_lock(?)", (key,))
+        elif not self.select_one("SELECT pg_try_advisory_lock(?) AS got", (key,))["got"]:  # type: ignore[index]
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self.run("SELECT pg_advisory_unlock(?)", (key,))
+
     # -- schema ------------------------------------------------------------------
 
     def schema_version(self) -> int:
@@ -253,6 +274,14 @@ class PostgresStore(Store):
             f"{self.location} has schema {current}; this broadcaster needs {SCHEMA_VERSION}. "
             "Run `broadcaster store migrate` once (every team member then needs this version of broadcaster)."
         )
+
+
+def _lock_key(name: str) -> int:
+    """A stable 63-bit advisory lock key for a lock name, in broadcaster's own range."""
+    import hashlib
+
+    digest = hashlib.sha256(f"broadcaster:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _placeholders(sql: str) -> str:

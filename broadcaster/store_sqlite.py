@@ -8,6 +8,7 @@ to date whenever a file is opened.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -81,6 +82,12 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     ALTER TABLE incidents ADD COLUMN raw_title TEXT NOT NULL DEFAULT ''
     """,
+    # Delivery states that tell the truth: each confirmed part of a post in parts, so a retry
+    # resumes after it; and the incident's row version, for compare-and-set writes.
+    3: """
+    ALTER TABLE deliveries ADD COLUMN parts TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 
 
@@ -146,6 +153,21 @@ class SQLiteStore(Store):
             raise
         else:
             self.db.execute("COMMIT")
+
+    @contextmanager
+    def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
+        """A file lock beside the state file: the embedded store lives on one machine."""
+        path = self.path.parent / f".{self.path.name}.{name}.lock"
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def schema_version(self) -> int:
         exists = self.db.execute(

@@ -3,14 +3,15 @@
 The format: a header line, then one line per incident holding its updates, each
 with its deliveries::
 
-    {"format": "broadcaster-store", "version": 1, "schema": 1, "source": "sqlite", "exported_at": "..."}
+    {"format": "broadcaster-store", "version": 1, "schema": 3, "source": "sqlite", "exported_at": "..."}
     {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
 
 Columns are the store's own (times as ISO 8601 UTC, JSON columns parsed), so
 an export holds PRIVATE detail (notes, customers, tickets): it is written
 readable by its owner only. Delivery rows keep ``remote_id`` and
 ``thread_ref``, which is what lets the next update thread under the posts
-made before the move.
+made before the move, and ``parts`` (the confirmed messages of a post sent in
+parts), so a retry after the move resumes where the old store stopped.
 
 Import is one transaction per incident, and safe to repeat:
 
@@ -224,7 +225,7 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")]
         values = dict(zip(INCIDENT_COLUMNS, storable(incident, INCIDENT_COLUMNS), strict=True))
         store.run(
-            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)} WHERE id=?",
+            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)}, version = version + 1 WHERE id=?",
             [*(values[c] for c in changed), incident["id"]],
         )
 
@@ -245,7 +246,8 @@ def _insert_deliveries(
     """Insert deliveries the target lacks; one the export saw sent wins over an unsent one there."""
     key = "incident_id=? AND sequence=? AND destination=? AND target=?"
     for delivery in deliveries:
-        values = {**delivery, "incident_id": incident_id, "sequence": sequence}
+        # An export from schema 1 has no parts: nothing was recorded part by part then.
+        values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence}
         if values["state"] == "sending":
             values.update(state="unknown", claimed_by=None, last_error=_ABANDONED)
         where = (incident_id, sequence, values["destination"], values["target"])
@@ -259,7 +261,8 @@ def _insert_deliveries(
         elif values["state"] == "sent":
             # Conditional, like a claim: a row another process is sending right now is left to it.
             result.deliveries_marked_sent += store.run(
-                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, sent_at=?, updated_at=?,"
+                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
                 f" last_error=NULL, claimed_by=NULL WHERE {key} AND state IN ('pending', 'failed', 'unknown')",
-                (values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"], *where),
+                (values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
+                 json.dumps(values["parts"]), *where),
             )

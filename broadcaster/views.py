@@ -44,7 +44,7 @@ def print_list(config: Config, store: Store, *, limit: int, as_json: bool) -> No
         return
     out = console()
     if not incidents:
-        out.print("No incidents yet. Post one: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
+        out.print("No incidents yet. Post one: broadcaster post --title 'API errors' 'Investigating elevated errors.'", markup=False)
         return
     table = Table(box=None, header_style="bold")
     for column in ("id", "status", "impact", "title", "started", "updates", "undelivered"):
@@ -56,8 +56,8 @@ def print_list(config: Config, store: Store, *, limit: int, as_json: bool) -> No
         if overdue(store, incident):
             status.append(" OVERDUE", style="bold red")
         table.add_row(
-            incident.id, status, incident.impact.value, incident.title,
-            format_time(incident.created_at), str(len(updates)),
+            Text(incident.id), status, Text(incident.impact.value), Text(incident.title),
+            Text(format_time(incident.created_at)), Text(str(len(updates))),
             Text(str(undelivered), style="red") if undelivered else Text("0", style="dim"),
         )
     out.print(table)
@@ -73,29 +73,30 @@ def print_incident(config: Config, store: Store, incident: Incident, *, as_json:
     out.print(Text(full_title(incident), style="bold") + Text(f"  ({incident.id})"))
     if full_title(incident) != incident.title:
         out.print(Text(f"[private] title; the public reads: {incident.title}", style="red"))
-    out.print(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, config.page.zone)}")
+    out.print(Text(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, config.page.zone)}"))
     if incident.components:
-        out.print("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components))
+        out.print(Text("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components)))
     for update in updates:
         out.print()
-        out.print(f"[bold]#{update.sequence}[/bold] {format_time(update.created_at, config.page.zone)} · {update.status.label}"
-                  + (f" · by {update.author}" if update.author else ""))
+        out.print(Text(f"#{update.sequence}", style="bold") + Text(
+            f" {format_time(update.created_at, config.page.zone)} · {update.status.label}"
+            + (f" · by {update.author}" if update.author else "")))
         out.print(Text("  " + public_text(update.raw_message)))
         private_bits = _private_summary(update)
         if private_bits:
             out.print(Text("  [private] " + private_bits, style="red"))
         if update.etr:
-            out.print(f"  ETR {format_time(update.etr, config.page.zone)}")
+            out.print(Text(f"  ETR {format_time(update.etr, config.page.zone)}"))
         if update.next_update_by:
-            out.print(f"  Next update by {format_time(update.next_update_by, config.page.zone)}")
+            out.print(Text(f"  Next update by {format_time(update.next_update_by, config.page.zone)}"))
     out.print()
     table = Table(title="Deliveries", box=None, header_style="bold", title_justify="left")
     for column in ("#", "destination", "target", "state", "remote id", "attempts", "error / note"):
         table.add_column(column)
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
-        table.add_row(str(d.sequence), d.destination, d.target or "", Text(f"{mark} {d.state}", style=style),
-                      d.remote_id or "", str(d.attempts), redact(d.last_error or ""))
+        table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
+                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(redact(d.last_error or "")))
     out.print(table)
 
 
@@ -145,7 +146,7 @@ def print_checks(config: Config) -> bool:
     all_destinations = [d for d in destinations(config).values() if d.kind != "site"]
     secrets = config.secret_values()
     if not all_destinations:
-        console().print("No channels or publish targets configured. See `broadcaster init` for examples.")
+        console().print("No channels or publish targets configured. See `broadcaster init` for examples.", markup=False)
         return True
 
     async def run() -> list[CheckResult]:
@@ -175,7 +176,7 @@ def print_checks(config: Config) -> bool:
     for result in results:
         mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
         # What a server answered may echo a credential, in any case or encoding.
-        table.add_row(result.channel, result.target, mark, Text(redact(result.detail, secrets)))
+        table.add_row(Text(result.channel), Text(result.target), mark, Text(redact(result.detail, secrets)))
     console().print(table)
     return all(r.ok for r in results)
 
@@ -215,7 +216,7 @@ def publish_site(config: Config, store: Store) -> bool:
     for destination in hosts:
         try:
             receipt = asyncio.run(destination.host.publish(built))  # type: ignore[arg-type]
-            out.print(f"  [green]✓[/green] {destination.name}: {receipt.remote_id}")
+            out.print(Text("  ✓ ", style="green") + Text(f"{destination.name}: {receipt.remote_id}"))
         except DeliveryError as exc:
             ok = False
             out.print(Text("  ✗ ", style="red") + Text(f"{destination.name}: {exc}"))

@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.errors import ConfigError, DeliveryError, permanent
+from broadcaster.errors import ConfigError, DeliveryError, InputError, permanent
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
@@ -73,6 +73,37 @@ class Receipt:
     new_target: str | None = None  # set when the service moved the target (a migrated group)
 
 
+@dataclass
+class SendLog:
+    """What one delivery has done at its service so far, kept by the engine across attempts and runs.
+
+    ``parts`` holds the remote id of every message of the delivery that the
+    service confirmed, in order (most updates are one message; a long one on
+    Telegram is several). A channel calls ``confirmed`` the moment a message
+    is confirmed, and the engine stores it at once, so a retry, even by another
+    process after a crash, resumes after the last confirmed part instead of
+    posting them all again. ``parts[0]`` is the delivery's remote id.
+
+    A channel that sets ``Channel.reports_requests`` calls ``sending`` right
+    before each request that may post leaves: when the command's deadline cuts
+    a send, ``on_wire`` tells the engine whether a request was out (the post
+    may exist: ``unknown``) or not (nothing was sent: ``failed``).
+    """
+
+    parts: list[str] = field(default_factory=list)
+    on_part: Callable[[str], None] | None = None
+    on_wire: bool = False
+
+    def sending(self) -> None:
+        self.on_wire = True
+
+    def confirmed(self, remote_id: str) -> None:
+        self.on_wire = False
+        self.parts.append(remote_id)
+        if self.on_part is not None:
+            self.on_part(remote_id)
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """One line of ``broadcaster channels check``."""
@@ -106,6 +137,10 @@ class Channel(ABC):
     default_api_url: ClassVar[str] = ""
     media_type: ClassVar[str] = "text/plain"
     payload_media_type: ClassVar[str] = "application/json"
+    # True when send() and edit() call log.sending() before each request leaves and
+    # log.confirmed() after each message is confirmed. Otherwise the engine counts a
+    # send cut short by the deadline as possibly delivered.
+    reports_requests: ClassVar[bool] = False
 
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config
@@ -144,17 +179,37 @@ class Channel(ABC):
         """Format one update for this medium. Pure: no I/O, no clock."""
 
     @abstractmethod
-    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
         """Post one rendered update to one target, threaded under ``thread`` if given.
 
+        ``log`` (from the engine) holds the parts already confirmed by an earlier
+        attempt: send only the rest. Record each confirmed message with
+        ``log.confirmed(remote_id)``, and call ``log.sending()`` before each
+        request that may post.
+
         Raises ``DeliveryError``: retryable for rate limits (with ``retry_after``),
-        5xx, timeouts and resets; permanent for bad credentials, unknown targets
-        and rejected content. Messages say what to fix and never hold a secret.
+        503s and refused connections; ``outcome_unknown`` when the request may have
+        arrived (read timeouts, resets after sending, other 5xx); permanent for
+        bad credentials, unknown targets and rejected content. Messages say what
+        to fix and never hold a secret.
         """
 
-    async def edit(self, rendered: Rendered, *, target: str, remote_id: str) -> Receipt:
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
         """Replace an earlier post in place. Media that cannot edit raise a permanent error."""
         raise permanent(f"{self.type_name} cannot edit a post in place")
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """A post's remote id from what an operator can copy (the id itself, or a link to the post).
+
+        Used by ``retry --mark-unknown-sent --remote-id``; raises ``InputError`` when
+        the reference cannot name a post of this channel.
+        """
+        text = reference.strip()
+        if not text:
+            raise InputError(f"an empty post id for {self.name}.")
+        return text
 
     @property
     def can_edit(self) -> bool:
@@ -202,9 +257,13 @@ class Channel(ABC):
         """``text`` with every secret of this channel replaced by ``***``."""
         return redact(text, self.secret_values())
 
-    def fail(self, message: str, *, retryable: bool, retry_after: float | None = None) -> DeliveryError:
+    def fail(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, outcome_unknown: bool = False
+    ) -> DeliveryError:
         """A DeliveryError for this channel, its message scrubbed of secrets."""
-        return DeliveryError(self.redact(message), retryable=retryable, retry_after=retry_after)
+        return DeliveryError(
+            self.redact(message), retryable=retryable, retry_after=retry_after, outcome_unknown=outcome_unknown
+        )
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

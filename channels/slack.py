@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.errors import ConfigError, DeliveryError
-from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
+from channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from messages import slack as fmt
 from messages.egress import SLACK_BLOCKS
 from messages.visibility import UpdateView
@@ -47,6 +47,7 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")  # public C..., private G... or
 # Slack channel names are lowercase, without spaces, at most 80 characters.
 _CHANNEL_NAME = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
 _REMOTE_ID = re.compile(r"^([CGD][A-Z0-9]+):(\d+\.\d+)$")
+_MESSAGE_LINK = re.compile(r"/archives/(?P<channel>[CGD][A-Z0-9]+)/p(?P<digits>\d{7,})(?:[?#].*)?$")
 
 _BAD_TOKEN = {
     "invalid_auth",
@@ -63,7 +64,11 @@ _BAD_CONTENT = {
     "no_text",
     "invalid_arguments",
 }
-_SLACK_SIDE = {"fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+# Slack's own failures. Its method docs say of fatal_error and internal_error: "It's possible
+# some aspect of the operation succeeded before the error was raised"; the other two mean the
+# request was not taken (unavailable, or the POST body arrived truncated).
+_SLACK_SIDE_MAYBE_DONE = {"fatal_error", "internal_error"}
+_SLACK_SIDE_NOT_DONE = {"service_unavailable", "request_timeout"}
 _RATE_LIMITED = {"ratelimited", "rate_limited"}
 _CANNOT_EDIT = (
     "Slack cannot edit that message ({code}); it may have been deleted. Post a new update."
@@ -98,9 +103,15 @@ class SlackDeliveryError(DeliveryError):
     """A DeliveryError that keeps Slack's error code (``not_in_channel``...) for callers."""
 
     def __init__(
-        self, message: str, *, retryable: bool, retry_after: float | None = None, code: str = ""
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        code: str = "",
+        outcome_unknown: bool = False,
     ) -> None:
-        super().__init__(message, retryable=retryable, retry_after=retry_after)
+        super().__init__(message, retryable=retryable, retry_after=retry_after, outcome_unknown=outcome_unknown)
         self.code = code
 
 
@@ -117,6 +128,7 @@ class SlackChannel(Channel):
     # gives a send and turn a delivered reply into a failure (and a duplicate on retry).
     card_edit_timeout = 5.0
     list_page_size = 200  # conversations.list page; Slack recommends at most 200
+    reports_requests = True
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
@@ -190,36 +202,67 @@ class SlackChannel(Channel):
 
     # -- send / edit --------------------------------------------------------------------
 
-    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        log = log if log is not None else SendLog()
+        if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
+            return Receipt(log.parts[0])
         if thread is None:
-            return await self._post(rendered, channel=self.channel)
+            return await self._post(rendered, log, channel=self.channel)
         channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
         broadcast = self.reply_broadcast and bool(rendered.payload.get("status_changed"))
         try:
             receipt = await self._post(
-                rendered, channel=channel_id, thread_ts=parent_ts, broadcast=broadcast
+                rendered, log, channel=channel_id, thread_ts=parent_ts, broadcast=broadcast
             )
         except SlackDeliveryError as exc:
             if exc.code != "thread_not_found":
                 raise
-            return await self._post_orphan(rendered, channel_id)
+            return await self._post_orphan(rendered, channel_id, log)
         note = await self._refresh_card(rendered, channel_id, parent_ts)
         return Receipt(receipt.remote_id, notes=(note,) if note else ())
 
-    async def edit(self, rendered: Rendered, *, target: str, remote_id: str) -> Receipt:
+    async def edit(
+        self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None
+    ) -> Receipt:
+        """chat.update; repeating one is harmless, so a lost answer is retried, not unknown."""
         channel_id, ts = self.parse_remote_id(remote_id)
         payload = rendered.payload
-        await self._call(
-            "chat.update",
-            self._client().chat_update(
-                channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"]
-            ),
-        )
+        try:
+            await self._call(
+                "chat.update",
+                self._client().chat_update(
+                    channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"]
+                ),
+            )
+        except SlackDeliveryError as exc:
+            exc.outcome_unknown = False
+            raise
         return Receipt(remote_id)
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """``C0123:1700000000.000100``, or a message link (``.../archives/C0123/p1700000000000100``)."""
+        from broadcaster.errors import InputError
+
+        text = reference.strip()
+        link = _MESSAGE_LINK.search(text)
+        if link:
+            digits = link.group("digits")
+            return f"{link.group('channel')}:{digits[:-6]}.{digits[-6:]}"
+        if _REMOTE_ID.match(text):
+            return text
+        if re.fullmatch(r"\d+\.\d+", text) and _CHANNEL_ID.match(self.channel):
+            return f"{self.channel}:{text}"
+        raise InputError(
+            f"{reference!r} is not a Slack message: give its link (the message's Copy link, "
+            ".../archives/C0123ABCD/p1700000000000100) or channel-id:ts."
+        )
 
     async def _post(
         self,
         rendered: Rendered,
+        log: SendLog,
         *,
         channel: str,
         thread_ts: str | None = None,
@@ -236,12 +279,15 @@ class SlackChannel(Channel):
             unfurl_links=False,
             unfurl_media=False,
         )
+        log.sending()
         data = await self._call("chat.postMessage", request, channel=channel)
-        return Receipt(f"{data['channel']}:{data['ts']}")
+        remote_id = f"{data['channel']}:{data['ts']}"
+        log.confirmed(remote_id)
+        return Receipt(remote_id)
 
-    async def _post_orphan(self, rendered: Rendered, channel_id: str) -> Receipt:
+    async def _post_orphan(self, rendered: Rendered, channel_id: str, log: SendLog) -> Receipt:
         """The thread's first message was deleted: post at top level rather than lose the update."""
-        receipt = await self._post(rendered, channel=channel_id)
+        receipt = await self._post(rendered, log, channel=channel_id)
         note = "the incident's first Slack message is gone (deleted?): posted at top level instead"
         return Receipt(receipt.remote_id, notes=(note,))
 
@@ -403,27 +449,40 @@ class SlackChannel(Channel):
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     def _error(
-        self, message: str, *, retryable: bool, code: str, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        code: str,
+        retry_after: float | None = None,
+        outcome_unknown: bool = False,
     ) -> SlackDeliveryError:
         return SlackDeliveryError(
-            self.redact(message), retryable=retryable, retry_after=retry_after, code=code
+            self.redact(message),
+            retryable=retryable,
+            retry_after=retry_after,
+            code=code,
+            outcome_unknown=outcome_unknown,
         )
 
     def _network_error(self, method: str, exc: BaseException) -> SlackDeliveryError:
+        """Slack has no idempotency key: unless no connection was made, the request may have arrived."""
         import aiohttp
 
-        if isinstance(exc, TimeoutError):
-            what = (
-                f"no answer within {self.request_timeout:g}s (it may or may not have been posted)"
-            )
-        elif isinstance(exc, aiohttp.ClientConnectorError):  # before ClientOSError, its base
+        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
             what = f"could not connect to {self.api_url} (check the network, a proxy, or api_url)"
+            return self._error(f"Slack {method} failed: {what}.", retryable=True, code="network")
+        if isinstance(exc, TimeoutError):
+            what = f"no answer within {self.request_timeout:g}s"
         elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
             what = "the connection was reset or closed before Slack answered"
         else:
             what = f"{type(exc).__name__}: {exc}"
         return self._error(
-            f"Slack {method} failed: {what}. It will be retried.", retryable=True, code="network"
+            f"Slack {method} failed: {what}, so it may or may not have been done.",
+            retryable=True,
+            code="network",
+            outcome_unknown=True,
         )
 
     def _api_error(self, method: str, exc: SlackApiError, channel: str) -> SlackDeliveryError:
@@ -433,13 +492,21 @@ class SlackChannel(Channel):
         code = str(data.get("error") or "")
         if status == 429 or code in _RATE_LIMITED:
             return self._rate_limited(method, response)
-        if status >= 500 or code in _SLACK_SIDE:
+        if status == 503 or code in _SLACK_SIDE_NOT_DONE:
             return self._error(
-                f"Slack had a problem of its own answering {method} "
-                f"(HTTP {status}{', ' + code if code else ''}). "
-                "It will be retried; if it persists, see https://slack-status.com.",
+                f"Slack could not take {method} for now (HTTP {status}{', ' + code if code else ''}); "
+                "if it persists, see https://slack-status.com.",
                 retryable=True,
                 code=code or f"http_{status}",
+            )
+        if status >= 500 or code in _SLACK_SIDE_MAYBE_DONE:
+            return self._error(
+                f"Slack had a problem of its own answering {method} "
+                f"(HTTP {status}{', ' + code if code else ''}), so it may or may not have been done; "
+                "if it persists, see https://slack-status.com.",
+                retryable=True,
+                code=code or f"http_{status}",
+                outcome_unknown=True,
             )
         return self._error(
             self._refusal(method, code, data, channel),
@@ -459,7 +526,7 @@ class SlackChannel(Channel):
             else "it gave no wait time"
         )
         return self._error(
-            f"Slack rate-limited {method} (HTTP 429, {wait}). It will be retried after that.",
+            f"Slack rate-limited {method} (HTTP 429, {wait}).",
             retryable=True,
             retry_after=retry_after,
             code="ratelimited",

@@ -45,7 +45,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from broadcaster.errors import ConfigError, DeliveryError
-from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
+from channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from messages import telegram as formatter
 from messages.egress import TELEGRAM_HTML
 from messages.visibility import UpdateView
@@ -62,6 +62,7 @@ _TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NUMERIC = re.compile(r"^-?\d+$")
+_MESSAGE_LINK = re.compile(r"^https?://t\.me/(?:c/)?[A-Za-z0-9_]+/(?P<number>\d+)/?(?:\?.*)?$")
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 
 
@@ -81,6 +82,7 @@ class TelegramChannel(Channel):
     # that makes httpcore's pool re-scan its queue per request (quadratic) and throughput collapses.
     pool_size = 8
     in_flight = 8
+    reports_requests = True
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
@@ -88,7 +90,6 @@ class TelegramChannel(Channel):
         self._bot: Bot | None = None
         self._request: HTTPXRequest | None = None
         self._shared_limiter: RateLimiter | None = None
-        self._progress: dict[tuple[str, tuple[str, ...]], _Progress] = {}
 
     # -- config -----------------------------------------------------------------
 
@@ -134,11 +135,14 @@ class TelegramChannel(Channel):
 
     # -- sending ----------------------------------------------------------------
 
-    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
         """Post every part in order; later parts reply to the first.
 
-        A retry of the same update (the engine retries on this same instance)
-        resumes after the parts already posted instead of repeating them.
+        A retry of the same update resumes after the parts ``log`` holds (this
+        run's earlier attempts, or a run before that stored them) instead of
+        repeating them: Telegram has no idempotency key to make a repeat harmless.
         """
         from telegram.error import TelegramError
 
@@ -147,40 +151,41 @@ class TelegramChannel(Channel):
         # event loop for a few hundred ms. A block between a message's admission and
         # its write sends paced messages out bunched up, and Telegram answers 429.
         await asyncio.sleep(0)
+        log = log if log is not None else SendLog()
         bot = self._client()
-        key = (target, rendered.messages)
-        progress = self._progress.setdefault(key, _Progress(chat=_chat_ref(target)))
+        progress = _Progress.resumed(target, log.parts)
         try:
             for part in rendered.messages[len(progress.message_ids) :]:
-                message = await self._post(bot, progress, part, thread)
+                message = await self._post(bot, progress, part, thread, log)
                 progress.message_ids.append(message.message_id)
+                log.confirmed(_remote_id(progress.chat, message.message_id))
         except TelegramError as exc:
             raise self._error(exc, progress.chat) from exc
-        del self._progress[key]
         return progress.receipt(target)
 
     async def _post(
-        self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None
+        self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None, log: SendLog
     ) -> Message:
         """Send one message, following the chat once if Telegram says it migrated."""
         from telegram.error import ChatMigrated
 
         try:
-            return await self._send_message(bot, progress, text, thread)
+            return await self._send_message(bot, progress, text, thread, log)
         except ChatMigrated as exc:
             if progress.migrated_from is not None:
                 raise
             progress.migrated_from, progress.chat = progress.chat, exc.new_chat_id
-            return await self._send_message(bot, progress, text, thread)
+            return await self._send_message(bot, progress, text, thread, log)
 
     async def _send_message(
-        self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None
+        self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None, log: SendLog
     ) -> Message:
         from telegram import LinkPreviewOptions, ReplyParameters
         from telegram.constants import ParseMode
 
         reply_to = progress.message_ids[0] if progress.message_ids else _reply_id(thread, progress.chat)
         await self._limiter.wait(str(progress.chat))
+        log.sending()
         return await bot.send_message(
             chat_id=progress.chat,
             text=text,
@@ -195,28 +200,34 @@ class TelegramChannel(Channel):
             ),
         )
 
-    async def edit(self, rendered: Rendered, *, target: str, remote_id: str) -> Receipt:
+    async def edit(
+        self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None
+    ) -> Receipt:
         """Replace the text of an earlier message (editMessageText).
 
         When that cannot work (the correction needs several messages, or the
         original was deleted) the correction is posted as a reply to the
         original instead, and the receipt notes why: a correction that arrives
-        beats one that fails.
+        beats one that fails. An edit repeated is harmless (Telegram answers
+        "not modified"), so an edit whose answer was lost is simply retried.
         """
         from telegram import LinkPreviewOptions
         from telegram.constants import ParseMode
         from telegram.error import BadRequest, TelegramError
 
+        log = log if log is not None else SendLog()
         chat, message_id = _parse_remote_id(remote_id, target)
         if message_id is None:
-            return await self._reply_instead(rendered, target, remote_id, "no message id was recorded")
+            return await self._reply_instead(rendered, target, remote_id, "no message id was recorded", log)
         if len(rendered.messages) > 1:
             reason = f"the correction needs {len(rendered.messages)} messages; one can be edited"
-            return await self._reply_instead(rendered, target, remote_id, reason)
+            return await self._reply_instead(rendered, target, remote_id, reason, log)
         bot = self._client()
         # An edit counts against the chat's one-a-second like a message, and a
         # reply may follow it at once when the original is gone.
         await self._limiter.wait(str(chat))
+        # No log.sending(): an edit cut short by the deadline is safe to repeat, so it is
+        # recorded failed (retried), not unknown.
         try:
             await bot.edit_message_text(
                 rendered.messages[0],
@@ -228,19 +239,39 @@ class TelegramChannel(Channel):
         except BadRequest as exc:
             lowered = exc.message.lower()
             if "to edit not found" in lowered or "can't be edited" in lowered:
-                return await self._reply_instead(rendered, target, remote_id, exc.message)
+                return await self._reply_instead(rendered, target, remote_id, exc.message, log)
             if "not modified" not in lowered:  # "not modified": the text is already as wanted
                 raise self._error(exc, chat) from exc
         except TelegramError as exc:
-            raise self._error(exc, chat) from exc
+            error = self._error(exc, chat)
+            error.outcome_unknown = False  # repeating an edit cannot show anything twice
+            raise error from exc
         return Receipt(remote_id=_remote_id(chat, message_id))
 
     async def _reply_instead(
-        self, rendered: Rendered, target: str, remote_id: str, reason: str
+        self, rendered: Rendered, target: str, remote_id: str, reason: str, log: SendLog
     ) -> Receipt:
-        receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id))
+        receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id), log=log)
         note = f"could not edit Telegram message {remote_id} ({reason}); posted the correction as a reply"
         return replace(receipt, notes=(*receipt.notes, note))
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """``-100123:45``, a message number in ``target`` (``45``), or a link ``https://t.me/<chat>/45``."""
+        from broadcaster.errors import InputError
+
+        text = reference.strip()
+        link = _MESSAGE_LINK.match(text)
+        if link:
+            text = link.group("number")
+        if text.isdigit():
+            return _remote_id(_chat_ref(target), int(text))
+        chat, number = _parse_remote_id(text, target)
+        if number is None:
+            raise InputError(
+                f"{reference!r} is not a Telegram message: give its number, chat:number, or its link "
+                "(https://t.me/<channel>/<number>, from the message's Copy Link)."
+            )
+        return _remote_id(chat, number)
 
     # -- checking ---------------------------------------------------------------
 
@@ -334,15 +365,19 @@ class TelegramChannel(Channel):
     # -- errors -----------------------------------------------------------------
 
     def _error(self, exc: TelegramError, chat: int | str) -> DeliveryError:
-        """The operator-facing error for a Bot API failure at one chat."""
+        """The operator-facing error for a Bot API failure at one chat.
+
+        Telegram's Bot API has no idempotency key, so a message whose request may
+        have arrived is ``outcome_unknown``: resending it could post it twice.
+        """
         from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TimedOut
 
         where = f"Telegram chat {chat}" if chat != "" else "Telegram"
         detail = exc.message.rstrip(".")
-        if isinstance(exc, _sdk_classes().flood_wait):
+        sdk = _sdk_classes()
+        if isinstance(exc, sdk.flood_wait):
             return self.fail(
-                f"{where} is rate limited (Telegram asked to wait {exc.retry_after:g}s); "
-                "will retry after that.",
+                f"{where} is rate limited (Telegram asked to wait {exc.retry_after:g}s).",
                 retryable=True,
                 retry_after=exc.retry_after,
             )
@@ -366,14 +401,37 @@ class TelegramChannel(Channel):
             )
         if isinstance(exc, BadRequest):
             return self.fail(self._bad_request(where, chat, detail), retryable=False)
+        if isinstance(exc, sdk.server_error):
+            return self._server_error(where, exc.status, detail)  # type: ignore[attr-defined]
+        if isinstance(exc, TimedOut | NetworkError) and _never_left(exc):
+            return self.fail(f"{where}: could not connect to Telegram at {self.api_url} ({detail}).", retryable=True)
         if isinstance(exc, TimedOut):
             return self.fail(
-                f"{where}: Telegram did not answer within {self.request_timeout:g}s; will retry.",
+                f"{where}: Telegram did not answer within {self.request_timeout:g}s, so the message "
+                "may or may not have been posted.",
                 retryable=True,
+                outcome_unknown=True,
             )
-        if isinstance(exc, NetworkError):  # 5xx, resets, refused connections
-            return self.fail(f"{where}: could not reach Telegram ({detail}); will retry.", retryable=True)
+        if isinstance(exc, NetworkError):  # resets and protocol errors after the request left
+            return self.fail(
+                f"{where}: the connection to Telegram broke before it answered ({detail}), so the "
+                "message may or may not have been posted.",
+                retryable=True,
+                outcome_unknown=True,
+            )
         return self.fail(f"{where}: Telegram refused the request ({detail}).", retryable=False)
+
+    def _server_error(self, where: str, status: int, detail: str) -> DeliveryError:
+        # 503 is "cannot take requests now": nothing was done. Any other 5xx may come
+        # after the message was stored (a proxy timing out waiting for the Bot API).
+        if status == 503:
+            return self.fail(f"{where}: Telegram is unavailable for now ({detail}).", retryable=True)
+        return self.fail(
+            f"{where}: Telegram answered with a server error ({detail}), so the message may or "
+            "may not have been posted.",
+            retryable=True,
+            outcome_unknown=True,
+        )
 
     @staticmethod
     def _bad_request(where: str, chat: int | str, detail: str) -> str:
@@ -463,6 +521,19 @@ class _Progress:
     message_ids: list[int] = field(default_factory=list)
     migrated_from: int | str | None = None
 
+    @classmethod
+    def resumed(cls, target: str, parts: list[str]) -> _Progress:
+        """The progress the confirmed ``parts`` (remote ids) describe: their chat and message ids."""
+        progress = cls(chat=_chat_ref(target))
+        for part in parts:
+            chat, message_id = _parse_remote_id(part, target)
+            if message_id is not None:
+                progress.chat = chat
+                progress.message_ids.append(message_id)
+        if str(progress.chat) != target:
+            progress.migrated_from = _chat_ref(target)
+        return progress
+
     def receipt(self, target: str) -> Receipt:
         remote_id = _remote_id(self.chat, self.message_ids[0])
         if self.migrated_from is None:
@@ -545,6 +616,7 @@ class RateLimiter:
 
 class _SdkClasses(NamedTuple):
     flood_wait: type[TelegramError]
+    server_error: type[TelegramError]
     request: type[HTTPXRequest]
     token_transport: type[httpx.AsyncBaseTransport]
 
@@ -566,13 +638,25 @@ def _sdk_classes() -> _SdkClasses:
         def __reduce__(self) -> tuple[type, tuple[float]]:  # type: ignore[override]
             return self.__class__, (self.retry_after,)
 
+    class _ServerError(TelegramError):
+        """A 5xx, with its status kept: PTB folds them all into one NetworkError."""
+
+        def __init__(self, status: int, description: str) -> None:
+            super().__init__(f"{description} ({status})")
+            self.status = status
+
+        def __reduce__(self) -> tuple[type, tuple[int, str]]:  # type: ignore[override]
+            return self.__class__, (self.status, self.message)
+
     class _Request(HTTPXRequest):
-        """PTB's HTTPX request, answering 429 with ``_FloodWait``."""
+        """PTB's HTTPX request, answering 429 with ``_FloodWait`` and 5xx with ``_ServerError``."""
 
         async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
             code, payload = await super().do_request(*args, **kwargs)
             if code == 429:
                 raise _FloodWait(_retry_after(payload))
+            if code >= 500:
+                raise _ServerError(code, _description(payload, code))
             return code, payload
 
     class _TokenTransport(httpx.AsyncBaseTransport):
@@ -612,7 +696,32 @@ def _sdk_classes() -> _SdkClasses:
         async def aclose(self) -> None:
             await self._inner.aclose()
 
-    return _SdkClasses(_FloodWait, _Request, _TokenTransport)
+    return _SdkClasses(_FloodWait, _ServerError, _Request, _TokenTransport)
+
+
+def _description(payload: bytes, status: int) -> str:
+    try:
+        return str(json.loads(payload)["description"])
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {status}"
+
+
+def _never_left(exc: BaseException) -> bool:
+    """Whether the request provably never reached Telegram: no connection was made.
+
+    PTB raises ``TimedOut``/``NetworkError`` ``from`` httpx's own error, which
+    says which step failed. Only a failure to connect (or to get a pooled
+    connection) proves nothing was sent; a read timeout or a reset after the
+    request was written leaves the message possibly posted.
+    """
+    import httpx
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _retry_after(payload: bytes) -> float:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -44,7 +45,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from broadcaster.errors import ConfigError, DeliveryError
-from channels.base import Channel, CheckResult, Receipt, Rendered, ThreadRef
+from channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from messages.twitter import MAX_WEIGHTED, format_post, weighted_length
 from messages.visibility import UpdateView
 
@@ -66,6 +67,7 @@ CHATTY_LOGGERS = (
     "urllib3.connectionpool",
 )
 T = TypeVar("T")
+_POST_REFERENCE = re.compile(r"^(?:https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[A-Za-z0-9_]+/status/)?(?P<id>\d{1,25})(?:[/?#].*)?$")
 
 
 def _network_errors() -> tuple[type[Exception], ...]:
@@ -91,6 +93,7 @@ class TwitterChannel(Channel):
     secret_options = (*OAUTH1_KEYS, BEARER_KEY)
     default_api_url = X_API
     max_weighted = MAX_WEIGHTED  # X's limit per post; links count 23, CJK and emoji 2
+    reports_requests = True
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
@@ -125,12 +128,17 @@ class TwitterChannel(Channel):
     def render(self, view: UpdateView) -> Rendered:
         return Rendered(text=format_post(view), visibility="public")
 
-    async def send(self, rendered: Rendered, *, target: str, thread: ThreadRef | None) -> Receipt:
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
         import tweepy
 
+        log = log if log is not None else SendLog()
+        if log.parts:  # confirmed by an earlier attempt whose run ended before recording it sent
+            return Receipt(remote_id=log.parts[0])
         reply_to = thread.last_remote_id if thread else None
         try:
-            return Receipt(remote_id=await self._post(rendered.text, reply_to))
+            return Receipt(remote_id=await self._post(rendered.text, reply_to, log))
         except tweepy.Forbidden as exc:
             if reply_to is None or not _is_missing_parent(exc):
                 raise self._error(exc, rendered.text) from exc
@@ -140,13 +148,25 @@ class TwitterChannel(Channel):
         # Someone deleted the previous post: the update matters more than the
         # thread. Like following a migrated chat, this is protocol, not a retry.
         try:
-            remote_id = await self._post(rendered.text, None)
+            remote_id = await self._post(rendered.text, None, log)
         except _sdk_errors() as exc:
             raise self._error(exc, rendered.text) from parent_gone
         note = (
             f"the previous post {reply_to} is deleted or hidden, so this update starts a new thread"
         )
         return Receipt(remote_id=remote_id, notes=(note,))
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """A post id (digits) or its link, ``https://x.com/<account>/status/<id>``."""
+        from broadcaster.errors import InputError
+
+        found = _POST_REFERENCE.match(reference.strip())
+        if not found:
+            raise InputError(
+                f"{reference!r} is not an X post: give its id (the digits) or its link "
+                "(https://x.com/<account>/status/<id>)."
+            )
+        return found.group("id")
 
     async def check(self) -> list[CheckResult]:
         try:
@@ -179,8 +199,9 @@ class TwitterChannel(Channel):
         # tweepy's user_auth=True means OAuth 1.0a; an OAuth 2.0 user token goes as Bearer.
         return not _given(self.config.options.get(BEARER_KEY))
 
-    async def _post(self, text: str, reply_to: str | None) -> str:
+    async def _post(self, text: str, reply_to: str | None, log: SendLog) -> str:
         """Create one post; the SDK's exceptions come out unmapped."""
+        log.sending()
         response = await self._run(
             lambda client: client.create_tweet(
                 text=text, in_reply_to_tweet_id=reply_to, user_auth=self._user_auth
@@ -192,7 +213,9 @@ class TwitterChannel(Channel):
                 "X accepted the post but answered without its id, so later updates cannot "
                 "thread under it. Check the account, and api_url if set.",
                 retryable=False,
+                outcome_unknown=True,
             )
+        log.confirmed(str(data["id"]))
         return str(data["id"])
 
     async def _run(self, action: Callable[[tweepy.Client], T]) -> T:
@@ -221,8 +244,8 @@ class TwitterChannel(Channel):
     def _error(self, exc: BaseException, text: str) -> DeliveryError:
         if isinstance(exc, DeliveryError):
             return exc
-        message, retryable, retry_after = _explain(exc, self, text)
-        return self.fail(message, retryable=retryable, retry_after=retry_after)
+        message, retryable, retry_after, unknown = _explain(exc, self, text)
+        return self.fail(message, retryable=retryable, retry_after=retry_after, outcome_unknown=unknown)
 
 
 # -- Error mapping -------------------------------------------------------------
@@ -230,45 +253,68 @@ class TwitterChannel(Channel):
 
 def _explain(
     exc: BaseException, channel: TwitterChannel, text: str
-) -> tuple[str, bool, float | None]:
-    """(message, retryable, retry_after) for one failure of a call to X."""
+) -> tuple[str, bool, float | None, bool]:
+    """(message, retryable, retry_after, outcome_unknown) for one failure of a call to X.
+
+    X's API has no idempotency key: a request that may have arrived is
+    ``outcome_unknown``, and only failures that prove X did not take it
+    (no connection, 429, 503, 408) are plain retryable.
+    """
     import requests
     import tweepy
 
+    if isinstance(exc, requests.ConnectTimeout) or (
+        isinstance(exc, requests.ConnectionError) and _never_connected(exc)
+    ):
+        return (f"could not connect to X at {channel.api_url} ({type(exc).__name__}).", True, None, False)
     if isinstance(exc, requests.Timeout):
-        message = (
-            f"X did not answer within {channel.request_timeout:g} s. The post may or may not "
-            "exist; it will be retried (X refuses an exact duplicate, so it cannot appear twice)."
-        )
-        return (message, True, None)
+        message = f"X did not answer within {channel.request_timeout:g} s, so the post may or may not exist."
+        return (message, True, None, True)
     if isinstance(exc, _network_errors()):
-        return (
-            f"could not reach X at {channel.api_url} ({type(exc).__name__}); will retry.",
-            True,
-            None,
+        message = (
+            f"the connection to X broke before it answered ({type(exc).__name__}), so the post may or "
+            "may not exist."
         )
+        return (message, True, None, True)
     if isinstance(exc, tweepy.TooManyRequests):
-        return _rate_limited(exc)
+        return (*_rate_limited(exc), False)
     if isinstance(exc, tweepy.Unauthorized):
-        return (_credentials_advice(channel), False, None)
+        return (_credentials_advice(channel), False, None, False)
     if isinstance(exc, tweepy.Forbidden):
-        return (_forbidden(exc, channel, text), False, None)
+        return (_forbidden(exc, channel, text), False, None, "duplicate content" in _detail(exc))
     if isinstance(exc, tweepy.BadRequest):
-        return (_bad_request(exc, text), False, None)
+        return (_bad_request(exc, text), False, None, False)
     if isinstance(exc, tweepy.NotFound):
         message = (
             f"X answered 404 Not Found at {channel.api_url}. If api_url is set, check it "
             f"points at the X API root (default {X_API})."
         )
-        return (message, False, None)
+        return (message, False, None, False)
     if isinstance(exc, tweepy.TwitterServerError):
-        return (f"X had a server error ({_status(exc)}); will retry.", True, None)
+        if _status(exc) == 503:  # "over capacity": X took nothing
+            return ("X is over capacity (503).", True, None, False)
+        return (f"X had a server error ({_status(exc)}), so the post may or may not exist.", True, None, True)
     if isinstance(exc, tweepy.HTTPException):
         status = _status(exc)
-        return (f"X answered {status}: {_detail(exc)}.", status == 408, None)
+        return (f"X answered {status}: {_detail(exc)}.", status == 408, None, False)
     if isinstance(exc, requests.RequestException):
-        return (f"the request to X failed ({type(exc).__name__}): check api_url.", False, None)
-    return (f"unexpected error talking to X ({type(exc).__name__}).", False, None)
+        return (f"the request to X failed ({type(exc).__name__}): check api_url.", False, None, False)
+    return (f"unexpected error talking to X ({type(exc).__name__}).", False, None, False)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether requests failed before any byte of the request left: no connection was made.
+
+    requests wraps urllib3's error: a ``MaxRetryError`` whose reason is a failed
+    connection (refused, unresolvable, connect timeout). A reset or a closed
+    connection after sending arrives as a ``ProtocolError`` instead.
+    """
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
 
 def _rate_limited(exc: tweepy.TooManyRequests) -> tuple[str, bool, float | None]:
@@ -279,7 +325,7 @@ def _rate_limited(exc: tweepy.TooManyRequests) -> tuple[str, bool, float | None]
     elif headers.get("Retry-After", "").strip().isdigit():
         delay = float(headers["Retry-After"])
     if delay is None:
-        return ("X rate limit reached (429); will retry later.", True, None)
+        return ("X rate limit reached (429).", True, None)
     resume = datetime.fromtimestamp(time.time() + delay, UTC).strftime("%H:%M:%S UTC")
     message = (
         f"X rate limit reached (429): this app may post again at {resume} (in {delay:.0f} s). "
@@ -308,8 +354,7 @@ def _forbidden(exc: tweepy.HTTPException, channel: TwitterChannel, text: str) ->
     if "duplicate content" in detail:
         return (
             "X refused the post as a duplicate: the same text is already on the account. "
-            "Most likely an earlier attempt did post it and its answer was lost; check the "
-            "account before sending again."
+            "Most likely an earlier attempt did post it and its answer was lost."
         )
     if "too long" in detail:
         return _too_long(text)

@@ -112,6 +112,9 @@ class Incident:
     scheduled_start: datetime | None = None
     scheduled_end: datetime | None = None
     raw_title: str = ""
+    # The store's row version this copy was read at: a write based on an older copy is
+    # refused (compare-and-set), so a stale copy never overwrites a newer change.
+    version: int = field(default=0, compare=False)
 
     @property
     def is_open(self) -> bool:

@@ -307,9 +307,8 @@ def private_blocks(view: UpdateView) -> list[Block]:
 
 def footer(view: UpdateView, *, card: bool = False) -> Block:
     kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
-    parts = [
-        f"{kind}Update {view.sequence} · {'Updated' if card else 'Posted'} {when(view.created_at)}"
-    ]
+    numbered = f"Update {view.number} · " if view.number else ""
+    parts = [f"{kind}{numbered}{'Updated' if card else 'Posted'} {when(view.created_at)}"]
     if card and view.sequence > 1:
         parts.append("The timeline is in the thread")
     if view.incident.url:

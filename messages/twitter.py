@@ -250,7 +250,8 @@ def _extras(view: PublicView) -> tuple[str, ...]:
 
 
 def _stamp(view: PublicView) -> str:
-    stamp = f"Update {view.sequence} · {_when(view.created_at, view.created_at)}"
+    numbered = f"Update {view.number} · " if view.number else ""
+    stamp = f"{numbered}{_when(view.created_at, view.created_at)}"
     if view.kind and view.kind != "update":
         stamp = f"{view.kind.capitalize()} · {stamp}"
     return stamp

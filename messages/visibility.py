@@ -15,6 +15,7 @@ typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
@@ -134,6 +135,8 @@ class PublicView:
     kind: str
     status_changed: bool
     corrected_at: datetime | None = field(default=None, kw_only=True)
+    # The number readers know it by (see reader_number); ``sequence`` stays the store's key.
+    number: int = field(default=0, kw_only=True)
 
     @property
     def is_first(self) -> bool:
@@ -185,15 +188,21 @@ def header_of(incident: Incident, url: str = "", *, private: bool = False) -> In
 
 
 def public_view(
-    incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None
+    incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None,
+    number: int | None = None,
 ) -> PublicView:
-    """Cut the public view of one update: private spans dropped, private fields absent."""
+    """Cut the public view of one update: private spans dropped, private fields absent.
+
+    ``number`` is the one readers see (``reader_number``); without it, the sequence.
+    """
     if update.kind in PRIVATE_KINDS:
         raise ValueError(f"a {update.kind} update has no public view")
-    return _public_part(incident, update, url, previous_status)
+    return _public_part(incident, update, url, previous_status, number)
 
 
-def _public_part(incident: Incident, update: Update, url: str, previous_status: Status | None) -> PublicView:
+def _public_part(
+    incident: Incident, update: Update, url: str, previous_status: Status | None, number: int | None = None
+) -> PublicView:
     return PublicView(
         incident=header_of(incident, url),
         sequence=update.sequence,
@@ -205,14 +214,16 @@ def _public_part(incident: Incident, update: Update, url: str, previous_status: 
         next_update_by=update.next_update_by,
         kind=update.kind,
         status_changed=previous_status is not None and previous_status != update.status,
+        number=update.sequence if number is None else number,
     )
 
 
 def private_view(
-    incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None
+    incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None,
+    number: int | None = None,
 ) -> PrivateView:
     """Cut the full view of one update, for private channels only."""
-    public = _public_part(incident, update, url, previous_status)
+    public = _public_part(incident, update, url, previous_status, number)
     fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
     return PrivateView(
         **{**fields, "message": full_text(update.raw_message), "incident": header_of(incident, url, private=True)},
@@ -231,11 +242,12 @@ def view_for(
     *,
     url: str = "",
     previous_status: Status | None = None,
+    number: int | None = None,
 ) -> UpdateView:
     """The view a destination of this visibility may receive; anything but "private" is public."""
     if visibility == "private":
-        return private_view(incident, update, url=url, previous_status=previous_status)
-    return public_view(incident, update, url=url, previous_status=previous_status)
+        return private_view(incident, update, url=url, previous_status=previous_status, number=number)
+    return public_view(incident, update, url=url, previous_status=previous_status, number=number)
 
 
 def public_incident(
@@ -248,7 +260,8 @@ def public_incident(
     """
     views: dict[int, PublicView] = {}
     previous: Status | None = None
-    for update in sorted(updates, key=lambda u: u.sequence):
+    ordered = sorted(updates, key=lambda u: u.sequence)
+    for update in ordered:
         if update.kind in PRIVATE_KINDS:
             continue
         corrects = corrected_sequence(update)
@@ -258,9 +271,34 @@ def public_incident(
                     views[corrects], message=public_text(update.raw_message), corrected_at=update.created_at
                 )
             continue
-        views[update.sequence] = public_view(incident, update, url=url, previous_status=previous)
+        number = reader_number(ordered, update.sequence)
+        views[update.sequence] = public_view(incident, update, url=url, previous_status=previous, number=number)
         previous = update.status
     return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
+
+
+def reader_number(updates: Sequence[Update], sequence: int) -> int:
+    """The number readers know an update by: its place among the incident's timeline updates.
+
+    Private notices, corrections and postmortems are not counted, so a notice
+    leaves no gap in what readers see (Update 4, then Update 5). A correction
+    carries the number of the update it corrects; a postmortem or a notice has
+    none (0). The store's ``sequence`` stays the key of the update everywhere else.
+    """
+    by_sequence = {u.sequence: u for u in updates}
+    update = by_sequence.get(sequence)
+    if update is None:
+        return 0
+    corrects = corrected_sequence(update)
+    if corrects is not None:
+        return reader_number(updates, corrects) if corrects != sequence else 0
+    if not _in_timeline(update):
+        return 0
+    return sum(1 for u in updates if u.sequence <= sequence and _in_timeline(u))
+
+
+def _in_timeline(update: Update) -> bool:
+    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem")
 
 
 def corrected_sequence(update: Update) -> int | None:

@@ -100,12 +100,13 @@ def rate_limited(destination: str) -> Response:
     return Response(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"})
 
 
-def server_error(destination: str) -> Response:
+def server_error(destination: str, status: int = 500) -> Response:
+    """A 5xx as each service sends it. 503 promises nothing was done; 500 does not."""
     if destination == "tg-ops":
-        return Response(500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+        return Response(status, {"ok": False, "error_code": status, "description": "Internal Server Error"})
     if destination == "x":
-        return Response(500, {"title": "Internal Server Error", "status": 500})
-    return Response(500, "<html>internal error</html>", content_type="text/html")
+        return Response(status, {"title": "Internal Server Error", "status": status})
+    return Response(status, "<html>internal error</html>", content_type="text/html")
 
 
 DESTINATIONS = ["x", "tg-ops", "slack-acme"]
@@ -142,43 +143,131 @@ def test_rate_limit_is_honoured_then_sent(project: Project, world: FakeWorld, de
 
 
 @pytest.mark.parametrize("destination", DESTINATIONS)
-def test_two_server_errors_then_ok(project: Project, world: FakeWorld, destination: str) -> None:
+def test_two_unavailable_answers_then_ok(project: Project, world: FakeWorld, destination: str) -> None:
+    """503: the service took nothing, so trying again cannot post twice."""
     fake = fake_for(world, destination)
-    fake.fail(Fault(match=PATHS[destination], response=server_error(destination)),
-              Fault(match=PATHS[destination], response=server_error(destination)))
+    fake.fail(Fault(match=PATHS[destination], response=server_error(destination, 503)),
+              Fault(match=PATHS[destination], response=server_error(destination, 503)))
     code, payload = first_post(project)
     assert code == 0, payload
     assert extra_attempts(payload, destination) == 2
 
 
-@pytest.mark.parametrize("destination", DESTINATIONS)
-def test_a_request_that_never_answers_times_out_and_is_retried(project: Project, world: FakeWorld, destination: str) -> None:
-    fake_for(world, destination).fail(Fault(match=PATHS[destination], hang=30))
-    code, payload = first_post(project)
-    assert code == 0, payload
-    assert extra_attempts(payload, destination) == 1
+def received(world: FakeWorld, destination: str) -> int:
+    """How many posts of the incident's first update the fake service holds for this destination."""
+    if destination == "x":
+        return len(world.x.tweets)
+    if destination == "slack-acme":
+        return len(world.slack_messages())
+    return sum(len(world.telegram_messages(chat)) for chat in (PUBLIC_CHAT, *OPS_CHATS))
+
+
+def assert_unknown_then_resent_only_on_request(project: Project, world: FakeWorld, destination: str, payload: dict,
+                                               arrived: bool) -> None:
+    """A delivery whose request may have arrived: unknown, tried once, never resent by plain `retry`."""
+    doubtful = [d for d in target_of(payload, destination) if d["state"] != "sent"]
+    assert doubtful and all(d["state"] == "unknown" and d["attempts"] == 1 for d in doubtful), payload
+    assert all("--mark-unknown-sent" in d["error"] and "--include-unknown" in d["error"] for d in doubtful)
+    assert all(d["state"] == "sent" for d in payload["deliveries"] if d["destination"] not in group_of(destination))
+    posted = received(world, destination)
+    plain = project.cli("retry", "--json")
+    assert plain.exit_code == 3
+    assert json.loads(plain.stdout)["deliveries"] == []
+    assert {(d["destination"], d["state"]) for d in json.loads(plain.stdout)["unknown"]} == {
+        (d["destination"], "unknown") for d in doubtful}
+    assert received(world, destination) == posted  # nothing posted twice
+    if arrived:
+        return
+    resent = project.cli("retry", "--include-unknown", "--json")
+    assert resent.exit_code == 0, resent.stdout
+    assert received(world, destination) == posted + len(doubtful)
 
 
 @pytest.mark.parametrize("destination", DESTINATIONS)
-def test_a_destination_that_never_answers_is_recorded_as_timed_out(project: Project, world: FakeWorld, destination: str) -> None:
-    project.write_config("[engine]\ntimeout = 1\ndeadline = 4\nmax_attempts = 10\n" + world.channels_toml())
-    fake_for(world, destination).fail(*[Fault(match=PATHS[destination], hang=30) for _ in range(10)])
+def test_a_server_error_that_may_have_posted_is_unknown_and_not_retried(project: Project, world: FakeWorld, destination: str) -> None:
+    fake_for(world, destination).fail(Fault(match=PATHS[destination], response=server_error(destination, 500)))
     code, payload = first_post(project)
     assert code == 3
-    failed = [d for d in payload["deliveries"] if d["state"] == "failed"]
-    assert failed and {d["destination"] for d in failed} <= group_of(destination)
-    assert all("time" in d["error"].lower() or "answer" in d["error"].lower() for d in failed)
-    assert all(d["state"] == "sent" for d in payload["deliveries"] if d["destination"] not in group_of(destination))
-    shown = json.loads(project.cli("show", payload["incident_id"], "--json").stdout)
-    assert {d["state"] for d in shown["deliveries"]} <= {"sent", "failed"}  # nothing left pending
+    assert_unknown_then_resent_only_on_request(project, world, destination, payload, arrived=False)
 
 
 @pytest.mark.parametrize("destination", DESTINATIONS)
-def test_a_connection_reset_is_retried(project: Project, world: FakeWorld, destination: str) -> None:
+def test_a_request_that_never_answers_is_unknown_and_not_retried(project: Project, world: FakeWorld, destination: str) -> None:
+    fake_for(world, destination).fail(Fault(match=PATHS[destination], hang=30))
+    code, payload = first_post(project)
+    assert code == 3
+    assert all("answer" in d["error"] for d in target_of(payload, destination) if d["state"] == "unknown")
+    assert_unknown_then_resent_only_on_request(project, world, destination, payload, arrived=False)
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_a_slow_server_that_posted_is_never_posted_twice(project: Project, world: FakeWorld, destination: str) -> None:
+    """The request arrived and was posted; the answer came after [engine] timeout (2 s)."""
+    fake_for(world, destination).fail(Fault(match=PATHS[destination], hold=4))
+    code, payload = first_post(project)
+    assert code == 3
+    expected = len([d for d in target_of(payload, destination)])
+    assert received(world, destination) == expected  # each target once, none twice
+    assert_unknown_then_resent_only_on_request(project, world, destination, payload, arrived=True)
+    assert received(world, destination) == expected
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_a_reset_after_the_service_took_the_post_is_never_posted_twice(project: Project, world: FakeWorld, destination: str) -> None:
+    fake_for(world, destination).fail(Fault(match=PATHS[destination], reset_after=True))
+    code, payload = first_post(project)
+    assert code == 3
+    assert_unknown_then_resent_only_on_request(project, world, destination, payload, arrived=True)
+    assert received(world, destination) == len(target_of(payload, destination))
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_a_reset_before_the_answer_is_unknown_even_when_nothing_was_posted(project: Project, world: FakeWorld, destination: str) -> None:
+    """The client cannot tell a reset before processing from one after: it must not guess."""
     fake_for(world, destination).fail(Fault(match=PATHS[destination], reset=True))
     code, payload = first_post(project)
-    assert code == 0, payload
-    assert extra_attempts(payload, destination) == 1
+    assert code == 3
+    assert_unknown_then_resent_only_on_request(project, world, destination, payload, arrived=False)
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_a_request_in_flight_at_the_deadline_is_unknown_not_failed(project: Project, world: FakeWorld, destination: str) -> None:
+    """[engine] deadline (3 s) comes before [engine] timeout (8 s) while the service holds the request."""
+    project.write_config("[engine]\ntimeout = 8\ndeadline = 3\nmax_attempts = 4\n" + world.channels_toml())
+    fake_for(world, destination).fail(*[Fault(match=PATHS[destination], hold=30) for _ in range(3)])
+    code, payload = first_post(project)
+    assert code == 3
+    doubtful = [d for d in target_of(payload, destination) if d["state"] != "sent"]
+    assert doubtful and all(d["state"] == "unknown" and "deadline" in d["error"] for d in doubtful), payload
+    posted = received(world, destination)
+    assert project.cli("retry").exit_code == 3
+    assert received(world, destination) == posted
+    shown = json.loads(project.cli("show", payload["incident_id"], "--json").stdout)
+    assert {d["state"] for d in shown["deliveries"]} <= {"sent", "unknown"}
+
+
+@pytest.mark.parametrize("destination", DESTINATIONS)
+def test_a_refused_connection_is_retried_and_failed_then_retry_sends_it_once(project: Project, world: FakeWorld, destination: str) -> None:
+    """Nothing listens: no request can have arrived, so it is retried, and `retry` may send it."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    live = fake_for(world, destination).url
+    project.write_config(ENGINE + world.channels_toml().replace(live, dead))
+    code, payload = first_post(project)
+    assert code == 3
+    for delivery in target_of(payload, destination):
+        if delivery["destination"] == destination:
+            assert delivery["state"] == "failed" and delivery["attempts"] == 4, delivery
+            assert "connect" in delivery["error"] and "Gave up after 4 attempts" in delivery["error"]
+            assert "will retry" not in delivery["error"].lower()
+    project.write_config(ENGINE + world.channels_toml())
+    before = received(world, destination)
+    assert project.cli("retry").exit_code == 0
+    assert project.cli("retry").exit_code == 0
+    assert received(world, destination) == before + len(target_of(payload, destination))
 
 
 @pytest.mark.parametrize(("destination", "variable"), [("x", "X_TOKEN"), ("tg-ops", "TG_TOKEN"), ("slack-acme", "SLACK_TOKEN")])
@@ -199,7 +288,7 @@ def test_bad_credentials_fail_at_once_and_the_others_are_sent(project: Project, 
 
 
 def test_one_destination_down_then_retry_sends_it_once(project: Project, world: FakeWorld) -> None:
-    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme")) for _ in range(4)])
+    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme", 503)) for _ in range(4)])
     code, payload = first_post(project)
     assert code == 3
     assert states(payload)["slack-acme"] == "failed"
@@ -219,7 +308,7 @@ def test_one_destination_down_then_retry_sends_it_once(project: Project, world: 
 
 
 def test_a_later_update_waits_for_the_earlier_one_and_retry_sends_both_in_order(project: Project, world: FakeWorld) -> None:
-    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme")) for _ in range(4)])
+    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme", 503)) for _ in range(4)])
     code, first = first_post(project)
     assert code == 3
     code, second = post(project, "-i", first["incident_id"], "Still investigating.")
@@ -313,7 +402,7 @@ def test_a_telegram_channel_with_200_chats_stays_within_limits_and_shows_progres
 
 def test_no_secret_in_output_logs_or_the_state_file(project: Project, world: FakeWorld) -> None:
     """Every channel fails once with a retryable error and one for good: the tokens stay out of everything."""
-    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme")) for _ in range(4)])
+    world.slack.fail(*[Fault(match="chat.postMessage", response=server_error("slack-acme", 503)) for _ in range(4)])
     world.x.fail(Fault(match="/2/tweets", reset=True))
     world.telegram.fail(Fault(match="sendMessage", hang=30))
     result = project.cli("--debug", "post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors.")

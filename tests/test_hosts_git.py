@@ -228,7 +228,7 @@ def http_remote() -> FakeServer:
 @pytest.mark.parametrize(("status", "retry", "words"), [
     (401, False, "no working credentials"),
     (403, False, "may not read this repository"),
-    (503, True, "will retry"),
+    (503, True, "Check the network"),
 ], ids=["401", "403", "503"])
 def test_http_remote_errors_are_classified_and_never_show_the_token(
     http_remote: FakeServer, site: BuiltSite, tmp_path: Path, status: int, retry: bool, words: str

@@ -211,7 +211,7 @@ def test_files_uploaded_before_a_failure_are_not_uploaded_again(
 
     error = failure(host, site)
     assert error.retryable
-    assert "SlowDown" in str(error) and "retry" in str(error)
+    assert "SlowDown" in str(error) and "busy" in str(error) and not error.outcome_unknown
     s3.clear()
 
     publish(host, site)
@@ -292,7 +292,11 @@ def test_unreachable_endpoint_is_retryable(site: BuiltSite, tmp_path: Path) -> N
     assert secret not in str(error)
 
 
-def test_an_endpoint_that_never_answers_times_out_as_retryable(site: BuiltSite, tmp_path: Path) -> None:
+def test_an_endpoint_that_never_answers_times_out_as_retryable_though_it_may_have_acted(
+    site: BuiltSite, tmp_path: Path
+) -> None:
+    """A read timeout may come after S3 stored the object: retryable all the same, since uploading
+    a file again is harmless (the engine repeats a site upload whatever its outcome)."""
     with socket.socket() as listener:  # accepts connections, never answers
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
@@ -301,8 +305,8 @@ def test_an_endpoint_that_never_answers_times_out_as_retryable(site: BuiltSite, 
 
         error = failure(host, site)
 
-    assert error.retryable
-    assert "cannot reach" in str(error)
+    assert error.retryable and error.outcome_unknown
+    assert "did not answer in time" in str(error)
 
 
 def test_a_reset_connection_is_retryable(s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path) -> None:

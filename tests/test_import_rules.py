@@ -62,6 +62,12 @@ BAD = [
     ("too-long-message", update("raw_message", "x" * 5_001), "5,001 characters"),
     ("bad-destination", delivery("destination", "../x"), "is not a destination name"),
     ("duplicate-sequence", lambda r: r["updates"].append(dict(r["updates"][0])), "is not a new positive number"),
+    ("parts-not-a-list", delivery("parts", "C1:1.0"), "parts is not a list of remote ids"),
+    ("parts-of-numbers", delivery("parts", [1, 2]), "parts is not a list of remote ids"),
+    ("empty-part", delivery("parts", ["C1:1.0", " "]), "parts is not a list of remote ids"),
+    ("part-twice", delivery("parts", ["C1:1.0", "C1:1.0"]), "the same remote id twice"),
+    ("escape-in-part", delivery("parts", ["C1:1\x1b[2J"]), "U+001B"),
+    ("negative-version", incident("version", -1), "version -1 is not a count of changes"),
 ]
 
 

@@ -255,6 +255,57 @@ def test_postmortem_is_published_on_the_page_the_feed_and_announced(project: Pro
     assert "V-7" not in announcement.text
 
 
+def test_amending_a_postmortem_sends_a_short_notice_with_the_link_not_the_body(project: Project, world: FakeWorld,
+                                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")[1]["incident_id"]
+    project.cli("resolve", incident, "--yes", "Fixed.")
+    body = "## What happened\n\n" + "A router in fra-2 failed and took the API with it. " * 120
+    document = tmp_path / "postmortem.md"
+    document.write_text(body)
+    code, published = run_json(project, "postmortem", incident, "--file", str(document), "--yes")
+    assert code == 0, published
+    before = {chat: len(world.telegram_messages(chat)) for chat in (PUBLIC_CHAT, *OPS_CHATS)}
+    announcements = {chat: world.telegram_messages(chat)[-1].text for chat in before}
+    corrected = body.replace("fra-2", "fra-3") + " CORRECTED-MARK"
+
+    code, amended = run_json(project, "amend", incident, str(published["sequence"]), "--yes", corrected)
+    assert code == 0, amended
+    url = f"https://status.example.com/incidents/{incident}.html"
+    for text in (world.x.tweets[-1].text, world.slack_messages()[-1].text,
+                 *(world.telegram_messages(chat)[-1].text for chat in before)):
+        assert "corrected our postmortem" in text and url in text
+        assert "CORRECTED-MARK" not in text and "took the API" not in text and len(text) < 300
+    assert world.x.tweets[-1].in_reply_to == world.x.tweets[-2].id
+    for chat, count in before.items():
+        assert len(world.telegram_messages(chat)) == count + 1  # a notice of its own...
+        assert world.telegram_messages(chat)[-2].text == announcements[chat]  # ...and the announcement untouched
+    assert world.telegram.edits == [] or all("CORRECTED-MARK" not in e.text for e in world.telegram.edits)
+    assert all("CORRECTED-MARK" not in json.dumps(m.blocks) for m in world.slack_messages())
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert "CORRECTED-MARK" in page and "fra-3" in page
+
+
+def test_private_notices_leave_no_gap_in_the_numbers_readers_see(project: Project, world: FakeWorld) -> None:
+    """Update 1, a private overdue notice (sequence 2), then the next public update: readers see Update 2."""
+    code, first = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+                           "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+    assert code == 0, first
+    incident = first["incident_id"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"overdue notice for {incident}"]
+    code, second = run_json(project, "post", "--yes", "-i", incident, "Cause found.")
+    assert code == 0 and second["sequence"] == 3  # the store's number, as --json has always said
+    assert "Update 2 ·" in world.x.tweets[-1].text and "Update 3" not in world.x.tweets[-1].text
+    slack = [m for m in world.slack_messages() if "Cause found." in json.dumps(m.blocks)]
+    assert "Update 2 · Posted" in json.dumps(slack[-1].blocks, ensure_ascii=False)
+    notice = next(m for m in world.slack_messages() if "Overdue" in json.dumps(m.blocks))
+    assert "Update " not in json.dumps(notice.blocks)  # a notice takes no reader number
+    code, amended = run_json(project, "amend", incident, "3", "--yes", "Cause found: a router.")
+    assert code == 0, amended
+    assert "Correction · Update 2 ·" in world.x.tweets[-1].text
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert 'id="update-3"' in page  # anchors and feed ids keep the stable store key
+
+
 # -- SLA --------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,6 +81,37 @@ def test_state_file_of_schema_1_opens(tmp_path: Path) -> None:
     assert incident is not None and incident.status is Status.RESOLVED
     assert [u.sequence for u in store.updates(incident.id)] == [1, 2]
     assert store.deliveries(incident_id=incident.id)[0].remote_id == "1700000000.000100"
+    # Upgraded to the current schema: no private title, no parts recorded then, and the incident
+    # at version 0, writable.
+    assert incident.raw_title == ""
+    assert store.deliveries(incident_id=incident.id)[0].parts == ()
+    assert incident.version == 0
+    later = Update(incident.id, 0, NOW, Status.RESOLVED, "Postmortem follows.")
+    stored, _ = store.record_update(incident, later, [PlannedDelivery("site", "", "public")], new=False)
+    assert store.updates(incident.id)[-1].sequence == 3 and stored.version == 0
+
+
+def test_state_file_of_schema_2_opens(tmp_path: Path) -> None:
+    """A state file with private titles (schema 2, before parts and versions) is upgraded in place."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript((Path(__file__).parent / "data" / "state-schema-2.sql").read_text())
+    db.close()
+    store = SQLiteStore(path)
+    assert (store.migrated_from, store.schema_version()) == (2, SCHEMA_VERSION)
+    incident = store.incident("checkout-down-2026-10-02")
+    assert incident is not None
+    assert (incident.title, incident.raw_title, incident.version) == (
+        "Checkout down", "Checkout [private]ACMECORP[/private] down", 0)
+    assert [(d.destination, d.state, d.parts) for d in store.deliveries(incident_id=incident.id)] == [
+        ("slack-ops", "sent", ()), ("x", "sent", ())]
+    # A compare-and-set write on the upgraded row: the private title stays, the version moves.
+    later = Update(incident.id, 0, NOW, Status.IDENTIFIED, "Found it.")
+    moved = replace(incident, status=Status.IDENTIFIED)
+    stored, _ = store.record_update(moved, later, [PlannedDelivery("site", "", "public")], new=False)
+    again = store.incident(incident.id)
+    assert again is not None and (again.status, again.raw_title, again.version) == (
+        Status.IDENTIFIED, incident.raw_title, 1) and stored.version == 1
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,7 +62,11 @@ def update(incident_id: str = "api", message: str = "Investigating.", **changes:
 
 def record(store: Store, incident_id: str = "api", message: str = "Investigating.", *, new: bool = True,
            plan: list[PlannedDelivery] | None = None) -> tuple[Incident, Update]:
-    return store.record_update(incident(incident_id), update(incident_id, message), plan or [SITE], new=new)
+    """Store an update; for an existing incident, written over the version stored, as a command reads first."""
+    written, stored = incident(incident_id), store.incident(incident_id)
+    if not new and stored is not None:
+        written = replace(written, version=stored.version)
+    return store.record_update(written, update(incident_id, message), plan or [SITE], new=new)
 
 
 # -- incidents and updates ---------------------------------------------------------
@@ -536,3 +541,102 @@ def test_a_bad_export_file_is_refused_with_the_reason(opener: Opener, text: str,
     with pytest.raises(InputError, match=problem):
         import_records(store, read_records(text.splitlines(keepends=True), "f.jsonl"))
     assert store.incident_ids() == []
+
+
+def test_confirmed_parts_are_kept_and_travel_in_an_export(source_and_target: tuple[Store, Store]) -> None:
+    """A post cut after some parts: the parts confirmed stay with the delivery, here and after a move."""
+    source, target = source_and_target
+    record(source, "api", plan=[PlannedDelivery("ops", "-100123", "private")])
+    (delivery,) = source.deliveries()
+    source.claim(delivery.id, "me")
+    source.add_part(delivery.id, ["-100123:1"])
+    source.add_part(delivery.id, ["-100123:1", "-100123:2"])
+    source.mark_failed(delivery.id, "cut after part 2")
+    assert source.delivery(delivery.id).parts == ("-100123:1", "-100123:2")
+    transfer(source, target)
+    (moved,) = target.deliveries()
+    assert (moved.state, moved.parts) == ("failed", ("-100123:1", "-100123:2"))
+
+
+def test_an_export_from_schema_1_without_parts_imports(source_and_target: tuple[Store, Store]) -> None:
+    from broadcaster.store_transfer import export_lines, import_records, read_records
+
+    source, target = source_and_target
+    record(source, "api", plan=[PlannedDelivery("ops", "C1", "private")])
+    lines = list(export_lines(source))
+    header, *records = (json.loads(line) for line in lines)
+    header["schema"] = 1
+    for record_ in records:
+        for update_ in record_["updates"]:
+            for delivery in update_["deliveries"]:
+                delivery.pop("parts")
+    old = [json.dumps(header), *(json.dumps(r) for r in records)]
+    import_records(target, read_records(old, "old export"))
+    (moved,) = target.deliveries()
+    assert moved.parts == () and moved.state == "pending"
+
+
+def test_a_team_database_of_schema_2_keeps_its_private_titles_when_upgraded(pg_server: PgServer) -> None:
+    """Schema 2 as released (private titles, before parts and versions): store migrate brings it to the current one."""
+    import psycopg
+
+    from broadcaster.store_pg import _MIGRATIONS
+
+    name = pg_server.create_database()
+    try:
+        with psycopg.connect(pg_server.url(name), autocommit=True) as conn:
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for statement in _MIGRATIONS[1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("ALTER TABLE incidents ADD COLUMN raw_title TEXT NOT NULL DEFAULT ''")  # schema 2, as shipped
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+            conn.execute("INSERT INTO incidents(id, title, raw_title, impact, status, created_at, updated_at)"
+                         " VALUES ('checkout', 'Checkout down', 'Checkout [private]ACMECORP[/private] down',"
+                         " 'major', 'investigating', now(), now())")
+            conn.execute("INSERT INTO updates(incident_id, sequence, created_at, status, raw_message)"
+                         " VALUES ('checkout', 1, now(), 'investigating', 'Failing.')")
+            conn.execute("INSERT INTO deliveries(incident_id, sequence, destination, visibility, state, remote_id,"
+                         " created_at, updated_at) VALUES ('checkout', 1, 'ops', 'private', 'sent', 'C1:1.0', now(), now())")
+        with pytest.raises(StoreError, match="broadcaster store migrate"):
+            open_store(pg_server.url(name))
+        store = open_store(pg_server.url(name), upgrade=True)
+        assert (store.migrated_from, store.schema_version()) == (2, SCHEMA_VERSION)
+        stored = store.incident("checkout")
+        assert stored is not None and (stored.raw_title, stored.version) == ("Checkout [private]ACMECORP[/private] down", 0)
+        assert [(d.state, d.remote_id, d.parts) for d in store.deliveries()] == [("sent", "C1:1.0", ())]
+        moved, _ = store.record_update(replace(stored, status=Status.IDENTIFIED),
+                                       update("checkout", "Found it.", status=Status.IDENTIFIED), [SITE], new=False)
+        again = store.incident("checkout")
+        assert again is not None and (again.status, again.raw_title, again.version) == (
+            Status.IDENTIFIED, stored.raw_title, 1) and moved.version == 1
+        store.close()
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_a_team_database_of_schema_1_is_upgraded_only_by_store_migrate(pg_server: PgServer) -> None:
+    """Schemas 2 and 3 add raw_title, deliveries.parts and incidents.version; an older team database says what to run."""
+    import psycopg
+
+    from broadcaster.store_pg import _MIGRATIONS
+
+    name = pg_server.create_database()
+    try:
+        with psycopg.connect(pg_server.url(name), autocommit=True) as conn:
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for statement in _MIGRATIONS[1].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        with pytest.raises(StoreError, match="broadcaster store migrate"):
+            open_store(pg_server.url(name))
+        store = open_store(pg_server.url(name), upgrade=True)
+        assert store.schema_version() == SCHEMA_VERSION and store.migrated_from == 1
+        record(store, "api", plan=[PlannedDelivery("ops", "C1", "private")])
+        (delivery,) = store.deliveries()
+        store.add_part(delivery.id, ["C1:1.0"])
+        assert store.delivery(delivery.id).parts == ("C1:1.0",) and store.incident("api").version == 0  # type: ignore[union-attr]
+        store.close()
+    finally:
+        pg_server.drop_database(name)

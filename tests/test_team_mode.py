@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from broadcaster.store import Store, open_store
+from broadcaster.store import SCHEMA_VERSION, Store, open_store
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack, SlackMessage
@@ -233,8 +233,6 @@ def test_unreachable_database_fails_fast_and_a_fallback_store_is_imported_later(
 
 
 def test_store_migrate_reports_what_it_did(team: Project, pg_server: PgServer, tmp_path: Path) -> None:
-    from broadcaster.store import SCHEMA_VERSION  # it grows with each migration
-
     assert f"created (schema {SCHEMA_VERSION})" in cli(team, pg_server, "store", "migrate").stdout
     assert f"schema {SCHEMA_VERSION}, up to date" in cli(team, pg_server, "store", "migrate").stdout
     embedded = cli(team, pg_server, "--store", f"sqlite:///{tmp_path / 'x.db'}", "store", "migrate").stdout
@@ -247,3 +245,31 @@ def test_the_embedded_store_never_loads_the_postgres_driver(project: Project) ->
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0
     assert "import 'broadcaster.store'" in err and "psycopg" not in err
+
+
+def test_shell_completion_reads_the_team_store_and_creates_no_file(team: Project, pg_server: PgServer, tmp_path: Path) -> None:
+    """Tab after `show` lists the team database's incidents; no stray state file appears. `--store`
+    is honoured too, and a --store file that does not exist is not created by pressing Tab."""
+    import os
+    import subprocess
+    import sys
+
+    incident = json.loads(cli(team, pg_server, "post", "--yes", "--json", "--title", "API errors", "Investigating.").stdout)["incident_id"]
+
+    def complete(*words: str) -> list[str]:
+        env = {**os.environ, **team.env, "COMP_WORDS": " ".join(["broadcaster", "--config", str(team.config), *words]),
+               "COMP_CWORD": str(2 + len(words)), "_BROADCASTER_COMPLETE": "bash_complete"}
+        done = subprocess.run([sys.executable, "-c", "from broadcaster.cli import main; main(prog_name='broadcaster')"],
+                              env=env, capture_output=True, text=True, timeout=30, cwd=team.root)
+        assert pg_server.password not in done.stdout + done.stderr
+        return [line.split(",", 1)[1] for line in done.stdout.splitlines() if line]
+
+    assert incident in complete("show", "api")
+    assert not (team.root / ".broadcaster").exists()  # no embedded state file was made
+    fallback = tmp_path / "fallback.db"
+    cli(team, pg_server, "--store", str(fallback), "post", "--yes", "--title", "DB slow", "Queries are slow.")
+    from_file = complete("--store", str(fallback), "show", "")
+    assert any(i.startswith("db-slow") for i in from_file) and incident not in from_file
+    missing = tmp_path / "nowhere.db"
+    assert complete("--store", str(missing), "show", "") == []
+    assert not missing.exists()

@@ -21,7 +21,7 @@ import pytest
 import channels.telegram as telegram_module
 from broadcaster.config import ChannelConfig, Secret, parse
 from broadcaster.errors import ConfigError, DeliveryError
-from channels.base import Receipt, Rendered, ThreadRef
+from channels.base import Receipt, Rendered, SendLog, ThreadRef
 from channels.telegram import RateLimiter, TelegramChannel
 from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from messages.visibility import UpdateView, private_view, public_view
@@ -276,25 +276,52 @@ def test_a_10000_character_update_arrives_split_and_every_part_is_accepted(fake:
 
 
 def test_a_retry_after_a_failed_part_resumes_instead_of_repeating(fake: FakeTelegram) -> None:
+    """The engine keeps one SendLog per delivery across attempts: the retry sends only the rest."""
     channel = make_channel(fake, [OPS])
     rendered = channel.render(view(long_message()))
+    log = SendLog()
 
     async def body(c: TelegramChannel) -> Receipt:
-        task = asyncio.create_task(c.send(rendered, target=str(OPS), thread=None))
+        task = asyncio.create_task(c.send(rendered, target=str(OPS), thread=None, log=log))
         while not fake.messages[OPS]:
             await asyncio.sleep(0.01)
         # The next part waits about a second for the per-chat limit: fail it meanwhile.
-        fake.fail(Fault(match="sendMessage", response=Response(502, {
-            "ok": False, "error_code": 502, "description": "Bad Gateway"})))
+        fake.fail(Fault(match="sendMessage", response=Response(503, {
+            "ok": False, "error_code": 503, "description": "Service Unavailable"})))
         with pytest.raises(DeliveryError) as caught:
             await task
-        assert caught.value.retryable
-        return await c.send(rendered, target=str(OPS), thread=None)
+        assert caught.value.retryable and not caught.value.outcome_unknown
+        return await c.send(rendered, target=str(OPS), thread=None, log=log)
 
     receipt = run(channel, body)
     posted = fake.messages[OPS]
     assert len(posted) == len(rendered.parts)
     assert receipt.remote_id == f"{OPS}:{posted[0].message_id}"
+    assert log.parts == [f"{OPS}:{m.message_id}" for m in posted]
+
+
+def test_a_new_process_resumes_from_the_confirmed_parts_it_is_given(fake: FakeTelegram) -> None:
+    """What a run stored (the confirmed parts) is all a later run needs: a fresh channel sends the rest."""
+    rendered = make_channel(fake, [OPS]).render(view(long_message()))
+    assert len(rendered.parts) >= 3
+    first = make_channel(fake, [OPS])
+    fake.fail(Fault(match="sendMessage", after=2, response=Response(503, {
+        "ok": False, "error_code": 503, "description": "Service Unavailable"})))
+    stored: list[str] = []
+    log = SendLog(on_part=stored.append)
+
+    async def cut(c: TelegramChannel) -> None:
+        with pytest.raises(DeliveryError):
+            await c.send(rendered, target=str(OPS), thread=None, log=log)
+
+    run(first, cut)
+    assert len(stored) == 2 and len(fake.messages[OPS]) == 2
+    later = make_channel(fake, [OPS])
+    receipt = run(later, lambda c: c.send(rendered, target=str(OPS), thread=None, log=SendLog(parts=list(stored))))
+    posted = fake.messages[OPS]
+    assert len(posted) == len(rendered.parts)
+    assert receipt.remote_id == f"{OPS}:{posted[0].message_id}"
+    assert all(m.reply_to_message_id == posted[0].message_id for m in posted[1:])
 
 
 # -- nasty input ------------------------------------------------------------------
@@ -428,14 +455,17 @@ ERROR_CASES: list[tuple[str, dict[str, Any], bool, float | None, tuple[str, ...]
                                                         retry_after=7))},
      True, 7, ("rate limited", "wait 7s")),
     ("500", {"fault": Fault("sendMessage", error_body(500, "Internal Server Error"))},
-     True, None, ("could not reach Telegram", "Internal Server Error", "will retry")),
+     True, None, ("server error", "Internal Server Error", "may or may not have been posted")),
     ("502-html", {"fault": Fault("sendMessage", Response(502, "<html>bad gateway</html>",
                                                           content_type="text/html"))},
-     True, None, ("could not reach Telegram",)),
+     True, None, ("server error", "may or may not have been posted")),
+    ("503", {"fault": Fault("sendMessage", error_body(503, "Service Unavailable"))},
+     True, None, ("unavailable", "Service Unavailable")),
     ("hang", {"fault": Fault("sendMessage", hang=3.0), "timeout": 0.3},
-     True, None, ("did not answer within 0.3s",)),
-    ("reset", {"fault": Fault("sendMessage", reset=True)}, True, None, ("could not reach Telegram",)),
-    ("refused", {"api_url": "http://127.0.0.1:9"}, True, None, ("could not reach Telegram",)),
+     True, None, ("did not answer within 0.3s", "may or may not have been posted")),
+    ("reset", {"fault": Fault("sendMessage", reset=True)}, True, None,
+     ("broke before it answered", "may or may not have been posted")),
+    ("refused", {"api_url": "http://127.0.0.1:9"}, True, None, ("could not connect to Telegram",)),
     ("bad-token", {"token": "123456:AAHwrong-token"}, False, None,
      ("rejected the bot token", "${TG_TOKEN}", "@BotFather")),
     ("malformed-token", {"token": "not a token"}, False, None,
@@ -449,6 +479,9 @@ ERROR_CASES: list[tuple[str, dict[str, Any], bool, float | None, tuple[str, ...]
 ]
 
 
+MAY_HAVE_ARRIVED = {"500", "502-html", "hang", "reset"}
+
+
 @pytest.mark.parametrize(
     ("setup", "retryable", "retry_after", "fragments"),
     [case[1:] for case in ERROR_CASES],
@@ -457,6 +490,7 @@ ERROR_CASES: list[tuple[str, dict[str, Any], bool, float | None, tuple[str, ...]
 def test_errors_are_typed_helpful_and_never_hold_the_token(
     fake: FakeTelegram,
     caplog: pytest.LogCaptureFixture,
+    request: pytest.FixtureRequest,
     setup: dict[str, Any],
     retryable: bool,
     retry_after: float | None,
@@ -475,6 +509,9 @@ def test_errors_are_typed_helpful_and_never_hold_the_token(
 
     assert error.retryable is retryable
     assert error.retry_after == retry_after
+    # Only a failure that proves Telegram did not take the message is plain retryable.
+    assert error.outcome_unknown is (request.node.callspec.id in MAY_HAVE_ARRIVED)
+    assert "will retry" not in str(error)
     for fragment in fragments:
         assert fragment in str(error)
     everything = str(error) + "".join(traceback.format_exception(error)) + caplog.text

@@ -267,34 +267,52 @@ def test_rate_limit_with_retry_after_header(fake: FakeX) -> None:
     assert error.retryable and error.retry_after == 7
 
 
+# (id, fault, words in the message, may the post exist?). X has no idempotency key: a failure
+# that does not prove X took nothing must say the post may exist, so the engine never repeats it.
 SERVER_FAULTS = [
     (
         "500",
         Fault(match="/2/tweets", response=Response(500, {"title": "Internal Server Error"})),
         "server error",
+        True,
     ),
     (
         "503",
         Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
-        "server error",
+        "over capacity (503)",
+        False,
     ),
-    ("reset", Fault(match="/2/tweets", reset=True), "could not reach X"),
+    ("reset", Fault(match="/2/tweets", reset=True), "broke before it answered", True),
+    ("reset-after-posting", Fault(match="/2/tweets", reset_after=True), "may or may not exist", True),
     (
         "429-no-headers",
         Fault(match="/2/tweets", response=Response(429, {"title": "Too Many Requests"})),
         "429",
+        False,
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("fault", "says"), [c[1:] for c in SERVER_FAULTS], ids=[c[0] for c in SERVER_FAULTS]
+    ("fault", "says", "may_exist"), [c[1:] for c in SERVER_FAULTS], ids=[c[0] for c in SERVER_FAULTS]
 )
-def test_transient_failures_are_retryable(fake: FakeX, fault: Fault, says: str) -> None:
+def test_transient_failures_are_retryable(fake: FakeX, fault: Fault, says: str, may_exist: bool) -> None:
     fake.fail(fault)
     error = failure(fake.api_url, rendered())
     assert error.retryable
-    assert says in str(error)
+    assert error.outcome_unknown is may_exist
+    assert says in str(error) and "will retry" not in str(error)
+
+
+def test_a_refused_connection_proves_nothing_was_posted() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    error = failure(dead, rendered())
+    assert error.retryable and not error.outcome_unknown
+    assert "could not connect to X" in str(error)
 
 
 def test_a_hanging_request_times_out_within_request_timeout(fake: FakeX) -> None:
@@ -302,8 +320,8 @@ def test_a_hanging_request_times_out_within_request_timeout(fake: FakeX) -> None
     started = time.monotonic()
     error = failure(fake.api_url, rendered(), timeout=0.5)
     elapsed = time.monotonic() - started
-    assert error.retryable
-    assert "did not answer within 0.5 s" in str(error)
+    assert error.outcome_unknown
+    assert "did not answer within 0.5 s" in str(error) and "may or may not exist" in str(error)
     assert elapsed < 3, f"took {elapsed:.1f} s"
 
 
@@ -338,12 +356,14 @@ def test_read_only_app_is_permanent_with_advice() -> None:
     assert "Read and write" in str(error) and "regenerate" in str(error)
 
 
-def test_duplicate_post_is_permanent_and_explained(fake: FakeX) -> None:
+def test_duplicate_post_is_not_retried_and_says_it_is_probably_there(fake: FakeX) -> None:
+    """X's refusal of an exact duplicate is the nearest it has to an idempotency key:
+    a resend of a post that had arrived comes back as this, so it counts as maybe posted."""
     update = rendered()
     post(fake.api_url, update)
     error = failure(fake.api_url, update)
-    assert not error.retryable
-    assert "duplicate" in str(error) and "check the account" in str(error)
+    assert not error.retryable and error.outcome_unknown
+    assert "duplicate" in str(error) and "earlier attempt did post it" in str(error)
     assert len(fake.tweets) == 1
 
 

@@ -5,9 +5,15 @@ request is recorded (``requests``) after its body is parsed (JSON, form or
 multipart-free form encoding). Faults queued with ``fail`` are served to the
 next matching requests before the real handler runs, which is how tests inject
 429s, 5xx, hangs and connection resets through the real client libraries.
-``echo_credentials = True`` makes every error answer repeat the credentials the
-request carried (``credentials``), verbatim, URL-quoted and in other letter
-cases, as a misconfigured proxy or a self-hosted API may.
+Some faults let the request take effect first, as a real service does when only
+its answer is lost: ``hold`` answers late, ``reset_after`` drops the connection
+instead of answering. ``after=N`` lets N matching requests through untouched
+before the fault applies (the fifth part of a post, say).
+
+``echo_credentials = True`` makes every error answer (a fault's canned one
+too) repeat the credentials the request carried (``credentials``), verbatim,
+URL-quoted and in other letter cases, as a misconfigured proxy or a
+self-hosted API may.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ class Fault:
     hang: float = 0.0
     reset: bool = False
     hold: float = 0.0  # serve the request (it takes effect), but answer only after this long
+    reset_after: bool = False  # serve the request (it takes effect), then reset instead of answering
+    after: int = 0  # let this many matching requests through before this fault applies
 
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -174,6 +182,9 @@ class FakeServer:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.match in path:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     return self._faults.pop(index)
         return None
 
@@ -229,6 +240,9 @@ class FakeServer:
                     fake.held.set()
                     if fake._stopping.wait(fault.hold):
                         return
+                if fault and fault.reset_after:
+                    self._reset()
+                    return
                 self._write(response)
 
             def _write(self, response: Response) -> None:

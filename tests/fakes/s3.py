@@ -45,6 +45,7 @@ class S3Fault:
     code: str = "SlowDown"
     times: int = 1
     reset: bool = False
+    hold: float = 0.0  # keep the request this long, then drop it unanswered (a stalled upload)
 
 
 class S3Server:
@@ -61,6 +62,8 @@ class S3Server:
         self._moto: Any = None
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._proxy: ThreadingHTTPServer | None = None
+        self.held = threading.Event()  # set when a ``hold`` fault has taken a request
+        self._stopping = threading.Event()
 
     # -- life cycle -------------------------------------------------------------
 
@@ -76,6 +79,7 @@ class S3Server:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._proxy:
             self._proxy.shutdown()
             self._proxy.server_close()
@@ -196,6 +200,11 @@ class S3Server:
                 fault = server._take_fault(parts.path)
                 if fault and fault.reset:
                     self._reset()
+                    return
+                if fault and fault.hold:
+                    server.held.set()
+                    server._stopping.wait(fault.hold)
+                    self.close_connection = True
                     return
                 if fault:
                     self._send(fault.status, {"Content-Type": "application/xml"}, _error_xml(fault.code, self._echo()))

@@ -237,8 +237,10 @@ class GitHost(SiteHost):
             raise permanent("git is not installed or not on PATH. Install git (apt-get install git) "
                             f"to publish to {self.shown_remote}.") from exc
         except subprocess.TimeoutExpired as exc:
-            raise retryable(f"git {args[0]} with {self.shown_remote} took longer than "
-                            f"{exc.timeout:g}s. The host may be slow or unreachable; will retry.") from exc
+            # A push cut short may or may not have landed; pushing the same commit again is harmless.
+            raise DeliveryError(f"git {args[0]} with {self.shown_remote} took longer than "
+                                f"{exc.timeout:g}s. The host may be slow or unreachable.",
+                                retryable=True, outcome_unknown=network) from exc
         if done.returncode != 0:
             raise _GitFailed(next(a for a in args if not a.startswith("-") and "=" not in a), done.stderr)
         return done.stdout
@@ -264,7 +266,7 @@ class GitHost(SiteHost):
             return retryable(f"{remote} {self.branch} moved while publishing (someone else pushed); "
                              f"the next attempt starts from its new tip. git said: {said}")
         if any(s in stderr for s in _RETRY):
-            return retryable(f"cannot reach {remote} ({doing}): {said}. Check the network; will retry.")
+            return retryable(f"cannot reach {remote} ({doing}): {said}. Check the network.")
         if any(s in stderr for s in _CREDENTIALS):
             return permanent(f"git has no working credentials for {remote}. Set up a credential helper or "
                              f"an SSH key for this repository (git {doing} cannot prompt here). git said: {said}")

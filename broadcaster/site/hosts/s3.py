@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
+from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from channels.base import CheckResult, Receipt, redact
 
@@ -311,7 +311,7 @@ class S3Host(SiteHost):
         if advice:
             return permanent(self._clean(f"{where}: {advice}"))
         if code in _RETRYABLE_CODES or status == 429 or status >= 500:
-            return retryable(self._clean(f"{where}: the storage service is busy or failing ({code}: {detail}). Will retry."))
+            return retryable(self._clean(f"{where}: the storage service is busy or failing ({code}: {detail})."))
         return permanent(self._clean(f"{where}: {code}: {detail}. Check publish.{self.name} in the config."))
 
     def _advice(self, code: str) -> str:
@@ -336,13 +336,15 @@ class S3Host(SiteHost):
 
     def _transport_error(self, exc: Exception, doing: str) -> DeliveryError:
         from botocore.exceptions import (
-            ConnectionError as BotoConnectionError,
-        )
-        from botocore.exceptions import (
+            ConnectionClosedError,
             HTTPClientError,
             NoCredentialsError,
             NoRegionError,
             PartialCredentialsError,
+            ReadTimeoutError,
+        )
+        from botocore.exceptions import (
+            ConnectionError as BotoConnectionError,
         )
 
         where = f"{self.location}: could not {doing}"
@@ -353,11 +355,17 @@ class S3Host(SiteHost):
             )
         if isinstance(exc, NoRegionError):
             return permanent(f"{where}: no region. Set publish.{self.name}.region.")
+        if isinstance(exc, (ReadTimeoutError, ConnectionClosedError)):
+            # The request left; S3 may have stored the object. Uploading it again is harmless.
+            return maybe_delivered(self._clean(
+                f"{where}: {self.endpoint_url or 'the S3 endpoint'} dropped the connection or did not answer in time "
+                f"({type(exc).__name__}), so it may or may not have been done."
+            ))
         if isinstance(exc, (BotoConnectionError, HTTPClientError)):
             endpoint = self.endpoint_url or "the S3 endpoint"
             return retryable(self._clean(
                 f"{where}: cannot reach {endpoint} ({type(exc).__name__}). Check the network and "
-                f"publish.{self.name}.endpoint_url; will retry."
+                f"publish.{self.name}.endpoint_url."
             ))
         return permanent(self._clean(f"{where}: {exc}. Check publish.{self.name} in the config."))
 
