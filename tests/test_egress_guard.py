@@ -48,6 +48,7 @@ from messages import telegram as telegram_format
 from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from messages.visibility import private_values, private_view
 from tests.conftest import Project
+from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twitter import FakeX
@@ -394,3 +395,79 @@ def test_a_private_span_of_the_title_is_guarded_too(
     assert states["x"][0] == states["tg-public"][0] == "failed" and states["x"][1].startswith(GUARD), states
     assert public_sends(world) == []
     assert all("Globex-Payroll" in m.text for chat in OPS_CHATS for m in world.telegram_messages(chat))
+
+
+# -- the guard and delivery states: a resend and a resumed post in parts are guarded again ---------
+
+
+def leaky_twitter(monkeypatch: pytest.MonkeyPatch, pasted: str) -> None:
+    """The bug: X's formatter pastes a private value after the public text."""
+    import channels.twitter as twitter_channel
+
+    format_post = twitter_channel.format_post
+    monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {pasted}")
+
+
+def test_a_resend_after_include_unknown_passes_the_guard_again(
+    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown post resent on request is rendered and guarded afresh: a refusal is failed, never unknown."""
+    world.x.fail(Fault(match="/2/tweets", reset_after=True))  # the post arrives, its answer does not
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+                            "--customer", "Initech_Payroll", "Errors for some customers.")
+    assert code == 3
+    assert next(d for d in posted["deliveries"] if d["destination"] == "x")["state"] == "unknown"
+    assert len(world.x.tweets) == 1
+    leaky_twitter(monkeypatch, "Initech_Payroll")
+    code, retried = run_json(project, "retry", "--include-unknown")
+    assert code == 3
+    [x] = [d for d in retried["deliveries"] if d["destination"] == "x"]
+    assert x["state"] == "failed" and x["error"].startswith(GUARD), x
+    assert len(world.x.tweets) == 1 and "Initech" not in world.x.tweets[0].text
+    code, again = run_json(project, "retry")  # failed for good: plain retry refuses it as well
+    assert code == 3 and len(world.x.tweets) == 1
+    assert [d["state"] for d in again["deliveries"] if d["destination"] == "x"] == ["failed"]
+
+
+def public_message_in_two_parts() -> str:
+    """A public message within the input limit that a public Telegram chat gets as two messages."""
+    text, n = "", 0
+    while len(text) < 4_700:
+        n += 1
+        text += f"Sentence {n} says the queue is slow and retries pile up behind it. "
+    return text.strip()
+
+
+def test_a_post_in_parts_resumed_by_retry_passes_the_guard_again(
+    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 2 of a public post is in doubt; when it is resent, the guard stands before it, and a refusal
+    keeps the confirmed part for the resend that a fixed formatter then makes."""
+    world.telegram.fail(Fault(match="sendMessage", after=1, hang=30))
+    code, posted = run_json(project, "post", "--yes", "--only", "tg-public", "--title", "Queue slow",
+                            "--customer", "Initech_Payroll", "-", input=public_message_in_two_parts())
+    assert code == 3
+    incident = posted["incident_id"]
+
+    def delivery() -> dict[str, Any]:
+        shown = json.loads(project.cli("show", incident, "--json").stdout)
+        return next(d for d in shown["deliveries"] if d["destination"] == "tg-public" and d["sequence"] == 1)
+
+    cut = delivery()
+    assert cut["state"] == "unknown" and len(cut["parts"]) == 1 and "of 2 were confirmed" in cut["error"], cut
+    assert len(world.telegram_messages(PUBLIC_CHAT)) == 1
+
+    layout = telegram_format.layout
+    monkeypatch.setattr(telegram_format, "layout",
+                        lambda view: [*layout(view), (telegram_format.Run("Affected: Initech_Payroll"),)])
+    assert project.cli("retry", "--include-unknown").exit_code == 3
+    refused = delivery()
+    assert refused["state"] == "failed" and refused["error"].startswith(GUARD), refused
+    assert refused["parts"] == cut["parts"]
+    assert len(world.telegram_messages(PUBLIC_CHAT)) == 1
+
+    monkeypatch.setattr(telegram_format, "layout", layout)  # fixed: plain retry resumes with part 2, replying to part 1
+    assert project.cli("retry").exit_code == 0
+    first, second = world.telegram_messages(PUBLIC_CHAT)
+    assert second.reply_to_message_id == first.message_id and "Initech" not in first.text + second.text
+    assert delivery()["state"] == "sent" and len(delivery()["parts"]) == 2

@@ -2,8 +2,8 @@
 
 The layers: ``broadcaster.redaction.redact`` (the rule), the logging filter and
 ``install_logging`` (every record of every library), ``Channel.fail`` (each
-channel's errors), the engine's ``_fail`` (whatever is stored, unexpected
-errors included), ``channels check``'s table, the CLI's error report, and the
+channel's errors), the engine's ``_fail`` and ``_unknown`` (whatever is stored,
+unexpected errors included), ``channels check``'s table, the CLI's error report, and the
 readers of stored errors (``show``, ``store export``). Each test below makes a
 secret reach exactly one layer, in a form a library produces (another letter
 case, URL-quoted), with no other layer in between.
@@ -163,6 +163,28 @@ def test_the_engine_scrubs_an_unexpected_error_before_storing_it(
     assert result.exit_code == 3
     errors = [d["error"] for d in json.loads(result.stdout)["deliveries"] if d["state"] == "failed"]
     assert errors and all("unexpected error: RuntimeError: bug while posting with ***" in e for e in errors)
+    state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
+    assert not holds(state.decode("utf-8", errors="replace"), TG_TOKEN)
+
+
+def test_the_engine_scrubs_an_error_it_stores_as_unknown(
+    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that may have arrived is stored ``unknown`` with the error and advice: scrubbed like a failure."""
+    from broadcaster.errors import DeliveryError
+    from channels.telegram import TelegramChannel
+
+    async def unscrubbed_send(self: TelegramChannel, *args: object, **kwargs: object) -> object:
+        # The bug: an error built without Channel.fail, quoting the request path in another case.
+        raise DeliveryError(f"no answer from /bot{TG_TOKEN.swapcase()}/sendMessage", retryable=False,
+                            outcome_unknown=True)
+
+    monkeypatch.setattr(TelegramChannel, "send", unscrubbed_send)
+    result = project.cli("post", "--yes", "--json", "--only", "tg-ops", "--title", "API errors", "Errors.")
+    assert result.exit_code == 3
+    unknown = [d["error"] for d in json.loads(result.stdout)["deliveries"] if d["state"] == "unknown"]
+    assert unknown and all(e.startswith("no answer from /bot***/sendMessage") for e in unknown), unknown
+    assert all("--mark-unknown-sent" in e for e in unknown)
     state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
     assert not holds(state.decode("utf-8", errors="replace"), TG_TOKEN)
 
