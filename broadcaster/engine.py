@@ -425,7 +425,7 @@ class Publisher:
         """Another process claimed (or already sent) this delivery: report what the store says."""
         self._finished.add(delivery.id)
         current = self.store.delivery(delivery.id)
-        error = self._scrubbed(current.last_error or "") if current.state != "sent" else None
+        error = self._scrubbed(current.last_error) if current.state != "sent" and current.last_error else None
         outcome = self._outcome(current, error=error)
         self.progress.finished(outcome)
         return outcome
