@@ -25,6 +25,15 @@ class _Group(click.Group):
     """Maps BroadcasterError to a one-line message and its exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from broadcaster.redaction import install_logging
+
+        # Every log record of every library is scrubbed of the config's secrets, and
+        # the SDKs' own logs stay silent unless --debug.
+        with install_logging(_debug(ctx)) as switch:
+            ctx.find_root().ensure_object(dict)["log_switch"] = switch
+            return self._invoke_reporting(ctx)
+
+    def _invoke_reporting(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BroadcasterError as exc:
@@ -41,7 +50,7 @@ class _Group(click.Group):
 def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
     import traceback
 
-    from channels.base import redact
+    from broadcaster.redaction import redact
 
     secrets = _known_secrets(ctx)
     if _debug(ctx):
@@ -55,16 +64,7 @@ def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected:
 
 def _known_secrets(ctx: click.Context) -> list[str]:
     config = (ctx.find_root().obj or {}).get("loaded")
-    if config is None:
-        return []
-    from broadcaster.config import Secret
-
-    values = []
-    for table in (*config.channels.values(), *config.publish.values()):
-        for value in table.options.values():
-            if isinstance(value, Secret):
-                values.append(value.reveal_or_empty())
-    return values
+    return config.secret_values() if config is not None else []
 
 
 def _debug(ctx: click.Context) -> bool:
@@ -76,6 +76,10 @@ def _remember(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
         root = ctx.find_root()
         root.obj = root.obj or {}
         root.obj[_param.name] = value
+        if _param.name == "debug":  # given after the command name: the logs open up now
+            from broadcaster.redaction import set_debug
+
+            set_debug(root.obj.get("log_switch"), True)
     return value
 
 
@@ -90,7 +94,7 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL",
                            help=STORE_HELP)(command)
     return click.option("--debug", is_flag=True, expose_value=False, callback=_remember,
-                        help="Show tracebacks (secrets redacted).")(command)
+                        help="Show tracebacks and the libraries' logs (secrets redacted).")(command)
 
 
 def load_config(ctx: click.Context) -> Any:
@@ -99,7 +103,10 @@ def load_config(ctx: click.Context) -> Any:
     root = ctx.find_root()
     root.obj = root.obj or {}
     if "loaded" not in root.obj:
+        from broadcaster.redaction import remember
+
         root.obj["loaded"] = config_module.load(root.obj.get("config"))
+        remember(root.obj["loaded"].secret_values())
     return root.obj["loaded"]
 
 
@@ -117,7 +124,7 @@ def open_store(ctx: click.Context) -> Any:
 @click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
               help="Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml).")
 @click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL", help=STORE_HELP)
-@click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help="Show tracebacks (secrets redacted).")
+@click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help="Show tracebacks and the libraries' logs (secrets redacted).")
 @click.version_option(__version__, prog_name="broadcaster")
 def main() -> None:
     """Publish incident updates to a status page, feeds, X, Telegram and Slack at once.
@@ -326,7 +333,9 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
 
     out = report.console()
     if options.get("dry_run"):
-        print_post_result(out, run(dry_run=True), options["as_json"])
+        result = run(dry_run=True)
+        print_post_result(out, result, options["as_json"])
+        refuse_leaking_preview(result)
         return
     preview_result = run(dry_run=True)
     confirm_publication(preview_result, options["yes"])
@@ -336,6 +345,17 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     print_post_result(out, result, options["as_json"])
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def refuse_leaking_preview(result: Any) -> None:
+    """A dry run whose public rendering holds private detail says so and exits 2 (nothing was stored or sent)."""
+    refused = sorted({p.destination for p in result.previews if p.refused})
+    if refused:
+        raise InputError(
+            f"the public rendering for {', '.join(refused)} holds private detail of this update, so the egress "
+            "guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
+            "text out of the public message and title, or leave those destinations out with --skip."
+        )
 
 
 def read_message(message: str | None, existing: Any, store: Any) -> str:
@@ -371,15 +391,20 @@ def confirm_publication(preview_result: Any, yes: bool) -> None:
     public = next((p for p in preview_result.previews if p.rendered and p.visibility == "public" and p.destination != "site"), None)
     out.rule("What the public will read", align="left")
     shown = public or next((p for p in preview_result.previews if p.rendered), None)
-    out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
+    if shown and shown.refused:
+        out.print(f"REFUSED: {shown.refused}", markup=False, style="bold red")
+    else:
+        out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
     out.rule("Destinations", align="left")
     counts: dict[tuple[str, str], int] = {}
     for entry in preview_result.previews:
         if entry.state == "pending":
             counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
+    refused = {p.destination for p in preview_result.previews if p.refused}
     for (name, visibility), count in counts.items():
         chats = f" ({count} chats)" if count > 1 else ""
-        out.print(f"  {name} [{visibility}]{chats}", markup=False)
+        warning = " REFUSED by the egress guard: nothing will be sent there" if name in refused else ""
+        out.print(f"  {name} [{visibility}]{chats}{warning}", markup=False)
     if not click.confirm("Publish now?", default=False):
         raise InputError("not published: nothing was stored or sent.")
 
@@ -418,8 +443,9 @@ def print_post_result(out: Any, result: Any, as_json: bool) -> None:
             "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
                 {
                     "destination": p.destination, "target": p.target, "visibility": p.visibility,
-                    "state": p.state if p.state == "skipped" else "pending", "remote_id": None,
-                    "error": p.reason or None, "rendered": p.rendered.messages if p.rendered else None,
+                    "state": p.state if p.state == "skipped" else "failed" if p.refused else "pending",
+                    "remote_id": None, "error": p.refused or p.reason or None,
+                    "rendered": p.rendered.messages if p.rendered and not p.refused else None,
                 }
                 for p in result.previews
             ],
@@ -505,6 +531,13 @@ def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, ma
         ctx.exit(EXIT_DELIVERY)
 
 
+def _scrubbed(text: str | None) -> str | None:
+    """A stored text as shown: rows written before a secret was known to redaction are scrubbed here."""
+    from broadcaster.redaction import redact
+
+    return redact(text) if text else text
+
+
 def _delivery_json(delivery: Any) -> dict[str, Any]:
     return {
         "id": delivery.id,
@@ -517,7 +550,7 @@ def _delivery_json(delivery: Any) -> dict[str, Any]:
         "remote_id": delivery.remote_id,
         "thread_ref": delivery.thread_ref,
         "attempts": delivery.attempts,
-        "error": delivery.last_error,
+        "error": _scrubbed(delivery.last_error),
         "parts": list(delivery.parts),
         "updated_at": delivery.updated_at.isoformat(),
     }

@@ -68,12 +68,13 @@ def export(ctx: click.Context, output: Path) -> None:
     from broadcaster import store_transfer
 
     opened = _open(ctx)
+    secrets = load_config(ctx).secret_values()
     if str(output) == "-":
-        result = store_transfer.export_to(opened, sys.stdout)
+        result = store_transfer.export_to(opened, sys.stdout, secrets)
         where = "standard output"
     else:
         with store_transfer.open_private(output) as out:
-            result = store_transfer.export_to(opened, out)
+            result = store_transfer.export_to(opened, out, secrets)
         where = str(output)
     click.echo(
         f"Exported {result.incidents} incident(s), {result.updates} update(s) and {result.deliveries} "

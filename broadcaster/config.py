@@ -148,6 +148,28 @@ class Config:
     def destination_names(self) -> tuple[str, ...]:
         return (SITE_DESTINATION, *self.publish, *self.channels)
 
+    def secret_values(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Every secret this config gives a destination or the store, for redaction.
+
+        The ``${VAR}`` secrets of channels and publish targets, the variables a
+        ``[store] url`` names, and the standard variables the SDKs read by
+        themselves (AWS keys, ``PGPASSWORD``), which may reach an error text too.
+        """
+        env = os.environ if environ is None else environ
+        values = [
+            value.reveal_or_empty()
+            for table in (*self.channels.values(), *self.publish.values())
+            for value in table.options.values()
+            if isinstance(value, Secret)
+        ]
+        url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
+        values += [env.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
+        if any(table.type == "s3" for table in self.publish.values()):
+            values += [env.get(name, "") for name in _AWS_SECRETS]
+        if url:
+            values.append(env.get("PGPASSWORD", ""))
+        return [v for v in values if v]
+
     def missing_secrets(self, names: set[str] | None = None) -> list[str]:
         """``name.key: ${VAR}`` for every secret whose variable is unset."""
         missing = []
@@ -162,6 +184,9 @@ class Config:
 
 
 # -- Loading -----------------------------------------------------------------
+
+# Read by the SDKs from the environment when the config names no credential.
+_AWS_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}
@@ -304,6 +329,7 @@ def parse(
         for name, table in reader.table(data.get("publish"), "publish").items()
     }
     _refuse_name_clashes(reader, channels, publish)
+    _refuse_shared_targets(reader, channels)
     operator = reader.table(data.get("operator"), "operator")
     reader.refuse_unknown(operator, {"name"}, "operator.")
     maintenance = reader.table(data.get("maintenance"), "maintenance")
@@ -533,6 +559,29 @@ def _toml_type(value: Any) -> str:
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:
     for name in set(channels) & set(publish):
         raise reader.error(f"publish.{name}", "has the same name as a channel; destination names must be unique")
+
+
+def _refuse_shared_targets(reader: _Reader, channels: Mapping[str, ChannelConfig]) -> None:
+    """One chat or channel, one visibility: a public table never shares a target with a private one.
+
+    Targets are compared as each channel type knows them (``Channel.target_keys``): a
+    Telegram chat by id or by ``@name`` in any case, a Slack channel by id or by name.
+    A chat named one way here and the other way there cannot be told apart offline:
+    ``broadcaster channels check`` resolves names and catches that case.
+    """
+    from channels.base import load_channel_class
+
+    seen: dict[tuple[str, ...], tuple[str, str, str]] = {}  # key -> (table, visibility, as written)
+    for name, table in channels.items():
+        for key, written in load_channel_class(table.type).target_keys(table.options):
+            first = seen.setdefault(key, (name, table.visibility, written))
+            if first[1] != table.visibility:
+                raise reader.error(
+                    f"channels.{name}",
+                    f"{written} is also a target of [channels.{first[0]}] ({first[2]}), which is {first[1]}, "
+                    f"while this table is {table.visibility}. One chat cannot be both: a private table's detail "
+                    "would reach the public there. Remove it from one of the two tables.",
+                )
 
 
 def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) -> dict[str, dict[str, Any]]:

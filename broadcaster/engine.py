@@ -24,8 +24,15 @@ from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.store import Delivery, Store, process_owner
 from channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
+from messages.egress import LeakRefused, PrivateValues, guard
 from messages.model import Incident, Status, Update
-from messages.visibility import UpdateView, corrected_sequence, reader_number, view_for
+from messages.visibility import (
+    UpdateView,
+    corrected_sequence,
+    private_values,
+    reader_number,
+    view_for,
+)
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite
@@ -133,6 +140,41 @@ def render(
     return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
 
 
+def carried_private_values(incident: Incident, update: Update, updates: Sequence[Update]) -> PrivateValues:
+    """What no public rendering of ``update`` may hold: its private values and its incident title's,
+    and a correction's those of the update it corrects too (its text is what the correction replaces)."""
+    values = set(private_values(update, incident))
+    corrects = corrected_sequence(update)
+    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if original is not None:
+        values |= private_values(original)
+    return PrivateValues.of(values)
+
+
+def egress_refusal(
+    destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
+    updates: Sequence[Update],
+) -> LeakRefused | None:
+    """The egress guard for one rendering: the refusal if a public one holds a private value, else None.
+
+    ``visibility`` is the delivery's (as planned); the destination's may have changed
+    since. If either is public, the rendering must hold nothing private.
+    """
+    if "public" not in (visibility, destination.visibility):
+        return None
+    values = carried_private_values(incident, update, updates)
+    if destination.kind == "channel":
+        payloads = destination.channel.egress_payloads(rendered)
+    else:
+        payloads = [(rendered.text, "text/plain")]
+    try:
+        for payload, media_type in payloads:
+            guard(payload, values, f"the message for {destination.name}", media_type)
+    except LeakRefused as refused:
+        return refused
+    return None
+
+
 def _as_channel_message(
     view: UpdateView, update: Update, updates: Sequence[Update], destination: Destination
 ) -> UpdateView:
@@ -165,7 +207,7 @@ class Publisher:
         self._batch: set[int] = set()
         self._batch_incidents: set[str] = set()
         self._finished: set[int] = set()
-        self._renders: dict[tuple[str, str, int], Rendered] = {}
+        self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
         self._deadline = 0.0
 
     @property
@@ -236,6 +278,9 @@ class Publisher:
             )
         if not self.store.claim(delivery.id, self.owner, include_unknown=claim_unknown):
             return self._taken_elsewhere(delivery)
+        refused = self._egress_refusal(destination, delivery)
+        if refused is not None:
+            return self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
         log = self._send_log(destination, delivery)
         try:
             async with asyncio.timeout_at(self._deadline):
@@ -245,16 +290,33 @@ class Publisher:
         except TimeoutError:
             return self._cut_by_deadline(destination, delivery, thread, log)
         except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others
-            return self._fail(delivery, redact(f"unexpected error: {type(exc).__name__}: {exc}", self._secrets()))
+            return self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
         return self._sent(delivery, receipt, thread)
 
     def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
         self._finished.add(delivery.id)
-        note = "; ".join(receipt.notes) or None
+        notes = tuple(self._scrubbed(n) for n in receipt.notes)
+        note = "; ".join(notes) or None
         self.store.mark_sent(delivery.id, receipt.remote_id, thread.first_remote_id if thread else None, note)
-        outcome = self._outcome(self.store.delivery(delivery.id), notes=receipt.notes)
+        outcome = self._outcome(self.store.delivery(delivery.id), notes=notes)
         self.progress.finished(outcome)
         return outcome
+
+    def _egress_refusal(self, destination: Destination, delivery: Delivery) -> LeakRefused | None:
+        """The egress guard's refusal of this delivery's rendering, before any of it is sent.
+
+        Checked here, before the send log and its deadline, so that a refusal is a
+        permanent failure whatever happens next; ``_send_once`` guards every send again.
+        Past this point the rendering is known clean, and every later ``_rendered``
+        (part counts, advice) returns it.
+        """
+        if destination.kind != "channel":
+            return None
+        try:
+            self._rendered(destination, delivery)
+        except LeakRefused as refused:
+            return refused
+        return None
 
     def _send_log(self, destination: Destination, delivery: Delivery) -> SendLog:
         """The delivery's confirmed parts; for a post in parts, each new one stored the moment it is confirmed.
@@ -323,8 +385,13 @@ class Publisher:
             f"`broadcaster retry {incident} --include-unknown`."
         )
 
+    def _scrubbed(self, text: str) -> str:
+        """Every text the engine stores or reports, without a secret: whatever a channel or host
+        already scrubbed, a server's answer quoted in an error, a note or advice may echo one."""
+        return redact(text, self._secrets())
+
     def _secrets(self) -> list[str]:
-        values = []
+        values = self.config.secret_values()
         for destination in self.destinations.values():
             if destination.kind == "channel" and "channel" in vars(destination):
                 values.extend(destination.channel.secret_values())
@@ -339,14 +406,14 @@ class Publisher:
         if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
             return self._taken_elsewhere(delivery)
         self._finished.add(delivery.id)
-        self.store.mark_skipped(delivery.id, reason)
+        self.store.mark_skipped(delivery.id, self._scrubbed(reason))
         outcome = self._outcome(self.store.delivery(delivery.id))
         self.progress.finished(outcome)
         return outcome
 
     def _unknown(self, delivery: Delivery, error: str) -> Outcome:
         self._finished.add(delivery.id)
-        self.store.mark_unknown(delivery.id, error)
+        self.store.mark_unknown(delivery.id, self._scrubbed(error))
         outcome = self._outcome(self.store.delivery(delivery.id))
         self.progress.finished(outcome)
         return outcome
@@ -355,13 +422,14 @@ class Publisher:
         """Another process claimed (or already sent) this delivery: report what the store says."""
         self._finished.add(delivery.id)
         current = self.store.delivery(delivery.id)
-        outcome = self._outcome(current, error=current.last_error if current.state != "sent" else None)
+        error = self._scrubbed(current.last_error) if current.state != "sent" and current.last_error else None
+        outcome = self._outcome(current, error=error)
         self.progress.finished(outcome)
         return outcome
 
     def _fail(self, delivery: Delivery, error: str) -> Outcome:
         self._finished.add(delivery.id)
-        self.store.mark_failed(delivery.id, error)
+        self.store.mark_failed(delivery.id, self._scrubbed(error))
         outcome = self._outcome(self.store.delivery(delivery.id))
         self.progress.finished(outcome)
         return outcome
@@ -413,7 +481,8 @@ class Publisher:
             stop=stop_after_attempt(self.config.engine.max_attempts) | stop_at_deadline,
             wait=_wait_honouring_retry_after,
             before_sleep=lambda state: self.progress.retrying(
-                delivery, state.attempt_number, str(state.outcome.exception()), state.upcoming_sleep
+                delivery, state.attempt_number, self._scrubbed(str(state.outcome.exception())),
+                state.upcoming_sleep,
             ),
             reraise=True,
         ):
@@ -437,7 +506,7 @@ class Publisher:
             except DeliveryError as exc:
                 raise DeliveryError(f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable) from exc
             return await asyncio.shield(self._upload(destination, built))
-        rendered = self._rendered(destination, delivery)
+        rendered = self._rendered(destination, delivery)  # raises LeakRefused: nothing leaves
         original = self._original_post(destination, delivery)
         if original is not None:
             return await destination.channel.edit(rendered, target=delivery.target, remote_id=original, log=log)
@@ -468,14 +537,24 @@ class Publisher:
         return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == "sent"), None)
 
     def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
-        key = (destination.name, delivery.incident_id, delivery.sequence)
+        """What the channel sends for this delivery, past the egress guard (else LeakRefused).
+
+        Rendered and guarded once per destination and update, however many chats it goes to.
+        """
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence)
         if key not in self._renders:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
             assert incident is not None
-            self._renders[key] = render(destination, incident, update, updates, self.config)
-        return self._renders[key]
+            rendered = render(destination, incident, update, updates, self.config)
+            self._renders[key] = (
+                egress_refusal(destination, delivery.visibility, rendered, incident, update, updates) or rendered
+            )
+        found = self._renders[key]
+        if isinstance(found, LeakRefused):
+            raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback
+        return found
 
     # -- the site -------------------------------------------------------------
 

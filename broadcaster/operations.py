@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.destinations import Destination, check_names, destinations, plan
-from broadcaster.engine import Outcome, Progress, Publisher, render
+from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 from channels.base import Rendered
@@ -35,6 +35,7 @@ class Preview:
     state: str
     rendered: Rendered | None
     reason: str = ""
+    refused: str = ""  # the egress guard's refusal: sending would fail here, and nothing would leave
 
 
 @dataclass
@@ -128,13 +129,21 @@ def previews(
 ) -> list[Preview]:
     """Render every planned destination exactly as it would be sent."""
     all_destinations = destinations(config)
+    everything = [*updates, update]
+    # A rendering depends on the destination, not the chat: once each, however many chats.
+    done: dict[tuple[str, str], tuple[Rendered, str]] = {}
     result = []
     for entry in planned:
         destination = all_destinations[entry.destination]
-        rendered = None
+        rendered, refused = None, ""
         if entry.state == "pending":
-            rendered = render(destination, incident, update, [*updates, update], config)
-        result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason))
+            key = (entry.destination, entry.visibility)
+            if key not in done:
+                rendered = render(destination, incident, update, everything, config)
+                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything) or ""))
+            rendered, refused = done[key]
+        result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
+                              refused=refused))
     return result
 
 

@@ -159,6 +159,10 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
             out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
         out.rule(Text(f"{label} ({preview.visibility})"), align="left", style="red" if preview.visibility == "private" else "cyan")
+        if preview.refused:
+            # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
+            out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))
+            continue
         for index, part in enumerate(preview.rendered.messages, 1):
             if len(preview.rendered.messages) > 1:
                 out.print(f"[dim]-- message {index} of {len(preview.rendered.messages)} --[/dim]")

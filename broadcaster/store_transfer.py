@@ -82,8 +82,8 @@ class ImportResult:
 # -- export ----------------------------------------------------------------------
 
 
-def export_lines(store: Store) -> Iterator[str]:
-    """The header, then one JSON line per incident, in id order."""
+def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
+    """The header, then one JSON line per incident, in id order; stored errors scrubbed of ``secrets``."""
     header = {
         "format": FORMAT, "version": FORMAT_VERSION, "schema": SCHEMA_VERSION,
         "source": store.backend, "exported_at": utcnow().isoformat(timespec="microseconds"),
@@ -91,15 +91,21 @@ def export_lines(store: Store) -> Iterator[str]:
     yield json.dumps(header)
     for rows, updates in store.incident_batches():
         for row in rows:
-            yield json.dumps(_incident_record(store, row, updates[row["id"]]), ensure_ascii=False)
+            yield json.dumps(_incident_record(store, row, updates[row["id"]], secrets), ensure_ascii=False)
 
 
-def _incident_record(store: Store, row: Row, update_rows: list[Row]) -> dict[str, Any]:
+def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: Iterable[str] = ()) -> dict[str, Any]:
+    from broadcaster.redaction import redact
+
     deliveries: dict[int, list[dict[str, Any]]] = {}
     for delivery in store.select(
         "SELECT * FROM deliveries WHERE incident_id = ? ORDER BY sequence, id", (row["id"],)
     ):
-        deliveries.setdefault(delivery["sequence"], []).append(portable(delivery, _DELIVERY_FIELDS))
+        record = portable(delivery, _DELIVERY_FIELDS)
+        if record.get("last_error"):
+            # An error an SDK echoed a credential into, stored before redaction knew it.
+            record["last_error"] = redact(record["last_error"], secrets)
+        deliveries.setdefault(delivery["sequence"], []).append(record)
     return {
         "incident": portable(row, INCIDENT_COLUMNS),
         "updates": [
@@ -109,10 +115,10 @@ def _incident_record(store: Store, row: Row, update_rows: list[Row]) -> dict[str
     }
 
 
-def export_to(store: Store, out: IO[str]) -> ExportResult:
-    """Write the whole store to ``out``; returns what was written."""
+def export_to(store: Store, out: IO[str], secrets: Iterable[str] = ()) -> ExportResult:
+    """Write the whole store to ``out``, stored errors scrubbed of ``secrets``; returns what was written."""
     result = ExportResult()
-    for n, line in enumerate(export_lines(store)):
+    for n, line in enumerate(export_lines(store, secrets)):
         out.write(line + "\n")
         if n:
             record = json.loads(line)

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from broadcaster.config import Config
+from broadcaster.redaction import redact
 from broadcaster.report import STATE_STYLE, console
 from broadcaster.store import Store, utcnow
 from broadcaster.times import format_time
@@ -96,7 +97,7 @@ def print_incident(config: Config, store: Store, incident: Incident, *, as_json:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
-                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(d.last_error or ""))
+                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(redact(d.last_error or "")))
     out.print(table)
 
 
@@ -144,6 +145,7 @@ def print_checks(config: Config) -> bool:
     from channels.base import CheckResult
 
     all_destinations = [d for d in destinations(config).values() if d.kind != "site"]
+    secrets = config.secret_values()
     if not all_destinations:
         console().print("No channels or publish targets configured. See `broadcaster init` for examples.", markup=False)
         return True
@@ -162,21 +164,44 @@ def print_checks(config: Config) -> bool:
             except TimeoutError:
                 return [CheckResult(destination.name, "", False, "no answer in time; check api_url and the network")]
             except Exception as exc:  # noqa: BLE001 - report every destination, whatever breaks
-                detail = destination.channel.redact(str(exc)) if destination.kind == "channel" else str(exc)
-                return [CheckResult(destination.name, "", False, detail)]  # never a token, whatever broke
+                return [CheckResult(destination.name, "", False, str(exc))]  # scrubbed with the rest below
 
         results = await asyncio.gather(*(one(d) for d in all_destinations))
         return [r for group in results for r in group]
 
     results = asyncio.run(run())
+    results += shared_targets(results, {d.name: d.visibility for d in all_destinations})
     table = Table(box=None, header_style="bold")
     for column in ("destination", "target", "", "detail"):
         table.add_column(column)
     for result in results:
-        table.add_row(Text(result.channel), Text(result.target), Text("ok", style="green") if result.ok else Text("FAIL", style="red"),
-                      Text(result.detail))
+        mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
+        # What a server answered may echo a credential, in any case or encoding.
+        table.add_row(Text(result.channel), Text(result.target), mark, Text(redact(result.detail, secrets)))
     console().print(table)
     return all(r.ok for r in results)
+
+
+def shared_targets(results: list[Any], visibility: dict[str, str]) -> list[Any]:
+    """A failed line for each chat reached from a public and a private table once names are resolved.
+
+    The config loader compares targets as written; only the service knows that
+    ``@acmestatus`` and ``-1001234567890`` are one chat.
+    """
+    from channels.base import CheckResult
+
+    by_target: dict[str, list[Any]] = {}
+    for result in results:
+        if result.ok and result.resolved:
+            by_target.setdefault(result.resolved, []).append(result)
+    found = []
+    for resolved, reached in by_target.items():
+        if len({visibility.get(r.channel) for r in reached}) > 1:
+            where = ", ".join(f"[channels.{r.channel}] ({visibility.get(r.channel)}) as {r.target}" for r in reached)
+            found.append(CheckResult(reached[0].channel, reached[0].target, False,
+                                     f"one chat ({resolved}) is a target of {where}. One chat cannot be both public "
+                                     "and private: remove it from one of the tables."))
+    return found
 
 
 def publish_site(config: Config, store: Store) -> bool:

@@ -18,6 +18,7 @@ The split of work:
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
@@ -111,6 +112,7 @@ class CheckResult:
     target: str
     ok: bool
     detail: str
+    resolved: str = ""  # the target as the service names it ("telegram:-100123"), when the check found it
 
 
 class Channel(ABC):
@@ -123,6 +125,8 @@ class Channel(ABC):
     * ``required_options`` / ``optional_options``: type-specific config keys.
     * ``secret_options``: keys whose values must never be printed.
     * ``default_api_url``: the public API root that ``api_url`` replaces.
+    * ``media_type`` / ``payload_media_type``: how the service reads ``Rendered.text``
+      and ``parts``, and ``Rendered.payload`` as JSON; the egress guard reads them so.
     """
 
     type_name: ClassVar[str]
@@ -131,6 +135,8 @@ class Channel(ABC):
     optional_options: ClassVar[tuple[str, ...]] = ()
     secret_options: ClassVar[tuple[str, ...]] = ()
     default_api_url: ClassVar[str] = ""
+    media_type: ClassVar[str] = "text/plain"
+    payload_media_type: ClassVar[str] = "application/json"
     # True when send() and edit() call log.sending() before each request leaves and
     # log.confirmed() after each message is confirmed. Otherwise the engine counts a
     # send cut short by the deadline as possibly delivered.
@@ -143,6 +149,14 @@ class Channel(ABC):
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
         """Raise ConfigError for type-specific mistakes the key lists cannot express."""
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        """Each target of a valid config as (a key equal for equal targets, the target as written).
+
+        The config loader refuses one key in tables of different visibilities.
+        """
+        return []
 
     @property
     def api_url(self) -> str:
@@ -201,6 +215,20 @@ class Channel(ABC):
     def can_edit(self) -> bool:
         return type(self).edit is not Channel.edit
 
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """Everything of ``rendered`` that may leave, each with the media type its readers read it in.
+
+        The text and each part, the parts read one after another (a value cut
+        across two messages), and the structured payload as JSON.
+        """
+        texts = [rendered.text, *rendered.parts]
+        if len(rendered.parts) > 1:
+            texts += ["\n".join(rendered.parts), "".join(rendered.parts)]
+        found = [(text, self.media_type) for text in texts]
+        if rendered.payload:
+            found.append((json.dumps(dict(rendered.payload), default=str, ensure_ascii=False), self.payload_media_type))
+        return found
+
     async def check(self) -> list[CheckResult]:
         """Verify credentials and targets without posting anything."""
         return [CheckResult(self.name, "", True, "nothing to check")]
@@ -239,13 +267,10 @@ class Channel(ABC):
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (and its URL-quoted form) with ``***``."""
-    from urllib.parse import quote
+    """Replace every occurrence of each secret (any case, URL-quoted or escaped) with ``***``."""
+    from broadcaster.redaction import redact as _redact
 
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        for form in {secret, quote(secret, safe="")}:
-            text = text.replace(form, "***")
-    return text
+    return _redact(text, secrets)
 
 
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from messages import slack as fmt
+from messages.egress import SLACK_BLOCKS
 from messages.visibility import UpdateView
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ class SlackChannel(Channel):
     optional_options = ("reply_broadcast",)
     secret_options = ("token",)  # a bot token posts as the app in every channel it is in
     default_api_url = "https://slack.com/api/"  # the Web API root; slack-sdk appends method names
+    payload_media_type = SLACK_BLOCKS  # what is sent: blocks and fallback texts, all mrkdwn
     # The status-card edit is cosmetic: bound it so it cannot eat the budget the engine
     # gives a send and turn a delivered reply into a failure (and a duplicate on retry).
     card_edit_timeout = 5.0
@@ -156,6 +158,16 @@ class SlackChannel(Channel):
         broadcast = options.get("reply_broadcast", True)
         if not isinstance(broadcast, bool):
             raise ConfigError(f"{where}reply_broadcast: must be true or false, not {broadcast!r}.")
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        channel = str(options["channel"])
+        if _CHANNEL_ID.match(channel):
+            return [(("slack", channel), channel)]
+        # A name means one channel within one workspace: the same token's, at least.
+        token = options.get("token")
+        workspace = (token.reveal_or_empty() or f"${token.env_var}") if hasattr(token, "env_var") else ""
+        return [(("slack-name", workspace, channel.removeprefix("#").lower()), channel)]
 
     @property
     def channel(self) -> str:
@@ -345,7 +357,8 @@ class SlackChannel(Channel):
                 f"{label} exists but the bot is not in it. In Slack, run /invite @{bot} there.",
             )
         return CheckResult(
-            self.name, self.channel, True, f"{label}: the bot is a member and can post"
+            self.name, self.channel, True, f"{label}: the bot is a member and can post",
+            resolved=f"slack:{info.get('id', '')}" if info.get("id") else "",
         )
 
     async def _find_channel(self) -> dict[str, Any] | None:

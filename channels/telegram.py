@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from broadcaster.errors import ConfigError, DeliveryError
 from channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from messages import telegram as formatter
+from messages.egress import TELEGRAM_HTML
 from messages.visibility import UpdateView
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class TelegramChannel(Channel):
     optional_options = ("chat_ids", "chat_id", "disable_notification")
     secret_options = ("token",)
     default_api_url = "https://api.telegram.org"
+    media_type = TELEGRAM_HTML  # every message goes with parse_mode=HTML
     max_chars = formatter.MAX_CHARS  # Telegram's limit per message: UTF-16 units of parsed text
     messages_per_second = 30  # Bot API: about 30 messages a second across all chats
     seconds_per_chat_message = 1.0  # Bot API: about one message a second into one chat
@@ -97,6 +99,12 @@ class TelegramChannel(Channel):
         flag = options.get("disable_notification", False)
         if not isinstance(flag, bool):
             raise ConfigError(f"{where}disable_notification: must be true or false")
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        # A chat is the same whichever bot or Bot API server posts to it; @names ignore case.
+        return [(("telegram", str(int(chat)) if _NUMERIC.match(chat) else chat.lower()), chat)
+                for chat in configured_chats(options)]
 
     def pacing_seconds(self, deliveries: int) -> float:
         return deliveries / self.messages_per_second
@@ -298,7 +306,7 @@ class TelegramChannel(Channel):
         detail = f"{chat.type} {name!r}{handle} id {chat.id} is reachable by @{bot_name}"
         if chat.type == "channel":
             detail += "; the bot must be an admin allowed to post messages"
-        return CheckResult(self.name, target, True, detail)
+        return CheckResult(self.name, target, True, detail, resolved=f"telegram:{chat.id}")
 
     async def aclose(self) -> None:
         if self._request is not None:

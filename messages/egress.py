@@ -8,17 +8,29 @@ update(s) it carries (``messages.visibility.private_values``); a payload that
 holds one is refused as a permanent failure, and nothing is sent.
 
 Payloads are compared as readers would read them: HTML and XML entities are
-decoded, JSON strings are unescaped, and both sides are folded by
-``messages.gate.comparable`` (compatibility forms, invisible characters, case).
+decoded and tags dropped (Telegram's HTML, a page, a feed), JSON strings are
+unescaped, Slack's mrkdwn escapes and links are undone, percent-escapes are
+decoded. Both sides are folded by ``messages.gate.comparable`` (compatibility
+forms, invisible characters, case) and compared three ways, so that no escape
+or markup a formatter adds can split a value out of sight:
+
+* as they are, with runs of white space as one space (a line break where a
+  value had a space, a value cut across two messages);
+* without markup and escape characters (``ACME\\_CORP``, ``*ACME*CORP``);
+* as words: every run of punctuation as one space (``ACME_CORP``, ``acme-corp``
+  in a link, ``ACME CORP``), for values of two words or more.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+from urllib.parse import unquote
 
 from broadcaster.errors import DeliveryError
 from messages.gate import comparable
@@ -31,11 +43,56 @@ class LeakRefused(DeliveryError):
         super().__init__(message, retryable=False)
 
 
+# Media types for what the channels send; the site's files use their usual ones.
+TELEGRAM_HTML = "text/html"  # Telegram's parse_mode=HTML: a few tags, entities
+SLACK_MRKDWN = "text/x-slack-mrkdwn"  # &amp; &lt; &gt; escapes, <url|label> links, *_~` markup
+SLACK_BLOCKS = "application/x-slack-blocks+json"  # Block Kit JSON whose strings are mrkdwn
+
+_TAG = re.compile(r"<[^<>]*>")
+_SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
+# Markdown and mrkdwn emphasis and escapes, which never belong to a value as readers see it.
+_MARKUP = re.compile(r"[\\*_~`]")
+_PUNCTUATION = re.compile(r"[\W_]+")
+_MIN_FORM = 4  # a derived form shorter than this would match ordinary text
+
+
+def _spaced(folded: str) -> str:
+    return " ".join(folded.split())
+
+
+def _markup_free(spaced: str) -> str:
+    return _MARKUP.sub("", spaced)
+
+
+def _words(spaced: str) -> str:
+    return " ".join(_PUNCTUATION.sub(" ", spaced).split())
+
+
+def _useful(form: str, *, words: bool = False) -> bool:
+    """A derived form is worth a search if it holds a letter and is long enough.
+
+    It is searched in the payload's derived form even when it equals the value
+    (``ACMECORP`` in ``*ACME*CORP``). A form of digits alone ("#2026" -> "2026")
+    would match any year; a words form of one word is the markup-free form's job.
+    """
+    return len(form) >= _MIN_FORM and any(c.isalpha() for c in form) and (" " in form or not words)
+
+
 @dataclass(frozen=True)
 class PrivateValues:
     """The private values no public payload may hold, kept in their comparable form."""
 
     folded: frozenset[str] = frozenset()
+
+    @cached_property
+    def _forms(self) -> tuple[tuple[str, str | None, str | None], ...]:
+        """Per value: (as spaced, markup-free or None, words or None), in a stable order."""
+        forms = []
+        for value in sorted(self.folded):
+            base = _spaced(value)
+            markup, words = _markup_free(base), _words(base)
+            forms.append((base, markup if _useful(markup) else None, words if _useful(words, words=True) else None))
+        return tuple(forms)
 
     @classmethod
     def of(cls, values: Iterable[str]) -> PrivateValues:
@@ -48,37 +105,72 @@ class PrivateValues:
         return bool(self.folded)
 
     def found_in(self, readable: str) -> str | None:
-        """The first private value (folded) that ``readable`` holds, or None."""
+        """The first private value (folded) that ``readable`` holds, in any of the three forms, or None."""
         if not self.folded:
             return None
-        haystack = comparable(readable)
-        return next((value for value in sorted(self.folded) if value in haystack), None)
+        base = _spaced(comparable(readable))
+        markup = words = ""
+        for value, value_markup, value_words in self._forms:
+            if value in base:
+                return value
+            if value_markup is not None:
+                markup = markup or _markup_free(base)
+                if value_markup in markup:
+                    return value
+            if value_words is not None:
+                words = words or _words(base)
+                if value_words in words:
+                    return value
+        return None
 
 
 def readable_text(payload: str | bytes, media_type: str = "text/plain") -> str:
-    """What a reader of the payload sees: entities decoded (HTML, XML), strings unescaped (JSON)."""
+    """What a reader of the payload sees, as one text holding every reading of it.
+
+    HTML and XML: entities decoded, and again with tags dropped (twice: feeds
+    carry HTML escaped inside XML). JSON: its strings, each read as the medium
+    after the ``+`` says (Slack's blocks hold mrkdwn), joined and also glued
+    (a value cut across two blocks). Slack mrkdwn: escapes and links undone.
+    Any percent-escapes (a value in a link) are decoded as a further reading.
+    """
     text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+    readings = _readings(text, media_type)
+    if "%" in text:
+        readings.append(unquote(text))
+    return "\n".join(readings)
+
+
+def _readings(text: str, media_type: str) -> list[str]:
     if media_type.endswith("json"):
         try:
-            return "\n".join(_json_strings(json.loads(text)))
+            strings = list(_json_strings(json.loads(text)))
         except ValueError:
-            return text
+            return [text]
+        inner = SLACK_MRKDWN if media_type == SLACK_BLOCKS else "text/plain"
+        read = [(key, "\n".join(_readings(s, inner))) for key, s in strings]
+        # The "text" strings in order, alone: a message cut into blocks reads as one text.
+        texts = [s for key, s in read if key == "text"]
+        return ["\n".join(s for _, s in read), "\n".join(texts), "".join(texts)]
+    if media_type == SLACK_MRKDWN:
+        unlinked = _SLACK_LINK.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
+        return [html.unescape(unlinked)]
     if "html" in media_type or "xml" in media_type:
-        # Twice: feeds carry HTML escaped inside XML.
-        return html.unescape(html.unescape(text))
-    return text
+        shown = html.unescape(_TAG.sub("", html.unescape(_TAG.sub("", text))))
+        return [html.unescape(html.unescape(text)), shown]
+    return [text]
 
 
-def _json_strings(value: Any) -> Iterable[str]:
+def _json_strings(value: Any, key: str | None = None) -> Iterable[tuple[str | None, str]]:
+    """Every string of a JSON value (keys too), with the key it is the value of."""
     if isinstance(value, str):
-        yield value
+        yield key, value
     elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _json_strings(item)
+        for name, item in value.items():
+            yield None, str(name)
+            yield from _json_strings(item, str(name))
     elif isinstance(value, list):
         for item in value:
-            yield from _json_strings(item)
+            yield from _json_strings(item, key)
 
 
 def guard(payload: str | bytes, values: PrivateValues, where: str, media_type: str = "text/plain") -> None:
@@ -90,5 +182,7 @@ def guard(payload: str | bytes, values: PrivateValues, where: str, media_type: s
         raise LeakRefused(
             f"refused to publish {where}: it holds private detail of the update "
             f"({len(found)} characters beginning {found[:2]!r}…). Nothing was sent there. "
-            "This is a bug in a formatter or the site builder; report it, and use --skip to publish elsewhere."
+            "If the public text or title itself names it (a customer, ticket or private note), correct "
+            "the update without it (`broadcaster amend`); otherwise this is a bug in a formatter or the "
+            "site builder: report it, and use --skip to publish elsewhere."
         )

@@ -54,3 +54,37 @@ def test_site_serve_serves_the_built_page(project: Project) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)  # reaps it and closes the pipes
+
+
+def test_one_chat_written_two_ways_in_a_public_and_a_private_table_fails_the_check(project: Project) -> None:
+    """The loader cannot tell @acmestatus from its numeric id, nor #acme-status from C0123ABCD; check can."""
+    with FakeWorld() as world:
+        chat_id = world.telegram.chat("@acmestatus").id
+        toml = world.channels_toml().replace("chat_ids = [-1001001, -1001002]", f"chat_ids = [-1001001, {chat_id}]")
+        toml += f"""
+[channels.slack-public]
+type = "slack"
+token = "${{SLACK_TOKEN}}"
+channel = "#acme-status"
+api_url = "{world.slack.url}/api/"
+"""
+        project.write_config(toml)
+        result = project.cli("channels", "check", env=world.env)
+        assert result.exit_code == 3
+        failures = [" ".join(row.split()) for row in result.stdout.split("FAIL")[1:]]
+        assert len(failures) == 2 and all("cannot be both" in row for row in failures), result.stdout
+        telegram, slack = sorted(failures, key=lambda row: "slack" in row)
+        assert "[channels.tg-public] (public) as @acmestatus" in telegram and f"[channels.tg-ops] (private) as {chat_id}" in telegram
+        assert "[channels.slack-acme] (private) as C0123ABCD" in slack and "[channels.slack-public] (public)" in slack
+
+
+def test_one_chat_listed_public_and_private_is_refused_before_anything_is_stored(project: Project) -> None:
+    with FakeWorld() as world:
+        project.write_config(world.channels_toml().replace("chat_ids = [-1001001, -1001002]",
+                                                           'chat_ids = [-1001001, "@AcmeStatus"]'))
+        result = project.cli("post", "--yes", "--title", "API errors", "--private", "edge fra-2", "Errors.", env=world.env)
+        assert result.exit_code == 2
+        assert "channels.tg-ops" in result.stderr and "[channels.tg-public]" in result.stderr
+        assert "cannot be both" in result.stderr
+        assert world.telegram.requests == [] and world.x.tweets == [] and world.slack.requests == []
+        assert not (project.root / ".broadcaster" / "state.db").exists()

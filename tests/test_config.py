@@ -106,3 +106,48 @@ def test_a_publish_target_secret_written_in_the_file_is_refused(tmp_path: Path) 
     with pytest.raises(ConfigError, match="environment variable") as caught:
         load(str(path), environ={})
     assert "plain-secret" not in str(caught.value)
+
+
+# -- one target, one visibility ------------------------------------------------------
+
+TG = "[channels.{name}]\ntype='telegram'\nvisibility='{visibility}'\ntoken='${{T}}'\nchat_ids=[{chats}]\n"
+SLACK = "[channels.{name}]\ntype='slack'\nvisibility='{visibility}'\ntoken='${{{token}}}'\nchannel='{channel}'\n"
+
+SHARED = [
+    ("same chat id", TG.format(name="pub", visibility="public", chats="-1001, '@acmestatus'")
+     + TG.format(name="ops", visibility="private", chats="-1002, -1001"), "channels.ops", ["-1001", "channels.pub", "public"]),
+    ("same chat id written as a string", TG.format(name="pub", visibility="public", chats="'-1001'")
+     + TG.format(name="ops", visibility="private", chats="-1001"), "channels.ops", ["channels.pub"]),
+    ("same @name in another case", TG.format(name="pub", visibility="public", chats="'@acmestatus'")
+     + TG.format(name="ops", visibility="private", chats="'@AcmeStatus'"), "channels.ops", ["@AcmeStatus", "@acmestatus"]),
+    ("same slack channel id", SLACK.format(name="pub", visibility="public", token="T", channel="C0123ABCD")
+     + SLACK.format(name="acme", visibility="private", token="U", channel="C0123ABCD"), "channels.acme", ["channels.pub"]),
+    ("same slack name, same token", SLACK.format(name="pub", visibility="public", token="T", channel="#status")
+     + SLACK.format(name="acme", visibility="private", token="T", channel="status"), "channels.acme", ["channels.pub"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "where", "words"), [c[1:] for c in SHARED], ids=[c[0] for c in SHARED])
+def test_one_chat_in_a_public_and_a_private_table_is_refused_naming_both(
+    tmp_path: Path, extra: str, where: str, words: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(str(write(tmp_path, extra)), environ={"T": "123:abc", "U": "xoxb-other"})
+    message = str(caught.value)
+    assert where in message and "cannot be both" in message
+    assert all(word in message for word in words), message
+
+
+ALLOWED = [
+    ("same chat in two public tables", TG.format(name="a", visibility="public", chats="'@acmestatus'")
+     + TG.format(name="b", visibility="public", chats="'@ACMESTATUS'")),
+    ("same slack name in two workspaces", SLACK.format(name="pub", visibility="public", token="T", channel="#status")
+     + SLACK.format(name="acme", visibility="private", token="U", channel="#status")),
+    ("different chats", TG.format(name="pub", visibility="public", chats="'@acmestatus'")
+     + TG.format(name="ops", visibility="private", chats="-1001")),
+]
+
+
+@pytest.mark.parametrize("extra", [c[1] for c in ALLOWED], ids=[c[0] for c in ALLOWED])
+def test_targets_that_may_be_shared_or_differ_are_accepted(tmp_path: Path, extra: str) -> None:
+    load(str(write(tmp_path, extra)), environ={"T": "123:abc", "U": "xoxb-other"})

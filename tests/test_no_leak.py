@@ -1,9 +1,14 @@
 """No private token ever reaches a public output: every channel's public rendering, the page, the feeds, the JSON.
 
 Generated updates carry unique tokens in every private place (inline spans,
---private notes, customers, tickets); the test renders them exactly as the
-engine does (``broadcaster.engine.render``, which cuts the view by the
-destination's visibility) and builds the whole site, then looks for the tokens.
+--private notes, customers, tickets), written with every spelling of the
+markers the parser accepts (any letter case, spaces inside the brackets), and
+half the time a correction of an earlier update with private detail of its
+own. The test renders them exactly as the engine does
+(``broadcaster.engine.render``, which cuts the view by the destination's
+visibility) and builds the whole site, then looks for the tokens. A third test
+corrects a stored update through ``amend`` itself, and looks at every public
+rendering it would send.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import pkgutil
 import tempfile
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +62,17 @@ def token() -> st.SearchStrategy[str]:
     return st.builds(lambda: "PRIV" + uuid.uuid4().hex[:12].upper())
 
 
+# Every spelling of a marker the parser accepts: any letter case, spaces inside the brackets.
+_spaces = st.sampled_from(["", " ", "  "])
+_word = st.sampled_from(["private", "PRIVATE", "Private", "pRiVaTe"])
+opening = st.builds(lambda a, w, b: f"[{a}{w}{b}]", _spaces, _word, _spaces)
+closing = st.builds(lambda a, b, w, c: f"[{a}/{b}{w}{c}]", _spaces, _spaces, _word, _spaces)
+
+
+def private_span(draw: st.DrawFn, text: str) -> str:
+    return f"{draw(opening)}{text}{draw(closing)}"
+
+
 public_words = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("<>&*_[]()~#!\n"),
     min_size=1, max_size=80,
@@ -75,15 +92,22 @@ def updates(draw: st.DrawFn) -> tuple[Incident, list[Update], list[str]]:
     result = []
     for sequence in range(1, draw(st.integers(1, 3)) + 1):
         head, tail = draw(public_words), draw(public_words)
-        message = f"{head} [private]{secret()} {draw(public_words)}[/private] {tail}"
+        message = f"{head} {private_span(draw, f'{secret()} {draw(public_words)}')} {tail}"
         if draw(st.booleans()):
-            message += f"\n\n[private]{secret()}[/private]"
+            message += f"\n\n{private_span(draw, secret())}"
         result.append(Update(
             "api-errors", sequence, now + timedelta(minutes=sequence), Status.INVESTIGATING, message,
             components=(AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),),
             private_note=f"note {secret()}", customers=(secret(), f"ACME {secret()}"), tickets=(secret(),),
             author=secret(),
             next_update_by=now + timedelta(hours=1),
+        ))
+    if draw(st.booleans()):
+        corrects = draw(st.integers(1, len(result)))
+        message = f"{draw(public_words)} {private_span(draw, secret())} {draw(public_words)}"
+        result.append(Update(
+            "api-errors", len(result) + 1, now + timedelta(minutes=30), Status.INVESTIGATING, message,
+            private_note=f"fix {secret()}", kind="correction", extra={"corrects": str(corrects)}, author=secret(),
         ))
     return incident, result, secrets
 
@@ -137,3 +161,58 @@ def test_private_channels_do_get_private_detail() -> None:
         text = all_text(render(Destination(config.name, "channel", "private", config), incident, update, [update], CONFIG))
         for secret in ("PRIVSPAN", "PRIVNOTE", "PRIVCUSTOMER", "PRIVTICKET"):
             assert secret in text, f"{type_name} private rendering lacks {secret}"
+
+
+# What the input gate admits (it refuses control, format, private-use and unassigned code points).
+input_words = public_words.filter(
+    lambda s: all(unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn") for c in s)
+)
+
+
+def _as_toml(options: dict[str, object]) -> dict[str, object]:
+    return {key: f"${{{value.env_var}}}" if isinstance(value, Secret) else value for key, value in options.items()}
+
+
+AMEND_CONFIG = parse(
+    {"page": {"title": "Acme", "base_url": "https://status.example.com/"},
+     "components": [{"id": "api", "name": "API"}],
+     "channels": {f"{type_name}-public": {"type": type_name, **_as_toml(options)}
+                  for type_name, options in EXAMPLE_OPTIONS.items()}},
+    None,
+    {value.env_var: value.reveal() for options in EXAMPLE_OPTIONS.values() for value in options.values()
+     if isinstance(value, Secret)},
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(updates(), st.data())
+def test_corrections_made_with_amend_never_show_private_detail(
+    case: tuple[Incident, list[Update], list[str]], data: st.DataObject
+) -> None:
+    """``amend`` itself: the public renderings of a correction (edits, X's correction reply, the site)."""
+    from broadcaster import lifecycle
+    from broadcaster.operations import delivery_plan
+    from broadcaster.store_sqlite import SQLiteStore
+
+    incident, stored, secrets = case
+    originals = [u for u in stored if u.kind != "correction"]
+    fix, note = data.draw(token(), label="private in the correction"), data.draw(token(), label="private note")
+    secrets += [fix, note]
+    message = f"{data.draw(input_words)} {private_span(data.draw, fix)} {data.draw(input_words)}"
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(Path(folder) / "state.db")
+        try:
+            for index, update in enumerate(originals):
+                incident, _ = store.record_update(incident, update, delivery_plan(AMEND_CONFIG, incident, update),
+                                                  new=index == 0)
+            corrected = data.draw(st.integers(1, len(originals)), label="corrects")
+            result = lifecycle.amend(AMEND_CONFIG, store, incident.id, corrected, message, private=f"fix {note}",
+                                     dry_run=True)
+        finally:
+            store.close()
+    public = [p for p in result.previews if p.visibility == "public" and p.rendered is not None]
+    assert {p.destination for p in public} >= {f"{t}-public" for t in CHANNEL_TYPES}
+    for preview in public:
+        text = all_text(preview.rendered)
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{preview.destination} leaked {leaked}"

@@ -9,6 +9,11 @@ Some faults let the request take effect first, as a real service does when only
 its answer is lost: ``hold`` answers late, ``reset_after`` drops the connection
 instead of answering. ``after=N`` lets N matching requests through untouched
 before the fault applies (the fifth part of a post, say).
+
+``echo_credentials = True`` makes every error answer (a fault's canned one
+too) repeat the credentials the request carried (``credentials``), verbatim,
+URL-quoted and in other letter cases, as a misconfigured proxy or a
+self-hosted API may.
 """
 
 from __future__ import annotations
@@ -20,10 +25,10 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 
 @dataclass
@@ -71,11 +76,50 @@ class Fault:
 Handler = Callable[[Request, "re.Match[str]"], Response]
 
 
+def echo_of(credentials: list[str]) -> str:
+    """Credentials as a careless server or proxy echoes them: verbatim, URL-quoted, in other letter cases."""
+    forms: list[str] = []
+    for value in credentials:
+        for form in (value, quote(value, safe=""), value.upper(), value.lower(), value.swapcase()):
+            if form not in forms:
+                forms.append(form)
+    return " ".join(forms)
+
+
+def with_echo(response: Response, echo: str) -> Response:
+    """``response`` with ``echo`` added to every text it holds, if it is an error answer.
+
+    Every string of a JSON error body gets it (the codes too: a client may print
+    any field), and a text body (a proxy's HTML page) gets it appended.
+    """
+    body = response.body
+    failed = response.status >= 400 or (isinstance(body, dict) and body.get("ok") is False)
+    if not failed or not echo:
+        return response
+    if isinstance(body, bytes | str):
+        text = body.decode(errors="replace") if isinstance(body, bytes) else body
+        return replace(response, body=f"{text} (request was {echo})")
+    return replace(response, body=_echo_strings(body, echo))
+
+
+def _echo_strings(value: Any, echo: str) -> Any:
+    if isinstance(value, str):
+        return f"{value} (request was {echo})"
+    if isinstance(value, dict):
+        return {k: _echo_strings(v, echo) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo_strings(v, echo) for v in value]
+    return value
+
+
 class FakeServer:
     """A loopback HTTP server bound to port 0. Use as a context manager."""
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
+        # A misconfigured proxy or a self-hosted API that echoes the request (its path,
+        # its Authorization header) in every error answer.
+        self.echo_credentials = False
         self.requests: list[Request] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[Fault] = []
@@ -123,6 +167,10 @@ class FakeServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def credentials(self, request: Request) -> list[str]:
+        """What of a request carries a credential: its path (Telegram's token) and Authorization."""
+        return [value for value in (request.path, request.headers.get("authorization", "")) if value]
 
     def received(self, path_part: str = "") -> list[Request]:
         with self._lock:
@@ -186,6 +234,8 @@ class FakeServer:
                     with fake._lock:
                         fake.requests.append(request)
                     response = fake.dispatch(request)
+                if fake.echo_credentials:
+                    response = with_echo(response, echo_of(fake.credentials(request)))
                 if fault and fault.hold:
                     fake.held.set()
                     if fake._stopping.wait(fault.hold):

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+from xml.sax.saxutils import escape
 
-from tests.fakes.base import Request
+from tests.fakes.base import Request, echo_of
 
 REGION = "us-east-1"
 ADMIN_KEY = "testing"  # moto accepts any key while authentication is off
@@ -53,6 +54,9 @@ class S3Server:
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency  # seconds added to every request, like a distant endpoint (benchmarks)
+        # Error answers repeat the request's credentials (its Authorization header), as a
+        # misconfigured gateway in front of an S3-compatible service may.
+        self.echo_credentials = False
         self.requests: list[Request] = []
         self._faults: list[S3Fault] = []
         self._lock = threading.Lock()
@@ -209,7 +213,7 @@ class S3Server:
                     self.close_connection = True
                     return
                 if fault:
-                    self._send(fault.status, {"Content-Type": "application/xml"}, _error_xml(fault.code))
+                    self._send(fault.status, {"Content-Type": "application/xml"}, _error_xml(fault.code, self._echo()))
                     return
                 request = Request(
                     method=self.command, path=unquote(parts.path), query=parse_qs(parts.query),
@@ -247,7 +251,16 @@ class S3Server:
                     headers = {k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP}
                 finally:
                     connection.close()
+                if response.status >= 400 and self._echo():
+                    payload = payload.replace(b"</Message>", f" (request was {escape(self._echo())})</Message>".encode())
                 self._send(response.status, headers, payload, head=self.command == "HEAD")
+
+            def _echo(self) -> str:
+                """The request's credentials, if the server echoes them (``echo_credentials``)."""
+                if not server.echo_credentials:
+                    return ""
+                carried = [self.headers.get(name, "") for name in ("Authorization", "X-Amz-Security-Token")]
+                return echo_of([value for value in carried if value])
 
             def _send(self, status: int, headers: dict[str, str], payload: bytes, head: bool = False) -> None:
                 self.send_response(status)
@@ -272,10 +285,11 @@ class S3Server:
         return _Handler
 
 
-def _error_xml(code: str) -> bytes:
+def _error_xml(code: str, echo: str = "") -> bytes:
+    said = f" (request was {escape(echo)})" if echo else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>Please reduce your request rate.</Message>"
+        f"<Error><Code>{code}</Code><Message>Please reduce your request rate.{said}</Message>"
         "<RequestId>FAKE</RequestId><HostId>FAKE</HostId></Error>"
     ).encode()
 

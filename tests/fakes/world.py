@@ -30,6 +30,7 @@ class FakeWorld:
     latency: float = 0.0
     ops_chats: tuple[int, ...] = OPS_CHATS
     enforce_limits: bool = True
+    echo_credentials: bool = False  # every error answer repeats the credentials it received
     x: FakeX = field(init=False)
     telegram: FakeTelegram = field(init=False)
     slack: FakeSlack = field(init=False)
@@ -44,6 +45,8 @@ class FakeWorld:
         self.slack = self._stack.enter_context(
             FakeSlack(token=SLACK_TOKEN, channels={SLACK_CHANNEL: "acme-status"}, latency=self.latency)
         )
+        for fake in (self.x, self.telegram, self.slack):
+            fake.echo_credentials = self.echo_credentials
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,190 @@
+"""Secrets out of every text that leaves the process: errors, stored errors, exports, log records.
+
+One rule, applied everywhere: each configured secret is replaced by ``***`` in
+any letter case and in the encoded forms a library or a server may echo it in
+(URL-quoted, quoted twice as OAuth signature strings hold it, JSON- or
+HTML-escaped). Case matters because libraries rewrite what servers say:
+python-telegram-bot capitalises a 400's description, which lower-cases a token
+echoed in it.
+
+``known`` holds the secrets of the config this process loaded; the CLI adds
+them as it loads the config, and ``install_logging`` makes every log record of
+every library pass through ``redact`` with them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from urllib.parse import quote, quote_plus
+
+MASK = "***"
+# Shorter values ("abc") would mask ordinary words; no real credential is that short.
+MIN_SECRET_LENGTH = 4
+
+# Loggers of the SDKs and transports we drive: they log requests, bodies and
+# tracebacks (python-telegram-bot logs a non-JSON error body, token and all, with
+# a traceback). Silent unless --debug.
+SDK_LOGGERS = (
+    "telegram", "httpx", "httpcore", "hpack", "tweepy", "requests", "requests_oauthlib", "oauthlib",
+    "urllib3", "slack_sdk", "aiohttp", "asyncio", "boto3", "botocore", "s3transfer", "psycopg",
+)
+# Our own packages: their warnings are worth showing without --debug.
+OWN_LOGGERS = ("broadcaster", "channels", "messages")
+
+known: set[str] = set()
+
+
+def forms(secret: str) -> set[str]:
+    """The ways ``secret`` may appear in a text a server or a library produced."""
+    once = quote(secret, safe="")
+    return {
+        secret,
+        once,
+        quote(secret),  # "/" kept, as in a URL path
+        quote_plus(secret),
+        quote(once, safe=""),  # OAuth 1.0a signature base strings quote values twice
+        json.dumps(secret)[1:-1],
+        html.escape(secret),
+    }
+
+
+@lru_cache(maxsize=64)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    every = {form for secret in secrets for form in forms(secret)}
+    if not every:
+        return None
+    # Longest first, so a secret's quoted form is masked whole, not around a shorter secret.
+    alternatives = sorted(every, key=lambda f: (-len(f), f))
+    return re.compile("|".join(re.escape(f) for f in alternatives), re.IGNORECASE)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret (any case, any encoded form) replaced by ``***``.
+
+    Without ``secrets``, the secrets of the loaded config (``known``).
+    """
+    chosen = frozenset(s for s in (secrets or known) if s and len(s) >= MIN_SECRET_LENGTH)
+    pattern = _pattern(chosen) if chosen else None
+    return pattern.sub(MASK, text) if pattern is not None and text else text
+
+
+def remember(secrets: Iterable[str]) -> None:
+    """Add the secrets of a loaded config to those every log record is scrubbed of."""
+    known.update(s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH)
+
+
+# -- log records -----------------------------------------------------------------
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs a record's message, arguments, exception and stack text of the known secrets.
+
+    The record is rewritten in place (message formatted with its arguments,
+    exception formatted into ``exc_text``), so every handler that sees it after
+    this filter prints the scrubbed text.
+    """
+
+    def __init__(self, secrets: Iterable[str] | None = None) -> None:
+        super().__init__()
+        self._secrets = None if secrets is None else frozenset(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = known if self._secrets is None else self._secrets
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: show the template alone
+            message = str(record.msg)
+        record.msg, record.args = redact(message, secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None  # handlers print exc_text, which is scrubbed below
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, secrets)
+        return True
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (the CLI's test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+class _OwnOrDebug(logging.Filter):
+    def __init__(self, debug: bool) -> None:
+        super().__init__()
+        self.debug = debug
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.debug or record.name.split(".", 1)[0] in OWN_LOGGERS
+
+
+@contextmanager
+def install_logging(debug: bool = False) -> Iterator[_OwnOrDebug]:
+    """For one command: every record scrubbed; SDK loggers silent unless ``debug``.
+
+    Every record is scrubbed where it is made (the record factory), so a
+    handler anyone adds (a library's, a test's) only ever sees scrubbed text.
+    Yields the switch ``set_debug`` turns on when ``--debug`` is parsed late.
+    Restores the previous logging state on exit.
+    """
+    root = logging.getLogger()
+    previous_factory = logging.getLogRecordFactory()
+    previous_root_level = root.level
+    previous_levels = {name: logging.getLogger(name).level for name in SDK_LOGGERS}
+    previous_known = set(known)
+    scrub = RedactingFilter()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous_factory(*args, **kwargs)
+        scrub.filter(record)
+        return record
+
+    switch = _OwnOrDebug(debug)
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+    handler.addFilter(switch)
+    handler.addFilter(scrub)  # again at the handler: records made before the factory was set
+    logging.setLogRecordFactory(factory)
+    root.addHandler(handler)
+    _apply(switch, debug)
+    try:
+        yield switch
+    finally:
+        root.removeHandler(handler)
+        logging.setLogRecordFactory(previous_factory)
+        root.setLevel(previous_root_level)
+        for name, level in previous_levels.items():
+            logging.getLogger(name).setLevel(level)
+        known.clear()
+        known.update(previous_known)
+
+
+def _apply(switch: _OwnOrDebug, debug: bool) -> None:
+    switch.debug = debug
+    logging.getLogger().setLevel(logging.DEBUG if debug else logging.WARNING)
+    # Silent means not even made: python-telegram-bot formats a traceback for every 500.
+    for name in SDK_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.CRITICAL + 1)
+
+
+def set_debug(switch: _OwnOrDebug | None, debug: bool) -> None:
+    """Turn SDK logs on (``--debug`` given after the command name)."""
+    if switch is not None:
+        _apply(switch, debug)

@@ -1,0 +1,64 @@
+"""The egress guard reads a payload as its readers do: no escape or markup a formatter adds hides a value.
+
+Each case is a payload in the form one of our media produces it (Telegram
+HTML, Slack mrkdwn and Block Kit JSON, feeds' HTML inside XML, JSON, plain
+text with Markdown escapes) and a private value it does or does not hold.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from messages.egress import SLACK_BLOCKS, SLACK_MRKDWN, TELEGRAM_HTML, LeakRefused, PrivateValues, guard, readable_text
+
+HELD = [
+    ("ACME\\_CORP is down", "text/plain", "ACME_CORP"),  # a Markdown escape inside the value
+    ("ACME\\_CORP is down", "text/plain", "ACME CORP"),
+    ("*ACME*CORP", SLACK_MRKDWN, "ACMECORP"),  # emphasis splitting it
+    ("_ACME_ ~CORP~", SLACK_MRKDWN, "ACME CORP"),
+    ("<b>ACME</b>CORP", TELEGRAM_HTML, "ACMECORP"),  # a tag splitting it
+    ("ACME&#95;CORP &amp; more", TELEGRAM_HTML, "ACME_CORP"),  # an entity inside it
+    ("<description>&lt;p&gt;&lt;b&gt;Globex&lt;/b&gt; Corp&lt;/p&gt;</description>", "application/xml", "Globex Corp"),
+    ("<https://x.example/a|Globex> Corp", SLACK_MRKDWN, "Globex Corp"),  # half a link label
+    ("Globex &amp;amp; Corp", SLACK_MRKDWN, "Globex &amp; Corp"),
+    ("https://status.example.com/?q=Globex%20Corp", "text/plain", "Globex Corp"),  # URL-quoted
+    ("incidents/globex-corp-outage.html", "text/html", "Globex Corp"),  # a slug
+    ("ＡＣＭＥＣＯＲＰ", "text/plain", "acmecorp"),  # fullwidth
+    ("A\u200bCME\u00adCORP", "text/plain", "ACMECORP"),  # invisible characters
+    ("edge\nfra-2  router", "text/plain", "edge fra-2 router"),  # a line break where it had a space
+    (json.dumps({"Globex Corp": 1}), "application/json", "Globex Corp"),  # a JSON key
+    (json.dumps({"a": "Glo\\bex"}), "application/json", "Glo\\bex"),
+    (json.dumps({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "part one ACME"}},
+                            {"type": "section", "text": {"type": "mrkdwn", "text": "CORP part two"}}]}),
+     SLACK_BLOCKS, "ACME CORP"),  # cut across two blocks at a space
+    (json.dumps({"blocks": [{"text": {"type": "mrkdwn", "text": "…PRIVA1B2"}}, {"text": {"type": "mrkdwn", "text": "C3D4…"}}]}),
+     SLACK_BLOCKS, "PRIVA1B2C3D4"),  # cut inside a word
+]
+
+NOT_HELD = [
+    ("Report for the year 2026.", "text/plain", "#2026"),  # a number alone never widens to any year
+    ("the globe x corporation", "text/plain", "Globex Corp"),
+    ("<h1>Acme status</h1>", "text/html", "ACME CORP"),
+    ("Errors for some customers.", TELEGRAM_HTML, "Initech"),
+]
+
+
+@pytest.mark.parametrize(("payload", "media_type", "value"), HELD, ids=[f"{m}:{v}" for _, m, v in HELD])
+def test_the_guard_sees_a_value_through_each_medium_escape(payload: str, media_type: str, value: str) -> None:
+    values = PrivateValues.of([value])
+    assert values.found_in(readable_text(payload, media_type)) is not None
+    with pytest.raises(LeakRefused) as refused:
+        guard(payload.encode(), values, "the message for tg-public", media_type)
+    assert not refused.value.retryable
+    assert value not in str(refused.value)  # the refusal names the place, never the value
+
+
+@pytest.mark.parametrize(("payload", "media_type", "value"), NOT_HELD, ids=[f"{m}:{v}" for _, m, v in NOT_HELD])
+def test_the_guard_does_not_refuse_ordinary_text(payload: str, media_type: str, value: str) -> None:
+    guard(payload, PrivateValues.of([value]), "the message for x", media_type)
+
+
+def test_no_values_means_nothing_to_refuse() -> None:
+    guard("anything at all", PrivateValues.of(["", "   "]), "the message for x")
