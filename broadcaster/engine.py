@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from broadcaster.config import Config
 from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.own_words import own_words
 from broadcaster.store import Delivery, Store, process_owner
 from channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
 from messages.egress import LeakRefused, PrivateValues, guard
@@ -32,6 +33,7 @@ from messages.visibility import (
     private_values,
     reader_number,
     view_for,
+    without_text,
 )
 
 if TYPE_CHECKING:
@@ -122,9 +124,14 @@ def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
 
 
 def render(
-    destination: Destination, incident: Incident, update: Update, updates: Sequence[Update], config: Config
+    destination: Destination, incident: Incident, update: Update, updates: Sequence[Update], config: Config,
+    *, without_update_text: bool = False,
 ) -> Rendered:
-    """What one destination shows for one update, cut from the view its visibility allows."""
+    """What one destination shows for one update, cut from the view its visibility allows.
+
+    ``without_update_text``: the same rendering with the operator's texts shaped into
+    ``x``s (the egress guard's template: what the destination shows of its own).
+    """
     view: UpdateView = view_for(
         destination.visibility,
         incident,
@@ -133,6 +140,8 @@ def render(
         previous_status=previous_status(updates, update.sequence),
         number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
     )
+    if without_update_text:
+        view = without_text(view)
     if destination.kind == "channel":
         return destination.channel.render(_as_channel_message(view, update, updates, destination))
     if destination.kind == "site":
@@ -153,26 +162,41 @@ def carried_private_values(incident: Incident, update: Update, updates: Sequence
 
 def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
-    updates: Sequence[Update],
+    updates: Sequence[Update], config: Config,
 ) -> LeakRefused | None:
     """The egress guard for one rendering: the refusal if a public one holds a private value, else None.
 
     ``visibility`` is the delivery's (as planned); the destination's may have changed
-    since. If either is public, the rendering must hold nothing private.
+    since. If either is public, the rendering must hold nothing private. The
+    destination's own words (a status, "Next update by", the page's title) count
+    only as often as its rendering without the update's texts holds them.
     """
     if "public" not in (visibility, destination.visibility):
         return None
     values = carried_private_values(incident, update, updates)
-    if destination.kind == "channel":
-        payloads = destination.channel.egress_payloads(rendered)
-    else:
-        payloads = [(rendered.text, "text/plain")]
+    payloads = _egress_payloads(destination, rendered)
+    shown: list[list[tuple[str, str]]] = []
+
+    def template(index: int) -> tuple[str, str] | None:
+        if not shown:
+            plain = render(destination, incident, update, updates, config, without_update_text=True)
+            shown.append(_egress_payloads(destination, plain))
+        if len(shown[0]) != len(payloads):  # cut into other parts: no like-for-like template
+            return None
+        return shown[0][index][0], own_words(config.page, config.components)
+
     try:
-        for payload, media_type in payloads:
-            guard(payload, values, f"the message for {destination.name}", media_type)
+        for index, (payload, media_type) in enumerate(payloads):
+            guard(payload, values, f"the message for {destination.name}", media_type, lambda i=index: template(i))
     except LeakRefused as refused:
         return refused
     return None
+
+
+def _egress_payloads(destination: Destination, rendered: Rendered) -> list[tuple[str, str]]:
+    if destination.kind == "channel":
+        return destination.channel.egress_payloads(rendered)
+    return [(rendered.text, "text/plain")]
 
 
 def _as_channel_message(
@@ -549,7 +573,8 @@ class Publisher:
             assert incident is not None
             rendered = render(destination, incident, update, updates, self.config)
             self._renders[key] = (
-                egress_refusal(destination, delivery.visibility, rendered, incident, update, updates) or rendered
+                egress_refusal(destination, delivery.visibility, rendered, incident, update, updates, self.config)
+                or rendered
             )
         found = self._renders[key]
         if isinstance(found, LeakRefused):

@@ -140,7 +140,7 @@ def previews(
             key = (entry.destination, entry.visibility)
             if key not in done:
                 rendered = render(destination, incident, update, everything, config)
-                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything) or ""))
+                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config) or ""))
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
                               refused=refused))

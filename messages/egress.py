@@ -19,6 +19,16 @@ or markup a formatter adds can split a value out of sight:
 * without markup and escape characters (``ACME\\_CORP``, ``*ACME*CORP``);
 * as words: every run of punctuation as one space (``ACME_CORP``, ``acme-corp``
   in a link, ``ACME CORP``), for values of two words or more.
+
+Words a destination prints of its own are not evidence: a customer called
+"Next" is not leaked by "Next update by", nor "Post" by "Postmortem". A
+caller that can render the same payload without the update's texts (the
+*template*: labels, status words, markup, the page's title) hands it to
+``guard``; a value that is one of the words the product and its config print
+(``own_words``) is then refused only if the payload holds it more often than
+the template does. Any other value is refused wherever it appears: a value
+only a bug could print (a private note, a ticket) is never excused by a
+template that printed it too.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -78,20 +88,33 @@ def _useful(form: str, *, words: bool = False) -> bool:
     return len(form) >= _MIN_FORM and any(c.isalpha() for c in form) and (" " in form or not words)
 
 
+# How often each form of a value (as spaced, markup-free, words) a payload may hold.
+Allowance = tuple[int, int, int]
+_NEVER: Allowance = (0, 0, 0)
+
+
 @dataclass(frozen=True)
 class PrivateValues:
-    """The private values no public payload may hold, kept in their comparable form."""
+    """The private values no public payload may hold, kept in their comparable form.
+
+    ``allowed``: values a payload may hold a few times (see ``allowing``), with how often.
+    """
 
     folded: frozenset[str] = frozenset()
+    allowed: tuple[tuple[str, Allowance], ...] = ()
 
     @cached_property
-    def _forms(self) -> tuple[tuple[str, str | None, str | None], ...]:
-        """Per value: (as spaced, markup-free or None, words or None), in a stable order."""
+    def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
+        """Per value: (as spaced, markup-free or None, words or None, its allowance), in a stable order."""
+        allowed = dict(self.allowed)
         forms = []
         for value in sorted(self.folded):
             base = _spaced(value)
             markup, words = _markup_free(base), _words(base)
-            forms.append((base, markup if _useful(markup) else None, words if _useful(words, words=True) else None))
+            forms.append((
+                base, markup if _useful(markup) else None, words if _useful(words, words=True) else None,
+                allowed.get(value, _NEVER),
+            ))
         return tuple(forms)
 
     @classmethod
@@ -99,29 +122,66 @@ class PrivateValues:
         return cls(frozenset(f for f in (comparable(v).strip() for v in values) if f))
 
     def __or__(self, other: PrivateValues) -> PrivateValues:
-        return PrivateValues(self.folded | other.folded)
+        allowed = dict(self.allowed)
+        for value, counts in other.allowed:
+            allowed[value] = tuple(map(max, allowed.get(value, _NEVER), counts))  # type: ignore[assignment]
+        return PrivateValues(self.folded | other.folded, tuple(sorted(allowed.items())))
 
     def __bool__(self) -> bool:
         return bool(self.folded)
 
     def found_in(self, readable: str) -> str | None:
         """The first private value (folded) that ``readable`` holds, in any of the three forms, or None."""
+        return next(self._held(readable), None)
+
+    def allowing(self, template: str, own_words: str | None = None) -> PrivateValues:
+        """These values, each allowed as often as the readable ``template`` holds it.
+
+        With ``own_words`` (the words the product and its config print), only a value
+        found among them is allowed anything: any other value stays refused wherever
+        it appears, however often the template holds it.
+        """
+        held = set(self._held(template, every=True))
+        if own_words is not None:
+            held &= set(PrivateValues(frozenset(held))._held(own_words, every=True))
+        if not held:
+            return PrivateValues(self.folded)
+        base = _spaced(comparable(template))
+        markup, words = _markup_free(base), _words(base)
+        allowed = [
+            (value, (base.count(value), markup.count(value_markup) if value_markup else 0,
+                     words.count(value_words) if value_words else 0))
+            for value, value_markup, value_words, _ in self._forms
+            if value in held
+        ]
+        return PrivateValues(self.folded, tuple(allowed))
+
+    def _held(self, readable: str, *, every: bool = False) -> Iterator[str]:
+        """The values ``readable`` holds more often than they are allowed (each once; the first only
+        unless ``every``)."""
         if not self.folded:
-            return None
+            return
         base = _spaced(comparable(readable))
         markup = words = ""
-        for value, value_markup, value_words in self._forms:
-            if value in base:
-                return value
+        for value, value_markup, value_words, (in_base, in_markup, in_words) in self._forms:
+            if every:
+                in_base = in_markup = in_words = 0
+            if _more(base, value, in_base):
+                yield value
+                continue
             if value_markup is not None:
                 markup = markup or _markup_free(base)
-                if value_markup in markup:
-                    return value
+                if _more(markup, value_markup, in_markup):
+                    yield value
+                    continue
             if value_words is not None:
                 words = words or _words(base)
-                if value_words in words:
-                    return value
-        return None
+                if _more(words, value_words, in_words):
+                    yield value
+
+
+def _more(text: str, form: str, allowed: int) -> bool:
+    return form in text if not allowed else text.count(form) > allowed
 
 
 def readable_text(payload: str | bytes, media_type: str = "text/plain") -> str:
@@ -173,11 +233,32 @@ def _json_strings(value: Any, key: str | None = None) -> Iterable[tuple[str | No
             yield from _json_strings(item, key)
 
 
-def guard(payload: str | bytes, values: PrivateValues, where: str, media_type: str = "text/plain") -> None:
-    """Raise ``LeakRefused`` if the payload, read as its readers would, holds a private value."""
+# A template: the payload rendered without the update's texts, and the words the product and
+# its config print of their own; made only when a value is found (None: cannot be made).
+Template = Callable[[], tuple[str | bytes, str] | None]
+
+
+def guard(
+    payload: str | bytes, values: PrivateValues, where: str, media_type: str = "text/plain",
+    template: Template | None = None,
+) -> PrivateValues:
+    """Raise ``LeakRefused`` if the payload, read as its readers would, holds a private value.
+
+    ``template``: see the module's docstring. Returns the values as this payload was
+    found clean, each allowed exactly as often as the payload holds it: checking the
+    same bytes again (an upload of a built file) passes, one more occurrence does not.
+    """
     if not values:
-        return
-    found = values.found_in(readable_text(payload, media_type))
+        return values
+    readable = readable_text(payload, media_type)
+    found = values.found_in(readable)
+    if found is not None and template is not None:
+        made = template()
+        if made is not None:
+            shown, own_words = made
+            found = values.allowing(readable_text(shown, media_type), own_words).found_in(readable)
+            if found is None:
+                return values.allowing(readable)
     if found is not None:
         raise LeakRefused(
             f"refused to publish {where}: it holds private detail of the update "
@@ -186,3 +267,4 @@ def guard(payload: str | bytes, values: PrivateValues, where: str, media_type: s
             "the update without it (`broadcaster amend`); otherwise this is a bug in a formatter or the "
             "site builder: report it, and use --skip to publish elsewhere."
         )
+    return values

@@ -277,6 +277,39 @@ def public_incident(
     return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
 
 
+# A letter of operator text, outside a link's scheme (kept, so a link stays a link).
+_LETTER = re.compile(r"(https?://|mailto:)|[^\W\d_]", re.IGNORECASE)
+
+
+def _shape(text: str) -> str:
+    """``text`` with each letter an ``x``: the same length, words, digits, punctuation and links."""
+    return _LETTER.sub(lambda m: m.group(1) or "x", text)
+
+
+def _shaped_header(header: IncidentHeader) -> IncidentHeader:
+    shaped_id = _shape(header.id)
+    url = header.url.replace(header.id, shaped_id) if header.id else _shape(header.url)
+    return replace(header, id=shaped_id, title=_shape(header.title), url=url)
+
+
+def without_text(view: PublicView) -> PublicView:
+    """What a formatter shows of its own for ``view``: the same update with every text an
+    operator wrote (the title, the id made from it, the message) shaped into ``x``s.
+
+    For the egress guard's templates. Always a ``PublicView`` built from the public
+    fields alone, whatever view it is handed, so it holds nothing private.
+    """
+    public = {f.name: getattr(view, f.name) for f in dataclass_fields(PublicView)}
+    return replace(
+        PublicView(**public), incident=_shaped_header(view.incident), message=_shape(view.message)
+    )
+
+
+def incident_without_text(incident: PublicIncident) -> PublicIncident:
+    """``without_text`` for an incident's whole public timeline."""
+    return PublicIncident(_shaped_header(incident.header), tuple(without_text(u) for u in incident.updates))
+
+
 def reader_number(updates: Sequence[Update], sequence: int) -> int:
     """The number readers know an update by: its place among the incident's timeline updates.
 

@@ -62,3 +62,50 @@ def test_the_guard_does_not_refuse_ordinary_text(payload: str, media_type: str, 
 
 def test_no_values_means_nothing_to_refuse() -> None:
     guard("anything at all", PrivateValues.of(["", "   "]), "the message for x")
+
+
+# -- a destination's own words (the template) ----------------------------------------
+
+SHOWN = "<b>Investigating</b>\nNext update by 15:00 UTC"
+OWN = "Investigating\nNext update by"
+
+
+def test_a_word_the_destination_prints_counts_only_where_the_update_adds_it() -> None:
+    values = PrivateValues.of(["Next"])
+    template = lambda: (SHOWN, OWN)  # noqa: E731
+
+    checked = guard(SHOWN, values, "the message for x", TELEGRAM_HTML, template)
+
+    guard(SHOWN, checked, "the upload of x", TELEGRAM_HTML)  # the same bytes, checked again
+    for values_now, tmpl in ((values, template), (checked, None)):
+        with pytest.raises(LeakRefused):
+            guard(f"NEXT sees errors.\n{SHOWN}", values_now, "the message for x", TELEGRAM_HTML, tmpl)
+    with pytest.raises(LeakRefused):  # markup around it is no disguise either
+        guard(f"*Ne*xt sees errors.\n{SHOWN}", values, "the message for x", TELEGRAM_HTML, template)
+
+
+def test_a_value_only_a_bug_could_print_is_never_excused_by_its_template() -> None:
+    """A formatter that prints a private value whatever the update says (a paste, stale state)
+    prints it in the template too; not a word the product prints, it is refused all the same."""
+    values = PrivateValues.of(["OPS-4711-X"])
+    with pytest.raises(LeakRefused):
+        guard(f"{SHOWN} ops-4711-x", values, "the message for x", TELEGRAM_HTML, lambda: (f"{SHOWN} ops-4711-x", OWN))
+
+
+def test_without_a_template_a_value_counts_wherever_it_is() -> None:
+    with pytest.raises(LeakRefused):
+        guard(SHOWN, PrivateValues.of(["Next"]), "the message for x", TELEGRAM_HTML, lambda: None)
+
+
+def test_the_products_own_words_are_read_from_its_code_templates_and_config() -> None:
+    from broadcaster.config import ComponentConfig, PageConfig
+    from broadcaster.own_words import own_words
+    from messages.model import Component
+
+    words = own_words(PageConfig(title="Acme status", timezone="Europe/Berlin"),
+                      (ComponentConfig(Component("db", "Billing database", "Core")),)).lower()
+
+    for word in ("next update by", "incident page", "postmortem", "guid", "blocks", "degraded_performance",
+                 "acme status", "billing database", "december", "cest"):
+        assert word in words, word
+    assert "ops-4711" not in words and "we have published a postmortem" in words

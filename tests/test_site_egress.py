@@ -17,7 +17,7 @@ import pytest
 from broadcaster.config import ChannelConfig
 from broadcaster.errors import DeliveryError
 from broadcaster.site.hosts import BuiltSite, load_host_class
-from messages.egress import LeakRefused, PrivateValues
+from messages.egress import LeakRefused, PrivateValues, readable_text
 from tests.conftest import Project
 from tests.fakes.s3 import S3Server
 from tests.test_site_bad_records import store_record
@@ -81,9 +81,9 @@ def test_a_private_span_of_the_title_is_a_private_value_of_the_site(project: Pro
 
 @pytest.mark.parametrize("customer", ["ACME", "Operational"], ids=["the-page-title", "a-word-of-the-page"])
 def test_a_value_the_site_shows_with_no_incident_does_not_take_an_incident_off_it(project: Project, customer: str) -> None:
-    """A customer named like the site ("Acme status") or like a word every page shows: the guard
-    cannot tell a leak from the page's own text, and refusing left the incident off the page (main's
-    import tests post customer ACME on the Acme page). A private span is still kept out."""
+    """A customer named like the site ("Acme status") or like a word every page shows is the page's
+    own word: it counts only where the incident's text adds it (refusing left the incident off the
+    page; main's import tests post customer ACME on the Acme page). A private span is still kept out."""
     result = project.cli("post", "--yes", "--title", "API errors", "--customer", customer,
                          "Errors [private]edge fra-2[/private].")
 
@@ -106,23 +106,34 @@ def test_a_customer_named_like_the_site_plus_more_is_still_guarded(project: Proj
 # -- uploads --------------------------------------------------------------------------
 
 
-def tampered_site(root: Path) -> BuiltSite:
+# A page as the build checked it, the values it was written with, and the text added on disk after.
+TAMPERED = {
+    "span": (b"<p>Router is down</p>", PrivateValues.of(["fra-edge-02"]), b"<p>Router fra-edge-02 is down</p>"),
+    # "Next" was allowed as often as the page showed it ("Next update by"); once more is a leak.
+    "own-word": (b"<p>Next update by 15:00</p>", PrivateValues.of(["Next"]), b"<p>Next sees errors.</p>"),
+}
+
+
+def tampered_site(root: Path, case: str) -> tuple[BuiltSite, bytes]:
     """A build whose page was checked, then changed on disk before the upload (another process, a bug)."""
-    files = {"index.html": b"<p>ok</p>", "incidents/a.html": b"<p>Router fra-edge-02 is down</p>"}
+    checked, values, added = TAMPERED[case]
+    page = checked + added
+    files = {"index.html": b"<p>ok</p>", "incidents/a.html": page}
     for path, data in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(data)
-    return BuiltSite(
-        root=root, hashes={p: hashlib.sha256(d).hexdigest() for p, d in files.items()},
-        private={"incidents/a.html": PrivateValues.of(["fra-edge-02"])},
-    )
+    private = {"incidents/a.html": values.allowing(readable_text(checked, "text/html"))}
+    return BuiltSite(root=root, hashes={p: hashlib.sha256(d).hexdigest() for p, d in files.items()}, private=private), added
 
 
-def test_an_upload_holding_a_private_value_is_refused_by_every_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_an_upload_holding_a_private_value_is_refused_by_every_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("HOME", str(tmp_path))  # git without the operator's config
-    site = tampered_site(tmp_path / "public")
+    site, added = tampered_site(tmp_path / "public", case)
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     with S3Server() as server:
@@ -138,7 +149,7 @@ def test_an_upload_holding_a_private_value_is_refused_by_every_host(tmp_path: Pa
                 asyncio.run(host.publish(site))
             assert isinstance(caught.value, LeakRefused), (kind, caught.value)
             assert "refused to publish the upload of incidents/a.html" in str(caught.value)
-        assert not [k for k in server.objects("leak-test") if k.endswith(".html") and b"fra-edge" in server.body("leak-test", k)]
+        assert not [k for k in server.objects("leak-test") if k.endswith(".html") and added in server.body("leak-test", k)]
     assert not (tmp_path / "www").exists()
     branches = subprocess.run(["git", "--git-dir", str(remote), "branch", "--list"], capture_output=True, text=True)
     assert branches.stdout == ""

@@ -33,21 +33,21 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 from pathlib import Path
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
+from broadcaster.own_words import own_words
 from broadcaster.site import feeds, summary
 from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
-from messages.egress import LeakRefused, PrivateValues, guard, readable_text
-from messages.gate import comparable
+from messages.egress import LeakRefused, PrivateValues, Template, guard, readable_text
 from messages.uptime import DayUptime
-from messages.visibility import PublicIncident
+from messages.visibility import PublicIncident, incident_without_text
 
 __all__ = ["MANIFEST", "Page", "SiteData", "build_site", "is_immutable"]
 
@@ -125,7 +125,7 @@ class _Build:
         self.data = data
         self.problems = problems if isinstance(problems, dict) else dict(problems)
         self.guarded: dict[str, PrivateValues] = {}
-        self._chrome: str | None = None
+        self._own_words: str | None = None
 
     @property
     def left_out(self) -> set[str]:
@@ -153,19 +153,24 @@ class _Build:
             return True  # an id that cannot be a file name: _write_pages reports it
 
     def _values(self, incident: PublicIncident) -> PrivateValues:
-        return self._guardable(self.data.private.get(incident.header.id, _NO_VALUES))
+        return self.data.private.get(incident.header.id, _NO_VALUES)
 
-    def _guardable(self, values: PrivateValues) -> PrivateValues:
-        """``values`` less those the site shows with no incident at all (the page's title, a
-        component's name, the templates' words): showing them gives nothing away, and refusing
-        them would take an incident off the page for a customer named like the site."""
-        if not values:
-            return values
-        if self._chrome is None:
-            empty = self._render_linking([])
-            self._chrome = comparable("\n".join(readable_text(body, _media(path)) for path, body in empty))
-        kept = frozenset(v for v in values.folded if v not in self._chrome)
-        return values if len(kept) == len(values.folded) else PrivateValues(kept)
+    def _own(self) -> str:
+        """The words the product and this page print of their own (the guard's templates need them)."""
+        if self._own_words is None:
+            self._own_words = own_words(self.data.page, self.data.components)
+        return self._own_words
+
+    def _template(self, render: Callable[[], bytes]) -> Template:
+        """The guard's template: ``render`` (the same file without the update's texts) and the page's
+        own words, made when a value is found; none if it cannot be rendered (every value counts)."""
+        def template() -> tuple[bytes, str] | None:
+            try:
+                return render(), self._own()
+            except Exception:  # noqa: BLE001 - fail closed: the guard refuses what it found
+                return None
+
+        return template
 
     def _write_pages(self, pages: Iterable[Page]) -> set[str]:
         done = set()
@@ -176,8 +181,10 @@ class _Build:
                 body = html.render_incident(self.data.page, self.data.components, page.incident)
                 values = None
                 if not self.writer.unchanged(path, body, page.version):
-                    values = self._guardable(page.values())
-                    guard(body, values, path, "text/html")
+                    without = incident_without_text(page.incident)
+                    values = guard(body, page.values(), path, "text/html", self._template(
+                        lambda w=without: html.render_incident(self.data.page, self.data.components, w)
+                    ))
             except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
                 self._leave_out(incident_id, exc)
                 continue
@@ -201,7 +208,8 @@ class _Build:
                 values = reduce(or_, (self._values(i) for i in shown), _NO_VALUES)
                 leaking = self._leaking(files, shown, values)
                 if not leaking:
-                    self.guarded.update(dict.fromkeys((path for path, _ in files), values) if values else {})
+                    if values:
+                        self.guarded.update((path, _as_written(values, body, path)) for path, body in files)
                     return files
                 self._leave_out_all(leaking, None)
             shown = [i for i in shown if i.header.id not in self.left_out]
@@ -220,20 +228,31 @@ class _Build:
     def _leaking(
         self, files: list[tuple[str, bytes]], shown: list[PublicIncident], values: PrivateValues
     ) -> list[PublicIncident]:
-        """The incidents one of whose private values a linking file holds (almost always none)."""
-        refused = [(path, body) for path, body in files if _fails(lambda b=body, p=path: guard(b, values, p, _media(p)))]
-        if not refused:
+        """The incidents whose own texts put one of their private values in a linking file (almost
+        always none). Each is checked against the same files with its texts shaped away: what is
+        left of a value there is the page's own words and the other incidents' public texts."""
+        found = [(path, body) for path, body in files if _fails(lambda b=body, p=path: guard(b, values, p, _media(p)))]
+        if not found:
             return []
-        found = [
-            incident
-            for incident in shown
-            if self._values(incident)
-            and any(_fails(lambda b=b, p=p, i=incident: guard(b, self._values(i), p, _media(p))) for p, b in refused)
-        ]
-        if not found:  # cannot happen: every value belongs to an incident; fail closed all the same
-            path, body = refused[0]
-            guard(body, values, path, _media(path))
-        return found
+        leaking = []
+        for incident in shown:
+            if self._values(incident) and self._puts_a_value(incident, found, shown):
+                leaking.append(incident)
+        return leaking
+
+    def _puts_a_value(
+        self, incident: PublicIncident, found: list[tuple[str, bytes]], shown: list[PublicIncident]
+    ) -> bool:
+        values = self._values(incident)
+        held = [(p, b) for p, b in found if _fails(lambda b=b, p=p: guard(b, values, p, _media(p)))]
+        if not held:
+            return False
+        others = [incident_without_text(i) if i is incident else i for i in shown]
+        without = cache(lambda: dict(self._render_linking(others)))  # rendered once, if a template is needed
+        return any(
+            _fails(lambda b=b, p=p: guard(b, values, p, _media(p), self._template(lambda p=p: without()[p])))
+            for p, b in held
+        )
 
     def _leave_out_all(self, incidents: list[PublicIncident], exc: Exception | None) -> None:
         for incident in incidents:
@@ -246,6 +265,12 @@ class _Build:
 
 def _as_page(page: PublicIncident | Page) -> Page:
     return page if isinstance(page, Page) else Page(page)
+
+
+def _as_written(values: PrivateValues, body: bytes, path: str) -> PrivateValues:
+    """``values``, each allowed as often as the accepted ``body`` holds it: an upload may hold no more."""
+    readable = readable_text(body, _media(path))
+    return values if values.found_in(readable) is None else values.allowing(readable)
 
 
 def _fails(action: Callable[[], object]) -> bool:

@@ -1,0 +1,96 @@
+"""The words broadcaster prints of its own, for the egress guard's templates (``messages.egress``).
+
+A private value among them (a customer called "Next", "Post" or "Operational",
+or named like the page) is refused only where the update's own text adds it:
+as often as the payload's rendering without the update's texts holds it, it
+is the destination's own word. A value outside them is refused wherever it
+appears, so a formatter bug that prints a private note or ticket is never
+excused by a template that printed it too.
+
+They are read from where they are written, never from what a formatter
+returns: the string literals of the code and templates that render payloads
+(and of the feed library, which names the feeds' tags), the names of months
+and days, and the config's own texts (the page's title and base URL, the time
+zone and its abbreviations, the components' names and groups).
+"""
+
+from __future__ import annotations
+
+import ast
+import calendar
+import importlib.util
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from broadcaster.config import ComponentConfig, PageConfig
+
+# Packages and modules whose literals can reach a public payload: formatters, the site and
+# its templates, the engine's announcements and the labels of the model's values.
+_PRINTING = ("channels", "messages", "broadcaster.site", "broadcaster.engine", "feedgen")
+
+
+def own_words(page: PageConfig, components: Sequence[ComponentConfig]) -> str:
+    """Every word the product and this config print of their own, as one text."""
+    return "\n".join((_product_words(), *_config_words(page, components)))
+
+
+@cache
+def _product_words() -> str:
+    words = [*calendar.month_name, *calendar.month_abbr, *calendar.day_name, *calendar.day_abbr]
+    for path in _sources():
+        if path.suffix == ".py":
+            words += _literals(path)
+        else:
+            words.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(w for w in words if w)
+
+
+def _sources() -> Iterator[Path]:
+    for name in _PRINTING:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue  # not installed from source: its words are not excused (fail closed)
+        origin = Path(spec.origin)
+        if spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                yield from sorted(p for p in Path(folder).rglob("*") if p.suffix in (".py", ".html", ".xml"))
+        else:
+            yield origin
+
+
+def _literals(path: Path) -> list[str]:
+    """The string literals of a module, docstrings left out (nobody reads them on a page)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def _config_words(page: PageConfig, components: Iterable[ComponentConfig]) -> list[str]:
+    words = [page.title, page.base_url, page.description, page.timezone, *_zone_names(page.timezone)]
+    for config in components:
+        component = config.component
+        words += [component.id, component.name, component.group, component.description]
+    return [w for w in words if w]
+
+
+def _zone_names(timezone: str) -> list[str]:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return []
+    year = datetime.now().year
+    return [datetime(year, month, 1, tzinfo=zone).tzname() or "" for month in (1, 7)]

@@ -1,0 +1,169 @@
+"""A destination's own words are not private detail; the same word in the update's own text is.
+
+main's egress guard on the channels and fc-site's guard on the site met in one
+merge: a customer whose name is a word every payload prints ("Next" in "Next
+update by", the status "Investigating", "Incident page", Slack's "blocks", the
+feed's <guid>, the base URL) had every public post refused and its incident
+left off the page. These customers now publish everywhere, the site's uploads
+included, and the guard still refuses the update that writes the name itself.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.world import PUBLIC_CHAT, SLACK_CHANNEL, FakeWorld
+
+GUARD = "refused to publish the message for"
+PUBLIC = ("x", "tg-public", "slack-public")
+
+# Customer, what makes the destinations print it of their own, and a public text that names it.
+OWN_WORDS = [
+    ("Next", ["--next-update", "30m"], "Next sees checkout errors."),
+    ("Investigating", [], "Investigating Ltd sees checkout errors."),
+    ("Degraded", ["-C", "api=degraded_performance"], "Degraded sees checkout errors."),
+    ("Incident", [], "Incident GmbH sees checkout errors."),
+    ("Block", [], "Block sees checkout errors."),
+    ("Guid", [], "Guid sees checkout errors."),
+    ("Example", [], "Example sees checkout errors."),
+]
+IDS = [customer for customer, *_ in OWN_WORDS]
+
+
+@pytest.fixture
+def public_world(project: Project) -> Iterator[FakeWorld]:
+    """X, a public Telegram chat and a public Slack channel; the site copied to a directory target."""
+    with FakeWorld() as world:
+        project.write_config(ENGINE + textwrap.dedent(f"""
+            [channels.x]
+            type = "twitter"
+            bearer_token = "${{X_TOKEN}}"
+            api_url = "{world.x.url}"
+
+            [channels.tg-public]
+            type = "telegram"
+            token = "${{TG_TOKEN}}"
+            chat_ids = ["{PUBLIC_CHAT}"]
+            api_url = "{world.telegram.url}"
+
+            [channels.slack-public]
+            type = "slack"
+            token = "${{SLACK_TOKEN}}"
+            channel = "{SLACK_CHANNEL}"
+            api_url = "{world.slack.url}/api/"
+
+            [publish.www]
+            type = "directory"
+            path = "www"
+        """))
+        project.env.update(world.env)
+        yield world
+
+
+def post(project: Project, *args: str) -> tuple[int, dict]:
+    result = project.cli("post", "--yes", "--json", "--title", "Checkout errors", "-C", "api", *args)
+    assert result.stdout, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def states(posted: dict) -> dict[str, tuple[str, str]]:
+    return {d["destination"]: (d["state"], d["error"] or "") for d in posted["deliveries"]}
+
+
+def public_sends(world: FakeWorld) -> list[str]:
+    return ([t.text for t in world.x.tweets] + [m.text for m in world.telegram_messages(PUBLIC_CHAT)]
+            + [json.dumps(m.__dict__, default=str) for m in world.slack_messages()])
+
+
+def site_files(folder: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("customer", "flags", "naming"), OWN_WORDS, ids=IDS)
+def test_a_customer_named_like_a_word_the_destinations_print_publishes_everywhere(
+    project: Project, public_world: FakeWorld, customer: str, flags: list[str], naming: str
+) -> None:
+    code, posted = post(project, "--customer", customer, *flags, "Some customers see checkout errors.")
+
+    assert code == 0, posted
+    assert {name: state for name, (state, _) in states(posted).items()} == dict.fromkeys((*PUBLIC, "site", "www"), "sent")
+    incident = posted["incident_id"]
+    for folder in (project.site, project.root / "www"):
+        assert (folder / "incidents" / f"{incident}.html").is_file()
+        assert "Some customers see checkout errors." in (folder / "index.html").read_text()
+    assert len(public_sends(public_world)) == 3
+
+
+@pytest.mark.parametrize(("customer", "flags", "naming"), OWN_WORDS, ids=IDS)
+def test_the_same_word_written_in_the_update_is_still_refused(
+    project: Project, public_world: FakeWorld, customer: str, flags: list[str], naming: str
+) -> None:
+    code, posted = post(project, "--customer", customer, *flags, naming)
+
+    assert code == 3
+    found = states(posted)
+    for name in PUBLIC:
+        assert found[name][0] == "failed" and found[name][1].startswith(GUARD), found[name]
+    assert found["site"][0] == "failed" and "was left out of the site" in found["site"][1]
+    assert public_sends(public_world) == []
+    for folder in (project.site, project.root / "www"):
+        assert naming not in site_files(folder)
+
+
+def test_a_customer_named_post_publishes_its_postmortem_and_a_postmortem_naming_it_stays_off_the_page(
+    project: Project, public_world: FakeWorld
+) -> None:
+    """"Post" is in "Postmortem" on every page and announcement; a postmortem that names the
+    customer of one of the incident's updates keeps the incident off the site."""
+    code, posted = post(project, "--customer", "Post", "Some customers see checkout errors.")
+    assert code == 0, posted
+    incident = posted["incident_id"]
+    assert project.cli("resolve", "--yes", incident, "Fixed.").exit_code == 0
+    clean = project.root / "clean.md"
+    clean.write_text("# What happened\n\nA bad deploy broke checkout.\n")
+
+    result = project.cli("postmortem", "--yes", "-f", str(clean), incident)
+
+    assert result.exit_code == 0, result.output
+    page = (project.root / "www" / "incidents" / f"{incident}.html").read_text()
+    assert "A bad deploy broke checkout." in page
+
+    naming = project.root / "naming.md"
+    naming.write_text("# What happened\n\nPost was hit hardest by the bad deploy.\n")
+    second = post(project, "--customer", "Post", "More customers see checkout errors.")[1]["incident_id"]
+    assert project.cli("resolve", "--yes", second, "Fixed.").exit_code == 0
+
+    result = project.cli("postmortem", "--yes", "--json", "-f", str(naming), second)
+
+    assert result.exit_code == 3, result.output
+    assert states(json.loads(result.stdout))["site"][0] == "failed"
+    assert "Post was hit hardest" not in site_files(project.site) + site_files(project.root / "www")
+    assert "A bad deploy broke checkout." in site_files(project.root / "www")
+
+
+def test_another_incidents_public_text_does_not_take_an_incident_off_the_index(
+    project: Project, public_world: FakeWorld
+) -> None:
+    """The index and feeds are checked per incident: what is left of a value with the incident's
+    own texts shaped away (the page's words, another incident's public text) is not its leak."""
+    assert post(project, "Checkout fix ships next week.")[0] == 0
+
+    code, posted = post(project, "--customer", "Next", "Some customers see checkout errors.")
+
+    assert code == 0, posted
+    index = (project.root / "www" / "index.html").read_text()
+    assert "Checkout fix ships next week." in index and "Some customers see checkout errors." in index
+
+
+def test_preview_shows_such_a_customer_s_update(project: Project, public_world: FakeWorld) -> None:
+    shown = project.cli("preview", "--title", "Checkout errors", "--customer", "Next", "--next-update", "30m",
+                        "Some customers see checkout errors.")
+
+    assert shown.exit_code == 0, shown.output
+    assert "REFUSED" not in shown.stdout and "Next update by" in shown.stdout
