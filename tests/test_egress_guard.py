@@ -280,7 +280,12 @@ def test_a_public_text_naming_a_customer_is_refused_on_public_channels_only(proj
     # Refused for good: retry does not send it either.
     code, retried = run_json(project, "retry")
     assert code == 3 and public_sends(world) == []
-    assert all(d["error"].startswith(GUARD) for d in retried["deliveries"])
+    # The site's guard (fc-site) leaves the incident off the page: its delivery fails too, naming the file.
+    errors = {d["destination"]: d["error"] for d in retried["deliveries"]}
+    assert set(errors) == {"x", "tg-public", "site"}
+    assert all(errors[name].startswith(GUARD) for name in ("x", "tg-public"))
+    assert "was left out of the site (refused to publish incidents/" in " ".join(errors["site"].split())
+    assert not [p for p in project.site.rglob("*") if p.is_file() and "globex" in p.read_text(errors="replace").lower()]
 
 
 @pytest.mark.parametrize("command", ["preview", "post --dry-run"])
