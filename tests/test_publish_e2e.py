@@ -99,3 +99,16 @@ def test_bad_credentials_fail_at_once_the_site_is_still_built_and_retry_uploads_
     assert retried.exit_code == 0, retried.stdout
     s3.disable_auth()
     assert "Elevated errors." in fetch(s3, "index.html")
+
+
+def test_each_s3_server_starts_as_a_fresh_endpoint() -> None:
+    """moto keeps buckets in the process: a test that checks a page is missing saw an earlier
+    test's pages in a bucket of the same name (tests/fakes/s3.py empties moto between servers)."""
+    with S3Server() as first:
+        first.create_bucket(BUCKET)
+        first.client().put_object(Bucket=BUCKET, Key="incidents/earlier.html", Body=b"<p>earlier</p>")
+        assert "incidents/earlier.html" in first.objects(BUCKET)
+    with S3Server() as second:
+        assert second.client().list_buckets()["Buckets"] == []
+        second.create_bucket(BUCKET)
+        assert second.objects(BUCKET) == {}

@@ -50,7 +50,16 @@ class S3Fault:
 
 
 class S3Server:
-    """moto's ThreadedMotoServer on 127.0.0.1:0 plus a recording pass-through proxy."""
+    """moto's ThreadedMotoServer on 127.0.0.1:0 plus a recording pass-through proxy.
+
+    moto keeps its buckets in the process, not in the server: a second server would
+    see the first one's buckets and objects (a test checking that a page is missing
+    found another test's). So the first server to start, and the last to stop, empty
+    moto: each server on its own starts with no bucket, as a fresh endpoint does.
+    """
+
+    _live = 0  # servers started and not stopped in this process
+    _live_lock = threading.Lock()
 
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency  # seconds added to every request, like a distant endpoint (benchmarks)
@@ -75,6 +84,10 @@ class S3Server:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
+        with S3Server._live_lock:
+            S3Server._live += 1
+            if S3Server._live == 1:
+                self._moto_api("reset", b"")
         self._proxy = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._proxy.daemon_threads = True
         threading.Thread(target=self._proxy.serve_forever, daemon=True).start()
@@ -87,6 +100,10 @@ class S3Server:
             self._proxy.server_close()
         if self._moto:
             self.disable_auth()
+            with S3Server._live_lock:
+                S3Server._live -= 1
+                if S3Server._live == 0:
+                    self._moto_api("reset", b"")
             self._moto.stop()
 
     def __enter__(self) -> Self:
