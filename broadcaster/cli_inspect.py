@@ -82,7 +82,7 @@ def site_build(ctx: click.Context) -> None:
     built = operations.rebuild_site(config, open_store(ctx))
     click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
     if built.problems:
-        views.print_left_out(built.problems)
+        views.print_left_out(built.problems, config.secret_values())
         ctx.exit(EXIT_DELIVERY)
 
 

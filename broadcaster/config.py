@@ -7,6 +7,7 @@ someone calling ``reveal()``, which happens where an SDK client is built.
 
 from __future__ import annotations
 
+import base64
 import difflib
 import os
 import re
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.errors import ConfigError
@@ -162,10 +164,11 @@ class Config:
             for value in table.options.values()
             if isinstance(value, Secret)
         ]
+        values += [part for value in values for part in url_credentials(value)]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
         values += [env.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
         if any(table.type == "s3" for table in self.publish.values()):
-            values += [env.get(name, "") for name in _AWS_SECRETS]
+            values += [env.get(name, "") for name in AWS_SECRET_VARIABLES]
         if url:
             values.append(env.get("PGPASSWORD", ""))
         return [v for v in values if v]
@@ -186,7 +189,26 @@ class Config:
 # -- Loading -----------------------------------------------------------------
 
 # Read by the SDKs from the environment when the config names no credential.
-_AWS_SECRETS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
+def url_credentials(value: str) -> list[str]:
+    """The credential a URL holds (a git remote from ${VAR}) in the forms an error may show it on
+    its own: the password, or a user name given alone (a token written as the user), as written
+    and decoded, and the HTTP Basic form git sends (``user:password`` in base64), which a server
+    or proxy echoing the request's Authorization header repeats."""
+    if "://" not in value or "@" not in value:
+        return []
+    try:
+        parts = urlsplit(value)
+        user, password = parts.username or "", parts.password or ""
+    except ValueError:
+        return []
+    secret = password or user
+    if not secret:
+        return []
+    basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return [secret, unquote(secret), basic]
+
+
+AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}

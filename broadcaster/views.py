@@ -214,26 +214,27 @@ def publish_site(config: Config, store: Store) -> bool:
     out = console()
     out.print(f"Built {len(built.hashes)} files into {config.output_dir}.", markup=False)
     if built.problems:
-        print_left_out(built.problems)
+        print_left_out(built.problems, config.secret_values())
     hosts = [d for d in destinations(config).values() if d.kind == "host"]
     ok = True
+    secrets = config.secret_values()  # what a storage service or git answered may echo a credential
     for destination in hosts:
         try:
             receipt = asyncio.run(site_source.publish(store, destination.host, built, wait=config.engine.deadline))
-            out.print(Text("  ✓ ", style="green") + Text(f"{destination.name}: {receipt.remote_id}"))
+            out.print(Text("  ✓ ", style="green") + Text(redact(f"{destination.name}: {receipt.remote_id}", secrets)))
         except DeliveryError as exc:
             ok = False
-            out.print(Text("  ✗ ", style="red") + Text(f"{destination.name}: {exc}"))
+            out.print(Text("  ✗ ", style="red") + Text(redact(f"{destination.name}: {exc}", secrets)))
     if not hosts:
         out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
     return ok and not built.problems
 
 
-def print_left_out(problems: Sequence[str]) -> None:
-    """Incidents a build left out: loud, on standard error, each with its id."""
+def print_left_out(problems: Sequence[str], secrets: Sequence[str]) -> None:
+    """Incidents a build left out: loud, on standard error, each with its id (and no secret)."""
     err = console(stderr=True)
     for problem in problems:
-        err.print(Text("✗ " + problem, style="red"))
+        err.print(Text("✗ " + redact(problem, secrets), style="red"))
     err.print(Text("The rest of the site was built. See `broadcaster show ID` for each record."))
 
 

@@ -12,6 +12,7 @@ form of a secret may reach stdout, stderr (with or without ``--debug``),
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import Project
-from tests.fakes.base import Fault, Response
+from tests.fakes.base import FakeServer, Fault, Request, Response, echo_of
 from tests.fakes.s3 import S3Fault, S3Server
 from tests.fakes.twitter import FakeX
 from tests.fakes.world import SECRETS, TG_TOKEN, FakeWorld
@@ -205,3 +206,92 @@ def test_an_s3_gateway_that_echoes_the_key_leaks_nothing(project: Project, s3_ec
         assert not leaks(result.stdout + result.stderr, secrets), result.stdout + result.stderr
     state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
     assert not leaks(state.decode("utf-8", errors="replace"), secrets)
+
+
+# fc-site's S3 requests one by one: the manifest read (and written), the uploads; keys from the config or
+# from the AWS environment (which the target's own messages did not know to scrub).
+S3_PATHS = {"manifest": ".broadcaster-manifest.json", "uploads": "/incidents/"}
+
+
+@pytest.mark.parametrize("failing", sorted(S3_PATHS))
+@pytest.mark.parametrize("source", ["config", "environment"])
+def test_each_s3_request_of_a_publish_that_echoes_the_key_leaks_nothing(
+    project: Project, s3_echoing: S3Server, source: str, failing: str
+) -> None:
+    if source == "environment":
+        config = project.config.read_text()
+        project.config.write_text("\n".join(line for line in config.splitlines() if "_key" not in line) + "\n")
+        project.env.update(AWS_ACCESS_KEY_ID=S3_KEY_ID, AWS_SECRET_ACCESS_KEY=S3_SECRET)
+    s3_echoing.fail(S3Fault(match=S3_PATHS[failing], status=400, code="InvalidArgument", times=200))
+
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Elevated errors.")
+
+    assert posted.exit_code == 3, posted.stderr
+    delivery = next(d for d in json.loads(posted.stdout)["deliveries"] if d["destination"] == "bucket")
+    doing = "read the manifest" if failing == "manifest" else "upload incidents/"
+    assert delivery["state"] == "failed" and doing in delivery["error"] and "***" in delivery["error"], delivery
+    incident = json.loads(posted.stdout)["incident_id"]
+    published = project.cli("site", "publish")
+    assert published.exit_code == 3 and "***" in published.stdout, published.stdout  # the echo, masked
+    outputs = [posted, published]
+    for flags in ([], ["--debug"]):
+        outputs += [project.cli(*flags, "site", "publish"), project.cli(*flags, "show", incident),
+                    project.cli(*flags, "retry"), project.cli(*flags, "channels", "check"),
+                    project.cli(*flags, "store", "export")]
+    for result in outputs:
+        assert not leaks(result.stdout + result.stderr, (S3_KEY_ID, S3_SECRET)), result.stdout + result.stderr
+    state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
+    assert not leaks(state.decode("utf-8", errors="replace"), (S3_KEY_ID, S3_SECRET))
+
+
+# -- git -----------------------------------------------------------------------------
+
+GIT_USER, GIT_TOKEN = "ci-bot", "ghp_EchoToken0123456789abcdef"
+# What git sends once the credential helper has answered: HTTP Basic, the token readable by anyone.
+GIT_BASIC = base64.b64encode(f"{GIT_USER}:{GIT_TOKEN}".encode()).decode()
+
+
+@pytest.fixture
+def git_echoing(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeServer]:
+    """A smart-HTTP git host whose every answer is an error repeating the credentials it received,
+    decoded (git shows a text/plain error body as "remote: ..." lines)."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # git without the operator's config and helpers
+    server = FakeServer()
+    server.status = 403  # type: ignore[attr-defined]
+
+    def answer(request: Request, match: object) -> Response:
+        carried = request.headers.get("authorization", "")
+        decoded = base64.b64decode(carried.split()[-1]).decode(errors="replace") if carried else ""
+        status = server.status  # type: ignore[attr-defined]
+        headers = {"WWW-Authenticate": 'Basic realm="git"'} if status == 401 else {}
+        return Response(status, f"denied for {echo_of([carried, decoded, GIT_TOKEN if carried else ''])}\n",
+                        headers=headers, content_type="text/plain")
+
+    server.route("GET", r"/.*", answer)
+    server.route("POST", r"/.*", answer)
+    with server:
+        project.write_config(ENGINE + '\n[publish.pages]\ntype = "git"\nremote = "${PAGES_REMOTE}"\nbranch = "gh-pages"\n')
+        project.env.update(PAGES_REMOTE=f"http://{GIT_USER}:{GIT_TOKEN}@127.0.0.1:{server.port}/acme/status.git")
+        yield server
+
+
+@pytest.mark.parametrize("status", [401, 403, 503])
+def test_a_git_host_that_echoes_the_token_leaks_nothing(project: Project, git_echoing: FakeServer, status: int) -> None:
+    git_echoing.status = status  # type: ignore[attr-defined]
+
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Elevated errors.")
+
+    assert posted.exit_code == 3, posted.stderr
+    assert git_echoing.received("/acme/status.git/info/refs"), "git never reached the fake host"
+    delivery = next(d for d in json.loads(posted.stdout)["deliveries"] if d["destination"] == "pages")
+    assert delivery["state"] == "failed" and "remote: denied for" in delivery["error"], delivery
+    incident = json.loads(posted.stdout)["incident_id"]
+    outputs = [posted]
+    for flags in ([], ["--debug"]):
+        outputs += [project.cli(*flags, "site", "publish"), project.cli(*flags, "show", incident),
+                    project.cli(*flags, "retry"), project.cli(*flags, "channels", "check"),
+                    project.cli(*flags, "store", "export")]
+    for result in outputs:
+        assert not leaks(result.stdout + result.stderr, (GIT_TOKEN, GIT_BASIC)), result.stdout + result.stderr
+    state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
+    assert not leaks(state.decode("utf-8", errors="replace"), (GIT_TOKEN, GIT_BASIC))

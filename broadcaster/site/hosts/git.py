@@ -43,6 +43,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from broadcaster.config import url_credentials
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from channels.base import CheckResult, Receipt, redact
@@ -175,7 +176,7 @@ class GitHost(SiteHost):
         raw = value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
         try:
             parts = urlsplit(raw)
-            return [parts.username or "", parts.password or ""]
+            return [parts.username or "", parts.password or "", *url_credentials(raw)]
         except ValueError:
             return []
 

@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import mimetypes
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from broadcaster.config import AWS_SECRET_VARIABLES
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from channels.base import CheckResult, Receipt, redact
@@ -419,11 +421,13 @@ class S3Host(SiteHost):
         return permanent(self._clean(f"{where}: {exc}. Check publish.{self.name} in the config."))
 
     def _clean(self, message: str) -> str:
+        """``message`` without the credentials boto signs with: the config's, or the AWS environment's."""
         secrets = [
             value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
             for key in self.secret_options
             if (value := self.config.options.get(key)) is not None
         ]
+        secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
         return redact(message, secrets)
 
 
