@@ -206,10 +206,13 @@ class _Build:
                 self._leave_out_all(bad, exc)
             else:
                 values = reduce(or_, (self._values(i) for i in shown), _NO_VALUES)
-                leaking = self._leaking(files, shown, values)
+                found = [(p, b) for p, b in files if _fails(lambda b=b, p=p, v=values: guard(b, v, p, _media(p)))]
+                leaking = self._leaking(found, shown)
                 if not leaking:
                     if values:
-                        self.guarded.update((path, _as_written(values, body, path)) for path, body in files)
+                        self.guarded.update(dict.fromkeys((path for path, _ in files), values))
+                        # What a page's own words put there: an upload may hold each value no more often.
+                        self.guarded.update((p, values.allowing(readable_text(b, _media(p)))) for p, b in found)
                     return files
                 self._leave_out_all(leaking, None)
             shown = [i for i in shown if i.header.id not in self.left_out]
@@ -225,20 +228,14 @@ class _Build:
         """The incidents that make the linking files fail to render on their own."""
         return [i for i in shown if _fails(lambda i=i: self._render_linking([i]))]
 
-    def _leaking(
-        self, files: list[tuple[str, bytes]], shown: list[PublicIncident], values: PrivateValues
-    ) -> list[PublicIncident]:
-        """The incidents whose own texts put one of their private values in a linking file (almost
-        always none). Each is checked against the same files with its texts shaped away: what is
-        left of a value there is the page's own words and the other incidents' public texts."""
-        found = [(path, body) for path, body in files if _fails(lambda b=body, p=path: guard(b, values, p, _media(p)))]
+    def _leaking(self, found: list[tuple[str, bytes]], shown: list[PublicIncident]) -> list[PublicIncident]:
+        """The incidents whose own texts put one of their private values in the linking files
+        ``found`` to hold one (almost always none). Each is checked against the same files with its
+        texts shaped away: what is left of a value there is the page's own words and the other
+        incidents' public texts."""
         if not found:
             return []
-        leaking = []
-        for incident in shown:
-            if self._values(incident) and self._puts_a_value(incident, found, shown):
-                leaking.append(incident)
-        return leaking
+        return [i for i in shown if self._values(i) and self._puts_a_value(i, found, shown)]
 
     def _puts_a_value(
         self, incident: PublicIncident, found: list[tuple[str, bytes]], shown: list[PublicIncident]
@@ -265,12 +262,6 @@ class _Build:
 
 def _as_page(page: PublicIncident | Page) -> Page:
     return page if isinstance(page, Page) else Page(page)
-
-
-def _as_written(values: PrivateValues, body: bytes, path: str) -> PrivateValues:
-    """``values``, each allowed as often as the accepted ``body`` holds it: an upload may hold no more."""
-    readable = readable_text(body, _media(path))
-    return values if values.found_in(readable) is None else values.allowing(readable)
 
 
 def _fails(action: Callable[[], object]) -> bool:
