@@ -25,7 +25,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.own_words import own_words
 from broadcaster.store import Delivery, Store, process_owner
 from channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
-from messages.egress import LeakRefused, PrivateValues, guard
+from messages.egress import Compared, LeakRefused, PrivateValues, guard
 from messages.model import Incident, Status, Update
 from messages.visibility import (
     UpdateView,
@@ -177,7 +177,7 @@ def egress_refusal(
     payloads = _egress_payloads(destination, rendered)
     shown: list[list[tuple[str, str]]] = []
 
-    def template(index: int) -> tuple[str, str] | None:
+    def template(index: int) -> tuple[str, Compared] | None:
         if not shown:
             plain = render(destination, incident, update, updates, config, without_update_text=True)
             shown.append(_egress_payloads(destination, plain))

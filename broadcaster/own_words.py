@@ -21,20 +21,26 @@ import calendar
 import importlib.util
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.config import ComponentConfig, PageConfig
+from messages.egress import Compared
 
 # Packages and modules whose literals can reach a public payload: formatters, the site and
 # its templates, the engine's announcements and the labels of the model's values.
 _PRINTING = ("channels", "messages", "broadcaster.site", "broadcaster.engine", "feedgen")
 
 
-def own_words(page: PageConfig, components: Sequence[ComponentConfig]) -> str:
-    """Every word the product and this config print of their own, as one text."""
-    return "\n".join((_product_words(), *_config_words(page, components)))
+def own_words(page: PageConfig, components: Sequence[ComponentConfig]) -> Compared:
+    """Every word the product and this config print of their own, ready to be searched."""
+    return _compared("\n".join((_product_words(), *_config_words(page, components))))
+
+
+@lru_cache(maxsize=4)
+def _compared(text: str) -> Compared:
+    return Compared(text)  # folding some 50,000 characters: once per config and process
 
 
 @cache

@@ -93,6 +93,24 @@ Allowance = tuple[int, int, int]
 _NEVER: Allowance = (0, 0, 0)
 
 
+class Compared:
+    """A readable text in the three forms values are searched in, each made once, when needed.
+
+    Made once for a long text searched again and again (the product's own words).
+    """
+
+    def __init__(self, readable: str) -> None:
+        self.base = _spaced(comparable(readable))
+
+    @cached_property
+    def markup(self) -> str:
+        return _markup_free(self.base)
+
+    @cached_property
+    def words(self) -> str:
+        return _words(self.base)
+
+
 @dataclass(frozen=True)
 class PrivateValues:
     """The private values no public payload may hold, kept in their comparable form.
@@ -130,54 +148,46 @@ class PrivateValues:
     def __bool__(self) -> bool:
         return bool(self.folded)
 
-    def found_in(self, readable: str) -> str | None:
+    def found_in(self, readable: str | Compared) -> str | None:
         """The first private value (folded) that ``readable`` holds, in any of the three forms, or None."""
-        return next(self._held(readable), None)
+        return next(self._held(_compared(readable)), None)
 
-    def allowing(self, template: str, own_words: str | None = None) -> PrivateValues:
+    def allowing(self, template: str | Compared, own_words: Compared | None = None) -> PrivateValues:
         """These values, each allowed as often as the readable ``template`` holds it.
 
         With ``own_words`` (the words the product and its config print), only a value
         found among them is allowed anything: any other value stays refused wherever
         it appears, however often the template holds it.
         """
-        held = set(self._held(template, every=True))
-        if own_words is not None:
+        shown = _compared(template)
+        held = set(self._held(shown, every=True))
+        if own_words is not None and held:
             held &= set(PrivateValues(frozenset(held))._held(own_words, every=True))
         if not held:
             return PrivateValues(self.folded)
-        base = _spaced(comparable(template))
-        markup, words = _markup_free(base), _words(base)
         allowed = [
-            (value, (base.count(value), markup.count(value_markup) if value_markup else 0,
-                     words.count(value_words) if value_words else 0))
+            (value, (shown.base.count(value), shown.markup.count(value_markup) if value_markup else 0,
+                     shown.words.count(value_words) if value_words else 0))
             for value, value_markup, value_words, _ in self._forms
             if value in held
         ]
         return PrivateValues(self.folded, tuple(allowed))
 
-    def _held(self, readable: str, *, every: bool = False) -> Iterator[str]:
-        """The values ``readable`` holds more often than they are allowed (each once; the first only
-        unless ``every``)."""
-        if not self.folded:
-            return
-        base = _spaced(comparable(readable))
-        markup = words = ""
-        for value, value_markup, value_words, (in_base, in_markup, in_words) in self._forms:
-            if every:
-                in_base = in_markup = in_words = 0
-            if _more(base, value, in_base):
+    def _held(self, text: Compared, *, every: bool = False) -> Iterator[str]:
+        """The values ``text`` holds more often than they are allowed (each once, in a stable order;
+        ``every``: as if nothing were allowed)."""
+        for value, value_markup, value_words, allowance in self._forms:
+            in_base, in_markup, in_words = _NEVER if every else allowance
+            if _more(text.base, value, in_base):
                 yield value
-                continue
-            if value_markup is not None:
-                markup = markup or _markup_free(base)
-                if _more(markup, value_markup, in_markup):
-                    yield value
-                    continue
-            if value_words is not None:
-                words = words or _words(base)
-                if _more(words, value_words, in_words):
-                    yield value
+            elif value_markup is not None and _more(text.markup, value_markup, in_markup):
+                yield value
+            elif value_words is not None and _more(text.words, value_words, in_words):
+                yield value
+
+
+def _compared(text: str | Compared) -> Compared:
+    return text if isinstance(text, Compared) else Compared(text)
 
 
 def _more(text: str, form: str, allowed: int) -> bool:
@@ -235,22 +245,24 @@ def _json_strings(value: Any, key: str | None = None) -> Iterable[tuple[str | No
 
 # A template: the payload rendered without the update's texts, and the words the product and
 # its config print of their own; made only when a value is found (None: cannot be made).
-Template = Callable[[], tuple[str | bytes, str] | None]
+Template = Callable[[], tuple[str | bytes, Compared] | None]
 
 
 def guard(
     payload: str | bytes, values: PrivateValues, where: str, media_type: str = "text/plain",
-    template: Template | None = None,
+    template: Template | None = None, *, read: Compared | None = None,
 ) -> PrivateValues:
     """Raise ``LeakRefused`` if the payload, read as its readers would, holds a private value.
 
     ``template``: see the module's docstring. Returns the values as this payload was
     found clean, each allowed exactly as often as the payload holds it: checking the
     same bytes again (an upload of a built file) passes, one more occurrence does not.
+    ``read``: the payload's ``Compared(readable_text(...))``, when the caller checks one
+    long payload against many sets of values.
     """
     if not values:
         return values
-    readable = readable_text(payload, media_type)
+    readable = read or Compared(readable_text(payload, media_type))
     found = values.found_in(readable)
     if found is not None and template is not None:
         made = template()

@@ -11,7 +11,16 @@ import json
 
 import pytest
 
-from messages.egress import SLACK_BLOCKS, SLACK_MRKDWN, TELEGRAM_HTML, LeakRefused, PrivateValues, guard, readable_text
+from messages.egress import (
+    SLACK_BLOCKS,
+    SLACK_MRKDWN,
+    TELEGRAM_HTML,
+    Compared,
+    LeakRefused,
+    PrivateValues,
+    guard,
+    readable_text,
+)
 
 HELD = [
     ("ACME\\_CORP is down", "text/plain", "ACME_CORP"),  # a Markdown escape inside the value
@@ -67,7 +76,7 @@ def test_no_values_means_nothing_to_refuse() -> None:
 # -- a destination's own words (the template) ----------------------------------------
 
 SHOWN = "<b>Investigating</b>\nNext update by 15:00 UTC"
-OWN = "Investigating\nNext update by"
+OWN = Compared("Investigating\nNext update by")
 
 
 def test_a_word_the_destination_prints_counts_only_where_the_update_adds_it() -> None:
@@ -103,7 +112,7 @@ def test_the_products_own_words_are_read_from_its_code_templates_and_config() ->
     from messages.model import Component
 
     words = own_words(PageConfig(title="Acme status", timezone="Europe/Berlin"),
-                      (ComponentConfig(Component("db", "Billing database", "Core")),)).lower()
+                      (ComponentConfig(Component("db", "Billing database", "Core")),)).base
 
     for word in ("next update by", "incident page", "postmortem", "guid", "blocks", "degraded_performance",
                  "acme status", "billing database", "december", "cest"):

@@ -45,7 +45,7 @@ from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
-from messages.egress import LeakRefused, PrivateValues, Template, guard, readable_text
+from messages.egress import Compared, LeakRefused, PrivateValues, Template, guard, readable_text
 from messages.uptime import DayUptime
 from messages.visibility import PublicIncident, incident_without_text
 
@@ -125,7 +125,7 @@ class _Build:
         self.data = data
         self.problems = problems if isinstance(problems, dict) else dict(problems)
         self.guarded: dict[str, PrivateValues] = {}
-        self._own_words: str | None = None
+        self._own_words: Compared | None = None
 
     @property
     def left_out(self) -> set[str]:
@@ -155,7 +155,7 @@ class _Build:
     def _values(self, incident: PublicIncident) -> PrivateValues:
         return self.data.private.get(incident.header.id, _NO_VALUES)
 
-    def _own(self) -> str:
+    def _own(self) -> Compared:
         """The words the product and this page print of their own (the guard's templates need them)."""
         if self._own_words is None:
             self._own_words = own_words(self.data.page, self.data.components)
@@ -164,7 +164,7 @@ class _Build:
     def _template(self, render: Callable[[], bytes]) -> Template:
         """The guard's template: ``render`` (the same file without the update's texts) and the page's
         own words, made when a value is found; none if it cannot be rendered (every value counts)."""
-        def template() -> tuple[bytes, str] | None:
+        def template() -> tuple[bytes, Compared] | None:
             try:
                 return render(), self._own()
             except Exception:  # noqa: BLE001 - fail closed: the guard refuses what it found
@@ -181,9 +181,10 @@ class _Build:
                 body = html.render_incident(self.data.page, self.data.components, page.incident)
                 values = None
                 if not self.writer.unchanged(path, body, page.version):
-                    without = incident_without_text(page.incident)
                     values = guard(body, page.values(), path, "text/html", self._template(
-                        lambda w=without: html.render_incident(self.data.page, self.data.components, w)
+                        lambda i=page.incident: html.render_incident(
+                            self.data.page, self.data.components, incident_without_text(i)
+                        )
                     ))
             except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
                 self._leave_out(incident_id, exc)
@@ -206,13 +207,14 @@ class _Build:
                 self._leave_out_all(bad, exc)
             else:
                 values = reduce(or_, (self._values(i) for i in shown), _NO_VALUES)
-                found = [(p, b) for p, b in files if _fails(lambda b=b, p=p, v=values: guard(b, v, p, _media(p)))]
+                read = {p: Compared(readable_text(b, _media(p))) for p, b in files} if values else {}
+                found = [(p, b, read[p]) for p, b in files if values and values.found_in(read[p]) is not None]
                 leaking = self._leaking(found, shown)
                 if not leaking:
                     if values:
                         self.guarded.update(dict.fromkeys((path for path, _ in files), values))
                         # What a page's own words put there: an upload may hold each value no more often.
-                        self.guarded.update((p, values.allowing(readable_text(b, _media(p)))) for p, b in found)
+                        self.guarded.update((p, values.allowing(r)) for p, _, r in found)
                     return files
                 self._leave_out_all(leaking, None)
             shown = [i for i in shown if i.header.id not in self.left_out]
@@ -228,27 +230,35 @@ class _Build:
         """The incidents that make the linking files fail to render on their own."""
         return [i for i in shown if _fails(lambda i=i: self._render_linking([i]))]
 
-    def _leaking(self, found: list[tuple[str, bytes]], shown: list[PublicIncident]) -> list[PublicIncident]:
+    def _leaking(self, found: list[tuple[str, bytes, Compared]], shown: list[PublicIncident]) -> list[PublicIncident]:
         """The incidents whose own texts put one of their private values in the linking files
         ``found`` to hold one (almost always none). Each is checked against the same files with its
         texts shaped away: what is left of a value there is the page's own words and the other
-        incidents' public texts."""
+        incidents' public texts. With every incident's texts shaped away first: one rendering
+        clears the incidents whose value only the page's own words hold."""
         if not found:
             return []
-        return [i for i in shown if self._values(i) and self._puts_a_value(i, found, shown)]
+        everyone = cache(lambda: dict(self._render_linking([incident_without_text(i) for i in shown])))
+        suspects = [i for i in shown if self._values(i) and self._puts_a_value(i, found, everyone)]
+        return [
+            incident for incident in suspects
+            if self._puts_a_value(incident, found, cache(lambda i=incident: dict(self._render_linking(
+                [incident_without_text(other) if other is i else other for other in shown]
+            ))))
+        ]
 
     def _puts_a_value(
-        self, incident: PublicIncident, found: list[tuple[str, bytes]], shown: list[PublicIncident]
+        self, incident: PublicIncident, found: list[tuple[str, bytes, Compared]],
+        without: Callable[[], dict[str, bytes]],
     ) -> bool:
+        """Whether a linking file holds a value of ``incident`` more often than ``without()`` (the
+        same files, some texts shaped away; rendered only if needed) and the page's words allow."""
         values = self._values(incident)
-        held = [(p, b) for p, b in found if _fails(lambda b=b, p=p: guard(b, values, p, _media(p)))]
-        if not held:
-            return False
-        others = [incident_without_text(i) if i is incident else i for i in shown]
-        without = cache(lambda: dict(self._render_linking(others)))  # rendered once, if a template is needed
         return any(
-            _fails(lambda b=b, p=p: guard(b, values, p, _media(p), self._template(lambda p=p: without()[p])))
-            for p, b in held
+            _fails(lambda b=b, p=p, r=r: guard(
+                b, values, p, _media(p), self._template(lambda p=p: without()[p]), read=r
+            ))
+            for p, b, r in found
         )
 
     def _leave_out_all(self, incidents: list[PublicIncident], exc: Exception | None) -> None:
