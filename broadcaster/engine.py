@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from broadcaster.config import Config
@@ -175,15 +176,14 @@ def egress_refusal(
         return None
     values = carried_private_values(incident, update, updates)
     payloads = _egress_payloads(destination, rendered)
-    shown: list[list[tuple[str, str]]] = []
+    shown = cache(lambda: _egress_payloads(
+        destination, render(destination, incident, update, updates, config, without_update_text=True)
+    ))  # rendered once, and only if a value is found
 
     def template(index: int) -> tuple[str, Compared] | None:
-        if not shown:
-            plain = render(destination, incident, update, updates, config, without_update_text=True)
-            shown.append(_egress_payloads(destination, plain))
-        if len(shown[0]) != len(payloads):  # cut into other parts: no like-for-like template
+        if len(shown()) != len(payloads):  # cut into other parts: no like-for-like template
             return None
-        return shown[0][index][0], own_words(config.page, config.components)
+        return shown()[index][0], own_words(config.page, config.components)
 
     try:
         for index, (payload, media_type) in enumerate(payloads):

@@ -288,7 +288,8 @@ def _shape(text: str) -> str:
 
 def _shaped_header(header: IncidentHeader) -> IncidentHeader:
     shaped_id = _shape(header.id)
-    url = header.url.replace(header.id, shaped_id) if header.id else _shape(header.url)
+    start, found, end = header.url.rpartition(header.id)  # the page's own link, after the base URL
+    url = start + shaped_id + end if found and header.id else header.url
     return replace(header, id=shaped_id, title=_shape(header.title), url=url)
 
 

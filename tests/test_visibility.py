@@ -18,6 +18,7 @@ from messages.visibility import (
     public_view,
     split_private,
     view_for,
+    without_text,
 )
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -74,6 +75,21 @@ def test_private_view_has_everything() -> None:
     assert isinstance(view, PrivateView)
     assert view.message == "x secret" and view.public_message == "x"
     assert (view.private_note, view.customers, view.tickets) == ("note", ("ACME",), ("T-1",))
+
+
+def test_without_text_keeps_the_shape_of_the_operators_texts_and_nothing_private() -> None:
+    """The egress guard's template: even handed the private view (a bug), it is a public view."""
+    full = private_view(INCIDENT, update("Errors for *ACME* [private]edge fra-2[/private], see https://docs.acme.io/x 2.",
+                                         private_note="note", customers=("ACME",)),
+                        url="https://status.acme.io/incidents/api-errors.html")
+
+    shaped = without_text(full)
+
+    assert type(shaped) is PublicView
+    assert shaped.message == "xxxxxx xxx *xxxx* xxxx xxx-2, xxx https://xxxx.xxxx.xx/x 2."
+    assert (shaped.incident.title, shaped.incident.id) == ("xxx xxxxxx", "xxx-xxxxxx")
+    assert shaped.incident.url == "https://status.acme.io/incidents/xxx-xxxxxx.html"
+    assert (shaped.status, shaped.components, shaped.next_update_by) == (full.status, full.components, full.next_update_by)
 
 
 @pytest.mark.parametrize("visibility", ["public", "", "Private", "anything"])
