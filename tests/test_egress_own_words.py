@@ -167,3 +167,20 @@ def test_preview_shows_such_a_customer_s_update(project: Project, public_world: 
 
     assert shown.exit_code == 0, shown.output
     assert "REFUSED" not in shown.stdout and "Next update by" in shown.stdout
+
+
+def test_a_title_or_a_link_naming_such_a_customer_is_refused(project: Project, public_world: FakeWorld) -> None:
+    """The title (and the page's id made from it) and a link in the message are the update's own
+    texts too: shaped away in the template, so the customer they name counts."""
+    result = project.cli("post", "--yes", "--json", "--title", "Next checkout errors", "-C", "api",
+                         "--customer", "Next", "--next-update", "30m", "Some customers see checkout errors.")
+    assert result.exit_code == 3
+    assert {d["destination"]: d["state"] for d in json.loads(result.stdout)["deliveries"]} == {
+        **dict.fromkeys((*PUBLIC, "site"), "failed"), "www": "sent"}  # the rest of the site, without it
+    assert "Next checkout" not in site_files(project.site) + site_files(project.root / "www")
+
+    code, posted = post(project, "--customer", "Next", "Errors, see https://status.next.example/checkout.")
+
+    assert code == 3
+    assert all(state == "failed" for name, (state, _) in states(posted).items() if name in (*PUBLIC, "site"))
+    assert public_sends(public_world) == []
