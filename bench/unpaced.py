@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from channels.telegram import TelegramChannel  # noqa: E402
+from broadcaster.channels.telegram import TelegramChannel  # noqa: E402
 
 TelegramChannel.messages_per_second = 1_000_000
 TelegramChannel.seconds_per_chat_message = 0.0

@@ -148,7 +148,7 @@ def _completer(kind: str) -> Callable[[click.Context, click.Parameter, str], lis
             if kind == "incident":
                 items = _incidents_for_completion(ctx, config)
             elif kind == "component":
-                from messages.model import ComponentStatus
+                from broadcaster.messages.model import ComponentStatus
 
                 head, sep, _ = incomplete.partition("=")
                 items = ([(f"{head}={s.value}", "") for s in ComponentStatus] if sep

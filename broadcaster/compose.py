@@ -17,9 +17,8 @@ from datetime import datetime
 
 from broadcaster.config import Config
 from broadcaster.errors import InputError
-from broadcaster.times import parse_time
-from messages import gate
-from messages.model import (
+from broadcaster.messages import gate
+from broadcaster.messages.model import (
     INCIDENT_LIFECYCLE,
     MAINTENANCE_LIFECYCLE,
     AffectedComponent,
@@ -29,7 +28,8 @@ from messages.model import (
     Status,
     Update,
 )
-from messages.visibility import public_title, validate_message
+from broadcaster.messages.visibility import public_title, validate_message
+from broadcaster.times import parse_time
 
 _DEFAULT_COMPONENT_STATUS = {
     Impact.NONE: ComponentStatus.OPERATIONAL,

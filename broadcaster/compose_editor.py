@@ -18,7 +18,7 @@ TEMPLATE_HELP = """\
 
 def compose_in_editor(incident: Any, updates: Sequence[Any]) -> str:
     """Open the editor with a template; return the message without comment lines."""
-    from messages.visibility import public_text
+    from broadcaster.messages.visibility import public_text
 
     header = ""
     if incident is not None:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.errors import ConfigError
-from messages.model import Component
+from broadcaster.messages.model import Component
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
 DEFAULT_NAME = "broadcaster.toml"
@@ -515,7 +515,7 @@ def _common(
 
 
 def _channel(reader: _Reader, name: str, table: Any, component_ids: set[str]) -> ChannelConfig:
-    from channels.base import load_channel_class
+    from broadcaster.channels.base import load_channel_class
 
     kind, options, visibility, components, api_url = _common(reader, name, table, "channels", component_ids)
     prefix = f"channels.{name}."
@@ -591,7 +591,7 @@ def _refuse_shared_targets(reader: _Reader, channels: Mapping[str, ChannelConfig
     A chat named one way here and the other way there cannot be told apart offline:
     ``broadcaster channels check`` resolves names and catches that case.
     """
-    from channels.base import load_channel_class
+    from broadcaster.channels.base import load_channel_class
 
     seen: dict[tuple[str, ...], tuple[str, str, str]] = {}  # key -> (table, visibility, as written)
     for name, table in channels.items():

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from broadcaster.channels.base import load_channel_class
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
 from broadcaster.errors import InputError
 from broadcaster.store import PlannedDelivery
-from channels.base import load_channel_class
 
 if TYPE_CHECKING:
+    from broadcaster.channels.base import Channel
     from broadcaster.site.hosts import SiteHost
-    from channels.base import Channel
 
 
 @dataclass

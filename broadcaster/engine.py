@@ -20,15 +20,13 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from broadcaster.channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
 from broadcaster.config import Config
 from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import ConfigError, DeliveryError
-from broadcaster.own_words import own_words
-from broadcaster.store import Delivery, Store, process_owner
-from channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
-from messages.egress import Compared, LeakRefused, PrivateValues, guard
-from messages.model import Incident, Status, Update
-from messages.visibility import (
+from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
+from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.visibility import (
     UpdateView,
     corrected_sequence,
     private_values,
@@ -36,6 +34,8 @@ from messages.visibility import (
     view_for,
     without_text,
 )
+from broadcaster.own_words import own_words
+from broadcaster.store import Delivery, Store, process_owner
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite

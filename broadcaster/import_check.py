@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from broadcaster.errors import InputError
+from broadcaster.messages import gate
+from broadcaster.messages.model import INCIDENT_LIFECYCLE, MAINTENANCE_LIFECYCLE, ComponentStatus, Impact, Status
 from broadcaster.times import WINDOW_AHEAD
-from messages import gate
-from messages.model import INCIDENT_LIFECYCLE, MAINTENANCE_LIFECYCLE, ComponentStatus, Impact, Status
 
 # What compose.slug_id makes (lower-case words joined by "-"), and the "-2" a taken id gets.
 INCIDENT_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

@@ -15,12 +15,12 @@ from broadcaster import compose
 from broadcaster.config import Config
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError, InputError
+from broadcaster.messages import gate
+from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.visibility import PRIVATE_KINDS, validate_message
 from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
-from messages import gate
-from messages.model import Incident, Status, Update
-from messages.visibility import PRIVATE_KINDS, validate_message
 
 # -- corrections ------------------------------------------------------------------
 

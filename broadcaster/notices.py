@@ -17,11 +17,11 @@ from datetime import datetime
 from broadcaster.config import Config
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError
+from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.uptime import month_start, month_to_date, outages
+from broadcaster.messages.visibility import PRIVATE_KINDS, public_incident
 from broadcaster.store import CONFLICT_ATTEMPTS, Store
 from broadcaster.times import format_time
-from messages.model import Incident, Update
-from messages.uptime import month_start, month_to_date, outages
-from messages.visibility import PRIVATE_KINDS, public_incident
 
 
 def has_private_channels(config: Config) -> bool:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from broadcaster import compose
+from broadcaster.channels.base import Rendered
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.destinations import Destination, check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
+from broadcaster.messages.model import Incident, Update
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
-from channels.base import Rendered
-from messages.model import Incident, Update
 
 if TYPE_CHECKING:
     from broadcaster.site.hosts import BuiltSite

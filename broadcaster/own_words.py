@@ -26,11 +26,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.config import ComponentConfig, PageConfig
-from messages.egress import Compared
+from broadcaster.messages.egress import Compared
 
 # Packages and modules whose literals can reach a public payload: formatters, the site and
 # its templates, the engine's announcements and the labels of the model's values.
-_PRINTING = ("channels", "messages", "broadcaster.site", "broadcaster.engine", "feedgen")
+_PRINTING = ("broadcaster.channels", "broadcaster.messages", "broadcaster.site", "broadcaster.engine", "feedgen")
 
 
 def own_words(page: PageConfig, components: Sequence[ComponentConfig]) -> Compared:

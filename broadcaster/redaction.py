@@ -36,7 +36,7 @@ SDK_LOGGERS = (
     "urllib3", "slack_sdk", "aiohttp", "asyncio", "boto3", "botocore", "s3transfer", "psycopg",
 )
 # Our own packages: their warnings are worth showing without --debug.
-OWN_LOGGERS = ("broadcaster", "channels", "messages")
+OWN_LOGGERS = ("broadcaster",)  # broadcaster.channels and broadcaster.messages included
 
 known: set[str] = set()
 

@@ -30,19 +30,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from broadcaster.channels.base import Receipt
 from broadcaster.config import Config
 from broadcaster.engine import incident_url
 from broadcaster.errors import DeliveryError, InputError
+from broadcaster.messages.egress import PrivateValues
+from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.visibility import private_values, public_incident
 from broadcaster.site.build import Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
 from broadcaster.site.pages import INCIDENT_DIR, incident_path
 from broadcaster.store import Store, utcnow
-from channels.base import Receipt
-from messages.egress import PrivateValues
-from messages.model import Incident, Update
-from messages.visibility import private_values, public_incident
 
 # Above this many out-of-date pages, reading the whole store in batches beats one read per incident.
 _READ_ALL_ABOVE = 200
@@ -286,7 +286,7 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     ``site_incidents(now - history_days)`` would give (open, or a newest update since
     then); the older ones count for uptime only. Notices never get a public view.
     """
-    from messages.uptime import DAYS_SHOWN, component_days, outages
+    from broadcaster.messages.uptime import DAYS_SHOWN, component_days, outages
 
     problems = {} if problems is None else problems
     now = utcnow()

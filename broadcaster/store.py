@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from broadcaster.errors import ConfigError, ConflictError, InputError, StoreError
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
 if TYPE_CHECKING:
     from broadcaster.config import Config, Secret

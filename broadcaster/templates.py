@@ -17,7 +17,7 @@ import string
 from collections.abc import Iterator, Mapping
 
 from broadcaster.errors import InputError
-from messages import gate
+from broadcaster.messages import gate
 
 
 class TemplateSyntaxError(ValueError):

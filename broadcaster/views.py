@@ -13,12 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from broadcaster.config import Config
+from broadcaster.messages.model import Incident
+from broadcaster.messages.visibility import full_text, full_title, public_text
 from broadcaster.redaction import redact
 from broadcaster.report import STATE_STYLE, console
 from broadcaster.store import Store, utcnow
 from broadcaster.times import format_time
-from messages.model import Incident
-from messages.visibility import full_text, full_title, public_text
 
 
 def overdue(store: Store, incident: Incident, now: datetime | None = None) -> bool:
@@ -141,8 +141,8 @@ def _incident_json(incident: Incident, updates: list[Any], deliveries: list[Any]
 
 def print_checks(config: Config) -> bool:
     """Run every channel's and target's check concurrently; print a table; True if all pass."""
+    from broadcaster.channels.base import CheckResult
     from broadcaster.destinations import destinations
-    from channels.base import CheckResult
 
     all_destinations = [d for d in destinations(config).values() if d.kind != "site"]
     secrets = config.secret_values()
@@ -188,7 +188,7 @@ def shared_targets(results: list[Any], visibility: dict[str, str]) -> list[Any]:
     The config loader compares targets as written; only the service knows that
     ``@acmestatus`` and ``-1001234567890`` are one chat.
     """
-    from channels.base import CheckResult
+    from broadcaster.channels.base import CheckResult
 
     by_target: dict[str, list[Any]] = {}
     for result in results:

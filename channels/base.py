@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from broadcaster.errors import ConfigError, DeliveryError, InputError, permanent
 
 if TYPE_CHECKING:
+    from broadcaster.messages.visibility import UpdateView
+
     from broadcaster.config import ChannelConfig
-    from messages.visibility import UpdateView
 
 
 @dataclass(frozen=True)
@@ -284,16 +285,16 @@ def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
     import importlib
     import pkgutil
 
-    import channels
+    import broadcaster.channels
 
     known = sorted(
-        m.name for m in pkgutil.iter_modules(channels.__path__) if m.name not in ("base",)
+        m.name for m in pkgutil.iter_modules(broadcaster.channels.__path__) if m.name not in ("base",)
     )
     if not _TYPE_NAME.match(type_name) or type_name not in known:
         raise ConfigError(
             f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}."
         )
-    module = importlib.import_module(f"channels.{type_name}")
+    module = importlib.import_module(f"broadcaster.channels.{type_name}")
     for value in vars(module).values():
         if (
             isinstance(value, type)

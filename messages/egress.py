@@ -42,8 +42,9 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
+from broadcaster.messages.gate import comparable
+
 from broadcaster.errors import DeliveryError
-from messages.gate import comparable
 
 
 class LeakRefused(DeliveryError):

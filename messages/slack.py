@@ -27,8 +27,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from messages.model import AffectedComponent, Impact, Status
-from messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.model import AffectedComponent, Impact, Status
+from broadcaster.messages.visibility import PrivateView, UpdateView
 
 Block = dict[str, Any]
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from messages.model import Status
-from messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.model import Status
+from broadcaster.messages.visibility import PrivateView, UpdateView
 
 MAX_CHARS = 4096  # Telegram's limit per message, in UTF-16 code units after entity parsing
 

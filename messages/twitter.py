@@ -41,8 +41,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from messages.model import Status
-from messages.visibility import PrivateView, PublicView
+from broadcaster.messages.model import Status
+from broadcaster.messages.visibility import PrivateView, PublicView
 
 MAX_WEIGHTED = 280  # X's limit for one post, in weighted characters (twitter-text config v3)
 ELLIPSIS = "…"

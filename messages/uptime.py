@@ -22,8 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from messages.model import ComponentStatus
-from messages.visibility import PublicIncident
+from broadcaster.messages.model import ComponentStatus
+from broadcaster.messages.visibility import PublicIncident
 
 WEIGHTS = {
     ComponentStatus.MAJOR_OUTAGE: 1.0,

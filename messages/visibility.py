@@ -21,9 +21,10 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import ClassVar, Literal
 
+from broadcaster.messages import gate
+from broadcaster.messages.model import AffectedComponent, Impact, Incident, Status, Update
+
 from broadcaster.errors import InputError
-from messages import gate
-from messages.model import AffectedComponent, Impact, Incident, Status, Update
 
 Visibility = Literal["public", "private"]
 

@@ -13,9 +13,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from broadcaster.config import ComponentConfig, PageConfig
-from broadcaster.site.build import SiteData
-from messages.model import (
+from broadcaster.messages.model import (
     AffectedComponent,
     Component,
     ComponentStatus,
@@ -24,8 +22,11 @@ from messages.model import (
     Status,
     Update,
 )
-from messages.uptime import component_days, outages
-from messages.visibility import PublicIncident, public_incident
+from broadcaster.messages.uptime import component_days, outages
+from broadcaster.messages.visibility import PublicIncident, public_incident
+
+from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.site.build import SiteData
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 NOW = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)

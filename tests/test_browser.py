@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from broadcaster.config import ComponentConfig, PageConfig
-from messages.model import (
+from broadcaster.messages.model import (
     AffectedComponent,
     Component,
     ComponentStatus,
@@ -31,7 +29,9 @@ from messages.model import (
     Status,
     Update,
 )
-from messages.visibility import PublicIncident, public_incident
+from broadcaster.messages.visibility import PublicIncident, public_incident
+
+from broadcaster.config import ComponentConfig, PageConfig
 from tests import browser as b
 
 pytestmark = pytest.mark.browser
@@ -94,8 +94,9 @@ def incidents() -> tuple[PublicIncident, ...]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from broadcaster.messages.uptime import component_days, outages
+
     from broadcaster.site.build import SiteData, build_site
-    from messages.uptime import component_days, outages
 
     root = tmp_path_factory.mktemp("site") / "public"
     page = PageConfig(title="Acme status", description="Live status of Acme services.")

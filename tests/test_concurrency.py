@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broadcaster.messages.model import Impact, Incident, Status, Update
 
 from broadcaster.errors import ConflictError
 from broadcaster.store import PlannedDelivery, Store, open_store
-from messages.model import Impact, Incident, Status, Update
 from tests.conftest import BASE_CONFIG, Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack

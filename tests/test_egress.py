@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from messages.egress import (
+from broadcaster.messages.egress import (
     SLACK_BLOCKS,
     SLACK_MRKDWN,
     TELEGRAM_HTML,
@@ -107,9 +106,10 @@ def test_without_a_template_a_value_counts_wherever_it_is() -> None:
 
 
 def test_the_products_own_words_are_read_from_its_code_templates_and_config() -> None:
+    from broadcaster.messages.model import Component
+
     from broadcaster.config import ComponentConfig, PageConfig
     from broadcaster.own_words import own_words
-    from messages.model import Component
 
     words = own_words(PageConfig(title="Acme status", timezone="Europe/Berlin"),
                       (ComponentConfig(Component("db", "Billing database", "Core")),)).base

@@ -35,6 +35,10 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
+from broadcaster.messages import slack as slack_format
+from broadcaster.messages import telegram as telegram_format
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.visibility import private_values, private_view
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,10 +47,6 @@ from broadcaster.config import parse
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
 from broadcaster.store_sqlite import SQLiteStore
-from messages import slack as slack_format
-from messages import telegram as telegram_format
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from messages.visibility import private_values, private_view
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack
@@ -171,7 +171,7 @@ def install(bug: str, monkeypatch: pytest.MonkeyPatch) -> None:
     layout, chunks = telegram_format.layout, slack_format.message_chunks
     monkeypatch.setattr(telegram_format, "layout", lambda view: [*layout(view), (telegram_format.Run(Paste.text),)])
     monkeypatch.setattr(slack_format, "message_chunks", lambda view: [*chunks(view), slack_format.mrkdwn(Paste.text)])
-    import channels.twitter as twitter_channel
+    import broadcaster.channels.twitter as twitter_channel
 
     format_post = twitter_channel.format_post
     monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {Paste.text}")
@@ -366,7 +366,7 @@ def test_a_postmortem_announcement_is_guarded_and_a_clean_one_goes_out(
 def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_refused(
     project: Project, world: FakeWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from messages.visibility import full_text
+    from broadcaster.messages.visibility import full_text
 
     announce = engine._as_channel_message
 
@@ -407,7 +407,7 @@ def test_a_private_span_of_the_title_is_guarded_too(
 
 def leaky_twitter(monkeypatch: pytest.MonkeyPatch, pasted: str) -> None:
     """The bug: X's formatter pastes a private value after the public text."""
-    import channels.twitter as twitter_channel
+    import broadcaster.channels.twitter as twitter_channel
 
     format_post = twitter_channel.format_post
     monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {pasted}")

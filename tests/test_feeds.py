@@ -9,11 +9,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from broadcaster.messages.model import Impact, Incident, Status, Update
+from broadcaster.messages.visibility import public_incident
 
 from broadcaster.site.build import build_site
 from broadcaster.site.feeds import MAX_ENTRIES
-from messages.model import Impact, Incident, Status, Update
-from messages.visibility import public_incident
 from tests.site_helpers import NOW, T0, Document, Step, make_incident, sample_incidents, site_data
 
 BASE = "https://status.example.com/"

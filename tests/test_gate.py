@@ -5,11 +5,11 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from broadcaster.messages import gate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcaster.errors import InputError
-from messages import gate
 
 REFUSED = [
     ("fullwidth", "［private］x［/private］"),

@@ -146,8 +146,9 @@ def test_a_team_database_of_schema_1_is_upgraded_and_keeps_its_titles(pg_url: st
 def test_a_private_title_round_trips_through_the_team_database(pg_url: str) -> None:
     from datetime import UTC, datetime
 
+    from broadcaster.messages.model import Impact, Incident, Status, Update
+
     from broadcaster.store import PlannedDelivery, open_store
-    from messages.model import Impact, Incident, Status, Update
 
     now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
     store = open_store(pg_url)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from broadcaster.messages import markdown
+from broadcaster.messages.markdown import plain_text, render_markdown
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from messages import markdown
-from messages.markdown import plain_text, render_markdown
 
 
 class Tags(HTMLParser):

@@ -21,11 +21,11 @@ import logging
 from urllib.parse import quote
 
 import pytest
+from broadcaster.channels.base import load_channel_class
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.redaction import RedactingFilter, install_logging, redact
 from broadcaster.store import open_store
-from channels.base import load_channel_class
 from tests.conftest import Project
 from tests.fakes.world import TG_TOKEN, FakeWorld
 
@@ -153,7 +153,7 @@ def test_channel_fail_scrubs_the_channel_secret_in_any_case(type_name: str) -> N
 def test_the_engine_scrubs_an_unexpected_error_before_storing_it(
     project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from channels.telegram import TelegramChannel
+    from broadcaster.channels.telegram import TelegramChannel
 
     async def buggy_send(self: TelegramChannel, *args: object, **kwargs: object) -> object:
         raise RuntimeError(f"bug while posting with {TG_TOKEN.upper()} ({quote(TG_TOKEN, safe='')})")
@@ -171,8 +171,9 @@ def test_the_engine_scrubs_an_error_it_stores_as_unknown(
     project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A request that may have arrived is stored ``unknown`` with the error and advice: scrubbed like a failure."""
+    from broadcaster.channels.telegram import TelegramChannel
+
     from broadcaster.errors import DeliveryError
-    from channels.telegram import TelegramChannel
 
     async def unscrubbed_send(self: TelegramChannel, *args: object, **kwargs: object) -> object:
         # The bug: an error built without Channel.fail, quoting the request path in another case.
@@ -192,7 +193,7 @@ def test_the_engine_scrubs_an_error_it_stores_as_unknown(
 def test_channels_check_scrubs_whatever_a_check_raised(
     project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from channels.telegram import TelegramChannel
+    from broadcaster.channels.telegram import TelegramChannel
 
     async def buggy_check(self: TelegramChannel) -> list[object]:
         raise ValueError(f"check broke on /bot{TG_TOKEN.lower()}/getMe")

@@ -16,11 +16,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from broadcaster.messages.model import Impact, Incident, Status, Update
+from broadcaster.messages.visibility import public_incident
 
 from broadcaster.site.build import MANIFEST, build_site, is_immutable
 from broadcaster.site.hosts import BuiltSite
-from messages.model import Impact, Incident, Status, Update
-from messages.visibility import public_incident
 from tests.site_helpers import (
     NOW,
     T0,

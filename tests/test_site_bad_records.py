@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from broadcaster.messages.model import Impact, Incident, Status, Update
 
 from broadcaster.store import PlannedDelivery, open_store
-from messages.model import Impact, Incident, Status, Update
 from tests.conftest import Project
 from tests.fakes.s3 import S3Server
 

@@ -13,11 +13,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from broadcaster.messages.egress import LeakRefused, PrivateValues, readable_text
 
 from broadcaster.config import ChannelConfig
 from broadcaster.errors import DeliveryError
 from broadcaster.site.hosts import BuiltSite, load_host_class
-from messages.egress import LeakRefused, PrivateValues, readable_text
 from tests.conftest import Project
 from tests.fakes.s3 import S3Server
 from tests.test_site_bad_records import store_record

@@ -14,10 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from broadcaster.messages.model import Status
 
 from broadcaster.errors import DeliveryError, StoreError
 from broadcaster.site.build import MANIFEST, build_site
-from messages.model import Status
 from tests.site_helpers import (
     NOW,
     Step,

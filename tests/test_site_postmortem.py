@@ -14,11 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from broadcaster.messages.model import Impact, Incident, Status, Update
+from broadcaster.messages.visibility import PublicIncident, public_incident
 
 from broadcaster.site.build import build_site
 from broadcaster.site.longform import render_document
-from messages.model import Impact, Incident, Status, Update
-from messages.visibility import PublicIncident, public_incident
 from tests.site_helpers import NOW, Document, document, site_data, site_files
 
 START = NOW - timedelta(days=2)

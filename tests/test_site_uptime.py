@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.uptime import DayUptime, Outage, availability, component_days, outages
+from broadcaster.messages.visibility import PublicIncident, public_incident
 
 from broadcaster.site.build import build_site
 from broadcaster.site.uptime import json_percent, percent_text, span_percent
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from messages.uptime import DayUptime, Outage, availability, component_days, outages
-from messages.visibility import PublicIncident, public_incident
 from tests.site_helpers import NOW, Document, document, site_data, site_files, with_uptime
 
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from broadcaster.channels.base import Receipt, Rendered, ThreadRef
+from broadcaster.channels.slack import SlackChannel, SlackDeliveryError
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.visibility import UpdateView, private_view, public_view
 
 from broadcaster.config import ChannelConfig, Secret, parse
 from broadcaster.errors import ConfigError, DeliveryError
-from channels.base import Receipt, Rendered, ThreadRef
-from channels.slack import SlackChannel, SlackDeliveryError
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from messages.visibility import UpdateView, private_view, public_view
 from tests.fakes.base import Fault, Response
 from tests.fakes.slack import FakeSlack, SlackMessage
 

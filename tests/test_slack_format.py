@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from broadcaster.messages import slack as fmt
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.visibility import private_view, public_view
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messages import slack as fmt
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from messages.visibility import private_view, public_view
 from tests.fakes.slack import _CONTROL, block_errors, mrkdwn_texts
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -14,10 +14,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+from broadcaster.messages import twitter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messages import twitter
 from tests.conftest import ROOT
 
 # Each costs 100-400 ms to import; none is needed to check a config or preview a post.
@@ -68,7 +68,7 @@ def loaded_after(code: str, tmp_path: Path) -> dict[str, list[str]]:
 def test_channel_modules_and_config_validation_load_no_sdk(tmp_path: Path) -> None:
     (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
     loaded = loaded_after("""
-        import channels.slack, channels.telegram, channels.twitter, messages.twitter
+        import broadcaster.channels.slack, broadcaster.channels.telegram, broadcaster.channels.twitter, broadcaster.messages.twitter
         from broadcaster import config
         assert set(config.load("broadcaster.toml").channels) == {"x", "tg", "slack"}
     """, tmp_path)
@@ -98,7 +98,7 @@ def test_a_dry_run_to_every_channel_type_loads_no_sdk(tmp_path: Path) -> None:
 
 def test_counting_a_long_post_loads_twitter_text_without_pkg_resources(tmp_path: Path) -> None:
     loaded = loaded_after("""
-        from messages.twitter import weighted_length
+        from broadcaster.messages.twitter import weighted_length
         assert weighted_length("x " * 200 + "https://example.com/a 👍🏽 日本") == 400 + 23 + 1 + 2 + 1 + 4
     """, tmp_path)
     assert loaded["heavy"] == ["twitter_text"]

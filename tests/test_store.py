@@ -8,8 +8,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from broadcaster.messages.model import Impact, Incident, Status, Update
+
 from broadcaster.store import SCHEMA_VERSION, PlannedDelivery, SQLiteStore, process_owner
-from messages.model import Impact, Incident, Status, Update
 from tests.conftest import Project
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)

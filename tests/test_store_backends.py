@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
 from broadcaster.errors import ConfigError, InputError, StoreError
 from broadcaster.store import SCHEMA_VERSION, PlannedDelivery, Store, open_store, process_owner
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
 
 NOW = datetime(2026, 11, 25, 15, 0, 0, 123456, tzinfo=UTC)

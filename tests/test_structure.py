@@ -65,9 +65,10 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
 
 def test_every_config_key_is_documented() -> None:
+    from broadcaster.channels.base import load_channel_class
+
     from broadcaster import config
     from broadcaster.site.hosts import HOST_TYPES, load_host_class
-    from channels.base import load_channel_class
     from tests.test_no_leak import CHANNEL_TYPES
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

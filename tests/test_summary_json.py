@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broadcaster.messages.model import Impact, Status
+from broadcaster.messages.visibility import PublicIncident
 
 from broadcaster.site.build import build_site
-from messages.model import Impact, Status
-from messages.visibility import PublicIncident
 from tests.site_helpers import NOW, Step, affected, make_incident, sample_incidents, site_data
 
 BASE = "https://status.example.com/"

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from broadcaster.messages import telegram
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.visibility import UpdateView, private_view, public_view
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messages import telegram
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from messages.visibility import UpdateView, private_view, public_view
 from tests.fakes.telegram import parse_html, utf16_len
 
 NOW = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)

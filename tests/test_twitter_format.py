@@ -10,12 +10,12 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from broadcaster.messages.model import Impact, Incident, Status, Update
+from broadcaster.messages.twitter import ELLIPSIS, MAX_WEIGHTED, _lower_bound, format_post, weighted_length
+from broadcaster.messages.visibility import PublicView, private_view, public_view
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messages.model import Impact, Incident, Status, Update
-from messages.twitter import ELLIPSIS, MAX_WEIGHTED, _lower_bound, format_post, weighted_length
-from messages.visibility import PublicView, private_view, public_view
 from tests.fakes.twitter import x_weighted_length
 
 T0 = datetime(2026, 6, 3, 14, 5, tzinfo=UTC)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from messages.uptime import daily, month_to_date, outages
-from messages.visibility import public_incident
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.uptime import daily, month_to_date, outages
+from broadcaster.messages.visibility import public_incident
 
 START = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 

@@ -6,10 +6,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
-
-from broadcaster.errors import InputError
-from messages.model import Impact, Incident, Status, Update
-from messages.visibility import (
+from broadcaster.messages.model import Impact, Incident, Status, Update
+from broadcaster.messages.visibility import (
     PrivateView,
     PublicView,
     full_text,
@@ -20,6 +18,8 @@ from messages.visibility import (
     view_for,
     without_text,
 )
+
+from broadcaster.errors import InputError
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 INCIDENT = Incident("api-errors", "API errors", Impact.MAJOR, Status.INVESTIGATING, NOW)
@@ -99,7 +99,7 @@ def test_anything_but_private_gets_the_public_view(visibility: str) -> None:
 
 
 def test_notices_have_no_public_view_and_stay_off_the_public_timeline() -> None:
-    from messages.visibility import public_incident
+    from broadcaster.messages.visibility import public_incident
 
     notice = Update("api-errors", 2, NOW, Status.INVESTIGATING, "Update overdue PRIVNOTICE", kind="notice")
     with pytest.raises(ValueError):
@@ -110,7 +110,7 @@ def test_notices_have_no_public_view_and_stay_off_the_public_timeline() -> None:
 
 
 def test_a_correction_replaces_the_text_it_corrects() -> None:
-    from messages.visibility import public_incident
+    from broadcaster.messages.visibility import public_incident
 
     original = update("Errors in eu-west.")
     correction = Update("api-errors", 2, NOW, Status.INVESTIGATING, "Errors in eu-central. [private]typo by bob[/private]",

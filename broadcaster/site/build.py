@@ -39,15 +39,15 @@ from pathlib import Path
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
+from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, Template, guard, readable_text
+from broadcaster.messages.uptime import DayUptime
+from broadcaster.messages.visibility import PublicIncident, incident_without_text
 from broadcaster.own_words import own_words
 from broadcaster.site import feeds, summary
 from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
-from messages.egress import Compared, LeakRefused, PrivateValues, Template, guard, readable_text
-from messages.uptime import DayUptime
-from messages.visibility import PublicIncident, incident_without_text
 
 __all__ = ["MANIFEST", "Page", "SiteData", "build_site", "is_immutable"]
 

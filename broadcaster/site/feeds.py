@@ -23,11 +23,11 @@ from datetime import datetime
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.messages.visibility import PublicIncident, PublicView
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
 from broadcaster.site.longform import excerpt
 from broadcaster.site.pages import incident_path, template
-from messages.visibility import PublicIncident, PublicView
 
 MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
 # A postmortem's entry carries its beginning and links to the rest: a book-length postmortem

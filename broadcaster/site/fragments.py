@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
+from broadcaster.messages.markdown import render_markdown
+from broadcaster.messages.model import AffectedComponent, ComponentStatus
+from broadcaster.messages.visibility import PublicView
 from broadcaster.site import status as st
 from broadcaster.site.longform import render_document
-from messages.markdown import render_markdown
-from messages.model import AffectedComponent, ComponentStatus
-from messages.visibility import PublicView
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "Etc/UCT", "UCT"}

@@ -21,7 +21,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from messages.markdown import ALLOWED_SCHEMES, ALLOWED_TAGS
+from broadcaster.messages.markdown import ALLOWED_SCHEMES, ALLOWED_TAGS
 
 FIRST_LEVEL = 3  # under the section's h2
 HEADINGS = frozenset(f"h{level}" for level in range(FIRST_LEVEL, 7))

@@ -25,14 +25,14 @@ from markupsafe import Markup
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
+from broadcaster.messages.markdown import plain_text, render_markdown
+from broadcaster.messages.model import Component, ComponentStatus
+from broadcaster.messages.uptime import DayUptime
+from broadcaster.messages.visibility import PublicIncident, PublicView
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Fragments, Names, Times, badge, duration, kind_note
 from broadcaster.site.longform import render_document
 from broadcaster.site.uptime import bars
-from messages.markdown import plain_text, render_markdown
-from messages.model import Component, ComponentStatus
-from messages.uptime import DayUptime
-from messages.visibility import PublicIncident, PublicView
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from messages.model import ComponentStatus, Impact, Status
-from messages.visibility import IncidentHeader, PublicIncident, PublicView
+from broadcaster.messages.model import ComponentStatus, Impact, Status
+from broadcaster.messages.visibility import IncidentHeader, PublicIncident, PublicView
 
 MAINTENANCE = "maintenance"
 POSTMORTEM = "postmortem"

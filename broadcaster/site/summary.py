@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.messages.model import ComponentStatus, Status
+from broadcaster.messages.uptime import DayUptime
+from broadcaster.messages.visibility import PublicIncident
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names
 from broadcaster.site.pages import group_components, incident_path
 from broadcaster.site.uptime import UptimeBar, bars, json_percent
-from messages.model import ComponentStatus, Status
-from messages.uptime import DayUptime
-from messages.visibility import PublicIncident
 
 GROUP_ID_PREFIX = "group:"  # ':' cannot occur in a component id, so a group id never clashes
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, time, timedelta
 from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
+from broadcaster.messages.uptime import DayUptime
 from broadcaster.site import status as st
-from messages.uptime import DayUptime
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAY = timedelta(days=1)

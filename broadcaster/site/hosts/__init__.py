@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from broadcaster.errors import ConfigError
-from messages.egress import PrivateValues, guard
+from broadcaster.messages.egress import PrivateValues, guard
 
 if TYPE_CHECKING:
+    from broadcaster.channels.base import CheckResult, Receipt
     from broadcaster.config import ChannelConfig
-    from channels.base import CheckResult, Receipt
 
 HOST_TYPES = {"s3": "S3Host", "git": "GitHost", "directory": "DirectoryHost"}
 
@@ -116,7 +116,7 @@ class SiteHost(ABC):
         """Upload what changed in ``site``; raise DeliveryError on failure."""
 
     async def check(self) -> list[CheckResult]:
-        from channels.base import CheckResult
+        from broadcaster.channels.base import CheckResult
 
         return [CheckResult(self.name, "", True, "nothing to check")]
 

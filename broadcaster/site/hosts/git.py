@@ -43,10 +43,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from broadcaster.channels.base import CheckResult, Receipt, redact
 from broadcaster.config import url_credentials
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.site.hosts import BuiltSite, SiteHost
-from channels.base import CheckResult, Receipt, redact
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
