@@ -20,8 +20,8 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from broadcaster.channels.base import Receipt, Rendered, SendLog, ThreadRef, redact
 from broadcaster.config import Config
+from broadcaster.delivery import Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destinations import Destination, destinations
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
@@ -35,6 +35,7 @@ from broadcaster.messages.visibility import (
     without_text,
 )
 from broadcaster.own_words import own_words
+from broadcaster.redaction import redact
 from broadcaster.store import Delivery, Store, process_owner
 
 if TYPE_CHECKING:

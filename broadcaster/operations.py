@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from broadcaster import compose
-from broadcaster.channels.base import Rendered
 from broadcaster.config import SITE_DESTINATION, Config
+from broadcaster.delivery import Rendered
 from broadcaster.destinations import Destination, check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError

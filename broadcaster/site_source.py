@@ -30,8 +30,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from broadcaster.channels.base import Receipt
 from broadcaster.config import Config
+from broadcaster.delivery import Receipt
 from broadcaster.engine import incident_url
 from broadcaster.errors import DeliveryError, InputError
 from broadcaster.messages.egress import PrivateValues

@@ -62,9 +62,7 @@ SCHEMA_VERSION = 3
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
 
-OPEN_STATES = ("pending", "sending", "failed", "unknown")
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
-DONE_STATES = ("sent", "skipped")
 
 # The columns as the export format names them (the delivery id is local to one store).
 INCIDENT_COLUMNS = (

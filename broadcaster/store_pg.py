@@ -185,7 +185,7 @@ class PostgresStore(Store):
 
     def _reason(self, exc: BaseException) -> str:
         """The driver's message as one sentence, scrubbed of the password."""
-        from broadcaster.channels.base import redact
+        from broadcaster.redaction import redact
 
         text = redact(" ".join(str(exc).split()) or type(exc).__name__, self._secrets)
         return text if text.endswith((".", "?", "!")) else text + "."

@@ -141,7 +141,7 @@ def _incident_json(incident: Incident, updates: list[Any], deliveries: list[Any]
 
 def print_checks(config: Config) -> bool:
     """Run every channel's and target's check concurrently; print a table; True if all pass."""
-    from broadcaster.channels.base import CheckResult
+    from broadcaster.delivery import CheckResult
     from broadcaster.destinations import destinations
 
     all_destinations = [d for d in destinations(config).values() if d.kind != "site"]
@@ -188,7 +188,7 @@ def shared_targets(results: list[Any], visibility: dict[str, str]) -> list[Any]:
     The config loader compares targets as written; only the service knows that
     ``@acmestatus`` and ``-1001234567890`` are one chat.
     """
-    from broadcaster.channels.base import CheckResult
+    from broadcaster.delivery import CheckResult
 
     by_target: dict[str, list[Any]] = {}
     for result in results:

@@ -21,99 +21,17 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError, permanent
+from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
     from broadcaster.messages.visibility import UpdateView
 
     from broadcaster.config import ChannelConfig
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """What one destination would send for one update.
-
-    ``text`` is the readable form (what preview prints, and the notification
-    fallback); ``parts`` are the messages to send in order when the medium
-    needs more than one; ``payload`` carries medium-specific structure (Slack
-    blocks, say). ``visibility`` is the view it was cut from.
-    """
-
-    text: str
-    visibility: str
-    parts: tuple[str, ...] = ()
-    payload: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def messages(self) -> tuple[str, ...]:
-        return self.parts or (self.text,)
-
-
-@dataclass(frozen=True)
-class ThreadRef:
-    """Where an incident's earlier posts are at one target, so a follow-up threads.
-
-    ``first_remote_id`` is the incident's first post there, ``last_remote_id``
-    the most recent one (X replies to the latest, Telegram and Slack to the first).
-    """
-
-    first_remote_id: str
-    last_remote_id: str
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A successful delivery: the remote id later updates thread under, and any notes."""
-
-    remote_id: str
-    notes: tuple[str, ...] = ()
-    new_target: str | None = None  # set when the service moved the target (a migrated group)
-
-
-@dataclass
-class SendLog:
-    """What one delivery has done at its service so far, kept by the engine across attempts and runs.
-
-    ``parts`` holds the remote id of every message of the delivery that the
-    service confirmed, in order (most updates are one message; a long one on
-    Telegram is several). A channel calls ``confirmed`` the moment a message
-    is confirmed, and the engine stores it at once, so a retry, even by another
-    process after a crash, resumes after the last confirmed part instead of
-    posting them all again. ``parts[0]`` is the delivery's remote id.
-
-    A channel that sets ``Channel.reports_requests`` calls ``sending`` right
-    before each request that may post leaves: when the command's deadline cuts
-    a send, ``on_wire`` tells the engine whether a request was out (the post
-    may exist: ``unknown``) or not (nothing was sent: ``failed``).
-    """
-
-    parts: list[str] = field(default_factory=list)
-    on_part: Callable[[str], None] | None = None
-    on_wire: bool = False
-
-    def sending(self) -> None:
-        self.on_wire = True
-
-    def confirmed(self, remote_id: str) -> None:
-        self.on_wire = False
-        self.parts.append(remote_id)
-        if self.on_part is not None:
-            self.on_part(remote_id)
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One line of ``broadcaster channels check``."""
-
-    channel: str
-    target: str
-    ok: bool
-    detail: str
-    resolved: str = ""  # the target as the service names it ("telegram:-100123"), when the check found it
 
 
 class Channel(ABC):
@@ -265,13 +183,6 @@ class Channel(ABC):
         return DeliveryError(
             self.redact(message), retryable=retryable, retry_after=retry_after, outcome_unknown=outcome_unknown
         )
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (any case, URL-quoted or escaped) with ``***``."""
-    from broadcaster.redaction import redact as _redact
-
-    return _redact(text, secrets)
 
 
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

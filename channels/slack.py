@@ -28,11 +28,12 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from broadcaster.channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.channels.base import Channel
 from broadcaster.messages import slack as fmt
 from broadcaster.messages.egress import SLACK_BLOCKS
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:

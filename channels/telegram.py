@@ -44,11 +44,12 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from broadcaster.channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.channels.base import Channel
 from broadcaster.messages import telegram as formatter
 from broadcaster.messages.egress import TELEGRAM_HTML
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:

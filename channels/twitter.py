@@ -44,10 +44,11 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from broadcaster.channels.base import Channel, CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.channels.base import Channel
 from broadcaster.messages.twitter import MAX_WEIGHTED, format_post, weighted_length
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:

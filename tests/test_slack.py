@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from broadcaster.channels.base import Receipt, Rendered, ThreadRef
 from broadcaster.channels.slack import SlackChannel, SlackDeliveryError
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import UpdateView, private_view, public_view
 
 from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.delivery import Receipt, Rendered, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 from tests.fakes.base import Fault, Response
 from tests.fakes.slack import FakeSlack, SlackMessage

@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 
 import broadcaster.channels.telegram as telegram_module
 import pytest
-from broadcaster.channels.base import Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.channels.telegram import RateLimiter, TelegramChannel
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import UpdateView, private_view, public_view
 
 from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.delivery import Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram, utf16_len

@@ -21,8 +21,8 @@ from broadcaster.errors import ConfigError
 from broadcaster.messages.egress import PrivateValues, guard
 
 if TYPE_CHECKING:
-    from broadcaster.channels.base import CheckResult, Receipt
     from broadcaster.config import ChannelConfig
+    from broadcaster.delivery import CheckResult, Receipt
 
 HOST_TYPES = {"s3": "S3Host", "git": "GitHost", "directory": "DirectoryHost"}
 
@@ -116,7 +116,7 @@ class SiteHost(ABC):
         """Upload what changed in ``site``; raise DeliveryError on failure."""
 
     async def check(self) -> list[CheckResult]:
-        from broadcaster.channels.base import CheckResult
+        from broadcaster.delivery import CheckResult
 
         return [CheckResult(self.name, "", True, "nothing to check")]
 

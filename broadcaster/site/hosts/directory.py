@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from broadcaster.channels.base import CheckResult, Receipt
+from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent
 from broadcaster.site.file_writer import replace_file
 from broadcaster.site.folder import FOLDER_MODE, MARKER, MARKER_TEXT, FolderState, inspect, is_site_path

@@ -43,9 +43,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from broadcaster.channels.base import CheckResult, Receipt, redact
 from broadcaster.config import url_credentials
+from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
+from broadcaster.redaction import redact
 from broadcaster.site.hosts import BuiltSite, SiteHost
 
 if TYPE_CHECKING:

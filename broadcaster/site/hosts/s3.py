@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.channels.base import CheckResult, Receipt, redact
 from broadcaster.config import AWS_SECRET_VARIABLES
+from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
+from broadcaster.redaction import redact
 from broadcaster.site.hosts import BuiltSite, SiteHost
 
 if TYPE_CHECKING:
