@@ -34,6 +34,11 @@ LOOKALIKES = [
     ("tortoise-shell", f"Checkout down. 〔private〕{SECRET}〔/private〕"),
     ("round", f"Checkout down. (private){SECRET}(/private)"),
     ("half-marker", f"Checkout down. [private {SECRET}"),
+    # Found by a hostile review: a line break inside the word (stdin, an editor) hid the marker.
+    ("line-break", f"Checkout down. [pri\nvate]{SECRET}[/pri\nvate]"),
+    ("blank-line", f"Checkout down. [priv\n\nate]{SECRET}[/priv\n\nate]"),
+    ("hyphen-line-break", f"Checkout down. [pri-\nvate]{SECRET}[/pri-\nvate]"),
+    ("letter-per-line", f"Checkout down. [p\nr\ni\nv\na\nt\ne]{SECRET}[/p\nr\ni\nv\na\nt\ne]"),
 ]
 
 
