@@ -425,11 +425,20 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     url = reader.resolve(url) if isinstance(url, str) else url
     if isinstance(url, str):
         _refuse_written_password(reader, url)
+        if url.strip() and not url.strip().lower().startswith(STORE_URL_SCHEMES):
+            # A libpq keyword string ("host=db password=…") would otherwise open as a local
+            # file named after it: the team store silently replaced, the password in a file name.
+            raise reader.error("store.url", STORE_URL_HELP)
     if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
     return StoreConfig(path=Path(path), url=url)
 
 
+STORE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+STORE_URL_HELP = (
+    'must be a URL: "postgresql://user@host/dbname" for a team store (a password as ${DB_PASSWORD}, '
+    'PGPASSWORD or ~/.pgpass) or "sqlite:///path/to/state.db"; for a local file, [store] path is simpler'
+)
 _URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")
 _QUERY_PASSWORD = re.compile(r"[?&]password=(?P<password>[^&#]*)", re.IGNORECASE)
 _ENV_ANYWHERE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
