@@ -407,13 +407,14 @@ def _base_url(reader: _Reader, value: str) -> str:
         parts = None
     if (
         parts is None or parts.scheme != "https" or not parts.hostname or parts.username is not None
-        or parts.password is not None or "?" in value or "#" in value or any(c.isspace() for c in value)
+        or parts.password is not None or "?" in value or "#" in value or "\\" in value  # browsers read "\\" as "/"
+        or any(c.isspace() for c in value)
         or any(unicodedata.category(c) == "Cc" for c in value)
     ):
         raise reader.error(
             "page.base_url",
-            "must be an absolute https:// URL with a host, and no user or password, no ?query, no #fragment "
-            "and no spaces, e.g. \"https://status.example.com/\" (it is published in every link)",
+            "must be an absolute https:// URL with a host, and no user or password, no ?query, no #fragment, "
+            "no backslash and no spaces, e.g. \"https://status.example.com/\" (it is published in every link)",
         )
     return value.rstrip("/") + "/"
 
