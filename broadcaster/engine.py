@@ -36,6 +36,7 @@ from broadcaster.messages.visibility import (
 )
 from broadcaster.own_words import own_words
 from broadcaster.redaction import redact
+from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
 
 if TYPE_CHECKING:
@@ -110,10 +111,6 @@ class SilentProgress:
 
     def finished(self, outcome: Outcome) -> None:
         pass
-
-
-def incident_url(config: Config, incident_id: str) -> str:
-    return f"{config.page.base_url}incidents/{incident_id}.html" if config.page.base_url else ""
 
 
 class Held(Exception):
@@ -541,7 +538,7 @@ class Publisher:
         """One upload per host and command, shared by every delivery to it (each publishes the whole site)."""
         task = self._uploads.get(destination.name)
         if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            from broadcaster import site_source
+            from broadcaster.site import source as site_source
 
             task = asyncio.create_task(site_source.publish(self.store, destination.host, built))
             self._uploads[destination.name] = task
@@ -591,7 +588,7 @@ class Publisher:
         return self._site_build
 
     async def _build_site(self) -> BuiltSite:
-        from broadcaster import site_source
+        from broadcaster.site import source as site_source
         from broadcaster.site.output import SiteWriter
 
         output_dir = self.config.output_dir

@@ -15,7 +15,7 @@ feeds and JSON, built from a later state of the store by another machine;
 it never deletes the page of an incident the store still holds
 (``BuiltSite.keep``), nor a fingerprinted asset that pages built elsewhere may
 still link to. Machines of one store take turns at the bucket (the store's lock,
-``site_source.publish``): reading the manifest, uploading and writing it is never
+``site.source.publish``): reading the manifest, uploading and writing it is never
 interleaved with another such publish.
 
 boto3 is imported inside the methods: it takes longer to import than the rest

@@ -32,7 +32,7 @@ from typing import Any
 
 from broadcaster.config import Config
 from broadcaster.delivery import Receipt
-from broadcaster.engine import incident_url
+from broadcaster.site.links import incident_url
 from broadcaster.errors import DeliveryError, InputError
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import Incident, Update
