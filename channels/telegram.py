@@ -541,7 +541,7 @@ class _Progress:
         if self.migrated_from is None:
             return Receipt(remote_id=remote_id)
         note = f"chat {self.migrated_from} migrated to {self.chat}: replace it in chat_ids in the config"
-        return Receipt(remote_id=remote_id, notes=(note,), new_target=str(self.chat))
+        return Receipt(remote_id=remote_id, notes=(note,))
 
 
 # -- rate limits ---------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from broadcaster.delivery import DeliveryState
+
 
 def deadline_phrase(deadline: float) -> str:
     return f"the command's deadline of {deadline:g}s ([engine] deadline)"
@@ -17,7 +19,7 @@ def deadline_phrase(deadline: float) -> str:
 def held_back(sequence: int, state: str, incident_id: str) -> str:
     """Why a later update waits for update ``sequence`` (now in ``state``), and what sends it."""
     earlier = f"update #{sequence} of this incident"
-    if state == "unknown":
+    if state == DeliveryState.UNKNOWN:
         return (
             f"held back: {earlier} may or may not have arrived here (unknown), and updates must arrive in "
             f"order. Check whether it is there, then run `broadcaster retry {incident_id} "
