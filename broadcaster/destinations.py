@@ -47,12 +47,14 @@ class ChannelDestination:
         self.components = table.components
         self.table = table
         self.request_timeout = request_timeout
+        self._channel: Channel | None = None
 
-    @cached_property
+    @property
     def channel(self) -> Channel:
-        channel = load_channel_class(self.table.type)(self.table)
-        cast(_Timed, channel).request_timeout = self.request_timeout
-        return channel
+        if self._channel is None:
+            self._channel = load_channel_class(self.table.type)(self.table)
+            cast(_Timed, self._channel).request_timeout = self.request_timeout
+        return self._channel
 
     @property
     def reports_requests(self) -> bool:
@@ -94,11 +96,11 @@ class ChannelDestination:
         return await self.channel.check()
 
     async def close(self) -> None:
-        if "channel" in vars(self):  # never built, nothing to close
-            await self.channel.aclose()
+        if self._channel is not None:  # never built, nothing to close
+            await self._channel.aclose()
 
     def secret_values(self) -> list[str]:
-        return self.channel.secret_values() if "channel" in vars(self) else []
+        return self._channel.secret_values() if self._channel is not None else []
 
     def remote_id_from(self, reference: str, target: str) -> str:
         return self.channel.remote_id_from(reference, target)
