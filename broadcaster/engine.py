@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any, Protocol
 
 from broadcaster.config import Config
@@ -188,7 +188,7 @@ def egress_refusal(
 
     try:
         for index, (payload, media_type) in enumerate(payloads):
-            guard(payload, values, f"the message for {destination.name}", media_type, lambda i=index: template(i))
+            guard(payload, values, f"the message for {destination.name}", media_type, partial(template, index))
     except LeakRefused as refused:
         return refused
     return None
@@ -428,11 +428,17 @@ class Publisher:
     async def _send_with_retries(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+        from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-        def stop_at_deadline(state: Any) -> bool:
-            wait = getattr(state, "upcoming_sleep", 0.0) or 0.0
-            return asyncio.get_running_loop().time() + wait >= self._deadline
+        attempts = stop_after_attempt(self.config.engine.max_attempts)
+
+        def stop(state: RetryCallState) -> bool:
+            wait = state.upcoming_sleep or 0.0
+            return attempts(state) or asyncio.get_running_loop().time() + wait >= self._deadline
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            self.progress.retrying(delivery, state.attempt_number, self._scrubbed(str(error)), state.upcoming_sleep)
 
         def worth_repeating(error: BaseException) -> bool:
             # A request that may have arrived is repeated only where repeating shows nothing twice.
@@ -442,12 +448,9 @@ class Publisher:
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(worth_repeating),
-            stop=stop_after_attempt(self.config.engine.max_attempts) | stop_at_deadline,
+            stop=stop,
             wait=_wait_honouring_retry_after,
-            before_sleep=lambda state: self.progress.retrying(
-                delivery, state.attempt_number, self._scrubbed(str(state.outcome.exception())),
-                state.upcoming_sleep,
-            ),
+            before_sleep=before_sleep,
             reraise=True,
         ):
             with attempt:

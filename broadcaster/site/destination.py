@@ -172,6 +172,6 @@ async def _build_site(run: Run) -> BuiltSite:
         ) from exc
 
 
-def site_destinations(config: Config) -> list[_WholeSite]:
+def site_destinations(config: Config) -> list[SiteDestination | HostDestination]:
     """``site`` first, then each publish target, in the config's order."""
     return [SiteDestination(config), *(HostDestination(table, config) for table in config.publish.values())]
