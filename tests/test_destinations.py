@@ -17,7 +17,7 @@ import pytest
 import broadcaster.site.hosts
 from broadcaster.config import Config, parse
 from broadcaster.destination import Destination
-from broadcaster.destinations import destinations, plan, publish_targets, remote_destinations
+from broadcaster.destinations import ChannelDestination, destinations, plan, publish_targets, remote_destinations
 from broadcaster.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,8 @@ def test_the_site_every_host_and_every_channel_are_destinations(tmp_path: Path) 
         assert isinstance(destination, Destination), name
         assert destination.name == name
         assert destination.request_timeout == 7  # [engine] timeout, declared, not patched in later
+        if isinstance(destination, ChannelDestination):  # and the channel it makes waits that long per request
+            assert vars(destination.channel)["request_timeout"] == 7
 
 
 def test_the_facts_the_engine_schedules_by(tmp_path: Path) -> None:
