@@ -429,7 +429,7 @@ class progress_for:
 
 def print_post_result(out: Any, result: Any, as_json: bool) -> None:
     from broadcaster import report
-    from broadcaster.engine import incident_url
+    from broadcaster.site.links import incident_url
 
     if as_json:
         payload = {

@@ -328,7 +328,7 @@ def _bracket(char: str) -> str:
 
 
 def _skeleton(text: str) -> str:
-    return _spoof_checker().getSkeleton(0, text)
+    return str(_spoof_checker().getSkeleton(0, text))
 
 
 @lru_cache(maxsize=1)

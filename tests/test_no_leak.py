@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcaster.config import ChannelConfig, Secret, parse
-from broadcaster.destinations import Destination
+from broadcaster.destinations import ChannelDestination
 from broadcaster.engine import render
 
 # Minimal valid options per channel type. A new channel type must add itself here.
@@ -49,12 +49,12 @@ def test_every_channel_type_is_covered() -> None:
     assert set(CHANNEL_TYPES) == set(EXAMPLE_OPTIONS), "add the new channel type to EXAMPLE_OPTIONS"
 
 
-def public_destinations() -> list[Destination]:
+def public_destinations() -> list[ChannelDestination]:
     result = []
     for type_name in CHANNEL_TYPES:
         config = ChannelConfig(f"{type_name}-public", type_name, "public", (), None, EXAMPLE_OPTIONS[type_name])
         load_channel_class(type_name)  # imports the module
-        result.append(Destination(config.name, "channel", "public", config))
+        result.append(ChannelDestination(config, request_timeout=15.0))
     return result
 
 
@@ -158,7 +158,7 @@ def test_private_channels_do_get_private_detail() -> None:
         if "private" not in channel_class.visibilities:
             continue
         config = ChannelConfig(f"{type_name}-ops", type_name, "private", (), None, EXAMPLE_OPTIONS[type_name])
-        text = all_text(render(Destination(config.name, "channel", "private", config), incident, update, [update], CONFIG))
+        text = all_text(render(ChannelDestination(config, request_timeout=15.0), incident, update, [update], CONFIG))
         for secret in ("PRIVSPAN", "PRIVNOTE", "PRIVCUSTOMER", "PRIVTICKET"):
             assert secret in text, f"{type_name} private rendering lacks {secret}"
 

@@ -32,7 +32,6 @@ from typing import Any
 
 from broadcaster.config import Config
 from broadcaster.delivery import Receipt
-from broadcaster.engine import incident_url
 from broadcaster.errors import DeliveryError, InputError
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import Incident, Update
@@ -40,6 +39,7 @@ from broadcaster.messages.visibility import private_values, public_incident
 from broadcaster.site.build import Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.links import incident_url
 from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
 from broadcaster.site.pages import INCIDENT_DIR, incident_path
 from broadcaster.store import Store, utcnow
