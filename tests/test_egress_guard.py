@@ -46,7 +46,7 @@ from broadcaster import engine
 from broadcaster.config import parse
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
-from broadcaster.store_sqlite import SQLiteStore
+from broadcaster.store.sqlite import SQLiteStore
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack

@@ -192,7 +192,7 @@ def test_corrections_made_with_amend_never_show_private_detail(
     """``amend`` itself: the public renderings of a correction (edits, X's correction reply, the site)."""
     from broadcaster import lifecycle
     from broadcaster.operations import delivery_plan
-    from broadcaster.store_sqlite import SQLiteStore
+    from broadcaster.store.sqlite import SQLiteStore
 
     incident, stored, secrets = case
     originals = [u for u in stored if u.kind != "correction"]

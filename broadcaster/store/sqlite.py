@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import StoreError
-from broadcaster.store import SCHEMA_VERSION, Row, Store, apply_migrations
+from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
+from broadcaster.store.records import Row
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -37,14 +37,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from broadcaster.errors import InputError
-from broadcaster.import_check import check_record
-from broadcaster.store import (
+from broadcaster.store.contract import SCHEMA_VERSION, Store
+from broadcaster.store.import_check import check_record
+from broadcaster.store.records import (
     DELIVERY_COLUMNS,
     INCIDENT_COLUMNS,
-    SCHEMA_VERSION,
     UPDATE_COLUMNS,
     Row,
-    Store,
     portable,
     storable,
     utcnow,
@@ -172,7 +171,7 @@ def _check_header(record: Any, name: str) -> None:
 def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
     """Import every record, one transaction per incident; returns what happened.
 
-    Every record is read and checked (``broadcaster.import_check``) before the
+    Every record is read and checked (``broadcaster.store.import_check``) before the
     first is stored: a bad record anywhere refuses the whole file.
     """
     result = ImportResult()
