@@ -49,20 +49,22 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import ConflictError, InputError, StoreError
 from broadcaster.messages.model import Incident, Update
 from broadcaster.store.records import (
     INCIDENT_COLUMNS,
     MUTABLE_INCIDENT_COLUMNS,
+    UPDATE_COLUMNS,
     Delivery,
     PlannedDelivery,
     Row,
-    components_json,
     delivery_from,
     incident_from,
     incident_values,
     iso,
     update_from,
+    update_values,
     utcnow,
 )
 
@@ -70,6 +72,9 @@ SCHEMA_VERSION = 3
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
+
+# What a claim may take: never one sent, skipped, or being sent by someone else; ``unknown`` only when asked.
+CLAIMABLE = frozenset({DeliveryState.PENDING, DeliveryState.FAILED})
 
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
 
@@ -244,16 +249,8 @@ class Store:
 
     def _write_update(self, update: Update) -> None:
         self.run(
-            "INSERT INTO updates(incident_id, sequence, created_at, status, raw_message, components,"
-            " private_note, customers, tickets, etr, next_update_by, author, kind, extra)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                update.incident_id, update.sequence, iso(update.created_at), update.status.value,
-                update.raw_message, components_json(update.components), update.private_note,
-                json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
-                iso(update.etr), iso(update.next_update_by), update.author, update.kind,
-                json.dumps(update.extra),
-            ),
+            f"INSERT INTO updates({', '.join(UPDATE_COLUMNS)}) VALUES ({','.join('?' * len(UPDATE_COLUMNS))})",
+            update_values(update),
         )
 
     def _incident_row(self, incident_id: str) -> Row | None:
@@ -382,12 +379,12 @@ class Store:
         One conditional UPDATE: in PostgreSQL a second claimer blocks on the row
         lock, then re-checks ``state`` against the committed row and matches nothing.
         """
-        states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
+        states = CLAIMABLE | {DeliveryState.UNKNOWN} if include_unknown else CLAIMABLE
         now = iso(utcnow())
         return self.run_atomic(
-            f"UPDATE deliveries SET state='sending', claimed_by=?, claimed_at=?, updated_at=?"
+            f"UPDATE deliveries SET state=?, claimed_by=?, claimed_at=?, updated_at=?"
             f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
-            (owner, now, now, delivery_id, *states),
+            (DeliveryState.SENDING, owner, now, now, delivery_id, *sorted(states)),
         ) == 1
 
     def note_attempt(self, delivery_id: int) -> None:
@@ -396,9 +393,9 @@ class Store:
     def mark_sent(self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None) -> None:
         now = iso(utcnow())
         self.run_atomic(
-            "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
+            "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
             " sent_at=?, updated_at=? WHERE id=?",
-            (remote_id, thread_ref, note, now, now, delivery_id),
+            (DeliveryState.SENT, remote_id, thread_ref, note, now, now, delivery_id),
         )
 
     def add_part(self, delivery_id: int, parts: Sequence[str]) -> None:
@@ -409,17 +406,17 @@ class Store:
 
     def mark_unknown(self, delivery_id: int, error: str) -> None:
         """The request may have reached the service: never resent without a human (``retry --include-unknown``)."""
-        self.mark_failed(delivery_id, error, state="unknown")
+        self.mark_failed(delivery_id, error, state=DeliveryState.UNKNOWN)
 
     def mark_skipped(self, delivery_id: int, reason: str) -> None:
-        self.mark_failed(delivery_id, reason, state="skipped")
+        self.mark_failed(delivery_id, reason, state=DeliveryState.SKIPPED)
 
     def lock(self, name: str, *, wait: bool = True) -> Any:
         """A context manager holding the store-wide lock ``name``; it yields False when
         ``wait`` is off and another process holds it. Held across machines in team mode."""
         raise NotImplementedError
 
-    def mark_failed(self, delivery_id: int, error: str, *, state: str = "failed") -> None:
+    def mark_failed(self, delivery_id: int, error: str, *, state: DeliveryState = DeliveryState.FAILED) -> None:
         self.run_atomic(
             "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
             (state, error, iso(utcnow()), delivery_id),
@@ -427,18 +424,19 @@ class Store:
 
     def release(self, delivery_id: int, error: str) -> None:
         """Give back a claimed delivery untried (``pending`` again), keeping the reason."""
-        self.mark_failed(delivery_id, error, state="pending")
+        self.mark_failed(delivery_id, error, state=DeliveryState.PENDING)
 
     def reap_abandoned(self, lease: timedelta) -> list[Delivery]:
         """Mark ``sending`` rows whose process is gone as ``unknown``; return them."""
         reaped = []
-        for delivery in self.deliveries(states=("sending",)):
+        for delivery in self.deliveries(states=(DeliveryState.SENDING,)):
             if delivery.claimed_by and owner_is_alive(delivery.claimed_by, delivery.claimed_at, lease):
                 continue
             count = self.run_atomic(
-                "UPDATE deliveries SET state='unknown', claimed_by=NULL, updated_at=?, last_error=?"
-                " WHERE id=? AND state='sending' AND COALESCE(claimed_by, '') = ?",
-                (iso(utcnow()), _ABANDONED, delivery.id, delivery.claimed_by or ""),
+                "UPDATE deliveries SET state=?, claimed_by=NULL, updated_at=?, last_error=?"
+                " WHERE id=? AND state=? AND COALESCE(claimed_by, '') = ?",
+                (DeliveryState.UNKNOWN, iso(utcnow()), _ABANDONED, delivery.id, DeliveryState.SENDING,
+                 delivery.claimed_by or ""),
             )
             if count == 1:
                 reaped.append(self.delivery(delivery.id))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
 # The columns as the export format names them (the delivery id is local to one store).
@@ -45,7 +46,7 @@ class PlannedDelivery:
     destination: str
     target: str
     visibility: str
-    state: str = "pending"  # or "skipped"
+    state: DeliveryState = DeliveryState.PENDING  # or SKIPPED
     reason: str = ""
 
 
@@ -57,7 +58,7 @@ class Delivery:
     destination: str
     target: str
     visibility: str
-    state: str
+    state: DeliveryState
     remote_id: str | None
     thread_ref: str | None
     attempts: int
@@ -114,6 +115,17 @@ def incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]:
     }
 
 
+def update_values(update: Update) -> list[Any]:
+    """An update as the parameters of an INSERT of ``UPDATE_COLUMNS``."""
+    return [
+        update.incident_id, update.sequence, iso(update.created_at), update.status.value,
+        update.raw_message, components_json(update.components), update.private_note,
+        json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
+        iso(update.etr), iso(update.next_update_by), update.author, update.kind,
+        json.dumps(update.extra),
+    ]
+
+
 def incident_from(row: Row) -> Incident:
     return Incident(
         id=row["id"],
@@ -155,6 +167,7 @@ def delivery_from(row: Row) -> Delivery:
     for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
         values[key] = utc(values[key])
     values["parts"] = tuple(parsed_json(values.get("parts") or "[]"))
+    values["state"] = DeliveryState(values["state"])
     return Delivery(**values)
 
 
