@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from broadcaster.channels.base import load_channel_class
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
 from broadcaster.errors import InputError
+from broadcaster.registry import load_channel_class
 from broadcaster.store import PlannedDelivery
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Destination:
     def host(self) -> SiteHost:
         from pathlib import Path
 
-        from broadcaster.site.hosts import load_host_class
+        from broadcaster.registry import load_host_class
 
         assert self.config is not None and self.kind == "host"
         return load_host_class(self.config.type)(self.config, Path(str(self.base_dir)))

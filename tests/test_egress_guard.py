@@ -43,7 +43,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcaster import engine
-from broadcaster.config import parse
+from broadcaster.config_loader import parse
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
 from broadcaster.store.sqlite import SQLiteStore

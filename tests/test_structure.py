@@ -66,22 +66,18 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
 
 def test_every_config_key_is_documented() -> None:
-    from broadcaster.channels.base import load_channel_class
-
-    from broadcaster import config
-    from broadcaster.site.hosts import HOST_TYPES, load_host_class
-    from tests.test_no_leak import CHANNEL_TYPES
+    from broadcaster import config_loader, registry
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    keys = set()
-    for group in (config._PAGE_KEYS, config._STORE_KEYS, config._ENGINE_KEYS, config._COMPONENT_KEYS,
-                  config._COMMON_CHANNEL_KEYS, config._TEMPLATE_KEYS):
+    keys = set(registry.COMMON_KEYS)
+    for group in (config_loader._PAGE_KEYS, config_loader._STORE_KEYS, config_loader._ENGINE_KEYS,
+                  config_loader._COMPONENT_KEYS, config_loader._TEMPLATE_KEYS):
         keys |= group
-    for type_name in CHANNEL_TYPES:
-        cls = load_channel_class(type_name)
+    for type_name in registry.channel_types():
+        cls = registry.load_channel_class(type_name)
         keys |= set(cls.required_options) | set(cls.optional_options)
-    for type_name in HOST_TYPES:
-        cls = load_host_class(type_name)
+    for type_name in registry.host_types():
+        cls = registry.load_host_class(type_name)
         keys |= set(cls.required_options) | set(cls.optional_options)
     missing = sorted(k for k in keys if f"`{k}`" not in readme)
     assert not missing, f"config keys not documented in README.md (as `key`): {missing}"
