@@ -19,7 +19,7 @@ import pkgutil
 import re
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import broadcaster.channels
 import broadcaster.site.hosts
@@ -31,7 +31,6 @@ from broadcaster.site.hosts import SiteHost
 # The keys every [channels.NAME] and [publish.NAME] table may hold, whatever its type.
 COMMON_KEYS = frozenset({"type", "visibility", "components", "api_url"})
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_T = TypeVar("_T", Channel, SiteHost)
 
 
 def _types(package: ModuleType) -> tuple[str, ...]:
@@ -50,12 +49,10 @@ def host_types() -> tuple[str, ...]:
     return _types(broadcaster.site.hosts)
 
 
-def _load(package: ModuleType, type_name: str, base: type[_T]) -> type[_T] | None:
+def _named(package: ModuleType, type_name: str) -> list[type]:
+    """The classes of a type's module whose ``type_name`` is the module's name."""
     module = importlib.import_module(f"{package.__name__}.{type_name}")
-    for value in vars(module).values():
-        if isinstance(value, type) and issubclass(value, base) and getattr(value, "type_name", None) == type_name:
-            return value
-    return None
+    return [v for v in vars(module).values() if isinstance(v, type) and getattr(v, "type_name", None) == type_name]
 
 
 def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
@@ -63,10 +60,10 @@ def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
     known = channel_types()
     if not _TYPE_NAME.match(type_name) or type_name not in known:
         raise ConfigError(f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}.")
-    found = _load(broadcaster.channels, type_name, Channel)
-    if found is None:
-        raise ConfigError(f"{where}channels/{type_name}.py defines no Channel with that type_name.")
-    return found
+    for found in _named(broadcaster.channels, type_name):
+        if issubclass(found, Channel):
+            return found
+    raise ConfigError(f"{where}channels/{type_name}.py defines no Channel with that type_name.")
 
 
 def load_host_class(type_name: str, where: str = "") -> type[SiteHost]:
@@ -74,10 +71,10 @@ def load_host_class(type_name: str, where: str = "") -> type[SiteHost]:
     known = host_types()
     if not _TYPE_NAME.match(type_name) or type_name not in known:
         raise ConfigError(f"{where}unknown publish type {type_name!r}; use one of {', '.join(known)}")
-    found = _load(broadcaster.site.hosts, type_name, SiteHost)
-    if found is None:
-        raise ConfigError(f"{where}site/hosts/{type_name}.py defines no SiteHost with that type_name.")
-    return found
+    for found in _named(broadcaster.site.hosts, type_name):
+        if issubclass(found, SiteHost):
+            return found
+    raise ConfigError(f"{where}site/hosts/{type_name}.py defines no SiteHost with that type_name.")
 
 
 # -- options ---------------------------------------------------------------------

@@ -64,7 +64,7 @@ def _incident(value: Any) -> dict[str, Any]:
         raise _Bad(f"id {incident_id!r} is not an incident id (lower-case letters, digits and single '-')")
     kind = _choice(value, "kind", ("incident", "maintenance"))
     lifecycle = MAINTENANCE_LIFECYCLE if kind == "maintenance" else INCIDENT_LIFECYCLE
-    checked = {
+    checked: dict[str, Any] = {
         "id": incident_id,
         "title": gate.admit(_text(value, "title"), "title", _PUBLIC_TITLE),
         "raw_title": _raw_title(value),
