@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from broadcaster.delivery import DeliveryState
+from broadcaster.errors import StoreError
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
 # The columns as the export format names them (the delivery id is local to one store).
@@ -167,8 +168,19 @@ def delivery_from(row: Row) -> Delivery:
     for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
         values[key] = utc(values[key])
     values["parts"] = tuple(parsed_json(values.get("parts") or "[]"))
-    values["state"] = DeliveryState(values["state"])
+    values["state"] = _state(values)
     return Delivery(**values)
+
+
+def _state(row: Mapping[str, Any]) -> DeliveryState:
+    try:
+        return DeliveryState(row["state"])
+    except ValueError:
+        # Never guess: a delivery read as some other state could be sent twice or never.
+        raise StoreError(
+            f"delivery {row['id']} ({row['incident_id']} #{row['sequence']} to {row['destination']}) has the state "
+            f"{row['state']!r}, which this broadcaster does not know: upgrade broadcaster, or ask whoever wrote it."
+        ) from None
 
 
 def portable(row: Row, columns: Sequence[str]) -> dict[str, Any]:
