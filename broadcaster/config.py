@@ -26,6 +26,12 @@ from broadcaster.errors import ConfigError
 from broadcaster.messages.model import Component
 
 SITE_DESTINATION = "site"
+# What [store] url may be; anything else is refused at load and again where the store is opened.
+STORE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+STORE_URL_HELP = (
+    'must be a URL: "postgresql://user@host/dbname" for a team store (a password as ${DB_PASSWORD}, '
+    'PGPASSWORD or ~/.pgpass) or "sqlite:///path/to/state.db"; for a local file, [store] path is simpler'
+)
 # Read by the SDKs from the environment when the config names no credential.
 AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 

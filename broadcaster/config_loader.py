@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from broadcaster import registry
 from broadcaster.config import (
     SITE_DESTINATION,
+    STORE_URL_HELP,
+    STORE_URL_SCHEMES,
     ChannelConfig,
     ComponentConfig,
     Config,
@@ -226,13 +228,14 @@ def _base_url(reader: _Reader, value: str) -> str:
         parts = None
     if (
         parts is None or parts.scheme != "https" or not parts.hostname or parts.username is not None
-        or parts.password is not None or "?" in value or "#" in value or any(c.isspace() for c in value)
+        or parts.password is not None or "?" in value or "#" in value or "\\" in value  # browsers read "\\" as "/"
+        or any(c.isspace() for c in value)
         or any(unicodedata.category(c) == "Cc" for c in value)
     ):
         raise reader.error(
             "page.base_url",
-            "must be an absolute https:// URL with a host, and no user or password, no ?query, no #fragment "
-            "and no spaces, e.g. \"https://status.example.com/\" (it is published in every link)",
+            "must be an absolute https:// URL with a host, and no user or password, no ?query, no #fragment, "
+            "no backslash and no spaces, e.g. \"https://status.example.com/\" (it is published in every link)",
         )
     return value.rstrip("/") + "/"
 
@@ -244,6 +247,10 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     url = reader.resolve(url) if isinstance(url, str) else url
     if isinstance(url, str):
         _refuse_written_password(reader, url)
+        if url.strip() and not url.strip().lower().startswith(STORE_URL_SCHEMES):
+            # A libpq keyword string ("host=db password=…") would otherwise open as a local
+            # file named after it: the team store silently replaced, the password in a file name.
+            raise reader.error("store.url", STORE_URL_HELP)
     if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
     return StoreConfig(path=Path(path), url=url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES
 from broadcaster.errors import ConfigError
 from broadcaster.store.contract import Store
 from broadcaster.store.sqlite import SQLiteStore
@@ -53,5 +54,9 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
     if override:
         return override if "://" in override else Path(override).expanduser()
     if config.store.url:
-        return config.store.url
+        url = config.store.url
+        text = url.reveal() if hasattr(url, "reveal") else url
+        if not text.strip().lower().startswith(STORE_URL_SCHEMES):
+            raise ConfigError(f"[store] url {STORE_URL_HELP}.")  # its value unshown: it may hold a password
+        return url
     return config.store_path

@@ -85,7 +85,8 @@ def _valid_prefix(prefix: str) -> bool:
     return (
         not prefix.startswith("/")
         and all(part not in ("", ".", "..") for part in parts)
-        and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in prefix)
+        # '%' too: browsers decode "%2e%2e" to ".." in a URL's path; '?' and '#' end the path.
+        and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "\\%?#" for c in prefix)
     )
 
 
@@ -154,8 +155,8 @@ class S3Host(SiteHost):
         if not isinstance(prefix, str) or not _valid_prefix(prefix):
             raise ConfigError(
                 f"{where}.prefix must be a folder path in the bucket, like \"status\" or \"sites/status/\": "
-                "no leading '/', no '..' or '.', no empty part ('//'), no backslash, space or control "
-                "character. Browsers and CDNs resolve such keys elsewhere than the bucket lists them."
+                "no leading '/', no '..' or '.', no empty part ('//'), no backslash, '%', '?', '#', space or "
+                "control character. Browsers and CDNs resolve such keys elsewhere than the bucket lists them."
             )
 
     @property
