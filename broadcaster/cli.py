@@ -98,7 +98,7 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_config(ctx: click.Context) -> Any:
-    from broadcaster import config as config_module
+    from broadcaster import config_loader as config_module
 
     root = ctx.find_root()
     root.obj = root.obj or {}

@@ -11,14 +11,14 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
-from broadcaster.channels.base import load_channel_class
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
 from broadcaster.destination import Destination, Job
 from broadcaster.errors import InputError
 from broadcaster.messages.announcements import announced
+from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import PlannedDelivery
 
@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from broadcaster.messages.model import Update
     from broadcaster.messages.visibility import UpdateView
     from broadcaster.store import Store
-
-
-class _Timed(Protocol):
-    request_timeout: float  # every channel reads it; ``Channel`` does not declare it yet
 
 
 class ChannelDestination:
@@ -53,7 +49,7 @@ class ChannelDestination:
     def channel(self) -> Channel:
         if self._channel is None:
             self._channel = load_channel_class(self.table.type)(self.table)
-            cast(_Timed, self._channel).request_timeout = self.request_timeout
+            self._channel.request_timeout = self.request_timeout
         return self._channel
 
     @property

@@ -135,7 +135,6 @@ class SlackChannel(Channel):
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
-        self.request_timeout: float = 15.0
         self._session: aiohttp.ClientSession | None = None
         self._web: AsyncWebClient | None = None
 

@@ -88,7 +88,6 @@ class TelegramChannel(Channel):
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
-        self.request_timeout: float = 15.0
         self._bot: Bot | None = None
         self._request: HTTPXRequest | None = None
         self._shared_limiter: RateLimiter | None = None

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import pkgutil
 from pathlib import Path
 
-import broadcaster.channels
 import pytest
 
-import broadcaster.site.hosts
-from broadcaster.config import Config, parse
+from broadcaster import registry
+from broadcaster.config import Config
+from broadcaster.config_loader import parse
 from broadcaster.destination import Destination
 from broadcaster.destinations import ChannelDestination, destinations, plan, publish_targets, remote_destinations
 from broadcaster.errors import InputError
@@ -35,10 +34,8 @@ HOST_TABLES = {
 
 
 def config(tmp_path: Path) -> Config:
-    channel_types = sorted(m.name for m in pkgutil.iter_modules(broadcaster.channels.__path__)
-                           if m.name != "base" and not m.name.startswith("_"))
-    assert set(channel_types) == set(CHANNEL_TABLES), "add the new channel type to CHANNEL_TABLES"
-    assert set(broadcaster.site.hosts.HOST_TYPES) == set(HOST_TABLES), "add the new host type to HOST_TABLES"
+    assert set(registry.channel_types()) == set(CHANNEL_TABLES), "add the new channel type to CHANNEL_TABLES"
+    assert set(registry.host_types()) == set(HOST_TABLES), "add the new host type to HOST_TABLES"
     return parse({
         "page": {"title": "Acme"},
         "components": [{"id": "api", "name": "API"}, {"id": "db", "name": "DB"}],

@@ -43,10 +43,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcaster import destinations, engine
-from broadcaster.config import parse
+from broadcaster.config_loader import parse
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
-from broadcaster.store_sqlite import SQLiteStore
+from broadcaster.store.sqlite import SQLiteStore
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack

@@ -14,23 +14,22 @@ rendering it would send.
 from __future__ import annotations
 
 import json
-import pkgutil
 import tempfile
 import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import broadcaster.channels
-from broadcaster.channels.base import load_channel_class
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import public_incident
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
 from broadcaster.destinations import ChannelDestination
 from broadcaster.engine import render
+from broadcaster.registry import channel_types, load_channel_class
 
 # Minimal valid options per channel type. A new channel type must add itself here.
 EXAMPLE_OPTIONS = {
@@ -39,7 +38,7 @@ EXAMPLE_OPTIONS = {
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
 }
 
-CHANNEL_TYPES = sorted(m.name for m in pkgutil.iter_modules(broadcaster.channels.__path__) if m.name != "base")
+CHANNEL_TYPES = list(channel_types())
 CONFIG = parse({"page": {"title": "Acme", "base_url": "https://status.example.com/"},
                 "components": [{"id": "api", "name": "API"}, {"id": "db", "name": "DB"}]}, None, {})
 
@@ -192,7 +191,7 @@ def test_corrections_made_with_amend_never_show_private_detail(
     """``amend`` itself: the public renderings of a correction (edits, X's correction reply, the site)."""
     from broadcaster import lifecycle
     from broadcaster.operations import delivery_plan
-    from broadcaster.store_sqlite import SQLiteStore
+    from broadcaster.store.sqlite import SQLiteStore
 
     incident, stored, secrets = case
     originals = [u for u in stored if u.kind != "correction"]

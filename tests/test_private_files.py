@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import parse
+from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError
 from tests.conftest import Project
 

@@ -111,7 +111,7 @@ class HostDestination(_WholeSite):
 
     @cached_property
     def host(self) -> SiteHost:
-        from broadcaster.site.hosts import load_host_class
+        from broadcaster.registry import load_host_class
 
         return load_host_class(self.table.type)(self.table, self.config.base_dir)
 
