@@ -116,7 +116,7 @@ def _private_summary(update: Any) -> str:
 
 
 def _incident_json(incident: Incident, updates: list[Any], deliveries: list[Any]) -> dict[str, Any]:
-    from broadcaster.cli import _delivery_json
+    from broadcaster.cli.publishing import _delivery_json
 
     return {
         "id": incident.id, "title": incident.title, "private_title": full_title(incident),

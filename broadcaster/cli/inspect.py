@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from broadcaster.cli import EXIT_DELIVERY, common, complete_incident, load_config, main, open_store
+from broadcaster.cli.group import EXIT_DELIVERY
+from broadcaster.cli.options import common, complete_incident, load_config, open_store
 from broadcaster.errors import InputError
 
 # -- list / show ----------------------------------------------------------------
 
 
-@main.command("list")
+@click.command("list")
 @click.option("--limit", default=30, show_default=True, help="How many incidents to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
@@ -26,7 +27,7 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
     views.print_list(config, store, limit=limit, as_json=as_json)
 
 
-@main.command()
+@click.command()
 @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
@@ -46,7 +47,7 @@ def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
 # -- channels -------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def channels() -> None:
     """Inspect the configured channels."""
 
@@ -66,7 +67,7 @@ def channels_check(ctx: click.Context) -> None:
 # -- site -----------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def site() -> None:
     """Build, publish and preview the status page."""
 
@@ -114,7 +115,7 @@ def site_serve(ctx: click.Context, port: int, host: str) -> None:
 # -- init -------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.argument("path", default="broadcaster.toml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
@@ -126,3 +127,6 @@ def init(path: Path, force: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
     click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
+
+
+COMMANDS = (list_, show, channels, site, init)

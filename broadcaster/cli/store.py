@@ -17,17 +17,8 @@ from typing import Any
 
 import click
 
-from broadcaster.cli import common, load_config
+from broadcaster.cli.options import common, load_config, open_store
 from broadcaster.errors import InputError
-
-
-def _open(ctx: click.Context, *, upgrade: bool = False) -> Any:
-    from broadcaster.store import open_store, store_location
-
-    config = load_config(ctx)
-    store = open_store(store_location(config, (ctx.find_root().obj or {}).get("store")), upgrade=upgrade)
-    ctx.call_on_close(store.close)
-    return store
 
 
 @click.group()
@@ -46,7 +37,7 @@ def migrate(ctx: click.Context) -> None:
     """
     from broadcaster.store import SCHEMA_VERSION
 
-    opened = _open(ctx, upgrade=True)
+    opened = open_store(ctx, upgrade=True)
     if opened.migrated_from is None:
         click.echo(f"{opened.location}: schema {SCHEMA_VERSION}, up to date.")
     elif opened.migrated_from == 0:
@@ -67,7 +58,7 @@ def export(ctx: click.Context, output: Path) -> None:
     """
     from broadcaster import store_transfer
 
-    opened = _open(ctx)
+    opened = open_store(ctx)
     secrets = load_config(ctx).secret_values()
     if str(output) == "-":
         result = store_transfer.export_to(opened, sys.stdout, secrets)
@@ -103,7 +94,7 @@ def import_(ctx: click.Context, source: Path) -> None:
             name, handle = str(source), source.open(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
-    opened = _open(ctx)
+    opened = open_store(ctx)
     with handle:
         result = store_transfer.import_records(opened, store_transfer.read_records(handle, name))
     _print_import(opened, result)
@@ -121,3 +112,6 @@ def _print_import(opened: Any, result: Any) -> None:
     waiting = opened.deliveries(states=("pending", "failed", "unknown"))
     if waiting:
         click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
+
+
+COMMANDS = (store,)

@@ -8,21 +8,13 @@ from typing import Any
 
 import click
 
-from broadcaster.cli import (
-    EXIT_DELIVERY,
-    common,
-    complete_incident,
-    load_config,
-    main,
-    open_store,
-    publish_command,
-    publish_options,
-    read_message,
-)
+from broadcaster.cli.group import EXIT_DELIVERY
+from broadcaster.cli.options import common, complete_incident, load_config, open_store, publish_options
+from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
 
 
-@main.command()
+@click.command()
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.argument("sequence", type=int, metavar="SEQ")
 @click.argument("message", required=False)
@@ -50,7 +42,7 @@ def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | No
     publish_command(ctx, run, options)
 
 
-@main.command()
+@click.command()
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.option("--file", "-f", "path", required=True, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
 @publish_options
@@ -86,7 +78,7 @@ def _read_file(path: str) -> str:
 # -- maintenance -------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def maintenance() -> None:
     """Scheduled maintenance: schedule, start, verifying, complete.
 
@@ -149,7 +141,7 @@ _step_command("complete", "completed", "The scheduled maintenance is complete.",
 # -- tick --------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
@@ -185,7 +177,7 @@ def tick(ctx: click.Context, as_json: bool) -> None:
 # -- templates and completion ------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @common
 @click.pass_context
 def templates(ctx: click.Context) -> None:
@@ -202,7 +194,7 @@ def templates(ctx: click.Context) -> None:
         click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
 
 
-@main.command()
+@click.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
     """Print the shell completion script: eval "$(broadcaster completion bash)"."""
@@ -210,4 +202,8 @@ def completion(shell: str) -> None:
 
     completer = get_completion_class(shell)
     assert completer is not None
-    click.echo(completer(main, {}, "broadcaster", "_BROADCASTER_COMPLETE").source())
+    root = click.get_current_context().find_root().command
+    click.echo(completer(root, {}, "broadcaster", "_BROADCASTER_COMPLETE").source())
+
+
+COMMANDS = (amend, postmortem, maintenance, tick, templates, completion)
