@@ -20,11 +20,10 @@ from broadcaster.errors import InputError
 @click.pass_context
 def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Incidents: open ones first, then the most recent."""
-    from broadcaster import views
+    from broadcaster.cli import output
+    from broadcaster.operations.listing import list_incidents
 
-    config = load_config(ctx)
-    store = open_store(ctx)
-    views.print_list(config, store, limit=limit, as_json=as_json)
+    output.print_list(list_incidents(open_store(ctx), limit=limit), as_json=as_json)
 
 
 @click.command()
@@ -34,14 +33,11 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
     """An incident's timeline and the delivery state of every destination."""
-    from broadcaster import operations, views
-    from broadcaster.engine import Publisher
+    from broadcaster.cli import output
+    from broadcaster.operations.listing import incident_record
 
     config = load_config(ctx)
-    store = open_store(ctx)
-    Publisher(config, store).reap()
-    incident = operations.find_incident(store, incident_id)
-    views.print_incident(config, store, incident, as_json=as_json)
+    output.print_incident(config, incident_record(config, open_store(ctx), incident_id), as_json=as_json)
 
 
 # -- channels -------------------------------------------------------------------
@@ -57,10 +53,13 @@ def channels() -> None:
 @click.pass_context
 def channels_check(ctx: click.Context) -> None:
     """Verify every channel and publish target without posting anything."""
-    from broadcaster import views
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     config = load_config(ctx)
-    if not views.print_checks(config):
+    results = operations.check_destinations(config)
+    output.print_checks(results, config.secret_values())
+    if not all(r.ok for r in results):
         ctx.exit(EXIT_DELIVERY)
 
 
@@ -77,13 +76,14 @@ def site() -> None:
 @click.pass_context
 def site_build(ctx: click.Context) -> None:
     """Rebuild the whole site from the store into [page] output_dir."""
-    from broadcaster import operations, views
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     config = load_config(ctx)
     built = operations.rebuild_site(config, open_store(ctx))
     click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
     if built.problems:
-        views.print_left_out(built.problems, config.secret_values())
+        output.print_left_out(built.problems, config.secret_values())
         ctx.exit(EXIT_DELIVERY)
 
 
@@ -92,10 +92,13 @@ def site_build(ctx: click.Context) -> None:
 @click.pass_context
 def site_publish(ctx: click.Context) -> None:
     """Rebuild the site and upload it to every [publish.NAME] target."""
-    from broadcaster import views
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     config = load_config(ctx)
-    if not views.publish_site(config, open_store(ctx)):
+    published = operations.publish_site(config, open_store(ctx))
+    output.print_site_publication(config, published)
+    if not published.ok:
         ctx.exit(EXIT_DELIVERY)
 
 

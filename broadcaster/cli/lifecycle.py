@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -158,11 +157,9 @@ def tick(ctx: click.Context, as_json: bool) -> None:
     config, store = load_config(ctx), open_store(ctx)
     result = lifecycle.tick(config, store)
     if as_json:
-        click.echo(json.dumps({
-            "busy": result.busy,
-            "actions": result.actions,
-            "deliveries": [o.as_json() for r in result.results for o in [*r.outcomes, *r.notices]],
-        }))
+        from broadcaster.cli import output, records
+
+        output.print_json(records.tick_json(result), ensure_ascii=True)
     elif result.busy:
         click.echo("Another `broadcaster tick` is running; nothing done.")
     elif not result.actions:
@@ -182,14 +179,14 @@ def tick(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def templates(ctx: click.Context) -> None:
     """List the [templates.NAME] of the config and the values each needs (--set key=value)."""
-    from broadcaster import lifecycle
+    from broadcaster.templates import template_fields
 
     config = load_config(ctx)
     if not config.templates:
         click.echo("No templates. Add [templates.NAME] with title, impact, components, status, message.")
         return
     for name, template in config.templates.items():
-        fields = lifecycle.template_fields(template)
+        fields = template_fields(template)
         needs = " ".join(f"--set {f}=..." for f in fields)
         click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -16,7 +15,7 @@ from broadcaster.cli.options import (
     open_store,
     template_options,
 )
-from broadcaster.cli.publishing import _delivery_json, progress_for, publish_command, read_message
+from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
 
 
@@ -72,16 +71,12 @@ def preview(ctx: click.Context, message: str | None, **options: Any) -> None:
 
 
 def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> None:
-    from broadcaster import compose, lifecycle, operations
+    from broadcaster import compose, operations
 
     config = load_config(ctx)
-    if options.get("sets") and not options.get("template"):
-        raise InputError("--set fills the placeholders of a template: use it with --template NAME "
-                         "(see `broadcaster templates`). Nothing was stored or sent.")
+    options = operations.with_template(config, options)
+    message = message if message is not None else options.pop("template_message", None)
     store = open_store(ctx)
-    if options.get("template"):
-        options = {**options, **_from_template(lifecycle.apply_template(config, options["template"], lifecycle.parse_sets(options["sets"])), options)}
-        message = message if message is not None else options.pop("template_message", None)
     existing = operations.find_incident(store, options["incident_id"]) if options.get("incident_id") else None
     text = read_message(message, existing, store)
     draft = compose.Draft(
@@ -105,21 +100,6 @@ def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> N
     publish_command(ctx, run, options)
 
 
-def _from_template(filled: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-    """Template fields, overridden by anything typed on the command line."""
-    merged: dict[str, Any] = {}
-    for key in ("title", "impact", "status"):
-        if not options.get(key) and filled.get(key):
-            merged[key] = filled[key]
-    if not options.get("components") and filled.get("components"):
-        merged["components"] = tuple(filled["components"])
-    if not options.get("private") and filled.get("private"):
-        merged["private"] = filled["private"]
-    if filled.get("message"):
-        merged["template_message"] = filled["message"]
-    return merged
-
-
 @click.command()
 @click.argument("incident_id", metavar="[INCIDENT]", required=False, shell_complete=complete_incident)
 @click.option("--include-unknown", is_flag=True, help="Also resend posts whose fate is unknown (may post twice).")
@@ -141,7 +121,8 @@ def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, ma
     it as sent (--mark-unknown-sent, with --remote-id to keep threading under
     it). The site and its publish targets are simply redone.
     """
-    from broadcaster import operations, report
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     if include_unknown and mark_unknown_sent:
         raise InputError("choose one: --include-unknown resends unknown deliveries, --mark-unknown-sent records them as sent.")
@@ -149,33 +130,15 @@ def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, ma
         raise InputError("--remote-id goes with --mark-unknown-sent: it records the id of a post you found.")
     config = load_config(ctx)
     store = open_store(ctx)
-    out = report.console()
+    out = output.console()
     found = operations.find_incident(store, incident_id).id if incident_id else None
     if mark_unknown_sent:
-        from broadcaster.engine import Publisher
-
-        Publisher(config, store).reap()
-        for delivery, threading in operations.mark_unknown_sent(config, store, found, remote_ids):
-            where = f"{delivery.destination} {delivery.target}".rstrip()
-            out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
+        output.print_marked_sent(out, operations.mark_unknown_sent(config, store, found, remote_ids))
     targets = [(d.destination, d.target) for d in operations.retry_todo(config, store, found, include_unknown=include_unknown)]
-    with progress_for(out, targets, as_json) as progress:
+    with output.progress_for(out, targets, as_json) as progress:
         result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress)
-    not_done = [o for o in result.outcomes if o.state not in ("sent", "skipped")]
-    if as_json:
-        click.echo(json.dumps({
-            "incident_id": found,
-            "deliveries": [o.as_json() for o in result.outcomes],
-            "unknown": [_delivery_json(d) for d in result.unknown],
-        }, ensure_ascii=False))
-    else:
-        if not result.outcomes:
-            out.print("Nothing to resend: every delivery is sent or skipped.", markup=False)
-        else:
-            report.print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, found)
-        for delivery in result.unknown:
-            out.print(report.unknown_line(delivery))
-    if not_done or result.unknown:
+    output.print_retry(out, found, result, as_json)
+    if result.failed:
         ctx.exit(EXIT_DELIVERY)
 
 
