@@ -13,6 +13,7 @@ from typing import Any
 
 from broadcaster import compose
 from broadcaster.config import Config
+from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError, InputError
 from broadcaster.messages import gate
@@ -69,9 +70,9 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
 
     planned = delivery_plan(config, incident, original, only, skip)
     went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
-            if d.state != "skipped"}
-    return [p if (p.destination, p.target) in went or p.state == "skipped"
-            else PlannedDelivery(p.destination, p.target, p.visibility, "skipped", f"update #{original.sequence} was not sent here")
+            if d.state != DeliveryState.SKIPPED}
+    return [p if (p.destination, p.target) in went or p.state == DeliveryState.SKIPPED
+            else PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, f"update #{original.sequence} was not sent here")
             for p in planned]
 
 

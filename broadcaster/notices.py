@@ -69,21 +69,26 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
         found = outages(views.values(), now)
         all_updates = [u for _, ups in history for u in ups]
         for entry in watched:
-            component = entry.component
+            component, target = entry.component, entry.sla
             measured = month_to_date(found, component.id, now)
-            if measured >= entry.sla or _raised(all_updates, notice="sla_breach", component=component.id, month=month):  # type: ignore[operator]
+            if target is None or measured >= target or _raised(all_updates, notice="sla_breach", component=component.id, month=month):
                 continue
             # The notice joins the latest incident that took the component down.
             culprits = [i for i, _ in history if any(o.component_id == component.id for o in outages([views[i.id]], now))]
             incident = max(culprits, key=lambda i: i.created_at)
             message = (
                 f"SLA breach: {component.name} availability this month is {measured:.3f}%, "
-                f"below its {entry.sla:g}% target. Customers with an SLA on {component.name} may be owed credits."
+                f"below its {target:g}% target. Customers with an SLA on {component.name} may be owed credits."
             )
-            stored = _record(config, store, incident.id, lambda _incident, m=message: m, now, {component.id},
+            stored = _record(config, store, incident.id, _always(message), now, {component.id},
                              notice="sla_breach", component=component.id, month=month)
             raised.extend([stored] if stored else [])
     return raised
+
+
+def _always(text: str) -> Callable[[Incident], str | None]:
+    """A notice whose text does not depend on the incident as read (still due once decided under the lock)."""
+    return lambda _incident: text
 
 
 def record_overdue(config: Config, store: Store, now: datetime) -> list[Update]:

@@ -18,7 +18,7 @@ from broadcaster.errors import InputError
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context
-def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
+def list_(ctx: click.Context, /, limit: int, as_json: bool) -> None:
     """Incidents: open ones first, then the most recent."""
     from broadcaster.cli import output
     from broadcaster.operations.listing import list_incidents
@@ -31,7 +31,7 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context
-def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
+def show(ctx: click.Context, /, incident_id: str, as_json: bool) -> None:
     """An incident's timeline and the delivery state of every destination."""
     from broadcaster.cli import output
     from broadcaster.operations.listing import incident_record
@@ -107,7 +107,7 @@ def site_publish(ctx: click.Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @common
 @click.pass_context
-def site_serve(ctx: click.Context, port: int, host: str) -> None:
+def site_serve(ctx: click.Context, /, port: int, host: str) -> None:
     """Serve [page] output_dir on localhost for a preview."""
     from broadcaster.site.serve import serve
 

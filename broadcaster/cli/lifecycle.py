@@ -21,7 +21,7 @@ from broadcaster.errors import InputError
 @publish_options
 @common
 @click.pass_context
-def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | None, private: str, **options: Any) -> None:
+def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str | None, private: str, **options: Any) -> None:
     """Correct update SEQ of an incident.
 
     Edited in place where the medium allows it (Telegram, Slack, the page and
@@ -47,7 +47,7 @@ def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | No
 @publish_options
 @common
 @click.pass_context
-def postmortem(ctx: click.Context, incident_id: str, path: str, **options: Any) -> None:
+def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: Any) -> None:
     """Publish the postmortem of a resolved incident.
 
     It gets its own section on the incident page (markdown, sanitised), a feed
@@ -96,7 +96,7 @@ def maintenance() -> None:
 @publish_options
 @common
 @click.pass_context
-def maintenance_schedule(ctx: click.Context, message: str | None, title: str, start: str, end: str,
+def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str, start: str, end: str,
                          components: tuple[str, ...], private: str, **options: Any) -> None:
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
@@ -119,7 +119,7 @@ def _step_command(name: str, status: str, default_message: str, help_text: str) 
     @publish_options
     @common
     @click.pass_context
-    def command(ctx: click.Context, incident_id: str, message: str | None, private: str, **options: Any) -> None:
+    def command(ctx: click.Context, /, incident_id: str, message: str | None, private: str, **options: Any) -> None:
         from broadcaster import lifecycle
 
         config, store = load_config(ctx), open_store(ctx)
@@ -144,7 +144,7 @@ _step_command("complete", "completed", "The scheduled maintenance is complete.",
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
-def tick(ctx: click.Context, as_json: bool) -> None:
+def tick(ctx: click.Context, /, as_json: bool) -> None:
     """Do what is due now; for cron or a systemd timer, safe to run every minute.
 
     Starts and completes maintenance windows at their scheduled times, reminds

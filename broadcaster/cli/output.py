@@ -23,7 +23,7 @@ from rich.text import Text
 
 from broadcaster.cli import records
 from broadcaster.config import Config
-from broadcaster.delivery import CheckResult
+from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
@@ -31,13 +31,13 @@ from broadcaster.redaction import redact
 from broadcaster.store import Delivery
 from broadcaster.times import format_time
 
-STATE_STYLE = {
-    "sent": ("✓", "green"),
-    "failed": ("✗", "red"),
-    "skipped": ("–", "dim"),
-    "pending": ("…", "yellow"),
-    "sending": ("…", "yellow"),
-    "unknown": ("?", "magenta"),
+STATE_STYLE: dict[str, tuple[str, str]] = {
+    DeliveryState.SENT: ("✓", "green"),
+    DeliveryState.FAILED: ("✗", "red"),
+    DeliveryState.SKIPPED: ("–", "dim"),
+    DeliveryState.PENDING: ("…", "yellow"),
+    DeliveryState.SENDING: ("…", "yellow"),
+    DeliveryState.UNKNOWN: ("?", "magenta"),
 }
 
 
@@ -73,7 +73,7 @@ class TerminalProgress:
         self.live.__exit__(*exc)  # type: ignore[arg-type]
 
     def started(self, delivery: Delivery) -> None:
-        self.state[(delivery.destination, delivery.target)] = "sending"
+        self.state[(delivery.destination, delivery.target)] = DeliveryState.SENDING
         self.live.update(self._table())
 
     def retrying(self, delivery: Delivery, attempt: int, error: str, wait: float) -> None:
@@ -82,27 +82,27 @@ class TerminalProgress:
 
     def finished(self, outcome: Outcome) -> None:
         self.state[(outcome.destination, outcome.target)] = outcome.state
-        if outcome.state in ("failed", "unknown"):
+        if outcome.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
             self.detail[outcome.destination] = _short(outcome.error or "")
-        elif outcome.destination in self.detail and outcome.state == "sent" and len(self.targets[outcome.destination]) == 1:
+        elif outcome.destination in self.detail and outcome.state == DeliveryState.SENT and len(self.targets[outcome.destination]) == 1:
             self.detail.pop(outcome.destination)
         self.live.update(self._table())
 
     def _table(self) -> Table:
         table = Table.grid(padding=(0, 2))
         for destination, targets in self.targets.items():
-            states = [self.state.get((destination, t), "pending") for t in targets]
+            states = [self.state.get((destination, t), DeliveryState.PENDING) for t in targets]
             table.add_row(*self._row(destination, states))
         return table
 
     def _row(self, destination: str, states: list[str]) -> tuple[Text, Text, Text]:
-        done = sum(s in ("sent", "failed", "unknown", "skipped") for s in states)
-        failed = states.count("failed")
+        done = sum(s in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN, DeliveryState.SKIPPED) for s in states)
+        failed = states.count(DeliveryState.FAILED)
         if done < len(states):
             mark, style, label = "⠿", "yellow", "sending"
         elif failed:
             mark, style, label = "✗", "red", "failed"
-        elif "unknown" in states:
+        elif DeliveryState.UNKNOWN in states:
             mark, style, label = "?", "magenta", "unknown"
         else:
             mark, style, label = "✓", "green", "sent"
@@ -125,7 +125,7 @@ def outcome_lines(outcomes: Sequence[Outcome]) -> list[Text]:
         line = Text(f"  {mark} ", style=style)
         line.append(f"{where:<28}", style="bold")
         line.append(f" {outcome.state:<8}", style=style)
-        if outcome.state == "sent" and outcome.remote_id:
+        if outcome.state == DeliveryState.SENT and outcome.remote_id:
             line.append(f" {outcome.remote_id}", style="dim")
         if outcome.error or outcome.reason:
             line.append(f" {outcome.error or outcome.reason}")
@@ -141,8 +141,8 @@ def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome
     for line in outcome_lines(outcomes):
         out.print(line)
     where = f" {incident_id}" if incident_id else ""
-    failed = [o for o in outcomes if o.state in ("failed", "pending", "sending")]
-    unknown = [o for o in outcomes if o.state == "unknown"]
+    failed = [o for o in outcomes if o.state in (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.SENDING)]
+    unknown = [o for o in outcomes if o.state == DeliveryState.UNKNOWN]
     if failed:
         out.print(Text(f"{len(failed)} delivery(ies) not sent.", style="red") + Text(
             f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
@@ -234,7 +234,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
     if url:
         heading.append(f" {url}")
     print_outcomes(out, heading, result.outcomes, result.incident.id)
-    if any(o.destination == "site" and o.state == "sent" for o in result.outcomes):
+    if any(o.destination == "site" and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
 
 
@@ -250,7 +250,7 @@ def print_confirmation(out: Console, previews: Sequence[Preview]) -> None:
     out.rule("Destinations", align="left")
     counts: dict[tuple[str, str], int] = {}
     for entry in previews:
-        if entry.state == "pending":
+        if entry.state == DeliveryState.PENDING:
             counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
     refused = {p.destination for p in previews if p.refused}
     for (name, visibility), count in counts.items():

@@ -31,7 +31,7 @@ from broadcaster.errors import InputError
 @message_options
 @common
 @click.pass_context
-def post(ctx: click.Context, message: str | None, **options: Any) -> None:
+def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
     """Post a new incident, or an update with --incident ID.
 
     MESSAGE is the public text; `-` reads it from standard input, and on a
@@ -47,7 +47,7 @@ def post(ctx: click.Context, message: str | None, **options: Any) -> None:
 @message_options
 @common
 @click.pass_context
-def resolve(ctx: click.Context, incident_id: str, message: str | None, **options: Any) -> None:
+def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **options: Any) -> None:
     """Resolve an incident, with an optional closing MESSAGE."""
     options.update(incident_id=incident_id, status="resolved", title=None, impact=None, reopen=False)
     _post(ctx, message or "This incident has been resolved.", options)
@@ -64,13 +64,13 @@ def resolve(ctx: click.Context, incident_id: str, message: str | None, **options
 @message_options
 @common
 @click.pass_context
-def preview(ctx: click.Context, message: str | None, **options: Any) -> None:
+def preview(ctx: click.Context, /, message: str | None, **options: Any) -> None:
     """Show exactly what every destination would receive (same options as post); sends nothing."""
     options["dry_run"] = True
     _post(ctx, message, options)
 
 
-def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> None:
+def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -> None:
     from broadcaster import compose, operations
 
     config = load_config(ctx)
@@ -110,7 +110,7 @@ def _post(ctx: click.Context, message: str | None, options: dict[str, Any]) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
-def retry(ctx: click.Context, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
+def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
           remote_ids: tuple[str, ...], as_json: bool) -> None:
     """Send every delivery not yet sent, oldest first. Never posts again what was sent.
 

@@ -10,6 +10,7 @@ import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import load_config
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 
 
@@ -29,7 +30,7 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
         return
     preview_result = run(dry_run=True)
     confirm_publication(preview_result, options["yes"])
-    targets = [(p.destination, p.target) for p in preview_result.previews if p.state == "pending"]
+    targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
     with output.progress_for(out, targets, options["as_json"]) as progress:
         result = run(progress=progress)
     output.print_post_result(out, result, options["as_json"], config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.messages.visibility import full_text, full_title, public_text
 from broadcaster.redaction import redact
 
@@ -93,7 +94,7 @@ def post_result_json(result: PostResult) -> dict[str, Any]:
         "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
             {
                 "destination": p.destination, "target": p.target, "visibility": p.visibility,
-                "state": p.state if p.state == "skipped" else "failed" if p.refused else "pending",
+                "state": p.state if p.state == DeliveryState.SKIPPED else DeliveryState.FAILED if p.refused else DeliveryState.PENDING,
                 "remote_id": None, "error": p.refused or p.reason or None,
                 "rendered": p.rendered.messages if p.rendered and not p.refused else None,
             }

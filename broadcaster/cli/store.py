@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from broadcaster.cli.options import common, load_config, open_store
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 
 
@@ -50,7 +51,7 @@ def migrate(ctx: click.Context) -> None:
 @click.argument("output", metavar="[FILE]", default="-", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @common
 @click.pass_context
-def export(ctx: click.Context, output: Path) -> None:
+def export(ctx: click.Context, /, output: Path) -> None:
     """Write every incident, update and delivery as JSON lines to FILE (default: standard output).
 
     The file holds private detail (notes, customers, tickets) and is created
@@ -78,7 +79,7 @@ def export(ctx: click.Context, output: Path) -> None:
 @click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @common
 @click.pass_context
-def import_(ctx: click.Context, source: Path) -> None:
+def import_(ctx: click.Context, /, source: Path) -> None:
     """Add the incidents of a `store export` FILE (`-`: standard input) to the store; safe to repeat.
 
     Incidents already there are merged (updates they have are skipped), a
@@ -109,7 +110,7 @@ def _print_import(opened: Any, result: Any) -> None:
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
-    waiting = opened.deliveries(states=("pending", "failed", "unknown"))
+    waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
     if waiting:
         click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
 

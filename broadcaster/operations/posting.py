@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.delivery import Rendered
+from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
@@ -43,7 +43,7 @@ class PostResult:
 
     @property
     def failed(self) -> bool:
-        return any(o.state not in ("sent", "skipped") for o in [*self.outcomes, *self.notices])
+        return any(o.state not in DONE_STATES for o in [*self.outcomes, *self.notices])
 
 
 def find_incident(store: Store, incident_id: str) -> Incident:
@@ -101,7 +101,7 @@ def delivery_plan(
         )
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names)
-    if (only or skip) and not any(p.state == "pending" for p in planned):
+    if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
             f"with --only/--skip, this update would go nowhere ({reasons}). Name a destination that takes it; "
@@ -112,7 +112,7 @@ def delivery_plan(
 
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while a destination's secret is not in the environment."""
-    names = {p.destination for p in planned if p.state == "pending"}
+    names = {p.destination for p in planned if p.state == DeliveryState.PENDING}
     missing = config.missing_secrets(names)
     if missing:
         raise ConfigError(
@@ -124,7 +124,7 @@ def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -
 
 def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while the site's folder, or a target's, holds files broadcaster did not write."""
-    pending = {p.destination for p in planned if p.state == "pending"}
+    pending = {p.destination for p in planned if p.state == DeliveryState.PENDING}
     hosts = [d for d in destinations(config).values() if d.kind == "host" and d.name in pending]
     if SITE_DESTINATION in pending or hosts:
         from broadcaster.site_source import refuse_unowned_folder
@@ -146,7 +146,7 @@ def previews(
     for entry in planned:
         destination = all_destinations[entry.destination]
         rendered, refused = None, ""
-        if entry.state == "pending":
+        if entry.state == DeliveryState.PENDING:
             key = (entry.destination, entry.visibility)
             if key not in done:
                 rendered = render(destination, incident, update, everything, config)
@@ -241,7 +241,7 @@ def publish_stored(
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
-    pending = [d for d in rows if d.state == "pending"]
+    pending = [d for d in rows if d.state == DeliveryState.PENDING]
     # Only the site and targets this command publishes to anyway (--only/--skip hold for them too).
     publishing = {d.destination for d in pending if d.destination in publisher.destinations
                   and publisher.destinations[d.destination].idempotent}
@@ -254,4 +254,4 @@ def publish_stored(
 def stale_site_deliveries(config: Config, store: Store, incident_id: str | None = None) -> list[Delivery]:
     """Site and host deliveries an earlier command left unfinished (failed, or unknown after a crash)."""
     idempotent = {name for name, d in destinations(config).items() if d.idempotent}
-    return [d for d in store.deliveries(incident_id=incident_id, states=("failed", "unknown")) if d.destination in idempotent]
+    return [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.FAILED, DeliveryState.UNKNOWN)) if d.destination in idempotent]

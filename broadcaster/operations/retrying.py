@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from broadcaster.config import Config
-from broadcaster.delivery import DONE_STATES
+from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.destinations import Destination, destinations
 from broadcaster.engine import Outcome, Progress, Publisher
 from broadcaster.errors import InputError
@@ -32,7 +32,7 @@ def mark_unknown_sent(
     reap(config, store)
     all_destinations = destinations(config)
     unknown = [
-        d for d in store.deliveries(incident_id=incident_id, states=("unknown",))
+        d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
         if d.destination not in all_destinations or not all_destinations[d.destination].idempotent
     ]
     given = _remote_ids_for(all_destinations, unknown, remote_ids)
@@ -74,7 +74,7 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
     if remote_id:
         return f"later updates thread under {remote_id}"
     earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-    known = [d for d in earlier if d.state == "sent" and d.remote_id]
+    known = [d for d in earlier if d.state == DeliveryState.SENT and d.remote_id]
     if known:
         return f"its post id is unknown; later updates thread under update #{known[-1].sequence}'s post instead"
     return (
@@ -115,15 +115,15 @@ def retry(
     todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
     refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
     outcomes = publisher.deliver(todo, include_unknown=include_unknown)
-    unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=("unknown",))
+    unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
     return RetryResult(outcomes, unknown)
 
 
 def retry_todo(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> list[Delivery]:
     """What ``retry`` sends, oldest first."""
-    states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
+    states = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN) if include_unknown else (DeliveryState.PENDING, DeliveryState.FAILED)
     todo = store.deliveries(incident_id=incident_id, states=states)
     if not include_unknown:
-        todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == "unknown"]
+        todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == DeliveryState.UNKNOWN]
     todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
     return todo
