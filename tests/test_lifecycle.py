@@ -205,6 +205,22 @@ def test_an_overdue_promise_is_told_to_private_channels_once(project: Project, w
     assert "Overdue" not in (project.site / "feed.xml").read_text()
 
 
+def test_list_still_shows_overdue_after_ticks_notice_and_stops_after_the_next_update(project: Project, world: FakeWorld) -> None:
+    """One overdue rule for `list` and `tick`: the private notice tick stores is not the update promised,
+    so the incident stays OVERDUE until an operator posts one (it used to vanish after the notice)."""
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+                            "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+    assert code == 0
+    incident = posted["incident_id"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"overdue notice for {incident}"]
+    assert "OVERDUE" in project.cli("list").stdout
+    assert [i["overdue"] for i in json.loads(project.cli("list", "--json").stdout)] == [True]
+    code, _ = run_json(project, "post", "--yes", "-i", incident, "--next-update", "30m", "Still investigating.")
+    assert code == 0
+    assert "OVERDUE" not in project.cli("list").stdout
+    assert [i["overdue"] for i in json.loads(project.cli("list", "--json").stdout)] == [False]
+
+
 # -- corrections and postmortems ---------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ PRIVATE_FIELDS = {"raw_message", "raw_title", "private_note", "customers", "tick
 # terminal views (show, the editor template) print private detail to the operator, marked as such.
 # compose.py builds the Update from the operator's input.
 ALLOWED = {"messages/visibility.py", "messages/model.py", "broadcaster/store/records.py",
-           "broadcaster/views.py",
+           "broadcaster/cli/records.py",
            "broadcaster/compose_editor.py", "broadcaster/compose.py"}
 # Formatters for private channels read private fields from a PrivateView, behind a visibility check.
 PRIVATE_VIEW_READERS = {"messages/telegram.py", "messages/slack.py"}
