@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 class ChannelDestination:
     """One ``[channels.NAME]``: a ``Channel`` (built on first use, so its SDK loads only when needed)."""
 
-    kind = "channel"  # read only by views.py and operations.py until they use the protocol alone
     ordered = True  # follow-ups thread under earlier posts
     idempotent = False  # a second post is a duplicate readers see
     sends_rendered = True

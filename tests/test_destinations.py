@@ -93,7 +93,9 @@ def _module(path: str) -> ast.Module:
     return ast.parse((ROOT / path).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", ["broadcaster/engine.py", "broadcaster/destinations.py"])
+@pytest.mark.parametrize("path", ["broadcaster/engine.py", "broadcaster/destinations.py",
+                                  *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "broadcaster" / "operations").glob("*.py")),
+                                  *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "broadcaster" / "cli").glob("*.py"))])
 def test_the_engine_asks_no_destination_its_kind(path: str) -> None:
     kinds = {"channel", "site", "host"}
     for node in ast.walk(_module(path)):

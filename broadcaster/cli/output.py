@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from broadcaster.cli import records
-from broadcaster.config import Config
+from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
@@ -234,7 +234,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
     if url:
         heading.append(f" {url}")
     print_outcomes(out, heading, result.outcomes, result.incident.id)
-    if any(o.destination == "site" and o.state == DeliveryState.SENT for o in result.outcomes):
+    if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
 
 

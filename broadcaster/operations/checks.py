@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from broadcaster.config import Config
 from broadcaster.delivery import CheckResult
-from broadcaster.destinations import Destination, destinations
+from broadcaster.destination import Destination
+from broadcaster.destinations import remote_destinations
 
 
 def checked_destinations(config: Config) -> list[Destination]:
     """What ``channels check`` verifies: every channel and publish target (the local site needs no check)."""
-    return [d for d in destinations(config).values() if d.kind != "site"]
+    return remote_destinations(config)
 
 
 def check_destinations(config: Config) -> list[CheckResult]:
@@ -33,14 +33,10 @@ def check_destinations(config: Config) -> list[CheckResult]:
 
 async def _check_one(config: Config, destination: Destination) -> list[CheckResult]:
     try:
-        if destination.kind == "channel":
-            channel: Any = destination.channel
-            channel.request_timeout = config.engine.timeout
-            try:
-                return await asyncio.wait_for(channel.check(), config.engine.timeout * 2)
-            finally:
-                await channel.aclose()
-        return await asyncio.wait_for(destination.host.check(), config.engine.timeout * 2)
+        try:
+            return await asyncio.wait_for(destination.check(), config.engine.timeout * 2)
+        finally:
+            await destination.close()
     except TimeoutError:
         return [CheckResult(destination.name, "", False, "no answer in time; check api_url and the network")]
     except Exception as exc:  # noqa: BLE001 - report every destination, whatever breaks

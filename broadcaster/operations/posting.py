@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from broadcaster import compose
-from broadcaster.config import SITE_DESTINATION, Config
+from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
@@ -125,13 +125,9 @@ def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -
 def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while the site's folder, or a target's, holds files broadcaster did not write."""
     pending = {p.destination for p in planned if p.state == DeliveryState.PENDING}
-    hosts = [d for d in destinations(config).values() if d.kind == "host" and d.name in pending]
-    if SITE_DESTINATION in pending or hosts:
-        from broadcaster.site.source import refuse_unowned_folder
-
-        refuse_unowned_folder(config, store)
-    for destination in hosts:
-        destination.host.preflight()
+    for name, destination in destinations(config).items():
+        if name in pending:
+            destination.preflight(store)
 
 
 def previews(

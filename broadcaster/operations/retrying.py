@@ -63,9 +63,12 @@ def _remote_ids_for(
             raise InputError(f"--remote-id {pair!r}: {problem}. Unknown here: {choices}.")
         delivery = matches[0]
         destination = all_destinations.get(name)
-        if destination is None or destination.kind != "channel":
+        if destination is None:
             raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
-        found[delivery.id] = destination.channel.remote_id_from(reference, delivery.target)
+        try:
+            found[delivery.id] = destination.remote_id_from(reference, delivery.target)
+        except InputError as exc:
+            raise InputError(f"--remote-id {pair!r}: {exc}") from exc
     return found
 
 

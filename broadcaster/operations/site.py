@@ -52,16 +52,15 @@ def publish_site(config: Config, store: Store) -> SitePublication:
 
     A target that fails is reported and the others still get the site.
     """
-    from broadcaster.destinations import destinations
+    from broadcaster.destinations import publish_targets
     from broadcaster.errors import DeliveryError
-    from broadcaster.site import source as site_source
 
     built = rebuild_site(config, store)
     uploads = []
-    for destination in (d for d in destinations(config).values() if d.kind == "host"):
+    for target in publish_targets(config):
         try:
-            receipt = asyncio.run(site_source.publish(store, destination.host, built, wait=config.engine.deadline))
-            uploads.append(HostUpload(destination.name, remote_id=receipt.remote_id))
+            receipt = asyncio.run(target.publish(store, built, wait=config.engine.deadline))
+            uploads.append(HostUpload(target.name, remote_id=receipt.remote_id))
         except DeliveryError as exc:
-            uploads.append(HostUpload(destination.name, error=str(exc)))
+            uploads.append(HostUpload(target.name, error=str(exc)))
     return SitePublication(built, uploads)
