@@ -240,7 +240,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
 
 def print_confirmation(out: Console, previews: Sequence[Preview]) -> None:
     """What the public will read, and where the update goes: shown before asking to publish."""
-    public = next((p for p in previews if p.rendered and p.visibility == "public" and p.destination != "site"), None)
+    public = next((p for p in previews if p.rendered and p.visibility == "public" and p.destination != SITE_DESTINATION), None)
     out.rule("What the public will read", align="left")
     shown = public or next((p for p in previews if p.rendered), None)
     if shown and shown.refused:
