@@ -128,6 +128,9 @@ def test_fits_answers_as_twitter_text_does(text: str, reserve: int) -> None:
 
 
 def test_the_light_emoji_are_the_ones_twitter_text_knows() -> None:
+    # Imported the way the product does (it silences the library's pkg_resources warning): on its
+    # own, or first in an xdist worker, a bare import fails under filterwarnings = error.
+    twitter._twitter_text()
     from twitter_text.regexp.emoji import emoji
 
     light = {chr(code) for start, end in twitter._LIGHT_RANGES for code in range(start, end + 1)}
@@ -135,6 +138,7 @@ def test_the_light_emoji_are_the_ones_twitter_text_knows() -> None:
 
 
 def test_the_light_ranges_are_twitter_texts() -> None:
+    twitter._twitter_text()  # see above
     from twitter_text.config import config
 
     ranges = config["defaults"]["ranges"]
