@@ -24,8 +24,14 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.common import CACHE, log
+
+if TYPE_CHECKING:
+    from broadcaster.config import Config
+    from broadcaster.destinations import Destination
+    from broadcaster.store import Store
 
 GENERATOR_VERSION = 1
 SEED = 20261125
@@ -139,8 +145,8 @@ def _config_key(config_path: Path) -> str:
 
 def generate(config_path: Path, incidents: int, path: Path, *, now: datetime | None = None) -> None:
     """Write ``incidents`` incidents of 5 updates each into a new SQLite store at ``path``."""
-    from broadcaster import compose, config
-    from broadcaster.destinations import destinations, plan
+    from broadcaster import config
+    from broadcaster.destinations import destinations
     from broadcaster.store import open_store
 
     settings = config.load(str(config_path))
@@ -153,12 +159,16 @@ def generate(config_path: Path, incidents: int, path: Path, *, now: datetime | N
             days_ago = incidents - index
             newest = index == incidents - 1
             start = now - timedelta(hours=3) if newest else now - timedelta(days=days_ago, hours=rng.randint(0, 20))
-            _write_incident(store, settings, all_destinations, plan, compose, rng, start, newest)
+            _write_incident(store, settings, all_destinations, rng, start, newest)
     finally:
         store.close()
 
 
-def _write_incident(store, settings, all_destinations, plan, compose, rng, start, newest):  # type: ignore[no-untyped-def]
+def _write_incident(store: Store, settings: Config, all_destinations: dict[str, Destination], rng: random.Random,
+                    start: datetime, newest: bool) -> None:
+    from broadcaster import compose
+    from broadcaster.destinations import plan
+
     title = rng.choice(_TITLES)
     components = rng.sample(COMPONENT_IDS, rng.randint(1, 2))
     impact = rng.choice(("minor", "minor", "major", "critical"))

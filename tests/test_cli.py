@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from tests.conftest import Project
 
 
-def new_incident(project: Project, *extra: str, message: str = "Investigating elevated API errors.") -> dict:
+def new_incident(project: Project, *extra: str, message: str = "Investigating elevated API errors.") -> dict[str, Any]:
     code, payload = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", *extra, message)
     assert code == 0, payload
     return payload

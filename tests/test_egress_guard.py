@@ -37,6 +37,7 @@ from urllib.parse import quote, unquote
 import pytest
 from broadcaster.messages import slack as slack_format
 from broadcaster.messages import telegram as telegram_format
+from broadcaster.messages import twitter as twitter_format
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import private_values, private_view
 from hypothesis import HealthCheck, given, settings
@@ -173,7 +174,7 @@ def install(bug: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slack_format, "message_chunks", lambda view: [*chunks(view), slack_format.mrkdwn(Paste.text)])
     import broadcaster.channels.twitter as twitter_channel
 
-    format_post = twitter_channel.format_post
+    format_post = twitter_format.format_post  # what the channel module imported
     monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {Paste.text}")
 
 
@@ -409,7 +410,7 @@ def leaky_twitter(monkeypatch: pytest.MonkeyPatch, pasted: str) -> None:
     """The bug: X's formatter pastes a private value after the public text."""
     import broadcaster.channels.twitter as twitter_channel
 
-    format_post = twitter_channel.format_post
+    format_post = twitter_format.format_post  # what the channel module imported
     monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {pasted}")
 
 

@@ -6,6 +6,7 @@ import calendar
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -21,7 +22,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDS = ["feed.xml", "atom.xml"]
 
 
-def build(tmp_path: Path, incidents: list | None = None, **page: str) -> Path:
+def build(tmp_path: Path, incidents: list[Any] | None = None, **page: str) -> Path:
     incidents = sample_incidents() if incidents is None else incidents
     build_site(site_data(incidents, **page), tmp_path, pages=incidents)
     return tmp_path

@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ ENGINE = "[engine]\ntimeout = 3\ndeadline = 20\n"
 
 
 
-def run_json(project: Project, *args: str) -> tuple[int, dict]:
+def run_json(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     result = project.cli(*args, "--json")
     assert result.stdout, result.stderr
     return result.exit_code, json.loads(result.stdout)
@@ -143,7 +144,7 @@ def test_a_template_with_a_missing_value_is_an_input_error(project: Project, wor
 # -- maintenance and tick ---------------------------------------------------------------------
 
 
-def summary(project: Project) -> dict:
+def summary(project: Project) -> dict[str, Any]:
     return json.loads((project.site / "summary.json").read_text())
 
 

@@ -12,6 +12,7 @@ import json
 import resource
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages.model import Status
@@ -119,7 +120,7 @@ def test_the_manifest_stays_small_after_many_builds(tmp_path: Path) -> None:
     assert files == build_site(site_data([*incidents, update]), tmp_path).hashes
 
 
-def _many(count: int) -> list:
+def _many(count: int) -> list[Any]:
     return [
         make_incident(f"p-{n:03d}", f"Incident {n}", start=NOW - timedelta(days=60, minutes=n))
         for n in range(count)

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
@@ -49,7 +50,7 @@ def incident_of(n: int, down: Down) -> PublicIncident:
     return public_incident(header, updates)
 
 
-def api_bar(page: Document) -> list:
+def api_bar(page: Document) -> list[Any]:
     bar = page.one("ol", aria_labelledby="uptime-api")  # named by its figure
     return [li for li in page.within(bar, "li")]
 

@@ -193,7 +193,7 @@ def incident(
 
 
 def maintenance(
-    status: Status = Status.IN_PROGRESS, window: tuple = RUNNING, **components: str
+    status: Status = Status.IN_PROGRESS, window: tuple[Any, ...] = RUNNING, **components: str
 ) -> PublicIncident:
     steps = [Step(Status.SCHEDULED, "Planned.")] + (
         [Step(status, "Now.")] if status != Status.SCHEDULED else []

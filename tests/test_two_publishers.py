@@ -13,6 +13,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ BUCKET = "two-laptops"
 CONFIG = BASE_CONFIG.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\nhistory_days = 0')
 
 
-def run(laptop: Project, *args: str) -> dict:
+def run(laptop: Project, *args: str) -> dict[str, Any]:
     process = laptop.process(*args, "--yes", "--json")
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
