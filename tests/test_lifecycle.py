@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,11 +146,12 @@ def test_a_template_with_a_missing_value_is_an_input_error(project: Project, wor
 
 
 def summary(project: Project) -> dict[str, Any]:
-    return json.loads((project.site / "summary.json").read_text())
+    payload: dict[str, Any] = json.loads((project.site / "summary.json").read_text())
+    return payload
 
 
 def component_status(project: Project, component: str) -> str:
-    return next(c["status"] for c in summary(project)["components"] if c["id"] == component)
+    return str(next(c["status"] for c in summary(project)["components"] if c["id"] == component))
 
 
 def test_maintenance_lifecycle_through_tick(project: Project, world: FakeWorld) -> None:
@@ -257,7 +259,7 @@ def test_postmortem_is_published_on_the_page_the_feed_and_announced(project: Pro
 
 
 def test_amending_a_postmortem_sends_a_short_notice_with_the_link_not_the_body(project: Project, world: FakeWorld,
-                                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+                                                                               tmp_path: Path) -> None:
     incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")[1]["incident_id"]
     project.cli("resolve", incident, "--yes", "Fixed.")
     body = "## What happened\n\n" + "A router in fra-2 failed and took the API with it. " * 120

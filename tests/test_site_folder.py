@@ -37,7 +37,8 @@ def files_in(folder: Path) -> set[str]:
 
 
 def stored(project: Project) -> list[Any]:
-    return json.loads(project.cli("list", "--json").stdout)
+    payload: list[Any] = json.loads(project.cli("list", "--json").stdout)
+    return payload
 
 
 @pytest.mark.parametrize(("output_dir", "store", "words"), [

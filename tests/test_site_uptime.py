@@ -286,7 +286,9 @@ def test_site_data_reads_90_days_for_uptime_but_shows_only_history_days(tmp_path
     # A private notice on the recent incident: never on the site, never counted.
     notice = Update("recent", 0, today - timedelta(days=10) + timedelta(hours=8), Status.RESOLVED,
                     "NOTICE-ONLY for ops", (AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),), kind="notice")
-    store.record_update(store.incident("recent"), notice, plan, new=False)
+    recent_incident = store.incident("recent")
+    assert recent_incident is not None
+    store.record_update(recent_incident, notice, plan, new=False)
 
     data = engine_site_data(config, store)
     store.close()

@@ -62,7 +62,8 @@ def loaded_after(code: str, tmp_path: Path) -> dict[str, list[str]]:
     env.pop("BROADCASTER_CONFIG", None)
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60)
-    return json.loads(result.stderr.strip().splitlines()[-1])
+    loaded: dict[str, list[str]] = json.loads(result.stderr.strip().splitlines()[-1])
+    return loaded
 
 
 def test_channel_modules_and_config_validation_load_no_sdk(tmp_path: Path) -> None:

@@ -384,7 +384,7 @@ def test_pg_json_and_times_are_native_types(pg_url: str) -> None:
         "SELECT pg_typeof(created_at)::text AS t, pg_typeof(components)::text AS j, components AS c FROM updates"
     )
     assert row == {"t": "timestamp with time zone", "j": "jsonb", "c": []}
-    assert json.loads(json.dumps(row["c"])) == []  # type: ignore[index]
+    assert json.loads(json.dumps(row["c"])) == []
     store.close()
 
 

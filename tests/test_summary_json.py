@@ -20,7 +20,8 @@ ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 def summary(tmp_path: Path, incidents: list[PublicIncident], **page: Any) -> dict[str, Any]:
     build_site(site_data(incidents, **page), tmp_path, pages=incidents)
-    return json.loads((tmp_path / "summary.json").read_bytes())
+    payload: dict[str, Any] = json.loads((tmp_path / "summary.json").read_bytes())
+    return payload
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ def run(laptop: Project, *args: str) -> dict[str, Any]:
     process = laptop.process(*args, "--yes", "--json")
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
-    return json.loads(out)
+    payload: dict[str, Any] = json.loads(out)
+    return payload
 
 
 def laptops(tmp_path: Path, store: str, target: str, env: dict[str, str]) -> tuple[Project, Project]:
