@@ -26,7 +26,8 @@ bash scripts/typecheck.sh
 export COVERAGE_FILE=$PWD/.coverage
 rm -f .coverage .coverage.*
 status=0
-.venv/bin/python -m coverage run -m pytest -p no:cacheprovider -n 2 "$@" || status=$?
+# A test file stays on one worker (loadfile): its module fixtures (chromium, the wheel, moto) start once.
+.venv/bin/python -m coverage run -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@" || status=$?
 .venv/bin/python -m coverage combine --quiet
 if [ "$#" -eq 0 ]; then
   # Under the floor (fail_under), report exits 2: the run fails even when every test passed.
