@@ -145,11 +145,11 @@ def _config_key(config_path: Path) -> str:
 
 def generate(config_path: Path, incidents: int, path: Path, *, now: datetime | None = None) -> None:
     """Write ``incidents`` incidents of 5 updates each into a new SQLite store at ``path``."""
-    from broadcaster import config
+    from broadcaster import config_loader
     from broadcaster.destinations import destinations
     from broadcaster.store import open_store
 
-    settings = config.load(str(config_path))
+    settings = config_loader.load(str(config_path))
     all_destinations = destinations(settings)
     rng = random.Random(SEED)
     now = now or datetime.now(UTC)

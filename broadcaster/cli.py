@@ -98,7 +98,7 @@ def common(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_config(ctx: click.Context) -> Any:
-    from broadcaster import config as config_module
+    from broadcaster import config_loader as config_module
 
     root = ctx.find_root()
     root.obj = root.obj or {}
@@ -429,7 +429,7 @@ class progress_for:
 
 def print_post_result(out: Any, result: Any, as_json: bool) -> None:
     from broadcaster import report
-    from broadcaster.engine import incident_url
+    from broadcaster.site.links import incident_url
 
     if as_json:
         payload = {

@@ -1,6 +1,6 @@
 """``broadcaster store``: create or upgrade the store's schema, and move its history between stores.
 
-Thin commands over ``broadcaster.store`` and ``broadcaster.store_transfer``.
+Thin commands over ``broadcaster.store`` and ``broadcaster.store.transfer``.
 Every one works on the configured store, or on the one ``--store`` names, so
 moving an embedded file (or an outage's fallback file) into the team database
 is::
@@ -65,7 +65,7 @@ def export(ctx: click.Context, output: Path) -> None:
     The file holds private detail (notes, customers, tickets) and is created
     readable by you only.
     """
-    from broadcaster import store_transfer
+    from broadcaster.store import transfer as store_transfer
 
     opened = _open(ctx)
     secrets = load_config(ctx).secret_values()
@@ -94,7 +94,7 @@ def import_(ctx: click.Context, source: Path) -> None:
     different incident under a taken id gets a new id, and thread references
     are kept, so the next update threads under the posts made before.
     """
-    from broadcaster import store_transfer
+    from broadcaster.store import transfer as store_transfer
 
     if str(source) == "-":
         name, handle = "standard input", sys.stdin

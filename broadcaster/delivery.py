@@ -67,7 +67,6 @@ class Receipt:
 
     remote_id: str
     notes: tuple[str, ...] = ()
-    new_target: str | None = None  # set when the service moved the target (a migrated group)
 
 
 @dataclass

@@ -10,79 +10,122 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from broadcaster.channels.base import load_channel_class
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
+from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
+from broadcaster.destination import Destination, Job
 from broadcaster.errors import InputError
+from broadcaster.messages.announcements import announced
+from broadcaster.registry import load_channel_class
+from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import PlannedDelivery
 
 if TYPE_CHECKING:
     from broadcaster.channels.base import Channel
-    from broadcaster.site.hosts import SiteHost
+    from broadcaster.messages.model import Update
+    from broadcaster.messages.visibility import UpdateView
+    from broadcaster.store import Store
 
 
-@dataclass
-class Destination:
-    """One named destination. ``kind`` is ``site``, ``host`` or ``channel``."""
+class ChannelDestination:
+    """One ``[channels.NAME]``: a ``Channel`` (built on first use, so its SDK loads only when needed)."""
 
-    name: str
-    kind: str
-    visibility: str
-    config: ChannelConfig | None
-    base_dir: object = None
+    kind = "channel"  # read only by views.py and operations.py until they use the protocol alone
+    ordered = True  # follow-ups thread under earlier posts
+    idempotent = False  # a second post is a duplicate readers see
+    sends_rendered = True
+
+    def __init__(self, table: ChannelConfig, request_timeout: float) -> None:
+        self.name = table.name
+        self.visibility = table.visibility
+        self.components = table.components
+        self.table = table
+        self.request_timeout = request_timeout
+        self._channel: Channel | None = None
 
     @property
-    def idempotent(self) -> bool:
-        """Sending again shows nothing twice: the site is rebuilt and uploaded whole, posts are not."""
-        return self.kind != "channel"
-
-    @property
-    def ordered(self) -> bool:
-        """Channels thread follow-ups, so updates must arrive in order; the site shows all at once."""
-        return self.kind == "channel"
-
-    @cached_property
     def channel(self) -> Channel:
-        assert self.config is not None and self.kind == "channel"
-        return load_channel_class(self.config.type)(self.config)
+        if self._channel is None:
+            self._channel = load_channel_class(self.table.type)(self.table)
+            self._channel.request_timeout = self.request_timeout
+        return self._channel
 
-    @cached_property
-    def host(self) -> SiteHost:
-        from pathlib import Path
+    @property
+    def reports_requests(self) -> bool:
+        return self.channel.reports_requests
 
-        from broadcaster.site.hosts import load_host_class
-
-        assert self.config is not None and self.kind == "host"
-        return load_host_class(self.config.type)(self.config, Path(str(self.base_dir)))
+    @property
+    def can_edit(self) -> bool:
+        return self.channel.can_edit
 
     def targets(self) -> tuple[str, ...]:
-        return self.channel.targets() if self.kind == "channel" else ("",)
+        return self.channel.targets()
 
     @cached_property
     def target_set(self) -> frozenset[str]:
-        """The targets as a set, read once: a check per delivery of a 1,000-chat channel must not re-parse them."""
         return frozenset(self.targets())
 
     def wants(self, component_ids: set[str]) -> bool:
-        return self.config is None or self.config.wants(component_ids)
+        return self.table.wants(component_ids)
+
+    def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
+        return self.channel.render(announced(view, update, updates, can_edit=self.can_edit))
+
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        return self.channel.egress_payloads(rendered)
+
+    def pacing_seconds(self, deliveries: int) -> float:
+        return self.channel.pacing_seconds(deliveries)
+
+    def prepare(self) -> None:
+        pass
+
+    async def deliver(self, job: Job) -> Receipt:
+        rendered = job.rendered()  # raises LeakRefused: nothing leaves
+        if job.replaces is not None:
+            return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)
+        return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
+
+    async def check(self) -> list[CheckResult]:
+        return await self.channel.check()
+
+    async def close(self) -> None:
+        if self._channel is not None:  # never built, nothing to close
+            await self._channel.aclose()
+
+    def secret_values(self) -> list[str]:
+        return self._channel.secret_values() if self._channel is not None else []
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        return self.channel.remote_id_from(reference, target)
+
+    def preflight(self, store: Store) -> None:
+        pass
 
 
 def destinations(config: Config) -> dict[str, Destination]:
     """All destinations in the order they are shown: site, publish targets, channels."""
-    result = {SITE_DESTINATION: Destination(SITE_DESTINATION, "site", "public", None)}
-    for name, table in config.publish.items():
-        result[name] = Destination(name, "host", "public", table, config.base_dir)
+    result: dict[str, Destination] = {d.name: d for d in site_destinations(config)}
     for name, table in config.channels.items():
-        result[name] = Destination(name, "channel", table.visibility, table)
+        result[name] = ChannelDestination(table, config.engine.timeout)
     return result
+
+
+def remote_destinations(config: Config) -> list[Destination]:
+    """Every destination outside this machine (publish targets, channels): what ``channels check`` checks."""
+    return [d for name, d in destinations(config).items() if name != SITE_DESTINATION]
+
+
+def publish_targets(config: Config) -> list[HostDestination]:
+    """The ``[publish.NAME]`` targets, which ``site publish`` uploads the built site to."""
+    return [HostDestination(table, config) for table in config.publish.values()]
 
 
 def check_names(names: Sequence[str], known: Sequence[str], option: str) -> set[str]:
     """Split comma lists and refuse unknown names, suggesting the closest one."""
-    result = set()
+    result: set[str] = set()
     for chunk in names:
         for name in (n.strip() for n in chunk.split(",")):
             if not name:
@@ -110,16 +153,16 @@ def plan(
     """
     planned = []
     for name, destination in all_destinations.items():
-        state, reason = "pending", ""
+        reason = ""
         if private_only and destination.visibility != "private":
-            state, reason = "skipped", "private notice"
+            reason = "private notice"
         elif only is not None and name not in only:
-            state, reason = "skipped", "not in --only"
+            reason = "not in --only"
         elif name in skip:
-            state, reason = "skipped", "--skip"
+            reason = "--skip"
         elif not destination.wants(component_ids):
-            subscribed = ", ".join(destination.config.components) if destination.config else ""
-            state, reason = "skipped", f"subscribed only to {subscribed}"
+            reason = f"subscribed only to {', '.join(destination.components)}"
+        state = DeliveryState.SKIPPED if reason else DeliveryState.PENDING
         for target in destination.targets():
             planned.append(PlannedDelivery(name, target, destination.visibility, state, reason))
     return planned

@@ -13,21 +13,23 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from functools import cache, partial
+from typing import Any, Protocol
 
 from broadcaster.config import Config
-from broadcaster.delivery import Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.destinations import Destination, destinations
-from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.destination import Destination, Job, Run
+from broadcaster.destinations import destinations
+from broadcaster.errors import DeliveryError
+from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import (
     UpdateView,
+    Visibility,
     corrected_sequence,
     private_values,
     reader_number,
@@ -36,10 +38,8 @@ from broadcaster.messages.visibility import (
 )
 from broadcaster.own_words import own_words
 from broadcaster.redaction import redact
+from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
-
-if TYPE_CHECKING:
-    from broadcaster.site.hosts import BuiltSite
 
 POLL_SECONDS = 0.05
 
@@ -71,10 +71,10 @@ class Outcome:
             visibility=delivery.visibility,
             state=delivery.state,
             remote_id=delivery.remote_id,
-            error=delivery.last_error if delivery.state not in ("sent", "skipped") else None,
+            error=delivery.last_error if delivery.state not in DONE_STATES else None,
             attempts=delivery.attempts,
             notes=notes,
-            reason=delivery.last_error if delivery.state == "skipped" else None,
+            reason=delivery.last_error if delivery.state == DeliveryState.SKIPPED else None,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -112,10 +112,6 @@ class SilentProgress:
         pass
 
 
-def incident_url(config: Config, incident_id: str) -> str:
-    return f"{config.page.base_url}incidents/{incident_id}.html" if config.page.base_url else ""
-
-
 class Held(Exception):
     """An earlier update of the incident has not been sent to this destination."""
 
@@ -135,7 +131,7 @@ def render(
     ``x``s (the egress guard's template: what the destination shows of its own).
     """
     view: UpdateView = view_for(
-        destination.visibility,
+        _visibility(destination.visibility),
         incident,
         update,
         url=incident_url(config, incident.id),
@@ -144,11 +140,14 @@ def render(
     )
     if without_update_text:
         view = without_text(view)
-    if destination.kind == "channel":
-        return destination.channel.render(_as_channel_message(view, update, updates, destination))
-    if destination.kind == "site":
-        return Rendered(text=f"{view.status.label}: {view.message}", visibility="public")
-    return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
+    return destination.render(view, update, updates)
+
+
+def _visibility(value: str) -> Visibility:
+    """A destination's visibility as the views know it; the config admits no other value."""
+    if value not in ("public", "private"):
+        raise ValueError(f"unknown visibility {value!r}")
+    return "public" if value == "public" else "private"
 
 
 def carried_private_values(incident: Incident, update: Update, updates: Sequence[Update]) -> PrivateValues:
@@ -176,10 +175,11 @@ def egress_refusal(
     if "public" not in (visibility, destination.visibility):
         return None
     values = carried_private_values(incident, update, updates)
-    payloads = _egress_payloads(destination, rendered)
-    shown = cache(lambda: _egress_payloads(
-        destination, render(destination, incident, update, updates, config, without_update_text=True)
-    ))  # rendered once, and only if a value is found
+    payloads = destination.egress_payloads(rendered)
+
+    @cache  # rendered once, and only if a value is found
+    def shown() -> list[tuple[str, str]]:
+        return destination.egress_payloads(render(destination, incident, update, updates, config, without_update_text=True))
 
     def template(index: int) -> tuple[str, Compared] | None:
         if len(shown()) != len(payloads):  # cut into other parts: no like-for-like template
@@ -188,34 +188,10 @@ def egress_refusal(
 
     try:
         for index, (payload, media_type) in enumerate(payloads):
-            guard(payload, values, f"the message for {destination.name}", media_type, lambda i=index: template(i))
+            guard(payload, values, f"the message for {destination.name}", media_type, partial(template, index))
     except LeakRefused as refused:
         return refused
     return None
-
-
-def _egress_payloads(destination: Destination, rendered: Rendered) -> list[tuple[str, str]]:
-    if destination.kind == "channel":
-        return destination.channel.egress_payloads(rendered)
-    return [(rendered.text, "text/plain")]
-
-
-def _as_channel_message(
-    view: UpdateView, update: Update, updates: Sequence[Update], destination: Destination
-) -> UpdateView:
-    """Postmortems are announced, not pasted (their corrections too); corrections say what they
-    correct where they cannot edit."""
-    link = f" Read it: {view.incident.url}" if view.incident.url else ""
-    if update.kind == "postmortem":
-        return replace(view, message=f"We have published a postmortem: what happened, and what we are changing.{link}")
-    corrects = corrected_sequence(update)
-    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
-    if original is not None and original.kind == "postmortem":
-        return replace(view, message=f"We have corrected our postmortem of {original.created_at:%Y-%m-%d}.{link}")
-    if corrects is not None and not destination.channel.can_edit:
-        when = f" of {original.created_at:%H:%M} UTC" if original else ""
-        return replace(view, message=f"Correction to our update{when}: {view.message}")
-    return view
 
 
 class Publisher:
@@ -227,10 +203,8 @@ class Publisher:
         self.progress: Progress = progress or SilentProgress()
         self.destinations = destinations(config)
         self.owner = process_owner()
-        self._site_build: asyncio.Task[BuiltSite] | None = None
-        self._uploads: dict[str, asyncio.Task[Receipt]] = {}
+        self._run = Run(config, store)
         self._batch: set[int] = set()
-        self._batch_incidents: set[str] = set()
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
         self._deadline = 0.0
@@ -245,38 +219,33 @@ class Publisher:
 
     def deliver(self, deliveries: Sequence[Delivery], *, include_unknown: bool = False) -> list[Outcome]:
         """Send these deliveries at once; returns an outcome for each, in the given order."""
-        if any(self.destinations.get(d.destination, None) and self.destinations[d.destination].kind != "channel" for d in deliveries):
-            # Import the site builder here, not in its worker thread: an import there holds
-            # the GIL long enough to bunch up the paced sends of a large Telegram broadcast.
-            import broadcaster.site.build  # noqa: F401
+        for destination in self._used(deliveries):
+            destination.prepare()
         return asyncio.run(self._deliver_all(list(deliveries), include_unknown))
 
     async def _deliver_all(self, deliveries: list[Delivery], include_unknown: bool) -> list[Outcome]:
         loop = asyncio.get_running_loop()
         self._batch = {d.id for d in deliveries}
-        self._batch_incidents = {d.incident_id for d in deliveries}
-        pacing = 0.0
-        for destination in self.destinations.values():
-            count = sum(d.destination == destination.name for d in deliveries)
-            if destination.kind == "channel" and count:
-                destination.channel.request_timeout = self.config.engine.timeout  # type: ignore[attr-defined]
-                pacing += destination.channel.pacing_seconds(count)
+        self._run = Run(self.config, self.store, sorted({d.incident_id for d in deliveries}))
+        pacing = sum(
+            destination.pacing_seconds(sum(d.destination == destination.name for d in deliveries))
+            for destination in self._used(deliveries)
+        )
         self._deadline = loop.time() + self.config.engine.deadline + pacing
         try:
             tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
             return list(await asyncio.gather(*tasks))
         finally:
-            await self._close_channels(deliveries)
-
-    async def _close_channels(self, deliveries: list[Delivery]) -> None:
-        used = {d.destination for d in deliveries}
-        for name in used:
-            destination = self.destinations.get(name)
-            if destination is not None and destination.kind == "channel" and "channel" in vars(destination):
+            for destination in self._used(deliveries):
                 try:
-                    await destination.channel.aclose()
+                    await destination.close()
                 except Exception:  # noqa: BLE001 - closing must never hide the real outcome
                     pass
+
+    def _used(self, deliveries: Sequence[Delivery]) -> list[Destination]:
+        """The configured destinations these deliveries go to, each once."""
+        names = {d.destination for d in deliveries}
+        return [d for name, d in self.destinations.items() if name in names]
 
     async def _deliver_one(self, delivery: Delivery, include_unknown: bool) -> Outcome:
         destination = self.destinations.get(delivery.destination)
@@ -296,11 +265,7 @@ class Publisher:
         except Held as held:
             return self._claim_and_fail(delivery, claim_unknown, str(held))
         except TimeoutError:
-            return self._claim_and_fail(
-                delivery, claim_unknown,
-                f"timed out waiting for an earlier update of this incident to be sent here "
-                f"(deadline {self.config.engine.deadline:g}s). Run `broadcaster retry`.",
-            )
+            return self._claim_and_fail(delivery, claim_unknown, advice.waited_too_long(self.config.engine.deadline))
         if not self.store.claim(delivery.id, self.owner, include_unknown=claim_unknown):
             return self._taken_elsewhere(delivery)
         refused = self._egress_refusal(destination, delivery)
@@ -335,7 +300,7 @@ class Publisher:
         Past this point the rendering is known clean, and every later ``_rendered``
         (part counts, advice) returns it.
         """
-        if destination.kind != "channel":
+        if not destination.sends_rendered:
             return None
         try:
             self._rendered(destination, delivery)
@@ -350,7 +315,7 @@ class Publisher:
         write per message on top would cost a round trip per chat in team mode.
         """
         log = SendLog(parts=list(delivery.parts))
-        if destination.kind == "channel" and len(self._rendered(destination, delivery).messages) > 1:
+        if destination.sends_rendered and len(self._rendered(destination, delivery).messages) > 1:
             log.on_part = lambda _remote_id: self.store.add_part(delivery.id, log.parts)
         return log
 
@@ -361,54 +326,29 @@ class Publisher:
         if not exc.retryable:
             return self._fail(delivery, str(exc))
         attempts = self.store.delivery(delivery.id).attempts
-        return self._fail(
-            delivery,
-            f"{exc} Gave up after {attempts} attempt{'s' if attempts != 1 else ''} "
-            f"([engine] max_attempts {self.config.engine.max_attempts}, deadline "
-            f"{self.config.engine.deadline:g}s); `broadcaster retry` sends it again.",
-        )
+        engine = self.config.engine
+        return self._fail(delivery, advice.gave_up(str(exc), attempts, engine.max_attempts, engine.deadline))
 
     def _cut_by_deadline(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Outcome:
         """The command's deadline came mid-send: sent, unknown or failed, by what had left."""
-        if destination.kind == "channel" and log.parts:
+        if destination.sends_rendered and log.parts:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
                 return self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
-        in_flight = destination.kind == "channel" and (log.on_wire or not destination.channel.reports_requests)
-        deadline = f"the command's deadline of {self.config.engine.deadline:g}s ([engine] deadline)"
-        if in_flight:
+        deadline = self.config.engine.deadline
+        if log.on_wire or not destination.reports_requests:
             return self._unknown(
-                delivery,
-                f"{deadline} came while a request was out, without an answer, so it may or may not "
-                f"have been posted. {self._unknown_advice(destination, delivery, log)}",
+                delivery, f"{advice.cut_while_out(deadline)} {self._unknown_advice(destination, delivery, log)}"
             )
         if destination.idempotent:
-            return self._fail(
-                delivery,
-                f"timed out: no success within {deadline}. `broadcaster retry` publishes it again (harmless).",
-            )
-        return self._fail(
-            delivery,
-            f"timed out: no success within {deadline}, and no request was out. "
-            "Run `broadcaster retry` when the destination is back.",
-        )
+            return self._fail(delivery, advice.cut_harmless(deadline))
+        return self._fail(delivery, advice.cut_before_sending(deadline))
 
     def _unknown_advice(self, destination: Destination, delivery: Delivery, log: SendLog) -> str:
         where = destination.name + (f" {delivery.target}" if delivery.target else "")
-        incident = delivery.incident_id
-        resume = ""
-        if log.parts:
-            total = len(self._rendered(destination, delivery).messages)
-            resume = (
-                f" Parts 1-{len(log.parts)} of {total} were confirmed; the first not confirmed is the "
-                f"one in doubt, and `--include-unknown` sends from part {len(log.parts) + 1} on."
-            )
-        return (
-            f"It was not sent again, since that could post it twice.{resume} Check {where}: if the post "
-            f"is there, run `broadcaster retry {incident} --mark-unknown-sent`; if not, "
-            f"`broadcaster retry {incident} --include-unknown`."
-        )
+        total = len(self._rendered(destination, delivery).messages) if log.parts else 0
+        return advice.unknown(where, delivery.incident_id, len(log.parts), total)
 
     def _scrubbed(self, text: str) -> str:
         """Every text the engine stores or reports, without a secret: whatever a channel or host
@@ -418,8 +358,7 @@ class Publisher:
     def _secrets(self) -> list[str]:
         values = self.config.secret_values()
         for destination in self.destinations.values():
-            if destination.kind == "channel" and "channel" in vars(destination):
-                values.extend(destination.channel.secret_values())
+            values.extend(destination.secret_values())
         return values
 
     def _claim_and_fail(self, delivery: Delivery, include_unknown: bool, error: str) -> Outcome:
@@ -447,7 +386,7 @@ class Publisher:
         """Another process claimed (or already sent) this delivery: report what the store says."""
         self._finished.add(delivery.id)
         current = self.store.delivery(delivery.id)
-        error = self._scrubbed(current.last_error) if current.state != "sent" and current.last_error else None
+        error = self._scrubbed(current.last_error) if current.state != DeliveryState.SENT and current.last_error else None
         outcome = self._outcome(current, error=error)
         self.progress.finished(outcome)
         return outcome
@@ -471,15 +410,15 @@ class Publisher:
             history = self.store.thread_history(
                 delivery.incident_id, delivery.destination, delivery.target, delivery.sequence
             )
-            blocking = next((h for h in history if h.state not in ("sent", "skipped")), None)
+            blocking = next((h for h in history if h.state not in DONE_STATES), None)
             if blocking is None:
                 return _thread_of(history)
             if not self._may_still_arrive(blocking):
-                raise Held(_held_message(blocking))
+                raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
             await asyncio.sleep(POLL_SECONDS)
 
     def _may_still_arrive(self, earlier: Delivery) -> bool:
-        if earlier.state in ("pending", "sending"):
+        if earlier.state in (DeliveryState.PENDING, DeliveryState.SENDING):
             return True
         # An earlier update in this same run that has not finished yet will be tried first.
         return earlier.id in self._batch and earlier.id not in self._finished
@@ -489,11 +428,17 @@ class Publisher:
     async def _send_with_retries(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+        from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-        def stop_at_deadline(state: Any) -> bool:
-            wait = getattr(state, "upcoming_sleep", 0.0) or 0.0
-            return asyncio.get_running_loop().time() + wait >= self._deadline
+        attempts = stop_after_attempt(self.config.engine.max_attempts)
+
+        def stop(state: RetryCallState) -> bool:
+            wait = state.upcoming_sleep or 0.0
+            return attempts(state) or asyncio.get_running_loop().time() + wait >= self._deadline
+
+        def before_sleep(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            self.progress.retrying(delivery, state.attempt_number, self._scrubbed(str(error)), state.upcoming_sleep)
 
         def worth_repeating(error: BaseException) -> bool:
             # A request that may have arrived is repeated only where repeating shows nothing twice.
@@ -503,12 +448,9 @@ class Publisher:
 
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(worth_repeating),
-            stop=stop_after_attempt(self.config.engine.max_attempts) | stop_at_deadline,
+            stop=stop,
             wait=_wait_honouring_retry_after,
-            before_sleep=lambda state: self.progress.retrying(
-                delivery, state.attempt_number, self._scrubbed(str(state.outcome.exception())),
-                state.upcoming_sleep,
-            ),
+            before_sleep=before_sleep,
             reraise=True,
         ):
             with attempt:
@@ -520,37 +462,17 @@ class Publisher:
     async def _send_once(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
-        if destination.kind == "site":
-            built = await self._built_site()
-            if built.problems:
-                raise DeliveryError(_left_out_message(built.problems), retryable=False)
-            return Receipt(remote_id=str(built.root / "index.html"))
-        if destination.kind == "host":
-            try:
-                built = await self._built_site()
-            except DeliveryError as exc:
-                raise DeliveryError(f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable) from exc
-            return await asyncio.shield(self._upload(destination, built))
-        rendered = self._rendered(destination, delivery)  # raises LeakRefused: nothing leaves
-        original = self._original_post(destination, delivery)
-        if original is not None:
-            return await destination.channel.edit(rendered, target=delivery.target, remote_id=original, log=log)
-        return await destination.channel.send(rendered, target=delivery.target, thread=thread, log=log)
+        return await destination.deliver(Job(
+            target=delivery.target,
+            thread=thread,
+            log=log,
+            rendered=lambda: self._rendered(destination, delivery),
+            run=self._run,
+            replaces=self._original_post(delivery) if destination.can_edit else None,
+        ))
 
-    def _upload(self, destination: Destination, built: BuiltSite) -> asyncio.Task[Receipt]:
-        """One upload per host and command, shared by every delivery to it (each publishes the whole site)."""
-        task = self._uploads.get(destination.name)
-        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
-            from broadcaster import site_source
-
-            task = asyncio.create_task(site_source.publish(self.store, destination.host, built))
-            self._uploads[destination.name] = task
-        return task
-
-    def _original_post(self, destination: Destination, delivery: Delivery) -> str | None:
+    def _original_post(self, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects."""
-        if not destination.channel.can_edit:
-            return None
         update = self.store.update(delivery.incident_id, delivery.sequence)
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
@@ -559,7 +481,7 @@ class Publisher:
         if corrected is not None and corrected.kind == "postmortem":
             return None  # its announcement stays; the correction is a short notice of its own
         earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-        return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == "sent"), None)
+        return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT), None)
 
     def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
         """What the channel sends for this delivery, past the egress guard (else LeakRefused).
@@ -582,43 +504,6 @@ class Publisher:
             raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback
         return found
 
-    # -- the site -------------------------------------------------------------
-
-    def _built_site(self) -> asyncio.Task[BuiltSite]:
-        """The site build of this command, started by the first destination that needs it."""
-        if self._site_build is None:
-            self._site_build = asyncio.create_task(self._build_site())
-        return self._site_build
-
-    async def _build_site(self) -> BuiltSite:
-        from broadcaster import site_source
-        from broadcaster.site.output import SiteWriter
-
-        output_dir = self.config.output_dir
-        try:
-            site_source.claim_folder(self.config, self.store)
-            # Another process may be building too: the one holding the lock reads the
-            # store inside it, so the last build to finish always shows every update.
-            async with site_source.site_lock(output_dir):
-                writer = SiteWriter(output_dir)
-                source = site_source.read(self.config, self.store, writer, changed=sorted(self._batch_incidents))
-                return await asyncio.to_thread(site_source.build, source, writer)
-        except ConfigError as exc:  # a folder that is not broadcaster's: fixing it takes the operator
-            raise DeliveryError(str(exc), retryable=False) from exc
-        except OSError as exc:
-            raise DeliveryError(
-                f"cannot write the site to {output_dir}: {exc.strerror or exc}. "
-                "Check [page] output_dir and its permissions.",
-                retryable=False,
-            ) from exc
-
-
-def _left_out_message(problems: Sequence[str]) -> str:
-    return (
-        "; ".join(problems) + ". The rest of the site was built and published. See `broadcaster show ID` "
-        "for the record; run `broadcaster retry` once it is fixed."
-    )
-
 
 def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str:
     """Why a stored delivery must not go out under the current config, or "".
@@ -630,39 +515,20 @@ def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str
     """
     name = delivery.destination
     if destination is None:
-        return f"{name!r} is no longer in the config, so this was not sent there."
+        return advice.no_longer_in_config(name)
     if destination.visibility != delivery.visibility:
-        return (
-            f"{name} is {destination.visibility} now but this update was stored for {delivery.visibility} "
-            "readers, so it was not sent there. Post it again if it should go there."
-        )
+        return advice.visibility_changed(name, destination.visibility, delivery.visibility)
     if delivery.target and delivery.target not in destination.target_set:
-        return f"{delivery.target} is no longer a target of {name} in the config, so this was not sent there."
+        return advice.target_removed(delivery.target, name)
     return ""
 
 
 def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     """Where a follow-up threads: the earliest and latest earlier posts whose id is known."""
-    known = [h for h in history if h.state == "sent" and h.remote_id]
+    known = [h.remote_id for h in history if h.state == DeliveryState.SENT and h.remote_id]
     if not known:
         return None
-    return ThreadRef(known[0].remote_id, known[-1].remote_id)  # type: ignore[arg-type]
-
-
-def _held_message(blocking: Delivery) -> str:
-    """Why a later update waits, and exactly what sends it."""
-    earlier = f"update #{blocking.sequence} of this incident"
-    if blocking.state == "unknown":
-        return (
-            f"held back: {earlier} may or may not have arrived here (unknown), and updates must arrive in "
-            f"order. Check whether it is there, then run `broadcaster retry {blocking.incident_id} "
-            f"--mark-unknown-sent` (it is) or `broadcaster retry {blocking.incident_id} --include-unknown` "
-            "(it is not): either sends this one after it."
-        )
-    return (
-        f"held back: {earlier} is {blocking.state} here, and updates must arrive in order. "
-        f"`broadcaster retry {blocking.incident_id}` sends both, in order."
-    )
+    return ThreadRef(known[0], known[-1])
 
 
 def _wait_honouring_retry_after(state: Any) -> float:
@@ -672,9 +538,3 @@ def _wait_honouring_retry_after(state: Any) -> float:
     server_hint = getattr(error, "retry_after", None) or 0.0
     return max(backoff, float(server_hint))
 
-
-def monotonic() -> float:
-    return time.monotonic()
-
-
-Callback = Callable[[Outcome], None]

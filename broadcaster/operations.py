@@ -117,7 +117,7 @@ def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[Plann
     pending = {p.destination for p in planned if p.state == "pending"}
     hosts = [d for d in destinations(config).values() if d.kind == "host" and d.name in pending]
     if SITE_DESTINATION in pending or hosts:
-        from broadcaster.site_source import refuse_unowned_folder
+        from broadcaster.site.source import refuse_unowned_folder
 
         refuse_unowned_folder(config, store)
     for destination in hosts:
@@ -357,7 +357,7 @@ def rebuild_site(config: Config, store: Store) -> BuiltSite:
     Raises ``ConfigError`` when the output folder is not broadcaster's; incidents
     that cannot be shown are left out and named in ``BuiltSite.problems``.
     """
-    from broadcaster.site_source import rebuild
+    from broadcaster.site.source import rebuild
 
     return rebuild(config, store)
 

@@ -205,10 +205,10 @@ def shared_targets(results: list[Any], visibility: dict[str, str]) -> list[Any]:
 
 
 def publish_site(config: Config, store: Store) -> bool:
-    from broadcaster import site_source
     from broadcaster.destinations import destinations
     from broadcaster.errors import DeliveryError
     from broadcaster.operations import rebuild_site
+    from broadcaster.site import source as site_source
 
     built = rebuild_site(config, store)
     out = console()

@@ -2,7 +2,8 @@
 
 A channel is one module in this package holding one ``Channel`` subclass whose
 ``type_name`` is the module's name (``type = "slack"`` in the config loads
-``channels/slack.py``). Adding Mastodon is one new file here, plus its
+``channels/slack.py``; ``broadcaster.registry`` finds it, and a module named
+``_x.py`` is a helper, not a channel). Adding Mastodon is one new file here, plus its
 formatter in ``messages/`` and its tests.
 
 The split of work:
@@ -19,13 +20,12 @@ The split of work:
 from __future__ import annotations
 
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.errors import ConfigError, DeliveryError, InputError, permanent
+from broadcaster.errors import DeliveryError, InputError, permanent
 from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class Channel(ABC):
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config
         self.name = config.name
+        # Seconds to wait for one answer; the destination sets it from [engine] timeout.
+        self.request_timeout: float = 15.0
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -184,33 +186,3 @@ class Channel(ABC):
             self.redact(message), retryable=retryable, retry_after=retry_after, outcome_unknown=outcome_unknown
         )
 
-
-_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
-    """The Channel subclass for ``type = "<type_name>"``, imported on first use.
-
-    Importing is lazy so that a command pays for an SDK only when it uses it.
-    """
-    import importlib
-    import pkgutil
-
-    import broadcaster.channels
-
-    known = sorted(
-        m.name for m in pkgutil.iter_modules(broadcaster.channels.__path__) if m.name not in ("base",)
-    )
-    if not _TYPE_NAME.match(type_name) or type_name not in known:
-        raise ConfigError(
-            f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}."
-        )
-    module = importlib.import_module(f"broadcaster.channels.{type_name}")
-    for value in vars(module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Channel)
-            and getattr(value, "type_name", None) == type_name
-        ):
-            return value
-    raise ConfigError(f"{where}channels/{type_name}.py defines no Channel with that type_name.")

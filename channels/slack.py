@@ -33,6 +33,7 @@ from broadcaster.messages import slack as fmt
 from broadcaster.messages.egress import SLACK_BLOCKS
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
@@ -134,7 +135,6 @@ class SlackChannel(Channel):
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
-        self.request_timeout: float = 15.0
         self._session: aiohttp.ClientSession | None = None
         self._web: AsyncWebClient | None = None
 
@@ -168,7 +168,7 @@ class SlackChannel(Channel):
             return [(("slack", channel), channel)]
         # A name means one channel within one workspace: the same token's, at least.
         token = options.get("token")
-        workspace = (token.reveal_or_empty() or f"${token.env_var}") if hasattr(token, "env_var") else ""
+        workspace = (token.reveal_or_empty() or f"${token.env_var}") if isinstance(token, Secret) else ""
         return [(("slack-name", workspace, channel.removeprefix("#").lower()), channel)]
 
     @property

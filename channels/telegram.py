@@ -42,7 +42,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from broadcaster.channels.base import Channel
 from broadcaster.messages import telegram as formatter
@@ -88,7 +88,6 @@ class TelegramChannel(Channel):
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
-        self.request_timeout: float = 15.0
         self._bot: Bot | None = None
         self._request: HTTPXRequest | None = None
         self._shared_limiter: RateLimiter | None = None
@@ -378,10 +377,11 @@ class TelegramChannel(Channel):
         detail = exc.message.rstrip(".")
         sdk = _sdk_classes()
         if isinstance(exc, sdk.flood_wait):
+            wait = float(getattr(exc, "retry_after", 0.0))  # set by _FloodWait, defined with the SDK
             return self.fail(
-                f"{where} is rate limited (Telegram asked to wait {exc.retry_after:g}s).",
+                f"{where} is rate limited (Telegram asked to wait {wait:g}s).",
                 retryable=True,
-                retry_after=exc.retry_after,
+                retry_after=wait,
             )
         if isinstance(exc, InvalidToken):
             return self.fail(
@@ -541,7 +541,7 @@ class _Progress:
         if self.migrated_from is None:
             return Receipt(remote_id=remote_id)
         note = f"chat {self.migrated_from} migrated to {self.chat}: replace it in chat_ids in the config"
-        return Receipt(remote_id=remote_id, notes=(note,), new_target=str(self.chat))
+        return Receipt(remote_id=remote_id, notes=(note,))
 
 
 # -- rate limits ---------------------------------------------------------------
@@ -616,11 +616,21 @@ class RateLimiter:
 # -- transport details -----------------------------------------------------------
 
 
+class _TransportClass(Protocol):
+    def __call__(
+        self,
+        token: str,
+        inner: httpx.AsyncBaseTransport,
+        admit: Callable[[], Awaitable[None]] | None = None,
+        in_flight: int = 8,
+    ) -> httpx.AsyncBaseTransport: ...
+
+
 class _SdkClasses(NamedTuple):
     flood_wait: type[TelegramError]
     server_error: type[TelegramError]
     request: type[HTTPXRequest]
-    token_transport: type[httpx.AsyncBaseTransport]
+    token_transport: _TransportClass
 
 
 @cache

@@ -173,7 +173,7 @@ class TwitterChannel(Channel):
     async def check(self) -> list[CheckResult]:
         try:
             me = await self._run(lambda client: client.get_me(user_auth=self._user_auth))
-        except (*_sdk_errors(), DeliveryError) as exc:
+        except _sdk_errors() + (DeliveryError,) as exc:
             return [CheckResult(self.name, "", False, str(self._error(exc, "")))]
         username = getattr(me.data, "username", None)
         if not username:
@@ -432,7 +432,7 @@ def _given(value: Any) -> bool:
 
 
 @cache
-def _routed_session_class() -> type[requests.Session]:
+def _routed_session_class() -> Callable[[str, float], requests.Session]:
     """``_RoutedSession``, defined on first use because its base class is requests'."""
     import requests
 
@@ -451,8 +451,9 @@ def _routed_session_class() -> type[requests.Session]:
 
         def request(
             self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
-        ) -> requests.Response:  # type: ignore[override]
-            url = str(url)
+        ) -> requests.Response:
+            method = method.decode() if isinstance(method, bytes) else method
+            url = url.decode() if isinstance(url, bytes) else url
             if url.startswith(X_API):
                 url = self.api_url + url[len(X_API) :]
             if kwargs.get("timeout") is None:

@@ -248,7 +248,9 @@ def find_marker(text: str) -> tuple[int, str] | None:
 # near-exact word inside them counts, and half a marker needs square-like ones.
 _WORD = "private"
 _NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "private"
-_BRACKETED = re.compile(r"([\[(])([^\[\]()\n]{1,40})([\])])")
+# A line break inside the brackets does not make a marker word harmless ("[pri\nvate]" reads
+# as one once a renderer joins the lines), so the content may span lines.
+_BRACKETED = re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
 _HALF = re.compile(rf"\[\s*/?\s*{_WORD}(?![a-z])|(?<![a-z]){_WORD}\s*\]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
@@ -326,7 +328,7 @@ def _bracket(char: str) -> str:
 
 
 def _skeleton(text: str) -> str:
-    return _spoof_checker().getSkeleton(0, text)
+    return str(_spoof_checker().getSkeleton(0, text))
 
 
 @lru_cache(maxsize=1)

@@ -32,28 +32,33 @@ ALLOWED_TAGS = frozenset(
 )
 _ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 _LINK_REL = "nofollow noopener"
-# The block and inline rules that would emit something outside the allow-list.
-_DISABLED_RULES = ["heading", "lheading", "image", "html_block", "html_inline"]
+# The inline and block rules that would emit something outside the allow-list;
+# messages also drop headings (a heading inside a message would break the page's outline).
+_UNSAFE_RULES = ("image", "html_block", "html_inline")
+_HEADING_RULES = ("heading", "lheading")
 
 
-def _link_is_allowed(url: str) -> bool:
+def link_is_allowed(url: str) -> bool:
+    """The one link policy of every markdown the site renders: absolute http, https and mailto only."""
     scheme, colon, _ = url.partition(":")
     return bool(colon) and scheme.strip().lower() in ALLOWED_SCHEMES
 
 
 @cache
-def _parser() -> MarkdownIt:
+def safe_parser(*, headings: bool = False) -> MarkdownIt:
+    """A markdown-it parser with raw HTML and images off and the link policy on (headings only if asked)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.disable(_DISABLED_RULES)
+    md.disable(list(_UNSAFE_RULES if headings else _UNSAFE_RULES + _HEADING_RULES))
     # Checked on the normalised URL, so "JaVaScRiPt:" and entity tricks are caught too.
-    md.validateLink = _link_is_allowed  # type: ignore[method-assign]
+    md.validateLink = link_is_allowed  # type: ignore[method-assign]
     return md
 
 
 @cache
-def _cleaner() -> nh3.Cleaner:
+def safe_cleaner(extra_tags: frozenset[str] = frozenset()) -> nh3.Cleaner:
+    """nh3 with the allow-list (plus ``extra_tags``), the link policy's schemes and rel="nofollow noopener"."""
     return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
+        tags=set(ALLOWED_TAGS | extra_tags),
         attributes={tag: set(names) for tag, names in _ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(ALLOWED_SCHEMES),
         link_rel=_LINK_REL,
@@ -88,14 +93,14 @@ def _plain_paragraphs(text: str) -> str | None:
 
 def _render(text: str) -> str:
     plain = _plain_paragraphs(text)
-    return plain if plain is not None else _parser().render(text)
+    return plain if plain is not None else safe_parser().render(text)
 
 
 # A full site build renders the same latest update on the index, its page and the feeds.
 @lru_cache(maxsize=2048)
 def render_markdown(text: str) -> str:
     """Markdown text -> sanitised HTML fragment (block level: paragraphs, lists)."""
-    return _cleaner().clean(_render(text)).strip()
+    return safe_cleaner().clean(_render(text)).strip()
 
 
 @cache

@@ -89,7 +89,7 @@ def weighted_length(text: str) -> int:
     """The length of ``text`` as X counts it against the 280 limit."""
     if not text:
         return 0
-    return _twitter_text().parse_tweet(_SURROGATES.sub("\ufffd", text)).weightedLength
+    return int(_twitter_text().parse_tweet(_SURROGATES.sub("\ufffd", text)).weightedLength)
 
 
 @cache

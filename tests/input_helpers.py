@@ -15,7 +15,7 @@ STATE = Path(".broadcaster/state.db")
 def stored(project: Project) -> list[Any]:
     """Every record of the project's store (an export without its header); [] when there is no store."""
     from broadcaster.store import open_store
-    from broadcaster.store_transfer import export_lines
+    from broadcaster.store.transfer import export_lines
 
     path = project.root / STATE
     if not path.exists():

@@ -156,7 +156,7 @@ def test_init_writes_a_config_that_loads(project: Project) -> None:
     assert result.exit_code == 0 and target.exists()
     again = project.cli("init", str(target))
     assert again.exit_code == 2 and "--force" in again.stderr
-    from broadcaster.config import load
+    from broadcaster.config_loader import load
 
     assert load(str(target)).component_ids == ("api", "web", "db")
 

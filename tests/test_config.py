@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import Secret, load
+from broadcaster.config import Secret
+from broadcaster.config_loader import load
 from broadcaster.errors import ConfigError
 from tests.conftest import BASE_CONFIG
 

@@ -43,11 +43,11 @@ from broadcaster.messages.visibility import private_values, private_view
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcaster import engine
-from broadcaster.config import parse
+from broadcaster import destinations, engine
+from broadcaster.config_loader import parse
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
-from broadcaster.store_sqlite import SQLiteStore
+from broadcaster.store.sqlite import SQLiteStore
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack
@@ -369,13 +369,13 @@ def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_re
 ) -> None:
     from broadcaster.messages.visibility import full_text
 
-    announce = engine._as_channel_message
+    announce = destinations.announced
 
-    def pasting(view: Any, update: Update, updates: Any, destination: Any) -> Any:  # the bug: the body, spans and all
-        found = announce(view, update, updates, destination)
+    def pasting(view: Any, update: Update, updates: Any, *, can_edit: bool) -> Any:  # the bug: the body, spans and all
+        found = announce(view, update, updates, can_edit=can_edit)
         return replace(found, message=full_text(update.raw_message)) if update.kind == "postmortem" else found
 
-    monkeypatch.setattr(engine, "_as_channel_message", pasting)
+    monkeypatch.setattr(destinations, "announced", pasting)
     incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")[1]["incident_id"]
     assert run_json(project, "resolve", incident, "--yes", "Fixed.")[0] == 0
     sent_before = public_sends(world)

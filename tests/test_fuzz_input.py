@@ -95,7 +95,7 @@ def lookalike_pair(draw: st.DrawFn) -> tuple[str, str]:
     """An opening and closing "marker" that is not one: refused by the gate, or its content goes public."""
     square = [("［", "］"), ("<", ">"), ("＜", "＞"), ("&#91;", "&#93;"), ("&lsqb;", "&rsqb;"), ("〔", "〕"), ("⟨", "⟩"),
               ("«", "»"), ("[", "]")]
-    kind = draw(st.sampled_from(["bracket", "word", "typo", "invisible", "round"]))
+    kind = draw(st.sampled_from(["bracket", "word", "typo", "invisible", "round", "split"]))
     if kind == "round":  # in round or curly brackets only the word itself or one edit counts as a marker
         word = typo("private", draw(st.integers(0, 1)), draw)
         left, right = draw(st.sampled_from([("(", ")"), ("{", "}")]))
@@ -109,6 +109,9 @@ def lookalike_pair(draw: st.DrawFn) -> tuple[str, str]:
         if kind == "invisible":
             at = draw(st.integers(1, 6))
             word = word[:at] + draw(st.sampled_from(INVISIBLE)) + word[at:]
+        if kind == "split":  # the word broken by spaces or line breaks, as an editor or stdin may
+            at = draw(st.integers(1, 6))
+            word = word[:at] + draw(st.sampled_from([" ", "\n", "\n\n", "-\n", "\t", "\n "])) + word[at:]
     if left == "[" and word.lower().strip() == "private":
         word = "privte"  # that would be a real marker
     return f"{left}{word}{right}", f"{left}/{word}{right}"

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import ChannelConfig, parse
+from broadcaster.config import ChannelConfig
+from broadcaster.config_loader import parse
 from broadcaster.errors import DeliveryError
+from broadcaster.registry import load_host_class
 from broadcaster.site.folder import MARKER
-from broadcaster.site.hosts import BuiltSite, load_host_class
+from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts.directory import DirectoryHost
 from tests.conftest import Project
 

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError, DeliveryError
-from broadcaster.site.hosts import BuiltSite, load_host_class
+from broadcaster.registry import load_host_class
+from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts.git import GitHost
 from tests.conftest import Project
 from tests.fakes.base import FakeServer, Request, Response

@@ -108,7 +108,7 @@ def test_a_remote_that_is_not_a_repository_is_refused_at_config_load(project: Pr
     "${PAGES_REMOTE}",
 ], ids=["https", "ssh", "scp-user", "scp", "absolute", "relative", "file", "from-env"])
 def test_a_repository_url_or_path_is_accepted(tmp_path: Path, remote_value: str) -> None:
-    from broadcaster.config import parse
+    from broadcaster.config_loader import parse
 
     table = {"type": "git", "remote": remote_value, "branch": "gh-pages"}
     config = parse({"publish": {"pages": table}}, tmp_path / "broadcaster.toml", {"PAGES_REMOTE": "https://x/y.git"})

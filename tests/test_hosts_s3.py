@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError, DeliveryError
-from broadcaster.site.hosts import BuiltSite, load_host_class
+from broadcaster.registry import load_host_class
+from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts.s3 import MANIFEST_NAME, S3Host
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
@@ -421,9 +423,9 @@ def test_a_real_build_gets_a_charset_on_every_text_file_and_a_year_only_on_finge
 
 
 @pytest.mark.parametrize("prefix", ["../elsewhere", "status/../../x", "/status", "a//b", "./status", "st atus",
-                                    "status\\..\\x", "a/\x00/b"],
+                                    "status\\..\\x", "a/\x00/b", "a/%2e%2e/b", "a?x", "a#x"],
                          ids=["dotdot", "inner-dotdot", "leading-slash", "empty-part", "dot", "space",
-                              "backslash", "control"])
+                              "backslash", "control", "encoded-dotdot", "query", "fragment"])
 def test_a_prefix_that_resolves_elsewhere_is_refused_at_config_load(project: Project, prefix: str) -> None:
     escaped = prefix.replace("\\", "\\\\").replace("\x00", "\\u0000")
     project.write_config(f'\n[publish.bucket]\ntype = "s3"\nbucket = "acme-status"\nprefix = "{escaped}"\n')

@@ -124,7 +124,7 @@ def test_a_team_database_of_schema_1_is_upgraded_and_keeps_its_titles(pg_url: st
     import psycopg
 
     from broadcaster.store import SCHEMA_VERSION, open_store
-    from broadcaster.store_pg import _MIGRATIONS
+    from broadcaster.store.pg import _MIGRATIONS
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

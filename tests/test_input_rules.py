@@ -34,6 +34,11 @@ LOOKALIKES = [
     ("tortoise-shell", f"Checkout down. 〔private〕{SECRET}〔/private〕"),
     ("round", f"Checkout down. (private){SECRET}(/private)"),
     ("half-marker", f"Checkout down. [private {SECRET}"),
+    # Found by a hostile review: a line break inside the word (stdin, an editor) hid the marker.
+    ("line-break", f"Checkout down. [pri\nvate]{SECRET}[/pri\nvate]"),
+    ("blank-line", f"Checkout down. [priv\n\nate]{SECRET}[/priv\n\nate]"),
+    ("hyphen-line-break", f"Checkout down. [pri-\nvate]{SECRET}[/pri-\nvate]"),
+    ("letter-per-line", f"Checkout down. [p\nr\ni\nv\na\nt\ne]{SECRET}[/p\nr\ni\nv\na\nt\ne]"),
 ]
 
 
@@ -303,13 +308,14 @@ def test_a_secret_that_is_not_a_string_is_a_config_error(project: Project, world
 
 @pytest.mark.parametrize("url", ["http://status.example.com/", "https://status.example.com/#top",
                                  "https://status.example.com/?utm=1", "https://user:pw@status.example.com/",
-                                 "https://status example.com/", "https:///path", "status.example.com"],
-                         ids=["http", "fragment", "query", "credentials", "space", "no-host", "no-scheme"])
+                                 "https://status example.com/", "https:///path", "status.example.com",
+                                 "https://status.example.com/\\\\evil.example"],
+                         ids=["http", "fragment", "query", "credentials", "space", "no-host", "no-scheme", "backslash"])
 def test_base_url_must_be_a_plain_https_url(project: Project, url: str) -> None:
     project.write_config(base=textwrap.dedent(f"""
         [page]
         base_url = "{url}"
     """))
     result = project.cli("post", "--yes", "--title", "Checkout", "Failing.")
-    refused(result, project, None, [], "page.base_url", "https://", "no ?query, no #fragment")
+    refused(result, project, None, [], "page.base_url", "https://", "no ?query, no #fragment,")
     assert "pw" not in result.stderr

@@ -315,7 +315,7 @@ def test_private_notices_leave_no_gap_in_the_numbers_readers_see(project: Projec
 def test_an_sla_breach_is_announced_to_private_channels_once(project: Project, world: FakeWorld) -> None:
     from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
-    from broadcaster.config import load
+    from broadcaster.config_loader import load
     from broadcaster.store import PlannedDelivery, open_store
 
     config_text = project.config.read_text().replace('id = "api"\nname = "API"', 'id = "api"\nname = "API"\nsla = 99.9')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 import pytest
@@ -9,6 +10,8 @@ from broadcaster.messages import markdown
 from broadcaster.messages.markdown import plain_text, render_markdown
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from broadcaster.site.longform import HEADINGS, render_document
 
 
 class Tags(HTMLParser):
@@ -72,12 +75,23 @@ def test_simple_markdown_renders(text: str, html: str) -> None:
         "relative-link",
     ],
 )
-def test_nothing_active_survives(text: str) -> None:
-    for tag, attrs in Tags(render_markdown(text)).found:
-        assert tag in markdown.ALLOWED_TAGS
+@pytest.mark.parametrize("render", [render_markdown, render_document], ids=["message", "postmortem"])
+def test_nothing_active_survives(text: str, render: Callable[[str], str]) -> None:
+    """One link and tag policy for messages and postmortems (a postmortem may add headings, nothing else)."""
+    for tag, attrs in Tags(render(text)).found:
+        assert tag in markdown.ALLOWED_TAGS | HEADINGS
         assert not [a for a in attrs if a.startswith("on")]
         if tag == "a":
             assert attrs["href"].split(":")[0] in markdown.ALLOWED_SCHEMES
+
+
+@pytest.mark.parametrize("render", [render_markdown, render_document], ids=["message", "postmortem"])
+def test_allowed_links_survive_with_one_rel(render: Callable[[str], str]) -> None:
+    links = [attrs for tag, attrs in Tags(render("[a](https://e.example/x) [m](mailto:ops@e.example)")).found if tag == "a"]
+    assert links == [
+        {"href": "https://e.example/x", "rel": "nofollow noopener"},
+        {"href": "mailto:ops@e.example", "rel": "nofollow noopener"},
+    ]
 
 
 def test_headings_stay_text_so_the_page_outline_is_ours() -> None:
@@ -109,9 +123,9 @@ _PIECES = st.sampled_from(
 def test_the_plain_text_shortcut_matches_the_parser(text: str) -> None:
     shortcut = markdown._plain_paragraphs(text)
     if shortcut is not None:
-        assert shortcut == markdown._parser().render(text)
+        assert shortcut == markdown.safe_parser().render(text)
 
 
 def test_the_shortcut_is_taken_for_ordinary_messages() -> None:
     message = "We are seeing errors on the API (about 5% of requests).\nNext update in 30 minutes."
-    assert markdown._plain_paragraphs(message) == markdown._parser().render(message)
+    assert markdown._plain_paragraphs(message) == markdown.safe_parser().render(message)

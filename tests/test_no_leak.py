@@ -14,7 +14,6 @@ rendering it would send.
 from __future__ import annotations
 
 import json
-import pkgutil
 import tempfile
 import unicodedata
 import uuid
@@ -23,16 +22,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import broadcaster.channels
-from broadcaster.channels.base import load_channel_class
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import public_incident
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcaster.config import ChannelConfig, Secret, parse
-from broadcaster.destinations import Destination
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
+from broadcaster.destinations import ChannelDestination
 from broadcaster.engine import render
+from broadcaster.registry import channel_types, load_channel_class
 
 # Minimal valid options per channel type. A new channel type must add itself here.
 EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -41,7 +40,7 @@ EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
 }
 
-CHANNEL_TYPES = sorted(m.name for m in pkgutil.iter_modules(broadcaster.channels.__path__) if m.name != "base")
+CHANNEL_TYPES = list(channel_types())
 CONFIG = parse({"page": {"title": "Acme", "base_url": "https://status.example.com/"},
                 "components": [{"id": "api", "name": "API"}, {"id": "db", "name": "DB"}]}, None, {})
 
@@ -51,12 +50,12 @@ def test_every_channel_type_is_covered() -> None:
     assert set(CHANNEL_TYPES) == set(EXAMPLE_OPTIONS), "add the new channel type to EXAMPLE_OPTIONS"
 
 
-def public_destinations() -> list[Destination]:
+def public_destinations() -> list[ChannelDestination]:
     result = []
     for type_name in CHANNEL_TYPES:
         config = ChannelConfig(f"{type_name}-public", type_name, "public", (), None, EXAMPLE_OPTIONS[type_name])
         load_channel_class(type_name)  # imports the module
-        result.append(Destination(config.name, "channel", "public", config))
+        result.append(ChannelDestination(config, request_timeout=15.0))
     return result
 
 
@@ -160,7 +159,7 @@ def test_private_channels_do_get_private_detail() -> None:
         if "private" not in channel_class.visibilities:
             continue
         config = ChannelConfig(f"{type_name}-ops", type_name, "private", (), None, EXAMPLE_OPTIONS[type_name])
-        text = all_text(render(Destination(config.name, "channel", "private", config), incident, update, [update], CONFIG))
+        text = all_text(render(ChannelDestination(config, request_timeout=15.0), incident, update, [update], CONFIG))
         for secret in ("PRIVSPAN", "PRIVNOTE", "PRIVCUSTOMER", "PRIVTICKET"):
             assert secret in text, f"{type_name} private rendering lacks {secret}"
 
@@ -194,7 +193,7 @@ def test_corrections_made_with_amend_never_show_private_detail(
     """``amend`` itself: the public renderings of a correction (edits, X's correction reply, the site)."""
     from broadcaster import lifecycle
     from broadcaster.operations import delivery_plan
-    from broadcaster.store_sqlite import SQLiteStore
+    from broadcaster.store.sqlite import SQLiteStore
 
     incident, stored, secrets = case
     originals = [u for u in stored if u.kind != "correction"]

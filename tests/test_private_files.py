@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from broadcaster.config import parse
+from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError
 from tests.conftest import Project
 
@@ -92,3 +92,22 @@ def test_a_written_password_never_shows_in_the_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         parse({"store": {"url": "postgresql://u:S3cr3t-pw@h/db"}}, tmp_path / "b.toml", {})
     assert "S3cr3t-pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("url", "env"), [
+    ("host=db.internal password=hunter2-written dbname=broadcaster", {}),
+    ("${STORE_URL}", {"STORE_URL": "host=db.internal password=hunter2-written dbname=broadcaster"}),
+    ("db.internal/broadcaster", {}),
+], ids=["keyword-string", "keyword-string-from-env", "no-scheme"])
+def test_a_store_url_that_is_not_a_url_is_refused_and_creates_no_file(project: Project, url: str, env: dict[str, str]) -> None:
+    # Found by review: a libpq keyword string was opened as a local SQLite file named after it, so the
+    # team store was silently replaced and the password landed in a file name.
+    project.write_config(f'\n[store]\nurl = "{url}"\n')
+    before = sorted(p.name for p in project.root.iterdir())
+
+    result = project.cli("list", env=env)
+
+    assert result.exit_code == 2
+    assert "url" in result.output and "postgresql://" in result.output
+    assert "hunter2" not in result.output
+    assert sorted(p.name for p in project.root.iterdir()) == before

@@ -22,10 +22,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from broadcaster.channels.base import load_channel_class
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.redaction import RedactingFilter, install_logging, redact
+from broadcaster.registry import load_channel_class
 from broadcaster.store import open_store
 from tests.conftest import Project
 from tests.fakes.world import TG_TOKEN, FakeWorld

@@ -18,7 +18,8 @@ from broadcaster.messages.egress import LeakRefused, PrivateValues, readable_tex
 
 from broadcaster.config import ChannelConfig
 from broadcaster.errors import DeliveryError
-from broadcaster.site.hosts import BuiltSite, load_host_class
+from broadcaster.registry import load_host_class
+from broadcaster.site.hosts import BuiltSite
 from tests.conftest import Project
 from tests.fakes.s3 import S3Server
 from tests.test_site_bad_records import store_record

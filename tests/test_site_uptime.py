@@ -259,8 +259,8 @@ name = "Database"
 
 
 def test_site_data_reads_90_days_for_uptime_but_shows_only_history_days(tmp_path: Path) -> None:
-    from broadcaster.config import load
-    from broadcaster.site_source import site_data as engine_site_data
+    from broadcaster.config_loader import load
+    from broadcaster.site.source import site_data as engine_site_data
     from broadcaster.store import PlannedDelivery, open_store
 
     (tmp_path / "broadcaster.toml").write_text(CONFIG)

@@ -19,7 +19,8 @@ from broadcaster.channels.slack import SlackChannel, SlackDeliveryError
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import UpdateView, private_view, public_view
 
-from broadcaster.config import ChannelConfig, Secret, parse
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
 from broadcaster.delivery import Receipt, Rendered, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 from tests.fakes.base import Fault, Response

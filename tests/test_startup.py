@@ -70,7 +70,7 @@ def test_channel_modules_and_config_validation_load_no_sdk(tmp_path: Path) -> No
     (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
     loaded = loaded_after("""
         import broadcaster.channels.slack, broadcaster.channels.telegram, broadcaster.channels.twitter, broadcaster.messages.twitter
-        from broadcaster import config
+        from broadcaster import config_loader as config
         assert set(config.load("broadcaster.toml").channels) == {"x", "tg", "slack"}
     """, tmp_path)
     assert loaded["heavy"] == []

@@ -146,3 +146,16 @@ def test_two_concurrent_post_processes_both_land(project: Project) -> None:
     assert {u["message"] for u in shown["updates"]} >= {"Update from operator 1.", "Update from operator 2."}
     page = (project.site / "incidents" / f"{incident}.html").read_text()
     assert "Update from operator 1." in page and "Update from operator 2." in page
+
+
+def test_a_delivery_state_this_version_does_not_know_is_refused_by_name(project: Project) -> None:
+    """A row written by hand (or by a future version at this schema) is never acted on as some other state."""
+    assert project.cli("post", "--yes", "--title", "API down", "--status", "investigating", "Looking.").exit_code == 0
+    db = sqlite3.connect(project.root / ".broadcaster" / "state.db")
+    db.execute("UPDATE deliveries SET state='parked'")
+    db.commit()
+    db.close()
+    for command in (["show", "api-down"], ["show", "api-down", "--json"]):
+        result = project.cli(*command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "'parked'" in result.output and "upgrade broadcaster" in result.output, (command, result.output)

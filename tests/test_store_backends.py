@@ -410,7 +410,7 @@ def source_and_target(request: pytest.FixtureRequest, tmp_path: Path, pg_server:
 
 
 def exported(store: Store) -> list[dict[str, object]]:
-    from broadcaster.store_transfer import export_lines
+    from broadcaster.store.transfer import export_lines
 
     header, *records = (json.loads(line) for line in export_lines(store))
     assert header["format"] == "broadcaster-store" and header["source"] == store.backend
@@ -418,7 +418,7 @@ def exported(store: Store) -> list[dict[str, object]]:
 
 
 def transfer(source: Store, target: Store) -> object:
-    from broadcaster.store_transfer import export_lines, import_records, read_records
+    from broadcaster.store.transfer import export_lines, import_records, read_records
 
     return import_records(target, read_records(export_lines(source), "export"))
 
@@ -535,7 +535,7 @@ def test_a_delivery_exported_mid_send_arrives_unknown(source_and_target: tuple[S
     ids=["empty", "not-json", "foreign", "newer", "not-a-record", "incomplete"],
 )
 def test_a_bad_export_file_is_refused_with_the_reason(opener: Opener, text: str, problem: str) -> None:
-    from broadcaster.store_transfer import import_records, read_records
+    from broadcaster.store.transfer import import_records, read_records
 
     store = opener()
     with pytest.raises(InputError, match=problem):
@@ -559,7 +559,7 @@ def test_confirmed_parts_are_kept_and_travel_in_an_export(source_and_target: tup
 
 
 def test_an_export_from_schema_1_without_parts_imports(source_and_target: tuple[Store, Store]) -> None:
-    from broadcaster.store_transfer import export_lines, import_records, read_records
+    from broadcaster.store.transfer import export_lines, import_records, read_records
 
     source, target = source_and_target
     record(source, "api", plan=[PlannedDelivery("ops", "C1", "private")])
@@ -580,7 +580,7 @@ def test_a_team_database_of_schema_2_keeps_its_private_titles_when_upgraded(pg_s
     """Schema 2 as released (private titles, before parts and versions): store migrate brings it to the current one."""
     import psycopg
 
-    from broadcaster.store_pg import _MIGRATIONS
+    from broadcaster.store.pg import _MIGRATIONS
 
     name = pg_server.create_database()
     try:
@@ -619,7 +619,7 @@ def test_a_team_database_of_schema_1_is_upgraded_only_by_store_migrate(pg_server
     """Schemas 2 and 3 add raw_title, deliveries.parts and incidents.version; an older team database says what to run."""
     import psycopg
 
-    from broadcaster.store_pg import _MIGRATIONS
+    from broadcaster.store.pg import _MIGRATIONS
 
     name = pg_server.create_database()
     try:

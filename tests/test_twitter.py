@@ -14,15 +14,15 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
-from broadcaster.channels.base import load_channel_class
 from broadcaster.channels.twitter import TwitterChannel
 from broadcaster.messages.model import Impact, Incident, Status, Update
 from broadcaster.messages.twitter import weighted_length
 from broadcaster.messages.visibility import private_view
 
-from broadcaster.config import parse
+from broadcaster.config_loader import parse
 from broadcaster.delivery import Receipt, Rendered, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.registry import load_channel_class
 from tests.fakes.base import Fault, Response
 from tests.fakes.twitter import FakeX, x_weighted_length
 from tests.test_twitter_format import LABEL, T0, TITLE, URL, make_view

@@ -202,7 +202,7 @@ def test_a_slow_upload_is_not_overtaken_by_a_later_one(
 def test_a_publish_kept_waiting_past_the_deadline_is_redone_by_retry(tmp_path: Path, s3: S3Server) -> None:
     """Another command of the store holds the bucket longer than this post's deadline: the update is
     stored, the upload reported failed (exit 3, nothing uploaded), and plain retry uploads it later."""
-    from broadcaster import config as config_module
+    from broadcaster import config_loader as config_module
     from broadcaster.destinations import destinations
     from broadcaster.store import open_store
 

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cache, reduce
+from functools import cache, partial, reduce
 from operator import or_
 from pathlib import Path
 
@@ -182,9 +182,7 @@ class _Build:
                 values = None
                 if not self.writer.unchanged(path, body, page.version):
                     values = guard(body, page.values(), path, "text/html", self._template(
-                        lambda i=page.incident: html.render_incident(
-                            self.data.page, self.data.components, incident_without_text(i)
-                        )
+                        partial(self._incident_page_without_text, page.incident)
                     ))
             except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
                 self._leave_out(incident_id, exc)
@@ -194,6 +192,9 @@ class _Build:
                 self.guarded[path] = values
             done.add(incident_id)
         return done
+
+    def _incident_page_without_text(self, incident: PublicIncident) -> bytes:
+        return html.render_incident(self.data.page, self.data.components, incident_without_text(incident))
 
     def _linking_files(self, shown: list[PublicIncident]) -> list[tuple[str, bytes]]:
         """The index, feeds and JSON of ``shown``, leaving out any incident that breaks them."""
@@ -228,7 +229,7 @@ class _Build:
 
     def _breaking(self, shown: list[PublicIncident]) -> list[PublicIncident]:
         """The incidents that make the linking files fail to render on their own."""
-        return [i for i in shown if _fails(lambda i=i: self._render_linking([i]))]
+        return [i for i in shown if _fails(partial(self._render_linking, [i]))]
 
     def _leaking(self, found: list[tuple[str, bytes, Compared]], shown: list[PublicIncident]) -> list[PublicIncident]:
         """The incidents whose own texts put one of their private values in the linking files
@@ -255,9 +256,7 @@ class _Build:
         same files, some texts shaped away; rendered only if needed) and the page's words allow."""
         values = self._values(incident)
         return any(
-            _fails(lambda b=b, p=p, r=r: guard(
-                b, values, p, _media(p), self._template(lambda p=p: without()[p]), read=r
-            ))
+            _fails(partial(guard, b, values, p, _media(p), self._template(partial(_file, without, p)), read=r))
             for p, b, r in found
         )
 
@@ -272,6 +271,10 @@ class _Build:
 
 def _as_page(page: PublicIncident | Page) -> Page:
     return page if isinstance(page, Page) else Page(page)
+
+
+def _file(files: Callable[[], dict[str, bytes]], path: str) -> bytes:
+    return files()[path]
 
 
 def _fails(action: Callable[[], object]) -> bool:

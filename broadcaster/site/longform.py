@@ -8,50 +8,22 @@ headings are what make it readable. They are renumbered to sit under the
 h4, h5 and h6, so "## Summary" and "# Summary" both become an h3 and the page
 never skips a level.
 
-Everything else is as for messages: no raw HTML, no images, only http, https
-and mailto links; then nh3 with the same allow-list plus h3-h6, which adds
-``rel="nofollow noopener"`` to every link.
+Everything else is as for messages, from the same place (``safe_parser`` and
+``safe_cleaner``, the one link policy): no raw HTML, no images, only http,
+https and mailto links; then nh3 with the same allow-list plus h3-h6, which
+adds ``rel="nofollow noopener"`` to every link.
 """
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 
-import nh3
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from broadcaster.messages.markdown import ALLOWED_SCHEMES, ALLOWED_TAGS
+from broadcaster.messages.markdown import safe_cleaner, safe_parser
 
 FIRST_LEVEL = 3  # under the section's h2
 HEADINGS = frozenset(f"h{level}" for level in range(FIRST_LEVEL, 7))
-_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}  # as messages.markdown allows
-_LINK_REL = "nofollow noopener"
-
-
-def _link_is_allowed(url: str) -> bool:
-    scheme, colon, _ = url.partition(":")
-    return bool(colon) and scheme.strip().lower() in ALLOWED_SCHEMES
-
-
-@cache
-def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.disable(["image", "html_block", "html_inline"])
-    # Checked on the normalised URL, so "JaVaScRiPt:" and entity tricks are caught too.
-    md.validateLink = _link_is_allowed  # type: ignore[method-assign]
-    return md
-
-
-@cache
-def _cleaner() -> nh3.Cleaner:
-    return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS | HEADINGS),
-        attributes={tag: set(names) for tag, names in _ATTRIBUTES.items()},
-        url_schemes=set(ALLOWED_SCHEMES),
-        link_rel=_LINK_REL,
-        strip_comments=True,
-    )
 
 
 def _renumber(tokens: list[Token]) -> None:
@@ -65,10 +37,10 @@ def _renumber(tokens: list[Token]) -> None:
 @lru_cache(maxsize=64)
 def render_document(text: str) -> str:
     """Markdown text -> sanitised HTML with headings from h3 down."""
-    md = _parser()
+    md = safe_parser(headings=True)
     tokens = md.parse(text)
     _renumber(tokens)
-    return _cleaner().clean(md.renderer.render(tokens, md.options, {})).strip()
+    return safe_cleaner(HEADINGS).clean(md.renderer.render(tokens, md.options, {})).strip()
 
 
 def excerpt(text: str, limit: int) -> tuple[str, bool]:

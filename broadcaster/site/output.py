@@ -16,7 +16,7 @@ Past ``_OFFLOAD_AFTER`` writes in one build, a child process does the writing
 
 The manifest also records, for each incident page, the version of the
 store's record it was built from, so a build can tell which pages another
-machine's updates made out of date (``broadcaster.site_source``).
+machine's updates made out of date (``broadcaster.site.source``).
 
 The site is what the manifest lists: what broadcaster built, never whatever
 else the folder happens to hold. A marker file exists while a build runs: if

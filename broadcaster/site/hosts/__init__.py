@@ -1,7 +1,8 @@
 """Off-net hosting targets (``[publish.NAME]``): where the built site is uploaded.
 
 One module per ``type``: ``s3``, ``git``, ``directory``. Each holds one
-``SiteHost`` subclass. A target uploads what the ``site`` destination built; it
+``SiteHost`` subclass whose ``type_name`` is the module's name (``broadcaster.registry``
+finds it; a module named ``_x.py`` is a helper). A target uploads what the ``site`` destination built; it
 never builds anything itself.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import importlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -17,15 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.errors import ConfigError
 from broadcaster.messages.egress import PrivateValues, guard
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
     from broadcaster.delivery import CheckResult, Receipt
-
-HOST_TYPES = {"s3": "S3Host", "git": "GitHost", "directory": "DirectoryHost"}
-
 
 # What the egress guard reads a file as, by its name.
 GUARD_TYPES = {".html": "text/html", ".xml": "application/xml", ".json": "application/json"}
@@ -42,7 +38,7 @@ class BuiltSite:
 
     root: Path
     hashes: dict[str, str]
-    # Incident page -> the version of the store's record it shows (see broadcaster.site_source).
+    # Incident page -> the version of the store's record it shows (see broadcaster.site.source).
     versions: Mapping[str, str] = field(default_factory=dict)
     # Files a host must never delete although this build lacks them: the pages of every
     # incident the store still holds (another machine may have built them, or a bad
@@ -52,7 +48,7 @@ class BuiltSite:
     # that already serves a site built further along from the same store keeps it.
     store: str = ""
     generation: int = 0
-    # Incidents left out of this build, each with why (see broadcaster.site_source).
+    # Incidents left out of this build, each with why (see broadcaster.site.source).
     problems: tuple[str, ...] = ()
     # File -> the private values it must not hold, for the files this build wrote. Opaque here.
     private: Mapping[str, PrivateValues] = field(default_factory=dict)
@@ -120,9 +116,3 @@ class SiteHost(ABC):
 
         return [CheckResult(self.name, "", True, "nothing to check")]
 
-
-def load_host_class(type_name: str) -> type[SiteHost]:
-    if type_name not in HOST_TYPES:
-        raise ConfigError(f"unknown publish type {type_name!r}; use one of {', '.join(HOST_TYPES)}")
-    module = importlib.import_module(f"broadcaster.site.hosts.{type_name}")
-    return getattr(module, HOST_TYPES[type_name])

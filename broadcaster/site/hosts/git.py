@@ -31,7 +31,6 @@ them replaced by ``***``.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
 import re
@@ -46,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 from broadcaster.config import url_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
+from broadcaster.filelock import FileLock
 from broadcaster.redaction import redact
 from broadcaster.site.hosts import BuiltSite, SiteHost
 
@@ -223,8 +223,7 @@ class GitHost(SiteHost):
         # Two commands publishing at once would share one clone: take turns.
         _private_folder(self.cache.parent)
         os.chmod(self.cache.parent, PRIVATE_FOLDER)
-        with open(self.cache.parent / f".{self.name}.lock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with FileLock(self.cache.parent / f".{self.name}.lock"):
             return self._publish(site, stop)
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:

@@ -15,7 +15,7 @@ feeds and JSON, built from a later state of the store by another machine;
 it never deletes the page of an incident the store still holds
 (``BuiltSite.keep``), nor a fingerprinted asset that pages built elsewhere may
 still link to. Machines of one store take turns at the bucket (the store's lock,
-``site_source.publish``): reading the manifest, uploading and writing it is never
+``site.source.publish``): reading the manifest, uploading and writing it is never
 interleaved with another such publish.
 
 boto3 is imported inside the methods: it takes longer to import than the rest
@@ -34,6 +34,7 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -85,7 +86,8 @@ def _valid_prefix(prefix: str) -> bool:
     return (
         not prefix.startswith("/")
         and all(part not in ("", ".", "..") for part in parts)
-        and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in prefix)
+        # '%' too: browsers decode "%2e%2e" to ".." in a URL's path; '?' and '#' end the path.
+        and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c in "\\%?#" for c in prefix)
     )
 
 
@@ -154,8 +156,8 @@ class S3Host(SiteHost):
         if not isinstance(prefix, str) or not _valid_prefix(prefix):
             raise ConfigError(
                 f"{where}.prefix must be a folder path in the bucket, like \"status\" or \"sites/status/\": "
-                "no leading '/', no '..' or '.', no empty part ('//'), no backslash, space or control "
-                "character. Browsers and CDNs resolve such keys elsewhere than the bucket lists them."
+                "no leading '/', no '..' or '.', no empty part ('//'), no backslash, '%', '?', '#', space or "
+                "control character. Browsers and CDNs resolve such keys elsewhere than the bucket lists them."
             )
 
     @property
@@ -191,7 +193,7 @@ class S3Host(SiteHost):
             for path in plan.delete:
                 self._check_stop(stop)
                 key = self.prefix + path
-                self._call(lambda k=key: client.delete_object(Bucket=self.bucket, Key=k), f"delete {path}")
+                self._call(partial(client.delete_object, Bucket=self.bucket, Key=key), f"delete {path}")
                 served.pop(path, None)
         except BaseException:
             if served != remote.files:
@@ -246,7 +248,7 @@ class S3Host(SiteHost):
             CacheControl=cache_control(path),
         )
 
-    def _read_manifest(self, client: Any) -> dict[str, str]:
+    def _read_manifest(self, client: Any) -> _Remote:
         """The hashes the bucket serves; empty on a first publish or an unreadable manifest."""
         from botocore.exceptions import ClientError
 
@@ -328,14 +330,13 @@ class S3Host(SiteHost):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-        credentials = {}
+        key_id = secret = None  # None: boto3's own chain (environment, profile, instance role)
         if "access_key_id" in self.config.options:
-            credentials = {
-                "aws_access_key_id": _reveal(self.config.options["access_key_id"]),
-                "aws_secret_access_key": _reveal(self.config.options["secret_access_key"]),
-            }
+            key_id = _reveal(self.config.options["access_key_id"])
+            secret = _reveal(self.config.options["secret_access_key"])
         return boto3.session.Session().client(
-            "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config, **credentials
+            "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config,
+            aws_access_key_id=key_id, aws_secret_access_key=secret,
         )
 
     def _call(self, action: Callable[[], Any], doing: str) -> Any:

@@ -8,7 +8,6 @@ to date whenever a file is opened.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import time
@@ -18,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import StoreError
-from broadcaster.store import SCHEMA_VERSION, Row, Store, apply_migrations
+from broadcaster.filelock import FileLock
+from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
+from broadcaster.store.records import Row
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -190,17 +191,14 @@ class SQLiteStore(Store):
 
         The lock file is the owner's only, like the state file: anyone who can open it can
         hold the lock, and with it hold up every tick and publish of this store."""
-        path = self.path.parent / f".{self.path.name}.{name}.lock"
-        with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE), "r+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        lock = FileLock(self.path.parent / f".{self.path.name}.{name}.lock", mode=PRIVATE_FILE)
+        if not lock.acquire(wait=wait):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
 
     def schema_version(self) -> int:
         exists = self.db.execute(

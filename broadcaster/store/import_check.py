@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages import gate
 from broadcaster.messages.model import INCIDENT_LIFECYCLE, MAINTENANCE_LIFECYCLE, ComponentStatus, Impact, Status
@@ -31,7 +32,6 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destinat
 _TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|")  # a chat id, @name, channel
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice"})
-_STATES = frozenset({"pending", "sending", "sent", "failed", "skipped", "unknown"})
 _PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
 
 
@@ -64,7 +64,7 @@ def _incident(value: Any) -> dict[str, Any]:
         raise _Bad(f"id {incident_id!r} is not an incident id (lower-case letters, digits and single '-')")
     kind = _choice(value, "kind", ("incident", "maintenance"))
     lifecycle = MAINTENANCE_LIFECYCLE if kind == "maintenance" else INCIDENT_LIFECYCLE
-    checked = {
+    checked: dict[str, Any] = {
         "id": incident_id,
         "title": gate.admit(_text(value, "title"), "title", _PUBLIC_TITLE),
         "raw_title": _raw_title(value),
@@ -163,7 +163,7 @@ def _delivery(value: Any, position: int) -> dict[str, Any]:
     checked: dict[str, Any] = {
         "destination": destination, "target": target, "attempts": attempts,
         "visibility": _choice(value, "visibility", ("public", "private")),
-        "state": _choice(value, "state", sorted(_STATES)),
+        "state": _choice(value, "state", sorted(DeliveryState)),
     }
     for key in ("remote_id", "thread_ref", "last_error", "claimed_by"):
         text = value.get(key)

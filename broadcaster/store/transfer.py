@@ -36,15 +36,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
-from broadcaster.import_check import check_record
-from broadcaster.store import (
+from broadcaster.store.contract import SCHEMA_VERSION, Store
+from broadcaster.store.import_check import check_record
+from broadcaster.store.records import (
     DELIVERY_COLUMNS,
     INCIDENT_COLUMNS,
-    SCHEMA_VERSION,
     UPDATE_COLUMNS,
     Row,
-    Store,
     portable,
     storable,
     utcnow,
@@ -54,6 +54,8 @@ FORMAT = "broadcaster-store"
 FORMAT_VERSION = 1
 _UPDATE_FIELDS = tuple(c for c in UPDATE_COLUMNS if c != "incident_id")
 _DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id", "sequence"))
+# A delivery here that the export saw sent is recorded sent, unless a process is sending it now.
+_UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN})
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
 
 
@@ -172,7 +174,7 @@ def _check_header(record: Any, name: str) -> None:
 def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
     """Import every record, one transaction per incident; returns what happened.
 
-    Every record is read and checked (``broadcaster.import_check``) before the
+    Every record is read and checked (``broadcaster.store.import_check``) before the
     first is stored: a bad record anywhere refuses the whole file.
     """
     result = ImportResult()
@@ -248,8 +250,8 @@ def _insert_deliveries(
     for delivery in deliveries:
         # An export from schema 1 has no parts: nothing was recorded part by part then.
         values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence}
-        if values["state"] == "sending":
-            values.update(state="unknown", claimed_by=None, last_error=_ABANDONED)
+        if values["state"] == DeliveryState.SENDING:
+            values.update(state=DeliveryState.UNKNOWN, claimed_by=None, last_error=_ABANDONED)
         where = (incident_id, sequence, values["destination"], values["target"])
         if store.select_one(f"SELECT state FROM deliveries WHERE {key}", where) is None:
             result.deliveries_added += store.run(
@@ -258,11 +260,11 @@ def _insert_deliveries(
                 " ON CONFLICT (incident_id, sequence, destination, target) DO NOTHING",
                 storable(values, DELIVERY_COLUMNS),
             )
-        elif values["state"] == "sent":
+        elif values["state"] == DeliveryState.SENT:
             # Conditional, like a claim: a row another process is sending right now is left to it.
             result.deliveries_marked_sent += store.run(
-                "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
-                f" last_error=NULL, claimed_by=NULL WHERE {key} AND state IN ('pending', 'failed', 'unknown')",
-                (values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
-                 json.dumps(values["parts"]), *where),
+                "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
+                f" last_error=NULL, claimed_by=NULL WHERE {key} AND state IN (?, ?, ?)",
+                (DeliveryState.SENT, values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
+                 json.dumps(values["parts"]), *where, *sorted(_UNSENT)),
             )

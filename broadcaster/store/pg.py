@@ -26,7 +26,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from broadcaster.errors import ConfigError, StoreError
-from broadcaster.store import SCHEMA_VERSION, Row, Store, apply_migrations
+from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
+from broadcaster.store.records import Row
 
 CONNECT_TIMEOUT = 5  # seconds: an operator mid-outage must not wait long to learn the database is down
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout: writers hold their locks for milliseconds

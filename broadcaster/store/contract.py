@@ -2,10 +2,10 @@
 
 One contract (``Store``), written once in SQL that both backends speak, and two
 backends: the embedded default, one SQLite file in WAL mode
-(``broadcaster.store_sqlite.SQLiteStore``, also importable from here), and a
-shared PostgreSQL database for teams posting from several machines
-(``broadcaster.store_pg.PostgresStore``, imported only when ``[store] url``
-names one, so SQLite users never load the driver). ``open_store`` picks one.
+(``broadcaster.store.sqlite``), and a shared PostgreSQL database for teams
+posting from several machines (``broadcaster.store.pg``, imported only when
+``[store] url`` names one, so SQLite users never load the driver).
+``open_store`` (``broadcaster.store.location``) picks one.
 
 Writes that must not interleave run in one transaction that serialises them:
 allocating an incident id (an ``INSERT ... ON CONFLICT DO NOTHING`` that tries
@@ -45,113 +45,38 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
-from broadcaster.errors import ConfigError, ConflictError, InputError, StoreError
-from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-
-if TYPE_CHECKING:
-    from broadcaster.config import Config, Secret
-    from broadcaster.store_sqlite import SQLiteStore  # noqa: F401 - re-exported (see __getattr__)
+from broadcaster.delivery import DeliveryState
+from broadcaster.errors import ConflictError, InputError, StoreError
+from broadcaster.messages.model import Incident, Update
+from broadcaster.store.records import (
+    INCIDENT_COLUMNS,
+    MUTABLE_INCIDENT_COLUMNS,
+    UPDATE_COLUMNS,
+    Delivery,
+    PlannedDelivery,
+    Row,
+    delivery_from,
+    incident_from,
+    incident_values,
+    iso,
+    update_from,
+    update_values,
+    utcnow,
+)
 
 SCHEMA_VERSION = 3
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
 
+# What a claim may take: never one sent, skipped, or being sent by someone else; ``unknown`` only when asked.
+CLAIMABLE = frozenset({DeliveryState.PENDING, DeliveryState.FAILED})
+
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
-
-# The columns as the export format names them (the delivery id is local to one store).
-INCIDENT_COLUMNS = (
-    "id", "title", "impact", "status", "kind", "components", "created_at", "updated_at",
-    "resolved_at", "scheduled_start", "scheduled_end", "raw_title",
-)
-UPDATE_COLUMNS = (
-    "incident_id", "sequence", "created_at", "status", "raw_message", "components", "private_note",
-    "customers", "tickets", "etr", "next_update_by", "author", "kind", "extra",
-)
-DELIVERY_COLUMNS = (
-    "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
-    "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
-    "sent_at", "parts",
-)
-TIME_COLUMNS = frozenset(
-    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "etr",
-     "next_update_by", "claimed_at", "sent_at"}
-)
-JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts"})
-# What an update may change in its incident; id and created_at never change.
-MUTABLE_INCIDENT_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("id", "created_at", "updated_at"))
-
-Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class PlannedDelivery:
-    """One destination (and target) an update is meant for, decided before storing."""
-
-    destination: str
-    target: str
-    visibility: str
-    state: str = "pending"  # or "skipped"
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    incident_id: str
-    sequence: int
-    destination: str
-    target: str
-    visibility: str
-    state: str
-    remote_id: str | None
-    thread_ref: str | None
-    attempts: int
-    last_error: str | None
-    claimed_by: str | None
-    claimed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    sent_at: datetime | None
-    parts: tuple[str, ...] = ()  # remote ids of the messages confirmed so far (a post sent in parts)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _ts(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime reached the store")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(value: str | datetime | None) -> datetime | None:
-    """A stored time: ISO text from SQLite, a ``datetime`` from PostgreSQL; always UTC."""
-    if not value:
-        return None
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return parsed.astimezone(UTC)
-
-
-def _json(value: Any) -> Any:
-    """A stored JSON column: text from SQLite, already parsed from PostgreSQL's jsonb."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _components_json(components: Sequence[AffectedComponent]) -> str:
-    return json.dumps([[c.id, c.status.value] for c in components])
-
-
-def _components_from(value: Any) -> tuple[AffectedComponent, ...]:
-    return tuple(AffectedComponent(cid, ComponentStatus(status)) for cid, status in _json(value))
 
 
 def process_owner() -> str:
@@ -249,7 +174,7 @@ class Store:
         with self.transaction():
             if new:
                 incident = replace(
-                    incident, id=self.insert_incident(_incident_values(incident, update.created_at)), version=0
+                    incident, id=self.insert_incident(incident_values(incident, update.created_at)), version=0
                 )
             else:
                 row = self.select_one(f"SELECT * FROM incidents WHERE id = ?{self.lock_for_update}", (incident.id,))
@@ -258,7 +183,7 @@ class Store:
                 incident = self._update_incident(row, incident, update.created_at)
             update = replace(update, incident_id=incident.id, sequence=self.next_sequence(incident.id))
             self._write_update(update)
-            now = _ts(utcnow())
+            now = iso(utcnow())
             self.run_many(
                 "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state,"
                 " last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -304,19 +229,19 @@ class Store:
         version moves when a column does, so a decision taken on an older copy
         (start this window, remind of it) is refused once someone changed it.
         """
-        stored = _incident_from(row)
+        stored = incident_from(row)
         if stored.version != incident.version:
             raise ConflictError(
                 f"{incident.id} was changed by another command while this one was preparing its update; "
                 "nothing was stored or sent."
             )
-        wanted, current = _incident_values(incident, at), _incident_values(stored, at)
+        wanted, current = incident_values(incident, at), incident_values(stored, at)
         changed = [c for c in MUTABLE_INCIDENT_COLUMNS if wanted[c] != current[c]]
         assignments = "".join(f"{c}=?, " for c in changed) + ("version = version + 1, " if changed else "")
         count = self.run(
             f"UPDATE incidents SET {assignments}updated_at = CASE WHEN updated_at < ? THEN ? ELSE updated_at END"
             " WHERE id=? AND version=?",
-            [*(wanted[c] for c in changed), _ts(at), _ts(at), incident.id, incident.version],
+            [*(wanted[c] for c in changed), iso(at), iso(at), incident.id, incident.version],
         )
         if count != 1:  # cannot happen under the row lock; kept so a stale write can never land
             raise ConflictError(f"{incident.id} changed while it was being written; nothing was stored or sent.")
@@ -324,16 +249,8 @@ class Store:
 
     def _write_update(self, update: Update) -> None:
         self.run(
-            "INSERT INTO updates(incident_id, sequence, created_at, status, raw_message, components,"
-            " private_note, customers, tickets, etr, next_update_by, author, kind, extra)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                update.incident_id, update.sequence, _ts(update.created_at), update.status.value,
-                update.raw_message, _components_json(update.components), update.private_note,
-                json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
-                _ts(update.etr), _ts(update.next_update_by), update.author, update.kind,
-                json.dumps(update.extra),
-            ),
+            f"INSERT INTO updates({', '.join(UPDATE_COLUMNS)}) VALUES ({','.join('?' * len(UPDATE_COLUMNS))})",
+            update_values(update),
         )
 
     def _incident_row(self, incident_id: str) -> Row | None:
@@ -341,20 +258,20 @@ class Store:
 
     def incident(self, incident_id: str) -> Incident | None:
         row = self._incident_row(incident_id)
-        return _incident_from(row) if row else None
+        return incident_from(row) if row else None
 
     def incident_ids(self) -> list[str]:
         return [r["id"] for r in self.select("SELECT id FROM incidents ORDER BY updated_at DESC")]
 
     def updates(self, incident_id: str) -> list[Update]:
         rows = self.select("SELECT * FROM updates WHERE incident_id = ? ORDER BY sequence", (incident_id,))
-        return [_update_from(r) for r in rows]
+        return [update_from(r) for r in rows]
 
     def update(self, incident_id: str, sequence: int) -> Update | None:
         row = self.select_one(
             "SELECT * FROM updates WHERE incident_id = ? AND sequence = ?", (incident_id, sequence)
         )
-        return _update_from(row) if row else None
+        return update_from(row) if row else None
 
     def list_incidents(self, *, limit: int = 50) -> list[Incident]:
         """Open incidents first (newest first), then the most recently updated closed ones."""
@@ -362,17 +279,17 @@ class Store:
             "SELECT * FROM incidents ORDER BY (status IN ('resolved','completed')), updated_at DESC LIMIT ?",
             (limit,),
         )
-        return [_incident_from(r) for r in rows]
+        return [incident_from(r) for r in rows]
 
     def site_incidents(self, since: datetime) -> list[tuple[Incident, list[Update]]]:
         """What the page shows: open incidents and those updated since ``since``, with updates."""
         rows = self.select(
             "SELECT * FROM incidents WHERE status NOT IN ('resolved','completed') OR updated_at >= ?"
             " ORDER BY created_at DESC",
-            (_ts(since),),
+            (iso(since),),
         )
         updates = self._update_rows_of([r["id"] for r in rows])
-        return [(_incident_from(r), [_update_from(u) for u in updates[r["id"]]]) for r in rows]
+        return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
 
     def incident_versions(self) -> dict[str, str]:
         """Every incident's id and a version of its record: ``<last sequence>-<updated_at>``.
@@ -420,7 +337,7 @@ class Store:
         """Every incident with its updates, streamed in batches (for a full site build)."""
         for rows, updates in self.incident_batches(batch):
             for row in rows:
-                yield _incident_from(row), [_update_from(u) for u in updates[row["id"]]]
+                yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
 
     def incident_batches(self, batch: int = 500) -> Iterator[tuple[list[Row], dict[str, list[Row]]]]:
         """Incident rows in id order, ``batch`` at a time, with their update rows by incident id."""
@@ -448,13 +365,13 @@ class Store:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             args.extend(states)
         sql += " ORDER BY created_at, incident_id, sequence, id"
-        return [_delivery_from(r) for r in self.select(sql, args)]
+        return [delivery_from(r) for r in self.select(sql, args)]
 
     def delivery(self, delivery_id: int) -> Delivery:
         row = self.select_one("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
         if row is None:
             raise StoreError(f"delivery {delivery_id} vanished from the store")
-        return _delivery_from(row)
+        return delivery_from(row)
 
     def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False) -> bool:
         """Atomically take a delivery for sending; False if it is sent or someone else has it.
@@ -462,63 +379,64 @@ class Store:
         One conditional UPDATE: in PostgreSQL a second claimer blocks on the row
         lock, then re-checks ``state`` against the committed row and matches nothing.
         """
-        states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
-        now = _ts(utcnow())
+        states = CLAIMABLE | {DeliveryState.UNKNOWN} if include_unknown else CLAIMABLE
+        now = iso(utcnow())
         return self.run_atomic(
-            f"UPDATE deliveries SET state='sending', claimed_by=?, claimed_at=?, updated_at=?"
+            f"UPDATE deliveries SET state=?, claimed_by=?, claimed_at=?, updated_at=?"
             f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
-            (owner, now, now, delivery_id, *states),
+            (DeliveryState.SENDING, owner, now, now, delivery_id, *sorted(states)),
         ) == 1
 
     def note_attempt(self, delivery_id: int) -> None:
-        self.run_atomic("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (_ts(utcnow()), delivery_id))
+        self.run_atomic("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (iso(utcnow()), delivery_id))
 
     def mark_sent(self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None) -> None:
-        now = _ts(utcnow())
+        now = iso(utcnow())
         self.run_atomic(
-            "UPDATE deliveries SET state='sent', remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
+            "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
             " sent_at=?, updated_at=? WHERE id=?",
-            (remote_id, thread_ref, note, now, now, delivery_id),
+            (DeliveryState.SENT, remote_id, thread_ref, note, now, now, delivery_id),
         )
 
     def add_part(self, delivery_id: int, parts: Sequence[str]) -> None:
         """Record the remote ids of the messages of a delivery confirmed so far (a post in parts)."""
         self.run_atomic(
-            "UPDATE deliveries SET parts=?, updated_at=? WHERE id=?", (json.dumps(list(parts)), _ts(utcnow()), delivery_id)
+            "UPDATE deliveries SET parts=?, updated_at=? WHERE id=?", (json.dumps(list(parts)), iso(utcnow()), delivery_id)
         )
 
     def mark_unknown(self, delivery_id: int, error: str) -> None:
         """The request may have reached the service: never resent without a human (``retry --include-unknown``)."""
-        self.mark_failed(delivery_id, error, state="unknown")
+        self.mark_failed(delivery_id, error, state=DeliveryState.UNKNOWN)
 
     def mark_skipped(self, delivery_id: int, reason: str) -> None:
-        self.mark_failed(delivery_id, reason, state="skipped")
+        self.mark_failed(delivery_id, reason, state=DeliveryState.SKIPPED)
 
     def lock(self, name: str, *, wait: bool = True) -> Any:
         """A context manager holding the store-wide lock ``name``; it yields False when
         ``wait`` is off and another process holds it. Held across machines in team mode."""
         raise NotImplementedError
 
-    def mark_failed(self, delivery_id: int, error: str, *, state: str = "failed") -> None:
+    def mark_failed(self, delivery_id: int, error: str, *, state: DeliveryState = DeliveryState.FAILED) -> None:
         self.run_atomic(
             "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",
-            (state, error, _ts(utcnow()), delivery_id),
+            (state, error, iso(utcnow()), delivery_id),
         )
 
     def release(self, delivery_id: int, error: str) -> None:
         """Give back a claimed delivery untried (``pending`` again), keeping the reason."""
-        self.mark_failed(delivery_id, error, state="pending")
+        self.mark_failed(delivery_id, error, state=DeliveryState.PENDING)
 
     def reap_abandoned(self, lease: timedelta) -> list[Delivery]:
         """Mark ``sending`` rows whose process is gone as ``unknown``; return them."""
         reaped = []
-        for delivery in self.deliveries(states=("sending",)):
+        for delivery in self.deliveries(states=(DeliveryState.SENDING,)):
             if delivery.claimed_by and owner_is_alive(delivery.claimed_by, delivery.claimed_at, lease):
                 continue
             count = self.run_atomic(
-                "UPDATE deliveries SET state='unknown', claimed_by=NULL, updated_at=?, last_error=?"
-                " WHERE id=? AND state='sending' AND COALESCE(claimed_by, '') = ?",
-                (_ts(utcnow()), _ABANDONED, delivery.id, delivery.claimed_by or ""),
+                "UPDATE deliveries SET state=?, claimed_by=NULL, updated_at=?, last_error=?"
+                " WHERE id=? AND state=? AND COALESCE(claimed_by, '') = ?",
+                (DeliveryState.UNKNOWN, iso(utcnow()), _ABANDONED, delivery.id, DeliveryState.SENDING,
+                 delivery.claimed_by or ""),
             )
             if count == 1:
                 reaped.append(self.delivery(delivery.id))
@@ -531,7 +449,7 @@ class Store:
             " ORDER BY sequence",
             (incident_id, destination, target, before),
         )
-        return [_delivery_from(r) for r in rows]
+        return [delivery_from(r) for r in rows]
 
 
 def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
@@ -551,143 +469,3 @@ def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
         (str(SCHEMA_VERSION),),
     )
     return current
-
-
-def _incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]:
-    return {
-        "id": incident.id, "title": incident.title, "impact": incident.impact.value,
-        "status": incident.status.value, "kind": incident.kind,
-        "components": _components_json(incident.components), "created_at": _ts(incident.created_at),
-        "updated_at": _ts(updated_at), "resolved_at": _ts(incident.resolved_at),
-        "scheduled_start": _ts(incident.scheduled_start), "scheduled_end": _ts(incident.scheduled_end),
-        "raw_title": incident.raw_title,
-    }
-
-
-def _incident_from(row: Row) -> Incident:
-    return Incident(
-        id=row["id"],
-        title=row["title"],
-        impact=Impact(row["impact"]),
-        status=Status(row["status"]),
-        created_at=_dt(row["created_at"]),  # type: ignore[arg-type]
-        components=_components_from(row["components"]),
-        resolved_at=_dt(row["resolved_at"]),
-        kind=row["kind"],
-        scheduled_start=_dt(row["scheduled_start"]),
-        scheduled_end=_dt(row["scheduled_end"]),
-        raw_title=row["raw_title"],
-        version=int(row["version"]),
-    )
-
-
-def _update_from(row: Row) -> Update:
-    return Update(
-        incident_id=row["incident_id"],
-        sequence=row["sequence"],
-        created_at=_dt(row["created_at"]),  # type: ignore[arg-type]
-        status=Status(row["status"]),
-        raw_message=row["raw_message"],
-        components=_components_from(row["components"]),
-        private_note=row["private_note"],
-        customers=tuple(_json(row["customers"])),
-        tickets=tuple(_json(row["tickets"])),
-        etr=_dt(row["etr"]),
-        next_update_by=_dt(row["next_update_by"]),
-        author=row["author"],
-        kind=row["kind"],
-        extra=_json(row["extra"]),
-    )
-
-
-def _delivery_from(row: Row) -> Delivery:
-    values: dict[str, Any] = dict(row)
-    for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
-        values[key] = _dt(values[key])
-    values["parts"] = tuple(_json(values.get("parts") or "[]"))
-    return Delivery(**values)
-
-
-def portable(row: Row, columns: Sequence[str]) -> dict[str, Any]:
-    """A stored row in the backend-neutral form of the export: ISO times, parsed JSON."""
-    result = {}
-    for column in columns:
-        value = row[column]
-        if column in TIME_COLUMNS:
-            value = _ts(_dt(value))
-        elif column in JSON_COLUMNS:
-            value = _json(value)
-        result[column] = value
-    return result
-
-
-def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
-    """The parameters to insert a portable row into either backend (JSON as text, times normalised)."""
-    result = []
-    for column in columns:
-        value = values[column]
-        if column in JSON_COLUMNS:
-            value = json.dumps(value)
-        elif column in TIME_COLUMNS:
-            value = _ts(_dt(value))
-        result.append(value)
-    return result
-
-
-# -- choosing the backend ---------------------------------------------------------
-
-_PG_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(text: str) -> bool:
-    return text.strip().lower().startswith(_PG_SCHEMES)
-
-
-def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store:
-    """Open a store: a path or ``sqlite:///path`` is the embedded file; ``postgresql://...`` the team database.
-
-    ``location`` may be a ``Secret`` (``[store] url = "${STORE_URL}"``). The
-    embedded file is always brought up to date; a team database is created
-    when empty, but an older schema there is only upgraded with ``upgrade``
-    (``broadcaster store migrate``), because it changes every member's store.
-    Raises ``StoreError`` (cannot open or reach it) or ``ConfigError`` (a
-    location that is neither).
-    """
-    from broadcaster.store_sqlite import SQLiteStore  # noqa: F401 - re-exported (see __getattr__)
-
-    if hasattr(location, "reveal"):
-        location = location.reveal()
-    if isinstance(location, Path):
-        return SQLiteStore(location)
-    text = location.strip()
-    if text.startswith("sqlite:///"):
-        return SQLiteStore(Path(text.removeprefix("sqlite:///")))
-    if is_postgres_url(text):
-        from broadcaster.store_pg import PostgresStore
-
-        return PostgresStore(text, upgrade=upgrade)
-    if "://" in text:
-        raise ConfigError(
-            f"unsupported store location {text.split('://', 1)[0]}://...: use a file path, "
-            "sqlite:///path/to/state.db or postgresql://user@host/dbname ([store] url or --store)."
-        )
-    return SQLiteStore(Path(text).expanduser())
-
-
-def store_location(config: Config, override: str | None = None) -> Path | str | Secret:
-    """Where the store is: ``--store`` (a path relative to the working directory, or a URL), else the config."""
-    if override:
-        return override if "://" in override else Path(override).expanduser()
-    if config.store.url:
-        return config.store.url
-    return config.store_path
-
-
-def __getattr__(name: str) -> Any:
-    # ``from broadcaster.store import SQLiteStore`` keeps working; the class lives in
-    # store_sqlite.py, which imports this module, so it is fetched on first use.
-    if name == "SQLiteStore":
-        from broadcaster.store_sqlite import SQLiteStore
-
-        return SQLiteStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

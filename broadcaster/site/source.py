@@ -21,25 +21,24 @@ out and named in ``BuiltSite.problems``; the rest is built and published.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from broadcaster.config import Config
 from broadcaster.delivery import Receipt
-from broadcaster.engine import incident_url
 from broadcaster.errors import DeliveryError, InputError
+from broadcaster.filelock import FileLock
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import Incident, Update
 from broadcaster.messages.visibility import private_values, public_incident
 from broadcaster.site.build import Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.links import incident_url
 from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
 from broadcaster.site.pages import INCIDENT_DIR, incident_path
 from broadcaster.store import Store, utcnow
@@ -110,7 +109,7 @@ def _listed_in_manifest(folder: Path) -> Callable[[str], bool]:
     return accept
 
 
-class site_lock:
+class site_lock(FileLock):
     """An exclusive lock on the site folder across processes (``flock`` on a file inside it).
 
     Inside the folder, which is broadcaster's, so it locks out every config
@@ -118,23 +117,7 @@ class site_lock:
     """
 
     def __init__(self, output_dir: Path) -> None:
-        self.path = output_dir / LOCK
-        self.handle: Any = None
-
-    async def __aenter__(self) -> None:
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - held across awaits
-        await asyncio.to_thread(fcntl.flock, self.handle, fcntl.LOCK_EX)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.__exit__()
-
-    def __enter__(self) -> None:
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
-        fcntl.flock(self.handle, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        super().__init__(output_dir / LOCK)
 
 
 # -- publishing ------------------------------------------------------------------

@@ -1,0 +1,386 @@
+"""Read ``broadcaster.toml`` into a ``Config``, refusing anything unknown.
+
+Every mistake is a ``ConfigError`` naming the file and the key. The tables every
+config has (page, store, engine, components, templates) are checked here; a
+channel's or publish target's own options by its type, through
+``broadcaster.registry``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from broadcaster import registry
+from broadcaster.config import (
+    SITE_DESTINATION,
+    STORE_URL_HELP,
+    STORE_URL_SCHEMES,
+    ChannelConfig,
+    ComponentConfig,
+    Config,
+    EngineConfig,
+    PageConfig,
+    Secret,
+    StoreConfig,
+    refuse_unknown,
+)
+from broadcaster.errors import ConfigError
+from broadcaster.messages.model import Component
+
+CONFIG_ENV = "BROADCASTER_CONFIG"
+DEFAULT_NAME = "broadcaster.toml"
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+_TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
+_MAINTENANCE_KEYS = {"reminder_minutes"}
+_PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description"}
+_STORE_KEYS = {"path", "url"}
+_ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
+_COMPONENT_KEYS = {"id", "name", "group", "description", "sla"}
+_TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private"}
+
+
+def find_config_path(explicit: str | None) -> Path | None:
+    """``--config``, then ``$BROADCASTER_CONFIG``, then ``./broadcaster.toml``; None if none."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(
+                f"config file {path} not found. Check the path, or run `broadcaster init {path}`."
+            )
+        return path.resolve()
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(
+                f"${CONFIG_ENV} names {path}, which does not exist. "
+                f"Fix the variable or run `broadcaster init {path}`."
+            )
+        return path.resolve()
+    default = Path.cwd() / DEFAULT_NAME
+    return default if default.is_file() else None
+
+
+def load(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Find and load the config; with no file at all, the embedded default."""
+    path = find_config_path(explicit)
+    if path is None:
+        return parse({}, None, environ)
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}). Save it as UTF-8.") from exc
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_error(path, raw, exc)) from exc
+    return parse(data, path, environ)
+
+
+def _toml_error(path: Path, raw: str, exc: tomllib.TOMLDecodeError) -> str:
+    lineno = getattr(exc, "lineno", None)
+    if lineno is None:
+        found = re.search(r"line (\d+)", str(exc))
+        lineno = int(found.group(1)) if found else None
+    message = f"{path} is not valid TOML: {exc}."
+    if lineno:
+        lines = raw.splitlines()
+        if 0 < lineno <= len(lines):
+            message += f"\n  line {lineno}: {lines[lineno - 1].strip()}"
+    return message
+
+
+class _Reader:
+    """Reads one table, naming the file and key in every error."""
+
+    def __init__(self, path: Path | None, environ: Mapping[str, str]) -> None:
+        self.where = f"{path}: " if path else "config: "
+        self.environ = environ
+
+    def error(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.where}{key}: {problem}")
+
+    def table(self, value: Any, key: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(key, "must be a table ([" + key + "])")
+        return value
+
+    def refuse_unknown(self, table: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+        refuse_unknown(table, allowed, f"{self.where}{prefix}")
+
+    def string(self, table: Mapping[str, Any], key: str, prefix: str, default: str = "") -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(prefix + key, f"must be a string, not {type(value).__name__}")
+        return value
+
+    def number(self, table: Mapping[str, Any], key: str, prefix: str, default: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise self.error(prefix + key, "must be a positive number")
+        return float(value)
+
+    def names(self, table: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(prefix + key, "must be a list of strings")
+        return tuple(value)
+
+    def resolve(self, value: Any) -> Any:
+        """``${VAR}`` strings become Secrets; lists and tables are walked."""
+        if isinstance(value, str):
+            found = _ENV_REF.match(value.strip())
+            if found:
+                var = found.group(1)
+                return Secret(var, self.environ.get(var))
+            return value
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+
+def parse(
+    data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Validate a parsed TOML document; every mistake is a ConfigError naming the key."""
+    reader = _Reader(path, os.environ if environ is None else environ)
+    reader.refuse_unknown(data, _TOP_KEYS, "")
+    components = _components(reader, data.get("components", []))
+    ids = {c.component.id for c in components}
+    channels = {
+        name: _channel(reader, name, table, ids)
+        for name, table in reader.table(data.get("channels"), "channels").items()
+    }
+    publish = {
+        name: _publish_target(reader, name, table)
+        for name, table in reader.table(data.get("publish"), "publish").items()
+    }
+    _refuse_name_clashes(reader, channels, publish)
+    registry.refuse_shared_targets(channels, reader.where)
+    operator = reader.table(data.get("operator"), "operator")
+    reader.refuse_unknown(operator, {"name"}, "operator.")
+    maintenance = reader.table(data.get("maintenance"), "maintenance")
+    reader.refuse_unknown(maintenance, _MAINTENANCE_KEYS, "maintenance.")
+    reminder = maintenance.get("reminder_minutes", 60)
+    if isinstance(reminder, bool) or not isinstance(reminder, int) or reminder < 0:
+        raise reader.error("maintenance.reminder_minutes", "must be a whole number of minutes (0 turns reminders off)")
+    return Config(
+        path=path,
+        page=_page(reader, reader.table(data.get("page"), "page")),
+        store=_store(reader, reader.table(data.get("store"), "store")),
+        engine=_engine(reader, reader.table(data.get("engine"), "engine")),
+        components=components,
+        channels=channels,
+        publish=publish,
+        templates=_templates(reader, reader.table(data.get("templates"), "templates"), ids),
+        author=reader.string(operator, "name", "operator."),
+        maintenance_reminder_minutes=reminder,
+    )
+
+
+def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
+    reader.refuse_unknown(table, _PAGE_KEYS, "page.")
+    timezone = reader.string(table, "timezone", "page.", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise reader.error("page.timezone", f"unknown time zone {timezone!r}; use e.g. 'Europe/Berlin'") from exc
+    days = table.get("history_days", 14)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise reader.error("page.history_days", "must be a whole number of days, 0 or more")
+    base_url = _base_url(reader, reader.string(table, "base_url", "page."))
+    return PageConfig(
+        title=reader.string(table, "title", "page.", PageConfig.title),
+        base_url=base_url,
+        output_dir=Path(reader.string(table, "output_dir", "page.", "public")),
+        timezone=timezone,
+        history_days=days,
+        description=reader.string(table, "description", "page."),
+    )
+
+
+def _base_url(reader: _Reader, value: str) -> str:
+    """The page's public address: it is printed in every post and feed, so only a plain https URL."""
+    if not value:
+        return ""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None or parts.scheme != "https" or not parts.hostname or parts.username is not None
+        or parts.password is not None or "?" in value or "#" in value or "\\" in value  # browsers read "\\" as "/"
+        or any(c.isspace() for c in value)
+        or any(unicodedata.category(c) == "Cc" for c in value)
+    ):
+        raise reader.error(
+            "page.base_url",
+            "must be an absolute https:// URL with a host, and no user or password, no ?query, no #fragment, "
+            "no backslash and no spaces, e.g. \"https://status.example.com/\" (it is published in every link)",
+        )
+    return value.rstrip("/") + "/"
+
+
+def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
+    reader.refuse_unknown(table, _STORE_KEYS, "store.")
+    path = reader.string(table, "path", "store.", ".broadcaster/state.db")
+    url = table.get("url", "")
+    url = reader.resolve(url) if isinstance(url, str) else url
+    if isinstance(url, str):
+        _refuse_written_password(reader, url)
+        if url.strip() and not url.strip().lower().startswith(STORE_URL_SCHEMES):
+            # A libpq keyword string ("host=db password=…") would otherwise open as a local
+            # file named after it: the team store silently replaced, the password in a file name.
+            raise reader.error("store.url", STORE_URL_HELP)
+    if isinstance(url, str) and url.startswith("sqlite:///"):
+        path, url = url.removeprefix("sqlite:///"), ""
+    return StoreConfig(path=Path(path), url=url)
+
+
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")
+_QUERY_PASSWORD = re.compile(r"[?&]password=(?P<password>[^&#]*)", re.IGNORECASE)
+_ENV_ANYWHERE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _refuse_written_password(reader: _Reader, url: str) -> None:
+    """A password in ``[store] url`` must come from the environment, like every secret."""
+    for found in (_URL_PASSWORD.match(url), _QUERY_PASSWORD.search(url)):
+        if found and found.group("password") and _ENV_ANYWHERE.fullmatch(found.group("password")) is None:
+            raise reader.error(
+                "store.url",
+                "holds a password written in the file. Put it in an environment variable and write "
+                'url = "postgresql://user:${DB_PASSWORD}@host/dbname" (or use PGPASSWORD or ~/.pgpass).',
+            )
+
+
+def _engine(reader: _Reader, table: dict[str, Any]) -> EngineConfig:
+    reader.refuse_unknown(table, _ENGINE_KEYS, "engine.")
+    attempts = table.get("max_attempts", EngineConfig.max_attempts)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise reader.error("engine.max_attempts", "must be a whole number, 1 or more")
+    return EngineConfig(
+        timeout=reader.number(table, "timeout", "engine.", EngineConfig.timeout),
+        deadline=reader.number(table, "deadline", "engine.", EngineConfig.deadline),
+        max_attempts=attempts,
+    )
+
+
+def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
+    if not isinstance(entries, list):
+        raise reader.error("components", "must be an array of tables ([[components]])")
+    seen: set[str] = set()
+    result = []
+    for index, entry in enumerate(entries):
+        prefix = f"components[{index}]."
+        if not isinstance(entry, dict):
+            raise reader.error(prefix.rstrip("."), "must be a table")
+        reader.refuse_unknown(entry, _COMPONENT_KEYS, prefix)
+        component_id = reader.string(entry, "id", prefix)
+        if not component_id or not _NAME.match(component_id):
+            raise reader.error(prefix + "id", "is required: letters, digits, '-', '_' or '.'")
+        if component_id in seen:
+            raise reader.error(prefix + "id", f"{component_id!r} is defined twice")
+        seen.add(component_id)
+        sla = entry.get("sla")
+        if sla is not None and (isinstance(sla, bool) or not isinstance(sla, (int, float)) or not 0 < sla <= 100):
+            raise reader.error(prefix + "sla", "must be a percentage such as 99.9")
+        component = Component(
+            id=component_id,
+            name=reader.string(entry, "name", prefix, component_id) or component_id,
+            group=reader.string(entry, "group", prefix),
+            description=reader.string(entry, "description", prefix),
+        )
+        result.append(ComponentConfig(component, float(sla) if sla is not None else None))
+    return tuple(result)
+
+
+def _common(
+    reader: _Reader, name: str, table: Any, section: str, component_ids: set[str]
+) -> tuple[str, dict[str, Any], str, tuple[str, ...], str | None]:
+    prefix = f"{section}.{name}."
+    if not _NAME.match(name) or name == SITE_DESTINATION:
+        raise reader.error(f"{section}.{name}", "names may hold letters, digits, '-', '_' and '.', and 'site' is taken")
+    if not isinstance(table, dict):
+        raise reader.error(f"{section}.{name}", "must be a table")
+    kind = table.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise reader.error(prefix + "type", "is required (e.g. type = \"slack\")")
+    visibility = reader.string(table, "visibility", prefix, "public")
+    if visibility not in ("public", "private"):
+        raise reader.error(prefix + "visibility", "must be \"public\" or \"private\"")
+    components = reader.names(table, "components", prefix)
+    for component_id in components:
+        if component_id not in component_ids:
+            close = difflib.get_close_matches(component_id, sorted(component_ids), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise reader.error(prefix + "components", f"unknown component {component_id!r}.{hint} Define it in [[components]].")
+    api_url = table.get("api_url")
+    if api_url is not None and (not isinstance(api_url, str) or not re.match(r"^https?://", api_url)):
+        raise reader.error(prefix + "api_url", "must be an http(s) URL")
+    options = {k: reader.resolve(v) for k, v in table.items() if k not in registry.COMMON_KEYS}
+    return kind, options, visibility, components, api_url
+
+
+def _channel(reader: _Reader, name: str, table: Any, component_ids: set[str]) -> ChannelConfig:
+    kind, options, visibility, components, api_url = _common(reader, name, table, "channels", component_ids)
+    registry.check_channel(kind, visibility, options, f"{reader.where}channels.{name}.")
+    return ChannelConfig(name, kind, visibility, components, api_url, options)
+
+
+def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
+    kind, options, visibility, components, api_url = _common(reader, name, table, "publish", set())
+    registry.check_host(kind, visibility, options, f"{reader.where}publish.{name}.")
+    return ChannelConfig(name, kind, "public", (), api_url, options)
+
+
+def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:
+    for name in set(channels) & set(publish):
+        raise reader.error(f"publish.{name}", "has the same name as a channel; destination names must be unique")
+
+
+def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) -> dict[str, dict[str, Any]]:
+    result = {}
+    for name, template in table.items():
+        prefix = f"templates.{name}."
+        if not isinstance(template, dict):
+            raise reader.error(f"templates.{name}", "must be a table")
+        reader.refuse_unknown(template, _TEMPLATE_KEYS, prefix)
+        for entry in reader.names(template, "components", prefix):
+            if entry.split("=", 1)[0] not in component_ids:
+                raise reader.error(prefix + "components", f"unknown component {entry!r}")
+        for key in _TEMPLATE_KEYS - {"components"}:
+            reader.string(template, key, prefix)
+        _check_placeholders(reader, template, prefix)
+        result[name] = dict(template)
+    return result
+
+
+def _check_placeholders(reader: _Reader, template: Mapping[str, Any], prefix: str) -> None:
+    """Only plain ``{name}`` placeholders: ``{x.__class__}`` must never reach Python's formatter."""
+    from broadcaster.templates import TemplateSyntaxError, pieces
+
+    for key, value in template.items():
+        for text in value if isinstance(value, list) else [value]:
+            try:
+                list(pieces(text))
+            except TemplateSyntaxError as exc:
+                raise reader.error(prefix + key, f"{exc}.") from None

@@ -1,0 +1,151 @@
+"""The Destination protocol: all the engine knows of a place an update goes to.
+
+The site (``site.destination.SiteDestination``), each ``[publish.NAME]`` host
+(``HostDestination``) and each ``[channels.NAME]`` (``destinations.ChannelDestination``,
+around a ``Channel``) implement it. The engine plans, orders, renders, guards,
+sends, retries and records through these members alone; it never asks which
+kind of destination it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+
+from broadcaster.config import Config
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+
+if TYPE_CHECKING:
+    from broadcaster.messages.model import Update
+    from broadcaster.messages.visibility import UpdateView
+    from broadcaster.store import Store
+
+T = TypeVar("T")
+
+
+@dataclass
+class Run:
+    """One command's deliveries, as the destinations share them.
+
+    ``incidents`` are those whose updates this command delivers (the site
+    rebuilds their pages). ``shared`` holds work every delivery to a destination
+    needs once per command: one site build, one upload per host.
+    """
+
+    config: Config
+    store: Store
+    incidents: Sequence[str] = ()
+    _tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+
+    def shared(
+        self, key: str, start: Callable[[], Coroutine[Any, Any, T]], *, again_after_failure: bool = False
+    ) -> asyncio.Task[T]:
+        """The task for ``key``, started by the first caller; a failed one is started again if asked."""
+        task = self._tasks.get(key)
+        failed = task is not None and task.done() and (task.cancelled() or task.exception() is not None)
+        if task is None or (again_after_failure and failed):
+            task = asyncio.create_task(start())
+            self._tasks[key] = task
+        return task
+
+
+@dataclass
+class Job:
+    """One delivery, as ``Destination.deliver`` receives it.
+
+    ``rendered()`` is the rendering past the egress guard (it raises ``LeakRefused``:
+    then nothing may leave); ``replaces`` is the remote id of the post a correction
+    replaces, set only where the destination ``can_edit``.
+    """
+
+    target: str
+    thread: ThreadRef | None
+    log: SendLog
+    rendered: Callable[[], Rendered]
+    run: Run
+    replaces: str | None = None
+
+
+@runtime_checkable
+class Destination(Protocol):
+    """A place an update goes to, by the name operators use for it.
+
+    Facts the engine schedules by:
+
+    * ``ordered``: follow-ups thread under earlier posts, so the updates of an
+      incident must arrive in order (channels); the site shows them all at once.
+    * ``idempotent``: delivering again shows nothing twice (the site and hosts
+      rebuild and upload whole), so a delivery in doubt is simply redone.
+    * ``sends_rendered``: ``deliver`` sends ``render``'s output, so the engine
+      guards it before the first attempt and resumes posts sent in parts; the
+      site and hosts publish from the store, guarded by the site builder.
+    * ``reports_requests``: ``deliver`` calls ``log.sending()`` before each request
+      that may post, so a send cut by the deadline with none out is "failed",
+      not "unknown".
+    * ``can_edit``: a correction replaces the post it corrects (``Job.replaces``).
+    * ``request_timeout``: how long one request may wait for an answer
+      (``[engine] timeout``); set when the destination is made.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def visibility(self) -> str: ...
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The components it is subscribed to; empty for all."""
+    @property
+    def ordered(self) -> bool: ...
+    @property
+    def idempotent(self) -> bool: ...
+    @property
+    def sends_rendered(self) -> bool: ...
+    @property
+    def reports_requests(self) -> bool: ...
+    @property
+    def can_edit(self) -> bool: ...
+    @property
+    def request_timeout(self) -> float: ...
+    @property
+    def target_set(self) -> frozenset[str]:
+        """``targets()`` as a set, read once: checked per delivery of a 1,000-chat channel."""
+
+    def targets(self) -> tuple[str, ...]:
+        """The separate places one update goes to (chats): one delivery record each; ("",) for one."""
+
+    def wants(self, component_ids: set[str]) -> bool:
+        """Whether an update touching these components goes here."""
+
+    def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
+        """What this destination shows of ``update`` (cut into ``view``); pure. ``updates`` is its incident's history."""
+
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """Everything of ``rendered`` that may leave, each with the media type its readers read it in."""
+
+    def pacing_seconds(self, deliveries: int) -> float:
+        """How long the service's rate limits make this many sends take at least (added to the deadline)."""
+
+    def prepare(self) -> None:
+        """Import what ``deliver`` needs, before the command's concurrent sends start."""
+
+    async def deliver(self, job: Job) -> Receipt:
+        """Deliver one update to one target; raises ``DeliveryError`` (retryable or not, outcome_unknown
+        when a request may have arrived). Never retries: the engine owns retries and the deadline."""
+
+    async def check(self) -> list[CheckResult]:
+        """Verify credentials and targets without posting anything."""
+
+    async def close(self) -> None:
+        """Release network clients; called once per command by whoever delivered or checked."""
+
+    def secret_values(self) -> list[str]:
+        """Secrets of this destination that an error or note could echo (scrubbed by the engine)."""
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """A post's remote id from what an operator copied (id or link); ``InputError`` where there are no posts."""
+
+    def preflight(self, store: Store) -> None:
+        """Refuse (``ConfigError``) before anything is stored when delivering here could not work or would harm."""
+

@@ -1,0 +1,151 @@
+"""Channel and host types by name, and the checks of their options.
+
+A type is a module: ``type = "slack"`` in ``[channels.NAME]`` is the module
+``channels/slack.py``, holding one ``Channel`` whose ``type_name`` is ``"slack"``;
+``type = "s3"`` in ``[publish.NAME]`` is ``broadcaster/site/hosts/s3.py``, holding
+one ``SiteHost``. A module whose name starts with ``_`` is a helper, never a type.
+Modules are imported on first use, so a command pays for an SDK only when its
+config names that type.
+
+The config loader asks here whether a table's options suit its type: the keys
+the type knows, those it requires, its secrets given as ``${VAR}``, the
+visibilities it allows, and the type's own ``validate_options``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+import broadcaster.channels
+import broadcaster.site.hosts
+from broadcaster.channels.base import Channel
+from broadcaster.config import ChannelConfig, Secret, refuse_unknown
+from broadcaster.errors import ConfigError
+from broadcaster.site.hosts import SiteHost
+
+# The keys every [channels.NAME] and [publish.NAME] table may hold, whatever its type.
+COMMON_KEYS = frozenset({"type", "visibility", "components", "api_url"})
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _types(package: ModuleType) -> tuple[str, ...]:
+    return tuple(sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_") and m.name != "base"
+    ))
+
+
+def channel_types() -> tuple[str, ...]:
+    """Every channel type there is: the modules of ``channels/`` but ``base`` and helpers."""
+    return _types(broadcaster.channels)
+
+
+def host_types() -> tuple[str, ...]:
+    """Every publish target type there is: the modules of ``site/hosts/`` but helpers."""
+    return _types(broadcaster.site.hosts)
+
+
+def _named(package: ModuleType, type_name: str) -> list[type]:
+    """The classes of a type's module whose ``type_name`` is the module's name."""
+    module = importlib.import_module(f"{package.__name__}.{type_name}")
+    return [v for v in vars(module).values() if isinstance(v, type) and getattr(v, "type_name", None) == type_name]
+
+
+def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
+    """The ``Channel`` for ``type = "<type_name>"``; ``ConfigError`` (prefixed with ``where``) if none."""
+    known = channel_types()
+    if not _TYPE_NAME.match(type_name) or type_name not in known:
+        raise ConfigError(f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}.")
+    for found in _named(broadcaster.channels, type_name):
+        if issubclass(found, Channel):
+            return found
+    raise ConfigError(f"{where}channels/{type_name}.py defines no Channel with that type_name.")
+
+
+def load_host_class(type_name: str, where: str = "") -> type[SiteHost]:
+    """The ``SiteHost`` for ``[publish.NAME] type = "<type_name>"``; ``ConfigError`` if none."""
+    known = host_types()
+    if not _TYPE_NAME.match(type_name) or type_name not in known:
+        raise ConfigError(f"{where}unknown publish type {type_name!r}; use one of {', '.join(known)}")
+    for found in _named(broadcaster.site.hosts, type_name):
+        if issubclass(found, SiteHost):
+            return found
+    raise ConfigError(f"{where}site/hosts/{type_name}.py defines no SiteHost with that type_name.")
+
+
+# -- options ---------------------------------------------------------------------
+
+
+def check_channel(kind: str, visibility: str, options: Mapping[str, Any], where: str) -> None:
+    """Whether a ``[channels.NAME]`` table (``where`` = ``"<file>: channels.NAME."``) suits its type."""
+    channel_class = load_channel_class(kind, f"{where}type: ")
+    if visibility not in channel_class.visibilities:
+        raise ConfigError(
+            f"{where}visibility: a {kind} channel can only be {' or '.join(channel_class.visibilities)}: "
+            "everything posted there is public."
+        )
+    _check_keys(channel_class, options, where, f"a {kind} channel", extra=COMMON_KEYS)
+
+
+def check_host(kind: str, visibility: str, options: Mapping[str, Any], where: str) -> None:
+    """Whether a ``[publish.NAME]`` table (``where`` = ``"<file>: publish.NAME."``) suits its type."""
+    host_class = load_host_class(kind, f"{where}type: ")
+    if visibility != "public":
+        raise ConfigError(f"{where}visibility: the site is public; publish targets cannot be private")
+    _check_keys(host_class, options, where, f"a {kind} target")
+
+
+def _check_keys(
+    kind: type[Channel] | type[SiteHost], options: Mapping[str, Any], where: str, what: str,
+    extra: frozenset[str] = frozenset(),
+) -> None:
+    refuse_unknown(options, set(kind.required_options) | set(kind.optional_options) | extra, where)
+    for key in kind.required_options:
+        if key not in options:
+            raise ConfigError(f"{where}{key}: is required for {what}")
+    _refuse_written_secrets(options, kind.secret_options, where)
+    kind.validate_options(options, where)
+
+
+def _refuse_written_secrets(options: Mapping[str, Any], secret_keys: tuple[str, ...], where: str) -> None:
+    for key in secret_keys:
+        value = options.get(key)
+        if isinstance(value, str) and value:
+            raise ConfigError(
+                f"{where}{key}: holds a secret written in the file. Put it in an environment variable "
+                f"and write {key} = \"${{MY_VAR}}\" instead."
+            )
+        if value is not None and not isinstance(value, (str, Secret)):
+            raise ConfigError(
+                f"{where}{key}: is a secret: write it as a string naming an environment variable, "
+                f"{key} = \"${{MY_VAR}}\", not a {_toml_type(value)}."
+            )
+
+
+def _toml_type(value: Any) -> str:
+    names = {bool: "boolean", int: "number", float: "number", list: "list", dict: "table"}
+    return next((n for t, n in names.items() if isinstance(value, t)), type(value).__name__)
+
+
+def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> None:
+    """One chat or channel, one visibility: a public table never shares a target with a private one.
+
+    Targets are compared as each channel type knows them (``Channel.target_keys``): a
+    Telegram chat by id or by ``@name`` in any case, a Slack channel by id or by name.
+    A chat named one way here and the other way there cannot be told apart offline:
+    ``broadcaster channels check`` resolves names and catches that case.
+    """
+    seen: dict[tuple[str, ...], tuple[str, str, str]] = {}  # key -> (table, visibility, as written)
+    for name, table in channels.items():
+        for key, written in load_channel_class(table.type).target_keys(table.options):
+            first = seen.setdefault(key, (name, table.visibility, written))
+            if first[1] != table.visibility:
+                raise ConfigError(
+                    f"{where}channels.{name}: {written} is also a target of [channels.{first[0]}] ({first[2]}), "
+                    f"which is {first[1]}, while this table is {table.visibility}. One chat cannot be both: a "
+                    "private table's detail would reach the public there. Remove it from one of the two tables."
+                )

@@ -1,0 +1,177 @@
+"""The site and its ``[publish.NAME]`` hosts as Destinations.
+
+Both publish the whole site, built once per command from the store (not from
+the rendering the engine hands them): delivering again shows nothing twice, and
+the builder guards every public file itself. The builder and the hosts' SDKs
+are imported on first use, so a command that only posts to a chat never loads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
+from broadcaster.delivery import CheckResult, Receipt, Rendered
+from broadcaster.destination import Job, Run
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+from broadcaster.messages import advice
+
+if TYPE_CHECKING:
+    from broadcaster.messages.model import Update
+    from broadcaster.messages.visibility import UpdateView
+    from broadcaster.site.hosts import BuiltSite, SiteHost
+    from broadcaster.store import Store
+
+
+class _WholeSite:
+    """What the site and its hosts share: one public destination, one target, nothing to thread or edit."""
+
+    visibility = "public"
+    components: tuple[str, ...] = ()
+    ordered = False  # the site shows every update at once
+    idempotent = True  # rebuilt and uploaded whole: again shows nothing twice
+    sends_rendered = False  # built from the store; the builder runs the egress guard
+    reports_requests = True  # nothing of a whole-site upload is ever in doubt
+    can_edit = False
+    target_set = frozenset({""})
+
+    def __init__(self, name: str, config: Config) -> None:
+        self.name = name
+        self.config = config
+        self.request_timeout = config.engine.timeout
+
+    def targets(self) -> tuple[str, ...]:
+        return ("",)
+
+    def wants(self, component_ids: set[str]) -> bool:
+        return True
+
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        return [(rendered.text, "text/plain")]
+
+    def pacing_seconds(self, deliveries: int) -> float:
+        return 0.0
+
+    def prepare(self) -> None:
+        # Imported here, not in the build's worker thread: an import there holds the
+        # GIL long enough to bunch up the paced sends of a large Telegram broadcast.
+        import broadcaster.site.build  # noqa: F401
+
+    async def close(self) -> None:
+        pass
+
+    def secret_values(self) -> list[str]:
+        return []  # its secrets are the config's, which the engine scrubs anyway
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        raise InputError(f"{self.name!r} is not a channel in the config, so its post ids cannot be read.")
+
+    def preflight(self, store: Store) -> None:
+        from broadcaster.site.source import refuse_unowned_folder
+
+        refuse_unowned_folder(self.config, store)
+
+
+class SiteDestination(_WholeSite):
+    """``site``: the page, incident pages, feeds and summary.json, written to ``[page] output_dir``."""
+
+    kind = "site"  # read only by views.py and operations.py until they use the protocol alone
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(SITE_DESTINATION, config)
+
+    def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
+        return Rendered(text=f"{view.status.label}: {view.message}", visibility="public")
+
+    async def deliver(self, job: Job) -> Receipt:
+        built = await built_site(job.run)
+        if built.problems:
+            raise DeliveryError(advice.left_out(built.problems), retryable=False)
+        return Receipt(remote_id=str(built.root / "index.html"))
+
+    async def check(self) -> list[CheckResult]:
+        return []  # a local folder: `site build` says what is wrong with it
+
+
+class HostDestination(_WholeSite):
+    """One ``[publish.NAME]`` target: uploads what ``site`` built (one upload per command)."""
+
+    kind = "host"  # read only by views.py and operations.py until they use the protocol alone
+
+    def __init__(self, table: ChannelConfig, config: Config) -> None:
+        super().__init__(table.name, config)
+        self.table = table
+        self.components = table.components
+
+    def wants(self, component_ids: set[str]) -> bool:
+        return self.table.wants(component_ids)
+
+    @cached_property
+    def host(self) -> SiteHost:
+        from broadcaster.registry import load_host_class
+
+        return load_host_class(self.table.type)(self.table, self.config.base_dir)
+
+    def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
+        return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
+
+    async def deliver(self, job: Job) -> Receipt:
+        try:
+            built = await built_site(job.run)
+        except DeliveryError as exc:
+            raise DeliveryError(
+                f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable
+            ) from exc
+        # Shielded: a deadline that cuts this delivery must not cut an upload others share.
+        return await asyncio.shield(job.run.shared(
+            f"upload {self.name}", lambda: self.publish(job.run.store, built), again_after_failure=True
+        ))
+
+    async def publish(self, store: Store, built: BuiltSite, *, wait: float | None = None) -> Receipt:
+        """Upload ``built`` here, taking turns with every machine of ``store`` (``site.source.publish``)."""
+        from broadcaster.site.source import publish
+
+        return await publish(store, self.host, built, wait=wait)
+
+    async def check(self) -> list[CheckResult]:
+        return await self.host.check()
+
+    def preflight(self, store: Store) -> None:
+        super().preflight(store)
+        self.host.preflight()
+
+
+def built_site(run: Run) -> asyncio.Task[BuiltSite]:
+    """The site build of this command, started by the first destination that needs it."""
+    return run.shared("site build", lambda: _build_site(run))
+
+
+async def _build_site(run: Run) -> BuiltSite:
+    from broadcaster.site import source
+    from broadcaster.site.output import SiteWriter
+
+    output_dir = run.config.output_dir
+    try:
+        source.claim_folder(run.config, run.store)
+        # Another process may be building too: the one holding the lock reads the
+        # store inside it, so the last build to finish always shows every update.
+        async with source.site_lock(output_dir):
+            writer = SiteWriter(output_dir)
+            data = source.read(run.config, run.store, writer, changed=sorted(run.incidents))
+            return await asyncio.to_thread(source.build, data, writer)
+    except ConfigError as exc:  # a folder that is not broadcaster's: fixing it takes the operator
+        raise DeliveryError(str(exc), retryable=False) from exc
+    except OSError as exc:
+        raise DeliveryError(
+            f"cannot write the site to {output_dir}: {exc.strerror or exc}. "
+            "Check [page] output_dir and its permissions.",
+            retryable=False,
+        ) from exc
+
+
+def site_destinations(config: Config) -> list[SiteDestination | HostDestination]:
+    """``site`` first, then each publish target, in the config's order."""
+    return [SiteDestination(config), *(HostDestination(table, config) for table in config.publish.values())]

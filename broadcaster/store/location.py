@@ -1,0 +1,62 @@
+"""Choosing the backend: a path or ``sqlite:///`` URL is the embedded file, ``postgresql://`` the team database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES
+from broadcaster.errors import ConfigError
+from broadcaster.store.contract import Store
+from broadcaster.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from broadcaster.config import Config, Secret
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(text: str) -> bool:
+    return text.strip().lower().startswith(_PG_SCHEMES)
+
+
+def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store:
+    """Open a store: a path or ``sqlite:///path`` is the embedded file; ``postgresql://...`` the team database.
+
+    ``location`` may be a ``Secret`` (``[store] url = "${STORE_URL}"``). The
+    embedded file is always brought up to date; a team database is created
+    when empty, but an older schema there is only upgraded with ``upgrade``
+    (``broadcaster store migrate``), because it changes every member's store.
+    Raises ``StoreError`` (cannot open or reach it) or ``ConfigError`` (a
+    location that is neither).
+    """
+    if hasattr(location, "reveal"):
+        location = location.reveal()
+    if isinstance(location, Path):
+        return SQLiteStore(location)
+    text = location.strip()
+    if text.startswith("sqlite:///"):
+        return SQLiteStore(Path(text.removeprefix("sqlite:///")))
+    if is_postgres_url(text):
+        from broadcaster.store.pg import PostgresStore
+
+        return PostgresStore(text, upgrade=upgrade)
+    if "://" in text:
+        raise ConfigError(
+            f"unsupported store location {text.split('://', 1)[0]}://...: use a file path, "
+            "sqlite:///path/to/state.db or postgresql://user@host/dbname ([store] url or --store)."
+        )
+    return SQLiteStore(Path(text).expanduser())
+
+
+def store_location(config: Config, override: str | None = None) -> Path | str | Secret:
+    """Where the store is: ``--store`` (a path relative to the working directory, or a URL), else the config."""
+    if override:
+        return override if "://" in override else Path(override).expanduser()
+    if config.store.url:
+        url = config.store.url
+        text = url.reveal() if hasattr(url, "reveal") else url
+        if not text.strip().lower().startswith(STORE_URL_SCHEMES):
+            raise ConfigError(f"[store] url {STORE_URL_HELP}.")  # its value unshown: it may hold a password
+        return url
+    return config.store_path

@@ -1,0 +1,212 @@
+"""Rows as the store keeps them and the values the rest of broadcaster reads: the column lists
+(as the export format names them), times and JSON as both backends hold them, and the
+conversions between a row and an ``Incident``, ``Update`` or ``Delivery``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from broadcaster.delivery import DeliveryState
+from broadcaster.errors import StoreError
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+
+# The columns as the export format names them (the delivery id is local to one store).
+INCIDENT_COLUMNS = (
+    "id", "title", "impact", "status", "kind", "components", "created_at", "updated_at",
+    "resolved_at", "scheduled_start", "scheduled_end", "raw_title",
+)
+UPDATE_COLUMNS = (
+    "incident_id", "sequence", "created_at", "status", "raw_message", "components", "private_note",
+    "customers", "tickets", "etr", "next_update_by", "author", "kind", "extra",
+)
+DELIVERY_COLUMNS = (
+    "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
+    "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
+    "sent_at", "parts",
+)
+TIME_COLUMNS = frozenset(
+    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "etr",
+     "next_update_by", "claimed_at", "sent_at"}
+)
+JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts"})
+# What an update may change in its incident; id and created_at never change.
+MUTABLE_INCIDENT_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("id", "created_at", "updated_at"))
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    """One destination (and target) an update is meant for, decided before storing."""
+
+    destination: str
+    target: str
+    visibility: str
+    state: DeliveryState = DeliveryState.PENDING  # or SKIPPED
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    incident_id: str
+    sequence: int
+    destination: str
+    target: str
+    visibility: str
+    state: DeliveryState
+    remote_id: str | None
+    thread_ref: str | None
+    attempts: int
+    last_error: str | None
+    claimed_by: str | None
+    claimed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    parts: tuple[str, ...] = ()  # remote ids of the messages confirmed so far (a post sent in parts)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def utc(value: str | datetime | None) -> datetime | None:
+    """A stored time: ISO text from SQLite, a ``datetime`` from PostgreSQL; always UTC."""
+    if not value:
+        return None
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed.astimezone(UTC)
+
+
+def parsed_json(value: Any) -> Any:
+    """A stored JSON column: text from SQLite, already parsed from PostgreSQL's jsonb."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def components_json(components: Sequence[AffectedComponent]) -> str:
+    return json.dumps([[c.id, c.status.value] for c in components])
+
+
+def _components_from(value: Any) -> tuple[AffectedComponent, ...]:
+    return tuple(AffectedComponent(cid, ComponentStatus(status)) for cid, status in parsed_json(value))
+
+
+def incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]:
+    return {
+        "id": incident.id, "title": incident.title, "impact": incident.impact.value,
+        "status": incident.status.value, "kind": incident.kind,
+        "components": components_json(incident.components), "created_at": iso(incident.created_at),
+        "updated_at": iso(updated_at), "resolved_at": iso(incident.resolved_at),
+        "scheduled_start": iso(incident.scheduled_start), "scheduled_end": iso(incident.scheduled_end),
+        "raw_title": incident.raw_title,
+    }
+
+
+def update_values(update: Update) -> list[Any]:
+    """An update as the parameters of an INSERT of ``UPDATE_COLUMNS``."""
+    return [
+        update.incident_id, update.sequence, iso(update.created_at), update.status.value,
+        update.raw_message, components_json(update.components), update.private_note,
+        json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
+        iso(update.etr), iso(update.next_update_by), update.author, update.kind,
+        json.dumps(update.extra),
+    ]
+
+
+def incident_from(row: Row) -> Incident:
+    return Incident(
+        id=row["id"],
+        title=row["title"],
+        impact=Impact(row["impact"]),
+        status=Status(row["status"]),
+        created_at=utc(row["created_at"]),  # type: ignore[arg-type]
+        components=_components_from(row["components"]),
+        resolved_at=utc(row["resolved_at"]),
+        kind=row["kind"],
+        scheduled_start=utc(row["scheduled_start"]),
+        scheduled_end=utc(row["scheduled_end"]),
+        raw_title=row["raw_title"],
+        version=int(row["version"]),
+    )
+
+
+def update_from(row: Row) -> Update:
+    return Update(
+        incident_id=row["incident_id"],
+        sequence=row["sequence"],
+        created_at=utc(row["created_at"]),  # type: ignore[arg-type]
+        status=Status(row["status"]),
+        raw_message=row["raw_message"],
+        components=_components_from(row["components"]),
+        private_note=row["private_note"],
+        customers=tuple(parsed_json(row["customers"])),
+        tickets=tuple(parsed_json(row["tickets"])),
+        etr=utc(row["etr"]),
+        next_update_by=utc(row["next_update_by"]),
+        author=row["author"],
+        kind=row["kind"],
+        extra=parsed_json(row["extra"]),
+    )
+
+
+def delivery_from(row: Row) -> Delivery:
+    values: dict[str, Any] = dict(row)
+    for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
+        values[key] = utc(values[key])
+    values["parts"] = tuple(parsed_json(values.get("parts") or "[]"))
+    values["state"] = _state(values)
+    return Delivery(**values)
+
+
+def _state(row: Mapping[str, Any]) -> DeliveryState:
+    try:
+        return DeliveryState(row["state"])
+    except ValueError:
+        # Never guess: a delivery read as some other state could be sent twice or never.
+        raise StoreError(
+            f"delivery {row['id']} ({row['incident_id']} #{row['sequence']} to {row['destination']}) has the state "
+            f"{row['state']!r}, which this broadcaster does not know: upgrade broadcaster, or ask whoever wrote it."
+        ) from None
+
+
+def portable(row: Row, columns: Sequence[str]) -> dict[str, Any]:
+    """A stored row in the backend-neutral form of the export: ISO times, parsed JSON."""
+    result = {}
+    for column in columns:
+        value = row[column]
+        if column in TIME_COLUMNS:
+            value = iso(utc(value))
+        elif column in JSON_COLUMNS:
+            value = parsed_json(value)
+        result[column] = value
+    return result
+
+
+def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
+    """The parameters to insert a portable row into either backend (JSON as text, times normalised)."""
+    result = []
+    for column in columns:
+        value = values[column]
+        if column in JSON_COLUMNS:
+            value = json.dumps(value)
+        elif column in TIME_COLUMNS:
+            value = iso(utc(value))
+        result.append(value)
+    return result
+
+
+# -- choosing the backend ---------------------------------------------------------

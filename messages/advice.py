@@ -1,0 +1,103 @@
+"""What the operator is told when a delivery did not simply go out, and exactly what to run next.
+
+Every sentence here ends in an action: a command to run, a setting to check.
+The engine decides which applies; the wording lives here so that it reads as
+one voice and can be changed in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from broadcaster.delivery import DeliveryState
+
+
+def deadline_phrase(deadline: float) -> str:
+    return f"the command's deadline of {deadline:g}s ([engine] deadline)"
+
+
+def held_back(sequence: int, state: str, incident_id: str) -> str:
+    """Why a later update waits for update ``sequence`` (now in ``state``), and what sends it."""
+    earlier = f"update #{sequence} of this incident"
+    if state == DeliveryState.UNKNOWN:
+        return (
+            f"held back: {earlier} may or may not have arrived here (unknown), and updates must arrive in "
+            f"order. Check whether it is there, then run `broadcaster retry {incident_id} "
+            f"--mark-unknown-sent` (it is) or `broadcaster retry {incident_id} --include-unknown` "
+            "(it is not): either sends this one after it."
+        )
+    return (
+        f"held back: {earlier} is {state} here, and updates must arrive in order. "
+        f"`broadcaster retry {incident_id}` sends both, in order."
+    )
+
+
+def waited_too_long(deadline: float) -> str:
+    return (
+        f"timed out waiting for an earlier update of this incident to be sent here "
+        f"(deadline {deadline:g}s). Run `broadcaster retry`."
+    )
+
+
+def unknown(where: str, incident_id: str, confirmed: int, total: int) -> str:
+    """What to do about a post that may or may not exist; ``confirmed`` of ``total`` parts are known sent."""
+    resume = ""
+    if confirmed:
+        resume = (
+            f" Parts 1-{confirmed} of {total} were confirmed; the first not confirmed is the "
+            f"one in doubt, and `--include-unknown` sends from part {confirmed + 1} on."
+        )
+    return (
+        f"It was not sent again, since that could post it twice.{resume} Check {where}: if the post "
+        f"is there, run `broadcaster retry {incident_id} --mark-unknown-sent`; if not, "
+        f"`broadcaster retry {incident_id} --include-unknown`."
+    )
+
+
+def gave_up(error: str, attempts: int, max_attempts: int, deadline: float) -> str:
+    return (
+        f"{error} Gave up after {attempts} attempt{'s' if attempts != 1 else ''} "
+        f"([engine] max_attempts {max_attempts}, deadline "
+        f"{deadline:g}s); `broadcaster retry` sends it again."
+    )
+
+
+def cut_while_out(deadline: float) -> str:
+    return (
+        f"{deadline_phrase(deadline)} came while a request was out, without an answer, so it may or may not "
+        "have been posted."
+    )
+
+
+def cut_harmless(deadline: float) -> str:
+    return f"timed out: no success within {deadline_phrase(deadline)}. `broadcaster retry` publishes it again (harmless)."
+
+
+def cut_before_sending(deadline: float) -> str:
+    return (
+        f"timed out: no success within {deadline_phrase(deadline)}, and no request was out. "
+        "Run `broadcaster retry` when the destination is back."
+    )
+
+
+def left_out(problems: Sequence[str]) -> str:
+    """The incidents a site build left out (each names its id and why), and what to do."""
+    return (
+        "; ".join(problems) + ". The rest of the site was built and published. See `broadcaster show ID` "
+        "for the record; run `broadcaster retry` once it is fixed."
+    )
+
+
+def no_longer_in_config(name: str) -> str:
+    return f"{name!r} is no longer in the config, so this was not sent there."
+
+
+def visibility_changed(name: str, now: str, stored: str) -> str:
+    return (
+        f"{name} is {now} now but this update was stored for {stored} "
+        "readers, so it was not sent there. Post it again if it should go there."
+    )
+
+
+def target_removed(target: str, name: str) -> str:
+    return f"{target} is no longer a target of {name} in the config, so this was not sent there."

@@ -1,0 +1,28 @@
+"""What a channel says where it cannot show an update as the page does: reader-facing wording.
+
+A postmortem is announced with a link, not pasted (nor are its corrections);
+a correction on a medium that cannot edit a post in place says what it corrects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from broadcaster.messages.model import Update
+from broadcaster.messages.visibility import UpdateView, corrected_sequence
+
+
+def announced(view: UpdateView, update: Update, updates: Sequence[Update], *, can_edit: bool) -> UpdateView:
+    """``view`` as a channel posts it: postmortems and their corrections announced, corrections named."""
+    link = f" Read it: {view.incident.url}" if view.incident.url else ""
+    if update.kind == "postmortem":
+        return replace(view, message=f"We have published a postmortem: what happened, and what we are changing.{link}")
+    corrects = corrected_sequence(update)
+    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if original is not None and original.kind == "postmortem":
+        return replace(view, message=f"We have corrected our postmortem of {original.created_at:%Y-%m-%d}.{link}")
+    if corrects is not None and not can_edit:
+        when = f" of {original.created_at:%H:%M} UTC" if original else ""
+        return replace(view, message=f"Correction to our update{when}: {view.message}")
+    return view
