@@ -30,7 +30,7 @@ from bench.common import CACHE, log
 
 if TYPE_CHECKING:
     from broadcaster.config import Config
-    from broadcaster.destinations import Destination
+    from broadcaster.destination import Destination
     from broadcaster.store import Store
 
 GENERATOR_VERSION = 1
@@ -167,6 +167,7 @@ def generate(config_path: Path, incidents: int, path: Path, *, now: datetime | N
 def _write_incident(store: Store, settings: Config, all_destinations: dict[str, Destination], rng: random.Random,
                     start: datetime, newest: bool) -> None:
     from broadcaster import compose
+    from broadcaster.delivery import DeliveryState
     from broadcaster.destinations import plan
 
     title = rng.choice(_TITLES)
@@ -191,7 +192,7 @@ def _write_incident(store: Store, settings: Config, all_destinations: dict[str, 
         )
         incident, update = compose.build(draft, existing, settings, when)
         component_ids = {c.id for c in incident.components}
-        planned = [replace(p, state="sent") if p.state == "pending" else p
+        planned = [replace(p, state=DeliveryState.SENT) if p.state == DeliveryState.PENDING else p
                    for p in plan(all_destinations, component_ids)]
         existing, _ = store.record_update(incident, update, planned, new=existing is None)
 

@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 
 from broadcaster import destinations, engine
 from broadcaster.config_loader import parse
+from broadcaster.delivery import DeliveryState
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
 from broadcaster.store.sqlite import SQLiteStore
@@ -187,7 +188,7 @@ def deliver_last(services: Services, incident: Incident, stored: list[Update]) -
     try:
         for index, update in enumerate(stored):
             last = index == len(stored) - 1
-            planned = [PlannedDelivery(name, target, "public", "pending" if last and name != "site" else "skipped", "")
+            planned = [PlannedDelivery(name, target, "public", DeliveryState.PENDING if last and name != "site" else DeliveryState.SKIPPED, "")
                        for name in ("site", *PUBLIC)
                        for target in (["@acmestatus"] if name == "tg-public" else [""])]
             incident, _ = store.record_update(incident, replace(update, incident_id=incident.id), planned, new=index == 0)
@@ -367,9 +368,8 @@ def test_a_postmortem_announcement_is_guarded_and_a_clean_one_goes_out(
 def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_refused(
     project: Project, world: FakeWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from broadcaster.messages.announcements import announced as announce  # what destinations imported
     from broadcaster.messages.visibility import full_text
-
-    announce = destinations.announced
 
     def pasting(view: Any, update: Update, updates: Any, *, can_edit: bool) -> Any:  # the bug: the body, spans and all
         found = announce(view, update, updates, can_edit=can_edit)
