@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -174,7 +175,7 @@ def test_the_banner_says_how_the_service_is_as_a_whole(site: Path) -> None:
         "resolved-only",
     ],
 )
-def test_banner(tmp_path: Path, incidents: list, expected: str) -> None:
+def test_banner(tmp_path: Path, incidents: list[Any], expected: str) -> None:
     build_site(site_data(incidents), tmp_path)
     assert document(tmp_path, "index.html").one("h2", id="overall-heading").words() == expected
 

@@ -20,7 +20,8 @@ ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 def summary(tmp_path: Path, incidents: list[PublicIncident], **page: Any) -> dict[str, Any]:
     build_site(site_data(incidents, **page), tmp_path, pages=incidents)
-    return json.loads((tmp_path / "summary.json").read_bytes())
+    payload: dict[str, Any] = json.loads((tmp_path / "summary.json").read_bytes())
+    return payload
 
 
 @pytest.fixture
@@ -193,7 +194,7 @@ def incident(
 
 
 def maintenance(
-    status: Status = Status.IN_PROGRESS, window: tuple = RUNNING, **components: str
+    status: Status = Status.IN_PROGRESS, window: tuple[Any, ...] = RUNNING, **components: str
 ) -> PublicIncident:
     steps = [Step(Status.SCHEDULED, "Planned.")] + (
         [Step(status, "Now.")] if status != Status.SCHEDULED else []
