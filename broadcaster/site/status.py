@@ -12,9 +12,15 @@ Rules:
   not change any component's status.
 * A component's status is the worst (``ComponentStatus.severity``) given to it
   by any active incident's header; operational otherwise.
-* The indicator is the worse of the active incidents' impacts and the component
-  statuses (degraded -> minor, partial outage -> major, major outage ->
-  critical); "maintenance" when nothing is worse than a maintenance window.
+* The banner (the indicator and its words) follows one rule: the worst of the
+  active incidents' impacts and the component statuses, each read on the
+  impact scale the incident cards use (degraded performance -> minor, partial
+  outage -> major, major outage -> critical), and named after that impact:
+  "Minor service disruption", "Major service disruption", "Critical service
+  outage". So a "Major" incident never sits under a milder banner, and a
+  banner never names a component status the cards do not show: "Major"
+  on a card and "Major service disruption" above it. "maintenance" when nothing
+  is worse than a maintenance window.
 * A postmortem is not part of the timeline: it has a section of its own on the
   incident page (the latest one, if it was published twice), and the index
   summarises an incident by its latest update that is neither a postmortem nor
@@ -49,11 +55,12 @@ _COMPONENT_INDICATOR = {
     ComponentStatus.PARTIAL_OUTAGE: "major",
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
+# Named after the impact level (the word on the incident cards), not after a component status.
 DESCRIPTIONS = {
     "none": "All systems operational",
-    "minor": "Degraded performance",
-    "major": "Partial outage",
-    "critical": "Major outage",
+    "minor": "Minor service disruption",
+    "major": "Major service disruption",
+    "critical": "Critical service outage",
     "maintenance": "Under maintenance",
 }
 # An open incident with no impact and no component affected: say so rather than "all good".
