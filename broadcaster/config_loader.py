@@ -14,6 +14,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,7 +46,7 @@ _MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description"}
 _STORE_KEYS = {"path", "url"}
 _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
-_COMPONENT_KEYS = {"id", "name", "group", "description", "sla"}
+_COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
 _TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private"}
 
 
@@ -309,7 +310,10 @@ def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
             group=reader.string(entry, "group", prefix),
             description=reader.string(entry, "description", prefix),
         )
-        result.append(ComponentConfig(component, float(sla) if sla is not None else None))
+        since = entry.get("since")
+        if since is not None and (not isinstance(since, date) or isinstance(since, datetime)):
+            raise reader.error(prefix + "since", "must be a date written without quotes, such as 2026-01-01")
+        result.append(ComponentConfig(component, float(sla) if sla is not None else None, since))
     return tuple(result)
 
 
