@@ -75,6 +75,7 @@ class PageConfig:
     timezone: str = "UTC"
     history_days: int = 14
     description: str = ""
+    language: str = "en"  # the catalogue every word broadcaster writes itself comes from
 
     @property
     def zone(self) -> ZoneInfo:

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import ComponentStatus, Impact, Status
 from broadcaster.messages.visibility import IncidentHeader, PublicIncident, PublicView
 
@@ -55,16 +56,20 @@ _COMPONENT_INDICATOR = {
     ComponentStatus.PARTIAL_OUTAGE: "major",
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
-# Named after the impact level (the word on the incident cards), not after a component status.
-DESCRIPTIONS = {
-    "none": "All systems operational",
-    "minor": "Minor service disruption",
-    "major": "Major service disruption",
-    "critical": "Critical service outage",
-    "maintenance": "Under maintenance",
-}
-# An open incident with no impact and no component affected: say so rather than "all good".
-OPEN_WITHOUT_IMPACT = "Systems operational, incident open"
+OPEN = "open"  # an open incident with no impact and no component affected: say so rather than "all good"
+
+
+def description(level: str) -> str:
+    """The banner's words for a level, in the language in effect: named after the impact level (the
+    word on the incident cards), never after a component status."""
+    return {
+        "none": i18n.gettext("All systems operational"),
+        "minor": i18n.gettext("Minor service disruption"),
+        "major": i18n.gettext("Major service disruption"),
+        "critical": i18n.gettext("Critical service outage"),
+        MAINTENANCE: i18n.gettext("Under maintenance"),
+        OPEN: i18n.gettext("Systems operational, incident open"),
+    }[level]
 
 
 @dataclass(frozen=True)
@@ -167,13 +172,13 @@ def overall(
     levels += [_IMPACT_INDICATOR[h.impact] for h in active if not is_maintenance(h)]
     indicator = max(levels, key=INDICATORS.index, default="none")
     if indicator != "none":
-        return Overall(indicator, DESCRIPTIONS[indicator])
+        return Overall(indicator, description(indicator))
     in_maintenance = ComponentStatus.UNDER_MAINTENANCE in statuses.values()
     if in_maintenance or any(is_maintenance(h) for h in active):
-        return Overall(MAINTENANCE, DESCRIPTIONS[MAINTENANCE])
+        return Overall(MAINTENANCE, description(MAINTENANCE))
     if active:
-        return Overall("none", OPEN_WITHOUT_IMPACT)
-    return Overall("none", DESCRIPTIONS["none"])
+        return Overall("none", description(OPEN))
+    return Overall("none", description("none"))
 
 
 def recently_closed(

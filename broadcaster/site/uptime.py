@@ -25,10 +25,11 @@ from datetime import UTC, datetime, time, timedelta
 from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.uptime import DayUptime
 from broadcaster.site import status as st
+from broadcaster.site.fragments import Times
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAY = timedelta(days=1)
 NO_DATA = "no-data"  # the class of a day before the component's history starts
 # A phone shows this many of the newest days; style.css hides the older bars below 36rem.
@@ -59,6 +60,11 @@ class UptimeBar:
     @property
     def text(self) -> str:
         return "" if self.percent is None else percent_text(self.percent)
+
+    @property
+    def figure(self) -> Markup:
+        """The figure as the page stresses it, to be placed in a translated sentence."""
+        return Markup("<strong>{}</strong>").format(self.text)
 
     @property
     def sla_text(self) -> str:
@@ -96,12 +102,14 @@ def json_percent(value: float) -> float:
 
 def day_label(day: DayUptime, *, today: bool = False) -> str:
     """``20 Nov 2026: 95.83% uptime, major outage``: the date, the figure, the worst status."""
-    when = f"{day.day.day} {_MONTHS[day.day.month - 1]} {day.day.year}"
+    when = Times.date_text(day.day)
     if today:
-        when += " (today)"
+        when = i18n.gettext("%(date)s (today)") % {"date": when}
     if not day.known:
-        return f"{when}: no data"
-    return f"{when}: {percent_text(day.uptime)} uptime, {day.worst.label.lower()}"
+        return i18n.gettext("%(date)s: no data") % {"date": when}
+    return i18n.gettext("%(date)s: %(figure)s uptime, %(status)s") % {
+        "date": when, "figure": percent_text(day.uptime), "status": day.worst.label.lower(),
+    }
 
 
 def span_percent(days: Sequence[DayUptime], now: datetime) -> float | None:
