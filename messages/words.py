@@ -17,54 +17,50 @@ from broadcaster.messages.model import ComponentStatus, Impact, Status
 @cache
 def _statuses(language: str) -> dict[Status, str]:
     with i18n.speaking(language):
-        _ = i18n.pgettext
         return {
-            Status.INVESTIGATING: _("incident status", "Investigating"),
-            Status.IDENTIFIED: _("incident status", "Identified"),
-            Status.MONITORING: _("incident status", "Monitoring"),
-            Status.RESOLVED: _("incident status", "Resolved"),
-            Status.SCHEDULED: _("incident status", "Scheduled"),
-            Status.IN_PROGRESS: _("incident status", "In progress"),
-            Status.VERIFYING: _("incident status", "Verifying"),
-            Status.COMPLETED: _("incident status", "Completed"),
+            Status.INVESTIGATING: i18n.pgettext("incident status", "Investigating"),
+            Status.IDENTIFIED: i18n.pgettext("incident status", "Identified"),
+            Status.MONITORING: i18n.pgettext("incident status", "Monitoring"),
+            Status.RESOLVED: i18n.pgettext("incident status", "Resolved"),
+            Status.SCHEDULED: i18n.pgettext("incident status", "Scheduled"),
+            Status.IN_PROGRESS: i18n.pgettext("incident status", "In progress"),
+            Status.VERIFYING: i18n.pgettext("incident status", "Verifying"),
+            Status.COMPLETED: i18n.pgettext("incident status", "Completed"),
         }
 
 
 @cache
 def _component_statuses(language: str) -> dict[ComponentStatus, str]:
     with i18n.speaking(language):
-        _ = i18n.pgettext
         return {
-            ComponentStatus.OPERATIONAL: _("component status", "Operational"),
-            ComponentStatus.DEGRADED_PERFORMANCE: _("component status", "Degraded performance"),
-            ComponentStatus.PARTIAL_OUTAGE: _("component status", "Partial outage"),
-            ComponentStatus.MAJOR_OUTAGE: _("component status", "Major outage"),
-            ComponentStatus.UNDER_MAINTENANCE: _("component status", "Under maintenance"),
+            ComponentStatus.OPERATIONAL: i18n.pgettext("component status", "Operational"),
+            ComponentStatus.DEGRADED_PERFORMANCE: i18n.pgettext("component status", "Degraded performance"),
+            ComponentStatus.PARTIAL_OUTAGE: i18n.pgettext("component status", "Partial outage"),
+            ComponentStatus.MAJOR_OUTAGE: i18n.pgettext("component status", "Major outage"),
+            ComponentStatus.UNDER_MAINTENANCE: i18n.pgettext("component status", "Under maintenance"),
         }
 
 
 @cache
 def _impacts(language: str) -> dict[Impact, str]:
     with i18n.speaking(language):
-        _ = i18n.pgettext
         return {
-            Impact.NONE: _("impact", "None"),
-            Impact.MINOR: _("impact", "Minor"),
-            Impact.MAJOR: _("impact", "Major"),
-            Impact.CRITICAL: _("impact", "Critical"),
+            Impact.NONE: i18n.pgettext("impact", "None"),
+            Impact.MINOR: i18n.pgettext("impact", "Minor"),
+            Impact.MAJOR: i18n.pgettext("impact", "Major"),
+            Impact.CRITICAL: i18n.pgettext("impact", "Critical"),
         }
 
 
 @cache
 def _kinds(language: str) -> dict[str, str]:
     with i18n.speaking(language):
-        _ = i18n.pgettext
         return {
-            "postmortem": _("update kind", "Postmortem"),
-            "correction": _("update kind", "Correction"),
-            "reminder": _("update kind", "Reminder"),
-            "notice": _("update kind", "Notice"),
-            "update": _("update kind", "Update"),
+            "postmortem": i18n.pgettext("update kind", "Postmortem"),
+            "correction": i18n.pgettext("update kind", "Correction"),
+            "reminder": i18n.pgettext("update kind", "Reminder"),
+            "notice": i18n.pgettext("update kind", "Notice"),
+            "update": i18n.pgettext("update kind", "Update"),
         }
 
 
