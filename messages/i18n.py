@@ -82,7 +82,7 @@ def gettext(message: str) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    return translations(_current.get()).pgettext(context, message)
+    return str(translations(_current.get()).pgettext(context, message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
