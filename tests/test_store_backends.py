@@ -146,6 +146,18 @@ def test_listing_puts_open_incidents_first(opener: Opener) -> None:
     assert [i.id for i, _ in store.site_incidents(NOW)] == ["open", "old"]  # newest first
 
 
+def test_named_before_finds_components_named_by_earlier_records_only(opener: Opener) -> None:
+    # Where a component's uptime history starts (issue 17): LIKE's wildcards in an id match only themselves.
+    store = opener()
+    hit = (AffectedComponent("a_b", ComponentStatus.PARTIAL_OUTAGE),)
+    early = incident("early", created_at=NOW - timedelta(days=100), components=hit)
+    store.record_update(early, update("early", created_at=NOW - timedelta(days=100), components=hit), [SITE], new=True)
+    later = (AffectedComponent("db", ComponentStatus.MAJOR_OUTAGE),)
+    store.record_update(incident("late", components=later), update("late", components=later), [SITE], new=True)
+    assert store.named_before(["a_b", "axb", "a%", "db", "web"], NOW - timedelta(days=1)) == {"a_b"}
+    assert store.named_before(["db"], NOW + timedelta(seconds=1)) == {"db"}
+
+
 def test_all_incidents_streams_every_incident_with_updates(opener: Opener) -> None:
     store = opener()
     for name in ("e", "a", "d", "b", "c"):

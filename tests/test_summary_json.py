@@ -38,7 +38,7 @@ def test_top_level_shape(document: dict[str, Any]) -> None:
         "time_zone": "Europe/Berlin",
         "updated_at": "2024-05-02T08:00:00Z",  # the newest update, not the build time
     }
-    assert document["status"] == {"indicator": "major", "description": "Partial outage"}
+    assert document["status"] == {"indicator": "major", "description": "Major service disruption"}
 
 
 def test_components_follow_the_page_order_with_statuspage_groups(document: dict[str, Any]) -> None:
@@ -211,20 +211,20 @@ def maintenance(
 
 INDICATOR_CASES = [
     ([], "none", "All systems operational"),
-    ([incident(Impact.MINOR)], "minor", "Degraded performance"),
-    ([incident(Impact.MAJOR)], "major", "Partial outage"),
-    ([incident(Impact.CRITICAL)], "critical", "Major outage"),
+    ([incident(Impact.MINOR)], "minor", "Minor service disruption"),
+    ([incident(Impact.MAJOR)], "major", "Major service disruption"),
+    ([incident(Impact.CRITICAL)], "critical", "Critical service outage"),
     ([incident(Impact.NONE)], "none", "Systems operational, incident open"),
-    ([incident(Impact.NONE, api="degraded_performance")], "minor", "Degraded performance"),
-    ([incident(Impact.NONE, api="partial_outage")], "major", "Partial outage"),
-    ([incident(Impact.MINOR, api="major_outage")], "critical", "Major outage"),
-    ([incident(Impact.CRITICAL, api="degraded_performance")], "critical", "Major outage"),
+    ([incident(Impact.NONE, api="degraded_performance")], "minor", "Minor service disruption"),
+    ([incident(Impact.NONE, api="partial_outage")], "major", "Major service disruption"),
+    ([incident(Impact.MINOR, api="major_outage")], "critical", "Critical service outage"),
+    ([incident(Impact.CRITICAL, api="degraded_performance")], "critical", "Critical service outage"),
     (
         [incident(Impact.CRITICAL, Status.RESOLVED, api="major_outage")],
         "none",
         "All systems operational",
     ),
-    ([incident(Impact.MAJOR, Status.MONITORING)], "major", "Partial outage"),
+    ([incident(Impact.MAJOR, Status.MONITORING)], "major", "Major service disruption"),
     ([maintenance(db="under_maintenance")], "maintenance", "Under maintenance"),
     ([maintenance()], "maintenance", "Under maintenance"),
     (
@@ -241,7 +241,7 @@ INDICATOR_CASES = [
     (
         [maintenance(db="under_maintenance"), incident(Impact.MINOR)],
         "minor",
-        "Degraded performance",
+        "Minor service disruption",
     ),
     (
         [maintenance(db="under_maintenance"), incident(Impact.NONE)],
