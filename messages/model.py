@@ -23,7 +23,7 @@ class Impact(StrEnum):
     @property
     def label(self) -> str:
         """The impact in words ("Major"), in the language in effect (``messages.i18n``)."""
-        from broadcaster.messages.words import impact_label  # words imports this module
+        from broadcaster.messages.words import impact_label  # on first use: Babel loads only when a label is printed
 
         return impact_label(self)
 
@@ -43,7 +43,7 @@ class Status(StrEnum):
     @property
     def label(self) -> str:
         """The status in words, in the language in effect (``messages.i18n``)."""
-        from broadcaster.messages.words import status_label  # words imports this module
+        from broadcaster.messages.words import status_label  # on first use: Babel loads only when a label is printed
 
         return status_label(self)
 
@@ -66,7 +66,9 @@ class ComponentStatus(StrEnum):
     @property
     def label(self) -> str:
         """The status in words, in the language in effect (``messages.i18n``)."""
-        from broadcaster.messages.words import component_status_label  # words imports this module
+        from broadcaster.messages.words import (
+            component_status_label,  # on first use: Babel loads only when a label is printed
+        )
 
         return component_status_label(self)
 

@@ -11,44 +11,45 @@ from __future__ import annotations
 from functools import cache
 
 from broadcaster.messages import i18n
-from broadcaster.messages.model import ComponentStatus, Impact, Status
+
+# Keyed by the values' strings (StrEnum members look them up): model.py imports this module.
 
 
 @cache
-def _statuses(language: str) -> dict[Status, str]:
+def _statuses(language: str) -> dict[str, str]:
     with i18n.speaking(language):
         return {
-            Status.INVESTIGATING: i18n.pgettext("incident status", "Investigating"),
-            Status.IDENTIFIED: i18n.pgettext("incident status", "Identified"),
-            Status.MONITORING: i18n.pgettext("incident status", "Monitoring"),
-            Status.RESOLVED: i18n.pgettext("incident status", "Resolved"),
-            Status.SCHEDULED: i18n.pgettext("incident status", "Scheduled"),
-            Status.IN_PROGRESS: i18n.pgettext("incident status", "In progress"),
-            Status.VERIFYING: i18n.pgettext("incident status", "Verifying"),
-            Status.COMPLETED: i18n.pgettext("incident status", "Completed"),
+            "investigating": i18n.pgettext("incident status", "Investigating"),
+            "identified": i18n.pgettext("incident status", "Identified"),
+            "monitoring": i18n.pgettext("incident status", "Monitoring"),
+            "resolved": i18n.pgettext("incident status", "Resolved"),
+            "scheduled": i18n.pgettext("incident status", "Scheduled"),
+            "in_progress": i18n.pgettext("incident status", "In progress"),
+            "verifying": i18n.pgettext("incident status", "Verifying"),
+            "completed": i18n.pgettext("incident status", "Completed"),
         }
 
 
 @cache
-def _component_statuses(language: str) -> dict[ComponentStatus, str]:
+def _component_statuses(language: str) -> dict[str, str]:
     with i18n.speaking(language):
         return {
-            ComponentStatus.OPERATIONAL: i18n.pgettext("component status", "Operational"),
-            ComponentStatus.DEGRADED_PERFORMANCE: i18n.pgettext("component status", "Degraded performance"),
-            ComponentStatus.PARTIAL_OUTAGE: i18n.pgettext("component status", "Partial outage"),
-            ComponentStatus.MAJOR_OUTAGE: i18n.pgettext("component status", "Major outage"),
-            ComponentStatus.UNDER_MAINTENANCE: i18n.pgettext("component status", "Under maintenance"),
+            "operational": i18n.pgettext("component status", "Operational"),
+            "degraded_performance": i18n.pgettext("component status", "Degraded performance"),
+            "partial_outage": i18n.pgettext("component status", "Partial outage"),
+            "major_outage": i18n.pgettext("component status", "Major outage"),
+            "under_maintenance": i18n.pgettext("component status", "Under maintenance"),
         }
 
 
 @cache
-def _impacts(language: str) -> dict[Impact, str]:
+def _impacts(language: str) -> dict[str, str]:
     with i18n.speaking(language):
         return {
-            Impact.NONE: i18n.pgettext("impact", "None"),
-            Impact.MINOR: i18n.pgettext("impact", "Minor"),
-            Impact.MAJOR: i18n.pgettext("impact", "Major"),
-            Impact.CRITICAL: i18n.pgettext("impact", "Critical"),
+            "none": i18n.pgettext("impact", "None"),
+            "minor": i18n.pgettext("impact", "Minor"),
+            "major": i18n.pgettext("impact", "Major"),
+            "critical": i18n.pgettext("impact", "Critical"),
         }
 
 
@@ -64,15 +65,15 @@ def _kinds(language: str) -> dict[str, str]:
         }
 
 
-def status_label(status: Status) -> str:
+def status_label(status: str) -> str:
     return _statuses(i18n.current_language())[status]
 
 
-def component_status_label(status: ComponentStatus) -> str:
+def component_status_label(status: str) -> str:
     return _component_statuses(i18n.current_language())[status]
 
 
-def impact_label(impact: Impact) -> str:
+def impact_label(impact: str) -> str:
     return _impacts(i18n.current_language())[impact]
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterator
+from typing import Any
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 import pytest
 
 from tests.conftest import BASE_CONFIG, ENGINE, Project
@@ -42,13 +43,14 @@ def swedish_world(project: Project) -> Iterator[FakeWorld]:
         yield world
 
 
-def post(project: Project, *args: str) -> dict:
+def post(project: Project, *args: str) -> dict[str, Any]:
     result = project.cli(
         "post", "--yes", "--json", "--title", "Fel i kassan", "--impact", "major", "-C", "api=partial_outage",
         "--next-update", "30m", *args, "We are looking into it.",
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    posted: dict[str, Any] = json.loads(result.stdout)
+    return posted
 
 
 @pytest.mark.parametrize(
