@@ -278,6 +278,21 @@ def test_a_10000_character_update_arrives_split_and_every_part_is_accepted(fake:
     assert fake.too_many_count == 0
 
 
+def test_a_part_slow_in_transit_does_not_bring_the_next_one_too_close(fake: FakeTelegram) -> None:
+    # Found on a loaded CI machine: the next part was spaced from when the slow one left, not
+    # from when it arrived, so the two reached Telegram under a second apart and got a 429.
+    channel = make_channel(fake, [OPS])
+    rendered = channel.render(view(long_message()))
+    fake.fail(Fault(match="sendMessage", delay=0.6))
+
+    send(channel, rendered, str(OPS), ThreadRef(f"{OPS}:1", f"{OPS}:1"))
+
+    posted = fake.messages[OPS]
+    assert len(posted) == len(rendered.parts)
+    assert fake.too_many_count == 0
+    assert min(b.time - a.time for a, b in itertools.pairwise(posted)) >= 1.0
+
+
 def test_a_retry_after_a_failed_part_resumes_instead_of_repeating(fake: FakeTelegram) -> None:
     """The engine keeps one SendLog per delivery across attempts: the retry sends only the rest."""
     channel = make_channel(fake, [OPS])

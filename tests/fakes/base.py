@@ -71,6 +71,7 @@ class Fault:
     hold: float = 0.0  # serve the request (it takes effect), but answer only after this long
     reset_after: bool = False  # serve the request (it takes effect), then reset instead of answering
     after: int = 0  # let this many matching requests through before this fault applies
+    delay: float = 0.0  # the request reaches the service only after this long (slow in transit), then is served
 
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -226,6 +227,9 @@ class FakeServer:
                     fake._stopping.wait(fault.hang)
                     self.close_connection = True
                     return
+                if fault and fault.delay:
+                    fake._stopping.wait(fault.delay)
+                    request = replace(request, at=time.monotonic())
                 if fake.latency:
                     time.sleep(fake.latency)
                 if fault and fault.response:
