@@ -23,11 +23,12 @@ from datetime import datetime
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.messages.model import Component
 from broadcaster.messages.visibility import PublicIncident, PublicView
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
 from broadcaster.site.longform import excerpt
-from broadcaster.site.pages import incident_path, template
+from broadcaster.site.pages import incident_path, safe_name, template
 
 MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
 # A postmortem's entry carries its beginning and links to the rest: a book-length postmortem
@@ -36,6 +37,13 @@ POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
 # Entry titles for updates that are not a plain status change.
 KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
+COMPONENT_DIR = "components"
+# The feeds' own words (the page's language catalogue takes them over).
+WORDS = {
+    "description": "Incident and maintenance updates from {title}.",
+    "component_title": "{title}: {component}",
+    "component_description": "Incident and maintenance updates about {component} from {title}.",
+}
 
 
 @dataclass(frozen=True)
@@ -93,13 +101,43 @@ def _entry(
     entry.summary(body, type="html")
 
 
-def _generator(page: PageConfig, updated: datetime) -> FeedGenerator:
-    generator = FeedGenerator()
-    generator.id(page.base_url or f"{URN_PREFIX}status")
-    generator.title(page.title)
-    generator.description(
-        page.description or f"Incident and maintenance updates from {page.title}."
+@dataclass(frozen=True)
+class Channel:
+    """Which feed: the whole page's, or one component's (``folder`` "components/<id>/")."""
+
+    feed_id: str
+    title: str
+    description: str
+    folder: str = ""
+
+
+def site_channel(page: PageConfig) -> Channel:
+    return Channel(
+        page.base_url or f"{URN_PREFIX}status",
+        page.title,
+        page.description or WORDS["description"].format(title=page.title),
     )
+
+
+def component_channel(page: PageConfig, component: Component) -> Channel:
+    folder = component_folder(component.id)
+    return Channel(
+        f"{page.base_url}{folder}" if page.base_url else f"{URN_PREFIX}{folder}",
+        WORDS["component_title"].format(title=page.title, component=component.name),
+        WORDS["component_description"].format(title=page.title, component=component.name),
+        folder,
+    )
+
+
+def component_folder(component_id: str) -> str:
+    return f"{COMPONENT_DIR}/{safe_name(component_id, 'component id')}/"
+
+
+def _generator(page: PageConfig, channel: Channel, updated: datetime) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.id(channel.feed_id)
+    generator.title(channel.title)
+    generator.description(channel.description)
     generator.author({"name": page.title})
     generator.language("en")
     generator.generator("broadcaster")
@@ -123,13 +161,15 @@ def build_feeds(
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
+    channel: Channel | None = None,
 ) -> Feeds:
-    """Render feed.xml and atom.xml for the updates of ``incidents``."""
+    """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder)."""
+    channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(
         incidents, now
     )
-    generator = _generator(page, updated)
+    generator = _generator(page, channel, updated)
     body = template("feed_entry.html")
     context = {"times": Times(page.timezone), "names": Names(components)}
     for incident, update in pairs:
@@ -139,8 +179,34 @@ def build_feeds(
         link = entry_link(page, incident.header.id, update)
         html = body.render(context, update=update, text=text, cut=cut, link=link).strip()
         _entry(generator, page, incident, update, html)
-    _links(generator, page, "feed.xml", "application/rss+xml")
+    _links(generator, page, channel.folder + "feed.xml", "application/rss+xml")
     rss = generator.rss_str(pretty=True)
-    _links(generator, page, "atom.xml", "application/atom+xml")
+    _links(generator, page, channel.folder + "atom.xml", "application/atom+xml")
     atom = generator.atom_str(pretty=True)
     return Feeds(rss=rss, atom=atom)
+
+
+def touches(incident: PublicIncident, component_id: str) -> bool:
+    """Whether the incident or maintenance names the component, in its header or any update."""
+    named = {c.id for c in incident.header.components}
+    named.update(c.id for u in incident.updates for c in u.components)
+    return component_id in named
+
+
+def build_component_feeds(
+    page: PageConfig,
+    components: Sequence[ComponentConfig],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+) -> list[tuple[str, bytes]]:
+    """``components/<id>/feed.xml`` and ``atom.xml``: only what touches that component, bounded as the site's."""
+    files = []
+    # A feed with no entry is dated by the site's newest update: never the clock.
+    newest = st.updated_at(incidents, now)
+    for entry in components:
+        component = entry.component
+        channel = component_channel(page, component)
+        mine = [i for i in incidents if touches(i, component.id)]
+        feeds = build_feeds(page, components, mine, newest, channel)
+        files += [(channel.folder + "feed.xml", feeds.rss), (channel.folder + "atom.xml", feeds.atom)]
+    return files

@@ -70,14 +70,19 @@ def assets() -> dict[str, Asset]:
 # -- Paths and URLs ------------------------------------------------------------
 
 
-def incident_path(incident_id: str) -> str:
-    """The incident page's path relative to the site root."""
-    if not _SAFE_ID.fullmatch(incident_id) or ".." in incident_id:
+def safe_name(name: str, what: str = "incident id") -> str:
+    """``name`` if it can be a file or folder name in the site (it cannot leave its folder)."""
+    if not _SAFE_ID.fullmatch(name) or ".." in name:
         raise InputError(
-            f"incident id {incident_id!r} cannot be used as a page name. "
+            f"{what} {name!r} cannot be used as a page name. "
             "Use letters, digits, '-', '_' and '.'; nothing was published."
         )
-    return f"{INCIDENT_DIR}/{incident_id}.html"
+    return name
+
+
+def incident_path(incident_id: str) -> str:
+    """The incident page's path relative to the site root."""
+    return f"{INCIDENT_DIR}/{safe_name(incident_id)}.html"
 
 
 def absolute(page: PageConfig, path: str) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -190,14 +191,25 @@ def _incident(
     return row
 
 
-def build_summary(
+@dataclass(frozen=True)
+class Statuspage:
+    """The Statuspage objects of one build, cut once: every api/v2 file is a selection of these."""
+
+    page: dict[str, Any]
+    status: dict[str, str]
+    components: list[dict[str, Any]]
+    # Every incident and maintenance shown, as (incident, its Statuspage object), by start.
+    incidents: list[tuple[PublicIncident, dict[str, Any]]]
+
+
+def statuspage(
     page: PageConfig,
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
     uptime: Mapping[str, Sequence[DayUptime]] | None = None,
-) -> bytes:
-    """summary.json for ``incidents`` (only the open ones are listed, as on Statuspage)."""
+) -> Statuspage:
+    """The page, status, component and incident objects for ``incidents`` (open or recently closed)."""
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
     updated = st.updated_at(incidents, now)
     overall = st.overall(incidents, statuses, now)
@@ -210,22 +222,39 @@ def build_summary(
     )
     by_id = {row["id"]: row for row in component_rows}
     names = Names(components)
-    open_ = sorted(
-        (i for i in incidents if not i.header.status.is_closed),
-        key=lambda i: (st.started_at(i.header), i.header.id),
+    ordered = sorted(incidents, key=lambda i: (st.started_at(i.header), i.header.id))
+    return Statuspage(
+        page=_page(page, updated),
+        status={"indicator": overall.indicator, "description": overall.description},
+        components=component_rows,
+        incidents=[(i, _incident(page, i, names, by_id)) for i in ordered],
     )
-    document = {
-        "page": _page(page, updated),
-        "status": {"indicator": overall.indicator, "description": overall.description},
-        "components": component_rows,
-        "incidents": [
-            _incident(page, i, names, by_id) for i in open_ if not st.is_maintenance(i.header)
-        ],
-        "scheduled_maintenances": [
-            _incident(page, i, names, by_id) for i in open_ if st.is_maintenance(i.header)
-        ],
+
+
+def build_summary(
+    page: PageConfig,
+    components: Sequence[ComponentConfig],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+    uptime: Mapping[str, Sequence[DayUptime]] | None = None,
+) -> bytes:
+    """summary.json for ``incidents`` (only the open ones are listed, as on Statuspage)."""
+    return encode(summary_document(statuspage(page, components, incidents, now, uptime)))
+
+
+def summary_document(view: Statuspage) -> dict[str, Any]:
+    """Statuspage's summary: the status, every component, open incidents and open maintenance."""
+    return {
+        "page": view.page,
+        "status": view.status,
+        "components": view.components,
+        "incidents": [row for i, row in view.incidents if _open(i) and not st.is_maintenance(i.header)],
+        "scheduled_maintenances": [row for i, row in view.incidents if _open(i) and st.is_maintenance(i.header)],
     }
-    return encode(document)
+
+
+def _open(incident: PublicIncident) -> bool:
+    return not incident.header.status.is_closed
 
 
 def encode(document: dict[str, Any]) -> bytes:
