@@ -88,7 +88,7 @@ def _read_file(path: str) -> str:
 
 @main.group()
 def maintenance() -> None:
-    """Scheduled maintenance: schedule, start, verifying, complete.
+    """Scheduled maintenance: schedule, start, verifying, complete, cancel.
 
     Post updates in between with `broadcaster post -i ID`; `broadcaster tick`
     starts and completes windows at their scheduled times.
@@ -120,7 +120,7 @@ def maintenance_schedule(ctx: click.Context, message: str | None, title: str, st
     publish_command(ctx, run, options)
 
 
-def _step_command(name: str, status: str, default_message: str, help_text: str) -> None:
+def _step_command(name: str, status: str, default_message: str, help_text: str, cancel: bool = False) -> None:
     @maintenance.command(name, help=help_text)
     @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
     @click.argument("message", required=False)
@@ -134,9 +134,11 @@ def _step_command(name: str, status: str, default_message: str, help_text: str) 
         config, store = load_config(ctx), open_store(ctx)
 
         def run(**extra: Any) -> Any:
-            return lifecycle.maintenance_step(config, store, incident_id, options.get("status") or status,
-                                              message or default_message, private=private,
-                                              only=options["only"], skip=options["skip"], **extra)
+            text, chosen = message or default_message, {"only": options["only"], "skip": options["skip"], **extra}
+            if cancel:
+                return lifecycle.cancel_maintenance(config, store, incident_id, text, private=private, **chosen)
+            return lifecycle.maintenance_step(config, store, incident_id, options.get("status") or status, text,
+                                              private=private, **chosen)
 
         publish_command(ctx, run, options)
 
@@ -144,6 +146,9 @@ def _step_command(name: str, status: str, default_message: str, help_text: str) 
 _step_command("start", "in_progress", "The scheduled maintenance has started.", "Start a scheduled maintenance window now.")
 _step_command("verifying", "verifying", "The work is done; we are verifying that everything works.", "Mark a maintenance window as verifying.")
 _step_command("complete", "completed", "The scheduled maintenance is complete.", "Complete a maintenance window.")
+_step_command("cancel", "completed", "The scheduled maintenance has been cancelled.",
+              "Cancel a maintenance window that has not started (the calendar marks it cancelled).",
+              cancel=True)
 
 
 # -- tick --------------------------------------------------------------------------------

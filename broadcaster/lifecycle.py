@@ -133,6 +133,31 @@ def maintenance_step(config: Config, store: Store, incident_id: str, status: str
     return again_on_conflict(lambda: _step(config, store, find_incident(store, incident_id), draft, **options))
 
 
+def cancel_maintenance(config: Config, store: Store, incident_id: str, message: str, **options: Any) -> PostResult:
+    """Call off a window that has not started: it is completed before its start, which the page,
+    the JSON and the calendar read as cancelled (``site.status.is_cancelled``)."""
+    draft = compose.admit(compose.Draft(message=message, status="completed", private=options.pop("private", "")))
+
+    def attempt() -> PostResult:
+        incident = find_incident(store, incident_id)
+        if incident.kind == "maintenance":
+            _refuse_started(incident, utcnow())
+        return _step(config, store, incident, draft, **options)
+
+    return again_on_conflict(attempt)
+
+
+def _refuse_started(incident: Incident, now: datetime) -> None:
+    started = incident.status != Status.SCHEDULED or (
+        incident.scheduled_start is not None and incident.scheduled_start <= now
+    )
+    if started:
+        raise InputError(
+            f"{incident.id} has already started ({incident.status.value}); a window that began cannot be "
+            f"cancelled. Nothing was stored or sent. End it with `broadcaster maintenance complete {incident.id}`."
+        )
+
+
 def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, **options: Any) -> PostResult:
     """One step of a window from ``incident`` as read: ConflictError if it changed since."""
     status = draft.status

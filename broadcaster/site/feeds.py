@@ -28,7 +28,7 @@ from broadcaster.messages.visibility import PublicIncident, PublicView
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
 from broadcaster.site.longform import excerpt
-from broadcaster.site.pages import incident_path, safe_name, template
+from broadcaster.site.pages import component_folder, incident_path, template
 
 MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
 # A postmortem's entry carries its beginning and links to the rest: a book-length postmortem
@@ -37,7 +37,6 @@ POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
 # Entry titles for updates that are not a plain status change.
 KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
-COMPONENT_DIR = "components"
 # The feeds' own words (the page's language catalogue takes them over).
 WORDS = {
     "description": "Incident and maintenance updates from {title}.",
@@ -127,10 +126,6 @@ def component_channel(page: PageConfig, component: Component) -> Channel:
         WORDS["component_description"].format(title=page.title, component=component.name),
         folder,
     )
-
-
-def component_folder(component_id: str) -> str:
-    return f"{COMPONENT_DIR}/{safe_name(component_id, 'component id')}/"
 
 
 def _generator(page: PageConfig, channel: Channel, updated: datetime) -> FeedGenerator:

@@ -37,6 +37,7 @@ from broadcaster.site.uptime import bars
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 INCIDENT_DIR = "incidents"
+COMPONENT_DIR = "components"
 # Incident ids become file names: refuse anything that could leave incidents/.
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 DESCRIPTION_CHARS = 160  # what search results show of a meta description
@@ -85,6 +86,11 @@ def incident_path(incident_id: str) -> str:
     return f"{INCIDENT_DIR}/{safe_name(incident_id)}.html"
 
 
+def component_folder(component_id: str) -> str:
+    """The folder of a component's own feeds, relative to the site root, with a trailing '/'."""
+    return f"{COMPONENT_DIR}/{safe_name(component_id, 'component id')}/"
+
+
 def absolute(page: PageConfig, path: str) -> str | None:
     return page.base_url + path if page.base_url else None
 
@@ -114,6 +120,7 @@ def _environment() -> Environment:
     env.filters["summary"] = lambda text: _shorten(plain_text(text), SUMMARY_CHARS)
     env.globals.update(
         incident_path=incident_path,
+        component_folder=component_folder,
         duration=duration,
         badge=badge,
         kind_note=kind_note,
