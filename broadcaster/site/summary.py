@@ -67,6 +67,7 @@ def _components(
     changed: dict[str, datetime],
     fallback: datetime,
     uptime: dict[str, UptimeBar],
+    page_id: str,
 ) -> list[dict[str, Any]]:
     """In the page's order: ungrouped components, then each group followed by its members."""
     rows: list[dict[str, Any]] = []
@@ -76,7 +77,7 @@ def _components(
             ids = [row.component.id for row in group.rows]
             newest = max((changed.get(i, fallback) for i in ids), default=fallback)
             entry = _component(
-                group_id, group.name, group.status, "", len(rows) + 1, newest, group_id=None
+                group_id, group.name, group.status, "", len(rows) + 1, newest, group_id=None, page_id=page_id
             )
             rows.append({**entry, "group": True, "components": ids})
         for row in group.rows:
@@ -89,6 +90,7 @@ def _components(
                 len(rows) + 1,
                 changed.get(component.id, fallback),
                 group_id=group_id,
+                page_id=page_id,
             )
             bar = uptime.get(component.id)
             entry["uptime_90d"] = json_percent(bar.percent) if bar else None
@@ -105,9 +107,11 @@ def _component(
     updated: datetime,
     *,
     group_id: str | None,
+    page_id: str,
 ) -> dict[str, Any]:
     return {
         "id": component_id,
+        "page_id": page_id,
         "name": name,
         "status": status.value,
         "description": description or None,
@@ -219,6 +223,7 @@ def statuspage(
         _component_times(incidents),
         updated,
         bars(components, uptime or {}, now),
+        _slug(page.title),
     )
     by_id = {row["id"]: row for row in component_rows}
     names = Names(components)
