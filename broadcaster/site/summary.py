@@ -236,17 +236,6 @@ def statuspage(
     )
 
 
-def build_summary(
-    page: PageConfig,
-    components: Sequence[ComponentConfig],
-    incidents: Sequence[PublicIncident],
-    now: datetime,
-    uptime: Mapping[str, Sequence[DayUptime]] | None = None,
-) -> bytes:
-    """summary.json for ``incidents`` (only the open ones are listed, as on Statuspage)."""
-    return encode(summary_document(statuspage(page, components, incidents, now, uptime)))
-
-
 def summary_document(view: Statuspage) -> dict[str, Any]:
     """Statuspage's summary: the status, every component, open incidents and open maintenance."""
     return {
