@@ -50,6 +50,7 @@ def test_an_empty_component_feed_is_dated_by_the_data_not_the_clock(tmp_path: Pa
     build_site(site_data(incidents), tmp_path / "one", pages=incidents)
     build_site(site_data(incidents, now=NOW + timedelta(days=1)), tmp_path / "two", pages=incidents)
     assert (tmp_path / "one/components/mail/atom.xml").read_bytes() == (tmp_path / "two/components/mail/atom.xml").read_bytes()
+    assert feedparser.parse((tmp_path / "one/components/mail/atom.xml").read_bytes()).feed.updated.startswith("1970-01-01")
 
 
 def test_a_component_feed_is_bounded_like_the_site_feed(tmp_path: Path) -> None:

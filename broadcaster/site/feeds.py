@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
@@ -35,6 +35,7 @@ MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older o
 # would otherwise be rendered, checked and uploaded again with every later post, twice.
 POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the updated time of a feed without entries
 # Entry titles for updates that are not a plain status change.
 KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
 # The feeds' own words (the page's language catalogue takes them over).
@@ -196,12 +197,12 @@ def build_component_feeds(
 ) -> list[tuple[str, bytes]]:
     """``components/<id>/feed.xml`` and ``atom.xml``: only what touches that component, bounded as the site's."""
     files = []
-    # A feed with no entry is dated by the site's newest update: never the clock.
-    newest = st.updated_at(incidents, now)
     for entry in components:
         component = entry.component
         channel = component_channel(page, component)
         mine = [i for i in incidents if touches(i, component.id)]
-        feeds = build_feeds(page, components, mine, newest, channel)
+        # A feed with nothing to tell is dated NEVER: not the clock (phantom changes), and not the
+        # site's newest update, which would rewrite and upload every quiet component's feeds with each post.
+        feeds = build_feeds(page, components, mine, NEVER, channel)
         files += [(channel.folder + "feed.xml", feeds.rss), (channel.folder + "atom.xml", feeds.atom)]
     return files
