@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import Impact, Status
 from broadcaster.messages.visibility import PublicIncident
 from icalendar import STATUS, Calendar, Event
 
-from broadcaster.site.build import build_site
-from broadcaster.site.ical import CALENDAR
+from broadcaster.site.build import Page, build_site
+from broadcaster.site.ical import CALENDAR, FRAME
 from tests.conftest import Project
 from tests.fakes.world import FakeWorld
 from tests.site_helpers import NOW, STEP, Step, affected, make_incident, sample_incidents, site_data
@@ -157,3 +160,37 @@ def test_cancelling_an_incident_is_refused(project: Project, world: FakeWorld) -
     incident = json.loads(posted.stdout)["incident_id"]
     result = project.cli("maintenance", "cancel", incident, "--yes")
     assert result.exit_code == 2 and "not a maintenance window" in result.output
+
+
+# -- the calendar's own words and the egress guard ---------------------------------------------------
+
+
+def _names(calendar_bytes: bytes) -> set[str]:
+    """Every property, parameter and parameter value name of an iCalendar file (not the values)."""
+    names: set[str] = set()
+    for line in re.sub(r"\r\n[ \t]", "", calendar_bytes.decode()).split("\r\n"):
+        head = line.partition(":")[0]
+        name, *parameters = head.split(";")
+        names.add(name)
+        for parameter in parameters:
+            names.update(parameter.split("="))
+    return names - {""}
+
+
+def test_every_name_the_calendar_prints_is_among_its_own_words(tmp_path: Path) -> None:
+    cancelled = window("off", Step(Status.SCHEDULED, "Planned."), Step(Status.COMPLETED, "Called off."))
+    build_site(site_data([window("w"), cancelled], base_url=BASE), tmp_path, pages=[])
+    assert _names((tmp_path / CALENDAR).read_bytes()) <= set(FRAME)
+
+
+def test_a_customer_named_like_a_calendar_word_keeps_the_window_on_the_site(tmp_path: Path) -> None:
+    # Found by attack: "Interval" (REFRESH-INTERVAL) kept every maintenance window off the site.
+    shown = window("w")
+    for name in ("Interval", "Refresh", "Sequence", "Confirmed"):
+        values = PrivateValues.of([name])
+        data = replace(site_data([shown], base_url=BASE), private={"w": values})
+        built = build_site(data, tmp_path / name, pages=[Page(shown, values)])
+        assert built.problems == (), name
+        assert [str(e.uid) for e in Calendar.from_ical((tmp_path / name / CALENDAR).read_bytes()).events] == [
+            "maintenance-w@status.example.com"
+        ]

@@ -46,6 +46,16 @@ WORDS = {
     "cancelled": "Cancelled.",
 }
 
+# The names the format itself prints (what the library writes around our text). They are here as
+# literals for the egress guard's own words (broadcaster.own_words): a customer named "Interval"
+# must not keep a window off the page because the calendar says REFRESH-INTERVAL. A test checks
+# that every name a built calendar holds is listed.
+FRAME = (
+    "BEGIN", "END", "VCALENDAR", "VEVENT", "VERSION", "PRODID", "NAME", "X-WR-CALNAME", "DESCRIPTION",
+    "X-WR-CALDESC", "UID", "URL", "REFRESH-INTERVAL", "VALUE", "DURATION", "SUMMARY", "DTSTART", "DTEND",
+    "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "CONFIRMED", "CANCELLED", "PT1H",
+)
+
 
 def _uid(page: PageConfig, name: str) -> str:
     host = urlsplit(page.base_url).hostname if page.base_url else None
