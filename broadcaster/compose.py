@@ -196,9 +196,11 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
     if incident.kind == "maintenance" and not status.is_closed:
         # Components are under maintenance exactly while the window runs.
         components = tuple(AffectedComponent(c.id, maintenance_component_status(status)) for c in components)
+    if draft.title and draft.title.strip():
+        title, raw_title = _titles(draft.title)
+        incident = replace(incident, title=title, raw_title=raw_title)
     incident = replace(
         incident,
-        **(_titles(draft.title) if draft.title and draft.title.strip() else {}),
         impact=impact or incident.impact,
         status=status,
         components=components,
@@ -235,10 +237,11 @@ def _new_incident(draft: Draft, config: Config, now: datetime, impact: Impact | 
     status = (
         Status(choose(draft.status, [s.value for s in lifecycle], "status")) if draft.status else lifecycle[0]
     )
-    titles = _titles(draft.title)
+    title, raw_title = _titles(draft.title)
     incident = Incident(
-        id=slug_id(titles["title"], now),
-        **titles,
+        id=slug_id(title, now),
+        title=title,
+        raw_title=raw_title,
         impact=impact or (Impact.NONE if draft.incident_kind == "maintenance" else Impact.MINOR),
         status=status,
         created_at=now,
@@ -256,7 +259,7 @@ def _next_status(draft: Draft, existing: Incident) -> Status:
     return Status(choose(draft.status, [s.value for s in lifecycle], "status"))
 
 
-def _titles(raw: str) -> dict[str, str]:
+def _titles(raw: str) -> tuple[str, str]:
     """``title`` (public: the page, the feeds, the id) and ``raw_title`` (as written, only if it has private spans)."""
     raw = raw.strip()
-    return {"title": public_title(raw), "raw_title": raw if gate.MARKER.search(raw) else ""}
+    return public_title(raw), raw if gate.MARKER.search(raw) else ""

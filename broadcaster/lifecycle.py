@@ -6,13 +6,14 @@ with its deliveries before anything is sent, like any post.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from broadcaster import compose
 from broadcaster.config import Config
+from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError, InputError
 from broadcaster.messages import gate
@@ -69,9 +70,9 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
 
     planned = delivery_plan(config, incident, original, only, skip)
     went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
-            if d.state != "skipped"}
-    return [p if (p.destination, p.target) in went or p.state == "skipped"
-            else PlannedDelivery(p.destination, p.target, p.visibility, "skipped", f"update #{original.sequence} was not sent here")
+            if d.state != DeliveryState.SKIPPED}
+    return [p if (p.destination, p.target) in went or p.state == DeliveryState.SKIPPED
+            else PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, f"update #{original.sequence} was not sent here")
             for p in planned]
 
 
@@ -171,69 +172,6 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
         )
     built_incident, update = compose.build(replace(draft, incident_id=incident.id), incident, config, utcnow())
     return publish(config, store, built_incident, update, new=False, **options)
-
-
-# -- templates -----------------------------------------------------------------------
-
-
-def template_fields(template: Mapping[str, Any]) -> list[str]:
-    """The ``{placeholders}`` a template needs, in order of first use."""
-    from broadcaster import templates
-
-    found: list[str] = []
-    for value in template.values():
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str):
-                found.extend(n for n in templates.names(text) if n not in found)
-    return found
-
-
-def apply_template(config: Config, name: str, values: Mapping[str, str]) -> dict[str, Any]:
-    """The template's fields with every ``{placeholder}`` filled from ``--set key=value``.
-
-    Values pass the input gate first, and no value may form a marker with the
-    template's text (``broadcaster.templates``).
-    """
-    from broadcaster import templates
-
-    if name not in config.templates:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(config.templates), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        known = ", ".join(config.templates) or "none: add [templates.NAME] to the config"
-        raise InputError(f"no template {name!r}.{hint} Templates: {known}.")
-    template = config.templates[name]
-    needed = template_fields(template)
-    missing = [f for f in needed if f not in values]
-    if missing:
-        raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
-    unused = [k for k in values if k not in needed]
-    if unused:
-        raise InputError(
-            f"template {name!r} has no placeholder {', '.join(unused)}; it takes "
-            f"{', '.join(needed) or 'no values'}. Nothing was stored or sent."
-        )
-    admitted = templates.admit_values(values)
-
-    def fill(key: str, value: Any) -> Any:
-        if isinstance(value, str):
-            return templates.fill(value, admitted, key)
-        if isinstance(value, list):
-            return [fill(key, v) for v in value]
-        return value
-
-    return {key: fill(key, value) for key, value in template.items()}
-
-
-def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
-    values = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InputError(f"--set {pair!r}: write it as key=value.")
-        values[key.strip()] = value
-    return values
 
 
 # -- tick ------------------------------------------------------------------------------

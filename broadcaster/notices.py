@@ -69,21 +69,26 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
         found = outages(views.values(), now)
         all_updates = [u for _, ups in history for u in ups]
         for entry in watched:
-            component = entry.component
+            component, target = entry.component, entry.sla
             measured = month_to_date(found, component.id, now)
-            if measured >= entry.sla or _raised(all_updates, notice="sla_breach", component=component.id, month=month):  # type: ignore[operator]
+            if target is None or measured >= target or _raised(all_updates, notice="sla_breach", component=component.id, month=month):
                 continue
             # The notice joins the latest incident that took the component down.
             culprits = [i for i, _ in history if any(o.component_id == component.id for o in outages([views[i.id]], now))]
             incident = max(culprits, key=lambda i: i.created_at)
             message = (
                 f"SLA breach: {component.name} availability this month is {measured:.3f}%, "
-                f"below its {entry.sla:g}% target. Customers with an SLA on {component.name} may be owed credits."
+                f"below its {target:g}% target. Customers with an SLA on {component.name} may be owed credits."
             )
-            stored = _record(config, store, incident.id, lambda _incident, m=message: m, now, {component.id},
+            stored = _record(config, store, incident.id, _always(message), now, {component.id},
                              notice="sla_breach", component=component.id, month=month)
             raised.extend([stored] if stored else [])
     return raised
+
+
+def _always(text: str) -> Callable[[Incident], str | None]:
+    """A notice whose text does not depend on the incident as read (still due once decided under the lock)."""
+    return lambda _incident: text
 
 
 def record_overdue(config: Config, store: Store, now: datetime) -> list[Update]:
@@ -93,29 +98,39 @@ def record_overdue(config: Config, store: Store, now: datetime) -> list[Update]:
     raised: list[Update] = []
     with store.lock("notices"):
         for incident in store.list_incidents(limit=1000):
-            if not incident.is_open:
+            due = _overdue_message(config, store, now)
+            late = missed_promise(store, incident, now)
+            if late is None or due(incident) is None:
                 continue
             components = {c.id for c in incident.components}
-            due = _overdue_message(config, store, now)
-            last = _last_published(store, incident.id)
-            if due(incident) is None or last is None:
-                continue
-            stored = _record(config, store, incident.id, due, now, components, notice="overdue", of=str(last.sequence))
+            stored = _record(config, store, incident.id, due, now, components, notice="overdue", of=str(late.sequence))
             raised.extend([stored] if stored else [])
     return raised
 
 
-def _last_published(store: Store, incident_id: str) -> Update | None:
-    published = [u for u in store.updates(incident_id) if u.kind not in PRIVATE_KINDS]
-    return published[-1] if published else None
+def missed_promise(store: Store, incident: Incident, now: datetime) -> Update | None:
+    """The update whose promised next update is late, if ``incident`` is overdue at ``now``.
+
+    The one overdue rule, for ``list`` and ``tick`` alike: an open incident whose
+    last published update promised another by a time now passed. Private notices
+    are not published updates, so the overdue notice itself never ends it; only a
+    new update does.
+    """
+    if not incident.is_open:
+        return None
+    published = [u for u in store.updates(incident.id) if u.kind not in PRIVATE_KINDS]
+    last = published[-1] if published else None
+    if last is None or last.next_update_by is None or last.next_update_by > now:
+        return None
+    return last
 
 
 def _overdue_message(config: Config, store: Store, now: datetime) -> Callable[[Incident], str | None]:
     """The overdue notice for an incident as read now, or None when nothing is late or it was raised."""
 
     def message(incident: Incident) -> str | None:
-        last = _last_published(store, incident.id)
-        if not incident.is_open or last is None or last.next_update_by is None or last.next_update_by > now:
+        last = missed_promise(store, incident, now)
+        if last is None or last.next_update_by is None:
             return None
         if _raised(store.updates(incident.id), notice="overdue", of=str(last.sequence)):
             return None

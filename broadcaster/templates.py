@@ -14,7 +14,8 @@ private span of the template.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from broadcaster.errors import InputError
 from broadcaster.messages import gate
@@ -74,3 +75,80 @@ def fill(text: str, values: Mapping[str, str], where: str) -> str:
                     f"({marker.group(0)!r}). A value cannot open or close a private span; nothing was stored or sent."
                 )
     return filled
+
+
+
+def template_fields(template: Mapping[str, Any]) -> list[str]:
+    """The ``{placeholders}`` a template needs, in order of first use."""
+    found: list[str] = []
+    for value in template.values():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                found.extend(n for n in names(text) if n not in found)
+    return found
+
+
+def apply_template(available: Mapping[str, Mapping[str, Any]], name: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """Template ``name`` of ``available`` (the config's ``[templates]``), every ``{placeholder}`` filled
+    from ``--set key=value``.
+
+    Values pass the input gate first, and no value may form a marker with the
+    template's text (``fill``).
+    """
+    if name not in available:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(available), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        known = ", ".join(available) or "none: add [templates.NAME] to the config"
+        raise InputError(f"no template {name!r}.{hint} Templates: {known}.")
+    template = available[name]
+    needed = template_fields(template)
+    missing = [f for f in needed if f not in values]
+    if missing:
+        raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
+    unused = [k for k in values if k not in needed]
+    if unused:
+        raise InputError(
+            f"template {name!r} has no placeholder {', '.join(unused)}; it takes "
+            f"{', '.join(needed) or 'no values'}. Nothing was stored or sent."
+        )
+    admitted = admit_values(values)
+
+    def filled(key: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return fill(value, admitted, key)
+        if isinstance(value, list):
+            return [filled(key, v) for v in value]
+        return value
+
+    return {key: filled(key, value) for key, value in template.items()}
+
+
+def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {pair!r}: write it as key=value.")
+        values[key.strip()] = value
+    return values
+
+
+def merge(filled: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
+    """A filled template's fields under what was typed on the command line (which wins).
+
+    The template's message comes back as ``template_message``: the command uses it
+    when no MESSAGE was given.
+    """
+    merged: dict[str, Any] = {}
+    for key in ("title", "impact", "status"):
+        if not typed.get(key) and filled.get(key):
+            merged[key] = filled[key]
+    if not typed.get("components") and filled.get("components"):
+        merged["components"] = tuple(filled["components"])
+    if not typed.get("private") and filled.get("private"):
+        merged["private"] = filled["private"]
+    if filled.get("message"):
+        merged["template_message"] = filled["message"]
+    return merged

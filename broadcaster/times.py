@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from broadcaster.errors import InputError
@@ -71,7 +71,7 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime
     return parsed.astimezone(UTC)
 
 
-def _next_clock_time(hour: int, minute: int, now: datetime, zone: ZoneInfo, text: str, option: str) -> datetime:
+def _next_clock_time(hour: int, minute: int, now: datetime, zone: tzinfo, text: str, option: str) -> datetime:
     if hour > 23 or minute > 59:
         raise InputError(f"{option} {text!r} is not a time of day (00:00 to 23:59).")
     local_now = now.astimezone(zone)

@@ -35,7 +35,7 @@ def test_the_site_has_a_badge_for_the_page_and_each_component(tmp_path: Path) ->
         assert root.get("role") == "img"
         titles[path] = root.findtext(f"{SVG}title")
     assert titles == {
-        "badge.svg": "Acme status: Partial outage",
+        "badge.svg": "Acme status: Major service disruption",  # main's one banner rule: the worst impact names it
         "badges/api.svg": "API: Partial outage",
         "badges/web.svg": "Website: Operational",
         "badges/db.svg": "Database: Operational",

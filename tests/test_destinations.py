@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,12 +22,12 @@ from broadcaster.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret"}
-CHANNEL_TABLES = {
+CHANNEL_TABLES: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": "${X_TOKEN}"},
     "telegram": {"token": "${TG_TOKEN}", "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": "${SLACK_TOKEN}", "channel": "C0123ABCD", "visibility": "private", "components": ["db"]},
 }
-HOST_TABLES = {
+HOST_TABLES: dict[str, dict[str, Any]] = {
     "directory": {"path": "mirror"},
     "git": {"remote": "file:///nowhere.git", "branch": "pages"},
     "s3": {"bucket": "status-bucket"},
@@ -93,7 +94,9 @@ def _module(path: str) -> ast.Module:
     return ast.parse((ROOT / path).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("path", ["broadcaster/engine.py", "broadcaster/destinations.py"])
+@pytest.mark.parametrize("path", ["broadcaster/engine.py", "broadcaster/destinations.py",
+                                  *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "broadcaster" / "operations").glob("*.py")),
+                                  *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "broadcaster" / "cli").glob("*.py"))])
 def test_the_engine_asks_no_destination_its_kind(path: str) -> None:
     kinds = {"channel", "site", "host"}
     for node in ast.walk(_module(path)):

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import Impact, Status
@@ -31,12 +32,12 @@ def window(incident_id: str, *steps: Step, scheduled: tuple[datetime, datetime] 
     )
 
 
-def calendar(root: Path, incidents: list[PublicIncident], **page: str) -> Calendar:
+def calendar(root: Path, incidents: list[PublicIncident], **page: Any) -> Calendar:
     build_site(site_data(incidents, **page), root, pages=incidents)
     return Calendar.from_ical((root / CALENDAR).read_bytes())
 
 
-def events(root: Path, incidents: list[PublicIncident], **page: str) -> dict[str, Event]:
+def events(root: Path, incidents: list[PublicIncident], **page: Any) -> dict[str, Event]:
     return {str(e.uid): e for e in calendar(root, incidents, **page).events}
 
 
@@ -133,10 +134,10 @@ def _site_calendar(project: Project) -> list[Event]:
 
 def test_cancel_marks_the_window_cancelled_everywhere(project: Project, world: FakeWorld) -> None:
     incident = _schedule(project)
-    assert [(e.sequence, e["STATUS"]) for e in _site_calendar(project)] == [(0, STATUS.CONFIRMED)]
+    assert [(e.sequence, str(e["STATUS"])) for e in _site_calendar(project)] == [(0, STATUS.CONFIRMED)]
     result = project.cli("maintenance", "cancel", incident, "--yes", "--json")
     assert result.exit_code == 0, result.output
-    assert [(e.sequence, e["STATUS"]) for e in _site_calendar(project)] == [(1, STATUS.CANCELLED)]
+    assert [(e.sequence, str(e["STATUS"])) for e in _site_calendar(project)] == [(1, STATUS.CANCELLED)]
     shown = json.loads(project.cli("show", incident, "--json").stdout)
     assert [u["status"] for u in shown["updates"]] == ["scheduled", "completed"]
     assert "The scheduled maintenance has been cancelled." in world.x.tweets[-1].text

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -129,7 +130,7 @@ def test_a_record_reaching_a_handler_installed_by_someone_else_is_scrubbed_too()
 
 # -- Channel.fail ----------------------------------------------------------------------
 
-CHANNEL_OPTIONS = {
+CHANNEL_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "telegram": ("token", {"chat_ids": ["@acmestatus"]}),
     "slack": ("token", {"channel": "C0123ABCD"}),
     "twitter": ("bearer_token", {}),
@@ -209,12 +210,12 @@ def test_channels_check_scrubs_whatever_a_check_raised(
 def test_the_cli_error_report_scrubs_message_and_traceback(
     project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch, debug: bool
 ) -> None:
-    from broadcaster import views
+    from broadcaster.cli import output
 
     def buggy_list(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"list broke holding {TG_TOKEN.swapcase()}")
 
-    monkeypatch.setattr(views, "print_list", buggy_list)
+    monkeypatch.setattr(output, "print_list", buggy_list)
     result = project.cli(*(["--debug"] if debug else []), "list")
     assert result.exit_code == 1
     assert "unexpected error (RuntimeError): list broke holding ***" in result.stderr

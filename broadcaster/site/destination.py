@@ -78,7 +78,6 @@ class _WholeSite:
 class SiteDestination(_WholeSite):
     """``site``: the page, incident pages, feeds and summary.json, written to ``[page] output_dir``."""
 
-    kind = "site"  # read only by views.py and operations.py until they use the protocol alone
 
     def __init__(self, config: Config) -> None:
         super().__init__(SITE_DESTINATION, config)
@@ -99,7 +98,6 @@ class SiteDestination(_WholeSite):
 class HostDestination(_WholeSite):
     """One ``[publish.NAME]`` target: uploads what ``site`` built (one upload per command)."""
 
-    kind = "host"  # read only by views.py and operations.py until they use the protocol alone
 
     def __init__(self, table: ChannelConfig, config: Config) -> None:
         super().__init__(table.name, config)

@@ -23,8 +23,10 @@ from datetime import UTC, datetime
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.model import Component
 from broadcaster.messages.visibility import PublicIncident, PublicView
+from broadcaster.messages.words import kind_label
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
 from broadcaster.site.longform import excerpt
@@ -36,14 +38,8 @@ MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older o
 POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the updated time of a feed without entries
-# Entry titles for updates that are not a plain status change.
-KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
-# The feeds' own words (the page's language catalogue takes them over).
-WORDS = {
-    "description": "Incident and maintenance updates from {title}.",
-    "component_title": "{title}: {component}",
-    "component_description": "Incident and maintenance updates about {component} from {title}.",
-}
+# Updates whose entry is titled by their kind, not by their status.
+KIND_TITLES = frozenset({st.POSTMORTEM, st.REMINDER})
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,8 @@ def entry_link(page: PageConfig, incident_id: str, update: PublicView) -> str:
 
 
 def entry_title(incident: PublicIncident, update: PublicView) -> str:
-    return f"[{KIND_TITLES.get(update.kind, update.status.label)}] {incident.header.title}"
+    label = kind_label(update.kind) if update.kind in KIND_TITLES else update.status.label
+    return f"[{label}] {incident.header.title}"
 
 
 def _link(page: PageConfig, path: str) -> str:
@@ -115,16 +112,18 @@ def site_channel(page: PageConfig) -> Channel:
     return Channel(
         page.base_url or f"{URN_PREFIX}status",
         page.title,
-        page.description or WORDS["description"].format(title=page.title),
+        page.description or i18n.gettext("Incident and maintenance updates from %(page)s.") % {"page": page.title},
     )
 
 
 def component_channel(page: PageConfig, component: Component) -> Channel:
     folder = component_folder(component.id)
+    names = {"page": page.title, "component": component.name}
     return Channel(
         f"{page.base_url}{folder}" if page.base_url else f"{URN_PREFIX}{folder}",
-        WORDS["component_title"].format(title=page.title, component=component.name),
-        WORDS["component_description"].format(title=page.title, component=component.name),
+        # TRANSLATORS: the title of one component's feed, e.g. "Example status: API".
+        i18n.gettext("%(page)s: %(component)s") % names,
+        i18n.gettext("Incident and maintenance updates about %(component)s from %(page)s.") % names,
         folder,
     )
 
@@ -135,7 +134,7 @@ def _generator(page: PageConfig, channel: Channel, updated: datetime) -> FeedGen
     generator.title(channel.title)
     generator.description(channel.description)
     generator.author({"name": page.title})
-    generator.language("en")
+    generator.language(page.language)
     generator.generator("broadcaster")
     moment = st.utc(updated).replace(microsecond=0)
     generator.updated(moment)

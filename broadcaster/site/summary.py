@@ -93,7 +93,7 @@ def _components(
                 page_id=page_id,
             )
             bar = uptime.get(component.id)
-            entry["uptime_90d"] = json_percent(bar.percent) if bar else None
+            entry["uptime_90d"] = json_percent(bar.percent) if bar and bar.percent is not None else None
             rows.append(entry)
     return rows
 

@@ -1,26 +1,19 @@
-"""What each command does, callable without click: the CLI only parses and prints.
-
-post:  config -> draft -> (incident, update) -> plan -> store (outbox) -> deliver -> outcomes
-retry: store -> deliveries not yet sent -> deliver -> outcomes
-"""
+"""Posting an update: config -> draft -> (incident, update) -> plan -> store (outbox) -> deliver -> outcomes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from broadcaster import compose
-from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.delivery import Rendered
-from broadcaster.destinations import Destination, check_names, destinations, plan
+from broadcaster.config import Config
+from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
+from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
 from broadcaster.messages.model import Incident, Update
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
-
-if TYPE_CHECKING:
-    from broadcaster.site.hosts import BuiltSite
 
 T = TypeVar("T")
 
@@ -50,7 +43,7 @@ class PostResult:
 
     @property
     def failed(self) -> bool:
-        return any(o.state not in ("sent", "skipped") for o in [*self.outcomes, *self.notices])
+        return any(o.state not in DONE_STATES for o in [*self.outcomes, *self.notices])
 
 
 def find_incident(store: Store, incident_id: str) -> Incident:
@@ -69,6 +62,23 @@ def find_incident(store: Store, incident_id: str) -> Incident:
     close = difflib.get_close_matches(incident_id, ids, n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else " See `broadcaster list`."
     raise InputError(f"no incident {incident_id!r}.{hint}")
+
+
+def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
+    """A command's options with ``--template NAME`` (filled from ``--set key=value``) under them.
+
+    What was typed wins over the template; the template's message comes back as
+    ``template_message``, for when no MESSAGE was given.
+    """
+    from broadcaster import templates
+
+    if options.get("sets") and not options.get("template"):
+        raise InputError("--set fills the placeholders of a template: use it with --template NAME "
+                         "(see `broadcaster templates`). Nothing was stored or sent.")
+    if not options.get("template"):
+        return dict(options)
+    filled = templates.apply_template(config.templates, options["template"], templates.parse_sets(options["sets"]))
+    return {**options, **templates.merge(filled, options)}
 
 
 def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
@@ -91,7 +101,7 @@ def delivery_plan(
         )
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names)
-    if (only or skip) and not any(p.state == "pending" for p in planned):
+    if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
             f"with --only/--skip, this update would go nowhere ({reasons}). Name a destination that takes it; "
@@ -102,7 +112,7 @@ def delivery_plan(
 
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while a destination's secret is not in the environment."""
-    names = {p.destination for p in planned if p.state == "pending"}
+    names = {p.destination for p in planned if p.state == DeliveryState.PENDING}
     missing = config.missing_secrets(names)
     if missing:
         raise ConfigError(
@@ -114,14 +124,10 @@ def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -
 
 def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while the site's folder, or a target's, holds files broadcaster did not write."""
-    pending = {p.destination for p in planned if p.state == "pending"}
-    hosts = [d for d in destinations(config).values() if d.kind == "host" and d.name in pending]
-    if SITE_DESTINATION in pending or hosts:
-        from broadcaster.site.source import refuse_unowned_folder
-
-        refuse_unowned_folder(config, store)
-    for destination in hosts:
-        destination.host.preflight()
+    pending = {p.destination for p in planned if p.state == DeliveryState.PENDING}
+    for name, destination in destinations(config).items():
+        if name in pending:
+            destination.preflight(store)
 
 
 def previews(
@@ -136,7 +142,7 @@ def previews(
     for entry in planned:
         destination = all_destinations[entry.destination]
         rendered, refused = None, ""
-        if entry.state == "pending":
+        if entry.state == DeliveryState.PENDING:
             key = (entry.destination, entry.visibility)
             if key not in done:
                 rendered = render(destination, incident, update, everything, config)
@@ -231,7 +237,7 @@ def publish_stored(
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
-    pending = [d for d in rows if d.state == "pending"]
+    pending = [d for d in rows if d.state == DeliveryState.PENDING]
     # Only the site and targets this command publishes to anyway (--only/--skip hold for them too).
     publishing = {d.destination for d in pending if d.destination in publisher.destinations
                   and publisher.destinations[d.destination].idempotent}
@@ -244,122 +250,4 @@ def publish_stored(
 def stale_site_deliveries(config: Config, store: Store, incident_id: str | None = None) -> list[Delivery]:
     """Site and host deliveries an earlier command left unfinished (failed, or unknown after a crash)."""
     idempotent = {name for name, d in destinations(config).items() if d.idempotent}
-    return [d for d in store.deliveries(incident_id=incident_id, states=("failed", "unknown")) if d.destination in idempotent]
-
-
-def mark_unknown_sent(
-    config: Config, store: Store, incident_id: str | None = None, remote_ids: Sequence[str] = ()
-) -> list[tuple[Delivery, str]]:
-    """The operator checked: the posts whose fate was unknown are there. Never resend them.
-
-    ``remote_ids`` (``DEST[:TARGET]=ID or link``) give the post ids the operator
-    found, so later updates keep threading under them. Returns each delivery
-    marked, with a sentence on what its follow-ups will thread under.
-    Site and host deliveries are left to ``retry``, which simply redoes them.
-    """
-    all_destinations = destinations(config)
-    unknown = [
-        d for d in store.deliveries(incident_id=incident_id, states=("unknown",))
-        if d.destination not in all_destinations or not all_destinations[d.destination].idempotent
-    ]
-    given = _remote_ids_for(all_destinations, unknown, remote_ids)
-    marked = []
-    for delivery in unknown:
-        if store.claim(delivery.id, "operator", include_unknown=True):
-            # A post in parts whose first part was confirmed before its command died has a known id.
-            remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
-            store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send")
-            marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
-    return marked
-
-
-def _remote_ids_for(
-    all_destinations: dict[str, Destination], unknown: Sequence[Delivery], remote_ids: Sequence[str]
-) -> dict[int, str]:
-    """Match each ``DEST[:TARGET]=REF`` to exactly one unknown delivery; the remote id per delivery id."""
-    found: dict[int, str] = {}
-    for pair in remote_ids:
-        where, sep, reference = pair.partition("=")
-        name, _, target = where.strip().partition(":")
-        matches = [d for d in unknown if d.destination == name and (not target or d.target == target)]
-        if not sep or len(matches) != 1:
-            choices = ", ".join(sorted({d.destination + (f":{d.target}" if d.target else "") for d in unknown})) or "none"
-            problem = "write it as DEST=ID or DEST:CHAT=ID" if not sep else (
-                "matches no delivery whose fate is unknown" if not matches else
-                "matches several deliveries whose fate is unknown (name the incident, or the chat as DEST:CHAT)")
-            raise InputError(f"--remote-id {pair!r}: {problem}. Unknown here: {choices}.")
-        delivery = matches[0]
-        destination = all_destinations.get(name)
-        if destination is None or destination.kind != "channel":
-            raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
-        found[delivery.id] = destination.channel.remote_id_from(reference, delivery.target)
-    return found
-
-
-def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
-    """What later updates to this destination will thread under, said plainly."""
-    if remote_id:
-        return f"later updates thread under {remote_id}"
-    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-    known = [d for d in earlier if d.state == "sent" and d.remote_id]
-    if known:
-        return f"its post id is unknown; later updates thread under update #{known[-1].sequence}'s post instead"
-    return (
-        "its post id is unknown, so later updates there start a new thread; to keep one thread, give the "
-        f"post's id or link: --remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
-    )
-
-
-@dataclass
-class RetryResult:
-    outcomes: list[Outcome]
-    unknown: list[Delivery]
-
-
-def retry(
-    config: Config,
-    store: Store,
-    incident_id: str | None = None,
-    *,
-    include_unknown: bool = False,
-    progress: Progress | None = None,
-) -> RetryResult:
-    """Send every delivery not yet sent, oldest first.
-
-    A post whose fate is ``unknown`` is resent only with ``include_unknown``;
-    site and host deliveries are redone whatever their state, since uploading
-    again is harmless.
-    """
-    if incident_id:
-        incident_id = find_incident(store, incident_id).id
-    publisher = Publisher(config, store, progress=progress)
-    publisher.reap()
-    todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
-    refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
-    outcomes = publisher.deliver(todo, include_unknown=include_unknown)
-    unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=("unknown",))
-    return RetryResult(outcomes, unknown)
-
-
-def retry_todo(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> list[Delivery]:
-    """What ``retry`` sends, oldest first."""
-    states = ("pending", "failed", "unknown") if include_unknown else ("pending", "failed")
-    todo = store.deliveries(incident_id=incident_id, states=states)
-    if not include_unknown:
-        todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == "unknown"]
-    todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
-    return todo
-
-
-def rebuild_site(config: Config, store: Store) -> BuiltSite:
-    """A full build of the site from the whole store (``broadcaster site build``).
-
-    Raises ``ConfigError`` when the output folder is not broadcaster's; incidents
-    that cannot be shown are left out and named in ``BuiltSite.problems``.
-    """
-    from broadcaster.site.source import rebuild
-
-    return rebuild(config, store)
-
-
-__all__ = ["SITE_DESTINATION", "post", "retry", "prepare", "previews", "find_incident", "rebuild_site"]
+    return [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.FAILED, DeliveryState.UNKNOWN)) if d.destination in idempotent]

@@ -6,47 +6,44 @@ from pathlib import Path
 
 import click
 
-from broadcaster.cli import EXIT_DELIVERY, common, complete_incident, load_config, main, open_store
+from broadcaster.cli.group import EXIT_DELIVERY
+from broadcaster.cli.options import common, complete_incident, load_config, open_store
 from broadcaster.errors import InputError
 
 # -- list / show ----------------------------------------------------------------
 
 
-@main.command("list")
+@click.command("list")
 @click.option("--limit", default=30, show_default=True, help="How many incidents to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context
-def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
+def list_(ctx: click.Context, /, limit: int, as_json: bool) -> None:
     """Incidents: open ones first, then the most recent."""
-    from broadcaster import views
+    from broadcaster.cli import output
+    from broadcaster.operations.listing import list_incidents
 
-    config = load_config(ctx)
-    store = open_store(ctx)
-    views.print_list(config, store, limit=limit, as_json=as_json)
+    output.print_list(list_incidents(open_store(ctx), limit=limit), as_json=as_json)
 
 
-@main.command()
+@click.command()
 @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context
-def show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
+def show(ctx: click.Context, /, incident_id: str, as_json: bool) -> None:
     """An incident's timeline and the delivery state of every destination."""
-    from broadcaster import operations, views
-    from broadcaster.engine import Publisher
+    from broadcaster.cli import output
+    from broadcaster.operations.listing import incident_record
 
     config = load_config(ctx)
-    store = open_store(ctx)
-    Publisher(config, store).reap()
-    incident = operations.find_incident(store, incident_id)
-    views.print_incident(config, store, incident, as_json=as_json)
+    output.print_incident(config, incident_record(config, open_store(ctx), incident_id), as_json=as_json)
 
 
 # -- channels -------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def channels() -> None:
     """Inspect the configured channels."""
 
@@ -56,17 +53,20 @@ def channels() -> None:
 @click.pass_context
 def channels_check(ctx: click.Context) -> None:
     """Verify every channel and publish target without posting anything."""
-    from broadcaster import views
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     config = load_config(ctx)
-    if not views.print_checks(config):
+    results = operations.check_destinations(config)
+    output.print_checks(results, config.secret_values())
+    if not all(r.ok for r in results):
         ctx.exit(EXIT_DELIVERY)
 
 
 # -- site -----------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def site() -> None:
     """Build, publish and preview the status page."""
 
@@ -76,13 +76,14 @@ def site() -> None:
 @click.pass_context
 def site_build(ctx: click.Context) -> None:
     """Rebuild the whole site from the store into [page] output_dir."""
-    from broadcaster import operations, views
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     config = load_config(ctx)
     built = operations.rebuild_site(config, open_store(ctx))
     click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
     if built.problems:
-        views.print_left_out(built.problems, config.secret_values())
+        output.print_left_out(built.problems, config.secret_values())
         ctx.exit(EXIT_DELIVERY)
 
 
@@ -91,10 +92,13 @@ def site_build(ctx: click.Context) -> None:
 @click.pass_context
 def site_publish(ctx: click.Context) -> None:
     """Rebuild the site and upload it to every [publish.NAME] target."""
-    from broadcaster import views
+    from broadcaster import operations
+    from broadcaster.cli import output
 
     config = load_config(ctx)
-    if not views.publish_site(config, open_store(ctx)):
+    published = operations.publish_site(config, open_store(ctx))
+    output.print_site_publication(config, published)
+    if not published.ok:
         ctx.exit(EXIT_DELIVERY)
 
 
@@ -103,7 +107,7 @@ def site_publish(ctx: click.Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @common
 @click.pass_context
-def site_serve(ctx: click.Context, port: int, host: str) -> None:
+def site_serve(ctx: click.Context, /, port: int, host: str) -> None:
     """Serve [page] output_dir on localhost for a preview."""
     from broadcaster.site.serve import serve
 
@@ -114,7 +118,7 @@ def site_serve(ctx: click.Context, port: int, host: str) -> None:
 # -- init -------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.argument("path", default="broadcaster.toml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: Path, force: bool) -> None:
@@ -126,3 +130,6 @@ def init(path: Path, force: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
     click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
+
+
+COMMANDS = (list_, show, channels, site, init)

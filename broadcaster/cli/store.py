@@ -17,17 +17,9 @@ from typing import Any
 
 import click
 
-from broadcaster.cli import common, load_config
+from broadcaster.cli.options import common, load_config, open_store
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
-
-
-def _open(ctx: click.Context, *, upgrade: bool = False) -> Any:
-    from broadcaster.store import open_store, store_location
-
-    config = load_config(ctx)
-    store = open_store(store_location(config, (ctx.find_root().obj or {}).get("store")), upgrade=upgrade)
-    ctx.call_on_close(store.close)
-    return store
 
 
 @click.group()
@@ -46,7 +38,7 @@ def migrate(ctx: click.Context) -> None:
     """
     from broadcaster.store import SCHEMA_VERSION
 
-    opened = _open(ctx, upgrade=True)
+    opened = open_store(ctx, upgrade=True)
     if opened.migrated_from is None:
         click.echo(f"{opened.location}: schema {SCHEMA_VERSION}, up to date.")
     elif opened.migrated_from == 0:
@@ -59,7 +51,7 @@ def migrate(ctx: click.Context) -> None:
 @click.argument("output", metavar="[FILE]", default="-", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @common
 @click.pass_context
-def export(ctx: click.Context, output: Path) -> None:
+def export(ctx: click.Context, /, output: Path) -> None:
     """Write every incident, update and delivery as JSON lines to FILE (default: standard output).
 
     The file holds private detail (notes, customers, tickets) and is created
@@ -67,7 +59,7 @@ def export(ctx: click.Context, output: Path) -> None:
     """
     from broadcaster.store import transfer as store_transfer
 
-    opened = _open(ctx)
+    opened = open_store(ctx)
     secrets = load_config(ctx).secret_values()
     if str(output) == "-":
         result = store_transfer.export_to(opened, sys.stdout, secrets)
@@ -87,7 +79,7 @@ def export(ctx: click.Context, output: Path) -> None:
 @click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @common
 @click.pass_context
-def import_(ctx: click.Context, source: Path) -> None:
+def import_(ctx: click.Context, /, source: Path) -> None:
     """Add the incidents of a `store export` FILE (`-`: standard input) to the store; safe to repeat.
 
     Incidents already there are merged (updates they have are skipped), a
@@ -103,7 +95,7 @@ def import_(ctx: click.Context, source: Path) -> None:
             name, handle = str(source), source.open(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
-    opened = _open(ctx)
+    opened = open_store(ctx)
     with handle:
         result = store_transfer.import_records(opened, store_transfer.read_records(handle, name))
     _print_import(opened, result)
@@ -118,6 +110,9 @@ def _print_import(opened: Any, result: Any) -> None:
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
-    waiting = opened.deliveries(states=("pending", "failed", "unknown"))
+    waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
     if waiting:
         click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
+
+
+COMMANDS = (store,)

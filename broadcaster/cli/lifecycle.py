@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from broadcaster.cli import (
-    EXIT_DELIVERY,
-    common,
-    complete_incident,
-    load_config,
-    main,
-    open_store,
-    publish_command,
-    publish_options,
-    read_message,
-)
+from broadcaster.cli.group import EXIT_DELIVERY
+from broadcaster.cli.options import common, complete_incident, load_config, open_store, publish_options
+from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
 
 
-@main.command()
+@click.command()
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.argument("sequence", type=int, metavar="SEQ")
 @click.argument("message", required=False)
@@ -30,7 +21,7 @@ from broadcaster.errors import InputError
 @publish_options
 @common
 @click.pass_context
-def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | None, private: str, **options: Any) -> None:
+def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str | None, private: str, **options: Any) -> None:
     """Correct update SEQ of an incident.
 
     Edited in place where the medium allows it (Telegram, Slack, the page and
@@ -50,13 +41,13 @@ def amend(ctx: click.Context, incident_id: str, sequence: int, message: str | No
     publish_command(ctx, run, options)
 
 
-@main.command()
+@click.command()
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.option("--file", "-f", "path", required=True, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
 @publish_options
 @common
 @click.pass_context
-def postmortem(ctx: click.Context, incident_id: str, path: str, **options: Any) -> None:
+def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: Any) -> None:
     """Publish the postmortem of a resolved incident.
 
     It gets its own section on the incident page (markdown, sanitised), a feed
@@ -86,7 +77,7 @@ def _read_file(path: str) -> str:
 # -- maintenance -------------------------------------------------------------------
 
 
-@main.group()
+@click.group()
 def maintenance() -> None:
     """Scheduled maintenance: schedule, start, verifying, complete, cancel.
 
@@ -105,7 +96,7 @@ def maintenance() -> None:
 @publish_options
 @common
 @click.pass_context
-def maintenance_schedule(ctx: click.Context, message: str | None, title: str, start: str, end: str,
+def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str, start: str, end: str,
                          components: tuple[str, ...], private: str, **options: Any) -> None:
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
@@ -128,7 +119,7 @@ def _step_command(name: str, status: str, default_message: str, help_text: str, 
     @publish_options
     @common
     @click.pass_context
-    def command(ctx: click.Context, incident_id: str, message: str | None, private: str, **options: Any) -> None:
+    def command(ctx: click.Context, /, incident_id: str, message: str | None, private: str, **options: Any) -> None:
         from broadcaster import lifecycle
 
         config, store = load_config(ctx), open_store(ctx)
@@ -154,11 +145,11 @@ _step_command("cancel", "completed", "The scheduled maintenance has been cancell
 # -- tick --------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
-def tick(ctx: click.Context, as_json: bool) -> None:
+def tick(ctx: click.Context, /, as_json: bool) -> None:
     """Do what is due now; for cron or a systemd timer, safe to run every minute.
 
     Starts and completes maintenance windows at their scheduled times, reminds
@@ -171,11 +162,9 @@ def tick(ctx: click.Context, as_json: bool) -> None:
     config, store = load_config(ctx), open_store(ctx)
     result = lifecycle.tick(config, store)
     if as_json:
-        click.echo(json.dumps({
-            "busy": result.busy,
-            "actions": result.actions,
-            "deliveries": [o.as_json() for r in result.results for o in [*r.outcomes, *r.notices]],
-        }))
+        from broadcaster.cli import output, records
+
+        output.print_json(records.tick_json(result), ensure_ascii=True)
     elif result.busy:
         click.echo("Another `broadcaster tick` is running; nothing done.")
     elif not result.actions:
@@ -190,24 +179,24 @@ def tick(ctx: click.Context, as_json: bool) -> None:
 # -- templates and completion ------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @common
 @click.pass_context
 def templates(ctx: click.Context) -> None:
     """List the [templates.NAME] of the config and the values each needs (--set key=value)."""
-    from broadcaster import lifecycle
+    from broadcaster.templates import template_fields
 
     config = load_config(ctx)
     if not config.templates:
         click.echo("No templates. Add [templates.NAME] with title, impact, components, status, message.")
         return
     for name, template in config.templates.items():
-        fields = lifecycle.template_fields(template)
+        fields = template_fields(template)
         needs = " ".join(f"--set {f}=..." for f in fields)
         click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
 
 
-@main.command()
+@click.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
     """Print the shell completion script: eval "$(broadcaster completion bash)"."""
@@ -215,4 +204,8 @@ def completion(shell: str) -> None:
 
     completer = get_completion_class(shell)
     assert completer is not None
-    click.echo(completer(main, {}, "broadcaster", "_BROADCASTER_COMPLETE").source())
+    root = click.get_current_context().find_root().command
+    click.echo(completer(root, {}, "broadcaster", "_BROADCASTER_COMPLETE").source())
+
+
+COMMANDS = (amend, postmortem, maintenance, tick, templates, completion)

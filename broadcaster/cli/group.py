@@ -1,0 +1,70 @@
+"""The ``broadcaster`` group: the one place that turns errors into exit codes.
+
+0 all good; 2 bad input or config (nothing stored, nothing sent);
+3 stored, but at least one destination failed (see ``show``, resend with ``retry``);
+1 anything unexpected; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from broadcaster import __version__
+from broadcaster.cli.options import debug_enabled, global_options, known_secrets
+from broadcaster.errors import BroadcasterError
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_DELIVERY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class BroadcasterGroup(click.Group):
+    """Maps BroadcasterError to a one-line message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from broadcaster.redaction import install_logging
+
+        # Every log record of every library is scrubbed of the config's secrets, and
+        # the SDKs' own logs stay silent unless --debug.
+        with install_logging(debug_enabled(ctx)) as switch:
+            ctx.find_root().ensure_object(dict)["log_switch"] = switch
+            return self._invoke_reporting(ctx)
+
+    def _invoke_reporting(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BroadcasterError as exc:
+            _report_error(ctx, exc, exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted. Whatever was stored is safe: see `broadcaster show`, resend with `broadcaster retry`.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # noqa: BLE001 - last line of defence: no raw traceback for operators
+            _report_error(ctx, exc, EXIT_UNEXPECTED, unexpected=True)
+
+
+def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
+    import traceback
+
+    from broadcaster.redaction import redact
+
+    secrets = known_secrets(ctx)
+    if debug_enabled(ctx):
+        click.echo(redact("".join(traceback.format_exception(exc)), secrets), err=True)
+    message = redact(str(exc), secrets)
+    if unexpected:
+        message = f"unexpected error ({type(exc).__name__}): {message.rstrip('.')}. Run again with --debug for details."
+    click.echo(f"error: {message}", err=True)
+    ctx.exit(code)
+
+
+@click.group(cls=BroadcasterGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@global_options
+@click.version_option(__version__, prog_name="broadcaster")
+def main() -> None:
+    """Publish incident updates to a status page, feeds, X, Telegram and Slack at once.
+
+    Exit codes: 0 all good; 2 bad input or config (nothing stored or sent);
+    3 stored, but at least one destination failed (see `show`, resend with `retry`).
+    """

@@ -1,0 +1,209 @@
+"""Options shared by many commands, the state they leave on the root context, and shell completion.
+
+``--config``, ``--store`` and ``--debug`` work before or after the command name:
+either way their value lands on the root context's ``obj``, where
+``load_config`` and ``open_store`` read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:  # loaded when a command needs them: `--help` stays quick
+    from broadcaster.config import Config
+    from broadcaster.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONFIG_HELP = "Config file (default: $BROADCASTER_CONFIG, then ./broadcaster.toml)."
+STORE_HELP = ("Use this store for this one command instead of [store]: a file (e.g. a local fallback "
+              "while the team database is down) or a postgresql:// URL.")
+DEBUG_HELP = "Show tracebacks and the libraries' logs (secrets redacted)."
+
+
+def _state(ctx: click.Context) -> dict[str, Any]:
+    root = ctx.find_root()
+    root.obj = root.obj or {}
+    state: dict[str, Any] = root.obj
+    return state
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and value is not False and param.name:
+        state = _state(ctx)
+        state[param.name] = value
+        if param.name == "debug":  # given after the command name: the logs open up now
+            from broadcaster.redaction import set_debug
+
+            set_debug(state.get("log_switch"), True)
+    return value
+
+
+def _config_option() -> Callable[[F], F]:
+    return click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
+                        help=CONFIG_HELP)
+
+
+def _store_option() -> Callable[[F], F]:
+    return click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL",
+                        help=STORE_HELP)
+
+
+def _debug_option() -> Callable[[F], F]:
+    return click.option("--debug", is_flag=True, expose_value=False, callback=_remember, help=DEBUG_HELP)
+
+
+def global_options(command: F) -> F:
+    """``--config``, ``--store``, ``--debug`` on the group (before the command name)."""
+    return _config_option()(_store_option()(_debug_option()(command)))
+
+
+def common(command: F) -> F:
+    """``--config``, ``--store`` and ``--debug`` on every command too, so they work in either position."""
+    return _debug_option()(_store_option()(_config_option()(command)))
+
+
+def debug_enabled(ctx: click.Context) -> bool:
+    return bool((ctx.find_root().obj or {}).get("debug"))
+
+
+def known_secrets(ctx: click.Context) -> list[str]:
+    """The loaded config's secrets (for redaction), or none when no config was loaded yet."""
+    config = (ctx.find_root().obj or {}).get("loaded")
+    return config.secret_values() if config is not None else []
+
+
+def load_config(ctx: click.Context) -> Config:
+    """The config of this invocation, loaded once; its secrets are known to redaction from then on."""
+    from broadcaster import config_loader as config_module
+
+    state = _state(ctx)
+    if "loaded" not in state:
+        from broadcaster.redaction import remember
+
+        state["loaded"] = config_module.load(state.get("config"))
+        remember(state["loaded"].secret_values())
+    loaded: Config = state["loaded"]
+    return loaded
+
+
+def store_override(ctx: click.Context) -> str | None:
+    """What ``--store`` named, if anything."""
+    value = (ctx.find_root().obj or {}).get("store")
+    return str(value) if value else None
+
+
+def open_store(ctx: click.Context, *, upgrade: bool = False) -> Store:
+    """The store this command uses (``--store``, else ``[store]``), closed when the command ends."""
+    from broadcaster.store import open_store as _open
+    from broadcaster.store import store_location
+
+    store = _open(store_location(load_config(ctx), store_override(ctx)), upgrade=upgrade)
+    ctx.call_on_close(store.close)
+    return store
+
+
+# -- shell completion -------------------------------------------------------------
+
+
+Completer = Callable[[click.Context, click.Parameter, str], list[Any]]
+
+
+def _completer(kind: str) -> Completer:
+    """Shell completion from the config and the store; silent when either cannot be read."""
+
+    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        try:
+            items = _completion_items(ctx, kind, incomplete)
+        except Exception:  # noqa: BLE001 - completion must never print a traceback into a shell
+            return []
+        return [CompletionItem(value, help=help_text or None) for value, help_text in items if value.startswith(incomplete)]
+
+    return complete
+
+
+def _completion_items(ctx: click.Context, kind: str, incomplete: str) -> list[tuple[str, str]]:
+    config = load_config(ctx)
+    if kind == "incident":
+        return _incidents_for_completion(ctx, config)
+    if kind == "component":
+        from broadcaster.messages.model import ComponentStatus
+
+        head, sep, _ = incomplete.partition("=")
+        return ([(f"{head}={s.value}", "") for s in ComponentStatus] if sep
+                else [(c.component.id, c.component.name) for c in config.components])
+    if kind == "destination":
+        return [(name, "") for name in config.destination_names]
+    return [(name, str(t.get("title", ""))) for name, t in config.templates.items()]
+
+
+def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[str, str]]:
+    """Incident ids from the store this command would use (``--store``, ``[store] url``, the file);
+    an embedded file that does not exist yet is not created by pressing Tab."""
+    from broadcaster.store import open_store as _open
+    from broadcaster.store import store_location
+
+    location = store_location(config, store_override(ctx))
+    text = location if isinstance(location, str) else ""
+    path = location if isinstance(location, Path) else Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else None
+    if path is not None and not path.is_file():
+        return []
+    store = _open(location)
+    try:
+        return [(i.id, i.title) for i in store.list_incidents(limit=200)]
+    finally:
+        store.close()
+
+
+complete_incident = _completer("incident")
+complete_template = _completer("template")
+
+
+# -- options of the commands that publish ---------------------------------------------
+
+
+def _apply(command: F, options: list[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def publish_options(command: F) -> F:
+    """The options every publishing command has: destinations, dry run, JSON, confirmation."""
+    return _apply(command, [
+        click.option("--only", "only", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
+                     help="Send only to these destinations (comma-separated; `site` is the page)."),
+        click.option("--skip", "skip", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
+                     help="Do not send to these destinations."),
+        click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable format, see README)."),
+        click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),
+    ])
+
+
+def message_options(command: F) -> F:
+    """Private detail, times and components of an update, plus the publishing options."""
+    return publish_options(_apply(command, [
+        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Private detail: only private channels see it."),
+        click.option("--customer", "customers", multiple=True, metavar="NAME", help="Affected customer (private; repeatable)."),
+        click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
+        click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
+        click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
+        click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", shell_complete=_completer("component"),
+                     help="Affected component, optionally with its status (repeatable)."),
+    ]))
+
+
+def template_options(command: F) -> F:
+    """``--template NAME --set key=value`` (post and preview)."""
+    return _apply(command, [
+        click.option("--template", "template", metavar="NAME", shell_complete=complete_template,
+                     help="Start from [templates.NAME] (see `broadcaster templates`)."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value for a template placeholder (repeatable)."),
+    ])

@@ -1,0 +1,398 @@
+"""Everything the CLI prints: live progress, summaries, tables, JSON. Uses rich on a terminal.
+
+The one module outside the commands themselves that writes to the terminal: the
+operations return data, and this turns it into lines. User text is never read as
+rich markup. What a server answered may echo a credential, so every text that
+came back from one is redacted here before it is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from broadcaster.cli import records
+from broadcaster.config import SITE_DESTINATION, Config
+from broadcaster.delivery import CheckResult, DeliveryState
+from broadcaster.engine import Outcome
+from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
+from broadcaster.operations.listing import IncidentRecord, IncidentSummary
+from broadcaster.redaction import redact
+from broadcaster.store import Delivery
+from broadcaster.times import format_time
+
+STATE_STYLE: dict[str, tuple[str, str]] = {
+    DeliveryState.SENT: ("✓", "green"),
+    DeliveryState.FAILED: ("✗", "red"),
+    DeliveryState.SKIPPED: ("–", "dim"),
+    DeliveryState.PENDING: ("…", "yellow"),
+    DeliveryState.SENDING: ("…", "yellow"),
+    DeliveryState.UNKNOWN: ("?", "magenta"),
+}
+
+
+def console(stderr: bool = False) -> Console:
+    out = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not out.is_terminal:
+        out.width = 200  # a pipe or a file: keep rows whole rather than wrap at 80 columns
+    return out
+
+
+class TerminalProgress:
+    """One line per destination that shows it working, then done or failed with the reason.
+
+    A destination with many targets (a Telegram channel with hundreds of chats)
+    shows a bar with counts instead of one line per chat.
+    """
+
+    def __init__(self, out: Console, deliveries: Sequence[tuple[str, str]]) -> None:
+        self.out = out
+        self.targets: dict[str, list[str]] = defaultdict(list)
+        for destination, target in deliveries:
+            self.targets[destination].append(target)
+        self.state: dict[tuple[str, str], str] = {}
+        self.detail: dict[str, str] = {}
+        self.live = Live(self._table(), console=out, refresh_per_second=8, transient=False)
+
+    def __enter__(self) -> TerminalProgress:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._table())
+        self.live.__exit__(*exc)  # type: ignore[arg-type]
+
+    def started(self, delivery: Delivery) -> None:
+        self.state[(delivery.destination, delivery.target)] = DeliveryState.SENDING
+        self.live.update(self._table())
+
+    def retrying(self, delivery: Delivery, attempt: int, error: str, wait: float) -> None:
+        self.detail[delivery.destination] = f"attempt {attempt} failed ({_short(error)}); retrying in {wait:.1f}s"
+        self.live.update(self._table())
+
+    def finished(self, outcome: Outcome) -> None:
+        self.state[(outcome.destination, outcome.target)] = outcome.state
+        if outcome.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
+            self.detail[outcome.destination] = _short(outcome.error or "")
+        elif outcome.destination in self.detail and outcome.state == DeliveryState.SENT and len(self.targets[outcome.destination]) == 1:
+            self.detail.pop(outcome.destination)
+        self.live.update(self._table())
+
+    def _table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        for destination, targets in self.targets.items():
+            states = [self.state.get((destination, t), DeliveryState.PENDING) for t in targets]
+            table.add_row(*self._row(destination, states))
+        return table
+
+    def _row(self, destination: str, states: list[str]) -> tuple[Text, Text, Text]:
+        done = sum(s in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNKNOWN, DeliveryState.SKIPPED) for s in states)
+        failed = states.count(DeliveryState.FAILED)
+        if done < len(states):
+            mark, style, label = "⠿", "yellow", "sending"
+        elif failed:
+            mark, style, label = "✗", "red", "failed"
+        elif DeliveryState.UNKNOWN in states:
+            mark, style, label = "?", "magenta", "unknown"
+        else:
+            mark, style, label = "✓", "green", "sent"
+        if len(states) > 1:
+            filled = int(20 * done / len(states))
+            label = f"[{'#' * filled}{'.' * (20 - filled)}] {done}/{len(states)}" + (f", {failed} failed" if failed else "")
+        return Text(mark, style=style), Text(destination, style="bold"), Text(f"{label}  {self.detail.get(destination, '')}".rstrip())
+
+
+def _short(text: str, limit: int = 120) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def outcome_lines(outcomes: Sequence[Outcome]) -> list[Text]:
+    lines = []
+    for outcome in outcomes:
+        mark, style = STATE_STYLE.get(outcome.state, ("?", ""))
+        where = outcome.destination + (f" → {outcome.target}" if outcome.target else "")
+        line = Text(f"  {mark} ", style=style)
+        line.append(f"{where:<28}", style="bold")
+        line.append(f" {outcome.state:<8}", style=style)
+        if outcome.state == DeliveryState.SENT and outcome.remote_id:
+            line.append(f" {outcome.remote_id}", style="dim")
+        if outcome.error or outcome.reason:
+            line.append(f" {outcome.error or outcome.reason}")
+        for note in outcome.notes:
+            line.append(f"  (note: {note})", style="yellow")
+        lines.append(line)
+    return lines
+
+
+def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome], incident_id: str | None) -> None:
+    """One line per outcome, then what to run for the ones not sent. User text is never read as markup."""
+    out.print(heading if isinstance(heading, Text) else Text(heading))
+    for line in outcome_lines(outcomes):
+        out.print(line)
+    where = f" {incident_id}" if incident_id else ""
+    failed = [o for o in outcomes if o.state in (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.SENDING)]
+    unknown = [o for o in outcomes if o.state == DeliveryState.UNKNOWN]
+    if failed:
+        out.print(Text(f"{len(failed)} delivery(ies) not sent.", style="red") + Text(
+            f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
+    if unknown:
+        out.print(Text(f"{len(unknown)} delivery(ies) unknown", style="magenta") + Text(
+            ": the request may have arrived. Check each one, then `broadcaster retry"
+            f"{where} --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)."))
+
+
+def unknown_line(delivery: Delivery) -> Text:
+    """A delivery whose fate is unknown, and what to run for it."""
+    where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+    line = Text("? ", style="magenta")
+    line.append(
+        f"{delivery.incident_id} #{delivery.sequence} → {where}: unknown (the request may have reached it, but no "
+        f"answer came back). Check {where}: if the post is there, `broadcaster retry {delivery.incident_id} "
+        f"--mark-unknown-sent`; if not, `broadcaster retry {delivery.incident_id} --include-unknown`."
+    )
+    return line
+
+
+def print_previews(out: Console, previews: Sequence[Preview]) -> None:
+    for preview in previews:
+        label = f"{preview.destination}" + (f" → {preview.target}" if preview.target else "")
+        tag = "[red]PRIVATE[/red]" if preview.visibility == "private" else "[cyan]public[/cyan]"
+        if preview.rendered is None:
+            out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
+            continue
+        out.rule(Text(f"{label} ({preview.visibility})"), align="left", style="red" if preview.visibility == "private" else "cyan")
+        if preview.refused:
+            # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
+            out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))
+            continue
+        for index, part in enumerate(preview.rendered.messages, 1):
+            if len(preview.rendered.messages) > 1:
+                out.print(f"[dim]-- message {index} of {len(preview.rendered.messages)} --[/dim]")
+            out.print(Text(part))
+        if preview.rendered.payload:
+            out.print(Text(json.dumps(_printable(preview.rendered.payload), indent=2, ensure_ascii=False), style="dim"))
+
+
+def _printable(payload: Any) -> Any:
+    try:
+        json.dumps(payload)
+        return payload
+    except TypeError:
+        return {k: str(v) for k, v in dict(payload).items()}
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty() and sys.stdin.isatty()
+
+
+def print_json(payload: Any, *, ensure_ascii: bool = False) -> None:
+    # ``list`` and ``tick`` have always escaped non-ASCII text; the other commands print it as is.
+    click.echo(json.dumps(payload, ensure_ascii=ensure_ascii))
+
+
+class progress_for:
+    """Live progress on a terminal; nothing (a clean result at the end) otherwise."""
+
+    def __init__(self, out: Console, targets: Sequence[tuple[str, str]], as_json: bool) -> None:
+        self.live = TerminalProgress(out, targets) if not as_json and out.is_terminal and targets else None
+
+    def __enter__(self) -> TerminalProgress | None:
+        return self.live.__enter__() if self.live else None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self.live.__exit__(*exc)
+
+
+# -- post, resolve, preview and the other publishing commands ---------------------------------
+
+
+def print_post_result(out: Console, result: PostResult, as_json: bool, config: Config) -> None:
+    from broadcaster.site.links import incident_url
+
+    if as_json:
+        print_json(records.post_result_json(result))
+        return
+    if result.dry_run:
+        out.print(Text("Dry run", style="bold") + Text(
+            f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
+        print_previews(out, result.previews)
+        return
+    heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} ({result.update.status.value}) stored.")
+    url = incident_url(config, result.incident.id)
+    if url:
+        heading.append(f" {url}")
+    print_outcomes(out, heading, result.outcomes, result.incident.id)
+    if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
+        out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
+
+
+def print_confirmation(out: Console, previews: Sequence[Preview]) -> None:
+    """What the public will read, and where the update goes: shown before asking to publish."""
+    public = next((p for p in previews if p.rendered and p.visibility == "public" and p.destination != SITE_DESTINATION), None)
+    out.rule("What the public will read", align="left")
+    shown = public or next((p for p in previews if p.rendered), None)
+    if shown and shown.refused:
+        out.print(f"REFUSED: {shown.refused}", markup=False, style="bold red")
+    else:
+        out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
+    out.rule("Destinations", align="left")
+    counts: dict[tuple[str, str], int] = {}
+    for entry in previews:
+        if entry.state == DeliveryState.PENDING:
+            counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
+    refused = {p.destination for p in previews if p.refused}
+    for (name, visibility), count in counts.items():
+        chats = f" ({count} chats)" if count > 1 else ""
+        warning = " REFUSED by the egress guard: nothing will be sent there" if name in refused else ""
+        out.print(f"  {name} [{visibility}]{chats}{warning}", markup=False)
+
+
+def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> None:
+    """``retry --mark-unknown-sent``: each delivery recorded as sent, and what its follow-ups thread under."""
+    for delivery, threading in marked:
+        where = f"{delivery.destination} {delivery.target}".rstrip()
+        out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
+
+
+def print_retry(out: Console, incident_id: str | None, result: RetryResult, as_json: bool) -> None:
+    if as_json:
+        print_json(records.retry_json(incident_id, result))
+        return
+    if not result.outcomes:
+        out.print("Nothing to resend: every delivery is sent or skipped.", markup=False)
+    else:
+        print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, incident_id)
+    for delivery in result.unknown:
+        out.print(unknown_line(delivery))
+
+
+# -- list and show ----------------------------------------------------------------------------
+
+
+def print_list(summaries: Sequence[IncidentSummary], *, as_json: bool) -> None:
+    if as_json:
+        print_json(records.list_json(list(summaries)), ensure_ascii=True)
+        return
+    out = console()
+    if not summaries:
+        out.print("No incidents yet. Post one: broadcaster post --title 'API errors' 'Investigating elevated errors.'", markup=False)
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("id", "status", "impact", "title", "started", "updates", "undelivered"):
+        table.add_column(column, no_wrap=column != "title")
+    for summary in summaries:
+        incident = summary.incident
+        status = Text(incident.status.value, style="yellow" if incident.is_open else "green")
+        if summary.overdue:
+            status.append(" OVERDUE", style="bold red")
+        table.add_row(
+            Text(incident.id), status, Text(incident.impact.value), Text(incident.title),
+            Text(format_time(incident.created_at)), Text(str(summary.updates)),
+            Text(str(summary.undelivered), style="red") if summary.undelivered else Text("0", style="dim"),
+        )
+    out.print(table)
+
+
+def print_incident(config: Config, record: IncidentRecord, *, as_json: bool) -> None:
+    shown = records.incident_json(record)
+    if as_json:
+        print_json(shown)
+        return
+    out, zone, incident = console(), config.page.zone, record.incident
+    out.print(Text(shown["private_title"], style="bold") + Text(f"  ({incident.id})"))
+    if shown["private_title"] != incident.title:
+        out.print(Text(f"[private] title; the public reads: {incident.title}", style="red"))
+    out.print(Text(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, zone)}"))
+    if incident.components:
+        out.print(Text("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components)))
+    for update, fields in zip(record.updates, shown["updates"], strict=True):
+        out.print()
+        out.print(Text(f"#{update.sequence}", style="bold") + Text(
+            f" {format_time(update.created_at, zone)} · {update.status.label}"
+            + (f" · by {fields['author']}" if fields["author"] else "")))
+        out.print(Text("  " + fields["message"]))
+        private_bits = _private_summary(fields)
+        if private_bits:
+            out.print(Text("  [private] " + private_bits, style="red"))
+        if update.etr:
+            out.print(Text(f"  ETR {format_time(update.etr, zone)}"))
+        if update.next_update_by:
+            out.print(Text(f"  Next update by {format_time(update.next_update_by, zone)}"))
+    out.print()
+    out.print(_deliveries_table(record.deliveries))
+
+
+def _private_summary(fields: dict[str, Any]) -> str:
+    """The private detail of one update (its ``show`` record), on one line."""
+    parts = []
+    if fields["private_message"] != fields["message"]:
+        parts.append(f"full text: {fields['private_message']}")
+    if fields["private_note"]:
+        parts.append(fields["private_note"])
+    if fields["customers"]:
+        parts.append("customers: " + ", ".join(fields["customers"]))
+    if fields["tickets"]:
+        parts.append("tickets: " + ", ".join(fields["tickets"]))
+    return " · ".join(parts)
+
+
+def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
+    table = Table(title="Deliveries", box=None, header_style="bold", title_justify="left")
+    for column in ("#", "destination", "target", "state", "remote id", "attempts", "error / note"):
+        table.add_column(column)
+    for d in deliveries:
+        mark, style = STATE_STYLE.get(d.state, ("?", ""))
+        table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
+                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(redact(d.last_error or "")))
+    return table
+
+
+# -- channels check, site build and publish ------------------------------------------------------
+
+
+def print_checks(results: Sequence[CheckResult], secrets: Sequence[str]) -> None:
+    if not results:
+        console().print("No channels or publish targets configured. See `broadcaster init` for examples.", markup=False)
+        return
+    table = Table(box=None, header_style="bold")
+    for column in ("destination", "target", "", "detail"):
+        table.add_column(column)
+    for result in results:
+        mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
+        # What a server answered may echo a credential, in any case or encoding.
+        table.add_row(Text(result.channel), Text(result.target), mark, Text(redact(result.detail, secrets)))
+    console().print(table)
+
+
+def print_site_publication(config: Config, published: SitePublication) -> None:
+    out, secrets = console(), config.secret_values()  # what a storage service or git answered may echo a credential
+    out.print(f"Built {len(published.built.hashes)} files into {config.output_dir}.", markup=False)
+    if published.built.problems:
+        print_left_out(published.built.problems, secrets)
+    for upload in published.uploads:
+        if upload.ok:
+            out.print(Text("  ✓ ", style="green") + Text(redact(f"{upload.name}: {upload.remote_id}", secrets)))
+        else:
+            out.print(Text("  ✗ ", style="red") + Text(redact(f"{upload.name}: {upload.error}", secrets)))
+    if not published.uploads:
+        out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
+
+
+def print_left_out(problems: Sequence[str], secrets: Sequence[str]) -> None:
+    """Incidents a build left out: loud, on standard error, each with its id (and no secret)."""
+    err = console(stderr=True)
+    for problem in problems:
+        err.print(Text("✗ " + redact(problem, secrets), style="red"))
+    err.print(Text("The rest of the site was built. See `broadcaster show ID` for each record."))

@@ -1,0 +1,145 @@
+"""Commands that publish an update: post, resolve, preview; and retry, which sends what is not sent yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from broadcaster.cli.group import EXIT_DELIVERY
+from broadcaster.cli.options import (
+    common,
+    complete_incident,
+    load_config,
+    message_options,
+    open_store,
+    template_options,
+)
+from broadcaster.cli.publishing import publish_command, read_message
+from broadcaster.errors import InputError
+
+
+@click.command()
+@click.argument("message", required=False)
+@click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident,
+              help="Post an update to this incident (omit for a new incident).")
+@click.option("--title", "-t", help="Title of a new incident (or a new title).")
+@click.option("--impact", help="none, minor, major or critical.")
+@click.option("--status", "-s", help="investigating (default), identified, monitoring or resolved.")
+@click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
+@template_options
+@message_options
+@common
+@click.pass_context
+def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
+    """Post a new incident, or an update with --incident ID.
+
+    MESSAGE is the public text; `-` reads it from standard input, and on a
+    terminal with no MESSAGE your $EDITOR opens. Write private detail inside
+    [private]...[/private], or with --private, --customer and --ticket.
+    """
+    _post(ctx, message, options)
+
+
+@click.command()
+@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
+@click.argument("message", required=False)
+@message_options
+@common
+@click.pass_context
+def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **options: Any) -> None:
+    """Resolve an incident, with an optional closing MESSAGE."""
+    options.update(incident_id=incident_id, status="resolved", title=None, impact=None, reopen=False)
+    _post(ctx, message or "This incident has been resolved.", options)
+
+
+@click.command()
+@click.argument("message", required=False)
+@click.option("--incident", "-i", "incident_id", metavar="ID")
+@click.option("--title", "-t")
+@click.option("--impact")
+@click.option("--status", "-s")
+@click.option("--reopen", is_flag=True)
+@template_options
+@message_options
+@common
+@click.pass_context
+def preview(ctx: click.Context, /, message: str | None, **options: Any) -> None:
+    """Show exactly what every destination would receive (same options as post); sends nothing."""
+    options["dry_run"] = True
+    _post(ctx, message, options)
+
+
+def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -> None:
+    from broadcaster import compose, operations
+
+    config = load_config(ctx)
+    options = operations.with_template(config, options)
+    message = message if message is not None else options.pop("template_message", None)
+    store = open_store(ctx)
+    existing = operations.find_incident(store, options["incident_id"]) if options.get("incident_id") else None
+    text = read_message(message, existing, store)
+    draft = compose.Draft(
+        message=text,
+        incident_id=existing.id if existing else None,
+        title=options.get("title"),
+        impact=options.get("impact"),
+        status=options.get("status"),
+        components=options["components"],
+        private=options["private"],
+        customers=options["customers"],
+        tickets=options["tickets"],
+        etr=options["etr"],
+        next_update=options["next_update"],
+        reopen=bool(options.get("reopen")),
+    )
+
+    def run(**extra: Any) -> Any:
+        return operations.post(config, store, draft, only=options["only"], skip=options["skip"], **extra)
+
+    publish_command(ctx, run, options)
+
+
+@click.command()
+@click.argument("incident_id", metavar="[INCIDENT]", required=False, shell_complete=complete_incident)
+@click.option("--include-unknown", is_flag=True, help="Also resend posts whose fate is unknown (may post twice).")
+@click.option("--mark-unknown-sent", is_flag=True,
+              help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
+@click.option("--remote-id", "remote_ids", multiple=True, metavar="DEST[:CHAT]=ID",
+              help="With --mark-unknown-sent: the id or link of the post you found, so later updates thread under it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@common
+@click.pass_context
+def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
+          remote_ids: tuple[str, ...], as_json: bool) -> None:
+    """Send every delivery not yet sent, oldest first. Never posts again what was sent.
+
+    A post is `unknown` when its request may have reached the service but no
+    answer came back (a timeout, a dropped connection, a process killed
+    mid-request): it may or may not exist, so it is not resent by itself.
+    Check the destination, then either resend it (--include-unknown) or record
+    it as sent (--mark-unknown-sent, with --remote-id to keep threading under
+    it). The site and its publish targets are simply redone.
+    """
+    from broadcaster import operations
+    from broadcaster.cli import output
+
+    if include_unknown and mark_unknown_sent:
+        raise InputError("choose one: --include-unknown resends unknown deliveries, --mark-unknown-sent records them as sent.")
+    if remote_ids and not mark_unknown_sent:
+        raise InputError("--remote-id goes with --mark-unknown-sent: it records the id of a post you found.")
+    config = load_config(ctx)
+    store = open_store(ctx)
+    out = output.console()
+    found = operations.find_incident(store, incident_id).id if incident_id else None
+    if mark_unknown_sent:
+        output.print_marked_sent(out, operations.mark_unknown_sent(config, store, found, remote_ids))
+    targets = [(d.destination, d.target) for d in operations.retry_todo(config, store, found, include_unknown=include_unknown)]
+    with output.progress_for(out, targets, as_json) as progress:
+        result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress)
+    output.print_retry(out, found, result, as_json)
+    if result.failed:
+        ctx.exit(EXIT_DELIVERY)
+
+
+COMMANDS = (post, resolve, preview, retry)

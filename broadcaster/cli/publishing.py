@@ -1,0 +1,83 @@
+"""The one path of every command that publishes new text: preview, confirm, publish with progress, report."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from broadcaster.cli.group import EXIT_DELIVERY
+from broadcaster.cli.options import load_config
+from broadcaster.delivery import DeliveryState
+from broadcaster.errors import InputError
+
+
+def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Preview, confirm (public posts cannot be taken back), publish with live progress, report.
+
+    ``run(dry_run=..., progress=...)`` performs the publication; every command
+    that publishes new text goes through here.
+    """
+    from broadcaster.cli import output
+
+    out, config = output.console(), load_config(ctx)
+    if options.get("dry_run"):
+        result = run(dry_run=True)
+        output.print_post_result(out, result, options["as_json"], config)
+        refuse_leaking_preview(result)
+        return
+    preview_result = run(dry_run=True)
+    confirm_publication(preview_result, options["yes"])
+    targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
+    with output.progress_for(out, targets, options["as_json"]) as progress:
+        result = run(progress=progress)
+    output.print_post_result(out, result, options["as_json"], config)
+    if result.failed:
+        ctx.exit(EXIT_DELIVERY)
+
+
+def refuse_leaking_preview(result: Any) -> None:
+    """A dry run whose public rendering holds private detail says so and exits 2 (nothing was stored or sent)."""
+    refused = sorted({p.destination for p in result.previews if p.refused})
+    if refused:
+        raise InputError(
+            f"the public rendering for {', '.join(refused)} holds private detail of this update, so the egress "
+            "guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
+            "text out of the public message and title, or leave those destinations out with --skip."
+        )
+
+
+def read_message(message: str | None, existing: Any, store: Any) -> str:
+    """The message from the argument, standard input (``-``) or the editor."""
+    if message == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"standard input is not UTF-8 text (byte {exc.start}); convert it and try again.") from exc
+    if message is None:
+        from broadcaster.cli import output
+
+        if not output.is_terminal():
+            raise InputError("no MESSAGE given. Pass it as an argument, or `-` to read it from standard input.")
+        from broadcaster.compose_editor import compose_in_editor
+
+        return compose_in_editor(existing, store.updates(existing.id) if existing else [])
+    if any("\udc80" <= ch <= "\udcff" for ch in message):
+        raise InputError("the message is not valid UTF-8 text; fix your terminal's encoding or pass it with `-` from a UTF-8 file.")
+    return message
+
+
+def confirm_publication(preview_result: Any, yes: bool) -> None:
+    """Public posts cannot be taken back: show what goes where and ask, unless --yes."""
+    from broadcaster.cli import output
+
+    if yes:
+        return
+    if not output.is_terminal():
+        raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
+    output.print_confirmation(output.console(), preview_result.previews)
+    if not click.confirm("Publish now?", default=False):
+        raise InputError("not published: nothing was stored or sent.")

@@ -1,0 +1,119 @@
+"""The ``--json`` shapes of every command, in one place: a stable contract (tests/test_golden_json.py).
+
+Pure functions from what the operations return to plain dicts. ``show`` is the
+operator's own view of an incident, so its records hold the private detail
+(marked as such by their keys); this module and the store are the only
+broadcaster modules that read an update's private fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.delivery import DeliveryState
+from broadcaster.messages.visibility import full_text, full_title, public_text
+from broadcaster.redaction import redact
+
+if TYPE_CHECKING:
+    from broadcaster.lifecycle import TickResult
+    from broadcaster.messages.model import Update
+    from broadcaster.operations import PostResult, RetryResult
+    from broadcaster.operations.listing import IncidentRecord, IncidentSummary
+    from broadcaster.store import Delivery
+
+
+def _scrubbed(text: str | None) -> str | None:
+    """A stored text as shown: rows written before a secret was known to redaction are scrubbed here."""
+    return redact(text) if text else text
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "incident_id": delivery.incident_id,
+        "sequence": delivery.sequence,
+        "destination": delivery.destination,
+        "target": delivery.target,
+        "visibility": delivery.visibility,
+        "state": delivery.state,
+        "remote_id": delivery.remote_id,
+        "thread_ref": delivery.thread_ref,
+        "attempts": delivery.attempts,
+        "error": _scrubbed(delivery.last_error),
+        "parts": list(delivery.parts),
+        "updated_at": delivery.updated_at.isoformat(),
+    }
+
+
+def update_json(update: Update) -> dict[str, Any]:
+    """One update as the operator may see it: the public text and every private detail, keyed apart."""
+    return {
+        "sequence": update.sequence, "status": update.status.value, "created_at": update.created_at.isoformat(),
+        "message": public_text(update.raw_message), "private_message": full_text(update.raw_message),
+        "private_note": update.private_note, "customers": list(update.customers), "tickets": list(update.tickets),
+        "etr": update.etr.isoformat() if update.etr else None,
+        "next_update_by": update.next_update_by.isoformat() if update.next_update_by else None,
+        "author": update.author,
+    }
+
+
+def incident_json(record: IncidentRecord) -> dict[str, Any]:
+    incident = record.incident
+    return {
+        "id": incident.id, "title": incident.title, "private_title": full_title(incident),
+        "status": incident.status.value, "impact": incident.impact.value, "kind": incident.kind,
+        "created_at": incident.created_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "components": [{"id": c.id, "status": c.status.value} for c in incident.components],
+        "updates": [update_json(u) for u in record.updates],
+        "deliveries": [delivery_json(d) for d in record.deliveries],
+    }
+
+
+def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.incident.id, "title": s.incident.title, "status": s.incident.status.value,
+            "impact": s.incident.impact.value, "kind": s.incident.kind, "open": s.incident.is_open,
+            "overdue": s.overdue, "created_at": s.incident.created_at.isoformat(),
+            "resolved_at": s.incident.resolved_at.isoformat() if s.incident.resolved_at else None,
+        }
+        for s in summaries
+    ]
+
+
+def post_result_json(result: PostResult) -> dict[str, Any]:
+    return {
+        "incident_id": result.incident.id,
+        "sequence": result.update.sequence,
+        "status": result.update.status.value,
+        "title": result.incident.title,
+        "new_incident": result.new,
+        "dry_run": result.dry_run,
+        "notices": [o.as_json() for o in result.notices],
+        "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
+            {
+                "destination": p.destination, "target": p.target, "visibility": p.visibility,
+                "state": p.state if p.state == DeliveryState.SKIPPED else DeliveryState.FAILED if p.refused else DeliveryState.PENDING,
+                "remote_id": None, "error": p.refused or p.reason or None,
+                "rendered": p.rendered.messages if p.rendered and not p.refused else None,
+            }
+            for p in result.previews
+        ],
+    }
+
+
+def retry_json(incident_id: str | None, result: RetryResult) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "deliveries": [o.as_json() for o in result.outcomes],
+        "unknown": [delivery_json(d) for d in result.unknown],
+    }
+
+
+def tick_json(result: TickResult) -> dict[str, Any]:
+    return {
+        "busy": result.busy,
+        "actions": result.actions,
+        "deliveries": [o.as_json() for r in result.results for o in [*r.outcomes, *r.notices]],
+    }

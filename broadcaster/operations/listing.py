@@ -1,0 +1,55 @@
+"""What ``list`` and ``show`` read: incidents with what an operator needs to know about each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from broadcaster.config import Config
+from broadcaster.delivery import OPEN_STATES
+from broadcaster.messages.model import Incident, Update
+from broadcaster.notices import missed_promise
+from broadcaster.operations.posting import find_incident
+from broadcaster.operations.retrying import reap
+from broadcaster.store import Delivery, Store, utcnow
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """One row of ``list``."""
+
+    incident: Incident
+    updates: int
+    undelivered: int  # deliveries not sent or skipped yet (pending, sending, failed, unknown)
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """All of ``show``: the incident, its timeline and every delivery of it."""
+
+    incident: Incident
+    updates: list[Update]
+    deliveries: list[Delivery]
+
+
+def list_incidents(store: Store, *, limit: int, now: datetime | None = None) -> list[IncidentSummary]:
+    """Open incidents first, then the most recent, each with its counts and whether a promise is late."""
+    now = now or utcnow()
+    return [
+        IncidentSummary(
+            incident,
+            updates=len(store.updates(incident.id)),
+            undelivered=len(store.deliveries(incident_id=incident.id, states=tuple(OPEN_STATES))),
+            overdue=missed_promise(store, incident, now) is not None,
+        )
+        for incident in store.list_incidents(limit=limit)
+    ]
+
+
+def incident_record(config: Config, store: Store, incident_id: str) -> IncidentRecord:
+    """The incident (a typo gets suggestions) as it stands, deliveries left ``sending`` by a dead command
+    shown as ``unknown``."""
+    reap(config, store)
+    incident = find_incident(store, incident_id)
+    return IncidentRecord(incident, store.updates(incident.id), store.deliveries(incident_id=incident.id))

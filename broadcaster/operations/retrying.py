@@ -1,0 +1,133 @@
+"""Retrying: store -> deliveries not yet sent -> deliver -> outcomes; and settling posts whose fate is unknown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from broadcaster.config import Config
+from broadcaster.delivery import DONE_STATES, DeliveryState
+from broadcaster.destination import Destination
+from broadcaster.destinations import destinations
+from broadcaster.engine import Outcome, Progress, Publisher
+from broadcaster.errors import InputError
+from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries
+from broadcaster.store import Delivery, PlannedDelivery, Store
+
+
+def reap(config: Config, store: Store) -> None:
+    """Settle deliveries left ``sending`` by a command that died: their fate is ``unknown`` from now on."""
+    Publisher(config, store).reap()
+
+
+def mark_unknown_sent(
+    config: Config, store: Store, incident_id: str | None = None, remote_ids: Sequence[str] = ()
+) -> list[tuple[Delivery, str]]:
+    """The operator checked: the posts whose fate was unknown are there. Never resend them.
+
+    ``remote_ids`` (``DEST[:TARGET]=ID or link``) give the post ids the operator
+    found, so later updates keep threading under them. Returns each delivery
+    marked, with a sentence on what its follow-ups will thread under.
+    Site and host deliveries are left to ``retry``, which simply redoes them.
+    """
+    reap(config, store)
+    all_destinations = destinations(config)
+    unknown = [
+        d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
+        if d.destination not in all_destinations or not all_destinations[d.destination].idempotent
+    ]
+    given = _remote_ids_for(all_destinations, unknown, remote_ids)
+    marked = []
+    for delivery in unknown:
+        if store.claim(delivery.id, "operator", include_unknown=True):
+            # A post in parts whose first part was confirmed before its command died has a known id.
+            remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
+            store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send")
+            marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
+    return marked
+
+
+def _remote_ids_for(
+    all_destinations: dict[str, Destination], unknown: Sequence[Delivery], remote_ids: Sequence[str]
+) -> dict[int, str]:
+    """Match each ``DEST[:TARGET]=REF`` to exactly one unknown delivery; the remote id per delivery id."""
+    found: dict[int, str] = {}
+    for pair in remote_ids:
+        where, sep, reference = pair.partition("=")
+        name, _, target = where.strip().partition(":")
+        matches = [d for d in unknown if d.destination == name and (not target or d.target == target)]
+        if not sep or len(matches) != 1:
+            choices = ", ".join(sorted({d.destination + (f":{d.target}" if d.target else "") for d in unknown})) or "none"
+            problem = "write it as DEST=ID or DEST:CHAT=ID" if not sep else (
+                "matches no delivery whose fate is unknown" if not matches else
+                "matches several deliveries whose fate is unknown (name the incident, or the chat as DEST:CHAT)")
+            raise InputError(f"--remote-id {pair!r}: {problem}. Unknown here: {choices}.")
+        delivery = matches[0]
+        destination = all_destinations.get(name)
+        if destination is None:
+            raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
+        try:
+            found[delivery.id] = destination.remote_id_from(reference, delivery.target)
+        except InputError as exc:
+            raise InputError(f"--remote-id {pair!r}: {exc}") from exc
+    return found
+
+
+def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
+    """What later updates to this destination will thread under, said plainly."""
+    if remote_id:
+        return f"later updates thread under {remote_id}"
+    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    known = [d for d in earlier if d.state == DeliveryState.SENT and d.remote_id]
+    if known:
+        return f"its post id is unknown; later updates thread under update #{known[-1].sequence}'s post instead"
+    return (
+        "its post id is unknown, so later updates there start a new thread; to keep one thread, give the "
+        f"post's id or link: --remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
+    )
+
+
+@dataclass
+class RetryResult:
+    outcomes: list[Outcome]
+    unknown: list[Delivery]  # posts whose fate is unknown, left for the operator to settle
+
+    @property
+    def failed(self) -> bool:
+        """Something is still not sent: a delivery failed, or a post's fate is unknown."""
+        return bool(self.unknown) or any(o.state not in DONE_STATES for o in self.outcomes)
+
+
+def retry(
+    config: Config,
+    store: Store,
+    incident_id: str | None = None,
+    *,
+    include_unknown: bool = False,
+    progress: Progress | None = None,
+) -> RetryResult:
+    """Send every delivery not yet sent, oldest first.
+
+    A post whose fate is ``unknown`` is resent only with ``include_unknown``;
+    site and host deliveries are redone whatever their state, since uploading
+    again is harmless.
+    """
+    if incident_id:
+        incident_id = find_incident(store, incident_id).id
+    publisher = Publisher(config, store, progress=progress)
+    publisher.reap()
+    todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
+    refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
+    outcomes = publisher.deliver(todo, include_unknown=include_unknown)
+    unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
+    return RetryResult(outcomes, unknown)
+
+
+def retry_todo(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> list[Delivery]:
+    """What ``retry`` sends, oldest first."""
+    states = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN) if include_unknown else (DeliveryState.PENDING, DeliveryState.FAILED)
+    todo = store.deliveries(incident_id=incident_id, states=states)
+    if not include_unknown:
+        todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == DeliveryState.UNKNOWN]
+    todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
+    return todo

@@ -1,0 +1,66 @@
+"""The site as a whole: a full build from the store, and its upload to every publish target."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from broadcaster.config import Config
+from broadcaster.store import Store
+
+if TYPE_CHECKING:
+    from broadcaster.site.hosts import BuiltSite
+
+
+def rebuild_site(config: Config, store: Store) -> BuiltSite:
+    """A full build of the site from the whole store (``broadcaster site build``).
+
+    Raises ``ConfigError`` when the output folder is not broadcaster's; incidents
+    that cannot be shown are left out and named in ``BuiltSite.problems``.
+    """
+    from broadcaster.site.source import rebuild
+
+    return rebuild(config, store)
+
+
+@dataclass(frozen=True)
+class HostUpload:
+    """One publish target's upload: where it now serves the site, or why it failed."""
+
+    name: str
+    remote_id: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass(frozen=True)
+class SitePublication:
+    built: BuiltSite
+    uploads: list[HostUpload]
+
+    @property
+    def ok(self) -> bool:
+        return all(u.ok for u in self.uploads) and not self.built.problems
+
+
+def publish_site(config: Config, store: Store) -> SitePublication:
+    """``site publish``: a full build, then an upload to every ``[publish.NAME]`` target, one by one.
+
+    A target that fails is reported and the others still get the site.
+    """
+    from broadcaster.destinations import publish_targets
+    from broadcaster.errors import DeliveryError
+
+    built = rebuild_site(config, store)
+    uploads = []
+    for target in publish_targets(config):
+        try:
+            receipt = asyncio.run(target.publish(store, built, wait=config.engine.deadline))
+            uploads.append(HostUpload(target.name, remote_id=receipt.remote_id))
+        except DeliveryError as exc:
+            uploads.append(HostUpload(target.name, error=str(exc)))
+    return SitePublication(built, uploads)
