@@ -16,6 +16,9 @@ bytes and calendars never see phantom changes:
   cancel``: see ``status.is_cancelled``), ``CONFIRMED`` otherwise; a cancelled
   window also says so in its description, for calendars that ignore STATUS.
 
+Its own words (the calendar's name and description, "Cancelled.") are in
+``[page] language``; the names of the format (``FRAME``) are not words and stay.
+
 With no window the file is a calendar without events (RFC 5545 asks for one
 component, but subscribers keep a subscription that lists nothing, while a
 missing file or a made-up event would break it or mislead).
@@ -30,6 +33,7 @@ from urllib.parse import urlsplit
 from icalendar import STATUS, Calendar, Event
 
 from broadcaster.config import PageConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.markdown import plain_text
 from broadcaster.messages.visibility import PublicIncident
 from broadcaster.site import status as st
@@ -39,12 +43,6 @@ from broadcaster.site.pages import incident_path
 CALENDAR = "maintenance.ics"
 PRODID = "-//broadcaster//maintenance calendar//EN"
 REFRESH = timedelta(hours=1)  # what the page's own caching allows; calendars poll no faster
-# The calendar's own words (the page's language catalogue takes them over).
-WORDS = {
-    "name": "{title}: maintenance",
-    "description": "Scheduled maintenance of {title}.",
-    "cancelled": "Cancelled.",
-}
 
 # The names the format itself prints (what the library writes around our text). They are here as
 # literals for the egress guard's own words (broadcaster.own_words): a customer named "Interval"
@@ -72,7 +70,11 @@ def sequence(incident: PublicIncident) -> int:
 def _description(incident: PublicIncident) -> str:
     latest = st.latest_news(incident)
     text = plain_text(latest.message) if latest else ""
-    return f"{WORDS['cancelled']}\n\n{text}".strip() if st.is_cancelled(incident) else text
+    if not st.is_cancelled(incident):
+        return text
+    # TRANSLATORS: first line of a cancelled maintenance window's description in the calendar.
+    cancelled = i18n.gettext("Cancelled.")
+    return f"{cancelled}\n\n{text}".strip()
 
 
 def _event(page: PageConfig, incident: PublicIncident) -> Event:
@@ -98,8 +100,9 @@ def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> byt
     calendar = Calendar.new(
         prodid=PRODID,
         uid=_uid(page, "calendar"),
-        name=WORDS["name"].format(title=page.title),
-        description=WORDS["description"].format(title=page.title),
+        # TRANSLATORS: the calendar's name in a reader's calendar app, e.g. "Example status: maintenance".
+        name=i18n.gettext("%(page)s: maintenance") % {"page": page.title},
+        description=i18n.gettext("Scheduled maintenance of %(page)s.") % {"page": page.title},
         url=page.base_url + CALENDAR if page.base_url else None,
         refresh_interval=REFRESH,
     )
