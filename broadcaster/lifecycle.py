@@ -16,7 +16,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError, InputError
-from broadcaster.messages import gate
+from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import PRIVATE_KINDS, validate_message
 from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
@@ -127,11 +127,49 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
     return publish(config, store, incident, update, new=True, only=only, skip=skip, dry_run=dry_run, progress=progress)
 
 
-def maintenance_step(config: Config, store: Store, incident_id: str, status: str, message: str, **options: Any) -> PostResult:
-    """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``."""
+def maintenance_step(config: Config, store: Store, incident_id: str, status: str, message: str | None,
+                     **options: Any) -> PostResult:
+    """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``.
+
+    No ``message``: the step's standard one, in ``[page] language``."""
     # The operator's texts through the gate once, before the loop that reads and writes the store.
-    draft = compose.admit(compose.Draft(message=message, status=status, private=options.pop("private", "")))
+    text = message or _standard_message(config, status)
+    draft = compose.admit(compose.Draft(message=text, status=status, private=options.pop("private", "")))
     return again_on_conflict(lambda: _step(config, store, find_incident(store, incident_id), draft, **options))
+
+
+def cancel_maintenance(config: Config, store: Store, incident_id: str, message: str | None,
+                       **options: Any) -> PostResult:
+    """Call off a window that has not started: it is completed before its start, which the page,
+    the JSON and the calendar read as cancelled (``site.status.is_cancelled``).
+
+    No ``message``: the standard one, in ``[page] language``."""
+    text = message or _standard_message(config, "cancelled")
+    draft = compose.admit(compose.Draft(message=text, status="completed", private=options.pop("private", "")))
+
+    def attempt() -> PostResult:
+        incident = find_incident(store, incident_id)
+        if incident.kind == "maintenance":
+            _refuse_started(incident, utcnow())
+        return _step(config, store, incident, draft, **options)
+
+    return again_on_conflict(attempt)
+
+
+def _standard_message(config: Config, step: str) -> str:
+    with i18n.speaking(config.page.language):
+        return words.maintenance_message(step)
+
+
+def _refuse_started(incident: Incident, now: datetime) -> None:
+    started = incident.status != Status.SCHEDULED or (
+        incident.scheduled_start is not None and incident.scheduled_start <= now
+    )
+    if started:
+        raise InputError(
+            f"{incident.id} has already started ({incident.status.value}); a window that began cannot be "
+            f"cancelled. Nothing was stored or sent. End it with `broadcaster maintenance complete {incident.id}`."
+        )
 
 
 def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, **options: Any) -> PostResult:
@@ -210,11 +248,11 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         return None
     if incident.status is Status.SCHEDULED and start <= now:
         return f"started {incident.id}", lambda: _step(
-            config, store, incident, compose.Draft("The scheduled maintenance has started.", status="in_progress"),
+            config, store, incident, compose.Draft(_standard_message(config, "in_progress"), status="in_progress"),
             progress=progress)
     if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
         return f"completed {incident.id}", lambda: _step(
-            config, store, incident, compose.Draft("The scheduled maintenance is complete.", status="completed"),
+            config, store, incident, compose.Draft(_standard_message(config, "completed"), status="completed"),
             progress=progress)
     if incident.status is Status.SCHEDULED and lead and start - lead <= now:
         if any(u.kind == "reminder" for u in store.updates(incident.id)):

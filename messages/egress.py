@@ -61,6 +61,9 @@ SLACK_BLOCKS = "application/x-slack-blocks+json"  # Block Kit JSON whose strings
 
 _TAG = re.compile(r"<[^<>]*>")
 _SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
+CALENDAR = "text/calendar"  # iCalendar: folded lines, backslash escapes
+_FOLD = re.compile(r"\r?\n[ \t]")
+_ICAL_ESCAPE = re.compile(r"\\([\\;,nN])")
 # Markdown and mrkdwn emphasis and escapes, which never belong to a value as readers see it.
 _MARKUP = re.compile(r"[\\*_~`]")
 _PUNCTUATION = re.compile(r"[\W_]+")
@@ -225,6 +228,10 @@ def _readings(text: str, media_type: str) -> list[str]:
     if media_type == SLACK_MRKDWN:
         unlinked = _SLACK_LINK.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
         return [html.unescape(unlinked)]
+    if media_type == CALENDAR:
+        # RFC 5545: lines folded at 75 octets (a value may be cut across a fold), TEXT escaped.
+        unfolded = _FOLD.sub("", text)
+        return [unfolded, _ICAL_ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), unfolded)]
     if "html" in media_type or "xml" in media_type:
         shown = html.unescape(_TAG.sub("", html.unescape(_TAG.sub("", text))))
         return [html.unescape(html.unescape(text)), shown]

@@ -80,3 +80,18 @@ def impact_label(impact: str) -> str:
 def kind_label(kind: str) -> str:
     """An update's kind ("postmortem", "correction", ...) as a word; an unknown kind as itself, capitalised."""
     return _kinds(i18n.current_language()).get(kind, kind.capitalize())
+
+
+def maintenance_message(step: str) -> str:
+    """The public message of a maintenance step the operator wrote none for, in the language in effect.
+
+    ``step``: in_progress, verifying, completed or cancelled. It is stored as the
+    update's text, so it stays in the language it was posted in.
+    """
+    messages = {
+        "in_progress": i18n.gettext("The scheduled maintenance has started."),
+        "verifying": i18n.gettext("The work is done; we are verifying that everything works."),
+        "completed": i18n.gettext("The scheduled maintenance is complete."),
+        "cancelled": i18n.gettext("The scheduled maintenance has been cancelled."),
+    }
+    return messages[step]

@@ -373,3 +373,53 @@ def test_no_serious_accessibility_violations(open_page: Opener, path: str, schem
     if minor:
         print(f"axe (moderate/minor, not failing) on {name_of(path)} {scheme}:\n{b.describe_violations(minor)}")
     assert not serious, f"axe found serious problems on {name_of(path)} ({scheme}):\n{b.describe_violations(serious)}"
+
+
+# -- badges, component feeds, the calendar -------------------------------------------------------
+
+_BADGES_JS = """
+async (paths) => Promise.all(paths.map((path) => new Promise((resolve) => {
+  const img = new Image();
+  img.onload = () => resolve([path, img.naturalWidth, img.naturalHeight]);
+  img.onerror = () => resolve([path, 0, 0]);
+  img.src = path;
+})))
+"""
+
+
+def test_every_badge_renders_as_an_image(open_page: Opener) -> None:
+    page, log = open_page("")
+    paths = ["badge.svg", *(f"badges/{c.component.id}.svg" for c in COMPONENTS)]
+
+    drawn = page.evaluate(_BADGES_JS, paths)
+
+    assert [(path, width > 40, height) for path, width, height in drawn] == [(path, True, 20) for path in paths]
+
+
+@pytest.mark.parametrize("viewport", [b.PHONE, b.DESKTOP], ids=["phone-375", "desktop-1280"])
+def test_each_component_links_its_own_feeds_and_they_load(open_page: Opener, viewport: dict[str, int]) -> None:
+    import feedparser
+
+    page, _ = open_page("", viewport=viewport)
+    ids = {c.component.name: c.component.id for c in COMPONENTS}
+    for row in page.locator("li.component").all():
+        component = ids[row.locator(".component-name").inner_text()]
+        links = row.locator(".component-feeds a")
+        hrefs = [links.nth(n).get_attribute("href") for n in range(links.count())]
+        assert hrefs == [f"components/{component}/atom.xml", f"components/{component}/feed.xml"]
+        assert all(links.nth(n).is_visible() for n in range(links.count()))
+        for href in hrefs:
+            response = page.request.get(page.url + href)
+            assert response.ok, href
+            assert not feedparser.parse(response.body()).bozo, href
+
+
+def test_the_calendar_is_linked_and_parses(open_page: Opener) -> None:
+    from icalendar import Calendar
+
+    page, _ = open_page("")
+    head = page.locator('link[rel="alternate"][type="text/calendar"]')
+    assert head.get_attribute("href") == "maintenance.ics"
+    assert page.locator('nav a[href="maintenance.ics"]').is_visible()
+    response = page.request.get(page.url + "maintenance.ics")
+    assert response.ok and Calendar.from_ical(response.body()).events == []  # no window in this site

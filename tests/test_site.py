@@ -212,8 +212,9 @@ def test_components_are_listed_by_group_with_their_current_status(site: Path) ->
     # API is hit by the open incident; the database's incident is resolved and its
     # maintenance has not started; email has no group and comes first.
     assert rows["API"].startswith("API Partial outage")
-    assert rows["Website"] == "Website Operational"
-    assert rows["Database"] == "Database Operational"
+    # Each component links to its own feeds (named for screen readers).
+    assert rows["Website"] == "Website Operational Atom feed of Website · RSS feed of Website"
+    assert rows["Database"] == "Database Operational Atom feed of Database · RSS feed of Database"
     assert next(iter(rows)) == "Email notifications"
 
 

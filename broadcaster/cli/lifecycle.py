@@ -79,7 +79,7 @@ def _read_file(path: str) -> str:
 
 @click.group()
 def maintenance() -> None:
-    """Scheduled maintenance: schedule, start, verifying, complete.
+    """Scheduled maintenance: schedule, start, verifying, complete, cancel.
 
     Post updates in between with `broadcaster post -i ID`; `broadcaster tick`
     starts and completes windows at their scheduled times.
@@ -111,7 +111,7 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     publish_command(ctx, run, options)
 
 
-def _step_command(name: str, status: str, default_message: str, help_text: str) -> None:
+def _step_command(name: str, status: str, help_text: str) -> None:
     @maintenance.command(name, help=help_text)
     @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
     @click.argument("message", required=False)
@@ -125,16 +125,20 @@ def _step_command(name: str, status: str, default_message: str, help_text: str) 
         config, store = load_config(ctx), open_store(ctx)
 
         def run(**extra: Any) -> Any:
-            return lifecycle.maintenance_step(config, store, incident_id, options.get("status") or status,
-                                              message or default_message, private=private,
-                                              only=options["only"], skip=options["skip"], **extra)
+            # No message: the step's standard one, in [page] language (lifecycle picks it).
+            chosen = {"private": private, "only": options["only"], "skip": options["skip"], **extra}
+            if status == CANCEL:
+                return lifecycle.cancel_maintenance(config, store, incident_id, message, **chosen)
+            return lifecycle.maintenance_step(config, store, incident_id, status, message, **chosen)
 
         publish_command(ctx, run, options)
 
 
-_step_command("start", "in_progress", "The scheduled maintenance has started.", "Start a scheduled maintenance window now.")
-_step_command("verifying", "verifying", "The work is done; we are verifying that everything works.", "Mark a maintenance window as verifying.")
-_step_command("complete", "completed", "The scheduled maintenance is complete.", "Complete a maintenance window.")
+CANCEL = "cancelled"  # not a status: cancelling completes a window before its start
+_step_command("start", "in_progress", "Start a scheduled maintenance window now.")
+_step_command("verifying", "verifying", "Mark a maintenance window as verifying.")
+_step_command("complete", "completed", "Complete a maintenance window.")
+_step_command("cancel", CANCEL, "Cancel a maintenance window that has not started (the calendar marks it cancelled).")
 
 
 # -- tick --------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ values of the incidents it shows before it is written (defence in depth).
 What a build writes:
 
 * always, from ``data.incidents`` (and ``data.uptime`` for the uptime bars and
-  ``uptime_90d``): ``index.html``, ``feed.xml``, ``atom.xml``, ``summary.json``
-  and the fingerprinted static assets;
+  ``uptime_90d``): ``index.html``, ``feed.xml``, ``atom.xml``, ``summary.json``,
+  Statuspage's ``api/v2/*.json``, ``badge.svg`` and ``badges/<component>.svg``,
+  ``maintenance.ics``, ``components/<id>/feed.xml`` and ``atom.xml``, and the
+  fingerprinted static assets;
 * ``incidents/<id>.html`` for each incident in ``pages`` (the changed one on an
   incremental publish, every incident on a full build), plus any incident of
   ``data.incidents`` whose page is missing, so the index never links to
@@ -40,11 +42,11 @@ from pathlib import Path
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
 from broadcaster.messages import i18n
-from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, Template, guard, readable_text
+from broadcaster.messages.egress import CALENDAR, Compared, LeakRefused, PrivateValues, Template, guard, readable_text
 from broadcaster.messages.uptime import DayUptime
 from broadcaster.messages.visibility import PublicIncident, incident_without_text
 from broadcaster.own_words import own_words
-from broadcaster.site import feeds, summary
+from broadcaster.site import api, badges, feeds, ical
 from broadcaster.site import pages as html
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
@@ -224,10 +226,17 @@ class _Build:
 
     def _render_linking(self, shown: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
         data, now = self.data, utc(self.data.now)
-        feed = feeds.build_feeds(data.page, data.components, shown, now)
-        json = summary.build_summary(data.page, data.components, shown, now, data.uptime)
-        index = html.render_index(data.page, data.components, shown, now, data.uptime)
-        return [("feed.xml", feed.rss), ("atom.xml", feed.atom), ("summary.json", json), ("index.html", index)]
+        page, components = data.page, data.components
+        feed = feeds.build_feeds(page, components, shown, now)
+        index = html.render_index(page, components, shown, now, data.uptime)
+        return [
+            ("feed.xml", feed.rss), ("atom.xml", feed.atom),
+            *feeds.build_component_feeds(page, components, shown, now),
+            *api.build_api(page, components, shown, now, data.uptime),
+            *badges.build_badges(page, components, shown, now),
+            (ical.CALENDAR, ical.build_calendar(page, shown)),
+            ("index.html", index),
+        ]
 
     def _breaking(self, shown: list[PublicIncident]) -> list[PublicIncident]:
         """The incidents that make the linking files fail to render on their own."""
@@ -287,8 +296,11 @@ def _fails(action: Callable[[], object]) -> bool:
     return False
 
 
+_MEDIA = {".json": "application/json", ".html": "text/html", ".ics": CALENDAR, ".svg": "image/svg+xml"}
+
+
 def _media(path: str) -> str:
-    return "application/json" if path.endswith(".json") else "text/html" if path.endswith(".html") else "application/xml"
+    return _MEDIA.get(path[path.rfind("."):], "application/xml")
 
 
 def is_immutable(path: str) -> bool:

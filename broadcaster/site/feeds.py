@@ -18,24 +18,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.messages import i18n
+from broadcaster.messages.model import Component
 from broadcaster.messages.visibility import PublicIncident, PublicView
 from broadcaster.messages.words import kind_label
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
 from broadcaster.site.longform import excerpt
-from broadcaster.site.pages import incident_path, template
+from broadcaster.site.pages import component_folder, incident_path, template
 
 MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older ones themselves
 # A postmortem's entry carries its beginning and links to the rest: a book-length postmortem
 # would otherwise be rendered, checked and uploaded again with every later post, twice.
 POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the updated time of a feed without entries
 # Updates whose entry is titled by their kind, not by their status.
 KIND_TITLES = frozenset({st.POSTMORTEM, st.REMINDER})
 
@@ -96,13 +98,41 @@ def _entry(
     entry.summary(body, type="html")
 
 
-def _generator(page: PageConfig, updated: datetime) -> FeedGenerator:
-    generator = FeedGenerator()
-    generator.id(page.base_url or f"{URN_PREFIX}status")
-    generator.title(page.title)
-    generator.description(
-        page.description or i18n.gettext("Incident and maintenance updates from %(page)s.") % {"page": page.title}
+@dataclass(frozen=True)
+class Channel:
+    """Which feed: the whole page's, or one component's (``folder`` "components/<id>/")."""
+
+    feed_id: str
+    title: str
+    description: str
+    folder: str = ""
+
+
+def site_channel(page: PageConfig) -> Channel:
+    return Channel(
+        page.base_url or f"{URN_PREFIX}status",
+        page.title,
+        page.description or i18n.gettext("Incident and maintenance updates from %(page)s.") % {"page": page.title},
     )
+
+
+def component_channel(page: PageConfig, component: Component) -> Channel:
+    folder = component_folder(component.id)
+    names = {"page": page.title, "component": component.name}
+    return Channel(
+        f"{page.base_url}{folder}" if page.base_url else f"{URN_PREFIX}{folder}",
+        # TRANSLATORS: the title of one component's feed, e.g. "Example status: API".
+        i18n.gettext("%(page)s: %(component)s") % names,
+        i18n.gettext("Incident and maintenance updates about %(component)s from %(page)s.") % names,
+        folder,
+    )
+
+
+def _generator(page: PageConfig, channel: Channel, updated: datetime) -> FeedGenerator:
+    generator = FeedGenerator()
+    generator.id(channel.feed_id)
+    generator.title(channel.title)
+    generator.description(channel.description)
     generator.author({"name": page.title})
     generator.language(page.language)
     generator.generator("broadcaster")
@@ -126,13 +156,15 @@ def build_feeds(
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
+    channel: Channel | None = None,
 ) -> Feeds:
-    """Render feed.xml and atom.xml for the updates of ``incidents``."""
+    """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder)."""
+    channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(
         incidents, now
     )
-    generator = _generator(page, updated)
+    generator = _generator(page, channel, updated)
     body = template("feed_entry.html")
     context = {"times": Times(page.timezone), "names": Names(components)}
     for incident, update in pairs:
@@ -142,8 +174,34 @@ def build_feeds(
         link = entry_link(page, incident.header.id, update)
         html = body.render(context, update=update, text=text, cut=cut, link=link).strip()
         _entry(generator, page, incident, update, html)
-    _links(generator, page, "feed.xml", "application/rss+xml")
+    _links(generator, page, channel.folder + "feed.xml", "application/rss+xml")
     rss = generator.rss_str(pretty=True)
-    _links(generator, page, "atom.xml", "application/atom+xml")
+    _links(generator, page, channel.folder + "atom.xml", "application/atom+xml")
     atom = generator.atom_str(pretty=True)
     return Feeds(rss=rss, atom=atom)
+
+
+def touches(incident: PublicIncident, component_id: str) -> bool:
+    """Whether the incident or maintenance names the component, in its header or any update."""
+    named = {c.id for c in incident.header.components}
+    named.update(c.id for u in incident.updates for c in u.components)
+    return component_id in named
+
+
+def build_component_feeds(
+    page: PageConfig,
+    components: Sequence[ComponentConfig],
+    incidents: Sequence[PublicIncident],
+    now: datetime,
+) -> list[tuple[str, bytes]]:
+    """``components/<id>/feed.xml`` and ``atom.xml``: only what touches that component, bounded as the site's."""
+    files = []
+    for entry in components:
+        component = entry.component
+        channel = component_channel(page, component)
+        mine = [i for i in incidents if touches(i, component.id)]
+        # A feed with nothing to tell is dated NEVER: not the clock (phantom changes), and not the
+        # site's newest update, which would rewrite and upload every quiet component's feeds with each post.
+        feeds = build_feeds(page, components, mine, NEVER, channel)
+        files += [(channel.folder + "feed.xml", feeds.rss), (channel.folder + "atom.xml", feeds.atom)]
+    return files

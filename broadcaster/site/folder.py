@@ -38,7 +38,8 @@ FOLDER_MODE = 0o755  # published folders are world-readable by design, whatever 
 _SHOWN = 3
 # Paths a built site has: what a directory target that predates the marker may hold.
 _SITE_PATH = re.compile(
-    r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg))"
+    r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg)"
+    r"|api/v2/[a-z/-]+\.json|badge\.svg|badges/[^/]+\.svg|maintenance\.ics|components/[^/]+/(feed|atom)\.xml)"
 )
 
 Kind = Literal["missing", "empty", "ours", "foreign", "not-a-folder"]

@@ -38,6 +38,7 @@ from broadcaster.site.uptime import bars
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 INCIDENT_DIR = "incidents"
+COMPONENT_DIR = "components"
 # Incident ids become file names: refuse anything that could leave incidents/.
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 DESCRIPTION_CHARS = 160  # what search results show of a meta description
@@ -71,14 +72,24 @@ def assets() -> dict[str, Asset]:
 # -- Paths and URLs ------------------------------------------------------------
 
 
-def incident_path(incident_id: str) -> str:
-    """The incident page's path relative to the site root."""
-    if not _SAFE_ID.fullmatch(incident_id) or ".." in incident_id:
+def safe_name(name: str, what: str = "incident id") -> str:
+    """``name`` if it can be a file or folder name in the site (it cannot leave its folder)."""
+    if not _SAFE_ID.fullmatch(name) or ".." in name:
         raise InputError(
-            f"incident id {incident_id!r} cannot be used as a page name. "
+            f"{what} {name!r} cannot be used as a page name. "
             "Use letters, digits, '-', '_' and '.'; nothing was published."
         )
-    return f"{INCIDENT_DIR}/{incident_id}.html"
+    return name
+
+
+def incident_path(incident_id: str) -> str:
+    """The incident page's path relative to the site root."""
+    return f"{INCIDENT_DIR}/{safe_name(incident_id)}.html"
+
+
+def component_folder(component_id: str) -> str:
+    """The folder of a component's own feeds, relative to the site root, with a trailing '/'."""
+    return f"{COMPONENT_DIR}/{safe_name(component_id, 'component id')}/"
 
 
 def absolute(page: PageConfig, path: str) -> str | None:
@@ -115,6 +126,7 @@ def _environment() -> Environment:
     env.filters["summary"] = lambda text: _shorten(plain_text(text), SUMMARY_CHARS)
     env.globals.update(
         incident_path=incident_path,
+        component_folder=component_folder,
         duration=duration,
         badge=badge,
         kind_note=kind_note,

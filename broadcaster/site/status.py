@@ -216,3 +216,17 @@ def latest_news(incident: PublicIncident) -> PublicView | None:
         (u for u in reversed(incident.updates) if u.kind not in (POSTMORTEM, REMINDER)),
         incident.latest,
     )
+
+
+def is_cancelled(incident: PublicIncident) -> bool:
+    """A maintenance window completed before it started (``broadcaster maintenance cancel``).
+
+    Derived from the stored history, so no record says "cancelled": completed
+    without ever having been in progress or verifying, before its scheduled start.
+    """
+    header = incident.header
+    if not is_maintenance(header) or header.status != Status.COMPLETED or header.scheduled_start is None:
+        return False
+    if any(u.status in (Status.IN_PROGRESS, Status.VERIFYING) for u in incident.updates):
+        return False
+    return closed_at(incident) < utc(header.scheduled_start)

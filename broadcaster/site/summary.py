@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,7 @@ def _components(
     changed: dict[str, datetime],
     fallback: datetime,
     uptime: dict[str, UptimeBar],
+    page_id: str,
 ) -> list[dict[str, Any]]:
     """In the page's order: ungrouped components, then each group followed by its members."""
     rows: list[dict[str, Any]] = []
@@ -75,7 +77,7 @@ def _components(
             ids = [row.component.id for row in group.rows]
             newest = max((changed.get(i, fallback) for i in ids), default=fallback)
             entry = _component(
-                group_id, group.name, group.status, "", len(rows) + 1, newest, group_id=None
+                group_id, group.name, group.status, "", len(rows) + 1, newest, group_id=None, page_id=page_id
             )
             rows.append({**entry, "group": True, "components": ids})
         for row in group.rows:
@@ -88,6 +90,7 @@ def _components(
                 len(rows) + 1,
                 changed.get(component.id, fallback),
                 group_id=group_id,
+                page_id=page_id,
             )
             bar = uptime.get(component.id)
             entry["uptime_90d"] = json_percent(bar.percent) if bar and bar.percent is not None else None
@@ -104,9 +107,11 @@ def _component(
     updated: datetime,
     *,
     group_id: str | None,
+    page_id: str,
 ) -> dict[str, Any]:
     return {
         "id": component_id,
+        "page_id": page_id,
         "name": name,
         "status": status.value,
         "description": description or None,
@@ -190,14 +195,25 @@ def _incident(
     return row
 
 
-def build_summary(
+@dataclass(frozen=True)
+class Statuspage:
+    """The Statuspage objects of one build, cut once: every api/v2 file is a selection of these."""
+
+    page: dict[str, Any]
+    status: dict[str, str]
+    components: list[dict[str, Any]]
+    # Every incident and maintenance shown, as (incident, its Statuspage object), by start.
+    incidents: list[tuple[PublicIncident, dict[str, Any]]]
+
+
+def statuspage(
     page: PageConfig,
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
     uptime: Mapping[str, Sequence[DayUptime]] | None = None,
-) -> bytes:
-    """summary.json for ``incidents`` (only the open ones are listed, as on Statuspage)."""
+) -> Statuspage:
+    """The page, status, component and incident objects for ``incidents`` (open or recently closed)."""
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
     updated = st.updated_at(incidents, now)
     overall = st.overall(incidents, statuses, now)
@@ -207,25 +223,32 @@ def build_summary(
         _component_times(incidents),
         updated,
         bars(components, uptime or {}, now),
+        _slug(page.title),
     )
     by_id = {row["id"]: row for row in component_rows}
     names = Names(components)
-    open_ = sorted(
-        (i for i in incidents if not i.header.status.is_closed),
-        key=lambda i: (st.started_at(i.header), i.header.id),
+    ordered = sorted(incidents, key=lambda i: (st.started_at(i.header), i.header.id))
+    return Statuspage(
+        page=_page(page, updated),
+        status={"indicator": overall.indicator, "description": overall.description},
+        components=component_rows,
+        incidents=[(i, _incident(page, i, names, by_id)) for i in ordered],
     )
-    document = {
-        "page": _page(page, updated),
-        "status": {"indicator": overall.indicator, "description": overall.description},
-        "components": component_rows,
-        "incidents": [
-            _incident(page, i, names, by_id) for i in open_ if not st.is_maintenance(i.header)
-        ],
-        "scheduled_maintenances": [
-            _incident(page, i, names, by_id) for i in open_ if st.is_maintenance(i.header)
-        ],
+
+
+def summary_document(view: Statuspage) -> dict[str, Any]:
+    """Statuspage's summary: the status, every component, open incidents and open maintenance."""
+    return {
+        "page": view.page,
+        "status": view.status,
+        "components": view.components,
+        "incidents": [row for i, row in view.incidents if _open(i) and not st.is_maintenance(i.header)],
+        "scheduled_maintenances": [row for i, row in view.incidents if _open(i) and st.is_maintenance(i.header)],
     }
-    return encode(document)
+
+
+def _open(incident: PublicIncident) -> bool:
+    return not incident.header.status.is_closed
 
 
 def encode(document: dict[str, Any]) -> bytes:

@@ -11,20 +11,33 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.messages.egress import PrivateValues, guard
+from broadcaster.messages.egress import CALENDAR, PrivateValues, guard
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
     from broadcaster.delivery import CheckResult, Receipt
 
 # What the egress guard reads a file as, by its name.
-GUARD_TYPES = {".html": "text/html", ".xml": "application/xml", ".json": "application/json"}
+GUARD_TYPES = {
+    ".html": "text/html", ".xml": "application/xml", ".json": "application/json", ".svg": "image/svg+xml",
+    ".ics": CALENDAR,
+}
+# An incident page or a fingerprinted asset: what every other file of the site links to.
+_LINKED = re.compile(r"incidents/[^/]+\.html|[^/]+\.[0-9a-f]{8}\.[a-z0-9]+")
+
+
+def is_linking(path: str) -> bool:
+    """A file built from every incident shown (index, feeds, JSON, badges, calendar), not one
+    incident's page or an asset: uploaded after what it links to, and never replaced by a
+    build that read an older state of the store."""
+    return _LINKED.fullmatch(path) is None
 
 
 @dataclass(frozen=True)
@@ -73,8 +86,7 @@ class BuiltSite:
 
     @property
     def order(self) -> list[str]:
-        last = {"index.html", "feed.xml", "atom.xml", "summary.json"}
-        return sorted(self.hashes, key=lambda p: (p in last, p == "index.html", p))
+        return sorted(self.hashes, key=lambda p: (is_linking(p), p == "index.html", p))
 
 
 class SiteHost(ABC):

@@ -42,7 +42,7 @@ from broadcaster.config import AWS_SECRET_VARIABLES
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact
-from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.hosts import BuiltSite, SiteHost, is_linking
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
@@ -58,6 +58,7 @@ CONTENT_TYPES = {
     ".json": "application/json; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
     ".svg": "image/svg+xml; charset=utf-8",
+    ".ics": "text/calendar; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".webmanifest": "application/manifest+json; charset=utf-8",
     ".ico": "image/x-icon",
@@ -69,8 +70,6 @@ FEED_TYPES = {
     "feed.xml": "application/rss+xml; charset=utf-8",
     "atom.xml": "application/atom+xml; charset=utf-8",
 }
-# Files that link to others; the same tail as BuiltSite.order, uploaded after what they link to.
-LINKING_FILES = frozenset({"index.html", "feed.xml", "atom.xml", "summary.json"})
 # style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale.
 _FINGERPRINTED = re.compile(r"(?:^|/)[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)$")
 _RETRYABLE_CODES = frozenset({
@@ -213,8 +212,8 @@ class S3Host(SiteHost):
     ) -> None:
         """Three rounds, each in parallel: pages and assets, then the feeds and JSON that link to
         them, then the index that links to everything. Readers never follow a link to a missing file."""
-        pages = [p for p in changed if p not in LINKING_FILES]
-        feeds = [p for p in changed if p in LINKING_FILES and p != "index.html"]
+        pages = [p for p in changed if not is_linking(p)]
+        feeds = [p for p in changed if is_linking(p) and p != "index.html"]
         index = [p for p in changed if p == "index.html"]
         for round_paths in (pages, feeds, index):
             self._upload_round(client, site, round_paths, served, stop)
@@ -459,7 +458,7 @@ class _Plan:
             newer = {p for p, v in remote.versions.items() if p in site.hashes and _later(v, site.versions.get(p))}
             behind = remote.generation > site.generation
             if behind:
-                newer |= LINKING_FILES & set(remote.files)
+                newer |= {p for p in remote.files if is_linking(p)}
         upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]
         # A build that is behind cannot tell a page of an incident created since it read the
         # store from one of an incident the store no longer holds: it deletes nothing.

@@ -1,0 +1,113 @@
+"""maintenance.ics: the maintenance windows as an iCalendar feed readers can subscribe to.
+
+It holds the windows the page shows: scheduled, in progress, and those closed
+within ``[page] history_days``. Everything in it comes from the stored
+history, never from the clock, so building the same data twice gives the same
+bytes and calendars never see phantom changes:
+
+* ``UID``: from the window's id (``maintenance-<id>@<host of base_url>``, or a
+  ``urn:broadcaster:maintenance-<id>`` without a base URL), the same in every build;
+* ``DTSTAMP`` and ``LAST-MODIFIED``: the window's last change; no ``METHOD``,
+  so by RFC 5545 DTSTAMP is exactly that (with one it would be the build time);
+* ``SEQUENCE``: how often the window changed since it was announced (each
+  update but reminders and postmortems, and each correction of one), so it
+  rises with every change and a rebuild leaves it alone;
+* ``STATUS:CANCELLED`` for a cancelled window (``broadcaster maintenance
+  cancel``: see ``status.is_cancelled``), ``CONFIRMED`` otherwise; a cancelled
+  window also says so in its description, for calendars that ignore STATUS.
+
+Its own words (the calendar's name and description, "Cancelled.") are in
+``[page] language``; the names of the format (``FRAME``) are not words and stay.
+
+With no window the file is a calendar without events (RFC 5545 asks for one
+component, but subscribers keep a subscription that lists nothing, while a
+missing file or a made-up event would break it or mislead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from icalendar import STATUS, Calendar, Event
+
+from broadcaster.config import PageConfig
+from broadcaster.messages import i18n
+from broadcaster.messages.markdown import plain_text
+from broadcaster.messages.visibility import PublicIncident
+from broadcaster.site import status as st
+from broadcaster.site.feeds import URN_PREFIX
+from broadcaster.site.pages import incident_path
+
+CALENDAR = "maintenance.ics"
+PRODID = "-//broadcaster//maintenance calendar//EN"
+REFRESH = timedelta(hours=1)  # what the page's own caching allows; calendars poll no faster
+
+# The names the format itself prints (what the library writes around our text). They are here as
+# literals for the egress guard's own words (broadcaster.own_words): a customer named "Interval"
+# must not keep a window off the page because the calendar says REFRESH-INTERVAL. A test checks
+# that every name a built calendar holds is listed.
+FRAME = (
+    "BEGIN", "END", "VCALENDAR", "VEVENT", "VERSION", "PRODID", "NAME", "X-WR-CALNAME", "DESCRIPTION",
+    "X-WR-CALDESC", "UID", "URL", "REFRESH-INTERVAL", "VALUE", "DURATION", "SUMMARY", "DTSTART", "DTEND",
+    "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "CONFIRMED", "CANCELLED", "PT1H",
+)
+
+
+def _uid(page: PageConfig, name: str) -> str:
+    host = urlsplit(page.base_url).hostname if page.base_url else None
+    return f"{name}@{host}" if host else f"{URN_PREFIX}{name}"
+
+
+def sequence(incident: PublicIncident) -> int:
+    """How many times the window changed after it was announced, from its stored updates."""
+    changes = [u for u in incident.updates if u.kind not in (st.POSTMORTEM, st.REMINDER)]
+    corrected = sum(1 for u in changes if u.corrected_at is not None)
+    return max(0, len(changes) - 1 + corrected)
+
+
+def _description(incident: PublicIncident) -> str:
+    latest = st.latest_news(incident)
+    text = plain_text(latest.message) if latest else ""
+    if not st.is_cancelled(incident):
+        return text
+    # TRANSLATORS: first line of a cancelled maintenance window's description in the calendar.
+    cancelled = i18n.gettext("Cancelled.")
+    return f"{cancelled}\n\n{text}".strip()
+
+
+def _event(page: PageConfig, incident: PublicIncident) -> Event:
+    header = incident.header
+    changed = st.last_changed(incident)
+    return Event.new(
+        uid=_uid(page, f"maintenance-{header.id}"),
+        stamp=changed,
+        last_modified=changed,
+        created=st.utc(header.created_at),
+        start=st.utc(header.scheduled_start or header.created_at),
+        end=st.utc(header.scheduled_end) if header.scheduled_end else None,
+        summary=header.title,
+        description=_description(incident),
+        url=page.base_url + incident_path(header.id) if page.base_url else None,
+        sequence=sequence(incident),
+        status=STATUS.CANCELLED if st.is_cancelled(incident) else STATUS.CONFIRMED,
+    )
+
+
+def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> bytes:
+    """The calendar of the maintenance windows among ``incidents``, by start."""
+    calendar = Calendar.new(
+        prodid=PRODID,
+        uid=_uid(page, "calendar"),
+        # TRANSLATORS: the calendar's name in a reader's calendar app, e.g. "Example status: maintenance".
+        name=i18n.gettext("%(page)s: maintenance") % {"page": page.title},
+        description=i18n.gettext("Scheduled maintenance of %(page)s.") % {"page": page.title},
+        url=page.base_url + CALENDAR if page.base_url else None,
+        refresh_interval=REFRESH,
+    )
+    windows = [i for i in incidents if st.is_maintenance(i.header)]
+    for incident in sorted(windows, key=lambda i: (st.started_at(i.header), i.header.id)):
+        calendar.add_component(_event(page, incident))
+    data: bytes = calendar.to_ical()
+    return data
