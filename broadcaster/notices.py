@@ -25,7 +25,7 @@ from broadcaster.times import format_time
 
 
 def has_private_channels(config: Config) -> bool:
-    return any(c.visibility == "private" for c in config.channels.values())
+    return any(c.internal for c in config.channels.values())
 
 
 def _raised(updates: list[Update], **key: str) -> bool:

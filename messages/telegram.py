@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from broadcaster.messages.model import Status
-from broadcaster.messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
 
 MAX_CHARS = 4096  # Telegram's limit per message, in UTF-16 code units after entity parsing
 
@@ -89,6 +89,8 @@ def layout(view: UpdateView) -> list[Block]:
     blocks += [b for b in (_window(view), _components(view), _times(view), _link(view)) if b]
     if isinstance(view, PrivateView):
         blocks += [b for b in (_private(view),) if b]
+    if isinstance(view, AudienceView) and view.detail:
+        blocks.append((Run(f"For {view.audience_name}:", "b"), Run("\n"), Run(view.detail)))
     return blocks
 
 
@@ -157,6 +159,7 @@ def _private(view: PrivateView) -> Block:
         ("Note", view.private_note.strip()),
         ("Customers", ", ".join(view.customers)),
         ("Tickets", ", ".join(view.tickets)),
+        *((f"For {note.name}", note.detail or "(named, no detail)") for note in view.audiences),
         ("Posted by", view.author),
     )
     runs = [Run(PRIVATE_HEADING, "b")]
