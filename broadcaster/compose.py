@@ -188,15 +188,7 @@ def check_audiences(draft: Draft, config: Config) -> None:
     named += [("--for", key) for key, _ in draft.for_detail]
     named += [("a [for ID] span of the message", key) for key in gate.audience_ids(draft.message, "the message")]
     for option, key in named:
-        if key not in config.audience_tables:
-            known = sorted(config.audience_tables)
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            listing = ", ".join(known) if known else "none are configured: add [audiences.ID] to the config"
-            raise InputError(
-                f"{option}: no audience {key!r}.{hint} Audiences: {listing}. (Free-text customer names go into "
-                "--private now.) Nothing was stored or sent."
-            )
+        config.require_audience(key, option)
     if draft.title and gate.audience_ids(draft.title, "--title"):
         raise InputError("--title cannot hold [for ID] spans: every reader sees the title. Put audience detail in "
                          "the message or --for; nothing was stored or sent.")

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from broadcaster.errors import ConfigError
+from broadcaster.errors import ConfigError, InputError
 from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
@@ -161,6 +161,17 @@ class Config:
     def audiences(self) -> dict[str, Audience]:
         """Audience id -> the audience: what the views and the egress guard are given."""
         return {key: table.audience for key, table in self.audience_tables.items()}
+
+    def require_audience(self, key: str, where: str) -> Audience:
+        """The audience ``key`` names; an ``InputError`` with the closest configured id otherwise."""
+        if key in self.audience_tables:
+            return self.audience_tables[key].audience
+        known = sorted(self.audience_tables)
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        listing = ", ".join(known) if known else "none are configured: add [audiences.ID] to the config"
+        raise InputError(f"{where}: no audience {key!r}.{hint} Audiences: {listing}. (Free-text customer names go "
+                         "into --private now.) Nothing was stored or sent.")
 
     @property
     def base_dir(self) -> Path:

@@ -260,3 +260,15 @@ def test_export_and_import_carry_audience_detail_and_refuse_unknown_audiences(pr
     (stranger / "in.jsonl").write_text(exported, encoding="utf-8")
     result = refusing.cli("store", "import", str(stranger / "in.jsonl"))
     assert result.exit_code == 2 and "[audiences.globex]" in result.stderr
+
+
+def test_list_filters_by_customer(project: Project, slack: FakeSlack) -> None:
+    assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
+    assert post(project, "--title", "Database slow", "-C", "web", "--customer", "globex", "Slow.")[0] == 0
+    assert post(project, "--title", "Website down", "-C", "web", "Down.")[0] == 0
+    code, listed = project.cli_json("list", "--customer", "globex")
+    assert code == 0 and [i["title"] for i in listed] == ["Database slow"]  # type: ignore[index]
+    code, listed = project.cli_json("list", "--customer", "acme")
+    assert [i["title"] for i in listed] == ["API errors"]  # type: ignore[index]
+    refused = project.cli("list", "--customer", "globx")
+    assert refused.exit_code == 2 and "Did you mean 'globex'" in refused.stderr
