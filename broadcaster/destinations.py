@@ -150,7 +150,8 @@ def plan(
     """One planned delivery per destination and target; filtered ones are ``skipped`` with the reason.
 
     ``private_only`` (notices such as an overdue update or an SLA breach) skips
-    every destination that is not internal: the site, public and customers' channels.
+    every public destination, the site included; a customer's channel takes it only
+    when its audience is in ``audiences`` (a notice addressed to that customer).
     ``audiences`` are the ids the update reaches (``routing.reached_audiences``): a
     customer's channel of any other audience is skipped.
     """
@@ -158,7 +159,7 @@ def plan(
     for name, destination in all_destinations.items():
         scope = Visibility.parse(destination.visibility)
         reason = ""
-        if private_only and scope.level != Level.INTERNAL:
+        if private_only and scope.level == Level.PUBLIC:
             reason = "internal notice"
         elif scope.audience and scope.audience not in audiences:
             reason = f"audience {scope.audience} is not affected by this incident"

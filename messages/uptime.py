@@ -19,7 +19,7 @@ stops counting when it is resolved (or a maintenance window completed).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from broadcaster.messages.model import ComponentStatus
@@ -157,3 +157,11 @@ def month_start(now: datetime) -> datetime:
 def month_to_date(found: list[Outage], component_id: str, now: datetime) -> float:
     """Availability of a component this calendar month (UTC), up to now."""
     return availability(found, component_id, month_start(now), now)
+
+
+def group_month_to_date(found: list[Outage], component_ids: Iterable[str], now: datetime) -> float:
+    """Availability of a group of components this month (a customer's): down while any of them is,
+    overlapping outages counted once, the worst first."""
+    wanted = set(component_ids)
+    merged = [replace(o, component_id="") for o in found if o.component_id in wanted]
+    return availability(merged, "", month_start(now), now)

@@ -290,9 +290,13 @@ def audience_view(
     audience: Audience, incident: Incident, update: Update, *, url: str = "",
     previous_status: Status | None = None, number: int | None = None,
 ) -> AudienceView:
-    """Cut the view one audience's channels receive: public fields plus this audience's own detail."""
-    if update.kind in PRIVATE_KINDS:
-        raise ValueError(f"a {update.kind} update has no audience view")
+    """Cut the view one audience's channels receive: public fields plus this audience's own detail.
+
+    A notice has an audience view only when it is addressed to this audience (an SLA
+    notice written for that customer); any other notice is internal.
+    """
+    if update.kind in PRIVATE_KINDS and update.extra.get("audience") != audience.id:
+        raise ValueError(f"a {update.kind} update not addressed to {audience.id} has no view for it")
     public = _public_part(incident, update, url, previous_status, number)
     fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
     return AudienceView(

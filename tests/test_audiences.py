@@ -272,3 +272,33 @@ def test_list_filters_by_customer(project: Project, slack: FakeSlack) -> None:
     assert [i["title"] for i in listed] == ["API errors"]  # type: ignore[index]
     refused = project.cli("list", "--customer", "globx")
     assert refused.exit_code == 2 and "Did you mean 'globex'" in refused.stderr
+
+
+def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Project, slack: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from broadcaster.config_loader import load
+    from broadcaster.store import PlannedDelivery, open_store
+
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nsla = 99.95')
+                         + channels_toml(slack))
+    began = datetime.now(UTC) - timedelta(hours=2)  # over 0.05% of any month so far
+    down = (AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),)
+    config = load(str(project.config), environ=project.env)
+    store = open_store(config.store_path)
+    store.record_update(Incident("api-down", "API down", Impact.CRITICAL, Status.INVESTIGATING, began, components=down),
+                        Update("api-down", 0, began, Status.INVESTIGATING, "The API is down.", components=down),
+                        [PlannedDelivery("site", "", "public", "skipped", "history")], new=True)
+    store.close()
+    code, out = post(project, "-i", "api-down", "Still down.")
+    assert code == 0, out
+    sent = {(n["destination"], n["visibility"]) for n in out["notices"] if n["state"] == "sent"}  # type: ignore[index, union-attr]
+    assert sent == {("acme-slack", "audience:acme"), ("ops", "internal")}
+    acme = said(slack, "C0ACME0001")
+    assert "Service level notice for Acme Corp" in acme and "99.95% in your contract" in acme
+    assert "SLA breach for customer" not in acme and "Globex" not in acme
+    assert "SLA breach for customer Acme Corp" in said(slack, "C0OPS00001")
+    assert "Acme" not in said(slack, "C0PUB00001") and slack.messages["C0GLOB0001"] == []
+    again = post(project, "-i", "api-down", "Recovering.")[1]
+    assert again["notices"] == []
+    assert sum("Service level notice" in m.text for m in slack.messages["C0ACME0001"]) == 1
