@@ -234,6 +234,9 @@ class Config:
                 for key, value in channel.options.items():
                     if isinstance(value, Secret) and value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+        if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
+            missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
+                        for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]
         return missing
 
 

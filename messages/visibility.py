@@ -21,7 +21,7 @@ error, so a typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
@@ -370,6 +370,30 @@ def public_incident(
     Private-only notices are left out. A correction replaces the text of the
     update it corrects (marked ``corrected_at``) instead of appearing itself.
     """
+    return _timeline(incident, updates, url, lambda update, **cut: public_view(incident, update, url=url, **cut))
+
+
+def audience_incident(
+    audience: Audience, incident: Incident, updates: list[Update], *, url: str = ""
+) -> PublicIncident:
+    """An incident's timeline as one audience's private page and feeds show it: each update's
+    audience view, its ``--for`` detail under a heading addressed to that customer.
+
+    The page and feed builders render ``message``; the detail is folded into it here, so
+    the builders need not know audiences exist. Notices stay out, as on the public page.
+    """
+    def cut(update: Update, **kw: Status | int | None) -> PublicView:
+        view = audience_view(audience, incident, update, url=url, **kw)  # type: ignore[arg-type]
+        text = f"{view.message}\n\n**For {audience.name}:** {view.detail}" if view.detail else view.message
+        return replace(view, message=text)
+
+    return _timeline(incident, updates, url, cut, text=lambda u: audience_text(u.raw_message, audience.id))
+
+
+def _timeline(
+    incident: Incident, updates: list[Update], url: str, cut: Callable[..., PublicView],
+    text: Callable[[Update], str] | None = None,
+) -> PublicIncident:
     views: dict[int, PublicView] = {}
     previous: Status | None = None
     ordered = sorted(updates, key=lambda u: u.sequence)
@@ -379,12 +403,11 @@ def public_incident(
         corrects = corrected_sequence(update)
         if corrects is not None:
             if corrects in views:
-                views[corrects] = replace(
-                    views[corrects], message=public_text(update.raw_message), corrected_at=update.created_at
-                )
+                message = text(update) if text else public_text(update.raw_message)
+                views[corrects] = replace(views[corrects], message=message, corrected_at=update.created_at)
             continue
         number = reader_number(ordered, update.sequence)
-        views[update.sequence] = public_view(incident, update, url=url, previous_status=previous, number=number)
+        views[update.sequence] = cut(update, previous_status=previous, number=number)
         previous = update.status
     return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
 

@@ -302,3 +302,55 @@ def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Proj
     again = post(project, "-i", "api-down", "Recovering.")[1]
     assert again["notices"] == []
     assert sum("Service level notice" in m.text for m in slack.messages["C0ACME0001"]) == 1
+
+
+# -- a customer's private page and feeds -------------------------------------------------------
+
+TOKEN = "acme-feed-token-0123456789abcdef"
+TOKEN2 = "acme-rotated-token-fedcba9876543210"
+
+
+def test_a_customer_page_shows_its_detail_hidden_from_everyone_else(project: Project, slack: FakeSlack) -> None:
+    import feedparser
+
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    assert post(project, "--title", "API errors", "-C", "api", "--for", "acme", "ACME-CIRCUIT-7", "--for", "globex",
+                "GLOBEX-LINK-9", "--private", "INTERNAL-EDGE-3", "Errors [for acme]ACME-SPAN-1[/for].")[0] == 0
+    folder = project.site / "a" / TOKEN
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert "ACME-CIRCUIT-7" in page and "ACME-SPAN-1" in page and "For Acme Corp:" in page
+    assert '<meta name="robots" content="noindex' in page and '<meta name="referrer" content="no-referrer">' in page
+    assert 'rel="canonical"' not in page and 'href="../../incidents/' in page and 'href="feed.xml"' in page
+    for name in ("feed.xml", "atom.xml"):
+        feed = (folder / name).read_text(encoding="utf-8")
+        assert "ACME-CIRCUIT-7" in feed and f"a/{TOKEN}/{name}" in feed
+        assert feedparser.parse(feed).entries
+    for path in [p for p in project.site.rglob("*") if p.is_file()]:
+        content = path.read_text(encoding="utf-8", errors="replace")
+        assert "GLOBEX-LINK-9" not in content and "INTERNAL-EDGE-3" not in content, path
+        if folder not in path.parents and path.name != ".broadcaster-manifest.json":  # the local journal, never served
+            assert TOKEN not in content and "ACME-CIRCUIT-7" not in content and "Acme Corp" not in content, path
+    assert "a/" not in (project.site / "summary.json").read_text(encoding="utf-8")
+
+
+def test_a_changed_token_takes_the_old_page_away_and_an_unset_one_is_refused(project: Project, slack: FakeSlack) -> None:
+    with_token = AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(with_token + channels_toml(slack))
+    assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
+    assert (project.site / "a" / TOKEN / "index.html").is_file()
+    project.env["ACME_FEED_TOKEN"] = TOKEN2
+    assert project.cli("site", "build").exit_code == 0
+    assert (project.site / "a" / TOKEN2 / "index.html").is_file() and not (project.site / "a" / TOKEN).exists()
+    from broadcaster.site.output import site_files
+
+    listed = site_files(project.site)  # what is uploaded, copied and served
+    assert f"a/{TOKEN2}/index.html" in listed and not any(TOKEN in path for path in listed)
+    del project.env["ACME_FEED_TOKEN"]
+    refused = project.cli("post", "--yes", "-i", "api-errors", "Still.")
+    assert refused.exit_code == 2 and "audiences.acme.feed_token" in refused.stderr
+    project.env["ACME_FEED_TOKEN"] = "short"
+    weak = project.cli("site", "build")
+    assert weak.exit_code == 2 and "20 to 128" in weak.stderr and "short" not in weak.stderr
