@@ -176,6 +176,7 @@ def parse(
         for name, table in reader.table(data.get("publish"), "publish").items()
     }
     _refuse_name_clashes(reader, channels, publish)
+    _refuse_kept_capabilities(reader, audiences, publish)
     registry.refuse_shared_targets(channels, reader.where)
     operator = reader.table(data.get("operator"), "operator")
     reader.refuse_unknown(operator, {"name"}, "operator.")
@@ -412,6 +413,21 @@ def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
     kind, options, visibility, components, api_url = _common(reader, name, table, "publish", set())
     registry.check_host(kind, visibility, options, f"{reader.where}publish.{name}.")
     return ChannelConfig(name, kind, "public", (), api_url, options)
+
+
+def _refuse_kept_capabilities(
+    reader: _Reader, audiences: Mapping[str, AudienceConfig], publish: Mapping[str, ChannelConfig]
+) -> None:
+    """A customer page's path is its capability: a branch that keeps every commit would keep each old one."""
+    if not any(table.feed_token for table in audiences.values()):
+        return
+    for name, table in publish.items():
+        if table.type == "git" and table.options.get("history") == "keep":
+            raise reader.error(
+                f"publish.{name}.history",
+                '"keep" would keep every customer page\'s path (its feed_token) in the branch history, so a '
+                'changed token would stay readable there. Use history = "replace" (the default), or drop feed_token',
+            )
 
 
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:

@@ -152,8 +152,11 @@ SLACK = {"type": "slack", "token": "${T}", "channel": "C0ACME0001"}
     ({"audiences": {"acme": {"feed_token": "written-in-the-file"}}}, "environment variable"),
     ({"audiences": {"acme": {"sla": 120}}}, "percentage"),
     ({"templates": {"t": {"message": "x", "for": {"acmee": "y"}}}}, "Did you mean 'acme'"),
+    ({"audiences": {"acme": {"feed_token": "${T}"}},
+      "publish": {"pages": {"type": "git", "remote": "/tmp/x.git", "branch": "gh-pages", "history": "keep"}}},
+     "branch history"),
 ], ids=["audience-public", "unknown-audience", "audience-without-id", "x-audience", "unknown-component",
-        "written-token", "bad-sla", "template-unknown-audience"])
+        "written-token", "bad-sla", "template-unknown-audience", "token-in-kept-history"])
 def test_audience_config_mistakes_are_refused(extra: dict[str, object], said_: str) -> None:
     with pytest.raises(ConfigError) as refused:
         parse({**BASE, **extra}, None, {"T": "t"})
