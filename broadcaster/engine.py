@@ -26,8 +26,7 @@ from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
-from broadcaster.messages.model import PUBLIC, Level, Visibility
-from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     UpdateView,
     corrected_sequence,

@@ -12,9 +12,8 @@ commands never raise one twice and a notice never writes back a stale incident.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-
 from dataclasses import replace
+from datetime import datetime
 
 from broadcaster.config import AudienceConfig, Config
 from broadcaster.delivery import DeliveryState

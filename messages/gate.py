@@ -28,6 +28,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -128,7 +129,7 @@ def check_size(text: str, field: str, rule: Rule) -> None:
         )
 
 
-def check_count(values: list[str] | tuple[str, ...], option: str) -> None:
+def check_count(values: Sequence[object], option: str) -> None:
     if len(values) > MAX_NAMES:
         raise InputError(f"{option} is given {len(values)} times; at most {MAX_NAMES}. Nothing was stored or sent.")
 

@@ -148,7 +148,7 @@ class IncidentHeader:
 class PublicView:
     """One update as a public destination may show it. It holds no private field."""
 
-    visibility: ClassVar[Visibility] = "public"
+    visibility: ClassVar[str] = "public"  # which view this is: public, audience or internal
     incident: IncidentHeader
     sequence: int
     created_at: datetime

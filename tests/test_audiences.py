@@ -10,12 +10,13 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from broadcaster.messages.model import AffectedComponent, Audience, ComponentStatus, Impact, Incident, Status, Update
 
 from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError
-from broadcaster.messages.model import AffectedComponent, Audience, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.routing import reached
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
@@ -46,17 +47,18 @@ def channels_toml(fake: FakeSlack) -> str:
 
 @pytest.fixture
 def slack(project: Project) -> Iterator[FakeSlack]:
-    with FakeSlack(token=SLACK_TOKEN, channels=CHANNELS) as fake:
+    fake = FakeSlack(token=SLACK_TOKEN, channels=CHANNELS)
+    with fake:
         project.env["SLACK_TOKEN"] = SLACK_TOKEN
         project.write_config(AUDIENCES + channels_toml(fake))
-        yield fake  # type: ignore[misc]
+        yield fake
 
 
 def said(fake: FakeSlack, channel: str) -> str:
     return json.dumps([[m.text, m.blocks] for m in fake.messages[channel]])
 
 
-def post(project: Project, *args: str) -> tuple[int, dict[str, object]]:
+def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     return project.cli_json("post", "--yes", *args)
 
 
@@ -67,7 +69,7 @@ def test_each_customer_hears_its_own_detail_ops_hears_all_the_public_none(projec
     code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACM-CIRCUIT-7",
                      "--private", "INTERNAL-EDGE fra-2", "Errors on the API. [for acme]Your region EU-ACME-1.[/for]")
     assert code == 0, out
-    visibilities = {d["destination"]: d["visibility"] for d in out["deliveries"]}  # type: ignore[union-attr, index]
+    visibilities = {d["destination"]: d["visibility"] for d in out["deliveries"]}
     assert visibilities["acme-slack"] == "audience:acme" and visibilities["ops"] == "internal"
     assert visibilities["public-slack"] == "public"
     acme, ops, public = said(slack, "C0ACME0001"), said(slack, "C0OPS00001"), said(slack, "C0PUB00001")
@@ -269,10 +271,11 @@ def test_list_filters_by_customer(project: Project, slack: FakeSlack) -> None:
     assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
     assert post(project, "--title", "Database slow", "-C", "web", "--customer", "globex", "Slow.")[0] == 0
     assert post(project, "--title", "Website down", "-C", "web", "Down.")[0] == 0
+    listed: Any
     code, listed = project.cli_json("list", "--customer", "globex")
-    assert code == 0 and [i["title"] for i in listed] == ["Database slow"]  # type: ignore[index]
+    assert code == 0 and [i["title"] for i in listed] == ["Database slow"]
     code, listed = project.cli_json("list", "--customer", "acme")
-    assert [i["title"] for i in listed] == ["API errors"]  # type: ignore[index]
+    assert [i["title"] for i in listed] == ["API errors"]
     refused = project.cli("list", "--customer", "globx")
     assert refused.exit_code == 2 and "Did you mean 'globex'" in refused.stderr
 
@@ -281,6 +284,7 @@ def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Proj
     from datetime import timedelta
 
     from broadcaster.config_loader import load
+    from broadcaster.delivery import DeliveryState
     from broadcaster.store import PlannedDelivery, open_store
 
     project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nsla = 99.95')
@@ -291,11 +295,11 @@ def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Proj
     store = open_store(config.store_path)
     store.record_update(Incident("api-down", "API down", Impact.CRITICAL, Status.INVESTIGATING, began, components=down),
                         Update("api-down", 0, began, Status.INVESTIGATING, "The API is down.", components=down),
-                        [PlannedDelivery("site", "", "public", "skipped", "history")], new=True)
+                        [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "history")], new=True)
     store.close()
     code, out = post(project, "-i", "api-down", "Still down.")
     assert code == 0, out
-    sent = {(n["destination"], n["visibility"]) for n in out["notices"] if n["state"] == "sent"}  # type: ignore[index, union-attr]
+    sent = {(n["destination"], n["visibility"]) for n in out["notices"] if n["state"] == "sent"}
     assert sent == {("acme-slack", "audience:acme"), ("ops", "internal")}
     acme = said(slack, "C0ACME0001")
     assert "Service level notice for Acme Corp" in acme and "99.95% in your contract" in acme
@@ -314,7 +318,7 @@ TOKEN2 = "acme-rotated-token-fedcba9876543210"
 
 
 def test_a_customer_page_shows_its_detail_hidden_from_everyone_else(project: Project, slack: FakeSlack) -> None:
-    import feedparser
+    import feedparser  # type: ignore[import-untyped]
 
     project.env["ACME_FEED_TOKEN"] = TOKEN
     project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')

@@ -18,26 +18,28 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+from broadcaster.messages.visibility import public_incident
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadcaster.config import Config
+from broadcaster.config import Config, Secret
 from broadcaster.config_loader import parse
 from broadcaster.destinations import ChannelDestination
 from broadcaster.engine import egress_refusal, render
-from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from broadcaster.messages.visibility import public_incident
 from broadcaster.registry import channel_types, load_channel_class
 from tests.test_no_leak import EXAMPLE_OPTIONS, _as_toml, all_text
 
 COMPONENTS = ("api", "db", "web")
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
-ENV = {value.env_var: value.reveal() for options in EXAMPLE_OPTIONS.values() for value in options.values()
-       if hasattr(value, "env_var")}
+ENV = {value.env_var: value.reveal() for options in EXAMPLE_OPTIONS.values()
+       for value in cast(dict[str, object], options).values() if isinstance(value, Secret)}
 
 
 def token(kind: str) -> str:
@@ -56,7 +58,7 @@ class Case:
 
 # One chat per table: a chat shared by two visibilities is a config error. A new type that
 # may carry an audience adds how to give it its own chat here.
-OWN_TARGET = {
+OWN_TARGET: dict[str, Callable[[int], dict[str, object]]] = {
     "telegram": lambda n: {"chat_ids": [-2000 - n]},
     "slack": lambda n: {"channel": f"C0{n:07d}"},
 }
@@ -66,7 +68,7 @@ def channels_for(audience_ids: list[str]) -> dict[str, dict[str, object]]:
     """Every channel type public; those that may be private, internal and one per audience too."""
     tables: dict[str, dict[str, object]] = {}
     for type_name, options in EXAMPLE_OPTIONS.items():
-        base = {"type": type_name, **_as_toml(options)}
+        base: dict[str, object] = {"type": type_name, **_as_toml(cast(dict[str, object], options))}
         tables[f"{type_name}-public"] = base
         if load_channel_class(type_name).may_carry_audience():
             own = OWN_TARGET[type_name]

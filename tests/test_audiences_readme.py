@@ -6,10 +6,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from broadcaster import compose
-from broadcaster.config_loader import parse
 from broadcaster.messages import slack
 from broadcaster.messages.visibility import view_for
+
+from broadcaster import compose
+from broadcaster.config_loader import parse
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 CHANNELS = {"public-slack": "public", "acme-slack": "audience:acme", "globex-slack": "audience:globex", "ops": "internal"}
