@@ -361,3 +361,41 @@ def test_a_changed_token_takes_the_old_page_away_and_an_unset_one_is_refused(pro
     project.env["ACME_FEED_TOKEN"] = "short"
     weak = project.cli("site", "build")
     assert weak.exit_code == 2 and "20 to 128" in weak.stderr and "short" not in weak.stderr
+
+
+# -- attacks -------------------------------------------------------------------------------------
+
+
+def test_a_customers_name_in_the_public_text_is_refused_on_public_channels(project: Project, slack: FakeSlack) -> None:
+    """Who the customers are is not public: a public text naming one is stopped by the guard, not sent."""
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors for Acme Corp and others.")
+    assert code == 3
+    states = {d["destination"]: d["state"] for d in out["deliveries"]}
+    assert states["public-slack"] == "failed" and states["acme-slack"] == "sent" and states["ops"] == "sent"
+    assert slack.messages["C0PUB00001"] == []
+
+
+def test_another_customers_name_in_ones_detail_is_refused_there(project: Project, slack: FakeSlack) -> None:
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Like Globex Industries, you are affected.",
+                     "Errors.")
+    assert code == 3
+    states = {d["destination"]: d["state"] for d in out["deliveries"]}
+    assert states["acme-slack"] == "failed" and states["public-slack"] == "sent"
+    assert slack.messages["C0ACME0001"] == []
+
+
+def test_the_feed_token_never_shows_in_an_error_about_the_customers_page(project: Project, slack: FakeSlack) -> None:
+    """Attack: the customer page cannot be written (something else sits at its path). The error names
+    the path; the token in it is a secret and must come out as *** on the terminal and in the store."""
+    import shutil
+
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
+    shutil.rmtree(project.site / "a" / TOKEN)
+    (project.site / "a" / TOKEN / "index.html" / "in-the-way").mkdir(parents=True)
+    result = project.cli("post", "--yes", "-i", "api-errors", "--json", "Still failing.")
+    shown = project.cli("show", "api-errors", "--json").stdout
+    assert result.exit_code == 3 and "***" in result.stdout  # the site failed, its error naming the path, masked
+    assert TOKEN not in result.stdout and TOKEN not in result.stderr and TOKEN not in shown
