@@ -68,8 +68,8 @@ def long_update(parts: int = 5) -> tuple[str, list[str]]:
     while len(message) + len(note) + sum(len(c) + 2 for c in customers) < target:
         n = len(customers) + 1
         customers.append(f"Customer {n:03}: {COMPANIES[n % 4]} ({REGIONS[n % 3]}, enterprise plan, contract {2024 + n % 3}-{n:04})")
-    assert len(customers) <= 100, "more customers than --customer takes: lengthen the other fields"
-    return message, ["--private", note, *(arg for c in customers for arg in ("--customer", c))]
+    assert len(customers) <= 100, "more customers than --ticket takes: lengthen the other fields"
+    return message, ["--private", note, *(arg for c in customers for arg in ("--ticket", c))]
 
 
 def _filled(line: str, limit: int) -> str:
