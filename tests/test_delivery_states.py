@@ -194,7 +194,7 @@ def test_retry_skips_a_chat_whose_channel_became_public(project: Project, telegr
     retried = project.cli("retry", "--json")
     assert retried.exit_code == 0, retried.stdout
     [outcome] = json.loads(retried.stdout)["deliveries"]
-    assert outcome["state"] == "skipped" and "public now" in outcome["reason"] and "private" in outcome["reason"]
+    assert outcome["state"] == "skipped" and "public now" in outcome["reason"] and "internal" in outcome["reason"]  # private is internal since audiences
     assert telegram.messages[CHAT] == []
     assert all(secret not in r.body.decode() for r in telegram.requests)
 
