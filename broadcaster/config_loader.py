@@ -468,7 +468,8 @@ def _check_placeholders(reader: _Reader, template: Mapping[str, Any], prefix: st
     from broadcaster.templates import TemplateSyntaxError, pieces
 
     for key, value in template.items():
-        for text in value if isinstance(value, list) else [value]:
+        texts = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        for text in texts:
             try:
                 list(pieces(text))
             except TemplateSyntaxError as exc:

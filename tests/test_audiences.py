@@ -154,11 +154,12 @@ SLACK = {"type": "slack", "token": "${T}", "channel": "C0ACME0001"}
     ({"audiences": {"acme": {"feed_token": "written-in-the-file"}}}, "environment variable"),
     ({"audiences": {"acme": {"sla": 120}}}, "percentage"),
     ({"templates": {"t": {"message": "x", "for": {"acmee": "y"}}}}, "Did you mean 'acme'"),
+    ({"templates": {"t": {"message": "x", "for": {"acme": "{x.__class__}"}}}}, "templates.t.for"),
     ({"audiences": {"acme": {"feed_token": "${T}"}},
       "publish": {"pages": {"type": "git", "remote": "/tmp/x.git", "branch": "gh-pages", "history": "keep"}}},
      "branch history"),
 ], ids=["audience-public", "unknown-audience", "audience-without-id", "x-audience", "unknown-component",
-        "written-token", "bad-sla", "template-unknown-audience", "token-in-kept-history"])
+        "written-token", "bad-sla", "template-unknown-audience", "template-attribute-placeholder", "token-in-kept-history"])
 def test_audience_config_mistakes_are_refused(extra: dict[str, object], said_: str) -> None:
     with pytest.raises(ConfigError) as refused:
         parse({**BASE, **extra}, None, {"T": "t"})
@@ -399,3 +400,19 @@ def test_the_feed_token_never_shows_in_an_error_about_the_customers_page(project
     shown = project.cli("show", "api-errors", "--json").stdout
     assert result.exit_code == 3 and "***" in result.stdout  # the site failed, its error naming the path, masked
     assert TOKEN not in result.stdout and TOKEN not in result.stderr and TOKEN not in shown
+
+
+def test_a_template_carries_detail_for_a_customer(project: Project, slack: FakeSlack) -> None:
+    project.write_config(AUDIENCES + channels_toml(slack) + """
+[templates.circuit]
+title = "Circuit down"
+components = ["api"]
+message = "A circuit in {region} is down."
+for = { acme = "Your circuit {circuit} is rerouted." }
+""")
+    code, out = post(project, "--template", "circuit", "--set", "region=Frankfurt", "--set", "circuit=ACM-7")
+    assert code == 0, out
+    assert "Your circuit ACM-7 is rerouted." in said(slack, "C0ACME0001")
+    assert "ACM-7" not in said(slack, "C0PUB00001")
+    refused = project.cli("post", "--yes", "--template", "circuit", "--set", "region=x", "--set", "circuit=[/for]")
+    assert refused.exit_code == 2

@@ -199,6 +199,40 @@ def test_the_page_feeds_and_json_hold_no_audience_and_no_internal_detail(case: C
             assert not leaked, f"{path.name} leaked {leaked}"
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases())
+def test_each_customer_page_holds_its_own_detail_and_nothing_of_anyone_else(case: Case) -> None:
+    """The private pages and feeds at a/<token>/, built as the site builds them, guard included."""
+    from broadcaster.messages.egress import PrivateValues
+    from broadcaster.messages.model import Visibility
+    from broadcaster.messages.visibility import audience_incident, forbidden_values
+    from broadcaster.routing import reached
+    from broadcaster.site.build import AudiencePage, SiteData, build_site
+
+    pages = []
+    for key, audience in case.config.audiences.items():
+        told = reached(audience, case.incident, case.updates)
+        incidents = (audience_incident(audience, case.incident, case.updates),) if told else ()
+        values = PrivateValues.of(v for u in case.updates
+                                  for v in forbidden_values(u, case.incident, Visibility.of(key), case.config.audiences))
+        pages.append(AudiencePage(key, f"a/token-of-{key}-0123456789/", incidents, {case.incident.id: values}))
+    view = public_incident(case.incident, case.updates)
+    with tempfile.TemporaryDirectory() as folder:
+        data = SiteData(page=case.config.page, components=case.config.components, incidents=(view,),
+                        now=case.updates[-1].created_at, audiences=tuple(pages))
+        built = build_site(data, Path(folder), pages=[view])
+        assert not built.problems, built.problems
+        for page in pages:
+            text = "".join((Path(folder) / page.folder / name).read_text(encoding="utf-8")
+                           for name in ("index.html", "feed.xml", "atom.xml"))
+            forbidden = [*case.internal, *(v for key in case.names if key != page.label for v in _everything_of(case, key))]
+            leaked = [v for v in forbidden if v in text]
+            assert not leaked, f"{page.label}'s page leaked {leaked}"
+            if page.incidents:
+                shown_detail = [d for d in case.detail[page.label] if any(d in _detail_of(u) for u in case.updates)]
+                assert all(d in text for d in shown_detail), f"{page.label}'s page lacks its detail"
+
+
 def test_every_type_that_may_be_private_may_carry_an_audience_and_x_may_not() -> None:
     carriers = {t for t in channel_types() if load_channel_class(t).may_carry_audience()}
     assert carriers == {t for t in channel_types() if "private" in load_channel_class(t).visibilities}
