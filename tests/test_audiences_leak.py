@@ -206,6 +206,7 @@ def test_each_customer_page_holds_its_own_detail_and_nothing_of_anyone_else(case
     from broadcaster.messages.egress import PrivateValues
     from broadcaster.messages.model import Visibility
     from broadcaster.messages.visibility import audience_incident, forbidden_values
+
     from broadcaster.routing import reached
     from broadcaster.site.build import AudiencePage, SiteData, build_site
 
