@@ -50,8 +50,9 @@ class Draft:
     status: str | None = None
     components: Sequence[str] = ()
     private: str = ""
-    customers: Sequence[str] = ()
+    customers: Sequence[str] = ()  # audience ids (--customer)
     tickets: Sequence[str] = ()
+    for_detail: Sequence[tuple[str, str]] = ()  # (audience id, text) pairs (--for ID TEXT)
     etr: str | None = None
     next_update: str | None = None
     reopen: bool = False
@@ -162,6 +163,7 @@ def admit(draft: Draft) -> Draft:
     """Every text of the draft through the input gate (``messages.gate``): normalised, or refused."""
     gate.check_count(tuple(draft.customers), "--customer")
     gate.check_count(tuple(draft.tickets), "--ticket")
+    gate.check_count(tuple(draft.for_detail), "--for")
     return replace(
         draft,
         message=gate.admit(draft.message, "the message", gate.MESSAGE),
@@ -169,12 +171,36 @@ def admit(draft: Draft) -> Draft:
         private=gate.admit(draft.private, "--private", gate.PRIVATE),
         customers=tuple(gate.admit(c, "--customer", gate.NAME) for c in draft.customers),
         tickets=tuple(gate.admit(t, "--ticket", gate.NAME) for t in draft.tickets),
+        for_detail=tuple(
+            (gate.admit(key, "--for", gate.NAME).strip(), gate.admit(text, f"--for {key}", gate.PRIVATE))
+            for key, text in draft.for_detail
+        ),
     )
+
+
+def check_audiences(draft: Draft, config: Config) -> None:
+    """Every audience the draft names (``--customer``, ``--for``, ``[for ID]``) must be configured.
+
+    An unknown id is refused with the closest configured one: detail for a customer
+    nobody routes would be stored for no one, or, mistyped, for the wrong one.
+    """
+    named = [("--customer", c.strip()) for c in draft.customers if c.strip()]
+    named += [("--for", key) for key, _ in draft.for_detail]
+    named += [("a [for ID] span of the message", key) for key in gate.audience_ids(draft.message, "the message")]
+    for option, key in named:
+        config.require_audience(key, option)
+    if draft.title and gate.audience_ids(draft.title, "--title"):
+        raise InputError("--title cannot hold [for ID] spans: every reader sees the title. Put audience detail in "
+                         "the message or --for; nothing was stored or sent.")
+    for key, text in draft.for_detail:
+        if not text.strip():
+            raise InputError(f"--for {key} is empty: give the detail for that customer. Nothing was stored or sent.")
 
 
 def build(draft: Draft, existing: Incident | None, config: Config, now: datetime) -> tuple[Incident, Update]:
     """The incident as it will be after this update, and the update (sequence 0: the store numbers it)."""
     draft = admit(draft)
+    check_audiences(draft, config)
     validate_message(draft.message)
     if existing is None and draft.reopen:
         raise InputError(
@@ -214,7 +240,8 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         raw_message=draft.message.strip(),
         components=reported,
         private_note=draft.private.strip(),
-        customers=tuple(c.strip() for c in draft.customers if c.strip()),
+        audiences=tuple(dict.fromkeys(c.strip() for c in draft.customers if c.strip())),
+        audience_detail=tuple((key, text.strip()) for key, text in draft.for_detail),
         tickets=tuple(t.strip() for t in draft.tickets if t.strip()),
         etr=parse_time(draft.etr, now=now, zone=zone, option="--etr") if draft.etr else None,
         next_update_by=(

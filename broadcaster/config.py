@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from broadcaster.errors import ConfigError
-from broadcaster.messages.model import Component
+from broadcaster.errors import ConfigError, InputError
+from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
 # What [store] url may be; anything else is refused at load and again where the store is opened.
@@ -99,7 +99,11 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """One ``[channels.NAME]`` or ``[publish.NAME]`` table."""
+    """One ``[channels.NAME]`` or ``[publish.NAME]`` table.
+
+    ``visibility`` is ``public``, ``internal`` or ``audience:ID`` (``Visibility``'s
+    text, as deliveries store it); the loader reads ``private`` as ``internal``.
+    """
 
     name: str
     type: str
@@ -111,6 +115,28 @@ class ChannelConfig:
     def wants(self, component_ids: set[str]) -> bool:
         """Whether an update touching these components goes to this destination."""
         return not self.components or bool(component_ids & set(self.components))
+
+    @property
+    def scope(self) -> Visibility:
+        return Visibility.parse(self.visibility)
+
+    @property
+    def audience(self) -> str:
+        """The audience id of a customer's channel; "" for a public or internal one."""
+        return self.scope.audience
+
+    @property
+    def internal(self) -> bool:
+        return self.scope.level == Level.INTERNAL
+
+
+@dataclass(frozen=True)
+class AudienceConfig:
+    """One ``[audiences.ID]`` table: the customer, its contracted SLA and its private feed token."""
+
+    audience: Audience
+    sla: float | None = None
+    feed_token: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,23 @@ class Config:
     templates: Mapping[str, Mapping[str, Any]]
     author: str = ""
     maintenance_reminder_minutes: int = 60
+    audience_tables: Mapping[str, AudienceConfig] = field(default_factory=dict)
+
+    @property
+    def audiences(self) -> dict[str, Audience]:
+        """Audience id -> the audience: what the views and the egress guard are given."""
+        return {key: table.audience for key, table in self.audience_tables.items()}
+
+    def require_audience(self, key: str, where: str) -> Audience:
+        """The audience ``key`` names; an ``InputError`` with the closest configured id otherwise."""
+        if key in self.audience_tables:
+            return self.audience_tables[key].audience
+        known = sorted(self.audience_tables)
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        listing = ", ".join(known) if known else "none are configured: add [audiences.ID] to the config"
+        raise InputError(f"{where}: no audience {key!r}.{hint} Audiences: {listing}. (Free-text customer names go "
+                         "into --private now.) Nothing was stored or sent.")
 
     @property
     def base_dir(self) -> Path:
@@ -174,6 +217,8 @@ class Config:
             if isinstance(value, Secret)
         ]
         values += [part for value in values for part in url_credentials(value)]
+        # A feed token is a capability: whoever holds it reads that customer's page.
+        values += [t.feed_token.reveal_or_empty() for t in self.audience_tables.values() if t.feed_token]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
         values += [env.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
         if any(table.type == "s3" for table in self.publish.values()):
@@ -192,6 +237,9 @@ class Config:
                 for key, value in channel.options.items():
                     if isinstance(value, Secret) and value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+        if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
+            missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
+                        for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]
         return missing
 
 

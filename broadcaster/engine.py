@@ -26,12 +26,11 @@ from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
-from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     UpdateView,
-    Visibility,
     corrected_sequence,
-    private_values,
+    forbidden_values,
     reader_number,
     view_for,
     without_text,
@@ -131,33 +130,31 @@ def render(
     ``x``s (the egress guard's template: what the destination shows of its own).
     """
     view: UpdateView = view_for(
-        _visibility(destination.visibility),
+        Visibility.parse(destination.visibility),
         incident,
         update,
         url=incident_url(config, incident.id),
         previous_status=previous_status(updates, update.sequence),
         number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
+        audiences=config.audiences,
     )
     if without_update_text:
         view = without_text(view)
     return destination.render(view, update, updates)
 
 
-def _visibility(value: str) -> Visibility:
-    """A destination's visibility as the views know it; the config admits no other value."""
-    if value not in ("public", "private"):
-        raise ValueError(f"unknown visibility {value!r}")
-    return "public" if value == "public" else "private"
-
-
-def carried_private_values(incident: Incident, update: Update, updates: Sequence[Update]) -> PrivateValues:
-    """What no public rendering of ``update`` may hold: its private values and its incident title's,
-    and a correction's those of the update it corrects too (its text is what the correction replaces)."""
-    values = set(private_values(update, incident))
+def carried_private_values(
+    incident: Incident, update: Update, updates: Sequence[Update], visibility: Visibility = PUBLIC,
+    config: Config | None = None,
+) -> PrivateValues:
+    """What no rendering of ``update`` for ``visibility`` may hold (``forbidden_values``) with its incident
+    title's, and a correction's those of the update it corrects too (its text is what the correction replaces)."""
+    audiences = config.audiences if config is not None else {}
+    values = set(forbidden_values(update, incident, visibility, audiences))
     corrects = corrected_sequence(update)
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
     if original is not None:
-        values |= private_values(original)
+        values |= forbidden_values(original, None, visibility, audiences)
     return PrivateValues.of(values)
 
 
@@ -165,16 +162,19 @@ def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
     updates: Sequence[Update], config: Config,
 ) -> LeakRefused | None:
-    """The egress guard for one rendering: the refusal if a public one holds a private value, else None.
+    """The egress guard for one rendering: the refusal if it holds a value its readers may not see, else None.
 
     ``visibility`` is the delivery's (as planned); the destination's may have changed
-    since. If either is public, the rendering must hold nothing private. The
-    destination's own words (a status, "Next update by", the page's title) count
-    only as often as its rendering without the update's texts holds them.
+    since: then the rendering is held to the public's rule, the strictest. A public
+    rendering may hold nothing private; one audience's, nothing internal and nothing
+    of any other audience (``forbidden_values``). The destination's own words (a
+    status, "Next update by", the page's title) count only as often as its
+    rendering without the update's texts holds them.
     """
-    if "public" not in (visibility, destination.visibility):
+    scope = Visibility.parse(visibility) if visibility == destination.visibility else PUBLIC
+    if scope.level == Level.INTERNAL:
         return None
-    values = carried_private_values(incident, update, updates)
+    values = carried_private_values(incident, update, updates, scope, config)
     payloads = destination.egress_payloads(rendered)
 
     @cache  # rendered once, and only if a value is found

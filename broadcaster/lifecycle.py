@@ -20,6 +20,7 @@ from broadcaster.messages import gate
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import PRIVATE_KINDS, validate_message
 from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
+from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
 
@@ -68,7 +69,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     """A correction goes where the original went; a destination that skipped it skips this too."""
     from broadcaster.operations import delivery_plan
 
-    planned = delivery_plan(config, incident, original, only, skip)
+    planned = delivery_plan(config, incident, original, only, skip, store.updates(incident.id))
     went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
             if d.state != DeliveryState.SKIPPED}
     return [p if (p.destination, p.target) in went or p.state == DeliveryState.SKIPPED
@@ -222,7 +223,8 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         # An absolute time only: "in 60 min" would be wrong on the page a minute later.
         message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)}."
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
-        planned = plan(destinations(config), {c.id for c in incident.components})
+        reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
+        planned = plan(destinations(config), {c.id for c in incident.components}, audiences=reached)
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None

@@ -40,7 +40,10 @@ class Channel(ABC):
     Class attributes are the channel's facts, with the reason next to each:
 
     * ``type_name``: the value of ``type =`` in the config (and the module name).
-    * ``visibilities``: which ``visibility =`` values the config may give it.
+    * ``visibilities``: which ``visibility =`` values the config may give it
+      (``private`` is ``internal``'s synonym).
+    * ``carries_audience``: whether ``audience = "ID"`` (one customer's channel)
+      may be set; by default, whenever the channel may be private.
     * ``required_options`` / ``optional_options``: type-specific config keys.
     * ``secret_options``: keys whose values must never be printed.
     * ``default_api_url``: the public API root that ``api_url`` replaces.
@@ -50,6 +53,7 @@ class Channel(ABC):
 
     type_name: ClassVar[str]
     visibilities: ClassVar[tuple[str, ...]] = ("public", "private")
+    carries_audience: ClassVar[bool | None] = None  # None: when "private"/"internal" is in visibilities
     required_options: ClassVar[tuple[str, ...]] = ()
     optional_options: ClassVar[tuple[str, ...]] = ()
     secret_options: ClassVar[tuple[str, ...]] = ()
@@ -66,6 +70,13 @@ class Channel(ABC):
         self.name = config.name
         # Seconds to wait for one answer; the destination sets it from [engine] timeout.
         self.request_timeout: float = 15.0
+
+    @classmethod
+    def may_carry_audience(cls) -> bool:
+        """Whether a table of this type may name an ``audience`` (a customer's own channel)."""
+        if cls.carries_audience is not None:
+            return cls.carries_audience
+        return any(v in ("private", "internal") for v in cls.visibilities)
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:

@@ -1,11 +1,13 @@
-"""The egress guard: the last check before anything leaves for a public place.
+"""The egress guard: the last check before anything leaves for a public place or a customer's channel.
 
 The views are the design: a public formatter is handed a ``PublicView``, which
-has no private field, so it cannot print one. This module is defence in depth
-against a bug in that design. Every public payload (a channel's message, each
-file of the site, each upload) is checked against the private values of the
-update(s) it carries (``messages.visibility.private_values``); a payload that
-holds one is refused as a permanent failure, and nothing is sent.
+has no private field, so it cannot print one (and a customer's, an
+``AudienceView`` with nothing of anyone else's). This module is defence in depth
+against a bug in that design. Every payload that is not internal (a channel's
+message, each file of the site, each upload) is checked against the values its
+readers may not see, of the update(s) it carries
+(``messages.visibility.forbidden_values``); a payload that holds one is refused
+as a permanent failure, and nothing is sent.
 
 Payloads are compared as readers would read them: HTML and XML entities are
 decoded and tags dropped (Telegram's HTML, a page, a feed), JSON strings are

@@ -80,3 +80,13 @@ def impact_label(impact: str) -> str:
 def kind_label(kind: str) -> str:
     """An update's kind ("postmortem", "correction", ...) as a word; an unknown kind as itself, capitalised."""
     return _kinds(i18n.current_language()).get(kind, kind.capitalize())
+
+
+def audience_heading(name: str) -> str:
+    """The heading over one customer's own detail, addressed to that customer ("For Acme Corp:")."""
+    return i18n.gettext("For %(name)s:") % {"name": name}
+
+
+def named_no_detail() -> str:
+    """What internal channels show for a customer an update names without detail for it."""
+    return i18n.gettext("(named, no detail)")

@@ -115,7 +115,7 @@ def test_preview_marks_public_and_private(project: Project) -> None:
         channel = "C0OPS0001"
     """)
     out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.").stdout
-    assert "ops (private)" in out and "router fra-2" in out
+    assert "ops (internal)" in out and "router fra-2" in out  # "private" is read as internal since audiences
     assert "site (public)" in out
 
 

@@ -71,7 +71,7 @@ def test_editor_composes_the_message_and_confirmation_is_asked(project: Project,
                                env={"EDITOR": str(editor), "VISUAL": str(editor)})
     assert code == 0, output
     assert "What the public will read" in output and "Written in the editor." in output
-    assert "tg-ops [private] (2 chats)" in output
+    assert "tg-ops [internal] (2 chats)" in output  # private is internal since audiences
     [tweet] = world.x.tweets
     assert "Written in the editor." in tweet.text and "ops only" not in tweet.text
     assert "ops only" in world.telegram_messages(OPS_CHATS[0])[0].text

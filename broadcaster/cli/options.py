@@ -190,8 +190,11 @@ def publish_options(command: F) -> F:
 def message_options(command: F) -> F:
     """Private detail, times and components of an update, plus the publishing options."""
     return publish_options(_apply(command, [
-        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Private detail: only private channels see it."),
-        click.option("--customer", "customers", multiple=True, metavar="NAME", help="Affected customer (private; repeatable)."),
+        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Internal detail: only internal channels see it."),
+        click.option("--customer", "customers", multiple=True, metavar="ID",
+                     help="Affected customer: an [audiences.ID] id; its channels are told (repeatable)."),
+        click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT",
+                     help="Detail only customer ID's channels (and internal ones) see (repeatable)."),
         click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
         click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
         click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),

@@ -164,14 +164,20 @@ def unknown_line(delivery: Delivery) -> Text:
     return line
 
 
+# Public in cyan; one customer's in yellow; internal (and anything unknown) in red, upper-cased.
+_VISIBILITY_STYLE = {"public": "cyan", "audience": "yellow"}
+
+
 def print_previews(out: Console, previews: Sequence[Preview]) -> None:
     for preview in previews:
         label = f"{preview.destination}" + (f" → {preview.target}" if preview.target else "")
-        tag = "[red]PRIVATE[/red]" if preview.visibility == "private" else "[cyan]public[/cyan]"
+        style = _VISIBILITY_STYLE.get(preview.visibility.partition(":")[0], "red")
+        tag = f"[{style}]{escape(preview.visibility.upper() if style == 'red' else preview.visibility)}[/{style}]"
         if preview.rendered is None:
             out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
-        out.rule(Text(f"{label} ({preview.visibility})"), align="left", style="red" if preview.visibility == "private" else "cyan")
+        # An audience's rendering is marked with its audience: "(audience:acme)".
+        out.rule(Text(f"{label} ({preview.visibility})"), align="left", style=style)
         if preview.refused:
             # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
             out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))
@@ -343,6 +349,7 @@ def _private_summary(fields: dict[str, Any]) -> str:
         parts.append(fields["private_note"])
     if fields["customers"]:
         parts.append("customers: " + ", ".join(fields["customers"]))
+    parts += [f"for {a['audience']}: {a['detail'] or '(named)'}" for a in fields.get("audiences", [])]
     if fields["tickets"]:
         parts.append("tickets: " + ", ".join(fields["tickets"]))
     return " · ".join(parts)

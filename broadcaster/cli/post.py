@@ -89,6 +89,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -
         private=options["private"],
         customers=options["customers"],
         tickets=options["tickets"],
+        for_detail=tuple(options.get("for_detail") or ()),
         etr=options["etr"],
         next_update=options["next_update"],
         reopen=bool(options.get("reopen")),

@@ -39,13 +39,15 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
 
 
 def refuse_leaking_preview(result: Any) -> None:
-    """A dry run whose public rendering holds private detail says so and exits 2 (nothing was stored or sent)."""
+    """A dry run whose rendering holds detail its readers may not see (private detail on a public channel,
+    internal or another customer's detail on a customer's) says so and exits 2 (nothing was stored or sent)."""
     refused = sorted({p.destination for p in result.previews if p.refused})
     if refused:
         raise InputError(
-            f"the public rendering for {', '.join(refused)} holds private detail of this update, so the egress "
-            "guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
-            "text out of the public message and title, or leave those destinations out with --skip."
+            f"the rendering for {', '.join(refused)} holds detail of this update its readers may not see, so the "
+            "egress guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
+            "text (or another customer's name or detail) out of the public message, the title and that customer's "
+            "detail, or leave those destinations out with --skip."
         )
 
 

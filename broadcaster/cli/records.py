@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
-from broadcaster.messages.visibility import full_text, full_title, public_text
+from broadcaster.messages.visibility import audience_notes, full_text, full_title, public_text
 from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def update_json(update: Update) -> dict[str, Any]:
         "etr": update.etr.isoformat() if update.etr else None,
         "next_update_by": update.next_update_by.isoformat() if update.next_update_by else None,
         "author": update.author,
+        # Each audience the update names, with all its detail (--for and [for ID] spans).
+        "audiences": [{"audience": n.audience, "detail": n.detail} for n in audience_notes(update, {})],
     }
 
 

@@ -13,6 +13,7 @@ from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
 from broadcaster.messages.model import Incident, Update
+from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 
 T = TypeVar("T")
@@ -89,8 +90,10 @@ def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Inciden
 
 
 def delivery_plan(
-    config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = ()
+    config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = (),
+    earlier: Sequence[Update] = (),
 ) -> list[PlannedDelivery]:
+    """Where ``update`` goes; ``earlier`` are the incident's stored updates (for the audiences it reaches)."""
     known = list(destinations(config))
     only_names = check_names(only, known, "--only") if only else None
     skip_names = check_names(skip, known, "--skip")
@@ -100,7 +103,8 @@ def delivery_plan(
             f"{', '.join(both)} is both in --only and in --skip: say which you mean. Nothing was stored or sent."
         )
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
-    planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names)
+    reached = reached_audiences(config.audiences, incident, [*earlier, update])
+    planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names, audiences=reached)
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
@@ -206,9 +210,9 @@ def publish(
 
     Private notices the update causes (an SLA breach) are stored and delivered in the same run.
     """
-    if planned is None:
-        planned = delivery_plan(config, incident, update, only, skip)
     earlier = [] if new else store.updates(incident.id)
+    if planned is None:
+        planned = delivery_plan(config, incident, update, only, skip, earlier)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned), dry_run=True)

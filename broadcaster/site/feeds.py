@@ -117,7 +117,9 @@ def _links(generator: FeedGenerator, page: PageConfig, self_path: str, media_typ
     if page.base_url:
         links.append({"href": page.base_url + self_path, "rel": "self", "type": media_type})
     # Last, because feedgen makes the last link the RSS channel's <link>.
-    links.append({"href": _link(page, "index.html"), "rel": "alternate", "type": "text/html"})
+    folder = self_path.rpartition("/")[0]  # a customer's feeds point to its own page
+    links.append({"href": _link(page, f"{folder}/index.html" if folder else "index.html"), "rel": "alternate",
+                  "type": "text/html"})
     generator.link(links, replace=True)
 
 
@@ -126,8 +128,10 @@ def build_feeds(
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
     now: datetime,
+    prefix: str = "",
 ) -> Feeds:
-    """Render feed.xml and atom.xml for the updates of ``incidents``."""
+    """Render feed.xml and atom.xml for the updates of ``incidents``; ``prefix`` is where they are
+    (a customer's ``a/<token>/``), for their self links."""
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(
         incidents, now
@@ -142,8 +146,8 @@ def build_feeds(
         link = entry_link(page, incident.header.id, update)
         html = body.render(context, update=update, text=text, cut=cut, link=link).strip()
         _entry(generator, page, incident, update, html)
-    _links(generator, page, "feed.xml", "application/rss+xml")
+    _links(generator, page, prefix + "feed.xml", "application/rss+xml")
     rss = generator.rss_str(pretty=True)
-    _links(generator, page, "atom.xml", "application/atom+xml")
+    _links(generator, page, prefix + "atom.xml", "application/atom+xml")
     atom = generator.atom_str(pretty=True)
     return Feeds(rss=rss, atom=atom)

@@ -63,12 +63,13 @@ from broadcaster.store.records import (
     incident_from,
     incident_values,
     iso,
+    stored_visibility,
     update_from,
     update_values,
     utcnow,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
@@ -188,7 +189,7 @@ class Store:
                 "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state,"
                 " last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 [
-                    (incident.id, update.sequence, p.destination, p.target, p.visibility, p.state,
+                    (incident.id, update.sequence, p.destination, p.target, stored_visibility(p.visibility), p.state,
                      p.reason or None, now, now)
                     for p in plan
                 ],
