@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from broadcaster.channels._doubt import Doubts
 from broadcaster.channels.base import Channel
 from broadcaster.messages import mastodon as fmt
 from broadcaster.messages.visibility import UpdateView
@@ -66,7 +67,7 @@ class MastodonChannel(Channel):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._api: Mastodon | None = None
-        self._in_doubt: set[str] = set()  # idempotency keys whose request may have arrived
+        self._doubts = Doubts()
 
     # -- config ---------------------------------------------------------------------
 
@@ -185,7 +186,7 @@ class MastodonChannel(Channel):
                 retryable=False,
                 outcome_unknown=True,
             )
-        self._in_doubt.discard(key)
+        self._doubts.settled(key)
         log.confirmed(status_id)
         return status_id
 
@@ -256,31 +257,16 @@ class MastodonChannel(Channel):
         try:
             return await asyncio.to_thread(call, api)
         except errors.MastodonRatelimitError as exc:
-            raise self._doubted(key, self._rate_limited(api, exc)) from exc
+            raise self._doubts.judged(key, self._rate_limited(api, exc)) from exc
         except errors.MastodonNetworkError as exc:
-            raise self._doubted(key, self._network_error(action, exc, key)) from exc
+            raise self._doubts.judged(key, self._network_error(action, exc, key)) from exc
         except errors.MastodonAPIError as exc:
             status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
             if status == 404:
-                raise _NotFound(self._doubted(key, self._api_error(action, exc, status, key))) from exc
-            raise self._doubted(key, self._api_error(action, exc, status, key)) from exc
+                raise _NotFound(self._doubts.judged(key, self._api_error(action, exc, status, key))) from exc
+            raise self._doubts.judged(key, self._api_error(action, exc, status, key)) from exc
         except errors.MastodonError as exc:
-            raise self._doubted(key, self.fail(f"Mastodon {action} failed: {exc}", retryable=False)) from exc
-
-    def _doubted(self, key: str, error: DeliveryError) -> DeliveryError:
-        """After an attempt that may have posted, any failure leaves the post in doubt: unknown, not retried."""
-        if not key:
-            return error
-        if key in self._in_doubt:
-            return DeliveryError(
-                f"{error} An earlier attempt may have posted it already.",
-                retryable=error.retryable, retry_after=error.retry_after, outcome_unknown=True,
-            )
-        elif error.outcome_unknown:
-            # The same Idempotency-Key makes one repeat safe: Mastodon returns the first status.
-            self._in_doubt.add(key)
-            error.outcome_unknown = False
-        return error
+            raise self._doubts.judged(key, self.fail(f"Mastodon {action} failed: {exc}", retryable=False)) from exc
 
     def _rate_limited(self, api: Mastodon, exc: Exception) -> DeliveryError:
         reset = api.ratelimit_reset

@@ -42,14 +42,24 @@ def format_post(view: PublicView) -> str:
     return fit_with(_parts(view), fits)
 
 
-def link_facets(text: str) -> list[dict[str, Any]]:
-    """A link facet for each ``http(s)://`` URL of ``text``, at its UTF-8 byte offsets."""
-    facets = []
+def link_facets(text: str, known: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """A link facet for each ``http(s)://`` URL of ``text``, at its UTF-8 byte offsets.
+
+    ``known`` URLs (the incident page) are linked wherever they occur, even where
+    twitter-text's list of top-level domains does not know theirs.
+    """
+    spans = {}
     for found in _twitter_text().extract_urls_with_indices(text):
-        url = found["url"]
-        if not url.lower().startswith(("http://", "https://")):
-            continue  # "example.com" stays text: a facet would send readers to a guessed scheme
-        begin, end = found["indices"]
+        if found["url"].lower().startswith(("http://", "https://")):  # "example.com" stays text
+            spans[found["indices"][0]] = found["url"]
+    for url in filter(None, known):
+        start = text.find(url)
+        while start != -1:
+            if not any(begin <= start < begin + len(u) for begin, u in spans.items()):
+                spans[start] = url
+            start = text.find(url, start + len(url))
+    facets = []
+    for begin, url in sorted(spans.items()):
         start = len(text[:begin].encode())
         facets.append({
             "index": {"byteStart": start, "byteEnd": start + len(url.encode())},
