@@ -23,7 +23,9 @@ ids are ``at://<did>/app.bsky.feed.post/<rkey>#<cid>``: a reply needs both.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import importlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -261,6 +263,9 @@ class BlueskyChannel(Channel):
         """The logged-in client: one login per command (Bluesky allows 30 in 5 minutes)."""
         if self._client is not None and self._did:
             return self._client
+        # atproto's import builds hundreds of pydantic models (seconds on a busy machine): in a
+        # worker thread, so the other destinations' requests on this event loop go on meanwhile.
+        await asyncio.to_thread(importlib.import_module, "atproto")
         from atproto import AsyncClient, AsyncRequest
 
         try:

@@ -174,9 +174,9 @@ class MastodonChannel(Channel):
         log.sending()
         try:
             status = await self._call("post", post, key=key)
-        except _NotFound as exc:
+        except _Gone as exc:
             if reply_to is None:
-                raise exc.error from exc
+                raise
             raise _ReplyTargetGone from exc
         status_id = str(status.get("id") or "")
         if not _STATUS_ID.match(status_id):
@@ -253,7 +253,7 @@ class MastodonChannel(Channel):
         """Run one Mastodon.py call in a worker thread; every failure becomes a DeliveryError."""
         from mastodon import errors
 
-        api = self._client()
+        api = self._api or await asyncio.to_thread(self._client)  # built (and imported) off the event loop
         try:
             return await asyncio.to_thread(call, api)
         except errors.MastodonRatelimitError as exc:
@@ -262,8 +262,6 @@ class MastodonChannel(Channel):
             raise self._doubts.judged(key, self._network_error(action, exc, key)) from exc
         except errors.MastodonAPIError as exc:
             status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-            if status == 404:
-                raise _NotFound(self._doubts.judged(key, self._api_error(action, exc, status, key))) from exc
             raise self._doubts.judged(key, self._api_error(action, exc, status, key)) from exc
         except errors.MastodonError as exc:
             raise self._doubts.judged(key, self.fail(f"Mastodon {action} failed: {exc}", retryable=False)) from exc
@@ -310,9 +308,8 @@ class MastodonChannel(Channel):
                 retryable=False,
             )
         if status == 404:
-            return self.fail(
-                f"Mastodon has no such status ({said}): it may have been deleted. Post a new update.", retryable=False
-            )
+            return _Gone(self.redact(f"Mastodon has no such status ({said}): it may have been deleted. Post a new update."),
+                         retryable=False)
         if status == 422:
             return self.fail(
                 f"Mastodon refused the status ({said}). If it names a character limit, the instance allows fewer "
@@ -333,12 +330,8 @@ class MastodonChannel(Channel):
         return self.fail(f"Mastodon refused the {action} (HTTP {status}: {said}).", retryable=False)
 
 
-class _NotFound(Exception):
-    """A 404 from Mastodon, carrying the DeliveryError to raise if nothing handles it."""
-
-    def __init__(self, error: DeliveryError) -> None:
-        super().__init__(str(error))
-        self.error = error
+class _Gone(DeliveryError):
+    """Mastodon answered 404: the status named is not there."""
 
 
 class _ReplyTargetGone(Exception):
