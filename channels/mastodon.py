@@ -253,7 +253,7 @@ class MastodonChannel(Channel):
         """Run one Mastodon.py call in a worker thread; every failure becomes a DeliveryError."""
         from mastodon import errors
 
-        api = self._api or await asyncio.to_thread(self._client)  # built (and imported) off the event loop
+        api = self._api if self._api is not None else await asyncio.to_thread(self._client)  # off the loop
         try:
             return await asyncio.to_thread(call, api)
         except errors.MastodonRatelimitError as exc:
