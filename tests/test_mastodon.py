@@ -59,6 +59,20 @@ def send(fake: FakeMastodon, rendered: Rendered | None = None, thread: ThreadRef
     return asyncio.run(_send(ch, rendered or ch.render(view()), thread, None))
 
 
+async def checked(ch: MastodonChannel) -> list[Any]:
+    try:
+        return await ch.check()
+    finally:
+        await ch.aclose()
+
+
+async def _edit(ch: MastodonChannel, rendered: Rendered, remote_id: str) -> Receipt:
+    try:
+        return await ch.edit(rendered, target="", remote_id=remote_id)
+    finally:
+        await ch.aclose()
+
+
 def failure(fake: FakeMastodon, **options: Any) -> DeliveryError:
     with pytest.raises(DeliveryError) as caught:
         send(fake, **options)
@@ -100,13 +114,7 @@ def test_amend_edits_the_status_in_place(fake: FakeMastodon) -> None:
     ch = channel(fake)
     rendered = ch.render(view(update(1, "We are looking into errors on the EU cluster.")))
 
-    async def amend() -> Receipt:
-        try:
-            return await ch.edit(rendered, target="", remote_id=first.remote_id)
-        finally:
-            await ch.aclose()
-
-    assert asyncio.run(amend()).remote_id == first.remote_id
+    assert asyncio.run(_edit(ch, rendered, first.remote_id)).remote_id == first.remote_id
     [status] = fake.posted
     assert "EU cluster" in status.text and status.history and "EU cluster" not in status.history[0]
 
@@ -114,7 +122,7 @@ def test_amend_edits_the_status_in_place(fake: FakeMastodon) -> None:
 def test_amending_a_deleted_status_says_so_and_is_not_retried(fake: FakeMastodon) -> None:
     ch = channel(fake)
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(ch.edit(ch.render(view()), target="", remote_id="999"))
+        asyncio.run(_edit(ch, ch.render(view()), "999"))
     assert not caught.value.retryable and "deleted" in str(caught.value)
 
 
@@ -213,20 +221,20 @@ def test_a_token_that_names_a_file_is_not_read_from_it(fake: FakeMastodon, tmp_p
 
 
 def test_check_with_a_good_token_reads_the_account_and_the_limit(fake: FakeMastodon) -> None:
-    results = asyncio.run(channel(fake).check())
+    results = asyncio.run(checked(channel(fake)))
     assert [r.ok for r in results] == [True, True]
     assert "@acmestatus" in results[0].detail and "500" in results[1].detail
     assert fake.posted == []
 
 
 def test_check_with_a_bad_token_fails(fake: FakeMastodon) -> None:
-    [result] = asyncio.run(channel(fake, token="nope").check())
+    [result] = asyncio.run(checked(channel(fake, token="nope")))
     assert not result.ok and "rejected the access token" in result.detail
 
 
 def test_check_warns_of_an_instance_allowing_fewer_characters(fake: FakeMastodon) -> None:
     fake.max_characters = 300
-    results = asyncio.run(channel(fake).check())
+    results = asyncio.run(checked(channel(fake)))
     assert not results[1].ok and "300" in results[1].detail
 
 
