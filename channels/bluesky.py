@@ -30,9 +30,9 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from broadcaster.channels._doubt import Doubts
+from broadcaster.channels._options import require_https
 from broadcaster.channels.base import Channel
 from broadcaster.messages import bluesky as fmt
 from broadcaster.messages.visibility import UpdateView
@@ -92,10 +92,7 @@ class BlueskyChannel(Channel):
         handle = options.get("handle")
         if not isinstance(handle, str) or not (_HANDLE.match(handle.removeprefix("@")) or handle.startswith("did:")):
             raise ConfigError(f'{where}handle: must be the account\'s handle, e.g. "acme.bsky.social", not {handle!r}.')
-        service = options.get("service", cls.default_api_url)
-        parts = urlsplit(service) if isinstance(service, str) else None
-        if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.query:
-            raise ConfigError(f'{where}service: must be an https:// address, e.g. "https://bsky.social", not {service!r}.')
+        require_https(options, "service", where, "https://bsky.social", cls.default_api_url)
 
     @classmethod
     def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from broadcaster.channels._doubt import Doubts
+from broadcaster.channels._options import require_https
 from broadcaster.channels.base import Channel
 from broadcaster.messages import mastodon as fmt
 from broadcaster.messages.visibility import UpdateView
@@ -78,13 +79,7 @@ class MastodonChannel(Channel):
                 f'{where}access_token: must name an environment variable, e.g. access_token = "${{MASTODON_TOKEN}}" '
                 "(Preferences > Development > New application, with the write:statuses scope)."
             )
-        url = options.get("instance_url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.query:
-            raise ConfigError(
-                f'{where}instance_url: must be the instance\'s https:// address, e.g. "https://mastodon.social", '
-                f"not {url!r}."
-            )
+        require_https(options, "instance_url", where, "https://mastodon.social")
         visibility = options.get("post_visibility", "public")
         if visibility not in _VISIBILITIES:
             raise ConfigError(f'{where}post_visibility: must be "public" or "unlisted", not {visibility!r}.')
@@ -112,7 +107,8 @@ class MastodonChannel(Channel):
     # -- render ---------------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:
-        seed = f"{self.name}\n{self.instance_url}\n{view.incident.id}\n{view.sequence}"
+        # The update's time too: two stores (a rehearsal and the real one) may both have an "inc-1" update 1.
+        seed = f"{self.name}\n{self.instance_url}\n{view.incident.id}\n{view.sequence}\n{view.created_at.isoformat()}"
         return Rendered(
             text=fmt.format_status(view, self.max_characters),
             visibility=view.visibility,

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from broadcaster.channels.base import Channel
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import UpdateView, public_view
 
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from tests.conftest import Project
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
@@ -34,6 +36,28 @@ def update(sequence: int = 1, message: str = "We are looking into it.", status: 
 
 def view(upd: Update | None = None, *, title: str = "API errors", url: str = URL) -> UpdateView:
     return public_view(incident(title), upd or update(), url=url)
+
+
+async def sent(ch: Channel, rendered: Rendered, thread: ThreadRef | None = None, log: SendLog | None = None) -> Receipt:
+    """One send as one CLI invocation makes it: the channel's clients closed after."""
+    try:
+        return await ch.send(rendered, target="", thread=thread, log=log)
+    finally:
+        await ch.aclose()
+
+
+async def edited(ch: Channel, rendered: Rendered, remote_id: str) -> Receipt:
+    try:
+        return await ch.edit(rendered, target="", remote_id=remote_id)
+    finally:
+        await ch.aclose()
+
+
+async def checked(ch: Channel) -> list[CheckResult]:
+    try:
+        return await ch.check()
+    finally:
+        await ch.aclose()
 
 
 @dataclass

@@ -22,7 +22,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
-from tests.social import B_PASSWORD, M_TOKEN, T0, URL, Social, social_project, update, view
+from tests.social import B_PASSWORD, M_TOKEN, T0, URL, Social, checked, sent, social_project, update, view
 
 
 @pytest.fixture(scope="module")
@@ -45,24 +45,10 @@ def channel(fake: FakeBluesky, password: str = B_PASSWORD, **options: Any) -> Bl
     return made
 
 
-async def _send(ch: BlueskyChannel, rendered: Rendered, thread: ThreadRef | None, log: SendLog | None) -> Receipt:
-    try:
-        return await ch.send(rendered, target="", thread=thread, log=log)
-    finally:
-        await ch.aclose()
-
-
 def send(fake: FakeBluesky, rendered: Rendered | None = None, thread: ThreadRef | None = None,
          ch: BlueskyChannel | None = None, **options: Any) -> Receipt:
     ch = ch or channel(fake, **options)
-    return asyncio.run(_send(ch, rendered or ch.render(view()), thread, None))
-
-
-async def checked(ch: BlueskyChannel) -> list[Any]:
-    try:
-        return await ch.check()
-    finally:
-        await ch.aclose()
+    return asyncio.run(sent(ch, rendered or ch.render(view()), thread, None))
 
 
 def failure(fake: FakeBluesky, **options: Any) -> DeliveryError:
@@ -151,7 +137,7 @@ def test_a_lost_answer_whose_look_up_fails_too_is_retryable_once_then_unknown(fa
     errors = []
     for _ in range(2):
         with pytest.raises(DeliveryError) as caught:
-            asyncio.run(_send(ch, rendered, None, SendLog()))
+            asyncio.run(sent(ch, rendered, None, SendLog()))
         errors.append(caught.value)
     assert errors[0].retryable and not errors[0].outcome_unknown  # the same key makes a repeat safe
     assert errors[1].outcome_unknown and "may have posted it already" in str(errors[1])
@@ -176,7 +162,7 @@ def test_a_500_may_have_posted_the_look_up_finds_nothing_and_a_repeat_is_allowed
     ch = channel(fake)
     rendered = ch.render(view())
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(_send(ch, rendered, None, None))
+        asyncio.run(sent(ch, rendered, None, None))
     assert caught.value.retryable and not caught.value.outcome_unknown
     assert fake.received("getRecord")  # it looked for the post before giving up
     send(fake, rendered, ch=ch)
@@ -197,7 +183,7 @@ def test_a_refused_connection_is_retryable_and_nothing_was_sent() -> None:
     ch = BlueskyChannel(ChannelConfig("sky", "bluesky", api_url=url, options={
         "handle": "acme.bsky.social", "app_password": Secret("BSKY_PASSWORD", B_PASSWORD)}))
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(_send(ch, ch.render(view()), None, None))
+        asyncio.run(sent(ch, ch.render(view()), None, None))
     assert caught.value.retryable and not caught.value.outcome_unknown and "could not connect" in str(caught.value)
 
 
@@ -272,3 +258,15 @@ def test_channels_check_through_the_cli(social: Social) -> None:
     assert good.exit_code == 0, good.output
     bad = social.project.cli("channels", "check", env={"BSKY_PASSWORD": "revoked-pass"})
     assert bad.exit_code == 3 and "BSKY_PASSWORD" in bad.output and "revoked-pass" not in bad.output
+
+
+def test_no_secret_in_debug_output_or_the_store_when_both_services_echo_them(social: Social) -> None:
+    social.mastodon.echo_credentials = social.bluesky.echo_credentials = True
+    wrong = {"MASTODON_TOKEN": "wrong-m-SeCrEt-1", "BSKY_PASSWORD": "wrong-b-SeCrEt-2"}
+    for env in ({}, wrong):
+        result = social.project.cli("post", "--debug", "--yes", "--title", "API errors", "Elevated errors.", env=env)
+        assert result.exit_code in (0, 3), result.output
+        shown = (result.stdout + result.stderr).lower()
+        assert not any(s.lower() in shown for s in (M_TOKEN, B_PASSWORD, *wrong.values()))
+    stored = b"".join(p.read_bytes() for p in social.project.root.rglob("*") if p.is_file()).lower()
+    assert not any(s.lower().encode() in stored for s in (M_TOKEN, B_PASSWORD, *wrong.values()))

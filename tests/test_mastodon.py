@@ -23,7 +23,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
-from tests.social import B_PASSWORD, M_TOKEN, Social, social_project, update, view
+from tests.social import B_PASSWORD, M_TOKEN, Social, checked, edited, sent, social_project, update, view
 
 
 @pytest.fixture(scope="module")
@@ -46,31 +46,10 @@ def channel(fake: FakeMastodon, token: str = M_TOKEN, **options: Any) -> Mastodo
     return made
 
 
-async def _send(ch: MastodonChannel, rendered: Rendered, thread: ThreadRef | None, log: SendLog | None) -> Receipt:
-    try:
-        return await ch.send(rendered, target="", thread=thread, log=log)
-    finally:
-        await ch.aclose()
-
-
 def send(fake: FakeMastodon, rendered: Rendered | None = None, thread: ThreadRef | None = None,
          ch: MastodonChannel | None = None, **options: Any) -> Receipt:
     ch = ch or channel(fake, **options)
-    return asyncio.run(_send(ch, rendered or ch.render(view()), thread, None))
-
-
-async def checked(ch: MastodonChannel) -> list[Any]:
-    try:
-        return await ch.check()
-    finally:
-        await ch.aclose()
-
-
-async def _edit(ch: MastodonChannel, rendered: Rendered, remote_id: str) -> Receipt:
-    try:
-        return await ch.edit(rendered, target="", remote_id=remote_id)
-    finally:
-        await ch.aclose()
+    return asyncio.run(sent(ch, rendered or ch.render(view()), thread, None))
 
 
 def failure(fake: FakeMastodon, **options: Any) -> DeliveryError:
@@ -114,7 +93,7 @@ def test_amend_edits_the_status_in_place(fake: FakeMastodon) -> None:
     ch = channel(fake)
     rendered = ch.render(view(update(1, "We are looking into errors on the EU cluster.")))
 
-    assert asyncio.run(_edit(ch, rendered, first.remote_id)).remote_id == first.remote_id
+    assert asyncio.run(edited(ch, rendered, first.remote_id)).remote_id == first.remote_id
     [status] = fake.posted
     assert "EU cluster" in status.text and status.history and "EU cluster" not in status.history[0]
 
@@ -122,7 +101,7 @@ def test_amend_edits_the_status_in_place(fake: FakeMastodon) -> None:
 def test_amending_a_deleted_status_says_so_and_is_not_retried(fake: FakeMastodon) -> None:
     ch = channel(fake)
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(_edit(ch, ch.render(view()), "999"))
+        asyncio.run(edited(ch, ch.render(view()), "999"))
     assert not caught.value.retryable and "deleted" in str(caught.value)
 
 
@@ -142,10 +121,10 @@ def test_a_lost_answer_is_repeated_with_the_same_key_and_makes_no_second_status(
     rendered = ch.render(view())
     log = SendLog()
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(_send(ch, rendered, None, log))
+        asyncio.run(sent(ch, rendered, None, log))
     assert caught.value.retryable and not caught.value.outcome_unknown  # safe: the key dedupes
     assert log.on_wire
-    receipt = asyncio.run(_send(ch, rendered, None, SendLog()))
+    receipt = asyncio.run(sent(ch, rendered, None, SendLog()))
     [status] = fake.posted
     assert receipt.remote_id == status.id
 
@@ -162,7 +141,7 @@ def test_a_second_failure_after_a_lost_answer_is_unknown(fake: FakeMastodon) -> 
 
 async def _expect_error(ch: MastodonChannel, rendered: Rendered) -> DeliveryError:
     try:
-        await _send(ch, rendered, None, None)
+        await sent(ch, rendered, None, None)
     except DeliveryError as exc:
         return exc
     raise AssertionError("no error")
@@ -188,7 +167,7 @@ def test_a_refused_connection_is_retryable_and_nothing_was_sent() -> None:
     ch = MastodonChannel(ChannelConfig("masto", "mastodon", api_url=url, options={
         "instance_url": "https://mastodon.example", "access_token": Secret("MASTODON_TOKEN", M_TOKEN)}))
     with pytest.raises(DeliveryError) as caught:
-        asyncio.run(_send(ch, ch.render(view()), None, None))
+        asyncio.run(sent(ch, ch.render(view()), None, None))
     assert caught.value.retryable and not caught.value.outcome_unknown and "could not connect" in str(caught.value)
 
 
