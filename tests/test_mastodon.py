@@ -8,6 +8,7 @@ invocations; the CLI tests run the real command.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -288,3 +289,22 @@ def test_channels_check_through_the_cli(social: Social) -> None:
     assert good.exit_code == 0, good.output
     bad = social.project.cli("channels", "check", env={"MASTODON_TOKEN": "revoked"})
     assert bad.exit_code == 3 and "MASTODON_TOKEN" in bad.output and "revoked" not in bad.output
+
+
+def test_a_429_through_the_engine_waits_for_the_reset_and_sends(social: Social) -> None:
+    social.mastodon.rate_limit(1)
+    code, payload = social.post("--title", "API errors", "--skip", "sky", "Elevated errors.")
+    assert code == 0, payload
+    masto = next(d for d in payload["deliveries"] if d["destination"] == "masto")
+    assert masto["state"] == "sent" and masto["attempts"] == 2 and len(social.mastodon.posted) == 1
+
+
+def test_a_bad_token_through_the_engine_fails_at_once_and_retry_sends_it_later(social: Social) -> None:
+    result = social.project.cli("post", "--yes", "--json", "--title", "API errors", "--skip", "sky", "Errors.",
+                                env={"MASTODON_TOKEN": "revoked"})
+    assert result.exit_code == 3
+    masto = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "masto")
+    assert masto["state"] == "failed" and masto["attempts"] == 1 and "MASTODON_TOKEN" in masto["error"]
+    retried = social.project.cli("retry", "--json", json.loads(result.stdout)["incident_id"])
+    assert retried.exit_code == 0, retried.output
+    assert len(social.mastodon.posted) == 1
