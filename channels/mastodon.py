@@ -140,7 +140,13 @@ class MastodonChannel(Channel):
 
     async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
         """PUT /api/v1/statuses/:id; repeating one is harmless, so a lost answer is retried, not unknown."""
-        status_id = self.remote_id_from(remote_id, target)
+        if not _STATUS_ID.match(remote_id):
+            raise self.fail(
+                f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be edited. "
+                "Was the state database edited by hand?",
+                retryable=False,
+            )
+        status_id = remote_id
         try:
             await self._call("edit", lambda api: api.status_update(status_id, rendered.text))
         except DeliveryError as exc:

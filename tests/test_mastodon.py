@@ -106,6 +106,12 @@ def test_amending_a_deleted_status_says_so_and_is_not_retried(fake: FakeMastodon
     assert not caught.value.retryable and "deleted" in str(caught.value)
 
 
+def test_a_stored_id_that_is_not_a_status_id_is_a_permanent_delivery_error(fake: FakeMastodon) -> None:
+    ch = channel(fake)
+    with pytest.raises(DeliveryError, match="edited by hand"):
+        asyncio.run(edited(ch, ch.render(view()), "C0123:1700000000.000100"))
+
+
 def test_a_reply_to_a_deleted_status_is_posted_on_its_own_with_a_note(fake: FakeMastodon) -> None:
     receipt = send(fake, thread=ThreadRef("404404", "404404"))
     [status] = fake.posted
