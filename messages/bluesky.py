@@ -55,8 +55,10 @@ def link_facets(text: str, known: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     for url in filter(None, known):
         start = text.find(url)
         while start != -1:
-            if not any(begin <= start < begin + len(u) for begin, u in spans.items()):
-                spans[start] = url
+            end = start + len(url)
+            for begin in [b for b, u in spans.items() if b < end and start < b + len(u)]:
+                del spans[begin]  # twitter-text may have found only part of it
+            spans[start] = url
             start = text.find(url, start + len(url))
     facets = []
     for begin, url in sorted(spans.items()):

@@ -93,6 +93,12 @@ def test_the_incident_page_is_linked_whatever_its_top_level_domain() -> None:
     assert Post("k", "at://x", "c", {"text": text, "facets": bluesky.link_facets(text, (url,))}).links == [(url, url)]
 
 
+def test_the_incident_page_is_linked_whole_where_twitter_text_sees_only_part_of_it() -> None:
+    url = "https://status.example.com/incidents/inc-1.html?x=ü&y=1"  # twitter-text stops at the ü
+    text = bluesky.format_post(view(url=url))
+    assert Post("k", "at://x", "c", {"text": text, "facets": bluesky.link_facets(text, (url,))}).links == [(url, url)]
+
+
 def test_mentions_and_tags_get_no_facet_on_bluesky() -> None:
     text = post("@alice.bsky.social #outage javascript:alert(1) example.com")
     features = [f for facet in bluesky.link_facets(text, (URL,)) for f in facet["features"]]
