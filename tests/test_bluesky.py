@@ -270,3 +270,14 @@ def test_no_secret_in_debug_output_or_the_store_when_both_services_echo_them(soc
         assert not any(s.lower() in shown for s in (M_TOKEN, B_PASSWORD, *wrong.values()))
     stored = b"".join(p.read_bytes() for p in social.project.root.rglob("*") if p.is_file()).lower()
     assert not any(s.lower().encode() in stored for s in (M_TOKEN, B_PASSWORD, *wrong.values()))
+
+
+def test_an_answer_later_than_the_timeout_is_settled_by_the_look_up(fake: FakeBluesky) -> None:
+    ch = channel(fake)
+    asyncio.run(checked(ch))  # atproto imported and the session made before the short timeout
+    fake.fail(Fault(match="createRecord", hold=3))
+    ch = channel(fake)
+    ch.request_timeout = 1.0
+    receipt = send(fake, ch=ch)
+    [post] = fake.posted
+    assert receipt.remote_id == f"{post.uri}#{post.cid}"

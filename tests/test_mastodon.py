@@ -314,3 +314,16 @@ def test_a_bad_token_through_the_engine_fails_at_once_and_retry_sends_it_later(s
     retried = social.project.cli("retry", "--json", json.loads(result.stdout)["incident_id"])
     assert retried.exit_code == 0, retried.output
     assert len(social.mastodon.posted) == 1
+
+
+def test_an_answer_later_than_the_timeout_is_repeated_with_the_key_and_makes_one_status(fake: FakeMastodon) -> None:
+    fake.fail(Fault(match="/api/v1/statuses", hold=3))
+    ch = channel(fake)
+    ch.request_timeout = 1.0
+    rendered = ch.render(view())
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(sent(ch, rendered))
+    assert "no answer within 1s" in str(caught.value) and caught.value.retryable
+    receipt = asyncio.run(sent(ch, rendered))
+    [status] = fake.posted
+    assert receipt.remote_id == status.id
