@@ -244,7 +244,9 @@ def test_a_reply_to_a_deleted_first_message_still_posts(fake: FakeTelegram) -> N
 
 
 def long_message(length: int = 10_000) -> str:
-    sentences, paragraphs, words = [], [], 0
+    sentences: list[str] = []
+    paragraphs: list[str] = []
+    words = 0
     while sum(map(len, paragraphs)) + sum(map(len, sentences)) < length:
         words += 1
         sentences.append(f"Sentence {words} says the queue <{words}> & retries are slow. ")
@@ -378,7 +380,7 @@ def test_components_times_and_link_are_shown(fake: FakeTelegram) -> None:
 
 
 def test_private_chat_gets_private_detail_and_public_chat_never_does(fake: FakeTelegram) -> None:
-    detail = {"private_note": "db-7 disk full", "customers": ("Globex",), "tickets": ("INC-991",),
+    detail: dict[str, Any] = {"private_note": "db-7 disk full", "customers": ("Globex",), "tickets": ("INC-991",),
               "author": "ann"}
     message = "Errors on login. [private]Caused by PRIVSPAN migration.[/private] Fix under way."
     private_channel = make_channel(fake, [OPS], visibility="private")

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, quote, urlsplit
 
 
@@ -139,7 +139,7 @@ class FakeServer:
         with self._lock:
             self._faults.extend(faults)
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self._server = server
@@ -153,7 +153,7 @@ class FakeServer:
             self._server.shutdown()
             self._server.server_close()
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
