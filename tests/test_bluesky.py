@@ -27,7 +27,8 @@ from tests.social import B_PASSWORD, M_TOKEN, T0, URL, Social, checked, sent, so
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeBluesky]:
-    with FakeBluesky() as started:
+    started = FakeBluesky()
+    with started:
         yield started
 
 
@@ -215,7 +216,8 @@ def test_config_mistakes_are_refused(options: dict[str, Any], complaint: str) ->
 
 @pytest.fixture
 def social(project: Project, fake: FakeBluesky) -> Iterator[Social]:
-    with FakeMastodon(token=M_TOKEN) as masto:
+    masto = FakeMastodon(token=M_TOKEN)
+    with masto:
         yield from social_project(project, masto, fake)
 
 

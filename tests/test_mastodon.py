@@ -29,7 +29,8 @@ from tests.social import B_PASSWORD, M_TOKEN, Social, checked, edited, sent, soc
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeMastodon]:
-    with FakeMastodon() as started:
+    started = FakeMastodon()
+    with started:
         yield started
 
 
@@ -262,7 +263,8 @@ def test_a_reference_that_is_not_a_status_is_refused(fake: FakeMastodon) -> None
 
 @pytest.fixture
 def social(project: Project, fake: FakeMastodon) -> Iterator[Social]:
-    with FakeBluesky(password=B_PASSWORD) as sky:
+    sky = FakeBluesky(password=B_PASSWORD)
+    with sky:
         yield from social_project(project, fake, sky)
 
 
