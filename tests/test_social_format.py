@@ -122,3 +122,14 @@ def test_any_text_fits_both_and_every_facet_decodes(message: str) -> None:
     text = post(message)
     assert graphemes(text) <= 300
     assert FakeBluesky._invalid_facets({"facets": bluesky.link_facets(text, (URL,))}, text.encode()) == ""
+
+
+def test_both_speak_the_page_language() -> None:
+    from broadcaster.messages import i18n
+
+    with i18n.speaking("sv"):
+        texts = [status("Vi undersöker."), post("Vi undersöker.")]
+        card = bluesky.card(view(update(1, "Vi undersöker.")))
+    for text in texts:
+        assert "Undersöker: API errors" in text and "Uppdatering 1" in text, text
+    assert card is not None and card["description"].startswith("Undersöker: ")
