@@ -21,11 +21,14 @@ from broadcaster.destinations import ChannelDestination, destinations, plan, pub
 from broadcaster.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret"}
+ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret",
+       "MASTODON_TOKEN": "m-secret-token", "BSKY_PASSWORD": "bsky-secret-pass"}
 CHANNEL_TABLES: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": "${X_TOKEN}"},
     "telegram": {"token": "${TG_TOKEN}", "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": "${SLACK_TOKEN}", "channel": "C0123ABCD", "visibility": "private", "components": ["db"]},
+    "mastodon": {"instance_url": "https://mastodon.example", "access_token": "${MASTODON_TOKEN}"},
+    "bluesky": {"handle": "acme.bsky.social", "app_password": "${BSKY_PASSWORD}"},
 }
 HOST_TABLES: dict[str, dict[str, Any]] = {
     "directory": {"path": "mirror"},

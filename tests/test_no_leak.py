@@ -38,6 +38,8 @@ EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": Secret("X_TOKEN", "x-token-value")},
     "telegram": {"token": Secret("TG_TOKEN", "123:tg-token-value"), "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
+    "mastodon": {"instance_url": "https://mastodon.example", "access_token": Secret("MASTODON_TOKEN", "m-token-value")},
+    "bluesky": {"handle": "acme.bsky.social", "app_password": Secret("BSKY_PASSWORD", "bsky-app-pass-value")},
 }
 
 CHANNEL_TYPES = list(channel_types())
