@@ -1,0 +1,147 @@
+"""A Microsoft Teams Adaptive Card (1.5) for one update: pure functions from a view to the webhook body.
+
+Safety first. A card's ``TextBlock`` and ``FactSet`` read a subset of markdown
+(``**bold**``, ``[label](url)`` links that show one thing and open another,
+lists). Nothing the operator wrote goes into one: operator text is put in
+``RichTextBlock`` ``TextRun`` elements, which Teams shows as plain text, never
+parsed. Our own words (labels, status, impact, times) use TextBlock and
+FactSet. No ``msteams.entities`` are sent, so an ``<at>`` in a message is text,
+never a mention.
+
+The envelope is what a Workflows trigger ("When a Teams webhook request is
+received" / "Post to a channel when a webhook request is received") expects:
+``{"type": "message", "attachments": [{"contentType":
+"application/vnd.microsoft.card.adaptive", "content": <card>}]}``.
+
+Teams takes messages up to about 28 KB; a card is kept under ``MAX_CARD_BYTES``
+by cutting the message (and a private note) at a word, with a pointer to the
+incident page, never by failing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from broadcaster.messages.model import Impact, Status
+from broadcaster.messages.preview import headline, plain_when
+from broadcaster.messages.visibility import PrivateView, UpdateView
+
+CARD_VERSION = "1.5"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+MAX_CARD_BYTES = 24_000  # Teams refuses messages past about 28 KB; the envelope and headroom take the rest
+MAX_LIST_ITEMS = 50
+MAX_ITEM_CHARS = 200  # one customer or ticket; lists stay well inside the card's size
+ELLIPSIS = "…"
+CUT_NOTE = " (cut to fit Teams; the incident page has it in full)"
+
+_IMPACT_COLOUR = {Impact.CRITICAL: "Attention", Impact.MAJOR: "Attention", Impact.MINOR: "Warning", Impact.NONE: "Accent"}
+_STATUS_COLOUR = {Status.RESOLVED: "Good", Status.COMPLETED: "Good"}
+
+Element = dict[str, Any]
+
+
+
+
+def plain(text: str, **style: Any) -> Element:
+    """Operator text: a RichTextBlock of one TextRun, which Teams never reads as markdown."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def _label(text: str) -> Element:
+    return {"type": "TextBlock", "text": text, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
+
+
+def _facts(view: UpdateView) -> Element:
+    facts = [("Status", view.status.label), ("Impact", view.incident.impact.value.capitalize())]
+    if view.etr:
+        facts.append(("Expected resolution", plain_when(view.etr)))
+    if view.next_update_by:
+        facts.append(("Next update", f"by {plain_when(view.next_update_by)}"))
+    start, end = view.incident.scheduled_start, view.incident.scheduled_end
+    if start and end:
+        facts.append(("Window", f"{plain_when(start)} to {plain_when(end)}"))
+    return {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]}
+
+
+def _listed(label: str, items: list[str]) -> list[Element]:
+    shown = [item if len(item) <= MAX_ITEM_CHARS else item[:MAX_ITEM_CHARS] + ELLIPSIS for item in items[:MAX_LIST_ITEMS]]
+    more = len(items) - len(shown)
+    text = "\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else "")
+    return [_label(label), plain(text)]
+
+
+def _private(view: UpdateView, note: str) -> list[Element]:
+    if not isinstance(view, PrivateView):
+        return []
+    body: list[Element] = [{
+        "type": "TextBlock", "text": "🔒 Private: internal only, never shown publicly", "weight": "Bolder",
+        "color": "Attention", "wrap": True, "separator": True, "spacing": "Large",
+    }]
+    if note:
+        body.append(plain(note))
+    if view.customers:
+        body += _listed("Customers", list(view.customers))
+    if view.tickets:
+        body += _listed("Tickets", list(view.tickets))
+    if view.author:
+        body += _listed("Author", [view.author])
+    return body if len(body) > 1 else []
+
+
+def _footer(view: UpdateView) -> Element:
+    kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
+    numbered = f"Update {view.number} · " if view.number else ""
+    return {"type": "TextBlock", "text": f"{kind}{numbered}Posted {plain_when(view.created_at)}",
+            "isSubtle": True, "size": "Small", "wrap": True}
+
+
+def _card(view: UpdateView, message: str, note: str) -> Element:
+    colour = _STATUS_COLOUR.get(view.status) or _IMPACT_COLOUR.get(view.incident.impact, "Accent")
+    body: list[Element] = [
+        {"type": "RichTextBlock", "inlines": [
+            {"type": "TextRun", "text": headline(view), "weight": "Bolder", "size": "Large", "color": colour}]},
+        plain(message),
+        _facts(view),
+    ]
+    if view.components:
+        body += _listed("Components", [f"{c.id}: {c.status.label}" for c in view.components])
+    body += [*_private(view, note), _footer(view)]
+    card: Element = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body,
+                     "msteams": {"width": "Full"}}
+    if view.incident.url:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": "Incident page", "url": view.incident.url}]
+    return card
+
+
+def envelope(card: Element) -> Element:
+    return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
+
+
+def size(body: Element) -> int:
+    return len(json.dumps(body, ensure_ascii=False).encode())
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` UTF-8 bytes, cut at a word, with CUT_NOTE."""
+    if len(text.encode()) <= limit:
+        return text
+    room = max(0, limit - len((ELLIPSIS + CUT_NOTE).encode()))
+    head = text.encode()[:room].decode("utf-8", errors="ignore")
+    space = head.rfind(" ")
+    if space > len(head) // 2:
+        head = head[:space]
+    return head.rstrip() + ELLIPSIS + CUT_NOTE
+
+
+def message(view: UpdateView) -> Element:
+    """The webhook body: one Adaptive Card within MAX_CARD_BYTES."""
+    note = view.private_note if isinstance(view, PrivateView) else ""
+    body = envelope(_card(view, view.message, note))
+    over = size(body) - MAX_CARD_BYTES
+    if over > 0:  # take it from the longer of the two texts first, then from both
+        text_budget = max(0, len(view.message.encode()) + len(note.encode()) - over - 400)
+        note_share = min(len(note.encode()), text_budget // 2)
+        body = envelope(_card(view, cut(view.message, text_budget - note_share), cut(note, note_share) if note else ""))
+    return body
