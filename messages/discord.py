@@ -114,10 +114,16 @@ def _component(component: AffectedComponent) -> str:
 
 
 def _list_value(items: list[str]) -> str:
-    shown = items[:MAX_LIST_ITEMS]
+    """One item a line, as many as fit a field's value; the rest counted ("…and 12 more")."""
+    room = MAX_FIELD_VALUE - units(f"\n{ELLIPSIS}and {len(items)} more")
+    shown: list[str] = []
+    for item in items[:MAX_LIST_ITEMS]:
+        line = cut(item, 200)
+        if units("\n".join([*shown, line])) > room:
+            break
+        shown.append(line)
     more = len(items) - len(shown)
-    value = "\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else "")
-    return cut(value, MAX_FIELD_VALUE)
+    return "\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else "")
 
 
 def _field(name: str, value: str, inline: bool = False) -> dict[str, Any]:
