@@ -1,0 +1,151 @@
+"""Discord, Teams and the signed webhook through the real CLI and engine, across invocations.
+
+Each ``project.cli`` call is one invocation (its own event loop, its own
+channel objects); what threads a follow-up or an amend is what the store kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.base import Fault
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.teams import FakeTeams, plain_texts
+from tests.fakes.webhook import SECRET, FakeReceiver
+
+
+@dataclass
+class Hooks:
+    discord: FakeDiscord
+    teams: FakeTeams
+    receiver: FakeReceiver
+    env: dict[str, str] = field(default_factory=dict)
+
+    def toml(self) -> str:
+        return f"""
+[channels.discord-public]
+type = "discord"
+webhook_url = "${{DISCORD_WEBHOOK_URL}}"
+api_url = "{self.discord.api_url}"
+
+[channels.teams-ops]
+type = "teams"
+visibility = "private"
+webhook_url = "${{TEAMS_WEBHOOK_URL}}"
+api_url = "{self.teams.url}"
+
+[channels.hook]
+type = "webhook"
+url = "{self.receiver.hook_url}"
+secret = "${{HOOK_SECRET}}"
+"""
+
+
+@pytest.fixture
+def hooks(project: Project) -> Iterator[Hooks]:
+    with ExitStack() as stack:
+        found = Hooks(stack.enter_context(FakeDiscord(forum=True)), stack.enter_context(FakeTeams()),
+                      stack.enter_context(FakeReceiver()))
+        found.env = {"DISCORD_WEBHOOK_URL": found.discord.webhook_url, "TEAMS_WEBHOOK_URL": found.teams.webhook_url,
+                     "HOOK_SECRET": SECRET}
+        project.write_config(found.toml())
+        project.env.update(found.env)
+        yield found
+
+
+def run_json(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
+    result = project.cli(*args, "--json")
+    assert result.stdout, result.stderr
+    return result.exit_code, json.loads(result.stdout)
+
+
+def states(payload: dict[str, Any]) -> dict[str, str]:
+    return {d["destination"]: d["state"] for d in payload["deliveries"]}
+
+
+def test_an_incident_threads_and_amends_across_invocations(project: Project, hooks: Hooks) -> None:
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "--customer", "Globex Corp",
+                            "Elevated errors on the API.")
+    assert code == 0, posted
+    incident = posted["incident_id"]
+    code, _ = run_json(project, "post", "-i", incident, "--yes", "Fix deployed; monitoring.")
+    assert code == 0
+    code, amended = run_json(project, "amend", incident, "1", "--yes", "Elevated errors on the API in eu-west.")
+    assert code == 0, amended
+
+    # Discord (a forum): one post for the incident, the follow-up in it, the first message edited.
+    first, follow_up = hooks.discord.messages
+    assert first.channel_id == follow_up.channel_id == first.id
+    assert "Elevated errors on the API in eu-west." in first.shown and len(first.edits) == 1
+    assert "Globex" not in first.shown + follow_up.shown  # a public channel
+    # Teams (private): three cards, the last a correction naming what it corrects, with the customer.
+    assert len(hooks.teams.cards) == 3
+    assert plain_texts(hooks.teams.cards[2])[1].startswith("Correction to our update of")
+    assert any("Globex Corp" in t for t in plain_texts(hooks.teams.cards[0]))
+    # The webhook: two updates, then update.amended of update 1; all verified by the library.
+    types = [(e["type"], e["data"]["update"]["sequence"]) for e in hooks.receiver.events]
+    assert types == [("incident.updated", 1), ("incident.updated", 2), ("update.amended", 1)]
+    assert all(e["data"]["incident"]["id"] == incident for e in hooks.receiver.events)
+
+
+def test_a_lost_discord_answer_is_unknown_and_retry_does_not_post_it_again(project: Project, hooks: Hooks) -> None:
+    hooks.discord.fail(Fault(match="/webhooks/", reset_after=True, after=1))  # the forum refusal, then the post
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "Errors.")
+    assert code == 3 and states(posted)["discord-public"] == "unknown"
+    assert len(hooks.discord.messages) == 1
+
+    retried = project.cli("retry")
+    assert retried.exit_code == 3 and len(hooks.discord.messages) == 1  # unknown is never resent blindly
+
+
+def test_a_lost_webhook_answer_is_retried_with_the_same_id(project: Project, hooks: Hooks) -> None:
+    hooks.receiver.fail(Fault(reset_after=True))
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "Errors.")
+    assert code == 0 and states(posted)["hook"] == "sent"
+    assert len(hooks.receiver.events) == 1 and hooks.receiver.repeats == 1
+
+
+def test_a_rate_limited_discord_post_is_sent_after_the_wait(project: Project, hooks: Hooks) -> None:
+    hooks.discord.rate_limit(0.2)
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "Errors.")
+    assert code == 0 and states(posted)["discord-public"] == "sent"
+    assert len(hooks.discord.messages) == 1
+
+
+def test_a_public_text_naming_a_customer_never_reaches_discord_or_the_public_webhook(
+    project: Project, hooks: Hooks
+) -> None:
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "--customer", "Globex Corp",
+                            "Errors for globex corp.")
+    assert code == 3
+    assert states(posted)["discord-public"] == "failed" and states(posted)["hook"] == "failed"
+    assert hooks.discord.messages == [] and hooks.receiver.events == []
+    assert len(hooks.teams.cards) == 1  # the private channel may read it
+
+
+def test_channels_check_good_and_bad_credentials(project: Project, hooks: Hooks) -> None:
+    good = project.cli("channels", "check")
+    assert good.exit_code == 0, good.stdout
+    assert hooks.discord.messages == [] and hooks.teams.cards == []
+    assert [e["type"] for e in hooks.receiver.events] == ["check.ping"]
+
+    bad_env = {"DISCORD_WEBHOOK_URL": hooks.discord.webhook_url.replace(hooks.discord.token, "W" * 68),
+               "HOOK_SECRET": "whsec_" + "B" * 32}
+    bad = project.cli("channels", "check", env=bad_env)
+    assert bad.exit_code == 3
+    failed = [" ".join(line.split()) for line in bad.stdout.splitlines() if "FAIL" in line]
+    assert any("discord-public" in line and "token" in line for line in failed), bad.stdout
+    assert any("hook" in line and "401" in line for line in failed), bad.stdout
+    for secret in ("W" * 68, "B" * 32, hooks.teams.sig, hooks.discord.token):
+        assert secret not in bad.stdout + bad.stderr
+
+    not_a_flow = project.cli("channels", "check", env={"TEAMS_WEBHOOK_URL": "https://example.com/hook?x=1"})
+    assert not_a_flow.exit_code == 2 and "TEAMS_WEBHOOK_URL" in not_a_flow.stderr
+    assert "example.com/hook" not in not_a_flow.stderr
