@@ -190,3 +190,25 @@ def test_remote_ids_and_the_event_schema(fake: FakeReceiver) -> None:
     assert set(fmt.event(view())["data"]["incident"]) == {
         "id", "title", "kind", "impact", "status", "url", "created_at", "resolved_at", "scheduled_start",
         "scheduled_end", "components"}
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value[:1]]
+    return None
+
+
+def test_the_readme_documents_the_event_as_it_is_sent() -> None:
+    import json
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Webhook events"):]
+    documented = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))  # type: ignore[union-attr]
+    sent = fmt.event(view())
+    assert _shape(documented) == _shape(sent)
+    assert documented["data"]["version"] == fmt.SCHEMA_VERSION
