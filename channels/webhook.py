@@ -46,7 +46,7 @@ from broadcaster.channels.base import Channel
 from broadcaster.messages import webhook as fmt
 from broadcaster.messages.visibility import UpdateView
 
-from broadcaster.config import Secret
+from broadcaster.config import Secret, secrets_in
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 
@@ -81,23 +81,19 @@ class WebhookChannel(Channel):
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
         url = options.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or not parts.hostname or not (
-            parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
-        ):
-            raise ConfigError(
-                f"{where}url: must be the receiver's https:// address (http only to this machine), not {url!r}."
-            )
+        if isinstance(url, Secret):  # a receiver whose URL holds a token: url = "${HOOK_URL}"
+            if not url.missing:
+                receiver_url(url.reveal(), f"{where}url: ${{{url.env_var}}}", written=False)
+        else:
+            receiver_url(url, f"{where}url", written=True)
         secret = options.get("secret")
         if isinstance(secret, Secret) and not secret.missing:
             signing_key(secret.reveal(), f"{where}secret: ${{{secret.env_var}}}")
         _headers(options.get("headers", {}), f"{where}headers")
 
     def secret_values(self) -> list[str]:
-        """The signing key, and any header value given as ``${VAR}``."""
-        headers = self.config.options.get("headers") or {}
-        extra = [v.reveal_or_empty() for v in headers.values() if isinstance(v, Secret)]
-        return [*super().secret_values(), *(v for v in extra if v)]
+        """The signing key, and the url and any header value given as ``${VAR}``."""
+        return [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]
 
     # -- render / send ------------------------------------------------------------
 
@@ -183,7 +179,10 @@ class WebhookChannel(Channel):
 
     def _client(self) -> HttpPoster:
         if self._poster is None:
-            url = origin_replaced(str(self.config.options["url"]), self.config.api_url)
+            try:
+                url = origin_replaced(self.secret("url").strip(), self.config.api_url)
+            except ConfigError as exc:
+                raise self.fail(str(exc), retryable=False) from exc
             self._poster = HttpPoster(self, "the webhook receiver", real_url=url)
         return self._poster
 
@@ -233,6 +232,21 @@ class WebhookChannel(Channel):
         poster, self._poster = self._poster, None
         if poster is not None:
             await poster.aclose()
+
+
+def receiver_url(url: Any, source: str, *, written: bool) -> None:
+    """ConfigError unless ``url`` is https (http only to this machine); a password written in the file is refused."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    shown = repr(url) if written and "@" not in str(url) else "the value given"
+    if parts is None or not parts.hostname or not (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    ):
+        raise ConfigError(f"{source}: must be the receiver's https:// address (http only to this machine), not {shown}.")
+    if written and parts.password:
+        raise ConfigError(
+            f"{source}: holds a password written in the file. Put the whole URL in an environment variable and "
+            'write url = "${STATUS_WEBHOOK_URL}" instead.'
+        )
 
 
 def signing_key(value: str, source: str) -> bytes:

@@ -35,6 +35,8 @@ MAX_FOOTER = 2048
 MAX_EMBED_TOTAL = 6000  # title + description + field names and values + footer, per message
 MAX_THREAD_NAME = 100  # a forum post's title
 MAX_LIST_ITEMS = 40  # components, customers, tickets: past this a list says "and N more"
+# With every field at its longest the description keeps about 1,000 units of the 6,000.
+MAX_AUTHOR = 256
 ELLIPSIS = "…"
 CUT_NOTE = " (cut to fit Discord; the incident page has it in full)"
 
@@ -159,7 +161,7 @@ def private_fields(view: UpdateView) -> list[dict[str, Any]]:
     if view.tickets:
         fields.append(_field("🔒 Tickets", _list_value([escape(t) for t in view.tickets])))
     if view.author:
-        fields.append(_field("🔒 Author", escape(view.author), inline=True))
+        fields.append(_field("🔒 Author", cut(escape(view.author), MAX_AUTHOR), inline=True))
     return fields
 
 

@@ -149,3 +149,11 @@ def test_channels_check_good_and_bad_credentials(project: Project, hooks: Hooks)
     not_a_flow = project.cli("channels", "check", env={"TEAMS_WEBHOOK_URL": "https://example.com/hook?x=1"})
     assert not_a_flow.exit_code == 2 and "TEAMS_WEBHOOK_URL" in not_a_flow.stderr
     assert "example.com/hook" not in not_a_flow.stderr
+
+
+def test_an_unset_header_variable_is_refused_before_anything_is_stored(project: Project, hooks: Hooks) -> None:
+    project.write_config(hooks.toml() + 'headers = { "Authorization" = "${HOOK_AUTH}" }\n')
+    result = project.cli("post", "--yes", "--title", "API errors", "Errors.")
+    assert result.exit_code == 2 and "hook.headers.Authorization: ${HOOK_AUTH}" in result.stderr
+    assert hooks.receiver.requests == [] and hooks.discord.requests == [] and hooks.teams.requests == []
+    assert json.loads(project.cli("list", "--json").stdout) == []  # nothing stored

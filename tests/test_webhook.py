@@ -183,6 +183,24 @@ def test_the_config_refuses_bad_urls_and_headers(options: dict[str, Any], words:
         parse({"channels": {"h": table}}, None, {"S": SECRET})
 
 
+def test_a_url_from_the_environment_is_a_secret_and_one_with_a_password_in_the_file_is_refused(
+    fake: FakeReceiver,
+) -> None:
+    hidden = WebhookChannel(ChannelConfig("hook-env", "webhook", options={
+        "url": Secret("HOOK_URL", fake.hook_url + "?token=url-token-4711"), "secret": Secret("S", SECRET)}))
+    send_once(hidden, view())
+    assert fake.requests[0].query == {"token": ["url-token-4711"]}
+    assert fake.hook_url + "?token=url-token-4711" in hidden.secret_values()
+    with pytest.raises(ConfigError, match="password written in the file") as caught:
+        parse({"channels": {"h": {"type": "webhook", "url": "https://u:pw-4711@h.example.com/x", "secret": "${S}"}}},
+              None, {"S": SECRET})
+    assert "pw-4711" not in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        parse({"channels": {"h": {"type": "webhook", "url": "ftp://u:pw-4711@h.example.com/x", "secret": "${S}"}}},
+              None, {"S": SECRET})
+    assert "pw-4711" not in str(caught.value)
+
+
 def test_remote_ids_and_the_event_schema(fake: FakeReceiver) -> None:
     assert channel(fake).remote_id_from(" 2:msg_abc ", "") == "2:msg_abc"
     with pytest.raises(InputError):
