@@ -24,11 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from broadcaster.errors import DeliveryError
+from broadcaster.channels.base import Channel
+
+from broadcaster.config import ChannelConfig
+from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
     import httpx
-    from broadcaster.channels.base import Channel
 
 MASK = "***"
 MAX_ERROR_BODY = 300  # characters of a refusal's body quoted in an error message
@@ -165,6 +167,39 @@ class HttpPoster:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+
+class HttpChannel(Channel):
+    """A channel that posts through one ``HttpPoster``, built on first use by ``make_poster``."""
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._poster: HttpPoster | None = None
+
+    def make_poster(self) -> HttpPoster:
+        raise NotImplementedError
+
+    def _client(self) -> HttpPoster:
+        if self._poster is None:
+            try:
+                self._poster = self.make_poster()
+            except ConfigError as exc:  # a URL the loader could not see (its variable was unset then)
+                raise self.fail(str(exc), retryable=False) from exc
+        return self._poster
+
+    def source(self, key: str) -> str:
+        """Where an option's value comes from, as an operator finds it: ``${VAR}``, else the config key."""
+        env_var = getattr(self.config.options.get(key), "env_var", "")
+        return f"${{{env_var}}}" if env_var else f"channels.{self.name}.{key}"
+
+    def revealed(self, key: str) -> str:
+        """A secret option's raw value; ConfigError when its variable is unset."""
+        return self.secret(key).strip()
+
+    async def aclose(self) -> None:
+        poster, self._poster = self._poster, None
+        if poster is not None:
+            await poster.aclose()
 
 
 def _secret_url_transport(shown: str, real: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:

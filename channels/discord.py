@@ -29,11 +29,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpPoster
-from broadcaster.channels.base import Channel
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster
 from broadcaster.messages import discord as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -41,9 +40,6 @@ from broadcaster.messages.visibility import UpdateView
 from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
-
-if TYPE_CHECKING:
-    from broadcaster.config import ChannelConfig
 
 _HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
 _WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<token>[A-Za-z0-9_\-]{20,200})/?$")
@@ -59,7 +55,7 @@ INVALID_WEBHOOK_TOKEN = 50027
 FORUM_NEEDS_THREAD = 220001
 
 
-class DiscordChannel(Channel):
+class DiscordChannel(HttpChannel):
     """One Discord channel (or forum, or thread), posted to by an incoming webhook."""
 
     type_name = "discord"
@@ -68,10 +64,6 @@ class DiscordChannel(Channel):
     secret_options = ("webhook_url",)  # the URL holds the webhook's token: anyone with it can post
     default_api_url = "https://discord.com/api"  # api_url replaces the webhook URL's scheme://host/api
     reports_requests = True
-
-    def __init__(self, config: ChannelConfig) -> None:
-        super().__init__(config)
-        self._poster: HttpPoster | None = None
 
     # -- config -----------------------------------------------------------------
 
@@ -189,26 +181,14 @@ class DiscordChannel(Channel):
 
     # -- client and errors --------------------------------------------------------
 
-    def _client(self) -> HttpPoster:
-        if self._poster is None:
-            webhook_id, token, root = self._webhook()
-            base = f"{(self.config.api_url or root).rstrip('/')}/webhooks/{webhook_id}/"
-            self._poster = HttpPoster(self, "Discord", real_url=base + token, shown_url=base + MASK)
-        return self._poster
+    def make_poster(self) -> HttpPoster:
+        """The webhook's URL with its token as ``***``; its scheme, host and /api give the API root."""
+        webhook_id, token, root = _parse_webhook_url(self.revealed("webhook_url"), self.source("webhook_url"))
+        base = f"{(self.config.api_url or root).rstrip('/')}/webhooks/{webhook_id}/"
+        return HttpPoster(self, "Discord", real_url=base + token, shown_url=base + MASK)
 
     def _url(self, rest: str) -> str:
         return self._client().shown_url + rest
-
-    def _webhook(self) -> tuple[str, str, str]:
-        """The webhook's id, token and API root (its scheme, host and /api), from the configured URL."""
-        try:
-            return _parse_webhook_url(self.secret("webhook_url").strip(), self._url_source())
-        except ConfigError as exc:
-            raise self.fail(str(exc), retryable=False) from exc
-
-    def _url_source(self) -> str:
-        env_var = getattr(self.config.options.get("webhook_url"), "env_var", "")
-        return f"${{{env_var}}}" if env_var else f"channels.{self.name}.webhook_url"
 
     def _message(self, answer: Answer, *, may_post: bool) -> dict[str, Any]:
         """The JSON object of a 2xx answer; else the error that says what to do."""
@@ -224,7 +204,7 @@ class DiscordChannel(Channel):
         )
 
     def _refusal(self, status: int, code: int, answer: Answer) -> str:
-        source = self._url_source()
+        source = self.source("webhook_url")
         if status == 401 or code == INVALID_WEBHOOK_TOKEN:
             return (
                 f"Discord rejected the webhook token (HTTP {status}). {source} holds an old or mistyped webhook URL: "
@@ -248,11 +228,6 @@ class DiscordChannel(Channel):
                 "broadcaster's Discord formatting: see it with `broadcaster preview` and report it."
             )
         return f"Discord refused the request (HTTP {status}: {answer.excerpt()})."
-
-    async def aclose(self) -> None:
-        poster, self._poster = self._poster, None
-        if poster is not None:
-            await poster.aclose()
 
 
 class _DiscordRefusal(DeliveryError):

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpPoster, origin_replaced
-from broadcaster.channels.base import Channel
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced
 from broadcaster.messages import teams as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -37,15 +36,12 @@ from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
-if TYPE_CHECKING:
-    from broadcaster.config import ChannelConfig
-
 # Office 365 connector URLs, retired by Microsoft: a post there goes nowhere.
 _RETIRED_HOSTS = ("webhook.office.com", "outlook.office.com", "outlook.office365.com")
 _URL_FORM = "https://…/workflows/<id>/triggers/manual/paths/invoke?api-version=…&sp=…&sv=…&sig=…"
 
 
-class TeamsChannel(Channel):
+class TeamsChannel(HttpChannel):
     """One Teams channel, posted to by a Workflows flow's webhook trigger."""
 
     type_name = "teams"
@@ -53,10 +49,6 @@ class TeamsChannel(Channel):
     secret_options = ("webhook_url",)  # its sig= signs every request: anyone with the URL can post
     default_api_url = ""  # the trigger URL is the whole address; api_url replaces its scheme://host
     reports_requests = True
-
-    def __init__(self, config: ChannelConfig) -> None:
-        super().__init__(config)
-        self._poster: HttpPoster | None = None
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -104,27 +96,15 @@ class TeamsChannel(Channel):
             "(send one with `broadcaster post --only " + self.name + "`)",
         )]
 
-    def _client(self) -> HttpPoster:
-        if self._poster is None:
-            try:
-                url = self.secret("webhook_url").strip()
-            except ConfigError as exc:
-                raise self.fail(str(exc), retryable=False) from exc
-            real, shown = _split_signature(url, self._url_source())
-            self._poster = HttpPoster(
-                self, "Teams", real_url=origin_replaced(real, self.config.api_url),
-                shown_url=origin_replaced(shown, self.config.api_url),
-            )
-        return self._poster
-
-    def _url_source(self) -> str:
-        env_var = getattr(self.config.options.get("webhook_url"), "env_var", "")
-        return f"${{{env_var}}}" if env_var else f"channels.{self.name}.webhook_url"
+    def make_poster(self) -> HttpPoster:
+        real, shown = _split_signature(self.revealed("webhook_url"), self.source("webhook_url"))
+        api_url = self.config.api_url
+        return HttpPoster(self, "Teams", real_url=origin_replaced(real, api_url), shown_url=origin_replaced(shown, api_url))
 
     def _refusal(self, answer: Answer) -> str:
         error = answer.field("error")
         code = str(error.get("code", "")) if isinstance(error, dict) else ""
-        source = self._url_source()
+        source = self.source("webhook_url")
         if answer.status in (401, 403):
             return (
                 f"Teams refused the webhook's signature (HTTP {answer.status} {code}). {source} holds an old or "
@@ -141,11 +121,6 @@ class TeamsChannel(Channel):
                 "another body, or this is a bug in broadcaster's Teams card: see it with `broadcaster preview`."
             )
         return f"Teams refused the request (HTTP {answer.status}: {answer.excerpt()})."
-
-    async def aclose(self) -> None:
-        poster, self._poster = self._poster, None
-        if poster is not None:
-            await poster.aclose()
 
 
 def _split_signature(url: str, source: str) -> tuple[str, str]:

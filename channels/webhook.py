@@ -38,20 +38,16 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from broadcaster.channels._http import Answer, HttpPoster, origin_replaced
-from broadcaster.channels.base import Channel
+from broadcaster.channels._http import Answer, HttpChannel, HttpPoster, origin_replaced
 from broadcaster.messages import webhook as fmt
 from broadcaster.messages.visibility import UpdateView
 
 from broadcaster.config import Secret, secrets_in
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
-
-if TYPE_CHECKING:
-    from broadcaster.config import ChannelConfig
 
 SECRET_PREFIX = "whsec_"
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64  # the spec's range for a signing key
@@ -62,7 +58,7 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 
 
-class WebhookChannel(Channel):
+class WebhookChannel(HttpChannel):
     """One HTTPS receiver of signed JSON events."""
 
     type_name = "webhook"
@@ -71,10 +67,6 @@ class WebhookChannel(Channel):
     secret_options = ("secret",)  # the signing key: whoever holds it can forge events
     default_api_url = ""  # ``url`` is the whole address; api_url replaces its scheme://host
     reports_requests = True  # and never calls log.sending(): a repeat carries the same webhook-id
-
-    def __init__(self, config: ChannelConfig) -> None:
-        super().__init__(config)
-        self._poster: HttpPoster | None = None
 
     # -- config -----------------------------------------------------------------
 
@@ -177,19 +169,13 @@ class WebhookChannel(Channel):
 
     # -- client and errors --------------------------------------------------------
 
-    def _client(self) -> HttpPoster:
-        if self._poster is None:
-            try:
-                url = origin_replaced(self.secret("url").strip(), self.config.api_url)
-            except ConfigError as exc:
-                raise self.fail(str(exc), retryable=False) from exc
-            self._poster = HttpPoster(self, "the webhook receiver", real_url=url)
-        return self._poster
+    def make_poster(self) -> HttpPoster:
+        url = origin_replaced(self.revealed("url"), self.config.api_url)
+        return HttpPoster(self, "the webhook receiver", real_url=url)
 
     def _key(self) -> bytes:
-        source = f"${{{getattr(self.config.options.get('secret'), 'env_var', '')}}}"
         try:
-            return signing_key(self.secret("secret").strip(), source)
+            return signing_key(self.revealed("secret"), self.source("secret"))
         except ConfigError as exc:
             raise self.fail(str(exc), retryable=False) from exc
 
@@ -227,11 +213,6 @@ class WebhookChannel(Channel):
             )
         return self.fail(f"the webhook receiver refused the event (HTTP {status}: {answer.excerpt()}).",
                          retryable=False)
-
-    async def aclose(self) -> None:
-        poster, self._poster = self._poster, None
-        if poster is not None:
-            await poster.aclose()
 
 
 def receiver_url(url: Any, source: str, *, written: bool) -> None:

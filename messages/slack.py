@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from broadcaster.messages.model import AffectedComponent, Impact, Status
+from broadcaster.messages.preview import preview as terminal_preview
 from broadcaster.messages.visibility import PrivateView, UpdateView
 
 Block = dict[str, Any]
@@ -360,36 +361,4 @@ def card_text(view: UpdateView) -> str:
 
 def preview(view: UpdateView) -> str:
     """The update as a person reads it in the terminal (``broadcaster preview``): unescaped."""
-    lines = [
-        f"[Slack] {headline(view)}",
-        "",
-        view.message,
-        "",
-        f"Impact: {view.incident.impact.value.capitalize()}",
-    ]
-    if view.components:
-        lines.append(
-            "Components: " + ", ".join(f"{c.id} ({c.status.label})" for c in view.components)
-        )
-    if view.etr:
-        lines.append(f"Expected resolution: {plain_when(view.etr)}")
-    if view.next_update_by:
-        lines.append(f"Next update by: {plain_when(view.next_update_by)}")
-    if isinstance(view, PrivateView):
-        lines += _private_preview(view)
-    if view.incident.url:
-        lines.append(f"Incident page: {view.incident.url}")
-    return "\n".join(lines)
-
-
-def _private_preview(view: PrivateView) -> list[str]:
-    lines = []
-    if view.private_note:
-        lines.append(f"Private (internal only): {view.private_note}")
-    if view.customers:
-        lines.append("Customers: " + ", ".join(view.customers))
-    if view.tickets:
-        lines.append("Tickets: " + ", ".join(view.tickets))
-    if view.author:
-        lines.append(f"Author: {view.author}")
-    return lines
+    return terminal_preview(view, "Slack")
