@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Project
-from tests.fakes.base import Fault
+from tests.fakes.base import Fault, Response
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.teams import FakeTeams, plain_texts
 from tests.fakes.webhook import SECRET, FakeReceiver
@@ -157,3 +157,15 @@ def test_an_unset_header_variable_is_refused_before_anything_is_stored(project: 
     assert result.exit_code == 2 and "hook.headers.Authorization: ${HOOK_AUTH}" in result.stderr
     assert hooks.receiver.requests == [] and hooks.discord.requests == [] and hooks.teams.requests == []
     assert json.loads(project.cli("list", "--json").stdout) == []  # nothing stored
+
+
+def test_debug_logs_show_no_webhook_secret(project: Project, hooks: Hooks) -> None:
+    """httpx logs every request URL at --debug: the Discord token and the Teams sig are *** there."""
+    hooks.receiver.fail(Fault(response=Response(502, {"error": "bad gateway"})))  # retried with backoff, then sent
+    result = project.cli("--debug", "post", "--yes", "--title", "API errors", "Errors.")
+    assert result.exit_code == 0, result.stdout
+    assert "HTTP Request: POST" in result.stderr and "webhooks/123456789012345678/***" in result.stderr
+    assert "sig=***" in result.stderr
+    for secret in (hooks.discord.token, hooks.teams.sig, SECRET.removeprefix("whsec_")):
+        assert secret not in result.stdout + result.stderr
+    assert len(hooks.receiver.events) == 1 and len(hooks.receiver.requests) == 1  # the 502 was not kept
