@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels.base import Channel
 
-from broadcaster.config import ChannelConfig
+from broadcaster.config import ChannelConfig, Secret
 from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
@@ -178,6 +178,25 @@ class HttpChannel(Channel):
 
     def make_poster(self) -> HttpPoster:
         raise NotImplementedError
+
+    @staticmethod
+    def url_key(options: Mapping[str, Any], key: str, kind: str, place: Any) -> list[tuple[tuple[str, ...], str]]:
+        """``target_keys`` for a channel whose one target is a URL: ``place(url)`` names where it posts.
+
+        One URL in a public and a private table is refused by the loader; a URL whose
+        variable is unset is known by the variable's name.
+        """
+        value = options.get(key)
+        url, written = str(value), str(value)
+        if isinstance(value, Secret):
+            written = f"${{{value.env_var}}}"
+            if value.missing:
+                return [((f"{kind}-variable", value.env_var), written)]
+            url = value.reveal()
+        try:
+            return [((kind, *place(url)), written)]
+        except ConfigError:
+            return []
 
     def _client(self) -> HttpPoster:
         if self._poster is None:

@@ -79,6 +79,11 @@ class DiscordChannel(HttpChannel):
                 "Developer Mode, then right-click the thread > Copy Thread ID."
             )
 
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        # One webhook, one channel: its threads are read by the channel's readers too.
+        return cls.url_key(options, "webhook_url", "discord", lambda url: _parse_webhook_url(url, "")[:1])
+
     @property
     def thread_id(self) -> str:
         value = self.config.options.get("thread_id")
@@ -177,7 +182,7 @@ class DiscordChannel(HttpChannel):
         if self.thread_id:
             where += f", thread {self.thread_id} (not checked: a webhook cannot look threads up)"
         detail = f"webhook {webhook.get('name', '?')!r} works and posts to {where}"
-        return [CheckResult(self.name, self.thread_id, True, detail, resolved=f"discord:{webhook.get('id', '')}")]
+        return [CheckResult(self.name, self.thread_id, True, detail, resolved=f"discord:{webhook.get('channel_id', '')}")]
 
     # -- client and errors --------------------------------------------------------
 

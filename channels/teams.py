@@ -56,6 +56,15 @@ class TeamsChannel(HttpChannel):
         if isinstance(url, Secret) and not url.missing:
             _split_signature(url.reveal(), f"{where}webhook_url: ${{{url.env_var}}}")
 
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        def flow(url: str) -> tuple[str, ...]:
+            _split_signature(url, "")
+            parts = urlsplit(url)
+            return ((parts.hostname or "").lower(), parts.path)
+
+        return cls.url_key(options, "webhook_url", "teams", flow)
+
     def secret_values(self) -> list[str]:
         """The URL and its signature alone: an error may quote either."""
         values = super().secret_values()

@@ -83,6 +83,14 @@ class WebhookChannel(HttpChannel):
             signing_key(secret.reveal(), f"{where}secret: ${{{secret.env_var}}}")
         _headers(options.get("headers", {}), f"{where}headers")
 
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        def receiver(url: str) -> tuple[str, ...]:
+            parts = urlsplit(url)
+            return ((parts.hostname or "").lower(), str(parts.port or ""), parts.path, parts.query)
+
+        return cls.url_key(options, "url", "webhook", receiver)
+
     def secret_values(self) -> list[str]:
         """The signing key, and the url and any header value given as ``${VAR}``."""
         return [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]

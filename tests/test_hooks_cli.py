@@ -169,3 +169,44 @@ def test_debug_logs_show_no_webhook_secret(project: Project, hooks: Hooks) -> No
     for secret in (hooks.discord.token, hooks.teams.sig, SECRET.removeprefix("whsec_")):
         assert secret not in result.stdout + result.stderr
     assert len(hooks.receiver.events) == 1 and len(hooks.receiver.requests) == 1  # the 502 was not kept
+
+
+def test_one_url_in_a_public_and_a_private_table_is_refused(hooks: Hooks) -> None:
+    from broadcaster.config_loader import parse
+    from broadcaster.errors import ConfigError
+
+    other_discord = hooks.discord.webhook_url.replace(hooks.discord.webhook_id, "987654321098765432")
+    other_teams = hooks.teams.webhook_url.replace(hooks.teams.workflow, "f" * 32)
+    cases = {
+        "discord": ("webhook_url", hooks.env["DISCORD_WEBHOOK_URL"], other_discord),
+        "teams": ("webhook_url", hooks.env["TEAMS_WEBHOOK_URL"], other_teams),
+        "webhook": ("url", "https://hooks.example.com/status", "https://hooks.example.com/other"),
+    }
+    for kind, (key, same, other) in cases.items():
+        secret = {"secret": "${HOOK_SECRET}"} if kind == "webhook" else {}
+        for second, refused in ((same, True), (other, False)):
+            env = {**hooks.env, "A": same, "B": second}
+            value_a, value_b = ("${A}", "${B}") if key == "webhook_url" else (same, second)
+            channels = {"a": {"type": kind, key: value_a, **secret},
+                        "b": {"type": kind, "visibility": "private", key: value_b, **secret}}
+            if refused:
+                with pytest.raises(ConfigError, match="cannot be both"):
+                    parse({"channels": channels}, None, env)
+            else:
+                parse({"channels": channels}, None, env)
+
+
+def test_check_fails_two_discord_webhooks_into_one_channel_public_and_private(project: Project, hooks: Hooks) -> None:
+    """Two webhooks look like two places offline; channels check asks Discord which channel each posts to."""
+    hooks.discord.other_webhooks["987654321098765432"] = "O" * 68
+    project.write_config(hooks.toml() + f"""
+[channels.discord-ops]
+type = "discord"
+visibility = "private"
+webhook_url = "${{DISCORD_OPS_URL}}"
+api_url = "{hooks.discord.api_url}"
+""")
+    env = {"DISCORD_OPS_URL": "https://discord.com/api/webhooks/987654321098765432/" + "O" * 68}
+    result = project.cli("channels", "check", env=env)
+    assert result.exit_code == 3 and "cannot be both" in " ".join(result.stdout.split()), result.stdout
+    assert "O" * 68 not in result.stdout

@@ -96,6 +96,7 @@ class FakeDiscord(FakeServer):
         super().__init__(latency=latency)
         self.webhook_id, self.token, self.forum = webhook_id, token, forum
         self.channel_id = "900000000000000001"
+        self.other_webhooks: dict[str, str] = {}  # more webhooks into the same channel: id -> token
         self.threads: set[str] = set()
         self.messages: list[DiscordMessage] = []
         self._ids = itertools.count(1)
@@ -134,9 +135,10 @@ class FakeDiscord(FakeServer):
     def _guarded(self, handler: Any) -> Any:
         def serve(request: Request, found: re.Match[str]) -> Response:
             try:
-                if found.group("id") != self.webhook_id:
+                tokens = {self.webhook_id: self.token, **self.other_webhooks}
+                if found.group("id") not in tokens:
                     raise DiscordError(404, 10015, "Unknown Webhook")
-                if found.group("token") != self.token:
+                if found.group("token") != tokens[found.group("id")]:
                     raise DiscordError(401, 50027, "Invalid Webhook Token")
                 return handler(request, found)  # type: ignore[no-any-return]
             except DiscordError as exc:
@@ -184,9 +186,9 @@ class FakeDiscord(FakeServer):
             message.body = {**message.body, **body}
         return Response(200, {"id": message.id, "channel_id": message.channel_id, **message.body})
 
-    def _get(self, _request: Request, _found: re.Match[str]) -> Response:
-        return Response(200, {"id": self.webhook_id, "type": 1, "name": "Status", "channel_id": self.channel_id,
-                              "guild_id": "800000000000000001", "token": self.token})
+    def _get(self, _request: Request, found: re.Match[str]) -> Response:
+        return Response(200, {"id": found.group("id"), "type": 1, "name": "Status", "channel_id": self.channel_id,
+                              "guild_id": "800000000000000001", "token": found.group("token")})
 
 
 def validate(body: Any, *, editing: bool = False) -> None:
