@@ -31,8 +31,9 @@ CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_CARD_BYTES = 24_000  # Teams refuses messages past about 28 KB; the envelope and headroom take the rest
-MAX_LIST_ITEMS = 50
-MAX_ITEM_CHARS = 200  # one customer or ticket; lists stay well inside the card's size
+MAX_ITEM_CHARS = 200  # one component, customer or ticket
+MAX_LIST_BYTES = 3000  # one list: with every list full, the message keeps room of its own
+MAX_HEADLINE_CHARS = 300
 ELLIPSIS = "…"
 CUT_NOTE = " (cut to fit Teams; the incident page has it in full)"
 
@@ -66,10 +67,15 @@ def _facts(view: UpdateView) -> Element:
 
 
 def _listed(label: str, items: list[str]) -> list[Element]:
-    shown = [item if len(item) <= MAX_ITEM_CHARS else item[:MAX_ITEM_CHARS] + ELLIPSIS for item in items[:MAX_LIST_ITEMS]]
+    """A label and one item a line, as many as fit MAX_LIST_BYTES; the rest counted ("…and 12 more")."""
+    shown: list[str] = []
+    for item in items:
+        line = item if len(item) <= MAX_ITEM_CHARS else item[:MAX_ITEM_CHARS] + ELLIPSIS
+        if len("\n".join([*shown, line]).encode()) > MAX_LIST_BYTES:
+            break
+        shown.append(line)
     more = len(items) - len(shown)
-    text = "\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else "")
-    return [_label(label), plain(text)]
+    return [_label(label), plain("\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else ""))]
 
 
 def _private(view: UpdateView, note: str) -> list[Element]:
@@ -101,7 +107,7 @@ def _card(view: UpdateView, message: str, note: str) -> Element:
     colour = _STATUS_COLOUR.get(view.status) or _IMPACT_COLOUR.get(view.incident.impact, "Accent")
     body: list[Element] = [
         {"type": "RichTextBlock", "inlines": [
-            {"type": "TextRun", "text": headline(view), "weight": "Bolder", "size": "Large", "color": colour}]},
+            {"type": "TextRun", "text": _short(headline(view), MAX_HEADLINE_CHARS), "weight": "Bolder", "size": "Large", "color": colour}]},
         plain(message),
         _facts(view),
     ]
@@ -123,25 +129,47 @@ def size(body: Element) -> int:
     return len(json.dumps(body, ensure_ascii=False).encode())
 
 
+def encoded_len(text: str) -> int:
+    """Bytes ``text`` takes inside the card's JSON (escapes included)."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
 def cut(text: str, limit: int) -> str:
-    """``text`` within ``limit`` UTF-8 bytes, cut at a word, with CUT_NOTE."""
-    if len(text.encode()) <= limit:
+    """``text`` within ``limit`` bytes of JSON, cut at a word, with CUT_NOTE."""
+    if encoded_len(text) <= limit:
         return text
-    room = max(0, limit - len((ELLIPSIS + CUT_NOTE).encode()))
-    head = text.encode()[:room].decode("utf-8", errors="ignore")
+    ending = ELLIPSIS + CUT_NOTE
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ending
+        middle = (low + high + 1) // 2
+        if encoded_len(text[:middle] + ending) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    head = text[:low]
     space = head.rfind(" ")
     if space > len(head) // 2:
         head = head[:space]
-    return head.rstrip() + ELLIPSIS + CUT_NOTE
+    return head.rstrip() + ending
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + ELLIPSIS
 
 
 def message(view: UpdateView) -> Element:
-    """The webhook body: one Adaptive Card within MAX_CARD_BYTES."""
+    """The webhook body: one Adaptive Card within MAX_CARD_BYTES; a long message or note is cut, the longer first."""
     note = view.private_note if isinstance(view, PrivateView) else ""
     body = envelope(_card(view, view.message, note))
-    over = size(body) - MAX_CARD_BYTES
-    if over > 0:  # take it from the longer of the two texts first, then from both
-        text_budget = max(0, len(view.message.encode()) + len(note.encode()) - over - 400)
-        note_share = min(len(note.encode()), text_budget // 2)
-        body = envelope(_card(view, cut(view.message, text_budget - note_share), cut(note, note_share) if note else ""))
-    return body
+    if size(body) <= MAX_CARD_BYTES:
+        return body
+    room = MAX_CARD_BYTES - size(envelope(_card(view, "", ""))) - 2 * len((ELLIPSIS + CUT_NOTE).encode())
+    wanted_message, wanted_note = encoded_len(view.message), encoded_len(note)
+    half = room // 2
+    if wanted_message <= half:
+        shares = (wanted_message, room - wanted_message)
+    elif wanted_note <= half:
+        shares = (room - wanted_note, wanted_note)
+    else:
+        shares = (room - half, half)
+    return envelope(_card(view, cut(view.message, shares[0]), cut(note, shares[1]) if note else ""))

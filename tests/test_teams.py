@@ -166,3 +166,22 @@ def test_any_card_fits_teams_size_and_keeps_the_start_of_the_message(message: st
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES
     if shown != cut_from.message:
         assert shown.endswith(fmt.CUT_NOTE) and cut_from.message.startswith(shown[: -len(fmt.CUT_NOTE) - 1])
+
+
+@pytest.mark.parametrize("filler", ["x", '"', "🔴", "\\"], ids=["ascii", "quotes", "emoji", "backslashes"])
+def test_everything_at_its_longest_still_fits_and_says_it_was_cut(filler: str) -> None:
+    from broadcaster.messages.model import AffectedComponent, ComponentStatus
+
+    from tests.hook_helpers import incident
+
+    many = tuple(AffectedComponent(f"component-{i:03d}", ComponentStatus.MAJOR_OUTAGE) for i in range(300))
+    upd = update(message=(filler * 9 + " ") * 3000, private_note=(filler * 9 + " ") * 3000, components=many,
+                 customers=tuple(filler * 300 for _ in range(200)), tickets=tuple(f"T-{i}" for i in range(2000)),
+                 author=filler * 500)
+    body = fmt.message(view(upd, private=True, inc=incident(title=filler * 2000)))
+    card = envelope_card(_card_request(body))
+    assert fmt.size(body) <= fmt.MAX_CARD_BYTES
+    texts = plain_texts(card)
+    assert texts[1].endswith(fmt.CUT_NOTE) and len(texts[1]) > 1000  # the message keeps room of its own
+    assert any(t.endswith(fmt.CUT_NOTE) for t in texts[2:])  # the note, cut too
+    assert any("more" in t.splitlines()[-1] for t in texts if "component-" in t)
