@@ -51,8 +51,9 @@ secret = "${{HOOK_SECRET}}"
 @pytest.fixture
 def hooks(project: Project) -> Iterator[Hooks]:
     with ExitStack() as stack:
-        found = Hooks(stack.enter_context(FakeDiscord(forum=True)), stack.enter_context(FakeTeams()),
-                      stack.enter_context(FakeReceiver()))
+        found = Hooks(FakeDiscord(forum=True), FakeTeams(), FakeReceiver())
+        for fake in (found.discord, found.teams, found.receiver):
+            stack.enter_context(fake)
         found.env = {"DISCORD_WEBHOOK_URL": found.discord.webhook_url, "TEAMS_WEBHOOK_URL": found.teams.webhook_url,
                      "HOOK_SECRET": SECRET}
         project.write_config(found.toml())
