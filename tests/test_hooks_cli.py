@@ -120,11 +120,14 @@ def test_a_rate_limited_discord_post_is_sent_after_the_wait(project: Project, ho
     assert len(hooks.discord.messages) == 1
 
 
+@pytest.mark.parametrize("customer", ["Globex Corp", "ACME_Corp [EU]", "<@Initech> #1-ops"],
+                         ids=["plain", "markdown", "mention-like"])
 def test_a_public_text_naming_a_customer_never_reaches_discord_or_the_public_webhook(
-    project: Project, hooks: Hooks
+    project: Project, hooks: Hooks, customer: str
 ) -> None:
-    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "--customer", "Globex Corp",
-                            "Errors for globex corp.")
+    """Discord escapes markdown (ACME\\_Corp): the guard reads the text as readers see it, and still finds it."""
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "--customer", customer,
+                            f"Errors for {customer.lower()}.")
     assert code == 3
     assert states(posted)["discord-public"] == "failed" and states(posted)["hook"] == "failed"
     assert hooks.discord.messages == [] and hooks.receiver.events == []
