@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.channels.base import Channel
 
 from broadcaster.config import ChannelConfig, Secret
+from broadcaster.delivery import SendLog
 from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
@@ -57,6 +58,11 @@ class Answer:
     def excerpt(self) -> str:
         text = self.body.decode("utf-8", errors="replace").strip()
         return text[:MAX_ERROR_BODY] + ("…" if len(text) > MAX_ERROR_BODY else "")
+
+    @property
+    def may_have_posted(self) -> bool:
+        """2xx, or a server error other than 503 (which says the request was not taken)."""
+        return 200 <= self.status < 300 or (self.status >= 500 and self.status != 503)
 
     def retry_after(self) -> float | None:
         """Seconds the service asks to wait: the Retry-After header, else a JSON ``retry_after``."""
@@ -123,6 +129,14 @@ class HttpPoster:
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise self._lost(exc, may_post) from exc
         return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
+
+    async def post(self, url: str, body: bytes, log: SendLog) -> Answer:
+        """A request that may post: ``log`` counts it on the wire until an answer says nothing was posted."""
+        log.sending()
+        answer = await self.request("POST", url, body=body, may_post=True)
+        if not answer.may_have_posted:  # a refusal or a rate limit: cut short now, it is failed, not unknown
+            log.on_wire = False
+        return answer
 
     def _lost(self, exc: Exception, may_post: bool) -> DeliveryError:
         import httpx

@@ -131,8 +131,7 @@ class DiscordChannel(HttpChannel):
 
     async def _execute(self, body: dict[str, Any], thread: str, log: SendLog) -> Receipt:
         query = "?wait=true" + (f"&thread_id={thread}" if thread else "")
-        log.sending()
-        answer = await self._client().request("POST", self._url(query), body=_encoded(body), may_post=True)
+        answer = await self._client().post(self._url(query), _encoded(body), log)
         message = self._message(answer, may_post=True)
         remote_id = _remote_id(message, thread, opened="thread_name" in body)
         log.confirmed(remote_id)

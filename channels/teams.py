@@ -84,8 +84,7 @@ class TeamsChannel(HttpChannel):
             return Receipt(log.parts[0])
         poster = self._client()
         body = json.dumps(rendered.payload["body"], ensure_ascii=False).encode()
-        log.sending()
-        answer = await poster.request("POST", poster.shown_url, body=body, may_post=True)
+        answer = await poster.post(poster.shown_url, body, log)
         if answer.status not in (200, 201, 202):
             raise poster.common_error(answer, may_post=True) or self.fail(self._refusal(answer), retryable=False)
         run = answer.headers.get("x-ms-workflow-run-id", "")

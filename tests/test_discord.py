@@ -152,9 +152,13 @@ def test_a_deleted_webhook_is_permanent(fake: FakeDiscord) -> None:
 
 def test_429_is_retryable_after_the_wait_discord_asks(fake: FakeDiscord) -> None:
     fake.rate_limit(2.5)
-    problem = error(fake)
+    log = SendLog()
+    with pytest.raises(DeliveryError) as caught:
+        send_once(channel(fake), view(), log=log)
+    problem = caught.value
     assert problem.retryable and problem.retry_after == 3.0 and not problem.outcome_unknown
     assert fake.messages == []
+    assert not log.on_wire  # a deadline during the wait records it failed (nothing posted), not unknown
 
 
 @pytest.mark.parametrize(("status", "unknown"), [(503, False), (500, True), (502, True)], ids=["503", "500", "502"])
