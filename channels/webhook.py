@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 
 from broadcaster.channels._http import Answer, HttpChannel, HttpPoster, origin_replaced
 from broadcaster.messages import webhook as fmt
+from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
 
 from broadcaster.config import Secret, secrets_in
@@ -98,10 +99,7 @@ class WebhookChannel(HttpChannel):
     # -- render / send ------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:
-        event = fmt.event(view)
-        return Rendered(
-            text=json.dumps(event, ensure_ascii=False, indent=2), visibility=view.visibility, payload={"event": event}
-        )
+        return Rendered(text=preview(view, "Webhook"), visibility=view.visibility, payload={"event": fmt.event(view)})
 
     async def send(
         self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
