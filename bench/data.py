@@ -24,8 +24,14 @@ import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.common import CACHE, log
+
+if TYPE_CHECKING:
+    from broadcaster.config import Config
+    from broadcaster.destination import Destination
+    from broadcaster.store import Store
 
 GENERATOR_VERSION = 1
 SEED = 20261125
@@ -139,8 +145,8 @@ def _config_key(config_path: Path) -> str:
 
 def generate(config_path: Path, incidents: int, path: Path, *, now: datetime | None = None) -> None:
     """Write ``incidents`` incidents of 5 updates each into a new SQLite store at ``path``."""
-    from broadcaster import compose, config_loader
-    from broadcaster.destinations import destinations, plan
+    from broadcaster import config_loader
+    from broadcaster.destinations import destinations
     from broadcaster.store import open_store
 
     settings = config_loader.load(str(config_path))
@@ -153,12 +159,17 @@ def generate(config_path: Path, incidents: int, path: Path, *, now: datetime | N
             days_ago = incidents - index
             newest = index == incidents - 1
             start = now - timedelta(hours=3) if newest else now - timedelta(days=days_ago, hours=rng.randint(0, 20))
-            _write_incident(store, settings, all_destinations, plan, compose, rng, start, newest)
+            _write_incident(store, settings, all_destinations, rng, start, newest)
     finally:
         store.close()
 
 
-def _write_incident(store, settings, all_destinations, plan, compose, rng, start, newest):  # type: ignore[no-untyped-def]
+def _write_incident(store: Store, settings: Config, all_destinations: dict[str, Destination], rng: random.Random,
+                    start: datetime, newest: bool) -> None:
+    from broadcaster import compose
+    from broadcaster.delivery import DeliveryState
+    from broadcaster.destinations import plan
+
     title = rng.choice(_TITLES)
     components = rng.sample(COMPONENT_IDS, rng.randint(1, 2))
     impact = rng.choice(("minor", "minor", "major", "critical"))
@@ -181,7 +192,7 @@ def _write_incident(store, settings, all_destinations, plan, compose, rng, start
         )
         incident, update = compose.build(draft, existing, settings, when)
         component_ids = {c.id for c in incident.components}
-        planned = [replace(p, state="sent") if p.state == "pending" else p
+        planned = [replace(p, state=DeliveryState.SENT) if p.state == DeliveryState.PENDING else p
                    for p in plan(all_destinations, component_ids)]
         existing, _ = store.record_update(incident, update, planned, new=existing is None)
 

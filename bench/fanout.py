@@ -22,6 +22,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from bench.common import (
@@ -169,8 +170,8 @@ def run_benchmark(sizes: Sizes | None = None) -> Results:
             poster = Poster(project)
             log("fan-out: warm-up post (first upload of the whole site)")
             poster.post()
-            measures = [poster.post] + [lambda d=d: poster.post(d) for d in DESTINATIONS]
-            measures.append(lambda: poster.post(skip="bucket"))
+            measures: list[Callable[[], float]] = [poster.post, *(partial(poster.post, d) for d in DESTINATIONS)]
+            measures.append(partial(poster.post, skip="bucket"))
             if apprise:
                 measures.append(apprise)
             samples: list[list[float]] = [[] for _ in measures]

@@ -13,6 +13,7 @@ import platform
 import re
 import subprocess
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench.common import ROOT, Results
@@ -104,5 +105,9 @@ def update_benchmarks_md(
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"{path.name} has no <!-- bench:{name} --> section to write the results into")
-        text = pattern.sub(lambda m, section=section: m.group(1) + section + m.group(2), text)
+        text = pattern.sub(partial(_between_markers, section), text)
     path.write_text(text, encoding="utf-8")
+
+
+def _between_markers(section: str, found: re.Match[str]) -> str:
+    return found.group(1) + section + found.group(2)

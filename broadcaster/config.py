@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -74,6 +75,7 @@ class PageConfig:
     timezone: str = "UTC"
     history_days: int = 14
     description: str = ""
+    language: str = "en"  # the catalogue every word broadcaster writes itself comes from
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,6 +117,7 @@ class ChannelConfig:
 class ComponentConfig:
     component: Component
     sla: float | None = None
+    since: date | None = None  # the first day of its uptime history; None: the first day the store names it
 
 
 @dataclass(frozen=True)

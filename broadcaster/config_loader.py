@@ -14,6 +14,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,7 @@ from broadcaster.config import (
     refuse_unknown,
 )
 from broadcaster.errors import ConfigError
+from broadcaster.messages import i18n
 from broadcaster.messages.model import Component
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
@@ -42,10 +44,10 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}
-_PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description"}
+_PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description", "language"}
 _STORE_KEYS = {"path", "url"}
 _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
-_COMPONENT_KEYS = {"id", "name", "group", "description", "sla"}
+_COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
 _TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private"}
 
 
@@ -205,6 +207,14 @@ def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         raise reader.error("page.history_days", "must be a whole number of days, 0 or more")
     base_url = _base_url(reader, reader.string(table, "base_url", "page."))
+    language = reader.string(table, "language", "page.", "en")
+    if language not in i18n.languages():
+        shipped = ", ".join(f'"{code}"' for code in i18n.languages())
+        raise reader.error(
+            "page.language",
+            f"no catalogue for {language!r}; use one of {shipped}, or add messages/locale/{language}/LC_MESSAGES/"
+            "broadcaster.po (see the README, \"The page in the reader's language\")",
+        )
     return PageConfig(
         title=reader.string(table, "title", "page.", PageConfig.title),
         base_url=base_url,
@@ -212,6 +222,7 @@ def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
         timezone=timezone,
         history_days=days,
         description=reader.string(table, "description", "page."),
+        language=language,
     )
 
 
@@ -309,7 +320,10 @@ def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
             group=reader.string(entry, "group", prefix),
             description=reader.string(entry, "description", prefix),
         )
-        result.append(ComponentConfig(component, float(sla) if sla is not None else None))
+        since = entry.get("since")
+        if since is not None and (not isinstance(since, date) or isinstance(since, datetime)):
+            raise reader.error(prefix + "since", "must be a date written without quotes, such as 2026-01-01")
+        result.append(ComponentConfig(component, float(sla) if sla is not None else None, since))
     return tuple(result)
 
 

@@ -17,6 +17,7 @@ from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
 from broadcaster.destination import Destination, Job
 from broadcaster.errors import InputError
+from broadcaster.messages import i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
@@ -36,8 +37,9 @@ class ChannelDestination:
     idempotent = False  # a second post is a duplicate readers see
     sends_rendered = True
 
-    def __init__(self, table: ChannelConfig, request_timeout: float) -> None:
+    def __init__(self, table: ChannelConfig, request_timeout: float, language: str = i18n.DEFAULT) -> None:
         self.name = table.name
+        self.language = language  # [page] language: the words the formatters write
         self.visibility = table.visibility
         self.components = table.components
         self.table = table
@@ -70,7 +72,8 @@ class ChannelDestination:
         return self.table.wants(component_ids)
 
     def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
-        return self.channel.render(announced(view, update, updates, can_edit=self.can_edit))
+        with i18n.speaking(self.language):
+            return self.channel.render(announced(view, update, updates, can_edit=self.can_edit))
 
     def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
         return self.channel.egress_payloads(rendered)
@@ -108,7 +111,7 @@ def destinations(config: Config) -> dict[str, Destination]:
     """All destinations in the order they are shown: site, publish targets, channels."""
     result: dict[str, Destination] = {d.name: d for d in site_destinations(config)}
     for name, table in config.channels.items():
-        result[name] = ChannelDestination(table, config.engine.timeout)
+        result[name] = ChannelDestination(table, config.engine.timeout, config.page.language)
     return result
 
 

@@ -9,8 +9,9 @@ excused by a template that printed it too.
 
 They are read from where they are written, never from what a formatter
 returns: the string literals of the code and templates that render payloads
-(and of the feed library, which names the feeds' tags), the names of months
-and days, and the config's own texts (the page's title and base URL, the time
+(and of the feed library, which names the feeds' tags), the translations of
+the page's language (``[page] language``) and its names of months and days,
+and the config's own texts (the page's title and base URL, the time
 zone and its abbreviations, the components' names and groups).
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.egress import Compared
 
 # Packages and modules whose literals can reach a public payload: formatters, the site and
@@ -35,7 +37,7 @@ _PRINTING = ("broadcaster.channels", "broadcaster.messages", "broadcaster.site",
 
 def own_words(page: PageConfig, components: Sequence[ComponentConfig]) -> Compared:
     """Every word the product and this config print of their own, ready to be searched."""
-    return _compared("\n".join((_product_words(), *_config_words(page, components))))
+    return _compared("\n".join((_product_words(), _language_words(page.language), *_config_words(page, components))))
 
 
 @lru_cache(maxsize=4)
@@ -52,6 +54,13 @@ def _product_words() -> str:
         else:
             words.append(path.read_text(encoding="utf-8", errors="replace"))
     return "\n".join(w for w in words if w)
+
+
+@cache
+def _language_words(language: str) -> str:
+    """The page's language's own words: its catalogue's translations (they are the product's words,
+    as the reader sees them) and its month and day names."""
+    return "\n".join((*i18n.catalogue_words(language), *i18n.calendar_words(language)))
 
 
 def _sources() -> Iterator[Path]:

@@ -181,12 +181,18 @@ class TelegramChannel(Channel):
     async def _send_message(
         self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None, log: SendLog
     ) -> Message:
-        from telegram import LinkPreviewOptions, ReplyParameters
-        from telegram.constants import ParseMode
-
         reply_to = progress.message_ids[0] if progress.message_ids else _reply_id(thread, progress.chat)
         await self._limiter.wait(str(progress.chat))
         log.sending()
+        try:
+            return await self._post_message(bot, progress, text, reply_to)
+        finally:
+            self._limiter.answered(str(progress.chat))
+
+    async def _post_message(self, bot: Bot, progress: _Progress, text: str, reply_to: int | None) -> Message:
+        from telegram import LinkPreviewOptions, ReplyParameters
+        from telegram.constants import ParseMode
+
         return await bot.send_message(
             chat_id=progress.chat,
             text=text,
@@ -584,6 +590,12 @@ class RateLimiter:
         self._next_any = slot + self.spacing
         self._next_in[chat] = slot + self.chat_interval
         return slot - now
+
+    def answered(self, chat: str) -> None:
+        """The server has answered a message into ``chat``: the chat's next one waits a full
+        interval from now. Spacing reserved at send time alone cannot see a request that sat
+        longer in transit than the next one (a busy machine), which then arrive too close."""
+        self._next_in[chat] = max(self._next_in.get(chat, 0.0), self._clock() + self.chat_interval)
 
     async def wait(self, chat: str) -> None:
         delay = self.reserve(chat)

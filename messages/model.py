@@ -20,6 +20,13 @@ class Impact(StrEnum):
     MAJOR = "major"
     CRITICAL = "critical"
 
+    @property
+    def label(self) -> str:
+        """The impact in words ("Major"), in the language in effect (``messages.i18n``)."""
+        from broadcaster.messages.words import impact_label  # on first use: Babel loads only when a label is printed
+
+        return impact_label(self)
+
 
 class Status(StrEnum):
     """Where an incident (or a maintenance window) is in its life."""
@@ -35,7 +42,10 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The status in words, in the language in effect (``messages.i18n``)."""
+        from broadcaster.messages.words import status_label  # on first use: Babel loads only when a label is printed
+
+        return status_label(self)
 
     @property
     def is_closed(self) -> bool:
@@ -55,7 +65,12 @@ class ComponentStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        """The status in words, in the language in effect (``messages.i18n``)."""
+        from broadcaster.messages.words import (
+            component_status_label,  # on first use: Babel loads only when a label is printed
+        )
+
+        return component_status_label(self)
 
     @property
     def severity(self) -> int:

@@ -27,9 +27,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
-from broadcaster.messages.preview import preview as terminal_preview
 from broadcaster.messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.words import kind_label
 
 Block = dict[str, Any]
 
@@ -271,15 +272,16 @@ def component_line(component: AffectedComponent) -> str:
 
 def facts(view: UpdateView) -> list[str]:
     """The fields every layout shows: impact, components, times."""
-    fields = [f"*Impact*\n{view.incident.impact.value.capitalize()}"]
-    fields += list_fields("Components", [component_line(c) for c in view.components])
+    fields = [f"*{i18n.gettext('Impact')}*\n{view.incident.impact.label}"]
+    fields += list_fields(i18n.gettext("Components"), [component_line(c) for c in view.components])
     if view.etr:
-        fields.append(f"*Expected resolution*\n{when(view.etr)}")
+        fields.append(f"*{i18n.gettext('Expected resolution')}*\n{when(view.etr)}")
     if view.next_update_by:
-        fields.append(f"*Next update*\nby {when(view.next_update_by)}")
+        fields.append(f"*{i18n.gettext('Next update')}*\n" + i18n.gettext("by %(time)s") % {"time": when(view.next_update_by)})
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if start and end:
-        fields.append(f"*Window*\n{when(start)} to {when(end)}")
+        window = i18n.gettext("%(start)s to %(end)s") % {"start": when(start), "end": when(end)}
+        fields.append(f"*{i18n.gettext('Window')}*\n{window}")
     return fields
 
 
@@ -307,18 +309,19 @@ def private_blocks(view: UpdateView) -> list[Block]:
 
 
 def footer(view: UpdateView, *, card: bool = False) -> Block:
-    kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
-    numbered = f"Update {view.number} · " if view.number else ""
-    parts = [f"{kind}{numbered}{'Updated' if card else 'Posted'} {when(view.created_at)}"]
+    kind = "" if view.kind == "update" else f"{kind_label(view.kind)} · "
+    numbered = i18n.gettext("Update %(num)d · ") % {"num": view.number} if view.number else ""
+    posted = i18n.gettext("Updated %(time)s") if card else i18n.gettext("Posted %(time)s")
+    parts = [f"{kind}{numbered}{posted % {'time': when(view.created_at)}}"]
     if card and view.sequence > 1:
-        parts.append("The timeline is in the thread")
+        parts.append(i18n.gettext("The timeline is in the thread"))
     if view.incident.url:
-        parts.append(link(view.incident.url, "Incident page"))
+        parts.append(link(view.incident.url, i18n.gettext("Incident page")))
     return context(parts)
 
 
 def message_chunks(view: UpdateView) -> list[str]:
-    label = "" if view.kind == "update" else f"*{escape(view.kind.capitalize())}*\n"
+    label = "" if view.kind == "update" else f"*{escape(kind_label(view.kind))}*\n"
     return split_text(label + mrkdwn(view.message), MAX_SECTION_CHARS)
 
 
@@ -342,7 +345,7 @@ def card_blocks(view: UpdateView) -> list[Block]:
     )
     return [
         header(f"{status_emoji(view)} {headline(view)}"),
-        section(f"*Latest update*\n{excerpt}"),
+        section(f"*{i18n.gettext('Latest update')}*\n{excerpt}"),
         *fields_sections(facts(view)),
         footer(view, card=True),
     ]
@@ -361,4 +364,36 @@ def card_text(view: UpdateView) -> str:
 
 def preview(view: UpdateView) -> str:
     """The update as a person reads it in the terminal (``broadcaster preview``): unescaped."""
-    return terminal_preview(view, "Slack")
+    lines = [
+        f"[Slack] {headline(view)}",
+        "",
+        view.message,
+        "",
+        i18n.gettext("Impact: %(impact)s") % {"impact": view.incident.impact.label},
+    ]
+    if view.components:
+        lines.append(
+            i18n.gettext("Components: ") + ", ".join(f"{c.id} ({c.status.label})" for c in view.components)
+        )
+    if view.etr:
+        lines.append(i18n.gettext("Expected resolution: %(time)s") % {"time": plain_when(view.etr)})
+    if view.next_update_by:
+        lines.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
+    if isinstance(view, PrivateView):
+        lines += _private_preview(view)
+    if view.incident.url:
+        lines.append(i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url})
+    return "\n".join(lines)
+
+
+def _private_preview(view: PrivateView) -> list[str]:
+    lines = []
+    if view.private_note:
+        lines.append(f"Private (internal only): {view.private_note}")
+    if view.customers:
+        lines.append("Customers: " + ", ".join(view.customers))
+    if view.tickets:
+        lines.append("Tickets: " + ", ".join(view.tickets))
+    if view.author:
+        lines.append(f"Author: {view.author}")
+    return lines

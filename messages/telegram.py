@@ -23,8 +23,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import Status
 from broadcaster.messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.words import kind_label
 
 MAX_CHARS = 4096  # Telegram's limit per message, in UTF-16 code units after entity parsing
 
@@ -38,8 +40,11 @@ STATUS_EMOJI = {
     Status.VERIFYING: "🔎",
     Status.COMPLETED: "✅",
 }
-KIND_LABEL = {"postmortem": "Postmortem", "correction": "Correction", "reminder": "Reminder"}
-PRIVATE_HEADING = "🔒 Private: internal only, never shown publicly"
+KIND_LABEL = frozenset({"postmortem", "correction", "reminder"})  # said under the heading
+
+
+def private_heading() -> str:
+    return "🔒 " + i18n.gettext("Private: internal only, never shown publicly")
 
 
 @dataclass(frozen=True)
@@ -95,12 +100,12 @@ def layout(view: UpdateView) -> list[Block]:
 def _header(view: UpdateView) -> Block:
     label = view.status.label
     if view.incident.kind == "maintenance":
-        label = f"Maintenance {label.lower()}"
+        label = i18n.gettext("Maintenance %(status)s") % {"status": label.lower()}
     title = view.incident.title.strip()
     heading = f"{label}: {title}" if title else label
     runs = [Run(f"{STATUS_EMOJI.get(view.status, '')} "), Run(heading, "b")]
     if view.kind in KIND_LABEL:
-        runs += [Run("\n"), Run(KIND_LABEL[view.kind], "i")]
+        runs += [Run("\n"), Run(kind_label(view.kind), "i")]
     return tuple(runs)
 
 
@@ -114,14 +119,14 @@ def _window(view: UpdateView) -> Block:
         return ()
     text = _when(start, view.created_at)
     if end:
-        text += f" to {_when(end, start)}"
-    return (Run("Window: ", "b"), Run(text))
+        text = i18n.gettext("%(start)s to %(end)s") % {"start": text, "end": _when(end, start)}
+    return (Run(i18n.gettext("Window: "), "b"), Run(text))
 
 
 def _components(view: UpdateView) -> Block:
     if not view.components:
         return ()
-    runs = [Run("Components", "b")]
+    runs = [Run(i18n.gettext("Components"), "b")]
     for component in view.components:
         runs.append(Run(f"\n• {component.id}: {component.status.label}"))
     return tuple(runs)
@@ -129,11 +134,11 @@ def _components(view: UpdateView) -> Block:
 
 def _times(view: UpdateView) -> Block:
     runs: list[Run] = []
-    for label, moment in (("ETR", view.etr), ("Next update by", view.next_update_by)):
+    for label, moment in ((i18n.gettext("ETR: "), view.etr), (i18n.gettext("Next update by: "), view.next_update_by)):
         if moment:
             if runs:
                 runs.append(Run("\n"))
-            runs += [Run(f"{label}: ", "b"), Run(_when(moment, view.created_at))]
+            runs += [Run(label, "b"), Run(_when(moment, view.created_at))]
     return tuple(runs)
 
 
@@ -149,20 +154,20 @@ def _link(view: UpdateView) -> Block:
     url = view.incident.url
     if not url:
         return ()
-    return (Run("🔗 "), Run("Incident page", "a", url))
+    return (Run("🔗 "), Run(i18n.gettext("Incident page"), "a", url))
 
 
 def _private(view: PrivateView) -> Block:
     fields = (
-        ("Note", view.private_note.strip()),
-        ("Customers", ", ".join(view.customers)),
-        ("Tickets", ", ".join(view.tickets)),
-        ("Posted by", view.author),
+        (i18n.gettext("Note: "), view.private_note.strip()),
+        (i18n.gettext("Customers: "), ", ".join(view.customers)),
+        (i18n.gettext("Tickets: "), ", ".join(view.tickets)),
+        (i18n.gettext("Posted by: "), view.author),
     )
-    runs = [Run(PRIVATE_HEADING, "b")]
+    runs = [Run(private_heading(), "b")]
     for label, value in fields:
         if value:
-            runs += [Run("\n"), Run(f"{label}: ", "b"), Run(value)]
+            runs += [Run("\n"), Run(label, "b"), Run(value)]
     return tuple(runs) if len(runs) > 1 else ()
 
 

@@ -41,8 +41,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import Status
 from broadcaster.messages.visibility import PrivateView, PublicView
+from broadcaster.messages.words import kind_label
 
 MAX_WEIGHTED = 280  # X's limit for one post, in weighted characters (twitter-text config v3)
 ELLIPSIS = "…"
@@ -82,7 +84,6 @@ _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _LIGHT_EMOJI = frozenset("\u00a9\u00ae")
 _DOTS = frozenset(".\uff0e\u3002\uff61")  # full stops a domain name may be written with
 _LINK_SURPLUS = 23 - 4  # a link counts 23 and is at least 4 characters of weight 1 or more
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def weighted_length(text: str) -> int:
@@ -240,20 +241,23 @@ def _extras(view: PublicView) -> tuple[str, ...]:
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if view.status is Status.SCHEDULED and start:
         window = _when(start, ref) + (f"–{_when(end, start)}" if end else "")
-        extras.append(f"Window: {window}.")
+        extras.append(i18n.gettext("Window: %(window)s.") % {"window": window})
     if view.etr:
-        verb = "Expected to finish" if view.incident.kind == "maintenance" else "Expected fix"
-        extras.append(f"{verb} by {_when(view.etr, ref)}.")
+        etr = _when(view.etr, ref)
+        if view.incident.kind == "maintenance":
+            extras.append(i18n.gettext("Expected to finish by %(time)s.") % {"time": etr})
+        else:
+            extras.append(i18n.gettext("Expected fix by %(time)s.") % {"time": etr})
     if view.next_update_by:
-        extras.append(f"Next update by {_when(view.next_update_by, ref)}.")
+        extras.append(i18n.gettext("Next update by %(time)s.") % {"time": _when(view.next_update_by, ref)})
     return tuple(extras)
 
 
 def _stamp(view: PublicView) -> str:
-    numbered = f"Update {view.number} · " if view.number else ""
+    numbered = i18n.gettext("Update %(num)d · ") % {"num": view.number} if view.number else ""
     stamp = f"{numbered}{_when(view.created_at, view.created_at)}"
     if view.kind and view.kind != "update":
-        stamp = f"{view.kind.capitalize()} · {stamp}"
+        stamp = f"{kind_label(view.kind)} · {stamp}"
     return stamp
 
 
@@ -263,7 +267,7 @@ def _when(moment: datetime, ref: datetime) -> str:
     clock = moment.strftime("%H:%M UTC")
     if moment.date() == ref.date():
         return clock
-    return f"{moment.day} {_MONTHS[moment.month - 1]} {clock}"
+    return f"{moment.day} {i18n.month_abbreviations()[moment.month - 1]} {clock}"
 
 
 def _one_line(text: str) -> str:

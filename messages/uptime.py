@@ -14,11 +14,15 @@ operational           0.0
 
 So an hour of partial outage costs 30 minutes of availability. An incident
 stops counting when it is resolved (or a maintenance window completed).
+
+A component's history starts on its first day (``starts``: its ``since`` date,
+or the first day the store names it): the days before are "no data"
+(``DayUptime.known`` false), never 100%, and count for nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -51,6 +55,7 @@ class DayUptime:
     day: date
     uptime: float  # percent, 0-100; 100 for a day with no outage
     worst: ComponentStatus
+    known: bool = True  # False before the component's history starts: "no data", not counted
 
 
 def outages(incidents: Iterable[PublicIncident], now: datetime) -> list[Outage]:
@@ -114,12 +119,15 @@ def daily(found: list[Outage], component_id: str, now: datetime, days: int = DAY
 
 
 def component_days(
-    found: Iterable[Outage], component_ids: Iterable[str], now: datetime, days: int = DAYS_SHOWN
+    found: Iterable[Outage], component_ids: Iterable[str], now: datetime, days: int = DAYS_SHOWN,
+    starts: Mapping[str, date | None] | None = None,
 ) -> dict[str, tuple[DayUptime, ...]]:
     """The days of every component in one pass over the outages.
 
     Each outage is first filed under the days it touches, so every day looks at
     its own outages only: this runs on every publish, with up to 90 days of history.
+    ``starts``: component id -> its first day (None: no day known yet); a component
+    not in it has known every day shown.
     """
     now = now.astimezone(UTC)
     today = now.date()
@@ -131,14 +139,24 @@ def component_days(
         while day <= last:
             filed.setdefault((outage.component_id, day), []).append(outage)
             day += timedelta(days=1)
+    starts = starts or {}
     return {
         component_id: tuple(
             _day(filed.get((component_id, first + timedelta(days=offset)), []), component_id,
                  first + timedelta(days=offset), now)
+            if _known(starts, component_id, first + timedelta(days=offset))
+            else DayUptime(first + timedelta(days=offset), 100.0, ComponentStatus.OPERATIONAL, known=False)
             for offset in range(days)
         )
         for component_id in component_ids
     }
+
+
+def _known(starts: Mapping[str, date | None], component_id: str, day: date) -> bool:
+    if component_id not in starts:
+        return True
+    start = starts[component_id]
+    return start is not None and day >= start
 
 
 def _day(candidates: list[Outage], component_id: str, day: date, now: datetime) -> DayUptime:

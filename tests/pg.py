@@ -12,6 +12,12 @@ Test modules import the fixtures they use (named ``pg_server`` and ``pg_url``)::
 
 Both modules then share one server (``_SERVER``): pytest makes a session
 fixture per importing module, so the server itself is a singleton.
+
+Under pytest-xdist each worker is a process of its own, so each worker that
+runs a team-mode test starts its own cluster (its own folder, a free port, its
+pid as owner): nothing is shared between workers, and each database is made
+per test anyway. A worker never sweeps another's cluster, since the owner pid
+of a live worker answers ``os.kill(pid, 0)``.
 """
 
 from __future__ import annotations

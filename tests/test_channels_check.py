@@ -40,6 +40,7 @@ def test_site_serve_serves_the_built_page(project: Project) -> None:
     process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), "site", "serve", "--port", "0"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        assert process.stdout is not None
         line = process.stdout.readline()  # "Serving ... at http://127.0.0.1:PORT/ ..."
         url = line.split(" at ")[1].split()[0]
         deadline = time.monotonic() + 10

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
+import click
 import pytest
 
 from tests.conftest import Project
 
 
-def new_incident(project: Project, *extra: str, message: str = "Investigating elevated API errors.") -> dict:
+def new_incident(project: Project, *extra: str, message: str = "Investigating elevated API errors.") -> dict[str, Any]:
     code, payload = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", *extra, message)
     assert code == 0, payload
     return payload
@@ -227,10 +230,10 @@ def test_config_file_not_found(project: Project) -> None:
 def test_every_command_has_help(project: Project) -> None:
     from broadcaster.cli import main
 
-    def walk(group, prefix):  # type: ignore[no-untyped-def]
+    def walk(group: click.Group, prefix: list[str]) -> Iterator[tuple[list[str], click.Command]]:
         for name, command in group.commands.items():
             yield [*prefix, name], command
-            if hasattr(command, "commands"):
+            if isinstance(command, click.Group):
                 yield from walk(command, [*prefix, name])
 
     for path, command in walk(main, []):

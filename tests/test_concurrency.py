@@ -70,7 +70,7 @@ api_url = "{telegram.url}"
 def fakes() -> Iterator[tuple[FakeSlack, FakeTelegram]]:
     with FakeSlack(token=SLACK_TOKEN, channels={CHANNEL: "ops"}, latency=0.05) as slack, \
             FakeTelegram(token=TG_TOKEN, chats={CHAT: "ops"}, enforce_limits=False, latency=0.05) as telegram:
-        yield slack, telegram  # type: ignore[misc]
+        yield slack, telegram
 
 
 def posted_texts(slack: FakeSlack) -> list[str]:
@@ -278,9 +278,10 @@ def test_two_threads_racing_to_start_one_window_start_it_once(tmp_path: Path) ->
     def start() -> None:
         mine = open_store(path)
         read = mine.incident(stored.id)
+        assert read is not None
         barrier.wait()
         try:
-            mine.record_update(replace(read, status=Status.IN_PROGRESS), note(Status.IN_PROGRESS), SITE, new=False)  # type: ignore[arg-type]
+            mine.record_update(replace(read, status=Status.IN_PROGRESS), note(Status.IN_PROGRESS), SITE, new=False)
             results.append("stored")
         except ConflictError:
             results.append("conflict")

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+from typing import Any
 
 import pytest
 
@@ -22,17 +23,17 @@ PRIVATE = "PRIVDETAIL-fra2"
 
 
 
-def post(project: Project, *args: str) -> tuple[int, dict]:
+def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     result = project.cli("post", "--yes", "--json", *args)
     assert result.stdout, result.stderr
     return result.exit_code, json.loads(result.stdout)
 
 
-def first_post(project: Project, message: str = "Elevated API errors.") -> tuple[int, dict]:
+def first_post(project: Project, message: str = "Elevated API errors.") -> tuple[int, dict[str, Any]]:
     return post(project, "--title", "API errors", "-C", "api", "--private", PRIVATE, message)
 
 
-def states(payload: dict) -> dict[str, str]:
+def states(payload: dict[str, Any]) -> dict[str, str]:
     return {(d["destination"] + (":" + d["target"] if d["target"] else "")): d["state"] for d in payload["deliveries"]}
 
 
@@ -117,11 +118,11 @@ def group_of(destination: str) -> set[str]:
     return {"tg-public", "tg-ops"} if destination.startswith("tg") else {destination}
 
 
-def target_of(payload: dict, destination: str) -> list[dict]:
+def target_of(payload: dict[str, Any], destination: str) -> list[dict[str, Any]]:
     return [d for d in payload["deliveries"] if d["destination"] in group_of(destination)]
 
 
-def extra_attempts(payload: dict, destination: str) -> int:
+def extra_attempts(payload: dict[str, Any], destination: str) -> int:
     """Attempts beyond the first, over the destination's group: one per injected fault."""
     return sum(d["attempts"] - 1 for d in target_of(payload, destination))
 
@@ -162,7 +163,7 @@ def received(world: FakeWorld, destination: str) -> int:
     return sum(len(world.telegram_messages(chat)) for chat in (PUBLIC_CHAT, *OPS_CHATS))
 
 
-def assert_unknown_then_resent_only_on_request(project: Project, world: FakeWorld, destination: str, payload: dict,
+def assert_unknown_then_resent_only_on_request(project: Project, world: FakeWorld, destination: str, payload: dict[str, Any],
                                                arrived: bool) -> None:
     """A delivery whose request may have arrived: unknown, tried once, never resent by plain `retry`."""
     doubtful = [d for d in target_of(payload, destination) if d["state"] != "sent"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SL
        "DISCORD_URL": "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68,
        "TEAMS_URL": "https://prod-00.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sv=1.0&sig=s1g",
        "HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
-CHANNEL_TABLES = {
+CHANNEL_TABLES: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": "${X_TOKEN}"},
     "telegram": {"token": "${TG_TOKEN}", "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": "${SLACK_TOKEN}", "channel": "C0123ABCD", "visibility": "private", "components": ["db"]},
@@ -32,7 +33,7 @@ CHANNEL_TABLES = {
     "teams": {"webhook_url": "${TEAMS_URL}", "visibility": "private"},
     "webhook": {"url": "https://hooks.example.com/status", "secret": "${HOOK_SECRET}", "headers": {"X-Tenant": "acme"}},
 }
-HOST_TABLES = {
+HOST_TABLES: dict[str, dict[str, Any]] = {
     "directory": {"path": "mirror"},
     "git": {"remote": "file:///nowhere.git", "branch": "pages"},
     "s3": {"bucket": "status-bucket"},

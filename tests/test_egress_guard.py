@@ -37,6 +37,7 @@ from urllib.parse import quote, unquote
 import pytest
 from broadcaster.messages import slack as slack_format
 from broadcaster.messages import telegram as telegram_format
+from broadcaster.messages import twitter as twitter_format
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import private_values, private_view
 from hypothesis import HealthCheck, given, settings
@@ -44,6 +45,7 @@ from hypothesis import strategies as st
 
 from broadcaster import destinations, engine
 from broadcaster.config_loader import parse
+from broadcaster.delivery import DeliveryState
 from broadcaster.engine import Publisher
 from broadcaster.store import PlannedDelivery
 from broadcaster.store.sqlite import SQLiteStore
@@ -173,7 +175,7 @@ def install(bug: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slack_format, "message_chunks", lambda view: [*chunks(view), slack_format.mrkdwn(Paste.text)])
     import broadcaster.channels.twitter as twitter_channel
 
-    format_post = twitter_channel.format_post
+    format_post = twitter_format.format_post  # what the channel module imported
     monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {Paste.text}")
 
 
@@ -186,7 +188,7 @@ def deliver_last(services: Services, incident: Incident, stored: list[Update]) -
     try:
         for index, update in enumerate(stored):
             last = index == len(stored) - 1
-            planned = [PlannedDelivery(name, target, "public", "pending" if last and name != "site" else "skipped", "")
+            planned = [PlannedDelivery(name, target, "public", DeliveryState.PENDING if last and name != "site" else DeliveryState.SKIPPED, "")
                        for name in ("site", *PUBLIC)
                        for target in (["@acmestatus"] if name == "tg-public" else [""])]
             incident, _ = store.record_update(incident, replace(update, incident_id=incident.id), planned, new=index == 0)
@@ -366,9 +368,8 @@ def test_a_postmortem_announcement_is_guarded_and_a_clean_one_goes_out(
 def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_refused(
     project: Project, world: FakeWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from broadcaster.messages.announcements import announced as announce  # what destinations imported
     from broadcaster.messages.visibility import full_text
-
-    announce = destinations.announced
 
     def pasting(view: Any, update: Update, updates: Any, *, can_edit: bool) -> Any:  # the bug: the body, spans and all
         found = announce(view, update, updates, can_edit=can_edit)
@@ -409,7 +410,7 @@ def leaky_twitter(monkeypatch: pytest.MonkeyPatch, pasted: str) -> None:
     """The bug: X's formatter pastes a private value after the public text."""
     import broadcaster.channels.twitter as twitter_channel
 
-    format_post = twitter_channel.format_post
+    format_post = twitter_format.format_post  # what the channel module imported
     monkeypatch.setattr(twitter_channel, "format_post", lambda view: f"{format_post(view)} {pasted}")
 
 

@@ -14,6 +14,7 @@ import json
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,13 +67,13 @@ def public_world(project: Project) -> Iterator[FakeWorld]:
         yield world
 
 
-def post(project: Project, *args: str) -> tuple[int, dict]:
+def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     result = project.cli("post", "--yes", "--json", "--title", "Checkout errors", "-C", "api", *args)
     assert result.stdout, result.stderr
     return result.exit_code, json.loads(result.stdout)
 
 
-def states(posted: dict) -> dict[str, tuple[str, str]]:
+def states(posted: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return {d["destination"]: (d["state"], d["error"] or "") for d in posted["deliveries"]}
 
 

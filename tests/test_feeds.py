@@ -6,6 +6,7 @@ import calendar
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -21,7 +22,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDS = ["feed.xml", "atom.xml"]
 
 
-def build(tmp_path: Path, incidents: list | None = None, **page: str) -> Path:
+def build(tmp_path: Path, incidents: list[Any] | None = None, **page: Any) -> Path:
     incidents = sample_incidents() if incidents is None else incidents
     build_site(site_data(incidents, **page), tmp_path, pages=incidents)
     return tmp_path
@@ -90,7 +91,7 @@ def test_without_a_base_url_entry_links_are_relative_to_the_feed(tmp_path: Path)
     links = [item.findtext("link") for item in rss.iter("item")]
     assert links[1] == "incidents/2024-05-02-api.html#update-2"
     for link in links:
-        assert (site / link.split("#")[0]).is_file()
+        assert link is not None and (site / link.split("#")[0]).is_file()
 
 
 def test_the_rss_channel_links_to_the_site_and_atom_links_to_itself(tmp_path: Path) -> None:

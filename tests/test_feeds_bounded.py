@@ -13,7 +13,7 @@ from tests.conftest import Project
 
 
 def long_postmortem(path: Path, size: int = 200_000) -> str:
-    sections = []
+    sections: list[str] = []
     n = 0
     while sum(map(len, sections)) < size:
         n += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -221,7 +222,7 @@ def test_a_push_the_remote_refuses_is_permanent(remote: Path, site: BuiltSite, t
 
 
 @pytest.fixture
-def http_remote() -> FakeServer:
+def http_remote() -> Iterator[FakeServer]:
     """A smart-HTTP git host on loopback that answers every request with ``status``."""
     server = FakeServer()
     server.status = 401  # type: ignore[attr-defined]
@@ -234,7 +235,7 @@ def http_remote() -> FakeServer:
     server.route("GET", r"/.*", answer)
     server.route("POST", r"/.*", answer)
     with server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 @pytest.mark.parametrize(("status", "retry", "words"), [

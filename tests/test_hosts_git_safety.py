@@ -10,6 +10,7 @@ import asyncio
 import base64
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def test_a_remote_from_the_environment_is_checked_before_git_runs(
 
 
 @pytest.fixture
-def http_remote() -> FakeServer:
+def http_remote() -> Iterator[FakeServer]:
     """A smart-HTTP git host on loopback that asks for credentials and records what it got."""
     server = FakeServer()
 
@@ -147,7 +148,7 @@ def http_remote() -> FakeServer:
     server.route("GET", r"/.*", answer)
     server.route("POST", r"/.*", answer)
     with server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 def test_a_token_from_the_environment_reaches_git_through_a_helper_and_never_the_disk(

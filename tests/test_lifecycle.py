@@ -10,6 +10,8 @@ import select
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +23,7 @@ ENGINE = "[engine]\ntimeout = 3\ndeadline = 20\n"
 
 
 
-def run_json(project: Project, *args: str) -> tuple[int, dict]:
+def run_json(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     result = project.cli(*args, "--json")
     assert result.stdout, result.stderr
     return result.exit_code, json.loads(result.stdout)
@@ -143,12 +145,13 @@ def test_a_template_with_a_missing_value_is_an_input_error(project: Project, wor
 # -- maintenance and tick ---------------------------------------------------------------------
 
 
-def summary(project: Project) -> dict:
-    return json.loads((project.site / "summary.json").read_text())
+def summary(project: Project) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((project.site / "summary.json").read_text())
+    return payload
 
 
 def component_status(project: Project, component: str) -> str:
-    return next(c["status"] for c in summary(project)["components"] if c["id"] == component)
+    return str(next(c["status"] for c in summary(project)["components"] if c["id"] == component))
 
 
 def test_maintenance_lifecycle_through_tick(project: Project, world: FakeWorld) -> None:
@@ -272,7 +275,7 @@ def test_postmortem_is_published_on_the_page_the_feed_and_announced(project: Pro
 
 
 def test_amending_a_postmortem_sends_a_short_notice_with_the_link_not_the_body(project: Project, world: FakeWorld,
-                                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+                                                                               tmp_path: Path) -> None:
     incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")[1]["incident_id"]
     project.cli("resolve", incident, "--yes", "Fixed.")
     body = "## What happened\n\n" + "A router in fra-2 failed and took the API with it. " * 120
@@ -329,6 +332,7 @@ def test_an_sla_breach_is_announced_to_private_channels_once(project: Project, w
     from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
     from broadcaster.config_loader import load
+    from broadcaster.delivery import DeliveryState
     from broadcaster.store import PlannedDelivery, open_store
 
     config_text = project.config.read_text().replace('id = "api"\nname = "API"', 'id = "api"\nname = "API"\nsla = 99.9')
@@ -341,7 +345,7 @@ def test_an_sla_breach_is_announced_to_private_channels_once(project: Project, w
                         components=(AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),))
     update = Update("api-down", 0, began, Status.INVESTIGATING, "The API is down.",
                     components=(AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),))
-    store.record_update(incident, update, [PlannedDelivery("site", "", "public", "skipped", "history")], new=True)
+    store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "history")], new=True)
     store.close()
 
     code, payload = run_json(project, "post", "--yes", "-i", "api-down", "Still down.")

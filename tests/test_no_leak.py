@@ -17,8 +17,10 @@ import json
 import tempfile
 import unicodedata
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import public_incident
@@ -32,7 +34,7 @@ from broadcaster.engine import render
 from broadcaster.registry import channel_types, load_channel_class
 
 # Minimal valid options per channel type. A new channel type must add itself here.
-EXAMPLE_OPTIONS = {
+EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": Secret("X_TOKEN", "x-token-value")},
     "telegram": {"token": Secret("TG_TOKEN", "123:tg-token-value"), "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
@@ -73,7 +75,7 @@ opening = st.builds(lambda a, w, b: f"[{a}{w}{b}]", _spaces, _word, _spaces)
 closing = st.builds(lambda a, b, w, c: f"[{a}/{b}{w}{c}]", _spaces, _spaces, _word, _spaces)
 
 
-def private_span(draw: st.DrawFn, text: str) -> str:
+def private_span(draw: Callable[[st.SearchStrategy[str]], str], text: str) -> str:
     return f"{draw(opening)}{text}{draw(closing)}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def fetch(server: S3Server, key: str) -> str:
     return server.body(BUCKET, key).decode()
 
 
-def post(project: Project, *args: str) -> tuple[int, dict]:
+def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     result = project.cli("post", "--yes", "--json", *args)
     assert result.stdout, result.stderr
     return result.exit_code, json.loads(result.stdout)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -129,7 +130,7 @@ def test_a_record_reaching_a_handler_installed_by_someone_else_is_scrubbed_too()
 
 # -- Channel.fail ----------------------------------------------------------------------
 
-CHANNEL_OPTIONS = {
+CHANNEL_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "telegram": ("token", {"chat_ids": ["@acmestatus"]}),
     "slack": ("token", {"channel": "C0123ABCD"}),
     "twitter": ("bearer_token", {}),

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -122,7 +123,7 @@ def test_fingerprinted_assets_are_recognised_for_long_caching(site: Path) -> Non
 
 def test_the_banner_says_how_the_service_is_as_a_whole(site: Path) -> None:
     banner = document(site, "index.html").one("h2", id="overall-heading")
-    assert banner.words() == "Partial outage"
+    assert banner.words() == "Major service disruption"
 
 
 @pytest.mark.parametrize(
@@ -135,12 +136,12 @@ def test_the_banner_says_how_the_service_is_as_a_whole(site: Path) -> None:
                     "a", components=affected(api="degraded_performance"), impact=Impact.MINOR
                 )
             ],
-            "Degraded performance",
+            "Minor service disruption",
         ),
-        ([make_incident("a", components=affected(api="partial_outage"))], "Partial outage"),
+        ([make_incident("a", components=affected(api="partial_outage"))], "Major service disruption"),
         (
             [make_incident("a", components=affected(api="major_outage"), impact=Impact.CRITICAL)],
-            "Major outage",
+            "Critical service outage",
         ),
         (
             [
@@ -174,9 +175,26 @@ def test_the_banner_says_how_the_service_is_as_a_whole(site: Path) -> None:
         "resolved-only",
     ],
 )
-def test_banner(tmp_path: Path, incidents: list, expected: str) -> None:
+def test_banner(tmp_path: Path, incidents: list[Any], expected: str) -> None:
     build_site(site_data(incidents), tmp_path)
     assert document(tmp_path, "index.html").one("h2", id="overall-heading").words() == expected
+
+
+@pytest.mark.parametrize("impact", [Impact.MINOR, Impact.MAJOR, Impact.CRITICAL], ids=str)
+@pytest.mark.parametrize("component", ["degraded_performance", "partial_outage", "major_outage"])
+def test_the_banner_and_the_incident_card_agree(tmp_path: Path, impact: Impact, component: str) -> None:
+    # Issue 17: a "Major" incident with a partial_outage component sat under a "Partial outage" banner.
+    build_site(site_data([make_incident("a", impact=impact, components=affected(api=component))]), tmp_path)
+    page = document(tmp_path, "index.html")
+    card = page.section("current-heading").words()
+    banner = page.one("h2", id="overall-heading").words()
+    levels = ["Minor", "Major", "Critical"]
+    from_component = {"degraded_performance": "Minor", "partial_outage": "Major", "major_outage": "Critical"}[component]
+    expected = max(impact.value.capitalize(), from_component, key=levels.index)
+    assert f"Impact: {impact.value.capitalize()}" in card
+    assert banner.startswith(expected), (banner, card)
+    if impact == Impact.MAJOR and component == "partial_outage":
+        assert banner == "Major service disruption"
 
 
 def test_components_are_listed_by_group_with_their_current_status(site: Path) -> None:

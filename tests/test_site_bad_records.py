@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from broadcaster.messages.model import Impact, Incident, Status, Update
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.store import PlannedDelivery, open_store
 from tests.conftest import Project
 from tests.fakes.s3 import S3Server
 
 BUCKET = "acme-status"
-SKIPPED = [PlannedDelivery("site", "", "public", "skipped", "written by the test")]
+SKIPPED = [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "written by the test")]
 
 
 def store_record(project: Project, incident_id: str, message: str, **update: object) -> None:

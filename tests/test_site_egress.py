@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages.egress import LeakRefused, PrivateValues, readable_text
@@ -36,7 +37,7 @@ def site_text(folder: Path) -> str:
     ("entity", "Initech &amp; friends see failures.", {"private_note": "Initech & friends"}),
 ], ids=["customer", "ticket", "span", "fullwidth", "html-entity"])
 def test_a_page_that_would_hold_a_private_value_is_refused_and_the_rest_built(
-    project: Project, incident_id: str, message: str, fields: dict
+    project: Project, incident_id: str, message: str, fields: dict[str, Any]
 ) -> None:
     assert project.cli("post", "--yes", "--title", "Checkout down", "Checkout is failing.").exit_code == 0
     store_record(project, incident_id, message, **fields)

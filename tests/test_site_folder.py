@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def config_with(project: Project, extra: str = "", *, output_dir: str = "public"
     project.write_config(extra, base=BASE_CONFIG.replace('output_dir = "public"', f'output_dir = "{output_dir}"'))
 
 
-def post(project: Project, *args: str) -> tuple[int, dict]:
+def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
     result = project.cli("post", "--yes", "--json", "--title", "API errors", *args, "Elevated errors.")
     return result.exit_code, (json.loads(result.stdout) if result.stdout.startswith("{") else {"output": result.output})
 
@@ -35,8 +36,9 @@ def files_in(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
 
 
-def stored(project: Project) -> list:
-    return json.loads(project.cli("list", "--json").stdout)
+def stored(project: Project) -> list[Any]:
+    payload: list[Any] = json.loads(project.cli("list", "--json").stdout)
+    return payload
 
 
 @pytest.mark.parametrize(("output_dir", "store", "words"), [

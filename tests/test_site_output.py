@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import resource
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages.model import Status
@@ -119,7 +121,7 @@ def test_the_manifest_stays_small_after_many_builds(tmp_path: Path) -> None:
     assert files == build_site(site_data([*incidents, update]), tmp_path).hashes
 
 
-def _many(count: int) -> list:
+def _many(count: int) -> list[Any]:
     return [
         make_incident(f"p-{n:03d}", f"Incident {n}", start=NOW - timedelta(days=60, minutes=n))
         for n in range(count)
@@ -166,7 +168,7 @@ def test_a_page_the_child_process_cannot_write_fails_the_build_naming_the_file(
 
 
 def test_an_error_while_the_child_process_writes_leaves_no_process_behind(tmp_path: Path) -> None:
-    def incidents():  # the store going away half way through a full build
+    def incidents() -> Iterator[Any]:  # the store going away half way through a full build
         yield from _many(50)
         raise StoreError("the database connection was lost")
 

@@ -12,6 +12,7 @@ import itertools
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages.model import Impact, Incident, Status, Update
@@ -50,7 +51,7 @@ def postmortem(sequence: int = 3, text: str = POSTMORTEM, hours: int = 30) -> Up
     return Update("api", sequence, START + timedelta(hours=hours), Status.RESOLVED, text, kind="postmortem")
 
 
-def build(tmp_path: Path, incident: PublicIncident, **page: str) -> Path:
+def build(tmp_path: Path, incident: PublicIncident, **page: Any) -> Path:
     build_site(site_data([incident], **page), tmp_path, pages=[incident])
     return tmp_path
 

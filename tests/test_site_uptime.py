@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
@@ -49,7 +50,7 @@ def incident_of(n: int, down: Down) -> PublicIncident:
     return public_incident(header, updates)
 
 
-def api_bar(page: Document) -> list:
+def api_bar(page: Document) -> list[Any]:
     bar = page.one("ol", aria_labelledby="uptime-api")  # named by its figure
     return [li for li in page.within(bar, "li")]
 
@@ -259,6 +260,7 @@ name = "Database"
 
 def test_site_data_reads_90_days_for_uptime_but_shows_only_history_days(tmp_path: Path) -> None:
     from broadcaster.config_loader import load
+    from broadcaster.delivery import DeliveryState
     from broadcaster.site.source import site_data as engine_site_data
     from broadcaster.store import PlannedDelivery, open_store
 
@@ -266,7 +268,7 @@ def test_site_data_reads_90_days_for_uptime_but_shows_only_history_days(tmp_path
     config = load(str(tmp_path / "broadcaster.toml"), environ={})
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     store = open_store(config.store_path)
-    plan = [PlannedDelivery("site", "", "public", "skipped", "history")]
+    plan = [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "history")]
     # Shown and counted / counted only / neither / open and shown.
     history = {
         "recent": ("api", "major_outage", today - timedelta(days=10) + timedelta(hours=6), timedelta(hours=1)),
@@ -285,7 +287,9 @@ def test_site_data_reads_90_days_for_uptime_but_shows_only_history_days(tmp_path
     # A private notice on the recent incident: never on the site, never counted.
     notice = Update("recent", 0, today - timedelta(days=10) + timedelta(hours=8), Status.RESOLVED,
                     "NOTICE-ONLY for ops", (AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),), kind="notice")
-    store.record_update(store.incident("recent"), notice, plan, new=False)
+    recent_incident = store.incident("recent")
+    assert recent_incident is not None
+    store.record_update(recent_incident, notice, plan, new=False)
 
     data = engine_site_data(config, store)
     store.close()

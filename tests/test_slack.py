@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from broadcaster.channels.slack import SlackChannel, SlackDeliveryError
@@ -33,7 +33,10 @@ URL = "https://status.example.com/incidents/inc-1.html"
 API = (AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),)
 
 
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -98,7 +101,8 @@ def send_once(
 ) -> Receipt:
     """One CLI invocation: a new channel object, a new event loop, one send."""
     channel = make_channel(fake, **options)
-    return run(deliver(channel, channel.render(v), thread))
+    receipt: Receipt = run(deliver(channel, channel.render(v), thread))
+    return receipt
 
 
 def send_error(fake: FakeSlack, v: UpdateView | None = None, **options: Any) -> SlackDeliveryError:

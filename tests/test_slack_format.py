@@ -205,7 +205,7 @@ def test_header_emoji(status: Status, emoji: str) -> None:
 
 
 def test_public_view_has_no_private_part_and_private_view_does() -> None:
-    kw = {
+    kw: dict[str, Any] = {
         "private_note": "restart db-7",
         "customers": ("Acme",),
         "tickets": ("T-1",),

@@ -78,7 +78,8 @@ def loaded_after(code: str, tmp_path: Path) -> dict[str, list[str]]:
     env.pop("BROADCASTER_CONFIG", None)
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60)
-    return json.loads(result.stderr.strip().splitlines()[-1])
+    loaded: dict[str, list[str]] = json.loads(result.stderr.strip().splitlines()[-1])
+    return loaded
 
 
 def test_channel_modules_and_config_validation_load_no_sdk(tmp_path: Path) -> None:
@@ -145,6 +146,9 @@ def test_fits_answers_as_twitter_text_does(text: str, reserve: int) -> None:
 
 
 def test_the_light_emoji_are_the_ones_twitter_text_knows() -> None:
+    # Imported the way the product does (it silences the library's pkg_resources warning): on its
+    # own, or first in an xdist worker, a bare import fails under filterwarnings = error.
+    twitter._twitter_text()
     from twitter_text.regexp.emoji import emoji
 
     light = {chr(code) for start, end in twitter._LIGHT_RANGES for code in range(start, end + 1)}
@@ -152,6 +156,7 @@ def test_the_light_emoji_are_the_ones_twitter_text_knows() -> None:
 
 
 def test_the_light_ranges_are_twitter_texts() -> None:
+    twitter._twitter_text()  # see above
     from twitter_text.config import config
 
     ranges = config["defaults"]["ranges"]

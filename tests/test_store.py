@@ -10,6 +10,7 @@ from pathlib import Path
 
 from broadcaster.messages.model import Impact, Incident, Status, Update
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.store import SCHEMA_VERSION, PlannedDelivery, SQLiteStore, process_owner
 from tests.conftest import Project
 
@@ -24,7 +25,7 @@ def record(store: SQLiteStore, incident_id: str = "api", *, new: bool = True, pl
 
 def test_update_and_deliveries_are_stored_together(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
-    incident, update = record(store, plan=[PlannedDelivery("site", "", "public"), PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private", "skipped", "--skip")])
+    incident, update = record(store, plan=[PlannedDelivery("site", "", "public"), PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private", DeliveryState.SKIPPED, "--skip")])
     assert update.sequence == 1
     rows = store.deliveries(incident_id=incident.id)
     assert [(d.destination, d.target, d.state) for d in rows] == [("site", "", "pending"), ("tg", "1", "pending"), ("tg", "2", "skipped")]

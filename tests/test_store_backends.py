@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
+from broadcaster.delivery import DeliveryState
 from broadcaster.errors import ConfigError, InputError, StoreError
 from broadcaster.store import SCHEMA_VERSION, PlannedDelivery, Store, open_store, process_owner
 from tests.pg import PgServer, pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
@@ -96,7 +97,7 @@ def test_every_field_comes_back_as_stored(opener: Opener) -> None:
 
 def test_update_and_deliveries_are_stored_together(opener: Opener) -> None:
     store = opener()
-    plan = [SITE, PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private", "skipped", "--skip")]
+    plan = [SITE, PlannedDelivery("tg", "1", "private"), PlannedDelivery("tg", "2", "private", DeliveryState.SKIPPED, "--skip")]
     stored, _ = record(store, plan=plan)
     rows = store.deliveries(incident_id=stored.id)
     assert [(d.destination, d.target, d.state, d.last_error) for d in rows] == [
@@ -143,6 +144,18 @@ def test_listing_puts_open_incidents_first(opener: Opener) -> None:
     shown = store.site_incidents(NOW + timedelta(hours=6))
     assert [i.id for i, _ in shown] == ["open"]  # the closed one is older than `since`
     assert [i.id for i, _ in store.site_incidents(NOW)] == ["open", "old"]  # newest first
+
+
+def test_named_before_finds_components_named_by_earlier_records_only(opener: Opener) -> None:
+    # Where a component's uptime history starts (issue 17): LIKE's wildcards in an id match only themselves.
+    store = opener()
+    hit = (AffectedComponent("a_b", ComponentStatus.PARTIAL_OUTAGE),)
+    early = incident("early", created_at=NOW - timedelta(days=100), components=hit)
+    store.record_update(early, update("early", created_at=NOW - timedelta(days=100), components=hit), [SITE], new=True)
+    later = (AffectedComponent("db", ComponentStatus.MAJOR_OUTAGE),)
+    store.record_update(incident("late", components=later), update("late", components=later), [SITE], new=True)
+    assert store.named_before(["a_b", "axb", "a%", "db", "web"], NOW - timedelta(days=1)) == {"a_b"}
+    assert store.named_before(["db"], NOW + timedelta(seconds=1)) == {"db"}
 
 
 def test_all_incidents_streams_every_incident_with_updates(opener: Opener) -> None:
@@ -384,7 +397,7 @@ def test_pg_json_and_times_are_native_types(pg_url: str) -> None:
         "SELECT pg_typeof(created_at)::text AS t, pg_typeof(components)::text AS j, components AS c FROM updates"
     )
     assert row == {"t": "timestamp with time zone", "j": "jsonb", "c": []}
-    assert json.loads(json.dumps(row["c"])) == []  # type: ignore[index]
+    assert json.loads(json.dumps(row["c"])) == []
     store.close()
 
 
@@ -430,7 +443,7 @@ def fill(store: Store) -> None:
         incident("api", components=api),
         update("api", "Errors ✓ [private]on fra-2[/private]", private_note="BGP", customers=("Acme",), tickets=("OPS-9",),
                etr=NOW + timedelta(hours=1), extra={"k": "v"}),
-        [SITE, PlannedDelivery("ops", "C1", "private"), PlannedDelivery("x", "", "public", "skipped", "--skip")],
+        [SITE, PlannedDelivery("ops", "C1", "private"), PlannedDelivery("x", "", "public", DeliveryState.SKIPPED, "--skip")],
         new=True,
     )
     first = store.deliveries(incident_id="api", sequence=1)

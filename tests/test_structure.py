@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
+
+import click
 
 ROOT = Path(__file__).resolve().parent.parent
 PRIVATE_FIELDS = {"raw_message", "raw_title", "private_note", "customers", "tickets", "private_message", "author"}
@@ -56,10 +59,10 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
 
-    def walk(group, prefix):  # type: ignore[no-untyped-def]
+    def walk(group: click.Group, prefix: list[str]) -> Iterator[str]:
         for name, command in group.commands.items():
             yield " ".join([*prefix, name])
-            if hasattr(command, "commands"):
+            if isinstance(command, click.Group):
                 yield from walk(command, [*prefix, name])
 
     missing = [c for c in walk(main, []) if f"broadcaster {c}" not in readme]
@@ -78,7 +81,7 @@ def test_every_config_key_is_documented() -> None:
         cls = registry.load_channel_class(type_name)
         keys |= set(cls.required_options) | set(cls.optional_options)
     for type_name in registry.host_types():
-        cls = registry.load_host_class(type_name)
-        keys |= set(cls.required_options) | set(cls.optional_options)
+        host_cls = registry.load_host_class(type_name)
+        keys |= set(host_cls.required_options) | set(host_cls.optional_options)
     missing = sorted(k for k in keys if f"`{k}`" not in readme)
     assert not missing, f"config keys not documented in README.md (as `key`): {missing}"

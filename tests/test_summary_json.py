@@ -20,7 +20,8 @@ ISO = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 def summary(tmp_path: Path, incidents: list[PublicIncident], **page: Any) -> dict[str, Any]:
     build_site(site_data(incidents, **page), tmp_path, pages=incidents)
-    return json.loads((tmp_path / "summary.json").read_bytes())
+    payload: dict[str, Any] = json.loads((tmp_path / "summary.json").read_bytes())
+    return payload
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_top_level_shape(document: dict[str, Any]) -> None:
         "time_zone": "Europe/Berlin",
         "updated_at": "2024-05-02T08:00:00Z",  # the newest update, not the build time
     }
-    assert document["status"] == {"indicator": "major", "description": "Partial outage"}
+    assert document["status"] == {"indicator": "major", "description": "Major service disruption"}
 
 
 def test_components_follow_the_page_order_with_statuspage_groups(document: dict[str, Any]) -> None:
@@ -193,7 +194,7 @@ def incident(
 
 
 def maintenance(
-    status: Status = Status.IN_PROGRESS, window: tuple = RUNNING, **components: str
+    status: Status = Status.IN_PROGRESS, window: tuple[Any, ...] = RUNNING, **components: str
 ) -> PublicIncident:
     steps = [Step(Status.SCHEDULED, "Planned.")] + (
         [Step(status, "Now.")] if status != Status.SCHEDULED else []
@@ -210,20 +211,20 @@ def maintenance(
 
 INDICATOR_CASES = [
     ([], "none", "All systems operational"),
-    ([incident(Impact.MINOR)], "minor", "Degraded performance"),
-    ([incident(Impact.MAJOR)], "major", "Partial outage"),
-    ([incident(Impact.CRITICAL)], "critical", "Major outage"),
+    ([incident(Impact.MINOR)], "minor", "Minor service disruption"),
+    ([incident(Impact.MAJOR)], "major", "Major service disruption"),
+    ([incident(Impact.CRITICAL)], "critical", "Critical service outage"),
     ([incident(Impact.NONE)], "none", "Systems operational, incident open"),
-    ([incident(Impact.NONE, api="degraded_performance")], "minor", "Degraded performance"),
-    ([incident(Impact.NONE, api="partial_outage")], "major", "Partial outage"),
-    ([incident(Impact.MINOR, api="major_outage")], "critical", "Major outage"),
-    ([incident(Impact.CRITICAL, api="degraded_performance")], "critical", "Major outage"),
+    ([incident(Impact.NONE, api="degraded_performance")], "minor", "Minor service disruption"),
+    ([incident(Impact.NONE, api="partial_outage")], "major", "Major service disruption"),
+    ([incident(Impact.MINOR, api="major_outage")], "critical", "Critical service outage"),
+    ([incident(Impact.CRITICAL, api="degraded_performance")], "critical", "Critical service outage"),
     (
         [incident(Impact.CRITICAL, Status.RESOLVED, api="major_outage")],
         "none",
         "All systems operational",
     ),
-    ([incident(Impact.MAJOR, Status.MONITORING)], "major", "Partial outage"),
+    ([incident(Impact.MAJOR, Status.MONITORING)], "major", "Major service disruption"),
     ([maintenance(db="under_maintenance")], "maintenance", "Under maintenance"),
     ([maintenance()], "maintenance", "Under maintenance"),
     (
@@ -240,7 +241,7 @@ INDICATOR_CASES = [
     (
         [maintenance(db="under_maintenance"), incident(Impact.MINOR)],
         "minor",
-        "Degraded performance",
+        "Minor service disruption",
     ),
     (
         [maintenance(db="under_maintenance"), incident(Impact.NONE)],

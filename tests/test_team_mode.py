@@ -37,7 +37,7 @@ max_attempts = 2
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
     with FakeSlack(token=TOKEN, channels={CHANNEL: "ops"}) as fake:
-        yield fake  # type: ignore[misc]
+        yield fake
 
 
 @pytest.fixture

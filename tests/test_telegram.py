@@ -244,7 +244,9 @@ def test_a_reply_to_a_deleted_first_message_still_posts(fake: FakeTelegram) -> N
 
 
 def long_message(length: int = 10_000) -> str:
-    sentences, paragraphs, words = [], [], 0
+    sentences: list[str] = []
+    paragraphs: list[str] = []
+    words = 0
     while sum(map(len, paragraphs)) + sum(map(len, sentences)) < length:
         words += 1
         sentences.append(f"Sentence {words} says the queue <{words}> & retries are slow. ")
@@ -274,6 +276,21 @@ def test_a_10000_character_update_arrives_split_and_every_part_is_accepted(fake:
     gaps = [b.time - a.time for a, b in itertools.pairwise(posted)]
     assert min(gaps) >= 1.0  # one message a second into one chat
     assert fake.too_many_count == 0
+
+
+def test_a_part_slow_in_transit_does_not_bring_the_next_one_too_close(fake: FakeTelegram) -> None:
+    # Found on a loaded CI machine: the next part was spaced from when the slow one left, not
+    # from when it arrived, so the two reached Telegram under a second apart and got a 429.
+    channel = make_channel(fake, [OPS])
+    rendered = channel.render(view(long_message()))
+    fake.fail(Fault(match="sendMessage", delay=0.6))
+
+    send(channel, rendered, str(OPS), ThreadRef(f"{OPS}:1", f"{OPS}:1"))
+
+    posted = fake.messages[OPS]
+    assert len(posted) == len(rendered.parts)
+    assert fake.too_many_count == 0
+    assert min(b.time - a.time for a, b in itertools.pairwise(posted)) >= 1.0
 
 
 def test_a_retry_after_a_failed_part_resumes_instead_of_repeating(fake: FakeTelegram) -> None:
@@ -378,7 +395,7 @@ def test_components_times_and_link_are_shown(fake: FakeTelegram) -> None:
 
 
 def test_private_chat_gets_private_detail_and_public_chat_never_does(fake: FakeTelegram) -> None:
-    detail = {"private_note": "db-7 disk full", "customers": ("Globex",), "tickets": ("INC-991",),
+    detail: dict[str, Any] = {"private_note": "db-7 disk full", "customers": ("Globex",), "tickets": ("INC-991",),
               "author": "ann"}
     message = "Errors on login. [private]Caused by PRIVSPAN migration.[/private] Fix under way."
     private_channel = make_channel(fake, [OPS], visibility="private")

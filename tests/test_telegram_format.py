@@ -20,10 +20,12 @@ NOW = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
 
 def view(message: str = "All good now.", *, title: str = "API errors", private: bool = False,
          incident_changes: dict[str, Any] | None = None, url: str = "", **changes: Any) -> UpdateView:
-    incident = Incident(**({"id": "i", "title": title, "impact": Impact.MINOR,
-                            "status": Status.INVESTIGATING, "created_at": NOW} | (incident_changes or {})))
-    update = Update(**({"incident_id": "i", "sequence": 1, "created_at": NOW,
-                        "status": Status.INVESTIGATING, "raw_message": message} | changes))
+    incident_fields: dict[str, Any] = {"id": "i", "title": title, "impact": Impact.MINOR,
+                                       "status": Status.INVESTIGATING, "created_at": NOW}
+    update_fields: dict[str, Any] = {"incident_id": "i", "sequence": 1, "created_at": NOW,
+                                     "status": Status.INVESTIGATING, "raw_message": message}
+    incident = Incident(**(incident_fields | (incident_changes or {})))
+    update = Update(**(update_fields | changes))
     return (private_view if private else public_view)(incident, update, url=url)
 
 
@@ -95,7 +97,7 @@ def test_components_and_link() -> None:
 
 
 def test_public_view_has_no_private_section_and_private_view_marks_it() -> None:
-    detail = {"private_note": "PRIVNOTE", "customers": ("PRIVCUST",), "tickets": ("PRIVTICKET",)}
+    detail: dict[str, Any] = {"private_note": "PRIVNOTE", "customers": ("PRIVCUST",), "tickets": ("PRIVTICKET",)}
     public = plain(telegram.full_text(view("Hi [private]PRIVSPAN[/private] there.", **detail)))
     private = plain(telegram.full_text(view("Hi [private]PRIVSPAN[/private] there.", private=True,
                                             **detail)))

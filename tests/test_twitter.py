@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
@@ -38,7 +38,10 @@ ENV = {f"X_{key.upper()}": value for key, value in SECRETS.items()}
 OAUTH1 = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 
 
-def run(coro: Any) -> Any:
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -91,7 +94,8 @@ async def send_once(
 def post(
     api_url: str, rendered: Rendered, thread: ThreadRef | None = None, **kwargs: Any
 ) -> Receipt:
-    return run(send_once(make_channel(api_url, **kwargs), rendered, thread))
+    receipt: Receipt = run(send_once(make_channel(api_url, **kwargs), rendered, thread))
+    return receipt
 
 
 def failure(

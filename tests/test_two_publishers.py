@@ -13,6 +13,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,12 @@ BUCKET = "two-laptops"
 CONFIG = BASE_CONFIG.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\nhistory_days = 0')
 
 
-def run(laptop: Project, *args: str) -> dict:
+def run(laptop: Project, *args: str) -> dict[str, Any]:
     process = laptop.process(*args, "--yes", "--json")
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, out + err
-    return json.loads(out)
+    payload: dict[str, Any] = json.loads(out)
+    return payload
 
 
 def laptops(tmp_path: Path, store: str, target: str, env: dict[str, str]) -> tuple[Project, Project]:
@@ -202,13 +204,16 @@ def test_a_publish_kept_waiting_past_the_deadline_is_redone_by_retry(tmp_path: P
     stored, the upload reported failed (exit 3, nothing uploaded), and plain retry uploads it later."""
     from broadcaster import config_loader as config_module
     from broadcaster.destinations import destinations
+    from broadcaster.site.destination import HostDestination
     from broadcaster.store import open_store
 
     env = {"S3_KEY": "k", "S3_SECRET": "s"}
     laptop = Project(tmp_path / "alice", env=env)
     laptop.root.mkdir()
     laptop.write_config(sqlite_store(tmp_path) + s3_target(s3) + "\n[engine]\ndeadline = 3\n", base=CONFIG)
-    host = destinations(config_module.load(str(laptop.config), env))["bucket"].host
+    bucket = destinations(config_module.load(str(laptop.config), env))["bucket"]
+    assert isinstance(bucket, HostDestination)
+    host = bucket.host
     store = open_store(tmp_path / "shared" / "state.db")
     try:
         with store.lock(host.publish_lock) as got:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState
-from broadcaster.destinations import Destination, destinations
+from broadcaster.destination import Destination
+from broadcaster.destinations import destinations
 from broadcaster.engine import Outcome, Progress, Publisher
 from broadcaster.errors import InputError
 from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
+from broadcaster.messages import i18n
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, Template, guard, readable_text
 from broadcaster.messages.uptime import DayUptime
 from broadcaster.messages.visibility import PublicIncident, incident_without_text
@@ -110,7 +111,8 @@ def build_site(
     try:
         for path in remove:
             writer.remove(path)
-        build.run(pages)
+        with i18n.speaking(data.page.language):  # every word of the site in the page's language
+            build.run(pages)
     except BaseException:
         writer.abandon()
         raise

@@ -23,7 +23,9 @@ from datetime import datetime
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
 from broadcaster.config import ComponentConfig, PageConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.visibility import PublicIncident, PublicView
+from broadcaster.messages.words import kind_label
 from broadcaster.site import status as st
 from broadcaster.site.fragments import Names, Times
 from broadcaster.site.longform import excerpt
@@ -34,8 +36,8 @@ MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older o
 # would otherwise be rendered, checked and uploaded again with every later post, twice.
 POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
-# Entry titles for updates that are not a plain status change.
-KIND_TITLES = {st.POSTMORTEM: "Postmortem", st.REMINDER: "Reminder"}
+# Updates whose entry is titled by their kind, not by their status.
+KIND_TITLES = frozenset({st.POSTMORTEM, st.REMINDER})
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ def entry_link(page: PageConfig, incident_id: str, update: PublicView) -> str:
 
 
 def entry_title(incident: PublicIncident, update: PublicView) -> str:
-    return f"[{KIND_TITLES.get(update.kind, update.status.label)}] {incident.header.title}"
+    label = kind_label(update.kind) if update.kind in KIND_TITLES else update.status.label
+    return f"[{label}] {incident.header.title}"
 
 
 def _link(page: PageConfig, path: str) -> str:
@@ -98,10 +101,10 @@ def _generator(page: PageConfig, updated: datetime) -> FeedGenerator:
     generator.id(page.base_url or f"{URN_PREFIX}status")
     generator.title(page.title)
     generator.description(
-        page.description or f"Incident and maintenance updates from {page.title}."
+        page.description or i18n.gettext("Incident and maintenance updates from %(page)s.") % {"page": page.title}
     )
     generator.author({"name": page.title})
-    generator.language("en")
+    generator.language(page.language)
     generator.generator("broadcaster")
     moment = st.utc(updated).replace(microsecond=0)
     generator.updated(moment)

@@ -10,29 +10,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.markdown import render_markdown
 from broadcaster.messages.model import AffectedComponent, ComponentStatus
 from broadcaster.messages.visibility import PublicView
+from broadcaster.messages.words import kind_label
 from broadcaster.site import status as st
 from broadcaster.site.longform import render_document
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UTC_NAMES = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "Etc/UCT", "UCT"}
 
 
 # -- Times ---------------------------------------------------------------------
 
 
-def _stamp(moment: datetime) -> str:
-    # Month names by hand: strftime's %b follows the process locale.
-    month = _MONTHS[moment.month - 1]
-    return f"{moment.day} {month} {moment.year}, {moment.hour:02d}:{moment.minute:02d}"
+def _date_pattern() -> str:
+    # TRANSLATORS: a date: %(day)s is the day of the month, %(month)s the month's abbreviated name
+    # (from CLDR), %(year)s the year. E.g. "1 May 2024"; German "%(day)s. %(month)s %(year)s".
+    return i18n.gettext("%(day)s %(month)s %(year)s")
+
+
+def _stamp_pattern() -> str:
+    # TRANSLATORS: a date and a time of day, e.g. "1 May 2024, 12:00".
+    return i18n.gettext("%(date)s, %(time)s")
 
 
 def _zone_label(moment: datetime) -> str:
@@ -49,13 +55,30 @@ class Times:
 
     def __init__(self, timezone: str) -> None:
         self.zone = None if timezone in _UTC_NAMES else ZoneInfo(timezone)
+        # Month names from CLDR, never strftime's %b (it follows the process locale); the
+        # patterns from the catalogue. Read once: a full build formats tens of thousands of times.
+        self._months = i18n.month_abbreviations()
+        self._date = _date_pattern()
+        self._stamp_pattern = _stamp_pattern()
+
+    @staticmethod
+    def date_text(day: date) -> str:
+        """``1 May 2024`` in the language in effect."""
+        month = i18n.month_abbreviations()[day.month - 1]
+        return _date_pattern() % {"day": day.day, "month": month, "year": day.year}
+
+    def _date_of(self, moment: datetime | date) -> str:
+        return self._date % {"day": moment.day, "month": self._months[moment.month - 1], "year": moment.year}
+
+    def _stamp(self, moment: datetime) -> str:
+        return self._stamp_pattern % {"date": self._date_of(moment), "time": f"{moment.hour:02d}:{moment.minute:02d}"}
 
     def when(self, moment: datetime | None) -> Markup:
         """``<time datetime=...>1 May 2024, 12:00 UTC</time> <span>(14:00 CEST)</span>``."""
         if moment is None:
             return Markup("")
         at = st.utc(moment)
-        shown = f'<time datetime="{st.iso(at)}">{_stamp(at)} UTC</time>'
+        shown = f'<time datetime="{st.iso(at)}">{self._stamp(at)} UTC</time>'
         local = self._local(at)
         if local:
             shown += f' <span class="local">({escape(local)})</span>'
@@ -65,7 +88,7 @@ class Times:
         """The same as plain text, for the feeds."""
         at = st.utc(moment)
         local = self._local(at)
-        return f"{_stamp(at)} UTC ({local})" if local else f"{_stamp(at)} UTC"
+        return f"{self._stamp(at)} UTC ({local})" if local else f"{self._stamp(at)} UTC"
 
     def _local(self, at: datetime) -> str:
         if self.zone is None:
@@ -74,12 +97,11 @@ class Times:
         if local.date() == at.date():
             shown = f"{local.hour:02d}:{local.minute:02d}"
         else:
-            shown = _stamp(local)
+            shown = self._stamp(local)
         return f"{shown} {_zone_label(local)}"
 
     def day(self, moment: datetime) -> str:
-        local = st.utc(moment).astimezone(self.zone or UTC)
-        return f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+        return self._date_of(st.utc(moment).astimezone(self.zone or UTC))
 
 
 def duration(start: datetime, end: datetime | None) -> str:
@@ -89,9 +111,9 @@ def duration(start: datetime, end: datetime | None) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [
-        f"{days} d" if days else "",
-        f"{hours} h" if hours else "",
-        f"{minutes} min" if minutes or not (days or hours) else "",
+        i18n.gettext("%(num)d d") % {"num": days} if days else "",
+        i18n.gettext("%(num)d h") % {"num": hours} if hours else "",
+        i18n.gettext("%(num)d min") % {"num": minutes} if minutes or not (days or hours) else "",
     ]
     return " ".join(p for p in parts if p)
 
@@ -126,7 +148,7 @@ def kind_note(update: PublicView) -> Markup:
     """The note after the status of anything but a plain update, e.g. "(Postmortem)"."""
     if update.kind == "update":
         return Markup("")
-    return Markup(' <span class="kind">({})</span>').format(update.kind.capitalize())
+    return Markup(' <span class="kind">({})</span>').format(kind_label(update.kind))
 
 
 class Fragments:
@@ -169,12 +191,12 @@ class Fragments:
         """Components, ETR and next update of one update, as a <dl>; empty if none."""
         rows = []
         if with_components and update.components:
-            rows.append(f"<dt>Components</dt>\n<dd>{self.affected(update.components)}</dd>")
+            rows.append(f"<dt>{escape(i18n.gettext('Components'))}</dt>\n<dd>{self.affected(update.components)}</dd>")
         if update.etr:
-            rows.append(f"<dt>Estimated resolution</dt>\n<dd>{self.times.when(update.etr)}</dd>")
+            rows.append(f"<dt>{escape(i18n.gettext('Estimated resolution'))}</dt>\n<dd>{self.times.when(update.etr)}</dd>")
         if update.next_update_by:
             rows.append(
-                f"<dt>Next update by</dt>\n<dd>{self.times.when(update.next_update_by)}</dd>"
+                f"<dt>{escape(i18n.gettext('Next update by'))}</dt>\n<dd>{self.times.when(update.next_update_by)}</dd>"
             )
         if not rows:
             return Markup("")

@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
+from broadcaster.messages import i18n
 from broadcaster.messages.markdown import plain_text, render_markdown
 from broadcaster.messages.model import Component, ComponentStatus
 from broadcaster.messages.uptime import DayUptime
@@ -97,12 +98,17 @@ def _shorten(text: str, limit: int) -> str:
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
+        extensions=["jinja2.ext.i18n"],
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # templates ship with the package; no stat() per render
+    )
+    # The language in effect (i18n.speaking) is read at each call, so one environment serves every language.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
     )
     env.filters["markdown"] = lambda text: Markup(render_markdown(text))
     env.filters["document"] = lambda text: Markup(render_document(text))
@@ -211,7 +217,9 @@ def render_index(
     overall = st.overall(incidents, statuses, now)
     context.update(
         title=page.title,
-        description=page.description or f"{overall.description}. Current status of {page.title}.",
+        description=page.description or i18n.gettext("%(status)s. Current status of %(page)s.") % {
+            "status": overall.description, "page": page.title,
+        },
         canonical=absolute(page, ""),
         og_type="website",
         overall=overall,

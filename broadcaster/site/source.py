@@ -25,22 +25,23 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from broadcaster.config import Config
+from broadcaster.config import ComponentConfig, Config
 from broadcaster.delivery import Receipt
 from broadcaster.errors import DeliveryError, InputError
 from broadcaster.filelock import FileLock
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import Incident, Update
-from broadcaster.messages.visibility import private_values, public_incident
+from broadcaster.messages.visibility import PublicIncident, private_values, public_incident
 from broadcaster.site.build import Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.links import incident_url
 from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
 from broadcaster.site.pages import INCIDENT_DIR, incident_path
+from broadcaster.site.status import utc
 from broadcaster.store import Store, utcnow
 
 # Above this many out-of-date pages, reading the whole store in batches beats one read per incident.
@@ -261,6 +262,42 @@ def _page(config: Config, incident: Incident, updates: list[Update], problems: d
     return Page(view, lambda: PrivateValues.of(v for update in updates for v in private_values(update, incident)))
 
 
+def history_starts(
+    components: Sequence[ComponentConfig], incidents: Sequence[PublicIncident], store: Store, now: datetime
+) -> dict[str, date | None]:
+    """Each component's first day of uptime history: its ``since``, else the first day the store names it
+    (None: never named). A component named before the 90 days drawn is left out: every day counts."""
+    from broadcaster.messages.uptime import DAYS_SHOWN
+
+    first_day = utc(now).date() - timedelta(days=DAYS_SHOWN - 1)
+    window = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+    starts: dict[str, date | None] = {}
+    first_named = _first_named(incidents)
+    for entry in components:
+        cid = entry.component.id
+        seen = first_named.get(cid)
+        if entry.since is not None:
+            starts[cid] = entry.since
+        elif seen is None or seen > window:
+            starts[cid] = seen.date() if seen is not None else None
+    earlier = store.named_before(sorted(starts.keys() - {c.component.id for c in components if c.since}), window)
+    return {cid: start for cid, start in starts.items() if cid not in earlier}
+
+
+def _first_named(incidents: Sequence[PublicIncident]) -> dict[str, datetime]:
+    """Component id -> the earliest time one of ``incidents`` (or its updates) names it, in UTC."""
+    first: dict[str, datetime] = {}
+    for incident in incidents:
+        moments = [(incident.header.created_at, incident.header.components)]
+        moments += [(u.created_at, u.components) for u in incident.updates]
+        for moment, named in moments:
+            at = utc(moment)
+            for component in named:
+                if component.id not in first or at < first[component.id]:
+                    first[component.id] = at
+    return first
+
+
 def site_data(config: Config, store: Store, problems: dict[str, str] | None = None) -> SiteData:
     """What the page, feeds and JSON are built from: public views of recent incidents only,
     each with its private values, and each component's uptime by day over the last 90 days.
@@ -285,7 +322,8 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
         if incident.is_open or max((u.created_at for u in updates), default=incident.created_at) >= shown_since
     ]
     found = outages([page.incident for *_, page in loaded], now)
-    uptime = component_days(found, [c.component.id for c in config.components], now)
+    starts = history_starts(config.components, [page.incident for *_, page in loaded], store, now)
+    uptime = component_days(found, [c.component.id for c in config.components], now, starts=starts)
     values = {}
     for page in shown:
         try:

@@ -12,9 +12,15 @@ Rules:
   not change any component's status.
 * A component's status is the worst (``ComponentStatus.severity``) given to it
   by any active incident's header; operational otherwise.
-* The indicator is the worse of the active incidents' impacts and the component
-  statuses (degraded -> minor, partial outage -> major, major outage ->
-  critical); "maintenance" when nothing is worse than a maintenance window.
+* The banner (the indicator and its words) follows one rule: the worst of the
+  active incidents' impacts and the component statuses, each read on the
+  impact scale the incident cards use (degraded performance -> minor, partial
+  outage -> major, major outage -> critical), and named after that impact:
+  "Minor service disruption", "Major service disruption", "Critical service
+  outage". So a "Major" incident never sits under a milder banner, and a
+  banner never names a component status the cards do not show: "Major"
+  on a card and "Major service disruption" above it. "maintenance" when nothing
+  is worse than a maintenance window.
 * A postmortem is not part of the timeline: it has a section of its own on the
   incident page (the latest one, if it was published twice), and the index
   summarises an incident by its latest update that is neither a postmortem nor
@@ -27,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import ComponentStatus, Impact, Status
 from broadcaster.messages.visibility import IncidentHeader, PublicIncident, PublicView
 
@@ -49,15 +56,20 @@ _COMPONENT_INDICATOR = {
     ComponentStatus.PARTIAL_OUTAGE: "major",
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
-DESCRIPTIONS = {
-    "none": "All systems operational",
-    "minor": "Degraded performance",
-    "major": "Partial outage",
-    "critical": "Major outage",
-    "maintenance": "Under maintenance",
-}
-# An open incident with no impact and no component affected: say so rather than "all good".
-OPEN_WITHOUT_IMPACT = "Systems operational, incident open"
+OPEN = "open"  # an open incident with no impact and no component affected: say so rather than "all good"
+
+
+def description(level: str) -> str:
+    """The banner's words for a level, in the language in effect: named after the impact level (the
+    word on the incident cards), never after a component status."""
+    return {
+        "none": i18n.gettext("All systems operational"),
+        "minor": i18n.gettext("Minor service disruption"),
+        "major": i18n.gettext("Major service disruption"),
+        "critical": i18n.gettext("Critical service outage"),
+        MAINTENANCE: i18n.gettext("Under maintenance"),
+        OPEN: i18n.gettext("Systems operational, incident open"),
+    }[level]
 
 
 @dataclass(frozen=True)
@@ -160,13 +172,13 @@ def overall(
     levels += [_IMPACT_INDICATOR[h.impact] for h in active if not is_maintenance(h)]
     indicator = max(levels, key=INDICATORS.index, default="none")
     if indicator != "none":
-        return Overall(indicator, DESCRIPTIONS[indicator])
+        return Overall(indicator, description(indicator))
     in_maintenance = ComponentStatus.UNDER_MAINTENANCE in statuses.values()
     if in_maintenance or any(is_maintenance(h) for h in active):
-        return Overall(MAINTENANCE, DESCRIPTIONS[MAINTENANCE])
+        return Overall(MAINTENANCE, description(MAINTENANCE))
     if active:
-        return Overall("none", OPEN_WITHOUT_IMPACT)
-    return Overall("none", DESCRIPTIONS["none"])
+        return Overall("none", description(OPEN))
+    return Overall("none", description("none"))
 
 
 def recently_closed(

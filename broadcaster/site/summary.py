@@ -90,7 +90,7 @@ def _components(
                 group_id=group_id,
             )
             bar = uptime.get(component.id)
-            entry["uptime_90d"] = json_percent(bar.percent) if bar else None
+            entry["uptime_90d"] = json_percent(bar.percent) if bar and bar.percent is not None else None
             rows.append(entry)
     return rows
 

@@ -9,6 +9,10 @@ Each day is a bar with its date, uptime and worst status written out (a
 tooltip, and text for screen readers); the bar is also shorter the worse the
 day was, so colour is never the only cue. The figure over the whole span is
 weighted by time, so today's few hours count for what they are.
+
+Days before a component's history starts (``DayUptime.known`` false) are drawn
+as "no data": a neutral bar of its own colour and pattern, said in words, and
+left out of the figure; a component with no known day has no figure at all.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from datetime import UTC, datetime, time, timedelta
 from markupsafe import Markup, escape
 
 from broadcaster.config import ComponentConfig
+from broadcaster.messages import i18n
 from broadcaster.messages.uptime import DayUptime
 from broadcaster.site import status as st
+from broadcaster.site.fragments import Times
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAY = timedelta(days=1)
+NO_DATA = "no-data"  # the class of a day before the component's history starts
 # A phone shows this many of the newest days; style.css hides the older bars below 36rem.
 NARROW_DAYS = 30
 
@@ -35,7 +41,7 @@ class UptimeBar:
     """One component's bar: its days, oldest first, and the uptime over all of them."""
 
     days: tuple[DayUptime, ...]
-    percent: float  # 0-100, weighted by how much of each day has passed
+    percent: float | None  # 0-100, weighted by how much of each known day has passed; None: no day known
     sla: float | None  # the monthly target from [[components]] sla, in percent
 
     @property
@@ -43,12 +49,22 @@ class UptimeBar:
         return len(self.days)
 
     @property
+    def known_span(self) -> int:
+        """The days the figure counts: those since the component's history starts."""
+        return sum(1 for day in self.days if day.known)
+
+    @property
     def narrow_span(self) -> int:
         return min(self.span, NARROW_DAYS)
 
     @property
     def text(self) -> str:
-        return percent_text(self.percent)
+        return "" if self.percent is None else percent_text(self.percent)
+
+    @property
+    def figure(self) -> Markup:
+        """The figure as the page stresses it, to be placed in a translated sentence."""
+        return Markup("<strong>{}</strong>").format(self.text)
 
     @property
     def sla_text(self) -> str:
@@ -61,8 +77,9 @@ class UptimeBar:
         items = []
         for day in self.days:
             label = escape(day_label(day, today=day.day == today))
+            kind = day.worst.value if day.known else NO_DATA
             items.append(
-                f'<li class="day day--{escape(day.worst.value)}" title="{label}">'
+                f'<li class="day day--{escape(kind)}" title="{label}">'
                 f'<span class="visually-hidden">{label}</span></li>'
             )
         return Markup("\n".join(items))
@@ -85,17 +102,25 @@ def json_percent(value: float) -> float:
 
 def day_label(day: DayUptime, *, today: bool = False) -> str:
     """``20 Nov 2026: 95.83% uptime, major outage``: the date, the figure, the worst status."""
-    when = f"{day.day.day} {_MONTHS[day.day.month - 1]} {day.day.year}"
+    when = Times.date_text(day.day)
     if today:
-        when += " (today)"
-    return f"{when}: {percent_text(day.uptime)} uptime, {day.worst.label.lower()}"
+        when = i18n.gettext("%(date)s (today)") % {"date": when}
+    if not day.known:
+        return i18n.gettext("%(date)s: no data") % {"date": when}
+    return i18n.gettext("%(date)s: %(figure)s uptime, %(status)s") % {
+        "date": when, "figure": percent_text(day.uptime), "status": day.worst.label.lower(),
+    }
 
 
-def span_percent(days: Sequence[DayUptime], now: datetime) -> float:
-    """Uptime over all ``days``, each weighted by how much of it had passed at ``now``."""
+def span_percent(days: Sequence[DayUptime], now: datetime) -> float | None:
+    """Uptime over the known ``days``, each weighted by how much of it had passed at ``now``;
+    None when no day is known."""
     now = st.utc(now)
     total = down = 0.0
-    for day in days:
+    known = [day for day in days if day.known]
+    if not known:
+        return None
+    for day in known:
         start = datetime.combine(day.day, time(), tzinfo=UTC)
         seconds = min(max((now - start).total_seconds(), 0.0), DAY.total_seconds())
         total += seconds

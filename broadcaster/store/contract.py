@@ -291,6 +291,29 @@ class Store:
         updates = self._update_rows_of([r["id"] for r in rows])
         return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
 
+    def named_before(self, component_ids: Sequence[str], before: datetime) -> set[str]:
+        """The components that an incident or update stored before ``before`` names.
+
+        Where a component's uptime history starts: a component named before the
+        window the page draws has known every day of it. One probe per component (a scan
+        that stops at its first match); only components without ``since``
+        and not named earlier in the window are asked about.
+        """
+        found = set()
+        for component_id in component_ids:
+            # components is stored as [["id", "status"], ...] (JSON text in SQLite, jsonb in PostgreSQL).
+            pattern = '%["' + _like_literal(component_id) + '", %'
+            for table in ("incidents", "updates"):
+                hit = self.select_one(
+                    f"SELECT 1 AS hit FROM {table} WHERE created_at < ? AND CAST(components AS TEXT) LIKE ? ESCAPE '!'"
+                    " LIMIT 1",
+                    (iso(before), pattern),
+                )
+                if hit is not None:
+                    found.add(component_id)
+                    break
+        return found
+
     def incident_versions(self) -> dict[str, str]:
         """Every incident's id and a version of its record: ``<last sequence>-<updated_at>``.
 
@@ -469,3 +492,8 @@ def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
         (str(SCHEMA_VERSION),),
     )
     return current
+
+
+def _like_literal(text: str) -> str:
+    """``text`` matched literally by LIKE ... ESCAPE '!'."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, quote, urlsplit
 
 
@@ -71,6 +71,7 @@ class Fault:
     hold: float = 0.0  # serve the request (it takes effect), but answer only after this long
     reset_after: bool = False  # serve the request (it takes effect), then reset instead of answering
     after: int = 0  # let this many matching requests through before this fault applies
+    delay: float = 0.0  # the request reaches the service only after this long (slow in transit), then is served
 
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -139,7 +140,7 @@ class FakeServer:
         with self._lock:
             self._faults.extend(faults)
 
-    def start(self) -> FakeServer:
+    def start(self) -> Self:
         server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self._server = server
@@ -153,7 +154,7 @@ class FakeServer:
             self._server.shutdown()
             self._server.server_close()
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -226,6 +227,9 @@ class FakeServer:
                     fake._stopping.wait(fault.hang)
                     self.close_connection = True
                     return
+                if fault and fault.delay:
+                    fake._stopping.wait(fault.delay)
+                    request = replace(request, at=time.monotonic())
                 if fake.latency:
                     time.sleep(fake.latency)
                 if fault and fault.response:

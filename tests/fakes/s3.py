@@ -155,7 +155,10 @@ class S3Server:
 
         cache_key = (service, key, secret)
         if cache_key not in self._clients:
-            self._clients[cache_key] = boto3.session.Session().client(
+            # One cache for S3 and IAM: boto3-stubs types each service's client apart, and a
+            # service named at run time gets none of them, so the session is used untyped.
+            session: Any = boto3.session.Session()
+            self._clients[cache_key] = session.client(
                 service, region_name=REGION, endpoint_url=self.moto_url,
                 aws_access_key_id=key, aws_secret_access_key=secret,
                 config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
@@ -172,7 +175,8 @@ class S3Server:
         return {o["Key"]: client.head_object(Bucket=bucket, Key=o["Key"]) for o in listing}
 
     def body(self, bucket: str, key: str) -> bytes:
-        return self.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        data: bytes = self.client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        return data
 
     def create_user(self, name: str, actions: list[str]) -> tuple[str, str]:
         """An IAM user allowed ``actions`` on every S3 resource; returns its key id and secret."""

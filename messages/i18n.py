@@ -1,0 +1,118 @@
+"""The reader's language: every word broadcaster writes itself comes from a gettext catalogue.
+
+``[page] language`` picks it ("en", the default; "sv" and "de" ship). The
+catalogues are ``messages/locale/<lang>/LC_MESSAGES/broadcaster.po``, made from
+``messages/locale/broadcaster.pot`` (extracted by Babel from the code and the
+templates); English is the msgids themselves. Adding a language is one .po file.
+
+Catalogues are compiled when first used, in memory (``read_po`` then
+``write_mo``): no binary .mo in git and no build step to forget, for a few
+milliseconds once per process and language. An unknown language is a
+ConfigError when the config is read (``check_language``).
+
+The language is in effect inside ``speaking(language)``: the site build and
+each channel's rendering enter it, so the formatters and the model's labels
+read the right catalogue without passing it through every function. Outside,
+English. The operator's own text is never translated.
+
+Dates and plurals come from Babel's CLDR data for the language, always with an
+explicit locale (Babel would otherwise read the process's LC_TIME).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.dates import get_day_names, get_month_names
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "broadcaster"
+DEFAULT = "en"
+
+_current: ContextVar[str] = ContextVar("broadcaster_language", default=DEFAULT)
+
+
+def catalogue_path(language: str) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def languages() -> tuple[str, ...]:
+    """The languages broadcaster can write: English and every shipped catalogue."""
+    found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    return tuple(sorted(found | {DEFAULT}))
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalogue of ``language`` (English: the msgids as they are)."""
+    if language == DEFAULT:
+        return NullTranslations()
+    with catalogue_path(language).open("rb") as source:
+        catalogue = read_po(source, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Write in ``language`` inside this block (this thread or task only)."""
+    token = _current.set(language)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def pgettext(context: str, message: str) -> str:
+    return str(translations(_current.get()).pgettext(context, message))
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def month_abbreviations(language: str | None = None) -> tuple[str, ...]:
+    """January..December, abbreviated, in ``language`` (default: the one in effect)."""
+    names = get_month_names("abbreviated", locale=language or _current.get())
+    return tuple(names[month] for month in range(1, 13))
+
+
+def calendar_words(language: str) -> list[str]:
+    """Month and day names of ``language`` in every width: the page's own words for the egress guard."""
+    words: list[str] = []
+    for width in ("wide", "abbreviated"):
+        words += get_month_names(width, locale=language).values()
+        words += get_day_names(width, locale=language).values()
+    return words
+
+
+def catalogue_words(language: str) -> list[str]:
+    """Every translation in ``language``'s catalogue (the product's words, as the reader sees them)."""
+    if language == DEFAULT:
+        return []
+    with catalogue_path(language).open("rb") as source:
+        catalogue = read_po(source, locale=language, domain=DOMAIN)
+    words: list[str] = []
+    for message in catalogue:
+        if message.id:
+            strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+            words += [s for s in strings if s]
+    return words

@@ -1,0 +1,82 @@
+"""The labels of the model's values in the language in effect (``messages.i18n``).
+
+Short words are looked up with a context (``pgettext``): "Resolved" of an
+incident and "Major" of an impact may differ by grammar in other languages.
+Each table is built once per language: the site prints these labels tens of
+thousands of times in a full build.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from broadcaster.messages import i18n
+
+# Keyed by the values' strings (StrEnum members look them up): model.py imports this module.
+
+
+@cache
+def _statuses(language: str) -> dict[str, str]:
+    with i18n.speaking(language):
+        return {
+            "investigating": i18n.pgettext("incident status", "Investigating"),
+            "identified": i18n.pgettext("incident status", "Identified"),
+            "monitoring": i18n.pgettext("incident status", "Monitoring"),
+            "resolved": i18n.pgettext("incident status", "Resolved"),
+            "scheduled": i18n.pgettext("incident status", "Scheduled"),
+            "in_progress": i18n.pgettext("incident status", "In progress"),
+            "verifying": i18n.pgettext("incident status", "Verifying"),
+            "completed": i18n.pgettext("incident status", "Completed"),
+        }
+
+
+@cache
+def _component_statuses(language: str) -> dict[str, str]:
+    with i18n.speaking(language):
+        return {
+            "operational": i18n.pgettext("component status", "Operational"),
+            "degraded_performance": i18n.pgettext("component status", "Degraded performance"),
+            "partial_outage": i18n.pgettext("component status", "Partial outage"),
+            "major_outage": i18n.pgettext("component status", "Major outage"),
+            "under_maintenance": i18n.pgettext("component status", "Under maintenance"),
+        }
+
+
+@cache
+def _impacts(language: str) -> dict[str, str]:
+    with i18n.speaking(language):
+        return {
+            "none": i18n.pgettext("impact", "None"),
+            "minor": i18n.pgettext("impact", "Minor"),
+            "major": i18n.pgettext("impact", "Major"),
+            "critical": i18n.pgettext("impact", "Critical"),
+        }
+
+
+@cache
+def _kinds(language: str) -> dict[str, str]:
+    with i18n.speaking(language):
+        return {
+            "postmortem": i18n.pgettext("update kind", "Postmortem"),
+            "correction": i18n.pgettext("update kind", "Correction"),
+            "reminder": i18n.pgettext("update kind", "Reminder"),
+            "notice": i18n.pgettext("update kind", "Notice"),
+            "update": i18n.pgettext("update kind", "Update"),
+        }
+
+
+def status_label(status: str) -> str:
+    return _statuses(i18n.current_language())[status]
+
+
+def component_status_label(status: str) -> str:
+    return _component_statuses(i18n.current_language())[status]
+
+
+def impact_label(impact: str) -> str:
+    return _impacts(i18n.current_language())[impact]
+
+
+def kind_label(kind: str) -> str:
+    """An update's kind ("postmortem", "correction", ...) as a word; an unknown kind as itself, capitalised."""
+    return _kinds(i18n.current_language()).get(kind, kind.capitalize())

@@ -1,0 +1,121 @@
+"""The page in the reader's language (issue 17): ``[page] language`` picks the catalogue every word
+broadcaster writes itself comes from (page, feeds, JSON's human-readable fields, channel formatters);
+the operator's own text is left as written, and machine values (``indicator``, enums) never change."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import feedparser
+import pytest
+
+from tests.conftest import BASE_CONFIG, ENGINE, Project
+from tests.fakes.world import FakeWorld
+from tests.site_helpers import document
+
+PUBLIC_CHAT = "@acmestatus"
+
+
+def in_language(language: str) -> str:
+    return BASE_CONFIG.replace('timezone = "Europe/Berlin"', f'timezone = "Europe/Berlin"\nlanguage = "{language}"')
+
+
+@pytest.fixture
+def swedish_world(project: Project) -> Iterator[FakeWorld]:
+    """X, a public Telegram chat and a private Slack channel, on a Swedish page."""
+    with FakeWorld() as world:
+        project.write_config(ENGINE + textwrap.dedent(f"""
+            [channels.x]
+            type = "twitter"
+            bearer_token = "${{X_TOKEN}}"
+            api_url = "{world.x.url}"
+
+            [channels.tg-public]
+            type = "telegram"
+            token = "${{TG_TOKEN}}"
+            chat_ids = ["{PUBLIC_CHAT}"]
+            api_url = "{world.telegram.url}"
+        """), base=in_language("sv"))
+        project.env.update(world.env)
+        yield world
+
+
+def post(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli(
+        "post", "--yes", "--json", "--title", "Fel i kassan", "--impact", "major", "-C", "api=partial_outage",
+        "--next-update", "30m", *args, "We are looking into it.",
+    )
+    assert result.exit_code == 0, result.output
+    posted: dict[str, Any] = json.loads(result.stdout)
+    return posted
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("sv", ["Pågående incidenter", "Större störning i tjänsten", "Undersöker", "Delvis avbrott", "Påverkan: Större"]),
+        ("de", ["Aktuelle Störungen", "Größere Dienststörung", "Wird untersucht", "Teilausfall", "Auswirkung: Erheblich"]),
+        ("en", ["Current incidents", "Major service disruption", "Investigating", "Partial outage", "Impact: Major"]),
+    ],
+)
+def test_the_page_feeds_and_json_speak_the_page_language(project: Project, language: str, words: list[str]) -> None:
+    project.write_config(base=in_language(language))
+    posted = post(project)
+    index = (project.site / "index.html").read_text()
+    assert f'<html lang="{language}">' in index
+    for word in words:
+        assert word in index, word
+    assert "We are looking into it." in index  # the operator's text as written
+    page = (project.site / "incidents" / f"{posted['incident_id']}.html").read_text()
+    assert f'<html lang="{language}">' in page and words[2] in page
+    summary = json.loads((project.site / "summary.json").read_text())
+    assert summary["status"] == {"indicator": "major", "description": words[1]}
+    assert summary["incidents"][0]["status"] == "investigating" and summary["incidents"][0]["impact"] == "major"
+    for name in ("feed.xml", "atom.xml"):
+        feed = feedparser.parse((project.site / name).read_bytes())
+        assert not feed.bozo and feed.feed.language == language
+        assert feed.entries[0].title == f"[{words[2]}] Fel i kassan"
+
+
+def test_german_dates_use_german_month_names_and_pattern(project: Project) -> None:
+    project.write_config(base=in_language("de"))
+    post(project)
+    footer = document(project.site, "index.html").one("footer").words()
+    assert footer.startswith("Zuletzt aktualisiert ") and ". " in footer  # "2. Dez. 2026, 06:00 UTC"
+    assert "Zeiten in UTC und in Europe/Berlin." in footer
+
+
+def test_an_unknown_language_is_refused_and_nothing_is_stored(project: Project) -> None:
+    project.write_config(base=in_language("xx"))
+    result = project.cli("post", "--yes", "--title", "API errors", "Looking into it.")
+    assert result.exit_code == 2
+    assert "language" in result.output and '"sv"' in result.output and "broadcaster.po" in result.output
+    assert not (project.site / "index.html").exists()
+
+
+def test_a_path_as_language_is_refused(project: Project) -> None:
+    project.write_config(base=in_language("../../etc"))
+    assert project.cli("post", "--yes", "--title", "API errors", "Looking into it.").exit_code == 2
+
+
+def test_the_channels_write_their_own_words_in_the_page_language(project: Project, swedish_world: FakeWorld) -> None:
+    posted = post(project)
+    assert {d["destination"]: d["state"] for d in posted["deliveries"]}["x"] == "sent"
+    tweet = swedish_world.x.tweets[0].text
+    assert tweet.startswith("🔴 Undersöker: Fel i kassan") or "Undersöker: Fel i kassan" in tweet
+    assert "Nästa uppdatering senast" in tweet and "Uppdatering 1 · " in tweet
+    assert "Next update" not in tweet and "We are looking into it." in tweet
+    telegram = swedish_world.telegram_messages(PUBLIC_CHAT)[0].text
+    assert "Komponenter" in telegram and "api: Delvis avbrott" in telegram and "Incidentsida" in telegram
+
+
+def test_a_customer_named_like_a_swedish_status_word_publishes(project: Project, swedish_world: FakeWorld) -> None:
+    # "Fungerar" (Operational) is on every Swedish page: the own-words rule must know the catalogue's words.
+    posted = post(project, "--customer", "Fungerar")
+    assert {d["destination"]: d["state"] for d in posted["deliveries"]} == {"site": "sent", "x": "sent", "tg-public": "sent"}
+    index = document(project.site, "index.html")
+    assert "Fungerar" in index.section("components-heading").words()
+    assert posted["incident_id"] in (project.site / "index.html").read_text()
