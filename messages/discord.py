@@ -22,9 +22,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
-from broadcaster.messages.preview import headline
+from broadcaster.messages.preview import headline, word
 from broadcaster.messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.words import kind_label
 
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
@@ -134,18 +136,22 @@ def _field(name: str, value: str, inline: bool = False) -> dict[str, Any]:
 
 def facts(view: UpdateView) -> list[dict[str, Any]]:
     fields = [
-        _field("Status", view.status.label, inline=True),
-        _field("Impact", view.incident.impact.value.capitalize(), inline=True),
+        _field(i18n.gettext("Status"), view.status.label, inline=True),
+        _field(i18n.gettext("Impact"), view.incident.impact.label, inline=True),
     ]
     if view.components:
-        fields.append(_field("Components", _list_value([_component(c) for c in view.components])))
+        fields.append(_field(i18n.gettext("Components"), _list_value([_component(c) for c in view.components])))
+    times = []
     if view.etr:
-        fields.append(_field("Expected resolution", timestamp(view.etr), inline=True))
+        times.append(i18n.gettext("Expected resolution: %(time)s") % {"time": timestamp(view.etr)})
     if view.next_update_by:
-        fields.append(_field("Next update", f"by {timestamp(view.next_update_by)}", inline=True))
+        times.append(i18n.gettext("Next update by: %(time)s") % {"time": timestamp(view.next_update_by)})
+    if times:
+        fields.append(_field("⏱", "\n".join(times)))
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if start and end:
-        fields.append(_field("Window", f"{timestamp(start)} to {timestamp(end)}"))
+        fields.append(_field(i18n.gettext("Window"),
+                             i18n.gettext("%(start)s to %(end)s") % {"start": timestamp(start), "end": timestamp(end)}))
     return fields
 
 
@@ -155,19 +161,19 @@ def private_fields(view: UpdateView) -> list[dict[str, Any]]:
         return []
     fields = []
     if view.private_note:
-        fields.append(_field("🔒 Private note (internal only)", escape(view.private_note)))
+        fields.append(_field("🔒 " + i18n.gettext("Private: internal only, never shown publicly"), escape(view.private_note)))
     if view.customers:
-        fields.append(_field("🔒 Customers", _list_value([escape(c) for c in view.customers])))
+        fields.append(_field("🔒 " + word("Customers: "), _list_value([escape(c) for c in view.customers])))
     if view.tickets:
-        fields.append(_field("🔒 Tickets", _list_value([escape(t) for t in view.tickets])))
+        fields.append(_field("🔒 " + word("Tickets: "), _list_value([escape(t) for t in view.tickets])))
     if view.author:
-        fields.append(_field("🔒 Author", cut(escape(view.author), MAX_AUTHOR), inline=True))
+        fields.append(_field("🔒 " + word("Posted by: "), cut(escape(view.author), MAX_AUTHOR), inline=True))
     return fields
 
 
 def footer_text(view: UpdateView) -> str:
-    kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
-    numbered = f"Update {view.number} · " if view.number else ""
+    kind = "" if view.kind == "update" else f"{kind_label(view.kind)} · "
+    numbered = i18n.gettext("Update %(num)d · ") % {"num": view.number} if view.number else ""
     return cut(f"{kind}{numbered}{view.incident.id}", MAX_FOOTER)
 
 

@@ -1,12 +1,14 @@
 """The terminal form of one update (``broadcaster preview``), shared by the channels without markup of their own.
 
-Unescaped, as the operator wrote it: the terminal reads no markdown.
+Unescaped, as the operator wrote it: the terminal reads no markdown. The product's own
+words come from the catalogue in effect (``messages.i18n``), as Slack's preview does.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from broadcaster.messages import i18n
 from broadcaster.messages.visibility import PrivateView, UpdateView
 
 
@@ -21,22 +23,28 @@ def headline(view: UpdateView) -> str:
 
 def preview(view: UpdateView, medium: str) -> str:
     """``[medium] Status: title``, the message, the facts, any private detail and the incident page."""
-    lines = [f"[{medium}] {headline(view)}", "", view.message, "", f"Impact: {view.incident.impact.value.capitalize()}"]
+    lines = [f"[{medium}] {headline(view)}", "", view.message, "",
+             i18n.gettext("Impact: %(impact)s") % {"impact": view.incident.impact.label}]
     if view.components:
-        lines.append("Components: " + ", ".join(f"{c.id} ({c.status.label})" for c in view.components))
+        lines.append(i18n.gettext("Components: ") + ", ".join(f"{c.id} ({c.status.label})" for c in view.components))
     if view.etr:
-        lines.append(f"Expected resolution: {plain_when(view.etr)}")
+        lines.append(i18n.gettext("Expected resolution: %(time)s") % {"time": plain_when(view.etr)})
     if view.next_update_by:
-        lines.append(f"Next update by: {plain_when(view.next_update_by)}")
+        lines.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
     if isinstance(view, PrivateView):
         if view.private_note:
             lines.append(f"Private (internal only): {view.private_note}")
         if view.customers:
-            lines.append("Customers: " + ", ".join(view.customers))
+            lines.append(i18n.gettext("Customers: ") + ", ".join(view.customers))
         if view.tickets:
-            lines.append("Tickets: " + ", ".join(view.tickets))
+            lines.append(i18n.gettext("Tickets: ") + ", ".join(view.tickets))
         if view.author:
             lines.append(f"Author: {view.author}")
     if view.incident.url:
-        lines.append(f"Incident page: {view.incident.url}")
+        lines.append(i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url})
     return "\n".join(lines)
+
+
+def word(label_with_colon: str) -> str:
+    """A catalogue label written for a line ("Customers: ") as a heading ("Customers")."""
+    return i18n.gettext(label_with_colon).strip().rstrip(":").strip()

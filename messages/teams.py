@@ -23,9 +23,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from broadcaster.messages import i18n
 from broadcaster.messages.model import Impact, Status
-from broadcaster.messages.preview import headline, plain_when
+from broadcaster.messages.preview import headline, plain_when, word
 from broadcaster.messages.visibility import PrivateView, UpdateView
+from broadcaster.messages.words import kind_label
 
 CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -54,16 +56,21 @@ def _label(text: str) -> Element:
     return {"type": "TextBlock", "text": text, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
 
 
-def _facts(view: UpdateView) -> Element:
-    facts = [("Status", view.status.label), ("Impact", view.incident.impact.value.capitalize())]
-    if view.etr:
-        facts.append(("Expected resolution", plain_when(view.etr)))
-    if view.next_update_by:
-        facts.append(("Next update", f"by {plain_when(view.next_update_by)}"))
+def _facts(view: UpdateView) -> list[Element]:
+    facts = [(i18n.gettext("Status"), view.status.label), (i18n.gettext("Impact"), view.incident.impact.label)]
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if start and end:
-        facts.append(("Window", f"{plain_when(start)} to {plain_when(end)}"))
-    return {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]}
+        facts.append((i18n.gettext("Window"),
+                      i18n.gettext("%(start)s to %(end)s") % {"start": plain_when(start), "end": plain_when(end)}))
+    found: list[Element] = [{"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]}]
+    times = []
+    if view.etr:
+        times.append(i18n.gettext("Expected resolution: %(time)s") % {"time": plain_when(view.etr)})
+    if view.next_update_by:
+        times.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
+    if times:
+        found.append({"type": "TextBlock", "text": "\n\n".join(times), "wrap": True})
+    return found
 
 
 def _listed(label: str, items: list[str]) -> list[Element]:
@@ -82,24 +89,25 @@ def _private(view: UpdateView, note: str) -> list[Element]:
     if not isinstance(view, PrivateView):
         return []
     body: list[Element] = [{
-        "type": "TextBlock", "text": "🔒 Private: internal only, never shown publicly", "weight": "Bolder",
+        "type": "TextBlock", "text": "🔒 " + i18n.gettext("Private: internal only, never shown publicly"), "weight": "Bolder",
         "color": "Attention", "wrap": True, "separator": True, "spacing": "Large",
     }]
     if note:
         body.append(plain(note))
     if view.customers:
-        body += _listed("Customers", list(view.customers))
+        body += _listed(word("Customers: "), list(view.customers))
     if view.tickets:
-        body += _listed("Tickets", list(view.tickets))
+        body += _listed(word("Tickets: "), list(view.tickets))
     if view.author:
-        body += _listed("Author", [view.author])
+        body += _listed(word("Posted by: "), [view.author])
     return body if len(body) > 1 else []
 
 
 def _footer(view: UpdateView) -> Element:
-    kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
-    numbered = f"Update {view.number} · " if view.number else ""
-    return {"type": "TextBlock", "text": f"{kind}{numbered}Posted {plain_when(view.created_at)}",
+    kind = "" if view.kind == "update" else f"{kind_label(view.kind)} · "
+    numbered = i18n.gettext("Update %(num)d · ") % {"num": view.number} if view.number else ""
+    posted = i18n.gettext("Posted %(time)s") % {"time": plain_when(view.created_at)}
+    return {"type": "TextBlock", "text": f"{kind}{numbered}{posted}",
             "isSubtle": True, "size": "Small", "wrap": True}
 
 
@@ -109,15 +117,15 @@ def _card(view: UpdateView, message: str, note: str) -> Element:
         {"type": "RichTextBlock", "inlines": [
             {"type": "TextRun", "text": _short(headline(view), MAX_HEADLINE_CHARS), "weight": "Bolder", "size": "Large", "color": colour}]},
         plain(message),
-        _facts(view),
+        *_facts(view),
     ]
     if view.components:
-        body += _listed("Components", [f"{c.id}: {c.status.label}" for c in view.components])
+        body += _listed(i18n.gettext("Components"), [f"{c.id}: {c.status.label}" for c in view.components])
     body += [*_private(view, note), _footer(view)]
     card: Element = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body,
                      "msteams": {"width": "Full"}}
     if view.incident.url:
-        card["actions"] = [{"type": "Action.OpenUrl", "title": "Incident page", "url": view.incident.url}]
+        card["actions"] = [{"type": "Action.OpenUrl", "title": i18n.gettext("Incident page"), "url": view.incident.url}]
     return card
 
 

@@ -69,7 +69,7 @@ def test_long_lists_and_private_detail_stay_within_6000_in_all() -> None:
     shown_count = listed.count("component-")
     assert 0 < shown_count < 120 and listed.endswith(f"and {120 - shown_count} more")
     assert [f["name"] for f in fields if f["name"].startswith("🔒")] == [
-        "🔒 Private note (internal only)", "🔒 Customers", "🔒 Tickets", "🔒 Author"]
+        "🔒 Private: internal only, never shown publicly", "🔒 Customers", "🔒 Tickets", "🔒 Posted by"]
 
 
 def test_public_and_private_bodies_differ_by_the_private_fields_alone() -> None:
@@ -106,3 +106,20 @@ def test_the_detector_above_sees_active_markdown() -> None:
     for active in ("[a](https://x)", "<@123>", "@everyone", "**b**", "||s||", "# h"):
         assert _ACTIVE.search(active), active
     assert not _ACTIVE.search(fmt.escape("[a](https://x) <@123> @everyone **b** ||s||\n# h"))
+
+
+def test_own_words_follow_the_page_language() -> None:
+    """[page] language: the headings and labels come from the catalogue; the operator's text stays as written."""
+    from datetime import timedelta
+
+    from broadcaster.messages import i18n
+    from broadcaster.messages import teams as teams_fmt
+
+    from tests.hook_helpers import T0
+
+    upd = update(message="Errors on the API.", next_update_by=T0 + timedelta(hours=1), customers=("ACME",))
+    with i18n.speaking("sv"):
+        discord, teams = fmt.message(view(upd, private=True)), teams_fmt.message(view(upd, private=True))
+    for body in (str(discord), str(teams)):
+        assert "Nästa uppdatering senast" in body and "Kunder" in body and "Errors on the API." in body
+        assert "Next update" not in body and "Customers" not in body
