@@ -24,7 +24,7 @@ from typing import Any
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
-from broadcaster.messages.preview import headline, word
+from broadcaster.messages.preview import headline, time_lines, word
 from broadcaster.messages.visibility import PrivateView, UpdateView
 from broadcaster.messages.words import kind_label
 
@@ -141,11 +141,7 @@ def facts(view: UpdateView) -> list[dict[str, Any]]:
     ]
     if view.components:
         fields.append(_field(i18n.gettext("Components"), _list_value([_component(c) for c in view.components])))
-    times = []
-    if view.etr:
-        times.append(i18n.gettext("Expected resolution: %(time)s") % {"time": timestamp(view.etr)})
-    if view.next_update_by:
-        times.append(i18n.gettext("Next update by: %(time)s") % {"time": timestamp(view.next_update_by)})
+    times = time_lines(view, timestamp)
     if times:
         fields.append(_field("⏱", "\n".join(times)))
     start, end = view.incident.scheduled_start, view.incident.scheduled_end

@@ -6,6 +6,7 @@ words come from the catalogue in effect (``messages.i18n``), as Slack's preview 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from broadcaster.messages import i18n
@@ -27,10 +28,7 @@ def preview(view: UpdateView, medium: str) -> str:
              i18n.gettext("Impact: %(impact)s") % {"impact": view.incident.impact.label}]
     if view.components:
         lines.append(i18n.gettext("Components: ") + ", ".join(f"{c.id} ({c.status.label})" for c in view.components))
-    if view.etr:
-        lines.append(i18n.gettext("Expected resolution: %(time)s") % {"time": plain_when(view.etr)})
-    if view.next_update_by:
-        lines.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
+    lines += time_lines(view, plain_when)
     if isinstance(view, PrivateView):
         if view.private_note:
             lines.append(f"Private (internal only): {view.private_note}")
@@ -43,6 +41,16 @@ def preview(view: UpdateView, medium: str) -> str:
     if view.incident.url:
         lines.append(i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url})
     return "\n".join(lines)
+
+
+def time_lines(view: UpdateView, show: Callable[[datetime], str]) -> list[str]:
+    """"Expected resolution: …" and "Next update by: …", each when the update gives it, times written by ``show``."""
+    lines = []
+    if view.etr:
+        lines.append(i18n.gettext("Expected resolution: %(time)s") % {"time": show(view.etr)})
+    if view.next_update_by:
+        lines.append(i18n.gettext("Next update by: %(time)s") % {"time": show(view.next_update_by)})
+    return lines
 
 
 def word(label_with_colon: str) -> str:

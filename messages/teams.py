@@ -25,7 +25,7 @@ from typing import Any
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import Impact, Status
-from broadcaster.messages.preview import headline, plain_when, word
+from broadcaster.messages.preview import headline, plain_when, time_lines, word
 from broadcaster.messages.visibility import PrivateView, UpdateView
 from broadcaster.messages.words import kind_label
 
@@ -63,11 +63,7 @@ def _facts(view: UpdateView) -> list[Element]:
         facts.append((i18n.gettext("Window"),
                       i18n.gettext("%(start)s to %(end)s") % {"start": plain_when(start), "end": plain_when(end)}))
     found: list[Element] = [{"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]}]
-    times = []
-    if view.etr:
-        times.append(i18n.gettext("Expected resolution: %(time)s") % {"time": plain_when(view.etr)})
-    if view.next_update_by:
-        times.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
+    times = time_lines(view, plain_when)
     if times:
         found.append({"type": "TextBlock", "text": "\n\n".join(times), "wrap": True})
     return found
