@@ -213,8 +213,7 @@ class Config:
         values = [
             value.reveal_or_empty()
             for table in (*self.channels.values(), *self.publish.values())
-            for value in table.options.values()
-            if isinstance(value, Secret)
+            for _key, value in secrets_in(table.options)
         ]
         values += [part for value in values for part in url_credentials(value)]
         # A feed token is a capability: whoever holds it reads that customer's page.
@@ -234,13 +233,24 @@ class Config:
             for name, channel in table.items():
                 if names is not None and name not in names:
                     continue
-                for key, value in channel.options.items():
-                    if isinstance(value, Secret) and value.missing:
+                for key, value in secrets_in(channel.options):
+                    if value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
         if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
             missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
                         for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]
         return missing
+
+
+def secrets_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Secret]]:
+    """Every ``${VAR}`` of a table with its dotted key, those in nested tables too (a webhook's ``headers``)."""
+    found: list[tuple[str, Secret]] = []
+    for key, value in options.items():
+        if isinstance(value, Secret):
+            found.append((f"{prefix}{key}", value))
+        elif isinstance(value, Mapping):
+            found += secrets_in(value, f"{prefix}{key}.")
+    return found
 
 
 def url_credentials(value: str) -> list[str]:

@@ -58,9 +58,21 @@ class Case:
 
 # One chat per table: a chat shared by two visibilities is a config error. A new type that
 # may carry an audience adds how to give it its own chat here.
+def _own_url(key: str, variable: str, url: str) -> dict[str, object]:
+    """A webhook URL is a secret, read from the environment: each table gets its own variable."""
+    ENV[variable] = url
+    return {key: f"${{{variable}}}"}
+
+
 OWN_TARGET: dict[str, Callable[[int], dict[str, object]]] = {
     "telegram": lambda n: {"chat_ids": [-2000 - n]},
     "slack": lambda n: {"channel": f"C0{n:07d}"},
+    "discord": lambda n: _own_url("webhook_url", f"DISCORD_URL_{n}",
+                                  f"https://discord.com/api/webhooks/{123456789012345000 + n}/" + "t" * 68),
+    "teams": lambda n: _own_url("webhook_url", f"TEAMS_URL_{n}",
+                                f"https://prod-00.westus.logic.azure.com:443/workflows/flow{n}/triggers/manual/paths/"
+                                f"invoke?api-version=2016-06-01&sv=1.0&sig=teamsSig{n}"),
+    "webhook": lambda n: {"url": f"https://hooks.example.com/status/{n}"},
 }
 
 
@@ -237,4 +249,4 @@ def test_each_customer_page_holds_its_own_detail_and_nothing_of_anyone_else(case
 def test_every_type_that_may_be_private_may_carry_an_audience_and_x_may_not() -> None:
     carriers = {t for t in channel_types() if load_channel_class(t).may_carry_audience()}
     assert carriers == {t for t in channel_types() if "private" in load_channel_class(t).visibilities}
-    assert "twitter" not in carriers and {"slack", "telegram"} <= carriers
+    assert "twitter" not in carriers and {"slack", "telegram", "discord", "teams", "webhook"} <= carriers

@@ -40,6 +40,11 @@ EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
     "mastodon": {"instance_url": "https://mastodon.example", "access_token": Secret("MASTODON_TOKEN", "m-token-value")},
     "bluesky": {"handle": "acme.bsky.social", "app_password": Secret("BSKY_PASSWORD", "bsky-app-pass-value")},
+    "discord": {"webhook_url": Secret("DISCORD_URL", "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68)},
+    "teams": {"webhook_url": Secret("TEAMS_URL", "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/"
+                                                 "manual/paths/invoke?api-version=2016-06-01&sv=1.0&sig=teamsSig123")},
+    "webhook": {"url": "https://hooks.example.com/status",
+                "secret": Secret("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
 }
 
 CHANNEL_TYPES = list(channel_types())
