@@ -30,11 +30,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
+import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels._ids import stable_digits
@@ -233,8 +235,13 @@ class EmailChannel(Channel):
             raise self._response_error(what, first, target) from exc
         except aiosmtplib.SMTPNotSupported as exc:
             raise self.fail(f"{self._server} cannot {what}: {exc.message}.", retryable=False) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise self.fail(
+                f"{self._server}: its TLS certificate could not be verified ({exc.verify_message}). Check host (it "
+                "must be the name on the certificate); a private CA belongs in the system's trust store.",
+                retryable=False) from exc
         except aiosmtplib.SMTPException as exc:
-            hint = " Check host, port and security." if what == "connect" else ""
+            hint = " Nothing was sent; check host, port and security." if what == "connect" else ""
             raise self.fail(f"{self._server}: {what} failed ({exc.message}).{hint}", retryable=True) from exc
         except (OSError, TimeoutError) as exc:
             raise self.fail(
@@ -256,12 +263,12 @@ class EmailChannel(Channel):
     async def _quit(self, smtp: aiosmtplib.SMTP) -> None:
         import aiosmtplib
 
-        if not smtp.is_connected:
-            return
-        try:
-            await smtp.quit()
-        except (aiosmtplib.SMTPException, OSError, TimeoutError):
-            smtp.close()
+        if smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                smtp.close()
+        await _closed(smtp)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A Message-ID, with or without its angle brackets (a mail client's "show original" has it)."""
@@ -306,13 +313,11 @@ class EmailChannel(Channel):
         return f"the SMTP server {self.config.options['host']}:{self.port}"
 
     def _smtp(self) -> aiosmtplib.SMTP:
-        import aiosmtplib
-
         try:
             password = self.secret("password") if "password" in self.config.options else None
         except ConfigError as exc:
             raise self.fail(str(exc), retryable=False) from exc
-        return aiosmtplib.SMTP(
+        return _smtp_class()(
             hostname=str(self.config.options["host"]),
             port=self.port,
             username=self.config.options.get("username"),
@@ -323,6 +328,32 @@ class EmailChannel(Channel):
             validate_certs=True,
             timeout=self.request_timeout,
         )
+
+
+@cache
+def _smtp_class() -> type[aiosmtplib.SMTP]:
+    """aiosmtplib's client, remembering the sockets it closes (imported on first use)."""
+    import aiosmtplib
+
+    class SMTP(aiosmtplib.SMTP):
+        closing: list[Any]
+
+        def close(self) -> None:
+            if self.transport is not None:
+                self.__dict__.setdefault("closing", []).append(self.transport.get_extra_info("socket"))
+            super().close()
+
+    return SMTP
+
+
+async def _closed(smtp: aiosmtplib.SMTP, wait: float = 2.0) -> None:
+    """Wait (bounded) until the sockets ``smtp`` closed are closed: a TLS connection closes only after
+    its TLS shutdown, and a loop that ends first leaves the socket open."""
+    sockets = [s for s in getattr(smtp, "closing", []) if s is not None]
+    for _ in range(int(wait / 0.01)):
+        if all(s.fileno() == -1 for s in sockets):
+            return
+        await asyncio.sleep(0.01)
 
 
 def _sender(value: Any, where: str) -> Address:

@@ -115,7 +115,7 @@ def test_first_update_is_a_plain_and_html_notice_in_the_room(fake: FakeMatrix) -
     assert "<strong>Investigating: API errors</strong>" in content["formatted_body"]
     assert f'<a href="{URL}">Incident page</a>' in content["formatted_body"]
     assert content["m.mentions"] == {} and "m.relates_to" not in content
-    assert event.tags <= ALLOWED_TAGS
+    assert event.markup.tags <= ALLOWED_TAGS
 
 
 def test_request_path_token_and_transaction_id(fake: FakeMatrix) -> None:
@@ -325,9 +325,9 @@ def test_nasty_messages_arrive_inert(fake: FakeMatrix, message: str) -> None:
     send_once(fake, view(update(message=message), inc=incident(title="<b>Bold</b> @room")))
 
     [event] = posted(fake)
-    assert event.tags <= ALLOWED_TAGS and "script" not in event.tags and "img" not in event.tags
-    assert event.attributes <= {("a", "href"), ("ol", "start")}
-    assert all(href.startswith("https://") for href in event.hrefs)
+    assert event.markup.tags <= ALLOWED_TAGS and "script" not in event.markup.tags and "img" not in event.markup.tags
+    assert event.markup.attributes <= {("a", "href"), ("ol", "start")}
+    assert all(href.startswith("https://") for href in event.markup.hrefs)
     assert not event.would_ping_room and event.content["m.mentions"] == {}
     assert message in event.content["body"]  # the plain body keeps the words as written
     assert "&lt;b&gt;Bold&lt;/b&gt; @room" in event.content["formatted_body"]

@@ -32,11 +32,11 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.base import FakeServer, Fault, Request, Response
+from tests.fakes.smtp import Markup
 
 PREFIX = "/_matrix/client/v3"
 MAX_EVENT_BYTES = 65536
@@ -63,44 +63,16 @@ class MatrixEvent:
         return relates if isinstance(relates, dict) else {}
 
     @property
-    def tags(self) -> set[str]:
-        """The HTML tags of its formatted_body (an edit's new content too)."""
-        found = _Tags()
-        found.feed(str(self.content.get("formatted_body", "")))
+    def markup(self) -> Markup:
+        """The HTML of its formatted_body (an edit's new content too) as a client parses it."""
         new = self.content.get("m.new_content")
-        if isinstance(new, dict):
-            found.feed(str(new.get("formatted_body", "")))
-        return found.tags
-
-    @property
-    def attributes(self) -> set[tuple[str, str]]:
-        found = _Tags()
-        found.feed(str(self.content.get("formatted_body", "")))
-        return found.attributes
-
-    @property
-    def hrefs(self) -> list[str]:
-        found = _Tags()
-        found.feed(str(self.content.get("formatted_body", "")))
-        return found.hrefs
+        extra = str(new.get("formatted_body", "")) if isinstance(new, dict) else ""
+        return Markup(str(self.content.get("formatted_body", "")) + extra)
 
     @property
     def would_ping_room(self) -> bool:
         """Legacy push rules ping on "@room" in the body unless the event carries m.mentions."""
         return "m.mentions" not in self.content and "@room" in str(self.content.get("body", ""))
-
-
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: set[str] = set()
-        self.attributes: set[tuple[str, str]] = set()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes |= {(tag, name) for name, _ in attrs}
-        self.hrefs += [value or "" for name, value in attrs if tag == "a" and name == "href"]
 
 
 class MatrixError(Exception):
