@@ -20,11 +20,14 @@ from broadcaster.destinations import ChannelDestination, destinations, plan, pub
 from broadcaster.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret"}
+ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret",
+       "MATRIX_TOKEN": "syt_matrix_secret"}
 CHANNEL_TABLES = {
     "twitter": {"bearer_token": "${X_TOKEN}"},
     "telegram": {"token": "${TG_TOKEN}", "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": "${SLACK_TOKEN}", "channel": "C0123ABCD", "visibility": "private", "components": ["db"]},
+    "matrix": {"homeserver": "https://matrix.example.org", "access_token": "${MATRIX_TOKEN}", "room_id": "!AbC:example.org"},
+    "email": {"host": "smtp.example.com", "from": "status@example.com", "to": ["a@example.com", "b@example.com"]},
 }
 HOST_TABLES = {
     "directory": {"path": "mirror"},
@@ -64,6 +67,8 @@ def test_the_facts_the_engine_schedules_by(tmp_path: Path) -> None:
     assert all(not d.idempotent and d.ordered and d.sends_rendered for d in channels)
     assert found["telegram"].targets() == ("@acmestatus", "-1001")
     assert found["slack"].can_edit and not found["twitter"].can_edit
+    assert found["matrix"].can_edit and not found["email"].can_edit
+    assert found["email"].targets() == ("a@example.com", "b@example.com")  # a delivery record per address
 
 
 def test_the_plan_reads_subscriptions_through_the_protocol(tmp_path: Path) -> None:

@@ -36,6 +36,9 @@ EXAMPLE_OPTIONS = {
     "twitter": {"bearer_token": Secret("X_TOKEN", "x-token-value")},
     "telegram": {"token": Secret("TG_TOKEN", "123:tg-token-value"), "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
+    "matrix": {"homeserver": "https://matrix.example.org", "access_token": Secret("MATRIX_TOKEN", "syt_matrix_token"),
+               "room_id": "!AbCdEf:example.org"},
+    "email": {"host": "smtp.example.com", "from": "Acme status <status@example.com>", "to": ["ops@example.com"]},
 }
 
 CHANNEL_TYPES = list(channel_types())
