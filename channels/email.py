@@ -28,6 +28,7 @@ AUTH over ``security = "none"`` is refused unless the server is on this machine.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import re
 import ssl
@@ -125,6 +126,14 @@ class EmailChannel(Channel):
     def targets(self) -> tuple[str, ...]:
         return tuple(str(address) for address in self.config.options["to"])
 
+    def secret_values(self) -> list[str]:
+        """The password, and as AUTH sends it (base64, alone and in the PLAIN blob), should a server echo it."""
+        values = super().secret_values()
+        username = str(self.config.options.get("username") or "")
+        for password in list(values):
+            values += [base64.b64encode(raw.encode()).decode() for raw in (password, f"\0{username}\0{password}")]
+        return values
+
     @property
     def security(self) -> str:
         return str(self.config.options.get("security", "starttls"))
@@ -166,7 +175,11 @@ class EmailChannel(Channel):
         log = log if log is not None else SendLog()
         if log.parts:  # handed over by an earlier attempt whose run ended before recording it sent
             return Receipt(log.parts[0])
-        message = self.message(rendered, target, thread)
+        try:
+            message = self.message(rendered, target, thread)
+        except ValueError as exc:  # the email package refuses a header it cannot write safely
+            raise self.fail(f"could not build the mail for {target}: {exc}. This is a bug in broadcaster's email "
+                            "formatting; please report it.", retryable=False) from exc
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_connections)
         async with self._slots:

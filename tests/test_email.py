@@ -7,6 +7,7 @@ tests put in ``SSL_CERT_FILE``, the client verifies it as it would a public one.
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
@@ -202,6 +203,24 @@ def test_a_wrong_password_is_permanent_names_the_variable_and_never_the_password
     error = send_error(smtp, password="wrong-Password-999")
     assert not error.retryable and "SMTP_PASSWORD" in str(error) and "535" in str(error)
     assert "wrong-Password-999" not in str(error) and smtp.mails == []
+
+
+def test_a_server_echoing_the_password_in_any_encoding_never_shows_it(smtp: SmtpServer) -> None:
+    """Found by attack: the password in base64 (as AUTH sends it) passed the redaction of its plain forms."""
+    smtp.handler.echo_credentials = True
+    wrong = "wrong-Password-999"
+    error = send_error(smtp, password=wrong)
+    shown = str(error)
+    encoded = [base64.b64encode(raw.encode()).decode() for raw in (wrong, f"\0{USERNAME}\0{wrong}")]
+    assert "535" in shown and wrong not in shown and not any(v in shown for v in encoded) and "***" in shown
+    assert {m for _, m in smtp.handler.logins} == {"PLAIN", "LOGIN"}  # both tried, both echoed, neither shown
+
+
+def test_a_title_with_a_line_separator_cannot_add_a_header(smtp: SmtpServer) -> None:
+    send_once(smtp, view(update(), inc=incident("API errors\u2028Bcc: victim@example.org")))
+    [mail] = smtp.mails
+    assert mail.message["Subject"] == "[Acme status] Investigating: API errors Bcc: victim@example.org"
+    assert mail.message["Bcc"] is None and mail.rcpt_tos == [TO[0]]
 
 
 def test_an_unset_password_variable_is_permanent_and_names_it(smtp: SmtpServer) -> None:

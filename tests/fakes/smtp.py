@@ -17,6 +17,7 @@ after that many seconds: the client's answer is lost).
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import socket
@@ -80,6 +81,7 @@ class _Handler:
     data_replies: list[str] = field(default_factory=list)
     hold_data: float = 0.0
     logins: list[tuple[str, str]] = field(default_factory=list)
+    echo_credentials: bool = False
 
     async def handle_RCPT(self, server: SMTPServer, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -107,7 +109,13 @@ class _Handler:
         if isinstance(auth_data, LoginPassword):
             login, password = auth_data.login.decode(), auth_data.password.decode()
             self.logins.append((login, mechanism))
-            return AuthResult(success=(login, password) == (USERNAME, self.password), handled=False)
+            if (login, password) == (USERNAME, self.password):
+                return AuthResult(success=True, handled=False)
+            if self.echo_credentials:  # a debugging server that repeats what it was sent, as given and encoded
+                blob = base64.b64encode(f"\0{login}\0{password}".encode()).decode()
+                said = f"{password} {base64.b64encode(password.encode()).decode()} {blob}"
+                return AuthResult(success=False, handled=False, message=f"535 5.7.8 bad credentials {said}")
+            return AuthResult(success=False, handled=False)
         return AuthResult(success=False, handled=False)
 
 
