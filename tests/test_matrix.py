@@ -431,3 +431,13 @@ def test_config_mistakes_are_explained(overrides: dict[str, Any], words: str) ->
     with pytest.raises(ConfigError, match=words) as caught:
         load(config_table(**overrides))
     assert "syt_written_in_the_file" not in str(caught.value)
+
+
+def test_the_egress_guard_reads_matrix_html_as_html() -> None:
+    """A value split by tags or written with entities in formatted_body is read as a reader sees it."""
+    from broadcaster.messages.egress import HTML_STRINGS, LeakRefused, PrivateValues, guard
+
+    payload = json.dumps({"content": {"body": "Errors.", "formatted_body": "<p>Glo<em>bex</em> &amp; Co</p>"}})
+    with pytest.raises(LeakRefused):
+        guard(payload, PrivateValues.of(["Globex & Co"]), "the message", HTML_STRINGS)
+    guard(payload, PrivateValues.of(["Initech"]), "the message", HTML_STRINGS)

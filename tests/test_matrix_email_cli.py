@@ -144,3 +144,13 @@ def test_channels_check_good_and_bad_credentials(project: Project, fakes: Fakes)
     lines = [" ".join(line.split()) for line in bad.stdout.splitlines() if "FAIL" in line]
     assert any("ops-matrix" in line for line in lines) and any("mail" in line for line in lines)
     assert "syt_wrong_Token_1" not in bad.stdout + bad.stderr and "wrong-Pass-2" not in bad.stdout + bad.stderr
+
+
+def test_the_egress_guard_stops_a_public_mail_naming_a_customer(project: Project, fakes: Fakes) -> None:
+    """The public text itself names the customer given as private: the mails are refused, the room still gets it."""
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "--customer", "Globex Corp",
+                            "Errors for **Globex** Corp.")
+    assert code == 3
+    assert states(posted) == {("ops-matrix", ""): "sent", ("mail", CUSTOMERS): "failed", ("mail", OPS): "failed"}
+    assert all("refused to publish" in d["error"] for d in posted["deliveries"] if d["destination"] == "mail")
+    assert fakes.smtp.mails == [] and len(fakes.room) == 1
