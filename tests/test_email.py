@@ -10,29 +10,29 @@ import asyncio
 import base64
 import socket
 from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from broadcaster.channels.email import EmailChannel
-from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from broadcaster.messages.visibility import UpdateView, private_view, public_view
+from broadcaster.messages.model import Status
+from broadcaster.messages.visibility import UpdateView
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
+from tests.channel_updates import T0, URL, incident, update, view
 from tests.fakes.smtp import USERNAME, Markup, SmtpServer, free_port
 
 PASSWORD = "smtp-pass-Secret-42"
 TO = ["customers@example.net", "ops@example.com"]
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-URL = "https://status.example.com/incidents/inc-1.html"
-API = (AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),)
+
+T = TypeVar("T")
 
 
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -57,18 +57,10 @@ def make_channel(server: SmtpServer, password: str | None = PASSWORD, **options:
     return channel
 
 
-def incident(title: str = "API errors") -> Incident:
-    return Incident("inc-1", title, Impact.MAJOR, Status.INVESTIGATING, T0, components=API)
 
 
-def update(sequence: int = 1, status: Status = Status.INVESTIGATING, message: str = "We are looking into it.",
-           **kw: Any) -> Update:
-    kw.setdefault("components", API)
-    return Update("inc-1", sequence, T0 + timedelta(minutes=sequence), status, message, **kw)
 
 
-def view(upd: Update, *, private: bool = False, inc: Incident | None = None) -> UpdateView:
-    return (private_view if private else public_view)(inc or incident(), upd, url=URL)
 
 
 async def deliver(channel: EmailChannel, rendered: Rendered, target: str, thread: ThreadRef | None = None,
@@ -146,7 +138,8 @@ def test_follow_ups_thread_under_the_first_mail(smtp: SmtpServer) -> None:
 
 
 def test_reply_to_and_a_from_without_a_name(smtp: SmtpServer) -> None:
-    send_once(smtp, view(update()), **{"from": "status@example.com", "reply_to": "support@example.com"})
+    options: dict[str, Any] = {"from": "status@example.com", "reply_to": "support@example.com"}
+    send_once(smtp, view(update()), **options)
     [mail] = smtp.mails
     assert mail.message["Reply-To"] == "support@example.com"
     assert mail.message["Subject"] == "Investigating: API errors"

@@ -12,31 +12,31 @@ import json
 import logging
 import socket
 from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import pytest
 from broadcaster.channels.matrix import MatrixChannel
 from broadcaster.messages import matrix as fmt
-from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from broadcaster.messages.visibility import UpdateView, private_view, public_view
+from broadcaster.messages.model import Status
+from broadcaster.messages.visibility import UpdateView
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
 from broadcaster.delivery import Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
+from tests.channel_updates import T0, URL, incident, update, view
 from tests.fakes.base import Fault, Response
 from tests.fakes.matrix import ALLOWED_TAGS, PREFIX, FakeMatrix, MatrixEvent
 
 TOKEN = "syt_c2VjcmV0_SeCrEtMaTrIxToKeN_1a2b3c"
 ROOM = "!AbCdEf:example.org"
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-URL = "https://status.example.com/incidents/inc-1.html"
-API = (AffectedComponent("api", ComponentStatus.PARTIAL_OUTAGE),)
+
+T = TypeVar("T")
 
 
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
+def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
@@ -61,19 +61,10 @@ def make_channel(fake: FakeMatrix, token: str | None = TOKEN, **options: Any) ->
     return channel
 
 
-def incident(title: str = "API errors") -> Incident:
-    return Incident("inc-1", title, Impact.MAJOR, Status.INVESTIGATING, T0, components=API)
 
 
-def update(sequence: int = 1, status: Status = Status.INVESTIGATING, message: str = "We are looking into it.",
-           **kw: Any) -> Update:
-    kw.setdefault("components", API)
-    return Update("inc-1", sequence, T0 + timedelta(minutes=sequence), status, message, **kw)
 
 
-def view(upd: Update, *, private: bool = False, inc: Incident | None = None) -> UpdateView:
-    cut = private_view if private else public_view
-    return cut(inc or incident(), upd, url=URL)
 
 
 async def deliver(channel: MatrixChannel, rendered: Rendered, thread: ThreadRef | None = None,

@@ -94,6 +94,10 @@ class FakeMatrix(FakeServer):
         self.route("PUT", re.escape(PREFIX) + r"/rooms/([^/]+)/send/([^/]+)/([^/]+)", self._api(self._send))
         self.route("GET", re.escape(PREFIX) + r"/rooms/([^/]+)/state/([^/]+)/?([^/]*)", self._api(self._state))
 
+    def __enter__(self) -> FakeMatrix:
+        self.start()
+        return self
+
     def reset(self, token: str = "syt_test", rooms: Iterable[str] = ("!room:example.org",),
               joined: Iterable[str] | None = None, encrypted: Iterable[str] = ()) -> None:
         """Forget everything and set the server anew (one running server serves many tests)."""
