@@ -14,9 +14,8 @@ versions as edit history visible to room members, as the README says.
 Every send carries a transaction id made from the delivery (channel, room,
 incident, update): the homeserver answers a repeated one with the first event
 instead of posting twice, so a send repeated soon after an answer was lost
-shows nothing twice. Plain text only: end-to-end encrypted rooms are refused
-by ``check`` and by the homeserver's clients' warnings alike, so use an
-unencrypted room (the updates are status messages, not secrets).
+shows nothing twice. End-to-end encrypted rooms are not supported (``check``
+fails one): members would see every update flagged as unencrypted.
 
 matrix-nio is imported when the client is built (it loads jsonschema and aiohttp).
 nio's own retry loops (forever, on 429 and timeouts) are switched off: the engine
@@ -153,7 +152,11 @@ class MatrixChannel(Channel):
         content = fmt.edit_content(dict(rendered.payload["content"]), original)
         if log is not None:
             log.sending()
-        await self._send_event(room, content, self._tx_id(rendered, room, f"edit {original}"), "the edit")
+        try:
+            await self._send_event(room, content, self._tx_id(rendered, room, f"edit {original}"), "the edit")
+        except DeliveryError as exc:
+            exc.outcome_unknown = False  # the same edit again (same txnId) shows nothing twice
+            raise
         return Receipt(remote_id)
 
     def remote_id_from(self, reference: str, target: str) -> str:

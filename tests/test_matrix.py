@@ -180,6 +180,26 @@ def test_edit_replaces_the_original_and_keeps_its_id(fake: FakeMatrix) -> None:
     assert replacement.content["body"].startswith("* ") and new["m.mentions"] == {}
 
 
+def test_an_edit_whose_answer_was_lost_is_retried_not_unknown(fake: FakeMatrix) -> None:
+    """Repeating an edit with its transaction id shows nothing twice, so the engine may simply repeat it."""
+    receipt = send_once(fake, view(update()))
+    fake.fail(Fault(match="/send/", hang=5))
+    channel = make_channel(fake)
+
+    async def edit() -> Receipt:
+        try:
+            return await channel.edit(channel.render(view(update(message="Fixed text."))), target="",
+                                      remote_id=receipt.remote_id)
+        finally:
+            await channel.aclose()
+
+    with pytest.raises(DeliveryError) as caught:
+        run(edit())
+    assert caught.value.retryable and not caught.value.outcome_unknown
+    run(edit())
+    assert len(fake.edits(ROOM, posted(fake)[0].event_id)) == 1
+
+
 def test_a_malformed_stored_remote_id_is_permanent(fake: FakeMatrix) -> None:
     with pytest.raises(DeliveryError) as caught:
         send_once(fake, view(update(2)), ThreadRef("not-an-event", "not-an-event"))
