@@ -163,7 +163,7 @@ class EmailChannel(Channel):
                 "subject": subject,
                 "text": fmt.text(view),
                 "html": fmt.document(view, subject),
-                "key": stable_digits(view.incident.id, str(view.sequence)),
+                "key": stable_digits(view.incident.id, str(view.sequence), view.created_at.isoformat()),
             },
         )
 

@@ -117,11 +117,11 @@ class MatrixChannel(Channel):
     # -- render ------------------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:
-        """The message content, and a key that names this update in transaction ids."""
+        """The message content, and a key naming this update (id, sequence, time stored) in transaction ids."""
         return Rendered(
             text=fmt.preview(view),
             visibility=view.visibility,
-            payload={"content": fmt.content(view), "key": stable_digits(view.incident.id, str(view.sequence))},
+            payload={"content": fmt.content(view), "key": stable_digits(view.incident.id, str(view.sequence), view.created_at.isoformat())},
         )
 
     # -- send / edit -------------------------------------------------------------------------
