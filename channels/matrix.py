@@ -290,8 +290,8 @@ class MatrixChannel(Channel):
             return self.fail(f"Matrix rate-limited {what} (HTTP 429, {said}).", retryable=True, retry_after=wait)
         if status >= 500 or (status == 0 and not code):
             return self.fail(
-                f"The Matrix homeserver failed answering {what} (HTTP {status}): nothing was posted under this "
-                "transaction id, so repeating it is safe.", retryable=True)
+                f"The Matrix homeserver failed answering {what} (HTTP {status}); repeating it with the same "
+                "transaction id shows nothing twice.", retryable=True)
         if code in _BAD_TOKEN or status == 401:
             return self.fail(
                 f"The Matrix homeserver rejected the access token ({code or status}). Check {self.token_variable}: "
