@@ -60,6 +60,7 @@ class LeakRefused(DeliveryError):
 TELEGRAM_HTML = "text/html"  # Telegram's parse_mode=HTML: a few tags, entities
 SLACK_MRKDWN = "text/x-slack-mrkdwn"  # &amp; &lt; &gt; escapes, <url|label> links, *_~` markup
 SLACK_BLOCKS = "application/x-slack-blocks+json"  # Block Kit JSON whose strings are mrkdwn
+HTML_STRINGS = "application/x-html-strings+json"  # JSON whose strings may be HTML (Matrix's formatted_body, a mail's HTML)
 
 _TAG = re.compile(r"<[^<>]*>")
 _SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
@@ -219,7 +220,7 @@ def _readings(text: str, media_type: str) -> list[str]:
             strings = list(_json_strings(json.loads(text)))
         except ValueError:
             return [text]
-        inner = SLACK_MRKDWN if media_type == SLACK_BLOCKS else "text/plain"
+        inner = {SLACK_BLOCKS: SLACK_MRKDWN, HTML_STRINGS: "text/html"}.get(media_type, "text/plain")
         read = [(key, "\n".join(_readings(s, inner))) for key, s in strings]
         # The "text" strings in order, alone: a message cut into blocks reads as one text.
         texts = [s for key, s in read if key == "text"]

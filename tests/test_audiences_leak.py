@@ -73,6 +73,8 @@ OWN_TARGET: dict[str, Callable[[int], dict[str, object]]] = {
                                 f"https://prod-00.westus.logic.azure.com:443/workflows/flow{n}/triggers/manual/paths/"
                                 f"invoke?api-version=2016-06-01&sv=1.0&sig=teamsSig{n}"),
     "webhook": lambda n: {"url": f"https://hooks.example.com/status/{n}"},
+    "matrix": lambda n: {"room_id": f"!Room{n}:example.org"},
+    "email": lambda n: {"to": [f"customer{n}@example.com"]},
 }
 
 
@@ -249,4 +251,4 @@ def test_each_customer_page_holds_its_own_detail_and_nothing_of_anyone_else(case
 def test_every_type_that_may_be_private_may_carry_an_audience_and_x_may_not() -> None:
     carriers = {t for t in channel_types() if load_channel_class(t).may_carry_audience()}
     assert carriers == {t for t in channel_types() if "private" in load_channel_class(t).visibilities}
-    assert "twitter" not in carriers and {"slack", "telegram", "discord", "teams", "webhook"} <= carriers
+    assert "twitter" not in carriers and {"slack", "telegram", "discord", "teams", "webhook", "matrix", "email"} <= carriers

@@ -45,6 +45,9 @@ EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
                                                  "manual/paths/invoke?api-version=2016-06-01&sv=1.0&sig=teamsSig123")},
     "webhook": {"url": "https://hooks.example.com/status",
                 "secret": Secret("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
+    "matrix": {"homeserver": "https://matrix.example.org", "access_token": Secret("MATRIX_TOKEN", "syt_matrix_token"),
+               "room_id": "!AbCdEf:example.org"},
+    "email": {"host": "smtp.example.com", "from": "Acme status <status@example.com>", "to": ["ops@example.com"]},
 }
 
 CHANNEL_TYPES = list(channel_types())
