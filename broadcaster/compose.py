@@ -63,16 +63,23 @@ class Draft:
 
 
 def choose(value: str, allowed: Sequence[str], what: str) -> str:
-    """``value`` if allowed; a typo gets a suggestion ("did you mean ...")."""
+    """``value`` if it is one of ``allowed``, whole; anything else is refused with a suggestion.
+
+    Never a prefix (``partial`` is not ``partial_outage``): an operator under stress
+    must get what they typed or an error, never a guess. Case and ``-``/space for
+    ``_`` are spelling, not guessing, and are accepted.
+    """
     normalised = value.strip().lower().replace("-", "_").replace(" ", "_")
     if normalised in allowed:
         return normalised
-    matches = [a for a in allowed if a.startswith(normalised)] if normalised else []
-    if len(matches) == 1:
-        return matches[0]
-    close = difflib.get_close_matches(normalised, list(allowed), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise InputError(f"unknown {what} {value!r}.{hint} Use one of: {', '.join(allowed)}.")
+    raise InputError(f"unknown {what} {value!r}.{did_you_mean(normalised, allowed)} Use one of: {', '.join(allowed)}.")
+
+
+def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
+    """" Did you mean 'x'?" for the closest names (those ``typed`` begins, then typos), or ""."""
+    starting = [k for k in known if typed and k.startswith(typed)]
+    names = (starting or difflib.get_close_matches(typed, list(known), n=many, cutoff=0.5))[:many]
+    return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
 
 
 def slug_id(title: str, now: datetime) -> str:
@@ -105,8 +112,7 @@ def parse_components(entries: Sequence[str], config: Config, default: ComponentS
         component_id, _, status_text = entry.partition("=")
         component_id = component_id.strip()
         if component_id not in known:
-            close = difflib.get_close_matches(component_id, list(known), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(component_id, list(known))
             listing = ", ".join(known) if known else "none are configured: add [[components]] to the config"
             raise InputError(f"unknown component {component_id!r}.{hint} Known components: {listing}.")
         status = (

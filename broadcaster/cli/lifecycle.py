@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
-from broadcaster.cli.options import common, complete_incident, load_config, open_store, publish_options
+from broadcaster.cli.options import (
+    common,
+    complete_component,
+    complete_incident,
+    load_config,
+    open_store,
+    publish_options,
+)
 from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
 
@@ -91,7 +98,8 @@ def maintenance() -> None:
 @click.option("--title", "-t", required=True, help="What the maintenance is.")
 @click.option("--start", required=True, metavar="WHEN", help="Start: 2h, 15:30 or an ISO time.")
 @click.option("--end", required=True, metavar="WHEN", help="End: a duration after the start (2h) or a time.")
-@click.option("--component", "-C", "components", multiple=True, metavar="ID", help="A component under maintenance (repeatable).")
+@click.option("--component", "-C", "components", multiple=True, metavar="ID", shell_complete=complete_component,
+              help="A component under maintenance (repeatable).")
 @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
 @publish_options
 @common

@@ -9,7 +9,9 @@ import click
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
     common,
+    complete_impact,
     complete_incident,
+    complete_status,
     load_config,
     message_options,
     open_store,
@@ -24,8 +26,9 @@ from broadcaster.errors import InputError
 @click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident,
               help="Post an update to this incident (omit for a new incident).")
 @click.option("--title", "-t", help="Title of a new incident (or a new title).")
-@click.option("--impact", help="none, minor, major or critical.")
-@click.option("--status", "-s", help="investigating (default), identified, monitoring or resolved.")
+@click.option("--impact", shell_complete=complete_impact, help="none, minor, major or critical.")
+@click.option("--status", "-s", shell_complete=complete_status,
+              help="investigating (default), identified, monitoring or resolved.")
 @click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
 @template_options
 @message_options
@@ -55,10 +58,10 @@ def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **opti
 
 @click.command()
 @click.argument("message", required=False)
-@click.option("--incident", "-i", "incident_id", metavar="ID")
+@click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident)
 @click.option("--title", "-t")
-@click.option("--impact")
-@click.option("--status", "-s")
+@click.option("--impact", shell_complete=complete_impact)
+@click.option("--status", "-s", shell_complete=complete_status)
 @click.option("--reopen", is_flag=True)
 @template_options
 @message_options

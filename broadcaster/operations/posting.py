@@ -47,21 +47,16 @@ class PostResult:
 
 
 def find_incident(store: Store, incident_id: str) -> Incident:
-    """The incident with this id; a typo gets the closest ids as suggestions."""
+    """The incident with exactly this id; anything else is refused, with the closest ids as suggestions.
+
+    Never a prefix: ``resolve t`` must not resolve ``t-2026-12-02`` in public.
+    """
     incident = store.incident(incident_id.strip())
     if incident is not None:
         return incident
-    import difflib
-
-    ids = store.incident_ids()
-    matches = [i for i in ids if i.startswith(incident_id.strip())]
-    if len(matches) == 1:
-        found = store.incident(matches[0])
-        assert found is not None
-        return found
-    close = difflib.get_close_matches(incident_id, ids, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else " See `broadcaster list`."
-    raise InputError(f"no incident {incident_id!r}.{hint}")
+    hint = compose.did_you_mean(incident_id.strip(), store.incident_ids()) or " See `broadcaster list`."
+    raise InputError(f"no incident {incident_id!r}.{hint} Incident ids are matched whole; Tab completes them "
+                     "(`broadcaster completion`).")
 
 
 def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
