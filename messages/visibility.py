@@ -333,7 +333,7 @@ def reader_number(updates: Sequence[Update], sequence: int) -> int:
 
 
 def _in_timeline(update: Update) -> bool:
-    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem")
+    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem", "withdrawal")
 
 
 def corrected_sequence(update: Update) -> int | None:

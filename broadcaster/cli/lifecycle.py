@@ -38,7 +38,7 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
     from broadcaster import lifecycle, operations
 
     config, store = load_config(ctx), open_store(ctx)
-    incident = operations.find_incident(store, incident_id)
+    incident = operations.incident_to_post_to(store, incident_id)
     text = read_message(message, incident, store)
 
     def run(**extra: Any) -> Any:

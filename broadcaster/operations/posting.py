@@ -40,6 +40,7 @@ class PostResult:
     previews: list[Preview] = field(default_factory=list)
     dry_run: bool = False
     notices: list[Outcome] = field(default_factory=list)
+    before: Incident | None = None  # the incident as stored before this update (None: new)
 
     @property
     def failed(self) -> bool:
@@ -57,6 +58,25 @@ def find_incident(store: Store, incident_id: str) -> Incident:
     hint = compose.did_you_mean(incident_id.strip(), store.incident_ids()) or " See `broadcaster list`."
     raise InputError(f"no incident {incident_id!r}.{hint} Incident ids are matched whole; Tab completes them "
                      "(`broadcaster completion`).")
+
+
+def refuse_withdrawn(incident: Incident, store: Store) -> None:
+    """A withdrawn incident takes no more posts: say when, by whom, and what to do instead."""
+    if incident.withdrawn_at is None:
+        return
+    by = next((u.author for u in reversed(store.updates(incident.id)) if u.kind == "withdrawal"), "")
+    raise InputError(
+        f"{incident.id} was withdrawn on {incident.withdrawn_at:%Y-%m-%d %H:%M} UTC{' by ' + by if by else ''}; "
+        "it takes no more posts and cannot be brought back. Post a new incident (post --title ...) instead; "
+        "`broadcaster retry` finishes a withdrawal that failed somewhere. Nothing was stored or sent."
+    )
+
+
+def incident_to_post_to(store: Store, incident_id: str) -> Incident:
+    """The incident with exactly this id, refused when it was withdrawn."""
+    incident = find_incident(store, incident_id)
+    refuse_withdrawn(incident, store)
+    return incident
 
 
 def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -78,7 +98,7 @@ def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
 
 def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
     """Check the draft against the stored incident; nothing is written."""
-    existing = find_incident(store, draft.incident_id) if draft.incident_id else None
+    existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
     return incident, update, existing is None
 
@@ -206,7 +226,8 @@ def publish(
     earlier = [] if new else store.updates(incident.id)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
-        return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned), dry_run=True)
+        return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
+                          dry_run=True, before=None if new else store.incident(incident.id))
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
     incident, update = store.record_update(incident, update, planned, new=new)

@@ -90,6 +90,10 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE deliveries ADD COLUMN parts TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     """,
+    # Issue 16: `broadcaster withdraw` marks an incident withdrawn (who and why: its withdrawal update).
+    4: """
+    ALTER TABLE incidents ADD COLUMN withdrawn_at TEXT;
+    """,
 }
 
 
