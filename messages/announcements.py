@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from broadcaster.messages.model import Update
-from broadcaster.messages.visibility import PrivateView, UpdateView, corrected_sequence
+from broadcaster.messages.visibility import PrivateView, UpdateView, author_of, corrected_sequence
 
 # What public readers get where a withdrawn incident's posts cannot be deleted. No link: its page is gone.
 POSTED_IN_ERROR = "This notice was posted in error and has been withdrawn. Please disregard it."
@@ -38,7 +38,7 @@ def _withdrawal(view: UpdateView) -> UpdateView:
     """Staff keep their record and learn who withdrew it (the reason is the private note); the public
     get only "posted in error" (sent where the posts cannot be deleted)."""
     if isinstance(view, PrivateView):
-        who = view.author or "an operator"
+        who = author_of(view) or "an operator"
         return replace(view, message=f"Withdrawn by {who}: taken off the status page, its public posts deleted "
                                      "where the medium allows. This record stays.")
     return replace(view, message=POSTED_IN_ERROR)

@@ -360,3 +360,14 @@ def private_values(update: Update, incident: Incident | None = None) -> frozense
     candidates = [*spans, update.private_note, *update.customers, *update.tickets]
     values = frozenset(v.strip() for v in candidates if len(v.strip()) >= MIN_GUARDED_LENGTH)
     return values | title_private_values(incident) if incident is not None else values
+
+
+def author_of(view: PublicView) -> str:
+    """Who wrote the update, for staff only: "" in a public view."""
+    return view.author if isinstance(view, PrivateView) else ""
+
+
+def withdrawal_of(updates: Sequence[Update]) -> tuple[str, str]:
+    """(who, why) of an incident's withdrawal, for the operator's own views; ("", "") if none."""
+    found = next((u for u in reversed(updates) if u.kind == "withdrawal"), None)
+    return (found.author, found.private_note) if found else ("", "")

@@ -25,6 +25,7 @@ from broadcaster.cli import records
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
+from broadcaster.messages.visibility import full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
 from broadcaster.redaction import redact
@@ -266,7 +267,7 @@ def print_confirmation(out: Console, result: PostResult, destinations: dict[str,
 def confirmation_summary(result: PostResult) -> list[str]:
     """Which incident, under which title (and whether it has a private part), and what this update changes."""
     incident, before, update = result.incident, result.before, result.update
-    private = " (its title has a private part, shown only on private channels)" if incident.raw_title else ""
+    private = " (its title has a private part, shown only on private channels)" if full_title(incident) != incident.title else ""
     lines = [f"{'New incident' if result.new else 'Incident'} {incident.id}: {incident.title}{private}"]
     if update.kind == "withdrawal":
         lines.append(f"WITHDRAW it (now {incident.status.value}): off the page, feeds and JSON; see each destination below.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
-from broadcaster.messages.visibility import full_text, full_title, public_text
+from broadcaster.messages.visibility import full_text, full_title, public_text, withdrawal_of
 from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
@@ -75,12 +75,8 @@ def withdrawn_json(record: IncidentRecord) -> dict[str, Any] | None:
     """When, by whom and why an incident was withdrawn (``None`` if it was not)."""
     if record.incident.withdrawn_at is None:
         return None
-    update = next((u for u in reversed(record.updates) if u.kind == "withdrawal"), None)
-    return {
-        "at": record.incident.withdrawn_at.isoformat(),
-        "by": update.author if update else "",
-        "reason": update.private_note if update else "",
-    }
+    by, reason = withdrawal_of(record.updates)
+    return {"at": record.incident.withdrawn_at.isoformat(), "by": by, "reason": reason}
 
 
 def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
 from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.visibility import withdrawal_of
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 
 T = TypeVar("T")
@@ -64,7 +65,7 @@ def refuse_withdrawn(incident: Incident, store: Store) -> None:
     """A withdrawn incident takes no more posts: say when, by whom, and what to do instead."""
     if incident.withdrawn_at is None:
         return
-    by = next((u.author for u in reversed(store.updates(incident.id)) if u.kind == "withdrawal"), "")
+    by, _reason = withdrawal_of(store.updates(incident.id))
     raise InputError(
         f"{incident.id} was withdrawn on {incident.withdrawn_at:%Y-%m-%d %H:%M} UTC{' by ' + by if by else ''}; "
         "it takes no more posts and cannot be brought back. Post a new incident (post --title ...) instead; "
