@@ -30,8 +30,8 @@ from broadcaster.operations.posting import (
     previews,
     publish_stored,
     refuse_missing_secrets,
-    refuse_withdrawn,
     refuse_unowned_folders,
+    refuse_withdrawn,
 )
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 
