@@ -13,7 +13,8 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from broadcaster.config import Config
 from broadcaster.errors import InputError
@@ -222,15 +223,30 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         private_note=draft.private.strip(),
         customers=tuple(c.strip() for c in draft.customers if c.strip()),
         tickets=tuple(t.strip() for t in draft.tickets if t.strip()),
-        etr=parse_time(draft.etr, now=now, zone=zone, option="--etr") if draft.etr else None,
-        next_update_by=(
-            parse_time(draft.next_update, now=now, zone=zone, option="--next-update") if draft.next_update else None
-        ),
+        etr=future_time(draft.etr, now, zone, "--etr"),
+        next_update_by=future_time(draft.next_update, now, zone, "--next-update"),
         author=author_name(config),
         kind=draft.kind,
         extra=dict(draft.extra),
     )
     return incident, update
+
+
+# How far in the past a promised time may lie and still be taken: the clocks of the operator's
+# machine and of whoever reads the promise differ a little. More is a mistake, and an incident
+# overdue the moment it is posted.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def future_time(text: str | None, now: datetime, zone: ZoneInfo, option: str) -> datetime | None:
+    """``--etr``/``--next-update``: a time to come (within ``CLOCK_SKEW``), or an ``InputError``."""
+    if not text:
+        return None
+    when = parse_time(text, now=now, zone=zone, option=option)
+    if when < now - CLOCK_SKEW:
+        raise InputError(f"{option} {text!r} is in the past ({when:%Y-%m-%d %H:%M} UTC); give a time to come, "
+                         "e.g. 30m or 2h. Nothing was stored or sent.")
+    return when
 
 
 def _new_incident(draft: Draft, config: Config, now: datetime, impact: Impact | None) -> tuple[Incident, Status]:

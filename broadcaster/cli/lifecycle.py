@@ -171,7 +171,7 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
     elif result.busy:
         click.echo("Another `broadcaster tick` is running; nothing done.")
     elif not result.actions:
-        click.echo("Nothing due.")
+        click.echo("Nothing due." + _no_notices_why(config))
     else:
         for action in result.actions:
             click.echo(f"- {action}")
@@ -197,6 +197,17 @@ def templates(ctx: click.Context) -> None:
         fields = template_fields(template)
         needs = " ".join(f"--set {f}=..." for f in fields)
         click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
+
+
+def _no_notices_why(config: Any) -> str:
+    """Why "nothing due" may hide a late update: notices go to private channels only."""
+    from broadcaster.destinations import destinations
+
+    if any(d.visibility == "private" for d in destinations(config).values()):
+        return ""
+    return (" No channel has visibility = \"private\", and overdue-update and SLA notices go to private channels "
+            "only, so a late update would not be announced here. Add one (see `broadcaster init`); `broadcaster list` "
+            "marks overdue incidents meanwhile.")
 
 
 @click.command()

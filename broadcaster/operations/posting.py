@@ -225,12 +225,13 @@ def publish(
     if planned is None:
         planned = delivery_plan(config, incident, update, only, skip)
     earlier = [] if new else store.updates(incident.id)
+    # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
+    refuse_missing_secrets(config, planned)
+    refuse_unowned_folders(config, store, planned)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))
-    refuse_missing_secrets(config, planned)
-    refuse_unowned_folders(config, store, planned)
     incident, update = store.record_update(incident, update, planned, new=new)
     from broadcaster.notices import record_sla_breaches
 

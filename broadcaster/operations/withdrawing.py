@@ -59,12 +59,12 @@ def withdraw(
     )
     planned = withdrawal_plan(config, store, incident)
     earlier = store.updates(incident.id)
+    refuse_missing_secrets(config, planned)
+    refuse_unowned_folders(config, store, planned)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = previews(config, incident, numbered, earlier, planned)
         return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
-    refuse_missing_secrets(config, planned)
-    refuse_unowned_folders(config, store, planned)
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
     in_doubt = [d for d in store.skip_open_deliveries(stored.id, update.sequence, "withdrawn")
                 if d.state == DeliveryState.UNKNOWN]
