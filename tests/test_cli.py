@@ -113,7 +113,9 @@ def test_preview_marks_public_and_private(project: Project) -> None:
         token = "${SLACK_TOKEN}"
         channel = "C0OPS0001"
     """)
-    out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.").stdout
+    # The token set: a preview checks the config as post does (issue 16), and post would refuse without it.
+    out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.",
+                      env={"SLACK_TOKEN": "xoxb-preview"}).stdout
     assert "ops (private)" in out and "router fra-2" in out
     assert "site (public)" in out
 
