@@ -62,6 +62,10 @@ class ChannelDestination:
     def can_edit(self) -> bool:
         return self.channel.can_edit
 
+    @property
+    def can_delete(self) -> bool:
+        return self.channel.can_delete
+
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets()
 
@@ -86,6 +90,8 @@ class ChannelDestination:
         pass
 
     async def deliver(self, job: Job) -> Receipt:
+        if job.deletes is not None:
+            return await self.channel.delete(job.deletes, target=job.target)
         rendered = job.rendered()  # raises LeakRefused: nothing leaves
         if job.replaces is not None:
             return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)

@@ -207,6 +207,7 @@ class Publisher:
         self._batch: set[int] = set()
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
+        self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._deadline = 0.0
 
     @property
@@ -321,7 +322,7 @@ class Publisher:
 
     def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
-        if exc.outcome_unknown and not destination.idempotent:
+        if exc.outcome_unknown and not destination.idempotent and delivery.id not in self._deleting:
             return self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
         if not exc.retryable:
             return self._fail(delivery, str(exc))
@@ -337,6 +338,8 @@ class Publisher:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
                 return self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
         deadline = self.config.engine.deadline
+        if delivery.id in self._deleting:
+            return self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
         if log.on_wire or not destination.reports_requests:
             return self._unknown(
                 delivery, f"{advice.cut_while_out(deadline)} {self._unknown_advice(destination, delivery, log)}"
@@ -469,7 +472,26 @@ class Publisher:
             rendered=lambda: self._rendered(destination, delivery),
             run=self._run,
             replaces=self._original_post(delivery) if destination.can_edit else None,
+            deletes=self._posts_to_delete(delivery) if destination.can_delete else None,
         ))
+
+    def _posts_to_delete(self, delivery: Delivery) -> tuple[str, ...] | None:
+        """For a withdrawal at a public destination: every post of the incident there, to delete.
+
+        Private destinations keep their record and get the withdrawal note instead. Parts
+        count wherever they are recorded: a post in parts cut short left some of them out.
+        """
+        update = self.store.update(delivery.incident_id, delivery.sequence)
+        if update is None or update.kind != "withdrawal" or delivery.visibility != "public":
+            return None
+        self._deleting.add(delivery.id)
+        earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+        found: list[str] = []
+        for d in earlier:
+            found.extend(d.parts)
+            if d.state == DeliveryState.SENT and d.remote_id:
+                found.append(d.remote_id)
+        return tuple(dict.fromkeys(found))
 
     def _original_post(self, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects."""

@@ -19,7 +19,7 @@ from broadcaster.errors import ConflictError, InputError
 from broadcaster.messages import gate
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import PRIVATE_KINDS, validate_message
-from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
+from broadcaster.operations import PostResult, again_on_conflict, incident_to_post_to, publish
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
@@ -56,7 +56,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
 
 def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Incident, Update]:
     """The incident as it is now and its update ``sequence``, if that is one a correction may name."""
-    incident = find_incident(store, incident_id)
+    incident = incident_to_post_to(store, incident_id)
     original = store.update(incident.id, sequence)
     if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
@@ -87,7 +87,7 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
     validate_message(text)
 
     def attempt() -> PostResult:
-        incident = find_incident(store, incident_id)
+        incident = incident_to_post_to(store, incident_id)
         if incident.is_open:
             raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
@@ -132,7 +132,7 @@ def maintenance_step(config: Config, store: Store, incident_id: str, status: str
     """Move a maintenance window along ``scheduled -> in_progress -> verifying -> completed``."""
     # The operator's texts through the gate once, before the loop that reads and writes the store.
     draft = compose.admit(compose.Draft(message=message, status=status, private=options.pop("private", "")))
-    return again_on_conflict(lambda: _step(config, store, find_incident(store, incident_id), draft, **options))
+    return again_on_conflict(lambda: _step(config, store, incident_to_post_to(store, incident_id), draft, **options))
 
 
 def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, **options: Any) -> PostResult:

@@ -189,13 +189,17 @@ class Incident:
     scheduled_start: datetime | None = None
     scheduled_end: datetime | None = None
     raw_title: str = ""
+    # When it was withdrawn (``broadcaster withdraw``): off the page, the feeds and the JSON,
+    # its public posts deleted; who and why are in its "withdrawal" update.
+    withdrawn_at: datetime | None = None
     # The store's row version this copy was read at: a write based on an older copy is
     # refused (compare-and-set), so a stale copy never overwrites a newer change.
     version: int = field(default=0, compare=False)
 
     @property
     def is_open(self) -> bool:
-        return not self.status.is_closed
+        """Still running: not closed, and not withdrawn (nothing is due of a withdrawn one)."""
+        return not self.status.is_closed and self.withdrawn_at is None
 
 
 @dataclass(frozen=True)
@@ -223,5 +227,5 @@ class Update:
     etr: datetime | None = None
     next_update_by: datetime | None = None
     author: str = ""
-    kind: str = "update"  # or "postmortem", "correction", "reminder"
+    kind: str = "update"  # or "postmortem", "correction", "reminder", "notice", "withdrawal"
     extra: dict[str, str] = field(default_factory=dict, compare=False)

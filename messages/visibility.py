@@ -468,7 +468,7 @@ def reader_number(updates: Sequence[Update], sequence: int) -> int:
 
 
 def _in_timeline(update: Update) -> bool:
-    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem")
+    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem", "withdrawal")
 
 
 def corrected_sequence(update: Update) -> int | None:
@@ -531,3 +531,14 @@ def forbidden_values(
     others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
     return internal_values(update, incident) | (others - own)
+
+
+def author_of(view: PublicView) -> str:
+    """Who wrote the update, for staff only: "" in a public view."""
+    return view.author if isinstance(view, PrivateView) else ""
+
+
+def withdrawal_of(updates: Sequence[Update]) -> tuple[str, str]:
+    """(who, why) of an incident's withdrawal, for the operator's own views; ("", "") if none."""
+    found = next((u for u in reversed(updates) if u.kind == "withdrawal"), None)
+    return (found.author, found.private_note) if found else ("", "")

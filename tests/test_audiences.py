@@ -347,7 +347,9 @@ def test_a_changed_token_takes_the_old_page_away_and_an_unset_one_is_refused(pro
     with_token = AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
     project.env["ACME_FEED_TOKEN"] = TOKEN
     project.write_config(with_token + channels_toml(slack))
-    assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
+    code, posted = post(project, "--title", "API errors", "-C", "api", "Errors.")
+    assert code == 0
+    incident = posted["incident_id"]  # ids are matched whole since issue 16
     assert (project.site / "a" / TOKEN / "index.html").is_file()
     project.env["ACME_FEED_TOKEN"] = TOKEN2
     assert project.cli("site", "build").exit_code == 0
@@ -357,7 +359,7 @@ def test_a_changed_token_takes_the_old_page_away_and_an_unset_one_is_refused(pro
     listed = site_files(project.site)  # what is uploaded, copied and served
     assert f"a/{TOKEN2}/index.html" in listed and not any(TOKEN in path for path in listed)
     del project.env["ACME_FEED_TOKEN"]
-    refused = project.cli("post", "--yes", "-i", "api-errors", "Still.")
+    refused = project.cli("post", "--yes", "-i", incident, "Still.")
     assert refused.exit_code == 2 and "audiences.acme.feed_token" in refused.stderr
     project.env["ACME_FEED_TOKEN"] = "short"
     weak = project.cli("site", "build")
@@ -393,11 +395,13 @@ def test_the_feed_token_never_shows_in_an_error_about_the_customers_page(project
     project.env["ACME_FEED_TOKEN"] = TOKEN
     project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
                          + channels_toml(slack))
-    assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
+    code, posted = post(project, "--title", "API errors", "-C", "api", "Errors.")
+    assert code == 0
+    incident = posted["incident_id"]  # ids are matched whole since issue 16
     shutil.rmtree(project.site / "a" / TOKEN)
     (project.site / "a" / TOKEN / "index.html" / "in-the-way").mkdir(parents=True)
-    result = project.cli("post", "--yes", "-i", "api-errors", "--json", "Still failing.")
-    shown = project.cli("show", "api-errors", "--json").stdout
+    result = project.cli("post", "--yes", "-i", incident, "--json", "Still failing.")
+    shown = project.cli("show", incident, "--json").stdout
     assert result.exit_code == 3 and "***" in result.stdout  # the site failed, its error naming the path, masked
     assert TOKEN not in result.stdout and TOKEN not in result.stderr and TOKEN not in shown
 

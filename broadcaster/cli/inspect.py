@@ -131,6 +131,11 @@ def init(path: Path, force: bool) -> None:
         raise InputError(f"{path} already exists; pass --force to overwrite it.")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
+
+    state = path.parent / ".broadcaster"  # the state, locks and caches, out of git from the start
+    state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+    keep_out_of_git(state)
     click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
 
 

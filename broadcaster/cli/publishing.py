@@ -29,7 +29,7 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
         refuse_leaking_preview(result)
         return
     preview_result = run(dry_run=True)
-    confirm_publication(preview_result, options["yes"])
+    confirm_publication(preview_result, options["yes"], config)
     targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
     with output.progress_for(out, targets, options["as_json"]) as progress:
         result = run(progress=progress)
@@ -72,14 +72,16 @@ def read_message(message: str | None, existing: Any, store: Any) -> str:
     return message
 
 
-def confirm_publication(preview_result: Any, yes: bool) -> None:
+def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
     """Public posts cannot be taken back: show what goes where and ask, unless --yes."""
     from broadcaster.cli import output
+    from broadcaster.destinations import destinations
 
     if yes:
         return
     if not output.is_terminal():
         raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
-    output.print_confirmation(output.console(), preview_result.previews)
-    if not click.confirm("Publish now?", default=False):
+    output.print_confirmation(output.console(), preview_result, destinations(config))
+    question = "Withdraw it now?" if preview_result.update.kind == "withdrawal" else "Publish now?"
+    if not click.confirm(question, default=False):
         raise InputError("not published: nothing was stored or sent.")

@@ -38,7 +38,7 @@ MAX_PARTS = 2_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
 _TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|")  # a chat id, @name, channel
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice"})
+_UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice", "withdrawal"})
 _PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
 
 
@@ -60,6 +60,7 @@ def check_record(record: Mapping[str, Any], where: str, audiences: Collection[st
         checked_incident = _incident(incident)
         sequences: set[int] = set()
         updates = [_update(u, n, sequences, audiences) for n, u in enumerate(_list(record, "updates"), 1)]
+        _withdrawal_recorded(checked_incident, updates)
     except _Bad as bad:
         raise InputError(
             f"{where}: {label}: {bad}. Nothing was imported: fix or remove that record and import the file again."
@@ -88,11 +89,19 @@ def _incident(value: Any) -> dict[str, Any]:
     }
     for key in ("created_at", "updated_at"):
         checked[key] = _time(value, key, required=True)
-    for key in ("resolved_at", "scheduled_start", "scheduled_end"):
+    for key in ("resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at"):
         checked[key] = _time(value, key)
     _private_title_kept_out(checked)
     _version(value)
     return checked
+
+
+def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
+    """A withdrawn incident keeps who withdrew it and why in a withdrawal update, and only it has one:
+    an incident marked withdrawn without it (or the reverse) would show on the page or hide from it."""
+    has_update = any(u["kind"] == "withdrawal" for u in updates)
+    if bool(incident["withdrawn_at"]) != has_update:
+        raise _Bad("withdrawn_at and its withdrawal update must come together")
 
 
 def _version(value: Mapping[str, Any]) -> None:

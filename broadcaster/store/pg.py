@@ -114,6 +114,10 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE updates ADD COLUMN audience_detail JSONB NOT NULL DEFAULT '[]';
     UPDATE deliveries SET visibility = 'internal' WHERE visibility = 'private';
     """,
+    # Issue 16: `broadcaster withdraw` marks an incident withdrawn (who and why: its withdrawal update).
+    5: """
+    ALTER TABLE incidents ADD COLUMN withdrawn_at TIMESTAMPTZ;
+    """,
 }
 
 

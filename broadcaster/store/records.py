@@ -18,7 +18,7 @@ from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impac
 # The columns as the export format names them (the delivery id is local to one store).
 INCIDENT_COLUMNS = (
     "id", "title", "impact", "status", "kind", "components", "created_at", "updated_at",
-    "resolved_at", "scheduled_start", "scheduled_end", "raw_title",
+    "resolved_at", "scheduled_start", "scheduled_end", "raw_title", "withdrawn_at",
 )
 UPDATE_COLUMNS = (
     "incident_id", "sequence", "created_at", "status", "raw_message", "components", "private_note",
@@ -30,7 +30,7 @@ DELIVERY_COLUMNS = (
     "sent_at", "parts",
 )
 TIME_COLUMNS = frozenset(
-    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "etr",
+    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at", "etr",
      "next_update_by", "claimed_at", "sent_at"}
 )
 JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts", "audiences", "audience_detail"})
@@ -117,7 +117,7 @@ def incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]:
         "components": components_json(incident.components), "created_at": iso(incident.created_at),
         "updated_at": iso(updated_at), "resolved_at": iso(incident.resolved_at),
         "scheduled_start": iso(incident.scheduled_start), "scheduled_end": iso(incident.scheduled_end),
-        "raw_title": incident.raw_title,
+        "raw_title": incident.raw_title, "withdrawn_at": iso(incident.withdrawn_at),
     }
 
 
@@ -146,6 +146,7 @@ def incident_from(row: Row) -> Incident:
         scheduled_start=utc(row["scheduled_start"]),
         scheduled_end=utc(row["scheduled_end"]),
         raw_title=row["raw_title"],
+        withdrawn_at=utc(row["withdrawn_at"]),
         version=int(row["version"]),
     )
 
