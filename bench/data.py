@@ -185,8 +185,9 @@ def _write_incident(store: Store, settings: Config, all_destinations: dict[str, 
             status=status,
             components=tuple(components) if step in (0, 4) else (),
             private=rng.choice(("", "", "Paged the database team.", "Runbook RB-112 step 4.")),
-            customers=tuple(rng.sample(_CUSTOMERS, rng.randint(0, 2))),
-            tickets=tuple(f"INC-{rng.randint(1000, 99999)}" for _ in range(rng.randint(0, 1))),
+            # Customer names as internal detail (--customer takes configured audiences since issue 15).
+            tickets=(*rng.sample(_CUSTOMERS, rng.randint(0, 2)),
+                     *(f"INC-{rng.randint(1000, 99999)}" for _ in range(rng.randint(0, 1)))),
             next_update="30m" if status in ("investigating", "identified") and rng.random() < 0.6 else None,
             etr="2h" if status == "identified" and rng.random() < 0.4 else None,
         )

@@ -13,7 +13,8 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from broadcaster.config import Config
 from broadcaster.errors import InputError
@@ -50,8 +51,9 @@ class Draft:
     status: str | None = None
     components: Sequence[str] = ()
     private: str = ""
-    customers: Sequence[str] = ()
+    customers: Sequence[str] = ()  # audience ids (--customer)
     tickets: Sequence[str] = ()
+    for_detail: Sequence[tuple[str, str]] = ()  # (audience id, text) pairs (--for ID TEXT)
     etr: str | None = None
     next_update: str | None = None
     reopen: bool = False
@@ -63,16 +65,23 @@ class Draft:
 
 
 def choose(value: str, allowed: Sequence[str], what: str) -> str:
-    """``value`` if allowed; a typo gets a suggestion ("did you mean ...")."""
+    """``value`` if it is one of ``allowed``, whole; anything else is refused with a suggestion.
+
+    Never a prefix (``partial`` is not ``partial_outage``): an operator under stress
+    must get what they typed or an error, never a guess. Case and ``-``/space for
+    ``_`` are spelling, not guessing, and are accepted.
+    """
     normalised = value.strip().lower().replace("-", "_").replace(" ", "_")
     if normalised in allowed:
         return normalised
-    matches = [a for a in allowed if a.startswith(normalised)] if normalised else []
-    if len(matches) == 1:
-        return matches[0]
-    close = difflib.get_close_matches(normalised, list(allowed), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise InputError(f"unknown {what} {value!r}.{hint} Use one of: {', '.join(allowed)}.")
+    raise InputError(f"unknown {what} {value!r}.{did_you_mean(normalised, allowed)} Use one of: {', '.join(allowed)}.")
+
+
+def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
+    """" Did you mean 'x'?" for the closest names (those ``typed`` begins, then typos), or ""."""
+    starting = [k for k in known if typed and k.startswith(typed)]
+    names = (starting or difflib.get_close_matches(typed, list(known), n=many, cutoff=0.5))[:many]
+    return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
 
 
 def slug_id(title: str, now: datetime) -> str:
@@ -105,8 +114,7 @@ def parse_components(entries: Sequence[str], config: Config, default: ComponentS
         component_id, _, status_text = entry.partition("=")
         component_id = component_id.strip()
         if component_id not in known:
-            close = difflib.get_close_matches(component_id, list(known), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(component_id, list(known))
             listing = ", ".join(known) if known else "none are configured: add [[components]] to the config"
             raise InputError(f"unknown component {component_id!r}.{hint} Known components: {listing}.")
         status = (
@@ -162,6 +170,7 @@ def admit(draft: Draft) -> Draft:
     """Every text of the draft through the input gate (``messages.gate``): normalised, or refused."""
     gate.check_count(tuple(draft.customers), "--customer")
     gate.check_count(tuple(draft.tickets), "--ticket")
+    gate.check_count(tuple(draft.for_detail), "--for")
     return replace(
         draft,
         message=gate.admit(draft.message, "the message", gate.MESSAGE),
@@ -169,12 +178,36 @@ def admit(draft: Draft) -> Draft:
         private=gate.admit(draft.private, "--private", gate.PRIVATE),
         customers=tuple(gate.admit(c, "--customer", gate.NAME) for c in draft.customers),
         tickets=tuple(gate.admit(t, "--ticket", gate.NAME) for t in draft.tickets),
+        for_detail=tuple(
+            (gate.admit(key, "--for", gate.NAME).strip(), gate.admit(text, f"--for {key}", gate.PRIVATE))
+            for key, text in draft.for_detail
+        ),
     )
+
+
+def check_audiences(draft: Draft, config: Config) -> None:
+    """Every audience the draft names (``--customer``, ``--for``, ``[for ID]``) must be configured.
+
+    An unknown id is refused with the closest configured one: detail for a customer
+    nobody routes would be stored for no one, or, mistyped, for the wrong one.
+    """
+    named = [("--customer", c.strip()) for c in draft.customers if c.strip()]
+    named += [("--for", key) for key, _ in draft.for_detail]
+    named += [("a [for ID] span of the message", key) for key in gate.audience_ids(draft.message, "the message")]
+    for option, key in named:
+        config.require_audience(key, option)
+    if draft.title and gate.audience_ids(draft.title, "--title"):
+        raise InputError("--title cannot hold [for ID] spans: every reader sees the title. Put audience detail in "
+                         "the message or --for; nothing was stored or sent.")
+    for key, text in draft.for_detail:
+        if not text.strip():
+            raise InputError(f"--for {key} is empty: give the detail for that customer. Nothing was stored or sent.")
 
 
 def build(draft: Draft, existing: Incident | None, config: Config, now: datetime) -> tuple[Incident, Update]:
     """The incident as it will be after this update, and the update (sequence 0: the store numbers it)."""
     draft = admit(draft)
+    check_audiences(draft, config)
     validate_message(draft.message)
     if existing is None and draft.reopen:
         raise InputError(
@@ -214,17 +247,33 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         raw_message=draft.message.strip(),
         components=reported,
         private_note=draft.private.strip(),
-        customers=tuple(c.strip() for c in draft.customers if c.strip()),
+        audiences=tuple(dict.fromkeys(c.strip() for c in draft.customers if c.strip())),
+        audience_detail=tuple((key, text.strip()) for key, text in draft.for_detail),
         tickets=tuple(t.strip() for t in draft.tickets if t.strip()),
-        etr=parse_time(draft.etr, now=now, zone=zone, option="--etr") if draft.etr else None,
-        next_update_by=(
-            parse_time(draft.next_update, now=now, zone=zone, option="--next-update") if draft.next_update else None
-        ),
+        etr=future_time(draft.etr, now, zone, "--etr"),
+        next_update_by=future_time(draft.next_update, now, zone, "--next-update"),
         author=author_name(config),
         kind=draft.kind,
         extra=dict(draft.extra),
     )
     return incident, update
+
+
+# How far in the past a promised time may lie and still be taken: the clocks of the operator's
+# machine and of whoever reads the promise differ a little. More is a mistake, and an incident
+# overdue the moment it is posted.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def future_time(text: str | None, now: datetime, zone: ZoneInfo, option: str) -> datetime | None:
+    """``--etr``/``--next-update``: a time to come (within ``CLOCK_SKEW``), or an ``InputError``."""
+    if not text:
+        return None
+    when = parse_time(text, now=now, zone=zone, option=option)
+    if when < now - CLOCK_SKEW:
+        raise InputError(f"{option} {text!r} is in the past ({when:%Y-%m-%d %H:%M} UTC); give a time to come, "
+                         "e.g. 30m or 2h. Nothing was stored or sent.")
+    return when
 
 
 def _new_incident(draft: Draft, config: Config, now: datetime, impact: Impact | None) -> tuple[Incident, Status]:

@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from broadcaster.errors import ConfigError
-from broadcaster.messages.model import Component
+from broadcaster.errors import ConfigError, InputError
+from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
 # What [store] url may be; anything else is refused at load and again where the store is opened.
@@ -99,7 +99,11 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """One ``[channels.NAME]`` or ``[publish.NAME]`` table."""
+    """One ``[channels.NAME]`` or ``[publish.NAME]`` table.
+
+    ``visibility`` is ``public``, ``internal`` or ``audience:ID`` (``Visibility``'s
+    text, as deliveries store it); the loader reads ``private`` as ``internal``.
+    """
 
     name: str
     type: str
@@ -111,6 +115,28 @@ class ChannelConfig:
     def wants(self, component_ids: set[str]) -> bool:
         """Whether an update touching these components goes to this destination."""
         return not self.components or bool(component_ids & set(self.components))
+
+    @property
+    def scope(self) -> Visibility:
+        return Visibility.parse(self.visibility)
+
+    @property
+    def audience(self) -> str:
+        """The audience id of a customer's channel; "" for a public or internal one."""
+        return self.scope.audience
+
+    @property
+    def internal(self) -> bool:
+        return self.scope.level == Level.INTERNAL
+
+
+@dataclass(frozen=True)
+class AudienceConfig:
+    """One ``[audiences.ID]`` table: the customer, its contracted SLA and its private feed token."""
+
+    audience: Audience
+    sla: float | None = None
+    feed_token: Secret | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,23 @@ class Config:
     templates: Mapping[str, Mapping[str, Any]]
     author: str = ""
     maintenance_reminder_minutes: int = 60
+    audience_tables: Mapping[str, AudienceConfig] = field(default_factory=dict)
+
+    @property
+    def audiences(self) -> dict[str, Audience]:
+        """Audience id -> the audience: what the views and the egress guard are given."""
+        return {key: table.audience for key, table in self.audience_tables.items()}
+
+    def require_audience(self, key: str, where: str) -> Audience:
+        """The audience ``key`` names; an ``InputError`` with the closest configured id otherwise."""
+        if key in self.audience_tables:
+            return self.audience_tables[key].audience
+        known = sorted(self.audience_tables)
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        listing = ", ".join(known) if known else "none are configured: add [audiences.ID] to the config"
+        raise InputError(f"{where}: no audience {key!r}.{hint} Audiences: {listing}. (Free-text customer names go "
+                         "into --private now.) Nothing was stored or sent.")
 
     @property
     def base_dir(self) -> Path:
@@ -170,10 +213,11 @@ class Config:
         values = [
             value.reveal_or_empty()
             for table in (*self.channels.values(), *self.publish.values())
-            for value in table.options.values()
-            if isinstance(value, Secret)
+            for _key, value in secrets_in(table.options)
         ]
         values += [part for value in values for part in url_credentials(value)]
+        # A feed token is a capability: whoever holds it reads that customer's page.
+        values += [t.feed_token.reveal_or_empty() for t in self.audience_tables.values() if t.feed_token]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
         values += [env.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
         if any(table.type == "s3" for table in self.publish.values()):
@@ -189,10 +233,24 @@ class Config:
             for name, channel in table.items():
                 if names is not None and name not in names:
                     continue
-                for key, value in channel.options.items():
-                    if isinstance(value, Secret) and value.missing:
+                for key, value in secrets_in(channel.options):
+                    if value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+        if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
+            missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
+                        for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]
         return missing
+
+
+def secrets_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Secret]]:
+    """Every ``${VAR}`` of a table with its dotted key, those in nested tables too (a webhook's ``headers``)."""
+    found: list[tuple[str, Secret]] = []
+    for key, value in options.items():
+        if isinstance(value, Secret):
+            found.append((f"{prefix}{key}", value))
+        elif isinstance(value, Mapping):
+            found += secrets_in(value, f"{prefix}{key}.")
+    return found
 
 
 def url_credentials(value: str) -> list[str]:

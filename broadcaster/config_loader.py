@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from broadcaster.config import (
     SITE_DESTINATION,
     STORE_URL_HELP,
     STORE_URL_SCHEMES,
+    AudienceConfig,
     ChannelConfig,
     ComponentConfig,
     Config,
@@ -35,20 +36,22 @@ from broadcaster.config import (
 )
 from broadcaster.errors import ConfigError
 from broadcaster.messages import i18n
-from broadcaster.messages.model import Component
+from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
 DEFAULT_NAME = "broadcaster.toml"
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
-_TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance"}
+_TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
+             "audiences"}
+_AUDIENCE_KEYS = {"name", "components", "sla", "feed_token"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description", "language"}
 _STORE_KEYS = {"path", "url"}
 _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
 _COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
-_TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private"}
+_TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private", "for"}
 
 
 def find_config_path(explicit: str | None) -> Path | None:
@@ -165,8 +168,9 @@ def parse(
     reader.refuse_unknown(data, _TOP_KEYS, "")
     components = _components(reader, data.get("components", []))
     ids = {c.component.id for c in components}
+    audiences = _audiences(reader, reader.table(data.get("audiences"), "audiences"), ids)
     channels = {
-        name: _channel(reader, name, table, ids)
+        name: _channel(reader, name, table, ids, audiences)
         for name, table in reader.table(data.get("channels"), "channels").items()
     }
     publish = {
@@ -174,6 +178,7 @@ def parse(
         for name, table in reader.table(data.get("publish"), "publish").items()
     }
     _refuse_name_clashes(reader, channels, publish)
+    _refuse_kept_capabilities(reader, audiences, publish)
     registry.refuse_shared_targets(channels, reader.where)
     operator = reader.table(data.get("operator"), "operator")
     reader.refuse_unknown(operator, {"name"}, "operator.")
@@ -190,9 +195,10 @@ def parse(
         components=components,
         channels=channels,
         publish=publish,
-        templates=_templates(reader, reader.table(data.get("templates"), "templates"), ids),
+        templates=_templates(reader, reader.table(data.get("templates"), "templates"), ids, audiences),
         author=reader.string(operator, "name", "operator."),
         maintenance_reminder_minutes=reminder,
+        audience_tables=audiences,
     )
 
 
@@ -327,8 +333,68 @@ def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
     return tuple(result)
 
 
+def _audiences(reader: _Reader, tables: Mapping[str, Any], component_ids: set[str]) -> dict[str, AudienceConfig]:
+    result = {}
+    for key, table in tables.items():
+        prefix = f"audiences.{key}."
+        if not _NAME.match(key):
+            raise reader.error(f"audiences.{key}", "ids may hold letters, digits, '-', '_' and '.'")
+        if not isinstance(table, dict):
+            raise reader.error(f"audiences.{key}", "must be a table")
+        reader.refuse_unknown(table, _AUDIENCE_KEYS, prefix)
+        name = " ".join(reader.string(table, "name", prefix, key).split()) or key
+        components = reader.names(table, "components", prefix)
+        for component_id in components:
+            _known(reader, component_id, component_ids, prefix + "components", "component", "Define it in [[components]].")
+        sla = table.get("sla")
+        if sla is not None and (isinstance(sla, bool) or not isinstance(sla, (int, float)) or not 0 < sla <= 100):
+            raise reader.error(prefix + "sla", "must be a percentage such as 99.95")
+        result[key] = AudienceConfig(Audience(key, name, components), float(sla) if sla is not None else None,
+                                     _feed_token(reader, table.get("feed_token"), prefix))
+    return result
+
+
+def _feed_token(reader: _Reader, value: Any, prefix: str) -> Secret | None:
+    """A feed token is a capability: like every secret it comes from the environment, never the file."""
+    if value is None:
+        return None
+    resolved = reader.resolve(value) if isinstance(value, str) else value
+    if not isinstance(resolved, Secret):
+        raise reader.error(
+            prefix + "feed_token",
+            'holds a token written in the file: whoever reads the file could read that customer\'s page. '
+            'Put it in an environment variable and write feed_token = "${ACME_FEED_TOKEN}" instead.',
+        )
+    return resolved
+
+
+def _known(reader: _Reader, value: str, known: Collection[str], key: str, what: str, fix: str) -> None:
+    if value not in known:
+        close = difflib.get_close_matches(value, sorted(known), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise reader.error(key, f"unknown {what} {value!r}.{hint} {fix}")
+
+
+def _visibility(reader: _Reader, table: Mapping[str, Any], prefix: str, audiences: Mapping[str, Any]) -> str:
+    """``public``, ``internal`` (written ``internal`` or ``private``) or ``audience:ID`` from ``audience = "ID"``."""
+    written = reader.string(table, "visibility", prefix, "")
+    audience = reader.string(table, "audience", prefix, "")
+    if audience:
+        if written not in ("", "audience"):
+            raise reader.error(prefix + "audience", f'a customer\'s channel has visibility "audience", not {written!r}: '
+                               "remove visibility, or remove audience")
+        _known(reader, audience, audiences, prefix + "audience", "audience", "Define it as [audiences.ID].")
+        return str(Visibility.of(audience))
+    if written == "audience":
+        raise reader.error(prefix + "visibility", '"audience" needs audience = "ID" naming an [audiences.ID] table')
+    if written not in ("", "public", *INTERNAL_SYNONYMS):
+        raise reader.error(prefix + "visibility", 'must be "public", "internal" (or "private"), or set audience = "ID"')
+    return "internal" if written in INTERNAL_SYNONYMS else "public"
+
+
 def _common(
-    reader: _Reader, name: str, table: Any, section: str, component_ids: set[str]
+    reader: _Reader, name: str, table: Any, section: str, component_ids: set[str],
+    audiences: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any], str, tuple[str, ...], str | None]:
     prefix = f"{section}.{name}."
     if not _NAME.match(name) or name == SITE_DESTINATION:
@@ -338,15 +404,10 @@ def _common(
     kind = table.get("type")
     if not isinstance(kind, str) or not kind:
         raise reader.error(prefix + "type", "is required (e.g. type = \"slack\")")
-    visibility = reader.string(table, "visibility", prefix, "public")
-    if visibility not in ("public", "private"):
-        raise reader.error(prefix + "visibility", "must be \"public\" or \"private\"")
+    visibility = _visibility(reader, table, prefix, audiences or {})
     components = reader.names(table, "components", prefix)
     for component_id in components:
-        if component_id not in component_ids:
-            close = difflib.get_close_matches(component_id, sorted(component_ids), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise reader.error(prefix + "components", f"unknown component {component_id!r}.{hint} Define it in [[components]].")
+        _known(reader, component_id, component_ids, prefix + "components", "component", "Define it in [[components]].")
     api_url = table.get("api_url")
     if api_url is not None and (not isinstance(api_url, str) or not re.match(r"^https?://", api_url)):
         raise reader.error(prefix + "api_url", "must be an http(s) URL")
@@ -354,8 +415,10 @@ def _common(
     return kind, options, visibility, components, api_url
 
 
-def _channel(reader: _Reader, name: str, table: Any, component_ids: set[str]) -> ChannelConfig:
-    kind, options, visibility, components, api_url = _common(reader, name, table, "channels", component_ids)
+def _channel(
+    reader: _Reader, name: str, table: Any, component_ids: set[str], audiences: Mapping[str, Any]
+) -> ChannelConfig:
+    kind, options, visibility, components, api_url = _common(reader, name, table, "channels", component_ids, audiences)
     registry.check_channel(kind, visibility, options, f"{reader.where}channels.{name}.")
     return ChannelConfig(name, kind, visibility, components, api_url, options)
 
@@ -366,12 +429,29 @@ def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
     return ChannelConfig(name, kind, "public", (), api_url, options)
 
 
+def _refuse_kept_capabilities(
+    reader: _Reader, audiences: Mapping[str, AudienceConfig], publish: Mapping[str, ChannelConfig]
+) -> None:
+    """A customer page's path is its capability: a branch that keeps every commit would keep each old one."""
+    if not any(table.feed_token for table in audiences.values()):
+        return
+    for name, table in publish.items():
+        if table.type == "git" and table.options.get("history") == "keep":
+            raise reader.error(
+                f"publish.{name}.history",
+                '"keep" would keep every customer page\'s path (its feed_token) in the branch history, so a '
+                'changed token would stay readable there. Use history = "replace" (the default), or drop feed_token',
+            )
+
+
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:
     for name in set(channels) & set(publish):
         raise reader.error(f"publish.{name}", "has the same name as a channel; destination names must be unique")
 
 
-def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) -> dict[str, dict[str, Any]]:
+def _templates(
+    reader: _Reader, table: dict[str, Any], component_ids: set[str], audiences: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
     result = {}
     for name, template in table.items():
         prefix = f"templates.{name}."
@@ -381,11 +461,20 @@ def _templates(reader: _Reader, table: dict[str, Any], component_ids: set[str]) 
         for entry in reader.names(template, "components", prefix):
             if entry.split("=", 1)[0] not in component_ids:
                 raise reader.error(prefix + "components", f"unknown component {entry!r}")
-        for key in _TEMPLATE_KEYS - {"components"}:
+        for key in _TEMPLATE_KEYS - {"components", "for"}:
             reader.string(template, key, prefix)
+        _template_for(reader, template.get("for", {}), prefix + "for", audiences)
         _check_placeholders(reader, template, prefix)
         result[name] = dict(template)
     return result
+
+
+def _template_for(reader: _Reader, value: Any, key: str, audiences: Mapping[str, Any]) -> None:
+    """``for = { acme = "..." }``: audience detail, keyed by configured audience ids."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise reader.error(key, 'must be a table of texts keyed by audience id: for = { acme = "..." }')
+    for audience in value:
+        _known(reader, audience, audiences, key, "audience", "Define it as [audiences.ID].")
 
 
 def _check_placeholders(reader: _Reader, template: Mapping[str, Any], prefix: str) -> None:
@@ -393,7 +482,8 @@ def _check_placeholders(reader: _Reader, template: Mapping[str, Any], prefix: st
     from broadcaster.templates import TemplateSyntaxError, pieces
 
     for key, value in template.items():
-        for text in value if isinstance(value, list) else [value]:
+        texts = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        for text in texts:
             try:
                 list(pieces(text))
             except TemplateSyntaxError as exc:

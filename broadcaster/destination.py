@@ -57,7 +57,10 @@ class Job:
 
     ``rendered()`` is the rendering past the egress guard (it raises ``LeakRefused``:
     then nothing may leave); ``replaces`` is the remote id of the post a correction
-    replaces, set only where the destination ``can_edit``.
+    replaces, set only where the destination ``can_edit``. ``deletes`` is set for the
+    withdrawal of an incident at a public destination that ``can_delete``: the remote
+    ids of every post of it there (each part, each follow-up), to delete instead of
+    sending anything.
     """
 
     target: str
@@ -66,6 +69,7 @@ class Job:
     rendered: Callable[[], Rendered]
     run: Run
     replaces: str | None = None
+    deletes: tuple[str, ...] | None = None
 
 
 @runtime_checkable
@@ -85,6 +89,10 @@ class Destination(Protocol):
       that may post, so a send cut by the deadline with none out is "failed",
       not "unknown".
     * ``can_edit``: a correction replaces the post it corrects (``Job.replaces``).
+    * ``can_delete``: ``broadcaster withdraw`` deletes the incident's posts here
+      (``Job.deletes``). False is the default for a medium that cannot delete: the
+      engine then sends the withdrawal's rendering, a short "posted in error"
+      follow-up. A channel gets it by overriding ``Channel.delete``.
     * ``request_timeout``: how long one request may wait for an answer
       (``[engine] timeout``); set when the destination is made.
     """
@@ -106,6 +114,8 @@ class Destination(Protocol):
     def reports_requests(self) -> bool: ...
     @property
     def can_edit(self) -> bool: ...
+    @property
+    def can_delete(self) -> bool: ...
     @property
     def request_timeout(self) -> float: ...
     @property
@@ -131,7 +141,7 @@ class Destination(Protocol):
         """Import what ``deliver`` needs, before the command's concurrent sends start."""
 
     async def deliver(self, job: Job) -> Receipt:
-        """Deliver one update to one target; raises ``DeliveryError`` (retryable or not, outcome_unknown
+        """Deliver one update to one target (or, with ``job.deletes``, delete those posts); raises ``DeliveryError`` (retryable or not, outcome_unknown
         when a request may have arrived). Never retries: the engine owns retries and the deadline."""
 
     async def check(self) -> list[CheckResult]:

@@ -9,7 +9,7 @@ and builds their delivery plan; it imports no SDK.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from broadcaster.destination import Destination, Job
 from broadcaster.errors import InputError
 from broadcaster.messages import i18n
 from broadcaster.messages.announcements import announced
+from broadcaster.messages.model import Level, Visibility
 from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import PlannedDelivery
@@ -61,6 +62,10 @@ class ChannelDestination:
     def can_edit(self) -> bool:
         return self.channel.can_edit
 
+    @property
+    def can_delete(self) -> bool:
+        return self.channel.can_delete
+
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets()
 
@@ -85,6 +90,8 @@ class ChannelDestination:
         pass
 
     async def deliver(self, job: Job) -> Receipt:
+        if job.deletes is not None:
+            return await self.channel.delete(job.deletes, target=job.target)
         rendered = job.rendered()  # raises LeakRefused: nothing leaves
         if job.replaces is not None:
             return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)
@@ -147,17 +154,24 @@ def plan(
     only: set[str] | None = None,
     skip: set[str] | frozenset[str] = frozenset(),
     private_only: bool = False,
+    audiences: Collection[str] = frozenset(),
 ) -> list[PlannedDelivery]:
     """One planned delivery per destination and target; filtered ones are ``skipped`` with the reason.
 
     ``private_only`` (notices such as an overdue update or an SLA breach) skips
-    every public destination, the site included.
+    every public destination, the site included; a customer's channel takes it only
+    when its audience is in ``audiences`` (a notice addressed to that customer).
+    ``audiences`` are the ids the update reaches (``routing.reached_audiences``): a
+    customer's channel of any other audience is skipped.
     """
     planned = []
     for name, destination in all_destinations.items():
+        scope = Visibility.parse(destination.visibility)
         reason = ""
-        if private_only and destination.visibility != "private":
-            reason = "private notice"
+        if private_only and scope.level == Level.PUBLIC:
+            reason = "internal notice"
+        elif scope.audience and scope.audience not in audiences:
+            reason = f"audience {scope.audience} is not affected by this incident"
         elif only is not None and name not in only:
             reason = "not in --only"
         elif name in skip:

@@ -26,12 +26,11 @@ from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
-from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     UpdateView,
-    Visibility,
     corrected_sequence,
-    private_values,
+    forbidden_values,
     reader_number,
     view_for,
     without_text,
@@ -131,33 +130,31 @@ def render(
     ``x``s (the egress guard's template: what the destination shows of its own).
     """
     view: UpdateView = view_for(
-        _visibility(destination.visibility),
+        Visibility.parse(destination.visibility),
         incident,
         update,
         url=incident_url(config, incident.id),
         previous_status=previous_status(updates, update.sequence),
         number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
+        audiences=config.audiences,
     )
     if without_update_text:
         view = without_text(view)
     return destination.render(view, update, updates)
 
 
-def _visibility(value: str) -> Visibility:
-    """A destination's visibility as the views know it; the config admits no other value."""
-    if value not in ("public", "private"):
-        raise ValueError(f"unknown visibility {value!r}")
-    return "public" if value == "public" else "private"
-
-
-def carried_private_values(incident: Incident, update: Update, updates: Sequence[Update]) -> PrivateValues:
-    """What no public rendering of ``update`` may hold: its private values and its incident title's,
-    and a correction's those of the update it corrects too (its text is what the correction replaces)."""
-    values = set(private_values(update, incident))
+def carried_private_values(
+    incident: Incident, update: Update, updates: Sequence[Update], visibility: Visibility = PUBLIC,
+    config: Config | None = None,
+) -> PrivateValues:
+    """What no rendering of ``update`` for ``visibility`` may hold (``forbidden_values``) with its incident
+    title's, and a correction's those of the update it corrects too (its text is what the correction replaces)."""
+    audiences = config.audiences if config is not None else {}
+    values = set(forbidden_values(update, incident, visibility, audiences))
     corrects = corrected_sequence(update)
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
     if original is not None:
-        values |= private_values(original)
+        values |= forbidden_values(original, None, visibility, audiences)
     return PrivateValues.of(values)
 
 
@@ -165,16 +162,19 @@ def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
     updates: Sequence[Update], config: Config,
 ) -> LeakRefused | None:
-    """The egress guard for one rendering: the refusal if a public one holds a private value, else None.
+    """The egress guard for one rendering: the refusal if it holds a value its readers may not see, else None.
 
     ``visibility`` is the delivery's (as planned); the destination's may have changed
-    since. If either is public, the rendering must hold nothing private. The
-    destination's own words (a status, "Next update by", the page's title) count
-    only as often as its rendering without the update's texts holds them.
+    since: then the rendering is held to the public's rule, the strictest. A public
+    rendering may hold nothing private; one audience's, nothing internal and nothing
+    of any other audience (``forbidden_values``). The destination's own words (a
+    status, "Next update by", the page's title) count only as often as its
+    rendering without the update's texts holds them.
     """
-    if "public" not in (visibility, destination.visibility):
+    scope = Visibility.parse(visibility) if visibility == destination.visibility else PUBLIC
+    if scope.level == Level.INTERNAL:
         return None
-    values = carried_private_values(incident, update, updates)
+    values = carried_private_values(incident, update, updates, scope, config)
     payloads = destination.egress_payloads(rendered)
 
     @cache  # rendered once, and only if a value is found
@@ -207,6 +207,7 @@ class Publisher:
         self._batch: set[int] = set()
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
+        self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._deadline = 0.0
 
     @property
@@ -321,7 +322,7 @@ class Publisher:
 
     def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
-        if exc.outcome_unknown and not destination.idempotent:
+        if exc.outcome_unknown and not destination.idempotent and delivery.id not in self._deleting:
             return self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
         if not exc.retryable:
             return self._fail(delivery, str(exc))
@@ -337,6 +338,8 @@ class Publisher:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
                 return self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
         deadline = self.config.engine.deadline
+        if delivery.id in self._deleting:
+            return self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
         if log.on_wire or not destination.reports_requests:
             return self._unknown(
                 delivery, f"{advice.cut_while_out(deadline)} {self._unknown_advice(destination, delivery, log)}"
@@ -469,7 +472,26 @@ class Publisher:
             rendered=lambda: self._rendered(destination, delivery),
             run=self._run,
             replaces=self._original_post(delivery) if destination.can_edit else None,
+            deletes=self._posts_to_delete(delivery) if destination.can_delete else None,
         ))
+
+    def _posts_to_delete(self, delivery: Delivery) -> tuple[str, ...] | None:
+        """For a withdrawal at a public destination: every post of the incident there, to delete.
+
+        Private destinations keep their record and get the withdrawal note instead. Parts
+        count wherever they are recorded: a post in parts cut short left some of them out.
+        """
+        update = self.store.update(delivery.incident_id, delivery.sequence)
+        if update is None or update.kind != "withdrawal" or delivery.visibility != "public":
+            return None
+        self._deleting.add(delivery.id)
+        earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+        found: list[str] = []
+        for d in earlier:
+            found.extend(d.parts)
+            if d.state == DeliveryState.SENT and d.remote_id:
+                found.append(d.remote_id)
+        return tuple(dict.fromkeys(found))
 
     def _original_post(self, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects."""

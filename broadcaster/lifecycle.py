@@ -19,7 +19,8 @@ from broadcaster.errors import ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import PRIVATE_KINDS, validate_message
-from broadcaster.operations import PostResult, again_on_conflict, find_incident, publish
+from broadcaster.operations import PostResult, again_on_conflict, incident_to_post_to, publish
+from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
 
@@ -55,7 +56,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
 
 def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Incident, Update]:
     """The incident as it is now and its update ``sequence``, if that is one a correction may name."""
-    incident = find_incident(store, incident_id)
+    incident = incident_to_post_to(store, incident_id)
     original = store.update(incident.id, sequence)
     if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
@@ -68,7 +69,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     """A correction goes where the original went; a destination that skipped it skips this too."""
     from broadcaster.operations import delivery_plan
 
-    planned = delivery_plan(config, incident, original, only, skip)
+    planned = delivery_plan(config, incident, original, only, skip, store.updates(incident.id))
     went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
             if d.state != DeliveryState.SKIPPED}
     return [p if (p.destination, p.target) in went or p.state == DeliveryState.SKIPPED
@@ -86,7 +87,7 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
     validate_message(text)
 
     def attempt() -> PostResult:
-        incident = find_incident(store, incident_id)
+        incident = incident_to_post_to(store, incident_id)
         if incident.is_open:
             raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
@@ -135,7 +136,7 @@ def maintenance_step(config: Config, store: Store, incident_id: str, status: str
     # The operator's texts through the gate once, before the loop that reads and writes the store.
     text = message or _standard_message(config, status)
     draft = compose.admit(compose.Draft(message=text, status=status, private=options.pop("private", "")))
-    return again_on_conflict(lambda: _step(config, store, find_incident(store, incident_id), draft, **options))
+    return again_on_conflict(lambda: _step(config, store, incident_to_post_to(store, incident_id), draft, **options))
 
 
 def cancel_maintenance(config: Config, store: Store, incident_id: str, message: str | None,
@@ -148,7 +149,7 @@ def cancel_maintenance(config: Config, store: Store, incident_id: str, message: 
     draft = compose.admit(compose.Draft(message=text, status="completed", private=options.pop("private", "")))
 
     def attempt() -> PostResult:
-        incident = find_incident(store, incident_id)
+        incident = incident_to_post_to(store, incident_id)
         if incident.kind == "maintenance":
             _refuse_started(incident, utcnow())
         return _step(config, store, incident, draft, **options)
@@ -260,7 +261,8 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         # An absolute time only: "in 60 min" would be wrong on the page a minute later.
         message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)}."
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
-        planned = plan(destinations(config), {c.id for c in incident.components})
+        reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
+        planned = plan(destinations(config), {c.id for c in incident.components}, audiences=reached)
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None

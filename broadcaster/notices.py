@@ -12,20 +12,22 @@ commands never raise one twice and a notice never writes back a stale incident.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
-from broadcaster.config import Config
+from broadcaster.config import AudienceConfig, Config
+from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError
-from broadcaster.messages.model import Incident, Update
-from broadcaster.messages.uptime import month_start, month_to_date, outages
-from broadcaster.messages.visibility import PRIVATE_KINDS, public_incident
-from broadcaster.store import CONFLICT_ATTEMPTS, Store
+from broadcaster.messages.model import Incident, Update, Visibility
+from broadcaster.messages.uptime import Outage, group_month_to_date, month_start, month_to_date, outages
+from broadcaster.messages.visibility import PRIVATE_KINDS, PublicIncident, public_incident
+from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store
 from broadcaster.times import format_time
 
 
 def has_private_channels(config: Config) -> bool:
-    return any(c.visibility == "private" for c in config.channels.values())
+    return any(c.internal for c in config.channels.values())
 
 
 def _raised(updates: list[Update], **key: str) -> bool:
@@ -35,19 +37,22 @@ def _raised(updates: list[Update], **key: str) -> bool:
 
 
 def _record(config: Config, store: Store, incident_id: str, message: Callable[[Incident], str | None],
-            now: datetime, components: set[str], **key: str) -> Update | None:
+            now: datetime, components: set[str], *, audience: str = "", **key: str) -> Update | None:
     """Store one notice on the incident as it is now; ``message`` says what, or None when no longer due.
 
     Called under the notices lock, so no other command raises notices meanwhile;
     an operator's update in between only moves the incident's version: read again.
+    With ``audience``, the notice is that customer's: planned for its channels only
+    (``Update.extra["audience"]`` lets the audience view show it), else for internal channels.
     """
+    extra = {**key, "audience": audience} if audience else dict(key)
     for _ in range(CONFLICT_ATTEMPTS):
         incident = store.incident(incident_id)
         text = message(incident) if incident is not None else None
         if incident is None or text is None:
             return None
-        notice = Update(incident.id, 0, now, incident.status, text, kind="notice", extra=dict(key), author="broadcaster")
-        planned = plan(destinations(config), components, private_only=True)
+        notice = Update(incident.id, 0, now, incident.status, text, kind="notice", extra=extra, author="broadcaster")
+        planned = _notice_plan(config, components, audience)
         try:
             _, stored = store.record_update(incident, notice, planned, new=False)
         except ConflictError:
@@ -56,10 +61,22 @@ def _record(config: Config, store: Store, incident_id: str, message: Callable[[I
     return None
 
 
+def _notice_plan(config: Config, components: set[str], audience: str) -> list[PlannedDelivery]:
+    """Internal channels for an internal notice; that customer's channels alone for a customer's."""
+    planned = plan(destinations(config), components, private_only=True, audiences={audience} if audience else ())
+    if not audience:
+        return planned
+    return [p if p.state == DeliveryState.SKIPPED or Visibility.parse(p.visibility).audience == audience
+            else replace(p, state=DeliveryState.SKIPPED, reason="the customer's own notice; internal channels get theirs")
+            for p in planned]
+
+
 def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Update]:
-    """A notice for each component whose availability this month fell below its ``sla``."""
-    watched = [c for c in config.components if c.sla is not None]
-    if not watched or not has_private_channels(config):
+    """A notice for each component whose availability this month fell below its ``sla``, and for each
+    audience whose availability over its components fell below its contracted ``sla``."""
+    watched = [c for c in config.components if c.sla is not None] if has_private_channels(config) else []
+    customers = [t for t in config.audience_tables.values() if t.sla is not None and t.audience.components]
+    if not watched and not customers:
         return []
     month = f"{now:%Y-%m}"
     raised: list[Update] = []
@@ -68,6 +85,8 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
         views = {i.id: public_incident(i, [u for u in ups if u.kind not in PRIVATE_KINDS]) for i, ups in history}
         found = outages(views.values(), now)
         all_updates = [u for _, ups in history for u in ups]
+        for table in customers:
+            raised += _audience_breach(config, store, table, history, views, found, all_updates, now)
         for entry in watched:
             component, target = entry.component, entry.sla
             measured = month_to_date(found, component.id, now)
@@ -84,6 +103,34 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
                              notice="sla_breach", component=component.id, month=month)
             raised.extend([stored] if stored else [])
     return raised
+
+
+def _audience_breach(
+    config: Config, store: Store, table: AudienceConfig, history: list[tuple[Incident, list[Update]]],
+    views: dict[str, PublicIncident], found: list[Outage], all_updates: list[Update], now: datetime,
+) -> list[Update]:
+    """The customer's notice (its own words: its components, its month against its contract) and the
+    internal channels' one, once per audience and month."""
+    audience, target, month = table.audience, table.sla, f"{now:%Y-%m}"
+    measured = group_month_to_date(found, audience.components, now)
+    if target is None or measured >= target or _raised(all_updates, notice="audience_sla", audience=audience.id, month=month):
+        return []
+    mine = set(audience.components)
+    culprits = [i for i, _ in history if any(o.component_id in mine for o in outages([views[i.id]], now))]
+    if not culprits:
+        return []
+    incident = max(culprits, key=lambda i: i.created_at)
+    names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
+    customer = (f"Service level notice for {audience.name}: the availability of your services ({names}) this month "
+                f"is {measured:.3f}%, below the {target:g}% in your contract. We are sorry; your account team will "
+                "follow up on service credits.")
+    staff = (f"SLA breach for customer {audience.name} ({audience.id}): {names} at {measured:.3f}% this month, "
+             f"below the contracted {target:g}%. They have been told on their channels.")
+    key = {"notice": "audience_sla", "month": month}
+    told = _record(config, store, incident.id, _always(customer), now, mine, audience=audience.id, **key)
+    internal = _record(config, store, incident.id, _always(staff), now, mine, notice="audience_sla_internal",
+                       month=month, of=audience.id) if has_private_channels(config) else None
+    return [n for n in (told, internal) if n]
 
 
 def _always(text: str) -> Callable[[Incident], str | None]:

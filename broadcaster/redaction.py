@@ -34,6 +34,7 @@ MIN_SECRET_LENGTH = 4
 SDK_LOGGERS = (
     "telegram", "httpx", "httpcore", "hpack", "tweepy", "requests", "requests_oauthlib", "oauthlib",
     "urllib3", "slack_sdk", "aiohttp", "asyncio", "boto3", "botocore", "s3transfer", "psycopg",
+    "mastodon", "atproto", "atproto_client", "nio", "aiosmtplib",
 )
 # Our own packages: their warnings are worth showing without --debug.
 OWN_LOGGERS = ("broadcaster",)  # broadcaster.channels and broadcaster.messages included

@@ -26,10 +26,11 @@ import broadcaster.site.hosts
 from broadcaster.channels.base import Channel
 from broadcaster.config import ChannelConfig, Secret, refuse_unknown
 from broadcaster.errors import ConfigError
+from broadcaster.messages.model import Visibility
 from broadcaster.site.hosts import SiteHost
 
 # The keys every [channels.NAME] and [publish.NAME] table may hold, whatever its type.
-COMMON_KEYS = frozenset({"type", "visibility", "components", "api_url"})
+COMMON_KEYS = frozenset({"type", "visibility", "audience", "components", "api_url"})
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -83,7 +84,13 @@ def load_host_class(type_name: str, where: str = "") -> type[SiteHost]:
 def check_channel(kind: str, visibility: str, options: Mapping[str, Any], where: str) -> None:
     """Whether a ``[channels.NAME]`` table (``where`` = ``"<file>: channels.NAME."``) suits its type."""
     channel_class = load_channel_class(kind, f"{where}type: ")
-    if visibility not in channel_class.visibilities:
+    scope = Visibility.parse(visibility)
+    if scope.audience and not channel_class.may_carry_audience():
+        raise ConfigError(
+            f"{where}audience: a {kind} channel cannot belong to one customer: everything posted there is public."
+        )
+    allowed = {str(Visibility.parse(v)) for v in channel_class.visibilities if v != "audience"}
+    if not scope.audience and str(scope) not in allowed:
         raise ConfigError(
             f"{where}visibility: a {kind} channel can only be {' or '.join(channel_class.visibilities)}: "
             "everything posted there is public."

@@ -82,7 +82,8 @@ def template_fields(template: Mapping[str, Any]) -> list[str]:
     """The ``{placeholders}`` a template needs, in order of first use."""
     found: list[str] = []
     for value in template.values():
-        for text in value if isinstance(value, list) else [value]:
+        texts = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+        for text in texts:
             if isinstance(text, str):
                 found.extend(n for n in names(text) if n not in found)
     return found
@@ -120,6 +121,8 @@ def apply_template(available: Mapping[str, Mapping[str, Any]], name: str, values
             return fill(value, admitted, key)
         if isinstance(value, list):
             return [filled(key, v) for v in value]
+        if isinstance(value, dict):  # for = { acme = "..." }
+            return {audience: filled(f"{key}.{audience}", v) for audience, v in value.items()}
         return value
 
     return {key: filled(key, value) for key, value in template.items()}
@@ -149,6 +152,8 @@ def merge(filled: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]
         merged["components"] = tuple(filled["components"])
     if not typed.get("private") and filled.get("private"):
         merged["private"] = filled["private"]
+    if not typed.get("for_detail") and filled.get("for"):
+        merged["for_detail"] = tuple(filled["for"].items())
     if filled.get("message"):
         merged["template_message"] = filled["message"]
     return merged

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
@@ -40,7 +40,10 @@ class Channel(ABC):
     Class attributes are the channel's facts, with the reason next to each:
 
     * ``type_name``: the value of ``type =`` in the config (and the module name).
-    * ``visibilities``: which ``visibility =`` values the config may give it.
+    * ``visibilities``: which ``visibility =`` values the config may give it
+      (``private`` is ``internal``'s synonym).
+    * ``carries_audience``: whether ``audience = "ID"`` (one customer's channel)
+      may be set; by default, whenever the channel may be private.
     * ``required_options`` / ``optional_options``: type-specific config keys.
     * ``secret_options``: keys whose values must never be printed.
     * ``default_api_url``: the public API root that ``api_url`` replaces.
@@ -50,6 +53,7 @@ class Channel(ABC):
 
     type_name: ClassVar[str]
     visibilities: ClassVar[tuple[str, ...]] = ("public", "private")
+    carries_audience: ClassVar[bool | None] = None  # None: when "private"/"internal" is in visibilities
     required_options: ClassVar[tuple[str, ...]] = ()
     optional_options: ClassVar[tuple[str, ...]] = ()
     secret_options: ClassVar[tuple[str, ...]] = ()
@@ -66,6 +70,13 @@ class Channel(ABC):
         self.name = config.name
         # Seconds to wait for one answer; the destination sets it from [engine] timeout.
         self.request_timeout: float = 15.0
+
+    @classmethod
+    def may_carry_audience(cls) -> bool:
+        """Whether a table of this type may name an ``audience`` (a customer's own channel)."""
+        if cls.carries_audience is not None:
+            return cls.carries_audience
+        return any(v in ("private", "internal") for v in cls.visibilities)
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -121,6 +132,27 @@ class Channel(ABC):
         """Replace an earlier post in place. Media that cannot edit raise a permanent error."""
         raise permanent(f"{self.type_name} cannot edit a post in place")
 
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """Delete earlier posts of a withdrawn incident at ``target``: every part and follow-up in ``remote_ids``.
+
+        Media that can delete override this (``can_delete`` turns true); the default
+        means "cannot", and the engine posts a short "posted in error" follow-up there
+        instead. An override:
+
+        * treats a post already gone (deleted by hand, or by an earlier attempt) as deleted,
+          so the whole list can simply be tried again by ``broadcaster retry``;
+        * tries every id even when one fails, then raises one ``DeliveryError`` naming
+          those left: retryable for rate limits and network trouble (repeating a delete
+          shows nothing twice, so never ``outcome_unknown``), permanent where the service
+          refuses (too old, not allowed), saying how to delete by hand;
+        * returns a ``Receipt`` whose ``remote_id`` is the first id deleted (or "").
+        """
+        raise permanent(f"{self.type_name} cannot delete a post")
+
+    @property
+    def can_delete(self) -> bool:
+        return type(self).delete is not Channel.delete
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post's remote id from what an operator can copy (the id itself, or a link to the post).
 
@@ -158,6 +190,30 @@ class Channel(ABC):
         """Release network clients. Called once per command."""
 
     # Helpers for subclasses.
+
+    async def delete_each(
+        self, remote_ids: Sequence[str], delete_one: Callable[[str], Awaitable[None]]
+    ) -> Receipt:
+        """``delete``'s loop: every id tried, failures gathered into one error (see ``delete``).
+
+        ``delete_one`` returns when the post is gone (already gone included) and
+        raises ``DeliveryError`` otherwise. The error is retryable when any failure
+        is: ``retry`` then tries the whole list again, and those gone stay gone.
+        """
+        failures: list[DeliveryError] = []
+        for remote_id in dict.fromkeys(r for r in remote_ids if r):
+            try:
+                await delete_one(remote_id)
+            except DeliveryError as exc:
+                failures.append(exc)
+        if not failures:
+            return Receipt(remote_id=remote_ids[0] if remote_ids else "")
+        others = f" ({len(failures) - 1} more post(s) not deleted either)" if len(failures) > 1 else ""
+        retry_after = max((f.retry_after or 0.0 for f in failures), default=0.0) or None
+        error = self.fail(
+            f"{failures[0]}{others}", retryable=any(f.retryable for f in failures), retry_after=retry_after
+        )
+        raise error
 
     def secret(self, key: str) -> str:
         """The raw value of a secret option: read only where the SDK client is built."""

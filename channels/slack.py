@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels.base import Channel
@@ -97,6 +97,8 @@ _REFUSALS = {
     "message_not_found": _CANNOT_EDIT,
     "cant_update_message": _CANNOT_EDIT,
     "edit_window_closed": _CANNOT_EDIT,
+    "cant_delete_message": "Slack would not let the bot delete a message in {channel} ({code}): a bot "
+    "deletes only its own messages, and a workspace may forbid deleting. Delete it by hand in Slack.",
     "other": "Slack refused {method} ({code}). See https://api.slack.com/methods/{method} for "
     "what it means.",
 }
@@ -242,6 +244,21 @@ class SlackChannel(Channel):
             exc.outcome_unknown = False
             raise
         return Receipt(remote_id)
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """chat.delete for each message (a bot token deletes the bot's own); one already gone counts as deleted."""
+
+        async def delete_one(remote_id: str) -> None:
+            channel_id, ts = self.parse_remote_id(remote_id)
+            try:
+                await self._call("chat.delete", self._client().chat_delete(channel=channel_id, ts=ts), channel=channel_id)
+            except SlackDeliveryError as exc:
+                if exc.code == "message_not_found":
+                    return
+                exc.outcome_unknown = False  # repeating a delete cannot show anything twice
+                raise
+
+        return await self.delete_each(remote_ids, delete_one)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``C0123:1700000000.000100``, or a message link (``.../archives/C0123/p1700000000000100``)."""

@@ -39,7 +39,7 @@ import json
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -254,6 +254,40 @@ class TelegramChannel(Channel):
             error.outcome_unknown = False  # repeating an edit cannot show anything twice
             raise error from exc
         return Receipt(remote_id=_remote_id(chat, message_id))
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """deleteMessage for each message. Telegram lets a bot delete its own messages in
+        groups and supergroups, and in channels where it may post, within 48 hours; older
+        ones only where it is an admin with "Delete messages". A message already gone counts
+        as deleted."""
+        from telegram.error import BadRequest, TelegramError
+
+        bot = self._client()
+
+        async def delete_one(remote_id: str) -> None:
+            chat, message_id = _parse_remote_id(remote_id, target)
+            if message_id is None:
+                return  # no message was recorded there: nothing to delete
+            try:
+                await bot.delete_message(chat_id=chat, message_id=message_id)
+            except BadRequest as exc:
+                lowered = exc.message.lower()
+                if "not found" in lowered:
+                    return
+                if "can't be deleted" in lowered:
+                    raise self.fail(
+                        f"Telegram chat {chat} refused to delete message {message_id} ({exc.message.rstrip('.')}): "
+                        "a bot may delete its own messages for 48 hours, older ones only as an admin with "
+                        "'Delete messages'. Give the bot that right and run `broadcaster retry`, or delete it by hand.",
+                        retryable=False,
+                    ) from exc
+                raise self._error(exc, chat) from exc
+            except TelegramError as exc:
+                error = self._error(exc, chat)
+                error.outcome_unknown = False  # repeating a delete cannot show anything twice
+                raise error from exc
+
+        return await self.delete_each(remote_ids, delete_one)
 
     async def _reply_instead(
         self, rendered: Rendered, target: str, remote_id: str, reason: str, log: SendLog

@@ -38,7 +38,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -157,6 +157,22 @@ class TwitterChannel(Channel):
             f"the previous post {reply_to} is deleted or hidden, so this update starts a new thread"
         )
         return Receipt(remote_id=remote_id, notes=(note,))
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """DELETE /2/tweets/:id for each post of the thread; one already gone (404) counts as deleted."""
+        import tweepy
+
+        async def delete_one(remote_id: str) -> None:
+            try:
+                await self._run(lambda client: client.delete_tweet(remote_id, user_auth=self._user_auth))
+            except tweepy.NotFound:
+                return
+            except Exception as exc:  # noqa: BLE001 - mapped like a post's errors
+                error = self._error(exc, "")
+                error.outcome_unknown = False  # repeating a delete cannot show anything twice
+                raise error from exc
+
+        return await self.delete_each(remote_ids, delete_one)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post id (digits) or its link, ``https://x.com/<account>/status/<id>``."""

@@ -1,11 +1,13 @@
-"""The egress guard: the last check before anything leaves for a public place.
+"""The egress guard: the last check before anything leaves for a public place or a customer's channel.
 
 The views are the design: a public formatter is handed a ``PublicView``, which
-has no private field, so it cannot print one. This module is defence in depth
-against a bug in that design. Every public payload (a channel's message, each
-file of the site, each upload) is checked against the private values of the
-update(s) it carries (``messages.visibility.private_values``); a payload that
-holds one is refused as a permanent failure, and nothing is sent.
+has no private field, so it cannot print one (and a customer's, an
+``AudienceView`` with nothing of anyone else's). This module is defence in depth
+against a bug in that design. Every payload that is not internal (a channel's
+message, each file of the site, each upload) is checked against the values its
+readers may not see, of the update(s) it carries
+(``messages.visibility.forbidden_values``); a payload that holds one is refused
+as a permanent failure, and nothing is sent.
 
 Payloads are compared as readers would read them: HTML and XML entities are
 decoded and tags dropped (Telegram's HTML, a page, a feed), JSON strings are
@@ -58,6 +60,7 @@ class LeakRefused(DeliveryError):
 TELEGRAM_HTML = "text/html"  # Telegram's parse_mode=HTML: a few tags, entities
 SLACK_MRKDWN = "text/x-slack-mrkdwn"  # &amp; &lt; &gt; escapes, <url|label> links, *_~` markup
 SLACK_BLOCKS = "application/x-slack-blocks+json"  # Block Kit JSON whose strings are mrkdwn
+HTML_STRINGS = "application/x-html-strings+json"  # JSON whose strings may be HTML (Matrix's formatted_body, a mail's HTML)
 
 _TAG = re.compile(r"<[^<>]*>")
 _SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
@@ -220,7 +223,7 @@ def _readings(text: str, media_type: str) -> list[str]:
             strings = list(_json_strings(json.loads(text)))
         except ValueError:
             return [text]
-        inner = SLACK_MRKDWN if media_type == SLACK_BLOCKS else "text/plain"
+        inner = {SLACK_BLOCKS: SLACK_MRKDWN, HTML_STRINGS: "text/html"}.get(media_type, "text/plain")
         read = [(key, "\n".join(_readings(s, inner))) for key, s in strings]
         # The "text" strings in order, alone: a message cut into blocks reads as one text.
         texts = [s for key, s in read if key == "text"]

@@ -6,9 +6,11 @@ One step, ``admit(text, field, rule)``, fail-closed:
   tab, format characters (zero-width spaces, soft hyphens, bidi overrides) and
   unassigned code points are refused, naming the field and the position.
 * A size limit per kind of field (``LIMITS``), named with the size in the error.
-* Private markers: a field that may hold ``[private]...[/private]`` spans (a
-  message, a title) must have them well formed (``split``); any other field
-  (``--private``, a customer, a template value) may hold none at all.
+* Private markers: a field that may hold ``[private]...[/private]`` and
+  ``[for ID]...[/for]`` spans (a message, a title) must have them well formed
+  (``split``); any other field (``--private``, ``--for``, a customer, a template
+  value) may hold none at all. Whether ID names a configured audience is the
+  caller's check (``span_audiences`` gives the ids).
 * Marker *lookalikes* are refused as malformed markers: what reads as a marker
   once HTML entities are decoded, compatibility forms folded (NFKC), format
   characters dropped, case folded and each character mapped to its Unicode
@@ -26,6 +28,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,7 +40,9 @@ _UNNAMED = {"Cs": "a lone surrogate", "Co": "a private-use character", "Cn": "a 
 _ZWJ = "\u200d"
 
 # A real marker, as the operator writes it: case and spaces inside the brackets are free.
-MARKER = re.compile(r"\[\s*(/?)\s*private\s*\]", re.IGNORECASE)
+# ``[private]...[/private]`` holds internal detail; ``[for ID]...[/for]`` detail for one
+# audience (ID as ``[audiences.ID]`` spells it). Group 3 (an id) is refused where it does not belong.
+MARKER = re.compile(r"\[\s*(/?)\s*(private|for)(?:\s+([A-Za-z0-9][A-Za-z0-9_.-]*))?\s*\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def check_size(text: str, field: str, rule: Rule) -> None:
         )
 
 
-def check_count(values: list[str] | tuple[str, ...], option: str) -> None:
+def check_count(values: Sequence[object], option: str) -> None:
     if len(values) > MAX_NAMES:
         raise InputError(f"{option} is given {len(values)} times; at most {MAX_NAMES}. Nothing was stored or sent.")
 
@@ -157,57 +162,103 @@ def split(text: str, field: str) -> tuple[tuple[str, bool], ...]:
     return pieces
 
 
-# Half a marker in plain ASCII ("[private", "private]"): cheap enough to check on every read.
-_HALF_ASCII = re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
+# Half a marker in plain ASCII ("[private", "private]", "[for"): cheap enough to check on every read.
+_HALF_ASCII = re.compile(r"\[\s*/?\s*(?:private|for)\b|\bprivate\s*\]", re.IGNORECASE)
+
+
+def parse(text: str, field: str) -> tuple[tuple[str, bool], ...]:
+    """The structure of stored text: ``(piece, private)``, where audience spans count as private.
+
+    Every reader that knows only public and private (the public text, the guard)
+    so treats ``[for ID]`` detail as private: it fails closed.
+    """
+    return tuple((piece, private) for piece, private, _ in parse_scoped(text, field))
 
 
 @lru_cache(maxsize=4096)
-def parse(text: str, field: str) -> tuple[tuple[str, bool], ...]:
-    """The structure of stored text: pieces between real markers; unclosed, stray, nested refused.
+def parse_scoped(text: str, field: str) -> tuple[tuple[str, bool, str], ...]:
+    """``(piece, private, audience)`` between real markers; unclosed, stray, nested, mismatched refused.
 
-    The lookalike checks run once, when a text is admitted (``split``); the
-    views re-read stored texts on every build and need only this.
+    ``audience`` is the id of a ``[for ID]`` span ("" elsewhere). The lookalike
+    checks run once, when a text is admitted (``split``); the views re-read
+    stored texts on every build and need only this.
     """
-    pieces: list[tuple[str, bool]] = []
-    inside, position = False, 0
+    pieces: list[tuple[str, bool, str]] = []
+    opened: str | None = None  # "private", "for ID", or None outside a span
+    position = 0
     for match in MARKER.finditer(text):
-        closing = match.group(1) == "/"
         _refuse_half(text, position, match.start(), field)
-        _check_nesting(text, match.start(), field, closing=closing, inside=inside)
+        scope = _marker_scope(match, text, field)
+        _check_nesting(text, match.start(), field, scope=scope, opened=opened)
         if match.start() > position:
-            pieces.append((text[position : match.start()], inside))
-        inside, position = not closing, match.end()
-    if inside:
+            pieces.append(_piece(text[position : match.start()], opened))
+        opened, position = (None if scope.startswith("/") else scope), match.end()
+    if opened is not None:
+        closer = "[/private]" if opened == "private" else "[/for]"
         raise InputError(
-            f"{field} has a [private] marker that is never closed. Close it with [/private]; "
+            f"{field} has a [{opened}] marker that is never closed. Close it with {closer}; "
             "nothing was stored or sent."
         )
     _refuse_half(text, position, len(text), field)
     if position < len(text):
-        pieces.append((text[position:], False))
+        pieces.append((text[position:], False, ""))
     return tuple(pieces)
+
+
+def _piece(text: str, opened: str | None) -> tuple[str, bool, str]:
+    if opened is None:
+        return text, False, ""
+    return text, True, opened.removeprefix("for ") if opened.startswith("for ") else ""
+
+
+def _marker_scope(match: re.Match[str], text: str, field: str) -> str:
+    """``private``, ``for ID``, ``/private`` or ``/for``; a malformed marker is refused."""
+    closing, word, audience = match.group(1), match.group(2).lower(), match.group(3)
+    line = text.count("\n", 0, match.start()) + 1
+    if word == "for" and not closing and not audience:
+        raise InputError(
+            f"Line {line} of {field} has {match.group(0)!r} with no audience: write [for ID]...[/for] "
+            "with ID as in [audiences.ID]. Nothing was stored or sent."
+        )
+    if audience and (closing or word == "private"):
+        raise InputError(
+            f"Line {line} of {field} has {match.group(0)!r}: only [for ID] names an audience; close with "
+            f"[/{word}] and write [private] alone. Nothing was stored or sent."
+        )
+    return f"/{word}" if closing else (f"for {audience}" if word == "for" else "private")
+
+
+def audience_ids(text: str, field: str) -> tuple[str, ...]:
+    """The audience ids the ``[for ID]`` spans of a stored text name, in order, each once."""
+    return tuple(dict.fromkeys(a for _, private, a in parse_scoped(text, field) if a))
 
 
 def _refuse_half(text: str, start: int, end: int, field: str) -> None:
     found = _HALF_ASCII.search(text, start, end)
     if found:
         raise InputError(
-            f"{field} contains {found.group(0)!r}, which looks like a private marker but is not one. "
-            "Write [private]...[/private] exactly; nothing was stored or sent."
+            f"{field} contains {found.group(0)!r}, which looks like a private marker or an audience marker but is "
+            "not one. Write [private]...[/private] or [for ID]...[/for] exactly; nothing was stored or sent."
         )
 
 
-def _check_nesting(text: str, offset: int, field: str, *, closing: bool, inside: bool) -> None:
+def _check_nesting(text: str, offset: int, field: str, *, scope: str, opened: str | None) -> None:
     line = text.count("\n", 0, offset) + 1
-    if closing and not inside:
+    word = scope.removeprefix("/").split(" ")[0]
+    if scope.startswith("/") and opened is None:
         raise InputError(
-            f"Line {line} of {field} has a [/private] with no [private] before it. "
+            f"Line {line} of {field} has a [{scope}] with no [{word}] before it. "
             "Fix or remove the marker; nothing was stored or sent."
         )
-    if not closing and inside:
+    if scope.startswith("/") and opened is not None and opened.split(" ")[0] != word:
         raise InputError(
-            f"Line {line} of {field} opens [private] inside another [private] span. "
-            "Private spans cannot be nested; nothing was stored or sent."
+            f"Line {line} of {field} closes [{opened}] with [{scope}]. Close a [private] span with "
+            "[/private] and a [for ID] span with [/for]; nothing was stored or sent."
+        )
+    if not scope.startswith("/") and opened is not None:
+        raise InputError(
+            f"Line {line} of {field} opens [{scope}] inside a [{opened}] span. "
+            "Private and audience spans cannot be nested; nothing was stored or sent."
         )
 
 
@@ -216,9 +267,9 @@ def _refuse_lookalike(text: str, start: int, end: int, field: str) -> None:
     if found is not None:
         offset, snippet = found
         raise InputError(
-            f"{field} holds {snippet!r} at character {start + offset + 1}, which looks like a private "
-            "marker but is not one. Write [private]...[/private] exactly (ASCII square brackets), or "
-            "reword it; nothing was stored or sent."
+            f"{field} holds {snippet!r} at character {start + offset + 1}, which looks like a private marker "
+            "or an audience marker but is not one. Write [private]...[/private] or [for ID]...[/for] exactly (ASCII "
+            "square brackets), or reword it; nothing was stored or sent."
         )
 
 
@@ -251,7 +302,7 @@ _NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "pr
 # A line break inside the brackets does not make a marker word harmless ("[pri\nvate]" reads
 # as one once a renderer joins the lines), so the content may span lines.
 _BRACKETED = re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
-_HALF = re.compile(rf"\[\s*/?\s*{_WORD}(?![a-z])|(?<![a-z]){_WORD}\s*\]")
+_HALF = re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
 

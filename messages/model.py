@@ -1,7 +1,7 @@
 """The incident model: frozen values that the store saves and the views are cut from.
 
 Fields that hold private detail (``raw_message``, ``raw_title``,
-``private_note``, ``customers``, ``tickets``) are read only by
+``private_note``, ``customers``, ``tickets``, ``audiences``, ``audience_detail``) are read only by
 ``messages.visibility`` (which cuts the views) and ``broadcaster.store`` (which
 persists them). A test walks the
 source tree to keep it that way.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Impact(StrEnum):
@@ -97,6 +97,68 @@ class Component:
     description: str = ""
 
 
+class Level(IntEnum):
+    """Who reads a destination, from least to most: anyone, one customer, the provider's staff."""
+
+    PUBLIC = 0
+    AUDIENCE = 1
+    INTERNAL = 2
+
+
+# What configs and old stores call ``internal``: kept so existing configs keep working.
+INTERNAL_SYNONYMS = frozenset({"internal", "private"})
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """A destination's readers: ``public``, ``internal`` or ``audience:ID`` (one customer).
+
+    ``str()`` is the form stored with each delivery and printed by ``--json``.
+    """
+
+    level: Level
+    audience: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.level == Level.AUDIENCE) != bool(self.audience):
+            raise ValueError("an audience visibility names exactly one audience; no other names one")
+
+    @classmethod
+    def parse(cls, text: str) -> Visibility:
+        """``public``, ``internal`` (or its synonym ``private``) or ``audience:ID``; ValueError otherwise."""
+        if text == "public":
+            return PUBLIC
+        if text in INTERNAL_SYNONYMS:
+            return INTERNAL
+        kind, _, audience = text.partition(":")
+        if kind == "audience" and audience:
+            return cls(Level.AUDIENCE, audience)
+        raise ValueError(f"unknown visibility {text!r}")
+
+    @classmethod
+    def of(cls, audience: str) -> Visibility:
+        return cls(Level.AUDIENCE, audience)
+
+    def __str__(self) -> str:
+        return f"audience:{self.audience}" if self.audience else self.level.name.lower()
+
+
+PUBLIC = Visibility(Level.PUBLIC)
+INTERNAL = Visibility(Level.INTERNAL)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One customer (``[audiences.ID]``): told about incidents touching its components or naming it.
+
+    ``name`` is shown to that customer only, never publicly and never to another customer.
+    """
+
+    id: str
+    name: str
+    components: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class AffectedComponent:
     """A component as one update reports it."""
@@ -127,21 +189,28 @@ class Incident:
     scheduled_start: datetime | None = None
     scheduled_end: datetime | None = None
     raw_title: str = ""
+    # When it was withdrawn (``broadcaster withdraw``): off the page, the feeds and the JSON,
+    # its public posts deleted; who and why are in its "withdrawal" update.
+    withdrawn_at: datetime | None = None
     # The store's row version this copy was read at: a write based on an older copy is
     # refused (compare-and-set), so a stale copy never overwrites a newer change.
     version: int = field(default=0, compare=False)
 
     @property
     def is_open(self) -> bool:
-        return not self.status.is_closed
+        """Still running: not closed, and not withdrawn (nothing is due of a withdrawn one)."""
+        return not self.status.is_closed and self.withdrawn_at is None
 
 
 @dataclass(frozen=True)
 class Update:
     """One message about an incident, as the operator wrote it.
 
-    ``raw_message`` may contain ``[private]...[/private]`` spans; it has been
-    checked to be well formed before an Update is built.
+    ``raw_message`` may contain ``[private]...[/private]`` and ``[for ID]...[/for]``
+    spans; it has been checked to be well formed before an Update is built.
+    ``audiences`` are the audience ids ``--customer`` named; ``audience_detail``
+    the ``--for ID TEXT`` pairs. ``customers`` holds the free-text customer names
+    of records stored before audiences existed: internal detail, never written now.
     """
 
     incident_id: str
@@ -153,8 +222,10 @@ class Update:
     private_note: str = ""
     customers: tuple[str, ...] = ()
     tickets: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    audience_detail: tuple[tuple[str, str], ...] = ()
     etr: datetime | None = None
     next_update_by: datetime | None = None
     author: str = ""
-    kind: str = "update"  # or "postmortem", "correction", "reminder"
+    kind: str = "update"  # or "postmortem", "correction", "reminder", "notice", "withdrawal"
     extra: dict[str, str] = field(default_factory=dict, compare=False)

@@ -29,8 +29,8 @@ from typing import Any
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
-from broadcaster.messages.visibility import PrivateView, UpdateView
-from broadcaster.messages.words import kind_label
+from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
+from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
 
 Block = dict[str, Any]
 
@@ -285,14 +285,25 @@ def facts(view: UpdateView) -> list[str]:
     return fields
 
 
-def private_blocks(view: UpdateView) -> list[Block]:
-    """Internal detail, clearly marked; empty for a public view."""
-    if not isinstance(view, PrivateView):
+def audience_blocks(view: UpdateView) -> list[Block]:
+    """One audience's own detail under a heading addressed to it; empty for any other view."""
+    if not isinstance(view, AudienceView) or not view.detail:
         return []
+    chunks = split_text(mrkdwn(view.detail), MAX_SECTION_CHARS - 200)[:MAX_NOTE_SECTIONS]
+    first = f"*{escape(audience_heading(view.audience_name))}*\n{chunks[0]}"
+    return [{"type": "divider"}, *(section(c) for c in [first, *chunks[1:]])]
+
+
+def private_blocks(view: UpdateView) -> list[Block]:
+    """Internal detail, clearly marked; empty for a public or an audience view."""
+    if not isinstance(view, PrivateView):
+        return audience_blocks(view)
     note_chunks = (
         split_text(mrkdwn(view.private_note), MAX_SECTION_CHARS - 60) if view.private_note else []
     )
     fields = list_fields("Customers", view.customers) + list_fields("Tickets", view.tickets)
+    for note in view.audiences:
+        fields += list_fields(audience_heading(note.name).rstrip(":"), [note.detail or named_no_detail()])
     if view.author:
         fields.append(f"*Author*\n{cut_with_note(escape(view.author), MAX_FIELD_CHARS - 20, '')}")
     if not note_chunks and not fields:
@@ -381,6 +392,8 @@ def preview(view: UpdateView) -> str:
         lines.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
     if isinstance(view, PrivateView):
         lines += _private_preview(view)
+    if isinstance(view, AudienceView) and view.detail:
+        lines.append(f"{audience_heading(view.audience_name)} {view.detail}")
     if view.incident.url:
         lines.append(i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url})
     return "\n".join(lines)
@@ -394,6 +407,7 @@ def _private_preview(view: PrivateView) -> list[str]:
         lines.append("Customers: " + ", ".join(view.customers))
     if view.tickets:
         lines.append("Tickets: " + ", ".join(view.tickets))
+    lines += [f"{audience_heading(n.name)} {n.detail or named_no_detail()}" for n in view.audiences]
     if view.author:
         lines.append(f"Author: {view.author}")
     return lines

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import Status
-from broadcaster.messages.visibility import PrivateView, UpdateView
-from broadcaster.messages.words import kind_label
+from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
+from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
 
 MAX_CHARS = 4096  # Telegram's limit per message, in UTF-16 code units after entity parsing
 
@@ -94,6 +94,8 @@ def layout(view: UpdateView) -> list[Block]:
     blocks += [b for b in (_window(view), _components(view), _times(view), _link(view)) if b]
     if isinstance(view, PrivateView):
         blocks += [b for b in (_private(view),) if b]
+    if isinstance(view, AudienceView) and view.detail:
+        blocks.append((Run(audience_heading(view.audience_name), "b"), Run("\n"), Run(view.detail)))
     return blocks
 
 
@@ -162,6 +164,7 @@ def _private(view: PrivateView) -> Block:
         (i18n.gettext("Note: "), view.private_note.strip()),
         (i18n.gettext("Customers: "), ", ".join(view.customers)),
         (i18n.gettext("Tickets: "), ", ".join(view.tickets)),
+        *((audience_heading(note.name) + " ", note.detail or named_no_detail()) for note in view.audiences),
         (i18n.gettext("Posted by: "), view.author),
     )
     runs = [Run(private_heading(), "b")]

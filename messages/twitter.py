@@ -390,3 +390,17 @@ def _extends(char: str) -> bool:
 
 def _regional(char: str) -> bool:
     return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def fit_with(post: _Post, fits: Callable[[str], bool]) -> str:
+    """``post``'s text, cut as ``_fit`` cuts but to what ``fits`` accepts (media that count otherwise)."""
+    if fits(post.text()):
+        return post.text()
+    bare = replace(post, message=ELLIPSIS)
+    extras = post.extras
+    while extras and not fits(replace(bare, extras=extras).text()):
+        extras = extras[:-1]  # the least important fact goes first
+    post, bare = replace(post, extras=extras), replace(bare, extras=extras)
+    if not fits(bare.text()):
+        post = replace(post, title=shorten(post.title, lambda t: fits(replace(bare, title=t).text())))
+    return replace(post, message=shorten(post.message, lambda m: fits(replace(post, message=m).text()))).text()

@@ -23,7 +23,7 @@ or the first day the store names it): the days before are "no data"
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from broadcaster.messages.model import ComponentStatus
@@ -175,3 +175,11 @@ def month_start(now: datetime) -> datetime:
 def month_to_date(found: list[Outage], component_id: str, now: datetime) -> float:
     """Availability of a component this calendar month (UTC), up to now."""
     return availability(found, component_id, month_start(now), now)
+
+
+def group_month_to_date(found: list[Outage], component_ids: Iterable[str], now: datetime) -> float:
+    """Availability of a group of components this month (a customer's): down while any of them is,
+    overlapping outages counted once, the worst first."""
+    wanted = set(component_ids)
+    merged = [replace(o, component_id="") for o in found if o.component_id in wanted]
+    return availability(merged, "", month_start(now), now)

@@ -4,29 +4,47 @@ Formatters never see an ``Update``. They get a view cut here:
 
 * ``PublicView`` has no private field at all: not blank fields, absent ones, so a
   formatter for a public destination cannot print what it cannot reach.
-* ``PrivateView`` extends it with the private detail, for private channels.
+* ``AudienceView`` (one customer's channels): the public fields, that one
+  audience's name and its detail, and no field that could hold another
+  audience's detail or internal detail: its ``message`` is cut from the text with
+  only that audience's ``[for ID]`` spans kept.
+* ``InternalView`` (``PrivateView``, its older name) has everything: internal
+  notes, tickets, the full title, and every audience's detail labelled by audience.
 
-Private detail is ``--private`` text, ``--customer`` names, ``--ticket`` refs and
-inline ``[private]...[/private]`` spans of the message. Markers fail closed: a
-marker that is unclosed, stray, nested or malformed is an input error, so a
-typo can never publish what was meant to stay private.
+Internal detail is ``--private`` text, ``--ticket`` refs, inline
+``[private]...[/private]`` spans, and the free-text customers of old records.
+Audience detail is ``--for ID TEXT`` and inline ``[for ID]...[/for]`` spans. Markers
+fail closed: a marker that is unclosed, stray, nested or malformed is an input
+error, so a typo can never publish what was meant to stay private.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from broadcaster.messages import gate
-from broadcaster.messages.model import AffectedComponent, Impact, Incident, Status, Update
+from broadcaster.messages.model import (
+    INTERNAL,
+    PUBLIC,
+    AffectedComponent,
+    Audience,
+    Impact,
+    Incident,
+    Level,
+    Status,
+    Update,
+    Visibility,
+)
+from broadcaster.messages.words import audience_heading
 
 from broadcaster.errors import InputError
 
-Visibility = Literal["public", "private"]
+__all__ = ["INTERNAL", "PUBLIC", "Visibility"]  # re-exported: the views' readers name them from here
 
 # Update kinds meant for private channels only (overdue reminders, SLA breaches):
 # they never get a public view and never appear on the page or in the feeds.
@@ -36,16 +54,23 @@ PRIVATE_KINDS = frozenset({"notice"})
 @dataclass(frozen=True)
 class Segment:
     text: str
-    private: bool
+    private: bool  # true for internal and audience spans alike: not public
+    audience: str = ""  # the id of a ``[for ID]`` span
 
 
 def split_private(message: str, field: str = "the message") -> tuple[Segment, ...]:
-    """Split a stored text into public and private segments; raise InputError if a marker is malformed.
+    """Split a stored text into public, internal and audience segments; InputError if a marker is malformed.
 
-    The markers are parsed by the input gate (``messages.gate.parse``); texts
+    The markers are parsed by the input gate (``messages.gate.parse_scoped``); texts
     were checked for marker lookalikes when they were admitted (``gate.admit``).
     """
-    return tuple(Segment(text, private) for text, private in gate.parse(message, field))
+    return tuple(Segment(text, private, audience) for text, private, audience in gate.parse_scoped(message, field))
+
+
+def audience_text(message: str, audience: str, field: str = "the message") -> str:
+    """The message as one audience reads it: public text and that audience's ``[for ID]`` spans only."""
+    kept = "".join(s.text for s in split_private(message, field) if not s.private or s.audience == audience)
+    return _tidy(kept)
 
 
 def public_text(message: str, field: str = "the message") -> str:
@@ -124,7 +149,7 @@ class IncidentHeader:
 class PublicView:
     """One update as a public destination may show it. It holds no private field."""
 
-    visibility: ClassVar[Visibility] = "public"
+    visibility: ClassVar[str] = "public"  # which view this is: public, audience or internal
     incident: IncidentHeader
     sequence: int
     created_at: datetime
@@ -145,18 +170,40 @@ class PublicView:
 
 
 @dataclass(frozen=True)
-class PrivateView(PublicView):
-    """One update with everything: ``message`` includes the private spans."""
+class AudienceView(PublicView):
+    """One update as one audience's channels show it: ``message`` holds the public text and that
+    audience's ``[for ID]`` spans; ``detail`` its ``--for`` text. No other private field exists here."""
 
-    visibility: ClassVar[Visibility] = "private"
+    visibility: ClassVar[str] = "audience"
+    audience: str  # the id, as in [audiences.ID]
+    audience_name: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AudienceNote:
+    """One audience's part of an update, for the internal view: its name and all its detail."""
+
+    audience: str
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class InternalView(PublicView):
+    """One update with everything: ``message`` includes every private and audience span."""
+
+    visibility: ClassVar[str] = "internal"
     public_message: str
     private_note: str
-    customers: tuple[str, ...]
+    customers: tuple[str, ...]  # free-text customers of records stored before audiences
     tickets: tuple[str, ...]
     author: str
+    audiences: tuple[AudienceNote, ...] = field(default=(), kw_only=True)
 
 
-UpdateView = PublicView | PrivateView
+PrivateView = InternalView  # the name formatters and tests knew it by
+UpdateView = PublicView | AudienceView | InternalView
 
 
 @dataclass(frozen=True)
@@ -221,34 +268,99 @@ def _public_part(
 
 def private_view(
     incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None,
-    number: int | None = None,
-) -> PrivateView:
-    """Cut the full view of one update, for private channels only."""
+    number: int | None = None, audiences: Mapping[str, Audience] | None = None,
+) -> InternalView:
+    """Cut the full view of one update, for internal channels only."""
     public = _public_part(incident, update, url, previous_status, number)
     fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
-    return PrivateView(
+    return InternalView(
         **{**fields, "message": full_text(update.raw_message), "incident": header_of(incident, url, private=True)},
         public_message=public.message,
         private_note=update.private_note,
         customers=update.customers,
         tickets=update.tickets,
         author=update.author,
+        audiences=audience_notes(update, audiences or {}),
     )
 
 
+internal_view = private_view
+
+
+def audience_view(
+    audience: Audience, incident: Incident, update: Update, *, url: str = "",
+    previous_status: Status | None = None, number: int | None = None,
+) -> AudienceView:
+    """Cut the view one audience's channels receive: public fields plus this audience's own detail.
+
+    A notice has an audience view only when it is addressed to this audience (an SLA
+    notice written for that customer); any other notice is internal.
+    """
+    if update.kind in PRIVATE_KINDS and update.extra.get("audience") != audience.id:
+        raise ValueError(f"a {update.kind} update not addressed to {audience.id} has no view for it")
+    public = _public_part(incident, update, url, previous_status, number)
+    fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
+    return AudienceView(
+        **{**fields, "message": audience_text(update.raw_message, audience.id)},
+        audience=audience.id,
+        audience_name=audience.name,
+        detail=_detail_for(update, audience.id),
+    )
+
+
+def _detail_for(update: Update, audience: str) -> str:
+    return "\n\n".join(text.strip() for key, text in update.audience_detail if key == audience and text.strip())
+
+
+def _parsed_or_public(text: str) -> Visibility:
+    try:
+        return Visibility.parse(text)
+    except ValueError:
+        return PUBLIC
+
+
+def named_audiences(update: Update) -> tuple[str, ...]:
+    """Every audience an update names: ``--customer``, ``--for`` and ``[for ID]`` spans, each once."""
+    inline = gate.audience_ids(update.raw_message, "the message")
+    return tuple(dict.fromkeys([*update.audiences, *(key for key, _ in update.audience_detail), *inline]))
+
+
+def audience_notes(update: Update, audiences: Mapping[str, Audience]) -> tuple[AudienceNote, ...]:
+    """Each audience the update names with all its detail (``--for`` and its spans), labelled by name."""
+    notes = []
+    for key in named_audiences(update):
+        spans = [s.text.strip() for s in split_private(update.raw_message) if s.audience == key and s.text.strip()]
+        detail = "\n\n".join(part for part in (_detail_for(update, key), *spans) if part)
+        name = audiences[key].name if key in audiences else key
+        notes.append(AudienceNote(key, name, detail))
+    return tuple(notes)
+
+
 def view_for(
-    visibility: Visibility,
+    visibility: Visibility | str,
     incident: Incident,
     update: Update,
     *,
     url: str = "",
     previous_status: Status | None = None,
     number: int | None = None,
+    audiences: Mapping[str, Audience] | None = None,
 ) -> UpdateView:
-    """The view a destination of this visibility may receive; anything but "private" is public."""
-    if visibility == "private":
-        return private_view(incident, update, url=url, previous_status=previous_status, number=number)
-    return public_view(incident, update, url=url, previous_status=previous_status, number=number)
+    """The view a destination of this visibility may receive; a text that is no visibility gets the public one.
+
+    An audience the ``audiences`` do not hold is a ValueError: a destination is never
+    handed more than its readers may see because its audience went missing.
+    """
+    scope = visibility if isinstance(visibility, Visibility) else _parsed_or_public(visibility)
+    cut = {"url": url, "previous_status": previous_status, "number": number}
+    if scope.level == Level.INTERNAL:
+        return private_view(incident, update, audiences=audiences, **cut)  # type: ignore[arg-type]
+    if scope.level == Level.AUDIENCE:
+        known = audiences or {}
+        if scope.audience not in known:
+            raise ValueError(f"no audience {scope.audience!r} is configured")
+        return audience_view(known[scope.audience], incident, update, **cut)  # type: ignore[arg-type]
+    return public_view(incident, update, **cut)  # type: ignore[arg-type]
 
 
 def public_incident(
@@ -259,6 +371,30 @@ def public_incident(
     Private-only notices are left out. A correction replaces the text of the
     update it corrects (marked ``corrected_at``) instead of appearing itself.
     """
+    return _timeline(incident, updates, url, lambda update, **cut: public_view(incident, update, url=url, **cut))
+
+
+def audience_incident(
+    audience: Audience, incident: Incident, updates: list[Update], *, url: str = ""
+) -> PublicIncident:
+    """An incident's timeline as one audience's private page and feeds show it: each update's
+    audience view, its ``--for`` detail under a heading addressed to that customer.
+
+    The page and feed builders render ``message``; the detail is folded into it here, so
+    the builders need not know audiences exist. Notices stay out, as on the public page.
+    """
+    def cut(update: Update, **kw: Status | int | None) -> PublicView:
+        view = audience_view(audience, incident, update, url=url, **kw)  # type: ignore[arg-type]
+        text = f"{view.message}\n\n**{audience_heading(audience.name)}** {view.detail}" if view.detail else view.message
+        return replace(view, message=text)
+
+    return _timeline(incident, updates, url, cut, text=lambda u: audience_text(u.raw_message, audience.id))
+
+
+def _timeline(
+    incident: Incident, updates: list[Update], url: str, cut: Callable[..., PublicView],
+    text: Callable[[Update], str] | None = None,
+) -> PublicIncident:
     views: dict[int, PublicView] = {}
     previous: Status | None = None
     ordered = sorted(updates, key=lambda u: u.sequence)
@@ -268,12 +404,11 @@ def public_incident(
         corrects = corrected_sequence(update)
         if corrects is not None:
             if corrects in views:
-                views[corrects] = replace(
-                    views[corrects], message=public_text(update.raw_message), corrected_at=update.created_at
-                )
+                message = text(update) if text else public_text(update.raw_message)
+                views[corrects] = replace(views[corrects], message=message, corrected_at=update.created_at)
             continue
         number = reader_number(ordered, update.sequence)
-        views[update.sequence] = public_view(incident, update, url=url, previous_status=previous, number=number)
+        views[update.sequence] = cut(update, previous_status=previous, number=number)
         previous = update.status
     return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
 
@@ -333,7 +468,7 @@ def reader_number(updates: Sequence[Update], sequence: int) -> int:
 
 
 def _in_timeline(update: Update) -> bool:
-    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem")
+    return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem", "withdrawal")
 
 
 def corrected_sequence(update: Update) -> int | None:
@@ -352,11 +487,58 @@ MIN_GUARDED_LENGTH = 4
 def private_values(update: Update, incident: Incident | None = None) -> frozenset[str]:
     """Every private value of one update, for the egress guard: what no public payload may hold.
 
-    Each private span of the message, the ``--private`` text, each customer and
-    each ticket, and with ``incident`` each private span of its title, of
-    ``MIN_GUARDED_LENGTH`` characters or more once stripped.
+    Each private and audience span of the message, the ``--private`` text, each
+    ``--for`` text, each old free-text customer and each ticket, and with
+    ``incident`` each private span of its title, of ``MIN_GUARDED_LENGTH``
+    characters or more once stripped. Audience names come from the config:
+    ``forbidden_values`` adds them.
     """
-    spans = [s.text for s in split_private(update.raw_message) if s.private]
+    return internal_values(update, incident) | frozenset(v for _, v in _audience_values(update))
+
+
+def internal_values(update: Update, incident: Incident | None = None) -> frozenset[str]:
+    """The values only internal channels may hold: ``[private]`` spans, notes, tickets, old customers."""
+    spans = [s.text for s in split_private(update.raw_message) if s.private and not s.audience]
     candidates = [*spans, update.private_note, *update.customers, *update.tickets]
-    values = frozenset(v.strip() for v in candidates if len(v.strip()) >= MIN_GUARDED_LENGTH)
+    values = _guarded(candidates)
     return values | title_private_values(incident) if incident is not None else values
+
+
+def _guarded(candidates: Sequence[str]) -> frozenset[str]:
+    return frozenset(v.strip() for v in candidates if len(v.strip()) >= MIN_GUARDED_LENGTH)
+
+
+def _audience_values(update: Update) -> list[tuple[str, str]]:
+    """(audience id, value) for each ``--for`` text and ``[for ID]`` span of the update."""
+    spans = [(s.audience, s.text) for s in split_private(update.raw_message) if s.audience]
+    return [(key, value.strip()) for key, value in [*update.audience_detail, *spans]
+            if len(value.strip()) >= MIN_GUARDED_LENGTH]
+
+
+def forbidden_values(
+    update: Update, incident: Incident | None, visibility: Visibility, audiences: Mapping[str, Audience],
+) -> frozenset[str]:
+    """What a payload for ``visibility`` must not hold, for the egress guard.
+
+    Public: every internal value, every audience's detail and every configured
+    audience's name. One audience: the internal values, and every OTHER audience's
+    name and detail (a text it shares with this audience excepted: it may read it).
+    Internal: nothing.
+    """
+    if visibility.level == Level.INTERNAL:
+        return frozenset()
+    per_audience = [*_audience_values(update), *((a.id, a.name.strip()) for a in audiences.values())]
+    others = _guarded([value for key, value in per_audience if key != visibility.audience])
+    own = {value for key, value in per_audience if key == visibility.audience}
+    return internal_values(update, incident) | (others - own)
+
+
+def author_of(view: PublicView) -> str:
+    """Who wrote the update, for staff only: "" in a public view."""
+    return view.author if isinstance(view, PrivateView) else ""
+
+
+def withdrawal_of(updates: Sequence[Update]) -> tuple[str, str]:
+    """(who, why) of an incident's withdrawal, for the operator's own views; ("", "") if none."""
+    found = next((u for u in reversed(updates) if u.kind == "withdrawal"), None)
+    return (found.author, found.private_note) if found else ("", "")

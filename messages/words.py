@@ -95,3 +95,13 @@ def maintenance_message(step: str) -> str:
         "cancelled": i18n.gettext("The scheduled maintenance has been cancelled."),
     }
     return messages[step]
+
+
+def audience_heading(name: str) -> str:
+    """The heading over one customer's own detail, addressed to that customer ("For Acme Corp:")."""
+    return i18n.gettext("For %(name)s:") % {"name": name}
+
+
+def named_no_detail() -> str:
+    """What internal channels show for a customer an update names without detail for it."""
+    return i18n.gettext("(named, no detail)")

@@ -75,8 +75,8 @@ api_url = "{world.slack.url}/api/"
         failures = [" ".join(row.split()) for row in result.stdout.split("FAIL")[1:]]
         assert len(failures) == 2 and all("cannot be both" in row for row in failures), result.stdout
         telegram, slack = sorted(failures, key=lambda row: "slack" in row)
-        assert "[channels.tg-public] (public) as @acmestatus" in telegram and f"[channels.tg-ops] (private) as {chat_id}" in telegram
-        assert "[channels.slack-acme] (private) as C0123ABCD" in slack and "[channels.slack-public] (public)" in slack
+        assert "[channels.tg-public] (public) as @acmestatus" in telegram and f"[channels.tg-ops] (internal) as {chat_id}" in telegram
+        assert "[channels.slack-acme] (internal) as C0123ABCD" in slack and "[channels.slack-public] (public)" in slack
 
 
 def test_one_chat_listed_public_and_private_is_refused_before_anything_is_stored(project: Project) -> None:

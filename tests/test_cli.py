@@ -91,12 +91,14 @@ def test_show_prints_timeline_and_deliveries(project: Project) -> None:
     assert "site" in out and "sent" in out
 
 
-def test_show_accepts_a_unique_prefix_and_suggests_on_typos(project: Project) -> None:
+def test_show_refuses_a_prefix_and_suggests_on_typos(project: Project) -> None:
+    # Issue 16 changed this on purpose: a unique prefix used to match; ids are now matched whole.
     incident = new_incident(project)["incident_id"]
-    assert project.cli("show", incident[:8]).exit_code == 0
+    prefix = project.cli("show", incident[:8])
+    assert prefix.exit_code == 2 and f"Did you mean '{incident}'" in prefix.stderr
     wrong = project.cli("show", incident.replace("errors", "erors"))
     assert wrong.exit_code == 2
-    assert f"Did you mean {incident}" in wrong.stderr
+    assert f"Did you mean '{incident}'" in wrong.stderr
 
 
 def test_dry_run_stores_and_sends_nothing(project: Project) -> None:
@@ -114,8 +116,10 @@ def test_preview_marks_public_and_private(project: Project) -> None:
         token = "${SLACK_TOKEN}"
         channel = "C0OPS0001"
     """)
-    out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.").stdout
-    assert "ops (private)" in out and "router fra-2" in out
+    # The token set: a preview checks the config as post does (issue 16), and post would refuse without it.
+    out = project.cli("preview", "--title", "API errors", "--private", "router fra-2", "Investigating.",
+                      env={"SLACK_TOKEN": "xoxb-preview"}).stdout
+    assert "ops (internal)" in out and "router fra-2" in out  # "private" is read as internal since audiences
     assert "site (public)" in out
 
 

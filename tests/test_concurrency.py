@@ -138,7 +138,7 @@ def test_overdue_notices_from_two_machines_are_raised_once(tmp_path: Path, pg_se
     first, second = (machine(tmp_path / name, pg_server, team_db, fakes) for name in ("a", "b"))
     for n in range(3):
         result = first.cli("post", "--yes", "--title", f"Errors {n}", "-C", "api",
-                           "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+                           "--next-update", iso(timedelta(seconds=-30)), "Investigating.")
         assert result.exit_code == 0, result.stdout
     processes = [p.process("tick", "--json") for p in (first, second, first, second)]
     outputs = [p.communicate(timeout=120) for p in processes]

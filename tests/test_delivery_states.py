@@ -72,8 +72,8 @@ def long_update(parts: int = 5) -> tuple[str, list[str]]:
     while len(message) + len(note) + sum(len(c) + 2 for c in customers) < target:
         n = len(customers) + 1
         customers.append(f"Customer {n:03}: {COMPANIES[n % 4]} ({REGIONS[n % 3]}, enterprise plan, contract {2024 + n % 3}-{n:04})")
-    assert len(customers) <= 100, "more customers than --customer takes: lengthen the other fields"
-    return message, ["--private", note, *(arg for c in customers for arg in ("--customer", c))]
+    assert len(customers) <= 100, "more customers than --ticket takes: lengthen the other fields"
+    return message, ["--private", note, *(arg for c in customers for arg in ("--ticket", c))]
 
 
 def _filled(line: str, limit: int) -> str:
@@ -199,7 +199,7 @@ def test_retry_skips_a_chat_whose_channel_became_public(project: Project, telegr
     retried = project.cli("retry", "--json")
     assert retried.exit_code == 0, retried.stdout
     [outcome] = json.loads(retried.stdout)["deliveries"]
-    assert outcome["state"] == "skipped" and "public now" in outcome["reason"] and "private" in outcome["reason"]
+    assert outcome["state"] == "skipped" and "public now" in outcome["reason"] and "internal" in outcome["reason"]  # private is internal since audiences
     assert telegram.messages[CHAT] == []
     assert all(secret not in r.body.decode() for r in telegram.requests)
 

@@ -21,11 +21,22 @@ from broadcaster.destinations import ChannelDestination, destinations, plan, pub
 from broadcaster.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret"}
+ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret",
+       "MASTODON_TOKEN": "m-secret-token", "BSKY_PASSWORD": "bsky-secret-pass",
+       "DISCORD_URL": "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68,
+       "TEAMS_URL": "https://prod-00.westus.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sv=1.0&sig=s1g",
+       "HOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "MATRIX_TOKEN": "syt_matrix_secret"}
 CHANNEL_TABLES: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": "${X_TOKEN}"},
     "telegram": {"token": "${TG_TOKEN}", "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": "${SLACK_TOKEN}", "channel": "C0123ABCD", "visibility": "private", "components": ["db"]},
+    "mastodon": {"instance_url": "https://mastodon.example", "access_token": "${MASTODON_TOKEN}"},
+    "bluesky": {"handle": "acme.bsky.social", "app_password": "${BSKY_PASSWORD}"},
+    "discord": {"webhook_url": "${DISCORD_URL}", "thread_id": "1234567890123"},
+    "teams": {"webhook_url": "${TEAMS_URL}", "visibility": "private"},
+    "webhook": {"url": "https://hooks.example.com/status", "secret": "${HOOK_SECRET}", "headers": {"X-Tenant": "acme"}},
+    "matrix": {"homeserver": "https://matrix.example.org", "access_token": "${MATRIX_TOKEN}", "room_id": "!AbC:example.org"},
+    "email": {"host": "smtp.example.com", "from": "status@example.com", "to": ["a@example.com", "b@example.com"]},
 }
 HOST_TABLES: dict[str, dict[str, Any]] = {
     "directory": {"path": "mirror"},
@@ -65,6 +76,9 @@ def test_the_facts_the_engine_schedules_by(tmp_path: Path) -> None:
     assert all(not d.idempotent and d.ordered and d.sends_rendered for d in channels)
     assert found["telegram"].targets() == ("@acmestatus", "-1001")
     assert found["slack"].can_edit and not found["twitter"].can_edit
+    assert found["discord"].can_edit and found["webhook"].can_edit and not found["teams"].can_edit
+    assert found["matrix"].can_edit and not found["email"].can_edit
+    assert found["email"].targets() == ("a@example.com", "b@example.com")  # a delivery record per address
 
 
 def test_the_plan_reads_subscriptions_through_the_protocol(tmp_path: Path) -> None:

@@ -270,7 +270,7 @@ def public_sends(world: FakeWorld) -> list[str]:
 
 def test_a_public_text_naming_a_customer_is_refused_on_public_channels_only(project: Project, world: FakeWorld) -> None:
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                            "--customer", "Globex Corp", "Errors for globex-corp customers.")
+                            "--ticket", "Globex Corp", "Errors for globex-corp customers.")
     assert code == 3
     states = {d["destination"]: (d["state"], d["error"] or "") for d in posted["deliveries"]}
     for name in ("x", "tg-public"):
@@ -309,7 +309,7 @@ def test_preview_says_a_public_rendering_holds_private_detail_instead_of_showing
 
 
 def test_a_clean_preview_is_shown_and_exits_0(project: Project, world: FakeWorld) -> None:
-    shown = project.cli("preview", "--title", "API errors", "--customer", "Globex Corp", "Errors for some customers.")
+    shown = project.cli("preview", "--title", "API errors", "--ticket", "Globex Corp", "Errors for some customers.")
     assert shown.exit_code == 0 and "REFUSED" not in shown.stdout and "Errors for some customers." in shown.stdout
 
 
@@ -342,7 +342,7 @@ def test_a_broken_telegram_formatter_is_stopped_through_the_cli(
     Paste.customers = ("Initech_Payroll",)
     monkeypatch.setattr(telegram_format, "layout", leaky_layout)
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                            "--customer", "Initech_Payroll", "Errors for some customers.")
+                            "--ticket", "Initech_Payroll", "Errors for some customers.")
     assert code == 3
     states = {(d["destination"], d["target"]): (d["state"], d["error"] or "") for d in posted["deliveries"]}
     assert states[("tg-public", PUBLIC_CHAT)][0] == "failed" and states[("tg-public", PUBLIC_CHAT)][1].startswith(GUARD)
@@ -420,7 +420,7 @@ def test_a_resend_after_include_unknown_passes_the_guard_again(
     """An unknown post resent on request is rendered and guarded afresh: a refusal is failed, never unknown."""
     world.x.fail(Fault(match="/2/tweets", reset_after=True))  # the post arrives, its answer does not
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                            "--customer", "Initech_Payroll", "Errors for some customers.")
+                            "--ticket", "Initech_Payroll", "Errors for some customers.")
     assert code == 3
     assert next(d for d in posted["deliveries"] if d["destination"] == "x")["state"] == "unknown"
     assert len(world.x.tweets) == 1
@@ -451,7 +451,7 @@ def test_a_post_in_parts_resumed_by_retry_passes_the_guard_again(
     keeps the confirmed part for the resend that a fixed formatter then makes."""
     world.telegram.fail(Fault(match="sendMessage", after=1, hang=30))
     code, posted = run_json(project, "post", "--yes", "--only", "tg-public", "--title", "Queue slow",
-                            "--customer", "Initech_Payroll", "-", input=public_message_in_two_parts())
+                            "--ticket", "Initech_Payroll", "-", input=public_message_in_two_parts())
     assert code == 3
     incident = posted["incident_id"]
 

@@ -90,7 +90,7 @@ def site_files(folder: Path) -> str:
 def test_a_customer_named_like_a_word_the_destinations_print_publishes_everywhere(
     project: Project, public_world: FakeWorld, customer: str, flags: list[str], naming: str
 ) -> None:
-    code, posted = post(project, "--customer", customer, *flags, "Some customers see checkout errors.")
+    code, posted = post(project, "--ticket", customer, *flags, "Some customers see checkout errors.")
 
     assert code == 0, posted
     assert {name: state for name, (state, _) in states(posted).items()} == dict.fromkeys((*PUBLIC, "site", "www"), "sent")
@@ -105,7 +105,7 @@ def test_a_customer_named_like_a_word_the_destinations_print_publishes_everywher
 def test_the_same_word_written_in_the_update_is_still_refused(
     project: Project, public_world: FakeWorld, customer: str, flags: list[str], naming: str
 ) -> None:
-    code, posted = post(project, "--customer", customer, *flags, naming)
+    code, posted = post(project, "--ticket", customer, *flags, naming)
 
     assert code == 3
     found = states(posted)
@@ -122,7 +122,7 @@ def test_a_customer_named_post_publishes_its_postmortem_and_a_postmortem_naming_
 ) -> None:
     """"Post" is in "Postmortem" on every page and announcement; a postmortem that names the
     customer of one of the incident's updates keeps the incident off the site."""
-    code, posted = post(project, "--customer", "Post", "Some customers see checkout errors.")
+    code, posted = post(project, "--ticket", "Post", "Some customers see checkout errors.")
     assert code == 0, posted
     incident = posted["incident_id"]
     assert project.cli("resolve", "--yes", incident, "Fixed.").exit_code == 0
@@ -137,7 +137,7 @@ def test_a_customer_named_post_publishes_its_postmortem_and_a_postmortem_naming_
 
     naming = project.root / "naming.md"
     naming.write_text("# What happened\n\nPost was hit hardest by the bad deploy.\n")
-    second = post(project, "--customer", "Post", "More customers see checkout errors.")[1]["incident_id"]
+    second = post(project, "--ticket", "Post", "More customers see checkout errors.")[1]["incident_id"]
     assert project.cli("resolve", "--yes", second, "Fixed.").exit_code == 0
 
     result = project.cli("postmortem", "--yes", "--json", "-f", str(naming), second)
@@ -155,7 +155,7 @@ def test_another_incidents_public_text_does_not_take_an_incident_off_the_index(
     own texts shaped away (the page's words, another incident's public text) is not its leak."""
     assert post(project, "Checkout fix ships next week.")[0] == 0
 
-    code, posted = post(project, "--customer", "Next", "Some customers see checkout errors.")
+    code, posted = post(project, "--ticket", "Next", "Some customers see checkout errors.")
 
     assert code == 0, posted
     index = (project.root / "www" / "index.html").read_text()
@@ -163,7 +163,7 @@ def test_another_incidents_public_text_does_not_take_an_incident_off_the_index(
 
 
 def test_preview_shows_such_a_customer_s_update(project: Project, public_world: FakeWorld) -> None:
-    shown = project.cli("preview", "--title", "Checkout errors", "--customer", "Next", "--next-update", "30m",
+    shown = project.cli("preview", "--title", "Checkout errors", "--ticket", "Next", "--next-update", "30m",
                         "Some customers see checkout errors.")
 
     assert shown.exit_code == 0, shown.output
@@ -174,13 +174,13 @@ def test_a_title_or_a_link_naming_such_a_customer_is_refused(project: Project, p
     """The title (and the page's id made from it) and a link in the message are the update's own
     texts too: shaped away in the template, so the customer they name counts."""
     result = project.cli("post", "--yes", "--json", "--title", "Next checkout errors", "-C", "api",
-                         "--customer", "Next", "--next-update", "30m", "Some customers see checkout errors.")
+                         "--ticket", "Next", "--next-update", "30m", "Some customers see checkout errors.")
     assert result.exit_code == 3
     assert {d["destination"]: d["state"] for d in json.loads(result.stdout)["deliveries"]} == {
         **dict.fromkeys((*PUBLIC, "site"), "failed"), "www": "sent"}  # the rest of the site, without it
     assert "Next checkout" not in site_files(project.site) + site_files(project.root / "www")
 
-    code, posted = post(project, "--customer", "Next", "Errors, see https://status.next.example/checkout.")
+    code, posted = post(project, "--ticket", "Next", "Errors, see https://status.next.example/checkout.")
 
     assert code == 3
     assert all(state == "failed" for name, (state, _) in states(posted).items() if name in (*PUBLIC, "site"))

@@ -3,7 +3,7 @@
 Every field gets text drawn from every corner (control and format characters,
 confusables, real markers in upper case and with spaces, marker lookalikes) with
 unique private tokens in every private place: inside real ``[private]`` spans
-of messages and titles, in ``--private``, ``--customer``, ``--ticket``, in
+of messages and titles, in ``--private``, ``--ticket``, in
 template values, and wrapped in marker lookalikes (which must be refused, or
 the token would be public). For each example, through the real CLI against the
 fakes, exactly one of:
@@ -154,7 +154,7 @@ def text_field(draw: st.DrawFn, secrets: Secrets, *, spans: bool, max_pieces: in
 
 @st.composite
 def private_field(draw: st.DrawFn, secrets: Secrets) -> str:
-    """A wholly private value (--private, --customer, --ticket, a private template value)."""
+    """A wholly private value (--private, --ticket, a private template value)."""
     value = secrets.new()
     if draw(st.integers(0, 3)) == 0:
         value = f"{draw(st.text(hostile_characters, max_size=6))}{value}{draw(st.sampled_from(['', *REAL_CLOSE, *REAL_OPEN]))}"
@@ -193,7 +193,7 @@ def command(draw: st.DrawFn) -> tuple[list[str], Secrets, str | None]:
     if kind not in ("template", "resolve") or draw(st.booleans()):
         args.append(draw(text_field(secrets, spans=True)))
     if kind not in ("amend",):
-        for option in draw(st.lists(st.sampled_from(["--customer", "--ticket"]), max_size=3)):
+        for option in draw(st.lists(st.sampled_from(["--ticket"]), max_size=3)):
             args += [option, draw(private_field(secrets))]
     if draw(st.booleans()):
         args += ["--private", draw(private_field(secrets))]

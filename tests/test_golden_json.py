@@ -58,10 +58,10 @@ def scenario(project: Project, world: FakeWorld) -> list[tuple[str, int, str]]:
         return result.stdout
 
     new = ["--title", "API errors", "--impact", "major", "-C", "api=partial_outage", "--next-update", "30m",
-           "--customer", "Northwind", "--ticket", "OPS-4711", "--private", "edge router fra-2 flapping",
+           "--ticket", "Northwind", "--ticket", "OPS-4711", "--private", "edge router fra-2 flapping",
            "Elevated error rates on the API. [private]Edge fra-2.[/private] Investigating."]
     run("preview", "--json", *new)
-    run("preview", "--json", "--title", "Checkout errors", "--customer", "Globex", "Checkout fails for Globex.")
+    run("preview", "--json", "--title", "Checkout errors", "--ticket", "Globex", "Checkout fails for Globex.")
     posted = run("post", "--yes", "--json", *new)
     incident = re.search(r'"incident_id": "([^"]+)"', posted).group(1)  # type: ignore[union-attr]
 

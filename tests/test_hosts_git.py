@@ -326,3 +326,16 @@ def test_site_publish_from_the_cli_pushes_the_built_site(project: Project, remot
              if not p.startswith(".")}
     assert tree(remote, "gh-pages") == built
     assert (project.root / ".broadcaster" / "git" / "pages" / ".git").is_dir()
+
+
+def test_a_changed_customer_token_leaves_nothing_of_the_old_page_on_the_branch(remote: Path, tmp_path: Path) -> None:
+    """history = "replace": the old a/<token>/ is gone from the branch and from its (one-commit) history."""
+    old, new = "a/old-token-0123456789abcdef/index.html", "a/new-token-fedcba9876543210/index.html"
+    host = make_host(remote, tmp_path)
+    publish(host, write_site(tmp_path / "public", {**SITE, old: b"<p>acme</p>"}))
+    assert tree(remote, "gh-pages")[old] == b"<p>acme</p>"
+    publish(host, write_site(tmp_path / "public", {**SITE, new: b"<p>acme</p>"}))
+    assert tree(remote, "gh-pages") == {**SITE, new: b"<p>acme</p>"}
+    assert len(commits(remote, "gh-pages")) == 1
+    history = git("--git-dir", str(remote), "log", "--all", "--name-only", "--format=", "gh-pages")
+    assert "old-token" not in history

@@ -441,3 +441,23 @@ def test_a_folder_prefix_is_accepted(tmp_path: Path, prefix: str) -> None:
     config = parse({"publish": {"b": {"type": "s3", "bucket": "acme", "prefix": prefix}}}, tmp_path / "b.toml", {})
     host = load_host_class("s3")(config.publish["b"], tmp_path)
     assert isinstance(host, S3Host) and host.prefix == prefix.rstrip("/") + "/"
+
+
+# -- customers' private pages ----------------------------------------------------------------
+
+
+def test_a_customer_page_is_never_named_in_the_bucket_manifest_and_goes_when_its_token_changes(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """The manifest in the bucket is readable by whoever reads the site: a customer page's path (its
+    capability) is listed from the bucket instead; a rotated token's old page is deleted."""
+    old, new = "a/old-token-0123456789abcdef/", "a/new-token-fedcba9876543210/"
+    host = make_host(s3.url, bucket, tmp_path)
+    first = {**SITE, old + "index.html": b"<p>acme</p>", old + "feed.xml": b"<rss/>"}
+    publish(host, write_site(tmp_path / "one", first))
+    assert "old-token" not in s3.body(bucket, MANIFEST_NAME).decode()
+    assert s3.body(bucket, old + "index.html") == b"<p>acme</p>"
+    publish(host, write_site(tmp_path / "two", {**SITE, new + "index.html": b"<p>acme 2</p>"}))
+    assert s3.body(bucket, new + "index.html") == b"<p>acme 2</p>"
+    assert not any(key.startswith(old) for key in s3.objects(bucket))
+    assert "token" not in s3.body(bucket, MANIFEST_NAME).decode()

@@ -17,7 +17,7 @@ from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fi
 def exported(project: Project, tmp_path: Path) -> list[dict[str, Any]]:
     """An export of two incidents, the second with a private title span, as parsed lines."""
     assert project.cli("post", "--yes", "--title", "API errors", "Errors [private]fra-2[/private].",
-                       "--customer", "ACME").exit_code == 0
+                       "--ticket", "ACME").exit_code == 0
     assert project.cli("post", "--yes", "--title", "Checkout [private]ACMECORP[/private] down", "Failing.").exit_code == 0
     path = tmp_path / "export.jsonl"
     assert project.cli("store", "export", str(path)).exit_code == 0

@@ -114,8 +114,20 @@ def test_the_channels_write_their_own_words_in_the_page_language(project: Projec
 
 def test_a_customer_named_like_a_swedish_status_word_publishes(project: Project, swedish_world: FakeWorld) -> None:
     # "Fungerar" (Operational) is on every Swedish page: the own-words rule must know the catalogue's words.
-    posted = post(project, "--customer", "Fungerar")
+    # A private value (--customer names an [audiences.ID] since issue 15; a ticket is free text).
+    posted = post(project, "--ticket", "Fungerar")
     assert {d["destination"]: d["state"] for d in posted["deliveries"]} == {"site": "sent", "x": "sent", "tg-public": "sent"}
     index = document(project.site, "index.html")
     assert "Fungerar" in index.section("components-heading").words()
     assert posted["incident_id"] in (project.site / "index.html").read_text()
+
+
+def test_a_customers_own_heading_is_in_the_language_in_effect() -> None:
+    # Issue 15's heading over a customer's detail (channels, preview, its private page) is a catalogue word.
+    from broadcaster.messages import i18n, words
+
+    with i18n.speaking("sv"):
+        assert (words.audience_heading("Acme Corp"), words.named_no_detail()) == ("För Acme Corp:", "(namngiven, ingen detalj)")
+    with i18n.speaking("de"):
+        assert words.audience_heading("Acme Corp") == "Für Acme Corp:"
+    assert words.audience_heading("Acme Corp") == "For Acme Corp:"

@@ -71,7 +71,7 @@ def test_editor_composes_the_message_and_confirmation_is_asked(project: Project,
                                env={"EDITOR": str(editor), "VISUAL": str(editor)})
     assert code == 0, output
     assert "What the public will read" in output and "Written in the editor." in output
-    assert "tg-ops [private] (2 chats)" in output
+    assert "tg-ops [internal] (2 chats)" in output  # private is internal since audiences
     [tweet] = world.x.tweets
     assert "Written in the editor." in tweet.text and "ops only" not in tweet.text
     assert "ops only" in world.telegram_messages(OPS_CHATS[0])[0].text
@@ -192,7 +192,7 @@ def test_reminder_is_sent_once_within_the_lead_time(project: Project, world: Fak
 
 def test_an_overdue_promise_is_told_to_private_channels_once(project: Project, world: FakeWorld) -> None:
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                            "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+                            "--next-update", iso(timedelta(seconds=-30)), "Investigating.")
     assert code == 0
     incident = posted["incident_id"]
     assert "OVERDUE" in project.cli("list").stdout
@@ -212,7 +212,7 @@ def test_list_still_shows_overdue_after_ticks_notice_and_stops_after_the_next_up
     """One overdue rule for `list` and `tick`: the private notice tick stores is not the update promised,
     so the incident stays OVERDUE until an operator posts one (it used to vanish after the notice)."""
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                            "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+                            "--next-update", iso(timedelta(seconds=-30)), "Investigating.")
     assert code == 0
     incident = posted["incident_id"]
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"overdue notice for {incident}"]
@@ -307,7 +307,7 @@ def test_amending_a_postmortem_sends_a_short_notice_with_the_link_not_the_body(p
 def test_private_notices_leave_no_gap_in_the_numbers_readers_see(project: Project, world: FakeWorld) -> None:
     """Update 1, a private overdue notice (sequence 2), then the next public update: readers see Update 2."""
     code, first = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                           "--next-update", iso(timedelta(minutes=-1)), "Investigating.")
+                           "--next-update", iso(timedelta(seconds=-30)), "Investigating.")
     assert code == 0, first
     incident = first["incident_id"]
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"overdue notice for {incident}"]

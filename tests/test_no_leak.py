@@ -38,6 +38,16 @@ EXAMPLE_OPTIONS: dict[str, dict[str, Any]] = {
     "twitter": {"bearer_token": Secret("X_TOKEN", "x-token-value")},
     "telegram": {"token": Secret("TG_TOKEN", "123:tg-token-value"), "chat_ids": ["@acmestatus", -1001]},
     "slack": {"token": Secret("SLACK_TOKEN", "xoxb-slack-token-value"), "channel": "C0123ABCD"},
+    "mastodon": {"instance_url": "https://mastodon.example", "access_token": Secret("MASTODON_TOKEN", "m-token-value")},
+    "bluesky": {"handle": "acme.bsky.social", "app_password": Secret("BSKY_PASSWORD", "bsky-app-pass-value")},
+    "discord": {"webhook_url": Secret("DISCORD_URL", "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68)},
+    "teams": {"webhook_url": Secret("TEAMS_URL", "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/"
+                                                 "manual/paths/invoke?api-version=2016-06-01&sv=1.0&sig=teamsSig123")},
+    "webhook": {"url": "https://hooks.example.com/status",
+                "secret": Secret("HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
+    "matrix": {"homeserver": "https://matrix.example.org", "access_token": Secret("MATRIX_TOKEN", "syt_matrix_token"),
+               "room_id": "!AbCdEf:example.org"},
+    "email": {"host": "smtp.example.com", "from": "Acme status <status@example.com>", "to": ["ops@example.com"]},
 }
 
 CHANNEL_TYPES = list(channel_types())

@@ -28,7 +28,7 @@ def run_with_umask(project: Project, umask: int, *args: str) -> subprocess.Compl
 
 @pytest.mark.parametrize("umask", [0o022, 0o000], ids=["022", "000"])
 def test_the_state_file_its_journal_and_folder_are_private(project: Project, umask: int) -> None:
-    done = run_with_umask(project, umask, "post", "--yes", "--title", "API errors", "--customer", "Acme Corp",
+    done = run_with_umask(project, umask, "post", "--yes", "--title", "API errors", "--ticket", "Acme Corp",
                           "Elevated errors. [private]edge fra-2[/private]")
     assert done.returncode == 0, done.stderr
 

@@ -86,7 +86,7 @@ def test_a_value_the_site_shows_with_no_incident_does_not_take_an_incident_off_i
     """A customer named like the site ("Acme status") or like a word every page shows is the page's
     own word: it counts only where the incident's text adds it (refusing left the incident off the
     page; main's import tests post customer ACME on the Acme page). A private span is still kept out."""
-    result = project.cli("post", "--yes", "--title", "API errors", "--customer", customer,
+    result = project.cli("post", "--yes", "--title", "API errors", "--ticket", customer,
                          "Errors [private]edge fra-2[/private].")
 
     assert result.exit_code == 0, result.output

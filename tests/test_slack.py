@@ -798,7 +798,7 @@ def test_config_loads_with_defaults() -> None:
     config = parse(slack_table(visibility="private", api_url="http://127.0.0.1:9/api/"), None, ENV)
     channel = SlackChannel(config.channels["ops"])
     assert channel.reply_broadcast is True and channel.channel == "#status"
-    assert channel.api_url == "http://127.0.0.1:9/api/" and channel.config.visibility == "private"
+    assert channel.api_url == "http://127.0.0.1:9/api/" and channel.config.visibility == "internal"  # "private" is read as internal since audiences
     assert TOKEN not in repr(config.channels["ops"])
 
 

@@ -22,7 +22,7 @@ from tests.conftest import ROOT
 
 # Each costs 100-400 ms to import; none is needed to check a config or preview a post.
 HEAVY = ("tweepy", "requests", "twitter_text", "pkg_resources", "telegram", "httpx", "slack_sdk", "aiohttp",
-         "boto3", "botocore", "psycopg")
+         "boto3", "botocore", "psycopg", "standardwebhooks", "nio", "jsonschema", "aiosmtplib")
 
 CHANNELS = """
 [[components]]
@@ -47,6 +47,33 @@ type = "slack"
 visibility = "private"
 token = "${SLACK_TOKEN}"
 channel = "C0123ABCD"
+
+[channels.discord]
+type = "discord"
+webhook_url = "${DISCORD_URL}"
+
+[channels.teams]
+type = "teams"
+webhook_url = "${TEAMS_URL}"
+
+[channels.hook]
+type = "webhook"
+url = "https://hooks.example.com/status"
+secret = "${HOOK_SECRET}"
+
+[channels.matrix]
+type = "matrix"
+homeserver = "https://matrix.example.org"
+access_token = "${MATRIX_TOKEN}"
+room_id = "!AbCdEf:example.org"
+
+[channels.email]
+type = "email"
+host = "smtp.example.com"
+username = "status@example.com"
+password = "${SMTP_PASSWORD}"
+from = "Acme status <status@example.com>"
+to = ["customers@example.net"]
 """
 
 
@@ -58,7 +85,11 @@ def loaded_after(code: str, tmp_path: Path) -> dict[str, list[str]]:
         "'all': sorted(sys.modules)}), file=sys.stderr)"
     )
     probe = f"import json, sys\ntry:\n{body}\nexcept SystemExit:\n    pass\n{report}\n"
-    env = {**os.environ, "X_TOKEN": "x", "TG_TOKEN": "1:t", "SLACK_TOKEN": "xoxb-t"}
+    env = {**os.environ, "X_TOKEN": "x", "TG_TOKEN": "1:t", "SLACK_TOKEN": "xoxb-t",
+           "DISCORD_URL": "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68,
+           "TEAMS_URL": "https://prod-1.westus.logic.azure.com/workflows/a/triggers/manual/paths/invoke?sv=1.0&sig=s1g",
+           "HOOK_SECRET": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+           "MATRIX_TOKEN": "syt_t", "SMTP_PASSWORD": "pw"}
     env.pop("BROADCASTER_CONFIG", None)
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60)
@@ -70,8 +101,10 @@ def test_channel_modules_and_config_validation_load_no_sdk(tmp_path: Path) -> No
     (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
     loaded = loaded_after("""
         import broadcaster.channels.slack, broadcaster.channels.telegram, broadcaster.channels.twitter, broadcaster.messages.twitter
+        import broadcaster.channels.discord, broadcaster.channels.teams, broadcaster.channels.webhook
+        import broadcaster.channels.matrix, broadcaster.channels.email
         from broadcaster import config_loader as config
-        assert set(config.load("broadcaster.toml").channels) == {"x", "tg", "slack"}
+        assert set(config.load("broadcaster.toml").channels) == {"x", "tg", "slack", "discord", "teams", "hook", "matrix", "email"}
     """, tmp_path)
     assert loaded["heavy"] == []
 

@@ -151,12 +151,14 @@ def test_two_concurrent_post_processes_both_land(project: Project) -> None:
 
 def test_a_delivery_state_this_version_does_not_know_is_refused_by_name(project: Project) -> None:
     """A row written by hand (or by a future version at this schema) is never acted on as some other state."""
-    assert project.cli("post", "--yes", "--title", "API down", "--status", "investigating", "Looking.").exit_code == 0
+    posted = project.cli("post", "--yes", "--json", "--title", "API down", "--status", "investigating", "Looking.")
+    assert posted.exit_code == 0
+    incident = json.loads(posted.stdout)["incident_id"]  # the whole id: ids are matched whole since issue 16
     db = sqlite3.connect(project.root / ".broadcaster" / "state.db")
     db.execute("UPDATE deliveries SET state='parked'")
     db.commit()
     db.close()
-    for command in (["show", "api-down"], ["show", "api-down", "--json"]):
+    for command in (["show", incident], ["show", incident, "--json"]):
         result = project.cli(*command)
         assert result.exit_code == 1, (command, result.output)
         assert "'parked'" in result.output and "upgrade broadcaster" in result.output, (command, result.output)

@@ -653,3 +653,41 @@ def test_a_team_database_of_schema_1_is_upgraded_only_by_store_migrate(pg_server
         store.close()
     finally:
         pg_server.drop_database(name)
+
+
+def test_a_team_database_of_schema_3_keeps_its_customers_as_internal_detail(pg_server: PgServer) -> None:
+    """Schema 3 as released, with free-text customers and a "private" delivery: store migrate adds the audience
+    columns, keeps the customers (internal detail now) and says internal where the delivery said private."""
+    import psycopg
+
+    from broadcaster.store.pg import _MIGRATIONS
+
+    name = pg_server.create_database()
+    try:
+        with psycopg.connect(pg_server.url(name), autocommit=True) as conn:
+            conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            for version in (1, 2, 3):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+            conn.execute("INSERT INTO incidents(id, title, impact, status, created_at, updated_at)"
+                         " VALUES ('checkout', 'Checkout down', 'major', 'investigating', now(), now())")
+            conn.execute("INSERT INTO updates(incident_id, sequence, created_at, status, raw_message, customers)"
+                         " VALUES ('checkout', 1, now(), 'investigating', 'Failing.', '[\"Initech Payroll\"]')")
+            conn.execute("INSERT INTO deliveries(incident_id, sequence, destination, visibility, state, created_at,"
+                         " updated_at) VALUES ('checkout', 1, 'ops', 'private', 'sent', now(), now())")
+        store = open_store(pg_server.url(name), upgrade=True)
+        assert (store.migrated_from, store.schema_version()) == (3, SCHEMA_VERSION)
+        (old,) = store.updates("checkout")
+        assert (old.customers, old.audiences, old.audience_detail) == (("Initech Payroll",), (), ())
+        assert [d.visibility for d in store.deliveries()] == ["internal"]
+        stored = store.incident("checkout")
+        assert stored is not None
+        store.record_update(stored, replace(update("checkout", "Found it."), audiences=("acme",),
+                                            audience_detail=(("acme", "ACM-7"),)), [SITE], new=False)
+        (_, new) = store.updates("checkout")
+        assert (new.audiences, new.audience_detail) == (("acme",), (("acme", "ACM-7"),))
+        store.close()
+    finally:
+        pg_server.drop_database(name)

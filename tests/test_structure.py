@@ -18,7 +18,8 @@ ALLOWED = {"messages/visibility.py", "messages/model.py", "broadcaster/store/rec
            "broadcaster/cli/records.py",
            "broadcaster/compose_editor.py", "broadcaster/compose.py"}
 # Formatters for private channels read private fields from a PrivateView, behind a visibility check.
-PRIVATE_VIEW_READERS = {"messages/telegram.py", "messages/slack.py"}
+PRIVATE_VIEW_READERS = {"messages/telegram.py", "messages/slack.py", "messages/rich.py"}
+PRIVATE_VIEW_READERS |= {"messages/discord.py", "messages/teams.py", "messages/webhook.py", "messages/preview.py"}
 
 
 def python_files() -> list[Path]:

@@ -94,7 +94,7 @@ def test_without_text_keeps_the_shape_of_the_operators_texts_and_nothing_private
 
 @pytest.mark.parametrize("visibility", ["public", "", "Private", "anything"])
 def test_anything_but_private_gets_the_public_view(visibility: str) -> None:
-    view = view_for(visibility, INCIDENT, update("x [private]secret[/private]"))  # type: ignore[arg-type]
+    view = view_for(visibility, INCIDENT, update("x [private]secret[/private]"))
     assert type(view) is PublicView
 
 

@@ -15,15 +15,17 @@ from broadcaster.errors import InputError
 
 @click.command("list")
 @click.option("--limit", default=30, show_default=True, help="How many incidents to show.")
+@click.option("--customer", "customer", metavar="ID", help="Only incidents this [audiences.ID] customer is told about.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context
-def list_(ctx: click.Context, /, limit: int, as_json: bool) -> None:
+def list_(ctx: click.Context, /, limit: int, customer: str | None, as_json: bool) -> None:
     """Incidents: open ones first, then the most recent."""
     from broadcaster.cli import output
     from broadcaster.operations.listing import list_incidents
 
-    output.print_list(list_incidents(open_store(ctx), limit=limit), as_json=as_json)
+    audience = load_config(ctx).require_audience(customer, "--customer") if customer else None
+    output.print_list(list_incidents(open_store(ctx), limit=limit, audience=audience), as_json=as_json)
 
 
 @click.command()
@@ -129,6 +131,11 @@ def init(path: Path, force: bool) -> None:
         raise InputError(f"{path} already exists; pass --force to overwrite it.")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
+
+    state = path.parent / ".broadcaster"  # the state, locks and caches, out of git from the start
+    state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+    keep_out_of_git(state)
     click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
 
 

@@ -8,7 +8,14 @@ from typing import Any
 import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
-from broadcaster.cli.options import common, complete_incident, load_config, open_store, publish_options
+from broadcaster.cli.options import (
+    common,
+    complete_component,
+    complete_incident,
+    load_config,
+    open_store,
+    publish_options,
+)
 from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
 
@@ -31,7 +38,7 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
     from broadcaster import lifecycle, operations
 
     config, store = load_config(ctx), open_store(ctx)
-    incident = operations.find_incident(store, incident_id)
+    incident = operations.incident_to_post_to(store, incident_id)
     text = read_message(message, incident, store)
 
     def run(**extra: Any) -> Any:
@@ -91,7 +98,8 @@ def maintenance() -> None:
 @click.option("--title", "-t", required=True, help="What the maintenance is.")
 @click.option("--start", required=True, metavar="WHEN", help="Start: 2h, 15:30 or an ISO time.")
 @click.option("--end", required=True, metavar="WHEN", help="End: a duration after the start (2h) or a time.")
-@click.option("--component", "-C", "components", multiple=True, metavar="ID", help="A component under maintenance (repeatable).")
+@click.option("--component", "-C", "components", multiple=True, metavar="ID", shell_complete=complete_component,
+              help="A component under maintenance (repeatable).")
 @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
 @publish_options
 @common
@@ -167,7 +175,7 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
     elif result.busy:
         click.echo("Another `broadcaster tick` is running; nothing done.")
     elif not result.actions:
-        click.echo("Nothing due.")
+        click.echo("Nothing due." + _no_notices_why(config))
     else:
         for action in result.actions:
             click.echo(f"- {action}")
@@ -193,6 +201,17 @@ def templates(ctx: click.Context) -> None:
         fields = template_fields(template)
         needs = " ".join(f"--set {f}=..." for f in fields)
         click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
+
+
+def _no_notices_why(config: Any) -> str:
+    """Why "nothing due" may hide a late update: notices go to internal channels only."""
+    from broadcaster.notices import has_private_channels
+
+    if has_private_channels(config):  # "private" is read as "internal" since audiences: ask the config, not the text
+        return ""
+    return (" No channel has visibility = \"internal\" (or \"private\"), and overdue-update and SLA notices go to "
+            "internal channels only, so a late update would not be announced here. Add one (see `broadcaster init`); "
+            "`broadcaster list` marks overdue incidents meanwhile.")
 
 
 @click.command()

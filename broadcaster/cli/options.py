@@ -140,6 +140,10 @@ def _completion_items(ctx: click.Context, kind: str, incomplete: str) -> list[tu
                 else [(c.component.id, c.component.name) for c in config.components])
     if kind == "destination":
         return [(name, "") for name in config.destination_names]
+    if kind in ("status", "impact"):
+        from broadcaster.messages.model import Impact, Status
+
+        return [(value.value, "") for value in (Status if kind == "status" else Impact)]
     return [(name, str(t.get("title", ""))) for name, t in config.templates.items()]
 
 
@@ -163,6 +167,9 @@ def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[
 
 complete_incident = _completer("incident")
 complete_template = _completer("template")
+complete_component = _completer("component")
+complete_status = _completer("status")
+complete_impact = _completer("impact")
 
 
 # -- options of the commands that publish ---------------------------------------------
@@ -190,12 +197,15 @@ def publish_options(command: F) -> F:
 def message_options(command: F) -> F:
     """Private detail, times and components of an update, plus the publishing options."""
     return publish_options(_apply(command, [
-        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Private detail: only private channels see it."),
-        click.option("--customer", "customers", multiple=True, metavar="NAME", help="Affected customer (private; repeatable)."),
+        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Internal detail: only internal channels see it."),
+        click.option("--customer", "customers", multiple=True, metavar="ID",
+                     help="Affected customer: an [audiences.ID] id; its channels are told (repeatable)."),
+        click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT",
+                     help="Detail only customer ID's channels (and internal ones) see (repeatable)."),
         click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
         click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
         click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
-        click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", shell_complete=_completer("component"),
+        click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", shell_complete=complete_component,
                      help="Affected component, optionally with its status (repeatable)."),
     ]))
 

@@ -25,6 +25,7 @@ from broadcaster.cli import records
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
+from broadcaster.messages.visibility import full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
 from broadcaster.redaction import redact
@@ -164,14 +165,20 @@ def unknown_line(delivery: Delivery) -> Text:
     return line
 
 
+# Public in cyan; one customer's in yellow; internal (and anything unknown) in red, upper-cased.
+_VISIBILITY_STYLE = {"public": "cyan", "audience": "yellow"}
+
+
 def print_previews(out: Console, previews: Sequence[Preview]) -> None:
     for preview in previews:
         label = f"{preview.destination}" + (f" → {preview.target}" if preview.target else "")
-        tag = "[red]PRIVATE[/red]" if preview.visibility == "private" else "[cyan]public[/cyan]"
+        style = _VISIBILITY_STYLE.get(preview.visibility.partition(":")[0], "red")
+        tag = f"[{style}]{escape(preview.visibility.upper() if style == 'red' else preview.visibility)}[/{style}]"
         if preview.rendered is None:
             out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
-        out.rule(Text(f"{label} ({preview.visibility})"), align="left", style="red" if preview.visibility == "private" else "cyan")
+        # An audience's rendering is marked with its audience: "(audience:acme)".
+        out.rule(Text(f"{label} ({preview.visibility})"), align="left", style=style)
         if preview.refused:
             # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
             out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))
@@ -229,34 +236,89 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
             f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
         print_previews(out, result.previews)
         return
-    heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} ({result.update.status.value}) stored.")
+    done = "withdrawn" if result.update.kind == "withdrawal" else f"({result.update.status.value}) stored"
+    heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} {done}.")
     url = incident_url(config, result.incident.id)
     if url:
         heading.append(f" {url}")
     print_outcomes(out, heading, result.outcomes, result.incident.id)
+    for delivery in getattr(result, "in_doubt", ()):
+        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+        out.print(f"! {where}: update #{delivery.sequence} was never confirmed there; look for it and delete it by hand.",
+                  markup=False, style="magenta")
     if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
 
 
-def print_confirmation(out: Console, previews: Sequence[Preview]) -> None:
-    """What the public will read, and where the update goes: shown before asking to publish."""
+def print_confirmation(out: Console, result: PostResult, destinations: dict[str, Any]) -> None:
+    """Shown before asking: the incident acted on, what changes, what the public will read, and where it goes."""
+    out.rule("Incident", align="left")
+    for line in confirmation_summary(result):
+        out.print(line, markup=False)
+    previews = result.previews
     public = next((p for p in previews if p.rendered and p.visibility == "public" and p.destination != SITE_DESTINATION), None)
     out.rule("What the public will read", align="left")
     shown = public or next((p for p in previews if p.rendered), None)
-    if shown and shown.refused:
+    if result.update.kind == "withdrawal":
+        out.print("Nothing new: the incident leaves the page, the feeds and the JSON.", markup=False)
+    elif shown and shown.refused:
         out.print(f"REFUSED: {shown.refused}", markup=False, style="bold red")
     else:
         out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
     out.rule("Destinations", align="left")
+    for line in destination_lines(result, destinations):
+        out.print(line, markup=False)
+
+
+def confirmation_summary(result: PostResult) -> list[str]:
+    """Which incident, under which title (and whether it has a private part), and what this update changes."""
+    incident, before, update = result.incident, result.before, result.update
+    private = " (its title has a private part, shown only on private channels)" if full_title(incident) != incident.title else ""
+    lines = [f"{'New incident' if result.new else 'Incident'} {incident.id}: {incident.title}{private}"]
+    if update.kind == "withdrawal":
+        lines.append(f"WITHDRAW it (now {incident.status.value}): off the page, feeds and JSON; see each destination below.")
+        return lines
+    old_status = before.status.value if before else "new"
+    lines.append(f"Status: {old_status} → {update.status.value}" if not before or before.status != update.status
+                 else f"Status: {update.status.value} (unchanged)")
+    if before and before.impact != incident.impact:
+        lines.append(f"Impact: {before.impact.value} → {incident.impact.value}")
+    elif result.new:
+        lines.append(f"Impact: {incident.impact.value}")
+    was = {c.id: c.status.value for c in before.components} if before else {}
+    for component in incident.components:
+        if was.get(component.id) != component.status.value:
+            lines.append(f"Component {component.id}: {was.get(component.id, 'not affected')} → {component.status.value}")
+    return lines
+
+
+def previews_of(result: PostResult) -> list[Preview]:
+    return [p for p in result.previews if p.state == DeliveryState.PENDING]
+
+
+def destination_lines(result: PostResult, destinations: dict[str, Any]) -> list[str]:
+    """Each destination with its visibility and chat count; for a withdrawal, what happens there."""
     counts: dict[tuple[str, str], int] = {}
-    for entry in previews:
-        if entry.state == DeliveryState.PENDING:
-            counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
-    refused = {p.destination for p in previews if p.refused}
+    for entry in previews_of(result):
+        counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
+    refused = {p.destination for p in result.previews if p.refused}
+    lines = []
     for (name, visibility), count in counts.items():
         chats = f" ({count} chats)" if count > 1 else ""
         warning = " REFUSED by the egress guard: nothing will be sent there" if name in refused else ""
-        out.print(f"  {name} [{visibility}]{chats}{warning}", markup=False)
+        action = _withdraw_action(destinations.get(name), visibility) if result.update.kind == "withdrawal" else ""
+        lines.append(f"  {name} [{visibility}]{chats}{action}{warning}")
+    if not lines:
+        lines.append("  none")
+    return lines
+
+
+def _withdraw_action(destination: Any, visibility: str) -> str:
+    if destination is None or destination.idempotent:
+        return ": rebuilt without it"
+    if visibility != "public":
+        return ": a note that it was withdrawn, and why (the staff's record stays)"
+    return ": its posts deleted" if destination.can_delete else ": a short 'posted in error' follow-up (cannot delete)"
 
 
 def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> None:
@@ -295,6 +357,8 @@ def print_list(summaries: Sequence[IncidentSummary], *, as_json: bool) -> None:
     for summary in summaries:
         incident = summary.incident
         status = Text(incident.status.value, style="yellow" if incident.is_open else "green")
+        if incident.withdrawn_at is not None:
+            status = Text(f"{incident.status.value} withdrawn", style="dim strike")
         if summary.overdue:
             status.append(" OVERDUE", style="bold red")
         table.add_row(
@@ -315,6 +379,12 @@ def print_incident(config: Config, record: IncidentRecord, *, as_json: bool) -> 
     if shown["private_title"] != incident.title:
         out.print(Text(f"[private] title; the public reads: {incident.title}", style="red"))
     out.print(Text(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, zone)}"))
+    withdrawn = shown["withdrawn"]
+    if withdrawn and incident.withdrawn_at:
+        by = f" by {withdrawn['by']}" if withdrawn["by"] else ""
+        reason = f": {withdrawn['reason']}" if withdrawn["reason"] else ""
+        out.print(Text(f"WITHDRAWN {format_time(incident.withdrawn_at, zone)}{by}{reason}", style="bold red"),
+                  Text(" (off the page and feeds; takes no more posts)"))
     if incident.components:
         out.print(Text("Components: " + ", ".join(f"{c.id} ({c.status.value})" for c in incident.components)))
     for update, fields in zip(record.updates, shown["updates"], strict=True):
@@ -343,6 +413,7 @@ def _private_summary(fields: dict[str, Any]) -> str:
         parts.append(fields["private_note"])
     if fields["customers"]:
         parts.append("customers: " + ", ".join(fields["customers"]))
+    parts += [f"for {a['audience']}: {a['detail'] or '(named)'}" for a in fields.get("audiences", [])]
     if fields["tickets"]:
         parts.append("tickets: " + ", ".join(fields["tickets"]))
     return " · ".join(parts)

@@ -1,4 +1,4 @@
-"""Commands that publish an update: post, resolve, preview; and retry, which sends what is not sent yet."""
+"""Commands that publish an update: post, resolve, preview, withdraw; and retry, which sends what is not sent yet."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import click
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
     common,
+    complete_impact,
     complete_incident,
+    complete_status,
     load_config,
     message_options,
     open_store,
@@ -24,8 +26,9 @@ from broadcaster.errors import InputError
 @click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident,
               help="Post an update to this incident (omit for a new incident).")
 @click.option("--title", "-t", help="Title of a new incident (or a new title).")
-@click.option("--impact", help="none, minor, major or critical.")
-@click.option("--status", "-s", help="investigating (default), identified, monitoring or resolved.")
+@click.option("--impact", shell_complete=complete_impact, help="none, minor, major or critical.")
+@click.option("--status", "-s", shell_complete=complete_status,
+              help="investigating (default), identified, monitoring or resolved.")
 @click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
 @template_options
 @message_options
@@ -55,10 +58,10 @@ def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **opti
 
 @click.command()
 @click.argument("message", required=False)
-@click.option("--incident", "-i", "incident_id", metavar="ID")
+@click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident)
 @click.option("--title", "-t")
-@click.option("--impact")
-@click.option("--status", "-s")
+@click.option("--impact", shell_complete=complete_impact)
+@click.option("--status", "-s", shell_complete=complete_status)
 @click.option("--reopen", is_flag=True)
 @template_options
 @message_options
@@ -77,7 +80,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -
     options = operations.with_template(config, options)
     message = message if message is not None else options.pop("template_message", None)
     store = open_store(ctx)
-    existing = operations.find_incident(store, options["incident_id"]) if options.get("incident_id") else None
+    existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
     text = read_message(message, existing, store)
     draft = compose.Draft(
         message=text,
@@ -89,6 +92,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -
         private=options["private"],
         customers=options["customers"],
         tickets=options["tickets"],
+        for_detail=tuple(options.get("for_detail") or ()),
         etr=options["etr"],
         next_update=options["next_update"],
         reopen=bool(options.get("reopen")),
@@ -142,4 +146,33 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
         ctx.exit(EXIT_DELIVERY)
 
 
-COMMANDS = (post, resolve, preview, retry)
+@click.command()
+@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
+@click.option("--reason", default="", metavar="TEXT",
+              help="Why (private: `show` and the private channels show it, the public never does).")
+@click.option("--dry-run", is_flag=True, help="Show what would happen; store and send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--yes", "-y", is_flag=True, help="Withdraw without asking for confirmation.")
+@common
+@click.pass_context
+def withdraw(ctx: click.Context, /, incident_id: str, reason: str, **options: Any) -> None:
+    """Take back an incident posted in error.
+
+    It leaves the page, the feeds and the JSON (hosts delete its files); its
+    posts are deleted on X, Telegram and Slack, a short "posted in error"
+    follow-up goes where a medium cannot delete, and private channels get a
+    note with the reason. The store keeps it, marked withdrawn (see `show`). A
+    deletion that fails exits 3; `broadcaster retry` finishes it.
+    """
+    from broadcaster import operations
+
+    config, store = load_config(ctx), open_store(ctx)
+    incident = operations.find_incident(store, incident_id)
+
+    def run(**extra: Any) -> Any:
+        return operations.withdraw(config, store, incident.id, reason, **extra)
+
+    publish_command(ctx, run, options)
+
+
+COMMANDS = (post, resolve, preview, retry, withdraw)

@@ -29,7 +29,7 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
         refuse_leaking_preview(result)
         return
     preview_result = run(dry_run=True)
-    confirm_publication(preview_result, options["yes"])
+    confirm_publication(preview_result, options["yes"], config)
     targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
     with output.progress_for(out, targets, options["as_json"]) as progress:
         result = run(progress=progress)
@@ -39,13 +39,15 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
 
 
 def refuse_leaking_preview(result: Any) -> None:
-    """A dry run whose public rendering holds private detail says so and exits 2 (nothing was stored or sent)."""
+    """A dry run whose rendering holds detail its readers may not see (private detail on a public channel,
+    internal or another customer's detail on a customer's) says so and exits 2 (nothing was stored or sent)."""
     refused = sorted({p.destination for p in result.previews if p.refused})
     if refused:
         raise InputError(
-            f"the public rendering for {', '.join(refused)} holds private detail of this update, so the egress "
-            "guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
-            "text out of the public message and title, or leave those destinations out with --skip."
+            f"the rendering for {', '.join(refused)} holds detail of this update its readers may not see, so the "
+            "egress guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
+            "text (or another customer's name or detail) out of the public message, the title and that customer's "
+            "detail, or leave those destinations out with --skip."
         )
 
 
@@ -70,14 +72,16 @@ def read_message(message: str | None, existing: Any, store: Any) -> str:
     return message
 
 
-def confirm_publication(preview_result: Any, yes: bool) -> None:
+def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
     """Public posts cannot be taken back: show what goes where and ask, unless --yes."""
     from broadcaster.cli import output
+    from broadcaster.destinations import destinations
 
     if yes:
         return
     if not output.is_terminal():
         raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
-    output.print_confirmation(output.console(), preview_result.previews)
-    if not click.confirm("Publish now?", default=False):
+    output.print_confirmation(output.console(), preview_result, destinations(config))
+    question = "Withdraw it now?" if preview_result.update.kind == "withdrawal" else "Publish now?"
+    if not click.confirm(question, default=False):
         raise InputError("not published: nothing was stored or sent.")

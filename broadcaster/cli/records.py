@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
-from broadcaster.messages.visibility import full_text, full_title, public_text
+from broadcaster.messages.visibility import audience_notes, full_text, full_title, public_text, withdrawal_of
 from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def update_json(update: Update) -> dict[str, Any]:
         "etr": update.etr.isoformat() if update.etr else None,
         "next_update_by": update.next_update_by.isoformat() if update.next_update_by else None,
         "author": update.author,
+        # Each audience the update names, with all its detail (--for and [for ID] spans).
+        "audiences": [{"audience": n.audience, "detail": n.detail} for n in audience_notes(update, {})],
     }
 
 
@@ -65,9 +67,18 @@ def incident_json(record: IncidentRecord) -> dict[str, Any]:
         "created_at": incident.created_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
         "components": [{"id": c.id, "status": c.status.value} for c in incident.components],
+        "withdrawn": withdrawn_json(record),
         "updates": [update_json(u) for u in record.updates],
         "deliveries": [delivery_json(d) for d in record.deliveries],
     }
+
+
+def withdrawn_json(record: IncidentRecord) -> dict[str, Any] | None:
+    """When, by whom and why an incident was withdrawn (``None`` if it was not)."""
+    if record.incident.withdrawn_at is None:
+        return None
+    by, reason = withdrawal_of(record.updates)
+    return {"at": record.incident.withdrawn_at.isoformat(), "by": by, "reason": reason}
 
 
 def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
@@ -75,6 +86,7 @@ def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
         {
             "id": s.incident.id, "title": s.incident.title, "status": s.incident.status.value,
             "impact": s.incident.impact.value, "kind": s.incident.kind, "open": s.incident.is_open,
+            "withdrawn": s.incident.withdrawn_at is not None,
             "overdue": s.overdue, "created_at": s.incident.created_at.isoformat(),
             "resolved_at": s.incident.resolved_at.isoformat() if s.incident.resolved_at else None,
         }

@@ -97,7 +97,8 @@ def import_(ctx: click.Context, /, source: Path) -> None:
             raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
     opened = open_store(ctx)
     with handle:
-        result = store_transfer.import_records(opened, store_transfer.read_records(handle, name))
+        audiences = load_config(ctx).audiences
+        result = store_transfer.import_records(opened, store_transfer.read_records(handle, name, audiences))
     _print_import(opened, result)
 
 

@@ -4,6 +4,7 @@ post:   config -> draft -> (incident, update) -> plan -> store (outbox) -> deliv
 retry:  store -> deliveries not yet sent -> deliver -> outcomes                                 (``retrying``)
 site:   store -> full build -> upload to every publish target                                   (``site``)
 checks: every channel and publish target verified, nothing posted                               (``checks``)
+withdraw: store -> withdrawal update (outbox) -> site rebuilt without it, posts deleted or noted   (``withdrawing``)
 
 The rest of an incident's life (corrections, postmortems, maintenance, tick) is
 ``broadcaster.lifecycle``, built on ``publish`` here.
@@ -18,6 +19,7 @@ from broadcaster.operations.posting import (
     again_on_conflict,
     delivery_plan,
     find_incident,
+    incident_to_post_to,
     post,
     prepare,
     previews,
@@ -25,15 +27,17 @@ from broadcaster.operations.posting import (
     publish_stored,
     refuse_missing_secrets,
     refuse_unowned_folders,
+    refuse_withdrawn,
     stale_site_deliveries,
     with_template,
 )
 from broadcaster.operations.retrying import RetryResult, mark_unknown_sent, reap, retry, retry_todo
 from broadcaster.operations.site import HostUpload, SitePublication, publish_site, rebuild_site
+from broadcaster.operations.withdrawing import WithdrawResult, withdraw
 
 __all__ = [
     "HostUpload", "PostResult", "Preview", "RetryResult", "SitePublication", "again_on_conflict", "check_destinations",
-    "delivery_plan", "find_incident", "mark_unknown_sent", "post", "prepare", "previews", "publish", "publish_site",
+    "delivery_plan", "find_incident", "incident_to_post_to", "mark_unknown_sent", "post", "prepare", "previews", "publish", "publish_site",
     "publish_stored", "reap", "rebuild_site", "refuse_missing_secrets", "refuse_unowned_folders", "retry", "retry_todo",
-    "shared_targets", "stale_site_deliveries", "with_template",
+    "refuse_withdrawn", "shared_targets", "stale_site_deliveries", "with_template", "WithdrawResult", "withdraw",
 ]

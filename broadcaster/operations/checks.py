@@ -55,9 +55,10 @@ def shared_targets(results: Sequence[CheckResult], visibility: dict[str, str]) -
             by_target.setdefault(result.resolved, []).append(result)
     found = []
     for resolved, reached in by_target.items():
-        if len({visibility.get(r.channel) for r in reached}) > 1:
+        seen = sorted({str(visibility.get(r.channel)) for r in reached})
+        if len(seen) > 1:
             where = ", ".join(f"[channels.{r.channel}] ({visibility.get(r.channel)}) as {r.target}" for r in reached)
             found.append(CheckResult(reached[0].channel, reached[0].target, False,
-                                     f"one chat ({resolved}) is a target of {where}. One chat cannot be both public "
-                                     "and private: remove it from one of the tables."))
+                                     f"one chat ({resolved}) is a target of {where}. One chat cannot be both "
+                                     f"{' and '.join(seen)}: remove it from one of the tables."))
     return found

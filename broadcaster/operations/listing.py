@@ -7,10 +7,11 @@ from datetime import datetime
 
 from broadcaster.config import Config
 from broadcaster.delivery import OPEN_STATES
-from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.model import Audience, Incident, Update
 from broadcaster.notices import missed_promise
 from broadcaster.operations.posting import find_incident
 from broadcaster.operations.retrying import reap
+from broadcaster.routing import reached
 from broadcaster.store import Delivery, Store, utcnow
 
 
@@ -33,9 +34,17 @@ class IncidentRecord:
     deliveries: list[Delivery]
 
 
-def list_incidents(store: Store, *, limit: int, now: datetime | None = None) -> list[IncidentSummary]:
-    """Open incidents first, then the most recent, each with its counts and whether a promise is late."""
+def list_incidents(
+    store: Store, *, limit: int, now: datetime | None = None, audience: Audience | None = None
+) -> list[IncidentSummary]:
+    """Open incidents first, then the most recent, each with its counts and whether a promise is late.
+
+    With ``audience``, only the incidents that customer is told about (``routing.reached``).
+    """
     now = now or utcnow()
+    incidents = store.list_incidents(limit=limit)
+    if audience is not None:
+        incidents = [i for i in incidents if reached(audience, i, store.updates(i.id))]
     return [
         IncidentSummary(
             incident,
@@ -43,7 +52,7 @@ def list_incidents(store: Store, *, limit: int, now: datetime | None = None) -> 
             undelivered=len(store.deliveries(incident_id=incident.id, states=tuple(OPEN_STATES))),
             overdue=missed_promise(store, incident, now) is not None,
         )
-        for incident in store.list_incidents(limit=limit)
+        for incident in incidents
     ]
 
 

@@ -13,6 +13,8 @@ from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError
 from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.visibility import withdrawal_of
+from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 
 T = TypeVar("T")
@@ -40,6 +42,7 @@ class PostResult:
     previews: list[Preview] = field(default_factory=list)
     dry_run: bool = False
     notices: list[Outcome] = field(default_factory=list)
+    before: Incident | None = None  # the incident as stored before this update (None: new)
 
     @property
     def failed(self) -> bool:
@@ -47,21 +50,35 @@ class PostResult:
 
 
 def find_incident(store: Store, incident_id: str) -> Incident:
-    """The incident with this id; a typo gets the closest ids as suggestions."""
+    """The incident with exactly this id; anything else is refused, with the closest ids as suggestions.
+
+    Never a prefix: ``resolve t`` must not resolve ``t-2026-12-02`` in public.
+    """
     incident = store.incident(incident_id.strip())
     if incident is not None:
         return incident
-    import difflib
+    hint = compose.did_you_mean(incident_id.strip(), store.incident_ids()) or " See `broadcaster list`."
+    raise InputError(f"no incident {incident_id!r}.{hint} Incident ids are matched whole; Tab completes them "
+                     "(`broadcaster completion`).")
 
-    ids = store.incident_ids()
-    matches = [i for i in ids if i.startswith(incident_id.strip())]
-    if len(matches) == 1:
-        found = store.incident(matches[0])
-        assert found is not None
-        return found
-    close = difflib.get_close_matches(incident_id, ids, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else " See `broadcaster list`."
-    raise InputError(f"no incident {incident_id!r}.{hint}")
+
+def refuse_withdrawn(incident: Incident, store: Store) -> None:
+    """A withdrawn incident takes no more posts: say when, by whom, and what to do instead."""
+    if incident.withdrawn_at is None:
+        return
+    by, _reason = withdrawal_of(store.updates(incident.id))
+    raise InputError(
+        f"{incident.id} was withdrawn on {incident.withdrawn_at:%Y-%m-%d %H:%M} UTC{' by ' + by if by else ''}; "
+        "it takes no more posts and cannot be brought back. Post a new incident (post --title ...) instead; "
+        "`broadcaster retry` finishes a withdrawal that failed somewhere. Nothing was stored or sent."
+    )
+
+
+def incident_to_post_to(store: Store, incident_id: str) -> Incident:
+    """The incident with exactly this id, refused when it was withdrawn."""
+    incident = find_incident(store, incident_id)
+    refuse_withdrawn(incident, store)
+    return incident
 
 
 def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -83,14 +100,16 @@ def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
 
 def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
     """Check the draft against the stored incident; nothing is written."""
-    existing = find_incident(store, draft.incident_id) if draft.incident_id else None
+    existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
     return incident, update, existing is None
 
 
 def delivery_plan(
-    config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = ()
+    config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = (),
+    earlier: Sequence[Update] = (),
 ) -> list[PlannedDelivery]:
+    """Where ``update`` goes; ``earlier`` are the incident's stored updates (for the audiences it reaches)."""
     known = list(destinations(config))
     only_names = check_names(only, known, "--only") if only else None
     skip_names = check_names(skip, known, "--skip")
@@ -100,7 +119,8 @@ def delivery_plan(
             f"{', '.join(both)} is both in --only and in --skip: say which you mean. Nothing was stored or sent."
         )
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
-    planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names)
+    reached = reached_audiences(config.audiences, incident, [*earlier, update])
+    planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names, audiences=reached)
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
@@ -206,14 +226,16 @@ def publish(
 
     Private notices the update causes (an SLA breach) are stored and delivered in the same run.
     """
-    if planned is None:
-        planned = delivery_plan(config, incident, update, only, skip)
     earlier = [] if new else store.updates(incident.id)
-    if dry_run:
-        numbered = replace(update, sequence=len(earlier) + 1)
-        return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned), dry_run=True)
+    if planned is None:
+        planned = delivery_plan(config, incident, update, only, skip, earlier)
+    # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
+    if dry_run:
+        numbered = replace(update, sequence=len(earlier) + 1)
+        return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
+                          dry_run=True, before=None if new else store.incident(incident.id))
     incident, update = store.record_update(incident, update, planned, new=new)
     from broadcaster.notices import record_sla_breaches
 

@@ -48,11 +48,12 @@ from broadcaster.messages.visibility import PublicIncident, incident_without_tex
 from broadcaster.own_words import own_words
 from broadcaster.site import api, badges, feeds, ical
 from broadcaster.site import pages as html
+from broadcaster.site.folder import AUDIENCE_DIR
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
 
-__all__ = ["MANIFEST", "Page", "SiteData", "build_site", "is_immutable"]
+__all__ = ["AUDIENCE_DIR", "MANIFEST", "AudiencePage", "Page", "SiteData", "build_site", "is_immutable"]
 
 _FINGERPRINTED = re.compile(r"[a-z-]+\.[0-9a-f]{8}\.(css|svg)")
 _NO_VALUES = PrivateValues()
@@ -71,6 +72,21 @@ class SiteData:
     # without an entry gets no uptime bar and a null uptime_90d.
     uptime: Mapping[str, tuple[DayUptime, ...]] = field(default_factory=dict)
     # Incident id -> the private values of its updates, for the egress guard. Opaque here.
+    private: Mapping[str, PrivateValues] = field(default_factory=dict)
+    # Customers' private pages and feeds (``[audiences.ID] feed_token``).
+    audiences: tuple[AudiencePage, ...] = ()
+
+
+@dataclass(frozen=True)
+class AudiencePage:
+    """One customer's private page and feeds in ``folder`` (``a/<token>/``): the incidents it is
+    told about, as it reads them, and per incident what its files must not hold (internal
+    detail, every other customer's name and detail). ``label`` names it in problems: the
+    folder is a capability and is never printed."""
+
+    label: str
+    folder: str
+    incidents: tuple[PublicIncident, ...]
     private: Mapping[str, PrivateValues] = field(default_factory=dict)
 
 
@@ -149,6 +165,41 @@ class _Build:
         shown = [i for i in self.data.incidents if i.header.id not in self.left_out]
         for path, body in self._linking_files(shown):
             self.writer.write(path, body)
+        self._audience_pages()
+
+    def _audience_pages(self) -> None:
+        """Each customer's page and feeds, guarded against what it must not hold; any other
+        ``a/`` folder (a changed or removed token) is taken out of the site, so every host deletes it."""
+        keep: set[str] = set()
+        for audience in self.data.audiences:
+            shown = [i for i in audience.incidents if i.header.id not in self.left_out]
+            values = reduce(or_, (audience.private.get(i.header.id, _NO_VALUES) for i in shown), _NO_VALUES)
+            files = self._render_audience(audience, shown)
+            try:
+                for path, body in files:
+                    guard(body, values, f"the private page of audience {audience.label}", _media(path))
+            except LeakRefused as refused:  # fail closed: the page keeps its last guarded version
+                self.problems.setdefault(f"audience {audience.label}", f"the private page of audience "
+                                         f"{audience.label} was not updated ({refused})")
+                keep.update(p for p in self.writer.hashes if p.startswith(audience.folder))
+                continue
+            for path, body in files:
+                self.writer.write(path, body)
+                keep.add(path)
+                if values:
+                    self.guarded[path] = values
+        gone = [p for p in self.writer.hashes if p.startswith(AUDIENCE_DIR) and p not in keep]
+        for path in gone:
+            self.writer.remove(path)
+        for folder in {p.rpartition("/")[0] for p in gone}:
+            self.writer.remove_folder(folder)
+
+    def _render_audience(self, audience: AudiencePage, shown: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
+        data, now = self.data, utc(self.data.now)
+        feed = feeds.build_feeds(data.page, data.components, shown, now, prefix=audience.folder)
+        index = html.render_index(data.page, data.components, shown, now, data.uptime, root="../../")
+        return [(audience.folder + "feed.xml", feed.rss), (audience.folder + "atom.xml", feed.atom),
+                (audience.folder + "index.html", index)]
 
     def _missing(self, incident: PublicIncident) -> bool:
         try:

@@ -36,6 +36,7 @@ class _WholeSite:
     sends_rendered = False  # built from the store; the builder runs the egress guard
     reports_requests = True  # nothing of a whole-site upload is ever in doubt
     can_edit = False
+    can_delete = False  # a withdrawn incident leaves by the rebuild: its pages are not built, hosts delete them
     target_set = frozenset({""})
 
     def __init__(self, name: str, config: Config) -> None:
@@ -83,7 +84,22 @@ class SiteDestination(_WholeSite):
         super().__init__(SITE_DESTINATION, config)
 
     def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
-        return Rendered(text=f"{view.status.label}: {view.message}", visibility="public")
+        """What the incident's entry on the page will show (``preview``): status, impact, components, times."""
+        from broadcaster.times import format_time
+
+        zone, names = self.config.page.zone, {c.component.id: c.component.name for c in self.config.components}
+        header = view.incident
+        lines = [f"{header.title} · {view.status.label} · impact {header.impact.value}", view.message]
+        if header.components:
+            lines.append("Components: " + ", ".join(
+                f"{names.get(c.id, c.id)} {c.status.label.lower()}" for c in header.components))
+        if view.etr:
+            lines.append(f"Estimated recovery: {format_time(view.etr, zone)}")
+        if view.next_update_by:
+            lines.append(f"Next update by: {format_time(view.next_update_by, zone)}")
+        if header.url:
+            lines.append(f"Page: {header.url}")
+        return Rendered(text="\n".join(lines), visibility="public")
 
     async def deliver(self, job: Job) -> Receipt:
         built = await built_site(job.run)

@@ -142,12 +142,13 @@ def _generator(page: PageConfig, channel: Channel, updated: datetime) -> FeedGen
     return generator
 
 
-def _links(generator: FeedGenerator, page: PageConfig, self_path: str, media_type: str) -> None:
+def _links(generator: FeedGenerator, page: PageConfig, self_path: str, media_type: str, prefix: str) -> None:
     links = []
     if page.base_url:
         links.append({"href": page.base_url + self_path, "rel": "self", "type": media_type})
-    # Last, because feedgen makes the last link the RSS channel's <link>.
-    links.append({"href": _link(page, "index.html"), "rel": "alternate", "type": "text/html"})
+    # Last, because feedgen makes the last link the RSS channel's <link>. A customer's feeds point to its own
+    # page; a component's feeds to the page they are part of (there is no page per component).
+    links.append({"href": _link(page, prefix + "index.html"), "rel": "alternate", "type": "text/html"})
     generator.link(links, replace=True)
 
 
@@ -157,8 +158,10 @@ def build_feeds(
     incidents: Sequence[PublicIncident],
     now: datetime,
     channel: Channel | None = None,
+    prefix: str = "",
 ) -> Feeds:
-    """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder)."""
+    """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder); ``prefix`` is
+    where they are (a customer's ``a/<token>/``), for their self links."""
     channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(
@@ -174,9 +177,9 @@ def build_feeds(
         link = entry_link(page, incident.header.id, update)
         html = body.render(context, update=update, text=text, cut=cut, link=link).strip()
         _entry(generator, page, incident, update, html)
-    _links(generator, page, channel.folder + "feed.xml", "application/rss+xml")
+    _links(generator, page, prefix + channel.folder + "feed.xml", "application/rss+xml", prefix)
     rss = generator.rss_str(pretty=True)
-    _links(generator, page, channel.folder + "atom.xml", "application/atom+xml")
+    _links(generator, page, prefix + channel.folder + "atom.xml", "application/atom+xml", prefix)
     atom = generator.atom_str(pretty=True)
     return Feeds(rss=rss, atom=atom)
 

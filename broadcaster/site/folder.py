@@ -36,10 +36,13 @@ MARKER_TEXT = (
 FOLDER_MODE = 0o755  # published folders are world-readable by design, whatever the umask
 # How many files broadcaster did not write are named in a refusal.
 _SHOWN = 3
+# Where customers' private pages live: a/<token>/ (the token is their capability).
+AUDIENCE_DIR = "a/"
 # Paths a built site has: what a directory target that predates the marker may hold.
 _SITE_PATH = re.compile(
     r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg)"
-    r"|api/v2/[a-z/-]+\.json|badge\.svg|badges/[^/]+\.svg|maintenance\.ics|components/[^/]+/(feed|atom)\.xml)"
+    r"|api/v2/[a-z/-]+\.json|badge\.svg|badges/[^/]+\.svg|maintenance\.ics|components/[^/]+/(feed|atom)\.xml"
+    r"|a/[A-Za-z0-9_-]+/(?:index\.html|feed\.xml|atom\.xml))"
 )
 
 Kind = Literal["missing", "empty", "ours", "foreign", "not-a-folder"]

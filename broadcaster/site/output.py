@@ -160,6 +160,14 @@ class SiteWriter:
         if self.versions.pop(path, None) is not None:
             self._versions_changed[path] = None
 
+    def remove_folder(self, folder: str) -> None:
+        """Take an emptied folder of the site away (a customer's old ``a/<token>/``): its name was a
+        capability, and an empty folder would still say it existed."""
+        try:
+            os.rmdir(os.path.join(self._root, folder.rstrip("/")))
+        except OSError:
+            pass  # not empty (a file still being written), or already gone: the next build tries again
+
     def flush(self) -> None:
         """Wait until every file written so far is on disk (before writing what links to them)."""
         child, self._child = self._child, None

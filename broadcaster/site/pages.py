@@ -181,15 +181,17 @@ class Chrome:
     time_zones: Markup
 
 
-@lru_cache(maxsize=8)
-def chrome(page: PageConfig, root: str) -> Chrome:
-    # Rendered once per build and depth instead of once per incident page.
+@lru_cache(maxsize=16)
+def chrome(page: PageConfig, root: str, feeds: str | None = None, private: bool = False) -> Chrome:
+    # Rendered once per build and depth instead of once per incident page. ``feeds``: where this
+    # page's feeds are (a customer's own, beside its page), by default the site's.
     macros: Any = template("_chrome.html").module
     paths = {name: asset.path for name, asset in assets().items()}
+    feeds = root if feeds is None else feeds
     return Chrome(
-        head_links=macros.head_links(page, root, paths),
+        head_links=macros.head_links(page, root, paths, feeds, private),
         site_title=macros.site_title(page, root),
-        subscribe=macros.subscribe(root),
+        subscribe=macros.subscribe(root, feeds),
         time_zones=macros.time_zones(page, Times(page.timezone).zone is None),
     )
 
@@ -221,18 +223,27 @@ def render_index(
     incidents: Sequence[PublicIncident],
     now: datetime,
     uptime: Mapping[str, Sequence[DayUptime]] | None = None,
+    *,
+    root: str = "",
 ) -> bytes:
-    """The status page; ``uptime`` (component id -> days, oldest first) draws the uptime bars."""
+    """The status page; ``uptime`` (component id -> days, oldest first) draws the uptime bars.
+
+    With ``root`` (``"../../"``) it is a customer's private page at ``a/<token>/``: its own
+    feeds beside it, the site's pages and assets under ``root``, never indexed, no canonical.
+    """
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
     active = [i for i in incidents if st.is_active(i.header, now)]
-    context = _common(page, components, root="")
+    context = _common(page, components, root=root)
+    if root:
+        context.update(chrome=chrome(page, root, feeds="", private=True),
+                       incident_path=lambda incident_id: root + incident_path(incident_id))
     overall = st.overall(incidents, statuses, now)
     context.update(
         title=page.title,
         description=page.description or i18n.gettext("%(status)s. Current status of %(page)s.") % {
             "status": overall.description, "page": page.title,
         },
-        canonical=absolute(page, ""),
+        canonical=None if root else absolute(page, ""),
         og_type="website",
         overall=overall,
         updated=st.updated_at(incidents, now),

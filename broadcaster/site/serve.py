@@ -7,6 +7,7 @@ there (a state database, a config, a link to elsewhere).
 
 from __future__ import annotations
 
+import errno
 import functools
 import http.server
 import os
@@ -54,7 +55,14 @@ def serve(root: Path, host: str, port: int, started: Callable[[str], None]) -> N
     if not (root / MARKER).is_file() or "index.html" not in site_files(root):
         raise InputError(f"nothing built in {root} yet: run `broadcaster site build` first.")
     handler = functools.partial(type("SiteHandler", (_SiteHandler,), {"root": root}), directory=str(root))
-    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            taken = "is taken" if exc.errno == errno.EADDRINUSE else "needs privileges"
+            raise InputError(f"port {port} {taken} on {host}; use --port with another one (e.g. --port 8001).") from None
+        raise
+    with server:
         started(f"http://{host}:{server.server_address[1]}/")
         try:
             server.serve_forever()

@@ -1,9 +1,12 @@
 """What the site is built from: the store's incidents, cut into public views where the store is read.
 
 The site builder (``broadcaster.site``) only ever receives public views. Each
-comes here with the private values of its updates (``private_values``), as an
-opaque ``PrivateValues`` the builder hands to the egress guard, and with the
-version of its record (``Store.incident_versions``).
+comes here with the private values of its updates (``forbidden_values`` for the
+public: internal detail, every customer's name and detail), as an opaque
+``PrivateValues`` the builder hands to the egress guard, and with the version of
+its record (``Store.incident_versions``). A customer with a ``feed_token`` also
+gets its own page and feeds at ``a/<token>/`` (``AudiencePage``), cut into its
+audience views and guarded against internal and other customers' values.
 
 The local output folder is a copy of what the store shows, not a source of
 truth: before every build its incident pages are made to match the store.
@@ -21,6 +24,7 @@ out and named in ``BuiltSite.problems``; the rest is built and published.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -28,14 +32,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from broadcaster.config import ComponentConfig, Config
+from broadcaster.config import AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
-from broadcaster.errors import DeliveryError, InputError
+from broadcaster.errors import ConfigError, DeliveryError, InputError
 from broadcaster.filelock import FileLock
+from broadcaster.messages import i18n
 from broadcaster.messages.egress import PrivateValues
-from broadcaster.messages.model import Incident, Update
-from broadcaster.messages.visibility import PublicIncident, private_values, public_incident
-from broadcaster.site.build import Page, SiteData, build_site
+from broadcaster.messages.model import PUBLIC, Incident, Update, Visibility
+from broadcaster.messages.visibility import PublicIncident, audience_incident, forbidden_values, public_incident
+from broadcaster.routing import reached
+from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.links import incident_url
@@ -258,8 +264,54 @@ def _page(config: Config, incident: Incident, updates: list[Update], problems: d
         problems.setdefault(incident.id, f"incident {incident.id} was left out of the site ({type(exc).__name__}: {exc})")
         return None
     # Worked out when the page changed (the builder leaves the page out if this fails). With the
-    # incident: the private spans of its title are private values of every update it shows.
-    return Page(view, lambda: PrivateValues.of(v for update in updates for v in private_values(update, incident)))
+    # incident: the private spans of its title are private values of every update it shows; and
+    # every customer's name and detail (forbidden_values for the public).
+    audiences = config.audiences
+    return Page(view, lambda: PrivateValues.of(
+        v for update in updates for v in forbidden_values(update, incident, PUBLIC, audiences)))
+
+
+# A feed token is the whole of a customer page's protection: long, and safe in a path.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
+
+
+def audience_folder(key: str, table: AudienceConfig) -> str:
+    """``a/<token>/`` for a customer with a ``feed_token``; ConfigError (never showing it) if it is unfit."""
+    assert table.feed_token is not None
+    token = table.feed_token.reveal()
+    if not _TOKEN.fullmatch(token):
+        raise ConfigError(
+            f"[audiences.{key}] feed_token (${{{table.feed_token.env_var}}}) must be 20 to 128 letters, digits, '-' or "
+            "'_': it is the only protection of that customer's page. Make one with `python -m secrets` or "
+            "`openssl rand -hex 24`."
+        )
+    return f"{AUDIENCE_DIR}{token}/"
+
+
+def _audience_pages(
+    config: Config, shown: list[tuple[Incident, list[Update]]], problems: dict[str, str]
+) -> tuple[AudiencePage, ...]:
+    """Each customer page: the incidents that customer is told about, cut into its own views."""
+    result = []
+    for key, table in config.audience_tables.items():
+        if table.feed_token is None:
+            continue
+        scope, incidents, values = Visibility.of(key), [], {}
+        for incident, updates in shown:
+            try:
+                if not reached(table.audience, incident, updates):
+                    continue
+                view = audience_incident(table.audience, incident, updates, url=incident_url(config, incident.id))
+                found = PrivateValues.of(v for u in updates for v in forbidden_values(u, incident, scope, config.audiences))
+            except Exception as exc:  # noqa: BLE001 - as in _page: a bad record is left out, loudly
+                problems.setdefault(incident.id, f"incident {incident.id} was left out of a customer page "
+                                    f"({type(exc).__name__}: {exc})")
+                continue
+            incidents.append(view)
+            if found:
+                values[incident.id] = found
+        result.append(AudiencePage(key, audience_folder(key, table), tuple(incidents), values))
+    return tuple(result)
 
 
 def history_starts(
@@ -332,7 +384,10 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
             incident_id = page.incident.header.id
             problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({type(exc).__name__}: {exc})")
     shown = [p for p in shown if p.incident.header.id in values]
+    ids = {p.incident.header.id for p in shown}
+    with i18n.speaking(config.page.language):  # the customer's heading is folded into each update's text
+        customers = _audience_pages(config, [(i, u) for i, u, _ in loaded if i.id in ids], problems)
     return SiteData(
         page=config.page, components=config.components, incidents=tuple(p.incident for p in shown), now=now,
-        uptime=uptime, private={i: v for i, v in values.items() if v},
+        uptime=uptime, private={i: v for i, v in values.items() if v}, audiences=customers,
     )

@@ -63,12 +63,13 @@ from broadcaster.store.records import (
     incident_from,
     incident_values,
     iso,
+    stored_visibility,
     update_from,
     update_values,
     utcnow,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
@@ -188,7 +189,7 @@ class Store:
                 "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state,"
                 " last_error, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 [
-                    (incident.id, update.sequence, p.destination, p.target, p.visibility, p.state,
+                    (incident.id, update.sequence, p.destination, p.target, stored_visibility(p.visibility), p.state,
                      p.reason or None, now, now)
                     for p in plan
                 ],
@@ -284,8 +285,8 @@ class Store:
     def site_incidents(self, since: datetime) -> list[tuple[Incident, list[Update]]]:
         """What the page shows: open incidents and those updated since ``since``, with updates."""
         rows = self.select(
-            "SELECT * FROM incidents WHERE status NOT IN ('resolved','completed') OR updated_at >= ?"
-            " ORDER BY created_at DESC",
+            "SELECT * FROM incidents WHERE withdrawn_at IS NULL"
+            " AND (status NOT IN ('resolved','completed') OR updated_at >= ?) ORDER BY created_at DESC",
             (iso(since),),
         )
         updates = self._update_rows_of([r["id"] for r in rows])
@@ -322,11 +323,13 @@ class Store:
         incident's row), one imported out of order moves the last sequence. Its
         number only grows, so a page built from an older record can tell it is
         older. A site folder compares these with the versions its pages were built
-        from; at 10,000 incidents this costs one index lookup each (~40 ms).
+        from; at 10,000 incidents this costs one index lookup each (~40 ms). A withdrawn
+        incident has no page: it is left out, so its page is removed and hosts delete it.
         """
         rows = self.select(
             "SELECT i.id, i.updated_at,"
             " (SELECT MAX(sequence) FROM updates u WHERE u.incident_id = i.id) AS last_sequence FROM incidents i"
+            " WHERE i.withdrawn_at IS NULL"
         )
         return {row["id"]: f"{row['last_sequence'] or 0}-{row['updated_at']}" for row in rows}
 
@@ -433,6 +436,20 @@ class Store:
 
     def mark_skipped(self, delivery_id: int, reason: str) -> None:
         self.mark_failed(delivery_id, reason, state=DeliveryState.SKIPPED)
+
+    def skip_open_deliveries(self, incident_id: str, before: int, reason: str) -> list[Delivery]:
+        """Mark every delivery of updates before ``before`` not yet done (pending, failed, unknown) as
+        skipped with ``reason``: a withdrawn incident's old updates must never go out later. Returns them
+        as they were, so the caller can say which posts were in doubt."""
+        states = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN)
+        found = [d for d in self.deliveries(incident_id=incident_id, states=states) if d.sequence < before]
+        for delivery in found:
+            self.run_atomic(
+                f"UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=?"
+                f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
+                (DeliveryState.SKIPPED, reason, iso(utcnow()), delivery.id, *states),
+            )
+        return found
 
     def lock(self, name: str, *, wait: bool = True) -> Any:
         """A context manager holding the store-wide lock ``name``; it yields False when

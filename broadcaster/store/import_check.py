@@ -12,14 +12,21 @@ record with its texts normalised, or raises ``InputError`` naming the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages import gate
-from broadcaster.messages.model import INCIDENT_LIFECYCLE, MAINTENANCE_LIFECYCLE, ComponentStatus, Impact, Status
+from broadcaster.messages.model import (
+    INCIDENT_LIFECYCLE,
+    MAINTENANCE_LIFECYCLE,
+    ComponentStatus,
+    Impact,
+    Status,
+    Visibility,
+)
 from broadcaster.times import WINDOW_AHEAD
 
 # What compose.slug_id makes (lower-case words joined by "-"), and the "-2" a taken id gets.
@@ -31,7 +38,7 @@ MAX_PARTS = 2_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
 _TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|")  # a chat id, @name, channel
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice"})
+_UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice", "withdrawal"})
 _PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
 
 
@@ -39,14 +46,21 @@ class _Bad(Exception):
     """One problem in a record: what is wrong, and where in it."""
 
 
-def check_record(record: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad."""
+def check_record(record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset()) -> dict[str, Any]:
+    """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad.
+
+    Audience ids (``audiences``, ``audience_detail``, ``[for ID]`` spans, ``audience:ID``
+    deliveries) must be among ``audiences``, the config's: an id this config does not
+    know could not be routed, nor its detail kept from other customers. Fail closed:
+    the record is refused, never kept with its detail reclassified.
+    """
     incident = record.get("incident", {})
     label = f"incident {incident.get('id', '?')!r}" if isinstance(incident, Mapping) else "the incident"
     try:
         checked_incident = _incident(incident)
         sequences: set[int] = set()
-        updates = [_update(u, n, sequences) for n, u in enumerate(_list(record, "updates"), 1)]
+        updates = [_update(u, n, sequences, audiences) for n, u in enumerate(_list(record, "updates"), 1)]
+        _withdrawal_recorded(checked_incident, updates)
     except _Bad as bad:
         raise InputError(
             f"{where}: {label}: {bad}. Nothing was imported: fix or remove that record and import the file again."
@@ -75,11 +89,19 @@ def _incident(value: Any) -> dict[str, Any]:
     }
     for key in ("created_at", "updated_at"):
         checked[key] = _time(value, key, required=True)
-    for key in ("resolved_at", "scheduled_start", "scheduled_end"):
+    for key in ("resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at"):
         checked[key] = _time(value, key)
     _private_title_kept_out(checked)
     _version(value)
     return checked
+
+
+def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
+    """A withdrawn incident keeps who withdrew it and why in a withdrawal update, and only it has one:
+    an incident marked withdrawn without it (or the reverse) would show on the page or hide from it."""
+    has_update = any(u["kind"] == "withdrawal" for u in updates)
+    if bool(incident["withdrawn_at"]) != has_update:
+        raise _Bad("withdrawn_at and its withdrawal update must come together")
 
 
 def _version(value: Mapping[str, Any]) -> None:
@@ -106,7 +128,7 @@ def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
             raise _Bad("the public title holds a private span of raw_title")
 
 
-def _update(value: Any, position: int, sequences: set[int]) -> dict[str, Any]:
+def _update(value: Any, position: int, sequences: set[int], audiences: Collection[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise _Bad(f"update {position} is not an object")
     sequence = value.get("sequence")
@@ -114,19 +136,21 @@ def _update(value: Any, position: int, sequences: set[int]) -> dict[str, Any]:
         raise _Bad(f"update {position}: sequence {sequence!r} is not a new positive number")
     sequences.add(sequence)
     try:
-        return _update_fields(value, sequence)
+        return _update_fields(value, sequence, audiences)
     except _Bad as bad:
         raise _Bad(f"update #{sequence}: {bad}") from None
     except InputError as exc:
         raise InputError(f"update #{sequence}: {exc}") from None
 
 
-def _update_fields(value: Mapping[str, Any], sequence: int) -> dict[str, Any]:
+def _update_fields(value: Mapping[str, Any], sequence: int, audiences: Collection[str]) -> dict[str, Any]:
     kind = _choice(value, "kind", sorted(_UPDATE_KINDS))
     rule = gate.POSTMORTEM if kind in ("postmortem", "correction") else gate.MESSAGE
     message = gate.admit(_text(value, "raw_message"), "raw_message", rule)
     if not message.strip():
         raise _Bad("raw_message is empty")
+    for audience in gate.audience_ids(message, "raw_message"):
+        _known_audience(audience, audiences, "raw_message")
     extra = value.get("extra", {})
     if not isinstance(extra, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
         raise _Bad("extra is not an object of texts")
@@ -144,11 +168,34 @@ def _update_fields(value: Mapping[str, Any], sequence: int) -> dict[str, Any]:
         "author": gate.admit(_text(value, "author", ""), "author", gate.NAME),
         "kind": kind,
         "extra": {k: gate.admit(v, f"extra.{k}", gate.NAME) for k, v in extra.items()},
-        "deliveries": [_delivery(d, n) for n, d in enumerate(_list(value, "deliveries"), 1)],
+        "audiences": [_known_audience(a, audiences, "audiences") for a in _names(value, "audiences")],
+        "audience_detail": _audience_detail(value, audiences),
+        "deliveries": [_delivery(d, n, audiences) for n, d in enumerate(_list(value, "deliveries"), 1)],
     }
 
 
-def _delivery(value: Any, position: int) -> dict[str, Any]:
+def _known_audience(audience: str, audiences: Collection[str], key: str) -> str:
+    if audience not in audiences:
+        raise _Bad(
+            f"{key} names the audience {audience!r}, which this config does not define: add [audiences.{audience}] "
+            "to the config (or import into the store of the config that has it)"
+        )
+    return audience
+
+
+def _audience_detail(value: Mapping[str, Any], audiences: Collection[str]) -> list[list[str]]:
+    """``[[audience id, text], ...]``; absent in exports made before audiences."""
+    result = []
+    for entry in _list(value, "audience_detail"):
+        if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
+            raise _Bad(f"audience_detail holds {entry!r}, not an [audience, text] pair")
+        audience = _known_audience(entry[0], audiences, "audience_detail")
+        result.append([audience, gate.admit(entry[1], f"audience_detail for {audience}", gate.PRIVATE)])
+    gate.check_count(result, "audience_detail")
+    return result
+
+
+def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise _Bad(f"delivery {position} is not an object")
     destination = _text(value, "destination")
@@ -162,7 +209,7 @@ def _delivery(value: Any, position: int) -> dict[str, Any]:
         raise _Bad(f"delivery {position}: attempts {attempts!r} is not a count")
     checked: dict[str, Any] = {
         "destination": destination, "target": target, "attempts": attempts,
-        "visibility": _choice(value, "visibility", ("public", "private")),
+        "visibility": _visibility(value, position, audiences),
         "state": _choice(value, "state", sorted(DeliveryState)),
     }
     for key in ("remote_id", "thread_ref", "last_error", "claimed_by"):
@@ -176,6 +223,20 @@ def _delivery(value: Any, position: int) -> dict[str, Any]:
     for key in ("claimed_at", "sent_at"):
         checked[key] = _time(value, key)
     return checked
+
+
+def _visibility(value: Mapping[str, Any], position: int, audiences: Collection[str]) -> str:
+    """``public``, ``internal`` (``private`` in exports made before audiences) or ``audience:ID``."""
+    found = value.get("visibility")
+    try:
+        scope = Visibility.parse(found) if isinstance(found, str) else None
+    except ValueError:
+        scope = None
+    if scope is None:
+        raise _Bad(f"delivery {position}: visibility {found!r} is not one of public, internal, audience:ID")
+    if scope.audience:
+        _known_audience(scope.audience, audiences, f"delivery {position}: visibility")
+    return str(scope)
 
 
 def _parts(value: Mapping[str, Any], position: int) -> list[str]:

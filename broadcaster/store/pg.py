@@ -107,6 +107,17 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE deliveries ADD COLUMN parts JSONB NOT NULL DEFAULT '[]';
     ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     """,
+    # Audiences: the ids --customer named and the --for detail of each update. Old free-text
+    # customers stay in ``customers``, read as internal detail; "private" deliveries are "internal".
+    4: """
+    ALTER TABLE updates ADD COLUMN audiences JSONB NOT NULL DEFAULT '[]';
+    ALTER TABLE updates ADD COLUMN audience_detail JSONB NOT NULL DEFAULT '[]';
+    UPDATE deliveries SET visibility = 'internal' WHERE visibility = 'private';
+    """,
+    # Issue 16: `broadcaster withdraw` marks an incident withdrawn (who and why: its withdrawal update).
+    5: """
+    ALTER TABLE incidents ADD COLUMN withdrawn_at TIMESTAMPTZ;
+    """,
 }
 
 

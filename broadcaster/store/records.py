@@ -18,11 +18,11 @@ from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impac
 # The columns as the export format names them (the delivery id is local to one store).
 INCIDENT_COLUMNS = (
     "id", "title", "impact", "status", "kind", "components", "created_at", "updated_at",
-    "resolved_at", "scheduled_start", "scheduled_end", "raw_title",
+    "resolved_at", "scheduled_start", "scheduled_end", "raw_title", "withdrawn_at",
 )
 UPDATE_COLUMNS = (
     "incident_id", "sequence", "created_at", "status", "raw_message", "components", "private_note",
-    "customers", "tickets", "etr", "next_update_by", "author", "kind", "extra",
+    "customers", "tickets", "etr", "next_update_by", "author", "kind", "extra", "audiences", "audience_detail",
 )
 DELIVERY_COLUMNS = (
     "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
@@ -30,10 +30,10 @@ DELIVERY_COLUMNS = (
     "sent_at", "parts",
 )
 TIME_COLUMNS = frozenset(
-    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "etr",
+    {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at", "etr",
      "next_update_by", "claimed_at", "sent_at"}
 )
-JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts"})
+JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts", "audiences", "audience_detail"})
 # What an update may change in its incident; id and created_at never change.
 MUTABLE_INCIDENT_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("id", "created_at", "updated_at"))
 
@@ -70,6 +70,11 @@ class Delivery:
     updated_at: datetime
     sent_at: datetime | None
     parts: tuple[str, ...] = ()  # remote ids of the messages confirmed so far (a post sent in parts)
+
+
+def stored_visibility(visibility: str) -> str:
+    """A delivery's visibility as stored: ``private`` (what stores before audiences wrote) is ``internal``."""
+    return "internal" if visibility == "private" else visibility
 
 
 def utcnow() -> datetime:
@@ -112,7 +117,7 @@ def incident_values(incident: Incident, updated_at: datetime) -> dict[str, Any]:
         "components": components_json(incident.components), "created_at": iso(incident.created_at),
         "updated_at": iso(updated_at), "resolved_at": iso(incident.resolved_at),
         "scheduled_start": iso(incident.scheduled_start), "scheduled_end": iso(incident.scheduled_end),
-        "raw_title": incident.raw_title,
+        "raw_title": incident.raw_title, "withdrawn_at": iso(incident.withdrawn_at),
     }
 
 
@@ -123,7 +128,8 @@ def update_values(update: Update) -> list[Any]:
         update.raw_message, components_json(update.components), update.private_note,
         json.dumps(list(update.customers)), json.dumps(list(update.tickets)),
         iso(update.etr), iso(update.next_update_by), update.author, update.kind,
-        json.dumps(update.extra),
+        json.dumps(update.extra), json.dumps(list(update.audiences)),
+        json.dumps([list(pair) for pair in update.audience_detail]),
     ]
 
 
@@ -140,6 +146,7 @@ def incident_from(row: Row) -> Incident:
         scheduled_start=utc(row["scheduled_start"]),
         scheduled_end=utc(row["scheduled_end"]),
         raw_title=row["raw_title"],
+        withdrawn_at=utc(row["withdrawn_at"]),
         version=int(row["version"]),
     )
 
@@ -160,6 +167,8 @@ def update_from(row: Row) -> Update:
         author=row["author"],
         kind=row["kind"],
         extra=parsed_json(row["extra"]),
+        audiences=tuple(parsed_json(row["audiences"])),
+        audience_detail=tuple((str(key), str(text)) for key, text in parsed_json(row["audience_detail"])),
     )
 
 
@@ -169,6 +178,7 @@ def delivery_from(row: Row) -> Delivery:
         values[key] = utc(values[key])
     values["parts"] = tuple(parsed_json(values.get("parts") or "[]"))
     values["state"] = _state(values)
+    values["visibility"] = stored_visibility(values["visibility"])
     return Delivery(**values)
 
 

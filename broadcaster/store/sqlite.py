@@ -90,11 +90,33 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE deliveries ADD COLUMN parts TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE incidents ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     """,
+    # Audiences: the ids --customer named and the --for detail of each update. Old free-text
+    # customers stay in ``customers``, read as internal detail; "private" deliveries are "internal".
+    4: """
+    ALTER TABLE updates ADD COLUMN audiences TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE updates ADD COLUMN audience_detail TEXT NOT NULL DEFAULT '[]';
+    UPDATE deliveries SET visibility = 'internal' WHERE visibility = 'private';
+    """,
+    # Issue 16: `broadcaster withdraw` marks an incident withdrawn (who and why: its withdrawal update).
+    5: """
+    ALTER TABLE incidents ADD COLUMN withdrawn_at TEXT;
+    """,
 }
 
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
+
+
+def keep_out_of_git(folder: Path) -> None:
+    """``.broadcaster/.gitignore`` holding ``*``: the state, locks and caches never reach a commit.
+
+    A file inside the folder rather than a line in the project's .gitignore: it needs no
+    edit of the operator's own file, and it travels with the folder wherever that is.
+    """
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# broadcaster's state, locks and caches: never commit them.\n*\n", encoding="utf-8")
 
 
 def _private_file(path: Path) -> None:
@@ -112,6 +134,7 @@ def _private_file(path: Path) -> None:
     state_folder = path.parent
     if state_folder.name == ".broadcaster" and state_folder.stat().st_uid == os.getuid():
         os.chmod(state_folder, PRIVATE_FOLDER)  # made 0755 by older versions
+        keep_out_of_git(state_folder)
     os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:

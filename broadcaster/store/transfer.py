@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -140,8 +140,13 @@ def open_private(path: Path) -> IO[str]:
 # -- import ----------------------------------------------------------------------
 
 
-def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]:
-    """The incident records of an export, each checked as input is; ``InputError`` names the bad line."""
+def read_records(
+    lines: Iterable[str], name: str, audiences: Collection[str] = frozenset()
+) -> Iterator[Mapping[str, Any]]:
+    """The incident records of an export, each checked as input is; ``InputError`` names the bad line.
+
+    ``audiences`` are the config's audience ids: a record naming any other is refused.
+    """
     header_seen = False
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -156,7 +161,7 @@ def read_records(lines: Iterable[str], name: str) -> Iterator[Mapping[str, Any]]
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
-        yield check_record(record, f"{name}, line {number}")
+        yield check_record(record, f"{name}, line {number}", audiences)
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
 

@@ -10,6 +10,9 @@ so on, as at ``https://slack.com/api/``. Methods served, with Slack's shapes:
   "message": {...}}`` with a fresh, increasing ts.
 * ``POST chat.update``: ``channel`` (an id, as Slack requires), ``ts``,
   ``text``/``blocks``; unknown ts -> ``message_not_found``.
+* ``POST chat.delete``: ``channel`` (an id), ``ts``; unknown ts -> ``message_not_found``,
+  a ts in ``undeletable`` -> ``cant_delete_message`` (another user's message). Answers
+  ``{"ok": true, "channel", "ts"}`` and moves the message to ``deleted``.
 * ``auth.test``, ``conversations.info`` (an id; a name is ``channel_not_found``
   as at Slack) and ``conversations.list`` (paginated by ``limit``/``cursor``).
 
@@ -138,6 +141,7 @@ class FakeSlack(FakeServer):
         for method, handler in (
             ("chat.postMessage", self._post_message),
             ("chat.update", self._update),
+            ("chat.delete", self._delete),
             ("auth.test", self._auth_test),
             ("conversations.info", self._conversations_info),
             ("conversations.list", self._conversations_list),
@@ -166,6 +170,8 @@ class FakeSlack(FakeServer):
             self.member_of: set[str] = set(self.channels if member_of is None else member_of)
             self.archived: set[str] = set(archived)
             self.messages: dict[str, list[SlackMessage]] = {cid: [] for cid in self.channels}
+            self.deleted: list[SlackMessage] = []
+            self.undeletable: set[str] = set()
             self._ts = itertools.count(1)
 
     @property
@@ -279,6 +285,19 @@ class FakeSlack(FakeServer):
             message.edits.append({"text": message.text, "blocks": message.blocks})
             message.text, message.blocks = text, blocks
         return {"channel": cid, "ts": message.ts, "text": text, "message": self._shape(message)}
+
+    def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        cid = self._resolve(params.get("channel"), by_name=False)
+        ts = str(params.get("ts", ""))
+        with self._store_lock:
+            message = self.message(cid, ts)
+            if message is None:
+                raise SlackError("message_not_found")
+            if ts in self.undeletable:
+                raise SlackError("cant_delete_message")
+            self.messages[cid].remove(message)
+            self.deleted.append(message)
+        return {"channel": cid, "ts": ts}
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -1,7 +1,7 @@
 """A fake Telegram Bot API that validates what it receives like the real one.
 
 Routes ``GET``/``POST /bot<token>/<method>`` for ``getMe``, ``sendMessage``,
-``editMessageText`` and ``getChat``, with form-encoded bodies (what
+``editMessageText``, ``deleteMessage`` and ``getChat``, with form-encoded bodies (what
 python-telegram-bot sends: strings as is, other values JSON-encoded), JSON
 bodies or query strings. Answers use the real envelopes: ``{"ok": true,
 "result": ...}`` and ``{"ok": false, "error_code": ..., "description": ...}``.
@@ -273,6 +273,11 @@ class FakeTelegram(FakeServer):
         self.migrated = dict(migrated or {})
         self.messages: dict[int | str, list[SentMessage]] = {}
         self.edits: list[Edit] = []
+        # deleteMessage: deleted messages; message ids too old to delete (over 48 hours) and
+        # chats where the bot may not delete (neither its own messages nor an admin's right).
+        self.deleted: list[SentMessage] = []
+        self.too_old: set[int] = set()
+        self.no_delete_right: set[int | str] = set()
         self.too_many_count = 0
         self._chats: dict[int | str, Chat] = {}
         self._limits = _Limits()
@@ -297,6 +302,9 @@ class FakeTelegram(FakeServer):
             self._faults.clear()
             self.blocked.clear()
             self.edits.clear()
+            self.deleted.clear()
+            self.too_old.clear()
+            self.no_delete_right.clear()
             self.too_many_count = 0
             self._limits = _Limits()
             for chat in self._chats.values():
@@ -344,6 +352,7 @@ class FakeTelegram(FakeServer):
             "getme": self._get_me,
             "sendmessage": self._send_message,
             "editmessagetext": self._edit_message_text,
+            "deletemessage": self._delete_message,
             "getchat": self._get_chat,
         }.get(method.lower())
         if handler is None:
@@ -426,6 +435,18 @@ class FakeTelegram(FakeServer):
         stored.html, stored.text, stored.entities = source, text, entities
         self.edits.append(Edit(chat.id, stored.message_id, source, text, time.monotonic()))
         return _ok(self._message_json(chat, stored) | {"edit_date": int(time.time())})
+
+    def _delete_message(self, params: Mapping[str, Any]) -> Response:
+        chat = self._target(params)
+        message_id = _int(params.get("message_id"))
+        stored = next((m for m in self.messages[chat.key] if m.message_id == message_id), None)
+        if stored is None:
+            raise _ApiError(_error(400, "Bad Request: message to delete not found"))
+        if message_id in self.too_old or chat.key in self.no_delete_right or chat.id in self.no_delete_right:
+            raise _ApiError(_error(400, "Bad Request: message can't be deleted"))
+        self.messages[chat.key].remove(stored)
+        self.deleted.append(stored)
+        return _ok(True)
 
     # -- the rules ------------------------------------------------------------
 

@@ -5,6 +5,9 @@ Routes (under an optional ``prefix``, to test an ``api_url`` with a path):
 * ``POST /2/tweets`` with JSON ``{"text": ..., "reply": {"in_reply_to_tweet_id": ...}}``
   answers 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``.
 * ``GET /2/users/me`` answers ``{"data": {"id", "name", "username"}}``.
+* ``DELETE /2/tweets/:id`` answers ``{"data": {"deleted": true}}``; an id it does not hold
+  (never issued, or deleted already) 404 with X's ``resource-not-found`` problem; an id
+  in ``undeletable`` (another account's post) 403 "You are not allowed to delete this Tweet."
 
 It checks what it receives the way X does, with X's error shapes:
 
@@ -92,6 +95,20 @@ TOO_LONG_MESSAGE = (
 )
 
 
+NOT_FOUND = {
+    "title": "Not Found Error",
+    "detail": "Could not find tweet with id.",
+    "type": "https://api.twitter.com/2/problems/resource-not-found",
+    "status": 404,
+}
+NOT_YOURS = {
+    "title": "Forbidden",
+    "detail": "You are not allowed to delete this Tweet.",
+    "type": "about:blank",
+    "status": 403,
+}
+
+
 def invalid_request(message: str) -> dict[str, Any]:
     return {
         "errors": [{"message": message}],
@@ -137,10 +154,13 @@ class FakeX(FakeServer):
         self.read_only = read_only
         self.prefix = prefix.rstrip("/")
         self.tweets: list[FakeTweet] = []
+        self.deleted: list[FakeTweet] = []
+        self.undeletable: set[str] = set()
         self._ids = iter(range(FIRST_ID, FIRST_ID + 10**9))
         self._posting = threading.Lock()
         self.route("POST", re.escape(self.prefix) + r"/2/tweets", self._create_tweet)
         self.route("GET", re.escape(self.prefix) + r"/2/users/me", self._me)
+        self.route("DELETE", re.escape(self.prefix) + r"/2/tweets/(?P<id>[0-9]{1,19})", self._delete_tweet)
 
     @property
     def api_url(self) -> str:
@@ -151,6 +171,8 @@ class FakeX(FakeServer):
         """Forget posts, requests and queued faults, so one server can serve many tests."""
         with self._lock:
             self.tweets.clear()
+            self.deleted.clear()
+            self.undeletable.clear()
             self.requests.clear()
             self._faults.clear()
 
@@ -218,6 +240,20 @@ class FakeX(FakeServer):
             return Response(400, invalid_request(TOO_LONG_MESSAGE))
         with self._posting:
             return self._store(text, reply_to, auth)
+
+    def _delete_tweet(self, request: Request, found: re.Match[str]) -> Response:
+        auth = self._authenticate(request)
+        if isinstance(auth, Response):
+            return auth
+        with self._posting:
+            tweet = next((t for t in self.tweets if t.id == found.group("id")), None)
+            if tweet is None:
+                return Response(404, NOT_FOUND)
+            if tweet.id in self.undeletable:
+                return Response(403, NOT_YOURS)
+            self.tweets.remove(tweet)
+            self.deleted.append(tweet)
+        return Response(200, {"data": {"deleted": True}})
 
     def _store(self, text: str, reply_to: str | None, auth: str) -> Response:
         if any(t.text == text for t in self.tweets):

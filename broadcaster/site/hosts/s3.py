@@ -33,7 +33,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,6 +42,7 @@ from broadcaster.config import AWS_SECRET_VARIABLES
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact
+from broadcaster.site.folder import AUDIENCE_DIR
 from broadcaster.site.hosts import BuiltSite, SiteHost, is_linking
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ class S3Host(SiteHost):
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         client = self._client()
-        remote = self._call(lambda: self._read_manifest(client), "read the manifest")
+        remote = self._call(lambda: self._read_manifest(client, site), "read the manifest")
         plan = _Plan.of(site, remote)
         served = dict(remote.files)  # what the bucket holds now, updated as each request succeeds
         try:
@@ -247,8 +248,26 @@ class S3Host(SiteHost):
             CacheControl=cache_control(path),
         )
 
-    def _read_manifest(self, client: Any) -> _Remote:
-        """The hashes the bucket serves; empty on a first publish or an unreadable manifest."""
+    def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> _Remote:
+        """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
+        when it says it has some or ``site`` does."""
+        remote = self._read_document(client)
+        if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
+            return remote
+        customers = self._customer_files(client)
+        return replace(remote, files={**remote.files, **customers}) if customers else remote
+
+    def _customer_files(self, client: Any) -> dict[str, str]:
+        """Every file under ``a/``, hash unknown (so each publish uploads the current ones again and
+        deletes any other: a changed token's old page). Listed, because a manifest in the bucket
+        naming them would give every customer's capability to whoever reads it."""
+        found: dict[str, str] = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + AUDIENCE_DIR):
+            found.update({str(item["Key"]).removeprefix(self.prefix): "" for item in page.get("Contents", [])})
+        return found
+
+    def _read_document(self, client: Any) -> _Remote:
+        """The bucket's manifest; empty on a first publish or an unreadable one."""
         from botocore.exceptions import ClientError
 
         try:
@@ -271,11 +290,16 @@ class S3Host(SiteHost):
             {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
             str(document.get("store") or ""),
             generation if isinstance(generation, int) else 0,
+            document.get("customer_pages") is True,
         )
 
     def _write_manifest(self, client: Any, remote: _Remote) -> None:
-        document = {"version": MANIFEST_VERSION, "files": remote.files, "versions": remote.versions,
-                    "store": remote.store, "generation": remote.generation}
+        # The bucket is readable: a customer page's path (its capability) must never be written here.
+        files = {p: h for p, h in remote.files.items() if not p.startswith(AUDIENCE_DIR)}
+        versions = {p: v for p, v in remote.versions.items() if not p.startswith(AUDIENCE_DIR)}
+        document = {"version": MANIFEST_VERSION, "files": files, "versions": versions,
+                    "store": remote.store, "generation": remote.generation,
+                    "customer_pages": len(files) != len(remote.files)}
         body = json.dumps(document, sort_keys=True).encode()
         client.put_object(
             Bucket=self.bucket,
@@ -440,6 +464,7 @@ class _Remote:
     versions: dict[str, str] = field(default_factory=dict)  # incident page -> version of its record
     store: str = ""
     generation: int = 0
+    customer_pages: bool = False  # whether a/ holds customers' pages (listed from the bucket, never named)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,91 @@
+"""Withdrawing an incident posted in error: off the page, the feeds and the JSON; its public posts deleted.
+
+The withdrawal is an update of kind "withdrawal" stored with its deliveries like any
+other (the outbox), so it is retried and never lost:
+
+* the site and each host: rebuilt without the incident (its pages removed, hosts delete them);
+* a public channel that can delete: every post of the incident there is deleted;
+* a public channel that cannot: a short "posted in error" follow-up;
+* a private channel: a note "Withdrawn by X" with the reason; the staff's record stays.
+
+Destinations where nothing of the incident was posted are skipped. The reason is the
+update's private note: staff see it, the public never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from broadcaster.compose import author_name
+from broadcaster.config import Config
+from broadcaster.delivery import DeliveryState
+from broadcaster.destinations import destinations
+from broadcaster.engine import Progress
+from broadcaster.messages import gate
+from broadcaster.messages.announcements import POSTED_IN_ERROR
+from broadcaster.messages.model import Incident, Update
+from broadcaster.operations.posting import (
+    PostResult,
+    find_incident,
+    previews,
+    publish_stored,
+    refuse_missing_secrets,
+    refuse_unowned_folders,
+    refuse_withdrawn,
+)
+from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
+
+IN_DOUBT = ("withdrawn before this post was confirmed; whether it exists is unknown: look at {where} "
+            "and delete it by hand if it is there")
+
+
+@dataclass
+class WithdrawResult(PostResult):
+    in_doubt: list[Delivery] = field(default_factory=list)  # posts whose fate was unknown: check by hand
+
+
+def withdraw(
+    config: Config, store: Store, incident_id: str, reason: str = "", *, dry_run: bool = False,
+    progress: Progress | None = None,
+) -> WithdrawResult:
+    """Store the withdrawal with its deliveries, stop the incident's unsent ones, and deliver it."""
+    incident = find_incident(store, incident_id)
+    refuse_withdrawn(incident, store)
+    now = utcnow()
+    update = Update(
+        incident_id=incident.id, sequence=0, created_at=now, status=incident.status, raw_message=POSTED_IN_ERROR,
+        private_note=gate.admit(reason.strip(), "--reason", gate.PRIVATE) if reason.strip() else "",
+        author=author_name(config), kind="withdrawal",
+    )
+    planned = withdrawal_plan(config, store, incident)
+    earlier = store.updates(incident.id)
+    refuse_missing_secrets(config, planned)
+    refuse_unowned_folders(config, store, planned)
+    if dry_run:
+        numbered = replace(update, sequence=len(earlier) + 1)
+        shown = previews(config, incident, numbered, earlier, planned)
+        return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
+    stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
+    in_doubt = [d for d in store.skip_open_deliveries(stored.id, update.sequence, "withdrawn")
+                if d.state == DeliveryState.UNKNOWN]
+    for delivery in in_doubt:
+        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+        store.mark_skipped(delivery.id, IN_DOUBT.format(where=where))
+    outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress)
+    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
+
+
+def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
+    """Every destination that showed the incident: the site and hosts always, channels where something was posted."""
+    posted: set[tuple[str, str]] = set()
+    for d in store.deliveries(incident_id=incident.id):
+        if d.state == DeliveryState.SENT or d.parts or d.state == DeliveryState.UNKNOWN:
+            posted.add((d.destination, d.target))
+    planned = []
+    for name, destination in destinations(config).items():
+        for target in destination.targets():
+            shown = destination.idempotent or (name, target) in posted
+            state = DeliveryState.PENDING if shown else DeliveryState.SKIPPED
+            reason = "" if shown else "nothing of this incident was posted here"
+            planned.append(PlannedDelivery(name, target, destination.visibility, state, reason))
+    return planned

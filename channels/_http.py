@@ -1,0 +1,271 @@
+"""One HTTP client for the channels that post to a webhook URL (Discord, Teams, signed webhooks).
+
+Not a channel type (a helper module: its name starts with ``_``). Three things
+every such channel needs, done once here:
+
+* The secret is in the URL (Discord's token in the path, Teams' ``sig`` in the
+  query), and httpx logs every URL at INFO. The client only ever sees the URL
+  with ``***`` in place of the secret; ``_SecretUrlTransport`` writes the real
+  URL as the request leaves, so httpx's logs and errors show the placeholder.
+* No retries and no redirects inside the client: the engine owns retries, and
+  a redirect would carry the body (and the signature) somewhere not configured.
+* Failures become ``DeliveryError`` by one rule: a request that never left is
+  retryable; one that may have arrived is ``outcome_unknown`` unless repeating it
+  shows nothing twice (an edit, or a webhook event with a stable id); 429 waits
+  as long as the service asks; 503 was not taken; another 5xx may have been.
+
+httpx is imported when the first request is made, not with this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.channels.base import Channel
+
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.delivery import SendLog
+from broadcaster.errors import ConfigError, DeliveryError
+
+if TYPE_CHECKING:
+    import httpx
+
+MASK = "***"
+MAX_ERROR_BODY = 300  # characters of a refusal's body quoted in an error message
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer, read whole: status, headers (lower-case names) and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError:
+            return None
+
+    def field(self, key: str) -> Any:
+        data = self.json()
+        return data.get(key) if isinstance(data, dict) else None
+
+    def excerpt(self) -> str:
+        text = self.body.decode("utf-8", errors="replace").strip()
+        return text[:MAX_ERROR_BODY] + ("…" if len(text) > MAX_ERROR_BODY else "")
+
+    @property
+    def may_have_posted(self) -> bool:
+        """2xx, or a server error other than 503 (which says the request was not taken)."""
+        return 200 <= self.status < 300 or (self.status >= 500 and self.status != 503)
+
+    def retry_after(self) -> float | None:
+        """Seconds the service asks to wait: the Retry-After header, else a JSON ``retry_after``."""
+        for raw in (self.headers.get("retry-after"), self.field("retry_after")):
+            try:
+                value = float(raw) if raw is not None else None
+            except (TypeError, ValueError):
+                continue
+            if value is not None and value >= 0:
+                return value
+        return None
+
+
+class HttpPoster:
+    """An httpx client for one channel; ``shown_url`` stands for ``real_url`` everywhere but on the wire.
+
+    ``service`` names the service in messages ("Discord"). Build it once per
+    channel, close it in the channel's ``aclose``.
+    """
+
+    def __init__(self, channel: Channel, service: str, real_url: str = "", shown_url: str = "") -> None:
+        self.channel = channel
+        self.service = service
+        self.real_url = real_url
+        self.shown_url = shown_url or real_url
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            inner = httpx.AsyncHTTPTransport(retries=0)
+            transport = _secret_url_transport(self.shown_url, self.real_url, inner)
+            self._client = httpx.AsyncClient(
+                transport=transport, timeout=self.channel.request_timeout, follow_redirects=False
+            )
+        return self._client
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        may_post: bool = False,
+    ) -> Answer:
+        """Send one request to ``url`` (which starts with ``shown_url``); raise DeliveryError if no answer came.
+
+        ``may_post``: whether the request, once out, may have posted something that
+        a repeat would post again (an answer lost then makes the outcome unknown).
+        """
+        import httpx
+
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            response = await self._http().request(method, url, content=body, headers={**sent, **(headers or {})})
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise self.channel.fail(
+                f"{self.service}: could not connect ({type(exc).__name__}: {exc}). Check the network, a proxy, "
+                "and the URL's host.",
+                retryable=True,
+            ) from exc
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise self._lost(exc, may_post) from exc
+        return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
+
+    async def post(self, url: str, body: bytes, log: SendLog) -> Answer:
+        """A request that may post: ``log`` counts it on the wire until an answer says nothing was posted."""
+        log.sending()
+        answer = await self.request("POST", url, body=body, may_post=True)
+        if not answer.may_have_posted:  # a refusal or a rate limit: cut short now, it is failed, not unknown
+            log.on_wire = False
+        return answer
+
+    def _lost(self, exc: Exception, may_post: bool) -> DeliveryError:
+        import httpx
+
+        what = (
+            f"no answer within {self.channel.request_timeout:g}s"
+            if isinstance(exc, httpx.TimeoutException)
+            else f"the connection broke before an answer ({type(exc).__name__})"
+        )
+        if not may_post:
+            return self.channel.fail(f"{self.service}: {what}; repeating the request is harmless.", retryable=True)
+        return self.channel.fail(
+            f"{self.service}: {what}, so the message may or may not have been posted.",
+            retryable=True,
+            outcome_unknown=True,
+        )
+
+    def common_error(self, answer: Answer, *, may_post: bool) -> DeliveryError | None:
+        """The error for a 429 or a 5xx (the same at every service), or None for the channel to judge."""
+        if answer.status == 429:
+            wait = answer.retry_after()
+            asked = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"
+            return self.channel.fail(
+                f"{self.service} rate-limited the request (HTTP 429, {asked}).", retryable=True, retry_after=wait
+            )
+        if answer.status == 503:
+            return self.channel.fail(
+                f"{self.service} is unavailable for now (HTTP 503): nothing was posted.",
+                retryable=True,
+                retry_after=answer.retry_after(),
+            )
+        if answer.status >= 500:
+            maybe = ", so the message may or may not have been posted" if may_post else ""
+            return self.channel.fail(
+                f"{self.service} had a problem of its own (HTTP {answer.status}){maybe}.",
+                retryable=True,
+                outcome_unknown=may_post,
+            )
+        return None
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+class HttpChannel(Channel):
+    """A channel that posts through one ``HttpPoster``, built on first use by ``make_poster``."""
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._poster: HttpPoster | None = None
+
+    def make_poster(self) -> HttpPoster:
+        raise NotImplementedError
+
+    @staticmethod
+    def url_key(options: Mapping[str, Any], key: str, kind: str, place: Any) -> list[tuple[tuple[str, ...], str]]:
+        """``target_keys`` for a channel whose one target is a URL: ``place(url)`` names where it posts.
+
+        One URL in a public and a private table is refused by the loader; a URL whose
+        variable is unset is known by the variable's name.
+        """
+        value = options.get(key)
+        url, written = str(value), str(value)
+        if isinstance(value, Secret):
+            written = f"${{{value.env_var}}}"
+            if value.missing:
+                return [((f"{kind}-variable", value.env_var), written)]
+            url = value.reveal()
+        try:
+            return [((kind, *place(url)), written)]
+        except ConfigError:
+            return []
+
+    def _client(self) -> HttpPoster:
+        if self._poster is None:
+            try:
+                self._poster = self.make_poster()
+            except ConfigError as exc:  # a URL the loader could not see (its variable was unset then)
+                raise self.fail(str(exc), retryable=False) from exc
+        return self._poster
+
+    def source(self, key: str) -> str:
+        """Where an option's value comes from, as an operator finds it: ``${VAR}``, else the config key."""
+        env_var = getattr(self.config.options.get(key), "env_var", "")
+        return f"${{{env_var}}}" if env_var else f"channels.{self.name}.{key}"
+
+    def revealed(self, key: str) -> str:
+        """A secret option's raw value; ConfigError when its variable is unset."""
+        return self.secret(key).strip()
+
+    async def aclose(self) -> None:
+        poster, self._poster = self._poster, None
+        if poster is not None:
+            await poster.aclose()
+
+
+def _secret_url_transport(shown: str, real: str, inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+    """A transport that swaps ``shown`` for ``real`` at the start of each URL as the request leaves."""
+    import httpx
+
+    known = str(httpx.URL(shown))  # as httpx writes it back (a default port dropped, say)
+
+    class _SecretUrlTransport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            url = str(request.url)
+            if shown != real and url.startswith(known):
+                request = httpx.Request(
+                    request.method,
+                    httpx.URL(real + url[len(known):]),
+                    headers=request.headers,
+                    stream=request.stream,
+                    extensions=request.extensions,
+                )
+            return await inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await inner.aclose()
+
+    return _SecretUrlTransport()
+
+
+def origin_replaced(url: str, api_url: str | None) -> str:
+    """``url`` with its ``scheme://host[:port]`` replaced by ``api_url`` (the test seam), if given."""
+    if not api_url:
+        return url
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
+    return api_url.rstrip("/") + rest

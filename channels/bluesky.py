@@ -1,0 +1,365 @@
+"""Bluesky: one post per update, replies for follow-ups, a correction reply for an amend.
+
+Config (``[channels.NAME]`` with ``type = "bluesky"``)::
+
+    handle = "acme.bsky.social"            # the account
+    app_password = "${BLUESKY_APP_PASSWORD}"  # Settings > Privacy and security > App passwords
+    service = "https://bsky.social"        # the account's PDS or entryway (the default)
+
+A follow-up replies to the incident's latest post, with the first as the
+thread's root. Bluesky cannot edit a post: an amend is a reply that says what
+it corrects. Links are facets (Bluesky finds none by itself) and the incident
+page is an external card.
+
+Each post is created with a record key of ours (a TID made from the update's
+time and a hash of the channel, incident and update), so a repeat after a
+lost answer cannot make a second post: the key is taken, and the post found
+under it is the one sent. The account logs in once per command
+(``createSession`` allows 30 logins in 5 minutes).
+
+atproto (and its httpx client) is imported when the client is built. Remote
+ids are ``at://<did>/app.bsky.feed.post/<rkey>#<cid>``: a reply needs both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.channels._doubt import Doubts
+from broadcaster.channels._options import require_https
+from broadcaster.channels.base import Channel
+from broadcaster.messages import bluesky as fmt
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+if TYPE_CHECKING:
+    from atproto import AsyncClient
+
+    from broadcaster.config import ChannelConfig
+
+POST = "app.bsky.feed.post"
+_TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
+_HANDLE = re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+_AT_URI = re.compile(r"^at://(?P<repo>[^/\s#]+)/app\.bsky\.feed\.post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})(?:#(?P<cid>[a-z0-9]+))?$")
+_POST_LINK = re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
+
+
+def record_key(moment: datetime, seed: str) -> str:
+    """A TID (13 characters: 53 bits of microseconds, 10 of clock id) fixed by ``moment`` and ``seed``."""
+    micros = int(moment.astimezone(UTC).timestamp() * 1_000_000) & ((1 << 53) - 1)
+    clock = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:2], "big") & 0x3FF
+    value = (micros << 10) | clock
+    return "".join(_TID_CHARS[(value >> (5 * (12 - i))) & 31] for i in range(13))
+
+
+class BlueskyChannel(Channel):
+    """One Bluesky account (see the module docstring for the config)."""
+
+    type_name = "bluesky"
+    visibilities = ("public",)  # every post is public
+    required_options = ("handle", "app_password")
+    optional_options = ("service",)
+    secret_options = ("app_password",)  # posts and deletes as the account
+    default_api_url = "https://bsky.social"  # the entryway; atproto appends /xrpc
+    max_graphemes = fmt.MAX_GRAPHEMES  # a post's text; links count in full
+    reports_requests = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._client: AsyncClient | None = None
+        self._did = ""
+        self._doubts = Doubts()
+
+    # -- config ---------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        if not isinstance(options.get("app_password"), Secret):
+            raise ConfigError(
+                f'{where}app_password: must name an environment variable, e.g. app_password = '
+                '"${BLUESKY_APP_PASSWORD}" (an app password from Settings > Privacy and security > App passwords, '
+                "never the account's own password)."
+            )
+        handle = options.get("handle")
+        if not isinstance(handle, str) or not (_HANDLE.match(handle.removeprefix("@")) or handle.startswith("did:")):
+            raise ConfigError(f'{where}handle: must be the account\'s handle, e.g. "acme.bsky.social", not {handle!r}.')
+        require_https(options, "service", where, "https://bsky.social", cls.default_api_url)
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        handle = str(options["handle"]).removeprefix("@").lower()
+        return [(("bluesky", handle), handle)]
+
+    @property
+    def handle(self) -> str:
+        return str(self.config.options["handle"]).removeprefix("@")
+
+    @property
+    def api_url(self) -> str:
+        return self.config.api_url or str(self.config.options.get("service") or self.default_api_url)
+
+    @property
+    def password_variable(self) -> str:
+        secret = self.config.options.get("app_password")
+        return secret.env_var if isinstance(secret, Secret) else "the app password's environment variable"
+
+    # -- render ---------------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        text = fmt.format_post(view)
+        seed = f"{self.name}\n{self.handle}\n{view.incident.id}\n{view.sequence}"
+        return Rendered(
+            text=text,
+            visibility=view.visibility,
+            payload={
+                "facets": fmt.link_facets(text, (view.incident.url,)),
+                "card": fmt.card(view),
+                "created_at": view.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "rkey": record_key(view.created_at, seed),
+            },
+        )
+
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """The text, and the facets and card as JSON; not the record key and time (no reader's text,
+        and a key could hold a short private value by chance)."""
+        shown = {k: rendered.payload.get(k) for k in ("facets", "card")}
+        return [*super().egress_payloads(Rendered(rendered.text, rendered.visibility)), (_json(shown), "application/json")]
+
+    # -- send -----------------------------------------------------------------------
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        log = log if log is not None else SendLog()
+        if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
+            return Receipt(log.parts[0])
+        client = await self._session()
+        reply = await self._reply_to(thread) if thread else None
+        record = self._record(rendered, reply)
+        rkey = str(rendered.payload["rkey"])
+        log.sending()
+        remote_id = await self._create(client, record, rkey)
+        self._doubts.settled(rkey)
+        log.confirmed(remote_id)
+        return Receipt(remote_id)
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """``at://did/app.bsky.feed.post/rkey#cid``, the at:// URI alone, or the post's bsky.app link."""
+        text = reference.strip()
+        link = _POST_LINK.match(text)
+        if link:
+            return f"at://{link.group('repo')}/{POST}/{link.group('rkey')}"
+        if _AT_URI.match(text):
+            return text
+        raise InputError(
+            f"{reference!r} is not a Bluesky post: give its link (https://bsky.app/profile/HANDLE/post/KEY) "
+            "or its at:// URI."
+        )
+
+    def _record(self, rendered: Rendered, reply: Any) -> Any:
+        from atproto import models
+
+        payload = rendered.payload
+        card = payload.get("card")
+        embed = models.AppBskyEmbedExternal.Main(external=models.AppBskyEmbedExternal.External(**card)) if card else None
+        facets = [
+            models.AppBskyRichtextFacet.Main(
+                index=models.AppBskyRichtextFacet.ByteSlice(
+                    byte_start=f["index"]["byteStart"], byte_end=f["index"]["byteEnd"]
+                ),
+                features=[models.AppBskyRichtextFacet.Link(uri=f["features"][0]["uri"])],
+            )
+            for f in payload.get("facets") or []
+        ]
+        return models.AppBskyFeedPost.Record(
+            text=rendered.text, created_at=str(payload["created_at"]), facets=facets or None, embed=embed, reply=reply
+        )
+
+    async def _create(self, client: AsyncClient, record: Any, rkey: str) -> str:
+        from atproto import models
+
+        data = models.ComAtprotoRepoCreateRecord.Data(repo=self._did, collection=POST, record=record, rkey=rkey)
+        try:
+            created = await self._call("post", client.com.atproto.repo.create_record(data))
+        except DeliveryError as exc:
+            found = await self._already_made(client, rkey, exc)
+            if found:
+                return found
+            raise self._doubts.judged(rkey, exc) from exc
+        return f"{created.uri}#{created.cid}"
+
+    async def _already_made(self, client: AsyncClient, rkey: str, exc: DeliveryError) -> str:
+        """The post an earlier attempt made under ``rkey``, if the failure may hide one ("" if none)."""
+        if exc.retryable and not exc.outcome_unknown:
+            return ""  # a refused connection, a 429, a 503: nothing was made this time
+        try:
+            return await self._fetch(client, self._did, rkey)
+        except DeliveryError:
+            return ""
+
+    async def _fetch(self, client: AsyncClient, repo: str, rkey: str) -> str:
+        """The remote id of a post by its repo and key; "" when there is none."""
+        from atproto import models
+
+        params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=POST, rkey=rkey)
+        try:
+            found = await self._call("look-up", client.com.atproto.repo.get_record(params))
+        except _Missing:
+            return ""
+        return f"{found.uri}#{found.cid}" if found.cid else ""
+
+    async def _reply_to(self, thread: ThreadRef) -> Any:
+        from atproto import models
+
+        root = await self._strong_ref(thread.first_remote_id)
+        parent = await self._strong_ref(thread.last_remote_id) if thread.last_remote_id != thread.first_remote_id else root
+        return models.AppBskyFeedPost.ReplyRef(root=root, parent=parent)
+
+    async def _strong_ref(self, remote_id: str) -> Any:
+        from atproto import models
+
+        found = _AT_URI.match(remote_id or "")
+        if not found:
+            raise self.fail(
+                f"the stored Bluesky post id {remote_id!r} is not an at:// URI, so this update cannot be threaded. "
+                "Was the state database edited by hand?",
+                retryable=False,
+            )
+        if not found.group("cid"):  # given by hand (retry --remote-id): ask for the rest
+            complete = await self._fetch(await self._session(), found.group("repo"), found.group("rkey"))
+            if not complete:
+                raise self.fail(f"Bluesky has no post {remote_id} to reply to: it may have been deleted.", retryable=False)
+            found = _AT_URI.match(complete)
+            assert found is not None
+        uri = f"at://{found.group('repo')}/{POST}/{found.group('rkey')}"
+        return models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=found.group("cid"))
+
+    # -- check ----------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """Log in with the app password and read the session back; nothing is posted."""
+        try:
+            await self._session()
+        except DeliveryError as exc:
+            return [CheckResult(self.name, self.handle, False, str(exc))]
+        detail = f"app password works: @{self.handle} ({self._did})"
+        return [CheckResult(self.name, self.handle, True, detail, resolved=f"bluesky:{self._did}")]
+
+    # -- client and errors ----------------------------------------------------------
+
+    async def _session(self) -> AsyncClient:
+        """The logged-in client: one login per command (Bluesky allows 30 in 5 minutes)."""
+        if self._client is not None and self._did:
+            return self._client
+        # atproto's import builds hundreds of pydantic models (seconds on a busy machine): in a
+        # worker thread, so the other destinations' requests on this event loop go on meanwhile.
+        await asyncio.to_thread(importlib.import_module, "atproto")
+        from atproto import AsyncClient, AsyncRequest
+
+        try:
+            password = self.secret("app_password")
+        except ConfigError as exc:
+            raise self.fail(str(exc), retryable=False) from exc
+        self._client = AsyncClient(base_url=self.api_url, request=AsyncRequest(timeout=self.request_timeout))
+        await self._call("login", self._client.login(self.handle, password, fetch_bsky_profile=False))
+        session = await self._call("login", self._client.com.atproto.server.get_session())
+        self._did = str(session.did)
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client, self._did = self._client, None, ""
+        if client is not None:
+            await client.request.close()
+
+    async def _call(self, action: str, request: Any) -> Any:
+        """Await one atproto request; every failure becomes a DeliveryError."""
+        from atproto import exceptions
+
+        try:
+            return await request
+        except exceptions.RequestErrorBase as exc:
+            raise self._error(action, exc) from exc
+        except exceptions.AtProtocolError as exc:
+            raise self.fail(f"Bluesky {action} failed: {type(exc).__name__}: {exc}", retryable=False) from exc
+
+    def _error(self, action: str, exc: Exception) -> DeliveryError:
+        from atproto import exceptions
+
+        response = getattr(exc, "response", None)
+        status = int(getattr(response, "status_code", 0) or 0)
+        content = getattr(response, "content", None)
+        code, said = str(getattr(content, "error", "") or ""), str(getattr(content, "message", "") or "")
+        if response is None:
+            return self._network_error(action, exc)
+        if action == "look-up" and code == "RecordNotFound":
+            return _Missing(said)
+        if isinstance(exc, exceptions.RateLimitExceededError):
+            return self._rate_limited(exc)
+        if status in (401, 403) or code in ("AuthenticationRequired", "InvalidToken", "AccountTakedown"):
+            return self.fail(
+                f"Bluesky refused the {action} ({code or status}: {said or 'no reason given'}). Check handle and "
+                f"{self.password_variable}: it must hold a current app password of @{self.handle}.",
+                retryable=False,
+            )
+        if code == "ExpiredToken":
+            self._did = ""  # log in again on the next attempt
+            return self.fail("Bluesky's session expired; logging in again.", retryable=True)
+        if status in (400, 413):
+            return self.fail(
+                f"Bluesky refused the {action} ({code or status}: {said}). Please report it with the update text.",
+                retryable=False,
+            )
+        if status == 503:
+            return self.fail(f"Bluesky could not take the {action} for now (HTTP 503).", retryable=True)
+        return self.fail(
+            f"Bluesky had a problem answering the {action} (HTTP {status}{', ' + code if code else ''}), so it may or "
+            "may not have been done.",
+            retryable=True,
+            outcome_unknown=status >= 500 or status == 409,
+        )
+
+    def _rate_limited(self, exc: Any) -> DeliveryError:
+        wait = exc.retry_after
+        if wait is None and exc.reset_at is not None:
+            wait = max(0.0, (exc.reset_at - datetime.now(UTC)).total_seconds())
+        told = f"it asks to wait {wait:.0f}s" if wait is not None else "it gave no wait time"
+        return self.fail(f"Bluesky rate-limited the request (HTTP 429, {told}).", retryable=True, retry_after=wait)
+
+    def _network_error(self, action: str, exc: Exception) -> DeliveryError:
+        import httpx
+
+        cause = exc.__cause__
+        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
+            return self.fail(
+                f"Bluesky {action} failed: could not connect to {self.api_url} (check the network, a proxy, or "
+                "service).",
+                retryable=True,
+            )
+        what = f"no answer within {self.request_timeout:g}s" if isinstance(cause, httpx.TimeoutException) else (
+            "the connection broke before an answer"
+        )
+        return self.fail(
+            f"Bluesky {action} failed: {what}, so it may or may not have been done.", retryable=True, outcome_unknown=True
+        )
+
+
+class _Missing(DeliveryError):
+    """getRecord found no such record."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message or "no such record", retryable=False)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,277 @@
+"""Discord: an incoming webhook posting each update as an embed.
+
+Config (``[channels.NAME]`` with ``type = "discord"``)::
+
+    webhook_url = "${DISCORD_WEBHOOK_URL}"  # Server Settings > Integrations > Webhooks > Copy Webhook URL; secret
+    thread_id = "1234567890123456789"       # optional: post every update into this thread
+
+Where follow-ups go: with ``thread_id``, every update goes into that thread.
+In a forum channel (Discord refuses a post there without a thread), the first
+update opens a post titled with the incident and later ones reply in it. In a
+text channel a webhook cannot open threads, so updates follow one another in
+the channel, each headed "Update N".
+
+Amend edits the webhook's message in place (Discord keeps no visible history
+of a webhook edit). ``allowed_mentions`` is empty on every request, the edits
+included: Discord re-parses mentions of an edited text otherwise.
+
+Discord has no idempotency key: a post whose answer was lost is ``unknown``
+(see ``broadcaster retry``), never sent again blindly. Posts use ``?wait=true``,
+so Discord answers with the message (its id) or an error, never a silent drop.
+
+A remote id is the message id, or ``"<thread id>:<message id>"`` for a message
+in a thread, since editing or replying there needs both.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster
+from broadcaster.messages import discord as fmt
+from broadcaster.messages.preview import preview
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+_HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
+_WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<token>[A-Za-z0-9_\-]{20,200})/?$")
+_SNOWFLAKE = re.compile(r"^\d{5,25}$")
+_REMOTE_ID = re.compile(r"^(?:(?P<thread>\d{5,25}):)?(?P<message>\d{5,25})$")
+_URL_FORM = "https://discord.com/api/webhooks/<id>/<token>"
+
+# Discord's JSON error codes (developers/topics/opcodes-and-status-codes).
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+UNKNOWN_WEBHOOK = 10015
+INVALID_WEBHOOK_TOKEN = 50027
+FORUM_NEEDS_THREAD = 220001
+
+
+class DiscordChannel(HttpChannel):
+    """One Discord channel (or forum, or thread), posted to by an incoming webhook."""
+
+    type_name = "discord"
+    required_options = ("webhook_url",)
+    optional_options = ("thread_id",)
+    secret_options = ("webhook_url",)  # the URL holds the webhook's token: anyone with it can post
+    default_api_url = "https://discord.com/api"  # api_url replaces the webhook URL's scheme://host/api
+    reports_requests = True
+
+    # -- config -----------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        url = options.get("webhook_url")
+        if isinstance(url, Secret) and not url.missing:
+            _parse_webhook_url(url.reveal(), f"{where}webhook_url: ${{{url.env_var}}}")
+        thread = options.get("thread_id")
+        if thread is not None and not (isinstance(thread, str | int) and _SNOWFLAKE.match(str(thread))):
+            raise ConfigError(
+                f"{where}thread_id: must be a thread's id (digits, in quotes), not {thread!r}. In Discord, turn on "
+                "Developer Mode, then right-click the thread > Copy Thread ID."
+            )
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        # One webhook, one channel: its threads are read by the channel's readers too.
+        return cls.url_key(options, "webhook_url", "discord", lambda url: _parse_webhook_url(url, "")[:1])
+
+    @property
+    def thread_id(self) -> str:
+        value = self.config.options.get("thread_id")
+        return str(value) if value is not None else ""
+
+    def secret_values(self) -> list[str]:
+        """The URL and its token alone: an error may quote either."""
+        values = super().secret_values()
+        for value in list(values):
+            found = _WEBHOOK_PATH.match(urlsplit(value).path)
+            if found:
+                values.append(found.group("token"))
+        return values
+
+    # -- render -----------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        return Rendered(
+            text=preview(view, "Discord"),
+            visibility=view.visibility,
+            payload={"body": fmt.message(view), "thread_name": fmt.thread_name(view)},
+        )
+
+    # -- send / edit ------------------------------------------------------------
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        log = log if log is not None else SendLog()
+        if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
+            return Receipt(log.parts[0])
+        in_thread = self.thread_id or (_parse_remote_id(thread.first_remote_id)[0] if thread else "")
+        body = dict(rendered.payload["body"])
+        try:
+            return await self._execute(body, in_thread, log)
+        except _DiscordRefusal as exc:
+            if exc.code == FORUM_NEEDS_THREAD and not in_thread:
+                # A forum channel: nothing was posted; open the incident's post instead.
+                return await self._execute({**body, "thread_name": rendered.payload["thread_name"]}, "", log)
+            if exc.code == UNKNOWN_CHANNEL and in_thread and not self.thread_id:
+                receipt = await self.send(rendered, target=target, thread=None, log=log)
+                note = "the incident's Discord thread is gone (deleted?): posted without it"
+                return replace(receipt, notes=(*receipt.notes, note))
+            raise
+
+    async def _execute(self, body: dict[str, Any], thread: str, log: SendLog) -> Receipt:
+        query = "?wait=true" + (f"&thread_id={thread}" if thread else "")
+        answer = await self._client().post(self._url(query), _encoded(body), log)
+        message = self._message(answer, may_post=True)
+        remote_id = _remote_id(message, thread, opened="thread_name" in body)
+        log.confirmed(remote_id)
+        return Receipt(remote_id)
+
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
+        """PATCH the message; repeating an edit shows nothing twice, so a lost answer is retried."""
+        thread, message_id = _parse_remote_id(remote_id)
+        query = f"?thread_id={thread}" if thread else ""
+        answer = await self._client().request(
+            "PATCH", self._url(f"/messages/{message_id}{query}"), body=_encoded(rendered.payload["body"])
+        )
+        try:
+            self._message(answer, may_post=False)
+        except _DiscordRefusal as exc:
+            if exc.code != UNKNOWN_MESSAGE:
+                raise
+            log = log if log is not None else SendLog()
+            receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id), log=log)
+            note = f"Discord message {message_id} is gone (deleted?): posted the correction as a new message"
+            return replace(receipt, notes=(*receipt.notes, note))
+        return Receipt(remote_id)
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """A message id (Developer Mode > Copy Message ID), or ``<thread id>:<message id>``."""
+        text = reference.strip()
+        found = _REMOTE_ID.match(text)
+        if not found:
+            raise InputError(
+                f"{reference!r} is not a Discord message id: in Discord, turn on Developer Mode, then "
+                "right-click the message > Copy Message ID (for a message in a thread, give <thread id>:<message id>)."
+            )
+        if not found.group("thread") and self.thread_id:
+            return f"{self.thread_id}:{text}"
+        return text
+
+    # -- check ------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """GET the webhook (its name and channel); posts nothing."""
+        try:
+            answer = await self._client().request("GET", self._url(""))
+            webhook = self._message(answer, may_post=False)
+        except (DeliveryError, ConfigError) as exc:
+            return [CheckResult(self.name, self.thread_id, False, self.redact(str(exc)))]
+        where = f"channel {webhook.get('channel_id', '?')}"
+        if self.thread_id:
+            where += f", thread {self.thread_id} (not checked: a webhook cannot look threads up)"
+        detail = f"webhook {webhook.get('name', '?')!r} works and posts to {where}"
+        return [CheckResult(self.name, self.thread_id, True, detail, resolved=f"discord:{webhook.get('channel_id', '')}")]
+
+    # -- client and errors --------------------------------------------------------
+
+    def make_poster(self) -> HttpPoster:
+        """The webhook's URL with its token as ``***``; its scheme, host and /api give the API root."""
+        webhook_id, token, root = _parse_webhook_url(self.revealed("webhook_url"), self.source("webhook_url"))
+        base = f"{(self.config.api_url or root).rstrip('/')}/webhooks/{webhook_id}/"
+        return HttpPoster(self, "Discord", real_url=base + token, shown_url=base + MASK)
+
+    def _url(self, rest: str) -> str:
+        return self._client().shown_url + rest
+
+    def _message(self, answer: Answer, *, may_post: bool) -> dict[str, Any]:
+        """The JSON object of a 2xx answer; else the error that says what to do."""
+        if 200 <= answer.status < 300:
+            data = answer.json()
+            return data if isinstance(data, dict) else {}
+        common = self._client().common_error(answer, may_post=may_post)
+        if common is not None:
+            raise common
+        code = answer.field("code")
+        raise _DiscordRefusal(
+            self.redact(self._refusal(answer.status, code if isinstance(code, int) else 0, answer)), code=code
+        )
+
+    def _refusal(self, status: int, code: int, answer: Answer) -> str:
+        source = self.source("webhook_url")
+        if status == 401 or code == INVALID_WEBHOOK_TOKEN:
+            return (
+                f"Discord rejected the webhook token (HTTP {status}). {source} holds an old or mistyped webhook URL: "
+                "copy it again from Server Settings > Integrations > Webhooks."
+            )
+        if code == UNKNOWN_WEBHOOK or (status == 404 and code == 0):
+            return (
+                f"Discord does not know this webhook (HTTP {status}): it was deleted. Create a new one "
+                f"(Server Settings > Integrations > Webhooks) and put its URL in {source}."
+            )
+        if code == UNKNOWN_CHANNEL:
+            return f"Discord cannot find thread {self.thread_id or '?'} (HTTP {status}). Check thread_id."
+        if status == 403:
+            return (
+                f"Discord refused the post (HTTP 403: {answer.excerpt()}). The thread may be locked or archived, "
+                "or the webhook lacks permission there."
+            )
+        if status == 400:
+            return (
+                f"Discord refused the message content (HTTP 400: {answer.excerpt()}). This is a bug in "
+                "broadcaster's Discord formatting: see it with `broadcaster preview` and report it."
+            )
+        return f"Discord refused the request (HTTP {status}: {answer.excerpt()})."
+
+
+class _DiscordRefusal(DeliveryError):
+    """A permanent refusal, keeping Discord's error code for the retries that depend on it."""
+
+    def __init__(self, message: str, code: Any) -> None:
+        super().__init__(message, retryable=False)
+        self.code = code if isinstance(code, int) else 0
+
+
+def _parse_webhook_url(url: str, source: str) -> tuple[str, str, str]:
+    """(id, token, API root) of a Discord webhook URL; ConfigError naming ``source``, never the URL."""
+    parts = urlsplit(url)
+    found = _WEBHOOK_PATH.match(parts.path)
+    if parts.scheme != "https" or parts.hostname not in _HOSTS or not found or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{source} does not hold a Discord webhook URL ({_URL_FORM}). Copy it from Server Settings > "
+            "Integrations > Webhooks > Copy Webhook URL."
+        )
+    root = f"https://{parts.netloc}{parts.path[: parts.path.index('/webhooks/')]}"
+    return found.group("id"), found.group("token"), root
+
+
+def _parse_remote_id(remote_id: str) -> tuple[str, str]:
+    found = _REMOTE_ID.match(remote_id or "")
+    if not found:
+        raise DeliveryError(
+            f"the stored Discord message id {remote_id!r} is not '<message id>' or '<thread id>:<message id>'. "
+            "Was the state database edited by hand?",
+            retryable=False,
+        )
+    return found.group("thread") or "", found.group("message")
+
+
+def _remote_id(message: Mapping[str, Any], thread: str, *, opened: bool) -> str:
+    """A message's remote id; a forum post's thread is the channel Discord answers with."""
+    message_id = str(message.get("id", ""))
+    in_thread = str(message.get("channel_id", "")) if opened else thread
+    return f"{in_thread}:{message_id}" if in_thread else message_id
+
+
+def _encoded(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -1,0 +1,406 @@
+"""Email: one mail per update and recipient, one thread per incident, over SMTP.
+
+Config (``[channels.NAME]`` with ``type = "email"``)::
+
+    host = "smtp.example.com"
+    port = 587                          # default: 587 for starttls, 465 for tls, 25 for none
+    security = "starttls"               # "starttls" (default), "tls" (implicit TLS) or "none"
+    username = "status@example.com"     # with password; leave both out for a relay without AUTH
+    password = "${SMTP_PASSWORD}"
+    from = "Acme status <status@example.com>"   # the display name is the subject's [prefix]
+    to = ["customers@example.com", "ops@example.com"]
+    reply_to = "support@example.com"   # optional
+
+Each ``to`` address is a target with its own delivery record and its own mail
+(``To:`` names that address alone, so recipients never see each other), so one
+refused address fails only its own delivery. Follow-ups thread under the
+incident's first mail (``In-Reply-To`` the latest, ``References`` the first and
+the latest). Mail cannot be edited: a correction is a mail in the thread saying
+what it corrects.
+
+SMTP has no idempotency key. The ``Message-ID`` is made from the delivery, so a
+mail sent twice carries one id, which many mail systems use to drop the second;
+still, a connection lost after the message was handed over (``DATA``) leaves the
+delivery ``unknown``, never resent by itself. Certificates are always verified;
+AUTH over ``security = "none"`` is refused unless the server is on this machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import re
+import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.channels._ids import stable_digits
+from broadcaster.channels.base import Channel
+from broadcaster.messages import email as fmt
+from broadcaster.messages.egress import HTML_STRINGS
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+if TYPE_CHECKING:
+    import aiosmtplib
+
+    from broadcaster.config import ChannelConfig
+
+SECURITIES = {"starttls": 587, "tls": 465, "none": 25}  # security -> its usual port
+# An address as mail servers take it: ASCII local part and domain, no quoting, no comments.
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[?[0-9A-Fa-f:.]+\]?$")
+_MESSAGE_ID = re.compile(r"^<[!-;=?-~]+@[A-Za-z0-9.\-]+>$")
+
+
+class EmailChannel(Channel):
+    """Mail to a list of addresses through one SMTP server (see the module docstring for the config)."""
+
+    type_name = "email"
+    required_options = ("host", "from", "to")
+    optional_options = ("port", "security", "username", "password", "reply_to")
+    secret_options = ("password",)
+    media_type = "text/plain"  # Rendered.text is the text/plain part
+    payload_media_type = HTML_STRINGS  # the payload holds the text/html part
+    reports_requests = True
+    # Mail servers limit connections per client (often 10 or fewer): a long list waits its turn.
+    max_connections = 4
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._slots: asyncio.Semaphore | None = None
+
+    # -- config ------------------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        host = options.get("host")
+        if not isinstance(host, str) or not host or not _HOST.match(host):
+            raise ConfigError(f'{where}host: must be the SMTP server\'s name, e.g. "smtp.example.com", not {host!r}.')
+        security = options.get("security", "starttls")
+        if security not in SECURITIES:
+            raise ConfigError(f'{where}security: must be "starttls", "tls" or "none", not {security!r}.')
+        port = options.get("port", SECURITIES[str(security)])
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(f"{where}port: must be a port number such as 587, not {port!r}.")
+        cls._validate_login(options, where, host, str(security))
+        _sender(options.get("from"), f"{where}from")
+        recipients = options.get("to")
+        if not isinstance(recipients, list) or not recipients:
+            raise ConfigError(f'{where}to: must be a list of addresses, e.g. to = ["status@example.com"].')
+        folded = [_bare(value, f"{where}to").lower() for value in recipients]
+        if len(set(folded)) != len(folded):
+            raise ConfigError(f"{where}to: lists an address twice; each gets its own mail, so list it once.")
+        if "reply_to" in options:
+            _bare(options["reply_to"], f"{where}reply_to")
+
+    @staticmethod
+    def _validate_login(options: Mapping[str, Any], where: str, host: str, security: str) -> None:
+        username, password = options.get("username"), options.get("password")
+        if (username is None) != (password is None):
+            raise ConfigError(f"{where}username, password: give both (AUTH) or neither (a relay that needs none).")
+        if username is not None and (not isinstance(username, str) or not username.isprintable() or not username):
+            raise ConfigError(f"{where}username: must be the account's user name, not {username!r}.")
+        if password is not None and not isinstance(password, Secret):
+            raise ConfigError(f'{where}password: must name an environment variable, e.g. password = "${{SMTP_PASSWORD}}".')
+        if password is not None and security == "none" and not _loopback(host):
+            raise ConfigError(
+                f'{where}security: "none" would send the password in clear text to {host}. Use "starttls" or '
+                '"tls" (every public mail service offers one), or a relay on this machine.'
+            )
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        return [(("email", str(address).lower()), str(address)) for address in options["to"]]
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(str(address) for address in self.config.options["to"])
+
+    def secret_values(self) -> list[str]:
+        """The password, and as AUTH sends it (base64, alone and in the PLAIN blob), should a server echo it."""
+        values = super().secret_values()
+        username = str(self.config.options.get("username") or "")
+        for password in list(values):
+            values += [base64.b64encode(raw.encode()).decode() for raw in (password, f"\0{username}\0{password}")]
+        return values
+
+    @property
+    def security(self) -> str:
+        return str(self.config.options.get("security", "starttls"))
+
+    @property
+    def port(self) -> int:
+        return int(self.config.options.get("port", SECURITIES[self.security]))
+
+    @property
+    def sender(self) -> Address:
+        return _sender(self.config.options["from"], "from")
+
+    @property
+    def password_variable(self) -> str:
+        password = self.config.options.get("password")
+        return password.env_var if isinstance(password, Secret) else "the password's variable"
+
+    # -- render --------------------------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        prefix = self.sender.display_name
+        subject = fmt.subject(view, prefix)
+        return Rendered(
+            text=fmt.preview(view, prefix),
+            visibility=view.visibility,
+            payload={
+                "subject": subject,
+                "text": fmt.text(view),
+                "html": fmt.document(view, subject),
+                "key": stable_digits(view.incident.id, str(view.sequence), view.created_at.isoformat()),
+            },
+        )
+
+    # -- send -------------------------------------------------------------------------------------
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        log = log if log is not None else SendLog()
+        if log.parts:  # handed over by an earlier attempt whose run ended before recording it sent
+            return Receipt(log.parts[0])
+        try:
+            message = self.message(rendered, target, thread)
+        except ValueError as exc:  # the email package refuses a header it cannot write safely
+            raise self.fail(f"could not build the mail for {target}: {exc}. This is a bug in broadcaster's email "
+                            "formatting; please report it.", retryable=False) from exc
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.max_connections)
+        async with self._slots:
+            await self._transfer(message, target, log)
+        remote_id = str(message["Message-ID"])
+        log.confirmed(remote_id)
+        return Receipt(remote_id)
+
+    def message(self, rendered: Rendered, target: str, thread: ThreadRef | None) -> EmailMessage:
+        """The mail for one recipient; its Message-ID is the same for every attempt at this delivery."""
+        payload = rendered.payload
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = target
+        if "reply_to" in self.config.options:
+            message["Reply-To"] = str(self.config.options["reply_to"])
+        message["Subject"] = str(payload["subject"])
+        message["Date"] = format_datetime(_now())
+        domain = self.sender.domain
+        message["Message-ID"] = f"<{stable_digits(self.name, target.lower(), str(payload['key']))}.broadcaster@{domain}>"
+        if thread is not None:
+            first, latest = _message_id(thread.first_remote_id), _message_id(thread.last_remote_id)
+            message["In-Reply-To"] = latest
+            message["References"] = first if first == latest else f"{first} {latest}"
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders must not answer
+        message.set_content(str(payload["text"]))
+        message.add_alternative(str(payload["html"]), subtype="html")
+        return message
+
+    async def _transfer(self, message: EmailMessage, target: str, log: SendLog) -> None:
+        """Connect, log in, hand the mail over. Only a failure after DATA leaves its fate unknown."""
+        import aiosmtplib
+
+        smtp = self._smtp()
+        try:
+            await self._step("connect", smtp.connect(), target)
+            await self._step("MAIL FROM", smtp.mail(self.sender.addr_spec), target)
+            await self._step("RCPT TO", smtp.rcpt(target), target)
+            log.sending()
+            try:
+                await smtp.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+            except aiosmtplib.SMTPResponseException as exc:
+                raise self._response_error("DATA", exc, target) from exc
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                raise self.fail(
+                    f"the connection to {self._server} was lost while handing over the mail to {target} "
+                    f"({type(exc).__name__}), so it may or may not have been accepted. Ask the recipient, then "
+                    "settle it with `broadcaster retry`.", retryable=True, outcome_unknown=True) from exc
+        finally:
+            await self._quit(smtp)
+
+    async def _step(self, what: str, request: Any, target: str) -> Any:
+        """One step before the mail is handed over: whatever fails, nothing was sent."""
+        import aiosmtplib
+
+        try:
+            return await request
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise self.fail(
+                f"{self._server} rejected the username and password ({exc.code} {exc.message}). Check username "
+                f"and {self.password_variable} (many services need an app password).", retryable=False) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise self._response_error(what, exc, target) from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            first = exc.recipients[0]
+            raise self._response_error(what, first, target) from exc
+        except aiosmtplib.SMTPNotSupported as exc:
+            raise self.fail(f"{self._server} cannot {what}: {exc.message}.", retryable=False) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise self.fail(
+                f"{self._server}: its TLS certificate could not be verified ({exc.verify_message}). Check host (it "
+                "must be the name on the certificate); a private CA belongs in the system's trust store.",
+                retryable=False) from exc
+        except aiosmtplib.SMTPException as exc:
+            hint = " Nothing was sent; check host, port and security." if what == "connect" else ""
+            raise self.fail(f"{self._server}: {what} failed ({exc.message}).{hint}", retryable=True) from exc
+        except (OSError, TimeoutError) as exc:
+            raise self.fail(
+                f"{self._server}: {what} failed ({type(exc).__name__}: {exc}); nothing was sent. Check host, port "
+                "and the network.", retryable=True) from exc
+
+    def _response_error(self, what: str, exc: aiosmtplib.SMTPResponseException, target: str) -> DeliveryError:
+        """SMTP's rule: 4xx is for now (retry), 5xx for good."""
+        said = f"{exc.code} {' '.join(exc.message.split())}"
+        if 400 <= exc.code < 500:
+            return self.fail(f"{self._server} deferred {what} for {target} ({said}); trying again later may work.",
+                             retryable=True)
+        advice = {
+            "RCPT TO": f"Check the address {target} in `to`.",
+            "MAIL FROM": "Check `from`: the account may not send as that address.",
+        }.get(what, "The server refused the mail itself (size, content or policy).")
+        return self.fail(f"{self._server} refused {what} for {target} ({said}). {advice}", retryable=False)
+
+    async def _quit(self, smtp: aiosmtplib.SMTP) -> None:
+        import aiosmtplib
+
+        if smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                smtp.close()
+        await _closed(smtp)
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """A Message-ID, with or without its angle brackets (a mail client's "show original" has it)."""
+        text = reference.strip().removeprefix("Message-ID:").removeprefix("Message-Id:").strip()
+        text = text if text.startswith("<") else f"<{text}>"
+        if not _MESSAGE_ID.match(text):
+            raise InputError(f"{reference!r} is not a Message-ID: give the mail's Message-ID header, <id@domain>.")
+        return text
+
+    # -- check -------------------------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """Connect and log in, then ask the server about each address (MAIL, RCPT, RSET): nothing is sent."""
+        smtp = self._smtp()
+        try:
+            try:
+                await self._step("connect", smtp.connect(), "")
+            except DeliveryError as exc:
+                return [CheckResult(self.name, "", False, str(exc))]
+            login = "logged in" if "username" in self.config.options else "connected (no AUTH configured)"
+            results = [CheckResult(self.name, "", True, f"{login} at {self._server} ({self.security})")]
+            for target in self.targets():
+                results.append(await self._check_address(smtp, target))
+            return results
+        finally:
+            await self._quit(smtp)
+
+    async def _check_address(self, smtp: aiosmtplib.SMTP, target: str) -> CheckResult:
+        try:
+            await self._step("MAIL FROM", smtp.mail(self.sender.addr_spec), target)
+            await self._step("RCPT TO", smtp.rcpt(target), target)
+            await self._step("RSET", smtp.rset(), target)
+        except DeliveryError as exc:
+            await self._step("RSET", smtp.rset(), target)
+            return CheckResult(self.name, target, False, str(exc))
+        return CheckResult(self.name, target, True, "the server accepts mail for it", resolved=f"email:{target.lower()}")
+
+    # -- client ---------------------------------------------------------------------------------------
+
+    @property
+    def _server(self) -> str:
+        return f"the SMTP server {self.config.options['host']}:{self.port}"
+
+    def _smtp(self) -> aiosmtplib.SMTP:
+        try:
+            password = self.secret("password") if "password" in self.config.options else None
+        except ConfigError as exc:
+            raise self.fail(str(exc), retryable=False) from exc
+        return _smtp_class()(
+            hostname=str(self.config.options["host"]),
+            port=self.port,
+            username=self.config.options.get("username"),
+            password=password,
+            use_tls=self.security == "tls",
+            # False, not None: None would upgrade whenever the server offers it, ignoring the config.
+            start_tls=self.security == "starttls",
+            validate_certs=True,
+            timeout=self.request_timeout,
+        )
+
+
+@cache
+def _smtp_class() -> type[aiosmtplib.SMTP]:
+    """aiosmtplib's client, remembering the sockets it closes (imported on first use)."""
+    import aiosmtplib
+
+    class SMTP(aiosmtplib.SMTP):
+        closing: list[Any]
+
+        def close(self) -> None:
+            if self.transport is not None:
+                self.__dict__.setdefault("closing", []).append(self.transport.get_extra_info("socket"))
+            super().close()
+
+    return SMTP
+
+
+async def _closed(smtp: aiosmtplib.SMTP, wait: float = 2.0) -> None:
+    """Wait (bounded) until the sockets ``smtp`` closed are closed: a TLS connection closes only after
+    its TLS shutdown, and a loop that ends first leaves the socket open."""
+    sockets = [s for s in getattr(smtp, "closing", []) if s is not None]
+    for _ in range(int(wait / 0.01)):
+        if all(s.fileno() == -1 for s in sockets):
+            return
+        await asyncio.sleep(0.01)
+
+
+def _sender(value: Any, where: str) -> Address:
+    """``from`` as an Address: ``status@example.com`` or ``Acme status <status@example.com>``."""
+    if isinstance(value, str) and value.isprintable():
+        name, address = parseaddr(value)
+        if address and _ADDRESS.match(address) and "<" not in name and ">" not in name:
+            local, _, domain = address.rpartition("@")
+            return Address(display_name=name, username=local, domain=domain)
+    raise ConfigError(f'{where}: must be an address such as "Acme status <status@example.com>", not {value!r}.')
+
+
+def _bare(value: Any, where: str) -> str:
+    if isinstance(value, str) and _ADDRESS.match(value):
+        return value
+    raise ConfigError(f'{where}: {value!r} is not a plain address such as "ops@example.com".')
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _message_id(remote_id: str) -> str:
+    if not _MESSAGE_ID.match(remote_id or ""):
+        raise DeliveryError(
+            f"the stored Message-ID {remote_id!r} is not <id@domain>, so this mail cannot join the incident's "
+            "thread. Was the state database edited by hand?", retryable=False)
+    return remote_id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,344 @@
+"""Mastodon: one status per update, replies for follow-ups, amend by editing the status.
+
+Config (``[channels.NAME]`` with ``type = "mastodon"``)::
+
+    instance_url = "https://mastodon.social"   # the account's instance
+    access_token = "${MASTODON_TOKEN}"        # an application token with write:statuses (check reads the account too)
+    post_visibility = "public"                # or "unlisted": kept off the public timelines
+
+A follow-up replies (``in_reply_to_id``) to the incident's latest status, so the
+thread reads in order; an amend edits the status in place (``PUT``). Mastodon
+keeps an edited status's earlier versions in its history: an amend corrects,
+it does not unsay.
+
+Every post carries an ``Idempotency-Key`` made from the channel, the incident
+and the update, so a post repeated after a lost answer returns the first
+status instead of making a second (Mastodon keeps keys for an hour). A retry
+after such a loss is therefore safe; if the retry fails too, the delivery is
+``unknown`` as with any medium.
+
+Mastodon.py is synchronous (requests, and ``time.sleep`` on rate limits): it
+runs in a worker thread, told never to sleep or retry by itself. It is
+imported when the client is built. Remote ids are the status ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from broadcaster.channels._doubt import Doubts
+from broadcaster.channels._options import require_https
+from broadcaster.channels.base import Channel
+from broadcaster.messages import mastodon as fmt
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+
+    from broadcaster.config import ChannelConfig
+
+T = TypeVar("T")
+_STATUS_ID = re.compile(r"^\d{1,30}$")
+# A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
+_STATUS_LINK = re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
+_VISIBILITIES = ("public", "unlisted")
+
+
+class MastodonChannel(Channel):
+    """One Mastodon account (see the module docstring for the config)."""
+
+    type_name = "mastodon"
+    visibilities = ("public",)  # a status anyone can fetch by its link, whatever its visibility
+    required_options = ("instance_url", "access_token")
+    optional_options = ("post_visibility",)
+    secret_options = ("access_token",)  # posts, edits and deletes as the account
+    max_characters = fmt.MAX_CHARACTERS  # Mastodon's default limit; links count 23
+    reports_requests = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._api: Mastodon | None = None
+        self._doubts = Doubts()
+
+    # -- config ---------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        if not isinstance(options.get("access_token"), Secret):
+            raise ConfigError(
+                f'{where}access_token: must name an environment variable, e.g. access_token = "${{MASTODON_TOKEN}}" '
+                "(Preferences > Development > New application, with the write:statuses scope)."
+            )
+        require_https(options, "instance_url", where, "https://mastodon.social")
+        visibility = options.get("post_visibility", "public")
+        if visibility not in _VISIBILITIES:
+            raise ConfigError(f'{where}post_visibility: must be "public" or "unlisted", not {visibility!r}.')
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        token = options.get("access_token")
+        account = (token.reveal_or_empty() or f"${token.env_var}") if isinstance(token, Secret) else ""
+        host = urlsplit(str(options["instance_url"])).hostname or ""
+        return [(("mastodon", host.lower(), account), str(options["instance_url"]))]
+
+    @property
+    def instance_url(self) -> str:
+        return str(self.config.options["instance_url"]).rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return self.config.api_url or self.instance_url
+
+    @property
+    def token_variable(self) -> str:
+        token = self.config.options.get("access_token")
+        return token.env_var if isinstance(token, Secret) else "the token's environment variable"
+
+    # -- render ---------------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        # The update's time too: two stores (a rehearsal and the real one) may both have an "inc-1" update 1.
+        seed = f"{self.name}\n{self.instance_url}\n{view.incident.id}\n{view.sequence}\n{view.created_at.isoformat()}"
+        return Rendered(
+            text=fmt.format_status(view, self.max_characters),
+            visibility=view.visibility,
+            payload={"idempotency_key": "broadcaster-" + hashlib.sha256(seed.encode()).hexdigest()[:40]},
+        )
+
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """The status text alone: the payload holds only the Idempotency-Key, a header no reader sees
+        (a hash, which could hold a short private value such as "cafe" by chance)."""
+        return [(rendered.text, self.media_type)]
+
+    # -- send / edit ----------------------------------------------------------------
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        log = log if log is not None else SendLog()
+        if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
+            return Receipt(log.parts[0])
+        key = idempotency_key(rendered)
+        reply_to = thread.last_remote_id if thread else None
+        try:
+            status_id = await self._post(rendered.text, key, reply_to, log)
+        except _ReplyTargetGone:
+            status_id = await self._post(rendered.text, key + "-top", None, log)
+            note = "the status this update replies to is gone (deleted?): posted without a reply"
+            return Receipt(status_id, notes=(note,))
+        return Receipt(status_id)
+
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
+        """PUT /api/v1/statuses/:id; repeating one is harmless, so a lost answer is retried, not unknown."""
+        if not _STATUS_ID.match(remote_id):
+            raise self.fail(
+                f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be edited. "
+                "Was the state database edited by hand?",
+                retryable=False,
+            )
+        status_id = remote_id
+        try:
+            await self._call("edit", lambda api: api.status_update(status_id, rendered.text))
+        except DeliveryError as exc:
+            exc.outcome_unknown = False
+            raise
+        return Receipt(status_id)
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """A status id, or a link to the status (``https://mastodon.social/@acme/1123…``)."""
+        text = reference.strip()
+        found = _STATUS_LINK.match(text)
+        if found:
+            return found.group(1)
+        if _STATUS_ID.match(text):
+            return text
+        raise InputError(
+            f"{reference!r} is not a Mastodon status: give its id (the digits at the end of its link) or its link, "
+            "e.g. https://mastodon.social/@acme/112233445566778899."
+        )
+
+    async def _post(self, text: str, key: str, reply_to: str | None, log: SendLog) -> str:
+        def post(api: Mastodon) -> Any:
+            return api.status_post(
+                text, in_reply_to_id=reply_to, visibility=self.post_visibility, idempotency_key=key
+            )
+
+        log.sending()
+        try:
+            status = await self._call("post", post, key=key)
+        except _Gone as exc:
+            if reply_to is None:
+                raise
+            raise _ReplyTargetGone from exc
+        status_id = str(status.get("id") or "")
+        if not _STATUS_ID.match(status_id):
+            raise self.fail(
+                f"Mastodon answered the post without a status id ({status_id!r}), so it may or may not be up. "
+                f"Look at the account on {self.instance_url}.",
+                retryable=False,
+                outcome_unknown=True,
+            )
+        self._doubts.settled(key)
+        log.confirmed(status_id)
+        return status_id
+
+    @property
+    def post_visibility(self) -> str:
+        return str(self.config.options.get("post_visibility", "public"))
+
+    # -- check ----------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """The token (verify_credentials) and the instance's character limit."""
+        try:
+            account = await self._call("check", lambda api: api.account_verify_credentials())
+        except DeliveryError as exc:
+            return [CheckResult(self.name, self.instance_url, False, str(exc))]
+        who = f"@{account.get('acct', '?')} on {urlsplit(self.instance_url).hostname}"
+        results = [CheckResult(self.name, "", True, f"token works: {who}", resolved=f"mastodon:{account.get('id', '')}")]
+        return [*results, await self._check_limit()]
+
+    async def _check_limit(self) -> CheckResult:
+        try:
+            instance = await self._call("check", lambda api: api.instance_v2())
+        except DeliveryError as exc:
+            return CheckResult(self.name, self.instance_url, False, f"cannot read the instance's limits: {exc}")
+        statuses = ((instance.get("configuration") or {}).get("statuses")) or {}
+        limit = int(statuses.get("max_characters") or fmt.MAX_CHARACTERS)
+        if limit < self.max_characters:
+            return CheckResult(
+                self.name, self.instance_url, False,
+                f"the instance allows {limit} characters a status and broadcaster writes up to "
+                f"{self.max_characters}: long updates will be refused. Use an account on another instance.",
+            )
+        return CheckResult(self.name, self.instance_url, True, f"statuses up to {limit} characters")
+
+    # -- client and errors ----------------------------------------------------------
+
+    def _client(self) -> Mastodon:
+        if self._api is None:
+            from mastodon import Mastodon
+
+            try:
+                token = self.secret("access_token")
+            except ConfigError as exc:
+                raise self.fail(str(exc), retryable=False) from exc
+            api = Mastodon(
+                api_base_url=self.api_url,
+                ratelimit_method="throw",  # the engine waits and retries, never a sleeping worker thread
+                request_timeout=self.request_timeout,
+                version_check_mode="none",  # no request before the first real one
+                user_agent="broadcaster",
+            )
+            # Set after construction: given to the constructor, a token that names an
+            # existing file is read as a token file.
+            api.access_token = token
+            self._api = api
+        return self._api
+
+    async def aclose(self) -> None:
+        api, self._api = self._api, None
+        if api is not None:
+            api.session.close()
+
+    async def _call(self, action: str, call: Callable[[Mastodon], T], *, key: str = "") -> T:
+        """Run one Mastodon.py call in a worker thread; every failure becomes a DeliveryError."""
+        from mastodon import errors
+
+        api = self._api if self._api is not None else await asyncio.to_thread(self._client)  # off the loop
+        try:
+            return await asyncio.to_thread(call, api)
+        except errors.MastodonRatelimitError as exc:
+            raise self._doubts.judged(key, self._rate_limited(api, exc)) from exc
+        except errors.MastodonNetworkError as exc:
+            raise self._doubts.judged(key, self._network_error(action, exc, key)) from exc
+        except errors.MastodonAPIError as exc:
+            status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+            raise self._doubts.judged(key, self._api_error(action, exc, status, key)) from exc
+        except errors.MastodonError as exc:
+            raise self._doubts.judged(key, self.fail(f"Mastodon {action} failed: {exc}", retryable=False)) from exc
+
+    def _rate_limited(self, api: Mastodon, exc: Exception) -> DeliveryError:
+        reset = api.ratelimit_reset
+        wait = max(0.0, float(reset) - time.time()) if isinstance(reset, int | float) else None
+        told = f"it asks to wait {wait:.0f}s" if wait is not None else "it gave no wait time"
+        return self.fail(f"Mastodon rate-limited the request (HTTP 429, {told}).", retryable=True, retry_after=wait)
+
+    def _network_error(self, action: str, exc: Exception, key: str) -> DeliveryError:
+        import requests
+
+        cause = exc.__context__  # Mastodon.py raises its own error inside the except of requests'
+        refused = isinstance(cause, requests.ConnectTimeout) or (
+            isinstance(cause, requests.ConnectionError) and "NewConnectionError" in str(cause)
+        )
+        if refused:
+            return self.fail(
+                f"Mastodon {action} failed: could not connect to {self.api_url} (check the network, a proxy, "
+                "or instance_url).",
+                retryable=True,
+            )
+        timed_out = isinstance(cause, requests.Timeout)
+        what = f"no answer within {self.request_timeout:g}s" if timed_out else "the connection broke before an answer"
+        return self.fail(
+            f"Mastodon {action} failed: {what}, so it may or may not have been done.",
+            retryable=True,
+            outcome_unknown=True,
+        )
+
+    def _api_error(self, action: str, exc: Exception, status: int, key: str) -> DeliveryError:
+        said = str(exc.args[3]) if len(exc.args) > 3 and exc.args[3] else "no reason given"
+        if status == 401:
+            return self.fail(
+                f"Mastodon rejected the access token ({said}). Check {self.token_variable}: it must hold a current "
+                f"token of an application on {self.instance_url} (Preferences > Development).",
+                retryable=False,
+            )
+        if status == 403:
+            return self.fail(
+                f"Mastodon refused the {action} ({said}). The token needs the write:statuses scope (and "
+                "read:accounts for channels check): give the application those scopes and a new token.",
+                retryable=False,
+            )
+        if status == 404:
+            return _Gone(self.redact(f"Mastodon has no such status ({said}): it may have been deleted. Post a new update."),
+                         retryable=False)
+        if status == 422:
+            return self.fail(
+                f"Mastodon refused the status ({said}). If it names a character limit, the instance allows fewer "
+                f"than {self.max_characters}; otherwise please report it with the update text.",
+                retryable=False,
+            )
+        if status == 429:
+            return self.fail("Mastodon rate-limited the request (HTTP 429).", retryable=True)
+        if status == 503:
+            return self.fail(f"Mastodon could not take the {action} for now (HTTP 503).", retryable=True)
+        if status >= 500:
+            return self.fail(
+                f"Mastodon had a problem of its own answering the {action} (HTTP {status}), so it may or may not "
+                "have been done.",
+                retryable=True,
+                outcome_unknown=True,
+            )
+        return self.fail(f"Mastodon refused the {action} (HTTP {status}: {said}).", retryable=False)
+
+
+class _Gone(DeliveryError):
+    """Mastodon answered 404: the status named is not there."""
+
+
+class _ReplyTargetGone(Exception):
+    """The status a reply was for is gone."""
+
+
+def idempotency_key(rendered: Rendered) -> str:
+    return str(rendered.payload.get("idempotency_key", ""))

@@ -1,0 +1,315 @@
+"""Matrix: one room, one thread per incident, corrections as edits.
+
+Config (``[channels.NAME]`` with ``type = "matrix"``)::
+
+    homeserver = "https://matrix.example.org"   # the account's homeserver (client-server API root)
+    access_token = "${MATRIX_TOKEN}"            # the bot account's access token
+    room_id = "!AbCdEf:example.org"              # the room's internal id; invite the bot and let it join
+
+The first update of an incident is a message in the room; later ones go in its
+thread (``m.thread``, replying to the latest for clients without threads). A
+correction edits the message it corrects (``m.replace``); Matrix keeps earlier
+versions as edit history visible to room members, as the README says.
+
+Every send carries a transaction id made from the delivery (channel, room,
+incident, update): the homeserver answers a repeated one with the first event
+instead of posting twice, so a send repeated soon after an answer was lost
+shows nothing twice. End-to-end encrypted rooms are not supported (``check``
+fails one): members would see every update flagged as unencrypted.
+
+matrix-nio is imported when the client is built (it loads jsonschema and aiohttp).
+nio's own retry loops (forever, on 429 and timeouts) are switched off: the engine
+owns retries. Remote ids are ``"<room id>/<event id>"``, as matrix.to links
+name an event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.channels._ids import stable_digits
+from broadcaster.channels.base import Channel
+from broadcaster.messages import matrix as fmt
+from broadcaster.messages.egress import HTML_STRINGS
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+if TYPE_CHECKING:
+    from nio import AsyncClient, ErrorResponse
+
+    from broadcaster.config import ChannelConfig
+
+_ROOM_ID = re.compile(r"^![^\s:/]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")  # !opaque:server (v12 rooms: no server)
+_EVENT_ID = re.compile(r"^\$[^\s$]+$")  # room v3 ids are standard base64, "/" included
+_HOMESERVER = re.compile(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
+_LINK = re.compile(r"matrix\.to/#/(?P<room>![^/?\s]+)/(?P<event>\$[^/?\s]+)")
+
+_BAD_TOKEN = {"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"}
+_REFUSALS = {
+    "M_FORBIDDEN": "The Matrix homeserver refused {what} in room {room} (M_FORBIDDEN): the bot is not in the "
+    "room or may not post there. Invite it, let it join, and give it the power level to send messages.",
+    "M_NOT_FOUND": "The Matrix homeserver knows no room or event {room} (M_NOT_FOUND). Check `room_id` in "
+    "[channels.{name}] (in Element: Room settings > Advanced > Internal room ID).",
+    "M_TOO_LARGE": "The Matrix homeserver refused {what} as too large (M_TOO_LARGE). This is a bug in "
+    "broadcaster's Matrix formatting; please report it. Shortening the update may work around it.",
+}
+
+
+class MatrixChannel(Channel):
+    """One Matrix room, posted to by a bot account (see the module docstring for the config)."""
+
+    type_name = "matrix"
+    required_options = ("homeserver", "access_token", "room_id")
+    secret_options = ("access_token",)  # it acts as the account in every room it has joined
+    media_type = "text/plain"  # Rendered.text is the plain body
+    payload_media_type = HTML_STRINGS  # the content's formatted_body is HTML
+    reports_requests = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._client: AsyncClient | None = None
+
+    # -- config ------------------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        homeserver = options.get("homeserver")
+        if not isinstance(homeserver, str) or not _HOMESERVER.match(homeserver):
+            raise ConfigError(
+                f'{where}homeserver: must be the homeserver\'s address, e.g. "https://matrix.example.org" '
+                f"(Element shows it under Settings > Help & About), not {homeserver!r}."
+            )
+        if not isinstance(options.get("access_token"), Secret):
+            raise ConfigError(
+                f'{where}access_token: must name an environment variable, e.g. access_token = "${{MATRIX_TOKEN}}" '
+                "(the bot account's token: Element's Settings > Help & About > Access token)."
+            )
+        room = options.get("room_id")
+        if not isinstance(room, str) or not _ROOM_ID.match(room):
+            raise ConfigError(
+                f'{where}room_id: must be a room\'s internal id such as "!AbCdEf:example.org" (in Element: Room '
+                f"settings > Advanced > Internal room ID), not {room!r}; an alias (#room:server) is not an id."
+            )
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        room = str(options["room_id"])
+        return [(("matrix", room), room)]
+
+    @property
+    def room_id(self) -> str:
+        return str(self.config.options["room_id"])
+
+    @property
+    def homeserver(self) -> str:
+        return (self.config.api_url or str(self.config.options["homeserver"])).rstrip("/")
+
+    @property
+    def token_variable(self) -> str:
+        token = self.config.options.get("access_token")
+        return token.env_var if isinstance(token, Secret) else "the access token's variable"
+
+    # -- render ------------------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        """The message content, and a key naming this update (id, sequence, time stored) in transaction ids."""
+        return Rendered(
+            text=fmt.preview(view),
+            visibility=view.visibility,
+            payload={"content": fmt.content(view), "key": stable_digits(view.incident.id, str(view.sequence), view.created_at.isoformat())},
+        )
+
+    # -- send / edit -------------------------------------------------------------------------
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        log = log if log is not None else SendLog()
+        if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
+            return Receipt(log.parts[0])
+        content = dict(rendered.payload["content"])
+        room = self.room_id
+        if thread is not None:
+            room, root = self.parse_remote_id(thread.first_remote_id)
+            _, latest = self.parse_remote_id(thread.last_remote_id)
+            content = fmt.thread_content(content, root, latest)
+        log.sending()
+        event_id = await self._send_event(room, content, self._tx_id(rendered, room, "post"), "the message")
+        remote_id = f"{room}/{event_id}"
+        log.confirmed(remote_id)
+        return Receipt(remote_id)
+
+    async def edit(
+        self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None
+    ) -> Receipt:
+        """An ``m.replace`` of the original; the original's id stays the post's id (edits chain to it)."""
+        room, original = self.parse_remote_id(remote_id)
+        content = fmt.edit_content(dict(rendered.payload["content"]), original)
+        if log is not None:
+            log.sending()
+        try:
+            await self._send_event(room, content, self._tx_id(rendered, room, f"edit {original}"), "the edit")
+        except DeliveryError as exc:
+            exc.outcome_unknown = False  # the same edit again (same txnId) shows nothing twice
+            raise
+        return Receipt(remote_id)
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        """``!room:server/$event``, a matrix.to link to the event, or the event id alone (this room)."""
+        text = reference.strip()
+        link = _LINK.search(text)
+        if link:
+            text = f"{link.group('room')}/{link.group('event')}"
+        if _EVENT_ID.match(text):
+            text = f"{self.room_id}/{text}"
+        try:
+            self.parse_remote_id(text)
+        except DeliveryError:
+            raise InputError(
+                f"{reference!r} is not a Matrix event: give its link (the message's Share > Copy link, "
+                "https://matrix.to/#/!room:server/$event), or !room:server/$event, or the event id."
+            ) from None
+        return text
+
+    def _tx_id(self, rendered: Rendered, room: str, what: str) -> str:
+        """The same for every attempt at one delivery, in any process; distinct across deliveries."""
+        return "bc" + stable_digits(self.name, room, str(rendered.payload["key"]), what)
+
+    async def _send_event(self, room: str, content: dict[str, Any], tx_id: str, what: str) -> str:
+        from nio import RoomSendResponse
+
+        response = await self._request(what, self._nio().room_send(room, "m.room.message", content, tx_id=tx_id))
+        if isinstance(response, RoomSendResponse):
+            return str(response.event_id)
+        raise self._refused(what, room, response)
+
+    # -- check ---------------------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """whoami, then the room: joined, and not end-to-end encrypted."""
+        from nio import WhoamiResponse
+
+        try:
+            who = await self._request("whoami", self._nio().whoami())
+            if not isinstance(who, WhoamiResponse):
+                raise self._refused("whoami", self.room_id, who)
+        except DeliveryError as exc:
+            return [CheckResult(self.name, self.room_id, False, str(exc))]
+        identity = CheckResult(self.name, "", True, f"token works: {who.user_id} on {self.homeserver}")
+        return [identity, await self._check_room(str(who.user_id))]
+
+    async def _check_room(self, user: str) -> CheckResult:
+        from nio import JoinedRoomsResponse, RoomGetStateEventResponse
+
+        try:
+            joined = await self._request("joined_rooms", self._nio().joined_rooms())
+            if not isinstance(joined, JoinedRoomsResponse):
+                raise self._refused("joined_rooms", self.room_id, joined)
+            if self.room_id not in joined.rooms:
+                return CheckResult(self.name, self.room_id, False, (
+                    f"{user} has not joined {self.room_id}. Invite it to the room and accept the invite as it "
+                    "(or check `room_id`)."))
+            state = await self._request(
+                "the room's encryption", self._nio().room_get_state_event(self.room_id, "m.room.encryption"))
+        except DeliveryError as exc:
+            return CheckResult(self.name, self.room_id, False, str(exc))
+        if isinstance(state, RoomGetStateEventResponse):
+            return CheckResult(self.name, self.room_id, False, (
+                f"{self.room_id} is end-to-end encrypted, and broadcaster posts plain text: members would see "
+                "every update flagged as unencrypted. Use an unencrypted room."))
+        if getattr(state, "status_code", None) != "M_NOT_FOUND":
+            return CheckResult(self.name, self.room_id, False, str(self._refused("the room's state", self.room_id, state)))
+        return CheckResult(self.name, self.room_id, True, f"{user} is in {self.room_id} and can post",
+                           resolved=f"matrix:{self.room_id}")
+
+    # -- client and errors ----------------------------------------------------------------------
+
+    def _nio(self) -> AsyncClient:
+        """The nio client, built on first use inside the running event loop."""
+        if self._client is None:
+            from nio import AsyncClient, AsyncClientConfig
+
+            try:
+                token = self.secret("access_token")
+            except ConfigError as exc:
+                raise self.fail(str(exc), retryable=False) from exc
+            # 0 and 0: a 429 comes back as an answer and a timeout raises; nio's defaults retry forever.
+            config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=self.request_timeout)
+            self._client = AsyncClient(self.homeserver, config=config)
+            self._client.access_token = token
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    @staticmethod
+    def parse_remote_id(remote_id: str) -> tuple[str, str]:
+        """``"!room:server/$event"`` -> ``("!room:server", "$event")``."""
+        room, slash, event = (remote_id or "").rpartition("/$")
+        if not slash or not _ROOM_ID.match(room) or not _EVENT_ID.match("$" + event):
+            raise DeliveryError(
+                f"the stored Matrix event id {remote_id!r} is not '<room id>/<event id>', so this update cannot "
+                "be threaded or edited. Was the state database edited by hand?",
+                retryable=False,
+            )
+        return room, "$" + event
+
+    async def _request(self, what: str, request: Any) -> Any:
+        """Await one nio request; a failure of the connection becomes a DeliveryError."""
+        import aiohttp
+
+        try:
+            return await request
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise self.fail(
+                f"Matrix {what} failed: could not connect to {self.homeserver} (check the network, a proxy, "
+                "or homeserver).", retryable=True) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            cause = f"no answer within {self.request_timeout:g}s" if isinstance(exc, TimeoutError) else (
+                "the connection was reset or closed before the homeserver answered")
+            raise self.fail(
+                f"Matrix {what} failed: {cause}, so it may or may not have been posted. Repeating it within "
+                "the homeserver's transaction window shows nothing twice.", retryable=True, outcome_unknown=True,
+            ) from exc
+
+    def _refused(self, what: str, room: str, response: ErrorResponse) -> DeliveryError:
+        """An error answer as a DeliveryError saying what to do."""
+        transport = getattr(response, "transport_response", None)
+        status = int(getattr(transport, "status", 0) or 0)
+        code = str(getattr(response, "status_code", "") or "")
+        if status == 429 or code == "M_LIMIT_EXCEEDED":
+            wait = _retry_after(response)
+            said = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"
+            return self.fail(f"Matrix rate-limited {what} (HTTP 429, {said}).", retryable=True, retry_after=wait)
+        if status >= 500 or (status == 0 and not code):
+            return self.fail(
+                f"The Matrix homeserver failed answering {what} (HTTP {status}); repeating it with the same "
+                "transaction id shows nothing twice.", retryable=True)
+        if code in _BAD_TOKEN or status == 401:
+            return self.fail(
+                f"The Matrix homeserver rejected the access token ({code or status}). Check {self.token_variable}: "
+                "it must hold the bot account's current access token (log in again if it was logged out).",
+                retryable=False)
+        template = _REFUSALS.get(code, "The Matrix homeserver refused {what} ({code}: {message}).")
+        return self.fail(
+            template.format(what=what, room=room, name=self.name, code=code or f"HTTP {status}",
+                            message=getattr(response, "message", "")),
+            retryable=False)
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds to wait: the Retry-After header, else the body's deprecated retry_after_ms."""
+    headers = getattr(getattr(response, "transport_response", None), "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After", ""))
+    except ValueError:
+        pass
+    millis = getattr(response, "retry_after_ms", None)
+    return millis / 1000 if isinstance(millis, int | float) and millis > 0 else None

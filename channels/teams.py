@@ -1,0 +1,150 @@
+"""Microsoft Teams: a Workflows webhook posting each update as an Adaptive Card.
+
+Config (``[channels.NAME]`` with ``type = "teams"``)::
+
+    webhook_url = "${TEAMS_WEBHOOK_URL}"   # the trigger URL of a Workflows flow; secret
+
+Make the flow in Teams: the channel's ... > Workflows > "Post to a channel when
+a webhook request is received", then copy its URL. The retired Office 365
+connectors (``…webhook.office.com/webhookb2/…``) are refused: Microsoft turned
+them off.
+
+What Teams allows shapes the rest. The trigger answers 202 Accepted and runs
+the flow later, with no message id: follow-ups cannot be threaded, a post
+cannot be edited (``amend`` posts a correction card), and there is no
+idempotency key, so a post whose answer was lost is ``unknown``, never sent
+again blindly. The remote id is the flow run's id when the trigger names it
+(``x-ms-workflow-run-id``: the flow's run history shows what became of it).
+
+``channels check`` cannot reach the flow without posting: it checks the URL's
+form offline and says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced
+from broadcaster.messages import teams as fmt
+from broadcaster.messages.preview import preview
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError
+
+# Office 365 connector URLs, retired by Microsoft: a post there goes nowhere.
+_RETIRED_HOSTS = ("webhook.office.com", "outlook.office.com", "outlook.office365.com")
+_URL_FORM = "https://…/workflows/<id>/triggers/manual/paths/invoke?api-version=…&sp=…&sv=…&sig=…"
+
+
+class TeamsChannel(HttpChannel):
+    """One Teams channel, posted to by a Workflows flow's webhook trigger."""
+
+    type_name = "teams"
+    required_options = ("webhook_url",)
+    secret_options = ("webhook_url",)  # its sig= signs every request: anyone with the URL can post
+    default_api_url = ""  # the trigger URL is the whole address; api_url replaces its scheme://host
+    reports_requests = True
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        url = options.get("webhook_url")
+        if isinstance(url, Secret) and not url.missing:
+            _split_signature(url.reveal(), f"{where}webhook_url: ${{{url.env_var}}}")
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        def flow(url: str) -> tuple[str, ...]:
+            _split_signature(url, "")
+            parts = urlsplit(url)
+            return ((parts.hostname or "").lower(), parts.path)
+
+        return cls.url_key(options, "webhook_url", "teams", flow)
+
+    def secret_values(self) -> list[str]:
+        """The URL and its signature alone: an error may quote either."""
+        values = super().secret_values()
+        for value in list(values):
+            values += [v for k, v in parse_qsl(urlsplit(value).query) if k == "sig" and v]
+        return values
+
+    def render(self, view: UpdateView) -> Rendered:
+        return Rendered(text=preview(view, "Teams"), visibility=view.visibility, payload={"body": fmt.message(view)})
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        """POST the card; every update stands alone (a Workflows post has no id to thread under)."""
+        log = log if log is not None else SendLog()
+        if log.parts:
+            return Receipt(log.parts[0])
+        poster = self._client()
+        body = json.dumps(rendered.payload["body"], ensure_ascii=False).encode()
+        answer = await poster.post(poster.shown_url, body, log)
+        if answer.status not in (200, 201, 202):
+            raise poster.common_error(answer, may_post=True) or self.fail(self._refusal(answer), retryable=False)
+        run = answer.headers.get("x-ms-workflow-run-id", "")
+        remote_id = f"run:{run}" if run else "accepted"
+        log.confirmed(remote_id)
+        note = "" if run else "Teams accepted the card without a run id; the flow posts it on its side"
+        return Receipt(remote_id, notes=(note,) if note else ())
+
+    async def check(self) -> list[CheckResult]:
+        try:
+            self._client()
+        except (ConfigError, DeliveryError) as exc:
+            return [CheckResult(self.name, "", False, self.redact(str(exc)))]
+        return [CheckResult(
+            self.name, "", True,
+            "the URL has a Workflows trigger's form; Teams offers no way to test it without posting a card "
+            "(send one with `broadcaster post --only " + self.name + "`)",
+        )]
+
+    def make_poster(self) -> HttpPoster:
+        real, shown = _split_signature(self.revealed("webhook_url"), self.source("webhook_url"))
+        api_url = self.config.api_url
+        return HttpPoster(self, "Teams", real_url=origin_replaced(real, api_url), shown_url=origin_replaced(shown, api_url))
+
+    def _refusal(self, answer: Answer) -> str:
+        error = answer.field("error")
+        code = str(error.get("code", "")) if isinstance(error, dict) else ""
+        source = self.source("webhook_url")
+        if answer.status in (401, 403):
+            return (
+                f"Teams refused the webhook's signature (HTTP {answer.status} {code}). {source} holds an old or "
+                "mistyped URL: copy it again from the flow's trigger in Workflows."
+            )
+        if answer.status == 404:
+            return (
+                f"Teams cannot find the flow (HTTP 404 {code}): it was deleted or turned off. Turn it on in "
+                f"Workflows, or make a new one and put its URL in {source}."
+            )
+        if answer.status == 400:
+            return (
+                f"Teams refused the card (HTTP 400 {code}: {answer.excerpt()}). The flow's trigger may expect "
+                "another body, or this is a bug in broadcaster's Teams card: see it with `broadcaster preview`."
+            )
+        return f"Teams refused the request (HTTP {answer.status}: {answer.excerpt()})."
+
+
+def _split_signature(url: str, source: str) -> tuple[str, str]:
+    """(the URL, the URL with ``sig`` masked); ConfigError naming ``source``, never the URL."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in _RETIRED_HOSTS or host.endswith(".webhook.office.com"):
+        raise ConfigError(
+            f"{source} holds an Office 365 connector URL; Microsoft retired those. In Teams, open the channel's "
+            "... > Workflows > \"Post to a channel when a webhook request is received\" and use that flow's URL."
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.scheme != "https" or not host or not any(k == "sig" and v for k, v in query):
+        raise ConfigError(
+            f"{source} does not hold a Workflows trigger URL ({_URL_FORM}). Copy it from the flow's "
+            "\"When a Teams webhook request is received\" trigger."
+        )
+    masked = urlencode([(k, MASK if k == "sig" else v) for k, v in query], safe="*")
+    return url, urlunsplit((parts.scheme, parts.netloc, parts.path, masked, ""))

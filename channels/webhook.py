@@ -1,0 +1,269 @@
+"""A signed webhook: each update POSTed as a JSON event to a URL, signed per the Standard Webhooks spec.
+
+Config (``[channels.NAME]`` with ``type = "webhook"``)::
+
+    url = "https://hooks.example.com/status"   # https (http only to this machine)
+    secret = "${STATUS_WEBHOOK_SECRET}"        # whsec_ + base64 of 24 to 64 random bytes; secret
+    headers = { "X-Tenant" = "acme", "Authorization" = "${HOOK_AUTH}" }   # optional, added to each request
+
+Each request carries ``webhook-id``, ``webhook-timestamp`` and
+``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``),
+made by the ``standardwebhooks`` library, so a receiver verifies it with any
+Standard Webhooks library. The body is ``messages.webhook.event`` (schema in
+the README).
+
+The ``webhook-id`` is the same on every attempt of one delivery, in this run
+or a later one (it is made from the channel, the incident, the update and the
+event type), so a receiver drops repeats by it. That is why a request whose
+answer was lost is simply retried here, unlike a chat post: a repeat is
+harmless by the spec. Answers: 2xx delivered; 410 Gone is permanent (the
+receiver wants no more); 429 and 5xx are retried with backoff, honouring
+``retry-after``; a redirect or another 4xx is a permanent failure naming the
+cause. Redirects are never followed: the signed body would go elsewhere.
+
+Amend sends ``update.amended`` for the corrected update. ``channels check``
+sends a signed ``check.ping`` event with no update in it.
+
+A remote id is ``"<sequence>:<webhook-id>"``: the update the event was about,
+which an amend names.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from broadcaster.channels._http import Answer, HttpChannel, HttpPoster, origin_replaced
+from broadcaster.messages import webhook as fmt
+from broadcaster.messages.preview import preview
+from broadcaster.messages.visibility import UpdateView
+
+from broadcaster.config import Secret, secrets_in
+from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+SECRET_PREFIX = "whsec_"
+MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64  # the spec's range for a signing key
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# Headers the spec or HTTP owns: a configured one would break the signature or the request.
+_RESERVED = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
+
+
+class WebhookChannel(HttpChannel):
+    """One HTTPS receiver of signed JSON events."""
+
+    type_name = "webhook"
+    required_options = ("url", "secret")
+    optional_options = ("headers",)
+    secret_options = ("secret",)  # the signing key: whoever holds it can forge events
+    default_api_url = ""  # ``url`` is the whole address; api_url replaces its scheme://host
+    reports_requests = True  # and never calls log.sending(): a repeat carries the same webhook-id
+
+    # -- config -----------------------------------------------------------------
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        url = options.get("url")
+        if isinstance(url, Secret):  # a receiver whose URL holds a token: url = "${HOOK_URL}"
+            if not url.missing:
+                receiver_url(url.reveal(), f"{where}url: ${{{url.env_var}}}", written=False)
+        else:
+            receiver_url(url, f"{where}url", written=True)
+        secret = options.get("secret")
+        if isinstance(secret, Secret) and not secret.missing:
+            signing_key(secret.reveal(), f"{where}secret: ${{{secret.env_var}}}")
+        _headers(options.get("headers", {}), f"{where}headers")
+
+    @classmethod
+    def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        def receiver(url: str) -> tuple[str, ...]:
+            parts = urlsplit(url)
+            return ((parts.hostname or "").lower(), str(parts.port or ""), parts.path, parts.query)
+
+        return cls.url_key(options, "url", "webhook", receiver)
+
+    def secret_values(self) -> list[str]:
+        """The signing key, and the url and any header value given as ``${VAR}``."""
+        return [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]
+
+    # -- render / send ------------------------------------------------------------
+
+    def render(self, view: UpdateView) -> Rendered:
+        return Rendered(text=preview(view, "Webhook"), visibility=view.visibility, payload={"event": fmt.event(view)})
+
+    async def send(
+        self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
+    ) -> Receipt:
+        """POST the event; follow-ups need no thread (``data.incident.id`` and ``data.update.sequence`` link them)."""
+        log = log if log is not None else SendLog()
+        if log.parts:
+            return Receipt(log.parts[0])
+        event = dict(rendered.payload["event"])
+        receipt = await self._deliver(event, event["data"]["update"]["sequence"])
+        log.confirmed(receipt.remote_id)
+        return receipt
+
+    async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
+        """Send ``update.amended`` for the update ``remote_id`` names."""
+        found = _REMOTE_ID.match(remote_id or "")
+        if not found:
+            raise self.fail(
+                f"the stored webhook event id {remote_id!r} is not '<sequence>:<webhook-id>'. "
+                "Was the state database edited by hand?",
+                retryable=False,
+            )
+        event = fmt.amended(dict(rendered.payload["event"]), int(found.group("sequence")))
+        return await self._deliver(event, int(found.group("sequence")))
+
+    def remote_id_from(self, reference: str, target: str) -> str:
+        text = reference.strip()
+        if not _REMOTE_ID.match(text):
+            raise InputError(f"{reference!r} is not a webhook event id: give <sequence>:<webhook-id> (msg_...).")
+        return text
+
+    async def _deliver(self, event: Mapping[str, Any], sequence: int) -> Receipt:
+        """POST ``event``; its webhook-id names this delivery (a correction's own sequence for an amend)."""
+        data = event["data"]
+        delivery = data.get("correction", data["update"])["sequence"]
+        message_id = self.message_id(data["incident"]["id"], delivery, event["type"])
+        answer = await self._post(event, message_id)
+        if not 200 <= answer.status < 300:
+            raise self._error(answer)
+        return Receipt(f"{sequence}:{message_id}")
+
+    def message_id(self, incident_id: str, sequence: int, event_type: str) -> str:
+        """The ``webhook-id`` of one delivery: the same on every attempt, in any run."""
+        seed = "\0".join((str(self.config.options.get("url", "")), self.name, incident_id, str(sequence), event_type))
+        return "msg_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+    async def _post(self, event: Mapping[str, Any], message_id: str) -> Answer:
+        from standardwebhooks import Webhook
+
+        body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        now = datetime.now(UTC)
+        signature = Webhook(self._key()).sign(message_id, now, body)
+        headers = {
+            **self._extra_headers(),
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": signature,
+        }
+        poster = self._client()
+        return await poster.request("POST", poster.shown_url, body=body.encode(), headers=headers)
+
+    # -- check --------------------------------------------------------------------
+
+    async def check(self) -> list[CheckResult]:
+        """A signed ``check.ping``: does the receiver answer, and accept the signature?"""
+        try:
+            answer = await self._post(fmt.ping(datetime.now(UTC)), f"msg_check{uuid.uuid4().hex}")
+            if not 200 <= answer.status < 300:
+                raise self._error(answer)
+        except (DeliveryError, ConfigError) as exc:
+            return [CheckResult(self.name, "", False, self.redact(str(exc)))]
+        return [CheckResult(self.name, "", True, f"the receiver accepted a signed check.ping (HTTP {answer.status})")]
+
+    # -- client and errors --------------------------------------------------------
+
+    def make_poster(self) -> HttpPoster:
+        url = origin_replaced(self.revealed("url"), self.config.api_url)
+        return HttpPoster(self, "the webhook receiver", real_url=url)
+
+    def _key(self) -> bytes:
+        try:
+            return signing_key(self.revealed("secret"), self.source("secret"))
+        except ConfigError as exc:
+            raise self.fail(str(exc), retryable=False) from exc
+
+    def _extra_headers(self) -> dict[str, str]:
+        try:
+            return {k: v.reveal() if isinstance(v, Secret) else v for k, v in _headers(
+                self.config.options.get("headers", {}), f"channels.{self.name}.headers").items()}
+        except ConfigError as exc:
+            raise self.fail(str(exc), retryable=False) from exc
+
+    def _error(self, answer: Answer) -> DeliveryError:
+        status = answer.status
+        # A repeat carries the same webhook-id, so nothing a receiver answers makes the outcome unknown.
+        common = self._client().common_error(answer, may_post=False)
+        if common is not None:
+            return common
+        if status == 410:
+            return self.fail(
+                f"the webhook receiver answered 410 Gone: it wants no more events. Remove [channels.{self.name}] "
+                "or ask its owner for the new url.",
+                retryable=False,
+            )
+        if 300 <= status < 400:
+            where = answer.headers.get("location", "?")
+            return self.fail(
+                f"the webhook receiver redirected to {where} (HTTP {status}); redirects are not followed, so the "
+                "signed event is never sent elsewhere. Set url to the final address.",
+                retryable=False,
+            )
+        if status in (401, 403):
+            return self.fail(
+                f"the webhook receiver refused the request (HTTP {status}: {answer.excerpt()}). Check that secret "
+                "holds the same whsec_ key the receiver verifies with, and any headers it requires.",
+                retryable=False,
+            )
+        return self.fail(f"the webhook receiver refused the event (HTTP {status}: {answer.excerpt()}).",
+                         retryable=False)
+
+
+def receiver_url(url: Any, source: str, *, written: bool) -> None:
+    """ConfigError unless ``url`` is https (http only to this machine); a password written in the file is refused."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    shown = repr(url) if written and "@" not in str(url) else "the value given"
+    if parts is None or not parts.hostname or not (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    ):
+        raise ConfigError(f"{source}: must be the receiver's https:// address (http only to this machine), not {shown}.")
+    if written and parts.password:
+        raise ConfigError(
+            f"{source}: holds a password written in the file. Put the whole URL in an environment variable and "
+            'write url = "${STATUS_WEBHOOK_URL}" instead.'
+        )
+
+
+def signing_key(value: str, source: str) -> bytes:
+    """The key of a ``whsec_`` secret; ConfigError naming ``source`` (never the value) unless it is one.
+
+    Checked strictly here because the library decodes leniently: stray characters
+    would be dropped silently, and events signed with a key the receiver lacks.
+    """
+    encoded = value.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True) if value.startswith(SECRET_PREFIX) else b""
+    except (binascii.Error, ValueError):
+        key = b""
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        raise ConfigError(
+            f"{source} is not a Standard Webhooks secret: it must be whsec_ followed by the base64 of "
+            f"{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} random bytes. Make one with: "
+            "python3 -c 'import base64, os; print(\"whsec_\" + base64.b64encode(os.urandom(32)).decode())'"
+        )
+    return key
+
+
+def _headers(value: Any, where: str) -> dict[str, str | Secret]:
+    """The configured extra headers; ConfigError for a bad name, a reserved one, or a value with a line break."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: must be a table of header names and values, e.g. headers = {{ "X-Tenant" = "acme" }}')
+    for name, header in value.items():
+        if not _HEADER_NAME.match(name) or name.lower() in _RESERVED:
+            raise ConfigError(f"{where}.{name}: not a header broadcaster may set (reserved: {', '.join(_RESERVED)}).")
+        text = header.reveal_or_empty() if isinstance(header, Secret) else header
+        if not isinstance(text, str) or any(c in text for c in "\r\n\0"):
+            raise ConfigError(f"{where}.{name}: must be a one-line string or \"${{VAR}}\".")
+    return dict(value)

@@ -1,0 +1,39 @@
+"""An update as a mail: subject, text/plain and text/html parts. Pure functions from a view.
+
+The subject is ``[Acme status] Investigating: API errors``: the prefix is the
+display name of the channel's ``from`` address, the rest the headline. The HTML
+part is a small document around ``messages.rich``'s fragment (sanitised
+markdown inside escaped pieces); ``dir="auto"`` lets mail clients lay out
+right-to-left text the way it was written.
+"""
+
+from __future__ import annotations
+
+import html
+
+from broadcaster.messages import rich
+from broadcaster.messages.visibility import UpdateView
+
+MAX_SUBJECT_CHARS = 250  # the title is at most 200; mail clients cut long subjects anyway
+
+
+def subject(view: UpdateView, prefix: str = "") -> str:
+    words = " ".join(f"[{prefix}] {rich.headline(view)}".split()) if prefix else " ".join(rich.headline(view).split())
+    return rich.cut(words, MAX_SUBJECT_CHARS).removesuffix(rich.CUT_NOTE)
+
+
+def text(view: UpdateView) -> str:
+    return rich.plain(view) + "\n"
+
+
+def document(view: UpdateView, title: str) -> str:
+    """The text/html part: a whole document, so clients do not guess at its encoding or direction."""
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>\n"
+        f'<body><div dir="auto">\n{rich.rich_html(view)}\n</div></body></html>\n'
+    )
+
+
+def preview(view: UpdateView, prefix: str = "") -> str:
+    return f"[Email] Subject: {subject(view, prefix)}\n\n{rich.plain(view)}"

@@ -1,0 +1,56 @@
+"""One update as one Mastodon status: plain text within the instance's character limit.
+
+The layout is X's (``messages.twitter``): status label and title, the message,
+the ETR and next-update facts, "Update N · HH:MM UTC" and the incident page's
+link. Mastodon counts a status as its server does (``StatusLengthValidator``):
+grapheme clusters, with every ``http(s)://`` link counted as 23 whatever its
+length. ``MAX_CHARACTERS`` is Mastodon's default; an instance may allow more.
+
+Mentions are defused: ``@name`` in a public status notifies that account, so
+a zero-width non-joiner after each ``@`` that starts a handle keeps the text as
+written while Mastodon finds no mention in it (it joins the ``@`` grapheme, so
+the count does not change). The server escapes HTML and links URLs itself.
+
+Only public fields are read: Mastodon channels are public, and even a
+``PrivateView`` handed here by mistake yields its public message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from broadcaster.messages import graphemes
+from broadcaster.messages.twitter import _parts, _twitter_text, fit_with  # X's layout and cutting
+from broadcaster.messages.visibility import PublicView
+
+MAX_CHARACTERS = 500  # Mastodon's default configuration.statuses.max_characters
+URL_CHARACTERS = 23  # configuration.statuses.characters_reserved_per_url
+# What Mastodon's mention pattern starts at: "@" after a non-word character, before a handle.
+_MENTION = re.compile(r"(?<![\w/])@(?=[A-Za-z0-9_])")
+_NON_JOINER = "\u200c"
+
+
+def status_length(text: str) -> int:
+    """The length of ``text`` as Mastodon counts it against ``max_characters``."""
+    found = _twitter_text().extract_urls_with_indices(text)
+    links = [u for u in found if u["url"].lower().startswith(("http://", "https://"))]  # Mastodon's rule
+    counted, start = [], 0
+    for link in links:
+        begin, end = link["indices"]
+        counted += [text[start:begin], "x" * URL_CHARACTERS]
+        start = end
+    counted.append(text[start:])
+    return graphemes.count("".join(counted))
+
+
+def defuse_mentions(text: str) -> str:
+    """``text`` with no ``@handle`` Mastodon would turn into a mention (and a notification)."""
+    return _MENTION.sub("@" + _NON_JOINER, text)
+
+
+def format_status(view: PublicView, limit: int = MAX_CHARACTERS) -> str:
+    """The status text for one update, shortened to ``limit`` as Mastodon counts it."""
+    post = _parts(view)
+    post = replace(post, title=defuse_mentions(post.title), message=defuse_mentions(post.message))
+    return fit_with(post, lambda text: status_length(text) <= limit)

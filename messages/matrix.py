@@ -1,0 +1,92 @@
+"""Matrix ``m.room.message`` content for one update: pure functions from a view to JSON.
+
+A message carries a plain ``body`` and an HTML ``formatted_body``
+(``org.matrix.custom.html``), both from ``messages.rich``. The HTML holds only
+tags of the spec's suggested allow-list and ``href`` on links (nh3 once more
+here, so not even ``rel`` is left for a client to wonder about).
+
+Nobody is ever pinged: every content carries ``"m.mentions": {}``. Since
+Matrix 1.7 its presence turns off the legacy push rules that notify on a
+display name or ``@room`` found in the body, so operator text cannot mention.
+
+An event may be at most 65,536 bytes as the homeserver stores it. The largest
+form of a rendering is its edit (``m.replace`` carries the text twice), so the
+texts are cut until that form fits with room for what the server adds.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import nh3
+from broadcaster.messages import rich
+from broadcaster.messages.markdown import ALLOWED_SCHEMES, ALLOWED_TAGS
+from broadcaster.messages.visibility import UpdateView
+
+MSGTYPE = "m.notice"  # the spec's type for automated messages: other bots must not answer it
+FORMAT = "org.matrix.custom.html"
+MAX_EVENT_BYTES = 65536  # "The complete event MUST NOT be larger than 65536 bytes"
+ENVELOPE_BYTES = 4096  # sender, room, ids, hashes, signatures, prev and auth events the server adds
+_LIMITS = (None, 8000, 4000, 2000, 1000, 500, 200)  # characters per long text, tried in turn
+# An event id as long as any homeserver makes, to size the edit form before the real one is known.
+_LONGEST_EVENT_ID = "$" + "x" * 255
+
+
+@cache
+def _cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(ALLOWED_TAGS), attributes={"a": {"href"}, "ol": {"start"}}, url_schemes=set(ALLOWED_SCHEMES),
+        link_rel=None, strip_comments=True,
+    )
+
+
+def formatted(view: UpdateView, limit: int | None = None) -> str:
+    return _cleaner().clean(rich.rich_html(view, limit))
+
+
+def base_content(view: UpdateView, limit: int | None = None) -> dict[str, Any]:
+    return {
+        "msgtype": MSGTYPE,
+        "body": rich.plain(view, limit),
+        "format": FORMAT,
+        "formatted_body": formatted(view, limit),
+        "m.mentions": {},
+    }
+
+
+def content(view: UpdateView) -> dict[str, Any]:
+    """The message content, its texts cut until even its edit form fits in one event."""
+    for limit in _LIMITS:
+        found = base_content(view, limit)
+        if event_bytes(edit_content(found, _LONGEST_EVENT_ID)) + ENVELOPE_BYTES <= MAX_EVENT_BYTES:
+            return found
+    return found
+
+
+def thread_content(base: dict[str, Any], root: str, latest: str) -> dict[str, Any]:
+    """``base`` posted in the thread under ``root``, replying to ``latest`` for clients without threads."""
+    relation = {"rel_type": "m.thread", "event_id": root, "is_falling_back": True,
+                "m.in_reply_to": {"event_id": latest}}
+    return {**base, "m.relates_to": relation}
+
+
+def edit_content(base: dict[str, Any], original: str) -> dict[str, Any]:
+    """An ``m.replace`` of event ``original`` by ``base``; the ``* `` fallback is for clients without edits."""
+    return {
+        **base,
+        "body": f"* {base['body']}",
+        "formatted_body": f"* {base['formatted_body']}",
+        "m.new_content": dict(base),
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original},
+    }
+
+
+def event_bytes(value: dict[str, Any]) -> int:
+    """Its size as the homeserver stores it: compact JSON in UTF-8."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def preview(view: UpdateView) -> str:
+    return f"[Matrix] {rich.plain(view)}"

@@ -1,0 +1,149 @@
+"""One update as plain text and as sanitised HTML, for media that carry both (Matrix, email).
+
+The plain text is the operator's words as written (markdown source included):
+Matrix shows it where HTML is not rendered, and a mail's text/plain part is read
+as is. The HTML is built from escaped pieces around the message, which goes
+through ``messages.markdown.render_markdown`` (raw HTML off, the link policy,
+nh3's allow-list): operator text can never add a tag, an attribute or a
+``javascript:`` link. Both say the same things in the same order: headline,
+message, facts, private detail (private views only, clearly marked), footer.
+
+``limit`` cuts each long text (message, private note) to that many characters
+and each list to what fits in it, for media with a size cap (Matrix's 64 KiB
+event); the cut says where the whole text is.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from broadcaster.messages.markdown import render_markdown
+from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
+from broadcaster.messages.words import audience_heading, named_no_detail
+
+ELLIPSIS = "…"
+CUT_NOTE = " (cut to fit; the incident page has it in full)"
+PRIVATE_HEADING = "🔒 Private: internal only, never shown publicly"
+
+
+def when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def headline(view: UpdateView) -> str:
+    """``Status: title``, the first line everywhere (a correction says so first)."""
+    kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
+    return f"{kind}{view.status.label}: {view.incident.title}"
+
+
+def cut(text: str, limit: int | None) -> str:
+    """``text`` cut at a word boundary to about ``limit`` characters, saying so; whole if it fits."""
+    if limit is None or len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip() + ELLIPSIS + CUT_NOTE
+
+
+def listed(items: Sequence[str], limit: int | None) -> str:
+    """Items joined by commas; past ``limit`` characters, the rest counted ("and 7 more")."""
+    shown: list[str] = []
+    for item in items:
+        if limit is not None and shown and len(", ".join([*shown, item])) > limit:
+            return ", ".join(shown) + f" and {len(items) - len(shown)} more"
+        shown.append(cut(item, limit))
+    return ", ".join(shown)
+
+
+def facts(view: UpdateView) -> list[tuple[str, str]]:
+    """Impact, components and times, as (label, value)."""
+    found = [("Impact", view.incident.impact.value.capitalize())]
+    if view.components:
+        found.append(("Components", ", ".join(f"{c.id} ({c.status.label})" for c in view.components)))
+    if view.etr:
+        found.append(("Expected resolution", when(view.etr)))
+    if view.next_update_by:
+        found.append(("Next update by", when(view.next_update_by)))
+    start, end = view.incident.scheduled_start, view.incident.scheduled_end
+    if start and end:
+        found.append(("Window", f"{when(start)} to {when(end)}"))
+    return found
+
+
+def private_facts(view: UpdateView, limit: int | None = None) -> list[tuple[str, str]]:
+    """Customers, tickets and author of a private view; nothing for a public one."""
+    if not isinstance(view, PrivateView):
+        return []
+    found = []
+    if view.customers:
+        found.append(("Customers", listed(view.customers, limit)))
+    if view.tickets:
+        found.append(("Tickets", listed(view.tickets, limit)))
+    for audience in view.audiences:  # each customer the update names, with its own detail
+        found.append((audience_heading(audience.name).rstrip(":"), cut(audience.detail, limit) or named_no_detail()))
+    if view.author:
+        found.append(("Author", view.author))
+    return found
+
+
+def private_note(view: UpdateView, limit: int | None = None) -> str:
+    return cut(view.private_note, limit) if isinstance(view, PrivateView) else ""
+
+
+def audience_detail(view: UpdateView, limit: int | None = None) -> tuple[str, str] | None:
+    """(heading, detail) of a customer's own channel; None for any other view or no detail."""
+    if not isinstance(view, AudienceView) or not view.detail:
+        return None
+    return audience_heading(view.audience_name), cut(view.detail, limit)
+
+
+def footer(view: UpdateView) -> str:
+    numbered = f"Update {view.number} · " if view.number else ""
+    return f"{numbered}Posted {when(view.created_at)}"
+
+
+def plain(view: UpdateView, limit: int | None = None) -> str:
+    """The update as plain text."""
+    blocks = [headline(view), cut(view.message, limit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
+    note, detail = private_note(view, limit), private_facts(view, limit)
+    if note or detail:
+        lines = [PRIVATE_HEADING, *([note] if note else []), *(f"{k}: {v}" for k, v in detail)]
+        blocks.append("\n".join(lines))
+    own = audience_detail(view, limit)
+    if own:
+        blocks.append("\n".join(own))
+    tail = [footer(view)] + ([f"Incident page: {view.incident.url}"] if view.incident.url else [])
+    blocks.append("\n".join(tail))
+    return "\n\n".join(blocks)
+
+
+def _escaped(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>")
+
+
+def _fact_list(found: list[tuple[str, str]]) -> str:
+    items = "".join(f"<li><strong>{html.escape(k)}</strong>: {_escaped(v)}</li>" for k, v in found)
+    return f"<ul>{items}</ul>"
+
+
+def rich_html(view: UpdateView, limit: int | None = None) -> str:
+    """The update as an HTML fragment: escaped pieces around the sanitised markdown of the message."""
+    parts = [f"<p><strong>{html.escape(headline(view))}</strong></p>", render_markdown(cut(view.message, limit))]
+    parts.append(_fact_list(facts(view)))
+    note, detail = private_note(view, limit), private_facts(view, limit)
+    if note or detail:
+        parts.append(f"<hr><p><strong>{html.escape(PRIVATE_HEADING)}</strong></p>")
+        if note:
+            parts.append(f"<p>{_escaped(note)}</p>")
+        if detail:
+            parts.append(_fact_list(detail))
+    own = audience_detail(view, limit)
+    if own:
+        parts.append(f"<hr><p><strong>{html.escape(own[0])}</strong></p>\n<p>{_escaped(own[1])}</p>")
+    link = f' · <a href="{html.escape(view.incident.url)}">Incident page</a>' if view.incident.url else ""
+    parts.append(f"<p><em>{html.escape(footer(view))}</em>{link}</p>")
+    return "\n".join(parts)

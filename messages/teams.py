@@ -1,0 +1,183 @@
+"""A Microsoft Teams Adaptive Card (1.5) for one update: pure functions from a view to the webhook body.
+
+Safety first. A card's ``TextBlock`` and ``FactSet`` read a subset of markdown
+(``**bold**``, ``[label](url)`` links that show one thing and open another,
+lists). Nothing the operator wrote goes into one: operator text is put in
+``RichTextBlock`` ``TextRun`` elements, which Teams shows as plain text, never
+parsed. Our own words (labels, status, impact, times) use TextBlock and
+FactSet. No ``msteams.entities`` are sent, so an ``<at>`` in a message is text,
+never a mention.
+
+The envelope is what a Workflows trigger ("When a Teams webhook request is
+received" / "Post to a channel when a webhook request is received") expects:
+``{"type": "message", "attachments": [{"contentType":
+"application/vnd.microsoft.card.adaptive", "content": <card>}]}``.
+
+Teams takes messages up to about 28 KB; a card is kept under ``MAX_CARD_BYTES``
+by cutting the message (and a private note) at a word, with a pointer to the
+incident page, never by failing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from broadcaster.messages import i18n
+from broadcaster.messages.model import Impact, Status
+from broadcaster.messages.preview import headline, plain_when, time_lines, word
+from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
+from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
+
+CARD_VERSION = "1.5"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+MAX_CARD_BYTES = 24_000  # Teams refuses messages past about 28 KB; the envelope and headroom take the rest
+MAX_ITEM_CHARS = 200  # one component, customer or ticket
+MAX_LIST_BYTES = 3000  # one list: with every list full, the message keeps room of its own
+MAX_HEADLINE_CHARS = 300
+ELLIPSIS = "…"
+CUT_NOTE = " (cut to fit Teams; the incident page has it in full)"
+
+_IMPACT_COLOUR = {Impact.CRITICAL: "Attention", Impact.MAJOR: "Attention", Impact.MINOR: "Warning", Impact.NONE: "Accent"}
+_STATUS_COLOUR = {Status.RESOLVED: "Good", Status.COMPLETED: "Good"}
+
+Element = dict[str, Any]
+
+
+
+
+def plain(text: str, **style: Any) -> Element:
+    """Operator text: a RichTextBlock of one TextRun, which Teams never reads as markdown."""
+    return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
+
+
+def _label(text: str) -> Element:
+    return {"type": "TextBlock", "text": text, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
+
+
+def _facts(view: UpdateView) -> list[Element]:
+    facts = [(i18n.gettext("Status"), view.status.label), (i18n.gettext("Impact"), view.incident.impact.label)]
+    start, end = view.incident.scheduled_start, view.incident.scheduled_end
+    if start and end:
+        facts.append((i18n.gettext("Window"),
+                      i18n.gettext("%(start)s to %(end)s") % {"start": plain_when(start), "end": plain_when(end)}))
+    found: list[Element] = [{"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in facts]}]
+    times = time_lines(view, plain_when)
+    if times:
+        found.append({"type": "TextBlock", "text": "\n\n".join(times), "wrap": True})
+    return found
+
+
+def _listed(label: str, items: list[str]) -> list[Element]:
+    """A label and one item a line, as many as fit MAX_LIST_BYTES; the rest counted ("…and 12 more")."""
+    shown: list[str] = []
+    for item in items:
+        line = item if len(item) <= MAX_ITEM_CHARS else item[:MAX_ITEM_CHARS] + ELLIPSIS
+        if len("\n".join([*shown, line]).encode()) > MAX_LIST_BYTES:
+            break
+        shown.append(line)
+    more = len(items) - len(shown)
+    return [_label(label), plain("\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else ""))]
+
+
+def _private(view: UpdateView, note: str) -> list[Element]:
+    if not isinstance(view, PrivateView):
+        return []
+    body: list[Element] = [{
+        "type": "TextBlock", "text": "🔒 " + i18n.gettext("Private: internal only, never shown publicly"), "weight": "Bolder",
+        "color": "Attention", "wrap": True, "separator": True, "spacing": "Large",
+    }]
+    if note:
+        body.append(plain(note))
+    if view.customers:
+        body += _listed(word("Customers: "), list(view.customers))
+    if view.tickets:
+        body += _listed(word("Tickets: "), list(view.tickets))
+    for audience in view.audiences:
+        body += [_label(audience_heading(audience.name)), plain(audience.detail or named_no_detail())]
+    if view.author:
+        body += _listed(word("Posted by: "), [view.author])
+    return body if len(body) > 1 else []
+
+
+def _footer(view: UpdateView) -> Element:
+    kind = "" if view.kind == "update" else f"{kind_label(view.kind)} · "
+    numbered = i18n.gettext("Update %(num)d · ") % {"num": view.number} if view.number else ""
+    posted = i18n.gettext("Posted %(time)s") % {"time": plain_when(view.created_at)}
+    return {"type": "TextBlock", "text": f"{kind}{numbered}{posted}",
+            "isSubtle": True, "size": "Small", "wrap": True}
+
+
+def _card(view: UpdateView, message: str, note: str) -> Element:
+    colour = _STATUS_COLOUR.get(view.status) or _IMPACT_COLOUR.get(view.incident.impact, "Accent")
+    body: list[Element] = [
+        {"type": "RichTextBlock", "inlines": [
+            {"type": "TextRun", "text": _short(headline(view), MAX_HEADLINE_CHARS), "weight": "Bolder", "size": "Large", "color": colour}]},
+        plain(message),
+        *_facts(view),
+    ]
+    if view.components:
+        body += _listed(i18n.gettext("Components"), [f"{c.id}: {c.status.label}" for c in view.components])
+    if isinstance(view, AudienceView) and view.detail:  # a customer's channel: its own detail
+        body += [_label(audience_heading(view.audience_name)), plain(view.detail)]
+    body += [*_private(view, note), _footer(view)]
+    card: Element = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body,
+                     "msteams": {"width": "Full"}}
+    if view.incident.url:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": i18n.gettext("Incident page"), "url": view.incident.url}]
+    return card
+
+
+def envelope(card: Element) -> Element:
+    return {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}]}
+
+
+def size(body: Element) -> int:
+    return len(json.dumps(body, ensure_ascii=False).encode())
+
+
+def encoded_len(text: str) -> int:
+    """Bytes ``text`` takes inside the card's JSON (escapes included)."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` bytes of JSON, cut at a word, with CUT_NOTE."""
+    if encoded_len(text) <= limit:
+        return text
+    ending = ELLIPSIS + CUT_NOTE
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ending
+        middle = (low + high + 1) // 2
+        if encoded_len(text[:middle] + ending) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    head = text[:low]
+    space = head.rfind(" ")
+    if space > len(head) // 2:
+        head = head[:space]
+    return head.rstrip() + ending
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + ELLIPSIS
+
+
+def message(view: UpdateView) -> Element:
+    """The webhook body: one Adaptive Card within MAX_CARD_BYTES; a long message or note is cut, the longer first."""
+    note = view.private_note if isinstance(view, PrivateView) else ""
+    body = envelope(_card(view, view.message, note))
+    if size(body) <= MAX_CARD_BYTES:
+        return body
+    room = MAX_CARD_BYTES - size(envelope(_card(view, "", ""))) - 2 * len((ELLIPSIS + CUT_NOTE).encode())
+    wanted_message, wanted_note = encoded_len(view.message), encoded_len(note)
+    half = room // 2
+    if wanted_message <= half:
+        shares = (wanted_message, room - wanted_message)
+    elif wanted_note <= half:
+        shares = (room - wanted_note, wanted_note)
+    else:
+        shares = (room - half, half)
+    return envelope(_card(view, cut(view.message, shares[0]), cut(note, shares[1]) if note else ""))

@@ -1,0 +1,422 @@
+"""Audiences end to end: the config, the input, routing, what each Slack channel receives, the store.
+
+Two customers (acme on the API, globex on the database), one internal ops channel
+and one public channel, each a real Slack channel on the fake Slack server.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from broadcaster.messages.model import AffectedComponent, Audience, ComponentStatus, Impact, Incident, Status, Update
+
+from broadcaster.config_loader import parse
+from broadcaster.errors import ConfigError
+from broadcaster.routing import reached
+from tests.conftest import Project
+from tests.fakes.slack import FakeSlack
+
+SLACK_TOKEN = "xoxb-audience-test-token"
+CHANNELS = {"C0ACME0001": "acme-status", "C0GLOB0001": "globex-status", "C0OPS00001": "ops", "C0PUB00001": "status"}
+
+AUDIENCES = """
+[audiences.acme]
+name = "Acme Corp"
+components = ["api"]
+
+[audiences.globex]
+name = "Globex Industries"
+components = ["db"]
+"""
+
+
+def channels_toml(fake: FakeSlack) -> str:
+    tables = {"acme-slack": ('audience = "acme"', "C0ACME0001"), "globex-slack": ('audience = "globex"', "C0GLOB0001"),
+              "ops": ('visibility = "internal"', "C0OPS00001"), "public-slack": ('visibility = "public"', "C0PUB00001")}
+    return "".join(
+        f'\n[channels.{name}]\ntype = "slack"\n{line}\ntoken = "${{SLACK_TOKEN}}"\nchannel = "{channel}"\n'
+        f'api_url = "{fake.api_url}"\n'
+        for name, (line, channel) in tables.items()
+    )
+
+
+@pytest.fixture
+def slack(project: Project) -> Iterator[FakeSlack]:
+    fake = FakeSlack(token=SLACK_TOKEN, channels=CHANNELS)
+    with fake:
+        project.env["SLACK_TOKEN"] = SLACK_TOKEN
+        project.write_config(AUDIENCES + channels_toml(fake))
+        yield fake
+
+
+def said(fake: FakeSlack, channel: str) -> str:
+    return json.dumps([[m.text, m.blocks] for m in fake.messages[channel]])
+
+
+def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
+    return project.cli_json("post", "--yes", *args)
+
+
+# -- what each channel receives ---------------------------------------------------------
+
+
+def test_each_customer_hears_its_own_detail_ops_hears_all_the_public_none(project: Project, slack: FakeSlack) -> None:
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACM-CIRCUIT-7",
+                     "--private", "INTERNAL-EDGE fra-2", "Errors on the API. [for acme]Your region EU-ACME-1.[/for]")
+    assert code == 0, out
+    visibilities = {d["destination"]: d["visibility"] for d in out["deliveries"]}
+    assert visibilities["acme-slack"] == "audience:acme" and visibilities["ops"] == "internal"
+    assert visibilities["public-slack"] == "public"
+    acme, ops, public = said(slack, "C0ACME0001"), said(slack, "C0OPS00001"), said(slack, "C0PUB00001")
+    assert "For Acme Corp:" in acme and "ACM-CIRCUIT-7" in acme and "EU-ACME-1" in acme
+    assert "INTERNAL-EDGE" not in acme and "Globex" not in acme
+    assert slack.messages["C0GLOB0001"] == []  # globex's components were not touched, nor was it named
+    assert all(v in ops for v in ("ACM-CIRCUIT-7", "EU-ACME-1", "INTERNAL-EDGE", "Acme Corp"))
+    assert not any(v in public for v in ("ACM-CIRCUIT-7", "EU-ACME-1", "INTERNAL-EDGE", "Acme"))
+
+
+def test_an_audience_once_told_hears_every_later_update_threaded_to_the_resolution(
+    project: Project, slack: FakeSlack
+) -> None:
+    code, first = post(project, "--title", "Database slow", "-C", "web", "Slow pages.")
+    assert code == 0 and slack.messages["C0GLOB0001"] == [] and slack.messages["C0ACME0001"] == []
+    incident = str(first["incident_id"])
+    assert post(project, "-i", incident, "--customer", "globex", "We found the cause.")[0] == 0
+    assert post(project, "-i", incident, "-s", "resolved", "Fixed.")[0] == 0  # globex not named again
+    roots = slack.top_level("C0GLOB0001")
+    assert len(roots) == 1 and len(slack.replies("C0GLOB0001", roots[0].ts)) == 1
+    assert slack.messages["C0ACME0001"] == []
+
+
+def test_a_customer_named_on_the_command_line_must_be_configured(project: Project, slack: FakeSlack) -> None:
+    result = project.cli("post", "--yes", "--title", "API errors", "--customer", "acmee", "Errors.")
+    assert result.exit_code == 2 and "Did you mean 'acme'" in result.stderr and "--private" in result.stderr
+    assert project.cli("list").stdout.count("api-errors") == 0
+    assert all(not messages for messages in slack.messages.values())
+
+
+@pytest.mark.parametrize(("message", "said_"), [
+    ("Errors [for acmee]x[/for].", "no audience 'acmee'"),
+    ("Errors [for acm\u0435]x[/for].", "looks like a private marker"),  # a Cyrillic е in the id
+    ("Errors [f\u043er acme]x.", "looks like a private marker"),  # a Cyrillic о in the word
+    ("Errors \uff3bfor acme\uff3dx.", "looks like a private marker"),  # fullwidth brackets
+    ("Errors [for acme]x.", "never closed"),
+    ("Errors x[/for].", "no [for] before it"),
+    ("Errors [private][for acme]x[/for][/private].", "cannot be nested"),
+    ("Errors [for acme][private]x[/private][/for].", "cannot be nested"),
+    ("Errors [for acme]x[/private].", "closes [for acme] with [/private]"),
+    ("Errors [for]x[/for].", "no audience"),
+    ("[for acme]Only for acme.[/for]", "no public text"),
+], ids=["unknown", "cyrillic-id", "cyrillic-word", "fullwidth", "unclosed", "stray", "for-in-private",
+        "private-in-for", "mismatched", "no-id", "all-audience"])
+def test_audience_markers_fail_closed(project: Project, slack: FakeSlack, message: str, said_: str) -> None:
+    result = project.cli("post", "--yes", "--title", "API errors", message)
+    assert result.exit_code == 2, result.stdout
+    assert said_ in result.stderr
+    assert all(not messages for messages in slack.messages.values())
+
+
+def test_for_text_and_customer_take_no_markers(project: Project, slack: FakeSlack) -> None:
+    result = project.cli("post", "--yes", "--title", "API errors", "--for", "acme", "x [private]y[/private]", "Errors.")
+    assert result.exit_code == 2 and "takes no markers" in result.stderr
+
+
+def test_show_lists_each_audiences_detail(project: Project, slack: FakeSlack) -> None:
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "ACM-CIRCUIT-7", "Errors.")
+    assert code == 0
+    code, shown = project.cli_json("show", str(out["incident_id"]))
+    assert shown["updates"][0]["audiences"] == [{"audience": "acme", "detail": "ACM-CIRCUIT-7"}]
+
+
+def test_preview_marks_each_rendering_with_its_audience(project: Project, slack: FakeSlack) -> None:
+    out = project.cli("preview", "--title", "API errors", "-C", "api", "--for", "acme", "ACM-CIRCUIT-7", "Errors.").stdout
+    assert "acme-slack (audience:acme)" in out and "For Acme Corp: ACM-CIRCUIT-7" in out
+    assert "globex-slack" in out and "audience globex is not affected" in out
+
+
+# -- config ------------------------------------------------------------------------------
+
+BASE = {"components": [{"id": "api"}, {"id": "db"}], "audiences": {"acme": {"name": "Acme Corp", "components": ["api"]}}}
+SLACK = {"type": "slack", "token": "${T}", "channel": "C0ACME0001"}
+
+
+@pytest.mark.parametrize(("extra", "said_"), [
+    ({"channels": {"s": {**SLACK, "audience": "acme", "visibility": "public"}}}, "not 'public'"),
+    ({"channels": {"s": {**SLACK, "audience": "acmee"}}}, "Did you mean 'acme'"),
+    ({"channels": {"s": {**SLACK, "visibility": "audience"}}}, 'needs audience = "ID"'),
+    ({"channels": {"x": {"type": "twitter", "bearer_token": "${T}", "audience": "acme"}}}, "cannot belong to one customer"),
+    ({"audiences": {"acme": {"components": ["apii"]}}}, "Did you mean 'api'"),
+    ({"audiences": {"acme": {"feed_token": "written-in-the-file"}}}, "environment variable"),
+    ({"audiences": {"acme": {"sla": 120}}}, "percentage"),
+    ({"templates": {"t": {"message": "x", "for": {"acmee": "y"}}}}, "Did you mean 'acme'"),
+    ({"templates": {"t": {"message": "x", "for": {"acme": "{x.__class__}"}}}}, "templates.t.for"),
+    ({"audiences": {"acme": {"feed_token": "${T}"}},
+      "publish": {"pages": {"type": "git", "remote": "/tmp/x.git", "branch": "gh-pages", "history": "keep"}}},
+     "branch history"),
+], ids=["audience-public", "unknown-audience", "audience-without-id", "x-audience", "unknown-component",
+        "written-token", "bad-sla", "template-unknown-audience", "template-attribute-placeholder", "token-in-kept-history"])
+def test_audience_config_mistakes_are_refused(extra: dict[str, object], said_: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse({**BASE, **extra}, None, {"T": "t"})
+    assert said_ in str(refused.value)
+
+
+def test_private_stays_internal_and_audience_implies_its_visibility() -> None:
+    config = parse({**BASE, "channels": {"ops": {**SLACK, "visibility": "private"},
+                                         "acme": {**SLACK, "channel": "C0ACME0002", "audience": "acme"}}},
+                   None, {"T": "t", "ACME_FEED_TOKEN": "tok-123456"})
+    assert config.channels["ops"].visibility == "internal" and config.channels["acme"].visibility == "audience:acme"
+    with_token = parse({**BASE, "audiences": {"acme": {"feed_token": "${ACME_FEED_TOKEN}"}}}, None,
+                       {"ACME_FEED_TOKEN": "tok-123456"})
+    assert "tok-123456" in with_token.secret_values() and "tok-123456" not in repr(with_token)
+
+
+# -- routing, as a table -------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+ACME = Audience("acme", "Acme Corp", ("api",))
+
+
+def _incident(*components: str, status: Status = Status.INVESTIGATING) -> Incident:
+    return Incident("i", "I", Impact.MINOR, status, NOW,
+                    components=tuple(AffectedComponent(c, ComponentStatus.PARTIAL_OUTAGE) for c in components))
+
+
+def _update(sequence: int, *, named: tuple[str, ...] = (), detail: tuple[tuple[str, str], ...] = (),
+            message: str = "x", components: tuple[str, ...] = (), kind: str = "update") -> Update:
+    return Update("i", sequence, NOW, Status.INVESTIGATING, message, audiences=named, audience_detail=detail,
+                  components=tuple(AffectedComponent(c, ComponentStatus.PARTIAL_OUTAGE) for c in components), kind=kind)
+
+
+@pytest.mark.parametrize(("incident", "updates", "expected"), [
+    (_incident(), [_update(1)], False),
+    (_incident(), [_update(1, named=("acme",))], True),
+    (_incident(), [_update(1, detail=(("acme", "d"),))], True),
+    (_incident(), [_update(1, message="x [for acme]d[/for]")], True),
+    (_incident(), [_update(1, named=("globex",))], False),
+    (_incident("api"), [_update(1)], True),
+    (_incident("db"), [_update(1, components=("db",))], False),
+    (_incident(), [_update(1, named=("acme",)), _update(2)], True),  # dropped from later updates: still told
+    (_incident("db"), [_update(1, components=("api",)), _update(2, components=("db",))], True),
+    (_incident("api", status=Status.RESOLVED), [_update(1), _update(2)], True),  # up to the resolution
+    (_incident(), [_update(1, named=("acme",), kind="notice")], False),  # internal notices name no one
+], ids=["nothing", "named", "for-detail", "for-span", "other-named", "component", "other-component",
+        "follow-up", "component-earlier", "resolution", "notice"])
+def test_routing(incident: Incident, updates: list[Update], expected: bool) -> None:
+    assert reached(ACME, incident, updates) is expected
+
+
+# -- the store -------------------------------------------------------------------------------
+
+
+def test_a_store_of_schema_3_keeps_its_customers_as_internal_detail(project: Project, slack: FakeSlack) -> None:
+    """The current schema before audiences, with free-text customers: upgraded, readable, routed nowhere new."""
+    from broadcaster.store.sqlite import _MIGRATIONS, SQLiteStore
+
+    path = project.root / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for version in (1, 2, 3):
+            db.executescript(_MIGRATIONS[version])
+        db.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+        db.execute("INSERT INTO incidents(id, title, impact, status, created_at, updated_at) VALUES "
+                   "('api', 'API errors', 'minor', 'investigating', '2026-11-25T15:00:00+00:00', '2026-11-25T15:00:00+00:00')")
+        db.execute("INSERT INTO updates(incident_id, sequence, created_at, status, raw_message, customers) VALUES "
+                   "('api', 1, '2026-11-25T15:00:00+00:00', 'investigating', 'Errors.', '[\"Initech Payroll\"]')")
+        db.execute("INSERT INTO deliveries(incident_id, sequence, destination, visibility, state, created_at, updated_at)"
+                   " VALUES ('api', 1, 'ops', 'private', 'sent', '2026-11-25T15:00:00+00:00', '2026-11-25T15:00:00+00:00')")
+    store = SQLiteStore(path)
+    try:
+        (update,) = store.updates("api")
+        assert (update.customers, update.audiences, update.audience_detail) == (("Initech Payroll",), (), ())
+        assert [d.visibility for d in store.deliveries()] == ["internal"]
+    finally:
+        store.close()
+    shown = project.cli("--store", str(path), "show", "api", "--json")
+    assert json.loads(shown.stdout)["updates"][0]["customers"] == ["Initech Payroll"]
+    code, out = project.cli_json("--store", str(path), "post", "--yes", "-i", "api", "Still failing.")
+    assert code == 0, out
+    assert slack.messages["C0ACME0001"] == [] and slack.messages["C0GLOB0001"] == []
+    assert len(slack.messages["C0OPS00001"]) == 1  # the follow-up reached the internal channel
+    assert "Initech" not in said(slack, "C0PUB00001")
+
+
+def test_export_and_import_carry_audience_detail_and_refuse_unknown_audiences(project: Project, slack: FakeSlack) -> None:
+    code, out = post(project, "--title", "API errors", "-C", "api", "--customer", "globex", "--for", "acme", "ACM-7", "Errors.")
+    assert code == 0
+    exported = project.cli("store", "export").stdout
+    assert '"audience_detail": [["acme", "ACM-7"]]' in exported and '"audiences": ["globex"]' in exported
+    other = project.root / "other"
+    other.mkdir()
+    target = Project(other, dict(project.env))
+    target.write_config(AUDIENCES)
+    (other / "in.jsonl").write_text(exported, encoding="utf-8")
+    assert target.cli("store", "import", str(other / "in.jsonl")).exit_code == 0
+    shown = json.loads(target.cli("show", str(out["incident_id"]), "--json").stdout)
+    assert shown["updates"][0]["audiences"] == [{"audience": "globex", "detail": ""}, {"audience": "acme", "detail": "ACM-7"}]
+    stranger = project.root / "stranger"
+    stranger.mkdir()
+    refusing = Project(stranger, dict(project.env))
+    refusing.write_config("")
+    (stranger / "in.jsonl").write_text(exported, encoding="utf-8")
+    result = refusing.cli("store", "import", str(stranger / "in.jsonl"))
+    assert result.exit_code == 2 and "[audiences.globex]" in result.stderr
+
+
+def test_list_filters_by_customer(project: Project, slack: FakeSlack) -> None:
+    assert post(project, "--title", "API errors", "-C", "api", "Errors.")[0] == 0
+    assert post(project, "--title", "Database slow", "-C", "web", "--customer", "globex", "Slow.")[0] == 0
+    assert post(project, "--title", "Website down", "-C", "web", "Down.")[0] == 0
+    listed: Any
+    code, listed = project.cli_json("list", "--customer", "globex")
+    assert code == 0 and [i["title"] for i in listed] == ["Database slow"]
+    code, listed = project.cli_json("list", "--customer", "acme")
+    assert [i["title"] for i in listed] == ["API errors"]
+    refused = project.cli("list", "--customer", "globx")
+    assert refused.exit_code == 2 and "Did you mean 'globex'" in refused.stderr
+
+
+def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Project, slack: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from broadcaster.config_loader import load
+    from broadcaster.delivery import DeliveryState
+    from broadcaster.store import PlannedDelivery, open_store
+
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nsla = 99.95')
+                         + channels_toml(slack))
+    began = datetime.now(UTC) - timedelta(hours=2)  # over 0.05% of any month so far
+    down = (AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),)
+    config = load(str(project.config), environ=project.env)
+    store = open_store(config.store_path)
+    store.record_update(Incident("api-down", "API down", Impact.CRITICAL, Status.INVESTIGATING, began, components=down),
+                        Update("api-down", 0, began, Status.INVESTIGATING, "The API is down.", components=down),
+                        [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "history")], new=True)
+    store.close()
+    code, out = post(project, "-i", "api-down", "Still down.")
+    assert code == 0, out
+    sent = {(n["destination"], n["visibility"]) for n in out["notices"] if n["state"] == "sent"}
+    assert sent == {("acme-slack", "audience:acme"), ("ops", "internal")}
+    acme = said(slack, "C0ACME0001")
+    assert "Service level notice for Acme Corp" in acme and "99.95% in your contract" in acme
+    assert "SLA breach for customer" not in acme and "Globex" not in acme
+    assert "SLA breach for customer Acme Corp" in said(slack, "C0OPS00001")
+    assert "Acme" not in said(slack, "C0PUB00001") and slack.messages["C0GLOB0001"] == []
+    again = post(project, "-i", "api-down", "Recovering.")[1]
+    assert again["notices"] == []
+    assert sum("Service level notice" in m.text for m in slack.messages["C0ACME0001"]) == 1
+
+
+# -- a customer's private page and feeds -------------------------------------------------------
+
+TOKEN = "acme-feed-token-0123456789abcdef"
+TOKEN2 = "acme-rotated-token-fedcba9876543210"
+
+
+def test_a_customer_page_shows_its_detail_hidden_from_everyone_else(project: Project, slack: FakeSlack) -> None:
+    import feedparser
+
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    assert post(project, "--title", "API errors", "-C", "api", "--for", "acme", "ACME-CIRCUIT-7", "--for", "globex",
+                "GLOBEX-LINK-9", "--private", "INTERNAL-EDGE-3", "Errors [for acme]ACME-SPAN-1[/for].")[0] == 0
+    folder = project.site / "a" / TOKEN
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert "ACME-CIRCUIT-7" in page and "ACME-SPAN-1" in page and "For Acme Corp:" in page
+    assert '<meta name="robots" content="noindex' in page and '<meta name="referrer" content="no-referrer">' in page
+    assert 'rel="canonical"' not in page and 'href="../../incidents/' in page and 'href="feed.xml"' in page
+    for name in ("feed.xml", "atom.xml"):
+        feed = (folder / name).read_text(encoding="utf-8")
+        assert "ACME-CIRCUIT-7" in feed and f"a/{TOKEN}/{name}" in feed
+        assert feedparser.parse(feed).entries
+    for path in [p for p in project.site.rglob("*") if p.is_file()]:
+        content = path.read_text(encoding="utf-8", errors="replace")
+        assert "GLOBEX-LINK-9" not in content and "INTERNAL-EDGE-3" not in content, path
+        if folder not in path.parents and path.name != ".broadcaster-manifest.json":  # the local journal, never served
+            assert TOKEN not in content and "ACME-CIRCUIT-7" not in content and "Acme Corp" not in content, path
+    assert "a/" not in (project.site / "summary.json").read_text(encoding="utf-8")
+
+
+def test_a_changed_token_takes_the_old_page_away_and_an_unset_one_is_refused(project: Project, slack: FakeSlack) -> None:
+    with_token = AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(with_token + channels_toml(slack))
+    code, posted = post(project, "--title", "API errors", "-C", "api", "Errors.")
+    assert code == 0
+    incident = posted["incident_id"]  # ids are matched whole since issue 16
+    assert (project.site / "a" / TOKEN / "index.html").is_file()
+    project.env["ACME_FEED_TOKEN"] = TOKEN2
+    assert project.cli("site", "build").exit_code == 0
+    assert (project.site / "a" / TOKEN2 / "index.html").is_file() and not (project.site / "a" / TOKEN).exists()
+    from broadcaster.site.output import site_files
+
+    listed = site_files(project.site)  # what is uploaded, copied and served
+    assert f"a/{TOKEN2}/index.html" in listed and not any(TOKEN in path for path in listed)
+    del project.env["ACME_FEED_TOKEN"]
+    refused = project.cli("post", "--yes", "-i", incident, "Still.")
+    assert refused.exit_code == 2 and "audiences.acme.feed_token" in refused.stderr
+    project.env["ACME_FEED_TOKEN"] = "short"
+    weak = project.cli("site", "build")
+    assert weak.exit_code == 2 and "20 to 128" in weak.stderr and "short" not in weak.stderr
+
+
+# -- attacks -------------------------------------------------------------------------------------
+
+
+def test_a_customers_name_in_the_public_text_is_refused_on_public_channels(project: Project, slack: FakeSlack) -> None:
+    """Who the customers are is not public: a public text naming one is stopped by the guard, not sent."""
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors for Acme Corp and others.")
+    assert code == 3
+    states = {d["destination"]: d["state"] for d in out["deliveries"]}
+    assert states["public-slack"] == "failed" and states["acme-slack"] == "sent" and states["ops"] == "sent"
+    assert slack.messages["C0PUB00001"] == []
+
+
+def test_another_customers_name_in_ones_detail_is_refused_there(project: Project, slack: FakeSlack) -> None:
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Like Globex Industries, you are affected.",
+                     "Errors.")
+    assert code == 3
+    states = {d["destination"]: d["state"] for d in out["deliveries"]}
+    assert states["acme-slack"] == "failed" and states["public-slack"] == "sent"
+    assert slack.messages["C0ACME0001"] == []
+
+
+def test_the_feed_token_never_shows_in_an_error_about_the_customers_page(project: Project, slack: FakeSlack) -> None:
+    """Attack: the customer page cannot be written (something else sits at its path). The error names
+    the path; the token in it is a secret and must come out as *** on the terminal and in the store."""
+    import shutil
+
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    code, posted = post(project, "--title", "API errors", "-C", "api", "Errors.")
+    assert code == 0
+    incident = posted["incident_id"]  # ids are matched whole since issue 16
+    shutil.rmtree(project.site / "a" / TOKEN)
+    (project.site / "a" / TOKEN / "index.html" / "in-the-way").mkdir(parents=True)
+    result = project.cli("post", "--yes", "-i", incident, "--json", "Still failing.")
+    shown = project.cli("show", incident, "--json").stdout
+    assert result.exit_code == 3 and "***" in result.stdout  # the site failed, its error naming the path, masked
+    assert TOKEN not in result.stdout and TOKEN not in result.stderr and TOKEN not in shown
+
+
+def test_a_template_carries_detail_for_a_customer(project: Project, slack: FakeSlack) -> None:
+    project.write_config(AUDIENCES + channels_toml(slack) + """
+[templates.circuit]
+title = "Circuit down"
+components = ["api"]
+message = "A circuit in {region} is down."
+for = { acme = "Your circuit {circuit} is rerouted." }
+""")
+    code, out = post(project, "--template", "circuit", "--set", "region=Frankfurt", "--set", "circuit=ACM-7")
+    assert code == 0, out
+    assert "Your circuit ACM-7 is rerouted." in said(slack, "C0ACME0001")
+    assert "ACM-7" not in said(slack, "C0PUB00001")
+    refused = project.cli("post", "--yes", "--template", "circuit", "--set", "region=x", "--set", "circuit=[/for]")
+    assert refused.exit_code == 2

@@ -1,0 +1,73 @@
+"""Issue 16: everything an operator names is matched whole; a miss exits 2 and says what they may have meant."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Project
+
+
+def new_incident(project: Project, title: str = "API errors") -> str:
+    result = project.cli("post", "--yes", "--json", "--title", title, "-C", "api", "Investigating.")
+    assert result.exit_code == 0, result.stderr
+    return str(json.loads(result.stdout)["incident_id"])
+
+
+def test_resolve_with_a_prefix_resolves_nothing(project: Project) -> None:
+    incident = new_incident(project, "T")
+    refused = project.cli("resolve", "t", "--yes", "done")
+    assert refused.exit_code == 2
+    assert f"Did you mean '{incident}'" in refused.stderr and "matched whole" in refused.stderr
+    shown = json.loads(project.cli("show", incident, "--json").stdout)
+    assert shown["status"] == "investigating" and len(shown["updates"]) == 1
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["-C", "api=partial"], "unknown component status 'partial'. Did you mean 'partial_outage'?"),
+    (["-C", "ap"], "unknown component 'ap'. Did you mean 'api'?"),
+    (["--status", "ident"], "unknown status 'ident'. Did you mean 'identified'?"),
+    (["--impact", "maj"], "unknown impact 'maj'. Did you mean 'major'?"),
+    (["--only", "sit"], "no destination named 'sit'. Did you mean 'site'?"),
+    (["--template", "db"], "no template"),
+], ids=["component-status", "component", "status", "impact", "destination", "template"])
+def test_every_named_thing_is_matched_whole(project: Project, args: list[str], expected: str) -> None:
+    project.write_config('\n[templates.db-failover]\ntitle = "DB failover"\nmessage = "Failing over."\n')
+    refused = project.cli("post", "--yes", "--title", "API errors", *args, "Investigating.")
+    assert refused.exit_code == 2, refused.output
+    assert expected in refused.stderr
+    assert json.loads(project.cli("list", "--json").stdout) == []
+
+
+def test_spelling_variants_are_not_guesses(project: Project) -> None:
+    result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api=Partial-Outage", "M.")
+    assert result.exit_code == 0, result.stderr
+    incident = json.loads(result.stdout)["incident_id"]
+    assert json.loads(project.cli("show", incident, "--json").stdout)["components"] == [
+        {"id": "api", "status": "partial_outage"}]
+
+
+def complete(project: Project, *words: str) -> list[str]:
+    env = {**os.environ, **project.env, "COMP_WORDS": " ".join(["broadcaster", "--config", str(project.config), *words]),
+           "COMP_CWORD": str(2 + len(words)), "_BROADCASTER_COMPLETE": "bash_complete"}
+    done = subprocess.run([sys.executable, "-c", "from broadcaster.cli import main; main(prog_name='broadcaster')"],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=project.root)
+    return [line.split(",", 1)[1] for line in done.stdout.splitlines() if "," in line]
+
+
+def test_completion_covers_what_exact_matching_asks_for(project: Project) -> None:
+    incident = new_incident(project)
+    assert complete(project, "resolve", "api") == [incident]
+    assert complete(project, "withdraw", "api") == [incident]
+    assert complete(project, "post", "--status", "ide") == ["identified"]
+    assert complete(project, "post", "--impact", "ma") == ["major"]
+    assert complete(project, "maintenance", "schedule", "-C", "d") == ["db"]
+
+
+def test_completion_creates_no_store(project: Project) -> None:
+    assert complete(project, "show", "") == []
+    assert not any(p.suffix in (".db", ".sqlite") for p in project.root.rglob("*"))

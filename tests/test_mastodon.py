@@ -1,0 +1,331 @@
+"""The Mastodon channel end to end: the real Mastodon.py against FakeMastodon on loopback.
+
+Assertions are on what the fake stored, never on what the channel believes it
+sent. A new channel object and event loop per send stand for separate CLI
+invocations; the CLI tests run the real command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from broadcaster.channels.mastodon import MastodonChannel
+
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
+from broadcaster.delivery import Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+from tests.conftest import Project
+from tests.fakes.base import Fault, Response
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
+from tests.social import B_PASSWORD, M_TOKEN, Social, checked, edited, sent, social_project, update, view
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeMastodon]:
+    started = FakeMastodon()
+    with started:
+        yield started
+
+
+@pytest.fixture
+def fake(server: FakeMastodon) -> FakeMastodon:
+    server.reset(token=M_TOKEN)
+    server.echo_credentials = False
+    return server
+
+
+def channel(fake: FakeMastodon, token: str = M_TOKEN, **options: Any) -> MastodonChannel:
+    opts = {"instance_url": "https://mastodon.example", "access_token": Secret("MASTODON_TOKEN", token), **options}
+    made = MastodonChannel(ChannelConfig("masto", "mastodon", api_url=fake.url, options=opts))
+    made.request_timeout = 2.0
+    return made
+
+
+def send(fake: FakeMastodon, rendered: Rendered | None = None, thread: ThreadRef | None = None,
+         ch: MastodonChannel | None = None, **options: Any) -> Receipt:
+    ch = ch or channel(fake, **options)
+    return asyncio.run(sent(ch, rendered or ch.render(view()), thread, None))
+
+
+def failure(fake: FakeMastodon, **options: Any) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        send(fake, **options)
+    return caught.value
+
+
+# -- posting, threading, amending ---------------------------------------------------
+
+
+def test_the_first_update_is_one_public_status_with_an_idempotency_key(fake: FakeMastodon) -> None:
+    receipt = send(fake)
+    [status] = fake.posted
+    assert receipt.remote_id == status.id
+    assert status.visibility == "public" and status.in_reply_to_id is None
+    assert status.text.startswith("🔴 Investigating: API errors\n\nWe are looking into it.")
+    assert status.text.endswith("https://status.example.com/incidents/inc-1.html")
+    assert status.idempotency_key.startswith("broadcaster-")
+    [request] = fake.received("/api/v1/statuses")
+    assert "application/x-www-form-urlencoded" in request.headers["content-type"]
+
+
+def test_unlisted_is_passed_on(fake: FakeMastodon) -> None:
+    send(fake, post_visibility="unlisted")
+    assert fake.posted[0].visibility == "unlisted"
+
+
+def test_follow_ups_reply_to_the_latest_status_across_invocations(fake: FakeMastodon) -> None:
+    first = send(fake)
+    second = send(fake, channel(fake).render(view(update(2, "Cause found."))), ThreadRef(first.remote_id, first.remote_id))
+    third = send(fake, channel(fake).render(view(update(3, "Fixed."))), ThreadRef(first.remote_id, second.remote_id))
+    statuses = fake.posted
+    assert [s.in_reply_to_id for s in statuses] == [None, first.remote_id, second.remote_id]
+    assert third.remote_id == statuses[2].id
+    assert len({s.idempotency_key for s in statuses}) == 3  # one key per delivery
+
+
+def test_amend_edits_the_status_in_place(fake: FakeMastodon) -> None:
+    first = send(fake)
+    ch = channel(fake)
+    rendered = ch.render(view(update(1, "We are looking into errors on the EU cluster.")))
+
+    assert asyncio.run(edited(ch, rendered, first.remote_id)).remote_id == first.remote_id
+    [status] = fake.posted
+    assert "EU cluster" in status.text and status.history and "EU cluster" not in status.history[0]
+
+
+def test_amending_a_deleted_status_says_so_and_is_not_retried(fake: FakeMastodon) -> None:
+    ch = channel(fake)
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(edited(ch, ch.render(view()), "999"))
+    assert not caught.value.retryable and "deleted" in str(caught.value)
+
+
+def test_a_stored_id_that_is_not_a_status_id_is_a_permanent_delivery_error(fake: FakeMastodon) -> None:
+    ch = channel(fake)
+    with pytest.raises(DeliveryError, match="edited by hand"):
+        asyncio.run(edited(ch, ch.render(view()), "C0123:1700000000.000100"))
+
+
+def test_a_reply_to_a_deleted_status_is_posted_on_its_own_with_a_note(fake: FakeMastodon) -> None:
+    receipt = send(fake, thread=ThreadRef("404404", "404404"))
+    [status] = fake.posted
+    assert status.in_reply_to_id is None and receipt.remote_id == status.id
+    assert "gone" in receipt.notes[0]
+
+
+# -- lost answers, limits and refusals ----------------------------------------------------
+
+
+def test_a_lost_answer_is_repeated_with_the_same_key_and_makes_no_second_status(fake: FakeMastodon) -> None:
+    fake.fail(Fault(match="/api/v1/statuses", reset_after=True))
+    ch = channel(fake)
+    rendered = ch.render(view())
+    log = SendLog()
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(sent(ch, rendered, None, log))
+    assert caught.value.retryable and not caught.value.outcome_unknown  # safe: the key dedupes
+    assert log.on_wire
+    receipt = asyncio.run(sent(ch, rendered, None, SendLog()))
+    [status] = fake.posted
+    assert receipt.remote_id == status.id
+
+
+def test_a_second_failure_after_a_lost_answer_is_unknown(fake: FakeMastodon) -> None:
+    fake.fail(Fault(match="/api/v1/statuses", reset_after=True))
+    fake.rate_limit(5)
+    ch = channel(fake)
+    rendered = ch.render(view())
+    asyncio.run(_expect_error(ch, rendered))
+    error = asyncio.run(_expect_error(ch, rendered))
+    assert error.outcome_unknown and "may have posted it already" in str(error)
+
+
+async def _expect_error(ch: MastodonChannel, rendered: Rendered) -> DeliveryError:
+    try:
+        await sent(ch, rendered, None, None)
+    except DeliveryError as exc:
+        return exc
+    raise AssertionError("no error")
+
+
+def test_429_is_retryable_after_the_reset_time(fake: FakeMastodon) -> None:
+    fake.rate_limit(30)
+    error = failure(fake)
+    assert error.retryable and not error.outcome_unknown
+    assert error.retry_after is not None and 20 < error.retry_after <= 31
+    assert fake.posted == []
+
+
+def test_a_5xx_may_have_posted_so_it_is_repeated_with_the_same_key(fake: FakeMastodon) -> None:
+    fake.fail(Fault(match="/api/v1/statuses", response=Response(500, {"error": "boom"})))
+    error = failure(fake)
+    assert error.retryable and not error.outcome_unknown
+
+
+def test_a_refused_connection_is_retryable_and_nothing_was_sent() -> None:
+    with FakeMastodon() as gone:
+        url = gone.url
+    ch = MastodonChannel(ChannelConfig("masto", "mastodon", api_url=url, options={
+        "instance_url": "https://mastodon.example", "access_token": Secret("MASTODON_TOKEN", M_TOKEN)}))
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(sent(ch, ch.render(view()), None, None))
+    assert caught.value.retryable and not caught.value.outcome_unknown and "could not connect" in str(caught.value)
+
+
+def test_a_bad_token_is_permanent_names_the_variable_and_never_echoes_the_token(fake: FakeMastodon) -> None:
+    fake.echo_credentials = True
+    wrong = "wrong-token-XyZ-123"
+    error = failure(fake, token=wrong)
+    assert not error.retryable and "MASTODON_TOKEN" in str(error)
+    assert wrong not in str(error) and wrong.lower() not in str(error).lower()
+
+
+def test_an_instance_with_a_lower_limit_refuses_and_the_error_says_why(fake: FakeMastodon) -> None:
+    fake.max_characters = 100
+    ch = channel(fake)
+    error = failure(fake, ch=ch, rendered=ch.render(view(update(1, "A long message. " * 10))))
+    assert not error.retryable and "character limit of 100" in str(error)
+
+
+def test_a_token_that_names_a_file_is_not_read_from_it(fake: FakeMastodon, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Mastodon.py reads access_token from a file of that name if one exists (found by reading its source).
+    monkeypatch.chdir(tmp_path)
+    fake.reset(token="token.secret")
+    (tmp_path / "token.secret").write_text("something-else\n")
+    send(fake, token="token.secret")
+    assert fake.received("/api/v1/statuses")[0].headers["authorization"] == "Bearer token.secret"
+
+
+# -- check ---------------------------------------------------------------------------------
+
+
+def test_check_with_a_good_token_reads_the_account_and_the_limit(fake: FakeMastodon) -> None:
+    results = asyncio.run(checked(channel(fake)))
+    assert [r.ok for r in results] == [True, True]
+    assert "@acmestatus" in results[0].detail and "500" in results[1].detail
+    assert fake.posted == []
+
+
+def test_check_with_a_bad_token_fails(fake: FakeMastodon) -> None:
+    [result] = asyncio.run(checked(channel(fake, token="nope")))
+    assert not result.ok and "rejected the access token" in result.detail
+
+
+def test_check_warns_of_an_instance_allowing_fewer_characters(fake: FakeMastodon) -> None:
+    fake.max_characters = 300
+    results = asyncio.run(checked(channel(fake)))
+    assert not results[1].ok and "300" in results[1].detail
+
+
+# -- config and references -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("options", "complaint"), [
+    ({"instance_url": "http://mastodon.example"}, "instance_url"),
+    ({"instance_url": "mastodon.example"}, "instance_url"),
+    ({"instance_url": "https://user:pw@mastodon.example"}, "instance_url"),
+    ({"post_visibility": "private"}, "post_visibility"),
+    ({"post_visibility": "direct"}, "post_visibility"),
+    ({"access_token": "written-in-the-file"}, "access_token"),
+    ({"visibility": "private"}, "visibility"),
+], ids=["http", "no-scheme", "credentials", "private-posts", "direct", "written-token", "private-channel"])
+def test_config_mistakes_are_refused(options: dict[str, Any], complaint: str) -> None:
+    table = {"type": "mastodon", "instance_url": "https://mastodon.example", "access_token": "${T}", **options}
+    with pytest.raises(ConfigError, match=complaint):
+        parse({"page": {"title": "Acme"}, "channels": {"masto": table}}, None, {"T": "x"})
+
+
+@pytest.mark.parametrize(("reference", "expected"), [
+    ("112233445566778899", "112233445566778899"),
+    ("https://mastodon.social/@acme/112233445566778899", "112233445566778899"),
+    ("https://mastodon.social/web/statuses/42", "42"),
+    (" https://mastodon.social/users/acme/statuses/42/ ", "42"),
+], ids=["id", "link", "web", "uri"])
+def test_remote_ids_from_links(fake: FakeMastodon, reference: str, expected: str) -> None:
+    assert channel(fake).remote_id_from(reference, "") == expected
+
+
+def test_a_reference_that_is_not_a_status_is_refused(fake: FakeMastodon) -> None:
+    with pytest.raises(InputError, match="not a Mastodon status"):
+        channel(fake).remote_id_from("https://evil.example/phish", "")
+
+
+# -- through the CLI -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def social(project: Project, fake: FakeMastodon) -> Iterator[Social]:
+    sky = FakeBluesky(password=B_PASSWORD)
+    with sky:
+        yield from social_project(project, fake, sky)
+
+
+def test_post_follow_up_and_amend_through_the_cli(social: Social) -> None:
+    code, first = social.post("--title", "API errors", "-C", "api", "--skip", "sky", "--private", "PRIVNOTE-42",
+                              "Elevated errors.")
+    assert code == 0 and social.states(first) == {"masto": "sent", "sky": "skipped"}
+    code, second = social.post("-i", first["incident_id"], "-s", "identified", "--skip", "sky", "Cause found.")
+    assert code == 0
+    result = social.project.cli("amend", "--yes", first["incident_id"], "1", "Elevated errors on the EU cluster.",
+                                "--skip", "sky")
+    assert result.exit_code == 0, result.output
+    one, two = social.mastodon.posted
+    assert two.in_reply_to_id == one.id
+    assert "EU cluster" in one.text and one.history  # edited in place
+    assert all("PRIVNOTE" not in s.text and "PRIVNOTE" not in "".join(s.history) for s in (one, two))
+
+
+def test_a_lost_answer_through_the_engine_ends_sent_with_one_status(social: Social) -> None:
+    social.mastodon.fail(Fault(match="/api/v1/statuses", reset_after=True))
+    code, payload = social.post("--title", "API errors", "--skip", "sky", "Elevated errors.")
+    assert code == 0, payload
+    masto = next(d for d in payload["deliveries"] if d["destination"] == "masto")
+    assert masto["state"] == "sent" and masto["attempts"] == 2
+    assert len(social.mastodon.posted) == 1
+
+
+def test_channels_check_through_the_cli(social: Social) -> None:
+    good = social.project.cli("channels", "check")
+    assert good.exit_code == 0, good.output
+    bad = social.project.cli("channels", "check", env={"MASTODON_TOKEN": "revoked"})
+    assert bad.exit_code == 3 and "MASTODON_TOKEN" in bad.output and "revoked" not in bad.output
+
+
+def test_a_429_through_the_engine_waits_for_the_reset_and_sends(social: Social) -> None:
+    social.mastodon.rate_limit(1)
+    code, payload = social.post("--title", "API errors", "--skip", "sky", "Elevated errors.")
+    assert code == 0, payload
+    masto = next(d for d in payload["deliveries"] if d["destination"] == "masto")
+    assert masto["state"] == "sent" and masto["attempts"] == 2 and len(social.mastodon.posted) == 1
+
+
+def test_a_bad_token_through_the_engine_fails_at_once_and_retry_sends_it_later(social: Social) -> None:
+    result = social.project.cli("post", "--yes", "--json", "--title", "API errors", "--skip", "sky", "Errors.",
+                                env={"MASTODON_TOKEN": "revoked"})
+    assert result.exit_code == 3
+    masto = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "masto")
+    assert masto["state"] == "failed" and masto["attempts"] == 1 and "MASTODON_TOKEN" in masto["error"]
+    retried = social.project.cli("retry", "--json", json.loads(result.stdout)["incident_id"])
+    assert retried.exit_code == 0, retried.output
+    assert len(social.mastodon.posted) == 1
+
+
+def test_an_answer_later_than_the_timeout_is_repeated_with_the_key_and_makes_one_status(fake: FakeMastodon) -> None:
+    fake.fail(Fault(match="/api/v1/statuses", hold=3))
+    ch = channel(fake)
+    ch.request_timeout = 1.0
+    rendered = ch.render(view())
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(sent(ch, rendered))
+    assert "no answer within 1s" in str(caught.value) and caught.value.retryable
+    receipt = asyncio.run(sent(ch, rendered))
+    [status] = fake.posted
+    assert receipt.remote_id == status.id

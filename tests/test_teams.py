@@ -1,0 +1,187 @@
+"""The Teams channel through httpx against a fake Workflows trigger on loopback, and its card over nasty input."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from broadcaster.channels.teams import TeamsChannel
+from broadcaster.messages import teams as fmt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.config_loader import parse
+from broadcaster.delivery import SendLog
+from broadcaster.errors import ConfigError, DeliveryError
+from tests.fakes.base import Fault, Request, Response
+from tests.fakes.teams import FakeTeams, envelope_card, markdown_texts, plain_texts
+from tests.hook_helpers import check_once, send_once, update, view
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with FakeTeams() as started:
+        yield started
+
+
+@pytest.fixture
+def fake(server: FakeTeams) -> FakeTeams:
+    server.requests.clear()
+    server._faults.clear()
+    server.cards.clear()
+    server.enabled = True
+    server.echo_credentials = False
+    return server
+
+
+def channel(fake: FakeTeams, url: str | None = None) -> TeamsChannel:
+    opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", url or fake.webhook_url)}
+    return TeamsChannel(ChannelConfig("teams-ops", "teams", "private", api_url=fake.url, options=opts))
+
+
+def error(fake: FakeTeams, url: str | None = None) -> DeliveryError:
+    with pytest.raises(DeliveryError) as caught:
+        send_once(channel(fake, url), view())
+    return caught.value
+
+
+def test_an_update_is_one_adaptive_card_and_the_run_id_is_the_remote_id(fake: FakeTeams) -> None:
+    receipt = send_once(channel(fake), view(private=True))
+
+    [request] = fake.requests
+    assert request.path == f"/workflows/{fake.workflow}/triggers/manual/paths/invoke"
+    assert request.query["sig"] == [fake.sig] and request.query["sp"] == ["/triggers/manual/run"]
+    [card] = fake.cards
+    assert card["version"] == "1.5" and receipt.remote_id.startswith("run:08585")
+    assert plain_texts(card)[:2] == ["Investigating: API errors", "We are looking into it."]
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Incident page",
+                                "url": "https://status.example.com/incidents/api-errors.html"}]
+
+
+def test_follow_ups_and_corrections_are_new_cards(fake: FakeTeams) -> None:
+    channel_ = channel(fake)
+    assert not channel_.can_edit
+    send_once(channel(fake), view())
+    send_once(channel(fake), view(update(2, "Correction to our update of 14:01 UTC: fixed.", kind="correction")))
+    assert len(fake.cards) == 2 and "Correction" in plain_texts(fake.cards[1])[1]
+    assert "Correction · Update 2" in fake.cards[1]["body"][-1]["text"]
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda f: setattr(f, "sig", "other-signature-000000000"), ("signature", "TEAMS_WEBHOOK_URL")),
+    (lambda f: setattr(f, "enabled", False), ("turned off", "Workflows")),
+    (lambda f: setattr(f, "workflow", "ffff"), ("deleted", "TEAMS_WEBHOOK_URL")),
+], ids=["bad-sig", "disabled", "deleted"])
+def test_refusals_are_permanent_and_say_what_to_do(fake: FakeTeams, change: Any, words: tuple[str, ...]) -> None:
+    url = fake.webhook_url
+    saved = (fake.sig, fake.workflow)
+    change(fake)
+    try:
+        problem = error(fake, url)
+    finally:
+        fake.sig, fake.workflow = saved
+    assert not problem.retryable and all(w in str(problem) for w in words)
+    assert fake.sig not in str(problem)
+
+
+def test_429_waits_as_asked_and_5xx_is_unknown(fake: FakeTeams) -> None:
+    fake.rate_limit(7)
+    limited = error(fake)
+    assert limited.retryable and limited.retry_after == 7 and not limited.outcome_unknown
+    fake.fail(Fault(response=Response(500, {"error": {"code": "InternalServerError"}})))
+    assert error(fake).outcome_unknown
+
+
+def test_a_lost_answer_is_unknown_and_the_card_was_posted(fake: FakeTeams) -> None:
+    fake.fail(Fault(reset_after=True))
+    log = SendLog()
+    with pytest.raises(DeliveryError) as caught:
+        send_once(channel(fake), view(), log=log)
+    assert caught.value.outcome_unknown and log.on_wire and len(fake.cards) == 1
+
+
+def test_the_signature_never_reaches_logs_or_errors(fake: FakeTeams, caplog: pytest.LogCaptureFixture) -> None:
+    fake.echo_credentials = True
+    fake.fail(Fault(response=Response(400, {"error": {"code": "InvalidRequestContent", "message": "bad"}})))
+    with caplog.at_level(logging.DEBUG):
+        problem = error(fake)
+    assert fake.sig not in str(problem) and fake.sig.lower() not in str(problem).lower()
+    assert fake.sig not in caplog.text and "sig=***" in caplog.text
+
+
+def test_check_reads_the_url_offline_and_says_it_cannot_test_without_posting(fake: FakeTeams) -> None:
+    [good] = check_once(channel(fake))
+    assert good.ok and "without posting" in good.detail and fake.requests == []
+    [bad] = check_once(channel(fake, "https://example.com/hook?nosig=1"))
+    assert not bad.ok and "Workflows trigger URL" in bad.detail
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("https://acme.webhook.office.com/webhookb2/abc@def/IncomingWebhook/123/456", "retired"),
+    ("http://prod-1.logic.azure.com/workflows/a/triggers/manual/paths/invoke?sig=abc", "Workflows trigger URL"),
+    ("https://prod-1.logic.azure.com/workflows/a/triggers/manual/paths/invoke?api-version=1", "Workflows trigger URL"),
+], ids=["o365-connector", "http", "no-sig"])
+def test_the_config_refuses_other_urls_without_printing_them(url: str, words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse({"channels": {"t": {"type": "teams", "webhook_url": "${HOOK}"}}}, None, {"HOOK": url})
+    assert words in str(caught.value) and "${HOOK}" in str(caught.value) and url not in str(caught.value)
+
+
+# -- the card over nasty input --------------------------------------------------------
+
+
+def _card_request(body: dict[str, Any]) -> Request:
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    return Request("POST", "/", {}, {}, raw, {}, 0.0)
+
+
+NASTY = [
+    "**bold** [click](https://evil.example.com) <at>Everyone</at> ![img](https://x/y.png)",
+    "- list\n1. numbered\n# heading",
+    "שגיאות \u202e evil مرحبا 🔴🧑🏽‍💻",
+]
+
+
+@pytest.mark.parametrize("text", NASTY, ids=["markdown-mention", "blocks", "rtl-emoji"])
+def test_operator_text_goes_only_where_teams_reads_no_markdown(text: str) -> None:
+    upd = update(message=text, private_note=text, customers=(text,), tickets=("T-1",), author="a")
+    card = envelope_card(_card_request(fmt.message(view(upd, private=True))))
+    assert text in plain_texts(card) and all(text not in t for t in markdown_texts(card))
+    assert "msteams" in card and "entities" not in card["msteams"]  # no mention is ever declared
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn")), min_size=1, max_size=40000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts, texts)
+def test_any_card_fits_teams_size_and_keeps_the_start_of_the_message(message: str, note: str) -> None:
+    cut_from = view(update(message=message, private_note=note), private=True)
+    body = fmt.message(cut_from)
+    card = envelope_card(_card_request(body))  # raises on anything the trigger refuses
+    shown = plain_texts(card)[1]
+    assert fmt.size(body) <= fmt.MAX_CARD_BYTES
+    if shown != cut_from.message:
+        assert shown.endswith(fmt.CUT_NOTE) and cut_from.message.startswith(shown[: -len(fmt.CUT_NOTE) - 1])
+
+
+@pytest.mark.parametrize("filler", ["x", '"', "🔴", "\\"], ids=["ascii", "quotes", "emoji", "backslashes"])
+def test_everything_at_its_longest_still_fits_and_says_it_was_cut(filler: str) -> None:
+    from broadcaster.messages.model import AffectedComponent, ComponentStatus
+
+    from tests.hook_helpers import incident
+
+    many = tuple(AffectedComponent(f"component-{i:03d}", ComponentStatus.MAJOR_OUTAGE) for i in range(300))
+    upd = update(message=(filler * 9 + " ") * 3000, private_note=(filler * 9 + " ") * 3000, components=many,
+                 customers=tuple(filler * 300 for _ in range(200)), tickets=tuple(f"T-{i}" for i in range(2000)),
+                 author=filler * 500)
+    body = fmt.message(view(upd, private=True, inc=incident(title=filler * 2000)))
+    card = envelope_card(_card_request(body))
+    assert fmt.size(body) <= fmt.MAX_CARD_BYTES
+    texts = plain_texts(card)
+    assert texts[1].endswith(fmt.CUT_NOTE) and len(texts[1]) > 1000  # the message keeps room of its own
+    assert any(t.endswith(fmt.CUT_NOTE) for t in texts[2:])  # the note, cut too
+    assert any("more" in t.splitlines()[-1] for t in texts if "component-" in t)
