@@ -16,7 +16,7 @@ cd demo
 [ -f broadcaster.toml ] || ../.venv/bin/broadcaster init broadcaster.toml
 ../.venv/bin/broadcaster post --yes \
   --title "API errors elevated" --impact major --component api=partial_outage \
-  --next-update 30m --customer "ACME Corp" \
+  --next-update 30m --ticket "OPS-4711" --private "ACME Corp reported it first" \
   "We are investigating elevated error rates on the API. [private]Edge router fra-2 dropping sessions.[/private]"
 echo
 echo "Open $(pwd)/public/index.html in a browser (or: ../.venv/bin/broadcaster site serve)."
