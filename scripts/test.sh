@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each phase's wall time goes to stderr at the end, so a slow run says where its time went.
+started=$SECONDS
+phases=()
+phase() { phases+=("$1 $((SECONDS - started)) s"); started=$SECONDS; }
+trap 'printf "test.sh: %s\n" "${phases[@]}" >&2' EXIT
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
@@ -17,9 +23,11 @@ bash scripts/install-icu.sh  # PyICU builds against the system's ICU
 # and PostgreSQL for team mode (the tests start and stop their own throwaway server).
 bash scripts/install-browser.sh
 bash scripts/postgres.sh install
+phase setup
 
 .venv/bin/ruff check broadcaster channels messages tests bench
 bash scripts/typecheck.sh
+phase "ruff+mypy"
 
 # The CLI processes the tests start run in temporary folders: an absolute data file puts
 # their measurements (coverage's patch = subprocess) beside the workers'.
@@ -28,6 +36,7 @@ rm -f .coverage .coverage.*
 status=0
 # A test file stays on one worker (loadfile): its module fixtures (chromium, the wheel, moto) start once.
 .venv/bin/python -m coverage run -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@" || status=$?
+phase pytest
 .venv/bin/python -m coverage combine --quiet
 if [ "$#" -eq 0 ]; then
   # Under the floor (fail_under), report exits 2: the run fails even when every test passed.
