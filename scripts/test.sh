@@ -17,7 +17,13 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 bash scripts/install-icu.sh  # PyICU builds against the system's ICU
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# pip takes a minute even when nothing changed (it builds the editable wheel in a fresh build
+# environment): skip it while pyproject.toml is what was last installed and the package imports.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import broadcaster' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
 
 # Real parts the tests drive: Debian's chromium (+ a JRE for the HTML validator, axe-core),
 # and PostgreSQL for team mode (the tests start and stop their own throwaway server).
