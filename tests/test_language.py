@@ -131,3 +131,20 @@ def test_a_customers_own_heading_is_in_the_language_in_effect() -> None:
     with i18n.speaking("de"):
         assert words.audience_heading("Acme Corp") == "Für Acme Corp:"
     assert words.audience_heading("Acme Corp") == "For Acme Corp:"
+
+
+@pytest.mark.parametrize("language", ["sv", "de"])
+def test_matrix_and_email_write_their_own_words_in_the_page_language(language: str) -> None:
+    # messages/rich.py (Matrix and email, issue 18) came before the catalogue; its labels now come from it.
+    from broadcaster.messages import i18n, rich
+
+    from tests.channel_updates import update, view
+
+    shown = view(update(), private=True)
+    english = rich.plain(shown) + rich.rich_html(shown)
+    with i18n.speaking(language):
+        translated = rich.plain(shown) + rich.rich_html(shown)
+        words = [i18n.gettext("Impact"), i18n.gettext("Incident page"), i18n.gettext("Posted %(time)s").split()[0]]
+    assert "Impact" in english and "Incident page" in english and "Posted" in english
+    assert all(w in translated for w in words)
+    assert not any(w in translated for w in ("Impact", "Incident page", "Posted"))
