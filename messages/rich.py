@@ -23,10 +23,9 @@ from broadcaster.messages import i18n
 from broadcaster.messages.markdown import render_markdown
 from broadcaster.messages.preview import word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
 
 ELLIPSIS = "…"
-CUT_NOTE = " (cut to fit; the incident page has it in full)"
 
 
 def private_heading() -> str:
@@ -51,7 +50,7 @@ def cut(text: str, limit: int | None) -> str:
     space = head.rfind(" ")
     if space > limit // 2:
         head = head[:space]
-    return head.rstrip() + ELLIPSIS + CUT_NOTE
+    return head.rstrip() + ELLIPSIS + cut_note()
 
 
 def listed(items: Sequence[str], limit: int | None) -> str:
@@ -59,7 +58,7 @@ def listed(items: Sequence[str], limit: int | None) -> str:
     shown: list[str] = []
     for item in items:
         if limit is not None and shown and len(", ".join([*shown, item])) > limit:
-            return ", ".join(shown) + f" and {len(items) - len(shown)} more"
+            return ", ".join(shown) + " " + and_more(len(items) - len(shown))
         shown.append(cut(item, limit))
     return ", ".join(shown)
 
@@ -91,7 +90,7 @@ def private_facts(view: UpdateView, limit: int | None = None) -> list[tuple[str,
     for audience in view.audiences:  # each customer the update names, with its own detail
         found.append((audience_heading(audience.name).rstrip(":"), cut(audience.detail, limit) or named_no_detail()))
     if view.author:
-        found.append(("Author", view.author))
+        found.append((word("Author: "), view.author))
     return found
 
 
