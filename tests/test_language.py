@@ -197,3 +197,20 @@ def test_a_withdrawal_tells_staff_in_the_page_language(project: Project, world: 
     for chat in OPS_CHATS:
         told = world.telegram_messages(chat)[-1].text
         assert "Zurückgezogen von" in told and "falscher Kunde" in told and "Withdrawn" not in told
+
+
+def test_a_ticket_named_like_a_translated_announcement_word_does_not_stop_the_announcement(
+    project: Project, world: FakeWorld, tmp_path: Path,
+) -> None:
+    # "Läs den" (Read it) ends every Swedish postmortem announcement: the product's word, not the ticket's leak.
+    project.write_config(ENGINE + world.channels_toml(), base=in_language("sv"))
+    posted = project.cli("post", "--yes", "--json", "--title", "Fel i kassan", "--ticket", "Läs den", "Vi undersöker.")
+    assert posted.exit_code == 0, posted.output
+    incident = json.loads(posted.stdout)["incident_id"]
+    assert project.cli("resolve", incident, "--yes").exit_code == 0
+    (tmp_path / "pm.md").write_text("# Vad hände\n\nEn router gick sönder.", encoding="utf-8")
+    done = project.cli("postmortem", incident, "--yes", "--json", "--file", str(tmp_path / "pm.md"))
+    assert done.exit_code == 0, done.output
+    states = {d["destination"]: d["state"] for d in json.loads(done.stdout)["deliveries"]}
+    assert states["x"] == "sent", states
+    assert "Läs den: https://" in world.x.tweets[-1].text
