@@ -36,9 +36,11 @@ def announced(view: UpdateView, update: Update, updates: Sequence[Update], *, ca
 
 def _withdrawal(view: UpdateView) -> UpdateView:
     """Staff keep their record and learn who withdrew it (the reason is the private note); the public
-    get only "posted in error" (sent where the posts cannot be deleted)."""
+    get only "posted in error" (sent where the posts cannot be deleted). Neither links the incident's page:
+    the withdrawal removed it, and a link to it would only show a 404."""
+    gone = replace(view.incident, url="")
     if isinstance(view, PrivateView):
         who = author_of(view) or "an operator"
-        return replace(view, message=f"Withdrawn by {who}: taken off the status page, its public posts deleted "
-                                     "where the medium allows. This record stays.")
-    return replace(view, message=POSTED_IN_ERROR)
+        return replace(view, incident=gone, message=f"Withdrawn by {who}: taken off the status page, its public "
+                                                    "posts deleted where the medium allows. This record stays.")
+    return replace(view, incident=gone, message=POSTED_IN_ERROR)

@@ -31,6 +31,7 @@ class Preview:
     rendered: Rendered | None
     reason: str = ""
     refused: str = ""  # the egress guard's refusal: sending would fail here, and nothing would leave
+    deletes: tuple[str, ...] | None = None  # a withdrawal here deletes these posts instead of sending ``rendered``
 
 
 @dataclass
