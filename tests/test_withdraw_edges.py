@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import pytest
 from broadcaster.messages.announcements import POSTED_IN_ERROR
 
 from tests.conftest import ENGINE, Project
-from tests.fakes.base import Fault
+from tests.fakes.base import Fault, Response
 from tests.fakes.smtp import USERNAME, SmtpServer
 from tests.fakes.teams import FakeTeams, markdown_texts, plain_texts
 from tests.fakes.webhook import SECRET, FakeReceiver
@@ -286,3 +287,25 @@ def test_a_withdraw_dry_run_shows_the_deletions_not_a_follow_up_it_never_sends(p
     assert "x (public) deletes its 2 post(s) there" in shown and "site (public) rebuilt without it" in shown
     assert POSTED_IN_ERROR not in shown and ".html" not in shown
     assert len(world.x.tweets) == 2 and world.x.deleted == []
+
+
+def test_withdraw_during_a_retry_waits_for_the_post_being_sent_and_deletes_it_too(
+    project: Project, world: FakeWorld
+) -> None:
+    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    world.x.fail(Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
+                 Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
+                 Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
+                 Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})))
+    code, second = run_json(project, "post", "--yes", "--only", "x", "-i", incident, "Still looking.")
+    assert code == 3 and states(second)["x"] == "failed", second
+    world.x.fail(Fault(match="/2/tweets", hold=1.5))  # the retry's post arrives, its answer takes a while
+    retrying = project.process("retry", incident)
+    deadline = time.monotonic() + 20
+    while len(world.x.tweets) < 2 and time.monotonic() < deadline:  # X has it; the retry still waits for the answer
+        time.sleep(0.02)
+    withdrawn = project.cli("withdraw", incident, "--yes")
+    _, errors = retrying.communicate(timeout=60)  # read to the end: no pipe left open
+    assert retrying.returncode == 0, errors
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert world.x.tweets == [] and len(world.x.deleted) == 2
