@@ -83,12 +83,6 @@ to = ["{CUSTOMERS}"]
         yield found
 
 
-def run_json(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
-    result = project.cli(*args, "--json")
-    assert result.stdout, result.stderr
-    return result.exit_code, json.loads(result.stdout)
-
-
 def states(payload: dict[str, Any]) -> dict[str, str]:
     return {d["destination"] + (f" {d['target']}" if d["target"] else ""): d["state"] for d in payload["deliveries"]}
 
@@ -96,13 +90,13 @@ def states(payload: dict[str, Any]) -> dict[str, str]:
 def test_media_that_cannot_delete_get_a_posted_in_error_follow_up_and_nothing_more(
     project: Project, fakes: Fakes
 ) -> None:
-    code, first = run_json(project, "post", "--yes", "--title", "Login errors", "-C", "api",
+    code, first = project.cli_json("post", "--yes", "--title", "Login errors", "-C", "api",
                            f"Logins fail. [private]{PRIVATE}[/private]")
     assert code == 0, first
     incident = first["incident_id"]
     assert states(first)["hook-db"] == "skipped" and not fakes.hook_db.events
 
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes", "--reason", REASON)
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes", "--reason", REASON)
     assert code == 0, withdrawn
     assert states(withdrawn) == {"site": "sent", "hook": "sent", "hook-ops": "sent", "hook-db": "skipped",
                                  "teams": "sent", f"mail {CUSTOMERS}": "sent"}
@@ -137,14 +131,14 @@ def test_media_that_cannot_delete_get_a_posted_in_error_follow_up_and_nothing_mo
 def test_a_public_post_of_unknown_fate_is_listed_exits_3_and_retry_settles_it(
     project: Project, world: FakeWorld
 ) -> None:
-    code, first = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")
+    code, first = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")
     incident = first["incident_id"]
     world.x.fail(Fault(match="/2/tweets", reset_after=True))  # X posts it, the answer is lost
-    code, second = run_json(project, "post", "--yes", "-i", incident, "Still looking.")
+    code, second = project.cli_json("post", "--yes", "-i", incident, "Still looking.")
     assert code == 3 and states(second)["x"] == "unknown"
     assert len(world.x.tweets) == 2
 
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes")
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 3, withdrawn
     assert states(withdrawn)["x"] == "sent"  # the post it knows of is deleted
     assert [(d["destination"], d["sequence"], d["state"]) for d in withdrawn["in_doubt"]] == [("x", 2, "unknown")]
@@ -169,39 +163,39 @@ def test_a_public_post_of_unknown_fate_is_listed_exits_3_and_retry_settles_it(
 
 def test_a_telegram_post_of_unknown_fate_gets_no_follow_up_resend(project: Project, world: FakeWorld) -> None:
     """A public chat whose second post is unknown: the withdrawal deletes the first, never re-posts the second."""
-    code, first = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")
+    code, first = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")
     incident = first["incident_id"]
     world.telegram.fail(Fault(match="sendMessage", reset_after=True))
-    code, second = run_json(project, "post", "--yes", "--only", "tg-public", "-i", incident, "Still looking.")
+    code, second = project.cli_json("post", "--yes", "--only", "tg-public", "-i", incident, "Still looking.")
     assert code == 3 and states(second)["tg-public @acmestatus"] == "unknown"
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes")
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 3 and [d["destination"] for d in withdrawn["in_doubt"]] == ["tg-public"]
     assert len(world.telegram_messages(PUBLIC_CHAT)) == 1  # the unconfirmed one: left for a human
 
 
 def test_a_thread_whose_first_post_was_deleted_by_hand_is_still_withdrawn(project: Project, world: FakeWorld) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
-    run_json(project, "post", "--yes", "-i", incident, "Still looking.")
-    run_json(project, "post", "--yes", "-i", incident, "Fix deployed.")
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    project.cli_json("post", "--yes", "-i", incident, "Still looking.")
+    project.cli_json("post", "--yes", "-i", incident, "Fix deployed.")
     world.x.tweets.pop(0)  # the head of the thread, deleted on x.com: X answers 404 for it
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes")
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 0 and states(withdrawn)["x"] == "sent", withdrawn
     assert world.x.tweets == [] and len(world.x.deleted) == 2
 
 
 def test_a_delete_whose_answer_was_lost_is_retried_and_404_counts_as_done(project: Project, world: FakeWorld) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
-    run_json(project, "post", "--yes", "-i", incident, "Still looking.")
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    project.cli_json("post", "--yes", "-i", incident, "Still looking.")
     # The first DELETE takes effect but its answer never arrives; the engine repeats the whole list.
     world.x.fail(Fault(match="/2/tweets/", reset_after=True))
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes")
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 0 and states(withdrawn)["x"] == "sent", withdrawn
     assert world.x.tweets == [] and len(world.x.deleted) == 2
     assert project.cli("retry", incident).exit_code == 0
 
 
 def test_withdraw_twice_and_withdraw_of_an_incident_withdrawn_elsewhere(project: Project, world: FakeWorld) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
     assert project.cli("withdraw", incident, "--yes").exit_code == 0
     sent = (len(world.x.deleted), len(world.telegram.requests))
     again = project.cli("withdraw", incident, "--yes", "--json")
@@ -210,14 +204,14 @@ def test_withdraw_twice_and_withdraw_of_an_incident_withdrawn_elsewhere(project:
 
 
 def test_withdraw_never_deletes_a_post_it_did_not_write(project: Project, world: FakeWorld) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
     world.x.fail(Fault(match="/2/tweets", reset_after=True))
-    code, _ = run_json(project, "post", "--yes", "--only", "x", "-i", incident, "Still looking.")
+    code, _ = project.cli_json("post", "--yes", "--only", "x", "-i", incident, "Still looking.")
     assert code == 3
     stranger = world.x.tweets[-1]  # an id an operator copies by hand, that may be anyone's post
     marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"x={stranger.id}")
     assert marked.exit_code == 0, marked.output
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes")
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 0, withdrawn
     assert [t.id for t in world.x.tweets] == [stranger.id]  # broadcaster's own first post deleted, not this one
     notes = next(d for d in withdrawn["deliveries"] if d["destination"] == "x")["notes"]
@@ -225,14 +219,14 @@ def test_withdraw_never_deletes_a_post_it_did_not_write(project: Project, world:
 
 
 def test_an_imported_post_is_never_deleted(project: Project, world: FakeWorld, tmp_path: Path) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
     dump = tmp_path / "dump.jsonl"
     assert project.cli("store", "export", str(dump)).exit_code == 0
     other = Project(tmp_path / "other", env=project.env)
     other.root.mkdir()
     other.config.write_text(project.config.read_text())
     assert other.cli("store", "import", str(dump)).exit_code == 0
-    code, withdrawn = run_json(other, "withdraw", incident, "--yes")
+    code, withdrawn = other.cli_json("withdraw", incident, "--yes")
     assert code == 0, withdrawn
     assert len(world.x.tweets) == 1 and world.x.deleted == []
     notes = next(d for d in withdrawn["deliveries"] if d["destination"] == "x")["notes"]
@@ -241,14 +235,14 @@ def test_an_imported_post_is_never_deleted(project: Project, world: FakeWorld, t
 
 def test_migration_6_keeps_hand_marked_ids_from_deletion(project: Project, world: FakeWorld) -> None:
     """Rows marked sent by hand before schema 6 are read as the operator's, not broadcaster's."""
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
     state = next(project.root.rglob("*.db"))
     with sqlite3.connect(state) as db:
         db.execute("UPDATE deliveries SET last_error = 'marked sent by the operator after an interrupted send'"
                    " WHERE destination = 'x'")
         db.execute("ALTER TABLE deliveries DROP COLUMN remote_origin")
         db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
-    code, withdrawn = run_json(project, "withdraw", incident, "--yes")
+    code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 0, withdrawn
     assert len(world.x.tweets) == 1 and world.x.deleted == []
 
@@ -260,14 +254,14 @@ def test_a_customers_channel_is_cleaned_like_a_public_one_and_hears_no_reason(pr
     with FakeSlack(token=SLACK_TOKEN, channels=CHANNELS) as slack:
         project.env["SLACK_TOKEN"] = SLACK_TOKEN
         project.write_config(AUDIENCES + channels_toml(slack))
-        code, first = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme",
+        code, first = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme",
                                "Your circuit ACM-7", "Errors on the API.")
         assert code == 0 and states(first)["acme-slack"] == "sent", first
         incident = first["incident_id"]
         shown = project.cli("withdraw", incident, "--dry-run")
         assert shown.exit_code == 0 and "acme-slack (audience:acme) deletes its 1 post(s) there" in shown.output, \
             shown.output
-        code, withdrawn = run_json(project, "withdraw", incident, "--yes", "--reason", REASON)
+        code, withdrawn = project.cli_json("withdraw", incident, "--yes", "--reason", REASON)
         assert code == 0, withdrawn
         assert slack.messages["C0ACME0001"] == [] and slack.messages["C0PUB00001"] == []
         ops = json.dumps([[m.text, m.blocks] for m in slack.messages["C0OPS00001"]])
@@ -275,9 +269,9 @@ def test_a_customers_channel_is_cleaned_like_a_public_one_and_hears_no_reason(pr
 
 
 def test_a_withdraw_dry_run_shows_the_deletions_not_a_follow_up_it_never_sends(project: Project, world: FakeWorld) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
-    run_json(project, "post", "--yes", "-i", incident, "Still looking.")
-    code, dry = run_json(project, "withdraw", incident, "--dry-run")
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    project.cli_json("post", "--yes", "-i", incident, "Still looking.")
+    code, dry = project.cli_json("withdraw", incident, "--dry-run")
     assert code == 0, dry
     entries = {d["destination"]: d for d in dry["deliveries"] if not d["target"] or d["destination"] != "tg-ops"}
     assert entries["x"]["deletes"] == [t.id for t in world.x.tweets] and entries["x"]["rendered"] is None
@@ -292,12 +286,12 @@ def test_a_withdraw_dry_run_shows_the_deletions_not_a_follow_up_it_never_sends(p
 def test_withdraw_during_a_retry_waits_for_the_post_being_sent_and_deletes_it_too(
     project: Project, world: FakeWorld
 ) -> None:
-    incident = run_json(project, "post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
+    incident = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")[1]["incident_id"]
     world.x.fail(Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
                  Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
                  Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})),
                  Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"})))
-    code, second = run_json(project, "post", "--yes", "--only", "x", "-i", incident, "Still looking.")
+    code, second = project.cli_json("post", "--yes", "--only", "x", "-i", incident, "Still looking.")
     assert code == 3 and states(second)["x"] == "failed", second
     world.x.fail(Fault(match="/2/tweets", hold=1.5))  # the retry's post arrives, its answer takes a while
     retrying = project.process("retry", incident)
