@@ -411,13 +411,13 @@ class Publisher:
 
     async def _thread_for(self, delivery: Delivery) -> ThreadRef | None:
         """Wait for earlier updates of the incident at this destination; return where to thread."""
+        # A withdrawal waits for posts still being sent (to delete them too), never for one of unknown
+        # fate: that one is never sent again, and withdraw has told the operator to settle it by hand.
+        waits_for = (DeliveryState.PENDING, DeliveryState.SENDING) if self._withdraws(delivery) else None
         while True:
             history = self.store.thread_history(
                 delivery.incident_id, delivery.destination, delivery.target, delivery.sequence
             )
-            # A withdrawal waits for posts still being sent (to delete them too), never for one of unknown
-            # fate: that one is never sent again, and withdraw has told the operator to settle it by hand.
-            waits_for = (DeliveryState.PENDING, DeliveryState.SENDING) if self._withdraws(delivery) else None
             blocking = next((h for h in history if h.state not in DONE_STATES
                              and (waits_for is None or h.state in waits_for)), None)
             if blocking is None:

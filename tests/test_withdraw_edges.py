@@ -156,6 +156,7 @@ def test_a_public_post_of_unknown_fate_is_listed_exits_3_and_retry_settles_it(
     world.x.tweets.clear()  # the operator deleted it on x.com
     settled = project.cli("retry", incident, "--mark-unknown-sent")
     assert settled.exit_code == 0, settled.output
+    assert "Settled:" in settled.output and "Recorded as sent" not in settled.output
     assert project.cli("retry", incident).exit_code == 0
     shown = json.loads(project.cli("show", incident, "--json").stdout)
     assert [d["state"] for d in shown["deliveries"] if d["destination"] == "x"] == ["sent", "skipped", "sent"]

@@ -339,7 +339,8 @@ def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> N
     """``retry --mark-unknown-sent``: each delivery recorded as sent, and what its follow-ups thread under."""
     for delivery, threading in marked:
         where = f"{delivery.destination} {delivery.target}".rstrip()
-        out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
+        done = "Settled" if delivery.state == DeliveryState.SKIPPED else "Recorded as sent"  # a withdrawn incident's
+        out.print(f"{done}: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
 
 
 def print_retry(out: Console, incident_id: str | None, result: RetryResult, as_json: bool) -> None:
