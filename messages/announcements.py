@@ -49,10 +49,12 @@ def announced(view: UpdateView, update: Update, updates: Sequence[Update], *, ca
 
 def _withdrawal(view: UpdateView) -> UpdateView:
     """Staff keep their record and learn who withdrew it (the reason is the private note); the public
-    get only "posted in error" (sent where the posts cannot be deleted)."""
+    get only "posted in error" (sent where the posts cannot be deleted). Neither links the incident's page:
+    the withdrawal removed it, and a link to it would only show a 404."""
+    gone = replace(view.incident, url="")
     if isinstance(view, PrivateView):
         who = author_of(view) or i18n.gettext("an operator")
         said = i18n.gettext("Withdrawn by %(who)s: taken off the status page, its public posts deleted where the "
                             "medium allows. This record stays.") % {"who": who}
-        return replace(view, message=said)
-    return replace(view, message=posted_in_error())
+        return replace(view, incident=gone, message=said)
+    return replace(view, incident=gone, message=posted_in_error())
