@@ -1,4 +1,4 @@
-"""A Microsoft Teams Adaptive Card (1.5) for one update: pure functions from a view to the webhook body.
+"""A Microsoft Teams Adaptive Card (1.4) for one update: pure functions from a view to the webhook body.
 
 Safety first. A card's ``TextBlock`` and ``FactSet`` read a subset of markdown
 (``**bold**``, ``[label](url)`` links that show one thing and open another,
@@ -29,7 +29,11 @@ from broadcaster.messages.preview import headline, plain_when, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
 from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
 
-CARD_VERSION = "1.5"
+# Not 1.5, though the issue named it and Teams' docs list it: a 1.5 card posted by a Workflows flow
+# shows "We're sorry, this card couldn't be displayed" (microsoft/AdaptiveCards#8965, open;
+# MicrosoftDocs/msteams-docs#9801, reproduced by Microsoft), while 1.4 shows. Every element used
+# here (TextBlock, RichTextBlock/TextRun, FactSet, Action.OpenUrl) is 1.2 or older.
+CARD_VERSION = "1.4"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_CARD_BYTES = 24_000  # Teams refuses messages past about 28 KB; the envelope and headroom take the rest
