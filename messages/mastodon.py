@@ -4,7 +4,8 @@ The layout is X's (``messages.twitter``): status label and title, the message,
 the ETR and next-update facts, "Update N · HH:MM UTC" and the incident page's
 link. Mastodon counts a status as its server does (``StatusLengthValidator``):
 grapheme clusters, with every ``http(s)://`` link counted as 23 whatever its
-length. ``MAX_CHARACTERS`` is Mastodon's default; an instance may allow more.
+length. ``MAX_CHARACTERS`` and ``URL_CHARACTERS`` are Mastodon's defaults; the
+channel reads the instance's own (``configuration.statuses``) and passes them in.
 
 Mentions are defused: ``@name`` in a public status notifies that account, so
 a zero-width non-joiner after each ``@`` that starts a handle keeps the text as
@@ -31,14 +32,14 @@ _MENTION = re.compile(r"(?<![\w/])@(?=[A-Za-z0-9_])")
 _NON_JOINER = "\u200c"
 
 
-def status_length(text: str) -> int:
-    """The length of ``text`` as Mastodon counts it against ``max_characters``."""
+def status_length(text: str, url_characters: int = URL_CHARACTERS) -> int:
+    """The length of ``text`` as Mastodon counts it against ``max_characters`` (a link: ``url_characters``)."""
     found = _twitter_text().extract_urls_with_indices(text)
     links = [u for u in found if u["url"].lower().startswith(("http://", "https://"))]  # Mastodon's rule
     counted, start = [], 0
     for link in links:
         begin, end = link["indices"]
-        counted += [text[start:begin], "x" * URL_CHARACTERS]
+        counted += [text[start:begin], "x" * url_characters]
         start = end
     counted.append(text[start:])
     return graphemes.count("".join(counted))
@@ -49,8 +50,8 @@ def defuse_mentions(text: str) -> str:
     return _MENTION.sub("@" + _NON_JOINER, text)
 
 
-def format_status(view: PublicView, limit: int = MAX_CHARACTERS) -> str:
+def format_status(view: PublicView, limit: int = MAX_CHARACTERS, url_characters: int = URL_CHARACTERS) -> str:
     """The status text for one update, shortened to ``limit`` as Mastodon counts it."""
     post = _parts(view)
     post = replace(post, title=defuse_mentions(post.title), message=defuse_mentions(post.message))
-    return fit_with(post, lambda text: status_length(text) <= limit)
+    return fit_with(post, lambda text: status_length(text, url_characters) <= limit)
