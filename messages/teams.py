@@ -60,6 +60,11 @@ def _label(text: str) -> Element:
     return {"type": "TextBlock", "text": text, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
 
 
+def _heading(text: str) -> Element:
+    """A label naming something from the config (an audience's name): bold, and never read as markdown."""
+    return {**plain(text, weight="Bolder"), "spacing": "Medium"}
+
+
 def _facts(view: UpdateView) -> list[Element]:
     facts = [(i18n.gettext("Status"), view.status.label), (i18n.gettext("Impact"), view.incident.impact.label)]
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
@@ -99,7 +104,7 @@ def _private(view: UpdateView, note: str) -> list[Element]:
     if view.tickets:
         body += _listed(word("Tickets: "), list(view.tickets))
     for audience in view.audiences:
-        body += [_label(audience_heading(audience.name)), plain(audience.detail or named_no_detail())]
+        body += [_heading(audience_heading(audience.name)), plain(audience.detail or named_no_detail())]
     if view.author:
         body += _listed(word("Posted by: "), [view.author])
     return body if len(body) > 1 else []
@@ -124,7 +129,7 @@ def _card(view: UpdateView, message: str, note: str) -> Element:
     if view.components:
         body += _listed(i18n.gettext("Components"), [f"{c.id}: {c.status.label}" for c in view.components])
     if isinstance(view, AudienceView) and view.detail:  # a customer's channel: its own detail
-        body += [_label(audience_heading(view.audience_name)), plain(view.detail)]
+        body += [_heading(audience_heading(view.audience_name)), plain(view.detail)]
     body += [*_private(view, note), _footer(view)]
     card: Element = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body,
                      "msteams": {"width": "Full"}}

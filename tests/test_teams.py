@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -170,6 +171,21 @@ def test_operator_text_goes_only_where_teams_reads_no_markdown(text: str) -> Non
     card = envelope_card(_card_request(fmt.message(view(upd, private=True))))
     assert text in plain_texts(card) and all(text not in t for t in markdown_texts(card))
     assert "msteams" in card and "entities" not in card["msteams"]  # no mention is ever declared
+
+
+def test_an_audience_name_from_the_config_is_never_read_as_markdown() -> None:
+    # Attack: [audiences.X] name is free text; in a TextBlock "[portal](https://evil.example)" became a link.
+    from broadcaster.messages.visibility import AudienceNote, AudienceView, InternalView
+
+    name = "Initech **EU** [portal](https://evil.example)"
+    internal = view(update(), private=True)
+    assert isinstance(internal, InternalView)
+    notes = replace(internal, audiences=(AudienceNote("initech", name, "Their SSO fails."),))
+    customer = AudienceView(**{f.name: getattr(view(update()), f.name) for f in fields(view(update()))},
+                            audience="initech", audience_name=name, detail="Their SSO fails.")
+    for cut in (notes, customer):
+        card = envelope_card(_card_request(fmt.message(cut)))
+        assert any(name in t for t in plain_texts(card)) and all(name not in t for t in markdown_texts(card))
 
 
 texts = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn")), min_size=1, max_size=40000)
