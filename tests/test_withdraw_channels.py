@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ENGINE, Project
+from tests.fakes.base import Fault
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.smtp import USERNAME, SmtpServer
@@ -125,6 +126,7 @@ def test_discord_teams_and_webhook_thread_amend_and_retry_through_the_cli(projec
     """The CLI across invocations for the three webhook-style channels, which had unit tests only."""
     only = ("--only", "discord,teams,hook")
     fakes.discord.rate_limit(0.5)  # through the engine: waits as asked, then sends
+    fakes.hook.fail(Fault(reset_after=True))  # the event arrives, its answer is lost: retried with the same id
     incident = post(project, "--title", "Login errors", *only, "Logins fail @everyone.")["incident_id"]
     post(project, "-i", incident, *only, "Cause found.")
     amended = project.cli("amend", incident, "1", "--yes", *only, "Logins fail in eu-west.")
@@ -139,3 +141,4 @@ def test_discord_teams_and_webhook_thread_amend_and_retry_through_the_cli(projec
     assert fakes.hook.events[2]["data"]["update"]["sequence"] == 1 and "eu-west" in fakes.hook.events[2]["data"][
         "update"]["message"]
     assert {e["data"]["incident"]["id"] for e in fakes.hook.events} == {incident}
+    assert fakes.hook.repeats == 1 and len(fakes.hook.ids) == 3  # the repeat dropped by its webhook-id
