@@ -29,7 +29,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -53,7 +53,6 @@ _STATUS_ID = re.compile(r"^\d{1,30}$")
 # A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
 _STATUS_LINK = re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
-LIMIT_RANGE = (100, 100_000)  # status limits believed; Mastodon's default is 500, some instances allow 5,000+
 
 
 class MastodonChannel(Channel):
@@ -72,7 +71,7 @@ class MastodonChannel(Channel):
         super().__init__(config)
         self._api: Mastodon | None = None
         self._doubts = Doubts()
-        self._limits: Limits | None = None  # the instance's, read once by prepare()
+        self._limits: fmt.Limits | None = None  # the instance's, read once by prepare()
 
     # -- config ---------------------------------------------------------------------
 
@@ -116,11 +115,11 @@ class MastodonChannel(Channel):
             self._limits = self._read_limits()
 
     @property
-    def limits(self) -> Limits:
+    def limits(self) -> fmt.Limits:
         """The instance's limits once read; Mastodon's defaults before (or when it would not say)."""
-        return self._limits or Limits(self.max_characters, self.url_characters, "")
+        return self._limits or fmt.Limits(self.max_characters, self.url_characters, "")
 
-    def _read_limits(self) -> Limits:
+    def _read_limits(self) -> fmt.Limits:
         """``configuration.statuses`` of GET /api/v2/instance, else of /api/v1/instance (older servers).
 
         A throwaway client, closed at once: this runs outside the command's event loop.
@@ -134,7 +133,7 @@ class MastodonChannel(Channel):
         try:
             for path, call in (("/api/v2/instance", api.instance_v2), ("/api/v1/instance", api.instance_v1)):
                 try:
-                    found = instance_limits(call(), path)
+                    found = fmt.instance_limits(call(), path)
                 except errors.MastodonNotFoundError:
                     continue  # an older server: try v1
                 except errors.MastodonError as exc:
@@ -401,36 +400,6 @@ class MastodonChannel(Channel):
                 outcome_unknown=True,
             )
         return self.fail(f"Mastodon refused the {action} (HTTP {status}: {said}).", retryable=False)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """An instance's ``configuration.statuses``, and where they were read (or why they were not)."""
-
-    max_characters: int
-    url_characters: int
-    source: str
-    problem: str = ""
-
-
-def instance_limits(instance: Mapping[str, Any], source: str) -> Limits | None:
-    """The limits an instance entity gives, or None when it gives none that make sense.
-
-    v2 and Mastodon's v1 say ``configuration.statuses``; Pleroma and Akkoma's v1
-    says ``max_toot_chars``. Values outside ``LIMIT_RANGE`` are ignored: a status
-    fitted to a nonsense limit would be cut to nothing or refused.
-    """
-    statuses = (instance.get("configuration") or {}).get("statuses") or {}
-    most = _count(statuses.get("max_characters") or instance.get("max_toot_chars"))
-    if most is None or not LIMIT_RANGE[0] <= most <= LIMIT_RANGE[1]:
-        return None
-    per_url = _count(statuses.get("characters_reserved_per_url"))
-    return Limits(most, per_url if per_url is not None and 0 < per_url <= most else fmt.URL_CHARACTERS, source)
-
-
-def _count(value: Any) -> int | None:
-    """``value`` if it is a whole number (a JSON ``true`` is not), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class _Gone(DeliveryError):

@@ -19,7 +19,9 @@ Only public fields are read: Mastodon channels are public, and even a
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from broadcaster.messages import graphemes
 from broadcaster.messages.twitter import _parts, _twitter_text, fit_with  # X's layout and cutting
@@ -28,6 +30,7 @@ from broadcaster.messages.visibility import PublicView
 MAX_CHARACTERS = 500  # Mastodon's default configuration.statuses.max_characters
 URL_CHARACTERS = 23  # configuration.statuses.characters_reserved_per_url
 # What Mastodon's mention pattern starts at: "@" after a non-word character, before a handle.
+LIMIT_RANGE = (100, 100_000)  # status limits believed; Mastodon's default is 500, some instances allow 5,000+
 _MENTION = re.compile(r"(?<![\w/])@(?=[A-Za-z0-9_])")
 _NON_JOINER = "\u200c"
 
@@ -55,3 +58,33 @@ def format_status(view: PublicView, limit: int = MAX_CHARACTERS, url_characters:
     post = _parts(view)
     post = replace(post, title=defuse_mentions(post.title), message=defuse_mentions(post.message))
     return fit_with(post, lambda text: status_length(text, url_characters) <= limit)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """An instance's ``configuration.statuses``, and where they were read (or why they were not)."""
+
+    max_characters: int
+    url_characters: int
+    source: str
+    problem: str = ""
+
+
+def instance_limits(instance: Mapping[str, Any], source: str) -> Limits | None:
+    """The limits an instance entity gives, or None when it gives none that make sense.
+
+    v2 and Mastodon's v1 say ``configuration.statuses``; Pleroma and Akkoma's v1
+    says ``max_toot_chars``. Values outside ``LIMIT_RANGE`` are ignored: a status
+    fitted to a nonsense limit would be cut to nothing or refused.
+    """
+    statuses = (instance.get("configuration") or {}).get("statuses") or {}
+    most = _count(statuses.get("max_characters") or instance.get("max_toot_chars"))
+    if most is None or not LIMIT_RANGE[0] <= most <= LIMIT_RANGE[1]:
+        return None
+    per_url = _count(statuses.get("characters_reserved_per_url"))
+    return Limits(most, per_url if per_url is not None and 0 < per_url <= most else URL_CHARACTERS, source)
+
+
+def _count(value: Any) -> int | None:
+    """``value`` if it is a whole number (a JSON ``true`` is not), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from broadcaster.channels.mastodon import MastodonChannel, instance_limits
+from broadcaster.channels.mastodon import MastodonChannel
+from broadcaster.messages.mastodon import instance_limits
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
