@@ -138,7 +138,8 @@ class Destination(Protocol):
         """How long the service's rate limits make this many sends take at least (added to the deadline)."""
 
     def prepare(self) -> None:
-        """Import what ``deliver`` needs, before the command's concurrent sends start."""
+        """Import what ``deliver`` needs and learn what ``render`` depends on (a Mastodon instance's limits),
+        before the command's previews and concurrent sends; never raises."""
 
     async def deliver(self, job: Job) -> Receipt:
         """Deliver one update to one target (or, with ``job.deletes``, delete those posts); raises ``DeliveryError`` (retryable or not, outcome_unknown

@@ -86,7 +86,7 @@ class ChannelDestination:
         return self.channel.pacing_seconds(deliveries)
 
     def prepare(self) -> None:
-        pass
+        self.channel.prepare()
 
     async def deliver(self, job: Job) -> Receipt:
         if job.deletes is not None:

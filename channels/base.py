@@ -106,6 +106,13 @@ class Channel(ABC):
         """
         return 0.0
 
+    def prepare(self) -> None:
+        """Learn, before anything is rendered, what rendering depends on (an instance's limits).
+
+        Called once per command and channel object, outside the event loop, before the
+        previews and before the sends; may do I/O and must not raise (fall back to defaults).
+        """
+
     @abstractmethod
     def render(self, view: UpdateView) -> Rendered:
         """Format one update for this medium. Pure: no I/O, no clock."""

@@ -166,6 +166,7 @@ def previews(
         if entry.state == DeliveryState.PENDING:
             key = (entry.destination, entry.visibility)
             if key not in done:
+                destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
                 rendered = render(destination, incident, update, everything, config)
                 done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config) or ""))
             rendered, refused = done[key]
