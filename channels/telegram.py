@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 
     from broadcaster.config import ChannelConfig
 
-_TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
+TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NUMERIC = re.compile(r"^-?\d+$")
@@ -359,27 +359,14 @@ class TelegramChannel(Channel):
     def _client(self) -> Bot:
         """The Bot, built on first use with the current ``request_timeout``."""
         if self._bot is None:
-            import httpx
             from telegram import Bot
 
-            sdk = _sdk_classes()
-            timeout = self.request_timeout
-            transport = sdk.token_transport(
-                self._token(),
-                httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.pool_size)),
-                admit=self._limiter.admit,
+            self._request = token_hidden_request(
+                self._token(), self.request_timeout, pool_size=self.pool_size, admit=self._limiter.admit,
                 in_flight=self.in_flight,
             )
-            self._request = sdk.request(
-                connection_pool_size=self.pool_size,
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                pool_timeout=timeout,
-                httpx_kwargs={"transport": transport},
-            )
             self._bot = Bot(
-                _TOKEN_SLOT,
+                TOKEN_SLOT,
                 base_url=f"{self.api_url.rstrip('/')}/bot",
                 request=self._request,
                 get_updates_request=self._request,  # one client; this channel never polls
@@ -491,6 +478,33 @@ class TelegramChannel(Channel):
                 "and report it."
             )
         return f"{where}: Telegram refused the message ({detail}). Fix the cause and retry."
+
+
+def token_hidden_request(
+    token: str, timeout: float, *, pool_size: int = 1, admit: Callable[[], Awaitable[None]] | None = None,
+    in_flight: int = 8,
+) -> HTTPXRequest:
+    """PTB's request object for a Bot built with ``TOKEN_SLOT``: the token is written into the
+    path only as each request leaves (``_TokenTransport``), 429 and 5xx come back as our own errors.
+
+    ``admit`` is called before each message leaves (the pacing window); ``timeout`` is every
+    one of httpx's timeouts (PTB adds a long poll's own seconds to the read timeout).
+    """
+    import httpx
+
+    sdk = _sdk_classes()
+    transport = sdk.token_transport(
+        token, httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=pool_size)), admit=admit,
+        in_flight=in_flight,
+    )
+    return sdk.request(
+        connection_pool_size=pool_size,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        pool_timeout=timeout,
+        httpx_kwargs={"transport": transport},
+    )
 
 
 # -- chats and ids -------------------------------------------------------------
@@ -631,6 +645,10 @@ class RateLimiter:
         longer in transit than the next one (a busy machine), which then arrive too close."""
         self._next_in[chat] = max(self._next_in.get(chat, 0.0), self._clock() + self.chat_interval)
 
+    def backlog(self, chat: str) -> float:
+        """Seconds until ``chat``'s next slot, reserving nothing."""
+        return max(0.0, self._next_in.get(chat, 0.0) - self._clock(), self._next_any - self._clock())
+
     async def wait(self, chat: str) -> None:
         delay = self.reserve(chat)
         if delay > 0:
@@ -731,7 +749,7 @@ def _sdk_classes() -> _SdkClasses:
             admit: Callable[[], Awaitable[None]] | None = None,
             in_flight: int = 8,
         ) -> None:
-            self._slot = f"/bot{_TOKEN_SLOT}/".encode()
+            self._slot = f"/bot{TOKEN_SLOT}/".encode()
             self._with_token = f"/bot{token}/".encode()
             self._inner = inner
             self._admit = admit
@@ -755,6 +773,13 @@ def _sdk_classes() -> _SdkClasses:
             await self._inner.aclose()
 
     return _SdkClasses(_FloodWait, _ServerError, _Request, _TokenTransport)
+
+
+def flood_wait(exc: BaseException) -> float | None:
+    """The seconds a 429 asked to wait, if ``exc`` is one (from a request of ``token_hidden_request``)."""
+    if isinstance(exc, _sdk_classes().flood_wait):
+        return float(getattr(exc, "retry_after", 1.0))
+    return None
 
 
 def _description(payload: bytes, status: int) -> str:

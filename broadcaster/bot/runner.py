@@ -1,0 +1,226 @@
+"""The bot's process: python-telegram-bot's ``Application``, started and stopped by hand.
+
+Not ``run_polling()``: it reaches for ``asyncio.get_event_loop()`` (a warning on
+some Pythons), installs its own signal handlers and closes the loop. Here the
+lifecycle is spelled out: ``async with app`` (getMe), start polling or the
+webhook route, ``app.start()``, wait for SIGTERM/SIGINT, then stop both in
+``finally`` so an error between start and stop is not masked by PTB's "still
+running" on the way out.
+
+The token never reaches PTB: the Application is built with ``TOKEN_SLOT`` and
+its requests write the token into the path as they leave
+(``channels.telegram.token_hidden_request``), so ``repr(app)``, PTB's and
+httpx's logs and PTB's ``InvalidToken`` text only ever hold ``***``. Polling and
+sending have separate request objects: a long poll holds its connection for
+up to ``POLL_SECONDS``, which a reply must not wait behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from broadcaster.channels.telegram import TOKEN_SLOT, RateLimiter, token_hidden_request
+from broadcaster.errors import BroadcasterError, ConfigError, InputError
+
+if TYPE_CHECKING:
+    from telegram.error import TelegramError
+    from telegram.ext import Application, BaseHandler
+
+    AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+LOG = logging.getLogger("broadcaster.bot")
+
+# What the bot listens to. Sent with every getUpdates: Telegram keeps the last list it was given.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+POLL_SECONDS = 10  # a long poll's length; PTB cancels it at once on stop
+REQUEST_TIMEOUT = 10.0
+# Updates handled at once. Each chat's own are handled in order (chat.py); a chat that floods
+# the bot holds at most a few of these, so other chats are still answered.
+CONCURRENT_UPDATES = 8
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """What the process needs of the ``[bot]`` table."""
+
+    token: str
+    api_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Webhook mode: Telegram posts to ``url``; this process listens on ``host:port`` at ``url``'s path."""
+
+    url: str
+    host: str
+    port: int
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
+def webhook_mode(webhook: str | None, listen: str | None) -> Listen | None:
+    """``--webhook URL --listen HOST:PORT`` as a ``Listen`` (None: long polling); InputError if malformed."""
+    if webhook is None and listen is None:
+        return None
+    if webhook is None or listen is None:
+        raise InputError("--webhook URL and --listen HOST:PORT go together: Telegram posts to the URL, a reverse "
+                         "proxy forwards it to HOST:PORT. Give both, or neither for long polling.")
+    parts = urlsplit(webhook)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise InputError(f"--webhook {webhook!r} is not a URL Telegram can post to: give https://HOST/PATH.")
+    host, sep, port = listen.rpartition(":")
+    host = host.strip("[]")  # [::1]:8443
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--listen {listen!r} is not HOST:PORT (e.g. 127.0.0.1:8443).")
+    return Listen(webhook, host, int(port))
+
+
+def build_application(
+    settings: BotSettings, handlers: Sequence[BaseHandler[Any, Any, Any]], limiter: RateLimiter, *, webhook: bool,
+) -> AnyApplication:
+    """The Application with our handlers; ``webhook`` leaves out PTB's Updater (our aiohttp route feeds it)."""
+    from telegram.ext import ApplicationBuilder
+
+    api = settings.api_url.rstrip("/")
+    send = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=CONCURRENT_UPDATES, admit=limiter.admit)
+    poll = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=1)
+    builder = (
+        ApplicationBuilder()
+        .token(TOKEN_SLOT)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .request(send)
+        .get_updates_request(poll)
+        .job_queue(None)  # APScheduler is not installed; PTB warns if it has to find out itself
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    app: AnyApplication = builder.build()
+    for handler in handlers:
+        app.add_handler(handler)
+    app.add_error_handler(_log_error)
+    return app
+
+
+async def run(
+    settings: BotSettings,
+    handlers: Sequence[BaseHandler[Any, Any, Any]],
+    limiter: RateLimiter,
+    *,
+    listen: Listen | None = None,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Answer chats until ``stop`` is set (SIGTERM or SIGINT set it in the main thread).
+
+    ``ready`` is told, once listening, what the bot is and how it listens.
+    Raises ConfigError for a token Telegram refuses or a port that cannot be
+    listened on, BroadcasterError when another process polls with the same token.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    app = build_application(settings, handlers, limiter, webhook=listen is not None)
+    failures: list[BroadcasterError] = []
+    try:
+        async with app:  # initialize(): getMe, which tells the bot its @name
+            if listen is None:
+                await _poll(app, stop, failures, ready)
+            else:
+                await _serve_webhook(app, listen, stop, ready)
+    except InvalidToken as exc:
+        raise ConfigError("Telegram rejected the bot token ([bot] token). Check that it holds the current token "
+                          "from @BotFather (it changes when revoked).") from exc
+    except TelegramError as exc:
+        raise BroadcasterError(f"The bot could not start: Telegram answered {exc.message!r}. Check [bot] api_url "
+                               "and the network, then start it again.") from exc
+    if failures:
+        raise failures[0]
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (in-process tests)
+            return
+
+
+async def _poll(
+    app: AnyApplication, stop: asyncio.Event, failures: list[BroadcasterError], ready: Callable[[str], None],
+) -> None:
+    updater = app.updater
+    assert updater is not None  # built with one for polling
+    try:
+        await updater.start_polling(
+            timeout=POLL_SECONDS,
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=False,  # a /start sent while the bot was down is answered now
+            error_callback=lambda exc: _poll_failed(exc, stop, failures),
+        )
+        await app.start()
+        ready(f"@{app.bot.username} is answering chats (long polling). Stop it with SIGTERM or Ctrl-C.")
+        await stop.wait()
+    finally:
+        try:
+            if updater.running:
+                await updater.stop()  # confirms what was fetched: getUpdates(offset, timeout=0)
+        finally:
+            if app.running:
+                await app.stop()  # handles what is still queued
+
+
+def _poll_failed(exc: TelegramError, stop: asyncio.Event, failures: list[BroadcasterError]) -> None:
+    """PTB's error callback while polling: a conflict ends the process, anything else is retried."""
+    from telegram.error import Conflict
+
+    if isinstance(exc, Conflict):
+        failures.append(BroadcasterError(
+            f"Telegram gives this bot's updates to someone else ({exc.message}). Only one `broadcaster bot run` "
+            "may run per bot token, by polling or by webhook: stop the other one, then start this one again."))
+        stop.set()
+        return
+    LOG.warning("Telegram could not be polled (%s); trying again.", exc.message)
+
+
+async def _serve_webhook(
+    app: AnyApplication, listen: Listen, stop: asyncio.Event, ready: Callable[[str], None],
+) -> None:
+    from broadcaster.bot.webhook import serve
+
+    # A fresh secret each start, which setWebhook hands Telegram: only it can post updates here.
+    secret = secrets.token_urlsafe(32)
+    server = await serve(app, listen, secret)
+    try:
+        await app.bot.set_webhook(
+            url=listen.url, allowed_updates=list(ALLOWED_UPDATES), secret_token=secret, drop_pending_updates=False,
+        )
+        await app.start()
+        ready(f"@{app.bot.username} is answering chats (webhook {listen.url}, listening on "
+              f"{listen.host}:{listen.port}). Stop it with SIGTERM or Ctrl-C.")
+        await stop.wait()
+    finally:
+        try:
+            if app.running:
+                await app.stop()
+        finally:
+            await server.cleanup()
+
+
+async def _log_error(update: object, context: Any) -> None:
+    """A command that failed is logged (type and message, no update: it holds what users typed)."""
+    error = context.error
+    LOG.warning("A chat command failed: %s: %s", type(error).__name__, error)
+    LOG.debug("Traceback of the failed command", exc_info=error)
