@@ -480,6 +480,11 @@ class TelegramChannel(Channel):
         return f"{where}: Telegram refused the message ({detail}). Fix the cause and retry."
 
 
+def looks_like_token(token: str) -> bool:
+    """Whether ``token`` has the shape of a bot token from @BotFather (digits, a colon, letters and digits)."""
+    return bool(_TOKEN_FORMAT.match(token))
+
+
 def token_hidden_request(
     token: str, timeout: float, *, pool_size: int = 1, admit: Callable[[], Awaitable[None]] | None = None,
     in_flight: int = 8,

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from telegram.error import TelegramError
     from telegram.ext import Application, BaseHandler
 
+    from broadcaster.config import Config
+    from broadcaster.store import Store
+
     AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 LOG = logging.getLogger("broadcaster.bot")
@@ -224,3 +227,31 @@ async def _log_error(update: object, context: Any) -> None:
     error = context.error
     LOG.warning("A chat command failed: %s: %s", type(error).__name__, error)
     LOG.debug("Traceback of the failed command", exc_info=error)
+
+
+def settings_of(config: Config) -> BotSettings:
+    """The ``[bot]`` table as what the process needs; ConfigError when it is missing or its token is wrong."""
+    from broadcaster.channels.telegram import TelegramChannel, looks_like_token
+
+    if config.bot is None:
+        raise ConfigError('There is no [bot] table in the config. Add one (type = "telegram", token = '
+                          '"${TELEGRAM_BOT_TOKEN}" with the token from @BotFather), then run `broadcaster bot run` again.')
+    table = config.bot.table
+    raw = table.options.get("token")
+    token = (raw.reveal() if hasattr(raw, "reveal") else str(raw or "")).strip()
+    if not looks_like_token(token):
+        source = f"${{{raw.env_var}}}" if hasattr(raw, "env_var") else "[bot] token"
+        raise ConfigError(f"{source} does not look like a Telegram bot token (digits, a colon, then letters and "
+                          "digits). Copy the token again from @BotFather.")
+    return BotSettings(token, table.api_url or TelegramChannel.default_api_url)
+
+
+def run_bot(config: Config, store: Store, listen: Listen | None, ready: Callable[[str], None]) -> None:
+    """``broadcaster bot run``: answer chats with ``store``'s subscriptions until SIGTERM or SIGINT."""
+    from broadcaster.bot.chat import ChatBot
+    from broadcaster.bot.pacing import Pacer
+
+    settings = settings_of(config)
+    pacer = Pacer()
+    chat = ChatBot(config, store, pacer)
+    asyncio.run(run(settings, chat.handlers(), pacer.limiter, listen=listen, ready=ready))
