@@ -131,6 +131,19 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True)
+class BotConfig:
+    """The ``[bot]`` table: the Telegram bot that chats subscribe through and that posts to them.
+
+    ``table`` is what the Telegram client machinery reads (``token``, ``api_url``), as a
+    channel table named ``bot``. ``username`` (without the @) names the bot in invite
+    links; when empty, ``subscribers invite`` asks Telegram (getMe).
+    """
+
+    table: ChannelConfig
+    username: str = ""
+
+
+@dataclass(frozen=True)
 class AudienceConfig:
     """One ``[audiences.ID]`` table: the customer, its contracted SLA and its private feed token."""
 
@@ -159,6 +172,7 @@ class Config:
     author: str = ""
     maintenance_reminder_minutes: int = 60
     audience_tables: Mapping[str, AudienceConfig] = field(default_factory=dict)
+    bot: BotConfig | None = None  # [bot]: subscribers who sign themselves up (issue 19)
 
     @property
     def audiences(self) -> dict[str, Audience]:
@@ -212,7 +226,7 @@ class Config:
         env = os.environ if environ is None else environ
         values = [
             value.reveal_or_empty()
-            for table in (*self.channels.values(), *self.publish.values())
+            for table in (*self.channels.values(), *self.publish.values(), *([self.bot.table] if self.bot else []))
             for _key, value in secrets_in(table.options)
         ]
         values += [part for value in values for part in url_credentials(value)]

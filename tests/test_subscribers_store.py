@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from broadcaster.messages.model import Visibility
 
 from broadcaster import subscribers
 from broadcaster.errors import InputError
-from broadcaster.store import Store
+from broadcaster.store import SQLiteStore, Store, transfer
 from broadcaster.subscribers import ChatKind, InviteRefused, Refusal
 from tests import test_store_backends as backends
 from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
@@ -174,3 +176,56 @@ def test_invite_options_are_checked() -> None:
         subscribers.create_invite(None, PUBLIC, uses=0)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="--expires"):
         subscribers.create_invite(None, PUBLIC, expires=timedelta(0))  # type: ignore[arg-type]
+
+
+# -- export and import ------------------------------------------------------------------
+
+
+def test_export_and_import_carry_invites_and_subscriptions(opener: Opener, tmp_path: Path) -> None:
+    store = opener()
+    code, invite = subscribers.create_invite(store, ACME, ["api"], uses=5)
+    subscribers.redeem(store, code, -1001, ChatKind.GROUP)
+    subscribers.subscribe(store, 42, ChatKind.PRIVATE)
+    subscribers.deactivate(store, 42, "blocked the bot")
+    subscribers.revoke(store, invite.id)
+    lines = list(transfer.export_lines(store))
+    assert code not in "\n".join(lines)  # hashes travel, never a code
+    target = SQLiteStore(tmp_path / "moved.db")
+    result = transfer.import_records(target, transfer.read_records(lines, "export", {"acme"}))
+    assert (result.invites_added, result.subscriptions_added) == (1, 2)
+    assert target.invites() == store.invites() and target.subscriptions() == store.subscriptions()
+    again = transfer.import_records(target, transfer.read_records(lines, "export", {"acme"}))
+    assert (again.invites_added, again.subscriptions_added) == (0, 0)
+    assert target.invites() == store.invites()
+
+
+def test_an_import_never_gives_an_invite_uses_back(opener: Opener) -> None:
+    store = opener()
+    code, invite = subscribers.create_invite(store, PUBLIC, uses=2)
+    lines = list(transfer.export_lines(store))  # exported with no use
+    subscribers.redeem(store, code, 1, ChatKind.PRIVATE)
+    transfer.import_records(store, transfer.read_records(lines, "export"))
+    assert store.invite(invite.hash).uses == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("record", "complaint"),
+    [
+        ({"subscription": {"chat_id": "-1", "kind": "group", "visibility": "audience:ghost", "components": [],
+                           "active": True, "joined_at": "2026-11-25T15:00:00+00:00",
+                           "updated_at": "2026-11-25T15:00:00+00:00"}}, "ghost"),
+        ({"subscription": {"chat_id": "@chan", "kind": "group", "visibility": "public"}}, "chat_id"),
+        ({"subscription": {"chat_id": "5", "kind": "channel", "visibility": "public", "active": True}}, "kind"),
+        ({"invite": {"hash": "not-a-hash", "visibility": "public"}}, "SHA-256"),
+        ({"invite": {"hash": "a" * 64, "visibility": "public", "max_uses": 0,
+                     "created_at": "2026-11-25T15:00:00+00:00"}}, "max_uses"),
+        ({"invite": {"hash": "a" * 64, "visibility": "private\u200b",
+                     "created_at": "2026-11-25T15:00:00+00:00"}}, "visibility"),
+    ],
+    ids=["unknown-audience", "chat-name", "kind", "hash", "uses", "zero-width-visibility"],
+)
+def test_import_refuses_a_bad_invite_or_subscription(tmp_path: Path, record: dict[str, object], complaint: str) -> None:
+    header = {"format": "broadcaster-store", "version": 1, "schema": 6}
+    lines = [json.dumps(header), json.dumps(record)]
+    with pytest.raises(InputError, match=complaint):
+        list(transfer.read_records(lines, "forged.jsonl", {"acme"}))

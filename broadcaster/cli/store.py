@@ -52,7 +52,7 @@ def migrate(ctx: click.Context) -> None:
 @common
 @click.pass_context
 def export(ctx: click.Context, /, output: Path) -> None:
-    """Write every incident, update and delivery as JSON lines to FILE (default: standard output).
+    """Write every incident, update, delivery, invite and subscription as JSON lines to FILE (default: standard output).
 
     The file holds private detail (notes, customers, tickets) and is created
     readable by you only.
@@ -69,8 +69,9 @@ def export(ctx: click.Context, /, output: Path) -> None:
             result = store_transfer.export_to(opened, out, secrets)
         where = str(output)
     click.echo(
-        f"Exported {result.incidents} incident(s), {result.updates} update(s) and {result.deliveries} "
-        f"delivery record(s) from {opened.location} to {where}. It holds private detail: keep it safe.",
+        f"Exported {result.incidents} incident(s), {result.updates} update(s), {result.deliveries} "
+        f"delivery record(s), {result.invites} invite(s) and {result.subscriptions} subscription(s) from "
+        f"{opened.location} to {where}. It holds private detail: keep it safe.",
         err=True,
     )
 
@@ -107,7 +108,8 @@ def _print_import(opened: Any, result: Any) -> None:
         f"Imported {result.incidents} incident(s) into {opened.location}: {result.incidents_added} new, "
         f"{result.incidents_merged} already there; {result.updates_added} update(s) added, "
         f"{result.updates_skipped} already there; {result.deliveries_added} delivery record(s) added, "
-        f"{result.deliveries_marked_sent} marked sent."
+        f"{result.deliveries_marked_sent} marked sent; {result.invites_added} invite(s) and "
+        f"{result.subscriptions_added} subscription(s) added."
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
