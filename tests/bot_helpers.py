@@ -69,7 +69,7 @@ class BotThread:
 
     async def _run(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        config = config_loader.load(self.config_path)
+        config = config_loader.load(str(self.config_path))
         store = open_store(store_location(config, None))
         try:
             pacer = Pacer(help_interval=self.help_interval)

@@ -34,7 +34,7 @@ def bot(project: Project, fake: FakeTelegramBot) -> Iterator[BotThread]:
 
 
 def store_of(project: Project) -> Store:
-    return open_store(store_location(config_loader.load(project.config), None))
+    return open_store(store_location(config_loader.load(str(project.config)), None))
 
 
 def answered(fake: FakeTelegramBot, chat: int, count: int = 1) -> list[str]:
@@ -104,3 +104,152 @@ def test_free_text_gets_the_short_help_once_a_minute(project: Project, fake: Fak
     sent = fake.messages[ANN]
     assert sent[1].time - sent[0].time >= 1.0  # one message a second into one chat
     assert fake.too_many_count == 0
+
+
+# -- /components -----------------------------------------------------------------------------
+
+
+def keyboard(fake: FakeTelegramBot, chat: int) -> list[str]:
+    markup = fake.messages[chat][-1].reply_markup or {}
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def test_components_narrow_within_the_invite_and_save_at_once(project: Project, fake: FakeTelegramBot,
+                                                              bot: BotThread) -> None:
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"), ["api", "web"])
+    fake.say(ANN, f"/start {code}")
+    answered(fake, ANN)
+    fake.say(ANN, "/components")
+    answered(fake, ANN, 2)
+    assert keyboard(fake, ANN) == ["✅ API", "✅ Website"]  # the invite's components only: no Database
+    message_id = fake.messages[ANN][-1].message_id
+    fake.tap(ANN, message_id, "c:web")
+    assert fake.wait_for(lambda: len(fake.markup_edits) == 1)
+    assert keyboard(fake, ANN) == ["✅ API", "▫️ Website"] and fake.answers[-1]["text"] == "Saved."
+    assert store.subscription(str(ANN)).components == ("api",)  # type: ignore[union-attr]
+    fake.tap(ANN, message_id, "c:api")  # the last one ticked
+    fake.tap(ANN, message_id, "c:db")  # a forged button: beyond the invite
+    assert fake.wait_for(lambda: len(fake.answers) == 3)
+    assert "at least one" in fake.answers[1]["text"] and "no longer exists" in fake.answers[2]["text"]
+    assert store.subscription(str(ANN)).components == ("api",)  # type: ignore[union-attr]
+    assert len(fake.markup_edits) == 1 and fake.too_many_count == 0
+
+
+def test_in_a_group_only_an_administrator_may_tap(project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse("public"))
+    fake.say(GROUP, f"/start {code}", user=ADMIN)
+    answered(fake, GROUP)
+    fake.say(GROUP, "/components", user=ADMIN)
+    answered(fake, GROUP, 2)
+    assert keyboard(fake, GROUP) == ["✅ API", "✅ Website", "✅ Database"]
+    message_id = fake.messages[GROUP][-1].message_id
+    fake.tap(GROUP, message_id, "c:db", user=MEMBER)
+    assert fake.wait_for(lambda: len(fake.answers) == 1)
+    assert "administrators" in fake.answers[0]["text"] and fake.markup_edits == []
+    assert store.subscription(str(GROUP)).components == ()  # type: ignore[union-attr]
+    fake.tap(GROUP, message_id, "c:db", user=ADMIN)
+    assert fake.wait_for(lambda: len(fake.markup_edits) == 1)
+    assert store.subscription(str(GROUP)).components == ("api", "web")  # type: ignore[union-attr]
+
+
+def test_a_public_chat_cannot_raise_itself_and_stop_unsubscribes(project: Project, fake: FakeTelegramBot,
+                                                                 bot: BotThread) -> None:
+    fake.say(ANN, "/start")
+    answered(fake, ANN)
+    fake.say(ANN, "/start internal")  # no command or argument chooses a visibility
+    fake.say(ANN, "/start")
+    texts = answered(fake, ANN, 3)
+    assert "not valid" in texts[1] and "already subscribed" in texts[2]
+    store = store_of(project)
+    assert store.subscription(str(ANN)).visibility == Visibility.parse("public")  # type: ignore[union-attr]
+    fake.say(ANN, "/stop")
+    fake.say(ANN, "/stop")
+    texts = answered(fake, ANN, 5)
+    assert "Unsubscribed" in texts[3] and "not subscribed" in texts[4]
+    assert not store.subscription(str(ANN)).active  # type: ignore[union-attr]
+
+
+# -- /status ---------------------------------------------------------------------------------
+
+PRIVATE = {
+    "title": "TITLE-SECRET-9431",
+    "span": "SPAN-SECRET-5521",
+    "note": "NOTE-SECRET-7702",
+    "ticket": "TICKET-SECRET-3318",
+    "acme": "ACME-DETAIL-6604",
+    "globex": "GLOBEX-DETAIL-1187",
+    "maintenance": "MAINT-SECRET-2290",
+}
+
+
+@pytest.fixture
+def incidents(project: Project) -> None:
+    project.write_config(AUDIENCES)
+    result = project.cli(
+        "post", "--yes", "--title", f"API errors [private]{PRIVATE['title']}[/private]", "-C", "api=partial_outage",
+        "--private", PRIVATE["note"], "--ticket", PRIVATE["ticket"], "--customer", "acme",
+        "--for", "acme", PRIVATE["acme"], "--for", "globex", PRIVATE["globex"],
+        f"Errors on the API. [private]{PRIVATE['span']}[/private] [for acme]{PRIVATE['acme']} too.[/for]",
+    )
+    assert result.exit_code == 0, result.output
+    scheduled = project.cli("maintenance", "schedule", "--yes", "--title", "Database upgrade", "--start", "2d",
+                            "--end", "2h", "-C", "db", "--private", PRIVATE["maintenance"], "Upgrading the database.")
+    assert scheduled.exit_code == 0, scheduled.output
+
+
+def subscribe_as(project: Project, chat: int, visibility: str) -> None:
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse(visibility))
+    subscribers.redeem(store, code, chat, subscribers.ChatKind.PRIVATE)
+
+
+@pytest.mark.parametrize(
+    ("visibility", "shown", "hidden"),
+    [
+        ("public", [], list(PRIVATE)),
+        ("audience:acme", ["acme"], ["title", "span", "note", "ticket", "globex", "maintenance"]),
+        ("audience:globex", ["globex"], ["title", "span", "note", "ticket", "acme", "maintenance"]),
+        ("internal", list(PRIVATE), []),
+    ],
+    ids=["public", "acme", "globex", "internal"],
+)
+def test_status_shows_each_chat_exactly_its_view(
+    project: Project, fake: FakeTelegramBot, incidents: None, visibility: str, shown: list[str], hidden: list[str],
+) -> None:
+    if visibility != "public":
+        subscribe_as(project, ANN, visibility)
+    with bot_running(project.config, fake):
+        fake.say(ANN, "/status")
+        text = "\n".join(answered(fake, ANN))
+    assert "API errors" in text and "Errors on the API." in text and "Database upgrade" in text
+    assert "Upcoming maintenance" in text and "API: Partial outage" in text
+    for key in shown:
+        assert PRIVATE[key] in text, key
+    for key in hidden:
+        assert PRIVATE[key] not in text, key
+    if visibility == "public":
+        assert "Acme Corp" not in text and "Globex" not in text
+
+
+def test_status_of_a_chat_that_chose_components(project: Project, fake: FakeTelegramBot, incidents: None) -> None:
+    subscribe_as(project, ANN, "public")
+    subscribers.choose_components(store_of(project), ANN, ["db"], ["api", "web", "db"])
+    with bot_running(project.config, fake):
+        fake.say(ANN, "/status")
+        text = "\n".join(answered(fake, ANN))
+    assert "API errors" not in text and "No open incidents." in text
+    assert "Database: Operational" in text and "API:" not in text and "Database upgrade" in text
+
+
+def test_status_is_refused_by_the_egress_guard_when_public_text_names_a_customer(
+    project: Project, fake: FakeTelegramBot,
+) -> None:
+    project.write_config(AUDIENCES)
+    # The operator named a customer in the public title: the channels refuse it, and so does /status.
+    assert project.cli("post", "--yes", "--title", "Outage for Acme Corp", "-C", "api", "Errors.").exit_code in (0, 3)
+    with bot_running(project.config, fake):
+        fake.say(ANN, "/status")
+        text = "\n".join(answered(fake, ANN))
+    assert "Acme Corp" not in text and "cannot be shown here just now" in text

@@ -71,7 +71,7 @@ def test_sigterm_stops_the_polling_bot_cleanly_after_confirming_what_it_fetched(
     assert json.loads(polls[0]["allowed_updates"]) == ["message", "callback_query", "my_chat_member"]
     assert polls[-1]["timeout"] == "0" and int(polls[-1]["offset"]) == last + 1  # confirmed before leaving
     assert fake.pending() == []
-    sub = open_store(store_location(config_loader.load(configured.config), None)).subscription(str(ANN))
+    sub = open_store(store_location(config_loader.load(str(configured.config)), None)).subscription(str(ANN))
     assert sub is not None and sub.active
 
 
@@ -195,7 +195,7 @@ def test_a_port_in_use_is_refused(configured: Project, fake: FakeTelegramBot) ->
 
 
 def test_invite_then_start_in_a_real_process(configured: Project, fake: FakeTelegramBot) -> None:
-    store = open_store(store_location(config_loader.load(configured.config), None))
+    store = open_store(store_location(config_loader.load(str(configured.config)), None))
     code, _ = subscribers.create_invite(store, Visibility.parse("audience:globex"), ["db"])
     process = configured.process("bot", "run")
     started(fake, process)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -246,7 +246,7 @@ class ChatBot:
 
     # -- running a command ---------------------------------------------------------------------
 
-    def _command(self, command: Command) -> Callable[[TelegramUpdate, Any], Awaitable[None]]:
+    def _command(self, command: Command) -> Callable[[TelegramUpdate, Any], Coroutine[Any, Any, None]]:
         async def handle(update: TelegramUpdate, context: Any) -> None:
             turn = await self._turn(update, context)
             if turn is None:

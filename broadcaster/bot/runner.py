@@ -232,15 +232,16 @@ async def _log_error(update: object, context: Any) -> None:
 def settings_of(config: Config) -> BotSettings:
     """The ``[bot]`` table as what the process needs; ConfigError when it is missing or its token is wrong."""
     from broadcaster.channels.telegram import TelegramChannel, looks_like_token
+    from broadcaster.config import Secret
 
     if config.bot is None:
         raise ConfigError('There is no [bot] table in the config. Add one (type = "telegram", token = '
                           '"${TELEGRAM_BOT_TOKEN}" with the token from @BotFather), then run `broadcaster bot run` again.')
     table = config.bot.table
-    raw = table.options.get("token")
-    token = (raw.reveal() if hasattr(raw, "reveal") else str(raw or "")).strip()
+    raw: Any = table.options.get("token")  # a Secret: the loader refuses a token written in the file
+    token = (raw.reveal() if isinstance(raw, Secret) else str(raw or "")).strip()
     if not looks_like_token(token):
-        source = f"${{{raw.env_var}}}" if hasattr(raw, "env_var") else "[bot] token"
+        source = f"${{{raw.env_var}}}" if isinstance(raw, Secret) else "[bot] token"
         raise ConfigError(f"{source} does not look like a Telegram bot token (digits, a colon, then letters and "
                           "digits). Copy the token again from @BotFather.")
     return BotSettings(token, table.api_url or TelegramChannel.default_api_url)

@@ -546,7 +546,7 @@ def _markup(value: Any) -> dict[str, Any] | None:
         data = button.get("callback_data") if isinstance(button, dict) else None
         if not isinstance(data, str) or not button.get("text") or not 1 <= len(data.encode()) <= 64:
             raise _ApiError(_error(400, "Bad Request: BUTTON_DATA_INVALID"))
-    return markup
+    return dict(markup)
 
 
 def _int(value: Any) -> int | None:

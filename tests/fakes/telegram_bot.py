@@ -165,7 +165,8 @@ class FakeTelegramBot(FakeTelegram):
     def push(self, kind: str, payload: dict[str, Any]) -> int:
         """Queue one update (or POST it to the webhook); returns its update id."""
         with self._arrived:
-            update = {"update_id": next(self._update_ids), kind: payload}
+            update_id = next(self._update_ids)
+            update = {"update_id": update_id, kind: payload}
             webhook = self.webhook
             if webhook is None:
                 if self.allowed_updates is None or not self.allowed_updates or kind in self.allowed_updates:
@@ -173,7 +174,7 @@ class FakeTelegramBot(FakeTelegram):
                 self._arrived.notify_all()
         if webhook is not None:
             self.webhook_answers.append(self.deliver(update, webhook.url, webhook.secret_token))
-        return int(update["update_id"])
+        return update_id
 
     def deliver(
         self, update: Mapping[str, Any], url: str, secret: str | None, content_type: str = "application/json",
