@@ -102,8 +102,7 @@ def unsubscribed() -> str:
 
 def choose_components() -> str:
     return _text(i18n.gettext(
-        "Choose the components this chat hears about: tap one to switch it on or off. With none ticked, "
-        "it hears about all of them."))
+        "Choose the components this chat hears about: tap one to switch it on or off."))
 
 
 def component_saved() -> str:

@@ -253,3 +253,16 @@ def test_status_is_refused_by_the_egress_guard_when_public_text_names_a_customer
         fake.say(ANN, "/status")
         text = "\n".join(answered(fake, ANN))
     assert "Acme Corp" not in text and "cannot be shown here just now" in text
+
+
+def test_the_bot_speaks_the_pages_language(project: Project, fake: FakeTelegramBot) -> None:
+    from tests.conftest import BASE_CONFIG
+
+    project.write_config(AUDIENCES, base=BASE_CONFIG.replace('timezone = "Europe/Berlin"',
+                                                             'timezone = "Europe/Berlin"\nlanguage = "sv"'))
+    with bot_running(project.config, fake):
+        fake.say(ANN, "/start")
+        fake.say(ANN, "/status")
+        texts = answered(fake, ANN, 2)
+    assert texts[0].startswith("Prenumererar: den här chatten får de offentliga statusuppdateringarna")
+    assert "Inga öppna incidenter." in texts[1]
