@@ -41,7 +41,7 @@ def bot_table(fake: FakeTelegram, username: str = BOT_ID_NAME) -> str:
 
 @pytest.fixture
 def fake() -> Iterator[FakeTelegram]:
-    chats = {c: f"chat {c}" for c in (PUBLIC_CHAT, ACME_CHAT, STAFF_CHAT, DB_ONLY, BLOCKED, CONFIGURED)}
+    chats: dict[int | str, str] = {c: f"chat {c}" for c in (PUBLIC_CHAT, ACME_CHAT, STAFF_CHAT, DB_ONLY, BLOCKED, CONFIGURED)}
     with FakeTelegram(token=TOKEN, chats={**chats, OLD_GROUP: "old group"}, blocked={BLOCKED},
                       migrated={OLD_GROUP: NEW_GROUP}) as running:
         yield running
