@@ -27,6 +27,9 @@ from broadcaster.errors import ConfigError, InputError
 from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
+# The destinations that deliver to the bot's subscribed chats: "subscribers" (public),
+# "subscribers.internal", "subscribers.audience.ID".
+SUBSCRIBERS = "subscribers"
 # What [store] url may be; anything else is refused at load and again where the store is opened.
 STORE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 STORE_URL_HELP = (
@@ -250,6 +253,9 @@ class Config:
                 for key, value in secrets_in(channel.options):
                     if value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+        bot_token = secrets_in(self.bot.table.options) if self.bot else []
+        if names is None or any(n == SUBSCRIBERS or n.startswith(SUBSCRIBERS + ".") for n in names):
+            missing += [f"bot.{key}: ${{{value.env_var}}}" for key, value in bot_token if value.missing]
         if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
             missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
                         for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]

@@ -24,6 +24,7 @@ from broadcaster.config import (
     SITE_DESTINATION,
     STORE_URL_HELP,
     STORE_URL_SCHEMES,
+    SUBSCRIBERS,
     AudienceConfig,
     BotConfig,
     ChannelConfig,
@@ -54,8 +55,6 @@ _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
 _COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
 _BOT_KEYS = {"type", "token", "api_url", "username"}
 _BOT_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
-# The destinations that deliver to subscribed chats are named after this (broadcaster.subscriber_delivery).
-SUBSCRIBERS_NAME = "subscribers"
 _TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private", "for"}
 
 
@@ -226,8 +225,8 @@ def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> 
     options = {"token": reader.resolve(table.get("token"))} if "token" in table else {}
     registry.check_bot(options, f"{reader.where}bot.")
     for name in channels:
-        if name == SUBSCRIBERS_NAME or name.startswith(SUBSCRIBERS_NAME + "."):
-            raise reader.error(f"channels.{name}", f"names starting with {SUBSCRIBERS_NAME!r} are the bot's "
+        if name == SUBSCRIBERS or name.startswith(SUBSCRIBERS + "."):
+            raise reader.error(f"channels.{name}", f"names starting with {SUBSCRIBERS!r} are the bot's "
                                "subscribers when [bot] is set; rename this table")
     return BotConfig(ChannelConfig("bot", "telegram", "public", (), api_url, options), named.group(1) if named else "")
 

@@ -65,6 +65,7 @@ _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NUMERIC = re.compile(r"^-?\d+$")
 _MESSAGE_LINK = re.compile(r"^https?://t\.me/(?:c/)?[A-Za-z0-9_]+/(?P<number>\d+)/?(?:\?.*)?$")
+_GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 
 
@@ -328,6 +329,29 @@ class TelegramChannel(Channel):
         except TelegramError as exc:
             return [CheckResult(self.name, "", False, str(self._error(exc, "")))]
         return [await self._check_chat(bot, target, me.username or "") for target in self.targets()]
+
+    def target_gone(self, error: DeliveryError) -> bool:
+        """403 (blocked, kicked, deactivated user) or a chat Telegram no longer knows."""
+        from telegram.error import BadRequest, Forbidden
+
+        cause = error.__cause__
+        if isinstance(cause, Forbidden):
+            return True
+        return isinstance(cause, BadRequest) and any(gone in cause.message.lower() for gone in _GONE)
+
+    def moved_target(self, receipt: Receipt, target: str) -> str | None:
+        chat, _ = _parse_remote_id(receipt.remote_id, target)
+        return str(chat) if str(chat) != target else None
+
+    async def username(self) -> str:
+        """The bot's username (getMe), for links that open a chat with it; DeliveryError if Telegram refuses."""
+        from telegram.error import TelegramError
+
+        try:
+            me = await self._client().get_me()
+        except TelegramError as exc:
+            raise self._error(exc, "") from exc
+        return me.username or ""
 
     async def _check_chat(self, bot: Bot, target: str, bot_name: str) -> CheckResult:
         from telegram.error import ChatMigrated, TelegramError
