@@ -60,6 +60,10 @@ class BotThread:
         self._thread.join(15)
         assert not self._thread.is_alive(), "the bot did not stop"
 
+    def join(self, timeout: float = 30) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the bot is still running"
+
     def _main(self) -> None:
         try:
             asyncio.run(self._run())

@@ -266,3 +266,99 @@ def test_the_bot_speaks_the_pages_language(project: Project, fake: FakeTelegramB
         texts = answered(fake, ANN, 2)
     assert texts[0].startswith("Prenumererar: den här chatten får de offentliga statusuppdateringarna")
     assert "Inga öppna incidenter." in texts[1]
+
+
+# -- attacks and accidents -------------------------------------------------------------------
+
+
+def test_a_chat_flooding_the_bot_is_paced_and_others_are_still_answered(
+    project: Project, fake: FakeTelegramBot, bot: BotThread,
+) -> None:
+    for _ in range(15):
+        fake.say(ANN, "/help")
+    fake.say(ANN + 1, "/help")
+    assert fake.wait_for(lambda: len(fake.texts(ANN + 1)) == 1, 5)  # not queued behind the flood
+    assert fake.wait_for(lambda: not fake.pending(), 10)
+    fake.wait_for(lambda: False, 3)  # let the paced replies finish
+    times = [m.time for m in fake.messages[ANN]]
+    assert 2 <= len(times) <= 8  # replies that would wait too long were dropped
+    assert all(later - earlier >= 1.0 for earlier, later in zip(times, times[1:], strict=False))
+    assert fake.too_many_count == 0
+
+
+def test_blocked_removed_and_migrated_chats(project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:
+    store = store_of(project)
+    for chat in (ANN, ANN + 1):
+        fake.say(chat, "/start")
+        answered(fake, chat)
+    me = {"id": 7000000001, "is_bot": True, "first_name": "Status", "username": "status_bot"}
+    fake.push("my_chat_member", {
+        "chat": fake.chat(ANN).as_json(), "from": fake.user(ANN), "date": 1,
+        "old_chat_member": {"status": "member", "user": me},
+        "new_chat_member": {"status": "kicked", "until_date": 0, "user": me}})
+    fake.blocked.add(ANN + 1)  # blocked, but the bot hears of it only when a reply is refused
+    fake.say(ANN + 1, "/help")
+    old_group = -4001
+    code, _ = subscribers.create_invite(store, Visibility.parse("public"))
+    fake.members[(old_group, ADMIN)] = "creator"
+    fake.say(old_group, f"/start {code}", user=ADMIN)
+    answered(fake, old_group)
+    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(old_group).as_json(),
+                          "from": fake.user(ADMIN), "migrate_to_chat_id": -1004001})
+    assert fake.wait_for(lambda: store.subscription("-1004001") is not None)
+    assert fake.wait_for(lambda: not store.subscription(str(ANN)).active)  # type: ignore[union-attr]
+    assert fake.wait_for(lambda: not store.subscription(str(ANN + 1)).active)  # type: ignore[union-attr]
+    assert store.subscription(str(old_group)) is None
+
+
+def test_an_edited_start_and_a_bots_message_are_not_commands(project: Project, fake: FakeTelegramBot,
+                                                             bot: BotThread) -> None:
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse("internal"), uses=5)
+    fake.say(ANN, "/start not-yet-the-code", kind="edited_message")
+    fake.push("message", {"message_id": 5, "date": 1, "chat": {"id": ANN + 7, "type": "private", "first_name": "B"},
+                          "from": {"id": ANN + 7, "is_bot": True, "first_name": "B"}, "text": f"/start {code}",
+                          "entities": [{"type": "bot_command", "offset": 0, "length": 6}]})
+    fake.say(ANN + 2, "/help")  # handled after the two above: by then they were ignored
+    answered(fake, ANN + 2)
+    assert fake.texts(ANN) == [] and fake.texts(ANN + 7) == []
+    assert store.invite(subscribers.code_hash(code)).uses == 0  # type: ignore[union-attr]
+
+
+def test_an_anonymous_administrator_is_asked_to_send_as_himself(project: Project, fake: FakeTelegramBot,
+                                                               bot: BotThread) -> None:
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse("internal"))
+    fake.say(GROUP, f"/start {code}", sender_chat=GROUP)
+    assert "as yourself" in answered(fake, GROUP)[0]
+    assert store.subscription(str(GROUP)) is None
+
+
+def test_a_token_revoked_while_running_stops_the_bot(project: Project, fake: FakeTelegramBot) -> None:
+    from broadcaster.errors import ConfigError
+
+    project.write_config(AUDIENCES)
+    thread = BotThread(project.config, fake).start()
+    fake.token = "7000000001:revoked-now"  # Telegram answers 401 from now on
+    fake.say(ANN, "/help")  # ends the long poll in progress; the next one is refused
+    thread.join()  # the bot stops by itself
+    assert isinstance(thread.error, ConfigError) and "rejected the bot token" in str(thread.error)
+
+
+def test_the_application_never_holds_the_token() -> None:
+    from broadcaster.bot.pacing import Pacer
+    from broadcaster.bot.runner import BotSettings, build_application
+
+    app = build_application(BotSettings(TOKEN, "http://127.0.0.1:9"), [], Pacer().limiter, webhook=False)
+    secret = TOKEN.split(":")[1]
+    assert secret not in repr(app) and secret not in repr(app.bot) and secret not in str(vars(app.bot))
+
+
+def test_what_a_chat_sent_while_the_bot_was_down_is_answered_in_order(project: Project,
+                                                                      fake: FakeTelegramBot) -> None:
+    project.write_config(AUDIENCES)
+    for text in ("/start", "/components", "/stop", "/start"):
+        fake.say(ANN, text)
+    with bot_running(project.config, fake):
+        texts = answered(fake, ANN, 4)
+    assert [t.split(":")[0].split(" ")[0] for t in texts] == ["Subscribed", "Choose", "Unsubscribed", "Subscribed"]

@@ -180,7 +180,9 @@ class ChatBot:
             return
         chat_id = message.chat.id
         with i18n.speaking(self.config.page.language):
-            async with self.pacer.chat_lock(chat_id):
+            async with self.pacer.handling(chat_id) as handled:
+                if not handled:
+                    return
                 if message.chat.type != "private" and not await _is_admin(context.bot, chat_id, query.from_user.id):
                     await query.answer(words.admins_only())
                     return
@@ -227,11 +229,10 @@ class ChatBot:
         message = update.effective_message
         if chat is None or message is None or chat.type != "private" or _from_a_bot(message):
             return
-        if self.pacer.may_help(chat.id):
-            with i18n.speaking(self.config.page.language):
-                turn = Turn(context.bot, chat.id, ChatKind.PRIVATE, ())
-                async with self.pacer.chat_lock(chat.id):
-                    await self.reply(turn, words.short_help())
+        async with self.pacer.handling(chat.id) as handled:
+            if handled and self.pacer.may_help(chat.id):
+                with i18n.speaking(self.config.page.language):
+                    await self.reply(Turn(context.bot, chat.id, ChatKind.PRIVATE, ()), words.short_help())
 
     async def _migrated(self, update: TelegramUpdate, context: Any) -> None:
         message = update.effective_message
@@ -248,12 +249,14 @@ class ChatBot:
 
     def _command(self, command: Command) -> Callable[[TelegramUpdate, Any], Coroutine[Any, Any, None]]:
         async def handle(update: TelegramUpdate, context: Any) -> None:
-            turn = await self._turn(update, context)
-            if turn is None:
+            chat = update.effective_chat
+            if chat is None:
                 return
-            with i18n.speaking(self.config.page.language):
-                async with self.pacer.chat_lock(turn.chat_id):
-                    await command(self, turn)
+            async with self.pacer.handling(chat.id) as handled:
+                turn = await self._turn(update, context) if handled else None
+                if turn is not None:
+                    with i18n.speaking(self.config.page.language):
+                        await command(self, turn)
 
         return handle
 

@@ -3,8 +3,9 @@
 Telegram allows about one message a second into one chat and thirty a second
 overall (``channels.telegram.RateLimiter`` spaces both). A chat that sends
 faster than it can be answered is not queued for ever: a reply that would wait
-more than ``MAX_WAIT`` is dropped, so one chat flooding the bot cannot hold the
-handlers every other chat needs. The short help for free text and unknown
+more than ``MAX_WAIT`` is dropped, and a chat with ``MAX_IN_HAND`` updates
+already being handled has the next ones dropped unread, so one chat flooding the
+bot cannot hold the handlers every other chat needs. The short help for free text and unknown
 commands goes at most once a minute to a chat.
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from broadcaster.channels.telegram import RateLimiter
 
@@ -20,6 +22,7 @@ MESSAGES_PER_SECOND = 30  # Bot API: about 30 messages a second across all chats
 SECONDS_PER_CHAT_MESSAGE = 1.0  # Bot API: about one a second into one chat
 HELP_INTERVAL = 60.0  # the short help for text the bot does not understand, per chat
 MAX_WAIT = 4.0  # a reply later than this is dropped: its chat is flooding the bot
+MAX_IN_HAND = 5  # a chat's updates being handled or waiting their turn; more are dropped unanswered
 
 
 class Pacer:
@@ -31,10 +34,23 @@ class Pacer:
         self._help_interval = help_interval
         self._helped: dict[int, float] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._in_hand: dict[int, int] = {}
 
-    def chat_lock(self, chat: int) -> asyncio.Lock:
-        """Held while one of the chat's updates is handled: its updates are answered in order."""
-        return self._locks.setdefault(chat, asyncio.Lock())
+    @asynccontextmanager
+    async def handling(self, chat: int) -> AsyncIterator[bool]:
+        """The chat's turn to be handled, its updates one at a time and in order; False (handle nothing)
+        when the chat already has ``MAX_IN_HAND`` updates in hand."""
+        if self._in_hand.get(chat, 0) >= MAX_IN_HAND:
+            yield False
+            return
+        self._in_hand[chat] = self._in_hand.get(chat, 0) + 1
+        try:
+            async with self._locks.setdefault(chat, asyncio.Lock()):
+                yield True
+        finally:
+            self._in_hand[chat] -= 1
+            if not self._in_hand[chat]:
+                del self._in_hand[chat], self._locks[chat]
 
     def may_help(self, chat: int) -> bool:
         """Whether the short help may go to ``chat`` now (and, if so, counts it as sent)."""

@@ -44,9 +44,11 @@ LOG = logging.getLogger("broadcaster.bot")
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 POLL_SECONDS = 10  # a long poll's length; PTB cancels it at once on stop
 REQUEST_TIMEOUT = 10.0
-# Updates handled at once. Each chat's own are handled in order (chat.py); a chat that floods
-# the bot holds at most a few of these, so other chats are still answered.
-CONCURRENT_UPDATES = 8
+# Updates handled at once. Each chat's own are handled in order (chat.py), so most of these wait
+# for their chat's turn; a chat that floods the bot holds at most pacing.MAX_IN_HAND of them.
+CONCURRENT_UPDATES = 64
+SEND_CONNECTIONS = 8
+_POLLING_TASK = "Updater:start_polling:polling_task"  # the name python-telegram-bot gives its polling task
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,10 @@ def build_application(
     from telegram.ext import ApplicationBuilder
 
     api = settings.api_url.rstrip("/")
-    send = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=CONCURRENT_UPDATES, admit=limiter.admit)
-    poll = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=1)
+    send = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=SEND_CONNECTIONS, admit=limiter.admit)
+    # Two connections: the parting getUpdates that confirms what was fetched must not wait for the one
+    # the cancelled long poll may still hold, or it fails and a restart answers those updates again.
+    poll = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=2)
     builder = (
         ApplicationBuilder()
         .token(TOKEN_SLOT)
@@ -175,7 +179,7 @@ async def _poll(
         )
         await app.start()
         ready(f"@{app.bot.username} is answering chats (long polling). Stop it with SIGTERM or Ctrl-C.")
-        await stop.wait()
+        await _until_stopped(stop)
     finally:
         try:
             if updater.running:
@@ -183,6 +187,18 @@ async def _poll(
         finally:
             if app.running:
                 await app.stop()  # handles what is still queued
+
+
+async def _until_stopped(stop: asyncio.Event) -> None:
+    """Wait for ``stop``, or for PTB's polling to end by itself: on a token Telegram stops accepting it
+    ends without a word while the process would go on answering nothing (``updater.stop()`` then raises
+    its InvalidToken). Found by the name PTB gives the task; without it, waiting for ``stop`` alone."""
+    polling = next((t for t in asyncio.all_tasks() if t.get_name() == _POLLING_TASK), None)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopped, *([polling] if polling else [])}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
 
 
 def _poll_failed(exc: TelegramError, stop: asyncio.Event, failures: list[BroadcasterError]) -> None:
