@@ -4,6 +4,7 @@ Bot API on loopback."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -11,12 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from broadcaster import config_loader
-from broadcaster.store import open_store, store_location
 from tests.bot_helpers import AUDIENCES, TOKEN
 from tests.conftest import ENGINE, Project
 from tests.fakes.telegram import BOT_ID_NAME
 from tests.fakes.telegram_bot import FakeTelegramBot
+from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixtures
 
 ANN, BOB, CAROL, STAFF = 4242, 4343, 4444, 4545
 ACME_CONFIGURED = -1001777  # a configured channel for the same audience: what "its view" looks like there
@@ -31,9 +31,23 @@ def fake() -> Iterator[FakeTelegramBot]:
         yield server
 
 
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store's [store] table: the embedded file, or (where a test asks for it) the team's PostgreSQL."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = server.create_database()
+    yield f'\n[store]\nurl = "{server.config_url(name)}"\n'
+    server.drop_database(name)
+
+
 @pytest.fixture
-def configured(project: Project, fake: FakeTelegramBot) -> Project:
-    project.write_config(ENGINE + AUDIENCES + f"""
+def configured(project: Project, fake: FakeTelegramBot, backend: str, request: pytest.FixtureRequest) -> Project:
+    if backend:
+        project.env[PASSWORD_ENV] = request.getfixturevalue("pg_server").password
+    project.write_config(ENGINE + AUDIENCES + backend + f"""
 [bot]
 type = "telegram"
 token = "${{BOT_TOKEN}}"
@@ -48,6 +62,8 @@ chat_ids = [{ACME_CONFIGURED}]
 api_url = "{fake.url}"
 """)
     project.env["BOT_TOKEN"] = TOKEN
+    if backend:
+        assert project.cli("store", "migrate").exit_code == 0
     return project
 
 
@@ -103,10 +119,9 @@ def test_a_chat_that_narrowed_its_components_hears_only_those(
     started(fake, CAROL, "/start")
     started(fake, CAROL, "/components")
     keyboard = fake.messages[CAROL][-1]
-    for data in ("c:api", "c:web"):  # leaves Database alone
-        edits = len(fake.markup_edits)
+    for count, data in enumerate(("c:api", "c:web"), start=1):  # leaves Database alone
         fake.tap(CAROL, keyboard.message_id, data)
-        assert fake.wait_for(lambda: len(fake.markup_edits) > edits, 20)
+        assert fake.wait_for(lambda n=count: len(fake.markup_edits) >= n, 20)  # type: ignore[misc]
     seen = len(fake.texts(CAROL))
     assert configured.cli("post", "--yes", "--title", "API errors", "-C", "api", "Errors.").exit_code == 0
     assert configured.cli("post", "--yes", "--title", "Database slow", "-C", "db", "Slow queries.").exit_code == 0
@@ -114,6 +129,7 @@ def test_a_chat_that_narrowed_its_components_hears_only_those(
     assert len(later) == 1 and "Database slow" in later[0]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_the_bot_and_two_posts_on_one_store_at_once(
     configured: Project, fake: FakeTelegramBot, bot: subprocess.Popen[str],
 ) -> None:
@@ -131,6 +147,7 @@ def test_the_bot_and_two_posts_on_one_store_at_once(
     for chat in chats[:4]:
         received = fake.texts(chat)[1:]
         assert sorted(t.split(":")[1].split("\n")[0].strip() for t in received) == ["Outage 1", "Outage 2"], received
-    store = open_store(store_location(config_loader.load(str(configured.config)), None))
-    assert {s.chat_id for s in store.subscriptions(active=True)} >= {str(c) for c in chats}
+    listed = configured.cli("subscribers", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert {str(c) for c in chats} <= {str(s["chat_id"]) for s in json.loads(listed.stdout) if s["active"]}
     # Two processes cannot share one pacer, so Telegram may answer 429: each is waited out, nothing lost or doubled.
