@@ -19,11 +19,18 @@ from broadcaster.config import Config
 from broadcaster.engine import carried_private_values, previous_status
 from broadcaster.messages.bot import ComponentLine, status_messages
 from broadcaster.messages.egress import TELEGRAM_HTML, Compared, PrivateValues, guard
-from broadcaster.messages.model import PUBLIC, ComponentStatus, Incident, Level, Update, Visibility
-from broadcaster.messages.visibility import PRIVATE_KINDS, UpdateView, reader_number, view_for, without_text
+from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
+from broadcaster.messages.visibility import (
+    PRIVATE_KINDS,
+    PublicIncident,
+    UpdateView,
+    reader_number,
+    view_for,
+    without_text,
+)
 from broadcaster.own_words import own_words
 from broadcaster.site.links import incident_url
-from broadcaster.site.status import is_active, is_upcoming
+from broadcaster.site.status import component_statuses, is_upcoming
 from broadcaster.store import Store
 from broadcaster.subscribers import Subscription
 
@@ -90,14 +97,8 @@ def _component_lines(
     config: Config, views: Sequence[UpdateView], subscription: Subscription | None, now: datetime,
 ) -> list[ComponentLine]:
     chosen = set(subscription.components) if subscription is not None and subscription.active else set()
-    statuses = {c.component.id: ComponentStatus.OPERATIONAL for c in config.components}
-    for view in views:
-        if not is_active(view.incident, now):
-            continue
-        for affected in view.incident.components:
-            current = statuses.get(affected.id)
-            if current is not None and affected.status.severity > current.severity:
-                statuses[affected.id] = affected.status
+    # The page's rule, from the views' headers (what anyone may know of an incident).
+    statuses = component_statuses(config.component_ids, [PublicIncident(v.incident, ()) for v in views], now)
     return [ComponentLine(c.component.name, statuses[c.component.id]) for c in config.components
             if not chosen or c.component.id in chosen]
 

@@ -422,12 +422,17 @@ class FakeTelegram(FakeServer):
         self.messages[chat.key].append(message)
         return _ok(self._message_json(chat, message))
 
-    def _edit_message_text(self, params: Mapping[str, Any]) -> Response:
+    def _to_edit(self, params: Mapping[str, Any]) -> tuple[Chat, SentMessage]:
+        """The chat and the message an edit names; 400 "message to edit not found" if there is none."""
         chat = self._target(params)
         message_id = _int(params.get("message_id"))
         stored = next((m for m in self.messages[chat.key] if m.message_id == message_id), None)
         if stored is None:
             raise _ApiError(_error(400, "Bad Request: message to edit not found"))
+        return chat, stored
+
+    def _edit_message_text(self, params: Mapping[str, Any]) -> Response:
+        chat, stored = self._to_edit(params)
         text, entities, source = _text(params)
         if text == stored.text and entities == stored.entities:
             raise _ApiError(

@@ -294,11 +294,7 @@ class FakeTelegramBot(FakeTelegram):
         return _ok(True)
 
     def _edit_message_reply_markup(self, params: Mapping[str, Any]) -> Response:
-        chat = self._target(params)
-        message_id = _int(params.get("message_id"))
-        stored = next((m for m in self.messages[chat.key] if m.message_id == message_id), None)
-        if stored is None:
-            raise _ApiError(_error(400, "Bad Request: message to edit not found"))
+        chat, stored = self._to_edit(params)
         markup = _markup(params.get("reply_markup"))
         if markup == stored.reply_markup:
             raise _ApiError(_error(
