@@ -205,3 +205,21 @@ def test_invite_then_start_in_a_real_process(configured: Project, fake: FakeTele
     assert "for Globex Industries" in fake.texts(ANN)[0]
     sub = store.subscription(str(ANN))
     assert sub is not None and sub.visibility == Visibility.parse("audience:globex") and sub.components == ("db",)
+
+
+def test_a_token_of_the_wrong_shape_is_refused_before_anything_is_sent(configured: Project, fake: FakeTelegramBot) -> None:
+    configured.env["BOT_TOKEN"] = "not a token"
+    result = configured.cli("bot", "run")
+    assert result.exit_code == 2 and "${BOT_TOKEN} does not look like a Telegram bot token" in result.stderr
+    assert "not a token" not in result.stderr and fake.requests == []
+
+
+def test_an_unreachable_bot_api_is_said_plainly(project: Project) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    project.write_config(AUDIENCES + f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\n'
+                                     f'api_url = "http://127.0.0.1:{port}"\n')
+    result = project.cli("bot", "run", env={"BOT_TOKEN": TOKEN})
+    assert result.exit_code == 1 and "The bot could not start" in result.stderr
+    assert TOKEN.split(":")[1] not in result.stderr
