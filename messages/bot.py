@@ -128,6 +128,12 @@ def status_unavailable(url: str) -> str:
     return _text(i18n.gettext("The status cannot be shown here just now."))
 
 
+def status_continues(url: str) -> str:
+    if url:
+        return _text(i18n.gettext("There is more than fits here: see %(url)s"), url=url)
+    return _text(i18n.gettext("There is more than fits here: send /components to choose fewer components."))
+
+
 # -- /status ---------------------------------------------------------------------------------
 
 

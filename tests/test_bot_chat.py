@@ -91,6 +91,8 @@ def test_in_a_group_only_an_administrators_invite_subscribes(project: Project, f
     sub = store.subscription(str(GROUP))
     assert sub is not None and sub.visibility == Visibility.parse("internal")
     assert store.invite(subscribers.code_hash(code)).uses == 1  # type: ignore[union-attr]
+    fake.say(GROUP, "/start", user=ADMIN)  # a group subscribes only with an invite
+    assert "invite link" in answered(fake, GROUP, 2)[1]
 
 
 def test_free_text_gets_the_short_help_once_a_minute(project: Project, fake: FakeTelegramBot,
@@ -362,3 +364,17 @@ def test_what_a_chat_sent_while_the_bot_was_down_is_answered_in_order(project: P
     with bot_running(project.config, fake):
         texts = answered(fake, ANN, 4)
     assert [t.split(":")[0].split(" ")[0] for t in texts] == ["Subscribed", "Choose", "Unsubscribed", "Subscribed"]
+
+
+def test_a_long_status_is_cut_with_a_pointer_to_the_page(project: Project, fake: FakeTelegramBot) -> None:
+    project.write_config(AUDIENCES)
+    for n in range(8):
+        words = " ".join(f"word{n}x{i}" for i in range(300))
+        assert project.cli("post", "--yes", "--title", f"Incident {n}", "-C", "api", words).exit_code == 0
+    with bot_running(project.config, fake):
+        fake.say(ANN, "/status")
+        assert fake.wait_for(lambda: len(fake.texts(ANN)) == 4, 15)
+        fake.wait_for(lambda: False, 2)  # nothing more comes
+    texts = fake.texts(ANN)
+    assert len(texts) == 4 and texts[-1] == "There is more than fits here: see https://status.example.com/"
+    assert fake.too_many_count == 0

@@ -17,7 +17,7 @@ from functools import partial
 
 from broadcaster.config import Config
 from broadcaster.engine import carried_private_values, previous_status
-from broadcaster.messages.bot import ComponentLine, status_messages
+from broadcaster.messages.bot import ComponentLine, status_continues, status_messages
 from broadcaster.messages.egress import TELEGRAM_HTML, Compared, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import (
@@ -35,6 +35,9 @@ from broadcaster.store import Store
 from broadcaster.subscribers import Subscription
 
 _NOT_SHOWN = PRIVATE_KINDS | {"withdrawal"}
+# A chat gets one message a second and a reply waits at most pacing.MAX_WAIT: a longer answer is cut
+# here, with a pointer to the page, rather than lose its end unannounced.
+MAX_MESSAGES = 3
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ def status_replies(
     texts = status_messages([s.view for s in open_now], [s.view for s in upcoming], lines)
     if visibility.level != Level.INTERNAL:
         _check(config, texts, open_now, upcoming, lines, visibility)
+    if len(texts) > MAX_MESSAGES:
+        texts = (*texts[:MAX_MESSAGES], status_continues(config.page.base_url))
     return texts
 
 
