@@ -218,6 +218,14 @@ def test_the_bots_username_comes_from_telegram_when_not_configured(project: Proj
     assert all(TOKEN not in line for line in project.cli("subscribers", "invites").output.splitlines())
 
 
+def test_a_rejected_token_stores_no_invite_and_never_shows(project: Project, fake: FakeTelegram) -> None:
+    project.write_config(ENGINE + bot_table(fake, username=""))
+    project.env["BOT_TOKEN"] = "123456:AAHwrongTOKENvalue"
+    result = project.cli("subscribers", "invite")
+    assert result.exit_code == 2 and "rejected the bot token" in result.output
+    assert "AAHwrongTOKENvalue" not in result.output and store_of(project).invites() == []
+
+
 def test_bot_config_mistakes_are_refused(project: Project, fake: FakeTelegram) -> None:
     project.write_config(ENGINE + '\n[bot]\ntype = "telegram"\ntoken = "123456:written-in-the-file"\n')
     result = project.cli("subscribers", "list")
@@ -325,3 +333,15 @@ def test_posts_and_subscriber_changes_on_one_store_at_once(shared: tuple[Project
     sent = [(d.incident_id, d.target) for d in store.deliveries() if d.state == "sent" and d.target]
     assert len(sent) == len(set(sent))
     store.close()
+
+
+def test_withdraw_deletes_what_subscribers_were_sent_and_check_asks_the_bot(bot_project: Project,
+                                                                              fake: FakeTelegram) -> None:
+    store = store_of(bot_project)
+    subscribers.subscribe(store, PUBLIC_CHAT, ChatKind.PRIVATE)
+    post(bot_project, "--title", "API errors", "Errors on the API.")
+    incident = store.incident_ids()[0]
+    assert bot_project.cli("withdraw", incident, "--yes", "--reason", "posted in error").exit_code == 0
+    assert [m.chat_id for m in fake.deleted] == [PUBLIC_CHAT] and fake.messages[PUBLIC_CHAT] == []
+    checked = bot_project.cli("channels", "check")
+    assert "subscribers" in checked.output and f"@{BOT_ID_NAME}" in checked.output and "1 subscribed" in checked.output
