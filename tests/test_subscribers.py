@@ -23,21 +23,13 @@ from broadcaster.subscribers import ChatKind
 from tests.conftest import ENGINE, Project
 from tests.fakes.telegram import BOT_ID_NAME, FakeTelegram
 from tests.pg import pg_server_fixture  # noqa: F401 - pytest fixture
+from tests.test_audiences import AUDIENCES  # acme (api) and globex (db)
 
 TOKEN = "123456:bot-token"
 PUBLIC_CHAT, ACME_CHAT, STAFF_CHAT, DB_ONLY, BLOCKED, CONFIGURED = 101, 102, 103, 104, 105, 106
 OLD_GROUP, NEW_GROUP = -5, -1005
 ACME = Visibility.of("acme")
 
-AUDIENCES = """
-[audiences.acme]
-name = "Acme Corp"
-components = ["api"]
-
-[audiences.globex]
-name = "Globex Inc"
-components = ["web"]
-"""
 
 
 def bot_table(fake: FakeTelegram, username: str = BOT_ID_NAME) -> str:
