@@ -337,3 +337,14 @@ def test_withdraw_deletes_what_subscribers_were_sent_and_check_asks_the_bot(bot_
     assert [m.chat_id for m in fake.deleted] == [PUBLIC_CHAT] and fake.messages[PUBLIC_CHAT] == []
     checked = bot_project.cli("channels", "check")
     assert checked.exit_code == 0 and "subscribers" in checked.output and f"@{BOT_ID_NAME} answers" in checked.output
+
+
+def test_store_export_and_import_carry_subscribers_through_the_cli(bot_project: Project, tmp_path: Path) -> None:
+    store = store_of(bot_project)
+    subscribers.redeem(store, invite(bot_project, "--audience", "acme", "--uses", "3"), ACME_CHAT, ChatKind.PRIVATE)
+    exported = bot_project.cli("store", "export", str(tmp_path / "moved.jsonl"))
+    assert exported.exit_code == 0 and "1 invite(s) and 1 subscription(s)" in exported.output
+    imported = bot_project.cli("--store", str(tmp_path / "other.db"), "store", "import", str(tmp_path / "moved.jsonl"))
+    assert imported.exit_code == 0 and "1 invite(s) and 1 subscription(s) added" in imported.output
+    other = SQLiteStore(tmp_path / "other.db")
+    assert other.subscriptions() == store.subscriptions() and other.invites() == store.invites()
