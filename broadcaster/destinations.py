@@ -175,14 +175,14 @@ class SubscriberDestination(ChannelDestination):
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
 
     async def check(self) -> list[CheckResult]:
-        """The bot's token (getMe), where this visibility has subscribers; chats are never probed."""
-        if not self.subscriptions:
+        """The bot's token (getMe), once: on the public subscribers. Chats are never probed."""
+        if self.scope != PUBLIC:
             return []
         try:
             name = await self.channel.username()
         except DeliveryError as exc:
             return [CheckResult(self.name, "", False, str(exc))]
-        return [CheckResult(self.name, "", True, advice.subscribers_reachable(name, len(self.subscriptions)))]
+        return [CheckResult(self.name, "", True, advice.bot_answers(name))]
 
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:

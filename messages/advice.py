@@ -115,5 +115,5 @@ def subscription_moved(chat: str, moved_to: str) -> str:
     return f"chat {chat} became {moved_to} (a supergroup); the subscription now follows {moved_to}"
 
 
-def subscribers_reachable(bot: str, chats: int) -> str:
-    return f"bot @{bot} answers; {chats} subscribed chat(s) here (each is checked when it is sent to)"
+def bot_answers(bot: str) -> str:
+    return f"bot @{bot} answers; each subscribed chat is checked when it is sent to (`broadcaster subscribers list`)"

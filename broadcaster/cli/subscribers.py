@@ -18,7 +18,7 @@ import click
 
 from broadcaster.cli.options import common, load_config, open_store
 from broadcaster.config import SUBSCRIBERS
-from broadcaster.errors import ConfigError, InputError
+from broadcaster.errors import ConfigError, DeliveryError, InputError
 
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, Config
@@ -188,7 +188,11 @@ def bot_username(config: Config, bot: BotConfig) -> str:
         finally:
             await channel.aclose()
 
-    name = asyncio.run(ask())
+    try:
+        name = asyncio.run(ask())
+    except DeliveryError as exc:
+        raise ConfigError(f"could not ask Telegram for the bot's username: {exc} Or set username in [bot]. "
+                          "Nothing was stored.") from exc
     if not name:
         raise ConfigError("Telegram did not say the bot's username: set username in [bot]. Nothing was stored.")
     return name
