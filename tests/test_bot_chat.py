@@ -378,3 +378,40 @@ def test_a_long_status_is_cut_with_a_pointer_to_the_page(project: Project, fake:
     texts = fake.texts(ANN)
     assert len(texts) == 4 and texts[-1] == "There is more than fits here: see https://status.example.com/"
     assert fake.too_many_count == 0
+
+
+def test_an_invite_that_changes_a_chats_visibility_says_so(project: Project, fake: FakeTelegramBot,
+                                                          bot: BotThread) -> None:
+    fake.say(ANN, "/components")  # not subscribed yet
+    fake.say(ANN, "/start")
+    code, _ = subscribers.create_invite(store_of(project), Visibility.parse("audience:acme"))
+    fake.say(ANN, f"/start {code}")
+    texts = answered(fake, ANN, 3)
+    assert "not subscribed" in texts[0] and "public status updates" in texts[1]
+    assert texts[2].startswith("This invite changed which updates this chat receives.") and "Acme Corp" in texts[2]
+
+
+def test_a_button_under_an_old_keyboard_after_stop_saves_nothing(project: Project, fake: FakeTelegramBot,
+                                                                 bot: BotThread) -> None:
+    fake.say(ANN, "/start")
+    fake.say(ANN, "/components")
+    answered(fake, ANN, 2)
+    keyboard_id = fake.messages[ANN][-1].message_id
+    fake.say(ANN, "/stop")
+    answered(fake, ANN, 3)
+    fake.tap(ANN, keyboard_id, "c:db")
+    assert fake.wait_for(lambda: len(fake.answers) == 1)
+    assert "not subscribed" in fake.answers[0]["text"] and fake.markup_edits == []
+    assert store_of(project).subscription(str(ANN)).components == ()  # type: ignore[union-attr]
+
+
+def test_a_429_is_waited_out_and_the_reply_still_arrives(project: Project, fake: FakeTelegramBot,
+                                                         bot: BotThread) -> None:
+    from tests.fakes.base import Fault, Response
+
+    flood = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+             "parameters": {"retry_after": 1}}
+    fake.fail(Fault(match="sendMessage", response=Response(429, flood)))
+    fake.say(ANN, "/help")
+    assert "/components" in answered(fake, ANN)[0]
+    assert len(fake.received("/sendMessage")) == 1  # the refused one never reached the fake's handler
