@@ -22,6 +22,7 @@ MESSAGES_PER_SECOND = 30  # Bot API: about 30 messages a second across all chats
 SECONDS_PER_CHAT_MESSAGE = 1.0  # Bot API: about one a second into one chat
 HELP_INTERVAL = 60.0  # the short help for text the bot does not understand, per chat
 MAX_WAIT = 4.0  # a reply later than this is dropped: its chat is flooding the bot
+HELPED_KEPT = 10_000  # chats remembered for the help's once a minute, before the old are forgotten
 MAX_IN_HAND = 5  # a chat's updates being handled or waiting their turn; more are dropped unanswered
 
 
@@ -33,6 +34,7 @@ class Pacer:
         self._clock = clock
         self._help_interval = help_interval
         self._helped: dict[int, float] = {}
+        self._pruned_at = -help_interval
         self._locks: dict[int, asyncio.Lock] = {}
         self._in_hand: dict[int, int] = {}
 
@@ -58,6 +60,11 @@ class Pacer:
         last = self._helped.get(chat)
         if last is not None and now - last < self._help_interval:
             return False
+        # A bot running for months meets many chats: forget those helped over a minute ago, at most
+        # once a minute (so a burst of new chats does not rebuild the map at every message).
+        if len(self._helped) >= HELPED_KEPT and now - self._pruned_at >= self._help_interval:
+            self._helped = {c: t for c, t in self._helped.items() if now - t < self._help_interval}
+            self._pruned_at = now
         self._helped[chat] = now
         return True
 
