@@ -51,7 +51,7 @@ _RESTRICTED_RIGHTS = (
     "is_member", "can_change_info", "can_invite_users", "can_pin_messages", "can_send_messages", "can_send_polls",
     "can_send_other_messages", "can_add_web_page_previews", "can_manage_topics", "can_send_audios",
     "can_send_documents", "can_send_photos", "can_send_videos", "can_send_video_notes", "can_send_voice_notes",
-    "can_edit_tag",
+    "can_edit_tag", "can_react_to_messages",
 )
 _TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
