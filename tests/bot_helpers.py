@@ -20,17 +20,10 @@ from broadcaster.bot.pacing import Pacer
 from broadcaster.bot.runner import BotSettings, Listen, run
 from broadcaster.store import open_store, store_location
 from tests.fakes.telegram_bot import FakeTelegramBot
+from tests.test_audiences import AUDIENCES  # acme (api) and globex (db)
 
 TOKEN = "7000000001:bot-token-Zq81xkP"
-AUDIENCES = """
-[audiences.acme]
-name = "Acme Corp"
-components = ["api"]
-
-[audiences.globex]
-name = "Globex Industries"
-components = ["db"]
-"""
+__all__ = ["AUDIENCES", "TOKEN", "BotThread", "bot_running"]
 
 
 class BotThread:

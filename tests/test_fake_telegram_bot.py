@@ -83,7 +83,7 @@ def test_every_chat_member_is_complete_for_ptb(fake: FakeTelegramBot, status: st
     fake.members[(-1001, 7)] = status
     code, body = call(fake, "getChatMember", chat_id=-1001, user_id=7)
     assert code == 200
-    assert ChatMember.de_json(body["result"], None).status == status  # type: ignore[union-attr]
+    assert ChatMember.de_json(body["result"], None).status == status
 
 
 def test_buttons_answers_and_edits_have_telegrams_errors(fake: FakeTelegramBot) -> None:
