@@ -223,3 +223,16 @@ def test_an_unreachable_bot_api_is_said_plainly(project: Project) -> None:
     result = project.cli("bot", "run", env={"BOT_TOKEN": TOKEN})
     assert result.exit_code == 1 and "The bot could not start" in result.stderr
     assert TOKEN.split(":")[1] not in result.stderr
+
+
+def test_a_webhook_url_telegram_refuses_is_an_input_error(configured: Project, fake: FakeTelegramBot) -> None:
+    from tests.fakes.base import Fault, Response
+
+    refusal = {"ok": False, "error_code": 400,
+               "description": "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"}
+    fake.fail(Fault(match="setWebhook", response=Response(400, refusal)))
+    port = free_port()
+    result = configured.cli("bot", "run", "--webhook", f"http://127.0.0.1:{port}/hook", "--listen",
+                            f"127.0.0.1:{port}")
+    assert result.exit_code == 2 and "Telegram refused the webhook URL" in result.stderr
+    assert "https url must be provided" in result.stderr.lower() and not _listening(port)  # the route was closed again

@@ -223,9 +223,7 @@ async def _serve_webhook(
     secret = secrets.token_urlsafe(32)
     server = await serve(app, listen, secret)
     try:
-        await app.bot.set_webhook(
-            url=listen.url, allowed_updates=list(ALLOWED_UPDATES), secret_token=secret, drop_pending_updates=False,
-        )
+        await _set_webhook(app, listen.url, secret)
         await app.start()
         ready(f"@{app.bot.username} is answering chats (webhook {listen.url}, listening on "
               f"{listen.host}:{listen.port}). Stop it with SIGTERM or Ctrl-C.")
@@ -236,6 +234,17 @@ async def _serve_webhook(
                 await app.stop()
         finally:
             await server.cleanup()
+
+
+async def _set_webhook(app: AnyApplication, url: str, secret: str) -> None:
+    from telegram.error import BadRequest
+
+    try:
+        await app.bot.set_webhook(url=url, allowed_updates=list(ALLOWED_UPDATES), secret_token=secret,
+                                  drop_pending_updates=False)
+    except BadRequest as exc:
+        raise InputError(f"Telegram refused the webhook URL {url} ({exc.message}). It posts only to https URLs on "
+                         "port 443, 80, 88 or 8443: fix --webhook (the proxy in front forwards to --listen).") from exc
 
 
 async def _log_error(update: object, context: Any) -> None:
