@@ -343,8 +343,8 @@ def test_store_export_and_import_carry_subscribers_through_the_cli(bot_project: 
     store = store_of(bot_project)
     subscribers.redeem(store, invite(bot_project, "--audience", "acme", "--uses", "3"), ACME_CHAT, ChatKind.PRIVATE)
     exported = bot_project.cli("store", "export", str(tmp_path / "moved.jsonl"))
-    assert exported.exit_code == 0 and "1 invite(s) and 1 subscription(s)" in exported.output
+    assert exported.exit_code == 0 and "with 1 invite(s) and 1 subscription(s) from" in exported.output
     imported = bot_project.cli("--store", str(tmp_path / "other.db"), "store", "import", str(tmp_path / "moved.jsonl"))
-    assert imported.exit_code == 0 and "1 invite(s) and 1 subscription(s) added" in imported.output
+    assert imported.exit_code == 0 and "marked sent, and 1 invite(s) and 1 subscription(s) added." in imported.output
     other = SQLiteStore(tmp_path / "other.db")
     assert other.subscriptions() == store.subscriptions() and other.invites() == store.invites()

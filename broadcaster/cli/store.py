@@ -69,8 +69,8 @@ def export(ctx: click.Context, /, output: Path) -> None:
             result = store_transfer.export_to(opened, out, secrets)
         where = str(output)
     click.echo(
-        f"Exported {result.incidents} incident(s), {result.updates} update(s), {result.deliveries} "
-        f"delivery record(s), {result.invites} invite(s) and {result.subscriptions} subscription(s) from "
+        f"Exported {result.incidents} incident(s), {result.updates} update(s) and {result.deliveries} "
+        f"delivery record(s){_subscribers(result.invites, result.subscriptions, 'with')} from "
         f"{opened.location} to {where}. It holds private detail: keep it safe.",
         err=True,
     )
@@ -108,14 +108,21 @@ def _print_import(opened: Any, result: Any) -> None:
         f"Imported {result.incidents} incident(s) into {opened.location}: {result.incidents_added} new, "
         f"{result.incidents_merged} already there; {result.updates_added} update(s) added, "
         f"{result.updates_skipped} already there; {result.deliveries_added} delivery record(s) added, "
-        f"{result.deliveries_marked_sent} marked sent; {result.invites_added} invite(s) and "
-        f"{result.subscriptions_added} subscription(s) added."
+        f"{result.deliveries_marked_sent} marked sent"
+        f"{_subscribers(result.invites_added, result.subscriptions_added, 'and', ' added')}."
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
     waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
     if waiting:
         click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
+
+
+def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") -> str:
+    """The bot's invites and subscriptions moved, when there were any (issue 19)."""
+    if not invites and not subscriptions:
+        return ""
+    return f", {joined} {invites} invite(s) and {subscriptions} subscription(s){done}"
 
 
 COMMANDS = (store,)
