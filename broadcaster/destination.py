@@ -125,6 +125,10 @@ class Destination(Protocol):
     def targets(self) -> tuple[str, ...]:
         """The separate places one update goes to (chats): one delivery record each; ("",) for one."""
 
+    def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
+        """The targets an update touching these components is planned for: ``targets()``, except
+        where each target chooses its own components (a subscribed chat)."""
+
     def wants(self, component_ids: set[str]) -> bool:
         """Whether an update touching these components goes here."""
 
