@@ -37,13 +37,13 @@ import asyncio
 import hashlib
 import json
 import re
-import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.base import Channel
 from broadcaster.messages import telegram as formatter
 from broadcaster.messages.egress import TELEGRAM_HTML
@@ -367,7 +367,7 @@ class TelegramChannel(Channel):
             transport = sdk.token_transport(
                 self._token(),
                 httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.pool_size)),
-                admit=self._limiter.admit,
+                limiter=self._limiter,
                 in_flight=self.in_flight,
             )
             self._request = sdk.request(
@@ -590,75 +590,6 @@ class _Progress:
 _LIMITERS: dict[str, RateLimiter] = {}
 
 
-class RateLimiter:
-    """Spaces sends: ``per_second`` across all chats and one per ``chat_interval`` per chat.
-
-    Each caller reserves the earliest slot that satisfies both limits, then
-    sleeps until it; reserving takes no await, so concurrent tasks on one
-    event loop never race. A chat's first message waits only for the global
-    spacing. ``margin`` keeps clear of the server's own windows, since requests
-    bunch up a little in transit.
-    """
-
-    def __init__(
-        self,
-        per_second: float,
-        chat_interval: float,
-        *,
-        margin: float = 1.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.spacing = margin / per_second
-        self.chat_interval = chat_interval * margin
-        self._clock = clock
-        self._next_any = 0.0
-        self._next_in: dict[str, float] = {}
-        self.window_limit = max(1, int(per_second / margin))
-        self.min_gap = 1.0 / per_second
-        self._sent: deque[float] = deque()
-
-    def reserve(self, chat: str) -> float:
-        """Claim the next slot for ``chat``; returns the seconds to wait for it."""
-        now = self._clock()
-        slot = max(now, self._next_any, self._next_in.get(chat, 0.0))
-        self._next_any = slot + self.spacing
-        self._next_in[chat] = slot + self.chat_interval
-        return slot - now
-
-    def answered(self, chat: str) -> None:
-        """The server has answered a message into ``chat``: the chat's next one waits a full
-        interval from now. Spacing reserved at send time alone cannot see a request that sat
-        longer in transit than the next one (a busy machine), which then arrive too close."""
-        self._next_in[chat] = max(self._next_in.get(chat, 0.0), self._clock() + self.chat_interval)
-
-    async def wait(self, chat: str) -> None:
-        delay = self.reserve(chat)
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def admit(self) -> None:
-        """Let one request onto the wire, at most ``window_limit`` in any second.
-
-        Called by the transport right before a message leaves: sleepers woken
-        late by a busy process (a site build in a thread holds the GIL) bunch
-        up after ``wait``, which its reserved spacing cannot see; counting the
-        sends actually made here can.
-        """
-        while True:
-            now = self._clock()
-            while self._sent and self._sent[0] <= now - 1.0:
-                self._sent.popleft()
-            # Never two sends closer than the platform's average spacing, so the
-            # waiters freed when old sends leave the window do not go out as a burst.
-            earliest = self._sent[-1] + self.min_gap if self._sent else now
-            if len(self._sent) >= self.window_limit:
-                earliest = max(earliest, self._sent[0] + 1.0)
-            if earliest <= now:
-                self._sent.append(now)
-                return
-            await asyncio.sleep(earliest - now)
-
-
 # -- transport details -----------------------------------------------------------
 
 
@@ -667,7 +598,7 @@ class _TransportClass(Protocol):
         self,
         token: str,
         inner: httpx.AsyncBaseTransport,
-        admit: Callable[[], Awaitable[None]] | None = None,
+        limiter: RateLimiter | None = None,
         in_flight: int = 8,
     ) -> httpx.AsyncBaseTransport: ...
 
@@ -728,18 +659,26 @@ def _sdk_classes() -> _SdkClasses:
             self,
             token: str,
             inner: httpx.AsyncBaseTransport,
-            admit: Callable[[], Awaitable[None]] | None = None,
+            limiter: RateLimiter | None = None,
             in_flight: int = 8,
         ) -> None:
             self._slot = f"/bot{_TOKEN_SLOT}/".encode()
             self._with_token = f"/bot{token}/".encode()
             self._inner = inner
-            self._admit = admit
+            self._limiter = limiter
             self._in_flight = asyncio.Semaphore(in_flight)
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if self._admit is not None and request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
-                await self._admit()
+            limiter = self._limiter
+            if limiter is None or not request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
+                return await self._send(request)
+            await limiter.admit()
+            try:
+                return await self._send(request)
+            finally:
+                limiter.landed()  # counted until a second after its answer: when it arrived is unknown
+
+        async def _send(self, request: httpx.Request) -> httpx.Response:
             path = request.url.raw_path.replace(self._slot, self._with_token, 1)
             wire = httpx.Request(
                 request.method,
