@@ -45,6 +45,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -122,6 +123,7 @@ class Store:
     lock_for_update: ClassVar[str] = ""
     location: str = ""  # where the data lives, safe to print (no password)
     migrated_from: int | None = None  # the schema version found, when opening upgraded it
+    _batched: bool = False  # inside batch(): run_atomic joins its transaction
 
     # -- primitives a backend provides ---------------------------------------
 
@@ -147,9 +149,22 @@ class Store:
         raise NotImplementedError
 
     def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
-        """One write statement as its own transaction; returns the row count."""
+        """One write statement as its own transaction (or the open ``batch``'s); returns the row count."""
+        if self._batched:
+            return self.run(sql, args)
         with self.transaction():
             return self.run(sql, args)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for several of the writes below (claims, results): each one's own
+        transaction joins it, so they commit together, or none does. Not re-entrant."""
+        with self.transaction():
+            self._batched = True
+            try:
+                yield
+            finally:
+                self._batched = False
 
     def select_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         rows = self.select(sql, args)
