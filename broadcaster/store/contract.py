@@ -124,6 +124,7 @@ class Store:
     location: str = ""  # where the data lives, safe to print (no password)
     migrated_from: int | None = None  # the schema version found, when opening upgraded it
     _batched: bool = False  # inside batch(): run_atomic joins its transaction
+    reopenable: ClassVar[bool] = False  # whether reopened() can give another process its own connection
 
     # -- primitives a backend provides ---------------------------------------
 
@@ -146,6 +147,10 @@ class Store:
         raise NotImplementedError
 
     def close(self) -> None:
+        raise NotImplementedError
+
+    def reopened(self) -> Store:
+        """Another connection to this store, for a worker process (see ``reopenable``)."""
         raise NotImplementedError
 
     def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
@@ -379,6 +384,15 @@ class Store:
         for rows, updates in self.incident_batches(batch):
             for row in rows:
                 yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
+
+    def incidents_of(self, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:
+        """These incidents (those the store has) with their updates, in id order: a few queries for many."""
+        if not ids:
+            return
+        rows = self.select(f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id", list(ids))
+        updates = self._update_rows_of([r["id"] for r in rows], chunk=max(len(rows), 1))
+        for row in rows:
+            yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
 
     def incident_batches(self, batch: int = 500) -> Iterator[tuple[list[Row], dict[str, list[Row]]]]:
         """Incident rows in id order, ``batch`` at a time, with their update rows by incident id."""
