@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 
 class RateLimiter:
@@ -96,6 +97,15 @@ class RateLimiter:
                 self._open -= 1
                 self._wake()
             raise
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """``admit()`` on entry, ``landed()`` on the way out: around a request and its answer."""
+        await self.admit()
+        try:
+            yield
+        finally:
+            self.landed()
 
     def landed(self) -> None:
         """An admitted request was answered, or failed: it arrived, if ever, before now."""

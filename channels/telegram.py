@@ -183,9 +183,13 @@ class TelegramChannel(Channel):
     ) -> Message:
         reply_to = progress.message_ids[0] if progress.message_ids else _reply_id(thread, progress.chat)
         await self._limiter.wait(str(progress.chat))
-        log.sending()
         try:
-            return await self._post_message(bot, progress, text, reply_to)
+            # Admitted before python-telegram-bot builds the request: counted from a little
+            # earlier than it leaves, and a thousand chats do not all pass through the SDK
+            # before the first request can go.
+            async with self._limiter.admitted():
+                log.sending()
+                return await self._post_message(bot, progress, text, reply_to)
         finally:
             self._limiter.answered(str(progress.chat))
 
@@ -236,13 +240,14 @@ class TelegramChannel(Channel):
         # No log.sending(): an edit cut short by the deadline is safe to repeat, so it is
         # recorded failed (retried), not unknown.
         try:
-            await bot.edit_message_text(
-                rendered.messages[0],
-                chat_id=chat,
-                message_id=message_id,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+            async with self._limiter.admitted():
+                await bot.edit_message_text(
+                    rendered.messages[0],
+                    chat_id=chat,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
         except BadRequest as exc:
             lowered = exc.message.lower()
             if "to edit not found" in lowered or "can't be edited" in lowered:
@@ -367,7 +372,6 @@ class TelegramChannel(Channel):
             transport = sdk.token_transport(
                 self._token(),
                 httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.pool_size)),
-                limiter=self._limiter,
                 in_flight=self.in_flight,
             )
             self._request = sdk.request(
@@ -598,7 +602,6 @@ class _TransportClass(Protocol):
         self,
         token: str,
         inner: httpx.AsyncBaseTransport,
-        limiter: RateLimiter | None = None,
         in_flight: int = 8,
     ) -> httpx.AsyncBaseTransport: ...
 
@@ -659,26 +662,14 @@ def _sdk_classes() -> _SdkClasses:
             self,
             token: str,
             inner: httpx.AsyncBaseTransport,
-            limiter: RateLimiter | None = None,
             in_flight: int = 8,
         ) -> None:
             self._slot = f"/bot{_TOKEN_SLOT}/".encode()
             self._with_token = f"/bot{token}/".encode()
             self._inner = inner
-            self._limiter = limiter
             self._in_flight = asyncio.Semaphore(in_flight)
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            limiter = self._limiter
-            if limiter is None or not request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
-                return await self._send(request)
-            await limiter.admit()
-            try:
-                return await self._send(request)
-            finally:
-                limiter.landed()  # counted until a second after its answer: when it arrived is unknown
-
-        async def _send(self, request: httpx.Request) -> httpx.Response:
             path = request.url.raw_path.replace(self._slot, self._with_token, 1)
             wire = httpx.Request(
                 request.method,
