@@ -23,12 +23,15 @@ from contextlib import asynccontextmanager
 class RateLimiter:
     """``per_second`` messages in any second across all chats; one per ``chat_interval`` per chat.
 
-    ``wait(chat)`` spaces the messages of one chat (a chat's first message does
-    not wait); ``admit()`` lets one request onto the wire when the global window
-    has room, and ``landed()`` must follow it once the request is answered or has
-    failed. Waiters are let through in the order they came, woken one timer at a
-    time rather than all polling. ``margin`` stretches the per-chat interval, which
-    Telegram keeps only approximately.
+    ``wait(chat)`` spaces sends evenly at ``per_second`` across chats (so they
+    leave in the order they asked, never as one burst) and one per ``chat_interval``
+    into a chat (a chat's first message waits only for the even spacing);
+    ``admit()`` lets one request onto the wire when the global window has room,
+    and ``landed()`` must follow it once the request is answered or has failed.
+    The spacing alone would let requests slow in transit bunch up at the server;
+    the window cannot. Waiters are let through in the order they came, woken one
+    timer at a time rather than all polling. ``margin`` stretches the per-chat
+    interval, which Telegram keeps only approximately.
     """
 
     def __init__(
@@ -39,9 +42,11 @@ class RateLimiter:
         margin: float = 1.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.spacing = 1.0 / per_second
         self.chat_interval = chat_interval * margin
         self.window_limit = max(1, int(per_second))
         self._clock = clock
+        self._next_any = 0.0
         self._next_in: dict[str, float] = {}
         self._open = 0  # let onto the wire, not answered yet: may arrive any time
         self._answered: deque[float] = deque()  # when each of the last second's requests was answered
@@ -53,7 +58,8 @@ class RateLimiter:
     def reserve(self, chat: str) -> float:
         """Claim the next slot for ``chat``; returns the seconds to wait for it."""
         now = self._clock()
-        slot = max(now, self._next_in.get(chat, 0.0))
+        slot = max(now, self._next_any, self._next_in.get(chat, 0.0))
+        self._next_any = slot + self.spacing
         self._next_in[chat] = slot + self.chat_interval
         return slot - now
 

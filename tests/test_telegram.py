@@ -652,12 +652,11 @@ class Clock:
         return self.now
 
 
-def test_limiter_spaces_each_chat_and_leaves_all_chats_to_the_window() -> None:
-    # Deliberate change (issue 20): the spacing across chats went; the global window
-    # (admit/landed, counted until a second after each answer) is the only global limit.
+def test_limiter_spaces_all_chats_and_each_chat() -> None:
     clock = Clock()
     limiter = RateLimiter(30, 1.0, margin=1.0, clock=clock)
-    assert [limiter.reserve(f"chat{i}") for i in range(3)] == [0, 0, 0]
+    delays = [limiter.reserve(f"chat{i}") for i in range(3)]
+    assert delays == pytest.approx([0, 1 / 30, 2 / 30])
     assert limiter.reserve("chat0") == pytest.approx(1.0)  # its second message waits a second
     clock.now += 5
     assert limiter.reserve("chat9") == 0  # a quiet limiter does not make anyone wait
