@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import broadcaster.channels.telegram as telegram_module
 import pytest
-from broadcaster.channels.telegram import RateLimiter, TelegramChannel
+from broadcaster.channels._ratelimit import RateLimiter
+from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import UpdateView, private_view, public_view
 
