@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster import config_loader
+from broadcaster.errors import DeliveryError
 from broadcaster.site import parallel, source
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.store import open_store
@@ -110,3 +111,22 @@ def test_a_full_build_in_workers_writes_the_same_bytes_as_one_in_one_process(
     assert workers.private == one.private and len(one.private) > 10
     assert sorted(workers.problems) == sorted(one.problems) and len(one.problems) == len(BAD_RECORDS)
     assert (project.root / "one" / "a" / TOKEN / "index.html").is_file()
+
+
+@pytest.mark.timeout(120)  # a worker's error that could not reach the build would leave it waiting for ever
+@pytest.mark.parametrize("in_workers", [False, True], ids=["one process", "workers"])
+def test_a_page_a_worker_cannot_write_fails_the_build_naming_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch, in_workers: bool
+) -> None:
+    incidents = [post(project, "post", "--title", f"Errors {n}", "-C", "api", f"Errors on shard {n}.") for n in range(5)]
+    if in_workers:
+        monkeypatch.setattr(parallel, "MIN_PAGES", 1)
+        monkeypatch.setattr(parallel, "cores", lambda: 2)
+    blocked = project.root / "public" / "incidents" / f"{incidents[2]}.html"
+    blocked.unlink()
+    blocked.mkdir()  # a folder where the page goes: no rename can replace it, not even as root
+    (blocked / "keep").write_text("x", encoding="utf-8")
+
+    with pytest.raises(DeliveryError) as raised:
+        build(project, project.root / "public")
+    assert f"{incidents[2]}.html" in str(raised.value) and not raised.value.retryable

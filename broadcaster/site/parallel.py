@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from broadcaster.errors import BroadcasterError, DeliveryError
 from broadcaster.site.build import Built, Page, SiteData, write_pages_here
 from broadcaster.site.output import SiteWriter
 from broadcaster.store import Store
@@ -76,7 +77,9 @@ def pages(
     chunks = [list(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
     try:
         with multiprocessing.get_context("fork").Pool(count, initializer=_start) as pool:
-            for built, left_out in pool.imap_unordered(_build_chunk, chunks):
+            for built, left_out, failure in pool.imap_unordered(_build_chunk, chunks):
+                if failure is not None:
+                    raise failure.error()
                 for incident_id, reason in left_out.items():
                     problems.setdefault(incident_id, reason)
                 yield from built
@@ -91,8 +94,41 @@ def _start() -> None:
     _JOB.writer.detach()
 
 
-def _build_chunk(ids: list[str]) -> tuple[list[Built], dict[str, str]]:
+def _build_chunk(ids: list[str]) -> tuple[list[Built], dict[str, str], _Failure | None]:
     assert _JOB is not None
     problems: dict[str, str] = {}
-    built = write_pages_here(_JOB.data, _JOB.writer, _JOB.cut(_JOB.store, ids, problems), problems)
-    return built, problems
+    try:
+        built = write_pages_here(_JOB.data, _JOB.writer, _JOB.cut(_JOB.store, ids, problems), problems)
+    except Exception as exc:  # noqa: BLE001 - raised again in the build's process, as _Failure says
+        return [], problems, _Failure.of(exc)
+    return built, problems, None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """What stopped a worker (a page it cannot write, the store), carried back to be raised by the build.
+
+    Not the exception itself: one that does not survive pickling (DeliveryError's keyword-only
+    arguments) would stop the pool's result thread, and the build would wait for ever.
+    """
+
+    kind: type[BroadcasterError] | None  # None: not one of ours (a bug), raised as RuntimeError
+    message: str
+    retryable: bool = False
+    outcome_unknown: bool = False
+
+    @classmethod
+    def of(cls, exc: Exception) -> _Failure:
+        if isinstance(exc, DeliveryError):
+            return cls(DeliveryError, str(exc), exc.retryable, exc.outcome_unknown)
+        if isinstance(exc, BroadcasterError):
+            return cls(type(exc), str(exc))
+        return cls(None, f"{type(exc).__name__}: {exc}")
+
+    def error(self) -> Exception:
+        if self.kind is DeliveryError:
+            return DeliveryError(self.message, retryable=self.retryable, outcome_unknown=self.outcome_unknown)
+        try:
+            return (self.kind or RuntimeError)(self.message)
+        except TypeError:  # one of ours whose constructor takes more
+            return RuntimeError(self.message)
