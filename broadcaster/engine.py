@@ -6,14 +6,16 @@ delivery: claim it (so no other process sends it too), wait until the earlier
 update of the same incident has been sent to that destination (threading
 depends on order), render the view the destination may see, send with retries
 and backoff inside the command's deadline, and record the result the moment it
-is known. A slow destination holds back no other.
+is known. Claims and results of the deliveries that reach that point in the same
+turn of the event loop commit in one transaction (``store.batched``): a claim is
+committed before its send starts. A slow destination holds back no other.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache, partial
@@ -39,6 +41,7 @@ from broadcaster.own_words import own_words
 from broadcaster.redaction import redact
 from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
+from broadcaster.store.batched import BatchedWrites
 from broadcaster.store.records import WRITTEN
 
 POLL_SECONDS = 0.05
@@ -205,9 +208,11 @@ class Publisher:
         self.destinations = destinations(config, store)
         self.owner = process_owner()
         self._run = Run(config, store)
+        self._writes = BatchedWrites(store)  # claims and results of many deliveries in one transaction
         self._batch: set[int] = set()
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
+        self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
         self._deadline = 0.0
@@ -257,7 +262,7 @@ class Publisher:
         claim_unknown = include_unknown or (destination is not None and destination.idempotent)
         gone = no_longer_wanted(delivery, destination)
         if gone:
-            return self._claim_and_skip(delivery, claim_unknown, gone)
+            return await self._claim_and_skip(delivery, claim_unknown, gone)
         assert destination is not None
         self.progress.started(delivery)
         try:
@@ -266,34 +271,48 @@ class Publisher:
             async with asyncio.timeout_at(self._deadline):
                 thread = await self._thread_for(delivery) if destination.ordered else None
         except Held as held:
-            return self._claim_and_fail(delivery, claim_unknown, str(held))
+            return await self._claim_and_fail(delivery, claim_unknown, str(held))
         except TimeoutError:
-            return self._claim_and_fail(delivery, claim_unknown, advice.waited_too_long(self.config.engine.deadline))
-        if not self.store.claim(delivery.id, self.owner, include_unknown=claim_unknown):
+            return await self._claim_and_fail(delivery, claim_unknown, advice.waited_too_long(self.config.engine.deadline))
+        if not await self._claim(delivery, claim_unknown):
             return self._taken_elsewhere(delivery)
         refused = self._egress_refusal(destination, delivery)
         if refused is not None:
-            return self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
+            return await self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
         log = self._send_log(destination, delivery)
         try:
             async with asyncio.timeout_at(self._deadline):
                 receipt = await self._send_with_retries(destination, delivery, thread, log)
         except DeliveryError as exc:
-            return self._gave_up(destination, delivery, exc, log)
+            return await self._gave_up(destination, delivery, exc, log)
         except TimeoutError:
-            return self._cut_by_deadline(destination, delivery, thread, log)
+            return await self._cut_by_deadline(destination, delivery, thread, log)
         except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others
-            return self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
-        return self._sent(delivery, receipt, thread)
+            return await self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
+        return await self._sent(delivery, receipt, thread)
 
-    def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
+    async def _claim(self, delivery: Delivery, include_unknown: bool) -> bool:
+        """Take the delivery for this process, committed before anything of it is sent."""
+        return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown))
+
+    async def _record(self, delivery: Delivery, write: Callable[[], None], *, notes: tuple[str, ...] = ()) -> Outcome:
+        """Record a delivery's end with ``write`` (batched with the others') and report it."""
         self._finished.add(delivery.id)
-        notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
-        note = "; ".join(notes) or None
-        self.store.mark_sent(delivery.id, receipt.remote_id, thread.first_remote_id if thread else None, note)
-        outcome = self._outcome(self.store.delivery(delivery.id), notes=notes)
+
+        def written() -> Delivery:
+            write()
+            return self.store.delivery(delivery.id)
+
+        outcome = self._outcome(await self._writes(written), notes=notes)
         self.progress.finished(outcome)
         return outcome
+
+    async def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
+        notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
+        note = "; ".join(notes) or None
+        first = thread.first_remote_id if thread else None
+        return await self._record(delivery, partial(self.store.mark_sent, delivery.id, receipt.remote_id, first, note),
+                                  notes=notes)
 
     def _egress_refusal(self, destination: Destination, delivery: Delivery) -> LeakRefused | None:
         """The egress guard's refusal of this delivery's rendering, before any of it is sent.
@@ -322,33 +341,33 @@ class Publisher:
             log.on_part = lambda _remote_id: self.store.add_part(delivery.id, log.parts)
         return log
 
-    def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
+    async def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
         if exc.outcome_unknown and not destination.idempotent and delivery.id not in self._deleting:
-            return self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
+            return await self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
         if not exc.retryable:
-            return self._fail(delivery, str(exc))
+            return await self._fail(delivery, str(exc))
         attempts = self.store.delivery(delivery.id).attempts
         engine = self.config.engine
-        return self._fail(delivery, advice.gave_up(str(exc), attempts, engine.max_attempts, engine.deadline))
+        return await self._fail(delivery, advice.gave_up(str(exc), attempts, engine.max_attempts, engine.deadline))
 
-    def _cut_by_deadline(
+    async def _cut_by_deadline(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Outcome:
         """The command's deadline came mid-send: sent, unknown or failed, by what had left."""
         if destination.sends_rendered and log.parts:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
-                return self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
+                return await self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
         deadline = self.config.engine.deadline
         if delivery.id in self._deleting:
-            return self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
+            return await self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
         if log.on_wire or not destination.reports_requests:
-            return self._unknown(
+            return await self._unknown(
                 delivery, f"{advice.cut_while_out(deadline)} {self._unknown_advice(destination, delivery, log)}"
             )
         if destination.idempotent:
-            return self._fail(delivery, advice.cut_harmless(deadline))
-        return self._fail(delivery, advice.cut_before_sending(deadline))
+            return await self._fail(delivery, advice.cut_harmless(deadline))
+        return await self._fail(delivery, advice.cut_before_sending(deadline))
 
     def _unknown_advice(self, destination: Destination, delivery: Delivery, log: SendLog) -> str:
         where = destination.name + (f" {delivery.target}" if delivery.target else "")
@@ -366,26 +385,18 @@ class Publisher:
             values.extend(destination.secret_values())
         return values
 
-    def _claim_and_fail(self, delivery: Delivery, include_unknown: bool, error: str) -> Outcome:
-        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+    async def _claim_and_fail(self, delivery: Delivery, include_unknown: bool, error: str) -> Outcome:
+        if not await self._claim(delivery, include_unknown):
             return self._taken_elsewhere(delivery)
-        return self._fail(delivery, error)
+        return await self._fail(delivery, error)
 
-    def _claim_and_skip(self, delivery: Delivery, include_unknown: bool, reason: str) -> Outcome:
-        if not self.store.claim(delivery.id, self.owner, include_unknown=include_unknown):
+    async def _claim_and_skip(self, delivery: Delivery, include_unknown: bool, reason: str) -> Outcome:
+        if not await self._claim(delivery, include_unknown):
             return self._taken_elsewhere(delivery)
-        self._finished.add(delivery.id)
-        self.store.mark_skipped(delivery.id, self._scrubbed(reason))
-        outcome = self._outcome(self.store.delivery(delivery.id))
-        self.progress.finished(outcome)
-        return outcome
+        return await self._record(delivery, partial(self.store.mark_skipped, delivery.id, self._scrubbed(reason)))
 
-    def _unknown(self, delivery: Delivery, error: str) -> Outcome:
-        self._finished.add(delivery.id)
-        self.store.mark_unknown(delivery.id, self._scrubbed(error))
-        outcome = self._outcome(self.store.delivery(delivery.id))
-        self.progress.finished(outcome)
-        return outcome
+    async def _unknown(self, delivery: Delivery, error: str) -> Outcome:
+        return await self._record(delivery, partial(self.store.mark_unknown, delivery.id, self._scrubbed(error)))
 
     def _taken_elsewhere(self, delivery: Delivery) -> Outcome:
         """Another process claimed (or already sent) this delivery: report what the store says."""
@@ -396,12 +407,8 @@ class Publisher:
         self.progress.finished(outcome)
         return outcome
 
-    def _fail(self, delivery: Delivery, error: str) -> Outcome:
-        self._finished.add(delivery.id)
-        self.store.mark_failed(delivery.id, self._scrubbed(error))
-        outcome = self._outcome(self.store.delivery(delivery.id))
-        self.progress.finished(outcome)
-        return outcome
+    async def _fail(self, delivery: Delivery, error: str) -> Outcome:
+        return await self._record(delivery, partial(self.store.mark_failed, delivery.id, self._scrubbed(error)))
 
     def _outcome(self, delivery: Delivery, *, error: str | None = None, notes: tuple[str, ...] = ()) -> Outcome:
         outcome = Outcome.of(delivery, notes=notes)
@@ -468,7 +475,7 @@ class Publisher:
         ):
             with attempt:
                 log.on_wire = False
-                self.store.note_attempt(delivery.id)
+                await self._writes(partial(self.store.note_attempt, delivery.id))
                 return await self._send_once(destination, delivery, thread, log)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
@@ -494,7 +501,7 @@ class Publisher:
         Only posts broadcaster wrote itself are deleted: an id an operator gave (``--remote-id``)
         or an import brought may name someone else's post; each is kept and named in a note.
         """
-        update = self.store.update(delivery.incident_id, delivery.sequence)
+        update = self._update(delivery.incident_id, delivery.sequence)
         if update is None or update.kind != "withdrawal" or not Visibility.parse(delivery.visibility).outside:
             return None
         self._deleting.add(delivery.id)
@@ -505,15 +512,23 @@ class Publisher:
 
     def _original_post(self, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects."""
-        update = self.store.update(delivery.incident_id, delivery.sequence)
+        update = self._update(delivery.incident_id, delivery.sequence)
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
             return None
-        corrected = self.store.update(delivery.incident_id, corrects)
+        corrected = self._update(delivery.incident_id, corrects)
         if corrected is not None and corrected.kind == "postmortem":
             return None  # its announcement stays; the correction is a short notice of its own
         earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
         return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT), None)
+
+    def _update(self, incident_id: str, sequence: int) -> Update | None:
+        """An update, read once per command (the command stored its updates before sending;
+        a thousand chats would otherwise read and parse the same row a thousand times)."""
+        key = (incident_id, sequence)
+        if key not in self._updates:
+            self._updates[key] = self.store.update(incident_id, sequence)
+        return self._updates[key]
 
     def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
         """What the channel sends for this delivery, past the egress guard (else LeakRefused).

@@ -37,13 +37,14 @@ import asyncio
 import hashlib
 import json
 import re
-import time
-from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.base import Channel
 from broadcaster.messages import telegram as formatter
 from broadcaster.messages.egress import TELEGRAM_HTML
@@ -184,9 +185,13 @@ class TelegramChannel(Channel):
     ) -> Message:
         reply_to = progress.message_ids[0] if progress.message_ids else _reply_id(thread, progress.chat)
         await self._limiter.wait(str(progress.chat))
-        log.sending()
         try:
-            return await self._post_message(bot, progress, text, reply_to)
+            # Admitted before python-telegram-bot builds the request: counted from a little
+            # earlier than it leaves, and a thousand chats do not all pass through the SDK
+            # before the first request can go.
+            async with self._limiter.admitted():
+                log.sending()
+                return await self._post_message(bot, progress, text, reply_to)
         finally:
             self._limiter.answered(str(progress.chat))
 
@@ -237,13 +242,14 @@ class TelegramChannel(Channel):
         # No log.sending(): an edit cut short by the deadline is safe to repeat, so it is
         # recorded failed (retried), not unknown.
         try:
-            await bot.edit_message_text(
-                rendered.messages[0],
-                chat_id=chat,
-                message_id=message_id,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
+            async with self._limiter.admitted():
+                await bot.edit_message_text(
+                    rendered.messages[0],
+                    chat_id=chat,
+                    message_id=message_id,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
         except BadRequest as exc:
             lowered = exc.message.lower()
             if "to edit not found" in lowered or "can't be edited" in lowered:
@@ -386,7 +392,7 @@ class TelegramChannel(Channel):
             from telegram import Bot
 
             self._request = token_hidden_request(
-                self._token(), self.request_timeout, pool_size=self.pool_size, admit=self._limiter.admit,
+                self._token(), self.request_timeout, pool_size=self.pool_size,
                 in_flight=self.in_flight,
             )
             self._bot = Bot(
@@ -510,20 +516,21 @@ def looks_like_token(token: str) -> bool:
 
 
 def token_hidden_request(
-    token: str, timeout: float, *, pool_size: int = 1, admit: Callable[[], Awaitable[None]] | None = None,
+    token: str, timeout: float, *, pool_size: int = 1,
+    admitted: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     in_flight: int = 8,
 ) -> HTTPXRequest:
     """PTB's request object for a Bot built with ``TOKEN_SLOT``: the token is written into the
     path only as each request leaves (``_TokenTransport``), 429 and 5xx come back as our own errors.
 
-    ``admit`` is called before each message leaves (the pacing window); ``timeout`` is every
+    ``admitted`` is entered around each message and its answer (the pacing window); ``timeout`` is every
     one of httpx's timeouts (PTB adds a long poll's own seconds to the read timeout).
     """
     import httpx
 
     sdk = _sdk_classes()
     transport = sdk.token_transport(
-        token, httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=pool_size)), admit=admit,
+        token, httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=pool_size)), admitted=admitted,
         in_flight=in_flight,
     )
     return sdk.request(
@@ -633,79 +640,6 @@ class _Progress:
 _LIMITERS: dict[str, RateLimiter] = {}
 
 
-class RateLimiter:
-    """Spaces sends: ``per_second`` across all chats and one per ``chat_interval`` per chat.
-
-    Each caller reserves the earliest slot that satisfies both limits, then
-    sleeps until it; reserving takes no await, so concurrent tasks on one
-    event loop never race. A chat's first message waits only for the global
-    spacing. ``margin`` keeps clear of the server's own windows, since requests
-    bunch up a little in transit.
-    """
-
-    def __init__(
-        self,
-        per_second: float,
-        chat_interval: float,
-        *,
-        margin: float = 1.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.spacing = margin / per_second
-        self.chat_interval = chat_interval * margin
-        self._clock = clock
-        self._next_any = 0.0
-        self._next_in: dict[str, float] = {}
-        self.window_limit = max(1, int(per_second / margin))
-        self.min_gap = 1.0 / per_second
-        self._sent: deque[float] = deque()
-
-    def reserve(self, chat: str) -> float:
-        """Claim the next slot for ``chat``; returns the seconds to wait for it."""
-        now = self._clock()
-        slot = max(now, self._next_any, self._next_in.get(chat, 0.0))
-        self._next_any = slot + self.spacing
-        self._next_in[chat] = slot + self.chat_interval
-        return slot - now
-
-    def answered(self, chat: str) -> None:
-        """The server has answered a message into ``chat``: the chat's next one waits a full
-        interval from now. Spacing reserved at send time alone cannot see a request that sat
-        longer in transit than the next one (a busy machine), which then arrive too close."""
-        self._next_in[chat] = max(self._next_in.get(chat, 0.0), self._clock() + self.chat_interval)
-
-    def backlog(self, chat: str) -> float:
-        """Seconds until ``chat``'s next slot, reserving nothing."""
-        return max(0.0, self._next_in.get(chat, 0.0) - self._clock(), self._next_any - self._clock())
-
-    async def wait(self, chat: str) -> None:
-        delay = self.reserve(chat)
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def admit(self) -> None:
-        """Let one request onto the wire, at most ``window_limit`` in any second.
-
-        Called by the transport right before a message leaves: sleepers woken
-        late by a busy process (a site build in a thread holds the GIL) bunch
-        up after ``wait``, which its reserved spacing cannot see; counting the
-        sends actually made here can.
-        """
-        while True:
-            now = self._clock()
-            while self._sent and self._sent[0] <= now - 1.0:
-                self._sent.popleft()
-            # Never two sends closer than the platform's average spacing, so the
-            # waiters freed when old sends leave the window do not go out as a burst.
-            earliest = self._sent[-1] + self.min_gap if self._sent else now
-            if len(self._sent) >= self.window_limit:
-                earliest = max(earliest, self._sent[0] + 1.0)
-            if earliest <= now:
-                self._sent.append(now)
-                return
-            await asyncio.sleep(earliest - now)
-
-
 # -- transport details -----------------------------------------------------------
 
 
@@ -714,7 +648,7 @@ class _TransportClass(Protocol):
         self,
         token: str,
         inner: httpx.AsyncBaseTransport,
-        admit: Callable[[], Awaitable[None]] | None = None,
+        admitted: Callable[[], AbstractAsyncContextManager[None]] | None = None,
         in_flight: int = 8,
     ) -> httpx.AsyncBaseTransport: ...
 
@@ -775,18 +709,16 @@ def _sdk_classes() -> _SdkClasses:
             self,
             token: str,
             inner: httpx.AsyncBaseTransport,
-            admit: Callable[[], Awaitable[None]] | None = None,
+            admitted: Callable[[], AbstractAsyncContextManager[None]] | None = None,
             in_flight: int = 8,
         ) -> None:
             self._slot = f"/bot{TOKEN_SLOT}/".encode()
             self._with_token = f"/bot{token}/".encode()
             self._inner = inner
-            self._admit = admit
+            self._admitted = admitted
             self._in_flight = asyncio.Semaphore(in_flight)
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if self._admit is not None and request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
-                await self._admit()
             path = request.url.raw_path.replace(self._slot, self._with_token, 1)
             wire = httpx.Request(
                 request.method,
@@ -795,6 +727,12 @@ def _sdk_classes() -> _SdkClasses:
                 stream=request.stream,
                 extensions=request.extensions,
             )
+            if self._admitted is not None and request.url.raw_path.endswith((b"/sendMessage", b"/editMessageText")):
+                async with self._admitted():
+                    return await self._send(wire)
+            return await self._send(wire)
+
+        async def _send(self, wire: httpx.Request) -> httpx.Response:
             async with self._in_flight:
                 return await self._inner.handle_async_request(wire)
 

@@ -167,6 +167,37 @@ def test_a_crash_mid_post_in_parts_keeps_the_confirmed_parts(project: Project, t
     assert len(telegram.messages[CHAT]) == 3  # ...and nothing was sent again
 
 
+def test_a_crash_mid_broadcast_leaves_every_sent_chat_sent_or_unknown_and_retry_sends_none_twice(
+    project: Project,
+) -> None:
+    """kill -9 while one of 40 chats' requests is out: claims and results are committed in batches
+    (one transaction per turn of the event loop), and still no chat that got the message reads as
+    pending, and a retry posts to no chat twice."""
+    chats = [-1002500 - n for n in range(40)]
+    with FakeTelegram(token=TOKEN, chats={c: f"ops {c}" for c in chats}, enforce_limits=False) as fake:
+        project.write_config(ENGINE + telegram_toml(fake, ", ".join(map(str, chats))))
+        project.env["TG_TOKEN"] = TOKEN
+        fake.fail(Fault(match="sendMessage", after=25, hold=120))
+        process = project.process("post", "--yes", "--json", "--title", "Queue slow", "-C", "api", "Queue slow.")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not fake.held.is_set():
+            time.sleep(0.05)
+        assert fake.held.is_set(), process.communicate()
+        time.sleep(1.5)  # the other chats' answers come back and their results are recorded
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=10)
+
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        states = {d["target"]: d["state"] for d in shown(project, incident)["deliveries"]}  # reaps the claims
+        got = {str(c) for c in chats if fake.messages.get(c)}
+        assert len(got) >= 25  # the batch of results before the kill was committed...
+        assert {states[c] for c in got} <= {"sent", "unknown"}  # ...and none that arrived reads as pending
+        assert sum(states[c] == "sent" for c in got) >= 20
+        project.cli("retry")
+        assert all(len(fake.messages.get(c, [])) <= 1 for c in chats)  # nothing sent twice
+        assert "unknown" in {states[c] for c in got}  # the held one
+
+
 # -- deliveries the config no longer wants ----------------------------------------------------
 
 

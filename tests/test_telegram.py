@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import broadcaster.channels.telegram as telegram_module
 import pytest
-from broadcaster.channels.telegram import RateLimiter, TelegramChannel
+from broadcaster.channels._ratelimit import RateLimiter
+from broadcaster.channels.telegram import TelegramChannel
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import UpdateView, private_view, public_view
 
@@ -660,6 +661,68 @@ def test_limiter_spaces_all_chats_and_each_chat() -> None:
     assert limiter.reserve("chat0") == pytest.approx(1.0)  # its second message waits a second
     clock.now += 5
     assert limiter.reserve("chat9") == 0  # a quiet limiter does not make anyone wait
+
+
+def test_the_window_counts_a_message_until_a_second_after_its_answer() -> None:
+    clock = Clock()
+    limiter = RateLimiter(3, 1.0, clock=clock)
+
+    async def three_out() -> None:
+        for _ in range(3):
+            await limiter.admit()
+
+    asyncio.run(three_out())
+    assert limiter.free_at(clock.now) is None  # full, and nothing answered: it waits for an answer
+    clock.now += 5  # however long a request is in transit, it still counts
+    assert limiter.counted(clock.now) == 3
+    limiter.landed()
+    assert limiter.free_at(clock.now) == pytest.approx(clock.now + 1.0)
+    clock.now += 0.999
+    assert limiter.counted(clock.now) == 3  # it may have arrived just before its answer
+    clock.now += 0.002
+    assert limiter.counted(clock.now) == 2 and limiter.free_at(clock.now) == clock.now
+
+
+def test_the_window_lets_waiters_through_in_order_and_skips_cancelled_ones() -> None:
+    limiter = RateLimiter(2, 1.0)
+    order: list[int] = []
+
+    async def one(n: int) -> None:
+        await limiter.admit()
+        order.append(n)
+        await asyncio.sleep(0.01)
+        limiter.landed()
+
+    async def body() -> float:
+        started = time.monotonic()
+        tasks = [asyncio.create_task(one(n)) for n in range(6)]
+        await asyncio.sleep(0)
+        tasks[3].cancel()  # a deadline while it waits: it must not hold a place
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return time.monotonic() - started
+
+    elapsed = asyncio.run(body())
+    assert order == [0, 1, 2, 4, 5]
+    assert 2.0 <= elapsed < 3.5  # two a second: the fifth waits two windows
+    assert limiter.counted(time.monotonic()) <= 2
+
+
+def test_requests_slow_in_transit_do_not_bunch_into_one_second_at_the_server() -> None:
+    # The cause of the 429s the 200-chat test saw under load: the window counted a message
+    # when it left, so messages held up in transit (here the first eight, 0.8 s each, with
+    # the rest queued behind them) arrived in the same second as the ones after them.
+    chats = {-1000000000001 - i: f"chat {i}" for i in range(45)}
+    with fake_telegram(chats=chats) as fake:
+        fake.fail(*[Fault(match="sendMessage", delay=0.8) for _ in range(8)])
+        channel = make_channel(fake, list(chats))
+        rendered = channel.render(view())
+
+        async def body(c: TelegramChannel) -> list[Receipt]:
+            return await asyncio.gather(*(c.send(rendered, target=t, thread=None) for t in c.targets()))
+
+        run(channel, body)
+    assert fake.too_many_count == 0
+    assert all(len(fake.messages[key]) == 1 for key in chats)
 
 
 def test_first_messages_to_several_chats_do_not_wait_a_second() -> None:

@@ -1,7 +1,7 @@
 """How often the bot may answer a chat.
 
 Telegram allows about one message a second into one chat and thirty a second
-overall (``channels.telegram.RateLimiter`` spaces both). A chat that sends
+overall (``channels._ratelimit.RateLimiter`` spaces both). A chat that sends
 faster than it can be answered is not queued for ever: a reply that would wait
 more than ``MAX_WAIT`` is dropped, and a chat with ``MAX_IN_HAND`` updates
 already being handled has the next ones dropped unread, so one chat flooding the
@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from broadcaster.channels.telegram import RateLimiter
+from broadcaster.channels._ratelimit import RateLimiter
 
 MESSAGES_PER_SECOND = 30  # Bot API: about 30 messages a second across all chats
 SECONDS_PER_CHAT_MESSAGE = 1.0  # Bot API: about one a second into one chat

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from broadcaster.channels.telegram import TOKEN_SLOT, RateLimiter, token_hidden_request
+from broadcaster.channels._ratelimit import RateLimiter
+from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request
 from broadcaster.errors import BroadcasterError, ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def build_application(
     from telegram.ext import ApplicationBuilder
 
     api = settings.api_url.rstrip("/")
-    send = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=SEND_CONNECTIONS, admit=limiter.admit)
+    send = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=SEND_CONNECTIONS, admitted=limiter.admitted)
     # Two connections: the parting getUpdates that confirms what was fetched must not wait for the one
     # the cancelled long poll may still hold, or it fails and a restart answers those updates again.
     poll = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=2)

@@ -53,7 +53,7 @@ from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
 
-__all__ = ["AUDIENCE_DIR", "MANIFEST", "AudiencePage", "Page", "SiteData", "build_site", "is_immutable"]
+__all__ = ["AUDIENCE_DIR", "MANIFEST", "AudiencePage", "Built", "Page", "SiteData", "build_site", "is_immutable"]
 
 _FINGERPRINTED = re.compile(r"[a-z-]+\.[0-9a-f]{8}\.(css|svg)")
 _NO_VALUES = PrivateValues()
@@ -107,11 +107,24 @@ class Page:
         return self.private if isinstance(self.private, PrivateValues) else self.private()
 
 
+@dataclass(frozen=True)
+class Built:
+    """An incident page another process rendered, guarded and wrote as this build would have
+    (``broadcaster.site.parallel``): what the manifest and the hosts need to know of it."""
+
+    incident_id: str
+    path: str
+    digest: str
+    version: str | None
+    values: PrivateValues | None  # what it was guarded against, when it changed
+    wrote: bool  # written to disk (not there already)
+
+
 def build_site(
     data: SiteData,
     output: Path | SiteWriter,
     *,
-    pages: Iterable[PublicIncident | Page] = (),
+    pages: Iterable[PublicIncident | Page | Built] = (),
     remove: Iterable[str] = (),
     left_out: Mapping[str, str] | None = None,
 ) -> BuiltSite:
@@ -151,7 +164,7 @@ class _Build:
     def left_out(self) -> set[str]:
         return set(self.problems)
 
-    def run(self, pages: Iterable[PublicIncident | Page]) -> None:
+    def run(self, pages: Iterable[PublicIncident | Page | Built]) -> None:
         for asset in html.assets().values():
             self.writer.write(asset.path, asset.data)
         done = self._write_pages(_as_page(p) for p in pages)
@@ -227,26 +240,35 @@ class _Build:
 
         return template
 
-    def _write_pages(self, pages: Iterable[Page]) -> set[str]:
+    def _write_pages(self, pages: Iterable[Page | Built]) -> set[str]:
         done = set()
         for page in pages:
-            incident_id = page.incident.header.id
-            try:
-                path = html.incident_path(incident_id)
-                body = html.render_incident(self.data.page, self.data.components, page.incident)
-                values = None
-                if not self.writer.unchanged(path, body, page.version):
-                    values = guard(body, page.values(), path, "text/html", self._template(
-                        partial(self._incident_page_without_text, page.incident)
-                    ))
-            except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
-                self._leave_out(incident_id, exc)
-                continue
-            self.writer.write(path, body, version=page.version)
+            if isinstance(page, Built):
+                self.writer.record(page.path, page.digest, version=page.version, wrote=page.wrote)
+                path, values, incident_id = page.path, page.values, page.incident_id
+            else:
+                incident_id = page.incident.header.id
+                try:
+                    path, body, values = self.page_file(page)
+                except Exception as exc:  # noqa: BLE001 - one bad record must not take the site down
+                    self._leave_out(incident_id, exc)
+                    continue
+                self.writer.write(path, body, version=page.version)
             if values:
                 self.guarded[path] = values
             done.add(incident_id)
         return done
+
+    def page_file(self, page: Page) -> tuple[str, bytes, PrivateValues | None]:
+        """An incident page's path and bytes, and the values it was guarded against (None: this
+        build's folder holds the same bytes from the same record, checked when they were written)."""
+        path = html.incident_path(page.incident.header.id)
+        body = html.render_incident(self.data.page, self.data.components, page.incident)
+        if self.writer.unchanged(path, body, page.version):
+            return path, body, None
+        return path, body, guard(body, page.values(), path, "text/html", self._template(
+            partial(self._incident_page_without_text, page.incident)
+        ))
 
     def _incident_page_without_text(self, incident: PublicIncident) -> bytes:
         return html.render_incident(self.data.page, self.data.components, incident_without_text(incident))
@@ -331,8 +353,23 @@ class _Build:
         self.problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({reason})")
 
 
-def _as_page(page: PublicIncident | Page) -> Page:
-    return page if isinstance(page, Page) else Page(page)
+def write_pages_here(data: SiteData, writer: SiteWriter, pages: Iterable[Page], problems: dict[str, str]) -> list[Built]:
+    """Render, guard and write ``pages`` with ``writer`` exactly as a build does, in a worker
+    process of one (``broadcaster.site.parallel``): what that build records of each page.
+    Incidents left out go into ``problems``."""
+    build = _Build(writer, data, problems)
+    with i18n.speaking(data.page.language):
+        done = build._write_pages(pages)
+    built = []
+    for incident_id in sorted(done):
+        path = html.incident_path(incident_id)
+        built.append(Built(incident_id, path, writer.hashes[path], writer.versions.get(path),
+                           build.guarded.get(path), path in writer.written))
+    return built
+
+
+def _as_page(page: PublicIncident | Page | Built) -> Page | Built:
+    return page if isinstance(page, Page | Built) else Page(page)
 
 
 def _file(files: Callable[[], dict[str, bytes]], path: str) -> bytes:

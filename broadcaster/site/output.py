@@ -137,13 +137,31 @@ class SiteWriter:
         """
         target = self._target(path)
         digest = sha256(data)
-        if self.hashes.get(path, self._disk.get(path)) != digest or not os.path.isfile(target):
+        wrote = self.needs_writing(path, target, digest)
+        if wrote:
             self._send(target, data)
+        self.record(path, digest, version=version, wrote=wrote)
+
+    def needs_writing(self, path: str, target: str, digest: str) -> bool:
+        """Whether a file with this hash must be written: the disk may not hold it already."""
+        return self.hashes.get(path, self._disk.get(path)) != digest or not os.path.isfile(target)
+
+    def record(self, path: str, digest: str, *, version: str | None = None, wrote: bool = True) -> None:
+        """Take a file written at ``path`` (``wrote``: to disk, not found there) into the manifest,
+        as ``write`` does; for pages another process wrote (``broadcaster.site.parallel``)."""
+        if wrote:
             self.written.add(path)
         if self.hashes.get(path) != digest:
             self.hashes[path] = self._changed[path] = digest
         if version is not None and self.versions.get(path) != version:
             self.versions[path] = self._versions_changed[path] = version
+
+    def detach(self) -> None:
+        """In a worker process forked from the build (``broadcaster.site.parallel``): write each
+        file at once, never through a child of its own, and count only what is written here."""
+        self._child = None
+        self._may_offload = False
+        self.written = set()
 
     def remove(self, path: str) -> None:
         """Take a file out of the site (an incident the store no longer has)."""

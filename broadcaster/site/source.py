@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from broadcaster.config import AudienceConfig, ComponentConfig, Config
@@ -41,7 +42,8 @@ from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import PUBLIC, Incident, Update, Visibility
 from broadcaster.messages.visibility import PublicIncident, audience_incident, forbidden_values, public_incident
 from broadcaster.routing import reached
-from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Page, SiteData, build_site
+from broadcaster.site import parallel
+from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Built, Page, SiteData, build_site
 from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.links import incident_url
@@ -172,7 +174,7 @@ class SiteInput:
     """One build's worth of the store: what to show, which pages to (re)build, which to remove."""
 
     data: SiteData
-    pages: Iterable[Page]
+    pages: Iterable[Page | Built]
     remove: list[str]
     keep: frozenset[str]
     store: str
@@ -182,12 +184,14 @@ class SiteInput:
 
 def read(
     config: Config, store: Store, writer: SiteWriter, *, changed: Iterable[str] = (), full: bool = False,
-    stream: bool = False,
+    stream: bool = False, workers: bool = False,
 ) -> SiteInput:
     """What to build into ``writer``'s folder so that it matches the store.
 
     ``changed``: incidents this command wrote (always rebuilt). ``full``: rebuild every page.
     ``stream``: read the pages lazily (the caller builds in the same thread as the store is read).
+    ``workers``: with ``stream``, let worker processes build the pages when there are many
+    (``broadcaster.site.parallel``).
     """
     problems: dict[str, str] = {}
     store_id, generation = store.site_generation()
@@ -198,9 +202,14 @@ def read(
     }
     todo = (stale | set(changed)) & set(versions)
     listed = {p for p in writer.hashes if p.startswith(f"{INCIDENT_DIR}/") and p.endswith(".html")}
-    pages = _pages(config, store, todo, versions, problems)
+    data = site_data(config, store, problems)
+    count = parallel.workers(len(todo), store) if workers and stream else 0
+    pages: Iterable[Page | Built] = (
+        parallel.pages(store, partial(_cut_from, config, versions), sorted(todo), data, writer, problems, count)
+        if count else _pages(config, store, todo, versions, problems)
+    )
     return SiteInput(
-        data=site_data(config, store, problems),
+        data=data,
         pages=pages if stream else list(pages),
         remove=sorted(listed - set(paths.values())),
         keep=frozenset(paths.values()),
@@ -221,7 +230,7 @@ def rebuild(config: Config, store: Store) -> BuiltSite:
     claim_folder(config, store)
     with site_lock(config.output_dir):
         writer = SiteWriter(config.output_dir)
-        return build(read(config, store, writer, full=True, stream=True), writer)
+        return build(read(config, store, writer, full=True, stream=True, workers=True), writer)
 
 
 def _page_paths(versions: dict[str, str]) -> dict[str, str]:
@@ -243,10 +252,24 @@ def _pages(
         )
     else:
         records = _each(store, sorted(ids))
+    return _cut(config, records, versions, problems)
+
+
+def _cut(
+    config: Config, records: Iterable[tuple[Incident, list[Update]]], versions: dict[str, str],
+    problems: dict[str, str],
+) -> Iterator[Page]:
     for incident, updates in records:
         page = _page(config, incident, updates, problems)
         if page is not None:
             yield replace(page, version=versions.get(incident.id))
+
+
+def _cut_from(
+    config: Config, versions: dict[str, str], store: Store, ids: Sequence[str], problems: dict[str, str]
+) -> Iterator[Page]:
+    """The pages of ``ids``, as a worker process reads and cuts them."""
+    return _cut(config, store.incidents_of(ids), versions, problems)
 
 
 def _each(store: Store, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:

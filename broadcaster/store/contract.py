@@ -45,6 +45,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -125,6 +126,8 @@ class Store(SubscriptionStore):
     lock_for_update: ClassVar[str] = ""
     location: str = ""  # where the data lives, safe to print (no password)
     migrated_from: int | None = None  # the schema version found, when opening upgraded it
+    _batched: bool = False  # inside batch(): run_atomic joins its transaction
+    reopenable: ClassVar[bool] = False  # whether reopened() can give another process its own connection
 
     # -- primitives a backend provides ---------------------------------------
 
@@ -149,10 +152,27 @@ class Store(SubscriptionStore):
     def close(self) -> None:
         raise NotImplementedError
 
+    def reopened(self) -> Store:
+        """Another connection to this store, for a worker process (see ``reopenable``)."""
+        raise NotImplementedError
+
     def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
-        """One write statement as its own transaction; returns the row count."""
+        """One write statement as its own transaction (or the open ``batch``'s); returns the row count."""
+        if self._batched:
+            return self.run(sql, args)
         with self.transaction():
             return self.run(sql, args)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for several of the writes below (claims, results): each one's own
+        transaction joins it, so they commit together, or none does. Not re-entrant."""
+        with self.transaction():
+            self._batched = True
+            try:
+                yield
+            finally:
+                self._batched = False
 
     def select_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
         rows = self.select(sql, args)
@@ -367,6 +387,15 @@ class Store(SubscriptionStore):
         for rows, updates in self.incident_batches(batch):
             for row in rows:
                 yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
+
+    def incidents_of(self, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:
+        """These incidents (those the store has) with their updates, in id order: a few queries for many."""
+        if not ids:
+            return
+        rows = self.select(f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) ORDER BY id", list(ids))
+        updates = self._update_rows_of([r["id"] for r in rows], chunk=max(len(rows), 1))
+        for row in rows:
+            yield incident_from(row), [update_from(u) for u in updates[row["id"]]]
 
     def incident_batches(self, batch: int = 500) -> Iterator[tuple[list[Row], dict[str, list[Row]]]]:
         """Incident rows in id order, ``batch`` at a time, with their update rows by incident id."""

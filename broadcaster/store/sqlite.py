@@ -215,6 +215,11 @@ class SQLiteStore(Store):
     def close(self) -> None:
         self.db.close()
 
+    reopenable = True
+
+    def reopened(self) -> SQLiteStore:
+        return SQLiteStore(self.path)
+
     def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return self.db.execute(sql, args).fetchall()
 

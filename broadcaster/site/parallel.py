@@ -1,0 +1,134 @@
+"""A full build's incident pages, built in worker processes: one per core.
+
+A full build of 10,000 incidents spends nearly all its time on the pages
+(reading each record, cutting its public view, rendering, the egress guard,
+writing), one incident at a time, on one core. Here forked workers each open
+their own connection to the store, take chunks of incident ids and do all of
+that, exactly as the build itself would (``build.write_pages_here``: the same
+code, so the same bytes); the build records what each wrote (``Built``). The
+index, feeds and JSON stay in the build's own process.
+
+Only where it pays: a full build with many pages, a store that can give a
+worker its own connection (SQLite), more than one core, and ``fork`` (the
+workers inherit the build's state instead of having it pickled).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from broadcaster.errors import BroadcasterError, DeliveryError
+from broadcaster.site.build import Built, Page, SiteData, write_pages_here
+from broadcaster.site.output import SiteWriter
+from broadcaster.store import Store
+
+MIN_PAGES = 1000  # below this, starting the workers costs more than they save
+CHUNK = 250  # incidents a worker takes at a time: small enough to share the work out evenly
+MAX_WORKERS = 4
+
+# The pages of these incident ids, read from a store and cut as the build would (the incidents
+# that cannot be cut go into the dict, with why).
+Cut = Callable[[Store, Sequence[str], dict[str, str]], Iterator[Page]]
+
+
+@dataclass
+class _Job:
+    """What every worker inherits from the build that forked it."""
+
+    store: Store
+    cut: Cut
+    data: SiteData
+    writer: SiteWriter
+
+
+_JOB: _Job | None = None
+
+
+def workers(pages: int, store: Store) -> int:
+    """How many worker processes a build of ``pages`` pages should use (0: none, build them here)."""
+    import multiprocessing  # here: most commands never build in workers
+
+    if pages < MIN_PAGES or not store.reopenable or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    count = cores()
+    return min(count, MAX_WORKERS) if count > 1 else 0
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def pages(
+    store: Store, cut: Cut, ids: Sequence[str], data: SiteData, writer: SiteWriter, problems: dict[str, str],
+    count: int,
+) -> Iterator[Built]:
+    """The pages of ``ids``, built by ``count`` workers; incidents left out go into ``problems``.
+
+    Started when first read (the build has written its assets by then, and nothing is
+    being written in the background that a fork would copy half done).
+    """
+    import multiprocessing
+
+    global _JOB
+    _JOB = _Job(store, cut, data, writer)
+    chunks = [list(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
+    try:
+        with multiprocessing.get_context("fork").Pool(count, initializer=_start) as pool:
+            for built, left_out, failure in pool.imap_unordered(_build_chunk, chunks):
+                if failure is not None:
+                    raise failure.error()
+                for incident_id, reason in left_out.items():
+                    problems.setdefault(incident_id, reason)
+                yield from built
+    finally:
+        _JOB = None
+
+
+def _start() -> None:
+    """In a worker: its own store connection (never the build's), and writes made here, now."""
+    assert _JOB is not None
+    _JOB.store = _JOB.store.reopened()
+    _JOB.writer.detach()
+
+
+def _build_chunk(ids: list[str]) -> tuple[list[Built], dict[str, str], _Failure | None]:
+    assert _JOB is not None
+    problems: dict[str, str] = {}
+    try:
+        built = write_pages_here(_JOB.data, _JOB.writer, _JOB.cut(_JOB.store, ids, problems), problems)
+    except Exception as exc:  # noqa: BLE001 - raised again in the build's process, as _Failure says
+        return [], problems, _Failure.of(exc)
+    return built, problems, None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """What stopped a worker (a page it cannot write, the store), carried back to be raised by the build.
+
+    Not the exception itself: one that does not survive pickling (DeliveryError's keyword-only
+    arguments) would stop the pool's result thread, and the build would wait for ever.
+    """
+
+    kind: type[BroadcasterError] | None  # None: not one of ours (a bug), raised as RuntimeError
+    message: str
+    retryable: bool = False
+    outcome_unknown: bool = False
+
+    @classmethod
+    def of(cls, exc: Exception) -> _Failure:
+        if isinstance(exc, DeliveryError):
+            return cls(DeliveryError, str(exc), exc.retryable, exc.outcome_unknown)
+        if isinstance(exc, BroadcasterError):
+            return cls(type(exc), str(exc))
+        return cls(None, f"{type(exc).__name__}: {exc}")
+
+    def error(self) -> Exception:
+        if self.kind is DeliveryError:
+            return DeliveryError(self.message, retryable=self.retryable, outcome_unknown=self.outcome_unknown)
+        try:
+            return (self.kind or RuntimeError)(self.message)
+        except TypeError:  # one of ours whose constructor takes more
+            return RuntimeError(self.message)

@@ -1,0 +1,132 @@
+"""A full build in worker processes writes exactly what the build in one process writes.
+
+A varied store (every field of an update, customers' pages, maintenance, a postmortem,
+a correction, a resolved incident, records the site must leave out), built once in one
+process and once by workers (``broadcaster.site.parallel``), in English, Swedish and
+German: the folders must hold the same bytes, and the builds report the same hashes,
+versions, guarded values and problems. The clock is fixed: the uptime shown moves with it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from broadcaster import config_loader
+from broadcaster.errors import DeliveryError
+from broadcaster.site import parallel, source
+from broadcaster.site.hosts import BuiltSite
+from broadcaster.store import open_store
+from tests.conftest import Project
+from tests.site_helpers import read_site
+from tests.test_site_bad_records import BAD_RECORDS, store_record
+
+TOKEN = "acme-feed-token-0123456789abcdef"
+AUDIENCES = """
+[audiences.acme]
+name = "Acme Corp"
+components = ["api"]
+feed_token = "${ACME_FEED_TOKEN}"
+
+[audiences.globex]
+name = "Globex Industries"
+components = ["db"]
+"""
+
+
+def iso(delta: timedelta) -> str:
+    return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def post(project: Project, *args: str) -> str:
+    result = project.cli(*args, "--yes", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return str(json.loads(result.stdout)["incident_id"])
+
+
+def varied_store(project: Project) -> None:
+    for n in range(4):
+        incident = post(project, "post", "--title", f"API errors {n} [private]on shard ZETA-{n}[/private]", "-C", "api",
+                        "--impact", "major", "--private", f"Pager duty note {n}: node db-{n:02d}",
+                        "--ticket", f"INC-{4400 + n}", "--etr", iso(timedelta(hours=2)),
+                        "--next-update", iso(timedelta(minutes=30)), "--customer", "acme",
+                        "--for", "acme", f"Your tenant acme-{n} is affected.",
+                        f"Elevated **errors** on the [API](https://example.com/api/{n}). Update {n}.")
+        post(project, "post", "-i", incident, "--status", "identified", "-C", "api=degraded_performance",
+             "--customer", "globex", "--for", "globex", "Globex: your exports wait.", "Cause found: a bad deploy.")
+        if n % 2:
+            post(project, "resolve", incident, "Fixed, and we keep watching.")
+    maintenance = post(project, "maintenance", "schedule", "--title", "Database upgrade", "-C", "db",
+                       "--start", iso(timedelta(days=2)), "--end", iso(timedelta(days=2, hours=1)),
+                       "The database will be upgraded.")
+    assert maintenance
+    resolved = post(project, "post", "--title", "Login failures", "-C", "web", "Logins fail for some.")
+    post(project, "resolve", resolved, "Logins work again.")
+    text = project.root / "postmortem.md"
+    text.write_text("# What happened\n\nA certificate expired.\n\n## What we change\n\n- Alerts 30 days ahead.\n",
+                    encoding="utf-8")
+    post(project, "postmortem", resolved, "--file", str(text))
+    for bad_id, (message, fields) in BAD_RECORDS.items():
+        store_record(project, bad_id, message, **fields)
+
+
+def build(project: Project, output: Path) -> BuiltSite:
+    config = config_loader.load(str(project.config))
+    config = replace(config, page=replace(config.page, output_dir=output))
+    store = open_store(project.root / ".broadcaster" / "state.db")
+    try:
+        return source.rebuild(config, store)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "de"])
+def test_a_full_build_in_workers_writes_the_same_bytes_as_one_in_one_process(
+    project: Project, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    monkeypatch.setenv("ACME_FEED_TOKEN", TOKEN)
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    config = project.config.read_text(encoding="utf-8").replace('timezone = "Europe/Berlin"',
+                                                                 f'timezone = "Europe/Berlin"\nlanguage = "{language}"')
+    project.config.write_text(config + AUDIENCES, encoding="utf-8")
+    varied_store(project)
+    now = datetime.now(UTC)
+    monkeypatch.setattr(source, "utcnow", lambda: now)
+
+    one = build(project, project.root / "one")
+    monkeypatch.setattr(parallel, "MIN_PAGES", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 3)  # several chunks per worker
+    monkeypatch.setattr(parallel, "cores", lambda: 2)  # workers even on a machine of one core
+    store = open_store(project.root / ".broadcaster" / "state.db")
+    assert parallel.workers(len(store.incident_versions()), store) == 2
+    store.close()
+    workers = build(project, project.root / "workers")
+
+    assert read_site(project.root / "workers") == read_site(project.root / "one")
+    assert workers.hashes == one.hashes and workers.versions == one.versions
+    assert workers.private == one.private and len(one.private) > 10
+    assert sorted(workers.problems) == sorted(one.problems) and len(one.problems) == len(BAD_RECORDS)
+    assert (project.root / "one" / "a" / TOKEN / "index.html").is_file()
+
+
+@pytest.mark.timeout(120)  # a worker's error that could not reach the build would leave it waiting for ever
+@pytest.mark.parametrize("in_workers", [False, True], ids=["one process", "workers"])
+def test_a_page_a_worker_cannot_write_fails_the_build_naming_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch, in_workers: bool
+) -> None:
+    incidents = [post(project, "post", "--title", f"Errors {n}", "-C", "api", f"Errors on shard {n}.") for n in range(5)]
+    if in_workers:
+        monkeypatch.setattr(parallel, "MIN_PAGES", 1)
+        monkeypatch.setattr(parallel, "cores", lambda: 2)
+    blocked = project.root / "public" / "incidents" / f"{incidents[2]}.html"
+    blocked.unlink()
+    blocked.mkdir()  # a folder where the page goes: no rename can replace it, not even as root
+    (blocked / "keep").write_text("x", encoding="utf-8")
+
+    with pytest.raises(DeliveryError) as raised:
+        build(project, project.root / "public")
+    assert f"{incidents[2]}.html" in str(raised.value) and not raised.value.retryable
