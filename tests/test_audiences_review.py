@@ -5,6 +5,8 @@ Each drives the CLI against the fake Slack, with the fixtures of ``test_audience
 
 from __future__ import annotations
 
+import stat
+
 import pytest
 
 from tests.conftest import Project
@@ -33,3 +35,17 @@ def test_two_customers_on_one_feed_token_are_refused(project: Project, slack: Fa
     assert TOKEN not in result.stderr and TOKEN not in result.stdout
     assert all(not messages for messages in slack.messages.values())
     assert not (project.site / "a" / TOKEN).exists()
+
+
+def test_the_manifest_that_lists_customer_pages_is_not_world_readable(project: Project, slack: FakeSlack) -> None:
+    """Attack: a web server pointed at output_dir serves dot files too; the manifest names every a/<token>/ file."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    for step in range(2):  # written whole the first time, appended to the next
+        code, out = post(project, "--title", f"API errors {step}", "-C", "api", "Errors.")
+        assert code == 0, out
+        manifest = project.site / ".broadcaster-manifest.json"
+        assert TOKEN in manifest.read_text(encoding="utf-8")  # what makes its mode matter
+        assert stat.S_IMODE(manifest.stat().st_mode) == 0o600
+    assert stat.S_IMODE((project.site / "a" / TOKEN / "index.html").stat().st_mode) == 0o644
