@@ -5,6 +5,7 @@ Each drives the CLI against the fake Slack, with the fixtures of ``test_audience
 
 from __future__ import annotations
 
+import json
 import stat
 
 import pytest
@@ -49,3 +50,27 @@ def test_the_manifest_that_lists_customer_pages_is_not_world_readable(project: P
         assert TOKEN in manifest.read_text(encoding="utf-8")  # what makes its mode matter
         assert stat.S_IMODE(manifest.stat().st_mode) == 0o600
     assert stat.S_IMODE((project.site / "a" / TOKEN / "index.html").stat().st_mode) == 0o644
+
+
+def test_a_correction_or_postmortem_naming_an_unknown_audience_is_refused(project: Project, slack: FakeSlack) -> None:
+    """Attack: `[for acmee]` (a typo) passed `amend` and `postmortem`, which skip the draft's audience check: stored
+    for no one, and acme never told. Refused as in `post`: exit 2, the closest id, nothing stored or sent."""
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    sent = {channel: len(messages) for channel, messages in slack.messages.items()}
+    amended = project.cli("amend", incident, "1", "--yes", "Errors on the API [for acmee]your circuit ACM-7[/for].")
+    assert amended.exit_code == 2, amended.stdout + amended.stderr
+    assert "no audience 'acmee'" in amended.stderr and "Did you mean 'acme'" in amended.stderr
+    assert {channel: len(messages) for channel, messages in slack.messages.items()} == sent
+    assert post(project, "-i", incident, "-s", "resolved", "Fixed.")[0] == 0
+    sent = {channel: len(messages) for channel, messages in slack.messages.items()}
+    (project.root / "pm.md").write_text("# What happened\n\nA bad deploy [for acmee]hit ACM-7[/for].\n", encoding="utf-8")
+    written = project.cli("postmortem", incident, "--yes", "--file", str(project.root / "pm.md"))
+    assert written.exit_code == 2, written.stdout + written.stderr
+    assert "no audience 'acmee'" in written.stderr
+    shown = project.cli_json("show", incident)[1]
+    assert len(shown["updates"]) == 2 and "acmee" not in json.dumps(shown)
+    assert {channel: len(messages) for channel, messages in slack.messages.items()} == sent
+    known = project.cli("amend", incident, "1", "--yes", "Errors on the API [for acme]your circuit ACM-7[/for].")
+    assert known.exit_code == 0, known.stdout + known.stderr
