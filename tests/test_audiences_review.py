@@ -74,3 +74,33 @@ def test_a_correction_or_postmortem_naming_an_unknown_audience_is_refused(projec
     assert {channel: len(messages) for channel, messages in slack.messages.items()} == sent
     known = project.cli("amend", incident, "1", "--yes", "Errors on the API [for acme]your circuit ACM-7[/for].")
     assert known.exit_code == 0, known.stdout + known.stderr
+
+
+def test_a_customer_whose_name_holds_another_customers_is_still_told(project: Project) -> None:
+    """Attack: with "Acme Corp" and "Acme Corp EU" both customers, every message and page for Acme Corp EU (headed
+    "For Acme Corp EU:") held "Acme Corp", another customer's name: the guard refused them all, for good, so that
+    customer was never told. Its own name is now taken out before the search; the other's name alone still is not."""
+    channels = {"C0ACME0001": "acme", "C0ACEU0001": "acme-eu", "C0PUB00001": "status"}
+    eu_token = "acme-eu-feed-token-0123456789abcdef"
+    with FakeSlack(token="xoxb-eu-test", channels=channels) as fake:
+        project.env.update({"SLACK_TOKEN": "xoxb-eu-test", "EU_FEED_TOKEN": eu_token})
+        tables = "".join(
+            f'\n[channels.{name}]\ntype = "slack"\n{line}\ntoken = "${{SLACK_TOKEN}}"\nchannel = "{channel}"\n'
+            f'api_url = "{fake.api_url}"\n'
+            for name, line, channel in (("acme-slack", 'audience = "acme"', "C0ACME0001"),
+                                        ("eu-slack", 'audience = "acme-eu"', "C0ACEU0001"),
+                                        ("public-slack", 'visibility = "public"', "C0PUB00001")))
+        project.write_config('\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+                             '\n[audiences.acme-eu]\nname = "Acme Corp EU"\ncomponents = ["api"]\n'
+                             'feed_token = "${EU_FEED_TOKEN}"\n' + tables)
+        code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme-eu", "Your circuit EU-7", "Errors.")
+        assert code == 0, out
+        [told] = fake.messages["C0ACEU0001"]
+        assert "For Acme Corp EU:" in told.all_text and "EU-7" in told.all_text
+        page = (project.site / "a" / eu_token / "index.html").read_text(encoding="utf-8")
+        assert "EU-7" in page and "For Acme Corp EU:" in page
+        code, out = post(project, "-i", str(out["incident_id"]), "--for", "acme-eu", "Acme Corp is down as well.",
+                         "Still errors.")
+        assert code == 3
+        assert {d["destination"]: d["state"] for d in out["deliveries"]}["eu-slack"] == "failed"
+        assert len(fake.messages["C0ACEU0001"]) == 1
