@@ -33,6 +33,7 @@ from broadcaster.operations.posting import (
     refuse_unowned_folders,
     refuse_withdrawn,
 )
+from broadcaster.operations.rooms import check_shared_rooms, hold_back
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 
 IN_DOUBT = ("withdrawn before this post was confirmed; whether it exists is unknown: look at {where} "
@@ -61,6 +62,8 @@ def withdraw(
     earlier = store.updates(incident.id)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
+    held = check_shared_rooms(config, store, ask=not dry_run)
+    planned = hold_back(planned, held)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = previews(config, incident, numbered, earlier, planned)
@@ -71,7 +74,7 @@ def withdraw(
     for delivery in in_doubt:
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
         store.mark_skipped(delivery.id, IN_DOUBT.format(where=where))
-    outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress)
+    outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
     return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
 
 
