@@ -145,3 +145,19 @@ def test_a_telegram_at_name_and_its_numeric_id_in_tables_of_different_visibility
         assert f"telegram:{chat_id}" in result.stderr and "[channels.tg-public] (public) as @acmestatus" in result.stderr
         assert [r.path.rsplit("/", 1)[-1] for r in telegram.requests] == ["getChat"]
         assert TG_TOKEN not in result.stderr
+
+
+def test_a_private_channel_the_bot_is_not_in_is_no_room_it_can_reach(project: Project) -> None:
+    """As at Slack, conversations.list shows a private channel only to a member: a #name the bot cannot see is no
+    chat anything can be posted to, so it shares none; the post goes on and Slack itself refuses that table."""
+    channels = {"G0HIDDEN01": "hidden", "C0ACME0001": "acme-status"}
+    with FakeSlack(token=SLACK_TOKEN, channels=channels, member_of=["C0ACME0001"]) as fake:
+        project.env["SLACK_TOKEN"] = SLACK_TOKEN
+        project.write_config(ENGINE + AUDIENCES + slack_table("public-slack", 'visibility = "public"', "#hidden", fake)
+                             + slack_table("acme-slack", 'audience = "acme"', "C0ACME0001", fake))
+        code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "ACM-7",
+                                     "Errors.")
+        assert code == 3, out
+        states = {d["destination"]: d["state"] for d in out["deliveries"]}
+        assert states["acme-slack"] == "sent" and states["public-slack"] == "failed"
+        assert fake.messages["G0HIDDEN01"] == []
