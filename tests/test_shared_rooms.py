@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import ENGINE, Project
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 
@@ -161,3 +162,37 @@ def test_a_private_channel_the_bot_is_not_in_is_no_room_it_can_reach(project: Pr
         states = {d["destination"]: d["state"] for d in out["deliveries"]}
         assert states["acme-slack"] == "sent" and states["public-slack"] == "failed"
         assert fake.messages["G0HIDDEN01"] == []
+
+
+def _discord_tables(fake: FakeDiscord) -> str:
+    return "".join(f'\n[channels.{name}]\ntype = "discord"\n{line}\nwebhook_url = "${{{variable}}}"\napi_url = "{fake.api_url}"\n'
+                   for name, line, variable in (("discord-public", 'visibility = "public"', "PUBLIC_HOOK"),
+                                                ("discord-acme", 'audience = "acme"', "ACME_HOOK")))
+
+
+def test_two_discord_webhooks_into_one_channel_of_different_visibility_are_refused(project: Project) -> None:
+    """Two webhook URLs may post into one Discord channel: only Discord can say (GET the webhook)."""
+    with FakeDiscord() as fake:
+        second_id, second_token = "223456789012345678", "U" * 68
+        fake.other_webhooks[second_id] = second_token
+        project.env.update({"PUBLIC_HOOK": fake.webhook_url,
+                            "ACME_HOOK": f"https://discord.com/api/webhooks/{second_id}/{second_token}"})
+        project.write_config(ENGINE + AUDIENCES + _discord_tables(fake))
+        result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "ACM-7", "Errors.")
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert f"discord:{fake.channel_id}" in result.stderr and "[channels.discord-acme] (audience:acme)" in result.stderr
+        assert fake.messages == [] and second_token not in result.stderr and fake.token not in result.stderr
+
+
+def test_two_discord_webhooks_into_two_channels_are_asked_about_once(project: Project) -> None:
+    with FakeDiscord() as public, FakeDiscord(webhook_id="223456789012345678", token="U" * 68) as acme:
+        acme.channel_id = "900000000000000002"
+        project.env.update({"PUBLIC_HOOK": public.webhook_url, "ACME_HOOK": acme.webhook_url})
+        project.write_config(ENGINE + AUDIENCES + _discord_tables(public).replace(
+            f'"${{ACME_HOOK}}"\napi_url = "{public.api_url}"', f'"${{ACME_HOOK}}"\napi_url = "{acme.api_url}"'))
+        code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "ACM-7",
+                                     "Errors.")
+        assert code == 0, out
+        assert project.cli("post", "--yes", "-i", str(out["incident_id"]), "Still.").exit_code == 0
+        gets = [r for fake in (public, acme) for r in fake.requests if r.method == "GET"]
+        assert len(gets) == 2 and len(acme.in_channel(acme.channel_id)) == 2
