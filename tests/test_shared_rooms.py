@@ -196,3 +196,20 @@ def test_two_discord_webhooks_into_two_channels_are_asked_about_once(project: Pr
         assert project.cli("post", "--yes", "-i", str(out["incident_id"]), "Still.").exit_code == 0
         gets = [r for fake in (public, acme) for r in fake.requests if r.method == "GET"]
         assert len(gets) == 2 and len(acme.in_channel(acme.channel_id)) == 2
+
+
+def test_a_telegram_name_telegram_does_not_know_shares_no_chat(project: Project) -> None:
+    """getChat answers "chat not found": nothing can be posted there, so it shares nothing; the rest goes out."""
+    with FakeTelegram(token=TG_TOKEN, chats={-1001001: "ops"}) as telegram:
+        tables = "".join(
+            f'\n[channels.{name}]\ntype = "telegram"\n{line}\ntoken = "${{TG_TOKEN}}"\nchat_ids = [{chats}]\n'
+            f'api_url = "{telegram.url}"\n'
+            for name, line, chats in (("tg-public", 'visibility = "public"', '"@nosuchchat"'),
+                                      ("tg-ops", 'visibility = "internal"', "-1001001")))
+        project.write_config(ENGINE + tables)
+        code, out = project.cli_json("post", "--yes", "--title", "API errors", "--private", "edge fra-2", "Errors.",
+                                     env={"TG_TOKEN": TG_TOKEN})
+        assert code == 3, out
+        assert {d["destination"]: d["state"] for d in out["deliveries"]} == {"site": "sent", "tg-public": "failed",
+                                                                            "tg-ops": "sent"}
+        assert "edge fra-2" in telegram.messages[-1001001][0].text
