@@ -213,3 +213,29 @@ def test_a_telegram_name_telegram_does_not_know_shares_no_chat(project: Project)
         assert {d["destination"]: d["state"] for d in out["deliveries"]} == {"site": "sent", "tg-public": "failed",
                                                                             "tg-ops": "sent"}
         assert "edge fra-2" in telegram.messages[-1001001][0].text
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_a_lookup_answer_that_echoes_the_token_leaks_it_nowhere(project: Project, status: int) -> None:
+    """Attack: the Bot API (a proxy, a self-hosted server) echoes the token in its answer to getChat. The doubt's
+    reason is stored in the held deliveries and printed: masked everywhere, the state file included."""
+    from tests.fakes.base import Fault, Response
+    from tests.fakes.world import TG_TOKEN as WORLD_TOKEN
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld(echo_credentials=True) as world:
+        project.write_config(ENGINE + world.channels_toml())
+        world.telegram.fail(Fault(match="getChat", response=Response(
+            status, {"ok": False, "error_code": status, "description": "Bad Request: chat unavailable"})))
+        posted = project.cli("--debug", "post", "--yes", "--json", "--title", "API errors", "--private", "edge fra-2",
+                             "Errors.", env=world.env)
+        assert posted.exit_code == 3, posted.stdout + posted.stderr
+        held = [d for d in json.loads(posted.stdout)["deliveries"] if d["destination"] == "tg-ops"]
+        assert held and all(d["state"] == "failed" and d["attempts"] == 0 for d in held), held
+        assert all("***" in d["error"] for d in held), held  # the echo reached the reason, masked
+        shown = project.cli("show", json.loads(posted.stdout)["incident_id"])
+        state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
+        secret_half = WORLD_TOKEN.split(":", 1)[1]
+        for text in (posted.stdout, posted.stderr, shown.stdout, state.decode("utf-8", errors="replace")):
+            assert secret_half.lower() not in text.lower()
+        assert world.telegram_messages(-1001001) == []
