@@ -7,7 +7,6 @@ private markers, bad times. Errors name the problem and the fix.
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import os
 import re
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from broadcaster.config import Config
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
     INCIDENT_LIFECYCLE,
@@ -75,13 +74,6 @@ def choose(value: str, allowed: Sequence[str], what: str) -> str:
     if normalised in allowed:
         return normalised
     raise InputError(f"unknown {what} {value!r}.{did_you_mean(normalised, allowed)} Use one of: {', '.join(allowed)}.")
-
-
-def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
-    """" Did you mean 'x'?" for the closest names (those ``typed`` begins, then typos), or ""."""
-    starting = [k for k in known if typed and k.startswith(typed)]
-    names = (starting or difflib.get_close_matches(typed, list(known), n=many, cutoff=0.5))[:many]
-    return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
 
 
 def slug_id(title: str, now: datetime) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
-from broadcaster.errors import ConfigError, InputError
+from broadcaster.errors import ConfigError, InputError, did_you_mean
 from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
@@ -170,8 +170,7 @@ class Config:
         if key in self.audience_tables:
             return self.audience_tables[key].audience
         known = sorted(self.audience_tables)
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(key, known)
         listing = ", ".join(known) if known else "none are configured: add [audiences.ID] to the config"
         raise InputError(f"{where}: no audience {key!r}.{hint} Audiences: {listing}. (Free-text customer names go "
                          "into --private now.) Nothing was stored or sent.")

@@ -8,7 +8,6 @@ and builds their delivery plan; it imports no SDK.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
 from broadcaster.destination import Destination, Job
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import Level, Visibility
@@ -140,8 +139,7 @@ def check_names(names: Sequence[str], known: Sequence[str], option: str) -> set[
             if not name:
                 continue
             if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(name, list(known))
                 raise InputError(f"{option}: no destination named {name!r}.{hint} Destinations: {', '.join(known)}.")
             result.add(name)
     return result

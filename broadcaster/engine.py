@@ -40,6 +40,7 @@ from broadcaster.own_words import own_words
 from broadcaster.redaction import redact
 from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
+from broadcaster.store.records import WRITTEN
 
 POLL_SECONDS = 0.05
 
@@ -209,6 +210,7 @@ class Publisher:
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
+        self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
         self._deadline = 0.0
 
     @property
@@ -287,7 +289,7 @@ class Publisher:
 
     def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
         self._finished.add(delivery.id)
-        notes = tuple(self._scrubbed(n) for n in receipt.notes)
+        notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
         note = "; ".join(notes) or None
         self.store.mark_sent(delivery.id, receipt.remote_id, thread.first_remote_id if thread else None, note)
         outcome = self._outcome(self.store.delivery(delivery.id), notes=notes)
@@ -410,16 +412,24 @@ class Publisher:
 
     async def _thread_for(self, delivery: Delivery) -> ThreadRef | None:
         """Wait for earlier updates of the incident at this destination; return where to thread."""
+        # A withdrawal waits for posts still being sent (to delete them too), never for one of unknown
+        # fate: that one is never sent again, and withdraw has told the operator to settle it by hand.
+        waits_for = (DeliveryState.PENDING, DeliveryState.SENDING) if self._withdraws(delivery) else None
         while True:
             history = self.store.thread_history(
                 delivery.incident_id, delivery.destination, delivery.target, delivery.sequence
             )
-            blocking = next((h for h in history if h.state not in DONE_STATES), None)
+            blocking = next((h for h in history if h.state not in DONE_STATES
+                             and (waits_for is None or h.state in waits_for)), None)
             if blocking is None:
                 return _thread_of(history)
             if not self._may_still_arrive(blocking):
                 raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
             await asyncio.sleep(POLL_SECONDS)
+
+    def _withdraws(self, delivery: Delivery) -> bool:
+        update = self.store.update(delivery.incident_id, delivery.sequence)
+        return update is not None and update.kind == "withdrawal"
 
     def _may_still_arrive(self, earlier: Delivery) -> bool:
         if earlier.state in (DeliveryState.PENDING, DeliveryState.SENDING):
@@ -479,20 +489,20 @@ class Publisher:
     def _posts_to_delete(self, delivery: Delivery) -> tuple[str, ...] | None:
         """For a withdrawal at a public destination: every post of the incident there, to delete.
 
-        Private destinations keep their record and get the withdrawal note instead. Parts
+        Internal destinations keep their record and get the withdrawal note instead; a customer's
+        channel is cleaned like a public one (its readers are outside too). Parts
         count wherever they are recorded: a post in parts cut short left some of them out.
+        Only posts broadcaster wrote itself are deleted: an id an operator gave (``--remote-id``)
+        or an import brought may name someone else's post; each is kept and named in a note.
         """
         update = self.store.update(delivery.incident_id, delivery.sequence)
-        if update is None or update.kind != "withdrawal" or delivery.visibility != "public":
+        if update is None or update.kind != "withdrawal" or not Visibility.parse(delivery.visibility).outside:
             return None
         self._deleting.add(delivery.id)
-        earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-        found: list[str] = []
-        for d in earlier:
-            found.extend(d.parts)
-            if d.state == DeliveryState.SENT and d.remote_id:
-                found.append(d.remote_id)
-        return tuple(dict.fromkeys(found))
+        found, kept = withdrawn_posts(self.store, delivery.incident_id, delivery.destination, delivery.target,
+                                      delivery.sequence)
+        self._left_alone[delivery.id] = kept
+        return found
 
     def _original_post(self, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects."""
@@ -526,6 +536,24 @@ class Publisher:
         if isinstance(found, LeakRefused):
             raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback
         return found
+
+
+def withdrawn_posts(
+    store: Store, incident_id: str, destination: str, target: str, before: int
+) -> tuple[tuple[str, ...], list[str]]:
+    """What a withdrawal deletes at one destination and target: every post broadcaster wrote there (each part,
+    each follow-up); and a note on each post it leaves alone, whose id an operator gave or an import brought."""
+    found: list[str] = []
+    kept: dict[str, str] = {}
+    for d in store.thread_history(incident_id, destination, target, before):
+        ids = [*d.parts, *([d.remote_id] if d.state == DeliveryState.SENT and d.remote_id else [])]
+        if d.remote_origin == WRITTEN:
+            found.extend(ids)
+        else:
+            kept.update(dict.fromkeys(ids, d.remote_origin))
+    where = destination + (f" {target}" if target else "")
+    notes = [advice.not_ours(where, remote_id, origin) for remote_id, origin in kept.items() if remote_id not in found]
+    return tuple(dict.fromkeys(found)), notes
 
 
 def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str:

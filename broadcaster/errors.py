@@ -8,6 +8,23 @@ turns them into exit codes.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
+
+def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
+    """" Did you mean 'x'?" for the closest names (those ``typed`` begins, then typos), or "".
+
+    Compared case-folded, so ``API`` suggests ``api``: names are matched whole and exactly, and the
+    suggestion is what tells an operator which spelling is meant.
+    """
+    folded = typed.casefold()
+    starting = [k for k in known if folded and k.casefold().startswith(folded)]
+    by_fold = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(folded, list(by_fold), n=many, cutoff=0.5)
+    names = (starting or [by_fold[c] for c in close])[:many]
+    return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
+
 
 class BroadcasterError(Exception):
     """Base of every error this program raises on purpose."""

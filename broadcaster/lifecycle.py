@@ -122,8 +122,8 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
     if not components:
         raise InputError("name the components under maintenance with --component ID (repeatable).")
     if not message.strip():
-        message = (f"We will carry out scheduled maintenance from {format_time(starts, config.page.zone)} "
-                   f"to {format_time(ends, config.page.zone)}.")
+        with i18n.speaking(config.page.language):
+            message = words.scheduled_message(format_time(starts, config.page.zone), format_time(ends, config.page.zone))
     draft = compose.Draft(message=message, title=title, status="scheduled", components=components, private=private,
                           incident_kind="maintenance", impact="none", scheduled_start=starts, scheduled_end=ends)
     incident, update = compose.build(draft, None, config, now)
@@ -261,7 +261,8 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         if any(u.kind == "reminder" for u in store.updates(incident.id)):
             return None
         # An absolute time only: "in 60 min" would be wrong on the page a minute later.
-        message = f"Reminder: this maintenance starts at {format_time(start, config.page.zone)}."
+        with i18n.speaking(config.page.language):
+            message = words.reminder_message(format_time(start, config.page.zone))
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
         reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
         planned = plan(destinations(config), {c.id for c in incident.components}, audiences=reached)

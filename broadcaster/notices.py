@@ -19,6 +19,7 @@ from broadcaster.config import AudienceConfig, Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError
+from broadcaster.messages import i18n, words
 from broadcaster.messages.model import Incident, Update, Visibility
 from broadcaster.messages.uptime import Outage, group_month_to_date, month_start, month_to_date, outages
 from broadcaster.messages.visibility import PRIVATE_KINDS, PublicIncident, public_incident
@@ -95,10 +96,8 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
             # The notice joins the latest incident that took the component down.
             culprits = [i for i, _ in history if any(o.component_id == component.id for o in outages([views[i.id]], now))]
             incident = max(culprits, key=lambda i: i.created_at)
-            message = (
-                f"SLA breach: {component.name} availability this month is {measured:.3f}%, "
-                f"below its {target:g}% target. Customers with an SLA on {component.name} may be owed credits."
-            )
+            with i18n.speaking(config.page.language):
+                message = words.sla_breach(component.name, measured, target)
             stored = _record(config, store, incident.id, _always(message), now, {component.id},
                              notice="sla_breach", component=component.id, month=month)
             raised.extend([stored] if stored else [])
@@ -121,11 +120,9 @@ def _audience_breach(
         return []
     incident = max(culprits, key=lambda i: i.created_at)
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
-    customer = (f"Service level notice for {audience.name}: the availability of your services ({names}) this month "
-                f"is {measured:.3f}%, below the {target:g}% in your contract. We are sorry; your account team will "
-                "follow up on service credits.")
-    staff = (f"SLA breach for customer {audience.name} ({audience.id}): {names} at {measured:.3f}% this month, "
-             f"below the contracted {target:g}%. They have been told on their channels.")
+    with i18n.speaking(config.page.language):
+        customer = words.customer_sla_breach(audience.name, names, measured, target)
+        staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target)
     key = {"notice": "audience_sla", "month": month}
     told = _record(config, store, incident.id, _always(customer), now, mine, audience=audience.id, **key)
     internal = _record(config, store, incident.id, _always(staff), now, mine, notice="audience_sla_internal",
@@ -182,10 +179,7 @@ def _overdue_message(config: Config, store: Store, now: datetime) -> Callable[[I
         if _raised(store.updates(incident.id), notice="overdue", of=str(last.sequence)):
             return None
         late = int((now - last.next_update_by).total_seconds() // 60)
-        return (
-            f"Overdue: the update promised by {format_time(last.next_update_by, config.page.zone)} for "
-            f"\"{incident.title}\" ({incident.id}) has not been posted ({late} min late). "
-            f"Post one: broadcaster post -i {incident.id} \"...\""
-        )
+        with i18n.speaking(config.page.language):
+            return words.overdue(format_time(last.next_update_by, config.page.zone), incident.title, incident.id, late)
 
     return message

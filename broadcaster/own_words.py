@@ -58,9 +58,9 @@ def _product_words() -> str:
 
 @cache
 def _language_words(language: str) -> str:
-    """The page's language's own words: its catalogue's translations (they are the product's words,
-    as the reader sees them) and its month and day names."""
-    return "\n".join((*i18n.catalogue_words(language), *i18n.calendar_words(language)))
+    """The page's language's own words: its code (the calendar's ``LANGUAGE``), its catalogue's
+    translations (they are the product's words, as the reader sees them) and its month and day names."""
+    return "\n".join((language, *i18n.catalogue_words(language), *i18n.calendar_words(language)))
 
 
 def _sources() -> Iterator[Path]:

@@ -17,7 +17,7 @@ import string
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import gate
 
 
@@ -97,10 +97,7 @@ def apply_template(available: Mapping[str, Mapping[str, Any]], name: str, values
     template's text (``fill``).
     """
     if name not in available:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(available), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, list(available))
         known = ", ".join(available) or "none: add [templates.NAME] to the config"
         raise InputError(f"no template {name!r}.{hint} Templates: {known}.")
     template = available[name]

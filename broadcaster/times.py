@@ -67,18 +67,47 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime
             f"{option} {text!r} is not a time. Use 30m, 2h, 15:30 or an ISO time like 2026-11-25T15:30Z."
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
+        parsed = _local(parsed, zone, text, option)
     return parsed.astimezone(UTC)
 
 
 def _next_clock_time(hour: int, minute: int, now: datetime, zone: tzinfo, text: str, option: str) -> datetime:
     if hour > 23 or minute > 59:
         raise InputError(f"{option} {text!r} is not a time of day (00:00 to 23:59).")
-    local_now = now.astimezone(zone)
-    candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if candidate <= local_now:
-        candidate += timedelta(days=1)
-    return candidate.astimezone(UTC)
+    today = now.astimezone(zone).replace(tzinfo=None)
+    for days in (0, 1):
+        wall = (today + timedelta(days=days)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        # Compared in UTC: within the hour the clocks go back, a wall-clock comparison takes a time
+        # already past (its first occurrence) for one to come.
+        found = _occurrences(wall, zone)
+        if not found and wall > today:  # the next such time is skipped tonight: never silently a day later
+            _local(wall, zone, text, option)
+        later = [t for t in found if t > now]
+        if later:
+            return later[0].astimezone(UTC)
+    return _local(wall, zone, text, option).astimezone(UTC)  # the only way here: a time that does not exist
+
+
+def _occurrences(wall: datetime, zone: tzinfo) -> list[datetime]:
+    """Each moment a wall-clock time names in ``zone``: none in the hour the clocks skip, two in the one they repeat."""
+    found: dict[datetime, datetime] = {}  # keyed by the UTC instant: same-zone comparison ignores fold
+    for fold in (0, 1):
+        moment = wall.replace(tzinfo=zone, fold=fold)
+        instant = moment.astimezone(UTC)
+        if instant.astimezone(zone).replace(tzinfo=None) == wall:
+            found.setdefault(instant, moment)
+    return [found[instant] for instant in sorted(found)]
+
+
+def _local(wall: datetime, zone: tzinfo, text: str, option: str) -> datetime:
+    """A naive time read in ``zone``; one the clocks skip (a DST change) is refused rather than moved an hour."""
+    found = _occurrences(wall, zone)
+    if not found:
+        raise InputError(
+            f"{option} {text!r} does not exist in {zone}: the clocks skip that hour on {wall:%Y-%m-%d} "
+            "(daylight saving time). Give a time outside it, or in UTC (15:30 UTC, or ISO with Z)."
+        )
+    return found[0]
 
 
 def format_time(value: datetime, zone: ZoneInfo | None = None) -> str:

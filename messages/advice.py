@@ -32,6 +32,15 @@ def held_back(sequence: int, state: str, incident_id: str) -> str:
     )
 
 
+def not_ours(where: str, remote_id: str, origin: str) -> str:
+    """A withdrawal left a post alone: its id came from an operator or an import, not from broadcaster's own send."""
+    came = "was recorded by hand (--remote-id)" if origin == "operator" else "came from a store import"
+    return (
+        f"not deleted: the post {remote_id} at {where} {came}, and withdraw deletes only posts broadcaster wrote "
+        "itself (an id given by hand may name someone else's post). Check it, and delete it by hand if it is yours."
+    )
+
+
 def waited_too_long(deadline: float) -> str:
     return (
         f"timed out waiting for an earlier update of this incident to be sent here "

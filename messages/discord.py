@@ -26,7 +26,7 @@ from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
 from broadcaster.messages.preview import headline, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
 
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
@@ -40,7 +40,7 @@ MAX_LIST_ITEMS = 40  # components, customers, tickets: past this a list says "an
 # With every field at its longest the description keeps about 1,000 units of the 6,000.
 MAX_AUTHOR = 256
 ELLIPSIS = "…"
-CUT_NOTE = " (cut to fit Discord; the incident page has it in full)"
+MEDIUM = "Discord"  # in the note that says a text was cut to fit
 
 RED, ORANGE, YELLOW, BLUE, GREEN, GREY = 0xE74C3C, 0xE67E22, 0xF1C40F, 0x3498DB, 0x2ECC71, 0x95A5A6
 _IMPACT_COLOUR = {Impact.CRITICAL: RED, Impact.MAJOR: ORANGE, Impact.MINOR: YELLOW, Impact.NONE: BLUE}
@@ -119,7 +119,7 @@ def _component(component: AffectedComponent) -> str:
 
 def _list_value(items: list[str]) -> str:
     """One item a line, as many as fit a field's value; the rest counted ("…and 12 more")."""
-    room = MAX_FIELD_VALUE - units(f"\n{ELLIPSIS}and {len(items)} more")
+    room = MAX_FIELD_VALUE - units(f"\n{ELLIPSIS}{and_more(len(items))}")
     shown: list[str] = []
     for item in items[:MAX_LIST_ITEMS]:
         line = cut(item, 200)
@@ -127,7 +127,7 @@ def _list_value(items: list[str]) -> str:
             break
         shown.append(line)
     more = len(items) - len(shown)
-    return "\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else "")
+    return "\n".join(shown) + (f"\n{ELLIPSIS}{and_more(more)}" if more else "")
 
 
 def _field(name: str, value: str, inline: bool = False) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def facts(view: UpdateView) -> list[dict[str, Any]]:
 def private_fields(view: UpdateView) -> list[dict[str, Any]]:
     """Internal detail, clearly marked; a customer's own detail under its heading; empty for a public view."""
     if isinstance(view, AudienceView):
-        return [_field(escape(audience_heading(view.audience_name)), cut(escape(view.detail), MAX_FIELD_VALUE, CUT_NOTE))
+        return [_field(escape(audience_heading(view.audience_name)), cut(escape(view.detail), MAX_FIELD_VALUE, cut_note(MEDIUM)))
                 ] if view.detail else []
     if not isinstance(view, PrivateView):
         return []
@@ -167,7 +167,7 @@ def private_fields(view: UpdateView) -> list[dict[str, Any]]:
         fields.append(_field("🔒 " + word("Tickets: "), _list_value([escape(t) for t in view.tickets])))
     for note in view.audiences:
         fields.append(_field("🔒 " + escape(audience_heading(note.name)),
-                             cut(escape(note.detail or named_no_detail()), MAX_FIELD_VALUE, CUT_NOTE)))
+                             cut(escape(note.detail or named_no_detail()), MAX_FIELD_VALUE, cut_note(MEDIUM))))
     if view.author:
         fields.append(_field("🔒 " + word("Posted by: "), cut(escape(view.author), MAX_AUTHOR), inline=True))
     return fields
@@ -188,7 +188,7 @@ def embed(view: UpdateView) -> dict[str, Any]:
     room = min(MAX_DESCRIPTION, MAX_EMBED_TOTAL - used)
     body: dict[str, Any] = {
         "title": title,
-        "description": cut(escape(view.message), room, CUT_NOTE),
+        "description": cut(escape(view.message), room, cut_note(MEDIUM)),
         "color": colour(view),
         "fields": fields,
         "footer": {"text": footer},

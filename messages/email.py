@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import html
 
-from broadcaster.messages import rich
+from broadcaster.messages import i18n, rich
 from broadcaster.messages.visibility import UpdateView
+from broadcaster.messages.words import cut_note
 
 MAX_SUBJECT_CHARS = 250  # the title is at most 200; mail clients cut long subjects anyway
 
 
 def subject(view: UpdateView, prefix: str = "") -> str:
     words = " ".join(f"[{prefix}] {rich.headline(view)}".split()) if prefix else " ".join(rich.headline(view).split())
-    return rich.cut(words, MAX_SUBJECT_CHARS).removesuffix(rich.CUT_NOTE)
+    return rich.cut(words, MAX_SUBJECT_CHARS).removesuffix(cut_note())
 
 
 def text(view: UpdateView) -> str:
@@ -29,7 +30,7 @@ def text(view: UpdateView) -> str:
 def document(view: UpdateView, title: str) -> str:
     """The text/html part: a whole document, so clients do not guess at its encoding or direction."""
     return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{i18n.current_language()}"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title></head>\n"
         f'<body><div dir="auto">\n{rich.rich_html(view)}\n</div></body></html>\n'
     )

@@ -25,12 +25,15 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel.core import Locale
 from babel.dates import get_day_names, get_month_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -87,6 +90,35 @@ def pgettext(context: str, message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
+
+
+def number(value: int | float) -> str:
+    """A count or figure as the language writes it ("1,234" / "1 234" / "1.234")."""
+    return format_decimal(value, locale=_current.get())
+
+
+def percent(value: Decimal | float, decimals: int | None = None) -> str:
+    """``value`` (0-100) as the language writes a percentage ("99.95%", "99,95 %"), with exactly
+    ``decimals`` digits after the separator (None: as many as the value has, "99.9" stays "99.9").
+    The caller decides the figure; this only writes it, in the language's own percent pattern
+    (spacing, sign) with the digits fixed.
+    """
+    figure = value if isinstance(value, Decimal) else Decimal(repr(value))
+    if decimals is None:
+        exponent = figure.normalize().as_tuple().exponent
+        decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+    pattern, locale = _percent_pattern(_current.get(), decimals)
+    written: str = pattern.apply(figure / 100, locale)
+    return written
+
+
+@cache
+def _percent_pattern(language: str, decimals: int) -> tuple[NumberPattern, Locale]:
+    """The language's percent pattern with ``decimals`` fixed digits, parsed once (a page writes
+    ninety figures per component)."""
+    locale = Locale.parse(language)
+    pattern = locale.percent_formats[None].pattern
+    return parse_pattern(pattern.replace("0", "0." + "0" * decimals, 1) if decimals else pattern), locale
 
 
 def month_abbreviations(language: str | None = None) -> tuple[str, ...]:

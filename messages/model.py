@@ -142,6 +142,11 @@ class Visibility:
     def __str__(self) -> str:
         return f"audience:{self.audience}" if self.audience else self.level.name.lower()
 
+    @property
+    def outside(self) -> bool:
+        """Read outside the company (the public, a customer): a withdrawal deletes what it posted there."""
+        return self.level != Level.INTERNAL
+
 
 PUBLIC = Visibility(Level.PUBLIC)
 INTERNAL = Visibility(Level.INTERNAL)

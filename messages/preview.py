@@ -32,14 +32,14 @@ def preview(view: UpdateView, medium: str) -> str:
     lines += time_lines(view, plain_when)
     if isinstance(view, PrivateView):
         if view.private_note:
-            lines.append(f"Private (internal only): {view.private_note}")
+            lines.append(i18n.gettext("Private (internal only): ") + view.private_note)
         if view.customers:
             lines.append(i18n.gettext("Customers: ") + ", ".join(view.customers))
         if view.tickets:
             lines.append(i18n.gettext("Tickets: ") + ", ".join(view.tickets))
         lines += [f"{audience_heading(a.name)} {a.detail or named_no_detail()}" for a in view.audiences]
         if view.author:
-            lines.append(f"Author: {view.author}")
+            lines.append(i18n.gettext("Author: ") + view.author)
     if isinstance(view, AudienceView) and view.detail:
         lines.append(f"{audience_heading(view.audience_name)} {view.detail}")
     if view.incident.url:

@@ -19,13 +19,17 @@ import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from broadcaster.messages import i18n
 from broadcaster.messages.markdown import render_markdown
+from broadcaster.messages.preview import word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import audience_heading, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
 
 ELLIPSIS = "…"
-CUT_NOTE = " (cut to fit; the incident page has it in full)"
-PRIVATE_HEADING = "🔒 Private: internal only, never shown publicly"
+
+
+def private_heading() -> str:
+    return "🔒 " + i18n.gettext("Private: internal only, never shown publicly")
 
 
 def when(moment: datetime) -> str:
@@ -34,7 +38,7 @@ def when(moment: datetime) -> str:
 
 def headline(view: UpdateView) -> str:
     """``Status: title``, the first line everywhere (a correction says so first)."""
-    kind = "" if view.kind == "update" else f"{view.kind.capitalize()} · "
+    kind = "" if view.kind == "update" else f"{kind_label(view.kind)} · "
     return f"{kind}{view.status.label}: {view.incident.title}"
 
 
@@ -46,7 +50,7 @@ def cut(text: str, limit: int | None) -> str:
     space = head.rfind(" ")
     if space > limit // 2:
         head = head[:space]
-    return head.rstrip() + ELLIPSIS + CUT_NOTE
+    return head.rstrip() + ELLIPSIS + cut_note()
 
 
 def listed(items: Sequence[str], limit: int | None) -> str:
@@ -54,23 +58,23 @@ def listed(items: Sequence[str], limit: int | None) -> str:
     shown: list[str] = []
     for item in items:
         if limit is not None and shown and len(", ".join([*shown, item])) > limit:
-            return ", ".join(shown) + f" and {len(items) - len(shown)} more"
+            return ", ".join(shown) + " " + and_more(len(items) - len(shown))
         shown.append(cut(item, limit))
     return ", ".join(shown)
 
 
 def facts(view: UpdateView) -> list[tuple[str, str]]:
     """Impact, components and times, as (label, value)."""
-    found = [("Impact", view.incident.impact.value.capitalize())]
+    found = [(i18n.gettext("Impact"), view.incident.impact.label)]
     if view.components:
-        found.append(("Components", ", ".join(f"{c.id} ({c.status.label})" for c in view.components)))
+        found.append((i18n.gettext("Components"), ", ".join(f"{c.id} ({c.status.label})" for c in view.components)))
     if view.etr:
-        found.append(("Expected resolution", when(view.etr)))
+        found.append((i18n.gettext("Expected resolution"), when(view.etr)))
     if view.next_update_by:
-        found.append(("Next update by", when(view.next_update_by)))
+        found.append((word("Next update by: "), when(view.next_update_by)))
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if start and end:
-        found.append(("Window", f"{when(start)} to {when(end)}"))
+        found.append((i18n.gettext("Window"), i18n.gettext("%(start)s to %(end)s") % {"start": when(start), "end": when(end)}))
     return found
 
 
@@ -80,13 +84,13 @@ def private_facts(view: UpdateView, limit: int | None = None) -> list[tuple[str,
         return []
     found = []
     if view.customers:
-        found.append(("Customers", listed(view.customers, limit)))
+        found.append((word("Customers: "), listed(view.customers, limit)))
     if view.tickets:
-        found.append(("Tickets", listed(view.tickets, limit)))
+        found.append((word("Tickets: "), listed(view.tickets, limit)))
     for audience in view.audiences:  # each customer the update names, with its own detail
         found.append((audience_heading(audience.name).rstrip(":"), cut(audience.detail, limit) or named_no_detail()))
     if view.author:
-        found.append(("Author", view.author))
+        found.append((word("Author: "), view.author))
     return found
 
 
@@ -102,8 +106,8 @@ def audience_detail(view: UpdateView, limit: int | None = None) -> tuple[str, st
 
 
 def footer(view: UpdateView) -> str:
-    numbered = f"Update {view.number} · " if view.number else ""
-    return f"{numbered}Posted {when(view.created_at)}"
+    numbered = i18n.gettext("Update %(num)d · ") % {"num": view.number} if view.number else ""
+    return numbered + i18n.gettext("Posted %(time)s") % {"time": when(view.created_at)}
 
 
 def plain(view: UpdateView, limit: int | None = None) -> str:
@@ -111,12 +115,12 @@ def plain(view: UpdateView, limit: int | None = None) -> str:
     blocks = [headline(view), cut(view.message, limit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
     note, detail = private_note(view, limit), private_facts(view, limit)
     if note or detail:
-        lines = [PRIVATE_HEADING, *([note] if note else []), *(f"{k}: {v}" for k, v in detail)]
+        lines = [private_heading(), *([note] if note else []), *(f"{k}: {v}" for k, v in detail)]
         blocks.append("\n".join(lines))
     own = audience_detail(view, limit)
     if own:
         blocks.append("\n".join(own))
-    tail = [footer(view)] + ([f"Incident page: {view.incident.url}"] if view.incident.url else [])
+    tail = [footer(view)] + ([i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url}] if view.incident.url else [])
     blocks.append("\n".join(tail))
     return "\n\n".join(blocks)
 
@@ -136,7 +140,7 @@ def rich_html(view: UpdateView, limit: int | None = None) -> str:
     parts.append(_fact_list(facts(view)))
     note, detail = private_note(view, limit), private_facts(view, limit)
     if note or detail:
-        parts.append(f"<hr><p><strong>{html.escape(PRIVATE_HEADING)}</strong></p>")
+        parts.append(f"<hr><p><strong>{html.escape(private_heading())}</strong></p>")
         if note:
             parts.append(f"<p>{_escaped(note)}</p>")
         if detail:
@@ -144,6 +148,7 @@ def rich_html(view: UpdateView, limit: int | None = None) -> str:
     own = audience_detail(view, limit)
     if own:
         parts.append(f"<hr><p><strong>{html.escape(own[0])}</strong></p>\n<p>{_escaped(own[1])}</p>")
-    link = f' · <a href="{html.escape(view.incident.url)}">Incident page</a>' if view.incident.url else ""
+    page = html.escape(i18n.gettext("Incident page"))
+    link = f' · <a href="{html.escape(view.incident.url)}">{page}</a>' if view.incident.url else ""
     parts.append(f"<p><em>{html.escape(footer(view))}</em>{link}</p>")
     return "\n".join(parts)

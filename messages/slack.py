@@ -29,8 +29,10 @@ from typing import Any
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
+from broadcaster.messages.preview import preview as plain_preview
+from broadcaster.messages.preview import word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, kind_label, named_no_detail
 
 Block = dict[str, Any]
 
@@ -227,7 +229,8 @@ def context(parts: list[str]) -> Block:
 
 def list_fields(label: str, items: Iterable[str]) -> list[str]:
     """A labelled list as fields under MAX_FIELD_CHARS; past MAX_LIST_FIELDS it says "and N more"."""
-    body_limit = MAX_FIELD_CHARS - slack_len(f"*{label} (cont.)*\n")
+    continued = i18n.gettext("%(label)s (cont.)") % {"label": label}
+    body_limit = MAX_FIELD_CHARS - slack_len(f"*{continued}*\n")
     lines = [cut_with_note(escape(item), body_limit, "") for item in items if item]
     bodies: list[list[str]] = []
     for line in lines:
@@ -238,14 +241,15 @@ def list_fields(label: str, items: Iterable[str]) -> list[str]:
         bodies = bodies[:MAX_LIST_FIELDS]
         _end_with_count(bodies, len(lines), body_limit)
     return [
-        f"*{label}{'' if i == 0 else ' (cont.)'}*\n" + "\n".join(b) for i, b in enumerate(bodies)
+        f"*{label if i == 0 else continued}*\n" + "\n".join(b) for i, b in enumerate(bodies)
     ]
 
 
 def _end_with_count(bodies: list[list[str]], total: int, body_limit: int) -> None:
     last = bodies[-1]
     while True:
-        more = f"_{ELLIPSIS}and {total - sum(len(b) for b in bodies)} more_"
+        left = total - sum(len(b) for b in bodies)
+        more = f"_{ELLIPSIS}{and_more(left)}_"
         if slack_len("\n".join([*last, more])) <= body_limit:
             last.append(more)
             return
@@ -272,17 +276,22 @@ def component_line(component: AffectedComponent) -> str:
 
 def facts(view: UpdateView) -> list[str]:
     """The fields every layout shows: impact, components, times."""
-    fields = [f"*{i18n.gettext('Impact')}*\n{view.incident.impact.label}"]
+    fields = [_field(i18n.gettext("Impact"), view.incident.impact.label)]
     fields += list_fields(i18n.gettext("Components"), [component_line(c) for c in view.components])
     if view.etr:
-        fields.append(f"*{i18n.gettext('Expected resolution')}*\n{when(view.etr)}")
+        fields.append(_field(i18n.gettext("Expected resolution"), when(view.etr)))
     if view.next_update_by:
-        fields.append(f"*{i18n.gettext('Next update')}*\n" + i18n.gettext("by %(time)s") % {"time": when(view.next_update_by)})
+        fields.append(_field(i18n.gettext("Next update"), i18n.gettext("by %(time)s") % {"time": when(view.next_update_by)}))
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if start and end:
         window = i18n.gettext("%(start)s to %(end)s") % {"start": when(start), "end": when(end)}
-        fields.append(f"*{i18n.gettext('Window')}*\n{window}")
+        fields.append(_field(i18n.gettext("Window"), window))
     return fields
+
+
+def _field(label: str, value: str) -> str:
+    """A bold label over its value (the catalogue's words are asked for outside f-strings, where Babel finds them)."""
+    return f"*{label}*\n{value}"
 
 
 def audience_blocks(view: UpdateView) -> list[Block]:
@@ -301,20 +310,21 @@ def private_blocks(view: UpdateView) -> list[Block]:
     note_chunks = (
         split_text(mrkdwn(view.private_note), MAX_SECTION_CHARS - 60) if view.private_note else []
     )
-    fields = list_fields("Customers", view.customers) + list_fields("Tickets", view.tickets)
+    fields = list_fields(word("Customers: "), view.customers) + list_fields(word("Tickets: "), view.tickets)
     for note in view.audiences:
         fields += list_fields(audience_heading(note.name).rstrip(":"), [note.detail or named_no_detail()])
     if view.author:
-        fields.append(f"*Author*\n{cut_with_note(escape(view.author), MAX_FIELD_CHARS - 20, '')}")
+        fields.append(f"*{word('Author: ')}*\n{cut_with_note(escape(view.author), MAX_FIELD_CHARS - 20, '')}")
     if not note_chunks and not fields:
         return []
-    heading = "*:lock: Private: internal only, never shown publicly*"
+    heading = "*:lock: " + i18n.gettext("Private: internal only, never shown publicly") + "*"
     first = f"{heading}\n{note_chunks[0]}" if note_chunks else heading
     notes = [first, *note_chunks[1:]]
     if len(notes) > MAX_NOTE_SECTIONS:
+        cut = i18n.gettext("note cut to fit Slack")
         notes = [
             *notes[: MAX_NOTE_SECTIONS - 1],
-            f"{notes[MAX_NOTE_SECTIONS - 1]}{ELLIPSIS} _(note cut to fit Slack)_",
+            f"{notes[MAX_NOTE_SECTIONS - 1]}{ELLIPSIS} _({cut})_",
         ]
     return [{"type": "divider"}, *(section(n) for n in notes), *fields_sections(fields)]
 
@@ -343,7 +353,7 @@ def update_blocks(view: UpdateView) -> list[Block]:
     chunks = message_chunks(view)
     room = MAX_BLOCKS - len(head) - len(tail)
     if len(chunks) > room:
-        note = " _(message cut to fit Slack; the incident page has it in full)_"
+        note = " _(" + i18n.gettext("message cut to fit Slack; the incident page has it in full") + ")_"
         last = split_text(chunks[room - 1], MAX_SECTION_CHARS - slack_len(note) - 1)[0]
         chunks = [*chunks[: room - 1], f"{last}{ELLIPSIS}{note}"]
     return [*head, *(section(c) for c in chunks), *tail]
@@ -352,11 +362,11 @@ def update_blocks(view: UpdateView) -> list[Block]:
 def card_blocks(view: UpdateView) -> list[Block]:
     """What the incident's first message becomes after a follow-up: its current status."""
     excerpt = cut_with_note(
-        mrkdwn(view.message), CARD_EXCERPT_CHARS, " _(continued in the thread)_"
+        mrkdwn(view.message), CARD_EXCERPT_CHARS, " _(" + i18n.gettext("continued in the thread") + ")_"
     )
     return [
         header(f"{status_emoji(view)} {headline(view)}"),
-        section(f"*{i18n.gettext('Latest update')}*\n{excerpt}"),
+        section(_field(i18n.gettext("Latest update"), excerpt)),
         *fields_sections(facts(view)),
         footer(view, card=True),
     ]
@@ -369,45 +379,10 @@ def fallback_text(view: UpdateView) -> str:
 
 def card_text(view: UpdateView) -> str:
     return cut_with_note(
-        escape(f"{headline(view)} (latest update in the thread)"), FALLBACK_CHARS, ""
+        escape(headline(view) + " (" + i18n.gettext("latest update in the thread") + ")"), FALLBACK_CHARS, ""
     )
 
 
 def preview(view: UpdateView) -> str:
     """The update as a person reads it in the terminal (``broadcaster preview``): unescaped."""
-    lines = [
-        f"[Slack] {headline(view)}",
-        "",
-        view.message,
-        "",
-        i18n.gettext("Impact: %(impact)s") % {"impact": view.incident.impact.label},
-    ]
-    if view.components:
-        lines.append(
-            i18n.gettext("Components: ") + ", ".join(f"{c.id} ({c.status.label})" for c in view.components)
-        )
-    if view.etr:
-        lines.append(i18n.gettext("Expected resolution: %(time)s") % {"time": plain_when(view.etr)})
-    if view.next_update_by:
-        lines.append(i18n.gettext("Next update by: %(time)s") % {"time": plain_when(view.next_update_by)})
-    if isinstance(view, PrivateView):
-        lines += _private_preview(view)
-    if isinstance(view, AudienceView) and view.detail:
-        lines.append(f"{audience_heading(view.audience_name)} {view.detail}")
-    if view.incident.url:
-        lines.append(i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url})
-    return "\n".join(lines)
-
-
-def _private_preview(view: PrivateView) -> list[str]:
-    lines = []
-    if view.private_note:
-        lines.append(f"Private (internal only): {view.private_note}")
-    if view.customers:
-        lines.append("Customers: " + ", ".join(view.customers))
-    if view.tickets:
-        lines.append("Tickets: " + ", ".join(view.tickets))
-    lines += [f"{audience_heading(n.name)} {n.detail or named_no_detail()}" for n in view.audiences]
-    if view.author:
-        lines.append(f"Author: {view.author}")
-    return lines
+    return plain_preview(view, "Slack")

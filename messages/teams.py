@@ -27,7 +27,7 @@ from broadcaster.messages import i18n
 from broadcaster.messages.model import Impact, Status
 from broadcaster.messages.preview import headline, plain_when, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
 
 CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -37,7 +37,7 @@ MAX_ITEM_CHARS = 200  # one component, customer or ticket
 MAX_LIST_BYTES = 3000  # one list: with every list full, the message keeps room of its own
 MAX_HEADLINE_CHARS = 300
 ELLIPSIS = "…"
-CUT_NOTE = " (cut to fit Teams; the incident page has it in full)"
+MEDIUM = "Teams"  # in the note that says a text was cut to fit
 
 _IMPACT_COLOUR = {Impact.CRITICAL: "Attention", Impact.MAJOR: "Attention", Impact.MINOR: "Warning", Impact.NONE: "Accent"}
 _STATUS_COLOUR = {Status.RESOLVED: "Good", Status.COMPLETED: "Good"}
@@ -78,7 +78,7 @@ def _listed(label: str, items: list[str]) -> list[Element]:
             break
         shown.append(line)
     more = len(items) - len(shown)
-    return [_label(label), plain("\n".join(shown) + (f"\n{ELLIPSIS}and {more} more" if more else ""))]
+    return [_label(label), plain("\n".join(shown) + (f"\n{ELLIPSIS}{and_more(more)}" if more else ""))]
 
 
 def _private(view: UpdateView, note: str) -> list[Element]:
@@ -143,10 +143,10 @@ def encoded_len(text: str) -> int:
 
 
 def cut(text: str, limit: int) -> str:
-    """``text`` within ``limit`` bytes of JSON, cut at a word, with CUT_NOTE."""
+    """``text`` within ``limit`` bytes of JSON, cut at a word, with ``cut_note``."""
     if encoded_len(text) <= limit:
         return text
-    ending = ELLIPSIS + CUT_NOTE
+    ending = ELLIPSIS + cut_note(MEDIUM)
     low, high = 0, len(text)
     while low < high:  # the longest prefix that fits with the ending
         middle = (low + high + 1) // 2
@@ -171,7 +171,7 @@ def message(view: UpdateView) -> Element:
     body = envelope(_card(view, view.message, note))
     if size(body) <= MAX_CARD_BYTES:
         return body
-    room = MAX_CARD_BYTES - size(envelope(_card(view, "", ""))) - 2 * len((ELLIPSIS + CUT_NOTE).encode())
+    room = MAX_CARD_BYTES - size(envelope(_card(view, "", ""))) - 2 * len((ELLIPSIS + cut_note(MEDIUM)).encode())
     wanted_message, wanted_note = encoded_len(view.message), encoded_len(note)
     half = room // 2
     if wanted_message <= half:

@@ -105,3 +105,64 @@ def audience_heading(name: str) -> str:
 def named_no_detail() -> str:
     """What internal channels show for a customer an update names without detail for it."""
     return i18n.gettext("(named, no detail)")
+
+
+def cut_note(medium: str = "") -> str:
+    """What ends a text cut to fit ``medium`` (a product name, never translated), leading space included."""
+    if medium:
+        return " (" + i18n.gettext("cut to fit %(medium)s; the incident page has it in full") % {"medium": medium} + ")"
+    return " (" + i18n.gettext("cut to fit; the incident page has it in full") + ")"
+
+
+def and_more(count: int) -> str:
+    """The end of a list cut short: "and 12 more" (the ellipsis before it is the caller's)."""
+    return i18n.ngettext("and %(num)s more", "and %(num)s more", count) % {"num": i18n.number(count)}
+
+
+# -- Texts broadcaster stores as an update of its own, in the page's language when written ---------------
+
+
+def scheduled_message(start: str, end: str) -> str:
+    """The public message of a maintenance window announced without one (times already written)."""
+    return i18n.gettext("We will carry out scheduled maintenance from %(start)s to %(end)s.") % {"start": start, "end": end}
+
+
+def reminder_message(start: str) -> str:
+    """The reminder before a window starts: an absolute time ("in 60 min" would be wrong a minute later)."""
+    return i18n.gettext("Reminder: this maintenance starts at %(time)s.") % {"time": start}
+
+
+def sla_breach(component: str, measured: float, target: float) -> str:
+    """Staff's notice of a component below its monthly SLA."""
+    return i18n.gettext(
+        "SLA breach: %(component)s availability this month is %(measured)s, below its %(target)s target. "
+        "Customers with an SLA on %(component)s may be owed credits."
+    ) % {"component": component, "measured": i18n.percent(measured, 3), "target": i18n.percent(target)}
+
+
+def customer_sla_breach(customer: str, components: str, measured: float, target: float) -> str:
+    """The customer's own notice: its services below the availability in its contract."""
+    return i18n.gettext(
+        "Service level notice for %(customer)s: the availability of your services (%(components)s) this month "
+        "is %(measured)s, below the %(target)s in your contract. We are sorry; your account team will follow up "
+        "on service credits."
+    ) % {"customer": customer, "components": components, "measured": i18n.percent(measured, 3),
+         "target": i18n.percent(target)}
+
+
+def customer_sla_breach_internal(customer: str, audience_id: str, components: str, measured: float,
+                                 target: float) -> str:
+    """Staff's notice that a customer was told of its SLA breach."""
+    return i18n.gettext(
+        "SLA breach for customer %(customer)s (%(id)s): %(components)s at %(measured)s this month, below the "
+        "contracted %(target)s. They have been told on their channels."
+    ) % {"customer": customer, "id": audience_id, "components": components, "measured": i18n.percent(measured, 3),
+         "target": i18n.percent(target)}
+
+
+def overdue(promised: str, title: str, incident_id: str, minutes: int) -> str:
+    """Staff's notice that a promised update is late, with the command that posts one."""
+    return i18n.gettext(
+        'Overdue: the update promised by %(time)s for "%(title)s" (%(id)s) has not been posted (%(num)s min '
+        'late). Post one: broadcaster post -i %(id)s "..."'
+    ) % {"time": promised, "title": title, "id": incident_id, "num": i18n.number(minutes)}

@@ -6,20 +6,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each phase's wall time goes to stderr at the end, so a slow run says where its time went.
+started=$SECONDS
+phases=()
+phase() { phases+=("$1 $((SECONDS - started)) s"); started=$SECONDS; }
+trap 'printf "test.sh: %s\n" "${phases[@]}" >&2' EXIT
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 bash scripts/install-icu.sh  # PyICU builds against the system's ICU
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# pip takes a minute even when nothing changed (it builds the editable wheel in a fresh build
+# environment): skip it while pyproject.toml is what was last installed and the package imports.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import broadcaster' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
 
 # Real parts the tests drive: Debian's chromium (+ a JRE for the HTML validator, axe-core),
 # and PostgreSQL for team mode (the tests start and stop their own throwaway server).
 bash scripts/install-browser.sh
 bash scripts/postgres.sh install
+phase setup
 
 .venv/bin/ruff check broadcaster channels messages tests bench
 bash scripts/typecheck.sh
+phase "ruff+mypy"
 
 # The CLI processes the tests start run in temporary folders: an absolute data file puts
 # their measurements (coverage's patch = subprocess) beside the workers'.
@@ -28,6 +42,7 @@ rm -f .coverage .coverage.*
 status=0
 # A test file stays on one worker (loadfile): its module fixtures (chromium, the wheel, moto) start once.
 .venv/bin/python -m coverage run -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@" || status=$?
+phase pytest
 .venv/bin/python -m coverage combine --quiet
 if [ "$#" -eq 0 ]; then
   # Under the floor (fail_under), report exits 2: the run fails even when every test passed.

@@ -65,3 +65,50 @@ def test_withdraw_shows_what_happens_at_each_destination_and_asks(project: Proje
     assert "tg-ops [internal] (2 chats): a note that it was withdrawn" in shown
     assert "site [public]: rebuilt without it" in shown
     assert len(world.x.tweets) == 1  # answered no: nothing deleted
+
+
+def new_incident(project: Project, *args: str) -> str:
+    created = project.cli("post", "--yes", "--json", "--title", "Login errors", "-C", "api", *args, "Investigating.")
+    assert created.exit_code == 0, created.output
+    return str(json.loads(created.stdout)["incident_id"])
+
+
+def test_amend_names_the_incident_the_update_it_corrects_and_each_destination(
+    project: Project, world: FakeWorld
+) -> None:
+    incident = new_incident(project)
+    code, shown = in_terminal(project, ["amend", incident, "1", "Logins fail for EU users."], b"n\n", b"Publish now?")
+    assert code == 2, shown
+    assert f"Incident {incident}: Login errors" in shown
+    assert "Correction of update #1" in shown and "Status: investigating (unchanged)" in shown
+    assert "x [public]" in shown and "tg-ops [internal] (2 chats)" in shown and "tg-public [public]" in shown
+    assert len(world.x.tweets) == 1
+
+
+def test_postmortem_names_the_incident_and_each_destination(project: Project, world: FakeWorld) -> None:
+    incident = new_incident(project)
+    assert project.cli("resolve", incident, "--yes").exit_code == 0
+    (project.root / "pm.md").write_text("# What happened\n\nA router failed.\n", encoding="utf-8")
+    code, shown = in_terminal(project, ["postmortem", incident, "-f", "pm.md"], b"n\n", b"Publish now?")
+    assert code == 2, shown
+    assert f"Incident {incident}: Login errors" in shown and "Postmortem of the resolved incident" in shown
+    assert "site [public]" in shown and "x [public]" in shown and "tg-ops [internal] (2 chats)" in shown
+
+
+def test_maintenance_commands_name_the_window_its_status_change_and_each_destination(
+    project: Project, world: FakeWorld
+) -> None:
+    code, shown = in_terminal(project, ["maintenance", "schedule", "--title", "Database upgrade", "--start", "2h",
+                                        "--end", "1h", "-C", "db"], b"n\n", b"Publish now?")
+    assert code == 2, shown
+    assert "New incident database-upgrade-" in shown and ": Database upgrade" in shown
+    assert "Status: new → scheduled" in shown and "Component db: not affected → operational" in shown
+    assert "x [public]" in shown and "tg-ops [internal] (2 chats)" in shown
+    created = project.cli("maintenance", "schedule", "--yes", "--json", "--title", "Database upgrade", "--start", "2h",
+                          "--end", "1h", "-C", "db")
+    window = json.loads(created.stdout)["incident_id"]
+    for step, change in (("start", "scheduled → in_progress"), ("cancel", "scheduled → completed")):
+        code, shown = in_terminal(project, ["maintenance", step, window], b"n\n", b"Publish now?")
+        assert code == 2, shown
+        assert f"Incident {window}: Database upgrade" in shown and f"Status: {change}" in shown, shown
+        assert "x [public]" in shown and "tg-ops [internal] (2 chats)" in shown

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from broadcaster.messages import discord as fmt
 from broadcaster.messages.model import AffectedComponent, ComponentStatus
+from broadcaster.messages.words import cut_note
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,7 +55,7 @@ def test_a_very_long_message_is_cut_within_every_limit_with_a_pointer_to_the_pag
     body = fmt.message(view(update(message="word " * 3000), private=True))
     validate(body)
     description = body["embeds"][0]["description"]
-    assert description.endswith(fmt.CUT_NOTE) and fmt.units(description) <= fmt.MAX_DESCRIPTION
+    assert description.endswith(cut_note(fmt.MEDIUM)) and fmt.units(description) <= fmt.MAX_DESCRIPTION
 
 
 def test_long_lists_and_private_detail_stay_within_6000_in_all() -> None:
@@ -97,7 +98,7 @@ def test_any_text_is_valid_for_discord_and_shown_as_typed_when_it_fits(message: 
     validate(body)
     description = body["embeds"][0]["description"]
     assert not _ACTIVE.search(description)
-    if not description.endswith(fmt.CUT_NOTE):
+    if not description.endswith(cut_note(fmt.MEDIUM)):
         assert message.strip() in shown(body)
 
 

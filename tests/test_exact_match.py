@@ -33,10 +33,17 @@ def test_resolve_with_a_prefix_resolves_nothing(project: Project) -> None:
     (["--status", "ident"], "unknown status 'ident'. Did you mean 'identified'?"),
     (["--impact", "maj"], "unknown impact 'maj'. Did you mean 'major'?"),
     (["--only", "sit"], "no destination named 'sit'. Did you mean 'site'?"),
-    (["--template", "db"], "no template"),
-], ids=["component-status", "component", "status", "impact", "destination", "template"])
+    (["--template", "db"], "no template 'db'. Did you mean 'db-failover'?"),
+    (["-C", "API"], "unknown component 'API'. Did you mean 'api'?"),
+    (["--template", "DB-failover"], "no template 'DB-failover'. Did you mean 'db-failover'?"),
+    (["--only", "SITE"], "no destination named 'SITE'. Did you mean 'site'?"),
+    (["--customer", "ACME"], "no audience 'ACME'. Did you mean 'acme'?"),
+    (["--for", "ac", "detail"], "no audience 'ac'. Did you mean 'acme'?"),
+], ids=["component-status", "component", "status", "impact", "destination", "template", "component-case",
+        "template-case", "destination-case", "audience-case", "audience-prefix"])
 def test_every_named_thing_is_matched_whole(project: Project, args: list[str], expected: str) -> None:
-    project.write_config('\n[templates.db-failover]\ntitle = "DB failover"\nmessage = "Failing over."\n')
+    project.write_config('\n[templates.db-failover]\ntitle = "DB failover"\nmessage = "Failing over."\n'
+                         '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n')
     refused = project.cli("post", "--yes", "--title", "API errors", *args, "Investigating.")
     assert refused.exit_code == 2, refused.output
     assert expected in refused.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -131,3 +132,85 @@ def test_a_customers_own_heading_is_in_the_language_in_effect() -> None:
     with i18n.speaking("de"):
         assert words.audience_heading("Acme Corp") == "Für Acme Corp:"
     assert words.audience_heading("Acme Corp") == "For Acme Corp:"
+
+
+@pytest.mark.parametrize("language", ["sv", "de"])
+def test_matrix_and_email_write_their_own_words_in_the_page_language(language: str) -> None:
+    # messages/rich.py (Matrix and email, issue 18) came before the catalogue; its labels now come from it.
+    from broadcaster.messages import i18n, rich
+
+    from tests.channel_updates import update, view
+
+    shown = view(update(), private=True)
+    english = rich.plain(shown) + rich.rich_html(shown)
+    with i18n.speaking(language):
+        translated = rich.plain(shown) + rich.rich_html(shown)
+        words = [i18n.gettext("Impact"), i18n.gettext("Incident page"), i18n.gettext("Posted %(time)s").split()[0]]
+    assert "Impact" in english and "Incident page" in english and "Posted" in english
+    assert all(w in translated for w in words)
+    assert not any(w in translated for w in ("Impact", "Incident page", "Posted"))
+
+
+def test_the_texts_broadcaster_writes_itself_reach_the_channels_in_swedish(project: Project, world: FakeWorld,
+                                                                           tmp_path: Path) -> None:
+    # maintenance schedule's default message, tick's reminder and overdue notice, and the postmortem announcement
+    # were English on every page before (issue 17 point 5); the operator's postmortem is left as written.
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT
+
+    project.write_config(ENGINE + "[maintenance]\nreminder_minutes = 60\n" + world.channels_toml(),
+                         base=in_language("sv"))
+    scheduled = project.cli("maintenance", "schedule", "--yes", "--json", "--title", "Byte av disk",
+                            "--start", "30m", "--end", "2h", "-C", "db")
+    assert scheduled.exit_code == 0, scheduled.output
+    late = (datetime.now(UTC) - timedelta(seconds=30)).isoformat(timespec="seconds")
+    posted = project.cli("post", "--yes", "--json", "--title", "Fel i kassan", "-C", "api", "--next-update", late,
+                         "Vi undersöker.")
+    assert posted.exit_code == 0, posted.output
+    incident = json.loads(posted.stdout)["incident_id"]
+    tick = json.loads(project.cli("tick", "--json").stdout)
+    assert len(tick["actions"]) == 2, tick
+    tweets = [t.text for t in world.x.tweets]
+    assert any("Vi genomför planerat underhåll från" in t for t in tweets), tweets
+    assert any("Påminnelse: underhållet börjar" in t for t in tweets), tweets
+    for chat in OPS_CHATS:
+        assert "Försenad: uppdateringen som utlovades senast" in world.telegram_messages(chat)[-1].text
+    assert all("Försenad" not in m.text for m in world.telegram_messages(PUBLIC_CHAT))
+    assert project.cli("resolve", incident, "--yes").exit_code == 0
+    (tmp_path / "pm.md").write_text("# What happened\n\nA router failed.", encoding="utf-8")
+    assert project.cli("postmortem", incident, "--yes", "--file", str(tmp_path / "pm.md")).exit_code == 0
+    assert "Vi har publicerat en efteranalys: vad som hände och vad vi ändrar." in world.x.tweets[-1].text
+    page = (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
+    assert "A router failed." in page  # the operator's words as written
+    assert not any(word in " ".join(tweets) for word in ("We will carry out", "Reminder:", "Overdue", "postmortem"))
+
+
+def test_a_withdrawal_tells_staff_in_the_page_language(project: Project, world: FakeWorld) -> None:
+    from tests.fakes.world import OPS_CHATS
+
+    project.write_config(ENGINE + world.channels_toml(), base=in_language("de"))
+    posted = project.cli("post", "--yes", "--json", "--title", "Anmeldefehler", "Wir prüfen das.")
+    assert posted.exit_code == 0, posted.output
+    incident = json.loads(posted.stdout)["incident_id"]
+    assert project.cli("withdraw", incident, "--yes", "--reason", "falscher Kunde").exit_code == 0
+    for chat in OPS_CHATS:
+        told = world.telegram_messages(chat)[-1].text
+        assert "Zurückgezogen von" in told and "falscher Kunde" in told and "Withdrawn" not in told
+
+
+def test_a_ticket_named_like_a_translated_announcement_word_does_not_stop_the_announcement(
+    project: Project, world: FakeWorld, tmp_path: Path,
+) -> None:
+    # "Läs den" (Read it) ends every Swedish postmortem announcement: the product's word, not the ticket's leak.
+    project.write_config(ENGINE + world.channels_toml(), base=in_language("sv"))
+    posted = project.cli("post", "--yes", "--json", "--title", "Fel i kassan", "--ticket", "Läs den", "Vi undersöker.")
+    assert posted.exit_code == 0, posted.output
+    incident = json.loads(posted.stdout)["incident_id"]
+    assert project.cli("resolve", incident, "--yes").exit_code == 0
+    (tmp_path / "pm.md").write_text("# Vad hände\n\nEn router gick sönder.", encoding="utf-8")
+    done = project.cli("postmortem", incident, "--yes", "--json", "--file", str(tmp_path / "pm.md"))
+    assert done.exit_code == 0, done.output
+    states = {d["destination"]: d["state"] for d in json.loads(done.stdout)["deliveries"]}
+    assert states["x"] == "sent", states
+    assert "Läs den: https://" in world.x.tweets[-1].text

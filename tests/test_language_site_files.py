@@ -91,6 +91,10 @@ def test_the_calendar_and_a_cancelled_window_speak_the_page_language(project: Pr
     [event] = calendar.events
     assert event["STATUS"] == STATUS.CANCELLED and str(event["SUMMARY"]) == "DB upgrade"  # the operator's title
     assert str(event["DESCRIPTION"]) == f"{words['cancelled']}\n\n{words['cancel_message']}"
+    # Each text says its language (RFC 5545 3.2.10), as <html lang> does on the page.
+    texts = [calendar[n] for n in ("NAME", "X-WR-CALNAME", "DESCRIPTION", "X-WR-CALDESC")] + [event["SUMMARY"], event["DESCRIPTION"]]
+    assert [t.params["LANGUAGE"] for t in texts] == [language] * 6
+    assert "LANGUAGE" not in event["UID"].params and str(calendar["PRODID"]).endswith("//EN")
     shown = json.loads(project.cli("show", incident, "--json").stdout)
     assert shown["updates"][-1]["message"] == words["cancel_message"]
     maintenance = _json(project, "api/v2/scheduled-maintenances.json")["scheduled_maintenances"][0]

@@ -12,10 +12,14 @@ import shutil
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from broadcaster.errors import InputError
+from broadcaster.times import parse_time
 from tests.conftest import ROOT, Project
 from tests.fakes.world import FakeWorld
 
@@ -121,3 +125,36 @@ def test_the_readme_day_to_day_example_works_when_pasted(tmp_path: Path) -> None
     assert process.wait(timeout=60) == 0, output.decode(errors="replace")
     shown = json.loads((tmp_path / "shown.json").read_text())
     assert [u["status"] for u in shown["updates"]] == ["investigating", "identified", "resolved"]
+
+
+@pytest.mark.parametrize("option", ["--next-update", "--etr"])
+def test_a_local_time_the_clocks_skip_is_refused_not_moved_an_hour(project: Project, option: str) -> None:
+    """[page] timezone is Europe/Berlin: 02:30 on 2027-03-28 does not exist (clocks go from 02:00 to 03:00)."""
+    result = project.cli("post", "--yes", "--title", "API errors", option, "2027-03-28T02:30", "Investigating.")
+    assert result.exit_code == 2 and "does not exist in Europe/Berlin" in result.stderr, result.output
+    assert json.loads(project.cli("list", "--json").stdout) == []
+    window = project.cli("maintenance", "schedule", "--yes", "--title", "DB", "-C", "db",
+                         "--start", "2027-03-28T02:30", "--end", "1h")
+    assert window.exit_code == 2 and "does not exist in Europe/Berlin" in window.stderr
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(("now", "typed", "expected"), [
+    # 2026-10-25: clocks go back from 03:00 CEST to 02:00 CET, so 02:00-03:00 happens twice.
+    (datetime(2026, 10, 25, 1, 15, tzinfo=UTC), "02:30", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),  # the 2nd 02:30
+    # At 02:45 CEST the wall clock shows 02:30 again in 45 minutes (CET), not tomorrow.
+    (datetime(2026, 10, 25, 0, 45, tzinfo=UTC), "02:30", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+    (datetime(2026, 10, 25, 0, 10, tzinfo=UTC), "02:30", datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # the 1st 02:30
+    (datetime(2026, 10, 25, 1, 15, tzinfo=UTC), "02:10", datetime(2026, 10, 26, 1, 10, tzinfo=UTC)),  # both past
+    (datetime(2027, 3, 28, 5, 0, tzinfo=UTC), "02:30", datetime(2027, 3, 29, 0, 30, tzinfo=UTC)),  # skipped today: past
+], ids=["second-occurrence", "again-after-the-first", "first-occurrence", "tomorrow", "after-the-skip"])
+def test_a_clock_time_across_a_dst_change_is_the_next_one_to_come(now: datetime, typed: str, expected: datetime) -> None:
+    """No clock seam in the CLI: parse_time is what every --etr, --next-update and --start goes through."""
+    assert parse_time(typed, now=now, zone=BERLIN, option="--etr") == expected
+
+
+def test_a_clock_time_skipped_tonight_is_refused() -> None:
+    with pytest.raises(InputError, match="does not exist in Europe/Berlin"):
+        parse_time("02:30", now=datetime(2027, 3, 28, 0, 10, tzinfo=UTC), zone=BERLIN, option="--etr")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from broadcaster.channels.teams import TeamsChannel
 from broadcaster.messages import teams as fmt
+from broadcaster.messages.words import cut_note
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,7 +166,7 @@ def test_any_card_fits_teams_size_and_keeps_the_start_of_the_message(message: st
     shown = plain_texts(card)[1]
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES
     if shown != cut_from.message:
-        assert shown.endswith(fmt.CUT_NOTE) and cut_from.message.startswith(shown[: -len(fmt.CUT_NOTE) - 1])
+        assert shown.endswith(cut_note(fmt.MEDIUM)) and cut_from.message.startswith(shown[: -len(cut_note(fmt.MEDIUM)) - 1])
 
 
 @pytest.mark.parametrize("filler", ["x", '"', "🔴", "\\"], ids=["ascii", "quotes", "emoji", "backslashes"])
@@ -182,6 +183,6 @@ def test_everything_at_its_longest_still_fits_and_says_it_was_cut(filler: str) -
     card = envelope_card(_card_request(body))
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES
     texts = plain_texts(card)
-    assert texts[1].endswith(fmt.CUT_NOTE) and len(texts[1]) > 1000  # the message keeps room of its own
-    assert any(t.endswith(fmt.CUT_NOTE) for t in texts[2:])  # the note, cut too
+    assert texts[1].endswith(cut_note(fmt.MEDIUM)) and len(texts[1]) > 1000  # the message keeps room of its own
+    assert any(t.endswith(cut_note(fmt.MEDIUM)) for t in texts[2:])  # the note, cut too
     assert any("more" in t.splitlines()[-1] for t in texts if "component-" in t)

@@ -25,6 +25,7 @@ from broadcaster.cli import records
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
+from broadcaster.messages.model import Visibility
 from broadcaster.messages.visibility import full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
@@ -153,10 +154,13 @@ def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome
             f"{where} --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)."))
 
 
-def unknown_line(delivery: Delivery) -> Text:
-    """A delivery whose fate is unknown, and what to run for it."""
+def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
+    """A delivery whose fate is unknown, and what to run for it (never a resend once its incident is withdrawn)."""
     where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
     line = Text("? ", style="magenta")
+    if withdrawn:
+        line.append(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}.")
+        return line
     line.append(
         f"{delivery.incident_id} #{delivery.sequence} → {where}: unknown (the request may have reached it, but no "
         f"answer came back). Check {where}: if the post is there, `broadcaster retry {delivery.incident_id} "
@@ -174,6 +178,13 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
         label = f"{preview.destination}" + (f" → {preview.target}" if preview.target else "")
         style = _VISIBILITY_STYLE.get(preview.visibility.partition(":")[0], "red")
         tag = f"[{style}]{escape(preview.visibility.upper() if style == 'red' else preview.visibility)}[/{style}]"
+        if preview.deletes:
+            ids = ", ".join(preview.deletes)
+            out.print(f"── {escape(label)} ({tag}) deletes its {len(preview.deletes)} post(s) there: {escape(ids)}")
+        if preview.deletes is not None:
+            if preview.reason or not preview.deletes:
+                out.print(f"── {escape(label)} ({tag}) {escape(preview.reason or 'no post of it known there to delete')}")
+            continue
         if preview.rendered is None:
             out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
@@ -243,9 +254,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
         heading.append(f" {url}")
     print_outcomes(out, heading, result.outcomes, result.incident.id)
     for delivery in getattr(result, "in_doubt", ()):
-        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        out.print(f"! {where}: update #{delivery.sequence} was never confirmed there; look for it and delete it by hand.",
-                  markup=False, style="magenta")
+        out.print(unknown_line(delivery, withdrawn=True))
     if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
 
@@ -278,6 +287,11 @@ def confirmation_summary(result: PostResult) -> list[str]:
     if update.kind == "withdrawal":
         lines.append(f"WITHDRAW it (now {incident.status.value}): off the page, feeds and JSON; see each destination below.")
         return lines
+    if update.kind == "correction":
+        lines.append(f"Correction of update #{update.extra.get('corrects', '?')}: edited in place where the medium "
+                     "can edit, a correction reply where it cannot.")
+    elif update.kind == "postmortem":
+        lines.append("Postmortem of the resolved incident: a section on its page, a feed entry, a link on the channels.")
     old_status = before.status.value if before else "new"
     lines.append(f"Status: {old_status} → {update.status.value}" if not before or before.status != update.status
                  else f"Status: {update.status.value} (unchanged)")
@@ -316,7 +330,7 @@ def destination_lines(result: PostResult, destinations: dict[str, Any]) -> list[
 def _withdraw_action(destination: Any, visibility: str) -> str:
     if destination is None or destination.idempotent:
         return ": rebuilt without it"
-    if visibility != "public":
+    if not Visibility.parse(visibility).outside:
         return ": a note that it was withdrawn, and why (the staff's record stays)"
     return ": its posts deleted" if destination.can_delete else ": a short 'posted in error' follow-up (cannot delete)"
 
@@ -325,7 +339,8 @@ def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> N
     """``retry --mark-unknown-sent``: each delivery recorded as sent, and what its follow-ups thread under."""
     for delivery, threading in marked:
         where = f"{delivery.destination} {delivery.target}".rstrip()
-        out.print(f"Recorded as sent: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
+        done = "Settled" if delivery.state == DeliveryState.SKIPPED else "Recorded as sent"  # a withdrawn incident's
+        out.print(f"{done}: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
 
 
 def print_retry(out: Console, incident_id: str | None, result: RetryResult, as_json: bool) -> None:
@@ -337,7 +352,7 @@ def print_retry(out: Console, incident_id: str | None, result: RetryResult, as_j
     else:
         print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, incident_id)
     for delivery in result.unknown:
-        out.print(unknown_line(delivery))
+        out.print(unknown_line(delivery, withdrawn=delivery.id in result.withdrawn))
 
 
 # -- list and show ----------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
 
 
 def post_result_json(result: PostResult) -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "incident_id": result.incident.id,
         "sequence": result.update.sequence,
         "status": result.update.status.value,
@@ -113,6 +113,12 @@ def post_result_json(result: PostResult) -> dict[str, Any]:
             for p in result.previews
         ],
     }
+    if result.update.kind == "withdrawal":  # the posts it could not act on, each with why and what to do
+        found["in_doubt"] = [delivery_json(d) for d in getattr(result, "in_doubt", ())]
+        if result.dry_run:
+            for entry, preview in zip(found["deliveries"], result.previews, strict=True):
+                entry["deletes"] = list(preview.deletes) if preview.deletes is not None else None
+    return found
 
 
 def retry_json(incident_id: str | None, result: RetryResult) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
-from broadcaster.errors import ConfigError, ConflictError, InputError
+from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import Incident, Update
 from broadcaster.messages.visibility import withdrawal_of
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
@@ -32,6 +32,7 @@ class Preview:
     rendered: Rendered | None
     reason: str = ""
     refused: str = ""  # the egress guard's refusal: sending would fail here, and nothing would leave
+    deletes: tuple[str, ...] | None = None  # a withdrawal here deletes these posts instead of sending ``rendered``
 
 
 @dataclass
@@ -58,7 +59,7 @@ def find_incident(store: Store, incident_id: str) -> Incident:
     incident = store.incident(incident_id.strip())
     if incident is not None:
         return incident
-    hint = compose.did_you_mean(incident_id.strip(), store.incident_ids()) or " See `broadcaster list`."
+    hint = did_you_mean(incident_id.strip(), store.incident_ids()) or " See `broadcaster list`."
     raise InputError(f"no incident {incident_id!r}.{hint} Incident ids are matched whole; Tab completes them "
                      "(`broadcaster completion`).")
 

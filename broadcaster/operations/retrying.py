@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState
@@ -14,6 +14,7 @@ from broadcaster.errors import InputError
 from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
 from broadcaster.store import Delivery, PlannedDelivery, Store
+from broadcaster.store.records import BY_HAND, WRITTEN
 
 
 def reap(config: Config, store: Store) -> None:
@@ -37,15 +38,51 @@ def mark_unknown_sent(
         d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
         if d.destination not in all_destinations or not all_destinations[d.destination].idempotent
     ]
+    withdrawn = withdrawn_before(store, unknown)
+    refuse_ids_of_withdrawn(remote_ids, unknown, withdrawn)
     given = _remote_ids_for(all_destinations, unknown, remote_ids)
     marked = []
     for delivery in unknown:
+        if delivery.id in withdrawn:
+            if store.claim(delivery.id, "operator", include_unknown=True):
+                store.mark_skipped(delivery.id, SETTLED)
+                marked.append((store.delivery(delivery.id), SETTLED))
+            continue
         if store.claim(delivery.id, "operator", include_unknown=True):
             # A post in parts whose first part was confirmed before its command died has a known id.
             remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
-            store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send")
+            origin = BY_HAND if delivery.id in given else WRITTEN
+            store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send",
+                            origin=origin)
             marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
     return marked
+
+
+SETTLED = "settled by the operator after the incident was withdrawn (checked, and deleted by hand if it was there)"
+
+
+def withdrawn_before(store: Store, deliveries: Sequence[Delivery]) -> set[int]:
+    """The ids of deliveries of a withdrawn incident's earlier updates: never to be sent again."""
+    found = set()
+    for incident_id in {d.incident_id for d in deliveries}:
+        incident = store.incident(incident_id)
+        if incident is None or incident.withdrawn_at is None:
+            continue
+        withdrawal = max((u.sequence for u in store.updates(incident_id) if u.kind == "withdrawal"), default=0)
+        found |= {d.id for d in deliveries if d.incident_id == incident_id and d.sequence < withdrawal}
+    return found
+
+
+def refuse_ids_of_withdrawn(remote_ids: Sequence[str], unknown: Sequence[Delivery], withdrawn: set[int]) -> None:
+    """An id given by hand is never deleted (it may name someone else's post): refuse it for a withdrawn
+    incident's post instead of recording an id nothing will act on."""
+    for pair in remote_ids:
+        name = pair.partition("=")[0].strip().partition(":")[0]
+        if any(d.id in withdrawn and d.destination == name for d in unknown):
+            raise InputError(
+                f"--remote-id {pair!r}: that post belongs to a withdrawn incident, and broadcaster never deletes a post "
+                "by an id given by hand. Delete it by hand, then run --mark-unknown-sent without --remote-id."
+            )
 
 
 def _remote_ids_for(
@@ -92,6 +129,7 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
 class RetryResult:
     outcomes: list[Outcome]
     unknown: list[Delivery]  # posts whose fate is unknown, left for the operator to settle
+    withdrawn: set[int] = field(default_factory=set)  # those of a withdrawn incident: delete by hand, never resend
 
     @property
     def failed(self) -> bool:
@@ -121,14 +159,19 @@ def retry(
     refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
     todo, stopped = hold_stored(store, todo, check_shared_rooms(config, store))
     outcomes = [Outcome.of(store.delivery(i)) for i in sorted(stopped)] + publisher.deliver(todo, include_unknown=include_unknown)
-    unknown = [] if include_unknown else store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
-    return RetryResult(outcomes, unknown)
+    unknown = store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
+    withdrawn = withdrawn_before(store, unknown)
+    if include_unknown:  # resent above, except a withdrawn incident's: those stay for the operator
+        unknown = [d for d in unknown if d.id in withdrawn]
+    return RetryResult(outcomes, unknown, withdrawn)
 
 
 def retry_todo(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> list[Delivery]:
     """What ``retry`` sends, oldest first."""
     states = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN) if include_unknown else (DeliveryState.PENDING, DeliveryState.FAILED)
     todo = store.deliveries(incident_id=incident_id, states=states)
+    withdrawn = withdrawn_before(store, todo)  # a withdrawn incident's old updates never go out again
+    todo = [d for d in todo if d.id not in withdrawn]
     if not include_unknown:
         todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == DeliveryState.UNKNOWN]
     todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))

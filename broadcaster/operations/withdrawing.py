@@ -20,12 +20,13 @@ from broadcaster.compose import author_name
 from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations
-from broadcaster.engine import Progress
+from broadcaster.engine import Progress, withdrawn_posts
 from broadcaster.messages import gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
-from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.model import Incident, Update, Visibility
 from broadcaster.operations.posting import (
     PostResult,
+    Preview,
     find_incident,
     previews,
     publish_stored,
@@ -36,13 +37,21 @@ from broadcaster.operations.posting import (
 from broadcaster.operations.rooms import check_shared_rooms, hold_back
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 
-IN_DOUBT = ("withdrawn before this post was confirmed; whether it exists is unknown: look at {where} "
-            "and delete it by hand if it is there")
+IN_DOUBT = ("withdrawn while this post's fate was unknown: it may exist, and broadcaster has no id to delete it "
+            "by. Look at {where}; delete it by hand if it is there, then `broadcaster retry {incident} "
+            "--mark-unknown-sent` to record that it is settled")
+REBUILT = "rebuilt without it: its page, its feed entries and its JSON are removed"
+COVERED = "withdrawn while its fate was unknown; the withdrawal's follow-up or note there covers it if it arrived"
 
 
 @dataclass
 class WithdrawResult(PostResult):
-    in_doubt: list[Delivery] = field(default_factory=list)  # posts whose fate was unknown: check by hand
+    in_doubt: list[Delivery] = field(default_factory=list)  # posts it could not act on (fate unknown): by hand
+
+    @property
+    def failed(self) -> bool:
+        """A post left in doubt is not done: exit 3 until the operator settles it (``retry``)."""
+        return super().failed or bool(self.in_doubt)
 
 
 def withdraw(
@@ -66,16 +75,49 @@ def withdraw(
     planned = hold_back(planned, held)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
-        shown = previews(config, incident, numbered, earlier, planned)
+        shown = [deleting_preview(config, store, incident, p, numbered.sequence)
+                 for p in previews(config, incident, numbered, earlier, planned)]
         return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
-    in_doubt = [d for d in store.skip_open_deliveries(stored.id, update.sequence, "withdrawn")
-                if d.state == DeliveryState.UNKNOWN]
-    for delivery in in_doubt:
-        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        store.mark_skipped(delivery.id, IN_DOUBT.format(where=where))
+    unknown = [d for d in store.skip_open_deliveries(stored.id, update.sequence, "withdrawn")
+               if d.state == DeliveryState.UNKNOWN]
+    in_doubt = keep_in_doubt(config, store, unknown, planned)
     outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
     return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
+
+
+def deleting_preview(config: Config, store: Store, incident: Incident, preview: Preview, sequence: int) -> Preview:
+    """A dry run tells the truth where the withdrawal deletes: the posts it deletes, not a follow-up never sent;
+    and the site and its hosts are rebuilt without the incident, not shown a notice."""
+    destination = destinations(config)[preview.destination]
+    if preview.state != DeliveryState.PENDING:
+        return preview
+    if destination.idempotent:
+        return replace(preview, rendered=None, deletes=(), reason=REBUILT)
+    if not destination.can_delete or not Visibility.parse(preview.visibility).outside:
+        return preview
+    found, kept = withdrawn_posts(store, incident.id, preview.destination, preview.target, sequence)
+    return replace(preview, rendered=None, deletes=found, reason="; ".join(kept))
+
+
+def keep_in_doubt(
+    config: Config, store: Store, unknown: list[Delivery], planned: list[PlannedDelivery]
+) -> list[Delivery]:
+    """Posts of unknown fate where the withdrawal deletes stay ``unknown`` (never resent: the incident is
+    withdrawn), with what to do by hand, until ``retry --mark-unknown-sent`` settles them. Elsewhere the
+    withdrawal's follow-up or note covers them, and they are done."""
+    all_destinations = destinations(config)
+    deleting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING
+                and Visibility.parse(p.visibility).outside and all_destinations[p.destination].can_delete}
+    kept = []
+    for delivery in unknown:
+        if (delivery.destination, delivery.target) not in deleting:
+            store.mark_skipped(delivery.id, COVERED)
+            continue
+        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+        store.mark_unknown(delivery.id, IN_DOUBT.format(where=where, incident=delivery.incident_id))
+        kept.append(store.delivery(delivery.id))
+    return kept
 
 
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:

@@ -190,17 +190,20 @@ class Fragments:
     def facts(self, update: PublicView, *, with_components: bool = True) -> Markup:
         """Components, ETR and next update of one update, as a <dl>; empty if none."""
         rows = []
+        # The catalogue's words are asked for outside f-strings: Babel's extraction does not look inside them.
         if with_components and update.components:
-            rows.append(f"<dt>{escape(i18n.gettext('Components'))}</dt>\n<dd>{self.affected(update.components)}</dd>")
+            rows.append(_fact(i18n.gettext("Components"), self.affected(update.components)))
         if update.etr:
-            rows.append(f"<dt>{escape(i18n.gettext('Estimated resolution'))}</dt>\n<dd>{self.times.when(update.etr)}</dd>")
+            rows.append(_fact(i18n.gettext("Estimated resolution"), self.times.when(update.etr)))
         if update.next_update_by:
-            rows.append(
-                f"<dt>{escape(i18n.gettext('Next update by'))}</dt>\n<dd>{self.times.when(update.next_update_by)}</dd>"
-            )
+            rows.append(_fact(i18n.gettext("Next update by"), self.times.when(update.next_update_by)))
         if not rows:
             return Markup("")
         return Markup('<dl class="facts">\n' + "\n".join(rows) + "\n</dl>")
+
+
+def _fact(label: str, value: str) -> str:
+    return f"<dt>{escape(label)}</dt>\n<dd>{value}</dd>"
 
 
 @dataclass(frozen=True)

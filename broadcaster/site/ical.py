@@ -18,6 +18,10 @@ bytes and calendars never see phantom changes:
 
 Its own words (the calendar's name and description, "Cancelled.") are in
 ``[page] language``; the names of the format (``FRAME``) are not words and stay.
+Every text property says its language with RFC 5545's ``LANGUAGE`` parameter
+(3.2.10; RFC 7986 allows it on ``NAME`` and the calendar's ``DESCRIPTION``):
+the page's, as ``<html lang>`` says it for the same titles and messages.
+``PRODID`` keeps ``//EN``: that is the language of the product identifier itself.
 
 With no window the file is a calendar without events (RFC 5545 asks for one
 component, but subscribers keep a subscription that lists nothing, while a
@@ -30,7 +34,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from icalendar import STATUS, Calendar, Event
+from icalendar import STATUS, Calendar, Component, Event
 
 from broadcaster.config import PageConfig
 from broadcaster.messages import i18n
@@ -51,8 +55,10 @@ REFRESH = timedelta(hours=1)  # what the page's own caching allows; calendars po
 FRAME = (
     "BEGIN", "END", "VCALENDAR", "VEVENT", "VERSION", "PRODID", "NAME", "X-WR-CALNAME", "DESCRIPTION",
     "X-WR-CALDESC", "UID", "URL", "REFRESH-INTERVAL", "VALUE", "DURATION", "SUMMARY", "DTSTART", "DTEND",
-    "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "CONFIRMED", "CANCELLED", "PT1H",
+    "DTSTAMP", "CREATED", "LAST-MODIFIED", "SEQUENCE", "STATUS", "CONFIRMED", "CANCELLED", "PT1H", "LANGUAGE",
 )
+# The properties that hold words, tagged with the page's language.
+TEXTS = ("NAME", "X-WR-CALNAME", "DESCRIPTION", "X-WR-CALDESC", "SUMMARY")
 
 
 def _uid(page: PageConfig, name: str) -> str:
@@ -77,10 +83,17 @@ def _description(incident: PublicIncident) -> str:
     return f"{cancelled}\n\n{text}".strip()
 
 
-def _event(page: PageConfig, incident: PublicIncident) -> Event:
+def _in_language(component: Component, language: str) -> Component:
+    for name in TEXTS:
+        if name in component:
+            component[name].params["LANGUAGE"] = language
+    return component
+
+
+def _event(page: PageConfig, incident: PublicIncident) -> Component:
     header = incident.header
     changed = st.last_changed(incident)
-    return Event.new(
+    return _in_language(Event.new(
         uid=_uid(page, f"maintenance-{header.id}"),
         stamp=changed,
         last_modified=changed,
@@ -92,7 +105,7 @@ def _event(page: PageConfig, incident: PublicIncident) -> Event:
         url=page.base_url + incident_path(header.id) if page.base_url else None,
         sequence=sequence(incident),
         status=STATUS.CANCELLED if st.is_cancelled(incident) else STATUS.CONFIRMED,
-    )
+    ), page.language)
 
 
 def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> bytes:
@@ -109,5 +122,6 @@ def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> byt
     windows = [i for i in incidents if st.is_maintenance(i.header)]
     for incident in sorted(windows, key=lambda i: (st.started_at(i.header), i.header.id)):
         calendar.add_component(_event(page, incident))
+    _in_language(calendar, page.language)
     data: bytes = calendar.to_ical()
     return data

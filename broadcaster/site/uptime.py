@@ -21,6 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from markupsafe import Markup, escape
 
@@ -68,7 +69,7 @@ class UptimeBar:
 
     @property
     def sla_text(self) -> str:
-        return f"{self.sla:g}%" if self.sla is not None else ""
+        return i18n.percent(self.sla) if self.sla is not None else ""
 
     @property
     def days_html(self) -> Markup:
@@ -86,11 +87,12 @@ class UptimeBar:
 
 
 def percent_text(value: float) -> str:
-    """``100%`` only for a perfect record; else two decimals, never rounded up to 100."""
+    """``100%`` only for a perfect record; else two decimals, never rounded up to 100; written
+    as the language in effect writes a percentage ("99,95 %" in Swedish)."""
     if value >= 100.0:
-        return "100%"
+        return i18n.percent(Decimal(100))
     shown = f"{max(value, 0.0):.2f}"
-    return f"{'99.99' if shown == '100.00' else shown}%"
+    return i18n.percent(Decimal("99.99" if shown == "100.00" else shown), 2)
 
 
 def json_percent(value: float) -> float:

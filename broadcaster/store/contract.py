@@ -56,6 +56,7 @@ from broadcaster.store.records import (
     INCIDENT_COLUMNS,
     MUTABLE_INCIDENT_COLUMNS,
     UPDATE_COLUMNS,
+    WRITTEN,
     Delivery,
     PlannedDelivery,
     Row,
@@ -69,7 +70,7 @@ from broadcaster.store.records import (
     utcnow,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
@@ -428,12 +429,15 @@ class Store:
     def note_attempt(self, delivery_id: int) -> None:
         self.run_atomic("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (iso(utcnow()), delivery_id))
 
-    def mark_sent(self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None) -> None:
+    def mark_sent(
+        self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None, *,
+        origin: str = WRITTEN,
+    ) -> None:
         now = iso(utcnow())
         self.run_atomic(
             "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
-            " sent_at=?, updated_at=? WHERE id=?",
-            (DeliveryState.SENT, remote_id, thread_ref, note, now, now, delivery_id),
+            " sent_at=?, updated_at=?, remote_origin=? WHERE id=?",
+            (DeliveryState.SENT, remote_id, thread_ref, note, now, now, origin, delivery_id),
         )
 
     def add_part(self, delivery_id: int, parts: Sequence[str]) -> None:

@@ -27,6 +27,7 @@ from broadcaster.messages.model import (
     Status,
     Visibility,
 )
+from broadcaster.store.records import REMOTE_ORIGINS
 from broadcaster.times import WINDOW_AHEAD
 
 # What compose.slug_id makes (lower-case words joined by "-"), and the "-2" a taken id gets.
@@ -218,6 +219,8 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
             raise _Bad(f"delivery {position}: {key} is not text")
         checked[key] = _plain(text, key) if text else text
     checked["parts"] = _parts(value, position)
+    if "remote_origin" in value:  # absent in exports made before schema 6; an import sets it anyway
+        checked["remote_origin"] = _choice(value, "remote_origin", list(REMOTE_ORIGINS))
     for key in ("created_at", "updated_at"):
         checked[key] = _time(value, key, required=True)
     for key in ("claimed_at", "sent_at"):

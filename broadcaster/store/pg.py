@@ -118,6 +118,13 @@ _MIGRATIONS: dict[int, str] = {
     5: """
     ALTER TABLE incidents ADD COLUMN withdrawn_at TIMESTAMPTZ;
     """,
+    # Who gave a sent delivery's remote id: broadcaster (the service's answer to its own request), the
+    # operator (retry --mark-unknown-sent --remote-id) or an import. Withdraw deletes only broadcaster's.
+    6: """
+    ALTER TABLE deliveries ADD COLUMN remote_origin TEXT NOT NULL DEFAULT 'broadcaster';
+    UPDATE deliveries SET remote_origin = 'operator'
+        WHERE last_error = 'marked sent by the operator after an interrupted send' AND remote_id <> '';
+    """,
 }
 
 

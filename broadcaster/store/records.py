@@ -27,8 +27,13 @@ UPDATE_COLUMNS = (
 DELIVERY_COLUMNS = (
     "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
     "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
-    "sent_at", "parts",
+    "sent_at", "parts", "remote_origin",
 )
+# Who gave a sent delivery's remote id (``remote_origin``): only a post broadcaster wrote is ever deleted.
+WRITTEN = "broadcaster"  # the service's answer to broadcaster's own request
+BY_HAND = "operator"  # retry --mark-unknown-sent --remote-id: an id someone copied, maybe of another post
+IMPORTED = "import"  # written by whichever store exported it, with whichever account that used
+REMOTE_ORIGINS = (WRITTEN, BY_HAND, IMPORTED)
 TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at", "etr",
      "next_update_by", "claimed_at", "sent_at"}
@@ -70,6 +75,7 @@ class Delivery:
     updated_at: datetime
     sent_at: datetime | None
     parts: tuple[str, ...] = ()  # remote ids of the messages confirmed so far (a post sent in parts)
+    remote_origin: str = WRITTEN  # who gave remote_id (and parts): see REMOTE_ORIGINS
 
 
 def stored_visibility(visibility: str) -> str:

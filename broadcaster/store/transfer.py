@@ -42,6 +42,7 @@ from broadcaster.store.contract import SCHEMA_VERSION, Store
 from broadcaster.store.import_check import check_record
 from broadcaster.store.records import (
     DELIVERY_COLUMNS,
+    IMPORTED,
     INCIDENT_COLUMNS,
     UPDATE_COLUMNS,
     Row,
@@ -254,7 +255,8 @@ def _insert_deliveries(
     key = "incident_id=? AND sequence=? AND destination=? AND target=?"
     for delivery in deliveries:
         # An export from schema 1 has no parts: nothing was recorded part by part then.
-        values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence}
+        # Whoever wrote these posts, it was not this store: withdraw never deletes them.
+        values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence, "remote_origin": IMPORTED}
         if values["state"] == DeliveryState.SENDING:
             values.update(state=DeliveryState.UNKNOWN, claimed_by=None, last_error=_ABANDONED)
         where = (incident_id, sequence, values["destination"], values["target"])
@@ -269,7 +271,7 @@ def _insert_deliveries(
             # Conditional, like a claim: a row another process is sending right now is left to it.
             result.deliveries_marked_sent += store.run(
                 "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
-                f" last_error=NULL, claimed_by=NULL WHERE {key} AND state IN (?, ?, ?)",
+                f" last_error=NULL, claimed_by=NULL, remote_origin=? WHERE {key} AND state IN (?, ?, ?)",
                 (DeliveryState.SENT, values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
-                 json.dumps(values["parts"]), *where, *sorted(_UNSENT)),
+                 json.dumps(values["parts"]), IMPORTED, *where, *sorted(_UNSENT)),
             )
