@@ -27,6 +27,9 @@ from broadcaster.errors import ConfigError, InputError, did_you_mean
 from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
+# The destinations that deliver to the bot's subscribed chats: "subscribers" (public),
+# "subscribers.internal", "subscribers.audience.ID".
+SUBSCRIBERS = "subscribers"
 # What [store] url may be; anything else is refused at load and again where the store is opened.
 STORE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 STORE_URL_HELP = (
@@ -131,6 +134,19 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True)
+class BotConfig:
+    """The ``[bot]`` table: the Telegram bot that chats subscribe through and that posts to them.
+
+    ``table`` is what the Telegram client machinery reads (``token``, ``api_url``), as a
+    channel table named ``bot``. ``username`` (without the @) names the bot in invite
+    links; when empty, ``subscribers invite`` asks Telegram (getMe).
+    """
+
+    table: ChannelConfig
+    username: str = ""
+
+
+@dataclass(frozen=True)
 class AudienceConfig:
     """One ``[audiences.ID]`` table: the customer, its contracted SLA and its private feed token."""
 
@@ -159,6 +175,7 @@ class Config:
     author: str = ""
     maintenance_reminder_minutes: int = 60
     audience_tables: Mapping[str, AudienceConfig] = field(default_factory=dict)
+    bot: BotConfig | None = None  # [bot]: subscribers who sign themselves up (issue 19)
 
     @property
     def audiences(self) -> dict[str, Audience]:
@@ -211,7 +228,7 @@ class Config:
         env = os.environ if environ is None else environ
         values = [
             value.reveal_or_empty()
-            for table in (*self.channels.values(), *self.publish.values())
+            for table in (*self.channels.values(), *self.publish.values(), *([self.bot.table] if self.bot else []))
             for _key, value in secrets_in(table.options)
         ]
         values += [part for value in values for part in url_credentials(value)]
@@ -235,6 +252,9 @@ class Config:
                 for key, value in secrets_in(channel.options):
                     if value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+        bot_token = secrets_in(self.bot.table.options) if self.bot else []
+        if names is None or any(n == SUBSCRIBERS or n.startswith(SUBSCRIBERS + ".") for n in names):
+            missing += [f"bot.{key}: ${{{value.env_var}}}" for key, value in bot_token if value.missing]
         if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
             missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
                         for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]

@@ -24,7 +24,9 @@ from broadcaster.config import (
     SITE_DESTINATION,
     STORE_URL_HELP,
     STORE_URL_SCHEMES,
+    SUBSCRIBERS,
     AudienceConfig,
+    BotConfig,
     ChannelConfig,
     ComponentConfig,
     Config,
@@ -44,13 +46,15 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
-             "audiences"}
+             "audiences", "bot"}
 _AUDIENCE_KEYS = {"name", "components", "sla", "feed_token"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description", "language"}
 _STORE_KEYS = {"path", "url"}
 _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
 _COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
+_BOT_KEYS = {"type", "token", "api_url", "username"}
+_BOT_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 _TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private", "for"}
 
 
@@ -200,7 +204,32 @@ def parse(
         author=reader.string(operator, "name", "operator."),
         maintenance_reminder_minutes=reminder,
         audience_tables=audiences,
+        bot=_bot(reader, data.get("bot"), channels),
     )
+
+
+def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> BotConfig | None:
+    """``[bot]``: a Telegram bot (``token`` from ``${VAR}``, optional ``api_url`` and ``username``)."""
+    if value is None:
+        return None
+    table = reader.table(value, "bot")
+    reader.refuse_unknown(table, _BOT_KEYS, "bot.")
+    if table.get("type") != "telegram":
+        raise reader.error("bot.type", 'must be "telegram" (the only bot broadcaster runs)')
+    api_url = table.get("api_url")
+    if api_url is not None and (not isinstance(api_url, str) or not re.match(r"^https?://", api_url)):
+        raise reader.error("bot.api_url", "must be an http(s) URL")
+    username = reader.string(table, "username", "bot.")
+    named = _BOT_USERNAME.match(username) if username else None
+    if username and named is None:
+        raise reader.error("bot.username", "must be the bot's Telegram username, e.g. \"acme_status_bot\"")
+    options = {"token": reader.resolve(table.get("token"))} if "token" in table else {}
+    registry.check_bot(options, f"{reader.where}bot.")
+    for name in channels:
+        if name == SUBSCRIBERS or name.startswith(SUBSCRIBERS + "."):
+            raise reader.error(f"channels.{name}", f"names starting with {SUBSCRIBERS!r} are the bot's "
+                               "subscribers when [bot] is set; rename this table")
+    return BotConfig(ChannelConfig("bot", "telegram", "public", (), api_url, options), named.group(1) if named else "")
 
 
 def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:

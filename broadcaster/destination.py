@@ -125,6 +125,10 @@ class Destination(Protocol):
     def targets(self) -> tuple[str, ...]:
         """The separate places one update goes to (chats): one delivery record each; ("",) for one."""
 
+    def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
+        """The targets an update touching these components is planned for: ``targets()``, except
+        where each target chooses its own components (a subscribed chat)."""
+
     def wants(self, component_ids: set[str]) -> bool:
         """Whether an update touching these components goes here."""
 
@@ -138,7 +142,8 @@ class Destination(Protocol):
         """How long the service's rate limits make this many sends take at least (added to the deadline)."""
 
     def prepare(self) -> None:
-        """Import what ``deliver`` needs, before the command's concurrent sends start."""
+        """Import what ``deliver`` needs and learn what ``render`` depends on (a Mastodon instance's limits),
+        before the command's previews and concurrent sends; never raises."""
 
     async def deliver(self, job: Job) -> Receipt:
         """Deliver one update to one target (or, with ``job.deletes``, delete those posts); raises ``DeliveryError`` (retryable or not, outcome_unknown

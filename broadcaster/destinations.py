@@ -8,17 +8,19 @@ and builds their delivery plan; it imports no SDK.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
+from broadcaster import subscribers
+from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
 from broadcaster.destination import Destination, Job
-from broadcaster.errors import InputError, did_you_mean
-from broadcaster.messages import i18n
+from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent
+from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
-from broadcaster.messages.model import Level, Visibility
+from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
 from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import PlannedDelivery
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from broadcaster.messages.model import Update
     from broadcaster.messages.visibility import UpdateView
     from broadcaster.store import Store
+    from broadcaster.subscribers import Subscription
 
 
 class ChannelDestination:
@@ -68,6 +71,9 @@ class ChannelDestination:
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets()
 
+    def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
+        return self.targets()
+
     @cached_property
     def target_set(self) -> frozenset[str]:
         return frozenset(self.targets())
@@ -86,7 +92,7 @@ class ChannelDestination:
         return self.channel.pacing_seconds(deliveries)
 
     def prepare(self) -> None:
-        pass
+        self.channel.prepare()
 
     async def deliver(self, job: Job) -> Receipt:
         if job.deletes is not None:
@@ -113,11 +119,90 @@ class ChannelDestination:
         pass
 
 
-def destinations(config: Config) -> dict[str, Destination]:
-    """All destinations in the order they are shown: site, publish targets, channels."""
+class SubscriberDestination(ChannelDestination):
+    """The bot's subscribed chats of one visibility (``[bot]``): one target per active chat.
+
+    Delivered as a configured Telegram channel is (the same client and pacing,
+    threading, retries, egress guard and a delivery record per chat), with the view
+    its visibility allows. Each chat chooses its components (``targets_for``). A chat
+    also listed in a channel table is left to that table, so it hears an update once.
+    A chat that blocked the bot or is gone becomes inactive (the failure is not
+    retried); a group that became a supergroup is followed and its new id stored.
+    """
+
+    def __init__(self, config: Config, visibility: Visibility, store: Store | None) -> None:
+        assert config.bot is not None
+        name = SUBSCRIBERS if visibility == PUBLIC else f"{SUBSCRIBERS}.{str(visibility).replace(':', '.')}"
+        table = replace(config.bot.table, name=name, visibility=str(visibility))
+        super().__init__(table, config.engine.timeout, config.page.language)
+        self.scope = visibility
+        self._store = store
+        self._configured = {key for t in config.channels.values() for key, _ in _target_keys(t.type, t.options)}
+
+    @cached_property
+    def subscriptions(self) -> list[Subscription]:
+        if self._store is None:  # naming and rendering need no store; planning and sending have one
+            return []
+        return [
+            s for s in self._store.subscriptions(visibility=self.scope, active=True)
+            if not any(key in self._configured for key, _ in _target_keys(self.table.type, {"chat_ids": [s.chat_id]}))
+        ]
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(s.chat_id for s in self.subscriptions)
+
+    def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
+        return tuple(s.chat_id for s in self.subscriptions if s.wants(component_ids))
+
+    def wants(self, component_ids: set[str]) -> bool:
+        return True  # each chat chooses: targets_for
+
+    async def deliver(self, job: Job) -> Receipt:
+        try:
+            receipt = await super().deliver(job)
+        except DeliveryError as exc:
+            if not self.channel.target_gone(exc):
+                raise
+            reason = str(exc.__cause__ or exc)
+            subscribers.deactivate(job.run.store, job.target, reason)
+            raise permanent(advice.subscription_ended(job.target, reason)) from exc
+        moved = self.channel.moved_target(receipt, job.target)
+        if moved is None:
+            return receipt
+        subscribers.migrate(job.run.store, job.target, moved)
+        kept = tuple(n for n in receipt.notes if not n.startswith(f"chat {job.target} migrated"))
+        return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
+
+    async def check(self) -> list[CheckResult]:
+        """The bot's token (getMe), once: on the public subscribers. Chats are never probed."""
+        if self.scope != PUBLIC:
+            return []
+        try:
+            name = await self.channel.username()
+        except DeliveryError as exc:
+            return [CheckResult(self.name, "", False, str(exc))]
+        return [CheckResult(self.name, "", True, advice.bot_answers(name))]
+
+
+def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    return load_channel_class(kind).target_keys(options)
+
+
+def subscriber_visibilities(config: Config) -> list[Visibility]:
+    """Public, each configured audience, internal: what a subscribed chat may hear."""
+    return [PUBLIC, *(Visibility.of(a) for a in sorted(config.audiences)), INTERNAL]
+
+
+def destinations(config: Config, store: Store | None = None) -> dict[str, Destination]:
+    """All destinations in the order they are shown: site, publish targets, channels, then the bot's
+    subscribers (their chats read from ``store``; without one they are named but have no chats)."""
     result: dict[str, Destination] = {d.name: d for d in site_destinations(config)}
     for name, table in config.channels.items():
         result[name] = ChannelDestination(table, config.engine.timeout, config.page.language)
+    if config.bot is not None:
+        for visibility in subscriber_visibilities(config):
+            subscribed = SubscriberDestination(config, visibility, store)
+            result[subscribed.name] = subscribed
     return result
 
 
@@ -177,6 +262,6 @@ def plan(
         elif not destination.wants(component_ids):
             reason = f"subscribed only to {', '.join(destination.components)}"
         state = DeliveryState.SKIPPED if reason else DeliveryState.PENDING
-        for target in destination.targets():
+        for target in destination.targets_for(component_ids):
             planned.append(PlannedDelivery(name, target, destination.visibility, state, reason))
     return planned

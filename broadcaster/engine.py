@@ -203,7 +203,7 @@ class Publisher:
         self.config = config
         self.store = store
         self.progress: Progress = progress or SilentProgress()
-        self.destinations = destinations(config)
+        self.destinations = destinations(config, store)
         self.owner = process_owner()
         self._run = Run(config, store)
         self._batch: set[int] = set()

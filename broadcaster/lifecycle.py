@@ -70,7 +70,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     """A correction goes where the original went; a destination that skipped it skips this too."""
     from broadcaster.operations import delivery_plan
 
-    planned = delivery_plan(config, incident, original, only, skip, store.updates(incident.id))
+    planned = delivery_plan(config, incident, original, only, skip, store.updates(incident.id), store)
     went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
             if d.state != DeliveryState.SKIPPED}
     return [p if (p.destination, p.target) in went or p.state == DeliveryState.SKIPPED
@@ -265,7 +265,7 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
             message = words.reminder_message(format_time(start, config.page.zone))
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
         reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
-        planned = plan(destinations(config), {c.id for c in incident.components}, audiences=reached)
+        planned = plan(destinations(config, store), {c.id for c in incident.components}, audiences=reached)
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None

@@ -98,6 +98,13 @@ def check_channel(kind: str, visibility: str, options: Mapping[str, Any], where:
     _check_keys(channel_class, options, where, f"a {kind} channel", extra=COMMON_KEYS)
 
 
+def check_bot(options: Mapping[str, Any], where: str) -> None:
+    """The ``[bot]`` table's token: required, and only as ``${VAR}``, like every channel's secret."""
+    if "token" not in options:
+        raise ConfigError(f'{where}token: is required: token = "${{TELEGRAM_BOT_TOKEN}}" (from @BotFather)')
+    _refuse_written_secrets(options, ("token",), where)
+
+
 def check_host(kind: str, visibility: str, options: Mapping[str, Any], where: str) -> None:
     """Whether a ``[publish.NAME]`` table (``where`` = ``"<file>: publish.NAME."``) suits its type."""
     host_class = load_host_class(kind, f"{where}type: ")

@@ -129,6 +129,13 @@ class Channel(ABC):
         """
         return 0.0
 
+    def prepare(self) -> None:
+        """Learn, before anything is rendered, what rendering depends on (an instance's limits).
+
+        Called once per command and channel object, outside the event loop, before the
+        previews and before the sends; may do I/O and must not raise (fall back to defaults).
+        """
+
     @abstractmethod
     def render(self, view: UpdateView) -> Rendered:
         """Format one update for this medium. Pure: no I/O, no clock."""
@@ -211,6 +218,21 @@ class Channel(ABC):
 
     async def aclose(self) -> None:
         """Release network clients. Called once per command."""
+
+    async def username(self) -> str:
+        """The sender's own name on the service (a bot's username, for links that open a chat
+        with it); "" where it has none. Raises ``DeliveryError`` when the service refuses."""
+        return ""
+
+    def target_gone(self, error: DeliveryError) -> bool:
+        """Whether ``error`` says the target is gone for good or refuses this sender (a chat that
+        blocked the bot, a deleted chat): a subscription to it ends. False unless a channel knows."""
+        return False
+
+    def moved_target(self, receipt: Receipt, target: str) -> str | None:
+        """The target a send was followed to when the old one moved (a group that became a
+        supergroup), read from its receipt; None when it stayed."""
+        return None
 
     # Helpers for subclasses.
 

@@ -27,7 +27,7 @@ import asyncio
 import hashlib
 import importlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +151,29 @@ class BlueskyChannel(Channel):
         self._doubts.settled(rkey)
         log.confirmed(remote_id)
         return Receipt(remote_id)
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """com.atproto.repo.deleteRecord for each post; the PDS answers a post already gone as deleted."""
+        from atproto import models
+
+        client = await self._session()  # once: a wrong password must not cost a login per post
+
+        async def delete_one(remote_id: str) -> None:
+            found = _AT_URI.match(remote_id or "")
+            if not found:
+                raise self.fail(
+                    f"the stored Bluesky post id {remote_id!r} is not an at:// URI, so it cannot be deleted: "
+                    f"delete it by hand in the app (@{self.handle}).",
+                    retryable=False,
+                )
+            data = models.ComAtprotoRepoDeleteRecord.Data(repo=found.group("repo"), collection=POST, rkey=found.group("rkey"))
+            try:
+                await self._call("delete", client.com.atproto.repo.delete_record(data))
+            except DeliveryError as exc:
+                exc.outcome_unknown = False  # repeating a delete cannot show anything twice
+                raise
+
+        return await self.delete_each(remote_ids, delete_one)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``at://did/app.bsky.feed.post/rkey#cid``, the at:// URI alone, or the post's bsky.app link."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,6 +155,23 @@ class DiscordChannel(HttpChannel):
             note = f"Discord message {message_id} is gone (deleted?): posted the correction as a new message"
             return replace(receipt, notes=(*receipt.notes, note))
         return Receipt(remote_id)
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """DELETE each webhook message; one already gone (10008, or its thread gone: 10003) counts as deleted."""
+
+        async def delete_one(remote_id: str) -> None:
+            thread, message_id = _parse_remote_id(remote_id)
+            query = f"?thread_id={thread}" if thread else ""
+            answer = await self._client().request("DELETE", self._url(f"/messages/{message_id}{query}"))
+            gone = (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL) if thread else (UNKNOWN_MESSAGE,)
+            if 200 <= answer.status < 300 or (answer.status == 404 and answer.field("code") in gone):
+                return
+            try:
+                self._message(answer, may_post=False)
+            except _DiscordRefusal as exc:
+                raise self.fail(f"{exc} Delete message {message_id} by hand in Discord.", retryable=False) from exc
+
+        return await self.delete_each(remote_ids, delete_one)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A message id (Developer Mode > Copy Message ID), or ``<thread id>:<message id>``."""

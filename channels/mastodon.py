@@ -28,7 +28,8 @@ import asyncio
 import hashlib
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -62,13 +63,15 @@ class MastodonChannel(Channel):
     required_options = ("instance_url", "access_token")
     optional_options = ("post_visibility",)
     secret_options = ("access_token",)  # posts, edits and deletes as the account
-    max_characters = fmt.MAX_CHARACTERS  # Mastodon's default limit; links count 23
+    max_characters = fmt.MAX_CHARACTERS  # Mastodon's default, used until the instance says its own
+    url_characters = fmt.URL_CHARACTERS  # what a link counts, likewise
     reports_requests = True
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._api: Mastodon | None = None
         self._doubts = Doubts()
+        self._limits: fmt.Limits | None = None  # the instance's, read once by prepare()
 
     # -- config ---------------------------------------------------------------------
 
@@ -104,13 +107,57 @@ class MastodonChannel(Channel):
         token = self.config.options.get("access_token")
         return token.env_var if isinstance(token, Secret) else "the token's environment variable"
 
+    # -- the instance's limits ---------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Read the instance's status limits once, before anything is rendered (previews and sends alike)."""
+        if self._limits is None:
+            self._limits = self._read_limits()
+
+    @property
+    def limits(self) -> fmt.Limits:
+        """The instance's limits once read; Mastodon's defaults before (or when it would not say)."""
+        return self._limits or fmt.Limits(self.max_characters, self.url_characters, "")
+
+    def _read_limits(self) -> fmt.Limits:
+        """``configuration.statuses`` of GET /api/v2/instance, else of /api/v1/instance (older servers).
+
+        A throwaway client, closed at once: this runs outside the command's event loop.
+        Whatever fails, the defaults stand, and a status too long for the instance is
+        then refused with a message saying so.
+        """
+        from mastodon import Mastodon, errors
+
+        api = Mastodon(api_base_url=self.api_url, ratelimit_method="throw", request_timeout=self.request_timeout,
+                       version_check_mode="none", user_agent="broadcaster")
+        try:
+            for path, call in (("/api/v2/instance", api.instance_v2), ("/api/v1/instance", api.instance_v1)):
+                try:
+                    found = fmt.instance_limits(call(), path)
+                except errors.MastodonNotFoundError:
+                    continue  # an older server: try v1
+                except errors.MastodonError as exc:
+                    return replace(self.limits, problem=self.redact(f"{path}: {exc}"))
+                if found is not None:
+                    return found
+            return replace(self.limits, problem="the instance names no status limit")
+        finally:
+            api.session.close()
+
+    def _limit_source(self) -> str:
+        limits = self.limits
+        if limits.source:
+            return f"read from {limits.source}"
+        return f"Mastodon's default: {limits.problem or 'the instance was not asked'}"
+
     # -- render ---------------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:
         # The update's time too: two stores (a rehearsal and the real one) may both have an "inc-1" update 1.
         seed = f"{self.name}\n{self.instance_url}\n{view.incident.id}\n{view.sequence}\n{view.created_at.isoformat()}"
+        limits = self.limits
         return Rendered(
-            text=fmt.format_status(view, self.max_characters),
+            text=fmt.format_status(view, limits.max_characters, limits.url_characters),
             visibility=view.visibility,
             payload={"idempotency_key": "broadcaster-" + hashlib.sha256(seed.encode()).hexdigest()[:40]},
         )
@@ -153,6 +200,29 @@ class MastodonChannel(Channel):
             exc.outcome_unknown = False
             raise
         return Receipt(status_id)
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """DELETE /api/v1/statuses/:id for each status; one already gone (404) counts as deleted.
+
+        Mastodon allows 30 deletes in 30 minutes: past that, a 429 makes the delivery wait and retry.
+        """
+
+        async def delete_one(remote_id: str) -> None:
+            if not _STATUS_ID.match(remote_id):
+                raise self.fail(
+                    f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be deleted: "
+                    f"delete it by hand on {self.instance_url}.",
+                    retryable=False,
+                )
+            try:
+                await self._call("delete", lambda api: api.status_delete(remote_id))
+            except _Gone:
+                return
+            except DeliveryError as exc:
+                exc.outcome_unknown = False  # repeating a delete cannot show anything twice
+                raise
+
+        return await self.delete_each(remote_ids, delete_one)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A status id, or a link to the status (``https://mastodon.social/@acme/1123…``)."""
@@ -209,19 +279,18 @@ class MastodonChannel(Channel):
         return [*results, await self._check_limit()]
 
     async def _check_limit(self) -> CheckResult:
-        try:
-            instance = await self._call("check", lambda api: api.instance_v2())
-        except DeliveryError as exc:
-            return CheckResult(self.name, self.instance_url, False, f"cannot read the instance's limits: {exc}")
-        statuses = ((instance.get("configuration") or {}).get("statuses")) or {}
-        limit = int(statuses.get("max_characters") or fmt.MAX_CHARACTERS)
-        if limit < self.max_characters:
+        limits = await asyncio.to_thread(self._read_limits)
+        if limits.problem:
             return CheckResult(
                 self.name, self.instance_url, False,
-                f"the instance allows {limit} characters a status and broadcaster writes up to "
-                f"{self.max_characters}: long updates will be refused. Use an account on another instance.",
+                f"cannot read the instance's status limit ({limits.problem}); broadcaster will write up to "
+                f"{limits.max_characters} characters, which the instance may refuse.",
             )
-        return CheckResult(self.name, self.instance_url, True, f"statuses up to {limit} characters")
+        return CheckResult(
+            self.name, self.instance_url, True,
+            f"statuses up to {limits.max_characters} characters (a link counts {limits.url_characters}), "
+            f"read from {limits.source}",
+        )
 
     # -- client and errors ----------------------------------------------------------
 
@@ -314,8 +383,9 @@ class MastodonChannel(Channel):
                          retryable=False)
         if status == 422:
             return self.fail(
-                f"Mastodon refused the status ({said}). If it names a character limit, the instance allows fewer "
-                f"than {self.max_characters}; otherwise please report it with the update text.",
+                f"Mastodon refused the status ({said}). If it names a character limit, broadcaster wrote up to "
+                f"{self.limits.max_characters} ({self._limit_source()}): `broadcaster channels check` shows what "
+                "the instance says; otherwise please report it with the update text.",
                 retryable=False,
             )
         if status == 429:

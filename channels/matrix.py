@@ -26,7 +26,7 @@ name an event.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels._ids import stable_digits
@@ -158,6 +158,30 @@ class MatrixChannel(Channel):
             exc.outcome_unknown = False  # the same edit again (same txnId) shows nothing twice
             raise
         return Receipt(remote_id)
+
+    async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
+        """Redact each event (its content is removed for everyone); one already gone (M_NOT_FOUND) counts.
+
+        The redaction's transaction id is made from the event, so a repeat is one redaction.
+        Edits (``m.replace``) are not redacted one by one (their ids are not kept): redacting
+        the original "removes the message, including all subsequent edits, from the visible
+        timeline", though the edit events themselves stay on the server (spec, "Redactions of
+        edited events").
+        """
+        from nio import RoomRedactResponse
+
+        async def delete_one(remote_id: str) -> None:
+            room, event_id = self.parse_remote_id(remote_id)
+            tx_id = "bc" + stable_digits(self.name, room, event_id, "redact")
+            response = await self._request("the redaction", self._nio().room_redact(room, event_id, tx_id=tx_id))
+            if isinstance(response, RoomRedactResponse) or getattr(response, "status_code", None) == "M_NOT_FOUND":
+                return
+            error = self._refused("the redaction", room, response)
+            if not error.retryable:
+                raise self.fail(f"{error} Redact (remove) the message by hand in the room.", retryable=False)
+            raise error
+
+        return await self.delete_each(remote_ids, delete_one)
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``!room:server/$event``, a matrix.to link to the event, or the event id alone (this room)."""

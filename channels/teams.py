@@ -16,8 +16,15 @@ idempotency key, so a post whose answer was lost is ``unknown``, never sent
 again blindly. The remote id is the flow run's id when the trigger names it
 (``x-ms-workflow-run-id``: the flow's run history shows what became of it).
 
-``channels check`` cannot reach the flow without posting: it checks the URL's
-form offline and says so.
+``channels check`` cannot ask the flow anything without running it: a trigger
+made without a method takes a GET as a run too, and a run with a bad body fails
+in the flow's history (and may mail its owner). So it checks what it can without
+a request: the URL's form, that the host answers a TLS handshake with a valid
+certificate (DNS, network, proxy, TLS; nothing is sent over it), and whether the
+URL is an old ``*.logic.azure.com`` one, which Power Automate stopped serving
+after 2025-11-30 (learn.microsoft.com, Power Automate "Changes to HTTP or Teams
+Webhook trigger flows"). Whether the signature is current and the flow on is
+known only when a card goes.
 """
 
 from __future__ import annotations
@@ -94,15 +101,45 @@ class TeamsChannel(HttpChannel):
         return Receipt(remote_id, notes=(note,) if note else ())
 
     async def check(self) -> list[CheckResult]:
+        """The URL's form, a TLS handshake with its host (no request sent), and an old host named; posts nothing."""
         try:
-            self._client()
+            poster = self._client()
+            host = await self._handshake(poster.real_url)
         except (ConfigError, DeliveryError) as exc:
             return [CheckResult(self.name, "", False, self.redact(str(exc)))]
+        if _old_power_automate_host(self.revealed("webhook_url")):
+            return [CheckResult(self.name, "", False, (
+                f"{host} answers, but it is an old Power Automate trigger address (*.logic.azure.com), which Power "
+                "Automate stopped serving after 2025-11-30. Copy the flow's URL again from its trigger in Workflows "
+                "(…environment.api.powerplatform.com…); an Azure Logic App of your own may keep this one."))]
         return [CheckResult(
             self.name, "", True,
-            "the URL has a Workflows trigger's form; Teams offers no way to test it without posting a card "
+            f"the URL has a Workflows trigger's form and {host} answers a TLS handshake; whether the flow takes "
+            "cards is known only by posting one, which check never does "
             "(send one with `broadcaster post --only " + self.name + "`)",
         )]
+
+    async def _handshake(self, url: str) -> str:
+        """Connect to the URL's host (TLS, certificate verified, when https) and hang up before any request."""
+        import asyncio
+        import ssl
+
+        parts = urlsplit(url)
+        host, tls = parts.hostname or "", parts.scheme == "https"
+        port = parts.port or (443 if tls else 80)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port, ssl=ssl.create_default_context() if tls else None),
+                self.request_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise self.fail(f"Teams: cannot reach {host}:{port} ({type(exc).__name__}: {exc}). Check the network, "
+                            "a proxy, and the URL's host.", retryable=True) from exc
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+        return host
 
     def make_poster(self) -> HttpPoster:
         real, shown = _split_signature(self.revealed("webhook_url"), self.source("webhook_url"))
@@ -129,6 +166,11 @@ class TeamsChannel(HttpChannel):
                 "another body, or this is a bug in broadcaster's Teams card: see it with `broadcaster preview`."
             )
         return f"Teams refused the request (HTTP {answer.status}: {answer.excerpt()})."
+
+
+def _old_power_automate_host(url: str) -> bool:
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower().endswith(".logic.azure.com") and "/powerautomate/" not in parts.path
 
 
 def _split_signature(url: str, source: str) -> tuple[str, str]:

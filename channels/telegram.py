@@ -60,11 +60,12 @@ if TYPE_CHECKING:
 
     from broadcaster.config import ChannelConfig
 
-_TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
+TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NUMERIC = re.compile(r"^-?\d+$")
 _MESSAGE_LINK = re.compile(r"^https?://t\.me/(?:c/)?[A-Za-z0-9_]+/(?P<number>\d+)/?(?:\?.*)?$")
+_GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 
 
@@ -356,6 +357,29 @@ class TelegramChannel(Channel):
             return [CheckResult(self.name, "", False, str(self._error(exc, "")))]
         return [await self._check_chat(bot, target, me.username or "") for target in self.targets()]
 
+    def target_gone(self, error: DeliveryError) -> bool:
+        """403 (blocked, kicked, deactivated user) or a chat Telegram no longer knows."""
+        from telegram.error import BadRequest, Forbidden
+
+        cause = error.__cause__
+        if isinstance(cause, Forbidden):
+            return True
+        return isinstance(cause, BadRequest) and any(gone in cause.message.lower() for gone in _GONE)
+
+    def moved_target(self, receipt: Receipt, target: str) -> str | None:
+        chat, _ = _parse_remote_id(receipt.remote_id, target)
+        return str(chat) if str(chat) != target else None
+
+    async def username(self) -> str:
+        """The bot's username (getMe), for links that open a chat with it; DeliveryError if Telegram refuses."""
+        from telegram.error import TelegramError
+
+        try:
+            me = await self._client().get_me()
+        except TelegramError as exc:
+            raise self._error(exc, "") from exc
+        return me.username or ""
+
     async def _check_chat(self, bot: Bot, target: str, bot_name: str) -> CheckResult:
         from telegram.error import ChatMigrated, TelegramError
 
@@ -386,27 +410,14 @@ class TelegramChannel(Channel):
     def _client(self) -> Bot:
         """The Bot, built on first use with the current ``request_timeout``."""
         if self._bot is None:
-            import httpx
             from telegram import Bot
 
-            sdk = _sdk_classes()
-            timeout = self.request_timeout
-            transport = sdk.token_transport(
-                self._token(),
-                httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self.pool_size)),
-                admit=self._limiter.admit,
+            self._request = token_hidden_request(
+                self._token(), self.request_timeout, pool_size=self.pool_size, admit=self._limiter.admit,
                 in_flight=self.in_flight,
             )
-            self._request = sdk.request(
-                connection_pool_size=self.pool_size,
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                write_timeout=timeout,
-                pool_timeout=timeout,
-                httpx_kwargs={"transport": transport},
-            )
             self._bot = Bot(
-                _TOKEN_SLOT,
+                TOKEN_SLOT,
                 base_url=f"{self.api_url.rstrip('/')}/bot",
                 request=self._request,
                 get_updates_request=self._request,  # one client; this channel never polls
@@ -518,6 +529,38 @@ class TelegramChannel(Channel):
                 "and report it."
             )
         return f"{where}: Telegram refused the message ({detail}). Fix the cause and retry."
+
+
+def looks_like_token(token: str) -> bool:
+    """Whether ``token`` has the shape of a bot token from @BotFather (digits, a colon, letters and digits)."""
+    return bool(_TOKEN_FORMAT.match(token))
+
+
+def token_hidden_request(
+    token: str, timeout: float, *, pool_size: int = 1, admit: Callable[[], Awaitable[None]] | None = None,
+    in_flight: int = 8,
+) -> HTTPXRequest:
+    """PTB's request object for a Bot built with ``TOKEN_SLOT``: the token is written into the
+    path only as each request leaves (``_TokenTransport``), 429 and 5xx come back as our own errors.
+
+    ``admit`` is called before each message leaves (the pacing window); ``timeout`` is every
+    one of httpx's timeouts (PTB adds a long poll's own seconds to the read timeout).
+    """
+    import httpx
+
+    sdk = _sdk_classes()
+    transport = sdk.token_transport(
+        token, httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=pool_size)), admit=admit,
+        in_flight=in_flight,
+    )
+    return sdk.request(
+        connection_pool_size=pool_size,
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        pool_timeout=timeout,
+        httpx_kwargs={"transport": transport},
+    )
 
 
 # -- chats and ids -------------------------------------------------------------
@@ -658,6 +701,10 @@ class RateLimiter:
         longer in transit than the next one (a busy machine), which then arrive too close."""
         self._next_in[chat] = max(self._next_in.get(chat, 0.0), self._clock() + self.chat_interval)
 
+    def backlog(self, chat: str) -> float:
+        """Seconds until ``chat``'s next slot, reserving nothing."""
+        return max(0.0, self._next_in.get(chat, 0.0) - self._clock(), self._next_any - self._clock())
+
     async def wait(self, chat: str) -> None:
         delay = self.reserve(chat)
         if delay > 0:
@@ -758,7 +805,7 @@ def _sdk_classes() -> _SdkClasses:
             admit: Callable[[], Awaitable[None]] | None = None,
             in_flight: int = 8,
         ) -> None:
-            self._slot = f"/bot{_TOKEN_SLOT}/".encode()
+            self._slot = f"/bot{TOKEN_SLOT}/".encode()
             self._with_token = f"/bot{token}/".encode()
             self._inner = inner
             self._admit = admit
@@ -782,6 +829,13 @@ def _sdk_classes() -> _SdkClasses:
             await self._inner.aclose()
 
     return _SdkClasses(_FloodWait, _ServerError, _Request, _TokenTransport)
+
+
+def flood_wait(exc: BaseException) -> float | None:
+    """The seconds a 429 asked to wait, if ``exc`` is one (from a request of ``token_hidden_request``)."""
+    if isinstance(exc, _sdk_classes().flood_wait):
+        return float(getattr(exc, "retry_after", 1.0))
+    return None
 
 
 def _description(payload: bytes, status: int) -> str:

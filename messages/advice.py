@@ -110,3 +110,19 @@ def visibility_changed(name: str, now: str, stored: str) -> str:
 
 def target_removed(target: str, name: str) -> str:
     return f"{target} is no longer a target of {name} in the config, so this was not sent there."
+
+
+def subscription_ended(chat: str, reason: str) -> str:
+    return (
+        f"Telegram chat {chat} is gone or refuses the bot ({reason.rstrip('.')}): its subscription is now inactive "
+        "and nothing more is sent there until the chat subscribes again (/start). Nothing to do; "
+        f"`broadcaster subscribers remove {chat}` forgets it."
+    )
+
+
+def subscription_moved(chat: str, moved_to: str) -> str:
+    return f"chat {chat} became {moved_to} (a supergroup); the subscription now follows {moved_to}"
+
+
+def bot_answers(bot: str) -> str:
+    return f"bot @{bot} answers; each subscribed chat is checked when it is sent to (`broadcaster subscribers list`)"

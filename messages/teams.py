@@ -1,4 +1,4 @@
-"""A Microsoft Teams Adaptive Card (1.5) for one update: pure functions from a view to the webhook body.
+"""A Microsoft Teams Adaptive Card (1.4) for one update: pure functions from a view to the webhook body.
 
 Safety first. A card's ``TextBlock`` and ``FactSet`` read a subset of markdown
 (``**bold**``, ``[label](url)`` links that show one thing and open another,
@@ -29,7 +29,11 @@ from broadcaster.messages.preview import headline, plain_when, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
 from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
 
-CARD_VERSION = "1.5"
+# Not 1.5, though the issue named it and Teams' docs list it: a 1.5 card posted by a Workflows flow
+# shows "We're sorry, this card couldn't be displayed" (microsoft/AdaptiveCards#8965, open;
+# MicrosoftDocs/msteams-docs#9801, reproduced by Microsoft), while 1.4 shows. Every element used
+# here (TextBlock, RichTextBlock/TextRun, FactSet, Action.OpenUrl) is 1.2 or older.
+CARD_VERSION = "1.4"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_CARD_BYTES = 24_000  # Teams refuses messages past about 28 KB; the envelope and headroom take the rest
@@ -54,6 +58,11 @@ def plain(text: str, **style: Any) -> Element:
 
 def _label(text: str) -> Element:
     return {"type": "TextBlock", "text": text, "weight": "Bolder", "wrap": True, "spacing": "Medium"}
+
+
+def _heading(text: str) -> Element:
+    """A label naming something from the config (an audience's name): bold, and never read as markdown."""
+    return {**plain(text, weight="Bolder"), "spacing": "Medium"}
 
 
 def _facts(view: UpdateView) -> list[Element]:
@@ -95,7 +104,7 @@ def _private(view: UpdateView, note: str) -> list[Element]:
     if view.tickets:
         body += _listed(word("Tickets: "), list(view.tickets))
     for audience in view.audiences:
-        body += [_label(audience_heading(audience.name)), plain(audience.detail or named_no_detail())]
+        body += [_heading(audience_heading(audience.name)), plain(audience.detail or named_no_detail())]
     if view.author:
         body += _listed(word("Posted by: "), [view.author])
     return body if len(body) > 1 else []
@@ -120,7 +129,7 @@ def _card(view: UpdateView, message: str, note: str) -> Element:
     if view.components:
         body += _listed(i18n.gettext("Components"), [f"{c.id}: {c.status.label}" for c in view.components])
     if isinstance(view, AudienceView) and view.detail:  # a customer's channel: its own detail
-        body += [_label(audience_heading(view.audience_name)), plain(view.detail)]
+        body += [_heading(audience_heading(view.audience_name)), plain(view.detail)]
     body += [*_private(view, note), _footer(view)]
     card: Element = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body,
                      "msteams": {"width": "Full"}}

@@ -63,3 +63,13 @@ def check_once(channel: Channel) -> list[CheckResult]:
         finally:
             await channel.aclose()
     return run(go())  # type: ignore[no-any-return]
+
+
+def delete_once(channel: Channel, remote_ids: list[str]) -> Receipt:
+    """One withdrawal's delete at one target, as one CLI invocation makes it."""
+    async def go() -> Receipt:
+        try:
+            return await channel.delete(remote_ids, target="")
+        finally:
+            await channel.aclose()
+    return run(go())  # type: ignore[no-any-return]

@@ -53,6 +53,13 @@ async def edited(ch: Channel, rendered: Rendered, remote_id: str) -> Receipt:
         await ch.aclose()
 
 
+async def deleted(ch: Channel, remote_ids: list[str]) -> Receipt:
+    try:
+        return await ch.delete(remote_ids, target="")
+    finally:
+        await ch.aclose()
+
+
 async def checked(ch: Channel) -> list[CheckResult]:
     try:
         return await ch.check()

@@ -22,7 +22,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
-from tests.social import B_PASSWORD, M_TOKEN, T0, URL, Social, checked, sent, social_project, update, view
+from tests.social import B_PASSWORD, M_TOKEN, T0, URL, Social, checked, deleted, sent, social_project, update, view
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +109,36 @@ def test_a_stored_id_that_is_not_an_at_uri_is_refused(fake: FakeBluesky) -> None
 def test_references_that_are_not_posts_are_refused(fake: FakeBluesky, reference: str) -> None:
     with pytest.raises(InputError):
         channel(fake).remote_id_from(reference, "")
+
+
+# -- delete (withdraw) -------------------------------------------------------------------------
+
+
+def test_delete_removes_each_post_logging_in_once_and_one_already_gone_counts(fake: FakeBluesky) -> None:
+    first = send(fake)
+    second = send(fake, channel(fake).render(view(update(2, "Found it."))), ThreadRef(first.remote_id, first.remote_id))
+    rkey = first.remote_id.split("/")[-1].split("#")[0]
+    by_hand = f"at://acme.bsky.social/app.bsky.feed.post/{rkey}"  # as retry --remote-id takes a bsky.app link
+    logins = fake.logins
+    assert channel(fake).can_delete
+    receipt = asyncio.run(deleted(channel(fake), [first.remote_id, second.remote_id, by_hand]))
+    assert receipt.remote_id == first.remote_id and fake.posted == [] and len(fake.deleted) == 2
+    assert len(fake.received("deleteRecord")) == 3 and fake.logins == logins + 1
+    body = fake.received("deleteRecord")[0].json()
+    assert body == {"repo": DID, "collection": "app.bsky.feed.post", "rkey": rkey}
+
+
+def test_a_delete_with_a_wrong_password_is_permanent_and_a_429_waits(fake: FakeBluesky) -> None:
+    first = send(fake)
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(deleted(channel(fake, password="wrong-pass-Zz9"), [first.remote_id]))
+    assert not caught.value.retryable and "wrong-pass-Zz9" not in str(caught.value) and len(fake.posted) == 1
+    fake.rate_limit(3, match="deleteRecord")
+    with pytest.raises(DeliveryError) as limited:
+        asyncio.run(deleted(channel(fake), [first.remote_id, "not-a-post"]))
+    assert limited.value.retryable and not limited.value.outcome_unknown and "1 more" in str(limited.value)
+    asyncio.run(deleted(channel(fake), [first.remote_id]))
+    assert fake.posted == []
 
 
 # -- repeats, limits and refusals ---------------------------------------------------------

@@ -17,7 +17,7 @@ from broadcaster.delivery import SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 from tests.fakes.base import Fault, Response
 from tests.fakes.discord import FakeDiscord
-from tests.hook_helpers import check_once, edit_once, send_once, update, view
+from tests.hook_helpers import check_once, delete_once, edit_once, send_once, update, view
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,7 @@ def fake(server: FakeDiscord) -> FakeDiscord:
     server.requests.clear()
     server._faults.clear()
     server.messages.clear()
+    server.deleted.clear()
     server.threads.clear()
     server.forum = False
     server.echo_credentials = False
@@ -133,6 +134,33 @@ def test_amend_of_a_deleted_message_posts_the_correction_instead(fake: FakeDisco
 
     assert len(fake.messages) == 1 and "Corrected." in fake.messages[0].shown
     assert "gone" in receipt.notes[-1]
+
+
+def test_delete_removes_each_message_in_its_thread_and_one_already_gone_counts(fake: FakeDiscord) -> None:
+    fake.forum = True
+    first = send_once(channel(fake), view())
+    second = send_once(channel(fake), view(update(2, "Cause found.")), ThreadRef(first.remote_id, first.remote_id))
+    fake.messages.remove(fake.messages[1])  # the follow-up deleted by hand already
+    assert channel(fake).can_delete
+    receipt = delete_once(channel(fake), [first.remote_id, second.remote_id])
+    assert receipt.remote_id == first.remote_id and fake.messages == [] and len(fake.deleted) == 1
+    deletes = [r for r in fake.requests if r.method == "DELETE"]
+    thread = first.remote_id.split(":")[0]
+    assert len(deletes) == 2 and all(r.query["thread_id"] == [thread] for r in deletes)
+
+
+def test_a_delete_refused_names_the_message_and_says_to_delete_by_hand(fake: FakeDiscord) -> None:
+    first = send_once(channel(fake), view())
+    fake.fail(Fault(match="/messages/", response=Response(403, {"message": "Missing Permissions", "code": 50013})))
+    with pytest.raises(DeliveryError) as caught:
+        delete_once(channel(fake), [first.remote_id])
+    assert not caught.value.retryable and "by hand" in str(caught.value) and first.remote_id in str(caught.value)
+    assert fake.token not in str(caught.value)
+    fake.rate_limit(1.5)
+    with pytest.raises(DeliveryError) as limited:
+        delete_once(channel(fake), [first.remote_id])
+    assert limited.value.retryable and limited.value.retry_after and not limited.value.outcome_unknown
+    assert delete_once(channel(fake), [first.remote_id]).remote_id == first.remote_id and fake.messages == []
 
 
 def test_a_wrong_token_is_permanent_and_says_where_to_get_the_url(fake: FakeDiscord) -> None:

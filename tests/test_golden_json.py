@@ -87,7 +87,24 @@ def scenario(project: Project, world: FakeWorld) -> list[tuple[str, int, str]]:
     run("show", incident, "--json")
     run("list", "--json")
     run("store", "export")
+    _subscribe(project)
+    run("subscribers", "list", "--json")
     return runs
+
+
+def _subscribe(project: Project) -> None:
+    """Two chats, as the bot's /start would subscribe them (issue 19); the invite's hash fixed."""
+    from broadcaster.messages.model import INTERNAL
+
+    from broadcaster import subscribers
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    now = datetime.now(UTC)
+    subscribers.subscribe(store, 4242, subscribers.ChatKind.PRIVATE)
+    store.insert_invite(subscribers.Invite("ab" * 32, INTERNAL, ("api",), now, now + timedelta(days=7), 2, 0, None))
+    store.redeem_invite("ab" * 32, "-1001234", subscribers.ChatKind.GROUP, now)
+    store.close()
 
 
 def recording(project: Project, runs: list[tuple[str, int, str]]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from broadcaster.channels.mastodon import MastodonChannel
+from broadcaster.messages.mastodon import instance_limits
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
@@ -23,8 +24,8 @@ from broadcaster.errors import ConfigError, DeliveryError, InputError
 from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.bluesky import FakeBluesky
-from tests.fakes.mastodon import FakeMastodon
-from tests.social import B_PASSWORD, M_TOKEN, Social, checked, edited, sent, social_project, update, view
+from tests.fakes.mastodon import FakeMastodon, countable_length
+from tests.social import B_PASSWORD, M_TOKEN, Social, checked, deleted, edited, sent, social_project, update, view
 
 
 @pytest.fixture(scope="module")
@@ -219,10 +220,132 @@ def test_check_with_a_bad_token_fails(fake: FakeMastodon) -> None:
     assert not result.ok and "rejected the access token" in result.detail
 
 
-def test_check_warns_of_an_instance_allowing_fewer_characters(fake: FakeMastodon) -> None:
-    fake.max_characters = 300
+def test_check_reports_the_instance_limit_broadcaster_writes_to(fake: FakeMastodon) -> None:
+    # Changed on purpose: statuses now fit the instance's own limit, so a lower one is no longer a failure.
+    fake.max_characters, fake.url_characters = 300, 30
     results = asyncio.run(checked(channel(fake)))
-    assert not results[1].ok and "300" in results[1].detail
+    assert results[1].ok and "up to 300 characters (a link counts 30)" in results[1].detail
+    fake.instance_status = 500
+    broken = asyncio.run(checked(channel(fake)))
+    assert not broken[1].ok and "cannot read the instance's status limit" in broken[1].detail
+
+
+# -- the instance's limits ---------------------------------------------------------------------------
+
+
+def prepared(fake: FakeMastodon) -> MastodonChannel:
+    ch = channel(fake)
+    ch.prepare()
+    return ch
+
+
+LONG = "The EU cluster is failing over; " * 40
+
+
+def test_a_status_fits_the_instance_limit_read_from_v2(fake: FakeMastodon) -> None:
+    fake.max_characters = 2000
+    rendered = prepared(fake).render(view(update(1, LONG)))
+    assert 500 < countable_length(rendered.text) <= 2000 and LONG.strip() in rendered.text
+    send(fake, rendered)
+    assert fake.posted[0].text == rendered.text
+    assert [r.path for r in fake.received("/instance")] == ["/api/v2/instance/"]
+
+
+def test_a_lower_limit_and_a_dearer_link_are_kept_to(fake: FakeMastodon) -> None:
+    fake.max_characters, fake.url_characters = 200, 60
+    ch = prepared(fake)
+    rendered = ch.render(view(update(1, LONG)))
+    assert "https://" in rendered.text and countable_length(rendered.text, 60) <= 200
+    send(fake, rendered, ch=ch)  # the fake counts each link 60, as the instance says
+    assert len(fake.posted) == 1
+    with pytest.raises(DeliveryError, match="character limit of 200"):  # fitted to the defaults, it is refused
+        send(fake, channel(fake).render(view(update(2, LONG))))
+
+
+def test_an_older_server_is_read_through_v1_and_the_limit_read_once(fake: FakeMastodon) -> None:
+    fake.v2, fake.max_characters = False, 1000
+    ch = prepared(fake)
+    ch.prepare()
+    for sequence in (1, 2):
+        assert countable_length(ch.render(view(update(sequence, LONG))).text) > 500
+    assert [r.path for r in fake.received("/instance")] == ["/api/v2/instance/", "/api/v1/instance/"]
+
+
+def test_an_instance_that_will_not_say_leaves_the_default_and_a_refusal_says_so(fake: FakeMastodon) -> None:
+    fake.instance_status, fake.max_characters = 500, 400
+    ch = prepared(fake)
+    rendered = ch.render(view(update(1, LONG)))
+    assert 400 < countable_length(rendered.text) <= 500
+    error = failure(fake, ch=ch, rendered=rendered)
+    assert "wrote up to 500" in str(error) and "Mastodon's default" in str(error) and "channels check" in str(error)
+
+
+@pytest.mark.parametrize(("instance", "expected"), [
+    ({"configuration": {"statuses": {"max_characters": 5000, "characters_reserved_per_url": 23}}}, (5000, 23)),
+    ({"max_toot_chars": 5000}, (5000, 23)),  # Pleroma and Akkoma's v1
+    ({"configuration": {"statuses": {"max_characters": 3}}}, None),
+    ({"configuration": {"statuses": {"max_characters": True}}}, None),
+    ({"configuration": {"statuses": {"max_characters": "5000"}}}, None),
+    ({"configuration": {"statuses": {"max_characters": 800, "characters_reserved_per_url": 0}}}, (800, 23)),
+    ({"configuration": {"statuses": {"max_characters": 800, "characters_reserved_per_url": -5}}}, (800, 23)),
+    ({}, None),
+], ids=["mastodon", "pleroma", "tiny", "bool", "string", "zero-per-url", "negative-per-url", "none"])
+def test_only_sane_limits_are_believed(instance: dict[str, Any], expected: tuple[int, int] | None) -> None:
+    found = instance_limits(instance, "/api/v2/instance")
+    assert ((found.max_characters, found.url_characters) if found else None) == expected
+
+
+def test_the_preview_and_the_post_fit_the_same_limit_through_the_cli(project: Project, fake: FakeMastodon) -> None:
+    fake.max_characters = 1500
+    project.write_config(f"""
+        [channels.masto]
+        type = "mastodon"
+        instance_url = "https://mastodon.example"
+        access_token = "${{MASTODON_TOKEN}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["MASTODON_TOKEN"] = M_TOKEN
+    dry = project.cli("post", "--dry-run", "--title", "Failover", LONG)
+    assert dry.exit_code == 0, dry.output
+    assert project.cli("post", "--yes", "--title", "Failover", LONG).exit_code == 0
+    [status] = fake.posted
+    assert countable_length(status.text) > 500 and LONG.strip() in status.text
+    assert status.text.split("\n")[2] in dry.stdout  # the preview showed the same long message
+
+
+# -- delete (withdraw) -----------------------------------------------------------------------------
+
+
+def test_delete_removes_each_status_and_one_already_gone_counts(fake: FakeMastodon) -> None:
+    first = send(fake)
+    second = send(fake, channel(fake).render(view(update(2, "Cause found."))), ThreadRef(first.remote_id, first.remote_id))
+    assert channel(fake).can_delete
+    receipt = asyncio.run(deleted(channel(fake), [first.remote_id, second.remote_id, "112233445566779999"]))
+    assert receipt.remote_id == first.remote_id and fake.posted == []
+    assert [s.id for s in fake.deleted] == [first.remote_id, second.remote_id]
+
+
+def test_a_rate_limited_delete_is_retryable_and_never_unknown(fake: FakeMastodon) -> None:
+    first = send(fake)
+    fake.rate_limit(5, match="/api/v1/statuses/")
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(deleted(channel(fake), [first.remote_id]))
+    assert caught.value.retryable and not caught.value.outcome_unknown and caught.value.retry_after
+    fake.fail(Fault(match="/api/v1/statuses/", reset_after=True))
+    with pytest.raises(DeliveryError) as lost:
+        asyncio.run(deleted(channel(fake), [first.remote_id]))
+    assert lost.value.retryable and not lost.value.outcome_unknown
+    asyncio.run(deleted(channel(fake), [first.remote_id]))  # gone by the lost one: counts as deleted
+    assert fake.posted == []
+
+
+def test_a_delete_with_a_bad_token_or_id_says_to_delete_by_hand(fake: FakeMastodon) -> None:
+    first = send(fake)
+    with pytest.raises(DeliveryError) as caught:
+        asyncio.run(deleted(channel(fake, token="revoked"), [first.remote_id, "not-an-id"]))
+    error = str(caught.value)
+    assert not caught.value.retryable and "MASTODON_TOKEN" in error and "1 more" in error and "revoked" not in error
+    assert len(fake.posted) == 1
 
 
 # -- config and references -----------------------------------------------------------------------
@@ -266,6 +389,17 @@ def social(project: Project, fake: FakeMastodon) -> Iterator[Social]:
     sky = FakeBluesky(password=B_PASSWORD)
     with sky:
         yield from social_project(project, fake, sky)
+
+
+def test_withdraw_deletes_the_statuses_and_the_posts_through_the_cli(social: Social) -> None:
+    code, first = social.post("--title", "API errors", "Elevated errors.")
+    assert code == 0, first
+    assert social.post("-i", first["incident_id"], "-s", "identified", "Cause found.")[0] == 0
+    assert len(social.mastodon.posted) == 2 and len(social.bluesky.posted) == 2
+    result = social.project.cli("withdraw", first["incident_id"], "--yes")
+    assert result.exit_code == 0, result.output
+    assert social.mastodon.posted == [] and len(social.mastodon.deleted) == 2
+    assert social.bluesky.posted == [] and len(social.bluesky.deleted) == 2
 
 
 def test_post_follow_up_and_amend_through_the_cli(social: Social) -> None:

@@ -131,6 +131,41 @@ def test_a_repeated_delivery_reuses_its_transaction_id_and_posts_once(fake: Fake
     assert txns[0] == txns[1] != txns[2]
 
 
+async def redacted(channel: MatrixChannel, remote_ids: list[str]) -> Receipt:
+    try:
+        return await channel.delete(remote_ids, target="")
+    finally:
+        await channel.aclose()
+
+
+def test_delete_redacts_each_event_once_and_one_already_gone_counts(fake: FakeMatrix) -> None:
+    first = send_once(fake, view(update()))
+    second = send_once(fake, view(update(2, message="Found it.")), ThreadRef(first.remote_id, first.remote_id))
+    gone = f"{ROOM}/$never-posted"
+    assert make_channel(fake).can_delete
+    receipt = run(redacted(make_channel(fake), [first.remote_id, second.remote_id, gone]))
+    assert receipt.remote_id == first.remote_id
+    assert all(e.content == {} for e in posted(fake)) and len(fake.redacted) == 2
+    run(redacted(make_channel(fake), [first.remote_id]))  # again (retry): the same transaction, one redaction
+    assert len(fake.redacted) == 2
+    paths = [unquote(r.path) for r in fake.received("/redact/")]
+    assert paths[0].startswith(f"{PREFIX}/rooms/{ROOM}/redact/{first.remote_id.split('/')[-1]}/bc")
+    assert paths[0] == paths[3]
+
+
+def test_a_refused_redaction_says_to_remove_it_by_hand_and_a_429_waits(fake: FakeMatrix) -> None:
+    first = send_once(fake, view(update()))
+    fake.rate_limit(retry_after=4, match="/redact/")
+    with pytest.raises(DeliveryError) as limited:
+        run(redacted(make_channel(fake), [first.remote_id]))
+    assert limited.value.retryable and limited.value.retry_after == 4 and not limited.value.outcome_unknown
+    fake.joined.discard(ROOM)
+    with pytest.raises(DeliveryError) as refused:
+        run(redacted(make_channel(fake), [first.remote_id]))
+    assert not refused.value.retryable and "by hand" in str(refused.value) and TOKEN not in str(refused.value)
+    assert posted(fake)[0].content != {}
+
+
 def test_a_log_with_a_confirmed_post_sends_nothing(fake: FakeMatrix) -> None:
     receipt = send_once(fake, view(update()), log=SendLog(parts=[f"{ROOM}/$earlier"]))
     assert receipt.remote_id == f"{ROOM}/$earlier" and posted(fake) == []

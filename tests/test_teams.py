@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -33,6 +35,7 @@ def fake(server: FakeTeams) -> FakeTeams:
     server.requests.clear()
     server._faults.clear()
     server.cards.clear()
+    server.undisplayed.clear()
     server.enabled = True
     server.echo_credentials = False
     return server
@@ -53,10 +56,11 @@ def test_an_update_is_one_adaptive_card_and_the_run_id_is_the_remote_id(fake: Fa
     receipt = send_once(channel(fake), view(private=True))
 
     [request] = fake.requests
-    assert request.path == f"/workflows/{fake.workflow}/triggers/manual/paths/invoke"
+    assert request.path == f"/powerautomate/automations/direct/workflows/{fake.workflow}/triggers/manual/paths/invoke"
     assert request.query["sig"] == [fake.sig] and request.query["sp"] == ["/triggers/manual/run"]
     [card] = fake.cards
-    assert card["version"] == "1.5" and receipt.remote_id.startswith("run:08585")
+    # 1.4: a 1.5 card is accepted by the trigger and then not displayed (see the fake).
+    assert card["version"] == "1.4" and fake.undisplayed == [] and receipt.remote_id.startswith("run:08585")
     assert plain_texts(card)[:2] == ["Investigating: API errors", "We are looking into it."]
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Incident page",
                                 "url": "https://status.example.com/incidents/api-errors.html"}]
@@ -113,11 +117,27 @@ def test_the_signature_never_reaches_logs_or_errors(fake: FakeTeams, caplog: pyt
     assert fake.sig not in caplog.text and "sig=***" in caplog.text
 
 
-def test_check_reads_the_url_offline_and_says_it_cannot_test_without_posting(fake: FakeTeams) -> None:
+def test_check_reads_the_url_and_reaches_the_host_without_sending_a_request(fake: FakeTeams) -> None:
     [good] = check_once(channel(fake))
-    assert good.ok and "without posting" in good.detail and fake.requests == []
+    assert good.ok and "answers a TLS handshake" in good.detail and "never does" in good.detail
+    assert fake.requests == []  # connected, and hung up before any request: the flow never ran
     [bad] = check_once(channel(fake, "https://example.com/hook?nosig=1"))
     assert not bad.ok and "Workflows trigger URL" in bad.detail
+
+
+def test_check_names_an_old_logic_azure_url_power_automate_no_longer_serves(fake: FakeTeams) -> None:
+    [old] = check_once(channel(fake, fake.old_webhook_url))
+    assert not old.ok and "2025-11-30" in old.detail and "Copy the flow's URL again" in old.detail
+    assert fake.sig not in old.detail and fake.requests == []
+
+
+def test_check_says_when_the_host_cannot_be_reached(fake: FakeTeams) -> None:
+    opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", fake.webhook_url)}
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    [result] = check_once(TeamsChannel(ChannelConfig("teams-ops", "teams", "private", api_url=closed, options=opts)))
+    assert not result.ok and "cannot reach 127.0.0.1" in result.detail and fake.sig not in result.detail
 
 
 @pytest.mark.parametrize(("url", "words"), [
@@ -152,6 +172,21 @@ def test_operator_text_goes_only_where_teams_reads_no_markdown(text: str) -> Non
     card = envelope_card(_card_request(fmt.message(view(upd, private=True))))
     assert text in plain_texts(card) and all(text not in t for t in markdown_texts(card))
     assert "msteams" in card and "entities" not in card["msteams"]  # no mention is ever declared
+
+
+def test_an_audience_name_from_the_config_is_never_read_as_markdown() -> None:
+    # Attack: [audiences.X] name is free text; in a TextBlock "[portal](https://evil.example)" became a link.
+    from broadcaster.messages.visibility import AudienceNote, AudienceView, InternalView
+
+    name = "Initech **EU** [portal](https://evil.example)"
+    internal = view(update(), private=True)
+    assert isinstance(internal, InternalView)
+    notes = replace(internal, audiences=(AudienceNote("initech", name, "Their SSO fails."),))
+    customer = AudienceView(**{f.name: getattr(view(update()), f.name) for f in fields(view(update()))},
+                            audience="initech", audience_name=name, detail="Their SSO fails.")
+    for cut in (notes, customer):
+        card = envelope_card(_card_request(fmt.message(cut)))
+        assert any(name in t for t in plain_texts(card)) and all(name not in t for t in markdown_texts(card))
 
 
 texts = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn")), min_size=1, max_size=40000)

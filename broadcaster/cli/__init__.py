@@ -8,10 +8,10 @@ options shared by many commands; one module per family of commands, each listing
 
 from __future__ import annotations
 
-from broadcaster.cli import inspect, lifecycle, post, store
+from broadcaster.cli import bot, inspect, lifecycle, post, store, subscribers
 from broadcaster.cli.group import main
 
-for _family in (post, inspect, lifecycle, store):
+for _family in (post, inspect, lifecycle, store, subscribers, bot):
     for _command in _family.COMMANDS:
         main.add_command(_command)
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from broadcaster.operations import PostResult, RetryResult
     from broadcaster.operations.listing import IncidentRecord, IncidentSummary
     from broadcaster.store import Delivery
+    from broadcaster.subscribers import Subscription
 
 
 def _scrubbed(text: str | None) -> str | None:
@@ -135,3 +136,15 @@ def tick_json(result: TickResult) -> dict[str, Any]:
         "actions": result.actions,
         "deliveries": [o.as_json() for r in result.results for o in [*r.outcomes, *r.notices]],
     }
+
+
+def subscriptions_json(subscriptions: list[Subscription]) -> list[dict[str, Any]]:
+    """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with."""
+    return [
+        {
+            "chat_id": s.chat_id, "kind": s.kind.value, "visibility": str(s.visibility),
+            "components": list(s.components), "active": s.active, "inactive_reason": s.inactive_reason,
+            "joined_at": s.joined_at.isoformat(), "invite": s.invite[:12] if s.invite else None,
+        }
+        for s in subscriptions
+    ]

@@ -52,7 +52,7 @@ def migrate(ctx: click.Context) -> None:
 @common
 @click.pass_context
 def export(ctx: click.Context, /, output: Path) -> None:
-    """Write every incident, update and delivery as JSON lines to FILE (default: standard output).
+    """Write every incident, update, delivery, invite and subscription as JSON lines to FILE (default: standard output).
 
     The file holds private detail (notes, customers, tickets) and is created
     readable by you only.
@@ -70,7 +70,8 @@ def export(ctx: click.Context, /, output: Path) -> None:
         where = str(output)
     click.echo(
         f"Exported {result.incidents} incident(s), {result.updates} update(s) and {result.deliveries} "
-        f"delivery record(s) from {opened.location} to {where}. It holds private detail: keep it safe.",
+        f"delivery record(s){_subscribers(result.invites, result.subscriptions, 'with')} from "
+        f"{opened.location} to {where}. It holds private detail: keep it safe.",
         err=True,
     )
 
@@ -107,13 +108,21 @@ def _print_import(opened: Any, result: Any) -> None:
         f"Imported {result.incidents} incident(s) into {opened.location}: {result.incidents_added} new, "
         f"{result.incidents_merged} already there; {result.updates_added} update(s) added, "
         f"{result.updates_skipped} already there; {result.deliveries_added} delivery record(s) added, "
-        f"{result.deliveries_marked_sent} marked sent."
+        f"{result.deliveries_marked_sent} marked sent"
+        f"{_subscribers(result.invites_added, result.subscriptions_added, 'and', ' added')}."
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
     waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
     if waiting:
         click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
+
+
+def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") -> str:
+    """The bot's invites and subscriptions moved, when there were any (issue 19)."""
+    if not invites and not subscriptions:
+        return ""
+    return f", {joined} {invites} invite(s) and {subscriptions} subscription(s){done}"
 
 
 COMMANDS = (store,)

@@ -109,10 +109,12 @@ def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Inciden
 
 def delivery_plan(
     config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = (),
-    earlier: Sequence[Update] = (),
+    earlier: Sequence[Update] = (), store: Store | None = None,
 ) -> list[PlannedDelivery]:
-    """Where ``update`` goes; ``earlier`` are the incident's stored updates (for the audiences it reaches)."""
-    known = list(destinations(config))
+    """Where ``update`` goes; ``earlier`` are the incident's stored updates (for the audiences it reaches).
+    ``store`` holds the bot's subscribed chats; without it none are planned."""
+    all_destinations = destinations(config, store)
+    known = list(all_destinations)
     only_names = check_names(only, known, "--only") if only else None
     skip_names = check_names(skip, known, "--skip")
     both = sorted((only_names or set()) & skip_names)
@@ -122,7 +124,7 @@ def delivery_plan(
         )
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
-    planned = plan(destinations(config), component_ids, only=only_names, skip=skip_names, audiences=reached)
+    planned = plan(all_destinations, component_ids, only=only_names, skip=skip_names, audiences=reached)
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
@@ -167,6 +169,7 @@ def previews(
         if entry.state == DeliveryState.PENDING:
             key = (entry.destination, entry.visibility)
             if key not in done:
+                destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
                 rendered = render(destination, incident, update, everything, config)
                 done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config) or ""))
             rendered, refused = done[key]
@@ -230,7 +233,7 @@ def publish(
     """
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
-        planned = delivery_plan(config, incident, update, only, skip, earlier)
+        planned = delivery_plan(config, incident, update, only, skip, earlier, store)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)

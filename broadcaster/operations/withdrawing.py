@@ -127,7 +127,7 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
         if d.state == DeliveryState.SENT or d.parts or d.state == DeliveryState.UNKNOWN:
             posted.add((d.destination, d.target))
     planned = []
-    for name, destination in destinations(config).items():
+    for name, destination in destinations(config, store).items():
         for target in destination.targets():
             shown = destination.idempotent or (name, target) in posted
             state = DeliveryState.PENDING if shown else DeliveryState.SKIPPED

@@ -47,6 +47,9 @@ class _WholeSite:
     def targets(self) -> tuple[str, ...]:
         return ("",)
 
+    def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
+        return ("",)
+
     def wants(self, component_ids: set[str]) -> bool:
         return True
 

@@ -69,8 +69,9 @@ from broadcaster.store.records import (
     update_values,
     utcnow,
 )
+from broadcaster.store.subscriptions import SubscriptionStore
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 5
@@ -106,7 +107,7 @@ def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) ->
     return claimed_at is not None and utcnow() - claimed_at < lease
 
 
-class Store:
+class Store(SubscriptionStore):
     """The store contract, in SQL both backends speak (``?`` placeholders, ISO times as text).
 
     A backend provides the primitives: ``select`` (rows as mappings), ``run``
@@ -114,7 +115,8 @@ class Store:
     not re-entrant), ``schema_version``, ``migrate`` and ``close``; it may
     override ``run_atomic`` (one statement, its own transaction). Everything
     else, what the engine, the commands and the views call, is here, once.
-    Every method raises ``StoreError`` when the store itself fails.
+    Every method raises ``StoreError`` when the store itself fails. Invites and
+    subscriptions (``SubscriptionStore``) use the same primitives.
     """
 
     backend: ClassVar[str] = ""

@@ -230,16 +230,7 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
 
 def _visibility(value: Mapping[str, Any], position: int, audiences: Collection[str]) -> str:
     """``public``, ``internal`` (``private`` in exports made before audiences) or ``audience:ID``."""
-    found = value.get("visibility")
-    try:
-        scope = Visibility.parse(found) if isinstance(found, str) else None
-    except ValueError:
-        scope = None
-    if scope is None:
-        raise _Bad(f"delivery {position}: visibility {found!r} is not one of public, internal, audience:ID")
-    if scope.audience:
-        _known_audience(scope.audience, audiences, f"delivery {position}: visibility")
-    return str(scope)
+    return _scope(value, audiences, f"delivery {position}: ")
 
 
 def _parts(value: Mapping[str, Any], position: int) -> list[str]:
@@ -330,3 +321,88 @@ def _parse(found: Any, key: str) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError:
         raise _Bad(f"{key} {found!r} is outside the calendar") from None
+
+
+# -- the bot's invites and subscriptions -------------------------------------------------
+
+_HASH = re.compile(r"[0-9a-f]{64}")
+_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
+_CHAT_KINDS = ("group", "private")
+
+
+def check_subscriber_record(
+    record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset()
+) -> dict[str, Any]:
+    """``{"invite": {...}}`` or ``{"subscription": {...}}`` checked; ``InputError`` naming ``where`` otherwise.
+
+    A visibility naming an audience this config does not define is refused, as for deliveries.
+    """
+    kind, value = next(iter(record.items()))
+    try:
+        if not isinstance(value, Mapping):
+            raise _Bad(f"the {kind} is not an object")
+        checked = _invite(value, audiences) if kind == "invite" else _subscription(value, audiences)
+    except _Bad as bad:
+        raise InputError(
+            f"{where}: {kind}: {bad}. Nothing was imported: fix or remove that record and import the file again."
+        ) from None
+    return {kind: checked}
+
+
+def _invite(value: Mapping[str, Any], audiences: Collection[str]) -> dict[str, Any]:
+    invite_hash = _text(value, "hash")
+    if not _HASH.fullmatch(invite_hash):
+        raise _Bad("hash is not a SHA-256 in hex (an export holds invites' hashes, never their codes)")
+    max_uses, uses = value.get("max_uses"), value.get("uses", 0)
+    if max_uses is not None and (isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1):
+        raise _Bad(f"max_uses {max_uses!r} is not a positive count")
+    if isinstance(uses, bool) or not isinstance(uses, int) or uses < 0:
+        raise _Bad(f"uses {uses!r} is not a count")
+    return {
+        "hash": invite_hash, "visibility": _scope(value, audiences),
+        "components": _component_names(value), "created_at": _time(value, "created_at", required=True),
+        "expires_at": _time(value, "expires_at"), "max_uses": max_uses, "uses": uses,
+        "revoked_at": _time(value, "revoked_at"),
+    }
+
+
+def _subscription(value: Mapping[str, Any], audiences: Collection[str]) -> dict[str, Any]:
+    chat_id = _text(value, "chat_id")
+    if not _CHAT_ID.fullmatch(chat_id):
+        raise _Bad(f"chat_id {chat_id[:30]!r} is not a Telegram chat id")
+    active, invite, reason = value.get("active"), value.get("invite"), value.get("inactive_reason")
+    if not isinstance(active, bool):
+        raise _Bad("active is not true or false")
+    if invite is not None and not (isinstance(invite, str) and _HASH.fullmatch(invite)):
+        raise _Bad("invite is not an invite's hash")
+    if reason is not None and not isinstance(reason, str):
+        raise _Bad("inactive_reason is not text")
+    return {
+        "chat_id": str(int(chat_id)), "kind": _choice(value, "kind", _CHAT_KINDS),
+        "visibility": _scope(value, audiences), "components": _component_names(value),
+        "active": active, "joined_at": _time(value, "joined_at", required=True),
+        "updated_at": _time(value, "updated_at", required=True), "invite": invite,
+        "inactive_reason": _plain(reason, "inactive_reason") if reason else None,
+    }
+
+
+def _scope(value: Mapping[str, Any], audiences: Collection[str], where: str = "") -> str:
+    """A record's ``visibility``, whose audience (if any) the config must define."""
+    found = value.get("visibility")
+    try:
+        scope = Visibility.parse(found) if isinstance(found, str) else None
+    except ValueError:
+        scope = None
+    if scope is None:
+        raise _Bad(f"{where}visibility {found!r} is not one of public, internal, audience:ID")
+    if scope.audience:
+        _known_audience(scope.audience, audiences, f"{where}visibility")
+    return str(scope)
+
+
+def _component_names(value: Mapping[str, Any]) -> list[str]:
+    names = _list(value, "components")
+    if not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names):
+        raise _Bad("components is not a list of component names")
+    gate.check_count(names, "components")
+    return list(dict.fromkeys(names))

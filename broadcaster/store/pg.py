@@ -125,6 +125,32 @@ _MIGRATIONS: dict[int, str] = {
     UPDATE deliveries SET remote_origin = 'operator'
         WHERE last_error = 'marked sent by the operator after an interrupted send' AND remote_id <> '';
     """,
+    # Issue 19: chats that subscribe themselves through the bot, and the invites that let them
+    # (only each code's SHA-256 is kept).
+    7: """
+    CREATE TABLE invites (
+        hash TEXT COLLATE "C" PRIMARY KEY,
+        visibility TEXT NOT NULL,
+        components JSONB NOT NULL DEFAULT '[]',
+        created_at TIMESTAMPTZ NOT NULL,
+        expires_at TIMESTAMPTZ,
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked_at TIMESTAMPTZ
+    );
+    CREATE TABLE subscriptions (
+        chat_id TEXT COLLATE "C" PRIMARY KEY,
+        kind TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        components JSONB NOT NULL DEFAULT '[]',
+        active INTEGER NOT NULL DEFAULT 1,
+        joined_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        invite TEXT,
+        inactive_reason TEXT
+    );
+    CREATE INDEX subscriptions_visibility ON subscriptions(visibility, active);
+    """,
 }
 
 

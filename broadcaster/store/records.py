@@ -36,7 +36,7 @@ IMPORTED = "import"  # written by whichever store exported it, with whichever ac
 REMOTE_ORIGINS = (WRITTEN, BY_HAND, IMPORTED)
 TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at", "etr",
-     "next_update_by", "claimed_at", "sent_at"}
+     "next_update_by", "claimed_at", "sent_at", "expires_at", "revoked_at", "joined_at"}
 )
 JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts", "audiences", "audience_detail"})
 # What an update may change in its incident; id and created_at never change.

@@ -108,6 +108,32 @@ _MIGRATIONS: dict[int, str] = {
     UPDATE deliveries SET remote_origin = 'operator'
         WHERE last_error = 'marked sent by the operator after an interrupted send' AND remote_id <> '';
     """,
+    # Issue 19: chats that subscribe themselves through the bot, and the invites that let them
+    # (only each code's SHA-256 is kept).
+    7: """
+    CREATE TABLE invites (
+        hash TEXT PRIMARY KEY,
+        visibility TEXT NOT NULL,
+        components TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        max_uses INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked_at TEXT
+    );
+    CREATE TABLE subscriptions (
+        chat_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        components TEXT NOT NULL DEFAULT '[]',
+        active INTEGER NOT NULL DEFAULT 1,
+        joined_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        invite TEXT,
+        inactive_reason TEXT
+    );
+    CREATE INDEX subscriptions_visibility ON subscriptions(visibility, active);
+    """,
 }
 
 

@@ -5,6 +5,8 @@ with its deliveries::
 
     {"format": "broadcaster-store", "version": 1, "schema": 3, "source": "sqlite", "exported_at": "..."}
     {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
+    {"invite": {...columns...}}
+    {"subscription": {...columns...}}
 
 Columns are the store's own (times as ISO 8601 UTC, JSON columns parsed), so
 an export holds PRIVATE detail (notes, customers, tickets): it is written
@@ -25,6 +27,11 @@ Import is one transaction per incident, and safe to repeat:
 
 A delivery exported while ``sending`` arrives as ``unknown``: the process that
 claimed it cannot finish it in the new store.
+
+Invites (their hashes: a code is never stored) and the bot's subscriptions follow
+the incidents. An invite already there keeps the larger use count and any
+revocation of either copy, so an import never gives an invite uses back; a
+chat already subscribed keeps whichever subscription changed last.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from typing import IO, Any
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.store.contract import SCHEMA_VERSION, Store
-from broadcaster.store.import_check import check_record
+from broadcaster.store.import_check import check_record, check_subscriber_record
 from broadcaster.store.records import (
     DELIVERY_COLUMNS,
     IMPORTED,
@@ -50,6 +57,7 @@ from broadcaster.store.records import (
     storable,
     utcnow,
 )
+from broadcaster.store.subscriptions import INVITE_COLUMNS, SUBSCRIPTION_COLUMNS
 
 FORMAT = "broadcaster-store"
 FORMAT_VERSION = 1
@@ -65,6 +73,8 @@ class ExportResult:
     incidents: int = 0
     updates: int = 0
     deliveries: int = 0
+    invites: int = 0
+    subscriptions: int = 0
 
 
 @dataclass
@@ -75,6 +85,8 @@ class ImportResult:
     updates_skipped: int = 0
     deliveries_added: int = 0
     deliveries_marked_sent: int = 0
+    invites_added: int = 0
+    subscriptions_added: int = 0
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
 
     @property
@@ -95,6 +107,11 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
     for rows, updates in store.incident_batches():
         for row in rows:
             yield json.dumps(_incident_record(store, row, updates[row["id"]], secrets), ensure_ascii=False)
+    for row in store.select("SELECT * FROM invites ORDER BY created_at, hash"):
+        yield json.dumps({"invite": portable(row, INVITE_COLUMNS)})
+    for row in store.select("SELECT * FROM subscriptions ORDER BY joined_at, chat_id"):
+        yield json.dumps({"subscription": {**portable(row, SUBSCRIPTION_COLUMNS), "active": bool(row["active"])}},
+                         ensure_ascii=False)
 
 
 def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: Iterable[str] = ()) -> dict[str, Any]:
@@ -123,8 +140,12 @@ def export_to(store: Store, out: IO[str], secrets: Iterable[str] = ()) -> Export
     result = ExportResult()
     for n, line in enumerate(export_lines(store, secrets)):
         out.write(line + "\n")
-        if n:
-            record = json.loads(line)
+        record = json.loads(line)
+        if "invite" in record:
+            result.invites += 1
+        elif "subscription" in record:
+            result.subscriptions += 1
+        elif n:
             result.incidents += 1
             result.updates += len(record["updates"])
             result.deliveries += sum(len(u["deliveries"]) for u in record["updates"])
@@ -160,6 +181,9 @@ def read_records(
             _check_header(record, name)
             header_seen = True
             continue
+        if isinstance(record, dict) and len(record) == 1 and ("invite" in record or "subscription" in record):
+            yield check_subscriber_record(record, f"{name}, line {number}", audiences)
+            continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
         yield check_record(record, f"{name}, line {number}", audiences)
@@ -187,7 +211,12 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     for record in list(records):
         try:
             with store.transaction():
-                _import_incident(store, record, result)
+                if "invite" in record:
+                    result.invites_added += _import_invite(store, record["invite"])
+                elif "subscription" in record:
+                    result.subscriptions_added += _import_subscription(store, record["subscription"])
+                else:
+                    _import_incident(store, record, result)
         except (KeyError, TypeError, ValueError) as exc:
             where = record.get("incident", {}).get("id", "?")
             raise InputError(
@@ -275,3 +304,37 @@ def _insert_deliveries(
                 (DeliveryState.SENT, values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
                  json.dumps(values["parts"]), IMPORTED, *where, *sorted(_UNSENT)),
             )
+
+
+def _import_invite(store: Store, invite: Mapping[str, Any]) -> int:
+    """Insert an invite the store lacks (1); one it has keeps the larger use count and any revocation (0)."""
+    stored = store.select_one(f"SELECT uses FROM invites WHERE hash = ?{store.lock_for_update}", (invite["hash"],))
+    if stored is None:
+        return store.run(
+            f"INSERT INTO invites({', '.join(INVITE_COLUMNS)}) VALUES ({','.join('?' * len(INVITE_COLUMNS))})",
+            storable(invite, INVITE_COLUMNS),
+        )
+    values = dict(zip(INVITE_COLUMNS, storable(invite, INVITE_COLUMNS), strict=True))
+    store.run(
+        "UPDATE invites SET uses = CASE WHEN uses < ? THEN ? ELSE uses END, revoked_at = COALESCE(revoked_at, ?)"
+        " WHERE hash = ?",
+        (values["uses"], values["uses"], values["revoked_at"], invite["hash"]),
+    )
+    return 0
+
+
+def _import_subscription(store: Store, subscription: Mapping[str, Any]) -> int:
+    """Insert a chat's subscription, or replace one the store has that changed earlier; 1 if written."""
+    values = {**subscription, "active": 1 if subscription["active"] else 0}
+    stored = store.select_one(
+        f"SELECT updated_at FROM subscriptions WHERE chat_id = ?{store.lock_for_update}", (values["chat_id"],)
+    )
+    if stored is not None and portable(stored, ("updated_at",))["updated_at"] >= values["updated_at"]:
+        return 0
+    if stored is not None:
+        store.run("DELETE FROM subscriptions WHERE chat_id = ?", (values["chat_id"],))
+    return store.run(
+        f"INSERT INTO subscriptions({', '.join(SUBSCRIPTION_COLUMNS)})"
+        f" VALUES ({','.join('?' * len(SUBSCRIPTION_COLUMNS))})",
+        storable(values, SUBSCRIPTION_COLUMNS),
+    )

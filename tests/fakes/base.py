@@ -251,13 +251,16 @@ class FakeServer:
 
             def _write(self, response: Response) -> None:
                 payload = response.encoded()
-                self.send_response(response.status)
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for key, value in response.headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(response.status)
+                    self.send_header("Content-Type", response.content_type)
+                    self.send_header("Content-Length", str(len(payload)))
+                    for key, value in response.headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a cancelled long poll)
+                    self.close_connection = True
 
             def _reset(self) -> None:
                 # SO_LINGER with a zero timeout makes close() send RST, like a dropped proxy.

@@ -7,6 +7,8 @@ XRPC shapes (lexicons and bluesky-social/atproto's PDS):
   access token with a future ``exp`` (atproto reads it, unverified), no
   ``didDoc`` (else the client would move to the PDS named there).
 * ``com.atproto.server.getSession``, ``com.atproto.repo.getRecord``.
+* ``com.atproto.repo.deleteRecord`` ``{"repo", "collection", "rkey"}``: removes the
+  post (kept in ``fake.deleted``); a record already gone is a 200 no-op, as at the PDS.
 * ``com.atproto.repo.createRecord`` for ``app.bsky.feed.post``: the record is
   validated as the PDS does: ``text`` at most 300 graphemes and 3,000 bytes,
   ``createdAt``, facets whose byte ranges lie inside the text and fall on
@@ -87,6 +89,7 @@ class FakeBluesky(FakeServer):
             ("com.atproto.server.getSession", "GET", self._get_session),
             ("com.atproto.repo.createRecord", "POST", self._create_record),
             ("com.atproto.repo.getRecord", "GET", self._get_record),
+            ("com.atproto.repo.deleteRecord", "POST", self._delete_record),
         ):
             self.route(method, f"/xrpc/{re.escape(nsid)}", handler)
 
@@ -94,6 +97,7 @@ class FakeBluesky(FakeServer):
         with self._lock:
             self.handle, self.password = handle, password
             self.posts: dict[str, Post] = {}
+            self.deleted: list[Post] = []
             self.tokens: set[str] = set()
             self.logins = 0
             self.requests.clear()
@@ -163,6 +167,20 @@ class FakeBluesky(FakeServer):
             post = Post(rkey, f"at://{DID}/app.bsky.feed.post/{rkey}", f"bafyreifake{next(self._cids):08d}", record)
             self.posts[rkey] = post
         return Response(200, {"uri": post.uri, "cid": post.cid, "validationStatus": "valid"})
+
+    def _delete_record(self, request: Request, _: re.Match[str]) -> Response:
+        if not self._authorised(request):
+            return self._error(401, "AuthenticationRequired", "Authentication Required")
+        body = request.json() or {}
+        if body.get("repo") not in (DID, self.handle):
+            return self._error(401, "AuthenticationRequired", "Invalid repo: not the authenticated account")
+        if body.get("collection") != "app.bsky.feed.post" or not _TID.match(str(body.get("rkey", ""))):
+            return self._error(400, "InvalidRequest", "Invalid collection or record key")
+        with self._store_lock:
+            post = self.posts.pop(str(body["rkey"]), None)
+            if post is not None:
+                self.deleted.append(post)
+        return Response(200, {"commit": {"cid": f"bafyreicommit{next(self._cids):08d}", "rev": "3lfakerev"}})
 
     def _invalid(self, record: dict[str, Any]) -> str:
         text = record.get("text")

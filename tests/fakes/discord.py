@@ -9,6 +9,8 @@ Discord's shapes (discord-api-docs ``resources/webhook.mdx``):
   ``embeds``...), without it 204 and no body. ``thread_name`` opens a forum post
   (the thread's id is the starter message's id, as at Discord).
 * ``PATCH /api/webhooks/{id}/{token}/messages/{message_id}[?thread_id=T]``: edit.
+* ``DELETE /api/webhooks/{id}/{token}/messages/{message_id}[?thread_id=T]``: delete,
+  204 and no body (kept in ``fake.deleted``).
 * ``GET /api/webhooks/{id}/{token}``: the webhook object (no ``user``).
 
 It validates like Discord: a wrong token -> 401 code 50027, an unknown webhook
@@ -99,11 +101,13 @@ class FakeDiscord(FakeServer):
         self.other_webhooks: dict[str, str] = {}  # more webhooks into the same channel: id -> token
         self.threads: set[str] = set()
         self.messages: list[DiscordMessage] = []
+        self.deleted: list[DiscordMessage] = []
         self._ids = itertools.count(1)
         self._store = threading.Lock()
         base = r"/api/webhooks/(?P<id>\d+)/(?P<token>[^/]+)"
         self.route("POST", base, self._guarded(self._execute))
         self.route("PATCH", base + r"/messages/(?P<message>\d+)", self._guarded(self._edit))
+        self.route("DELETE", base + r"/messages/(?P<message>\d+)", self._guarded(self._delete))
         self.route("GET", base, self._guarded(self._get))
 
     @property
@@ -185,6 +189,16 @@ class FakeDiscord(FakeServer):
             message.edits.append(message.body)
             message.body = {**message.body, **body}
         return Response(200, {"id": message.id, "channel_id": message.channel_id, **message.body})
+
+    def _delete(self, request: Request, found: re.Match[str]) -> Response:
+        thread = self._thread_of(request) or self.channel_id
+        with self._store:
+            message = next((m for m in self.messages if m.id == found.group("message") and m.channel_id == thread), None)
+            if message is None:
+                raise DiscordError(404, 10008, "Unknown Message")
+            self.messages.remove(message)
+            self.deleted.append(message)
+        return Response(204, b"")
 
     def _get(self, _request: Request, found: re.Match[str]) -> Response:
         return Response(200, {"id": found.group("id"), "type": 1, "name": "Status", "channel_id": self.channel_id,

@@ -4,13 +4,17 @@ Give ``fake.url`` as ``api_url`` (Mastodon.py's ``api_base_url``). Served, with
 Mastodon's paths and shapes (docs: methods/statuses.md, entities/Instance.md):
 
 * ``GET /api/v2/instance/``: ``configuration.statuses.max_characters`` and
-  ``characters_reserved_per_url`` (23).
+  ``characters_reserved_per_url`` (``fake.url_characters``, 23); ``fake.v2 = False`` makes it
+  404 as on a server older than 4.0, ``fake.instance_status`` answers it with that status instead.
+* ``GET /api/v1/instance/``: the same ``configuration`` (Mastodon 3.4+).
 * ``GET /api/v1/accounts/verify_credentials``: the account.
 * ``POST /api/v1/statuses`` (form-encoded, as Mastodon.py sends it): ``status``,
   ``visibility``, ``in_reply_to_id``, and the ``Idempotency-Key`` header: a key
   seen before returns the status it made, as Mastodon does for an hour.
 * ``PUT /api/v1/statuses/:id``: edits, keeping each earlier text in ``history``.
 * ``GET /api/v1/statuses/:id``.
+* ``DELETE /api/v1/statuses/:id``: removes the status (kept in ``fake.deleted``) and
+  answers it with its source ``text``, as Mastodon does; a status not there is 404.
 
 It checks what Mastodon checks: ``Authorization: Bearer <token>`` (else 401
 ``The access token is invalid``), a blank status (422 ``Text can't be blank``),
@@ -48,9 +52,9 @@ def graphemes(text: str) -> int:
     return sum(1 for _ in iterator) if text else 0
 
 
-def countable_length(text: str) -> int:
-    """Mastodon's StatusLengthValidator: links count 23, the rest by grapheme cluster."""
-    return graphemes(_LINK.sub("x" * 23, text))
+def countable_length(text: str, url_characters: int = 23) -> int:
+    """Mastodon's StatusLengthValidator: links count 23 (the instance's setting), the rest by grapheme cluster."""
+    return graphemes(_LINK.sub("x" * url_characters, text))
 
 
 @dataclass
@@ -76,16 +80,22 @@ class FakeMastodon(FakeServer):
         self._store_lock = threading.Lock()
         self.reset(token, max_characters)
         self.route("GET", r"/api/v2/instance/?", self._instance)
+        self.route("GET", r"/api/v1/instance/?", self._instance_v1)
         self.route("GET", r"/api/v1/accounts/verify_credentials", self._verify)
         self.route("POST", r"/api/v1/statuses", self._post)
         self.route("PUT", r"/api/v1/statuses/(\d+)", self._edit)
         self.route("GET", r"/api/v1/statuses/(\d+)", self._get)
+        self.route("DELETE", r"/api/v1/statuses/(\d+)", self._delete)
 
     def reset(self, token: str = "mastodon-token", max_characters: int = 500) -> None:
         with self._lock:
             self.token = token
             self.max_characters = max_characters
+            self.url_characters = 23
+            self.v2 = True
+            self.instance_status = 200
             self.statuses: dict[str, Status] = {}
+            self.deleted: list[Status] = []
             self.requests.clear()
             self._faults.clear()
             self._ids = itertools.count(112233445566770001)
@@ -107,9 +117,18 @@ class FakeMastodon(FakeServer):
     def _unauthorised(self) -> Response:
         return Response(401, {"error": "The access token is invalid"})
 
+    def _statuses(self) -> dict[str, Any]:
+        return {"max_characters": self.max_characters, "characters_reserved_per_url": self.url_characters}
+
     def _instance(self, request: Request, _: re.Match[str]) -> Response:
-        statuses = {"max_characters": self.max_characters, "characters_reserved_per_url": 23}
-        return Response(200, {"domain": "127.0.0.1", "version": "4.3.0", "configuration": {"statuses": statuses}})
+        if not self.v2:
+            return Response(404, {"error": "Record not found"})
+        if self.instance_status != 200:
+            return Response(self.instance_status, {"error": "Something went wrong"})
+        return Response(200, {"domain": "127.0.0.1", "version": "4.3.0", "configuration": {"statuses": self._statuses()}})
+
+    def _instance_v1(self, request: Request, _: re.Match[str]) -> Response:
+        return Response(200, {"uri": "127.0.0.1", "version": "3.5.3", "configuration": {"statuses": self._statuses()}})
 
     def _verify(self, request: Request, _: re.Match[str]) -> Response:
         if not self._authorised(request):
@@ -148,7 +167,7 @@ class FakeMastodon(FakeServer):
         text = form.get("status")
         if not isinstance(text, str) or not text.strip():
             return Response(422, {"error": "Validation failed: Text can't be blank"})
-        if countable_length(text) > self.max_characters:
+        if countable_length(text, self.url_characters) > self.max_characters:
             return Response(422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"})
         if form.get("visibility", "public") not in VISIBILITIES:
             return Response(422, {"error": "Validation failed: Visibility is not included in the list"})
@@ -167,13 +186,23 @@ class FakeMastodon(FakeServer):
             text = request.form.get("status")
             if not isinstance(text, str) or not text.strip():
                 return Response(422, {"error": "Validation failed: Text can't be blank"})
-            if countable_length(text) > self.max_characters:
+            if countable_length(text, self.url_characters) > self.max_characters:
                 return Response(
                     422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"}
                 )
             status.history.append(status.text)
             status.text = text
         return Response(200, self._entity(status))
+
+    def _delete(self, request: Request, found: re.Match[str]) -> Response:
+        if not self._authorised(request):
+            return self._unauthorised()
+        with self._store_lock:
+            status = self.statuses.pop(found.group(1), None)
+            if status is None:
+                return Response(404, {"error": "Record not found"})
+            self.deleted.append(status)
+        return Response(200, {**self._entity(status), "text": status.text})
 
     def _get(self, request: Request, found: re.Match[str]) -> Response:
         status = self.statuses.get(found.group(1))

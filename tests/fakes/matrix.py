@@ -5,6 +5,9 @@ Point the client's homeserver at ``fake.url``. Served, with the spec's shapes:
 * ``GET /_matrix/client/v3/account/whoami`` -> ``{"user_id", "device_id"}``
 * ``GET /_matrix/client/v3/joined_rooms`` -> ``{"joined_rooms": [...]}``
 * ``PUT /_matrix/client/v3/rooms/{roomId}/send/{eventType}/{txnId}`` -> ``{"event_id"}``
+* ``PUT /_matrix/client/v3/rooms/{roomId}/redact/{eventId}/{txnId}`` -> ``{"event_id"}`` of the
+  redaction; the event's content is emptied (``fake.redacted`` lists the ids), an event
+  redacted before is accepted again, an unknown one is 404 ``M_NOT_FOUND``.
 * ``GET /_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}`` (only ``m.room.encryption``):
   its content, or 404 ``M_NOT_FOUND`` for an unencrypted room.
 
@@ -92,6 +95,7 @@ class FakeMatrix(FakeServer):
         self.route("GET", re.escape(PREFIX) + "/account/whoami", self._api(self._whoami))
         self.route("GET", re.escape(PREFIX) + "/joined_rooms", self._api(self._joined))
         self.route("PUT", re.escape(PREFIX) + r"/rooms/([^/]+)/send/([^/]+)/([^/]+)", self._api(self._send))
+        self.route("PUT", re.escape(PREFIX) + r"/rooms/([^/]+)/redact/([^/]+)/([^/]+)", self._api(self._redact))
         self.route("GET", re.escape(PREFIX) + r"/rooms/([^/]+)/state/([^/]+)/?([^/]*)", self._api(self._state))
 
     def __enter__(self) -> FakeMatrix:
@@ -109,6 +113,7 @@ class FakeMatrix(FakeServer):
             self.joined: set[str] = set(self.events if joined is None else joined)
             self.encrypted: set[str] = set(encrypted)
             self._txns: dict[tuple[str, str], str] = {}
+            self.redacted: list[str] = []
             self._ids = itertools.count(1)
 
     # -- inspection --------------------------------------------------------------------
@@ -184,6 +189,22 @@ class FakeMatrix(FakeServer):
             events.append(event)
             self._txns[(self.token, txn)] = event.event_id
             return {"event_id": event.event_id}
+
+    def _redact(self, request: Request, room: str, event_id: str, txn: str) -> dict[str, Any]:
+        with self._store_lock:
+            events = self._room(room)
+            if (self.token, txn) in self._txns:
+                return {"event_id": self._txns[(self.token, txn)]}
+            target = next((e for e in events if e.event_id == event_id), None)
+            if target is None:
+                raise MatrixError(404, "M_NOT_FOUND", "Event not found.")
+            if target.sender != self.user_id:
+                raise MatrixError(403, "M_FORBIDDEN", "You don't have permission to redact events")
+            target.content = {}
+            self.redacted.append(event_id)
+            redaction = f"$red{next(self._ids)}-Xy_z"
+            self._txns[(self.token, txn)] = redaction
+            return {"event_id": redaction}
 
     @staticmethod
     def _content(request: Request) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """A fake Teams Workflows trigger on loopback ("Post to a channel when a webhook request is received").
 
-Route: ``POST /workflows/{id}/triggers/manual/paths/invoke?api-version=…&sp=…&sv=…&sig=…``,
-as Power Automate serves it. A channel reaches it with ``api_url = fake.url``,
+Route: ``POST [/powerautomate/automations/direct]/workflows/{id}/triggers/manual/paths/invoke?api-version=…&sp=…&sv=…&sig=…``,
+as Power Automate serves it (the prefix on its hosts since 2025, ``…environment.api.powerplatform.com``). A channel reaches it with ``api_url = fake.url``,
 which replaces the trigger URL's ``scheme://host`` (``fake.webhook_url`` is the
 URL as Teams shows it).
 
@@ -11,9 +11,15 @@ It checks what the trigger and the flow's "Post card" step check: the ``sig``
 ``WorkflowNotFound``; ``enabled = False`` -> 404 ``WorkflowTriggerIsNotEnabled``),
 a JSON body (400 ``InvalidRequestContent``), the envelope (``type: "message"``,
 one attachment of ``application/vnd.microsoft.card.adaptive`` whose content is
-an ``AdaptiveCard`` of version 1.5 with only the elements this product sends),
+an ``AdaptiveCard`` with only the elements this product sends),
 and the size Teams posts (28 KB, else 413 ``MessageSizeTooBig``). It answers 202
 with an ``x-ms-workflow-run-id`` and no body.
+
+Like the real trigger, it accepts a card of any version and posts it later: a card
+above ``DISPLAYED_VERSION`` (1.4) is accepted, yet Teams shows "We're sorry, this card
+couldn't be displayed" for it when a Workflows flow posts it (microsoft/AdaptiveCards#8965,
+open; MicrosoftDocs/msteams-docs#9801, reproduced by Microsoft; Skitionek/notify-microsoft-teams#107).
+Those cards are kept in ``fake.undisplayed`` too.
 
 ``fake.cards`` holds each card posted. ``markdown_texts(card)`` lists the texts
 Teams reads as markdown (TextBlock text, FactSet titles and values);
@@ -29,6 +35,7 @@ from typing import Any
 from tests.fakes.base import FakeServer, Fault, Request, Response
 
 MAX_BYTES = 28 * 1024
+DISPLAYED_VERSION = "1.4"  # the highest card version a Workflows flow's post shows (see above)
 ELEMENTS = {"TextBlock", "RichTextBlock", "FactSet"}
 
 
@@ -44,11 +51,20 @@ class FakeTeams(FakeServer):
         super().__init__(latency=latency)
         self.workflow, self.sig, self.enabled = workflow, sig, True
         self.cards: list[dict[str, Any]] = []
+        self.undisplayed: list[dict[str, Any]] = []
         self._runs = itertools.count(1)
-        self.route("POST", r"/workflows/(?P<id>[^/]+)/triggers/manual/paths/invoke", self._invoke)
+        self.route("POST", r"(?:/powerautomate/automations/direct)?/workflows/(?P<id>[^/]+)/triggers/manual/paths/invoke",
+                   self._invoke)
 
     @property
     def webhook_url(self) -> str:
+        return (f"https://default1a2b3c4d5e6f.0a.environment.api.powerplatform.com:443/powerautomate/automations/"
+                f"direct/workflows/{self.workflow}/triggers/manual/paths/invoke?api-version=1"
+                f"&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={self.sig}")
+
+    @property
+    def old_webhook_url(self) -> str:
+        """The form Power Automate gave before moving its triggers off logic.azure.com (2025-11-30)."""
         return (f"https://prod-12.westeurope.logic.azure.com:443/workflows/{self.workflow}/triggers/manual/paths/"
                 f"invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={self.sig}")
 
@@ -65,6 +81,8 @@ class FakeTeams(FakeServer):
         except TeamsError as exc:
             return exc.response
         self.cards.append(card)
+        if _version(card) > _version({"version": DISPLAYED_VERSION}):
+            self.undisplayed.append(card)
         run = f"08585{next(self._runs):012d}CU01"
         return Response(202, b"", headers={"x-ms-workflow-run-id": run}, content_type="text/plain")
 
@@ -95,8 +113,8 @@ def envelope_card(request: Request) -> dict[str, Any]:
     card = attachment.get("content")
     if attachment.get("contentType") != "application/vnd.microsoft.card.adaptive" or not isinstance(card, dict):
         raise TeamsError(400, "InvalidRequestContent", "The attachment is not an Adaptive Card.")
-    if card.get("type") != "AdaptiveCard" or card.get("version") != "1.5" or not isinstance(card.get("body"), list):
-        raise TeamsError(400, "InvalidRequestContent", "Not an AdaptiveCard 1.5 with a body.")
+    if card.get("type") != "AdaptiveCard" or not _version(card) or not isinstance(card.get("body"), list):
+        raise TeamsError(400, "InvalidRequestContent", "Not an AdaptiveCard with a version and a body.")
     for element in card["body"]:
         if element.get("type") not in ELEMENTS:
             raise TeamsError(400, "InvalidRequestContent", f"Unknown element {element.get('type')!r}.")
@@ -104,6 +122,11 @@ def envelope_card(request: Request) -> dict[str, Any]:
         if action.get("type") != "Action.OpenUrl" or not str(action.get("url", "")).startswith("https://"):
             raise TeamsError(400, "InvalidRequestContent", "Only Action.OpenUrl with an https url.")
     return card
+
+
+def _version(card: dict[str, Any]) -> tuple[int, ...]:
+    found = re.fullmatch(r"(\d+)\.(\d+)", str(card.get("version", "")))
+    return (int(found.group(1)), int(found.group(2))) if found else ()
 
 
 def markdown_texts(card: dict[str, Any]) -> list[str]:

@@ -45,7 +45,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,7 @@ class SentMessage:
     reply_to_message_id: int | None
     time: float
     disable_notification: bool = False
+    reply_markup: dict[str, Any] | None = None  # an inline keyboard, as sent
 
 
 @dataclass
@@ -348,13 +349,7 @@ class FakeTelegram(FakeServer):
             return _error(404, "Not Found")
         if token != self.token:
             return _error(401, "Unauthorized")
-        handler = {
-            "getme": self._get_me,
-            "sendmessage": self._send_message,
-            "editmessagetext": self._edit_message_text,
-            "deletemessage": self._delete_message,
-            "getchat": self._get_chat,
-        }.get(method.lower())
+        handler = self.methods().get(method.lower())
         if handler is None:
             return _error(404, "Not Found")
         params = {k: v[-1] for k, v in request.query.items()} | request.form
@@ -365,6 +360,16 @@ class FakeTelegram(FakeServer):
             if exc.response.status == 429:
                 self.too_many_count += 1
             return exc.response
+
+    def methods(self) -> dict[str, Callable[[Mapping[str, Any]], Response]]:
+        """The Bot API methods served, by lower-cased name; each runs holding ``_state``."""
+        return {
+            "getme": self._get_me,
+            "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message_text,
+            "deletemessage": self._delete_message,
+            "getchat": self._get_chat,
+        }
 
     def _get_me(self, params: Mapping[str, Any]) -> Response:
         return _ok(
@@ -411,17 +416,23 @@ class FakeTelegram(FakeServer):
             reply_to_message_id=reply_to,
             time=now,
             disable_notification=_json(params.get("disable_notification")) is True,
+            reply_markup=_markup(params.get("reply_markup")),
         )
         chat.next_message_id += 1
         self.messages[chat.key].append(message)
         return _ok(self._message_json(chat, message))
 
-    def _edit_message_text(self, params: Mapping[str, Any]) -> Response:
+    def _to_edit(self, params: Mapping[str, Any]) -> tuple[Chat, SentMessage]:
+        """The chat and the message an edit names; 400 "message to edit not found" if there is none."""
         chat = self._target(params)
         message_id = _int(params.get("message_id"))
         stored = next((m for m in self.messages[chat.key] if m.message_id == message_id), None)
         if stored is None:
             raise _ApiError(_error(400, "Bad Request: message to edit not found"))
+        return chat, stored
+
+    def _edit_message_text(self, params: Mapping[str, Any]) -> Response:
+        chat, stored = self._to_edit(params)
         text, entities, source = _text(params)
         if text == stored.text and entities == stored.entities:
             raise _ApiError(
@@ -496,6 +507,8 @@ class FakeTelegram(FakeServer):
         }
         if message.entities:
             data["entities"] = message.entities
+        if message.reply_markup:
+            data["reply_markup"] = message.reply_markup
         if chat.type == "channel":
             data["sender_chat"] = chat.as_json()
         else:
@@ -524,6 +537,21 @@ def _json(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _markup(value: Any) -> dict[str, Any] | None:
+    """An inline keyboard as Telegram checks it: rows of buttons, each with text and 1-64 bytes of callback_data."""
+    markup = _json(value)
+    if markup is None or markup == "":
+        return None
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise _ApiError(_error(400, "Bad Request: can't parse reply keyboard markup JSON object"))
+    for button in (b for row in rows for b in row):
+        data = button.get("callback_data") if isinstance(button, dict) else None
+        if not isinstance(data, str) or not button.get("text") or not 1 <= len(data.encode()) <= 64:
+            raise _ApiError(_error(400, "Bad Request: BUTTON_DATA_INVALID"))
+    return dict(markup)
 
 
 def _int(value: Any) -> int | None:

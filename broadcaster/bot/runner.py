@@ -1,0 +1,283 @@
+"""The bot's process: python-telegram-bot's ``Application``, started and stopped by hand.
+
+Not ``run_polling()``: it reaches for ``asyncio.get_event_loop()`` (a warning on
+some Pythons), installs its own signal handlers and closes the loop. Here the
+lifecycle is spelled out: ``async with app`` (getMe), start polling or the
+webhook route, ``app.start()``, wait for SIGTERM/SIGINT, then stop both in
+``finally`` so an error between start and stop is not masked by PTB's "still
+running" on the way out.
+
+The token never reaches PTB: the Application is built with ``TOKEN_SLOT`` and
+its requests write the token into the path as they leave
+(``channels.telegram.token_hidden_request``), so ``repr(app)``, PTB's and
+httpx's logs and PTB's ``InvalidToken`` text only ever hold ``***``. Polling and
+sending have separate request objects: a long poll holds its connection for
+up to ``POLL_SECONDS``, which a reply must not wait behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from broadcaster.channels.telegram import TOKEN_SLOT, RateLimiter, token_hidden_request
+from broadcaster.errors import BroadcasterError, ConfigError, InputError
+
+if TYPE_CHECKING:
+    from telegram.error import TelegramError
+    from telegram.ext import Application, BaseHandler
+
+    from broadcaster.config import Config
+    from broadcaster.store import Store
+
+    AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+LOG = logging.getLogger("broadcaster.bot")
+
+# What the bot listens to. Sent with every getUpdates: Telegram keeps the last list it was given.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+POLL_SECONDS = 10  # a long poll's length; PTB cancels it at once on stop
+REQUEST_TIMEOUT = 10.0
+# Updates handled at once. Each chat's own are handled in order (chat.py), so most of these wait
+# for their chat's turn; a chat that floods the bot holds at most pacing.MAX_IN_HAND of them.
+CONCURRENT_UPDATES = 64
+SEND_CONNECTIONS = 8
+_POLLING_TASK = "Updater:start_polling:polling_task"  # the name python-telegram-bot gives its polling task
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """What the process needs of the ``[bot]`` table."""
+
+    token: str
+    api_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Webhook mode: Telegram posts to ``url``; this process listens on ``host:port`` at ``url``'s path."""
+
+    url: str
+    host: str
+    port: int
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
+def webhook_mode(webhook: str | None, listen: str | None) -> Listen | None:
+    """``--webhook URL --listen HOST:PORT`` as a ``Listen`` (None: long polling); InputError if malformed."""
+    if webhook is None and listen is None:
+        return None
+    if webhook is None or listen is None:
+        raise InputError("--webhook URL and --listen HOST:PORT go together: Telegram posts to the URL, a reverse "
+                         "proxy forwards it to HOST:PORT. Give both, or neither for long polling.")
+    parts = urlsplit(webhook)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise InputError(f"--webhook {webhook!r} is not a URL Telegram can post to: give https://HOST/PATH.")
+    host, sep, port = listen.rpartition(":")
+    host = host.strip("[]")  # [::1]:8443
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"--listen {listen!r} is not HOST:PORT (e.g. 127.0.0.1:8443).")
+    return Listen(webhook, host, int(port))
+
+
+def build_application(
+    settings: BotSettings, handlers: Sequence[BaseHandler[Any, Any, Any]], limiter: RateLimiter, *, webhook: bool,
+) -> AnyApplication:
+    """The Application with our handlers; ``webhook`` leaves out PTB's Updater (our aiohttp route feeds it)."""
+    from telegram.ext import ApplicationBuilder
+
+    api = settings.api_url.rstrip("/")
+    send = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=SEND_CONNECTIONS, admit=limiter.admit)
+    # Two connections: the parting getUpdates that confirms what was fetched must not wait for the one
+    # the cancelled long poll may still hold, or it fails and a restart answers those updates again.
+    poll = token_hidden_request(settings.token, REQUEST_TIMEOUT, pool_size=2)
+    builder = (
+        ApplicationBuilder()
+        .token(TOKEN_SLOT)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .request(send)
+        .get_updates_request(poll)
+        .job_queue(None)  # APScheduler is not installed; PTB warns if it has to find out itself
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    app: AnyApplication = builder.build()
+    for handler in handlers:
+        app.add_handler(handler)
+    app.add_error_handler(_log_error)
+    return app
+
+
+async def run(
+    settings: BotSettings,
+    handlers: Sequence[BaseHandler[Any, Any, Any]],
+    limiter: RateLimiter,
+    *,
+    listen: Listen | None = None,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Answer chats until ``stop`` is set (SIGTERM or SIGINT set it in the main thread).
+
+    ``ready`` is told, once listening, what the bot is and how it listens.
+    Raises ConfigError for a token Telegram refuses or a port that cannot be
+    listened on, BroadcasterError when another process polls with the same token.
+    """
+    from telegram.error import InvalidToken, TelegramError
+
+    stop = stop or asyncio.Event()
+    _stop_on_signals(stop)
+    app = build_application(settings, handlers, limiter, webhook=listen is not None)
+    failures: list[BroadcasterError] = []
+    try:
+        async with app:  # initialize(): getMe, which tells the bot its @name
+            if listen is None:
+                await _poll(app, stop, failures, ready)
+            else:
+                await _serve_webhook(app, listen, stop, ready)
+    except InvalidToken as exc:
+        raise ConfigError("Telegram rejected the bot token ([bot] token). Check that it holds the current token "
+                          "from @BotFather (it changes when revoked).") from exc
+    except TelegramError as exc:
+        raise BroadcasterError(f"The bot could not start: Telegram answered {exc.message!r}. Check [bot] api_url "
+                               "and the network, then start it again.") from exc
+    if failures:
+        raise failures[0]
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (in-process tests)
+            return
+
+
+async def _poll(
+    app: AnyApplication, stop: asyncio.Event, failures: list[BroadcasterError], ready: Callable[[str], None],
+) -> None:
+    updater = app.updater
+    assert updater is not None  # built with one for polling
+    try:
+        await updater.start_polling(
+            timeout=POLL_SECONDS,
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=False,  # a /start sent while the bot was down is answered now
+            error_callback=lambda exc: _poll_failed(exc, stop, failures),
+        )
+        await app.start()
+        ready(f"@{app.bot.username} is answering chats (long polling). Stop it with SIGTERM or Ctrl-C.")
+        await _until_stopped(stop)
+    finally:
+        try:
+            if updater.running:
+                await updater.stop()  # confirms what was fetched: getUpdates(offset, timeout=0)
+        finally:
+            if app.running:
+                await app.stop()  # handles what is still queued
+
+
+async def _until_stopped(stop: asyncio.Event) -> None:
+    """Wait for ``stop``, or for PTB's polling to end by itself: on a token Telegram stops accepting it
+    ends without a word while the process would go on answering nothing (``updater.stop()`` then raises
+    its InvalidToken). Found by the name PTB gives the task; without it, waiting for ``stop`` alone."""
+    polling = next((t for t in asyncio.all_tasks() if t.get_name() == _POLLING_TASK), None)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopped, *([polling] if polling else [])}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+
+
+def _poll_failed(exc: TelegramError, stop: asyncio.Event, failures: list[BroadcasterError]) -> None:
+    """PTB's error callback while polling: a conflict ends the process, anything else is retried."""
+    from telegram.error import Conflict
+
+    if isinstance(exc, Conflict):
+        failures.append(BroadcasterError(
+            f"Telegram gives this bot's updates to someone else ({exc.message}). Only one `broadcaster bot run` "
+            "may run per bot token, by polling or by webhook: stop the other one, then start this one again."))
+        stop.set()
+        return
+    LOG.warning("Telegram could not be polled (%s); trying again.", exc.message)
+
+
+async def _serve_webhook(
+    app: AnyApplication, listen: Listen, stop: asyncio.Event, ready: Callable[[str], None],
+) -> None:
+    from broadcaster.bot.webhook import serve
+
+    # A fresh secret each start, which setWebhook hands Telegram: only it can post updates here.
+    secret = secrets.token_urlsafe(32)
+    server = await serve(app, listen, secret)
+    try:
+        await _set_webhook(app, listen.url, secret)
+        await app.start()
+        ready(f"@{app.bot.username} is answering chats (webhook {listen.url}, listening on "
+              f"{listen.host}:{listen.port}). Stop it with SIGTERM or Ctrl-C.")
+        await stop.wait()
+    finally:
+        try:
+            if app.running:
+                await app.stop()
+        finally:
+            await server.cleanup()
+
+
+async def _set_webhook(app: AnyApplication, url: str, secret: str) -> None:
+    from telegram.error import BadRequest
+
+    try:
+        await app.bot.set_webhook(url=url, allowed_updates=list(ALLOWED_UPDATES), secret_token=secret,
+                                  drop_pending_updates=False)
+    except BadRequest as exc:
+        raise InputError(f"Telegram refused the webhook URL {url} ({exc.message}). It posts only to https URLs on "
+                         "port 443, 80, 88 or 8443: fix --webhook (the proxy in front forwards to --listen).") from exc
+
+
+async def _log_error(update: object, context: Any) -> None:
+    """A command that failed is logged (type and message, no update: it holds what users typed)."""
+    error = context.error
+    LOG.warning("A chat command failed: %s: %s", type(error).__name__, error)
+    LOG.debug("Traceback of the failed command", exc_info=error)
+
+
+def settings_of(config: Config) -> BotSettings:
+    """The ``[bot]`` table as what the process needs; ConfigError when it is missing or its token is wrong."""
+    from broadcaster.channels.telegram import TelegramChannel, looks_like_token
+    from broadcaster.config import Secret
+
+    if config.bot is None:
+        raise ConfigError('There is no [bot] table in the config. Add one (type = "telegram", token = '
+                          '"${TELEGRAM_BOT_TOKEN}" with the token from @BotFather), then run `broadcaster bot run` again.')
+    table = config.bot.table
+    raw: Any = table.options.get("token")  # a Secret: the loader refuses a token written in the file
+    token = (raw.reveal() if isinstance(raw, Secret) else str(raw or "")).strip()
+    if not looks_like_token(token):
+        source = f"${{{raw.env_var}}}" if isinstance(raw, Secret) else "[bot] token"
+        raise ConfigError(f"{source} does not look like a Telegram bot token (digits, a colon, then letters and "
+                          "digits). Copy the token again from @BotFather.")
+    return BotSettings(token, table.api_url or TelegramChannel.default_api_url)
+
+
+def run_bot(config: Config, store: Store, listen: Listen | None, ready: Callable[[str], None]) -> None:
+    """``broadcaster bot run``: answer chats with ``store``'s subscriptions until SIGTERM or SIGINT."""
+    from broadcaster.bot.chat import ChatBot
+    from broadcaster.bot.pacing import Pacer
+
+    settings = settings_of(config)
+    pacer = Pacer()
+    chat = ChatBot(config, store, pacer)
+    asyncio.run(run(settings, chat.handlers(), pacer.limiter, listen=listen, ready=ready))

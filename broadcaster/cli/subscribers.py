@@ -1,0 +1,205 @@
+"""``broadcaster subscribers``: invites for the bot's deep links, and the chats that subscribed.
+
+Thin commands over ``broadcaster.subscribers``. The links name the bot by the
+``[bot]`` table's ``username``; without it, ``invite`` asks Telegram (getMe,
+through the same client the Telegram channel uses, ``api_url`` included)
+before anything is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from broadcaster.cli.options import common, load_config, open_store
+from broadcaster.config import SUBSCRIBERS
+from broadcaster.errors import ConfigError, DeliveryError, InputError
+
+if TYPE_CHECKING:
+    from broadcaster.config import BotConfig, Config
+    from broadcaster.messages.model import Visibility
+
+DEEP_LINK = "https://t.me/{bot}?{kind}={code}"
+
+
+@click.group()
+def subscribers() -> None:
+    """Invite chats to the bot (`broadcaster bot run`), list and remove them."""
+
+
+@subscribers.command("invite")
+@click.option("--audience", metavar="ID", help="The chats get this [audiences.ID] customer's updates.")
+@click.option("--internal", is_flag=True, help="The chats get internal updates (staff only).")
+@click.option("--components", metavar="A,B", help="Only updates touching these components (default: all).")
+@click.option("--expires", default="7d", show_default=True, metavar="WHEN",
+              help="When the invite stops working: 30m, 12h, 7d, or a date.")
+@click.option("--uses", type=click.IntRange(min=1), metavar="N", help="How many chats may use it (default: any number).")
+@common
+@click.pass_context
+def invite(ctx: click.Context, /, audience: str | None, internal: bool, components: str | None, expires: str,
+           uses: int | None) -> None:
+    """Make an invite and print its links: one opens a private chat with the bot, one adds it to a group.
+
+    Without --audience or --internal the chats get public updates. The invite is
+    stored hashed: its links are shown only now.
+    """
+    from broadcaster import subscribers as subs
+    from broadcaster.times import parse_time
+
+    config = load_config(ctx)
+    bot = require_bot(config)
+    visibility = invite_visibility(config, audience, internal)
+    chosen = known_components(config, components)
+    now = datetime.now(UTC)
+    until = parse_time(expires, now=now, zone=config.page.zone, option="--expires")
+    username = bot_username(config, bot)  # before storing: a link that names no bot is useless
+    code, made = subs.create_invite(open_store(ctx), visibility, chosen, expires=until - now, uses=uses, now=now)
+    click.echo(f"Invite {made.id}: {describe(made.visibility, made.components)}, expires "
+               f"{made.expires_at:%Y-%m-%d %H:%M} UTC" + (f", {uses} use(s)" if uses else "") + ".")
+    click.echo(f"  private chat: {DEEP_LINK.format(bot=username, kind='start', code=code)}")
+    click.echo(f"  group:        {DEEP_LINK.format(bot=username, kind='startgroup', code=code)}")
+    click.echo("The links are shown only now (the store keeps a hash). "
+               f"`broadcaster subscribers revoke {made.id}` stops them.")
+
+
+@subscribers.command("list")
+@click.option("--audience", metavar="ID", help="Only chats that get this [audiences.ID] customer's updates.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@common
+@click.pass_context
+def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
+    """Every subscribed chat: its visibility, components, and whether it is still active."""
+    from broadcaster.cli import output, records
+    from broadcaster.messages.model import Visibility
+
+    config = load_config(ctx)
+    scope = Visibility.of(config.require_audience(audience, "--audience").id) if audience else None
+    found = open_store(ctx).subscriptions(visibility=scope)
+    if as_json:
+        output.print_json(records.subscriptions_json(found))
+        return
+    if not found:
+        click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
+        return
+    for s in found:
+        state = "active" if s.active else f"inactive ({s.inactive_reason or 'stopped'})"
+        invite_id = s.invite[:12] if s.invite else "-"
+        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}  {state}  "
+                   f"joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+
+
+@subscribers.command("remove")
+@click.argument("chat", metavar="CHAT")
+@common
+@click.pass_context
+def remove(ctx: click.Context, /, chat: str) -> None:
+    """Forget a subscribed chat (its id from `subscribers list`); nothing more is sent there."""
+    from broadcaster import subscribers as subs
+
+    if not subs.remove(open_store(ctx), chat):
+        raise InputError(f"chat {chat} is not subscribed; see `broadcaster subscribers list`. Nothing was changed.")
+    click.echo(f"Removed chat {chat}: nothing more is sent there. If it sends /start again, it gets public updates.")
+
+
+@subscribers.command("invites")
+@common
+@click.pass_context
+def invites(ctx: click.Context, /) -> None:
+    """Every invite: what it gives, its uses, and whether it still works."""
+    found = open_store(ctx).invites()
+    if not found:
+        click.echo("No invites. Make one: broadcaster subscribers invite")
+        return
+    now = datetime.now(UTC)
+    for made in found:
+        expiry = f"expires {made.expires_at:%Y-%m-%d %H:%M}" if made.expires_at else "never expires"
+        limit = f"/{made.max_uses}" if made.max_uses is not None else ""
+        click.echo(f"{made.id}  {made.state(now):<8}  {describe(made.visibility, made.components)}  "
+                   f"used {made.uses}{limit}  {expiry}")
+
+
+@subscribers.command("revoke")
+@click.argument("reference", metavar="INVITE")
+@common
+@click.pass_context
+def revoke(ctx: click.Context, /, reference: str) -> None:
+    """Stop an invite (its id from `subscribers invites`, or the code); chats that joined stay."""
+    from broadcaster import subscribers as subs
+
+    revoked = subs.revoke(open_store(ctx), reference)
+    click.echo(f"Revoked invite {revoked.id}: it can no longer be used. Chats that joined with it stay "
+               "subscribed; `broadcaster subscribers remove CHAT` removes one.")
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def require_bot(config: Config) -> BotConfig:
+    if config.bot is None:
+        raise ConfigError(
+            'there is no [bot] table in the config: add one (type = "telegram", token = "${TELEGRAM_BOT_TOKEN}") '
+            "to let chats subscribe themselves."
+        )
+    return config.bot
+
+
+def invite_visibility(config: Config, audience: str | None, internal: bool) -> Visibility:
+    from broadcaster.messages.model import INTERNAL, PUBLIC, Visibility
+
+    if audience and internal:
+        raise InputError("--audience and --internal: give one (a customer's updates, or internal ones).")
+    if audience:
+        return Visibility.of(config.require_audience(audience, "--audience").id)
+    return INTERNAL if internal else PUBLIC
+
+
+def known_components(config: Config, text: str | None) -> list[str]:
+    """``--components a,b``, each a configured component (the closest one suggested otherwise)."""
+    known = [c.component.id for c in config.components]
+    chosen = [name.strip() for name in (text or "").split(",") if name.strip()]
+    for name in chosen:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InputError(f"--components: no component {name!r}.{hint} Components: {', '.join(known)}. "
+                             "Nothing was stored.")
+    return chosen
+
+
+def bot_username(config: Config, bot: BotConfig) -> str:
+    """``[bot] username``, else the bot's own from Telegram (getMe)."""
+    if bot.username:
+        return bot.username
+    missing = config.missing_secrets({SUBSCRIBERS})
+    if missing:
+        raise ConfigError(f"{'; '.join(missing)} is not set: export it, or set username in [bot]. Nothing was stored.")
+    from broadcaster.registry import load_channel_class
+
+    channel = load_channel_class(bot.table.type)(bot.table)
+
+    async def ask() -> str:
+        try:
+            return await channel.username()
+        finally:
+            await channel.aclose()
+
+    try:
+        name = asyncio.run(ask())
+    except DeliveryError as exc:
+        raise ConfigError(f"could not ask Telegram for the bot's username: {exc} Or set username in [bot]. "
+                          "Nothing was stored.") from exc
+    if not name:
+        raise ConfigError("Telegram did not say the bot's username: set username in [bot]. Nothing was stored.")
+    return name
+
+
+def describe(visibility: Visibility, components: Sequence[str]) -> str:
+    return f"{visibility} updates" + (f" on {', '.join(components)}" if components else "")
+
+
+COMMANDS = (subscribers,)

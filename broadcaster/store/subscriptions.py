@@ -1,0 +1,213 @@
+"""The store's half of subscriptions and invites (``broadcaster.subscribers`` holds the rules).
+
+Two tables, in SQL both backends speak: ``invites`` (keyed by the SHA-256 of
+the code, never the code) and ``subscriptions`` (keyed by the chat id, as text).
+Redeeming is one transaction: the invite's row is locked (``FOR UPDATE`` in
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` locks the file), checked, and its use
+counted by a compare-and-set on the count read, then the chat's subscription
+is written. So a use is never counted twice and the last use goes to one chat,
+whichever processes or machines redeem at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from broadcaster.errors import StoreError
+from broadcaster.messages.model import Visibility
+from broadcaster.store.records import Row, iso, parsed_json, utc, utcnow
+from broadcaster.subscribers import ChatKind, Invite, InviteRefused, Redemption, Refusal, Subscription
+
+INVITE_COLUMNS = ("hash", "visibility", "components", "created_at", "expires_at", "max_uses", "uses", "revoked_at")
+SUBSCRIPTION_COLUMNS = (
+    "chat_id", "kind", "visibility", "components", "active", "joined_at", "updated_at", "invite", "inactive_reason",
+)
+
+_REFUSED = {
+    Refusal.UNKNOWN: "That invite is not known: ask for a new one.",
+    Refusal.EXPIRED: "That invite has expired: ask for a new one.",
+    Refusal.REVOKED: "That invite was revoked: ask for a new one.",
+    Refusal.USED_UP: "That invite has been used as often as it may be: ask for a new one.",
+}
+
+
+class SubscriptionStore:
+    """Invites and subscriptions; mixed into ``Store``, whose primitives it uses."""
+
+    lock_for_update: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+
+        def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+        def select_one(self, sql: str, args: Sequence[Any] = ()) -> Row | None: ...
+        def run(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+        def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+        def transaction(self) -> Any: ...
+
+    # -- invites -----------------------------------------------------------------
+
+    def insert_invite(self, invite: Invite) -> None:
+        self.run_atomic(
+            f"INSERT INTO invites({', '.join(INVITE_COLUMNS)}) VALUES ({','.join('?' * len(INVITE_COLUMNS))})",
+            invite_values(invite),
+        )
+
+    def invite(self, invite_hash: str) -> Invite | None:
+        row = self.select_one("SELECT * FROM invites WHERE hash = ?", (invite_hash,))
+        return invite_from(row) if row else None
+
+    def invites(self) -> list[Invite]:
+        return [invite_from(r) for r in self.select("SELECT * FROM invites ORDER BY created_at, hash")]
+
+    def revoke_invite(self, invite_hash: str, at: datetime) -> bool:
+        """True if it was not revoked before."""
+        return self.run_atomic(
+            "UPDATE invites SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", (iso(at), invite_hash)
+        ) == 1
+
+    def redeem_invite(self, invite_hash: str, chat_id: str, kind: ChatKind, at: datetime) -> Redemption:
+        """Count one use of the invite and subscribe the chat with it, in one transaction."""
+        with self.transaction():
+            row = self.select_one(f"SELECT * FROM invites WHERE hash = ?{self.lock_for_update}", (invite_hash,))
+            invite = invite_from(row) if row else None
+            refusal = Refusal.UNKNOWN if invite is None else invite.refusal(at)
+            if refusal is not None:
+                raise InviteRefused(refusal, _REFUSED[refusal])
+            assert invite is not None
+            before = self.subscription(chat_id)
+            if before is not None and before.active and before.invite == invite_hash:
+                return Redemption(before, counted=False)
+            counted = self.run(
+                "UPDATE invites SET uses = uses + 1 WHERE hash = ? AND uses = ? AND revoked_at IS NULL",
+                (invite_hash, invite.uses),
+            )
+            if counted != 1:  # cannot happen under the row lock; kept so a use is never counted twice
+                raise InviteRefused(Refusal.USED_UP, _REFUSED[Refusal.USED_UP])
+            subscription = Subscription(
+                chat_id=chat_id, kind=kind, visibility=invite.visibility, components=invite.components,
+                active=True, joined_at=before.joined_at if before else at, updated_at=at, invite=invite_hash,
+            )
+            self._write_subscription(subscription)
+        changed = before is not None and before.visibility != invite.visibility
+        return Redemption(subscription, previous=before.visibility if changed and before else None)
+
+    # -- subscriptions ---------------------------------------------------------------
+
+    def subscribe_public(self, chat_id: str, kind: ChatKind, at: datetime) -> Subscription:
+        """A new chat subscribed to public updates; an existing one reactivated, visibility unchanged."""
+        with self.transaction():
+            before = self.subscription(chat_id)
+            if before is None:
+                subscription = Subscription(
+                    chat_id=chat_id, kind=kind, visibility=Visibility.parse("public"), components=(),
+                    active=True, joined_at=at, updated_at=at, invite=None,
+                )
+                self._write_subscription(subscription)
+                return subscription
+            self.run(
+                "UPDATE subscriptions SET active = 1, inactive_reason = NULL, updated_at = ? WHERE chat_id = ?",
+                (iso(at), chat_id),
+            )
+        found = self.subscription(chat_id)
+        assert found is not None
+        return found
+
+    def subscription(self, chat_id: str) -> Subscription | None:
+        row = self.select_one("SELECT * FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        return subscription_from(row) if row else None
+
+    def subscriptions(self, *, visibility: Visibility | None = None, active: bool | None = None) -> list[Subscription]:
+        sql, args = "SELECT * FROM subscriptions WHERE 1=1", list[Any]()
+        if visibility is not None:
+            sql += " AND visibility = ?"
+            args.append(str(visibility))
+        if active is not None:
+            sql += " AND active = ?"
+            args.append(1 if active else 0)
+        return [subscription_from(r) for r in self.select(sql + " ORDER BY joined_at, chat_id", args)]
+
+    def set_subscription_components(self, chat_id: str, components: Sequence[str]) -> Subscription:
+        self.run_atomic(
+            "UPDATE subscriptions SET components = ?, updated_at = ? WHERE chat_id = ?",
+            (json.dumps(list(components)), iso(utcnow()), chat_id),
+        )
+        found = self.subscription(chat_id)
+        if found is None:
+            raise StoreError(f"the subscription of chat {chat_id} vanished from the store")
+        return found
+
+    def deactivate_subscription(self, chat_id: str, reason: str) -> bool:
+        return self.run_atomic(
+            "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ? AND active = 1",
+            (reason, iso(utcnow()), chat_id),
+        ) == 1
+
+    def remove_subscription(self, chat_id: str) -> bool:
+        return self.run_atomic("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
+
+    def migrate_subscription(self, old_chat_id: str, new_chat_id: str) -> bool:
+        """Move a subscription to a group's new id; one already at the new id is kept as it is."""
+        with self.transaction():
+            if self.subscription(new_chat_id) is not None:
+                return self.run("DELETE FROM subscriptions WHERE chat_id = ?", (old_chat_id,)) == 1
+            return self.run(
+                "UPDATE subscriptions SET chat_id = ?, updated_at = ? WHERE chat_id = ?",
+                (new_chat_id, iso(utcnow()), old_chat_id),
+            ) == 1
+
+    def _write_subscription(self, subscription: Subscription) -> None:
+        columns = ", ".join(SUBSCRIPTION_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in SUBSCRIPTION_COLUMNS if c != "chat_id")
+        self.run(
+            f"INSERT INTO subscriptions({columns}) VALUES ({','.join('?' * len(SUBSCRIPTION_COLUMNS))})"
+            f" ON CONFLICT (chat_id) DO UPDATE SET {updates}",
+            subscription_values(subscription),
+        )
+
+
+# -- rows <-> values ---------------------------------------------------------------------
+
+
+def invite_values(invite: Invite) -> list[Any]:
+    return [
+        invite.hash, str(invite.visibility), json.dumps(list(invite.components)), iso(invite.created_at),
+        iso(invite.expires_at), invite.max_uses, invite.uses, iso(invite.revoked_at),
+    ]
+
+
+def invite_from(row: Row) -> Invite:
+    return Invite(
+        hash=row["hash"],
+        visibility=Visibility.parse(row["visibility"]),
+        components=tuple(parsed_json(row["components"])),
+        created_at=utc(row["created_at"]),  # type: ignore[arg-type]
+        expires_at=utc(row["expires_at"]),
+        max_uses=row["max_uses"],
+        uses=int(row["uses"]),
+        revoked_at=utc(row["revoked_at"]),
+    )
+
+
+def subscription_values(subscription: Subscription) -> list[Any]:
+    return [
+        subscription.chat_id, subscription.kind.value, str(subscription.visibility),
+        json.dumps(list(subscription.components)), 1 if subscription.active else 0, iso(subscription.joined_at),
+        iso(subscription.updated_at), subscription.invite, subscription.inactive_reason,
+    ]
+
+
+def subscription_from(row: Row) -> Subscription:
+    return Subscription(
+        chat_id=row["chat_id"],
+        kind=ChatKind(row["kind"]),
+        visibility=Visibility.parse(row["visibility"]),
+        components=tuple(parsed_json(row["components"])),
+        active=bool(row["active"]),
+        joined_at=utc(row["joined_at"]),  # type: ignore[arg-type]
+        updated_at=utc(row["updated_at"]),  # type: ignore[arg-type]
+        invite=row["invite"],
+        inactive_reason=row["inactive_reason"],
+    )
