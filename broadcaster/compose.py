@@ -185,15 +185,24 @@ def check_audiences(draft: Draft, config: Config) -> None:
     """
     named = [("--customer", c.strip()) for c in draft.customers if c.strip()]
     named += [("--for", key) for key, _ in draft.for_detail]
-    named += [("a [for ID] span of the message", key) for key in gate.audience_ids(draft.message, "the message")]
     for option, key in named:
         config.require_audience(key, option)
+    check_span_audiences(draft.message, config)
     if draft.title and gate.audience_ids(draft.title, "--title"):
         raise InputError("--title cannot hold [for ID] spans: every reader sees the title. Put audience detail in "
                          "the message or --for; nothing was stored or sent.")
     for key, text in draft.for_detail:
         if not text.strip():
             raise InputError(f"--for {key} is empty: give the detail for that customer. Nothing was stored or sent.")
+
+
+def check_span_audiences(text: str, config: Config, field: str = "the message") -> None:
+    """Each ``[for ID]`` span of ``text`` must name a configured audience (``InputError`` with the closest one).
+
+    Every text that may hold spans comes here: an update's message, a correction, a postmortem.
+    """
+    for key in gate.audience_ids(text, field):
+        config.require_audience(key, f"a [for ID] span of {field}")
 
 
 def build(draft: Draft, existing: Incident | None, config: Config, now: datetime) -> tuple[Incident, Update]:

@@ -183,6 +183,7 @@ def parse(
     }
     _refuse_name_clashes(reader, channels, publish)
     _refuse_kept_capabilities(reader, audiences, publish)
+    _refuse_shared_feed_tokens(reader, audiences)
     registry.refuse_shared_targets(channels, reader.where)
     operator = reader.table(data.get("operator"), "operator")
     reader.refuse_unknown(operator, {"name"}, "operator.")
@@ -471,6 +472,24 @@ def _refuse_kept_capabilities(
                 '"keep" would keep every customer page\'s path (its feed_token) in the branch history, so a '
                 'changed token would stay readable there. Use history = "replace" (the default), or drop feed_token',
             )
+
+
+def _refuse_shared_feed_tokens(reader: _Reader, audiences: Mapping[str, AudienceConfig]) -> None:
+    """One token, one customer: two audiences on one token would share one ``a/<token>/`` folder, and
+    each customer would read the other's page (or whichever was written last)."""
+    seen: dict[str, str] = {}
+    for key, table in audiences.items():
+        token = table.feed_token
+        if token is None:
+            continue
+        for same in {f"${token.env_var}", token.reveal_or_empty()} - {""}:
+            other = seen.setdefault(same, key)
+            if other != key:
+                raise reader.error(
+                    f"audiences.{key}.feed_token",
+                    f"is the same token as [audiences.{other}]'s: each customer would read the other's page at "
+                    "that path. Give each customer its own token (`openssl rand -hex 24`)",
+                )
 
 
 def _refuse_name_clashes(reader: _Reader, channels: Mapping[str, Any], publish: Mapping[str, Any]) -> None:

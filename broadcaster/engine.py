@@ -34,6 +34,7 @@ from broadcaster.messages.visibility import (
     corrected_sequence,
     forbidden_values,
     reader_number,
+    readers_own_name,
     view_for,
     without_text,
 )
@@ -159,7 +160,7 @@ def carried_private_values(
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
     if original is not None:
         values |= forbidden_values(original, None, visibility, audiences)
-    return PrivateValues.of(values)
+    return PrivateValues.of(values, mask=readers_own_name(visibility, audiences))
 
 
 def egress_refusal(

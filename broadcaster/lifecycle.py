@@ -41,6 +41,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
     message = gate.admit(message, "the message", gate.POSTMORTEM if original.kind == "postmortem" else gate.MESSAGE)
     private = gate.admit(private, "--private", gate.PRIVATE)
     validate_message(message)
+    compose.check_span_audiences(message, config)
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)
@@ -85,6 +86,7 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
     """Publish the explanation of a closed incident: a page section, a feed entry, an announcement."""
     text = gate.admit(text, "the postmortem", gate.POSTMORTEM)
     validate_message(text)
+    compose.check_span_audiences(text, config, "the postmortem")
 
     def attempt() -> PostResult:
         incident = incident_to_post_to(store, incident_id)

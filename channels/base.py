@@ -94,6 +94,29 @@ class Channel(ABC):
     def api_url(self) -> str:
         return self.config.api_url or self.default_api_url
 
+    # -- rooms: one chat written two ways ------------------------------------------
+
+    def room_names(self) -> tuple[str, ...]:
+        """The chats of this table as written, where a chat may be written two ways (an id or a name).
+
+        Empty for types whose targets are written one way only: the config loader compares those.
+        """
+        return ()
+
+    def room(self, written: str) -> str | None:
+        """The chat ``written`` is (``"slack:C0123"``) when the config says so outright; None for a name."""
+        return None
+
+    cache_key_needs_secret: ClassVar[bool] = False  # a name resolves within the account the token opens
+
+    def room_cache_key(self, written: str) -> str:
+        """The name ``written`` within the account it resolves in, as the store remembers the answer."""
+        return f"{self.type_name}:{written}"
+
+    async def lookup_room(self, written: str) -> str:
+        """Ask the service which chat the name ``written`` is; "" when it knows none (nothing can be posted there)."""
+        return ""
+
     def targets(self) -> tuple[str, ...]:
         """The separate places one update goes to (chats); one delivery record each."""
         return ("",)

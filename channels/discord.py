@@ -25,6 +25,7 @@ in a thread, since editing or replying there needs both.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -184,6 +185,26 @@ class DiscordChannel(HttpChannel):
         if not found.group("thread") and self.thread_id:
             return f"{self.thread_id}:{text}"
         return text
+
+    # -- rooms ------------------------------------------------------------------
+
+    # Two webhooks (two URLs) may post into one channel: only Discord can say which channel each is.
+    cache_key_needs_secret = True
+
+    def room_names(self) -> tuple[str, ...]:
+        return ("its webhook",)  # the URL is a secret: never written into a message
+
+    def room_cache_key(self, written: str) -> str:
+        return "discord:" + hashlib.sha256(self.revealed("webhook_url").encode()).hexdigest()[:16]
+
+    async def lookup_room(self, written: str) -> str:
+        """GET the webhook: the channel it posts into (its threads are read by that channel's readers)."""
+        try:
+            webhook = self._message(await self._client().request("GET", self._url("")), may_post=False)
+        except ConfigError as exc:
+            raise self.fail(str(exc), retryable=False) from exc
+        channel = str(webhook.get("channel_id") or "")
+        return f"discord:{channel}" if channel else ""
 
     # -- check ------------------------------------------------------------------
 

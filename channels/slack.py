@@ -23,6 +23,7 @@ strings between invocations.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -176,6 +177,26 @@ class SlackChannel(Channel):
     @property
     def channel(self) -> str:
         return str(self.config.options["channel"])
+
+    # -- rooms ------------------------------------------------------------------------
+
+    def room_names(self) -> tuple[str, ...]:
+        return (self.channel,)
+
+    def room(self, written: str) -> str | None:
+        return f"slack:{written}" if _CHANNEL_ID.match(written) else None
+
+    cache_key_needs_secret = True
+
+    def room_cache_key(self, written: str) -> str:
+        # A name means a channel within one workspace: the token's (kept as a digest, never the token).
+        account = hashlib.sha256(f"{self.api_url}\0{self.secret('token')}".encode()).hexdigest()[:16]
+        return f"slack:{account}:{written.removeprefix('#').lower()}"
+
+    async def lookup_room(self, written: str) -> str:
+        """conversations.list, as Slack itself resolves a ``#name`` given to chat.postMessage."""
+        info = await self._find_channel_by_name(written.removeprefix("#").lower())
+        return f"slack:{info['id']}" if info and info.get("id") else ""
 
     @property
     def reply_broadcast(self) -> bool:

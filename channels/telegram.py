@@ -112,6 +112,33 @@ class TelegramChannel(Channel):
     def pacing_seconds(self, deliveries: int) -> float:
         return deliveries / self.messages_per_second
 
+    # -- rooms ------------------------------------------------------------------
+
+    def room_names(self) -> tuple[str, ...]:
+        return self.targets()
+
+    def room(self, written: str) -> str | None:
+        return f"telegram:{int(written)}" if _NUMERIC.match(written) else None
+
+    def room_cache_key(self, written: str) -> str:
+        # An @name is one chat on the whole of Telegram, but a local Bot API server is another world.
+        server = hashlib.sha256(self.api_url.encode()).hexdigest()[:16]
+        return f"telegram:{server}:{written.lower()}"
+
+    async def lookup_room(self, written: str) -> str:
+        """getChat on the @name: the numeric id Telegram posts to."""
+        from telegram.error import BadRequest, TelegramError
+
+        try:
+            chat = await self._client().get_chat(written)
+        except BadRequest as exc:
+            if "not found" in str(exc).lower():
+                return ""
+            raise self._error(exc, written) from exc
+        except TelegramError as exc:
+            raise self._error(exc, written) from exc
+        return f"telegram:{chat.id}"
+
     @property
     def _limiter(self) -> RateLimiter:
         """One limiter per bot: Telegram counts a bot's messages, whichever channel table sends them."""

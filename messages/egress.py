@@ -117,16 +117,29 @@ class Compared:
     def words(self) -> str:
         return _words(self.base)
 
+    def without(self, forms: Iterable[str]) -> Compared:
+        """This text with each of ``forms`` (folded) taken out, longest first."""
+        base = self.base
+        for form in sorted(forms, key=len, reverse=True):
+            base = base.replace(form, " ")
+        masked = Compared("")
+        masked.base = _spaced(base)
+        return masked
+
 
 @dataclass(frozen=True)
 class PrivateValues:
     """The private values no public payload may hold, kept in their comparable form.
 
     ``allowed``: values a payload may hold a few times (see ``allowing``), with how often.
+    ``mask``: what the readers may read and the product prints itself, their own audience's name,
+    taken out of a text before it is searched: another customer's name inside it ("Acme Corp" in
+    "For Acme Corp EU:") is not that customer, and must not silence one customer for good.
     """
 
     folded: frozenset[str] = frozenset()
     allowed: tuple[tuple[str, Allowance], ...] = ()
+    mask: frozenset[str] = frozenset()
 
     @cached_property
     def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
@@ -143,14 +156,14 @@ class PrivateValues:
         return tuple(forms)
 
     @classmethod
-    def of(cls, values: Iterable[str]) -> PrivateValues:
-        return cls(frozenset(f for f in (comparable(v).strip() for v in values) if f))
+    def of(cls, values: Iterable[str], mask: Iterable[str] = ()) -> PrivateValues:
+        return cls(_folded(values), mask=frozenset(_spaced(f) for f in _folded(mask)))
 
     def __or__(self, other: PrivateValues) -> PrivateValues:
         allowed = dict(self.allowed)
         for value, counts in other.allowed:
             allowed[value] = tuple(map(max, allowed.get(value, _NEVER), counts))  # type: ignore[assignment]
-        return PrivateValues(self.folded | other.folded, tuple(sorted(allowed.items())))
+        return PrivateValues(self.folded | other.folded, tuple(sorted(allowed.items())), self.mask | other.mask)
 
     def __bool__(self) -> bool:
         return bool(self.folded)
@@ -171,18 +184,20 @@ class PrivateValues:
         if own_words is not None and held:
             held &= set(PrivateValues(frozenset(held))._held(own_words, every=True))
         if not held:
-            return PrivateValues(self.folded)
+            return PrivateValues(self.folded, mask=self.mask)
         allowed = [
             (value, (shown.base.count(value), shown.markup.count(value_markup) if value_markup else 0,
                      shown.words.count(value_words) if value_words else 0))
             for value, value_markup, value_words, _ in self._forms
             if value in held
         ]
-        return PrivateValues(self.folded, tuple(allowed))
+        return PrivateValues(self.folded, tuple(allowed), self.mask)
 
     def _held(self, text: Compared, *, every: bool = False) -> Iterator[str]:
         """The values ``text`` holds more often than they are allowed (each once, in a stable order;
         ``every``: as if nothing were allowed)."""
+        if self.mask:
+            text = text.without(self.mask)
         for value, value_markup, value_words, allowance in self._forms:
             in_base, in_markup, in_words = _NEVER if every else allowance
             if _more(text.base, value, in_base):
@@ -191,6 +206,10 @@ class PrivateValues:
                 yield value
             elif value_words is not None and _more(text.words, value_words, in_words):
                 yield value
+
+
+def _folded(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(f for f in (comparable(v).strip() for v in values) if f)
 
 
 def _compared(text: str | Compared) -> Compared:

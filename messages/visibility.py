@@ -533,6 +533,13 @@ def forbidden_values(
     return internal_values(update, incident) | (others - own)
 
 
+def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
+    """The name an audience's renderings address it by ("For Acme Corp EU:"): the egress guard's mask
+    (``PrivateValues.mask``), so another customer's name inside it is not taken for that customer."""
+    audience = audiences.get(visibility.audience) if visibility.audience else None
+    return (audience.name,) if audience is not None else ()
+
+
 def author_of(view: PublicView) -> str:
     """Who wrote the update, for staff only: "" in a public view."""
     return view.author if isinstance(view, PrivateView) else ""

@@ -260,7 +260,12 @@ def test_a_refused_connection_is_retried_and_failed_then_retry_sends_it_once(pro
     code, payload = first_post(project)
     assert code == 3
     for delivery in target_of(payload, destination):
-        if delivery["destination"] == destination:
+        if delivery["destination"] == "tg-ops":
+            # Since the review of issue 15: Telegram cannot say which chat tg-public's @acmestatus is, so the
+            # internal chats (which might be it) are held back untried, failed with why (test_shared_rooms).
+            assert delivery["state"] == "failed" and delivery["attempts"] == 0, delivery
+            assert "could not ask which chat @acmestatus is" in delivery["error"] and "retry" in delivery["error"]
+        elif delivery["destination"] == destination or destination == "tg-ops":
             assert delivery["state"] == "failed" and delivery["attempts"] == 4, delivery
             assert "connect" in delivery["error"] and "Gave up after 4 attempts" in delivery["error"]
             assert "will retry" not in delivery["error"].lower()

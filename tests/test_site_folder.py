@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from broadcaster.site.output import MANIFEST
 from tests.conftest import BASE_CONFIG, Project
 from tests.fakes.s3 import S3Server
 
@@ -249,9 +250,11 @@ def test_published_files_are_world_readable_under_umask_077(project: Project) ->
     )
     assert done.returncode == 0, done.stderr
     for folder in (project.site, project.root / "srv" / "www"):
-        for path in [folder, *(p for p in folder.rglob("*") if p.name != ".broadcaster-lock")]:
+        for path in [folder, *(p for p in folder.rglob("*") if p.name not in (".broadcaster-lock", MANIFEST))]:
             mode = path.stat().st_mode & 0o777
             assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
+    # The manifest is not published and lists customers' a/<token>/ pages: yours alone (review of issue 15).
+    assert (project.site / MANIFEST).stat().st_mode & 0o777 == 0o600
 
 
 # -- links ----------------------------------------------------------------------------------------

@@ -324,6 +324,18 @@ def test_a_new_store_has_the_current_schema_and_reopens(opener: Opener) -> None:
     assert again.incident_ids() == ["api"]
 
 
+def test_a_remembered_room_comes_back_and_is_replaced(opener: Opener) -> None:
+    """What a service said a channel name is (see test_shared_rooms): kept per name, the newest answer wins."""
+    store = opener()
+    assert store.remembered_room("slack:abc:status") is None
+    store.remember_room("slack:abc:status", "slack:C0OLD")
+    store.remember_room("slack:abc:status", "slack:C0NEW")
+    store.remember_room("telegram:def:@acmestatus", "telegram:-1001")
+    other = opener()
+    assert other.remembered_room("slack:abc:status") == "slack:C0NEW"
+    assert other.remembered_room("telegram:def:@acmestatus") == "telegram:-1001"
+
+
 def test_a_newer_schema_is_refused(opener: Opener) -> None:
     store = opener()
     with store.transaction():

@@ -14,6 +14,7 @@ from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, ren
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import Incident, Update
 from broadcaster.messages.visibility import withdrawal_of
+from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 
@@ -236,6 +237,8 @@ def publish(
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
+    held = check_shared_rooms(config, store, ask=not dry_run)
+    planned = hold_back(planned, held)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
@@ -245,25 +248,29 @@ def publish(
 
     notices = record_sla_breaches(config, store, utcnow())
     keys = [(incident.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
-    outcomes = publish_stored(config, store, keys, progress=progress)
+    outcomes = publish_stored(config, store, keys, progress=progress, held=held)
     key = (incident.id, update.sequence)
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
     return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key])
 
 
 def publish_stored(
-    config: Config, store: Store, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None
+    config: Config, store: Store, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None,
+    held: Held | None = None,
 ) -> list[Outcome]:
     """Deliver every pending delivery of these stored updates; skipped ones are reported as such.
 
     Site and host deliveries left failed or unknown by an earlier command (a crash
     mid-publish) ride along: this command rebuilds and uploads the whole site
-    anyway, so the page never stays behind the store.
+    anyway, so the page never stays behind the store. ``held``: the rooms check
+    (``check_shared_rooms``) when the caller ran it; notices come here without one.
     """
+    held = check_shared_rooms(config, store) if held is None else held
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
-    pending = [d for d in rows if d.state == DeliveryState.PENDING]
+    pending, stopped = hold_stored(store, [d for d in rows if d.state == DeliveryState.PENDING], held)
+    rows = [store.delivery(d.id) if d.id in stopped else d for d in rows]
     # Only the site and targets this command publishes to anyway (--only/--skip hold for them too).
     publishing = {d.destination for d in pending if d.destination in publisher.destinations
                   and publisher.destinations[d.destination].idempotent}

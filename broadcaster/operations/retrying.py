@@ -12,6 +12,7 @@ from broadcaster.destinations import destinations
 from broadcaster.engine import Outcome, Progress, Publisher
 from broadcaster.errors import InputError
 from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries
+from broadcaster.operations.rooms import check_shared_rooms, hold_stored
 from broadcaster.store import Delivery, PlannedDelivery, Store
 from broadcaster.store.records import BY_HAND, WRITTEN
 
@@ -156,7 +157,8 @@ def retry(
     publisher.reap()
     todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
     refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
-    outcomes = publisher.deliver(todo, include_unknown=include_unknown)
+    todo, stopped = hold_stored(store, todo, check_shared_rooms(config, store))
+    outcomes = [Outcome.of(store.delivery(i)) for i in sorted(stopped)] + publisher.deliver(todo, include_unknown=include_unknown)
     unknown = store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
     withdrawn = withdrawn_before(store, unknown)
     if include_unknown:  # resent above, except a withdrawn incident's: those stay for the operator

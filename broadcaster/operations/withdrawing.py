@@ -34,6 +34,7 @@ from broadcaster.operations.posting import (
     refuse_unowned_folders,
     refuse_withdrawn,
 )
+from broadcaster.operations.rooms import check_shared_rooms, hold_back
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
 
 IN_DOUBT = ("withdrawn while this post's fate was unknown: it may exist, and broadcaster has no id to delete it "
@@ -70,6 +71,8 @@ def withdraw(
     earlier = store.updates(incident.id)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
+    held = check_shared_rooms(config, store, ask=not dry_run)
+    planned = hold_back(planned, held)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = [deleting_preview(config, store, incident, p, numbered.sequence)
@@ -79,7 +82,7 @@ def withdraw(
     unknown = [d for d in store.skip_open_deliveries(stored.id, update.sequence, "withdrawn")
                if d.state == DeliveryState.UNKNOWN]
     in_doubt = keep_in_doubt(config, store, unknown, planned)
-    outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress)
+    outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
     return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
 
 

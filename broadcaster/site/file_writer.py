@@ -27,7 +27,7 @@ PUBLISHED_MODE = 0o644  # files of the site; its folders are 0o755
 _names = itertools.count()
 
 
-def replace_file(target: str | os.PathLike[str], data: bytes) -> None:
+def replace_file(target: str | os.PathLike[str], data: bytes, mode: int = PUBLISHED_MODE) -> None:
     """Temp file + rename, so a reader or an upload never sees half a file.
 
     No fsync: a full build writes thousands of pages, and the site can always
@@ -39,7 +39,7 @@ def replace_file(target: str | os.PathLike[str], data: bytes) -> None:
         temp = os.path.join(directory, f".{name}.{os.getpid()}-{next(_names)}{TEMP_SUFFIX}")
         try:
             # O_EXCL: never through a link someone left under the temporary name.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PUBLISHED_MODE)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
             break
         except FileExistsError:
             continue  # left by a dead process that had our pid
@@ -47,7 +47,7 @@ def replace_file(target: str | os.PathLike[str], data: bytes) -> None:
         try:
             # Published files are world-readable by design, whatever the umask: a web server
             # running as another user must read them (a umask of 077 made them 0600).
-            os.fchmod(fd, PUBLISHED_MODE)
+            os.fchmod(fd, mode)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]

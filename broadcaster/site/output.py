@@ -54,6 +54,9 @@ LOCK = ".broadcaster-lock"
 # broadcaster's own files in the site folder: never part of the site, never uploaded or served.
 INTERNAL = frozenset({MANIFEST, BUILDING, LOCK, MARKER})
 MANIFEST_VERSION = 1
+# The manifest lists every file, customers' pages at a/<token>/ too: a web server pointed at the
+# folder (as another user) must not be able to hand it out, or every token would be in it.
+MANIFEST_MODE = 0o600
 _COMPACT_AFTER = 64  # journal lines; rewriting 10,000 entries costs ~10 ms, so do it rarely
 # Writes in one build before a child process takes over: an incremental publish
 # writes a handful of files and never pays for starting one (~20 ms).
@@ -273,11 +276,13 @@ class SiteWriter:
         lines = self.manifest.lines
         if lines and lines < _COMPACT_AFTER:
             if self._changed or self._versions_changed:
+                os.chmod(manifest, MANIFEST_MODE)  # one written by an older version was world-readable
                 with manifest.open("ab") as journal:
                     journal.write(_line({"files": self._changed, "versions": self._versions_changed}))
                 lines += 1
         else:
-            replace_file(manifest, _line({"version": MANIFEST_VERSION, "files": self.hashes, "versions": self.versions}))
+            replace_file(manifest, _line({"version": MANIFEST_VERSION, "files": self.hashes, "versions": self.versions}),
+                         mode=MANIFEST_MODE)
             lines = 1
         self._changed, self._versions_changed = {}, {}
         self.manifest.lines = lines

@@ -40,7 +40,13 @@ from broadcaster.filelock import FileLock
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import PUBLIC, Incident, Update, Visibility
-from broadcaster.messages.visibility import PublicIncident, audience_incident, forbidden_values, public_incident
+from broadcaster.messages.visibility import (
+    PublicIncident,
+    audience_incident,
+    forbidden_values,
+    public_incident,
+    readers_own_name,
+)
 from broadcaster.routing import reached
 from broadcaster.site import parallel
 from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Built, Page, SiteData, build_site
@@ -325,7 +331,8 @@ def _audience_pages(
                 if not reached(table.audience, incident, updates):
                     continue
                 view = audience_incident(table.audience, incident, updates, url=incident_url(config, incident.id))
-                found = PrivateValues.of(v for u in updates for v in forbidden_values(u, incident, scope, config.audiences))
+                found = PrivateValues.of((v for u in updates for v in forbidden_values(u, incident, scope, config.audiences)),
+                                         mask=readers_own_name(scope, config.audiences))
             except Exception as exc:  # noqa: BLE001 - as in _page: a bad record is left out, loudly
                 problems.setdefault(incident.id, f"incident {incident.id} was left out of a customer page "
                                     f"({type(exc).__name__}: {exc})")

@@ -370,6 +370,18 @@ class Store(SubscriptionStore):
         assert row is not None and latest is not None
         return str(row["value"]), int(latest["n"])
 
+    def remembered_room(self, key: str) -> str | None:
+        """The chat a channel name was found to be (``slack:C0123``), as ``remember_room`` kept it."""
+        row = self.select_one("SELECT value FROM meta WHERE key = ?", ("room:" + key,))
+        return str(row["value"]) if row is not None else None
+
+    def remember_room(self, key: str, room: str) -> None:
+        """Keep what a service said a channel name is, so each name costs one lookup (kept in ``meta``:
+        a cache any store can rebuild, so it needs no migration and no place in an export)."""
+        with self.transaction():
+            self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     ("room:" + key, room))
+
     def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
         """Update rows by incident id, a few queries for many incidents rather than one each."""
         found: dict[str, list[Row]] = {i: [] for i in ids}

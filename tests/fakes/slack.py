@@ -14,7 +14,8 @@ so on, as at ``https://slack.com/api/``. Methods served, with Slack's shapes:
   a ts in ``undeletable`` -> ``cant_delete_message`` (another user's message). Answers
   ``{"ok": true, "channel", "ts"}`` and moves the message to ``deleted``.
 * ``auth.test``, ``conversations.info`` (an id; a name is ``channel_not_found``
-  as at Slack) and ``conversations.list`` (paginated by ``limit``/``cursor``).
+  as at Slack) and ``conversations.list`` (paginated by ``limit``/``cursor``; ``types``
+  as at Slack, public channels by default; a private ``G...`` channel only to a member).
 
 It checks what Slack checks: ``Authorization: Bearer <token>`` (missing ->
 ``not_authed``, wrong -> ``invalid_auth``; Slack answers these with HTTP 200
@@ -316,7 +317,12 @@ class FakeSlack(FakeServer):
         }
 
     def _conversations_list(self, params: dict[str, Any]) -> dict[str, Any]:
-        ids = sorted(self.channels)
+        # As Slack: ``types`` defaults to public channels, and a private channel is listed
+        # only to a member (the bot cannot see, nor post in, one it was not invited to).
+        types = set(str(params.get("types") or "public_channel").split(","))
+        ids = [cid for cid in sorted(self.channels)
+               if ("private_channel" if self._is_private(cid) else "public_channel") in types
+               and (not self._is_private(cid) or cid in self.member_of)]
         if str(params.get("exclude_archived", "")).lower() in ("1", "true"):
             ids = [cid for cid in ids if cid not in self.archived]
         start = int(params.get("cursor") or 0)
@@ -328,12 +334,16 @@ class FakeSlack(FakeServer):
             "response_metadata": {"next_cursor": cursor},
         }
 
+    @staticmethod
+    def _is_private(cid: str) -> bool:
+        return cid.startswith("G")
+
     def _channel_object(self, cid: str) -> dict[str, Any]:
         return {
             "id": cid,
             "name": self.channels[cid],
             "is_channel": True,
-            "is_private": cid.startswith("G"),
+            "is_private": self._is_private(cid),
             "is_archived": cid in self.archived,
             "is_member": cid in self.member_of,
         }
