@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,6 +112,30 @@ def puts(s3: S3Server, bucket: str) -> list[str]:
     return [r.path.removeprefix(f"/{bucket}/") for r in s3.received("PUT", f"/{bucket}/")]
 
 
+def assert_consistent(s3: S3Server, bucket: str, prefix: str = "") -> dict[str, str]:
+    """The bucket serves exactly what its manifest names, each file with the hash it records
+    (a file it names unconfirmed too: it must have arrived). Returns the manifest's files."""
+    manifest = json.loads(s3.body(bucket, prefix + MANIFEST_NAME))
+    served = {k.removeprefix(prefix): hashlib.sha256(s3.body(bucket, k)).hexdigest() for k in s3.objects(bucket)
+              if k.startswith(prefix) and k != prefix + MANIFEST_NAME and not k.startswith(prefix + "a/")}
+    assert served == manifest["files"], "the manifest does not describe what the bucket serves"
+    files: dict[str, str] = manifest["files"]
+    return files
+
+
+def rounds(s3: S3Server) -> list[list[str]]:
+    """The requests the server received, grouped into round trips that depend on one another:
+    with a latency of L per request, requests sent together arrive within a fraction of L."""
+    found: list[list[str]] = []
+    last = None
+    for request in sorted(s3.requests, key=lambda r: r.at):
+        if last is None or request.at - last > s3.latency / 2:
+            found.append([])
+        found[-1].append(f"{request.method} {request.path.rsplit('/', 1)[-1]}")
+        last = request.at
+    return found
+
+
 # -- uploading -----------------------------------------------------------------
 
 
@@ -141,11 +166,11 @@ def test_pages_and_assets_go_up_before_the_files_that_link_to_them_and_the_manif
 
     order = puts(s3, bucket)
     assert sorted(order) == sorted([*SITE, MANIFEST_NAME])
-    assert order[-1] == MANIFEST_NAME
+    # The index, feeds and JSON go up with the manifest, in one round after every page and asset
+    # (two round trips, not four): the manifest names them unconfirmed (test_manifest_names...).
     last_linked = max(i for i, p in enumerate(order) if p not in LINKING and p != MANIFEST_NAME)
-    first_linking = min(i for i, p in enumerate(order) if p in LINKING)
+    first_linking = min(i for i, p in enumerate(order) if p in LINKING or p == MANIFEST_NAME)
     assert last_linked < first_linking, f"a page or asset went up after a file linking to it: {order}"
-    assert order[-2] == "index.html", f"the index must be the last page to change: {order}"
 
 
 def test_second_publish_uploads_only_the_changed_file_and_the_manifest(
@@ -168,16 +193,35 @@ def test_second_publish_uploads_only_the_changed_file_and_the_manifest(
     assert receipt.notes == ("1 uploaded, 0 deleted, 7 unchanged",)  # type: ignore[attr-defined]
 
 
-def test_unchanged_publish_only_reads_the_manifest(
+def test_unchanged_publish_sends_nothing_when_this_machine_wrote_the_manifest(
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
 ) -> None:
+    """Planned from the local copy of the manifest this machine wrote: nothing to ask the bucket.
+    (Deliberate change: an unchanged publish used to read the bucket's manifest.)"""
     host = make_host(s3.url, bucket, tmp_path)
-    publish(host, site)
+    publish(host, replace(site, latest=True))
     s3.clear()
 
-    publish(host, site)
+    publish(host, replace(site, latest=True))
 
-    assert [(r.method, r.path) for r in s3.requests] == [("GET", f"/{bucket}/{MANIFEST_NAME}")]
+    assert s3.requests == []
+
+
+def test_manifest_names_the_files_written_with_it_unconfirmed_and_a_reader_uploads_them_again(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """The index, feeds and JSON go up with the manifest: a machine that did not see them all
+    arrive (another one, or this one after a crash) uploads them again; nothing else."""
+    publish(make_host(s3.url, bucket, tmp_path / "alice"), replace(site, latest=True))
+    manifest = json.loads(s3.body(bucket, MANIFEST_NAME))
+    assert set(manifest["unconfirmed"]) == LINKING
+    s3.clear()
+
+    publish(make_host(s3.url, bucket, tmp_path / "bob"), replace(site, latest=True))
+
+    assert [(r.method, r.path) for r in s3.requests][0] == ("GET", f"/{bucket}/{MANIFEST_NAME}")
+    assert sorted(puts(s3, bucket)) == sorted([*LINKING, MANIFEST_NAME])
+    assert_consistent(s3, bucket)
 
 
 def test_a_file_gone_from_the_site_is_deleted_from_the_bucket(
@@ -218,7 +262,8 @@ def test_files_uploaded_before_a_failure_are_not_uploaded_again(
     s3.clear()
 
     publish(host, site)
-    assert puts(s3, bucket) == ["index.html", MANIFEST_NAME]
+    assert sorted(puts(s3, bucket)) == sorted(["index.html", MANIFEST_NAME])
+    assert_consistent(s3, bucket)
 
 
 # -- errors ----------------------------------------------------------------------
@@ -461,3 +506,143 @@ def test_a_customer_page_is_never_named_in_the_bucket_manifest_and_goes_when_its
     assert s3.body(bucket, new + "index.html") == b"<p>acme 2</p>"
     assert not any(key.startswith(old) for key in s3.objects(bucket))
     assert "token" not in s3.body(bucket, MANIFEST_NAME).decode()
+
+
+# -- round trips and publishers that take turns ---------------------------------------------
+
+
+@pytest.fixture
+def slow_s3(s3: S3Server) -> Iterator[S3Server]:
+    """The same server, each request held ``latency`` seconds: round trips are told apart by time."""
+    s3.latency = 0.25
+    try:
+        yield s3
+    finally:
+        s3.latency = 0.0
+
+
+def test_a_publish_after_the_build_takes_two_dependent_round_trips(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(slow_s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    changed = write_site(site.root, {**SITE, "incidents/inc-2.html": b"<p>Resolved</p>", "index.html": b"<p>2</p>",
+                                     "feed.xml": b"<rss version='2.0'><item/></rss>"})
+    slow_s3.clear()
+
+    publish(host, replace(changed, latest=True))
+
+    found = rounds(slow_s3)
+    assert len(found) == 2, found
+    assert found[0] == ["PUT inc-2.html"]
+    assert sorted(found[1]) == sorted(["PUT index.html", "PUT feed.xml", f"PUT {MANIFEST_NAME}"])
+    assert_consistent(slow_s3, bucket)
+
+
+def test_the_first_round_trip_can_start_while_the_site_builds(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """Without a local copy the manifest is read by ``warm_up``, at command start: the publish
+    itself then needs the same two round trips."""
+    publish(make_host(slow_s3.url, bucket, tmp_path / "alice"), site)
+    host = make_host(slow_s3.url, bucket, tmp_path / "bob")
+    slow_s3.clear()
+
+    host.warm_up()
+    assert host._warm is not None
+    host._warm.result()  # the site "builds" meanwhile
+    read = len(slow_s3.requests)
+    publish(host, replace(site, latest=True))
+
+    assert read == 1 and slow_s3.requests[0].method == "GET"
+    assert len(rounds(slow_s3)) == 1 + 1  # the read, then the index, feeds and JSON with the manifest
+    assert_consistent(slow_s3, bucket)
+
+
+def test_two_publishers_with_their_own_copies_take_turns_and_leave_the_bucket_consistent(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Alice and Bob publish one store's site by turns, each from its own local copy of the manifest:
+    each time one's copy is out of date, its conditional write fails, it reads the bucket's and
+    plans again. Every page of every build stays, and the manifest describes the bucket."""
+    alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
+
+    def build(name: str, generation: int, pages: dict[str, bytes]) -> BuiltSite:
+        files = {**SITE, **pages, "index.html": f"<p>{sorted(pages)} at {generation}</p>".encode()}
+        built = write_site(tmp_path / f"{name}-{generation}", files)
+        versions = {p: f"{generation}-x" for p in pages}
+        return replace(built, store="one-store", generation=generation, versions=versions,
+                       keep=frozenset(p for p in files if p.startswith("incidents/")), latest=True)
+
+    publish(alice, build("alice", 1, {"incidents/inc-3.html": b"<p>3 opened</p>"}))
+    publish(bob, build("bob", 2, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4</p>"}))
+    s3.clear()
+    final = build("alice", 3, {"incidents/inc-3.html": b"<p>3 resolved</p>", "incidents/inc-4.html": b"<p>4</p>"})
+    publish(alice, final)
+
+    conditional = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert len(conditional) == 2 and all("if-match" in r.headers for r in conditional)
+    assert [r.method for r in s3.received("GET")] == ["GET"]  # read once, after the condition failed
+    files = assert_consistent(s3, bucket)
+    assert files == final.hashes
+    assert s3.body(bucket, "incidents/inc-3.html") == b"<p>3 resolved</p>"
+
+    s3.clear()
+    publish(bob, build("bob", 3, {"incidents/inc-3.html": b"<p>3 resolved</p>", "incidents/inc-4.html": b"<p>4</p>"}))
+    assert_consistent(s3, bucket)
+
+
+def test_a_publisher_whose_build_is_behind_reads_the_bucket_before_uploading_anything(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Bob built before Alice stored a later update, and Alice published first: Bob's copy of the
+    manifest is stale and his build older (``latest`` false), so he reads before he uploads and
+    never replaces Alice's newer page, index or feeds, even for a moment."""
+    alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
+    old = {**SITE, "incidents/inc-1.html": b"<p>old</p>"}
+    new = {**SITE, "incidents/inc-1.html": b"<p>new</p>", "index.html": b"<p>new index</p>"}
+
+    def built(name: str, files: dict[str, bytes], generation: int, latest: bool) -> BuiltSite:
+        return replace(write_site(tmp_path / name, files), store="one-store", generation=generation,
+                       versions={"incidents/inc-1.html": f"{generation}-x"}, latest=latest)
+
+    publish(bob, built("bob-1", SITE, 1, True))
+    publish(alice, built("alice", new, 3, True))
+    s3.clear()
+    publish(bob, built("bob-2", old, 2, False))
+
+    assert s3.requests[0].method == "GET"
+    assert not [p for p in puts(s3, bucket) if p in ("incidents/inc-1.html", "index.html")]
+    assert s3.body(bucket, "incidents/inc-1.html") == b"<p>new</p>"
+    assert s3.body(bucket, "index.html") == b"<p>new index</p>"
+    assert_consistent(s3, bucket)
+
+
+def test_a_manifest_deleted_from_the_bucket_is_written_again(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """If-Match on a manifest that is gone fails (404): read again, and write it as a first one."""
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    s3.client().delete_object(Bucket=bucket, Key=MANIFEST_NAME)
+
+    changed = write_site(site.root, {**SITE, "index.html": b"<p>changed</p>"})
+    publish(host, replace(changed, latest=True))
+
+    manifest_puts = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert manifest_puts[-1].headers.get("if-none-match") == "*"
+    assert assert_consistent(s3, bucket) == changed.hashes
+
+
+def test_the_local_copy_names_no_customer_page(s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    token = "a/secret-token-0123456789abcdef/"
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(write_site(tmp_path / "one", {**SITE, token + "index.html": b"<p>acme</p>"}), latest=True))
+
+    assert host.local_copy.path.is_file()
+    assert "secret-token" not in host.local_copy.path.read_text()
+    s3.clear()
+    publish(host, replace(write_site(tmp_path / "one", {**SITE, token + "index.html": b"<p>acme</p>"}), latest=True))
+    # Listed from the bucket (its hash is never recorded), so uploaded again; nothing else is.
+    assert sorted(puts(s3, bucket)) == sorted([token + "index.html", MANIFEST_NAME])
+    assert_consistent(s3, bucket)

@@ -55,9 +55,12 @@ def publish_site(config: Config, store: Store) -> SitePublication:
     from broadcaster.destinations import publish_targets
     from broadcaster.errors import DeliveryError
 
+    targets = publish_targets(config)
+    for target in targets:
+        target.host.warm_up()  # a client and a read of the remote while the site builds
     built = rebuild_site(config, store)
     uploads = []
-    for target in publish_targets(config):
+    for target in targets:
         try:
             receipt = asyncio.run(target.publish(store, built, wait=config.engine.deadline))
             uploads.append(HostUpload(target.name, remote_id=receipt.remote_id))

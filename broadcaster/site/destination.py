@@ -157,6 +157,10 @@ class HostDestination(_WholeSite):
         super().preflight(store)
         self.host.preflight()
 
+    def prepare(self) -> None:
+        self.host.warm_up()  # first: the upload is the slowest delivery, its client the longest to make
+        super().prepare()
+
 
 def built_site(run: Run) -> asyncio.Task[BuiltSite]:
     """The site build of this command, started by the first destination that needs it."""

@@ -142,7 +142,8 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
     wait for the lock before giving up (the engine's deadline bounds it instead).
     """
     async with _store_lock(store, host, wait):
-        return await host.publish(built)
+        latest = bool(built.store) and store.site_generation() == (built.store, built.generation)
+        return await host.publish(replace(built, latest=latest))
 
 
 @asynccontextmanager

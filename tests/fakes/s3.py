@@ -217,6 +217,7 @@ class S3Server:
 
             def _serve(self) -> None:
                 body = self._read_body()
+                arrived = time.monotonic()  # as the other fakes record it: before the latency
                 if server.latency:
                     time.sleep(server.latency)
                 parts = urlsplit(self.path)
@@ -239,7 +240,7 @@ class S3Server:
                 request = Request(
                     method=self.command, path=unquote(parts.path), query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()}, body=body, form={},
-                    at=time.monotonic(),
+                    at=arrived,
                 )
                 with server._lock:
                     server.requests.append(request)
