@@ -33,7 +33,6 @@ Three details of python-telegram-bot shape this module:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -145,6 +144,8 @@ class TelegramChannel(Channel):
         run's earlier attempts, or a run before that stored them) instead of
         repeating them: Telegram has no idempotency key to make a repeat harmless.
         """
+        import asyncio
+
         from telegram.error import TelegramError
 
         # Let the command's other deliveries take their first step before this one is
@@ -632,6 +633,7 @@ class RateLimiter:
         self._next_in[chat] = max(self._next_in.get(chat, 0.0), self._clock() + self.chat_interval)
 
     async def wait(self, chat: str) -> None:
+        import asyncio
         delay = self.reserve(chat)
         if delay > 0:
             await asyncio.sleep(delay)
@@ -644,6 +646,7 @@ class RateLimiter:
         up after ``wait``, which its reserved spacing cannot see; counting the
         sends actually made here can.
         """
+        import asyncio
         while True:
             now = self._clock()
             while self._sent and self._sent[0] <= now - 1.0:
@@ -682,6 +685,8 @@ class _SdkClasses(NamedTuple):
 @cache
 def _sdk_classes() -> _SdkClasses:
     """Our subclasses of PTB's and httpx's classes, defined on first use (it imports them)."""
+    import asyncio
+
     import httpx
     from telegram.error import TelegramError
     from telegram.request import HTTPXRequest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,6 +51,8 @@ def publish_site(config: Config, store: Store) -> SitePublication:
 
     A target that fails is reported and the others still get the site.
     """
+    import asyncio
+
     from broadcaster.destinations import publish_targets
     from broadcaster.errors import DeliveryError
 
