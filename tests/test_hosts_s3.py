@@ -24,7 +24,8 @@ from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.registry import load_host_class
 from broadcaster.site.hosts import BuiltSite
-from broadcaster.site.hosts.s3 import MANIFEST_NAME, S3Host
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+from broadcaster.site.hosts.s3 import S3Host
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
 
@@ -646,3 +647,39 @@ def test_the_local_copy_names_no_customer_page(s3: S3Server, bucket: str, tmp_pa
     # Listed from the bucket (its hash is never recorded), so uploaded again; nothing else is.
     assert sorted(puts(s3, bucket)) == sorted([token + "index.html", MANIFEST_NAME])
     assert_consistent(s3, bucket)
+
+
+def test_the_warm_up_asks_whether_the_local_copy_is_current_while_the_site_builds(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """The bucket's first request leaves at command start: a GET of the manifest unless its ETag is
+    still the local copy's. 304: the publish plans from the copy; another publisher's manifest: from
+    that one, with no failed write (412) and no second read."""
+    alice, bob = make_host(slow_s3.url, bucket, tmp_path / "alice"), make_host(slow_s3.url, bucket, tmp_path / "bob")
+    publish(alice, replace(site, latest=True))
+    etag = slow_s3.client().head_object(Bucket=bucket, Key=MANIFEST_NAME)["ETag"]
+    second = write_site(tmp_path / "two", {**SITE, "incidents/inc-2.html": b"<p>Resolved</p>", "index.html": b"<p>2</p>"})
+    slow_s3.clear()
+
+    alice.warm_up()
+    assert alice._warm is not None
+    alice._warm.result()  # the site "builds" meanwhile
+    publish(alice, replace(second, latest=True))
+
+    found = rounds(slow_s3)
+    assert found[0] == [f"GET {MANIFEST_NAME}"] and slow_s3.requests[0].headers["if-none-match"] == etag
+    assert len(found) == 3 and found[1] == ["PUT inc-2.html"], found
+    assert sorted(found[2]) == sorted(["PUT index.html", f"PUT {MANIFEST_NAME}"])
+
+    publish(bob, replace(write_site(tmp_path / "three", {**SITE, "index.html": b"<p>3</p>"}), latest=True))
+    third = write_site(tmp_path / "four", {**SITE, "incidents/inc-2.html": b"<p>Resolved</p>", "index.html": b"<p>4</p>"})
+    slow_s3.clear()
+    alice.warm_up()
+    assert alice._warm is not None
+    alice._warm.result()
+    publish(alice, replace(third, latest=True))
+
+    assert [r.method for r in slow_s3.received("GET")] == ["GET"]  # Bob's manifest, sent back at once
+    manifest_puts = [r for r in slow_s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert len(manifest_puts) == 1, "the write failed once: the warm-up's read was not used"
+    assert assert_consistent(slow_s3, bucket) == third.hashes

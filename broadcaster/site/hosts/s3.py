@@ -20,13 +20,13 @@ has since moved on (``BuiltSite.latest`` false) reads the bucket's manifest befo
 uploading anything, so it never uploads a page older than one already there.
 
 boto3 is imported inside the methods, in a thread started at command start
-(``warm_up``) while the site builds: it takes longer to import than the rest of
-the CLI together, and most commands never touch S3.
+(``warm_up``) while the site builds, which also asks the bucket whether the local
+copy is still its manifest: it takes longer to import than the rest of the CLI
+together, and most commands never touch S3.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import mimetypes
@@ -179,21 +179,25 @@ class S3Host(SiteHost):
         return LocalCopy(self.base_dir / ".broadcaster" / f"{self.publish_lock}.json", self.place)
 
     def warm_up(self) -> None:
-        """At command start, in a thread while the site builds: import boto3, make the client and,
-        without a local copy of the manifest, read the bucket's (a read: nothing changes)."""
+        """At command start, in a thread while the site builds: import boto3, make the client and
+        read the bucket's manifest unless it is still the local copy (a read: nothing changes)."""
         if self._warm is None:
             self._warm = ThreadPoolExecutor(1, thread_name_prefix="s3-warm-up").submit(self._warmed)
 
     def _warmed(self) -> tuple[Any, Remote | None]:
         client = self._client()
-        known = self.local_copy.read()
-        if known is None:
-            with contextlib.suppress(Exception):  # the publish reads it again and reports what went wrong
-                known = self._read_document(client)
-        return client, known
+        mine = self.local_copy.read()
+        known = None
+        # While the site builds, the bucket says whether the local copy is still its manifest
+        # (304: nothing sent back), or sends the one another publisher wrote since: either way
+        # the publish then plans against the bucket's manifest without another round trip.
+        with contextlib.suppress(Exception):  # the publish reads it again and reports what went wrong
+            known = self._read_document(client, unless=mine.etag if mine is not None else None)
+        return client, mine if known is None else known
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Upload the files of ``site`` that differ from what the bucket's manifest records."""
+        import asyncio
         stop = threading.Event()
         try:
             return await asyncio.to_thread(self._publish, site, stop)
@@ -294,7 +298,7 @@ class S3Host(SiteHost):
     def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> Remote:
         """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
         when it says it has some or ``site`` does."""
-        remote = self._call(lambda: self._read_document(client), "read the manifest")
+        remote: Remote = self._call(lambda: self._read_document(client) or Remote(), "read the manifest")
         mine = self.local_copy.read()
         if mine is not None and mine.etag == remote.etag:
             remote = mine  # the same document, and this machine knows its unconfirmed files arrived
@@ -316,14 +320,18 @@ class S3Host(SiteHost):
         customers = self._call(listed, "list the customers' pages")
         return replace(remote, files={**remote.files, **customers}) if customers else remote
 
-    def _read_document(self, client: Any) -> Remote:
-        """The bucket's manifest; empty on a first publish or an unreadable one."""
+    def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
+        """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
+        still ``unless`` (the bucket then sends nothing back)."""
         from botocore.exceptions import ClientError
 
+        condition = {"IfNoneMatch": unless} if unless is not None else {}
         try:
-            answer = client.get_object(Bucket=self.bucket, Key=self.manifest_key)
+            answer = client.get_object(Bucket=self.bucket, Key=self.manifest_key, **condition)
             body = answer["Body"].read()
         except ClientError as exc:
+            if unless is not None and _code(exc) in ("304", "NotModified"):
+                return None
             if _code(exc) in ("NoSuchKey", "404"):
                 return Remote()
             raise
@@ -372,6 +380,7 @@ class S3Host(SiteHost):
 
     async def check(self) -> list[CheckResult]:
         """HeadBucket with the configured credentials, then read the manifest. Changes nothing."""
+        import asyncio
         return await asyncio.to_thread(self._check)
 
     def _check(self) -> list[CheckResult]:
