@@ -683,3 +683,22 @@ def test_the_warm_up_asks_whether_the_local_copy_is_current_while_the_site_build
     manifest_puts = [r for r in slow_s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
     assert len(manifest_puts) == 1, "the write failed once: the warm-up's read was not used"
     assert assert_consistent(slow_s3, bucket) == third.hashes
+
+
+def test_a_service_without_conditional_writes_gets_the_manifest_read_and_written_plainly(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """Some S3-compatible services answer If-Match with 501: the publish reads the manifest and
+    writes it without a condition (as before conditional writes), and still completes."""
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    changed = write_site(site.root, {**SITE, "index.html": b"<p>changed</p>"})
+    s3.clear()
+    s3.fail(S3Fault(match=MANIFEST_NAME, status=501, code="NotImplemented", times=1))
+
+    publish(host, replace(changed, latest=True))
+
+    writes = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert writes and not ({"if-match", "if-none-match"} & set(writes[-1].headers))
+    assert [r.method for r in s3.received("GET")] == ["GET"]
+    assert assert_consistent(s3, bucket) == changed.hashes

@@ -138,6 +138,9 @@ class S3Host(SiteHost):
         self.region = str(options.get("region", "")) or None
         self.endpoint_url = str(options.get("endpoint_url", "") or config.api_url or "") or None
         self._warm: Future[tuple[Any, Remote | None]] | None = None
+        # False once the service answered a conditional write with 501: then the manifest is read
+        # before every write and written plainly, the store's lock keeping one store's publishers apart.
+        self._conditional = True
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -219,7 +222,8 @@ class S3Host(SiteHost):
         for _ in range(self.conflict_attempts):
             try:
                 return self._publish_over(client, site, known, stop)
-            except _Conflict:
+            except _Conflict as conflict:
+                self._conditional = self._conditional and not isinstance(conflict, _Unsupported)
                 known = self._read_manifest(client, site)
         self.local_copy.forget()
         raise retryable(self._clean(
@@ -349,6 +353,8 @@ class S3Host(SiteHost):
         from botocore.exceptions import BotoCoreError, ClientError
 
         condition = {"IfMatch": replaces} if replaces is not None else {"IfNoneMatch": "*"}
+        if not self._conditional:
+            condition = {}
         try:
             answer = client.put_object(
                 Bucket=self.bucket, Key=self.manifest_key, Body=remote.document(unconfirmed),
@@ -360,6 +366,8 @@ class S3Host(SiteHost):
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") or status in (409, 412):
                 raise _Conflict() from exc
+            if condition and (_code(exc) == "NotImplemented" or status == 501):
+                raise _Unsupported() from exc
             raise self._client_error(exc, "write the manifest") from exc
         except BotoCoreError as exc:
             raise self._transport_error(exc, "write the manifest") from exc
@@ -523,6 +531,10 @@ class _Progress:
 
 class _Conflict(Exception):
     """The bucket's manifest is no longer the one this publish planned against."""
+
+
+class _Unsupported(_Conflict):
+    """An S3-compatible service that does not take conditional writes (501 NotImplemented)."""
 
 
 class _Stopped(DeliveryError):
