@@ -702,3 +702,20 @@ def test_a_service_without_conditional_writes_gets_the_manifest_read_and_written
     assert writes and not ({"if-match", "if-none-match"} & set(writes[-1].headers))
     assert [r.method for r in s3.received("GET")] == ["GET"]
     assert assert_consistent(s3, bucket) == changed.hashes
+
+
+def test_a_round_of_twenty_files_is_one_round_trip(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """A post changes the index and a score of feeds, JSON and badges: they go up with the manifest at once."""
+    host = make_host(slow_s3.url, bucket, tmp_path)
+    many = {**SITE, **{f"components/c{n}/feed.xml": f"<rss>{n}</rss>".encode() for n in range(16)}}
+    publish(host, replace(write_site(tmp_path / "one", many), latest=True))
+    changed = {**{p: d + b" " for p, d in many.items() if p not in ("style.0123abcd.css", "favicon.89abcdef.svg")
+                  and not p.startswith("incidents/")}}
+    slow_s3.clear()
+
+    publish(host, replace(write_site(tmp_path / "one", {**many, **changed}), latest=True))
+
+    found = rounds(slow_s3)
+    assert len(found) == 1 and len(found[0]) == len(changed) + 1, found
