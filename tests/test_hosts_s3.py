@@ -719,3 +719,20 @@ def test_a_round_of_twenty_files_is_one_round_trip(
 
     found = rounds(slow_s3)
     assert len(found) == 1 and len(found[0]) == len(changed) + 1, found
+
+
+@pytest.mark.parametrize("copy", ["{not json", '{"place": "s3:elsewhere", "etag": "\\"x\\"", "manifest": {}}',
+                                  '{"place": null}', "[]"], ids=["garbled", "another-place", "no-etag", "not-a-dict"])
+def test_a_local_copy_that_cannot_be_trusted_is_ignored_and_the_bucket_read(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, copy: str
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    host.local_copy.path.write_text(copy, encoding="utf-8")
+    changed = write_site(site.root, {**SITE, "index.html": b"<p>changed</p>"})
+    s3.clear()
+
+    publish(host, replace(changed, latest=True))
+
+    assert s3.requests[0].method == "GET"
+    assert assert_consistent(s3, bucket) == changed.hashes
