@@ -9,7 +9,6 @@ kind of destination it holds.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
@@ -18,6 +17,8 @@ from broadcaster.config import Config
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 
 if TYPE_CHECKING:
+    import asyncio
+
     from broadcaster.messages.model import Update
     from broadcaster.messages.visibility import UpdateView
     from broadcaster.store import Store
@@ -43,6 +44,7 @@ class Run:
         self, key: str, start: Callable[[], Coroutine[Any, Any, T]], *, again_after_failure: bool = False
     ) -> asyncio.Task[T]:
         """The task for ``key``, started by the first caller; a failed one is started again if asked."""
+        import asyncio
         task = self._tasks.get(key)
         failed = task is not None and task.done() and (task.cancelled() or task.exception() is not None)
         if task is None or (again_after_failure and failed):

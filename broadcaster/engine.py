@@ -13,7 +13,6 @@ committed before its send starts. A slow destination holds back no other.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +45,8 @@ from broadcaster.store.batched import BatchedWrites
 from broadcaster.store.records import WRITTEN
 
 POLL_SECONDS = 0.05
+# asyncio is imported in the functions that run the loop, here as in every module a preview
+# loads: a dry run starts no event loop, and asyncio with ssl is a tenth of its time.
 
 
 @dataclass(frozen=True)
@@ -228,11 +229,13 @@ class Publisher:
 
     def deliver(self, deliveries: Sequence[Delivery], *, include_unknown: bool = False) -> list[Outcome]:
         """Send these deliveries at once; returns an outcome for each, in the given order."""
+        import asyncio
         for destination in self._used(deliveries):
             destination.prepare()
         return asyncio.run(self._deliver_all(list(deliveries), include_unknown))
 
     async def _deliver_all(self, deliveries: list[Delivery], include_unknown: bool) -> list[Outcome]:
+        import asyncio
         loop = asyncio.get_running_loop()
         self._batch = {d.id for d in deliveries}
         self._run = Run(self.config, self.store, sorted({d.incident_id for d in deliveries}))
@@ -257,6 +260,7 @@ class Publisher:
         return [d for name, d in self.destinations.items() if name in names]
 
     async def _deliver_one(self, delivery: Delivery, include_unknown: bool) -> Outcome:
+        import asyncio
         destination = self.destinations.get(delivery.destination)
         # Idempotent destinations (the site, its hosts) are redone even when unknown:
         # building and uploading again shows nothing twice.
@@ -419,6 +423,7 @@ class Publisher:
 
     async def _thread_for(self, delivery: Delivery) -> ThreadRef | None:
         """Wait for earlier updates of the incident at this destination; return where to thread."""
+        import asyncio
         # A withdrawal waits for posts still being sent (to delete them too), never for one of unknown
         # fate: that one is never sent again, and withdraw has told the operator to settle it by hand.
         waits_for = (DeliveryState.PENDING, DeliveryState.SENDING) if self._withdraws(delivery) else None
@@ -449,6 +454,8 @@ class Publisher:
     async def _send_with_retries(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
+        import asyncio
+
         from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
         attempts = stop_after_attempt(self.config.engine.max_attempts)

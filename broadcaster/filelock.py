@@ -14,7 +14,6 @@ loop) and creates files readable by all (the store's lock is the owner's only).
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 from pathlib import Path
@@ -67,6 +66,7 @@ class FileLock:
         self.release()
 
     async def __aenter__(self) -> FileLock:
+        import asyncio
         await asyncio.to_thread(self.acquire)
         return self
 

@@ -23,7 +23,6 @@ ids are ``at://<did>/app.bsky.feed.post/<rkey>#<cid>``: a reply needs both.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib
 import re
@@ -281,6 +280,7 @@ class BlueskyChannel(Channel):
 
     async def _session(self) -> AsyncClient:
         """The logged-in client: one login per command (Bluesky allows 30 in 5 minutes)."""
+        import asyncio
         if self._client is not None and self._did:
             return self._client
         # atproto's import builds hundreds of pydantic models (seconds on a busy machine): in a

@@ -27,11 +27,9 @@ AUTH over ``security = "none"`` is refused unless the server is on this machine.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ipaddress
 import re
-import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -51,6 +49,8 @@ from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, Thread
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 
 if TYPE_CHECKING:
+    import asyncio
+
     import aiosmtplib
 
     from broadcaster.config import ChannelConfig
@@ -172,6 +172,7 @@ class EmailChannel(Channel):
     async def send(
         self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
     ) -> Receipt:
+        import asyncio
         log = log if log is not None else SendLog()
         if log.parts:  # handed over by an earlier attempt whose run ended before recording it sent
             return Receipt(log.parts[0])
@@ -233,6 +234,8 @@ class EmailChannel(Channel):
 
     async def _step(self, what: str, request: Any, target: str) -> Any:
         """One step before the mail is handed over: whatever fails, nothing was sent."""
+        import ssl  # here, not at the top: a dry run never loads ssl
+
         import aiosmtplib
 
         try:
@@ -362,6 +365,7 @@ def _smtp_class() -> type[aiosmtplib.SMTP]:
 async def _closed(smtp: aiosmtplib.SMTP, wait: float = 2.0) -> None:
     """Wait (bounded) until the sockets ``smtp`` closed are closed: a TLS connection closes only after
     its TLS shutdown, and a loop that ends first leaves the socket open."""
+    import asyncio
     sockets = [s for s in getattr(smtp, "closing", []) if s is not None]
     for _ in range(int(wait / 0.01)):
         if all(s.fileno() == -1 for s in sockets):

@@ -24,7 +24,6 @@ imported when the client is built. Remote ids are the status ids.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
@@ -279,6 +278,8 @@ class MastodonChannel(Channel):
         return [*results, await self._check_limit()]
 
     async def _check_limit(self) -> CheckResult:
+        import asyncio
+
         limits = await asyncio.to_thread(self._read_limits)
         if limits.problem:
             return CheckResult(
@@ -322,6 +323,8 @@ class MastodonChannel(Channel):
 
     async def _call(self, action: str, call: Callable[[Mastodon], T], *, key: str = "") -> T:
         """Run one Mastodon.py call in a worker thread; every failure becomes a DeliveryError."""
+        import asyncio
+
         from mastodon import errors
 
         api = self._api if self._api is not None else await asyncio.to_thread(self._client)  # off the loop

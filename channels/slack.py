@@ -12,8 +12,11 @@ changes. After each reply the first message is edited (``chat.update``) into
 a status card showing the incident's current status; if that edit fails the
 update still counts as delivered, with a note saying so.
 
-slack-sdk and aiohttp are imported when the client is built (about 300 ms
-together), so validating the config and posting elsewhere do not pay for them.
+The client is slack-sdk's ``WebClient`` (urllib), each request run in a worker thread:
+measured against ``AsyncWebClient`` with aiohttp (issue 20, BENCHMARKS.md), it costs a
+quarter of the CPU to load and send with (aiohttp alone takes longer to import than
+the rest), and one or two requests a command need no connection pool. It is imported
+when the client is built, so validating the config and posting elsewhere pay nothing.
 
 Remote ids are ``"<channel id>:<ts>"`` (``C0123:1700000000.000100``): Slack
 needs both to thread under or edit a message, and the engine stores only
@@ -22,11 +25,11 @@ strings between invocations.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels.base import Channel
@@ -39,9 +42,8 @@ from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, Thread
 from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
-    import aiohttp
+    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
-    from slack_sdk.web.async_client import AsyncWebClient
 
     from broadcaster.config import ChannelConfig
 
@@ -138,8 +140,7 @@ class SlackChannel(Channel):
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
-        self._session: aiohttp.ClientSession | None = None
-        self._web: AsyncWebClient | None = None
+        self._web: WebClient | None = None
 
     # -- config ---------------------------------------------------------------------
 
@@ -257,9 +258,7 @@ class SlackChannel(Channel):
         try:
             await self._call(
                 "chat.update",
-                self._client().chat_update(
-                    channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"]
-                ),
+                lambda web: web.chat_update(channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"]),
             )
         except SlackDeliveryError as exc:
             exc.outcome_unknown = False
@@ -272,7 +271,7 @@ class SlackChannel(Channel):
         async def delete_one(remote_id: str) -> None:
             channel_id, ts = self.parse_remote_id(remote_id)
             try:
-                await self._call("chat.delete", self._client().chat_delete(channel=channel_id, ts=ts), channel=channel_id)
+                await self._call("chat.delete", lambda web: web.chat_delete(channel=channel_id, ts=ts), channel=channel_id)
             except SlackDeliveryError as exc:
                 if exc.code == "message_not_found":
                     return
@@ -308,17 +307,19 @@ class SlackChannel(Channel):
         thread_ts: str | None = None,
         broadcast: bool = False,
     ) -> Receipt:
-        request = self._client().chat_postMessage(
-            channel=channel,
-            text=rendered.payload["text"],
-            blocks=rendered.payload["blocks"],
-            thread_ts=thread_ts,
-            reply_broadcast=broadcast if thread_ts else None,
-            # Never let Slack turn text into mentions or previews: it is the operator's, verbatim.
-            link_names=False,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        def request(web: WebClient) -> Any:
+            return web.chat_postMessage(
+                channel=channel,
+                text=rendered.payload["text"],
+                blocks=rendered.payload["blocks"],
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast if thread_ts else None,
+                # Never let Slack turn text into mentions or previews: it is the operator's, verbatim.
+                link_names=False,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+
         log.sending()
         data = await self._call("chat.postMessage", request, channel=channel)
         remote_id = f"{data['channel']}:{data['ts']}"
@@ -333,13 +334,13 @@ class SlackChannel(Channel):
 
     async def _refresh_card(self, rendered: Rendered, channel_id: str, parent_ts: str) -> str:
         """Edit the first message to show the current status; a failure is a note, not an error."""
+        import asyncio
         payload = rendered.payload
-        request = self._client().chat_update(
-            channel=channel_id,
-            ts=parent_ts,
-            blocks=payload["card_blocks"],
-            text=payload["card_text"],
-        )
+
+        def request(web: WebClient) -> Any:
+            return web.chat_update(channel=channel_id, ts=parent_ts, blocks=payload["card_blocks"],
+                                   text=payload["card_text"])
+
         problem = ""
         limit = min(self.card_edit_timeout, self.request_timeout)
         try:
@@ -363,7 +364,7 @@ class SlackChannel(Channel):
     async def check(self) -> list[CheckResult]:
         """auth.test, then the channel: does it exist, is it archived, is the bot in it."""
         try:
-            who = await self._call("auth.test", self._client().auth_test())
+            who = await self._call("auth.test", lambda web: web.auth_test())
         except DeliveryError as exc:
             return [CheckResult(self.name, self.channel, False, str(exc))]
         identity = CheckResult(
@@ -404,9 +405,7 @@ class SlackChannel(Channel):
     async def _find_channel(self) -> dict[str, Any] | None:
         if _CHANNEL_ID.match(self.channel):
             try:
-                data = await self._call(
-                    "conversations.info", self._client().conversations_info(channel=self.channel)
-                )
+                data = await self._call("conversations.info", lambda web: web.conversations_info(channel=self.channel))
             except SlackDeliveryError as exc:
                 if exc.code == "channel_not_found":
                     return None
@@ -414,15 +413,14 @@ class SlackChannel(Channel):
             return dict(data.get("channel") or {})
         return await self._find_channel_by_name(self.channel.removeprefix("#"))
 
+    def _list_page(self, cursor: str, web: WebClient) -> Any:
+        return web.conversations_list(types="public_channel,private_channel", limit=self.list_page_size,
+                                      cursor=cursor or None)
+
     async def _find_channel_by_name(self, name: str) -> dict[str, Any] | None:
         cursor = ""
         for _page in range(100):  # 20,000 channels; a bound, so a server bug cannot loop forever
-            request = self._client().conversations_list(
-                types="public_channel,private_channel",
-                limit=self.list_page_size,
-                cursor=cursor or None,
-            )
-            data = await self._call("conversations.list", request)
+            data = await self._call("conversations.list", partial(self._list_page, cursor))
             for info in data.get("channels") or []:
                 if info.get("name") == name:
                     return dict(info)
@@ -433,23 +431,19 @@ class SlackChannel(Channel):
 
     # -- client and errors -----------------------------------------------------------------
 
-    def _client(self) -> AsyncWebClient:
-        """The SDK client, built on first use inside the running event loop."""
+    def _client(self) -> WebClient:
+        """The SDK client, built on first use (cheap: no connection is made)."""
         if self._web is None:
-            import aiohttp
-            from slack_sdk.web.async_client import AsyncWebClient
+            from slack_sdk import WebClient
 
             try:
                 token = self.secret("token")
             except ConfigError as exc:
                 raise SlackDeliveryError(str(exc), retryable=False, code="no_token") from exc
-            timeout = aiohttp.ClientTimeout(total=self.request_timeout)
-            self._session = aiohttp.ClientSession(timeout=timeout)
-            self._web = AsyncWebClient(
+            self._web = WebClient(
                 token=token,
                 base_url=self.api_url,
                 timeout=max(1, int(self.request_timeout)),
-                session=self._session,
                 # No retry handlers: the engine owns retries and backoff. The SDK's default
                 # handler silently re-sends after a connection reset, which can post a message
                 # twice when the reset came after Slack had stored the first one.
@@ -458,9 +452,7 @@ class SlackChannel(Channel):
         return self._web
 
     async def aclose(self) -> None:
-        session, self._session, self._web = self._session, None, None
-        if session is not None and not session.closed:
-            await session.close()
+        self._web = None  # urllib keeps no connection open between requests
 
     @staticmethod
     def parse_remote_id(remote_id: str) -> tuple[str, str]:
@@ -475,16 +467,21 @@ class SlackChannel(Channel):
             )
         return found.group(1), found.group(2)
 
-    async def _call(self, method: str, request: Any, *, channel: str = "") -> dict[str, Any]:
-        """Await one SDK request; every failure becomes a SlackDeliveryError."""
-        import aiohttp
+    async def _call(
+        self, method: str, request: Callable[[WebClient], Any], *, channel: str = ""
+    ) -> dict[str, Any]:
+        """Run one SDK request in a worker thread; every failure becomes a SlackDeliveryError."""
+        import asyncio
+        import http.client
+
         from slack_sdk.errors import SlackApiError
 
+        web = self._client()
         try:
-            response = await request
+            response = await asyncio.to_thread(request, web)
         except SlackApiError as exc:
             raise self._api_error(method, exc, channel or self.channel) from exc
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (OSError, http.client.HTTPException) as exc:  # urllib's URLError and TimeoutError are OSErrors
             raise self._network_error(method, exc) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -507,14 +504,17 @@ class SlackChannel(Channel):
 
     def _network_error(self, method: str, exc: BaseException) -> SlackDeliveryError:
         """Slack has no idempotency key: unless no connection was made, the request may have arrived."""
-        import aiohttp
+        import http.client
+        import socket
+        import urllib.error
 
-        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else None
+        if isinstance(reason, ConnectionRefusedError | socket.gaierror):
             what = f"could not connect to {self.api_url} (check the network, a proxy, or api_url)"
             return self._error(f"Slack {method} failed: {what}.", retryable=True, code="network")
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, TimeoutError) or isinstance(reason, TimeoutError):
             what = f"no answer within {self.request_timeout:g}s"
-        elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        elif isinstance(exc, ConnectionError | http.client.HTTPException) or isinstance(reason, ConnectionError):
             what = "the connection was reset or closed before Slack answered"
         else:
             what = f"{type(exc).__name__}: {exc}"

@@ -33,7 +33,6 @@ Three details of python-telegram-bot shape this module:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -174,6 +173,8 @@ class TelegramChannel(Channel):
         run's earlier attempts, or a run before that stored them) instead of
         repeating them: Telegram has no idempotency key to make a repeat harmless.
         """
+        import asyncio
+
         from telegram.error import TelegramError
 
         # Let the command's other deliveries take their first step before this one is
@@ -690,6 +691,8 @@ class _SdkClasses(NamedTuple):
 @cache
 def _sdk_classes() -> _SdkClasses:
     """Our subclasses of PTB's and httpx's classes, defined on first use (it imports them)."""
+    import asyncio
+
     import httpx
     from telegram.error import TelegramError
     from telegram.request import HTTPXRequest

@@ -34,7 +34,6 @@ channel's secrets from their records while the client exists.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -238,6 +237,7 @@ class TwitterChannel(Channel):
 
     async def _run(self, action: Callable[[tweepy.Client], T]) -> T:
         """Run a blocking tweepy call in a worker thread (tweepy is synchronous)."""
+        import asyncio
         return await asyncio.to_thread(action, self._get_client())
 
     def _get_client(self) -> tweepy.Client:

@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.registry import load_host_class
 from broadcaster.site.hosts import BuiltSite
-from broadcaster.site.hosts.s3 import MANIFEST_NAME, S3Host
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+from broadcaster.site.hosts.s3 import S3Host
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
 
@@ -111,6 +113,31 @@ def puts(s3: S3Server, bucket: str) -> list[str]:
     return [r.path.removeprefix(f"/{bucket}/") for r in s3.received("PUT", f"/{bucket}/")]
 
 
+def assert_consistent(s3: S3Server, bucket: str, prefix: str = "") -> dict[str, str]:
+    """The bucket serves exactly what its manifest names, each file with the hash it records
+    (a file it names unconfirmed too: it must have arrived). Returns the manifest's files."""
+    manifest = json.loads(s3.body(bucket, prefix + MANIFEST_NAME))
+    served = {k.removeprefix(prefix): hashlib.sha256(s3.body(bucket, k)).hexdigest() for k in s3.objects(bucket)
+              if k.startswith(prefix) and k != prefix + MANIFEST_NAME and not k.startswith(prefix + "a/")}
+    assert served == manifest["files"], "the manifest does not describe what the bucket serves"
+    files: dict[str, str] = manifest["files"]
+    return files
+
+
+def rounds(s3: S3Server) -> list[list[str]]:
+    """The requests the server received, grouped into round trips that depend on one another: every
+    answer takes the latency L, so a request arriving L or more after the first of its round was sent
+    after an answer came back (a slow machine may take a while to send one round, never L)."""
+    found: list[list[str]] = []
+    start = None
+    for request in sorted(s3.requests, key=lambda r: r.at):
+        if start is None or request.at - start >= s3.latency * 0.9:
+            found.append([])
+            start = request.at
+        found[-1].append(f"{request.method} {request.path.rsplit('/', 1)[-1]}")
+    return found
+
+
 # -- uploading -----------------------------------------------------------------
 
 
@@ -141,11 +168,11 @@ def test_pages_and_assets_go_up_before_the_files_that_link_to_them_and_the_manif
 
     order = puts(s3, bucket)
     assert sorted(order) == sorted([*SITE, MANIFEST_NAME])
-    assert order[-1] == MANIFEST_NAME
+    # The index, feeds and JSON go up with the manifest, in one round after every page and asset
+    # (two round trips, not four): the manifest names them unconfirmed (test_manifest_names...).
     last_linked = max(i for i, p in enumerate(order) if p not in LINKING and p != MANIFEST_NAME)
-    first_linking = min(i for i, p in enumerate(order) if p in LINKING)
+    first_linking = min(i for i, p in enumerate(order) if p in LINKING or p == MANIFEST_NAME)
     assert last_linked < first_linking, f"a page or asset went up after a file linking to it: {order}"
-    assert order[-2] == "index.html", f"the index must be the last page to change: {order}"
 
 
 def test_second_publish_uploads_only_the_changed_file_and_the_manifest(
@@ -168,16 +195,35 @@ def test_second_publish_uploads_only_the_changed_file_and_the_manifest(
     assert receipt.notes == ("1 uploaded, 0 deleted, 7 unchanged",)  # type: ignore[attr-defined]
 
 
-def test_unchanged_publish_only_reads_the_manifest(
+def test_unchanged_publish_sends_nothing_when_this_machine_wrote_the_manifest(
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
 ) -> None:
+    """Planned from the local copy of the manifest this machine wrote: nothing to ask the bucket.
+    (Deliberate change: an unchanged publish used to read the bucket's manifest.)"""
     host = make_host(s3.url, bucket, tmp_path)
-    publish(host, site)
+    publish(host, replace(site, latest=True))
     s3.clear()
 
-    publish(host, site)
+    publish(host, replace(site, latest=True))
 
-    assert [(r.method, r.path) for r in s3.requests] == [("GET", f"/{bucket}/{MANIFEST_NAME}")]
+    assert s3.requests == []
+
+
+def test_manifest_names_the_files_written_with_it_unconfirmed_and_a_reader_uploads_them_again(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """The index, feeds and JSON go up with the manifest: a machine that did not see them all
+    arrive (another one, or this one after a crash) uploads them again; nothing else."""
+    publish(make_host(s3.url, bucket, tmp_path / "alice"), replace(site, latest=True))
+    manifest = json.loads(s3.body(bucket, MANIFEST_NAME))
+    assert set(manifest["unconfirmed"]) == LINKING
+    s3.clear()
+
+    publish(make_host(s3.url, bucket, tmp_path / "bob"), replace(site, latest=True))
+
+    assert [(r.method, r.path) for r in s3.requests][0] == ("GET", f"/{bucket}/{MANIFEST_NAME}")
+    assert sorted(puts(s3, bucket)) == sorted([*LINKING, MANIFEST_NAME])
+    assert_consistent(s3, bucket)
 
 
 def test_a_file_gone_from_the_site_is_deleted_from_the_bucket(
@@ -218,7 +264,8 @@ def test_files_uploaded_before_a_failure_are_not_uploaded_again(
     s3.clear()
 
     publish(host, site)
-    assert puts(s3, bucket) == ["index.html", MANIFEST_NAME]
+    assert sorted(puts(s3, bucket)) == sorted(["index.html", MANIFEST_NAME])
+    assert_consistent(s3, bucket)
 
 
 # -- errors ----------------------------------------------------------------------
@@ -461,3 +508,232 @@ def test_a_customer_page_is_never_named_in_the_bucket_manifest_and_goes_when_its
     assert s3.body(bucket, new + "index.html") == b"<p>acme 2</p>"
     assert not any(key.startswith(old) for key in s3.objects(bucket))
     assert "token" not in s3.body(bucket, MANIFEST_NAME).decode()
+
+
+# -- round trips and publishers that take turns ---------------------------------------------
+
+
+@pytest.fixture
+def slow_s3(s3: S3Server) -> Iterator[S3Server]:
+    """The same server, each request held ``latency`` seconds: round trips are told apart by time."""
+    s3.latency = 0.4
+    try:
+        yield s3
+    finally:
+        s3.latency = 0.0
+
+
+def test_a_publish_after_the_build_takes_two_dependent_round_trips(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    host = make_host(slow_s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    changed = write_site(site.root, {**SITE, "incidents/inc-2.html": b"<p>Resolved</p>", "index.html": b"<p>2</p>",
+                                     "feed.xml": b"<rss version='2.0'><item/></rss>"})
+    slow_s3.clear()
+
+    publish(host, replace(changed, latest=True))
+
+    found = rounds(slow_s3)
+    assert len(found) == 2, found
+    assert found[0] == ["PUT inc-2.html"]
+    assert sorted(found[1]) == sorted(["PUT index.html", "PUT feed.xml", f"PUT {MANIFEST_NAME}"])
+    assert_consistent(slow_s3, bucket)
+
+
+def test_the_first_round_trip_can_start_while_the_site_builds(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """Without a local copy the manifest is read by ``warm_up``, at command start: the publish
+    itself then needs the same two round trips."""
+    publish(make_host(slow_s3.url, bucket, tmp_path / "alice"), site)
+    host = make_host(slow_s3.url, bucket, tmp_path / "bob")
+    slow_s3.clear()
+
+    host.warm_up()
+    assert host._warm is not None
+    host._warm.result()  # the site "builds" meanwhile
+    read = len(slow_s3.requests)
+    publish(host, replace(site, latest=True))
+
+    assert read == 1 and slow_s3.requests[0].method == "GET"
+    assert len(rounds(slow_s3)) == 1 + 1  # the read, then the index, feeds and JSON with the manifest
+    assert_consistent(slow_s3, bucket)
+
+
+def test_two_publishers_with_their_own_copies_take_turns_and_leave_the_bucket_consistent(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Alice and Bob publish one store's site by turns, each from its own local copy of the manifest:
+    each time one's copy is out of date, its conditional write fails, it reads the bucket's and
+    plans again. Every page of every build stays, and the manifest describes the bucket."""
+    alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
+
+    def build(name: str, generation: int, pages: dict[str, bytes]) -> BuiltSite:
+        files = {**SITE, **pages, "index.html": f"<p>{sorted(pages)} at {generation}</p>".encode()}
+        built = write_site(tmp_path / f"{name}-{generation}", files)
+        versions = {p: f"{generation}-x" for p in pages}
+        return replace(built, store="one-store", generation=generation, versions=versions,
+                       keep=frozenset(p for p in files if p.startswith("incidents/")), latest=True)
+
+    publish(alice, build("alice", 1, {"incidents/inc-3.html": b"<p>3 opened</p>"}))
+    publish(bob, build("bob", 2, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4</p>"}))
+    s3.clear()
+    final = build("alice", 3, {"incidents/inc-3.html": b"<p>3 resolved</p>", "incidents/inc-4.html": b"<p>4</p>"})
+    publish(alice, final)
+
+    conditional = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert len(conditional) == 2 and all("if-match" in r.headers for r in conditional)
+    assert [r.method for r in s3.received("GET")] == ["GET"]  # read once, after the condition failed
+    files = assert_consistent(s3, bucket)
+    assert files == final.hashes
+    assert s3.body(bucket, "incidents/inc-3.html") == b"<p>3 resolved</p>"
+
+    s3.clear()
+    publish(bob, build("bob", 3, {"incidents/inc-3.html": b"<p>3 resolved</p>", "incidents/inc-4.html": b"<p>4</p>"}))
+    assert_consistent(s3, bucket)
+
+
+def test_a_publisher_whose_build_is_behind_reads_the_bucket_before_uploading_anything(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Bob built before Alice stored a later update, and Alice published first: Bob's copy of the
+    manifest is stale and his build older (``latest`` false), so he reads before he uploads and
+    never replaces Alice's newer page, index or feeds, even for a moment."""
+    alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
+    old = {**SITE, "incidents/inc-1.html": b"<p>old</p>"}
+    new = {**SITE, "incidents/inc-1.html": b"<p>new</p>", "index.html": b"<p>new index</p>"}
+
+    def built(name: str, files: dict[str, bytes], generation: int, latest: bool) -> BuiltSite:
+        return replace(write_site(tmp_path / name, files), store="one-store", generation=generation,
+                       versions={"incidents/inc-1.html": f"{generation}-x"}, latest=latest)
+
+    publish(bob, built("bob-1", SITE, 1, True))
+    publish(alice, built("alice", new, 3, True))
+    s3.clear()
+    publish(bob, built("bob-2", old, 2, False))
+
+    assert s3.requests[0].method == "GET"
+    assert not [p for p in puts(s3, bucket) if p in ("incidents/inc-1.html", "index.html")]
+    assert s3.body(bucket, "incidents/inc-1.html") == b"<p>new</p>"
+    assert s3.body(bucket, "index.html") == b"<p>new index</p>"
+    assert_consistent(s3, bucket)
+
+
+def test_a_manifest_deleted_from_the_bucket_is_written_again(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """If-Match on a manifest that is gone fails (404): read again, and write it as a first one."""
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    s3.client().delete_object(Bucket=bucket, Key=MANIFEST_NAME)
+
+    changed = write_site(site.root, {**SITE, "index.html": b"<p>changed</p>"})
+    publish(host, replace(changed, latest=True))
+
+    manifest_puts = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert manifest_puts[-1].headers.get("if-none-match") == "*"
+    assert assert_consistent(s3, bucket) == changed.hashes
+
+
+def test_the_local_copy_names_no_customer_page(s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    token = "a/secret-token-0123456789abcdef/"
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(write_site(tmp_path / "one", {**SITE, token + "index.html": b"<p>acme</p>"}), latest=True))
+
+    assert host.local_copy.path.is_file()
+    assert "secret-token" not in host.local_copy.path.read_text()
+    s3.clear()
+    publish(host, replace(write_site(tmp_path / "one", {**SITE, token + "index.html": b"<p>acme</p>"}), latest=True))
+    # Listed from the bucket (its hash is never recorded), so uploaded again; nothing else is.
+    assert sorted(puts(s3, bucket)) == sorted([token + "index.html", MANIFEST_NAME])
+    assert_consistent(s3, bucket)
+
+
+def test_the_warm_up_asks_whether_the_local_copy_is_current_while_the_site_builds(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """The bucket's first request leaves at command start: a GET of the manifest unless its ETag is
+    still the local copy's. 304: the publish plans from the copy; another publisher's manifest: from
+    that one, with no failed write (412) and no second read."""
+    alice, bob = make_host(slow_s3.url, bucket, tmp_path / "alice"), make_host(slow_s3.url, bucket, tmp_path / "bob")
+    publish(alice, replace(site, latest=True))
+    etag = slow_s3.client().head_object(Bucket=bucket, Key=MANIFEST_NAME)["ETag"]
+    second = write_site(tmp_path / "two", {**SITE, "incidents/inc-2.html": b"<p>Resolved</p>", "index.html": b"<p>2</p>"})
+    slow_s3.clear()
+
+    alice.warm_up()
+    assert alice._warm is not None
+    alice._warm.result()  # the site "builds" meanwhile
+    publish(alice, replace(second, latest=True))
+
+    found = rounds(slow_s3)
+    assert found[0] == [f"GET {MANIFEST_NAME}"] and slow_s3.requests[0].headers["if-none-match"] == etag
+    assert len(found) == 3 and found[1] == ["PUT inc-2.html"], found
+    assert sorted(found[2]) == sorted(["PUT index.html", f"PUT {MANIFEST_NAME}"])
+
+    publish(bob, replace(write_site(tmp_path / "three", {**SITE, "index.html": b"<p>3</p>"}), latest=True))
+    third = write_site(tmp_path / "four", {**SITE, "incidents/inc-2.html": b"<p>Resolved</p>", "index.html": b"<p>4</p>"})
+    slow_s3.clear()
+    alice.warm_up()
+    assert alice._warm is not None
+    alice._warm.result()
+    publish(alice, replace(third, latest=True))
+
+    assert [r.method for r in slow_s3.received("GET")] == ["GET"]  # Bob's manifest, sent back at once
+    manifest_puts = [r for r in slow_s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert len(manifest_puts) == 1, "the write failed once: the warm-up's read was not used"
+    assert assert_consistent(slow_s3, bucket) == third.hashes
+
+
+def test_a_service_without_conditional_writes_gets_the_manifest_read_and_written_plainly(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """Some S3-compatible services answer If-Match with 501: the publish reads the manifest and
+    writes it without a condition (as before conditional writes), and still completes."""
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    changed = write_site(site.root, {**SITE, "index.html": b"<p>changed</p>"})
+    s3.clear()
+    s3.fail(S3Fault(match=MANIFEST_NAME, status=501, code="NotImplemented", times=1))
+
+    publish(host, replace(changed, latest=True))
+
+    writes = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert writes and not ({"if-match", "if-none-match"} & set(writes[-1].headers))
+    assert [r.method for r in s3.received("GET")] == ["GET"]
+    assert assert_consistent(s3, bucket) == changed.hashes
+
+
+def test_a_round_of_twenty_files_is_one_round_trip(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """A post changes the index and a score of feeds, JSON and badges: they go up with the manifest at once."""
+    host = make_host(slow_s3.url, bucket, tmp_path)
+    many = {**SITE, **{f"components/c{n}/feed.xml": f"<rss>{n}</rss>".encode() for n in range(16)}}
+    publish(host, replace(write_site(tmp_path / "one", many), latest=True))
+    changed = {**{p: d + b" " for p, d in many.items() if p not in ("style.0123abcd.css", "favicon.89abcdef.svg")
+                  and not p.startswith("incidents/")}}
+    slow_s3.clear()
+
+    publish(host, replace(write_site(tmp_path / "one", {**many, **changed}), latest=True))
+
+    found = rounds(slow_s3)
+    assert len(found) == 1 and len(found[0]) == len(changed) + 1, found
+
+
+@pytest.mark.parametrize("copy", ["{not json", '{"place": "s3:elsewhere", "etag": "\\"x\\"", "manifest": {}}',
+                                  '{"place": null}', "[]"], ids=["garbled", "another-place", "no-etag", "not-a-dict"])
+def test_a_local_copy_that_cannot_be_trusted_is_ignored_and_the_bucket_read(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, copy: str
+) -> None:
+    host = make_host(s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    host.local_copy.path.write_text(copy, encoding="utf-8")
+    changed = write_site(site.root, {**SITE, "index.html": b"<p>changed</p>"})
+    s3.clear()
+
+    publish(host, replace(changed, latest=True))
+
+    assert s3.requests[0].method == "GET"
+    assert assert_consistent(s3, bucket) == changed.hashes

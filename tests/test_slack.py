@@ -1,4 +1,4 @@
-"""The Slack channel end to end: the real slack-sdk AsyncWebClient against FakeSlack on loopback.
+"""The Slack channel end to end: the real slack-sdk WebClient against FakeSlack on loopback.
 
 Every assertion is on what the fake received and stored, never on what the
 channel believes it sent. Separate CLI invocations are simulated with a new

@@ -130,6 +130,20 @@ def test_a_dry_run_to_every_channel_type_loads_no_sdk(tmp_path: Path) -> None:
     assert loaded["heavy"] == []
 
 
+def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) -> None:
+    """Issue 20 point 4: checking that the site's folder is broadcaster's needs no jinja2, and a
+    preview starts no event loop (asyncio and ssl are a tenth of a dry run)."""
+    (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
+    loaded = loaded_after("""
+        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated error rates."]
+        from broadcaster.cli import main
+        main()
+    """, tmp_path)
+    assert "broadcaster.site.ownership" in loaded["all"], "the folder was not checked: the probe proves nothing"
+    unwanted = ("asyncio", "ssl", "jinja2", "icalendar", "feedgen", "broadcaster.site.build", "broadcaster.site.source")
+    assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
+
+
 def test_counting_a_long_post_loads_twitter_text_without_pkg_resources(tmp_path: Path) -> None:
     loaded = loaded_after("""
         from broadcaster.messages.twitter import weighted_length

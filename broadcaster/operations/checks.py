@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from broadcaster.config import Config
@@ -19,6 +18,7 @@ def checked_destinations(config: Config) -> list[Destination]:
 def check_destinations(config: Config) -> list[CheckResult]:
     """Each destination's check results, plus a failed one for any chat reached from both a public and a
     private table. A check that breaks or hangs is a failed result, never an exception."""
+    import asyncio
     checked = checked_destinations(config)
     if not checked:
         return []
@@ -32,6 +32,7 @@ def check_destinations(config: Config) -> list[CheckResult]:
 
 
 async def _check_one(config: Config, destination: Destination) -> list[CheckResult]:
+    import asyncio
     try:
         try:
             return await asyncio.wait_for(destination.check(), config.engine.timeout * 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,12 +51,17 @@ def publish_site(config: Config, store: Store) -> SitePublication:
 
     A target that fails is reported and the others still get the site.
     """
+    import asyncio
+
     from broadcaster.destinations import publish_targets
     from broadcaster.errors import DeliveryError
 
+    targets = publish_targets(config)
+    for target in targets:
+        target.host.warm_up()  # a client and a read of the remote while the site builds
     built = rebuild_site(config, store)
     uploads = []
-    for target in publish_targets(config):
+    for target in targets:
         try:
             receipt = asyncio.run(target.publish(store, built, wait=config.engine.deadline))
             uploads.append(HostUpload(target.name, remote_id=receipt.remote_id))

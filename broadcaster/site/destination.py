@@ -8,7 +8,6 @@ are imported on first use, so a command that only posts to a chat never loads th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -20,6 +19,8 @@ from broadcaster.errors import ConfigError, DeliveryError, InputError
 from broadcaster.messages import advice
 
 if TYPE_CHECKING:
+    import asyncio
+
     from broadcaster.messages.model import Update
     from broadcaster.messages.visibility import UpdateView
     from broadcaster.site.hosts import BuiltSite, SiteHost
@@ -74,7 +75,7 @@ class _WholeSite:
         raise InputError(f"{self.name!r} is not a channel in the config, so its post ids cannot be read.")
 
     def preflight(self, store: Store) -> None:
-        from broadcaster.site.source import refuse_unowned_folder
+        from broadcaster.site.ownership import refuse_unowned_folder
 
         refuse_unowned_folder(self.config, store)
 
@@ -136,6 +137,7 @@ class HostDestination(_WholeSite):
         return Rendered(text="uploads the rebuilt site (page, incident pages, feeds, summary.json)", visibility="public")
 
     async def deliver(self, job: Job) -> Receipt:
+        import asyncio
         try:
             built = await built_site(job.run)
         except DeliveryError as exc:
@@ -160,6 +162,10 @@ class HostDestination(_WholeSite):
         super().preflight(store)
         self.host.preflight()
 
+    def prepare(self) -> None:
+        self.host.warm_up()  # first: the upload is the slowest delivery, its client the longest to make
+        super().prepare()
+
 
 def built_site(run: Run) -> asyncio.Task[BuiltSite]:
     """The site build of this command, started by the first destination that needs it."""
@@ -167,12 +173,14 @@ def built_site(run: Run) -> asyncio.Task[BuiltSite]:
 
 
 async def _build_site(run: Run) -> BuiltSite:
-    from broadcaster.site import source
+    import asyncio
+
+    from broadcaster.site import ownership, source
     from broadcaster.site.output import SiteWriter
 
     output_dir = run.config.output_dir
     try:
-        source.claim_folder(run.config, run.store)
+        ownership.claim_folder(run.config, run.store)
         # Another process may be building too: the one holding the lock reads the
         # store inside it, so the last build to finish always shows every update.
         async with source.site_lock(output_dir):

@@ -23,10 +23,9 @@ out and named in ``BuiltSite.problems``; the rest is built and published.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -50,10 +49,10 @@ from broadcaster.messages.visibility import (
 from broadcaster.routing import reached
 from broadcaster.site import parallel
 from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Built, Page, SiteData, build_site
-from broadcaster.site.folder import MARKER, FolderRefused, inspect, mark, refuse_holding
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.links import incident_url
-from broadcaster.site.output import INTERNAL, LOCK, SiteWriter, site_files
+from broadcaster.site.output import LOCK, SiteWriter
+from broadcaster.site.ownership import claim_folder
 from broadcaster.site.pages import INCIDENT_DIR, incident_path
 from broadcaster.site.status import utc
 from broadcaster.store import Store, utcnow
@@ -62,66 +61,6 @@ from broadcaster.store import Store, utcnow
 _READ_ALL_ABOVE = 200
 # How often a publish waiting for another one to finish with the same target asks the store again.
 _LOCK_POLL_SECONDS = 0.05
-
-
-# -- the folder -------------------------------------------------------------------
-
-
-def keep_out(config: Config, store: Store | None) -> list[tuple[str, Path | None]]:
-    """What the output folder must never hold: it would be published."""
-    return [
-        ("the config file", config.path),
-        ("the store", getattr(store, "path", None) or (None if config.store.url else config.store_path)),
-        ("broadcaster's state folder", config.base_dir / ".broadcaster"),
-    ]
-
-
-def claim_folder(config: Config, store: Store | None) -> None:
-    """Make sure the output folder is broadcaster's (marking a new or empty one); ``FolderRefused`` if not."""
-    folder = config.output_dir
-    _check_folder(config, store)
-    if not (folder / MARKER).is_file():  # new, empty, or built before the marker existed
-        mark(folder)
-
-
-def refuse_unowned_folder(config: Config, store: Store | None) -> None:
-    """Before anything is stored: refuse an output folder that is not broadcaster's. Changes nothing."""
-    try:
-        _check_folder(config, store)
-    except FolderRefused as exc:
-        raise FolderRefused(f"{exc} Nothing was stored or sent.") from exc
-
-
-def _check_folder(config: Config, store: Store | None) -> None:
-    folder = config.output_dir
-    refuse_holding(folder, keep_out(config, store), "[page] output_dir")
-    state = inspect(folder, INTERNAL, _listed_in_manifest(folder))
-    if state.kind == "not-a-folder":
-        raise FolderRefused(
-            f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder of its own, "
-            'e.g. "public".'
-        )
-    if state.kind == "foreign":
-        raise FolderRefused(
-            f"[page] output_dir ({folder}) holds files broadcaster did not write ({state.describe()}). "
-            "The site's folder must be its own: a build would mix them into the site and a publish "
-            'would upload them. Point output_dir at a new or empty folder, e.g. "public", or move '
-            "those files out."
-        )
-
-
-def _listed_in_manifest(folder: Path) -> Callable[[str], bool]:
-    """Whether a file is one the folder's manifest lists; the manifest is read only if asked
-    (a folder built before the marker existed)."""
-    listed: set[str] | None = None
-
-    def accept(path: str) -> bool:
-        nonlocal listed
-        if listed is None:
-            listed = set(site_files(folder))
-        return path in listed
-
-    return accept
 
 
 class site_lock(FileLock):
@@ -150,13 +89,15 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
     wait for the lock before giving up (the engine's deadline bounds it instead).
     """
     async with _store_lock(store, host, wait):
-        return await host.publish(built)
+        latest = bool(built.store) and store.site_generation() == (built.store, built.generation)
+        return await host.publish(replace(built, latest=latest))
 
 
 @asynccontextmanager
 async def _store_lock(store: Store, host: SiteHost, wait: float | None) -> AsyncIterator[None]:
     # Asked without blocking and awaited between tries: a blocking wait would hold up every
     # other delivery of the command (they share the event loop and the store's connection).
+    import asyncio
     give_up = None if wait is None else time.monotonic() + wait
     while True:
         with store.lock(host.publish_lock, wait=False) as got:

@@ -28,7 +28,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from tests.fakes.base import Request, echo_of
+from tests.fakes.base import ListeningServer, Request, echo_of
 
 REGION = "us-east-1"
 ADMIN_KEY = "testing"  # moto accepts any key while authentication is off
@@ -88,7 +88,7 @@ class S3Server:
             S3Server._live += 1
             if S3Server._live == 1:
                 self._moto_api("reset", b"")
-        self._proxy = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._proxy = ListeningServer(("127.0.0.1", 0), self._handler_class())
         self._proxy.daemon_threads = True
         threading.Thread(target=self._proxy.serve_forever, daemon=True).start()
         return self
@@ -217,6 +217,7 @@ class S3Server:
 
             def _serve(self) -> None:
                 body = self._read_body()
+                arrived = time.monotonic()  # as the other fakes record it: before the latency
                 if server.latency:
                     time.sleep(server.latency)
                 parts = urlsplit(self.path)
@@ -239,7 +240,7 @@ class S3Server:
                 request = Request(
                     method=self.command, path=unquote(parts.path), query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()}, body=body, form={},
-                    at=time.monotonic(),
+                    at=arrived,
                 )
                 with server._lock:
                     server.requests.append(request)

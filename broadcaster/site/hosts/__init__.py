@@ -65,6 +65,10 @@ class BuiltSite:
     problems: tuple[str, ...] = ()
     # File -> the private values it must not hold, for the files this build wrote. Opaque here.
     private: Mapping[str, PrivateValues] = field(default_factory=dict)
+    # Whether no update was stored since this build read the store (checked when the publish
+    # takes its turn): then no machine of the store can have published a later build, and a
+    # host may plan from its own record of what it last published without reading the remote.
+    latest: bool = False
 
     def read(self, path: str) -> bytes:
         """A file of the site, as it will be uploaded, checked by the egress guard.
@@ -108,6 +112,10 @@ class SiteHost(ABC):
 
     def preflight(self) -> None:
         """Before an update is stored: raise ConfigError if publishing here is bound to be refused."""
+
+    def warm_up(self) -> None:
+        """At command start, before the site is built: start what publishing needs (a client, a
+        read of what the remote serves) in the background. Changes nothing remote."""
 
     @property
     def place(self) -> str:

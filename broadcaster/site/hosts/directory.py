@@ -21,7 +21,6 @@ the umask, and nothing is written through a link.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import errno
 import hashlib
@@ -72,6 +71,7 @@ class DirectoryHost(SiteHost):
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Replace the folder's content with ``site``, unless it already holds exactly that."""
+        import asyncio
         return await asyncio.to_thread(self._publish, site)
 
     def _publish(self, site: BuiltSite) -> Receipt:
@@ -185,6 +185,7 @@ class DirectoryHost(SiteHost):
 
     async def check(self) -> list[CheckResult]:
         """Can we create the folder and swap it in? Changes nothing."""
+        import asyncio
         return [await asyncio.to_thread(self._check)]
 
     def _check(self) -> CheckResult:

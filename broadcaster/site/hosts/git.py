@@ -30,7 +30,6 @@ them replaced by ``***``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -212,6 +211,7 @@ class GitHost(SiteHost):
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Push a commit holding ``site`` when it differs from the branch's tip."""
+        import asyncio
         stop = threading.Event()
         try:
             return await asyncio.to_thread(self._publish_locked, site, stop)
@@ -382,6 +382,7 @@ class GitHost(SiteHost):
 
     async def check(self) -> list[CheckResult]:
         """``git ls-remote``: can we reach the repository and read the branch? Changes nothing."""
+        import asyncio
         return await asyncio.to_thread(self._check)
 
     def _check(self) -> list[CheckResult]:

@@ -1,39 +1,40 @@
 """Upload the built site to a bucket: AWS S3, or any S3 API (R2, B2, MinIO) via ``endpoint_url``.
 
-Only files whose content changed are uploaded. The bucket holds a manifest of
-the content hashes it serves (``<prefix>.broadcaster-manifest.json``, written
-last); a publish compares it with ``BuiltSite.hashes``. Files go up in
-rounds, each in parallel: incident pages and assets first, then the feeds and
-JSON that link to them, then the index, so a reader never follows a link to a
-page that is not there yet. Files gone from the site are deleted
-before the manifest is written.
+Only files whose content changed are uploaded, in two rounds of parallel requests
+after the build: incident pages and assets first, then the index, feeds and JSON
+that link to them together with the manifest (``_s3_manifest``), so a reader never
+follows a link to a page that is not there yet. Files gone from the site are
+deleted last, in a third round only when there are some.
 
-Several machines may publish to one bucket. The manifest also records the
-version of the store's record each incident page shows and how far the store
-had got (its generation), so a publish never replaces a page, or the index,
-feeds and JSON, built from a later state of the store by another machine;
-it never deletes the page of an incident the store still holds
-(``BuiltSite.keep``), nor a fingerprinted asset that pages built elsewhere may
-still link to. Machines of one store take turns at the bucket (the store's lock,
-``site.source.publish``): reading the manifest, uploading and writing it is never
-interleaved with another such publish.
+Several machines may publish to one bucket. The manifest records the version of
+the store's record each incident page shows and how far the store had got (its
+generation), so a publish never replaces a page, or the index, feeds and JSON,
+built from a later state of the store by another machine; it never deletes the
+page of an incident the store still holds (``BuiltSite.keep``), nor a
+fingerprinted asset that pages built elsewhere may still link to. A publish plans
+against this machine's copy of the manifest it last wrote, and writes the new one
+only if the bucket's is still that one (``If-Match``); otherwise it reads the
+bucket's and plans again. Machines of one store also take turns at the bucket (the
+store's lock, ``site.source.publish``), and a build from a state of the store that
+has since moved on (``BuiltSite.latest`` false) reads the bucket's manifest before
+uploading anything, so it never uploads a page older than one already there.
 
-boto3 is imported inside the methods: it takes longer to import than the rest
-of the CLI together, and most commands never touch S3.
+boto3 is imported inside the methods, in a thread started at command start
+(``warm_up``) while the site builds, which also asks the bucket whether the local
+copy is still its manifest: it takes longer to import than the rest of the CLI
+together, and most commands never touch S3.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import mimetypes
 import os
-import re
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,13 +44,11 @@ from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact
 from broadcaster.site.folder import AUDIENCE_DIR
-from broadcaster.site.hosts import BuiltSite, SiteHost, is_linking
+from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, Remote, fingerprinted
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
-
-MANIFEST_NAME = ".broadcaster-manifest.json"
-MANIFEST_VERSION = 1  # bump when the headers change, so the next publish re-uploads everything
 
 # Text types carry their charset: without it some browsers guess, and feeds readers mangle accents.
 CONTENT_TYPES = {
@@ -71,8 +70,6 @@ FEED_TYPES = {
     "feed.xml": "application/rss+xml; charset=utf-8",
     "atom.xml": "application/atom+xml; charset=utf-8",
 }
-# style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale.
-_FINGERPRINTED = re.compile(r"(?:^|/)[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)$")
 _RETRYABLE_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
     "InternalError", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded",
@@ -104,7 +101,7 @@ def content_type(path: str) -> str:
 
 def cache_control(path: str) -> str:
     """A year for fingerprinted assets; a minute for everything an outage changes."""
-    if _FINGERPRINTED.search(path):
+    if fingerprinted(path):
         return S3Host.immutable_cache
     return S3Host.short_cache
 
@@ -126,8 +123,11 @@ class S3Host(SiteHost):
     read_timeout: ClassVar[float] = 15.0
     # One quick retry per request absorbs a blip in a long upload; the engine owns real retries.
     request_attempts: ClassVar[int] = 2
-    # Parallel uploads of pages and assets: a template change re-uploads every incident page.
-    upload_workers: ClassVar[int] = 8
+    # Parallel uploads, so that one round goes up in one round trip: a post changes 15-20 of the
+    # files that link to pages (index, feeds per component, JSON API, badges), which 8 took in two.
+    upload_workers: ClassVar[int] = 32
+    # Plans made again when another publisher replaced the manifest meanwhile, before giving up for a retry.
+    conflict_attempts: ClassVar[int] = 4
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         super().__init__(config, base_dir)
@@ -138,6 +138,10 @@ class S3Host(SiteHost):
         self.prefix = f"{prefix}/" if prefix else ""
         self.region = str(options.get("region", "")) or None
         self.endpoint_url = str(options.get("endpoint_url", "") or config.api_url or "") or None
+        self._warm: Future[tuple[Any, Remote | None]] | None = None
+        # False once the service answered a conditional write with 501: then the manifest is read
+        # before every write and written plainly, the store's lock keeping one store's publishers apart.
+        self._conditional = True
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -174,8 +178,30 @@ class S3Host(SiteHost):
 
     # -- publishing -------------------------------------------------------------
 
+    @property
+    def local_copy(self) -> LocalCopy:
+        return LocalCopy(self.base_dir / ".broadcaster" / f"{self.publish_lock}.json", self.place)
+
+    def warm_up(self) -> None:
+        """At command start, in a thread while the site builds: import boto3, make the client and
+        read the bucket's manifest unless it is still the local copy (a read: nothing changes)."""
+        if self._warm is None:
+            self._warm = ThreadPoolExecutor(1, thread_name_prefix="s3-warm-up").submit(self._warmed)
+
+    def _warmed(self) -> tuple[Any, Remote | None]:
+        client = self._client()
+        mine = self.local_copy.read()
+        known = None
+        # While the site builds, the bucket says whether the local copy is still its manifest
+        # (304: nothing sent back), or sends the one another publisher wrote since: either way
+        # the publish then plans against the bucket's manifest without another round trip.
+        with contextlib.suppress(Exception):  # the publish reads it again and reports what went wrong
+            known = self._read_document(client, unless=mine.etag if mine is not None else None)
+        return client, mine if known is None else known
+
     async def publish(self, site: BuiltSite) -> Receipt:
         """Upload the files of ``site`` that differ from what the bucket's manifest records."""
+        import asyncio
         stop = threading.Event()
         try:
             return await asyncio.to_thread(self._publish, site, stop)
@@ -184,56 +210,83 @@ class S3Host(SiteHost):
             raise
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
-        client = self._client()
-        remote = self._call(lambda: self._read_manifest(client, site), "read the manifest")
-        plan = _Plan.of(site, remote)
-        served = dict(remote.files)  # what the bucket holds now, updated as each request succeeds
+        """Two round trips after the build when the manifest planned against is still the bucket's:
+        the pages and assets, then the index, feeds, JSON and the manifest, written if unchanged since."""
+        warm, self._warm = self._warm, None
+        client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
+        if known is None or not site.latest:
+            # Another machine of this store may have published a build of a later state: its
+            # pages must be known before any of ours goes up (the conditional write comes last).
+            known = self._read_manifest(client, site)
+        elif known.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes):
+            known = self._with_customers(client, known)
+        for _ in range(self.conflict_attempts):
+            try:
+                return self._publish_over(client, site, known, stop)
+            except _Conflict as conflict:
+                self._conditional = self._conditional and not isinstance(conflict, _Unsupported)
+                known = self._read_manifest(client, site)
+        self.local_copy.forget()
+        raise retryable(self._clean(
+            f"{self.location}: another publisher replaced the manifest {self.conflict_attempts} times while "
+            "this one uploaded; the site is not yet fully published. Run `broadcaster retry` in a moment."
+        ))
+
+    def _publish_over(self, client: Any, site: BuiltSite, remote: Remote, stop: threading.Event) -> Receipt:
+        plan = Plan.of(site, remote)
+        result = plan.result(site, remote)
+        done = _Progress(dict(remote.files), remote.etag)
         try:
-            self._upload_all(client, site, plan.upload, served, stop)
+            self._upload_round(client, site, plan.pages, done, stop)
+            if plan.upload or plan.delete or remote.etag is None or result != remote:
+                pending = frozenset(plan.linking) | frozenset(plan.delete)
+                self._upload_round(client, site, plan.linking, done, stop,
+                                   manifest=(plan.while_deleting(result), pending))
             for path in plan.delete:
                 self._check_stop(stop)
-                key = self.prefix + path
-                self._call(partial(client.delete_object, Bucket=self.bucket, Key=key), f"delete {path}")
-                served.pop(path, None)
-        except BaseException:
-            if served != remote.files:
-                self._save_progress(client, _Remote(served, remote.versions, remote.store, remote.generation))
+                self._call(partial(client.delete_object, Bucket=self.bucket, Key=self.prefix + path), f"delete {path}")
+                done.files.pop(path, None)
+        except _Conflict:
             raise
-        result = plan.result(site, remote)
-        if plan.upload or plan.delete or not remote.files or result != remote:
-            self._call(lambda: self._write_manifest(client, result), "write the manifest")
+        except BaseException:
+            self.local_copy.forget()
+            if done.files != remote.files:
+                self._save_progress(client, replace(remote, files=done.files, etag=done.etag))
+            raise
+        self.local_copy.save(replace(result, etag=done.etag))
         notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
                  f"{len(site.hashes) - len(plan.upload)} unchanged"]
         if plan.newer:
             notes.append(f"{len(plan.newer)} kept: built elsewhere from a later state of the store")
         return Receipt(remote_id=self.location, notes=tuple(notes))
 
-    def _upload_all(
-        self, client: Any, site: BuiltSite, changed: list[str], served: dict[str, str], stop: threading.Event
-    ) -> None:
-        """Three rounds, each in parallel: pages and assets, then the feeds and JSON that link to
-        them, then the index that links to everything. Readers never follow a link to a missing file."""
-        pages = [p for p in changed if not is_linking(p)]
-        feeds = [p for p in changed if is_linking(p) and p != "index.html"]
-        index = [p for p in changed if p == "index.html"]
-        for round_paths in (pages, feeds, index):
-            self._upload_round(client, site, round_paths, served, stop)
-
     def _upload_round(
-        self, client: Any, site: BuiltSite, paths: list[str], served: dict[str, str], stop: threading.Event
+        self, client: Any, site: BuiltSite, paths: list[str], done: _Progress, stop: threading.Event,
+        manifest: tuple[Remote, frozenset[str]] | None = None,
     ) -> None:
-        def upload(path: str) -> None:
-            self._check_stop(stop)
-            self._call(lambda: self._put(client, site, path), f"upload {path}")
-            served[path] = site.hashes[path]
+        """Upload ``paths`` in parallel, and with them the manifest if given (the document and the
+        files it names unconfirmed), written only over the one ``done.etag`` names."""
+        halt = threading.Event()  # set when one request failed: the others stop after their current file
 
-        if not paths:
+        def upload(path: str) -> None:
+            self._check_stop(stop, halt)
+            self._call(lambda: self._put(client, site, path), f"upload {path}")
+            done.files[path] = site.hashes[path]
+
+        def write() -> None:
+            assert manifest is not None
+            done.etag = self._write_manifest(client, *manifest, replaces=done.etag)
+
+        if not paths and manifest is None:
             return
-        with ThreadPoolExecutor(self.upload_workers, thread_name_prefix="s3-upload") as pool:
+        workers = min(self.upload_workers, len(paths) + 1)
+        with ThreadPoolExecutor(workers, thread_name_prefix="s3-upload") as pool:
             futures = [pool.submit(upload, p) for p in paths]
+            if manifest is not None:
+                futures.insert(0, pool.submit(write))  # a conflict is reported first: the publish plans again
             for future in as_completed(futures):
                 if future.exception() is not None:
-                    stop.set()  # the other workers finish their current file and stop
+                    halt.set()
         errors = [e for f in futures if (e := f.exception()) is not None]
         if errors:
             raise next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
@@ -248,89 +301,103 @@ class S3Host(SiteHost):
             CacheControl=cache_control(path),
         )
 
-    def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> _Remote:
+    def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> Remote:
         """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
         when it says it has some or ``site`` does."""
-        remote = self._read_document(client)
+        remote: Remote = self._call(lambda: self._read_document(client) or Remote(), "read the manifest")
+        mine = self.local_copy.read()
+        if mine is not None and mine.etag == remote.etag:
+            remote = mine  # the same document, and this machine knows its unconfirmed files arrived
         if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
             return remote
-        customers = self._customer_files(client)
-        return replace(remote, files={**remote.files, **customers}) if customers else remote
+        return self._with_customers(client, remote)
 
-    def _customer_files(self, client: Any) -> dict[str, str]:
+    def _with_customers(self, client: Any, remote: Remote) -> Remote:
         """Every file under ``a/``, hash unknown (so each publish uploads the current ones again and
         deletes any other: a changed token's old page). Listed, because a manifest in the bucket
         naming them would give every customer's capability to whoever reads it."""
-        found: dict[str, str] = {}
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + AUDIENCE_DIR):
-            found.update({str(item["Key"]).removeprefix(self.prefix): "" for item in page.get("Contents", [])})
-        return found
+        def listed() -> dict[str, str]:
+            found: dict[str, str] = {}
+            pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + AUDIENCE_DIR)
+            for page in pages:
+                found.update({str(item["Key"]).removeprefix(self.prefix): "" for item in page.get("Contents", [])})
+            return found
 
-    def _read_document(self, client: Any) -> _Remote:
-        """The bucket's manifest; empty on a first publish or an unreadable one."""
+        customers = self._call(listed, "list the customers' pages")
+        return replace(remote, files={**remote.files, **customers}) if customers else remote
+
+    def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
+        """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
+        still ``unless`` (the bucket then sends nothing back)."""
         from botocore.exceptions import ClientError
 
+        condition = {"IfNoneMatch": unless} if unless is not None else {}
         try:
-            body = client.get_object(Bucket=self.bucket, Key=self.manifest_key)["Body"].read()
+            answer = client.get_object(Bucket=self.bucket, Key=self.manifest_key, **condition)
+            body = answer["Body"].read()
         except ClientError as exc:
+            if unless is not None and _code(exc) in ("304", "NotModified"):
+                return None
             if _code(exc) in ("NoSuchKey", "404"):
-                return _Remote()
+                return Remote()
             raise
         try:
             document = json.loads(body)
         except ValueError:
-            return _Remote()
-        files = document.get("files") if isinstance(document, dict) else None
-        if document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
-            return _Remote()
-        versions = document.get("versions")
-        generation = document.get("generation")
-        return _Remote(
-            {str(k): str(v) for k, v in files.items()},
-            {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
-            str(document.get("store") or ""),
-            generation if isinstance(generation, int) else 0,
-            document.get("customer_pages") is True,
-        )
+            document = None
+        return Remote.of_document(document, str(answer.get("ETag") or ""))
 
-    def _write_manifest(self, client: Any, remote: _Remote) -> None:
-        # The bucket is readable: a customer page's path (its capability) must never be written here.
-        files = {p: h for p, h in remote.files.items() if not p.startswith(AUDIENCE_DIR)}
-        versions = {p: v for p, v in remote.versions.items() if not p.startswith(AUDIENCE_DIR)}
-        document = {"version": MANIFEST_VERSION, "files": files, "versions": versions,
-                    "store": remote.store, "generation": remote.generation,
-                    "customer_pages": len(files) != len(remote.files)}
-        body = json.dumps(document, sort_keys=True).encode()
-        client.put_object(
-            Bucket=self.bucket,
-            Key=self.manifest_key,
-            Body=body,
-            ContentType=CONTENT_TYPES[".json"],
-            CacheControl="no-store",
-        )
+    def _write_manifest(
+        self, client: Any, remote: Remote, unconfirmed: frozenset[str] = frozenset(), *, replaces: str | None
+    ) -> str:
+        """Write the manifest if the bucket's is still the one with ETag ``replaces`` (None: if it has
+        none); ``_Conflict`` if another publisher replaced it. Returns the new ETag."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
-    def _save_progress(self, client: Any, served: _Remote) -> None:
+        condition = {"IfMatch": replaces} if replaces is not None else {"IfNoneMatch": "*"}
+        if not self._conditional:
+            condition = {}
+        try:
+            answer = client.put_object(
+                Bucket=self.bucket, Key=self.manifest_key, Body=remote.document(unconfirmed),
+                ContentType=CONTENT_TYPES[".json"], CacheControl="no-store", **condition,
+            )
+        except ClientError as exc:
+            # 412: replaced since; 409: another conditional write at the same moment; 404 with
+            # If-Match: deleted since. Each time another publisher got there first.
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") or status in (409, 412):
+                raise _Conflict() from exc
+            if condition and (_code(exc) == "NotImplemented" or status == 501):
+                raise _Unsupported() from exc
+            raise self._client_error(exc, "write the manifest") from exc
+        except BotoCoreError as exc:
+            raise self._transport_error(exc, "write the manifest") from exc
+        return str(answer.get("ETag") or "")
+
+    def _save_progress(self, client: Any, served: Remote) -> None:
         """Record what did go up, so the engine's next attempt uploads only the rest."""
-        # Best effort: if this fails too, the original error is the one to report.
+        # Best effort: if this fails too (or another publisher wrote since), the original error is the one to report.
         with contextlib.suppress(Exception):
-            self._write_manifest(client, served)
+            self.local_copy.save(replace(served, etag=self._write_manifest(client, served, replaces=served.etag)))
 
     @staticmethod
-    def _check_stop(stop: threading.Event) -> None:
-        if stop.is_set():
+    def _check_stop(*stops: threading.Event) -> None:
+        if any(stop.is_set() for stop in stops):
             raise _Stopped("the upload was stopped before it finished; the next attempt continues it")
 
     # -- checking ---------------------------------------------------------------
 
     async def check(self) -> list[CheckResult]:
         """HeadBucket with the configured credentials, then read the manifest. Changes nothing."""
+        import asyncio
         return await asyncio.to_thread(self._check)
 
     def _check(self) -> list[CheckResult]:
         try:
             client = self._client()
             self._call(lambda: client.head_bucket(Bucket=self.bucket), "reach the bucket")
-            served = self._call(lambda: self._read_manifest(client), "read the manifest")
+            served = self._read_manifest(client)
         except DeliveryError as exc:
             return [CheckResult(self.name, self.location, False, str(exc))]
         state = f"{len(served.files)} files published" if served.files else "nothing published yet"
@@ -456,59 +523,20 @@ class S3Host(SiteHost):
         return redact(message, secrets)
 
 
-@dataclass(frozen=True)
-class _Remote:
-    """What the bucket's manifest says it serves."""
+@dataclass
+class _Progress:
+    """What the bucket holds as one publish goes (updated as each request succeeds), and its manifest's ETag."""
 
-    files: dict[str, str] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=dict)  # incident page -> version of its record
-    store: str = ""
-    generation: int = 0
-    customer_pages: bool = False  # whether a/ holds customers' pages (listed from the bucket, never named)
+    files: dict[str, str]
+    etag: str | None
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What one publish uploads and deletes, and what it leaves because the bucket has newer."""
-
-    upload: list[str]
-    delete: list[str]
-    newer: frozenset[str]
-
-    @classmethod
-    def of(cls, site: BuiltSite, remote: _Remote) -> _Plan:
-        newer: set[str] = set()
-        behind = False  # the bucket shows a later state of the same store than this build read
-        if site.store and remote.store == site.store:  # versions of another store say nothing about ours
-            newer = {p for p, v in remote.versions.items() if p in site.hashes and _later(v, site.versions.get(p))}
-            behind = remote.generation > site.generation
-            if behind:
-                newer |= {p for p in remote.files if is_linking(p)}
-        upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]
-        # A build that is behind cannot tell a page of an incident created since it read the
-        # store from one of an incident the store no longer holds: it deletes nothing.
-        gone = set(remote.files) - set(site.hashes) - site.keep
-        delete = [] if behind else sorted(p for p in gone if not _FINGERPRINTED.search(p))
-        return cls(upload, delete, frozenset(newer))
-
-    def result(self, site: BuiltSite, remote: _Remote) -> _Remote:
-        """The manifest after this publish: ours, except what the bucket had newer or we must keep."""
-        files = {p: h for p, h in remote.files.items() if p not in self.delete}
-        files.update({p: h for p, h in site.hashes.items() if p not in self.newer})
-        same = remote.store == site.store
-        versions = {p: v for p, v in remote.versions.items() if p in files} if same else {}
-        versions.update({p: v for p, v in site.versions.items() if p in files and p not in self.newer})
-        generation = max(remote.generation, site.generation) if same else site.generation
-        return _Remote(files, versions, site.store, generation)
+class _Conflict(Exception):
+    """The bucket's manifest is no longer the one this publish planned against."""
 
 
-def _later(remote_version: str, ours: str | None) -> bool:
-    """Whether the bucket's page shows a later update of its incident than ours."""
-    def number(version: str | None) -> int:
-        head = (version or "").split("-", 1)[0]
-        return int(head) if head.isdigit() else -1
-
-    return number(remote_version) > number(ours)
+class _Unsupported(_Conflict):
+    """An S3-compatible service that does not take conditional writes (501 NotImplemented)."""
 
 
 class _Stopped(DeliveryError):

@@ -1,0 +1,188 @@
+"""The bucket's manifest: what it says the bucket serves, what one publish changes, and this
+machine's copy of the last one it wrote.
+
+The manifest (``<prefix>.broadcaster-manifest.json``) records each file's content hash,
+the version of the store's record each incident page shows, and which store and how far
+it had got (its generation). It is written with S3's conditional requests: ``If-Match``
+on the ETag of the manifest the publish planned against (``If-None-Match: *`` when it
+knew of none), so a publish that planned against a manifest another machine has since
+replaced fails on the manifest, reads the new one, and plans again.
+
+A publish writes the manifest together with the index, feeds and JSON (one round trip,
+not one after the other), so the document names those files ``unconfirmed``: whoever
+reads it from the bucket treats their hashes as unknown and uploads them again, in
+case the upload of one of them never finished. Only the machine that saw every upload
+succeed knows better: it keeps its copy of the document (``LocalCopy``, under
+``.broadcaster/``) with them confirmed and with the ETag the bucket gave the manifest,
+and plans its next publish from that copy without reading the bucket at all. The copy
+never names a customer's page (its path is a capability), like the manifest itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from broadcaster.site.folder import AUDIENCE_DIR
+from broadcaster.site.hosts import BuiltSite, is_linking
+
+MANIFEST_NAME = ".broadcaster-manifest.json"
+MANIFEST_VERSION = 1  # bump when the headers change, so the next publish re-uploads everything
+# style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale.
+FINGERPRINTED = re.compile(r"(?:^|/)[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)$")
+
+
+@dataclass(frozen=True)
+class Remote:
+    """What the bucket's manifest says it serves (a hash of "" is unknown: uploaded again)."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # incident page -> version of its record
+    store: str = ""
+    generation: int = 0
+    customer_pages: bool = False  # whether a/ holds customers' pages (listed from the bucket, never named)
+    # The manifest's ETag as the bucket gave it; None: the bucket holds no manifest, as far as known.
+    etag: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def of_document(cls, document: Any, etag: str | None) -> Remote:
+        """The manifest's JSON as read from the bucket or the local copy; empty if it is not one."""
+        files = document.get("files") if isinstance(document, dict) else None
+        if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
+            return cls(etag=etag)
+        versions = document.get("versions")
+        generation = document.get("generation")
+        unconfirmed = document.get("unconfirmed")
+        unknown = {str(p) for p in unconfirmed} if isinstance(unconfirmed, list) else set()
+        return cls(
+            {str(k): "" if str(k) in unknown else str(v) for k, v in files.items()},
+            {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+            str(document.get("store") or ""),
+            generation if isinstance(generation, int) else 0,
+            document.get("customer_pages") is True,
+            etag,
+        )
+
+    def document(self, unconfirmed: frozenset[str] = frozenset()) -> bytes:
+        """The manifest as written: never a customer page's path (the bucket is readable)."""
+        files = {p: h for p, h in self.files.items() if not p.startswith(AUDIENCE_DIR)}
+        versions = {p: v for p, v in self.versions.items() if not p.startswith(AUDIENCE_DIR)}
+        document: dict[str, Any] = {
+            "version": MANIFEST_VERSION, "files": files, "versions": versions, "store": self.store,
+            "generation": self.generation, "customer_pages": len(files) != len(self.files),
+        }
+        if unconfirmed:
+            document["unconfirmed"] = sorted(p for p in unconfirmed if p in files)
+        return json.dumps(document, sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one publish uploads and deletes, and what it leaves because the bucket has newer."""
+
+    upload: list[str]
+    delete: list[str]
+    newer: frozenset[str]
+
+    @classmethod
+    def of(cls, site: BuiltSite, remote: Remote) -> Plan:
+        newer: set[str] = set()
+        behind = False  # the bucket shows a later state of the same store than this build read
+        if site.store and remote.store == site.store:  # versions of another store say nothing about ours
+            newer = {p for p, v in remote.versions.items() if p in site.hashes and _later(v, site.versions.get(p))}
+            behind = remote.generation > site.generation
+            if behind:
+                newer |= {p for p in remote.files if is_linking(p)}
+        upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]
+        # A build that is behind cannot tell a page of an incident created since it read the
+        # store from one of an incident the store no longer holds: it deletes nothing.
+        gone = set(remote.files) - set(site.hashes) - site.keep
+        delete = [] if behind else sorted(p for p in gone if not fingerprinted(p))
+        return cls(upload, delete, frozenset(newer))
+
+    @property
+    def pages(self) -> list[str]:
+        """The first round: incident pages and assets, which nothing uploaded with them links to."""
+        return [p for p in self.upload if not is_linking(p)]
+
+    @property
+    def linking(self) -> list[str]:
+        """The second round, with the manifest: the index, feeds and JSON that link to the pages."""
+        return [p for p in self.upload if is_linking(p)]
+
+    def result(self, site: BuiltSite, remote: Remote) -> Remote:
+        """The manifest after this publish: ours, except what the bucket had newer or we must keep."""
+        files = {p: h for p, h in remote.files.items() if p not in self.delete}
+        files.update({p: h for p, h in site.hashes.items() if p not in self.newer})
+        same = remote.store == site.store
+        versions = {p: v for p, v in remote.versions.items() if p in files} if same else {}
+        versions.update({p: v for p, v in site.versions.items() if p in files and p not in self.newer})
+        generation = max(remote.generation, site.generation) if same else site.generation
+        return Remote(files, versions, site.store, generation)
+
+    def while_deleting(self, result: Remote) -> Remote:
+        """``result`` still naming the files about to be deleted, their hash unknown: if a delete
+        never happens, whoever reads the manifest next deletes them again."""
+        return Remote({**result.files, **dict.fromkeys(self.delete, "")}, result.versions, result.store,
+                      result.generation, result.customer_pages, result.etag)
+
+
+class LocalCopy:
+    """This machine's copy of the last manifest it wrote to one place, with the bucket's ETag for it.
+
+    Read only while the bucket's manifest still has that ETag, which the conditional write
+    checks: a copy that is out of date costs one read of the bucket, never a wrong upload.
+    """
+
+    def __init__(self, path: Path, place: str) -> None:
+        self.path = path
+        self.place = place
+
+    def read(self) -> Remote | None:
+        try:
+            saved = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(saved, dict) or saved.get("place") != self.place or not isinstance(saved.get("etag"), str):
+            return None
+        remote = Remote.of_document(saved.get("manifest"), saved["etag"])
+        return remote if remote.files else None
+
+    def save(self, remote: Remote) -> None:
+        """Best effort: without a copy the next publish reads the bucket's manifest first."""
+        if remote.etag is None:
+            self.forget()
+            return
+        body = json.dumps({"place": self.place, "etag": remote.etag,
+                           "manifest": json.loads(remote.document())}, sort_keys=True)
+        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp.write_text(body, encoding="utf-8")
+            os.replace(temp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            self.forget()
+
+    def forget(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
+
+def fingerprinted(path: str) -> bool:
+    return FINGERPRINTED.search(path) is not None
+
+
+def _later(remote_version: str, ours: str | None) -> bool:
+    """Whether the bucket's page shows a later update of its incident than ours."""
+    def number(version: str | None) -> int:
+        head = (version or "").split("-", 1)[0]
+        return int(head) if head.isdigit() else -1
+
+    return number(remote_version) > number(ours)
