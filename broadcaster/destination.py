@@ -144,8 +144,12 @@ class Destination(Protocol):
         """How long the service's rate limits make this many sends take at least (added to the deadline)."""
 
     def prepare(self) -> None:
-        """Import what ``deliver`` needs and learn what ``render`` depends on (a Mastodon instance's limits),
-        before the command's previews and concurrent sends; never raises."""
+        """Learn what ``render`` depends on (a Mastodon instance's limits), before the command's previews and
+        sends alike; never raises."""
+
+    def warm_up(self) -> None:
+        """Import what ``deliver`` needs and start its slow clients, before the concurrent sends only (a dry
+        run never calls it, so it stays light); never raises."""
 
     async def deliver(self, job: Job) -> Receipt:
         """Deliver one update to one target (or, with ``job.deletes``, delete those posts); raises ``DeliveryError`` (retryable or not, outcome_unknown

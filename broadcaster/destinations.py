@@ -94,6 +94,9 @@ class ChannelDestination:
     def prepare(self) -> None:
         self.channel.prepare()
 
+    def warm_up(self) -> None:
+        pass  # a channel's SDK is imported on its first send, off the slowest destination's path
+
     async def deliver(self, job: Job) -> Receipt:
         if job.deletes is not None:
             return await self.channel.delete(job.deletes, target=job.target)

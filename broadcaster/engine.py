@@ -230,7 +230,10 @@ class Publisher:
     def deliver(self, deliveries: Sequence[Delivery], *, include_unknown: bool = False) -> list[Outcome]:
         """Send these deliveries at once; returns an outcome for each, in the given order."""
         import asyncio
-        for destination in self._used(deliveries):
+        used = self._used(deliveries)
+        for destination in used:
+            destination.warm_up()  # the slow clients first, then what renderings depend on
+        for destination in used:
             destination.prepare()
         return asyncio.run(self._deliver_all(list(deliveries), include_unknown))
 

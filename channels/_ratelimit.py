@@ -13,11 +13,14 @@ a request on loopback costs its own latency on top of the second, nothing more.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class RateLimiter:
@@ -75,6 +78,8 @@ class RateLimiter:
         return max(0.0, self._next_in.get(chat, 0.0) - now, self._next_any - now)
 
     async def wait(self, chat: str) -> None:
+        import asyncio  # here, not at the top: config checks and dry runs load this module
+
         delay = self.reserve(chat)
         if delay > 0:
             await asyncio.sleep(delay)
@@ -98,6 +103,8 @@ class RateLimiter:
         if not self._waiting and self.counted(self._clock()) < self.window_limit:
             self._open += 1
             return
+        import asyncio
+
         future = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
         self._wake()

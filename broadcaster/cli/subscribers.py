@@ -8,7 +8,6 @@ before anything is stored.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -189,6 +188,8 @@ def bot_username(config: Config, bot: BotConfig) -> str:
             await channel.aclose()
 
     try:
+        import asyncio  # here: every command loads this module, and a dry run needs no event loop
+
         name = asyncio.run(ask())
     except DeliveryError as exc:
         raise ConfigError(f"could not ask Telegram for the bot's username: {exc} Or set username in [bot]. "

@@ -15,9 +15,9 @@ asks again and sends them once the doubt is gone.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from broadcaster.config import ChannelConfig, Config
 from broadcaster.delivery import DeliveryState
@@ -25,6 +25,9 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.messages.model import Level, Visibility
 from broadcaster.registry import load_channel_class
 from broadcaster.store import Delivery, PlannedDelivery, Store
+
+if TYPE_CHECKING:
+    pass
 
 # Table name -> why its deliveries wait: it might post into a chat whose readers must not see its detail.
 Held = Mapping[str, str]
@@ -116,6 +119,7 @@ def _ask(config: Config, entries: Sequence[_Written]) -> list[tuple[str, str]]:
     """(the chat each name is, "") looked up concurrently; ("", why) where the service could not say."""
     if not entries:
         return []
+    import asyncio  # here: a dry run imports this module and starts no event loop
 
     async def one(entry: _Written) -> tuple[str, str]:
         channel = load_channel_class(entry.table.type)(entry.table)

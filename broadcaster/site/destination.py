@@ -61,6 +61,9 @@ class _WholeSite:
         return 0.0
 
     def prepare(self) -> None:
+        pass  # a site's rendering depends on nothing remote
+
+    def warm_up(self) -> None:
         # Imported here, not in the build's worker thread: an import there holds the
         # GIL long enough to bunch up the paced sends of a large Telegram broadcast.
         import broadcaster.site.build  # noqa: F401
@@ -162,9 +165,9 @@ class HostDestination(_WholeSite):
         super().preflight(store)
         self.host.preflight()
 
-    def prepare(self) -> None:
+    def warm_up(self) -> None:
         self.host.warm_up()  # first: the upload is the slowest delivery, its client the longest to make
-        super().prepare()
+        super().warm_up()
 
 
 def built_site(run: Run) -> asyncio.Task[BuiltSite]:

@@ -16,11 +16,13 @@ the delivery ``sending``, which the next command reaps as ``unknown``: never
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from broadcaster.store.contract import Store
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -33,6 +35,8 @@ class BatchedWrites:
         self._queued: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
 
     async def __call__(self, write: Callable[[], T]) -> T:
+        import asyncio  # here, not at the top: a dry run imports this module and needs no event loop
+
         loop = asyncio.get_running_loop()
         if not self._queued:
             loop.call_soon(self._commit)  # after every task ready now has taken its step
