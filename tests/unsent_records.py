@@ -68,3 +68,12 @@ def assert_refused_whole(result: Any, *destinations: str) -> None:
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert f"the rendering for {', '.join(sorted(destinations))} holds detail" in said, said
     assert "Nothing was stored or sent" in said and "--skip" in said and "out of the public message" in said, said
+
+
+def replacing(old: str, new: str) -> Edit:
+    """The edit that writes ``new`` for ``old`` in every text of the update (message, private and audience detail)."""
+
+    def edit(incident: dict[str, Any], update: dict[str, Any]) -> None:
+        update.update(json.loads(json.dumps(update, ensure_ascii=False).replace(old, new)))
+
+    return edit
