@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from broadcaster.errors import ConfigError
 from broadcaster.routing import reached
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
+from tests.input_helpers import stored
+from tests.unsent_records import assert_refused_whole, import_unsent, replacing, saying
 
 SLACK_TOKEN = "xoxb-audience-test-token"
 CHANNELS = {"C0ACME0001": "acme-status", "C0GLOB0001": "globex-status", "C0OPS00001": "ops", "C0PUB00001": "status"}
@@ -369,18 +372,33 @@ def test_a_changed_token_takes_the_old_page_away_and_an_unset_one_is_refused(pro
 # -- attacks -------------------------------------------------------------------------------------
 
 
-def test_a_customers_name_in_the_public_text_is_refused_on_public_channels(project: Project, slack: FakeSlack) -> None:
-    """Who the customers are is not public: a public text naming one is stopped by the guard, not sent."""
-    code, out = post(project, "--title", "API errors", "-C", "api", "Errors for Acme Corp and others.")
+def test_a_customers_name_in_the_public_text_is_refused_on_public_channels(
+    project: Project, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Who the customers are is not public: a public text naming one is refused whole before it is stored,
+    and one stored another way (an edited export) is stopped by the guard at send time, not sent."""
+    args = ("--title", "API errors", "-C", "api")
+    assert_refused_whole(project.cli("post", "--yes", *args, "Errors for Acme Corp and others."), "public-slack", "site")
+    assert stored(project) == [] and slack.requests == []
+
+    import_unsent(project, tmp_path, "post", *args, "Errors for some customers.",
+                  edit=saying("Errors for Acme Corp and others."))
+    code, out = project.cli_json("retry")
     assert code == 3
     states = {d["destination"]: d["state"] for d in out["deliveries"]}
     assert states["public-slack"] == "failed" and states["acme-slack"] == "sent" and states["ops"] == "sent"
     assert slack.messages["C0PUB00001"] == []
 
 
-def test_another_customers_name_in_ones_detail_is_refused_there(project: Project, slack: FakeSlack) -> None:
-    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Like Globex Industries, you are affected.",
-                     "Errors.")
+def test_another_customers_name_in_ones_detail_is_refused_there(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    args = ("--title", "API errors", "-C", "api", "--for", "acme")
+    refused = project.cli("post", "--yes", *args, "Like Globex Industries, you are affected.", "Errors.")
+    assert_refused_whole(refused, "acme-slack")
+    assert stored(project) == [] and slack.requests == []
+
+    import_unsent(project, tmp_path, "post", *args, "Like others, you are affected.", "Errors.",
+                  edit=replacing("Like others,", "Like Globex Industries,"))
+    code, out = project.cli_json("retry")
     assert code == 3
     states = {d["destination"]: d["state"] for d in out["deliveries"]}
     assert states["acme-slack"] == "failed" and states["public-slack"] == "sent"

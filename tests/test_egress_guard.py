@@ -55,6 +55,8 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twitter import FakeX
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
+from tests.input_helpers import requests, stored
+from tests.unsent_records import assert_refused_whole, import_unsent, saying
 
 X_TOKEN, TG_TOKEN, SLACK_TOKEN = "x-user-token-egress", "123456:tg-egress-token", "xoxb-egress-token"
 PUBLIC = ("x", "tg-public", "slack-public")
@@ -268,11 +270,34 @@ def public_sends(world: FakeWorld) -> list[str]:
     return [t.text for t in world.x.tweets] + [m.text for m in world.telegram_messages(PUBLIC_CHAT)]
 
 
-def test_a_public_text_naming_a_customer_is_refused_on_public_channels_only(project: Project, world: FakeWorld) -> None:
-    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+def test_a_public_text_naming_a_customer_is_refused_whole_before_anything_is_stored(
+    project: Project, world: FakeWorld
+) -> None:
+    """The preview tells the truth about post: what it would refuse, post refuses whole (before, post sent
+    the clean destinations and stored an update the site then left out)."""
+    result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api",
+                         "--ticket", "Globex Corp", "Errors for globex-corp customers.")
+    assert_refused_whole(result, "site", "x", "tg-public")
+    assert stored(project) == [] and requests(world) == []  # not even the private chats, which may read it
+    assert json.loads(project.cli("list", "--json").stdout) == []
+    assert not project.site.exists()
+    # Without the destinations that may not read it, the update goes out.
+    code, posted = run_json(project, "post", "--yes", "--skip", "x,tg-public,site", "--title", "API errors", "-C", "api",
                             "--ticket", "Globex Corp", "Errors for globex-corp customers.")
+    assert code == 0, posted
+    assert public_sends(world) == []
+    assert all("Globex Corp" in m.text for chat in OPS_CHATS for m in world.telegram_messages(chat))
+
+
+def test_a_stored_public_text_naming_a_customer_is_refused_at_send_time_on_public_channels_only(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """The second line of defence: such an update in the store (an edited export) is refused per destination."""
+    import_unsent(project, tmp_path, "post", "--title", "API errors", "-C", "api", "--ticket", "Globex Corp",
+                  "Errors for some customers.", edit=saying("Errors for globex-corp customers."))
+    code, sent = run_json(project, "retry")
     assert code == 3
-    states = {d["destination"]: (d["state"], d["error"] or "") for d in posted["deliveries"]}
+    states = {d["destination"]: (d["state"], d["error"] or "") for d in sent["deliveries"]}
     for name in ("x", "tg-public"):
         assert states[name][0] == "failed" and states[name][1].startswith(GUARD), states[name]
         assert "amend" in states[name][1]  # says what to do
@@ -313,16 +338,27 @@ def test_a_clean_preview_is_shown_and_exits_0(project: Project, world: FakeWorld
     assert shown.exit_code == 0 and "REFUSED" not in shown.stdout and "Errors for some customers." in shown.stdout
 
 
-def test_a_correction_may_not_publish_what_the_corrected_update_kept_private(project: Project, world: FakeWorld) -> None:
+def test_a_correction_may_not_publish_what_the_corrected_update_kept_private(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
                             "Errors in eu-west. [private]router edge-fra-2 failed[/private]")
     assert code == 0
     incident = posted["incident_id"]
-    sent_before = public_sends(world)
-    code, amended = run_json(project, "amend", incident, "1", "--yes", "Correction: the router EDGE-FRA-2 FAILED.")
+    sent_before, before = public_sends(world), stored(project)
+    site_before = {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()}
+    amended = project.cli("amend", incident, "1", "--yes", "--json", "Correction: the router EDGE-FRA-2 FAILED.")
+    assert_refused_whole(amended, "site", "x", "tg-public")
+    assert stored(project) == before and world.telegram.edits == [] and public_sends(world) == sent_before
+    assert {p: p.read_bytes() for p in project.site.rglob("*") if p.is_file()} == site_before
+
+    # At send time (the correction brought in by an import): refused on the public channels only.
+    import_unsent(project, tmp_path, "amend", incident, "1", "Correction: the router failed.",
+                  edit=saying("Correction: the router EDGE-FRA-2 FAILED."))
+    code, retried = run_json(project, "retry")
     assert code == 3
-    states = {d["destination"]: (d["state"], d["error"] or "") for d in amended["deliveries"]}
-    assert states["x"][0] == states["tg-public"][0] == "failed" and states["x"][1].startswith(GUARD)
+    states = {d["destination"]: (d["state"], d["error"] or "") for d in retried["deliveries"]}
+    assert states["x"][0] == states["tg-public"][0] == "failed" and states["x"][1].startswith(GUARD), states
     assert public_sends(world) == sent_before  # no correction reply on X, the public message not edited
     public_chat = world.telegram.chat(PUBLIC_CHAT).id
     assert [e for e in world.telegram.edits if e.chat_id == public_chat] == []
@@ -330,7 +366,7 @@ def test_a_correction_may_not_publish_what_the_corrected_update_kept_private(pro
 
 
 def test_a_broken_telegram_formatter_is_stopped_through_the_cli(
-    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A formatter bug that prints the private view's detail in a public chat: the chat gets nothing."""
     layout = telegram_format.layout
@@ -340,11 +376,18 @@ def test_a_broken_telegram_formatter_is_stopped_through_the_cli(
         return [*layout(view), (telegram_format.Run("Affected: "), telegram_format.Run(", ".join(customers), "b"))]
 
     Paste.customers = ("Initech_Payroll",)
+    args = ("--title", "API errors", "-C", "api", "--ticket", "Initech_Payroll", "Errors for some customers.")
+    # Stored before the bug (an import, or an update stored by a version without it) and sent with it.
+    import_unsent(project, tmp_path, "post", *args)
+    before = stored(project)
     monkeypatch.setattr(telegram_format, "layout", leaky_layout)
-    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
-                            "--ticket", "Initech_Payroll", "Errors for some customers.")
+    # A new post with the bug: its preview shows the refusal, so nothing is stored or sent.
+    assert_refused_whole(project.cli("post", "--yes", *args), "tg-public")
+    assert stored(project) == before and requests(world) == []
+
+    code, sent = run_json(project, "retry")
     assert code == 3
-    states = {(d["destination"], d["target"]): (d["state"], d["error"] or "") for d in posted["deliveries"]}
+    states = {(d["destination"], d["target"]): (d["state"], d["error"] or "") for d in sent["deliveries"]}
     assert states[("tg-public", PUBLIC_CHAT)][0] == "failed" and states[("tg-public", PUBLIC_CHAT)][1].startswith(GUARD)
     assert states[("x", "")][0] == "sent"  # other destinations are unaffected
     assert world.telegram_messages(PUBLIC_CHAT) == []
@@ -378,10 +421,15 @@ def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_re
     monkeypatch.setattr(destinations, "announced", pasting)
     incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")[1]["incident_id"]
     assert run_json(project, "resolve", incident, "--yes", "Fixed.")[0] == 0
-    sent_before = public_sends(world)
+    sent_before, before, chats_before = public_sends(world), stored(project), len(world.telegram.requests)
     text = tmp_path / "pm.md"
     text.write_text("A router failed. [private]Edge-FRA-2 in rack 7[/private]\n", encoding="utf-8")
-    code, published = run_json(project, "postmortem", incident, "--file", str(text), "--yes")
+    assert_refused_whole(project.cli("postmortem", incident, "--file", str(text), "--yes"), "tg-public", "x")
+    assert stored(project) == before and len(world.telegram.requests) == chats_before
+
+    # Stored by an import, the announcement is refused at send time on the public channels only.
+    import_unsent(project, tmp_path, "postmortem", incident, "--file", str(text))
+    code, published = run_json(project, "retry")
     assert code == 3
     states = {d["destination"]: (d["state"], d["error"] or "") for d in published["deliveries"]}
     assert states["x"][0] == states["tg-public"][0] == "failed" and states["tg-public"][1].startswith(GUARD)
@@ -390,12 +438,17 @@ def test_an_announcement_that_pastes_the_postmortem_with_its_private_spans_is_re
 
 
 def test_a_private_span_of_the_title_is_guarded_too(
-    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The bug: the private view (full title) cut for every destination. The title's span stays out."""
+    args = ("--title", "Checkout [private]Globex-Payroll[/private] down", "-C", "api", "Checkout is failing.")
+    import_unsent(project, tmp_path, "post", *args)  # stored before the bug, sent with it
+    before = stored(project)
     monkeypatch.setattr(engine, "view_for", lambda visibility, incident, update, **kw: private_view(incident, update, **kw))
-    code, posted = run_json(project, "post", "--yes", "--title", "Checkout [private]Globex-Payroll[/private] down",
-                            "-C", "api", "Checkout is failing.")
+    assert_refused_whole(project.cli("post", "--yes", *args), "site", "x", "tg-public")
+    assert stored(project) == before and requests(world) == []
+
+    code, posted = run_json(project, "retry")
     assert code == 3
     states = {d["destination"]: (d["state"], d["error"] or "") for d in posted["deliveries"]}
     assert states["x"][0] == states["tg-public"][0] == "failed" and states["x"][1].startswith(GUARD), states

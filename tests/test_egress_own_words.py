@@ -20,6 +20,8 @@ import pytest
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.world import PUBLIC_CHAT, SLACK_CHANNEL, FakeWorld
+from tests.input_helpers import stored
+from tests.unsent_records import assert_refused_whole, import_unsent, saying
 
 GUARD = "refused to publish the message for"
 PUBLIC = ("x", "tg-public", "slack-public")
@@ -103,12 +105,22 @@ def test_a_customer_named_like_a_word_the_destinations_print_publishes_everywher
 
 @pytest.mark.parametrize(("customer", "flags", "naming"), OWN_WORDS, ids=IDS)
 def test_the_same_word_written_in_the_update_is_still_refused(
-    project: Project, public_world: FakeWorld, customer: str, flags: list[str], naming: str
+    project: Project, public_world: FakeWorld, tmp_path: Path, customer: str, flags: list[str], naming: str
 ) -> None:
-    code, posted = post(project, "--ticket", customer, *flags, naming)
+    result = project.cli("post", "--yes", "--json", "--title", "Checkout errors", "-C", "api",
+                         "--ticket", customer, *flags, naming)
+
+    assert_refused_whole(result, *PUBLIC, "site")
+    assert stored(project) == [] and public_sends(public_world) == []
+    assert not project.site.exists() and not (project.root / "www").exists()
+
+    # The send-time guard, for such an update stored another way (an edited export): refused there too.
+    import_unsent(project, tmp_path, "post", "--title", "Checkout errors", "-C", "api", "--ticket", customer, *flags,
+                  "Some customers see checkout errors.", edit=saying(naming))
+    code, sent = project.cli_json("retry")
 
     assert code == 3
-    found = states(posted)
+    found = states(sent)
     for name in PUBLIC:
         assert found[name][0] == "failed" and found[name][1].startswith(GUARD), found[name]
     assert found["site"][0] == "failed" and "was left out of the site" in found["site"][1]
@@ -170,18 +182,35 @@ def test_preview_shows_such_a_customer_s_update(project: Project, public_world: 
     assert "REFUSED" not in shown.stdout and "Next update by" in shown.stdout
 
 
-def test_a_title_or_a_link_naming_such_a_customer_is_refused(project: Project, public_world: FakeWorld) -> None:
+def test_a_title_or_a_link_naming_such_a_customer_is_refused(
+    project: Project, public_world: FakeWorld, tmp_path: Path
+) -> None:
     """The title (and the page's id made from it) and a link in the message are the update's own
     texts too: shaped away in the template, so the customer they name counts."""
-    result = project.cli("post", "--yes", "--json", "--title", "Next checkout errors", "-C", "api",
-                         "--ticket", "Next", "--next-update", "30m", "Some customers see checkout errors.")
+    titled = ("--title", "Next checkout errors", "-C", "api", "--ticket", "Next", "--next-update", "30m",
+              "Some customers see checkout errors.")
+    assert_refused_whole(project.cli("post", "--yes", *titled), *PUBLIC, "site")
+    linked = ("--title", "Checkout errors", "-C", "api", "--ticket", "Next",
+              "Errors, see https://status.next.example/checkout.")
+    assert_refused_whole(project.cli("post", "--yes", *linked), *PUBLIC, "site")
+    assert stored(project) == [] and public_sends(public_world) == []
+
+    # At send time, for such updates brought in by an import:
+    def next_title(incident: dict[str, Any], update: dict[str, Any]) -> None:
+        incident.update(title="Next checkout errors", id=incident["id"].replace("checkout", "next-checkout"))
+
+    import_unsent(project, tmp_path, "post", "--title", "Checkout errors", "-C", "api", "--ticket", "Next",
+                  "--next-update", "30m", "Some customers see checkout errors.", edit=next_title)
+    result = project.cli("retry", "--json")
     assert result.exit_code == 3
     assert {d["destination"]: d["state"] for d in json.loads(result.stdout)["deliveries"]} == {
         **dict.fromkeys((*PUBLIC, "site"), "failed"), "www": "sent"}  # the rest of the site, without it
     assert "Next checkout" not in site_files(project.site) + site_files(project.root / "www")
 
-    code, posted = post(project, "--ticket", "Next", "Errors, see https://status.next.example/checkout.")
+    import_unsent(project, tmp_path, "post", "--title", "Checkout errors", "-C", "api", "--ticket", "Next",
+                  "Errors, see the status page.", edit=saying("Errors, see https://status.next.example/checkout."))
+    code, sent = project.cli_json("retry")
 
     assert code == 3
-    assert all(state == "failed" for name, (state, _) in states(posted).items() if name in (*PUBLIC, "site"))
+    assert all(state == "failed" for name, (state, _) in states(sent).items() if name in (*PUBLIC, "site"))
     assert public_sends(public_world) == []

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from tests.fakes.base import Fault, Response
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.teams import FakeTeams, plain_texts
 from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.input_helpers import stored
+from tests.unsent_records import assert_refused_whole, import_unsent, saying
 
 
 @dataclass
@@ -123,12 +126,18 @@ def test_a_rate_limited_discord_post_is_sent_after_the_wait(project: Project, ho
 @pytest.mark.parametrize("customer", ["Globex Corp", "ACME_Corp [EU]", "<@Initech> #1-ops"],
                          ids=["plain", "markdown", "mention-like"])
 def test_a_public_text_naming_a_customer_never_reaches_discord_or_the_public_webhook(
-    project: Project, hooks: Hooks, customer: str
+    project: Project, hooks: Hooks, customer: str, tmp_path: Path
 ) -> None:
     """Discord escapes markdown (ACME\\_Corp): the guard reads the text as readers see it, and still finds it."""
     # A private free-text value: --customer names an [audiences.ID] since issue 15 (as in test_egress_own_words).
-    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "--ticket", customer,
-                            f"Errors for {customer.lower()}.")
+    args = ("--title", "API errors", "--ticket", customer)
+    refused = project.cli("post", "--yes", *args, f"Errors for {customer.lower()}.")
+    assert_refused_whole(refused, "discord-public", "hook", "site")  # what the preview shows refused: the whole post
+    assert stored(project) == [] and hooks.discord.messages == [] and hooks.receiver.events == [] and hooks.teams.cards == []
+
+    # Stored another way (an edited export), it is refused at send time where readers may not see it.
+    import_unsent(project, tmp_path, "post", *args, "Errors for some customers.", edit=saying(f"Errors for {customer.lower()}."))
+    code, posted = run_json(project, "retry")
     assert code == 3
     assert states(posted)["discord-public"] == "failed" and states(posted)["hook"] == "failed"
     assert hooks.discord.messages == [] and hooks.receiver.events == []

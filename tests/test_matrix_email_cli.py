@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import ENGINE, Project
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.smtp import USERNAME, SmtpServer
+from tests.input_helpers import stored
+from tests.unsent_records import assert_refused_whole, import_unsent, saying
 
 MATRIX_TOKEN = "syt_cli_MaTrIx_SeCrEt_77"
 SMTP_PASSWORD = "smtp-pass-Secret-42"
@@ -147,10 +149,16 @@ def test_channels_check_good_and_bad_credentials(project: Project, fakes: Fakes)
     assert "syt_wrong_Token_1" not in bad.stdout + bad.stderr and "wrong-Pass-2" not in bad.stdout + bad.stderr
 
 
-def test_the_egress_guard_stops_a_public_mail_naming_a_customer(project: Project, fakes: Fakes) -> None:
-    """The public text itself names the customer given as private: the mails are refused, the room still gets it."""
-    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "--ticket", "Globex Corp",
-                            "Errors for **Globex** Corp.")
+def test_the_egress_guard_stops_a_public_mail_naming_a_customer(project: Project, fakes: Fakes, tmp_path: Path) -> None:
+    """The public text itself names the customer given as private: the post is refused whole (its preview
+    would show the mails refused); such an update stored another way is refused per mail at send time,
+    and the room still gets it."""
+    args = ("--title", "API errors", "--ticket", "Globex Corp")
+    assert_refused_whole(project.cli("post", "--yes", *args, "Errors for **Globex** Corp."), "mail", "site")
+    assert stored(project) == [] and fakes.smtp.mails == [] and len(fakes.room) == 0
+
+    import_unsent(project, tmp_path, "post", *args, "Errors for some customers.", edit=saying("Errors for **Globex** Corp."))
+    code, posted = run_json(project, "retry")
     assert code == 3
     assert states(posted) == {("ops-matrix", ""): "sent", ("mail", CUSTOMERS): "failed", ("mail", OPS): "failed"}
     assert all("refused to publish" in d["error"] for d in posted["deliveries"] if d["destination"] == "mail")

@@ -22,7 +22,9 @@ from broadcaster.registry import load_host_class
 from broadcaster.site.hosts import BuiltSite
 from tests.conftest import Project
 from tests.fakes.s3 import S3Server
+from tests.input_helpers import stored
 from tests.test_site_bad_records import store_record
+from tests.unsent_records import assert_refused_whole, import_unsent, saying
 
 
 def site_text(folder: Path) -> str:
@@ -66,13 +68,22 @@ def test_a_post_with_such_a_record_publishes_its_own_update(project: Project) ->
 
 
 
-def test_a_private_span_of_the_title_is_a_private_value_of_the_site(project: Project) -> None:
+def test_a_private_span_of_the_title_is_a_private_value_of_the_site(project: Project, tmp_path: Path) -> None:
     """main's private title spans meet fc-site's guard: the title's private part written again in
     the public message (an operator's slip) keeps the page, index, feeds and JSON from publishing it."""
     assert project.cli("post", "--yes", "--title", "Search slow", "Search is slow.").exit_code == 0
+    before, site_before = stored(project), site_text(project.site)
+    title = ("--title", "Checkout [private]Globex Industries[/private] down")
 
-    result = project.cli("post", "--yes", "--title", "Checkout [private]Globex Industries[/private] down",
-                         "Globex Industries sees checkout failures.")
+    result = project.cli("post", "--yes", *title, "Globex Industries sees checkout failures.")
+
+    assert_refused_whole(result, "site")  # the preview would show it refused: so is the post, whole
+    assert stored(project) == before and site_text(project.site) == site_before
+
+    # Such an update stored another way (an edited export): the site's own guard leaves it out when it is sent.
+    import_unsent(project, tmp_path, "post", *title, "Checkout is failing.",
+                  edit=saying("Globex Industries sees checkout failures."))
+    result = project.cli("retry")
 
     assert result.exit_code == 3, result.output
     assert "was left out of the site" in " ".join(result.output.split())

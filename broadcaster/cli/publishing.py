@@ -23,12 +23,13 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     from broadcaster.cli import output
 
     out, config = output.console(), load_config(ctx)
-    if options.get("dry_run"):
-        result = run(dry_run=True)
-        output.print_post_result(out, result, options["as_json"], config)
-        refuse_leaking_preview(result)
-        return
     preview_result = run(dry_run=True)
+    if options.get("dry_run") or any(p.refused for p in preview_result.previews):
+        # What the preview would refuse, the publication refuses whole, before storing or sending anything:
+        # sending the clean destinations alone would leave a half-published update the site leaves out.
+        output.print_post_result(out, preview_result, options["as_json"], config)
+        refuse_leaking_preview(preview_result)
+        return
     confirm_publication(preview_result, options["yes"], config)
     targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
     with output.progress_for(out, targets, options["as_json"]) as progress:
