@@ -196,3 +196,15 @@ def test_a_customer_named_like_a_calendar_word_keeps_the_window_on_the_site(tmp_
         assert [str(e.uid) for e in Calendar.from_ical((tmp_path / name / CALENDAR).read_bytes()).events] == [
             "maintenance-w@status.example.com"
         ]
+
+
+def test_each_correction_raises_sequence_a_second_one_of_the_same_update_too(
+    project: Project, world: FakeWorld
+) -> None:
+    # Found reviewing issue 17: a second `amend` of the same update changed DTSTAMP and the description
+    # but left SEQUENCE where the first had put it.
+    incident = _schedule(project)
+    for n, text in enumerate(["Upgrading the database to 16.", "Upgrading the database to 16.4."], start=1):
+        assert project.cli("amend", incident, "1", text, "--yes").exit_code == 0
+        [event] = _site_calendar(project)
+        assert (event.sequence, str(event["DESCRIPTION"])) == (n, text)
