@@ -36,14 +36,18 @@ from broadcaster.config import (
     StoreConfig,
     refuse_unknown,
 )
-from broadcaster.errors import ConfigError
-from broadcaster.messages import i18n
+from broadcaster.errors import ConfigError, InputError
+from broadcaster.messages import gate, i18n
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
 DEFAULT_NAME = "broadcaster.toml"
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Matched whole (fullmatch): "$" would let a trailing newline through.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# A component id names its badge and its feeds' folder (badges/<id>.svg, components/<id>/): the site's rule
+# for a file name, checked here so a config the site cannot build is refused before anything is stored.
+_COMPONENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
              "audiences", "bot"}
@@ -134,6 +138,15 @@ class _Reader:
         if not isinstance(value, str):
             raise self.error(prefix + key, f"must be a string, not {type(value).__name__}")
         return value
+
+    def text(self, table: Mapping[str, Any], key: str, prefix: str, default: str = "") -> str:
+        """A string readers see (the page's title, a component's name): no control or format character,
+        which would break the badges, feeds and calendar it is printed in, or turn text around."""
+        value = self.string(table, key, prefix, default)
+        try:
+            return gate.normalise(value, "the value")
+        except InputError as exc:
+            raise self.error(prefix + key, str(exc).replace("nothing was stored or sent", "nothing was done")) from exc
 
     def number(self, table: Mapping[str, Any], key: str, prefix: str, default: float) -> float:
         value = table.get(key, default)
@@ -252,12 +265,12 @@ def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
             "broadcaster.po (see the README, \"The page in the reader's language\")",
         )
     return PageConfig(
-        title=reader.string(table, "title", "page.", PageConfig.title),
+        title=reader.text(table, "title", "page.", PageConfig.title),
         base_url=base_url,
         output_dir=Path(reader.string(table, "output_dir", "page.", "public")),
         timezone=timezone,
         history_days=days,
-        description=reader.string(table, "description", "page."),
+        description=reader.text(table, "description", "page."),
         language=language,
     )
 
@@ -342,8 +355,11 @@ def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
             raise reader.error(prefix.rstrip("."), "must be a table")
         reader.refuse_unknown(entry, _COMPONENT_KEYS, prefix)
         component_id = reader.string(entry, "id", prefix)
-        if not component_id or not _NAME.match(component_id):
-            raise reader.error(prefix + "id", "is required: letters, digits, '-', '_' or '.'")
+        if not _COMPONENT_ID.fullmatch(component_id) or ".." in component_id:
+            raise reader.error(
+                prefix + "id", "is required: up to 128 letters, digits, '-', '_' or '.' (not '..'), starting with a "
+                "letter or digit",
+            )
         if component_id in seen:
             raise reader.error(prefix + "id", f"{component_id!r} is defined twice")
         seen.add(component_id)
@@ -352,9 +368,9 @@ def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
             raise reader.error(prefix + "sla", "must be a percentage such as 99.9")
         component = Component(
             id=component_id,
-            name=reader.string(entry, "name", prefix, component_id) or component_id,
-            group=reader.string(entry, "group", prefix),
-            description=reader.string(entry, "description", prefix),
+            name=reader.text(entry, "name", prefix, component_id) or component_id,
+            group=reader.text(entry, "group", prefix),
+            description=reader.text(entry, "description", prefix),
         )
         since = entry.get("since")
         if since is not None and (not isinstance(since, date) or isinstance(since, datetime)):
@@ -367,7 +383,7 @@ def _audiences(reader: _Reader, tables: Mapping[str, Any], component_ids: set[st
     result = {}
     for key, table in tables.items():
         prefix = f"audiences.{key}."
-        if not _NAME.match(key):
+        if not _NAME.fullmatch(key):
             raise reader.error(f"audiences.{key}", "ids may hold letters, digits, '-', '_' and '.'")
         if not isinstance(table, dict):
             raise reader.error(f"audiences.{key}", "must be a table")
@@ -427,7 +443,7 @@ def _common(
     audiences: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any], str, tuple[str, ...], str | None]:
     prefix = f"{section}.{name}."
-    if not _NAME.match(name) or name == SITE_DESTINATION:
+    if not _NAME.fullmatch(name) or name == SITE_DESTINATION:
         raise reader.error(f"{section}.{name}", "names may hold letters, digits, '-', '_' and '.', and 'site' is taken")
     if not isinstance(table, dict):
         raise reader.error(f"{section}.{name}", "must be a table")

@@ -161,6 +161,7 @@ class PublicView:
     kind: str
     status_changed: bool
     corrected_at: datetime | None = field(default=None, kw_only=True)
+    corrections: int = field(default=0, kw_only=True)  # how often it was corrected (corrected_at: the last)
     # The number readers know it by (see reader_number); ``sequence`` stays the store's key.
     number: int = field(default=0, kw_only=True)
 
@@ -405,7 +406,8 @@ def _timeline(
         if corrects is not None:
             if corrects in views:
                 message = text(update) if text else public_text(update.raw_message)
-                views[corrects] = replace(views[corrects], message=message, corrected_at=update.created_at)
+                views[corrects] = replace(views[corrects], message=message, corrected_at=update.created_at,
+                                          corrections=views[corrects].corrections + 1)
             continue
         number = reader_number(ordered, update.sequence)
         views[update.sequence] = cut(update, previous_status=previous, number=number)

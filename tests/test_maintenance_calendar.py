@@ -196,3 +196,29 @@ def test_a_customer_named_like_a_calendar_word_keeps_the_window_on_the_site(tmp_
         assert [str(e.uid) for e in Calendar.from_ical((tmp_path / name / CALENDAR).read_bytes()).events] == [
             "maintenance-w@status.example.com"
         ]
+
+
+def test_each_correction_raises_sequence_a_second_one_of_the_same_update_too(
+    project: Project, world: FakeWorld
+) -> None:
+    # Found reviewing issue 17: a second `amend` of the same update changed DTSTAMP and the description
+    # but left SEQUENCE where the first had put it.
+    incident = _schedule(project)
+    for n, text in enumerate(["Upgrading the database to 16.", "Upgrading the database to 16.4."], start=1):
+        assert project.cli("amend", incident, "1", text, "--yes").exit_code == 0
+        [event] = _site_calendar(project)
+        assert (event.sequence, str(event["DESCRIPTION"])) == (n, text)
+
+
+def test_a_withdrawn_window_leaves_every_file_of_the_site(project: Project, world: FakeWorld) -> None:
+    # Issue 17's new files (api/v2, maintenance.ics, components/<id>/, badges) were not in any withdraw test.
+    incident = _schedule(project)
+    assert project.cli("maintenance", "start", incident, "--yes").exit_code == 0  # running: it colours the db badge
+    before = {p.relative_to(project.site).as_posix(): p.read_bytes() for p in project.site.rglob("*") if p.is_file()}
+    assert incident.encode() in before["api/v2/scheduled-maintenances/active.json"]
+    assert incident.encode() in before["components/db/feed.xml"] and b"maintenance-" in before["maintenance.ics"]
+    assert project.cli("withdraw", incident, "--yes", "--reason", "posted in error").exit_code == 0
+    after = {p.relative_to(project.site).as_posix(): p.read_bytes() for p in project.site.rglob("*") if p.is_file()}
+    assert not [path for path, body in after.items()
+                if (b"DB upgrade" in body or incident.encode() in body) and not path.startswith(".broadcaster")]
+    assert after["badges/db.svg"] != before["badges/db.svg"] and _site_calendar(project) == []

@@ -69,7 +69,9 @@ def _uid(page: PageConfig, name: str) -> str:
 def sequence(incident: PublicIncident) -> int:
     """How many times the window changed after it was announced, from its stored updates."""
     changes = [u for u in incident.updates if u.kind not in (st.POSTMORTEM, st.REMINDER)]
-    corrected = sum(1 for u in changes if u.corrected_at is not None)
+    # Every correction counts, a second one of the same update too (a view built with only corrected_at
+    # has had one).
+    corrected = sum(max(u.corrections, u.corrected_at is not None) for u in changes)
     return max(0, len(changes) - 1 + corrected)
 
 
