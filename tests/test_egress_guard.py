@@ -379,11 +379,11 @@ def test_a_broken_telegram_formatter_is_stopped_through_the_cli(
     args = ("--title", "API errors", "-C", "api", "--ticket", "Initech_Payroll", "Errors for some customers.")
     # Stored before the bug (an import, or an update stored by a version without it) and sent with it.
     import_unsent(project, tmp_path, "post", *args)
-    before = stored(project)
+    before, asked = stored(project), len(requests(world))  # the import asked which chat @acmestatus is
     monkeypatch.setattr(telegram_format, "layout", leaky_layout)
     # A new post with the bug: its preview shows the refusal, so nothing is stored or sent.
     assert_refused_whole(project.cli("post", "--yes", *args), "tg-public")
-    assert stored(project) == before and requests(world) == []
+    assert stored(project) == before and requests(world)[asked:] == []
 
     code, sent = run_json(project, "retry")
     assert code == 3
@@ -443,10 +443,10 @@ def test_a_private_span_of_the_title_is_guarded_too(
     """The bug: the private view (full title) cut for every destination. The title's span stays out."""
     args = ("--title", "Checkout [private]Globex-Payroll[/private] down", "-C", "api", "Checkout is failing.")
     import_unsent(project, tmp_path, "post", *args)  # stored before the bug, sent with it
-    before = stored(project)
+    before, asked = stored(project), len(requests(world))  # the import asked which chat @acmestatus is
     monkeypatch.setattr(engine, "view_for", lambda visibility, incident, update, **kw: private_view(incident, update, **kw))
     assert_refused_whole(project.cli("post", "--yes", *args), "site", "x", "tg-public")
-    assert stored(project) == before and requests(world) == []
+    assert stored(project) == before and requests(world)[asked:] == []
 
     code, posted = run_json(project, "retry")
     assert code == 3

@@ -96,6 +96,8 @@ class SiteDestination(_WholeSite):
 
         zone, names = self.config.page.zone, {c.component.id: c.component.name for c in self.config.components}
         header = view.incident
+        if update.kind == "withdrawal":  # the page shows nothing of it: its entry, pages and feeds go
+            return Rendered(text=f"{header.title}: removed from the page, its feeds and its JSON", visibility="public")
         lines = [f"{header.title} · {view.status.label} · impact {header.impact.value}", view.message]
         if header.components:
             lines.append("Components: " + ", ".join(
