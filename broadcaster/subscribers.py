@@ -235,7 +235,11 @@ def choose_components(
     if outside:
         raise InputError(f"Not among this chat's components: {', '.join(outside)}.")
     chosen = tuple(c for c in allowed if c in components)
-    return store.set_subscription_components(chat, () if set(chosen) == set(allowed) else chosen)
+    # Empty means every component, so only a chat whose invite names none may store it: one whose
+    # invite does keeps its choice written out, or ticking all of them again would widen it to all.
+    invite = store.invite(current.invite) if current.invite else None
+    everything = set(chosen) == set(allowed) and not (invite is not None and invite.components)
+    return store.set_subscription_components(chat, () if everything else chosen)
 
 
 def allowed_components(store: Store, subscription: Subscription, known: Collection[str]) -> tuple[str, ...]:
