@@ -265,8 +265,10 @@ def find_invite(store: Store, reference: str) -> Invite:
             raise InputError(f"{text!r} names {len(candidates)} invites: give more of its id.")
         found = candidates[0] if candidates else None
     if found is None:
+        # A code is never echoed, not even in part: it may open another store's invite.
+        named = "with that code" if INVITE_CODE.fullmatch(text) else repr(text[:16])
         raise InputError(
-            f"no invite {text[:16]!r}: give its id from `broadcaster subscribers invites` or the code itself."
+            f"no invite {named}: give its id from `broadcaster subscribers invites` or the code itself."
         )
     return found
 
