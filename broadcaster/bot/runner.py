@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from broadcaster import redaction
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request
 from broadcaster.errors import BroadcasterError, ConfigError, InputError
@@ -251,6 +252,9 @@ async def _serve_webhook(
 
     # A fresh secret each start, which setWebhook hands Telegram: only it can post updates here.
     secret = secrets.token_urlsafe(32)
+    # Kept out of every log like the token: PTB's debug log prints setWebhook's parameters, and whoever
+    # holds the secret can post this process forged updates.
+    redaction.remember([secret])
     server = await serve(app, listen, secret)
     try:
         await _set_webhook(app, listen.url, secret)
