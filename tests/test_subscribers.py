@@ -189,6 +189,11 @@ def test_list_and_remove(bot_project: Project) -> None:
     assert bot_project.cli("subscribers", "remove", str(PUBLIC_CHAT)).exit_code == 0
     assert bot_project.cli("subscribers", "remove", str(PUBLIC_CHAT)).exit_code == 2
     assert store.subscription(str(PUBLIC_CHAT)) is None
+    subscribers.subscribe(store, -1001234567890, ChatKind.GROUP)  # a group's id, which looks like an option
+    removed = bot_project.cli("subscribers", "remove", "-1001234567890")
+    assert removed.exit_code == 0, removed.output
+    assert store.subscription("-1001234567890") is None
+    assert bot_project.cli("subscribers", "remove", "--bogus").exit_code == 2
 
 
 @pytest.mark.parametrize(
