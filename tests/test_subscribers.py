@@ -132,6 +132,18 @@ def test_a_blocked_chat_becomes_inactive_and_is_not_retried(bot_project: Project
     assert [d.sequence for d in store.deliveries() if d.target == str(BLOCKED)] == [1]
 
 
+def test_a_blocked_chats_reason_never_holds_the_token(bot_project: Project, fake: FakeTelegram) -> None:
+    fake.echo_credentials = True  # a proxy that repeats the request path (token and all) in its errors
+    store = store_of(bot_project)
+    subscribers.subscribe(store, BLOCKED, ChatKind.PRIVATE)
+    assert bot_project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 3
+    reason = store.subscription(str(BLOCKED)).inactive_reason or ""  # type: ignore[union-attr]
+    assert "blocked" in reason and "***" in reason
+    listed = bot_project.cli("subscribers", "list").output + bot_project.cli("subscribers", "list", "--json").output
+    secret = TOKEN.split(":")[1]
+    assert secret not in reason.lower() and secret not in listed.lower()
+
+
 def test_a_migrated_group_is_followed_and_its_new_id_saved(bot_project: Project, fake: FakeTelegram) -> None:
     store = store_of(bot_project)
     subscribers.redeem(store, invite(bot_project, "--audience", "acme"), OLD_GROUP, ChatKind.GROUP)
