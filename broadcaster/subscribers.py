@@ -148,7 +148,11 @@ def _now() -> datetime:
 
 
 def new_code() -> str:
-    return secrets.token_urlsafe(CODE_BYTES)
+    """A fresh code; never one starting with "-", which `subscribers revoke CODE` would take for options."""
+    code = secrets.token_urlsafe(CODE_BYTES)
+    while code.startswith("-"):
+        code = secrets.token_urlsafe(CODE_BYTES)
+    return code
 
 
 def code_hash(code: str) -> str:

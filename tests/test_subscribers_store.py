@@ -48,6 +48,13 @@ def test_two_codes_differ(opener: Opener) -> None:
     assert len(codes) == 20
 
 
+def test_no_code_starts_with_a_dash() -> None:
+    # One in 64 would, and `subscribers revoke CODE` would read it as options (-c FILE, -s STORE).
+    codes = [subscribers.new_code() for _ in range(3000)]  # without the rule, none starts with "-" at odds of (63/64)**3000, about 4e-21
+    assert not [c for c in codes if c.startswith("-")]
+    assert all(subscribers.INVITE_CODE.fullmatch(c) and len(c) == 32 for c in codes)
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
