@@ -21,6 +21,7 @@ from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanen
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
+from broadcaster.redaction import redact
 from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import PlannedDelivery
@@ -166,7 +167,8 @@ class SubscriberDestination(ChannelDestination):
         except DeliveryError as exc:
             if not self.channel.target_gone(exc):
                 raise
-            reason = str(exc.__cause__ or exc)
+            # The raw error, kept in the store and shown by `subscribers list`: a proxy may echo the token.
+            reason = redact(str(exc.__cause__ or exc), self.channel.secret_values())
             subscribers.deactivate(job.run.store, job.target, reason)
             raise permanent(advice.subscription_ended(job.target, reason)) from exc
         moved = self.channel.moved_target(receipt, job.target)

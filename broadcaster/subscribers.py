@@ -148,7 +148,11 @@ def _now() -> datetime:
 
 
 def new_code() -> str:
-    return secrets.token_urlsafe(CODE_BYTES)
+    """A fresh code; never one starting with "-", which `subscribers revoke CODE` would take for options."""
+    code = secrets.token_urlsafe(CODE_BYTES)
+    while code.startswith("-"):
+        code = secrets.token_urlsafe(CODE_BYTES)
+    return code
 
 
 def code_hash(code: str) -> str:
@@ -235,7 +239,11 @@ def choose_components(
     if outside:
         raise InputError(f"Not among this chat's components: {', '.join(outside)}.")
     chosen = tuple(c for c in allowed if c in components)
-    return store.set_subscription_components(chat, () if set(chosen) == set(allowed) else chosen)
+    # Empty means every component, so only a chat whose invite names none may store it: one whose
+    # invite does keeps its choice written out, or ticking all of them again would widen it to all.
+    invite = store.invite(current.invite) if current.invite else None
+    everything = set(chosen) == set(allowed) and not (invite is not None and invite.components)
+    return store.set_subscription_components(chat, () if everything else chosen)
 
 
 def allowed_components(store: Store, subscription: Subscription, known: Collection[str]) -> tuple[str, ...]:
@@ -261,8 +269,10 @@ def find_invite(store: Store, reference: str) -> Invite:
             raise InputError(f"{text!r} names {len(candidates)} invites: give more of its id.")
         found = candidates[0] if candidates else None
     if found is None:
+        # A code is never echoed, not even in part: it may open another store's invite.
+        named = "with that code" if INVITE_CODE.fullmatch(text) else repr(text[:16])
         raise InputError(
-            f"no invite {text[:16]!r}: give its id from `broadcaster subscribers invites` or the code itself."
+            f"no invite {named}: give its id from `broadcaster subscribers invites` or the code itself."
         )
     return found
 

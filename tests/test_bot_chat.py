@@ -137,6 +137,10 @@ def test_components_narrow_within_the_invite_and_save_at_once(project: Project, 
     assert "at least one" in fake.answers[1]["text"] and "no longer exists" in fake.answers[2]["text"]
     assert store.subscription(str(ANN)).components == ("api",)  # type: ignore[union-attr]
     assert len(fake.markup_edits) == 1 and fake.too_many_count == 0
+    fake.tap(ANN, message_id, "c:web")  # every one of the invite's again: still not every component
+    assert fake.wait_for(lambda: len(fake.markup_edits) == 2)
+    again = store.subscription(str(ANN))
+    assert again is not None and again.components == ("api", "web") and not again.wants({"db"})
 
 
 def test_in_a_group_only_an_administrator_may_tap(project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:

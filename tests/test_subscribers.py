@@ -132,6 +132,18 @@ def test_a_blocked_chat_becomes_inactive_and_is_not_retried(bot_project: Project
     assert [d.sequence for d in store.deliveries() if d.target == str(BLOCKED)] == [1]
 
 
+def test_a_blocked_chats_reason_never_holds_the_token(bot_project: Project, fake: FakeTelegram) -> None:
+    fake.echo_credentials = True  # a proxy that repeats the request path (token and all) in its errors
+    store = store_of(bot_project)
+    subscribers.subscribe(store, BLOCKED, ChatKind.PRIVATE)
+    assert bot_project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 3
+    reason = store.subscription(str(BLOCKED)).inactive_reason or ""  # type: ignore[union-attr]
+    assert "blocked" in reason and "***" in reason
+    listed = bot_project.cli("subscribers", "list").output + bot_project.cli("subscribers", "list", "--json").output
+    secret = TOKEN.split(":")[1]
+    assert secret not in reason.lower() and secret not in listed.lower()
+
+
 def test_a_migrated_group_is_followed_and_its_new_id_saved(bot_project: Project, fake: FakeTelegram) -> None:
     store = store_of(bot_project)
     subscribers.redeem(store, invite(bot_project, "--audience", "acme"), OLD_GROUP, ChatKind.GROUP)
@@ -170,6 +182,12 @@ def test_invites_listed_revoked_and_refused(bot_project: Project) -> None:
     with pytest.raises(subscribers.InviteRefused):
         subscribers.redeem(store_of(bot_project), code, PUBLIC_CHAT, ChatKind.PRIVATE)
     assert bot_project.cli("subscribers", "revoke", "0123456789ab").exit_code == 2
+    revoked = bot_project.cli("subscribers", "revoke", "--", code)  # by the code (it may start with "-"): its id said
+    assert revoked.exit_code == 0 and invite_id in revoked.output and code[:8] not in revoked.output
+    elsewhere = "A" + subscribers.new_code()[1:]  # another store's live invite, say: never echoed, even in part
+    unknown = bot_project.cli("subscribers", "revoke", elsewhere)
+    assert unknown.exit_code == 2 and "no invite with that code" in unknown.stderr
+    assert elsewhere[:6] not in unknown.output + unknown.stderr
 
 
 def test_list_and_remove(bot_project: Project) -> None:
@@ -183,6 +201,11 @@ def test_list_and_remove(bot_project: Project) -> None:
     assert bot_project.cli("subscribers", "remove", str(PUBLIC_CHAT)).exit_code == 0
     assert bot_project.cli("subscribers", "remove", str(PUBLIC_CHAT)).exit_code == 2
     assert store.subscription(str(PUBLIC_CHAT)) is None
+    subscribers.subscribe(store, -1001234567890, ChatKind.GROUP)  # a group's id, which looks like an option
+    removed = bot_project.cli("subscribers", "remove", "-1001234567890")
+    assert removed.exit_code == 0, removed.output
+    assert store.subscription("-1001234567890") is None
+    assert bot_project.cli("subscribers", "remove", "--bogus").exit_code == 2
 
 
 @pytest.mark.parametrize(

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from broadcaster import redaction
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request
 from broadcaster.errors import BroadcasterError, ConfigError, InputError
@@ -50,6 +53,8 @@ REQUEST_TIMEOUT = 10.0
 CONCURRENT_UPDATES = 64
 SEND_CONNECTIONS = 8
 _POLLING_TASK = "Updater:start_polling:polling_task"  # the name python-telegram-bot gives its polling task
+# "/start CODE" as a chat sent it, in a message's text or its repr ("\\n" between them in a repr).
+_START_PAYLOAD = re.compile(r"(/start(?:@\w+)?(?:\s|\\[nrt])+)[A-Za-z0-9_-]{22,64}")
 
 
 @dataclass(frozen=True)
@@ -142,11 +147,12 @@ async def run(
     app = build_application(settings, handlers, limiter, webhook=listen is not None)
     failures: list[BroadcasterError] = []
     try:
-        async with app:  # initialize(): getMe, which tells the bot its @name
-            if listen is None:
-                await _poll(app, stop, failures, ready)
-            else:
-                await _serve_webhook(app, listen, stop, ready)
+        with invite_codes_out_of_logs():
+            async with app:  # initialize(): getMe, which tells the bot its @name
+                if listen is None:
+                    await _poll(app, stop, failures, ready)
+                else:
+                    await _serve_webhook(app, listen, stop, ready)
     except InvalidToken as exc:
         raise ConfigError("Telegram rejected the bot token ([bot] token). Check that it holds the current token "
                           "from @BotFather (it changes when revoked).") from exc
@@ -155,6 +161,30 @@ async def run(
                                "and the network, then start it again.") from exc
     if failures:
         raise failures[0]
+
+
+@contextmanager
+def invite_codes_out_of_logs() -> Iterator[None]:
+    """While the bot runs, every log record made has invite codes masked: python-telegram-bot's debug
+    logs print whole updates (getUpdates' answer, "Processing update"), and "/start CODE" is one."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit: the redaction filter shows the template
+            return record
+        masked = _START_PAYLOAD.sub(r"\1***", message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    try:
+        yield
+    finally:
+        logging.setLogRecordFactory(previous)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -222,6 +252,9 @@ async def _serve_webhook(
 
     # A fresh secret each start, which setWebhook hands Telegram: only it can post updates here.
     secret = secrets.token_urlsafe(32)
+    # Kept out of every log like the token: PTB's debug log prints setWebhook's parameters, and whoever
+    # holds the secret can post this process forged updates.
+    redaction.remember([secret])
     server = await serve(app, listen, secret)
     try:
         await _set_webhook(app, listen.url, secret)

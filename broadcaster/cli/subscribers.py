@@ -92,7 +92,8 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
                    f"joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
 
 
-@subscribers.command("remove")
+# A group's id is negative (-100...): without this, click reads it as an unknown option.
+@subscribers.command("remove", context_settings={"ignore_unknown_options": True})
 @click.argument("chat", metavar="CHAT")
 @common
 @click.pass_context
