@@ -8,7 +8,6 @@ before anything is stored.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -16,8 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from broadcaster.cli.options import common, load_config, open_store
-from broadcaster.config import SUBSCRIBERS
-from broadcaster.errors import ConfigError, DeliveryError, InputError
+from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean
 
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, Config
@@ -164,9 +162,7 @@ def known_components(config: Config, text: str | None) -> list[str]:
     chosen = [name.strip() for name in (text or "").split(",") if name.strip()]
     for name in chosen:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise InputError(f"--components: no component {name!r}.{hint} Components: {', '.join(known)}. "
+            raise InputError(f"--components: no component {name!r}.{did_you_mean(name, known)} Components: {', '.join(known)}. "
                              "Nothing was stored.")
     return chosen
 
@@ -175,6 +171,8 @@ def bot_username(config: Config, bot: BotConfig) -> str:
     """``[bot] username``, else the bot's own from Telegram (getMe)."""
     if bot.username:
         return bot.username
+    from broadcaster.config import SUBSCRIBERS  # here: `--help` loads this module, and needs no config
+
     missing = config.missing_secrets({SUBSCRIBERS})
     if missing:
         raise ConfigError(f"{'; '.join(missing)} is not set: export it, or set username in [bot]. Nothing was stored.")
