@@ -255,10 +255,9 @@ class Channel(ABC):
             return Receipt(remote_id=remote_ids[0] if remote_ids else "")
         others = f" ({len(failures) - 1} more post(s) not deleted either)" if len(failures) > 1 else ""
         retry_after = max((f.retry_after or 0.0 for f in failures), default=0.0) or None
-        error = self.fail(
-            f"{failures[0]}{others}", retryable=any(f.retryable for f in failures), retry_after=retry_after
-        )
-        raise error
+        # Never of unknown outcome, whatever each failure said: repeating a delete cannot show anything twice.
+        raise self.fail(f"{failures[0]}{others}", retryable=any(f.retryable for f in failures),
+                        retry_after=retry_after, outcome_unknown=False)
 
     def secret(self, key: str) -> str:
         """The raw value of a secret option: read only where the SDK client is built."""

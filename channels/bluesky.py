@@ -166,11 +166,7 @@ class BlueskyChannel(Channel):
                     retryable=False,
                 )
             data = models.ComAtprotoRepoDeleteRecord.Data(repo=found.group("repo"), collection=POST, rkey=found.group("rkey"))
-            try:
-                await self._call("delete", client.com.atproto.repo.delete_record(data))
-            except DeliveryError as exc:
-                exc.outcome_unknown = False  # repeating a delete cannot show anything twice
-                raise
+            await self._call("delete", client.com.atproto.repo.delete_record(data))
 
         return await self.delete_each(remote_ids, delete_one)
 

@@ -275,7 +275,6 @@ class SlackChannel(Channel):
             except SlackDeliveryError as exc:
                 if exc.code == "message_not_found":
                     return
-                exc.outcome_unknown = False  # repeating a delete cannot show anything twice
                 raise
 
         return await self.delete_each(remote_ids, delete_one)

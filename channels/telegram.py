@@ -318,9 +318,7 @@ class TelegramChannel(Channel):
                     ) from exc
                 raise self._error(exc, chat) from exc
             except TelegramError as exc:
-                error = self._error(exc, chat)
-                error.outcome_unknown = False  # repeating a delete cannot show anything twice
-                raise error from exc
+                raise self._error(exc, chat) from exc
 
         return await self.delete_each(remote_ids, delete_one)
 

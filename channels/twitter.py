@@ -167,9 +167,7 @@ class TwitterChannel(Channel):
             except tweepy.NotFound:
                 return
             except Exception as exc:  # noqa: BLE001 - mapped like a post's errors
-                error = self._error(exc, "")
-                error.outcome_unknown = False  # repeating a delete cannot show anything twice
-                raise error from exc
+                raise self._error(exc, "") from exc
 
         return await self.delete_each(remote_ids, delete_one)
 
