@@ -715,3 +715,23 @@ def test_a_team_database_of_schema_3_keeps_its_customers_as_internal_detail(pg_s
         store.close()
     finally:
         pg_server.drop_database(name)
+
+
+def test_closed_incidents_are_the_most_recent_of_each_kind_by_start(opener: Opener) -> None:
+    # Statuspage's "50 most recent" beyond the page (issue 17): a window by its scheduled start, an
+    # incident by when it opened; open and withdrawn ones are not asked for.
+    store = opener()
+    for n, days in enumerate((30, 10, 20)):
+        start = NOW - timedelta(days=days)
+        store.record_update(incident(f"inc-{n}", status=Status.RESOLVED, created_at=start),
+                            update(f"inc-{n}", created_at=start), [SITE], new=True)
+    for n, days in enumerate((5, 40)):  # planned long before: ordered by the window, not the post
+        window = incident(f"win-{n}", kind="maintenance", status=Status.COMPLETED, created_at=NOW - timedelta(days=60),
+                          scheduled_start=NOW - timedelta(days=days))
+        store.record_update(window, update(f"win-{n}", created_at=NOW - timedelta(days=60)), [SITE], new=True)
+    store.record_update(incident("open"), update("open"), [SITE], new=True)
+    store.record_update(incident("gone", status=Status.RESOLVED), update("gone"), [SITE], new=True)
+    with store.transaction():
+        store.run("UPDATE incidents SET withdrawn_at = created_at WHERE id = 'gone'")
+    assert [(i.id, len(u)) for i, u in store.closed_incidents(2)] == [("win-0", 1), ("win-1", 1), ("inc-1", 1), ("inc-2", 1)]
+    assert [i.id for i, _ in store.closed_incidents(5)][2:] == ["inc-1", "inc-2", "inc-0"]

@@ -14,8 +14,11 @@ The selections follow Atlassian's documentation:
 * ``scheduled-maintenances/active.json``: windows ``in_progress`` or ``verifying``;
 * ``scheduled-maintenances.json``: the 50 most recent windows, completed ones included.
 
-"Most recent" is among what the site shows (open, or closed within
-``[page] history_days``). Machine values (``indicator``, statuses, impacts)
+"Most recent" is by start (a window's scheduled start, else when it opened)
+among every incident the store holds: the page shows the open ones and those
+closed within ``[page] history_days``, and the builder adds the 50 most recent
+closed ones of each kind (``SiteData.archive``), which only these two files
+list. Machine values (``indicator``, statuses, impacts)
 are Statuspage's enums; ``status.description`` is the page's own headline.
 """
 
@@ -39,12 +42,12 @@ _ACTIVE = (Status.IN_PROGRESS, Status.VERIFYING)
 _Rows = list[tuple[PublicIncident, dict[str, Any]]]
 
 
-def _incidents(view: Statuspage) -> _Rows:
-    return [(i, row) for i, row in view.incidents if not st.is_maintenance(i.header)]
+def _incidents(view: Statuspage, *, archive: bool = False) -> _Rows:
+    return [(i, row) for i, row in (view.archive if archive else view.incidents) if not st.is_maintenance(i.header)]
 
 
-def _maintenances(view: Statuspage) -> _Rows:
-    return [(i, row) for i, row in view.incidents if st.is_maintenance(i.header)]
+def _maintenances(view: Statuspage, *, archive: bool = False) -> _Rows:
+    return [(i, row) for i, row in (view.archive if archive else view.incidents) if st.is_maintenance(i.header)]
 
 
 def _rows(rows: _Rows, keep: Callable[[PublicIncident], bool] = lambda _: True) -> list[dict[str, Any]]:
@@ -53,7 +56,8 @@ def _rows(rows: _Rows, keep: Callable[[PublicIncident], bool] = lambda _: True) 
 
 def _recent(rows: _Rows) -> list[dict[str, Any]]:
     """The most recent first (by start, then id, so ties keep one order), at most MOST_RECENT."""
-    return [row for _, row in reversed(rows)][:MOST_RECENT]
+    ordered = sorted(rows, key=lambda r: (st.started_at(r[0].header), r[0].header.id), reverse=True)
+    return [row for _, row in ordered][:MOST_RECENT]
 
 
 def status_document(view: Statuspage) -> dict[str, Any]:
@@ -69,11 +73,12 @@ def unresolved_document(view: Statuspage) -> dict[str, Any]:
 
 
 def incidents_document(view: Statuspage) -> dict[str, Any]:
-    return {"page": view.page, "incidents": _recent(_incidents(view))}
+    return {"page": view.page, "incidents": _recent(_incidents(view) + _incidents(view, archive=True))}
 
 
 def maintenances_document(view: Statuspage) -> dict[str, Any]:
-    return {"page": view.page, "scheduled_maintenances": _recent(_maintenances(view))}
+    rows = _maintenances(view) + _maintenances(view, archive=True)
+    return {"page": view.page, "scheduled_maintenances": _recent(rows)}
 
 
 def upcoming_document(view: Statuspage) -> dict[str, Any]:
@@ -104,9 +109,13 @@ def build_api(
     incidents: Sequence[PublicIncident],
     now: datetime,
     uptime: Mapping[str, Sequence[DayUptime]] | None = None,
+    *,
+    archive: Sequence[PublicIncident] = (),
 ) -> list[tuple[str, bytes]]:
-    """``summary.json`` and every ``api/v2/`` file, as (path, bytes)."""
-    view = statuspage(page, components, incidents, now, uptime)
+    """``summary.json`` and every ``api/v2/`` file, as (path, bytes). ``archive``: closed incidents
+    older than the page's history, listed in ``incidents.json`` and ``scheduled-maintenances.json``
+    only (they change no status, component or summary)."""
+    view = statuspage(page, components, incidents, now, uptime, archive=archive)
     files = [(PREFIX + name, encode(document(view))) for name, document in DOCUMENTS.items()]
     return [("summary.json", files[0][1]), *files]
 

@@ -12,7 +12,9 @@ What a build writes:
   ``uptime_90d``): ``index.html``, ``feed.xml``, ``atom.xml``, ``summary.json``,
   Statuspage's ``api/v2/*.json``, ``badge.svg`` and ``badges/<component>.svg``,
   ``maintenance.ics``, ``components/<id>/feed.xml`` and ``atom.xml``, and the
-  fingerprinted static assets;
+  fingerprinted static assets (``data.archive``, closed incidents older than the
+  page's history, is listed in Statuspage's ``incidents.json`` and
+  ``scheduled-maintenances.json`` only);
 * ``incidents/<id>.html`` for each incident in ``pages`` (the changed one on an
   incremental publish, every incident on a full build), plus any incident of
   ``data.incidents`` whose page is missing, so the index never links to
@@ -75,6 +77,10 @@ class SiteData:
     private: Mapping[str, PrivateValues] = field(default_factory=dict)
     # Customers' private pages and feeds (``[audiences.ID] feed_token``).
     audiences: tuple[AudiencePage, ...] = ()
+    # Closed incidents and windows older than history_days (at most api.MOST_RECENT of each): what
+    # Statuspage's incidents.json and scheduled-maintenances.json list beyond the page. Their private
+    # values are in ``private`` with the others'.
+    archive: tuple[PublicIncident, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,7 @@ class _Build:
         ]
         self._write_pages(missing)
         self.writer.flush()  # every page on disk before anything links to it
-        shown = [i for i in self.data.incidents if i.header.id not in self.left_out]
+        shown = [i for i in (*self.data.incidents, *self.data.archive) if i.header.id not in self.left_out]
         for path, body in self._linking_files(shown):
             self.writer.write(path, body)
         self._audience_pages()
@@ -297,15 +303,19 @@ class _Build:
                 self._leave_out_all(leaking, None)
             shown = [i for i in shown if i.header.id not in self.left_out]
 
-    def _render_linking(self, shown: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
+    def _render_linking(self, listed: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
+        """The linking files of ``listed``: the page's incidents and the archive's (API only)."""
         data, now = self.data, utc(self.data.now)
         page, components = data.page, data.components
+        archived = {i.header.id for i in data.archive}
+        shown = [i for i in listed if i.header.id not in archived]
         feed = feeds.build_feeds(page, components, shown, now)
         index = html.render_index(page, components, shown, now, data.uptime)
         return [
             ("feed.xml", feed.rss), ("atom.xml", feed.atom),
             *feeds.build_component_feeds(page, components, shown, now),
-            *api.build_api(page, components, shown, now, data.uptime),
+            *api.build_api(page, components, shown, now, data.uptime,
+                           archive=[i for i in listed if i.header.id in archived]),
             *badges.build_badges(page, components, shown, now),
             (ical.CALENDAR, ical.build_calendar(page, shown)),
             ("index.html", index),

