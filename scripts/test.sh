@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it: ruff, mypy --strict,
-# then pytest on 2 workers (pytest-xdist) under branch coverage, CLI subprocesses included.
+# then pytest on 6 workers (pytest-xdist) under branch coverage, CLI subprocesses included.
 #   bash scripts/test.sh            # the whole suite; fails under the coverage floor (pyproject.toml)
 #   bash scripts/test.sh -k slack   # extra arguments go to pytest; coverage is shown, the floor not applied
 set -euo pipefail
@@ -11,6 +11,11 @@ started=$SECONDS
 phases=()
 phase() { phases+=("$1 $((SECONDS - started)) s"); started=$SECONDS; }
 trap 'printf "test.sh: %s\n" "${phases[@]}" >&2' EXIT
+
+# Bytecode caches on, whatever the shell says: without them every test worker and every CLI process
+# a test starts compiles the package again, and pytest rewrites every test module's asserts again
+# (about 9 s of CPU per worker).
+unset PYTHONDONTWRITEBYTECODE
 
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -31,8 +36,13 @@ bash scripts/install-browser.sh
 bash scripts/postgres.sh install
 phase setup
 
+# mypy takes one core: on the other, compile the package and rewrite the tests' asserts once, so
+# that the pytest workers find them cached instead of each doing it again.
+.venv/bin/python -m pytest -p no:cacheprovider --collect-only -q >/dev/null 2>&1 &
+collecting=$!
 .venv/bin/ruff check broadcaster channels messages tests bench
 bash scripts/typecheck.sh
+wait "$collecting" || true  # a collection error shows again, in full, when pytest runs
 phase "ruff+mypy"
 
 # The CLI processes the tests start run in temporary folders: an absolute data file puts
@@ -41,7 +51,10 @@ export COVERAGE_FILE=$PWD/.coverage
 rm -f .coverage .coverage.*
 status=0
 # A test file stays on one worker (loadfile): its module fixtures (chromium, the wheel, moto) start once.
-.venv/bin/python -m coverage run -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@" || status=$?
+# Six workers on two cores: most of the suite's time is spent waiting (paced fakes, deadlines, races
+# between processes), and six overlap those waits; two left the cores 70% idle (BENCHMARKS.md, "The
+# test suite").
+.venv/bin/python -m coverage run -m pytest -p no:cacheprovider -n 6 --dist loadfile "$@" || status=$?
 phase pytest
 .venv/bin/python -m coverage combine --quiet
 if [ "$#" -eq 0 ]; then

@@ -107,3 +107,18 @@ def world(project: Project) -> Iterator[Any]:
         project.write_config(ENGINE + fakes.channels_toml())
         project.env.update(fakes.env)
         yield fakes
+
+
+# The files that take longest (most of it waiting on paced fakes, races and child processes), in
+# that order: scripts/test.sh keeps each file on one worker (--dist loadfile) and hands files out in
+# collection order, so starting these first keeps one long file from running alone at the end.
+LONGEST_FIRST = (
+    "test_two_publishers.py", "test_delivery.py", "test_telegram.py", "test_hosts_s3.py", "test_browser.py",
+    "test_bench_smoke.py", "test_delivery_states.py", "test_subscribers.py", "test_bot_chat.py",
+    "test_lifecycle.py", "test_secrets_echo.py", "test_withdraw_edges.py", "test_bot_run.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
