@@ -8,7 +8,6 @@ turns them into exit codes.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 
@@ -18,6 +17,8 @@ def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
     Compared case-folded, so ``API`` suggests ``api``: names are matched whole and exactly, and the
     suggestion is what tells an operator which spelling is meant.
     """
+    import difflib  # here: only a mistyped name pays for it, not every start-up
+
     folded = typed.casefold()
     starting = [k for k in known if folded and k.casefold().startswith(folded)]
     by_fold = {k.casefold(): k for k in known}

@@ -10,7 +10,6 @@ import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import load_config
-from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 
 
@@ -31,6 +30,8 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
         refuse_leaking_preview(preview_result)
         return
     confirm_publication(preview_result, options["yes"], config)
+    from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
+
     targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
     with output.progress_for(out, targets, options["as_json"]) as progress:
         result = run(progress=progress)

@@ -18,7 +18,6 @@ from typing import Any
 import click
 
 from broadcaster.cli.options import common, load_config, open_store
-from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 
 
@@ -113,6 +112,8 @@ def _print_import(opened: Any, result: Any) -> None:
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
+    from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
+
     waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
     if waiting:
         click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
