@@ -22,18 +22,23 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 bash scripts/install-icu.sh  # PyICU builds against the system's ICU
-# pip takes a minute even when nothing changed (it builds the editable wheel in a fresh build
-# environment): skip it while pyproject.toml is what was last installed and the package imports.
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
-if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import broadcaster' 2>/dev/null; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-  rm -f .venv/.installed-* && touch "$stamp"
-fi
 
 # Real parts the tests drive: Debian's chromium (+ a JRE for the HTML validator, axe-core),
-# and PostgreSQL for team mode (the tests start and stop their own throwaway server).
-bash scripts/install-browser.sh
-bash scripts/postgres.sh install
+# and PostgreSQL for team mode (the tests start and stop their own throwaway server). They come
+# from apt and npm while pip installs the Python side: neither needs the other.
+( bash scripts/install-browser.sh && bash scripts/postgres.sh install ) &
+tools=$!
+
+# pip takes a minute even when nothing changed (it builds the editable wheel in a fresh build
+# environment): skip it while pyproject.toml is what was last installed and the package imports.
+# --no-compile: byte-compiling all of site-packages costs 20 s; the tests compile (and cache) only
+# the modules they import.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ] || ! .venv/bin/python -c 'import broadcaster' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -e '.[test]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
+wait "$tools"  # under set -e: a failed install stops the run here
 phase setup
 
 # mypy takes one core: on the other, compile the package and rewrite the tests' asserts once, so
