@@ -117,3 +117,25 @@ def test_an_incremental_post_keeps_the_older_ones_listed(project: Project, site:
     assert result.exit_code == 0, result.stdout + result.stderr
     after = [i["id"] for i in _read(site, "incidents.json")["incidents"]]
     assert after[2:] == before[1:-1] and len(after) == MOST_RECENT  # the newest first; the 50th drops off
+
+
+def test_an_old_incident_naming_a_customer_is_left_out_of_the_api(project: Project) -> None:
+    # A record older than the page's history, brought in past the input gate (an import), whose public
+    # text names a customer: the egress guard refuses its page, so the two files that list the archive
+    # leave it out too (and search their own text for its values besides), named in the build's problems.
+    project.write_config('[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n')
+    store = open_store(project.root / ".broadcaster" / "state.db")
+    try:
+        _old_incident(store, "old-clean", 30)
+        start = NOW - timedelta(days=20)
+        named = Incident("old-named", "Old outage", Impact.MINOR, Status.RESOLVED, start, resolved_at=start)
+        store.record_update(named, Update("old-named", 0, start, Status.RESOLVED, "Acme Corp lost its tunnels."), [],
+                            new=True)
+        built = source.rebuild(config_loader.load(str(project.config)), store)
+    finally:
+        store.close()
+    listed = [i["id"] for i in _read(project.site, "incidents.json")["incidents"]]
+    assert listed == ["old-clean"]
+    assert any("old-named" in problem for problem in built.problems)
+    for path in project.site.rglob("*.json"):
+        assert b"Acme Corp" not in path.read_bytes(), path

@@ -91,6 +91,9 @@ def active_document(view: Statuspage) -> dict[str, Any]:
     return {"page": view.page, "scheduled_maintenances": rows}
 
 
+# The files that list ``archive`` (closed before the page's history) besides what the page shows.
+LISTING_THE_ARCHIVE = frozenset({PREFIX + "incidents.json", PREFIX + "scheduled-maintenances.json"})
+
 DOCUMENTS: dict[str, Callable[[Statuspage], dict[str, Any]]] = {
     "summary.json": summary_document,
     "status.json": status_document,

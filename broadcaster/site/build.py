@@ -290,18 +290,26 @@ class _Build:
                     raise  # not one incident's fault: a bug that fails the build
                 self._leave_out_all(bad, exc)
             else:
-                values = reduce(or_, (self._values(i) for i in shown), _NO_VALUES)
-                read = {p: Compared(readable_text(b, _media(p))) for p, b in files} if values else {}
-                found = [(p, b, read[p]) for p, b in files if values and values.found_in(read[p]) is not None]
+                values = self._values_by_file(files, shown)
+                read = {p: Compared(readable_text(b, _media(p))) for p, b in files if values[p]}
+                found = [(p, b, read[p]) for p, b in files if values[p] and values[p].found_in(read[p]) is not None]
                 leaking = self._leaking(found, shown)
                 if not leaking:
-                    if values:
-                        self.guarded.update(dict.fromkeys((path for path, _ in files), values))
-                        # What a page's own words put there: an upload may hold each value no more often.
-                        self.guarded.update((p, values.allowing(r)) for p, _, r in found)
+                    self.guarded.update((p, v) for p, v in values.items() if v)
+                    # What a page's own words put there: an upload may hold each value no more often.
+                    self.guarded.update((p, values[p].allowing(r)) for p, _, r in found)
                     return files
                 self._leave_out_all(leaking, None)
             shown = [i for i in shown if i.header.id not in self.left_out]
+
+    def _values_by_file(self, files: list[tuple[str, bytes]], shown: list[PublicIncident]) -> dict[str, PrivateValues]:
+        """What each linking file must not hold: the values of the incidents it can show. The archive
+        (closed before the page's history) is listed by two API files only, so only they are searched
+        for its values: a search per value per file, and the archive is up to a hundred incidents."""
+        archived = {i.header.id for i in self.data.archive}
+        on_page = reduce(or_, (self._values(i) for i in shown if i.header.id not in archived), _NO_VALUES)
+        everything = reduce(or_, (self._values(i) for i in shown if i.header.id in archived), on_page)
+        return {path: everything if path in api.LISTING_THE_ARCHIVE else on_page for path, _ in files}
 
     def _render_linking(self, listed: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
         """The linking files of ``listed``: the page's incidents and the archive's (API only)."""
