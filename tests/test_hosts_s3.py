@@ -10,8 +10,10 @@ import asyncio
 import hashlib
 import itertools
 import json
+import os
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -737,3 +739,20 @@ def test_a_local_copy_that_cannot_be_trusted_is_ignored_and_the_bucket_read(
 
     assert s3.requests[0].method == "GET"
     assert assert_consistent(s3, bucket) == changed.hashes
+
+
+def test_a_fork_waits_for_the_warm_up_to_finish(s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    """`site publish` warms up, then a full build of 1,000 pages forks its workers (site.parallel): a
+    fork while the warm-up imports boto3 or holds its locks would copy them held into the child."""
+    host = make_host(s3.url, bucket, tmp_path)
+    s3.fail(S3Fault(match=MANIFEST_NAME, delay=1.0))  # the warm-up's read of the manifest is slow
+    host.warm_up()
+    assert s3.delayed.wait(10)  # the read is in flight
+    assert host._warm is not None and not host._warm.done()
+    with warnings.catch_warnings():  # Python 3.12+ warns of a fork with threads: that is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert host._warm.done()  # the fork waited for it

@@ -32,8 +32,9 @@ import json
 import mimetypes
 import os
 import threading
+import weakref
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -186,7 +187,13 @@ class S3Host(SiteHost):
         """At command start, in a thread while the site builds: import boto3, make the client and
         read the bucket's manifest unless it is still the local copy (a read: nothing changes)."""
         if self._warm is None:
-            self._warm = ThreadPoolExecutor(1, thread_name_prefix="s3-warm-up").submit(self._warmed)
+            warm = ThreadPoolExecutor(1, thread_name_prefix="s3-warm-up").submit(self._warmed)
+            self._warm = warm
+            # `site publish` warms up, then a full build may fork its page workers. A fork while
+            # this thread imports boto3 or holds one of its locks copies them into the child held,
+            # and a child that needs one waits for ever: every fork first waits for the warm-up.
+            # Weakly: the hook stays registered for the life of the process, the client need not.
+            os.register_at_fork(before=partial(_settle, weakref.ref(warm)))
 
     def _warmed(self) -> tuple[Any, Remote | None]:
         client = self._client()
@@ -552,3 +559,10 @@ def _code(exc: Any) -> str:
 
 def _reveal(value: Any) -> str:
     return value.reveal() if hasattr(value, "reveal") else str(value)
+
+
+def _settle(warm: weakref.ref[Future[Any]]) -> None:
+    """Before a fork: wait for a warm-up still running (none to wait for once it is done or gone)."""
+    future = warm()
+    if future is not None:
+        wait([future])
