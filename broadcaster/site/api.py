@@ -42,12 +42,12 @@ _ACTIVE = (Status.IN_PROGRESS, Status.VERIFYING)
 _Rows = list[tuple[PublicIncident, dict[str, Any]]]
 
 
-def _incidents(view: Statuspage, *, archive: bool = False) -> _Rows:
-    return [(i, row) for i, row in (view.archive if archive else view.incidents) if not st.is_maintenance(i.header)]
+def _incidents(rows: _Rows) -> _Rows:
+    return [(i, row) for i, row in rows if not st.is_maintenance(i.header)]
 
 
-def _maintenances(view: Statuspage, *, archive: bool = False) -> _Rows:
-    return [(i, row) for i, row in (view.archive if archive else view.incidents) if st.is_maintenance(i.header)]
+def _maintenances(rows: _Rows) -> _Rows:
+    return [(i, row) for i, row in rows if st.is_maintenance(i.header)]
 
 
 def _rows(rows: _Rows, keep: Callable[[PublicIncident], bool] = lambda _: True) -> list[dict[str, Any]]:
@@ -56,7 +56,7 @@ def _rows(rows: _Rows, keep: Callable[[PublicIncident], bool] = lambda _: True) 
 
 def _recent(rows: _Rows) -> list[dict[str, Any]]:
     """The most recent first (by start, then id, so ties keep one order), at most MOST_RECENT."""
-    ordered = sorted(rows, key=lambda r: (st.started_at(r[0].header), r[0].header.id), reverse=True)
+    ordered = sorted(rows, key=lambda row: st.start_order(row[0]), reverse=True)
     return [row for _, row in ordered][:MOST_RECENT]
 
 
@@ -69,25 +69,24 @@ def components_document(view: Statuspage) -> dict[str, Any]:
 
 
 def unresolved_document(view: Statuspage) -> dict[str, Any]:
-    return {"page": view.page, "incidents": _rows(_incidents(view), lambda i: not i.header.status.is_closed)}
+    return {"page": view.page, "incidents": _rows(_incidents(view.incidents), lambda i: not i.header.status.is_closed)}
 
 
 def incidents_document(view: Statuspage) -> dict[str, Any]:
-    return {"page": view.page, "incidents": _recent(_incidents(view) + _incidents(view, archive=True))}
+    return {"page": view.page, "incidents": _recent(_incidents(view.incidents + view.archive))}
 
 
 def maintenances_document(view: Statuspage) -> dict[str, Any]:
-    rows = _maintenances(view) + _maintenances(view, archive=True)
-    return {"page": view.page, "scheduled_maintenances": _recent(rows)}
+    return {"page": view.page, "scheduled_maintenances": _recent(_maintenances(view.incidents + view.archive))}
 
 
 def upcoming_document(view: Statuspage) -> dict[str, Any]:
-    rows = _rows(_maintenances(view), lambda i: i.header.status == Status.SCHEDULED)
+    rows = _rows(_maintenances(view.incidents), lambda i: i.header.status == Status.SCHEDULED)
     return {"page": view.page, "scheduled_maintenances": rows}
 
 
 def active_document(view: Statuspage) -> dict[str, Any]:
-    rows = _rows(_maintenances(view), lambda i: i.header.status in _ACTIVE)
+    rows = _rows(_maintenances(view.incidents), lambda i: i.header.status in _ACTIVE)
     return {"page": view.page, "scheduled_maintenances": rows}
 
 

@@ -122,7 +122,7 @@ def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> byt
         refresh_interval=REFRESH,
     )
     windows = [i for i in incidents if st.is_maintenance(i.header)]
-    for incident in sorted(windows, key=lambda i: (st.started_at(i.header), i.header.id)):
+    for incident in sorted(windows, key=st.start_order):
         calendar.add_component(_event(page, incident))
     _in_language(calendar, page.language)
     data: bytes = calendar.to_ical()

@@ -258,7 +258,7 @@ def render_index(
 
 
 def _by_start(incidents: list[PublicIncident]) -> list[PublicIncident]:
-    return sorted(incidents, key=lambda i: (st.started_at(i.header), i.header.id))
+    return sorted(incidents, key=st.start_order)
 
 
 def render_incident(

@@ -145,6 +145,12 @@ def started_at(header: IncidentHeader) -> datetime:
     return utc(header.created_at)
 
 
+def start_order(incident: PublicIncident) -> tuple[datetime, str]:
+    """The site's one order of incidents: by start, then id (ties keep one order in every file).
+    ``Store.closed_incidents`` reads the store in the same order."""
+    return started_at(incident.header), incident.header.id
+
+
 def component_statuses(
     component_ids: Iterable[str], incidents: Iterable[PublicIncident], now: datetime
 ) -> dict[str, ComponentStatus]:

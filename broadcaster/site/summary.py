@@ -234,7 +234,7 @@ def statuspage(
     by_id = {row["id"]: row for row in component_rows}
     names = Names(components)
     def rows(chosen: Sequence[PublicIncident]) -> list[tuple[PublicIncident, dict[str, Any]]]:
-        ordered = sorted(chosen, key=lambda i: (st.started_at(i.header), i.header.id))
+        ordered = sorted(chosen, key=st.start_order)
         return [(i, _incident(page, i, names, by_id)) for i in ordered]
 
     return Statuspage(

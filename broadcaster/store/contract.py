@@ -320,7 +320,8 @@ class Store(SubscriptionStore):
         windows, with updates: what Statuspage's ``incidents.json`` may list beyond the page's history.
 
         Most recent by start (a window's scheduled start, else when it was opened), then id, as the
-        site orders them; a table scan of the incidents only, at 10,000 of them about 5 ms.
+        site orders them (``site.status.start_order``): two scans of the incidents table and the updates of up to
+        2 x ``limit`` incidents, about 25 ms at 10,000 incidents (measured on the benchmarks' store).
         """
         start = "CASE WHEN kind = 'maintenance' AND scheduled_start IS NOT NULL THEN scheduled_start ELSE created_at END"
         rows = []
