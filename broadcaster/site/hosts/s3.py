@@ -51,6 +51,8 @@ from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
+_WARM_UP_THREAD = "s3-warm-up"
+
 # Text types carry their charset: without it some browsers guess, and feeds readers mangle accents.
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -187,7 +189,7 @@ class S3Host(SiteHost):
         """At command start, in a thread while the site builds: import boto3, make the client and
         read the bucket's manifest unless it is still the local copy (a read: nothing changes)."""
         if self._warm is None:
-            warm = ThreadPoolExecutor(1, thread_name_prefix="s3-warm-up").submit(self._warmed)
+            warm = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(self._warmed)
             self._warm = warm
             # `site publish` warms up, then a full build may fork its page workers. A fork while
             # this thread imports boto3 or holds one of its locks copies them into the child held,
@@ -562,7 +564,9 @@ def _reveal(value: Any) -> str:
 
 
 def _settle(warm: weakref.ref[Future[Any]]) -> None:
-    """Before a fork: wait for a warm-up still running (none to wait for once it is done or gone)."""
+    """Before a fork: wait for a warm-up still running (none to wait for once it is done or gone).
+    Not when the warm-up itself forks (a credential_process run with a preexec_fn): it would wait
+    for itself."""
     future = warm()
-    if future is not None:
+    if future is not None and not threading.current_thread().name.startswith(_WARM_UP_THREAD):
         wait([future])
