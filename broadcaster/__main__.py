@@ -1,5 +1,5 @@
 """``python -m broadcaster`` runs the CLI."""
 
-from broadcaster.cli import main
+from broadcaster.cli import run
 
-main()
+run()

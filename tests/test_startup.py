@@ -146,6 +146,30 @@ def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) ->
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
 
 
+def test_the_console_script_exits_as_main_does_with_its_objects_frozen(tmp_path: Path) -> None:
+    """Issue 20: the console script (``run``) skips the interpreter's garbage hunt at exit, and changes
+    nothing else: the exit code, the output, ``atexit`` hooks and the objects' teardown are main's."""
+    script = Path(sys.executable).parent / "broadcaster"  # the console script of the environment under test
+    entry = "broadcaster.cli:run"
+    assert entry in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    probe = textwrap.dedent("""
+        import atexit, gc, sys
+        atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0, file=sys.stderr))
+        sys.argv = ["broadcaster", *sys.argv[1:]]
+        from broadcaster.cli import run
+        run()
+    """)
+    env = {**os.environ, "NO_COLOR": "1"}
+    for args, code in ((["--config", str(tmp_path / "missing.toml"), "list"], 2), (["--version"], 0)):
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=tmp_path, env=env)
+        plain = subprocess.run([sys.executable, "-m", "broadcaster", *args], capture_output=True, text=True,
+                               cwd=tmp_path, env=env)
+        assert (done.returncode, plain.returncode) == (code, code), done.stderr + plain.stderr
+        assert done.stdout == plain.stdout and done.stderr.endswith("frozen at exit: True\n")
+        assert done.stderr.removesuffix("frozen at exit: True\n") == plain.stderr
+    assert "from broadcaster.cli import run" in script.read_text(encoding="utf-8"), "reinstall: pip install -e ."
+
+
 def test_counting_a_long_post_loads_twitter_text_without_pkg_resources(tmp_path: Path) -> None:
     loaded = loaded_after("""
         from broadcaster.messages.twitter import weighted_length
