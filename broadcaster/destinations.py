@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from broadcaster import subscribers
 from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
-from broadcaster.destination import Destination, Job
+from broadcaster.destination import Destination, Job, Run
 from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
@@ -97,6 +97,9 @@ class ChannelDestination:
 
     def warm_up(self) -> None:
         pass  # a channel's SDK is imported on its first send, off the slowest destination's path
+
+    def head_start(self, run: Run) -> None:
+        return None  # one request or a few: nothing the others need wait for
 
     async def deliver(self, job: Job) -> Receipt:
         if job.deletes is not None:

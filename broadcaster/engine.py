@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache, partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
@@ -43,6 +43,9 @@ from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
 from broadcaster.store.batched import BatchedWrites
 from broadcaster.store.records import WRITTEN
+
+if TYPE_CHECKING:
+    import asyncio
 
 POLL_SECONDS = 0.05
 # asyncio is imported in the functions that run the loop, here as in every module a preview
@@ -203,6 +206,10 @@ def egress_refusal(
 class Publisher:
     """Sends deliveries concurrently for one command. One instance per command."""
 
+    # How long the other sends wait at most for the destinations' head starts (``Destination.head_start``):
+    # a build of one update takes well under a second, and a stuck one must not hold the others back.
+    head_start_wait: ClassVar[float] = 5.0
+
     def __init__(self, config: Config, store: Store, *, progress: Progress | None = None) -> None:
         self.config = config
         self.store = store
@@ -212,6 +219,7 @@ class Publisher:
         self._run = Run(config, store)
         self._writes = BatchedWrites(store)  # claims and results of many deliveries in one transaction
         self._batch: set[int] = set()
+        self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
         self._updates: dict[tuple[str, int], Update | None] = {}
@@ -247,6 +255,7 @@ class Publisher:
             for destination in self._used(deliveries)
         )
         self._deadline = loop.time() + self.config.engine.deadline + pacing
+        self._ahead = {d.name: f for d in self._used(deliveries) if (f := d.head_start(self._run)) is not None}
         try:
             tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
             return list(await asyncio.gather(*tasks))
@@ -273,6 +282,9 @@ class Publisher:
             return await self._claim_and_skip(delivery, claim_unknown, gone)
         assert destination is not None
         self.progress.started(delivery)
+        if self._ahead and destination.name not in self._ahead:
+            # Whatever the head start's outcome: a failed build is its own deliveries' failure.
+            await asyncio.wait(self._ahead.values(), timeout=self.head_start_wait)
         try:
             # Wait for earlier updates before claiming: a delivery that is only waiting
             # has sent nothing, so a crash here must leave it pending, not unknown.

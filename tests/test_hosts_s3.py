@@ -12,6 +12,9 @@ import itertools
 import json
 import os
 import socket
+import subprocess
+import sys
+import textwrap
 import threading
 import warnings
 from collections.abc import Iterator
@@ -756,3 +759,27 @@ def test_a_fork_waits_for_the_warm_up_to_finish(s3: S3Server, bucket: str, tmp_p
         os._exit(0)
     os.waitpid(child, 0)
     assert host._warm.done()  # the fork waited for it
+
+
+def test_the_warm_up_returns_once_its_first_request_is_leaving(slow_s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    """Issue 20: until the bucket's first request has left, the command does nothing else: importing
+    the site builder or another SDK meanwhile would share the one GIL with boto3's import and hold the
+    slowest chain of round trips up. In a fresh interpreter, where boto3 is not imported yet."""
+    probe = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from broadcaster.config import ChannelConfig
+        from broadcaster.site.hosts.s3 import S3Host
+        host = S3Host(ChannelConfig("bucket", "s3", options={{"bucket": "{bucket}", "endpoint_url": "{slow_s3.url}",
+                                                              "region": "us-east-1"}}), Path("{tmp_path}"))
+        assert "boto3" not in sys.modules
+        host.warm_up()
+        print(host._leaving.is_set(), host._warm.done())
+        host._warm.result()
+    """)
+    slow_s3.clear()
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    # Its client made and the read on its way (its answer is 0.4 s away): nothing to wait for after it.
+    assert done.stdout.split() == ["True", "False"]
+    assert [r.method for r in slow_s3.requests] == ["GET"]

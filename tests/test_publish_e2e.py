@@ -4,6 +4,8 @@ then read the page back from the S3 server; S3 faults handled by the engine like
 from __future__ import annotations
 
 import json
+import textwrap
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,24 +17,29 @@ from tests.fakes.s3 import S3Fault, S3Server
 BUCKET = "acme-status"
 
 
+def s3_toml(server: S3Server) -> str:
+    """The engine's limits and the bucket ``server`` serves, as ``[publish.bucket]``."""
+    return textwrap.dedent(f"""
+        [engine]
+        timeout = 3
+        deadline = 20
+        max_attempts = 4
+
+        [publish.bucket]
+        type = "s3"
+        bucket = "{BUCKET}"
+        region = "us-east-1"
+        endpoint_url = "{server.url}"
+        access_key_id = "${{S3_KEY}}"
+        secret_access_key = "${{S3_SECRET}}"
+    """)
+
+
 @pytest.fixture
 def s3(project: Project) -> Iterator[S3Server]:
     with S3Server() as server:
         server.create_bucket(BUCKET)
-        project.write_config(f"""
-            [engine]
-            timeout = 3
-            deadline = 20
-            max_attempts = 4
-
-            [publish.bucket]
-            type = "s3"
-            bucket = "{BUCKET}"
-            region = "us-east-1"
-            endpoint_url = "{server.url}"
-            access_key_id = "${{S3_KEY}}"
-            secret_access_key = "${{S3_SECRET}}"
-        """)
+        project.write_config(s3_toml(server))
         project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
         yield server
 
@@ -113,3 +120,22 @@ def test_each_s3_server_starts_as_a_fresh_endpoint() -> None:
         assert second.client().list_buckets()["Buckets"] == []
         second.create_bucket(BUCKET)
         assert second.objects(BUCKET) == {}
+
+
+def test_with_a_bucket_the_other_sends_wait_for_the_site_build(project: Project, s3: S3Server) -> None:
+    """Issue 20: the upload is the slowest chain (the build, then two rounds of requests), so the other
+    destinations' sends, and their SDKs' imports, wait for the build instead of sharing the GIL with it."""
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld() as world:
+        project.write_config(s3_toml(s3) + world.channels_toml())
+        project.env.update(world.env)
+        wall_minus_monotonic = time.time() - time.monotonic()
+        code, payload = post(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+
+        assert code == 0 and {d["state"] for d in payload["deliveries"]} == {"sent"}, payload
+        built = max(p.stat().st_mtime for p in (project.root / "public").rglob("*") if p.is_file())
+        # The posts themselves: the names of shared rooms are looked up before anything is stored.
+        sends = [r.at + wall_minus_monotonic for fake in (world.x, world.telegram, world.slack) for r in fake.requests
+                 if r.path.endswith(("/tweets", "/sendMessage", "/chat.postMessage"))]
+        assert len(sends) == 5 and min(sends) >= built, (min(sends) - built, "a send left before the site was built")

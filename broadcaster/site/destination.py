@@ -63,6 +63,9 @@ class _WholeSite:
     def prepare(self) -> None:
         pass  # a site's rendering depends on nothing remote
 
+    def head_start(self, run: Run) -> asyncio.Future[BuiltSite] | None:
+        return None  # a folder on this machine: written as soon as it is built
+
     def warm_up(self) -> None:
         # Imported here, not in the build's worker thread: an import there holds the
         # GIL long enough to bunch up the paced sends of a large Telegram broadcast.
@@ -170,6 +173,10 @@ class HostDestination(_WholeSite):
     def warm_up(self) -> None:
         self.host.warm_up()  # first: the upload is the slowest delivery, its client the longest to make
         super().warm_up()
+
+    def head_start(self, run: Run) -> asyncio.Future[BuiltSite] | None:
+        # The build starts the slowest chain (then two rounds of uploads): the other sends wait for it.
+        return built_site(run) if self.host.over_network else None
 
 
 def built_site(run: Run) -> asyncio.Task[BuiltSite]:

@@ -100,6 +100,8 @@ class SiteHost(ABC):
     required_options: ClassVar[tuple[str, ...]] = ()
     optional_options: ClassVar[tuple[str, ...]] = ()
     secret_options: ClassVar[tuple[str, ...]] = ()
+    # Publishes over the network (round trips after the build): the slowest destination of a post.
+    over_network: ClassVar[bool] = True
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         self.config = config

@@ -52,6 +52,7 @@ class DirectoryHost(SiteHost):
 
     type_name = "directory"
     required_options = ("path",)
+    over_network = False  # a copy on this machine (or a mounted share): no round trips to wait for
 
     # Copies left by a publish that died half way are removed once they are this old (seconds);
     # younger ones may belong to a publish running right now in another process.

@@ -131,6 +131,9 @@ class S3Host(SiteHost):
     upload_workers: ClassVar[int] = 32
     # Plans made again when another publisher replaced the manifest meanwhile, before giving up for a retry.
     conflict_attempts: ClassVar[int] = 4
+    # How long the command waits at most for the warm-up's first request to leave before going on
+    # (importing boto3 and making the client take about 0.2 s on a quiet machine).
+    first_request_wait: ClassVar[float] = 2.0
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         super().__init__(config, base_dir)
@@ -142,6 +145,7 @@ class S3Host(SiteHost):
         self.region = str(options.get("region", "")) or None
         self.endpoint_url = str(options.get("endpoint_url", "") or config.api_url or "") or None
         self._warm: Future[tuple[Any, Remote | None]] | None = None
+        self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
         self._conditional = True
@@ -187,18 +191,27 @@ class S3Host(SiteHost):
 
     def warm_up(self) -> None:
         """At command start, in a thread while the site builds: import boto3, make the client and
-        read the bucket's manifest unless it is still the local copy (a read: nothing changes)."""
+        read the bucket's manifest unless it is still the local copy (a read: nothing changes).
+
+        Returns once that read is leaving (or ``first_request_wait`` has passed): the upload is the
+        slowest delivery, and until then anything else the command did (importing the site's
+        builder, the other destinations' SDKs) would share the one GIL with boto3's import and
+        hold up the request that starts the slowest chain of round trips."""
         if self._warm is None:
-            warm = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(self._warmed)
+            leaving = self._leaving = threading.Event()
+            warm = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(self._warmed, leaving)
             self._warm = warm
             # `site publish` warms up, then a full build may fork its page workers. A fork while
             # this thread imports boto3 or holds one of its locks copies them into the child held,
             # and a child that needs one waits for ever: every fork first waits for the warm-up.
             # Weakly: the hook stays registered for the life of the process, the client need not.
             os.register_at_fork(before=partial(_settle, weakref.ref(warm)))
+            warm.add_done_callback(lambda _: leaving.set())  # failed before its request: nothing to wait for
+            leaving.wait(self.first_request_wait)
 
-    def _warmed(self) -> tuple[Any, Remote | None]:
+    def _warmed(self, leaving: threading.Event) -> tuple[Any, Remote | None]:
         client = self._client()
+        leaving.set()
         mine = self.local_copy.read()
         known = None
         # While the site builds, the bucket says whether the local copy is still its manifest
