@@ -20,9 +20,11 @@ has since moved on (``BuiltSite.latest`` false) reads the bucket's manifest befo
 uploading anything, so it never uploads a page older than one already there.
 
 boto3 is imported inside the methods, in a thread started at command start
-(``warm_up``) while the site builds, which also asks the bucket whether the local
-copy is still its manifest: it takes longer to import than the rest of the CLI
-together, and most commands never touch S3.
+(``warm_up``) while the site builds: it takes longer to import than the rest of the
+CLI together, and most commands never touch S3. That thread first asks the bucket
+whether the local copy is still its manifest, signed without boto3 where the keys
+and region are given (``_s3_read``), so the slowest chain of round trips starts
+before boto3 is even imported; boto3 reads it instead wherever that is not so.
 """
 
 from __future__ import annotations
@@ -210,16 +212,59 @@ class S3Host(SiteHost):
             leaving.wait(self.first_request_wait)
 
     def _warmed(self, leaving: threading.Event) -> tuple[Any, Remote | None]:
-        client = self._client()
-        leaving.set()
-        mine = self.local_copy.read()
-        known = None
         # While the site builds, the bucket says whether the local copy is still its manifest
         # (304: nothing sent back), or sends the one another publisher wrote since: either way
         # the publish then plans against the bucket's manifest without another round trip.
-        with contextlib.suppress(Exception):  # the publish reads it again and reports what went wrong
-            known = self._read_document(client, unless=mine.etag if mine is not None else None)
+        mine = self.local_copy.read()
+        unless = mine.etag if mine is not None else None
+        light = self._light_read()
+        known: Remote | None = None
+        answered = False
+        if light is not None:
+            leaving.set()  # signed here, it leaves before boto3 is even imported
+            try:
+                known, answered = light(unless), True
+            except OSError:
+                answered = True  # unreachable: boto3 would wait as long; the publish reports it
+            except Exception:  # noqa: BLE001, S110 - refused or unreadable: boto3 reads it below and says why
+                pass
+        client = self._client()
+        leaving.set()
+        if not answered:
+            with contextlib.suppress(Exception):  # the publish reads it again and reports what went wrong
+                known = self._read_document(client, unless=unless)
         return client, mine if known is None else known
+
+    def _light_read(self) -> Callable[[str | None], Remote | None] | None:
+        """The manifest's conditional read without boto3 (``_s3_read``), where nothing about it is left
+        to boto3's rules; None otherwise. The function raises on any answer but 200, 304 and 404."""
+        from broadcaster.site.hosts import _s3_read
+
+        if "access_key_id" in self.config.options:
+            keys: _s3_read.Keys | None = _s3_read.Keys(
+                _reveal(self.config.options["access_key_id"]), _reveal(self.config.options["secret_access_key"]))
+        else:
+            keys = _s3_read.Keys.from_environment(os.environ)
+        region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        url = _s3_read.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
+        if keys is None or region is None or url is None or _s3_read.environment_blocks_it():
+            return None
+
+        def read(unless: str | None) -> Remote | None:
+            answer = _s3_read.get(url, region, keys, unless=unless, timeout=self.connect_timeout)
+            if answer.status == 304 and unless is not None:
+                return None
+            if answer.status == 404 and b"<Code>NoSuchKey</Code>" in answer.body:
+                return Remote()
+            if answer.status != 200:
+                raise _s3_read.Refused(answer.status)
+            try:
+                document = json.loads(answer.body)
+            except ValueError:
+                document = None
+            return Remote.of_document(document, answer.etag)
+
+        return read
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Upload the files of ``site`` that differ from what the bucket's manifest records."""

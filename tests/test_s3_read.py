@@ -1,0 +1,189 @@
+"""The warm-up's read of the manifest without boto3 (``site/hosts/_s3_read.py``): signed exactly as
+botocore signs it, accepted by an S3 server that checks signatures, and left to boto3 wherever its
+rules could decide otherwise (issue 20: the slowest destination's first request leaves first)."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadcaster.config import ChannelConfig, Secret
+from broadcaster.site.hosts import _s3_read
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+from broadcaster.site.hosts.s3 import S3Host
+from tests.fakes.s3 import S3Server
+
+BUCKET = "status-read"
+_users = itertools.count(1)  # moto keeps its users for the server's life: each test its own
+
+
+def botocore_signed(url: str, region: str, keys: _s3_read.Keys) -> tuple[str, dict[str, str]]:
+    """botocore's own signature of a GET of ``url``, and the headers ours must then carry."""
+    request = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials(keys.key_id, keys.secret, keys.token), "s3", region).add_auth(request)
+    return request.headers["X-Amz-Date"], {k.lower(): v for k, v in request.headers.items()}
+
+
+@pytest.mark.parametrize(("url", "region", "keys"), [
+    ("http://127.0.0.1:9000/status/.broadcaster-manifest.json", "us-east-1", _s3_read.Keys("AKIDEXAMPLE", "s3cr3t")),
+    ("http://minio.internal/sites/status/%C3%A9t%C3%A9%20page%2B1.json", "eu-west-3",
+     _s3_read.Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token="FwoGZXIvYXdzEB4aDHNlc3Npb24=")),
+    ("http://status.s3.ap-south-1.amazonaws.com/.broadcaster-manifest.json", "ap-south-1",
+     _s3_read.Keys("AKIAIOSFODNN7EXAMPLE", "secret with spaces ✓")),
+])
+def test_the_signature_is_botocores(url: str, region: str, keys: _s3_read.Keys) -> None:
+    stamp, theirs = botocore_signed(url, region, keys)
+    ours = _s3_read.signed_headers("GET", url, region, keys, datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    assert ours["authorization"] == theirs["authorization"]
+    assert {k: v for k, v in ours.items() if k != "host"} == {k: theirs[k] for k in ours if k != "host"}
+
+
+@pytest.fixture(scope="module")
+def boto3_client() -> object:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:9000", aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="s3cr3t", config=Config(s3={"addressing_style": "path"}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40) | st.sampled_from(
+    ["a+b", "a b", "~tilde", "é/ü", "x%2By", "q?s#f", "semi;colon=eq&amp", "../up", "*star'(paren)!"]))
+def test_any_object_key_goes_where_boto3_sends_it_signed_as_botocore_signs_it(boto3_client: Any, key: str) -> None:
+    url = _s3_read.object_url("http://127.0.0.1:9000", "us-east-1", BUCKET, key)
+    assert url is not None
+    theirs_url = boto3_client.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key})
+    assert urlsplit(url).path == urlsplit(theirs_url).path
+    keys = _s3_read.Keys("AKIDEXAMPLE", "s3cr3t")
+    stamp, theirs = botocore_signed(url, "us-east-1", keys)
+    ours = _s3_read.signed_headers("GET", url, "us-east-1", keys, datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    assert ours["authorization"] == theirs["authorization"]
+
+
+def test_urls_are_boto3s_or_none_where_its_rules_decide() -> None:
+    assert _s3_read.object_url("http://127.0.0.1:9000", "us-east-1", "b", "a/x y.json") == "http://127.0.0.1:9000/b/a/x%20y.json"
+    assert _s3_read.object_url(None, "eu-west-1", "status", "index.html") == "https://status.s3.eu-west-1.amazonaws.com/index.html"
+    assert _s3_read.object_url(None, "eu-west-1", "status.example.com", "i") is None  # dots: TLS names differ
+    assert _s3_read.object_url(None, "eu-west-1", "Upper", "i") is None
+    assert _s3_read.object_url("http://proxy.example/s3/", "us-east-1", "b", "i") is None  # a path prefix
+    assert _s3_read.object_url("ftp://host", "us-east-1", "b", "i") is None
+
+
+def test_keys_come_from_the_environment_only_as_boto3_would_take_them_first() -> None:
+    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}) == _s3_read.Keys("k", "s")
+    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                                           "AWS_SESSION_TOKEN": "t"}) == _s3_read.Keys("k", "s", "t")
+    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_PROFILE": "p"}) is None
+    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k"}) is None
+    assert "s3cr3t" not in repr(_s3_read.Keys("AKIDEXAMPLE", "s3cr3t")) and "AKIDEXAMPLE" not in repr(_s3_read.Keys("AKIDEXAMPLE", "x"))
+
+
+# -- against an S3 server that checks signatures ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with S3Server() as server:
+        server.create_bucket(BUCKET)
+        yield server
+
+
+@pytest.fixture
+def writer(s3: S3Server) -> Iterator[tuple[str, str]]:
+    keys = s3.create_user(f"reader-{next(_users)}", ["s3:*"])
+    s3.enable_auth()
+    try:
+        yield keys
+    finally:
+        s3.disable_auth()
+
+
+def host(s3: S3Server, base_dir: Path, key_id: str, secret: str) -> S3Host:
+    options = {"bucket": BUCKET, "endpoint_url": s3.url, "region": "us-east-1",
+               "access_key_id": Secret("K", key_id), "secret_access_key": Secret("S", secret)}
+    return S3Host(ChannelConfig("bucket", "s3", options=options), base_dir)
+
+
+def test_the_server_accepts_the_signed_read_and_it_answers_like_boto3(
+    s3: S3Server, writer: tuple[str, str], tmp_path: Path
+) -> None:
+    url = _s3_read.object_url(s3.url, "us-east-1", BUCKET, MANIFEST_NAME)
+    assert url is not None
+    keys = _s3_read.Keys(*writer)
+    assert _s3_read.get(url, "us-east-1", keys, unless=None, timeout=5).status == 404  # no manifest yet
+
+    s3.client(key=writer[0], secret=writer[1]).put_object(Bucket=BUCKET, Key=MANIFEST_NAME, Body=b'{"version": 0}')
+    found = _s3_read.get(url, "us-east-1", keys, unless=None, timeout=5)
+    assert (found.status, found.body) == (200, b'{"version": 0}') and found.etag.startswith('"')
+    assert _s3_read.get(url, "us-east-1", keys, unless=found.etag, timeout=5).status == 304
+    assert _s3_read.get(url, "us-east-1", _s3_read.Keys(writer[0], "wrong-secret"), unless=None, timeout=5).status == 403
+
+
+def test_the_warm_up_reads_without_boto3_and_falls_back_to_it_when_refused(
+    s3: S3Server, writer: tuple[str, str], tmp_path: Path
+) -> None:
+    s3.clear()
+    good = host(s3, tmp_path, *writer)
+    good.warm_up()
+    assert good._warm is not None
+    good._warm.result()
+    assert len(s3.received("GET")) == 1 and "Boto3" not in s3.received("GET")[0].headers.get("user-agent", "")
+
+    s3.clear()
+    wrong = host(s3, tmp_path / "wrong", writer[0], "wrong-secret")
+    wrong.warm_up()
+    assert wrong._warm is not None
+    wrong._warm.result()
+    agents = [r.headers.get("user-agent", "") for r in s3.received("GET")]
+    assert len(agents) == 2 and "Boto3" not in agents[0] and "Boto3" in agents[1]  # refused, then boto3's own read
+
+
+def test_the_first_request_leaves_before_boto3_is_imported(s3: S3Server, writer: tuple[str, str], tmp_path: Path) -> None:
+    probe = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from broadcaster.config import ChannelConfig, Secret
+        from broadcaster.site.hosts.s3 import S3Host
+        options = {{"bucket": "{BUCKET}", "endpoint_url": "{s3.url}", "region": "us-east-1",
+                    "access_key_id": Secret("K", "{writer[0]}"), "secret_access_key": Secret("S", "{writer[1]}")}}
+        host = S3Host(ChannelConfig("bucket", "s3", options=options), Path("{tmp_path}"))
+        host.warm_up()
+        print("boto3 imported when warm_up returned:", "botocore.client" in sys.modules)
+        host._warm.result()
+    """)
+    s3.clear()
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "boto3 imported when warm_up returned: False"
+    assert [r.method for r in s3.requests] == ["GET"]
+
+
+@pytest.mark.parametrize("setting", ["AWS_PROFILE", "AWS_ENDPOINT_URL_S3"])
+def test_settings_boto3_would_weigh_leave_the_read_to_it(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    options = {"bucket": BUCKET, "endpoint_url": s3.url, "region": "us-east-1"}
+    plain = S3Host(ChannelConfig("bucket", "s3", options=options), tmp_path)
+    assert plain._light_read() is not None
+    monkeypatch.setenv(setting, "profile-or-url")
+    assert plain._light_read() is None
