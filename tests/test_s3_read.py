@@ -187,3 +187,14 @@ def test_settings_boto3_would_weigh_leave_the_read_to_it(
     assert plain._light_read() is not None
     monkeypatch.setenv(setting, "profile-or-url")
     assert plain._light_read() is None
+
+
+def test_an_aws_config_file_leaves_the_read_to_boto3_unless_the_endpoint_is_ours(tmp_path: Path) -> None:
+    """Its default profile may name an endpoint (or FIPS hosts) that boto3 would use instead of AWS's."""
+    config = tmp_path / "aws-config"
+    environ = {"AWS_CONFIG_FILE": str(config)}
+    assert not _s3_read.environment_blocks_it(environ, endpoint_given=False)
+    config.write_text("[default]\nendpoint_url = http://127.0.0.1:9000\n", encoding="utf-8")
+    assert _s3_read.environment_blocks_it(environ, endpoint_given=False)
+    assert not _s3_read.environment_blocks_it(environ, endpoint_given=True)
+    assert _s3_read.environment_blocks_it({**environ, "AWS_USE_FIPS_ENDPOINT": "true"}, endpoint_given=True)

@@ -98,8 +98,9 @@ def signed_headers(method: str, url: str, region: str, keys: Keys, now: datetime
     return headers
 
 
-def get(url: str, region: str, keys: Keys, *, unless: str | None, timeout: float) -> Answer:
-    """GET ``url`` signed with ``keys``; with ``unless``, only if its ETag is no longer that (304)."""
+def get(url: str, region: str, keys: Keys, *, unless: str | None, timeout: float, cafile: str | None = None) -> Answer:
+    """GET ``url`` signed with ``keys``; with ``unless``, only if its ETag is no longer that (304).
+    ``cafile``: the certificate authorities to trust instead of the system's (boto3's ``AWS_CA_BUNDLE``)."""
     import http.client
 
     parts = urlsplit(url)
@@ -109,7 +110,7 @@ def get(url: str, region: str, keys: Keys, *, unless: str | None, timeout: float
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
         import ssl
-        connection = http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=ssl.create_default_context())
+        connection = http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=ssl.create_default_context(cafile=cafile))
     else:
         connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
     try:
@@ -120,7 +121,12 @@ def get(url: str, region: str, keys: Keys, *, unless: str | None, timeout: float
         connection.close()
 
 
-def environment_blocks_it(environ: Mapping[str, str] = os.environ) -> bool:
-    """Settings by which boto3 would send the read elsewhere or otherwise than ``object_url`` says."""
-    return any(environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_USE_FIPS_ENDPOINT",
-                                               "AWS_S3_USE_ARN_REGION", "AWS_USE_DUALSTACK_ENDPOINT"))
+def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool) -> bool:
+    """Settings by which boto3 would send the read elsewhere or otherwise than ``object_url`` says:
+    an endpoint, FIPS or dual-stack hosts; and, without an endpoint in our config, an AWS config
+    file, whose default profile may name one. (``AWS_CA_BUNDLE`` is honoured by ``get``.)"""
+    if any(environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_USE_FIPS_ENDPOINT",
+                                          "AWS_USE_DUALSTACK_ENDPOINT")):
+        return True
+    config_file = environ.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
+    return not endpoint_given and os.path.exists(config_file)

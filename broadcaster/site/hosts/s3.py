@@ -221,9 +221,13 @@ class S3Host(SiteHost):
         known: Remote | None = None
         answered = False
         if light is not None:
+            import ssl
+
             leaving.set()  # signed here, it leaves before boto3 is even imported
             try:
                 known, answered = light(unless), True
+            except ssl.SSLError:
+                pass  # boto3 may trust another authority (its config's ca_bundle): it reads it below
             except OSError:
                 answered = True  # unreachable: boto3 would wait as long; the publish reports it
             except Exception:  # noqa: BLE001, S110 - refused or unreadable: boto3 reads it below and says why
@@ -247,11 +251,13 @@ class S3Host(SiteHost):
             keys = _s3_read.Keys.from_environment(os.environ)
         region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         url = _s3_read.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
-        if keys is None or region is None or url is None or _s3_read.environment_blocks_it():
+        blocked = _s3_read.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None)
+        if keys is None or region is None or url is None or blocked:
             return None
 
         def read(unless: str | None) -> Remote | None:
-            answer = _s3_read.get(url, region, keys, unless=unless, timeout=self.connect_timeout)
+            answer = _s3_read.get(url, region, keys, unless=unless, timeout=self.connect_timeout,
+                                  cafile=os.environ.get("AWS_CA_BUNDLE") or None)
             if answer.status == 304 and unless is not None:
                 return None
             if answer.status == 404 and b"<Code>NoSuchKey</Code>" in answer.body:
