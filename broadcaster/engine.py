@@ -283,8 +283,10 @@ class Publisher:
         assert destination is not None
         self.progress.started(delivery)
         if self._ahead and destination.name not in self._ahead:
-            # Whatever the head start's outcome: a failed build is its own deliveries' failure.
-            await asyncio.wait(self._ahead.values(), timeout=self.head_start_wait)
+            # Whatever the head start's outcome: a failed build is its own deliveries' failure. Never
+            # more than a quarter of the deadline: a stuck build must leave the others time to send.
+            wait = min(self.head_start_wait, self.config.engine.deadline / 4)
+            await asyncio.wait(self._ahead.values(), timeout=wait)
         try:
             # Wait for earlier updates before claiming: a delivery that is only waiting
             # has sent nothing, so a crash here must leave it pending, not unknown.

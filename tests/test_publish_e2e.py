@@ -4,6 +4,8 @@ then read the page back from the S3 server; S3 faults handled by the engine like
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -139,3 +141,33 @@ def test_with_a_bucket_the_other_sends_wait_for_the_site_build(project: Project,
         sends = [r.at + wall_minus_monotonic for fake in (world.x, world.telegram, world.slack) for r in fake.requests
                  if r.path.endswith(("/tweets", "/sendMessage", "/chat.postMessage"))]
         assert len(sends) == 5 and min(sends) >= built, (min(sends) - built, "a send left before the site was built")
+
+
+def test_a_stuck_build_holds_the_other_sends_back_a_quarter_of_the_deadline_at_most(
+    project: Project, s3: S3Server
+) -> None:
+    """The head start is a courtesy: while another process holds the site folder's lock past the
+    deadline, the bucket's delivery fails with it, and X is posted all the same."""
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld() as world:
+        project.write_config(s3_toml(s3).replace("deadline = 20", "deadline = 4") + world.channels_toml())
+        project.env.update(world.env)
+        assert post(project, "--only", "site", "--title", "Warm-up", "-C", "api", "The folder is made.")[0] == 0
+        holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from broadcaster.site.source import site_lock
+            with site_lock(Path({str(project.root / "public")!r})):
+                print("held", flush=True)
+                time.sleep(6)
+        """)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+            code, payload = post(project, "--only", "bucket,x", "--title", "API errors", "-C", "api", "Elevated errors.")
+        finally:
+            holder.wait(30)
+
+        states = {d["destination"]: d["state"] for d in payload["deliveries"] if d["destination"] in ("bucket", "x")}
+        assert code == 3 and states["x"] == "sent" and states["bucket"] != "sent", payload
+        assert len(world.x.received("/tweets")) == 1
