@@ -39,7 +39,7 @@ from bench.common import (
 )
 from bench.data import COMPONENTS_TOML
 from tests.fakes.base import FakeServer, Request, Response
-from tests.fakes.s3 import S3Server
+from tests.fakes.s3 import PUBLISH_ENV, S3Server
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, SLACK_CHANNEL, SLACK_TOKEN, FakeWorld
 
 LATENCY = 0.3  # seconds added to every request, by every fake
@@ -77,17 +77,9 @@ def fake_services(latency: float) -> Iterator[tuple[FakeWorld, S3Server, S3Serve
         yield world, s3, s3
 
 
-def channels_toml(world: FakeWorld, s3_url: str) -> str:
+def channels_toml(world: FakeWorld, s3: S3Server) -> str:
     chats = ", ".join(str(c) for c in OPS_CHATS)
-    return textwrap.dedent(f"""
-        [publish.bucket]
-        type = "s3"
-        bucket = "{BUCKET}"
-        region = "us-east-1"
-        endpoint_url = "{s3_url}"
-        access_key_id = "${{S3_KEY_ID}}"
-        secret_access_key = "${{S3_SECRET}}"
-
+    return s3.publish_toml(BUCKET) + textwrap.dedent(f"""
         [channels.x]
         type = "twitter"
         bearer_token = "${{X_TOKEN}}"
@@ -129,8 +121,7 @@ NETWORK_ENDPOINTS = 7
 def project_env(world: FakeWorld, root: Path) -> dict[str, str]:
     return {
         **world.env,
-        "S3_KEY_ID": "testing",
-        "S3_SECRET": "testing",
+        **PUBLISH_ENV,
         # Never read the machine's own AWS settings.
         "AWS_CONFIG_FILE": str(root / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(root / "no-aws-credentials"),
@@ -182,7 +173,7 @@ def run_benchmark(sizes: Sizes | None = None) -> Results:
     try:
         with fake_services(sizes.latency) as (world, s3, slow_s3), peer(sizes, results) as apprise:
             project = Project(root, project_env(world, root))
-            project.write_config(COMPONENTS_TOML + channels_toml(world, slow_s3.url))
+            project.write_config(COMPONENTS_TOML + channels_toml(world, slow_s3))
             poster = Poster(project, {"bucket": lambda: list(slow_s3.requests), "x": lambda: list(world.x.requests),
                                       "telegram": lambda: list(world.telegram.requests),
                                       "slack": lambda: list(world.slack.requests)})

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
-from tests.fakes.s3 import S3Fault, S3Server
+from tests.fakes.s3 import PUBLISH_ENV, S3Fault, S3Server
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
@@ -361,16 +361,8 @@ BUCKET = "status"
 def s3(project: Project, world: FakeWorld) -> Iterator[S3Server]:
     with S3Server() as server:
         server.create_bucket(BUCKET)
-        project.write_config(ENGINE + world.channels_toml() + f"""
-[publish.bucket]
-type = "s3"
-bucket = "{BUCKET}"
-region = "us-east-1"
-endpoint_url = "{server.url}"
-access_key_id = "${{S3_KEY}}"
-secret_access_key = "${{S3_SECRET}}"
-""")
-        project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
+        project.write_config(ENGINE + world.channels_toml() + server.publish_toml(BUCKET))
+        project.env.update(PUBLISH_ENV)
         yield server
 
 

@@ -14,27 +14,19 @@ from typing import Any
 import pytest
 
 from tests.conftest import Project
-from tests.fakes.s3 import S3Fault, S3Server
+from tests.fakes.s3 import PUBLISH_ENV, S3Fault, S3Server
 
 BUCKET = "acme-status"
 
 
 def s3_toml(server: S3Server) -> str:
     """The engine's limits and the bucket ``server`` serves, as ``[publish.bucket]``."""
-    return textwrap.dedent(f"""
+    return textwrap.dedent("""
         [engine]
         timeout = 3
         deadline = 20
         max_attempts = 4
-
-        [publish.bucket]
-        type = "s3"
-        bucket = "{BUCKET}"
-        region = "us-east-1"
-        endpoint_url = "{server.url}"
-        access_key_id = "${{S3_KEY}}"
-        secret_access_key = "${{S3_SECRET}}"
-    """)
+    """) + server.publish_toml(BUCKET)
 
 
 @pytest.fixture
@@ -42,7 +34,7 @@ def s3(project: Project) -> Iterator[S3Server]:
     with S3Server() as server:
         server.create_bucket(BUCKET)
         project.write_config(s3_toml(server))
-        project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
+        project.env.update(PUBLISH_ENV)
         yield server
 
 
@@ -154,19 +146,16 @@ def test_a_stuck_build_holds_the_other_sends_back_a_quarter_of_the_deadline_at_m
         project.write_config(s3_toml(s3).replace("deadline = 20", "deadline = 4") + world.channels_toml())
         project.env.update(world.env)
         assert post(project, "--only", "site", "--title", "Warm-up", "-C", "api", "The folder is made.")[0] == 0
-        holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        with subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
             from broadcaster.site.source import site_lock
             with site_lock(Path({str(project.root / "public")!r})):
                 print("held", flush=True)
                 time.sleep(6)
-        """)], stdout=subprocess.PIPE, text=True)
-        try:
+        """)], stdout=subprocess.PIPE, text=True) as holder:  # closes its pipe, waits for it
             assert holder.stdout is not None and holder.stdout.readline() == "held\n"
             code, payload = post(project, "--only", "bucket,x", "--title", "API errors", "-C", "api", "Elevated errors.")
-        finally:
-            holder.wait(30)
 
         states = {d["destination"]: d["state"] for d in payload["deliveries"] if d["destination"] in ("bucket", "x")}
         assert code == 3 and states["x"] == "sent" and states["bucket"] != "sent", payload

@@ -5,9 +5,11 @@ rules could decide otherwise (issue 20: the slowest destination's first request 
 from __future__ import annotations
 
 import itertools
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,3 +200,62 @@ def test_an_aws_config_file_leaves_the_read_to_boto3_unless_the_endpoint_is_ours
     assert _s3_read.environment_blocks_it(environ, endpoint_given=False)
     assert not _s3_read.environment_blocks_it(environ, endpoint_given=True)
     assert _s3_read.environment_blocks_it({**environ, "AWS_USE_FIPS_ENDPOINT": "true"}, endpoint_given=True)
+
+
+class CountingListener:
+    """A TCP port that accepts connections and counts them: holding each open without a word
+    (``silent``), or closing it at once (a TLS handshake then fails)."""
+
+    def __init__(self, silent: bool) -> None:
+        self.silent = silent
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.silent:
+                self._held.append(connection)
+            else:
+                connection.close()
+
+    def close(self) -> None:
+        self._server.close()
+        for connection in self._held:
+            connection.close()
+
+
+class QuickS3Host(S3Host):
+    connect_timeout = 0.5
+    read_timeout = 0.5
+    request_attempts = 1
+
+
+@pytest.mark.parametrize(("scheme", "silent", "connections"), [
+    ("http", True, 1),  # no answer: boto3 would wait as long, so it does not read (the publish reports it)
+    ("https", False, 2),  # the TLS handshake fails: boto3 (maybe trusting another authority) reads it
+])
+def test_an_endpoint_that_does_not_answer_is_asked_once_and_a_tls_failure_is_left_to_boto3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str, silent: bool, connections: int
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    listener = CountingListener(silent)
+    try:
+        options = {"bucket": BUCKET, "endpoint_url": f"{scheme}://127.0.0.1:{listener.port}", "region": "us-east-1",
+                   "access_key_id": Secret("K", "AKIDEXAMPLE"), "secret_access_key": Secret("S", "s3cr3t")}
+        host = QuickS3Host(ChannelConfig("bucket", "s3", options=options), tmp_path)
+        assert host._light_read() is not None
+        host.warm_up()
+        assert host._warm is not None
+        client, known = host._warm.result(timeout=30)
+        assert client is not None and known is None  # nothing known: the publish reads it, or reports why
+        assert listener.accepted == connections
+    finally:
+        listener.close()

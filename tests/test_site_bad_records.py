@@ -16,7 +16,7 @@ from broadcaster.messages.model import Impact, Incident, Status, Update
 from broadcaster.delivery import DeliveryState
 from broadcaster.store import PlannedDelivery, open_store
 from tests.conftest import Project
-from tests.fakes.s3 import S3Server
+from tests.fakes.s3 import PUBLISH_ENV, S3Server
 
 BUCKET = "acme-status"
 SKIPPED = [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "written by the test")]
@@ -46,16 +46,8 @@ BAD_RECORDS = {
 def s3(project: Project) -> Iterator[S3Server]:
     with S3Server() as server:
         server.create_bucket(BUCKET)
-        project.write_config(f"""
-            [publish.bucket]
-            type = "s3"
-            bucket = "{BUCKET}"
-            region = "us-east-1"
-            endpoint_url = "{server.url}"
-            access_key_id = "${{S3_KEY}}"
-            secret_access_key = "${{S3_SECRET}}"
-        """)
-        project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
+        project.write_config(server.publish_toml(BUCKET))
+        project.env.update(PUBLISH_ENV)
         yield server
 
 

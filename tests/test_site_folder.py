@@ -19,7 +19,7 @@ import pytest
 
 from broadcaster.site.output import MANIFEST
 from tests.conftest import BASE_CONFIG, Project
-from tests.fakes.s3 import S3Server
+from tests.fakes.s3 import PUBLISH_ENV, S3Server
 
 BUCKET = "acme-status"
 
@@ -109,16 +109,8 @@ def test_a_folder_built_before_the_marker_existed_is_adopted(project: Project) -
 def s3(project: Project) -> Iterator[S3Server]:
     with S3Server() as server:
         server.create_bucket(BUCKET)
-        project.write_config(f"""
-            [publish.bucket]
-            type = "s3"
-            bucket = "{BUCKET}"
-            region = "us-east-1"
-            endpoint_url = "{server.url}"
-            access_key_id = "${{S3_KEY}}"
-            secret_access_key = "${{S3_SECRET}}"
-        """)
-        project.env.update({"S3_KEY": "testing", "S3_SECRET": "testing"})
+        project.write_config(server.publish_toml(BUCKET))
+        project.env.update(PUBLISH_ENV)
         yield server
 
 

@@ -45,15 +45,7 @@ def laptops(tmp_path: Path, store: str, target: str, env: dict[str, str]) -> tup
 
 
 def s3_target(server: S3Server) -> str:
-    return f"""
-[publish.bucket]
-type = "s3"
-bucket = "{BUCKET}"
-region = "us-east-1"
-endpoint_url = "{server.url}"
-access_key_id = "${{S3_KEY}}"
-secret_access_key = "${{S3_SECRET}}"
-"""
+    return server.publish_toml(BUCKET)
 
 
 @pytest.fixture

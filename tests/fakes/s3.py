@@ -19,6 +19,7 @@ import json
 import logging
 import socket
 import struct
+import textwrap
 import threading
 import time
 import urllib.request
@@ -32,6 +33,8 @@ from tests.fakes.base import ListeningServer, Request, echo_of
 
 REGION = "us-east-1"
 ADMIN_KEY = "testing"  # moto accepts any key while authentication is off
+# The variables ``publish_toml`` names, as a test's environment gives them.
+PUBLISH_ENV = {"S3_KEY": ADMIN_KEY, "S3_SECRET": ADMIN_KEY}
 # Hop-by-hop headers belong to one connection and are not forwarded (RFC 9110 7.6.1).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
@@ -167,6 +170,18 @@ class S3Server:
 
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)
+
+    def publish_toml(self, bucket: str) -> str:
+        """``[publish.bucket]`` serving ``bucket`` here, its keys read from ``PUBLISH_ENV``'s variables."""
+        return textwrap.dedent(f"""
+            [publish.bucket]
+            type = "s3"
+            bucket = "{bucket}"
+            region = "{REGION}"
+            endpoint_url = "{self.url}"
+            access_key_id = "${{S3_KEY}}"
+            secret_access_key = "${{S3_SECRET}}"
+        """)
 
     def objects(self, bucket: str) -> dict[str, dict[str, Any]]:
         """Every object's HEAD response (ContentType, CacheControl, ETag, ...), by key."""
