@@ -97,6 +97,9 @@ class Destination(Protocol):
       follow-up. A channel gets it by overriding ``Channel.delete``.
     * ``request_timeout``: how long one request may wait for an answer
       (``[engine] timeout``); set when the destination is made.
+    * ``slowest``: its delivery is a post's slowest chain of round trips (a host over
+      the network: the build, then rounds of uploads), so it is warmed up first and the
+      others' sends wait for its ``head_start``.
     """
 
     @property
@@ -120,6 +123,8 @@ class Destination(Protocol):
     def can_delete(self) -> bool: ...
     @property
     def request_timeout(self) -> float: ...
+    @property
+    def slowest(self) -> bool: ...
     @property
     def target_set(self) -> frozenset[str]:
         """``targets()`` as a set, read once: checked per delivery of a 1,000-chat channel."""

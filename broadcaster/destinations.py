@@ -39,6 +39,7 @@ class ChannelDestination:
 
     ordered = True  # follow-ups thread under earlier posts
     idempotent = False  # a second post is a duplicate readers see
+    slowest = False  # one request per target, or a few
     sends_rendered = True
 
     def __init__(self, table: ChannelConfig, request_timeout: float, language: str = i18n.DEFAULT) -> None:

@@ -135,6 +135,24 @@ def test_with_a_bucket_the_other_sends_wait_for_the_site_build(project: Project,
         assert len(sends) == 5 and min(sends) >= built, (min(sends) - built, "a send left before the site was built")
 
 
+def test_with_a_bucket_the_other_sends_also_wait_for_its_read_of_the_manifest(project: Project, s3: S3Server) -> None:
+    """The host's warm-up (boto3's import, the manifest's read) is the rest of what comes before the
+    first round of uploads: a slow read holds the other sends back until it is answered."""
+    from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld() as world:
+        project.write_config(s3_toml(s3) + world.channels_toml())
+        project.env.update(world.env)
+        s3.fail(S3Fault(match=MANIFEST_NAME, delay=1.0))  # the read answers a second late
+        code, payload = post(project, "--only", "bucket,x", "--title", "API errors", "-C", "api", "Elevated errors.")
+
+        assert code == 0, payload
+        read = next(r for r in s3.requests if r.method == "GET" and r.path.endswith(MANIFEST_NAME))
+        tweets = world.x.received("/tweets")
+        assert len(tweets) == 1 and tweets[0].at >= read.at + 1.0, tweets[0].at - read.at
+
+
 def test_a_stuck_build_holds_the_other_sends_back_a_quarter_of_the_deadline_at_most(
     project: Project, s3: S3Server
 ) -> None:

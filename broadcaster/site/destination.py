@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from broadcaster.config import SITE_DESTINATION, ChannelConfig, Config
 from broadcaster.delivery import CheckResult, Receipt, Rendered
@@ -63,8 +63,12 @@ class _WholeSite:
     def prepare(self) -> None:
         pass  # a site's rendering depends on nothing remote
 
-    def head_start(self, run: Run) -> asyncio.Future[BuiltSite] | None:
-        return None  # a folder on this machine: written as soon as it is built
+    @property
+    def slowest(self) -> bool:
+        return False  # the local folder: written as soon as it is built
+
+    def head_start(self, run: Run) -> asyncio.Future[Any] | None:
+        return None  # nothing for the others to wait for
 
     def warm_up(self) -> None:
         # Imported here, not in the build's worker thread: an import there holds the
@@ -174,9 +178,20 @@ class HostDestination(_WholeSite):
         self.host.warm_up()  # first: the upload is the slowest delivery, its client the longest to make
         super().warm_up()
 
-    def head_start(self, run: Run) -> asyncio.Future[BuiltSite] | None:
-        # The build starts the slowest chain (then two rounds of uploads): the other sends wait for it.
-        return built_site(run) if self.host.over_network else None
+    @property
+    def slowest(self) -> bool:
+        return self.host.over_network
+
+    def head_start(self, run: Run) -> asyncio.Future[Any] | None:
+        # The build and the host's warm-up (boto3's import, the manifest's read) come before the
+        # first round of uploads: the others' SDK imports would share the one GIL with them.
+        return run.shared(f"head start {self.name}", lambda: self._ready(run)) if self.slowest else None
+
+    async def _ready(self, run: Run) -> None:
+        import asyncio
+
+        warming = self.host.warming()
+        await asyncio.wait([built_site(run), *([asyncio.wrap_future(warming)] if warming is not None else [])])
 
 
 def built_site(run: Run) -> asyncio.Task[BuiltSite]:

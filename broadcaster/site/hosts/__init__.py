@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from broadcaster.messages.egress import CALENDAR, PrivateValues, guard
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from broadcaster.config import ChannelConfig
     from broadcaster.delivery import CheckResult, Receipt
 
@@ -118,6 +120,10 @@ class SiteHost(ABC):
     def warm_up(self) -> None:
         """At command start, before the site is built: start what publishing needs (a client, a
         read of what the remote serves) in the background. Changes nothing remote."""
+
+    def warming(self) -> Future[Any] | None:
+        """The background work ``warm_up`` started, until ``publish`` takes it over; None if none."""
+        return None
 
     @property
     def place(self) -> str:

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -98,9 +98,13 @@ def signed_headers(method: str, url: str, region: str, keys: Keys, now: datetime
     return headers
 
 
-def get(url: str, region: str, keys: Keys, *, unless: str | None, timeout: float, cafile: str | None = None) -> Answer:
+def get(
+    url: str, region: str, keys: Keys, *, unless: str | None, timeout: float, cafile: str | None = None,
+    sent: Callable[[], None] | None = None,
+) -> Answer:
     """GET ``url`` signed with ``keys``; with ``unless``, only if its ETag is no longer that (304).
-    ``cafile``: the certificate authorities to trust instead of the system's (boto3's ``AWS_CA_BUNDLE``)."""
+    ``cafile``: the certificate authorities to trust instead of the system's (boto3's ``AWS_CA_BUNDLE``);
+    ``sent`` is called once the request is written, before its answer is awaited."""
     import http.client
 
     parts = urlsplit(url)
@@ -115,6 +119,8 @@ def get(url: str, region: str, keys: Keys, *, unless: str | None, timeout: float
         connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
     try:
         connection.request("GET", parts.path, headers=headers)  # Host as signed (http.client drops a default port)
+        if sent is not None:
+            sent()
         response = connection.getresponse()
         return Answer(response.status, response.getheader("ETag") or "", response.read())
     finally:

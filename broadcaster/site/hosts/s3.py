@@ -211,6 +211,9 @@ class S3Host(SiteHost):
             warm.add_done_callback(lambda _: leaving.set())  # failed before its request: nothing to wait for
             leaving.wait(self.first_request_wait)
 
+    def warming(self) -> Future[tuple[Any, Remote | None]] | None:
+        return self._warm
+
     def _warmed(self, leaving: threading.Event) -> tuple[Any, Remote | None]:
         # While the site builds, the bucket says whether the local copy is still its manifest
         # (304: nothing sent back), or sends the one another publisher wrote since: either way
@@ -218,28 +221,34 @@ class S3Host(SiteHost):
         mine = self.local_copy.read()
         unless = mine.etag if mine is not None else None
         light = self._light_read()
-        known: Remote | None = None
-        answered = False
+        reading: Future[Remote | None] | None = None
         if light is not None:
-            import ssl
-
-            leaving.set()  # signed here, it leaves before boto3 is even imported
-            try:
-                known, answered = light(unless), True
-            except ssl.SSLError:
-                pass  # boto3 may trust another authority (its config's ca_bundle): it reads it below
-            except OSError:
-                answered = True  # unreachable: boto3 would wait as long; the publish reports it
-            except Exception:  # noqa: BLE001, S110 - refused or unreadable: boto3 reads it below and says why
-                pass
+            # Signed here, the read leaves before boto3 is even imported, and boto3 loads while it waits.
+            reading = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(light, unless, leaving.set)
+            reading.add_done_callback(lambda _: leaving.set())  # failed before it left: nothing to wait for
         client = self._client()
         leaving.set()
+        known, answered = self._light_answer(reading) if reading is not None else (None, False)
         if not answered:
             with contextlib.suppress(Exception):  # the publish reads it again and reports what went wrong
                 known = self._read_document(client, unless=unless)
         return client, mine if known is None else known
 
-    def _light_read(self) -> Callable[[str | None], Remote | None] | None:
+    @staticmethod
+    def _light_answer(reading: Future[Remote | None]) -> tuple[Remote | None, bool]:
+        """What the light read learnt, and whether boto3 need not ask again."""
+        import ssl
+
+        try:
+            return reading.result(), True
+        except ssl.SSLError:
+            return None, False  # boto3 may trust another authority (its config's ca_bundle): it reads it
+        except OSError:
+            return None, True  # unreachable: boto3 would wait as long; the publish reports it
+        except Exception:  # noqa: BLE001 - refused or unreadable: boto3 reads it and says why
+            return None, False
+
+    def _light_read(self) -> Callable[[str | None, Callable[[], None]], Remote | None] | None:
         """The manifest's conditional read without boto3 (``_s3_read``), where nothing about it is left
         to boto3's rules; None otherwise. The function raises on any answer but 200, 304 and 404."""
         from broadcaster.site.hosts import _s3_read
@@ -255,9 +264,9 @@ class S3Host(SiteHost):
         if keys is None or region is None or url is None or blocked:
             return None
 
-        def read(unless: str | None) -> Remote | None:
+        def read(unless: str | None, sent: Callable[[], None]) -> Remote | None:
             answer = _s3_read.get(url, region, keys, unless=unless, timeout=self.connect_timeout,
-                                  cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+                                  cafile=os.environ.get("AWS_CA_BUNDLE") or None, sent=sent)
             if answer.status == 304 and unless is not None:
                 return None
             if answer.status == 404 and b"<Code>NoSuchKey</Code>" in answer.body:
