@@ -85,6 +85,10 @@ def test_urls_are_boto3s_or_none_where_its_rules_decide() -> None:
     assert _s3_read.object_url(None, "eu-west-1", "Upper", "i") is None
     assert _s3_read.object_url("http://proxy.example/s3/", "us-east-1", "b", "i") is None  # a path prefix
     assert _s3_read.object_url("ftp://host", "us-east-1", "b", "i") is None
+    assert _s3_read.object_url("http://user:pass@127.0.0.1:9000", "us-east-1", "b", "i") is None  # never in a Host header
+    assert _s3_read.object_url("http://[::1", "us-east-1", "b", "i") is None
+    assert _s3_read.object_url("http://127.0.0.1:port", "us-east-1", "b", "i") is None
+    assert _s3_read.object_url("http://[::1]:9000", "us-east-1", "b", "i") == "http://[::1]:9000/b/i"
 
 
 def test_keys_come_from_the_environment_only_as_boto3_would_take_them_first() -> None:

@@ -65,8 +65,12 @@ def object_url(endpoint_url: str | None, region: str, bucket: str, key: str) -> 
     AWS's virtual host otherwise), or None where that takes boto3's rules to decide."""
     path = quote(key, safe="/~")
     if endpoint_url:
-        parts = urlsplit(endpoint_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.path.strip("/"):
+        try:
+            parts = urlsplit(endpoint_url)
+            plain = parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
+        except ValueError:  # an unclosed "[" or a port that is not a number: boto3 says what is wrong
+            return None
+        if not plain or parts.username or parts.password or parts.query or parts.path.strip("/"):
             return None
         return f"{parts.scheme}://{parts.netloc}/{quote(bucket, safe='~')}/{path}"
     if not _DNS_BUCKET.fullmatch(bucket) or "--" in bucket[:4]:

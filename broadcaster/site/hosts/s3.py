@@ -220,7 +220,10 @@ class S3Host(SiteHost):
         # the publish then plans against the bucket's manifest without another round trip.
         mine = self.local_copy.read()
         unless = mine.etag if mine is not None else None
-        light = self._light_read()
+        try:
+            light = self._light_read()
+        except Exception:  # noqa: BLE001 - an optimisation, never a new way to fail: boto3 reads it
+            light = None
         reading: Future[Remote | None] | None = None
         if light is not None:
             # Signed here, the read leaves before boto3 is even imported, and boto3 loads while it waits.
