@@ -459,7 +459,7 @@ class Publisher:
             await asyncio.sleep(POLL_SECONDS)
 
     def _withdraws(self, delivery: Delivery) -> bool:
-        update = self.store.update(delivery.incident_id, delivery.sequence)
+        update = self._update(delivery.incident_id, delivery.sequence)
         return update is not None and update.kind == "withdrawal"
 
     def _may_still_arrive(self, earlier: Delivery) -> bool:
