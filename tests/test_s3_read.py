@@ -4,6 +4,7 @@ rules could decide otherwise (issue 20: the slowest destination's first request 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import subprocess
@@ -208,7 +209,8 @@ def test_an_aws_config_file_leaves_the_read_to_boto3_unless_the_endpoint_is_ours
 
 class CountingListener:
     """A TCP port that accepts connections and counts them: holding each open without a word
-    (``silent``), or closing it at once (a TLS handshake then fails)."""
+    (``silent``), or answering a TLS hello in plain HTTP (the handshake then fails as an SSL error,
+    not a reset: the hello is read before the answer)."""
 
     def __init__(self, silent: bool) -> None:
         self.silent = silent
@@ -227,8 +229,12 @@ class CountingListener:
             self.accepted += 1
             if self.silent:
                 self._held.append(connection)
-            else:
-                connection.close()
+                continue
+            with connection:
+                connection.settimeout(5)
+                with contextlib.suppress(OSError):
+                    connection.recv(4096)
+                    connection.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
     def close(self) -> None:
         self._server.close()
