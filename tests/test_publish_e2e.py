@@ -161,7 +161,7 @@ def test_a_stuck_build_holds_the_other_sends_back_a_quarter_of_the_deadline_at_m
     from tests.fakes.world import FakeWorld
 
     with FakeWorld() as world:
-        project.write_config(s3_toml(s3).replace("deadline = 20", "deadline = 4") + world.channels_toml())
+        project.write_config(s3_toml(s3).replace("deadline = 20", "deadline = 3") + world.channels_toml())
         project.env.update(world.env)
         assert post(project, "--only", "site", "--title", "Warm-up", "-C", "api", "The folder is made.")[0] == 0
         with subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
@@ -170,7 +170,7 @@ def test_a_stuck_build_holds_the_other_sends_back_a_quarter_of_the_deadline_at_m
             from broadcaster.site.source import site_lock
             with site_lock(Path({str(project.root / "public")!r})):
                 print("held", flush=True)
-                time.sleep(6)
+                time.sleep(4.5)
         """)], stdout=subprocess.PIPE, text=True) as holder:  # closes its pipe, waits for it
             assert holder.stdout is not None and holder.stdout.readline() == "held\n"
             code, payload = post(project, "--only", "bucket,x", "--title", "API errors", "-C", "api", "Elevated errors.")
