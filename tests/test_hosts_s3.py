@@ -130,15 +130,18 @@ def assert_consistent(s3: S3Server, bucket: str, prefix: str = "") -> dict[str, 
 
 
 def rounds(s3: S3Server) -> list[list[str]]:
-    """The requests the server received, grouped into round trips that depend on one another: every
-    answer takes the latency L, so a request arriving L or more after the first of its round was sent
-    after an answer came back (a slow machine may take a while to send one round, never L)."""
+    """The requests the server received, grouped into round trips that depend on one another: a
+    request starts a new round when it arrived after every request of the current round had been
+    answered (a publish waits for a whole round before the next); one that arrived before that was
+    sent with them, however slowly a loaded machine sent it."""
     found: list[list[str]] = []
-    start = None
+    answered = float("-inf")  # when the last answer of the current round started back
     for request in sorted(s3.requests, key=lambda r: r.at):
-        if start is None or request.at - start >= s3.latency * 0.9:
+        if request.at >= answered:
             found.append([])
-            start = request.at
+            answered = request.answered
+        else:
+            answered = max(answered, request.answered)
         found[-1].append(f"{request.method} {request.path.rsplit('/', 1)[-1]}")
     return found
 

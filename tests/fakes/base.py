@@ -40,6 +40,8 @@ class Request:
     body: bytes
     form: dict[str, Any]
     at: float
+    # When its answer started back (the S3 proxy records it): a request that arrived later may depend on it.
+    answered: float = float("inf")
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")

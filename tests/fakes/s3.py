@@ -259,7 +259,7 @@ class S3Server:
                 )
                 with server._lock:
                     server.requests.append(request)
-                self._forward(body)
+                self._forward(body, request)
 
             def _read_body(self) -> bytes:
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -272,7 +272,7 @@ class S3Server:
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
 
-            def _forward(self, body: bytes) -> None:
+            def _forward(self, body: bytes, request: Request) -> None:
                 host, port = server._moto.get_host_and_port()
                 connection = http.client.HTTPConnection(host, port, timeout=30)
                 try:
@@ -290,6 +290,7 @@ class S3Server:
                     connection.close()
                 if response.status >= 400 and self._echo():
                     payload = payload.replace(b"</Message>", f" (request was {escape(self._echo())})</Message>".encode())
+                request.answered = time.monotonic()  # before the answer leaves: nothing can follow it sooner
                 self._send(response.status, headers, payload, head=self.command == "HEAD")
 
             def _echo(self) -> str:
