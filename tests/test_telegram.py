@@ -740,7 +740,9 @@ def test_first_messages_to_several_chats_do_not_wait_a_second() -> None:
 
         run(channel, body)
         times = [fake.messages[key][0].time for key in chats]
-    assert max(times) - min(times) < 0.5
+    # Paced evenly (1/30 s apart) they span about 0.15 s; a chat's one-second limit applied across chats
+    # would span 4 s. Under a fully loaded CI machine the span reached 0.71 s: the bound is the name's.
+    assert max(times) - min(times) < 1.0
 
 
 @pytest.mark.slow
