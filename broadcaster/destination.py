@@ -158,9 +158,10 @@ class Destination(Protocol):
 
     def head_start(self, run: Run) -> asyncio.Future[Any] | None:
         """The work of this destination the others' sends wait for before they start (a remote host's
-        site build), or None. The engine waits at most ``Publisher.head_start_wait`` and whatever the
-        work's outcome: one GIL runs the build and the other SDKs' imports, so the slowest chain of
-        round trips (the build, then the uploads) is not held up by work that has time to spare."""
+        site build and warm-up), or None. The engine waits whatever the work's outcome, and at most
+        ``Publisher.head_start_wait`` or a quarter of the deadline: one GIL runs the build and the
+        other SDKs' imports, so the slowest chain of round trips (the build, then the uploads) is not
+        held up by work that has time to spare."""
 
     async def deliver(self, job: Job) -> Receipt:
         """Deliver one update to one target (or, with ``job.deletes``, delete those posts); raises ``DeliveryError`` (retryable or not, outcome_unknown

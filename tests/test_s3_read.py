@@ -84,6 +84,7 @@ def test_urls_are_boto3s_or_none_where_its_rules_decide() -> None:
     assert _s3_read.object_url(None, "eu-west-1", "status", "index.html") == "https://status.s3.eu-west-1.amazonaws.com/index.html"
     assert _s3_read.object_url(None, "eu-west-1", "status.example.com", "i") is None  # dots: TLS names differ
     assert _s3_read.object_url(None, "eu-west-1", "Upper", "i") is None
+    assert _s3_read.object_url(None, "eu-west-1", "status--usw2-az1--x-s3", "i") is None  # a directory bucket
     assert _s3_read.object_url("http://proxy.example/s3/", "us-east-1", "b", "i") is None  # a path prefix
     assert _s3_read.object_url("ftp://host", "us-east-1", "b", "i") is None
     assert _s3_read.object_url("http://user:pass@127.0.0.1:9000", "us-east-1", "b", "i") is None  # never in a Host header

@@ -18,7 +18,6 @@ for _family in (post, inspect, lifecycle, store, subscribers, bot):
         main.add_command(_command)
 
 
-
 def run() -> None:
     """The ``broadcaster`` console script: ``main``, then the interpreter's exit without its garbage hunt.
 

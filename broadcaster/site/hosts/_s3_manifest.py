@@ -50,6 +50,15 @@ class Remote:
     etag: str | None = field(default=None, compare=False)
 
     @classmethod
+    def of_bytes(cls, body: bytes, etag: str | None) -> Remote:
+        """The manifest as the bucket sent it; empty if it is not JSON (or not a manifest)."""
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+        return cls.of_document(document, etag)
+
+    @classmethod
     def of_document(cls, document: Any, etag: str | None) -> Remote:
         """The manifest's JSON as read from the bucket or the local copy; empty if it is not one."""
         files = document.get("files") if isinstance(document, dict) else None

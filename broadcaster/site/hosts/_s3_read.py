@@ -9,7 +9,7 @@ and checked against botocore's own signer in the tests.
 
 Used only where nothing is left to boto3's judgement: keys given (in the config, or the
 standard environment variables without a profile), a known region, a path-style
-endpoint or an AWS bucket name that is a plain host name. Otherwise ``light_read``
+endpoint or an AWS bucket name that is a plain host name. Otherwise ``S3Host._light_read``
 returns None, and on any failure the caller reads with boto3 as before: this read is
 an optimisation, never the only way.
 """
@@ -73,7 +73,8 @@ def object_url(endpoint_url: str | None, region: str, bucket: str, key: str) -> 
         if not plain or parts.username or parts.password or parts.query or parts.path.strip("/"):
             return None
         return f"{parts.scheme}://{parts.netloc}/{quote(bucket, safe='~')}/{path}"
-    if not _DNS_BUCKET.fullmatch(bucket) or "--" in bucket[:4]:
+    # "--" marks names boto3 routes elsewhere ("xn--" prefixes, "--x-s3" directory buckets, "--ol-s3" aliases).
+    if not _DNS_BUCKET.fullmatch(bucket) or "--" in bucket:
         return None
     return f"https://{bucket}.s3.{region}.amazonaws.com/{path}"
 

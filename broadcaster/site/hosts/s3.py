@@ -30,7 +30,6 @@ before boto3 is even imported; boto3 reads it instead wherever that is not so.
 from __future__ import annotations
 
 import contextlib
-import json
 import mimetypes
 import os
 import threading
@@ -261,7 +260,7 @@ class S3Host(SiteHost):
                 _reveal(self.config.options["access_key_id"]), _reveal(self.config.options["secret_access_key"]))
         else:
             keys = _s3_read.Keys.from_environment(os.environ)
-        region = self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        region = self.region or os.environ.get("AWS_DEFAULT_REGION")  # the variable botocore reads
         url = _s3_read.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
         blocked = _s3_read.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None)
         if keys is None or region is None or url is None or blocked:
@@ -276,11 +275,7 @@ class S3Host(SiteHost):
                 return Remote()
             if answer.status != 200:
                 raise _s3_read.Refused(answer.status)
-            try:
-                document = json.loads(answer.body)
-            except ValueError:
-                document = None
-            return Remote.of_document(document, answer.etag)
+            return Remote.of_bytes(answer.body, answer.etag)
 
         return read
 
@@ -426,11 +421,7 @@ class S3Host(SiteHost):
             if _code(exc) in ("NoSuchKey", "404"):
                 return Remote()
             raise
-        try:
-            document = json.loads(body)
-        except ValueError:
-            document = None
-        return Remote.of_document(document, str(answer.get("ETag") or ""))
+        return Remote.of_bytes(body, str(answer.get("ETag") or ""))
 
     def _write_manifest(
         self, client: Any, remote: Remote, unconfirmed: frozenset[str] = frozenset(), *, replaces: str | None
