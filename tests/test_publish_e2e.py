@@ -178,3 +178,23 @@ def test_a_stuck_build_holds_the_other_sends_back_a_quarter_of_the_deadline_at_m
         states = {d["destination"]: d["state"] for d in payload["deliveries"] if d["destination"] in ("bucket", "x")}
         assert code == 3 and states["x"] == "sent" and states["bucket"] != "sent", payload
         assert len(world.x.received("/tweets")) == 1
+
+
+def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: Project, s3: S3Server) -> None:
+    """The head start waits on the host's warm-up; when that fails (here boto3 refuses the endpoint),
+    the upload reports it, X is posted, and asyncio prints no "exception was never retrieved"."""
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld() as world:
+        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "not-a-url"')
+                             + world.channels_toml())
+        project.env.update(world.env)
+        result = project.cli("--debug", "post", "--yes", "--json", "--only", "bucket,x", "--title", "API errors",
+                             "-C", "api", "Elevated errors.")  # --debug: asyncio's own log would show
+
+        deliveries = {d["destination"]: d for d in json.loads(result.stdout)["deliveries"] if d["state"] != "skipped"}
+        assert result.exit_code == 3 and {k: d["state"] for k, d in deliveries.items()} == {"bucket": "failed", "x": "sent"}
+        assert "cannot make an S3 client" in deliveries["bucket"]["error"]
+        assert "publish.bucket.endpoint_url" in deliveries["bucket"]["error"]
+        assert "unexpected" not in deliveries["bucket"]["error"]
+        assert "never retrieved" not in result.stderr and "Traceback" not in result.stderr, result.stderr

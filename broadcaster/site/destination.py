@@ -191,7 +191,11 @@ class HostDestination(_WholeSite):
         import asyncio
 
         warming = self.host.warming()
-        await asyncio.wait([built_site(run), *([asyncio.wrap_future(warming)] if warming is not None else [])])
+        ready = [asyncio.wrap_future(warming)] if warming is not None else []
+        await asyncio.wait([built_site(run), *ready])
+        for future in ready:  # a failed warm-up is the upload's to report, not asyncio's "never retrieved"
+            if not future.cancelled():
+                future.exception()
 
 
 def built_site(run: Run) -> asyncio.Task[BuiltSite]:

@@ -500,10 +500,18 @@ class S3Host(SiteHost):
         if "access_key_id" in self.config.options:
             key_id = _reveal(self.config.options["access_key_id"])
             secret = _reveal(self.config.options["secret_access_key"])
-        return boto3.session.Session().client(
-            "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config,
-            aws_access_key_id=key_id, aws_secret_access_key=secret,
-        )
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            return boto3.session.Session().client(
+                "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config,
+                aws_access_key_id=key_id, aws_secret_access_key=secret,
+            )
+        except (BotoCoreError, ValueError) as exc:  # an endpoint or region it refuses, a broken AWS config file
+            raise permanent(self._clean(
+                f"{self.location}: cannot make an S3 client: {exc}. Check publish.{self.name}.endpoint_url "
+                f"(a URL like https://s3.example.com) and region, and the AWS config files if you use them."
+            )) from exc
 
     def _call(self, action: Callable[[], Any], doing: str) -> Any:
         """Run one S3 request, turning botocore's errors into DeliveryErrors that say what to do."""
