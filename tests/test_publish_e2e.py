@@ -198,3 +198,13 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
         assert "publish.bucket.endpoint_url" in deliveries["bucket"]["error"]
         assert "unexpected" not in deliveries["bucket"]["error"]
         assert "never retrieved" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_password_written_into_the_endpoint_url_is_not_repeated(project: Project, s3: S3Server) -> None:
+    """boto3 repeats an endpoint it cannot use; a password written into it is scrubbed like the keys."""
+    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "ftp://ops:hunter2-s3cr3t@s3"'))
+    result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Elevated errors.")
+
+    bucket = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "bucket")
+    assert bucket["state"] == "failed" and "ftp://ops:***@s3" in bucket["error"], bucket
+    assert "hunter2-s3cr3t" not in result.stdout + result.stderr

@@ -604,6 +604,7 @@ class S3Host(SiteHost):
             if (value := self.config.options.get(key)) is not None
         ]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
+        secrets.append(_url_password(self.endpoint_url))  # "https://user:pass@host", which boto3 repeats
         return redact(message, secrets)
 
 
@@ -632,6 +633,15 @@ class _Stopped(DeliveryError):
 
 def _code(exc: Any) -> str:
     return str(exc.response.get("Error", {}).get("Code") or "")
+
+
+def _url_password(url: str | None) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url or "").password or ""
+    except ValueError:
+        return ""
 
 
 def _reveal(value: Any) -> str:
