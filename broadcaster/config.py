@@ -12,7 +12,6 @@ site and the store may all name the configuration they are given.
 from __future__ import annotations
 
 import base64
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -296,6 +295,7 @@ def refuse_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> N
     closest allowed key as a hint: the loader and the registry check every table this way."""
     for key in table:
         if key not in allowed:
+            import difflib  # only to suggest a fix for a mistake
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}{key}: unknown key.{hint} Allowed here: {', '.join(sorted(allowed))}.")

@@ -28,13 +28,12 @@ from contextvars import ContextVar
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from babel.core import Locale
-from babel.dates import get_day_names, get_month_names
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.numbers import NumberPattern, format_decimal, parse_pattern
-from babel.support import NullTranslations, Translations
+if TYPE_CHECKING:  # Babel loads when a word is first written: the config only asks which languages ship
+    from babel.core import Locale
+    from babel.numbers import NumberPattern
+    from babel.support import NullTranslations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "broadcaster"
@@ -56,6 +55,10 @@ def languages() -> tuple[str, ...]:
 @cache
 def translations(language: str) -> NullTranslations:
     """The compiled catalogue of ``language`` (English: the msgids as they are)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
     if language == DEFAULT:
         return NullTranslations()
     with catalogue_path(language).open("rb") as source:
@@ -94,6 +97,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def number(value: int | float) -> str:
     """A count or figure as the language writes it ("1,234" / "1 234" / "1.234")."""
+    from babel.numbers import format_decimal
+
     return format_decimal(value, locale=_current.get())
 
 
@@ -116,6 +121,9 @@ def percent(value: Decimal | float, decimals: int | None = None) -> str:
 def _percent_pattern(language: str, decimals: int) -> tuple[NumberPattern, Locale]:
     """The language's percent pattern with ``decimals`` fixed digits, parsed once (a page writes
     ninety figures per component)."""
+    from babel.core import Locale
+    from babel.numbers import parse_pattern
+
     locale = Locale.parse(language)
     pattern = locale.percent_formats[None].pattern
     return parse_pattern(pattern.replace("0", "0." + "0" * decimals, 1) if decimals else pattern), locale
@@ -123,12 +131,16 @@ def _percent_pattern(language: str, decimals: int) -> tuple[NumberPattern, Local
 
 def month_abbreviations(language: str | None = None) -> tuple[str, ...]:
     """January..December, abbreviated, in ``language`` (default: the one in effect)."""
+    from babel.dates import get_month_names
+
     names = get_month_names("abbreviated", locale=language or _current.get())
     return tuple(names[month] for month in range(1, 13))
 
 
 def calendar_words(language: str) -> list[str]:
     """Month and day names of ``language`` in every width: the page's own words for the egress guard."""
+    from babel.dates import get_day_names, get_month_names
+
     words: list[str] = []
     for width in ("wide", "abbreviated"):
         words += get_month_names(width, locale=language).values()
@@ -138,6 +150,8 @@ def calendar_words(language: str) -> list[str]:
 
 def catalogue_words(language: str) -> list[str]:
     """Every translation in ``language``'s catalogue (the product's words, as the reader sees them)."""
+    from babel.messages.pofile import read_po
+
     if language == DEFAULT:
         return []
     with catalogue_path(language).open("rb") as source:
