@@ -8,16 +8,14 @@ channel's or publish target's own options by its type, through
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadcaster import registry
 from broadcaster.config import (
@@ -37,7 +35,7 @@ from broadcaster.config import (
     refuse_unknown,
 )
 from broadcaster.errors import ConfigError, InputError
-from broadcaster.messages import gate, i18n
+from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
@@ -84,8 +82,16 @@ def find_config_path(explicit: str | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def load(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Find and load the config; with no file at all, the embedded default."""
+PublishKnown = Callable[[Mapping[str, ChannelConfig], Path], None]
+
+
+def load(
+    explicit: str | None = None, environ: Mapping[str, str] | None = None, *, publish_known: PublishKnown | None = None
+) -> Config:
+    """Find and load the config; with no file at all, the embedded default.
+
+    ``publish_known(tables, base_dir)`` is called with the ``[publish.NAME]`` tables as soon as
+    they are valid, before the rest is checked (see ``parse``)."""
     path = find_config_path(explicit)
     if path is None:
         return parse({}, None, environ)
@@ -97,7 +103,7 @@ def load(explicit: str | None = None, environ: Mapping[str, str] | None = None) 
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_toml_error(path, raw, exc)) from exc
-    return parse(data, path, environ)
+    return parse(data, path, environ, publish_known=publish_known)
 
 
 def _toml_error(path: Path, raw: str, exc: tomllib.TOMLDecodeError) -> str:
@@ -178,21 +184,28 @@ class _Reader:
 
 
 def parse(
-    data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str] | None = None
+    data: Mapping[str, Any], path: Path | None, environ: Mapping[str, str] | None = None,
+    *, publish_known: PublishKnown | None = None,
 ) -> Config:
-    """Validate a parsed TOML document; every mistake is a ConfigError naming the key."""
+    """Validate a parsed TOML document; every mistake is a ConfigError naming the key.
+
+    The publish targets are read first, and handed to ``publish_known``: a command that will
+    publish starts the bucket's first read then, while the channels' modules load for their
+    checks (a read changes nothing, so a mistake found later only wastes it)."""
     reader = _Reader(path, os.environ if environ is None else environ)
     reader.refuse_unknown(data, _TOP_KEYS, "")
+    publish = {
+        name: _publish_target(reader, name, table)
+        for name, table in reader.table(data.get("publish"), "publish").items()
+    }
+    if publish_known is not None:
+        publish_known(publish, path.parent if path else Path.cwd())
     components = _components(reader, data.get("components", []))
     ids = {c.component.id for c in components}
     audiences = _audiences(reader, reader.table(data.get("audiences"), "audiences"), ids)
     channels = {
         name: _channel(reader, name, table, ids, audiences)
         for name, table in reader.table(data.get("channels"), "channels").items()
-    }
-    publish = {
-        name: _publish_target(reader, name, table)
-        for name, table in reader.table(data.get("publish"), "publish").items()
     }
     _refuse_name_clashes(reader, channels, publish)
     _refuse_kept_capabilities(reader, audiences, publish)
@@ -246,6 +259,11 @@ def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> 
 
 
 def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
+    # Here, not at the top: they load after the publish targets' first read has left (see ``parse``).
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from broadcaster.messages import i18n
+
     reader.refuse_unknown(table, _PAGE_KEYS, "page.")
     timezone = reader.string(table, "timezone", "page.", "UTC")
     try:
@@ -416,6 +434,7 @@ def _feed_token(reader: _Reader, value: Any, prefix: str) -> Secret | None:
 
 def _known(reader: _Reader, value: str, known: Collection[str], key: str, what: str, fix: str) -> None:
     if value not in known:
+        import difflib  # only to suggest a fix for a mistake
         close = difflib.get_close_matches(value, sorted(known), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise reader.error(key, f"unknown {what} {value!r}.{hint} {fix}")

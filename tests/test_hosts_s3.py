@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -692,6 +693,49 @@ def test_the_warm_up_asks_whether_the_local_copy_is_current_while_the_site_build
     manifest_puts = [r for r in slow_s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
     assert len(manifest_puts) == 1, "the write failed once: the warm-up's read was not used"
     assert assert_consistent(slow_s3, bucket) == third.hashes
+
+
+def test_the_warm_up_takes_over_the_read_ahead_unless_the_local_copy_changed_since(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """``read_ahead`` (as the config is read) starts the warm-up's read early; the warm-up takes it over
+    instead of asking again. If this machine published meanwhile (another command), the early answer
+    was asked against the older copy: the warm-up asks again, and the publish plans from the new one."""
+    from broadcaster.site.hosts import forget_read_ahead
+
+    alice = make_host(s3.url, bucket, tmp_path / "alice")
+    publish(alice, replace(site, latest=True))
+    s3.clear()
+
+    make_host(s3.url, bucket, tmp_path / "alice").read_ahead()
+    deadline = time.monotonic() + 5
+    while not s3.received("GET", MANIFEST_NAME) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(s3.received("GET", MANIFEST_NAME)) == 1  # on its way before the warm-up starts
+    again = make_host(s3.url, bucket, tmp_path / "alice")  # the engine's host is another instance
+    again.warm_up()
+    assert again._warm is not None
+    again._warm.result()
+    publish(again, replace(write_site(tmp_path / "two", {**SITE, "index.html": b"<p>2</p>"}), latest=True))
+    assert len(s3.received("GET", MANIFEST_NAME)) == 1, "the warm-up asked again"
+
+    make_host(s3.url, bucket, tmp_path / "alice").read_ahead()
+    publish(make_host(s3.url, bucket, tmp_path / "alice"),  # another command of this machine, meanwhile
+            replace(write_site(tmp_path / "three", {**SITE, "index.html": b"<p>3</p>"}), latest=True))
+    s3.clear()
+    late = make_host(s3.url, bucket, tmp_path / "alice")
+    late.warm_up()
+    assert late._warm is not None
+    late._warm.result()
+    fourth = write_site(tmp_path / "four", {**SITE, "index.html": b"<p>4</p>"})
+    publish(late, replace(fourth, latest=True))
+    manifest_puts = [r for r in s3.received("PUT") if r.path.endswith(MANIFEST_NAME)]
+    assert len(s3.received("GET", MANIFEST_NAME)) == 1 and len(manifest_puts) == 1, "planned from the stale answer"
+    assert assert_consistent(s3, bucket) == fourth.hashes
+
+    make_host(s3.url, bucket, tmp_path / "alice").read_ahead()
+    forget_read_ahead()  # the command ended without publishing (a refusal)
+    assert make_host(s3.url, bucket, tmp_path / "alice").taken_ahead() is None
 
 
 def test_a_service_without_conditional_writes_gets_the_manifest_read_and_written_plainly(

@@ -208,3 +208,58 @@ def test_a_password_written_into_the_endpoint_url_is_not_repeated(project: Proje
     bucket = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "bucket")
     assert bucket["state"] == "failed" and "ftp://ops:***@s3" in bucket["error"], bucket
     assert "hunter2-s3cr3t" not in result.stdout + result.stderr
+
+
+def test_a_post_that_will_not_ask_reads_the_bucket_once_as_its_table_is_read(project: Project, s3: S3Server) -> None:
+    """Issue 20: with --yes nothing stands between the command and the publication, so the bucket's first
+    request (the manifest's conditional read) leaves as soon as the config's [publish] table is read, before
+    the draft is checked and stored; the warm-up takes that read over instead of asking again."""
+    from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+
+    code, first = post(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert code == 0, first
+    s3.clear()
+    code, second = post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+
+    reads = s3.received("GET", MANIFEST_NAME)
+    assert code == 0 and {d["state"] for d in second["deliveries"]} == {"sent"}, second
+    assert len(reads) == 1 and "if-none-match" in reads[0].headers, [(r.method, r.path) for r in s3.requests]
+    assert "Cause found." in fetch(s3, "index.html")
+
+
+def test_a_refused_post_has_stored_and_sent_nothing_and_does_not_wait_for_its_read_ahead(
+    project: Project, s3: S3Server
+) -> None:
+    """The read ahead leaves before the gate checks the draft. A refusal then exits 2 at once: the read
+    changed nothing, nothing was stored or uploaded, and the process does not wait for an answer that
+    is late (here 8 s, longer than the read's own 5 s timeout)."""
+    from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+
+    s3.fail(S3Fault(match=MANIFEST_NAME, delay=8.0))
+    started = time.monotonic()
+    # A Cyrillic "е" in the closing marker: the gate refuses a marker lookalike instead of publishing it.
+    with project.process("post", "--yes", "--title", "API errors", "Elevated errors [private]edge-7[/privatе].") as cli:
+        _, stderr = cli.communicate(timeout=60)
+    elapsed = time.monotonic() - started
+
+    assert cli.returncode == 2, stderr
+    assert s3.delayed.is_set(), "the manifest's read did not leave"
+    assert s3.requests == [], [(r.method, r.path) for r in s3.requests]  # nothing else: no upload
+    assert elapsed < 5.0, f"the refused command waited {elapsed:.1f} s for its read ahead"
+    listed = project.cli("list", "--json")
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == [], "something was stored"
+
+
+@pytest.mark.parametrize("args", [
+    ("--dry-run",),  # a preview sends nothing
+    (),  # asks first (here it refuses: not a terminal)
+    ("--yes", "--only", "site"),
+    ("--yes", "--skip", "bucket"),
+    ("--yes", "--only", "buckt"),  # misspelt: refused with a suggestion, read nothing
+], ids=["dry-run", "asking", "only-site", "skip-bucket", "misspelt"])
+def test_no_read_ahead_where_the_bucket_is_not_published_to_without_asking(
+    project: Project, s3: S3Server, args: tuple[str, ...]
+) -> None:
+    result = project.cli("post", *args, "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert result.exit_code in (0, 2), result.output
+    assert s3.requests == [], [(r.method, r.path) for r in s3.requests]

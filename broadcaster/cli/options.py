@@ -15,6 +15,7 @@ import click
 
 if TYPE_CHECKING:  # loaded when a command needs them: `--help` stays quick
     from broadcaster.config import Config
+    from broadcaster.config_loader import PublishKnown
     from broadcaster.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,15 +78,16 @@ def known_secrets(ctx: click.Context) -> list[str]:
     return config.secret_values() if config is not None else []
 
 
-def load_config(ctx: click.Context) -> Config:
-    """The config of this invocation, loaded once; its secrets are known to redaction from then on."""
+def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None) -> Config:
+    """The config of this invocation, loaded once; its secrets are known to redaction from then on.
+    ``publish_known``: see ``config_loader.load`` (called only by the load that reads the file)."""
     from broadcaster import config_loader as config_module
 
     state = _state(ctx)
     if "loaded" not in state:
         from broadcaster.redaction import remember
 
-        state["loaded"] = config_module.load(state.get("config"))
+        state["loaded"] = config_module.load(state.get("config"), publish_known=publish_known)
         remember(state["loaded"].secret_values())
     loaded: Config = state["loaded"]
     return loaded

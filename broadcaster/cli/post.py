@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import click
@@ -73,10 +76,32 @@ def preview(ctx: click.Context, /, message: str | None, **options: Any) -> None:
     _post(ctx, message, options)
 
 
+def _read_ahead(ctx: click.Context, options: dict[str, Any], tables: Mapping[str, Any], base_dir: Path) -> None:
+    """Nothing will ask before publishing: each publish target's first read leaves as soon as its table is
+    read (``SiteHost.read_ahead``), for the targets --only/--skip leave in, named exactly (a misspelt name
+    is refused later, where the command checks them)."""
+    if not options.get("yes") or options.get("dry_run"):
+        return
+    from broadcaster.registry import load_host_class
+    from broadcaster.site.hosts import forget_read_ahead
+
+    def named(option: str) -> set[str]:
+        return {name.strip() for chunk in options[option] for name in chunk.split(",")}
+
+    ctx.call_on_close(forget_read_ahead)
+    for name, table in tables.items():
+        if (options["only"] and name not in named("only")) or name in named("skip"):
+            continue
+        try:
+            load_host_class(table.type)(table, base_dir).read_ahead()
+        except Exception:  # noqa: BLE001 - a head start, never a new way to fail: the command says what is wrong
+            continue
+
+
 def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -> None:
+    config = load_config(ctx, publish_known=partial(_read_ahead, ctx, options))
     from broadcaster import compose, operations
 
-    config = load_config(ctx)
     options = operations.with_template(config, options)
     message = message if message is not None else options.pop("template_message", None)
     store = open_store(ctx)

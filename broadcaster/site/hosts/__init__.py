@@ -12,6 +12,7 @@ import errno
 import hashlib
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,6 +126,22 @@ class SiteHost(ABC):
         """The background work ``warm_up`` started, until ``publish`` takes it over; None if none."""
         return None
 
+    def read_ahead(self) -> None:
+        """As soon as this target's table is read, in a command that will publish here without asking:
+        start the first request ``warm_up`` would send, if it is a read that changes nothing, so that it
+        leaves before the command's own imports and checks. What it started is kept (``keep_ahead``)
+        for this target's ``warm_up`` in the same command, which takes it over (``taken_ahead``); if
+        the command stops first (a refusal), it is dropped (``forget_read_ahead``)."""
+
+    def keep_ahead(self, started: object) -> None:
+        with _AHEAD_LOCK:
+            _AHEAD[(self.name, self.place)] = started
+
+    def taken_ahead(self) -> object | None:
+        """What ``read_ahead`` started for this target in this command, once; None if nothing."""
+        with _AHEAD_LOCK:
+            return _AHEAD.pop((self.name, self.place), None)
+
     @property
     def place(self) -> str:
         """Where this target publishes, the same on every machine that publishes there (no credentials)."""
@@ -144,3 +161,13 @@ class SiteHost(ABC):
 
         return [CheckResult(self.name, "", True, "nothing to check")]
 
+
+# (target name, place) -> what its read_ahead started: the host the engine makes later is another instance.
+_AHEAD: dict[tuple[str, str], object] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def forget_read_ahead() -> None:
+    """Drop what ``SiteHost.read_ahead`` started and no warm-up took: its command is over."""
+    with _AHEAD_LOCK:
+        _AHEAD.clear()

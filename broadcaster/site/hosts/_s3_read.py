@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client  # here, in the thread that signs the read, not in the one that sends it
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -110,8 +111,6 @@ def get(
     """GET ``url`` signed with ``keys``; with ``unless``, only if its ETag is no longer that (304).
     ``cafile``: the certificate authorities to trust instead of the system's (boto3's ``AWS_CA_BUNDLE``);
     ``sent`` is called once the request is written, before its answer is awaited."""
-    import http.client
-
     parts = urlsplit(url)
     headers = signed_headers("GET", url, region, keys, datetime.now(UTC))
     if unless is not None:

@@ -24,7 +24,9 @@ boto3 is imported inside the methods, in a thread started at command start
 CLI together, and most commands never touch S3. That thread first asks the bucket
 whether the local copy is still its manifest, signed without boto3 where the keys
 and region are given (``_s3_read``), so the slowest chain of round trips starts
-before boto3 is even imported; boto3 reads it instead wherever that is not so.
+before boto3 is even imported; boto3 reads it instead wherever that is not so. A
+command that will publish without asking starts that read even sooner, as its
+config's ``[publish]`` table is read (``read_ahead``), and the warm-up takes it over.
 """
 
 from __future__ import annotations
@@ -53,6 +55,15 @@ if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
 _WARM_UP_THREAD = "s3-warm-up"
+
+
+@dataclass(frozen=True)
+class _ReadAhead:
+    """A read of the manifest started when the config was read (``read_ahead``), for the warm-up."""
+
+    unless: str | None  # the ETag of the local copy it was asked against
+    reading: Future[Remote | None]
+
 
 # Text types carry their charset: without it some browsers guess, and feeds readers mangle accents.
 CONTENT_TYPES = {
@@ -213,21 +224,32 @@ class S3Host(SiteHost):
     def warming(self) -> Future[tuple[Any, Remote | None]] | None:
         return self._warm
 
+    def read_ahead(self) -> None:
+        """The manifest's light read, started now. Returns once it is leaving (or ``first_request_wait``
+        has passed): the command's next imports would share the GIL with it."""
+        mine = self.local_copy.read()
+        unless = mine.etag if mine is not None else None
+        leaving = threading.Event()
+        reading = self._start_light_read(unless, leaving.set)
+        if reading is not None:
+            self.keep_ahead(_ReadAhead(unless, reading))
+            reading.add_done_callback(lambda _: leaving.set())  # failed before it left
+            leaving.wait(self.first_request_wait)
+
     def _warmed(self, leaving: threading.Event) -> tuple[Any, Remote | None]:
         # While the site builds, the bucket says whether the local copy is still its manifest
         # (304: nothing sent back), or sends the one another publisher wrote since: either way
         # the publish then plans against the bucket's manifest without another round trip.
         mine = self.local_copy.read()
         unless = mine.etag if mine is not None else None
-        try:
-            light = self._light_read()
-        except Exception:  # noqa: BLE001 - an optimisation, never a new way to fail: boto3 reads it
-            light = None
-        reading: Future[Remote | None] | None = None
-        if light is not None:
-            # Signed here, the read leaves before boto3 is even imported, and boto3 loads while it waits.
-            reading = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(light, unless, leaving.set)
-            reading.add_done_callback(lambda _: leaving.set())  # failed before it left: nothing to wait for
+        ahead = self.taken_ahead()
+        if isinstance(ahead, _ReadAhead) and ahead.unless == unless:
+            reading: Future[Remote | None] | None = ahead.reading
+            leaving.set()  # on its way since the config was read
+        else:  # none, or asked against a local copy another command of this machine has since replaced
+            reading = self._start_light_read(unless, leaving.set)
+        if reading is not None:
+            reading.add_done_callback(lambda _: leaving.set())  # left, or failed before it left
         client = self._client()
         leaving.set()
         known, answered = self._light_answer(reading) if reading is not None else (None, False)
@@ -249,6 +271,29 @@ class S3Host(SiteHost):
             return None, True  # unreachable: boto3 would wait as long; the publish reports it
         except Exception:  # noqa: BLE001 - refused or unreadable: boto3 reads it and says why
             return None, False
+
+    def _start_light_read(self, unless: str | None, sent: Callable[[], None]) -> Future[Remote | None] | None:
+        """The light read, started in a daemon thread: a command that stops early (a refusal) must
+        not wait at exit for an endpoint that does not answer. None where boto3 must read it."""
+        try:
+            light = self._light_read()
+        except Exception:  # noqa: BLE001 - an optimisation, never a new way to fail: boto3 reads it
+            return None
+        if light is None:
+            return None
+        # Signed here, the read leaves before boto3 is even imported, and boto3 loads while it waits.
+        reading: Future[Remote | None] = Future()
+
+        def read() -> None:
+            if reading.set_running_or_notify_cancel():
+                try:
+                    reading.set_result(light(unless, sent))
+                except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the answer
+                    reading.set_exception(exc)
+
+        threading.Thread(target=read, name=_WARM_UP_THREAD, daemon=True).start()
+        os.register_at_fork(before=partial(_settle, weakref.ref(reading)))  # see warm_up
+        return reading
 
     def _light_read(self) -> Callable[[str | None, Callable[[], None]], Remote | None] | None:
         """The manifest's conditional read without boto3 (``_s3_read``), where nothing about it is left
@@ -649,7 +694,7 @@ def _reveal(value: Any) -> str:
 
 
 def _settle(warm: weakref.ref[Future[Any]]) -> None:
-    """Before a fork: wait for a warm-up still running (none to wait for once it is done or gone).
+    """Before a fork: wait for a warm-up (or a read) still running (none to wait for once it is done or gone).
     Not when the warm-up itself forks (a credential_process run with a preexec_fn): it would wait
     for itself."""
     future = warm()
