@@ -745,6 +745,29 @@ def test_first_messages_to_several_chats_do_not_wait_a_second() -> None:
     assert max(times) - min(times) < 1.0
 
 
+def test_a_broadcast_keeps_as_many_requests_out_as_connections_split_into_small_pools() -> None:
+    """Paced sending needs about rate x latency requests on the wire (``in_flight``, 8). The connections
+    are split into pools of two (httpcore's cost per request grows with a pool's size, see
+    bench/subscribers), and a request goes to the pool with the fewest out: all eight connections
+    carry requests at once, and no ninth is opened."""
+    chats = {-1000000000001 - i: f"chat {i}" for i in range(24)}
+    with fake_telegram(chats=chats, latency=1.0) as fake:  # 30 a second x 1 s: far more than 8 want out
+        channel = make_channel(fake, list(chats))
+        rendered = channel.render(view())
+
+        async def body(c: TelegramChannel) -> list[Receipt]:
+            return await asyncio.gather(*(c.send(rendered, target=t, thread=None) for t in c.targets()))
+
+        receipts = run(channel, body)
+        sends = sorted(fake.received("/sendMessage"), key=lambda r: r.at)
+
+    assert len({r.remote_id for r in receipts}) == 24 and len(sends) == 24
+    assert len({r.peer for r in sends}) == channel.in_flight == channel.pool_size == 8
+    # A request is out from its arrival until its answer, a second later: at most 8 at once, and 8 reached.
+    out = [sum(1 for other in sends if other.at <= r.at < other.at + 1.0) for r in sends]
+    assert max(out) == 8, out
+
+
 @pytest.mark.slow
 def test_broadcast_to_200_chats_stays_within_telegrams_limits() -> None:
     chats = {-1000000000001 - i: f"chat {i}" for i in range(200)}

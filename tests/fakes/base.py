@@ -42,6 +42,7 @@ class Request:
     at: float
     # When its answer started back (the S3 proxy records it): a request that arrived later may depend on it.
     answered: float = float("inf")
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: one connection
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -228,6 +229,7 @@ class FakeServer:
                     body=body,
                     form=_parse_body(self.headers.get("Content-Type", ""), body),
                     at=time.monotonic(),
+                    peer=self.client_address[:2],
                 )
                 fault = fake._take_fault(request.path)
                 if fault and fault.reset:
