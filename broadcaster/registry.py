@@ -15,7 +15,7 @@ visibilities it allows, and the type's own ``validate_options``.
 from __future__ import annotations
 
 import importlib
-import os
+import pkgutil
 import re
 from collections.abc import Mapping
 from types import ModuleType
@@ -35,10 +35,9 @@ _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _types(package: ModuleType) -> tuple[str, ...]:
-    # The folder read directly: pkgutil's import alone costs more than this whole function.
-    names = {entry.name.removesuffix(".py") for folder in package.__path__ for entry in os.scandir(folder)
-             if entry.name.endswith(".py") and entry.is_file()}
-    return tuple(sorted(name for name in names if not name.startswith("_") and name != "base"))
+    return tuple(sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_") and m.name != "base"
+    ))
 
 
 def channel_types() -> tuple[str, ...]:
