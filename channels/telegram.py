@@ -33,6 +33,7 @@ Three details of python-telegram-bot shape this module:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -797,8 +798,9 @@ def _sdk_classes() -> _SdkClasses:
                 self._out[index] -= 1
 
         async def aclose(self) -> None:
-            for pool in self._pools:
-                await pool.aclose()
+            async with contextlib.AsyncExitStack() as closing:  # every pool, even after one fails to close
+                for pool in self._pools:
+                    closing.push_async_callback(pool.aclose)
 
     return _SdkClasses(_FloodWait, _ServerError, _Request, _TokenTransport, _Pools)
 

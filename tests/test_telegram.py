@@ -747,9 +747,9 @@ def test_first_messages_to_several_chats_do_not_wait_a_second() -> None:
 
 def test_a_broadcast_keeps_as_many_requests_out_as_connections_split_into_small_pools() -> None:
     """Paced sending needs about rate x latency requests on the wire (``in_flight``, 8). The connections
-    are split into pools of two (httpcore's cost per request grows with a pool's size, see
-    bench/subscribers), and a request goes to the pool with the fewest out: all eight connections
-    carry requests at once, and no ninth is opened."""
+    are split into pools of two, which only saves CPU (httpcore's cost per request grows with a pool's
+    size: measured in bench/subscribers); this guards what must not change with them: a request goes to
+    the pool with the fewest out, so all eight connections carry requests at once, and no ninth is opened."""
     chats = {-1000000000001 - i: f"chat {i}" for i in range(24)}
     with fake_telegram(chats=chats, latency=1.0) as fake:  # 30 a second x 1 s: far more than 8 want out
         channel = make_channel(fake, list(chats))
