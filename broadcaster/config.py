@@ -193,7 +193,7 @@ class Config:
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent if self.path else Path.cwd()
+        return base_dir_of(self.path)
 
     @property
     def output_dir(self) -> Path:
@@ -299,3 +299,8 @@ def refuse_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> N
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{where}{key}: unknown key.{hint} Allowed here: {', '.join(sorted(allowed))}.")
+
+
+def base_dir_of(path: Path | None) -> Path:
+    """The folder relative paths of a config at ``path`` start from (the working folder without a file)."""
+    return path.parent if path else Path.cwd()

@@ -32,6 +32,7 @@ from broadcaster.config import (
     PageConfig,
     Secret,
     StoreConfig,
+    base_dir_of,
     refuse_unknown,
 )
 from broadcaster.errors import ConfigError, InputError
@@ -191,7 +192,8 @@ def parse(
 
     The publish targets are read first, and handed to ``publish_known``: a command that will
     publish starts the bucket's first read then, while the channels' modules load for their
-    checks (a read changes nothing, so a mistake found later only wastes it)."""
+    checks (a read changes nothing, so a mistake found later only wastes it). So a mistake in
+    ``[publish]`` is reported before one in ``[channels]``, wherever each is in the file."""
     reader = _Reader(path, os.environ if environ is None else environ)
     reader.refuse_unknown(data, _TOP_KEYS, "")
     publish = {
@@ -199,7 +201,7 @@ def parse(
         for name, table in reader.table(data.get("publish"), "publish").items()
     }
     if publish_known is not None:
-        publish_known(publish, path.parent if path else Path.cwd())
+        publish_known(publish, base_dir_of(path))
     components = _components(reader, data.get("components", []))
     ids = {c.component.id for c in components}
     audiences = _audiences(reader, reader.table(data.get("audiences"), "audiences"), ids)

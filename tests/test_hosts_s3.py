@@ -701,8 +701,6 @@ def test_the_warm_up_takes_over_the_read_ahead_unless_the_local_copy_changed_sin
     """``read_ahead`` (as the config is read) starts the warm-up's read early; the warm-up takes it over
     instead of asking again. If this machine published meanwhile (another command), the early answer
     was asked against the older copy: the warm-up asks again, and the publish plans from the new one."""
-    from broadcaster.site.hosts import forget_read_ahead
-
     alice = make_host(s3.url, bucket, tmp_path / "alice")
     publish(alice, replace(site, latest=True))
     s3.clear()
@@ -733,9 +731,26 @@ def test_the_warm_up_takes_over_the_read_ahead_unless_the_local_copy_changed_sin
     assert len(s3.received("GET", MANIFEST_NAME)) == 1 and len(manifest_puts) == 1, "planned from the stale answer"
     assert assert_consistent(s3, bucket) == fourth.hashes
 
-    make_host(s3.url, bucket, tmp_path / "alice").read_ahead()
-    forget_read_ahead()  # the command ended without publishing (a refusal)
-    assert make_host(s3.url, bucket, tmp_path / "alice").taken_ahead() is None
+
+
+def test_a_read_ahead_older_than_a_few_seconds_is_not_taken_over(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``post --yes`` opens $EDITOR (or reads standard input) after its read has left: by the time the
+    warm-up runs, the answer may be minutes old. The warm-up then asks again."""
+    alice = make_host(s3.url, bucket, tmp_path / "alice")
+    publish(alice, replace(site, latest=True))
+    s3.clear()
+    monkeypatch.setattr(S3Host, "read_ahead_fresh", 0.2)
+
+    leaving = make_host(s3.url, bucket, tmp_path / "alice").read_ahead()
+    assert leaving is not None and leaving.wait(5)
+    time.sleep(0.5)  # the operator writes the message
+    late = make_host(s3.url, bucket, tmp_path / "alice")
+    late.warm_up()
+    assert late._warm is not None
+    late._warm.result()
+    assert len(s3.received("GET", MANIFEST_NAME)) == 2, "an old answer was taken over"
 
 
 def test_a_service_without_conditional_writes_gets_the_manifest_read_and_written_plainly(

@@ -211,9 +211,9 @@ def test_a_password_written_into_the_endpoint_url_is_not_repeated(project: Proje
 
 
 def test_a_post_that_will_not_ask_reads_the_bucket_once_as_its_table_is_read(project: Project, s3: S3Server) -> None:
-    """Issue 20: with --yes nothing stands between the command and the publication, so the bucket's first
-    request (the manifest's conditional read) leaves as soon as the config's [publish] table is read, before
-    the draft is checked and stored; the warm-up takes that read over instead of asking again."""
+    """Issue 20: with --yes the manifest's conditional read leaves as soon as the config's [publish] table is
+    read (that it leaves before the draft is checked: the refused post below); the warm-up takes that read
+    over instead of asking again, so the bucket is asked once."""
     from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 
     code, first = post(project, "--title", "API errors", "-C", "api", "Elevated errors.")
@@ -263,3 +263,40 @@ def test_no_read_ahead_where_the_bucket_is_not_published_to_without_asking(
     result = project.cli("post", *args, "--title", "API errors", "-C", "api", "Elevated errors.")
     assert result.exit_code in (0, 2), result.output
     assert s3.requests == [], [(r.method, r.path) for r in s3.requests]
+
+
+def test_a_read_ahead_ends_with_its_command(project: Project, s3: S3Server) -> None:
+    """A refused post's read is not left for the next command of the same process (the bot, tests) to
+    take over: `site publish` afterwards asks the bucket itself."""
+    from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+
+    assert post(project, "--title", "API errors", "-C", "api", "Elevated errors.")[0] == 0
+    refused = project.cli("post", "--yes", "--title", "API errors", "Elevated errors [private]edge-7[/privatе].")
+    assert refused.exit_code == 2, refused.output
+    deadline = time.monotonic() + 5
+    while not s3.received("GET", MANIFEST_NAME) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    s3.clear()  # the refused post's read has been answered
+
+    published = project.cli("site", "publish")
+    assert published.exit_code == 0, published.output
+    assert len(s3.received("GET", MANIFEST_NAME)) == 1, "the refused post's read was taken over"
+
+
+def test_a_bucket_that_never_completes_tls_does_not_hold_up_a_refusal(project: Project, s3: S3Server) -> None:
+    """The command waits a moment for its reads to leave, not for each one as long as a first request may
+    take: two buckets whose TLS handshakes never end cost a refused post a quarter of a second in all."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
+        endpoint = f"https://127.0.0.1:{silent.getsockname()[1]}"
+        silent_bucket = s3.publish_toml(BUCKET).replace(f'"{s3.url}"', f'"{endpoint}"')
+        project.write_config(s3_toml(s3).replace(s3.publish_toml(BUCKET), silent_bucket)
+                             + silent_bucket.replace("[publish.bucket]", "[publish.mirror]"))
+        started = time.monotonic()
+        with project.process("post", "--yes", "--title", "API errors", "Elevated errors [private]x[/privatе].") as cli:
+            _, stderr = cli.communicate(timeout=60)
+        elapsed = time.monotonic() - started
+
+    assert cli.returncode == 2, stderr
+    assert elapsed < 3.0, f"the refused command took {elapsed:.1f} s"

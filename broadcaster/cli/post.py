@@ -76,26 +76,40 @@ def preview(ctx: click.Context, /, message: str | None, **options: Any) -> None:
     _post(ctx, message, options)
 
 
+# How long, at most, the command waits for the reads it started to leave before it goes on (its next imports
+# would share the GIL with them): a read normally leaves within 20 ms; a TLS handshake that never ends must
+# not hold up a refusal.
+READ_AHEAD_WAIT = 0.25
+
+
 def _read_ahead(ctx: click.Context, options: dict[str, Any], tables: Mapping[str, Any], base_dir: Path) -> None:
     """Nothing will ask before publishing: each publish target's first read leaves as soon as its table is
     read (``SiteHost.read_ahead``), for the targets --only/--skip leave in, named exactly (a misspelt name
-    is refused later, where the command checks them)."""
+    is refused later, where the command checks all of them). What a target started ends with the command."""
     if not options.get("yes") or options.get("dry_run"):
         return
+    import time
+
     from broadcaster.registry import load_host_class
-    from broadcaster.site.hosts import forget_read_ahead
 
     def named(option: str) -> set[str]:
         return {name.strip() for chunk in options[option] for name in chunk.split(",")}
 
-    ctx.call_on_close(forget_read_ahead)
+    leaving = []
     for name, table in tables.items():
         if (options["only"] and name not in named("only")) or name in named("skip"):
             continue
         try:
-            load_host_class(table.type)(table, base_dir).read_ahead()
+            host = load_host_class(table.type)(table, base_dir)
+            started = host.read_ahead()
         except Exception:  # noqa: BLE001 - a head start, never a new way to fail: the command says what is wrong
             continue
+        if started is not None:
+            ctx.call_on_close(host.taken_ahead)  # dropped if no warm-up took it (a refusal)
+            leaving.append(started)
+    deadline = time.monotonic() + READ_AHEAD_WAIT
+    for event in leaving:
+        event.wait(max(0.0, deadline - time.monotonic()))
 
 
 def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -> None:

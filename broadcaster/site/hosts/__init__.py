@@ -126,12 +126,14 @@ class SiteHost(ABC):
         """The background work ``warm_up`` started, until ``publish`` takes it over; None if none."""
         return None
 
-    def read_ahead(self) -> None:
+    def read_ahead(self) -> threading.Event | None:
         """As soon as this target's table is read, in a command that will publish here without asking:
         start the first request ``warm_up`` would send, if it is a read that changes nothing, so that it
-        leaves before the command's own imports and checks. What it started is kept (``keep_ahead``)
-        for this target's ``warm_up`` in the same command, which takes it over (``taken_ahead``); if
-        the command stops first (a refusal), it is dropped (``forget_read_ahead``)."""
+        leaves before the command's own imports and checks. Returns an event set once it has left (or
+        failed); None if nothing was started. What it started is kept (``keep_ahead``) for this target's
+        ``warm_up`` in the same command to take over (``taken_ahead``); the command drops it when it ends
+        (``taken_ahead`` again), so a refusal leaves nothing behind."""
+        return None
 
     def keep_ahead(self, started: object) -> None:
         with _AHEAD_LOCK:
@@ -166,8 +168,3 @@ class SiteHost(ABC):
 _AHEAD: dict[tuple[str, str], object] = {}
 _AHEAD_LOCK = threading.Lock()
 
-
-def forget_read_ahead() -> None:
-    """Drop what ``SiteHost.read_ahead`` started and no warm-up took: its command is over."""
-    with _AHEAD_LOCK:
-        _AHEAD.clear()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client  # here, in the thread that signs the read, not in the one that sends it
+import http.client  # with this module, in the thread that starts the read, not in the daemon thread that sends it
 import os
 import re
 from collections.abc import Callable, Mapping

@@ -35,6 +35,7 @@ import contextlib
 import mimetypes
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
@@ -63,6 +64,13 @@ class _ReadAhead:
 
     unless: str | None  # the ETag of the local copy it was asked against
     reading: Future[Remote | None]
+    started: float  # time.monotonic() when it left
+
+    def usable(self, unless: str | None, fresh_for: float) -> bool:
+        """Whether the warm-up may take it over: asked against this local copy, recently (the operator
+        may have spent minutes in $EDITOR since), and not failed (then the warm-up asks afresh)."""
+        failed = self.reading.done() and self.reading.exception() is not None
+        return self.unless == unless and time.monotonic() - self.started <= fresh_for and not failed
 
 
 # Text types carry their charset: without it some browsers guess, and feeds readers mangle accents.
@@ -146,6 +154,8 @@ class S3Host(SiteHost):
     # How long the command waits at most for the warm-up's first request to leave before going on
     # (importing boto3 and making the client take about 0.2 s on a quiet machine).
     first_request_wait: ClassVar[float] = 2.0
+    # How old a read started as the config was read (``read_ahead``) may be for the warm-up to take it over.
+    read_ahead_fresh: ClassVar[float] = 5.0
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         super().__init__(config, base_dir)
@@ -224,17 +234,17 @@ class S3Host(SiteHost):
     def warming(self) -> Future[tuple[Any, Remote | None]] | None:
         return self._warm
 
-    def read_ahead(self) -> None:
-        """The manifest's light read, started now. Returns once it is leaving (or ``first_request_wait``
-        has passed): the command's next imports would share the GIL with it."""
+    def read_ahead(self) -> threading.Event | None:
+        """The manifest's light read, started now (see ``SiteHost.read_ahead``)."""
         mine = self.local_copy.read()
         unless = mine.etag if mine is not None else None
         leaving = threading.Event()
         reading = self._start_light_read(unless, leaving.set)
-        if reading is not None:
-            self.keep_ahead(_ReadAhead(unless, reading))
-            reading.add_done_callback(lambda _: leaving.set())  # failed before it left
-            leaving.wait(self.first_request_wait)
+        if reading is None:
+            return None
+        self.keep_ahead(_ReadAhead(unless, reading, time.monotonic()))
+        reading.add_done_callback(lambda _: leaving.set())  # failed before it left
+        return leaving
 
     def _warmed(self, leaving: threading.Event) -> tuple[Any, Remote | None]:
         # While the site builds, the bucket says whether the local copy is still its manifest
@@ -243,10 +253,10 @@ class S3Host(SiteHost):
         mine = self.local_copy.read()
         unless = mine.etag if mine is not None else None
         ahead = self.taken_ahead()
-        if isinstance(ahead, _ReadAhead) and ahead.unless == unless:
+        if isinstance(ahead, _ReadAhead) and ahead.usable(unless, self.read_ahead_fresh):
             reading: Future[Remote | None] | None = ahead.reading
             leaving.set()  # on its way since the config was read
-        else:  # none, or asked against a local copy another command of this machine has since replaced
+        else:  # none, failed, old, or asked against a local copy another command has since replaced
             reading = self._start_light_read(unless, leaving.set)
         if reading is not None:
             reading.add_done_callback(lambda _: leaving.set())  # left, or failed before it left
@@ -281,7 +291,7 @@ class S3Host(SiteHost):
             return None
         if light is None:
             return None
-        # Signed here, the read leaves before boto3 is even imported, and boto3 loads while it waits.
+        # Without boto3, the read leaves before boto3 is even imported, and boto3 loads while it waits.
         reading: Future[Remote | None] = Future()
 
         def read() -> None:
