@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from broadcaster.messages import discord as fmt
+from broadcaster.messages import gate
 from broadcaster.messages.model import AffectedComponent, ComponentStatus
 from broadcaster.messages.visibility import public_text
 from broadcaster.messages.words import cut_note
@@ -88,8 +89,9 @@ def test_colour_follows_impact_then_resolution() -> None:
     assert fmt.colour(view(update(status=Status.RESOLVED))) == fmt.GREEN
 
 
+# What the gate admits: a text holding a marker it refuses ("[/for]" alone, "[FOR]") never reaches a formatter.
 texts = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn")) | st.sampled_from("\\*_~`|[]()<>#@-+.:\n"),
-                min_size=1, max_size=6000).filter(str.strip)
+                min_size=1, max_size=6000).filter(lambda s: s.strip() and gate.find_marker(s) is None)
 
 
 @settings(max_examples=150, deadline=None)
