@@ -271,6 +271,7 @@ def test_a_read_ahead_ends_with_its_command(project: Project, s3: S3Server) -> N
     from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 
     assert post(project, "--title", "API errors", "-C", "api", "Elevated errors.")[0] == 0
+    s3.clear()
     refused = project.cli("post", "--yes", "--title", "API errors", "Elevated errors [private]edge-7[/privatе].")
     assert refused.exit_code == 2, refused.output
     deadline = time.monotonic() + 5
