@@ -753,6 +753,30 @@ def test_a_read_ahead_older_than_a_few_seconds_is_not_taken_over(
     assert len(s3.received("GET", MANIFEST_NAME)) == 2, "an old answer was taken over"
 
 
+def test_a_read_ahead_that_failed_is_not_taken_over(s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path) -> None:
+    """A read ahead whose connection was reset is not the bucket's answer: the warm-up asks again (taken
+    over, the failure would read as "unreachable", and boto3 would not ask either)."""
+    from concurrent.futures import wait as wait_for
+
+    alice = make_host(s3.url, bucket, tmp_path / "alice")
+    publish(alice, replace(site, latest=True))
+    s3.clear()
+    s3.fail(S3Fault(match=MANIFEST_NAME, reset=True))
+
+    early = make_host(s3.url, bucket, tmp_path / "alice")
+    assert early.read_ahead() is not None
+    started = early.taken_ahead()  # what the warm-up will find, once the reset has come back
+    wait_for([started.reading], timeout=10)  # type: ignore[attr-defined]
+    assert isinstance(started.reading.exception(), OSError)  # type: ignore[attr-defined]
+    early.keep_ahead(started)
+
+    late = make_host(s3.url, bucket, tmp_path / "alice")
+    late.warm_up()
+    assert late._warm is not None
+    late._warm.result()
+    assert len(s3.received("GET", MANIFEST_NAME)) == 1, "the failed read was taken over"
+
+
 def test_a_service_without_conditional_writes_gets_the_manifest_read_and_written_plainly(
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
 ) -> None:
