@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -304,3 +304,8 @@ def refuse_unknown(table: Mapping[str, Any], allowed: set[str], where: str) -> N
 def base_dir_of(path: Path | None) -> Path:
     """The folder relative paths of a config at ``path`` start from (the working folder without a file)."""
     return path.parent if path else Path.cwd()
+
+
+def destination_names(options: Iterable[str]) -> list[str]:
+    """The names given to ``--only``/``--skip``: each value may be a comma list; spaces and empty names go."""
+    return [name for chunk in options for name in (n.strip() for n in chunk.split(",")) if name]

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from broadcaster import subscribers
-from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config
+from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config, destination_names
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
 from broadcaster.destination import Destination, Job, Run
 from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent
@@ -228,14 +228,11 @@ def publish_targets(config: Config) -> list[HostDestination]:
 def check_names(names: Sequence[str], known: Sequence[str], option: str) -> set[str]:
     """Split comma lists and refuse unknown names, suggesting the closest one."""
     result: set[str] = set()
-    for chunk in names:
-        for name in (n.strip() for n in chunk.split(",")):
-            if not name:
-                continue
-            if name not in known:
-                hint = did_you_mean(name, list(known))
-                raise InputError(f"{option}: no destination named {name!r}.{hint} Destinations: {', '.join(known)}.")
-            result.add(name)
+    for name in destination_names(names):
+        if name not in known:
+            hint = did_you_mean(name, list(known))
+            raise InputError(f"{option}: no destination named {name!r}.{hint} Destinations: {', '.join(known)}.")
+        result.add(name)
     return result
 
 

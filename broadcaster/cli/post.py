@@ -90,14 +90,13 @@ def _read_ahead(ctx: click.Context, options: dict[str, Any], tables: Mapping[str
         return
     import time
 
+    from broadcaster.config import destination_names
     from broadcaster.registry import load_host_class
 
-    def named(option: str) -> set[str]:
-        return {name.strip() for chunk in options[option] for name in chunk.split(",")}
-
+    only, skip = set(destination_names(options["only"])), set(destination_names(options["skip"]))
     leaving = []
     for name, table in tables.items():
-        if (options["only"] and name not in named("only")) or name in named("skip"):
+        if (options["only"] and name not in only) or name in skip:  # --only "" names nothing: no read
             continue
         try:
             host = load_host_class(table.type)(table, base_dir)
