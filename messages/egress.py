@@ -117,6 +117,12 @@ class Compared:
     def words(self) -> str:
         return _words(self.base)
 
+    def may_hold_words(self, words: tuple[str, ...]) -> bool:
+        """False when the words form cannot hold a value of these ``words``: each of them is in the
+        spaced form (the words form only keeps runs of letters and digits of it). Checked first, so
+        that a long text's words form, the guard's dearest step, is made only when it may matter."""
+        return all(word in self.base for word in words)
+
     def without(self, forms: Iterable[str]) -> Compared:
         """This text with each of ``forms`` (folded) taken out, longest first."""
         base = self.base
@@ -154,6 +160,11 @@ class PrivateValues:
                 allowed.get(value, _NEVER),
             ))
         return tuple(forms)
+
+    @cached_property
+    def _each_word(self) -> dict[str, tuple[str, ...]]:
+        """A words form -> its words."""
+        return {words: tuple(words.split(" ")) for _, _, words, _ in self._forms if words is not None}
 
     @classmethod
     def of(cls, values: Iterable[str], mask: Iterable[str] = ()) -> PrivateValues:
@@ -198,13 +209,15 @@ class PrivateValues:
         ``every``: as if nothing were allowed)."""
         if self.mask:
             text = text.without(self.mask)
+        each_word = self._each_word
         for value, value_markup, value_words, allowance in self._forms:
             in_base, in_markup, in_words = _NEVER if every else allowance
             if _more(text.base, value, in_base):
                 yield value
             elif value_markup is not None and _more(text.markup, value_markup, in_markup):
                 yield value
-            elif value_words is not None and _more(text.words, value_words, in_words):
+            elif (value_words is not None and text.may_hold_words(each_word[value_words])
+                  and _more(text.words, value_words, in_words)):
                 yield value
 
 

@@ -20,6 +20,8 @@ from broadcaster.messages.egress import (
     guard,
     readable_text,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HELD = [
     ("ACME\\_CORP is down", "text/plain", "ACME_CORP"),  # a Markdown escape inside the value
@@ -118,3 +120,26 @@ def test_the_products_own_words_are_read_from_its_code_templates_and_config() ->
                  "acme status", "billing database", "december", "cest"):
         assert word in words, word
     assert "ops-4711" not in words and "we have published a postmortem" in words
+
+
+# Words, punctuation and markup of the kinds the guard folds, so that values and texts share words.
+_PIECES = ["acme", "corp", "ACME", "Corp", "édge", "fra", "2", "_", "-", " ", "\n", "*", ".", "·", "ｃｏｒｐ", "\u00ad", "%20"]
+
+
+@given(
+    text=st.lists(st.sampled_from(_PIECES), max_size=12).map("".join),
+    value=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_words_check_before_the_words_form_never_changes_what_is_found(text: str, value: str) -> None:
+    """``may_hold_words`` lets the guard skip a text's words form; it must only ever skip a form
+    that would not have held the value."""
+    compared, values = Compared(text), PrivateValues.of([value])
+    for _, _, words, _ in values._forms:
+        if words is not None and words in compared.words:
+            assert compared.may_hold_words(tuple(words.split(" ")))
+    held_words = any(w is not None and w in compared.words for _, _, w, _ in values._forms)
+    found = values.found_in(compared)
+    forms = values._forms
+    plain = any(base in compared.base or (m is not None and m in compared.markup) for base, m, _, _ in forms)
+    assert (found is not None) == (plain or held_words)
