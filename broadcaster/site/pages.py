@@ -121,6 +121,9 @@ def _environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True
     )
+    # The same as the extension's newstyle `_` and `gettext`, in one call instead of three through
+    # the template's context: an incident page says about twenty-five of them, a fifth of its rendering.
+    env.globals.update(_=_gettext, gettext=_gettext)
     env.filters["markdown"] = lambda text: Markup(render_markdown(text))
     env.filters["document"] = lambda text: Markup(render_document(text))
     env.filters["summary"] = lambda text: _shorten(plain_text(text), SUMMARY_CHARS)
@@ -134,6 +137,12 @@ def _environment() -> Environment:
         postmortem=st.postmortem,
     )
     return env
+
+
+def _gettext(string: str, /, **variables: Any) -> Markup:
+    """Jinja's newstyle ``gettext`` where autoescaping is always on: the translation is markup,
+    each variable is escaped into it, and it is always a format string (``%%`` is one ``%``)."""
+    return Markup(i18n.gettext(string)) % variables
 
 
 @cache
