@@ -142,7 +142,16 @@ def _environment() -> Environment:
 def _gettext(string: str, /, **variables: Any) -> Markup:
     """Jinja's newstyle ``gettext`` where autoescaping is always on: the translation is markup,
     each variable is escaped into it, and it is always a format string (``%%`` is one ``%``)."""
+    if not variables:
+        return _label(i18n.current_language(), string)
     return Markup(i18n.gettext(string)) % variables
+
+
+@lru_cache(maxsize=512)
+def _label(language: str, string: str) -> Markup:
+    """A template's words without variables ("Status", "Updates"), worked out once per language."""
+    with i18n.speaking(language):
+        return Markup(i18n.gettext(string)) % {}
 
 
 @cache
