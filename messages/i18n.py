@@ -131,9 +131,15 @@ def _percent_pattern(language: str, decimals: int) -> tuple[NumberPattern, Local
 
 def month_abbreviations(language: str | None = None) -> tuple[str, ...]:
     """January..December, abbreviated, in ``language`` (default: the one in effect)."""
+    return _month_abbreviations(language or _current.get())
+
+
+@cache
+def _month_abbreviations(language: str) -> tuple[str, ...]:
+    # Once per language: every incident page of a full build asks (Babel parses the locale each time).
     from babel.dates import get_month_names
 
-    names = get_month_names("abbreviated", locale=language or _current.get())
+    names = get_month_names("abbreviated", locale=language)
     return tuple(names[month] for month in range(1, 13))
 
 
