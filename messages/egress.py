@@ -147,6 +147,11 @@ class PrivateValues:
     allowed: tuple[tuple[str, Allowance], ...] = ()
     mask: frozenset[str] = frozenset()
 
+    def __getstate__(self) -> dict[str, object]:
+        # The values alone, not the forms worked out from them: a full build's workers send back
+        # the values of ten thousand pages, which the build keeps and rarely searches with again.
+        return {"folded": self.folded, "allowed": self.allowed, "mask": self.mask}
+
     @cached_property
     def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
         """Per value: (as spaced, markup-free or None, words or None, its allowance), in a stable order."""
