@@ -417,11 +417,15 @@ def distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+
+
 def comparable(text: str) -> str:
     """The folded form two texts are compared in: NFKC, format characters dropped, case folded."""
     folded = unicodedata.normalize("NFKC", text)
-    # Look up each distinct character once: the egress guard folds whole pages, thousands of
-    # characters of few kinds, and a lookup per character made a full site build twice as slow.
-    drop = {ord(c): None for c in set(folded) if unicodedata.category(c) == "Cf"}
+    # Look up each distinct character once, and only those outside ASCII (no format character is
+    # in it): the egress guard folds whole pages, thousands of characters of few kinds.
+    others = "" if folded.isascii() else _ASCII_RUNS.sub("", folded)
+    drop = {ord(c): None for c in set(others) if unicodedata.category(c) == "Cf"}
     kept = folded.translate(drop) if drop else folded
     return unicodedata.normalize("NFKC", kept.casefold())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 
 import pytest
@@ -129,3 +130,13 @@ def test_comparable_agrees_with_the_plain_computation(text: str) -> None:
 )
 def test_comparable_agrees_with_the_plain_computation_on_known_cases(text: str) -> None:
     assert gate.comparable(text) == _comparable_char_by_char(text)
+
+
+def test_comparable_drops_every_format_character_of_this_pythons_unicode() -> None:
+    """``comparable`` looks for format characters outside ASCII only: every one of them, between
+    ASCII letters and beside other characters, is dropped."""
+    formats = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    assert len(formats) > 150
+    text = "ACME" + "CORP·".join(formats) + "ＣＯＲＰ"
+    assert gate.comparable(text) == _comparable_char_by_char(text)
+    assert not any(c in gate.comparable(text) for c in formats)
