@@ -40,7 +40,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -156,15 +156,7 @@ class PrivateValues:
     def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
         """Per value: (as spaced, markup-free or None, words or None, its allowance), in a stable order."""
         allowed = dict(self.allowed)
-        forms = []
-        for value in sorted(self.folded):
-            base = _spaced(value)
-            markup, words = _markup_free(base), _words(base)
-            forms.append((
-                base, markup if _useful(markup) else None, words if _useful(words, words=True) else None,
-                allowed.get(value, _NEVER),
-            ))
-        return tuple(forms)
+        return tuple((*_forms_of(value), allowed.get(value, _NEVER)) for value in sorted(self.folded))
 
     @cached_property
     def _each_word(self) -> dict[str, tuple[str, ...]]:
@@ -227,7 +219,22 @@ class PrivateValues:
 
 
 def _folded(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(f for f in (comparable(v).strip() for v in values) if f)
+    return frozenset(f for f in map(_fold, values) if f)
+
+
+# The same values come back page after page (every customer's name is a value of every public
+# page): a full build folds and shapes each once, not ten thousand times.
+@lru_cache(maxsize=4096)
+def _fold(value: str) -> str:
+    return comparable(value).strip()
+
+
+@lru_cache(maxsize=4096)
+def _forms_of(value: str) -> tuple[str, str | None, str | None]:
+    """A folded value as spaced, and its markup-free and words forms where they are worth a search."""
+    base = _spaced(value)
+    markup, words = _markup_free(base), _words(base)
+    return base, markup if _useful(markup) else None, words if _useful(words, words=True) else None
 
 
 def _compared(text: str | Compared) -> Compared:
