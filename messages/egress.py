@@ -39,7 +39,7 @@ import html
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import unquote
@@ -150,7 +150,7 @@ class PrivateValues:
     def __getstate__(self) -> dict[str, object]:
         # The values alone, not the forms worked out from them: a full build's workers send back
         # the values of ten thousand pages, which the build keeps and rarely searches with again.
-        return {"folded": self.folded, "allowed": self.allowed, "mask": self.mask}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @cached_property
     def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:

@@ -8,6 +8,7 @@ text with Markdown escapes) and a private value it does or does not hold.
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 from broadcaster.messages.egress import (
@@ -143,3 +144,14 @@ def test_the_words_check_before_the_words_form_never_changes_what_is_found(text:
     forms = values._forms
     plain = any(base in compared.base or (m is not None and m in compared.markup) for base, m, _, _ in forms)
     assert (found is not None) == (plain or held_words)
+
+
+def test_private_values_go_to_another_process_without_the_forms_worked_out_from_them() -> None:
+    """A full build's workers send each page's values back; the forms are worked out again where needed."""
+    values = PrivateValues.of(["Globex Corp", "TICKET-7"], mask=["Acme Corp"]).allowing("globex corp")
+    assert values.found_in("for Acme Corp: globex-corp and globex corp") is not None  # works its forms out
+    copied = pickle.loads(pickle.dumps(values))
+    assert copied == values
+    assert set(vars(copied)) == {"folded", "allowed", "mask"}
+    for text in ("globex corp", "globex-corp, globex corp", "ticket-7", "for Acme Corp:"):
+        assert copied.found_in(text) == values.found_in(text)
