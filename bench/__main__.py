@@ -23,7 +23,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Any], Results], Any, Any]] = {
     # name: (run, full sizes, quick sizes)
     "startup": (startup.run_benchmark, startup.Sizes(), startup.Sizes(reps=3, incidents=20)),
     "history": (history.run_benchmark, history.Sizes(),
-                history.Sizes(sizes=(5, 20), post_reps=2, build_reps=1)),
+                history.Sizes(sizes=(5, 20), post_reps=2, build_reps=1, first_reps=1)),
     "fanout": (fanout.run_benchmark, fanout.Sizes(),
                fanout.Sizes(reps=1, latency=0.05, install_peer=False)),
     "subscribers": (subscribers.run_benchmark, subscribers.Sizes(),
