@@ -31,7 +31,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.registry import load_host_class
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
-from broadcaster.site.hosts.s3 import S3Host
+from broadcaster.site.hosts.s3 import S3Host, _url_password
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
 
@@ -869,3 +869,34 @@ def test_the_warm_up_returns_once_its_first_request_is_leaving(slow_s3: S3Server
     # Its client made and the read on its way (its answer is 0.4 s away): nothing to wait for after it.
     assert done.stdout.split() == ["True", "False"]
     assert [r.method for r in slow_s3.requests] == ["GET"]
+
+
+@pytest.mark.parametrize("endpoint", ["admin:hunter2secret@127.0.0.1:9", "s3.example.com", "ftp://admin:hunter2secret@x",
+                                      "https://", "https:///path", " https://s3.example.com"],
+                         ids=["userinfo-no-scheme", "host-no-scheme", "other-scheme", "no-host", "path-only", "space"])
+def test_an_endpoint_that_is_not_an_http_url_is_refused_at_config_load_without_being_shown(
+    project: Project, endpoint: str
+) -> None:
+    """botocore refuses "user:password@host" and repeats it whole in its error: it never gets there."""
+    project.write_config(f'\n[publish.bucket]\ntype = "s3"\nbucket = "acme-status"\nendpoint_url = "{endpoint}"\n')
+
+    for command in (("channels", "check"), ("post", "--yes", "--title", "API errors", "Investigating.")):
+        result = project.cli(*command)
+        assert result.exit_code == 2, result.output
+        assert "publish.bucket.endpoint_url must be an http(s) URL" in result.output
+        assert "hunter2secret" not in result.output
+    assert not (project.root / "public").exists()  # refused before anything was stored or built
+
+
+@pytest.mark.parametrize(("endpoint", "used"), [("https://s3.example.com", "https://s3.example.com"),
+                                               ("HTTP://127.0.0.1:9000", "HTTP://127.0.0.1:9000"), ("", None)])
+def test_an_http_endpoint_is_accepted_and_an_empty_one_means_aws(tmp_path: Path, endpoint: str, used: str | None) -> None:
+    config = parse({"publish": {"b": {"type": "s3", "bucket": "acme", "endpoint_url": endpoint}}}, tmp_path / "b.toml", {})
+    host = load_host_class("s3")(config.publish["b"], tmp_path)
+    assert isinstance(host, S3Host) and host.endpoint_url == used
+
+
+def test_a_password_in_an_endpoint_is_scrubbed_from_what_the_host_says() -> None:
+    assert _url_password("https://admin:hunter2secret@s3.example.com") == "hunter2secret"
+    assert _url_password("admin:hunter2secret@127.0.0.1:9") == "hunter2secret"  # no scheme: still found
+    assert _url_password("https://s3.example.com") == "" and _url_password(None) == ""

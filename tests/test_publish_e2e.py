@@ -186,7 +186,8 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
     from tests.fakes.world import FakeWorld
 
     with FakeWorld() as world:
-        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "not-a-url"')
+        # An http URL (anything else is refused at config load) whose host botocore refuses.
+        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://not a host"')
                              + world.channels_toml())
         project.env.update(world.env)
         result = project.cli("--debug", "post", "--yes", "--json", "--only", "bucket,x", "--title", "API errors",
@@ -201,13 +202,16 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
 
 
 def test_a_password_written_into_the_endpoint_url_is_not_repeated(project: Project, s3: S3Server) -> None:
-    """boto3 repeats an endpoint it cannot use; a password written into it is scrubbed like the keys."""
-    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "ftp://ops:hunter2-s3cr3t@s3"'))
+    """boto3 repeats an endpoint it cannot use; a password written into it is scrubbed like the keys.
+    (One that is not an http(s) URL at all is refused at config load: test_hosts_s3.)"""
+    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://ops:hunter2-s3cr3t@s 3"'))
     result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Elevated errors.")
 
     bucket = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "bucket")
-    assert bucket["state"] == "failed" and "ftp://ops:***@s3" in bucket["error"], bucket
+    assert bucket["state"] == "failed" and "http://ops:***@s 3" in bucket["error"], bucket
     assert "hunter2-s3cr3t" not in result.stdout + result.stderr
+    state = b"".join(f.read_bytes() for f in (project.root / ".broadcaster").rglob("*") if f.is_file())
+    assert b"s 3" in state and b"hunter2-s3cr3t" not in state  # the failure is recorded, scrubbed
 
 
 def test_a_post_that_will_not_ask_reads_the_bucket_once_as_its_table_is_read(project: Project, s3: S3Server) -> None:

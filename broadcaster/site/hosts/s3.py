@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 import os
+import re
 import threading
 import time
 import weakref
@@ -97,6 +98,9 @@ _RETRYABLE_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
     "InternalError", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded",
 })
+
+
+_HTTP_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 
 
 def _valid_prefix(prefix: str) -> bool:
@@ -184,6 +188,14 @@ class S3Host(SiteHost):
             raise ConfigError(
                 f"{where}: set both access_key_id and secret_access_key, or neither "
                 "(then the standard AWS environment variables and files are used)."
+            )
+        endpoint = options.get("endpoint_url")
+        if endpoint not in (None, "") and not (isinstance(endpoint, str) and _HTTP_URL.match(endpoint)):
+            # Not shown: "user:password@host" without a scheme reads as anything but a URL, and
+            # botocore would repeat it whole in its own error.
+            raise ConfigError(
+                f"{where}.endpoint_url must be an http(s) URL, like \"https://s3.example.com\" or "
+                "\"http://127.0.0.1:9000\" (its value is not shown here, since it may hold a password)."
             )
         prefix = options.get("prefix", "")
         if not isinstance(prefix, str) or not _valid_prefix(prefix):
@@ -693,8 +705,10 @@ def _code(exc: Any) -> str:
 def _url_password(url: str | None) -> str:
     from urllib.parse import urlsplit
 
+    text = url or ""
     try:
-        return urlsplit(url or "").password or ""
+        # Read as a URL with a host even without a scheme ("user:pass@host" reads as scheme "user").
+        return urlsplit(text if "://" in text else "//" + text).password or ""
     except ValueError:
         return ""
 
