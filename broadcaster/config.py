@@ -217,6 +217,9 @@ class Config:
     def destination_names(self) -> tuple[str, ...]:
         return (SITE_DESTINATION, *self.publish, *self.channels)
 
+    def _destination_tables(self) -> tuple[ChannelConfig, ...]:
+        return (*self.channels.values(), *self.publish.values(), *([self.bot.table] if self.bot else []))
+
     def secret_values(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """Every secret this config gives a destination or the store, for redaction.
 
@@ -225,12 +228,11 @@ class Config:
         themselves (AWS keys, ``PGPASSWORD``), which may reach an error text too.
         """
         env = os.environ if environ is None else environ
-        values = [
-            value.reveal_or_empty()
-            for table in (*self.channels.values(), *self.publish.values(), *([self.bot.table] if self.bot else []))
-            for _key, value in secrets_in(table.options)
-        ]
+        values = [value.reveal_or_empty() for table in self._destination_tables() for _key, value in secrets_in(table.options)]
         values += [part for value in values for part in url_credentials(value)]
+        # A user and password written into a URL (a proxy's api_url, an endpoint): errors quote URLs.
+        values += [part for table in self._destination_tables() for url in written_urls(table)
+                   for part in url_credentials(url)]
         # A feed token is a capability: whoever holds it reads that customer's page.
         values += [t.feed_token.reveal_or_empty() for t in self.audience_tables.values() if t.feed_token]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
@@ -269,6 +271,11 @@ def secrets_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, 
         elif isinstance(value, Mapping):
             found += secrets_in(value, f"{prefix}{key}.")
     return found
+
+
+def written_urls(table: ChannelConfig) -> list[str]:
+    """The URLs written as they are in a destination's table (``api_url``, an ``endpoint_url``)."""
+    return [v for v in (table.api_url, *table.options.values()) if isinstance(v, str) and "://" in v]
 
 
 def url_credentials(value: str) -> list[str]:

@@ -295,3 +295,65 @@ def test_a_git_host_that_echoes_the_token_leaks_nothing(project: Project, git_ec
         assert not leaks(result.stdout + result.stderr, (GIT_TOKEN, GIT_BASIC)), result.stdout + result.stderr
     state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
     assert not leaks(state.decode("utf-8", errors="replace"), (GIT_TOKEN, GIT_BASIC))
+
+
+PROXY_PASSWORD = "Pr0xy-Passw0rd-5e5e"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["quiet", "debug"])
+def test_a_proxys_password_written_into_api_url_is_never_shown(project: Project, debug: bool) -> None:
+    """api_url may be a proxy that wants a user and password; every error that names the URL it could
+    not reach (the SDKs' own, ours) masks the password, in output, ``show``, the export and the store."""
+    proxy = f"http://ops:{PROXY_PASSWORD}@127.0.0.1:{_closed_port()}"
+    project.write_config(ENGINE + f'''
+        [channels.tg]
+        type = "telegram"
+        token = "${{TG_TOKEN}}"
+        chat_ids = ["-1001234567890"]
+        api_url = "{proxy}/"
+
+        [channels.slack]
+        type = "slack"
+        token = "${{SLACK_TOKEN}}"
+        channel = "C0123STATUS"
+        api_url = "{proxy}/api/"
+
+        [channels.x]
+        type = "twitter"
+        bearer_token = "${{X_TOKEN}}"
+        api_url = "{proxy}"
+
+        [publish.bucket]
+        type = "s3"
+        bucket = "status"
+        region = "us-east-1"
+        endpoint_url = "{proxy}"
+        access_key_id = "${{AWS_KEY}}"
+        secret_access_key = "${{AWS_SECRET}}"
+    '''.replace("\n        ", "\n"))
+    project.env.update(TG_TOKEN="123456:tg-token-for-test", SLACK_TOKEN="xoxb-slack-token-for-test",
+                       X_TOKEN="x-bearer-for-test", AWS_KEY="AKIATESTKEY12345", AWS_SECRET="aws-secret-for-test")
+    flags = ["--debug"] if debug else []
+
+    posted = project.cli(*flags, "post", "--yes", "--json", "--title", "API errors", "Elevated errors.")
+
+    assert posted.exit_code == 3, posted.stderr
+    deliveries = json.loads(posted.stdout)["deliveries"]
+    failed = {d["destination"]: d["error"] for d in deliveries if d["state"] in ("failed", "unknown")}
+    assert set(failed) == {"tg", "slack", "x", "bucket"}, deliveries
+    assert any("ops:***@127.0.0.1" in error for error in failed.values()), failed  # the URL was quoted, masked
+    incident = json.loads(posted.stdout)["incident_id"]
+    outputs = [posted, project.cli(*flags, "show", incident), project.cli(*flags, "channels", "check"),
+               project.cli(*flags, "store", "export")]
+    for result in outputs:
+        assert not leaks(result.stdout + result.stderr, (PROXY_PASSWORD,)), result.stdout + result.stderr
+    state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
+    assert state and not leaks(state.decode("utf-8", errors="replace"), (PROXY_PASSWORD,))
