@@ -31,7 +31,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.registry import load_host_class
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
-from broadcaster.site.hosts.s3 import S3Host, _url_password
+from broadcaster.site.hosts.s3 import S3Host
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
 
@@ -894,9 +894,3 @@ def test_an_http_endpoint_is_accepted_and_an_empty_one_means_aws(tmp_path: Path,
     config = parse({"publish": {"b": {"type": "s3", "bucket": "acme", "endpoint_url": endpoint}}}, tmp_path / "b.toml", {})
     host = load_host_class("s3")(config.publish["b"], tmp_path)
     assert isinstance(host, S3Host) and host.endpoint_url == used
-
-
-def test_a_password_in_an_endpoint_is_scrubbed_from_what_the_host_says() -> None:
-    assert _url_password("https://admin:hunter2secret@s3.example.com") == "hunter2secret"
-    assert _url_password("admin:hunter2secret@127.0.0.1:9") == "hunter2secret"  # no scheme: still found
-    assert _url_password("https://s3.example.com") == "" and _url_password(None) == ""

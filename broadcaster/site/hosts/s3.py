@@ -45,7 +45,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.config import AWS_SECRET_VARIABLES
+from broadcaster.config import AWS_SECRET_VARIABLES, url_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact
@@ -671,7 +671,7 @@ class S3Host(SiteHost):
             if (value := self.config.options.get(key)) is not None
         ]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
-        secrets.append(_url_password(self.endpoint_url))  # "https://user:pass@host", which boto3 repeats
+        secrets += url_credentials(self.endpoint_url or "")  # "https://user:pass@host", which boto3 repeats
         return redact(message, secrets)
 
 
@@ -700,17 +700,6 @@ class _Stopped(DeliveryError):
 
 def _code(exc: Any) -> str:
     return str(exc.response.get("Error", {}).get("Code") or "")
-
-
-def _url_password(url: str | None) -> str:
-    from urllib.parse import urlsplit
-
-    text = url or ""
-    try:
-        # Read as a URL with a host even without a scheme ("user:pass@host" reads as scheme "user").
-        return urlsplit(text if "://" in text else "//" + text).password or ""
-    except ValueError:
-        return ""
 
 
 def _reveal(value: Any) -> str:
