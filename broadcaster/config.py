@@ -232,7 +232,7 @@ class Config:
         values += [part for value in values for part in url_credentials(value)]
         # A user and password written into a URL (a proxy's api_url, an endpoint): errors quote URLs.
         values += [part for table in self._destination_tables() for url in written_urls(table)
-                   for part in url_credentials(url)]
+                   for part in url_credentials(url, user_alone=False)]
         # A feed token is a capability: whoever holds it reads that customer's page.
         values += [t.feed_token.reveal_or_empty() for t in self.audience_tables.values() if t.feed_token]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
@@ -273,24 +273,40 @@ def secrets_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, 
     return found
 
 
+def is_http_url(text: str) -> bool:
+    """Whether ``text`` is an http(s) URL with a host, no white space or control character, and a
+    port that is a number: what an ``api_url`` or an ``endpoint_url`` must be. Checked when the
+    config is read, since an SDK that refuses one repeats it whole (a password in it too)."""
+    if not re.match(r"https?://[^/?#]", text, re.IGNORECASE) or any(c.isspace() or ord(c) < 32 for c in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
 def written_urls(table: ChannelConfig) -> list[str]:
     """The URLs written as they are in a destination's table (``api_url``, an ``endpoint_url``)."""
     return [v for v in (table.api_url, *table.options.values()) if isinstance(v, str) and "://" in v]
 
 
-def url_credentials(value: str) -> list[str]:
+def url_credentials(value: str, *, user_alone: bool = True) -> list[str]:
     """The credential a URL holds (a git remote from ${VAR}) in the forms an error may show it on
-    its own: the password, or a user name given alone (a token written as the user), as written
-    and decoded, and the HTTP Basic form git sends (``user:password`` in base64), which a server
-    or proxy echoing the request's Authorization header repeats."""
-    if "://" not in value or "@" not in value:
+    its own: the password, or a user name given alone (a token written as the user; not with
+    ``user_alone=False``, for URLs written in the file, where a user alone is a name like "deploy"),
+    as written and decoded, and the HTTP Basic form git sends (``user:password`` in base64), which
+    a server or proxy echoing the request's Authorization header repeats.
+
+    Read by hand, not with ``urlsplit``: a URL it refuses (an unclosed "[") may still be repeated
+    by whatever fails on it, password and all."""
+    scheme, found, rest = value.partition("://")
+    authority = rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
+    if not found or "@" not in authority:
         return []
-    try:
-        parts = urlsplit(value)
-        user, password = parts.username or "", parts.password or ""
-    except ValueError:
-        return []
-    secret = password or user
+    user, _, password = authority.rpartition("@")[0].partition(":")
+    secret = password or (user if user_alone else "")
     if not secret:
         return []
     basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()

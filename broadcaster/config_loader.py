@@ -33,6 +33,7 @@ from broadcaster.config import (
     Secret,
     StoreConfig,
     base_dir_of,
+    is_http_url,
     refuse_unknown,
 )
 from broadcaster.errors import ConfigError, InputError
@@ -57,6 +58,8 @@ _STORE_KEYS = {"path", "url"}
 _ENGINE_KEYS = {"timeout", "deadline", "max_attempts"}
 _COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
 _BOT_KEYS = {"type", "token", "api_url", "username"}
+_NOT_HTTP = ('must be an http(s) URL with a host, like "https://proxy.example/telegram/" (the value is not shown: '
+             "it may hold a password)")
 _BOT_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 _TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private", "for"}
 
@@ -245,8 +248,8 @@ def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> 
     if table.get("type") != "telegram":
         raise reader.error("bot.type", 'must be "telegram" (the only bot broadcaster runs)')
     api_url = table.get("api_url")
-    if api_url is not None and (not isinstance(api_url, str) or not re.match(r"^https?://", api_url)):
-        raise reader.error("bot.api_url", "must be an http(s) URL")
+    if api_url is not None and (not isinstance(api_url, str) or not is_http_url(api_url)):
+        raise reader.error("bot.api_url", _NOT_HTTP)
     username = reader.string(table, "username", "bot.")
     named = _BOT_USERNAME.match(username) if username else None
     if username and named is None:
@@ -476,8 +479,8 @@ def _common(
     for component_id in components:
         _known(reader, component_id, component_ids, prefix + "components", "component", "Define it in [[components]].")
     api_url = table.get("api_url")
-    if api_url is not None and (not isinstance(api_url, str) or not re.match(r"^https?://", api_url)):
-        raise reader.error(prefix + "api_url", "must be an http(s) URL")
+    if api_url is not None and (not isinstance(api_url, str) or not is_http_url(api_url)):
+        raise reader.error(prefix + "api_url", _NOT_HTTP)
     options = {k: reader.resolve(v) for k, v in table.items() if k not in registry.COMMON_KEYS}
     return kind, options, visibility, components, api_url
 

@@ -275,7 +275,7 @@ class Channel(ABC):
             if raw is not None and hasattr(raw, "reveal_or_empty"):
                 values.append(raw.reveal_or_empty())
         # A proxy's user and password written into api_url: errors name the URL they could not reach.
-        values += [part for url in written_urls(self.config) for part in url_credentials(url)]
+        values += [part for url in written_urls(self.config) for part in url_credentials(url, user_alone=False)]
         return [v for v in values if v]
 
     def redact(self, text: str) -> str:

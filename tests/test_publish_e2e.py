@@ -187,7 +187,7 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
 
     with FakeWorld() as world:
         # An http URL (anything else is refused at config load) whose host botocore refuses.
-        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://not a host"')
+        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://not_a_host"')
                              + world.channels_toml())
         project.env.update(world.env)
         result = project.cli("--debug", "post", "--yes", "--json", "--only", "bucket,x", "--title", "API errors",
@@ -204,14 +204,14 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
 def test_a_password_written_into_the_endpoint_url_is_not_repeated(project: Project, s3: S3Server) -> None:
     """boto3 repeats an endpoint it cannot use; a password written into it is scrubbed like the keys.
     (One that is not an http(s) URL at all is refused at config load: test_hosts_s3.)"""
-    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://ops:hunter2-s3cr3t@s 3"'))
+    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://ops:hunter2-s3cr3t@bad_host"'))
     result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Elevated errors.")
 
     bucket = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "bucket")
-    assert bucket["state"] == "failed" and "http://ops:***@s 3" in bucket["error"], bucket
+    assert bucket["state"] == "failed" and "http://ops:***@bad_host" in bucket["error"], bucket
     assert "hunter2-s3cr3t" not in result.stdout + result.stderr
     state = b"".join(f.read_bytes() for f in (project.root / ".broadcaster").rglob("*") if f.is_file())
-    assert b"s 3" in state and b"hunter2-s3cr3t" not in state  # the failure is recorded, scrubbed
+    assert b"bad_host" in state and b"hunter2-s3cr3t" not in state  # the failure is recorded, scrubbed
 
 
 def test_a_post_that_will_not_ask_reads_the_bucket_once_as_its_table_is_read(project: Project, s3: S3Server) -> None:
@@ -305,3 +305,26 @@ def test_a_bucket_that_never_completes_tls_does_not_hold_up_a_refusal(project: P
 
     assert cli.returncode == 2, stderr
     assert elapsed < 3.0, f"the refused command took {elapsed:.1f} s"
+
+
+def test_an_endpoint_may_come_from_the_environment(project: Project, s3: S3Server) -> None:
+    """A password in an endpoint belongs in the environment like every secret: ``"${VAR}"`` works."""
+    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "${S3_ENDPOINT}"'))
+    project.env["S3_ENDPOINT"] = s3.url
+
+    result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Elevated errors.")
+
+    bucket = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "bucket")
+    assert bucket["state"] == "sent", bucket
+    assert "Elevated errors." in fetch(s3, "index.html")
+
+
+def test_an_endpoint_from_the_environment_that_is_not_a_url_is_refused_unshown(project: Project, s3: S3Server) -> None:
+    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "${S3_ENDPOINT}"'))
+    project.env["S3_ENDPOINT"] = "ops:hunter2-s3cr3t@127.0.0.1:9"
+
+    result = project.cli("post", "--yes", "--title", "API errors", "Elevated errors.")
+
+    assert result.exit_code == 2 and "publish.bucket.endpoint_url must be an http(s) URL" in result.output
+    assert "hunter2-s3cr3t" not in result.output
+    assert not s3.requests

@@ -357,3 +357,39 @@ def test_a_proxys_password_written_into_api_url_is_never_shown(project: Project,
         assert not leaks(result.stdout + result.stderr, (PROXY_PASSWORD,)), result.stdout + result.stderr
     state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
     assert state and not leaks(state.decode("utf-8", errors="replace"), (PROXY_PASSWORD,))
+
+
+def test_a_proxy_url_that_cannot_be_parsed_is_refused_unshown(project: Project) -> None:
+    """An unclosed "[" made the SDKs repeat the URL whole (password too), or fail with a ValueError."""
+    project.write_config(f'''
+[channels.tg]
+type = "telegram"
+token = "${{TG_TOKEN}}"
+chat_ids = ["-1001234567890"]
+api_url = "http://ops:{PROXY_PASSWORD}@[127.0.0.1:9/"
+''')
+    project.env.update(TG_TOKEN="123456:tg-token-for-test")
+
+    result = project.cli("post", "--yes", "--title", "API errors", "Elevated errors.")
+
+    assert result.exit_code == 2 and "channels.tg.api_url" in result.output and "http(s) URL" in result.output
+    assert not leaks(result.output, (PROXY_PASSWORD,))
+    assert not (project.root / ".broadcaster" / "state.db").exists() or b"API errors" not in (
+        project.root / ".broadcaster" / "state.db").read_bytes()
+
+
+def test_a_user_alone_in_a_written_url_is_a_name_not_a_secret(tmp_path: Path) -> None:
+    """Only a password is masked in a URL written in the file: "deploy" or "admin" alone are ordinary
+    words that every message would otherwise lose. (From "${VAR}", a user alone may be a token.)"""
+    from broadcaster.config_loader import parse
+
+    config = parse({
+        "channels": {"tg": {"type": "telegram", "token": "${TG}", "chat_ids": ["1"],
+                            "api_url": "http://admin@127.0.0.1:9/"},
+                     "sl": {"type": "slack", "token": "${SL}", "channel": "C0123ABCD",
+                            "api_url": f"http://deploy:{PROXY_PASSWORD}@[::1]:9/api/"}},
+    }, tmp_path / "b.toml", {"TG": "123:abc", "SL": "xoxb-1"})
+
+    secrets = config.secret_values(environ={})
+    assert PROXY_PASSWORD in secrets
+    assert "admin" not in secrets and "deploy" not in secrets

@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 import os
-import re
 import threading
 import time
 import weakref
@@ -45,7 +44,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.config import AWS_SECRET_VARIABLES, url_credentials
+from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, url_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact
@@ -98,9 +97,6 @@ _RETRYABLE_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
     "InternalError", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded",
 })
-
-
-_HTTP_URL = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
 
 
 def _valid_prefix(prefix: str) -> bool:
@@ -169,7 +165,7 @@ class S3Host(SiteHost):
         prefix = str(options.get("prefix", "")).removesuffix("/")
         self.prefix = f"{prefix}/" if prefix else ""
         self.region = str(options.get("region", "")) or None
-        self.endpoint_url = str(options.get("endpoint_url", "") or config.api_url or "") or None
+        self.endpoint_url = _written(options.get("endpoint_url")) or config.api_url or None
         self._warm: Future[tuple[Any, Remote | None]] | None = None
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         # False once the service answered a conditional write with 501: then the manifest is read
@@ -189,12 +185,12 @@ class S3Host(SiteHost):
                 f"{where}: set both access_key_id and secret_access_key, or neither "
                 "(then the standard AWS environment variables and files are used)."
             )
-        endpoint = options.get("endpoint_url")
-        if endpoint not in (None, "") and not (isinstance(endpoint, str) and _HTTP_URL.match(endpoint)):
+        endpoint = _written(options.get("endpoint_url"))  # "${VAR}" too: a password stays out of the file
+        if endpoint and not is_http_url(endpoint):
             # Not shown: "user:password@host" without a scheme reads as anything but a URL, and
             # botocore would repeat it whole in its own error.
             raise ConfigError(
-                f"{where}.endpoint_url must be an http(s) URL, like \"https://s3.example.com\" or "
+                f"{where}.endpoint_url must be an http(s) URL with a host, like \"https://s3.example.com\" or "
                 "\"http://127.0.0.1:9000\" (its value is not shown here, since it may hold a password)."
             )
         prefix = options.get("prefix", "")
@@ -704,6 +700,13 @@ def _code(exc: Any) -> str:
 
 def _reveal(value: Any) -> str:
     return value.reveal() if hasattr(value, "reveal") else str(value)
+
+
+def _written(value: Any) -> str:
+    """An option as written, or the value of the "${VAR}" it names ("" if unset: reported as missing)."""
+    if value is None:
+        return ""
+    return value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
 
 
 def _settle(warm: weakref.ref[Future[Any]]) -> None:
