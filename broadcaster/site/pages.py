@@ -118,18 +118,22 @@ _COMPILING = {
 class _CompiledTemplates(FileSystemBytecodeCache):
     """The templates as jinja compiled them, kept between commands in jinja's own per-user folder
     (made private, refused if anyone else owns it): a command that renders skips compiling them,
-    about 40 ms. A template whose text changed is compiled again (jinja checks it); the key also
-    holds these options and jinja's version, which the text does not. A cache that cannot be read
-    or written is skipped, never a reason for a build to fail."""
+    about 40 ms. jinja checks the template's text and its own and Python's versions; the key also
+    holds what else decides the compiled code: the compiling options, jinja's version and this
+    module, where the filters and the gettext calls are set up (a filter that takes the context
+    is called otherwise). A cache that cannot be read or written is skipped: never a reason for a
+    build to fail."""
 
-    _salt = f"{_COMPILING!r}|{jinja2.__version__}"
+    _salt = f"{_COMPILING!r}|{jinja2.__version__}|{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}"
 
     def get_cache_key(self, name: str, filename: str | None = None) -> str:
         return super().get_cache_key(f"{self._salt}|{name}", filename)
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        with contextlib.suppress(OSError):
+        try:
             super().load_bytecode(bucket)
+        except Exception:  # noqa: BLE001 - a damaged file (jinja reads its checksum with pickle, unguarded)
+            bucket.reset()  # compiled again, and the file written over
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         with contextlib.suppress(OSError):
