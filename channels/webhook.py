@@ -223,7 +223,11 @@ class WebhookChannel(HttpChannel):
 
 def receiver_url(url: Any, source: str, *, written: bool) -> None:
     """ConfigError unless ``url`` is https (http only to this machine); a password written in the file is refused."""
-    parts = urlsplit(url) if isinstance(url, str) else None
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        _ = parts.port if parts else None  # a port that is not a number, an unclosed "[": ValueError
+    except ValueError:
+        parts = None
     shown = repr(url) if written and "@" not in str(url) else "the value given"
     if parts is None or not parts.hostname or not (
         parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)

@@ -176,7 +176,10 @@ def test_the_secret_is_checked_strictly_and_never_printed(secret: str, ok: bool)
     ({"url": "https://h.example.com", "headers": {"webhook-id": "x"}}, "reserved"),
     ({"url": "https://h.example.com", "headers": {"X-A": "a\r\nX-Evil: 1"}}, "one-line"),
     ({"url": "https://h.example.com", "headers": "X-A: 1"}, "table"),
-], ids=["http", "ftp", "reserved-header", "header-injection", "headers-not-table"])
+    ({"url": "https://hooks.example.com:port/x"}, "https://"),
+    ({"url": "https://hooks.example.com[/x"}, "https://"),
+], ids=["http", "ftp", "reserved-header", "header-injection", "headers-not-table", "port-not-a-number",
+        "unclosed-bracket"])
 def test_the_config_refuses_bad_urls_and_headers(options: dict[str, Any], words: str) -> None:
     table = {"type": "webhook", "secret": "${S}", **options}
     with pytest.raises(ConfigError, match=words):
