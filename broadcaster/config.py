@@ -230,9 +230,7 @@ class Config:
         env = os.environ if environ is None else environ
         values = [value.reveal_or_empty() for table in self._destination_tables() for _key, value in secrets_in(table.options)]
         values += [part for value in values for part in url_credentials(value)]
-        # A user and password written into a URL (a proxy's api_url, an endpoint): errors quote URLs.
-        values += [part for table in self._destination_tables() for url in written_urls(table)
-                   for part in url_credentials(url, user_alone=False)]
+        values += [part for table in self._destination_tables() for part in url_secrets(table)]
         # A feed token is a capability: whoever holds it reads that customer's page.
         values += [t.feed_token.reveal_or_empty() for t in self.audience_tables.values() if t.feed_token]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
@@ -287,9 +285,26 @@ def is_http_url(text: str) -> bool:
     return bool(parts.hostname)
 
 
-def written_urls(table: ChannelConfig) -> list[str]:
-    """The URLs written as they are in a destination's table (``api_url``, an ``endpoint_url``)."""
-    return [v for v in (table.api_url, *table.options.values()) if isinstance(v, str) and "://" in v]
+def plain_value(value: Any) -> str:
+    """An option's text: as written, or the value of the ``"${VAR}"`` it names ("" if unset)."""
+    if value is None:
+        return ""
+    return value.reveal_or_empty() if isinstance(value, Secret) else str(value)
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def without_credentials(text: str) -> str:
+    """``text`` with the user and password of every URL in it shown as ``***@``."""
+    return _USERINFO.sub("***@", text)
+
+
+def url_secrets(table: ChannelConfig) -> list[str]:
+    """The passwords written into a destination's URLs (a proxy's ``api_url``, an ``endpoint_url``):
+    errors quote the URLs they could not reach. A user alone there is a name, not a secret."""
+    urls = [v for v in (table.api_url, *table.options.values()) if isinstance(v, str) and "://" in v]
+    return [part for url in urls for part in url_credentials(url, user_alone=False)]
 
 
 def url_credentials(value: str, *, user_alone: bool = True) -> list[str]:

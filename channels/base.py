@@ -267,15 +267,14 @@ class Channel(ABC):
         return value.reveal() if hasattr(value, "reveal") else str(value)
 
     def secret_values(self) -> list[str]:
-        from broadcaster.config import url_credentials, written_urls  # config loads the channel classes
+        from broadcaster.config import url_secrets  # config loads the channel classes
 
         values = []
         for key in self.secret_options:
             raw = self.config.options.get(key)
             if raw is not None and hasattr(raw, "reveal_or_empty"):
                 values.append(raw.reveal_or_empty())
-        # A proxy's user and password written into api_url: errors name the URL they could not reach.
-        values += [part for url in written_urls(self.config) for part in url_credentials(url, user_alone=False)]
+        values += url_secrets(self.config)  # a proxy's password in api_url: errors name the URL
         return [v for v in values if v]
 
     def redact(self, text: str) -> str:

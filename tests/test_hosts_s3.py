@@ -30,7 +30,7 @@ from broadcaster.config_loader import parse
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.registry import load_host_class
 from broadcaster.site.hosts import BuiltSite
-from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, Remote
 from broadcaster.site.hosts.s3 import S3Host
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server, closed_port
@@ -894,3 +894,17 @@ def test_an_http_endpoint_is_accepted_and_an_empty_one_means_aws(tmp_path: Path,
     config = parse({"publish": {"b": {"type": "s3", "bucket": "acme", "endpoint_url": endpoint}}}, tmp_path / "b.toml", {})
     host = load_host_class("s3")(config.publish["b"], tmp_path)
     assert isinstance(host, S3Host) and host.endpoint_url == used
+
+
+def test_the_local_copy_of_the_manifest_never_holds_the_endpoints_credentials(tmp_path: Path) -> None:
+    """The place a local copy belongs to is written into .broadcaster/: with the endpoint's password in
+    it, an endpoint from "${VAR}" (or one written with a password) would put a secret in the state."""
+    config = parse({"publish": {"b": {"type": "s3", "bucket": "acme", "endpoint_url": "${S3_ENDPOINT}"}}},
+                   tmp_path / "b.toml", {"S3_ENDPOINT": "https://ops:Endp0int-Passw0rd@s3.example.com"})
+    host = load_host_class("s3")(config.publish["b"], tmp_path)
+    assert isinstance(host, S3Host) and host.endpoint_url == "https://ops:Endp0int-Passw0rd@s3.example.com"
+    host.local_copy.save(Remote(files={"index.html": "ab12"}, etag='"abc"'))
+
+    written = b"".join(p.read_bytes() for p in (tmp_path / ".broadcaster").rglob("*") if p.is_file())
+    assert b"s3.example.com" in written and b"Endp0int-Passw0rd" not in written
+    assert host.local_copy.read() is not None  # read back against the same place

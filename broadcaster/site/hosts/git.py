@@ -41,7 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from broadcaster.config import url_credentials
+from broadcaster.config import plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.filelock import FileLock
@@ -51,7 +51,6 @@ from broadcaster.site.hosts import BuiltSite, SiteHost
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
 _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
@@ -163,17 +162,14 @@ class GitHost(SiteHost):
     @property
     def shown_remote(self) -> str:
         value = self.remote_option
-        raw = value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
-        return self.clean(raw) or repr(value)
+        return self.clean(plain_value(value)) or repr(value)
 
     def clean(self, text: str) -> str:
         """``text`` without the credentials of the remote URL."""
-        text = _USERINFO.sub("***@", text)
-        return redact(text, self._credentials())
+        return redact(without_credentials(text), self._credentials())
 
     def _credentials(self) -> list[str]:
-        value = self.remote_option
-        raw = value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
+        raw = plain_value(self.remote_option)
         try:
             parts = urlsplit(raw)
             return [parts.username or "", parts.password or "", *url_credentials(raw)]

@@ -44,7 +44,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, url_credentials
+from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact
@@ -165,7 +165,7 @@ class S3Host(SiteHost):
         prefix = str(options.get("prefix", "")).removesuffix("/")
         self.prefix = f"{prefix}/" if prefix else ""
         self.region = str(options.get("region", "")) or None
-        self.endpoint_url = _written(options.get("endpoint_url")) or config.api_url or None
+        self.endpoint_url = plain_value(options.get("endpoint_url")) or config.api_url or None
         self._warm: Future[tuple[Any, Remote | None]] | None = None
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         # False once the service answered a conditional write with 501: then the manifest is read
@@ -185,7 +185,7 @@ class S3Host(SiteHost):
                 f"{where}: set both access_key_id and secret_access_key, or neither "
                 "(then the standard AWS environment variables and files are used)."
             )
-        endpoint = _written(options.get("endpoint_url"))  # "${VAR}" too: a password stays out of the file
+        endpoint = plain_value(options.get("endpoint_url"))  # "${VAR}" too: a password stays out of the file
         if endpoint and not is_http_url(endpoint):
             # Not shown: "user:password@host" without a scheme reads as anything but a URL, and
             # botocore would repeat it whole in its own error.
@@ -207,7 +207,8 @@ class S3Host(SiteHost):
 
     @property
     def place(self) -> str:
-        return f"s3:{self.endpoint_url or ''} {self.location}"
+        # Kept in the local copy of the manifest (.broadcaster/): never the endpoint's credentials.
+        return f"s3:{without_credentials(self.endpoint_url or '')} {self.location}"
 
     @property
     def manifest_key(self) -> str:
@@ -661,11 +662,7 @@ class S3Host(SiteHost):
 
     def _clean(self, message: str) -> str:
         """``message`` without the credentials boto signs with: the config's, or the AWS environment's."""
-        secrets = [
-            value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
-            for key in self.secret_options
-            if (value := self.config.options.get(key)) is not None
-        ]
+        secrets = [plain_value(self.config.options.get(key)) for key in self.secret_options]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
         secrets += url_credentials(self.endpoint_url or "")  # "https://user:pass@host", which boto3 repeats
         return redact(message, secrets)
@@ -700,13 +697,6 @@ def _code(exc: Any) -> str:
 
 def _reveal(value: Any) -> str:
     return value.reveal() if hasattr(value, "reveal") else str(value)
-
-
-def _written(value: Any) -> str:
-    """An option as written, or the value of the "${VAR}" it names ("" if unset: reported as missing)."""
-    if value is None:
-        return ""
-    return value.reveal_or_empty() if hasattr(value, "reveal_or_empty") else str(value)
 
 
 def _settle(warm: weakref.ref[Future[Any]]) -> None:
