@@ -908,3 +908,110 @@ def test_the_local_copy_of_the_manifest_never_holds_the_endpoints_credentials(tm
     written = b"".join(p.read_bytes() for p in (tmp_path / ".broadcaster").rglob("*") if p.is_file())
     assert b"s3.example.com" in written and b"Endp0int-Passw0rd" not in written
     assert host.local_copy.read() is not None  # read back against the same place
+
+
+# -- the light client: the uploads signed without boto3 (issue 20) ------------------------------
+
+
+def without_boto3(s3: S3Server) -> bool:
+    return not [r for r in s3.requests if "Boto3" in r.headers.get("user-agent", "")]
+
+
+def test_a_new_page_goes_up_while_the_bucket_answers_the_read_of_the_manifest(
+    slow_s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """A new incident's page is not in this machine's copy of the manifest: it is created, only if the
+    bucket has no such file, in the round trip of the warm-up's read; the index that links to it, with
+    the manifest, in the next. Two dependent round trips in all, the read included, and no boto3."""
+    host = make_host(slow_s3.url, bucket, tmp_path)
+    publish(host, replace(site, latest=True))
+    grown = write_site(site.root, {**SITE, "incidents/inc-3.html": b"<p>New</p>", "index.html": b"<p>3</p>"})
+    slow_s3.clear()
+
+    host.warm_up()
+    publish(host, replace(grown, latest=True))
+
+    found = rounds(slow_s3)
+    assert [sorted(r) for r in found] == [["GET " + MANIFEST_NAME, "PUT inc-3.html"],
+                                          sorted(["PUT index.html", "PUT " + MANIFEST_NAME])], found
+    created = slow_s3.received("PUT", "inc-3.html")
+    assert len(created) == 1 and created[0].headers.get("if-none-match") == "*"
+    assert without_boto3(slow_s3)
+    assert slow_s3.body(bucket, "incidents/inc-3.html") == b"<p>New</p>"
+    assert_consistent(slow_s3, bucket)
+
+
+def test_a_page_created_ahead_never_replaces_one_another_publisher_put_there(
+    slow_s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Bob published a later state of the store, with incident 4's page, after Alice's copy of the manifest
+    was written. Alice's build of incident 4 (from an earlier state) is not in her copy, so she creates it
+    ahead of her read's answer: the bucket refuses (it has one), and her plan, made against Bob's
+    manifest, keeps his. Without the condition his page would be hers, behind a manifest naming his."""
+    alice, bob = make_host(slow_s3.url, bucket, tmp_path / "alice"), make_host(slow_s3.url, bucket, tmp_path / "bob")
+
+    def build(name: str, generation: int, pages: dict[str, bytes]) -> BuiltSite:
+        files = {**SITE, **pages, "index.html": f"<p>{sorted(pages)} at {generation}</p>".encode()}
+        built = write_site(tmp_path / f"{name}-{generation}", files)
+        return replace(built, store="one-store", generation=generation, versions={p: f"{generation}-x" for p in pages},
+                       keep=frozenset(p for p in files if p.startswith("incidents/")), latest=True)
+
+    publish(alice, build("alice", 1, {"incidents/inc-3.html": b"<p>3 opened</p>"}))
+    publish(bob, build("bob", 3, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4 resolved</p>"}))
+    slow_s3.clear()
+
+    alice.warm_up()
+    publish(alice, build("alice", 2, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4 opened</p>"}))
+
+    ahead = slow_s3.received("PUT", "inc-4.html")
+    assert len(ahead) == 1 and ahead[0].headers.get("if-none-match") == "*"  # the one created ahead, refused
+    assert slow_s3.body(bucket, "incidents/inc-4.html") == b"<p>4 resolved</p>"
+    assert_consistent(slow_s3, bucket)
+
+
+def test_the_light_clients_conditional_writes_are_refused_as_boto3s_are(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """A manifest written over one another publisher replaced (412), or created where one exists, is a
+    conflict the publish plans again after, whichever client sent it; and it takes no boto3 to say so."""
+    from broadcaster.site.hosts.s3 import _Conflict, _LightClient
+
+    host = make_host(s3.url, bucket, tmp_path)
+    host.warm_up()
+    assert host._warm is not None
+    client, _ = host._warm.result()
+    assert isinstance(client, _LightClient)
+
+    try:
+        first = host._write_manifest(client, Remote(), replaces=None)  # If-None-Match: * on an empty bucket
+        with pytest.raises(_Conflict):
+            host._write_manifest(client, Remote(), replaces=None)
+        with pytest.raises(_Conflict):
+            host._write_manifest(client, Remote(), replaces='"0123456789abcdef0123456789abcdef"')
+        assert host._write_manifest(client, Remote(files={"index.html": "x"}), replaces=first) != first
+    finally:
+        client.close()
+    assert without_boto3(s3)
+
+
+@pytest.mark.parametrize("fault", [
+    S3Fault(match="index.html", status=503, code="SlowDown"),
+    S3Fault(match="index.html", reset=True),
+    S3Fault(match="index.html", status=403, code="AccessDenied"),
+])
+def test_a_put_the_light_client_did_not_see_succeed_is_sent_again_by_boto3(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, fault: S3Fault
+) -> None:
+    """Its retries, and its words for what went wrong, are boto3's: one failure of the light put is
+    followed by boto3's put of the same file, which the bucket takes. (The fake records only the
+    requests it forwards: the light put it failed is not among them.)"""
+    host = make_host(s3.url, bucket, tmp_path)
+    host.warm_up()
+    s3.fail(fault)
+    publish(host, replace(site, latest=True))
+
+    sent = s3.received("PUT", "/index.html")
+    assert len(sent) == 1 and "Boto3" in sent[0].headers.get("user-agent", "")
+    assert not [r for r in s3.received("PUT", "/incidents/") if "Boto3" in r.headers.get("user-agent", "")]
+    assert s3.body(bucket, "index.html") == SITE["index.html"]
+    assert_consistent(s3, bucket)

@@ -255,7 +255,7 @@ class S3Server:
                 request = Request(
                     method=self.command, path=unquote(parts.path), query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()}, body=body, form={},
-                    at=arrived,
+                    at=arrived, peer=self.client_address[:2],
                 )
                 with server._lock:
                     server.requests.append(request)

@@ -19,14 +19,17 @@ store's lock, ``site.source.publish``), and a build from a state of the store th
 has since moved on (``BuiltSite.latest`` false) reads the bucket's manifest before
 uploading anything, so it never uploads a page older than one already there.
 
-boto3 is imported inside the methods, in a thread started at command start
-(``warm_up``) while the site builds: it takes longer to import than the rest of the
-CLI together, and most commands never touch S3. That thread first asks the bucket
-whether the local copy is still its manifest, signed without boto3 where the keys
-and region are given (``_s3_read``), so the slowest chain of round trips starts
-before boto3 is even imported; boto3 reads it instead wherever that is not so. A
-command that will publish without asking starts that read even sooner, as its
-config's ``[publish]`` table is read (``read_ahead``), and the warm-up takes it over.
+At command start (``warm_up``), while the site builds, a thread asks the bucket whether
+the local copy is still its manifest. Where the keys and region are given, that read
+and the uploads are signed here (``_s3_light``, ``_LightClient``): boto3 takes longer
+to import than the rest of the CLI together, on the GIL the build shares. boto3 is
+imported, in that thread or when first needed, wherever its own settings decide, for
+what the light client does not do (list, delete, check), and to send again whatever
+the light client did not see succeed. A command that will publish without asking
+starts the read even sooner, as its config's ``[publish]`` table is read
+(``read_ahead``), and the warm-up takes it over. A new incident's page does not wait
+for the read's answer: it is created only if the bucket has no such file
+(``If-None-Match: *``), in the read's round trip (``_create_fresh_pages``).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, 
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
+    from broadcaster.site.hosts import _s3_light
 
 _WARM_UP_THREAD = "s3-warm-up"
 
@@ -167,6 +171,7 @@ class S3Host(SiteHost):
         self.region = str(options.get("region", "")) or None
         self.endpoint_url = plain_value(options.get("endpoint_url")) or config.api_url or None
         self._warm: Future[tuple[Any, Remote | None]] | None = None
+        self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
@@ -230,8 +235,12 @@ class S3Host(SiteHost):
         hold up the request that starts the slowest chain of round trips."""
         if self._warm is None:
             leaving = self._leaving = threading.Event()
-            warm = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(self._warmed, leaving)
+            made: Future[Any] = Future()
+            self._client_made = made
+            made.set_running_or_notify_cancel()
+            warm = ThreadPoolExecutor(1, thread_name_prefix=_WARM_UP_THREAD).submit(self._warmed, leaving, made)
             self._warm = warm
+            warm.add_done_callback(partial(_settled_like, made))
             # `site publish` warms up, then a full build may fork its page workers. A fork while
             # this thread imports boto3 or holds one of its locks copies them into the child held,
             # and a child that needs one waits for ever: every fork first waits for the warm-up.
@@ -240,8 +249,10 @@ class S3Host(SiteHost):
             warm.add_done_callback(lambda _: leaving.set())  # failed before its request: nothing to wait for
             leaving.wait(self.first_request_wait)
 
-    def warming(self) -> Future[tuple[Any, Remote | None]] | None:
-        return self._warm
+    def warming(self) -> Future[Any] | None:
+        # What takes the CPU: boto3's import and client (none with the light client). Not the read's
+        # answer, which the uploads wait for but the other destinations' imports need not.
+        return self._client_made
 
     def read_ahead(self) -> threading.Event | None:
         """The manifest's light read, started now (see ``SiteHost.read_ahead``)."""
@@ -255,7 +266,7 @@ class S3Host(SiteHost):
         reading.add_done_callback(lambda _: leaving.set())  # failed before it left
         return leaving
 
-    def _warmed(self, leaving: threading.Event) -> tuple[Any, Remote | None]:
+    def _warmed(self, leaving: threading.Event, made: Future[Any]) -> tuple[Any, Remote | None]:
         # While the site builds, the bucket says whether the local copy is still its manifest
         # (304: nothing sent back), or sends the one another publisher wrote since: either way
         # the publish then plans against the bucket's manifest without another round trip.
@@ -269,7 +280,9 @@ class S3Host(SiteHost):
             reading = self._start_light_read(unless, leaving.set)
         if reading is not None:
             reading.add_done_callback(lambda _: leaving.set())  # left, or failed before it left
-        client = self._client()
+        access = self._light_access()
+        client: Any = _LightClient(access, self._client, self.connect_timeout) if access else self._client()
+        made.set_result(client)
         leaving.set()
         known, answered = self._light_answer(reading) if reading is not None else (None, False)
         if not answered:
@@ -314,31 +327,42 @@ class S3Host(SiteHost):
         os.register_at_fork(before=partial(_settle, weakref.ref(reading)))  # see warm_up
         return reading
 
-    def _light_read(self) -> Callable[[str | None, Callable[[], None]], Remote | None] | None:
-        """The manifest's conditional read without boto3 (``_s3_read``), where nothing about it is left
-        to boto3's rules; None otherwise. The function raises on any answer but 200, 304 and 404."""
-        from broadcaster.site.hosts import _s3_read
+    def _light_access(self) -> _LightAccess | None:
+        """How to reach the bucket without boto3 (``_s3_light``), where nothing about it is left to
+        boto3's rules; None otherwise."""
+        from broadcaster.site.hosts import _s3_light
 
         if "access_key_id" in self.config.options:
-            keys: _s3_read.Keys | None = _s3_read.Keys(
+            keys: _s3_light.Keys | None = _s3_light.Keys(
                 _reveal(self.config.options["access_key_id"]), _reveal(self.config.options["secret_access_key"]))
         else:
-            keys = _s3_read.Keys.from_environment(os.environ)
+            keys = _s3_light.Keys.from_environment(os.environ)
         region = self.region or os.environ.get("AWS_DEFAULT_REGION")  # the variable botocore reads
-        url = _s3_read.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
-        blocked = _s3_read.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None)
+        url = _s3_light.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
+        blocked = _s3_light.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None)
         if keys is None or region is None or url is None or blocked:
             return None
+        return _LightAccess(self.endpoint_url, region, self.bucket, keys)
+
+    def _light_read(self) -> Callable[[str | None, Callable[[], None]], Remote | None] | None:
+        """The manifest's conditional read without boto3 (``_s3_light``), where nothing about it is left
+        to boto3's rules; None otherwise. The function raises on any answer but 200, 304 and 404."""
+        from broadcaster.site.hosts import _s3_light
+
+        access = self._light_access()
+        if access is None:
+            return None
+        url = access.url(self.manifest_key)
 
         def read(unless: str | None, sent: Callable[[], None]) -> Remote | None:
-            answer = _s3_read.get(url, region, keys, unless=unless, timeout=self.connect_timeout,
+            answer = _s3_light.get(url, access.region, access.keys, unless=unless, timeout=self.connect_timeout,
                                   cafile=os.environ.get("AWS_CA_BUNDLE") or None, sent=sent)
             if answer.status == 304 and unless is not None:
                 return None
             if answer.status == 404 and b"<Code>NoSuchKey</Code>" in answer.body:
                 return Remote()
             if answer.status != 200:
-                raise _s3_read.Refused(answer.status)
+                raise _s3_light.Refused(answer.status)
             return Remote.of_bytes(answer.body, answer.etag)
 
         return read
@@ -357,7 +381,25 @@ class S3Host(SiteHost):
         """Two round trips after the build when the manifest planned against is still the bucket's:
         the pages and assets, then the index, feeds, JSON and the manifest, written if unchanged since."""
         warm, self._warm = self._warm, None
+        fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
+        try:
+            return self._publish_known(warm, site, stop, fresh)
+        finally:
+            fresh.wait()  # never left uploading behind the command's back
+
+    def _publish_known(
+        self, warm: Future[tuple[Any, Remote | None]] | None, site: BuiltSite, stop: threading.Event, fresh: _Fresh
+    ) -> Receipt:
         client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
+        try:
+            return self._publish_with(client, known, site, stop, fresh)
+        finally:
+            if isinstance(client, _LightClient):
+                client.close()
+
+    def _publish_with(
+        self, client: Any, known: Remote | None, site: BuiltSite, stop: threading.Event, fresh: _Fresh
+    ) -> Receipt:
         if known is None or not site.latest:
             # Another machine of this store may have published a build of a later state: its
             # pages must be known before any of ours goes up (the conditional write comes last).
@@ -366,7 +408,7 @@ class S3Host(SiteHost):
             known = self._with_customers(client, known)
         for _ in range(self.conflict_attempts):
             try:
-                return self._publish_over(client, site, known, stop)
+                return self._publish_over(client, site, known, stop, fresh)
             except _Conflict as conflict:
                 self._conditional = self._conditional and not isinstance(conflict, _Unsupported)
                 known = self._read_manifest(client, site)
@@ -376,12 +418,43 @@ class S3Host(SiteHost):
             "this one uploaded; the site is not yet fully published. Run `broadcaster retry` in a moment."
         ))
 
-    def _publish_over(self, client: Any, site: BuiltSite, remote: Remote, stop: threading.Event) -> Receipt:
+    def _create_fresh_pages(self, site: BuiltSite, stop: threading.Event) -> _Fresh:
+        """While the bucket has yet to say whether this machine's copy of its manifest is still right:
+        the pages that copy does not name (a new incident's), each created only if the bucket has no
+        such file (``If-None-Match: *``), so nothing anyone published is replaced. The index that
+        links to them goes up a round trip later, as ever. Only with the light client, made at once."""
+        made = self._client_made  # about made by now: the warm-up makes it once its read has left
+        client = made.result() if made is not None and made.exception() is None else None
+        mine = self.local_copy.read() if isinstance(client, _LightClient) and site.latest else None
+        if client is None or mine is None or mine.customer_pages:
+            return _Fresh.none()
+        paths = [p for p in Plan.of(site, mine).pages if p not in mine.files and not p.startswith(AUDIENCE_DIR)]
+        if not paths:
+            return _Fresh.none()
+
+        def create(path: str) -> bool:
+            return not stop.is_set() and client.create_object(**self._put_request(site, path))
+
+        pool = ThreadPoolExecutor(min(self.upload_workers, len(paths)), thread_name_prefix="s3-upload")
+        try:
+            return _Fresh({path: pool.submit(create, path) for path in paths}, site)
+        finally:
+            pool.shutdown(wait=False)
+
+    def _publish_over(
+        self, client: Any, site: BuiltSite, remote: Remote, stop: threading.Event, fresh: _Fresh
+    ) -> Receipt:
         plan = Plan.of(site, remote)
         result = plan.result(site, remote)
         done = _Progress(dict(remote.files), remote.etag)
         try:
-            self._upload_round(client, site, plan.pages, done, stop)
+            try:
+                self._upload_round(client, site, [p for p in plan.pages if p not in fresh.paths], done, stop)
+            finally:  # the pages created ahead went up in the same round trip; on a failure they are progress too
+                created = fresh.created()
+                done.files.update({p: h for p, h in created.items() if p not in plan.newer})
+            self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
+                               done, stop)
             if plan.upload or plan.delete or remote.etag is None or result != remote:
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
@@ -436,14 +509,11 @@ class S3Host(SiteHost):
             raise next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
 
     def _put(self, client: Any, site: BuiltSite, path: str) -> None:
-        body = site.read(path)
-        client.put_object(
-            Bucket=self.bucket,
-            Key=self.prefix + path,
-            Body=body,
-            ContentType=content_type(path),
-            CacheControl=cache_control(path),
-        )
+        client.put_object(**self._put_request(site, path))
+
+    def _put_request(self, site: BuiltSite, path: str) -> dict[str, Any]:
+        return {"Bucket": self.bucket, "Key": self.prefix + path, "Body": site.read(path),
+                "ContentType": content_type(path), "CacheControl": cache_control(path)}
 
     def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> Remote:
         """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
@@ -492,7 +562,7 @@ class S3Host(SiteHost):
     ) -> str:
         """Write the manifest if the bucket's is still the one with ETag ``replaces`` (None: if it has
         none); ``_Conflict`` if another publisher replaced it. Returns the new ETag."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from broadcaster.site.hosts._s3_light import Refused
 
         condition = {"IfMatch": replaces} if replaces is not None else {"IfNoneMatch": "*"}
         if not self._conditional:
@@ -502,16 +572,18 @@ class S3Host(SiteHost):
                 Bucket=self.bucket, Key=self.manifest_key, Body=remote.document(unconfirmed),
                 ContentType=CONTENT_TYPES[".json"], CacheControl="no-store", **condition,
             )
-        except ClientError as exc:
+        except Refused as exc:  # the light client's 409 or 412 under the condition
+            raise _Conflict() from exc
+        except _botocore("ClientError") as exc:
             # 412: replaced since; 409: another conditional write at the same moment; 404 with
             # If-Match: deleted since. Each time another publisher got there first.
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            status = _status(exc)
             if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") or status in (409, 412):
                 raise _Conflict() from exc
             if condition and (_code(exc) == "NotImplemented" or status == 501):
                 raise _Unsupported() from exc
             raise self._client_error(exc, "write the manifest") from exc
-        except BotoCoreError as exc:
+        except _botocore("BotoCoreError") as exc:
             raise self._transport_error(exc, "write the manifest") from exc
         return str(answer.get("ETag") or "")
 
@@ -579,13 +651,11 @@ class S3Host(SiteHost):
 
     def _call(self, action: Callable[[], Any], doing: str) -> Any:
         """Run one S3 request, turning botocore's errors into DeliveryErrors that say what to do."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             return action()
-        except ClientError as exc:
+        except _botocore("ClientError") as exc:
             raise self._client_error(exc, doing) from exc
-        except BotoCoreError as exc:
+        except _botocore("BotoCoreError") as exc:
             raise self._transport_error(exc, doing) from exc
         except OSError as exc:
             raise permanent(self._clean(
@@ -595,7 +665,7 @@ class S3Host(SiteHost):
 
     def _client_error(self, exc: Any, doing: str) -> DeliveryError:
         code = _code(exc)
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        status = _status(exc)
         detail = exc.response.get("Error", {}).get("Message") or code
         where = f"{self.location}: could not {doing}"
         advice = self._advice(code)
@@ -668,6 +738,112 @@ class S3Host(SiteHost):
         return redact(message, secrets)
 
 
+@dataclass(frozen=True)
+class _LightAccess:
+    endpoint_url: str | None
+    region: str
+    bucket: str
+    keys: _s3_light.Keys
+
+    def url(self, key: str) -> str:
+        from broadcaster.site.hosts import _s3_light
+
+        url = _s3_light.object_url(self.endpoint_url, self.region, self.bucket, key)
+        assert url is not None
+        return url
+
+
+class _LightClient:
+    """PutObject signed here (``_s3_light``), without boto3's 0.2 s of import and client; every other
+    request, and every put it did not see succeed, by boto3's client, made when first needed.
+
+    A put answered 409 or 412 under a condition raises ``_s3_light.Refused`` (another publisher got
+    there first: boto3 would only ask again to say so); any other answer or failure is sent again by
+    boto3, whose retries and errors the host reports. Sending a page or a conditional write again is
+    safe even if the first one arrived: the same bytes, or a 412 that makes the publish plan again."""
+
+    def __init__(self, access: _LightAccess, boto: Callable[[], Any], timeout: float) -> None:
+        from broadcaster.site.hosts import _s3_light
+
+        self._access = access
+        self._make_boto = boto
+        self._boto: Any = None
+        self._lock = threading.Lock()
+        context = None
+        if access.url("").startswith("https:"):
+            import ssl  # one context for every connection: each reads the CA bundle (about 20 ms)
+
+            context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+        self._connections = _s3_light.Connections(access.url(""), timeout, context)
+
+    def boto(self) -> Any:
+        with self._lock:
+            if self._boto is None:
+                self._boto = self._make_boto()
+            return self._boto
+
+    def put_object(self, **request: Any) -> dict[str, Any]:
+        from broadcaster.site.hosts import _s3_light
+
+        conditional = "IfMatch" in request or "IfNoneMatch" in request
+        answer = self._send(request)
+        if answer is not None and answer.status == 200:
+            return {"ETag": answer.etag}
+        if answer is not None and conditional and answer.status in (409, 412):
+            raise _s3_light.Refused(answer.status)
+        return dict(self.boto().put_object(**request))
+
+    def create_object(self, **request: Any) -> bool:
+        """Put the object only if the bucket has none under its key; False if it has, or on any failure
+        (never sent again: whoever created it, or whatever failed, the publish's own rounds handle it)."""
+        answer = self._send({**request, "IfNoneMatch": "*"})
+        return answer is not None and answer.status == 200
+
+    def _send(self, request: Mapping[str, Any]) -> Any:
+        from broadcaster.site.hosts import _s3_light
+
+        headers = {"content-type": request["ContentType"], "cache-control": request["CacheControl"]}
+        if "IfMatch" in request:
+            headers["if-match"] = request["IfMatch"]
+        if "IfNoneMatch" in request:
+            headers["if-none-match"] = request["IfNoneMatch"]
+        try:
+            return _s3_light.put(self._connections, self._access.url(request["Key"]), self._access.region,
+                                 self._access.keys, request["Body"], headers)
+        except Exception:  # noqa: BLE001 - boto3 sends it again and reports what goes wrong
+            return None
+
+    def close(self) -> None:
+        """Close the connections kept open (boto3's client, if made, closes its own when collected)."""
+        self._connections.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.boto(), name)
+
+
+class _Fresh:
+    """The pages created ahead of the plan (``S3Host._create_fresh_pages``), each path's creation under way."""
+
+    def __init__(self, creating: Mapping[str, Future[bool]], site: BuiltSite | None) -> None:
+        self._creating = dict(creating)
+        self._site = site
+        self.paths = frozenset(creating)
+
+    @classmethod
+    def none(cls) -> _Fresh:
+        return cls({}, None)
+
+    def created(self) -> dict[str, str]:
+        """Path -> hash of each page the bucket took (waiting for the answers)."""
+        self.wait()
+        site = self._site
+        return {p: site.hashes[p] for p, f in self._creating.items()
+                if site is not None and f.exception() is None and f.result()}
+
+    def wait(self) -> None:
+        wait(self._creating.values())
+
+
 @dataclass
 class _Progress:
     """What the bucket holds as one publish goes (updated as each request succeeds), and its manifest's ETag."""
@@ -691,12 +867,36 @@ class _Stopped(DeliveryError):
         super().__init__(message, retryable=True)
 
 
+def _botocore(name: str) -> type[Exception]:
+    """botocore's exception class ``name``. Called in ``except`` clauses, which Python evaluates only
+    when something was raised: the light client's uploads never import botocore (11 ms) otherwise."""
+    from botocore import exceptions
+
+    error: type[Exception] = getattr(exceptions, name)
+    return error
+
+
+def _status(exc: Any) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
 def _code(exc: Any) -> str:
     return str(exc.response.get("Error", {}).get("Code") or "")
 
 
 def _reveal(value: Any) -> str:
     return value.reveal() if hasattr(value, "reveal") else str(value)
+
+
+def _settled_like(made: Future[Any], warm: Future[Any]) -> None:
+    """Once the warm-up ends: if it did before making its client, ``made`` ends as it did."""
+    if made.done():
+        return
+    error = None if warm.cancelled() else warm.exception()
+    if error is not None:
+        made.set_exception(error)
+    else:
+        made.set_result(None)
 
 
 def _settle(warm: weakref.ref[Future[Any]]) -> None:

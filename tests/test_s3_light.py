@@ -1,10 +1,11 @@
-"""The warm-up's read of the manifest without boto3 (``site/hosts/_s3_read.py``): signed exactly as
+"""The warm-up's read of the manifest without boto3 (``site/hosts/_s3_light.py``): signed exactly as
 botocore signs it, accepted by an S3 server that checks signatures, and left to boto3 wherever its
 rules could decide otherwise (issue 20: the slowest destination's first request leaves first)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import socket
 import subprocess
@@ -25,7 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadcaster.config import ChannelConfig, Secret
-from broadcaster.site.hosts import _s3_read
+from broadcaster.site.hosts import _s3_light
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from broadcaster.site.hosts.s3 import S3Host
 from tests.fakes.s3 import S3Server
@@ -34,25 +35,36 @@ BUCKET = "status-read"
 _users = itertools.count(1)  # moto keeps its users for the server's life: each test its own
 
 
-def botocore_signed(url: str, region: str, keys: _s3_read.Keys) -> tuple[str, dict[str, str]]:
-    """botocore's own signature of a GET of ``url``, and the headers ours must then carry."""
-    request = AWSRequest(method="GET", url=url)
+def botocore_signed(url: str, region: str, keys: _s3_light.Keys, method: str = "GET", body: bytes = b"") -> tuple[str, dict[str, str]]:
+    """botocore's own signature of a request to ``url``, and the headers ours must then carry."""
+    request = AWSRequest(method=method, url=url, data=body or None)
     S3SigV4Auth(Credentials(keys.key_id, keys.secret, keys.token), "s3", region).add_auth(request)
     return request.headers["X-Amz-Date"], {k.lower(): v for k, v in request.headers.items()}
 
 
 @pytest.mark.parametrize(("url", "region", "keys"), [
-    ("http://127.0.0.1:9000/status/.broadcaster-manifest.json", "us-east-1", _s3_read.Keys("AKIDEXAMPLE", "s3cr3t")),
+    ("http://127.0.0.1:9000/status/.broadcaster-manifest.json", "us-east-1", _s3_light.Keys("AKIDEXAMPLE", "s3cr3t")),
     ("http://minio.internal/sites/status/%C3%A9t%C3%A9%20page%2B1.json", "eu-west-3",
-     _s3_read.Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token="FwoGZXIvYXdzEB4aDHNlc3Npb24=")),
+     _s3_light.Keys("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token="FwoGZXIvYXdzEB4aDHNlc3Npb24=")),
     ("http://status.s3.ap-south-1.amazonaws.com/.broadcaster-manifest.json", "ap-south-1",
-     _s3_read.Keys("AKIAIOSFODNN7EXAMPLE", "secret with spaces ✓")),
+     _s3_light.Keys("AKIAIOSFODNN7EXAMPLE", "secret with spaces ✓")),
 ])
-def test_the_signature_is_botocores(url: str, region: str, keys: _s3_read.Keys) -> None:
+def test_the_signature_is_botocores(url: str, region: str, keys: _s3_light.Keys) -> None:
     stamp, theirs = botocore_signed(url, region, keys)
-    ours = _s3_read.signed_headers("GET", url, region, keys, datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    ours = _s3_light.signed_headers("GET", url, region, keys, datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
     assert ours["authorization"] == theirs["authorization"]
     assert {k: v for k, v in ours.items() if k != "host"} == {k: theirs[k] for k in ours if k != "host"}
+
+
+@pytest.mark.parametrize("body", [b"", b"<!doctype html><p>API errors</p>", "été ✓\n".encode() * 1000])
+def test_a_put_is_signed_as_botocore_signs_it_with_its_body(body: bytes) -> None:
+    url = "http://127.0.0.1:9000/status/incidents/api-errors.html"
+    keys = _s3_light.Keys("AKIDEXAMPLE", "s3cr3t", token="FwoGZXIvYXdzEB4aDHNlc3Npb24=")
+    stamp, theirs = botocore_signed(url, "eu-west-3", keys, "PUT", body)
+    now = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    ours = _s3_light.signed_headers("PUT", url, "eu-west-3", keys, now, hashlib.sha256(body).hexdigest())
+    assert ours["authorization"] == theirs["authorization"]
+    assert ours["x-amz-content-sha256"] == theirs["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -69,37 +81,37 @@ def boto3_client() -> object:
 @given(key=st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40) | st.sampled_from(
     ["a+b", "a b", "~tilde", "é/ü", "x%2By", "q?s#f", "semi;colon=eq&amp", "../up", "*star'(paren)!"]))
 def test_any_object_key_goes_where_boto3_sends_it_signed_as_botocore_signs_it(boto3_client: Any, key: str) -> None:
-    url = _s3_read.object_url("http://127.0.0.1:9000", "us-east-1", BUCKET, key)
+    url = _s3_light.object_url("http://127.0.0.1:9000", "us-east-1", BUCKET, key)
     assert url is not None
     theirs_url = boto3_client.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": key})
     assert urlsplit(url).path == urlsplit(theirs_url).path
-    keys = _s3_read.Keys("AKIDEXAMPLE", "s3cr3t")
+    keys = _s3_light.Keys("AKIDEXAMPLE", "s3cr3t")
     stamp, theirs = botocore_signed(url, "us-east-1", keys)
-    ours = _s3_read.signed_headers("GET", url, "us-east-1", keys, datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    ours = _s3_light.signed_headers("GET", url, "us-east-1", keys, datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
     assert ours["authorization"] == theirs["authorization"]
 
 
 def test_urls_are_boto3s_or_none_where_its_rules_decide() -> None:
-    assert _s3_read.object_url("http://127.0.0.1:9000", "us-east-1", "b", "a/x y.json") == "http://127.0.0.1:9000/b/a/x%20y.json"
-    assert _s3_read.object_url(None, "eu-west-1", "status", "index.html") == "https://status.s3.eu-west-1.amazonaws.com/index.html"
-    assert _s3_read.object_url(None, "eu-west-1", "status.example.com", "i") is None  # dots: TLS names differ
-    assert _s3_read.object_url(None, "eu-west-1", "Upper", "i") is None
-    assert _s3_read.object_url(None, "eu-west-1", "status--usw2-az1--x-s3", "i") is None  # a directory bucket
-    assert _s3_read.object_url("http://proxy.example/s3/", "us-east-1", "b", "i") is None  # a path prefix
-    assert _s3_read.object_url("ftp://host", "us-east-1", "b", "i") is None
-    assert _s3_read.object_url("http://user:pass@127.0.0.1:9000", "us-east-1", "b", "i") is None  # never in a Host header
-    assert _s3_read.object_url("http://[::1", "us-east-1", "b", "i") is None
-    assert _s3_read.object_url("http://127.0.0.1:port", "us-east-1", "b", "i") is None
-    assert _s3_read.object_url("http://[::1]:9000", "us-east-1", "b", "i") == "http://[::1]:9000/b/i"
+    assert _s3_light.object_url("http://127.0.0.1:9000", "us-east-1", "b", "a/x y.json") == "http://127.0.0.1:9000/b/a/x%20y.json"
+    assert _s3_light.object_url(None, "eu-west-1", "status", "index.html") == "https://status.s3.eu-west-1.amazonaws.com/index.html"
+    assert _s3_light.object_url(None, "eu-west-1", "status.example.com", "i") is None  # dots: TLS names differ
+    assert _s3_light.object_url(None, "eu-west-1", "Upper", "i") is None
+    assert _s3_light.object_url(None, "eu-west-1", "status--usw2-az1--x-s3", "i") is None  # a directory bucket
+    assert _s3_light.object_url("http://proxy.example/s3/", "us-east-1", "b", "i") is None  # a path prefix
+    assert _s3_light.object_url("ftp://host", "us-east-1", "b", "i") is None
+    assert _s3_light.object_url("http://user:pass@127.0.0.1:9000", "us-east-1", "b", "i") is None  # never in a Host header
+    assert _s3_light.object_url("http://[::1", "us-east-1", "b", "i") is None
+    assert _s3_light.object_url("http://127.0.0.1:port", "us-east-1", "b", "i") is None
+    assert _s3_light.object_url("http://[::1]:9000", "us-east-1", "b", "i") == "http://[::1]:9000/b/i"
 
 
 def test_keys_come_from_the_environment_only_as_boto3_would_take_them_first() -> None:
-    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}) == _s3_read.Keys("k", "s")
-    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
-                                           "AWS_SESSION_TOKEN": "t"}) == _s3_read.Keys("k", "s", "t")
-    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_PROFILE": "p"}) is None
-    assert _s3_read.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k"}) is None
-    assert "s3cr3t" not in repr(_s3_read.Keys("AKIDEXAMPLE", "s3cr3t")) and "AKIDEXAMPLE" not in repr(_s3_read.Keys("AKIDEXAMPLE", "x"))
+    assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}) == _s3_light.Keys("k", "s")
+    assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+                                           "AWS_SESSION_TOKEN": "t"}) == _s3_light.Keys("k", "s", "t")
+    assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_PROFILE": "p"}) is None
+    assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k"}) is None
+    assert "s3cr3t" not in repr(_s3_light.Keys("AKIDEXAMPLE", "s3cr3t")) and "AKIDEXAMPLE" not in repr(_s3_light.Keys("AKIDEXAMPLE", "x"))
 
 
 # -- against an S3 server that checks signatures ------------------------------------------------
@@ -131,16 +143,43 @@ def host(s3: S3Server, base_dir: Path, key_id: str, secret: str) -> S3Host:
 def test_the_server_accepts_the_signed_read_and_it_answers_like_boto3(
     s3: S3Server, writer: tuple[str, str], tmp_path: Path
 ) -> None:
-    url = _s3_read.object_url(s3.url, "us-east-1", BUCKET, MANIFEST_NAME)
+    url = _s3_light.object_url(s3.url, "us-east-1", BUCKET, MANIFEST_NAME)
     assert url is not None
-    keys = _s3_read.Keys(*writer)
-    assert _s3_read.get(url, "us-east-1", keys, unless=None, timeout=5).status == 404  # no manifest yet
+    keys = _s3_light.Keys(*writer)
+    assert _s3_light.get(url, "us-east-1", keys, unless=None, timeout=5).status == 404  # no manifest yet
 
     s3.client(key=writer[0], secret=writer[1]).put_object(Bucket=BUCKET, Key=MANIFEST_NAME, Body=b'{"version": 0}')
-    found = _s3_read.get(url, "us-east-1", keys, unless=None, timeout=5)
+    found = _s3_light.get(url, "us-east-1", keys, unless=None, timeout=5)
     assert (found.status, found.body) == (200, b'{"version": 0}') and found.etag.startswith('"')
-    assert _s3_read.get(url, "us-east-1", keys, unless=found.etag, timeout=5).status == 304
-    assert _s3_read.get(url, "us-east-1", _s3_read.Keys(writer[0], "wrong-secret"), unless=None, timeout=5).status == 403
+    assert _s3_light.get(url, "us-east-1", keys, unless=found.etag, timeout=5).status == 304
+    assert _s3_light.get(url, "us-east-1", _s3_light.Keys(writer[0], "wrong-secret"), unless=None, timeout=5).status == 403
+
+
+def test_the_server_takes_a_signed_put_with_its_conditions_and_refuses_a_wrong_key(
+    s3: S3Server, writer: tuple[str, str]
+) -> None:
+    url = _s3_light.object_url(s3.url, "us-east-1", BUCKET, "incidents/été 1.html")
+    assert url is not None
+    keys = _s3_light.Keys(*writer)
+    headers = {"content-type": "text/html; charset=utf-8", "cache-control": "public, max-age=60"}
+
+    connections = _s3_light.Connections(url, 5, None)
+
+    def put(body: bytes, condition: dict[str, str], signer: _s3_light.Keys = keys) -> _s3_light.Answer:
+        return _s3_light.put(connections, url, "us-east-1", signer, body, {**headers, **condition})
+
+    created = put(b"<p>one</p>", {"if-none-match": "*"})
+    assert created.status == 200 and created.etag.startswith('"')
+    assert put(b"<p>two</p>", {"if-none-match": "*"}).status == 412  # it exists: not replaced
+    assert put(b"<p>two</p>", {"if-match": '"0123456789abcdef0123456789abcdef"'}).status == 412
+    assert put(b"<p>two</p>", {}, _s3_light.Keys(writer[0], "wrong-secret")).status == 403
+    assert put(b"<p>three</p>", {"if-match": created.etag}).status == 200
+    stored = s3.client(key=writer[0], secret=writer[1]).get_object(Bucket=BUCKET, Key="incidents/été 1.html")
+    assert stored["Body"].read() == b"<p>three</p>"
+    assert (stored["ContentType"], stored["CacheControl"]) == (headers["content-type"], headers["cache-control"])
+    ports = {r.peer for r in s3.received("PUT", "/incidents/")}
+    connections.close()
+    assert len(ports) == 1, ports  # one connection, kept open between the requests
 
 
 def test_the_warm_up_reads_without_boto3_and_falls_back_to_it_when_refused(
@@ -201,11 +240,11 @@ def test_an_aws_config_file_leaves_the_read_to_boto3_unless_the_endpoint_is_ours
     """Its default profile may name an endpoint (or FIPS hosts) that boto3 would use instead of AWS's."""
     config = tmp_path / "aws-config"
     environ = {"AWS_CONFIG_FILE": str(config)}
-    assert not _s3_read.environment_blocks_it(environ, endpoint_given=False)
+    assert not _s3_light.environment_blocks_it(environ, endpoint_given=False)
     config.write_text("[default]\nendpoint_url = http://127.0.0.1:9000\n", encoding="utf-8")
-    assert _s3_read.environment_blocks_it(environ, endpoint_given=False)
-    assert not _s3_read.environment_blocks_it(environ, endpoint_given=True)
-    assert _s3_read.environment_blocks_it({**environ, "AWS_USE_FIPS_ENDPOINT": "true"}, endpoint_given=True)
+    assert _s3_light.environment_blocks_it(environ, endpoint_given=False)
+    assert not _s3_light.environment_blocks_it(environ, endpoint_given=True)
+    assert _s3_light.environment_blocks_it({**environ, "AWS_USE_FIPS_ENDPOINT": "true"}, endpoint_given=True)
 
 
 class CountingListener:

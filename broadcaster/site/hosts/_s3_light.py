@@ -1,17 +1,20 @@
-"""The bucket's first request without boto3: the warm-up's conditional read of the manifest.
+"""The bucket's requests without boto3: the manifest's conditional read, and the uploads.
 
-boto3 takes about 0.2 s to import and make a client (botocore's signer alone 0.09 s), as
-long as the rest of the CLI before it; a post's slowest chain of round trips starts with
-this read. So it leaves at once, signed here, while boto3 loads in the background for the
-uploads. One GET, signed with AWS Signature Version 4 as AWS documents it
-(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html)
-and checked against botocore's own signer in the tests.
+boto3 takes about 0.2 s of CPU to import and make a client (botocore's signer alone
+0.09 s), as long as the rest of the CLI before it, on the one GIL the site build and the
+other destinations' SDKs share; a post's slowest chain of round trips is the bucket's.
+So its requests are signed here with AWS Signature Version 4 as AWS documents it
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html),
+checked against botocore's own signer in the tests, and sent over ``http.client``:
+a GET (the read, at once) and PUTs (each file, the payload's hash signed, with the
+headers S3 does not need signed: content type, cache policy, ``If-Match`` /
+``If-None-Match``).
 
 Used only where nothing is left to boto3's judgement: keys given (in the config, or the
 standard environment variables without a profile), a known region, a path-style
-endpoint or an AWS bucket name that is a plain host name. Otherwise ``S3Host._light_read``
-returns None, and on any failure the caller reads with boto3 as before: this read is
-an optimisation, never the only way.
+endpoint or an AWS bucket name that is a plain host name. Otherwise ``S3Host._light_access``
+returns None and boto3 does it all. Whatever these requests do not see succeed, boto3
+does again and reports (``S3Host._LightClient``): an optimisation, never the only way.
 """
 
 from __future__ import annotations
@@ -21,10 +24,15 @@ import hmac
 import http.client  # with this module, in the thread that starts the read, not in the daemon thread that sends it
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
+
+if TYPE_CHECKING:
+    import ssl
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -80,18 +88,20 @@ def object_url(endpoint_url: str | None, region: str, bucket: str, key: str) -> 
     return f"https://{bucket}.s3.{region}.amazonaws.com/{path}"
 
 
-def signed_headers(method: str, url: str, region: str, keys: Keys, now: datetime) -> dict[str, str]:
-    """The headers that sign a request without a body to S3 (Signature Version 4)."""
+def signed_headers(
+    method: str, url: str, region: str, keys: Keys, now: datetime, payload_hash: str = EMPTY_SHA256
+) -> dict[str, str]:
+    """The headers that sign a request to S3 (Signature Version 4) whose body has ``payload_hash``."""
     parts = urlsplit(url)
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"host": parts.netloc, "x-amz-content-sha256": EMPTY_SHA256, "x-amz-date": stamp}
+    headers = {"host": parts.netloc, "x-amz-content-sha256": payload_hash, "x-amz-date": stamp}
     if keys.token:
         headers["x-amz-security-token"] = keys.token
     names = sorted(headers)
     canonical = "\n".join([
         method, parts.path or "/", "",  # the path as sent (each segment encoded once, as S3 wants); no query
         *(f"{name}:{headers[name].strip()}" for name in names), "",
-        ";".join(names), EMPTY_SHA256,
+        ";".join(names), payload_hash,
     ])
     scope = f"{stamp[:8]}/{region}/s3/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
@@ -115,12 +125,11 @@ def get(
     headers = signed_headers("GET", url, region, keys, datetime.now(UTC))
     if unless is not None:
         headers["if-none-match"] = unless
-    connection: http.client.HTTPConnection
+    context = None
     if parts.scheme == "https":
         import ssl
-        connection = http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=ssl.create_default_context(cafile=cafile))
-    else:
-        connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+        context = ssl.create_default_context(cafile=cafile)
+    connection = _connection(url, timeout, context)
     try:
         connection.request("GET", parts.path, headers=headers)  # Host as signed (http.client drops a default port)
         if sent is not None:
@@ -129,6 +138,60 @@ def get(
         return Answer(response.status, response.getheader("ETag") or "", response.read())
     finally:
         connection.close()
+
+
+class Connections:
+    """Connections to one endpoint, each kept open for the next request once its answer is read: over
+    TLS a new one costs a handshake (a round trip or two), and a publish sends hundreds of files."""
+
+    def __init__(self, url: str, timeout: float, context: ssl.SSLContext | None) -> None:
+        self._url = url
+        self._timeout = timeout
+        self._context = context
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> http.client.HTTPConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return _connection(self._url, self._timeout, self._context)
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._idle.append(connection)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes, headers: Mapping[str, str]) -> Answer:
+    """PUT ``body`` at ``url`` (on ``connections``' endpoint) with ``headers`` (not signed: content type,
+    cache policy, conditions), signed with ``keys``. Raises on any failure to send it or read the answer."""
+    signed = signed_headers("PUT", url, region, keys, datetime.now(UTC), hashlib.sha256(body).hexdigest())
+    connection = connections.take()
+    try:
+        connection.request("PUT", urlsplit(url).path, body=body, headers={**headers, **signed})
+        response = connection.getresponse()
+        answer = Answer(response.status, response.getheader("ETag") or "", response.read())
+    except BaseException:
+        connection.close()
+        raise
+    if response.will_close:
+        connection.close()
+    else:
+        connections.give_back(connection)
+    return answer
+
+
+def _connection(url: str, timeout: float, context: ssl.SSLContext | None) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=context)
+    return http.client.HTTPConnection(parts.netloc, timeout=timeout)
 
 
 def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool) -> bool:
