@@ -1015,3 +1015,56 @@ def test_a_put_the_light_client_did_not_see_succeed_is_sent_again_by_boto3(
     assert not [r for r in s3.received("PUT", "/incidents/") if "Boto3" in r.headers.get("user-agent", "")]
     assert s3.body(bucket, "index.html") == SITE["index.html"]
     assert_consistent(s3, bucket)
+
+
+def test_a_page_created_ahead_that_another_publisher_replaced_goes_up_again_after_the_conflict(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Alice created incident 3's page ahead; Bob, publishing another store's site to the same bucket,
+    replaced it and wrote his manifest before hers, so her write failed and she planned again against
+    his. That plan must upload her page again: trusting the creation would leave his page served
+    behind a manifest naming hers."""
+    from concurrent.futures import Future
+
+    from broadcaster.site.hosts.s3 import _Fresh
+
+    alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
+    hers = replace(write_site(tmp_path / "hers", {**SITE, "incidents/inc-3.html": b"<p>Alice's 3</p>"}), latest=True)
+    s3.client().put_object(Bucket=bucket, Key="incidents/inc-3.html", Body=b"<p>Alice's 3</p>")  # created ahead
+    theirs = write_site(tmp_path / "theirs", {**SITE, "incidents/inc-3.html": b"<p>Bob's 3</p>"})
+    publish(bob, replace(theirs, store="bobs-store", latest=True))
+    created: Future[bool] = Future()
+    created.set_result(True)
+
+    client = alice._client()
+    alice._publish_over(client, hers, alice._read_manifest(client, hers), threading.Event(),
+                        _Fresh({"incidents/inc-3.html": created}, hers))
+
+    assert s3.body(bucket, "incidents/inc-3.html") == b"<p>Alice's 3</p>"
+    assert_consistent(s3, bucket)
+
+
+def test_a_ca_bundle_that_cannot_be_read_is_a_delivery_error_not_an_unexpected_one(
+    bucket: str, site: BuiltSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
+    host = make_host(f"https://127.0.0.1:{closed_port()}", bucket, tmp_path)
+    host.warm_up()
+    error = failure(host, site)  # a DeliveryError, which the engine reports with its advice
+    assert "no-such-bundle" in str(error) or "127.0.0.1" in str(error), error
+
+
+def test_after_one_failed_light_put_boto3_sends_the_rest_of_the_publish(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
+) -> None:
+    """A proxy, a CA bundle or a clock boto3 knows of and the light client does not: once a put failed,
+    the light client stops trying, rather than failing and sending again every file."""
+    host = make_host(s3.url, bucket, tmp_path)
+    host.warm_up()
+    s3.fail(S3Fault(match="inc-1.html", status=503, code="SlowDown"))
+    publish(host, replace(site, latest=True))
+
+    second_round = [r for r in s3.received("PUT") if r.path.rsplit("/", 1)[-1] in LINKING | {MANIFEST_NAME}]
+    assert len(second_round) == len(LINKING) + 1
+    assert all("Boto3" in r.headers.get("user-agent", "") for r in second_round)
+    assert_consistent(s3, bucket)

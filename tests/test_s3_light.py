@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -309,3 +310,94 @@ def test_an_endpoint_that_does_not_answer_is_asked_once_and_a_tls_failure_is_lef
         assert listener.accepted == connections
     finally:
         listener.close()
+
+
+class AnswersOnceEach:
+    """An endpoint that answers one request on each connection, then closes it while the client thinks
+    it is kept open (HTTP/1.1, no ``Connection: close``): as a server does with an idle connection."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.connections = 0
+        self.answered = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                connection.settimeout(5)
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    received += connection.recv(65536)
+                head, _, body = received.partition(b"\r\n\r\n")
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                while len(body) < length:
+                    body += connection.recv(65536)
+                connection.sendall(f'HTTP/1.1 {self.status} OK\r\nETag: "e{self.answered}"\r\nContent-Length: 0\r\n\r\n'.encode())
+                self.answered += 1
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_and_the_put_sent_on_a_new_one() -> None:
+    server = AnswersOnceEach()
+    connections = _s3_light.Connections(server.url, 5, None)
+    keys = _s3_light.Keys("AKIDEXAMPLE", "s3cr3t")
+    try:
+        first = _s3_light.put(connections, f"{server.url}/b/one.html", "us-east-1", keys, b"1", {})
+        time.sleep(0.2)  # the server has closed it by now; the client kept it
+        second = _s3_light.put(connections, f"{server.url}/b/two.html", "us-east-1", keys, b"2", {})
+    finally:
+        connections.close()
+        server.close()
+    assert (first.status, second.status) == (200, 200) and (first.etag, second.etag) == ('"e0"', '"e1"')
+    assert server.connections == 2 and server.answered == 2
+
+
+def test_a_connection_whose_answer_comes_after_close_is_closed_not_kept() -> None:
+    connections = _s3_light.Connections("http://127.0.0.1:9", 5, None)
+    connections.close()
+    late = connections.new()
+    connections.give_back(late)
+    assert late.sock is None and connections.take()[1] is False  # closed, and nothing kept
+
+
+def test_a_proxy_leaves_the_requests_to_boto3_unless_no_proxy_spares_the_endpoint() -> None:
+    url = "http://127.0.0.1:9000/status/index.html"
+    assert _s3_light.environment_blocks_it({"HTTPS_PROXY": "http://proxy:3128"}, endpoint_given=True, url=url)
+    assert _s3_light.environment_blocks_it({"http_proxy": "http://proxy:3128"}, endpoint_given=True, url=url)
+    assert _s3_light.environment_blocks_it({"ALL_PROXY": "socks5://proxy:1080", "NO_PROXY": "example.com"},
+                                           endpoint_given=True, url=url)
+    assert not _s3_light.environment_blocks_it({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "127.0.0.1,localhost"},
+                                               endpoint_given=True, url=url)
+    assert not _s3_light.environment_blocks_it({"https_proxy": "http://proxy:3128", "no_proxy": "*"},
+                                               endpoint_given=True, url=url)
+    assert not _s3_light.environment_blocks_it({}, endpoint_given=True, url=url)
+
+
+def test_any_2xx_answer_to_a_light_put_is_success_without_asking_boto3() -> None:
+    """A gateway in front of the bucket may answer 201 or 204: not a reason to send the file again."""
+    from broadcaster.site.hosts.s3 import _LightAccess, _LightClient
+
+    def no_boto3() -> object:
+        raise AssertionError("boto3 was asked to send it again")
+
+    server = AnswersOnceEach(status=201)
+    client = _LightClient.made(_LightAccess(server.url, "us-east-1", "b", _s3_light.Keys("AKIDEXAMPLE", "s3cr3t")),
+                               no_boto3, 5)
+    assert client is not None
+    try:
+        answer = client.put_object(Bucket="b", Key="k.html", Body=b"x", ContentType="text/html", CacheControl="no-store")
+    finally:
+        client.close()
+        server.close()
+    assert answer == {"ETag": '"e0"'}

@@ -183,8 +183,9 @@ class HostDestination(_WholeSite):
         return self.host.over_network
 
     def head_start(self, run: Run) -> asyncio.Future[Any] | None:
-        # The build and the host's warm-up (boto3's import, the manifest's read) come before the
-        # first round of uploads: the others' SDK imports would share the one GIL with them.
+        # The build and the host's client (boto3's import, where boto3 is used) come before the first
+        # round of uploads: the others' SDK imports would share the one GIL with them. Not the answer
+        # to the manifest's read, which takes no CPU.
         return run.shared(f"head start {self.name}", lambda: self._ready(run)) if self.slowest else None
 
     async def _ready(self, run: Run) -> None:

@@ -149,37 +149,58 @@ class Connections:
         self._timeout = timeout
         self._context = context
         self._idle: list[http.client.HTTPConnection] = []
+        self._closed = False
         self._lock = threading.Lock()
 
-    def take(self) -> http.client.HTTPConnection:
+    def take(self) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection, and whether it was used before (the server may have closed it since)."""
         with self._lock:
             if self._idle:
-                return self._idle.pop()
+                return self._idle.pop(), True
+        return self.new(), False
+
+    def new(self) -> http.client.HTTPConnection:
         return _connection(self._url, self._timeout, self._context)
 
     def give_back(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
-            self._idle.append(connection)
+            if not self._closed:
+                self._idle.append(connection)
+                return
+        connection.close()  # an answer read after ``close``
 
     def close(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle, self._idle, self._closed = self._idle, [], True
         for connection in idle:
             connection.close()
+
+
+# A kept connection the server closed while it was idle fails as the request is written or its
+# answer awaited, before any of the answer: sent again on a new one, as urllib3 does.
+_CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes, headers: Mapping[str, str]) -> Answer:
     """PUT ``body`` at ``url`` (on ``connections``' endpoint) with ``headers`` (not signed: content type,
     cache policy, conditions), signed with ``keys``. Raises on any failure to send it or read the answer."""
     signed = signed_headers("PUT", url, region, keys, datetime.now(UTC), hashlib.sha256(body).hexdigest())
-    connection = connections.take()
-    try:
-        connection.request("PUT", urlsplit(url).path, body=body, headers={**headers, **signed})
-        response = connection.getresponse()
-        answer = Answer(response.status, response.getheader("ETag") or "", response.read())
-    except BaseException:
-        connection.close()
-        raise
+    connection, reused = connections.take()
+    while True:
+        try:
+            connection.request("PUT", urlsplit(url).path, body=body, headers={**headers, **signed})
+            response = connection.getresponse()
+            answer = Answer(response.status, response.getheader("ETag") or "", response.read())
+        except _CLOSED_WHILE_IDLE:
+            connection.close()
+            if not reused:
+                raise
+            connection, reused = connections.new(), False  # the same bytes, or a condition that then fails
+            continue
+        except BaseException:
+            connection.close()
+            raise
+        break
     if response.will_close:
         connection.close()
     else:
@@ -194,12 +215,27 @@ def _connection(url: str, timeout: float, context: ssl.SSLContext | None) -> htt
     return http.client.HTTPConnection(parts.netloc, timeout=timeout)
 
 
-def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool) -> bool:
-    """Settings by which boto3 would send the read elsewhere or otherwise than ``object_url`` says:
-    an endpoint, FIPS or dual-stack hosts; and, without an endpoint in our config, an AWS config
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+def _bypasses_proxies(url: str, environ: Mapping[str, str]) -> bool:
+    """Whether ``NO_PROXY`` sends requests to ``url``'s host around the proxies (as boto3 reads it)."""
+    import urllib.request  # only with a proxy set: 16 ms
+
+    host = urlsplit(url).hostname or ""
+    no_proxy = environ.get("NO_PROXY") or environ.get("no_proxy")
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, not in typeshed
+    return bool(host and no_proxy) and bool(bypass(host, {"no": no_proxy}))
+
+
+def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool, url: str = "") -> bool:
+    """Settings by which boto3 would send the requests elsewhere or otherwise than ``object_url`` says:
+    an endpoint, FIPS or dual-stack hosts, a proxy; and, without an endpoint in our config, an AWS config
     file, whose default profile may name one. (``AWS_CA_BUNDLE`` is honoured by ``get``.)"""
     if any(environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_USE_FIPS_ENDPOINT",
                                           "AWS_USE_DUALSTACK_ENDPOINT")):
         return True
+    if any(environ.get(name) or environ.get(name.lower()) for name in _PROXY_VARIABLES):
+        return not _bypasses_proxies(url, environ)  # boto3 goes through the proxy; http.client would go around it
     config_file = environ.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
     return not endpoint_given and os.path.exists(config_file)

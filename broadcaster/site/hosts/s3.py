@@ -281,7 +281,8 @@ class S3Host(SiteHost):
         if reading is not None:
             reading.add_done_callback(lambda _: leaving.set())  # left, or failed before it left
         access = self._light_access()
-        client: Any = _LightClient(access, self._client, self.connect_timeout) if access else self._client()
+        light = _LightClient.made(access, self._client, self.connect_timeout) if access else None
+        client: Any = light or self._client()
         made.set_result(client)
         leaving.set()
         known, answered = self._light_answer(reading) if reading is not None else (None, False)
@@ -339,7 +340,8 @@ class S3Host(SiteHost):
             keys = _s3_light.Keys.from_environment(os.environ)
         region = self.region or os.environ.get("AWS_DEFAULT_REGION")  # the variable botocore reads
         url = _s3_light.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
-        blocked = _s3_light.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None)
+        blocked = _s3_light.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None,
+                                                  url=url or "")
         if keys is None or region is None or url is None or blocked:
             return None
         return _LightAccess(self.endpoint_url, region, self.bucket, keys)
@@ -382,18 +384,12 @@ class S3Host(SiteHost):
         the pages and assets, then the index, feeds, JSON and the manifest, written if unchanged since."""
         warm, self._warm = self._warm, None
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
+        client = None
         try:
-            return self._publish_known(warm, site, stop, fresh)
-        finally:
-            fresh.wait()  # never left uploading behind the command's back
-
-    def _publish_known(
-        self, warm: Future[tuple[Any, Remote | None]] | None, site: BuiltSite, stop: threading.Event, fresh: _Fresh
-    ) -> Receipt:
-        client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
-        try:
+            client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
             return self._publish_with(client, known, site, stop, fresh)
         finally:
+            fresh.wait()  # never left uploading behind the command's back, nor on a closed client
             if isinstance(client, _LightClient):
                 client.close()
 
@@ -426,9 +422,12 @@ class S3Host(SiteHost):
         made = self._client_made  # about made by now: the warm-up makes it once its read has left
         client = made.result() if made is not None and made.exception() is None else None
         mine = self.local_copy.read() if isinstance(client, _LightClient) and site.latest else None
-        if client is None or mine is None or mine.customer_pages:
+        # Customers' pages are listed before the plan, which may fail: a page created ahead of a
+        # publish that never reached its plan would be in the bucket, named in no manifest.
+        customers = mine is not None and (mine.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes))
+        if client is None or mine is None or customers:
             return _Fresh.none()
-        paths = [p for p in Plan.of(site, mine).pages if p not in mine.files and not p.startswith(AUDIENCE_DIR)]
+        paths = [p for p in Plan.of(site, mine).pages if p not in mine.files]
         if not paths:
             return _Fresh.none()
 
@@ -451,8 +450,11 @@ class S3Host(SiteHost):
             try:
                 self._upload_round(client, site, [p for p in plan.pages if p not in fresh.paths], done, stop)
             finally:  # the pages created ahead went up in the same round trip; on a failure they are progress too
-                created = fresh.created()
-                done.files.update({p: h for p, h in created.items() if p not in plan.newer})
+                # Trusted only where the manifest planned against names no other version: after a
+                # conflict, another publisher may have put theirs there since (it goes up again, below).
+                created = {p: h for p, h in fresh.created().items()
+                           if p not in plan.newer and remote.files.get(p) in (None, h)}
+                done.files.update(created)
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
             if plan.upload or plan.delete or remote.etag is None or result != remote:
@@ -762,19 +764,28 @@ class _LightClient:
     boto3, whose retries and errors the host reports. Sending a page or a conditional write again is
     safe even if the first one arrived: the same bytes, or a 412 that makes the publish plan again."""
 
-    def __init__(self, access: _LightAccess, boto: Callable[[], Any], timeout: float) -> None:
-        from broadcaster.site.hosts import _s3_light
-
+    def __init__(self, access: _LightAccess, boto: Callable[[], Any], connections: _s3_light.Connections) -> None:
         self._access = access
         self._make_boto = boto
         self._boto: Any = None
         self._lock = threading.Lock()
-        context = None
-        if access.url("").startswith("https:"):
-            import ssl  # one context for every connection: each reads the CA bundle (about 20 ms)
+        self._connections = connections
+        self._given_up = False  # once a put failed: boto3 sends every later one (its proxies, CA bundle, clock)
 
-            context = ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
-        self._connections = _s3_light.Connections(access.url(""), timeout, context)
+    @classmethod
+    def made(cls, access: _LightAccess, boto: Callable[[], Any], timeout: float) -> _LightClient | None:
+        """None where its TLS context cannot be made (an ``AWS_CA_BUNDLE`` that is not a readable bundle):
+        boto3 then does it all and says what is wrong."""
+        import ssl
+
+        from broadcaster.site.hosts import _s3_light
+
+        try:  # one context for every connection: each reads the CA bundle (about 20 ms)
+            context = (ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+                       if access.url("").startswith("https:") else None)
+        except (OSError, ssl.SSLError):
+            return None
+        return cls(access, boto, _s3_light.Connections(access.url(""), timeout, context))
 
     def boto(self) -> Any:
         with self._lock:
@@ -787,21 +798,24 @@ class _LightClient:
 
         conditional = "IfMatch" in request or "IfNoneMatch" in request
         answer = self._send(request)
-        if answer is not None and answer.status == 200:
+        if answer is not None and 200 <= answer.status < 300:
             return {"ETag": answer.etag}
         if answer is not None and conditional and answer.status in (409, 412):
             raise _s3_light.Refused(answer.status)
+        self._given_up = True
         return dict(self.boto().put_object(**request))
 
     def create_object(self, **request: Any) -> bool:
         """Put the object only if the bucket has none under its key; False if it has, or on any failure
         (never sent again: whoever created it, or whatever failed, the publish's own rounds handle it)."""
         answer = self._send({**request, "IfNoneMatch": "*"})
-        return answer is not None and answer.status == 200
+        return answer is not None and 200 <= answer.status < 300
 
     def _send(self, request: Mapping[str, Any]) -> Any:
         from broadcaster.site.hosts import _s3_light
 
+        if self._given_up:
+            return None
         headers = {"content-type": request["ContentType"], "cache-control": request["CacheControl"]}
         if "IfMatch" in request:
             headers["if-match"] = request["IfMatch"]
