@@ -248,37 +248,53 @@ def test_an_aws_config_file_leaves_the_read_to_boto3_unless_the_endpoint_is_ours
     assert _s3_light.environment_blocks_it({**environ, "AWS_USE_FIPS_ENDPOINT": "true"}, endpoint_given=True)
 
 
-class CountingListener:
-    """A TCP port that accepts connections and counts them: holding each open without a word
-    (``silent``), or answering a TLS hello in plain HTTP (the handshake then fails as an SSL error,
-    not a reset: the hello is read before the answer)."""
+class Listener:
+    """A TCP port on loopback whose every connection ``serve`` handles in turn, counted in ``accepted``."""
 
-    def __init__(self, silent: bool) -> None:
-        self.silent = silent
+    def __init__(self) -> None:
         self.accepted = 0
-        self._held: list[socket.socket] = []
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _serve(self) -> None:
+    def _accept(self) -> None:
         while True:
             try:
                 connection, _ = self._server.accept()
             except OSError:
                 return
             self.accepted += 1
-            if self.silent:
-                self._held.append(connection)
-                continue
-            with connection:
-                connection.settimeout(5)
-                with contextlib.suppress(OSError):
-                    connection.recv(4096)
-                    connection.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            self.serve(connection)
+
+    def serve(self, connection: socket.socket) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._server.close()
+
+
+class CountingListener(Listener):
+    """Holding each connection open without a word (``silent``), or answering a TLS hello in plain HTTP
+    (the handshake then fails as an SSL error, not a reset: the hello is read before the answer)."""
+
+    def __init__(self, silent: bool) -> None:
+        self.silent = silent
+        self._held: list[socket.socket] = []
+        super().__init__()
+
+    def serve(self, connection: socket.socket) -> None:
+        if self.silent:
+            self._held.append(connection)
+            return
+        with connection:
+            connection.settimeout(5)
+            with contextlib.suppress(OSError):
+                connection.recv(4096)
+                connection.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self) -> None:
+        super().close()
         for connection in self._held:
             connection.close()
 
@@ -312,40 +328,28 @@ def test_an_endpoint_that_does_not_answer_is_asked_once_and_a_tls_failure_is_lef
         listener.close()
 
 
-class AnswersOnceEach:
+class AnswersOnceEach(Listener):
     """An endpoint that answers one request on each connection, then closes it while the client thinks
     it is kept open (HTTP/1.1, no ``Connection: close``): as a server does with an idle connection."""
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
-        self.connections = 0
         self.answered = 0
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self._server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with connection:
-                connection.settimeout(5)
-                received = b""
-                while b"\r\n\r\n" not in received:
-                    received += connection.recv(65536)
-                head, _, body = received.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while len(body) < length:
-                    body += connection.recv(65536)
-                connection.sendall(f'HTTP/1.1 {self.status} OK\r\nETag: "e{self.answered}"\r\nContent-Length: 0\r\n\r\n'.encode())
-                self.answered += 1
-
-    def close(self) -> None:
-        self._server.close()
+    def serve(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(5)
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(65536)
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            while len(body) < length:
+                body += connection.recv(65536)
+            connection.sendall(f'HTTP/1.1 {self.status} OK\r\nETag: "e{self.answered}"\r\nContent-Length: 0\r\n\r\n'.encode())
+            self.answered += 1
 
 
 def test_a_kept_connection_the_server_closed_is_replaced_and_the_put_sent_on_a_new_one() -> None:
@@ -360,7 +364,7 @@ def test_a_kept_connection_the_server_closed_is_replaced_and_the_put_sent_on_a_n
         connections.close()
         server.close()
     assert (first.status, second.status) == (200, 200) and (first.etag, second.etag) == ('"e0"', '"e1"')
-    assert server.connections == 2 and server.answered == 2
+    assert server.accepted == 2 and server.answered == 2
 
 
 def test_a_connection_whose_answer_comes_after_close_is_closed_not_kept() -> None:
