@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import os
 import socket
 import subprocess
 import sys
@@ -222,7 +223,7 @@ def test_the_first_request_leaves_before_boto3_is_imported(s3: S3Server, writer:
     assert [r.method for r in s3.requests] == ["GET"]
 
 
-@pytest.mark.parametrize("setting", ["AWS_PROFILE", "AWS_ENDPOINT_URL_S3"])
+@pytest.mark.parametrize("setting", ["AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "HTTP_PROXY"])
 def test_settings_boto3_would_weigh_leave_the_read_to_it(
     s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
 ) -> None:
@@ -375,19 +376,44 @@ def test_a_connection_whose_answer_comes_after_close_is_closed_not_kept() -> Non
     assert late.sock is None and connections.take()[1] is False  # closed, and nothing kept
 
 
-def test_a_proxy_leaves_the_requests_to_boto3_unless_no_proxy_spares_the_endpoint() -> None:
-    url = "http://127.0.0.1:9000/status/index.html"
-    assert _s3_light.environment_blocks_it({"HTTPS_PROXY": "http://proxy:3128"}, endpoint_given=True, url=url)
-    assert _s3_light.environment_blocks_it({"http_proxy": "http://proxy:3128"}, endpoint_given=True, url=url)
-    assert _s3_light.environment_blocks_it({"ALL_PROXY": "socks5://proxy:1080", "NO_PROXY": "example.com"},
-                                           endpoint_given=True, url=url)
-    assert not _s3_light.environment_blocks_it({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "127.0.0.1,localhost"},
-                                               endpoint_given=True, url=url)
-    assert not _s3_light.environment_blocks_it({"https_proxy": "http://proxy:3128", "no_proxy": "*"},
-                                               endpoint_given=True, url=url)
-    assert not _s3_light.environment_blocks_it({}, endpoint_given=True, url=url)
+@pytest.mark.parametrize(("environ", "endpoint", "through"), [
+    ({}, "http://127.0.0.1:9000", False),
+    ({"HTTP_PROXY": "http://proxy:3128"}, "http://127.0.0.1:9000", True),
+    ({"http_proxy": "http://proxy:3128"}, "http://127.0.0.1:9000", True),
+    ({"HTTPS_PROXY": "http://proxy:3128"}, "http://127.0.0.1:9000", False),  # botocore: the scheme's proxy only
+    ({"HTTPS_PROXY": "http://proxy:3128"}, "https://s3.eu-west-1.amazonaws.com", True),
+    ({"ALL_PROXY": "socks5://proxy:1080"}, "https://s3.amazonaws.com", False),  # botocore never uses it
+    ({"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "127.0.0.1,localhost"}, "http://127.0.0.1:9000", False),
+    ({"HTTP_PROXY": "http://proxy:3128", "no_proxy": "*"}, "http://127.0.0.1:9000", False),
+    ({"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "example.com"}, "http://127.0.0.1:9000", True),
+    # The host botocore asks about is its client's endpoint, not the bucket's virtual host:
+    ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "status.s3.eu-west-1.amazonaws.com"},
+     "https://s3.eu-west-1.amazonaws.com", True),
+    ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": ".amazonaws.com"}, "https://s3.eu-west-1.amazonaws.com", False),
+    # urllib's precedence (the lower-case name wins), as botocore reads it:
+    ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": ".amazonaws.com", "no_proxy": "localhost"},
+     "https://s3.eu-west-1.amazonaws.com", True),
+    ({"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "::1"}, "http://[::1]:9000", True),  # "[::1]" is asked about
+])
+def test_a_proxy_leaves_the_requests_to_boto3_exactly_where_botocore_would_use_it(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], endpoint: str, through: bool
+) -> None:
+    from botocore.utils import get_environ_proxies
+
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    botocores = bool(get_environ_proxies(endpoint).get(urlsplit(endpoint).scheme))
+    assert botocores == through  # the case says what botocore does
+    assert _s3_light.proxied(endpoint, os.environ) == through
 
 
+def test_the_endpoint_boto3s_client_is_made_for() -> None:
+    assert _s3_light.client_endpoint("http://127.0.0.1:9000", "us-east-1") == "http://127.0.0.1:9000"
+    assert _s3_light.client_endpoint(None, "us-east-1") == "https://s3.amazonaws.com"
+    assert _s3_light.client_endpoint(None, "eu-west-1") == "https://s3.eu-west-1.amazonaws.com"
 def test_any_2xx_answer_to_a_light_put_is_success_without_asking_boto3() -> None:
     """A gateway in front of the bucket may answer 201 or 204: not a reason to send the file again."""
     from broadcaster.site.hosts.s3 import _LightAccess, _LightClient

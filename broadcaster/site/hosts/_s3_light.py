@@ -24,15 +24,12 @@ import hmac
 import http.client  # with this module, in the thread that starts the read, not in the daemon thread that sends it
 import os
 import re
+import ssl  # already imported by http.client
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
-
-if TYPE_CHECKING:
-    import ssl
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -125,10 +122,7 @@ def get(
     headers = signed_headers("GET", url, region, keys, datetime.now(UTC))
     if unless is not None:
         headers["if-none-match"] = unless
-    context = None
-    if parts.scheme == "https":
-        import ssl
-        context = ssl.create_default_context(cafile=cafile)
+    context = ssl.create_default_context(cafile=cafile) if parts.scheme == "https" else None
     connection = _connection(url, timeout, context)
     try:
         connection.request("GET", parts.path, headers=headers)  # Host as signed (http.client drops a default port)
@@ -178,7 +172,7 @@ class Connections:
 
 # A kept connection the server closed while it was idle fails as the request is written or its
 # answer awaited, before any of the answer: sent again on a new one, as urllib3 does.
-_CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError)
 
 
 def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -215,27 +209,43 @@ def _connection(url: str, timeout: float, context: ssl.SSLContext | None) -> htt
     return http.client.HTTPConnection(parts.netloc, timeout=timeout)
 
 
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+def client_endpoint(endpoint_url: str | None, region: str) -> str:
+    """The endpoint boto3's client is made for (its proxy is chosen for it, not for each request)."""
+    if endpoint_url:
+        return endpoint_url
+    return "https://s3.amazonaws.com" if region == "us-east-1" else f"https://s3.{region}.amazonaws.com"
 
 
-def _bypasses_proxies(url: str, environ: Mapping[str, str]) -> bool:
-    """Whether ``NO_PROXY`` sends requests to ``url``'s host around the proxies (as boto3 reads it)."""
-    import urllib.request  # only with a proxy set: 16 ms
+def proxied(endpoint: str, environ: Mapping[str, str]) -> bool:
+    """Whether boto3 would send requests to ``endpoint`` through a proxy, decided as botocore decides
+    (``utils.get_environ_proxies``: urllib's ``proxy_bypass`` for the endpoint's host and port, then
+    urllib's proxies for its scheme), from the process's environment (and, on macOS and Windows, the
+    system's settings, which urllib reads too). ``http.client`` would go around it."""
+    import sys
 
-    host = urlsplit(url).hostname or ""
-    no_proxy = environ.get("NO_PROXY") or environ.get("no_proxy")
-    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # public, not in typeshed
-    return bool(host and no_proxy) and bool(bypass(host, {"no": no_proxy}))
+    if sys.platform not in ("darwin", "win32") and not any(
+        value and name.lower().endswith("_proxy") for name, value in environ.items()
+    ):
+        return False  # urllib would find none: not worth importing it (16 ms)
+    import socket
+    import urllib.request
+
+    netloc = urlsplit(endpoint).netloc
+    try:
+        if urllib.request.proxy_bypass(netloc):
+            return False
+    except (TypeError, socket.gaierror):  # as botocore: then the proxies apply
+        pass
+    return bool(urllib.request.getproxies().get(urlsplit(endpoint).scheme))
 
 
-def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool, url: str = "") -> bool:
+def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool) -> bool:
     """Settings by which boto3 would send the requests elsewhere or otherwise than ``object_url`` says:
-    an endpoint, FIPS or dual-stack hosts, a proxy; and, without an endpoint in our config, an AWS config
-    file, whose default profile may name one. (``AWS_CA_BUNDLE`` is honoured by ``get``.)"""
+    an endpoint, FIPS or dual-stack hosts; and, without an endpoint in our config, an AWS config
+    file, whose default profile may name one. (``AWS_CA_BUNDLE`` is honoured by ``get``; a proxy is
+    ``proxied``'s to say.)"""
     if any(environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_USE_FIPS_ENDPOINT",
                                           "AWS_USE_DUALSTACK_ENDPOINT")):
         return True
-    if any(environ.get(name) or environ.get(name.lower()) for name in _PROXY_VARIABLES):
-        return not _bypasses_proxies(url, environ)  # boto3 goes through the proxy; http.client would go around it
     config_file = environ.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
     return not endpoint_given and os.path.exists(config_file)

@@ -340,10 +340,11 @@ class S3Host(SiteHost):
             keys = _s3_light.Keys.from_environment(os.environ)
         region = self.region or os.environ.get("AWS_DEFAULT_REGION")  # the variable botocore reads
         url = _s3_light.object_url(self.endpoint_url, region, self.bucket, self.manifest_key) if region else None
-        blocked = _s3_light.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None,
-                                                  url=url or "")
+        blocked = _s3_light.environment_blocks_it(os.environ, endpoint_given=self.endpoint_url is not None)
         if keys is None or region is None or url is None or blocked:
             return None
+        if _s3_light.proxied(_s3_light.client_endpoint(self.endpoint_url, region), os.environ):
+            return None  # boto3 goes through the proxy
         return _LightAccess(self.endpoint_url, region, self.bucket, keys)
 
     def _light_read(self) -> Callable[[str | None, Callable[[], None]], Remote | None] | None:
