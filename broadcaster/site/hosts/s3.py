@@ -781,8 +781,8 @@ class _LightClient:
 
         from broadcaster.site.hosts import _s3_light
 
-        try:  # one context for every connection: each reads the CA bundle (about 20 ms)
-            context = (ssl.create_default_context(cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+        try:
+            context = (_s3_light.tls_context(os.environ.get("AWS_CA_BUNDLE") or None)
                        if access.url("").startswith("https:") else None)
         except (OSError, ssl.SSLError):
             return None
