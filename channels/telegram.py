@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from broadcaster.channels._http import shared_tls_context
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.base import Channel
 from broadcaster.messages import telegram as formatter
@@ -562,7 +563,7 @@ def token_hidden_request(
     sdk = _sdk_classes()
     per_pool = min(pool_size, connections_per_pool or pool_size)
     sizes = [per_pool] * (pool_size // per_pool) + ([pool_size % per_pool] if pool_size % per_pool else [])
-    tls = httpx.create_ssl_context()  # one for all the pools: making each takes about 20 ms (the CA bundle)
+    tls = shared_tls_context()  # one for all the pools and channels: making each takes about 20 ms
     pools = [httpx.AsyncHTTPTransport(verify=tls, limits=httpx.Limits(max_connections=size)) for size in sizes]
     transport = sdk.token_transport(
         token, pools[0] if len(pools) == 1 else sdk.pools(pools), admitted=admitted, in_flight=in_flight,
