@@ -44,7 +44,11 @@ MAX_ERROR_BODY = 300  # characters of a refusal's body quoted in an error messag
 def shared_tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as httpx
     reads them), one per process for each of those settings: making one reads the CA bundle, about 20 ms
-    of CPU, and a post to several channels made one per client, on the GIL the others share."""
+    of CPU, and a post to several channels made one per client, on the GIL the others share.
+
+    Only for clients that speak HTTP/1.1 alone (httpx's default, and every one here): httpcore writes the
+    protocols a connection offers (ALPN) into the context it is given, so a client with HTTP/2 on must make
+    its own, or the others would offer h2 too."""
     return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
