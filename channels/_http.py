@@ -48,7 +48,7 @@ def shared_tls_context() -> ssl.SSLContext:
 
     Only for clients that speak HTTP/1.1 alone (httpx's default, and every one here): httpcore writes the
     protocols a connection offers (ALPN) into the context it is given, so a client with HTTP/2 on must make
-    its own, or the others would offer h2 too."""
+    its own, or the others would offer h2 too; and from the event loop's thread, where every channel sends."""
     return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
@@ -117,7 +117,7 @@ class HttpPoster:
         if self._client is None:
             import httpx
 
-            inner = httpx.AsyncHTTPTransport(verify=shared_tls_context(), retries=0)
+            inner = httpx.AsyncHTTPTransport(verify=shared_tls_context(), http2=False, retries=0)
             transport = _secret_url_transport(self.shown_url, self.real_url, inner)
             self._client = httpx.AsyncClient(
                 transport=transport, timeout=self.channel.request_timeout, follow_redirects=False

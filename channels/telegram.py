@@ -564,7 +564,8 @@ def token_hidden_request(
     per_pool = min(pool_size, connections_per_pool or pool_size)
     sizes = [per_pool] * (pool_size // per_pool) + ([pool_size % per_pool] if pool_size % per_pool else [])
     tls = shared_tls_context()  # one for all the pools and channels: making each takes about 20 ms
-    pools = [httpx.AsyncHTTPTransport(verify=tls, limits=httpx.Limits(max_connections=size)) for size in sizes]
+    pools = [httpx.AsyncHTTPTransport(verify=tls, http2=False, limits=httpx.Limits(max_connections=size))
+             for size in sizes]
     transport = sdk.token_transport(
         token, pools[0] if len(pools) == 1 else sdk.pools(pools), admitted=admitted, in_flight=in_flight,
     )
