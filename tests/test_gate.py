@@ -140,3 +140,10 @@ def test_comparable_drops_every_format_character_of_this_pythons_unicode() -> No
     text = "ACME" + "CORP·".join(formats) + "ＣＯＲＰ"
     assert gate.comparable(text) == _comparable_char_by_char(text)
     assert not any(c in gate.comparable(text) for c in formats)
+
+
+def test_the_ascii_table_folds_as_icu_does() -> None:
+    """``_ASCII_FOLDS`` spares a text of ASCII alone the import of ICU; it must say what ICU's skeletons say."""
+    for code in range(128):
+        char = chr(code)
+        assert gate._fold_piece(char) == gate._fold_with_icu(char), repr(char)

@@ -146,6 +146,35 @@ def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) ->
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
 
 
+def test_a_post_in_ascii_loads_no_icu_and_lookalike_markers_are_still_refused(tmp_path: Path) -> None:
+    """Issue 20: the markers' lookalike check folds ASCII by a table (``gate._ASCII_FOLDS``), so a text of
+    ASCII alone never loads ICU (about 10 ms before every post's first request). A lookalike written in
+    ASCII ("[pr1vate]") is refused all the same, and one outside ASCII still folds through ICU."""
+    (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
+
+    def dry_run(text: str) -> tuple[list[str], str]:
+        (tmp_path / "said.txt").unlink(missing_ok=True)
+        loaded = loaded_after(f"""
+            sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", {text!r}]
+            import contextlib, io
+            from broadcaster.cli import main
+            said = io.StringIO()
+            try:
+                with contextlib.redirect_stderr(said):
+                    main()
+            except SystemExit as exit:
+                open("said.txt", "w", encoding="utf-8").write(f"{{exit.code}} {{said.getvalue()}}")
+        """, tmp_path)
+        return loaded["all"], (tmp_path / "said.txt").read_text(encoding="utf-8")
+
+    loaded, said = dry_run("Elevated errors. [private]edge fra-2[/private] (see <docs> | 100%).")
+    assert said.startswith("0 ") and "broadcaster.messages.gate" in loaded and "icu" not in loaded, said
+    loaded, said = dry_run("Elevated errors. [pr1vate]edge fra-2[/pr1vate]")
+    assert said.startswith("2 ") and "looks like a private marker" in said and "icu" not in loaded, said
+    loaded, said = dry_run("Elevated errors. [\u0440rivate]edge fra-2[/\u0440rivate]")  # a Cyrillic "р"
+    assert said.startswith("2 ") and "looks like a private marker" in said and "icu" in loaded, said
+
+
 def test_the_console_script_exits_as_main_does_with_its_objects_frozen(tmp_path: Path) -> None:
     """Issue 20: the console script (``run``) skips the interpreter's garbage hunt at exit, and changes
     nothing else: the exit code, the output, ``atexit`` hooks and the objects' teardown are main's."""
