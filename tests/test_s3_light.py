@@ -107,6 +107,26 @@ def test_urls_are_boto3s_or_none_where_its_rules_decide() -> None:
     assert _s3_light.object_url("http://[::1]:9000", "us-east-1", "b", "i") == "http://[::1]:9000/b/i"
 
 
+@pytest.mark.parametrize("region", ["evil.example#", "x@evil.example?", "us-east-1 ", "eu west 1", "-us-east-1", "12345"])
+def test_a_region_boto3_would_refuse_never_makes_a_url(region: str) -> None:
+    """A region goes into the host name and the signature: one written wrongly (or on purpose) must
+    not send the signed request to another host. boto3 refuses it and says so."""
+    assert _s3_light.object_url(None, region, "status", "index.html") is None
+    assert _s3_light.object_url("http://127.0.0.1:9000", region, "status", "index.html") is None
+
+
+@pytest.mark.parametrize("region", ["cn-north-1", "us-gov-west-1", "us-isob-east-1", "eusc-de-east-1", "garage"])
+def test_regions_outside_aws_own_partition_are_left_to_boto3(region: str) -> None:
+    """China's, GovCloud's and the isolated and sovereign regions have other domains than amazonaws.com."""
+    assert _s3_light.object_url(None, region, "status", "index.html") is None
+
+
+def test_any_region_botocore_takes_goes_with_an_endpoint() -> None:
+    # A service of one's own may name its region as it likes (Garage: "garage"); the host is the endpoint's.
+    assert _s3_light.object_url("http://127.0.0.1:3900", "garage", "b", "i") == "http://127.0.0.1:3900/b/i"
+    assert _s3_light.object_url(None, "ap-southeast-2", "status", "i") == "https://status.s3.ap-southeast-2.amazonaws.com/i"
+
+
 def test_keys_come_from_the_environment_only_as_boto3_would_take_them_first() -> None:
     assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}) == _s3_light.Keys("k", "s")
     assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",

@@ -34,6 +34,12 @@ from urllib.parse import quote, urlsplit
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+# A region as botocore takes one (a host label: it refuses any other). Without an endpoint, only the regions of
+# AWS's own partition go into a host name here: China's, GovCloud's, the isolated and sovereign regions have
+# other domains, boto3's to work out; and a region written wrongly must never make the signed request go elsewhere.
+_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+_AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+_OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso")
 
 
 @dataclass(frozen=True, repr=False)
@@ -71,6 +77,8 @@ def object_url(endpoint_url: str | None, region: str, bucket: str, key: str) -> 
     """The URL boto3 would use for ``key`` (path style with an endpoint, as the client is made;
     AWS's virtual host otherwise), or None where that takes boto3's rules to decide."""
     path = quote(key, safe="/~")
+    if not _REGION.fullmatch(region):
+        return None
     if endpoint_url:
         try:
             parts = urlsplit(endpoint_url)
@@ -82,6 +90,8 @@ def object_url(endpoint_url: str | None, region: str, bucket: str, key: str) -> 
         return f"{parts.scheme}://{parts.netloc}/{quote(bucket, safe='~')}/{path}"
     # "--" marks names boto3 routes elsewhere ("xn--" prefixes, "--x-s3" directory buckets, "--ol-s3" aliases).
     if not _DNS_BUCKET.fullmatch(bucket) or "--" in bucket:
+        return None
+    if not _AWS_REGION.fullmatch(region) or region.startswith(_OTHER_PARTITIONS):
         return None
     return f"https://{bucket}.s3.{region}.amazonaws.com/{path}"
 
