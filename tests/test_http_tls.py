@@ -20,7 +20,7 @@ def _no_trust_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
 
 
-def _handshake(client: ssl.SSLContext, ca: trustme.CA) -> None:
+def handshake(client: ssl.SSLContext, ca: trustme.CA) -> None:
     """A TLS handshake of ``client`` with a server whose certificate ``ca`` issued for localhost, and one
     byte through it (raises where the client refuses the server; fails where the server saw an error)."""
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -58,13 +58,13 @@ def test_a_ca_file_set_after_a_context_was_made_is_trusted(tmp_path: Path, monke
     ca = trustme.CA()
     before = shared_tls_context()
     with pytest.raises(ssl.SSLCertVerificationError):
-        _handshake(before, ca)
+        handshake(before, ca)
 
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     trusting = shared_tls_context()
     assert trusting is not before and trusting is shared_tls_context()
-    _handshake(trusting, ca)  # raises if the CA is not trusted
+    handshake(trusting, ca)  # raises if the CA is not trusted
 
     monkeypatch.delenv("SSL_CERT_FILE")
     assert shared_tls_context() is before

@@ -127,6 +127,28 @@ def test_any_region_botocore_takes_goes_with_an_endpoint() -> None:
     assert _s3_light.object_url(None, "ap-southeast-2", "status", "i") == "https://status.s3.ap-southeast-2.amazonaws.com/i"
 
 
+def test_the_light_client_trusts_the_authorities_boto3_trusts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """boto3 trusts ``AWS_CA_BUNDLE``, else certifi's bundle; never ``SSL_CERT_FILE`` or the system's store.
+    A certificate boto3 would refuse (an intercepting proxy's, say) must not carry the light client's signed
+    requests either."""
+    import ssl
+
+    import trustme
+
+    from tests.test_http_tls import handshake
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+    _s3_light.tls_context.cache_clear()
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            handshake(_s3_light.tls_context(None), ca)
+        handshake(_s3_light.tls_context(str(tmp_path / "ca.pem")), ca)  # AWS_CA_BUNDLE's: trusted
+    finally:
+        _s3_light.tls_context.cache_clear()
+
+
 def test_keys_come_from_the_environment_only_as_boto3_would_take_them_first() -> None:
     assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}) == _s3_light.Keys("k", "s")
     assert _s3_light.Keys.from_environment({"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",

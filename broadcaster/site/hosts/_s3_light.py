@@ -127,7 +127,7 @@ def get(
     sent: Callable[[], None] | None = None,
 ) -> Answer:
     """GET ``url`` signed with ``keys``; with ``unless``, only if its ETag is no longer that (304).
-    ``cafile``: the certificate authorities to trust instead of the system's (boto3's ``AWS_CA_BUNDLE``);
+    ``cafile``: the certificate authorities to trust instead of certifi's (boto3's ``AWS_CA_BUNDLE``);
     ``sent`` is called once the request is written, before its answer is awaited."""
     parts = urlsplit(url)
     headers = signed_headers("GET", url, region, keys, datetime.now(UTC))
@@ -216,8 +216,23 @@ def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes
 @functools.lru_cache(maxsize=4)
 def tls_context(cafile: str | None) -> ssl.SSLContext:
     """The TLS context for the bucket's requests, made once per CA bundle: making one reads the bundle
-    (about 20 ms of CPU), and the read and the uploads of a command share it (it is thread-safe)."""
-    return ssl.create_default_context(cafile=cafile)
+    (about 20 ms of CPU), and the read and the uploads of a command share it (it is thread-safe).
+
+    It trusts what boto3 trusts: ``cafile`` (``AWS_CA_BUNDLE``), else certifi's bundle, botocore's default,
+    never the system's store or ``SSL_CERT_FILE``, which boto3 ignores: a certificate boto3 would refuse
+    must not be enough for the light client's signed requests."""
+    return ssl.create_default_context(cafile=cafile or _bundle_boto3_trusts())
+
+
+def _bundle_boto3_trusts() -> str:
+    try:
+        import certifi
+    except ImportError:  # botocore then uses the bundle it ships (without importing botocore here)
+        import importlib.util
+
+        spec = importlib.util.find_spec("botocore")
+        return os.path.join(os.path.dirname(spec.origin or ""), "cacert.pem") if spec else ""
+    return str(certifi.where())
 
 
 def _connection(url: str, timeout: float, context: ssl.SSLContext | None) -> http.client.HTTPConnection:
