@@ -330,7 +330,14 @@ class S3Host(SiteHost):
 
     def _light_access(self) -> _LightAccess | None:
         """How to reach the bucket without boto3 (``_s3_light``), where nothing about it is left to
-        boto3's rules; None otherwise."""
+        boto3's rules; None otherwise, and where working that out fails: an optimisation is never a
+        new way for a publish to fail (boto3 then does it all, and reports what it finds)."""
+        try:
+            return self._find_light_access()
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _find_light_access(self) -> _LightAccess | None:
         from broadcaster.site.hosts import _s3_light
 
         if "access_key_id" in self.config.options:
