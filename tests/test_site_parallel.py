@@ -9,6 +9,7 @@ versions, guarded values and problems. The clock is fixed: the uptime shown move
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -111,6 +112,7 @@ def test_a_full_build_in_workers_writes_the_same_bytes_as_one_in_one_process(
     assert workers.private == one.private and len(one.private) > 10
     assert sorted(workers.problems) == sorted(one.problems) and len(one.problems) == len(BAD_RECORDS)
     assert (project.root / "one" / "a" / TOKEN / "index.html").is_file()
+    assert gc.get_freeze_count() == 0  # what the workers shared is collected as ever again
 
 
 @pytest.mark.timeout(120)  # a worker's error that could not reach the build would leave it waiting for ever
@@ -130,3 +132,4 @@ def test_a_page_a_worker_cannot_write_fails_the_build_naming_it(
     with pytest.raises(DeliveryError) as raised:
         build(project, project.root / "public")
     assert f"{incidents[2]}.html" in str(raised.value) and not raised.value.retryable
+    assert gc.get_freeze_count() == 0  # unfrozen after a failed build too

@@ -70,11 +70,16 @@ def pages(
     Started when first read (the build has written its assets by then, and nothing is
     being written in the background that a fork would copy half done).
     """
+    import gc
     import multiprocessing
 
     global _JOB
     _JOB = _Job(store, cut, data, writer)
     chunks = [list(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
+    # What the workers inherit is left out of every collection until they are done: a worker's
+    # collections would otherwise walk (and so copy, page by page) the whole heap it shares with
+    # the build. About 7% of a full build of 10,000 incidents (BENCHMARKS.md, section 3).
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(count, initializer=_start) as pool:
             for built, left_out, failure in pool.imap_unordered(_build_chunk, chunks):
@@ -85,6 +90,7 @@ def pages(
                 yield from built
     finally:
         _JOB = None
+        gc.unfreeze()  # the build's own objects are collected as ever again
 
 
 def _start() -> None:
