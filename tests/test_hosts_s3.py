@@ -629,6 +629,47 @@ def test_a_publisher_whose_build_is_behind_reads_the_bucket_before_uploading_any
     assert_consistent(s3, bucket)
 
 
+def test_a_publish_that_stops_part_way_records_its_pages_versions_so_an_older_build_keeps_them(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Alice's page of update 3 went up, her index did not (refused twice): the manifest that records
+    what did go up names the page with update 3's version and her old generation (the bucket does not
+    show her index yet). Bob, whose build read the store at update 2, must keep her page, and may
+    replace only the index, which is older than his."""
+    alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
+
+    def built(name: str, page: bytes, index: bytes, generation: int, latest: bool) -> BuiltSite:
+        files = {**SITE, "incidents/inc-1.html": page, "index.html": index}
+        return replace(write_site(tmp_path / name, files), store="one-store", generation=generation,
+                       versions={"incidents/inc-1.html": f"{generation}-x"}, latest=latest)
+
+    publish(alice, built("alice-1", b"<p>1</p>", b"<p>index 1</p>", 1, True))
+    s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
+    assert failure(alice, built("alice-3", b"<p>3</p>", b"<p>index 3</p>", 3, True)).retryable
+    recorded = json.loads(s3.body(bucket, MANIFEST_NAME))
+    assert recorded["versions"]["incidents/inc-1.html"] == "3-x" and recorded["generation"] == 1
+
+    publish(bob, built("bob-2", b"<p>2</p>", b"<p>index 2</p>", 2, False))
+
+    assert s3.body(bucket, "incidents/inc-1.html") == b"<p>3</p>"
+    assert s3.body(bucket, "index.html") == b"<p>index 2</p>"
+    assert_consistent(s3, bucket)
+
+
+def test_a_first_publish_that_stops_part_way_names_its_store_and_claims_no_generation(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    site = replace(write_site(tmp_path / "site", SITE), store="one-store", generation=4,
+                   versions={"incidents/inc-1.html": "4-x"})
+    s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
+
+    assert failure(make_host(s3.url, bucket, tmp_path), site).retryable
+
+    recorded = json.loads(s3.body(bucket, MANIFEST_NAME))
+    assert (recorded["store"], recorded["generation"]) == ("one-store", 0)
+    assert recorded["versions"] == {"incidents/inc-1.html": "4-x"} and "index.html" not in recorded["files"]
+
+
 def test_a_manifest_deleted_from_the_bucket_is_written_again(
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
 ) -> None:

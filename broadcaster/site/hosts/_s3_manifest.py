@@ -134,6 +134,19 @@ class Plan:
         generation = max(remote.generation, site.generation) if same else site.generation
         return Remote(files, versions, site.store, generation)
 
+    def progress(self, site: BuiltSite, remote: Remote, held: dict[str, str]) -> Remote:
+        """The manifest after a publish that stopped part way, the bucket holding ``held``: each of
+        our pages that went up with its version (a build behind ours must see it is newer), and our
+        generation only once every linking file went up (until then the bucket does not show it)."""
+        result = self.result(site, remote)
+        ours = {p for p, h in held.items() if h and site.hashes.get(p) == h and p not in self.newer}
+        same = remote.store == site.store
+        versions = {p: v for p, v in remote.versions.items() if p in held and p not in ours} if same else {}
+        versions.update({p: v for p, v in site.versions.items() if p in ours})
+        shown = all(held.get(p) == site.hashes[p] for p in self.linking)
+        generation = result.generation if shown else remote.generation if same else 0
+        return Remote(dict(held), versions, site.store, generation, remote.customer_pages, remote.etag)
+
     def while_deleting(self, result: Remote) -> Remote:
         """``result`` still naming the files about to be deleted, their hash unknown: if a delete
         never happens, whoever reads the manifest next deletes them again."""

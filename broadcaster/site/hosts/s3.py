@@ -478,7 +478,7 @@ class S3Host(SiteHost):
         except BaseException:
             self.local_copy.forget()
             if done.files != remote.files:
-                self._save_progress(client, replace(remote, files=done.files, etag=done.etag))
+                self._save_progress(client, replace(plan.progress(site, remote, done.files), etag=done.etag))
             raise
         self.local_copy.save(replace(result, etag=done.etag))
         notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
