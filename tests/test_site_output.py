@@ -187,6 +187,48 @@ def test_an_error_while_the_child_process_writes_leaves_no_process_behind(tmp_pa
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".broadcaster-tmp")]
 
 
+@pytest.mark.parametrize("cut", ["header", "path", "data"])
+def test_the_child_writer_puts_nothing_in_place_from_a_frame_cut_short(tmp_path: Path, cut: str) -> None:
+    """The build died while sending a page (killed, out of memory): neither half a page over the
+    real one nor a file at a path cut short (outside the site, perhaps) is written."""
+    import subprocess
+    import sys
+
+    from broadcaster.site import file_writer
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.html").write_bytes(b"<p>the whole old page</p>")
+    path, data = str(site / "page.html").encode(), b"<p>" + b"new " * 5000 + b"</p>"
+    frame = file_writer.HEADER.pack(len(path), len(data)) + path + data
+    end = {"header": 5, "path": file_writer.HEADER.size + len(path) - 10, "data": len(frame) - 100}[cut]
+
+    done = subprocess.run([sys.executable, "-I", "-S", file_writer.__file__], input=frame[:end],
+                          capture_output=True, timeout=30, check=False)
+
+    assert done.returncode == 1 and b"stopped in the middle of a file" in done.stdout
+    assert (site / "page.html").read_bytes() == b"<p>the whole old page</p>"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["page.html", "site"]
+
+
+def test_a_child_writer_killed_without_a_word_fails_the_build(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from broadcaster.site import output
+
+    writer = output.SiteWriter(tmp_path)
+    for n in range(output._OFFLOAD_AFTER + 5):
+        writer.write(f"incidents/p-{n:03d}.html", f"<p>{n}</p>".encode())
+    assert writer._child is not None  # the last files went to the child
+    os.kill(writer._child.process.pid, signal.SIGKILL)
+    writer._child.process.wait()
+
+    with pytest.raises(DeliveryError) as caught:
+        writer.finish()
+    assert "SIGKILL" in str(caught.value)
+
+
 def test_a_directory_that_cannot_be_written_is_a_permanent_delivery_error(tmp_path: Path) -> None:
     blocker = tmp_path / "public"
     blocker.write_text("a file where the site folder should be")

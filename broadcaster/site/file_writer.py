@@ -65,14 +65,24 @@ def replace_file(target: str | os.PathLike[str], data: bytes, mode: int = PUBLIS
 def _serve(stream: object) -> int:
     read = stream.read  # type: ignore[attr-defined]
     while header := read(HEADER.size):
+        if len(header) < HEADER.size:
+            return _cut_short()
         path_size, data_size = HEADER.unpack(header)
-        path = os.fsdecode(read(path_size))
+        raw_path, data = read(path_size), read(data_size)
+        if len(raw_path) < path_size or len(data) < data_size:
+            return _cut_short()  # the build died mid-file: never put half a page (or a cut path) in place
+        path = os.fsdecode(raw_path)
         try:
-            replace_file(path, read(data_size))
+            replace_file(path, data)
         except OSError as exc:
             sys.stdout.write(f"{path}\t{exc.strerror or exc}\n")
             return 1
     return 0
+
+
+def _cut_short() -> int:
+    sys.stdout.write("\tthe build stopped in the middle of a file\n")
+    return 1
 
 
 if __name__ == "__main__":

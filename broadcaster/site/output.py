@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -340,16 +341,29 @@ class _ChildWriter:
         assert self.process.stdout is not None
         report = self.process.stdout.read().decode("utf-8", errors="replace")
         self.process.stdout.close()
-        return report if self.process.wait() != 0 else ""
+        status = self.process.wait()
+        if status == 0:
+            return ""
+        # Stopped without a word (killed, or an error that is not a file's): what it was given is not on disk.
+        return report or f"\tthe file writer stopped ({_exit_reason(status)})"
 
     def close(self) -> None:
         """Wait for the child to write everything; raise DeliveryError for its first failure."""
         report = self.wait()
         if report:
-            path, _, reason = report.strip().partition("\t")
+            path, _, reason = report.rstrip("\n").partition("\t")
             raise _error(
                 Path(path or "the output directory"), OSError(reason or "the file writer failed")
             )
+
+
+def _exit_reason(status: int) -> str:
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exit status {status}"
 
 
 def _identity(path: Path) -> tuple[int, int, int]:
