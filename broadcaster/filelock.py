@@ -14,10 +14,13 @@ loop) and creates files readable by all (the store's lock is the owner's only).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+
+from broadcaster.errors import BroadcasterError
 
 
 class FileLock:
@@ -35,7 +38,16 @@ class FileLock:
 
     def acquire(self, *, wait: bool = True) -> bool:
         """Take the lock; with ``wait`` off, False (and nothing held) if another holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, self.mode)
+        try:
+            # Never through a link left in its place: the lock file would be created wherever it points.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, self.mode)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise BroadcasterError(
+                f"{self.path} is a symbolic link; broadcaster never writes through links. Remove it (it is "
+                "made again as a plain file) and run the command again."
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -20,6 +20,7 @@ from broadcaster.messages.model import Status
 
 from broadcaster.errors import DeliveryError, StoreError
 from broadcaster.site.build import MANIFEST, build_site
+from tests.conftest import Project
 from tests.site_helpers import (
     NOW,
     Step,
@@ -236,3 +237,18 @@ def test_a_directory_that_cannot_be_written_is_a_permanent_delivery_error(tmp_pa
         build_site(site_data(sample_incidents()), blocker)
     assert not caught.value.retryable
     assert "page.output_dir" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", [".broadcaster-building", ".broadcaster-lock"])
+def test_a_link_in_place_of_one_of_broadcasters_own_files_is_refused_and_nothing_is_written_through_it(
+    project: Project, name: str
+) -> None:
+    assert project.cli("site", "build").exit_code == 0
+    outside = project.root / "outside"
+    (project.site / name).unlink(missing_ok=True)
+    (project.site / name).symlink_to(outside)
+
+    result = project.cli("site", "build")
+
+    assert result.exit_code != 0 and "link" in result.stderr, result.output
+    assert not outside.exists()

@@ -102,7 +102,7 @@ class SiteWriter:
                 root.mkdir(parents=True)
                 os.chmod(root, FOLDER_MODE)
             self._open()
-            (root / BUILDING).touch()
+            os.close(os.open(root / BUILDING, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644))
         except OSError as exc:
             raise _error(root, exc) from exc
 
@@ -277,13 +277,17 @@ class SiteWriter:
         lines = self.manifest.lines
         if lines and lines < _COMPACT_AFTER:
             if self._changed or self._versions_changed:
-                os.chmod(manifest, MANIFEST_MODE)  # one written by an older version was world-readable
-                with manifest.open("ab") as journal:
+                # Never through a link someone put in its place (it would append the site's
+                # hashes, customers' pages among them, wherever it points).
+                fd = os.open(manifest, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+                with os.fdopen(fd, "ab") as journal:
+                    os.fchmod(fd, MANIFEST_MODE)  # one written by an older version was world-readable
                     journal.write(_line({"files": self._changed, "versions": self._versions_changed}))
                 lines += 1
         else:
-            replace_file(manifest, _line({"version": MANIFEST_VERSION, "files": self.hashes, "versions": self.versions}),
-                         mode=MANIFEST_MODE)
+            whole = {"version": MANIFEST_VERSION, "files": self.hashes, "versions": self.versions,
+                     "guarded_with": self.manifest.guarded_with}
+            replace_file(manifest, _line(whole), mode=MANIFEST_MODE)
             lines = 1
         self._changed, self._versions_changed = {}, {}
         self.manifest.lines = lines
