@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from broadcaster import config_loader
 from broadcaster.errors import DeliveryError
 from broadcaster.site import parallel, source
 from broadcaster.site.hosts import BuiltSite
+from broadcaster.site.output import SiteWriter, sha256
 from broadcaster.store import open_store
 from tests.conftest import Project
 from tests.site_helpers import read_site
@@ -73,6 +76,8 @@ def varied_store(project: Project) -> None:
     post(project, "postmortem", resolved, "--file", str(text))
     for bad_id, (message, fields) in BAD_RECORDS.items():
         store_record(project, bad_id, message, **fields)
+    # Its public text names a customer (imported, or written before Globex became one): refused.
+    store_record(project, "names-globex", "Exports for Globex Industries are slow.")
 
 
 def build(project: Project, output: Path) -> BuiltSite:
@@ -110,7 +115,8 @@ def test_a_full_build_in_workers_writes_the_same_bytes_as_one_in_one_process(
     assert read_site(project.root / "workers") == read_site(project.root / "one")
     assert workers.hashes == one.hashes and workers.versions == one.versions
     assert workers.private == one.private and len(one.private) > 10
-    assert sorted(workers.problems) == sorted(one.problems) and len(one.problems) == len(BAD_RECORDS)
+    assert sorted(workers.problems) == sorted(one.problems) and len(one.problems) == len(BAD_RECORDS) + 1
+    assert workers.refused == one.refused == {"incidents/names-globex.html"}
     assert (project.root / "one" / "a" / TOKEN / "index.html").is_file()
     assert gc.get_freeze_count() == 0  # what the workers shared is collected as ever again
 
@@ -133,3 +139,79 @@ def test_a_page_a_worker_cannot_write_fails_the_build_naming_it(
         build(project, project.root / "public")
     assert f"{incidents[2]}.html" in str(raised.value) and not raised.value.retryable
     assert gc.get_freeze_count() == 0  # unfrozen after a failed build too
+
+
+def workers_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PAGES", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 2)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
+
+
+def _die(ids: list[str]) -> object:
+    os._exit(1)  # as a worker the kernel killed for memory: no word back
+
+
+def _refuse_to_start() -> None:
+    raise OSError("too many open files")
+
+
+@pytest.mark.timeout(120)  # the old pool waited for ever for a dead worker's chunk
+@pytest.mark.parametrize("how", ["a worker dies", "no worker can start"])
+def test_a_worker_that_dies_or_cannot_start_fails_the_build_instead_of_hanging_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    for n in range(5):
+        post(project, "post", "--title", f"Errors {n}", "-C", "api", f"Errors on shard {n}.")
+    workers_for(monkeypatch)
+    if how == "a worker dies":
+        monkeypatch.setattr(parallel, "_build_chunk", _die)
+    else:
+        monkeypatch.setattr(parallel, "_start", _refuse_to_start)
+
+    with pytest.raises(DeliveryError) as raised:
+        build(project, project.root / "public")
+
+    assert "stopped before it finished" in str(raised.value) and raised.value.retryable
+    assert multiprocessing.active_children() == [] and gc.get_freeze_count() == 0
+
+
+@pytest.mark.timeout(120)
+def test_an_interrupted_build_stops_its_workers_and_leaves_nothing_frozen(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(6):
+        post(project, "post", "--title", f"Errors {n}", "-C", "api", f"Errors on shard {n}.")
+    workers_for(monkeypatch)
+    recorded = SiteWriter.record
+
+    def interrupted(self: SiteWriter, *args: object, **kwargs: object) -> None:
+        recorded(self, *args, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt  # Ctrl-C while the build takes in the first page a worker built
+
+    monkeypatch.setattr(SiteWriter, "record", interrupted)
+
+    with pytest.raises(KeyboardInterrupt):
+        build(project, project.root / "public")
+
+    assert multiprocessing.active_children() == [] and gc.get_freeze_count() == 0
+
+
+@pytest.mark.timeout(120)
+def test_after_a_failed_build_in_workers_the_next_build_trusts_no_page_the_workers_may_have_rewritten(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incidents = [post(project, "post", "--title", f"Errors {n}", "-C", "api", f"Errors on shard {n}.") for n in range(6)]
+    project.config.write_text(project.config.read_text(encoding="utf-8").replace(
+        'title = "Acme status"', 'title = "Acme status, renamed"'), encoding="utf-8")  # every page changes
+    workers_for(monkeypatch)
+    blocked = project.root / "public" / "incidents" / f"{incidents[5]}.html"
+    blocked.unlink()
+    blocked.mkdir()
+    (blocked / "keep").write_text("x", encoding="utf-8")
+    with pytest.raises(DeliveryError):
+        build(project, project.root / "public")
+
+    writer = SiteWriter(project.root / "public")  # what the next build starts from
+    for path, digest in writer.hashes.items():
+        assert sha256((project.root / "public" / path).read_bytes()) == digest, path
+    writer.abandon()

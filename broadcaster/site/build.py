@@ -34,7 +34,7 @@ JSON that link to them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache, partial, reduce
@@ -126,11 +126,19 @@ class Built:
     wrote: bool  # written to disk (not there already)
 
 
+@dataclass(frozen=True)
+class Refused:
+    """An incident whose page another process refused to write (it would show private detail):
+    taken out of the site with every page of it that an earlier build left there."""
+
+    incident_id: str
+
+
 def build_site(
     data: SiteData,
     output: Path | SiteWriter,
     *,
-    pages: Iterable[PublicIncident | Page | Built] = (),
+    pages: Iterable[PublicIncident | Page | Built | Refused] = (),
     remove: Iterable[str] = (),
     left_out: Mapping[str, str] | None = None,
 ) -> BuiltSite:
@@ -151,9 +159,12 @@ def build_site(
         with i18n.speaking(data.page.language):  # every word of the site in the page's language
             build.run(pages)
     except BaseException:
+        if isinstance(pages, Generator):
+            pages.close()  # a stream's worker processes stop before the build forgets what it wrote
         writer.abandon()
         raise
-    return replace(writer.finish(), problems=tuple(build.problems.values()), private=build.guarded)
+    refused = frozenset(html.incident_path(i) for i in build.refused)
+    return replace(writer.finish(), problems=tuple(build.problems.values()), private=build.guarded, refused=refused)
 
 
 class _Build:
@@ -164,13 +175,14 @@ class _Build:
         self.data = data
         self.problems = problems if isinstance(problems, dict) else dict(problems)
         self.guarded: dict[str, PrivateValues] = {}
+        self.refused: set[str] = set()  # incidents whose pages would show private detail: out of the site
         self._own_words: Compared | None = None
 
     @property
     def left_out(self) -> set[str]:
         return set(self.problems)
 
-    def run(self, pages: Iterable[PublicIncident | Page | Built]) -> None:
+    def run(self, pages: Iterable[PublicIncident | Page | Built | Refused]) -> None:
         for asset in html.assets().values():
             self.writer.write(asset.path, asset.data)
         done = self._write_pages(_as_page(p) for p in pages)
@@ -185,6 +197,8 @@ class _Build:
         for path, body in self._linking_files(shown):
             self.writer.write(path, body)
         self._audience_pages()
+        for incident_id in self.refused:  # after the files that linked to them
+            self.writer.remove(html.incident_path(incident_id))
 
     def _audience_pages(self) -> None:
         """Each customer's page and feeds, guarded against what it must not hold; any other
@@ -197,10 +211,13 @@ class _Build:
             try:
                 for path, body in files:
                     guard(body, values, f"the private page of audience {audience.label}", _media(path))
-            except LeakRefused as refused:  # fail closed: the page keeps its last guarded version
+            except LeakRefused as refused:
                 self.problems.setdefault(f"audience {audience.label}", f"the private page of audience "
                                          f"{audience.label} was not updated ({refused})")
-                keep.update(p for p in self.writer.hashes if p.startswith(audience.folder))
+                # Fail closed: the page keeps its last version if that was checked against the same
+                # values; if not (a customer added since), it may hold what is private now, and goes.
+                if self.writer.guarded_alike:
+                    keep.update(p for p in self.writer.hashes if p.startswith(audience.folder))
                 continue
             for path, body in files:
                 self.writer.write(path, body)
@@ -246,9 +263,12 @@ class _Build:
 
         return template
 
-    def _write_pages(self, pages: Iterable[Page | Built]) -> set[str]:
+    def _write_pages(self, pages: Iterable[Page | Built | Refused]) -> set[str]:
         done = set()
         for page in pages:
+            if isinstance(page, Refused):
+                self.refused.add(page.incident_id)
+                continue
             if isinstance(page, Built):
                 self.writer.record(page.path, page.digest, version=page.version, wrote=page.wrote)
                 path, values, incident_id = page.path, page.values, page.incident_id
@@ -367,27 +387,31 @@ class _Build:
             self._leave_out(incident.header.id, exc or LeakRefused("it would show private detail of its updates"))
 
     def _leave_out(self, incident_id: str, exc: Exception) -> None:
+        if isinstance(exc, LeakRefused):
+            self.refused.add(incident_id)
         reason = str(exc) if isinstance(exc, LeakRefused) else f"{type(exc).__name__}: {exc}"
         self.problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({reason})")
 
 
-def write_pages_here(data: SiteData, writer: SiteWriter, pages: Iterable[Page], problems: dict[str, str]) -> list[Built]:
+def write_pages_here(
+    data: SiteData, writer: SiteWriter, pages: Iterable[Page], problems: dict[str, str]
+) -> list[Built | Refused]:
     """Render, guard and write ``pages`` with ``writer`` exactly as a build does, in a worker
     process of one (``broadcaster.site.parallel``): what that build records of each page.
     Incidents left out go into ``problems``."""
     build = _Build(writer, data, problems)
     with i18n.speaking(data.page.language):
         done = build._write_pages(pages)
-    built = []
+    built: list[Built | Refused] = []
     for incident_id in sorted(done):
         path = html.incident_path(incident_id)
         built.append(Built(incident_id, path, writer.hashes[path], writer.versions.get(path),
                            build.guarded.get(path), path in writer.written))
-    return built
+    return built + [Refused(i) for i in sorted(build.refused)]
 
 
-def _as_page(page: PublicIncident | Page | Built) -> Page | Built:
-    return page if isinstance(page, Page | Built) else Page(page)
+def _as_page(page: PublicIncident | Page | Built | Refused) -> Page | Built | Refused:
+    return page if isinstance(page, Page | Built | Refused) else Page(page)
 
 
 def _file(files: Callable[[], dict[str, bytes]], path: str) -> bytes:

@@ -76,13 +76,16 @@ def sha256(data: bytes) -> str:
 class Manifest:
     """What a folder's builds wrote: every file's hash, and the version each incident page was built from."""
 
-    def __init__(self, files: dict[str, str], versions: dict[str, str], lines: int) -> None:
+    def __init__(self, files: dict[str, str], versions: dict[str, str], lines: int, guarded_with: str | None = None) -> None:
         self.files = files
         self.versions = versions
         self.lines = lines  # journal lines on disk; 0 when the next save must rewrite it whole
+        # What the pages' private values were worked out from besides their records (the config's
+        # customers, the guard's rules: ``source.guard_key``) when they were last checked; None: unknown.
+        self.guarded_with = guarded_with
 
     def copy(self) -> Manifest:
-        return Manifest(dict(self.files), dict(self.versions), self.lines)
+        return Manifest(dict(self.files), dict(self.versions), self.lines, self.guarded_with)
 
 
 class SiteWriter:
@@ -97,6 +100,8 @@ class SiteWriter:
         self._may_offload = True  # until the first flush: what follows is a handful of files
         self._changed: dict[str, str | None] = {}
         self._versions_changed: dict[str, str | None] = {}
+        self._guard_key: str | None = None
+        self._others_write = False
         try:
             if not root.is_dir():
                 root.mkdir(parents=True)
@@ -116,7 +121,7 @@ class SiteWriter:
             self._disk = _scan(self.root)
             trusted = {p: h for p, h in (loaded.files if loaded else {}).items() if self._disk.get(p) == h}
             versions = {p: v for p, v in (loaded.versions if loaded else {}).items() if p in trusted}
-            loaded = Manifest(trusted, versions, 0)
+            loaded = Manifest(trusted, versions, 0, loaded.guarded_with if loaded else None)
         self.manifest = loaded
         self.hashes = loaded.files
         self.versions = loaded.versions
@@ -125,13 +130,27 @@ class SiteWriter:
         """Whether a file is in the site (the manifest knows it and it is on disk)."""
         return path in self.hashes and os.path.isfile(os.path.join(self._root, path))
 
-    def unchanged(self, path: str, data: bytes, version: str | None) -> bool:
-        """Whether this build wrote exactly ``data`` at ``path`` from this same ``version`` already.
+    def guard_with(self, key: str) -> None:
+        """Check this build's pages against private values worked out from ``key`` besides their
+        records (``source.guard_key``): recorded when the build finishes, never before."""
+        self._guard_key = key
 
-        Then it was checked by the egress guard against the same record's private values,
-        and a full build need not check its ten thousand unchanged pages again.
+    @property
+    def guarded_alike(self) -> bool:
+        """Whether the last build checked its pages against values worked out as this one's are: if
+        not (a customer added to the config, the guard's rules changed), no page can be trusted as
+        checked, whatever its record's version."""
+        return self._guard_key is not None and self._guard_key == self.manifest.guarded_with
+
+    def unchanged(self, path: str, data: bytes, version: str | None) -> bool:
+        """Whether this build wrote exactly ``data`` at ``path`` from this same ``version`` already,
+        its values worked out alike.
+
+        Then it was checked by the egress guard against the same private values, and a full
+        build need not check its ten thousand unchanged pages again.
         """
-        return version is not None and self.versions.get(path) == version and self.hashes.get(path) == sha256(data)
+        return (version is not None and self.guarded_alike and self.versions.get(path) == version
+                and self.hashes.get(path) == sha256(data))
 
     def write(self, path: str, data: bytes, *, version: str | None = None) -> None:
         """Write ``data`` at ``path`` (relative, '/'-separated) unless it is there already.
@@ -159,6 +178,11 @@ class SiteWriter:
             self.hashes[path] = self._changed[path] = digest
         if version is not None and self.versions.get(path) != version:
             self.versions[path] = self._versions_changed[path] = version
+
+    def others_write(self) -> None:
+        """Other processes write pages into this folder for this build (``broadcaster.site.parallel``):
+        if it fails, what they wrote is unknown here, and the next build checks the disk."""
+        self._others_write = True
 
     def detach(self) -> None:
         """In a worker process forked from the build (``broadcaster.site.parallel``): write each
@@ -210,13 +234,17 @@ class SiteWriter:
                 self._versions_changed[path] = None
         try:
             self._save_manifest()
-            (self.root / BUILDING).unlink(missing_ok=True)
+            if not self._others_write:
+                (self.root / BUILDING).unlink(missing_ok=True)
         except OSError:
             pass  # the marker stays: the next build checks the disk instead
 
     def finish(self) -> BuiltSite:
         """Record the hashes and end the build; the returned site excludes our own files."""
         self.flush()
+        if self._guard_key is not None and self._guard_key != self.manifest.guarded_with:
+            self.manifest.guarded_with = self._guard_key
+            self.manifest.lines = 0  # written whole: the journal's lines hold files and versions only
         try:
             self._save_manifest()
             (self.root / BUILDING).unlink(missing_ok=True)
@@ -393,9 +421,10 @@ def _load_manifest(root: Path) -> Manifest | None:
             entry = json.loads(line)
             _apply(files, entry["files"])
             _apply(versions, entry.get("versions") or {})
+        guarded_with = head.get("guarded_with")
     except (OSError, IndexError, KeyError, TypeError, AttributeError, ValueError):
         return None
-    return Manifest(files, versions, len(lines))
+    return Manifest(files, versions, len(lines), guarded_with if isinstance(guarded_with, str) else None)
 
 
 def _apply(into: dict[str, str], changes: dict[str, str | None]) -> None:

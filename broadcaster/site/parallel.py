@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from broadcaster.errors import BroadcasterError, DeliveryError
-from broadcaster.site.build import Built, Page, SiteData, write_pages_here
+from broadcaster.site.build import Built, Page, Refused, SiteData, write_pages_here
 from broadcaster.site.output import SiteWriter
 from broadcaster.store import Store
 
@@ -64,7 +64,7 @@ def cores() -> int:
 def pages(
     store: Store, cut: Cut, ids: Sequence[str], data: SiteData, writer: SiteWriter, problems: dict[str, str],
     count: int,
-) -> Iterator[Built]:
+) -> Iterator[Built | Refused]:
     """The pages of ``ids``, built by ``count`` workers; incidents left out go into ``problems``.
 
     Started when first read (the build has written its assets by then, and nothing is
@@ -72,25 +72,47 @@ def pages(
     """
     import gc
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     global _JOB
     _JOB = _Job(store, cut, data, writer)
     chunks = [list(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
-    # What the workers inherit is left out of every collection until they are done: a worker's
-    # collections would otherwise walk (and so copy, page by page) the whole heap it shares with
-    # the build. About 7% of a full build of 10,000 incidents (BENCHMARKS.md, section 3).
-    gc.freeze()
+    writer.others_write()
+    frozen_before = gc.get_freeze_count()
     try:
-        with multiprocessing.get_context("fork").Pool(count, initializer=_start) as pool:
-            for built, left_out, failure in pool.imap_unordered(_build_chunk, chunks):
-                if failure is not None:
-                    raise failure.error()
-                for incident_id, reason in left_out.items():
-                    problems.setdefault(incident_id, reason)
-                yield from built
+        # What the workers inherit is left out of every collection until they are done: a worker's
+        # collections would otherwise walk (and so copy, page by page) the whole heap it shares with
+        # the build. About 3% of a full build of 10,000 incidents (BENCHMARKS.md, section 3).
+        if not frozen_before:
+            gc.freeze()
+        # Not multiprocessing.Pool: it waits for ever for the chunk of a worker that died (killed
+        # for memory, say) and starts again, endlessly, one whose start fails; this pool breaks.
+        # With fork, it starts every worker before any thread of its own.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(count, mp_context=context, initializer=_start) as pool:
+            futures = [pool.submit(_build_chunk, chunk) for chunk in chunks]
+            try:
+                for future in as_completed(futures):
+                    built, left_out, failure = future.result()
+                    if failure is not None:
+                        raise failure.error()
+                    for incident_id, reason in left_out.items():
+                        problems.setdefault(incident_id, reason)
+                    yield from built
+            finally:
+                for future in futures:
+                    future.cancel()  # the pool then waits only for the chunks already being built
+    except BrokenProcessPool as exc:
+        raise DeliveryError(
+            f"a process building the site's pages stopped before it finished ({exc}); nothing was "
+            "published. Run the command again; if it stops again, see whether the machine is short of memory.",
+            retryable=True,
+        ) from None
     finally:
         _JOB = None
-        gc.unfreeze()  # the build's own objects are collected as ever again
+        if not frozen_before:
+            gc.unfreeze()  # the build's own objects are collected as ever again
 
 
 def _start() -> None:
@@ -100,7 +122,7 @@ def _start() -> None:
     _JOB.writer.detach()
 
 
-def _build_chunk(ids: list[str]) -> tuple[list[Built], dict[str, str], _Failure | None]:
+def _build_chunk(ids: list[str]) -> tuple[list[Built | Refused], dict[str, str], _Failure | None]:
     assert _JOB is not None
     problems: dict[str, str] = {}
     try:

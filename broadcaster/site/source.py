@@ -144,7 +144,10 @@ def read(
     store_id, generation = store.site_generation()
     versions = store.incident_versions()
     paths = _page_paths(versions)
-    stale = set(versions) if full else {
+    writer.guard_with(guard_key(config))
+    # Pages checked against values worked out otherwise (before a customer was added to the
+    # config) may hold what is private now: every one is built and checked again.
+    stale = set(versions) if full or not writer.guarded_alike else {
         i for i, v in versions.items() if i not in paths or writer.versions.get(paths[i]) != v
     }
     todo = (stale | set(changed)) & set(versions)
@@ -166,10 +169,22 @@ def read(
     )
 
 
+def guard_key(config: Config) -> str:
+    """What the site's private values depend on besides the store's records: every customer's id
+    and name (``forbidden_values`` adds them) and the rules that work them out."""
+    import hashlib
+    import json
+
+    from broadcaster import __version__
+
+    customers = sorted((key, audience.name) for key, audience in config.audiences.items())
+    return hashlib.sha256(json.dumps([__version__, customers]).encode()).hexdigest()[:32]
+
+
 def build(source: SiteInput, writer: SiteWriter) -> BuiltSite:
     """Build ``source`` (no store access here: safe in a worker thread)."""
     built = build_site(source.data, writer, pages=source.pages, remove=source.remove, left_out=source.problems)
-    return replace(built, keep=source.keep, store=source.store, generation=source.generation)
+    return replace(built, keep=source.keep - built.refused, store=source.store, generation=source.generation)
 
 
 def rebuild(config: Config, store: Store) -> BuiltSite:

@@ -1,0 +1,119 @@
+"""A customer added to the config makes its name private from then on, on pages built before too.
+
+A page the site builder finds unchanged (the same bytes from the same version of its record)
+is not checked by the egress guard again: it was checked when it was written. That holds only
+while the private values are worked out as they were then, and a page's values also hold every
+customer's name from the config. So after a customer is added, every page is built and checked
+again (a full build or a post alike), and a page that would now show private detail is taken out
+of the site and off every target it was published to, as well as out of the links to it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from broadcaster.site.output import MANIFEST
+from tests.conftest import Project
+
+NAME = "Globex Industries"
+TOKEN = "acme-feed-token-0123456789abcdef"
+CUSTOMERS = """
+[audiences.acme]
+name = "Acme Corp"
+components = ["api"]
+feed_token = "${ACME_FEED_TOKEN}"
+"""
+GLOBEX = f"""
+[audiences.globex]
+name = "{NAME}"
+components = ["db"]
+"""
+MIRROR = """
+[publish.mirror]
+type = "directory"
+path = "mirror"
+"""
+
+
+def post(project: Project, *args: str) -> str:
+    result = project.cli("post", "--yes", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return str(json.loads(result.stdout)["incident_id"])
+
+
+def files_holding(folder: Path, text: str) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and text.encode() in p.read_bytes())
+
+
+def published_with_the_name(project: Project) -> str:
+    """A public incident that names a company, published while it is not yet a customer."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + MIRROR)
+    incident = post(project, "--title", "Slow exports", "-C", "api", f"Exports for {NAME} are slow.")
+    assert files_holding(project.root / "mirror", NAME)  # public until then, as the operator wrote it
+    assert files_holding(project.site / "a" / TOKEN, NAME)  # Acme's page shows the public text too
+    project.write_config(CUSTOMERS + GLOBEX + MIRROR)
+    return incident
+
+
+def test_a_full_build_takes_out_a_page_that_now_names_a_customer_and_the_publish_deletes_it(project: Project) -> None:
+    incident = published_with_the_name(project)
+
+    built = project.cli("site", "build")
+
+    assert built.exit_code == 3, built.output
+    assert f"incident {incident} was left out of the site" in built.stderr
+    assert files_holding(project.site, NAME) == []
+    assert not (project.site / "incidents" / f"{incident}.html").exists()
+    assert f"incidents/{incident}.html" not in (project.site / MANIFEST).read_text(encoding="utf-8")
+    assert (project.site / "a" / TOKEN / "index.html").is_file()  # Acme's page, built again without it
+
+    published = project.cli("site", "publish")
+
+    assert published.exit_code == 3, published.output
+    assert files_holding(project.root / "mirror", NAME) == []
+
+
+def test_a_customers_page_that_now_names_another_customer_is_taken_out_not_kept(project: Project) -> None:
+    """Acme was told of its peering with Globex, then Globex became a customer: Acme's page may no
+    longer name it. Its last version was checked against other values, so it is not kept either."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + MIRROR)
+    post(project, "--title", "Peering issues", "-C", "api", "--for", "acme", f"Your peering with {NAME} is down.",
+         "Some traffic is slow.")
+    assert files_holding(project.site / "a" / TOKEN, NAME)
+    project.write_config(CUSTOMERS + GLOBEX + MIRROR)
+
+    built = project.cli("site", "build")
+
+    assert built.exit_code == 3, built.output
+    assert "the private page of audience" in built.stderr
+    assert files_holding(project.site, NAME) == []
+    assert not (project.site / "a" / TOKEN).exists()
+    assert project.cli("site", "publish").exit_code == 3
+    assert files_holding(project.root / "mirror", NAME) == []
+
+
+def test_a_post_after_the_change_checks_every_page_again(project: Project) -> None:
+    incident = published_with_the_name(project)
+
+    result = project.cli("post", "--yes", "--json", "--title", "Login errors", "-C", "web", "Logins fail for some.")
+
+    assert result.exit_code == 3, result.output
+    assert f"incident {incident} was left out of the site" in result.output
+    assert files_holding(project.site, NAME) == []
+    assert files_holding(project.root / "mirror", NAME) == []
+
+
+def test_without_a_change_an_unchanged_page_is_not_checked_again(project: Project) -> None:
+    """The guard's skip still holds when nothing it depends on changed: the rebuild is quiet."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + GLOBEX)
+    post(project, "--title", "Slow exports", "-C", "api", "Exports are slow.")
+
+    first, again = project.cli("site", "build"), project.cli("site", "build")
+
+    assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
+    manifest = json.loads((project.site / MANIFEST).read_text(encoding="utf-8").splitlines()[0])
+    assert isinstance(manifest["guarded_with"], str) and len(manifest["guarded_with"]) == 32
