@@ -186,11 +186,8 @@ class _Build:
         for asset in html.assets().values():
             self.writer.write(asset.path, asset.data)
         done = self._write_pages(_as_page(p) for p in pages)
-        missing = [
-            Page(i, self._values(i))
-            for i in self.data.incidents
-            if i.header.id not in done | self.left_out and self._missing(i)
-        ]
+        accounted = done | self.left_out
+        missing = [Page(i, self._values(i)) for i in self.data.incidents if i.header.id not in accounted and self._missing(i)]
         self._write_pages(missing)
         self.writer.flush()  # every page on disk before anything links to it
         shown = [i for i in (*self.data.incidents, *self.data.archive) if i.header.id not in self.left_out]
