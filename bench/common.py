@@ -92,6 +92,46 @@ def run(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: f
         )
 
 
+def tree_memory_mb(command: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: float = 300) -> float:
+    """Run ``command`` (untimed) and return the peak of its processes' memory together, in MB:
+    the proportional set size (PSS, pages shared between processes counted once in all) of the
+    process and every descendant (a full build's worker processes), sampled every 20 ms from
+    ``/proc``. ``run``'s peak is the largest single process's, which says nothing of its workers."""
+    process = subprocess.Popen(list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(env), cwd=cwd)
+    peak_kb, deadline = 0, time.monotonic() + timeout
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            peak_kb = max(peak_kb, sum(_pss_kb(pid) for pid in _tree(process.pid)))
+            time.sleep(0.02)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    if process.returncode != 0:
+        raise BenchError(f"{' '.join(command[-2:])} exited {process.returncode} while its memory was measured")
+    return peak_kb / 1024
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    try:
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{thread}/children", encoding="ascii") as children:
+                for child in children.read().split():
+                    found += _tree(int(child))
+    except OSError:
+        pass  # it ended meanwhile
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+    except OSError:
+        return 0
+
+
 def clean_env() -> dict[str, str]:
     """This environment, as a user's shell would have it.
 

@@ -32,3 +32,6 @@ def test_benchmark_runs_at_tiny_sizes(name: str) -> None:
     table = terminal([results])
     section = markdown(results, when="now", where="here", command=f"python -m bench {name}")
     assert all(f.name in table and f.name in section for f in results.figures)
+    if name == "history":  # a full build's memory is that of its processes together, measured
+        together = [f for f in results.figures if "processes together" in f.detail]
+        assert together and all(float(f.detail.rsplit(" together ", 1)[1].split(" MB")[0]) > 10 for f in together)
