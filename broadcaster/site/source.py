@@ -48,7 +48,7 @@ from broadcaster.messages.visibility import (
 )
 from broadcaster.routing import reached
 from broadcaster.site import parallel
-from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Built, Page, SiteData, build_site
+from broadcaster.site.build import AUDIENCE_DIR, AudiencePage, Built, Page, Refused, SiteData, build_site
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.links import incident_url
 from broadcaster.site.output import LOCK, SiteWriter
@@ -121,7 +121,7 @@ class SiteInput:
     """One build's worth of the store: what to show, which pages to (re)build, which to remove."""
 
     data: SiteData
-    pages: Iterable[Page | Built]
+    pages: Iterable[Page | Built | Refused]
     remove: list[str]
     keep: frozenset[str]
     store: str
@@ -154,7 +154,7 @@ def read(
     listed = {p for p in writer.hashes if p.startswith(f"{INCIDENT_DIR}/") and p.endswith(".html")}
     data = site_data(config, store, problems)
     count = parallel.workers(len(todo), store) if workers and stream else 0
-    pages: Iterable[Page | Built] = (
+    pages: Iterable[Page | Built | Refused] = (
         parallel.pages(store, partial(_cut_from, config, versions), sorted(todo), data, writer, problems, count)
         if count else _pages(config, store, todo, versions, problems)
     )
