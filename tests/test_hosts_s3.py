@@ -888,6 +888,47 @@ def test_a_fork_waits_for_the_warm_up_to_finish(s3: S3Server, bucket: str, tmp_p
     assert host._warm.done()  # the fork waited for it
 
 
+def test_the_fork_hook_is_registered_once_not_at_every_warm_up_or_read(
+    s3: S3Server, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hook registered with ``os.register_at_fork`` stays for the life of the process: one per warm-up
+    and per read would pile up in a process that publishes again and again (the bot, a test run)."""
+    registered: list[object] = []
+    monkeypatch.setattr(os, "register_at_fork", lambda **hooks: registered.append(hooks))
+    for n in range(3):
+        host = make_host(s3.url, bucket, tmp_path / str(n))
+        host.read_ahead()
+        host.warm_up()
+        assert host._warm is not None
+        host._warm.result(timeout=30)
+    assert registered == []  # the module's own, registered as it was imported
+
+
+@pytest.mark.parametrize("cancels", [1, 2], ids=["cancelled", "cancelled-again-while-it-stops"])
+def test_a_cancelled_publish_returns_only_once_its_requests_on_their_way_are_done(
+    s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, cancels: int
+) -> None:
+    """The caller gives up the store's lock (site.source.publish) as the publish returns: an upload of
+    its own still on its way then could land over the newer file of the publisher that goes next."""
+    host = make_host(s3.url, bucket, tmp_path)
+    s3.delayed.clear()
+    s3.fail(S3Fault(match="/index.html", delay=1.5))  # the index's upload is slow, but lands
+
+    async def main() -> None:
+        publishing = asyncio.create_task(host.publish(replace(site, latest=True)))
+        assert await asyncio.to_thread(s3.delayed.wait, 20)  # on its way
+        for _ in range(cancels):
+            publishing.cancel()
+            await asyncio.sleep(0.05)
+        with pytest.raises(asyncio.CancelledError):
+            await publishing
+        # Checked here: asyncio.run waits for its threads before it returns.
+        assert s3.body(bucket, "index.html") == SITE["index.html"]  # it landed before the publish returned
+
+    asyncio.run(main())
+    assert assert_consistent(s3, bucket) == site.hashes
+
+
 def test_the_warm_up_returns_once_its_first_request_is_leaving(slow_s3: S3Server, bucket: str, tmp_path: Path) -> None:
     """Issue 20: until the bucket's first request has left, the command does nothing else: importing
     the site builder or another SDK meanwhile would share the one GIL with boto3's import and hold the

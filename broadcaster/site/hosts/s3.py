@@ -39,7 +39,6 @@ import mimetypes
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, replace
@@ -56,6 +55,8 @@ from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, Remote, fingerprinted
 
 if TYPE_CHECKING:
+    import asyncio
+
     from broadcaster.config import ChannelConfig
     from broadcaster.site.hosts import _s3_light
 
@@ -244,8 +245,7 @@ class S3Host(SiteHost):
             # `site publish` warms up, then a full build may fork its page workers. A fork while
             # this thread imports boto3 or holds one of its locks copies them into the child held,
             # and a child that needs one waits for ever: every fork first waits for the warm-up.
-            # Weakly: the hook stays registered for the life of the process, the client need not.
-            os.register_at_fork(before=partial(_settle, weakref.ref(warm)))
+            _forks_wait_for(warm)
             warm.add_done_callback(lambda _: leaving.set())  # failed before its request: nothing to wait for
             leaving.wait(self.first_request_wait)
 
@@ -325,7 +325,7 @@ class S3Host(SiteHost):
                     reading.set_exception(exc)
 
         threading.Thread(target=read, name=_WARM_UP_THREAD, daemon=True).start()
-        os.register_at_fork(before=partial(_settle, weakref.ref(reading)))  # see warm_up
+        _forks_wait_for(reading)  # see warm_up
         return reading
 
     def _light_access(self) -> _LightAccess | None:
@@ -378,13 +378,19 @@ class S3Host(SiteHost):
         return read
 
     async def publish(self, site: BuiltSite) -> Receipt:
-        """Upload the files of ``site`` that differ from what the bucket's manifest records."""
+        """Upload the files of ``site`` that differ from what the bucket's manifest records.
+
+        Cancelled (a deadline, Ctrl-C), it returns only once the uploading thread has stopped, after
+        the requests it has on their way: its caller then gives up the store's lock (``site.source``),
+        and an upload of this publish landing later could replace another publisher's newer file."""
         import asyncio
         stop = threading.Event()
+        uploading = asyncio.ensure_future(asyncio.to_thread(self._publish, site, stop))
         try:
-            return await asyncio.to_thread(self._publish, site, stop)
+            return await asyncio.shield(uploading)
         except asyncio.CancelledError:
-            stop.set()  # the thread cannot be killed: tell it to stop after the current file
+            stop.set()  # the thread cannot be killed: tell it to stop after the current requests
+            await _stopped(uploading)
             raise
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
@@ -741,7 +747,8 @@ class S3Host(SiteHost):
         return permanent(self._clean(f"{where}: {exc}. Check publish.{self.name} in the config."))
 
     def _clean(self, message: str) -> str:
-        """``message`` without the credentials boto signs with: the config's, or the AWS environment's."""
+        """``message`` without the credentials boto signs with (the config's, or the AWS environment's), nor
+        any request signature a gateway echoed (``redact`` masks those whatever the secrets)."""
         secrets = [plain_value(self.config.options.get(key)) for key in self.secret_options]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
         secrets += url_credentials(self.endpoint_url or "")  # "https://user:pass@host", which boto3 repeats
@@ -921,10 +928,37 @@ def _settled_like(made: Future[Any], warm: Future[Any]) -> None:
         made.set_result(None)
 
 
-def _settle(warm: weakref.ref[Future[Any]]) -> None:
-    """Before a fork: wait for a warm-up (or a read) still running (none to wait for once it is done or gone).
-    Not when the warm-up itself forks (a credential_process run with a preexec_fn): it would wait
-    for itself."""
-    future = warm()
-    if future is not None and not threading.current_thread().name.startswith(_WARM_UP_THREAD):
-        wait([future])
+async def _stopped(uploading: asyncio.Future[Receipt]) -> None:
+    """Wait for a cancelled publish's thread to end. Cancelled again meanwhile, it waits on: the thread
+    stops after the requests it has on their way, each bounded by the client's timeouts."""
+    import asyncio
+
+    while not uploading.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([uploading])
+    if not uploading.cancelled():
+        uploading.exception()  # retrieved: the caller cancelled it, whatever it ended with
+
+
+# The warm-ups and light reads still running, which every fork waits for (``_settle``). Each is held
+# only until it is done: the hook, which cannot be unregistered, keeps no client alive.
+_running: set[Future[Any]] = set()
+
+
+def _forks_wait_for(future: Future[Any]) -> None:
+    """Make every fork of this process wait for ``future`` while it runs (see ``S3Host.warm_up``)."""
+    _running.add(future)
+    future.add_done_callback(_running.discard)  # at once if it is already done
+
+
+def _settle() -> None:
+    """Before a fork: wait for the warm-ups (and reads) still running. Not when one of them forks
+    (a credential_process run with a preexec_fn): it would wait for itself."""
+    if not threading.current_thread().name.startswith(_WARM_UP_THREAD):
+        wait(_running.copy())  # a copy: a done callback may take one out meanwhile
+
+
+# Registered once for the process, as the module is imported: a hook stays registered for ever, and
+# one per warm-up would pile up in a process that publishes again and again (the bot, tests).
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(before=_settle)
