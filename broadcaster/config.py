@@ -35,8 +35,9 @@ STORE_URL_HELP = (
     'must be a URL: "postgresql://user@host/dbname" for a team store (a password as ${DB_PASSWORD}, '
     'PGPASSWORD or ~/.pgpass) or "sqlite:///path/to/state.db"; for a local file, [store] path is simpler'
 )
-# Read by the SDKs from the environment when the config names no credential.
-AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
+# Read by the SDKs from the environment when the config names no credential (botocore takes the
+# session token from AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN).
+AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
 
 
 class Secret:

@@ -158,6 +158,94 @@ def test_keys_come_from_the_environment_only_as_boto3_would_take_them_first() ->
     assert "s3cr3t" not in repr(_s3_light.Keys("AKIDEXAMPLE", "s3cr3t")) and "AKIDEXAMPLE" not in repr(_s3_light.Keys("AKIDEXAMPLE", "x"))
 
 
+@pytest.mark.parametrize("tokens", [
+    {}, {"AWS_SESSION_TOKEN": "session"}, {"AWS_SECURITY_TOKEN": "security"},
+    {"AWS_SECURITY_TOKEN": "security", "AWS_SESSION_TOKEN": "session"},
+    {"AWS_SECURITY_TOKEN": "", "AWS_SESSION_TOKEN": "session"},
+], ids=["none", "session", "security", "both", "empty-security"])
+def test_the_session_token_is_the_one_botocore_takes_from_the_environment(tokens: dict[str, str]) -> None:
+    """botocore's EnvProvider reads AWS_SECURITY_TOKEN first: a request signed with another token than
+    boto3's would be refused where boto3's succeeds, or act with other rights."""
+    from botocore.credentials import EnvProvider
+
+    environ = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t", **tokens}
+    theirs = EnvProvider(environ).load()
+    ours = _s3_light.Keys.from_environment(environ)
+    assert ours is not None and theirs is not None
+    assert (ours.key_id, ours.secret, ours.token) == (theirs.access_key, theirs.secret_key, theirs.token)
+
+
+def botocore_reads_a_ca_bundle() -> bool:
+    """Whether boto3, made now, would trust a ``ca_bundle`` of the AWS files (or could not read them)."""
+    import botocore.session
+    from botocore.exceptions import ConfigParseError
+
+    try:
+        return botocore.session.Session().get_config_variable("ca_bundle") is not None
+    except ConfigParseError:
+        return True
+
+
+BUNDLE = "ca_bundle = /etc/corp-only.pem\n"
+
+
+@pytest.mark.parametrize(("config", "credentials", "profile", "blocks"), [
+    ("[default]\n" + BUNDLE, None, {}, True),
+    ("[default]\n" + BUNDLE.upper(), None, {}, True),  # option names are read in any case
+    ("[DEFAULT]\n" + BUNDLE + "[default]\nregion = eu-west-1\n", None, {}, True),  # shared by every section
+    ("[profile ops]\n" + BUNDLE, None, {}, False),
+    ("[profile ops]\n" + BUNDLE, None, {"AWS_PROFILE": "ops"}, True),
+    ('[profile "ops"]\n' + BUNDLE, None, {"AWS_PROFILE": "ops"}, True),
+    ("[profile ops]\n" + BUNDLE + "[profile dev]\n", None, {"AWS_DEFAULT_PROFILE": "ops", "AWS_PROFILE": "dev"}, True),
+    ("[profile ops]\n" + BUNDLE + "[profile dev]\n", None, {"AWS_DEFAULT_PROFILE": "dev", "AWS_PROFILE": "ops"}, False),
+    (None, "[default]\n" + BUNDLE, {}, True),  # boto3 reads the profile's settings from both files
+    (None, "[ops]\n" + BUNDLE, {}, False),
+    (None, "[ops]\n" + BUNDLE, {"AWS_PROFILE": "ops"}, True),
+    ("[default]\nregion = eu-west-1\n", "[default]\naws_access_key_id = AKIDEXAMPLE\n", {}, False),
+    (BUNDLE, None, {}, True),  # no section: boto3 cannot read it, nobody can say what it trusts
+], ids=["default", "capitals", "shared-section", "other-profile", "that-profile", "quoted-profile",
+        "default-profile-first", "default-profile-other", "credentials-file", "credentials-other-profile",
+        "credentials-that-profile", "none", "unparseable"])
+def test_a_ca_bundle_boto3_would_trust_leaves_everything_to_boto3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str | None, credentials: str | None,
+    profile: dict[str, str], blocks: bool,
+) -> None:
+    """With an endpoint given, boto3 still trusts the ``ca_bundle`` of its profile (the config file's
+    section, or the credentials file's), not certifi's bundle as the light client does."""
+    for name, text in (("config", config), ("credentials", credentials)):
+        if text is not None:
+            (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.setenv("AWS_TEST_FILES", str(tmp_path))
+    monkeypatch.setenv("AWS_CONFIG_FILE", "$AWS_TEST_FILES/config")  # expanded, as botocore expands it
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    for name in ("AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in profile.items():
+        monkeypatch.setenv(name, value)
+
+    assert botocore_reads_a_ca_bundle() == blocks  # the cases say what botocore does
+    assert _s3_light.environment_blocks_it(os.environ, endpoint_given=True) == blocks
+    if config is None:  # without an endpoint, any config file leaves it to boto3; the credentials file counts too
+        assert _s3_light.environment_blocks_it(os.environ, endpoint_given=False) == blocks
+
+
+def test_a_ca_bundle_in_the_aws_config_file_leaves_the_read_and_the_uploads_to_boto3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    options = {"bucket": BUCKET, "endpoint_url": "https://s3.example.com", "region": "us-east-1"}
+    bucket = S3Host(ChannelConfig("bucket", "s3", options=options), tmp_path)
+    (tmp_path / "aws-config").write_text("[default]\nregion = eu-west-1\n", encoding="utf-8")
+    assert bucket._light_access() is not None and bucket._light_read() is not None
+    (tmp_path / "aws-config").write_text("[default]\n" + BUNDLE, encoding="utf-8")
+    assert bucket._light_access() is None and bucket._light_read() is None
+
+
 # -- against an S3 server that checks signatures ------------------------------------------------
 
 

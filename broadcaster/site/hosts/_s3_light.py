@@ -12,7 +12,8 @@ headers S3 does not need signed: content type, cache policy, ``If-Match`` /
 
 Used only where nothing is left to boto3's judgement: keys given (in the config, or the
 standard environment variables without a profile), a known region, a path-style
-endpoint or an AWS bucket name that is a plain host name. Otherwise ``S3Host._light_access``
+endpoint or an AWS bucket name that is a plain host name, and no ``ca_bundle`` in the
+AWS files for the profile boto3 uses. Otherwise ``S3Host._light_access``
 returns None and boto3 does it all. Whatever these requests do not see succeed, boto3
 does again and reports (``S3Host._LightClient``): an optimisation, never the only way.
 """
@@ -40,6 +41,10 @@ _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
 _AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso")
+# The session token's variables in botocore's order (credentials.EnvProvider.TOKENS): the older name first.
+_TOKEN_VARIABLES = ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")
+# The profile's variables in botocore's order (configprovider: "profile"): the first that is set names it.
+_PROFILE_VARIABLES = ("AWS_DEFAULT_PROFILE", "AWS_PROFILE")
 
 
 @dataclass(frozen=True, repr=False)
@@ -55,11 +60,13 @@ class Keys:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Keys | None:
-        """The keys boto3's chain would take first: the environment's, unless a profile is named."""
+        """The keys boto3's chain would take first: the environment's, unless a profile is named.
+        The token as botocore's ``EnvProvider`` takes it: the first of its variables that is not empty."""
         key_id, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
         if not key_id or not secret or environ.get("AWS_PROFILE"):
             return None
-        return cls(key_id, secret, environ.get("AWS_SESSION_TOKEN") or None)
+        token = next((environ[name] for name in _TOKEN_VARIABLES if environ.get(name)), None)
+        return cls(key_id, secret, token)
 
 
 class Refused(Exception):
@@ -220,7 +227,8 @@ def tls_context(cafile: str | None) -> ssl.SSLContext:
 
     It trusts what boto3 trusts: ``cafile`` (``AWS_CA_BUNDLE``), else certifi's bundle, botocore's default,
     never the system's store or ``SSL_CERT_FILE``, which boto3 ignores: a certificate boto3 would refuse
-    must not be enough for the light client's signed requests."""
+    must not be enough for the light client's signed requests. (A ``ca_bundle`` in the AWS files leaves
+    every request to boto3: ``environment_blocks_it``.)"""
     return ssl.create_default_context(cafile=cafile or _bundle_boto3_trusts())
 
 
@@ -273,12 +281,57 @@ def proxied(endpoint: str, environ: Mapping[str, str]) -> bool:
 
 
 def environment_blocks_it(environ: Mapping[str, str], *, endpoint_given: bool) -> bool:
-    """Settings by which boto3 would send the requests elsewhere or otherwise than ``object_url`` says:
-    an endpoint, FIPS or dual-stack hosts; and, without an endpoint in our config, an AWS config
-    file, whose default profile may name one. (``AWS_CA_BUNDLE`` is honoured by ``get``; a proxy is
-    ``proxied``'s to say.)"""
+    """Settings by which boto3 would send the requests elsewhere or otherwise than ``object_url`` says,
+    or trust other authorities than ``tls_context``: an endpoint, FIPS or dual-stack hosts; without an
+    endpoint in our config, an AWS config file, whose default profile may name one; with one, a
+    ``ca_bundle`` in the profile boto3 uses (or AWS files it cannot read). (``AWS_CA_BUNDLE`` is
+    honoured by ``get``; a proxy is ``proxied``'s to say.)"""
     if any(environ.get(name) for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_USE_FIPS_ENDPOINT",
                                           "AWS_USE_DUALSTACK_ENDPOINT")):
         return True
-    config_file = environ.get("AWS_CONFIG_FILE") or os.path.join(os.path.expanduser("~"), ".aws", "config")
-    return not endpoint_given and os.path.exists(config_file)
+    config_file = _aws_file(environ, "AWS_CONFIG_FILE", "config")
+    if not endpoint_given and os.path.exists(config_file):
+        return True
+    # boto3 reads its profile from both files (the credentials file's sections are named as the profile).
+    profile = next((environ[name] for name in _PROFILE_VARIABLES if name in environ), "default")
+    credentials_file = _aws_file(environ, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+    return (_sets_ca_bundle(config_file, lambda section: _config_profile(section) == profile)
+            or _sets_ca_bundle(credentials_file, lambda section: section == profile))
+
+
+def _aws_file(environ: Mapping[str, str], variable: str, name: str) -> str:
+    """The AWS file boto3 reads, its path expanded as botocore expands it."""
+    path = environ.get(variable) or os.path.join("~", ".aws", name)
+    return os.path.expanduser(os.path.expandvars(path))
+
+
+def _config_profile(section: str) -> str | None:
+    """The profile an AWS config file's section belongs to, read as botocore reads it
+    (``configloader.build_profile_map``): "default", or "profile NAME"."""
+    import shlex
+
+    if section == "default":
+        return section
+    if not section.startswith("profile"):
+        return None
+    try:
+        parts = shlex.split(section)
+    except ValueError:
+        return None
+    return parts[1] if len(parts) == 2 else None
+
+
+def _sets_ca_bundle(path: str, ours: Callable[[str], bool]) -> bool:
+    """Whether the INI file at ``path`` gives a section ``ours`` picks a ``ca_bundle`` (boto3 then
+    trusts its authorities, not certifi's), or cannot be read or parsed (nobody can say it does not)."""
+    import configparser
+
+    if not os.path.isfile(path):  # as botocore: no such file, no settings
+        return False
+    parser = configparser.RawConfigParser()  # as botocore parses it: options in any case, [DEFAULT] shared
+    try:
+        with open(path) as file:  # the locale's encoding, as botocore's parser reads it
+            parser.read_file(file)
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return True
+    return any(ours(section) and parser.has_option(section, "ca_bundle") for section in parser.sections())
