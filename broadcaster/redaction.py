@@ -7,6 +7,11 @@ HTML-escaped). Case matters because libraries rewrite what servers say:
 python-telegram-bot capitalises a 400's description, which lower-cases a token
 echoed in it.
 
+Request signatures too (AWS Signature Version 4: 64 hex digits after
+``Signature=`` or ``X-Amz-Signature=``, in any case or URL-quoted), whatever the
+secrets given: a gateway may echo a request's Authorization header, and a
+signature lets whoever reads it send that very request again for minutes.
+
 ``known`` holds the secrets of the config this process loaded; the CLI adds
 them as it loads the config, and ``install_logging`` makes every log record of
 every library pass through ``redact`` with them.
@@ -27,6 +32,13 @@ from urllib.parse import quote, quote_plus
 MASK = "***"
 # Shorter values ("abc") would mask ordinary words; no real credential is that short.
 MIN_SECRET_LENGTH = 4
+# A SigV4 signature after its name (the header's "Signature", the query's "X-Amz-Signature", botocore's
+# debug log's "Signature:" line), then "=" or ":", plain or URL-quoted once or twice, maybe in quotes
+# (JSON's, escaped or not). The name and the "=" are kept: what was masked stays readable.
+_QUOTE = r"(?:\\?[\"']|%22|%2522)"
+_SIGNATURE = re.compile(
+    rf"(signature{_QUOTE}?\s*(?:=|:|%3D|%253D|%3A|%253A)\s*{_QUOTE}?)[0-9a-f]{{64}}", re.IGNORECASE
+)
 
 # Loggers of the SDKs and transports we drive: they log requests, bodies and
 # tracebacks (python-telegram-bot logs a non-JSON error body, token and all, with
@@ -67,13 +79,16 @@ def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every secret (any case, any encoded form) replaced by ``***``.
+    """``text`` with every secret (any case, any encoded form) and every request signature
+    replaced by ``***``.
 
     Without ``secrets``, the secrets of the loaded config (``known``).
     """
+    if not text:
+        return text
     chosen = frozenset(s for s in (secrets or known) if s and len(s) >= MIN_SECRET_LENGTH)
     pattern = _pattern(chosen) if chosen else None
-    return pattern.sub(MASK, text) if pattern is not None and text else text
+    return _SIGNATURE.sub(rf"\g<1>{MASK}", pattern.sub(MASK, text) if pattern is not None else text)
 
 
 def remember(secrets: Iterable[str]) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from broadcaster.redaction import redact
 from tests.conftest import Project
 from tests.fakes.base import FakeServer, Fault, Request, Response, echo_of
 from tests.fakes.s3 import S3Fault, S3Server
@@ -166,13 +168,32 @@ def test_a_bot_api_that_echoes_the_token_in_a_500_page_prints_no_traceback_and_n
 
 S3_KEY_ID = "AKIAECHOKEY0000EXAMPLE"
 S3_SECRET = "Echo/Secret+Key0000000000000000000000000"
+S3_TOKEN = "IQoJb3JpZ2luX2VjEchoSecurityToken0000+/="
+# A SigV4 request signature, as the echo repeats the Authorization header: verbatim, URL-quoted, in any case.
+# Not a secret itself, but whoever reads it may send that very request again for minutes.
+SIGNED = re.compile(r"signature(?:=|%3D)[0-9a-f]{64}", re.IGNORECASE)
+SIGNATURE = "87bba3921f9d6ae23da90b59a1decf620c7e94fda5a6ffb0bab014e69825923e"
+
+
+@pytest.mark.parametrize("text", [
+    f"Credential=AKID/20240502/us-east-1/s3/aws4_request, SignedHeaders=host, Signature={SIGNATURE}",
+    f"https://s3.example.com/status/index.html?X-Amz-Credential=x&X-Amz-Signature={SIGNATURE.upper()}&x=1",
+    f"AWS4-HMAC-SHA256%20Credential%3DAKID%2C%20Signature%3D{SIGNATURE}",
+    f"SIGNATURE%253D{SIGNATURE}",
+    f"Signature:\n{SIGNATURE}",  # botocore's debug log
+    f'{{"X-Amz-Signature": "{SIGNATURE}"}}',
+], ids=["header", "query", "url-quoted", "quoted-twice", "botocore-log", "json"])
+def test_a_request_signature_is_masked_in_every_spelling(text: str) -> None:
+    masked = redact(text, ["unrelated-secret"])
+    assert SIGNATURE not in masked.lower() and "***" in masked, masked
+    assert redact(text) == masked.replace("unrelated-secret", "")  # with no secret known, too
 
 
 @pytest.fixture
 def s3_echoing(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Server]:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
     with S3Server() as s3:
         s3.create_bucket("status")
@@ -204,8 +225,10 @@ def test_an_s3_gateway_that_echoes_the_key_leaks_nothing(project: Project, s3_ec
     secrets = (S3_KEY_ID, S3_SECRET)
     for result in outputs:
         assert not leaks(result.stdout + result.stderr, secrets), result.stdout + result.stderr
+        assert not SIGNED.search(result.stdout + result.stderr), result.stdout + result.stderr
     state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
     assert not leaks(state.decode("utf-8", errors="replace"), secrets)
+    assert not SIGNED.search(state.decode("utf-8", errors="replace"))
 
 
 # fc-site's S3 requests one by one: the manifest read (and written), the uploads; keys from the config or
@@ -214,14 +237,18 @@ S3_PATHS = {"manifest": ".broadcaster-manifest.json", "uploads": "/incidents/"}
 
 
 @pytest.mark.parametrize("failing", sorted(S3_PATHS))
-@pytest.mark.parametrize("source", ["config", "environment"])
+@pytest.mark.parametrize("source", ["config", "environment", "environment-with-security-token"])
 def test_each_s3_request_of_a_publish_that_echoes_the_key_leaks_nothing(
     project: Project, s3_echoing: S3Server, source: str, failing: str
 ) -> None:
-    if source == "environment":
+    secrets: tuple[str, ...] = (S3_KEY_ID, S3_SECRET)
+    if source.startswith("environment"):
         config = project.config.read_text()
         project.config.write_text("\n".join(line for line in config.splitlines() if "_key" not in line) + "\n")
         project.env.update(AWS_ACCESS_KEY_ID=S3_KEY_ID, AWS_SECRET_ACCESS_KEY=S3_SECRET)
+    if source == "environment-with-security-token":  # the older name, which botocore reads first
+        project.env.update(AWS_SECURITY_TOKEN=S3_TOKEN)
+        secrets += (S3_TOKEN,)
     s3_echoing.fail(S3Fault(match=S3_PATHS[failing], status=400, code="InvalidArgument", times=200))
 
     posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Elevated errors.")
@@ -239,9 +266,11 @@ def test_each_s3_request_of_a_publish_that_echoes_the_key_leaks_nothing(
                     project.cli(*flags, "retry"), project.cli(*flags, "channels", "check"),
                     project.cli(*flags, "store", "export")]
     for result in outputs:
-        assert not leaks(result.stdout + result.stderr, (S3_KEY_ID, S3_SECRET)), result.stdout + result.stderr
+        assert not leaks(result.stdout + result.stderr, secrets), result.stdout + result.stderr
+        assert not SIGNED.search(result.stdout + result.stderr), result.stdout + result.stderr
     state = b"".join(p.read_bytes() for p in (project.root / ".broadcaster").glob("state.db*"))
-    assert not leaks(state.decode("utf-8", errors="replace"), (S3_KEY_ID, S3_SECRET))
+    assert not leaks(state.decode("utf-8", errors="replace"), secrets)
+    assert not SIGNED.search(state.decode("utf-8", errors="replace"))
 
 
 # -- git -----------------------------------------------------------------------------
