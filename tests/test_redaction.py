@@ -81,6 +81,25 @@ def test_the_logging_filter_scrubs_message_arguments_exception_and_stack() -> No
     assert not holds(written, TOKEN)
 
 
+def test_the_logging_filter_masks_a_request_signature_even_when_no_secret_is_known() -> None:
+    """An S3 target on a profile or an instance role and channels without secrets: nothing is known
+    to redact, and botocore's debug log still prints each request's signature."""
+    signature = "3f" * 32
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter([]))
+    logger = logging.getLogger("tests.redaction.signature")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("Signature:\n%s", signature)
+        logger.warning("headers %s", {"Authorization": f"AWS4-HMAC-SHA256 Credential=x, Signature={signature}"})
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert signature not in written and "Signature:\n***" in written and "Signature=***" in written
+
+
 @pytest.mark.parametrize("debug", [False, True], ids=["quiet", "debug"])
 def test_install_logging_silences_sdk_loggers_unless_debug_and_scrubs_every_record(
     debug: bool, capsys: pytest.CaptureFixture[str]
