@@ -13,6 +13,10 @@ import gc
 import json
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +29,7 @@ from broadcaster.site import parallel, source
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import SiteWriter, sha256
 from broadcaster.store import open_store
-from tests.conftest import Project
+from tests.conftest import ROOT, Project
 from tests.site_helpers import read_site
 from tests.test_site_bad_records import BAD_RECORDS, store_record
 
@@ -215,3 +219,62 @@ def test_after_a_failed_build_in_workers_the_next_build_trusts_no_page_the_worke
     for path, digest in writer.hashes.items():
         assert sha256((project.root / "public" / path).read_bytes()) == digest, path
     writer.abandon()
+
+
+SLOW_BUILD = """
+import sys, time
+from pathlib import Path
+from broadcaster import config_loader
+from broadcaster.site import parallel, source
+from broadcaster.store import open_store
+
+def slow(ids):
+    time.sleep(120)  # each worker busy with its first chunk when the build is killed
+
+parallel.MIN_PAGES, parallel.CHUNK, parallel.cores, parallel._build_chunk = 1, 1, lambda: 2, slow
+root = Path(sys.argv[1])
+source.rebuild(config_loader.load(str(root / "broadcaster.toml")), open_store(root / ".broadcaster" / "state.db"))
+"""
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for t in os.listdir(f"/proc/{pid}/task")
+                for c in Path(f"/proc/{pid}/task/{t}/children").read_text(encoding="ascii").split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from Linux's /proc")
+@pytest.mark.timeout(120)
+def test_the_workers_of_a_build_that_was_killed_end_with_it(project: Project, tmp_path: Path) -> None:
+    """Killed (the OOM killer, SIGKILL, a service manager stopping the main process alone), a build
+    leaves no worker waiting for ever with a copy of its memory and a connection to the store."""
+    for n in range(4):
+        post(project, "post", "--title", f"Errors {n}", "-C", "api", f"Errors on shard {n}.")
+    script = tmp_path / "slow_build.py"
+    script.write_text(SLOW_BUILD, encoding="utf-8")
+    build = subprocess.Popen([sys.executable, str(script), str(project.root)], cwd=ROOT)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := children(build.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) == 2, "the build never started its workers"
+        build.kill()
+        build.wait()
+        deadline = time.monotonic() + 10
+        while any(alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if alive(w)]
+    finally:
+        build.kill()
+        for worker in [w for w in workers if alive(w)]:
+            os.kill(worker, signal.SIGKILL)  # not to outlive the test whatever it found

@@ -16,6 +16,8 @@ workers inherit the build's state instead of having it pickled).
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +29,7 @@ from broadcaster.store import Store
 MIN_PAGES = 1000  # below this, starting the workers costs more than they save
 CHUNK = 250  # incidents a worker takes at a time: small enough to share the work out evenly
 MAX_WORKERS = 4
+_WATCH_SECONDS = 0.2  # how soon a worker notices its build is gone
 
 # The pages of these incident ids, read from a store and cut as the build would (the incidents
 # that cannot be cut go into the dict, with why).
@@ -41,6 +44,7 @@ class _Job:
     cut: Cut
     data: SiteData
     writer: SiteWriter
+    build: int  # the build's process id
 
 
 _JOB: _Job | None = None
@@ -76,7 +80,7 @@ def pages(
     from concurrent.futures.process import BrokenProcessPool
 
     global _JOB
-    _JOB = _Job(store, cut, data, writer)
+    _JOB = _Job(store, cut, data, writer, os.getpid())
     chunks = [list(ids[start : start + CHUNK]) for start in range(0, len(ids), CHUNK)]
     writer.others_write()
     frozen_before = gc.get_freeze_count()
@@ -118,8 +122,18 @@ def pages(
 def _start() -> None:
     """In a worker: its own store connection (never the build's), and writes made here, now."""
     assert _JOB is not None
+    threading.Thread(target=_end_with, args=(_JOB.build,), name="broadcaster-build-watch", daemon=True).start()
     _JOB.store = _JOB.store.reopened()
     _JOB.writer.detach()
+
+
+def _end_with(build: int) -> None:
+    """In a worker: end when the build that forked it is gone (killed, out of memory, stopped by a
+    service manager). Unlike multiprocessing.Pool's, this pool's workers would wait for ever for
+    their next chunk, each holding a copy of the build's memory and a connection to the store."""
+    while os.getppid() == build:
+        time.sleep(_WATCH_SECONDS)
+    os._exit(1)
 
 
 def _build_chunk(ids: list[str]) -> tuple[list[Built | Refused], dict[str, str], _Failure | None]:
