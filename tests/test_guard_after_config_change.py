@@ -117,3 +117,15 @@ def test_without_a_change_an_unchanged_page_is_not_checked_again(project: Projec
     assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
     manifest = json.loads((project.site / MANIFEST).read_text(encoding="utf-8").splitlines()[0])
     assert isinstance(manifest["guarded_with"], str) and len(manifest["guarded_with"]) == 32
+
+
+def test_a_refused_page_the_manifest_does_not_name_is_taken_out_of_the_folder_too(project: Project) -> None:
+    """A web server pointed at the folder serves whatever is there: a page a failed or interrupted
+    build left on disk, named by no manifest, goes as well when it is refused."""
+    incident = published_with_the_name(project)
+    (project.site / MANIFEST).unlink()  # the folder's files are on disk, named by no manifest
+
+    assert project.cli("site", "build").exit_code == 3
+
+    assert not (project.site / "incidents" / f"{incident}.html").exists()
+    assert files_holding(project.site, NAME) == []

@@ -163,7 +163,7 @@ def build_site(
             pages.close()  # a stream's worker processes stop before the build forgets what it wrote
         writer.abandon()
         raise
-    refused = frozenset(html.incident_path(i) for i in build.refused)
+    refused = frozenset(build._unvouched_pages())
     return replace(writer.finish(), problems=tuple(build.problems.values()), private=build.guarded, refused=refused)
 
 
@@ -194,8 +194,21 @@ class _Build:
         for path, body in self._linking_files(shown):
             self.writer.write(path, body)
         self._audience_pages()
-        for incident_id in self.refused:  # after the files that linked to them
-            self.writer.remove(html.incident_path(incident_id))
+        for path in self._unvouched_pages():  # after the files that linked to them
+            self.writer.remove(path, even_unlisted=True)
+
+    def _unvouched_pages(self) -> set[str]:
+        """The pages no build can vouch for: those the guard refused; and, when the private values are
+        worked out otherwise than when the last build checked (a customer added since), those of every
+        incident left out for whatever reason, whose last version was checked against other values."""
+        incidents = set(self.refused) if self.writer.guarded_alike else self.refused | self.left_out
+        paths = set()
+        for incident_id in incidents:
+            try:
+                paths.add(html.incident_path(incident_id))
+            except InputError:
+                continue  # an id that cannot be a file name (or a customer's page's label): it has no page
+        return paths
 
     def _audience_pages(self) -> None:
         """Each customer's page and feeds, guarded against what it must not hold; any other

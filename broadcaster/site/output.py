@@ -33,6 +33,7 @@ rather than following it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -109,6 +110,11 @@ class SiteWriter:
             self._open()
             os.close(os.open(root / BUILDING, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644))
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise permanent(
+                    f"{root / BUILDING} is a symbolic link; broadcaster never writes through links. Remove it "
+                    "(the next build makes a plain file) and run the command again."
+                ) from None
             raise _error(root, exc) from exc
 
     def _open(self) -> None:
@@ -191,9 +197,11 @@ class SiteWriter:
         self._may_offload = False
         self.written = set()
 
-    def remove(self, path: str) -> None:
-        """Take a file out of the site (an incident the store no longer has)."""
-        if path not in self.hashes:
+    def remove(self, path: str, *, even_unlisted: bool = False) -> None:
+        """Take a file out of the site (an incident the store no longer has). ``even_unlisted``: out of
+        the folder too when the manifest does not name it (a page a failed build wrote), for a page
+        that must not be served even by a web server pointed at the folder."""
+        if path not in self.hashes and not even_unlisted:
             return
         try:
             os.unlink(os.path.join(self._root, path))  # unlink removes a link, never its target
@@ -201,6 +209,8 @@ class SiteWriter:
             pass
         except OSError as exc:
             raise _error(self.root / path, exc) from exc
+        if path not in self.hashes:
+            return
         del self.hashes[path]
         self._changed[path] = None
         if self.versions.pop(path, None) is not None:

@@ -110,7 +110,8 @@ def pages(
     except BrokenProcessPool as exc:
         raise DeliveryError(
             f"a process building the site's pages stopped before it finished ({exc}); nothing was "
-            "published. Run the command again; if it stops again, see whether the machine is short of memory.",
+            "published. Run the command again; if it stops again, see whether the machine is short of memory "
+            "(the kernel's log names what it killed), or run it with --debug to see why a process could not start.",
             retryable=True,
         ) from None
     finally:
