@@ -603,6 +603,12 @@ def test_two_publishers_with_their_own_copies_take_turns_and_leave_the_bucket_co
     assert_consistent(s3, bucket)
 
 
+def of_one_store(root: Path, files: dict[str, bytes], generation: int, latest: bool) -> BuiltSite:
+    """A build of one store at ``generation``, its incident 1's page showing that version of its record."""
+    return replace(write_site(root, files), store="one-store", generation=generation,
+                   versions={"incidents/inc-1.html": f"{generation}-x"}, latest=latest)
+
+
 def test_a_publisher_whose_build_is_behind_reads_the_bucket_before_uploading_anything(
     s3: S3Server, bucket: str, tmp_path: Path
 ) -> None:
@@ -614,8 +620,7 @@ def test_a_publisher_whose_build_is_behind_reads_the_bucket_before_uploading_any
     new = {**SITE, "incidents/inc-1.html": b"<p>new</p>", "index.html": b"<p>new index</p>"}
 
     def built(name: str, files: dict[str, bytes], generation: int, latest: bool) -> BuiltSite:
-        return replace(write_site(tmp_path / name, files), store="one-store", generation=generation,
-                       versions={"incidents/inc-1.html": f"{generation}-x"}, latest=latest)
+        return of_one_store(tmp_path / name, files, generation, latest)
 
     publish(bob, built("bob-1", SITE, 1, True))
     publish(alice, built("alice", new, 3, True))
@@ -639,9 +644,8 @@ def test_a_publish_that_stops_part_way_records_its_pages_versions_so_an_older_bu
     alice, bob = make_host(s3.url, bucket, tmp_path / "alice"), make_host(s3.url, bucket, tmp_path / "bob")
 
     def built(name: str, page: bytes, index: bytes, generation: int, latest: bool) -> BuiltSite:
-        files = {**SITE, "incidents/inc-1.html": page, "index.html": index}
-        return replace(write_site(tmp_path / name, files), store="one-store", generation=generation,
-                       versions={"incidents/inc-1.html": f"{generation}-x"}, latest=latest)
+        return of_one_store(tmp_path / name, {**SITE, "incidents/inc-1.html": page, "index.html": index},
+                            generation, latest)
 
     publish(alice, built("alice-1", b"<p>1</p>", b"<p>index 1</p>", 1, True))
     s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
@@ -659,8 +663,7 @@ def test_a_publish_that_stops_part_way_records_its_pages_versions_so_an_older_bu
 def test_a_first_publish_that_stops_part_way_names_its_store_and_claims_no_generation(
     s3: S3Server, bucket: str, tmp_path: Path
 ) -> None:
-    site = replace(write_site(tmp_path / "site", SITE), store="one-store", generation=4,
-                   versions={"incidents/inc-1.html": "4-x"})
+    site = of_one_store(tmp_path / "site", SITE, 4, latest=False)
     s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
 
     assert failure(make_host(s3.url, bucket, tmp_path), site).retryable
