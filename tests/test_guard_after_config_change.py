@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
+from broadcaster.messages.model import Incident
 
 from broadcaster.site.output import MANIFEST
 from tests.conftest import Project
+from tests.fakes.s3 import PUBLISH_ENV, S3Server
 
 NAME = "Globex Industries"
+BUCKET = "acme-status"
 TOKEN = "acme-feed-token-0123456789abcdef"
 CUSTOMERS = """
 [audiences.acme]
@@ -129,3 +135,59 @@ def test_a_refused_page_the_manifest_does_not_name_is_taken_out_of_the_folder_to
 
     assert not (project.site / "incidents" / f"{incident}.html").exists()
     assert files_holding(project.site, NAME) == []
+
+
+def test_the_old_page_of_an_incident_left_out_goes_from_the_bucket_even_if_a_later_post_publishes_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incident that can no longer be shown (here its record cannot be cut into a view) keeps its
+    last page while nothing it depends on changes. After a customer is added, that page cannot be
+    vouched for: the build that sees the change takes it out of the folder, and the bucket deletes
+    it at its next publish, even when that build did not publish to it (``--skip bucket``)."""
+    from broadcaster.site import source
+
+    with S3Server() as s3:
+        s3.create_bucket(BUCKET)
+        project.env.update(PUBLISH_ENV)
+        project.write_config(s3.publish_toml(BUCKET))
+        incident = post(project, "--title", "Slow exports", "-C", "api", f"Exports for {NAME} are slow.")
+        assert NAME.encode() in s3.body(BUCKET, f"incidents/{incident}.html")
+        from broadcaster.messages.visibility import public_incident as cut  # what source calls
+
+        def cannot_be_cut(record: Incident, *args: Any, **kwargs: Any) -> Any:
+            if record.id == incident:
+                raise OverflowError("a time no calendar can print")
+            return cut(record, *args, **kwargs)
+
+        monkeypatch.setattr(source, "public_incident", cannot_be_cut)
+        project.write_config(s3.publish_toml(BUCKET) + GLOBEX)
+
+        assert project.cli("post", "--yes", "--skip", "bucket", "--title", "Login errors", "Logins fail.").exit_code == 3
+        assert project.cli("post", "--yes", "--title", "Search errors", "Searches fail.").exit_code == 3
+
+        assert f"incidents/{incident}.html" not in s3.objects(BUCKET)
+        assert not [key for key in s3.objects(BUCKET) if NAME.encode() in s3.body(BUCKET, key)]
+
+
+def test_the_key_changes_with_the_rules_that_work_the_values_out_not_with_the_version_alone(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade that changes what counts as private must have every page checked again; the
+    package's version is not bumped for each change, so the rules' code itself is in the key."""
+    from broadcaster.messages import visibility
+
+    from broadcaster import config_loader
+    from broadcaster.site import source
+
+    config = config_loader.load(str(project.config))
+    before = source.guard_key(config)
+    changed = tmp_path / "visibility.py"
+    changed.write_bytes(Path(str(visibility.__file__)).read_bytes() + b"\nMIN_GUARDED_LENGTH = 2\n")
+    monkeypatch.setattr(visibility, "__file__", str(changed))
+    source._guard_rules.cache_clear()
+    try:
+        assert source.guard_key(config) != before
+    finally:
+        monkeypatch.undo()
+        source._guard_rules.cache_clear()
+    assert source.guard_key(config) == before

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from broadcaster.config import AudienceConfig, ComponentConfig, Config
@@ -171,20 +171,48 @@ def read(
 
 def guard_key(config: Config) -> str:
     """What the site's private values depend on besides the store's records: every customer's id
-    and name (``forbidden_values`` adds them) and the rules that work them out."""
+    and name (``forbidden_values`` adds them) and the rules that work them out and compare them."""
     import hashlib
     import json
 
-    from broadcaster import __version__
-
     customers = sorted((key, audience.name) for key, audience in config.audiences.items())
-    return hashlib.sha256(json.dumps([__version__, customers]).encode()).hexdigest()[:32]
+    return hashlib.sha256(json.dumps([_guard_rules(), customers]).encode()).hexdigest()[:32]
+
+
+@cache
+def _guard_rules() -> str:
+    """The code of the rules, hashed: any change to them (an upgrade, say) has every page checked again.
+    The package's version would not do: it is not bumped for each change."""
+    import hashlib
+
+    from broadcaster import own_words
+    from broadcaster.messages import egress, gate, visibility
+
+    rules = hashlib.sha256()
+    for module in (visibility, egress, gate, own_words):
+        rules.update(Path(str(module.__file__)).read_bytes())
+    return rules.hexdigest()
 
 
 def build(source: SiteInput, writer: SiteWriter) -> BuiltSite:
     """Build ``source`` (no store access here: safe in a worker thread)."""
     built = build_site(source.data, writer, pages=source.pages, remove=source.remove, left_out=source.problems)
-    return replace(built, keep=source.keep - built.refused, store=source.store, generation=source.generation)
+    return replace(built, keep=source.keep - built.refused - _not_shown(source, built), store=source.store,
+                   generation=source.generation)
+
+
+def _not_shown(source: SiteInput, built: BuiltSite) -> frozenset[str]:
+    """The pages of incidents left out that this site no longer holds (taken out by this build or an
+    earlier one, as no build could vouch for them): no host may keep what it published of them."""
+    paths = set()
+    for incident_id in source.problems:
+        try:
+            path = incident_path(incident_id)
+        except InputError:
+            continue  # no page can have that name
+        if path not in built.hashes:
+            paths.add(path)
+    return frozenset(paths)
 
 
 def rebuild(config: Config, store: Store) -> BuiltSite:
