@@ -191,3 +191,23 @@ def test_the_key_changes_with_the_rules_that_work_the_values_out_not_with_the_ve
         monkeypatch.undo()
         source._guard_rules.cache_clear()
     assert source.guard_key(config) == before
+
+
+def test_the_key_is_made_even_where_the_rules_code_cannot_be_read(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zipped or frozen install may have no source to read: the key falls back to the version."""
+    from broadcaster.messages import visibility
+
+    from broadcaster import config_loader
+    from broadcaster.site import source
+
+    monkeypatch.setattr(visibility, "__loader__", object())
+    source._guard_rules.cache_clear()
+    try:
+        key = source.guard_key(config_loader.load(str(project.config)))
+        assert len(key) == 32 and int(key, 16) >= 0
+        assert project.cli("site", "build").exit_code == 0
+    finally:
+        monkeypatch.undo()
+        source._guard_rules.cache_clear()

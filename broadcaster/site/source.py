@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 from broadcaster.config import AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
@@ -185,12 +186,16 @@ def _guard_rules() -> str:
     The package's version would not do: it is not bumped for each change."""
     import hashlib
 
-    from broadcaster import own_words
+    from broadcaster import __version__, own_words
     from broadcaster.messages import egress, gate, visibility
 
     rules = hashlib.sha256()
     for module in (visibility, egress, gate, own_words):
-        rules.update(Path(str(module.__file__)).read_bytes())
+        loader: Any = module.__loader__  # through the loader: a zipped install has no file to open
+        try:
+            rules.update(loader.get_data(str(module.__file__)))
+        except (OSError, AttributeError):
+            rules.update(f"{module.__name__} {__version__}".encode())  # unreadable: the version will do
     return rules.hexdigest()
 
 
