@@ -163,7 +163,9 @@ def build_site(
             pages.close()  # a stream's worker processes stop before the build forgets what it wrote
         writer.abandon()
         raise
-    refused = frozenset(build._unvouched_pages())
+    # Pages of incidents left out that the site no longer holds (taken out now or by an earlier build): no
+    # host may keep what it published of them, although the store still holds their incidents.
+    refused = frozenset(p for p in html.incident_paths(build.left_out).values() if p not in writer.hashes)
     return replace(writer.finish(), problems=tuple(build.problems.values()), private=build.guarded, refused=refused)
 
 
@@ -194,21 +196,12 @@ class _Build:
         for path, body in self._linking_files(shown):
             self.writer.write(path, body)
         self._audience_pages()
-        for path in self._unvouched_pages():  # after the files that linked to them
+        # The pages no build can vouch for, after the files that linked to them: those the guard refused;
+        # and, when the private values are worked out otherwise than when the last build checked (a
+        # customer added since), those of every incident left out, last checked against other values.
+        unvouched = self.refused if self.writer.guarded_alike else self.refused | self.left_out
+        for path in html.incident_paths(unvouched).values():
             self.writer.remove(path, even_unlisted=True)
-
-    def _unvouched_pages(self) -> set[str]:
-        """The pages no build can vouch for: those the guard refused; and, when the private values are
-        worked out otherwise than when the last build checked (a customer added since), those of every
-        incident left out for whatever reason, whose last version was checked against other values."""
-        incidents = set(self.refused) if self.writer.guarded_alike else self.refused | self.left_out
-        paths = set()
-        for incident_id in incidents:
-            try:
-                paths.add(html.incident_path(incident_id))
-            except InputError:
-                continue  # an id that cannot be a file name (or a customer's page's label): it has no page
-        return paths
 
     def _audience_pages(self) -> None:
         """Each customer's page and feeds, guarded against what it must not hold; any other

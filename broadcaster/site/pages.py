@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
@@ -88,6 +88,18 @@ def safe_name(name: str, what: str = "incident id") -> str:
 def incident_path(incident_id: str) -> str:
     """The incident page's path relative to the site root."""
     return f"{INCIDENT_DIR}/{safe_name(incident_id)}.html"
+
+
+def incident_paths(incident_ids: Iterable[str]) -> dict[str, str]:
+    """Each incident's page path; an id that cannot be a file name has none (its page is refused,
+    and reported, when it is built)."""
+    paths = {}
+    for incident_id in incident_ids:
+        try:
+            paths[incident_id] = incident_path(incident_id)
+        except InputError:
+            continue
+    return paths
 
 
 def component_folder(component_id: str) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 
 from broadcaster.config import AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
-from broadcaster.errors import ConfigError, DeliveryError, InputError
+from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import FileLock
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import PrivateValues
@@ -54,7 +54,7 @@ from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.links import incident_url
 from broadcaster.site.output import LOCK, SiteWriter
 from broadcaster.site.ownership import claim_folder
-from broadcaster.site.pages import INCIDENT_DIR, incident_path
+from broadcaster.site.pages import INCIDENT_DIR, incident_paths
 from broadcaster.site.status import utc
 from broadcaster.store import Store, utcnow
 
@@ -144,7 +144,7 @@ def read(
     problems: dict[str, str] = {}
     store_id, generation = store.site_generation()
     versions = store.incident_versions()
-    paths = _page_paths(versions)
+    paths = incident_paths(versions)
     writer.guard_with(guard_key(config))
     # Pages checked against values worked out otherwise (before a customer was added to the
     # config) may hold what is private now: every one is built and checked again.
@@ -202,22 +202,7 @@ def _guard_rules() -> str:
 def build(source: SiteInput, writer: SiteWriter) -> BuiltSite:
     """Build ``source`` (no store access here: safe in a worker thread)."""
     built = build_site(source.data, writer, pages=source.pages, remove=source.remove, left_out=source.problems)
-    return replace(built, keep=source.keep - built.refused - _not_shown(source, built), store=source.store,
-                   generation=source.generation)
-
-
-def _not_shown(source: SiteInput, built: BuiltSite) -> frozenset[str]:
-    """The pages of incidents left out that this site no longer holds (taken out by this build or an
-    earlier one, as no build could vouch for them): no host may keep what it published of them."""
-    paths = set()
-    for incident_id in source.problems:
-        try:
-            path = incident_path(incident_id)
-        except InputError:
-            continue  # no page can have that name
-        if path not in built.hashes:
-            paths.add(path)
-    return frozenset(paths)
+    return replace(built, keep=source.keep - built.refused, store=source.store, generation=source.generation)
 
 
 def rebuild(config: Config, store: Store) -> BuiltSite:
@@ -226,16 +211,6 @@ def rebuild(config: Config, store: Store) -> BuiltSite:
     with site_lock(config.output_dir):
         writer = SiteWriter(config.output_dir)
         return build(read(config, store, writer, full=True, stream=True, workers=True), writer)
-
-
-def _page_paths(versions: dict[str, str]) -> dict[str, str]:
-    paths = {}
-    for incident_id in versions:
-        try:
-            paths[incident_id] = incident_path(incident_id)
-        except InputError:
-            continue  # its page is refused (and reported) when it is built
-    return paths
 
 
 def _pages(

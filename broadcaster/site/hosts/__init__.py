@@ -68,9 +68,9 @@ class BuiltSite:
     problems: tuple[str, ...] = ()
     # File -> the private values it must not hold, for the files this build wrote. Opaque here.
     private: Mapping[str, PrivateValues] = field(default_factory=dict)
-    # Incident pages taken out of the site because they would show private detail now, or because
-    # no build can vouch for them (left out, and checked before against other private values): never
-    # in ``keep``, so every host deletes whatever an earlier build published of them.
+    # The pages of incidents left out that the site no longer holds (taken out because they would show
+    # private detail now, or because no build can vouch for them): never in ``keep``, so every host
+    # deletes whatever an earlier build published of them.
     refused: frozenset[str] = frozenset()
     # Whether no update was stored since this build read the store (checked when the publish
     # takes its turn): then no machine of the store can have published a later build, and a
