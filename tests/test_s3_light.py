@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -466,6 +465,7 @@ class AnswersOnceEach(Listener):
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.answered = 0
+        self.closed = threading.Semaphore(0)  # released as each connection is closed
         super().__init__()
 
     def serve(self, connection: socket.socket) -> None:
@@ -479,8 +479,11 @@ class AnswersOnceEach(Listener):
                            if line.lower().startswith(b"content-length:")), 0)
             while len(body) < length:
                 body += connection.recv(65536)
-            connection.sendall(f'HTTP/1.1 {self.status} OK\r\nETag: "e{self.answered}"\r\nContent-Length: 0\r\n\r\n'.encode())
-            self.answered += 1
+            # Counted before the answer leaves: the client may read it and the test look at the count
+            # before this thread runs again.
+            etag, self.answered = f'"e{self.answered}"', self.answered + 1
+            connection.sendall(f"HTTP/1.1 {self.status} OK\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode())
+        self.closed.release()
 
 
 def test_a_kept_connection_the_server_closed_is_replaced_and_the_put_sent_on_a_new_one() -> None:
@@ -489,7 +492,7 @@ def test_a_kept_connection_the_server_closed_is_replaced_and_the_put_sent_on_a_n
     keys = _s3_light.Keys("AKIDEXAMPLE", "s3cr3t")
     try:
         first = _s3_light.put(connections, f"{server.url}/b/one.html", "us-east-1", keys, b"1", {})
-        time.sleep(0.2)  # the server has closed it by now; the client kept it
+        assert server.closed.acquire(timeout=5)  # the server has closed it; the client kept it
         second = _s3_light.put(connections, f"{server.url}/b/two.html", "us-east-1", keys, b"2", {})
     finally:
         connections.close()
