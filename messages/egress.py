@@ -124,13 +124,17 @@ class Compared:
         return all(word in self.base for word in words)
 
     def without(self, forms: Iterable[str]) -> Compared:
-        """This text with each of ``forms`` (folded) taken out, longest first."""
-        base = self.base
-        for form in sorted(forms, key=len, reverse=True):
-            base = base.replace(form, " ")
+        """This text with each of ``forms`` (folded) taken out where it stands as whole words, longest
+        first: "acme" is taken out of "for acme:", never out of "acme-4711" or "acmelogistics"."""
         masked = Compared("")
-        masked.base = _spaced(base)
+        masked.base = _spaced(_whole_words(tuple(forms)).sub(" ", self.base))
         return masked
+
+
+@lru_cache(maxsize=256)
+def _whole_words(forms: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,10 @@ class PrivateValues:
 
     ``allowed``: values a payload may hold a few times (see ``allowing``), with how often.
     ``mask``: what the readers may read and the product prints itself, their own audience's name,
-    taken out of a text before it is searched: another customer's name inside it ("Acme Corp" in
-    "For Acme Corp EU:") is not that customer, and must not silence one customer for good.
+    taken out of a text before it is searched for the values it holds: another customer's name inside
+    it ("Acme Corp" in "For Acme Corp EU:") is not that customer, and must not silence one customer for
+    good. Every other value (a ticket "ACME-4711", a customer "Acme Logistics", anything holding
+    the name or held by it only in part) is searched in the whole text.
     """
 
     folded: frozenset[str] = frozenset()
@@ -157,6 +163,15 @@ class PrivateValues:
         """Per value: (as spaced, markup-free or None, words or None, its allowance), in a stable order."""
         allowed = dict(self.allowed)
         return tuple((*_forms_of(value), allowed.get(value, _NEVER)) for value in sorted(self.folded))
+
+    @cached_property
+    def _inside_mask(self) -> frozenset[str]:
+        """The values that are part of a name in ``mask``: the only ones searched with it taken out."""
+        names = [(name, _words(name)) for name in self.mask]
+        return frozenset(
+            value for value, _, value_words, _ in self._forms
+            if any(value in name or (value_words is not None and value_words in words) for name, words in names)
+        )
 
     @cached_property
     def _each_word(self) -> dict[str, tuple[str, ...]]:
@@ -204,17 +219,18 @@ class PrivateValues:
     def _held(self, text: Compared, *, every: bool = False) -> Iterator[str]:
         """The values ``text`` holds more often than they are allowed (each once, in a stable order;
         ``every``: as if nothing were allowed)."""
-        if self.mask:
-            text = text.without(self.mask)
+        inside_mask = self._inside_mask
+        masked = text.without(self.mask) if inside_mask else text
         each_word = self._each_word
         for value, value_markup, value_words, allowance in self._forms:
             in_base, in_markup, in_words = _NEVER if every else allowance
-            if _more(text.base, value, in_base):
+            searched = masked if value in inside_mask else text
+            if _more(searched.base, value, in_base):
                 yield value
-            elif value_markup is not None and _more(text.markup, value_markup, in_markup):
+            elif value_markup is not None and _more(searched.markup, value_markup, in_markup):
                 yield value
-            elif (value_words is not None and text.may_hold_words(each_word[value_words])
-                  and _more(text.words, value_words, in_words)):
+            elif (value_words is not None and searched.may_hold_words(each_word[value_words])
+                  and _more(searched.words, value_words, in_words)):
                 yield value
 
 

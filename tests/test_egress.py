@@ -155,3 +155,35 @@ def test_private_values_go_to_another_process_without_the_forms_worked_out_from_
     assert set(vars(copied)) == {"folded", "allowed", "mask"}
     for text in ("globex corp", "globex-corp, globex corp", "ticket-7", "for Acme Corp:"):
         assert copied.found_in(text) == values.found_in(text)
+
+
+@pytest.mark.parametrize(("mask", "value", "text"), [
+    ("Acme", "Acme Logistics", "For Acme: your circuit ACM-7. Acme Logistics is affected too."),  # another customer
+    ("Acme", "ACME-4711", "For Acme: we track this as ACME-4711."),  # an internal ticket
+    ("GE", "edge router fra-2 lost BGP", "For GE: the edge router fra-2 lost BGP."),  # a short name in any word
+    ("Acme Corp EU", "Acme Corp", "For Acme Corp EU: Acme Corp Europe is affected too."),  # the name only in part
+])
+def test_the_readers_own_name_hides_only_values_inside_it(mask: str, value: str, text: str) -> None:
+    """Attack (review): the reader's own name was taken out of the text before every value was searched, so
+    a value holding it (a ticket, another customer's longer name) or holding any part of a short name ("ge"
+    in "edge") reached that customer's channel and private page."""
+    assert PrivateValues.of([value], mask=[mask]).found_in(text) is not None
+
+
+def test_the_readers_own_name_still_hides_another_customers_name_inside_it() -> None:
+    values = PrivateValues.of(["Acme Corp", "ACM-9"], mask=["Acme Corp EU"])
+    assert values.found_in("For Acme Corp EU: your circuit EU-7.") is None
+    assert values.found_in("*For Acme Corp EU:* your circuit EU-7.") is None
+    assert values.found_in("For Acme Corp EU: Acme Corp is down too.") == "acme corp"
+
+
+@given(
+    text=st.lists(st.sampled_from([*_PIECES, "acme", "acme corp", "-"]), max_size=12).map("".join),
+    value=st.lists(st.sampled_from([*_PIECES, "acme"]), min_size=1, max_size=6).map("".join),
+    mask=st.sampled_from(["acme", "acme corp", "ge", "b"]),
+)
+@settings(max_examples=400, deadline=None)
+def test_a_value_not_inside_the_readers_name_is_found_as_if_there_were_no_mask(text: str, value: str, mask: str) -> None:
+    masked = PrivateValues.of([value], mask=[mask])
+    if not masked._inside_mask:
+        assert masked.found_in(text) == PrivateValues.of([value]).found_in(text)
