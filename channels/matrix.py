@@ -192,12 +192,18 @@ class MatrixChannel(Channel):
         if _EVENT_ID.match(text):
             text = f"{self.room_id}/{text}"
         try:
-            self.parse_remote_id(text)
+            room, _ = self.parse_remote_id(text)
         except DeliveryError:
             raise InputError(
                 f"{reference!r} is not a Matrix event: give its link (the message's Share > Copy link, "
                 "https://matrix.to/#/!room:server/$event), or !room:server/$event, or the event id."
             ) from None
+        if room != self.room_id:
+            # A correction replaces the event in the room its id names: another room's would get this text.
+            raise InputError(
+                f"{reference!r} is an event in room {room}, not in {self.room_id}, where this delivery went. "
+                "Give the event id alone, or the link of the message in that room."
+            )
         return text
 
     def _tx_id(self, rendered: Rendered, room: str, what: str) -> str:

@@ -287,15 +287,23 @@ class SlackChannel(Channel):
         link = _MESSAGE_LINK.search(text)
         if link:
             digits = link.group("digits")
-            return f"{link.group('channel')}:{digits[:-6]}.{digits[-6:]}"
-        if _REMOTE_ID.match(text):
-            return text
-        if re.fullmatch(r"\d+\.\d+", text) and _CHANNEL_ID.match(self.channel):
-            return f"{self.channel}:{text}"
-        raise InputError(
-            f"{reference!r} is not a Slack message: give its link (the message's Copy link, "
-            ".../archives/C0123ABCD/p1700000000000100) or channel-id:ts."
-        )
+            text = f"{link.group('channel')}:{digits[:-6]}.{digits[-6:]}"
+        elif re.fullmatch(r"\d+\.\d+", text) and _CHANNEL_ID.match(self.channel):
+            text = f"{self.channel}:{text}"
+        found = _REMOTE_ID.match(text)
+        if not found:
+            raise InputError(
+                f"{reference!r} is not a Slack message: give its link (the message's Copy link, "
+                ".../archives/C0123ABCD/p1700000000000100) or channel-id:ts."
+            )
+        if _CHANNEL_ID.match(self.channel) and found.group(1) != self.channel:
+            # Corrections edit the message in the channel its id names: another channel's (a public
+            # one's, pasted by mistake) would get this channel's text.
+            raise InputError(
+                f"{reference!r} is a message in channel {found.group(1)}, not in {self.channel}, where this "
+                "delivery went. Copy the link of the message in that channel."
+            )
+        return text
 
     async def _post(
         self,

@@ -66,7 +66,7 @@ TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 _NUMERIC = re.compile(r"^-?\d+$")
-_MESSAGE_LINK = re.compile(r"^https?://t\.me/(?:c/)?[A-Za-z0-9_]+/(?P<number>\d+)/?(?:\?.*)?$")
+_MESSAGE_LINK = re.compile(r"^https?://t\.me/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
 _GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 
@@ -341,7 +341,9 @@ class TelegramChannel(Channel):
         text = reference.strip()
         link = _MESSAGE_LINK.match(text)
         if link:
-            text = link.group("number")
+            # t.me/c/<id>/<n>: a private chat's link carries its id without the -100 of the Bot API's.
+            named = f"-100{link.group('chat')}" if link.group("private") else f"@{link.group('chat')}"
+            text = f"{named}:{link.group('number')}"
         if text.isdigit():
             return _remote_id(_chat_ref(target), int(text))
         chat, number = _parse_remote_id(text, target)
@@ -349,6 +351,13 @@ class TelegramChannel(Channel):
             raise InputError(
                 f"{reference!r} is not a Telegram message: give its number, chat:number, or its link "
                 "(https://t.me/<channel>/<number>, from the message's Copy Link)."
+            )
+        if not _same_chat(chat, target):
+            # Later corrections edit the message an id names, in the chat it names: another chat's
+            # message (a public channel's, copied from the wrong line of `show`) would get this one's text.
+            raise InputError(
+                f"{reference!r} is a message in {chat}, not in {target}, the chat this delivery went to. "
+                f"Give the message's number alone, or {target}:<number>."
             )
         return _remote_id(chat, number)
 
@@ -619,6 +628,11 @@ def _chat_target(value: Any, where: str) -> str:
 
 def _chat_ref(target: str) -> int | str:
     return int(target) if _NUMERIC.match(target) else target
+
+
+def _same_chat(chat: int | str, target: str) -> bool:
+    """Whether ``chat`` is ``target`` as written (usernames in any case: Telegram's are)."""
+    return str(chat).lower() == str(_chat_ref(target)).lower()
 
 
 def _remote_id(chat: int | str, message_id: int) -> str:

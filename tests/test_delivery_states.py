@@ -450,3 +450,19 @@ def test_a_private_title_is_shown_as_written_too(project: Project, world: FakeWo
     assert "Checkout [bold]down[/bold] ACME [red]x[/red]  (" in detail, detail  # the full title, spans opened
     assert "the public reads: Checkout [bold]down[/bold]" in detail, detail
     assert "ACME [red]x[/red]" not in project.cli("list").stdout
+
+
+def test_a_remote_id_of_a_message_in_another_chat_is_refused(project: Project, world: FakeWorld) -> None:
+    """Attack (review): the id of the public channel's message, pasted for an ops chat's unknown post, was recorded;
+    the next `amend` then edited the public message into the ops text, internal detail and all."""
+    incident = unknown_first_post(project, world)
+    unknown_chat = next(c for c in (PUBLIC_CHAT, *OPS_CHATS) if ops_state(project, incident, c) == "unknown")
+    other_chat = next(c for c in (PUBLIC_CHAT, *OPS_CHATS) if c != unknown_chat)
+    [elsewhere] = world.telegram_messages(other_chat)
+    destination = "tg-public" if unknown_chat == PUBLIC_CHAT else "tg-ops"
+    for reference in (f"{other_chat}:{elsewhere.message_id}", f"https://t.me/c/999999/{elsewhere.message_id}"):
+        refused = project.cli("retry", incident, "--mark-unknown-sent",
+                              "--remote-id", f"{destination}:{unknown_chat}={reference}")
+        assert refused.exit_code == 2, refused.stdout + refused.stderr
+        assert f"not in {unknown_chat}, the chat this delivery went to" in refused.stderr
+    assert ops_state(project, incident, unknown_chat) == "unknown"

@@ -487,3 +487,9 @@ def test_the_egress_guard_reads_matrix_html_as_html() -> None:
     with pytest.raises(LeakRefused):
         guard(payload, PrivateValues.of(["Globex & Co"]), "the message", HTML_STRINGS)
     guard(payload, PrivateValues.of(["Initech"]), "the message", HTML_STRINGS)
+
+
+def test_remote_id_from_refuses_an_event_of_another_room(fake: FakeMatrix) -> None:
+    """Attack (review): a correction replaces the event its id names, in that event's room."""
+    with pytest.raises(InputError, match="not in !AbCdEf:example.org"):
+        make_channel(fake).remote_id_from("https://matrix.to/#/!Other:example.org/$ev1", "")

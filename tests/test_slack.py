@@ -827,3 +827,19 @@ def test_config_requires_channel() -> None:
     del table["channels"]["ops"]["channel"]
     with pytest.raises(ConfigError, match="channel: is required"):
         parse(table, None, ENV)
+
+
+def test_remote_id_from_refuses_a_message_of_another_channel() -> None:
+    """Attack (review): a correction edits the message in the channel its id names: a public channel's message,
+    pasted for a customer's channel, would have been given the customer's text."""
+    from broadcaster.errors import InputError
+
+    with FakeSlack(token=TOKEN, channels={"C0ACME0001": "acme"}) as fake:
+        channel = make_channel(fake, channel="C0ACME0001")
+        assert channel.remote_id_from("1700000000.000100", "") == "C0ACME0001:1700000000.000100"
+        assert channel.remote_id_from("https://x.slack.com/archives/C0ACME0001/p1700000000000100", "") == (
+            "C0ACME0001:1700000000.000100")
+        with pytest.raises(InputError, match="not in C0ACME0001"):
+            channel.remote_id_from("https://x.slack.com/archives/C0PUBLIC01/p1700000000000100", "")
+        with pytest.raises(InputError, match="not in C0ACME0001"):
+            channel.remote_id_from("C0PUBLIC01:1700000000.000100", "")

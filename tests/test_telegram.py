@@ -786,3 +786,26 @@ def test_broadcast_to_200_chats_stays_within_telegrams_limits() -> None:
     assert all(len(fake.messages[key]) == 1 for key in chats)
     assert len({r.remote_id for r in receipts}) == 200
     assert elapsed < 10
+
+
+@pytest.mark.parametrize(("reference", "target", "expected"), [
+    ("42", "-1001234", "-1001234:42"),
+    ("-1001234:42", "-1001234", "-1001234:42"),
+    ("https://t.me/c/1234/42", "-1001234", "-1001234:42"),
+    ("https://t.me/AcmeStatus/42", "@acmestatus", "@AcmeStatus:42"),
+    ("@acmestatus:42", "@AcmeStatus", "@acmestatus:42"),
+])
+def test_remote_id_from_takes_a_message_of_the_deliverys_chat(reference: str, target: str, expected: str) -> None:
+    with fake_telegram() as fake:
+        assert make_channel(fake, [target]).remote_id_from(reference, target) == expected
+
+
+@pytest.mark.parametrize("reference", ["@acmestatus:1", "https://t.me/acmestatus/1", "https://t.me/c/999999/42",
+                                       "-1009999:42"])
+def test_remote_id_from_refuses_a_message_of_another_chat(reference: str) -> None:
+    """Attack (review): the public channel's message id given for an ops chat's post was recorded, and the next
+    correction edited the public message into the ops text, internal detail and all."""
+    from broadcaster.errors import InputError
+
+    with fake_telegram() as fake, pytest.raises(InputError, match="not in -1001234, the chat this delivery went to"):
+        make_channel(fake, ["-1001234"]).remote_id_from(reference, "-1001234")
