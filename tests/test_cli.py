@@ -165,6 +165,25 @@ def test_init_writes_a_config_that_loads(project: Project) -> None:
     assert load(str(target)).component_ids == ("api", "web", "db")
 
 
+def test_the_starter_configs_examples_uncommented_give_each_channel_the_readers_its_comment_says(project: Project) -> None:
+    """Attack (review): the starter's "customer's Slack channel" said visibility = "private", which is internal: as
+    written, that customer would have been sent every other customer's detail and the internal notes."""
+    import re
+
+    from broadcaster.config_loader import load
+
+    target = project.root / "starter.toml"
+    assert project.cli("init", str(target)).exit_code == 0
+    # Every commented table and key, uncommented; the prose comments stay comments.
+    uncommented = re.sub(r"(?m)^# (\[[^\]]+\]|[a-z_]+ += .*)$", r"\1", target.read_text(encoding="utf-8"))
+    target.write_text(uncommented, encoding="utf-8")
+    config = load(str(target))
+    visibility = {name: c.visibility for name, c in config.channels.items()}
+    assert visibility["acme-slack"] == "audience:acme", visibility
+    assert config.audiences["acme"].name == "Acme Corp"
+    assert {name for name, seen in visibility.items() if seen == "internal"} == {"ops", "teams-ops"}
+
+
 BAD_INPUT = [
     ("empty message", ["post", "--yes", "--title", "T", ""], "empty"),
     ("whitespace message", ["post", "--yes", "--title", "T", "   "], "empty"),
