@@ -7,6 +7,7 @@ to name a result.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -89,9 +90,23 @@ class SendLog:
     parts: list[str] = field(default_factory=list)
     on_part: Callable[[str], None] | None = None
     on_wire: bool = False
+    _stopped: bool = field(default=False, repr=False, compare=False)
+    # sending() is called from the SDKs' worker threads too (X, Slack), stop() from the event loop.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def sending(self) -> None:
-        self.on_wire = True
+        with self._lock:
+            if self._stopped:
+                from broadcaster.errors import DeliveryError
+
+                raise DeliveryError("the command was stopped before this request left", retryable=False)
+            self.on_wire = True
+
+    def stop(self) -> bool:
+        """No request leaves through this log from now on (``sending`` raises); whether one may be out."""
+        with self._lock:
+            self._stopped = True
+            return self.on_wire
 
     def confirmed(self, remote_id: str) -> None:
         self.on_wire = False

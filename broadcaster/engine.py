@@ -14,7 +14,8 @@ committed before its send starts. A slow destination holds back no other.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache, partial
@@ -245,7 +246,8 @@ class Publisher:
             destination.warm_up()  # the slow clients first, then what renderings depend on
         for destination in used:
             destination.prepare()
-        return asyncio.run(self._deliver_all(list(deliveries), include_unknown))
+        with asyncio.Runner() as runner, _terminate_as_interrupt():
+            return runner.run(self._deliver_all(list(deliveries), include_unknown))
 
     async def _deliver_all(self, deliveries: list[Delivery], include_unknown: bool) -> list[Outcome]:
         import asyncio
@@ -307,6 +309,9 @@ class Publisher:
         try:
             async with asyncio.timeout_at(self._deadline):
                 receipt = await self._send_with_retries(destination, delivery, thread, log)
+        except asyncio.CancelledError:
+            self._stopped_mid_send(destination, delivery, log)
+            raise
         except DeliveryError as exc:
             return await self._gave_up(destination, delivery, exc, log)
         except TimeoutError:
@@ -314,6 +319,18 @@ class Publisher:
         except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others
             return await self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
         return await self._sent(delivery, receipt, thread)
+
+    def _stopped_mid_send(self, destination: Destination, delivery: Delivery, log: SendLog) -> None:
+        """Ctrl-C or SIGTERM while a delivery was claimed. One with nothing out (queued behind a rate
+        limit, waiting out a 429) goes back to pending, for a plain retry to send; one with a request
+        out stays sending, for the next command to reap as unknown. Written at once: the loop is
+        being torn down, and the batched writes may never commit."""
+        may_be_out = log.stop()
+        if destination.idempotent or (destination.reports_requests and not may_be_out):
+            try:
+                self.store.release(delivery.id, advice.stopped_before_sending())
+            except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
+                pass
 
     async def _claim(self, delivery: Delivery, include_unknown: bool) -> bool:
         """Take the delivery for this process, committed before anything of it is sent."""
@@ -621,6 +638,29 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     if not known:
         return None
     return ThreadRef(known[0], known[-1])
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`) handled as Ctrl-C is: the deliveries' tasks are cancelled, so each
+    records what it knows (``_stopped_mid_send``), and the command ends as interrupted. The default
+    ended the process at once, and every claimed delivery, even one only queued behind a rate limit,
+    was reaped as unknown. Only in the main thread, where Python runs signal handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:  # someone else's handler (a test runner, an embedding program)
+        yield
+        return
+    signal.signal(signal.SIGTERM, lambda number, frame: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _wait_honouring_retry_after(state: Any) -> float:

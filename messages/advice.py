@@ -89,6 +89,10 @@ def cut_before_sending(deadline: float) -> str:
     )
 
 
+def stopped_before_sending() -> str:
+    return "the command was stopped (Ctrl-C or SIGTERM) before this was sent. `broadcaster retry` sends it."
+
+
 def left_out(problems: Sequence[str]) -> str:
     """The incidents a site build left out (each names its id and why), and what to do."""
     return (

@@ -1,0 +1,49 @@
+"""A paced broadcast stopped part way (attack from a review, kept as tests).
+
+Ctrl-C or SIGTERM while a Telegram channel of many chats was being sent at its rate limit: every chat only
+queued behind the limiter had been claimed, and was reaped as unknown ("may or may not exist") though no
+request had gone to it; a plain retry sent none of them, and every later update to those chats was held
+back. SIGTERM ended the process at once. Now a delivery with nothing out goes back to pending, and SIGTERM
+stops the command as Ctrl-C does.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.world import FakeWorld
+
+CHATS = tuple(-1002000 - n for n in range(90))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_broadcast_stopped_part_way_leaves_the_chats_it_never_sent_to_pending_for_a_plain_retry(
+    project: Project, stop: signal.Signals
+) -> None:
+    with FakeWorld(ops_chats=CHATS) as world:
+        project.env.update(world.env)
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
+        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
+                                  "Elevated API errors.")
+        waited_until = time.monotonic() + 30
+        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        process.send_signal(stop)
+        output, errors = process.communicate(timeout=60)
+        assert process.returncode == 130, output + errors
+        assert "Interrupted" in errors
+        received = {c for c in CHATS if world.telegram_messages(c)}
+        assert 10 <= len(received) < len(CHATS)
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        states = {d["target"]: d["state"] for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+                  if d["destination"] == "tg-ops"}
+        assert {states[str(c)] for c in CHATS if c not in received} == {"pending"}, states
+        assert {states[str(c)] for c in received} <= {"sent", "unknown"}  # an answer cut off may be unknown
+        retried = project.cli("retry", incident)
+        assert retried.exit_code in (0, 3), retried.stdout + retried.stderr
+        assert all(len(world.telegram_messages(c)) == 1 for c in CHATS)  # every chat told once, none twice
