@@ -298,3 +298,33 @@ def test_two_threads_racing_to_start_one_window_start_it_once(tmp_path: Path) ->
     check = open_store(path)
     assert [u.status for u in check.updates(stored.id)] == [Status.SCHEDULED, Status.IN_PROGRESS]
     check.close()
+
+
+def test_a_live_process_on_this_host_keeps_its_claims_past_the_lease() -> None:
+    """Attack (review): a paced broadcast of a few thousand chats outlives the lease (deadline + 60 s); any
+    other command then reaped the live process's claims as unknown, and `retry --include-unknown` sent those
+    chats the message twice. A live process is now known by its start, not by how long it has held a claim."""
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from broadcaster.store.contract import owner_is_alive
+    from broadcaster.store.records import utcnow
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from broadcaster.store.contract import process_owner; "
+                               "print(process_owner(), flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout is not None
+        owner = child.stdout.readline().strip()
+        long_ago, lease = utcnow() - timedelta(hours=2), timedelta(seconds=65)
+        assert owner_is_alive(owner, long_ago, lease)
+        host, pid, start = owner.split(":", 2)
+        # The same pid, but a process that started long after the one that claimed: the lease decides.
+        assert not owner_is_alive(f"{host}:{pid}:{float(start) - 3600:.3f}", long_ago, lease)
+    finally:
+        child.kill()
+        child.communicate()
+    assert not owner_is_alive(owner, long_ago, lease)  # gone

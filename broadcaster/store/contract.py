@@ -104,8 +104,28 @@ def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) ->
             return False
         except PermissionError:
             return True
+        if _same_process(int(pid_text), start):
+            return True  # a long paced broadcast outlives any lease: alive is alive
         return claimed_at is None or utcnow() - claimed_at < lease
     return claimed_at is not None and utcnow() - claimed_at < lease
+
+
+def _same_process(pid: int, recorded_start: str) -> bool:
+    """Whether the live process ``pid`` is the one that recorded ``recorded_start`` (its start, as
+    ``process_owner`` wrote it), not a later one given the same pid. Only where /proc says when a
+    process started; elsewhere the lease decides."""
+    try:
+        recorded = float(recorded_start)
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            ticks = int(stat.read().rpartition(b")")[2].split()[19])  # field 22: start, in ticks after boot
+        with open("/proc/stat", "rb") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return False
+    started = boot + ticks / os.sysconf("SC_CLK_TCK")
+    # The recorded start is taken as this module is imported, after the process started; boot time
+    # is in whole seconds. A process that started later than that is another one with the same pid.
+    return started <= recorded + 2
 
 
 class Store(SubscriptionStore):
