@@ -17,6 +17,7 @@ rewrite it with ``BROADCASTER_GOLDEN=write`` and say why in the commit.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,8 @@ def scenario(project: Project, world: FakeWorld) -> list[tuple[str, int, str]]:
     def run(*args: str) -> str:
         result = project.cli(*args)
         runs.append((" ".join(args), result.exit_code, result.stdout))
+        if "--json" in args:  # one JSON document on stdout, nothing else (retry --mark-unknown-sent printed a line first)
+            json.loads(result.stdout)
         return result.stdout
 
     new = ["--title", "API errors", "--impact", "major", "-C", "api=partial_outage", "--next-update", "30m",

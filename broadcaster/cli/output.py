@@ -343,9 +343,12 @@ def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> N
         out.print(f"{done}: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
 
 
-def print_retry(out: Console, incident_id: str | None, result: RetryResult, as_json: bool) -> None:
+def print_retry(
+    out: Console, incident_id: str | None, result: RetryResult, as_json: bool,
+    marked: Sequence[tuple[Delivery, str]] = (),
+) -> None:
     if as_json:
-        print_json(records.retry_json(incident_id, result))
+        print_json(records.retry_json(incident_id, result, marked))
         return
     if not result.outcomes:
         out.print("Nothing to resend: every delivery is sent or skipped.", markup=False)

@@ -174,12 +174,13 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     store = open_store(ctx)
     out = output.console()
     found = operations.find_incident(store, incident_id).id if incident_id else None
-    if mark_unknown_sent:
-        output.print_marked_sent(out, operations.mark_unknown_sent(config, store, found, remote_ids))
+    marked = operations.mark_unknown_sent(config, store, found, remote_ids) if mark_unknown_sent else []
+    if not as_json:  # with --json, stdout holds the one object, which lists them
+        output.print_marked_sent(out, marked)
     targets = [(d.destination, d.target) for d in operations.retry_todo(config, store, found, include_unknown=include_unknown)]
     with output.progress_for(out, targets, as_json) as progress:
         result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress)
-    output.print_retry(out, found, result, as_json)
+    output.print_retry(out, found, result, as_json, marked)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
 

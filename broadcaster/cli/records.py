@@ -8,6 +8,7 @@ broadcaster modules that read an update's private fields.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
@@ -122,11 +123,15 @@ def post_result_json(result: PostResult) -> dict[str, Any]:
     return found
 
 
-def retry_json(incident_id: str | None, result: RetryResult) -> dict[str, Any]:
+def retry_json(
+    incident_id: str | None, result: RetryResult, marked: Sequence[tuple[Delivery, str]] = ()
+) -> dict[str, Any]:
     return {
         "incident_id": incident_id,
         "deliveries": [o.as_json() for o in result.outcomes],
         "unknown": [delivery_json(d) for d in result.unknown],
+        # --mark-unknown-sent: each delivery recorded as sent (or settled), and what later updates thread under
+        "marked": [{**delivery_json(d), "threading": threading} for d, threading in marked],
     }
 
 
