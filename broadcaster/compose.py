@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -90,12 +91,15 @@ def maintenance_component_status(status: Status) -> ComponentStatus:
 
 
 def author_name(config: Config) -> str:
+    """Who posts: ``[operator] name`` (checked as the config is read), else the login name, with any
+    control or format character taken out: it is printed in terminals, staff channels and exports."""
     if config.author:
         return config.author
     try:
-        return os.environ.get("USER") or getpass.getuser()
+        login = os.environ.get("USER") or getpass.getuser()
     except (KeyError, OSError):
         return ""
+    return " ".join("".join(c for c in login if unicodedata.category(c)[0] != "C").split())
 
 
 def parse_components(entries: Sequence[str], config: Config, default: ComponentStatus) -> tuple[AffectedComponent, ...]:

@@ -232,7 +232,7 @@ def parse(
         channels=channels,
         publish=publish,
         templates=_templates(reader, reader.table(data.get("templates"), "templates"), ids, audiences),
-        author=reader.string(operator, "name", "operator."),
+        author=reader.text(operator, "name", "operator."),
         maintenance_reminder_minutes=reminder,
         audience_tables=audiences,
         bot=_bot(reader, data.get("bot"), channels),
@@ -411,7 +411,7 @@ def _audiences(reader: _Reader, tables: Mapping[str, Any], component_ids: set[st
         if not isinstance(table, dict):
             raise reader.error(f"audiences.{key}", "must be a table")
         reader.refuse_unknown(table, _AUDIENCE_KEYS, prefix)
-        name = " ".join(reader.string(table, "name", prefix, key).split()) or key
+        name = " ".join(reader.text(table, "name", prefix, key).split()) or key
         components = reader.names(table, "components", prefix)
         for component_id in components:
             _known(reader, component_id, component_ids, prefix + "components", "component", "Define it in [[components]].")

@@ -7,6 +7,8 @@ feeds' XML), after the post was stored: exit 3, "unexpected error", the whole pa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import BASE_CONFIG, Project
@@ -45,3 +47,29 @@ def test_a_long_id_within_the_sites_rule_and_an_emoji_name_are_accepted(project:
     result = project.cli("post", "-y", "-t", "Errors", "-C", "a" * 128, "Looking into it.")
     assert result.exit_code == 0, result.output
     assert (project.root / "public" / "badges" / f"{'a' * 128}.svg").exists()
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ('[operator]\nname = "bob\\u001b]0;PWNED\\u0007"', "operator.name"),
+    ('[operator]\nname = "bob\\u200bsmith"', "operator.name"),
+    ('[audiences.acme]\nname = "Ac\\u001b[2Jme"\ncomponents = ["api"]', "audiences.acme.name"),
+], ids=["operator-escape", "operator-zero-width", "audience-escape"])
+def test_a_control_character_in_a_name_messages_print_is_refused(project: Project, table: str, key: str) -> None:
+    """Attack (review): the operator's and a customer's name were read unchecked: an escape sequence reached the
+    terminal (`show`, `preview`), the staff and customer channels, and made `store export` unimportable."""
+    project.write_config(BASE_CONFIG + "\n" + table + "\n", base="")
+    result = project.cli("post", "-y", "-t", "Errors", "Looking into it.")
+    assert result.exit_code == 2, result.output
+    assert key in result.output and "\x1b" not in result.output
+
+
+def test_a_login_name_with_control_characters_is_shown_without_them(project: Project) -> None:
+    """$USER is not the operator's to choose in a hurry: its control characters are dropped, not refused."""
+    result = project.cli("post", "-y", "--json", "-t", "Errors", "Looking into it.",
+                         env={"USER": "bob\x1b]0;PWNED\x07\x1b[31m"})
+    assert result.exit_code == 0, result.output
+    shown = project.cli("show", json.loads(result.stdout)["incident_id"])
+    assert "bob]0;PWNED[31m" in shown.stdout and "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    exported = project.root / "export.jsonl"
+    assert project.cli("store", "export", str(exported)).exit_code == 0
+    assert "\\u001b" not in exported.read_text(encoding="utf-8")
