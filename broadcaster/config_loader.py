@@ -290,7 +290,7 @@ def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
     return PageConfig(
         title=reader.text(table, "title", "page.", PageConfig.title),
         base_url=base_url,
-        output_dir=Path(reader.string(table, "output_dir", "page.", "public")),
+        output_dir=Path(reader.string(table, "output_dir", "page.", "public")).expanduser(),  # "~" as --store takes it
         timezone=timezone,
         history_days=days,
         description=reader.text(table, "description", "page."),
@@ -325,7 +325,13 @@ def _base_url(reader: _Reader, value: str) -> str:
 
 def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     reader.refuse_unknown(table, _STORE_KEYS, "store.")
-    path = reader.string(table, "path", "store.", ".broadcaster/state.db")
+    path = reader.string(table, "path", "store.", ".broadcaster/state.db").strip()
+    if path.startswith("sqlite:///") and path != "sqlite:///":
+        path = path.removeprefix("sqlite:///")
+    elif path.lower().startswith(("sqlite:", "postgres")) or "://" in path:
+        # Opened as a file, it made a folder named "sqlite:" and a new, empty store in it.
+        raise reader.error("store.path", 'must be a file path, or "sqlite:///path/to/state.db"; a PostgreSQL '
+                                         "store goes in [store] url")
     url = table.get("url", "")
     url = reader.resolve(url) if isinstance(url, str) else url
     if isinstance(url, str):
@@ -336,7 +342,7 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
             raise reader.error("store.url", STORE_URL_HELP)
     if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
-    return StoreConfig(path=Path(path), url=url)
+    return StoreConfig(path=Path(path).expanduser(), url=url)
 
 
 _URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")

@@ -95,6 +95,30 @@ def test_store_path_is_beside_the_config(tmp_path: Path) -> None:
     assert load(str(path)).store_path == tmp_path / ".broadcaster" / "state.db"
 
 
+@pytest.mark.parametrize(("written", "expected"), [
+    ("sqlite:///shared/state.db", "shared/state.db"),  # as README says [store] path takes it, like url
+    ("sqlite:////srv/broadcaster/state.db", "/srv/broadcaster/state.db"),
+    ("~/broadcaster/state.db", "~/broadcaster/state.db"),
+])
+def test_store_path_as_a_sqlite_url_or_from_home(tmp_path: Path, written: str, expected: str) -> None:
+    """Attack (review): `path = "sqlite:///..."` opened a folder named "sqlite:" and a new, empty store in it;
+    "~" made a folder named "~" (then `rm -rf ~`...) where --store expanded it."""
+    config = load(str(write(tmp_path, f'[store]\npath = "{written}"\n')))
+    assert config.store_path == (tmp_path / Path(expected).expanduser())
+
+
+@pytest.mark.parametrize("written", ["sqlite://", "sqlite:///", "postgresql://db/broadcaster", "sqlite:state.db"])
+def test_a_store_path_that_is_no_file_path_is_refused(tmp_path: Path, written: str) -> None:
+    with pytest.raises(ConfigError, match="store.path"):
+        load(str(write(tmp_path, f'[store]\npath = "{written}"\n')))
+
+
+def test_output_dir_from_home(tmp_path: Path) -> None:
+    path = tmp_path / "home.toml"
+    path.write_text(BASE_CONFIG.replace('output_dir = "public"', 'output_dir = "~/site"'), encoding="utf-8")
+    assert load(str(path)).output_dir == Path("~/site").expanduser()
+
+
 def test_non_utf8_config(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_bytes(b"[page]\ntitle = 'caf\xe9'\n")
