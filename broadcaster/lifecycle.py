@@ -45,8 +45,13 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)
+        # A correction replaces the text readers were shown (edited in place where the medium can):
+        # what only the text's readers saw beside it, a customer's --for detail, the tickets, the
+        # private note unless a new one is given, stays, or the edit would silently take it away.
         correction = Update(
-            incident.id, 0, utcnow(), incident.status, message.strip(), private_note=private.strip(),
+            incident.id, 0, utcnow(), incident.status, message.strip(),
+            private_note=private.strip() or original.private_note, customers=original.customers,
+            tickets=original.tickets, audiences=original.audiences, audience_detail=original.audience_detail,
             kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
         )
         planned = _where_the_original_went(config, store, incident, original, only, skip)

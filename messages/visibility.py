@@ -389,7 +389,8 @@ def audience_incident(
         text = f"{view.message}\n\n**{audience_heading(audience.name)}** {view.detail}" if view.detail else view.message
         return replace(view, message=text)
 
-    return _timeline(incident, updates, url, cut, text=lambda u: audience_text(u.raw_message, audience.id))
+    # A correction's text with its detail too: it carries the detail of the update it corrects.
+    return _timeline(incident, updates, url, cut, text=lambda u: cut(u).message)
 
 
 def _timeline(

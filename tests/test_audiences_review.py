@@ -104,3 +104,24 @@ def test_a_customer_whose_name_holds_another_customers_is_still_told(project: Pr
         assert code == 2 and out["dry_run"]  # refused whole, before anything is stored (the preview's verdict)
         assert {d["destination"]: d["state"] for d in out["deliveries"]}["eu-slack"] == "failed"
         assert len(fake.messages["C0ACEU0001"]) == 1
+
+
+def test_a_correction_keeps_the_customers_detail_and_the_internal_note(project: Project, slack: FakeSlack) -> None:
+    """Attack (review): `amend` built its correction without the original's --for detail and private note: the
+    customer's message was edited in place without its detail, the ops message without the note, and the
+    customer's private page lost the detail, all silently."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    code, out = post(project, "--title", "Backup errors", "-C", "api", "--private", "storage node st-4 degraded",
+                     "--for", "acme", "Your backup job B-42 will rerun tonight.", "Elevated latency.")
+    assert code == 0, out
+    amended = project.cli("amend", str(out["incident_id"]), "1", "--yes", "Elevated database latency.")
+    assert amended.exit_code == 0, amended.stdout + amended.stderr
+    [acme] = slack.messages["C0ACME0001"]
+    [ops] = slack.messages["C0OPS00001"]
+    assert acme.edits and "Elevated database latency." in acme.all_text and "B-42" in acme.all_text
+    assert ops.edits and "st-4" in ops.all_text and "B-42" in ops.all_text
+    page = (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
+    assert "Elevated database latency." in page and "B-42" in page
+    assert "B-42" not in json.dumps([[m.text, m.blocks] for m in slack.messages["C0PUB00001"]])
