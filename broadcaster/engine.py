@@ -507,7 +507,7 @@ class Publisher:
         def worth_repeating(error: BaseException) -> bool:
             # A request that may have arrived is repeated only where repeating shows nothing twice.
             return isinstance(error, DeliveryError) and error.retryable and (
-                destination.idempotent or not error.outcome_unknown
+                destination.idempotent or not error.outcome_unknown or error.repeat_safe
             )
 
         async for attempt in AsyncRetrying(

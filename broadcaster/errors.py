@@ -86,6 +86,10 @@ class DeliveryError(BroadcasterError):
         self.retryable = retryable
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown
+        # Set by a channel whose service deduplicates by a key of ours: one repeat with the same key
+        # shows nothing twice, though the request may have arrived. If the engine does not repeat
+        # it (the last attempt, the deadline), the delivery is still unknown.
+        self.repeat_safe = False
 
 
 def retryable(message: str, retry_after: float | None = None) -> DeliveryError:

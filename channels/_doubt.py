@@ -28,7 +28,10 @@ class Doubts:
             )
         if error.outcome_unknown:
             self._keys.add(key)
-            error.outcome_unknown = False  # the same key makes one repeat safe
+            # The same key makes one repeat safe; not repeated (its last attempt, the deadline),
+            # the request may still have arrived: unknown, never failed, which a plain retry
+            # would send again once the service has forgotten the key.
+            error.repeat_safe = True
         return error
 
     def settled(self, key: str) -> None:

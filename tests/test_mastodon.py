@@ -131,7 +131,8 @@ def test_a_lost_answer_is_repeated_with_the_same_key_and_makes_no_second_status(
     log = SendLog()
     with pytest.raises(DeliveryError) as caught:
         asyncio.run(sent(ch, rendered, None, log))
-    assert caught.value.retryable and not caught.value.outcome_unknown  # safe: the key dedupes
+    # It may have arrived, and one repeat with the same key is safe: the key dedupes.
+    assert caught.value.retryable and caught.value.outcome_unknown and caught.value.repeat_safe
     assert log.on_wire
     receipt = asyncio.run(sent(ch, rendered, None, SendLog()))
     [status] = fake.posted
@@ -167,7 +168,7 @@ def test_429_is_retryable_after_the_reset_time(fake: FakeMastodon) -> None:
 def test_a_5xx_may_have_posted_so_it_is_repeated_with_the_same_key(fake: FakeMastodon) -> None:
     fake.fail(Fault(match="/api/v1/statuses", response=Response(500, {"error": "boom"})))
     error = failure(fake)
-    assert error.retryable and not error.outcome_unknown
+    assert error.retryable and error.outcome_unknown and error.repeat_safe
 
 
 def test_a_refused_connection_is_retryable_and_nothing_was_sent() -> None:
@@ -463,3 +464,33 @@ def test_an_answer_later_than_the_timeout_is_repeated_with_the_key_and_makes_one
     receipt = asyncio.run(sent(ch, rendered))
     [status] = fake.posted
     assert receipt.remote_id == status.id
+
+
+def test_an_answer_lost_on_the_last_attempt_leaves_the_status_unknown_not_failed(project: Project, fake: FakeMastodon) -> None:
+    """Attack (review): three 503s, then the status posted and its answer lost on the last attempt the engine
+    allows: recorded failed, because the channel had cleared "may have arrived" for a repeat that never came; a
+    plain retry (cron, an hour later, when Mastodon has forgotten the key) posted it twice."""
+    project.write_config(f"""
+        [engine]
+        timeout = 2
+        deadline = 30
+        max_attempts = 4
+
+        [channels.masto]
+        type = "mastodon"
+        instance_url = "https://mastodon.example"
+        access_token = "${{MASTODON_TOKEN}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["MASTODON_TOKEN"] = M_TOKEN
+    busy = Response(503, {"error": "unavailable"})
+    fake.fail(*[Fault(match="/api/v1/statuses", response=busy) for _ in range(3)],
+              Fault(match="/api/v1/statuses", reset_after=True))
+    result = project.cli("post", "--yes", "--json", "--title", "API errors", "Elevated API errors.")
+    assert result.exit_code == 3, result.output
+    masto = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "masto")
+    assert masto["state"] == "unknown" and masto["attempts"] == 4, masto
+    assert len(fake.posted) == 1
+    posts_before = sum(r.method == "POST" and r.path.startswith("/api/v1/statuses") for r in fake.requests)
+    assert project.cli("retry").exit_code == 3  # unknown stays for a human to settle
+    assert sum(r.method == "POST" and r.path.startswith("/api/v1/statuses") for r in fake.requests) == posts_before
