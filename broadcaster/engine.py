@@ -43,12 +43,15 @@ from broadcaster.redaction import redact
 from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
 from broadcaster.store.batched import BatchedWrites
-from broadcaster.store.records import WRITTEN
+from broadcaster.store.records import WRITTEN, utcnow
 
 if TYPE_CHECKING:
     import asyncio
 
 POLL_SECONDS = 0.05
+# How long an earlier update's delivery may stay pending, untouched, before a later update's run sends it
+# itself: the command that stored it claims it at once unless it is waiting its own turn.
+TAKE_OVER_AFTER = timedelta(seconds=2)
 # asyncio is imported in the functions that run the loop, here as in every module a preview
 # loads: a dry run starts no event loop, and asyncio with ssl is a tenth of its time.
 
@@ -226,6 +229,7 @@ class Publisher:
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
+        self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
         self._deadline = 0.0
 
     @property
@@ -301,7 +305,7 @@ class Publisher:
         except TimeoutError:
             return await self._claim_and_fail(delivery, claim_unknown, advice.waited_too_long(self.config.engine.deadline))
         if not await self._claim(delivery, claim_unknown):
-            return self._taken_elsewhere(delivery)
+            return await self._taken_elsewhere(delivery)
         refused = self._egress_refusal(destination, delivery)
         if refused is not None:
             return await self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
@@ -428,21 +432,27 @@ class Publisher:
 
     async def _claim_and_fail(self, delivery: Delivery, include_unknown: bool, error: str) -> Outcome:
         if not await self._claim(delivery, include_unknown):
-            return self._taken_elsewhere(delivery)
+            return await self._taken_elsewhere(delivery)
         return await self._fail(delivery, error)
 
     async def _claim_and_skip(self, delivery: Delivery, include_unknown: bool, reason: str) -> Outcome:
         if not await self._claim(delivery, include_unknown):
-            return self._taken_elsewhere(delivery)
+            return await self._taken_elsewhere(delivery)
         return await self._record(delivery, partial(self.store.mark_skipped, delivery.id, self._scrubbed(reason)))
 
     async def _unknown(self, delivery: Delivery, error: str) -> Outcome:
         return await self._record(delivery, partial(self.store.mark_unknown, delivery.id, self._scrubbed(error)))
 
-    def _taken_elsewhere(self, delivery: Delivery) -> Outcome:
-        """Another process claimed (or already sent) this delivery: report what the store says."""
+    async def _taken_elsewhere(self, delivery: Delivery) -> Outcome:
+        """Another process claimed (or already sent) this delivery: report what the store says, once
+        that process is done with it (or the deadline comes)."""
+        import asyncio
+
         self._finished.add(delivery.id)
         current = self.store.delivery(delivery.id)
+        while current.state == DeliveryState.SENDING and asyncio.get_running_loop().time() < self._deadline:
+            await asyncio.sleep(POLL_SECONDS)
+            current = self.store.delivery(delivery.id)
         error = self._scrubbed(current.last_error) if current.state != DeliveryState.SENT and current.last_error else None
         outcome = self._outcome(current, error=error)
         self.progress.finished(outcome)
@@ -471,9 +481,32 @@ class Publisher:
                              and (waits_for is None or h.state in waits_for)), None)
             if blocking is None:
                 return _thread_of(history)
+            if self._left_pending(blocking):
+                await self._send_first(blocking, delivery)
+                continue
             if not self._may_still_arrive(blocking):
                 raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
             await asyncio.sleep(POLL_SECONDS)
+
+    def _left_pending(self, earlier: Delivery) -> bool:
+        return (earlier.state == DeliveryState.PENDING and earlier.id not in self._batch
+                and utcnow() - earlier.updated_at > TAKE_OVER_AFTER)
+
+    async def _send_first(self, earlier: Delivery, delivery: Delivery) -> None:
+        """An earlier update's delivery here, stored and never sent, that this run was not asked to send:
+        its command was stopped (Ctrl-C) or is still waiting its turn. This run sends it first, keeping
+        the order; a command of its own that claims it first sends it instead (claims are atomic). The
+        later delivery waited for it until the deadline, then failed, though nothing would ever send it."""
+        import asyncio
+
+        sending = self._sent_first.get(earlier.id)
+        if sending is None:
+            self._batch.add(earlier.id)
+            sending = self._sent_first[earlier.id] = asyncio.ensure_future(self._deliver_one(earlier, False))
+        outcome = await asyncio.shield(sending)
+        if outcome.state == DeliveryState.SENT:
+            self._left_alone.setdefault(delivery.id, []).append(
+                f"update #{earlier.sequence}, stored but never sent here, was sent first")
 
     def _withdraws(self, delivery: Delivery) -> bool:
         update = self._update(delivery.incident_id, delivery.sequence)

@@ -47,3 +47,32 @@ def test_a_broadcast_stopped_part_way_leaves_the_chats_it_never_sent_to_pending_
         retried = project.cli("retry", incident)
         assert retried.exit_code in (0, 3), retried.stdout + retried.stderr
         assert all(len(world.telegram_messages(c)) == 1 for c in CHATS)  # every chat told once, none twice
+
+
+def test_the_next_update_sends_what_a_stopped_broadcast_left_pending_first_instead_of_waiting(project: Project) -> None:
+    """Attack (review): an update's deliveries left pending by a stopped command (or one still waiting its turn)
+    held the next update at the same chats until the deadline, then failed it, though nothing would ever send
+    them. The next update's run now sends them first, in order."""
+    with FakeWorld(ops_chats=CHATS) as world:
+        project.env.update(world.env)
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
+        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
+                                  "Elevated API errors.")
+        waited_until = time.monotonic() + 30
+        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        first = {d["target"]: d["state"] for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]}
+        assert "pending" in first.values()
+        started = time.monotonic()
+        followup = project.cli("post", "--yes", "--json", "--only", "tg-ops", "-i", incident, "Cause found.")
+        assert followup.exit_code in (0, 3), followup.stdout + followup.stderr  # 3: held behind a chat cut off mid-answer
+        assert time.monotonic() - started < 30  # not the 60 s deadline
+        for chat in CHATS:
+            texts = [m.text for m in world.telegram_messages(chat)]
+            if first[str(chat)] == "unknown":  # its answer was cut off: held for a human, as ever
+                assert len(texts) == 1, (chat, texts)
+                continue
+            assert len(texts) == 2 and "Elevated API errors." in texts[0] and "Cause found." in texts[1], (chat, texts)
