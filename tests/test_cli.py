@@ -262,3 +262,21 @@ def test_every_command_has_help(project: Project) -> None:
     for path, command in walk(main, []):
         assert command.help, f"`broadcaster {' '.join(path)}` has no help text"
         assert project.cli(*path, "--help").exit_code == 0
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "api-errors"], ["store", "export", "out.jsonl"], ["retry"],
+                                     ["site", "build"], ["tick"]])
+def test_a_mistyped_store_is_refused_by_commands_that_only_read_it(project: Project, command: list[str]) -> None:
+    """Attack (review): `--store .broadcaster/stat.db store export` made an empty store and exported 0 incidents
+    (exit 0), the README's migration recipe then importing nothing "successfully"."""
+    typo = project.root / ".broadcaster" / "stat.db"
+    result = project.cli("--store", str(typo), *command)
+    assert result.exit_code == 2, result.output
+    assert "no such file" in result.stderr and not typo.exists()
+    assert not (project.root / "out.jsonl").exists()
+
+
+def test_a_new_store_is_made_by_a_post_to_it(project: Project) -> None:
+    fresh = project.root / "elsewhere" / "state.db"
+    assert project.cli("--store", str(fresh), "post", "--yes", "--only", "site", "-t", "Errors", "Looking.").exit_code == 0
+    assert fresh.exists() and project.cli("--store", str(fresh), "list").exit_code == 0

@@ -31,7 +31,7 @@ def run(ctx: click.Context, /, webhook: str | None, listen: str | None) -> None:
 
     mode = webhook_mode(webhook, listen)
     config = load_config(ctx)
-    run_bot(config, open_store(ctx), mode, lambda line: click.echo(line, err=True))
+    run_bot(config, open_store(ctx, creates=True), mode, lambda line: click.echo(line, err=True))
     click.echo("The bot stopped.", err=True)
 
 

@@ -109,7 +109,7 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
 
-    config, store = load_config(ctx), open_store(ctx)
+    config, store = load_config(ctx), open_store(ctx, creates=True)
     text = message or ""  # empty: a standard announcement with the window's times
 
     def run(**extra: Any) -> Any:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from broadcaster.errors import InputError
+
 if TYPE_CHECKING:  # loaded when a command needs them: `--help` stays quick
     from broadcaster.config import Config
     from broadcaster.config_loader import PublishKnown
@@ -99,12 +101,24 @@ def store_override(ctx: click.Context) -> str | None:
     return str(value) if value else None
 
 
-def open_store(ctx: click.Context, *, upgrade: bool = False) -> Store:
-    """The store this command uses (``--store``, else ``[store]``), closed when the command ends."""
+def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False) -> Store:
+    """The store this command uses (``--store``, else ``[store]``), closed when the command ends.
+
+    ``creates``: the command stores something new (a post, an import), so a ``--store`` file that
+    does not exist yet is made. Any other command refuses one: a mistyped path would otherwise
+    make an empty store and report it ("Exported 0 incident(s)", "No incidents yet").
+    """
     from broadcaster.store import open_store as _open
     from broadcaster.store import store_location
 
-    store = _open(store_location(load_config(ctx), store_override(ctx)), upgrade=upgrade)
+    location = store_location(load_config(ctx), store_override(ctx))
+    path = _embedded_file(location)
+    if store_override(ctx) and path is not None and not creates and not path.exists():
+        raise InputError(
+            f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
+            "made only by a command that stores something (post, store import)."
+        )
+    store = _open(location, upgrade=upgrade)
     ctx.call_on_close(store.close)
     return store
 
@@ -149,6 +163,14 @@ def _completion_items(ctx: click.Context, kind: str, incomplete: str) -> list[tu
     return [(name, str(t.get("title", ""))) for name, t in config.templates.items()]
 
 
+def _embedded_file(location: object) -> Path | None:
+    """The SQLite file a store location names (a path, or ``sqlite:///PATH``); None for a server."""
+    text = location if isinstance(location, str) else ""
+    if isinstance(location, Path):
+        return location
+    return Path(text.removeprefix("sqlite:///")).expanduser() if text.startswith("sqlite:///") else None
+
+
 def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[str, str]]:
     """Incident ids from the store this command would use (``--store``, ``[store] url``, the file);
     an embedded file that does not exist yet is not created by pressing Tab."""
@@ -156,8 +178,7 @@ def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[
     from broadcaster.store import store_location
 
     location = store_location(config, store_override(ctx))
-    text = location if isinstance(location, str) else ""
-    path = location if isinstance(location, Path) else Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else None
+    path = _embedded_file(location)
     if path is not None and not path.is_file():
         return []
     store = _open(location)

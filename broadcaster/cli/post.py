@@ -117,7 +117,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -
 
     options = operations.with_template(config, options)
     message = message if message is not None else options.pop("template_message", None)
-    store = open_store(ctx)
+    store = open_store(ctx, creates=True)
     existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
     text = read_message(message, existing, store)
     draft = compose.Draft(

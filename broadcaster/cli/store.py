@@ -37,7 +37,7 @@ def migrate(ctx: click.Context) -> None:
     """
     from broadcaster.store import SCHEMA_VERSION
 
-    opened = open_store(ctx, upgrade=True)
+    opened = open_store(ctx, upgrade=True, creates=True)
     if opened.migrated_from is None:
         click.echo(f"{opened.location}: schema {SCHEMA_VERSION}, up to date.")
     elif opened.migrated_from == 0:
@@ -95,7 +95,7 @@ def import_(ctx: click.Context, /, source: Path) -> None:
             name, handle = str(source), source.open(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
-    opened = open_store(ctx)
+    opened = open_store(ctx, creates=True)
     with handle:
         audiences = load_config(ctx).audiences
         result = store_transfer.import_records(opened, store_transfer.read_records(handle, name, audiences))

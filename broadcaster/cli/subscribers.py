@@ -55,7 +55,7 @@ def invite(ctx: click.Context, /, audience: str | None, internal: bool, componen
     now = datetime.now(UTC)
     until = parse_time(expires, now=now, zone=config.page.zone, option="--expires")
     username = bot_username(config, bot)  # before storing: a link that names no bot is useless
-    code, made = subs.create_invite(open_store(ctx), visibility, chosen, expires=until - now, uses=uses, now=now)
+    code, made = subs.create_invite(open_store(ctx, creates=True), visibility, chosen, expires=until - now, uses=uses, now=now)
     click.echo(f"Invite {made.id}: {describe(made.visibility, made.components)}, expires "
                f"{made.expires_at:%Y-%m-%d %H:%M} UTC" + (f", {uses} use(s)" if uses else "") + ".")
     click.echo(f"  private chat: {DEEP_LINK.format(bot=username, kind='start', code=code)}")
