@@ -223,9 +223,11 @@ def parse(
     reminder = maintenance.get("reminder_minutes", 60)
     if isinstance(reminder, bool) or not isinstance(reminder, int) or reminder < 0:
         raise reader.error("maintenance.reminder_minutes", "must be a whole number of minutes (0 turns reminders off)")
+    page = _page(reader, reader.table(data.get("page"), "page"))
+    _refuse_overlapping_folders(reader, page.output_dir, publish, base_dir_of(path))
     return Config(
         path=path,
-        page=_page(reader, reader.table(data.get("page"), "page")),
+        page=page,
         store=_store(reader, reader.table(data.get("store"), "store")),
         engine=_engine(reader, reader.table(data.get("engine"), "engine")),
         components=components,
@@ -237,6 +239,22 @@ def parse(
         audience_tables=audiences,
         bot=_bot(reader, data.get("bot"), channels),
     )
+
+
+def _refuse_overlapping_folders(
+    reader: _Reader, output_dir: Path, publish: Mapping[str, ChannelConfig], base_dir: Path
+) -> None:
+    """A directory target is replaced whole at each publish: inside the site's own folder, or holding it,
+    every publish would fail after the post was stored. Refused here, before anything is."""
+    site = (base_dir / output_dir).resolve()
+    for name, target in publish.items():
+        if target.type != "directory" or not isinstance(target.options.get("path"), str):
+            continue
+        folder = (base_dir / Path(target.options["path"]).expanduser()).resolve()
+        if folder == site or folder.is_relative_to(site) or site.is_relative_to(folder):
+            raise reader.error(f"publish.{name}.path", f"({folder}) overlaps the folder the site is built in, "
+                                                       f"[page] output_dir ({site}). Point it somewhere else, e.g. "
+                                                       "the folder your web server serves")
 
 
 def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> BotConfig | None:

@@ -206,3 +206,15 @@ def test_site_publish_from_the_cli_fills_the_folder(project: Project) -> None:
     assert "index.html" in published and "summary.json" in published
     built = {p: d for p, d in on_disk(project.site).items() if not p.startswith(".")}
     assert published == built
+
+
+@pytest.mark.parametrize("path", ["public", "public/mirror", ".", "./public/../public"])
+def test_a_target_overlapping_the_sites_folder_is_refused_before_anything_is_stored(project: Project, path: str) -> None:
+    """Attack (review): `channels check` said the folder was fine and the post was stored, then every publish
+    failed ("overlaps the folder the site is built in"), which no retry could fix."""
+    project.write_config(f'\n[publish.www]\ntype = "directory"\npath = "{path}"\n')
+    checked = project.cli("channels", "check")
+    assert checked.exit_code == 2 and "publish.www.path" in checked.output
+    posted = project.cli("post", "--yes", "-t", "Errors", "Looking into it.")
+    assert posted.exit_code == 2 and "overlaps the folder the site is built in" in posted.output
+    assert not (project.root / ".broadcaster" / "state.db").exists() and not project.site.exists()
