@@ -71,6 +71,7 @@ _ICAL_ESCAPE = re.compile(r"\\([\\;,nN])")
 _MARKUP = re.compile(r"[\\*_~`]")
 _PUNCTUATION = re.compile(r"[\W_]+")
 _MIN_FORM = 4  # a derived form shorter than this would match ordinary text
+_MIN_JOINED = 6  # the same for a value's words run together ("ge co" is in "gecko")
 
 
 def _spaced(folded: str) -> str:
@@ -96,8 +97,8 @@ def _useful(form: str, *, words: bool = False) -> bool:
 
 
 # How often each form of a value (as spaced, markup-free, words) a payload may hold.
-Allowance = tuple[int, int, int]
-_NEVER: Allowance = (0, 0, 0)
+Allowance = tuple[int, int, int, int]  # as spaced, markup-free, words, joined
+_NEVER: Allowance = (0, 0, 0, 0)
 
 
 class Compared:
@@ -159,8 +160,8 @@ class PrivateValues:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @cached_property
-    def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
-        """Per value: (as spaced, markup-free or None, words or None, its allowance), in a stable order."""
+    def _forms(self) -> tuple[tuple[str, str | None, str | None, str | None, Allowance], ...]:
+        """Per value: (as spaced, markup-free, words, joined (each or None), its allowance), in a stable order."""
         allowed = dict(self.allowed)
         return tuple((*_forms_of(value), allowed.get(value, _NEVER)) for value in sorted(self.folded))
 
@@ -169,14 +170,14 @@ class PrivateValues:
         """The values that are part of a name in ``mask``: the only ones searched with it taken out."""
         names = [(name, _words(name)) for name in self.mask]
         return frozenset(
-            value for value, _, value_words, _ in self._forms
+            value for value, _, value_words, _, _ in self._forms
             if any(value in name or (value_words is not None and value_words in words) for name, words in names)
         )
 
     @cached_property
     def _each_word(self) -> dict[str, tuple[str, ...]]:
         """A words form -> its words."""
-        return {words: tuple(words.split(" ")) for _, _, words, _ in self._forms if words is not None}
+        return {words: tuple(words.split(" ")) for _, _, words, _, _ in self._forms if words is not None}
 
     @classmethod
     def of(cls, values: Iterable[str], mask: Iterable[str] = ()) -> PrivateValues:
@@ -210,8 +211,9 @@ class PrivateValues:
             return PrivateValues(self.folded, mask=self.mask)
         allowed = [
             (value, (shown.base.count(value), shown.markup.count(value_markup) if value_markup else 0,
-                     shown.words.count(value_words) if value_words else 0))
-            for value, value_markup, value_words, _ in self._forms
+                     shown.words.count(value_words) if value_words else 0,
+                     shown.markup.count(value_joined) if value_joined else 0))
+            for value, value_markup, value_words, value_joined, _ in self._forms
             if value in held
         ]
         return PrivateValues(self.folded, tuple(allowed), self.mask)
@@ -222,12 +224,14 @@ class PrivateValues:
         inside_mask = self._inside_mask
         masked = text.without(self.mask) if inside_mask else text
         each_word = self._each_word
-        for value, value_markup, value_words, allowance in self._forms:
-            in_base, in_markup, in_words = _NEVER if every else allowance
+        for value, value_markup, value_words, value_joined, allowance in self._forms:
+            in_base, in_markup, in_words, in_joined = _NEVER if every else allowance
             searched = masked if value in inside_mask else text
             if _more(searched.base, value, in_base):
                 yield value
             elif value_markup is not None and _more(searched.markup, value_markup, in_markup):
+                yield value
+            elif value_joined is not None and _more(searched.markup, value_joined, in_joined):
                 yield value
             elif (value_words is not None and searched.may_hold_words(each_word[value_words])
                   and _more(searched.words, value_words, in_words)):
@@ -246,11 +250,16 @@ def _fold(value: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _forms_of(value: str) -> tuple[str, str | None, str | None]:
-    """A folded value as spaced, and its markup-free and words forms where they are worth a search."""
+def _forms_of(value: str) -> tuple[str, str | None, str | None, str | None]:
+    """A folded value as spaced, and its markup-free, words and joined forms where they are worth a search.
+
+    Joined: a value of several words run together ("acmecorp" for "Acme Corp"), as a brand is
+    often written; only when long enough not to be part of ordinary words."""
     base = _spaced(value)
     markup, words = _markup_free(base), _words(base)
-    return base, markup if _useful(markup) else None, words if _useful(words, words=True) else None
+    joined = words.replace(" ", "") if " " in words else ""
+    return (base, markup if _useful(markup) else None, words if _useful(words, words=True) else None,
+            joined if len(joined) >= _MIN_JOINED and _useful(joined) else None)
 
 
 def _compared(text: str | Compared) -> Compared:
