@@ -136,7 +136,9 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def merge(filled: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
-    """A filled template's fields under what was typed on the command line (which wins).
+    """A filled template's fields under what was typed on the command line (which wins), except the
+    private note and the customers' detail, which add up: the typed note after the template's, and a
+    ``--for`` typed for a customer in place of the template's for that customer only.
 
     The template's message comes back as ``template_message``: the command uses it
     when no MESSAGE was given.
@@ -147,10 +149,13 @@ def merge(filled: Mapping[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]
             merged[key] = filled[key]
     if not typed.get("components") and filled.get("components"):
         merged["components"] = tuple(filled["components"])
-    if not typed.get("private") and filled.get("private"):
-        merged["private"] = filled["private"]
-    if not typed.get("for_detail") and filled.get("for"):
-        merged["for_detail"] = tuple(filled["for"].items())
+    # The notes and each customer's detail add up: typing one must not silently drop the template's.
+    if filled.get("private"):
+        merged["private"] = "\n\n".join(p for p in (filled["private"], typed.get("private") or "") if p)
+    if filled.get("for"):
+        typed_for = tuple(typed.get("for_detail") or ())
+        typed_ids = {audience for audience, _ in typed_for}
+        merged["for_detail"] = (*((a, t) for a, t in filled["for"].items() if a not in typed_ids), *typed_for)
     if filled.get("message"):
         merged["template_message"] = filled["message"]
     return merged

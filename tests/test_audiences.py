@@ -424,6 +424,26 @@ def test_the_feed_token_never_shows_in_an_error_about_the_customers_page(project
     assert TOKEN not in result.stdout and TOKEN not in result.stderr and TOKEN not in shown
 
 
+def test_what_is_typed_adds_to_a_templates_detail_and_note_instead_of_dropping_them(project: Project, slack: FakeSlack) -> None:
+    """Attack (review): one --for or --private typed beside a template dropped the template's detail for every
+    other customer and its private note, silently: that customer's channel was told nothing of its detail."""
+    project.write_config(AUDIENCES.replace('components = ["db"]', 'components = ["api", "db"]') + channels_toml(slack) + """
+[templates.circuit]
+title = "Circuit down"
+components = ["api"]
+message = "A circuit is down."
+private = "Edge fra-2 lost BGP."
+for = { globex = "Your feed G-7 is rerouted.", acme = "Your circuit ACM-1 is rerouted." }
+""")
+    code, out = post(project, "--template", "circuit", "--for", "acme", "Your circuit ACM-9 is rerouted instead.",
+                     "--private", "Ticket OPS-77 open.")
+    assert code == 0, out
+    assert "G-7" in said(slack, "C0GLOB0001") and "ACM" not in said(slack, "C0GLOB0001")
+    assert "ACM-9" in said(slack, "C0ACME0001") and "ACM-1" not in said(slack, "C0ACME0001")  # typed wins, per customer
+    assert "Edge fra-2 lost BGP." in said(slack, "C0OPS00001") and "OPS-77" in said(slack, "C0OPS00001")
+    assert not any(value in said(slack, "C0PUB00001") for value in ("G-7", "ACM-", "fra-2", "OPS-77"))
+
+
 def test_a_template_carries_detail_for_a_customer(project: Project, slack: FakeSlack) -> None:
     project.write_config(AUDIENCES + channels_toml(slack) + """
 [templates.circuit]
