@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from broadcaster.messages.model import Impact, Incident, Status, Update
 
 from broadcaster.delivery import DeliveryState
@@ -162,3 +163,23 @@ def test_a_delivery_state_this_version_does_not_know_is_refused_by_name(project:
         result = project.cli(*command)
         assert result.exit_code == 1, (command, result.output)
         assert "'parked'" in result.output and "upgrade broadcaster" in result.output, (command, result.output)
+
+
+def test_a_store_path_naming_another_file_leaves_it_alone(tmp_path: Path) -> None:
+    """Attack (review): [store] path = "broadcaster.toml" made the config 0600, then failed as an unexpected error."""
+    import os
+    import stat
+
+    from broadcaster.errors import ConfigError
+    from broadcaster.store import SQLiteStore
+
+    config = tmp_path / "broadcaster.toml"
+    config.write_text('[page]\ntitle = "Acme status"\n', encoding="utf-8")
+    os.chmod(config, 0o644)
+    with pytest.raises(ConfigError, match="is not a state file"):
+        SQLiteStore(config)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o644
+    assert config.read_text(encoding="utf-8") == '[page]\ntitle = "Acme status"\n'
+    empty = tmp_path / "new.db"
+    empty.touch()  # an empty file is a new database to SQLite
+    SQLiteStore(empty).close()

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from broadcaster.errors import StoreError
+from broadcaster.errors import ConfigError, StoreError
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
@@ -178,6 +178,24 @@ def _private_file(path: Path) -> None:
             os.chmod(file, PRIVATE_FILE)
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_other_files(path: Path) -> None:
+    """A path naming a file that is not a state file (the config, a page) is refused before it is
+    touched: opening it made it private (0600) and then failed as an unexpected error."""
+    try:
+        with open(path, "rb") as existing:
+            header = existing.read(len(_SQLITE_HEADER))
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        return  # made, or refused with its own message, below
+    if header and header != _SQLITE_HEADER:
+        raise ConfigError(
+            f"{path} is not a state file (an SQLite database) but some other file; broadcaster left it alone. "
+            "Point [store] path (or --store) at the state file, or at a new file."
+        )
+
+
 class SQLiteStore(Store):
     """The embedded store. One instance per command; not shared between threads."""
 
@@ -186,6 +204,7 @@ class SQLiteStore(Store):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.location = f"the state file {path}"
+        _refuse_other_files(path)
         try:
             _private_file(path)
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
