@@ -280,3 +280,24 @@ def test_a_new_store_is_made_by_a_post_to_it(project: Project) -> None:
     fresh = project.root / "elsewhere" / "state.db"
     assert project.cli("--store", str(fresh), "post", "--yes", "--only", "site", "-t", "Errors", "Looking.").exit_code == 0
     assert fresh.exists() and project.cli("--store", str(fresh), "list").exit_code == 0
+
+
+def test_init_never_writes_through_a_link_and_refuses_before_writing(project: Project) -> None:
+    """Attack (review): `init --force link.toml` overwrote the file the link named; a dangling link gave an
+    unexpected FileNotFoundError; a file named .broadcaster failed only after the config was written."""
+    target = project.root / "target.txt"
+    target.write_text("mine\n", encoding="utf-8")
+    link = project.root / "link.toml"
+    link.symlink_to(target)
+    refused = project.cli("init", "--force", str(link))
+    assert refused.exit_code == 2 and "symbolic link" in refused.stderr
+    assert target.read_text(encoding="utf-8") == "mine\n"
+    dangling = project.root / "dangling.toml"
+    dangling.symlink_to(project.root / "nowhere")
+    assert project.cli("init", str(dangling)).exit_code == 2
+    elsewhere = project.root / "other"
+    elsewhere.mkdir()
+    (elsewhere / ".broadcaster").write_text("a file\n", encoding="utf-8")
+    blocked = project.cli("init", str(elsewhere / "broadcaster.toml"))
+    assert blocked.exit_code == 2 and ".broadcaster is a file" in blocked.stderr
+    assert not (elsewhere / "broadcaster.toml").exists()

@@ -127,13 +127,22 @@ def init(path: Path, force: bool) -> None:
     """Write a commented starter config to PATH (default ./broadcaster.toml)."""
     from importlib.resources import files
 
-    if path.exists() and not force:
-        raise InputError(f"{path} already exists; pass --force to overwrite it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(files("broadcaster").joinpath("starter.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    from broadcaster.site.file_writer import replace_file
     from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
 
+    if path.is_symlink():
+        # --force would write through it, into whatever file it names (or fail on a dangling one).
+        raise InputError(f"{path} is a symbolic link; write the config to a real path, or remove the link first.")
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists; pass --force to overwrite it.")
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path} is not a file; give the path of the config file to write.")
     state = path.parent / ".broadcaster"  # the state, locks and caches, out of git from the start
+    if state.exists() and not state.is_dir():
+        raise InputError(f"{state} is a file, where broadcaster keeps its state folder; move it away first. "
+                         "Nothing was written.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_file(path, files("broadcaster").joinpath("starter.toml").read_bytes(), mode=0o644)
     state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
     keep_out_of_git(state)
     click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
