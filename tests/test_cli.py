@@ -301,3 +301,17 @@ def test_init_never_writes_through_a_link_and_refuses_before_writing(project: Pr
     blocked = project.cli("init", str(elsewhere / "broadcaster.toml"))
     assert blocked.exit_code == 2 and ".broadcaster is a file" in blocked.stderr
     assert not (elsewhere / "broadcaster.toml").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(project: Project) -> None:
+    """Attack (review): `store export | head` ended in "unexpected error (BrokenPipeError)", exit 1."""
+    for n in range(40):
+        assert project.cli("post", "--yes", "--only", "site", "-t", f"Errors {n}", "x" * 2000).exit_code == 0
+    process = project.process("store", "export", "-")
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10)
+    process.stdout.close()  # as `head -c 10` does
+    errors = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 141, errors
+    assert "unexpected" not in errors and "Traceback" not in errors

@@ -16,6 +16,7 @@ from broadcaster.cli.options import debug_enabled, global_options, known_secrets
 from broadcaster.errors import BroadcasterError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_DELIVERY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a tool whose reader went away
 
 
 class BroadcasterGroup(click.Group):
@@ -40,6 +41,14 @@ class BroadcasterGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted. Whatever was stored is safe: see `broadcaster show`, resend with `broadcaster retry`.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader of our output went away (`store export | head`): end quietly, as a shell tool
+            # killed by SIGPIPE does, and keep Python from complaining again as stdout is flushed.
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:  # noqa: BLE001 - last line of defence: no raw traceback for operators
             _report_error(ctx, exc, EXIT_UNEXPECTED, unexpected=True)
 
