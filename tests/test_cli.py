@@ -141,6 +141,14 @@ def test_refuses_to_publish_without_terminal_or_yes(project: Project) -> None:
     assert json.loads(project.cli("list", "--json").stdout) == []
 
 
+def test_a_message_of_the_full_length_from_stdin_is_not_refused_for_its_line_end(project: Project) -> None:
+    """Attack (review): `python -c 'print("a" * 5000)' | post -` was refused as 5,001 characters."""
+    for end in ("\n", "\r\n"):
+        result = project.cli("post", "--yes", "--only", "site", "--title", "API errors", "-", input="a" * 5000 + end)
+        assert result.exit_code == 0, result.output
+    assert project.cli("post", "--yes", "--only", "site", "--title", "API errors", "-", input="a" * 5001).exit_code == 2
+
+
 def test_message_from_stdin(project: Project) -> None:
     code, payload = project.cli_json("post", "--yes", "--title", "API errors", "-", input="From stdin.\n")
     assert code == 0

@@ -58,7 +58,9 @@ def read_message(message: str | None, existing: Any, store: Any) -> str:
     if message == "-":
         data = sys.stdin.buffer.read()
         try:
-            return data.decode("utf-8")
+            # The line end that ends the input (echo, print, a file) is not text anyone wrote: it must not
+            # count toward the length limit, nor be published.
+            return data.decode("utf-8").removesuffix("\n").removesuffix("\r")
         except UnicodeDecodeError as exc:
             raise InputError(f"standard input is not UTF-8 text (byte {exc.start}); convert it and try again.") from exc
     if message is None:
