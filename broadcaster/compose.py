@@ -79,7 +79,9 @@ def choose(value: str, allowed: Sequence[str], what: str) -> str:
 
 def slug_id(title: str, now: datetime) -> str:
     """A short, typeable, stable id from the title and date: ``api-errors-2026-11-22``."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
+    # Accents off first ("Störung" gives "storung", not "st-rung"); other scripts leave "incident".
+    plain = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
+    words = re.findall(r"[a-z0-9]+", plain.lower())
     stem = "-".join(words[:3]) or "incident"
     return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
 

@@ -323,3 +323,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(project: Project) -> N
     process.stderr.close()
     assert process.wait(timeout=60) == 141, errors
     assert "unexpected" not in errors and "Traceback" not in errors
+
+
+@pytest.mark.parametrize(("title", "made"), [("Störung der API", "storung-der-api"), ("Erreur élevée sur l'API", "erreur-elevee-sur")])
+def test_an_incident_id_from_a_title_with_accents_keeps_its_letters(project: Project, title: str, made: str) -> None:
+    """Attack (review): "Störung" made the id st-rung-...; an operator types the id back."""
+    code, payload = project.cli_json("post", "--yes", "--only", "site", "--title", title, "Investigating.")
+    assert code == 0 and str(payload["incident_id"]).startswith(made + "-"), payload
