@@ -210,7 +210,7 @@ class PrivateValues:
         if not held:
             return PrivateValues(self.folded, mask=self.mask)
         allowed = [
-            (value, (shown.base.count(value), shown.markup.count(value_markup) if value_markup else 0,
+            (value, (_count(shown.base, value), shown.markup.count(value_markup) if value_markup else 0,
                      shown.words.count(value_words) if value_words else 0,
                      shown.markup.count(value_joined) if value_joined else 0))
             for value, value_markup, value_words, value_joined, _ in self._forms
@@ -227,7 +227,10 @@ class PrivateValues:
         for value, value_markup, value_words, value_joined, allowance in self._forms:
             in_base, in_markup, in_words, in_joined = _NEVER if every else allowance
             searched = masked if value in inside_mask else text
-            if _more(searched.base, value, in_base):
+            if len(value) < _MIN_FORM:  # a short customer name ("ibm"): as a whole word only
+                if _count(searched.base, value) > in_base:
+                    yield value
+            elif _more(searched.base, value, in_base):
                 yield value
             elif value_markup is not None and _more(searched.markup, value_markup, in_markup):
                 yield value
@@ -268,6 +271,18 @@ def _compared(text: str | Compared) -> Compared:
 
 def _more(text: str, form: str, allowed: int) -> bool:
     return form in text if not allowed else text.count(form) > allowed
+
+
+def _count(text: str, value: str) -> int:
+    """How often ``text`` holds ``value``; a value under ``_MIN_FORM`` characters only as a whole word."""
+    if len(value) >= _MIN_FORM:
+        return text.count(value)
+    return len(_whole_word(value).findall(text)) if value in text else 0
+
+
+@lru_cache(maxsize=256)
+def _whole_word(value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W_]){re.escape(value)}(?![^\W_])")
 
 
 def readable_text(payload: str | bytes, media_type: str = "text/plain") -> str:
