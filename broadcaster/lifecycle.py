@@ -111,7 +111,7 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
                          components: Sequence[str], message: str, private: str = "", only: Sequence[str] = (),
                          skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Announce a maintenance window (status ``scheduled``)."""
-    from broadcaster.times import check_window, parse_time
+    from broadcaster.times import MAX_CLOCK_WINDOW, check_window, format_duration, is_clock_time, parse_time
 
     now = utcnow()
     starts = parse_time(start, now=now, zone=config.page.zone, option="--start")
@@ -119,6 +119,14 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
     check_window(ends, now, "--end", end)
     if ends <= starts:
         raise InputError(f"--end ({format_time(ends)}) must be after --start ({format_time(starts)}).")
+    if is_clock_time(end) and ends - starts > MAX_CLOCK_WINDOW:
+        # A time of day is taken at its next occurrence after the start: "20:00" to "20:00" made a 24-hour
+        # window and "19:00" a 23-hour one, where a typo is likelier than a day-long maintenance.
+        raise InputError(
+            f"--end {end!r} makes a window of {format_duration(ends - starts)} ({format_time(starts, config.page.zone)} "
+            f"to {format_time(ends, config.page.zone)}). If you mean it, give --end as a duration (e.g. 23h) or a date "
+            "and time; nothing was stored or sent."
+        )
     if ends <= now:
         raise InputError(
             f"the window ended at {format_time(ends, config.page.zone)}, in the past: nothing to announce. "

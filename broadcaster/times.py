@@ -17,6 +17,19 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
 # shown in every zone (9999-12-31T23:30Z in Berlin is year 10000).
 WINDOW_BACK = timedelta(days=365)
 WINDOW_AHEAD = timedelta(days=2 * 365)
+# The longest maintenance window an --end given as a time of day may make (see lifecycle).
+MAX_CLOCK_WINDOW = timedelta(hours=12)
+
+
+def is_clock_time(text: str) -> bool:
+    """Whether ``text`` is a time of day (``15:30``, ``15:30 UTC``), taken at its next occurrence."""
+    return _CLOCK.match(text.strip()) is not None
+
+
+def format_duration(span: timedelta) -> str:
+    """``23 h 30 min``: a span as an operator reads it."""
+    hours, minutes = divmod(int(span.total_seconds()) // 60, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part) or "0 min"
 
 
 def parse_time(text: str, *, now: datetime, zone: ZoneInfo, option: str = "time") -> datetime:

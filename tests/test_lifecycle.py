@@ -381,3 +381,16 @@ def test_shell_completion_offers_commands_incidents_components_destinations_and_
     assert complete("post", "--template", "db") == ["db-failover"]
     script = project.cli("completion", "bash").stdout
     assert "_BROADCASTER_COMPLETE" in script and "complete " in script
+
+
+@pytest.mark.parametrize(("start", "end", "refused"), [("20:00", "20:00", True), ("20:00", "19:00", True),
+                                                       ("22:00", "06:00", False), ("20:00", "23h", False)])
+def test_an_end_given_as_a_time_of_day_never_makes_a_day_long_window_by_mistake(
+    project: Project, start: str, end: str, refused: bool
+) -> None:
+    """Attack (review): --start 20:00 --end 20:00 published a 24-hour window, --end 19:00 a 23-hour one."""
+    result = project.cli("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", start, "--end", end,
+                         "-C", "db", "Planned upgrade.")
+    assert result.exit_code == (2 if refused else 0), result.output
+    if refused:
+        assert "give --end as a duration" in result.stderr
