@@ -30,7 +30,7 @@ from broadcaster.messages.model import (
     Update,
 )
 from broadcaster.messages.visibility import public_title, validate_message
-from broadcaster.times import parse_time
+from broadcaster.times import is_duration, parse_time
 
 _DEFAULT_COMPONENT_STATUS = {
     Impact.NONE: ComponentStatus.OPERATIONAL,
@@ -277,6 +277,8 @@ def future_time(text: str | None, now: datetime, zone: ZoneInfo, option: str) ->
     if not text:
         return None
     when = parse_time(text, now=now, zone=zone, option=option)
+    if when <= now and is_duration(text):  # "0m": due the moment it is posted, overdue at once
+        raise InputError(f"{option} {text!r} is now, not a time to come; give e.g. 30m or 2h. Nothing was stored or sent.")
     if when < now - CLOCK_SKEW:
         raise InputError(f"{option} {text!r} is in the past ({when:%Y-%m-%d %H:%M} UTC); give a time to come, "
                          "e.g. 30m or 2h. Nothing was stored or sent.")

@@ -21,6 +21,12 @@ WINDOW_AHEAD = timedelta(days=2 * 365)
 MAX_CLOCK_WINDOW = timedelta(hours=12)
 
 
+def is_duration(text: str) -> bool:
+    """Whether ``text`` is a span from now (``30m``, ``2h``, ``1h30m``)."""
+    found = _DURATION.match(text.strip())
+    return bool(text.strip()) and found is not None and any(found.groups())
+
+
 def is_clock_time(text: str) -> bool:
     """Whether ``text`` is a time of day (``15:30``, ``15:30 UTC``), taken at its next occurrence."""
     return _CLOCK.match(text.strip()) is not None

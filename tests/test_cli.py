@@ -330,3 +330,10 @@ def test_an_incident_id_from_a_title_with_accents_keeps_its_letters(project: Pro
     """Attack (review): "Störung" made the id st-rung-...; an operator types the id back."""
     code, payload = project.cli_json("post", "--yes", "--only", "site", "--title", title, "Investigating.")
     assert code == 0 and str(payload["incident_id"]).startswith(made + "-"), payload
+
+
+@pytest.mark.parametrize("option", ["--next-update", "--etr"])
+def test_a_time_to_come_of_nothing_is_refused(project: Project, option: str) -> None:
+    """Attack (review): --next-update 0m was accepted: the incident was overdue the moment it was posted."""
+    result = project.cli("post", "--yes", "--only", "site", "--title", "API errors", option, "0m", "Investigating.")
+    assert result.exit_code == 2 and "not a time to come" in result.stderr
