@@ -64,7 +64,11 @@ def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Inciden
     """The incident as it is now and its update ``sequence``, if that is one a correction may name."""
     incident = incident_to_post_to(store, incident_id)
     original = store.update(incident.id, sequence)
-    if original is None or original.kind in (*PRIVATE_KINDS, "correction"):
+    if original is not None and original.kind == "correction":
+        corrected = original.extra.get("corrects", "?")
+        raise InputError(f"#{sequence} of {incident.id} is a correction of update #{corrected}: to correct it again, "
+                         f"amend #{corrected} (`broadcaster amend {incident.id} {corrected} ...`).")
+    if original is None or original.kind in PRIVATE_KINDS:
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
         raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
     return incident, original

@@ -394,3 +394,12 @@ def test_an_end_given_as_a_time_of_day_never_makes_a_day_long_window_by_mistake(
     assert result.exit_code == (2 if refused else 0), result.output
     if refused:
         assert "give --end as a duration" in result.stderr
+
+
+def test_amending_a_correction_says_which_update_to_amend(project: Project) -> None:
+    """Attack (review): `amend INC 2` on a correction said "has no update #2", though `show` listed it."""
+    posted = project.cli("post", "--yes", "--json", "--only", "site", "--title", "API errors", "Errors.")
+    incident = json.loads(posted.stdout)["incident_id"]
+    assert project.cli("amend", incident, "1", "--yes", "--only", "site", "Errors on the API.").exit_code == 0
+    again = project.cli("amend", incident, "2", "--yes", "--only", "site", "Errors on the API and web.")
+    assert again.exit_code == 2 and "is a correction of update #1" in again.stderr and f"amend {incident} 1" in again.stderr
