@@ -480,13 +480,22 @@ class Publisher:
             blocking = next((h for h in history if h.state not in DONE_STATES
                              and (waits_for is None or h.state in waits_for)), None)
             if blocking is None:
-                return _thread_of(history)
+                return _thread_of(history) or self._thread_moved_here(delivery)
             if self._left_pending(blocking):
                 await self._send_first(blocking, delivery)
                 continue
             if not self._may_still_arrive(blocking):
                 raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
             await asyncio.sleep(POLL_SECONDS)
+
+    def _thread_moved_here(self, delivery: Delivery) -> ThreadRef | None:
+        """The thread of earlier posts made in this target while the config named it otherwise: a Telegram
+        group that became a supergroup is followed (its posts' ids name the new chat), and the operator then
+        writes the new id in chat_ids, as told. Without this, the next update started a new thread."""
+        moved = [d for d in self.store.deliveries(incident_id=delivery.incident_id, states=(DeliveryState.SENT,))
+                 if d.destination == delivery.destination and d.target != delivery.target
+                 and d.sequence < delivery.sequence and (d.remote_id or "").startswith(f"{delivery.target}:")]
+        return _thread_of(sorted(moved, key=lambda d: d.sequence))
 
     def _left_pending(self, earlier: Delivery) -> bool:
         return (earlier.state == DeliveryState.PENDING and earlier.id not in self._batch

@@ -27,6 +27,7 @@ from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
 from broadcaster.delivery import Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
+from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram, utf16_len
 
@@ -809,3 +810,22 @@ def test_remote_id_from_refuses_a_message_of_another_chat(reference: str) -> Non
 
     with fake_telegram() as fake, pytest.raises(InputError, match="not in -1001234, the chat this delivery went to"):
         make_channel(fake, ["-1001234"]).remote_id_from(reference, "-1001234")
+
+
+def test_after_the_new_id_of_a_migrated_group_is_written_in_the_config_the_thread_goes_on(project: Project) -> None:
+    """Attack (review): broadcaster follows a group that became a supergroup and says to write the new id in
+    chat_ids; once that was done, the incident's next update there started a new thread."""
+    with fake_telegram(chats={-55: "ops"}, migrated={-55: -1000055}, enforce_limits=False) as fake:
+        def config(chat: int) -> str:
+            return (f'\n[channels.tg-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{TG_TOKEN}}"\n'
+                    f'chat_ids = [{chat}]\napi_url = "{fake.url}"\n')
+
+        project.env["TG_TOKEN"] = TOKEN
+        project.write_config(config(-55))
+        code, first = project.cli_json("post", "--yes", "--title", "API errors", "Update one.")
+        assert code == 0, first
+        assert project.cli("post", "--yes", "-i", first["incident_id"], "Update two.").exit_code == 0
+        project.write_config(config(-1000055))  # as the receipt said
+        assert project.cli("post", "--yes", "-i", first["incident_id"], "Update three.").exit_code == 0
+        first_message, *followups = fake.messages[-1000055]
+        assert [m.reply_to_message_id for m in followups] == [first_message.message_id] * 2
