@@ -21,27 +21,32 @@ from tests.fakes.world import FakeWorld
 CHATS = tuple(-1002000 - n for n in range(90))
 
 
+def _stopped_part_way(project: Project, world: FakeWorld, stop: signal.Signals) -> tuple[str, dict[str, str]]:
+    """A post to the 90 chats of tg-ops, stopped with ``stop`` once 10 have their message: the incident's
+    id and each chat's delivery state."""
+    project.env.update(world.env)
+    project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
+    process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
+                              "Elevated API errors.")
+    waited_until = time.monotonic() + 30
+    while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+        time.sleep(0.05)
+    process.send_signal(stop)
+    output, errors = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Interrupted" in errors, output + errors
+    incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+    shown = json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+    return incident, {d["target"]: d["state"] for d in shown if d["destination"] == "tg-ops"}
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_broadcast_stopped_part_way_leaves_the_chats_it_never_sent_to_pending_for_a_plain_retry(
     project: Project, stop: signal.Signals
 ) -> None:
     with FakeWorld(ops_chats=CHATS) as world:
-        project.env.update(world.env)
-        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
-        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
-                                  "Elevated API errors.")
-        waited_until = time.monotonic() + 30
-        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
-            time.sleep(0.05)
-        process.send_signal(stop)
-        output, errors = process.communicate(timeout=60)
-        assert process.returncode == 130, output + errors
-        assert "Interrupted" in errors
+        incident, states = _stopped_part_way(project, world, stop)
         received = {c for c in CHATS if world.telegram_messages(c)}
         assert 10 <= len(received) < len(CHATS)
-        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
-        states = {d["target"]: d["state"] for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
-                  if d["destination"] == "tg-ops"}
         assert {states[str(c)] for c in CHATS if c not in received} == {"pending"}, states
         assert {states[str(c)] for c in received} <= {"sent", "unknown"}  # an answer cut off may be unknown
         retried = project.cli("retry", incident)
@@ -54,17 +59,7 @@ def test_the_next_update_sends_what_a_stopped_broadcast_left_pending_first_inste
     held the next update at the same chats until the deadline, then failed it, though nothing would ever send
     them. The next update's run now sends them first, in order."""
     with FakeWorld(ops_chats=CHATS) as world:
-        project.env.update(world.env)
-        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
-        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
-                                  "Elevated API errors.")
-        waited_until = time.monotonic() + 30
-        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=60)
-        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
-        first = {d["target"]: d["state"] for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]}
+        incident, first = _stopped_part_way(project, world, signal.SIGINT)
         assert "pending" in first.values()
         started = time.monotonic()
         followup = project.cli("post", "--yes", "--json", "--only", "tg-ops", "-i", incident, "Cause found.")

@@ -296,9 +296,9 @@ def test_only_sane_limits_are_believed(instance: dict[str, Any], expected: tuple
     assert ((found.max_characters, found.url_characters) if found else None) == expected
 
 
-def test_the_preview_and_the_post_fit_the_same_limit_through_the_cli(project: Project, fake: FakeMastodon) -> None:
-    fake.max_characters = 1500
-    project.write_config(f"""
+def _with_mastodon(project: Project, fake: FakeMastodon, engine: str = "") -> None:
+    """A project whose one channel is a Mastodon account on ``fake``."""
+    project.write_config(engine + f"""
         [channels.masto]
         type = "mastodon"
         instance_url = "https://mastodon.example"
@@ -306,6 +306,11 @@ def test_the_preview_and_the_post_fit_the_same_limit_through_the_cli(project: Pr
         api_url = "{fake.url}"
     """)
     project.env["MASTODON_TOKEN"] = M_TOKEN
+
+
+def test_the_preview_and_the_post_fit_the_same_limit_through_the_cli(project: Project, fake: FakeMastodon) -> None:
+    fake.max_characters = 1500
+    _with_mastodon(project, fake)
     dry = project.cli("post", "--dry-run", "--title", "Failover", LONG)
     assert dry.exit_code == 0, dry.output
     assert project.cli("post", "--yes", "--title", "Failover", LONG).exit_code == 0
@@ -470,19 +475,7 @@ def test_an_answer_lost_on_the_last_attempt_leaves_the_status_unknown_not_failed
     """Attack (review): three 503s, then the status posted and its answer lost on the last attempt the engine
     allows: recorded failed, because the channel had cleared "may have arrived" for a repeat that never came; a
     plain retry (cron, an hour later, when Mastodon has forgotten the key) posted it twice."""
-    project.write_config(f"""
-        [engine]
-        timeout = 2
-        deadline = 30
-        max_attempts = 4
-
-        [channels.masto]
-        type = "mastodon"
-        instance_url = "https://mastodon.example"
-        access_token = "${{MASTODON_TOKEN}}"
-        api_url = "{fake.url}"
-    """)
-    project.env["MASTODON_TOKEN"] = M_TOKEN
+    _with_mastodon(project, fake, engine="[engine]\ntimeout = 2\ndeadline = 30\nmax_attempts = 4\n")
     busy = Response(503, {"error": "unavailable"})
     fake.fail(*[Fault(match="/api/v1/statuses", response=busy) for _ in range(3)],
               Fault(match="/api/v1/statuses", reset_after=True))
