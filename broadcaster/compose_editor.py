@@ -10,7 +10,7 @@ import click
 from broadcaster.errors import InputError
 
 TEMPLATE_HELP = """\
-# Write the public update above. Lines starting with '#' are ignored.
+# Write the public update above. Lines starting with '# ' (a hash and a space) are ignored.
 # Private detail (only private channels see it): [private]circuit 12, ACME[/private]
 # An empty message aborts: nothing is stored or sent.
 """
@@ -30,7 +30,13 @@ def compose_in_editor(incident: Any, updates: Sequence[Any]) -> str:
     text = click.edit("\n\n" + header + TEMPLATE_HELP, extension=".md", require_save=True)
     if text is None:
         raise InputError("no message written (editor closed without saving): nothing was stored or sent.")
-    message = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip()
+    message = "\n".join(line for line in text.splitlines() if not _is_comment(line)).strip()
     if not message:
         raise InputError("empty message: nothing was stored or sent.")
     return message
+
+
+def _is_comment(line: str) -> bool:
+    """A line of the template's: '#' then a space or nothing. '#42 customers' is the operator's text."""
+    stripped = line.lstrip()
+    return stripped == "#" or stripped.startswith(("# ", "#\t"))

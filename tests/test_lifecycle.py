@@ -77,6 +77,15 @@ def test_editor_composes_the_message_and_confirmation_is_asked(project: Project,
     assert "ops only" in world.telegram_messages(OPS_CHATS[0])[0].text
 
 
+def test_a_line_of_the_editor_that_begins_with_a_number_sign_is_the_operators_text() -> None:
+    """Attack (review): "#42 customers affected" at the start of a line was dropped as a comment, silently."""
+    from broadcaster.compose_editor import _is_comment
+
+    assert [_is_comment(line) for line in ["# Write the public update above.", "#", "#   Last update", "  # x",
+                                           "#42 customers affected", "#incident-channel", "Affected: 42"]] == [
+        True, True, True, True, False, False, False]
+
+
 def test_an_empty_editor_message_aborts(project: Project, world: FakeWorld, tmp_path) -> None:  # type: ignore[no-untyped-def]
     editor = tmp_path / "editor.sh"
     editor.write_text("#!/bin/sh\nexit 0\n")  # leaves only the template's comment lines
