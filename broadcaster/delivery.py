@@ -90,8 +90,11 @@ class SendLog:
     parts: list[str] = field(default_factory=list)
     on_part: Callable[[str], None] | None = None
     on_wire: bool = False
+    # An earlier attempt's request may have arrived (its answer was lost), though the one now
+    # (a repeat with the same key) has not left yet: never to be called unsent.
+    may_have_arrived: bool = False
     _stopped: bool = field(default=False, repr=False, compare=False)
-    # sending() is called from the SDKs' worker threads too (X, Slack), stop() from the event loop.
+    # stop() and sending() may race: the event loop tears down while a send is under way.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def sending(self) -> None:
@@ -103,10 +106,11 @@ class SendLog:
             self.on_wire = True
 
     def stop(self) -> bool:
-        """No request leaves through this log from now on (``sending`` raises); whether one may be out."""
+        """No request leaves through this log from now on (``sending`` raises); whether one may have
+        reached the service (out now, or an earlier attempt's whose answer was lost)."""
         with self._lock:
             self._stopped = True
-            return self.on_wire
+            return self.on_wire or self.may_have_arrived
 
     def confirmed(self, remote_id: str) -> None:
         self.on_wire = False

@@ -314,7 +314,7 @@ class Publisher:
             async with asyncio.timeout_at(self._deadline):
                 receipt = await self._send_with_retries(destination, delivery, thread, log)
         except asyncio.CancelledError:
-            self._stopped_mid_send(destination, delivery, log)
+            self._stopped_mid_send(destination, delivery, log, thread)
             raise
         except DeliveryError as exc:
             return await self._gave_up(destination, delivery, exc, log)
@@ -324,17 +324,23 @@ class Publisher:
             return await self._fail(delivery, f"unexpected error: {type(exc).__name__}: {exc}")  # _fail scrubs it
         return await self._sent(delivery, receipt, thread)
 
-    def _stopped_mid_send(self, destination: Destination, delivery: Delivery, log: SendLog) -> None:
-        """Ctrl-C or SIGTERM while a delivery was claimed. One with nothing out (queued behind a rate
-        limit, waiting out a 429) goes back to pending, for a plain retry to send; one with a request
-        out stays sending, for the next command to reap as unknown. Written at once: the loop is
-        being torn down, and the batched writes may never commit."""
+    def _stopped_mid_send(
+        self, destination: Destination, delivery: Delivery, log: SendLog, thread: ThreadRef | None
+    ) -> None:
+        """Ctrl-C or SIGTERM while a delivery was claimed. One whose every message the service confirmed
+        is sent (a Slack post whose status card was still being refreshed); one with nothing out and
+        nothing that may have arrived (queued behind a rate limit, waiting out a 429) goes back to
+        pending, for a plain retry to send; any other stays sending, for the next command to reap as
+        unknown. Written at once: the loop is being torn down, and the batched writes may never commit."""
         may_be_out = log.stop()
-        if destination.idempotent or (destination.reports_requests and not may_be_out):
-            try:
+        try:
+            if log.parts:
+                if destination.sends_rendered and len(log.parts) >= len(self._rendered(destination, delivery).messages):
+                    self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None)
+            elif destination.idempotent or (destination.reports_requests and not may_be_out):
                 self.store.release(delivery.id, advice.stopped_before_sending())
-            except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
-                pass
+        except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
+            pass
 
     async def _claim(self, delivery: Delivery, include_unknown: bool) -> bool:
         """Take the delivery for this process, committed before anything of it is sent."""
@@ -406,7 +412,7 @@ class Publisher:
         deadline = self.config.engine.deadline
         if delivery.id in self._deleting:
             return await self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
-        if log.on_wire or not destination.reports_requests:
+        if log.on_wire or log.may_have_arrived or not destination.reports_requests:
             return await self._unknown(
                 delivery, f"{advice.cut_while_out(deadline)} {self._unknown_advice(destination, delivery, log)}"
             )
@@ -562,7 +568,13 @@ class Publisher:
             with attempt:
                 log.on_wire = False
                 await self._writes(partial(self.store.note_attempt, delivery.id))
-                return await self._send_once(destination, delivery, thread, log)
+                try:
+                    return await self._send_once(destination, delivery, thread, log)
+                except DeliveryError as exc:
+                    # Repeated with the same key (Mastodon, Bluesky), an earlier attempt may still have
+                    # arrived: a stop or the deadline before the repeat must not call it unsent.
+                    log.may_have_arrived |= exc.outcome_unknown
+                    raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send_once(
@@ -698,11 +710,22 @@ def _terminate_as_interrupt() -> Iterator[None]:
     if previous is not signal.SIG_DFL:  # someone else's handler (a test runner, an embedding program)
         yield
         return
-    signal.signal(signal.SIGTERM, lambda number, frame: signal.raise_signal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, _as_interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _as_interrupt(number: int, frame: object) -> None:
+    """SIGTERM as SIGINT where asyncio handles SIGINT (it cancels the tasks); where SIGINT is ignored (a
+    command started with `&` in a script, `trap '' INT`), as Python's own Ctrl-C: KeyboardInterrupt."""
+    import signal
+
+    if callable(signal.getsignal(signal.SIGINT)):
+        signal.raise_signal(signal.SIGINT)
+    else:
+        raise KeyboardInterrupt
 
 
 def _wait_honouring_retry_after(state: Any) -> float:

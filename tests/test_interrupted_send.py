@@ -12,11 +12,18 @@ from __future__ import annotations
 import json
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Project
+from tests.fakes.base import Fault
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.slack import FakeSlack
 from tests.fakes.world import FakeWorld
+from tests.social import M_TOKEN
+
+SLOW_SECOND_ATTEMPT = Path(__file__).parent / "data" / "slow_second_attempt"
 
 CHATS = tuple(-1002000 - n for n in range(90))
 
@@ -71,3 +78,74 @@ def test_the_next_update_sends_what_a_stopped_broadcast_left_pending_first_inste
                 assert len(texts) == 1, (chat, texts)
                 continue
             assert len(texts) == 2 and "Elevated API errors." in texts[0] and "Cause found." in texts[1], (chat, texts)
+
+
+def test_a_stop_after_the_service_confirmed_the_post_records_it_sent(project: Project) -> None:
+    """Attack (review of the fix above): a Slack reply confirmed, then Ctrl-C while the status card was being
+    edited: the delivery went back to pending, its id forgotten, and a retry posted the reply again."""
+    channel = "C0PUBLIC01"
+    with FakeSlack(token="xoxb-stop-test", channels={channel: "status"}) as fake:
+        project.env["SLACK_TOKEN"] = "xoxb-stop-test"
+        project.write_config(f'\n[channels.status-slack]\ntype = "slack"\ntoken = "${{SLACK_TOKEN}}"\n'
+                             f'channel = "{channel}"\napi_url = "{fake.api_url}"\n')
+        code, first = project.cli_json("post", "--yes", "--title", "API errors", "Investigating.")
+        assert code == 0, first
+        fake.fail(Fault(match="chat.update", hang=8))  # the status card's edit hangs
+        process = project.process("post", "--yes", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+        waited_until = time.monotonic() + 20
+        while len(fake.messages[channel]) < 2 and time.monotonic() < waited_until:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the reply is confirmed; the card's edit hangs
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        shown = json.loads(project.cli("show", first["incident_id"], "--json").stdout)["deliveries"]
+        [second] = [d for d in shown if d["sequence"] == 2 and d["destination"] == "status-slack"]
+        assert second["state"] == "sent" and second["remote_id"], second
+        project.cli("retry", first["incident_id"])
+        assert sum("Cause found." in m.text for m in fake.messages[channel]) == 1
+
+
+def test_a_stop_before_the_repeat_of_a_post_whose_answer_was_lost_leaves_it_unknown(project: Project, tmp_path: Path) -> None:
+    """Attack (review of the fix above): a Mastodon status posted, its answer lost; Ctrl-C as the engine began
+    its one repeat with the same key: released as pending ("stopped before this was sent"), and a plain retry
+    an hour later, when Mastodon has forgotten the key, posted it twice."""
+    with FakeMastodon() as fake:
+        fake.reset(token=M_TOKEN)
+        project.env["MASTODON_TOKEN"] = M_TOKEN
+        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\n\n[channels.masto]\ntype = "mastodon"\n'
+                             f'instance_url = "https://mastodon.example"\naccess_token = "${{MASTODON_TOKEN}}"\n'
+                             f'api_url = "{fake.url}"\n')
+        fake.fail(Fault(match="/api/v1/statuses", reset_after=True))  # posted, the answer lost
+        in_window = tmp_path / "in-window"
+        process = project.process("post", "--yes", "--title", "API errors", "Elevated API errors.",
+                                  env={"PYTHONPATH": str(SLOW_SECOND_ATTEMPT),
+                                       "BROADCASTER_TEST_SLOW_SECOND_ATTEMPT": str(in_window)})
+        waited_until = time.monotonic() + 30
+        while not in_window.exists() and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        assert in_window.exists()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        [masto] = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+                   if d["destination"] == "masto"]
+        assert masto["state"] in ("sending", "unknown"), masto  # reaped as unknown by the next command
+        assert project.cli("retry", incident).exit_code == 3
+        assert len(fake.statuses) == 1
+
+
+def test_sigterm_stops_a_command_started_with_sigint_ignored(project: Project) -> None:
+    """Attack (review of the fix above): SIGTERM was turned into SIGINT, which a command started in the
+    background of a script (`broadcaster post ... &`) or after `trap '' INT` ignores: `kill` no longer stopped it."""
+    with FakeWorld(ops_chats=CHATS) as world:
+        project.env.update(world.env)
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
+        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
+                                  "Elevated API errors.", preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        waited_until = time.monotonic() + 30
+        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        output, errors = process.communicate(timeout=60)
+        assert process.returncode == 130, output + errors
+        assert sum(bool(world.telegram_messages(c)) for c in CHATS) < len(CHATS)
