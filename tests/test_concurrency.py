@@ -324,6 +324,11 @@ def test_a_live_process_on_this_host_keeps_its_claims_past_the_lease() -> None:
         host, pid, start = owner.split(":", 2)
         # The same pid, but a process that started long after the one that claimed: the lease decides.
         assert not owner_is_alive(f"{host}:{pid}:{float(start) - 3600:.3f}", long_ago, lease)
+        child.kill()
+        stat = Path(f"/proc/{pid}/stat")
+        while stat.read_bytes().rpartition(b")")[2].split()[0] != b"Z":
+            time.sleep(0.01)  # ended, not yet waited for (a zombie): it sends nothing more
+        assert not owner_is_alive(owner, long_ago, lease)
     finally:
         child.kill()
         child.communicate()

@@ -117,7 +117,10 @@ def _same_process(pid: int, recorded_start: str) -> bool:
     try:
         recorded = float(recorded_start)
         with open(f"/proc/{pid}/stat", "rb") as stat:
-            ticks = int(stat.read().rpartition(b")")[2].split()[19])  # field 22: start, in ticks after boot
+            fields = stat.read().rpartition(b")")[2].split()  # after the name: field 3 (state) onwards
+        if fields[0] in (b"Z", b"X"):
+            return False  # ended, not yet waited for: it sends nothing more
+        ticks = int(fields[19])  # field 22: start, in ticks after boot
         with open("/proc/stat", "rb") as system:
             boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
     except (OSError, ValueError, IndexError, StopIteration):
