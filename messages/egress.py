@@ -38,6 +38,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
@@ -71,7 +72,6 @@ _ICAL_ESCAPE = re.compile(r"\\([\\;,nN])")
 _MARKUP = re.compile(r"[\\*_~`]")
 _PUNCTUATION = re.compile(r"[\W_]+")
 _MIN_FORM = 4  # a derived form shorter than this would match ordinary text
-_MIN_JOINED = 6  # the same for a value's words run together ("ge co" is in "gecko")
 
 
 def _spaced(folded: str) -> str:
@@ -97,8 +97,8 @@ def _useful(form: str, *, words: bool = False) -> bool:
 
 
 # How often each form of a value (as spaced, markup-free, words) a payload may hold.
-Allowance = tuple[int, int, int, int]  # as spaced, markup-free, words, joined
-_NEVER: Allowance = (0, 0, 0, 0)
+Allowance = tuple[int, int, int]
+_NEVER: Allowance = (0, 0, 0)
 
 
 class Compared:
@@ -160,8 +160,8 @@ class PrivateValues:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @cached_property
-    def _forms(self) -> tuple[tuple[str, str | None, str | None, str | None, Allowance], ...]:
-        """Per value: (as spaced, markup-free, words, joined (each or None), its allowance), in a stable order."""
+    def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
+        """Per value: (as spaced, markup-free or None, words or None, its allowance), in a stable order."""
         allowed = dict(self.allowed)
         return tuple((*_forms_of(value), allowed.get(value, _NEVER)) for value in sorted(self.folded))
 
@@ -170,14 +170,14 @@ class PrivateValues:
         """The values that are part of a name in ``mask``: the only ones searched with it taken out."""
         names = [(name, _words(name)) for name in self.mask]
         return frozenset(
-            value for value, _, value_words, _, _ in self._forms
+            value for value, _, value_words, _ in self._forms
             if any(value in name or (value_words is not None and value_words in words) for name, words in names)
         )
 
     @cached_property
     def _each_word(self) -> dict[str, tuple[str, ...]]:
         """A words form -> its words."""
-        return {words: tuple(words.split(" ")) for _, _, words, _, _ in self._forms if words is not None}
+        return {words: tuple(words.split(" ")) for _, _, words, _ in self._forms if words is not None}
 
     @classmethod
     def of(cls, values: Iterable[str], mask: Iterable[str] = ()) -> PrivateValues:
@@ -210,10 +210,9 @@ class PrivateValues:
         if not held:
             return PrivateValues(self.folded, mask=self.mask)
         allowed = [
-            (value, (_count(shown.base, value), shown.markup.count(value_markup) if value_markup else 0,
-                     shown.words.count(value_words) if value_words else 0,
-                     shown.markup.count(value_joined) if value_joined else 0))
-            for value, value_markup, value_words, value_joined, _ in self._forms
+            (value, (shown.base.count(value), shown.markup.count(value_markup) if value_markup else 0,
+                     shown.words.count(value_words) if value_words else 0))
+            for value, value_markup, value_words, _ in self._forms
             if value in held
         ]
         return PrivateValues(self.folded, tuple(allowed), self.mask)
@@ -224,17 +223,12 @@ class PrivateValues:
         inside_mask = self._inside_mask
         masked = text.without(self.mask) if inside_mask else text
         each_word = self._each_word
-        for value, value_markup, value_words, value_joined, allowance in self._forms:
-            in_base, in_markup, in_words, in_joined = _NEVER if every else allowance
+        for value, value_markup, value_words, allowance in self._forms:
+            in_base, in_markup, in_words = _NEVER if every else allowance
             searched = masked if value in inside_mask else text
-            if len(value) < _MIN_FORM:  # a short customer name ("ibm"): as a whole word only
-                if _count(searched.base, value) > in_base:
-                    yield value
-            elif _more(searched.base, value, in_base):
+            if _more(searched.base, value, in_base):
                 yield value
             elif value_markup is not None and _more(searched.markup, value_markup, in_markup):
-                yield value
-            elif value_joined is not None and _more(searched.markup, value_joined, in_joined):
                 yield value
             elif (value_words is not None and searched.may_hold_words(each_word[value_words])
                   and _more(searched.words, value_words, in_words)):
@@ -242,7 +236,21 @@ class PrivateValues:
 
 
 def _folded(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(f for f in map(_fold, values) if f)
+    """Each value folded, and again without its accents where it has some: "Nestle Waters" typed for a
+    customer "Nestlé Waters" is that customer. Only the values lose their accents, never the texts
+    searched: a customer "Uber" is not in the German "über", nor "Mas" in the Spanish "más"."""
+    folded = set()
+    for value in values:
+        folded.add(_fold(value))
+        folded.add(_fold(_without_accents(value)))
+    folded.discard("")
+    return frozenset(folded)
+
+
+@lru_cache(maxsize=4096)
+def _without_accents(value: str) -> str:
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", value)
+                                                if not unicodedata.combining(c)))
 
 
 # The same values come back page after page (every customer's name is a value of every public
@@ -253,16 +261,11 @@ def _fold(value: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _forms_of(value: str) -> tuple[str, str | None, str | None, str | None]:
-    """A folded value as spaced, and its markup-free, words and joined forms where they are worth a search.
-
-    Joined: a value of several words run together ("acmecorp" for "Acme Corp"), as a brand is
-    often written; only when long enough not to be part of ordinary words."""
+def _forms_of(value: str) -> tuple[str, str | None, str | None]:
+    """A folded value as spaced, and its markup-free and words forms where they are worth a search."""
     base = _spaced(value)
     markup, words = _markup_free(base), _words(base)
-    joined = words.replace(" ", "") if " " in words else ""
-    return (base, markup if _useful(markup) else None, words if _useful(words, words=True) else None,
-            joined if len(joined) >= _MIN_JOINED and _useful(joined) else None)
+    return base, markup if _useful(markup) else None, words if _useful(words, words=True) else None
 
 
 def _compared(text: str | Compared) -> Compared:
@@ -271,18 +274,6 @@ def _compared(text: str | Compared) -> Compared:
 
 def _more(text: str, form: str, allowed: int) -> bool:
     return form in text if not allowed else text.count(form) > allowed
-
-
-def _count(text: str, value: str) -> int:
-    """How often ``text`` holds ``value``; a value under ``_MIN_FORM`` characters only as a whole word."""
-    if len(value) >= _MIN_FORM:
-        return text.count(value)
-    return len(_whole_word(value).findall(text)) if value in text else 0
-
-
-@lru_cache(maxsize=256)
-def _whole_word(value: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![^\W_]){re.escape(value)}(?![^\W_])")
 
 
 def readable_text(payload: str | bytes, media_type: str = "text/plain") -> str:

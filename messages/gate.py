@@ -20,7 +20,7 @@ One step, ``admit(text, field, rule)``, fail-closed:
 
 ``comparable(text)`` is the form in which texts are *compared*, never shown:
 the egress guard looks for one text inside another after folding
-compatibility forms, dropping format characters and accents and ignoring case.
+compatibility forms, dropping format characters and ignoring case.
 """
 
 from __future__ import annotations
@@ -435,17 +435,12 @@ def distance(a: str, b: str) -> int:
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 
-_DROPPED = frozenset({"Cf", "Mn"})  # format characters; accents and other marks that do not space
-
-
 def comparable(text: str) -> str:
-    """The folded form two texts are compared in: compatibility forms and accents decomposed (NFKD),
-    format characters and non-spacing marks dropped, case folded, composed again (NFKC). "Nestle"
-    is "Nestlé" here, as a reader who types without accents takes it."""
-    folded = unicodedata.normalize("NFKD", text)
-    # Look up each distinct character once, and only those outside ASCII (no format character or
-    # mark is in it): the egress guard folds whole pages, thousands of characters of few kinds.
+    """The folded form two texts are compared in: NFKC, format characters dropped, case folded."""
+    folded = unicodedata.normalize("NFKC", text)
+    # Look up each distinct character once, and only those outside ASCII (no format character is
+    # in it): the egress guard folds whole pages, thousands of characters of few kinds.
     others = "" if folded.isascii() else _ASCII_RUNS.sub("", folded)
-    drop = {ord(c): None for c in set(others) if unicodedata.category(c) in _DROPPED}
+    drop = {ord(c): None for c in set(others) if unicodedata.category(c) == "Cf"}
     kept = folded.translate(drop) if drop else folded
     return unicodedata.normalize("NFKC", kept.casefold())

@@ -485,7 +485,6 @@ def corrected_sequence(update: Update) -> int | None:
 # Shorter private values ("EU", "db") occur in ordinary prose too often for a
 # payload check to mean anything; the views keep them out by construction.
 MIN_GUARDED_LENGTH = 4
-MIN_NAME_LENGTH = 2  # a customer's name, searched as a whole word when shorter than MIN_GUARDED_LENGTH
 
 
 def private_values(update: Update, incident: Incident | None = None) -> frozenset[str]:
@@ -531,12 +530,8 @@ def forbidden_values(
     """
     if visibility.level == Level.INTERNAL:
         return frozenset()
-    names = [(a.id, a.name.strip()) for a in audiences.values()]
-    per_audience = [*_audience_values(update), *names]
-    # A customer's name is guarded however short ("IBM", "GE"): the guard finds one under four
-    # characters only as a whole word. Detail and notes that short would be found everywhere.
-    others = _guarded([value for key, value in _audience_values(update) if key != visibility.audience]) | frozenset(
-        name for key, name in names if key != visibility.audience and len(name) >= MIN_NAME_LENGTH)
+    per_audience = [*_audience_values(update), *((a.id, a.name.strip()) for a in audiences.values())]
+    others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
     return internal_values(update, incident) | (others - own)
 

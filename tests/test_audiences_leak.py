@@ -34,7 +34,6 @@ from broadcaster.config_loader import parse
 from broadcaster.destinations import ChannelDestination
 from broadcaster.engine import egress_refusal, render
 from broadcaster.registry import channel_types, load_channel_class
-from tests.conftest import Project
 from tests.test_no_leak import EXAMPLE_OPTIONS, _as_toml, all_text
 
 COMPONENTS = ("api", "db", "web")
@@ -253,14 +252,3 @@ def test_every_type_that_may_be_private_may_carry_an_audience_and_x_may_not() ->
     carriers = {t for t in channel_types() if load_channel_class(t).may_carry_audience()}
     assert carriers == {t for t in channel_types() if "private" in load_channel_class(t).visibilities}
     assert "twitter" not in carriers and {"slack", "telegram", "discord", "teams", "webhook", "matrix", "email"} <= carriers
-
-
-def test_a_short_customer_name_is_guarded_as_a_whole_word(project: Project) -> None:
-    """Attack (review): a customer named "IBM" (under the guard's four characters) named in public text was
-    published. A customer's name is now guarded however short, as a whole word under four characters."""
-    project.write_config('\n[audiences.ibm]\nname = "IBM"\ncomponents = ["api"]\n')
-    refused = project.cli("post", "--yes", "--only", "site", "--title", "API errors", "IBM's jobs fail.")
-    assert refused.exit_code == 2, refused.output
-    assert json.loads(project.cli("list", "--json").stdout) == []
-    fine = project.cli("post", "--yes", "--only", "site", "--title", "API errors", "Jobs of the fibm queue fail.")
-    assert fine.exit_code == 0, fine.output

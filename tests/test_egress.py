@@ -136,23 +136,14 @@ def test_the_words_check_before_the_words_form_never_changes_what_is_found(text:
     """``may_hold_words`` lets the guard skip a text's words form; it must only ever skip a form
     that would not have held the value."""
     compared, values = Compared(text), PrivateValues.of([value])
-    for _, _, words, _, _ in values._forms:
+    for _, _, words, _ in values._forms:
         if words is not None and words in compared.words:
             assert compared.may_hold_words(tuple(words.split(" ")))
-    held_words = any(w is not None and w in compared.words for _, _, w, _, _ in values._forms)
+    held_words = any(w is not None and w in compared.words for _, _, w, _ in values._forms)
     found = values.found_in(compared)
     forms = values._forms
-    plain = any(_holds(compared.base, base) or (m is not None and m in compared.markup)
-                or (j is not None and j in compared.markup) for base, m, _, j, _ in forms)
+    plain = any(base in compared.base or (m is not None and m in compared.markup) for base, m, _, _ in forms)
     assert (found is not None) == (plain or held_words)
-
-
-def _holds(text: str, value: str) -> bool:
-    """As the guard searches the spaced form: a value under four characters (a short customer name) as a whole word."""
-    if len(value) >= 4:
-        return value in text
-    return any(not (text[i - 1:i].isalnum() or text[i + len(value):i + len(value) + 1].isalnum())
-               for i in range(len(text)) if text.startswith(value, i))
 
 
 def test_private_values_go_to_another_process_without_the_forms_worked_out_from_them() -> None:
@@ -198,19 +189,15 @@ def test_a_value_not_inside_the_readers_name_is_found_as_if_there_were_no_mask(t
         assert masked.found_in(text) == PrivateValues.of([value]).found_in(text)
 
 
-@pytest.mark.parametrize(("name", "text"), [
-    ("Nestlé Waters", "Nestle Waters is affected."),
-    ("Nestlé Waters", "NESTLE WATERS is affected."),
-    ("Acme Corp", "AcmeCorp is affected."),
-    ("Acme Corp", "See acmecorp.com for details."),
-    ("Acme Corp", "*Acme*Corp is affected."),
+@pytest.mark.parametrize(("name", "text", "found"), [
+    ("Nestlé Waters", "Nestle Waters is affected.", True),
+    ("Nestlé Waters", "NESTLE WATERS is affected.", True),
+    ("Nestlé Waters", "Nestlé Waters is affected.", True),
+    ("São Paulo Telecom", "Sao Paulo Telecom is affected.", True),
+    ("Uber", "Die Störung über Nacht.", False),  # the texts keep their accents: "über" is no "uber"
+    ("Time Out", "Elevated timeouts.", False),  # a name's words run together are not searched
 ])
-def test_a_customers_name_without_its_accents_or_run_together_is_found(name: str, text: str) -> None:
-    """Attack (review): "Nestle Waters" for a customer "Nestlé Waters", or "AcmeCorp" for "Acme Corp", passed."""
-    assert PrivateValues.of([name]).found_in(text) is not None
-
-
-@pytest.mark.parametrize(("name", "text"), [("Ge Co", "A gecko ate the cable."), ("Big Co", "A bigcommerce outage.")])
-def test_a_short_name_run_together_is_not_searched_inside_other_words(name: str, text: str) -> None:
-    """Under six letters, a name's words run together would be found in ordinary words: refused for nothing."""
-    assert PrivateValues.of([name]).found_in(text) is None
+def test_a_name_typed_without_its_accents_is_found_and_ordinary_words_are_not(name: str, text: str, found: bool) -> None:
+    """Attack (review): "Nestle Waters" for a customer "Nestlé Waters" passed. Its first fix (accents dropped from
+    the texts too, names run together) refused "über" for a customer "Uber" and "timeouts" for "Time Out"."""
+    assert (PrivateValues.of([name]).found_in(text) is not None) == found
