@@ -183,6 +183,16 @@ class Channel(ABC):
     def can_delete(self) -> bool:
         return type(self).delete is not Channel.delete
 
+    def remote_location(self, remote_id: str) -> str | None:
+        """The chat, channel or room a post's remote id names (where an edit of it lands); None where an
+        id names no place (one account's posts). ``remote_id_from`` refuses an id of another place
+        where the config names it; elsewhere ``retry`` compares it with where earlier posts went."""
+        return None
+
+    def names_its_location(self) -> bool:
+        """Whether the config names this channel's place as its remote ids do, for ``remote_id_from`` to check."""
+        return True
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post's remote id from what an operator can copy (the id itself, or a link to the post).
 

@@ -279,6 +279,13 @@ class SlackChannel(Channel):
 
         return await self.delete_each(remote_ids, delete_one)
 
+    def remote_location(self, remote_id: str) -> str | None:
+        found = _REMOTE_ID.match(remote_id or "")
+        return found.group(1) if found else None
+
+    def names_its_location(self) -> bool:
+        return bool(_CHANNEL_ID.match(self.channel))  # "#acme-status": only Slack knows its id
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """``C0123:1700000000.000100``, or a message link (``.../archives/C0123/p1700000000000100``)."""
         from broadcaster.errors import InputError

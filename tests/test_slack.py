@@ -23,6 +23,7 @@ from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
 from broadcaster.delivery import Receipt, Rendered, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
+from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.slack import FakeSlack, SlackMessage
 
@@ -843,3 +844,24 @@ def test_remote_id_from_refuses_a_message_of_another_channel() -> None:
             channel.remote_id_from("https://x.slack.com/archives/C0PUBLIC01/p1700000000000100", "")
         with pytest.raises(InputError, match="not in C0ACME0001"):
             channel.remote_id_from("C0PUBLIC01:1700000000.000100", "")
+
+
+def test_retry_refuses_a_message_id_of_another_channel_for_a_channel_configured_by_name(project: Project) -> None:
+    """Attack (review of the --remote-id fix): with `channel = "#acme-status"`, the customer channel by its name as the
+    README writes it, a link to the public channel's message was accepted; the next amend would have edited the
+    public message into the customer's text. The place of the posts broadcaster made there decides."""
+    with FakeSlack(token=TOKEN, channels={"C0ACME0001": "acme-status", "C0PUBLIC01": "status"}) as fake:
+        project.env["SLACK_BOT_TOKEN"] = TOKEN
+        project.write_config(f'\n[channels.acme]\ntype = "slack"\ntoken = "${{SLACK_BOT_TOKEN}}"\n'
+                             f'channel = "#acme-status"\napi_url = "{fake.api_url}"\n')
+        code, first = project.cli_json("post", "--yes", "--title", "API errors", "Errors.")
+        assert code == 0, first
+        fake.fail(Fault(match="chat.postMessage", reset_after=True))  # posted, the answer lost: unknown
+        code, second = project.cli_json("post", "--yes", "-i", first["incident_id"], "Still errors.")
+        assert code == 3, second
+        elsewhere = "https://x.slack.com/archives/C0PUBLIC01/p1700000000000100"
+        refused = project.cli("retry", "--mark-unknown-sent", "--remote-id", f"acme={elsewhere}")
+        assert refused.exit_code == 2 and "is a post in C0PUBLIC01" in refused.stderr, refused.output
+        [_, reply] = fake.messages["C0ACME0001"]
+        here = f"https://x.slack.com/archives/C0ACME0001/p{reply.ts.replace('.', '')}"
+        assert project.cli("retry", "--mark-unknown-sent", "--remote-id", f"acme={here}").exit_code == 0

@@ -40,7 +40,7 @@ def mark_unknown_sent(
     ]
     withdrawn = withdrawn_before(store, unknown)
     refuse_ids_of_withdrawn(remote_ids, unknown, withdrawn)
-    given = _remote_ids_for(all_destinations, unknown, remote_ids)
+    given = _remote_ids_for(store, all_destinations, unknown, remote_ids)
     marked = []
     for delivery in unknown:
         if delivery.id in withdrawn:
@@ -86,7 +86,7 @@ def refuse_ids_of_withdrawn(remote_ids: Sequence[str], unknown: Sequence[Deliver
 
 
 def _remote_ids_for(
-    all_destinations: dict[str, Destination], unknown: Sequence[Delivery], remote_ids: Sequence[str]
+    store: Store, all_destinations: dict[str, Destination], unknown: Sequence[Delivery], remote_ids: Sequence[str]
 ) -> dict[int, str]:
     """Match each ``DEST[:TARGET]=REF`` to exactly one unknown delivery; the remote id per delivery id."""
     found: dict[int, str] = {}
@@ -106,9 +106,33 @@ def _remote_ids_for(
             raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
         try:
             found[delivery.id] = destination.remote_id_from(reference, delivery.target)
+            _refuse_another_place(store, destination, delivery, found[delivery.id])
         except InputError as exc:
             raise InputError(f"--remote-id {pair!r}: {exc}") from exc
     return found
+
+
+def _refuse_another_place(store: Store, destination: Destination, delivery: Delivery, remote_id: str) -> None:
+    """A post id naming another place than this delivery's is refused: a correction edits the post in the
+    place its id names (a public channel's, pasted for a customer's). Where the config names the place by
+    something else (a Slack channel by its name), the place of the posts broadcaster made there decides."""
+    from broadcaster.destinations import ChannelDestination
+
+    if not isinstance(destination, ChannelDestination) or destination.channel.names_its_location():
+        return
+    channel = destination.channel
+    where = channel.remote_location(remote_id)
+    if where is None:
+        return
+    seen = {channel.remote_location(d.remote_id) for d in store.deliveries(states=(DeliveryState.SENT,))
+            if d.destination == delivery.destination and d.target == delivery.target and d.remote_id
+            and d.remote_origin == WRITTEN}
+    if where not in seen:
+        raise InputError(
+            f"{remote_id} is a post in {where}, and broadcaster has posted to {delivery.destination} only in "
+            f"{', '.join(sorted(p for p in seen if p)) or 'no place it can compare with yet'}. Copy the link of the "
+            "post in that channel; or give the channel by its id in the config, which lets broadcaster check it."
+        )
 
 
 def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
