@@ -28,8 +28,8 @@ from broadcaster.times import format_time
 
 
 def amend(config: Config, store: Store, incident_id: str, sequence: int, message: str, *,
-          private: str = "", only: Sequence[str] = (), skip: Sequence[str] = (), dry_run: bool = False,
-          progress: Any = None) -> PostResult:
+          private: str = "", for_detail: Sequence[tuple[str, str]] = (), only: Sequence[str] = (),
+          skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
     """Correct a posted update: edited in place where the medium can, a correction reply where not.
 
     The store keeps both: the original update as it was, and the correction (an
@@ -42,6 +42,12 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
     private = gate.admit(private, "--private", gate.PRIVATE)
     validate_message(message)
     compose.check_span_audiences(message, config)
+    gate.check_count(tuple(for_detail), "--for")
+    replacing = {}
+    for key, text in for_detail:
+        key = gate.admit(key, "--for", gate.NAME).strip()
+        config.require_audience(key, "--for")
+        replacing[key] = gate.admit(text, f"--for {key}", gate.PRIVATE).strip()  # "": that customer's taken out
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)
@@ -51,7 +57,9 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         correction = Update(
             incident.id, 0, utcnow(), incident.status, message.strip(),
             private_note=private.strip() or original.private_note, customers=original.customers,
-            tickets=original.tickets, audiences=original.audiences, audience_detail=original.audience_detail,
+            tickets=original.tickets, audiences=original.audiences,
+            audience_detail=(*((k, t) for k, t in original.audience_detail if k not in replacing),
+                             *((k, t) for k, t in replacing.items() if t)),
             kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
         )
         planned = _where_the_original_went(config, store, incident, original, only, skip)

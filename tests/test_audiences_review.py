@@ -125,3 +125,22 @@ def test_a_correction_keeps_the_customers_detail_and_the_internal_note(project: 
     page = (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
     assert "Elevated database latency." in page and "B-42" in page
     assert "B-42" not in json.dumps([[m.text, m.blocks] for m in slack.messages["C0PUB00001"]])
+
+
+def test_a_correction_can_replace_or_take_out_a_customers_detail(project: Project, slack: FakeSlack) -> None:
+    """Review of the fix above: with the detail carried into every correction, a wrong --for could no longer be
+    corrected; amend takes --for ID TEXT (and "" to take it out), the other customers' detail kept."""
+    code, out = post(project, "--title", "Backup errors", "-C", "api", "-C", "db", "--for", "acme", "Your job B-42 reruns.",
+                     "--for", "globex", "Your feed G-7 is late.", "Elevated latency.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    fixed = project.cli("amend", incident, "1", "--yes", "--for", "acme", "Your job B-43 reruns.", "Elevated latency.")
+    assert fixed.exit_code == 0, fixed.stdout + fixed.stderr
+    [acme] = slack.messages["C0ACME0001"]
+    assert "B-43" in acme.all_text and "B-42" not in acme.all_text
+    assert "G-7" in slack.messages["C0GLOB0001"][0].all_text
+    gone = project.cli("amend", incident, "1", "--yes", "--for", "acme", "", "Elevated latency.")
+    assert gone.exit_code == 0, gone.stdout + gone.stderr
+    assert "B-4" not in slack.messages["C0ACME0001"][0].all_text
+    unknown = project.cli("amend", incident, "1", "--yes", "--for", "acmee", "x", "Elevated latency.")
+    assert unknown.exit_code == 2 and "Did you mean 'acme'" in unknown.stderr

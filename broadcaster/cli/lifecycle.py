@@ -25,15 +25,19 @@ from broadcaster.errors import InputError
 @click.argument("sequence", type=int, metavar="SEQ")
 @click.argument("message", required=False)
 @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail about the correction.")
+@click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT",
+              help="Replace customer ID's detail (\"\" takes it out); the rest of the update's is kept (repeatable).")
 @publish_options
 @common
 @click.pass_context
-def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str | None, private: str, **options: Any) -> None:
+def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str | None, private: str,
+          for_detail: tuple[tuple[str, str], ...], **options: Any) -> None:
     """Correct update SEQ of an incident.
 
     Edited in place where the medium allows it (Telegram, Slack, the page and
     the feeds); posted as a correction reply where it does not (X). The store
-    keeps the original and the correction.
+    keeps the original and the correction; what readers saw beside the text
+    (each customer's detail, the private note) stays unless given again.
     """
     from broadcaster import lifecycle, operations
 
@@ -42,7 +46,7 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
     text = read_message(message, incident, store)
 
     def run(**extra: Any) -> Any:
-        return lifecycle.amend(config, store, incident.id, sequence, text, private=private,
+        return lifecycle.amend(config, store, incident.id, sequence, text, private=private, for_detail=for_detail,
                                only=options["only"], skip=options["skip"], **extra)
 
     publish_command(ctx, run, options)
