@@ -209,12 +209,16 @@ class PrivateValues:
             held &= set(PrivateValues(frozenset(held))._held(own_words, every=True))
         if not held:
             return PrivateValues(self.folded, mask=self.mask)
-        allowed = [
-            (value, (shown.base.count(value), shown.markup.count(value_markup) if value_markup else 0,
-                     shown.words.count(value_words) if value_words else 0))
-            for value, value_markup, value_words, _ in self._forms
-            if value in held
-        ]
+        # Counted in the text as it is searched: without the reader's own name for the values inside it,
+        # or each time the template prints that name would allow one more mention of the other value.
+        masked = shown.without(self.mask) if self._inside_mask else shown
+        allowed = []
+        for value, value_markup, value_words, _ in self._forms:
+            if value in held:
+                counted = masked if value in self._inside_mask else shown
+                allowed.append((value, (counted.base.count(value),
+                                        counted.markup.count(value_markup) if value_markup else 0,
+                                        counted.words.count(value_words) if value_words else 0)))
         return PrivateValues(self.folded, tuple(allowed), self.mask)
 
     def _held(self, text: Compared, *, every: bool = False) -> Iterator[str]:

@@ -201,3 +201,15 @@ def test_a_name_typed_without_its_accents_is_found_and_ordinary_words_are_not(na
     """Attack (review): "Nestle Waters" for a customer "Nestlé Waters" passed. Its first fix (accents dropped from
     the texts too, names run together) refused "über" for a customer "Uber" and "timeouts" for "Time Out"."""
     assert (PrivateValues.of([name]).found_in(text) is not None) == found
+
+
+def test_a_value_inside_the_readers_name_is_allowed_only_as_often_as_the_template_holds_it_masked() -> None:
+    """Review: the allowance of a value inside the reader's name was counted in the template with that name in
+    it, the payload searched without it: each heading "For Next Gen Corp:" let one more "Next" (another
+    customer) through to Next Gen Corp's readers."""
+    values = PrivateValues.of(["Next"], mask=["Next Gen Corp"])
+    template = "For Next Gen Corp:\nNext update by 10:00 UTC."
+    payload = "For Next Gen Corp:\nNext is also affected by the outage.\nNext update by 10:00 UTC."
+    with pytest.raises(LeakRefused):
+        guard(payload, values, "acme-slack", template=lambda: (template, Compared("Next update by")))
+    guard(template, values, "acme-slack", template=lambda: (template, Compared("Next update by")))  # its own words pass
