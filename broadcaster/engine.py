@@ -230,6 +230,7 @@ class Publisher:
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
         self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
+        self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
         self._deadline = 0.0
 
     @property
@@ -498,9 +499,13 @@ class Publisher:
         """The thread of earlier posts made in this target while the config named it otherwise: a Telegram
         group that became a supergroup is followed (its posts' ids name the new chat), and the operator then
         writes the new id in chat_ids, as told. Without this, the next update started a new thread."""
-        moved = [d for d in self.store.deliveries(incident_id=delivery.incident_id, states=(DeliveryState.SENT,))
-                 if d.destination == delivery.destination and d.target != delivery.target
-                 and d.sequence < delivery.sequence and (d.remote_id or "").startswith(f"{delivery.target}:")]
+        key = (delivery.incident_id, delivery.destination)
+        if key not in self._sent_elsewhere:  # once per incident and destination: a broadcast has many chats
+            self._sent_elsewhere[key] = [
+                d for d in self.store.deliveries(incident_id=delivery.incident_id, states=(DeliveryState.SENT,))
+                if d.destination == delivery.destination and d.remote_id]
+        moved = [d for d in self._sent_elsewhere[key] if d.target != delivery.target and d.sequence < delivery.sequence
+                 and (d.remote_id or "").startswith(f"{delivery.target}:")]
         return _thread_of(sorted(moved, key=lambda d: d.sequence))
 
     def _left_pending(self, earlier: Delivery) -> bool:
