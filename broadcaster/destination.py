@@ -179,6 +179,12 @@ class Destination(Protocol):
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post's remote id from what an operator copied (id or link); ``InputError`` where there are no posts."""
 
+    def remote_location(self, remote_id: str) -> str | None:
+        """The chat, channel or room a post's remote id names; None where ids name no place."""
+
+    def names_its_location(self) -> bool:
+        """Whether the config names the place as remote ids do (so ``remote_id_from`` checks it)."""
+
     def preflight(self, store: Store) -> None:
         """Refuse (``ConfigError``) before anything is stored when delivering here could not work or would harm."""
 

@@ -123,6 +123,12 @@ class ChannelDestination:
     def remote_id_from(self, reference: str, target: str) -> str:
         return self.channel.remote_id_from(reference, target)
 
+    def remote_location(self, remote_id: str) -> str | None:
+        return self.channel.remote_location(remote_id)
+
+    def names_its_location(self) -> bool:
+        return self.channel.names_its_location()
+
     def preflight(self, store: Store) -> None:
         pass
 

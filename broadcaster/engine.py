@@ -711,15 +711,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # Over any handler there was (coverage's, a test runner's): it is put back when delivering ends.
     previous = signal.getsignal(signal.SIGTERM)
-    if previous is not signal.SIG_DFL:  # someone else's handler (a test runner, an embedding program)
-        yield
-        return
     signal.signal(signal.SIGTERM, _as_interrupt)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _as_interrupt(number: int, frame: object) -> None:

@@ -18,7 +18,7 @@ from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
-from broadcaster.messages.visibility import PRIVATE_KINDS, validate_message
+from broadcaster.messages.visibility import PRIVATE_KINDS, private_detail_of_correction, validate_message
 from broadcaster.operations import PostResult, again_on_conflict, incident_to_post_to, publish
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
@@ -51,16 +51,10 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)
-        # A correction replaces the text readers were shown (edited in place where the medium can):
-        # what only the text's readers saw beside it, a customer's --for detail, the tickets, the
-        # private note unless a new one is given, stays, or the edit would silently take it away.
         correction = Update(
-            incident.id, 0, utcnow(), incident.status, message.strip(),
-            private_note=private.strip() or original.private_note, customers=original.customers,
-            tickets=original.tickets, audiences=original.audiences,
-            audience_detail=(*((k, t) for k, t in original.audience_detail if k not in replacing),
-                             *((k, t) for k, t in replacing.items() if t)),
-            kind="correction", extra={"corrects": str(sequence)}, author=compose.author_name(config),
+            incident.id, 0, utcnow(), incident.status, message.strip(), kind="correction",
+            extra={"corrects": str(sequence)}, author=compose.author_name(config),
+            **private_detail_of_correction(original, private.strip(), replacing),
         )
         planned = _where_the_original_went(config, store, incident, original, only, skip)
         return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
@@ -534,6 +534,26 @@ def forbidden_values(
     others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
     return internal_values(update, incident) | (others - own)
+
+
+def private_detail_of_correction(
+    original: Update, private_note: str, replacing: Mapping[str, str]
+) -> dict[str, Any]:
+    """The private fields of a correction of ``original`` (keyword arguments of ``Update``).
+
+    A correction replaces the text readers were shown, edited in place where the medium can: what
+    only the text's readers saw beside it stays, or the edit would silently take it away. The
+    tickets and customers; the private note, unless a new one is given; each customer's detail,
+    unless ``replacing`` gives that customer's anew ("" takes it out).
+    """
+    return {
+        "private_note": private_note or original.private_note,
+        "customers": original.customers,
+        "tickets": original.tickets,
+        "audiences": original.audiences,
+        "audience_detail": (*((k, t) for k, t in original.audience_detail if k not in replacing),
+                            *((k, t) for k, t in replacing.items() if t)),
+    }
 
 
 def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:

@@ -58,7 +58,9 @@ def test_a_broadcast_stopped_part_way_leaves_the_chats_it_never_sent_to_pending_
         assert {states[str(c)] for c in received} <= {"sent", "unknown"}  # an answer cut off may be unknown
         retried = project.cli("retry", incident)
         assert retried.exit_code in (0, 3), retried.stdout + retried.stderr
-        assert all(len(world.telegram_messages(c)) == 1 for c in CHATS)  # every chat told once, none twice
+        for chat in CHATS:  # every chat told once, none twice; one cut off mid-request may have it or not
+            assert len(world.telegram_messages(chat)) == 1 or (states[str(chat)] == "unknown"
+                                                               and not world.telegram_messages(chat)), chat
 
 
 def test_the_next_update_sends_what_a_stopped_broadcast_left_pending_first_instead_of_waiting(project: Project) -> None:
@@ -74,8 +76,8 @@ def test_the_next_update_sends_what_a_stopped_broadcast_left_pending_first_inste
         assert time.monotonic() - started < 30  # not the 60 s deadline
         for chat in CHATS:
             texts = [m.text for m in world.telegram_messages(chat)]
-            if first[str(chat)] == "unknown":  # its answer was cut off: held for a human, as ever
-                assert len(texts) == 1, (chat, texts)
+            if first[str(chat)] == "unknown":  # cut off mid-request (it may have arrived): held for a human
+                assert len(texts) <= 1, (chat, texts)
                 continue
             assert len(texts) == 2 and "Elevated API errors." in texts[0] and "Cause found." in texts[1], (chat, texts)
 

@@ -116,15 +116,12 @@ def _refuse_another_place(store: Store, destination: Destination, delivery: Deli
     """A post id naming another place than this delivery's is refused: a correction edits the post in the
     place its id names (a public channel's, pasted for a customer's). Where the config names the place by
     something else (a Slack channel by its name), the place of the posts broadcaster made there decides."""
-    from broadcaster.destinations import ChannelDestination
-
-    if not isinstance(destination, ChannelDestination) or destination.channel.names_its_location():
+    if destination.names_its_location():
         return
-    channel = destination.channel
-    where = channel.remote_location(remote_id)
+    where = destination.remote_location(remote_id)
     if where is None:
         return
-    seen = {channel.remote_location(d.remote_id) for d in store.deliveries(states=(DeliveryState.SENT,))
+    seen = {destination.remote_location(d.remote_id) for d in store.deliveries(states=(DeliveryState.SENT,))
             if d.destination == delivery.destination and d.target == delivery.target and d.remote_id
             and d.remote_origin == WRITTEN}
     if where not in seen:

@@ -84,6 +84,12 @@ class _WholeSite:
     def remote_id_from(self, reference: str, target: str) -> str:
         raise InputError(f"{self.name!r} is not a channel in the config, so its post ids cannot be read.")
 
+    def remote_location(self, remote_id: str) -> str | None:
+        return None
+
+    def names_its_location(self) -> bool:
+        return True
+
     def preflight(self, store: Store) -> None:
         from broadcaster.site.ownership import refuse_unowned_folder
 
