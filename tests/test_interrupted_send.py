@@ -54,7 +54,9 @@ def test_a_broadcast_stopped_part_way_leaves_the_chats_it_never_sent_to_pending_
         incident, states = _stopped_part_way(project, world, stop)
         received = {c for c in CHATS if world.telegram_messages(c)}
         assert 10 <= len(received) < len(CHATS)
-        assert {states[str(c)] for c in CHATS if c not in received} == {"pending"}, states
+        unsent = [states[str(c)] for c in CHATS if c not in received]
+        # Pending, but for a request out at the stop (eight connections at most) the fake never took in.
+        assert "pending" in unsent and set(unsent) <= {"pending", "unknown"} and unsent.count("unknown") <= 8, states
         assert {states[str(c)] for c in received} <= {"sent", "unknown"}  # an answer cut off may be unknown
         retried = project.cli("retry", incident)
         assert retried.exit_code in (0, 3), retried.stdout + retried.stderr

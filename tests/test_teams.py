@@ -195,7 +195,15 @@ texts = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Co", "Cn"
 @settings(max_examples=40, deadline=None)
 @given(texts, texts)
 def test_any_card_fits_teams_size_and_keeps_the_start_of_the_message(message: str, note: str) -> None:
-    cut_from = view(update(message=message, private_note=note), private=True)
+    from hypothesis import assume
+
+    from broadcaster.errors import InputError
+
+    try:
+        cut_from = view(update(message=message, private_note=note), private=True)
+    except InputError:  # a text with a malformed marker ("[/for]" alone): refused before any formatter sees it
+        assume(False)
+        raise
     body = fmt.message(cut_from)
     card = envelope_card(_card_request(body))  # raises on anything the trigger refuses
     shown = plain_texts(card)[1]
