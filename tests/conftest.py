@@ -114,7 +114,6 @@ def world(project: Project) -> Iterator[Any]:
 # collection order, so starting these first keeps one long file from running alone at the end.
 LONGEST_FIRST = (
     "test_two_publishers.py", "test_delivery.py", "test_telegram.py", "test_hosts_s3.py", "test_browser.py",
-    "test_interrupted_send.py",
     "test_bench_smoke.py", "test_delivery_states.py", "test_subscribers.py", "test_bot_chat.py",
     "test_lifecycle.py", "test_secrets_echo.py", "test_publish_e2e.py", "test_withdraw_edges.py", "test_bot_run.py",
 )
