@@ -786,7 +786,11 @@ def test_broadcast_to_200_chats_stays_within_telegrams_limits() -> None:
     assert fake.too_many_count == 0
     assert all(len(fake.messages[key]) == 1 for key in chats)
     assert len({r.remote_id for r in receipts}) == 200
-    assert elapsed < 10
+    # Not a speed goal (bench/subscribers.py measures that: within 1.05x of the limits' bound). This catches
+    # pacing gone wrong by an order of magnitude (a message a second: 200 s), whatever else the machine runs:
+    # 10 s, 1.5x the bound, failed in the suite's own runs on a loaded 2-core machine (10.1 s, 12.7 s).
+    bound = len(chats) / 30
+    assert elapsed < 3 * bound
 
 
 @pytest.mark.parametrize(("reference", "target", "expected"), [
