@@ -80,8 +80,7 @@ def choose(value: str, allowed: Sequence[str], what: str) -> str:
 def slug_id(title: str, now: datetime) -> str:
     """A short, typeable, stable id from the title and date: ``api-errors-2026-11-22``."""
     # Accents off first ("Störung" gives "storung", not "st-rung"); other scripts leave "incident".
-    plain = "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c))
-    words = re.findall(r"[a-z0-9]+", plain.lower())
+    words = re.findall(r"[a-z0-9]+", gate.without_accents(title).lower())
     stem = "-".join(words[:3]) or "incident"
     return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
 

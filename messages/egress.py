@@ -38,14 +38,13 @@ from __future__ import annotations
 import html
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from broadcaster.messages.gate import comparable
+from broadcaster.messages.gate import comparable, without_accents
 
 from broadcaster.errors import DeliveryError
 
@@ -246,15 +245,9 @@ def _folded(values: Iterable[str]) -> frozenset[str]:
     folded = set()
     for value in values:
         folded.add(_fold(value))
-        folded.add(_fold(_without_accents(value)))
+        folded.add(_fold_without_accents(value))
     folded.discard("")
     return frozenset(folded)
-
-
-@lru_cache(maxsize=4096)
-def _without_accents(value: str) -> str:
-    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", value)
-                                                if not unicodedata.combining(c)))
 
 
 # The same values come back page after page (every customer's name is a value of every public
@@ -262,6 +255,11 @@ def _without_accents(value: str) -> str:
 @lru_cache(maxsize=4096)
 def _fold(value: str) -> str:
     return comparable(value).strip()
+
+
+@lru_cache(maxsize=4096)
+def _fold_without_accents(value: str) -> str:
+    return _fold(without_accents(value))
 
 
 @lru_cache(maxsize=4096)

@@ -435,6 +435,13 @@ def distance(a: str, b: str) -> int:
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 
 
+def without_accents(text: str) -> str:
+    """``text`` with its accents and other combining marks taken off, compatibility forms folded
+    (NFKD): "Störung" is "Storung", "Ｓão" is "Sao". For matching and ids, never for what is shown."""
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFKD", text)
+                                                if not unicodedata.combining(c)))
+
+
 def comparable(text: str) -> str:
     """The folded form two texts are compared in: NFKC, format characters dropped, case folded."""
     folded = unicodedata.normalize("NFKC", text)
