@@ -3,7 +3,9 @@
 One rule, applied everywhere: each configured secret is replaced by ``***`` in
 any letter case and in the encoded forms a library or a server may echo it in
 (URL-quoted, quoted twice as OAuth signature strings hold it, JSON- or
-HTML-escaped). Case matters because libraries rewrite what servers say:
+HTML-escaped, "/" escaped as JSON may), with or without the spaces it was read
+with, and its start where a text was cut short before it was masked (an error
+body cut to a few hundred characters). Case matters because libraries rewrite what servers say:
 python-telegram-bot capitalises a 400's description, which lower-cases a token
 echoed in it.
 
@@ -55,17 +57,28 @@ known: set[str] = set()
 
 
 def forms(secret: str) -> set[str]:
-    """The ways ``secret`` may appear in a text a server or a library produced."""
-    once = quote(secret, safe="")
-    return {
-        secret,
-        once,
-        quote(secret),  # "/" kept, as in a URL path
-        quote_plus(secret),
-        quote(once, safe=""),  # OAuth 1.0a signature base strings quote values twice
-        json.dumps(secret)[1:-1],
-        html.escape(secret),
-    }
+    """The ways ``secret`` may appear in a text a server or a library produced.
+
+    Also those of the secret without the spaces around it: a value read from a file or a
+    ``.env`` keeps its line end, and the channels send it stripped.
+    """
+    found: set[str] = set()
+    for value in {secret, secret.strip()}:
+        if len(value) < MIN_SECRET_LENGTH:
+            continue
+        once = quote(value, safe="")
+        escaped = json.dumps(value)[1:-1]
+        found |= {
+            value,
+            once,
+            quote(value),  # "/" kept, as in a URL path
+            quote_plus(value),
+            quote(once, safe=""),  # OAuth 1.0a signature base strings quote values twice
+            escaped,
+            escaped.replace("/", "\\/"),  # JSON may escape "/" too (PHP's json_encode does)
+            html.escape(value),
+        }
+    return found
 
 
 @lru_cache(maxsize=64)
@@ -88,7 +101,52 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         return text
     chosen = frozenset(s for s in (secrets or known) if s and len(s) >= MIN_SECRET_LENGTH)
     pattern = _pattern(chosen) if chosen else None
-    return _SIGNATURE.sub(rf"\g<1>{MASK}", pattern.sub(MASK, text) if pattern is not None else text)
+    if pattern is not None:
+        text = _without_cut_secrets(pattern.sub(MASK, text), _lowered_forms(chosen))
+    return _SIGNATURE.sub(rf"\g<1>{MASK}", text)
+
+
+# Where a text may have been cut short: an ellipsis (ours, slack-sdk's "..."), a closing quote
+# around a cut excerpt, the end of the text.
+_CUT = re.compile(r"…|\.\.\.|['\"]")
+# The shortest start of a secret masked where a text was cut: fewer characters tell little.
+MIN_CUT_PREFIX = 6
+
+
+@lru_cache(maxsize=64)
+def _lowered_forms(secrets: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted({f.lower() for s in secrets for f in forms(s) if len(f) > MIN_CUT_PREFIX}))
+
+
+def _without_cut_secrets(text: str, lowered_forms: tuple[str, ...]) -> str:
+    """``text`` without the start of a secret where it was cut short (an error body cut to
+    300 characters before anyone masked it): whole secrets are masked already."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): keep positions
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    ends = [m.start() for m in _CUT.finditer(text)] + [len(text.rstrip())]
+    spans = []
+    for end in ends:
+        for form in lowered_forms:
+            start = lowered.find(form[:MIN_CUT_PREFIX], max(0, end - len(form) + 1), end)
+            while start != -1:
+                if form.startswith(lowered[start:end]):
+                    spans.append((start, end))
+                    break
+                start = lowered.find(form[:MIN_CUT_PREFIX], start + 1, end)
+    for start, end in sorted(_merged(spans), reverse=True):
+        text = text[:start] + MASK + text[end:]
+    return text
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def remember(secrets: Iterable[str]) -> None:

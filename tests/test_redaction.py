@@ -256,3 +256,28 @@ def test_show_and_export_scrub_an_error_stored_before_redaction_knew_the_secret(
     for output in outputs:
         assert "old error: /bot***/sendMessage" in output.stdout
         assert not holds(output.stdout + output.stderr, TG_TOKEN)
+
+
+def test_a_secret_is_masked_without_the_spaces_it_was_read_with() -> None:
+    assert redact("POST /bot123456:aahsecret/sendMessage", ["123456:AAHsecret\r\n"]) == "POST /bot***/sendMessage"
+    assert redact("Bearer xoxb-1-2-abc", [" xoxb-1-2-abc "]) == "Bearer ***"
+
+
+def test_a_secret_is_masked_in_json_that_escapes_its_slashes() -> None:
+    # PHP's json_encode writes "/" as "\/" by default.
+    assert redact(r'{"received": "Bearer eyJ0eX\/Zm9v+c2Vj\/dG9r="}', ["Bearer eyJ0eX/Zm9v+c2Vj/dG9r="]) == '{"received": "***"}'
+
+
+@pytest.mark.parametrize("cut", ["{}…", "{}...", "'{}'", '"{}"', "{}"], ids=["ellipsis", "dots", "quote", "double-quote", "end"])
+def test_the_start_of_a_secret_is_masked_where_a_text_was_cut_short(cut: str) -> None:
+    # An error body is cut to a few hundred characters (ours; slack-sdk's 100) before it is masked.
+    secret = "DiscordTokSecret_abcdefghijklmnopqrstuvwxyz"
+    text = "refused: POST /api/webhooks/123/" + cut.format(secret[:30])
+    assert redact(text, [secret]) == "refused: POST /api/webhooks/123/" + cut.format("***")
+
+
+def test_a_few_characters_like_a_secrets_start_are_left_alone() -> None:
+    secret = "DiscordTokSecret_abcdefghijklmnopqrstuvwxyz"
+    assert redact("try again later...", [secret]) == "try again later..."
+    assert redact("the word Disc ends here", [secret]) == "the word Disc ends here"
+    assert redact("DiscordTokSecret_x was not it", [secret]) == "DiscordTokSecret_x was not it"

@@ -422,3 +422,20 @@ def test_a_user_alone_in_a_written_url_is_a_name_not_a_secret(tmp_path: Path) ->
     secrets = config.secret_values(environ={})
     assert PROXY_PASSWORD in secrets
     assert "admin" not in secrets and "deploy" not in secrets
+
+
+@pytest.mark.parametrize("end", ["\n", " ", "\r\n"], ids=["newline", "space", "crlf"])
+def test_a_secret_read_with_its_line_end_is_masked_as_it_went_on_the_wire(
+    project: Project, echoing: tuple[FakeWorld, FakeX], end: str
+) -> None:
+    """A token from a file or a CRLF .env keeps its line end; the channels send it stripped, and a
+    server echoes what was sent. Found by a review: the whole bot token was printed and stored."""
+    world, oauth_x = echoing
+    project.env.update(TG_TOKEN=TG_TOKEN + end, SLACK_TOKEN=world.env["SLACK_TOKEN"] + end)
+    refuse_every_send(world, oauth_x)
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert posted.exit_code == 3, posted.stderr
+    refused = [d for d in json.loads(posted.stdout)["deliveries"] if d["state"] == "failed"]
+    assert any(d["destination"].startswith("tg-") and "***" in d["error"] for d in refused), refused
+    shown = posted.stdout + posted.stderr + project.cli("store", "export").stdout
+    assert not leaks(shown), leaks(shown)
