@@ -185,6 +185,9 @@ class Destination(Protocol):
     def names_its_location(self) -> bool:
         """Whether the config names the place as remote ids do (so ``remote_id_from`` checks it)."""
 
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        """Whether a post's remote id names the place the config now names for ``target`` (True where it cannot tell)."""
+
     def preflight(self, store: Store) -> None:
         """Refuse (``ConfigError``) before anything is stored when delivering here could not work or would harm."""
 

@@ -129,6 +129,9 @@ class ChannelDestination:
     def names_its_location(self) -> bool:
         return self.channel.names_its_location()
 
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        return self.channel.posted_here(remote_id, target)
+
     def preflight(self, store: Store) -> None:
         pass
 

@@ -487,7 +487,7 @@ class Publisher:
             blocking = next((h for h in history if h.state not in DONE_STATES
                              and (waits_for is None or h.state in waits_for)), None)
             if blocking is None:
-                return _thread_of(history) or self._thread_moved_here(delivery)
+                return _thread_of(self._made_alike(delivery, history)) or self._thread_moved_here(delivery)
             if self._left_pending(blocking):
                 await self._send_first(blocking, delivery)
                 continue
@@ -506,7 +506,16 @@ class Publisher:
                 if d.destination == delivery.destination and d.remote_id]
         moved = [d for d in self._sent_elsewhere[key] if d.target != delivery.target and d.sequence < delivery.sequence
                  and (d.remote_id or "").startswith(f"{delivery.target}:")]
-        return _thread_of(sorted(moved, key=lambda d: d.sequence))
+        return _thread_of(self._made_alike(delivery, sorted(moved, key=lambda d: d.sequence)))
+
+    def _made_alike(self, delivery: Delivery, earlier: Sequence[Delivery]) -> list[Delivery]:
+        """The earlier posts a delivery may thread under or edit: those made for the same readers, in the
+        place the config names now. A table turned from public to internal (or from one customer to
+        another, or pointed at another channel) kept replying in, and editing, the posts it made
+        before, in the old channel, with what only its new readers may see."""
+        destination = self.destinations[delivery.destination]
+        return [d for d in earlier if d.visibility == delivery.visibility
+                and (not d.remote_id or destination.posted_here(d.remote_id, delivery.target))]
 
     def _left_pending(self, earlier: Delivery) -> bool:
         return (earlier.state == DeliveryState.PENDING and earlier.id not in self._batch
@@ -623,7 +632,8 @@ class Publisher:
         if corrected is not None and corrected.kind == "postmortem":
             return None  # its announcement stays; the correction is a short notice of its own
         earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-        return next((d.remote_id for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT), None)
+        return next((d.remote_id for d in self._made_alike(delivery, earlier)
+                     if d.sequence == corrects and d.state == DeliveryState.SENT), None)
 
     def _update(self, incident_id: str, sequence: int) -> Update | None:
         """An update, read once per command (the command stored its updates before sending;

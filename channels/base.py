@@ -193,6 +193,13 @@ class Channel(ABC):
         """Whether the config names this channel's place as its remote ids do, for ``remote_id_from`` to check."""
         return True
 
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        """Whether a post's remote id names the place the config now names for ``target``; True where
+        the config cannot tell (a Slack channel by name) or ids name no place. The engine threads under,
+        and edits, only posts made here: a table pointed at another channel must not keep posting into
+        the one it left."""
+        return True
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post's remote id from what an operator can copy (the id itself, or a link to the post).
 

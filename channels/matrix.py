@@ -183,6 +183,14 @@ class MatrixChannel(Channel):
 
         return await self.delete_each(remote_ids, delete_one)
 
+    def remote_location(self, remote_id: str) -> str | None:
+        room, slash, _ = (remote_id or "").rpartition("/$")
+        return room if slash and _ROOM_ID.match(room) else None
+
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        where = self.remote_location(remote_id)
+        return where is None or where == self.room_id
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """``!room:server/$event``, a matrix.to link to the event, or the event id alone (this room)."""
         text = reference.strip()

@@ -286,6 +286,10 @@ class SlackChannel(Channel):
     def names_its_location(self) -> bool:
         return bool(_CHANNEL_ID.match(self.channel))  # "#acme-status": only Slack knows its id
 
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        where = self.remote_location(remote_id)
+        return not self.names_its_location() or where is None or where == self.channel
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """``C0123:1700000000.000100``, or a message link (``.../archives/C0123/p1700000000000100``)."""
         from broadcaster.errors import InputError

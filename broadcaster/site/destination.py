@@ -90,6 +90,9 @@ class _WholeSite:
     def names_its_location(self) -> bool:
         return True
 
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        return True
+
     def preflight(self, store: Store) -> None:
         from broadcaster.site.ownership import refuse_unowned_folder
 

@@ -1,0 +1,113 @@
+"""A table pointed at another channel or room, or given other readers, never posts into the one it left.
+
+Found by a review: an incident's first post went to a public Slack channel; the operator then turned that
+table into the ops channel (``visibility = "internal"``, another ``channel``) and gave the public channel a
+table of its own. Every later update of the incident was threaded under the first post, in the public
+channel, with the internal note, and ``amend`` edited the public post into the ops text. Matrix did the same
+with its room. The follow-up now starts a thread where the config points, and the correction is posted there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.matrix import FakeMatrix
+from tests.fakes.slack import FakeSlack
+
+SLACK_TOKEN = "xoxb-moved-Secret-1"
+MATRIX_TOKEN = "syt_moved_MaTrIx_77"
+PUBLIC, OPS, GLOBEX = "C0PUBLIC1", "C0OPS0001", "C0GLOBEX1"
+PUBLIC_ROOM, OPS_ROOM = "!public:example.org", "!ops:example.org"
+NOTE = "PRIVNOTE root cause db-7 password rotated"
+
+
+@pytest.fixture
+def slack(project: Project) -> Iterator[FakeSlack]:
+    with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", OPS: "ops", GLOBEX: "globex"}) as fake:
+        project.env["SLACK_TOKEN"] = SLACK_TOKEN
+        yield fake
+
+
+def slack_table(fake: FakeSlack, name: str, channel: str, extra: str = "") -> str:
+    return f"""
+[channels.{name}]
+type = "slack"
+token = "${{SLACK_TOKEN}}"
+channel = "{channel}"
+api_url = "{fake.url}/api/"
+{extra}
+"""
+
+
+def shown(fake: FakeSlack, channel: str) -> str:
+    """Everything the channel's readers can see: each message, each earlier version of it."""
+    return json.dumps([[m.text, m.blocks, m.edits] for m in fake.messages.get(channel, [])])
+
+
+def post(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli(*args, "--yes", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_slack_table_turned_internal_posts_its_follow_ups_in_its_new_channel(project: Project, slack: FakeSlack) -> None:
+    project.write_config(ENGINE + slack_table(slack, "slack", PUBLIC))
+    incident = post(project, "post", "--title", "Login failures", "Logins fail for some users.")["incident_id"]
+    [first] = slack.messages[PUBLIC]
+
+    project.write_config(ENGINE + slack_table(slack, "slack", OPS, 'visibility = "internal"')
+                         + slack_table(slack, "slack-public", PUBLIC))
+    post(project, "post", "-i", incident, "--private", NOTE, "We found the cause.")
+    post(project, "amend", incident, "1", "--private", NOTE + " (amended)", "Logins fail (corrected).")
+
+    assert "PRIVNOTE" not in shown(slack, PUBLIC)
+    assert first.edits == [] and "corrected" not in first.text
+    ops = slack.messages[OPS]
+    assert any("PRIVNOTE" in json.dumps(m.blocks) for m in ops)
+    # A thread of its own in the ops channel: the follow-up starts it, the correction replies in it.
+    assert ops[0].thread_ts is None and all(m.thread_ts == ops[0].ts for m in ops[1:]), [(m.ts, m.thread_ts) for m in ops]
+
+
+def test_a_customers_table_pointed_at_its_right_channel_stops_posting_in_the_wrong_one(
+    project: Project, slack: FakeSlack
+) -> None:
+    audiences = '[audiences.acme]\nname = "Acme Corp"\n'
+    project.write_config(ENGINE + audiences + slack_table(slack, "acme", GLOBEX, 'audience = "acme"'))
+    incident = post(project, "post", "--title", "Circuit down", "--for", "acme", "circuit ACME-1", "A circuit is down.")["incident_id"]
+    assert len(slack.messages[GLOBEX]) == 1  # the operator's mistake: acme's table named globex's channel
+
+    project.write_config(ENGINE + audiences + slack_table(slack, "acme", OPS, 'audience = "acme"'))
+    post(project, "post", "-i", incident, "--for", "acme", "circuit ACME-2 rerouted", "Rerouting.")
+
+    assert "ACME-2" not in shown(slack, GLOBEX)
+    assert "ACME-2" in shown(slack, OPS)
+
+
+def test_a_matrix_table_turned_internal_posts_its_follow_ups_in_its_new_room(project: Project) -> None:
+    def room_table(room: str, visibility: str) -> str:
+        return f"""
+[channels.room]
+type = "matrix"
+visibility = "{visibility}"
+homeserver = "{matrix.url}"
+access_token = "${{MATRIX_TOKEN}}"
+room_id = "{room}"
+"""
+
+    with FakeMatrix(token=MATRIX_TOKEN, rooms=[PUBLIC_ROOM, OPS_ROOM]) as matrix:
+        project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
+        project.write_config(ENGINE + room_table(PUBLIC_ROOM, "public"))
+        incident = post(project, "post", "--title", "Login failures", "Logins fail.")["incident_id"]
+        project.write_config(ENGINE + room_table(OPS_ROOM, "internal"))
+        post(project, "post", "-i", incident, "--private", NOTE, "We found the cause.")
+        post(project, "amend", incident, "1", "--private", NOTE, "Logins fail (corrected).")
+
+        public = json.dumps([e.content for e in matrix.events[PUBLIC_ROOM]])
+        assert "PRIVNOTE" not in public and "corrected" not in public
+        ops = matrix.events[OPS_ROOM]
+        assert len(ops) == 2 and "PRIVNOTE" in json.dumps(ops[0].content)
