@@ -8,7 +8,18 @@ turns them into exit codes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+# Control characters (C0 but line end and tab, DEL, C1) and the bidirectional overrides: a server's
+# answer quoted in an error could clear the operator's screen, rewrite the line above ("failed"
+# shown as "sent"), set the window title or write the clipboard (OSC 52), or reorder what is shown.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: each control character shown as its escape (``\\x1b``)."""
+    return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
@@ -82,7 +93,7 @@ class DeliveryError(BroadcasterError):
     def __init__(
         self, message: str, *, retryable: bool, retry_after: float | None = None, outcome_unknown: bool = False
     ) -> None:
-        super().__init__(message)
+        super().__init__(printable(message))  # it quotes what servers say, and is stored and printed
         self.retryable = retryable
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown

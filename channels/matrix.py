@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from broadcaster.config import ChannelConfig
 
-_ROOM_ID = re.compile(r"^![^\s:/]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")  # !opaque:server (v12 rooms: no server)
+_ROOM_ID = re.compile(r"^![^\s:/\x00-\x1f\x7f-\x9f]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")  # !opaque:server (v12 rooms: no server)
 _EVENT_ID = re.compile(r"^\$[^\s$]+$")  # room v3 ids are standard base64, "/" included
 _HOMESERVER = re.compile(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
 _LINK = re.compile(r"matrix\.to/#/(?P<room>![^/?\s]+)/(?P<event>\$[^/?\s]+)")

@@ -56,12 +56,13 @@ class BroadcasterGroup(click.Group):
 def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
     import traceback
 
+    from broadcaster.errors import printable
     from broadcaster.redaction import redact
 
     secrets = known_secrets(ctx)
     if debug_enabled(ctx):
         click.echo(redact("".join(traceback.format_exception(exc)), secrets), err=True)
-    message = redact(str(exc), secrets)
+    message = printable(redact(str(exc), secrets))
     if unexpected:
         message = f"unexpected error ({type(exc).__name__}): {message.rstrip('.')}. Run again with --debug for details."
     click.echo(f"error: {message}", err=True)

@@ -25,6 +25,7 @@ from broadcaster.cli import records
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
+from broadcaster.errors import printable
 from broadcaster.messages.model import Visibility
 from broadcaster.messages.visibility import full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
@@ -115,7 +116,7 @@ class TerminalProgress:
 
 
 def _short(text: str, limit: int = 120) -> str:
-    line = " ".join(text.split())
+    line = " ".join(printable(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -128,11 +129,11 @@ def outcome_lines(outcomes: Sequence[Outcome]) -> list[Text]:
         line.append(f"{where:<28}", style="bold")
         line.append(f" {outcome.state:<8}", style=style)
         if outcome.state == DeliveryState.SENT and outcome.remote_id:
-            line.append(f" {outcome.remote_id}", style="dim")
+            line.append(f" {printable(outcome.remote_id)}", style="dim")
         if outcome.error or outcome.reason:
-            line.append(f" {outcome.error or outcome.reason}")
+            line.append(f" {printable(outcome.error or outcome.reason or '')}")
         for note in outcome.notes:
-            line.append(f"  (note: {note})", style="yellow")
+            line.append(f"  (note: {printable(note)})", style="yellow")
         lines.append(line)
     return lines
 
@@ -444,7 +445,7 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
-                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(redact(d.last_error or "")))
+                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(printable(redact(d.last_error or ""))))
     return table
 
 
@@ -461,7 +462,7 @@ def print_checks(results: Sequence[CheckResult], secrets: Sequence[str]) -> None
     for result in results:
         mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
         # What a server answered may echo a credential, in any case or encoding.
-        table.add_row(Text(result.channel), Text(result.target), mark, Text(redact(result.detail, secrets)))
+        table.add_row(Text(result.channel), Text(result.target), mark, Text(printable(redact(result.detail, secrets))))
     console().print(table)
 
 

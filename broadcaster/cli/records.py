@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
+from broadcaster.errors import printable
 from broadcaster.messages.visibility import audience_notes, full_text, full_title, public_text, withdrawal_of
 from broadcaster.redaction import redact
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 def _scrubbed(text: str | None) -> str | None:
     """A stored text as shown: rows written before a secret was known to redaction are scrubbed here."""
-    return redact(text) if text else text
+    return printable(redact(text)) if text else text
 
 
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
