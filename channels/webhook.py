@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from broadcaster.channels._http import Answer, HttpChannel, HttpPoster, origin_replaced
 from broadcaster.messages import webhook as fmt
@@ -57,6 +57,7 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _RESERVED = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
+_PLAIN_WORD = re.compile(r"[a-z._-]+")  # "webhooks", "incoming": a path's words, not its token
 
 
 class WebhookChannel(HttpChannel):
@@ -93,8 +94,11 @@ class WebhookChannel(HttpChannel):
         return cls.url_key(options, "url", "webhook", receiver)
 
     def secret_values(self) -> list[str]:
-        """The signing key, and the url and any header value given as ``${VAR}``."""
-        return [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]
+        """The signing key, and the url and any header value given as ``${VAR}``; of a url, also the
+        parts a receiver quotes alone ("Cannot POST /hooks/catch/123/Zq8.../", a redirect's path):
+        its path, each part of it that is not a plain word, and its query's values."""
+        values = [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]
+        return values + [part for value in values if "://" in value for part in _url_parts(value)]
 
     # -- render / send ------------------------------------------------------------
 
@@ -271,3 +275,11 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
         if not isinstance(text, str) or any(c in text for c in "\r\n\0"):
             raise ConfigError(f"{where}.{name}: must be a one-line string or \"${{VAR}}\".")
     return dict(value)
+
+
+def _url_parts(url: str) -> list[str]:
+    parts = urlsplit(url.strip())
+    path = parts.path.strip("/")
+    tokens = [p for p in path.split("/") if len(p) >= 8 and not _PLAIN_WORD.fullmatch(p)]
+    values = [v for _, v in parse_qsl(parts.query) if v]
+    return [p for p in (path if tokens else "", parts.query, *tokens, *values) if p]

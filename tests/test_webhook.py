@@ -233,3 +233,21 @@ def test_the_readme_documents_the_event_as_it_is_sent() -> None:
     sent = fmt.event(view())
     assert _shape(documented) == _shape(sent)
     assert documented["data"]["version"] == fmt.SCHEMA_VERSION
+
+
+SECRET_PATH = "/hooks/catch/123/ZAPSECRETabcdef/"
+
+
+@pytest.mark.parametrize("answer", [
+    Response(400, f"<pre>Cannot POST {SECRET_PATH}</pre>", content_type="text/html"),  # Express's default page
+    Response(302, b"", headers={"location": f"http://127.0.0.1:1{SECRET_PATH}"}),
+], ids=["echoed-path", "redirect"])
+def test_the_token_in_a_secret_urls_path_is_never_shown(fake: FakeReceiver, answer: Response) -> None:
+    """Found by a review: a url given as ${VAR} was masked only whole, and receivers quote its path."""
+    hidden = WebhookChannel(ChannelConfig("hook-env", "webhook", options={
+        "url": Secret("HOOK_URL", fake.url + SECRET_PATH), "secret": Secret("S", SECRET)}))
+    fake.fail(Fault(response=answer))
+    with pytest.raises(DeliveryError) as caught:
+        send_once(hidden, view())
+    assert "ZAPSECRET" not in str(caught.value).upper() and "***" in str(caught.value)
+    assert "webhook" in hidden.redact("the webhook receiver")  # plain words of a path stay readable
