@@ -77,6 +77,14 @@ class BlueskyChannel(Channel):
         self._client: AsyncClient | None = None
         self._did = ""
         self._doubts = Doubts()
+        self._session_tokens: set[str] = set()  # every session's: a server's error may quote one
+
+    def secret_values(self) -> list[str]:
+        """The app password, and the session tokens it was traded for (bearer credentials too)."""
+        return [*super().secret_values(), *self._session_tokens]
+
+    def _remember_session(self, _event: object, session: Any) -> None:
+        self._session_tokens.update(t for t in (session.access_jwt, session.refresh_jwt) if t)
 
     # -- config ---------------------------------------------------------------------
 
@@ -289,6 +297,7 @@ class BlueskyChannel(Channel):
         except ConfigError as exc:
             raise self.fail(str(exc), retryable=False) from exc
         self._client = AsyncClient(base_url=self.api_url, request=AsyncRequest(timeout=self.request_timeout))
+        self._client.on_session_change(self._remember_session)
         await self._call("login", self._client.login(self.handle, password, fetch_bsky_profile=False))
         session = await self._call("login", self._client.com.atproto.server.get_session())
         self._did = str(session.did)

@@ -313,3 +313,13 @@ def test_an_answer_later_than_the_timeout_is_settled_by_the_look_up(fake: FakeBl
     receipt = send(fake, ch=ch)
     [post] = fake.posted
     assert receipt.remote_id == f"{post.uri}#{post.cid}"
+
+
+def test_the_session_tokens_an_app_password_was_traded_for_are_never_shown(fake: FakeBluesky) -> None:
+    """Found by a review: a 400 whose message quoted the request's Authorization header showed the
+    session's access token (a live bearer credential, never in the config) in the error and the store."""
+    fake.echo_credentials = True
+    fake.fail(Fault(match="createRecord", response=Response(400, {"error": "InvalidRequest", "message": "bad record"})))
+    error = failure(fake)
+    [bearer] = fake.tokens  # the one session's access token
+    assert len(bearer) > 20 and bearer.lower() not in str(error).lower() and "***" in str(error)
