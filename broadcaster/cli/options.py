@@ -7,6 +7,7 @@ either way their value lands on the root context's ``obj``, where
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -75,9 +76,17 @@ def debug_enabled(ctx: click.Context) -> bool:
 
 
 def known_secrets(ctx: click.Context) -> list[str]:
-    """The loaded config's secrets (for redaction), or none when no config was loaded yet."""
+    """The loaded config's secrets and the password of a ``--store`` URL (for redaction)."""
     config = (ctx.find_root().obj or {}).get("loaded")
-    return config.secret_values() if config is not None else []
+    return [*(config.secret_values() if config is not None else []), *_store_override_secrets(ctx)]
+
+
+def _store_override_secrets(ctx: click.Context) -> list[str]:
+    from broadcaster.config import url_credentials
+
+    override = store_override(ctx) or ""
+    query = re.findall(r"[?&]password=([^&#]+)", override, re.IGNORECASE)
+    return [*url_credentials(override, user_alone=False), *query]
 
 
 def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None) -> Config:
@@ -108,9 +117,11 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     does not exist yet is made. Any other command refuses one: a mistyped path would otherwise
     make an empty store and report it ("Exported 0 incident(s)", "No incidents yet").
     """
+    from broadcaster.redaction import remember
     from broadcaster.store import open_store as _open
     from broadcaster.store import store_location
 
+    remember(_store_override_secrets(ctx))  # the database library's logs and errors may quote its URL
     location = store_location(load_config(ctx), store_override(ctx))
     path = _embedded_file(location)
     if store_override(ctx) and path is not None and not creates and not path.exists():

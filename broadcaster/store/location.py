@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES
-from broadcaster.errors import ConfigError
+from broadcaster.errors import ConfigError, InputError
 from broadcaster.store.contract import Store
 from broadcaster.store.sqlite import SQLiteStore
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from broadcaster.config import Config, Secret
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
+# A libpq keyword string ("host=db password=..."): not a file name anyone means.
+_CONNINFO = re.compile(r"(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=", re.IGNORECASE)
 
 
 def is_postgres_url(text: str) -> bool:
@@ -52,7 +55,17 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store
 def store_location(config: Config, override: str | None = None) -> Path | str | Secret:
     """Where the store is: ``--store`` (a path relative to the working directory, or a URL), else the config."""
     if override:
-        return override if "://" in override else Path(override).expanduser()
+        if "://" in override:
+            return override
+        if override.strip().lower().startswith(("sqlite:", "postgres")) or _CONNINFO.search(override):
+            # Opened as a file, it made a new, empty store named after it (the password in the file
+            # name) and posted past the team store. Its value is not shown: it may hold a password.
+            raise InputError(
+                "--store is neither a file path nor a store URL (it looks like a connection string, or a URL "
+                "missing its //). Give postgresql://user@host/dbname (the password through PGPASSWORD or "
+                "~/.pgpass), sqlite:///path/to/state.db or a file path. Nothing was stored or sent."
+            )
+        return Path(override).expanduser()
     if config.store.url:
         url = config.store.url
         text = url.reveal() if hasattr(url, "reveal") else url

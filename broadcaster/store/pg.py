@@ -193,11 +193,11 @@ class PostgresStore(Store):
         expanded = expand_env(url)
         try:
             params: dict[str, Any] = conninfo_to_dict(expanded)
-        except psycopg.ProgrammingError as exc:  # its text may hold the URL, so it is not shown
+        except psycopg.ProgrammingError:  # its text may hold the URL, so it is not shown
             raise ConfigError(
-                "[store] url is not a valid PostgreSQL URL; write postgresql://user@host:5432/dbname "
-                "(the password through ${VAR}, PGPASSWORD or ~/.pgpass)."
-            ) from exc
+                "the store URL ([store] url or --store) is not a valid PostgreSQL URL; write "
+                "postgresql://user@host:5432/dbname (the password through ${VAR}, PGPASSWORD or ~/.pgpass)."
+            ) from None  # not even under --debug
         self.location = f"the team database at {describe(params)}"
         self._secrets = [s for s in (params.get("password"), os.environ.get("PGPASSWORD")) if s]
         self.conn = self._connect(params)
