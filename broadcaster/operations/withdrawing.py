@@ -79,11 +79,20 @@ def withdraw(
                  for p in previews(config, incident, numbered, earlier, planned)]
         return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
-    unknown = [d for d in store.skip_open_deliveries(stored.id, update.sequence, "withdrawn")
-               if d.state == DeliveryState.UNKNOWN]
-    in_doubt = keep_in_doubt(config, store, unknown, planned)
+    settle_earlier(config, store, update, planned)
     outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
+    # The withdrawal waited for posts still being sent, to delete them too. Settled again: one whose fate
+    # turned unknown meanwhile has no id to delete by either, and one that failed must never go out.
+    in_doubt = settle_earlier(config, store, update, planned)
     return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
+
+
+def settle_earlier(config: Config, store: Store, withdrawal: Update, planned: list[PlannedDelivery]) -> list[Delivery]:
+    """Stop every delivery of the updates before ``withdrawal`` not yet done; return the posts left in doubt.
+    Safe to repeat: a post already in doubt is found again, and kept so."""
+    unknown = [d for d in store.skip_open_deliveries(withdrawal.incident_id, withdrawal.sequence, "withdrawn")
+               if d.state == DeliveryState.UNKNOWN]
+    return keep_in_doubt(config, store, unknown, planned)
 
 
 def deleting_preview(config: Config, store: Store, incident: Incident, preview: Preview, sequence: int) -> Preview:
@@ -123,8 +132,10 @@ def keep_in_doubt(
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
     """Every destination that showed the incident: the site and hosts always, channels where something was posted."""
     posted: set[tuple[str, str]] = set()
+    # A post being sent right now may arrive: the withdrawal waits for it there, to delete it or name it in doubt.
+    maybe = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
     for d in store.deliveries(incident_id=incident.id):
-        if d.state == DeliveryState.SENT or d.parts or d.state == DeliveryState.UNKNOWN:
+        if d.state in maybe or d.parts:
             posted.add((d.destination, d.target))
     planned = []
     for name, destination in destinations(config, store).items():

@@ -23,7 +23,9 @@ Import is one transaction per incident, and safe to repeat:
   saw sent is recorded as sent, so ``retry`` will not post it again; other
   updates are appended after the target's, renumbered in their order;
 * a different incident under an id the target already uses gets the next free
-  id (``api-2``) and is reported as renamed.
+  id (``api-2``) and is reported as renamed;
+* a withdrawal is never taken back: the earlier ``withdrawn_at`` of the two copies
+  wins, and updates imported after the withdrawal are kept as a record, never sent.
 
 A delivery exported while ``sending`` arrives as ``unknown``: the process that
 claimed it cannot finish it in the new store.
@@ -53,6 +55,7 @@ from broadcaster.store.records import (
     INCIDENT_COLUMNS,
     UPDATE_COLUMNS,
     Row,
+    iso,
     portable,
     storable,
     utcnow,
@@ -66,6 +69,8 @@ _DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id",
 # A delivery here that the export saw sent is recorded sent, unless a process is sending it now.
 _UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN})
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
+_AFTER_WITHDRAWAL = ("imported after this incident was withdrawn here: never sent. If the other store posted it, "
+                     "it is still up (an imported post is never deleted): delete it by hand")
 
 
 @dataclass
@@ -258,13 +263,38 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
             continue
         _insert_update(store, incident["id"], next_sequence, update, result)
         next_sequence += 1
-    if incident["updated_at"] > portable(existing, ("updated_at",))["updated_at"]:
-        changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")]
-        values = dict(zip(INCIDENT_COLUMNS, storable(incident, INCIDENT_COLUMNS), strict=True))
-        store.run(
-            f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)}, version = version + 1 WHERE id=?",
-            [*(values[c] for c in changed), incident["id"]],
-        )
+    if _merge_incident(store, incident, existing) is not None:
+        _never_send_after_withdrawal(store, incident["id"])
+
+
+def _merge_incident(store: Store, incident: Mapping[str, Any], existing: Row) -> str | None:
+    """Take the imported copy's columns when it changed last, except a withdrawal: the earlier of the two copies'
+    wins, so a copy still live in another store (a fallback that kept posting after this one withdrew it) never
+    puts the incident back on the page. Returns the merged ``withdrawn_at``."""
+    here = portable(existing, ("updated_at", "withdrawn_at"))
+    withdrawn_at: str | None = min(filter(None, (incident["withdrawn_at"], here["withdrawn_at"])), default=None)
+    newer = incident["updated_at"] > here["updated_at"]
+    if not newer and withdrawn_at == here["withdrawn_at"]:
+        return withdrawn_at
+    changed = [c for c in INCIDENT_COLUMNS if c not in ("id", "created_at")] if newer else ["withdrawn_at"]
+    merged = {**incident, "withdrawn_at": withdrawn_at}
+    values = dict(zip(INCIDENT_COLUMNS, storable(merged, INCIDENT_COLUMNS), strict=True))
+    store.run(
+        f"UPDATE incidents SET {', '.join(f'{c}=?' for c in changed)}, version = version + 1 WHERE id=?",
+        [*(values[c] for c in changed), incident["id"]],
+    )
+    return withdrawn_at
+
+
+def _never_send_after_withdrawal(store: Store, incident_id: str) -> None:
+    """Updates imported after the withdrawal are the other store's record, not an outbox: their unsent deliveries
+    are skipped, since ``retry`` holds back only a withdrawn incident's updates before its withdrawal."""
+    store.run(
+        "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE incident_id=?"
+        " AND state IN (?, ?, ?) AND sequence > (SELECT MAX(sequence) FROM updates WHERE incident_id=?"
+        " AND kind='withdrawal')",
+        (DeliveryState.SKIPPED, _AFTER_WITHDRAWAL, iso(utcnow()), incident_id, *sorted(_UNSENT), incident_id),
+    )
 
 
 def _insert_update(store: Store, incident_id: str, sequence: int, update: Mapping[str, Any], result: ImportResult) -> None:
