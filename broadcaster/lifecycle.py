@@ -15,11 +15,11 @@ from broadcaster import compose
 from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
-from broadcaster.errors import ConflictError, InputError
+from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import PRIVATE_KINDS, private_detail_of_correction, validate_message
-from broadcaster.operations import PostResult, again_on_conflict, incident_to_post_to, publish
+from broadcaster.operations import PostResult, again_on_conflict, delivery_plan, incident_to_post_to, publish
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
@@ -194,8 +194,11 @@ def _refuse_started(incident: Incident, now: datetime) -> None:
         )
 
 
-def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, **options: Any) -> PostResult:
-    """One step of a window from ``incident`` as read: ConflictError if it changed since."""
+def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft, *, unattended: bool = False,
+          **options: Any) -> PostResult:
+    """One step of a window from ``incident`` as read: ConflictError if it changed since.
+
+    ``unattended`` (the tick): a destination whose secret is unset is recorded failed, not refused."""
     status = draft.status
     if incident.kind != "maintenance":
         raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
@@ -206,7 +209,27 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
             f"To say more, post an update: broadcaster post -i {incident.id} \"...\""
         )
     built_incident, update = compose.build(replace(draft, incident_id=incident.id), incident, config, utcnow())
+    if unattended:
+        planned = delivery_plan(config, built_incident, update, earlier=store.updates(incident.id), store=store)
+        options["planned"] = _failed_where_unset(config, planned)
     return publish(config, store, built_incident, update, new=False, **options)
+
+
+def _failed_where_unset(config: Config, planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
+    """``planned`` with the pending deliveries whose secret is not set recorded failed, saying what to do.
+
+    An operator's post refuses them instead: nothing is stored, and the operator exports it and posts
+    again. The tick has nobody to ask: refusing would keep the window from starting on time anywhere,
+    every minute, where a notice already goes to the channels that work. ``retry`` sends these once set.
+    """
+    unset = {name: "; ".join(config.missing_secrets({name})) for name in {p.destination for p in planned}}
+
+    def failed(entry: PlannedDelivery) -> PlannedDelivery:
+        return replace(entry, state=DeliveryState.FAILED, reason=(
+            f"not sent: {unset[entry.destination]} is not set where `broadcaster tick` runs. Set it there "
+            "(its cron job or systemd unit), then `broadcaster retry` sends this."))
+
+    return [failed(p) if p.state == DeliveryState.PENDING and unset[p.destination] else p for p in planned]
 
 
 # -- tick ------------------------------------------------------------------------------
@@ -217,10 +240,13 @@ class TickResult:
     actions: list[str] = field(default_factory=list)
     results: list[PostResult] = field(default_factory=list)
     busy: bool = False
+    # Steps refused before anything of theirs was stored (a folder that is not broadcaster's, one chat
+    # in two visibilities): each is also named in ``actions``, with why.
+    refused: list[BroadcasterError] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
-        return any(r.failed for r in self.results)
+        return bool(self.refused) or any(r.failed for r in self.results)
 
 
 def tick(config: Config, store: Store, *, now: datetime | None = None, progress: Any = None) -> TickResult:
@@ -241,6 +267,8 @@ def tick(config: Config, store: Store, *, now: datetime | None = None, progress:
             return result
         _maintenance_due(config, store, now, result, progress)
         _notices_due(config, store, now, result, progress)
+    if result.refused and not result.results:
+        raise result.refused[0]  # nothing was stored or sent, as its exit code says
     return result
 
 
@@ -257,6 +285,11 @@ def _maintenance_due(config: Config, store: Store, now: datetime, result: TickRe
                 result.results.append(act())
             except ConflictError:
                 continue
+            except (ConfigError, InputError) as exc:
+                # One window's refusal must not hold back the others and the notices; the next tick asks again.
+                result.refused.append(exc)
+                result.actions.append(f"not {label}: {exc}")
+                break
             result.actions.append(label)
             break
 
@@ -271,11 +304,11 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
     if incident.status is Status.SCHEDULED and start <= now:
         return f"started {incident.id}", lambda: _step(
             config, store, incident, compose.Draft(_standard_message(config, "in_progress"), status="in_progress"),
-            progress=progress)
+            unattended=True, progress=progress)
     if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
         return f"completed {incident.id}", lambda: _step(
             config, store, incident, compose.Draft(_standard_message(config, "completed"), status="completed"),
-            progress=progress)
+            unattended=True, progress=progress)
     if incident.status is Status.SCHEDULED and lead and start - lead <= now:
         if any(u.kind == "reminder" for u in store.updates(incident.id)):
             return None
@@ -284,20 +317,28 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
             message = words.reminder_message(format_time(start, config.page.zone))
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
         reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
-        planned = plan(destinations(config, store), {c.id for c in incident.components}, audiences=reached)
+        planned = _failed_where_unset(config, plan(destinations(config, store), {c.id for c in incident.components},
+                                                   audiences=reached))
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None
 
 
 def _notices_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:
+    from broadcaster.engine import Outcome
     from broadcaster.notices import record_overdue, record_sla_breaches
     from broadcaster.operations import PostResult, publish_stored
 
     notices = [*record_overdue(config, store, now), *record_sla_breaches(config, store, now)]
     if not notices:
         return
-    outcomes = publish_stored(config, store, [(n.incident_id, n.sequence) for n in notices], progress=progress)
+    keys = [(n.incident_id, n.sequence) for n in notices]
+    try:
+        outcomes = publish_stored(config, store, keys, progress=progress)
+    except ConfigError as exc:  # one chat in two visibilities: found only now, and these are stored already
+        why = str(exc).removesuffix(" Nothing was stored or sent.")
+        result.actions.append(f"notices stored, not sent: {why} Then `broadcaster retry` sends them.")
+        outcomes = [Outcome.of(d) for i, n in keys for d in store.deliveries(incident_id=i, sequence=n)]
     for notice in notices:
         incident = store.incident(notice.incident_id)
         assert incident is not None

@@ -20,15 +20,23 @@ from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError
 from broadcaster.messages import i18n, words
-from broadcaster.messages.model import Incident, Update, Visibility
+from broadcaster.messages.model import INTERNAL, Incident, Update, Visibility
 from broadcaster.messages.uptime import Outage, group_month_to_date, month_start, month_to_date, outages
 from broadcaster.messages.visibility import PRIVATE_KINDS, PublicIncident, public_incident
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store
 from broadcaster.times import format_time
 
+# The kinds of update that can carry a promise: an operator's post (``--next-update``). The tool's own
+# notices and reminders, corrections and postmortems carry none, so they neither make nor end one.
+PROMISING_KINDS = frozenset({"update"})
 
-def has_private_channels(config: Config) -> bool:
-    return any(c.internal for c in config.channels.values())
+
+def has_private_channels(config: Config, store: Store | None = None) -> bool:
+    """Whether an internal notice has anywhere to go: an internal channel, or (read from ``store``)
+    a chat subscribed to internal updates through the bot."""
+    if any(c.internal for c in config.channels.values()):
+        return True
+    return config.bot is not None and store is not None and bool(store.subscriptions(visibility=INTERNAL, active=True))
 
 
 def _raised(updates: list[Update], **key: str) -> bool:
@@ -53,7 +61,7 @@ def _record(config: Config, store: Store, incident_id: str, message: Callable[[I
         if incident is None or text is None:
             return None
         notice = Update(incident.id, 0, now, incident.status, text, kind="notice", extra=extra, author="broadcaster")
-        planned = _notice_plan(config, components, audience)
+        planned = _notice_plan(config, store, components, audience)
         try:
             _, stored = store.record_update(incident, notice, planned, new=False)
         except ConflictError:
@@ -62,9 +70,11 @@ def _record(config: Config, store: Store, incident_id: str, message: Callable[[I
     return None
 
 
-def _notice_plan(config: Config, components: set[str], audience: str) -> list[PlannedDelivery]:
-    """Internal channels for an internal notice; that customer's channels alone for a customer's."""
-    planned = plan(destinations(config), components, private_only=True, audiences={audience} if audience else ())
+def _notice_plan(config: Config, store: Store, components: set[str], audience: str) -> list[PlannedDelivery]:
+    """Internal channels for an internal notice; that customer's channels alone for a customer's.
+
+    The bot's subscribed chats (read from ``store``) are channels of their visibility like any other."""
+    planned = plan(destinations(config, store), components, private_only=True, audiences={audience} if audience else ())
     if not audience:
         return planned
     return [p if p.state == DeliveryState.SKIPPED or Visibility.parse(p.visibility).audience == audience
@@ -75,7 +85,7 @@ def _notice_plan(config: Config, components: set[str], audience: str) -> list[Pl
 def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Update]:
     """A notice for each component whose availability this month fell below its ``sla``, and for each
     audience whose availability over its components fell below its contracted ``sla``."""
-    watched = [c for c in config.components if c.sla is not None] if has_private_channels(config) else []
+    watched = [c for c in config.components if c.sla is not None] if has_private_channels(config, store) else []
     customers = [t for t in config.audience_tables.values() if t.sla is not None and t.audience.components]
     if not watched and not customers:
         return []
@@ -85,7 +95,7 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
         history = store.site_incidents(month_start(now))
         views = {i.id: public_incident(i, [u for u in ups if u.kind not in PRIVATE_KINDS]) for i, ups in history}
         found = outages(views.values(), now)
-        all_updates = [u for _, ups in history for u in ups]
+        all_updates = [u for _, ups in history for u in ups] + _withdrawn_notices(store, month_start(now))
         for table in customers:
             raised += _audience_breach(config, store, table, history, views, found, all_updates, now)
         for entry in watched:
@@ -102,6 +112,13 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
                              notice="sla_breach", component=component.id, month=month)
             raised.extend([stored] if stored else [])
     return raised
+
+
+def _withdrawn_notices(store: Store, since: datetime) -> list[Update]:
+    """The notices of incidents withdrawn since ``since``. A withdrawn incident leaves the page and the
+    uptime, but what its notices told the private channels was told: once per month holds across it."""
+    withdrawn = [i.id for i in store.list_incidents(limit=1000) if i.withdrawn_at is not None and i.withdrawn_at >= since]
+    return [u for _, ups in store.incidents_of(withdrawn) for u in ups if u.kind == "notice"]
 
 
 def _audience_breach(
@@ -126,7 +143,7 @@ def _audience_breach(
     key = {"notice": "audience_sla", "month": month}
     told = _record(config, store, incident.id, _always(customer), now, mine, audience=audience.id, **key)
     internal = _record(config, store, incident.id, _always(staff), now, mine, notice="audience_sla_internal",
-                       month=month, of=audience.id) if has_private_channels(config) else None
+                       month=month, of=audience.id) if has_private_channels(config, store) else None
     return [n for n in (told, internal) if n]
 
 
@@ -137,7 +154,7 @@ def _always(text: str) -> Callable[[Incident], str | None]:
 
 def record_overdue(config: Config, store: Store, now: datetime) -> list[Update]:
     """A notice for each open incident whose promised next update is late."""
-    if not has_private_channels(config):
+    if not has_private_channels(config, store):
         return []
     raised: list[Update] = []
     with store.lock("notices"):
@@ -156,14 +173,15 @@ def missed_promise(store: Store, incident: Incident, now: datetime) -> Update | 
     """The update whose promised next update is late, if ``incident`` is overdue at ``now``.
 
     The one overdue rule, for ``list`` and ``tick`` alike: an open incident whose
-    last published update promised another by a time now passed. Private notices
-    are not published updates, so the overdue notice itself never ends it; only a
-    new update does.
+    last update (of a kind that makes promises) promised another by a time now
+    passed. Only a new update ends it: not the overdue notice itself, nor a
+    correction (readers still see the promise of the update it corrects, and it
+    cannot make one of its own), a reminder or a postmortem.
     """
     if not incident.is_open:
         return None
-    published = [u for u in store.updates(incident.id) if u.kind not in PRIVATE_KINDS]
-    last = published[-1] if published else None
+    promising = [u for u in store.updates(incident.id) if u.kind in PROMISING_KINDS]
+    last = promising[-1] if promising else None
     if last is None or last.next_update_by is None or last.next_update_by > now:
         return None
     return last

@@ -179,7 +179,7 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
     elif result.busy:
         click.echo("Another `broadcaster tick` is running; nothing done.")
     elif not result.actions:
-        click.echo("Nothing due." + _no_notices_why(config))
+        click.echo("Nothing due." + _no_notices_why(config, store))
     else:
         for action in result.actions:
             click.echo(f"- {action}")
@@ -207,15 +207,15 @@ def templates(ctx: click.Context) -> None:
         click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
 
 
-def _no_notices_why(config: Any) -> str:
+def _no_notices_why(config: Any, store: Any) -> str:
     """Why "nothing due" may hide a late update: notices go to internal channels only."""
     from broadcaster.notices import has_private_channels
 
-    if has_private_channels(config):  # "private" is read as "internal" since audiences: ask the config, not the text
+    if has_private_channels(config, store):  # "private" is "internal" since audiences: ask the config, not the text
         return ""
-    return (" No channel has visibility = \"internal\" (or \"private\"), and overdue-update and SLA notices go to "
-            "internal channels only, so a late update would not be announced here. Add one (see `broadcaster init`); "
-            "`broadcaster list` marks overdue incidents meanwhile.")
+    return (" No channel has visibility = \"internal\" (or \"private\") and no chat subscribed to internal updates, "
+            "and overdue-update and SLA notices go to internal channels only, so a late update would not be announced "
+            "here. Add one (see `broadcaster init`); `broadcaster list` marks overdue incidents meanwhile.")
 
 
 @click.command()
