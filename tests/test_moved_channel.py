@@ -52,7 +52,8 @@ def shown(fake: FakeSlack, channel: str) -> str:
 def post(project: Project, *args: str) -> dict[str, Any]:
     result = project.cli(*args, "--yes", "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
-    return json.loads(result.stdout)
+    payload: dict[str, Any] = json.loads(result.stdout)
+    return payload
 
 
 def test_a_slack_table_turned_internal_posts_its_follow_ups_in_its_new_channel(project: Project, slack: FakeSlack) -> None:
