@@ -295,3 +295,26 @@ def test_a_directory_target_with_a_planted_link_is_replaced_without_following_it
     assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
     assert not (www / "index.html").is_symlink() and "Elevated errors." in (www / "index.html").read_text()
     assert not (www / "stolen").exists()
+
+
+def test_site_serve_logs_no_customers_feed_token(project: Project) -> None:
+    """Found by a review: each request for a customer's page was logged with its token, a capability."""
+    token = "acme-feed-token-0123456789abcdef"
+    project.env["ACME_FEED_TOKEN"] = token
+    project.write_config('[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"\n')
+    assert post(project, "--for", "acme", "circuit 7")[0] == 0
+    assert (project.site / "a" / token / "index.html").is_file()
+    process = project.process("site", "serve", "--port", "0")
+    try:
+        url = process.stdout.readline().split(" at ")[1].split()[0]  # type: ignore[union-attr]
+        for path in (f"a/{token}/index.html", f"a/{token}/feed.xml", f"A/{token}/nothing", f"./a/{token}/?x=1"):
+            try:
+                with urllib.request.urlopen(url + path, timeout=5):
+                    pass
+            except urllib.error.HTTPError:
+                pass
+    finally:
+        process.terminate()
+        _, logged = process.communicate(timeout=10)
+    assert logged.count("GET ") == 4 and logged.count("/a/***/") + logged.count("/A/***/") == 4, logged
+    assert token not in logged

@@ -12,18 +12,27 @@ import functools
 import http.server
 import os
 import posixpath
+import re
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import InputError
-from broadcaster.site.folder import MARKER
+from broadcaster.site.folder import AUDIENCE_DIR, MARKER
 from broadcaster.site.output import site_files
+
+# A customer's page: the folder's name is its feed token, a capability (whoever holds it reads the page).
+_CUSTOMER_PAGE = re.compile(rf"(/{re.escape(AUDIENCE_DIR)})[^/\s?#\"]+", re.IGNORECASE)
 
 
 class _SiteHandler(http.server.SimpleHTTPRequestHandler):
     root: Path
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Each request as the standard library logs it, a customer page's token masked: the log is
+        read by whoever watches the terminal, and may be kept."""
+        super().log_message("%s", _CUSTOMER_PAGE.sub(r"\1***", format % args))
 
     def send_head(self) -> Any:
         path = _site_path(self.path)
