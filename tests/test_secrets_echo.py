@@ -439,3 +439,32 @@ def test_a_secret_read_with_its_line_end_is_masked_as_it_went_on_the_wire(
     assert any(d["destination"].startswith("tg-") and "***" in d["error"] for d in refused), refused
     shown = posted.stdout + posted.stderr + project.cli("store", "export").stdout
     assert not leaks(shown), leaks(shown)
+
+
+def test_s3_credentials_boto3_found_by_itself_stay_out_of_the_debug_log(
+    project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by a review: with keys from the shared credentials file (or a profile, SSO, an assumed
+    role), botocore's debug log printed each request's session token and access key id."""
+    key_id, secret, token = "ASIAFROMFILE0123456", "file-secret-Key-9f8e7d", "FwoGZXIvYXdzSessionTokenFromFileXYZ"
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+                           f"aws_session_token = {token}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with S3Server() as s3:
+        s3.create_bucket("status")
+        project.write_config(ENGINE + f"""
+[publish.bucket]
+type = "s3"
+bucket = "status"
+region = "us-east-1"
+endpoint_url = "{s3.url}"
+""")
+        assert project.cli("post", "--yes", "--only", "site", "--title", "API errors", "Errors.").exit_code == 0
+        published = project.cli("--debug", "site", "publish")
+    shown = published.stdout + published.stderr
+    assert "botocore" in shown and "x-amz-security-token" in shown.lower(), shown[-2000:]  # the log was on
+    assert not leaks(shown, (key_id, secret, token)), leaks(shown, (key_id, secret, token))

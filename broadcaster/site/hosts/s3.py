@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
-from broadcaster.redaction import redact
+from broadcaster.redaction import redact, remember
 from broadcaster.site.folder import AUDIENCE_DIR
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, Remote, fingerprinted
@@ -655,10 +655,13 @@ class S3Host(SiteHost):
         from botocore.exceptions import BotoCoreError
 
         try:
-            return boto3.session.Session().client(
+            session = boto3.session.Session()
+            client = session.client(
                 "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config,
                 aws_access_key_id=key_id, aws_secret_access_key=secret,
             )
+            _remember_credentials(session)
+            return client
         except (BotoCoreError, ValueError) as exc:  # an endpoint or region it refuses, a broken AWS config file
             raise permanent(self._clean(
                 f"{self.location}: cannot make an S3 client: {exc}. Check publish.{self.name}.endpoint_url "
@@ -753,6 +756,21 @@ class S3Host(SiteHost):
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
         secrets += url_credentials(self.endpoint_url or "")  # "https://user:pass@host", which boto3 repeats
         return redact(message, secrets)
+
+
+def _remember_credentials(session: Any) -> None:
+    """The credentials boto3 found by itself (a profile, SSO, an assumed role, the shared credentials
+    file) known to redaction: botocore's debug log prints each request's canonical form, session token
+    and access key included, and ``--debug`` shows it."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = session.get_credentials()
+        frozen = found.get_frozen_credentials() if found is not None else None
+    except BotoCoreError:
+        return  # none to be found: the first request says so, in its own words
+    if frozen is not None:
+        remember(v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
 
 
 @dataclass(frozen=True)
