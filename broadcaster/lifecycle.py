@@ -103,11 +103,24 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
         incident = incident_to_post_to(store, incident_id)
         if incident.is_open:
             raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
+        _refuse_published_again(store, incident, text.strip())
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
                         author=compose.author_name(config))
         return publish(config, store, incident, update, new=False, only=only, skip=skip, dry_run=dry_run, progress=progress)
 
     return again_on_conflict(attempt)
+
+
+def _refuse_published_again(store: Store, incident: Incident, text: str) -> None:
+    """The same postmortem twice (the command run again from the shell's history) would be announced
+    on every channel again; a changed one replaces it on the page, as a new version, on purpose."""
+    same = next((u for u in store.updates(incident.id) if u.kind == "postmortem" and u.raw_message == text), None)
+    if same is not None:
+        raise InputError(
+            f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}: "
+            f"nothing was stored or sent. To change it, edit the file and publish it again; to fix a typo in place, "
+            f"`broadcaster amend {incident.id} {same.sequence} ...`."
+        )
 
 
 # -- maintenance ------------------------------------------------------------------

@@ -30,11 +30,15 @@ def announced(view: UpdateView, update: Update, updates: Sequence[Update], *, ca
     link = " " + i18n.gettext("Read it: %(url)s") % {"url": view.incident.url} if view.incident.url else ""
     if update.kind == "withdrawal":
         return _withdrawal(view)
-    if update.kind == "postmortem":
-        said = i18n.gettext("We have published a postmortem: what happened, and what we are changing.")
-        return replace(view, message=said + link)
     corrects = corrected_sequence(update)
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if update.kind == "postmortem":
+        # A new version of it replaces the first on the page: announced as the correction it is (the first
+        # announcement again would be a duplicate on X, and say nothing new).
+        original = next((u for u in updates if u.kind == "postmortem" and u.sequence < update.sequence), None)
+        if original is None:
+            said = i18n.gettext("We have published a postmortem: what happened, and what we are changing.")
+            return replace(view, message=said + link)
     if original is not None and original.kind == "postmortem":
         said = i18n.gettext("We have corrected our postmortem of %(date)s.") % {"date": f"{original.created_at:%Y-%m-%d}"}
         return replace(view, message=said + link)

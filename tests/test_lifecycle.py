@@ -412,3 +412,24 @@ def test_amending_a_correction_says_which_update_to_amend(project: Project) -> N
     assert project.cli("amend", incident, "1", "--yes", "--only", "site", "Errors on the API.").exit_code == 0
     again = project.cli("amend", incident, "2", "--yes", "--only", "site", "Errors on the API and web.")
     assert again.exit_code == 2 and "is a correction of update #1" in again.stderr and f"amend {incident} 1" in again.stderr
+
+
+def test_the_same_postmortem_again_is_refused_and_a_new_version_replaces_it(project: Project, world: FakeWorld) -> None:
+    """Found by a review: running `postmortem` again from the shell's history announced it again everywhere."""
+    code, posted = run_json(project, "post", "--yes", "--title", "Login errors", "-C", "api", "Errors.")
+    incident = posted["incident_id"]
+    assert run_json(project, "resolve", incident, "--yes")[0] == 0
+    (project.root / "pm.md").write_text("# What happened\n\nA router failed.\n", encoding="utf-8")
+    assert run_json(project, "postmortem", incident, "--yes", "--file", str(project.root / "pm.md"))[0] == 0
+    tweets, updates = len(world.x.tweets), len(run_json(project, "show", incident)[1]["updates"])
+
+    again = project.cli("postmortem", incident, "--yes", "--file", str(project.root / "pm.md"))
+    assert again.exit_code == 2 and "this very postmortem" in again.stderr and "nothing was stored" in again.stderr, again.output
+    assert len(world.x.tweets) == tweets
+    assert len(run_json(project, "show", incident)[1]["updates"]) == updates
+
+    (project.root / "pm.md").write_text("# What happened\n\nA router failed; its twin too.\n", encoding="utf-8")
+    assert run_json(project, "postmortem", incident, "--yes", "--file", str(project.root / "pm.md"))[0] == 0
+    assert "its twin too" in (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
+    # Announced as the correction it is: the first announcement again was a duplicate X refused.
+    assert "We have corrected our postmortem of" in world.x.tweets[-1].text and len(world.x.tweets) == tweets + 1
