@@ -72,6 +72,7 @@ def fallback_kept_posting(project: Project, world: FakeWorld, tmp_path: Path) ->
 
     imported = project.cli("store", "import", str(moved))
     assert imported.exit_code == 0, imported.output
+    assert f"{incident} stays withdrawn: 1 update(s) the file adds after its withdrawal" in imported.stdout
     listed = {i["id"]: i for i in json.loads(project.cli("list", "--json").stdout)}
     assert listed[incident]["withdrawn"] is True
     shown = project.cli_json("show", incident)[1]

@@ -112,6 +112,10 @@ def _print_import(opened: Any, result: Any) -> None:
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
+    for incident_id, count in result.kept_withdrawn:
+        click.echo(f"  {incident_id} stays withdrawn: {count} update(s) the file adds after its withdrawal are kept "
+                   f"for the record, never published or sent. Posts the other store made of them stay up: "
+                   f"`broadcaster show {incident_id}` lists them, to delete by hand.")
     from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
 
     waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))

@@ -93,6 +93,8 @@ class ImportResult:
     invites_added: int = 0
     subscriptions_added: int = 0
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
+    # (incident id, updates): a withdrawn incident the file added updates to, kept off the page and channels
+    kept_withdrawn: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def incidents(self) -> int:
@@ -254,7 +256,7 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
             "SELECT created_at, raw_message, sequence FROM updates WHERE incident_id = ?", (incident["id"],)
         ))
     }
-    next_sequence = store.next_sequence(incident["id"])
+    first_new = next_sequence = store.next_sequence(incident["id"])
     for update in updates:
         sequence = stored.get((update["created_at"], update["raw_message"]))
         if sequence is not None:
@@ -265,6 +267,11 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         next_sequence += 1
     if _merge_incident(store, incident, existing) is not None:
         _never_send_after_withdrawal(store, incident["id"])
+        withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
+                                      (incident["id"],))
+        after = next_sequence - max(first_new, int(withdrawal["s"]) + 1) if withdrawal and withdrawal["s"] is not None else 0
+        if after > 0:
+            result.kept_withdrawn.append((incident["id"], after))
 
 
 def _merge_incident(store: Store, incident: Mapping[str, Any], existing: Row) -> str | None:
