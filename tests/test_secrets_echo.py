@@ -189,12 +189,17 @@ def test_a_request_signature_is_masked_in_every_spelling(text: str) -> None:
     assert redact(text) == masked.replace("unrelated-secret", "")  # with no secret known, too
 
 
-@pytest.fixture
-def s3_echoing(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Server]:
+def aws_credentials_from(monkeypatch: pytest.MonkeyPatch, credentials: Path, tmp_path: Path) -> None:
+    """boto3 reads only ``credentials`` (the shared credentials file), never the machine's AWS settings."""
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def s3_echoing(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Server]:
+    aws_credentials_from(monkeypatch, tmp_path / "no-aws-credentials", tmp_path)
     with S3Server() as s3:
         s3.create_bucket("status")
         s3.echo_credentials = True
@@ -450,10 +455,7 @@ def test_s3_credentials_boto3_found_by_itself_stay_out_of_the_debug_log(
     credentials = tmp_path / "aws-credentials"
     credentials.write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
                            f"aws_session_token = {token}\n")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.delenv(name, raising=False)
+    aws_credentials_from(monkeypatch, credentials, tmp_path)
     with S3Server() as s3:
         s3.create_bucket("status")
         project.write_config(ENGINE + f"""
