@@ -189,6 +189,10 @@ def test_a_request_signature_is_masked_in_every_spelling(text: str) -> None:
     assert redact(text) == masked.replace("unrelated-secret", "")  # with no secret known, too
 
 
+def bucket_table(url: str) -> str:
+    return f'\n[publish.bucket]\ntype = "s3"\nbucket = "status"\nregion = "us-east-1"\nendpoint_url = "{url}"\n'
+
+
 def aws_credentials_from(monkeypatch: pytest.MonkeyPatch, credentials: Path, tmp_path: Path) -> None:
     """boto3 reads only ``credentials`` (the shared credentials file), never the machine's AWS settings."""
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
@@ -203,15 +207,8 @@ def s3_echoing(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     with S3Server() as s3:
         s3.create_bucket("status")
         s3.echo_credentials = True
-        project.write_config(ENGINE + f"""
-[publish.bucket]
-type = "s3"
-bucket = "status"
-region = "us-east-1"
-endpoint_url = "{s3.url}"
-access_key_id = "${{S3_KEY}}"
-secret_access_key = "${{S3_SECRET}}"
-""")
+        project.write_config(ENGINE + bucket_table(s3.url) + 'access_key_id = "${S3_KEY}"\n'
+                             'secret_access_key = "${S3_SECRET}"\n')
         project.env.update(S3_KEY=S3_KEY_ID, S3_SECRET=S3_SECRET)
         yield s3
 
@@ -458,13 +455,7 @@ def test_s3_credentials_boto3_found_by_itself_stay_out_of_the_debug_log(
     aws_credentials_from(monkeypatch, credentials, tmp_path)
     with S3Server() as s3:
         s3.create_bucket("status")
-        project.write_config(ENGINE + f"""
-[publish.bucket]
-type = "s3"
-bucket = "status"
-region = "us-east-1"
-endpoint_url = "{s3.url}"
-""")
+        project.write_config(ENGINE + bucket_table(s3.url))  # no keys: boto3's own chain finds them
         assert project.cli("post", "--yes", "--only", "site", "--title", "API errors", "Errors.").exit_code == 0
         published = project.cli("--debug", "site", "publish")
     shown = published.stdout + published.stderr
