@@ -237,3 +237,15 @@ def test_a_window_refused_for_its_config_holds_back_neither_the_notices_nor_an_h
         assert project.cli("retry").exit_code == 0
         assert any("Overdue" in m.text for m in fake.messages["C0OPS00001"])
         assert not any("Overdue" in m.text for m in fake.messages["C0PUB00001"])
+
+
+def test_a_tick_from_cron_says_which_delivery_failed_and_why(project: Project, world: FakeWorld) -> None:
+    """Its output is all cron mails: it named the step and exited 3, and said nothing of what failed."""
+    incident = overdue_post(project)
+    project.env.pop("SLACK_TOKEN")
+    ticked = project.cli("tick")
+    assert ticked.exit_code == 3, ticked.output
+    assert f"- overdue notice for {incident}" in ticked.stdout
+    [failed] = [line for line in ticked.stdout.splitlines() if "slack-acme" in line]
+    assert "failed" in failed and "SLACK_TOKEN" in failed, ticked.stdout
+    assert f"broadcaster retry {incident}" in ticked.stdout

@@ -183,8 +183,23 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
     else:
         for action in result.actions:
             click.echo(f"- {action}")
+        _print_not_sent(result)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def _print_not_sent(result: Any) -> None:
+    """Each delivery a tick could not make, with why: from cron, its output is the operator's only word of it."""
+    from broadcaster.cli import output
+    from broadcaster.delivery import DONE_STATES
+
+    out = output.console()
+    for done in result.results:
+        missed = [o for o in done.outcomes if o.state not in DONE_STATES]
+        if missed:
+            for line in output.outcome_lines(missed):
+                out.print(line)
+            out.print(f"  Resend with `broadcaster retry {done.incident.id}` once the cause is fixed.", markup=False)
 
 
 # -- templates and completion ------------------------------------------------------------
