@@ -172,6 +172,28 @@ def test_a_token_from_the_environment_reaches_git_through_a_helper_and_never_the
     assert cache.stat().st_mode & 0o777 == 0o700 and cache.parent.stat().st_mode & 0o777 == 0o700
 
 
+def test_the_token_goes_to_the_remotes_host_only_not_to_where_it_redirects(
+    http_remote: FakeServer, tmp_path: Path
+) -> None:
+    """Found by a review: the helper answered for any host, so a remote redirecting elsewhere (git follows
+    the first request's redirect) had that host handed the token. Plain git would not."""
+    token = "ghp_SecretToken0123456789"
+    origin = FakeServer()
+
+    def elsewhere(request: Request, match: object) -> Response:
+        # The same service elsewhere: git takes the new base from a location that ends as its request did.
+        location = f"http://localhost:{http_remote.port}/x.git/info/refs?service=git-upload-pack"
+        return Response(302, "", headers={"Location": location}, content_type="text/plain")
+
+    origin.route("GET", r"/.*", elsewhere)
+    with origin:
+        url = f"http://oauth:{token}@127.0.0.1:{origin.port}/acme/status.git"
+        error = failure(make_host(Secret("PAGES_REMOTE", url), tmp_path), write_site(tmp_path / "public", SITE))
+    assert http_remote.received(), "the redirect was not followed: the test shows nothing"
+    assert [r.headers.get("authorization") for r in http_remote.received()] == [None] * len(http_remote.received())
+    assert token not in str(error)
+
+
 def test_an_old_clone_with_credentials_in_its_config_is_cleaned(remote: Path, tmp_path: Path) -> None:
     cache = tmp_path / ".broadcaster" / "git" / "pages"
     cache.mkdir(parents=True)
@@ -237,3 +259,39 @@ def test_history_must_be_replace_or_keep(project: Project, remote: Path) -> None
     result = project.cli("channels", "check")
 
     assert result.exit_code == 2 and "publish.pages.history" in result.output
+
+
+# -- a branch that holds something else -------------------------------------------------------------
+
+
+def test_a_branch_holding_a_project_is_refused_and_left_as_it_was(remote: Path, tmp_path: Path) -> None:
+    """Found by a review: publishing to a project's main (no path) force-pushed one commit of the site
+    over it, dropping its files and its whole history."""
+    push_branch(remote, tmp_path, {"README.md": b"our product\n", "app.py": b"print('the product')\n"}, {})
+    before = (commits(remote, "gh-pages"), tree(remote, "gh-pages"))
+    for history in ("replace", "keep"):
+        error = failure(make_host(remote, tmp_path / history, history=history), write_site(tmp_path / "public", SITE))
+        assert "did not publish" in str(error) and "Nothing was pushed" in str(error) and not error.retryable
+    assert (commits(remote, "gh-pages"), tree(remote, "gh-pages")) == before
+
+
+def test_a_hosts_own_commit_on_top_of_the_site_and_a_branch_of_a_cname_alone_are_published_to(
+    remote: Path, tmp_path: Path
+) -> None:
+    site = {**SITE, "api/v2/summary.json": b"{}"}  # in every site broadcaster builds
+    publish(make_host(remote, tmp_path), write_site(tmp_path / "public", site))
+    work = tmp_path / "github"
+    git("clone", "-q", "-b", "gh-pages", str(remote), str(work))
+    (work / "CNAME").write_text("status.example.com\n")  # GitHub's "Create CNAME", from the Pages settings
+    git("add", "CNAME", cwd=work)
+    git("-c", "user.name=gh", "-c", "user.email=gh@example.com", "commit", "-q", "-m", "Create CNAME", cwd=work)
+    git("push", "-q", "origin", "gh-pages", cwd=work)
+    publish(make_host(remote, tmp_path), write_site(tmp_path / "public", {**site, "feed.xml": b"<rss>2</rss>"}))
+    assert tree(remote, "gh-pages")["CNAME"] == b"status.example.com\n" and tree(remote, "gh-pages")["feed.xml"] == b"<rss>2</rss>"
+
+    other = tmp_path / "other.git"
+    git("init", "-q", "--bare", str(other))
+    push_branch(other, tmp_path / "cname-only", {"CNAME": b"status.example.com\n"}, {})
+    publish(make_host(other, tmp_path / "second"), write_site(tmp_path / "public", SITE))
+    assert set(tree(other, "gh-pages")) == {*SITE, "CNAME"}
+

@@ -56,6 +56,7 @@ _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
 _GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)
 _STORE = re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
+_SITE_SIGNATURE = "api/v2/summary.json"  # in every site broadcaster builds: a tree holding it is one
 _HISTORY = ("replace", "keep")
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -197,7 +198,9 @@ class GitHost(SiteHost):
         env = {
             "GIT_CONFIG_COUNT": "2",
             "GIT_CONFIG_KEY_0": "credential.helper", "GIT_CONFIG_VALUE_0": "",  # only ours, for this remote
-            "GIT_CONFIG_KEY_1": "credential.helper", "GIT_CONFIG_VALUE_1": _HELPER,
+            # Scoped to the remote's scheme, host and port: a redirect to another host (git follows the
+            # first request's) must not be handed the token, and plain git would not hand it either.
+            "GIT_CONFIG_KEY_1": f"credential.{parts.scheme.lower()}://{netloc}.helper", "GIT_CONFIG_VALUE_1": _HELPER,
             "BROADCASTER_GIT_USERNAME": unquote(parts.username or ""),
             "BROADCASTER_GIT_PASSWORD": unquote(parts.password or ""),
         }
@@ -229,6 +232,8 @@ class GitHost(SiteHost):
         entries = self._entries(tip) if tip else {}
         self._refuse_links(entries)
         store, published = self._generation(tip) if tip else ("", 0)
+        if tip:
+            self._refuse_anothers_branch(tip, entries)
         if site.store and store == site.store and published > site.generation:
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}",  # type: ignore[index]
                            notes=(f"kept: the branch already holds a site built from a later state of the store "
@@ -289,6 +294,35 @@ class GitHost(SiteHost):
                 "never publishes a branch with links, since they can point anywhere. Remove them from the branch "
                 f"(or delete the branch: the next publish creates it), then run `broadcaster retry`."
             )
+
+    def _refuse_anothers_branch(self, tip: str, entries: dict[str, tuple[str, str]]) -> None:
+        """A branch holding something else (a project's main) is never replaced by the site: its files
+        and, with history = "replace", its whole history were dropped by one force-push. A branch is the
+        site's when its tip is a commit of ours, or a host's own commit on top of one (GitHub's "Create
+        CNAME": its parent is the commit this clone pushed, or it holds a site we built), or holds nothing
+        but CNAME/.nojekyll."""
+        if self.path or self._ours(tip):
+            return  # under ``path``, what lies outside it is kept (``_kept``)
+        if _SITE_SIGNATURE in entries or not set(entries) - self.keep:
+            return
+        # Read from the commit itself: a shallow fetch shows the tip with no parents.
+        header = self._local("cat-file", "commit", tip).split("\n\n", 1)[0]
+        if any(self._ours(line.split()[1]) for line in header.splitlines() if line.startswith("parent ")):
+            return
+        raise permanent(
+            f"{self.shown_remote} {self.branch} holds files broadcaster did not publish ({', '.join(sorted(entries)[:3])}); "
+            "the site would replace them. Publish to a branch of its own (e.g. gh-pages: the first publish "
+            f"creates it), or put the site in a folder of this branch with publish.{self.name}.path and "
+            'history = "keep". Nothing was pushed.'
+        )
+
+    def _ours(self, commit: str) -> bool:
+        """Whether ``commit`` is one broadcaster made (False for one this clone does not hold)."""
+        try:
+            message = self._git("log", "-1", "--format=%B", "--end-of-options", commit)
+        except _GitFailed:
+            return False
+        return bool(_GENERATION.search(message))
 
     def _generation(self, tip: str) -> tuple[str, int]:
         """The store the tip's site was built from, and how far that store had got."""
