@@ -251,3 +251,34 @@ def test_a_webhook_url_telegram_refuses_is_an_input_error(configured: Project, f
                             f"127.0.0.1:{port}")
     assert result.exit_code == 2 and "Telegram refused the webhook URL" in result.stderr
     assert "https url must be provided" in result.stderr.lower() and not _listening(port)  # the route was closed again
+
+
+def test_an_update_arriving_while_the_webhook_bot_stops_is_refused_for_telegram_to_send_again(
+    configured: Project, fake: FakeTelegramBot
+) -> None:
+    """Found by a review: taken with a 200 while the bot drained, it was dropped with the queue, and
+    Telegram, told it arrived, never sent it again: a /stop lost, the chat still subscribed."""
+    import time
+
+    from tests.fakes.base import Fault
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    process = configured.process("bot", "run", "--webhook", url, "--listen", f"127.0.0.1:{port}")
+    try:
+        assert fake.wait_for(lambda: fake.webhook is not None, 20) and fake.wait_for(lambda: _listening(port), 10)
+        fake.say(ANN, "/start")
+        assert fake.wait_for(lambda: len(fake.texts(ANN)) == 1, 20)
+        fake.fail(Fault(match="sendMessage", hold=3.0))
+        fake.say(ANN + 1, "/help")  # its answer is held: the bot is still busy when told to stop
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        fake.say(ANN, "/stop")
+        assert fake.webhook_answers[-1] == 503, fake.webhook_answers
+    finally:
+        code, _, err = stopped(process)
+    assert code == 0, err
+    store = open_store(store_location(config_loader.load(str(configured.config)), None))
+    subscription = store.subscription(str(ANN))
+    assert subscription is not None and subscription.active  # untouched: the next run gets the /stop again

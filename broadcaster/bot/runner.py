@@ -255,7 +255,7 @@ async def _serve_webhook(
     # Kept out of every log like the token: PTB's debug log prints setWebhook's parameters, and whoever
     # holds the secret can post this process forged updates.
     redaction.remember([secret])
-    server = await serve(app, listen, secret)
+    server = await serve(app, listen, secret, stop)
     try:
         await _set_webhook(app, listen.url, secret)
         await app.start()
@@ -263,11 +263,21 @@ async def _serve_webhook(
               f"{listen.host}:{listen.port}). Stop it with SIGTERM or Ctrl-C.")
         await stop.wait()
     finally:
+        stop.set()  # from here every update is refused (503), and Telegram keeps it for the next run
         try:
             if app.running:
+                await _drained(app.update_queue)
                 await app.stop()
         finally:
             await server.cleanup()
+
+
+async def _drained(queue: asyncio.Queue[Any], within: float = 10.0) -> None:
+    """Until the updates already taken (answered 200) have left the queue: ``Application.stop``
+    drops whatever is still in it, and Telegram would not send those again."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not queue.empty() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def _set_webhook(app: AnyApplication, url: str, secret: str) -> None:

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.errors import InputError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from aiohttp import web
 
     from broadcaster.bot.runner import AnyApplication, Listen
@@ -27,12 +29,13 @@ MAX_BODY = 1 << 20  # an update is a few kilobytes; anything near this is not Te
 LOG = logging.getLogger("broadcaster.bot")
 
 
-async def serve(app: AnyApplication, listen: Listen, secret: str) -> web.AppRunner:
-    """Listen on ``listen.host:port`` at ``listen.path``; the caller cleans the runner up."""
+async def serve(app: AnyApplication, listen: Listen, secret: str, stopping: asyncio.Event) -> web.AppRunner:
+    """Listen on ``listen.host:port`` at ``listen.path``; the caller cleans the runner up. Once
+    ``stopping`` is set, updates are refused (503): Telegram sends them again, to the next run."""
     from aiohttp import web
 
     site_app = web.Application(client_max_size=MAX_BODY)
-    site_app.router.add_post(listen.path, _receiver(app, secret))
+    site_app.router.add_post(listen.path, _receiver(app, secret, stopping))
     runner = web.AppRunner(site_app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -44,7 +47,7 @@ async def serve(app: AnyApplication, listen: Listen, secret: str) -> web.AppRunn
     return runner
 
 
-def _receiver(app: AnyApplication, secret: str) -> Any:
+def _receiver(app: AnyApplication, secret: str, stopping: asyncio.Event) -> Any:
     from aiohttp import web
     from telegram import Update
 
@@ -64,6 +67,10 @@ def _receiver(app: AnyApplication, secret: str) -> Any:
             update = None
         if update is None:
             return web.Response(status=400)
+        if stopping.is_set() or not app.running:
+            # Taken now, it would be dropped with the queue when the Application stops, and Telegram,
+            # told 200, would never send it again: a /stop lost, a chat still subscribed.
+            return web.Response(status=503, headers={"Retry-After": "5"})
         await app.update_queue.put(update)
         return web.Response(status=200)
 
