@@ -8,6 +8,8 @@ A malformed URL's password was printed in the ``--debug`` traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Project
@@ -37,3 +39,23 @@ def test_a_malformed_store_url_keeps_its_password_out_of_the_debug_traceback(pro
     result = project.cli("--debug", "--store", f"postgresql://oncall:{PASSWORD}@[::1/broadcaster", "list")
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "not a valid PostgreSQL URL" in result.stderr and PASSWORD.lower() not in result.stderr.lower()
+
+
+def test_a_post_to_a_fallback_store_says_what_it_could_not_do(project: Project, tmp_path: Path) -> None:
+    """Found by a review: the fallback the README suggests while the team database is down built the page
+    from that store alone (the team's open incidents left it) and reached no chat subscribed through the
+    bot (the fallback holds no subscription), and said neither."""
+    from tests.bot_helpers import TOKEN
+
+    project.write_config('[bot]\ntype = "telegram"\ntoken = "${BOT_TOKEN}"\napi_url = "http://127.0.0.1:9"\n')
+    project.env["BOT_TOKEN"] = TOKEN
+    usual = project.cli("post", "--yes", "--title", "Database slow", "Queries are slow.")
+    assert usual.exit_code == 0 and "note:" not in usual.stderr, usual.output
+    fallback = str(tmp_path / "fallback.db")
+    posted = project.cli("--store", fallback, "post", "--yes", "--title", "Checkout down", "Investigating.")
+    assert posted.exit_code == 0, posted.output
+    assert f"the page was built from {fallback} alone" in posted.stderr and "site publish" in posted.stderr
+    assert "holds no chat subscribed through the bot" in posted.stderr
+    same = project.cli("--store", str(project.root / ".broadcaster" / "state.db"), "post", "--yes", "-i",
+                       usual.stdout.split()[0], "Still slow.")
+    assert same.exit_code == 0 and "note:" not in same.stderr, same.output  # the config's own store, named

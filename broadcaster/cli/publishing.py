@@ -36,8 +36,35 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     with output.progress_for(out, targets, options["as_json"]) as progress:
         result = run(progress=progress)
     output.print_post_result(out, result, options["as_json"], config)
+    for note in fallback_notes(ctx, config, result):
+        click.echo(f"note: {note}", err=True)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
+    """What a command run on another store than the config's (``--store``, a fallback while the team
+    database is down) did not do as usual: that store holds its own incidents alone, and no subscriber."""
+    from pathlib import Path
+
+    from broadcaster.cli.options import store_override
+    from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS
+    from broadcaster.store import store_location
+
+    override = store_override(ctx)
+    usual = store_location(config)
+    if not override or (not isinstance(usual, str | Path) or str(usual) == override
+                        or (isinstance(usual, Path) and Path(override).expanduser().resolve() == usual.resolve())):
+        return []
+    sent = {o.destination for o in result.outcomes}
+    notes = []
+    if sent & {SITE_DESTINATION, *config.publish}:
+        notes.append(f"the page was built from {override} alone, so it shows only that store's incidents. Once the "
+                     "team store is back: `broadcaster store import` this store's export, then `broadcaster site publish`.")
+    if config.bot is not None and not any(d == SUBSCRIBERS or d.startswith(SUBSCRIBERS + ".") for d in sent):
+        notes.append(f"{override} holds no chat subscribed through the bot, so none was told. Once the team store is "
+                     "back, post to them again (`broadcaster post -i ID`).")
+    return notes
 
 
 def refuse_leaking_preview(result: Any) -> None:
