@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -106,34 +107,41 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _SIGNATURE.sub(rf"\g<1>{MASK}", text)
 
 
-# Where a text may have been cut short: an ellipsis (ours, slack-sdk's "..."), a closing quote
-# around a cut excerpt, the end of the text.
-_CUT = re.compile(r"…|\.\.\.|['\"]")
+# Where a text may have been cut short: an ellipsis (ours, slack-sdk's "..."), a closing quote around a
+# cut excerpt (not an apostrophe: "Mastodon's"), the end of the text.
+_CUT = re.compile(r"…|\.\.\.|['\"](?!\w)")
 # The shortest start of a secret masked where a text was cut: fewer characters tell little.
 MIN_CUT_PREFIX = 6
 
 
 @lru_cache(maxsize=64)
-def _lowered_forms(secrets: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted({f.lower() for s in secrets for f in forms(s) if len(f) > MIN_CUT_PREFIX}))
+def _lowered_forms(secrets: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern[str]]:
+    """Each form of the secrets, lower-cased, and a search for where any of them may begin (overlapping)."""
+    lowered = tuple(sorted({f.lower() for s in secrets for f in forms(s) if len(f) > MIN_CUT_PREFIX}))
+    starts = sorted({f[:MIN_CUT_PREFIX] for f in lowered})
+    return lowered, re.compile("(?=(?:" + "|".join(re.escape(p) for p in starts) + "))")
 
 
-def _without_cut_secrets(text: str, lowered_forms: tuple[str, ...]) -> str:
+def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str]]) -> str:
     """``text`` without the start of a secret where it was cut short (an error body cut to
     300 characters before anyone masked it): whole secrets are masked already."""
+    lowered_forms, starts = found
+    if not lowered_forms:
+        return text
     lowered = text.lower()
     if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): keep positions
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    ends = [m.start() for m in _CUT.finditer(text)] + [len(text.rstrip())]
+    ends: set[int] | None = None
     spans = []
-    for end in ends:
+    for start in (m.start() for m in starts.finditer(lowered)):
         for form in lowered_forms:
-            start = lowered.find(form[:MIN_CUT_PREFIX], max(0, end - len(form) + 1), end)
-            while start != -1:
-                if form.startswith(lowered[start:end]):
-                    spans.append((start, end))
-                    break
-                start = lowered.find(form[:MIN_CUT_PREFIX], start + 1, end)
+            if not lowered.startswith(form[:MIN_CUT_PREFIX], start):
+                continue
+            length = len(os.path.commonprefix([lowered[start:start + len(form)], form]))
+            if ends is None:  # found only when some secret's start is in the text at all
+                ends = {m.start() for m in _CUT.finditer(text)} | {len(text.rstrip())}
+            if length < len(form) and start + length in ends:
+                spans.append((start, start + length))
     for start, end in sorted(_merged(spans), reverse=True):
         text = text[:start] + MASK + text[end:]
     return text
