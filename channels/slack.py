@@ -238,14 +238,18 @@ class SlackChannel(Channel):
             return await self._post(rendered, log, channel=self.channel)
         channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
         broadcast = self.reply_broadcast and bool(rendered.payload.get("status_changed"))
+        # A channel given by name: the reply goes where the name leads now, and Slack finds no such thread
+        # there if the table was pointed elsewhere, so the update starts one there, never in the channel
+        # the table left (``posted_here`` can tell only for a channel given by its id).
+        where = channel_id if self.names_its_location() else self.channel
         try:
             receipt = await self._post(
-                rendered, log, channel=channel_id, thread_ts=parent_ts, broadcast=broadcast
+                rendered, log, channel=where, thread_ts=parent_ts, broadcast=broadcast
             )
         except SlackDeliveryError as exc:
             if exc.code != "thread_not_found":
                 raise
-            return await self._post_orphan(rendered, channel_id, log)
+            return await self._post_orphan(rendered, where, log)
         note = await self._refresh_card(rendered, channel_id, parent_ts)
         return Receipt(receipt.remote_id, notes=(note,) if note else ())
 
@@ -345,9 +349,11 @@ class SlackChannel(Channel):
         return Receipt(remote_id)
 
     async def _post_orphan(self, rendered: Rendered, channel_id: str, log: SendLog) -> Receipt:
-        """The thread's first message was deleted: post at top level rather than lose the update."""
+        """The thread's first message is not there (deleted, or the table names another channel now):
+        post at top level rather than lose the update."""
         receipt = await self._post(rendered, log, channel=channel_id)
-        note = "the incident's first Slack message is gone (deleted?): posted at top level instead"
+        note = ("the incident's first Slack message is not in this channel (deleted, or the table now names "
+                "another channel): posted at top level instead")
         return Receipt(receipt.remote_id, notes=(note,))
 
     async def _refresh_card(self, rendered: Rendered, channel_id: str, parent_ts: str) -> str:

@@ -74,15 +74,18 @@ def test_a_slack_table_turned_internal_posts_its_follow_ups_in_its_new_channel(p
     assert ops[0].thread_ts is None and all(m.thread_ts == ops[0].ts for m in ops[1:]), [(m.ts, m.thread_ts) for m in ops]
 
 
+@pytest.mark.parametrize("by", ["id", "name"])
 def test_a_customers_table_pointed_at_its_right_channel_stops_posting_in_the_wrong_one(
-    project: Project, slack: FakeSlack
+    project: Project, slack: FakeSlack, by: str
 ) -> None:
+    # By name, found by the review of the fix: posted_here cannot tell, and the reply followed the old thread.
+    wrong, right = (GLOBEX, OPS) if by == "id" else ("#globex", "#ops")
     audiences = '[audiences.acme]\nname = "Acme Corp"\n'
-    project.write_config(ENGINE + audiences + slack_table(slack, "acme", GLOBEX, 'audience = "acme"'))
+    project.write_config(ENGINE + audiences + slack_table(slack, "acme", wrong, 'audience = "acme"'))
     incident = post(project, "post", "--title", "Circuit down", "--for", "acme", "circuit ACME-1", "A circuit is down.")["incident_id"]
     assert len(slack.messages[GLOBEX]) == 1  # the operator's mistake: acme's table named globex's channel
 
-    project.write_config(ENGINE + audiences + slack_table(slack, "acme", OPS, 'audience = "acme"'))
+    project.write_config(ENGINE + audiences + slack_table(slack, "acme", right, 'audience = "acme"'))
     post(project, "post", "-i", incident, "--for", "acme", "circuit ACME-2 rerouted", "Rerouting.")
 
     assert "ACME-2" not in shown(slack, GLOBEX)
