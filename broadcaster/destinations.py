@@ -17,7 +17,7 @@ from broadcaster import subscribers
 from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config, destination_names
 from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
 from broadcaster.destination import Destination, Job, Run
-from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent
+from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent, printable
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
@@ -181,7 +181,7 @@ class SubscriberDestination(ChannelDestination):
             if not self.channel.target_gone(exc):
                 raise
             # The raw error, kept in the store and shown by `subscribers list`: a proxy may echo the token.
-            reason = redact(str(exc.__cause__ or exc), self.channel.secret_values())
+            reason = printable(redact(str(exc.__cause__ or exc), self.channel.secret_values()))
             subscribers.deactivate(job.run.store, job.target, reason)
             raise permanent(advice.subscription_ended(job.target, reason)) from exc
         moved = self.channel.moved_target(receipt, job.target)

@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
+from broadcaster.errors import printable
+
 MASK = "***"
 # Shorter values ("abc") would mask ordinary words; no real credential is that short.
 MIN_SECRET_LENGTH = 4
@@ -184,14 +186,15 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit: show the template alone
             message = str(record.msg)
-        record.msg, record.args = redact(message, secrets), None
+        # Shown on a terminal too: a server's text in a library's log must not drive it (errors.printable).
+        record.msg, record.args = printable(redact(message, secrets)), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None  # handlers print exc_text, which is scrubbed below
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, secrets)
+            record.exc_text = printable(redact(record.exc_text, secrets))
         if record.stack_info:
-            record.stack_info = redact(record.stack_info, secrets)
+            record.stack_info = printable(redact(record.stack_info, secrets))
         return True
 
 

@@ -15,7 +15,9 @@ import pytest
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import FakeWorld
+from tests.test_subscribers import PUBLIC_CHAT, ChatKind, bot_project, fake, store_of, subscribers  # noqa: F401
 
 HOSTILE = "Bad Request: \x1b[2J\x1b[1A\x1b[2K\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\u202eneves\x9b31m done"
 
@@ -68,3 +70,47 @@ room_id = "{room}"
     result = project.cli("channels", "check")
     assert result.exit_code == 2, result.stdout + result.stderr
     assert "\x1b" not in result.stdout + result.stderr and "room_id" in result.stderr
+
+
+def test_a_blocked_subscribers_reason_is_listed_escaped(bot_project: Project, fake: FakeTelegram) -> None:
+    """Found by the fix review: the reason a chat was dropped is the library's own error, which the first
+    fix never saw, and `subscribers list` printed it raw (a window title, the clipboard)."""
+    subscribers.subscribe(store_of(bot_project), PUBLIC_CHAT, ChatKind.PRIVATE)
+    blocked = refusing("Forbidden: bot was blocked by the user " + HOSTILE)
+    fake.fail(*[Fault(match="sendMessage", response=Response(403, blocked.body)) for _ in range(3)])
+    assert bot_project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 3
+    listed = bot_project.cli("subscribers", "list")
+    assert "inactive" in listed.output and "\\x1b" in listed.output
+    assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(listed.output), listed.output
+
+
+def test_every_log_record_is_escaped_for_the_terminal() -> None:
+    import logging
+
+    from broadcaster.redaction import RedactingFilter
+
+    record = logging.LogRecord("telegram", logging.WARNING, __file__, 1, "answer: %s", (HOSTILE,), None)
+    RedactingFilter([]).filter(record)
+    assert not {"\x1b", "\x07", "\x9b", "\u202e"} & set(record.getMessage()) and "\\x1b]0;pwned" in record.getMessage()
+
+
+def test_a_post_id_a_server_made_up_is_shown_escaped(project: Project) -> None:
+    """Found by the fix review: `show` printed a remote id as the server gave it (Matrix's event_id)."""
+    from tests.fakes.matrix import FakeMatrix
+
+    with FakeMatrix(token="syt_escape_test_77", rooms=["!ops:example.org"]) as matrix:
+        project.env["MATRIX_TOKEN"] = "syt_escape_test_77"
+        project.write_config(ENGINE + f"""
+[channels.ops]
+type = "matrix"
+visibility = "internal"
+homeserver = "{matrix.url}"
+access_token = "${{MATRIX_TOKEN}}"
+room_id = "!ops:example.org"
+""")
+        matrix.fail(Fault(match="/send/", response=Response(200, {"event_id": "$ev\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J"})))
+        posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors.")
+        incident = json.loads(posted.stdout)["incident_id"]
+        shown = project.cli("show", incident)
+    assert "\\x1b[2J" in shown.stdout
+    assert not {"\x1b", "\x07"} & set(shown.stdout + shown.stderr), shown.stdout

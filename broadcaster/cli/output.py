@@ -445,7 +445,7 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
-                      Text(d.remote_id or ""), Text(str(d.attempts)), Text(printable(redact(d.last_error or ""))))
+                      Text(printable(d.remote_id or "")), Text(str(d.attempts)), Text(printable(redact(d.last_error or ""))))
     return table
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from broadcaster.cli.options import common, load_config, open_store
-from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean
+from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean, printable
 
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, Config
@@ -84,7 +84,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
         return
     for s in found:
-        state = "active" if s.active else f"inactive ({s.inactive_reason or 'stopped'})"
+        state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped')})"
         invite_id = s.invite[:12] if s.invite else "-"
         click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}  {state}  "
                    f"joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
