@@ -72,7 +72,7 @@ room_id = "{room}"
     assert "\x1b" not in result.stdout + result.stderr and "room_id" in result.stderr
 
 
-def test_a_blocked_subscribers_reason_is_listed_escaped(bot_project: Project, fake: FakeTelegram) -> None:
+def test_a_blocked_subscribers_reason_is_listed_escaped(bot_project: Project, fake: FakeTelegram) -> None:  # noqa: F811
     """Found by the fix review: the reason a chat was dropped is the library's own error, which the first
     fix never saw, and `subscribers list` printed it raw (a window title, the clipboard)."""
     subscribers.subscribe(store_of(bot_project), PUBLIC_CHAT, ChatKind.PRIVATE)
