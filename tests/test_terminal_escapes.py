@@ -13,11 +13,13 @@ import json
 
 import pytest
 
+from broadcaster import subscribers
+from broadcaster.subscribers import ChatKind
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import FakeWorld
-from tests.test_subscribers import PUBLIC_CHAT, ChatKind, bot_project, fake, store_of, subscribers  # noqa: F401
+from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
 
 HOSTILE = "Bad Request: \x1b[2J\x1b[1A\x1b[2K\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\u202eneves\x9b31m done"
 
