@@ -35,6 +35,19 @@ def test_a_store_that_is_neither_a_file_nor_a_url_is_refused_unshown(
     assert {p for p in project.root.rglob("*")} == before  # no store made, no page written
 
 
+@pytest.mark.parametrize("name", ["postgres-fallback.db", "postgres/state.db", "PostgresBackup.sqlite",
+                                  "host=db1/state.db", "sqlite-old.db"])
+def test_a_file_whose_name_only_resembles_a_store_url_is_a_file(
+    project: Project, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the review of the refusal above: ordinary file names were refused."""
+    monkeypatch.chdir(project.root)
+    (project.root / name).parent.mkdir(parents=True, exist_ok=True)
+    result = project.cli("--store", name, "post", "--yes", "--only", "site", "--title", "Foo", "Errors.")
+    assert result.exit_code == 0, result.output
+    assert (project.root / name).is_file()
+
+
 def test_a_malformed_store_url_keeps_its_password_out_of_the_debug_traceback(project: Project) -> None:
     result = project.cli("--debug", "--store", f"postgresql://oncall:{PASSWORD}@[::1/broadcaster", "list")
     assert result.exit_code == 2, result.stdout + result.stderr

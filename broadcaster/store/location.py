@@ -15,8 +15,15 @@ if TYPE_CHECKING:
     from broadcaster.config import Config, Secret
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
-# A libpq keyword string ("host=db password=..."): not a file name anyone means.
-_CONNINFO = re.compile(r"(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=", re.IGNORECASE)
+# A libpq keyword string ("host=db password=..."): two of its words, or a password, are no file name anyone means.
+_CONNINFO_WORD = re.compile(r"(?:^|\s)(host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=", re.IGNORECASE)
+# A store URL missing its "//" ("postgresql:/host/db", "sqlite:state.db"); "postgres-old.db" is a file.
+_SCHEME_ALONE = re.compile(r"^\s*(?:sqlite|postgres(?:ql)?):", re.IGNORECASE)
+
+
+def _looks_like_a_url_or_connection_string(text: str) -> bool:
+    words = [w.lower() for w in _CONNINFO_WORD.findall(text)]
+    return bool(_SCHEME_ALONE.match(text)) or "password" in words or len(words) >= 2
 
 
 def is_postgres_url(text: str) -> bool:
@@ -57,7 +64,7 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
     if override:
         if "://" in override:
             return override
-        if override.strip().lower().startswith(("sqlite:", "postgres")) or _CONNINFO.search(override):
+        if not Path(override).expanduser().exists() and _looks_like_a_url_or_connection_string(override):
             # Opened as a file, it made a new, empty store named after it (the password in the file
             # name) and posted past the team store. Its value is not shown: it may hold a password.
             raise InputError(
