@@ -57,7 +57,8 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _RESERVED = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
-_PLAIN_WORD = re.compile(r"[a-z._-]+")  # "webhooks", "incoming": a path's words, not its token
+_PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class WebhookChannel(HttpChannel):
@@ -280,6 +281,15 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
 def _url_parts(url: str) -> list[str]:
     parts = urlsplit(url.strip())
     path = parts.path.strip("/")
-    tokens = [p for p in path.split("/") if len(p) >= 8 and not _PLAIN_WORD.fullmatch(p)]
-    values = [v for _, v in parse_qsl(parts.query) if v]
-    return [p for p in (path if tokens else "", parts.query, *tokens, *values) if p]
+    in_path = [p for p in path.split("/") if _token_like(p)]
+    in_query = [v for _, v in parse_qsl(parts.query) if _token_like(v)]
+    return [p for p in (path if in_path else "", parts.query if in_query else "", *in_path, *in_query) if p]
+
+
+def _token_like(part: str) -> bool:
+    """A part of a url that may be its secret: long, and not a word, a date or a version ("json",
+    "manual", "2016-10-01" stay readable in errors)."""
+    if len(part) < 8 or _PLAIN_WORD.fullmatch(part) or _DATE.fullmatch(part):
+        return False
+    return len(part) >= 20 or (any(c.isdigit() for c in part) and any(c.isalpha() for c in part)) or (
+        part != part.lower() and part != part.upper())

@@ -251,3 +251,13 @@ def test_the_token_in_a_secret_urls_path_is_never_shown(fake: FakeReceiver, answ
         send_once(hidden, view())
     assert "ZAPSECRET" not in str(caught.value).upper() and "***" in str(caught.value)
     assert "webhook" in hidden.redact("the webhook receiver")  # plain words of a path stay readable
+
+
+def test_the_words_dates_and_versions_of_a_secret_url_stay_readable_in_errors() -> None:
+    """Found by the fix review: every query value became a secret ("json" masked in a content type)."""
+    hidden = WebhookChannel(ChannelConfig("hook-env", "webhook", options={"secret": Secret("S", SECRET), "url": Secret(
+        "HOOK_URL", "https://prod-00.westus.logic.azure.com/workflows/1f2e3d4c5b6a79880011aabbccddeeff/triggers/manual/"
+        "paths/invoke?api-version=2016-10-01&sp=%2Ftriggers%2Fmanual%2Frun&format=json&sig=AbCdEfGhIjKlMnOpQrStUvWx012")}))
+    said = 'expected application/json since 2016-10-01 at /triggers/manual/run; sig AbCdEfGhIjKlMnOpQrStUvWx012'
+    assert hidden.redact(said) == 'expected application/json since 2016-10-01 at /triggers/manual/run; sig ***'
+    assert "1f2e3d4c5b6a79880011aabbccddeeff" not in hidden.redact("POST /workflows/1f2e3d4c5b6a79880011aabbccddeeff/x")
