@@ -114,7 +114,8 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
 def _refuse_published_again(store: Store, incident: Incident, text: str) -> None:
     """The same postmortem twice (the command run again from the shell's history) would be announced
     on every channel again; a changed one replaces it on the page, as a new version, on purpose."""
-    same = next((u for u in store.updates(incident.id) if u.kind == "postmortem" and u.raw_message == text), None)
+    published = [u for u in store.updates(incident.id) if u.kind == "postmortem"]
+    same = published[-1] if published and published[-1].raw_message == text else None  # the one the page shows
     if same is not None:
         raise InputError(
             f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}: "

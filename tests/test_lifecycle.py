@@ -433,3 +433,8 @@ def test_the_same_postmortem_again_is_refused_and_a_new_version_replaces_it(proj
     assert "its twin too" in (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
     # Announced as the correction it is: the first announcement again was a duplicate X refused.
     assert "We have corrected our postmortem of" in world.x.tweets[-1].text and len(world.x.tweets) == tweets + 1
+    # Back to the first text: a new version too (the page shows the second), not "this very postmortem".
+    (project.root / "pm.md").write_text("# What happened\n\nA router failed.\n", encoding="utf-8")
+    back = project.cli("postmortem", incident, "--yes", "--file", str(project.root / "pm.md"))
+    assert "this very postmortem" not in back.output
+    assert "its twin too" not in (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
