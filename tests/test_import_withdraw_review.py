@@ -102,12 +102,23 @@ def test_an_import_of_a_withdrawal_withdraws_a_copy_that_changed_later(
     code, _ = project.cli_json("post", "--yes", "--skip", "site", "-i", incident, "Still looking.")
     assert code == 0  # the team's copy changed after the fallback's withdrawal
 
+    posted_here = [t.id for t in world.x.tweets]
+    assert len(posted_here) == 2
+
     imported = project.cli("store", "import", str(moved))
     assert imported.exit_code == 0, imported.output
+    assert f"{incident} was withdrawn in the other store" in imported.stdout and "retry" in imported.stdout
     shown = project.cli_json("show", incident)[1]
     assert shown["withdrawn"] and shown["withdrawn"]["reason"] == "test post"
     assert project.cli("site", "build").exit_code == 0
     assert site_mentions(project, incident) == []
+    # What this store posted is deleted as withdraw would have (found by the fix review: it stayed up, and
+    # withdraw refused an incident already withdrawn).
+    retried = project.cli("retry")
+    assert retried.exit_code == 0, retried.output
+    assert sorted(t.id for t in world.x.deleted) == sorted(posted_here), retried.output
+    assert not world.x.tweets
+    assert project.cli("retry").stdout.startswith("Nothing to resend")
 
 
 def test_a_post_whose_fate_turns_unknown_while_the_withdrawal_waits_is_in_doubt(

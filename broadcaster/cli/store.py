@@ -112,6 +112,10 @@ def _print_import(opened: Any, result: Any) -> None:
     )
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
+    for incident_id, count in result.withdrawn_here:
+        click.echo(f"  {incident_id} was withdrawn in the other store: it leaves this store's page at the next build "
+                   f"(`broadcaster site publish`), and `broadcaster retry` deletes what this store posted of it "
+                   f"({count} place(s)).")
     for incident_id, count in result.kept_withdrawn:
         click.echo(f"  {incident_id} stays withdrawn: {count} update(s) the file adds after its withdrawal are kept "
                    f"for the record, never published or sent. Posts the other store made of them stay up: "

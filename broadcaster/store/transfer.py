@@ -54,6 +54,7 @@ from broadcaster.store.records import (
     IMPORTED,
     INCIDENT_COLUMNS,
     UPDATE_COLUMNS,
+    WRITTEN,
     Row,
     iso,
     portable,
@@ -95,6 +96,8 @@ class ImportResult:
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
     # (incident id, updates): a withdrawn incident the file added updates to, kept off the page and channels
     kept_withdrawn: list[tuple[str, int]] = field(default_factory=list)
+    # (incident id, posts): an incident live here that the file withdraws; its posts made here are deleted by retry
+    withdrawn_here: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def incidents(self) -> int:
@@ -265,8 +268,13 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
             continue
         _insert_update(store, incident["id"], next_sequence, update, result)
         next_sequence += 1
+    live_here = portable(existing, ("withdrawn_at",))["withdrawn_at"] is None
     if _merge_incident(store, incident, existing) is not None:
         _never_send_after_withdrawal(store, incident["id"])
+        if live_here:
+            posts = _withdraw_posts_made_here(store, incident["id"])
+            if posts:
+                result.withdrawn_here.append((incident["id"], posts))
         withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
                                       (incident["id"],))
         after = next_sequence - max(first_new, int(withdrawal["s"]) + 1) if withdrawal and withdrawal["s"] is not None else 0
@@ -291,6 +299,37 @@ def _merge_incident(store: Store, incident: Mapping[str, Any], existing: Row) ->
         [*(values[c] for c in changed), incident["id"]],
     )
     return withdrawn_at
+
+
+def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
+    """The file withdraws an incident this store kept posting (the other store withdrew it meanwhile): the
+    withdrawal gets a pending delivery at each place this store posted, so ``retry`` deletes those posts
+    (or tells the internal channels) as ``withdraw`` would have. Returns how many places."""
+    withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
+                                  (incident_id,))
+    if withdrawal is None or withdrawal["s"] is None:
+        return 0
+    sequence = int(withdrawal["s"])
+    posted = store.select(
+        "SELECT DISTINCT destination, target, visibility FROM deliveries WHERE incident_id=? AND sequence<? AND"
+        " remote_origin=? AND (state=? OR state=? OR parts<>'[]')",
+        (incident_id, sequence, WRITTEN, DeliveryState.SENT, DeliveryState.UNKNOWN),
+    )
+    now, added = iso(utcnow()), 0
+    for row in posted:
+        place = (incident_id, sequence, row["destination"], row["target"])
+        # The other store's withdrawal there, imported, could not delete this store's posts: it is done again here.
+        added += store.run(
+            "UPDATE deliveries SET state=?, remote_id=NULL, thread_ref=NULL, attempts=0, last_error=NULL, claimed_by=NULL,"
+            " claimed_at=NULL, sent_at=NULL, parts='[]', remote_origin=?, updated_at=? WHERE incident_id=? AND sequence=?"
+            " AND destination=? AND target=? AND remote_origin=?",
+            (DeliveryState.PENDING, WRITTEN, now, *place, IMPORTED),
+        ) or store.run(
+            "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state, created_at,"
+            " updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (incident_id, sequence, destination, target) DO NOTHING",
+            (*place, row["visibility"], DeliveryState.PENDING, now, now),
+        )
+    return added
 
 
 def _never_send_after_withdrawal(store: Store, incident_id: str) -> None:
