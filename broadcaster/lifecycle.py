@@ -18,7 +18,12 @@ from broadcaster.destinations import destinations, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
-from broadcaster.messages.visibility import PRIVATE_KINDS, private_detail_of_correction, validate_message
+from broadcaster.messages.visibility import (
+    PRIVATE_KINDS,
+    private_detail_of_correction,
+    shown_postmortem,
+    validate_message,
+)
 from broadcaster.operations import PostResult, again_on_conflict, delivery_plan, incident_to_post_to, publish
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
@@ -114,8 +119,8 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
 def _refuse_published_again(store: Store, incident: Incident, text: str) -> None:
     """The same postmortem twice (the command run again from the shell's history) would be announced
     on every channel again; a changed one replaces it on the page, as a new version, on purpose."""
-    published = [u for u in store.updates(incident.id) if u.kind == "postmortem"]
-    same = published[-1] if published and published[-1].raw_message == text else None  # the one the page shows
+    shown = shown_postmortem(store.updates(incident.id))
+    same = shown[0] if shown is not None and shown[1] == text else None
     if same is not None:
         raise InputError(
             f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}: "

@@ -474,6 +474,16 @@ def _in_timeline(update: Update) -> bool:
     return update.kind not in PRIVATE_KINDS and update.kind not in ("correction", "postmortem", "withdrawal")
 
 
+def shown_postmortem(updates: Sequence[Update]) -> tuple[Update, str] | None:
+    """The postmortem the page shows now, and its text as the operator wrote it (its latest correction's)."""
+    published = [u for u in updates if u.kind == "postmortem"]
+    if not published:
+        return None
+    latest = published[-1]
+    corrections = [u for u in updates if corrected_sequence(u) == latest.sequence]
+    return latest, (corrections[-1] if corrections else latest).raw_message
+
+
 def corrected_sequence(update: Update) -> int | None:
     """The sequence number a correction replaces, or None for any other update."""
     if update.kind != "correction":

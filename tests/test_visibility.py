@@ -123,3 +123,18 @@ def test_a_correction_replaces_the_text_it_corrects() -> None:
 
 def test_emoji_shortcodes_keep_their_space() -> None:
     assert public_text("Fixed :tada: [private]by bob[/private]!") == "Fixed :tada:!"
+
+
+def test_the_postmortem_shown_is_the_latest_as_last_corrected() -> None:
+    from broadcaster.messages.visibility import shown_postmortem
+
+    at = datetime(2026, 12, 3, tzinfo=UTC)
+
+    def update(sequence: int, text: str, kind: str, **extra: str) -> Update:
+        return Update("inc", sequence, at, Status.RESOLVED, text, kind=kind, extra=extra)
+
+    first, second = update(3, "v1", "postmortem"), update(4, "v2", "postmortem")
+    fixed = update(5, "v2, typo fixed", "correction", corrects="4")
+    assert shown_postmortem([update(1, "down", "update")]) is None
+    assert shown_postmortem([first, second, update(6, "v1 fixed", "correction", corrects="3")]) == (second, "v2")
+    assert shown_postmortem([first, second, fixed]) == (second, "v2, typo fixed")
