@@ -114,10 +114,14 @@ def test_an_import_of_a_withdrawal_withdraws_a_copy_that_changed_later(
     assert site_mentions(project, incident) == []
     # What this store posted is deleted as withdraw would have (found by the fix review: it stayed up, and
     # withdraw refused an incident already withdrawn).
+    again = project.cli("store", "import", str(moved))  # imports are safe to repeat (found by the second review:
+    assert again.exit_code == 0, again.output           # the same file again cancelled the planned deletes)
     retried = project.cli("retry")
     assert retried.exit_code == 0, retried.output
     assert sorted(t.id for t in world.x.deleted) == sorted(posted_here), retried.output
     assert not world.x.tweets
+    # The internal channel was told by the other store's withdrawal: not twice (found by the same review).
+    assert sum("ithdrawn" in m.text for m in world.slack_messages()) == 1
     assert project.cli("retry").stdout.startswith("Nothing to resend")
 
 

@@ -47,6 +47,7 @@ from typing import IO, Any
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
+from broadcaster.messages.model import Visibility
 from broadcaster.store.contract import SCHEMA_VERSION, Store
 from broadcaster.store.import_check import check_record, check_subscriber_record
 from broadcaster.store.records import (
@@ -268,13 +269,11 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
             continue
         _insert_update(store, incident["id"], next_sequence, update, result)
         next_sequence += 1
-    live_here = portable(existing, ("withdrawn_at",))["withdrawn_at"] is None
     if _merge_incident(store, incident, existing) is not None:
         _never_send_after_withdrawal(store, incident["id"])
-        if live_here:
-            posts = _withdraw_posts_made_here(store, incident["id"])
-            if posts:
-                result.withdrawn_here.append((incident["id"], posts))
+        posts = _withdraw_posts_made_here(store, incident["id"])
+        if posts:
+            result.withdrawn_here.append((incident["id"], posts))
         withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
                                       (incident["id"],))
         after = next_sequence - max(first_new, int(withdrawal["s"]) + 1) if withdrawal and withdrawal["s"] is not None else 0
@@ -304,7 +303,12 @@ def _merge_incident(store: Store, incident: Mapping[str, Any], existing: Row) ->
 def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
     """The file withdraws an incident this store kept posting (the other store withdrew it meanwhile): the
     withdrawal gets a pending delivery at each place this store posted, so ``retry`` deletes those posts
-    (or tells the internal channels) as ``withdraw`` would have. Returns how many places."""
+    (or tells the internal channels) as ``withdraw`` would have. Returns how many places.
+
+    Where the other store's withdrawal is on record (imported), a public or customer's place is done again
+    here (it could not delete this store's posts); an internal one was told already. Safe to repeat: a
+    place done here is on record as this store's, and an import of the same file again, which records the
+    other store's over a pending one, is undone the same way until ``retry`` has done it."""
     withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
                                   (incident_id,))
     if withdrawal is None or withdrawal["s"] is None:
@@ -318,6 +322,13 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
     now, added = iso(utcnow()), 0
     for row in posted:
         place = (incident_id, sequence, row["destination"], row["target"])
+        if not Visibility.parse(row["visibility"]).outside:
+            added += store.run(
+                "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state, created_at,"
+                " updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (incident_id, sequence, destination, target) DO NOTHING",
+                (*place, row["visibility"], DeliveryState.PENDING, now, now),
+            )
+            continue
         # The other store's withdrawal there, imported, could not delete this store's posts: it is done again here.
         added += store.run(
             "UPDATE deliveries SET state=?, remote_id=NULL, thread_ref=NULL, attempts=0, last_error=NULL, claimed_by=NULL,"
