@@ -295,3 +295,33 @@ def test_a_hosts_own_commit_on_top_of_the_site_and_a_branch_of_a_cname_alone_are
     publish(make_host(other, tmp_path / "second"), write_site(tmp_path / "public", SITE))
     assert set(tree(other, "gh-pages")) == {*SITE, "CNAME"}
 
+
+def test_a_site_an_older_version_published_is_published_over(remote: Path, tmp_path: Path) -> None:
+    """Found by the second fix review: commits before 2026-12-02 carried the subject alone, no trailers."""
+    work = tmp_path / "older"
+    git("init", "-q", "-b", "gh-pages", str(work))
+    for name, data in SITE.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_bytes(data)
+    git("add", "-A", cwd=work)
+    git("-c", "user.name=b", "-c", "user.email=b@example.com", "commit", "-q", "-m", "Publish status page (5 files changed)",
+        cwd=work)
+    git("push", "-q", str(remote), "gh-pages", cwd=work)
+    publish(make_host(remote, tmp_path), write_site(tmp_path / "public", {**SITE, "feed.xml": b"<rss>2</rss>"}))
+    assert tree(remote, "gh-pages")["feed.xml"] == b"<rss>2</rss>"
+
+
+@pytest.mark.parametrize("remote_url", ["https://oauth:tok-4711@my_host.example/a.git",  # a compose service's name
+                                        "https://oauth:tok-4711@GitHub.COM:8443/acme/status.git"])
+def test_the_credential_helper_answers_for_the_remotes_host_alone(tmp_path: Path, remote_url: str) -> None:
+    """Found by the second fix review: a helper scoped by git's URL matching missed hosts with "_"."""
+    clean, env = make_host(Secret("PAGES_REMOTE", remote_url), tmp_path)._location()
+
+    def fill(url: str) -> str:
+        asked = subprocess.run(["git", "credential", "fill"], input=f"url={url}\n\n", text=True, capture_output=True,
+                               env={**os.environ, **env, "GIT_TERMINAL_PROMPT": "0"})
+        return asked.stdout
+
+    assert "password=tok-4711" in fill(clean)
+    assert "tok-4711" not in fill(clean.replace("https://", "http://")) and "tok-4711" not in fill("https://elsewhere.example/a.git")
+

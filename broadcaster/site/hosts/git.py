@@ -73,8 +73,13 @@ _NOT_FOUND = ("Repository not found", "does not appear to be a git repository", 
               "No such file or directory")
 # The credential helper git runs: it reads the credentials from the environment at that moment,
 # so they are never written to a file nor put on a command line.
-_HELPER = ('!f() { test "$1" = get || exit 0; printf \'username=%s\\npassword=%s\\n\' '
-           '"$BROADCASTER_GIT_USERNAME" "$BROADCASTER_GIT_PASSWORD"; }; f')
+# Answers only for the remote's own scheme and host (a redirect to another host gets nothing, as with plain
+# git); compared in the helper, since git's URL-scoped helper settings miss hosts such as "my_host".
+_HELPER = ('!f() { test "$1" = get || exit 0; p=; h=; while IFS= read -r line && test -n "$line"; do '
+           'case "$line" in protocol=*) p=${line#protocol=};; host=*) h=${line#host=};; esac; done; '
+           'h=$(printf %s "$h" | tr "[:upper:]" "[:lower:]"); '
+           'test "$p" = "$BROADCASTER_GIT_PROTOCOL" && test "$h" = "$BROADCASTER_GIT_HOST" || exit 0; '
+           'printf \'username=%s\\npassword=%s\\n\' "$BROADCASTER_GIT_USERNAME" "$BROADCASTER_GIT_PASSWORD"; }; f')
 
 
 def check_remote(value: str, where: str, *, written: bool) -> None:
@@ -198,9 +203,9 @@ class GitHost(SiteHost):
         env = {
             "GIT_CONFIG_COUNT": "2",
             "GIT_CONFIG_KEY_0": "credential.helper", "GIT_CONFIG_VALUE_0": "",  # only ours, for this remote
-            # Scoped to the remote's scheme, host and port: a redirect to another host (git follows the
-            # first request's) must not be handed the token, and plain git would not hand it either.
-            "GIT_CONFIG_KEY_1": f"credential.{parts.scheme.lower()}://{netloc}.helper", "GIT_CONFIG_VALUE_1": _HELPER,
+            "GIT_CONFIG_KEY_1": "credential.helper", "GIT_CONFIG_VALUE_1": _HELPER,
+            # A redirect to another host (git follows the first request's) is not handed the token.
+            "BROADCASTER_GIT_PROTOCOL": parts.scheme.lower(), "BROADCASTER_GIT_HOST": netloc.lower(),
             "BROADCASTER_GIT_USERNAME": unquote(parts.username or ""),
             "BROADCASTER_GIT_PASSWORD": unquote(parts.password or ""),
         }
@@ -317,12 +322,13 @@ class GitHost(SiteHost):
         )
 
     def _ours(self, commit: str) -> bool:
-        """Whether ``commit`` is one broadcaster made (False for one this clone does not hold)."""
+        """Whether ``commit`` is one broadcaster made (False for one this clone does not hold). Versions
+        before 2026-12-02 wrote the subject alone, no trailers."""
         try:
             message = self._git("log", "-1", "--format=%B", "--end-of-options", commit)
         except _GitFailed:
             return False
-        return bool(_GENERATION.search(message))
+        return bool(_GENERATION.search(message)) or message.startswith("Publish status page (")
 
     def _generation(self, tip: str) -> tuple[str, int]:
         """The store the tip's site was built from, and how far that store had got."""
