@@ -141,6 +141,7 @@ class SlackChannel(Channel):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._web: WebClient | None = None
+        self._named: str | None = None  # the id the channel's name leads to, once asked ("": Slack would not say)
 
     # -- config ---------------------------------------------------------------------
 
@@ -238,10 +239,15 @@ class SlackChannel(Channel):
             return await self._post(rendered, log, channel=self.channel)
         channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
         broadcast = self.reply_broadcast and bool(rendered.payload.get("status_changed"))
-        # A channel given by name: the reply goes where the name leads now, and Slack finds no such thread
-        # there if the table was pointed elsewhere, so the update starts one there, never in the channel
-        # the table left (``posted_here`` can tell only for a channel given by its id).
-        where = channel_id if self.names_its_location() else self.channel
+        # A channel given by name (``posted_here`` can tell only for one given by its id): where the name
+        # leads now, if that is not the thread's channel, the update starts a thread there, never replying
+        # in the channel the table left. (Slack takes a reply to a thread not in the channel and shows it
+        # nowhere, so posting there under the old thread is no answer.)
+        now = None if self.names_its_location() else await self._channel_named()
+        if now and now != channel_id:
+            receipt = await self._post(rendered, log, channel=now)
+            return Receipt(receipt.remote_id, notes=("the table names another channel now: a new thread there",))
+        where = channel_id
         try:
             receipt = await self._post(
                 rendered, log, channel=where, thread_ts=parent_ts, broadcast=broadcast
@@ -440,6 +446,17 @@ class SlackChannel(Channel):
     def _list_page(self, cursor: str, web: WebClient) -> Any:
         return web.conversations_list(types="public_channel,private_channel", limit=self.list_page_size,
                                       cursor=cursor or None)
+
+    async def _channel_named(self) -> str:
+        """The id of the channel the config names (conversations.list, once); "" where Slack would not say
+        (the token lacks channels:read): the thread's own channel is then followed, as before."""
+        if self._named is None:
+            try:
+                info = await self._find_channel_by_name(self.channel.removeprefix("#").lower())
+            except DeliveryError:
+                info = None
+            self._named = str(info.get("id") or "") if info else ""
+        return self._named
 
     async def _find_channel_by_name(self, name: str) -> dict[str, Any] | None:
         cursor = ""
