@@ -106,6 +106,7 @@ class ChannelDestination:
         if job.deletes is not None:
             return await self.channel.delete(job.deletes, target=job.target)
         rendered = job.rendered()  # raises LeakRefused: nothing leaves
+        self.channel.rooms = job.run.store  # the chats names were found to be, asked once
         if job.replaces is not None:
             return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)
         return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import DeliveryError, InputError, permanent
@@ -32,6 +32,14 @@ if TYPE_CHECKING:
     from broadcaster.messages.visibility import UpdateView
 
     from broadcaster.config import ChannelConfig
+
+
+class RoomMemory(Protocol):
+    """Where the chat a name was found to be is kept between commands (the store)."""
+
+    def remembered_room(self, key: str) -> str | None: ...
+
+    def remember_room(self, key: str, room: str) -> None: ...
 
 
 class Channel(ABC):
@@ -70,6 +78,8 @@ class Channel(ABC):
         self.name = config.name
         # Seconds to wait for one answer; the destination sets it from [engine] timeout.
         self.request_timeout: float = 15.0
+        # Set by the destination before a send: where a channel keeps the chats its names were found to be.
+        self.rooms: RoomMemory | None = None
 
     @classmethod
     def may_carry_audience(cls) -> bool:

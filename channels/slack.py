@@ -448,14 +448,19 @@ class SlackChannel(Channel):
                                       cursor=cursor or None)
 
     async def _channel_named(self) -> str:
-        """The id of the channel the config names (conversations.list, once); "" where Slack would not say
-        (the token lacks channels:read): the thread's own channel is then followed, as before."""
+        """The id of the channel the config names: remembered in the store, else asked once (conversations.list);
+        "" where Slack would not say (no channels:read): the thread's own channel is then followed, as before."""
         if self._named is None:
-            try:
-                info = await self._find_channel_by_name(self.channel.removeprefix("#").lower())
-            except DeliveryError:
-                info = None
-            self._named = str(info.get("id") or "") if info else ""
+            key = self.room_cache_key(self.channel)
+            room = self.rooms.remembered_room(key) if self.rooms is not None else None
+            if room is None:
+                try:
+                    room = await self.lookup_room(self.channel)
+                except DeliveryError:
+                    room = ""
+                if room and self.rooms is not None:
+                    self.rooms.remember_room(key, room)
+            self._named = room.removeprefix("slack:")
         return self._named
 
     async def _find_channel_by_name(self, name: str) -> dict[str, Any] | None:
