@@ -22,7 +22,8 @@ PASSWORD = "S3cretPGpass"
     f"dbname=broadcaster user=oncall password={PASSWORD}",
     f"postgresql:/oncall:{PASSWORD}@db.internal/broadcaster",
     f"postgres:oncall:{PASSWORD}@db.internal/broadcaster",
-], ids=["keywords", "keywords-dbname-first", "url-missing-a-slash", "url-missing-both"])
+    "service=team", "dbname=broadcaster",  # one keyword alone (found by the second fix review)
+], ids=["keywords", "keywords-dbname-first", "url-missing-a-slash", "url-missing-both", "service", "dbname"])
 def test_a_store_that_is_neither_a_file_nor_a_url_is_refused_unshown(
     project: Project, store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,3 +73,12 @@ def test_a_post_to_a_fallback_store_says_what_it_could_not_do(project: Project, 
     same = project.cli("--store", str(project.root / ".broadcaster" / "state.db"), "post", "--yes", "-i",
                        usual.stdout.split()[0], "Still slow.")
     assert same.exit_code == 0 and "note:" not in same.stderr, same.output  # the config's own store, named
+    # Named as a URL, or the config naming it by one (the second fix review: a false note, or none at all).
+    as_url = "sqlite:///" + str(project.root / ".broadcaster" / "state.db")
+    assert "note:" not in project.cli("--store", as_url, "post", "--yes", "-i", usual.stdout.split()[0], "Slow.").stderr
+    project.env["STORE_URL"] = as_url
+    project.write_config('[store]\nurl = "${STORE_URL}"\n[bot]\ntype = "telegram"\ntoken = "${BOT_TOKEN}"\n'
+                         'api_url = "http://127.0.0.1:9"\n')
+    assert "note:" not in project.cli("--store", as_url, "post", "--yes", "-i", usual.stdout.split()[0], "Slower.").stderr
+    noted = project.cli("--store", fallback, "post", "--yes", "--title", "Cart down", "Investigating.")
+    assert f"the page was built from {fallback} alone" in noted.stderr, noted.output

@@ -45,16 +45,13 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
 def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     """What a command run on another store than the config's (``--store``, a fallback while the team
     database is down) did not do as usual: that store holds its own incidents alone, and no subscriber."""
-    from pathlib import Path
 
     from broadcaster.cli.options import store_override
     from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS
     from broadcaster.store import store_location
 
     override = store_override(ctx)
-    usual = store_location(config)
-    if not override or (not isinstance(usual, str | Path) or str(usual) == override
-                        or (isinstance(usual, Path) and Path(override).expanduser().resolve() == usual.resolve())):
+    if not override or _same_store(store_location(config), override):
         return []
     sent = {o.destination for o in result.outcomes}
     notes = []
@@ -65,6 +62,20 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
         notes.append(f"{override} holds no chat subscribed through the bot, so none was told. Once the team store is "
                      "back, post to them again (`broadcaster post -i ID`).")
     return notes
+
+
+def _same_store(usual: Any, override: str) -> bool:
+    """Whether ``--store`` names the config's own store (a path, a sqlite:/// URL, a database URL)."""
+    from pathlib import Path
+
+    usual = usual.reveal() if hasattr(usual, "reveal") else usual
+    if isinstance(usual, str) and usual.strip().startswith("sqlite:///"):
+        usual = Path(usual.strip().removeprefix("sqlite:///"))
+    given = override.strip().removeprefix("sqlite:///") if override.strip().startswith("sqlite:///") else override.strip()
+    if isinstance(usual, Path):
+        return "://" not in given and Path(given).expanduser().resolve() == usual.resolve()
+    spelled = str(usual).strip().replace("postgres://", "postgresql://", 1)
+    return spelled == given.replace("postgres://", "postgresql://", 1)
 
 
 def refuse_leaking_preview(result: Any) -> None:
