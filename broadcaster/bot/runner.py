@@ -257,8 +257,10 @@ async def _serve_webhook(
     redaction.remember([secret])
     server = await serve(app, listen, secret, stop)
     try:
-        await _set_webhook(app, listen.url, secret)
+        # Started first: Telegram posts what it kept as soon as setWebhook is answered, and an update
+        # refused then (503: not running yet) would wait for Telegram's backoff.
         await app.start()
+        await _set_webhook(app, listen.url, secret)
         ready(f"@{app.bot.username} is answering chats (webhook {listen.url}, listening on "
               f"{listen.host}:{listen.port}). Stop it with SIGTERM or Ctrl-C.")
         await stop.wait()
