@@ -21,6 +21,7 @@ every library pass through ``redact`` with them.
 
 from __future__ import annotations
 
+import bisect
 import html
 import json
 import logging
@@ -133,7 +134,7 @@ def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str
     lowered = text.lower()
     if len(lowered) != len(text):  # a letter whose lower case is longer ("İ"): keep positions
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    ends: set[int] | None = None
+    ends: list[int] | None = None
     spans = []
     for start in (m.start() for m in starts.finditer(lowered)):
         for form in lowered_forms:
@@ -141,9 +142,12 @@ def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str
                 continue
             length = len(os.path.commonprefix([lowered[start:start + len(form)], form]))
             if ends is None:  # found only when some secret's start is in the text at all
-                ends = {m.start() for m in _CUT.finditer(text)} | {len(text.rstrip())}
-            if length < len(form) and start + length in ends:
-                spans.append((start, start + length))
+                ends = sorted({m.start() for m in _CUT.finditer(text)} | {len(text.rstrip())})
+            # The last cut within what matches: a secret whose next character is the marker's own (a JWT's
+            # "." before "...") matches a little past where it was cut.
+            cut = bisect.bisect_right(ends, start + length) - 1
+            if length < len(form) and cut >= 0 and ends[cut] >= start + MIN_CUT_PREFIX:
+                spans.append((start, ends[cut]))
     for start, end in sorted(_merged(spans), reverse=True):
         text = text[:start] + MASK + text[end:]
     return text

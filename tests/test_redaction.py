@@ -276,6 +276,12 @@ def test_the_start_of_a_secret_is_masked_where_a_text_was_cut_short(cut: str) ->
     assert redact(text, [secret]) == "refused: POST /api/webhooks/123/" + cut.format("***")
 
 
+def test_a_dotted_secret_cut_at_its_dot_is_masked() -> None:
+    # Found by the second fix review: a JWT cut before its "." matched one character into the "...".
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl"
+    assert redact('token "eyJhbGciOiJIUzI1NiJ9..."', [jwt]) == 'token "***..."'
+
+
 def test_a_few_characters_like_a_secrets_start_are_left_alone() -> None:
     # Found by the suite: a token beginning with the service's name masked "Mastodon's" (an apostrophe
     # is not the quote that closes a cut excerpt).
