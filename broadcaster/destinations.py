@@ -42,13 +42,15 @@ class ChannelDestination:
     slowest = False  # one request per target, or a few
     sends_rendered = True
 
-    def __init__(self, table: ChannelConfig, request_timeout: float, language: str = i18n.DEFAULT) -> None:
+    def __init__(self, table: ChannelConfig, request_timeout: float, language: str = i18n.DEFAULT,
+                 rooms: Store | None = None) -> None:
         self.name = table.name
         self.language = language  # [page] language: the words the formatters write
         self.visibility = table.visibility
         self.components = table.components
         self.table = table
         self.request_timeout = request_timeout
+        self.rooms = rooms  # the store: the chats a channel's names were found to be
         self._channel: Channel | None = None
 
     @property
@@ -56,6 +58,7 @@ class ChannelDestination:
         if self._channel is None:
             self._channel = load_channel_class(self.table.type)(self.table)
             self._channel.request_timeout = self.request_timeout
+            self._channel.rooms = self.rooms
         return self._channel
 
     @property
@@ -106,7 +109,6 @@ class ChannelDestination:
         if job.deletes is not None:
             return await self.channel.delete(job.deletes, target=job.target)
         rendered = job.rendered()  # raises LeakRefused: nothing leaves
-        self.channel.rooms = job.run.store  # the chats names were found to be, asked once
         if job.replaces is not None:
             return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)
         return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
@@ -217,7 +219,7 @@ def destinations(config: Config, store: Store | None = None) -> dict[str, Destin
     subscribers (their chats read from ``store``; without one they are named but have no chats)."""
     result: dict[str, Destination] = {d.name: d for d in site_destinations(config)}
     for name, table in config.channels.items():
-        result[name] = ChannelDestination(table, config.engine.timeout, config.page.language)
+        result[name] = ChannelDestination(table, config.engine.timeout, config.page.language, store)
     if config.bot is not None:
         for visibility in subscriber_visibilities(config):
             subscribed = SubscriberDestination(config, visibility, store)

@@ -265,6 +265,12 @@ class SlackChannel(Channel):
         """chat.update; repeating one is harmless, so a lost answer is retried, not unknown."""
         channel_id, ts = self.parse_remote_id(remote_id)
         payload = rendered.payload
+        now = None if self.names_its_location() else await self._channel_named()
+        if now and now != channel_id:  # by name, elsewhere now: the correction goes there, the old post stays
+            log = log if log is not None else SendLog()
+            receipt = await self._post(rendered, log, channel=now)
+            return Receipt(receipt.remote_id, notes=("the table names another channel now: the correction is posted "
+                                                     "there, and the post it corrects was left as it was",))
         try:
             await self._call(
                 "chat.update",
@@ -298,7 +304,13 @@ class SlackChannel(Channel):
 
     def posted_here(self, remote_id: str, target: str) -> bool:
         where = self.remote_location(remote_id)
-        return not self.names_its_location() or where is None or where == self.channel
+        if where is None:
+            return True
+        if self.names_its_location():
+            return where == self.channel
+        # By name: the channel the name was last found to lead to (each post by name, a look-up), if known.
+        known = self._remembered_named()
+        return known is None or where == known
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``C0123:1700000000.000100``, or a message link (``.../archives/C0123/p1700000000000100``)."""
@@ -350,6 +362,8 @@ class SlackChannel(Channel):
 
         log.sending()
         data = await self._call("chat.postMessage", request, channel=channel)
+        if channel == self.channel and not self.names_its_location():
+            self._remember_named(str(data["channel"]))
         remote_id = f"{data['channel']}:{data['ts']}"
         log.confirmed(remote_id)
         return Receipt(remote_id)
@@ -446,6 +460,19 @@ class SlackChannel(Channel):
     def _list_page(self, cursor: str, web: WebClient) -> Any:
         return web.conversations_list(types="public_channel,private_channel", limit=self.list_page_size,
                                       cursor=cursor or None)
+
+    def _remembered_named(self) -> str | None:
+        if self._named:
+            return self._named
+        room = self.rooms.remembered_room(self.room_cache_key(self.channel)) if self.rooms is not None else None
+        return room.removeprefix("slack:") if room else None
+
+    def _remember_named(self, channel_id: str) -> None:
+        """Where a post made by name went: the freshest word on where the name leads (a channel renamed
+        and its name reused is followed from the next post by name on)."""
+        self._named = channel_id
+        if self.rooms is not None:
+            self.rooms.remember_room(self.room_cache_key(self.channel), f"slack:{channel_id}")
 
     async def _channel_named(self) -> str:
         """The id of the channel the config names: remembered in the store, else asked once (conversations.list);

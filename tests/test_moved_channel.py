@@ -124,3 +124,21 @@ room_id = "{room}"
         assert "PRIVNOTE" not in public and "corrected" not in public
         ops = matrix.events[OPS_ROOM]
         assert len(ops) == 2 and "PRIVNOTE" in json.dumps(ops[0].content)
+
+
+def test_a_table_moved_by_name_keeps_one_thread_there_and_amend_leaves_the_old_post(
+    project: Project, slack: FakeSlack
+) -> None:
+    """Found by the third fix review: after a move by name every follow-up started a thread of its own (the old
+    first post stayed the thread's root), and amend edited the post in the channel the table left."""
+    audiences = '[audiences.acme]\nname = "Acme Corp"\n'
+    project.write_config(ENGINE + audiences + slack_table(slack, "acme", "#globex", 'audience = "acme"'))
+    incident = post(project, "post", "--title", "Circuit down", "--for", "acme", "circuit ACME-1", "A circuit is down.")["incident_id"]
+    project.write_config(ENGINE + audiences + slack_table(slack, "acme", "#ops", 'audience = "acme"'))
+    for n in (2, 3, 4):
+        post(project, "post", "-i", incident, "--for", "acme", f"circuit ACME-{n}", f"Update {n}.")
+    ops = slack.messages[OPS]
+    assert ops[0].thread_ts is None and all(m.thread_ts == ops[0].ts for m in ops[1:]), [(m.ts, m.thread_ts) for m in ops]
+    assert len(ops) == 3
+    post(project, "amend", incident, "1", "--for", "acme", "circuit ACME-1-SECRET corrected", "A circuit is down (corrected).")
+    assert "ACME-1-SECRET" not in shown(slack, GLOBEX) and "ACME-1-SECRET" in shown(slack, OPS)
