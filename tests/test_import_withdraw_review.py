@@ -161,3 +161,26 @@ def test_a_first_post_there_still_being_sent_is_waited_for_and_in_doubt(project:
     assert code == 3, withdrawn
     assert [(d["destination"], d["sequence"]) for d in withdrawn["in_doubt"]] == [("x", 2)]
     assert len(world.x.tweets) == 1
+
+
+def test_an_incident_withdrawn_in_both_stores_is_not_withdrawn_again_by_the_import(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """Found by the third fix review: the import planned this store's withdrawal again, and retry deleted again
+    and sent the public a second withdrawal."""
+    code, first = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
+    incident = first["incident_id"]
+    team = tmp_path / "team.jsonl"
+    assert project.cli("store", "export", str(team)).exit_code == 0
+    fallback = str(tmp_path / "fallback.db")
+    assert project.cli("--store", fallback, "store", "import", str(team)).exit_code == 0
+    assert project.cli("--store", fallback, "withdraw", incident, "--yes", "--reason", "test post").exit_code == 0
+    assert project.cli("withdraw", incident, "--yes", "--reason", "test post (team)").exit_code == 0
+    moved = tmp_path / "fallback.jsonl"
+    assert project.cli("--store", fallback, "store", "export", str(moved)).exit_code == 0
+    requests = {name: len(fake.requests) for name, fake in (("x", world.x), ("tg", world.telegram), ("slack", world.slack))}
+
+    imported = project.cli("store", "import", str(moved))
+    assert imported.exit_code == 0 and "was withdrawn in the other store" not in imported.stdout, imported.output
+    assert project.cli("retry").stdout.startswith("Nothing to resend")
+    assert requests == {name: len(fake.requests) for name, fake in (("x", world.x), ("tg", world.telegram), ("slack", world.slack))}

@@ -314,6 +314,12 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
     if withdrawal is None or withdrawal["s"] is None:
         return 0
     sequence = int(withdrawal["s"])
+    if store.select_one(
+        "SELECT 1 AS here FROM deliveries d JOIN updates u ON u.incident_id = d.incident_id AND u.sequence = d.sequence"
+        " WHERE d.incident_id=? AND u.kind='withdrawal' AND d.remote_origin=? AND d.state=?",
+        (incident_id, WRITTEN, DeliveryState.SENT),
+    ) is not None:
+        return 0  # withdrawn here already (or done again here by a retry): its posts here are dealt with
     posted = store.select(
         "SELECT DISTINCT destination, target, visibility FROM deliveries WHERE incident_id=? AND sequence<? AND"
         " remote_origin=? AND (state=? OR state=? OR parts<>'[]')",
