@@ -325,3 +325,16 @@ def test_the_credential_helper_answers_for_the_remotes_host_alone(tmp_path: Path
     assert "password=tok-4711" in fill(clean)
     assert "tok-4711" not in fill(clean.replace("https://", "http://")) and "tok-4711" not in fill("https://elsewhere.example/a.git")
 
+
+def test_a_commit_only_titled_like_an_older_versions_is_not_taken_for_one(remote: Path, tmp_path: Path) -> None:
+    """Found by the third fix review: any message beginning "Publish status page (" counted as broadcaster's."""
+    work = tmp_path / "draft"
+    git("init", "-q", "-b", "gh-pages", str(work))
+    (work / "src.py").write_text("print('the product')\n")
+    git("add", "-A", cwd=work)
+    git("-c", "user.name=d", "-c", "user.email=d@example.com", "commit", "-q", "-m",
+        "Publish status page (hand-made draft)\n\nwork in progress", cwd=work)
+    git("push", "-q", str(remote), "gh-pages", cwd=work)
+    error = failure(make_host(remote, tmp_path), write_site(tmp_path / "public", SITE))
+    assert "did not publish" in str(error) and tree(remote, "gh-pages") == {"src.py": b"print('the product')\n"}
+

@@ -56,6 +56,7 @@ _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
 _GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)
 _STORE = re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
+_OLD_SUBJECT = re.compile(r"Publish status page \(\d+ files? changed\)")  # all an older version wrote
 _SITE_SIGNATURE = "api/v2/summary.json"  # in every site broadcaster builds: a tree holding it is one
 _HISTORY = ("replace", "keep")
 PRIVATE_FOLDER = 0o700
@@ -328,7 +329,7 @@ class GitHost(SiteHost):
             message = self._git("log", "-1", "--format=%B", "--end-of-options", commit)
         except _GitFailed:
             return False
-        return bool(_GENERATION.search(message)) or message.startswith("Publish status page (")
+        return bool(_GENERATION.search(message) or _OLD_SUBJECT.fullmatch(message.strip()))
 
     def _generation(self, tip: str) -> tuple[str, int]:
         """The store the tip's site was built from, and how far that store had got."""
