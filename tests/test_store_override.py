@@ -82,3 +82,24 @@ def test_a_post_to_a_fallback_store_says_what_it_could_not_do(project: Project, 
     assert "note:" not in project.cli("--store", as_url, "post", "--yes", "-i", usual.stdout.split()[0], "Slower.").stderr
     noted = project.cli("--store", fallback, "post", "--yes", "--title", "Cart down", "Investigating.")
     assert f"the page was built from {fallback} alone" in noted.stderr, noted.output
+
+
+def test_a_fallback_notes_store_url_is_shown_without_its_password(project: Project) -> None:
+    """Found by the third fix review: the note named the --store URL, password and all."""
+    from types import SimpleNamespace
+
+    import click
+
+    from broadcaster import config_loader
+    from broadcaster.cli.publishing import fallback_notes
+
+    context = click.Context(click.Command("post"), obj={"store": f"postgresql://oncall:{PASSWORD}@db.internal/status"})
+    done = SimpleNamespace(outcomes=[SimpleNamespace(destination="site")])
+    [note] = fallback_notes(context, config_loader.load(str(project.config)), done)
+    assert "db.internal/status alone" in note and PASSWORD not in note
+
+
+def test_a_socket_folder_alone_is_a_connection_string_not_a_file(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project.root)
+    refused = project.cli("--store", "host=/var/run/postgresql", "post", "--yes", "--title", "Foo", "Errors.")
+    assert refused.exit_code == 2 and not (project.root / "host=").exists(), refused.output

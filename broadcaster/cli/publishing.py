@@ -47,12 +47,13 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     database is down) did not do as usual: that store holds its own incidents alone, and no subscriber."""
 
     from broadcaster.cli.options import store_override
-    from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS
+    from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, without_credentials
     from broadcaster.store import store_location
 
-    override = store_override(ctx)
-    if not override or _same_store(store_location(config), override):
+    given = store_override(ctx)
+    if not given or _same_store(store_location(config), given):
         return []
+    override = without_credentials(given)  # a URL's password is never printed
     sent = {o.destination for o in result.outcomes}
     notes = []
     if sent & {SITE_DESTINATION, *config.publish}:

@@ -24,7 +24,8 @@ _SCHEME_ALONE = re.compile(r"^\s*(?:sqlite|postgres(?:ql)?):", re.IGNORECASE)
 def _looks_like_a_url_or_connection_string(text: str) -> bool:
     words = [w.lower() for w in _CONNINFO_WORD.findall(text)]
     # One keyword alone ("service=team", "dbname=x") too, unless its value is a path ("host=db1/state.db").
-    alone = len(words) == 1 and "/" not in text.split("=", 1)[1]
+    value = text.partition("=")[2].strip()
+    alone = len(words) == 1 and ("/" not in value or value.startswith("/"))  # host=/var/run/postgresql: a socket
     return bool(_SCHEME_ALONE.match(text)) or "password" in words or len(words) >= 2 or alone
 
 
