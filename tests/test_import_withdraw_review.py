@@ -90,15 +90,7 @@ def fallback_kept_posting(project: Project, world: FakeWorld, tmp_path: Path) ->
 def test_an_import_of_a_withdrawal_withdraws_a_copy_that_changed_later(
     project: Project, world: FakeWorld, tmp_path: Path
 ) -> None:
-    code, first = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
-    incident = first["incident_id"]
-    team = tmp_path / "team.jsonl"
-    assert project.cli("store", "export", str(team)).exit_code == 0
-    fallback = str(tmp_path / "fallback.db")
-    assert project.cli("--store", fallback, "store", "import", str(team)).exit_code == 0
-    assert project.cli("--store", fallback, "withdraw", incident, "--yes", "--reason", "test post").exit_code == 0
-    moved = tmp_path / "fallback.jsonl"
-    assert project.cli("--store", fallback, "store", "export", str(moved)).exit_code == 0
+    incident, moved = withdrawn_in_a_fallback(project, tmp_path)
     code, _ = project.cli_json("post", "--yes", "--skip", "site", "-i", incident, "Still looking.")
     assert code == 0  # the team's copy changed after the fallback's withdrawal
 
@@ -168,19 +160,27 @@ def test_an_incident_withdrawn_in_both_stores_is_not_withdrawn_again_by_the_impo
 ) -> None:
     """Found by the third fix review: the import planned this store's withdrawal again, and retry deleted again
     and sent the public a second withdrawal."""
-    code, first = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
-    incident = first["incident_id"]
-    team = tmp_path / "team.jsonl"
-    assert project.cli("store", "export", str(team)).exit_code == 0
-    fallback = str(tmp_path / "fallback.db")
-    assert project.cli("--store", fallback, "store", "import", str(team)).exit_code == 0
-    assert project.cli("--store", fallback, "withdraw", incident, "--yes", "--reason", "test post").exit_code == 0
+    incident, moved = withdrawn_in_a_fallback(project, tmp_path)
     assert project.cli("withdraw", incident, "--yes", "--reason", "test post (team)").exit_code == 0
-    moved = tmp_path / "fallback.jsonl"
-    assert project.cli("--store", fallback, "store", "export", str(moved)).exit_code == 0
     requests = {name: len(fake.requests) for name, fake in (("x", world.x), ("tg", world.telegram), ("slack", world.slack))}
 
     imported = project.cli("store", "import", str(moved))
     assert imported.exit_code == 0 and "was withdrawn in the other store" not in imported.stdout, imported.output
     assert project.cli("retry").stdout.startswith("Nothing to resend")
     assert requests == {name: len(fake.requests) for name, fake in (("x", world.x), ("tg", world.telegram), ("slack", world.slack))}
+
+
+def withdrawn_in_a_fallback(project: Project, tmp_path: Path) -> tuple[str, Path]:
+    """An incident posted here; a fallback store, with a copy of it, withdraws it; the fallback's export."""
+    code, first = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
+    assert code == 0, first
+    incident = first["incident_id"]
+    team = tmp_path / "team.jsonl"
+    assert project.cli("store", "export", str(team)).exit_code == 0
+    fallback = str(tmp_path / "fallback.db")
+    assert project.cli("--store", fallback, "store", "import", str(team)).exit_code == 0
+    assert project.cli("--store", fallback, "withdraw", incident, "--yes", "--reason", "test post").exit_code == 0
+    moved = tmp_path / "fallback.jsonl"
+    assert project.cli("--store", fallback, "store", "export", str(moved)).exit_code == 0
+    return incident, moved
+
