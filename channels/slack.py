@@ -141,7 +141,7 @@ class SlackChannel(Channel):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._web: WebClient | None = None
-        self._named: str | None = None  # the id the channel's name leads to, once asked ("": Slack would not say)
+        self._named: str | None = None  # the id the channel's name led to at this process's last post by name
 
     # -- config ---------------------------------------------------------------------
 
@@ -239,15 +239,7 @@ class SlackChannel(Channel):
             return await self._post(rendered, log, channel=self.channel)
         channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
         broadcast = self.reply_broadcast and bool(rendered.payload.get("status_changed"))
-        # A channel given by name (``posted_here`` can tell only for one given by its id): where the name
-        # leads now, if that is not the thread's channel, the update starts a thread there, never replying
-        # in the channel the table left. (Slack takes a reply to a thread not in the channel and shows it
-        # nowhere, so posting there under the old thread is no answer.)
-        now = None if self.names_its_location() else await self._channel_named()
-        if now and now != channel_id:
-            receipt = await self._post(rendered, log, channel=now)
-            return Receipt(receipt.remote_id, notes=("the table names another channel now: a new thread there",))
-        where = channel_id
+        where = channel_id  # the engine threads only under posts made where the config names now (posted_here)
         try:
             receipt = await self._post(
                 rendered, log, channel=where, thread_ts=parent_ts, broadcast=broadcast
@@ -265,12 +257,6 @@ class SlackChannel(Channel):
         """chat.update; repeating one is harmless, so a lost answer is retried, not unknown."""
         channel_id, ts = self.parse_remote_id(remote_id)
         payload = rendered.payload
-        now = None if self.names_its_location() else await self._channel_named()
-        if now and now != channel_id:  # by name, elsewhere now: the correction goes there, the old post stays
-            log = log if log is not None else SendLog()
-            receipt = await self._post(rendered, log, channel=now)
-            return Receipt(receipt.remote_id, notes=("the table names another channel now: the correction is posted "
-                                                     "there, and the post it corrects was left as it was",))
         try:
             await self._call(
                 "chat.update",
@@ -308,9 +294,14 @@ class SlackChannel(Channel):
             return True
         if self.names_its_location():
             return where == self.channel
-        # By name: the channel the name was last found to lead to (each post by name, a look-up), if known.
+        # By name: where a post made by that name last went. Not known (a table renamed to a name it has not
+        # posted by yet, a store from before this was kept): no earlier post counts, so the update starts a
+        # thread by name, and a correction is posted rather than edited. Never a reply in the channel a table
+        # left; a reply to a thread that is not in the channel, Slack may take and show nowhere.
+        if self.rooms is None:
+            return True  # nothing to ask: as before
         known = self._remembered_named()
-        return known is None or where == known
+        return known is not None and where == known
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``C0123:1700000000.000100``, or a message link (``.../archives/C0123/p1700000000000100``)."""
@@ -362,10 +353,10 @@ class SlackChannel(Channel):
 
         log.sending()
         data = await self._call("chat.postMessage", request, channel=channel)
-        if channel == self.channel and not self.names_its_location():
-            self._remember_named(str(data["channel"]))
         remote_id = f"{data['channel']}:{data['ts']}"
         log.confirmed(remote_id)
+        if channel == self.channel and not self.names_its_location():
+            self._remember_named(str(data["channel"]))
         return Receipt(remote_id)
 
     async def _post_orphan(self, rendered: Rendered, channel_id: str, log: SendLog) -> Receipt:
@@ -469,26 +460,15 @@ class SlackChannel(Channel):
 
     def _remember_named(self, channel_id: str) -> None:
         """Where a post made by name went: the freshest word on where the name leads (a channel renamed
-        and its name reused is followed from the next post by name on)."""
+        and its name reused is followed from the next post by name on). After the post is confirmed, and
+        never its failure: a store busy for a moment must not turn a post that went out into a failed one."""
         self._named = channel_id
-        if self.rooms is not None:
+        if self.rooms is None:
+            return
+        try:
             self.rooms.remember_room(self.room_cache_key(self.channel), f"slack:{channel_id}")
-
-    async def _channel_named(self) -> str:
-        """The id of the channel the config names: remembered in the store, else asked once (conversations.list);
-        "" where Slack would not say (no channels:read): the thread's own channel is then followed, as before."""
-        if self._named is None:
-            key = self.room_cache_key(self.channel)
-            room = self.rooms.remembered_room(key) if self.rooms is not None else None
-            if room is None:
-                try:
-                    room = await self.lookup_room(self.channel)
-                except DeliveryError:
-                    room = ""
-                if room and self.rooms is not None:
-                    self.rooms.remember_room(key, room)
-            self._named = room.removeprefix("slack:")
-        return self._named
+        except Exception as exc:  # noqa: BLE001 - a cache: the next post by name writes it again
+            log.warning("Could not remember which channel %s is (%s); the next post by name does.", self.channel, exc)
 
     async def _find_channel_by_name(self, name: str) -> dict[str, Any] | None:
         cursor = ""

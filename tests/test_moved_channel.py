@@ -142,3 +142,5 @@ def test_a_table_moved_by_name_keeps_one_thread_there_and_amend_leaves_the_old_p
     assert len(ops) == 3
     post(project, "amend", incident, "1", "--for", "acme", "circuit ACME-1-SECRET corrected", "A circuit is down (corrected).")
     assert "ACME-1-SECRET" not in shown(slack, GLOBEX) and "ACME-1-SECRET" in shown(slack, OPS)
+    # Without asking Slack which channel a name is (a token without channels:read, as the README allows).
+    assert slack.received("conversations.list") == []

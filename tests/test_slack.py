@@ -865,3 +865,31 @@ def test_retry_refuses_a_message_id_of_another_channel_for_a_channel_configured_
         [_, reply] = fake.messages["C0ACME0001"]
         here = f"https://x.slack.com/archives/C0ACME0001/p{reply.ts.replace('.', '')}"
         assert project.cli("retry", "--mark-unknown-sent", "--remote-id", f"acme={here}").exit_code == 0
+
+
+class _BusyStore:
+    """Where a channel keeps which chat a name leads to, busy at the moment (another process's transaction)."""
+
+    def remembered_room(self, key: str) -> str | None:
+        return None
+
+    def remember_room(self, key: str, room: str) -> None:
+        from broadcaster.errors import StoreError
+
+        raise StoreError("the store is locked by another process for too long")
+
+
+def test_a_post_made_by_name_stays_sent_when_the_store_cannot_remember_where_it_went(
+    fake: FakeSlack, caplog: Any
+) -> None:
+    """Found by the fourth fix review: the store's write after a confirmed post turned it into a failure,
+    and retry posted it twice."""
+    from broadcaster.delivery import SendLog
+
+    channel = make_channel(fake)
+    channel.rooms = _BusyStore()
+    log = SendLog()
+    with caplog.at_level(logging.WARNING):
+        receipt = run(channel.send(channel.render(view(update())), target="", thread=None, log=log))
+    assert receipt.remote_id == log.parts[0] and len(posted(fake)) == 1
+    assert "Could not remember which channel #status is" in caplog.text
