@@ -184,3 +184,22 @@ def withdrawn_in_a_fallback(project: Project, tmp_path: Path) -> tuple[str, Path
     assert project.cli("--store", fallback, "store", "export", str(moved)).exit_code == 0
     return incident, moved
 
+
+
+def test_a_retry_that_withdrew_in_part_then_the_same_import_again_still_deletes_the_rest(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """Found by the fourth fix review: a guard for the whole incident took a retry's done places (the site, a
+    chat) for all of them, and the repeat import recorded the failed X delete as the other store's, sent."""
+    incident, moved = withdrawn_in_a_fallback(project, tmp_path)
+    code, _ = project.cli_json("post", "--yes", "--skip", "site", "-i", incident, "Still looking.")
+    assert code == 0
+    posted_here = [t.id for t in world.x.tweets]
+    assert project.cli("store", "import", str(moved)).exit_code == 0
+    world.x.fail(*(Fault(match="/2/tweets", response=UNAVAILABLE) for _ in range(8)))
+    assert project.cli("retry").exit_code == 3  # X's deletes fail; the rest is done
+    world.x._faults.clear()  # X answers again
+    assert project.cli("store", "import", str(moved)).exit_code == 0
+    retried = project.cli("retry")
+    assert retried.exit_code == 0, retried.output
+    assert sorted(t.id for t in world.x.deleted) == sorted(posted_here)

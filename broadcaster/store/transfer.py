@@ -314,12 +314,6 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
     if withdrawal is None or withdrawal["s"] is None:
         return 0
     sequence = int(withdrawal["s"])
-    if store.select_one(
-        "SELECT 1 AS here FROM deliveries d JOIN updates u ON u.incident_id = d.incident_id AND u.sequence = d.sequence"
-        " WHERE d.incident_id=? AND u.kind='withdrawal' AND d.remote_origin=? AND d.state=?",
-        (incident_id, WRITTEN, DeliveryState.SENT),
-    ) is not None:
-        return 0  # withdrawn here already (or done again here by a retry): its posts here are dealt with
     posted = store.select(
         "SELECT DISTINCT destination, target, visibility FROM deliveries WHERE incident_id=? AND sequence<? AND"
         " remote_origin=? AND (state=? OR state=? OR parts<>'[]')",
@@ -328,6 +322,8 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
     now, added = iso(utcnow()), 0
     for row in posted:
         place = (incident_id, sequence, row["destination"], row["target"])
+        if _withdrawn_here(store, incident_id, row["destination"], row["target"]):
+            continue
         if not Visibility.parse(row["visibility"]).outside:
             added += store.run(
                 "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state, created_at,"
@@ -347,6 +343,17 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
             (*place, row["visibility"], DeliveryState.PENDING, now, now),
         )
     return added
+
+
+def _withdrawn_here(store: Store, incident_id: str, destination: str, target: str) -> bool:
+    """Whether this store withdrew the incident at this place itself (``withdraw``, or a retry of a withdrawal
+    done again here): place by place, since a retry may have done some places and not others."""
+    return store.select_one(
+        "SELECT 1 AS here FROM deliveries d JOIN updates u ON u.incident_id = d.incident_id AND u.sequence = d.sequence"
+        " WHERE d.incident_id=? AND d.destination=? AND d.target=? AND u.kind='withdrawal' AND d.remote_origin=?"
+        " AND d.state=?",
+        (incident_id, destination, target, WRITTEN, DeliveryState.SENT),
+    ) is not None
 
 
 def _never_send_after_withdrawal(store: Store, incident_id: str) -> None:
