@@ -93,10 +93,13 @@ def test_a_fallback_notes_store_url_is_shown_without_its_password(project: Proje
     from broadcaster import config_loader
     from broadcaster.cli.publishing import fallback_notes
 
-    context = click.Context(click.Command("post"), obj={"store": f"postgresql://oncall:{PASSWORD}@db.internal/status"})
     done = SimpleNamespace(outcomes=[SimpleNamespace(destination="site")])
-    [note] = fallback_notes(context, config_loader.load(str(project.config)), done)
-    assert "db.internal/status alone" in note and PASSWORD not in note
+    # In the query, and with an "@" in it too (found by the fourth fix review).
+    for url in (f"postgresql://oncall:{PASSWORD}@db.internal/status", f"postgresql://oncall@db.internal/status?password={PASSWORD}",
+                "postgresql://oncall:S3@cr3tPGpass@db.internal/status"):
+        context = click.Context(click.Command("post"), obj={"store": url})
+        [note] = fallback_notes(context, config_loader.load(str(project.config)), done)
+        assert "db.internal/status" in note and "PGpass" not in note and "cr3t" not in note, note
 
 
 def test_a_socket_folder_alone_is_a_connection_string_not_a_file(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,10 +78,11 @@ def debug_enabled(ctx: click.Context) -> bool:
 def known_secrets(ctx: click.Context) -> list[str]:
     """The loaded config's secrets and the password of a ``--store`` URL (for redaction)."""
     config = (ctx.find_root().obj or {}).get("loaded")
-    return [*(config.secret_values() if config is not None else []), *_store_override_secrets(ctx)]
+    return [*(config.secret_values() if config is not None else []), *store_override_secrets(ctx)]
 
 
-def _store_override_secrets(ctx: click.Context) -> list[str]:
+def store_override_secrets(ctx: click.Context) -> list[str]:
+    """The password of a ``--store`` URL, as written and decoded, in its userinfo or its query."""
     from broadcaster.config import url_credentials
 
     override = store_override(ctx) or ""
@@ -121,7 +122,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     from broadcaster.store import open_store as _open
     from broadcaster.store import store_location
 
-    remember(_store_override_secrets(ctx))  # the database library's logs and errors may quote its URL
+    remember(store_override_secrets(ctx))  # the database library's logs and errors may quote its URL
     location = store_location(load_config(ctx), store_override(ctx))
     path = _embedded_file(location)
     if store_override(ctx) and path is not None and not creates and not path.exists():

@@ -46,14 +46,15 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     """What a command run on another store than the config's (``--store``, a fallback while the team
     database is down) did not do as usual: that store holds its own incidents alone, and no subscriber."""
 
-    from broadcaster.cli.options import store_override
+    from broadcaster.cli.options import store_override, store_override_secrets
     from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, without_credentials
+    from broadcaster.redaction import redact
     from broadcaster.store import store_location
 
     given = store_override(ctx)
     if not given or _same_store(store_location(config), given):
         return []
-    override = without_credentials(given)  # a URL's password is never printed
+    override = without_credentials(redact(given, store_override_secrets(ctx)))  # a URL's password is never printed
     sent = {o.destination for o in result.outcomes}
     notes = []
     if sent & {SITE_DESTINATION, *config.publish}:
