@@ -455,8 +455,13 @@ class SlackChannel(Channel):
     def _remembered_named(self) -> str | None:
         if self._named:
             return self._named
-        room = self.rooms.remembered_room(self.room_cache_key(self.channel)) if self.rooms is not None else None
+        room = self.rooms.remembered_room(self._named_key()) if self.rooms is not None else None
         return room.removeprefix("slack:") if room else None
+
+    def _named_key(self) -> str:
+        """Where this table's name led, kept per table and name: not per token as ``room_cache_key`` is, so a
+        rotated token (Slack's expire every 12 hours when rotation is on) does not forget it."""
+        return f"slack-named:{self.name}:{self.channel.removeprefix('#').lower()}"
 
     def _remember_named(self, channel_id: str) -> None:
         """Where a post made by name went: the freshest word on where the name leads (a channel renamed
@@ -466,7 +471,7 @@ class SlackChannel(Channel):
         if self.rooms is None:
             return
         try:
-            self.rooms.remember_room(self.room_cache_key(self.channel), f"slack:{channel_id}")
+            self.rooms.remember_room(self._named_key(), f"slack:{channel_id}")
         except Exception as exc:  # noqa: BLE001 - a cache: the next post by name writes it again
             log.warning("Could not remember which channel %s is (%s); the next post by name does.", self.channel, exc)
 

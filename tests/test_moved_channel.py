@@ -144,3 +144,15 @@ def test_a_table_moved_by_name_keeps_one_thread_there_and_amend_leaves_the_old_p
     assert "ACME-1-SECRET" not in shown(slack, GLOBEX) and "ACME-1-SECRET" in shown(slack, OPS)
     # Without asking Slack which channel a name is (a token without channels:read, as the README allows).
     assert slack.received("conversations.list") == []
+
+
+def test_a_rotated_token_keeps_the_thread_of_a_channel_given_by_name(project: Project, slack: FakeSlack) -> None:
+    """Found by the fifth fix review: where a name led was kept per token, so every rotation (Slack's tokens
+    expire every 12 hours when rotation is on) started a stray thread and posted corrections unedited."""
+    project.write_config(ENGINE + slack_table(slack, "status", "#status"))
+    incident = post(project, "post", "--title", "Login failures", "Logins fail.")["incident_id"]
+    slack.token = project.env["SLACK_TOKEN"] = "xoxb-rotated-Secret-2"  # the same workspace, a new token
+    post(project, "post", "-i", incident, "Found it.")
+    post(project, "amend", incident, "1", "Logins fail for some users.")
+    first, reply = slack.messages[PUBLIC]
+    assert reply.thread_ts == first.ts and "some users" in first.text and first.edits
