@@ -78,7 +78,7 @@ class Channel(ABC):
         self.name = config.name
         # Seconds to wait for one answer; the destination sets it from [engine] timeout.
         self.request_timeout: float = 15.0
-        # Set by the destination before a send: where a channel keeps the chats its names were found to be.
+        # Set by the destination that builds it (the store): where the chats a channel's names lead to are kept.
         self.rooms: RoomMemory | None = None
 
     @classmethod

@@ -184,8 +184,10 @@ class MatrixChannel(Channel):
         return await self.delete_each(remote_ids, delete_one)
 
     def remote_location(self, remote_id: str) -> str | None:
-        room, slash, _ = (remote_id or "").rpartition("/$")
-        return room if slash and _ROOM_ID.match(room) else None
+        try:
+            return self.parse_remote_id(remote_id)[0]
+        except DeliveryError:
+            return None
 
     def posted_here(self, remote_id: str, target: str) -> bool:
         where = self.remote_location(remote_id)

@@ -239,15 +239,14 @@ class SlackChannel(Channel):
             return await self._post(rendered, log, channel=self.channel)
         channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
         broadcast = self.reply_broadcast and bool(rendered.payload.get("status_changed"))
-        where = channel_id  # the engine threads only under posts made where the config names now (posted_here)
         try:
             receipt = await self._post(
-                rendered, log, channel=where, thread_ts=parent_ts, broadcast=broadcast
+                rendered, log, channel=channel_id, thread_ts=parent_ts, broadcast=broadcast
             )
         except SlackDeliveryError as exc:
             if exc.code != "thread_not_found":
                 raise
-            return await self._post_orphan(rendered, where, log)
+            return await self._post_orphan(rendered, channel_id, log)
         note = await self._refresh_card(rendered, channel_id, parent_ts)
         return Receipt(receipt.remote_id, notes=(note,) if note else ())
 

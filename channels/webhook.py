@@ -97,7 +97,7 @@ class WebhookChannel(HttpChannel):
     def secret_values(self) -> list[str]:
         """The signing key, and the url and any header value given as ``${VAR}``; of a url, also the
         parts a receiver quotes alone ("Cannot POST /hooks/catch/123/Zq8.../", a redirect's path):
-        its path, each part of it that is not a plain word, and its query's values."""
+        the parts that look like tokens, and the path or query holding them (``_url_parts``)."""
         values = [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]
         return values + [part for value in values if "://" in value for part in _url_parts(value)]
 
