@@ -269,16 +269,22 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
             continue
         _insert_update(store, incident["id"], next_sequence, update, result)
         next_sequence += 1
-    if _merge_incident(store, incident, existing) is not None:
+    withdrawal = _withdrawal_sequence(store, incident["id"])
+    if _merge_incident(store, incident, existing) is not None and withdrawal is not None:
         _never_send_after_withdrawal(store, incident["id"])
-        posts = _withdraw_posts_made_here(store, incident["id"])
+        posts = _withdraw_posts_made_here(store, incident["id"], withdrawal)
         if posts:
             result.withdrawn_here.append((incident["id"], posts))
-        withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
-                                      (incident["id"],))
-        after = next_sequence - max(first_new, int(withdrawal["s"]) + 1) if withdrawal and withdrawal["s"] is not None else 0
+        after = next_sequence - max(first_new, withdrawal + 1)
         if after > 0:
             result.kept_withdrawn.append((incident["id"], after))
+
+
+def _withdrawal_sequence(store: Store, incident_id: str) -> int | None:
+    """The sequence of the incident's last withdrawal (this store's or an imported one), if any."""
+    found = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
+                             (incident_id,))
+    return int(found["s"]) if found is not None and found["s"] is not None else None
 
 
 def _merge_incident(store: Store, incident: Mapping[str, Any], existing: Row) -> str | None:
@@ -300,7 +306,7 @@ def _merge_incident(store: Store, incident: Mapping[str, Any], existing: Row) ->
     return withdrawn_at
 
 
-def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
+def _withdraw_posts_made_here(store: Store, incident_id: str, sequence: int) -> int:
     """The file withdraws an incident this store kept posting (the other store withdrew it meanwhile): the
     withdrawal gets a pending delivery at each place this store posted, so ``retry`` deletes those posts
     (or tells the internal channels) as ``withdraw`` would have. Returns how many places.
@@ -309,11 +315,6 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
     here (it could not delete this store's posts); an internal one was told already. Safe to repeat: a
     place done here is on record as this store's, and an import of the same file again, which records the
     other store's over a pending one, is undone the same way until ``retry`` has done it."""
-    withdrawal = store.select_one("SELECT MAX(sequence) AS s FROM updates WHERE incident_id=? AND kind='withdrawal'",
-                                  (incident_id,))
-    if withdrawal is None or withdrawal["s"] is None:
-        return 0
-    sequence = int(withdrawal["s"])
     posted = store.select(
         "SELECT DISTINCT destination, target, visibility FROM deliveries WHERE incident_id=? AND sequence<? AND"
         " remote_origin=? AND (state=? OR state=? OR parts<>'[]')",
@@ -324,20 +325,15 @@ def _withdraw_posts_made_here(store: Store, incident_id: str) -> int:
         place = (incident_id, sequence, row["destination"], row["target"])
         if _withdrawn_here(store, incident_id, row["destination"], row["target"]):
             continue
-        if not Visibility.parse(row["visibility"]).outside:
-            added += store.run(
-                "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state, created_at,"
-                " updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (incident_id, sequence, destination, target) DO NOTHING",
-                (*place, row["visibility"], DeliveryState.PENDING, now, now),
-            )
-            continue
-        # The other store's withdrawal there, imported, could not delete this store's posts: it is done again here.
-        added += store.run(
+        # The other store's withdrawal at a public or customer's place, imported, could not delete this store's
+        # posts: it is done again here. An internal place it told is left as told.
+        redone = Visibility.parse(row["visibility"]).outside and store.run(
             "UPDATE deliveries SET state=?, remote_id=NULL, thread_ref=NULL, attempts=0, last_error=NULL, claimed_by=NULL,"
             " claimed_at=NULL, sent_at=NULL, parts='[]', remote_origin=?, updated_at=? WHERE incident_id=? AND sequence=?"
             " AND destination=? AND target=? AND remote_origin=?",
             (DeliveryState.PENDING, WRITTEN, now, *place, IMPORTED),
-        ) or store.run(
+        )
+        added += redone or store.run(
             "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state, created_at,"
             " updated_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (incident_id, sequence, destination, target) DO NOTHING",
             (*place, row["visibility"], DeliveryState.PENDING, now, now),
