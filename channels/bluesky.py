@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 POST = "app.bsky.feed.post"
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
+_KEYS_TRIED = 4  # another post under each of four keys of one instant: 1 chance in about 10^12
 _HANDLE = re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 _AT_URI = re.compile(r"^at://(?P<repo>[^/\s#]+)/app\.bsky\.feed\.post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})(?:#(?P<cid>[a-z0-9]+))?$")
 _POST_LINK = re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
@@ -55,7 +56,23 @@ _POST_LINK = re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<
 def record_key(moment: datetime, seed: str) -> str:
     """A TID (13 characters: 53 bits of microseconds, 10 of clock id) fixed by ``moment`` and ``seed``."""
     micros = int(moment.astimezone(UTC).timestamp() * 1_000_000) & ((1 << 53) - 1)
-    clock = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:2], "big") & 0x3FF
+    return _tid(micros, _clock_id(seed))
+
+
+def record_keys(rkey: str) -> list[str]:
+    """``rkey``, then keys of the same time with other clock ids, in a fixed order: the next is tried when a
+    post that is not this one holds a key. Updates stored at the same instant (``tick``'s reminders share
+    its clock) have 1 chance in 1,024 of one key; the order is the same in every attempt and process, so a
+    repeat after a lost answer still finds the post it made."""
+    value = sum(_TID_CHARS.index(c) << (5 * (12 - i)) for i, c in enumerate(rkey))
+    return [rkey, *(_tid(value >> 10, _clock_id(f"{rkey}\n{n}")) for n in range(1, _KEYS_TRIED))]
+
+
+def _clock_id(seed: str) -> int:
+    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:2], "big") & 0x3FF
+
+
+def _tid(micros: int, clock: int) -> str:
     value = (micros << 10) | clock
     return "".join(_TID_CHARS[(value >> (5 * (12 - i))) & 31] for i in range(13))
 
@@ -213,35 +230,46 @@ class BlueskyChannel(Channel):
     async def _create(self, client: AsyncClient, record: Any, rkey: str) -> str:
         from atproto import models
 
-        data = models.ComAtprotoRepoCreateRecord.Data(repo=self._did, collection=POST, record=record, rkey=rkey)
-        try:
-            created = await self._call("post", client.com.atproto.repo.create_record(data))
-        except DeliveryError as exc:
-            found = await self._already_made(client, rkey, exc)
-            if found:
-                return found
-            raise self._doubts.judged(rkey, exc) from exc
-        return f"{created.uri}#{created.cid}"
+        for key in record_keys(rkey):
+            data = models.ComAtprotoRepoCreateRecord.Data(repo=self._did, collection=POST, record=record, rkey=key)
+            try:
+                created = await self._call("post", client.com.atproto.repo.create_record(data))
+            except DeliveryError as exc:
+                found = await self._already_made(client, key, exc, record)
+                if found is _ANOTHER_POST:
+                    continue
+                if found:
+                    return found
+                raise self._doubts.judged(rkey, exc) from exc
+            return f"{created.uri}#{created.cid}"
+        raise self.fail(
+            f"every record key broadcaster tries for this post on @{self.handle} holds another post, so it was not "
+            "posted. Please report it.", retryable=False,
+        )
 
-    async def _already_made(self, client: AsyncClient, rkey: str, exc: DeliveryError) -> str:
-        """The post an earlier attempt made under ``rkey``, if the failure may hide one ("" if none)."""
+    async def _already_made(self, client: AsyncClient, rkey: str, exc: DeliveryError, record: Any) -> str | None:
+        """The post an earlier attempt made under ``rkey``, if the failure may hide one ("" if none;
+        ``_ANOTHER_POST`` if a post that is not this one holds the key, which no attempt of this one took)."""
         if exc.retryable and not exc.outcome_unknown:
             return ""  # a refused connection, a 429, a 503: nothing was made this time
         try:
-            return await self._fetch(client, self._did, rkey)
+            found = await self._fetch(client, self._did, rkey)
         except DeliveryError:
             return ""
+        if found is None:
+            return ""
+        return f"{found.uri}#{found.cid}" if _same_post(found.value, record) else _ANOTHER_POST
 
-    async def _fetch(self, client: AsyncClient, repo: str, rkey: str) -> str:
-        """The remote id of a post by its repo and key; "" when there is none."""
+    async def _fetch(self, client: AsyncClient, repo: str, rkey: str) -> Any:
+        """The post under a repo and key (its ``uri``, ``cid`` and ``value``); None when there is none."""
         from atproto import models
 
         params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=POST, rkey=rkey)
         try:
             found = await self._call("look-up", client.com.atproto.repo.get_record(params))
         except _Missing:
-            return ""
-        return f"{found.uri}#{found.cid}" if found.cid else ""
+            return None
+        return found if found.cid else None
 
     async def _reply_to(self, thread: ThreadRef) -> Any:
         from atproto import models
@@ -262,10 +290,9 @@ class BlueskyChannel(Channel):
             )
         if not found.group("cid"):  # given by hand (retry --remote-id): ask for the rest
             complete = await self._fetch(await self._session(), found.group("repo"), found.group("rkey"))
-            if not complete:
+            if complete is None:
                 raise self.fail(f"Bluesky has no post {remote_id} to reply to: it may have been deleted.", retryable=False)
-            found = _AT_URI.match(complete)
-            assert found is not None
+            return models.ComAtprotoRepoStrongRef.Main(uri=str(complete.uri), cid=str(complete.cid))
         uri = f"at://{found.group('repo')}/{POST}/{found.group('rkey')}"
         return models.ComAtprotoRepoStrongRef.Main(uri=uri, cid=found.group("cid"))
 
@@ -378,6 +405,24 @@ class BlueskyChannel(Channel):
         return self.fail(
             f"Bluesky {action} failed: {what}, so it may or may not have been done.", retryable=True, outcome_unknown=True
         )
+
+
+_ANOTHER_POST = "another post"  # _already_made's answer when a post that is not this one holds the key
+
+
+def _same_post(found: Any, record: Any) -> bool:
+    """Whether the record found under one of our keys is ``record``, as an earlier attempt made it: the same
+    time and text, or the same time and card (a later run may word it otherwise, in another language, say).
+    A post of another update made at the same instant has another incident's text and card."""
+    def field(value: Any, *path: str) -> Any:
+        for name in path:
+            value = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+        return value
+
+    if field(found, "created_at") != record.created_at and field(found, "createdAt") != record.created_at:
+        return False
+    card = field(record, "embed", "external", "uri")
+    return field(found, "text") == record.text or (card is not None and field(found, "embed", "external", "uri") == card)
 
 
 class _Missing(DeliveryError):

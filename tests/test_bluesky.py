@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from broadcaster.channels.bluesky import BlueskyChannel, record_key
-from broadcaster.messages.model import Status
+from broadcaster.channels.bluesky import BlueskyChannel, record_key, record_keys
+from broadcaster.messages.model import Status, Update
+from broadcaster.messages.visibility import public_view
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
@@ -22,7 +25,20 @@ from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
-from tests.social import B_PASSWORD, M_TOKEN, T0, URL, Social, checked, deleted, sent, social_project, update, view
+from tests.social import (
+    B_PASSWORD,
+    M_TOKEN,
+    T0,
+    URL,
+    Social,
+    checked,
+    deleted,
+    incident,
+    sent,
+    social_project,
+    update,
+    view,
+)
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +188,53 @@ def test_a_lost_answer_whose_look_up_fails_too_is_retryable_once_then_unknown(fa
         errors.append(caught.value)
     assert errors[0].retryable and errors[0].outcome_unknown and errors[0].repeat_safe  # the same key: one repeat
     assert errors[1].outcome_unknown and "may have posted it already" in str(errors[1])
+
+
+def _windows_sharing_a_key(fake: FakeBluesky) -> tuple[Rendered, Rendered]:
+    """Two windows' reminders stored at one instant (``tick`` gives every step of a run one clock) whose
+    record keys are the same: 1 pair in 1,024 is, by their 10 bits of clock id."""
+    ch, seen = channel(fake), {}
+    for n in range(2000):
+        incident_id = f"window-{n}"
+        moment = T0 + timedelta(minutes=5)
+        upd = Update(incident_id, 2, moment, Status.SCHEDULED, f"Reminder: window {n} starts soon.")
+        shown = public_view(replace(incident(f"Window {n}"), id=incident_id), upd,
+                            url=f"https://status.example.com/incidents/{incident_id}.html")
+        rendered = ch.render(shown)
+        if rendered.payload["rkey"] in seen:
+            return seen[rendered.payload["rkey"]], rendered
+        seen[rendered.payload["rkey"]] = rendered
+    raise AssertionError("no two keys alike in 2,000")
+
+
+def test_two_posts_of_one_instant_under_one_key_are_both_made_and_each_finds_its_own(fake: FakeBluesky) -> None:
+    first, second = _windows_sharing_a_key(fake)
+    assert first.payload["rkey"] == second.payload["rkey"]
+    one = send(fake, first)
+    other = send(fake, second)  # the key holds the first window's reminder: not this post, so the next key
+    assert one.remote_id != other.remote_id
+    assert sorted(p.text for p in fake.posted) == sorted([first.text, second.text])
+    # A repeat of either (another run, an answer lost) finds its own post, never the other's.
+    assert send(fake, second, ch=channel(fake)).remote_id == other.remote_id
+    assert send(fake, first, ch=channel(fake)).remote_id == one.remote_id
+    assert len(fake.posted) == 2
+
+
+def test_a_lost_answer_under_a_key_another_post_holds_is_settled_under_the_next(fake: FakeBluesky) -> None:
+    first, second = _windows_sharing_a_key(fake)
+    send(fake, first)
+    fake.fail(Fault(match="createRecord", after=1, reset_after=True))  # the second's post arrives, its answer not
+    again = send(fake, second)
+    made = [p for p in fake.posted if p.text == second.text]
+    assert len(made) == 1 and again.remote_id == f"{made[0].uri}#{made[0].cid}"
+
+
+def test_the_keys_tried_keep_the_time_and_the_order() -> None:
+    key = record_key(T0, "sky\ninc-1\n1")
+    keys = record_keys(key)
+    assert keys[0] == key and len(set(keys)) == len(keys) == 4
+    assert {k[:11] for k in keys} == {key[:11]}  # the same 53 bits of time: only the clock id differs
+    assert keys == record_keys(key)
 
 
 def test_the_record_key_is_a_tid_fixed_by_the_update_and_the_channel() -> None:
