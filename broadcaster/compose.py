@@ -193,6 +193,7 @@ def check_audiences(draft: Draft, config: Config) -> None:
     for option, key in named:
         config.require_audience(key, option)
     check_span_audiences(draft.message, config)
+    refuse_mistyped_audience_markers(draft.title or "", config, "--title")
     if draft.title and gate.audience_ids(draft.title, "--title"):
         raise InputError("--title cannot hold [for ID] spans: every reader sees the title. Put audience detail in "
                          "the message or --for; nothing was stored or sent.")
@@ -208,6 +209,20 @@ def check_span_audiences(text: str, config: Config, field: str = "the message") 
     """
     for key in gate.audience_ids(text, field):
         config.require_audience(key, f"a [for ID] span of {field}")
+    refuse_mistyped_audience_markers(text, config, field)
+
+
+def refuse_mistyped_audience_markers(text: str, config: Config, field: str) -> None:
+    """A "[fro acme]...[/fro]" is refused like a "[privte]": read as prose, it would publish that customer's
+    detail to everyone. Only a slip of "for" before a configured audience's id or name counts."""
+    named = [*config.audience_tables, *(t.audience.name for t in config.audience_tables.values())]
+    found = gate.mistyped_audience_marker(text, named)
+    if found is not None:
+        offset, snippet = found
+        raise InputError(
+            f"{field} holds {snippet!r} at character {offset + 1}, which looks like an audience marker but is not "
+            "one. Write [for ID]...[/for] exactly, or reword it; nothing was stored or sent."
+        )
 
 
 def build(draft: Draft, existing: Incident | None, config: Config, now: datetime) -> tuple[Incident, Update]:

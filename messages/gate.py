@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -303,6 +303,11 @@ _NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "pr
 # as one once a renderer joins the lines), so the content may span lines.
 _BRACKETED = re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
 _HALF = re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]")
+# A closing tag whose word is one slip from "for" ("[/fro]", "[/fo]"): no prose closes anything, and a span
+# opened and closed with the same slip would otherwise publish that customer's detail to everyone.
+_CLOSER = re.compile(r"\[\s*/([^\[\]()]{1,12})\]")
+# An opening "[W ID]" (folded) whose W is one slip from "for": a marker only when ID names an audience.
+_OPENER = re.compile(r"\[\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*\]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
 
@@ -332,7 +337,36 @@ def _first_candidate(folded: str) -> tuple[int, int] | None:
             found.append((match.start(), match.end()))
             break
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
+    found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _near_for(m.group(1)))
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
+
+
+def _near_for(word: str) -> bool:
+    letters = "".join(c for c in word if c.isalpha())
+    return len(letters) >= 2 and distance(letters, "for") <= 1
+
+
+def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, str] | None:
+    """A ``[W ID]`` in ``text`` whose W is one slip from "for" ("[fro acme]", "[fоr acme]") and whose ID is
+    within one slip of one of ``audiences`` (ids or names, any case): it was meant as that customer's span.
+    Returns (offset in ``text``, the text as written) or None. Prose such as "[or the CDN]" names no audience."""
+    folded, where = fold(text)
+    known = [_letters_and_digits(fold(a)[0]) for a in audiences]
+    for match in _OPENER.finditer(folded):
+        word, named = match.group(1), _letters_and_digits(match.group(2))
+        if _letters_and_digits(word) != "for" and _near_for(word) and any(_near_id(named, k) for k in known if k):
+            first = where[match.start()]
+            last = where[match.end()] if match.end() < len(where) else len(text)
+            return first, text[first:last]
+    return None
+
+
+def _near_id(named: str, known: str) -> bool:
+    return named == known or (len(known) >= 4 and distance(named, known) <= 1)  # "[or as]" is prose
+
+
+def _letters_and_digits(text: str) -> str:
+    return "".join(c for c in text if c.isalnum())
 
 
 def fold(text: str) -> tuple[str, list[int]]:

@@ -115,13 +115,33 @@ def test_a_customer_named_on_the_command_line_must_be_configured(project: Projec
     ("Errors [for acme]x[/private].", "closes [for acme] with [/private]"),
     ("Errors [for]x[/for].", "no audience"),
     ("[for acme]Only for acme.[/for]", "no public text"),
+    # Found by a hostile review: a slip of "for" in both markers read as prose, and published acme's detail.
+    ("Errors [fro acme]ACM-7 down[/fro].", "looks like a private marker"),
+    ("Errors [fo acme]ACM-7 down[/fo].", "looks like a private marker"),
+    ("Errors [ofr acme]ACM-7 down[/ofr].", "looks like a private marker"),
+    ("Errors [foor acme]ACM-7 down[/foor].", "looks like a private marker"),
+    ("Errors [fro acme]ACM-7 down.", "looks like an audience marker"),  # no closer: the id says what was meant
+    ("Errors [fr Acme Corp]ACM-7 down.", "looks like an audience marker"),  # the name, as the customer is known
+    ("Errors [fr acmee]ACM-7 down.", "looks like an audience marker"),  # two slips, one in each
 ], ids=["unknown", "cyrillic-id", "cyrillic-word", "fullwidth", "unclosed", "stray", "for-in-private",
-        "private-in-for", "mismatched", "no-id", "all-audience"])
+        "private-in-for", "mismatched", "no-id", "all-audience", "fro", "fo", "ofr", "foor", "fro-unclosed",
+        "fr-name", "fr-acmee"])
 def test_audience_markers_fail_closed(project: Project, slack: FakeSlack, message: str, said_: str) -> None:
     result = project.cli("post", "--yes", "--title", "API errors", message)
     assert result.exit_code == 2, result.stdout
     assert said_ in result.stderr
     assert all(not messages for messages in slack.messages.values())
+
+
+@pytest.mark.parametrize("message", [
+    "Use the backup endpoint [or the CDN] meanwhile.",
+    "Errors [four hours] ago; fixed [of course].",
+    "Errors since 14:00 [from acme's report].",
+])
+def test_brackets_in_prose_that_name_no_audience_still_publish(project: Project, slack: FakeSlack, message: str) -> None:
+    code, _ = post(project, "--title", "API errors", "-C", "api", message)
+    assert code == 0
+    assert message in said(slack, "C0PUB00001")
 
 
 def test_for_text_and_customer_take_no_markers(project: Project, slack: FakeSlack) -> None:
