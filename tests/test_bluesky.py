@@ -193,7 +193,7 @@ def test_a_lost_answer_whose_look_up_fails_too_is_retryable_once_then_unknown(fa
 def _windows_sharing_a_key(fake: FakeBluesky) -> tuple[Rendered, Rendered]:
     """Two windows' reminders stored at one instant (``tick`` gives every step of a run one clock) whose
     record keys are the same: 1 pair in 1,024 is, by their 10 bits of clock id."""
-    ch, seen = channel(fake), {}
+    ch, seen = channel(fake), dict[str, Rendered]()
     for n in range(2000):
         incident_id = f"window-{n}"
         moment = T0 + timedelta(minutes=5)
