@@ -332,8 +332,9 @@ def _json_strings(value: Any, key: str | None = None) -> Iterable[tuple[str | No
 
 
 # A template: the payload rendered without the update's texts, and the words the product and
-# its config print of their own; made only when a value is found (None: cannot be made).
-Template = Callable[[], tuple[str | bytes, Compared] | None]
+# its config print of their own (None: every value the rendering holds is allowed as often);
+# made only when a value is found (None: cannot be made).
+Template = Callable[[], tuple[str | bytes, Compared | None] | None]
 
 
 def guard(

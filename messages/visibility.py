@@ -21,7 +21,7 @@ error, so a typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
@@ -530,20 +530,29 @@ def _audience_values(update: Update) -> list[tuple[str, str]]:
 
 def forbidden_values(
     update: Update, incident: Incident | None, visibility: Visibility, audiences: Mapping[str, Audience],
+    *, read_beside: Collection[str] = (),
 ) -> frozenset[str]:
     """What a payload for ``visibility`` must not hold, for the egress guard.
 
     Public: every internal value, every audience's detail and every configured
     audience's name. One audience: the internal values, and every OTHER audience's
-    name and detail (a text it shares with this audience excepted: it may read it).
-    Internal: nothing.
+    name and detail (a text it shares with this audience excepted: it may read it;
+    so is one it reads in ``read_beside``, its own values of the other updates a
+    payload shows, such as a customer's page: ``own_values``). Internal: nothing.
     """
     if visibility.level == Level.INTERNAL:
         return frozenset()
     per_audience = [*_audience_values(update), *((a.id, a.name.strip()) for a in audiences.values())]
     others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
-    return internal_values(update, incident) | (others - own)
+    return internal_values(update, incident) | (others - own - set(read_beside))
+
+
+def own_values(update: Update, visibility: Visibility) -> frozenset[str]:
+    """One audience's own detail in ``update`` (its ``--for`` texts and spans): what it may read wherever it is."""
+    if not visibility.audience:
+        return frozenset()
+    return frozenset(value for key, value in _audience_values(update) if key == visibility.audience)
 
 
 def private_detail_of_correction(

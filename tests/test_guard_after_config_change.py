@@ -11,6 +11,7 @@ of the site and off every target it was published to, as well as out of the link
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -81,23 +82,29 @@ def test_a_full_build_takes_out_a_page_that_now_names_a_customer_and_the_publish
     assert files_holding(project.root / "mirror", NAME) == []
 
 
-def test_a_customers_page_that_now_names_another_customer_is_taken_out_not_kept(project: Project) -> None:
+def test_a_customers_page_that_now_names_another_customer_is_built_again_without_that_incident(
+    project: Project,
+) -> None:
     """Acme was told of its peering with Globex, then Globex became a customer: Acme's page may no
-    longer name it. Its last version was checked against other values, so it is not kept either."""
+    longer name it. Its last version was checked against other values, so it is not kept: the page is
+    built again without that incident (named), and Acme's other incidents stay on it."""
     project.env["ACME_FEED_TOKEN"] = TOKEN
     project.write_config(CUSTOMERS + MIRROR)
-    post(project, "--title", "Peering issues", "-C", "api", "--for", "acme", f"Your peering with {NAME} is down.",
-         "Some traffic is slow.")
+    peering = post(project, "--title", "Peering issues", "-C", "api", "--for", "acme",
+                   f"Your peering with {NAME} is down.", "Some traffic is slow.")
+    other = post(project, "--title", "Slow logins", "-C", "api", "Logins are slow.")
     assert files_holding(project.site / "a" / TOKEN, NAME)
     project.write_config(CUSTOMERS + GLOBEX + MIRROR)
 
     built = project.cli("site", "build")
 
     assert built.exit_code == 3, built.output
-    assert "the private page of audience" in built.stderr
+    assert f"incident {peering} was left out of the private page of audience acme" in built.stderr
     assert files_holding(project.site, NAME) == []
-    assert not (project.site / "a" / TOKEN).exists()
+    page = (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
+    assert other in page and peering not in page
     assert project.cli("site", "publish").exit_code == 3
+    assert files_holding(project.root / "mirror", NAME) == []
     assert files_holding(project.root / "mirror", NAME) == []
 
 
@@ -211,3 +218,77 @@ def test_the_key_is_made_even_where_the_rules_code_cannot_be_read(
     finally:
         monkeypatch.undo()
         source._guard_rules.cache_clear()
+
+
+# -- customer pages: found by a hostile review of the site -------------------------------------------
+
+ALSO_ON_API = f"""
+[audiences.globex]
+name = "{NAME}"
+components = ["api"]
+"""
+
+
+def _acme_page(project: Project) -> str:
+    return (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_incident_withdrawn_after_a_customers_page_was_refused_leaves_that_page(project: Project) -> None:
+    """One incident naming another customer in Acme's detail had frozen Acme's page as last built: an
+    incident withdrawn after that stayed on it, and in its feeds, for good."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + ALSO_ON_API)
+    wrong = post(project, "--title", "Wrong post", "-C", "api", "--for", "acme", "Posted to the wrong place.", "Oops.")
+    naming = project.cli("post", "--yes", "--title", "API slow", "-C", "api", "--for", "acme",
+                         f"Call the {NAME} NOC.", "Slow API.")
+    assert naming.exit_code in (2, 3), naming.output  # refused, or left out of Acme's page: never shown there
+    withdrawn = project.cli("withdraw", "--yes", wrong, "--reason", "duplicate of another post")
+
+    assert withdrawn.exit_code in (0, 3), withdrawn.output
+    assert files_holding(project.site / "a" / TOKEN, "Wrong post") == []
+    assert files_holding(project.site / "a" / TOKEN, "wrong place") == []
+    assert files_holding(project.site, NAME) == []
+
+
+def test_a_customer_named_like_a_word_the_page_prints_leaves_the_other_pages_alone(project: Project) -> None:
+    """A customer called "Atom" (the feed link's label): every post had failed Acme's page, for good."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + '\n[audiences.atom]\nname = "Atom"\ncomponents = ["db"]\n')
+    incident = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit is rerouted.",
+                    "Errors.")
+
+    assert incident in _acme_page(project) and "Your circuit is rerouted." in _acme_page(project)
+    assert project.cli("site", "build").exit_code == 0
+
+
+def test_the_same_sentence_for_two_customers_keeps_both_pages(project: Project) -> None:
+    """Acme's own detail, given to Globex too in a later update: Acme may read it, on its own page."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.env["GLOBEX_FEED_TOKEN"] = TOKEN.replace("acme", "glob")
+    project.write_config(CUSTOMERS + ALSO_ON_API.replace('components = ["api"]', 'components = ["api"]\n'
+                                                         'feed_token = "${GLOBEX_FEED_TOKEN}"'))
+    sentence = "Your traffic is rerouted via Frankfurt."
+    incident = post(project, "--title", "API errors", "-C", "api", "--for", "acme", sentence, "Errors.")
+    later = project.cli("post", "--yes", "-i", incident, "--for", "globex", sentence, "Still errors.")
+
+    assert later.exit_code == 0, later.output
+    assert files_holding(project.site / "a" / TOKEN, sentence) == ["atom.xml", "feed.xml"]
+    assert files_holding(project.site / "a" / TOKEN.replace("acme", "glob"), sentence) == ["atom.xml", "feed.xml", "index.html"]
+    assert project.cli("site", "build").exit_code == 0
+
+
+def test_a_customers_page_shows_the_state_of_every_component_and_links_their_feeds(project: Project) -> None:
+    """Acme's page said "All systems operational" while the database was down for everyone, and linked
+    each component's feeds beside itself, where there are none."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS)
+    post(project, "--title", "Database down", "-C", "db=major_outage", "The database is down.")
+
+    public, acme = (project.site / "index.html").read_text(encoding="utf-8"), _acme_page(project)
+    banner = re.compile(r'<section class="overall[^"]*".*?</h2>', re.S)
+    shown = [banner.search(page) for page in (public, acme)]
+    assert shown[0] is not None and shown[1] is not None and shown[0].group(0) == shown[1].group(0)
+    assert "All systems operational" not in acme
+    feeds = re.findall(r'href="([^"]*components/[^"]*atom\.xml)"', acme)
+    assert feeds and all(f.startswith("../../components/") for f in feeds)
+    assert all((project.site / "a" / TOKEN / f).resolve().is_file() for f in feeds)

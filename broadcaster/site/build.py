@@ -134,6 +134,27 @@ class Refused:
     incident_id: str
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """Files that list incidents (the index, feeds and JSON; a customer's page and feeds): how they are
+    rendered from the incidents they show, and what each incident, and so each file, must not hold."""
+
+    render: Callable[[Sequence[PublicIncident]], list[tuple[str, bytes]]]
+    values_of: Callable[[PublicIncident], PrivateValues]
+    values_by_file: Callable[[list[tuple[str, bytes]], list[PublicIncident]], dict[str, PrivateValues]]
+
+
+def _values_on(audience: AudiencePage, incident: PublicIncident) -> PrivateValues:
+    return audience.private.get(incident.header.id, _NO_VALUES)
+
+
+def _same_values_everywhere(
+    values_of: Callable[[PublicIncident], PrivateValues], files: list[tuple[str, bytes]], shown: list[PublicIncident]
+) -> dict[str, PrivateValues]:
+    every = reduce(or_, (values_of(i) for i in shown), _NO_VALUES)
+    return dict.fromkeys((path for path, _ in files), every)
+
+
 def build_site(
     data: SiteData,
     output: Path | SiteWriter,
@@ -195,7 +216,8 @@ class _Build:
         shown = [i for i in (*self.data.incidents, *self.data.archive) if i.header.id not in self.left_out]
         for path, body in self._linking_files(shown):
             self.writer.write(path, body)
-        self._audience_pages()
+        left_out = self.left_out
+        self._audience_pages([i for i in self.data.incidents if i.header.id not in left_out])
         # The pages no build can vouch for, after the files that linked to them: those the guard refused;
         # and, when the private values are worked out otherwise than when the last build checked (a
         # customer added since), those of every incident left out, last checked against other values.
@@ -203,42 +225,46 @@ class _Build:
         for path in html.incident_paths(unvouched).values():
             self.writer.remove(path, even_unlisted=True)
 
-    def _audience_pages(self) -> None:
-        """Each customer's page and feeds, guarded against what it must not hold; any other
-        ``a/`` folder (a changed or removed token) is taken out of the site, so every host deletes it."""
+    def _audience_pages(self, public: Sequence[PublicIncident]) -> None:
+        """Each customer's page and feeds, leaving out any incident that would put there what that customer
+        must not read (as the index and feeds do); any other ``a/`` folder (a changed or removed token) is
+        taken out of the site, so every host deletes it. ``public``: what the components' statuses are of."""
         keep: set[str] = set()
+        left_out = self.left_out
         for audience in self.data.audiences:
-            shown = [i for i in audience.incidents if i.header.id not in self.left_out]
-            values = reduce(or_, (audience.private.get(i.header.id, _NO_VALUES) for i in shown), _NO_VALUES)
-            files = self._render_audience(audience, shown)
-            try:
-                for path, body in files:
-                    guard(body, values, f"the private page of audience {audience.label}", _media(path))
-            except LeakRefused as refused:
-                self.problems.setdefault(f"audience {audience.label}", f"the private page of audience "
-                                         f"{audience.label} was not updated ({refused})")
-                # Fail closed: the page keeps its last version if that was checked against the same
-                # values; if not (a customer added since), it may hold what is private now, and goes.
-                if self.writer.guarded_alike:
-                    keep.update(p for p in self.writer.hashes if p.startswith(audience.folder))
-                continue
-            for path, body in files:
+            listing = _Listing(
+                render=partial(self._render_audience, audience, public),
+                values_of=partial(_values_on, audience),
+                values_by_file=partial(_same_values_everywhere, partial(_values_on, audience)),
+            )
+            shown = [i for i in audience.incidents if i.header.id not in left_out]
+            for path, body in self._guarded(listing, shown, partial(self._leave_out_of_page, audience)):
                 self.writer.write(path, body)
                 keep.add(path)
-                if values:
-                    self.guarded[path] = values
         gone = [p for p in self.writer.hashes if p.startswith(AUDIENCE_DIR) and p not in keep]
         for path in gone:
             self.writer.remove(path)
         for folder in {p.rpartition("/")[0] for p in gone}:
             self.writer.remove_folder(folder)
 
-    def _render_audience(self, audience: AudiencePage, shown: Sequence[PublicIncident]) -> list[tuple[str, bytes]]:
+    def _render_audience(
+        self, audience: AudiencePage, public: Sequence[PublicIncident], shown: Sequence[PublicIncident]
+    ) -> list[tuple[str, bytes]]:
         data, now = self.data, utc(self.data.now)
         feed = feeds.build_feeds(data.page, data.components, shown, now, prefix=audience.folder)
-        index = html.render_index(data.page, data.components, shown, now, data.uptime, root="../../")
+        index = html.render_index(data.page, data.components, shown, now, data.uptime, root="../../",
+                                  statuses_from=public)
         return [(audience.folder + "feed.xml", feed.rss), (audience.folder + "atom.xml", feed.atom),
                 (audience.folder + "index.html", index)]
+
+    def _leave_out_of_page(self, audience: AudiencePage, incidents: list[PublicIncident], exc: Exception | None) -> None:
+        reason = str(exc) if exc is None or isinstance(exc, LeakRefused) else f"{type(exc).__name__}: {exc}"
+        for incident in incidents:
+            self.problems.setdefault(
+                f"audience {audience.label} {incident.header.id}",
+                f"incident {incident.header.id} was left out of the private page of audience {audience.label} "
+                f"({reason if exc is not None else 'it would show what that customer must not read'})",
+            )
 
     def _missing(self, incident: PublicIncident) -> bool:
         try:
@@ -255,12 +281,13 @@ class _Build:
             self._own_words = own_words(self.data.page, self.data.components)
         return self._own_words
 
-    def _template(self, render: Callable[[], bytes]) -> Template:
+    def _template(self, render: Callable[[], bytes], *, own_words: bool = True) -> Template:
         """The guard's template: ``render`` (the same file without the update's texts) and the page's
-        own words, made when a value is found; none if it cannot be rendered (every value counts)."""
-        def template() -> tuple[bytes, Compared] | None:
+        own words, made when a value is found; none if it cannot be rendered (every value counts).
+        Without ``own_words``, every value is allowed as often as ``render`` holds it."""
+        def template() -> tuple[bytes, Compared | None] | None:
             try:
-                return render(), self._own()
+                return render(), self._own() if own_words else None
             except Exception:  # noqa: BLE001 - fail closed: the guard refuses what it found
                 return None
 
@@ -304,26 +331,36 @@ class _Build:
 
     def _linking_files(self, shown: list[PublicIncident]) -> list[tuple[str, bytes]]:
         """The index, feeds and JSON of ``shown``, leaving out any incident that breaks them."""
+        listing = _Listing(render=self._render_linking, values_of=self._values, values_by_file=self._values_by_file)
+        return self._guarded(listing, shown, self._leave_out_all)
+
+    def _guarded(
+        self, listing: _Listing, shown: list[PublicIncident],
+        leave_out: Callable[[list[PublicIncident], Exception | None], None],
+    ) -> list[tuple[str, bytes]]:
+        """``listing``'s files of ``shown``, leaving out (``leave_out``) each incident that breaks them or
+        puts one of its values there; each file's values noted for the hosts."""
         while True:
             try:
-                files = self._render_linking(shown)
+                files = listing.render(shown)
             except Exception as exc:
-                bad = self._breaking(shown)
+                bad = self._breaking(listing, shown)
                 if not bad:
                     raise  # not one incident's fault: a bug that fails the build
-                self._leave_out_all(bad, exc)
+                leave_out(bad, exc)
             else:
-                values = self._values_by_file(files, shown)
+                values = listing.values_by_file(files, shown)
                 read = {p: Compared(readable_text(b, _media(p))) for p, b in files if values[p]}
                 found = [(p, b, read[p]) for p, b in files if values[p] and values[p].found_in(read[p]) is not None]
-                leaking = self._leaking(found, shown)
-                if not leaking:
+                bad = self._leaking(listing, found, shown)
+                if not bad:
                     self.guarded.update((p, v) for p, v in values.items() if v)
                     # What a page's own words put there: an upload may hold each value no more often.
                     self.guarded.update((p, values[p].allowing(r)) for p, _, r in found)
                     return files
-                self._leave_out_all(leaking, None)
-            shown = [i for i in shown if i.header.id not in self.left_out]
+                leave_out(bad, None)
+            gone = {i.header.id for i in bad}
+            shown = [i for i in shown if i.header.id not in gone]
 
     def _values_by_file(self, files: list[tuple[str, bytes]], shown: list[PublicIncident]) -> dict[str, PrivateValues]:
         """What each linking file must not hold: the values of the incidents it can show. The archive
@@ -352,36 +389,43 @@ class _Build:
             ("index.html", index),
         ]
 
-    def _breaking(self, shown: list[PublicIncident]) -> list[PublicIncident]:
-        """The incidents that make the linking files fail to render on their own."""
-        return [i for i in shown if _fails(partial(self._render_linking, [i]))]
+    @staticmethod
+    def _breaking(listing: _Listing, shown: list[PublicIncident]) -> list[PublicIncident]:
+        """The incidents that make ``listing``'s files fail to render on their own."""
+        return [i for i in shown if _fails(partial(listing.render, [i]))]
 
-    def _leaking(self, found: list[tuple[str, bytes, Compared]], shown: list[PublicIncident]) -> list[PublicIncident]:
-        """The incidents whose own texts put one of their private values in the linking files
-        ``found`` to hold one (almost always none). Each is checked against the same files with its
-        texts shaped away: what is left of a value there is the page's own words and the other
-        incidents' public texts. With every incident's texts shaped away first: one rendering
-        clears the incidents whose value only the page's own words hold."""
+    def _leaking(
+        self, listing: _Listing, found: list[tuple[str, bytes, Compared]], shown: list[PublicIncident]
+    ) -> list[PublicIncident]:
+        """The incidents whose own texts put one of their private values in the files ``found`` to
+        hold one (almost always none). Each is checked against the same files with its texts shaped
+        away: what is left of a value there is the page's own words and the other incidents' public
+        texts. With every incident's texts shaped away first: one rendering clears the incidents whose
+        value only the page's own words hold."""
         if not found:
             return []
-        everyone = cache(lambda: dict(self._render_linking([incident_without_text(i) for i in shown])))
-        suspects = [i for i in shown if self._values(i) and self._puts_a_value(i, found, everyone)]
+        everyone = cache(lambda: dict(listing.render([incident_without_text(i) for i in shown])))
+        suspects = [i for i in shown if listing.values_of(i) and self._puts_a_value(listing, i, found, everyone)]
+        # A suspect is left out if its own texts add to a value: one whose value another incident's text
+        # holds stays (a customer's page forbids every other customer's name in all its incidents alike).
         return [
             incident for incident in suspects
-            if self._puts_a_value(incident, found, cache(lambda i=incident: dict(self._render_linking(
+            if self._puts_a_value(listing, incident, found, cache(lambda i=incident: dict(listing.render(
                 [incident_without_text(other) if other is i else other for other in shown]
-            ))))
+            ))), own_words_only=False)
         ]
 
     def _puts_a_value(
-        self, incident: PublicIncident, found: list[tuple[str, bytes, Compared]],
-        without: Callable[[], dict[str, bytes]],
+        self, listing: _Listing, incident: PublicIncident, found: list[tuple[str, bytes, Compared]],
+        without: Callable[[], dict[str, bytes]], *, own_words_only: bool = True,
     ) -> bool:
-        """Whether a linking file holds a value of ``incident`` more often than ``without()`` (the
-        same files, some texts shaped away; rendered only if needed) and the page's words allow."""
-        values = self._values(incident)
+        """Whether a file holds a value of ``incident`` more often than ``without()`` (the same files,
+        some texts shaped away; rendered only if needed) holds it, and, ``own_words_only``, the page's
+        words allow."""
+        values = listing.values_of(incident)
         return any(
-            _fails(partial(guard, b, values, p, _media(p), self._template(partial(_file, without, p)), read=r))
+            _fails(partial(guard, b, values, p, _media(p),
+                           self._template(partial(_file, without, p), own_words=own_words_only), read=r))
             for p, b, r in found
         )
 

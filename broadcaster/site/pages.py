@@ -294,19 +294,24 @@ def render_index(
     uptime: Mapping[str, Sequence[DayUptime]] | None = None,
     *,
     root: str = "",
+    statuses_from: Sequence[PublicIncident] | None = None,
 ) -> bytes:
     """The status page; ``uptime`` (component id -> days, oldest first) draws the uptime bars.
 
     With ``root`` (``"../../"``) it is a customer's private page at ``a/<token>/``: its own
     feeds beside it, the site's pages and assets under ``root``, never indexed, no canonical.
+    ``statuses_from``: the incidents the components' statuses and the banner are of, if not those
+    listed (a customer's page lists its own, and shows the state of everything as the public page does).
     """
-    statuses = st.component_statuses((c.component.id for c in components), incidents, now)
+    everything = incidents if statuses_from is None else statuses_from
+    statuses = st.component_statuses((c.component.id for c in components), everything, now)
     active = [i for i in incidents if st.is_active(i.header, now)]
     context = _common(page, components, root=root)
     if root:
         context.update(chrome=chrome(page, root, feeds="", private=True),
-                       incident_path=lambda incident_id: root + incident_path(incident_id))
-    overall = st.overall(incidents, statuses, now)
+                       incident_path=lambda incident_id: root + incident_path(incident_id),
+                       component_folder=lambda component_id: root + component_folder(component_id))
+    overall = st.overall(everything, statuses, now)
     context.update(
         title=page.title,
         description=page.description or i18n.gettext("%(status)s. Current status of %(page)s.") % {
@@ -315,7 +320,7 @@ def render_index(
         canonical=None if root else absolute(page, ""),
         og_type="website",
         overall=overall,
-        updated=st.updated_at(incidents, now),
+        updated=st.updated_at(everything, now),
         groups=group_components(components, statuses),
         current=_by_start([i for i in active if not st.is_maintenance(i.header)]),
         maintenance=_by_start([i for i in active if st.is_maintenance(i.header)]),

@@ -44,6 +44,7 @@ from broadcaster.messages.visibility import (
     PublicIncident,
     audience_incident,
     forbidden_values,
+    own_values,
     public_incident,
     readers_own_name,
 )
@@ -285,27 +286,35 @@ def _audience_pages(
     config: Config, shown: list[tuple[Incident, list[Update]]], problems: dict[str, str]
 ) -> tuple[AudiencePage, ...]:
     """Each customer page: the incidents that customer is told about, cut into its own views."""
-    result = []
-    for key, table in config.audience_tables.items():
-        if table.feed_token is None:
-            continue
-        scope, incidents, values = Visibility.of(key), [], {}
-        for incident, updates in shown:
-            try:
-                if not reached(table.audience, incident, updates):
-                    continue
+    return tuple(_audience_page(config, key, table, shown, problems)
+                 for key, table in config.audience_tables.items() if table.feed_token is not None)
+
+
+def _audience_page(
+    config: Config, key: str, table: AudienceConfig, shown: list[tuple[Incident, list[Update]]],
+    problems: dict[str, str],
+) -> AudiencePage:
+    scope, told = Visibility.of(key), []
+    for incident, updates in shown:
+        try:
+            if reached(table.audience, incident, updates):
                 view = audience_incident(table.audience, incident, updates, url=incident_url(config, incident.id))
-                found = PrivateValues.of((v for u in updates for v in forbidden_values(u, incident, scope, config.audiences)),
-                                         mask=readers_own_name(scope, config.audiences))
-            except Exception as exc:  # noqa: BLE001 - as in _page: a bad record is left out, loudly
-                problems.setdefault(incident.id, f"incident {incident.id} was left out of a customer page "
-                                    f"({type(exc).__name__}: {exc})")
-                continue
-            incidents.append(view)
-            if found:
-                values[incident.id] = found
-        result.append(AudiencePage(key, audience_folder(key, table), tuple(incidents), values))
-    return tuple(result)
+                told.append((incident, updates, view))
+        except Exception as exc:  # noqa: BLE001 - as in _page: a bad record is left out of this page, loudly
+            problems.setdefault(f"audience {key} {incident.id}", f"incident {incident.id} was left out of the "
+                                f"private page of audience {key} ({type(exc).__name__}: {exc})")
+    # What the customer reads anywhere on its page is its own: the same sentence given to another customer
+    # in another update must not make its own detail forbidden there.
+    own = frozenset().union(*(own_values(u, scope) for _, updates, _ in told for u in updates))
+    values = {}
+    for incident, updates, _ in told:
+        found = PrivateValues.of(
+            (v for u in updates for v in forbidden_values(u, incident, scope, config.audiences, read_beside=own)),
+            mask=readers_own_name(scope, config.audiences),
+        )
+        if found:
+            values[incident.id] = found
+    return AudiencePage(key, audience_folder(key, table), tuple(view for _, _, view in told), values)
 
 
 def history_starts(
