@@ -14,11 +14,17 @@ Limits (Discord's "Embed Limits", counted here in UTF-16 units, never fewer
 than Discord counts): title 256, description 4,096, 25 fields of 256/1,024,
 footer 2,048, and 6,000 for all of an embed's texts together. A long message
 is cut at a word boundary with a pointer to the incident page, never refused.
+An internal embed's private fields (a note, lists, each named customer's
+detail) share what the public part leaves of the 6,000 after the message's
+``MIN_DESCRIPTION``: each is cut to a fair share, and customers past what fits
+are left out whole and counted ("…and 3 more").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +32,7 @@ from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
 from broadcaster.messages.preview import headline, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, cut_note, fair_share, kind_label, named_no_detail
 
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
@@ -37,7 +43,11 @@ MAX_FOOTER = 2048
 MAX_EMBED_TOTAL = 6000  # title + description + field names and values + footer, per message
 MAX_THREAD_NAME = 100  # a forum post's title
 MAX_LIST_ITEMS = 40  # components, customers, tickets: past this a list says "and N more"
-# With every field at its longest the description keeps about 1,000 units of the 6,000.
+# The public message keeps this much of the 6,000 (all of it when shorter) however much private detail
+# competes for it: a note, two lists and every named customer's detail (up to 5,000 characters each).
+# With the public part at its longest (title, components, times) the private fields still share about 2,700.
+MIN_DESCRIPTION = 2000
+MIN_DETAIL = 200  # a customer's detail cut shorter says too little: whole customers are left out instead
 MAX_AUTHOR = 256
 ELLIPSIS = "…"
 MEDIUM = "Discord"  # in the note that says a text was cut to fit
@@ -117,9 +127,9 @@ def _component(component: AffectedComponent) -> str:
     return f"{escape(component.id)}: {component.status.label}"
 
 
-def _list_value(items: list[str]) -> str:
-    """One item a line, as many as fit a field's value; the rest counted ("…and 12 more")."""
-    room = MAX_FIELD_VALUE - units(f"\n{ELLIPSIS}{and_more(len(items))}")
+def _list_value(items: list[str], limit: int = MAX_FIELD_VALUE) -> str:
+    """One item a line, as many as fit ``limit`` units; the rest counted ("…and 12 more")."""
+    room = limit - units(f"\n{ELLIPSIS}{and_more(len(items))}")
     shown: list[str] = []
     for item in items[:MAX_LIST_ITEMS]:
         line = cut(item, 200)
@@ -127,7 +137,7 @@ def _list_value(items: list[str]) -> str:
             break
         shown.append(line)
     more = len(items) - len(shown)
-    return "\n".join(shown) + (f"\n{ELLIPSIS}{and_more(more)}" if more else "")
+    return "\n".join([*shown, f"{ELLIPSIS}{and_more(more)}"] if more else shown)
 
 
 def _field(name: str, value: str, inline: bool = False) -> dict[str, Any]:
@@ -151,26 +161,84 @@ def facts(view: UpdateView) -> list[dict[str, Any]]:
     return fields
 
 
-def private_fields(view: UpdateView) -> list[dict[str, Any]]:
-    """Internal detail, clearly marked; a customer's own detail under its heading; empty for a public view."""
-    if isinstance(view, AudienceView):
-        return [_field(escape(audience_heading(view.audience_name)), cut(escape(view.detail), MAX_FIELD_VALUE, cut_note(MEDIUM)))
-                ] if view.detail else []
+@dataclass(frozen=True)
+class _Private:
+    """A private field before it is fitted: ``value(limit)`` is its text within ``limit`` units."""
+
+    name: str
+    value: Callable[[int], str]
+    want: int  # units of the value when it may take a whole field
+    inline: bool = False
+
+
+def _private(name: str, value: Callable[[int], str], inline: bool = False) -> _Private:
+    return _Private(cut(name, MAX_FIELD_NAME), value, units(value(MAX_FIELD_VALUE)), inline)
+
+
+def _text(text: str) -> Callable[[int], str]:
+    """Operator text cut to a limit, saying it was cut."""
+    escaped = escape(text)
+    return lambda limit: cut(escaped, limit, cut_note(MEDIUM))
+
+
+def _listed(items: tuple[str, ...]) -> Callable[[int], str]:
+    escaped = [escape(item) for item in items]
+    return lambda limit: _list_value(escaped, limit)
+
+
+def _private_parts(view: UpdateView) -> tuple[list[_Private], list[_Private], list[_Private]]:
+    """The private fields a view holds, in order: those always shown, one per named customer, those after."""
+    if isinstance(view, AudienceView):  # the reader's own detail: never left out
+        return [_private(escape(audience_heading(view.audience_name)), _text(view.detail))] if view.detail else [], [], []
     if not isinstance(view, PrivateView):
-        return []
-    fields = []
+        return [], [], []
+    first = []
     if view.private_note:
-        fields.append(_field("🔒 " + i18n.gettext("Private: internal only, never shown publicly"), escape(view.private_note)))
+        first.append(_private("🔒 " + i18n.gettext("Private: internal only, never shown publicly"), _text(view.private_note)))
     if view.customers:
-        fields.append(_field("🔒 " + word("Customers: "), _list_value([escape(c) for c in view.customers])))
+        first.append(_private("🔒 " + word("Customers: "), _listed(view.customers)))
     if view.tickets:
-        fields.append(_field("🔒 " + word("Tickets: "), _list_value([escape(t) for t in view.tickets])))
-    for note in view.audiences:
-        fields.append(_field("🔒 " + escape(audience_heading(note.name)),
-                             cut(escape(note.detail or named_no_detail()), MAX_FIELD_VALUE, cut_note(MEDIUM))))
-    if view.author:
-        fields.append(_field("🔒 " + word("Posted by: "), cut(escape(view.author), MAX_AUTHOR), inline=True))
-    return fields
+        first.append(_private("🔒 " + word("Tickets: "), _listed(view.tickets)))
+    customers = [_private("🔒 " + escape(audience_heading(note.name)), _text(note.detail or named_no_detail()))
+                 for note in view.audiences]
+    author = escape(view.author)
+    last = [_private("🔒 " + word("Posted by: "), lambda limit: cut(author, min(limit, MAX_AUTHOR)), inline=True)]
+    return first, customers, last if view.author else []
+
+
+def _arranged(parts: tuple[list[_Private], list[_Private], list[_Private]], shown: int) -> list[_Private]:
+    """The fields with only the first ``shown`` customers, the others counted in a field of their own."""
+    first, customers, last = parts
+    left_out = len(customers) - shown
+    more = [_private("🔒 " + ELLIPSIS + and_more(left_out), lambda _: cut_note(MEDIUM).strip())] if left_out else []
+    return [*first, *customers[:shown], *more, *last]
+
+
+def _cap(fields: list[_Private], room: int) -> int:
+    """The most units any one value may take for all of ``fields`` to fit ``room``."""
+    return min(fair_share([f.want for f in fields], room - sum(units(f.name) for f in fields)), MAX_FIELD_VALUE)
+
+
+def private_fields(view: UpdateView, room: int = MAX_EMBED_TOTAL, slots: int = MAX_FIELDS) -> list[dict[str, Any]]:
+    """Internal detail, clearly marked, within ``room`` units and ``slots`` fields; empty for a public view.
+
+    A customer's own channel gets its detail; an internal one every customer's. Each value is cut
+    to a fair share of ``room``; when that share would be under MIN_DETAIL (or the fields too many),
+    the last customers are left out whole, and counted, until it is not.
+    """
+    parts = _private_parts(view)
+
+    def fits(fields: list[_Private]) -> bool:
+        return len(fields) <= slots and _cap(fields, room) >= MIN_DETAIL
+
+    shown = next((n for n in range(len(parts[1]), 0, -1) if fits(_arranged(parts, n))), 0)
+    fields = _arranged(parts, shown)
+    cap = _cap(fields, room)
+    return [_field(f.name, f.value(cap), f.inline) for f in fields]
+
+
+def _size(fields: list[dict[str, Any]]) -> int:
+    return sum(units(f["name"]) + units(f["value"]) for f in fields)
 
 
 def footer_text(view: UpdateView) -> str:
@@ -181,14 +249,16 @@ def footer_text(view: UpdateView) -> str:
 
 def embed(view: UpdateView) -> dict[str, Any]:
     """The one embed of an update, within every limit."""
-    title = cut(escape(headline(view)), MAX_TITLE)
-    fields = [*facts(view), *private_fields(view)][:MAX_FIELDS]
-    footer = footer_text(view)
-    used = units(title) + units(footer) + sum(units(f["name"]) + units(f["value"]) for f in fields)
-    room = min(MAX_DESCRIPTION, MAX_EMBED_TOTAL - used)
+    title, footer, public = cut(escape(headline(view)), MAX_TITLE), footer_text(view), facts(view)
+    description = escape(view.message)
+    used = units(title) + units(footer) + _size(public)
+    private = private_fields(view, MAX_EMBED_TOTAL - used - min(units(description), MIN_DESCRIPTION),
+                             MAX_FIELDS - len(public))
+    fields = [*public, *private]
+    room = min(MAX_DESCRIPTION, MAX_EMBED_TOTAL - used - _size(private))
     body: dict[str, Any] = {
         "title": title,
-        "description": cut(escape(view.message), room, cut_note(MEDIUM)),
+        "description": cut(description, room, cut_note(MEDIUM)),
         "color": colour(view),
         "fields": fields,
         "footer": {"text": footer},

@@ -14,20 +14,23 @@ received" / "Post to a channel when a webhook request is received") expects:
 "application/vnd.microsoft.card.adaptive", "content": <card>}]}``.
 
 Teams takes messages up to about 28 KB; a card is kept under ``MAX_CARD_BYTES``
-by cutting the message (and a private note) at a word, with a pointer to the
-incident page, never by failing.
+by cutting the message, a private note and each customer's detail at a word,
+with a pointer to the incident page, never by failing. The message keeps at
+least half the room; the private texts share the rest fairly, and customers
+past what fits are left out whole and counted ("…and 3 more").
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import Impact, Status
 from broadcaster.messages.preview import headline, plain_when, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, cut_note, fair_share, kind_label, named_no_detail
 
 # Not 1.5, though the issue named it and Teams' docs list it: a 1.5 card posted by a Workflows flow
 # shows "We're sorry, this card couldn't be displayed" (microsoft/AdaptiveCards#8965, open;
@@ -40,6 +43,7 @@ MAX_CARD_BYTES = 24_000  # Teams refuses messages past about 28 KB; the envelope
 MAX_ITEM_CHARS = 200  # one component, customer or ticket
 MAX_LIST_BYTES = 3000  # one list: with every list full, the message keeps room of its own
 MAX_HEADLINE_CHARS = 300
+MIN_DETAIL_BYTES = 300  # a customer's detail cut shorter says too little: whole customers are left out instead
 ELLIPSIS = "…"
 MEDIUM = "Teams"  # in the note that says a text was cut to fit
 
@@ -49,6 +53,14 @@ _STATUS_COLOUR = {Status.RESOLVED: "Good", Status.COMPLETED: "Good"}
 Element = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Texts:
+    """The operator's long texts as one card shows them, each possibly cut."""
+
+    message: str
+    note: str
+    details: tuple[str, ...]  # the first customers' detail (see _customers), one each
+    left_out: int = 0  # the customers after those, counted
 
 
 def plain(text: str, **style: Any) -> Element:
@@ -90,21 +102,38 @@ def _listed(label: str, items: list[str]) -> list[Element]:
     return [_label(label), plain("\n".join(shown) + (f"\n{ELLIPSIS}{and_more(more)}" if more else ""))]
 
 
-def _private(view: UpdateView, note: str) -> list[Element]:
+def _customers(view: UpdateView) -> list[tuple[str, str]]:
+    """Each customer's name and detail a card shows: every one named internally, its own on a customer's channel."""
+    if isinstance(view, AudienceView):
+        return [(view.audience_name, view.detail)] if view.detail else []
+    if isinstance(view, PrivateView):
+        return [(audience.name, audience.detail or named_no_detail()) for audience in view.audiences]
+    return []
+
+
+def _details(view: UpdateView, texts: _Texts) -> list[Element]:
+    body: list[Element] = []
+    for (name, _), detail in zip(_customers(view), texts.details, strict=False):
+        body += [_heading(audience_heading(name)), plain(detail)]
+    if texts.left_out:
+        body.append({"type": "TextBlock", "text": f"{ELLIPSIS}{and_more(texts.left_out)}{cut_note(MEDIUM)}", "wrap": True})
+    return body
+
+
+def _private(view: UpdateView, texts: _Texts) -> list[Element]:
     if not isinstance(view, PrivateView):
         return []
     body: list[Element] = [{
         "type": "TextBlock", "text": "🔒 " + i18n.gettext("Private: internal only, never shown publicly"), "weight": "Bolder",
         "color": "Attention", "wrap": True, "separator": True, "spacing": "Large",
     }]
-    if note:
-        body.append(plain(note))
+    if view.private_note:  # on the view, not the text: a card measured with the texts blank keeps its shape
+        body.append(plain(texts.note))
     if view.customers:
         body += _listed(word("Customers: "), list(view.customers))
     if view.tickets:
         body += _listed(word("Tickets: "), list(view.tickets))
-    for audience in view.audiences:
-        body += [_heading(audience_heading(audience.name)), plain(audience.detail or named_no_detail())]
+    body += _details(view, texts)
     if view.author:
         body += _listed(word("Posted by: "), [view.author])
     return body if len(body) > 1 else []
@@ -118,19 +147,19 @@ def _footer(view: UpdateView) -> Element:
             "isSubtle": True, "size": "Small", "wrap": True}
 
 
-def _card(view: UpdateView, message: str, note: str) -> Element:
+def _card(view: UpdateView, texts: _Texts) -> Element:
     colour = _STATUS_COLOUR.get(view.status) or _IMPACT_COLOUR.get(view.incident.impact, "Accent")
     body: list[Element] = [
         {"type": "RichTextBlock", "inlines": [
             {"type": "TextRun", "text": _short(headline(view), MAX_HEADLINE_CHARS), "weight": "Bolder", "size": "Large", "color": colour}]},
-        plain(message),
+        plain(texts.message),
         *_facts(view),
     ]
     if view.components:
         body += _listed(i18n.gettext("Components"), [f"{c.id}: {c.status.label}" for c in view.components])
-    if isinstance(view, AudienceView) and view.detail:  # a customer's channel: its own detail
-        body += [_heading(audience_heading(view.audience_name)), plain(view.detail)]
-    body += [*_private(view, note), _footer(view)]
+    if isinstance(view, AudienceView):  # a customer's channel: its own detail
+        body += _details(view, texts)
+    body += [*_private(view, texts), _footer(view)]
     card: Element = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body,
                      "msteams": {"width": "Full"}}
     if view.incident.url:
@@ -174,19 +203,29 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + ELLIPSIS
 
 
+def _cut_to_fit(view: UpdateView, whole: _Texts, shown: int) -> _Texts | None:
+    """The texts with the first ``shown`` customers, cut to fit MAX_CARD_BYTES; None if a detail would
+    be cut under MIN_DETAIL_BYTES. The message keeps half the room (all it needs when shorter); the
+    note and the details share the rest fairly, and the message takes what they leave."""
+    blank = _Texts("", "", ("",) * shown, len(whole.details) - shown)
+    room = MAX_CARD_BYTES - size(envelope(_card(view, blank)))
+    private = [whole.note, *whole.details[:shown]] if whole.note else list(whole.details[:shown])
+    wants = [encoded_len(text) for text in private]
+    cap = fair_share(wants, room - min(encoded_len(whole.message), room // 2))
+    if shown and cap < MIN_DETAIL_BYTES:
+        return None
+    note = cut(whole.note, cap) if whole.note else ""
+    details = tuple(cut(text, cap) for text in whole.details[:shown])
+    message = cut(whole.message, room - sum(min(want, cap) for want in wants))
+    return _Texts(message, note, details, blank.left_out)
+
+
 def message(view: UpdateView) -> Element:
-    """The webhook body: one Adaptive Card within MAX_CARD_BYTES; a long message or note is cut, the longer first."""
+    """The webhook body: one Adaptive Card within MAX_CARD_BYTES; long texts are cut, customers past a bound counted."""
     note = view.private_note if isinstance(view, PrivateView) else ""
-    body = envelope(_card(view, view.message, note))
+    whole = _Texts(view.message, note, tuple(detail for _, detail in _customers(view)))
+    body = envelope(_card(view, whole))
     if size(body) <= MAX_CARD_BYTES:
         return body
-    room = MAX_CARD_BYTES - size(envelope(_card(view, "", ""))) - 2 * len((ELLIPSIS + cut_note(MEDIUM)).encode())
-    wanted_message, wanted_note = encoded_len(view.message), encoded_len(note)
-    half = room // 2
-    if wanted_message <= half:
-        shares = (wanted_message, room - wanted_message)
-    elif wanted_note <= half:
-        shares = (room - wanted_note, wanted_note)
-    else:
-        shares = (room - half, half)
-    return envelope(_card(view, cut(view.message, shares[0]), cut(note, shares[1]) if note else ""))
+    fitted = (_cut_to_fit(view, whole, shown) for shown in range(len(whole.details), -1, -1))
+    return envelope(_card(view, next(texts for texts in fitted if texts)))

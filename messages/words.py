@@ -8,6 +8,7 @@ thousands of times in a full build.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 from broadcaster.messages import i18n
@@ -117,6 +118,21 @@ def cut_note(medium: str = "") -> str:
 def and_more(count: int) -> str:
     """The end of a list cut short: "and 12 more" (the ellipsis before it is the caller's)."""
     return i18n.ngettext("and %(num)s more", "and %(num)s more", count) % {"num": i18n.number(count)}
+
+
+def fair_share(wants: Sequence[int], room: int) -> int:
+    """The most any one of several texts may take so that together they fit ``room``.
+
+    Max-min fair: a text wanting less than an equal share keeps all it wants and what it
+    leaves goes to the others, so one long text never squeezes the short ones. When all
+    fit whole this is the largest want (0 for none); never negative.
+    """
+    left, count = room, len(wants)
+    for want in sorted(wants):
+        if want > left // count:
+            return max(left // count, 0)
+        left, count = left - want, count - 1
+    return max(wants, default=0)
 
 
 # -- Texts broadcaster stores as an update of its own, in the page's language when written ---------------

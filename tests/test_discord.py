@@ -269,3 +269,20 @@ def test_remote_ids_from_what_an_operator_copies(fake: FakeDiscord) -> None:
         "900000000000000077:1200000000000000001")
     with pytest.raises(InputError, match="Copy Message ID"):
         channel(fake).remote_id_from("https://discord.com/channels/1/2/3", "")
+
+
+def test_an_internal_update_naming_many_customers_with_long_detail_is_accepted_and_amended(fake: FakeDiscord) -> None:
+    # Found in review: six customers' --for detail and a note passed the 6,000 of an embed; Discord
+    # answered 400 and the internal delivery failed for good.
+    from tests.test_discord_format import crowded
+
+    opts = {"webhook_url": Secret("DISCORD_WEBHOOK_URL", fake.webhook_url)}
+    ops = DiscordChannel(ChannelConfig("discord-ops", "discord", "internal", api_url=fake.api_url, options=opts))
+    internal = crowded(6, private_note="edge router fra-2 lost BGP " * 180, tickets=("INC-1234",), author="dana")
+    receipt = send_once(ops, internal)
+    edit_once(ops, crowded(30, "Fixed. " * 700, private_note="n" * 5000), receipt.remote_id)
+
+    [message] = fake.messages
+    assert message.id == receipt.remote_id and message.embed["description"].startswith("Fixed. Fixed.")
+    assert "We are looking into it." in fake.received("/webhooks/")[0].json()["embeds"][0]["description"]
+    assert any(f["name"].startswith("🔒 …and ") for f in message.embed["fields"])

@@ -132,3 +132,64 @@ def test_own_words_follow_the_page_language() -> None:
     for body in (str(discord), str(teams)):
         assert "Nästa uppdatering senast" in body and "Kunder" in body and "Errors on the API." in body
         assert "Next update" not in body and "Customers" not in body
+
+
+# -- an internal embed naming many customers, each with a long --for detail -----------------------
+
+
+def crowded(customers: int, message: str = "We are looking into it.", **kw: Any) -> Any:
+    """An internal view naming ``customers`` customers, each with the longest --for detail the gate admits."""
+    from broadcaster.messages.model import Audience
+    from broadcaster.messages.visibility import private_view
+
+    from tests.hook_helpers import URL
+
+    ids = [f"cust{i}" for i in range(customers)]
+    detail = tuple((a, (f"Your circuit {a} is rerouted via Frankfurt. " * 200)[:5000]) for a in ids)
+    upd = update(message=message, audiences=tuple(ids), audience_detail=detail, **kw)
+    return private_view(incident(), upd, url=URL, audiences={a: Audience(a, f"Customer {a}") for a in ids})
+
+
+def test_six_customers_details_a_long_note_and_tickets_stay_within_6000_and_keep_the_message() -> None:
+    # Found in review: the fields alone passed 6,000, the message was replaced by the cut note and
+    # Discord still refused the embed (400), failing the internal delivery for good.
+    message = "Elevated error rates on the API since 14:00 UTC. " * 30  # 1,500 characters, all public
+    body = fmt.message(crowded(6, message, private_note="edge router fra-2 lost BGP " * 180,
+                               tickets=tuple(f"T-{i}" * 40 for i in range(90)), author="dana"))
+    validate(body)
+    embed = body["embeds"][0]
+    assert embed["description"] == fmt.escape(message.strip())  # every public word stays
+    private = {f["name"]: f["value"] for f in embed["fields"] if f["name"].startswith("🔒")}
+    details = [private[f"🔒 For Customer cust{i}:"] for i in range(6)]
+    assert all(d.startswith("Your circuit cust") and d.endswith(cut_note(fmt.MEDIUM)) for d in details)
+    assert min(map(fmt.units, details)) >= fmt.MIN_DETAIL  # each customer keeps a fair share
+    assert private["🔒 Private: internal only, never shown publicly"].endswith(cut_note(fmt.MEDIUM))
+    assert "more" in private["🔒 Tickets"].splitlines()[-1] and private["🔒 Posted by"] == "dana"
+
+
+def test_customers_past_what_fits_are_left_out_whole_and_counted() -> None:
+    body = fmt.message(crowded(40, "x " * 2500, private_note="n" * 5000, author="dana"))
+    validate(body)
+    embed = body["embeds"][0]
+    names = [f["name"] for f in embed["fields"]]
+    shown = sum(name.startswith("🔒 For Customer") for name in names)
+    assert 0 < shown < 40 and len(names) <= fmt.MAX_FIELDS
+    assert names[-2:] == [f"🔒 …and {40 - shown} more", "🔒 Posted by"]  # counted, and where to read them
+    assert embed["fields"][-2]["value"] == cut_note(fmt.MEDIUM).strip()
+    assert embed["description"].endswith(cut_note(fmt.MEDIUM))  # 5,000 characters: cut, to its minimum at least
+    assert fmt.units(embed["description"]) >= fmt.MIN_DESCRIPTION - len(cut_note(fmt.MEDIUM))
+
+
+def test_a_customers_own_embed_keeps_its_detail_and_the_message() -> None:
+    from broadcaster.messages.model import Audience
+    from broadcaster.messages.visibility import audience_view
+
+    from tests.hook_helpers import URL
+
+    upd = update(message="障" * 5000, audiences=("acme",), audience_detail=(("acme", "🔌" * 5000),))
+    body = fmt.message(audience_view(Audience("acme", "Acme"), incident(), upd, url=URL))
+    validate(body)
+    embed = body["embeds"][0]
+    [detail] = [f["value"] for f in embed["fields"] if f["name"] == "For Acme:"]
+    assert detail.startswith("🔌") and detail.endswith(cut_note(fmt.MEDIUM))
+    assert embed["description"].startswith("障" * 1000) and embed["description"].endswith(cut_note(fmt.MEDIUM))

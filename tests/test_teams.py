@@ -21,7 +21,7 @@ from broadcaster.delivery import SendLog
 from broadcaster.errors import ConfigError, DeliveryError
 from tests.fakes.base import Fault, Request, Response
 from tests.fakes.teams import FakeTeams, envelope_card, markdown_texts, plain_texts
-from tests.hook_helpers import check_once, send_once, update, view
+from tests.hook_helpers import URL, check_once, incident, send_once, update, view
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +229,71 @@ def test_everything_at_its_longest_still_fits_and_says_it_was_cut(filler: str) -
     assert texts[1].endswith(cut_note(fmt.MEDIUM)) and len(texts[1]) > 1000  # the message keeps room of its own
     assert any(t.endswith(cut_note(fmt.MEDIUM)) for t in texts[2:])  # the note, cut too
     assert any("more" in t.splitlines()[-1] for t in texts if "component-" in t)
+
+
+# -- customers' --for detail: in the cut budget like the note ----------------------------------
+
+
+def crowded(customers: int, filler: str = "Your circuit is rerouted via Frankfurt. ", message: str = "We are looking into it.",
+            **kw: Any) -> Any:
+    """An internal view naming ``customers`` customers, each with the longest --for detail the gate admits."""
+    from broadcaster.messages.model import Audience
+    from broadcaster.messages.visibility import private_view
+
+    ids = [f"cust{i}" for i in range(customers)]
+    detail = tuple((a, (f"{a}: " + filler * 5000)[:5000]) for a in ids)
+    upd = update(message=message, audiences=tuple(ids), audience_detail=detail, **kw)
+    return private_view(incident(), upd, url=URL, audiences={a: Audience(a, f"Customer {a}") for a in ids})
+
+
+def details(card: dict[str, Any]) -> list[str]:
+    """Each customer's detail as shown: the plain text after its heading."""
+    texts = plain_texts(card)
+    return [texts[i + 1] for i, t in enumerate(texts) if t.startswith("For Customer cust")]
+
+
+@pytest.mark.parametrize("filler", ["Your circuit is rerouted via Frankfurt. ", "🔌", '"\\'], ids=["ascii", "emoji", "escapes"])
+def test_six_customers_details_a_note_and_tickets_fit_and_keep_the_message(filler: str) -> None:
+    # Found in review: the details were placed whole, a 32 KB card, and Teams answered 413 for good.
+    message = "Elevated error rates on the API since 14:00 UTC. " * 60  # 3,000 characters, all public
+    body = fmt.message(crowded(6, filler, message, private_note="edge router fra-2 lost BGP " * 180,
+                               tickets=tuple(f"T-{i}" for i in range(90)), author="dana"))
+    card = envelope_card(_card_request(body))
+    assert fmt.size(body) <= fmt.MAX_CARD_BYTES
+    assert plain_texts(card)[1] == message.strip()  # every public word stays
+    shown = details(card)
+    assert [s.split(":")[0] for s in shown] == [f"cust{i}" for i in range(6)]
+    assert all(s.endswith(cut_note(fmt.MEDIUM)) and fmt.encoded_len(s) >= fmt.MIN_DETAIL_BYTES for s in shown)
+    assert any(t.startswith("edge router") and t.endswith(cut_note(fmt.MEDIUM)) for t in plain_texts(card))
+
+
+def test_customers_past_what_fits_are_left_out_whole_and_counted() -> None:
+    body = fmt.message(crowded(60, message="x " * 2500, private_note="n" * 5000, author="dana"))
+    card = envelope_card(_card_request(body))
+    assert fmt.size(body) <= fmt.MAX_CARD_BYTES
+    shown = len(details(card))
+    assert 0 < shown < 60
+    [more] = [t for t in markdown_texts(card) if t.startswith("…and")]
+    assert more == f"…and {60 - shown} more{cut_note(fmt.MEDIUM)}"
+    assert len(plain_texts(card)[1]) > 2000  # the message keeps room of its own
+
+
+def test_a_customers_own_card_cuts_its_detail_too_and_keeps_half_for_the_message() -> None:
+    from broadcaster.messages.model import Audience
+    from broadcaster.messages.visibility import audience_view
+
+    upd = update(message="障" * 5000, audiences=("acme",), audience_detail=(("acme", "🔌" * 5000),))
+    body = fmt.message(audience_view(Audience("acme", "Acme"), incident(), upd, url=URL))
+    card = envelope_card(_card_request(body))
+    texts = plain_texts(card)
+    message, detail = texts[1], texts[texts.index("For Acme:") + 1]
+    assert fmt.size(body) <= fmt.MAX_CARD_BYTES and detail.startswith("🔌")
+    assert message.endswith(cut_note(fmt.MEDIUM)) and detail.endswith(cut_note(fmt.MEDIUM))
+    # The public message keeps half the room (it kept about 3,000 bytes while the detail took 20,000 whole).
+    assert fmt.encoded_len(message) > 11_000 and fmt.encoded_len(message) + 8 >= fmt.encoded_len(detail)
+
+
+def test_an_internal_card_naming_many_customers_is_accepted(fake: FakeTeams) -> None:
+    send_once(channel(fake), crowded(6, private_note="edge router fra-2 lost BGP " * 180, tickets=("INC-1234",)))
+    [card] = fake.cards
+    assert plain_texts(card)[1] == "We are looking into it." and len(details(card)) == 6
