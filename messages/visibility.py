@@ -512,9 +512,21 @@ def private_values(update: Update, incident: Incident | None = None) -> frozense
 def internal_values(update: Update, incident: Incident | None = None) -> frozenset[str]:
     """The values only internal channels may hold: ``[private]`` spans, notes, tickets, old customers."""
     spans = [s.text for s in split_private(update.raw_message) if s.private and not s.audience]
-    candidates = [*spans, update.private_note, *update.customers, *update.tickets]
+    candidates = [*spans, _guarded_note(update, incident), *update.customers, *update.tickets]
     values = _guarded(candidates)
     return values | title_private_values(incident) if incident is not None else values
+
+
+def _guarded_note(update: Update, incident: Incident | None) -> str:
+    """The private note; but not a withdrawal's reason that the incident's public title holds ("test" for a
+    "Test incident"): what the withdrawal tells the public names only that title, which everyone has read,
+    and taking back a post must not be refused for it."""
+    note = update.private_note
+    if update.kind == "withdrawal" and incident is not None and gate.comparable(" ".join(note.split())) in gate.comparable(
+        incident.title
+    ):
+        return ""
+    return note
 
 
 def _guarded(candidates: Sequence[str]) -> frozenset[str]:

@@ -119,3 +119,18 @@ def test_export_and_import_carry_the_withdrawal(project: Project, world: FakeWor
     other.write_config()
     bad = other.cli("store", "import", str(dump))
     assert bad.exit_code == 2 and "withdrawn_at" in bad.stderr
+
+
+def test_a_reason_that_the_public_title_holds_does_not_stop_the_withdrawal(project: Project, world: FakeWorld) -> None:
+    """Found by a hostile review: `withdraw --reason test` of a "Test incident" was refused (exit 2, nothing
+    withdrawn) as if the reason, a private note, would be published: the site's preview names the title."""
+    incident = post(project, "--title", "Test incident", "-C", "api", "Please ignore.")["incident_id"]
+
+    result = project.cli("withdraw", incident, "--yes", "--reason", "test")
+
+    assert result.exit_code == 0, result.output
+    assert world.x.tweets == [] and world.telegram_messages(PUBLIC_CHAT) == []
+    assert incident not in (project.site / "index.html").read_text()
+    for chat in OPS_CHATS:
+        assert "test" in world.telegram_messages(chat)[-1].text
+
