@@ -32,7 +32,11 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         """Each request as the standard library logs it, a customer page's token masked: the log is
         read by whoever watches the terminal, and may be kept."""
-        super().log_message("%s", _CUSTOMER_PAGE.sub(r"\1***", format % args))
+        line = format % args
+        path = getattr(self, "path", "")
+        if path:  # as it is served: "/%61/<token>/" and "//a//<token>" are the customer's page too
+            line = line.replace(path, "/" + _site_path(path))
+        super().log_message("%s", _CUSTOMER_PAGE.sub(r"\1***", line))
 
     def send_head(self) -> Any:
         path = _site_path(self.path)
