@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project
+from broadcaster.errors import InputError
+from tests.conftest import BASE_CONFIG, Project
 from tests.input_helpers import stored
 from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
 
@@ -41,6 +42,22 @@ def delivery(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return lambda record: record["updates"][0]["deliveries"][0].__setitem__(field, value)
 
 
+def added(kind: str, extra: dict[str, str], sequence: int = 2) -> Callable[[dict[str, Any]], None]:
+    """Adds update ``sequence`` of ``kind`` to the record, a copy of its first with ``extra``."""
+    def change(record: dict[str, Any]) -> None:
+        first = record["updates"][0]
+        record["updates"].append({**first, "sequence": sequence, "kind": kind, "extra": extra,
+                                  "raw_message": f"{kind} {sequence}.", "deliveries": []})
+    return change
+
+
+def both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(record: dict[str, Any]) -> None:
+        for each in changes:
+            each(record)
+    return change
+
+
 BAD = [
     ("path-id", incident("id", "../../../tmp/x"), "'../../../tmp/x' is not an incident id"),
     ("empty-id", incident("id", ""), "is not an incident id"),
@@ -68,6 +85,24 @@ BAD = [
     ("part-twice", delivery("parts", ["C1:1.0", "C1:1.0"]), "the same remote id twice"),
     ("escape-in-part", delivery("parts", ["C1:1\x1b[2J"]), "U+001B"),
     ("negative-version", incident("version", -1), "version -1 is not a count of changes"),
+    # Review: a merge renumbers the file's updates; a correction naming none of them corrected another update here.
+    ("correction-of-no-update", added("correction", {"corrects": "7"}),
+     "update #2: a correction must name an earlier update of this record, and it names update '7' (set "
+     "extra.corrects to the sequence of that update in this record, or remove update #2)"),
+    ("correction-of-itself", added("correction", {"corrects": "2"}), "names update '2'"),
+    ("correction-naming-nothing", added("correction", {}), "update #2: a correction must name an earlier update of "
+     "this record, and it has no extra.corrects"),
+    ("correction-of-a-correction", both(added("correction", {"corrects": "1"}),
+                                        added("correction", {"corrects": "2"}, 3)),
+     "update #3: it corrects update #2, a correction, which `amend` never corrects"),
+    ("correction-of-a-notice", both(added("notice", {"notice": "sla_breach"}), added("correction", {"corrects": "2"}, 3)),
+     "it corrects update #2, a notice"),
+    ("overdue-notice-of-no-update", added("notice", {"notice": "overdue", "of": "5"}), "names update '5'"),
+    # Review: the CLI refuses [for ID] in --title; an import kept it (with an audience not even configured).
+    ("audience-span-in-raw-title", incident("raw_title", "Checkout [private]ACMECORP[/private] [for initech]I-1[/for]"),
+     "raw_title holds a [for ID] span, and a title takes none (every reader sees it): edit the file"),
+    ("unknown-component", incident("components", [["globex-circuit-77", "major_outage"]]),
+     "names the component 'globex-circuit-77'"),
 ]
 
 
@@ -87,6 +122,44 @@ def test_a_bad_record_refuses_the_whole_file_naming_its_line(project: Project, t
     same = project.cli("store", "import", str(source))  # into a store that has data: it stays as it was
     before = stored(project)
     assert same.exit_code == 2 and stored(project) == before
+
+
+def test_a_component_the_config_does_not_define_is_refused_naming_it(project: Project, tmp_path: Path) -> None:
+    """Review: a component removed from [[components]] since the export (or forged) came back on the page, the feeds
+    and the JSON, though `post -C` refuses it. Refused, naming it and what to do; the config's own import fine."""
+    from broadcaster import config_loader
+    from broadcaster.store import SQLiteStore
+    from broadcaster.store.transfer import import_records, read_records
+
+    assert project.cli("post", "--yes", "--title", "DB slow", "-C", "api", "Slow.").exit_code == 0
+    assert project.cli("post", "--yes", "--title", "Errors", "-C", "db=major_outage", "Errors.").exit_code == 0
+    path = tmp_path / "export.jsonl"
+    assert project.cli("store", "export", str(path)).exit_code == 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    config = config_loader.load(str(project.config))
+    assert len(list(read_records(lines, "export.jsonl", config.audiences, config.component_ids))) == 2
+
+    target = Project(tmp_path / "target")
+    target.root.mkdir()
+    target.write_config(base=BASE_CONFIG.replace('id = "db"', 'id = "db-eu"'))
+    without_db = config_loader.load(str(target.config))
+    with pytest.raises(InputError) as refused:
+        list(read_records(lines, "export.jsonl", without_db.audiences, without_db.component_ids))
+    assert str(refused.value).startswith(
+        "export.jsonl, line 3: incident 'errors-") and (
+        "components names the component 'db', which this config does not define. Did you mean 'db-eu'? Add it "
+        "back to [[components]] in the config (with the id 'db'), or edit the file to name one it defines "
+        "(api, web, db-eu). Nothing was imported") in str(refused.value)
+    record = json.loads(lines[2])
+    record["incident"]["components"] = []  # an update's components are checked as well
+    lines[2] = json.dumps(record)
+    store = SQLiteStore(tmp_path / "target.db")
+    try:
+        with pytest.raises(InputError, match="update #1: components names the component 'db'"):
+            import_records(store, read_records(lines, "f", without_db.audiences, without_db.component_ids))
+        assert store.incident_ids() == []  # every record is checked before the first is stored
+    finally:
+        store.close()
 
 
 def test_a_private_title_survives_export_and_import(project: Project, tmp_path: Path) -> None:

@@ -183,3 +183,97 @@ def test_a_store_path_naming_another_file_leaves_it_alone(tmp_path: Path) -> Non
     empty = tmp_path / "new.db"
     empty.touch()  # an empty file is a new database to SQLite
     SQLiteStore(empty).close()
+
+
+# -- store import: a merge renumbers what names an update by its number ------------------------------------------
+
+
+def _updates_on_the_page(project: Project, incident: str) -> list[str]:
+    """The bodies summary.json shows for ``incident``, oldest first, after a build from the store."""
+    assert project.cli("site", "build").exit_code == 0
+    summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
+    (shown,) = [i for i in summary["incidents"] if i["id"] == incident]
+    return [u["body"] for u in reversed(shown["incident_updates"])]
+
+
+def _two_stores_posting(project: Project, tmp_path: Path) -> tuple[str, str]:
+    """An incident copied into a fallback store, then posted to in both: each store's #2 is its own update."""
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "web", "Investigating API errors.")
+    incident = json.loads(posted.stdout)["incident_id"]
+    fallback, copy = str(tmp_path / "fallback.db"), str(tmp_path / "main.jsonl")
+    assert project.cli("store", "export", copy).exit_code == 0
+    assert project.cli("--store", fallback, "store", "import", copy).exit_code == 0
+    assert project.cli("post", "--yes", "-i", incident, "Main store: update A, cause found.").exit_code == 0
+    assert project.cli("--store", fallback, "post", "--yes", "-i", incident,
+                       "Fallback: update B names host db-legacy-07 by mistake.").exit_code == 0
+    return incident, fallback
+
+
+def _import_fallback(project: Project, tmp_path: Path, fallback: str) -> None:
+    moved = str(tmp_path / "fallback.jsonl")
+    assert project.cli("--store", fallback, "store", "export", moved).exit_code == 0
+    imported = project.cli("store", "import", moved)
+    assert imported.exit_code == 0, imported.output
+
+
+def test_an_imported_correction_corrects_the_update_it_corrected_in_the_other_store(
+    project: Project, tmp_path: Path
+) -> None:
+    """Review: the merge appended the fallback's #2 and its correction after this store's #2 but left the correction
+    naming #2, so this store's update A left the page for the correction's text, and B stayed uncorrected."""
+    incident, fallback = _two_stores_posting(project, tmp_path)
+    assert project.cli("--store", fallback, "amend", incident, "2", "--yes",
+                       "Fallback: update B, corrected.").exit_code == 0
+    _import_fallback(project, tmp_path, fallback)
+
+    assert _updates_on_the_page(project, incident) == [
+        "Investigating API errors.", "Main store: update A, cause found.", "Fallback: update B, corrected."]
+    assert not [f for f in project.site.rglob("*") if f.is_file() and "db-legacy-07" in f.read_text(errors="replace")]
+    shown = json.loads(project.cli("show", incident, "--json").stdout)
+    assert [u["sequence"] for u in shown["updates"]] == [1, 2, 3, 4]
+    _import_fallback(project, tmp_path, fallback)  # safe to repeat: the correction is found again, not added
+    assert len(json.loads(project.cli("show", incident, "--json").stdout)["updates"]) == 4
+    assert _updates_on_the_page(project, incident)[1:] == [
+        "Main store: update A, cause found.", "Fallback: update B, corrected."]
+
+
+def test_an_imported_correction_of_an_update_both_stores_have_corrects_it_here(
+    project: Project, tmp_path: Path
+) -> None:
+    """The update the file corrects was already here under another number (skipped by the merge): the correction
+    follows it to that number."""
+    incident, fallback = _two_stores_posting(project, tmp_path)
+    main = str(tmp_path / "main-again.jsonl")
+    assert project.cli("store", "export", main).exit_code == 0
+    assert project.cli("--store", fallback, "store", "import", main).exit_code == 0  # the fallback's #3 is A
+    assert project.cli("--store", fallback, "amend", incident, "3", "--yes",
+                       "Main store: update A, cause found and fixed.").exit_code == 0
+    _import_fallback(project, tmp_path, fallback)
+
+    assert _updates_on_the_page(project, incident) == [
+        "Investigating API errors.", "Main store: update A, cause found and fixed.",
+        "Fallback: update B names host db-legacy-07 by mistake."]
+
+
+def test_an_imported_overdue_notice_still_names_the_update_whose_promise_was_missed(tmp_path: Path) -> None:
+    """``tick`` tells of a missed promise once, keyed by the update's number: a merge renumbers that too."""
+    from broadcaster.store.transfer import export_lines, import_records, read_records
+
+    here, there = SQLiteStore(tmp_path / "here.db"), SQLiteStore(tmp_path / "there.db")
+    incident, _ = record(here)
+    import_records(there, read_records(export_lines(here), "copy"))
+    site = [PlannedDelivery("site", "", "public")]
+    here.record_update(incident, Update(incident.id, 0, NOW + timedelta(minutes=1), Status.INVESTIGATING, "Here."),
+                       site, new=False)
+    copy = there.incident(incident.id)
+    assert copy is not None
+    copy, _ = there.record_update(
+        copy, Update(incident.id, 0, NOW + timedelta(minutes=2), Status.INVESTIGATING, "There."), site, new=False)
+    notice = Update(incident.id, 0, NOW + timedelta(minutes=40), Status.INVESTIGATING, "Update #2 is overdue.",
+                    kind="notice", extra={"notice": "overdue", "of": "2"}, author="broadcaster")
+    there.record_update(copy, notice, [], new=False)
+
+    import_records(here, read_records(export_lines(there), "fallback"))
+    updates = {u.raw_message: u for u in here.updates(incident.id)}
+    assert updates["There."].sequence == 3
+    assert updates["Update #2 is overdue."].extra == {"notice": "overdue", "of": "3"}

@@ -97,8 +97,9 @@ def import_(ctx: click.Context, /, source: Path) -> None:
             raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
     opened = open_store(ctx, creates=True)
     with handle:
-        audiences = load_config(ctx).audiences
-        result = store_transfer.import_records(opened, store_transfer.read_records(handle, name, audiences))
+        config = load_config(ctx)
+        result = store_transfer.import_records(
+            opened, store_transfer.read_records(handle, name, config.audiences, config.component_ids))
     _print_import(opened, result)
 
 

@@ -5,8 +5,11 @@ incident record is checked as the CLI checks input: ids against the pattern the
 CLI makes them in, every text through the input gate (``messages.gate``: NFC,
 no control or format characters, size limits, markers well formed, no
 lookalikes), statuses, kinds, states and visibilities from their enums, and
-times parseable and within what can be shown. ``check_record`` returns the
-record with its texts normalised, or raises ``InputError`` naming the line.
+times parseable and within what can be shown. Beyond the fields, what the CLI
+would refuse to make: a component the config does not define, a ``[for ID]``
+span in a title, a correction of an update ``amend`` would not correct (or of
+none in the record). ``check_record`` returns the record with its texts
+normalised, or raises ``InputError`` naming the line.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from broadcaster.delivery import DeliveryState
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
     INCIDENT_LIFECYCLE,
@@ -27,6 +30,7 @@ from broadcaster.messages.model import (
     Status,
     Visibility,
 )
+from broadcaster.messages.visibility import PRIVATE_KINDS
 from broadcaster.store.records import REMOTE_ORIGINS
 from broadcaster.times import WINDOW_AHEAD
 
@@ -42,19 +46,34 @@ _TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice", "withdrawal"})
 _PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
+# The ``extra`` key by which an update of this kind names another update of its incident, by sequence: a
+# correction the update it corrects (``amend``), an overdue notice the update whose promise was missed (``tick``
+# tells of each once). A merge renumbers the file's updates, so ``transfer`` renumbers these with them.
+SEQUENCE_KEYS = {"correction": "corrects", "notice": "of"}
+# What ``amend`` refuses to correct: a correction (amend the update it corrects instead), a private notice, and a
+# withdrawal (a withdrawn incident takes no more posts).
+_UNCORRECTABLE = frozenset({"correction", "withdrawal", *PRIVATE_KINDS})
+_SEQUENCE = re.compile(r"[1-9][0-9]{0,9}")
 
 
 class _Bad(Exception):
     """One problem in a record: what is wrong, and where in it."""
 
 
-def check_record(record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset()) -> dict[str, Any]:
+def check_record(
+    record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset(),
+    components: Collection[str] | None = None,
+) -> dict[str, Any]:
     """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad.
 
     Audience ids (``audiences``, ``audience_detail``, ``[for ID]`` spans, ``audience:ID``
     deliveries) must be among ``audiences``, the config's: an id this config does not
     know could not be routed, nor its detail kept from other customers. Fail closed:
     the record is refused, never kept with its detail reclassified.
+
+    Component ids, of the incident and of each update, must be among ``components``, the
+    config's ``[[components]]``, as ``--component`` requires; ``None`` leaves them unchecked
+    (a caller without a config).
     """
     incident = record.get("incident", {})
     label = f"incident {incident.get('id', '?')!r}" if isinstance(incident, Mapping) else "the incident"
@@ -63,6 +82,9 @@ def check_record(record: Mapping[str, Any], where: str, audiences: Collection[st
         sequences: set[int] = set()
         updates = [_update(u, n, sequences, audiences) for n, u in enumerate(_list(record, "updates"), 1)]
         _withdrawal_recorded(checked_incident, updates)
+        _references_in_record(updates)
+        if components is not None:
+            _components_configured(checked_incident, updates, components)
     except _Bad as bad:
         raise InputError(
             f"{where}: {label}: {bad}. Nothing was imported: fix or remove that record and import the file again."
@@ -106,6 +128,50 @@ def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, An
         raise _Bad("withdrawn_at and its withdrawal update must come together")
 
 
+def _references_in_record(updates: list[dict[str, Any]]) -> None:
+    """Each sequence an update names (``SEQUENCE_KEYS``) is an earlier update of this record, and a correction's one
+    ``amend`` would correct: an import renumbers the record's updates, so a number naming none of them would name
+    whichever update holds it in the store, and the page would show the correction in that one's place."""
+    kinds = {u["sequence"]: u["kind"] for u in updates}
+    for update in updates:
+        key = SEQUENCE_KEYS.get(update["kind"])
+        if key is None or (update["kind"] == "notice" and key not in update["extra"]):
+            continue  # only an overdue notice names an update; a correction must
+        try:
+            _named_update(update, key, kinds)
+        except _Bad as bad:
+            raise _Bad(f"update #{update['sequence']}: {bad}") from None
+
+
+def _named_update(update: Mapping[str, Any], key: str, kinds: Mapping[int, str]) -> None:
+    value = update["extra"].get(key, "")
+    named = int(value) if _SEQUENCE.fullmatch(value) else None
+    fix = f"set extra.{key} to the sequence of that update in this record, or remove update #{update['sequence']}"
+    if named is None or named >= update["sequence"] or named not in kinds:
+        found = f"names update {value!r}" if value else f"has no extra.{key}"
+        raise _Bad(f"a {update['kind']} must name an earlier update of this record, and it {found} ({fix})")
+    if update["kind"] == "correction" and kinds[named] in _UNCORRECTABLE:
+        raise _Bad(f"it corrects update #{named}, a {kinds[named]}, which `amend` never corrects ({fix})")
+
+
+def _components_configured(
+    incident: Mapping[str, Any], updates: list[dict[str, Any]], components: Collection[str]
+) -> None:
+    """The CLI takes only ``[[components]]`` ids; a component removed from the config since the export would
+    otherwise come back on the page, in the feeds and the JSON, with no name or group of its own."""
+    named = [("components", incident["components"])]
+    named += [(f"update #{u['sequence']}: components", u["components"]) for u in updates]
+    for key, pairs in named:
+        for component, _ in pairs:
+            if component not in components:
+                hint = did_you_mean(component, sorted(components))
+                raise _Bad(
+                    f"{key} names the component {component!r}, which this config does not define.{hint} Add it "
+                    f"back to [[components]] in the config (with the id {component!r}), or edit the file to name "
+                    f"one it defines ({', '.join(components) or 'none are configured'})"
+                )
+
+
 def _version(value: Mapping[str, Any]) -> None:
     """Checked when present, never imported: a row version counts changes in one store, as a delivery id does."""
     version = value.get("version", 0)
@@ -118,7 +184,12 @@ def _raw_title(value: Mapping[str, Any]) -> str:
     raw = value.get("raw_title", "")
     if not isinstance(raw, str):
         raise _Bad("raw_title is not text")
-    return gate.admit(raw, "raw_title", gate.TITLE) if raw else ""
+    raw = gate.admit(raw, "raw_title", gate.TITLE) if raw else ""
+    if raw and gate.audience_ids(raw, "raw_title"):
+        # As ``compose`` refuses it in --title: every reader sees the title, and no view cuts it for one audience.
+        raise _Bad("raw_title holds a [for ID] span, and a title takes none (every reader sees it): edit the file "
+                   "to move that detail into an update's audience_detail, or remove the span")
+    return raw
 
 
 def _private_title_kept_out(incident: Mapping[str, Any]) -> None:

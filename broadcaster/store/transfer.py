@@ -21,7 +21,9 @@ Import is one transaction per incident, and safe to repeat:
 * the same incident (same id and creation time) is merged: updates already
   there (same creation time and text) are skipped, but a delivery the export
   saw sent is recorded as sent, so ``retry`` will not post it again; other
-  updates are appended after the target's, renumbered in their order;
+  updates are appended after the target's, renumbered in their order, and
+  what names one of them by its number (a correction the update it corrects,
+  an overdue notice the update whose promise was missed) is renumbered with them;
 * a different incident under an id the target already uses gets the next free
   id (``api-2``) and is reported as renamed;
 * a withdrawal is never taken back: the earlier ``withdrawn_at`` of the two copies
@@ -49,7 +51,7 @@ from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages.model import Visibility
 from broadcaster.store.contract import SCHEMA_VERSION, Store
-from broadcaster.store.import_check import check_record, check_subscriber_record
+from broadcaster.store.import_check import SEQUENCE_KEYS, check_record, check_subscriber_record
 from broadcaster.store.records import (
     DELIVERY_COLUMNS,
     IMPORTED,
@@ -174,11 +176,13 @@ def open_private(path: Path) -> IO[str]:
 
 
 def read_records(
-    lines: Iterable[str], name: str, audiences: Collection[str] = frozenset()
+    lines: Iterable[str], name: str, audiences: Collection[str] = frozenset(),
+    components: Collection[str] | None = None,
 ) -> Iterator[Mapping[str, Any]]:
     """The incident records of an export, each checked as input is; ``InputError`` names the bad line.
 
-    ``audiences`` are the config's audience ids: a record naming any other is refused.
+    ``audiences`` are the config's audience ids, ``components`` its component ids: a record
+    naming any other is refused (``components=None``: not checked).
     """
     header_seen = False
     for number, line in enumerate(lines, 1):
@@ -197,7 +201,7 @@ def read_records(
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
-        yield check_record(record, f"{name}, line {number}", audiences)
+        yield check_record(record, f"{name}, line {number}", audiences, components)
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
 
@@ -261,13 +265,16 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         ))
     }
     first_new = next_sequence = store.next_sequence(incident["id"])
+    numbers: dict[int, int] = {}  # the file's sequence -> the one stored here
     for update in updates:
         sequence = stored.get((update["created_at"], update["raw_message"]))
         if sequence is not None:
+            numbers[update["sequence"]] = sequence
             result.updates_skipped += 1
             _insert_deliveries(store, incident["id"], sequence, update["deliveries"], result)
             continue
-        _insert_update(store, incident["id"], next_sequence, update, result)
+        numbers[update["sequence"]] = next_sequence
+        _insert_update(store, incident["id"], next_sequence, _renumbered(update, numbers), result)
         next_sequence += 1
     withdrawal = _withdrawal_sequence(store, incident["id"])
     if _merge_incident(store, incident, existing) is not None and withdrawal is not None:
@@ -278,6 +285,16 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         after = next_sequence - max(first_new, withdrawal + 1)
         if after > 0:
             result.kept_withdrawn.append((incident["id"], after))
+
+
+def _renumbered(update: Mapping[str, Any], numbers: Mapping[int, int]) -> Mapping[str, Any]:
+    """``update`` with the update its ``extra`` names (``SEQUENCE_KEYS``) by its number here: the file's number
+    names another update once the merge has appended the file's after this store's. The check made sure it
+    names an earlier update of the record, so ``numbers`` has it."""
+    key = SEQUENCE_KEYS.get(update["kind"])
+    if key is None or key not in update["extra"]:
+        return update
+    return {**update, "extra": {**update["extra"], key: str(numbers[int(update["extra"][key])])}}
 
 
 def _withdrawal_sequence(store: Store, incident_id: str) -> int | None:
