@@ -106,6 +106,22 @@ BAD = [
 ]
 
 
+def test_a_mistyped_audience_marker_is_refused_as_the_command_line_refuses_it(project: Project, tmp_path: Path) -> None:
+    """"[fro acme]...[/fro]" reads as prose, so as public text: the command line refuses it where acme is a
+    customer, and so does an import into a store whose config has acme (a review)."""
+    header, *records = exported(project, tmp_path)
+    update("raw_message", "Errors. [fro acme]Your circuit ACM-7 is down.")(records[-1])
+    source = write(tmp_path / "bad.jsonl", [header, *records])
+    target = Project(tmp_path / "target")
+    target.root.mkdir()
+    target.write_config('[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n')
+
+    result = target.cli("store", "import", str(source))
+
+    assert result.exit_code == 2, result.output
+    assert "looks like an audience marker but is not one" in result.stderr and stored(target) == []
+
+
 @pytest.mark.parametrize(("change", "said"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_a_bad_record_refuses_the_whole_file_naming_its_line(project: Project, tmp_path: Path,
                                                              change: Callable[[dict[str, Any]], None], said: str) -> None:

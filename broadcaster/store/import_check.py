@@ -224,6 +224,10 @@ def _update_fields(value: Mapping[str, Any], sequence: int, audiences: Collectio
         raise _Bad("raw_message is empty")
     for audience in gate.audience_ids(message, "raw_message"):
         _known_audience(audience, audiences, "raw_message")
+    mistyped = gate.mistyped_audience_marker(message, audiences)
+    if mistyped is not None:  # "[fro acme]", as the command line refuses it: read as prose, it is public
+        raise _Bad(f"raw_message holds {mistyped[1]!r}, which looks like an audience marker but is not one: write "
+                   "[for ID]...[/for] exactly in the file")
     extra = value.get("extra", {})
     if not isinstance(extra, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
         raise _Bad("extra is not an object of texts")
