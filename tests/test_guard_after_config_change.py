@@ -292,3 +292,20 @@ def test_a_customers_page_shows_the_state_of_every_component_and_links_their_fee
     feeds = re.findall(r'href="([^"]*components/[^"]*atom\.xml)"', acme)
     assert feeds and all(f.startswith("../../components/") for f in feeds)
     assert all((project.site / "a" / TOKEN / f).resolve().is_file() for f in feeds)
+
+
+def test_a_post_a_customers_page_would_leave_out_is_refused_before_anything_is_stored(project: Project) -> None:
+    """Acme has a page and no channel: its detail naming another customer was stored, then left out of the
+    page (exit 3, half published). The preview now checks the page as Acme's own channel would be checked."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + ALSO_ON_API)
+    incident = post(project, "--title", "API slow", "-C", "api", "Slow API.")
+
+    result = project.cli("post", "--yes", "-i", incident, "--for", "acme", f"Call the {NAME} NOC.", "Still slow.")
+
+    assert result.exit_code == 2, result.output
+    assert "site" in result.stderr and "REFUSED" in result.stdout + result.stderr
+    assert json.loads(project.cli("show", incident, "--json").stdout)["updates"][-1]["sequence"] == 1
+    assert files_holding(project.site, NAME) == []
+    shown = project.cli("preview", "-i", incident, "--for", "acme", f"Call the {NAME} NOC.", "Still slow.")
+    assert shown.exit_code == 2 and "the private page of audience acme" in shown.stdout

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from broadcaster import compose
-from broadcaster.config import Config
+from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import check_names, destinations, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
@@ -175,7 +175,31 @@ def previews(
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
                               refused=refused))
+    if any(p.destination == SITE_DESTINATION and p.state == DeliveryState.PENDING for p in planned):
+        result += _customer_pages_refused(config, incident, update, everything)
     return result
+
+
+def _customer_pages_refused(
+    config: Config, incident: Incident, update: Update, updates: Sequence[Update]
+) -> list[Preview]:
+    """The customer pages the site would have to leave this incident out of, as refusals: each shows that
+    customer's view of the update, guarded as its own channel would be (nothing is shown when all pass, so
+    preview and --json read as before)."""
+    from broadcaster.site.destination import CustomerPage
+
+    told = reached_audiences(config.audiences, incident, updates)
+    refused = []
+    for key, table in config.audience_tables.items():
+        if table.feed_token is None or key not in told:
+            continue
+        page = CustomerPage(config, key)
+        rendered = render(page, incident, update, updates, config)
+        refusal = egress_refusal(page, page.visibility, rendered, incident, update, updates, config)
+        if refusal is not None:
+            refused.append(Preview(SITE_DESTINATION, f"the private page of audience {key}", page.visibility,
+                                   DeliveryState.PENDING, rendered, refused=str(refusal)))
+    return refused
 
 
 def post(

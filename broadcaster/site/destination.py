@@ -108,6 +108,7 @@ class SiteDestination(_WholeSite):
 
     def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
         """What the incident's entry on the page will show (``preview``): status, impact, components, times."""
+        from broadcaster.messages.visibility import AudienceView
         from broadcaster.times import format_time
 
         zone, names = self.config.page.zone, {c.component.id: c.component.name for c in self.config.components}
@@ -115,6 +116,8 @@ class SiteDestination(_WholeSite):
         if update.kind == "withdrawal":  # the page shows nothing of it: its entry, pages and feeds go
             return Rendered(text=f"{header.title}: removed from the page, its feeds and its JSON", visibility="public")
         lines = [f"{header.title} · {view.status.label} · impact {header.impact.value}", view.message]
+        if isinstance(view, AudienceView) and view.detail:  # a customer's page (CustomerPage): its detail too
+            lines.append(f"{view.audience_name}: {view.detail}")
         if header.components:
             lines.append("Components: " + ", ".join(
                 f"{names.get(c.id, c.id)} {c.status.label.lower()}" for c in header.components))
@@ -134,6 +137,17 @@ class SiteDestination(_WholeSite):
 
     async def check(self) -> list[CheckResult]:
         return []  # a local folder: `site build` says what is wrong with it
+
+
+class CustomerPage(SiteDestination):
+    """One customer's private page (``a/<token>/``, ``[audiences.ID] feed_token``) as a publishing command checks
+    it before storing anything: the site's rendering of that customer's view, guarded against what that customer
+    must not read, as its own channel would be. Built and written by ``site``, never delivered on its own."""
+
+    def __init__(self, config: Config, audience: str) -> None:
+        super().__init__(config)
+        self.visibility = f"audience:{audience}"
+        self.audience = audience
 
 
 class HostDestination(_WholeSite):
