@@ -64,14 +64,18 @@ TEMPLATE_VALUE = Rule("template value", 1_000)
 POSTMORTEM = Rule("postmortem", 204_800, markers=True, max_bytes=204_800)
 LIMITS = (MESSAGE, TITLE, PRIVATE, NAME, TEMPLATE_VALUE, POSTMORTEM)
 MAX_NAMES = 100  # customers or tickets on one update
+# What breaks a one-line field's line somewhere it is shown: a tab, and every line or paragraph separator
+# (U+2028 and U+2029 start a new line in a chat or a mail client as "\n" does).
+_ONE_LINE_BREAKS = frozenset("\n\t\u2028\u2029")
 
 
 def admit(text: str, field: str, rule: Rule) -> str:
     """The text as it may be stored: normalised, within its limit, markers well formed."""
     text = normalise(text, field)
     check_size(text, field, rule)
-    if rule.one_line and ("\n" in text or "\t" in text):
-        where = min(i for i in (text.find("\n"), text.find("\t")) if i >= 0)
+    breaks = [i for i, c in enumerate(text) if c in _ONE_LINE_BREAKS] if rule.one_line else []
+    if breaks:
+        where = breaks[0]
         raise InputError(
             f"{field} must be one line; it has a line break or tab at character {where + 1}. "
             "Nothing was stored or sent."

@@ -135,6 +135,9 @@ CONTROLS = [
     ("bidi-isolate-in-title", ["--title", "Checkout \u2067down\u2069"], "Checkout is failing.", "RIGHT-TO-LEFT ISOLATE"),
     ("zero-width-in-customer", ["--title", "Checkout", "--customer", "AC\u200bME"], "Failing.", "ZERO WIDTH SPACE"),
     ("newline-in-title", ["--title", "Checkout\ndown"], "Checkout is failing.", "one line"),
+    # A review: a line separator is a line break in a chat or a mail client, as "\n" is.
+    ("line-separator-in-title", ["--title", "Checkout\u2028down"], "Checkout is failing.", "one line"),
+    ("paragraph-separator-in-ticket", ["--title", "Checkout", "--ticket", "OPS-1\u2029OPS-2"], "Failing.", "one line"),
 ]
 
 
