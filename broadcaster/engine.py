@@ -25,7 +25,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destination import Destination, Job, Run
 from broadcaster.destinations import destinations
-from broadcaster.errors import DeliveryError
+from broadcaster.errors import DeliveryError, StoreError
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
@@ -126,6 +126,14 @@ class SilentProgress:
 
 class Held(Exception):
     """An earlier update of the incident has not been sent to this destination."""
+
+
+class _ClaimNotStored(Exception):
+    """The store could not take a delivery's claim: nothing of it was sent, and it stays pending."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
 
 
 def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
@@ -281,6 +289,14 @@ class Publisher:
         return [d for name, d in self.destinations.items() if name in names]
 
     async def _deliver_one(self, delivery: Delivery, include_unknown: bool) -> Outcome:
+        try:
+            return await self._claim_and_deliver(delivery, include_unknown)
+        except _ClaimNotStored as failed:  # nothing of it was sent: the store still has it pending
+            outcome = replace(Outcome.of(delivery), error=advice.claim_not_stored(delivery.incident_id, failed.cause))
+            self.progress.finished(outcome)
+            return outcome
+
+    async def _claim_and_deliver(self, delivery: Delivery, include_unknown: bool) -> Outcome:
         import asyncio
         destination = self.destinations.get(delivery.destination)
         # Idempotent destinations (the site, its hosts) are redone even when unknown:
@@ -345,17 +361,34 @@ class Publisher:
 
     async def _claim(self, delivery: Delivery, include_unknown: bool) -> bool:
         """Take the delivery for this process, committed before anything of it is sent."""
-        return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown))
+        try:
+            return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown))
+        except Exception as exc:  # noqa: BLE001 - a full disk, a lock held too long: this one is not sent
+            raise _ClaimNotStored(self._store_failure(exc)) from exc
 
-    async def _record(self, delivery: Delivery, write: Callable[[], None], *, notes: tuple[str, ...] = ()) -> Outcome:
-        """Record a delivery's end with ``write`` (batched with the others') and report it."""
+    def _store_failure(self, exc: Exception) -> str:
+        return self._scrubbed(f"{type(exc).__name__}: {exc}" if not isinstance(exc, StoreError) else str(exc))
+
+    async def _record(
+        self, delivery: Delivery, write: Callable[[], None], *, state: DeliveryState, remote_id: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> Outcome:
+        """Record a delivery's end with ``write`` (batched with the others') and report it. If the store cannot
+        take it (a full disk, a lock held too long), the outcome is still told as it was (``state``, ``remote_id``),
+        with what to record once the store works: the service has answered, and a "try again" would post twice."""
         self._finished.add(delivery.id)
 
         def written() -> Delivery:
             write()
             return self.store.delivery(delivery.id)
 
-        outcome = self._outcome(await self._writes(written), notes=notes)
+        try:
+            outcome = self._outcome(await self._writes(written), notes=notes)
+        except Exception as exc:  # noqa: BLE001 - the answer is known; only its record failed
+            told = advice.result_not_stored(delivery.incident_id, delivery.destination, delivery.target, state,
+                                            remote_id, self._store_failure(exc))
+            outcome = replace(Outcome.of(delivery, notes=notes), state=DeliveryState.UNKNOWN, remote_id=remote_id,
+                              error=told)
         self.progress.finished(outcome)
         return outcome
 
@@ -364,7 +397,7 @@ class Publisher:
         note = "; ".join(notes) or None
         first = thread.first_remote_id if thread else None
         return await self._record(delivery, partial(self.store.mark_sent, delivery.id, receipt.remote_id, first, note),
-                                  notes=notes)
+                                  state=DeliveryState.SENT, remote_id=receipt.remote_id, notes=notes)
 
     def _egress_refusal(self, destination: Destination, delivery: Delivery) -> LeakRefused | None:
         """The egress guard's refusal of this delivery's rendering, before any of it is sent.
@@ -445,10 +478,12 @@ class Publisher:
     async def _claim_and_skip(self, delivery: Delivery, include_unknown: bool, reason: str) -> Outcome:
         if not await self._claim(delivery, include_unknown):
             return await self._taken_elsewhere(delivery)
-        return await self._record(delivery, partial(self.store.mark_skipped, delivery.id, self._scrubbed(reason)))
+        return await self._record(delivery, partial(self.store.mark_skipped, delivery.id, self._scrubbed(reason)),
+                                  state=DeliveryState.SKIPPED)
 
     async def _unknown(self, delivery: Delivery, error: str) -> Outcome:
-        return await self._record(delivery, partial(self.store.mark_unknown, delivery.id, self._scrubbed(error)))
+        return await self._record(delivery, partial(self.store.mark_unknown, delivery.id, self._scrubbed(error)),
+                                  state=DeliveryState.UNKNOWN)
 
     async def _taken_elsewhere(self, delivery: Delivery) -> Outcome:
         """Another process claimed (or already sent) this delivery: report what the store says, once
@@ -466,7 +501,8 @@ class Publisher:
         return outcome
 
     async def _fail(self, delivery: Delivery, error: str) -> Outcome:
-        return await self._record(delivery, partial(self.store.mark_failed, delivery.id, self._scrubbed(error)))
+        return await self._record(delivery, partial(self.store.mark_failed, delivery.id, self._scrubbed(error)),
+                                  state=DeliveryState.FAILED)
 
     def _outcome(self, delivery: Delivery, *, error: str | None = None, notes: tuple[str, ...] = ()) -> Outcome:
         outcome = Outcome.of(delivery, notes=notes)

@@ -130,3 +130,44 @@ def subscription_moved(chat: str, moved_to: str) -> str:
 
 def bot_answers(bot: str) -> str:
     return f"bot @{bot} answers; each subscribed chat is checked when it is sent to (`broadcaster subscribers list`)"
+
+
+def claim_not_stored(incident_id: str, cause: str) -> str:
+    """The store could not take a delivery's claim, so nothing of it was sent."""
+    return (
+        f"not sent: the store could not be written ({cause}), and broadcaster sends nothing it has not recorded "
+        f"first. Once the store works again (free disk space, end the command holding it), run "
+        f"`broadcaster retry {incident_id}`."
+    )
+
+
+def result_not_stored(
+    incident_id: str, destination: str, target: str, state: str, remote_id: str | None, cause: str
+) -> str:
+    """A delivery's end the store could not record: what really happened, and what to record once it works.
+    The store shows it unknown from the next command on: it must never read as "try again"."""
+    where = destination + (f":{target}" if target else "")
+    stored = f"but the store could not record it ({cause}), so from the next command on it shows as unknown."
+    if state == DeliveryState.SENT and remote_id:
+        return (
+            f"POSTED at {where} (id {remote_id}), {stored} Do not post it again. Once the store works again (free "
+            f"disk space, end the command holding it), run `broadcaster retry {incident_id} --mark-unknown-sent "
+            f"--remote-id {where}={remote_id}`."
+        )
+    if state == DeliveryState.SENT:
+        return (
+            f"done at {where}, {stored} Do not post it again. Once the store works again, run "
+            f"`broadcaster retry {incident_id} --mark-unknown-sent`."
+        )
+    if state == DeliveryState.UNKNOWN:
+        return (
+            f"its fate at {where} is unknown, {stored} Check {where} once the store works again: if the post is "
+            f"there, run `broadcaster retry {incident_id} --mark-unknown-sent`; if not, "
+            f"`broadcaster retry {incident_id} --include-unknown`."
+        )
+    if state == DeliveryState.SKIPPED:
+        return f"skipped at {where}: nothing was sent there, {stored} `broadcaster retry {incident_id} --include-unknown` skips it again."
+    return (
+        f"{state} at {where}: nothing was sent there, {stored} Once the store works again, run "
+        f"`broadcaster retry {incident_id} --include-unknown` to send it."
+    )
