@@ -299,9 +299,8 @@ class Publisher:
     async def _claim_and_deliver(self, delivery: Delivery, include_unknown: bool) -> Outcome:
         import asyncio
         destination = self.destinations.get(delivery.destination)
-        # Idempotent destinations (the site, its hosts) are redone even when unknown:
-        # building and uploading again shows nothing twice.
-        claim_unknown = include_unknown or (destination is not None and destination.idempotent)
+        claim_unknown = include_unknown or repeats_safely(
+            delivery, destination, self._update(delivery.incident_id, delivery.sequence))
         gone = no_longer_wanted(delivery, destination)
         if gone:
             return await self._claim_and_skip(delivery, claim_unknown, gone)
@@ -699,6 +698,18 @@ class Publisher:
         if isinstance(found, LeakRefused):
             raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback
         return found
+
+
+def repeats_safely(delivery: Delivery, destination: Destination | None, update: Update | None) -> bool:
+    """Whether doing ``delivery`` again shows nothing twice, so that one of unknown fate is simply redone by a
+    plain ``retry``: the site and its hosts (built and uploaded whole), and a withdrawal's deletes where posts
+    are deleted (a post deleted twice is deleted; a "posted in error" note is not safe to repeat)."""
+    if destination is None:
+        return False
+    if destination.idempotent:
+        return True
+    return (update is not None and update.kind == "withdrawal" and destination.can_delete
+            and Visibility.parse(delivery.visibility).outside)
 
 
 def withdrawn_posts(

@@ -307,3 +307,33 @@ def test_withdraw_during_a_retry_waits_for_the_post_being_sent_and_deletes_it_to
     assert retrying.returncode == 0, errors
     assert withdrawn.exit_code == 0, withdrawn.output
     assert world.x.tweets == [] and len(world.x.deleted) == 2
+
+
+def test_a_withdrawal_killed_while_its_delete_was_out_is_deleted_again_by_a_plain_retry(
+    project: Project, world: FakeWorld
+) -> None:
+    """Found by a review: `withdraw` killed (-9) while Telegram's deleteMessage was out left the delete unknown;
+    plain `retry` did not redo it and advised `--mark-unknown-sent` "if the post is there", which recorded the
+    withdrawal done with the mistaken post still up. Deleting again is harmless: a plain retry does it, and
+    --mark-unknown-sent leaves it to retry."""
+    first = project.cli("post", "--yes", "--json", "--title", "Posted by mistake", "-C", "api", "Wrong page.")
+    incident = json.loads(first.stdout)["incident_id"]
+    assert world.telegram_messages(PUBLIC_CHAT)
+    world.telegram.fail(*[Fault(match="deleteMessage", hang=60)] * 8)  # every attempt's delete hangs
+    process = project.process("withdraw", "--yes", incident, "--reason", "wrong page")
+    until = time.monotonic() + 30
+    while not world.x.deleted and time.monotonic() < until:  # the withdrawal's deletes are out
+        time.sleep(0.02)
+    time.sleep(0.5)
+    process.kill()
+    process.communicate(timeout=30)
+    world.telegram.clear_faults()
+
+    settled = project.cli("retry", incident, "--mark-unknown-sent")
+    retried = project.cli("retry", incident)
+
+    assert settled.exit_code == 0 and retried.exit_code == 0, settled.output + retried.output
+    assert world.telegram_messages(PUBLIC_CHAT) == []
+    states = {d["destination"]: d["state"] for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+              if d["sequence"] == 2}
+    assert states["tg-public"] == "sent"

@@ -9,7 +9,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations
-from broadcaster.engine import Outcome, Progress, Publisher
+from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
 from broadcaster.errors import InputError
 from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
@@ -34,9 +34,11 @@ def mark_unknown_sent(
     """
     reap(config, store)
     all_destinations = destinations(config)
+    # Left to ``retry``, which redoes them: the site and hosts, and a withdrawal's deletes (marking one "sent"
+    # because the post is still there would leave the withdrawn post up for good).
     unknown = [
         d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
-        if d.destination not in all_destinations or not all_destinations[d.destination].idempotent
+        if not repeats_safely(d, all_destinations.get(d.destination), store.update(d.incident_id, d.sequence))
     ]
     withdrawn = withdrawn_before(store, unknown)
     refuse_ids_of_withdrawn(remote_ids, unknown, withdrawn)
@@ -187,6 +189,15 @@ def retry(
     return RetryResult(outcomes, unknown, withdrawn)
 
 
+def _deletes_in_doubt(config: Config, store: Store, incident_id: str | None) -> list[Delivery]:
+    """A withdrawal's deletes whose fate is unknown (a command killed while they were out): deleting again is
+    harmless, so a plain retry does it."""
+    found = destinations(config)
+    return [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
+            if (destination := found.get(d.destination)) is not None and not destination.idempotent  # the site: above
+            and repeats_safely(d, destination, store.update(d.incident_id, d.sequence))]
+
+
 def retry_todo(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> list[Delivery]:
     """What ``retry`` sends, oldest first."""
     states = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN) if include_unknown else (DeliveryState.PENDING, DeliveryState.FAILED)
@@ -195,5 +206,6 @@ def retry_todo(config: Config, store: Store, incident_id: str | None, *, include
     todo = [d for d in todo if d.id not in withdrawn]
     if not include_unknown:
         todo += [d for d in stale_site_deliveries(config, store, incident_id) if d.state == DeliveryState.UNKNOWN]
+        todo += _deletes_in_doubt(config, store, incident_id)
     todo.sort(key=lambda d: (d.created_at, d.incident_id, d.sequence, d.id))
     return todo

@@ -151,6 +151,11 @@ class FakeServer:
         with self._lock:
             self._faults.extend(faults)
 
+    def clear_faults(self) -> None:
+        """Forget the queued faults no request has used yet (the service is well again)."""
+        with self._lock:
+            self._faults.clear()
+
     def start(self) -> Self:
         server = ListeningServer(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
