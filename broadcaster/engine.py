@@ -553,8 +553,10 @@ class Publisher:
                 and (not d.remote_id or destination.posted_here(d.remote_id, delivery.target))]
 
     def _left_pending(self, earlier: Delivery) -> bool:
+        # Untouched for longer either way: a time ahead of now is a clock set back since (or another machine's
+        # clock), not a command that just stored it. Sending it here is safe whoever else may: claims are atomic.
         return (earlier.state == DeliveryState.PENDING and earlier.id not in self._batch
-                and utcnow() - earlier.updated_at > TAKE_OVER_AFTER)
+                and abs(utcnow() - earlier.updated_at) > TAKE_OVER_AFTER)
 
     async def _send_first(self, earlier: Delivery, delivery: Delivery) -> None:
         """An earlier update's delivery here, stored and never sent, that this run was not asked to send:

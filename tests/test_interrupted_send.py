@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from tests.fakes.base import Fault
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.world import FakeWorld
+from tests.input_helpers import STATE
 from tests.social import M_TOKEN
 
 SLOW_SECOND_ATTEMPT = Path(__file__).parent / "data" / "slow_second_attempt"
@@ -153,3 +156,28 @@ def test_sigterm_stops_a_command_started_with_sigint_ignored(project: Project) -
         output, errors = process.communicate(timeout=60)
         assert process.returncode == 130, output + errors
         assert sum(bool(world.telegram_messages(c)) for c in CHATS) < len(CHATS)
+
+
+def test_an_update_left_pending_before_the_clock_was_set_back_is_still_sent_first(project: Project) -> None:
+    """Found by a review: a delivery left pending by a stopped command, then the clock set back an hour. The
+    next update saw it "just touched" (its time was ahead of now), waited its whole deadline for it, and
+    failed. A pending delivery untouched for longer than the take-over time either way is sent first."""
+    with FakeSlack(token="xoxb-clock-test", channels={"C0CLOCK001": "status"}) as slack:
+        project.env["SLACK_TOKEN"] = "xoxb-clock-test"
+        project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 1\n"
+                             f'[channels.status]\ntype = "slack"\ntoken = "${{SLACK_TOKEN}}"\nchannel = "C0CLOCK001"\n'
+                             f'api_url = "{slack.api_url}"\n')
+        first = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Errors.")
+        incident = json.loads(first.stdout)["incident_id"]
+        ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        with sqlite3.connect(project.root / STATE) as db:  # stopped before its claim; then the clock went back
+            db.execute("UPDATE deliveries SET state='pending', remote_id=NULL, updated_at=? WHERE destination='status'",
+                       (ahead,))
+        slack.messages["C0CLOCK001"].clear()
+
+        started = time.monotonic()
+        followed = project.cli("post", "--yes", "-i", incident, "Cause found.")
+
+        assert followed.exit_code == 0, followed.output
+        assert time.monotonic() - started < 15  # not the 20 s deadline
+        assert [m.text for m in slack.top_level("C0CLOCK001")] != [] and len(slack.messages["C0CLOCK001"]) == 2
