@@ -104,3 +104,42 @@ def test_the_store_lock_is_taken_once_and_its_file_is_private(tmp_path: Path, wa
     finally:
         store.close()
     assert (tmp_path / ".state.db.tick.lock").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_asynchronous_wait_ends_at_once_when_cancelled(tmp_path: Path) -> None:
+    """The wait used to block in a worker thread: a cancel left it there, and asyncio.run waited for it."""
+    path = tmp_path / "x.lock"
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2), FileLock(path):
+                pass
+
+    with hold_in_another_process(path, 5):
+        started = time.monotonic()
+        asyncio.run(main())
+        assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("waits", ["poll", "poll_async"])
+def test_a_bounded_wait_gives_up_and_holds_nothing(tmp_path: Path, waits: str) -> None:
+    path = tmp_path / "x.lock"
+    lock = FileLock(path)
+    with hold_in_another_process(path, 60):
+        started = time.monotonic()
+        got = lock.poll(0.3) if waits == "poll" else asyncio.run(lock.poll_async(0.3))
+        assert got is False and 0.3 <= time.monotonic() - started < 2
+    assert lock.acquire(wait=False) is True  # the holder gone, nothing of the wait is left held
+    lock.release()
+
+
+def test_a_lock_file_of_ours_wider_than_asked_is_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "p.lock"
+    path.touch()
+    path.chmod(0o644)
+    with FileLock(path, mode=0o600):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600
+    with FileLock(path):  # a lock with the default mode leaves a narrower file alone
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600

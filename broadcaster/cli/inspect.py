@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
@@ -82,7 +83,8 @@ def site_build(ctx: click.Context) -> None:
     from broadcaster.cli import output
 
     config = load_config(ctx)
-    built = operations.rebuild_site(config, open_store(ctx))
+    with _telling_lock_waits():
+        built = operations.rebuild_site(config, open_store(ctx))
     click.echo(f"Built {len(built.hashes)} files into {config.output_dir}. Open {config.output_dir / 'index.html'}")
     if built.problems:
         output.print_left_out(built.problems, config.secret_values())
@@ -98,10 +100,22 @@ def site_publish(ctx: click.Context) -> None:
     from broadcaster.cli import output
 
     config = load_config(ctx)
-    published = operations.publish_site(config, open_store(ctx))
+    with _telling_lock_waits():
+        published = operations.publish_site(config, open_store(ctx))
     output.print_site_publication(config, published)
     if not published.ok:
         ctx.exit(EXIT_DELIVERY)
+
+
+def _telling_lock_waits() -> AbstractContextManager[None]:
+    """Say so once when the build has to wait for another process's site lock: it waits as long as it
+    takes, and a silent wait looks like a hang."""
+    from broadcaster.site.source import telling_waits
+
+    return telling_waits(lambda lock: click.echo(
+        f"Waiting for the site folder's lock ({lock}): another process holds it, most likely another "
+        "`broadcaster` command building the site, or a `site build` suspended with Ctrl-Z (resume it with "
+        "`fg`). The build goes on once it is free; Ctrl-C stops waiting.", err=True))
 
 
 @site.command("serve")

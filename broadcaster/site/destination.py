@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from broadcaster.store import Store
 
 
+# How much of the command's deadline a build waits for another process's site lock: the wait fails
+# first, saying the folder is locked (the deadline would only say time ran out), and the rest is the build's.
+_LOCK_SHARE = 0.75
+
+
 class _WholeSite:
     """What the site and its hosts share: one public destination, one target, nothing to thread or edit."""
 
@@ -238,7 +243,7 @@ async def _build_site(run: Run) -> BuiltSite:
         ownership.claim_folder(run.config, run.store)
         # Another process may be building too: the one holding the lock reads the
         # store inside it, so the last build to finish always shows every update.
-        async with source.site_lock(output_dir):
+        async with source.site_lock(output_dir, wait=run.config.engine.deadline * _LOCK_SHARE):
             writer = SiteWriter(output_dir)
             data = source.read(run.config, run.store, writer, changed=sorted(run.incidents))
             return await asyncio.to_thread(source.build, data, writer)

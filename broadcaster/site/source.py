@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
@@ -36,7 +37,7 @@ from typing import Any
 from broadcaster.config import AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
 from broadcaster.errors import ConfigError, DeliveryError
-from broadcaster.filelock import FileLock
+from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import PrivateValues
 from broadcaster.messages.model import PUBLIC, Incident, Update, Visibility
@@ -61,8 +62,13 @@ from broadcaster.store import Store, utcnow
 
 # Above this many out-of-date pages, reading the whole store in batches beats one read per incident.
 _READ_ALL_ABOVE = 200
-# How often a publish waiting for another one to finish with the same target asks the store again.
-_LOCK_POLL_SECONDS = 0.05
+
+
+# The site lock's file is the owner's only, as the store's are: anyone who can open it can hold the
+# lock, and with it hold up every build of the site.
+_LOCK_MODE = 0o600
+# Who is told, once, that a build waits for another process's site lock (``site build`` says so on stderr).
+_waiting: ContextVar[Callable[[Path], None] | None] = ContextVar("site_lock_waiting", default=None)
 
 
 class site_lock(FileLock):
@@ -70,10 +76,44 @@ class site_lock(FileLock):
 
     Inside the folder, which is broadcaster's, so it locks out every config
     that builds there and leaves nothing in folders broadcaster does not own.
+    ``with`` waits as long as it takes, telling ``telling_waits``'s listener once;
+    ``async with`` waits at most ``wait`` seconds (None: as long as it takes), then
+    raises a DeliveryError naming the lock. Both are polled: Ctrl-C or a deadline
+    ends the wait at once.
     """
 
-    def __init__(self, output_dir: Path) -> None:
-        super().__init__(output_dir / LOCK)
+    def __init__(self, output_dir: Path, *, wait: float | None = None) -> None:
+        super().__init__(output_dir / LOCK, mode=_LOCK_MODE)
+        self.wait = wait
+
+    def __enter__(self) -> site_lock:
+        if not self.acquire(wait=False):
+            tell = _waiting.get()
+            if tell is not None:
+                tell(self.path)
+            self.poll()
+        return self
+
+    async def __aenter__(self) -> site_lock:
+        if not await self.poll_async(self.wait):
+            raise DeliveryError(
+                f"the site folder {self.path.parent} is locked by another process (its {self.path.name} was held "
+                f"for all of the {self.wait:g}s waited), so the site was not built. Wait for the other `broadcaster` "
+                "command to finish, or resume (`fg`) or end a `site build` suspended with Ctrl-Z, then run "
+                "`broadcaster retry`.",
+                retryable=False,  # the build is shared by the command's deliveries: trying again now finds it failed
+            )
+        return self
+
+
+@contextmanager
+def telling_waits(tell: Callable[[Path], None]) -> Iterator[None]:
+    """Within this, a build that has to wait for another process's site lock calls ``tell(lock file)`` first."""
+    token = _waiting.set(tell)
+    try:
+        yield
+    finally:
+        _waiting.reset(token)
 
 
 # -- publishing ------------------------------------------------------------------
@@ -112,7 +152,7 @@ async def _store_lock(store: Store, host: SiteHost, wait: float | None) -> Async
                 "nothing was uploaded. Run `broadcaster site publish` again once it is done.",
                 retryable=True,
             )
-        await asyncio.sleep(_LOCK_POLL_SECONDS)
+        await asyncio.sleep(POLL_SECONDS)
 
 
 # -- reading the store --------------------------------------------------------------
