@@ -8,8 +8,12 @@ loopback. Assertions read the remote repository, never our own state.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
+import os
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -339,3 +343,23 @@ def test_a_changed_customer_token_leaves_nothing_of_the_old_page_on_the_branch(r
     assert len(commits(remote, "gh-pages")) == 1
     history = git("--git-dir", str(remote), "log", "--all", "--name-only", "--format=", "gh-pages")
     assert "old-token" not in history
+
+
+def test_a_publish_waiting_for_the_clone_another_command_holds_stops_when_cancelled(
+    remote: Path, site: BuiltSite, tmp_path: Path
+) -> None:
+    """A review's finding for the site lock held here too: the clone's lock was waited for with a blocking
+    flock in a worker thread, which neither a cancel (the deadline, Ctrl-C) nor asyncio.run's exit could end."""
+    host = make_host(str(remote), tmp_path)
+    publish(host, site)  # the clone and its lock file exist
+    holder = os.open(host.cache.parent / f".{host.name}.lock", os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another command publishing to the same target
+    threading.Timer(6.0, os.close, (holder,)).start()  # let go in the end, whatever happens
+
+    async def cut_short() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(host.publish(site), timeout=0.5)
+
+    started = time.monotonic()
+    asyncio.run(cut_short())
+    assert time.monotonic() - started < 3.0  # not until the other command lets go

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 from broadcaster.config import plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
-from broadcaster.filelock import FileLock
+from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.redaction import redact
 from broadcaster.site.hosts import BuiltSite, SiteHost
 
@@ -228,8 +228,15 @@ class GitHost(SiteHost):
         # Two commands publishing at once would share one clone: take turns.
         _private_folder(self.cache.parent)
         os.chmod(self.cache.parent, PRIVATE_FOLDER)
-        with FileLock(self.cache.parent / f".{self.name}.lock"):
+        lock = FileLock(self.cache.parent / f".{self.name}.lock")
+        while not lock.acquire(wait=False):  # polled: a blocking wait here would outlive a cancel or Ctrl-C
+            if stop.wait(POLL_SECONDS):
+                raise retryable("the publish was stopped while another command held the clone; the next attempt "
+                                "pushes again")
+        try:
             return self._publish(site, stop)
+        finally:
+            lock.release()
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         self._prepare_clone()
