@@ -366,7 +366,12 @@ class Publisher:
             raise _ClaimNotStored(self._store_failure(exc)) from exc
 
     def _store_failure(self, exc: Exception) -> str:
-        return self._scrubbed(f"{type(exc).__name__}: {exc}" if not isinstance(exc, StoreError) else str(exc))
+        """The store's failure in a few words: the driver's own (a StoreError's advice is for a command that
+        sent nothing; the caller says what to do about a delivery)."""
+        if isinstance(exc, StoreError):
+            driver = exc.__cause__
+            return self._scrubbed(f"{type(driver).__name__}: {driver}" if isinstance(driver, Exception) else str(exc))
+        return self._scrubbed(f"{type(exc).__name__}: {exc}")
 
     async def _record(
         self, delivery: Delivery, write: Callable[[], None], *, state: DeliveryState, remote_id: str | None = None,

@@ -171,6 +171,50 @@ def test_a_failed_build_leaves_no_work_files_behind(project: Project) -> None:
     assert (project.site / "index.html").is_file()
 
 
+def test_a_site_folder_that_cannot_be_written_is_named_by_site_build_as_by_post(project: Project) -> None:
+    """Review: `site build` into a read-only folder said "unexpected error (OSError) ... .broadcaster-lock", exit 1,
+    where `post` says it cannot write the site (exit 3). A folder standing where the lock file goes fails
+    that same open even for root, whom a read-only mode does not stop."""
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "www"\n')
+    assert post(project)[0] == 0
+    lock = project.site / ".broadcaster-lock"
+    lock.unlink(missing_ok=True)
+    lock.mkdir()
+    published = files_in(project.root / "www")
+
+    built = project.cli("site", "build")
+    uploaded = project.cli("site", "publish")
+    code, payload = post(project, "-C", "api")
+
+    for result in (built, uploaded):
+        assert result.exit_code == 3, result.output  # as a post's site delivery: the site failed
+        assert "unexpected error" not in result.output and "--debug" not in result.output, result.output
+        assert f"cannot write the site to {project.site}: Is a directory" in result.output, result.output
+        assert "Check [page] output_dir, its permissions" in result.output, result.output
+    assert "Nothing was uploaded to www." in uploaded.output and "uploaded" not in built.output
+    assert files_in(project.root / "www") == published
+    site = next(d for d in payload["deliveries"] if d["destination"] == "site")
+    assert code == 3 and f"cannot write the site to {project.site}" in site["error"]
+
+
+@pytest.mark.parametrize("command", [("site", "build"), ("post", "--yes", "--title", "API errors", "Elevated errors.")],
+                         ids=["site-build", "post"])
+def test_an_output_dir_below_a_file_is_refused_naming_the_file(project: Project, command: tuple[str, ...]) -> None:
+    """Review: output_dir = "notes.txt/public" was "unexpected error (NotADirectoryError)", exit 1."""
+    notes = project.root / "notes.txt"
+    notes.write_text("notes\n", encoding="utf-8")
+    config_with(project, output_dir="notes.txt/public")
+
+    result = project.cli(*command)
+
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"[page] output_dir ({notes / 'public'}) cannot be made: {notes} is a file, not a folder" in said, said
+    assert f"move {notes} aside" in said and "unexpected" not in said
+    assert notes.read_text(encoding="utf-8") == "notes\n"
+    assert stored(project) == []
+
+
 def test_the_lock_is_inside_the_sites_own_folder(project: Project) -> None:
     assert post(project)[0] == 0
     assert (project.site / ".broadcaster-lock").exists()

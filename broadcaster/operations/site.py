@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,28 @@ if TYPE_CHECKING:
 def rebuild_site(config: Config, store: Store) -> BuiltSite:
     """A full build of the site from the whole store (``broadcaster site build``).
 
-    Raises ``ConfigError`` when the output folder is not broadcaster's; incidents
-    that cannot be shown are left out and named in ``BuiltSite.problems``.
+    Raises ``ConfigError`` when the output folder is not broadcaster's, and a
+    permanent ``DeliveryError`` when it cannot be written (read-only, full), as
+    a post's site delivery says it; incidents that cannot be shown are left out
+    and named in ``BuiltSite.problems``.
     """
+    return _rebuild(config, store, uploads=())
+
+
+def _rebuild(config: Config, store: Store, uploads: Sequence[str]) -> BuiltSite:
+    from broadcaster.errors import DeliveryError
     from broadcaster.site.source import rebuild
 
-    return rebuild(config, store)
+    try:
+        return rebuild(config, store)
+    except OSError as exc:
+        # Its strerror alone: the file's name may be a customer's page, whose path is a capability.
+        held_back = f" Nothing was uploaded to {', '.join(uploads)}." if uploads else ""
+        raise DeliveryError(
+            f"cannot write the site to {config.output_dir}: {exc.strerror or type(exc).__name__}.{held_back} "
+            "Check [page] output_dir, its permissions and the free space on its disk, then run the command again.",
+            retryable=False,
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,7 @@ def publish_site(config: Config, store: Store) -> SitePublication:
     targets = publish_targets(config)
     for target in targets:
         target.host.warm_up()  # a client and a read of the remote while the site builds
-    built = rebuild_site(config, store)
+    built = _rebuild(config, store, uploads=[t.name for t in targets])
     uploads = []
     for target in targets:
         try:

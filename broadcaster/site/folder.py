@@ -81,6 +81,19 @@ def inspect(folder: Path, internal: frozenset[str], accept: Callable[[str], bool
     return FolderState("ours" if found else "empty")
 
 
+def in_the_way(folder: Path) -> Path | None:
+    """What keeps ``folder`` from being a folder: the nearest of it and its parents that exists, when
+    that is not a folder (a file, a link to one); None when nothing is in the way. ``inspect``, by
+    contrast, raises ``NotADirectoryError`` for a folder below a file: ask this first."""
+    for path in (folder, *folder.parents):
+        try:
+            mode = os.stat(path).st_mode  # through links: a link to a folder is a way in (inspect refuses it)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        return None if stat.S_ISDIR(mode) else path
+    return None
+
+
 def is_site_path(path: str) -> bool:
     return _SITE_PATH.fullmatch(path) is not None
 

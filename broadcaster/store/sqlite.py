@@ -3,7 +3,9 @@
 Writers serialise on ``BEGIN IMMEDIATE``, which takes the file's write lock
 up front, so a read-then-write (the next sequence number) cannot race; a
 busy file is waited for up to ``BUSY_TIMEOUT_MS``. The schema is brought up
-to date whenever a file is opened.
+to date whenever a file is opened. A failure of the file itself (damaged,
+full, unwritable) is a ``StoreError`` naming it, with what became of the
+command's writes and what to do (``sqlite_errors``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from broadcaster.errors import ConfigError, StoreError
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
+from broadcaster.store.sqlite_errors import BUGS, explained, file_failure, is_busy
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -208,13 +211,32 @@ class SQLiteStore(Store):
         try:
             _private_file(path)
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
+        except OSError as exc:
+            raise file_failure(path, exc) from exc
+        except sqlite3.Error as exc:
             raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions ([store] path).") from exc
         self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._use_wal()
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
+        # What a failure may say of the command's writes: whether one was under way, and whether any
+        # committed before it (a schema brought up to date on opening is not the command's data).
+        self._writing = True
+        self._stored = False
+        try:
+            self._set_up()
+        except BaseException:
+            self.db.close()
+            raise
+        self._writing = self._stored = False
+
+    def _set_up(self) -> None:
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._use_wal()
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+        except BUGS:
+            raise
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
         self.migrate()
 
     def _use_wal(self) -> None:
@@ -226,10 +248,12 @@ class SQLiteStore(Store):
                 self.db.execute("PRAGMA journal_mode = WAL")
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    self.db.close()
-                    raise StoreError(f"cannot open the state file {self.path}: {exc}. Try again.") from exc
+                if not is_busy(exc) or time.monotonic() > deadline:
+                    raise
                 time.sleep(0.01)
+
+    def _failure(self, exc: sqlite3.Error) -> StoreError:
+        return explained(self.path, exc, stored=self._stored, writing=self._writing)
 
     def close(self) -> None:
         self.db.close()
@@ -239,31 +263,79 @@ class SQLiteStore(Store):
     def reopened(self) -> SQLiteStore:
         return SQLiteStore(self.path)
 
+    # Each primitive turns the driver's failures of the file (damaged, full, unwritable) into a StoreError
+    # naming it; BUGS stay unexpected errors. Inline rather than a shared context manager: these run
+    # thousands of times in a build, and a try costs nothing until it catches.
+
     def select(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
-        return self.db.execute(sql, args).fetchall()
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except BUGS:
+            raise
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
-        return self.db.execute(sql, args).rowcount
+        try:
+            return self.db.execute(sql, args).rowcount
+        except BUGS:
+            raise
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
 
     def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.db.executemany(sql, rows)
+        try:
+            self.db.executemany(sql, rows)
+        except BUGS:
+            raise
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
 
     # -- transactions & schema -----------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that takes the lock up front, so read-then-write cannot race."""
+        """A write transaction that takes the lock up front, so read-then-write cannot race.
+
+        A failure of the file, COMMIT's too (a full disk shows there first: WAL mode writes
+        the pages then), is a StoreError saying that the transaction was not stored."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"the state file {self.path} is locked by another process for too long: {exc}. Try again.") from exc
+        except BUGS:
+            raise
+        except sqlite3.Error as exc:
+            if is_busy(exc):
+                raise StoreError(f"the state file {self.path} is locked by another process for too long: {exc}. Try again.") from exc
+            raise explained(self.path, exc, stored=self._stored, writing=True) from exc
+        self._writing = True
         try:
             yield self.db
+            self._commit()
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._roll_back()
             raise
-        else:
+        finally:
+            self._writing = False
+        self._stored = True
+
+    def _commit(self) -> None:
+        try:
             self.db.execute("COMMIT")
+        except BUGS:
+            raise
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
+
+    def _roll_back(self) -> None:
+        """Undo the open transaction, unless SQLite already has (it may, after a full disk or an I/O
+        error). A ROLLBACK that fails is not raised: the error that led here is the one to tell,
+        and closing the connection undoes the transaction anyway."""
+        if not self.db.in_transaction:
+            return
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     @contextmanager
     def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
@@ -281,12 +353,9 @@ class SQLiteStore(Store):
             lock.release()
 
     def schema_version(self) -> int:
-        exists = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if not exists:
+        if not self.select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"):
             return 0
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        row = self.select_one("SELECT value FROM meta WHERE key='schema_version'")
         return int(row["value"]) if row else 0
 
     def migrate(self) -> int:

@@ -40,9 +40,12 @@ chat already subscribed keeps whichever subscription changed last.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -165,11 +168,50 @@ def export_to(store: Store, out: IO[str], secrets: Iterable[str] = ()) -> Export
     return result
 
 
-def open_private(path: Path) -> IO[str]:
-    """A new file only its owner can read: an export holds private detail."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode on O_CREAT
-    return os.fdopen(fd, "w", encoding="utf-8")
+@contextmanager
+def open_private(path: Path) -> Iterator[IO[str]]:
+    """A file only its owner can read (an export holds private detail), put at ``path`` whole or not at all.
+
+    Written as a temporary file beside ``path`` (``0600`` from its creation) and renamed over it
+    once complete: a full disk used to leave a cut file that a later import refused as "not JSON",
+    or a good older export cut short. On any failure the temporary file is removed; an ``OSError``
+    (the disk full, the folder unwritable) is an ``InputError`` saying what became of ``path``.
+    """
+    existed = os.path.lexists(path)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, exc, existed) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            os.fchmod(fd, 0o600)  # whatever the umask: the owner reads it, and may change it
+            yield out
+            out.flush()
+            os.fsync(out.fileno())  # some file systems tell of a full disk only here
+        os.replace(temporary, path)
+    except BaseException as exc:
+        _remove(temporary)
+        if isinstance(exc, OSError):
+            raise _unwritable(path, exc, existed) from exc
+        raise
+
+
+def _remove(temporary: str) -> None:
+    try:
+        os.unlink(temporary)
+    except OSError:
+        pass  # already gone; what went wrong before is what the operator is told
+
+
+def _unwritable(path: Path, exc: OSError, existed: bool) -> InputError:
+    kept = f"the {path.name} already there is left as it was" if existed else f"no {path.name} was made"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        todo = "Free space on that disk, or export to a file on another disk."
+    elif exc.errno == errno.EFBIG:
+        todo = "The file is larger than this system allows (`ulimit -f`): raise the limit, or export elsewhere."
+    else:
+        todo = "Check the path and that you may write in its folder."
+    return InputError(f"cannot write the export to {path}: {exc.strerror or exc}. Nothing was exported ({kept}). {todo}")
 
 
 # -- import ----------------------------------------------------------------------
