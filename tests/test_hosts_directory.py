@@ -19,6 +19,7 @@ from broadcaster.site.folder import MARKER
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts.directory import DirectoryHost
 from tests.conftest import Project
+from tests.input_helpers import stored
 
 SITE = {
     "index.html": b"<!doctype html><title>Status v1</title>",
@@ -218,3 +219,19 @@ def test_a_target_overlapping_the_sites_folder_is_refused_before_anything_is_sto
     posted = project.cli("post", "--yes", "-t", "Errors", "Looking into it.")
     assert posted.exit_code == 2 and "overlaps the folder the site is built in" in posted.output
     assert not (project.root / ".broadcaster" / "state.db").exists() and not project.site.exists()
+
+
+def test_a_target_below_a_file_is_refused_before_anything_is_stored_and_checked_as_such(project: Project) -> None:
+    """Found by a review: a directory target under a file (`notes.txt/www`) crashed the post as an unexpected
+    error (NotADirectoryError), exit 1, and `channels check` with it."""
+    (project.root / "notes.txt").write_text("mine\n", encoding="utf-8")
+    project.write_config('\n[publish.www]\ntype = "directory"\npath = "notes.txt/www"\n')
+
+    posted = project.cli("post", "--yes", "-t", "Errors", "Looking into it.")
+    checked = project.cli("channels", "check")
+
+    assert posted.exit_code == 2 and "notes.txt is a file, not a folder" in posted.output, posted.output
+    assert "unexpected error" not in posted.output + checked.output
+    assert stored(project) == []
+    assert checked.exit_code != 0 and "is a file, not a folder" in checked.output
+    assert (project.root / "notes.txt").read_text(encoding="utf-8") == "mine\n"

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent
 from broadcaster.site.file_writer import replace_file
-from broadcaster.site.folder import FOLDER_MODE, MARKER, MARKER_TEXT, FolderState, inspect, is_site_path
+from broadcaster.site.folder import FOLDER_MODE, MARKER, MARKER_TEXT, FolderState, in_the_way, inspect, is_site_path
 from broadcaster.site.hosts import BuiltSite, SiteHost
 
 if TYPE_CHECKING:
@@ -107,7 +107,15 @@ class DirectoryHost(SiteHost):
         )
 
     def preflight(self) -> None:
-        """Before anything is stored: refuse a folder that holds files broadcaster did not write."""
+        """Before anything is stored: refuse a folder that holds files broadcaster did not write, or that a
+        file keeps from being made."""
+        blocker = in_the_way(self.target)
+        if blocker is not None and blocker != self.target:  # the folder itself a file: publish says so
+            raise ConfigError(
+                f"publish.{self.name}.path ({self.target}) cannot be made: {blocker} is a file, not a folder, so "
+                f"nothing can be inside it. Point path at a folder of its own, or move {blocker} aside. Nothing "
+                "was stored or sent."
+            )
         state = self._state()
         if state.kind == "foreign":
             raise ConfigError(self._foreign(state) + " Nothing was stored or sent.")
@@ -194,6 +202,9 @@ class DirectoryHost(SiteHost):
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
         where = str(self.target)
+        blocker = in_the_way(self.target)
+        if blocker is not None and blocker != self.target:
+            return CheckResult(self.name, where, False, f"{blocker} is a file, not a folder: nothing can be inside it")
         if self.target.exists() and (self.target.is_symlink() or not self.target.is_dir()):
             return CheckResult(self.name, where, False, "exists but is not a folder; point path at a folder")
         if not os.access(existing, os.W_OK | os.X_OK):
