@@ -32,7 +32,15 @@ from broadcaster.messages import i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
 from broadcaster.messages.preview import headline, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import and_more, audience_heading, cut_note, fair_share, kind_label, named_no_detail
+from broadcaster.messages.words import (
+    and_more,
+    audience_heading,
+    cut_note,
+    fair_share,
+    kind_label,
+    named_no_detail,
+    private_cut_note,
+)
 
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
@@ -178,7 +186,7 @@ def _private(name: str, value: Callable[[int], str], inline: bool = False) -> _P
 def _text(text: str) -> Callable[[int], str]:
     """Operator text cut to a limit, saying it was cut."""
     escaped = escape(text)
-    return lambda limit: cut(escaped, limit, cut_note(MEDIUM))
+    return lambda limit: cut(escaped, limit, private_cut_note(MEDIUM))
 
 
 def _listed(items: tuple[str, ...]) -> Callable[[int], str]:
@@ -210,7 +218,7 @@ def _arranged(parts: tuple[list[_Private], list[_Private], list[_Private]], show
     """The fields with only the first ``shown`` customers, the others counted in a field of their own."""
     first, customers, last = parts
     left_out = len(customers) - shown
-    more = [_private("🔒 " + ELLIPSIS + and_more(left_out), lambda _: cut_note(MEDIUM).strip())] if left_out else []
+    more = [_private("🔒 " + ELLIPSIS + and_more(left_out), lambda _: private_cut_note(MEDIUM).strip())] if left_out else []
     return [*first, *customers[:shown], *more, *last]
 
 

@@ -30,7 +30,15 @@ from broadcaster.messages import i18n
 from broadcaster.messages.model import Impact, Status
 from broadcaster.messages.preview import headline, plain_when, time_lines, word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import and_more, audience_heading, cut_note, fair_share, kind_label, named_no_detail
+from broadcaster.messages.words import (
+    and_more,
+    audience_heading,
+    cut_note,
+    fair_share,
+    kind_label,
+    named_no_detail,
+    private_cut_note,
+)
 
 # Not 1.5, though the issue named it and Teams' docs list it: a 1.5 card posted by a Workflows flow
 # shows "We're sorry, this card couldn't be displayed" (microsoft/AdaptiveCards#8965, open;
@@ -116,7 +124,7 @@ def _details(view: UpdateView, texts: _Texts) -> list[Element]:
     for (name, _), detail in zip(_customers(view), texts.details, strict=False):
         body += [_heading(audience_heading(name)), plain(detail)]
     if texts.left_out:
-        body.append({"type": "TextBlock", "text": f"{ELLIPSIS}{and_more(texts.left_out)}{cut_note(MEDIUM)}", "wrap": True})
+        body.append({"type": "TextBlock", "text": f"{ELLIPSIS}{and_more(texts.left_out)}{private_cut_note(MEDIUM)}", "wrap": True})
     return body
 
 
@@ -180,11 +188,11 @@ def encoded_len(text: str) -> int:
     return len(json.dumps(text, ensure_ascii=False).encode()) - 2
 
 
-def cut(text: str, limit: int) -> str:
-    """``text`` within ``limit`` bytes of JSON, cut at a word, with ``cut_note``."""
+def cut(text: str, limit: int, note: str | None = None) -> str:
+    """``text`` within ``limit`` bytes of JSON, cut at a word, ending with ``note`` (``cut_note``'s by default)."""
     if encoded_len(text) <= limit:
         return text
-    ending = ELLIPSIS + cut_note(MEDIUM)
+    ending = ELLIPSIS + (cut_note(MEDIUM) if note is None else note)
     low, high = 0, len(text)
     while low < high:  # the longest prefix that fits with the ending
         middle = (low + high + 1) // 2
@@ -214,8 +222,8 @@ def _cut_to_fit(view: UpdateView, whole: _Texts, shown: int) -> _Texts | None:
     cap = fair_share(wants, room - min(encoded_len(whole.message), room // 2))
     if shown and cap < MIN_DETAIL_BYTES:
         return None
-    note = cut(whole.note, cap) if whole.note else ""
-    details = tuple(cut(text, cap) for text in whole.details[:shown])
+    note = cut(whole.note, cap, private_cut_note(MEDIUM)) if whole.note else ""
+    details = tuple(cut(text, cap, private_cut_note(MEDIUM)) for text in whole.details[:shown])
     message = cut(whole.message, room - sum(min(want, cap) for want in wants))
     return _Texts(message, note, details, blank.left_out)
 

@@ -115,6 +115,12 @@ def cut_note(medium: str = "") -> str:
     return " (" + i18n.gettext("cut to fit; the incident page has it in full") + ")"
 
 
+def private_cut_note(medium: str) -> str:
+    """What ends a private text (a note, a customer's detail) cut to fit ``medium``: no pointer to the incident
+    page, which never holds it; staff have it in `broadcaster show`, a customer in its own page."""
+    return " (" + i18n.gettext("cut to fit %(medium)s") % {"medium": medium} + ")"
+
+
 def and_more(count: int) -> str:
     """The end of a list cut short: "and 12 more" (the ellipsis before it is the caller's)."""
     return i18n.ngettext("and %(num)s more", "and %(num)s more", count) % {"num": i18n.number(count)}

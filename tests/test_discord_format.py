@@ -15,7 +15,7 @@ from broadcaster.messages import discord as fmt
 from broadcaster.messages import gate
 from broadcaster.messages.model import AffectedComponent, ComponentStatus
 from broadcaster.messages.visibility import public_text
-from broadcaster.messages.words import cut_note
+from broadcaster.messages.words import cut_note, private_cut_note
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -161,9 +161,9 @@ def test_six_customers_details_a_long_note_and_tickets_stay_within_6000_and_keep
     assert embed["description"] == fmt.escape(message.strip())  # every public word stays
     private = {f["name"]: f["value"] for f in embed["fields"] if f["name"].startswith("🔒")}
     details = [private[f"🔒 For Customer cust{i}:"] for i in range(6)]
-    assert all(d.startswith("Your circuit cust") and d.endswith(cut_note(fmt.MEDIUM)) for d in details)
+    assert all(d.startswith("Your circuit cust") and d.endswith(private_cut_note(fmt.MEDIUM)) for d in details)
     assert min(map(fmt.units, details)) >= fmt.MIN_DETAIL  # each customer keeps a fair share
-    assert private["🔒 Private: internal only, never shown publicly"].endswith(cut_note(fmt.MEDIUM))
+    assert private["🔒 Private: internal only, never shown publicly"].endswith(private_cut_note(fmt.MEDIUM))
     assert "more" in private["🔒 Tickets"].splitlines()[-1] and private["🔒 Posted by"] == "dana"
 
 
@@ -175,7 +175,7 @@ def test_customers_past_what_fits_are_left_out_whole_and_counted() -> None:
     shown = sum(name.startswith("🔒 For Customer") for name in names)
     assert 0 < shown < 40 and len(names) <= fmt.MAX_FIELDS
     assert names[-2:] == [f"🔒 …and {40 - shown} more", "🔒 Posted by"]  # counted, and where to read them
-    assert embed["fields"][-2]["value"] == cut_note(fmt.MEDIUM).strip()
+    assert embed["fields"][-2]["value"] == private_cut_note(fmt.MEDIUM).strip()
     assert embed["description"].endswith(cut_note(fmt.MEDIUM))  # 5,000 characters: cut, to its minimum at least
     assert fmt.units(embed["description"]) >= fmt.MIN_DESCRIPTION - len(cut_note(fmt.MEDIUM))
 
@@ -191,5 +191,5 @@ def test_a_customers_own_embed_keeps_its_detail_and_the_message() -> None:
     validate(body)
     embed = body["embeds"][0]
     [detail] = [f["value"] for f in embed["fields"] if f["name"] == "For Acme:"]
-    assert detail.startswith("🔌") and detail.endswith(cut_note(fmt.MEDIUM))
+    assert detail.startswith("🔌") and detail.endswith(private_cut_note(fmt.MEDIUM))
     assert embed["description"].startswith("障" * 1000) and embed["description"].endswith(cut_note(fmt.MEDIUM))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from broadcaster.channels.teams import TeamsChannel
 from broadcaster.messages import teams as fmt
-from broadcaster.messages.words import cut_note
+from broadcaster.messages.words import cut_note, private_cut_note
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -227,7 +227,7 @@ def test_everything_at_its_longest_still_fits_and_says_it_was_cut(filler: str) -
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES
     texts = plain_texts(card)
     assert texts[1].endswith(cut_note(fmt.MEDIUM)) and len(texts[1]) > 1000  # the message keeps room of its own
-    assert any(t.endswith(cut_note(fmt.MEDIUM)) for t in texts[2:])  # the note, cut too
+    assert any(t.endswith(private_cut_note(fmt.MEDIUM)) for t in texts[2:])  # the note, cut too
     assert any("more" in t.splitlines()[-1] for t in texts if "component-" in t)
 
 
@@ -263,8 +263,8 @@ def test_six_customers_details_a_note_and_tickets_fit_and_keep_the_message(fille
     assert plain_texts(card)[1] == message.strip()  # every public word stays
     shown = details(card)
     assert [s.split(":")[0] for s in shown] == [f"cust{i}" for i in range(6)]
-    assert all(s.endswith(cut_note(fmt.MEDIUM)) and fmt.encoded_len(s) >= fmt.MIN_DETAIL_BYTES for s in shown)
-    assert any(t.startswith("edge router") and t.endswith(cut_note(fmt.MEDIUM)) for t in plain_texts(card))
+    assert all(s.endswith(private_cut_note(fmt.MEDIUM)) and fmt.encoded_len(s) >= fmt.MIN_DETAIL_BYTES for s in shown)
+    assert any(t.startswith("edge router") and t.endswith(private_cut_note(fmt.MEDIUM)) for t in plain_texts(card))
 
 
 def test_customers_past_what_fits_are_left_out_whole_and_counted() -> None:
@@ -274,7 +274,7 @@ def test_customers_past_what_fits_are_left_out_whole_and_counted() -> None:
     shown = len(details(card))
     assert 0 < shown < 60
     [more] = [t for t in markdown_texts(card) if t.startswith("…and")]
-    assert more == f"…and {60 - shown} more{cut_note(fmt.MEDIUM)}"
+    assert more == f"…and {60 - shown} more{private_cut_note(fmt.MEDIUM)}"
     assert len(plain_texts(card)[1]) > 2000  # the message keeps room of its own
 
 
@@ -288,7 +288,7 @@ def test_a_customers_own_card_cuts_its_detail_too_and_keeps_half_for_the_message
     texts = plain_texts(card)
     message, detail = texts[1], texts[texts.index("For Acme:") + 1]
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES and detail.startswith("🔌")
-    assert message.endswith(cut_note(fmt.MEDIUM)) and detail.endswith(cut_note(fmt.MEDIUM))
+    assert message.endswith(cut_note(fmt.MEDIUM)) and detail.endswith(private_cut_note(fmt.MEDIUM))
     # The public message keeps half the room (it kept about 3,000 bytes while the detail took 20,000 whole).
     assert fmt.encoded_len(message) > 11_000 and fmt.encoded_len(message) + 8 >= fmt.encoded_len(detail)
 
