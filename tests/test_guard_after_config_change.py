@@ -309,3 +309,20 @@ def test_a_post_a_customers_page_would_leave_out_is_refused_before_anything_is_s
     assert files_holding(project.site, NAME) == []
     shown = project.cli("preview", "-i", incident, "--for", "acme", f"Call the {NAME} NOC.", "Still slow.")
     assert shown.exit_code == 2 and "the private page of audience acme" in shown.stdout
+
+
+def test_an_incident_whose_id_names_a_customer_added_since_still_leaves_the_site(project: Project) -> None:
+    """The leave-out loop lets an incident stay when only another incident's text holds its value (customer
+    pages forbid every other customer's name in all their incidents alike); it must still leave out one
+    whose own id holds it: "globex-peering-down-..." was named when Globex was no customer."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS)
+    incident = post(project, "--title", "Globex peering down", "-C", "api", "Peering is down.")
+    assert project.cli("post", "--yes", "-i", incident, "--title", "Peering down", "Still down.").exit_code == 0
+    project.write_config(CUSTOMERS + '\n[audiences.globex]\nname = "Globex"\ncomponents = ["db"]\n')
+
+    built = project.cli("site", "build")
+
+    assert built.exit_code == 3 and f"incident {incident} was left out of the site" in built.stderr, built.output
+    public = [p for p in files_holding(project.site, "globex") if not p.startswith("a/")]
+    assert public == [], public

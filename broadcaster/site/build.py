@@ -406,12 +406,15 @@ class _Build:
             return []
         everyone = cache(lambda: dict(listing.render([incident_without_text(i) for i in shown])))
         suspects = [i for i in shown if listing.values_of(i) and self._puts_a_value(listing, i, found, everyone)]
-        # A suspect is left out if its own texts add to a value: one whose value another incident's text
-        # holds stays (a customer's page forbids every other customer's name in all its incidents alike).
+        # A suspect is left out if its texts put a value there (the page's own words allowed), and only if it is
+        # there more often with the incident than without it: one whose value only another incident's text holds
+        # stays (a customer's page forbids every other customer's name in all its incidents alike).
         return [
             incident for incident in suspects
             if self._puts_a_value(listing, incident, found, cache(lambda i=incident: dict(listing.render(
                 [incident_without_text(other) if other is i else other for other in shown]
+            )))) and self._puts_a_value(listing, incident, found, cache(lambda i=incident: dict(listing.render(
+                [other for other in shown if other is not i]
             ))), own_words_only=False)
         ]
 
