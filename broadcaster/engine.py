@@ -236,6 +236,8 @@ class Publisher:
         self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
+        self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
+        self._parts_unrecorded: set[int] = set()  # posts in parts whose confirmed parts the store did not take
         self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
         self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
         self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
@@ -382,7 +384,11 @@ class Publisher:
         with what to record once the store works: the service has answered, and a "try again" would post twice."""
         self._finished.add(delivery.id)
 
+        parts = tuple(self._logs[delivery.id].parts) if delivery.id in self._logs else ()
+
         def written() -> Delivery:
+            if delivery.id in self._parts_unrecorded:  # with its end, or the parts posted would be posted again
+                self.store.add_part(delivery.id, parts)
             write()
             return self.store.delivery(delivery.id)
 
@@ -390,7 +396,7 @@ class Publisher:
             outcome = self._outcome(await self._writes(written), notes=notes)
         except Exception as exc:  # noqa: BLE001 - the answer is known; only its record failed
             told = advice.result_not_stored(delivery.incident_id, delivery.destination, delivery.target, state,
-                                            remote_id, self._store_failure(exc))
+                                            remote_id, self._store_failure(exc), parts=parts)
             outcome = replace(Outcome.of(delivery, notes=notes), state=DeliveryState.UNKNOWN, remote_id=remote_id,
                               error=told)
         self.progress.finished(outcome)
@@ -427,8 +433,17 @@ class Publisher:
         """
         log = SendLog(parts=list(delivery.parts))
         if destination.sends_rendered and len(self._rendered(destination, delivery).messages) > 1:
-            log.on_part = lambda _remote_id: self.store.add_part(delivery.id, log.parts)
+            log.on_part = partial(self._add_part, delivery, log)
+            self._logs[delivery.id] = log
         return log
+
+    def _add_part(self, delivery: Delivery, log: SendLog, _remote_id: str) -> None:
+        """Record the confirmed parts; if the store cannot, the parts stay known here (the post goes on, and
+        its end is recorded with them, or told with their ids), never lost for a resend from part 1."""
+        try:
+            self.store.add_part(delivery.id, log.parts)
+        except Exception:  # noqa: BLE001 - the part is posted: what matters is that it is not posted again
+            self._parts_unrecorded.add(delivery.id)
 
     async def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""

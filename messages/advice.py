@@ -142,12 +142,22 @@ def claim_not_stored(incident_id: str, cause: str) -> str:
 
 
 def result_not_stored(
-    incident_id: str, destination: str, target: str, state: str, remote_id: str | None, cause: str
+    incident_id: str, destination: str, target: str, state: str, remote_id: str | None, cause: str,
+    *, parts: Sequence[str] = (),
 ) -> str:
     """A delivery's end the store could not record: what really happened, and what to record once it works.
     The store shows it unknown from the next command on: it must never read as "try again"."""
     where = destination + (f":{target}" if target else "")
     stored = f"but the store could not record it ({cause}), so from the next command on it shows as unknown."
+    if parts and state != DeliveryState.SENT:
+        return (
+            f"PARTLY POSTED at {where}: {len(parts)} part(s) went out (ids {', '.join(parts)}), the rest did not, "
+            f"{stored} Do not resend it whole: once the store works again, `broadcaster retry {incident_id} "
+            f"--mark-unknown-sent --remote-id {where}={parts[0]}` records it as posted (post the missing rest by "
+            "hand if it matters)."
+        )
+    if state == DeliveryState.SENT and len(parts) > 1:
+        stored += f" Its {len(parts)} parts are {', '.join(parts)}."
     if state == DeliveryState.SENT and remote_id:
         return (
             f"POSTED at {where} (id {remote_id}), {stored} Do not post it again. Once the store works again (free "

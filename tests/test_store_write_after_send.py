@@ -96,3 +96,31 @@ def test_a_claim_the_store_refuses_sends_nothing_and_a_plain_retry_sends_it(proj
     assert slack.replies(CHANNEL, first_post.ts) == []
     assert project.cli("retry", incident).exit_code == 0
     assert len(slack.replies(CHANNEL, first_post.ts)) == 1 and len(slack.top_level(CHANNEL)) == 1
+
+
+def test_a_post_in_parts_whose_parts_cannot_be_stored_is_never_posted_again_from_part_one(project: Project) -> None:
+    """A review: a Telegram post in two parts, the store refusing to record its parts: the part posted was
+    reported "nothing was sent there", and the advised retry posted it again."""
+    from tests.fakes.telegram import FakeTelegram
+
+    token, chat = "123456:store-parts-test", -1001234
+    with FakeTelegram(token=token, chats={chat: "status"}, enforce_limits=False) as fake:
+        project.env["TG_TOKEN"] = token
+        project.write_config(ENGINE + f'\n[channels.status]\ntype = "telegram"\ntoken = "${{TG_TOKEN}}"\n'
+                                      f'chat_ids = [{chat}]\napi_url = "{fake.url}"\n')
+        first = project.cli("post", "--yes", "--json", "--only", "status", "--title", "API errors", "-C", "api", "First.")
+        incident = json.loads(first.stdout)["incident_id"]
+        with sqlite3.connect(project.root / STATE) as db:
+            db.execute("CREATE TRIGGER refuse_parts BEFORE UPDATE OF parts ON deliveries "
+                       "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        long = " ".join(f"Sentence {n} says the queue is slow and retries pile up." for n in range(90))[:4990]
+        posted = project.cli("post", "--yes", "--only", "status", "-i", incident, long)
+        with sqlite3.connect(project.root / STATE) as db:
+            db.execute("DROP TRIGGER refuse_parts")
+        sent = len(fake.messages[chat])
+
+        assert posted.exit_code == 3, posted.output
+        assert "nothing was sent" not in posted.output and "POSTED at status" in posted.output, posted.output
+        assert sent == 3  # the first update, and both parts of this one
+        assert project.cli("retry", incident).exit_code in (0, 3)
+        assert len(fake.messages[chat]) == sent  # nothing posted again
