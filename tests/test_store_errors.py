@@ -137,6 +137,30 @@ def test_a_full_disk_after_the_command_stored_something_says_what_was_kept(tmp_p
     store.close()
 
 
+def test_a_read_failing_after_the_command_stored_something_never_says_run_it_again(tmp_path: Path) -> None:
+    """A review: a post stored its update, then a read failed (a disk I/O error): "then run the command again",
+    and doing so posted the incident twice. Also through a reopened connection (a thread's, a worker's), and
+    when the lock is held too long after a commit."""
+    import sqlite3
+
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "state.db")
+    other = store.reopened()
+    store.run_atomic("INSERT INTO meta(key, value) VALUES ('kept', 'yes')")
+    for code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_FULL):
+        failed = sqlite3.OperationalError("disk I/O error" if code == sqlite3.SQLITE_IOERR else "database is locked")
+        failed.sqlite_errorcode = code  # type: ignore[attr-defined]
+        for connection in (store, other):
+            said = str(connection._failure(failed))
+            assert "run the command again" not in said and "Nothing was stored" not in said, said
+            assert "what this command stored before it is kept" in said and "`broadcaster retry`" in said, said
+    fresh = SQLiteStore(tmp_path / "state.db")  # another command: it stored nothing
+    assert "run the command again" in str(fresh._failure(failed))
+    for opened in (store, other, fresh):
+        opened.close()
+
+
 # -- an export onto a full disk ---------------------------------------------------------------------
 
 

@@ -199,13 +199,23 @@ def _refuse_other_files(path: Path) -> None:
         )
 
 
+class _Commits:
+    """Whether a command's connections to one state file have committed a write (see ``sqlite_errors``)."""
+
+    def __init__(self) -> None:
+        self.any = False
+
+
 class SQLiteStore(Store):
     """The embedded store. One instance per command; not shared between threads."""
 
     backend = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, commits: _Commits | None = None) -> None:
         self.path = path
+        # Whether this command committed anything yet, shared with the connections it reopens (threads, a
+        # worker): a failure after that must not say "run the command again", which would post twice.
+        self._commits = commits or _Commits()
         self.location = f"the state file {path}"
         _refuse_other_files(path)
         try:
@@ -219,13 +229,12 @@ class SQLiteStore(Store):
         # What a failure may say of the command's writes: whether one was under way, and whether any
         # committed before it (a schema brought up to date on opening is not the command's data).
         self._writing = True
-        self._stored = False
         try:
             self._set_up()
         except BaseException:
             self.db.close()
             raise
-        self._writing = self._stored = False
+        self._writing = False
 
     def _set_up(self) -> None:
         try:
@@ -253,7 +262,7 @@ class SQLiteStore(Store):
                 time.sleep(0.01)
 
     def _failure(self, exc: sqlite3.Error) -> StoreError:
-        return explained(self.path, exc, stored=self._stored, writing=self._writing)
+        return explained(self.path, exc, stored=self._commits.any, writing=self._writing)
 
     def close(self) -> None:
         self.db.close()
@@ -261,7 +270,7 @@ class SQLiteStore(Store):
     reopenable = True
 
     def reopened(self) -> SQLiteStore:
-        return SQLiteStore(self.path)
+        return SQLiteStore(self.path, commits=self._commits)
 
     # Each primitive turns the driver's failures of the file (damaged, full, unwritable) into a StoreError
     # naming it; BUGS stay unexpected errors. Inline rather than a shared context manager: these run
@@ -304,9 +313,7 @@ class SQLiteStore(Store):
         except BUGS:
             raise
         except sqlite3.Error as exc:
-            if is_busy(exc):
-                raise StoreError(f"the state file {self.path} is locked by another process for too long: {exc}. Try again.") from exc
-            raise explained(self.path, exc, stored=self._stored, writing=True) from exc
+            raise explained(self.path, exc, stored=self._commits.any, writing=True) from exc
         self._writing = True
         try:
             yield self.db
@@ -316,7 +323,7 @@ class SQLiteStore(Store):
             raise
         finally:
             self._writing = False
-        self._stored = True
+        self._commits.any = True
 
     def _commit(self) -> None:
         try:

@@ -38,18 +38,18 @@ def is_busy(exc: sqlite3.Error) -> bool:
 
 
 def _what_was_stored(stored: bool, writing: bool) -> str:
-    """What became of the command's writes: said only of a write, and "nothing" only when nothing was."""
-    if not writing:
-        return ""
-    if not stored:
-        return "Nothing was stored. "
-    return "The change being written was not stored; what this command stored before it is kept. "
+    """What became of the command's writes: "nothing" only when nothing was, and what it stored before
+    kept (a read failing after a post stored its update, too)."""
+    if stored:
+        return ("The change being written was not stored; " if writing else "") + \
+            "what this command stored before it is kept. "
+    return "Nothing was stored. " if writing else ""
 
 
 def _then(stored: bool, writing: bool) -> str:
     """What to run once the file works: the same command only if it stored nothing (a post run again
     after its update was stored would post it twice)."""
-    if writing and stored:
+    if stored:
         return "then see `broadcaster show` for what was stored, and `broadcaster retry` sends what was not sent."
     return "then run the command again."
 
