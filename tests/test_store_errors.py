@@ -150,7 +150,7 @@ def test_a_read_failing_after_the_command_stored_something_never_says_run_it_aga
     store.run_atomic("INSERT INTO meta(key, value) VALUES ('kept', 'yes')")
     for code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_FULL):
         failed = sqlite3.OperationalError("disk I/O error" if code == sqlite3.SQLITE_IOERR else "database is locked")
-        failed.sqlite_errorcode = code  # type: ignore[attr-defined]
+        failed.sqlite_errorcode = code
         for connection in (store, other):
             said = str(connection._failure(failed))
             assert "run the command again" not in said and "Nothing was stored" not in said, said
