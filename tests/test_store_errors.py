@@ -199,3 +199,25 @@ def test_an_export_is_put_in_place_whole_and_private(project: Project, tmp_path:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert json.loads(target.read_text(encoding="utf-8").splitlines()[0])["format"] == "broadcaster-store"
     assert not [p.name for p in project.root.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_export_into_a_pipe_is_written_into_it(project: Project, tmp_path: Path) -> None:
+    """A review: with exports written beside and renamed into place, `store export >(gzip > x.gz)` failed and a
+    named pipe was replaced by a file, its reader getting nothing. A pipe is written as it is read."""
+    import os
+    import threading
+
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Errors.").exit_code == 0
+    fifo = tmp_path / "export.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+
+    exported = project.cli("store", "export", str(fifo))
+    reader.join(timeout=30)
+
+    assert exported.exit_code == 0, exported.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    lines = got[0].decode().splitlines()
+    assert len(lines) >= 2 and json.loads(lines[1])["incident"]["title"] == "API errors"

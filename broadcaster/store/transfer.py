@@ -43,6 +43,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -177,6 +178,9 @@ def open_private(path: Path) -> Iterator[IO[str]]:
     or a good older export cut short. On any failure the temporary file is removed; an ``OSError``
     (the disk full, the folder unwritable) is an ``InputError`` saying what became of ``path``.
     """
+    if _a_stream(path):
+        yield from _written_in_place(path)
+        return
     existed = os.path.lexists(path)
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -194,6 +198,28 @@ def open_private(path: Path) -> Iterator[IO[str]]:
         if isinstance(exc, OSError):
             raise _unwritable(path, exc, existed) from exc
         raise
+
+
+def _a_stream(path: Path) -> bool:
+    """A pipe or a device, not a file: ``store export >(gzip > x.gz)``, a FIFO, ``/dev/stdout``. It is written
+    as it is read; there is nothing to rename over it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _written_in_place(path: Path) -> Iterator[IO[str]]:
+    try:
+        out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below, its errors told as the file's
+    except OSError as exc:
+        raise _unwritable(path, exc, True) from exc
+    try:
+        with out:
+            yield out
+    except OSError as exc:
+        raise _unwritable(path, exc, True) from exc
 
 
 def _remove(temporary: str) -> None:
