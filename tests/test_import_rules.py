@@ -106,11 +106,19 @@ BAD = [
 ]
 
 
-def test_a_mistyped_audience_marker_is_refused_as_the_command_line_refuses_it(project: Project, tmp_path: Path) -> None:
+@pytest.mark.parametrize("change", [
+    update("raw_message", "Errors. [fro acme]Your circuit ACM-7 is down."),
+    update("raw_message", "Errors. [fro AcmeCorp]Your circuit ACM-8 is down."),  # the name, written its own way
+    incident("title", "API slow [fro acme]ACM-CIRCUIT-7"),
+    incident("raw_title", "API slow [fro acme]ACM-CIRCUIT-7"),
+], ids=["id", "name", "title", "raw-title"])
+def test_a_mistyped_audience_marker_is_refused_as_the_command_line_refuses_it(
+    project: Project, tmp_path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
     """"[fro acme]...[/fro]" reads as prose, so as public text: the command line refuses it where acme is a
-    customer, and so does an import into a store whose config has acme (a review)."""
+    customer (by its id or its name, in a message or a title), and so does an import (reviews)."""
     header, *records = exported(project, tmp_path)
-    update("raw_message", "Errors. [fro acme]Your circuit ACM-7 is down.")(records[-1])
+    change(records[-1])
     source = write(tmp_path / "bad.jsonl", [header, *records])
     target = Project(tmp_path / "target")
     target.root.mkdir()

@@ -99,7 +99,8 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     with handle:
         config = load_config(ctx)
         result = store_transfer.import_records(
-            opened, store_transfer.read_records(handle, name, config.audiences, config.component_ids))
+            opened, store_transfer.read_records(handle, name, config.audiences, config.component_ids,
+                                                [a.name for a in config.audiences.values()]))
     _print_import(opened, result)
 
 

@@ -62,7 +62,7 @@ class _Bad(Exception):
 
 def check_record(
     record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset(),
-    components: Collection[str] | None = None,
+    components: Collection[str] | None = None, audience_names: Collection[str] = (),
 ) -> dict[str, Any]:
     """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad.
 
@@ -73,7 +73,8 @@ def check_record(
 
     Component ids, of the incident and of each update, must be among ``components``, the
     config's ``[[components]]``, as ``--component`` requires; ``None`` leaves them unchecked
-    (a caller without a config).
+    (a caller without a config). A slip of an audience marker ("[fro acme]") before an id of
+    ``audiences`` or a name of ``audience_names`` is refused in every text, as the command line does.
     """
     incident = record.get("incident", {})
     label = f"incident {incident.get('id', '?')!r}" if isinstance(incident, Mapping) else "the incident"
@@ -83,6 +84,7 @@ def check_record(
         updates = [_update(u, n, sequences, audiences) for n, u in enumerate(_list(record, "updates"), 1)]
         _withdrawal_recorded(checked_incident, updates)
         _references_in_record(updates)
+        _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names])
         if components is not None:
             _components_configured(checked_incident, updates, components)
     except _Bad as bad:
@@ -192,6 +194,17 @@ def _raw_title(value: Mapping[str, Any]) -> str:
     return raw
 
 
+def _no_mistyped_markers(incident: Mapping[str, Any], updates: list[dict[str, Any]], named: list[str]) -> None:
+    """"[fro acme]" reads as prose, so as public text: refused wherever the command line refuses it."""
+    texts = [("title", incident["title"]), ("raw_title", incident["raw_title"]),
+             *((f"update #{u['sequence']}: raw_message", u["raw_message"]) for u in updates)]
+    for field, text in texts:
+        mistyped = gate.mistyped_audience_marker(text, named) if text else None
+        if mistyped is not None:
+            raise _Bad(f"{field} holds {mistyped[1]!r}, which looks like an audience marker but is not one: write "
+                       "[for ID]...[/for] exactly in the file (a title takes none)")
+
+
 def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
     if not incident["raw_title"]:
         return
@@ -224,10 +237,6 @@ def _update_fields(value: Mapping[str, Any], sequence: int, audiences: Collectio
         raise _Bad("raw_message is empty")
     for audience in gate.audience_ids(message, "raw_message"):
         _known_audience(audience, audiences, "raw_message")
-    mistyped = gate.mistyped_audience_marker(message, audiences)
-    if mistyped is not None:  # "[fro acme]", as the command line refuses it: read as prose, it is public
-        raise _Bad(f"raw_message holds {mistyped[1]!r}, which looks like an audience marker but is not one: write "
-                   "[for ID]...[/for] exactly in the file")
     extra = value.get("extra", {})
     if not isinstance(extra, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
         raise _Bad("extra is not an object of texts")

@@ -245,7 +245,7 @@ def _unwritable(path: Path, exc: OSError, existed: bool) -> InputError:
 
 def read_records(
     lines: Iterable[str], name: str, audiences: Collection[str] = frozenset(),
-    components: Collection[str] | None = None,
+    components: Collection[str] | None = None, audience_names: Collection[str] = (),
 ) -> Iterator[Mapping[str, Any]]:
     """The incident records of an export, each checked as input is; ``InputError`` names the bad line.
 
@@ -269,7 +269,7 @@ def read_records(
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
-        yield check_record(record, f"{name}, line {number}", audiences, components)
+        yield check_record(record, f"{name}, line {number}", audiences, components, audience_names)
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
 
