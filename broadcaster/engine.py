@@ -33,6 +33,7 @@ from broadcaster.messages.visibility import (
     UpdateView,
     corrected_sequence,
     forbidden_values,
+    own_values,
     reader_number,
     readers_own_name,
     view_for,
@@ -166,11 +167,18 @@ def render(
 
 def carried_private_values(
     incident: Incident, update: Update, updates: Sequence[Update], visibility: Visibility = PUBLIC,
-    config: Config | None = None,
+    config: Config | None = None, *, every_update: bool = False,
 ) -> PrivateValues:
     """What no rendering of ``update`` for ``visibility`` may hold (``forbidden_values``) with its incident
-    title's, and a correction's those of the update it corrects too (its text is what the correction replaces)."""
+    title's, and a correction's those of the update it corrects too (its text is what the correction replaces).
+    ``every_update``: those of every update of the incident too, for a destination that shows them all at once
+    (the page: its build guards each page against them all, and would leave the incident out)."""
     audiences = config.audiences if config is not None else {}
+    if every_update:
+        shown = list({u.sequence: u for u in [*updates, update]}.values())
+        own = frozenset().union(*(own_values(u, visibility) for u in shown))
+        every = {v for u in shown for v in forbidden_values(u, incident, visibility, audiences, read_beside=own)}
+        return PrivateValues.of(every, mask=readers_own_name(visibility, audiences))
     values = set(forbidden_values(update, incident, visibility, audiences))
     corrects = corrected_sequence(update)
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
@@ -195,7 +203,7 @@ def egress_refusal(
     scope = Visibility.parse(visibility) if visibility == destination.visibility else PUBLIC
     if scope.level == Level.INTERNAL:
         return None
-    values = carried_private_values(incident, update, updates, scope, config)
+    values = carried_private_values(incident, update, updates, scope, config, every_update=not destination.ordered)
     payloads = destination.egress_payloads(rendered)
 
     @cache  # rendered once, and only if a value is found

@@ -326,3 +326,27 @@ def test_an_incident_whose_id_names_a_customer_added_since_still_leaves_the_site
     assert built.exit_code == 3 and f"incident {incident} was left out of the site" in built.stderr, built.output
     public = [p for p in files_holding(project.site, "globex") if not p.startswith("a/")]
     assert public == [], public
+
+
+@pytest.mark.parametrize("reader", ["public", "acme"])
+def test_an_update_whose_text_holds_an_earlier_updates_detail_is_refused_before_it_is_stored(
+    project: Project, reader: str
+) -> None:
+    """A review: update 1 gave Globex "Frankfurt POP"; update 2's text (public, or Acme's detail) said it.
+    Preview passed, post stored it, and the build left the whole incident out of the page (exit 3): the site
+    guards each page against every update's values, the preview checked this update's only."""
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(CUSTOMERS + ALSO_ON_API)
+    incident = post(project, "--title", "Network trouble", "-C", "api", "--for", "globex", "Frankfurt POP",
+                    "Some traffic is slow.")
+    said = "Traffic now goes via Frankfurt POP."
+    args = ["-i", incident, said] if reader == "public" else ["-i", incident, "--for", "acme", said, "Still slow."]
+
+    previewed = project.cli("preview", *args)
+    posted = project.cli("post", "--yes", *args)
+
+    assert previewed.exit_code == 2 and posted.exit_code == 2, previewed.output + posted.output
+    assert "REFUSED" in previewed.stdout
+    assert json.loads(project.cli("show", incident, "--json").stdout)["updates"][-1]["sequence"] == 1
+    assert incident in (project.site / "index.html").read_text(encoding="utf-8")
+    assert incident in _acme_page(project)
