@@ -233,5 +233,5 @@ def test_a_target_below_a_file_is_refused_before_anything_is_stored_and_checked_
     assert posted.exit_code == 2 and "notes.txt is a file, not a folder" in posted.output, posted.output
     assert "unexpected error" not in posted.output + checked.output
     assert stored(project) == []
-    assert checked.exit_code != 0 and "is a file, not a folder" in checked.output
+    assert checked.exit_code != 0 and "nothing can be inside it" in checked.output  # a table cell, wrapped
     assert (project.root / "notes.txt").read_text(encoding="utf-8") == "mine\n"
