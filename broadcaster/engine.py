@@ -151,18 +151,30 @@ def render(
     ``without_update_text``: the same rendering with the operator's texts shaped into
     ``x``s (the egress guard's template: what the destination shows of its own).
     """
+    shown = _as_it_was_posted(update, updates) if destination.can_edit else update
+    before = corrected_sequence(update) if shown is not update else None  # the edited post's place in the timeline
     view: UpdateView = view_for(
         Visibility.parse(destination.visibility),
         incident,
-        update,
+        shown,
         url=incident_url(config, incident.id),
-        previous_status=previous_status(updates, update.sequence),
+        previous_status=previous_status(updates, before if before is not None else update.sequence),
         number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
         audiences=config.audiences,
     )
     if without_update_text:
         view = without_text(view)
     return destination.render(view, update, updates)
+
+
+def _as_it_was_posted(update: Update, updates: Sequence[Update]) -> Update:
+    """A correction, as the post it replaces in place showed its update: that update's status and time (the
+    incident may have moved on since: an edited "Identified" message must not turn "Resolved")."""
+    corrects = corrected_sequence(update)
+    original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
+    if original is None or original.kind == "postmortem":
+        return update
+    return replace(update, status=original.status, created_at=original.created_at)
 
 
 def carried_private_values(

@@ -438,3 +438,21 @@ def test_the_same_postmortem_again_is_refused_and_a_new_version_replaces_it(proj
     back = project.cli("postmortem", incident, "--yes", "--file", str(project.root / "pm.md"))
     assert "this very postmortem" not in back.output
     assert "its twin too" not in (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
+
+
+def test_an_edited_message_keeps_the_status_and_time_it_was_posted_with(project: Project, world: FakeWorld) -> None:
+    """Found by a review: update #2 ("Identified") amended after the incident was resolved was edited into
+    "Resolved: ..." on Telegram and Slack, with the correction's time: a public misstatement."""
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
+    incident = posted["incident_id"]
+    assert run_json(project, "post", "--yes", "-i", incident, "-s", "identified", "Cause found: a router.")[0] == 0
+    assert project.cli("resolve", "--yes", incident, "Fixed.").exit_code == 0
+    world.telegram.edits.clear()
+
+    code, amended = run_json(project, "amend", incident, "2", "--yes", "Cause found: a faulty router.")
+
+    assert code == 0, amended
+    edited = [str(e) for e in world.telegram.edits]
+    assert edited and all("faulty router" in e and "Identified" in e and "Resolved" not in e for e in edited), edited
+    [original] = [m for m in world.slack_messages() if "faulty router" in json.dumps(m.blocks)]
+    assert "Identified" in json.dumps(original.blocks) and "Resolved" not in json.dumps(original.blocks)
