@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -337,3 +338,38 @@ def test_a_time_to_come_of_nothing_is_refused(project: Project, option: str) -> 
     """Attack (review): --next-update 0m was accepted: the incident was overdue the moment it was posted."""
     result = project.cli("post", "--yes", "--only", "site", "--title", "API errors", option, "0m", "Investigating.")
     assert result.exit_code == 2 and "not a time to come" in result.stderr
+
+
+
+def _run_here(folder: Path, *args: str) -> Any:
+    """The CLI run in ``folder`` with no --config and no $BROADCASTER_CONFIG, as an operator types it."""
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    return CliRunner().invoke(main, list(args), env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
+
+
+def test_a_command_run_without_a_config_says_the_built_in_default_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a review: `cd` to the wrong folder, post: "stored", the default's page written, no channel
+    told, exit 0, and not a word about it. The default still works, and says so on stderr every time."""
+    monkeypatch.chdir(tmp_path)
+
+    posted = _run_here(tmp_path, "post", "--yes", "--title", "Checkout down", "Investigating.")
+
+    assert posted.exit_code == 0, posted.output
+    assert "no broadcaster.toml in" in posted.stderr and "built-in default is used" in posted.stderr
+    assert "--config FILE" in posted.stderr
+    assert _run_here(tmp_path, "init").exit_code == 0
+    assert "built-in default" not in _run_here(tmp_path, "list").stderr  # ./broadcaster.toml found now
+
+
+def test_init_elsewhere_says_to_pass_that_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A review: `init sub/b.toml` said "Edit it, then: broadcaster post ...", which would not read it."""
+    monkeypatch.chdir(tmp_path)
+    written = _run_here(tmp_path, "init", "sub/b.toml")
+    assert written.exit_code == 0 and "broadcaster --config sub/b.toml post" in written.stdout, written.output
+    plain = _run_here(tmp_path, "init")
+    assert plain.exit_code == 0 and "Edit it, then: broadcaster post" in plain.stdout, plain.output

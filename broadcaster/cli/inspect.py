@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -159,7 +160,11 @@ def init(path: Path, force: bool) -> None:
     replace_file(path, files("broadcaster").joinpath("starter.toml").read_bytes(), mode=0o644)
     state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
     keep_out_of_git(state)
-    click.echo(f"Wrote {path}. Edit it, then: broadcaster post --title 'API errors' 'Investigating elevated errors.'")
+    # Found where it was written only as ./broadcaster.toml: anywhere else, every command needs --config.
+    found_here = path.resolve() == (Path.cwd() / "broadcaster.toml").resolve()
+    config = "" if found_here else f" --config {shlex.quote(str(path))}"
+    click.echo(f"Wrote {path}. Edit it, then: broadcaster{config} post --title 'API errors' "
+               "'Investigating elevated errors.'")
 
 
 COMMANDS = (list_, show, channels, site, init)

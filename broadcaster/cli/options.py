@@ -101,8 +101,23 @@ def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None
 
         state["loaded"] = config_module.load(state.get("config"), publish_known=publish_known)
         remember(state["loaded"].secret_values())
+        if state["loaded"].path is None:
+            _say_the_default_is_used()
     loaded: Config = state["loaded"]
     return loaded
+
+
+def _say_the_default_is_used() -> None:
+    """On stderr, every time: an operator who ran a command in the wrong folder would otherwise post
+    "successfully" to the built-in default's page alone, and tell no channel."""
+    from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
+
+    click.echo(
+        f"Note: no {DEFAULT_NAME} in {Path.cwd()} and ${CONFIG_ENV} is unset, so the built-in default is used: no "
+        f"channels, the page in ./public, the state in ./.broadcaster/. If you meant your config, pass "
+        f"--config FILE (or cd to its folder); `broadcaster init` writes one here.",
+        err=True,
+    )
 
 
 def store_override(ctx: click.Context) -> str | None:
