@@ -373,3 +373,18 @@ def test_init_elsewhere_says_to_pass_that_config(tmp_path: Path, monkeypatch: py
     assert written.exit_code == 0 and "broadcaster --config sub/b.toml post" in written.stdout, written.output
     plain = _run_here(tmp_path, "init")
     assert plain.exit_code == 0 and "Edit it, then: broadcaster post" in plain.stdout, plain.output
+
+
+def test_a_preview_of_a_new_incident_shows_the_id_it_will_get(project: Project) -> None:
+    """Found by a review: with "API errors" taken, --dry-run said api-errors-<date> (the other incident, and its
+    page's link), while the post became api-errors-<date>-2."""
+    project.write_config()
+    args = ("--title", "API errors", "-C", "api", "Errors.")
+    first = json.loads(project.cli("post", "--yes", "--json", *args).stdout)["incident_id"]
+
+    previewed = json.loads(project.cli("post", "--dry-run", "--json", *args).stdout)
+    shown = project.cli("preview", *args).stdout
+    posted = json.loads(project.cli("post", "--yes", "--json", *args).stdout)
+
+    assert previewed["incident_id"] == posted["incident_id"] == f"{first}-2"
+    assert f"{first}-2.html" in shown

@@ -104,7 +104,18 @@ def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Inciden
     """Check the draft against the stored incident; nothing is written."""
     existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
+    if existing is None:  # the id the store will give it (``insert_incident``), so a preview shows that one
+        free = first_free_id(store, incident.id)
+        incident, update = replace(incident, id=free), replace(update, incident_id=free)
     return incident, update, existing is None
+
+
+def first_free_id(store: Store, wanted: str) -> str:
+    """``wanted``, or the first of ``wanted-2``, ``wanted-3``... no incident has yet."""
+    n = 1
+    while store.incident(wanted if n == 1 else f"{wanted}-{n}") is not None:
+        n += 1
+    return wanted if n == 1 else f"{wanted}-{n}"
 
 
 def delivery_plan(
