@@ -738,7 +738,7 @@ class Publisher:
             )
         found = self._renders[key]
         if isinstance(found, LeakRefused):
-            raise LeakRefused(str(found))  # a fresh one per delivery: a raised exception keeps its traceback
+            raise LeakRefused(str(found), found.found)  # a fresh one per delivery: it keeps its traceback
         return found
 
 

@@ -50,10 +50,12 @@ from broadcaster.errors import DeliveryError
 
 
 class LeakRefused(DeliveryError):
-    """A public payload held a private value of its update: nothing was sent."""
+    """A public payload held a private value of its update: nothing was sent. ``found`` says what alone,
+    without the advice for an update already stored (a preview refusing a new one has its own)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, found: str = "") -> None:
         super().__init__(message, retryable=False)
+        self.found = found or message
 
 
 # Media types for what the channels send; the site's files use their usual ones.
@@ -361,11 +363,12 @@ def guard(
             if found is None:
                 return values.allowing(readable)
     if found is not None:
+        what = (f"refused to publish {where}: it holds private detail of the update "
+                f"({len(found)} characters beginning {found[:2]!r}…). Nothing was sent there.")
         raise LeakRefused(
-            f"refused to publish {where}: it holds private detail of the update "
-            f"({len(found)} characters beginning {found[:2]!r}…). Nothing was sent there. "
-            "If the public text or title itself names it (a customer, ticket or private note), correct "
+            f"{what} If the public text or title itself names it (a customer, ticket or private note), correct "
             "the update without it (`broadcaster amend`); otherwise this is a bug in a formatter or the "
-            "site builder: report it, and use --skip to publish elsewhere."
+            "site builder: report it, and use --skip to publish elsewhere.",
+            found=what,
         )
     return values

@@ -388,3 +388,23 @@ def test_a_preview_of_a_new_incident_shows_the_id_it_will_get(project: Project) 
 
     assert previewed["incident_id"] == posted["incident_id"] == f"{first}-2"
     assert f"{first}-2.html" in shown
+
+
+def test_a_post_refused_at_its_preview_says_refused_not_dry_run_and_never_to_amend_it(project: Project) -> None:
+    """Found by a review: a real post the guard refused printed "Dry run: ..." and, for each destination,
+    "correct the update without it (`broadcaster amend`)", of an update never stored; its JSON said dry_run."""
+    project.write_config()
+    args = ("--title", "Checkout errors", "-C", "api", "--ticket", "INC-4242", "Errors, see INC-4242.")
+
+    shown = project.cli("post", "--yes", *args)
+    as_json = project.cli("post", "--yes", "--json", *args)
+    dry = project.cli("post", "--dry-run", "--json", *args)
+
+    assert shown.exit_code == 2 and shown.stdout.startswith("Refused: "), shown.output
+    assert "Dry run" not in shown.output and "broadcaster amend" not in shown.output
+    assert "REFUSED" in shown.stdout and "--skip" in shown.stderr
+    found = json.loads(as_json.stdout)
+    assert as_json.exit_code == 2 and found["dry_run"] is False and found["refused"] is True
+    assert [d["state"] for d in found["deliveries"] if d["destination"] == "site"] == ["failed"]
+    assert json.loads(dry.stdout)["dry_run"] is True and json.loads(dry.stdout)["refused"] is True
+    assert json.loads(project.cli("list", "--json").stdout) == []

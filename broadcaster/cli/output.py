@@ -237,14 +237,15 @@ class progress_for:
 # -- post, resolve, preview and the other publishing commands ---------------------------------
 
 
-def print_post_result(out: Console, result: PostResult, as_json: bool, config: Config) -> None:
+def print_post_result(out: Console, result: PostResult, as_json: bool, config: Config, *, asked: bool = True) -> None:
+    """``asked``: False for a publication refused at its preview (the operator did not ask for a dry run)."""
     from broadcaster.site.links import incident_url
 
     if as_json:
-        print_json(records.post_result_json(result))
+        print_json(records.post_result_json(result, asked=asked))
         return
     if result.dry_run:
-        out.print(Text("Dry run", style="bold") + Text(
+        out.print(Text("Dry run" if asked else "Refused", style="bold") + Text(
             f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
         print_previews(out, result.previews)
         return

@@ -26,7 +26,7 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     if options.get("dry_run") or any(p.refused for p in preview_result.previews):
         # What the preview would refuse, the publication refuses whole, before storing or sending anything:
         # sending the clean destinations alone would leave a half-published update the site leaves out.
-        output.print_post_result(out, preview_result, options["as_json"], config)
+        output.print_post_result(out, preview_result, options["as_json"], config, asked=bool(options.get("dry_run")))
         refuse_leaking_preview(preview_result)
         return
     confirm_publication(preview_result, options["yes"], config)

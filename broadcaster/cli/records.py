@@ -97,20 +97,22 @@ def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
     ]
 
 
-def post_result_json(result: PostResult) -> dict[str, Any]:
+def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any]:
+    """``asked``: False for a publication refused at its preview: ``dry_run`` false, ``refused`` true."""
     found: dict[str, Any] = {
         "incident_id": result.incident.id,
         "sequence": result.update.sequence,
         "status": result.update.status.value,
         "title": result.incident.title,
         "new_incident": result.new,
-        "dry_run": result.dry_run,
+        "dry_run": result.dry_run and asked,
+        "refused": any(p.refused for p in result.previews),
         "notices": [o.as_json() for o in result.notices],
         "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
             {
                 "destination": p.destination, "target": p.target, "visibility": p.visibility,
                 "state": p.state if p.state == DeliveryState.SKIPPED else DeliveryState.FAILED if p.refused else DeliveryState.PENDING,
-                "remote_id": None, "error": p.refused or p.reason or None,
+                "remote_id": None, "error": p.refused or None, "reason": p.reason or None,
                 "rendered": p.rendered.messages if p.rendered and not p.refused else None,
             }
             for p in result.previews

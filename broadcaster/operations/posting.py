@@ -182,7 +182,8 @@ def previews(
             if key not in done:
                 destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
                 rendered = render(destination, incident, update, everything, config)
-                done[key] = (rendered, str(egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config) or ""))
+                refusal = egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config)
+                done[key] = (rendered, refusal.found if refusal is not None else "")  # the command says what to do
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
                               refused=refused))
@@ -209,7 +210,7 @@ def _customer_pages_refused(
         refusal = egress_refusal(page, page.visibility, rendered, incident, update, updates, config)
         if refusal is not None:
             refused.append(Preview(SITE_DESTINATION, f"the private page of audience {key}", page.visibility,
-                                   DeliveryState.PENDING, rendered, refused=str(refusal)))
+                                   DeliveryState.PENDING, rendered, refused=refusal.found))
     return refused
 
 
