@@ -205,6 +205,11 @@ class SubscriberDestination(ChannelDestination):
         return [CheckResult(self.name, "", True, advice.bot_answers(name))]
 
 
+# What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
+NOT_IN_ONLY = "not in --only"
+SKIPPED_BY_OPERATOR = "--skip"
+LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR})
+
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     return load_channel_class(kind).target_keys(options)
 
@@ -274,9 +279,9 @@ def plan(
         elif scope.audience and scope.audience not in audiences:
             reason = f"audience {scope.audience} is not affected by this incident"
         elif only is not None and name not in only:
-            reason = "not in --only"
+            reason = NOT_IN_ONLY
         elif name in skip:
-            reason = "--skip"
+            reason = SKIPPED_BY_OPERATOR
         elif not destination.wants(component_ids):
             reason = f"subscribed only to {', '.join(destination.components)}"
         state = DeliveryState.SKIPPED if reason else DeliveryState.PENDING

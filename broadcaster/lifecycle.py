@@ -230,8 +230,27 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
     built_incident, update = compose.build(replace(draft, incident_id=incident.id), incident, config, utcnow())
     if unattended:
         planned = delivery_plan(config, built_incident, update, earlier=store.updates(incident.id), store=store)
-        options["planned"] = _failed_where_unset(config, planned)
+        options["planned"] = _failed_where_unset(config, _where_the_operator_sent_it(store, incident, planned))
     return publish(config, store, built_incident, update, new=False, **options)
+
+
+def _where_the_operator_sent_it(store: Store, incident: Incident,
+                                planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
+    """``planned``, skipping each place the operator left every earlier update of the window out of (``--skip``,
+    ``--only``): an internal-only window must not be announced in public by the unattended tick."""
+    from broadcaster.destinations import LEFT_OUT_BY_OPERATOR
+
+    earlier: dict[tuple[str, str], list[Any]] = {}
+    for d in store.deliveries(incident_id=incident.id):
+        earlier.setdefault((d.destination, d.target), []).append(d)
+
+    def left_out(entry: PlannedDelivery) -> bool:
+        found = earlier.get((entry.destination, entry.target), [])
+        return bool(found) and all(d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR
+                                   for d in found)
+
+    return [replace(p, state=DeliveryState.SKIPPED, reason="left out when the window was announced (--skip or --only)")
+            if p.state == DeliveryState.PENDING and left_out(p) else p for p in planned]
 
 
 def _failed_where_unset(config: Config, planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
@@ -336,8 +355,8 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
             message = words.reminder_message(format_time(start, config.page.zone))
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
         reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
-        planned = _failed_where_unset(config, plan(destinations(config, store), {c.id for c in incident.components},
-                                                   audiences=reached))
+        planned = _failed_where_unset(config, _where_the_operator_sent_it(
+            store, incident, plan(destinations(config, store), {c.id for c in incident.components}, audiences=reached)))
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None

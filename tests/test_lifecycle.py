@@ -456,3 +456,20 @@ def test_an_edited_message_keeps_the_status_and_time_it_was_posted_with(project:
     assert edited and all("faulty router" in e and "Identified" in e and "Resolved" not in e for e in edited), edited
     [original] = [m for m in world.slack_messages() if "faulty router" in json.dumps(m.blocks)]
     assert "Identified" in json.dumps(original.blocks) and "Resolved" not in json.dumps(original.blocks)
+
+
+def test_tick_sends_a_windows_steps_only_where_the_operator_announced_it(project: Project, world: FakeWorld) -> None:
+    """Found by a review: a window scheduled with --skip x,tg-public (internal only) got its reminder and its
+    start posted to X and the public Telegram channel by the unattended tick."""
+    project.write_config(ENGINE + "[maintenance]\nreminder_minutes = 60\n" + world.channels_toml())
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--skip", "x,tg-public", "--title",
+                               "DB upgrade", "--start", "30m", "--end", "2h", "-C", "db", "Upgrading the database.")
+    assert code == 0, scheduled
+    incident = scheduled["incident_id"]
+
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"reminded {incident}"]
+
+    assert world.x.tweets == [] and world.telegram_messages(PUBLIC_CHAT) == []
+    assert all("Reminder" in m.text for m in [world.telegram_messages(c)[-1] for c in OPS_CHATS])
+    reminder = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"] if d["sequence"] == 2]
+    assert {d["destination"]: d["state"] for d in reminder}["x"] == "skipped"
