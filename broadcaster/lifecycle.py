@@ -203,6 +203,9 @@ def _standard_message(config: Config, step: str) -> str:
 
 
 def _refuse_started(incident: Incident, now: datetime) -> None:
+    if incident.status.is_closed:
+        raise InputError(f"{incident.id} is already {incident.status.value} (it ended, or was cancelled): there is "
+                         "nothing to cancel. Nothing was stored or sent.")
     started = incident.status != Status.SCHEDULED or (
         incident.scheduled_start is not None and incident.scheduled_start <= now
     )
@@ -221,6 +224,11 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
     status = draft.status
     if incident.kind != "maintenance":
         raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
+    if incident.status.is_closed:  # the maintenance commands take no --reopen: say what does
+        raise InputError(
+            f"{incident.id} is already {incident.status.value}; nothing was stored or sent. To say more about it, "
+            f"post an update: broadcaster post -i {incident.id} --reopen \"...\""
+        )
     if incident.status.value == status:
         # Another command (a tick, a colleague) took this step first: announcing it twice helps nobody.
         raise InputError(

@@ -473,3 +473,20 @@ def test_tick_sends_a_windows_steps_only_where_the_operator_announced_it(project
     assert all("Reminder" in m.text for m in [world.telegram_messages(c)[-1] for c in OPS_CHATS])
     reminder = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"] if d["sequence"] == 2]
     assert {d["destination"]: d["state"] for d in reminder}["x"] == "skipped"
+
+
+def test_a_step_of_a_window_that_ended_says_so_without_advice_that_fails(project: Project, world: FakeWorld) -> None:
+    """Found by a review: `maintenance cancel` of a completed window advised `maintenance complete` (refused as
+    already completed), and `maintenance start` of one advised --reopen, which those commands do not take."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", "30m", "--end", "2h", "-C", "db", "Upgrading the database.")
+    incident = scheduled["incident_id"]
+    assert project.cli("maintenance", "cancel", "--yes", incident, "Called off.").exit_code == 0
+
+    cancelled = project.cli("maintenance", "cancel", "--yes", incident)
+    started = project.cli("maintenance", "start", "--yes", incident)
+
+    assert cancelled.exit_code == 2 and "nothing to cancel" in cancelled.output, cancelled.output
+    assert "maintenance complete" not in cancelled.output
+    assert started.exit_code == 2 and f"broadcaster post -i {incident} --reopen" in started.output, started.output
+    assert "add --reopen" not in started.output
