@@ -324,6 +324,14 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(project: Project) -> N
     process.stderr.close()
     assert process.wait(timeout=60) == 141, errors
     assert "unexpected" not in errors and "Traceback" not in errors
+    # Printed through rich (a review: rich ended it with its own exit 1, "an unexpected error").
+    incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+    shown = project.process("show", incident)
+    assert shown.stdout is not None and shown.stderr is not None
+    shown.stdout.close()  # gone before the first line, as `grep -q` may be
+    shown_errors = shown.stderr.read()
+    shown.stderr.close()
+    assert shown.wait(timeout=60) == 141, shown_errors
 
 
 @pytest.mark.parametrize(("title", "made"), [("Störung der API", "storung-der-api"), ("Erreur élevée sur l'API", "erreur-elevee-sur")])

@@ -44,8 +44,17 @@ STATE_STYLE: dict[str, tuple[str, str]] = {
 }
 
 
+class _Console(Console):
+    """rich's console, but a reader gone away (`show ID | grep -q`) ends the command as a shell tool does (141,
+    the CLI's BrokenPipeError handling), not with rich's own exit 1, which reads as an unexpected error."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def console(stderr: bool = False) -> Console:
-    out = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    out = _Console(stderr=stderr, highlight=False, soft_wrap=True)
     if not out.is_terminal:
         out.width = 200  # a pipe or a file: keep rows whole rather than wrap at 80 columns
     return out
