@@ -27,7 +27,14 @@ def compose_in_editor(incident: Any, updates: Sequence[Any]) -> str:
             last = updates[-1]
             header += f"# Last update #{last.sequence} ({last.status.value}):\n"
             header += "".join(f"#   {line}\n" for line in public_text(last.raw_message).splitlines())
-    text = click.edit("\n\n" + header + TEMPLATE_HELP, extension=".md", require_save=True)
+    try:
+        text = click.edit("\n\n" + header + TEMPLATE_HELP, extension=".md", require_save=True)
+    except click.ClickException as exc:  # the editor would not start (a typo in $EDITOR, not installed)
+        raise InputError(
+            f"the editor could not be started ({exc.format_message()}): nothing was stored or sent. Set $VISUAL or "
+            "$EDITOR to an editor that is installed, or give the message as an argument, or `-` to read it from "
+            "standard input."
+        ) from None
     if text is None:
         raise InputError("no message written (editor closed without saving): nothing was stored or sent.")
     message = "\n".join(line for line in text.splitlines() if not _is_comment(line)).strip()

@@ -95,6 +95,14 @@ def test_an_empty_editor_message_aborts(project: Project, world: FakeWorld, tmp_
     assert world.x.tweets == []
 
 
+def test_an_editor_that_will_not_start_is_a_refusal_saying_what_to_do(project: Project, world: FakeWorld) -> None:
+    """Found by a review: a typo in $EDITOR ended "Error: nonexistent-editor: Editing failed", exit 1."""
+    code, output = in_terminal(project, ["post", "--title", "API errors"],
+                               env={"EDITOR": "nonexistent-editor", "VISUAL": "nonexistent-editor"})
+    assert code == 2 and "could not be started" in output and "$EDITOR" in output, output
+    assert world.x.tweets == []
+
+
 def test_saying_no_at_the_confirmation_stores_and_sends_nothing(project: Project, world: FakeWorld) -> None:
     code, output = in_terminal(project, ["post", "--title", "API errors", "Investigating."], answers=b"n\n")
     assert code == 2 and "nothing was stored or sent" in output
