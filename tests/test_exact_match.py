@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,25 @@ def test_completion_covers_what_exact_matching_asks_for(project: Project) -> Non
 def test_completion_creates_no_store(project: Project) -> None:
     assert complete(project, "show", "") == []
     assert not any(p.suffix in (".db", ".sqlite") for p in project.root.rglob("*"))
+
+
+def test_completion_offers_the_configured_customers(project: Project) -> None:
+    """A review: README says completion covers every name the config defines; --customer, --for, list --customer
+    and subscribers' --audience completed nothing."""
+    project.write_config('\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+                         '\n[audiences.globex]\nname = "Globex"\ncomponents = ["db"]\n')
+    assert complete(project, "post", "--customer", "a") == ["acme"]
+    assert complete(project, "post", "--for", "g") == ["globex"]
+    assert complete(project, "amend", "x", "1", "--for", "") == ["acme", "globex"]
+    assert complete(project, "list", "--customer", "gl") == ["globex"]
+    assert complete(project, "subscribers", "invite", "--audience", "ac") == ["acme"]
+
+
+def test_completion_on_the_built_in_default_prints_nothing_into_the_shell(tmp_path: Path) -> None:
+    """Commands on the built-in default say so on stderr; a completion must not, or each Tab press would."""
+    env = {**os.environ, "COMP_WORDS": "broadcaster post --status ide", "COMP_CWORD": "3",
+           "_BROADCASTER_COMPLETE": "bash_complete"}
+    env.pop("BROADCASTER_CONFIG", None)
+    done = subprocess.run([sys.executable, "-c", "from broadcaster.cli import main; main(prog_name='broadcaster')"],
+                          env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert "identified" in done.stdout and done.stderr == ""

@@ -10,6 +10,7 @@ import click
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
     common,
+    complete_audience,
     complete_component,
     complete_incident,
     load_config,
@@ -25,7 +26,7 @@ from broadcaster.errors import InputError
 @click.argument("sequence", type=int, metavar="SEQ")
 @click.argument("message", required=False)
 @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail about the correction.")
-@click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT",
+@click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
               help="Replace customer ID's detail (\"\" takes it out); the rest of the update's is kept (repeatable).")
 @publish_options
 @common

@@ -101,7 +101,7 @@ def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None
 
         state["loaded"] = config_module.load(state.get("config"), publish_known=publish_known)
         remember(state["loaded"].secret_values())
-        if state["loaded"].path is None:
+        if state["loaded"].path is None and not ctx.resilient_parsing:  # never into a shell's completion
             _say_the_default_is_used()
     loaded: Config = state["loaded"]
     return loaded
@@ -183,6 +183,8 @@ def _completion_items(ctx: click.Context, kind: str, incomplete: str) -> list[tu
                 else [(c.component.id, c.component.name) for c in config.components])
     if kind == "destination":
         return [(name, "") for name in config.destination_names]
+    if kind == "audience":
+        return [(key, table.audience.name) for key, table in config.audience_tables.items()]
     if kind in ("status", "impact"):
         from broadcaster.messages.model import Impact, Status
 
@@ -220,6 +222,7 @@ complete_template = _completer("template")
 complete_component = _completer("component")
 complete_status = _completer("status")
 complete_impact = _completer("impact")
+complete_audience = _completer("audience")
 
 
 # -- options of the commands that publish ---------------------------------------------
@@ -248,9 +251,9 @@ def message_options(command: F) -> F:
     """Private detail, times and components of an update, plus the publishing options."""
     return publish_options(_apply(command, [
         click.option("--private", "-p", "private", default="", metavar="TEXT", help="Internal detail: only internal channels see it."),
-        click.option("--customer", "customers", multiple=True, metavar="ID",
+        click.option("--customer", "customers", multiple=True, metavar="ID", shell_complete=complete_audience,
                      help="Affected customer: an [audiences.ID] id; its channels are told (repeatable)."),
-        click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT",
+        click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
                      help="Detail only customer ID's channels (and internal ones) see (repeatable)."),
         click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
         click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
