@@ -134,3 +134,34 @@ def test_a_reason_that_the_public_title_holds_does_not_stop_the_withdrawal(proje
     for chat in OPS_CHATS:
         assert "test" in world.telegram_messages(chat)[-1].text
 
+
+
+def test_a_retry_of_several_incidents_names_each_delivery_and_says_how_many_were_sent(
+    project: Project, world: FakeWorld
+) -> None:
+    """Found by a review: `retry` with no incident printed "Resent 2 delivery(ies): ✓ x sent, ✗ x failed" with
+    no incident named, even for a failed one, then "See `broadcaster show`", which needs an id."""
+    from tests.fakes.base import Fault, Response
+
+    down = [Fault(match="tweets", response=Response(503, {"title": "Service Unavailable"}))] * 12
+    world.x.fail(*down)
+    first = post_anyway(project, "--title", "API errors", "Investigating.")
+    second = post_anyway(project, "--title", "Login errors", "Investigating.")
+    world.x.clear_faults()
+    world.x.fail(*down)  # still down for the first retry
+
+    retried = project.cli("retry")
+
+    assert retried.exit_code == 3, retried.output
+    assert "Tried 2 delivery(ies), 0 sent:" in retried.stdout and "Resent" not in retried.stdout
+    assert f"{first} #1 x" in retried.stdout and f"{second} #1 x" in retried.stdout
+    assert "broadcaster show ID" in retried.stdout
+    world.x.clear_faults()
+    assert project.cli("retry").exit_code == 0
+
+
+def post_anyway(project: Project, *args: str) -> str:
+    """A post that may end 3 (a destination down); its incident's id."""
+    result = project.cli("post", "--yes", "--json", *args)
+    assert result.exit_code in (0, 3), result.output
+    return str(json.loads(result.stdout)["incident_id"])

@@ -129,12 +129,15 @@ def _short(text: str, limit: int = 120) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def outcome_lines(outcomes: Sequence[Outcome]) -> list[Text]:
+def outcome_lines(outcomes: Sequence[Outcome], *, named: bool = False) -> list[Text]:
+    """One line per outcome; ``named``: each says its incident and update (a retry of several incidents)."""
     lines = []
     for outcome in outcomes:
         mark, style = STATE_STYLE.get(outcome.state, ("?", ""))
         where = outcome.destination + (f" → {outcome.target}" if outcome.target else "")
         line = Text(f"  {mark} ", style=style)
+        if named:
+            line.append(f"{outcome.incident_id} #{outcome.sequence} ")
         line.append(f"{where:<28}", style="bold")
         line.append(f" {outcome.state:<8}", style=style)
         if outcome.state == DeliveryState.SENT and outcome.remote_id:
@@ -150,14 +153,17 @@ def outcome_lines(outcomes: Sequence[Outcome]) -> list[Text]:
 def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome], incident_id: str | None) -> None:
     """One line per outcome, then what to run for the ones not sent. User text is never read as markup."""
     out.print(heading if isinstance(heading, Text) else Text(heading))
-    for line in outcome_lines(outcomes):
+    for line in outcome_lines(outcomes, named=len({o.incident_id for o in outcomes}) > 1):
         out.print(line)
-    where = f" {incident_id}" if incident_id else ""
+    # `show` needs an incident: with no single one given, the one not sent, or each, as the lines above name them.
+    stuck = sorted({o.incident_id for o in outcomes if o.state != DeliveryState.SENT})
+    where = f" {incident_id}" if incident_id else (f" {stuck[0]}" if len(stuck) == 1 else "")
     failed = [o for o in outcomes if o.state in (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.SENDING)]
     unknown = [o for o in outcomes if o.state == DeliveryState.UNKNOWN]
     if failed:
         out.print(Text(f"{len(failed)} delivery(ies) not sent.", style="red") + Text(
-            f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
+            f" See `broadcaster show{where or ' ID'}` (the ID of each, as above); resend with `broadcaster retry{where}`."
+            if not where else f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
     if unknown:
         out.print(Text(f"{len(unknown)} delivery(ies) unknown", style="magenta") + Text(
             ": the request may have arrived. Check each one, then `broadcaster retry"
@@ -362,9 +368,11 @@ def print_retry(
         print_json(records.retry_json(incident_id, result, marked))
         return
     if not result.outcomes:
-        out.print("Nothing to resend: every delivery is sent or skipped.", markup=False)
+        left = " (but for those of unknown fate below)" if result.unknown else ""
+        out.print(f"Nothing to resend: every delivery is sent or skipped{left}.", markup=False)
     else:
-        print_outcomes(out, f"Resent {len(result.outcomes)} delivery(ies):", result.outcomes, incident_id)
+        sent = sum(o.state == DeliveryState.SENT for o in result.outcomes)
+        print_outcomes(out, f"Tried {len(result.outcomes)} delivery(ies), {sent} sent:", result.outcomes, incident_id)
     for delivery in result.unknown:
         out.print(unknown_line(delivery, withdrawn=delivery.id in result.withdrawn))
 
