@@ -498,3 +498,22 @@ def test_a_step_of_a_window_that_ended_says_so_without_advice_that_fails(project
     assert "maintenance complete" not in cancelled.output
     assert started.exit_code == 2 and f"broadcaster post -i {incident} --reopen" in started.output, started.output
     assert "add --reopen" not in started.output
+
+
+def test_show_and_list_say_when_a_window_is_scheduled(project: Project, world: FakeWorld) -> None:
+    """A review: no command showed a window's scheduled start or end, so an operator could not check how
+    `--start 22:00` was read."""
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=22, minute=0, second=0, microsecond=0)
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", start.isoformat(), "--end", (start + timedelta(minutes=90)).isoformat(),
+                               "-C", "db", "Upgrade.")
+    incident = scheduled["incident_id"]
+
+    shown = json.loads(project.cli("show", incident, "--json").stdout)
+    [listed] = json.loads(project.cli("list", "--json").stdout)
+
+    assert shown["scheduled_start"] == listed["scheduled_start"] == start.isoformat()
+    assert shown["scheduled_end"] == listed["scheduled_end"] == (start + timedelta(minutes=90)).isoformat()
+    assert "Window: " in project.cli("show", incident).stdout
+    posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")[1]
+    assert "scheduled_start" not in json.loads(project.cli("show", posted["incident_id"], "--json").stdout)

@@ -416,6 +416,9 @@ def print_incident(config: Config, record: IncidentRecord, *, as_json: bool) -> 
     if shown["private_title"] != incident.title:
         out.print(Text(f"[private] title; the public reads: {incident.title}", style="red"))
     out.print(Text(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, zone)}"))
+    if incident.kind == "maintenance" and incident.scheduled_start:  # how --start and --end were read
+        end = f" to {format_time(incident.scheduled_end, zone)}" if incident.scheduled_end else ""
+        out.print(Text(f"Window: {format_time(incident.scheduled_start, zone)}{end}"))
     withdrawn = shown["withdrawn"]
     if withdrawn and incident.withdrawn_at:
         by = f" by {withdrawn['by']}" if withdrawn["by"] else ""

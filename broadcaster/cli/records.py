@@ -18,7 +18,7 @@ from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
     from broadcaster.lifecycle import TickResult
-    from broadcaster.messages.model import Update
+    from broadcaster.messages.model import Incident, Update
     from broadcaster.operations import PostResult, RetryResult
     from broadcaster.operations.listing import IncidentRecord, IncidentSummary
     from broadcaster.store import Delivery
@@ -69,11 +69,20 @@ def incident_json(record: IncidentRecord) -> dict[str, Any]:
         "status": incident.status.value, "impact": incident.impact.value, "kind": incident.kind,
         "created_at": incident.created_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        **window_json(incident),
         "components": [{"id": c.id, "status": c.status.value} for c in incident.components],
         "withdrawn": withdrawn_json(record),
         "updates": [update_json(u) for u in record.updates],
         "deliveries": [delivery_json(d) for d in record.deliveries],
     }
+
+
+def window_json(incident: Incident) -> dict[str, Any]:
+    """A maintenance window's scheduled start and end (absent for an incident: it has none)."""
+    if incident.kind != "maintenance":
+        return {}
+    return {"scheduled_start": incident.scheduled_start.isoformat() if incident.scheduled_start else None,
+            "scheduled_end": incident.scheduled_end.isoformat() if incident.scheduled_end else None}
 
 
 def withdrawn_json(record: IncidentRecord) -> dict[str, Any] | None:
@@ -92,6 +101,7 @@ def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
             "withdrawn": s.incident.withdrawn_at is not None,
             "overdue": s.overdue, "created_at": s.incident.created_at.isoformat(),
             "resolved_at": s.incident.resolved_at.isoformat() if s.incident.resolved_at else None,
+            **window_json(s.incident),
         }
         for s in summaries
     ]
