@@ -83,7 +83,8 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
         raise InputError(
-            f"{option} {text!r} is not a time. Use 30m, 2h, 15:30 or an ISO time like 2026-11-25T15:30Z."
+            f"{option} {text!r} is not a time. Use 30m, 2h, 1h30m, 15:30 (read in the page's time zone, {zone.key}; "
+            "only \"UTC\" may follow it, as in 15:30 UTC) or an ISO time like 2026-11-25T15:30Z."
         ) from None
     if parsed.tzinfo is None:
         parsed = _local(parsed, zone, text, option)

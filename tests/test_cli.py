@@ -208,6 +208,9 @@ BAD_INPUT = [
     ("only private text", ["post", "--yes", "--title", "T", "[private]secret[/private]"], "no public text"),
     ("missing title", ["post", "--yes", "Something."], "--title"),
     ("bad time", ["post", "--yes", "--title", "T", "--etr", "soonish", "M."], "not a time"),
+    # A review: the channels print "(20:00 CET)", so an operator types it back; say which zone 15:30 is read in.
+    ("zone after a time", ["post", "--yes", "--title", "T", "--next-update", "15:30 CET", "M."],
+     "read in the page's time zone"),
     ("bad clock time", ["post", "--yes", "--title", "T", "--etr", "25:00", "M."], "time of day"),
     ("no message without terminal", ["post", "--yes", "--title", "T"], "no MESSAGE"),
 ]
