@@ -103,14 +103,15 @@ def apply_template(available: Mapping[str, Mapping[str, Any]], name: str, values
     template = available[name]
     needed = template_fields(template)
     missing = [f for f in needed if f not in values]
-    if missing:
-        raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
     unused = [k for k in values if k not in needed]
-    if unused:
+    if unused:  # first: a typo ("thng") is both, and the operator should read the key they typed
+        hints = "".join(did_you_mean(k, needed) for k in unused)
         raise InputError(
-            f"template {name!r} has no placeholder {', '.join(unused)}; it takes "
+            f"template {name!r} has no placeholder {', '.join(unused)}.{hints} It takes "
             f"{', '.join(needed) or 'no values'}. Nothing was stored or sent."
         )
+    if missing:
+        raise InputError(f"template {name!r} needs a value for {', '.join(missing)}: add " + " ".join(f"--set {m}=..." for m in missing))
     admitted = admit_values(values)
 
     def filled(key: str, value: Any) -> Any:

@@ -253,6 +253,14 @@ def test_a_set_key_the_template_does_not_take_is_refused(project: Project, templ
     refused(result, project, templated, [], "regoin")
 
 
+def test_a_mistyped_set_key_is_named_with_a_suggestion_not_reported_as_the_one_missing(
+    project: Project, templated: FakeWorld
+) -> None:
+    """A review: `--set regoin=eu` alone said the template "needs a value for region", not what was typed."""
+    result = project.cli("post", "--yes", "--template", "outage", "--set", "regoin=eu", "--set", "cust=A")
+    refused(result, project, templated, [], "no placeholder regoin", "Did you mean 'region'?")
+
+
 def test_reopen_on_a_new_incident_is_refused(project: Project, world: FakeWorld) -> None:
     result = project.cli("post", "--yes", "--reopen", "--title", "Checkout", "Failing.")
     refused(result, project, world, [], "--reopen")
