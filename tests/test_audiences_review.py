@@ -101,7 +101,7 @@ def test_a_customer_whose_name_holds_another_customers_is_still_told(project: Pr
         assert "EU-7" in page and "For Acme Corp EU:" in page
         code, out = post(project, "-i", str(out["incident_id"]), "--for", "acme-eu", "Acme Corp is down as well.",
                          "Still errors.")
-        assert code == 2 and out["dry_run"]  # refused whole, before anything is stored (the preview's verdict)
+        assert code == 2 and out["refused"] and not out["dry_run"]  # refused whole, before anything is stored
         assert {d["destination"]: d["state"] for d in out["deliveries"]}["eu-slack"] == "failed"
         assert len(fake.messages["C0ACEU0001"]) == 1
 
