@@ -350,3 +350,21 @@ def test_an_update_whose_text_holds_an_earlier_updates_detail_is_refused_before_
     assert json.loads(project.cli("show", incident, "--json").stdout)["updates"][-1]["sequence"] == 1
     assert incident in (project.site / "index.html").read_text(encoding="utf-8")
     assert incident in _acme_page(project)
+
+
+def test_a_new_private_detail_an_earlier_public_text_holds_is_refused_before_it_takes_the_page(
+    project: Project,
+) -> None:
+    """A review: update 1 said "the Frankfurt POP" in public; update 2 gave "Frankfurt POP" as --private. Preview
+    passed, post stored it, and the build took the whole incident off the page mid-outage (exit 3)."""
+    project.write_config(CUSTOMERS.replace('feed_token = "${ACME_FEED_TOKEN}"\n', ""))
+    incident = post(project, "--title", "Network trouble", "-C", "api", "Traffic through the Frankfurt POP is slow.")
+    args = ["-i", incident, "-s", "identified", "--private", "Frankfurt POP", "Cause found."]
+
+    previewed = project.cli("preview", *args)
+    posted = project.cli("post", "--yes", *args)
+
+    assert previewed.exit_code == 2 and "the incident's page" in previewed.stdout, previewed.output
+    assert posted.exit_code == 2, posted.output
+    assert len(json.loads(project.cli("show", incident, "--json").stdout)["updates"]) == 1
+    assert incident in (project.site / "index.html").read_text(encoding="utf-8")

@@ -188,8 +188,22 @@ def previews(
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
                               refused=refused))
     if any(p.destination == SITE_DESTINATION and p.state == DeliveryState.PENDING for p in planned):
+        if not any(p.destination == SITE_DESTINATION and p.refused for p in result):  # else said once already
+            result += _incident_page_refused(config, incident, update, everything)
         result += _customer_pages_refused(config, incident, update, everything)
     return result
+
+
+def _incident_page_refused(config: Config, incident: Incident, update: Update, updates: Sequence[Update]) -> list[Preview]:
+    """The incident's page as the build would guard it, every update on it: a new private value an earlier
+    public text holds would take the whole incident off the page (refused here, nothing stored)."""
+    from broadcaster.site.source import incident_page_refusal
+
+    if update.kind == "withdrawal":
+        return []  # the page goes: nothing of it is shown
+    refused = incident_page_refusal(config, incident, updates)
+    return [Preview(SITE_DESTINATION, "the incident's page", "public", DeliveryState.PENDING, None,
+                    refused=refused)] if refused else []
 
 
 def _customer_pages_refused(

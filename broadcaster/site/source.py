@@ -305,6 +305,34 @@ def _page(config: Config, incident: Incident, updates: list[Update], problems: d
         v for update in updates for v in forbidden_values(update, incident, PUBLIC, audiences)))
 
 
+def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[Update]) -> str:
+    """What the build would refuse of the incident's page with ``updates`` (every one it shows), said as the guard
+    says it; "" if nothing. A new update's private detail that an earlier public text holds takes the whole incident
+    off the page: a publishing command checks it here, before anything is stored."""
+    from broadcaster.messages.egress import LeakRefused, guard
+    from broadcaster.messages.visibility import incident_without_text
+    from broadcaster.own_words import own_words
+    from broadcaster.site import pages as html
+
+    problems: dict[str, str] = {}
+    with i18n.speaking(config.page.language):
+        page = _page(config, incident, list(updates), problems)
+        if page is None:
+            return problems.get(incident.id, "")
+        path = html.incident_path(incident.id)
+        body = html.render_incident(config.page, config.components, page.incident)
+
+        def template() -> tuple[bytes, Any]:
+            without = html.render_incident(config.page, config.components, incident_without_text(page.incident))
+            return without, own_words(config.page, config.components)
+
+        try:
+            guard(body, page.values(), path, "text/html", template)
+        except LeakRefused as refused:
+            return refused.found
+    return ""
+
+
 # A feed token is the whole of a customer page's protection: long, and safe in a path.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
 
