@@ -199,11 +199,25 @@ def _incident_page_refused(config: Config, incident: Incident, update: Update, u
     public text holds would take the whole incident off the page (refused here, nothing stored)."""
     from broadcaster.site.source import incident_page_refusal
 
-    if update.kind == "withdrawal":
-        return []  # the page goes: nothing of it is shown
+    if update.kind == "withdrawal" or not _earlier_texts_hold_its_values(config, incident, update, updates):
+        return []  # the page goes; or nothing shown before holds what this update keeps private (most posts)
     refused = incident_page_refusal(config, incident, updates)
     return [Preview(SITE_DESTINATION, "the incident's page", "public", DeliveryState.PENDING, None,
                     refused=refused)] if refused else []
+
+
+def _earlier_texts_hold_its_values(config: Config, incident: Incident, update: Update, updates: Sequence[Update]) -> bool:
+    """Whether the title or an earlier update's public text holds one of ``update``'s private values: only then is
+    the page rendered (a dry run stays as fast as it was; the page's jinja is not imported for every preview)."""
+    from broadcaster.messages.egress import Compared, PrivateValues
+    from broadcaster.messages.model import PUBLIC
+    from broadcaster.messages.visibility import forbidden_values, public_text
+
+    values = PrivateValues.of(forbidden_values(update, incident, PUBLIC, config.audiences))
+    if not values:
+        return False
+    shown = "\n".join([incident.title, *(public_text(u.raw_message) for u in updates if u.sequence != update.sequence)])
+    return values.found_in(Compared(shown)) is not None
 
 
 def _customer_pages_refused(
