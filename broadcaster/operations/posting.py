@@ -197,10 +197,10 @@ def previews(
 def _incident_page_refused(config: Config, incident: Incident, update: Update, updates: Sequence[Update]) -> list[Preview]:
     """The incident's page as the build would guard it, every update on it: a new private value an earlier
     public text holds would take the whole incident off the page (refused here, nothing stored)."""
-    from broadcaster.site.source import incident_page_refusal
-
     if update.kind == "withdrawal" or not _earlier_texts_hold_its_values(config, incident, update, updates):
         return []  # the page goes; or nothing shown before holds what this update keeps private (most posts)
+    from broadcaster.site.source import incident_page_refusal  # the site builder's imports: only when needed
+
     refused = incident_page_refusal(config, incident, updates)
     return [Preview(SITE_DESTINATION, "the incident's page", "public", DeliveryState.PENDING, None,
                     refused=refused)] if refused else []
