@@ -137,7 +137,8 @@ def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) ->
     preview starts no event loop (asyncio and ssl are a tenth of a dry run)."""
     (tmp_path / "broadcaster.toml").write_text(CHANNELS, encoding="utf-8")
     loaded = loaded_after("""
-        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated error rates."]
+        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api",
+                    "Elevated error rates. [private]edge fra-2[/private]"]  # a private value: the page check's path
         from broadcaster.cli import main
         main()
     """, tmp_path)
