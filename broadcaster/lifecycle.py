@@ -227,7 +227,8 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
     if incident.status.is_closed:  # the maintenance commands take no --reopen: say what does
         raise InputError(
             f"{incident.id} is already {incident.status.value}; nothing was stored or sent. To say more about it, "
-            f"post an update: broadcaster post -i {incident.id} --reopen \"...\""
+            f"post an update that keeps it {incident.status.value}: broadcaster post -i {incident.id} --reopen "
+            f"-s {incident.status.value} \"...\" (without -s, --reopen would schedule it again, and tick start it)"
         )
     if incident.status.value == status:
         # Another command (a tick, a colleague) took this step first: announcing it twice helps nobody.

@@ -496,8 +496,13 @@ def test_a_step_of_a_window_that_ended_says_so_without_advice_that_fails(project
 
     assert cancelled.exit_code == 2 and "nothing to cancel" in cancelled.output, cancelled.output
     assert "maintenance complete" not in cancelled.output
-    assert started.exit_code == 2 and f"broadcaster post -i {incident} --reopen" in started.output, started.output
+    assert started.exit_code == 2, started.output
+    assert f"broadcaster post -i {incident} --reopen -s completed" in " ".join(started.output.split())
     assert "add --reopen" not in started.output
+    # The advice, followed, keeps the window ended: tick starts nothing (a review: --reopen alone rescheduled it).
+    said = project.cli("post", "--yes", "-i", incident, "--reopen", "-s", "completed", "Done for good.")
+    assert said.exit_code == 0, said.output
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
 
 
 def test_show_and_list_say_when_a_window_is_scheduled(project: Project, world: FakeWorld) -> None:
