@@ -249,12 +249,14 @@ def _where_the_operator_sent_it(store: Store, incident: Incident,
     ``--only``): an internal-only window must not be announced in public by the unattended tick."""
     from broadcaster.destinations import LEFT_OUT_BY_OPERATOR
 
-    earlier: dict[tuple[str, str], list[Any]] = {}
+    # By destination, not by chat: --skip and --only name destinations, and a chat that joined since (a bot's
+    # subscriber, a chat added to chat_ids) was left out with the rest of it.
+    earlier: dict[str, list[Any]] = {}
     for d in store.deliveries(incident_id=incident.id):
-        earlier.setdefault((d.destination, d.target), []).append(d)
+        earlier.setdefault(d.destination, []).append(d)
 
     def left_out(entry: PlannedDelivery) -> bool:
-        found = earlier.get((entry.destination, entry.target), [])
+        found = earlier.get(entry.destination, [])
         return bool(found) and all(d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR
                                    for d in found)
 

@@ -522,3 +522,31 @@ def test_show_and_list_say_when_a_window_is_scheduled(project: Project, world: F
     assert "Window: " in project.cli("show", incident).stdout
     posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")[1]
     assert "scheduled_start" not in json.loads(project.cli("show", posted["incident_id"], "--json").stdout)
+
+
+def test_tick_leaves_out_a_chat_that_joined_a_left_out_destination_since(project: Project, world: FakeWorld) -> None:
+    """A review: with `--skip subscribers` at scheduling, a reader who subscribed to the bot afterwards got the
+    window's reminder from the tick: the place was left out by destination, not by chat."""
+    from datetime import datetime
+
+    from broadcaster.store import SQLiteStore
+    from broadcaster.subscribers import ChatKind
+
+    world.telegram.add_chat(555, "early subscriber")
+    world.telegram.add_chat(777, "late subscriber")
+    project.write_config(ENGINE + "[maintenance]\nreminder_minutes = 60\n" + world.channels_toml()
+                         + f'\n[bot]\ntype = "telegram"\ntoken = "${{TG_TOKEN}}"\napi_url = "{world.telegram.url}"\n'
+                           'username = "acmebot"\n')
+    assert project.cli("store", "migrate").exit_code == 0
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    store.subscribe_public("555", ChatKind.PRIVATE, datetime.now(UTC))
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--skip", "x,tg-public,subscribers",
+                               "--title", "DB upgrade", "--start", "30m", "--end", "2h", "-C", "db", "Upgrading.")
+    assert code == 0, scheduled
+    store.subscribe_public("777", ChatKind.PRIVATE, datetime.now(UTC))  # a reader's /start, minutes later
+    store.close()
+
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"reminded {scheduled['incident_id']}"]
+
+    assert world.telegram_messages(555) == [] and world.telegram_messages(777) == []
+    assert world.x.tweets == [] and world.telegram_messages(PUBLIC_CHAT) == []
