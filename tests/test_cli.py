@@ -419,3 +419,25 @@ def test_a_post_refused_at_its_preview_says_refused_not_dry_run_and_never_to_ame
     assert [d["state"] for d in found["deliveries"] if d["destination"] == "site"] == ["failed"]
     assert json.loads(dry.stdout)["dry_run"] is True and json.loads(dry.stdout)["refused"] is True
     assert json.loads(project.cli("list", "--json").stdout) == []
+
+
+
+def test_a_new_incident_is_stored_from_its_plain_id_whatever_its_preview_showed(project: Project) -> None:
+    """A review: once the preview's free id (`...-2`) was what the post stored from, two posts racing for it
+    got `...-2` and `...-2-2` (the store's insert adds -2 to what it is given); README promises -2, -3. The post
+    hands the store the plain id; only the preview shows the free one."""
+    from broadcaster import compose
+    from broadcaster.config_loader import load
+    from broadcaster.operations.posting import prepare
+    from broadcaster.store import SQLiteStore
+
+    project.write_config()
+    args = ("--title", "API errors", "-C", "api", "Errors.")
+    first = json.loads(project.cli("post", "--yes", "--json", *args).stdout)["incident_id"]
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    try:
+        incident, _, new = prepare(load(str(project.config)), store, compose.Draft("Errors.", title="API errors"))
+    finally:
+        store.close()
+    assert new and incident.id == first  # the plain id: insert_incident finds -2, -3... itself
+    assert json.loads(project.cli("post", "--dry-run", "--json", *args).stdout)["incident_id"] == f"{first}-2"

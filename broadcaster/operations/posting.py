@@ -104,9 +104,6 @@ def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Inciden
     """Check the draft against the stored incident; nothing is written."""
     existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
-    if existing is None:  # the id the store will give it (``insert_incident``), so a preview shows that one
-        free = first_free_id(store, incident.id)
-        incident, update = replace(incident, id=free), replace(update, incident_id=free)
     return incident, update, existing is None
 
 
@@ -305,6 +302,10 @@ def publish(
     planned = hold_back(planned, held)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
+        if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
+            # plain one, so that two posts racing get ``-2`` and ``-3``, never ``-2-2``
+            free = first_free_id(store, incident.id)
+            incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))
     incident, update = store.record_update(incident, update, planned, new=new)
