@@ -144,14 +144,15 @@ def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
 
 def render(
     destination: Destination, incident: Incident, update: Update, updates: Sequence[Update], config: Config,
-    *, without_update_text: bool = False,
+    *, without_update_text: bool = False, edits: bool | None = None,
 ) -> Rendered:
     """What one destination shows for one update, cut from the view its visibility allows.
 
     ``without_update_text``: the same rendering with the operator's texts shaped into
     ``x``s (the egress guard's template: what the destination shows of its own).
     """
-    shown = _as_it_was_posted(update, updates) if destination.can_edit else update
+    # ``edits``: whether it replaces a post in place (None: wherever the medium edits, as a preview shows it).
+    shown = _as_it_was_posted(update, updates) if (destination.can_edit if edits is None else edits) else update
     before = corrected_sequence(update) if shown is not update else None  # the edited post's place in the timeline
     view: UpdateView = view_for(
         Visibility.parse(destination.visibility),
@@ -168,13 +169,13 @@ def render(
 
 
 def _as_it_was_posted(update: Update, updates: Sequence[Update]) -> Update:
-    """A correction, as the post it replaces in place showed its update: that update's status and time (the
-    incident may have moved on since: an edited "Identified" message must not turn "Resolved")."""
+    """A correction, as the post it replaces in place showed its update: that update's status (the incident may
+    have moved on since: an edited "Identified" message must not turn "Resolved")."""
     corrects = corrected_sequence(update)
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
     if original is None or original.kind == "postmortem":
         return update
-    return replace(update, status=original.status, created_at=original.created_at)
+    return replace(update, status=original.status)  # its time stays the correction's: when it was corrected
 
 
 def carried_private_values(
@@ -201,7 +202,7 @@ def carried_private_values(
 
 def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
-    updates: Sequence[Update], config: Config,
+    updates: Sequence[Update], config: Config, *, edits: bool | None = None,
 ) -> LeakRefused | None:
     """The egress guard for one rendering: the refusal if it holds a value its readers may not see, else None.
 
@@ -220,7 +221,8 @@ def egress_refusal(
 
     @cache  # rendered once, and only if a value is found
     def shown() -> list[tuple[str, str]]:
-        return destination.egress_payloads(render(destination, incident, update, updates, config, without_update_text=True))
+        return destination.egress_payloads(render(destination, incident, update, updates, config,
+                                                  without_update_text=True, edits=edits))
 
     def template(index: int) -> tuple[str, Compared] | None:
         if len(shown()) != len(payloads):  # cut into other parts: no like-for-like template
@@ -253,7 +255,8 @@ class Publisher:
         self._batch: set[int] = set()
         self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
-        self._renders: dict[tuple[str, str, str, int], Rendered | LeakRefused] = {}
+        self._renders: dict[tuple[str, str, str, int, bool], Rendered | LeakRefused] = {}
+        self._edits: dict[int, bool] = {}  # by delivery id: whether it replaces a post in place
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
@@ -712,6 +715,17 @@ class Publisher:
         return next((d.remote_id for d in self._made_alike(delivery, earlier)
                      if d.sequence == corrects and d.state == DeliveryState.SENT), None)
 
+    def _edits_in_place(self, destination: Destination, delivery: Delivery) -> bool:
+        """Whether this delivery replaces a post in place: a correction where the medium edits and its original
+        post is known here. Without one it is posted as a new message, as the incident stands now."""
+        if not destination.can_edit:
+            return False
+        if delivery.id not in self._edits:
+            update = self._update(delivery.incident_id, delivery.sequence)
+            self._edits[delivery.id] = (update is not None and corrected_sequence(update) is not None
+                                        and bool(self._original_post(delivery)))
+        return self._edits[delivery.id]
+
     def _update(self, incident_id: str, sequence: int) -> Update | None:
         """An update, read once per command (the command stored its updates before sending;
         a thousand chats would otherwise read and parse the same row a thousand times)."""
@@ -725,15 +739,17 @@ class Publisher:
 
         Rendered and guarded once per destination and update, however many chats it goes to.
         """
-        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence)
+        edits = self._edits_in_place(destination, delivery)
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits)
         if key not in self._renders:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
             assert incident is not None
-            rendered = render(destination, incident, update, updates, self.config)
+            rendered = render(destination, incident, update, updates, self.config, edits=edits)
             self._renders[key] = (
-                egress_refusal(destination, delivery.visibility, rendered, incident, update, updates, self.config)
+                egress_refusal(destination, delivery.visibility, rendered, incident, update, updates, self.config,
+                               edits=edits)
                 or rendered
             )
         found = self._renders[key]

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Project
+from tests.fakes.base import Fault
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
 
 ENGINE = "[engine]\ntimeout = 3\ndeadline = 20\n"
@@ -448,9 +449,9 @@ def test_the_same_postmortem_again_is_refused_and_a_new_version_replaces_it(proj
     assert "its twin too" not in (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
 
 
-def test_an_edited_message_keeps_the_status_and_time_it_was_posted_with(project: Project, world: FakeWorld) -> None:
+def test_an_edited_message_keeps_the_status_it_was_posted_with(project: Project, world: FakeWorld) -> None:
     """Found by a review: update #2 ("Identified") amended after the incident was resolved was edited into
-    "Resolved: ..." on Telegram and Slack, with the correction's time: a public misstatement."""
+    "Resolved: ..." on Telegram and Slack: a public misstatement. (Its time stays the correction's.)"""
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
     incident = posted["incident_id"]
     assert run_json(project, "post", "--yes", "-i", incident, "-s", "identified", "Cause found: a router.")[0] == 0
@@ -550,3 +551,23 @@ def test_tick_leaves_out_a_chat_that_joined_a_left_out_destination_since(project
 
     assert world.telegram_messages(555) == [] and world.telegram_messages(777) == []
     assert world.x.tweets == [] and world.telegram_messages(PUBLIC_CHAT) == []
+
+
+def test_a_correction_with_no_post_to_edit_is_a_new_message_with_the_incidents_status(
+    project: Project, world: FakeWorld
+) -> None:
+    """A review: where no post of the update was known to edit, the correction went out as a new message after
+    "Resolved" that read "Identified: ..."; only an edit in place keeps the corrected update's status."""
+    code, posted = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
+    incident = posted["incident_id"]
+    world.telegram.fail(*[Fault(match="sendMessage", reset_after=True)] * 12)  # posted, answers lost: unknown
+    run_json(project, "post", "--yes", "--only", "tg-public", "-i", incident, "-s", "identified", "Cause found.")
+    world.telegram.clear_faults()
+    assert project.cli("retry", incident, "--mark-unknown-sent").exit_code == 0  # no --remote-id: no id to edit
+    assert project.cli("resolve", "--yes", "--only", "tg-public", incident, "Fixed.").exit_code == 0
+
+    code, amended = run_json(project, "amend", incident, "2", "--yes", "--only", "tg-public", "Cause: a router.")
+
+    assert code == 0, amended
+    newest = world.telegram_messages(PUBLIC_CHAT)[-1].text
+    assert "a router" in newest and "Identified" not in newest.splitlines()[0], newest
