@@ -441,3 +441,22 @@ def test_a_new_incident_is_stored_from_its_plain_id_whatever_its_preview_showed(
         store.close()
     assert new and incident.id == first  # the plain id: insert_incident finds -2, -3... itself
     assert json.loads(project.cli("post", "--dry-run", "--json", *args).stdout)["incident_id"] == f"{first}-2"
+
+
+def test_the_default_note_names_the_store_given_and_init_heeds_the_config_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review: with --store the note still said the state was in ./.broadcaster/; with $BROADCASTER_CONFIG set,
+    `init elsewhere.toml` suggested a plain post, which would read the variable's file."""
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    listed = CliRunner().invoke(main, ["--store", "st/s.db", "post", "--yes", "-t", "T", "M."],
+                                env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
+    assert "the state in st/s.db (--store)" in listed.stderr, listed.output
+    (tmp_path / "team.toml").write_text("", encoding="utf-8")
+    written = CliRunner().invoke(main, ["init", "broadcaster.toml"], env={"BROADCASTER_CONFIG": "team.toml"},
+                                 catch_exceptions=False)
+    assert written.exit_code == 0 and "broadcaster --config broadcaster.toml post" in written.stdout, written.output

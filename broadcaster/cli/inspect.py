@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -160,8 +161,10 @@ def init(path: Path, force: bool) -> None:
     replace_file(path, files("broadcaster").joinpath("starter.toml").read_bytes(), mode=0o644)
     state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
     keep_out_of_git(state)
-    # Found where it was written only as ./broadcaster.toml: anywhere else, every command needs --config.
-    found_here = path.resolve() == (Path.cwd() / "broadcaster.toml").resolve()
+    # What a plain command here reads: $BROADCASTER_CONFIG, else ./broadcaster.toml; anything else needs --config.
+    from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
+
+    found_here = path.resolve() == Path(os.environ.get(CONFIG_ENV) or DEFAULT_NAME).resolve()
     config = "" if found_here else f" --config {shlex.quote(str(path))}"
     click.echo(f"Wrote {path}. Edit it, then: broadcaster{config} post --title 'API errors' "
                "'Investigating elevated errors.'")

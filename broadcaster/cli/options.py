@@ -102,19 +102,22 @@ def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None
         state["loaded"] = config_module.load(state.get("config"), publish_known=publish_known)
         remember(state["loaded"].secret_values())
         if state["loaded"].path is None and not ctx.resilient_parsing:  # never into a shell's completion
-            _say_the_default_is_used()
+            _say_the_default_is_used(ctx)
     loaded: Config = state["loaded"]
     return loaded
 
 
-def _say_the_default_is_used() -> None:
+def _say_the_default_is_used(ctx: click.Context) -> None:
     """On stderr, every time: an operator who ran a command in the wrong folder would otherwise post
     "successfully" to the built-in default's page alone, and tell no channel."""
     from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
+    from broadcaster.redaction import redact
 
+    store = store_override(ctx)  # its password redacted: a --store URL may carry one
+    state = f"the state in {redact(store, store_override_secrets(ctx))} (--store)" if store else "the state in ./.broadcaster/"
     click.echo(
         f"Note: no {DEFAULT_NAME} in {Path.cwd()} and ${CONFIG_ENV} is unset, so the built-in default is used: no "
-        f"channels, the page in ./public, the state in ./.broadcaster/. If you meant your config, pass "
+        f"channels, the page in ./public, {state}. If you meant your config, pass "
         f"--config FILE (or cd to its folder); `broadcaster init` writes one here.",
         err=True,
     )
