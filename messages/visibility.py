@@ -560,6 +560,12 @@ def forbidden_values(
     return internal_values(update, incident) | (others - own - set(read_beside))
 
 
+def public_texts_besides(incident: Incident, updates: Sequence[Update], sequence: int) -> str:
+    """The public title and every other update's public text, one a line: what the incident's page shows
+    besides update ``sequence``."""
+    return "\n".join([incident.title, *(public_text(u.raw_message) for u in updates if u.sequence != sequence)])
+
+
 def own_values(update: Update, visibility: Visibility) -> frozenset[str]:
     """One audience's own detail in ``update`` (its ``--for`` texts and spans): what it may read wherever it is."""
     if not visibility.audience:

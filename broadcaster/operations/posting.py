@@ -208,13 +208,12 @@ def _earlier_texts_hold_its_values(config: Config, incident: Incident, update: U
     the page rendered (a dry run stays as fast as it was; the page's jinja is not imported for every preview)."""
     from broadcaster.messages.egress import Compared, PrivateValues
     from broadcaster.messages.model import PUBLIC
-    from broadcaster.messages.visibility import forbidden_values, public_text
+    from broadcaster.messages.visibility import forbidden_values, public_texts_besides
 
     values = PrivateValues.of(forbidden_values(update, incident, PUBLIC, config.audiences))
     if not values:
         return False
-    shown = "\n".join([incident.title, *(public_text(u.raw_message) for u in updates if u.sequence != update.sequence)])
-    return values.found_in(Compared(shown)) is not None
+    return values.found_in(Compared(public_texts_besides(incident, updates, update.sequence))) is not None
 
 
 def _customer_pages_refused(
