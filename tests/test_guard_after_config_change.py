@@ -368,3 +368,35 @@ def test_a_new_private_detail_an_earlier_public_text_holds_is_refused_before_it_
     assert posted.exit_code == 2, posted.output
     assert len(json.loads(project.cli("show", incident, "--json").stdout)["updates"]) == 1
     assert incident in (project.site / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_update_that_adds_nothing_private_is_not_refused_for_a_page_already_off_the_site(project: Project) -> None:
+    """A review: Globex added as a customer after an update named it; every later update (a fix, a resolve, the
+    amend that would take the name out) was refused by the preview's page check, channels and all. This update
+    makes the page no worse: it goes, and the site leaves the incident out as before (exit 3, named)."""
+    project.write_config(CUSTOMERS.replace('feed_token = "${ACME_FEED_TOKEN}"\n', ""))
+    incident = post(project, "--title", "Slow exports", "-C", "api", f"Exports for {NAME} are slow.")
+    project.write_config(CUSTOMERS.replace('feed_token = "${ACME_FEED_TOKEN}"\n', "") + GLOBEX)
+
+    later = project.cli("post", "--yes", "-i", incident, "-s", "monitoring", "A fix is deployed.")
+    amended = project.cli("amend", "--yes", incident, "1", "Exports are slow.")
+
+    assert later.exit_code == 3 and "was left out of the site" in later.output, later.output
+    assert amended.exit_code == 0, amended.output  # the name gone: the incident is back on the page
+    assert incident in (project.site / "index.html").read_text(encoding="utf-8")
+    assert files_holding(project.site, NAME) == []
+
+
+@pytest.mark.parametrize("said", ["Traffic through the Frankfurt&nbsp;POP is slow.",
+                                  "Traffic through [our POP](https://maps.example.com/Frankfurt%20POP) is slow."],
+                         ids=["entity", "percent-escape"])
+def test_the_page_check_reads_earlier_texts_as_the_page_shows_them(project: Project, said: str) -> None:
+    """A review: the plain search before the page check read markdown as typed, and missed a private value the
+    page shows through an entity or a percent-escape: the post was stored, then the incident left the page."""
+    project.write_config(CUSTOMERS.replace('feed_token = "${ACME_FEED_TOKEN}"\n', ""))
+    incident = post(project, "--title", "Network trouble", "-C", "api", said)
+
+    posted = project.cli("post", "--yes", "-i", incident, "--private", "Frankfurt POP", "Cause found.")
+
+    assert posted.exit_code == 2 and "REFUSED" in posted.stdout and "skipped:" not in posted.stdout, posted.output
+    assert incident in (project.site / "index.html").read_text(encoding="utf-8")

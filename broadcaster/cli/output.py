@@ -201,12 +201,12 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
             if preview.reason or not preview.deletes:
                 out.print(f"── {escape(label)} ({tag}) {escape(preview.reason or 'no post of it known there to delete')}")
             continue
-        if preview.rendered is None:
+        if preview.rendered is None and not preview.refused:
             out.print(f"── {escape(label)} ({tag}) skipped: {escape(preview.reason)}")
             continue
         # An audience's rendering is marked with its audience: "(audience:acme)".
         out.rule(Text(f"{label} ({preview.visibility})"), align="left", style=style)
-        if preview.refused:
+        if preview.refused or preview.rendered is None:
             # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
             out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))
             continue

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
@@ -198,6 +200,9 @@ def _incident_page_refused(config: Config, incident: Incident, update: Update, u
         return []  # the page goes; or nothing shown before holds what this update keeps private (most posts)
     from broadcaster.site.source import incident_page_refusal  # the site builder's imports: only when needed
 
+    earlier = [u for u in updates if u.sequence != update.sequence]
+    if earlier and incident_page_refusal(config, incident, earlier):
+        return []  # already off the page (a customer added since, say): this update makes it no worse, let it go
     refused = incident_page_refusal(config, incident, updates)
     return [Preview(SITE_DESTINATION, "the incident's page", "public", DeliveryState.PENDING, None,
                     refused=refused)] if refused else []
@@ -213,7 +218,9 @@ def _earlier_texts_hold_its_values(config: Config, incident: Incident, update: U
     values = PrivateValues.of(forbidden_values(update, incident, PUBLIC, config.audiences))
     if not values:
         return False
-    return values.found_in(Compared(public_texts_besides(incident, updates, update.sequence))) is not None
+    # Read as the page shows it: entities and percent-escapes decoded ("Frankfurt&nbsp;POP", ".../Frankfurt%20POP").
+    shown = html.unescape(unquote(public_texts_besides(incident, updates, update.sequence)))
+    return values.found_in(Compared(shown)) is not None
 
 
 def _customer_pages_refused(
