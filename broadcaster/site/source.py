@@ -319,8 +319,11 @@ def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[
         page = _page(config, incident, list(updates), problems)
         if page is None:
             return problems.get(incident.id, "")
-        path = html.incident_path(incident.id)
-        body = html.render_incident(config.page, config.components, page.incident)
+        try:
+            path = html.incident_path(incident.id)
+            body = html.render_incident(config.page, config.components, page.incident)
+        except Exception as exc:  # noqa: BLE001 - as the build: a record it cannot render is left out, loudly
+            return f"incident {incident.id} cannot be shown on the page ({type(exc).__name__}: {exc})"
 
         def template() -> tuple[bytes, Any]:
             without = html.render_incident(config.page, config.components, incident_without_text(page.incident))
