@@ -282,16 +282,9 @@ class _Build:
         return self._own_words
 
     def _template(self, render: Callable[[], bytes], *, own_words: bool = True) -> Template:
-        """The guard's template: ``render`` (the same file without the update's texts) and the page's
-        own words, made when a value is found; none if it cannot be rendered (every value counts).
-        Without ``own_words``, every value is allowed as often as ``render`` holds it."""
-        def template() -> tuple[bytes, Compared | None] | None:
-            try:
-                return render(), self._own() if own_words else None
-            except Exception:  # noqa: BLE001 - fail closed: the guard refuses what it found
-                return None
-
-        return template
+        """The guard's template (``template_of``) with this page's own words; without ``own_words``,
+        every value is allowed as often as ``render`` holds it."""
+        return template_of(render, self._own if own_words else None)
 
     def _write_pages(self, pages: Iterable[Page | Built | Refused]) -> set[str]:
         done = set()
@@ -322,12 +315,7 @@ class _Build:
         body = html.render_incident(self.data.page, self.data.components, page.incident)
         if self.writer.unchanged(path, body, page.version):
             return path, body, None
-        return path, body, guard(body, page.values(), path, "text/html", self._template(
-            partial(self._incident_page_without_text, page.incident)
-        ))
-
-    def _incident_page_without_text(self, incident: PublicIncident) -> bytes:
-        return html.render_incident(self.data.page, self.data.components, incident_without_text(incident))
+        return path, body, guard_incident_page(self.data.page, self.data.components, page, body, self._own)
 
     def _linking_files(self, shown: list[PublicIncident]) -> list[tuple[str, bytes]]:
         """The index, feeds and JSON of ``shown``, leaving out any incident that breaks them."""
@@ -441,6 +429,30 @@ class _Build:
             self.refused.add(incident_id)
         reason = str(exc) if isinstance(exc, LeakRefused) else f"{type(exc).__name__}: {exc}"
         self.problems.setdefault(incident_id, f"incident {incident_id} was left out of the site ({reason})")
+
+
+def template_of(render: Callable[[], bytes], own: Callable[[], Compared] | None) -> Template:
+    """The guard's template: ``render`` (the same file without the update's texts) and the page's own words
+    (``own``; None: every value allowed as often as ``render`` holds it), made when a value is found; none if
+    it cannot be rendered (every value counts)."""
+    def template() -> tuple[bytes, Compared | None] | None:
+        try:
+            return render(), own() if own is not None else None
+        except Exception:  # noqa: BLE001 - fail closed: the guard refuses what it found
+            return None
+
+    return template
+
+
+def guard_incident_page(
+    page_config: PageConfig, components: Sequence[ComponentConfig], page: Page, body: bytes,
+    own: Callable[[], Compared],
+) -> PrivateValues:
+    """The egress guard of one incident page (``LeakRefused`` if it holds a value of ``page``), its template the
+    same page with the updates' texts shaped away: what a build checks, and a preview before anything is stored."""
+    without = partial(html.render_incident, page_config, components, incident_without_text(page.incident))
+    return guard(body, page.values(), html.incident_path(page.incident.header.id), "text/html",
+                 template_of(without, own))
 
 
 def write_pages_here(

@@ -309,10 +309,10 @@ def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[
     """What the build would refuse of the incident's page with ``updates`` (every one it shows), said as the guard
     says it; "" if nothing. A new update's private detail that an earlier public text holds takes the whole incident
     off the page: a publishing command checks it here, before anything is stored."""
-    from broadcaster.messages.egress import LeakRefused, guard
-    from broadcaster.messages.visibility import incident_without_text
+    from broadcaster.messages.egress import LeakRefused
     from broadcaster.own_words import own_words
     from broadcaster.site import pages as html
+    from broadcaster.site.build import guard_incident_page
 
     problems: dict[str, str] = {}
     with i18n.speaking(config.page.language):
@@ -320,17 +320,12 @@ def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[
         if page is None:
             return problems.get(incident.id, "")
         try:
-            path = html.incident_path(incident.id)
             body = html.render_incident(config.page, config.components, page.incident)
         except Exception as exc:  # noqa: BLE001 - as the build: a record it cannot render is left out, loudly
             return f"incident {incident.id} cannot be shown on the page ({type(exc).__name__}: {exc})"
-
-        def template() -> tuple[bytes, Any]:
-            without = html.render_incident(config.page, config.components, incident_without_text(page.incident))
-            return without, own_words(config.page, config.components)
-
         try:
-            guard(body, page.values(), path, "text/html", template)
+            guard_incident_page(config.page, config.components, page, body,
+                                partial(own_words, config.page, config.components))
         except LeakRefused as refused:
             return refused.found
     return ""
