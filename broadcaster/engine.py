@@ -256,7 +256,7 @@ class Publisher:
         self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int, bool], Rendered | LeakRefused] = {}
-        self._edits: dict[int, bool] = {}  # by delivery id: whether it replaces a post in place
+        self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
@@ -703,7 +703,13 @@ class Publisher:
         return found
 
     def _original_post(self, delivery: Delivery) -> str | None:
-        """For a correction on a medium that edits: the remote id of the post it corrects."""
+        """For a correction on a medium that edits: the remote id of the post it corrects (read once per delivery:
+        the rendering and the send both ask)."""
+        if delivery.id not in self._originals:
+            self._originals[delivery.id] = self._original_post_read(delivery)
+        return self._originals[delivery.id]
+
+    def _original_post_read(self, delivery: Delivery) -> str | None:
         update = self._update(delivery.incident_id, delivery.sequence)
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
@@ -720,11 +726,7 @@ class Publisher:
         post is known here. Without one it is posted as a new message, as the incident stands now."""
         if not destination.can_edit:
             return False
-        if delivery.id not in self._edits:
-            update = self._update(delivery.incident_id, delivery.sequence)
-            self._edits[delivery.id] = (update is not None and corrected_sequence(update) is not None
-                                        and bool(self._original_post(delivery)))
-        return self._edits[delivery.id]
+        return bool(self._original_post(delivery))
 
     def _update(self, incident_id: str, sequence: int) -> Update | None:
         """An update, read once per command (the command stored its updates before sending;

@@ -109,14 +109,6 @@ def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Inciden
     return incident, update, existing is None
 
 
-def first_free_id(store: Store, wanted: str) -> str:
-    """``wanted``, or the first of ``wanted-2``, ``wanted-3``... no incident has yet."""
-    n = 1
-    while store.incident(wanted if n == 1 else f"{wanted}-{n}") is not None:
-        n += 1
-    return wanted if n == 1 else f"{wanted}-{n}"
-
-
 def delivery_plan(
     config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = (),
     earlier: Sequence[Update] = (), store: Store | None = None,
@@ -310,7 +302,7 @@ def publish(
         numbered = replace(update, sequence=len(earlier) + 1)
         if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
             # plain one, so that two posts racing get ``-2`` and ``-3``, never ``-2-2``
-            free = first_free_id(store, incident.id)
+            free = store.free_incident_id(incident.id)
             incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
         return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))

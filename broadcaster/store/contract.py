@@ -254,11 +254,18 @@ class Store(SubscriptionStore):
         columns = ", ".join(INCIDENT_COLUMNS)
         marks = ",".join("?" * len(INCIDENT_COLUMNS))
         while True:
-            candidate = wanted if n == 1 else f"{wanted}-{n}"
+            candidate = _numbered(wanted, n)
             row = [candidate if c == "id" else values[c] for c in INCIDENT_COLUMNS]
             if self.run(f"INSERT INTO incidents({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", row):
                 return candidate
             n += 1
+
+    def free_incident_id(self, wanted: str) -> str:
+        """The id ``insert_incident`` would give an incident wanting ``wanted`` now (what a preview shows)."""
+        n = 1
+        while self.incident(_numbered(wanted, n)) is not None:
+            n += 1
+        return _numbered(wanted, n)
 
     def next_sequence(self, incident_id: str) -> int:
         """The next update number of an incident whose row this transaction has locked."""
@@ -579,6 +586,11 @@ class Store(SubscriptionStore):
             (incident_id, destination, target, before),
         )
         return [delivery_from(r) for r in rows]
+
+
+def _numbered(wanted: str, n: int) -> str:
+    """An incident's id, the ``n``-th to want ``wanted``: ``api``, ``api-2``, ``api-3``..."""
+    return wanted if n == 1 else f"{wanted}-{n}"
 
 
 def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
