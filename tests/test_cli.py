@@ -460,3 +460,27 @@ def test_the_default_note_names_the_store_given_and_init_heeds_the_config_variab
     written = CliRunner().invoke(main, ["init", "broadcaster.toml"], env={"BROADCASTER_CONFIG": "team.toml"},
                                  catch_exceptions=False)
     assert written.exit_code == 0 and "broadcaster --config broadcaster.toml post" in written.stdout, written.output
+
+
+def test_init_writes_where_the_global_config_option_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Noticed in a session's review: `broadcaster --config sub/my.toml init` wrote ./broadcaster.toml, and the
+    next `broadcaster --config sub/my.toml post` found no config. A plain `init` writes where the other
+    commands of the same invocation would read: --config (before or after the name), then $BROADCASTER_CONFIG."""
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    before = runner.invoke(main, ["--config", "sub/my.toml", "init"], env={"BROADCASTER_CONFIG": ""})
+    after = runner.invoke(main, ["init", "--config", "other.toml"], env={"BROADCASTER_CONFIG": ""})
+    from_env = runner.invoke(main, ["init"], env={"BROADCASTER_CONFIG": "team.toml"})
+    named = runner.invoke(main, ["--config", "sub/my.toml", "init", "named.toml"], env={"BROADCASTER_CONFIG": ""})
+
+    assert [r.exit_code for r in (before, after, from_env, named)] == [0, 0, 0, 0], before.output + after.output
+    assert (tmp_path / "sub" / "my.toml").is_file() and (tmp_path / "other.toml").is_file()
+    assert (tmp_path / "team.toml").is_file() and (tmp_path / "named.toml").is_file()  # the argument wins
+    assert not (tmp_path / "broadcaster.toml").exists()
+    listed = runner.invoke(main, ["--config", "sub/my.toml", "list"], env={"BROADCASTER_CONFIG": ""})
+    assert listed.exit_code == 0 and "built-in default" not in listed.stderr, listed.output
+    assert "Edit it, then: broadcaster post" in from_env.stdout  # a plain command reads the variable's file

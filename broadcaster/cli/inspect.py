@@ -137,15 +137,19 @@ def site_serve(ctx: click.Context, /, port: int, host: str) -> None:
 
 
 @click.command()
-@click.argument("path", default="broadcaster.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: Path, force: bool) -> None:
-    """Write a commented starter config to PATH (default ./broadcaster.toml)."""
+@common
+@click.pass_context
+def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
+    """Write a commented starter config to PATH (default: --config, then $BROADCASTER_CONFIG, then
+    ./broadcaster.toml: where the other commands will read it)."""
     from importlib.resources import files
 
     from broadcaster.site.file_writer import replace_file
     from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
 
+    path = path or _config_to_write(ctx)
     if path.is_symlink():
         # --force would write through it, into whatever file it names (or fail on a dangling one).
         raise InputError(f"{path} is a symbolic link; write the config to a real path, or remove the link first.")
@@ -168,6 +172,14 @@ def init(path: Path, force: bool) -> None:
     config = "" if found_here else f" --config {shlex.quote(str(path))}"
     click.echo(f"Wrote {path}. Edit it, then: broadcaster{config} post --title 'API errors' "
                "'Investigating elevated errors.'")
+
+
+def _config_to_write(ctx: click.Context) -> Path:
+    """Where a plain ``init`` writes: the file the other commands of this invocation would read (a global
+    ``--config`` once wrote ./broadcaster.toml, and the next ``--config`` command found no config)."""
+    from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
+
+    return Path((ctx.find_root().obj or {}).get("config") or os.environ.get(CONFIG_ENV) or DEFAULT_NAME)
 
 
 COMMANDS = (list_, show, channels, site, init)
