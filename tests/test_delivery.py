@@ -338,7 +338,12 @@ def test_sigkill_mid_flight_then_retry_loses_nothing_and_posts_nothing_twice(pro
     while time.monotonic() < deadline and not all(f.held.is_set() for f, _ in fakes):
         time.sleep(0.05)
     assert all(f.held.is_set() for f, _ in fakes), process.communicate()
-    time.sleep(0.3)  # let the other chats' requests arrive too
+    # Every chat's request must have arrived before the kill: one still on its way would be sent
+    # by the retry into a hold fault left queued for it (a fixed wait lost that race under load).
+    chats = (PUBLIC_CHAT, *OPS_CHATS)
+    while time.monotonic() < deadline and not all(world.telegram_messages(chat) for chat in chats):
+        time.sleep(0.05)
+    assert all(world.telegram_messages(chat) for chat in chats), process.communicate()
     os.kill(process.pid, signal.SIGKILL)
     process.communicate(timeout=10)  # reaps it and closes the pipes
 

@@ -19,9 +19,15 @@ from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
 
-ENGINE = "[engine]\ntimeout = 3\ndeadline = 20\n"
+# No test here waits on a timeout, and the terminal's tests run a child process on a loaded CI machine, where
+# conftest's 2 s once timed out the Telegram getChat of the shared-rooms check (the ops chats then held back).
+ENGINE = "[engine]\ntimeout = 10\ndeadline = 30\n"
 
 
+@pytest.fixture
+def world(world: FakeWorld, project: Project) -> FakeWorld:
+    project.write_config(ENGINE + world.channels_toml())
+    return world
 
 
 def run_json(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
