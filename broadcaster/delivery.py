@@ -93,6 +93,8 @@ class SendLog:
     # An earlier attempt's request may have arrived (its answer was lost), though the one now
     # (a repeat with the same key) has not left yet: never to be called unsent.
     may_have_arrived: bool = False
+    attempts: int = 0  # requests tried in this run (the store counts every run's)
+    earlier_may_have_arrived: bool = False  # may_have_arrived as it was before the last attempt
     _stopped: bool = field(default=False, repr=False, compare=False)
     # stop() and sending() may race: the event loop tears down while a send is under way.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -470,6 +470,8 @@ class Publisher:
 
     async def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
+        if exc.outcome_unknown and exc.refused_if_first and not self._earlier_attempt_may_have_arrived(delivery, log):
+            return await self._fail(delivery, exc.refused_if_first)
         if exc.outcome_unknown and not destination.idempotent and delivery.id not in self._deleting:
             return await self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
         if not exc.retryable:
@@ -477,6 +479,16 @@ class Publisher:
         attempts = self.store.delivery(delivery.id).attempts
         engine = self.config.engine
         return await self._fail(delivery, advice.gave_up(str(exc), attempts, engine.max_attempts, engine.deadline))
+
+    def _earlier_attempt_may_have_arrived(self, delivery: Delivery, log: SendLog) -> bool:
+        """Whether a request of this delivery before the last one may have reached the service: one of this run
+        whose answer was lost, a part confirmed, or any attempt of an earlier run (the store counts them all)."""
+        if log.earlier_may_have_arrived or log.parts:
+            return True
+        try:
+            return self.store.delivery(delivery.id).attempts > log.attempts
+        except Exception:  # noqa: BLE001 - cannot tell: in doubt, as before
+            return True
 
     async def _cut_by_deadline(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
@@ -662,6 +674,8 @@ class Publisher:
             with attempt:
                 log.on_wire = False
                 await self._writes(partial(self.store.note_attempt, delivery.id))
+                log.attempts += 1
+                log.earlier_may_have_arrived = log.may_have_arrived
                 try:
                     return await self._send_once(destination, delivery, thread, log)
                 except DeliveryError as exc:

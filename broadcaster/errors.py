@@ -101,6 +101,10 @@ class DeliveryError(BroadcasterError):
         # shows nothing twice, though the request may have arrived. If the engine does not repeat
         # it (the last attempt, the deadline), the delivery is still unknown.
         self.repeat_safe = False
+        # Set where the doubt can only be an earlier attempt of ours (X's "duplicate content": the text is
+        # already on the account): when no earlier attempt of this delivery may have arrived, the service
+        # refused it and nothing was sent, for the reason this says.
+        self.refused_if_first: str | None = None
 
 
 def retryable(message: str, retry_after: float | None = None) -> DeliveryError:

@@ -258,10 +258,15 @@ class TwitterChannel(Channel):
         return client
 
     def _error(self, exc: BaseException, text: str) -> DeliveryError:
+        import tweepy
+
         if isinstance(exc, DeliveryError):
             return exc
         message, retryable, retry_after, unknown = _explain(exc, self, text)
-        return self.fail(message, retryable=retryable, retry_after=retry_after, outcome_unknown=unknown)
+        error = self.fail(message, retryable=retryable, retry_after=retry_after, outcome_unknown=unknown)
+        if unknown and isinstance(exc, tweepy.Forbidden):  # a duplicate: ours only if an earlier attempt arrived
+            error.refused_if_first = _DUPLICATE_OF_ANOTHER
+        return error
 
 
 # -- Error mapping -------------------------------------------------------------
@@ -363,6 +368,13 @@ def _credentials_advice(channel: TwitterChannel) -> str:
         "It must be an OAuth 2.0 user access token with the tweet.write scope; these expire "
         "after two hours unless refreshed, so for unattended use prefer the four OAuth 1.0a keys."
     )
+
+
+_DUPLICATE_OF_ANOTHER = (
+    "X refused the post as a duplicate: the same text is already on the account, from another post. No earlier "
+    "attempt of this update reached X, so it is not there, and X will refuse these words again: say it in other "
+    "words in the next update (the status page and the other channels have this one)."
+)
 
 
 def _forbidden(exc: tweepy.HTTPException, channel: TwitterChannel, text: str) -> str:

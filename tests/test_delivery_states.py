@@ -21,6 +21,7 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.s3 import PUBLISH_ENV, S3Fault, S3Server
 from tests.fakes.slack import FakeSlack
+from tests.fakes.twitter import DUPLICATE
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
 
@@ -297,6 +298,56 @@ def test_a_later_update_held_behind_a_failed_one_is_sent_by_plain_retry(project:
     assert f"`broadcaster retry {first['incident_id']}` sends both" in held["error"]
     assert project.cli("retry").exit_code == 0
     assert len(world.slack_messages()) == 2
+
+
+# -- X's "duplicate content": ours only if an earlier attempt may have arrived ---------------------------
+
+
+def x_delivery(project: Project, incident: str) -> dict[str, Any]:
+    return next(d for d in shown(project, incident)["deliveries"] if d["destination"] == "x")
+
+
+def test_a_duplicate_on_the_first_attempt_is_a_refusal_not_a_post_that_may_exist(project: Project, world: FakeWorld) -> None:
+    """Noticed in a session's own review: X refuses a text already on the account from another post (the same
+    standard words under the same title as last month's), and that first refusal was recorded ``unknown``,
+    "most likely an earlier attempt did post it": `--mark-unknown-sent` would then have recorded a tweet
+    that was never made."""
+    world.x.fail(Fault(match="/2/tweets", response=Response(403, DUPLICATE)))
+    code, first = post_json(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert code == 3
+    incident = first["incident_id"]
+    delivery = x_delivery(project, incident)
+    assert delivery["state"] == "failed", delivery
+    assert "from another post" in delivery["error"] and "not there" in delivery["error"]
+    assert "earlier attempt did post it" not in delivery["error"]
+    assert world.x.tweets == []
+
+
+def test_a_duplicate_after_a_lost_answer_stays_unknown(project: Project, world: FakeWorld) -> None:
+    """The other side of the rule above: the first attempt arrived and its answer was lost, so X's refusal
+    of the resend (`--include-unknown`) is of our own post."""
+    world.x.fail(Fault(match="/2/tweets", reset_after=True))
+    code, first = post_json(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+    incident = first["incident_id"]
+    assert x_delivery(project, incident)["state"] == "unknown"
+    assert project.cli("retry", incident, "--include-unknown").exit_code == 3
+    delivery = x_delivery(project, incident)
+    assert delivery["state"] == "unknown" and "earlier attempt did post it" in delivery["error"], delivery
+    assert len(world.x.tweets) == 1
+
+
+def test_a_duplicate_after_an_earlier_runs_refused_attempt_is_still_in_doubt(project: Project, world: FakeWorld) -> None:
+    """A run whose attempts X provably did not take (503) leaves the delivery failed, as does one that resent an
+    unknown post (`--include-unknown`) into a 503: the store keeps no more than the count of attempts, so a later
+    run's duplicate after any earlier attempt stays in doubt."""
+    down = Response(503, {"title": "Service Unavailable", "detail": "Service Unavailable", "status": 503})
+    world.x.fail(*[Fault(match="/2/tweets", response=down) for _ in range(4)])
+    code, first = post_json(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+    incident = first["incident_id"]
+    assert x_delivery(project, incident)["state"] == "failed"
+    world.x.fail(Fault(match="/2/tweets", response=Response(403, DUPLICATE)))
+    assert project.cli("retry", incident).exit_code == 3
+    assert x_delivery(project, incident)["state"] == "unknown"
 
 
 # -- an unknown post marked sent: threading goes on --------------------------------------------
