@@ -8,7 +8,7 @@ and builds their delivery plan; it imports no SDK.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
 from broadcaster.redaction import redact
 from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
-from broadcaster.store import PlannedDelivery
+from broadcaster.store import Delivery, PlannedDelivery
 
 if TYPE_CHECKING:
     from broadcaster.channels.base import Channel
@@ -208,7 +208,9 @@ class SubscriberDestination(ChannelDestination):
 # What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
 NOT_IN_ONLY = "not in --only"
 SKIPPED_BY_OPERATOR = "--skip"
-LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR})
+WIDER_THAN_BEFORE = ("wider than this incident has gone: its earlier updates were kept to narrower readers with "
+                     "--only/--skip. Name it in --only, or pass --widen, to send there")
+LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE})
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     return load_channel_class(kind).target_keys(options)
@@ -251,6 +253,27 @@ def check_names(names: Sequence[str], known: Sequence[str], option: str) -> set[
             raise InputError(f"{option}: no destination named {name!r}.{hint} Destinations: {', '.join(known)}.")
         result.add(name)
     return result
+
+
+def no_wider_than_before(
+    planned: Sequence[PlannedDelivery], earlier: Iterable[Delivery], named: Collection[str] = frozenset()
+) -> list[PlannedDelivery]:
+    """``planned`` kept to the readers the incident has reached: an incident whose earlier updates the operator
+    kept internal (``--only tg-ops``) is not told to the public, nor to a customer, by a follow-up that
+    names no destination (a colleague's `post -i`, a maintenance step, a postmortem). A destination the
+    operator ``named`` (``--only``) is theirs to choose; one that joined the config since is as wide as its
+    readers. No earlier delivery (a new incident, an imported one): nothing to keep to."""
+    reached = [Visibility.parse(d.visibility).level for d in earlier
+               if not (d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR)]
+    if not reached:
+        return list(planned)
+    widest = min(reached)  # Level runs from the public (0) to staff (2)
+
+    def wider(entry: PlannedDelivery) -> bool:
+        return entry.destination not in named and Visibility.parse(entry.visibility).level < widest
+
+    return [replace(p, state=DeliveryState.SKIPPED, reason=WIDER_THAN_BEFORE)
+            if p.state == DeliveryState.PENDING and wider(p) else p for p in planned]
 
 
 def plan(

@@ -98,7 +98,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
 
 
 def postmortem(config: Config, store: Store, incident_id: str, text: str, *, only: Sequence[str] = (),
-               skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
+               skip: Sequence[str] = (), widen: bool = False, dry_run: bool = False, progress: Any = None) -> PostResult:
     """Publish the explanation of a closed incident: a page section, a feed entry, an announcement."""
     text = gate.admit(text, "the postmortem", gate.POSTMORTEM)
     validate_message(text)
@@ -111,7 +111,8 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
         _refuse_published_again(store, incident, text.strip())
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
                         author=compose.author_name(config))
-        return publish(config, store, incident, update, new=False, only=only, skip=skip, dry_run=dry_run, progress=progress)
+        return publish(config, store, incident, update, new=False, only=only, skip=skip, widen=widen, dry_run=dry_run,
+                       progress=progress)
 
     return again_on_conflict(attempt)
 

@@ -72,7 +72,8 @@ def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: An
     text = read_message("-", None, store) if path == "-" else _read_file(path)
 
     def run(**extra: Any) -> Any:
-        return lifecycle.postmortem(config, store, incident_id, text, only=options["only"], skip=options["skip"], **extra)
+        return lifecycle.postmortem(config, store, incident_id, text, only=options["only"], skip=options["skip"],
+                                    widen=options["widen"], **extra)
 
     publish_command(ctx, run, options)
 
@@ -139,7 +140,8 @@ def _step_command(name: str, status: str, help_text: str) -> None:
 
         def run(**extra: Any) -> Any:
             # No message: the step's standard one, in [page] language (lifecycle picks it).
-            chosen = {"private": private, "only": options["only"], "skip": options["skip"], **extra}
+            chosen = {"private": private, "only": options["only"], "skip": options["skip"], "widen": options["widen"],
+                      **extra}
             if status == CANCEL:
                 return lifecycle.cancel_maintenance(config, store, incident_id, message, **chosen)
             return lifecycle.maintenance_step(config, store, incident_id, status, message, **chosen)

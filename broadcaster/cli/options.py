@@ -244,6 +244,9 @@ def publish_options(command: F) -> F:
                      help="Send only to these destinations (comma-separated; `site` is the page)."),
         click.option("--skip", "skip", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
                      help="Do not send to these destinations."),
+        click.option("--widen", is_flag=True,
+                     help="Also send where this incident has not gone: wider than its earlier updates, which "
+                          "--only/--skip kept to narrower readers (by default a follow-up goes no wider)."),
         click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable format, see README)."),
         click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),

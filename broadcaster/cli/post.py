@@ -137,7 +137,8 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -
     )
 
     def run(**extra: Any) -> Any:
-        return operations.post(config, store, draft, only=options["only"], skip=options["skip"], **extra)
+        return operations.post(config, store, draft, only=options["only"], skip=options["skip"],
+                               widen=options["widen"], **extra)
 
     publish_command(ctx, run, options)
 

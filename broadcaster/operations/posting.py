@@ -11,7 +11,7 @@ from urllib.parse import unquote
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
-from broadcaster.destinations import check_names, destinations, plan
+from broadcaster.destinations import check_names, destinations, no_wider_than_before, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import Incident, Update
@@ -111,10 +111,11 @@ def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Inciden
 
 def delivery_plan(
     config: Config, incident: Incident, update: Update, only: Sequence[str] = (), skip: Sequence[str] = (),
-    earlier: Sequence[Update] = (), store: Store | None = None,
+    earlier: Sequence[Update] = (), store: Store | None = None, *, widen: bool = False,
 ) -> list[PlannedDelivery]:
     """Where ``update`` goes; ``earlier`` are the incident's stored updates (for the audiences it reaches).
-    ``store`` holds the bot's subscribed chats; without it none are planned."""
+    ``store`` holds the bot's subscribed chats (without it none are planned) and where the incident went: no
+    wider than before unless ``widen`` or named in ``only`` (``destinations.no_wider_than_before``)."""
     all_destinations = destinations(config, store)
     known = list(all_destinations)
     only_names = check_names(only, known, "--only") if only else None
@@ -127,6 +128,8 @@ def delivery_plan(
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
     planned = plan(all_destinations, component_ids, only=only_names, skip=skip_names, audiences=reached)
+    if earlier and store is not None and not widen:
+        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id), only_names or ())
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
@@ -244,6 +247,7 @@ def post(
     *,
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
+    widen: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> PostResult:
@@ -251,7 +255,8 @@ def post(
 
     def attempt() -> PostResult:
         incident, update, new = prepare(config, store, draft)
-        return publish(config, store, incident, update, new=new, only=only, skip=skip, dry_run=dry_run, progress=progress)
+        return publish(config, store, incident, update, new=new, only=only, skip=skip, widen=widen, dry_run=dry_run,
+                       progress=progress)
 
     return again_on_conflict(attempt)
 
@@ -282,6 +287,7 @@ def publish(
     new: bool,
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
+    widen: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
     planned: Sequence[PlannedDelivery] | None = None,
@@ -292,7 +298,7 @@ def publish(
     """
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
-        planned = delivery_plan(config, incident, update, only, skip, earlier, store)
+        planned = delivery_plan(config, incident, update, only, skip, earlier, store, widen=widen)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
