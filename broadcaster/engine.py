@@ -375,10 +375,12 @@ class Publisher:
         unknown. Written at once: the loop is being torn down, and the batched writes may never commit."""
         may_be_out = log.stop()
         try:
-            if log.parts:
-                if destination.sends_rendered and len(log.parts) >= len(self._rendered(destination, delivery).messages):
-                    self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None)
+            if log.parts and destination.sends_rendered and (
+                    len(log.parts) >= len(self._rendered(destination, delivery).messages)):
+                self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None)
             elif destination.idempotent or (destination.reports_requests and not may_be_out):
+                # Parts confirmed stay recorded: a plain retry resumes after them. Left ``sending``, it was reaped
+                # as unknown, and "the post is there" (part 1 was) settled it with the rest never sent.
                 self.store.release(delivery.id, advice.stopped_before_sending())
         except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
             pass

@@ -177,6 +177,14 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     if withdrawn:
         line.append(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}.")
         return line
+    if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
+        line.append(
+            f"{delivery.incident_id} #{delivery.sequence} → {where}: PARTLY POSTED: {len(delivery.parts)} part(s) "
+            f"confirmed (the first: {delivery.parts[0]}); whether the next one arrived is unknown. Check {where}: "
+            f"`broadcaster retry {delivery.incident_id} --include-unknown` sends the parts after the confirmed ones "
+            f"(the next may then show twice); `--mark-unknown-sent` only if the whole update is there."
+        )
+        return line
     line.append(
         f"{delivery.incident_id} #{delivery.sequence} → {where}: unknown (the request may have reached it, but no "
         f"answer came back). Check {where}: if the post is there, `broadcaster retry {delivery.incident_id} "
