@@ -734,8 +734,13 @@ class Publisher:
         if corrected is not None and corrected.kind == "postmortem":
             return None  # its announcement stays; the correction is a short notice of its own
         earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-        return next((d.remote_id for d in self._made_alike(delivery, earlier)
-                     if d.sequence == corrects and d.state == DeliveryState.SENT), None)
+        original = next((d for d in self._made_alike(delivery, earlier)
+                         if d.sequence == corrects and d.state == DeliveryState.SENT), None)
+        if original is None or len(original.parts) > 1:
+            # An edit replaces one message: the original's later parts, the wrong text with them, would stay
+            # under it. The correction is posted as a reply instead, as where the medium cannot edit.
+            return None
+        return original.remote_id
 
     def _edits_in_place(self, destination: Destination, delivery: Delivery) -> bool:
         """Whether this delivery replaces a post in place: a correction where the medium edits and its original

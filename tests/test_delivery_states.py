@@ -211,6 +211,27 @@ def test_ctrl_c_while_the_next_part_waits_its_turn_lets_a_plain_retry_send_the_r
     assert ops_delivery(project, incident)["state"] == "sent"
 
 
+def test_a_correction_of_a_post_in_parts_is_a_reply_not_an_edit_of_part_one(
+    project: Project, telegram: FakeTelegram
+) -> None:
+    """A review: `amend` edited the first message alone; the original's second part, wrong text and all, stayed
+    under the corrected first one."""
+    message = _filled("Sentence {n} says the queue is slow and retries pile up behind it. ", 4_800)
+    code, payload = post_json(project, "--title", "Queue slow", "-", input=message)
+    assert code == 0
+    original = list(telegram.messages[CHAT])
+    assert len(original) == 2  # the message alone fills more than one; the correction below fits in one
+
+    amended = project.cli("amend", "--yes", payload["incident_id"], "1", "The queue is slow for EU orders only.")
+
+    assert amended.exit_code == 0, amended.output
+    assert telegram.edits == []
+    posted = telegram.messages[CHAT]
+    assert [m.text for m in posted[:len(original)]] == [m.text for m in original]  # nothing replaced in part
+    [correction] = posted[len(original):]
+    assert "EU orders only" in correction.text and correction.reply_to_message_id == original[0].message_id
+
+
 def test_a_crash_mid_broadcast_leaves_every_sent_chat_sent_or_unknown_and_retry_sends_none_twice(
     project: Project,
 ) -> None:
