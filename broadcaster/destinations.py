@@ -210,7 +210,8 @@ NOT_IN_ONLY = "not in --only"
 SKIPPED_BY_OPERATOR = "--skip"
 WIDER_THAN_BEFORE = ("wider than this incident has gone: its earlier updates were kept to narrower readers with "
                      "--only/--skip. Name it in --only, or pass --widen, to send there")
-LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE})
+LEFT_OUT_WHEN_ANNOUNCED = "left out when the window was announced (--skip or --only)"
+LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE, LEFT_OUT_WHEN_ANNOUNCED})
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     return load_channel_class(kind).target_keys(options)
@@ -256,21 +257,29 @@ def check_names(names: Sequence[str], known: Sequence[str], option: str) -> set[
 
 
 def no_wider_than_before(
-    planned: Sequence[PlannedDelivery], earlier: Iterable[Delivery], named: Collection[str] = frozenset()
+    planned: Sequence[PlannedDelivery], earlier: Iterable[Delivery], named: Collection[str] = frozenset(),
+    named_audiences: Collection[str] = frozenset(),
 ) -> list[PlannedDelivery]:
     """``planned`` kept to the readers the incident has reached: an incident whose earlier updates the operator
-    kept internal (``--only tg-ops``) is not told to the public, nor to a customer, by a follow-up that
-    names no destination (a colleague's `post -i`, a maintenance step, a postmortem). A destination the
-    operator ``named`` (``--only``) is theirs to choose; one that joined the config since is as wide as its
-    readers. No earlier delivery (a new incident, an imported one): nothing to keep to."""
-    reached = [Visibility.parse(d.visibility).level for d in earlier
-               if not (d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR)]
-    if not reached:
+    kept to staff (``--only tg-ops``) or to one customer is not told to the public, nor to another customer, by
+    a follow-up that does not ask for it (a colleague's `post -i`, a maintenance step, the tick, a postmortem).
+
+    Reached means a delivery that was not skipped, whatever else was skipped and why (a notice skips the public
+    on its own; that widens nothing). Staff are never wider. A customer is told if told before, or named by
+    this update (``named_audiences``: ``--customer``, ``--for``, ``[for ID]``); a destination ``named`` in
+    ``--only`` is the operator's to choose. No earlier delivery (a new incident, an imported one): nothing
+    to keep to."""
+    earlier = list(earlier)
+    if not earlier:
         return list(planned)
-    widest = min(reached)  # Level runs from the public (0) to staff (2)
+    reached = {str(Visibility.parse(d.visibility)) for d in earlier if d.state != DeliveryState.SKIPPED}
+    if str(PUBLIC) in reached:
+        return list(planned)
+    told = reached | {str(Visibility.of(audience)) for audience in named_audiences}
 
     def wider(entry: PlannedDelivery) -> bool:
-        return entry.destination not in named and Visibility.parse(entry.visibility).level < widest
+        scope = Visibility.parse(entry.visibility)
+        return entry.destination not in named and scope.level != Level.INTERNAL and str(scope) not in told
 
     return [replace(p, state=DeliveryState.SKIPPED, reason=WIDER_THAN_BEFORE)
             if p.state == DeliveryState.PENDING and wider(p) else p for p in planned]

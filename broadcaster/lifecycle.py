@@ -248,7 +248,7 @@ def _where_the_operator_sent_it(store: Store, incident: Incident,
                                 planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
     """``planned``, skipping each place the operator left every earlier update of the window out of (``--skip``,
     ``--only``): an internal-only window must not be announced in public by the unattended tick."""
-    from broadcaster.destinations import LEFT_OUT_BY_OPERATOR
+    from broadcaster.destinations import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED
 
     # By destination, not by chat: --skip and --only name destinations, and a chat that joined since (a bot's
     # subscriber, a chat added to chat_ids) was left out with the rest of it.
@@ -257,11 +257,13 @@ def _where_the_operator_sent_it(store: Store, incident: Incident,
         earlier.setdefault(d.destination, []).append(d)
 
     def left_out(entry: PlannedDelivery) -> bool:
+        # Never reached there, and left out by the operator at least once: a reminder or a notice skips a
+        # destination for reasons of its own, which must not count as the operator having sent it there.
         found = earlier.get(entry.destination, [])
-        return bool(found) and all(d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR
-                                   for d in found)
+        return (all(d.state == DeliveryState.SKIPPED for d in found)
+                and any(d.last_error in LEFT_OUT_BY_OPERATOR for d in found))
 
-    return [replace(p, state=DeliveryState.SKIPPED, reason="left out when the window was announced (--skip or --only)")
+    return [replace(p, state=DeliveryState.SKIPPED, reason=LEFT_OUT_WHEN_ANNOUNCED)
             if p.state == DeliveryState.PENDING and left_out(p) else p for p in planned]
 
 

@@ -8,7 +8,10 @@ next `post -i` that named no destination, title and all. Through the real CLI ag
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.conftest import Project
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, FakeWorld
@@ -87,3 +90,93 @@ def test_a_maintenance_step_and_a_postmortem_stay_narrow_too(project: Project, w
     review = json.loads(project.cli("postmortem", window, "--file", str(notes), "--yes", "--json").stdout)
     assert states(review)["site"] == {"skipped"} and states(review)["tg-ops"] == {"sent"}
     assert world.x.tweets == [] and world.telegram_messages(PUBLIC_CHAT) == []
+
+
+# -- customers: a review of the rule above ---------------------------------------------------------------------
+
+TG_TOKEN, X_TOKEN = "123456:tg-token-narrow", "x-user-token-narrow"
+PUBLIC, STAFF, ACME, GLOBEX = "@pubstatus", -1001001, -1002002, -1003003
+
+
+def customers_config(telegram: Any, x: Any, acme_sla: str = "") -> str:
+    def table(name: str, chat: str, scope: str) -> str:
+        return (f'[channels.{name}]\ntype = "telegram"\n{scope}\ntoken = "${{TG_TOKEN}}"\nchat_ids = [{chat}]\n'
+                f'api_url = "{telegram.url}"\n\n')
+
+    return (
+        '[engine]\ntimeout = 5\ndeadline = 30\n\n[maintenance]\nreminder_minutes = 600\n\n'
+        f'[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n{acme_sla}\n\n'
+        '[audiences.globex]\nname = "Globex Inc"\ncomponents = ["db"]\n\n'
+        f'[channels.x]\ntype = "twitter"\nbearer_token = "${{X_TOKEN}}"\napi_url = "{x.url}"\n\n'
+        + table("tg-public", f'"{PUBLIC}"', "") + table("tg-ops", str(STAFF), 'visibility = "internal"')
+        + table("tg-acme", str(ACME), 'audience = "acme"') + table("tg-globex", str(GLOBEX), 'audience = "globex"')
+    )
+
+
+@pytest.fixture
+def customers(project: Project) -> Iterator[tuple[Any, Any]]:
+    from tests.fakes.telegram import FakeTelegram
+    from tests.fakes.twitter import FakeX
+
+    chats: dict[int | str, str] = {PUBLIC: "Public", STAFF: "ops", ACME: "acme", GLOBEX: "globex"}
+    with FakeTelegram(token=TG_TOKEN, chats=chats, enforce_limits=False) as telegram, FakeX(bearer_token=X_TOKEN) as x:
+        project.write_config(customers_config(telegram, x))
+        project.env.update({"TG_TOKEN": TG_TOKEN, "X_TOKEN": X_TOKEN})
+        yield telegram, x
+
+
+def test_a_staff_only_incident_is_not_told_to_a_customer_whose_component_it_names(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: acme's channel, skipped on the first post as "not affected", counted as the incident having
+    reached customers, and the next follow-up told globex (its component db) the staff-only title."""
+    telegram, x = customers
+    first = posted(project, "--only", "tg-ops", "--title", "Staff only lag", "-C", "db", "Replica lag.")
+    follow_up = posted(project, "-i", first["incident_id"], "Lag gone.")
+    assert states(follow_up)["tg-ops"] == {"sent"}
+    assert states(follow_up)["tg-globex"] == {"skipped"} and states(follow_up)["x"] == {"skipped"}
+    assert telegram.messages.get(GLOBEX, []) == [] and x.tweets == []
+
+
+def test_an_incident_kept_to_one_customer_is_not_told_to_another_unless_named(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    telegram, x = customers
+    first = posted(project, "--only", "tg-acme", "--title", "Rack move", "-C", "api", "Moving the rack tonight.")
+    incident = first["incident_id"]
+
+    by_component = posted(project, "-i", incident, "-C", "db", "The database replica is affected too.")
+    assert states(by_component)["tg-acme"] == {"sent"} and states(by_component)["tg-globex"] == {"skipped"}
+    assert telegram.messages.get(GLOBEX, []) == []
+
+    named = posted(project, "-i", incident, "--customer", "globex", "Globex's replica is affected.")
+    assert states(named)["tg-globex"] == {"sent"} and states(named)["tg-public"] == {"skipped"}
+    assert x.tweets == [] and telegram.messages.get(PUBLIC, []) == []
+
+
+def test_a_notice_the_post_raised_itself_does_not_widen_the_incident(project: Project, customers: tuple[Any, Any]) -> None:
+    """A review: an SLA notice skips the public destinations for a reason of its own ("internal notice"), which
+    counted as the incident having reached the public."""
+    telegram, x = customers
+    project.write_config(customers_config(telegram, x, acme_sla="sla = 100"))
+    first = posted(project, "--only", "tg-acme", "--title", "Acme outage", "-C", "api=major_outage",
+                   "--impact", "critical", "Acme only.")
+    follow_up = posted(project, "-i", first["incident_id"], "Still down for Acme.")
+    assert states(follow_up)["x"] == {"skipped"} and states(follow_up)["tg-public"] == {"skipped"}
+    assert x.tweets == [] and telegram.messages.get(PUBLIC, []) == []
+
+
+def test_a_window_kept_to_staff_stays_there_after_its_reminder(project: Project, customers: tuple[Any, Any]) -> None:
+    """A review: the tick's reminder recorded the public destinations skipped for a reason of its own, and the
+    window's next step, by the tick or by hand, went to X, the public chat and a customer's."""
+    telegram, x = customers
+    scheduled = json.loads(project.cli("maintenance", "schedule", "--yes", "--json", "--only", "tg-ops", "--title",
+                                       "Failover drill", "--start", "2h", "--end", "3h", "-C", "db").stdout)
+    assert project.cli("tick").exit_code == 0
+    reminders = [m for m in telegram.messages.get(STAFF, []) if "Failover drill" in m.text]
+    assert len(reminders) == 2  # the announcement and its reminder
+    started = json.loads(project.cli("maintenance", "start", scheduled["incident_id"], "--yes", "--json").stdout)
+    assert states(started)["tg-ops"] == {"sent"}
+    assert {n: s for n, s in states(started).items() if n != "tg-ops"} == {
+        n: {"skipped"} for n in states(started) if n != "tg-ops"}
+    assert x.tweets == [] and telegram.messages.get(PUBLIC, []) == [] and telegram.messages.get(GLOBEX, []) == []

@@ -15,7 +15,7 @@ from broadcaster.destinations import check_names, destinations, no_wider_than_be
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import Incident, Update
-from broadcaster.messages.visibility import withdrawal_of
+from broadcaster.messages.visibility import named_audiences, withdrawal_of
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
@@ -129,7 +129,8 @@ def delivery_plan(
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
     planned = plan(all_destinations, component_ids, only=only_names, skip=skip_names, audiences=reached)
     if earlier and store is not None and not widen:
-        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id), only_names or ())
+        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id), only_names or (),
+                                       named_audiences(update))
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
