@@ -180,3 +180,49 @@ def test_a_window_kept_to_staff_stays_there_after_its_reminder(project: Project,
     assert {n: s for n, s in states(started).items() if n != "tg-ops"} == {
         n: {"skipped"} for n in states(started) if n != "tg-ops"}
     assert x.tweets == [] and telegram.messages.get(PUBLIC, []) == [] and telegram.messages.get(GLOBEX, []) == []
+
+
+# -- the page: built from the whole store on every post ----------------------------------------------------------
+
+
+def site_text(project: Project) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in project.site.rglob("*") if p.is_file())
+
+
+def test_what_was_kept_off_the_page_stays_off_it_when_anything_rebuilds_it(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: `--only tg-ops` skipped the site for that post, but the next unrelated post (or `site build`)
+    rebuilt the page from every stored incident: the staff-only window was on the index, the feeds, the JSON,
+    the calendar and a customer's private page, and the staff-only update under a public incident's page."""
+    telegram, x = customers
+    project.write_config(customers_config(telegram, x).replace(
+        'components = ["db"]\n', 'components = ["db"]\nfeed_token = "${GLOBEX_FEED}"\n'))
+    project.env["GLOBEX_FEED"] = "globex-feed-token-0123456789abcdef"
+    json.loads(project.cli("maintenance", "schedule", "--yes", "--json", "--only", "tg-ops", "--title",
+                           "Staff window STAFFWIN", "--start", "2h", "--end", "3h", "-C", "db").stdout)
+    public = posted(project, "--title", "Checkout slow", "-C", "db", "Checkout is slow.")
+    posted(project, "-i", public["incident_id"], "--only", "tg-ops", "STAFFNOTE: the replica in rack 7 again.")
+    posted(project, "--title", "Website slow", "-C", "api", "The website is slow.")  # rebuilds the page
+    assert project.cli("site", "build").exit_code == 0
+
+    text = site_text(project)
+    assert "Checkout is slow." in text and "The website is slow." in text
+    assert "STAFFWIN" not in text and "STAFFNOTE" not in text
+    assert list((project.site / "a").rglob("*.html"))  # globex's page was built, without them
+
+    from broadcaster.bot.status import status_replies
+    from broadcaster.config_loader import load
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    try:
+        replies = " ".join(str(r) for r in status_replies(load(str(project.config)), store, None))
+    finally:
+        store.close()
+    assert "STAFFWIN" not in replies and "STAFFNOTE" not in replies
+
+    widened = posted(project, "-i", public["incident_id"], "--widen", "Now public: replica trouble.")
+    assert states(widened)["site"] == {"sent"}
+    text = site_text(project)
+    assert "Now public: replica trouble." in text and "STAFFNOTE" not in text

@@ -16,8 +16,7 @@ from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impac
 
 from broadcaster import subscribers
 from broadcaster.config_loader import load
-from broadcaster.delivery import DeliveryState
-from broadcaster.store import PlannedDelivery, SQLiteStore, open_store
+from broadcaster.store import SQLiteStore, open_store
 from broadcaster.subscribers import ChatKind
 from tests.conftest import ENGINE, Project
 from tests.fakes.telegram import BOT_ID_NAME, FakeTelegram
@@ -54,7 +53,7 @@ def down_for_two_hours(project: Project, incident_id: str, component: str = "api
     store = open_store(config.store_path)
     store.record_update(Incident(incident_id, "API down", Impact.CRITICAL, Status.INVESTIGATING, began, components=down),
                         Update(incident_id, 0, began, Status.INVESTIGATING, "The API is down.", components=down),
-                        [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "history")], new=True)
+                        [], new=True)
     store.close()
 
 

@@ -83,9 +83,11 @@ def _visibility(config: Config, subscription: Subscription | None) -> Visibility
 
 def _latest(config: Config, store: Store, visibility: Visibility, now: datetime) -> list[Shown]:
     found = []
-    for incident, updates in store.site_incidents(now):
-        if incident.status.is_closed:
-            continue
+    records = [(i, u) for i, u in store.site_incidents(now) if not i.status.is_closed]
+    if visibility.level != Level.INTERNAL:  # what the operator kept off the page is kept off here too
+        kept = store.kept_off(config.page_destinations, [i.id for i, _ in records])
+        records = [(i, [u for u in ups if (i.id, u.sequence) not in kept]) for i, ups in records]
+    for incident, updates in records:
         latest = next((u for u in reversed(updates) if u.kind not in _NOT_SHOWN), None)
         if latest is None:
             continue

@@ -184,7 +184,8 @@ def read(
     """
     problems: dict[str, str] = {}
     store_id, generation = store.site_generation()
-    versions = store.incident_versions()
+    hidden = store.incidents_kept_off(config.page_destinations)
+    versions = {i: v for i, v in store.incident_versions().items() if i not in hidden}  # no page: removed
     paths = incident_paths(versions)
     writer.guard_with(guard_key(config))
     # Pages checked against values worked out otherwise (before a customer was added to the
@@ -209,6 +210,30 @@ def read(
         generation=generation,
         problems=problems,
     )
+
+
+def on_page(config: Config, store: Store, records: Iterable[tuple[Incident, list[Update]]],
+            chunk: int = 250) -> Iterator[tuple[Incident, list[Update]]]:
+    """``records`` without the updates the operator kept off the page (every page destination skipped: `post
+    --only tg-ops`, a follow-up no wider than that); an incident left with none is left out. The page is built
+    from the whole store on every post, so skipping `site` in one command would otherwise protect nothing."""
+    places = config.page_destinations
+    batch: list[tuple[Incident, list[Update]]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= chunk:
+            yield from _shown(store, places, batch)
+            batch = []
+    yield from _shown(store, places, batch)
+
+
+def _shown(store: Store, places: Sequence[str], batch: list[tuple[Incident, list[Update]]]
+           ) -> Iterator[tuple[Incident, list[Update]]]:
+    kept = store.kept_off(places, [incident.id for incident, _ in batch])
+    for incident, updates in batch:
+        shown = [u for u in updates if (incident.id, u.sequence) not in kept]
+        if shown or not updates:
+            yield incident, shown
 
 
 def guard_key(config: Config) -> str:
@@ -263,7 +288,7 @@ def _pages(
         )
     else:
         records = _each(store, sorted(ids))
-    return _cut(config, records, versions, problems)
+    return _cut(config, on_page(config, store, records), versions, problems)
 
 
 def _cut(
@@ -280,7 +305,7 @@ def _cut_from(
     config: Config, versions: dict[str, str], store: Store, ids: Sequence[str], problems: dict[str, str]
 ) -> Iterator[Page]:
     """The pages of ``ids``, as a worker process reads and cuts them."""
-    return _cut(config, store.incidents_of(ids), versions, problems)
+    return _cut(config, on_page(config, store, store.incidents_of(ids)), versions, problems)
 
 
 def _each(store: Store, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:
@@ -433,7 +458,7 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     now = utcnow()
     shown_since = now - timedelta(days=config.page.history_days)
     loaded = []
-    for incident, updates in store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN))):
+    for incident, updates in on_page(config, store, store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))):
         page = _page(config, incident, updates, problems)
         if page is not None:
             loaded.append((incident, updates, page))
@@ -470,7 +495,7 @@ def _archive(
     from broadcaster.site.api import MOST_RECENT
 
     archive = []
-    for incident, updates in store.closed_incidents(MOST_RECENT):
+    for incident, updates in on_page(config, store, store.closed_incidents(MOST_RECENT)):
         if incident.id in shown:
             continue
         page = loaded.get(incident.id) or _page(config, incident, updates, problems)

@@ -405,6 +405,33 @@ class Store(SubscriptionStore):
         )
         return {row["id"]: f"{row['last_sequence'] or 0}-{row['updated_at']}" for row in rows}
 
+    def kept_off(self, destinations: Sequence[str], incident_ids: Sequence[str] | None = None) -> set[tuple[str, int]]:
+        """The updates (incident id, sequence) that have deliveries at ``destinations`` and every one of them
+        skipped: kept off those places (``--only tg-ops`` skips the page). ``incident_ids``: of these alone
+        (None: every incident). An update with no delivery there (imported, stored before) is not kept off."""
+        marks = ",".join("?" * len(destinations))
+        chosen = f" AND incident_id IN ({','.join('?' * len(incident_ids))})" if incident_ids is not None else ""
+        if not destinations or incident_ids is not None and not incident_ids:
+            return set()
+        rows = self.select(
+            "SELECT incident_id, sequence FROM deliveries"
+            f" WHERE destination IN ({marks}){chosen} GROUP BY incident_id, sequence"
+            " HAVING SUM(CASE WHEN state = ? THEN 0 ELSE 1 END) = 0",
+            [*destinations, *(incident_ids or ()), DeliveryState.SKIPPED],
+        )
+        return {(row["incident_id"], int(row["sequence"])) for row in rows}
+
+    def incidents_kept_off(self, destinations: Sequence[str]) -> set[str]:
+        """The incidents with deliveries at ``destinations`` and every one of them skipped: never shown there."""
+        if not destinations:
+            return set()
+        rows = self.select(
+            f"SELECT incident_id FROM deliveries WHERE destination IN ({','.join('?' * len(destinations))})"
+            " GROUP BY incident_id HAVING SUM(CASE WHEN state = ? THEN 0 ELSE 1 END) = 0",
+            [*destinations, DeliveryState.SKIPPED],
+        )
+        return {row["incident_id"] for row in rows}
+
     def site_generation(self) -> tuple[str, int]:
         """Which store this is (an id made on first use) and how far it has got: a number that
         grows with every update stored (the newest delivery record). Machines that publish one
