@@ -129,22 +129,34 @@ def _audience_breach(
     internal channels' one, once per audience and month."""
     audience, target, month = table.audience, table.sla, f"{now:%Y-%m}"
     measured = group_month_to_date(found, audience.components, now)
-    if target is None or measured >= target or _raised(all_updates, notice="audience_sla", audience=audience.id, month=month):
+    key = {"notice": "audience_sla", "month": month}
+    internal_key = {"notice": "audience_sla_internal", "month": month, "of": audience.id}
+    if target is None or measured >= target or _raised(all_updates, audience=audience.id, **key):
         return []
     mine = set(audience.components)
     culprits = [i for i, _ in history if any(o.component_id in mine for o in outages([views[i.id]], now))]
     if not culprits:
         return []
-    incident = max(culprits, key=lambda i: i.created_at)
+    # The customer's notice is threaded on an incident and shows its title, status and link: only on one it was
+    # told of (on its channels or the page). Kept from it (`--only tg-ops`), staff alone are told, once.
+    told_of = [i for i in culprits if _reached(store, i.id, audience.id)]
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
     with i18n.speaking(config.page.language):
         customer = words.customer_sla_breach(audience.name, names, measured, target)
         staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target)
-    key = {"notice": "audience_sla", "month": month}
-    told = _record(config, store, incident.id, _always(customer), now, mine, audience=audience.id, **key)
-    internal = _record(config, store, incident.id, _always(staff), now, mine, notice="audience_sla_internal",
-                       month=month, of=audience.id) if has_private_channels(config, store) else None
+    told = _record(config, store, max(told_of, key=lambda i: i.created_at).id, _always(customer), now, mine,
+                   audience=audience.id, **key) if told_of else None
+    incident = max(told_of or culprits, key=lambda i: i.created_at)
+    internal = None
+    if has_private_channels(config, store) and (told or not _raised(all_updates, **internal_key)):
+        internal = _record(config, store, incident.id, _always(staff), now, mine, **internal_key)
     return [n for n in (told, internal) if n]
+
+
+def _reached(store: Store, incident_id: str, audience: str) -> bool:
+    """Whether an update of the incident went to the public or to this customer's channels."""
+    return any(d.state != DeliveryState.SKIPPED and d.visibility in ("public", f"audience:{audience}")
+               for d in store.deliveries(incident_id=incident_id))
 
 
 def _always(text: str) -> Callable[[Incident], str | None]:

@@ -226,3 +226,25 @@ def test_what_was_kept_off_the_page_stays_off_it_when_anything_rebuilds_it(
     assert states(widened)["site"] == {"sent"}
     text = site_text(project)
     assert "Now public: replica trouble." in text and "STAFFNOTE" not in text
+
+
+def test_a_customers_service_level_notice_never_names_an_incident_kept_from_it(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: the customer's SLA notice is threaded on the incident that breached it, and showed acme the title,
+    status and link of an incident kept to staff. Staff are told, once; acme is told on an incident it knows."""
+    telegram, x = customers
+    project.write_config(customers_config(telegram, x, acme_sla="sla = 100"))
+    first = posted(project, "--only", "tg-ops", "--title", "Rack fire STAFFTITLE", "-C", "api=major_outage",
+                   "--impact", "critical", "Staff only.")
+    posted(project, "-i", first["incident_id"], "Still burning.")
+    assert telegram.messages.get(ACME, []) == []
+    staff = [m.text for m in telegram.messages[STAFF]]
+    assert sum("Acme Corp" in text for text in staff) == 1, staff  # the internal notice, once
+
+    told = posted(project, "--only", "tg-acme", "--title", "API errors for Acme", "-C", "api=major_outage",
+                  "--impact", "critical", "Acme's API is down.")
+    assert states(told)["tg-acme"] == {"sent"}
+    acme = [m.text for m in telegram.messages[ACME]]
+    assert any("Service level notice for Acme Corp" in text for text in acme), acme  # on the incident it knows
+    assert all("STAFFTITLE" not in text for text in acme)
