@@ -139,7 +139,7 @@ def _audience_breach(
         return []
     # The customer's notice is threaded on an incident and shows its title, status and link: only on one it was
     # told of (on its channels or the page). Kept from it (`--only tg-ops`), staff alone are told, once.
-    told_of = [i for i in culprits if _reached(store, i.id, audience.id)]
+    told_of = [i for i in culprits if _reached(config, store, i.id, audience.id)]
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
     with i18n.speaking(config.page.language):
         customer = words.customer_sla_breach(audience.name, names, measured, target)
@@ -153,10 +153,14 @@ def _audience_breach(
     return [n for n in (told, internal) if n]
 
 
-def _reached(store: Store, incident_id: str, audience: str) -> bool:
-    """Whether an update of the incident went to the public or to this customer's channels."""
+def _reached(config: Config, store: Store, incident_id: str, audience: str) -> bool:
+    """Whether an update of the incident went to the public or to this customer's channels; one recorded with no
+    delivery to the page (history, an import) is on the page, as ``site.source.on_page`` shows it."""
+    deliveries = store.deliveries(incident_id=incident_id)
+    if not any(d.destination in config.page_destinations for d in deliveries):
+        return True
     return any(d.state != DeliveryState.SKIPPED and d.visibility in ("public", f"audience:{audience}")
-               for d in store.deliveries(incident_id=incident_id))
+               for d in deliveries)
 
 
 def _always(text: str) -> Callable[[Incident], str | None]:
