@@ -484,3 +484,20 @@ def test_init_writes_where_the_global_config_option_points(tmp_path: Path, monke
     listed = runner.invoke(main, ["--config", "sub/my.toml", "list"], env={"BROADCASTER_CONFIG": ""})
     assert listed.exit_code == 0 and "built-in default" not in listed.stderr, listed.output
     assert "Edit it, then: broadcaster post" in from_env.stdout  # a plain command reads the variable's file
+
+
+def test_a_store_path_one_typo_from_a_file_beside_it_is_refused_not_made(project: Project) -> None:
+    """A review: `--store .broadcaster/state.dv post` made a new, empty store and rebuilt the page from it: every
+    other incident, open ones too, left the page, exit 0. A name of its own (a fallback) is still made."""
+    project.write_config()
+    assert project.cli("post", "--yes", "--title", "Checkout down", "Investigating.").exit_code == 0
+
+    typo = project.cli("--store", str(project.root / ".broadcaster" / "state.dv"), "post", "--yes", "--title",
+                       "Login slow", "Investigating.")
+    assert typo.exit_code == 2 and "Did you mean 'state.db'?" in typo.output and "touch" in typo.output
+    assert not (project.root / ".broadcaster" / "state.dv").exists()
+    assert [p.name for p in (project.site / "incidents").iterdir() if p.name.startswith("checkout-down")]
+
+    fallback = project.cli("--store", str(project.root / "fallback.db"), "post", "--yes", "--title", "Login slow",
+                           "Investigating.")
+    assert fallback.exit_code == 0, fallback.output

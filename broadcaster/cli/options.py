@@ -148,9 +148,31 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
             "made only by a command that stores something (post, store import)."
         )
+    if store_override(ctx) and path is not None and not path.exists():
+        _refuse_a_store_misspelt(path)
     store = _open(location, upgrade=upgrade)
     ctx.call_on_close(store.close)
     return store
+
+
+def _refuse_a_store_misspelt(path: Path) -> None:
+    """A new ``--store`` file named almost like one beside it is a typo (``state.dv``): the new, empty store would
+    build the page from this one update, and every other incident would leave it. A store meant to be new
+    (a fallback while the team database is down) has a name of its own, or is made first (``touch``)."""
+    import difflib
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        nearby = [p.name for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return
+    close = difflib.get_close_matches(path.name, nearby, n=1, cutoff=0.8)
+    if close:
+        raise InputError(
+            f"--store {path}: no such file, and {folder / close[0]} is beside it. Did you mean {close[0]!r}? A new "
+            "store holds nothing else, so the page built from it would show this update alone. Nothing was stored "
+            f"or sent. If you do mean a new store, make it first (`touch {path}`), then run this again."
+        )
 
 
 # -- shell completion -------------------------------------------------------------
