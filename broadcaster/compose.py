@@ -11,7 +11,7 @@ import getpass
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -103,8 +103,11 @@ def author_name(config: Config) -> str:
     return " ".join("".join(c for c in login if unicodedata.category(c)[0] != "C").split())
 
 
-def parse_components(entries: Sequence[str], config: Config, default: ComponentStatus) -> tuple[AffectedComponent, ...]:
-    """``api`` or ``api=partial_outage``; every id must be in ``[[components]]``."""
+def parse_components(entries: Sequence[str], config: Config, default: ComponentStatus,
+                     current: Mapping[str, ComponentStatus] | None = None) -> tuple[AffectedComponent, ...]:
+    """``api`` or ``api=partial_outage``; every id must be in ``[[components]]``. A bare id keeps the status
+    ``current`` holds for it (what the incident reported so far), else ``default``."""
+    current = current or {}
     known = config.component_ids
     result: dict[str, AffectedComponent] = {}
     for entry in entries:
@@ -117,7 +120,7 @@ def parse_components(entries: Sequence[str], config: Config, default: ComponentS
         status = (
             ComponentStatus(choose(status_text, [s.value for s in ComponentStatus], "component status"))
             if status_text
-            else default
+            else current.get(component_id, default)
         )
         result[component_id] = AffectedComponent(component_id, status)
     return tuple(result.values())
@@ -137,9 +140,10 @@ def check_transition(incident: Incident, new_status: Status, reopen: bool) -> No
     if reopen:
         return
     if incident.status.is_closed:
+        again = f"broadcaster post -i {incident.id} --reopen -s {incident.status.value} \"...\""
         raise InputError(
-            f"{incident.id} is {incident.status.value}. To post to it again, add --reopen "
-            "(or start a new incident without --incident)."
+            f"{incident.id} is already {incident.status.value}; nothing was stored or sent. To say more about it, "
+            f"post with --reopen: {again} (without -s, --reopen opens it again); or start a new incident."
         )
     if lifecycle.index(new_status) < lifecycle.index(incident.status):
         raise InputError(
@@ -245,7 +249,10 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
     default_status = _DEFAULT_COMPONENT_STATUS[impact or incident.impact]
     if incident.kind == "maintenance":
         default_status = maintenance_component_status(status)
-    reported = parse_components(draft.components, config, default_status)
+    # "API still down" with a bare -C api must not lower what was reported (the default follows the impact);
+    # an impact given anew is the operator's new reading of every bare id.
+    so_far = {} if impact else {c.id: c.status for c in incident.components}
+    reported = parse_components(draft.components, config, default_status, so_far)
     components = merge_components(incident.components, reported, status.is_closed)
     if incident.kind == "maintenance" and not status.is_closed:
         # Components are under maintenance exactly while the window runs.

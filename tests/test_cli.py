@@ -501,3 +501,33 @@ def test_a_store_path_one_typo_from_a_file_beside_it_is_refused_not_made(project
     fallback = project.cli("--store", str(project.root / "fallback.db"), "post", "--yes", "--title", "Login slow",
                            "Investigating.")
     assert fallback.exit_code == 0, fallback.output
+
+
+def test_a_bare_component_on_a_follow_up_keeps_what_was_reported(project: Project) -> None:
+    """A review: "API still down" with a bare `-C api` took api from major outage to the impact's default (partial
+    outage), and the banner from "Critical" to "Major". An explicit status or a new --impact still decide."""
+    project.write_config()
+    first = json.loads(project.cli("post", "--yes", "--json", "--title", "API down", "--impact", "major",
+                                   "-C", "api=major_outage", "Investigating.").stdout)
+    incident = first["incident_id"]
+
+    def api_status() -> str:
+        summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
+        return str(next(c["status"] for c in summary["components"] if c["id"] == "api"))
+
+    assert project.cli("post", "--yes", "-i", incident, "-C", "api", "API still down.").exit_code == 0
+    assert api_status() == "major_outage"
+    assert project.cli("post", "--yes", "-i", incident, "-C", "api=degraded_performance", "Recovering.").exit_code == 0
+    assert api_status() == "degraded_performance"
+    assert project.cli("post", "--yes", "-i", incident, "--impact", "critical", "-C", "api", "Worse.").exit_code == 0
+    assert api_status() == "major_outage"  # critical's default: the operator's new reading
+
+
+def test_resolving_a_resolved_incident_says_what_posts_to_it(project: Project) -> None:
+    """A review: `resolve` of a resolved incident said "add --reopen", an option resolve does not have."""
+    project.write_config()
+    incident = json.loads(project.cli("post", "--yes", "--json", "--title", "API down", "Down.").stdout)["incident_id"]
+    assert project.cli("resolve", "--yes", incident, "Fixed.").exit_code == 0
+    again = project.cli("resolve", "--yes", incident, "Fixed.")
+    assert again.exit_code == 2 and "already resolved" in again.output
+    assert f"broadcaster post -i {incident} --reopen -s resolved" in again.output
