@@ -46,11 +46,11 @@ def mark_unknown_sent(
     marked = []
     for delivery in unknown:
         if delivery.id in withdrawn:
-            if store.claim(delivery.id, "operator", include_unknown=True):
+            if store.claim(delivery.id, "operator", include_unknown=True, sending=False):
                 store.mark_skipped(delivery.id, SETTLED)
                 marked.append((store.delivery(delivery.id), SETTLED))
             continue
-        if store.claim(delivery.id, "operator", include_unknown=True):
+        if store.claim(delivery.id, "operator", include_unknown=True, sending=False):
             # A post in parts whose first part was confirmed before its command died has a known id.
             remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
             origin = BY_HAND if delivery.id in given else WRITTEN

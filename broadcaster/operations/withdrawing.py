@@ -79,12 +79,65 @@ def withdraw(
                  for p in previews(config, incident, numbered, earlier, planned)]
         return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
+    planned = _where_posted_since(config, store, update, planned)
     settle_earlier(config, store, update, planned)
     outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
     # The withdrawal waited for posts still being sent, to delete them too. Settled again: one whose fate
     # turned unknown meanwhile has no id to delete by either, and one that failed must never go out.
     in_doubt = settle_earlier(config, store, update, planned)
-    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
+    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt + left_up(config, store, update, planned),
+                          before=incident)
+
+
+def _where_posted_since(config: Config, store: Store, withdrawal: Update,
+                        planned: list[PlannedDelivery]) -> list[PlannedDelivery]:
+    """The plan was read before the withdrawal was stored; a command racing it may have claimed a delivery
+    there since (none can now: ``Store.claim``). Where one did, the withdrawal's skipped delivery is made
+    pending, to wait for that post and delete it."""
+    shown = _posted(store, withdrawal.incident_id)
+    reopened = []
+    for delivery in store.deliveries(incident_id=withdrawal.incident_id, sequence=withdrawal.sequence):
+        if delivery.state == DeliveryState.SKIPPED and (delivery.destination, delivery.target) in shown:
+            store.release(delivery.id, "")
+            reopened.append((delivery.destination, delivery.target))
+    return [replace(p, state=DeliveryState.PENDING, reason="") if (p.destination, p.target) in reopened else p
+            for p in planned]
+
+
+def _posted(store: Store, incident_id: str) -> set[tuple[str, str]]:
+    # A post being sent right now may arrive: the withdrawal waits for it there, to delete it or name it in doubt.
+    maybe = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
+    return {(d.destination, d.target) for d in store.deliveries(incident_id=incident_id) if d.state in maybe or d.parts}
+
+
+LEFT_UP = ("posted here as {where} ({remote}), and not deleted: {why}. Delete it by hand if it is still there; the "
+           "incident is withdrawn everywhere else")
+
+
+def left_up(config: Config, store: Store, withdrawal: Update, planned: list[PlannedDelivery]) -> list[Delivery]:
+    """Posts of the incident outside the company the withdrawal cannot reach: recorded under a table or chat the
+    config no longer names that way (renamed, written by id, migrated), or marked sent with no id. Each is
+    named, with what to do (exit 3): "withdrawn" must never hide a post still up."""
+    all_destinations = destinations(config, store)
+    acting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
+    found = []
+    for delivery in store.deliveries(incident_id=withdrawal.incident_id):
+        destination = all_destinations.get(delivery.destination)
+        if (delivery.sequence >= withdrawal.sequence or not Visibility.parse(delivery.visibility).outside
+                or (destination is not None and destination.idempotent)
+                or not (delivery.state == DeliveryState.SENT or delivery.parts)):
+            continue
+        place = (delivery.destination, delivery.target)
+        if place not in acting:
+            why = "the config has no such destination and chat now (a table renamed, a chat written another way or moved)"
+        elif not delivery.remote_id and not delivery.parts and destination is not None and destination.can_delete:
+            why = "it was recorded sent without its id (`retry --mark-unknown-sent` without --remote-id)"
+        else:
+            continue
+        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+        remote = ", ".join(delivery.parts) or delivery.remote_id or "no id recorded"
+        found.append(replace(delivery, last_error=LEFT_UP.format(where=where, remote=remote, why=why)))
+    return found
 
 
 def settle_earlier(config: Config, store: Store, withdrawal: Update, planned: list[PlannedDelivery]) -> list[Delivery]:
@@ -131,12 +184,7 @@ def keep_in_doubt(
 
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
     """Every destination that showed the incident: the site and hosts always, channels where something was posted."""
-    posted: set[tuple[str, str]] = set()
-    # A post being sent right now may arrive: the withdrawal waits for it there, to delete it or name it in doubt.
-    maybe = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
-    for d in store.deliveries(incident_id=incident.id):
-        if d.state in maybe or d.parts:
-            posted.add((d.destination, d.target))
+    posted = _posted(store, incident.id)
     planned = []
     for name, destination in destinations(config, store).items():
         for target in destination.targets():

@@ -519,17 +519,21 @@ class Store(SubscriptionStore):
             raise StoreError(f"delivery {delivery_id} vanished from the store")
         return delivery_from(row)
 
-    def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False) -> bool:
+    def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False, sending: bool = True) -> bool:
         """Atomically take a delivery for sending; False if it is sent or someone else has it.
 
         One conditional UPDATE: in PostgreSQL a second claimer blocks on the row
         lock, then re-checks ``state`` against the committed row and matches nothing.
+        ``sending``: never a delivery of an update a withdrawal followed; in the same UPDATE, so a command
+        racing ``withdraw`` sends nothing once the withdrawal is stored (``False``: the operator settling one).
         """
         states = CLAIMABLE | {DeliveryState.UNKNOWN} if include_unknown else CLAIMABLE
         now = iso(utcnow())
+        withdrawn = (" AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.incident_id = deliveries.incident_id"
+                     " AND u.kind = 'withdrawal' AND u.sequence > deliveries.sequence)") if sending else ""
         return self.run_atomic(
             f"UPDATE deliveries SET state=?, claimed_by=?, claimed_at=?, updated_at=?"
-            f" WHERE id=? AND state IN ({','.join('?' * len(states))})",
+            f" WHERE id=? AND state IN ({','.join('?' * len(states))}){withdrawn}",
             (DeliveryState.SENDING, owner, now, now, delivery_id, *sorted(states)),
         ) == 1
 
