@@ -261,13 +261,13 @@ name = "Database"
 def test_site_data_reads_90_days_for_uptime_but_shows_only_history_days(tmp_path: Path) -> None:
     from broadcaster.config_loader import load
     from broadcaster.site.source import site_data as engine_site_data
-    from broadcaster.store import open_store
+    from broadcaster.store import PlannedDelivery, open_store
 
     (tmp_path / "broadcaster.toml").write_text(CONFIG)
     config = load(str(tmp_path / "broadcaster.toml"), environ={})
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     store = open_store(config.store_path)
-    plan = []
+    plan: list[PlannedDelivery] = []  # no delivery recorded: history, as an import leaves it
     # Shown and counted / counted only / neither / open and shown.
     history = {
         "recent": ("api", "major_outage", today - timedelta(days=10) + timedelta(hours=6), timedelta(hours=1)),
