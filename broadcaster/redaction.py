@@ -99,15 +99,27 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every secret (any case, any encoded form) and every request signature
     replaced by ``***``.
 
-    Without ``secrets``, the secrets of the loaded config (``known``).
+    The secrets masked are those given *and* those of this process (``known``), always both.
     """
     if not text:
         return text
-    chosen = frozenset(s for s in (secrets or known) if s and len(s) >= MIN_SECRET_LENGTH)
+    chosen = _chosen(secrets)
     pattern = _pattern(chosen) if chosen else None
     if pattern is not None:
         text = _without_cut_secrets(pattern.sub(MASK, text), _lowered_forms(chosen))
     return _SIGNATURE.sub(rf"\g<1>{MASK}", text)
+
+
+def _chosen(secrets: Iterable[str]) -> frozenset[str]:
+    """The secrets given and every one ``known``, without the empty or too short ones.
+
+    A union, never "the given ones, else ``known``": a caller lists the secrets it knows of (a host its
+    configured keys, maybe ``""`` for each one unset), but credentials boto3 found by itself (a profile,
+    SSO, an assumed role) are only ever in ``known``, and only in the process that built the client. A
+    later ``show`` or ``store export`` cannot mask them in what was stored, so what is stored or printed
+    must be clean here, whoever calls.
+    """
+    return frozenset(s for s in (*secrets, *known) if s and len(s) >= MIN_SECRET_LENGTH)
 
 
 # Where a text may have been cut short: an ellipsis (ours, slack-sdk's "..."), a closing quote around a

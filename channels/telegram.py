@@ -52,7 +52,7 @@ from broadcaster.messages.egress import TELEGRAM_HTML
 from broadcaster.messages.visibility import UpdateView
 
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.errors import ConfigError, DeliveryError, printable
 
 if TYPE_CHECKING:
     import httpx
@@ -65,6 +65,8 @@ if TYPE_CHECKING:
 TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+# A bot's own username as getMe gives it (no "@"): Telegram's rule, as config_loader checks [bot] username.
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _NUMERIC = re.compile(r"^-?\d+$")
 _MESSAGE_LINK = re.compile(r"^https?://t\.me/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
 _GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
@@ -390,14 +392,19 @@ class TelegramChannel(Channel):
         return str(chat) if str(chat) != target else None
 
     async def username(self) -> str:
-        """The bot's username (getMe), for links that open a chat with it; DeliveryError if Telegram refuses."""
+        """The bot's username (getMe), for links that open a chat with it, or "" if Telegram gave none;
+        DeliveryError if Telegram refuses or gives one that is no Telegram username."""
         from telegram.error import TelegramError
 
         try:
             me = await self._client().get_me()
         except TelegramError as exc:
             raise self._error(exc, "") from exc
-        return me.username or ""
+        name = me.username or ""
+        problem = username_problem(name) if name else None
+        if problem:
+            raise self.fail(f"{problem}. Check api_url: it must lead to the Bot API.", retryable=False)
+        return name
 
     async def _check_chat(self, bot: Bot, target: str, bot_name: str) -> CheckResult:
         from telegram.error import ChatMigrated, TelegramError
@@ -548,6 +555,20 @@ class TelegramChannel(Channel):
                 "and report it."
             )
         return f"{where}: Telegram refused the message ({detail}). Fix the cause and retry."
+
+
+def username_problem(name: str) -> str | None:
+    """What is wrong with ``name``, a bot's username as getMe gave it, or None when it is a Telegram username.
+
+    It is a server's text (the Bot API at ``api_url``, or anything on the way) that goes onto the terminal and
+    the systemd journal ("@name is answering chats") and into the invite links handed to customers: escape
+    sequences there would drive the operator's terminal, and "/" or "?" would change where a link leads.
+    """
+    if _BOT_USERNAME.fullmatch(name):
+        return None
+    shown = printable(name[:64]) + ("…" if len(name) > 64 else "")
+    return (f"Telegram's getMe gave the bot's username as '{shown}', which is not a Telegram username "
+            "(4 to 32 letters, digits or underscores, starting with a letter)")
 
 
 def looks_like_token(token: str) -> bool:

@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 from broadcaster.channels._http import Answer, HttpChannel, HttpPoster, origin_replaced
 from broadcaster.messages import webhook as fmt
@@ -59,6 +59,7 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 _PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHORTEST_TOKEN = 6  # shorter parts of a url ("v2", "1234") are versions and numbers, too common to mask
 
 
 class WebhookChannel(HttpChannel):
@@ -279,17 +280,25 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
 
 
 def _url_parts(url: str) -> list[str]:
+    """The parts of a secret url a receiver may quote alone: its whole path (unless one word, "/webhook"),
+    its whole query, and each part of either that looks like a token, as written and as decoded."""
     parts = urlsplit(url.strip())
     path = parts.path.strip("/")
-    in_path = [p for p in path.split("/") if _token_like(p)]
-    in_query = [v for _, v in parse_qsl(parts.query) if _token_like(v)]
-    return [p for p in (path if in_path else "", parts.query if in_query else "", *in_path, *in_query) if p]
+    # Each part as written ("+" and "%2F" as they went on the wire, which a receiver may quote) and decoded.
+    steps = [(step, unquote(step)) for step in path.split("/") if step]
+    values = [(value, unquote_plus(value)) for value in (pair.partition("=")[2] for pair in parts.query.split("&")) if value]
+    # The path with the public host name is the whole capability, even when each part is short (Zapier's
+    # "/hooks/catch/1234567/o6u3ylk/"): a receiver's "Cannot POST <path>" must not show it.
+    whole_path = path if len(steps) > 1 or any(_token_like(decoded) for _, decoded in steps) else ""
+    query = parts.query if any(_token_like(decoded) for _, decoded in values) else ""
+    tokens = sorted({form for pair in (*steps, *values) if _token_like(pair[1]) for form in pair})
+    return [p for p in (whole_path, query, *tokens) if p]
 
 
 def _token_like(part: str) -> bool:
-    """A part of a url that may be its secret: long, and not a word, a date or a version ("json",
-    "manual", "2016-10-01" stay readable in errors)."""
-    if len(part) < 8 or _PLAIN_WORD.fullmatch(part) or _DATE.fullmatch(part):
+    """A part of a url that may be its secret, not a word, a date or a version ("json", "manual",
+    "2016-10-01" stay readable in errors): long, or with a digit (an account or hook id, however short:
+    Zapier's "1234567" and "o6u3ylk"), or in mixed case."""
+    if len(part) < _SHORTEST_TOKEN or _PLAIN_WORD.fullmatch(part) or _DATE.fullmatch(part):
         return False
-    return len(part) >= 20 or (any(c.isdigit() for c in part) and any(c.isalpha() for c in part)) or (
-        part != part.lower() and part != part.upper())
+    return len(part) >= 20 or any(c.isdigit() for c in part) or (part != part.lower() and part != part.upper())

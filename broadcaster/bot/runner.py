@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from broadcaster import redaction
 from broadcaster.channels._ratelimit import RateLimiter
-from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request
+from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request, username_problem
 from broadcaster.errors import BroadcasterError, ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -149,6 +149,7 @@ async def run(
     try:
         with invite_codes_out_of_logs():
             async with app:  # initialize(): getMe, which tells the bot its @name
+                _check_username(app.bot.username or "")
                 if listen is None:
                     await _poll(app, stop, failures, ready)
                 else:
@@ -161,6 +162,15 @@ async def run(
                                "and the network, then start it again.") from exc
     if failures:
         raise failures[0]
+
+
+def _check_username(name: str) -> None:
+    """Refuse to start under a name that is no Telegram username: getMe's answer, a server's text, goes
+    onto standard error (the systemd journal) in the "is answering chats" line."""
+    problem = username_problem(name) if name else "Telegram's getMe gave no username for the bot"
+    if problem:
+        raise BroadcasterError(f"The bot could not start: {problem}. Check [bot] api_url: it must lead to the "
+                               "Bot API. Then start it again.")
 
 
 @contextmanager

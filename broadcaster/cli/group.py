@@ -61,7 +61,9 @@ def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected:
 
     secrets = known_secrets(ctx)
     if debug_enabled(ctx):
-        click.echo(redact("".join(traceback.format_exception(exc)), secrets), err=True)
+        # Escaped too: the traceback shows the chained library error (``raise ... from exc``), whose message is
+        # a server's text as it came, and our own errors escape only their own message.
+        click.echo(printable(redact("".join(traceback.format_exception(exc)), secrets)), err=True)
     message = printable(redact(str(exc), secrets))
     if unexpected:
         message = f"unexpected error ({type(exc).__name__}): {message.rstrip('.')}. Run again with --debug for details."

@@ -30,8 +30,30 @@ def _scrubbed(text: str | None) -> str | None:
     return printable(redact(text)) if text else text
 
 
+# The fields a server made, or may have written into (a post's id, a thread's, a part's, notes, errors,
+# reasons quoting an answer, the ids a withdrawal deletes, why a chat left): ``printable`` as on the
+# terminal, since ``--json`` goes to a terminal too and ``json.dumps`` escapes C0 controls only, not a C1
+# CSI (U+009B) nor a bidirectional override (U+202E, which reorders what is shown: "failed" read "sent").
+_SERVER_MADE = frozenset(
+    {"remote_id", "thread_ref", "parts", "notes", "error", "reason", "deletes", "chat_id", "inactive_reason"}
+)
+
+
+def _printable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, (list, tuple)):
+        return [_printable_value(v) for v in value]
+    return value
+
+
+def _shown(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with each of its server-made fields (``_SERVER_MADE``) printable."""
+    return {key: _printable_value(value) if key in _SERVER_MADE else value for key, value in entry.items()}
+
+
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    return {
+    return _shown({
         "id": delivery.id,
         "incident_id": delivery.incident_id,
         "sequence": delivery.sequence,
@@ -45,7 +67,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "error": _scrubbed(delivery.last_error),
         "parts": list(delivery.parts),
         "updated_at": delivery.updated_at.isoformat(),
-    }
+    })
 
 
 def update_json(update: Update) -> dict[str, Any]:
@@ -117,14 +139,14 @@ def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any
         "new_incident": result.new,
         "dry_run": result.dry_run and asked,
         "refused": any(p.refused for p in result.previews),
-        "notices": [o.as_json() for o in result.notices],
-        "deliveries": [o.as_json() for o in result.outcomes] if not result.dry_run else [
-            {
+        "notices": [_shown(o.as_json()) for o in result.notices],
+        "deliveries": [_shown(o.as_json()) for o in result.outcomes] if not result.dry_run else [
+            _shown({
                 "destination": p.destination, "target": p.target, "visibility": p.visibility,
                 "state": p.state if p.state == DeliveryState.SKIPPED else DeliveryState.FAILED if p.refused else DeliveryState.PENDING,
                 "remote_id": None, "error": p.refused or None, "reason": p.reason or None,
                 "rendered": p.rendered.messages if p.rendered and not p.refused else None,
-            }
+            })
             for p in result.previews
         ],
     }
@@ -132,7 +154,7 @@ def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any
         found["in_doubt"] = [delivery_json(d) for d in getattr(result, "in_doubt", ())]
         if result.dry_run:
             for entry, preview in zip(found["deliveries"], result.previews, strict=True):
-                entry["deletes"] = list(preview.deletes) if preview.deletes is not None else None
+                entry["deletes"] = _printable_value(list(preview.deletes)) if preview.deletes is not None else None
     return found
 
 
@@ -141,7 +163,7 @@ def retry_json(
 ) -> dict[str, Any]:
     return {
         "incident_id": incident_id,
-        "deliveries": [o.as_json() for o in result.outcomes],
+        "deliveries": [_shown(o.as_json()) for o in result.outcomes],
         "unknown": [delivery_json(d) for d in result.unknown],
         # --mark-unknown-sent: each delivery recorded as sent (or settled), and what later updates thread under
         "marked": [{**delivery_json(d), "threading": threading} for d, threading in marked],
@@ -152,17 +174,17 @@ def tick_json(result: TickResult) -> dict[str, Any]:
     return {
         "busy": result.busy,
         "actions": result.actions,
-        "deliveries": [o.as_json() for r in result.results for o in [*r.outcomes, *r.notices]],
+        "deliveries": [_shown(o.as_json()) for r in result.results for o in [*r.outcomes, *r.notices]],
     }
 
 
 def subscriptions_json(subscriptions: list[Subscription]) -> list[dict[str, Any]]:
     """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with."""
     return [
-        {
+        _shown({
             "chat_id": s.chat_id, "kind": s.kind.value, "visibility": str(s.visibility),
             "components": list(s.components), "active": s.active, "inactive_reason": s.inactive_reason,
             "joined_at": s.joined_at.isoformat(), "invite": s.invite[:12] if s.invite else None,
-        }
+        })
         for s in subscriptions
     ]

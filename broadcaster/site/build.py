@@ -42,7 +42,7 @@ from operator import or_
 from pathlib import Path
 
 from broadcaster.config import ComponentConfig, PageConfig
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, permanent
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import CALENDAR, Compared, LeakRefused, PrivateValues, Template, guard, readable_text
 from broadcaster.messages.uptime import DayUptime
@@ -50,7 +50,7 @@ from broadcaster.messages.visibility import PublicIncident, incident_without_tex
 from broadcaster.own_words import own_words
 from broadcaster.site import api, badges, feeds, ical
 from broadcaster.site import pages as html
-from broadcaster.site.folder import AUDIENCE_DIR
+from broadcaster.site.folder import AUDIENCE_DIR, AUDIENCE_INDEX, AUDIENCE_INDEX_TEXT, close_audience_dir
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
 from broadcaster.site.status import utc
@@ -230,6 +230,9 @@ class _Build:
         must not read (as the index and feeds do); any other ``a/`` folder (a changed or removed token) is
         taken out of the site, so every host deletes it. ``public``: what the components' statuses are of."""
         keep: set[str] = set()
+        if self.data.audiences:  # a/ lists no token to whoever asks for it (``AUDIENCE_INDEX``)
+            self.writer.write(AUDIENCE_INDEX, AUDIENCE_INDEX_TEXT)
+            keep.add(AUDIENCE_INDEX)
         left_out = self.left_out
         for audience in self.data.audiences:
             listing = _Listing(
@@ -244,8 +247,18 @@ class _Build:
         gone = [p for p in self.writer.hashes if p.startswith(AUDIENCE_DIR) and p not in keep]
         for path in gone:
             self.writer.remove(path)
-        for folder in {p.rpartition("/")[0] for p in gone}:
+        # Deepest first: a/ (the last customer gone) is empty only once each a/<token>/ is taken away.
+        for folder in sorted({p.rpartition("/")[0] for p in gone}, key=lambda f: f.count("/"), reverse=True):
             self.writer.remove_folder(folder)
+        self._close_audience_dir()
+
+    def _close_audience_dir(self) -> None:
+        """``a/`` unlistable on this machine (``AUDIENCE_DIR_MODE``); the writer makes every folder 0755."""
+        try:
+            close_audience_dir(self.writer.root)
+        except OSError as exc:
+            raise permanent(f"cannot make {self.writer.root / AUDIENCE_DIR} unlistable: {exc.strerror or exc}. "
+                            "Check that the site folder is yours, then run the command again.") from exc
 
     def _render_audience(
         self, audience: AudiencePage, public: Sequence[PublicIncident], shown: Sequence[PublicIncident]

@@ -38,11 +38,18 @@ FOLDER_MODE = 0o755  # published folders are world-readable by design, whatever 
 _SHOWN = 3
 # Where customers' private pages live: a/<token>/ (the token is their capability).
 AUDIENCE_DIR = "a/"
+# The names in a/ are every customer's capability, so a/ is never listed: a web server that lists folders
+# (Apache's stock "Options Indexes", nginx's "autoindex on") serves this page instead, which shows nothing;
+# and, on this machine, a/ is 0711: a web server running as another user passes through it to a/<token>/,
+# but no other user can list it. A host keeps no folder modes (S3, git): the page does it alone there.
+AUDIENCE_INDEX = AUDIENCE_DIR + "index.html"
+AUDIENCE_INDEX_TEXT = b'<!doctype html>\n<meta name="robots" content="noindex">\n'
+AUDIENCE_DIR_MODE = 0o711
 # Paths a built site has: what a directory target that predates the marker may hold.
 _SITE_PATH = re.compile(
     r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg)"
     r"|api/v2/[a-z/-]+\.json|badge\.svg|badges/[^/]+\.svg|maintenance\.ics|components/[^/]+/(feed|atom)\.xml"
-    r"|a/[A-Za-z0-9_-]+/(?:index\.html|feed\.xml|atom\.xml))"
+    r"|a/index\.html|a/[A-Za-z0-9_-]+/(?:index\.html|feed\.xml|atom\.xml))"
 )
 
 Kind = Literal["missing", "empty", "ours", "foreign", "not-a-folder"]
@@ -96,6 +103,17 @@ def in_the_way(folder: Path) -> Path | None:
 
 def is_site_path(path: str) -> bool:
     return _SITE_PATH.fullmatch(path) is not None
+
+
+def close_audience_dir(site: Path) -> None:
+    """Make ``site``'s ``a/`` (when it has one, a real folder) unlistable: ``AUDIENCE_DIR_MODE``, whatever
+    the umask and whatever mode the folder was made with."""
+    folder = site / AUDIENCE_DIR
+    try:
+        if stat.S_ISDIR(os.lstat(folder).st_mode):  # never through a link: one planted there is not ours
+            os.chmod(folder, AUDIENCE_DIR_MODE)
+    except FileNotFoundError:
+        pass
 
 
 def mark(folder: Path) -> None:

@@ -16,7 +16,8 @@ The folder is replaced whole, so it must be broadcaster's: new, empty, or
 holding the marker file every publish writes into it (``site.folder``). A
 folder holding anything else (a project folder, a home folder) is refused,
 never emptied. The copy is world-readable (files 0644, folders 0755) whatever
-the umask, and nothing is written through a link.
+the umask (but ``a/``, customers' pages, 0711: no one lists their tokens), and nothing is written through
+a link.
 """
 
 from __future__ import annotations
@@ -37,7 +38,18 @@ from typing import TYPE_CHECKING, ClassVar
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent
 from broadcaster.site.file_writer import replace_file
-from broadcaster.site.folder import FOLDER_MODE, MARKER, MARKER_TEXT, FolderState, in_the_way, inspect, is_site_path
+from broadcaster.site.folder import (
+    AUDIENCE_DIR,
+    AUDIENCE_DIR_MODE,
+    FOLDER_MODE,
+    MARKER,
+    MARKER_TEXT,
+    FolderState,
+    close_audience_dir,
+    in_the_way,
+    inspect,
+    is_site_path,
+)
 from broadcaster.site.hosts import BuiltSite, SiteHost
 
 if TYPE_CHECKING:
@@ -127,7 +139,7 @@ class DirectoryHost(SiteHost):
         present = _regular_files(self.target)
         if present.pop(MARKER, None) is None:
             return len(site.hashes) + 1  # not marked yet: write the marker with the site
-        count = len(set(present) ^ set(site.hashes))
+        count = len(set(present) ^ set(site.hashes)) + _audience_dir_open(self.target)
         for relative, path in present.items():
             if relative not in site.hashes:
                 continue
@@ -152,6 +164,7 @@ class DirectoryHost(SiteHost):
                 _make_folders(destination.parent, made)
                 replace_file(destination, site.read(relative))
             replace_file(fresh / MARKER, MARKER_TEXT)
+            close_audience_dir(fresh)  # customers' tokens: never listed (site.folder.AUDIENCE_INDEX)
             self._swap(fresh)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)  # after a swap it holds the old site
@@ -228,6 +241,15 @@ def _regular_files(folder: Path) -> dict[str, Path]:
             path = Path(directory, name)
             found[path.relative_to(folder).as_posix()] = path
     return found
+
+
+def _audience_dir_open(target: Path) -> int:
+    """1 when ``target``'s ``a/`` may be listed by other users (published before it was closed), else 0."""
+    try:
+        mode = os.lstat(target / AUDIENCE_DIR).st_mode
+    except FileNotFoundError:
+        return 0
+    return int(stat.S_ISDIR(mode) and stat.S_IMODE(mode) != AUDIENCE_DIR_MODE)
 
 
 def _make_folders(folder: Path, made: set[Path]) -> None:

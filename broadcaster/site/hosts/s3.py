@@ -750,8 +750,9 @@ class S3Host(SiteHost):
         return permanent(self._clean(f"{where}: {exc}. Check publish.{self.name} in the config."))
 
     def _clean(self, message: str) -> str:
-        """``message`` without the credentials boto signs with (the config's, or the AWS environment's), nor
-        any request signature a gateway echoed (``redact`` masks those whatever the secrets)."""
+        """``message`` without the credentials boto signs with (the config's, or the AWS environment's; those
+        boto3 found by itself, a profile's or a role's, ``redact`` adds from ``known``), nor any request
+        signature a gateway echoed (``redact`` masks those whatever the secrets)."""
         secrets = [plain_value(self.config.options.get(key)) for key in self.secret_options]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
         secrets += url_credentials(self.endpoint_url or "")  # "https://user:pass@host", which boto3 repeats
