@@ -317,3 +317,30 @@ def test_withdraws_preview_shows_the_ids_it_deletes_escaped(project: Project) ->
     assert dry.exit_code == 0, shown
     assert not raw_escapes(shown), repr(shown)
     assert "deletes its 1 post(s) there" in shown and "$ev\\x1b]0;pwned" in shown, shown
+
+
+@pytest.mark.parametrize("command", ["/start", "/START", "/Start", ""], ids=["start", "upper", "title", "bare"])
+def test_an_invite_code_sent_in_any_form_stays_out_of_the_debug_log(project: Project, command: str) -> None:
+    """F8: `bot run --debug` masked "/start CODE" alone; the bot takes "/START CODE" too (python-telegram-bot
+    matches commands in any case), and that code, or one pasted bare, was logged in clear: an invite that
+    may grant internal visibility, reusable unless --uses was given."""
+    from broadcaster.messages.model import Visibility
+
+    from broadcaster import config_loader, subscribers
+    from broadcaster.store import open_store, store_location
+    from tests.test_bot_run import ANN, started, stopped
+
+    with FakeTelegramBot(token=TOKEN) as fake:
+        project.write_config(AUDIENCES + bot_table(fake))
+        project.env["BOT_TOKEN"] = TOKEN
+        store = open_store(store_location(config_loader.load(str(project.config)), None))
+        try:
+            code, _ = subscribers.create_invite(store, Visibility.parse("internal"))
+        finally:
+            store.close()
+        process = project.process("--debug", "bot", "run")
+        started(fake, process)
+        fake.say(ANN, f"{command} {code}".strip())
+        assert fake.wait_for(lambda: len(fake.texts(ANN)) == 1, 20)
+        _, out, err = stopped(process)
+    assert "***" in err and code not in out + err

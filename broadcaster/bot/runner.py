@@ -53,8 +53,9 @@ REQUEST_TIMEOUT = 10.0
 CONCURRENT_UPDATES = 64
 SEND_CONNECTIONS = 8
 _POLLING_TASK = "Updater:start_polling:polling_task"  # the name python-telegram-bot gives its polling task
-# "/start CODE" as a chat sent it, in a message's text or its repr ("\\n" between them in a repr).
-_START_PAYLOAD = re.compile(r"(/start(?:@\w+)?(?:\s|\\[nrt])+)[A-Za-z0-9_-]{22,64}")
+# Any word shaped like an invite code (``subscribers.INVITE_CODE``), wherever a chat sent it: after "/start",
+# "/START" (the bot takes a command in any case) or alone; masking by the command let those through.
+_CODE_SHAPED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{22,64}(?![A-Za-z0-9_-])")
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def invite_codes_out_of_logs() -> Iterator[None]:
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit: the redaction filter shows the template
             return record
-        masked = _START_PAYLOAD.sub(r"\1***", message)
+        masked = _CODE_SHAPED.sub("***", message)
         if masked != message:
             record.msg, record.args = masked, None
         return record
