@@ -265,6 +265,7 @@ class Publisher:
         self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
         self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
         self._deadline = 0.0
+        self._pacing = 0.0  # seconds this run's paced sends may queue a claimed delivery
 
     @property
     def lease(self) -> timedelta:
@@ -297,6 +298,7 @@ class Publisher:
             for destination in self._used(deliveries)
         )
         self._deadline = loop.time() + self.config.engine.deadline + pacing
+        self._pacing = pacing
         self._ahead = {d.name: f for d in self._used(deliveries) if (f := d.head_start(self._run)) is not None}
         try:
             tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
@@ -388,7 +390,8 @@ class Publisher:
     async def _claim(self, delivery: Delivery, include_unknown: bool) -> bool:
         """Take the delivery for this process, committed before anything of it is sent."""
         try:
-            return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown))
+            return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown,
+                                              held_for=timedelta(seconds=self._pacing)))
         except Exception as exc:  # noqa: BLE001 - a full disk, a lock held too long: this one is not sent
             raise _ClaimNotStored(self._store_failure(exc)) from exc
 

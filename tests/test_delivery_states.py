@@ -581,3 +581,34 @@ def test_a_remote_id_of_a_message_in_another_chat_is_refused(project: Project, w
         assert refused.exit_code == 2, refused.stdout + refused.stderr
         assert f"not in {unknown_chat}, the chat this delivery went to" in refused.stderr
     assert ops_state(project, incident, unknown_chat) == "unknown"
+
+
+def test_a_paced_broadcasts_queued_claims_are_trusted_for_as_long_as_its_pacing(project: Project) -> None:
+    """A review (team mode): 3,000 chats take 100 s at Telegram's 30 a second, but another machine trusted a claim
+    for `deadline + 60` s from when it was made; its `retry` reaped the queued chats as unknown and the advised
+    `--include-unknown` posted to 930 of them twice. A claim now counts from when its request may leave."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    chats = [-1003000000 - n for n in range(90)]  # 3 s of pacing at 30 a second
+    with FakeTelegram(token=TOKEN, chats={c: f"chat {c}" for c in chats}, enforce_limits=False) as fake:
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 1\n" + telegram_toml(fake, ", ".join(map(str, chats))))
+        project.env["TG_TOKEN"] = TOKEN
+        fake.fail(Fault(match="sendMessage", hold=60))
+        process = project.process("post", "--yes", "--title", "API errors", "Elevated errors.")
+        state = project.root / ".broadcaster" / "state.db"
+        deadline = time.monotonic() + 30
+        claims: list[str] = []
+        while time.monotonic() < deadline and len(claims) < len(chats):
+            try:
+                with sqlite3.connect(state) as db:
+                    claims = [r[0] for r in db.execute("SELECT claimed_at FROM deliveries WHERE state = 'sending' AND destination = 'ops'")]
+            except sqlite3.Error:
+                pass
+            time.sleep(0.02)
+        process.kill()
+        process.communicate(timeout=10)
+    assert len(claims) == len(chats)
+    latest = max(datetime.fromisoformat(c) for c in claims)
+    # Ahead by the pacing (3 s) less the time since: another machine trusts it `deadline + 60` s from then.
+    assert latest - datetime.now(UTC) > timedelta(seconds=1.5)

@@ -519,22 +519,27 @@ class Store(SubscriptionStore):
             raise StoreError(f"delivery {delivery_id} vanished from the store")
         return delivery_from(row)
 
-    def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False, sending: bool = True) -> bool:
+    def claim(self, delivery_id: int, owner: str, *, include_unknown: bool = False, sending: bool = True,
+              held_for: timedelta = timedelta(0)) -> bool:
         """Atomically take a delivery for sending; False if it is sent or someone else has it.
 
         One conditional UPDATE: in PostgreSQL a second claimer blocks on the row
         lock, then re-checks ``state`` against the committed row and matches nothing.
         ``sending``: never a delivery of an update a withdrawal followed; in the same UPDATE, so a command
         racing ``withdraw`` sends nothing once the withdrawal is stored (``False``: the operator settling one).
+        ``held_for``: how long the claimer may hold it before its request leaves (a paced broadcast queues chats
+        for minutes): ``claimed_at`` is put that far ahead, so another machine, which trusts a claim for a lease
+        from ``claimed_at`` (``owner_is_alive``), does not reap a live, queued one as abandoned.
         """
         states = CLAIMABLE | {DeliveryState.UNKNOWN} if include_unknown else CLAIMABLE
         now = iso(utcnow())
+        trusted_from = iso(utcnow() + held_for)
         withdrawn = (" AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.incident_id = deliveries.incident_id"
                      " AND u.kind = 'withdrawal' AND u.sequence > deliveries.sequence)") if sending else ""
         return self.run_atomic(
             f"UPDATE deliveries SET state=?, claimed_by=?, claimed_at=?, updated_at=?"
             f" WHERE id=? AND state IN ({','.join('?' * len(states))}){withdrawn}",
-            (DeliveryState.SENDING, owner, now, now, delivery_id, *sorted(states)),
+            (DeliveryState.SENDING, owner, trusted_from, now, delivery_id, *sorted(states)),
         ) == 1
 
     def note_attempt(self, delivery_id: int) -> None:
