@@ -38,6 +38,10 @@ STORE_URL_HELP = (
 # Read by the SDKs from the environment when the config names no credential (botocore takes the
 # session token from AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN).
 AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
+# A feed token is the whole of a customer page's protection (``a/<token>/``): long, and safe in a path.
+FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
+FEED_TOKEN_FORM = "20 to 128 letters, digits, '-' or '_'"
+MAKE_FEED_TOKEN = "`python3 -c 'import secrets; print(secrets.token_hex(24))'` or `openssl rand -hex 24`"
 
 
 class Secret:
@@ -248,7 +252,8 @@ class Config:
         return [v for v in values if v]
 
     def missing_secrets(self, names: set[str] | None = None) -> list[str]:
-        """``name.key: ${VAR}`` for every secret whose variable is unset."""
+        """``name.key: ${VAR}`` for every secret whose variable is unset, and for a feed token whose value
+        cannot be one (refused before anything is stored, as an unset one is, not by the site's build after)."""
         missing = []
         for table in (self.channels, self.publish):
             for name, channel in table.items():
@@ -261,8 +266,12 @@ class Config:
         if names is None or any(n == SUBSCRIBERS or n.startswith(SUBSCRIBERS + ".") for n in names):
             missing += [f"bot.{key}: ${{{value.env_var}}}" for key, value in bot_token if value.missing]
         if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
-            missing += [f"audiences.{key}.feed_token: ${{{table.feed_token.env_var}}}"
-                        for key, table in self.audience_tables.items() if table.feed_token and table.feed_token.missing]
+            for key, customer in self.audience_tables.items():
+                token = customer.feed_token
+                if token is not None and (token.missing or not FEED_TOKEN.fullmatch(token.reveal())):
+                    unfit = "" if token.missing else (f" (its value is not a usable token: it must be {FEED_TOKEN_FORM}; "
+                                                      f"make one with {MAKE_FEED_TOKEN})")
+                    missing.append(f"audiences.{key}.feed_token: ${{{token.env_var}}}{unfit}")
         return missing
 
 

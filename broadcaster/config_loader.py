@@ -36,7 +36,7 @@ from broadcaster.config import (
     is_http_url,
     refuse_unknown,
 )
-from broadcaster.errors import ConfigError, InputError
+from broadcaster.errors import ConfigError, InputError, did_you_mean
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
 
@@ -69,21 +69,34 @@ def find_config_path(explicit: str | None) -> Path | None:
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise ConfigError(
-                f"config file {path} not found. Check the path, or run `broadcaster init {path}`."
-            )
+            found = "is a folder" if path.is_dir() else "not found"
+            raise ConfigError(f"config file {path} {found}. {_what_to_do(path, 'Check the path')}")
         return path.resolve()
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
         path = Path(from_env)
         if not path.is_file():
-            raise ConfigError(
-                f"${CONFIG_ENV} names {path}, which does not exist. "
-                f"Fix the variable or run `broadcaster init {path}`."
-            )
+            raise ConfigError(f"${CONFIG_ENV} names {path}, which does not exist. {_what_to_do(path, 'Fix the variable')}")
         return path.resolve()
     default = Path.cwd() / DEFAULT_NAME
     return default if default.is_file() else None
+
+
+def _what_to_do(path: Path, fix: str) -> str:
+    """A config file that is not there: the one meant, if its folder has config files; else how to make one.
+
+    `broadcaster init` at a mistyped path would make a second config with no channels, and every post
+    read from it would then go to a local page only."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        found = sorted(str(folder / f.name) for f in folder.glob("*.toml") if f.is_file())
+    except OSError:  # a folder we may not read: nothing to suggest from it
+        found = []
+    if not found:
+        return f"{fix}, or run `broadcaster init {path}` to make one there."
+    hint = did_you_mean(str(path), found)
+    listed = "" if hint else f" {folder} has: {', '.join(found[:5])}{', ...' if len(found) > 5 else ''}."
+    return f"{fix}.{hint}{listed}"
 
 
 PublishKnown = Callable[[Mapping[str, ChannelConfig], Path], None]

@@ -1,4 +1,4 @@
-"""Times as operators type them: ``30m``, ``2h``, ``1h30m``, ``15:30``, or ISO 8601."""
+"""Times as operators type them: ``30m``, ``2h``, ``1h30m``, ``2d``, ``15:30``, or ISO 8601."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from zoneinfo import ZoneInfo
 
 from broadcaster.errors import InputError
 
-_DURATION = re.compile(r"^(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$", re.IGNORECASE)
+# ``30m``, ``2h``, ``1h30m``, ``2d``, and the everyday spellings of the same: ``in 2h``, ``2 hours``,
+# ``30 mins``, ``1h30`` (two digits of minutes after hours). A bare number is never a duration:
+# ``1530`` is not 1530 minutes.
+_DURATION = re.compile(
+    r"^(?:in\s+)?(?:(\d+)\s*d(?:ays?)?)?\s*(?:(\d+)\s*h(?:(?:ou)?rs?)?)?\s*(?:(\d+)\s*m(?:in(?:ute)?s?)?)?$",
+    re.IGNORECASE,
+)
+_HOURS_MINUTES = re.compile(r"^(?:in\s+)?(\d+)\s*h\s*([0-5]\d)$", re.IGNORECASE)
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
 
 
@@ -17,14 +24,31 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
 # shown in every zone (9999-12-31T23:30Z in Berlin is year 10000).
 WINDOW_BACK = timedelta(days=365)
 WINDOW_AHEAD = timedelta(days=2 * 365)
-# The longest maintenance window an --end given as a time of day may make (see lifecycle).
+# The longest maintenance window an --end given as a time of day may make (see lifecycle), and how far
+# ahead a promise given as a time of day already past today may be taken as tomorrow's.
 MAX_CLOCK_WINDOW = timedelta(hours=12)
+# The times promised to readers. "15:11" typed at 15:21 (or "16:00" meant as UTC on a Berlin page)
+# is a slip, not a promise for tomorrow afternoon that `list` and `tick` would not call late for a
+# day; "01:00" typed at 23:00 is tonight's. A maintenance --start or an invite's --expires may well
+# be tomorrow's time of day, and --end counts from --start (lifecycle checks the window itself).
+PROMISES = frozenset({"--etr", "--next-update"})
 
 
 def is_duration(text: str) -> bool:
-    """Whether ``text`` is a span from now (``30m``, ``2h``, ``1h30m``)."""
-    found = _DURATION.match(text.strip())
-    return bool(text.strip()) and found is not None and any(found.groups())
+    """Whether ``text`` is a span from now (``30m``, ``2h``, ``1h30m``, ``2d``, ``in 2 hours``)."""
+    return _duration(text) is not None
+
+
+def _duration(text: str) -> timedelta | None:
+    value = text.strip()
+    found = _DURATION.match(value)
+    if value and found is not None and any(found.groups()):
+        days, hours, minutes = (int(g) if g else 0 for g in found.groups())
+        return timedelta(days=days, hours=hours, minutes=minutes)
+    found = _HOURS_MINUTES.match(value)
+    if found is not None:
+        return timedelta(hours=int(found.group(1)), minutes=int(found.group(2)))
+    return None
 
 
 def is_clock_time(text: str) -> bool:
@@ -41,10 +65,12 @@ def format_duration(span: timedelta) -> str:
 def parse_time(text: str, *, now: datetime, zone: ZoneInfo, option: str = "time") -> datetime:
     """A point in time from operator input, as an aware UTC datetime.
 
-    ``30m``/``2h``/``1h30m`` count from ``now``; ``15:30`` is today in ``zone``
-    (tomorrow if already passed; ``15:30 UTC`` forces UTC); anything else must
-    be ISO 8601 (a naive one is read in ``zone``). Refused (``InputError``)
-    outside ``check_window`` of ``now``.
+    ``30m``/``2h``/``1h30m``/``2d`` count from ``now``; ``15:30`` is today in
+    ``zone`` (tomorrow if already passed; ``15:30 UTC`` forces UTC); anything
+    else must be ISO 8601 (a naive one is read in ``zone``). Refused
+    (``InputError``) outside ``check_window`` of ``now``, and for an ``option``
+    in ``PROMISES``, a time of day past today whose next occurrence is more
+    than ``MAX_CLOCK_WINDOW`` away.
     """
     try:
         parsed = _parse(text, now=now, zone=zone, option=option)
@@ -72,18 +98,21 @@ def _outside(text: str, now: datetime, option: str) -> InputError:
 
 def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime:
     value = text.strip()
-    duration = _DURATION.match(value)
-    if value and duration and any(duration.groups()):
-        days, hours, minutes = (int(g) if g else 0 for g in duration.groups())
-        return (now + timedelta(days=days, hours=hours, minutes=minutes)).astimezone(UTC)
+    duration = _duration(value)
+    if duration is not None:
+        return (now + duration).astimezone(UTC)
     clock = _CLOCK.match(value)
     if clock:
-        return _next_clock_time(int(clock.group(1)), int(clock.group(2)), now, UTC if clock.group(3) else zone, text, option)
+        clock_zone: tzinfo = UTC if clock.group(3) else zone
+        found = _next_clock_time(int(clock.group(1)), int(clock.group(2)), now, clock_zone, text, option)
+        if option in PROMISES:
+            _refuse_passed_today(found, now, clock_zone, text, option)
+        return found
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
         raise InputError(
-            f"{option} {text!r} is not a time. Use 30m, 2h, 1h30m, 15:30 (read in the page's time zone, {zone.key}; "
+            f"{option} {text!r} is not a time. Use 30m, 2h, 1h30m, 2d, 15:30 (read in the page's time zone, {zone.key}; "
             "only \"UTC\" may follow it, as in 15:30 UTC) or an ISO time like 2026-11-25T15:30Z."
         ) from None
     if parsed.tzinfo is None:
@@ -106,6 +135,19 @@ def _next_clock_time(hour: int, minute: int, now: datetime, zone: tzinfo, text: 
         if later:
             return later[0].astimezone(UTC)
     return _local(wall, zone, text, option).astimezone(UTC)  # the only way here: a time that does not exist
+
+
+def _refuse_passed_today(found: datetime, now: datetime, zone: tzinfo, text: str, option: str) -> None:
+    """A time of day already past today, whose next occurrence is more than ``MAX_CLOCK_WINDOW`` away, is refused."""
+    if found - now <= MAX_CLOCK_WINDOW or found.astimezone(zone).date() == now.astimezone(zone).date():
+        return
+    local = found.astimezone(zone)
+    iso = f"{local:%Y-%m-%dT%H:%M}" + ("Z" if zone is UTC else "")
+    raise InputError(
+        f"{option} {text!r} has passed today (it is {now.astimezone(zone):%H:%M %Z}): taken as tomorrow it would be "
+        f"{format_duration(found - now)} away. If you mean tomorrow, give a date and time ({iso}); for a time from "
+        "now, a duration (30m, 2h). Nothing was stored or sent."
+    )
 
 
 def _occurrences(wall: datetime, zone: tzinfo) -> list[datetime]:

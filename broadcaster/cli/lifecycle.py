@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,30 @@ from broadcaster.cli.options import (
     publish_options,
 )
 from broadcaster.cli.publishing import publish_command, read_message
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, did_you_mean
+
+
+class UpdateNumber(click.ParamType[int]):
+    """An update's number as every output writes it, ``#2``, or bare, ``2``."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        found = re.fullmatch(r"#?(\d{1,9})", str(value).strip(), re.ASCII)
+        if found is None:
+            self.fail(f"{value!r} is not an update number: give it as 2 or #2 (`broadcaster show ID` lists them).",
+                      param, ctx)
+        return int(found.group(1))
 
 
 @click.command()
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
-@click.argument("sequence", type=int, metavar="SEQ")
+@click.argument("sequence", type=UpdateNumber(), metavar="SEQ")
 @click.argument("message", required=False)
-@click.option("--private", "-p", default="", metavar="TEXT", help="Private detail about the correction.")
+@click.option("--private", "-p", default="", metavar="TEXT",
+              help="Replace the update's private note (internal channels only); without it, the note stays.")
 @click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
               help="Replace customer ID's detail (\"\" takes it out); the rest of the update's is kept (repeatable).")
 @publish_options
@@ -82,9 +99,22 @@ def _read_file(path: str) -> str:
     try:
         return Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise InputError(f"{path} not found.") from None
+        raise InputError(f"--file {path} not found: nothing was stored or sent. Check the path{_nearby(Path(path))}, "
+                         "then run the command again (`--file -` reads the postmortem from standard input).") from None
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from exc
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8. Nothing was stored or sent.") from exc
+    except OSError as exc:  # a folder, a file we may not read
+        raise InputError(f"cannot read --file {path}: {exc.strerror or exc}. Nothing was stored or sent.") from None
+
+
+def _nearby(path: Path) -> str:
+    """``(did you mean 'pm.md'?)`` from the files beside a mistyped one, or ""."""
+    try:
+        names = [str(path.parent / f.name) for f in path.parent.iterdir() if f.is_file()]
+    except OSError:
+        return ""
+    hint = did_you_mean(str(path), names).strip()
+    return f" ({hint[0].lower()}{hint[1:]})" if hint else ""
 
 
 # -- maintenance -------------------------------------------------------------------
