@@ -75,7 +75,9 @@ def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected:
 @global_options
 @click.version_option(__version__, prog_name="broadcaster")
 def main() -> None:
-    """Publish incident updates to a status page, feeds, X, Telegram and Slack at once.
+    """Publish incident updates to a status page, feeds and every configured channel at once.
+
+    Channels: X, Telegram, Slack, Mastodon, Bluesky, Discord, Teams, Matrix, email and webhooks.
 
     Exit codes: 0 all good; 2 bad input or config (nothing stored or sent);
     3 stored, but at least one destination failed (see `show`, resend with `retry`).

@@ -199,9 +199,10 @@ def withdraw(ctx: click.Context, /, incident_id: str, reason: str, **options: An
     """Take back an incident posted in error.
 
     It leaves the page, the feeds and the JSON (hosts delete its files); its
-    posts are deleted on X, Telegram and Slack, a short "posted in error"
-    follow-up goes where a medium cannot delete, and private channels get a
-    note with the reason. The store keeps it, marked withdrawn (see `show`). A
+    posts are deleted on X, Telegram, Slack, Mastodon, Bluesky, Discord and
+    Matrix (customers' channels too), a short "posted in error" follow-up goes
+    where a medium cannot delete, and internal channels get a note with the
+    reason. The store keeps it, marked withdrawn (see `show`). A
     deletion that fails exits 3; `broadcaster retry` finishes it.
     """
     from broadcaster import operations

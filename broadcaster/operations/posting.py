@@ -146,7 +146,7 @@ def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -
     missing = config.missing_secrets(names)
     if missing:
         raise ConfigError(
-            "these secrets are not set in the environment: "
+            "these secrets are not set in the environment, or not usable: "
             + "; ".join(missing)
             + ". Export them, or leave those destinations out with --skip. Nothing was stored or sent."
         )

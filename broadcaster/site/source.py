@@ -34,7 +34,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from broadcaster.config import AudienceConfig, ComponentConfig, Config
+from broadcaster.config import MAKE_FEED_TOKEN, AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import POLL_SECONDS, FileLock
@@ -367,8 +367,7 @@ def audience_folder(key: str, table: AudienceConfig) -> str:
     if not _TOKEN.fullmatch(token):
         raise ConfigError(
             f"[audiences.{key}] feed_token (${{{table.feed_token.env_var}}}) must be 20 to 128 letters, digits, '-' or "
-            "'_': it is the only protection of that customer's page. Make one with `python -m secrets` or "
-            "`openssl rand -hex 24`."
+            f"'_': it is the only protection of that customer's page. Make one with {MAKE_FEED_TOKEN}."
         )
     return f"{AUDIENCE_DIR}{token}/"
 
