@@ -425,12 +425,22 @@ class Store(SubscriptionStore):
         """The incidents with deliveries at ``destinations`` and every one of them skipped: never shown there."""
         if not destinations:
             return set()
-        rows = self.select(
-            f"SELECT incident_id FROM deliveries WHERE destination IN ({','.join('?' * len(destinations))})"
-            " GROUP BY incident_id HAVING SUM(CASE WHEN state = ? THEN 0 ELSE 1 END) = 0",
-            [*destinations, DeliveryState.SKIPPED],
-        )
-        return {row["incident_id"] for row in rows}
+        places = ",".join("?" * len(destinations))
+        # Two narrow reads, not a scan of every delivery on every post: the few skipped ones (the state's index),
+        # then whether those incidents have any other (the thread index, by incident).
+        skipped = {row["incident_id"] for row in self.select(
+            f"SELECT DISTINCT incident_id FROM deliveries WHERE state = ? AND destination IN ({places})",
+            [DeliveryState.SKIPPED, *destinations])}
+        if not skipped:
+            return set()
+        shown: set[str] = set()
+        candidates = sorted(skipped)
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start:start + 500]
+            shown |= {row["incident_id"] for row in self.select(
+                f"SELECT DISTINCT incident_id FROM deliveries WHERE incident_id IN ({','.join('?' * len(chunk))})"
+                f" AND destination IN ({places}) AND state != ?", [*chunk, *destinations, DeliveryState.SKIPPED])}
+        return skipped - shown
 
     def site_generation(self) -> tuple[str, int]:
         """Which store this is (an id made on first use) and how far it has got: a number that
