@@ -34,7 +34,7 @@ from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.fakes.webhook import FakeReceiver
 from tests.test_bot_run import bot_table
 from tests.test_secrets_echo import ENGINE as QUICK_ENGINE
-from tests.test_secrets_echo import aws_credentials_from, bucket_table, leaks
+from tests.test_secrets_echo import bucket_table, leaks, profile_credentials
 
 ESCAPES = ("\x1b", "\x07", "\x9b", "\u202e")
 
@@ -56,10 +56,7 @@ OTHER_SECRET = '\n[channels.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/h
 def s3_from_profile(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Server]:
     """An S3 gateway echoing the request's Authorization and X-Amz-Security-Token; the keys only in the
     shared credentials file (with a session token, as SSO and assumed roles have)."""
-    credentials = tmp_path / "aws-credentials"
-    credentials.write_text(f"[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
-                           f"aws_session_token = {SESSION}\n")
-    aws_credentials_from(monkeypatch, credentials, tmp_path)
+    profile_credentials(monkeypatch, tmp_path, KEY_ID, SECRET, SESSION)
     with S3Server() as s3:
         s3.create_bucket("status")
         s3.echo_credentials = True

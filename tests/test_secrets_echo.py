@@ -201,6 +201,14 @@ def aws_credentials_from(monkeypatch: pytest.MonkeyPatch, credentials: Path, tmp
         monkeypatch.delenv(name, raising=False)
 
 
+def profile_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_id: str, secret: str, token: str) -> None:
+    """Keys only in the shared credentials file, with a session token (as SSO and assumed roles have)."""
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+                           f"aws_session_token = {token}\n")
+    aws_credentials_from(monkeypatch, credentials, tmp_path)
+
+
 @pytest.fixture
 def s3_echoing(project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[S3Server]:
     aws_credentials_from(monkeypatch, tmp_path / "no-aws-credentials", tmp_path)
@@ -449,10 +457,7 @@ def test_s3_credentials_boto3_found_by_itself_stay_out_of_the_debug_log(
     """Found by a review: with keys from the shared credentials file (or a profile, SSO, an assumed
     role), botocore's debug log printed each request's session token and access key id."""
     key_id, secret, token = "ASIAFROMFILE0123456", "file-secret-Key-9f8e7d", "FwoGZXIvYXdzSessionTokenFromFileXYZ"
-    credentials = tmp_path / "aws-credentials"
-    credentials.write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
-                           f"aws_session_token = {token}\n")
-    aws_credentials_from(monkeypatch, credentials, tmp_path)
+    profile_credentials(monkeypatch, tmp_path, key_id, secret, token)
     with S3Server() as s3:
         s3.create_bucket("status")
         project.write_config(ENGINE + bucket_table(s3.url))  # no keys: boto3's own chain finds them
