@@ -14,7 +14,7 @@ from typing import Any
 from broadcaster import compose
 from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
-from broadcaster.destinations import destinations, plan
+from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
@@ -369,8 +369,11 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
             message = words.reminder_message(format_time(start, config.page.zone))
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
         reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
-        planned = _failed_where_unset(config, _where_the_operator_sent_it(
-            store, incident, plan(destinations(config, store), {c.id for c in incident.components}, audiences=reached)))
+        planned = plan(destinations(config, store), {c.id for c in incident.components}, audiences=reached)
+        # No wider than the window went, as every step: a channel added since, or the bot's first subscriber,
+        # was never told of a window kept to staff, and must not hear of it from its reminder.
+        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id))
+        planned = _failed_where_unset(config, _where_the_operator_sent_it(store, incident, planned))
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None

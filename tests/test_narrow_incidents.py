@@ -248,3 +248,24 @@ def test_a_customers_service_level_notice_never_names_an_incident_kept_from_it(
     acme = [m.text for m in telegram.messages[ACME]]
     assert any("Service level notice for Acme Corp" in text for text in acme), acme  # on the incident it knows
     assert all("STAFFTITLE" not in text for text in acme)
+
+
+def test_a_window_kept_to_staff_is_not_reminded_to_a_channel_added_since(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: the tick's reminder was planned apart from the rule (plain `plan`), so a public channel added to the
+    config after scheduling (or the bot's first public subscriber) was reminded of a staff-only window; that sent
+    delivery then counted as the window having gone public, and `maintenance start` went everywhere."""
+    telegram, x = customers
+    everything = customers_config(telegram, x)
+    before = everything.split("[channels.tg-public]")[0] + "[channels.tg-ops]" + everything.split("[channels.tg-ops]")[1]
+    project.write_config(before)
+    scheduled = json.loads(project.cli("maintenance", "schedule", "--yes", "--json", "--only", "tg-ops", "--title",
+                                       "Failover drill", "--start", "2h", "--end", "3h", "-C", "db").stdout)
+    project.write_config(everything)  # tg-public joins the config
+
+    assert project.cli("tick").exit_code == 0
+    started = json.loads(project.cli("maintenance", "start", scheduled["incident_id"], "--yes", "--json").stdout)
+
+    assert telegram.messages.get(PUBLIC, []) == [] and x.tweets == [] and telegram.messages.get(GLOBEX, []) == []
+    assert states(started)["tg-public"] == {"skipped"} and states(started)["tg-ops"] == {"sent"}
