@@ -494,7 +494,8 @@ def test_a_store_path_one_typo_from_a_file_beside_it_is_refused_not_made(project
 
     typo = project.cli("--store", str(project.root / ".broadcaster" / "state.dv"), "post", "--yes", "--title",
                        "Login slow", "Investigating.")
-    assert typo.exit_code == 2 and "Did you mean 'state.db'?" in typo.output and "touch" in typo.output
+    assert typo.exit_code == 2 and "Did you mean" in typo.output and "touch" in typo.output
+    assert f"'{project.root / '.broadcaster' / 'state.db'}'?" in typo.output
     assert not (project.root / ".broadcaster" / "state.dv").exists()
     assert [p.name for p in (project.site / "incidents").iterdir() if p.name.startswith("checkout-down")]
 
@@ -531,3 +532,13 @@ def test_resolving_a_resolved_incident_says_what_posts_to_it(project: Project) -
     again = project.cli("resolve", "--yes", incident, "Fixed.")
     assert again.exit_code == 2 and "already resolved" in again.output
     assert f"broadcaster post -i {incident} --reopen -s resolved" in again.output
+
+
+def test_a_store_path_whose_folder_is_a_typo_is_refused_too(project: Project) -> None:
+    """A review of the fix above: `--store .broadcastr/state.db` (the folder misspelt) made a new store there."""
+    project.write_config()
+    assert project.cli("post", "--yes", "--title", "Checkout down", "Investigating.").exit_code == 0
+    typo = project.root / ".broadcastr" / "state.db"
+    refused = project.cli("--store", str(typo), "post", "--yes", "--title", "Login slow", "Investigating.")
+    assert refused.exit_code == 2 and ".broadcaster/state.db" in refused.output, refused.output
+    assert not typo.parent.exists()

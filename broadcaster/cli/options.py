@@ -159,20 +159,31 @@ def _refuse_a_store_misspelt(path: Path) -> None:
     """A new ``--store`` file named almost like one beside it is a typo (``state.dv``): the new, empty store would
     build the page from this one update, and every other incident would leave it. A store meant to be new
     (a fallback while the team database is down) has a name of its own, or is made first (``touch``)."""
+    similar = _existing_like(path)
+    if similar is not None:
+        raise InputError(
+            f"--store {path}: no such file, and {similar} exists. Did you mean {str(similar)!r}? A new store holds "
+            "nothing else, so the page built from it would show this update alone. Nothing was stored or sent. If "
+            f"you do mean a new store, make it first (`touch {path}`), then run this again."
+        )
+
+
+def _existing_like(path: Path) -> Path | None:
+    """An existing file whose path is a typo away from ``path``: its name beside it, or, where ``path``'s folder does
+    not exist (``.broadcastr/state.db``), the same name in a folder named like it."""
     import difflib
 
     folder = path.parent if str(path.parent) else Path(".")
-    try:
+    if folder.is_dir():
         nearby = [p.name for p in folder.iterdir() if p.is_file()]
-    except OSError:
-        return
-    close = difflib.get_close_matches(path.name, nearby, n=1, cutoff=0.8)
-    if close:
-        raise InputError(
-            f"--store {path}: no such file, and {folder / close[0]} is beside it. Did you mean {close[0]!r}? A new "
-            "store holds nothing else, so the page built from it would show this update alone. Nothing was stored "
-            f"or sent. If you do mean a new store, make it first (`touch {path}`), then run this again."
-        )
+        close = difflib.get_close_matches(path.name, nearby, n=1, cutoff=0.8)
+        return folder / close[0] if close else None
+    above = folder.parent if str(folder.parent) else Path(".")
+    if not above.is_dir():
+        return None
+    folders = [p.name for p in above.iterdir() if p.is_dir() and (p / path.name).is_file()]
+    close = difflib.get_close_matches(folder.name, folders, n=1, cutoff=0.8)
+    return above / close[0] / path.name if close else None
 
 
 # -- shell completion -------------------------------------------------------------
