@@ -426,3 +426,20 @@ def test_a_post_marked_sent_without_its_id_is_named_not_called_withdrawn(project
     assert withdrawn.exit_code == 3, withdrawn.output
     [left] = json.loads(withdrawn.stdout)["in_doubt"]
     assert left["destination"] == "x" and "without its id" in left["error"]
+
+
+def test_a_channel_whose_readers_changed_since_gets_no_note_and_its_post_is_named(project: Project, world: FakeWorld) -> None:
+    """A review: a public channel's table marked `visibility = "internal"` after the incident went out there: withdraw
+    left the public post up, exit 0, and posted the private reason and the author into that public chat."""
+    project.write_config(ENGINE + world.channels_toml())
+    incident = json.loads(project.cli("post", "--yes", "--json", "--only", "site,tg-public", "--title", "API errors",
+                                      "-C", "api", "Elevated API errors.").stdout)["incident_id"]
+    reclassified = world.channels_toml().replace("[channels.tg-public]\n", '[channels.tg-public]\nvisibility = "internal"\n')
+    assert reclassified != world.channels_toml()
+    project.write_config(ENGINE + reclassified)
+
+    withdrawn = project.cli("withdraw", "--yes", incident, "--reason", "SECRETREASON the customer asked")
+
+    assert withdrawn.exit_code == 3, withdrawn.output
+    assert "readers changed" in withdrawn.output and "by hand" in withdrawn.output
+    assert all("SECRETREASON" not in m.text for m in world.telegram_messages(PUBLIC_CHAT))

@@ -97,7 +97,8 @@ def _where_posted_since(config: Config, store: Store, withdrawal: Update,
     shown = _posted(store, withdrawal.incident_id)
     reopened = []
     for delivery in store.deliveries(incident_id=withdrawal.incident_id, sequence=withdrawal.sequence):
-        if delivery.state == DeliveryState.SKIPPED and (delivery.destination, delivery.target) in shown:
+        if (delivery.state == DeliveryState.SKIPPED and delivery.last_error == NOTHING_POSTED
+                and (delivery.destination, delivery.target) in shown):
             store.release(delivery.id, "")
             reopened.append((delivery.destination, delivery.target))
     return [replace(p, state=DeliveryState.PENDING, reason="") if (p.destination, p.target) in reopened else p
@@ -129,7 +130,8 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
             continue
         place = (delivery.destination, delivery.target)
         if place not in acting:
-            why = "the config has no such destination and chat now (a table renamed, a chat written another way or moved)"
+            why = ("the config has no such destination and chat now (a table renamed, a chat written another way or "
+                   "moved), or its readers changed since")
         elif not delivery.remote_id and not delivery.parts and destination is not None and destination.can_delete:
             why = "it was recorded sent without its id (`retry --mark-unknown-sent` without --remote-id)"
         else:
@@ -171,9 +173,10 @@ def keep_in_doubt(
     all_destinations = destinations(config)
     deleting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING
                 and Visibility.parse(p.visibility).outside and all_destinations[p.destination].can_delete}
+    noting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING} - deleting
     kept = []
     for delivery in unknown:
-        if (delivery.destination, delivery.target) not in deleting:
+        if (delivery.destination, delivery.target) in noting:  # only where a follow-up or note goes: else in doubt
             store.mark_skipped(delivery.id, COVERED)
             continue
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
@@ -185,11 +188,30 @@ def keep_in_doubt(
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
     """Every destination that showed the incident: the site and hosts always, channels where something was posted."""
     posted = _posted(store, incident.id)
+    readers = _posted_for(store, incident.id)
     planned = []
     for name, destination in destinations(config, store).items():
         for target in destination.targets():
             shown = destination.idempotent or (name, target) in posted
             state = DeliveryState.PENDING if shown else DeliveryState.SKIPPED
-            reason = "" if shown else "nothing of this incident was posted here"
+            reason = "" if shown else NOTHING_POSTED
+            before = readers.get((name, target), set()) - {str(Visibility.parse(destination.visibility))}
+            if shown and not destination.idempotent and before:
+                # Its posts went to other readers than the table names now (public then, internal now): neither a
+                # delete decided by today's readers nor a note with the reason fits; left_up names the posts.
+                state, reason = DeliveryState.SKIPPED, CHANGED_READERS.format(then=", ".join(sorted(before)))
             planned.append(PlannedDelivery(name, target, destination.visibility, state, reason))
     return planned
+
+
+NOTHING_POSTED = "nothing of this incident was posted here"
+CHANGED_READERS = "its readers changed since the incident was posted here ({then} then): nothing is sent here"
+
+
+def _posted_for(store: Store, incident_id: str) -> dict[tuple[str, str], set[str]]:
+    """Each place's readers (visibility) as each post of the incident there was made for."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for d in store.deliveries(incident_id=incident_id):
+        if d.state != DeliveryState.SKIPPED:
+            found.setdefault((d.destination, d.target), set()).add(str(Visibility.parse(d.visibility)))
+    return found
