@@ -167,6 +167,22 @@ def merge_components(
     return tuple(merged.values())
 
 
+def as_shown(incident: Incident, shown: Sequence[Update]) -> Incident:
+    """``incident`` as its ``shown`` updates left it (status, end, components), where others are kept from the
+    readers: the stored record holds what every update changed, a staff-only "major outage" too."""
+    updates = [u for u in shown if u.kind == "update"]
+    if not updates:
+        return incident
+    components: tuple[AffectedComponent, ...] = ()
+    for update in updates:
+        components = merge_components(components, update.components, update.status.is_closed)
+        if incident.kind == "maintenance" and not update.status.is_closed:
+            components = tuple(AffectedComponent(c.id, maintenance_component_status(update.status)) for c in components)
+    last = updates[-1]
+    return replace(incident, status=last.status, components=components,
+                   resolved_at=last.created_at if last.status.is_closed else None)
+
+
 def admit(draft: Draft) -> Draft:
     """Every text of the draft through the input gate (``messages.gate``): normalised, or refused."""
     gate.check_count(tuple(draft.customers), "--customer")

@@ -269,3 +269,39 @@ def test_a_window_kept_to_staff_is_not_reminded_to_a_channel_added_since(
 
     assert telegram.messages.get(PUBLIC, []) == [] and x.tweets == [] and telegram.messages.get(GLOBEX, []) == []
     assert states(started)["tg-public"] == {"skipped"} and states(started)["tg-ops"] == {"sent"}
+
+
+def test_an_update_kept_off_the_page_leaves_the_incident_on_it_as_the_page_last_showed_it(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: the update was left out of the page, but the incident record it had changed (status, components,
+    title) was not: the page, the JSON and /status said "Identified", api "major outage", and the staff title."""
+    public = posted(project, "--title", "Checkout slow", "-C", "api=degraded_performance", "Checkout is slow.")
+    incident = public["incident_id"]
+    titled = project.cli("post", "--yes", "-i", incident, "--only", "tg-ops", "--title", "STAFFTITLE table dropped",
+                         "STAFFNOTE details.")
+    assert titled.exit_code == 2 and "changes the incident's title" in titled.output, titled.output
+    staff = posted(project, "-i", incident, "--only", "tg-ops", "-s", "identified", "-C", "api=major_outage",
+                   "STAFFNOTE details.")
+    assert states(staff)["site"] == {"skipped"}
+    posted(project, "--title", "Website slow", "-C", "db", "The website is slow.")  # rebuilds the page
+
+    summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
+    [shown] = [i for i in summary["incidents"] if i["name"] == "Checkout slow"]
+    assert shown["status"] == "investigating"
+    assert next(c["status"] for c in summary["components"] if c["id"] == "api") == "degraded_performance"
+    text = site_text(project)
+    assert "STAFFNOTE" not in text and "STAFFTITLE" not in text
+    pages = "".join(p.read_text(encoding="utf-8") for p in project.site.rglob("*.html"))
+    assert "Major outage" not in pages and "Identified" not in pages
+
+    from broadcaster.bot.status import status_replies
+    from broadcaster.config_loader import load
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    try:
+        replies = " ".join(str(r) for r in status_replies(load(str(project.config)), store, None))
+    finally:
+        store.close()
+    assert "Identified" not in replies and "Major outage" not in replies, replies

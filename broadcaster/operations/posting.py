@@ -140,6 +140,26 @@ def delivery_plan(
     return planned
 
 
+def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
+                                planned: Sequence[PlannedDelivery]) -> None:
+    """An update kept off the page (every page destination skipped) may not change what the page shows of an
+    incident on it: its title and impact are the incident's, shown with every later public update too."""
+    pages = [p for p in planned if p.destination in config.page_destinations]
+    if not pages or any(p.state != DeliveryState.SKIPPED for p in pages):
+        return
+    before = store.incident(incident.id)
+    if before is None or incident.id in store.incidents_kept_off(config.page_destinations):
+        return
+    changed = [name for name, now, then in (("title", (incident.title, incident.raw_title), (before.title, before.raw_title)),
+                                            ("impact", incident.impact, before.impact)) if now != then]
+    if changed:
+        raise InputError(
+            f"this update is kept off the page, but it changes the incident's {' and '.join(changed)}, which the page "
+            f"and every later public update show. Change {'them' if len(changed) > 1 else 'it'} in an update the "
+            f"page shows, or leave out {', '.join('--' + c for c in changed)}. Nothing was stored or sent."
+        )
+
+
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while a destination's secret is not in the environment."""
     names = {p.destination for p in planned if p.state == DeliveryState.PENDING}
@@ -300,6 +320,8 @@ def publish(
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
         planned = delivery_plan(config, incident, update, only, skip, earlier, store, widen=widen)
+    if not new:
+        refuse_hidden_header_change(config, store, incident, planned)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)

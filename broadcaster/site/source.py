@@ -34,6 +34,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+from broadcaster.compose import as_shown
 from broadcaster.config import MAKE_FEED_TOKEN, AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
 from broadcaster.errors import ConfigError, DeliveryError
@@ -232,6 +233,8 @@ def _shown(store: Store, places: Sequence[str], batch: list[tuple[Incident, list
     kept = store.kept_off(places, [incident.id for incident, _ in batch])
     for incident, updates in batch:
         shown = [u for u in updates if (incident.id, u.sequence) not in kept]
+        if len(shown) < len(updates):  # its header too as the shown updates left it, not as the hidden ones did
+            incident = as_shown(incident, shown)
         if shown or not updates:
             yield incident, shown
 
