@@ -265,7 +265,7 @@ class Publisher:
         self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
         self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
         self._deadline = 0.0
-        self._pacing = 0.0  # seconds this run's paced sends may queue a claimed delivery
+        self._pacing: dict[str, float] = {}  # by destination: how long its paced sends may queue a claimed delivery
 
     @property
     def lease(self) -> timedelta:
@@ -293,12 +293,11 @@ class Publisher:
         loop = asyncio.get_running_loop()
         self._batch = {d.id for d in deliveries}
         self._run = Run(self.config, self.store, sorted({d.incident_id for d in deliveries}))
-        pacing = sum(
-            destination.pacing_seconds(sum(d.destination == destination.name for d in deliveries))
+        self._pacing = {
+            destination.name: destination.pacing_seconds(sum(d.destination == destination.name for d in deliveries))
             for destination in self._used(deliveries)
-        )
-        self._deadline = loop.time() + self.config.engine.deadline + pacing
-        self._pacing = pacing
+        }
+        self._deadline = loop.time() + self.config.engine.deadline + sum(self._pacing.values())
         self._ahead = {d.name: f for d in self._used(deliveries) if (f := d.head_start(self._run)) is not None}
         try:
             tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
@@ -391,9 +390,17 @@ class Publisher:
         """Take the delivery for this process, committed before anything of it is sent."""
         try:
             return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown,
-                                              held_for=timedelta(seconds=self._pacing)))
+                                              held_for=self._may_queue(delivery)))
         except Exception as exc:  # noqa: BLE001 - a full disk, a lock held too long: this one is not sent
             raise _ClaimNotStored(self._store_failure(exc)) from exc
+
+    def _may_queue(self, delivery: Delivery) -> timedelta:
+        """How long a claimed delivery may wait for its turn: none where its destination is not paced; where it is,
+        the run's whole pacing (two tables of one Telegram bot share its limits, so one's chats queue behind the
+        other's)."""
+        if not self._pacing.get(delivery.destination):
+            return timedelta(0)
+        return timedelta(seconds=sum(self._pacing.values()))
 
     def _store_failure(self, exc: Exception) -> str:
         """The store's failure in a few words: the driver's own (a StoreError's advice is for a command that

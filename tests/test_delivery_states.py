@@ -599,10 +599,12 @@ def test_a_paced_broadcasts_queued_claims_are_trusted_for_as_long_as_its_pacing(
         state = project.root / ".broadcaster" / "state.db"
         deadline = time.monotonic() + 30
         claims: list[str] = []
+        site: list[str] = []
         while time.monotonic() < deadline and len(claims) < len(chats):
             try:
                 with sqlite3.connect(state) as db:
                     claims = [r[0] for r in db.execute("SELECT claimed_at FROM deliveries WHERE state = 'sending' AND destination = 'ops'")]
+                    site = [r[0] for r in db.execute("SELECT claimed_at FROM deliveries WHERE destination = 'site' AND claimed_at IS NOT NULL")]
             except sqlite3.Error:
                 pass
             time.sleep(0.02)
@@ -612,3 +614,5 @@ def test_a_paced_broadcasts_queued_claims_are_trusted_for_as_long_as_its_pacing(
     latest = max(datetime.fromisoformat(c) for c in claims)
     # Ahead by the pacing (3 s) less the time since: another machine trusts it `deadline + 60` s from then.
     assert latest - datetime.now(UTC) > timedelta(seconds=1.5)
+    # An unpaced destination's claim is not (a review): a dead machine's would be trusted for the pacing too.
+    assert site and all(datetime.fromisoformat(c) <= datetime.now(UTC) for c in site)
