@@ -138,14 +138,17 @@ def _audience_breach(
     if not culprits:
         return []
     # The customer's notice is threaded on an incident and shows its title, status and link: only on one it was
-    # told of (on its channels or the page). Kept from it (`--only tg-ops`), staff alone are told, once.
-    told_of = [i for i in culprits if _reached(config, store, i.id, audience.id)]
+    # told of (on its channels or the page), and its figure counts only those: an outage kept from it (`--only
+    # tg-ops`) would reach it as a number. Staff are told the whole figure, once.
+    known = [i for i, _ in history if _reached(config, store, i.id, audience.id)]
+    told_of = [i for i in culprits if i in known]
+    measured_known = group_month_to_date(outages([views[i.id] for i in known], now), audience.components, now)
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
     with i18n.speaking(config.page.language):
-        customer = words.customer_sla_breach(audience.name, names, measured, target)
+        customer = words.customer_sla_breach(audience.name, names, measured_known, target)
         staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target)
     told = _record(config, store, max(told_of, key=lambda i: i.created_at).id, _always(customer), now, mine,
-                   audience=audience.id, **key) if told_of else None
+                   audience=audience.id, **key) if told_of and measured_known < target else None
     incident = max(told_of or culprits, key=lambda i: i.created_at)
     internal = None
     if has_private_channels(config, store) and (told or not _raised(all_updates, **internal_key)):

@@ -305,3 +305,33 @@ def test_an_update_kept_off_the_page_leaves_the_incident_on_it_as_the_page_last_
     finally:
         store.close()
     assert "Identified" not in replies and "Major outage" not in replies, replies
+
+
+def test_a_customers_service_level_figure_counts_only_what_it_was_told_of(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: the notice was threaded on an incident acme knew of, but its figure (97.7%) counted a two-hour
+    outage kept to staff, while the page said 99.99%. Acme's figure counts what it was told of; staff get theirs."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    telegram, x = customers
+    project.write_config(customers_config(telegram, x, acme_sla="sla = 99.9"))
+    hidden = posted(project, "--only", "tg-ops", "--title", "Rack fire", "-C", "api=major_outage", "Staff only.")
+    incident = hidden["incident_id"]
+    posted(project, "-i", incident, "-s", "resolved", "Fixed.")
+    start = datetime.now(UTC) - timedelta(hours=3)
+    if start.month != datetime.now(UTC).month:
+        start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)  # within this month
+    end = start + timedelta(hours=2)
+    stamp = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # the outage lasted two hours
+        db.execute("UPDATE updates SET created_at = ? WHERE incident_id = ? AND sequence = 1", (start.strftime(stamp), incident))
+        db.execute("UPDATE updates SET created_at = ? WHERE incident_id = ? AND sequence = 2", (end.strftime(stamp), incident))
+        db.execute("UPDATE incidents SET created_at = ?, resolved_at = ? WHERE id = ?",
+                   (start.strftime(stamp), end.strftime(stamp), incident))
+
+    posted(project, "--title", "API blip", "-C", "api=partial_outage", "Brief API errors.")
+
+    assert not any("Service level notice" in m.text for m in telegram.messages.get(ACME, []))
+    assert sum("SLA breach for customer Acme Corp" in m.text for m in telegram.messages[STAFF]) == 1
