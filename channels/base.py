@@ -273,13 +273,16 @@ class Channel(ABC):
         is: ``retry`` then tries the whole list again, and those gone stay gone.
         """
         failures: list[DeliveryError] = []
-        for remote_id in dict.fromkeys(r for r in remote_ids if r):
+        tried = list(dict.fromkeys(r for r in remote_ids if r))
+        for remote_id in tried:
             try:
                 await delete_one(remote_id)
             except DeliveryError as exc:
                 failures.append(exc)
         if not failures:
-            return Receipt(remote_id=remote_ids[0] if remote_ids else "")
+            # Said: the outcome reads "sent" like any other, and the id shown is of a post now gone.
+            done = f"deleted {len(tried)} post(s) of the incident here" if tried else "no post of the incident left here"
+            return Receipt(remote_id=remote_ids[0] if remote_ids else "", notes=(done,))
         others = f" ({len(failures) - 1} more post(s) not deleted either)" if len(failures) > 1 else ""
         retry_after = max((f.retry_after or 0.0 for f in failures), default=0.0) or None
         # Never of unknown outcome, whatever each failure said: repeating a delete cannot show anything twice.

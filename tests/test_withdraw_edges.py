@@ -443,3 +443,13 @@ def test_a_channel_whose_readers_changed_since_gets_no_note_and_its_post_is_name
     assert withdrawn.exit_code == 3, withdrawn.output
     assert "readers changed" in withdrawn.output and "by hand" in withdrawn.output
     assert all("SECRETREASON" not in m.text for m in world.telegram_messages(PUBLIC_CHAT))
+
+
+def test_a_deletion_says_what_it_deleted(project: Project, world: FakeWorld) -> None:
+    """The docs review: withdraw printed "✓ x sent 1790..." for a deletion, the id of a post now gone."""
+    project.write_config(ENGINE + world.channels_toml())
+    incident = json.loads(project.cli("post", "--yes", "--json", "--only", "site,x", "--title", "API errors", "-C",
+                                      "api", "Elevated API errors.").stdout)["incident_id"]
+    withdrawn = project.cli("withdraw", "--yes", incident)
+    assert withdrawn.exit_code == 0 and "deleted 1 post(s) of the incident here" in withdrawn.output, withdrawn.output
+    assert world.x.tweets == []
