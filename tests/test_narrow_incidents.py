@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -271,40 +272,68 @@ def test_a_window_kept_to_staff_is_not_reminded_to_a_channel_added_since(
     assert states(started)["tg-public"] == {"skipped"} and states(started)["tg-ops"] == {"sent"}
 
 
-def test_an_update_kept_off_the_page_leaves_the_incident_on_it_as_the_page_last_showed_it(
+def test_an_update_kept_off_the_page_may_not_change_what_the_page_shows_of_the_incident(
     project: Project, customers: tuple[Any, Any]
 ) -> None:
-    """A review: the update was left out of the page, but the incident record it had changed (status, components,
-    title) was not: the page, the JSON and /status said "Identified", api "major outage", and the staff title."""
+    """Two reviews: an update left out of the page had still changed the incident record (title, status,
+    components), which the page, the JSON and /status showed; left out of those too, the next public follow-up,
+    correction or routing carried it ("Identified" on X, api "major outage", the db customer told). Such an update
+    is refused: it may say anything to staff, but not change what the page shows of the incident."""
+    telegram, x = customers
     public = posted(project, "--title", "Checkout slow", "-C", "api=degraded_performance", "Checkout is slow.")
     incident = public["incident_id"]
-    titled = project.cli("post", "--yes", "-i", incident, "--only", "tg-ops", "--title", "STAFFTITLE table dropped",
-                         "STAFFNOTE details.")
-    assert titled.exit_code == 2 and "changes the incident's title" in titled.output, titled.output
-    staff = posted(project, "-i", incident, "--only", "tg-ops", "-s", "identified", "-C", "api=major_outage",
-                   "STAFFNOTE details.")
-    assert states(staff)["site"] == {"skipped"}
-    posted(project, "--title", "Website slow", "-C", "db", "The website is slow.")  # rebuilds the page
+    for change, word in ((["--title", "STAFFTITLE table dropped"], "title"), (["-s", "identified"], "status"),
+                         (["-C", "api=major_outage"], "components"), (["-C", "db"], "components"),
+                         (["--impact", "critical"], "impact")):
+        refused = project.cli("post", "--yes", "-i", incident, "--only", "tg-ops", *change, "STAFFNOTE details.")
+        assert refused.exit_code == 2 and f"changes the incident's {word}" in refused.output, refused.output
+    note = posted(project, "-i", incident, "--only", "tg-ops", "-C", "api", "STAFFNOTE: the replica in rack 7.")
+    assert states(note)["site"] == {"skipped"}  # a staff note that changes nothing is fine
+    after = posted(project, "-i", incident, "-C", "api", "Still slow.")
+    assert states(after)["x"] == {"sent"} and states(after)["tg-globex"] == {"skipped"}
 
+    assert "Identified" not in x.tweets[-1].text and "Major outage" not in x.tweets[-1].text
     summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
     [shown] = [i for i in summary["incidents"] if i["name"] == "Checkout slow"]
     assert shown["status"] == "investigating"
     assert next(c["status"] for c in summary["components"] if c["id"] == "api") == "degraded_performance"
-    text = site_text(project)
-    assert "STAFFNOTE" not in text and "STAFFTITLE" not in text
-    pages = "".join(p.read_text(encoding="utf-8") for p in project.site.rglob("*.html"))
-    assert "Major outage" not in pages and "Identified" not in pages
+    assert "STAFFNOTE" not in site_text(project) and telegram.messages.get(GLOBEX, []) == []
+
+
+def test_a_record_stored_before_the_refusal_is_shown_as_its_shown_updates_left_it(project: Project) -> None:
+    """Records stored before kept-off updates were refused may hold their changes: the page and /status show the
+    incident as its shown updates left it (`compose.as_shown`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
     from broadcaster.bot.status import status_replies
     from broadcaster.config_loader import load
-    from broadcaster.store import SQLiteStore
+    from broadcaster.delivery import DeliveryState
+    from broadcaster.store import PlannedDelivery, SQLiteStore
 
+    project.write_config()
     store = SQLiteStore(project.root / ".broadcaster" / "state.db")
     try:
+        start = datetime.now(UTC) - timedelta(hours=1)
+        slow = (AffectedComponent("api", ComponentStatus.DEGRADED_PERFORMANCE),)
+        down = (AffectedComponent("api", ComponentStatus.MAJOR_OUTAGE),)
+        incident = Incident("checkout-slow", "Checkout slow", Impact.MINOR, Status.INVESTIGATING, start, slow)
+        site = [PlannedDelivery("site", "", "public", DeliveryState.PENDING)]
+        kept = [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "not in --only")]
+        store.record_update(incident, Update("checkout-slow", 0, start, Status.INVESTIGATING, "Slow.", slow), site,
+                            new=True)
+        store.record_update(replace(incident, status=Status.IDENTIFIED, components=down),
+                            Update("checkout-slow", 0, start + timedelta(minutes=5), Status.IDENTIFIED, "STAFFNOTE.",
+                                   down), kept, new=False)
         replies = " ".join(str(r) for r in status_replies(load(str(project.config)), store, None))
     finally:
         store.close()
-    assert "Identified" not in replies and "Major outage" not in replies, replies
+    assert project.cli("site", "build").exit_code == 0
+    summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
+    assert [i["status"] for i in summary["incidents"]] == ["investigating"]
+    assert next(c["status"] for c in summary["components"] if c["id"] == "api") == "degraded_performance"
+    assert "Identified" not in replies and "Major outage" not in replies and "STAFFNOTE" not in replies, replies
 
 
 def test_a_customers_service_level_figure_counts_only_what_it_was_told_of(

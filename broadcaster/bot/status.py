@@ -89,10 +89,11 @@ def _as_shown(incident: Incident, updates: list[Update], kept: set[tuple[str, in
 
 def _latest(config: Config, store: Store, visibility: Visibility, now: datetime) -> list[Shown]:
     found = []
-    records = [(i, u) for i, u in store.site_incidents(now) if not i.status.is_closed]
+    records = store.site_incidents(now)
     if visibility.level != Level.INTERNAL:  # what the operator kept off the page is kept off here too
         kept = store.kept_off(config.page_destinations, [i.id for i, _ in records])
         records = [_as_shown(i, ups, kept) for i, ups in records]
+    records = [(i, ups) for i, ups in records if not i.status.is_closed]
     for incident, updates in records:
         latest = next((u for u in reversed(updates) if u.kind not in _NOT_SHOWN), None)
         if latest is None:

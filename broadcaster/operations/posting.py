@@ -15,7 +15,7 @@ from broadcaster.destinations import check_names, destinations, no_wider_than_be
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import Incident, Update
-from broadcaster.messages.visibility import named_audiences, withdrawal_of
+from broadcaster.messages.visibility import full_title, named_audiences, withdrawal_of
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
@@ -143,20 +143,25 @@ def delivery_plan(
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
                                 planned: Sequence[PlannedDelivery]) -> None:
     """An update kept off the page (every page destination skipped) may not change what the page shows of an
-    incident on it: its title and impact are the incident's, shown with every later public update too."""
+    incident on it: its title, impact, status and components are the incident's, carried by every later public
+    update, correction and routing too (a staff-only "identified" would head the next public post, a staff-only
+    component would tell that component's customer)."""
     pages = [p for p in planned if p.destination in config.page_destinations]
     if not pages or any(p.state != DeliveryState.SKIPPED for p in pages):
         return
     before = store.incident(incident.id)
     if before is None or incident.id in store.incidents_kept_off(config.page_destinations):
         return
-    changed = [name for name, now, then in (("title", (incident.title, incident.raw_title), (before.title, before.raw_title)),
-                                            ("impact", incident.impact, before.impact)) if now != then]
+    shown = {"title": ((incident.title, full_title(incident)), (before.title, full_title(before)), "--title"),
+             "impact": (incident.impact, before.impact, "--impact"), "status": (incident.status, before.status, "-s"),
+             "components": (set(incident.components), set(before.components), "-C")}
+    changed = [name for name, (now, then, _) in shown.items() if now != then]
     if changed:
+        options = ", ".join(shown[name][2] for name in changed)
         raise InputError(
-            f"this update is kept off the page, but it changes the incident's {' and '.join(changed)}, which the page "
+            f"this update is kept off the page, but it changes the incident's {', '.join(changed)}, which the page "
             f"and every later public update show. Change {'them' if len(changed) > 1 else 'it'} in an update the "
-            f"page shows, or leave out {', '.join('--' + c for c in changed)}. Nothing was stored or sent."
+            f"page shows (`--widen`, or name site in --only), or leave out {options}. Nothing was stored or sent."
         )
 
 
