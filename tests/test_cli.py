@@ -542,3 +542,15 @@ def test_a_store_path_whose_folder_is_a_typo_is_refused_too(project: Project) ->
     refused = project.cli("--store", str(typo), "post", "--yes", "--title", "Login slow", "Investigating.")
     assert refused.exit_code == 2 and ".broadcaster/state.db" in refused.output, refused.output
     assert not typo.parent.exists()
+
+
+def test_a_store_path_with_a_typo_further_up_is_refused(project: Project) -> None:
+    """A review of the fix above: `prd/data/state.db` for `prod/data/state.db` (a folder further up misspelt, or
+    two typos at once) made a new store."""
+    project.write_config()
+    real = project.root / "prod" / "data" / "state.db"
+    assert project.cli("--store", str(real), "post", "--yes", "--title", "Checkout down", "Down.").exit_code == 0
+    for typo in (project.root / "prd" / "data" / "state.db", project.root / "prod" / "dta" / "state.dv"):
+        refused = project.cli("--store", str(typo), "post", "--yes", "--title", "Login slow", "Investigating.")
+        assert refused.exit_code == 2 and str(real) in refused.output, refused.output
+    assert not (project.root / "prd").exists() and not (project.root / "prod" / "dta").exists()

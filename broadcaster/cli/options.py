@@ -169,21 +169,26 @@ def _refuse_a_store_misspelt(path: Path) -> None:
 
 
 def _existing_like(path: Path) -> Path | None:
-    """An existing file whose path is a typo away from ``path``: its name beside it, or, where ``path``'s folder does
-    not exist (``.broadcastr/state.db``), the same name in a folder named like it."""
+    """An existing file whose path is a typo away from ``path``: from the deepest folder of it that exists, each
+    missing folder (``.broadcastr``, ``prd/data``) and the file's name matched to what is there."""
     import difflib
 
-    folder = path.parent if str(path.parent) else Path(".")
-    if folder.is_dir():
-        nearby = [p.name for p in folder.iterdir() if p.is_file()]
-        close = difflib.get_close_matches(path.name, nearby, n=1, cutoff=0.8)
-        return folder / close[0] if close else None
-    above = folder.parent if str(folder.parent) else Path(".")
-    if not above.is_dir():
-        return None
-    folders = [p.name for p in above.iterdir() if p.is_dir() and (p / path.name).is_file()]
-    close = difflib.get_close_matches(folder.name, folders, n=1, cutoff=0.8)
-    return above / close[0] / path.name if close else None
+    parts = path.parts
+    found = Path(parts[0]) if path.is_absolute() else Path(".")
+    rest = parts[1:] if path.is_absolute() else parts
+    while len(rest) > 1 and (found / rest[0]).is_dir():
+        found, rest = found / rest[0], rest[1:]
+    for index, part in enumerate(rest):
+        last = index == len(rest) - 1
+        try:
+            names = [p.name for p in found.iterdir() if (p.is_file() if last else p.is_dir())]
+        except OSError:
+            return None
+        close = difflib.get_close_matches(part, names, n=1, cutoff=0.8)
+        if not close:
+            return None
+        found = found / close[0]
+    return found if found != path and found.is_file() else None
 
 
 # -- shell completion -------------------------------------------------------------
