@@ -146,9 +146,11 @@ def _audience_breach(
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
     with i18n.speaking(config.page.language):
         customer = words.customer_sla_breach(audience.name, names, measured_known, target)
-        staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target)
     told = _record(config, store, max(told_of, key=lambda i: i.created_at).id, _always(customer), now, mine,
                    audience=audience.id, **key) if told_of and measured_known < target else None
+    with i18n.speaking(config.page.language):
+        staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target,
+                                                   told=told is not None)
     incident = max(told_of or culprits, key=lambda i: i.created_at)
     internal = None
     if has_private_channels(config, store) and (told or not _raised(all_updates, **internal_key)):

@@ -173,13 +173,20 @@ def customer_sla_breach(customer: str, components: str, measured: float, target:
 
 
 def customer_sla_breach_internal(customer: str, audience_id: str, components: str, measured: float,
-                                 target: float) -> str:
-    """Staff's notice that a customer was told of its SLA breach."""
+                                 target: float, *, told: bool = True) -> str:
+    """Staff's notice of a customer's SLA breach, and whether the customer was told (not where the incidents
+    behind it were kept from it)."""
+    values = {"customer": customer, "id": audience_id, "components": components, "measured": i18n.percent(measured, 3),
+              "target": i18n.percent(target)}
+    if not told:
+        return i18n.gettext(
+            "SLA breach for customer %(customer)s (%(id)s): %(components)s at %(measured)s this month, below the "
+            "contracted %(target)s. They have not been told: the incidents behind it were kept from them."
+        ) % values
     return i18n.gettext(
         "SLA breach for customer %(customer)s (%(id)s): %(components)s at %(measured)s this month, below the "
         "contracted %(target)s. They have been told on their channels."
-    ) % {"customer": customer, "id": audience_id, "components": components, "measured": i18n.percent(measured, 3),
-         "target": i18n.percent(target)}
+    ) % values
 
 
 def overdue(promised: str, title: str, incident_id: str, minutes: int) -> str:
