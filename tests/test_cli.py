@@ -554,3 +554,17 @@ def test_a_store_path_with_a_typo_further_up_is_refused(project: Project) -> Non
         refused = project.cli("--store", str(typo), "post", "--yes", "--title", "Login slow", "Investigating.")
         assert refused.exit_code == 2 and str(real) in refused.output, refused.output
     assert not (project.root / "prd").exists() and not (project.root / "prod" / "dta").exists()
+
+
+def test_a_new_store_in_a_numbered_sibling_folder_is_made(project: Project) -> None:
+    """A review of the folder-by-folder match: `backups/2026-12-04/state.db` beside `backups/2026-12-03/state.db` is a
+    new store meant so (a day's fallback), not a typo; and the advice for a refused one makes its folder too."""
+    project.write_config()
+    day_before = project.root / "backups" / "2026-12-03" / "state.db"
+    assert project.cli("--store", str(day_before), "post", "--yes", "--title", "Checkout down", "Down.").exit_code == 0
+    today = project.root / "backups" / "2026-12-04" / "state.db"
+    made = project.cli("--store", str(today), "post", "--yes", "--title", "Login slow", "Investigating.")
+    assert made.exit_code == 0, made.output
+    typo = project.cli("--store", str(project.root / "backup" / "2026-12-03" / "state.db"), "post", "--yes",
+                       "--title", "Login slow", "Investigating.")
+    assert typo.exit_code == 2 and "mkdir -p" in typo.output, typo.output

@@ -161,11 +161,16 @@ def _refuse_a_store_misspelt(path: Path) -> None:
     (a fallback while the team database is down) has a name of its own, or is made first (``touch``)."""
     similar = _existing_like(path)
     if similar is not None:
+        make = f"mkdir -p {path.parent} && touch {path}" if not path.parent.is_dir() else f"touch {path}"
         raise InputError(
             f"--store {path}: no such file, and {similar} exists. Did you mean {str(similar)!r}? A new store holds "
             "nothing else, so the page built from it would show this update alone. Nothing was stored or sent. If "
-            f"you do mean a new store, make it first (`touch {path}`), then run this again."
+            f"you do mean a new store, make it first (`{make}`), then run this again."
         )
+
+
+def _undigited(name: str) -> str:
+    return "".join(c for c in name if not c.isdigit())
 
 
 def _existing_like(path: Path) -> Path | None:
@@ -184,7 +189,9 @@ def _existing_like(path: Path) -> Path | None:
             names = [p.name for p in found.iterdir() if (p.is_file() if last else p.is_dir())]
         except OSError:
             return None
-        close = difflib.get_close_matches(part, names, n=1, cutoff=0.8)
+        # A numbered sibling is meant (backups/2026-12-04 beside 2026-12-03, state2.db beside state.db), not a typo.
+        close = [n for n in difflib.get_close_matches(part, names, n=3, cutoff=0.8)
+                 if n == part or _undigited(n) != _undigited(part)]
         if not close:
             return None
         found = found / close[0]
