@@ -150,12 +150,18 @@ def _audience_breach(
                    audience=audience.id, **key) if told_of and measured_known < target else None
     with i18n.speaking(config.page.language):
         staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target,
-                                                   told=told is not None)
+                                                   told=told is not None and _goes_to(store, told, audience.id))
     incident = max(told_of or culprits, key=lambda i: i.created_at)
     internal = None
     if has_private_channels(config, store) and (told or not _raised(all_updates, **internal_key)):
         internal = _record(config, store, incident.id, _always(staff), now, mine, **internal_key)
     return [n for n in (told, internal) if n]
+
+
+def _goes_to(store: Store, notice: Update, audience: str) -> bool:
+    """Whether the stored ``notice`` has a delivery planned to this customer's channels."""
+    return any(d.visibility == f"audience:{audience}" and d.state != DeliveryState.SKIPPED
+               for d in store.deliveries(incident_id=notice.incident_id, sequence=notice.sequence))
 
 
 def _reached(config: Config, store: Store, incident_id: str, audience: str) -> bool:

@@ -181,7 +181,8 @@ def customer_sla_breach_internal(customer: str, audience_id: str, components: st
     if not told:
         return i18n.gettext(
             "SLA breach for customer %(customer)s (%(id)s): %(components)s at %(measured)s this month, below the "
-            "contracted %(target)s. They have not been told: the incidents behind it were kept from them."
+            "contracted %(target)s. They have not been told: no channel of theirs took the notice, or the incidents "
+            "behind it were kept from them."
         ) % values
     return i18n.gettext(
         "SLA breach for customer %(customer)s (%(id)s): %(components)s at %(measured)s this month, below the "
