@@ -289,6 +289,7 @@ def test_an_update_kept_off_the_page_may_not_change_what_the_page_shows_of_the_i
                          (["--impact", "critical"], "impact")):
         refused = project.cli("post", "--yes", "-i", incident, "--only", "tg-ops", *change, "STAFFNOTE details.")
         assert refused.exit_code == 2 and f"changes the incident's {word}" in refused.output, refused.output
+        assert "name site in --only" in refused.output and "--widen" not in refused.output  # it would not help
     note = posted(project, "-i", incident, "--only", "tg-ops", "-C", "api", "STAFFNOTE: the replica in rack 7.")
     assert states(note)["site"] == {"skipped"}  # a staff note that changes nothing is fine
     after = posted(project, "-i", incident, "-C", "api", "Still slow.")
@@ -367,3 +368,16 @@ def test_a_customers_service_level_figure_counts_only_what_it_was_told_of(
     assert not any("Service level notice" in m.text for m in telegram.messages.get(ACME, []))
     [staff] = [m.text for m in telegram.messages[STAFF] if "SLA breach for customer Acme Corp" in m.text]
     assert "They have not been told" in staff
+
+
+def test_staff_are_not_told_a_customer_heard_of_its_breach_when_no_channel_of_its_took_it(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: with no channel of acme's in the config, staff read "They have been told on their channels"."""
+    telegram, x = customers
+    config = customers_config(telegram, x, acme_sla="sla = 100")
+    before, _, after = config.partition("[channels.tg-acme]")
+    project.write_config(before + after[after.index("[channels.tg-globex]"):])
+    posted(project, "--title", "API down", "-C", "api=major_outage", "--impact", "critical", "API is down.")
+    [staff] = [m.text for m in telegram.messages[STAFF] if "SLA breach for customer Acme Corp" in m.text]
+    assert "They have not been told" in staff, staff

@@ -152,16 +152,17 @@ def refuse_hidden_header_change(config: Config, store: Store, incident: Incident
     before = store.incident(incident.id)
     if before is None or incident.id in store.incidents_kept_off(config.page_destinations):
         return
-    shown = {"title": ((incident.title, full_title(incident)), (before.title, full_title(before)), "--title"),
-             "impact": (incident.impact, before.impact, "--impact"), "status": (incident.status, before.status, "-s"),
-             "components": (set(incident.components), set(before.components), "-C")}
-    changed = [name for name, (now, then, _) in shown.items() if now != then]
+    shown: dict[str, tuple[object, object]] = {
+        "title": ((incident.title, full_title(incident)), (before.title, full_title(before))),
+        "impact": (incident.impact, before.impact), "status": (incident.status, before.status),
+        "components": (frozenset(incident.components), frozenset(before.components)),
+    }
+    changed = [name for name, (now, then) in shown.items() if now != then]
     if changed:
-        options = ", ".join(shown[name][2] for name in changed)
         raise InputError(
             f"this update is kept off the page, but it changes the incident's {', '.join(changed)}, which the page "
-            f"and every later public update show. Change {'them' if len(changed) > 1 else 'it'} in an update the "
-            f"page shows (`--widen`, or name site in --only), or leave out {options}. Nothing was stored or sent."
+            "and every later public update show. Send it to the page too (name site in --only, or take it out of "
+            "--skip), or tell staff without that change. Nothing was stored or sent."
         )
 
 
