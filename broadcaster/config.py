@@ -222,11 +222,6 @@ class Config:
     def destination_names(self) -> tuple[str, ...]:
         return (SITE_DESTINATION, *self.publish, *self.channels)
 
-    @property
-    def page_destinations(self) -> tuple[str, ...]:
-        """The destinations that show the page: the builder and every publish target."""
-        return (SITE_DESTINATION, *self.publish)
-
     def _destination_tables(self) -> tuple[ChannelConfig, ...]:
         return (*self.channels.values(), *self.publish.values(), *([self.bot.table] if self.bot else []))
 

@@ -140,7 +140,7 @@ def _audience_breach(
     # The customer's notice is threaded on an incident and shows its title, status and link: only on one it was
     # told of (on its channels or the page), and its figure counts only those: an outage kept from it (`--only
     # tg-ops`) would reach it as a number. Staff are told the whole figure, once.
-    known = [i for i, _ in history if _reached(config, store, i.id, audience.id)]
+    known = [i for i, _ in history if _reached(store, i.id, audience.id)]
     told_of = [i for i in culprits if i in known]
     measured_known = group_month_to_date(outages([views[i.id] for i in known], now), audience.components, now)
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
@@ -164,11 +164,11 @@ def _goes_to(store: Store, notice: Update, audience: str) -> bool:
                for d in store.deliveries(incident_id=notice.incident_id, sequence=notice.sequence))
 
 
-def _reached(config: Config, store: Store, incident_id: str, audience: str) -> bool:
+def _reached(store: Store, incident_id: str, audience: str) -> bool:
     """Whether an update of the incident went to the public or to this customer's channels; one recorded with no
-    delivery to the page (history, an import) is on the page, as ``site.source.on_page`` shows it."""
+    public delivery (history, an import) is on the page, as ``site.source.on_page`` shows it."""
     deliveries = store.deliveries(incident_id=incident_id)
-    if not any(d.destination in config.page_destinations for d in deliveries):
+    if not any(d.visibility == "public" for d in deliveries):
         return True
     return any(d.state != DeliveryState.SKIPPED and d.visibility in ("public", f"audience:{audience}")
                for d in deliveries)

@@ -381,3 +381,20 @@ def test_staff_are_not_told_a_customer_heard_of_its_breach_when_no_channel_of_it
     posted(project, "--title", "API down", "-C", "api=major_outage", "--impact", "critical", "API is down.")
     [staff] = [m.text for m in telegram.messages[STAFF] if "SLA breach for customer Acme Corp" in m.text]
     assert "They have not been told" in staff, staff
+
+
+def test_skipping_the_site_alone_leaves_the_page_as_it_is_meanwhile_not_for_good(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """The CI of this session: kept off the page had meant every page delivery skipped, so `--skip site` (the
+    README's way to leave the page as it is while it is being fixed) hid a public update from it for good, and a
+    status change with it was refused. What counts is whether the update went public anywhere."""
+    telegram, x = customers
+    incident = posted(project, "--title", "API errors", "-C", "api", "Errors.")["incident_id"]
+    skipped = posted(project, "-i", incident, "--skip", "site", "-s", "identified", "Cause found: a router.")
+    assert states(skipped)["site"] == {"skipped"} and states(skipped)["x"] == {"sent"}
+    assert "a router" not in site_text(project)  # the page as it was, meanwhile
+    assert project.cli("site", "build").exit_code == 0
+    assert "Cause found: a router." in site_text(project)
+    summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
+    assert [i["status"] for i in summary["incidents"]] == ["identified"]

@@ -91,7 +91,7 @@ def _latest(config: Config, store: Store, visibility: Visibility, now: datetime)
     found = []
     records = store.site_incidents(now)
     if visibility.level != Level.INTERNAL:  # what the operator kept off the page is kept off here too
-        kept = store.kept_off(config.page_destinations, [i.id for i, _ in records])
+        kept = store.kept_off([i.id for i, _ in records])
         records = [_as_shown(i, ups, kept) for i, ups in records]
     records = [(i, ups) for i, ups in records if not i.status.is_closed]
     for incident, updates in records:

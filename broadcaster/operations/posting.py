@@ -14,7 +14,7 @@ from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import check_names, destinations, no_wider_than_before, plan
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
-from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.model import PUBLIC, Incident, Update
 from broadcaster.messages.visibility import full_title, named_audiences, withdrawal_of
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
@@ -142,15 +142,15 @@ def delivery_plan(
 
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
                                 planned: Sequence[PlannedDelivery]) -> None:
-    """An update kept off the page (every page destination skipped) may not change what the page shows of an
+    """An update kept from the public (every public destination skipped) may not change what the page shows of an
     incident on it: its title, impact, status and components are the incident's, carried by every later public
     update, correction and routing too (a staff-only "identified" would head the next public post, a staff-only
     component would tell that component's customer)."""
-    pages = [p for p in planned if p.destination in config.page_destinations]
-    if not pages or any(p.state != DeliveryState.SKIPPED for p in pages):
-        return
+    public = [p for p in planned if p.visibility == str(PUBLIC)]
+    if not public or any(p.state != DeliveryState.SKIPPED for p in public):
+        return  # it goes public somewhere: the page shows it from its next build
     before = store.incident(incident.id)
-    if before is None or incident.id in store.incidents_kept_off(config.page_destinations):
+    if before is None or incident.id in store.incidents_kept_off():
         return
     shown: dict[str, tuple[object, object]] = {
         "title": ((incident.title, full_title(incident)), (before.title, full_title(before))),

@@ -185,7 +185,7 @@ def read(
     """
     problems: dict[str, str] = {}
     store_id, generation = store.site_generation()
-    hidden = store.incidents_kept_off(config.page_destinations)
+    hidden = store.incidents_kept_off()
     versions = {i: v for i, v in store.incident_versions().items() if i not in hidden}  # no page: removed
     paths = incident_paths(versions)
     writer.guard_with(guard_key(config))
@@ -215,22 +215,21 @@ def read(
 
 def on_page(config: Config, store: Store, records: Iterable[tuple[Incident, list[Update]]],
             chunk: int = 250) -> Iterator[tuple[Incident, list[Update]]]:
-    """``records`` without the updates the operator kept off the page (every page destination skipped: `post
+    """``records`` without the updates the operator kept from the public (every public delivery skipped: `post
     --only tg-ops`, a follow-up no wider than that); an incident left with none is left out. The page is built
-    from the whole store on every post, so skipping `site` in one command would otherwise protect nothing."""
-    places = config.page_destinations
+    from the whole store on every post, so skipping the public in one command would otherwise protect nothing.
+    (`--skip site` alone went public on the channels: the page shows it from its next build, as documented.)"""
     batch: list[tuple[Incident, list[Update]]] = []
     for record in records:
         batch.append(record)
         if len(batch) >= chunk:
-            yield from _shown(store, places, batch)
+            yield from _shown(store, batch)
             batch = []
-    yield from _shown(store, places, batch)
+    yield from _shown(store, batch)
 
 
-def _shown(store: Store, places: Sequence[str], batch: list[tuple[Incident, list[Update]]]
-           ) -> Iterator[tuple[Incident, list[Update]]]:
-    kept = store.kept_off(places, [incident.id for incident, _ in batch])
+def _shown(store: Store, batch: list[tuple[Incident, list[Update]]]) -> Iterator[tuple[Incident, list[Update]]]:
+    kept = store.kept_off([incident.id for incident, _ in batch])
     for incident, updates in batch:
         shown = [u for u in updates if (incident.id, u.sequence) not in kept]
         if len(shown) < len(updates):  # its header too as the shown updates left it, not as the hidden ones did

@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import ConflictError, InputError, StoreError
-from broadcaster.messages.model import Incident, Update
+from broadcaster.messages.model import PUBLIC, Incident, Update
 from broadcaster.store.records import (
     INCIDENT_COLUMNS,
     MUTABLE_INCIDENT_COLUMNS,
@@ -405,41 +405,35 @@ class Store(SubscriptionStore):
         )
         return {row["id"]: f"{row['last_sequence'] or 0}-{row['updated_at']}" for row in rows}
 
-    def kept_off(self, destinations: Sequence[str], incident_ids: Sequence[str] | None = None) -> set[tuple[str, int]]:
-        """The updates (incident id, sequence) that have deliveries at ``destinations`` and every one of them
-        skipped: kept off those places (``--only tg-ops`` skips the page). ``incident_ids``: of these alone
-        (None: every incident). An update with no delivery there (imported, stored before) is not kept off."""
-        marks = ",".join("?" * len(destinations))
-        chosen = f" AND incident_id IN ({','.join('?' * len(incident_ids))})" if incident_ids is not None else ""
-        if not destinations or incident_ids is not None and not incident_ids:
+    def kept_off(self, incident_ids: Sequence[str] | None = None) -> set[tuple[str, int]]:
+        """The updates (incident id, sequence) kept from the public: every public delivery of theirs skipped
+        (``--only tg-ops``; not ``--skip site`` alone, which went to public channels and leaves the page as it is
+        meanwhile). ``incident_ids``: of these alone (None: every incident). An update with no delivery recorded
+        (imported, stored before) is not kept off."""
+        if incident_ids is not None and not incident_ids:
             return set()
+        chosen = f" AND incident_id IN ({','.join('?' * len(incident_ids))})" if incident_ids is not None else ""
         rows = self.select(
-            "SELECT incident_id, sequence FROM deliveries"
-            f" WHERE destination IN ({marks}){chosen} GROUP BY incident_id, sequence"
+            f"SELECT incident_id, sequence FROM deliveries WHERE visibility = ?{chosen} GROUP BY incident_id, sequence"
             " HAVING SUM(CASE WHEN state = ? THEN 0 ELSE 1 END) = 0",
-            [*destinations, *(incident_ids or ()), DeliveryState.SKIPPED],
+            [str(PUBLIC), *(incident_ids or ()), DeliveryState.SKIPPED],
         )
         return {(row["incident_id"], int(row["sequence"])) for row in rows}
 
-    def incidents_kept_off(self, destinations: Sequence[str]) -> set[str]:
-        """The incidents with deliveries at ``destinations`` and every one of them skipped: never shown there."""
-        if not destinations:
-            return set()
-        places = ",".join("?" * len(destinations))
+    def incidents_kept_off(self) -> set[str]:
+        """The incidents kept from the public: public deliveries recorded, every one of them skipped."""
         # Two narrow reads, not a scan of every delivery on every post: the few skipped ones (the state's index),
         # then whether those incidents have any other (the thread index, by incident).
         skipped = {row["incident_id"] for row in self.select(
-            f"SELECT DISTINCT incident_id FROM deliveries WHERE state = ? AND destination IN ({places})",
-            [DeliveryState.SKIPPED, *destinations])}
-        if not skipped:
-            return set()
+            "SELECT DISTINCT incident_id FROM deliveries WHERE state = ? AND visibility = ?",
+            [DeliveryState.SKIPPED, str(PUBLIC)])}
         shown: set[str] = set()
         candidates = sorted(skipped)
         for start in range(0, len(candidates), 500):
             chunk = candidates[start:start + 500]
             shown |= {row["incident_id"] for row in self.select(
                 f"SELECT DISTINCT incident_id FROM deliveries WHERE incident_id IN ({','.join('?' * len(chunk))})"
-                f" AND destination IN ({places}) AND state != ?", [*chunk, *destinations, DeliveryState.SKIPPED])}
+                " AND visibility = ? AND state != ?", [*chunk, str(PUBLIC), DeliveryState.SKIPPED])}
         return skipped - shown
 
     def site_generation(self) -> tuple[str, int]:
