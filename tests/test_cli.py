@@ -568,3 +568,16 @@ def test_a_new_store_in_a_numbered_sibling_folder_is_made(project: Project) -> N
     typo = project.cli("--store", str(project.root / "backup" / "2026-12-03" / "state.db"), "post", "--yes",
                        "--title", "Login slow", "Investigating.")
     assert typo.exit_code == 2 and "mkdir -p" in typo.output, typo.output
+
+
+def test_a_store_path_the_system_cannot_use_is_refused_not_a_crash(project: Project) -> None:
+    """A review: a folder name over 255 characters, a loop of links, a file where a folder should be: each ended
+    "unexpected error (OSError)", exit 1."""
+    project.write_config()
+    (project.root / "afile").write_text("", encoding="utf-8")
+    (project.root / "loop-a").symlink_to(project.root / "loop-b")
+    (project.root / "loop-b").symlink_to(project.root / "loop-a")
+    for path in (project.root / ("x" * 300) / "state.db", project.root / "loop-a" / "state.db",
+                 project.root / "afile" / "state.db"):
+        refused = project.cli("--store", str(path), "post", "--yes", "--title", "Login slow", "Investigating.")
+        assert refused.exit_code == 2 and "Check the path" in refused.output, refused.output

@@ -141,16 +141,22 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     from broadcaster.store import store_location
 
     remember(store_override_secrets(ctx))  # the database library's logs and errors may quote its URL
-    location = store_location(load_config(ctx), store_override(ctx))
-    path = _embedded_file(location)
-    if store_override(ctx) and path is not None and not creates and not path.exists():
-        raise InputError(
-            f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
-            "made only by a command that stores something (post, store import)."
-        )
-    if store_override(ctx) and path is not None and not path.exists():
-        _refuse_a_store_misspelt(path)
-    store = _open(location, upgrade=upgrade)
+    try:
+        location = store_location(load_config(ctx), store_override(ctx))
+        path = _embedded_file(location)
+        if store_override(ctx) and path is not None and not creates and not path.exists():
+            raise InputError(
+                f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
+                "made only by a command that stores something (post, store import)."
+            )
+        if store_override(ctx) and path is not None and not path.exists():
+            _refuse_a_store_misspelt(path)
+        store = _open(location, upgrade=upgrade)
+    except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
+        given = store_override(ctx)
+        if not given or "://" in given:
+            raise
+        raise InputError(f"--store {given}: {exc.strerror or exc}. Check the path. Nothing was stored or sent.") from exc
     ctx.call_on_close(store.close)
     return store
 
