@@ -11,7 +11,7 @@ import getpass
 import os
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -181,6 +181,14 @@ def as_shown(incident: Incident, shown: Sequence[Update]) -> Incident:
     last = updates[-1]
     return replace(incident, status=last.status, components=components,
                    resolved_at=last.created_at if last.status.is_closed else None)
+
+
+def without_kept(incident: Incident, updates: list[Update], kept: Collection[tuple[str, int]]
+                 ) -> tuple[Incident, list[Update]]:
+    """``incident`` and ``updates`` without those ``kept`` from the readers ((incident id, sequence) pairs,
+    ``Store.kept_off``), the incident then as the others left it (``as_shown``)."""
+    shown = [u for u in updates if (incident.id, u.sequence) not in kept]
+    return (as_shown(incident, shown) if len(shown) < len(updates) else incident), shown
 
 
 def admit(draft: Draft) -> Draft:

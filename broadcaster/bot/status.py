@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 
-from broadcaster.compose import as_shown
+from broadcaster.compose import without_kept
 from broadcaster.config import Config
 from broadcaster.engine import carried_private_values, previous_status
 from broadcaster.messages.bot import ComponentLine, status_continues, status_messages
@@ -82,17 +82,12 @@ def _visibility(config: Config, subscription: Subscription | None) -> Visibility
     return visibility
 
 
-def _as_shown(incident: Incident, updates: list[Update], kept: set[tuple[str, int]]) -> tuple[Incident, list[Update]]:
-    shown = [u for u in updates if (incident.id, u.sequence) not in kept]
-    return (as_shown(incident, shown) if len(shown) < len(updates) else incident), shown
-
-
 def _latest(config: Config, store: Store, visibility: Visibility, now: datetime) -> list[Shown]:
     found = []
     records = store.site_incidents(now)
     if visibility.level != Level.INTERNAL:  # what the operator kept off the page is kept off here too
         kept = store.kept_off([i.id for i, _ in records])
-        records = [_as_shown(i, ups, kept) for i, ups in records]
+        records = [without_kept(i, ups, kept) for i, ups in records]
     records = [(i, ups) for i, ups in records if not i.status.is_closed]
     for incident, updates in records:
         latest = next((u for u in reversed(updates) if u.kind not in _NOT_SHOWN), None)

@@ -14,6 +14,7 @@ update's private note: staff see it, the public never does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from broadcaster.compose import author_name
@@ -94,7 +95,7 @@ def _where_posted_since(config: Config, store: Store, withdrawal: Update,
     """The plan was read before the withdrawal was stored; a command racing it may have claimed a delivery
     there since (none can now: ``Store.claim``). Where one did, the withdrawal's skipped delivery is made
     pending, to wait for that post and delete it."""
-    shown = _posted(store, withdrawal.incident_id)
+    shown = _posted(store.deliveries(incident_id=withdrawal.incident_id))
     reopened = []
     for delivery in store.deliveries(incident_id=withdrawal.incident_id, sequence=withdrawal.sequence):
         if (delivery.state == DeliveryState.SKIPPED and delivery.last_error == NOTHING_POSTED
@@ -105,10 +106,10 @@ def _where_posted_since(config: Config, store: Store, withdrawal: Update,
             for p in planned]
 
 
-def _posted(store: Store, incident_id: str) -> set[tuple[str, str]]:
+def _posted(deliveries: Sequence[Delivery]) -> set[tuple[str, str]]:
     # A post being sent right now may arrive: the withdrawal waits for it there, to delete it or name it in doubt.
     maybe = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
-    return {(d.destination, d.target) for d in store.deliveries(incident_id=incident_id) if d.state in maybe or d.parts}
+    return {(d.destination, d.target) for d in deliveries if d.state in maybe or d.parts}
 
 
 LEFT_UP = ("posted here as {where} ({remote}), and not deleted: {why}. Delete it by hand if it is still there; the "
@@ -187,8 +188,8 @@ def keep_in_doubt(
 
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
     """Every destination that showed the incident: the site and hosts always, channels where something was posted."""
-    posted = _posted(store, incident.id)
-    readers = _posted_for(store, incident.id)
+    earlier = store.deliveries(incident_id=incident.id)
+    posted, readers = _posted(earlier), _posted_for(earlier)
     planned = []
     for name, destination in destinations(config, store).items():
         for target in destination.targets():
@@ -208,10 +209,10 @@ NOTHING_POSTED = "nothing of this incident was posted here"
 CHANGED_READERS = "its readers changed since the incident was posted here ({then} then): nothing is sent here"
 
 
-def _posted_for(store: Store, incident_id: str) -> dict[tuple[str, str], set[str]]:
+def _posted_for(deliveries: Sequence[Delivery]) -> dict[tuple[str, str], set[str]]:
     """Each place's readers (visibility) as each post of the incident there was made for."""
     found: dict[tuple[str, str], set[str]] = {}
-    for d in store.deliveries(incident_id=incident_id):
+    for d in deliveries:
         if d.state != DeliveryState.SKIPPED:
             found.setdefault((d.destination, d.target), set()).add(str(Visibility.parse(d.visibility)))
     return found

@@ -34,7 +34,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
-from broadcaster.compose import as_shown
+from broadcaster.compose import without_kept
 from broadcaster.config import MAKE_FEED_TOKEN, AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
 from broadcaster.errors import ConfigError, DeliveryError
@@ -213,7 +213,7 @@ def read(
     )
 
 
-def on_page(config: Config, store: Store, records: Iterable[tuple[Incident, list[Update]]],
+def on_page(store: Store, records: Iterable[tuple[Incident, list[Update]]],
             chunk: int = 250) -> Iterator[tuple[Incident, list[Update]]]:
     """``records`` without the updates the operator kept from the public (every public delivery skipped: `post
     --only tg-ops`, a follow-up no wider than that); an incident left with none is left out. The page is built
@@ -231,11 +231,9 @@ def on_page(config: Config, store: Store, records: Iterable[tuple[Incident, list
 def _shown(store: Store, batch: list[tuple[Incident, list[Update]]]) -> Iterator[tuple[Incident, list[Update]]]:
     kept = store.kept_off([incident.id for incident, _ in batch])
     for incident, updates in batch:
-        shown = [u for u in updates if (incident.id, u.sequence) not in kept]
-        if len(shown) < len(updates):  # its header too as the shown updates left it, not as the hidden ones did
-            incident = as_shown(incident, shown)
+        shown_incident, shown = without_kept(incident, updates, kept)  # its header too, as the shown ones left it
         if shown or not updates:
-            yield incident, shown
+            yield shown_incident, shown
 
 
 def guard_key(config: Config) -> str:
@@ -290,7 +288,7 @@ def _pages(
         )
     else:
         records = _each(store, sorted(ids))
-    return _cut(config, on_page(config, store, records), versions, problems)
+    return _cut(config, on_page(store, records), versions, problems)
 
 
 def _cut(
@@ -307,7 +305,7 @@ def _cut_from(
     config: Config, versions: dict[str, str], store: Store, ids: Sequence[str], problems: dict[str, str]
 ) -> Iterator[Page]:
     """The pages of ``ids``, as a worker process reads and cuts them."""
-    return _cut(config, on_page(config, store, store.incidents_of(ids)), versions, problems)
+    return _cut(config, on_page(store, store.incidents_of(ids)), versions, problems)
 
 
 def _each(store: Store, ids: Sequence[str]) -> Iterator[tuple[Incident, list[Update]]]:
@@ -459,7 +457,7 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     now = utcnow()
     shown_since = now - timedelta(days=config.page.history_days)
     loaded = []
-    for incident, updates in on_page(config, store, store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))):
+    for incident, updates in on_page(store, store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))):
         page = _page(config, incident, updates, problems)
         if page is not None:
             loaded.append((incident, updates, page))
@@ -496,7 +494,7 @@ def _archive(
     from broadcaster.site.api import MOST_RECENT
 
     archive = []
-    for incident, updates in on_page(config, store, store.closed_incidents(MOST_RECENT)):
+    for incident, updates in on_page(store, store.closed_incidents(MOST_RECENT)):
         if incident.id in shown:
             continue
         page = loaded.get(incident.id) or _page(config, incident, updates, problems)

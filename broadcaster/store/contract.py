@@ -405,18 +405,17 @@ class Store(SubscriptionStore):
         )
         return {row["id"]: f"{row['last_sequence'] or 0}-{row['updated_at']}" for row in rows}
 
-    def kept_off(self, incident_ids: Sequence[str] | None = None) -> set[tuple[str, int]]:
-        """The updates (incident id, sequence) kept from the public: every public delivery of theirs skipped
-        (``--only tg-ops``; not ``--skip site`` alone, which went to public channels and leaves the page as it is
-        meanwhile). ``incident_ids``: of these alone (None: every incident). An update with no delivery recorded
-        (imported, stored before) is not kept off."""
-        if incident_ids is not None and not incident_ids:
+    def kept_off(self, incident_ids: Sequence[str]) -> set[tuple[str, int]]:
+        """The updates (incident id, sequence) of these incidents kept from the public: every public delivery of
+        theirs skipped (``--only tg-ops``; not ``--skip site`` alone, which went to public channels and leaves the
+        page as it is meanwhile). An update with no delivery recorded (imported, stored before) is not kept off."""
+        if not incident_ids:
             return set()
-        chosen = f" AND incident_id IN ({','.join('?' * len(incident_ids))})" if incident_ids is not None else ""
         rows = self.select(
-            f"SELECT incident_id, sequence FROM deliveries WHERE visibility = ?{chosen} GROUP BY incident_id, sequence"
+            f"SELECT incident_id, sequence FROM deliveries WHERE visibility = ?"
+            f" AND incident_id IN ({','.join('?' * len(incident_ids))}) GROUP BY incident_id, sequence"
             " HAVING SUM(CASE WHEN state = ? THEN 0 ELSE 1 END) = 0",
-            [str(PUBLIC), *(incident_ids or ()), DeliveryState.SKIPPED],
+            [str(PUBLIC), *incident_ids, DeliveryState.SKIPPED],
         )
         return {(row["incident_id"], int(row["sequence"])) for row in rows}
 
