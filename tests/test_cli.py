@@ -581,3 +581,12 @@ def test_a_store_path_the_system_cannot_use_is_refused_not_a_crash(project: Proj
                  project.root / "afile" / "state.db"):
         refused = project.cli("--store", str(path), "post", "--yes", "--title", "Login slow", "Investigating.")
         assert refused.exit_code == 2 and "Check the path" in refused.output, refused.output
+
+
+def test_an_unusable_store_value_that_holds_a_password_is_not_shown(project: Project) -> None:
+    """Found in the session's last look: a connection string too long for a file name reached the refusal above,
+    which printed it, password and all."""
+    project.write_config()
+    given = "host=db password=hunter2secret dbname=" + "x" * 300
+    refused = project.cli("--store", given, "post", "--yes", "--title", "Login slow", "Investigating.")
+    assert refused.exit_code == 2 and "hunter2secret" not in refused.output, refused.output

@@ -156,7 +156,13 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
         given = store_override(ctx)
         if not given or "://" in given:
             raise
-        raise InputError(f"--store {given}: {exc.strerror or exc}. Check the path. Nothing was stored or sent.") from exc
+        from broadcaster.redaction import redact
+        from broadcaster.store.location import _looks_like_a_url_or_connection_string
+
+        # Never a connection string as given: it may hold a password (store_location refuses one in words).
+        shown = "(its value is not shown)" if _looks_like_a_url_or_connection_string(given) else redact(
+            given, store_override_secrets(ctx))
+        raise InputError(f"--store {shown}: {exc.strerror or exc}. Check the path. Nothing was stored or sent.") from exc
     ctx.call_on_close(store.close)
     return store
 
