@@ -453,3 +453,16 @@ def test_a_deletion_says_what_it_deleted(project: Project, world: FakeWorld) -> 
     withdrawn = project.cli("withdraw", "--yes", incident)
     assert withdrawn.exit_code == 0 and "deleted 1 post(s) of the incident here" in withdrawn.output, withdrawn.output
     assert world.x.tweets == []
+
+
+def test_a_post_named_left_up_is_shown_escaped(project: Project, world: FakeWorld) -> None:
+    """Found in the session's last look: the "not deleted" line quoted the stored post id, a server's text, raw."""
+    project.write_config(ENGINE + world.channels_toml())
+    incident = json.loads(project.cli("post", "--yes", "--json", "--only", "site,tg-public", "--title", "API errors",
+                                      "-C", "api", "Elevated API errors.").stdout)["incident_id"]
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        db.execute("UPDATE deliveries SET remote_id = ? WHERE destination = 'tg-public'", ("@acme:1\x1b]0;pwned\x07",))
+    project.write_config(ENGINE + world.channels_toml().replace("[channels.tg-public]", "[channels.tg-announce]"))
+    withdrawn = project.cli("withdraw", "--yes", incident)
+    assert withdrawn.exit_code == 3 and "not deleted" in withdrawn.output
+    assert "\x1b" not in withdrawn.output and "\x07" not in withdrawn.output, repr(withdrawn.output)

@@ -175,12 +175,12 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
     line = Text("? ", style="magenta")
     if withdrawn:
-        line.append(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}.")
+        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}."))
         return line
     if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
         line.append(
             f"{delivery.incident_id} #{delivery.sequence} → {where}: PARTLY POSTED: {len(delivery.parts)} part(s) "
-            f"confirmed (the first: {delivery.parts[0]}); whether the next one arrived is unknown. Check {where}: "
+            f"confirmed (the first: {printable(delivery.parts[0])}); whether the next one arrived is unknown. Check {where}: "
             f"`broadcaster retry {delivery.incident_id} --include-unknown` sends the parts after the confirmed ones "
             f"(the next may then show twice); `--mark-unknown-sent` only if the whole update is there."
         )
