@@ -23,7 +23,6 @@ out and named in ``BuiltSite.problems``; the rest is built and published.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.compose import without_kept
-from broadcaster.config import MAKE_FEED_TOKEN, AudienceConfig, ComponentConfig, Config
+from broadcaster.config import FEED_TOKEN, FEED_TOKEN_FORM, MAKE_FEED_TOKEN, AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import Receipt
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import POLL_SECONDS, FileLock
@@ -356,18 +355,14 @@ def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[
     return ""
 
 
-# A feed token is the whole of a customer page's protection: long, and safe in a path.
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
-
-
 def audience_folder(key: str, table: AudienceConfig) -> str:
     """``a/<token>/`` for a customer with a ``feed_token``; ConfigError (never showing it) if it is unfit."""
     assert table.feed_token is not None
     token = table.feed_token.reveal()
-    if not _TOKEN.fullmatch(token):
+    if not FEED_TOKEN.fullmatch(token):
         raise ConfigError(
-            f"[audiences.{key}] feed_token (${{{table.feed_token.env_var}}}) must be 20 to 128 letters, digits, '-' or "
-            f"'_': it is the only protection of that customer's page. Make one with {MAKE_FEED_TOKEN}."
+            f"[audiences.{key}] feed_token (${{{table.feed_token.env_var}}}) must be {FEED_TOKEN_FORM}: it is the "
+            f"only protection of that customer's page. Make one with {MAKE_FEED_TOKEN}."
         )
     return f"{AUDIENCE_DIR}{token}/"
 
