@@ -463,7 +463,9 @@ def guard_incident_page(
 ) -> PrivateValues:
     """The egress guard of one incident page (``LeakRefused`` if it holds a value of ``page``), its template the
     same page with the updates' texts shaped away: what a build checks, and a preview before anything is stored."""
-    without = partial(html.render_incident, page_config, components, incident_without_text(page.incident))
+    def without() -> bytes:  # shaped only when a value is found: most pages never need it
+        return html.render_incident(page_config, components, incident_without_text(page.incident))
+
     return guard(body, page.values(), html.incident_path(page.incident.header.id), "text/html",
                  template_of(without, own))
 
