@@ -14,7 +14,7 @@ committed before its send starts. A slow destination holds back no other.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -144,7 +144,7 @@ def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
 
 def render(
     destination: Destination, incident: Incident, update: Update, updates: Sequence[Update], config: Config,
-    *, without_update_text: bool = False, edits: bool | None = None,
+    *, without_update_text: bool = False, edits: bool | None = None, hidden: Collection[int] = frozenset(),
 ) -> Rendered:
     """What one destination shows for one update, cut from the view its visibility allows.
 
@@ -154,13 +154,16 @@ def render(
     # ``edits``: whether it replaces a post in place (None: wherever the medium edits, as a preview shows it).
     shown = _as_it_was_posted(update, updates) if (destination.can_edit if edits is None else edits) else update
     before = corrected_sequence(update) if shown is not update else None  # the edited post's place in the timeline
+    # Numbered and marked among the updates its readers were told (``hidden``: ``readers_never_told``), as their
+    # page numbers them: "Update 2" after "Update 1", never "Update 4" that shows two were kept from them.
+    told = [u for u in updates if u.sequence not in hidden or u.sequence == update.sequence]
     view: UpdateView = view_for(
         Visibility.parse(destination.visibility),
         incident,
         shown,
         url=incident_url(config, incident.id),
-        previous_status=previous_status(updates, before if before is not None else update.sequence),
-        number=reader_number([*updates, update] if update not in updates else updates, update.sequence),
+        previous_status=previous_status(told, before if before is not None else update.sequence),
+        number=reader_number([*told, update] if update not in told else told, update.sequence),
         audiences=config.audiences,
     )
     if without_update_text:
@@ -200,9 +203,20 @@ def carried_private_values(
     return PrivateValues.of(values, mask=readers_own_name(visibility, audiences))
 
 
+def readers_of(destination: Destination, visibility: str) -> Visibility:
+    """Who reads a delivery: its visibility as planned, or the public's, the strictest, where the destination's
+    has changed since."""
+    return Visibility.parse(visibility) if visibility == destination.visibility else PUBLIC
+
+
+def readers_never_told(store: Store, destination: Destination, visibility: str, incident_id: str) -> set[int]:
+    """The updates of the incident (sequences) a delivery's readers were never told (``Store.kept_from``)."""
+    return store.kept_from(incident_id, readers_of(destination, visibility))
+
+
 def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
-    updates: Sequence[Update], config: Config, *, edits: bool | None = None,
+    updates: Sequence[Update], config: Config, *, edits: bool | None = None, hidden: Collection[int] = frozenset(),
 ) -> LeakRefused | None:
     """The egress guard for one rendering: the refusal if it holds a value its readers may not see, else None.
 
@@ -213,7 +227,7 @@ def egress_refusal(
     status, "Next update by", the page's title) count only as often as its
     rendering without the update's texts holds them.
     """
-    scope = Visibility.parse(visibility) if visibility == destination.visibility else PUBLIC
+    scope = readers_of(destination, visibility)
     if scope.level == Level.INTERNAL:
         return None
     values = carried_private_values(incident, update, updates, scope, config, every_update=not destination.ordered)
@@ -222,7 +236,7 @@ def egress_refusal(
     @cache  # rendered once, and only if a value is found
     def shown() -> list[tuple[str, str]]:
         return destination.egress_payloads(render(destination, incident, update, updates, config,
-                                                  without_update_text=True, edits=edits))
+                                                  without_update_text=True, edits=edits, hidden=hidden))
 
     def template(index: int) -> tuple[str, Compared] | None:
         if len(shown()) != len(payloads):  # cut into other parts: no like-for-like template
@@ -779,10 +793,11 @@ class Publisher:
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
             assert incident is not None
-            rendered = render(destination, incident, update, updates, self.config, edits=edits)
+            hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)
+            rendered = render(destination, incident, update, updates, self.config, edits=edits, hidden=hidden)
             self._renders[key] = (
                 egress_refusal(destination, delivery.visibility, rendered, incident, update, updates, self.config,
-                               edits=edits)
+                               edits=edits, hidden=hidden)
                 or rendered
             )
         found = self._renders[key]

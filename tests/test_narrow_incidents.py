@@ -398,3 +398,34 @@ def test_skipping_the_site_alone_leaves_the_page_as_it_is_meanwhile_not_for_good
     assert "Cause found: a router." in site_text(project)
     summary = json.loads((project.site / "summary.json").read_text(encoding="utf-8"))
     assert [i["status"] for i in summary["incidents"]] == ["identified"]
+
+
+def test_each_readers_numbers_count_only_the_updates_they_were_told(project: Project, customers: tuple[Any, Any]) -> None:
+    """A review: public posts numbered updates among every stored one, so X read "Update 1", then "Update 4":
+    the two kept to staff and to acme showed through as a gap. Each reader counts what they were told (the page's
+    timeline shows the same updates); the dry run shows the number the post will carry."""
+    telegram, x = customers
+    first = posted(project, "--title", "API errors", "-C", "api", "Errors are elevated.")
+    incident = first["incident_id"]
+    posted(project, "-i", incident, "--only", "tg-ops", "Staff: replica 7 again.")
+    posted(project, "-i", incident, "--only", "tg-acme", "Acme: your EU circuit is affected.")
+
+    preview = project.cli("post", "--dry-run", "-i", incident, "Recovering.")
+    assert "Update 2" in preview.output and "Update 4" not in preview.output, preview.output
+    after = posted(project, "-i", incident, "-s", "monitoring", "Recovering.")
+    assert after["sequence"] == 4  # the store's key, as --json has always said
+
+    assert "Update 2" in x.tweets[-1].text and "Update 4" not in x.tweets[-1].text
+
+    from broadcaster.messages.model import INTERNAL, Visibility
+    from broadcaster.messages.model import PUBLIC as EVERYONE
+
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")  # what each reader's channels count among
+    try:
+        told = {str(v): store.kept_from(incident, v) for v in (EVERYONE, Visibility.of("acme"), Visibility.of("globex"),
+                                                                INTERNAL)}
+    finally:
+        store.close()
+    assert told == {"public": {2, 3}, "audience:acme": {2}, "audience:globex": {2, 3}, "internal": set()}

@@ -12,7 +12,7 @@ from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import check_names, destinations, no_wider_than_before, plan
-from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, render
+from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, readers_never_told, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import PUBLIC, Incident, Update
 from broadcaster.messages.visibility import full_title, named_audiences, withdrawal_of
@@ -187,7 +187,8 @@ def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[Plann
 
 
 def previews(
-    config: Config, incident: Incident, update: Update, updates: Sequence[Update], planned: Sequence[PlannedDelivery]
+    config: Config, store: Store, incident: Incident, update: Update, updates: Sequence[Update],
+    planned: Sequence[PlannedDelivery],
 ) -> list[Preview]:
     """Render every planned destination exactly as it would be sent."""
     all_destinations = destinations(config)
@@ -202,8 +203,10 @@ def previews(
             key = (entry.destination, entry.visibility)
             if key not in done:
                 destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
-                rendered = render(destination, incident, update, everything, config)
-                refusal = egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config)
+                hidden = readers_never_told(store, destination, entry.visibility, incident.id)
+                rendered = render(destination, incident, update, everything, config, hidden=hidden)
+                refusal = egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config,
+                                         hidden=hidden)
                 done[key] = (rendered, refusal.found if refusal is not None else "")  # the command says what to do
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
@@ -339,7 +342,7 @@ def publish(
             # plain one, so that two posts racing get ``-2`` and ``-3``, never ``-2-2``
             free = store.free_incident_id(incident.id)
             incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
-        return PostResult(incident, numbered, new, previews=previews(config, incident, numbered, earlier, planned),
+        return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))
     incident, update = store.record_update(incident, update, planned, new=new)
     from broadcaster.notices import record_sla_breaches

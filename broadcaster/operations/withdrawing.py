@@ -77,7 +77,7 @@ def withdraw(
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = [deleting_preview(config, store, incident, p, numbered.sequence)
-                 for p in previews(config, incident, numbered, earlier, planned)]
+                 for p in previews(config, store, incident, numbered, earlier, planned)]
         return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
     planned = _where_posted_since(config, store, update, planned)

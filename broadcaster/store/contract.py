@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import ConflictError, InputError, StoreError
-from broadcaster.messages.model import PUBLIC, Incident, Update
+from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.store.records import (
     INCIDENT_COLUMNS,
     MUTABLE_INCIDENT_COLUMNS,
@@ -418,6 +418,19 @@ class Store(SubscriptionStore):
             [str(PUBLIC), *incident_ids, DeliveryState.SKIPPED],
         )
         return {(row["incident_id"], int(row["sequence"])) for row in rows}
+
+    def kept_from(self, incident_id: str, readers: Visibility) -> set[int]:
+        """The sequences of the incident's updates these readers were never told: kept from the public
+        (``kept_off``) and, for one customer's readers, sent to none of that customer's channels either. Staff
+        are told everything. What a follow-up's number and "status changed" mark are counted among."""
+        if readers.level == Level.INTERNAL:
+            return set()
+        kept = {sequence for _, sequence in self.kept_off([incident_id])}
+        if kept and readers.level == Level.AUDIENCE:
+            kept -= {int(row["sequence"]) for row in self.select(
+                "SELECT DISTINCT sequence FROM deliveries WHERE incident_id = ? AND visibility = ? AND state != ?",
+                [incident_id, str(readers), DeliveryState.SKIPPED])}
+        return kept
 
     def incidents_kept_off(self) -> set[str]:
         """The incidents kept from the public: public deliveries recorded, every one of them skipped."""
