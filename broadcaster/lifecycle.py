@@ -182,8 +182,9 @@ def maintenance_step(config: Config, store: Store, incident_id: str, status: str
 
 def cancel_maintenance(config: Config, store: Store, incident_id: str, message: str | None,
                        **options: Any) -> PostResult:
-    """Call off a window that has not started: it is completed before its start, which the page,
-    the JSON and the calendar read as cancelled (``site.status.is_cancelled``).
+    """Call off a window that has not started: it is completed before its start, which the page, the
+    channels and the calendar read as cancelled (``site.status.is_cancelled``, ``visibility.calls_off``); the
+    JSON keeps Statuspage's ``completed``.
 
     No ``message``: the standard one, in ``[page] language``."""
     text = message or _standard_message(config, "cancelled")

@@ -76,7 +76,7 @@ def card(view: PublicView) -> dict[str, str] | None:
     if not url:
         return None
     post = _parts(view)
-    description = f"{view.status.label}: {post.message}" if post.message else view.status.label
+    description = f"{view.status_label}: {post.message}" if post.message else view.status_label
     return {"uri": url, "title": _cut(post.title, CARD_TITLE), "description": _cut(description, CARD_DESCRIPTION)}
 
 

@@ -154,7 +154,7 @@ def _field(name: str, value: str, inline: bool = False) -> dict[str, Any]:
 
 def facts(view: UpdateView) -> list[dict[str, Any]]:
     fields = [
-        _field(i18n.gettext("Status"), view.status.label, inline=True),
+        _field(i18n.gettext("Status"), view.status_label, inline=True),
         _field(i18n.gettext("Impact"), view.incident.impact.label, inline=True),
     ]
     if view.components:

@@ -20,7 +20,7 @@ def plain_when(moment: datetime) -> str:
 
 def headline(view: UpdateView) -> str:
     """``Status: title``, the first line everywhere."""
-    return f"{view.status.label}: {view.incident.title}"
+    return f"{view.status_label}: {view.incident.title}"
 
 
 def preview(view: UpdateView, medium: str) -> str:

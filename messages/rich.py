@@ -39,7 +39,7 @@ def when(moment: datetime) -> str:
 def headline(view: UpdateView) -> str:
     """``Status: title``, the first line everywhere (a correction says so first)."""
     kind = "" if view.kind == "update" else f"{kind_label(view.kind)} · "
-    return f"{kind}{view.status.label}: {view.incident.title}"
+    return f"{kind}{view.status_label}: {view.incident.title}"
 
 
 def cut(text: str, limit: int | None) -> str:

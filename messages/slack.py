@@ -261,7 +261,7 @@ def _end_with_count(bodies: list[list[str]], total: int, body_limit: int) -> Non
 
 def headline(view: UpdateView) -> str:
     """``Status: title``, the first line everywhere."""
-    return f"{view.status.label}: {view.incident.title}"
+    return f"{view.status_label}: {view.incident.title}"
 
 
 def status_emoji(view: UpdateView) -> str:

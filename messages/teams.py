@@ -86,7 +86,7 @@ def _heading(text: str) -> Element:
 
 
 def _facts(view: UpdateView) -> list[Element]:
-    facts = [(i18n.gettext("Status"), view.status.label), (i18n.gettext("Impact"), view.incident.impact.label)]
+    facts = [(i18n.gettext("Status"), view.status_label), (i18n.gettext("Impact"), view.incident.impact.label)]
     start, end = view.incident.scheduled_start, view.incident.scheduled_end
     if start and end:
         facts.append((i18n.gettext("Window"),

@@ -100,7 +100,7 @@ def layout(view: UpdateView) -> list[Block]:
 
 
 def _header(view: UpdateView) -> Block:
-    label = view.status.label
+    label = view.status_label
     if view.incident.kind == "maintenance":
         label = i18n.gettext("Maintenance %(status)s") % {"status": label.lower()}
     title = view.incident.title.strip()

@@ -223,7 +223,7 @@ def _parts(view: PublicView) -> _Post:
     # ``public_message``. Reading it here keeps X safe even if misrouted.
     message = view.public_message if isinstance(view, PrivateView) else view.message
     return _Post(
-        label=f"{STATUS_EMOJI.get(view.status, '•')} {view.status.label}",
+        label=f"{STATUS_EMOJI.get(view.status, '•')} {view.status_label}",
         title=_one_line(view.incident.title),
         message=_pre_cut(_clean(message)),
         extras=_extras(view),

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from broadcaster.messages import gate
@@ -40,7 +40,7 @@ from broadcaster.messages.model import (
     Update,
     Visibility,
 )
-from broadcaster.messages.words import audience_heading
+from broadcaster.messages.words import CANCELLED, audience_heading, status_label
 
 from broadcaster.errors import InputError
 
@@ -164,6 +164,13 @@ class PublicView:
     corrections: int = field(default=0, kw_only=True)  # how often it was corrected (corrected_at: the last)
     # The number readers know it by (see reader_number); ``sequence`` stays the store's key.
     number: int = field(default=0, kw_only=True)
+    # A window called off before it began: stored as completed, told as cancelled (``calls_off``).
+    cancelled: bool = field(default=False, kw_only=True)
+
+    @property
+    def status_label(self) -> str:
+        """The status in words as readers are told it: "Cancelled", not "Completed", for a window called off."""
+        return status_label(CANCELLED) if self.cancelled else self.status.label
 
     @property
     def is_first(self) -> bool:
@@ -264,7 +271,20 @@ def _public_part(
         kind=update.kind,
         status_changed=previous_status is not None and previous_status != update.status,
         number=update.sequence if number is None else number,
+        cancelled=calls_off(incident, update, previous_status),
     )
+
+
+def calls_off(incident: Incident, update: Update, previous_status: Status | None) -> bool:
+    """Whether ``update`` cancels a maintenance window: it completes it before its start, straight from
+    scheduled (``broadcaster maintenance cancel``), the rule the page and the calendar read the history by."""
+    return (incident.kind == "maintenance" and update.status == Status.COMPLETED
+            and previous_status == Status.SCHEDULED and incident.scheduled_start is not None
+            and _aware(update.created_at) < _aware(incident.scheduled_start))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # an imported naive time is UTC
 
 
 def private_view(

@@ -28,6 +28,8 @@ def _statuses(language: str) -> dict[str, str]:
             "in_progress": i18n.pgettext("incident status", "In progress"),
             "verifying": i18n.pgettext("incident status", "Verifying"),
             "completed": i18n.pgettext("incident status", "Completed"),
+            # TRANSLATORS: a maintenance window called off before it began (stored as completed).
+            CANCELLED: i18n.pgettext("incident status", "Cancelled"),
         }
 
 
@@ -67,7 +69,11 @@ def _kinds(language: str) -> dict[str, str]:
 
 
 def status_label(status: str) -> str:
+    """A status in words; ``CANCELLED`` for a window called off before it began."""
     return _statuses(i18n.current_language())[status]
+
+
+CANCELLED = "cancelled"  # no stored status: a window completed before it began, before anything started
 
 
 def component_status_label(status: str) -> str:

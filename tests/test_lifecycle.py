@@ -511,6 +511,32 @@ def test_a_step_of_a_window_that_ended_says_so_without_advice_that_fails(project
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
 
 
+def test_a_cancelled_window_is_told_as_cancelled_not_completed(project: Project, world: FakeWorld) -> None:
+    """Left from a review: `maintenance cancel` stores the window completed before its start; the calendar read that
+    as cancelled, but X, Telegram, Slack and the page said "Completed" over "has been cancelled"."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "API upgrade",
+                               "--start", "3h", "--end", "5h", "-C", "api", "Upgrading the API.")
+    assert code == 0, scheduled
+    incident = scheduled["incident_id"]
+    assert project.cli("maintenance", "cancel", "--yes", incident).exit_code == 0
+
+    told = [world.x.tweets[-1].text, world.telegram_messages(PUBLIC_CHAT)[-1].text,
+            *(world.telegram_messages(c)[-1].text for c in OPS_CHATS), json.dumps(world.slack_messages()[-1].blocks)]
+    for text in told:
+        assert "Cancelled" in text or "cancelled" in text.split("has been")[0], text
+        assert "Completed" not in text and "completed" not in text, text
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    index = (project.site / "index.html").read_text()
+    assert "<strong>Cancelled</strong>" in page and "Completed" not in page
+    assert "Completed" not in index
+
+    started_first = run_json(project, "maintenance", "schedule", "--yes", "--title", "Cache flush", "--start", "3h",
+                             "--end", "5h", "-C", "api", "Flushing.")[1]["incident_id"]
+    assert project.cli("maintenance", "start", "--yes", started_first).exit_code == 0
+    assert project.cli("maintenance", "complete", "--yes", started_first).exit_code == 0
+    assert "Completed" in world.x.tweets[-1].text and "Cancelled" not in world.x.tweets[-1].text
+
+
 def test_show_and_list_say_when_a_window_is_scheduled(project: Project, world: FakeWorld) -> None:
     """A review: no command showed a window's scheduled start or end, so an operator could not check how
     `--start 22:00` was read."""

@@ -120,7 +120,7 @@ class SiteDestination(_WholeSite):
         header = view.incident
         if update.kind == "withdrawal":  # the page shows nothing of it: its entry, pages and feeds go
             return Rendered(text=f"{header.title}: removed from the page, its feeds and its JSON", visibility="public")
-        lines = [f"{header.title} · {view.status.label} · impact {header.impact.value}", view.message]
+        lines = [f"{header.title} · {view.status_label} · impact {header.impact.value}", view.message]
         if isinstance(view, AudienceView) and view.detail:  # a customer's page (CustomerPage): its detail too
             lines.append(f"{view.audience_name}: {view.detail}")
         if header.components:

@@ -62,7 +62,7 @@ def entry_link(page: PageConfig, incident_id: str, update: PublicView) -> str:
 
 
 def entry_title(incident: PublicIncident, update: PublicView) -> str:
-    label = kind_label(update.kind) if update.kind in KIND_TITLES else update.status.label
+    label = kind_label(update.kind) if update.kind in KIND_TITLES else update.status_label
     return f"[{label}] {incident.header.title}"
 
 

@@ -186,6 +186,7 @@ def _environment() -> Environment:
         kind_note=kind_note,
         latest_news=st.latest_news,
         postmortem=st.postmortem,
+        status_of=st.status_label,
     )
     return env
 
@@ -339,7 +340,7 @@ def render_incident(
     page: PageConfig, components: Sequence[ComponentConfig], incident: PublicIncident
 ) -> bytes:
     latest: PublicView | None = st.latest_news(incident)
-    summary = plain_text(latest.message) if latest else incident.header.status.label
+    summary = plain_text(latest.message) if latest else st.status_label(incident)
     context = _common(page, components, root="../")
     postmortem = st.postmortem(incident)
     context.update(
@@ -352,6 +353,7 @@ def render_incident(
         timeline=[context["html"].entry(u) for u in st.timeline(incident)],
         postmortem=context["html"].postmortem(postmortem) if postmortem else None,
         is_maintenance=st.is_maintenance(incident.header),
+        cancelled=st.is_cancelled(incident),
         updated=st.last_changed(incident),
     )
     return template("incident.html").render(context).encode("utf-8")

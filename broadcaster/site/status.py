@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from broadcaster.messages import i18n
+from broadcaster.messages import i18n, words
 from broadcaster.messages.model import ComponentStatus, Impact, Status
 from broadcaster.messages.visibility import IncidentHeader, PublicIncident, PublicView
 
@@ -222,6 +222,11 @@ def latest_news(incident: PublicIncident) -> PublicView | None:
         (u for u in reversed(incident.updates) if u.kind not in (POSTMORTEM, REMINDER)),
         incident.latest,
     )
+
+
+def status_label(incident: PublicIncident) -> str:
+    """Where the incident stands, in words: "Cancelled" for a window called off (``is_cancelled``)."""
+    return words.status_label(words.CANCELLED) if is_cancelled(incident) else incident.header.status.label
 
 
 def is_cancelled(incident: PublicIncident) -> bool:
