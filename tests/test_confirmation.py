@@ -112,3 +112,21 @@ def test_maintenance_commands_name_the_window_its_status_change_and_each_destina
         assert code == 2, shown
         assert f"Incident {window}: Database upgrade" in shown and f"Status: {change}" in shown, shown
         assert "x [public]" in shown and "tg-ops [internal] (2 chats)" in shown
+
+
+def test_an_answer_that_is_neither_yes_nor_no_says_what_to_type(project: Project, world: FakeWorld) -> None:
+    """A docs review: "ye" at the prompt got click's bare "Error: invalid input". It is asked again, saying what to
+    type; a near miss is never taken as yes (the post cannot be taken back), and Enter stops."""
+    code, shown = in_terminal(project, ["post", "--title", "API errors", "-C", "api", "Investigating."],
+                              b"ye\n\x1b[31m\n\n", b"Publish now?")
+    assert code == 2, shown
+    assert '"ye" is neither yes nor no. Type y to go ahead, or n (or just Enter)' in shown
+    assert '"\\x1b[31m" is neither' in shown and "\x1b[31m" not in shown.split("Publish now?")[-1]
+    assert "invalid input" not in shown
+    assert "not published: nothing was stored or sent." in shown
+    assert world.x.tweets == [] and json.loads(project.cli("list", "--json").stdout) == []
+
+    code, shown = in_terminal(project, ["post", "--title", "API errors", "-C", "api", "Investigating."],
+                              b" Yes \n", b"Publish now?")
+    assert code == 0, shown
+    assert len(world.x.tweets) == 1

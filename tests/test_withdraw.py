@@ -153,7 +153,7 @@ def test_a_retry_of_several_incidents_names_each_delivery_and_says_how_many_were
     retried = project.cli("retry")
 
     assert retried.exit_code == 3, retried.output
-    assert "Tried 2 delivery(ies), 0 sent:" in retried.stdout and "Resent" not in retried.stdout
+    assert "Tried 2 deliveries, 0 sent:" in retried.stdout and "Resent" not in retried.stdout
     assert f"{first} #1 x" in retried.stdout and f"{second} #1 x" in retried.stdout
     assert "broadcaster show ID" in retried.stdout
     world.x.clear_faults()

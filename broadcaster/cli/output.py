@@ -161,11 +161,11 @@ def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome
     failed = [o for o in outcomes if o.state in (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.SENDING)]
     unknown = [o for o in outcomes if o.state == DeliveryState.UNKNOWN]
     if failed:
-        out.print(Text(f"{len(failed)} delivery(ies) not sent.", style="red") + Text(
+        out.print(Text(f"{deliveries(len(failed))} not sent.", style="red") + Text(
             f" See `broadcaster show{where or ' ID'}` (the ID of each, as above); resend with `broadcaster retry{where}`."
             if not where else f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
     if unknown:
-        out.print(Text(f"{len(unknown)} delivery(ies) unknown", style="magenta") + Text(
+        out.print(Text(f"{deliveries(len(unknown))} unknown", style="magenta") + Text(
             ": the request may have arrived. Check each one, then `broadcaster retry"
             f"{where} --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)."))
 
@@ -195,6 +195,11 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
 
 # Public in cyan; one customer's in yellow; internal (and anything unknown) in red, upper-cased.
 _VISIBILITY_STYLE = {"public": "cyan", "audience": "yellow"}
+
+
+def deliveries(count: int) -> str:
+    """ "1 delivery", "3 deliveries": what the summary lines count."""
+    return f"{count} delivery" if count == 1 else f"{count} deliveries"
 
 
 def print_previews(out: Console, previews: Sequence[Preview]) -> None:
@@ -383,7 +388,7 @@ def print_retry(
         out.print(f"Nothing to resend: every delivery is sent or skipped{left}.", markup=False)
     else:
         sent = sum(o.state == DeliveryState.SENT for o in result.outcomes)
-        print_outcomes(out, f"Tried {len(result.outcomes)} delivery(ies), {sent} sent:", result.outcomes, incident_id)
+        print_outcomes(out, f"Tried {deliveries(len(result.outcomes))}, {sent} sent:", result.outcomes, incident_id)
     for delivery in result.unknown:
         out.print(unknown_line(delivery, withdrawn=delivery.id in result.withdrawn))
 

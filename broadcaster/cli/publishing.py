@@ -10,7 +10,7 @@ import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import load_config
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, printable
 
 
 def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[str, Any]) -> None:
@@ -127,5 +127,18 @@ def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
         raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
     output.print_confirmation(output.console(), preview_result, destinations(config))
     question = "Withdraw it now?" if preview_result.update.kind == "withdrawal" else "Publish now?"
-    if not click.confirm(question, default=False):
+    if not click.prompt(f"{question} [y/N]", default="n", show_default=False, value_proc=_yes_or_no,
+                        prompt_suffix=": "):
         raise InputError("not published: nothing was stored or sent.")
+
+
+def _yes_or_no(answer: str) -> bool:
+    """The confirmation's answer; anything else is asked again, saying what to type (click's own said only
+    "invalid input"). A near miss such as "ye" is not taken as yes: a public post cannot be taken back."""
+    said = answer.strip().lower()
+    if said in ("y", "yes"):
+        return True
+    if said in ("n", "no", ""):
+        return False
+    raise click.UsageError(f'"{printable(answer.strip())}" is neither yes nor no. Type y to go ahead, or n (or just Enter) '
+                           "to stop with nothing stored or sent.")

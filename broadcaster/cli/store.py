@@ -126,7 +126,9 @@ def _print_import(opened: Any, result: Any) -> None:
 
     waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
     if waiting:
-        click.echo(f"{len(waiting)} delivery(ies) not sent yet: `broadcaster retry` sends them.")
+        from broadcaster.cli.output import deliveries
+
+        click.echo(f"{deliveries(len(waiting))} not sent yet: `broadcaster retry` sends them.")
 
 
 def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") -> str:
