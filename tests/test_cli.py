@@ -11,6 +11,7 @@ import click
 import pytest
 
 from tests.conftest import Project
+from tests.fakes.world import FakeWorld
 
 
 def new_incident(project: Project, *extra: str, message: str = "Investigating elevated API errors.") -> dict[str, Any]:
@@ -590,3 +591,19 @@ def test_an_unusable_store_value_that_holds_a_password_is_not_shown(project: Pro
     given = "host=db password=hunter2secret dbname=" + "x" * 300
     refused = project.cli("--store", given, "post", "--yes", "--title", "Login slow", "Investigating.")
     assert refused.exit_code == 2 and "hunter2secret" not in refused.output, refused.output
+
+
+def test_a_refused_post_shows_the_refusals_not_every_other_rendering(project: Project, world: FakeWorld) -> None:
+    """A docs review: a post the guard refused printed every other destination's rendering first (Slack's JSON
+    a screenful each), so the reason was off the screen of an operator in a hurry. The refusals alone are shown;
+    `--dry-run` still shows everything."""
+    args = ("--title", "Checkout errors", "-C", "api", "--ticket", "INC-4242", "Errors, see INC-4242.")
+
+    shown = project.cli("post", "--yes", *args)
+    dry = project.cli("post", "--dry-run", *args)
+
+    assert shown.exit_code == 2 and shown.stdout.startswith("Refused: "), shown.output
+    assert "REFUSED" in shown.stdout and '"blocks"' not in shown.stdout and "Investigating" not in shown.stdout
+    assert "Not shown: what slack-acme, tg-ops would have sent (`--dry-run` shows it all)." in shown.stdout
+    assert len(shown.stdout.splitlines()) < 40, shown.stdout
+    assert '"blocks"' in dry.stdout and dry.stdout.count("REFUSED") == shown.stdout.count("REFUSED")

@@ -234,6 +234,16 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
             out.print(Text(json.dumps(_printable(preview.rendered.payload), indent=2, ensure_ascii=False), style="dim"))
 
 
+def _refused_first(out: Console, previews: Sequence[Preview]) -> list[Preview]:
+    """Of a publication refused at its preview, what was refused alone: the renderings that would have gone (a
+    Slack payload is a screenful each) would push the reason off the operator's screen, mid-outage."""
+    refused = [p for p in previews if p.refused]
+    fine = sorted({p.destination for p in previews if p.rendered is not None and not p.refused})
+    if fine:
+        out.print(f"Not shown: what {', '.join(fine)} would have sent (`--dry-run` shows it all).", markup=False)
+    return refused
+
+
 def _printable(payload: Any) -> Any:
     try:
         json.dumps(payload)
@@ -278,7 +288,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
     if result.dry_run:
         out.print(Text("Dry run" if asked else "Refused", style="bold") + Text(
             f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
-        print_previews(out, result.previews)
+        print_previews(out, result.previews if asked else _refused_first(out, result.previews))
         return
     done = "withdrawn" if result.update.kind == "withdrawal" else f"({result.update.status.value}) stored"
     heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} {done}.")
