@@ -251,7 +251,7 @@ def _check_nesting(text: str, offset: int, field: str, *, scope: str, opened: st
     word = scope.removeprefix("/").split(" ")[0]
     if scope.startswith("/") and opened is None:
         raise InputError(
-            f"Line {line} of {field} has a [{scope}] with no [{word}] before it. "
+            f"Line {line} of {field} has a [{scope}] with no [{word}] before it.{_meant_opener(text, offset, word)} "
             "Fix or remove the marker; nothing was stored or sent."
         )
     if scope.startswith("/") and opened is not None and opened.split(" ")[0] != word:
@@ -264,6 +264,20 @@ def _check_nesting(text: str, offset: int, field: str, *, scope: str, opened: st
             f"Line {line} of {field} opens [{scope}] inside a [{opened}] span. "
             "Private and audience spans cannot be nested; nothing was stored or sent."
         )
+
+
+# A short bracketed run: what a mistyped opener looks like ("[fro acme]", "[privte]").
+_BRACKETED = re.compile(r"\[[^\[\]\n]{1,60}\]")
+
+
+def _meant_opener(text: str, offset: int, word: str) -> str:
+    """ " Is '[fro acme]' meant to open it? ...": the last bracketed run before a stray closer that is not a
+    marker, which the operator most likely mistyped as its opener; "" if there is none."""
+    found = [m for m in _BRACKETED.finditer(text, 0, offset) if not MARKER.fullmatch(m.group(0))]
+    if not found:
+        return ""
+    opener = "[for ID]" if word == "for" else "[private]"
+    return f" Is {found[-1].group(0)!r} meant to open it? Write {opener} exactly."
 
 
 def _refuse_lookalike(text: str, start: int, end: int, field: str) -> None:

@@ -49,6 +49,23 @@ def test_lookalikes_and_malformed_markers_are_refused(text: str) -> None:
         gate.admit(text, "the message", gate.MESSAGE)
 
 
+@pytest.mark.parametrize(("text", "named"), [
+    ("Errors. [fro acme]ACM-7 down[/for]", "'[fro acme]' meant to open it? Write [for ID] exactly."),
+    ("Errors. [fro acme]\nACM-7 down[/for]", "'[fro acme]' meant to open it?"),
+    ("[privte]INC-4242[/private] rising", "'[privte]' meant to open it? Write [private] exactly."),
+    ("[private]a[/private] then b[/private]", None),  # a real marker is never named as the mistyped one
+])
+def test_a_stray_closer_names_the_opener_it_was_likely_meant_for(text: str, named: str | None) -> None:
+    """A docs review: `[fro acme]...[/for]` was refused as a [/for] "with no [for] before it", pointing at the
+    closer the operator wrote right rather than the opener they mistyped."""
+    with pytest.raises(InputError) as refused:
+        gate.admit(text, "the message", gate.MESSAGE)
+    if named is None:
+        assert "meant to open it" not in str(refused.value)
+    else:
+        assert named in str(refused.value) and "nothing was stored or sent" in str(refused.value)
+
+
 ACCEPTED = [
     ("plain", "API errors are elevated. Investigating."),
     ("real-marker", "Errors [private]for ACME[/private] elevated."),
