@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from broadcaster.compose import without_kept
 from broadcaster.config import AudienceConfig, Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, plan
@@ -140,9 +141,10 @@ def _audience_breach(
     # The customer's notice is threaded on an incident and shows its title, status and link: only on one it was
     # told of (on its channels or the page), and its figure counts only those: an outage kept from it (`--only
     # tg-ops`) would reach it as a number. Staff are told the whole figure, once.
-    known = [i for i, _ in history if _reached(store, i.id, audience.id)]
-    told_of = [i for i in culprits if i in known]
-    measured_known = group_month_to_date(outages([views[i.id] for i in known], now), audience.components, now)
+    known = [(i, ups) for i, ups in history if _reached(store, i.id, audience.id)]
+    told_of = [i for i in culprits if any(i is k for k, _ in known)]
+    as_told = [_as_told(store, audience.id, i, ups) for i, ups in known]
+    measured_known = group_month_to_date(outages(as_told, now), audience.components, now)
     names = ", ".join(config.component(c).name if config.component(c) else c for c in audience.components)  # type: ignore[union-attr]
     with i18n.speaking(config.page.language):
         customer = words.customer_sla_breach(audience.name, names, measured_known, target)
@@ -156,6 +158,14 @@ def _audience_breach(
     if has_private_channels(config, store) and (told or not _raised(all_updates, **internal_key)):
         internal = _record(config, store, incident.id, _always(staff), now, mine, **internal_key)
     return [n for n in (told, internal) if n]
+
+
+def _as_told(store: Store, audience: str, incident: Incident, updates: list[Update]) -> PublicIncident:
+    """The incident as this customer was told it: without the updates kept from it (a staff-only "major outage"
+    of an incident told to it alone would otherwise reach it as a number), its header as the rest left it."""
+    kept = {(incident.id, sequence) for sequence in store.kept_from(incident.id, Visibility.of(audience))}
+    shown_incident, shown = without_kept(incident, updates, kept)
+    return public_incident(shown_incident, [u for u in shown if u.kind not in PRIVATE_KINDS])
 
 
 def _goes_to(store: Store, notice: Update, audience: str) -> bool:
