@@ -431,6 +431,11 @@ def test_each_readers_numbers_count_only_the_updates_they_were_told(project: Pro
     assert told == {"public": {2, 3}, "audience:acme": {2}, "audience:globex": {2, 3}, "internal": set()}
 
 
+def _without_table(config: str, name: str) -> str:
+    head, _, rest = config.partition(f"[channels.{name}]")
+    return head + ("[" + rest.split("\n[", 1)[1] if "\n[" in rest else "")
+
+
 def _customer_notice_after_a_month_with(project: Project, telegram: Any, *, staff_only_outage: bool) -> str:
     """Acme's service level notice, after an incident told to acme alone (degraded for two hours) whose second update
     went to staff alone, saying major outage or nothing new (``staff_only_outage``)."""
@@ -440,7 +445,12 @@ def _customer_notice_after_a_month_with(project: Project, telegram: Any, *, staf
     first = posted(project, "--only", "tg-acme", "--title", "API slow", "-C", "api=degraded_performance", "Slow.")
     incident = first["incident_id"]
     change = ["-C", "api=major_outage"] if staff_only_outage else []
+    # Acme's channel out of the config meanwhile (a staff-only change of what acme was told is refused otherwise):
+    # the way such an update reaches a store, as one stored before that rule did.
+    everything = project.config.read_text()
+    project.config.write_text(_without_table(everything, "tg-acme"))
     posted(project, "-i", incident, "--only", "tg-ops", *change, "STAFF: looking at it.")
+    project.config.write_text(everything)
     posted(project, "-i", incident, "-s", "resolved", "-C", "api=operational", "All good.")
     now = datetime.now(UTC)
     start = max(now - timedelta(hours=4), now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
@@ -478,3 +488,34 @@ def test_a_customers_service_level_figure_counts_only_the_updates_it_was_told(
     figures = [float(re.search(r"(\d+\.\d+)%", text).group(1)) for text in (hidden, plain)]  # type: ignore[union-attr]
     assert abs(figures[0] - figures[1]) < 0.05, (hidden, plain)  # the two runs' clocks differ by seconds alone
     assert re.sub(r"\d+\.\d+%", "", hidden) == re.sub(r"\d+\.\d+%", "", plain)
+
+
+def test_an_update_kept_from_one_customer_may_not_change_what_that_customer_is_shown(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review: of an incident kept off the page and told to acme and globex, an update sent to globex alone
+    retitled it "Globex DB meltdown", critical, db down, identified; acme's next update showed all of it. The
+    public rule (an update kept off the page may not change its header) now holds for each customer told of it."""
+    telegram, x = customers
+    first = posted(project, "--only", "tg-acme", "--title", "Rack move", "-C", "api", "Moving the rack tonight.")
+    incident = first["incident_id"]
+    both = posted(project, "-i", incident, "--customer", "globex", "Globex's replica moves too.")
+    assert states(both)["tg-acme"] == {"sent"} and states(both)["tg-globex"] == {"sent"}
+
+    for change, word in ((["--title", "Globex DB meltdown"], "title"), (["--impact", "critical"], "impact"),
+                         (["-C", "db=major_outage"], "components"), (["-s", "identified"], "status")):
+        refused = project.cli("post", "--yes", "-i", incident, "--only", "tg-globex", *change, "Globex: DB down.")
+        assert refused.exit_code == 2, refused.output
+        said = " ".join(refused.output.split())
+        assert f"kept from acme, told of this incident before, but it changes the incident's {word}" in said, said
+        assert "name tg-acme in --only" in said and "Nothing was stored or sent." in said
+    assert project.cli("post", "--yes", "-i", incident, "--skip", "tg-acme", "-s", "identified", "x").exit_code == 2
+
+    plain = posted(project, "-i", incident, "--only", "tg-globex", "Globex: your replica is back.")
+    assert states(plain)["tg-globex"] == {"sent"}  # a word to one customer that changes nothing is fine
+    after = posted(project, "-i", incident, "--only", "tg-acme", "Acme: still working.")
+    assert states(after)["tg-acme"] == {"sent"}
+    acme = telegram.messages[ACME][-1].text
+    assert "Globex" not in acme and "meltdown" not in acme and "Identified" not in acme, acme
+    together = posted(project, "-i", incident, "-s", "identified", "Cause found.")  # told to both: fine
+    assert states(together)["tg-acme"] == {"sent"} and states(together)["tg-globex"] == {"sent"}

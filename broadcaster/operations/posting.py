@@ -11,10 +11,18 @@ from urllib.parse import unquote
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
-from broadcaster.destinations import check_names, destinations, no_wider_than_before, plan
+from broadcaster.destinations import (
+    NOT_IN_ONLY,
+    SKIPPED_BY_OPERATOR,
+    WIDER_THAN_BEFORE,
+    check_names,
+    destinations,
+    no_wider_than_before,
+    plan,
+)
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, readers_never_told, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
-from broadcaster.messages.model import PUBLIC, Incident, Update
+from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import full_title, named_audiences, withdrawal_of
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
@@ -142,15 +150,16 @@ def delivery_plan(
 
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
                                 planned: Sequence[PlannedDelivery]) -> None:
-    """An update kept from the public (every public destination skipped) may not change what the page shows of an
-    incident on it: its title, impact, status and components are the incident's, carried by every later public
-    update, correction and routing too (a staff-only "identified" would head the next public post, a staff-only
-    component would tell that component's customer)."""
-    public = [p for p in planned if p.visibility == str(PUBLIC)]
-    if not public or any(p.state != DeliveryState.SKIPPED for p in public):
-        return  # it goes public somewhere: the page shows it from its next build
-    before = store.incident(incident.id)
-    if before is None or incident.id in store.incidents_kept_off():
+    """An update kept from readers the incident was told to may not change what they are shown of it: its title,
+    impact, status and components are the incident's, carried by every later update, correction and routing (a
+    staff-only "identified" would head the next public post, a staff-only component would tell that component's
+    customer, an update sent to one customer alone would retitle the incident for the other).
+
+    Kept from the public: every public destination skipped, of an incident the page shows. Kept from a customer
+    told of it: each of its channels left out by the operator (``--only``, ``--skip``, no wider than before)."""
+    kept_from = _told_readers_left_out(store, incident.id, planned)
+    before = store.incident(incident.id) if kept_from else None
+    if before is None:
         return
     shown: dict[str, tuple[object, object]] = {
         "title": ((incident.title, full_title(incident)), (before.title, full_title(before))),
@@ -158,12 +167,48 @@ def refuse_hidden_header_change(config: Config, store: Store, incident: Incident
         "components": (frozenset(incident.components), frozenset(before.components)),
     }
     changed = [name for name, (now, then) in shown.items() if now != then]
-    if changed:
+    if changed and str(PUBLIC) in kept_from:
         raise InputError(
             f"this update is kept off the page, but it changes the incident's {', '.join(changed)}, which the page "
             "and every later public update show. Send it to the page too (name site in --only, or take it out of "
             "--skip), or tell staff without that change. Nothing was stored or sent."
         )
+    if changed:
+        customers = ", ".join(sorted(Visibility.parse(v).audience for v in kept_from))
+        channels = ", ".join(sorted({name for names in kept_from.values() for name in names}))
+        raise InputError(
+            f"this update is kept from {customers}, told of this incident before, but it changes the incident's "
+            f"{', '.join(changed)}, which every later update to them shows. Send it to them too (name {channels} "
+            "in --only, or take them out of --skip), or leave that change out. Nothing was stored or sent."
+        )
+
+
+# Skips the operator chose: a channel its own components or routing leave out is not kept from anything.
+_LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE})
+
+
+def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[PlannedDelivery]) -> dict[str, list[str]]:
+    """The readers (visibility -> its destinations) told of the incident before whom this update is kept from: the
+    public, where the page shows the incident and every public destination is skipped; a customer told of it
+    before, where the operator left out every channel of its."""
+    by_readers: dict[str, list[PlannedDelivery]] = {}
+    for entry in planned:
+        by_readers.setdefault(entry.visibility, []).append(entry)
+    told: set[str] | None = None
+    left_out: dict[str, list[str]] = {}
+    for visibility, entries in by_readers.items():
+        scope = Visibility.parse(visibility)
+        if scope.level == Level.INTERNAL or any(e.state != DeliveryState.SKIPPED for e in entries):
+            continue
+        if scope.level == Level.PUBLIC:
+            if incident_id not in store.incidents_kept_off():
+                left_out[visibility] = sorted({e.destination for e in entries})
+            continue
+        if told is None:
+            told = {d.visibility for d in store.deliveries(incident_id=incident_id) if d.state != DeliveryState.SKIPPED}
+        if visibility in told and all(e.reason in _LEFT_OUT_BY_OPERATOR for e in entries):
+            left_out[visibility] = sorted({e.destination for e in entries})
+    return left_out
 
 
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
