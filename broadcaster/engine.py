@@ -230,7 +230,8 @@ def egress_refusal(
     scope = readers_of(destination, visibility)
     if scope.level == Level.INTERNAL:
         return None
-    values = carried_private_values(incident, update, updates, scope, config, every_update=not destination.ordered)
+    # Every update's: a private span of update 1 repeated in update 3 is as private on X as on the page.
+    values = carried_private_values(incident, update, updates, scope, config, every_update=True)
     payloads = destination.egress_payloads(rendered)
 
     @cache  # rendered once, and only if a value is found

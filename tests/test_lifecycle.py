@@ -602,3 +602,28 @@ def test_a_correction_with_no_post_to_edit_is_a_new_message_with_the_incidents_s
     assert code == 0, amended
     newest = world.telegram_messages(PUBLIC_CHAT)[-1].text
     assert "a router" in newest and "Identified" not in newest.splitlines()[0], newest
+
+
+def test_a_private_span_of_an_earlier_update_stays_private_in_every_later_one(project: Project, world: FakeWorld) -> None:
+    """A review: a follow-up or a correction repeating an earlier update's private span was refused only by the page
+    (which checks every update of the incident), and the refusal advised --skip: with --skip site, X and the public
+    Telegram chat published "edge router fra-2", and the incident then left the page. Every channel checks the
+    incident's earlier updates now, so no skip publishes it."""
+    code, first = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api",
+                           "Errors. [private]edge router fra-2[/private]")
+    assert code == 0, first
+    incident = first["incident_id"]
+    assert run_json(project, "post", "--yes", "-i", incident, "Still investigating.")[0] == 0
+    tweets, public_chat = len(world.x.tweets), len(world.telegram_messages(PUBLIC_CHAT))
+
+    for args in (["post", "--yes", "-i", incident, "--skip", "site", "Cause: edge router fra-2."],
+                 ["amend", "--yes", incident, "2", "--skip", "site", "Cause: edge router fra-2."],
+                 ["post", "--yes", "-i", incident, "Cause: EDGE ROUTER FRA-2."]):
+        refused = project.cli(*args)
+        assert refused.exit_code == 2, refused.output
+        said = " ".join(refused.output.split())
+        assert "an earlier update's of this incident" in said, said
+    assert len(world.x.tweets) == tweets and len(world.telegram_messages(PUBLIC_CHAT)) == public_chat
+    assert all("fra-2" not in t.text for t in world.x.tweets)
+    staff = run_json(project, "post", "--yes", "-i", incident, "--only", "tg-ops", "Staff: fra-2 rebooted.")
+    assert staff[0] == 0, staff  # staff read every update whole: nothing to refuse there

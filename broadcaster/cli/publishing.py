@@ -85,11 +85,13 @@ def refuse_leaking_preview(result: Any) -> None:
     internal or another customer's detail on a customer's) says so and exits 2 (nothing was stored or sent)."""
     refused = sorted({p.destination for p in result.previews if p.refused})
     if refused:
+        # Skipping is safe advice: the page and every channel check the incident's earlier updates alike, so no
+        # public destination left in takes what a skipped one refused.
         raise InputError(
-            f"the rendering for {', '.join(refused)} holds detail of this update its readers may not see, so the "
-            "egress guard would refuse to send it there (see above). Nothing was stored or sent. Take the private "
-            "text (or another customer's name or detail) out of the public message, the title and that customer's "
-            "detail, or leave those destinations out with --skip."
+            f"the rendering for {', '.join(refused)} holds detail its readers may not see (this update's, or "
+            "an earlier update's of this incident), so the egress guard would refuse to send it there (see above). "
+            "Nothing was stored or sent. Take the private text (or another customer's name or detail) out of the "
+            "public message, the title and that customer's detail, or leave those destinations out with --skip."
         )
 
 

@@ -12,9 +12,7 @@ from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
 from broadcaster.destinations import (
-    NOT_IN_ONLY,
-    SKIPPED_BY_OPERATOR,
-    WIDER_THAN_BEFORE,
+    LEFT_OUT_BY_OPERATOR,
     check_names,
     destinations,
     no_wider_than_before,
@@ -183,10 +181,6 @@ def refuse_hidden_header_change(config: Config, store: Store, incident: Incident
         )
 
 
-# Skips the operator chose: a channel its own components or routing leave out is not kept from anything.
-_LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE})
-
-
 def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[PlannedDelivery]) -> dict[str, list[str]]:
     """The readers (visibility -> its destinations) told of the incident before whom this update is kept from: the
     public, where the page shows the incident and every public destination is skipped; a customer told of it
@@ -206,7 +200,8 @@ def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[Pla
             continue
         if told is None:
             told = {d.visibility for d in store.deliveries(incident_id=incident_id) if d.state != DeliveryState.SKIPPED}
-        if visibility in told and all(e.reason in _LEFT_OUT_BY_OPERATOR for e in entries):
+        # Left out by the operator: a channel its own components or the routing leave out is kept from nothing.
+        if visibility in told and all(e.reason in LEFT_OUT_BY_OPERATOR for e in entries):
             left_out[visibility] = sorted({e.destination for e in entries})
     return left_out
 
