@@ -29,7 +29,7 @@ from broadcaster.messages.model import (
     Status,
     Update,
 )
-from broadcaster.messages.visibility import public_title, validate_message
+from broadcaster.messages.visibility import COMPLETED_STEP, WINDOW_STEP, public_title, validate_message
 from broadcaster.times import is_duration, parse_time
 
 _DEFAULT_COMPONENT_STATUS = {
@@ -306,9 +306,17 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         next_update_by=future_time(draft.next_update, now, zone, "--next-update"),
         author=author_name(config),
         kind=draft.kind,
-        extra=dict(draft.extra),
+        extra=_with_window_step(draft.extra, existing, status),
     )
     return incident, update
+
+
+def _with_window_step(extra: dict[str, str], existing: Incident | None, status: Status) -> dict[str, str]:
+    """``extra``, marking the update that completes a maintenance window as a completion unless it says it
+    cancels it (``maintenance cancel``): readers are told which it was, whenever it happened."""
+    closes = (existing is not None and existing.kind == "maintenance" and status == Status.COMPLETED
+              and not existing.status.is_closed)
+    return {WINDOW_STEP: COMPLETED_STEP, **extra} if closes else dict(extra)
 
 
 # How far in the past a promised time may lie and still be taken: the clocks of the operator's

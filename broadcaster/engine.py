@@ -31,6 +31,7 @@ from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, gu
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     UpdateView,
+    called_off,
     corrected_sequence,
     forbidden_values,
     own_values,
@@ -166,6 +167,7 @@ def render(
         number=reader_number([*told, update] if update not in told else told, update.sequence),
         audiences=config.audiences,
     )
+    view = replace(view, cancelled=called_off(incident, [*told, update], update.sequence))
     if without_update_text:
         view = without_text(view)
     return destination.render(view, update, updates)

@@ -19,7 +19,9 @@ from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, Inp
 from broadcaster.messages import gate, i18n, words
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import (
+    CALLED_OFF,
     PRIVATE_KINDS,
+    WINDOW_STEP,
     private_detail_of_correction,
     shown_postmortem,
     validate_message,
@@ -183,12 +185,13 @@ def maintenance_step(config: Config, store: Store, incident_id: str, status: str
 def cancel_maintenance(config: Config, store: Store, incident_id: str, message: str | None,
                        **options: Any) -> PostResult:
     """Call off a window that has not started: it is completed before its start, which the page, the
-    channels and the calendar read as cancelled (``site.status.is_cancelled``, ``visibility.calls_off``); the
-    JSON keeps Statuspage's ``completed``.
+    channels and the calendar read as cancelled (``visibility.called_off``: the update says so); the JSON keeps
+    Statuspage's ``completed``.
 
     No ``message``: the standard one, in ``[page] language``."""
     text = message or _standard_message(config, "cancelled")
-    draft = compose.admit(compose.Draft(message=text, status="completed", private=options.pop("private", "")))
+    draft = compose.admit(compose.Draft(message=text, status="completed", private=options.pop("private", ""),
+                                        extra={WINDOW_STEP: CALLED_OFF}))
 
     def attempt() -> PostResult:
         incident = incident_to_post_to(store, incident_id)

@@ -164,7 +164,7 @@ class PublicView:
     corrections: int = field(default=0, kw_only=True)  # how often it was corrected (corrected_at: the last)
     # The number readers know it by (see reader_number); ``sequence`` stays the store's key.
     number: int = field(default=0, kw_only=True)
-    # A window called off before it began: stored as completed, told as cancelled (``calls_off``).
+    # A window called off before it began: stored as completed, told as cancelled (``called_off``).
     cancelled: bool = field(default=False, kw_only=True)
 
     @property
@@ -271,16 +271,35 @@ def _public_part(
         kind=update.kind,
         status_changed=previous_status is not None and previous_status != update.status,
         number=update.sequence if number is None else number,
-        cancelled=calls_off(incident, update, previous_status),
     )
 
 
-def calls_off(incident: Incident, update: Update, previous_status: Status | None) -> bool:
-    """Whether ``update`` cancels a maintenance window: it completes it before its start, straight from
-    scheduled (``broadcaster maintenance cancel``), the rule the page and the calendar read the history by."""
-    return (incident.kind == "maintenance" and update.status == Status.COMPLETED
-            and previous_status == Status.SCHEDULED and incident.scheduled_start is not None
-            and _aware(update.created_at) < _aware(incident.scheduled_start))
+# The step that closed a maintenance window, in its update's ``extra``: ``broadcaster maintenance cancel`` writes
+# CALLED_OFF, any other update that completes a window COMPLETED_STEP. Both are stored as status "completed".
+WINDOW_STEP, CALLED_OFF, COMPLETED_STEP = "window", "cancelled", "completed"
+
+
+def called_off(incident: Incident, updates: Sequence[Update], sequence: int) -> bool:
+    """Whether the maintenance window stands cancelled as of update ``sequence``: the update that completed it
+    (the first of the completed ones since it was last open) was a cancel. A note posted on the cancelled window
+    afterwards, and a correction of the cancel, are told as cancelled too; a window completed early is not.
+
+    A record stored before the steps were marked: completed straight from scheduled, before its start."""
+    if incident.kind != "maintenance":
+        return False
+    steps = sorted((u for u in updates if u.sequence <= sequence and _in_timeline(u)), key=lambda u: u.sequence)
+    if not steps or steps[-1].status != Status.COMPLETED:
+        return False
+    closing, before = steps[-1], None
+    for step in reversed(steps[:-1]):
+        if step.status != Status.COMPLETED:
+            before = step
+            break
+        closing = step
+    if WINDOW_STEP in closing.extra:
+        return closing.extra[WINDOW_STEP] == CALLED_OFF
+    return (before is not None and before.status == Status.SCHEDULED and incident.scheduled_start is not None
+            and _aware(closing.created_at) < _aware(incident.scheduled_start))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -431,7 +450,8 @@ def _timeline(
                                           corrections=views[corrects].corrections + 1)
             continue
         number = reader_number(ordered, update.sequence)
-        views[update.sequence] = cut(update, previous_status=previous, number=number)
+        view = cut(update, previous_status=previous, number=number)
+        views[update.sequence] = replace(view, cancelled=called_off(incident, ordered, update.sequence))
         previous = update.status
     return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
 

@@ -537,6 +537,45 @@ def test_a_cancelled_window_is_told_as_cancelled_not_completed(project: Project,
     assert "Completed" in world.x.tweets[-1].text and "Cancelled" not in world.x.tweets[-1].text
 
 
+def test_a_cancelled_window_stays_cancelled_and_one_completed_early_is_completed(project: Project,
+                                                                                 world: FakeWorld) -> None:
+    """A review of the fix above, which read "cancelled" off the times and the status before: a note posted on the
+    cancelled window (the refusal's own advice, `post -i ID --reopen -s completed`) and a correction of the cancel
+    were headed "Completed", and after the start time the page and the calendar turned it "Completed" too; a window
+    completed before its start was told as cancelled. The cancel now says so in its record, and every later
+    rendering reads it from there."""
+    def window(title: str) -> str:
+        code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", title, "--start", "3h",
+                                   "--end", "5h", "-C", "api", "Upgrading the API.")
+        assert code == 0, scheduled
+        return str(scheduled["incident_id"])
+
+    def calendar(uid_part: str) -> str:
+        ics = (project.site / "maintenance.ics").read_text()
+        event = next(e for e in ics.split("BEGIN:VEVENT")[1:] if uid_part in e)
+        return "CANCELLED" if "STATUS:CANCELLED" in event else "CONFIRMED"
+
+    called_off = window("API upgrade")
+    assert project.cli("maintenance", "cancel", "--yes", called_off).exit_code == 0
+    noted = project.cli("post", "--yes", "-i", called_off, "--reopen", "-s", "completed", "We will plan it again.")
+    assert noted.exit_code == 0, noted.output
+    assert "Cancelled" in world.x.tweets[-1].text and "Completed" not in world.x.tweets[-1].text
+    told = world.telegram_messages(PUBLIC_CHAT)[-1].text.lower()  # "Maintenance cancelled: ..."
+    assert "cancelled" in told and "completed" not in told, told
+    amended = project.cli("amend", "--yes", called_off, "2", "Called off: the vendor postponed.")
+    assert amended.exit_code == 0, amended.output
+    assert "Cancelled" in world.x.tweets[-1].text and "Completed" not in world.x.tweets[-1].text
+    page = (project.site / "incidents" / f"{called_off}.html").read_text()
+    assert "<strong>Cancelled</strong>" in page and "Completed" not in page and calendar(called_off) == "CANCELLED"
+
+    early = window("Cache flush")
+    done = project.cli("maintenance", "complete", "--yes", early, "Done early: nothing to flush.")
+    assert done.exit_code == 0, done.output
+    assert "Completed" in world.x.tweets[-1].text and "Cancelled" not in world.x.tweets[-1].text
+    page = (project.site / "incidents" / f"{early}.html").read_text()
+    assert "<strong>Completed</strong>" in page and "Cancelled" not in page and calendar(early) == "CONFIRMED"
+
+
 def test_show_and_list_say_when_a_window_is_scheduled(project: Project, world: FakeWorld) -> None:
     """A review: no command showed a window's scheduled start or end, so an operator could not check how
     `--start 22:00` was read."""

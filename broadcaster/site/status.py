@@ -230,14 +230,10 @@ def status_label(incident: PublicIncident) -> str:
 
 
 def is_cancelled(incident: PublicIncident) -> bool:
-    """A maintenance window completed before it started (``broadcaster maintenance cancel``).
-
-    Derived from the stored history, so no record says "cancelled": completed
-    without ever having been in progress or verifying, before its scheduled start.
-    """
+    """A maintenance window called off (``broadcaster maintenance cancel``): its latest news says so, as each
+    update's view was cut (``visibility.called_off``), the same rule every channel tells it by."""
     header = incident.header
-    if not is_maintenance(header) or header.status != Status.COMPLETED or header.scheduled_start is None:
+    if not is_maintenance(header) or header.status != Status.COMPLETED:
         return False
-    if any(u.status in (Status.IN_PROGRESS, Status.VERIFYING) for u in incident.updates):
-        return False
-    return closed_at(incident) < utc(header.scheduled_start)
+    latest = latest_news(incident)
+    return latest is not None and latest.cancelled
