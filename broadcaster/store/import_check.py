@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError, did_you_mean
@@ -50,10 +50,28 @@ _PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
 # correction the update it corrects (``amend``), an overdue notice the update whose promise was missed (``tick``
 # tells of each once). A merge renumbers the file's updates, so ``transfer`` renumbers these with them.
 SEQUENCE_KEYS = {"correction": "corrects", "notice": "of"}
+
+
+def sequence_key(update: Mapping[str, Any]) -> str | None:
+    """The ``extra`` key by which ``update`` names another update (``SEQUENCE_KEYS``), if it names one: of the
+    notices, only an overdue one does (a customer's SLA notice for staff keeps the customer's id under ``of``)."""
+    if update["kind"] == "notice" and update["extra"].get("notice") != "overdue":
+        return None
+    return SEQUENCE_KEYS.get(update["kind"])
 # What ``amend`` refuses to correct: a correction (amend the update it corrects instead), a private notice, and a
 # withdrawal (a withdrawn incident takes no more posts).
 _UNCORRECTABLE = frozenset({"correction", "withdrawal", *PRIVATE_KINDS})
 _SEQUENCE = re.compile(r"[1-9][0-9]{0,9}")
+
+
+# The largest count or number a record may hold: far beyond any real one, and far below what the store's 64-bit
+# integers take (one more update after 2**63 - 1 would crash every later post to that incident).
+MAX_NUMBER = 10**9
+
+
+def _whole(value: Any) -> TypeGuard[int]:
+    """A whole number a record may hold (``MAX_NUMBER`` at most), not a boolean."""
+    return isinstance(value, int) and not isinstance(value, bool) and value <= MAX_NUMBER
 
 
 class _Bad(Exception):
@@ -84,6 +102,7 @@ def check_record(
         updates = [_update(u, n, sequences, audiences) for n, u in enumerate(_list(record, "updates"), 1)]
         _withdrawal_recorded(checked_incident, updates)
         _references_in_record(updates)
+        _notices_go_to_their_readers(updates)
         _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names])
         if components is not None:
             _components_configured(checked_incident, updates, components)
@@ -122,6 +141,20 @@ def _incident(value: Any) -> dict[str, Any]:
     return checked
 
 
+def _notices_go_to_their_readers(updates: list[dict[str, Any]]) -> None:
+    """A private notice goes to staff, or to the one customer it is written for; every other delivery of it was
+    skipped when planned. One to be sent anywhere else has no rendering there (``retry`` would fail on it)."""
+    for update in updates:
+        if update["kind"] not in PRIVATE_KINDS:
+            continue
+        readers = {"internal", f"audience:{update['extra'].get('audience', '')}"}
+        for delivery in update["deliveries"]:
+            if delivery["visibility"] not in readers and delivery["state"] != DeliveryState.SKIPPED:
+                raise _Bad(f"update #{update['sequence']}: a {update['kind']} is for staff or its own customer, and it "
+                           f"has a {delivery['state']} delivery to {delivery['visibility']} readers "
+                           f"({delivery['destination']}); mark it skipped or remove it")
+
+
 def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
     """A withdrawn incident keeps who withdrew it and why in a withdrawal update, and only it has one:
     an incident marked withdrawn without it (or the reverse) would show on the page or hide from it."""
@@ -136,7 +169,7 @@ def _references_in_record(updates: list[dict[str, Any]]) -> None:
     whichever update holds it in the store, and the page would show the correction in that one's place."""
     kinds = {u["sequence"]: u["kind"] for u in updates}
     for update in updates:
-        key = SEQUENCE_KEYS.get(update["kind"])
+        key = sequence_key(update)
         if key is None or (update["kind"] == "notice" and key not in update["extra"]):
             continue  # only an overdue notice names an update; a correction must
         try:
@@ -177,7 +210,7 @@ def _components_configured(
 def _version(value: Mapping[str, Any]) -> None:
     """Checked when present, never imported: a row version counts changes in one store, as a delivery id does."""
     version = value.get("version", 0)
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+    if not _whole(version) or version < 0:
         raise _Bad(f"version {version!r} is not a count of changes")
 
 
@@ -206,19 +239,31 @@ def _no_mistyped_markers(incident: Mapping[str, Any], updates: list[dict[str, An
 
 
 def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
+    """Neither the public title nor the id (the page's address, every feed's link) holds a private span of the title:
+    the command line makes ids from the public title alone, and an edited file could take one from the private."""
     if not incident["raw_title"]:
         return
     public = gate.comparable(incident["title"])
+    in_id, in_public = _id_words(incident["id"]), set(_id_words(incident["title"]))
     for piece, private in gate.split(incident["raw_title"], "raw_title"):
         if private and piece.strip() and gate.comparable(piece.strip()) in public:
             raise _Bad("the public title holds a private span of raw_title")
+        words = [w for w in _id_words(piece) if w not in in_public] if private else []
+        if words and not all(w.isdigit() for w in words) and any(in_id[i:i + len(words)] == words for i in range(len(in_id))):
+            raise _Bad(f"the id {incident['id']!r} holds a private span of raw_title: the page's address would show "
+                       "it (give the incident an id made from its public title)")
+
+
+def _id_words(text: str) -> list[str]:
+    """The words an id is made of, as ``compose.slug_id`` makes them: "Störung fra-2" gives storung, fra, 2."""
+    return re.findall(r"[a-z0-9]+", gate.without_accents(text).lower())
 
 
 def _update(value: Any, position: int, sequences: set[int], audiences: Collection[str]) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise _Bad(f"update {position} is not an object")
     sequence = value.get("sequence")
-    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1 or sequence in sequences:
+    if not _whole(sequence) or sequence < 1 or sequence in sequences:
         raise _Bad(f"update {position}: sequence {sequence!r} is not a new positive number")
     sequences.add(sequence)
     try:
@@ -291,7 +336,7 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
     if not _TARGET.fullmatch(target):
         raise _Bad(f"delivery {position}: target {target!r} is not a chat or channel")
     attempts = value.get("attempts", 0)
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+    if not _whole(attempts) or attempts < 0:
         raise _Bad(f"delivery {position}: attempts {attempts!r} is not a count")
     checked: dict[str, Any] = {
         "destination": destination, "target": target, "attempts": attempts,
@@ -439,9 +484,9 @@ def _invite(value: Mapping[str, Any], audiences: Collection[str]) -> dict[str, A
     if not _HASH.fullmatch(invite_hash):
         raise _Bad("hash is not a SHA-256 in hex (an export holds invites' hashes, never their codes)")
     max_uses, uses = value.get("max_uses"), value.get("uses", 0)
-    if max_uses is not None and (isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1):
+    if max_uses is not None and (not _whole(max_uses) or max_uses < 1):
         raise _Bad(f"max_uses {max_uses!r} is not a positive count")
-    if isinstance(uses, bool) or not isinstance(uses, int) or uses < 0:
+    if not _whole(uses) or uses < 0:
         raise _Bad(f"uses {uses!r} is not a count")
     return {
         "hash": invite_hash, "visibility": _scope(value, audiences),

@@ -55,7 +55,7 @@ from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages.model import Visibility
 from broadcaster.store.contract import SCHEMA_VERSION, Store
-from broadcaster.store.import_check import SEQUENCE_KEYS, check_record, check_subscriber_record
+from broadcaster.store.import_check import check_record, check_subscriber_record, sequence_key
 from broadcaster.store.records import (
     DELIVERY_COLUMNS,
     IMPORTED,
@@ -300,7 +300,7 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
                     result.subscriptions_added += _import_subscription(store, record["subscription"])
                 else:
                     _import_incident(store, record, result)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             where = record.get("incident", {}).get("id", "?")
             raise InputError(
                 f"incident {where!r} in the export is incomplete or malformed ({type(exc).__name__}: {exc}); "
@@ -359,7 +359,7 @@ def _renumbered(update: Mapping[str, Any], numbers: Mapping[int, int]) -> Mappin
     """``update`` with the update its ``extra`` names (``SEQUENCE_KEYS``) by its number here: the file's number
     names another update once the merge has appended the file's after this store's. The check made sure it
     names an earlier update of the record, so ``numbers`` has it."""
-    key = SEQUENCE_KEYS.get(update["kind"])
+    key = sequence_key(update)
     if key is None or key not in update["extra"]:
         return update
     return {**update, "extra": {**update["extra"], key: str(numbers[int(update["extra"][key])])}}
