@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -25,7 +25,7 @@ import broadcaster.channels
 import broadcaster.site.hosts
 from broadcaster.channels.base import Channel
 from broadcaster.config import ChannelConfig, Secret, refuse_unknown
-from broadcaster.errors import ConfigError
+from broadcaster.errors import ConfigError, InputError
 from broadcaster.messages.model import Visibility
 from broadcaster.site.hosts import SiteHost
 
@@ -143,6 +143,35 @@ def _refuse_written_secrets(options: Mapping[str, Any], secret_keys: tuple[str, 
 def _toml_type(value: Any) -> str:
     names = {bool: "boolean", int: "number", float: "number", list: "list", dict: "table"}
     return next((n for t, n in names.items() if isinstance(value, t)), type(value).__name__)
+
+
+def refuse_posts_in_other_chats(channels: Mapping[str, ChannelConfig], records: Iterable[Mapping[str, Any]]) -> None:
+    """No imported delivery names, as its post (``remote_id``, ``parts``), a message in a chat that is another
+    table's target: ``retry`` would send the rest of the post there and ``amend`` edit it there, a staff post's text
+    in the public channel. (An id naming a chat of no table, a migrated group's, is the service's to refuse.)"""
+    owners: dict[tuple[str, ...], str] = {}
+    for name, table in channels.items():
+        for key, _ in load_channel_class(table.type).target_keys(table.options):
+            owners.setdefault(key, name)
+    for record in records:
+        for update in record.get("updates", []):
+            for delivery in update.get("deliveries", []):
+                configured = channels.get(delivery["destination"])
+                if configured is None:
+                    continue
+                kind = load_channel_class(configured.type)
+                # The delivery's own chat: its target as written, or the table's one (Slack's target is "").
+                own = {key for key, written in kind.target_keys(configured.options)
+                       if written == delivery["target"] or not delivery["target"]}
+                for post in [delivery.get("remote_id"), *delivery.get("parts", [])]:
+                    chat = kind.post_chat_key(post) if post else None
+                    if chat is not None and chat not in own and chat in owners:
+                        raise InputError(
+                            f"incident {record['incident']['id']!r}, update #{update['sequence']}: the "
+                            f"{delivery['destination']} delivery to {delivery['target']} names the post {post!r}, a "
+                            f"message in the chat of [channels.{owners[chat]}]. A retry or a correction would write "
+                            "there. Fix the file (the post's own chat), or remove that delivery. Nothing was imported."
+                        )
 
 
 def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> None:

@@ -100,6 +100,12 @@ class Channel(ABC):
         """
         return []
 
+    @classmethod
+    def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
+        """The key (as ``target_keys`` makes them) of the chat a stored post id names, for ids that name one
+        (``-100123:45``); None otherwise. An imported id naming another table's chat is refused by it."""
+        return None
+
     @property
     def api_url(self) -> str:
         return self.config.api_url or self.default_api_url

@@ -176,6 +176,11 @@ class SlackChannel(Channel):
         workspace = (token.reveal_or_empty() or f"${token.env_var}") if isinstance(token, Secret) else ""
         return [(("slack-name", workspace, channel.removeprefix("#").lower()), channel)]
 
+    @classmethod
+    def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
+        found = _REMOTE_ID.match(remote_id or "")
+        return ("slack", found.group(1)) if found else None
+
     @property
     def channel(self) -> str:
         return str(self.config.options["channel"])

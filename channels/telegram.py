@@ -115,6 +115,13 @@ class TelegramChannel(Channel):
         return [(("telegram", str(int(chat)) if _NUMERIC.match(chat) else chat.lower()), chat)
                 for chat in configured_chats(options)]
 
+    @classmethod
+    def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
+        chat, _, number = remote_id.rpartition(":")
+        if not chat or not number.isdigit():
+            return None
+        return ("telegram", str(int(chat)) if _NUMERIC.match(chat) else chat.lower())
+
     def pacing_seconds(self, deliveries: int) -> float:
         return deliveries / self.messages_per_second
 

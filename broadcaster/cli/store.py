@@ -98,9 +98,12 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     opened = open_store(ctx, creates=True)
     with handle:
         config = load_config(ctx)
-        result = store_transfer.import_records(
-            opened, store_transfer.read_records(handle, name, config.audiences, config.component_ids,
-                                                [a.name for a in config.audiences.values()]))
+        records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids,
+                                                   [a.name for a in config.audiences.values()]))
+    from broadcaster.registry import refuse_posts_in_other_chats
+
+    refuse_posts_in_other_chats(config.channels, records)
+    result = store_transfer.import_records(opened, records)
     _print_import(opened, result)
 
 
