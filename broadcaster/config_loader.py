@@ -237,6 +237,7 @@ def parse(
     if isinstance(reminder, bool) or not isinstance(reminder, int) or reminder < 0:
         raise reader.error("maintenance.reminder_minutes", "must be a whole number of minutes (0 turns reminders off)")
     page = _page(reader, reader.table(data.get("page"), "page"))
+    _refuse_customers_in_public_texts(reader, page, components, audiences)
     _refuse_overlapping_folders(reader, page.output_dir, publish, base_dir_of(path))
     return Config(
         path=path,
@@ -549,6 +550,25 @@ def _refuse_kept_capabilities(
                 '"keep" would keep every customer page\'s path (its feed_token) in the branch history, so a '
                 'changed token would stay readable there. Use history = "replace" (the default), or drop feed_token',
             )
+
+
+def _refuse_customers_in_public_texts(
+    reader: _Reader, page: PageConfig, components: Collection[ComponentConfig], audiences: Mapping[str, AudienceConfig],
+) -> None:
+    """No public text of the config (the page's title and description, a component's name, group and description)
+    names a customer: the page, the JSON and every customer's page print them, and the egress guard counts the
+    config's words as the product's own, allowed wherever a template prints them."""
+    texts = {"page.title": page.title, "page.description": page.description}
+    for index, entry in enumerate(components):
+        for field in ("name", "group", "description"):
+            texts[f"components[{index}].{field}"] = getattr(entry.component, field)
+    for key, table in audiences.items():
+        name = gate.comparable(table.audience.name).strip()
+        found = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if name else None
+        for where, text in texts.items():
+            if found is not None and text and found.search(gate.comparable(text)):
+                raise reader.error(where, f"names the customer {table.audience.name!r} ([audiences.{key}]), and it is "
+                                          "public (the page and the JSON show it). Reword it without the customer")
 
 
 def _refuse_shared_feed_tokens(reader: _Reader, audiences: Mapping[str, AudienceConfig]) -> None:
