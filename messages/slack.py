@@ -312,7 +312,8 @@ def private_blocks(view: UpdateView) -> list[Block]:
     )
     fields = list_fields(word("Customers: "), view.customers) + list_fields(word("Tickets: "), view.tickets)
     for note in view.audiences:
-        fields += list_fields(audience_heading(note.name).rstrip(":"), [note.detail or named_no_detail()])
+        # The customer's name is the config's text: escaped, or "<!channel>" in it would ping the whole channel.
+        fields += list_fields(escape(audience_heading(note.name).rstrip(":")), [note.detail or named_no_detail()])
     if view.author:
         fields.append(f"*{word('Author: ')}*\n{cut_with_note(escape(view.author), MAX_FIELD_CHARS - 20, '')}")
     if not note_chunks and not fields:
