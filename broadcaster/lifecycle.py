@@ -58,6 +58,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)
+        _refuse_detail_for_the_untold(config, store, incident, replacing)
         correction = Update(
             incident.id, 0, utcnow(), incident.status, message.strip(), kind="correction",
             extra={"corrects": str(sequence)}, author=compose.author_name(config),
@@ -81,6 +82,20 @@ def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Inciden
         numbers = ", ".join(str(u.sequence) for u in store.updates(incident.id) if u.kind not in (*PRIVATE_KINDS, "correction"))
         raise InputError(f"{incident.id} has no update #{sequence} to correct. Its updates: {numbers}.")
     return incident, original
+
+
+def _refuse_detail_for_the_untold(config: Config, store: Store, incident: Incident, replacing: dict[str, str]) -> None:
+    """A correction's ``--for ID`` detail goes only to a customer the incident has reached: to any other it would go
+    nowhere (the correction goes where the original went), and would route the incident to it from then on, its
+    next update the first it hears."""
+    told = reached_audiences(config.audiences, incident, store.updates(incident.id))
+    untold = sorted(key for key, text in replacing.items() if text and key not in told)
+    if untold:
+        raise InputError(
+            f"{', '.join(untold)} {'was' if len(untold) == 1 else 'were'} not told of {incident.id}, so a correction "
+            f"cannot carry detail for {'it' if len(untold) == 1 else 'them'}. Tell {'it' if len(untold) == 1 else 'them'} "
+            f"with an update: broadcaster post -i {incident.id} --for {untold[0]} \"...\". Nothing was stored or sent."
+        )
 
 
 def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update,
