@@ -277,6 +277,8 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
     # an impact given anew is the operator's new reading of every bare id.
     so_far = {} if impact else {c.id: c.status for c in incident.components}
     reported = parse_components(draft.components, config, default_status, so_far)
+    if incident.kind == "maintenance":
+        _refuse_outage_in_window(draft.components, reported)
     components = merge_components(incident.components, reported, status.is_closed)
     if incident.kind == "maintenance" and not status.is_closed:
         # Components are under maintenance exactly while the window runs.
@@ -309,6 +311,22 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         extra=_with_window_step(draft.extra, existing, status),
     )
     return incident, update
+
+
+def _refuse_outage_in_window(entries: Sequence[str], reported: Sequence[AffectedComponent]) -> None:
+    """A window's components are under maintenance while it runs and operational after: an outage reported on one
+    (``-C api=major_outage``) was overwritten on the page, the badges and the JSON, and the window's end announced
+    everything operational. An outage is an incident of its own, which the page shows beside the window."""
+    explicit = {entry.partition("=")[0].strip() for entry in entries if entry.partition("=")[2].strip()}
+    outages = [c for c in reported if c.id in explicit
+               and c.status not in (ComponentStatus.UNDER_MAINTENANCE, ComponentStatus.OPERATIONAL)]
+    if outages:
+        said = ", ".join(f"{c.id}={c.status.value}" for c in outages)
+        raise InputError(
+            f"a maintenance window's components are under maintenance while it runs, so {said} would not show. "
+            f'Report the outage as an incident: broadcaster post --title "..." -C {outages[0].id}='
+            f"{outages[0].status.value} \"...\". Nothing was stored or sent."
+        )
 
 
 def _with_window_step(extra: dict[str, str], existing: Incident | None, status: Status) -> dict[str, str]:

@@ -666,3 +666,26 @@ def test_a_private_span_of_an_earlier_update_stays_private_in_every_later_one(pr
     assert all("fra-2" not in t.text for t in world.x.tweets)
     staff = run_json(project, "post", "--yes", "-i", incident, "--only", "tg-ops", "Staff: fra-2 rebooted.")
     assert staff[0] == 0, staff  # staff read every update whole: nothing to refuse there
+
+
+def test_an_outage_reported_on_a_window_is_refused_for_an_incident_of_its_own(project: Project, world: FakeWorld) -> None:
+    """A review: `post -i WINDOW -C api=major_outage` exited 0; the channels said "Major outage" but the page, the
+    badge and the JSON kept api "under maintenance", and the window's end announced everything operational while
+    the API was down. The outage is refused on the window, with the incident that shows it as the way out."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "API upgrade", "--start", "3h",
+                               "--end", "5h", "-C", "api", "Upgrading the API.")
+    assert code == 0, scheduled
+    window = scheduled["incident_id"]
+    assert project.cli("maintenance", "start", "--yes", window).exit_code == 0
+    tweets = len(world.x.tweets)
+
+    refused = project.cli("post", "--yes", "-i", window, "-C", "api=major_outage", "The upgrade broke the API.")
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "api=major_outage would not show" in said, said
+    assert 'broadcaster post --title "..." -C api=major_outage' in said and len(world.x.tweets) == tweets
+
+    assert project.cli("post", "--yes", "-i", window, "-C", "api=under_maintenance", "Going well.").exit_code == 0
+    incident = run_json(project, "post", "--yes", "--title", "API down", "-C", "api=major_outage", "API is down.")
+    assert incident[0] == 0, incident
+    summary = json.loads((project.site / "summary.json").read_text())
+    assert {c["id"]: c["status"] for c in summary["components"]}["api"] == "major_outage"
