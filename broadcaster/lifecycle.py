@@ -372,14 +372,18 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
     start, end = incident.scheduled_start, incident.scheduled_end
     if not incident.is_open or start is None:
         return None
+    complete = (f"completed {incident.id}", lambda: _step(
+        config, store, incident, compose.Draft(_standard_message(config, "completed"), status="completed"),
+        unattended=True, progress=progress))
+    if incident.status is Status.SCHEDULED and end is not None and end <= now:
+        return complete  # the whole window passed while no tick ran: one step, not "started" after it ended
     if incident.status is Status.SCHEDULED and start <= now:
         return f"started {incident.id}", lambda: _step(
             config, store, incident, compose.Draft(_standard_message(config, "in_progress"), status="in_progress"),
             unattended=True, progress=progress)
-    if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None and end <= now:
-        return f"completed {incident.id}", lambda: _step(
-            config, store, incident, compose.Draft(_standard_message(config, "completed"), status="completed"),
-            unattended=True, progress=progress)
+    if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None:
+        promised = _end_as_promised(store, incident, end)
+        return complete if promised is not None and promised <= now else None
     if incident.status is Status.SCHEDULED and lead and start - lead <= now:
         if any(u.kind == "reminder" for u in store.updates(incident.id)):
             return None
@@ -396,6 +400,19 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress)
     return None
+
+
+def _end_as_promised(store: Store, incident: Incident, scheduled_end: datetime) -> datetime | None:
+    """When the tick completes a running window: at its scheduled end, or at the ``--etr`` of its latest update if
+    later (an overrun: "about 30 more minutes"); never once the operator kept it open past its end without one
+    (reopened it, say): they complete it themselves, and the tick announced "complete" again a minute later."""
+    steps = [u for u in store.updates(incident.id) if u.kind == "update"]
+    latest = steps[-1] if steps else None
+    if latest is not None and latest.etr is not None:
+        return max(latest.etr, scheduled_end)
+    if latest is not None and latest.created_at >= scheduled_end:
+        return None
+    return scheduled_end
 
 
 def _notices_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:

@@ -689,3 +689,44 @@ def test_an_outage_reported_on_a_window_is_refused_for_an_incident_of_its_own(pr
     assert incident[0] == 0, incident
     summary = json.loads((project.site / "summary.json").read_text())
     assert {c["id"]: c["status"] for c in summary["components"]}["api"] == "major_outage"
+
+
+def test_a_window_that_passed_while_no_tick_ran_is_completed_once(project: Project, world: FakeWorld) -> None:
+    """A review: with the tick down from before the start until after the end, the next tick announced "The scheduled
+    maintenance has started." after the window had ended, and the one after it "complete": one step now."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", iso(timedelta(seconds=-5)), "--end", iso(timedelta(seconds=1)), "-C", "db",
+                               "Upgrading the database.")
+    assert code == 0, scheduled
+    import time
+
+    time.sleep(1.5)
+    tweets = len(world.x.tweets)
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"completed {scheduled['incident_id']}"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    assert len(world.x.tweets) == tweets + 1 and "Completed" in world.x.tweets[-1].text
+    assert "has started" not in world.x.tweets[-1].text
+
+
+def test_a_window_kept_open_past_its_end_is_not_completed_again_by_the_tick(project: Project, world: FakeWorld) -> None:
+    """A review: an overrunning window could not be kept open: reopened after the tick completed it, the next tick
+    announced "complete" a second time a minute later, the work still running. The tick completes a window at its
+    end, or at the later --etr of its latest update; one the operator reopened without an ETR they complete."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", iso(timedelta(seconds=-5)), "--end", iso(timedelta(seconds=1)), "-C", "db",
+                               "Upgrading the database.")
+    assert code == 0, scheduled
+    window = scheduled["incident_id"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"started {window}"]
+    import time
+
+    time.sleep(1.5)
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"completed {window}"]
+    reopened = project.cli("post", "--yes", "-i", window, "--reopen", "-s", "in_progress", "Overrunning: still going.")
+    assert reopened.exit_code == 0, reopened.output
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    promised = project.cli("post", "--yes", "-i", window, "--etr", "in 1h", "About an hour more.")
+    assert promised.exit_code == 0, promised.output
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    completed = [t for t in world.x.tweets if "Completed" in t.text]
+    assert len(completed) == 1, [t.text for t in world.x.tweets]
