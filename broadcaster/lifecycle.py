@@ -211,7 +211,7 @@ def cancel_maintenance(config: Config, store: Store, incident_id: str, message: 
     def attempt() -> PostResult:
         incident = incident_to_post_to(store, incident_id)
         if incident.kind == "maintenance":
-            _refuse_started(incident, utcnow())
+            _refuse_started(incident)
         return _step(config, store, incident, draft, **options)
 
     return again_on_conflict(attempt)
@@ -222,14 +222,13 @@ def _standard_message(config: Config, step: str) -> str:
         return words.maintenance_message(step)
 
 
-def _refuse_started(incident: Incident, now: datetime) -> None:
+def _refuse_started(incident: Incident) -> None:
     if incident.status.is_closed:
         raise InputError(f"{incident.id} is already {incident.status.value} (it ended, or was cancelled): there is "
                          "nothing to cancel. Nothing was stored or sent.")
-    started = incident.status != Status.SCHEDULED or (
-        incident.scheduled_start is not None and incident.scheduled_start <= now
-    )
-    if started:
+    # Still scheduled is not started, whatever the clock says: a window whose start passed while no tick ran (or
+    # the on-call calling it off at 22:01) is cancelled, not "completed" for work that never happened.
+    if incident.status != Status.SCHEDULED:
         raise InputError(
             f"{incident.id} has already started ({incident.status.value}); a window that began cannot be "
             f"cancelled. Nothing was stored or sent. End it with `broadcaster maintenance complete {incident.id}`."

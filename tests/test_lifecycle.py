@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -730,3 +731,29 @@ def test_a_window_kept_open_past_its_end_is_not_completed_again_by_the_tick(proj
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
     completed = [t for t in world.x.tweets if "Completed" in t.text]
     assert len(completed) == 1, [t.text for t in world.x.tweets]
+
+
+def test_a_window_still_scheduled_after_its_start_time_can_be_cancelled(project: Project, world: FakeWorld) -> None:
+    """A review: at 22:01 the on-call called off the 22:00 window the tick had not started yet; `maintenance cancel`
+    said it "has already started (scheduled)" and advised `maintenance complete`, which told customers the work was
+    done. Still scheduled is not started; the page's "Started" and "Duration" of a window count from its start, not
+    from its announcement, and a cancelled one has neither."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
+                               "--start", iso(timedelta(seconds=-5)), "--end", iso(timedelta(hours=2)), "-C", "db",
+                               "Upgrading the database.")
+    assert code == 0, scheduled
+    window = scheduled["incident_id"]
+    cancelled = project.cli("maintenance", "cancel", "--yes", window)
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "Cancelled" in world.x.tweets[-1].text and "Completed" not in world.x.tweets[-1].text
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (project.site / "incidents" / f"{window}.html").read_text()))
+    assert "Cancelled" in page and "Started" not in page and "Duration" not in page, page
+
+    code, ran = run_json(project, "maintenance", "schedule", "--yes", "--title", "Cache flush", "--start",
+                         iso(timedelta(seconds=-5)), "--end", iso(timedelta(hours=2)), "-C", "db", "Flushing.")
+    assert project.cli("maintenance", "start", "--yes", ran["incident_id"]).exit_code == 0
+    refused = project.cli("maintenance", "cancel", "--yes", ran["incident_id"])
+    assert refused.exit_code == 2 and "has already started (in_progress)" in refused.output, refused.output
+    assert project.cli("maintenance", "complete", "--yes", ran["incident_id"]).exit_code == 0
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (project.site / "incidents" / f"{ran['incident_id']}.html").read_text()))
+    assert "Duration 0 min" in page or "Duration 1 min" in page, page  # from its start, minutes ago

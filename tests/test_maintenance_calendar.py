@@ -146,14 +146,16 @@ def test_cancel_marks_the_window_cancelled_everywhere(project: Project, world: F
 
 
 def test_a_window_that_started_cannot_be_cancelled(project: Project, world: FakeWorld) -> None:
+    # Started is its status, not the clock: one still scheduled after its start time is cancelled (test_lifecycle).
     started = datetime.now(UTC) - timedelta(minutes=1)
     incident = _schedule(project, start=started.isoformat(timespec="seconds"))
+    assert project.cli("maintenance", "start", incident, "--yes").exit_code == 0
     result = project.cli("maintenance", "cancel", incident, "--yes")
     assert result.exit_code == 2
     assert "cannot be cancelled" in result.output and f"broadcaster maintenance complete {incident}" in result.output
     shown = json.loads(project.cli("show", incident, "--json").stdout)
-    assert [u["status"] for u in shown["updates"]] == ["scheduled"]  # nothing stored
-    assert len(world.x.tweets) == 1  # nothing sent
+    assert [u["status"] for u in shown["updates"]] == ["scheduled", "in_progress"]  # nothing stored
+    assert len(world.x.tweets) == 2  # nothing sent
 
 
 def test_cancelling_an_incident_is_refused(project: Project, world: FakeWorld) -> None:
