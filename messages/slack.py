@@ -265,6 +265,8 @@ def headline(view: UpdateView) -> str:
 
 
 def status_emoji(view: UpdateView) -> str:
+    if view.cancelled:
+        return ":no_entry_sign:"  # not the completed window's check mark
     return _STATUS_EMOJI.get(view.status) or _IMPACT_EMOJI.get(
         view.incident.impact, ":large_blue_circle:"
     )

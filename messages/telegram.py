@@ -40,6 +40,7 @@ STATUS_EMOJI = {
     Status.VERIFYING: "🔎",
     Status.COMPLETED: "✅",
 }
+CANCELLED_EMOJI = "🚫"  # a window called off: not the completed one's check mark
 KIND_LABEL = frozenset({"postmortem", "correction", "reminder"})  # said under the heading
 
 
@@ -105,7 +106,8 @@ def _header(view: UpdateView) -> Block:
         label = i18n.gettext("Maintenance %(status)s") % {"status": label.lower()}
     title = view.incident.title.strip()
     heading = f"{label}: {title}" if title else label
-    runs = [Run(f"{STATUS_EMOJI.get(view.status, '')} "), Run(heading, "b")]
+    emoji = CANCELLED_EMOJI if view.cancelled else STATUS_EMOJI.get(view.status, "")
+    runs = [Run(f"{emoji} "), Run(heading, "b")]
     if view.kind in KIND_LABEL:
         runs += [Run("\n"), Run(kind_label(view.kind), "i")]
     return tuple(runs)

@@ -71,6 +71,8 @@ STATUS_EMOJI = {
     Status.COMPLETED: "✅",
 }
 
+CANCELLED_EMOJI = "🚫"  # a window called off: not the completed one's check mark
+
 # X refuses these code points outright (twitter-text's invalid characters).
 _INVALID = re.compile("[\ufffe\ufeff\uffff]")
 # Lone surrogates (undecodable bytes in a command line become these) cannot be
@@ -223,7 +225,7 @@ def _parts(view: PublicView) -> _Post:
     # ``public_message``. Reading it here keeps X safe even if misrouted.
     message = view.public_message if isinstance(view, PrivateView) else view.message
     return _Post(
-        label=f"{STATUS_EMOJI.get(view.status, '•')} {view.status_label}",
+        label=f"{CANCELLED_EMOJI if view.cancelled else STATUS_EMOJI.get(view.status, '•')} {view.status_label}",
         title=_one_line(view.incident.title),
         message=_pre_cut(_clean(message)),
         extras=_extras(view),

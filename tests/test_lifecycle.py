@@ -526,6 +526,7 @@ def test_a_cancelled_window_is_told_as_cancelled_not_completed(project: Project,
     for text in told:
         assert "Cancelled" in text or "cancelled" in text.split("has been")[0], text
         assert "Completed" not in text and "completed" not in text, text
+        assert "✅" not in text and "white_check_mark" not in text, text  # the completed window's check mark
     page = (project.site / "incidents" / f"{incident}.html").read_text()
     index = (project.site / "index.html").read_text()
     assert "<strong>Cancelled</strong>" in page and "Completed" not in page
