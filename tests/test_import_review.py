@@ -16,6 +16,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.world import PUBLIC_CHAT, FakeWorld
 from tests.input_helpers import site_files, stored
 from tests.test_audiences import post, said, slack  # noqa: F401 - the audience tests' Slack fixture
+from tests.test_import_rules import write
 
 
 def exported(project: Project, tmp_path: Path, *args: str) -> list[dict[str, Any]]:
@@ -25,11 +26,6 @@ def exported(project: Project, tmp_path: Path, *args: str) -> list[dict[str, Any
     path = tmp_path / "export.jsonl"
     assert project.cli("store", "export", str(path)).exit_code == 0
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
-def write(path: Path, lines: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-    return path
 
 
 def target(tmp_path: Path, world: FakeWorld | None = None, extra: str = "") -> Project:
