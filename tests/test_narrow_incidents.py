@@ -519,3 +519,22 @@ def test_an_update_kept_from_one_customer_may_not_change_what_that_customer_is_s
     assert "Globex" not in acme and "meltdown" not in acme and "Identified" not in acme, acme
     together = posted(project, "-i", incident, "-s", "identified", "Cause found.")  # told to both: fine
     assert states(together)["tg-acme"] == {"sent"} and states(together)["tg-globex"] == {"sent"}
+
+
+def test_a_customers_channel_may_be_left_out_of_a_public_incidents_change(
+    project: Project, customers: tuple[Any, Any]
+) -> None:
+    """A review of the rule above: it refused every status, title or component change of a public incident whose
+    customer channel was left out (`--skip tg-acme` while acme's chat is down, `--only site,x -s resolved`, a window
+    cancelled without one customer's channel). The customer reads the page: nothing was kept from it."""
+    telegram, x = customers
+    first = posted(project, "--title", "API errors", "-C", "api=degraded_performance", "Elevated errors.")
+    assert states(first)["tg-acme"] == {"sent"}, first
+    skipped = posted(project, "-i", first["incident_id"], "--skip", "tg-acme", "-s", "identified", "Cause found.")
+    assert states(skipped)["tg-acme"] == {"skipped"} and states(skipped)["x"] == {"sent"}
+    resolved = posted(project, "-i", first["incident_id"], "--only", "tg-public,x", "-s", "resolved", "Fixed.")
+    assert states(resolved)["x"] == {"sent"}
+    window = json.loads(project.cli("maintenance", "schedule", "--yes", "--json", "--title", "DB upgrade", "--start",
+                                    "2h", "--end", "3h", "-C", "api", "-C", "db", "Upgrading.").stdout)
+    cancelled = project.cli("maintenance", "cancel", window["incident_id"], "--yes", "--skip", "tg-acme")
+    assert cancelled.exit_code == 0, cancelled.output

@@ -154,7 +154,8 @@ def refuse_hidden_header_change(config: Config, store: Store, incident: Incident
     customer, an update sent to one customer alone would retitle the incident for the other).
 
     Kept from the public: every public destination skipped, of an incident the page shows. Kept from a customer
-    told of it: each of its channels left out by the operator (``--only``, ``--skip``, no wider than before)."""
+    told of an incident the page does not show: each of its channels left out by the operator (``--only``,
+    ``--skip``, no wider than before)."""
     kept_from = _told_readers_left_out(store, incident.id, planned)
     before = store.incident(incident.id) if kept_from else None
     if before is None:
@@ -188,6 +189,7 @@ def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[Pla
     by_readers: dict[str, list[PlannedDelivery]] = {}
     for entry in planned:
         by_readers.setdefault(entry.visibility, []).append(entry)
+    on_page = incident_id not in store.incidents_kept_off()
     told: set[str] | None = None
     left_out: dict[str, list[str]] = {}
     for visibility, entries in by_readers.items():
@@ -195,9 +197,11 @@ def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[Pla
         if scope.level == Level.INTERNAL or any(e.state != DeliveryState.SKIPPED for e in entries):
             continue
         if scope.level == Level.PUBLIC:
-            if incident_id not in store.incidents_kept_off():
+            if on_page:
                 left_out[visibility] = sorted({e.destination for e in entries})
             continue
+        if on_page:
+            continue  # a customer reads the page too: its channel left out (its Slack down, say) hides nothing
         if told is None:
             told = {d.visibility for d in store.deliveries(incident_id=incident_id) if d.state != DeliveryState.SKIPPED}
         # Left out by the operator: a channel its own components or the routing leave out is kept from nothing.
