@@ -146,9 +146,10 @@ def _toml_type(value: Any) -> str:
 
 
 def refuse_posts_in_other_chats(channels: Mapping[str, ChannelConfig], records: Iterable[Mapping[str, Any]]) -> None:
-    """No imported delivery names, as its post (``remote_id``, ``parts``), a message in a chat that is another
-    table's target: ``retry`` would send the rest of the post there and ``amend`` edit it there, a staff post's text
-    in the public channel. (An id naming a chat of no table, a migrated group's, is the service's to refuse.)"""
+    """No imported delivery names, as its post (``remote_id``, ``parts``), a message in a chat that is the target of a
+    table of other readers: ``retry`` would send the rest of the post there and ``amend`` edit it there, a staff
+    post's text in the public channel. A chat written another way (a numeric id for an @name) is caught by the
+    channel when it sends (Telegram's ``_own_chat``)."""
     owners: dict[tuple[str, ...], str] = {}
     for name, table in channels.items():
         for key, _ in load_channel_class(table.type).target_keys(table.options):
@@ -163,9 +164,13 @@ def refuse_posts_in_other_chats(channels: Mapping[str, ChannelConfig], records: 
                 # The delivery's own chat: its target as written, or the table's one (Slack's target is "").
                 own = {key for key, written in kind.target_keys(configured.options)
                        if written == delivery["target"] or not delivery["target"]}
+                readers = Visibility.parse(delivery["visibility"])
                 for post in [delivery.get("remote_id"), *delivery.get("parts", [])]:
                     chat = kind.post_chat_key(post) if post else None
-                    if chat is not None and chat not in own and chat in owners:
+                    # Another table's chat of other readers: a migrated group's new chat, or one moved to another
+                    # table of the same readers, is no leak (and a channel refuses a chat not its own when sending).
+                    if (chat is not None and chat not in own and chat in owners
+                            and Visibility.parse(channels[owners[chat]].visibility) != readers):
                         raise InputError(
                             f"incident {record['incident']['id']!r}, update #{update['sequence']}: the "
                             f"{delivery['destination']} delivery to {delivery['target']} names the post {post!r}, a "
