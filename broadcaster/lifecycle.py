@@ -402,14 +402,15 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
 
 
 def _end_as_promised(store: Store, incident: Incident, scheduled_end: datetime) -> datetime | None:
-    """When the tick completes a running window: at its scheduled end, or at the ``--etr`` of its latest update if
-    later (an overrun: "about 30 more minutes"); never once the operator kept it open past its end without one
-    (reopened it, say): they complete it themselves, and the tick announced "complete" again a minute later."""
+    """When the tick completes a running window: at its scheduled end, or at the latest ``--etr`` given past it (an
+    overrun: "about 30 more minutes"); never once the operator kept it open past its end without one (reopened it,
+    say): they complete it themselves, and the tick announced "complete" again a minute later."""
     steps = [u for u in store.updates(incident.id) if u.kind == "update"]
-    latest = steps[-1] if steps else None
-    if latest is not None and latest.etr is not None:
-        return max(latest.etr, scheduled_end)
-    if latest is not None and latest.created_at >= scheduled_end:
+    # The latest ETR past the end stands until another replaces it: a note without one keeps it.
+    overrun = next((u.etr for u in reversed(steps) if u.etr is not None), None)
+    if overrun is not None and overrun > scheduled_end:
+        return overrun
+    if steps and steps[-1].created_at >= scheduled_end:
         return None
     return scheduled_end
 

@@ -196,3 +196,64 @@ def test_a_correction_repeating_an_earlier_updates_private_span_is_refused_with_
     skipped = project.cli("amend", "--yes", incident, "2", "Cause: edge router fra-2.", "--skip", "site")
     assert skipped.exit_code == 2, skipped.output
     assert not [r.body for r in world.x.requests if b"fra-2" in r.body]  # the X reply held "edge router fra-2"
+
+
+# A review of the import check above ---------------------------------------------------------------
+
+def test_a_migrated_groups_export_imports_after_the_config_was_updated(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """A post in the supergroup a basic group migrated to, once the config names the new chat as the receipt's note
+    advises, is in a chat of its own table: no other readers' chat."""
+    header, record = exported(project, tmp_path, "--title", "API errors", "-C", "api", "Errors on the API.")
+    for d in record["updates"][0]["deliveries"]:
+        if d["destination"] == "tg-ops" and d["target"] == "-1001001":
+            assert d["remote_id"].startswith("-1001001:"), d
+            d["target"] = "-5"  # as a send that followed the migration -5 -> -1001001 records it
+    other = target(tmp_path, world)
+    imported = other.cli("store", "import", str(write(tmp_path / "in.jsonl", [header, record])))
+    assert imported.exit_code == 0, imported.output
+
+
+def test_a_chat_moved_to_another_staff_table_imports(project: Project, world: FakeWorld, tmp_path: Path) -> None:
+    header, record = exported(project, tmp_path, "--title", "API errors", "-C", "api", "Errors on the API.")
+    other = target(tmp_path, world)
+    toml = other.config.read_text().replace("chat_ids = [-1001001, -1001002]", "chat_ids = [-1001001]")
+    toml += (f'\n[channels.tg-oncall]\ntype = "telegram"\nvisibility = "private"\ntoken = "${{TG_TOKEN}}"\n'
+             f'chat_ids = [-1001002]\napi_url = "{world.telegram.url}"\n')
+    other.config.write_text(toml)
+    imported = other.cli("store", "import", str(write(tmp_path / "in.jsonl", [header, record])))
+    assert imported.exit_code == 0, imported.output
+
+
+def test_parts_naming_the_public_chat_by_its_numeric_id_are_not_resumed_there(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """The public table writes "@acmestatus"; a staff delivery's parts name the same channel by its numeric id, which
+    no table writes: the import cannot tell, and the channel refuses to write anywhere but its delivery's chat."""
+    long = " ".join(["Errors on the API in several regions."] * 120)  # two Telegram messages
+    header, record = exported(project, tmp_path, "--title", "API errors", "-C", "api", "--private",
+                              "INTERNALNOTE fra-2", long)
+    first = record["updates"][0]
+    public = next(d for d in first["deliveries"] if d["destination"] == "tg-public")
+    numeric = world.telegram.chat(PUBLIC_CHAT).id  # the id Telegram knows "@acmestatus" by
+    message = public["parts"][0].rpartition(":")[2]
+    for d in first["deliveries"]:
+        if d["destination"] == "tg-ops":
+            d.update(state="failed", remote_id=None, sent_at=None, parts=[f"{numeric}:{message}"])
+    other = target(tmp_path, world)
+    before = len(world.telegram.messages[PUBLIC_CHAT])
+    assert other.cli("store", "import", str(write(tmp_path / "in.jsonl", [header, record]))).exit_code == 0
+    retried = other.cli("retry")
+    assert [m.text for m in world.telegram.messages[PUBLIC_CHAT][before:] if "INTERNALNOTE" in m.text] == []
+    assert retried.exit_code == 3 and "not in -1001001, this delivery's chat" in retried.output, retried.output
+
+
+def test_a_short_or_differently_cased_customer_name_in_config_text_is_not_refused(project: Project) -> None:
+    """A review of the check above: it ignored case and length, so a customer "IT" refused the description "Where it
+    all starts", and every command failed at load."""
+    config = BASE_CONFIG.replace('name = "Database"', 'name = "Database"\ndescription = "Where it all starts; slack time"')
+    project.write_config('\n[audiences.it]\nname = "IT"\ncomponents = ["db"]\n'
+                         '\n[audiences.slack]\nname = "Slack"\ncomponents = ["db"]\n', base=config)
+    built = project.cli("site", "build")
+    assert built.exit_code == 0, built.output

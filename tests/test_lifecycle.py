@@ -728,11 +728,17 @@ def test_a_window_kept_open_past_its_end_is_not_completed_again_by_the_tick(proj
     reopened = project.cli("post", "--yes", "-i", window, "--reopen", "-s", "in_progress", "Overrunning: still going.")
     assert reopened.exit_code == 0, reopened.output
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
-    promised = project.cli("post", "--yes", "-i", window, "--etr", "in 1h", "About an hour more.")
+    etr = datetime.now(UTC) + timedelta(seconds=4)
+    promised = project.cli("post", "--yes", "-i", window, "--etr", etr.isoformat(timespec="seconds"), "Nearly done.")
     assert promised.exit_code == 0, promised.output
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
+    noted = project.cli("post", "--yes", "-i", window, "Checking the last tables.")  # no --etr: the last one stands
+    assert noted.exit_code == 0, noted.output
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
     completed = [t for t in world.x.tweets if "Completed" in t.text]
     assert len(completed) == 1, [t.text for t in world.x.tweets]
+    time.sleep(max(0.0, (etr - datetime.now(UTC)).total_seconds()) + 1.5)
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"completed {window}"]
 
 
 def test_a_window_still_scheduled_after_its_start_time_can_be_cancelled(project: Project, world: FakeWorld) -> None:
@@ -759,3 +765,22 @@ def test_a_window_still_scheduled_after_its_start_time_can_be_cancelled(project:
     assert project.cli("maintenance", "complete", "--yes", ran["incident_id"]).exit_code == 0
     page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (project.site / "incidents" / f"{ran['incident_id']}.html").read_text()))
     assert "Duration 0 min" in page or "Duration 1 min" in page, page  # from its start, minutes ago
+
+
+def test_a_window_started_early_by_hand_starts_on_its_page_when_it_did(project: Project, world: FakeWorld) -> None:
+    """A review: counted from the scheduled start, a window started early by hand showed "Started" two hours after
+    "Completed"."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "2h",
+                               "--end", "3h", "-C", "db", "Upgrading the database.")
+    assert code == 0, scheduled
+    window = scheduled["incident_id"]
+    assert project.cli("maintenance", "start", "--yes", window).exit_code == 0
+    assert project.cli("maintenance", "complete", "--yes", window).exit_code == 0
+    page = (project.site / "incidents" / f"{window}.html").read_text()
+
+    def fact(name: str) -> datetime:
+        found = re.search(rf"<dt>{name}</dt>\s*<dd><time datetime=\"([^\"]+)\"", page)
+        assert found is not None, page
+        return datetime.fromisoformat(found.group(1).replace("Z", "+00:00"))
+
+    assert fact("Started") <= fact("Completed") <= datetime.now(UTC)

@@ -354,7 +354,7 @@ def render_incident(
         postmortem=context["html"].postmortem(postmortem) if postmortem else None,
         is_maintenance=st.is_maintenance(incident.header),
         cancelled=st.is_cancelled(incident),
-        started=st.started_at(incident.header),  # a window's scheduled start, as the JSON says: not its announcement
+        started=st.began(incident),  # a window's start: not its announcement
         updated=st.last_changed(incident),
     )
     return template("incident.html").render(context).encode("utf-8")

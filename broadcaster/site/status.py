@@ -145,6 +145,16 @@ def started_at(header: IncidentHeader) -> datetime:
     return utc(header.created_at)
 
 
+def began(incident: PublicIncident) -> datetime:
+    """When the incident began, as its page says: a window's first step in progress (started early or late by
+    hand too), else its scheduled start; an incident's first post."""
+    if is_maintenance(incident.header):
+        steps = [u.created_at for u in incident.updates if u.status in (Status.IN_PROGRESS, Status.VERIFYING)]
+        if steps:
+            return utc(min(steps))
+    return started_at(incident.header)
+
+
 def start_order(incident: PublicIncident) -> tuple[datetime, str]:
     """The site's one order of incidents: by start, then id (ties keep one order in every file).
     ``Store.closed_incidents`` reads the store in the same order."""
