@@ -696,13 +696,14 @@ def test_an_outage_reported_on_a_window_is_refused_for_an_incident_of_its_own(pr
 def test_a_window_that_passed_while_no_tick_ran_is_completed_once(project: Project, world: FakeWorld) -> None:
     """A review: with the tick down from before the start until after the end, the next tick announced "The scheduled
     maintenance has started." after the window had ended, and the one after it "complete": one step now."""
+    end = datetime.now(UTC) + timedelta(seconds=4)  # far enough that a slow machine still schedules it
     code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
-                               "--start", iso(timedelta(seconds=-5)), "--end", iso(timedelta(seconds=1)), "-C", "db",
+                               "--start", iso(timedelta(seconds=-5)), "--end", end.isoformat(), "-C", "db",
                                "Upgrading the database.")
     assert code == 0, scheduled
     import time
 
-    time.sleep(1.5)
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 0.5)
     tweets = len(world.x.tweets)
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"completed {scheduled['incident_id']}"]
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
@@ -714,7 +715,7 @@ def test_a_window_kept_open_past_its_end_is_not_completed_again_by_the_tick(proj
     """A review: an overrunning window could not be kept open: reopened after the tick completed it, the next tick
     announced "complete" a second time a minute later, the work still running. The tick completes a window at its
     end, or at the later --etr of its latest update; one the operator reopened without an ETR they complete."""
-    end = datetime.now(UTC) + timedelta(seconds=3)
+    end = datetime.now(UTC) + timedelta(seconds=4)
     code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
                                "--start", iso(timedelta(seconds=-5)), "--end", end.isoformat(), "-C", "db",
                                "Upgrading the database.")
@@ -728,7 +729,7 @@ def test_a_window_kept_open_past_its_end_is_not_completed_again_by_the_tick(proj
     reopened = project.cli("post", "--yes", "-i", window, "--reopen", "-s", "in_progress", "Overrunning: still going.")
     assert reopened.exit_code == 0, reopened.output
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
-    etr = datetime.now(UTC) + timedelta(seconds=4)
+    etr = datetime.now(UTC) + timedelta(seconds=8)
     promised = project.cli("post", "--yes", "-i", window, "--etr", etr.isoformat(timespec="seconds"), "Nearly done.")
     assert promised.exit_code == 0, promised.output
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
