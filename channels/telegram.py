@@ -198,7 +198,7 @@ class TelegramChannel(Channel):
         await asyncio.sleep(0)
         log = log if log is not None else SendLog()
         bot = self._client()
-        progress = _Progress.resumed(target, log.parts)
+        progress = _Progress.resumed(target, log.parts, self.targets())
         try:
             for part in rendered.messages[len(progress.message_ids) :]:
                 message = await self._post(bot, progress, part, thread, log)
@@ -271,7 +271,7 @@ class TelegramChannel(Channel):
         from telegram.error import BadRequest, TelegramError
 
         log = log if log is not None else SendLog()
-        chat, message_id = _own_chat(remote_id, target)
+        chat, message_id = _own_chat(remote_id, target, self.targets())
         if message_id is None:
             return await self._reply_instead(rendered, target, remote_id, "no message id was recorded", log)
         if len(rendered.messages) > 1:
@@ -314,7 +314,7 @@ class TelegramChannel(Channel):
         bot = self._client()
 
         async def delete_one(remote_id: str) -> None:
-            chat, message_id = _own_chat(remote_id, target)
+            chat, message_id = _own_chat(remote_id, target, self.targets())
             if message_id is None:
                 return  # no message was recorded there: nothing to delete
             try:
@@ -667,23 +667,21 @@ def _remote_id(chat: int | str, message_id: int) -> str:
     return f"{chat}:{message_id}"
 
 
-def _own_chat(remote_id: str, target: str) -> tuple[int | str, int | None]:
+def _own_chat(remote_id: str, target: str, own: Sequence[str]) -> tuple[int | str, int | None]:
     """``_parse_remote_id`` for a stored post that is edited, resumed or deleted in the chat it names: that chat is
-    ``target``, or the supergroup a basic group (``target``) migrated to. Any other (an imported or hand-edited
-    record naming a public channel from a staff delivery) is refused: the staff text would be written there."""
+    ``target``, or another chat of this table's own (``own``, as configured: the supergroup a group migrated to,
+    written into ``chat_ids`` as the receipt's note advised). Any other (an imported or hand-edited record naming a
+    public channel from a staff delivery, by any spelling) is refused: the staff text would be written there."""
     chat, message_id = _parse_remote_id(remote_id, target)
-    if _same_chat(chat, target) or message_id is None:
+    if message_id is None or _same_chat(chat, target) or any(_same_chat(chat, written) for written in own):
         return chat, message_id
-    migrated = (_NUMERIC.match(target) is not None and not target.startswith("-100")
-                and str(chat).startswith("-100"))
-    if not migrated:
-        raise DeliveryError(
-            f"the stored post {printable(remote_id)!r} is in chat {printable(str(chat))}, not in {printable(target)}, "
-            "this delivery's chat; nothing was written there. Was the record imported or edited by hand? Mark it "
-            "sent with `broadcaster retry --mark-unknown-sent --remote-id`, or remove it from the export.",
-            retryable=False,
-        )
-    return chat, message_id
+    raise DeliveryError(
+        f"the stored post {printable(remote_id)!r} is in chat {printable(str(chat))}, not in {printable(target)}, this "
+        "delivery's chat, nor in another chat of this table; nothing was written there. If the group migrated, put "
+        f"{printable(str(chat))} in chat_ids (as the earlier receipt's note said) and run `broadcaster retry`; if the "
+        "record was imported or edited by hand, correct or drop that delivery in the export and import it again.",
+        retryable=False,
+    )
 
 
 def _parse_remote_id(remote_id: str, target: str) -> tuple[int | str, int | None]:
@@ -711,11 +709,11 @@ class _Progress:
     migrated_from: int | str | None = None
 
     @classmethod
-    def resumed(cls, target: str, parts: list[str]) -> _Progress:
-        """The progress the confirmed ``parts`` (remote ids) describe: their chat and message ids."""
+    def resumed(cls, target: str, parts: list[str], own: Sequence[str] = ()) -> _Progress:
+        """The progress the confirmed ``parts`` (remote ids) describe: their chat and message ids (``_own_chat``)."""
         progress = cls(chat=_chat_ref(target))
         for part in parts:
-            chat, message_id = _own_chat(part, target)
+            chat, message_id = _own_chat(part, target, own)
             if message_id is not None:
                 progress.chat = chat
                 progress.message_ids.append(message_id)
