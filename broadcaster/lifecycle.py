@@ -406,6 +406,8 @@ def _end_as_promised(store: Store, incident: Incident, scheduled_end: datetime) 
     overrun: "about 30 more minutes"); never once the operator kept it open past its end without one (reopened it,
     say): they complete it themselves, and the tick announced "complete" again a minute later."""
     steps = [u for u in store.updates(incident.id) if u.kind == "update"]
+    closed = [i for i, step in enumerate(steps) if step.status.is_closed]
+    steps = steps[closed[-1] + 1:] if closed else steps  # since it was last reopened: an older ETR was spent
     # The latest ETR past the end stands until another replaces it: a note without one keeps it.
     overrun = next((u.etr for u in reversed(steps) if u.etr is not None), None)
     if overrun is not None and overrun > scheduled_end:

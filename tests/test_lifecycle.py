@@ -740,6 +740,9 @@ def test_a_window_kept_open_past_its_end_is_not_completed_again_by_the_tick(proj
     assert len(completed) == 1, [t.text for t in world.x.tweets]
     time.sleep(max(0.0, (etr - datetime.now(UTC)).total_seconds()) + 1.5)
     assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"completed {window}"]
+    again = project.cli("post", "--yes", "-i", window, "--reopen", "-s", "in_progress", "One more table to go.")
+    assert again.exit_code == 0, again.output  # reopened without an ETR: the one spent above does not stand
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == []
 
 
 def test_a_window_still_scheduled_after_its_start_time_can_be_cancelled(project: Project, world: FakeWorld) -> None:
