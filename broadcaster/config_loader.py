@@ -563,10 +563,10 @@ def _refuse_customers_in_public_texts(
         for field in ("name", "group", "description"):
             texts[f"components[{index}].{field}"] = getattr(entry.component, field)
     for key, table in audiences.items():
-        # As written (the case too), whole words, and a name of four characters or more, as the guard's forms: a
-        # customer "IT" must not refuse "Where it all starts", nor "Slack" the word "slack".
+        # Whole words, in any case ("GLOBEX uplink"); a name under four characters only as written: a customer "IBM"
+        # is refused in "IBM line", and "IT" does not refuse "Where it all starts".
         name = unicodedata.normalize("NFKC", table.audience.name).strip()
-        found = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") if len(name) >= 4 else None
+        found = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE if len(name) >= 4 else 0) if name else None
         for where, text in texts.items():
             if found is not None and text and found.search(unicodedata.normalize("NFKC", text)):
                 raise reader.error(where, f"names the customer {table.audience.name!r} ([audiences.{key}]), and it is "
