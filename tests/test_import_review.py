@@ -201,6 +201,29 @@ def test_a_correction_repeating_an_earlier_updates_private_span_is_refused_with_
     assert not [r.body for r in world.x.requests if b"fra-2" in r.body]  # the X reply held "edge router fra-2"
 
 
+def _staff_parts_naming_the_public_channel(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> tuple[Project, dict[str, Any], int, Any]:
+    """A long staff post whose first part, in an edited export, names the public channel by its numeric id (which no
+    table writes), imported and retried; the public channel gets none of it."""
+    long = " ".join(["Errors on the API in several regions."] * 120)  # two Telegram messages
+    header, record = exported(project, tmp_path, "--title", "API errors", "-C", "api", "--private",
+                              "INTERNALNOTE fra-2", long)
+    first = record["updates"][0]
+    public = next(d for d in first["deliveries"] if d["destination"] == "tg-public")
+    numeric = world.telegram.chat(PUBLIC_CHAT).id  # the id Telegram knows "@acmestatus" by
+    message = public["parts"][0].rpartition(":")[2]
+    for d in first["deliveries"]:
+        if d["destination"] == "tg-ops":
+            d.update(state="failed", remote_id=None, sent_at=None, parts=[f"{numeric}:{message}"])
+    other = target(tmp_path, world)
+    before = len(world.telegram.messages[PUBLIC_CHAT])
+    assert other.cli("store", "import", str(write(tmp_path / "in.jsonl", [header, record]))).exit_code == 0
+    retried = other.cli("retry")
+    assert [m.text for m in world.telegram.messages[PUBLIC_CHAT][before:] if "INTERNALNOTE" in m.text] == []
+    return other, record, numeric, retried
+
+
 # A review of the import check above ---------------------------------------------------------------
 
 def test_a_migrated_groups_export_imports_after_the_config_was_updated(
@@ -234,21 +257,7 @@ def test_parts_naming_the_public_chat_by_its_numeric_id_are_not_resumed_there(
 ) -> None:
     """The public table writes "@acmestatus"; a staff delivery's parts name the same channel by its numeric id, which
     no table writes: the import cannot tell, and the channel refuses to write anywhere but its delivery's chat."""
-    long = " ".join(["Errors on the API in several regions."] * 120)  # two Telegram messages
-    header, record = exported(project, tmp_path, "--title", "API errors", "-C", "api", "--private",
-                              "INTERNALNOTE fra-2", long)
-    first = record["updates"][0]
-    public = next(d for d in first["deliveries"] if d["destination"] == "tg-public")
-    numeric = world.telegram.chat(PUBLIC_CHAT).id  # the id Telegram knows "@acmestatus" by
-    message = public["parts"][0].rpartition(":")[2]
-    for d in first["deliveries"]:
-        if d["destination"] == "tg-ops":
-            d.update(state="failed", remote_id=None, sent_at=None, parts=[f"{numeric}:{message}"])
-    other = target(tmp_path, world)
-    before = len(world.telegram.messages[PUBLIC_CHAT])
-    assert other.cli("store", "import", str(write(tmp_path / "in.jsonl", [header, record]))).exit_code == 0
-    retried = other.cli("retry")
-    assert [m.text for m in world.telegram.messages[PUBLIC_CHAT][before:] if "INTERNALNOTE" in m.text] == []
+    other, record, numeric, retried = _staff_parts_naming_the_public_channel(project, world, tmp_path)
     assert retried.exit_code == 3 and "not in -1001001, this delivery's chat" in retried.output, retried.output
 
 
@@ -284,21 +293,7 @@ def test_a_basic_groups_staff_post_id_naming_the_public_channel_is_neither_resum
     """A review of the check above: it took any supergroup named from a basic group's delivery as that group's
     migration, so the public channel's numeric id got through again. Only a chat of the table's own counts."""
     world = basic_world
-    long = " ".join(["Errors on the API in several regions."] * 120)  # two Telegram messages
-    header, record = exported(project, tmp_path, "--title", "API errors", "-C", "api", "--private",
-                              "INTERNALNOTE fra-2", long)
-    first = record["updates"][0]
-    public = next(d for d in first["deliveries"] if d["destination"] == "tg-public")
-    numeric = world.telegram.chat(PUBLIC_CHAT).id  # the id Telegram knows "@acmestatus" by (-100...)
-    message = public["parts"][0].rpartition(":")[2]
-    for d in first["deliveries"]:
-        if d["destination"] == "tg-ops":
-            d.update(state="failed", remote_id=None, sent_at=None, parts=[f"{numeric}:{message}"])
-    other = target(tmp_path, world)
-    before = len(world.telegram.messages[PUBLIC_CHAT])
-    assert other.cli("store", "import", str(write(tmp_path / "in.jsonl", [header, record]))).exit_code == 0
-    retried = other.cli("retry")
-    assert [m.text for m in world.telegram.messages[PUBLIC_CHAT][before:] if "INTERNALNOTE" in m.text] == []
+    other, record, numeric, retried = _staff_parts_naming_the_public_channel(project, world, tmp_path)
     assert retried.exit_code == 3 and "put" in retried.output and "in chat_ids" in retried.output, retried.output
     amended = other.cli("amend", "--yes", record["incident"]["id"], "1", "Errors (corrected).", "--private", "NOTE2")
     assert [e for e in world.telegram.edits if "NOTE2" in e.text and e.chat_id == numeric] == [], amended.output
