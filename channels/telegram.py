@@ -165,6 +165,14 @@ class TelegramChannel(Channel):
     def targets(self) -> tuple[str, ...]:
         return configured_chats(self.config.options, f"channels.{self.name}.")
 
+    def _own_chats(self) -> tuple[str, ...]:
+        """This table's configured chats, where a stored post may also be (``_own_chat``); none for a destination
+        whose chats are not configured (the bot's subscribers, each delivery to its own chat)."""
+        try:
+            return self.targets()
+        except ConfigError:
+            return ()
+
     # -- rendering --------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:
@@ -198,7 +206,7 @@ class TelegramChannel(Channel):
         await asyncio.sleep(0)
         log = log if log is not None else SendLog()
         bot = self._client()
-        progress = _Progress.resumed(target, log.parts, self.targets())
+        progress = _Progress.resumed(target, log.parts, self._own_chats())
         try:
             for part in rendered.messages[len(progress.message_ids) :]:
                 message = await self._post(bot, progress, part, thread, log)
@@ -271,7 +279,7 @@ class TelegramChannel(Channel):
         from telegram.error import BadRequest, TelegramError
 
         log = log if log is not None else SendLog()
-        chat, message_id = _own_chat(remote_id, target, self.targets())
+        chat, message_id = _own_chat(remote_id, target, self._own_chats())
         if message_id is None:
             return await self._reply_instead(rendered, target, remote_id, "no message id was recorded", log)
         if len(rendered.messages) > 1:
@@ -314,7 +322,7 @@ class TelegramChannel(Channel):
         bot = self._client()
 
         async def delete_one(remote_id: str) -> None:
-            chat, message_id = _own_chat(remote_id, target, self.targets())
+            chat, message_id = _own_chat(remote_id, target, self._own_chats())
             if message_id is None:
                 return  # no message was recorded there: nothing to delete
             try:
