@@ -58,7 +58,8 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)
-        _refuse_detail_for_the_untold(config, store, incident, replacing)
+        spans = {key: "span" for key in gate.audience_ids(message, "the message")}  # [for ID] detail in the text too
+        _refuse_detail_for_the_untold(config, store, incident, {**spans, **replacing})
         correction = Update(
             incident.id, 0, utcnow(), incident.status, message.strip(), kind="correction",
             extra={"corrects": str(sequence)}, author=compose.author_name(config),

@@ -297,3 +297,14 @@ def test_a_basic_groups_staff_post_id_naming_the_public_channel_is_neither_resum
     assert retried.exit_code == 3 and "put" in retried.output and "in chat_ids" in retried.output, retried.output
     amended = other.cli("amend", "--yes", record["incident"]["id"], "1", "Errors (corrected).", "--private", "NOTE2")
     assert [e for e in world.telegram.edits if "NOTE2" in e.text and e.chat_id == numeric] == [], amended.output
+
+
+def test_a_correction_may_not_carry_a_span_for_a_customer_never_told(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    """A review of the refusal above: the same detail as an inline `[for globex]...[/for]` span exited 0 and went
+    nowhere."""
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "ACME-DETAIL-1", "Errors on the API.")
+    result = project.cli("amend", "--yes", out["incident_id"], "1",
+                         "Errors on the API. [for globex]GLOBEX-DETAIL-9[/for]")
+    assert result.exit_code == 2 and "globex was not told of" in result.output, result.output
+    told = project.cli("amend", "--yes", out["incident_id"], "1", "Errors on the API. [for acme]ACME-DETAIL-2[/for]")
+    assert told.exit_code == 0, told.output
