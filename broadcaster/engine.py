@@ -167,7 +167,8 @@ def render(
         number=reader_number([*told, update] if update not in told else told, update.sequence),
         audiences=config.audiences,
     )
-    view = replace(view, cancelled=called_off(incident, [*told, update], update.sequence))
+    if called_off(incident, [*told, update], update.sequence):
+        view = replace(view, cancelled=True)
     if without_update_text:
         view = without_text(view)
     return destination.render(view, update, updates)

@@ -451,7 +451,8 @@ def _timeline(
             continue
         number = reader_number(ordered, update.sequence)
         view = cut(update, previous_status=previous, number=number)
-        views[update.sequence] = replace(view, cancelled=called_off(incident, ordered, update.sequence))
+        # replace() only where it changes something: this runs for every update of every page of a full build.
+        views[update.sequence] = replace(view, cancelled=True) if called_off(incident, ordered, update.sequence) else view
         previous = update.status
     return PublicIncident(header=header_of(incident, url), updates=tuple(views.values()))
 

@@ -58,6 +58,8 @@ def sequence_key(update: Mapping[str, Any]) -> str | None:
     if update["kind"] == "notice" and update["extra"].get("notice") != "overdue":
         return None
     return SEQUENCE_KEYS.get(update["kind"])
+
+
 # What ``amend`` refuses to correct: a correction (amend the update it corrects instead), a private notice, and a
 # withdrawal (a withdrawn incident takes no more posts).
 _UNCORRECTABLE = frozenset({"correction", "withdrawal", *PRIVATE_KINDS})
