@@ -308,3 +308,29 @@ def test_a_correction_may_not_carry_a_span_for_a_customer_never_told(project: Pr
     assert result.exit_code == 2 and "globex was not told of" in result.output, result.output
     told = project.cli("amend", "--yes", out["incident_id"], "1", "Errors on the API. [for acme]ACME-DETAIL-2[/for]")
     assert told.exit_code == 0, told.output
+
+
+def test_the_same_export_imported_twice_over_a_taken_id_is_merged_into_its_renamed_copy(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """Left alone last session, fixed now: the first import renamed the incident (its id was taken here by a
+    different one), and the second made yet another copy (`-3`) whose unsent post went out again on retry."""
+    world.x.fail(*(Fault(match="/2/tweets", response=Response(503, {"title": "Service Unavailable"}))
+                   for _ in range(4)))
+    lines = exported(project, tmp_path, "--title", "API errors", "-C", "api", "Errors on the API.")
+    incident = lines[1]["incident"]["id"]
+    other = target(tmp_path, world)
+    assert other.cli("post", "--yes", "--skip", "x", "--title", "API errors", "-C", "api",
+                     "Another incident here.").exit_code == 0
+    path = write(tmp_path / "in.jsonl", lines)
+    first = other.cli("store", "import", str(path))
+    assert first.exit_code == 0 and f"{incident} is now {incident}-2" in first.output, first.output
+    world.x._faults.clear()
+    assert other.cli("retry").exit_code == 0
+    tweets = len(world.x.tweets)
+    again = other.cli("store", "import", str(path))
+    assert again.exit_code == 0 and "0 new, 1 already there" in again.output, again.output
+    listed = sorted(i["id"] for i in json.loads(other.cli("list", "--json").stdout))
+    assert listed == [incident, f"{incident}-2"]
+    assert other.cli("retry").exit_code == 0
+    assert len(world.x.tweets) == tweets

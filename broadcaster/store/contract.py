@@ -254,7 +254,7 @@ class Store(SubscriptionStore):
         columns = ", ".join(INCIDENT_COLUMNS)
         marks = ",".join("?" * len(INCIDENT_COLUMNS))
         while True:
-            candidate = _numbered(wanted, n)
+            candidate = numbered_id(wanted, n)
             row = [candidate if c == "id" else values[c] for c in INCIDENT_COLUMNS]
             if self.run(f"INSERT INTO incidents({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING", row):
                 return candidate
@@ -263,9 +263,9 @@ class Store(SubscriptionStore):
     def free_incident_id(self, wanted: str) -> str:
         """The id ``insert_incident`` would give an incident wanting ``wanted`` now (what a preview shows)."""
         n = 1
-        while self.incident(_numbered(wanted, n)) is not None:
+        while self.incident(numbered_id(wanted, n)) is not None:
             n += 1
-        return _numbered(wanted, n)
+        return numbered_id(wanted, n)
 
     def next_sequence(self, incident_id: str) -> int:
         """The next update number of an incident whose row this transaction has locked."""
@@ -640,7 +640,7 @@ class Store(SubscriptionStore):
         return [delivery_from(r) for r in rows]
 
 
-def _numbered(wanted: str, n: int) -> str:
+def numbered_id(wanted: str, n: int) -> str:
     """An incident's id, the ``n``-th to want ``wanted``: ``api``, ``api-2``, ``api-3``..."""
     return wanted if n == 1 else f"{wanted}-{n}"
 

@@ -41,6 +41,7 @@ chat already subscribed keeps whichever subscription changed last.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import stat
@@ -54,7 +55,7 @@ from typing import IO, Any
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages.model import Visibility
-from broadcaster.store.contract import SCHEMA_VERSION, Store
+from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import check_record, check_subscriber_record, sequence_key
 from broadcaster.store.records import (
     DELIVERY_COLUMNS,
@@ -312,10 +313,10 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
 def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResult) -> None:
     incident = record["incident"]
     updates = sorted(record["updates"], key=lambda u: u["sequence"])
-    existing = store.select_one(f"SELECT * FROM incidents WHERE id = ?{store.lock_for_update}", (incident["id"],))
-    if existing is not None and portable(existing, ("created_at",))["created_at"] == incident["created_at"]:
+    existing = _copy_here(store, incident)
+    if existing is not None:
         result.incidents_merged += 1
-        _merge(store, incident, existing, updates, result)
+        _merge(store, {**incident, "id": existing["id"]}, existing, updates, result)
         return
     stored_id = store.insert_incident(dict(zip(INCIDENT_COLUMNS, storable(incident, INCIDENT_COLUMNS), strict=True)))
     if stored_id != incident["id"]:
@@ -323,6 +324,21 @@ def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResu
     result.incidents_added += 1
     for update in updates:
         _insert_update(store, stored_id, update["sequence"], update, result)
+
+
+def _copy_here(store: Store, incident: Mapping[str, Any]) -> Row | None:
+    """This store's copy of the file's incident, locked: the one under its id, or under the ``id-2``, ``id-3``...
+    an earlier import of the same file renamed it to (the id was taken by a different incident). A copy is the
+    incident created at the same instant; without the renamed ones, importing a file again made another copy,
+    and retry sent its unsent posts a second time."""
+    for n in itertools.count(1):
+        candidate = numbered_id(incident["id"], n)
+        row = store.select_one(f"SELECT * FROM incidents WHERE id = ?{store.lock_for_update}", (candidate,))
+        if row is None:
+            return None
+        if portable(row, ("created_at",))["created_at"] == incident["created_at"]:
+            return row
+    raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
 
 
 def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: list[Mapping[str, Any]], result: ImportResult) -> None:
