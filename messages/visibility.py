@@ -302,6 +302,11 @@ def called_off(incident: Incident, updates: Sequence[Update], sequence: int) -> 
             and _aware(closing.created_at) < _aware(incident.scheduled_start))
 
 
+def is_called_off(incident: Incident, updates: Sequence[Update]) -> bool:
+    """Whether a maintenance window stands cancelled now (``called_off`` as of its last update)."""
+    return bool(updates) and called_off(incident, updates, max(u.sequence for u in updates))
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # an imported naive time is UTC
 

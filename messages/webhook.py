@@ -57,6 +57,7 @@ def _update(view: UpdateView) -> dict[str, Any]:
         "kind": view.kind,
         "status": view.status.value,
         "status_changed": view.status_changed,
+        "cancelled": view.cancelled,  # a maintenance window called off: its status is "completed", as stored
         "message": view.message,
         "created_at": when(view.created_at),
         "expected_resolution": when(view.etr),

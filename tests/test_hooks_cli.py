@@ -224,3 +224,15 @@ api_url = "{hooks.discord.api_url}"
     result = project.cli("channels", "check", env=env)
     assert result.exit_code == 3 and "cannot be both" in " ".join(result.stdout.split()), result.stdout
     assert "O" * 68 not in result.stdout
+
+
+def test_the_webhook_says_a_cancelled_window_is_cancelled(project: Project, hooks: Hooks) -> None:
+    """Left alone last session: the event of a cancelled window read "completed", as the stored status does; every
+    channel and the page say "Cancelled", and a receiver could not tell it from a window done."""
+    code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "2h",
+                               "--end", "3h", "-C", "api", "Upgrading the database.")
+    assert code == 0, scheduled
+    code, _ = run_json(project, "maintenance", "cancel", scheduled["incident_id"], "--yes")
+    assert code == 0
+    assert [(e["data"]["update"]["status"], e["data"]["update"]["cancelled"]) for e in hooks.receiver.events] == [
+        ("scheduled", False), ("completed", True)]

@@ -141,6 +141,11 @@ def test_cancel_marks_the_window_cancelled_everywhere(project: Project, world: F
     shown = json.loads(project.cli("show", incident, "--json").stdout)
     assert [u["status"] for u in shown["updates"]] == ["scheduled", "completed"]
     assert "The scheduled maintenance has been cancelled." in world.x.tweets[-1].text
+    # Left alone last session: show and list said "completed", and --json could not tell the two apart.
+    listed = {i["id"]: i for i in json.loads(project.cli("list", "--json").stdout)}
+    assert shown["cancelled"] is True and listed[incident]["cancelled"] is True
+    assert "Cancelled · impact" in project.cli("show", incident).stdout
+    assert "cancelled" in project.cli("list").stdout and "completed" not in project.cli("list").stdout
     assert project.cli("site", "build").exit_code == 0  # a rebuild does not raise SEQUENCE
     assert [e.sequence for e in _site_calendar(project)] == [1]
 

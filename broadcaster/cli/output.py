@@ -419,9 +419,10 @@ def print_list(summaries: Sequence[IncidentSummary], *, as_json: bool) -> None:
         table.add_column(column, no_wrap=column != "title")
     for summary in summaries:
         incident = summary.incident
-        status = Text(incident.status.value, style="yellow" if incident.is_open else "green")
+        stands = "cancelled" if summary.cancelled else incident.status.value
+        status = Text(stands, style="yellow" if incident.is_open else "green")
         if incident.withdrawn_at is not None:
-            status = Text(f"{incident.status.value} withdrawn", style="dim strike")
+            status = Text(f"{stands} withdrawn", style="dim strike")
         if summary.overdue:
             status.append(" OVERDUE", style="bold red")
         table.add_row(
@@ -441,7 +442,8 @@ def print_incident(config: Config, record: IncidentRecord, *, as_json: bool) -> 
     out.print(Text(shown["private_title"], style="bold") + Text(f"  ({incident.id})"))
     if shown["private_title"] != incident.title:
         out.print(Text(f"[private] title; the public reads: {incident.title}", style="red"))
-    out.print(Text(f"{incident.status.label} · impact {incident.impact.value} · started {format_time(incident.created_at, zone)}"))
+    stands = "Cancelled" if shown.get("cancelled") else incident.status.label
+    out.print(Text(f"{stands} · impact {incident.impact.value} · started {format_time(incident.created_at, zone)}"))
     if incident.kind == "maintenance" and incident.scheduled_start:  # how --start and --end were read
         end = f" to {format_time(incident.scheduled_end, zone)}" if incident.scheduled_end else ""
         out.print(Text(f"Window: {format_time(incident.scheduled_start, zone)}{end}"))

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import printable
-from broadcaster.messages.visibility import audience_notes, full_text, full_title, public_text, withdrawal_of
+from broadcaster.messages.visibility import (
+    audience_notes,
+    full_text,
+    full_title,
+    is_called_off,
+    public_text,
+    withdrawal_of,
+)
 from broadcaster.redaction import redact
 
 if TYPE_CHECKING:
@@ -91,7 +98,7 @@ def incident_json(record: IncidentRecord) -> dict[str, Any]:
         "status": incident.status.value, "impact": incident.impact.value, "kind": incident.kind,
         "created_at": incident.created_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        **window_json(incident),
+        **window_json(incident, is_called_off(incident, record.updates)),
         "components": [{"id": c.id, "status": c.status.value} for c in incident.components],
         "withdrawn": withdrawn_json(record),
         "updates": [update_json(u) for u in record.updates],
@@ -99,12 +106,14 @@ def incident_json(record: IncidentRecord) -> dict[str, Any]:
     }
 
 
-def window_json(incident: Incident) -> dict[str, Any]:
-    """A maintenance window's scheduled start and end (absent for an incident: it has none)."""
+def window_json(incident: Incident, cancelled: bool) -> dict[str, Any]:
+    """A maintenance window's scheduled start and end, and whether it was called off (its ``status`` is then
+    "completed", as stored); absent for an incident: it has none."""
     if incident.kind != "maintenance":
         return {}
     return {"scheduled_start": incident.scheduled_start.isoformat() if incident.scheduled_start else None,
-            "scheduled_end": incident.scheduled_end.isoformat() if incident.scheduled_end else None}
+            "scheduled_end": incident.scheduled_end.isoformat() if incident.scheduled_end else None,
+            "cancelled": cancelled}
 
 
 def withdrawn_json(record: IncidentRecord) -> dict[str, Any] | None:
@@ -123,7 +132,7 @@ def list_json(summaries: list[IncidentSummary]) -> list[dict[str, Any]]:
             "withdrawn": s.incident.withdrawn_at is not None,
             "overdue": s.overdue, "created_at": s.incident.created_at.isoformat(),
             "resolved_at": s.incident.resolved_at.isoformat() if s.incident.resolved_at else None,
-            **window_json(s.incident),
+            **window_json(s.incident, s.cancelled),
         }
         for s in summaries
     ]

@@ -8,6 +8,7 @@ from datetime import datetime
 from broadcaster.config import Config
 from broadcaster.delivery import OPEN_STATES
 from broadcaster.messages.model import Audience, Incident, Update
+from broadcaster.messages.visibility import is_called_off
 from broadcaster.notices import missed_promise
 from broadcaster.operations.posting import find_incident
 from broadcaster.operations.retrying import reap
@@ -23,6 +24,7 @@ class IncidentSummary:
     updates: int
     undelivered: int  # deliveries not sent or skipped yet (pending, sending, failed, unknown)
     overdue: bool
+    cancelled: bool = False  # a maintenance window called off: stored as completed (``visibility.called_off``)
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,18 @@ def list_incidents(
     incidents = store.list_incidents(limit=limit)
     if audience is not None:
         incidents = [i for i in incidents if reached(audience, i, store.updates(i.id))]
-    return [
-        IncidentSummary(
-            incident,
-            updates=len(store.updates(incident.id)),
-            undelivered=len(store.deliveries(incident_id=incident.id, states=tuple(OPEN_STATES))),
-            overdue=missed_promise(store, incident, now) is not None,
-        )
-        for incident in incidents
-    ]
+    return [_summary(store, incident, now) for incident in incidents]
+
+
+def _summary(store: Store, incident: Incident, now: datetime) -> IncidentSummary:
+    updates = store.updates(incident.id)
+    return IncidentSummary(
+        incident,
+        updates=len(updates),
+        undelivered=len(store.deliveries(incident_id=incident.id, states=tuple(OPEN_STATES))),
+        overdue=missed_promise(store, incident, now) is not None,
+        cancelled=is_called_off(incident, updates),
+    )
 
 
 def incident_record(config: Config, store: Store, incident_id: str) -> IncidentRecord:
