@@ -116,3 +116,14 @@ room_id = "!ops:example.org"
         shown = project.cli("show", incident)
     assert "\\x1b[2J" in shown.stdout
     assert not {"\x1b", "\x07"} & set(shown.stdout + shown.stderr), shown.stdout
+
+
+def test_the_configs_templates_are_listed_escaped(project: Project) -> None:
+    """Left alone last session: `templates` printed a template's name and title raw, so an escape sequence in the
+    config (a title pasted from somewhere) set the terminal's title or rewrote the screen."""
+    project.write_config('[templates.db]\ntitle = "DB \\u001b]0;pwned\\u0007 {region} down"\n'
+                         'message = "m"\n[templates."a\\u001b[31mb"]\ntitle = "t"\nmessage = "m"\n')
+    listed = project.cli("templates")
+    assert listed.exit_code == 0, listed.output
+    assert "\x1b" not in listed.output and "\x07" not in listed.output
+    assert "db: DB \\x1b]0;pwned\\x07" in listed.output and "a\\x1b[31mb: t" in listed.output

@@ -19,7 +19,7 @@ from broadcaster.cli.options import (
     publish_options,
 )
 from broadcaster.cli.publishing import publish_command, read_message
-from broadcaster.errors import InputError, did_you_mean
+from broadcaster.errors import InputError, did_you_mean, printable
 
 
 class UpdateNumber(click.ParamType[int]):
@@ -252,7 +252,8 @@ def templates(ctx: click.Context) -> None:
     for name, template in config.templates.items():
         fields = template_fields(template)
         needs = " ".join(f"--set {f}=..." for f in fields)
-        click.echo(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else ""))
+        # The config's own text, shown escaped: an escape sequence in it would otherwise drive the terminal.
+        click.echo(printable(f"{name}: {template.get('title', '')}" + (f"  (needs {needs})" if needs else "")))
 
 
 def _no_notices_why(config: Any, store: Any) -> str:
