@@ -165,3 +165,22 @@ def test_amend_takes_the_update_number_as_every_output_writes_it(project: Projec
 def test_amend_help_says_what_private_does(project: Project) -> None:
     shown = " ".join(project.cli("amend", "--help").stdout.split())
     assert "Replace the update's private note" in shown
+
+
+def test_a_huge_postmortem_file_or_message_input_is_refused_before_it_is_read_whole(project: Project) -> None:
+    """Left alone last session: `--file` and `-` read everything before the size check, so a mistaken path (a log,
+    `/dev/zero`) filled the memory before anything was said."""
+    posted = json.loads(project.cli("post", "--yes", "--json", "--only", "site", "--title", "T", "Errors.").stdout)
+    incident = posted["incident_id"]
+    assert project.cli("resolve", "--yes", "--only", "site", incident).exit_code == 0
+    huge = project.root / "huge.log"
+    with huge.open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse: no disk used
+    for source, stdin in ((str(huge), None), ("-", "x" * 1_000_000)):
+        result = project.cli("postmortem", "--yes", incident, "--file", source, input=stdin)
+        assert result.exit_code == 2 and "Is it the right file?" in result.stderr, result.output
+        assert "at most 204,800 bytes" in result.stderr
+    message = project.cli("post", "--yes", "--only", "site", "-i", incident, "-", input="y" * 1_000_000)
+    assert message.exit_code == 2 and "at most 5,000 characters" in message.stderr, message.output
+    assert [u["sequence"] for u in json.loads(project.cli("show", "--json", incident).stdout)["updates"]] == [1, 2]
+    assert project.cli("postmortem", "--yes", "--only", "site", incident, "--file", "/dev/zero").exit_code == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,8 +18,11 @@ from broadcaster.cli.options import (
     open_store,
     publish_options,
 )
-from broadcaster.cli.publishing import publish_command, read_message
+from broadcaster.cli.publishing import publish_command, read_bounded, read_message
 from broadcaster.errors import InputError, did_you_mean, printable
+
+if TYPE_CHECKING:
+    from broadcaster.messages.gate import Rule
 
 
 class UpdateNumber(click.ParamType[int]):
@@ -86,7 +89,9 @@ def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: An
     from broadcaster import lifecycle
 
     config, store = load_config(ctx), open_store(ctx)
-    text = read_message("-", None, store) if path == "-" else _read_file(path)
+    from broadcaster.messages.gate import POSTMORTEM
+
+    text = read_message("-", None, store, POSTMORTEM) if path == "-" else _read_file(path, POSTMORTEM)
 
     def run(**extra: Any) -> Any:
         return lifecycle.postmortem(config, store, incident_id, text, only=options["only"], skip=options["skip"],
@@ -95,9 +100,10 @@ def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: An
     publish_command(ctx, run, options)
 
 
-def _read_file(path: str) -> str:
+def _read_file(path: str, rule: Rule) -> str:
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        with open(path, "rb") as handle:
+            return read_bounded(handle, rule, path).decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"--file {path} not found: nothing was stored or sent. Check the path{_nearby(Path(path))}, "
                          "then run the command again (`--file -` reads the postmortem from standard input).") from None

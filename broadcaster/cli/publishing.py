@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import load_config
 from broadcaster.errors import InputError, printable
+
+if TYPE_CHECKING:
+    from broadcaster.messages.gate import Rule
 
 
 def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[str, Any]) -> None:
@@ -95,10 +98,25 @@ def refuse_leaking_preview(result: Any) -> None:
         )
 
 
-def read_message(message: str | None, existing: Any, store: Any) -> str:
-    """The message from the argument, standard input (``-``) or the editor."""
+def read_bounded(stream: BinaryIO, rule: Rule, where: str) -> bytes:
+    """All of ``stream``, refused once it holds more than any text within ``rule``'s limit could: a
+    mistaken file (a log, ``/dev/zero``) is named at once rather than read into memory whole."""
+    most = 2 * rule.max_bytes if rule.max_bytes is not None else 8 * rule.max_chars  # \r\n, 4-byte characters
+    data = stream.read(most + 1)
+    if len(data) > most:
+        raise InputError(f"{where} holds more than {most:,} bytes; a {rule.kind} may be at most "
+                         f"{rule.max_bytes or rule.max_chars:,} {'bytes' if rule.max_bytes else 'characters'}. "
+                         "Is it the right file? Nothing was stored or sent.")
+    return data
+
+
+def read_message(message: str | None, existing: Any, store: Any, rule: Rule | None = None) -> str:
+    """The message from the argument, standard input (``-``) or the editor (``rule``: its limit, a message's
+    by default)."""
     if message == "-":
-        data = sys.stdin.buffer.read()
+        from broadcaster.messages.gate import MESSAGE
+
+        data = read_bounded(sys.stdin.buffer, rule or MESSAGE, "standard input")
         try:
             # The line end that ends the input (echo, print, a file) is not text anyone wrote: it must not
             # count toward the length limit, nor be published.
