@@ -21,6 +21,7 @@ error, so a typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
@@ -166,6 +167,10 @@ class PublicView:
     number: int = field(default=0, kw_only=True)
     # A window called off before it began: stored as completed, told as cancelled (``called_off``).
     cancelled: bool = field(default=False, kw_only=True)
+    # Its key on a page and in a feed ("update-3", "postmortem-1"), given by ``_timeline``: counted among what
+    # those readers are shown, never the store's sequence, whose gaps would tell of notices and of updates
+    # kept to staff or to another customer.
+    anchor: str = field(default="", kw_only=True)
 
     @property
     def status_label(self) -> str:
@@ -245,19 +250,21 @@ def header_of(incident: Incident, url: str = "", *, private: bool = False) -> In
 
 def public_view(
     incident: Incident, update: Update, *, url: str = "", previous_status: Status | None = None,
-    number: int | None = None,
+    number: int | None = None, anchor: str = "",
 ) -> PublicView:
     """Cut the public view of one update: private spans dropped, private fields absent.
 
-    ``number`` is the one readers see (``reader_number``); without it, the sequence.
+    ``number`` is the one readers see (``reader_number``); without it, the sequence. ``anchor``: its key on a
+    page (``_timeline`` gives it).
     """
     if update.kind in PRIVATE_KINDS:
         raise ValueError(f"a {update.kind} update has no public view")
-    return _public_part(incident, update, url, previous_status, number)
+    return _public_part(incident, update, url, previous_status, number, anchor)
 
 
 def _public_part(
-    incident: Incident, update: Update, url: str, previous_status: Status | None, number: int | None = None
+    incident: Incident, update: Update, url: str, previous_status: Status | None, number: int | None = None,
+    anchor: str = "",
 ) -> PublicView:
     return PublicView(
         incident=header_of(incident, url),
@@ -271,6 +278,7 @@ def _public_part(
         kind=update.kind,
         status_changed=previous_status is not None and previous_status != update.status,
         number=update.sequence if number is None else number,
+        anchor=anchor,
     )
 
 
@@ -334,7 +342,7 @@ internal_view = private_view
 
 def audience_view(
     audience: Audience, incident: Incident, update: Update, *, url: str = "",
-    previous_status: Status | None = None, number: int | None = None,
+    previous_status: Status | None = None, number: int | None = None, anchor: str = "",
 ) -> AudienceView:
     """Cut the view one audience's channels receive: public fields plus this audience's own detail.
 
@@ -343,7 +351,7 @@ def audience_view(
     """
     if update.kind in PRIVATE_KINDS and update.extra.get("audience") != audience.id:
         raise ValueError(f"a {update.kind} update not addressed to {audience.id} has no view for it")
-    public = _public_part(incident, update, url, previous_status, number)
+    public = _public_part(incident, update, url, previous_status, number, anchor)
     fields = {f.name: getattr(public, f.name) for f in dataclass_fields(public)}
     return AudienceView(
         **{**fields, "message": audience_text(update.raw_message, audience.id)},
@@ -428,7 +436,7 @@ def audience_incident(
     The page and feed builders render ``message``; the detail is folded into it here, so
     the builders need not know audiences exist. Notices stay out, as on the public page.
     """
-    def cut(update: Update, **kw: Status | int | None) -> PublicView:
+    def cut(update: Update, **kw: Status | int | str | None) -> PublicView:
         view = audience_view(audience, incident, update, url=url, **kw)  # type: ignore[arg-type]
         text = f"{view.message}\n\n**{audience_heading(audience.name)}** {view.detail}" if view.detail else view.message
         return replace(view, message=text)
@@ -444,6 +452,7 @@ def _timeline(
     views: dict[int, PublicView] = {}
     previous: Status | None = None
     ordered = sorted(updates, key=lambda u: u.sequence)
+    unnumbered: Counter[str] = Counter()  # postmortems, counted apart: they have no number
     for update in ordered:
         if update.kind in PRIVATE_KINDS:
             continue
@@ -455,7 +464,12 @@ def _timeline(
                                           corrections=views[corrects].corrections + 1)
             continue
         number = reader_number(ordered, update.sequence)
-        view = cut(update, previous_status=previous, number=number)
+        if number:
+            anchor = f"update-{number}"
+        else:
+            unnumbered[update.kind] += 1
+            anchor = f"{update.kind}-{unnumbered[update.kind]}"
+        view = cut(update, previous_status=previous, number=number, anchor=anchor)
         # replace() only where it changes something: this runs for every update of every page of a full build.
         views[update.sequence] = replace(view, cancelled=True) if called_off(incident, ordered, update.sequence) else view
         previous = update.status

@@ -48,16 +48,17 @@ class Feeds:
     atom: bytes
 
 
-def entry_id(page: PageConfig, incident_id: str, sequence: int) -> str:
-    """Stable across builds: the update's permalink when the page has a public URL."""
+def entry_id(page: PageConfig, incident_id: str, update: PublicView) -> str:
+    """Stable across builds: the update's permalink when the page has a public URL. Its anchor counts only
+    the updates the page shows (``PublicView.anchor``)."""
     if page.base_url:
-        return f"{page.base_url}{incident_path(incident_id)}#update-{sequence}"
-    return f"{URN_PREFIX}incidents/{incident_id}#update-{sequence}"
+        return f"{page.base_url}{incident_path(incident_id)}#{update.anchor}"
+    return f"{URN_PREFIX}incidents/{incident_id}#{update.anchor}"
 
 
 def entry_link(page: PageConfig, incident_id: str, update: PublicView) -> str:
     """Where an entry leads: the update on its incident page, or the postmortem section."""
-    anchor = "postmortem" if update.kind == st.POSTMORTEM else f"update-{update.sequence}"
+    anchor = "postmortem" if update.kind == st.POSTMORTEM else update.anchor
     return _link(page, f"{incident_path(incident_id)}#{anchor}")
 
 
@@ -89,7 +90,7 @@ def _entry(
 ) -> None:
     header = incident.header
     entry: FeedEntry = generator.add_entry(order="append")
-    entry.guid(entry_id(page, header.id, update.sequence), permalink=bool(page.base_url))
+    entry.guid(entry_id(page, header.id, update), permalink=bool(page.base_url))
     entry.title(entry_title(incident, update))
     entry.link(href=entry_link(page, header.id, update))
     entry.published(st.utc(update.created_at).replace(microsecond=0))

@@ -146,7 +146,9 @@ def _updates(incident: PublicIncident, names: Names) -> list[dict[str, Any]]:
         at = st.iso(update.created_at)
         rows.append(
             {
-                "id": f"{incident.header.id}-{update.sequence}",
+                # The number readers see ("api-errors-3"; a postmortem "...-postmortem-1"), never the store's
+                # sequence, whose gaps would tell of notices and of updates kept from the public.
+                "id": f"{incident.header.id}-{update.anchor.removeprefix('update-')}",
                 "incident_id": incident.header.id,
                 "status": update.status.value,
                 "body": update.message,
