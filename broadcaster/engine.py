@@ -712,6 +712,9 @@ class Publisher:
                     # Repeated with the same key (Mastodon, Bluesky), an earlier attempt may still have
                     # arrived: a stop or the deadline before the repeat must not call it unsent.
                     log.may_have_arrived |= exc.outcome_unknown
+                    # Refused (a 429, a 503, no connection): nothing of this request is out, so a stop while
+                    # the retry waits puts the delivery back to pending, not in doubt.
+                    log.on_wire = exc.outcome_unknown and log.on_wire
                     raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 

@@ -1,0 +1,99 @@
+"""A hostile review of the wire (losses and duplicates); each test failed before its fix.
+
+Ctrl-C or SIGTERM while a delivery only waited out a 429's retry-after: the README says a delivery with nothing
+out goes back to pending, for a plain retry to send. A 429 is a refusal, nothing was posted; but the engine's
+``log.on_wire``, set before the refused request, stayed set, so the stop left the delivery ``sending`` and the
+next command reaped it ``unknown``: a plain ``retry`` never sent it (and `--mark-unknown-sent` settled a post in
+parts on its first part, the rest never sent).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.conftest import Project
+from tests.fakes.base import Fault, Response
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.telegram import FakeTelegram
+from tests.social import M_TOKEN
+
+TOKEN = "123456:tg-token-zzwire"
+CHAT = -1001777
+TOO_MANY = Response(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 20",
+                          "parameters": {"retry_after": 20}}, headers={"Retry-After": "20"})
+
+
+def _stop_during_wait(project: Project, fake_requests: Callable[[], bool], what: str) -> dict[str, Any]:
+    process = project.process("post", "--yes", "--title", "API errors", "Elevated API errors.")
+    until = time.monotonic() + 30
+    while not fake_requests() and time.monotonic() < until:
+        time.sleep(0.05)
+    assert fake_requests(), process.communicate()
+    time.sleep(1.0)  # the 429 is answered; the engine now sleeps its retry-after (20 s)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+    [d] = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"] if d["destination"] == what]
+    return {"incident": incident, "delivery": d, "out": out + err}
+
+
+def test_ctrl_c_while_waiting_out_a_telegram_429_leaves_it_pending(project: Project) -> None:
+    with FakeTelegram(token=TOKEN, chats={CHAT: "ops"}, enforce_limits=False) as fake:
+        project.env["TG_TOKEN"] = TOKEN
+        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\nmax_attempts = 3\n\n[channels.ops]\n'
+                             f'type = "telegram"\nvisibility = "private"\ntoken = "${{TG_TOKEN}}"\n'
+                             f'chat_ids = [{CHAT}]\napi_url = "{fake.url}"\n')
+        fake.fail(Fault(match="sendMessage", response=TOO_MANY))
+        got = _stop_during_wait(project, lambda: not fake._faults, "ops")
+        assert not fake.messages.get(CHAT)  # nothing was posted: the only request was turned away
+        retried = project.cli("retry", got["incident"])
+        assert len(fake.messages.get(CHAT, [])) == 1, (got["delivery"], retried.exit_code, retried.stdout)
+        assert got["delivery"]["state"] == "pending", got["delivery"]
+
+
+def test_ctrl_c_while_waiting_out_a_mastodon_429_leaves_it_pending(project: Project) -> None:
+    with FakeMastodon() as fake:
+        fake.reset(token=M_TOKEN)
+        project.env["MASTODON_TOKEN"] = M_TOKEN
+        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\n\n[channels.masto]\ntype = "mastodon"\n'
+                             f'instance_url = "https://mastodon.example"\naccess_token = "${{MASTODON_TOKEN}}"\n'
+                             f'api_url = "{fake.url}"\n')
+        reset_at = str(int(time.time()) + 20)
+        fake.fail(Fault(match="/api/v1/statuses", response=Response(
+            429, {"error": "Too many requests"}, headers={"X-RateLimit-Reset": reset_at, "Retry-After": "20"})))
+        got = _stop_during_wait(project, lambda: not fake._faults, "masto")
+        assert got["delivery"]["state"] == "pending", got["delivery"]
+
+
+def test_ctrl_c_while_part_2_waits_out_a_429_lets_a_plain_retry_send_the_rest(project: Project) -> None:
+    """The same, for a post in parts: part 1 confirmed, part 2 turned away with a 429, Ctrl-C during the wait."""
+    from tests.test_delivery_states import long_update
+
+    with FakeTelegram(token=TOKEN, chats={CHAT: "ops"}, enforce_limits=False) as fake:
+        project.env["TG_TOKEN"] = TOKEN
+        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\nmax_attempts = 3\n\n[channels.ops]\n'
+                             f'type = "telegram"\nvisibility = "private"\ntoken = "${{TG_TOKEN}}"\n'
+                             f'chat_ids = [{CHAT}]\napi_url = "{fake.url}"\n')
+        fake.fail(Fault(match="sendMessage", after=1, response=TOO_MANY))
+        message, options = long_update(3)
+        source = project.root / "message.txt"
+        source.write_text(message, encoding="utf-8")
+        with source.open() as stdin:
+            process = project.process("post", "--yes", "--title", "Queue slow", *options, "-", stdin=stdin)
+        until = time.monotonic() + 30
+        while fake._faults and time.monotonic() < until:
+            time.sleep(0.05)
+        assert not fake._faults, process.communicate()
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        [d] = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+               if d["destination"] == "ops"]
+        assert len(fake.messages[CHAT]) == 1 and len(d["parts"]) == 1, d
+        retried = project.cli("retry", incident)
+        assert len(fake.messages[CHAT]) == 3, (d["state"], retried.exit_code, retried.stdout)
