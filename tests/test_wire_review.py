@@ -15,9 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.matrix import FakeMatrix
 from tests.fakes.telegram import FakeTelegram
 from tests.social import M_TOKEN
 
@@ -97,3 +100,62 @@ def test_ctrl_c_while_part_2_waits_out_a_429_lets_a_plain_retry_send_the_rest(pr
         assert len(fake.messages[CHAT]) == 1 and len(d["parts"]) == 1, d
         retried = project.cli("retry", incident)
         assert len(fake.messages[CHAT]) == 3, (d["state"], retried.exit_code, retried.stdout)
+
+
+ROOM = "!ops:example.org"
+OLD, NEW = "syt_old_ToKeN_1", "syt_new_ToKeN_2"
+
+
+def _proxy_times_out_after_sending(fake: FakeMatrix, html: bool) -> dict[str, bool]:
+    """Wrap the send route: the event is stored, then the answer is a proxy's 504 while ``down``."""
+    state = {"down": True}
+    for index, (method, pattern, handler) in enumerate(fake._routes):
+        if method == "PUT" and "/send/" in pattern.pattern:
+            def wrapped(request, found, handler=handler):  # type: ignore[no-untyped-def]
+                answer = handler(request, found)
+                if state["down"]:
+                    if html:  # nginx's own page
+                        return Response(504, "<html><body><h1>504 Gateway Time-out</h1></body></html>",
+                                        content_type="text/html")
+                    return Response(504, {"errcode": "M_UNKNOWN", "error": "Gateway Time-out"})
+                return answer
+            fake._routes[index] = (method, pattern, wrapped)
+    return state
+
+
+# A Matrix send that took effect but came back as a 5xx (a reverse proxy's 504 while Synapse finished the send):
+# every other channel calls a 5xx other than 503 "may have been done"; Matrix called it failed, and a plain retry
+# sent it again, shown twice once the homeserver no longer held the transaction id (a new token, the next day).
+@pytest.mark.parametrize("html", [False, True], ids=["json-504", "nginx-html-504"])
+def test_a_matrix_5xx_after_the_event_was_stored_is_not_resent_by_a_plain_retry(project: Project, html: bool) -> None:
+    with FakeMatrix(token=OLD, rooms=[ROOM]) as fake:
+        project.write_config(f"""
+[engine]
+timeout = 2
+deadline = 20
+max_attempts = 3
+
+[channels.ops-matrix]
+type = "matrix"
+visibility = "private"
+homeserver = "{fake.url}"
+access_token = "${{MATRIX_TOKEN}}"
+room_id = "{ROOM}"
+""")
+        project.env["MATRIX_TOKEN"] = OLD
+        state = _proxy_times_out_after_sending(fake, html)
+        first = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.")
+        payload = json.loads(first.stdout)
+        incident = payload["incident_id"]
+        [d] = [d for d in payload["deliveries"] if d["destination"] == "ops-matrix"]
+        assert len(fake.events[ROOM]) == 1  # the homeserver has the update (every attempt's answer was lost)
+        recorded = d["state"]
+
+        # Later: the proxy is fixed and the bot's token was replaced (logged in again), or a day passed.
+        state["down"] = False
+        fake.token = NEW
+        project.env["MATRIX_TOKEN"] = NEW
+        retried = project.cli("retry", incident)
+        texts = [e.content.get("body", "") for e in fake.events[ROOM]]
+        assert len(texts) == 1, (recorded, retried.exit_code, texts)
+        assert recorded == "unknown", recorded
