@@ -141,15 +141,18 @@ class WebhookChannel(HttpChannel):
         """POST ``event``; its webhook-id names this delivery (a correction's own sequence for an amend)."""
         data = event["data"]
         delivery = data.get("correction", data["update"])["sequence"]
-        message_id = self.message_id(data["incident"]["id"], delivery, event["type"])
+        message_id = self.message_id(data["incident"]["id"], delivery, event["type"], event["timestamp"])
         answer = await self._post(event, message_id)
         if not 200 <= answer.status < 300:
             raise self._error(answer)
         return Receipt(f"{sequence}:{message_id}")
 
-    def message_id(self, incident_id: str, sequence: int, event_type: str) -> str:
-        """The ``webhook-id`` of one delivery: the same on every attempt, in any run."""
-        seed = "\0".join((str(self.config.options.get("url", "")), self.name, incident_id, str(sequence), event_type))
+    def message_id(self, incident_id: str, sequence: int, event_type: str, written_at: str) -> str:
+        """The ``webhook-id`` of one delivery: the same on every attempt, in any run. With the time the update was
+        written: another store (the fallback file while the team database is down) numbers another incident of
+        the same id the same way, and a receiver drops an id it has seen."""
+        seed = "\0".join((str(self.config.options.get("url", "")), self.name, incident_id, str(sequence), event_type,
+                           written_at))
         return "msg_" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     async def _post(self, event: Mapping[str, Any], message_id: str) -> Answer:

@@ -1,0 +1,95 @@
+"""A hostile review of leaks through fields nobody thought of, and through inference; each test failed before its fix.
+
+Through the real CLI against Standard Webhooks receivers on loopback (tests/fakes/webhook.py): one public, one
+internal, one per customer (acme on the API, globex on the database), and the site in a local folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.webhook import SECRET, FakeReceiver
+
+NAMES = ("pub", "ops", "acme", "globex")
+
+
+@pytest.fixture
+def hooks(project: Project) -> Iterator[dict[str, FakeReceiver]]:
+    started = {name: FakeReceiver().start() for name in NAMES}
+    try:
+        project.env.update({"S": SECRET, "GLOBEX_TOKEN": "globextokenglobextoken0123456"})
+        project.write_config(f"""
+            [engine]
+            timeout = 2
+            deadline = 20
+            max_attempts = 2
+
+            [audiences.acme]
+            name = "Acme Corp"
+            components = ["api"]
+
+            [audiences.globex]
+            name = "Globex Industries"
+            components = ["db"]
+
+            [channels.pub]
+            type = "webhook"
+            url = "{started['pub'].hook_url}"
+            secret = "${{S}}"
+
+            [channels.ops]
+            type = "webhook"
+            visibility = "internal"
+            url = "{started['ops'].hook_url}"
+            secret = "${{S}}"
+
+            [channels.acme-hook]
+            type = "webhook"
+            audience = "acme"
+            url = "{started['acme'].hook_url}"
+            secret = "${{S}}"
+
+            [channels.globex-hook]
+            type = "webhook"
+            audience = "globex"
+            url = "{started['globex'].hook_url}"
+            secret = "${{S}}"
+        """)
+        yield started
+    finally:
+        for fake in started.values():
+            fake.stop()
+
+
+def run(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli(*args, "--yes", "--json")
+    assert result.stdout, result.output
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+def public_files(project: Project) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in project.site.rglob("*")
+                     if p.is_file() and not p.name.startswith(".") and "/a/" not in str(p))
+
+
+def test_two_stores_never_send_two_different_events_under_one_webhook_id(
+        project: Project, hooks: dict[str, FakeReceiver]) -> None:
+    # The documented fallback: the team database is down, the on-call posts from a local file.
+    first = run(project, "post", "--title", "API errors", "-C", "api", "First incident of the day.")
+    (project.root / "fallback.db").touch()
+    second = run(project, "--store", str(project.root / "fallback.db"), "post", "--title", "API errors", "-C", "api",
+                 "A second, different incident, from the fallback store.")
+    assert first["incident_id"] == second["incident_id"] and first["sequence"] == second["sequence"] == 1
+    assert {d["destination"]: d["state"] for d in second["deliveries"]}["pub"] == "sent"
+
+    # The receiver drops an event whose webhook-id it has seen (as the README tells it to): the webhook-id was
+    # (incident, sequence), which the two stores both had, so the second incident, recorded "sent", never reached it.
+    assert hooks["pub"].repeats == 0
+    assert [e["data"]["update"]["message"] for e in hooks["pub"].events] == [
+        "First incident of the day.", "A second, different incident, from the fallback store."]
