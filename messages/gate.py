@@ -267,13 +267,13 @@ def _check_nesting(text: str, offset: int, field: str, *, scope: str, opened: st
 
 
 # A short bracketed run: what a mistyped opener looks like ("[fro acme]", "[privte]").
-_BRACKETED = re.compile(r"\[[^\[\]\n]{1,60}\]")
+_SHORT_BRACKETED = re.compile(r"\[[^\[\]\n]{1,60}\]")
 
 
 def _meant_opener(text: str, offset: int, word: str) -> str:
     """ " Is '[fro acme]' meant to open it? ...": the last bracketed run before a stray closer that is not a
     marker, which the operator most likely mistyped as its opener; "" if there is none."""
-    found = [m for m in _BRACKETED.finditer(text, 0, offset) if not MARKER.fullmatch(m.group(0))]
+    found = [m for m in _SHORT_BRACKETED.finditer(text, 0, offset) if not MARKER.fullmatch(m.group(0))]
     if not found:
         return ""
     opener = "[for ID]" if word == "for" else "[private]"
@@ -321,11 +321,21 @@ _NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "pr
 # as one once a renderer joins the lines), so the content may span lines.
 _BRACKETED = re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
 _HALF = re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]")
-# A closing tag whose word is one slip from "for" ("[/fro]", "[/fo]"): no prose closes anything, and a span
-# opened and closed with the same slip would otherwise publish that customer's detail to everyone.
-_CLOSER = re.compile(r"\[\s*/([^\[\]()]{1,12})\]")
-# An opening "[W ID]" (folded) whose W is one slip from "for": a marker only when ID names an audience.
-_OPENER = re.compile(r"\[\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*\]")
+# A closing tag that is not a marker: "[/fro]", "[/internal]", "[/globex]". No prose closes anything in square
+# brackets, and a span opened and closed that way would otherwise publish its detail to everyone. In round or
+# curly ones (folded to round) a path is prose ("(/v1/users)"): only a marker's word, or one slip from it, counts.
+_CLOSER = re.compile(r"\[\s*/([^\[\]()]{1,24})\]")
+_ROUND_CLOSER = re.compile(r"\(\s*/\s*([^\[\]()/]{1,24})\)")
+# Words an operator may take for a marker ("[internal]", "[staff only]", "[customer globex]"): opening a square
+# bracket, they are refused; published as prose, what follows would reach everyone.
+_MARKER_WORDS = frozenset({"internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private",
+                           "for"})
+_WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
+# An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
+# audience (an exact "[for ID]" is a real one).
+_OPENER = re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
+# A bracketed id or name alone ("[globex]"): read as an audience's marker.
+_NAMED = re.compile(r"\[\s*([^\[\]()]{1,64}?)\s*\]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
 
@@ -355,28 +365,47 @@ def _first_candidate(folded: str) -> tuple[int, int] | None:
             found.append((match.start(), match.end()))
             break
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
-    found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _near_for(m.group(1)))
+    found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _letters(m.group(1)))
+    found.extend((m.start(), m.end()) for m in _ROUND_CLOSER.finditer(folded) if _marker_word(m.group(1)))
+    found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _MARKER_WORDS)
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
 
 
+def _letters(word: str) -> str:
+    return "".join(c for c in word if c.isalpha())
+
+
 def _near_for(word: str) -> bool:
-    letters = "".join(c for c in word if c.isalpha())
+    letters = _letters(word)
     return len(letters) >= 2 and distance(letters, "for") <= 1
 
 
+def _marker_word(word: str) -> bool:
+    """A closer's word that reads as a marker's: "for" or "private" or one slip from them, or a marker word."""
+    letters = _letters(word)
+    return _near_for(letters) or (len(letters) >= 4 and distance(letters, _WORD) <= 2) or letters in _MARKER_WORDS
+
+
 def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, str] | None:
-    """A ``[W ID]`` in ``text`` whose W is one slip from "for" ("[fro acme]", "[fоr acme]") and whose ID is
-    within one slip of one of ``audiences`` (ids or names, any case): it was meant as that customer's span.
-    Returns (offset in ``text``, the text as written) or None. Prose such as "[or the CDN]" names no audience."""
+    """A ``[W ID]`` in ``text`` whose W is one slip from "for" ("[fro acme]", "[fоr acme]"), a ``(for ID)`` or
+    ``{for ID}``, or a ``[ID]`` alone, whose ID is within one slip of one of ``audiences`` (ids or names, any
+    case): it was meant as that customer's span. Returns (offset in ``text``, the text as written) or None.
+    Prose such as "[or the CDN]" names no audience."""
     folded, where = fold(text)
-    known = [_letters_and_digits(fold(a)[0]) for a in audiences]
-    for match in _OPENER.finditer(folded):
-        word, named = match.group(1), _letters_and_digits(match.group(2))
-        if _letters_and_digits(word) != "for" and _near_for(word) and any(_near_id(named, k) for k in known if k):
-            first = where[match.start()]
-            last = where[match.end()] if match.end() < len(where) else len(text)
-            return first, text[first:last]
-    return None
+    known = [k for k in (_letters_and_digits(fold(a)[0]) for a in audiences) if k]
+    spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known)]
+    spans += [(m.start(), m.end()) for m in _NAMED.finditer(folded)
+              if any(_near_id(_letters_and_digits(m.group(1)), k) for k in known)]
+    if not spans:
+        return None
+    start, end = min(spans)
+    return where[start], text[where[start]:where[end] if end < len(where) else len(text)]
+
+
+def _meant_for(opener: re.Match[str], known: Sequence[str]) -> bool:
+    bracket, word, named = opener.group(1), _letters_and_digits(opener.group(2)), _letters_and_digits(opener.group(3))
+    slip = _near_for(word) and (word != "for" or bracket == "(")  # an exact "[for ID]" is a real marker
+    return slip and any(_near_id(named, k) for k in known)
 
 
 def _near_id(named: str, known: str) -> bool:

@@ -93,3 +93,34 @@ def test_two_stores_never_send_two_different_events_under_one_webhook_id(
     assert hooks["pub"].repeats == 0
     assert [e["data"]["update"]["message"] for e in hooks["pub"].events] == [
         "First incident of the day.", "A second, different incident, from the fallback store."]
+
+
+# An operator's slip of the brackets or of the word published the span as prose to everyone: round or curly
+# brackets, a customer's id as the tag, a word taken for a marker ("[internal]").
+@pytest.mark.parametrize("text", [
+    "Update. (for globex)Your cluster G7 fails over at 02:00.(/for)",
+    "Update. {for globex}Your cluster G7 fails over at 02:00.{/for}",
+    "Update. [globex]Your cluster G7 fails over at 02:00.[/globex]",
+    "Update. [customer globex]Your cluster G7 fails over at 02:00.[/customer]",
+    "Update. [internal]edge router fra-2 lost BGP after our change CHG-4411[/internal]",
+    "Update. [staff only] edge router fra-2 lost BGP.",
+    "Update. (for Globex Industries) your cluster fails over.",
+    "Update. {/private}",
+])
+def test_a_marker_that_is_not_one_is_refused_not_published(
+        project: Project, hooks: dict[str, FakeReceiver], text: str) -> None:
+    result = project.cli("preview", "--title", "DB errors", "-C", "db", text, "--json")
+    if result.exit_code == 0:
+        rendered = {d["destination"]: d["rendered"] for d in json.loads(result.stdout)["deliveries"]}
+        pytest.fail(f"published to the public as prose: {rendered['pub'][0].splitlines()[2]!r}")
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("text", [
+    "Errors on some endpoints (/v1/users) since 14:00.",
+    "Errors [see below] for some users (for now).",
+    "Retry (for four hours) then [or the CDN] fails over.",
+])
+def test_prose_with_brackets_is_still_taken(project: Project, hooks: dict[str, FakeReceiver], text: str) -> None:
+    result = project.cli("preview", "--title", "DB errors", "-C", "db", text, "--json")
+    assert result.exit_code == 0, result.output
