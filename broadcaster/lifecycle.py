@@ -17,12 +17,14 @@ from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
-from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.model import Incident, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     CALLED_OFF,
     PRIVATE_KINDS,
     WINDOW_STEP,
+    corrected_sequence,
     private_detail_of_correction,
+    reads_the_same,
     shown_postmortem,
     validate_message,
 )
@@ -65,7 +67,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
             extra={"corrects": str(sequence)}, author=compose.author_name(config),
             **private_detail_of_correction(original, private.strip(), replacing),
         )
-        planned = _where_the_original_went(config, store, incident, original, only, skip)
+        planned = _where_the_original_went(config, store, incident, original, correction, only, skip)
         return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
@@ -99,17 +101,28 @@ def _refuse_detail_for_the_untold(config: Config, store: Store, incident: Incide
         )
 
 
-def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update,
+def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update, correction: Update,
                              only: Sequence[str], skip: Sequence[str]) -> list[PlannedDelivery]:
-    """A correction goes where the original went; a destination that skipped it skips this too."""
-    from broadcaster.operations import delivery_plan
-
-    planned = delivery_plan(config, incident, original, only, skip, store.updates(incident.id), store)
+    """A correction goes where the original went and changes what its readers read; a destination that skipped the
+    original skips this too, and so does one whose readers would read it as they do now (``reads_the_same``)."""
+    updates = store.updates(incident.id)
+    planned = delivery_plan(config, incident, original, only, skip, updates, store)
     went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
             if d.state != DeliveryState.SKIPPED}
-    return [p if (p.destination, p.target) in went or p.state == DeliveryState.SKIPPED
-            else PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, f"update #{original.sequence} was not sent here")
-            for p in planned]
+    shown = ([u for u in updates if corrected_sequence(u) == original.sequence] or [original])[-1]
+
+    def where(p: PlannedDelivery) -> PlannedDelivery:
+        if p.state == DeliveryState.SKIPPED:
+            return p
+        if (p.destination, p.target) not in went:
+            why = f"update #{original.sequence} was not sent here"
+        elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
+            why = "its readers read nothing changed: the correction changes only what others read"
+        else:
+            return p
+        return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
+
+    return [where(p) for p in planned]
 
 
 # -- postmortems ------------------------------------------------------------------

@@ -653,6 +653,19 @@ def private_detail_of_correction(
     }
 
 
+def reads_the_same(visibility: Visibility, shown: Update, correction: Update) -> bool:
+    """Whether the readers of ``visibility`` would read ``correction`` exactly as ``shown`` (the text they have): one
+    that changes only what others read (a customer's detail, the staff note) is not theirs to hear of, and telling
+    them "Corrected" would tell them something private changed. Staff read everything: never the same for them."""
+    if visibility.level == Level.INTERNAL:
+        return False
+    if visibility.level == Level.AUDIENCE and visibility.audience:
+        key = visibility.audience
+        return (audience_text(shown.raw_message, key) == audience_text(correction.raw_message, key)
+                and _detail_for(shown, key) == _detail_for(correction, key))
+    return public_text(shown.raw_message) == public_text(correction.raw_message)
+
+
 def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
     """The name an audience's renderings address it by ("For Acme Corp EU:"): the egress guard's mask
     (``PrivateValues.mask``), so another customer's name inside it is not taken for that customer."""

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import ENGINE, Project
 from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.fakes.world import OPS_CHATS, FakeWorld
 
 NAMES = ("pub", "ops", "acme", "globex")
 
@@ -124,3 +125,46 @@ def test_a_marker_that_is_not_one_is_refused_not_published(
 def test_prose_with_brackets_is_still_taken(project: Project, hooks: dict[str, FakeReceiver], text: str) -> None:
     result = project.cli("preview", "--title", "DB errors", "-C", "db", text, "--json")
     assert result.exit_code == 0, result.output
+
+
+# A correction that changes only what others read (a customer's detail, the staff note) was announced to the public:
+# an update.amended event, X's "Correction" reply, an edit of the public chat, "Corrected" on the page.
+@pytest.mark.parametrize("change", [("--for", "acme", "Your circuit ACM-9 is now primary."),
+                                    ("--private", "edge fra-2 replaced")])
+def test_a_correction_of_private_detail_alone_is_not_announced_to_the_public(
+        project: Project, hooks: dict[str, FakeReceiver], change: tuple[str, ...]) -> None:
+    first = run(project, "post", "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACM-7 rerouted.",
+                "Elevated error rates.")
+    incident = first["incident_id"]
+    assert [e["type"] for e in hooks["pub"].events] == ["incident.updated"]
+
+    # The public text is given again unchanged: only a customer's detail (or the staff note) changes.
+    run(project, "amend", incident, "1", *change, "Elevated error rates.")
+
+    # Public readers (and the page) learn nothing from a change they cannot see: no event, no "Corrected".
+    assert [e["type"] for e in hooks["pub"].events] == ["incident.updated"], hooks["pub"].events[-1]
+    page = (project.site / "incidents" / f"{incident}.html").read_text()
+    assert "Corrected" not in page
+    # Those who read the change hear of it: staff always, acme when its detail changed; globex never was told.
+    assert [e["type"] for e in hooks["ops"].events] == ["incident.updated", "update.amended"]
+    amended_for_acme = change[0] == "--for"
+    assert [e["type"] for e in hooks["acme"].events] == ["incident.updated", *(["update.amended"] * amended_for_acme)]
+    assert hooks["globex"].events == []
+
+
+def test_a_staff_note_correction_posts_no_public_correction_reply_on_x(project: Project) -> None:
+    with FakeWorld() as world:
+        project.write_config(ENGINE + world.channels_toml())
+        project.env.update(world.env)
+        posted = run(project, "post", "--title", "API errors", "-C", "api", "--private", "edge fra-2",
+                     "Errors in eu-west.")
+        run(project, "amend", posted["incident_id"], "1", "--private", "edge fra-3, not fra-2", "Errors in eu-west.")
+        # Nothing the public reads changed, yet X gets a second post ("Correction · Update 1 · ..."), and the
+        # public Telegram chat is edited (to the same text). (The world's Slack channel is internal.)
+        problems = []
+        if len(world.x.tweets) > 1:
+            problems.append(f"X reply: {world.x.tweets[1].text!r}")
+        public_edits = [e for e in world.telegram.edits if e.chat_id not in OPS_CHATS]  # staff may see the new note
+        if public_edits:
+            problems.append(f"public Telegram chat edited: {public_edits[0].chat_id}")
+        assert not problems, problems
