@@ -29,7 +29,7 @@ from broadcaster.messages.model import (
     Status,
     Update,
 )
-from broadcaster.messages.visibility import COMPLETED_STEP, WINDOW_STEP, public_title, validate_message
+from broadcaster.messages.visibility import COMPLETED_STEP, WINDOW_STEP, public_title, started_as_told, validate_message
 from broadcaster.times import is_duration, parse_time
 
 _DEFAULT_COMPONENT_STATUS = {
@@ -179,8 +179,9 @@ def as_shown(incident: Incident, shown: Sequence[Update]) -> Incident:
         if incident.kind == "maintenance" and not update.status.is_closed:
             components = tuple(AffectedComponent(c.id, maintenance_component_status(update.status)) for c in components)
     last = updates[-1]
-    return replace(incident, status=last.status, components=components,
+    return replace(started_as_told(incident, updates), status=last.status, components=components,
                    resolved_at=last.created_at if last.status.is_closed else None)
+
 
 
 def without_kept(incident: Incident, updates: list[Update], kept: Collection[tuple[str, int]]

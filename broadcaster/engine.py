@@ -37,6 +37,7 @@ from broadcaster.messages.visibility import (
     own_values,
     reader_number,
     readers_own_name,
+    started_as_told,
     view_for,
     without_text,
 )
@@ -158,6 +159,8 @@ def render(
     # Numbered and marked among the updates its readers were told (``hidden``: ``readers_never_told``), as their
     # page numbers them: "Update 2" after "Update 1", never "Update 4" that shows two were kept from them.
     told = [u for u in updates if u.sequence not in hidden or u.sequence == update.sequence]
+    if hidden:
+        incident = started_as_told(incident, [*told, update])
     view: UpdateView = view_for(
         Visibility.parse(destination.visibility),
         incident,

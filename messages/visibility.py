@@ -653,6 +653,13 @@ def private_detail_of_correction(
     }
 
 
+def started_as_told(incident: Incident, told: Sequence[Update]) -> Incident:
+    """``incident`` starting when its first update ``told`` (of those readers) was written: one first kept to
+    staff and widened later would otherwise tell the public how long it was known before they heard of it."""
+    first = min((u.created_at for u in told if u.kind == "update"), default=None)
+    return replace(incident, created_at=first) if first is not None and first > incident.created_at else incident
+
+
 def reads_the_same(visibility: Visibility, shown: Update, correction: Update) -> bool:
     """Whether the readers of ``visibility`` would read ``correction`` exactly as ``shown`` (the text they have): one
     that changes only what others read (a customer's detail, the staff note) is not theirs to hear of, and telling

@@ -168,3 +168,29 @@ def test_a_staff_note_correction_posts_no_public_correction_reply_on_x(project: 
         if public_edits:
             problems.append(f"public Telegram chat edited: {public_edits[0].chat_id}")
         assert not problems, problems
+
+
+def test_the_public_start_of_a_widened_incident_is_its_first_public_update(
+        project: Project, hooks: dict[str, FakeReceiver]) -> None:
+    """An incident first kept to staff, widened later: summary.json, the page and the public webhook said it started
+    when staff were told, which tells the public how long it was known before they heard of it."""
+    import time
+    from datetime import datetime
+
+    def when(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    hidden = run(project, "post", "--only", "ops", "--title", "Payment failures", "-C", "api",
+                 "Staff only: card processor errors; not public yet.")
+    incident = hidden["incident_id"]
+    time.sleep(1.2)  # hours, in real life
+    run(project, "post", "-i", incident, "--widen", "Some payments fail. We are investigating.")
+
+    summary = json.loads((project.site / "summary.json").read_text())
+    [shown] = [i for i in summary["incidents"] if i["id"] == incident]
+    first_public = min(when(u["created_at"]) for u in shown["incident_updates"])
+    assert when(shown["created_at"]) >= first_public and when(shown["started_at"]) >= first_public, shown
+    event = hooks["pub"].events[-1]["data"]
+    assert when(event["incident"]["created_at"]) == when(event["update"]["created_at"]), event
+    staff = hooks["ops"].events[-1]["data"]  # staff were told from the start
+    assert when(staff["incident"]["created_at"]) < when(staff["update"]["created_at"])
