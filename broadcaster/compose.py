@@ -85,6 +85,15 @@ def slug_id(title: str, now: datetime) -> str:
     return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
 
 
+def unspelt_id(incident: Incident) -> str:
+    """An id that spells nothing of the title, for an incident kept from the public when it is created:
+    ``incident-2026-11-22-3f9a1c``. Its id is in every public address once it is widened (``--widen``, under
+    a new title), and a plain ``api-errors-...`` taken by it would make the public one ``api-errors-...-2``."""
+    import secrets
+
+    return f"{incident.kind}-{incident.created_at:%Y-%m-%d}-{secrets.token_hex(3)}"
+
+
 def maintenance_component_status(status: Status) -> ComponentStatus:
     if status in (Status.IN_PROGRESS, Status.VERIFYING):
         return ComponentStatus.UNDER_MAINTENANCE

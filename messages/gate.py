@@ -321,15 +321,14 @@ _NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "pr
 # as one once a renderer joins the lines), so the content may span lines.
 _BRACKETED = re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
 _HALF = re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]")
-# A closing tag that is not a marker: "[/fro]", "[/internal]", "[/globex]". No prose closes anything in square
-# brackets, and a span opened and closed that way would otherwise publish its detail to everyone. In round or
-# curly ones (folded to round) a path is prose ("(/v1/users)"): only a marker's word, or one slip from it, counts.
-_CLOSER = re.compile(r"\[\s*/([^\[\]()]{1,24})\]")
-_ROUND_CLOSER = re.compile(r"\(\s*/\s*([^\[\]()/]{1,24})\)")
+# A closing tag that is not a marker but reads as one: a marker's word or one slip from it ("[/fro]",
+# "[/internal]", "(/for)", "{/private}"; curly brackets fold to round), or a customer's id ("[/globex]",
+# ``mistyped_audience_marker``). A span opened and closed that way would publish its detail to everyone. Other
+# words are prose or markup quoted ("[/bold]", "(/v1/users)").
+_CLOSER = re.compile(r"[\[(]\s*/\s*([^\[\]()/]{1,24})[\])]")
 # Words an operator may take for a marker ("[internal]", "[staff only]", "[customer globex]"): opening a square
 # bracket, they are refused; published as prose, what follows would reach everyone.
-_MARKER_WORDS = frozenset({"internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private",
-                           "for"})
+_MARKER_WORDS = ("internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private", "for")
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -365,10 +364,15 @@ def _first_candidate(folded: str) -> tuple[int, int] | None:
             found.append((match.start(), match.end()))
             break
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
-    found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _letters(m.group(1)))
-    found.extend((m.start(), m.end()) for m in _ROUND_CLOSER.finditer(folded) if _marker_word(m.group(1)))
-    found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _MARKER_WORDS)
+    found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
+    found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _folded_marker_words())
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
+
+
+@lru_cache(maxsize=1)
+def _folded_marker_words() -> frozenset[str]:
+    """``_MARKER_WORDS`` as ``fold`` spells them, which is how texts are searched ("customer" is "custorner")."""
+    return frozenset(fold(word)[0] for word in _MARKER_WORDS)
 
 
 def _letters(word: str) -> str:
@@ -383,7 +387,8 @@ def _near_for(word: str) -> bool:
 def _marker_word(word: str) -> bool:
     """A closer's word that reads as a marker's: "for" or "private" or one slip from them, or a marker word."""
     letters = _letters(word)
-    return _near_for(letters) or (len(letters) >= 4 and distance(letters, _WORD) <= 2) or letters in _MARKER_WORDS
+    return (_near_for(letters) or (len(letters) >= 4 and distance(letters, _WORD) <= 2)
+            or letters in _folded_marker_words())
 
 
 def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, str] | None:
@@ -394,7 +399,7 @@ def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, 
     folded, where = fold(text)
     known = [k for k in (_letters_and_digits(fold(a)[0]) for a in audiences) if k]
     spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known)]
-    spans += [(m.start(), m.end()) for m in _NAMED.finditer(folded)
+    spans += [(m.start(), m.end()) for m in (*_NAMED.finditer(folded), *_CLOSER.finditer(folded))
               if any(_near_id(_letters_and_digits(m.group(1)), k) for k in known)]
     if not spans:
         return None

@@ -194,3 +194,38 @@ def test_the_public_start_of_a_widened_incident_is_its_first_public_update(
     assert when(event["incident"]["created_at"]) == when(event["update"]["created_at"]), event
     staff = hooks["ops"].events[-1]["data"]  # staff were told from the start
     assert when(staff["incident"]["created_at"]) < when(staff["update"]["created_at"])
+
+
+# An incident created kept from the public took its id from its title: widened later under another title, every
+# public address, feed id and JSON id spelled the hidden one ("ransomware-on-billing-..."); and a public incident
+# of the same title the same day became "...-2", telling the public that another one existed.
+@pytest.mark.parametrize(("narrow", "title", "secret"), [
+    (("--only", "ops"), "Ransomware on billing hosts", "ransomware"),
+    (("--only", "globex-hook"), "Globex G7 failover", "globex"),
+])
+def test_an_incident_kept_from_the_public_has_an_id_that_spells_nothing(
+        project: Project, hooks: dict[str, FakeReceiver], narrow: tuple[str, str], title: str, secret: str) -> None:
+    hidden = run(project, "post", *narrow, "--title", title, "--impact", "major", "-C", "db",
+                 "Kept from the public for now.")
+    incident = hidden["incident_id"]
+    assert secret not in incident and incident.startswith("incident-"), incident
+
+    widened = run(project, "post", "-i", incident, "--widen", "--title", "Database unavailable",
+                  "The database is unavailable. We are investigating.")
+    assert {d["destination"]: d["state"] for d in widened["deliveries"]}["site"] == "sent", widened
+    published = public_files(project) + json.dumps(hooks["pub"].events)
+    assert incident in published and title not in published and secret not in published.lower()
+
+
+@pytest.mark.parametrize("narrow", [("--only", "ops"), ("--only", "globex-hook")])
+def test_a_public_incident_id_does_not_reveal_a_hidden_incident(
+        project: Project, hooks: dict[str, FakeReceiver], narrow: tuple[str, str]) -> None:
+    hidden = run(project, "post", *narrow, "--title", "Database outage", "-C", "db", "Credential stuffing; SOC engaged.")
+    assert {d["destination"]: d["state"] for d in hidden["deliveries"]}["site"] == "skipped"
+    shown = run(project, "post", "--title", "Database outage", "-C", "db", "Some queries fail.")
+    assert shown["incident_id"].startswith("database-outage-") and not shown["incident_id"].endswith("-2"), shown
+
+
+def test_a_public_incident_keeps_an_id_from_its_title(project: Project, hooks: dict[str, FakeReceiver]) -> None:
+    posted = run(project, "post", "--skip", "pub", "--title", "API errors", "-C", "api", "Errors.")  # the page is public
+    assert posted["incident_id"].startswith("api-errors-"), posted

@@ -375,6 +375,9 @@ def publish(
         planned = delivery_plan(config, incident, update, only, skip, earlier, store, widen=widen)
     if not new:
         refuse_hidden_header_change(config, store, incident, planned)
+    elif _kept_from_the_public(planned):
+        unspelt = compose.unspelt_id(incident)
+        incident, update = replace(incident, id=unspelt), replace(update, incident_id=unspelt)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
@@ -397,6 +400,12 @@ def publish(
     key = (incident.id, update.sequence)
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
     return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key])
+
+
+def _kept_from_the_public(planned: Sequence[PlannedDelivery]) -> bool:
+    """No public destination is told of this update: every one skipped (``--only tg-ops``), or none configured."""
+    return not any(Visibility.parse(p.visibility).level == Level.PUBLIC and p.state != DeliveryState.SKIPPED
+                   for p in planned)
 
 
 def publish_stored(
