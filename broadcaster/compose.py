@@ -131,6 +131,10 @@ def parse_components(entries: Sequence[str], config: Config, default: ComponentS
             if status_text
             else current.get(component_id, default)
         )
+        if component_id in result and result[component_id].status != status:
+            raise InputError(
+                f"-C gives {component_id} two statuses ({result[component_id].status.value}, then {status.value}): "
+                "which is meant? Give it once. Nothing was stored or sent.")
         result[component_id] = AffectedComponent(component_id, status)
     return tuple(result.values())
 

@@ -36,7 +36,7 @@ from broadcaster.config import (
     is_http_url,
     refuse_unknown,
 )
-from broadcaster.errors import ConfigError, InputError, did_you_mean
+from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
 
@@ -132,8 +132,20 @@ def _toml_error(path: Path, raw: str, exc: tomllib.TOMLDecodeError) -> str:
     if lineno:
         lines = raw.splitlines()
         if 0 < lineno <= len(lines):
-            message += f"\n  line {lineno}: {lines[lineno - 1].strip()}"
+            message += f"\n  line {lineno}: {_shown_line(lines[lineno - 1].strip())}"
     return message
+
+
+def _shown_line(line: str) -> str:
+    """A line of the config as an error shows it: its key and never its value, which may be a token or a password
+    written in the file (a value broken by a missing quote is exactly what the error is about); a table's header
+    whole; any other line (inside a broken string) not at all."""
+    key, equals, _ = line.partition("=")
+    if equals:
+        return f"{printable(key.strip())} = … (the value is not shown: it may be a secret)"
+    if line.startswith("["):
+        return printable(line)
+    return "(not shown: it may hold a secret)"
 
 
 class _Reader:

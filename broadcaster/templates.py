@@ -132,6 +132,12 @@ def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise InputError(f"--set {pair!r}: write it as key=value.")
+        if not value.strip():  # `--set region=$REGION` with REGION unset: "DNS failures in ." published
+            raise InputError(f"--set {pair!r} gives {key.strip()} no value (an unset shell variable?). "
+                             "Nothing was stored or sent.")
+        if key.strip() in values:
+            raise InputError(f"--set gives {key.strip()} twice ({values[key.strip()]!r}, then {value!r}): which is "
+                             "meant? Give it once. Nothing was stored or sent.")
         values[key.strip()] = value
     return values
 

@@ -200,7 +200,8 @@ def test_an_export_the_disk_cannot_hold_leaves_no_cut_file(project: Project) -> 
 def test_an_export_is_put_in_place_whole_and_private(project: Project, tmp_path: Path) -> None:
     first_post(project)
     target = project.root / "state.jsonl"
-    target.write_text("an older file, readable by all\n", encoding="utf-8")
+    # An older export, readable by all (any other file is refused: tests/test_cli_review.py).
+    target.write_text('{"format": "broadcaster-store", "version": 1, "schema": 1}\n', encoding="utf-8")
     target.chmod(0o644)
 
     result = project.cli("store", "export", str(target))

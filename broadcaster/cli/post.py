@@ -55,6 +55,10 @@ def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
 @click.pass_context
 def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **options: Any) -> None:
     """Resolve an incident, with an optional closing MESSAGE."""
+    if message is not None and " " not in message.strip() and open_store(ctx).incident(message.strip()) is not None:
+        raise InputError(f"{message.strip()!r} is an incident, not a closing message: `resolve` takes one incident. "
+                         f"Resolve each on its own (broadcaster resolve {incident_id}; broadcaster resolve "
+                         f"{message.strip()}). Nothing was stored or sent.")
     options.update(incident_id=incident_id, status="resolved", title=None, impact=None, reopen=False)
     _post(ctx, message or "This incident has been resolved.", options)
 

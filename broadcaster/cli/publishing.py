@@ -147,8 +147,13 @@ def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
         raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
     output.print_confirmation(output.console(), preview_result, destinations(config))
     question = "Withdraw it now?" if preview_result.update.kind == "withdrawal" else "Publish now?"
-    if not click.prompt(f"{question} [y/N]", default="n", show_default=False, value_proc=_yes_or_no,
-                        prompt_suffix=": "):
+    try:
+        answer = click.prompt(f"{question} [y/N]", default="n", show_default=False, value_proc=_yes_or_no,
+                              prompt_suffix=": ")
+    except click.Abort:  # Ctrl-C or Ctrl-D at the question: a no, not click's bare "Aborted!" and exit 1
+        answer = False
+        click.echo(err=True)
+    if not answer:
         raise InputError("not published: nothing was stored or sent.")
 
 

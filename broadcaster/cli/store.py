@@ -98,8 +98,12 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     opened = open_store(ctx, creates=True)
     with handle:
         config = load_config(ctx)
-        records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids,
-                                                   [a.name for a in config.audiences.values()]))
+        try:
+            records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids,
+                                                       [a.name for a in config.audiences.values()]))
+        except UnicodeDecodeError as exc:  # a gzipped export, the state file itself
+            raise InputError(f"{name} is not text (byte {exc.start} is not UTF-8): a `store export` file is JSON lines. "
+                             "Is it compressed (gunzip it first) or the state file itself? Nothing was imported.") from exc
     from broadcaster.registry import refuse_posts_in_other_chats
 
     refuse_posts_in_other_chats(config.channels, records)

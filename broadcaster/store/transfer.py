@@ -182,6 +182,7 @@ def open_private(path: Path) -> Iterator[IO[str]]:
     if _a_stream(path):
         yield from _written_in_place(path)
         return
+    _refuse_to_replace(path)
     existed = os.path.lexists(path)
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -199,6 +200,29 @@ def open_private(path: Path) -> Iterator[IO[str]]:
         if isinstance(exc, OSError):
             raise _unwritable(path, exc, existed) from exc
         raise
+
+
+def _refuse_to_replace(path: Path) -> None:
+    """An existing file at ``path`` is replaced only if it is an earlier export: a slip of the name (the store
+    itself, the config, a note) would otherwise be lost for good, and the store with it."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(4096)
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # a folder or an unreadable file: writing there fails and says so
+    if not first:
+        return  # empty (made by `mktemp`, say): nothing to lose
+    try:
+        header = json.loads(first)
+    except ValueError:
+        header = None
+    if not (isinstance(header, dict) and header.get("format") == FORMAT):
+        raise InputError(
+            f"{path} exists and is not a `broadcaster store export` file: it was left as it was, and nothing was "
+            "exported. Export to a new name (an earlier export of the same name is replaced), or move that file away."
+        )
 
 
 def _a_stream(path: Path) -> bool:

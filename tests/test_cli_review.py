@@ -1,0 +1,186 @@
+"""A hostile review of the operator's terminal; each test failed before its fix (exit 0 with a loss or a wrong
+post, exit 1 with "unexpected error", or a secret on the screen)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import Project
+
+
+def _post(project: Project, title: str = "API errors") -> str:
+    result = project.cli("post", "--yes", "--json", "--title", title, "-C", "api", "Investigating.")
+    assert result.exit_code == 0, result.stderr
+    return str(json.loads(result.stdout)["incident_id"])
+
+
+def test_export_onto_the_state_file_is_refused_and_the_store_survives(project: Project) -> None:
+    incident = _post(project)
+    state = project.root / ".broadcaster" / "state.db"
+    exported = project.cli("store", "export", str(state))
+    assert exported.exit_code == 2, exported.stderr
+    listed = project.cli("list", "--json")
+    assert listed.exit_code == 0, listed.stderr
+    assert incident in listed.stdout
+
+
+def test_export_onto_the_config_is_refused(project: Project) -> None:
+    _post(project)
+    before = project.config.read_text(encoding="utf-8")
+    exported = project.cli("store", "export", str(project.config))
+    assert exported.exit_code == 2, exported.stderr
+    assert project.config.read_text(encoding="utf-8") == before
+
+
+def test_export_onto_a_file_that_is_not_an_export_is_refused(project: Project) -> None:
+    _post(project)
+    notes = project.root / "notes.md"
+    notes.write_text("the on-call handover notes\n", encoding="utf-8")
+    exported = project.cli("store", "export", str(notes))
+    assert exported.exit_code == 2, exported.stderr
+    assert notes.read_text(encoding="utf-8") == "the on-call handover notes\n"
+
+
+@pytest.mark.parametrize("line", [
+    'token = "xoxb-1111-2222-SeCrEtToKeN',           # the closing quote forgotten
+    "token = xoxb-1111-2222-SeCrEtToKeN",            # no quotes at all
+])
+def test_a_toml_syntax_error_never_echoes_a_written_token(project: Project, line: str) -> None:
+    project.write_config(f"""
+[channels.slack]
+type = "slack"
+{line}
+channel = "#status"
+""")
+    result = project.cli("list")
+    assert result.exit_code == 2
+    assert "SeCrEtToKeN" not in result.stdout + result.stderr, result.stderr
+
+
+def test_a_toml_syntax_error_never_echoes_a_database_password(project: Project) -> None:
+    project.write_config("""
+[store]
+url = "postgresql://oncall:Hunter2Pa55@db.example.com/status
+""")
+    result = project.cli("list")
+    assert result.exit_code == 2
+    assert "Hunter2Pa55" not in result.stdout + result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("key", [b"\x04", b"SIGINT"], ids=["ctrl-d", "ctrl-c"])
+def test_ctrl_c_or_ctrl_d_at_the_confirmation_is_a_refusal_not_an_unexpected_error(project: Project, key: bytes) -> None:
+    """Both said click's "Aborted!" and exited 1, which the README keeps for a broken store or a bug."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
+    process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), "post",
+                                "--title", "API errors", "-C", "api", "Investigating."],
+                               stdin=follower, stdout=follower, stderr=follower, env=env, cwd=project.root)
+    os.close(follower)
+    output = b""
+    while b"Publish now?" not in output:
+        ready, _, _ = select.select([leader], [], [], 30)
+        assert ready, output
+        output += os.read(leader, 4096)
+    if key == b"SIGINT":  # what Ctrl-C sends to the terminal's foreground process
+        process.send_signal(signal.SIGINT)
+    else:
+        os.write(leader, key)
+    code = process.wait(timeout=30)
+    while select.select([leader], [], [], 0.2)[0]:
+        try:
+            output += os.read(leader, 4096)
+        except OSError:
+            break
+    os.close(leader)
+    shown = output.decode(errors="replace")
+    assert code == 2, shown
+    assert "nothing was stored or sent" in shown.lower() and "Aborted" not in shown, shown
+    assert project.cli("list", "--json").stdout.strip() in ("[]", "")
+
+
+def test_resolve_with_a_second_incident_id_does_not_publish_it_as_the_message(project: Project) -> None:
+    first = _post(project, "API errors")
+    second = _post(project, "DB slow")
+    result = project.cli("resolve", "--yes", first, second)
+    assert result.exit_code == 2, result.stdout
+    page = (project.site / "incidents" / f"{first}.html").read_text(encoding="utf-8")
+    assert second not in page
+
+
+@pytest.mark.parametrize("port", ["99999", "-1"])
+def test_a_mistyped_port_is_an_input_error(project: Project, port: str) -> None:
+    _post(project)
+    result = project.cli("site", "serve", "--port", port)
+    assert result.exit_code == 2, result.stderr
+    assert "unexpected" not in result.stderr
+
+
+def test_importing_a_binary_file_is_an_input_error(project: Project) -> None:
+    import gzip
+
+    _post(project)
+    exported = project.cli("store", "export")
+    packed = project.root / "backup.jsonl.gz"
+    packed.write_bytes(gzip.compress(exported.stdout.encode()))
+    for source in (packed, project.root / ".broadcaster" / "state.db"):
+        result = project.cli("store", "import", str(source))
+        assert result.exit_code == 2, result.stderr
+        assert "unexpected" not in result.stderr, result.stderr
+
+
+def test_importing_binary_standard_input_is_an_input_error(project: Project) -> None:
+    result = project.cli("store", "import", "-", input=b"\x1f\x8b\x08\x00\xff\xfe binary")
+    assert result.exit_code == 2, result.stderr
+    assert "unexpected" not in result.stderr, result.stderr
+
+
+# -- `--set region=` (an unset shell variable) publishes "DNS failures in ."; a key given twice --------
+
+TEMPLATE = """
+[templates.dns]
+title = "DNS resolution errors in {region}"
+impact = "major"
+components = ["api"]
+message = "We see DNS failures in {region}. Next update in 30 minutes."
+"""
+
+
+def _template_project(project: Project) -> None:
+    project.write_config(TEMPLATE)
+
+
+def test_an_empty_template_value_is_refused(project: Project) -> None:
+    _template_project(project)
+    result = project.cli("post", "--yes", "--template", "dns", "--set", "region=")  # --set region=$REGION, unset
+    assert result.exit_code == 2, result.stdout
+    assert project.cli("list", "--json").stdout.strip() == "[]"
+
+
+def test_a_template_key_given_twice_is_refused(project: Project) -> None:
+    _template_project(project)
+    result = project.cli("post", "--yes", "--template", "dns", "--set", "region=eu-west", "--set", "region=us-east")
+    assert result.exit_code == 2, result.stdout
+
+
+def test_one_component_given_two_statuses_is_refused(project: Project) -> None:
+    result = project.cli("post", "--yes", "--json", "--title", "API down", "--impact", "critical",
+                         "-C", "api=major_outage", "-C", "api=operational", "The API is down.")
+
+    assert result.exit_code == 2, result.stdout
+
+
+def test_export_onto_an_earlier_export_or_an_empty_file_replaces_it(project: Project) -> None:
+    incident = _post(project)
+    for name in ("daily.jsonl", "empty.jsonl"):
+        target = project.root / name
+        target.write_text("" if name == "empty.jsonl" else project.cli("store", "export").stdout, encoding="utf-8")
+        exported = project.cli("store", "export", str(target))
+        assert exported.exit_code == 0 and incident in target.read_text(encoding="utf-8"), exported.stderr
