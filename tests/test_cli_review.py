@@ -184,3 +184,34 @@ def test_export_onto_an_earlier_export_or_an_empty_file_replaces_it(project: Pro
         target.write_text("" if name == "empty.jsonl" else project.cli("store", "export").stdout, encoding="utf-8")
         exported = project.cli("store", "export", str(target))
         assert exported.exit_code == 0 and incident in target.read_text(encoding="utf-8"), exported.stderr
+
+
+# A typo in the config's [store] path (as in --store, which was refused) read as a new, empty store: "No incidents
+# yet", a build that emptied the page, a post that split the history in two.
+def _typo_store(project: Project) -> None:
+    text = project.config.read_text(encoding="utf-8")
+    project.config.write_text(text + '\n[store]\npath = ".broadcaster/state.dv"\n', encoding="utf-8")
+
+
+def test_a_store_path_typo_in_the_config_is_not_read_as_an_empty_store(project: Project) -> None:
+    _post(project)
+    _typo_store(project)
+    listed = project.cli("list")
+    assert listed.exit_code == 2, listed.stdout
+    assert not (project.root / ".broadcaster" / "state.dv").exists()
+
+
+def test_a_store_path_typo_does_not_empty_the_page(project: Project) -> None:
+    incident = _post(project)
+    _typo_store(project)
+    built = project.cli("site", "build")
+    assert built.exit_code == 2, built.stdout
+    assert (project.site / "incidents" / f"{incident}.html").exists()
+
+
+def test_a_post_through_a_store_path_typo_is_refused(project: Project) -> None:
+    incident = _post(project)
+    _typo_store(project)
+    posted = project.cli("post", "--yes", "--title", "DB slow", "-C", "db", "Slow queries.")
+    assert posted.exit_code == 2, posted.stdout
+    assert (project.site / "incidents" / f"{incident}.html").exists()

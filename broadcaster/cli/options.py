@@ -149,8 +149,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                 f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
                 "made only by a command that stores something (post, store import)."
             )
-        if store_override(ctx) and path is not None and not path.exists():
-            _refuse_a_store_misspelt(path)
+        if path is not None and not path.exists():
+            _refuse_a_store_misspelt(path, "--store" if store_override(ctx) else "[store] path")
         store = _open(location, upgrade=upgrade)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
@@ -167,7 +167,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     return store
 
 
-def _refuse_a_store_misspelt(path: Path) -> None:
+def _refuse_a_store_misspelt(path: Path, given: str) -> None:
     """A new ``--store`` file named almost like one beside it is a typo (``state.dv``): the new, empty store would
     build the page from this one update, and every other incident would leave it. A store meant to be new
     (a fallback while the team database is down) has a name of its own, or is made first (``touch``)."""
@@ -175,7 +175,7 @@ def _refuse_a_store_misspelt(path: Path) -> None:
     if similar is not None:
         make = f"mkdir -p {path.parent} && touch {path}" if not path.parent.is_dir() else f"touch {path}"
         raise InputError(
-            f"--store {path}: no such file, and {similar} exists. Did you mean {str(similar)!r}? A new store holds "
+            f"{given} {path}: no such file, and {similar} exists. Did you mean {str(similar)!r}? A new store holds "
             "nothing else, so the page built from it would show this update alone. Nothing was stored or sent. If "
             f"you do mean a new store, make it first (`{make}`), then run this again."
         )
