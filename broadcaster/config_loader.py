@@ -174,6 +174,16 @@ class _Reader:
             raise self.error(prefix + key, f"must be a string, not {type(value).__name__}")
         return value
 
+    def path(self, table: Mapping[str, Any], key: str, prefix: str, default: str = "") -> str:
+        """A file or folder's name: no control or format character, which every message naming it would print to
+        the operator's terminal (an escape sequence rewriting the line above)."""
+        value = self.string(table, key, prefix, default)
+        try:
+            gate.normalise(value, "the path")
+        except InputError as exc:
+            raise self.error(prefix + key, str(exc).replace("nothing was stored or sent", "nothing was done")) from exc
+        return value
+
     def text(self, table: Mapping[str, Any], key: str, prefix: str, default: str = "") -> str:
         """A string readers see (the page's title, a component's name): no control or format character,
         which would break the badges, feeds and calendar it is printed in, or turn text around."""
@@ -334,7 +344,7 @@ def _page(reader: _Reader, table: dict[str, Any]) -> PageConfig:
     return PageConfig(
         title=reader.text(table, "title", "page.", PageConfig.title),
         base_url=base_url,
-        output_dir=Path(reader.string(table, "output_dir", "page.", "public")).expanduser(),  # "~" as --store takes it
+        output_dir=Path(reader.path(table, "output_dir", "page.", "public")).expanduser(),  # "~" as --store takes it
         timezone=timezone,
         history_days=days,
         description=reader.text(table, "description", "page."),
@@ -369,7 +379,7 @@ def _base_url(reader: _Reader, value: str) -> str:
 
 def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     reader.refuse_unknown(table, _STORE_KEYS, "store.")
-    path = reader.string(table, "path", "store.", ".broadcaster/state.db").strip()
+    path = reader.path(table, "path", "store.", ".broadcaster/state.db").strip()
     if path.startswith("sqlite:///") and path != "sqlite:///":
         path = path.removeprefix("sqlite:///")
     elif path.lower().startswith(("sqlite:", "postgres")) or "://" in path:

@@ -215,3 +215,17 @@ def test_a_post_through_a_store_path_typo_is_refused(project: Project) -> None:
     posted = project.cli("post", "--yes", "--title", "DB slow", "-C", "db", "Slow queries.")
     assert posted.exit_code == 2, posted.stdout
     assert (project.site / "incidents" / f"{incident}.html").exists()
+
+
+# Paths from the config reached the terminal raw: an escape sequence in [page] output_dir rewrote the line above
+# the post's summary ("Page: ..."), one in [store] path set the window title from every message naming the store.
+FAKE_OK = "\\u001b[1A\\u001b[2K\\u001b[32m OK all channels sent\\u001b[0m"  # as TOML writes it
+
+
+@pytest.mark.parametrize("setting", [f'[page]\noutput_dir = "pub{FAKE_OK}"\n',
+                                     '[store]\npath = ".broadcaster/st\\u001b]0;pwned\\u0007.db"\n'])
+def test_a_config_path_holding_escapes_is_refused_when_read(project: Project, setting: str) -> None:
+    project.write_config(setting, base="")
+    result = project.cli("list")
+    assert result.exit_code == 2 and "control character" in result.stderr, result.output
+    assert "\x1b" not in result.stdout + result.stderr, repr(result.stderr)

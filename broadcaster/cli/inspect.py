@@ -121,7 +121,7 @@ def _telling_lock_waits() -> AbstractContextManager[None]:
 
 
 @site.command("serve")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @common
 @click.pass_context

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, printable
 
 if TYPE_CHECKING:  # loaded when a command needs them: `--help` stays quick
     from broadcaster.config import Config
@@ -116,7 +116,7 @@ def _say_the_default_is_used(ctx: click.Context) -> None:
     store = store_override(ctx)  # its password redacted: a --store URL may carry one
     state = f"the state in {redact(store, store_override_secrets(ctx))} (--store)" if store else "the state in ./.broadcaster/"
     click.echo(
-        f"Note: no {DEFAULT_NAME} in {Path.cwd()} and ${CONFIG_ENV} is unset, so the built-in default is used: no "
+        f"Note: no {DEFAULT_NAME} in {printable(str(Path.cwd()))} and ${CONFIG_ENV} is unset, so the built-in default is used: no "
         f"channels, the page in ./public, {state}. If you meant your config, pass "
         f"--config FILE (or cd to its folder); `broadcaster init` writes one here.",
         err=True,

@@ -299,7 +299,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
     for delivery in getattr(result, "in_doubt", ()):
         out.print(unknown_line(delivery, withdrawn=True))
     if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
-        out.print(f"Page: {config.output_dir / 'index.html'}", markup=False)
+        out.print(f"Page: {printable(str(config.output_dir / 'index.html'))}", markup=False)
 
 
 def print_confirmation(out: Console, result: PostResult, destinations: dict[str, Any]) -> None:
