@@ -229,3 +229,20 @@ def test_a_config_path_holding_escapes_is_refused_when_read(project: Project, se
     result = project.cli("list")
     assert result.exit_code == 2 and "control character" in result.stderr, result.output
     assert "\x1b" not in result.stdout + result.stderr, repr(result.stderr)
+
+
+def test_a_post_run_inside_the_site_folder_is_refused_and_writes_no_state_into_it(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cd public` to look at the page, then the next post from there: the built-in default kept its store (the
+    private note in it) and a second site inside the published folder, and later builds kept them there."""
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    _post(project)
+    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
+    monkeypatch.chdir(project.site)
+    result = CliRunner().invoke(main, ["post", "--yes", "--title", "DB slow", "--private", "circuit 42, Initech",
+                                       "Slow queries."], catch_exceptions=False)
+    assert result.exit_code == 2 and "is a site broadcaster builds" in result.output, result.output
+    assert not (project.site / ".broadcaster").exists() and not (project.site / "public").exists()

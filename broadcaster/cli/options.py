@@ -102,9 +102,24 @@ def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None
         state["loaded"] = config_module.load(state.get("config"), publish_known=publish_known)
         remember(state["loaded"].secret_values())
         if state["loaded"].path is None and not ctx.resilient_parsing:  # never into a shell's completion
+            _refuse_the_default_in_a_site()
             _say_the_default_is_used(ctx)
     loaded: Config = state["loaded"]
     return loaded
+
+
+def _refuse_the_default_in_a_site() -> None:
+    """The built-in default keeps its private state in ./.broadcaster/: run in a site's own folder (`cd public` to look
+    at the page, then a post from there), it would put the store, private notes and all, into the published site."""
+    from broadcaster.site.folder import MARKER
+
+    here = Path.cwd()
+    if (here / MARKER).is_file():
+        raise InputError(
+            f"{printable(str(here))} is a site broadcaster builds ({MARKER} is in it), and no broadcaster.toml is here: "
+            "the built-in default would keep its private state inside the published site. Run this from the folder "
+            "of your broadcaster.toml (or pass --config FILE). Nothing was stored or sent."
+        )
 
 
 def _say_the_default_is_used(ctx: click.Context) -> None:
