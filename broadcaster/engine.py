@@ -31,6 +31,7 @@ from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, gu
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     UpdateView,
+    as_last_corrected,
     called_off,
     corrected_sequence,
     forbidden_values,
@@ -797,11 +798,15 @@ class Publisher:
         Rendered and guarded once per destination and update, however many chats it goes to.
         """
         edits = self._edits_in_place(destination, delivery)
-        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits)
+        # A post of which nothing went out yet goes with its latest correction's text (``amend`` while it waited).
+        fresh = not delivery.parts
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits, fresh)
         if key not in self._renders:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
+            if fresh and not destination.idempotent:
+                update = as_last_corrected(update, updates)
             assert incident is not None
             hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)
             rendered = render(destination, incident, update, updates, self.config, edits=edits, hidden=hidden)

@@ -101,21 +101,28 @@ def _refuse_detail_for_the_untold(config: Config, store: Store, incident: Incide
         )
 
 
+UNSENT = (DeliveryState.PENDING, DeliveryState.FAILED)  # nothing of it out: a retry sends it
+
+
 def _where_the_original_went(config: Config, store: Store, incident: Incident, original: Update, correction: Update,
                              only: Sequence[str], skip: Sequence[str]) -> list[PlannedDelivery]:
     """A correction goes where the original went and changes what its readers read; a destination that skipped the
     original skips this too, and so does one whose readers would read it as they do now (``reads_the_same``)."""
     updates = store.updates(incident.id)
     planned = delivery_plan(config, incident, original, only, skip, updates, store)
-    went = {(d.destination, d.target) for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
-            if d.state != DeliveryState.SKIPPED}
+    posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
+             if d.state != DeliveryState.SKIPPED}
     shown = ([u for u in updates if corrected_sequence(u) == original.sequence] or [original])[-1]
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
+        post = posts.get((p.destination, p.target))
         if p.state == DeliveryState.SKIPPED:
             return p
-        if (p.destination, p.target) not in went:
+        if post is None:
             why = f"update #{original.sequence} was not sent here"
+        elif p.destination in config.channels and post.state in UNSENT and not post.parts:
+            # Nothing of it went out: it goes with this text (``as_last_corrected``), never the text corrected.
+            why = f"update #{original.sequence} has not gone out here yet: it goes with this correction's text"
         elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
             why = "its readers read nothing changed: the correction changes only what others read"
         else:

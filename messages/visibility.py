@@ -653,6 +653,18 @@ def private_detail_of_correction(
     }
 
 
+def as_last_corrected(update: Update, updates: Sequence[Update]) -> Update:
+    """``update`` with the text and private detail of its latest correction in ``updates``: what a post of it that
+    has not gone out yet sends (``retry`` after ``amend``), never the text the operator already corrected."""
+    corrections = [u for u in updates if corrected_sequence(u) == update.sequence and u.sequence != update.sequence]
+    if not corrections:
+        return update
+    latest = max(corrections, key=lambda u: u.sequence)
+    return replace(update, raw_message=latest.raw_message, private_note=latest.private_note,
+                   customers=latest.customers, tickets=latest.tickets, audiences=latest.audiences,
+                   audience_detail=latest.audience_detail)
+
+
 def started_as_told(incident: Incident, told: Sequence[Update]) -> Incident:
     """``incident`` starting when its first update ``told`` (of those readers) was written: one first kept to
     staff and widened later would otherwise tell the public how long it was known before they heard of it."""

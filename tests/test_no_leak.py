@@ -219,6 +219,8 @@ def test_corrections_made_with_amend_never_show_private_detail(
             for index, update in enumerate(originals):
                 incident, _ = store.record_update(incident, update, delivery_plan(AMEND_CONFIG, incident, update),
                                                   new=index == 0)
+            for delivery in store.deliveries(incident_id=incident.id):  # they went out: the correction follows them
+                store.mark_sent(delivery.id, f"9{delivery.id}", None)
             corrected = data.draw(st.integers(1, len(originals)), label="corrects")
             result = lifecycle.amend(AMEND_CONFIG, store, incident.id, corrected, message, private=f"fix {note}",
                                      dry_run=True)

@@ -159,3 +159,31 @@ room_id = "{ROOM}"
         texts = [e.content.get("body", "") for e in fake.events[ROOM]]
         assert len(texts) == 1, (recorded, retried.exit_code, texts)
         assert recorded == "unknown", recorded
+
+
+def test_retry_after_amend_sends_the_corrected_text_never_the_one_corrected(project: Project) -> None:
+    """Update 1 failed at X, then was amended: retry posted the text the operator had already corrected (X cannot
+    edit it), then the correction as a reply. Corrected because it named something it should not, that published
+    it. Nothing of it had gone out: it goes with the correction's text, and the correction is not sent there."""
+    from tests.conftest import ENGINE
+    from tests.fakes.world import FakeWorld
+
+    unavailable = Response(503, {"title": "Service Unavailable", "detail": "Service Unavailable", "status": 503})
+    with FakeWorld() as world:
+        project.env.update(world.env)
+        project.write_config(ENGINE + world.channels_toml())
+        world.x.fail(*[Fault(match="/2/tweets", response=unavailable) for _ in range(10)])
+        result = project.cli("post", "--yes", "--json", "--title", "DB outage", "Database down in region eu-west-1.")
+        incident = json.loads(result.stdout)["incident_id"]
+        assert not world.x.tweets
+        world.x.clear_faults()
+        amended = project.cli("amend", incident, "1", "--yes", "--json", "Database down in region eu-central-1.")
+        assert amended.exit_code == 0, amended.output
+        states = {d["destination"]: d for d in json.loads(amended.stdout)["deliveries"]}
+        assert states["x"]["state"] == "skipped" and "has not gone out here yet" in states["x"]["reason"]
+        assert states["tg-public"]["state"] == "sent"  # edited in place where it went out
+        retried = project.cli("retry", incident)
+        assert retried.exit_code == 0, retried.output
+        assert [t.text for t in world.x.tweets if "eu-" in t.text] == [
+            t.text for t in world.x.tweets if "eu-central-1" in t.text] != []
+        assert len(world.x.tweets) == 1
