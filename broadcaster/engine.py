@@ -277,7 +277,7 @@ class Publisher:
         self._batch: set[int] = set()
         self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
-        self._renders: dict[tuple[str, str, str, int, bool], Rendered | LeakRefused] = {}
+        self._renders: dict[tuple[str, str, str, int, bool, bool], Rendered | LeakRefused] = {}
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat

@@ -127,7 +127,7 @@ def apply_template(available: Mapping[str, Mapping[str, Any]], name: str, values
 
 
 def parse_sets(pairs: Sequence[str]) -> dict[str, str]:
-    values = {}
+    values: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
