@@ -122,7 +122,15 @@ class DiscordChannel(HttpChannel):
             return await self._execute(body, in_thread, log)
         except _DiscordRefusal as exc:
             if exc.code == FORUM_NEEDS_THREAD and not in_thread:
-                # A forum channel: nothing was posted; open the incident's post instead.
+                # A forum channel: nothing was posted. A first post known by its message id alone (settled by
+                # `retry --mark-unknown-sent --remote-id`) is the forum post whose thread has that id: reply there.
+                starter = _parse_remote_id(thread.first_remote_id)[1] if thread else ""
+                if starter:
+                    try:
+                        return await self._execute(body, starter, log)
+                    except _DiscordRefusal as gone:
+                        if gone.code != UNKNOWN_CHANNEL:
+                            raise
                 return await self._execute({**body, "thread_name": rendered.payload["thread_name"]}, "", log)
             if exc.code == UNKNOWN_CHANNEL and in_thread and not self.thread_id:
                 receipt = await self.send(rendered, target=target, thread=None, log=log)

@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.fakes.base import Fault, Response
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.telegram import FakeTelegram
@@ -187,3 +188,25 @@ def test_retry_after_amend_sends_the_corrected_text_never_the_one_corrected(proj
         assert [t.text for t in world.x.tweets if "eu-" in t.text] == [
             t.text for t in world.x.tweets if "eu-central-1" in t.text] != []
         assert len(world.x.tweets) == 1
+
+
+# A Discord forum post whose answer was lost, settled as the README says (`retry --mark-unknown-sent --remote-id
+# discord=<id>`, the id copied with Developer Mode): the id was stored as a message in the channel, so the next
+# update, refused by the forum without a thread, opened a second forum post for the same incident.
+def test_a_forum_post_marked_sent_by_its_message_id_keeps_the_follow_ups_in_it(project: Project) -> None:
+    with FakeDiscord(forum=True) as fake:
+        project.env["DISCORD_WEBHOOK_URL"] = fake.webhook_url
+        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 3\n\n[channels.discord]\n'
+                             f'type = "discord"\nwebhook_url = "${{DISCORD_WEBHOOK_URL}}"\napi_url = "{fake.api_url}"\n')
+        fake.fail(Fault(match="/webhooks/", reset_after=True, after=1))  # the 220001 refusal first, then the post
+        first = json.loads(project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.").stdout)
+        incident = first["incident_id"]
+        [d] = [d for d in first["deliveries"] if d["destination"] == "discord"]
+        assert d["state"] == "unknown" and len(fake.messages) == 1, (d, fake.messages)
+        starter = fake.messages[0].id  # what "Copy Message ID" gives on the forum post's first message
+        marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"discord={starter}")
+        assert marked.exit_code == 0, marked.stdout + marked.stderr
+        follow = project.cli("post", "--yes", "-i", incident, "-s", "identified", "Cause found.")
+        assert follow.exit_code == 0, follow.stdout + follow.stderr
+        threads = sorted({m.channel_id for m in fake.messages})
+        assert threads == [starter], (marked.stdout, [(m.id, m.channel_id, m.body.get("thread_name")) for m in fake.messages])
