@@ -118,10 +118,7 @@ def test_a_stop_before_the_repeat_of_a_post_whose_answer_was_lost_leaves_it_unkn
     an hour later, when Mastodon has forgotten the key, posted it twice."""
     with FakeMastodon() as fake:
         fake.reset(token=M_TOKEN)
-        project.env["MASTODON_TOKEN"] = M_TOKEN
-        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\n\n[channels.masto]\ntype = "mastodon"\n'
-                             f'instance_url = "https://mastodon.example"\naccess_token = "${{MASTODON_TOKEN}}"\n'
-                             f'api_url = "{fake.url}"\n')
+        mastodon_alone(project, fake)
         fake.fail(Fault(match="/api/v1/statuses", reset_after=True))  # posted, the answer lost
         in_window = tmp_path / "in-window"
         process = project.process("post", "--yes", "--title", "API errors", "Elevated API errors.",
@@ -181,3 +178,11 @@ def test_an_update_left_pending_before_the_clock_was_set_back_is_still_sent_firs
         assert followed.exit_code == 0, followed.output
         assert time.monotonic() - started < 15  # not the 20 s deadline
         assert [m.text for m in slack.top_level("C0CLOCK001")] != [] and len(slack.messages["C0CLOCK001"]) == 2
+
+
+def mastodon_alone(project: Project, fake: FakeMastodon) -> None:
+    """A config with one Mastodon channel, "masto", on ``fake``."""
+    project.env["MASTODON_TOKEN"] = M_TOKEN
+    project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\n\n[channels.masto]\ntype = "mastodon"\n'
+                         f'instance_url = "https://mastodon.example"\naccess_token = "${{MASTODON_TOKEN}}"\n'
+                         f'api_url = "{fake.url}"\n')

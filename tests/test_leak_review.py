@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import ENGINE, Project
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.fakes.world import OPS_CHATS, FakeWorld
+from tests.test_audiences import AUDIENCES
 
 NAMES = ("pub", "ops", "acme", "globex")
 
@@ -24,43 +25,12 @@ def hooks(project: Project) -> Iterator[dict[str, FakeReceiver]]:
     started = {name: FakeReceiver().start() for name in NAMES}
     try:
         project.env.update({"S": SECRET, "GLOBEX_TOKEN": "globextokenglobextoken0123456"})
-        project.write_config(f"""
-            [engine]
-            timeout = 2
-            deadline = 20
-            max_attempts = 2
-
-            [audiences.acme]
-            name = "Acme Corp"
-            components = ["api"]
-
-            [audiences.globex]
-            name = "Globex Industries"
-            components = ["db"]
-
-            [channels.pub]
-            type = "webhook"
-            url = "{started['pub'].hook_url}"
-            secret = "${{S}}"
-
-            [channels.ops]
-            type = "webhook"
-            visibility = "internal"
-            url = "{started['ops'].hook_url}"
-            secret = "${{S}}"
-
-            [channels.acme-hook]
-            type = "webhook"
-            audience = "acme"
-            url = "{started['acme'].hook_url}"
-            secret = "${{S}}"
-
-            [channels.globex-hook]
-            type = "webhook"
-            audience = "globex"
-            url = "{started['globex'].hook_url}"
-            secret = "${{S}}"
-        """)
+        readers = {"pub": "", "ops": 'visibility = "internal"', "acme-hook": 'audience = "acme"',
+                   "globex-hook": 'audience = "globex"'}
+        hooks_toml = "".join(
+            f'\n[channels.{name}]\ntype = "webhook"\n{line}\nurl = "{started[name.removesuffix("-hook")].hook_url}"\n'
+            'secret = "${S}"\n' for name, line in readers.items())
+        project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n" + AUDIENCES + hooks_toml)
         yield started
     finally:
         for fake in started.values():

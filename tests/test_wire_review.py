@@ -24,11 +24,19 @@ from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.telegram import FakeTelegram
 from tests.social import M_TOKEN
+from tests.test_interrupted_send import mastodon_alone
 
 TOKEN = "123456:tg-token-zzwire"
 CHAT = -1001777
 TOO_MANY = Response(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 20",
                           "parameters": {"retry_after": 20}}, headers={"Retry-After": "20"})
+
+
+def _telegram_alone(project: Project, fake: FakeTelegram) -> None:
+    project.env["TG_TOKEN"] = TOKEN
+    project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\nmax_attempts = 3\n\n[channels.ops]\n'
+                         f'type = "telegram"\nvisibility = "private"\ntoken = "${{TG_TOKEN}}"\n'
+                         f'chat_ids = [{CHAT}]\napi_url = "{fake.url}"\n')
 
 
 def _stop_during_wait(project: Project, fake_requests: Callable[[], bool], what: str) -> dict[str, Any]:
@@ -47,10 +55,7 @@ def _stop_during_wait(project: Project, fake_requests: Callable[[], bool], what:
 
 def test_ctrl_c_while_waiting_out_a_telegram_429_leaves_it_pending(project: Project) -> None:
     with FakeTelegram(token=TOKEN, chats={CHAT: "ops"}, enforce_limits=False) as fake:
-        project.env["TG_TOKEN"] = TOKEN
-        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\nmax_attempts = 3\n\n[channels.ops]\n'
-                             f'type = "telegram"\nvisibility = "private"\ntoken = "${{TG_TOKEN}}"\n'
-                             f'chat_ids = [{CHAT}]\napi_url = "{fake.url}"\n')
+        _telegram_alone(project, fake)
         fake.fail(Fault(match="sendMessage", response=TOO_MANY))
         got = _stop_during_wait(project, lambda: not fake._faults, "ops")
         assert not fake.messages.get(CHAT)  # nothing was posted: the only request was turned away
@@ -62,10 +67,7 @@ def test_ctrl_c_while_waiting_out_a_telegram_429_leaves_it_pending(project: Proj
 def test_ctrl_c_while_waiting_out_a_mastodon_429_leaves_it_pending(project: Project) -> None:
     with FakeMastodon() as fake:
         fake.reset(token=M_TOKEN)
-        project.env["MASTODON_TOKEN"] = M_TOKEN
-        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\n\n[channels.masto]\ntype = "mastodon"\n'
-                             f'instance_url = "https://mastodon.example"\naccess_token = "${{MASTODON_TOKEN}}"\n'
-                             f'api_url = "{fake.url}"\n')
+        mastodon_alone(project, fake)
         reset_at = str(int(time.time()) + 20)
         fake.fail(Fault(match="/api/v1/statuses", response=Response(
             429, {"error": "Too many requests"}, headers={"X-RateLimit-Reset": reset_at, "Retry-After": "20"})))
@@ -78,10 +80,7 @@ def test_ctrl_c_while_part_2_waits_out_a_429_lets_a_plain_retry_send_the_rest(pr
     from tests.test_delivery_states import long_update
 
     with FakeTelegram(token=TOKEN, chats={CHAT: "ops"}, enforce_limits=False) as fake:
-        project.env["TG_TOKEN"] = TOKEN
-        project.write_config(f'[engine]\ntimeout = 2\ndeadline = 60\nmax_attempts = 3\n\n[channels.ops]\n'
-                             f'type = "telegram"\nvisibility = "private"\ntoken = "${{TG_TOKEN}}"\n'
-                             f'chat_ids = [{CHAT}]\napi_url = "{fake.url}"\n')
+        _telegram_alone(project, fake)
         fake.fail(Fault(match="sendMessage", after=1, response=TOO_MANY))
         message, options = long_update(3)
         source = project.root / "message.txt"
