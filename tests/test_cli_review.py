@@ -246,3 +246,31 @@ def test_a_post_run_inside_the_site_folder_is_refused_and_writes_no_state_into_i
                                        "Slow queries."], catch_exceptions=False)
     assert result.exit_code == 2 and "is a site broadcaster builds" in result.output, result.output
     assert not (project.site / ".broadcaster").exists() and not (project.site / "public").exists()
+
+
+def test_ctrl_c_pressed_repeatedly_during_a_post_prints_no_traceback(project: Project) -> None:
+    """A stressed operator hammering Ctrl-C: after "Interrupted.", Python printed "Exception ignored in <module
+    'threading'> ... KeyboardInterrupt", the second press interrupting the exit's wait for the SDKs' threads."""
+    import time
+
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld(latency=3) as world:
+        project.write_config(world.channels_toml())  # the default [engine]: as an operator runs it
+        project.env.update(world.env)
+        for n in range(6):  # a store with some history, as any team's has
+            assert project.cli("post", "--yes", "--only", "site", "--title", f"Earlier {n}", "Done.").exit_code == 0
+        env = {**os.environ, **project.env}
+        env.pop("BROADCASTER_CONFIG", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "broadcaster", "--config", str(project.config), "post", "--yes", "--title",
+             "API errors", "-C", "api", "Investigating."],
+            cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(1.5)  # the post under way: its requests wait on the slow fakes, the SDKs' threads running
+        for _ in range(4):
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.15)
+        out, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, (stderr, out)
+    assert "Traceback" not in stderr and "Interrupted." in stderr, stderr

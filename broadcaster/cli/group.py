@@ -39,6 +39,7 @@ class BroadcasterGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
+            _end_at_the_next_interrupt()
             click.echo("Interrupted. Whatever was stored is safe: see `broadcaster show`, resend with `broadcaster retry`.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
@@ -51,6 +52,24 @@ class BroadcasterGroup(click.Group):
             ctx.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:  # noqa: BLE001 - last line of defence: no raw traceback for operators
             _report_error(ctx, exc, EXIT_UNEXPECTED, unexpected=True)
+
+
+def _end_at_the_next_interrupt() -> None:
+    """A second Ctrl-C while the first one's exit waits for the SDKs' worker threads ends the process at once, with
+    the same exit code: it interrupted that wait, and Python printed a traceback of its own shutdown. What was stored
+    is safe either way; a post left ``sending`` is reaped as ``unknown`` by the next command."""
+    import os
+    import signal
+    import sys
+
+    def end(*_: object) -> None:
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+    try:
+        signal.signal(signal.SIGINT, end)
+    except ValueError:  # not the main thread (an embedding caller's): its own Ctrl-C handling stands
+        pass
 
 
 def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
