@@ -274,3 +274,20 @@ def test_ctrl_c_pressed_repeatedly_during_a_post_prints_no_traceback(project: Pr
         out, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, (stderr, out)
     assert "Traceback" not in stderr and "Interrupted." in stderr, stderr
+
+
+def test_a_store_that_is_a_folder_is_named_as_given(project: Project) -> None:
+    """`--store /tmp` was "unexpected" (exit 1) and blamed "[store] path", which the operator had not touched."""
+    result = project.cli("--store", str(project.root), "list")
+    assert result.exit_code == 2 and f"--store {project.root} is a folder" in result.stderr, result.output
+    project.write_config(f'[store]\npath = "{project.root}"\n')
+    result = project.cli("list")
+    assert result.exit_code == 2 and "[store] path" in result.stderr and "is a folder" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("option", ["--next-update", "--etr"])
+def test_a_time_given_twice_is_refused(project: Project, option: str) -> None:
+    """A repeated --next-update kept the last one without a word: the promise published may not be the one meant."""
+    result = project.cli("post", "--yes", "--title", "API errors", option, "30m", option, "2h", "Errors.")
+    assert result.exit_code == 2 and "given 2 times" in result.output, result.output
+    assert project.cli("list", "--json").stdout.strip() in ("[]", "")

@@ -164,8 +164,12 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                 f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
                 "made only by a command that stores something (post, store import)."
             )
+        named = "--store" if store_override(ctx) else "[store] path"
+        if path is not None and path.is_dir():  # a folder named where the file goes: which one, and what to write
+            raise InputError(f"{named} {printable(str(path))} is a folder: name the state file in it (e.g. "
+                             f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
         if path is not None and not path.exists():
-            _refuse_a_store_misspelt(path, "--store" if store_override(ctx) else "[store] path")
+            _refuse_a_store_misspelt(path, named)
         store = _open(location, upgrade=upgrade)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
@@ -325,6 +329,14 @@ def publish_options(command: F) -> F:
     ])
 
 
+def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """A time given twice (an edited command line, history recalled) is refused: click kept the last one silently,
+    and the promise published may not be the one meant."""
+    if len(values) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(map(repr, values))}): which is meant? Give it once.")
+    return values[0] if values else None
+
+
 def message_options(command: F) -> F:
     """Private detail, times and components of an update, plus the publishing options."""
     return publish_options(_apply(command, [
@@ -334,8 +346,10 @@ def message_options(command: F) -> F:
         click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
                      help="Detail only customer ID's channels (and internal ones) see (repeatable)."),
         click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
-        click.option("--etr", metavar="WHEN", help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
-        click.option("--next-update", "next_update", metavar="WHEN", help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
+        click.option("--etr", metavar="WHEN", multiple=True, callback=_once,
+                     help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
+        click.option("--next-update", "next_update", metavar="WHEN", multiple=True, callback=_once,
+                     help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
         click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", shell_complete=complete_component,
                      help="Affected component, optionally with its status (repeatable)."),
     ]))
