@@ -196,7 +196,6 @@ def as_shown(incident: Incident, shown: Sequence[Update]) -> Incident:
                    resolved_at=last.created_at if last.status.is_closed else None)
 
 
-
 def without_kept(incident: Incident, updates: list[Update], kept: Collection[tuple[str, int]]
                  ) -> tuple[Incident, list[Update]]:
     """``incident`` and ``updates`` without those ``kept`` from the readers ((incident id, sequence) pairs,

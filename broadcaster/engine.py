@@ -805,7 +805,7 @@ class Publisher:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
-            if fresh and not destination.idempotent:
+            if fresh:
                 update = as_last_corrected(update, updates)
             assert incident is not None
             hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)

@@ -55,12 +55,8 @@ def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
 @click.pass_context
 def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **options: Any) -> None:
     """Resolve an incident, with an optional closing MESSAGE."""
-    if message is not None and " " not in message.strip() and open_store(ctx).incident(message.strip()) is not None:
-        raise InputError(f"{message.strip()!r} is an incident, not a closing message: `resolve` takes one incident. "
-                         f"Resolve each on its own (broadcaster resolve {incident_id}; broadcaster resolve "
-                         f"{message.strip()}). Nothing was stored or sent.")
     options.update(incident_id=incident_id, status="resolved", title=None, impact=None, reopen=False)
-    _post(ctx, message or "This incident has been resolved.", options)
+    _post(ctx, message or "This incident has been resolved.", options, message_may_be_an_id=message is not None)
 
 
 @click.command()
@@ -115,7 +111,8 @@ def _read_ahead(ctx: click.Context, options: dict[str, Any], tables: Mapping[str
         event.wait(max(0.0, deadline - time.monotonic()))
 
 
-def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -> None:
+def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *,
+          message_may_be_an_id: bool = False) -> None:
     config = load_config(ctx, publish_known=partial(_read_ahead, ctx, options))
     from broadcaster import compose, operations
 
@@ -123,6 +120,10 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any]) -
     message = message if message is not None else options.pop("template_message", None)
     store = open_store(ctx, creates=True)
     existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
+    if message_may_be_an_id and message and " " not in message.strip() and store.incident(message.strip()):
+        raise InputError(f"{message.strip()!r} is an incident, not a closing message: `resolve` takes one incident. "
+                         f"Resolve each on its own (broadcaster resolve {existing.id if existing else '...'}; "
+                         f"broadcaster resolve {message.strip()}). Nothing was stored or sent.")
     text = read_message(message, existing, store)
     draft = compose.Draft(
         message=text,
