@@ -329,7 +329,8 @@ class MatrixChannel(Channel):
             said = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"
             return self.fail(f"Matrix rate-limited {what} (HTTP 429, {said}).", retryable=True, retry_after=wait)
         if status == 503:
-            return self.fail(f"The Matrix homeserver is unavailable (HTTP 503): {what} was not taken.", retryable=True)
+            return self.fail(f"The Matrix homeserver is unavailable (HTTP 503): {what} was not taken. `broadcaster retry` "
+                             "sends it once the homeserver is back.", retryable=True)
         if status >= 500 or (status == 0 and not code):
             # A proxy's 502 or 504, a 500 after the event was stored: it may be in the room. Repeated with the same
             # transaction id within this command; a later retry (a new token, the next day) could show it twice.
