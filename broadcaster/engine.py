@@ -36,6 +36,7 @@ from broadcaster.messages.visibility import (
     corrected_sequence,
     forbidden_values,
     own_values,
+    reader_key,
     reader_number,
     readers_own_name,
     started_as_told,
@@ -173,9 +174,18 @@ def render(
     )
     if called_off(incident, [*told, update], update.sequence):
         view = replace(view, cancelled=True)
+    view = _keyed(view, update, [*told, update] if update not in told else told, destination.visibility)
     if without_update_text:
         view = without_text(view)
     return destination.render(view, update, updates)
+
+
+def _keyed(view: UpdateView, update: Update, told: Sequence[Update], visibility: str) -> UpdateView:
+    """``view`` with its key, and a correction's the corrected update's, among the updates its readers were told."""
+    readers = Visibility.parse(visibility)
+    corrects = corrected_sequence(update)
+    return replace(view, key=reader_key(told, update.sequence, readers),
+                   corrects_key=None if corrects is None else reader_key(told, corrects, readers))
 
 
 def _as_it_was_posted(update: Update, updates: Sequence[Update]) -> Update:

@@ -105,7 +105,10 @@ class WebhookChannel(HttpChannel):
     # -- render / send ------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:
-        return Rendered(text=preview(view, "Webhook"), visibility=view.visibility, payload={"event": fmt.event(view)})
+        # The store's sequence names the delivery (its webhook-id, the stored remote id); the event holds the
+        # receiver's own key, and a correction's event the corrected update's (``corrects``).
+        return Rendered(text=preview(view, "Webhook"), visibility=view.visibility,
+                        payload={"event": fmt.event(view), "sequence": view.sequence, "corrects": view.corrects_key})
 
     async def send(
         self, rendered: Rendered, *, target: str, thread: ThreadRef | None, log: SendLog | None = None
@@ -114,8 +117,7 @@ class WebhookChannel(HttpChannel):
         log = log if log is not None else SendLog()
         if log.parts:
             return Receipt(log.parts[0])
-        event = dict(rendered.payload["event"])
-        receipt = await self._deliver(event, event["data"]["update"]["sequence"])
+        receipt = await self._deliver(dict(rendered.payload["event"]), rendered.payload["sequence"])
         log.confirmed(receipt.remote_id)
         return receipt
 
@@ -128,8 +130,11 @@ class WebhookChannel(HttpChannel):
                 "Was the state database edited by hand?",
                 retryable=False,
             )
-        event = fmt.amended(dict(rendered.payload["event"]), int(found.group("sequence")))
-        return await self._deliver(event, int(found.group("sequence")))
+        corrects = rendered.payload["corrects"]
+        if corrects is None:
+            raise self.fail("only a correction can amend a webhook event.", retryable=False)
+        event = fmt.amended(dict(rendered.payload["event"]), corrects)
+        return await self._deliver(event, rendered.payload["sequence"], named=int(found.group("sequence")))
 
     def remote_id_from(self, reference: str, target: str) -> str:
         text = reference.strip()
@@ -137,15 +142,14 @@ class WebhookChannel(HttpChannel):
             raise InputError(f"{reference!r} is not a webhook event id: give <sequence>:<webhook-id> (msg_...).")
         return text
 
-    async def _deliver(self, event: Mapping[str, Any], sequence: int) -> Receipt:
-        """POST ``event``; its webhook-id names this delivery (a correction's own sequence for an amend)."""
-        data = event["data"]
-        delivery = data.get("correction", data["update"])["sequence"]
-        message_id = self.message_id(data["incident"]["id"], delivery, event["type"], event["timestamp"])
+    async def _deliver(self, event: Mapping[str, Any], sequence: int, named: int | None = None) -> Receipt:
+        """POST ``event``; its webhook-id names this delivery (``sequence``: the store's, a correction's own for an
+        amend). The receipt is ``<sequence>:<webhook-id>``, an amend's with the amended update's (``named``)."""
+        message_id = self.message_id(event["data"]["incident"]["id"], sequence, event["type"], event["timestamp"])
         answer = await self._post(event, message_id)
         if not 200 <= answer.status < 300:
             raise self._error(answer)
-        return Receipt(f"{sequence}:{message_id}")
+        return Receipt(f"{sequence if named is None else named}:{message_id}")
 
     def message_id(self, incident_id: str, sequence: int, event_type: str, written_at: str) -> str:
         """The ``webhook-id`` of one delivery: the same on every attempt, in any run. With the time the update was

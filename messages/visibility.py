@@ -171,6 +171,11 @@ class PublicView:
     # those readers are shown, never the store's sequence, whose gaps would tell of notices and of updates
     # kept to staff or to another customer.
     anchor: str = field(default="", kw_only=True)
+    # Its key for a receiver that links updates by it (a webhook's ``data.update.sequence``), and for a correction
+    # the key of the update it corrects: counted among what its readers were told (``reader_key``), never the
+    # store's sequence for public or customers' readers. 0 until the engine cuts it for a destination.
+    key: int = field(default=0, kw_only=True)
+    corrects_key: int | None = field(default=None, kw_only=True)
 
     @property
     def status_label(self) -> str:
@@ -528,6 +533,22 @@ def reader_number(updates: Sequence[Update], sequence: int) -> int:
     if not _in_timeline(update):
         return 0
     return sum(1 for u in updates if u.sequence <= sequence and _in_timeline(u))
+
+
+def reader_key(updates: Sequence[Update], sequence: int, readers: Visibility) -> int:
+    """An update's key as ``readers`` know it: its place among the incident's ``updates`` they were told (the engine
+    leaves out what was kept from them), notices counted only where addressed to them. Staff keep the store's
+    sequence. The store counts everything, and a public or customer's receiver that got 1, then 3, would learn that
+    something was said elsewhere."""
+    if readers.level == Level.INTERNAL:
+        return sequence
+
+    def told(update: Update) -> bool:
+        if update.kind not in PRIVATE_KINDS:
+            return True
+        return readers.level == Level.AUDIENCE and update.extra.get("audience") == readers.audience
+
+    return sum(1 for u in updates if u.sequence <= sequence and told(u))
 
 
 def _in_timeline(update: Update) -> bool:

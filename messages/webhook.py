@@ -51,8 +51,10 @@ def _incident(header: IncidentHeader) -> dict[str, Any]:
 
 
 def _update(view: UpdateView) -> dict[str, Any]:
+    if view.key < 1:
+        raise ValueError("an update view without its readers' key (the engine gives it)")
     update: dict[str, Any] = {
-        "sequence": view.sequence,
+        "sequence": view.key,  # counted among what its receiver was told: a gap would tell of one said elsewhere
         "number": view.number,
         "kind": view.kind,
         "status": view.status.value,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from broadcaster.channels.base import Channel
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
-from broadcaster.messages.visibility import UpdateView, private_view, public_view
+from broadcaster.messages.visibility import UpdateView, corrected_sequence, private_view, public_view
 
 from broadcaster.delivery import CheckResult, Receipt, SendLog, ThreadRef
 
@@ -29,8 +30,10 @@ def update(sequence: int = 1, message: str = "We are looking into it.", status: 
 
 
 def view(upd: Update | None = None, *, private: bool = False, inc: Incident | None = None) -> UpdateView:
+    """The view the engine cuts, keyed as where nothing was kept from its readers: by the store's sequences."""
     cut = private_view if private else public_view
-    return cut(inc or incident(), upd or update(), url=URL)
+    upd = upd or update()
+    return replace(cut(inc or incident(), upd, url=URL), key=upd.sequence, corrects_key=corrected_sequence(upd))
 
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:

@@ -199,3 +199,25 @@ def test_a_public_incident_id_does_not_reveal_a_hidden_incident(
 def test_a_public_incident_keeps_an_id_from_its_title(project: Project, hooks: dict[str, FakeReceiver]) -> None:
     posted = run(project, "post", "--skip", "pub", "--title", "API errors", "-C", "api", "Errors.")  # the page is public
     assert posted["incident_id"].startswith("api-errors-"), posted
+
+
+def test_a_receiver_s_update_keys_leave_no_gap_for_an_update_said_elsewhere(
+        project: Project, hooks: dict[str, FakeReceiver]) -> None:
+    """``data.update.sequence`` was the store's number: a public or customer's receiver got 1, then 3, and learnt that
+    an update was said somewhere it was not (staff only here). Each receiver's keys now count what it was told."""
+    incident = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.")["incident_id"]
+    run(project, "post", "-i", incident, "--only", "ops", "Staff: edge fra-2 lost BGP after CHG-4411.")
+    run(project, "post", "-i", incident, "Errors continue; we are rerouting.")
+    run(project, "amend", incident, "3", "Errors continue; traffic is rerouted.")
+
+    def keys(name: str) -> list[tuple[str, int, int | None]]:
+        return [(e["type"], e["data"]["update"]["sequence"], e["data"].get("correction", {}).get("sequence"))
+                for e in hooks[name].events]
+
+    told = [("incident.updated", 1, None), ("incident.updated", 2, None), ("update.amended", 2, 3)]
+    assert keys("pub") == told
+    assert keys("acme") == told
+    assert keys("ops") == [("incident.updated", 1, None), ("incident.updated", 2, None),
+                           ("incident.updated", 3, None), ("update.amended", 3, 4)]
+    assert [e["data"]["update"]["number"] for e in hooks["pub"].events] == [1, 2, 2]
+    assert hooks["pub"].repeats == 0 and len(set(hooks["pub"].ids)) == 3

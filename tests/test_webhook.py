@@ -97,8 +97,9 @@ def test_each_update_and_each_channel_has_its_own_id(fake: FakeReceiver) -> None
 
 def test_amend_sends_update_amended_for_the_corrected_update(fake: FakeReceiver) -> None:
     first = send_once(channel(fake), view())
-    edit_once(channel(fake), view(update(3, "Corrected.", kind="correction")), first.remote_id)
-    edit_once(channel(fake), view(update(4, "Corrected again.", kind="correction")), first.remote_id)
+    edit_once(channel(fake), view(update(3, "Corrected.", kind="correction", extra={"corrects": "1"})), first.remote_id)
+    edit_once(channel(fake), view(update(4, "Corrected again.", kind="correction", extra={"corrects": "1"})),
+              first.remote_id)
 
     _, amended, again = fake.events
     assert amended["type"] == "update.amended"
