@@ -110,6 +110,16 @@ def full_title(incident: Incident) -> str:
     return full_text(incident.raw_title, "the title") if incident.raw_title else incident.title
 
 
+def written_alike(one: Update | Incident, other: Update | Incident) -> bool:
+    """Whether two updates' texts (or two incidents' titles) were written alike, private spans included, letter
+    case and spacing aside: a post that repeats one just made (``operations.repeats``)."""
+    def words(item: Update | Incident) -> str:
+        text = full_title(item) if isinstance(item, Incident) else item.raw_message
+        return " ".join(text.split()).casefold()
+
+    return words(one) == words(other)
+
+
 def title_private_values(incident: Incident) -> frozenset[str]:
     """The private spans of an incident's title, for the egress guard (as ``private_values``)."""
     if not incident.raw_title:

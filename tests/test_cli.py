@@ -132,7 +132,7 @@ def test_only_and_skip_name_destinations(project: Project) -> None:
     code, payload = project.cli_json("post", "--yes", "--title", "API errors", "--only", "site", "Investigating.")
     assert code == 0
     assert payload["deliveries"][0]["state"] == "sent"
-    typo = project.cli("post", "--yes", "--title", "API errors", "--only", "stie", "Investigating.")
+    typo = project.cli("post", "--yes", "--again", "--title", "API errors", "--only", "stie", "Investigating.")
     assert typo.exit_code == 2 and "Did you mean 'site'" in typo.stderr
 
 
@@ -146,7 +146,8 @@ def test_refuses_to_publish_without_terminal_or_yes(project: Project) -> None:
 def test_a_message_of_the_full_length_from_stdin_is_not_refused_for_its_line_end(project: Project) -> None:
     """Attack (review): `python -c 'print("a" * 5000)' | post -` was refused as 5,001 characters."""
     for end in ("\n", "\r\n"):
-        result = project.cli("post", "--yes", "--only", "site", "--title", "API errors", "-", input="a" * 5000 + end)
+        result = project.cli("post", "--yes", "--again", "--only", "site", "--title", "API errors", "-",
+                             input="a" * 5000 + end)
         assert result.exit_code == 0, result.output
     assert project.cli("post", "--yes", "--only", "site", "--title", "API errors", "-", input="a" * 5001).exit_code == 2
 
@@ -394,9 +395,9 @@ def test_a_preview_of_a_new_incident_shows_the_id_it_will_get(project: Project) 
     args = ("--title", "API errors", "-C", "api", "Errors.")
     first = json.loads(project.cli("post", "--yes", "--json", *args).stdout)["incident_id"]
 
-    previewed = json.loads(project.cli("post", "--dry-run", "--json", *args).stdout)
-    shown = project.cli("preview", *args).stdout
-    posted = json.loads(project.cli("post", "--yes", "--json", *args).stdout)
+    previewed = json.loads(project.cli("post", "--dry-run", "--json", "--again", *args).stdout)
+    shown = project.cli("preview", "--again", *args).stdout
+    posted = json.loads(project.cli("post", "--yes", "--json", "--again", *args).stdout)
 
     assert previewed["incident_id"] == posted["incident_id"] == f"{first}-2"
     assert f"{first}-2.html" in shown
@@ -441,7 +442,7 @@ def test_a_new_incident_is_stored_from_its_plain_id_whatever_its_preview_showed(
     finally:
         store.close()
     assert new and incident.id == first  # the plain id: insert_incident finds -2, -3... itself
-    assert json.loads(project.cli("post", "--dry-run", "--json", *args).stdout)["incident_id"] == f"{first}-2"
+    assert json.loads(project.cli("post", "--dry-run", "--json", "--again", *args).stdout)["incident_id"] == f"{first}-2"
 
 
 def test_the_default_note_names_the_store_given_and_init_heeds_the_config_variable(

@@ -382,7 +382,7 @@ def test_a_broken_telegram_formatter_is_stopped_through_the_cli(
     before, asked = stored(project), len(requests(world))  # the import asked which chat @acmestatus is
     monkeypatch.setattr(telegram_format, "layout", leaky_layout)
     # A new post with the bug: its preview shows the refusal, so nothing is stored or sent.
-    assert_refused_whole(project.cli("post", "--yes", *args), "tg-public")
+    assert_refused_whole(project.cli("post", "--yes", "--again", *args), "tg-public")  # the same post, meant
     assert stored(project) == before and requests(world)[asked:] == []
 
     code, sent = run_json(project, "retry")
@@ -445,7 +445,7 @@ def test_a_private_span_of_the_title_is_guarded_too(
     import_unsent(project, tmp_path, "post", *args)  # stored before the bug, sent with it
     before, asked = stored(project), len(requests(world))  # the import asked which chat @acmestatus is
     monkeypatch.setattr(engine, "view_for", lambda visibility, incident, update, **kw: private_view(incident, update, **kw))
-    assert_refused_whole(project.cli("post", "--yes", *args), "site", "x", "tg-public")
+    assert_refused_whole(project.cli("post", "--yes", "--again", *args), "site", "x", "tg-public")
     assert stored(project) == before and requests(world)[asked:] == []
 
     code, posted = run_json(project, "retry")

@@ -21,7 +21,7 @@ from tests.conftest import Project
 
 def _build(project: Project, tmpdir: Path) -> dict[str, bytes]:
     """``site build`` in a process of its own (the cache is per process), jinja's folder under ``tmpdir``."""
-    done = project.process("post", "--yes", "--title", "API errors", "-C", "api", "Elevated *errors*.",
+    done = project.process("post", "--yes", "--again", "--title", "API errors", "-C", "api", "Elevated *errors*.",
                            env={"TMPDIR": str(tmpdir)})
     out, err = done.communicate(timeout=120)
     assert done.returncode == 0, err

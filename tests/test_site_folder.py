@@ -29,7 +29,8 @@ def config_with(project: Project, extra: str = "", *, output_dir: str = "public"
 
 
 def post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
-    result = project.cli("post", "--yes", "--json", "--title", "API errors", *args, "Elevated errors.")
+    # The same post again and again, meant: --again.
+    result = project.cli("post", "--yes", "--json", "--again", "--title", "API errors", *args, "Elevated errors.")
     return result.exit_code, (json.loads(result.stdout) if result.stdout.startswith("{") else {"output": result.output})
 
 

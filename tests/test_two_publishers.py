@@ -131,7 +131,7 @@ def test_posting_at_the_same_time_loses_no_page(tmp_path: Path, s3: S3Server) ->
     alice, bob = laptops(tmp_path, sqlite_store(tmp_path), s3_target(s3), {"S3_KEY": "k", "S3_SECRET": "s"})
     first = run(alice, "post", "--title", "Shared outage", "It began.")["incident_id"]
 
-    processes = [laptop.process("post", "--yes", "--json", "--title", f"{laptop.root.name} outage",
+    processes = [laptop.process("post", "--yes", "--json", "--again", "--title", f"{laptop.root.name} outage",
                                 f"{laptop.root.name} saw it.") for laptop in (alice, bob) for _ in range(2)]
     results = [(p.communicate(timeout=120), p.returncode) for p in processes]
 

@@ -33,6 +33,8 @@ from broadcaster.errors import InputError
 @click.option("--status", "-s", shell_complete=complete_status,
               help="investigating (default), identified, monitoring or resolved.")
 @click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
+@click.option("--again", is_flag=True,
+              help="Post it though it repeats a post just made (an open incident's title and text, or the latest update).")
 @template_options
 @message_options
 @common
@@ -66,6 +68,7 @@ def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **opti
 @click.option("--impact", shell_complete=complete_impact)
 @click.option("--status", "-s", shell_complete=complete_status)
 @click.option("--reopen", is_flag=True)
+@click.option("--again", is_flag=True)
 @template_options
 @message_options
 @common
@@ -143,7 +146,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
 
     def run(**extra: Any) -> Any:
         return operations.post(config, store, draft, only=options["only"], skip=options["skip"],
-                               widen=options["widen"], **extra)
+                               widen=options["widen"], again=bool(options.get("again")), **extra)
 
     publish_command(ctx, run, options)
 

@@ -22,6 +22,7 @@ from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, rea
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import full_title, named_audiences, withdrawal_of
+from broadcaster.operations.repeats import refuse_a_repeat
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
@@ -108,10 +109,13 @@ def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
     return {**options, **templates.merge(filled, options)}
 
 
-def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
-    """Check the draft against the stored incident; nothing is written."""
+def prepare(config: Config, store: Store, draft: compose.Draft, *, again: bool = True) -> tuple[Incident, Update, bool]:
+    """Check the draft against the stored incident; nothing is written. Unless ``again``, a repeat of a post
+    just made is refused (``repeats``)."""
     existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
+    if not again:
+        refuse_a_repeat(store, incident, update, new=existing is None)
     return incident, update, existing is None
 
 
@@ -322,13 +326,15 @@ def post(
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     widen: bool = False,
+    again: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> PostResult:
-    """Check, store (with every delivery, before sending) and publish one update."""
+    """Check, store (with every delivery, before sending) and publish one update. ``again``: post it even where it
+    repeats a post just made (``repeats.refuse_a_repeat``)."""
 
     def attempt() -> PostResult:
-        incident, update, new = prepare(config, store, draft)
+        incident, update, new = prepare(config, store, draft, again=again)
         return publish(config, store, incident, update, new=new, only=only, skip=skip, widen=widen, dry_run=dry_run,
                        progress=progress)
 

@@ -1,0 +1,58 @@
+"""A post that repeats one just made: the up-arrow and Enter after a post that exited 3, or a second operator
+posting what the first one did. Refused unless the operator says ``--again``: a second incident (or the same
+update twice) on every channel is what readers would get, and ``retry`` is what sends what is left."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from broadcaster.delivery import DONE_STATES
+from broadcaster.errors import InputError
+from broadcaster.messages.model import Incident, Status, Update
+from broadcaster.messages.visibility import written_alike
+from broadcaster.store import Store
+
+# A new incident as one still open and posted within the hour; an update as the incident's latest within 15
+# minutes (a "still investigating" repeated on the half hour is meant).
+NEW_INCIDENT_WINDOW = timedelta(hours=1)
+UPDATE_WINDOW = timedelta(minutes=15)
+_CLOSED = (Status.RESOLVED, Status.COMPLETED)
+
+
+def refuse_a_repeat(store: Store, incident: Incident, update: Update, *, new: bool) -> None:
+    """Refuse ``update`` (not stored yet) when it repeats a post made just before: for a new incident, an open one
+    of the same title whose first update had the same text; for an update, the incident's latest update, when it
+    had the same text and status. The refusal says what was posted when, and how to go on."""
+    if new:
+        for other in store.list_incidents(limit=50):
+            if (other.status in _CLOSED or other.withdrawn_at is not None or other.kind != incident.kind
+                    or not _within(other.created_at, update.created_at, NEW_INCIDENT_WINDOW)
+                    or not written_alike(other, incident)):
+                continue
+            first = store.update(other.id, 1)
+            if first is not None and written_alike(first, update):
+                _refuse(store, other, first, update.created_at, f"{other.id} (the same title and text)")
+        return
+    updates = [u for u in store.updates(incident.id) if u.kind == update.kind]
+    latest = updates[-1] if updates else None
+    if (latest is not None and latest.status == update.status and written_alike(latest, update)
+            and _within(latest.created_at, update.created_at, UPDATE_WINDOW)):
+        _refuse(store, incident, latest, update.created_at,
+                f"update {latest.sequence} of {incident.id} (the same text and status)")
+
+
+def _within(earlier: datetime, now: datetime, window: timedelta) -> bool:
+    return timedelta(0) <= now - earlier <= window  # the store's times and the draft's are in UTC
+
+
+def _refuse(store: Store, incident: Incident, earlier: Update, now: datetime, what: str) -> None:
+    left = [d for d in store.deliveries(incident_id=incident.id, sequence=earlier.sequence)
+            if d.state not in DONE_STATES]
+    minutes = int((now - earlier.created_at).total_seconds() // 60)
+    sent = (f"{len(left)} of its deliveries are not sent: `broadcaster retry {incident.id}` sends them, never "
+            "twice what was sent" if left else "it was delivered everywhere it was planned")
+    raise InputError(
+        f"this repeats {what}, posted {minutes} min ago at {earlier.created_at:%H:%M} UTC; {sent}. "
+        f"To post a follow-up: broadcaster post -i {incident.id} \"...\". If you do mean to post it again, add "
+        "--again. Nothing was stored or sent."
+    )
