@@ -650,8 +650,8 @@ def test_a_publish_that_stops_part_way_records_its_pages_versions_so_an_older_bu
     publish(alice, built("alice-1", b"<p>1</p>", b"<p>index 1</p>", 1, True))
     s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
     assert failure(alice, built("alice-3", b"<p>3</p>", b"<p>index 3</p>", 3, True)).retryable
-    recorded = json.loads(s3.body(bucket, MANIFEST_NAME))
-    assert recorded["versions"]["incidents/inc-1.html"] == "3-x" and recorded["generation"] == 1
+    recorded = Remote.of_bytes(s3.body(bucket, MANIFEST_NAME), None).opened("one-store")  # sealed: the store opens it
+    assert recorded.versions["incidents/inc-1.html"] == "3-x" and recorded.generation == 1
 
     publish(bob, built("bob-2", b"<p>2</p>", b"<p>index 2</p>", 2, False))
 
@@ -668,9 +668,9 @@ def test_a_first_publish_that_stops_part_way_names_its_store_and_claims_no_gener
 
     assert failure(make_host(s3.url, bucket, tmp_path), site).retryable
 
-    recorded = json.loads(s3.body(bucket, MANIFEST_NAME))
-    assert (recorded["store"], recorded["generation"]) == ("one-store", 0)
-    assert recorded["versions"] == {"incidents/inc-1.html": "4-x"} and "index.html" not in recorded["files"]
+    recorded = Remote.of_bytes(s3.body(bucket, MANIFEST_NAME), None).opened("one-store")  # sealed: the store opens it
+    assert (recorded.store, recorded.generation) == ("one-store", 0)
+    assert recorded.versions == {"incidents/inc-1.html": "4-x"} and "index.html" not in recorded.files
 
 
 def test_a_manifest_deleted_from_the_bucket_is_written_again(

@@ -24,12 +24,13 @@ import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from broadcaster.site.folder import AUDIENCE_DIR
 from broadcaster.site.hosts import BuiltSite, is_linking
+from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 MANIFEST_NAME = ".broadcaster-manifest.json"
 MANIFEST_VERSION = 1  # bump when the headers change, so the next publish re-uploads everything
@@ -48,6 +49,9 @@ class Remote:
     customer_pages: bool = False  # whether a/ holds customers' pages (listed from the bucket, never named)
     # The manifest's ETag as the bucket gave it; None: the bucket holds no manifest, as far as known.
     etag: str | None = field(default=None, compare=False)
+    # As read from the bucket: the versions and generation sealed (``_sealed``), ``store`` its digest, until
+    # ``opened`` with the store's id.
+    sealed: str = field(default="", compare=False)
 
     @classmethod
     def of_bytes(cls, body: bytes, etag: str | None) -> Remote:
@@ -64,30 +68,58 @@ class Remote:
         files = document.get("files") if isinstance(document, dict) else None
         if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
             return cls(etag=etag)
-        versions = document.get("versions")
-        generation = document.get("generation")
         unconfirmed = document.get("unconfirmed")
         unknown = {str(p) for p in unconfirmed} if isinstance(unconfirmed, list) else set()
+        sealed = document.get("sealed")
         return cls(
             {str(k): "" if str(k) in unknown else str(v) for k, v in files.items()},
-            {str(k): str(v) for k, v in versions.items()} if isinstance(versions, dict) else {},
+            _versions(document.get("versions")),
             str(document.get("store") or ""),
-            generation if isinstance(generation, int) else 0,
+            _generation(document.get("generation")),
             document.get("customer_pages") is True,
             etag,
+            sealed if isinstance(sealed, str) else "",
         )
 
-    def document(self, unconfirmed: frozenset[str] = frozenset()) -> bytes:
-        """The manifest as written: never a customer page's path (the bucket is readable)."""
+    def opened(self, store_id: str) -> Remote:
+        """The versions and generation of a manifest read from the bucket, where ``store_id`` wrote it (its key);
+        another store's stay unknown, as a plain manifest of another store's say nothing about ours."""
+        if not self.sealed:
+            return self
+        inside = unseal(store_id, self.sealed) if self.store == store_digest(store_id) else None
+        if inside is None:
+            return replace(self, sealed="")
+        return replace(self, versions=_versions(inside.get("versions")), store=store_id,
+                       generation=_generation(inside.get("generation")), sealed="")
+
+    def document(self, unconfirmed: frozenset[str] = frozenset(), *, sealed: bool = True) -> bytes:
+        """The manifest as written: never a customer page's path (the bucket is readable). ``sealed``: the store's
+        id, its generation and each page's record version hidden from the bucket's readers (``_sealed``); this
+        machine's own copy holds them plain."""
         files = {p: h for p, h in self.files.items() if not p.startswith(AUDIENCE_DIR)}
         versions = {p: v for p, v in self.versions.items() if not p.startswith(AUDIENCE_DIR)}
-        document: dict[str, Any] = {
-            "version": MANIFEST_VERSION, "files": files, "versions": versions, "store": self.store,
-            "generation": self.generation, "customer_pages": len(files) != len(self.files),
-        }
+        document: dict[str, Any] = {"version": MANIFEST_VERSION, "files": files,
+                                    "customer_pages": len(files) != len(self.files)}
+        if sealed and self.store:
+            # Each value padded alike: a longer number must not show as a longer seal.
+            inside = {"versions": {p: v.ljust(_VERSION_WIDTH) for p, v in versions.items()},
+                      "generation": f"{self.generation:020d}"}
+            document.update(store=store_digest(self.store), sealed=seal(self.store, inside))
+        else:
+            document.update(store=self.store, versions=versions, generation=self.generation)
         if unconfirmed:
             document["unconfirmed"] = sorted(p for p in unconfirmed if p in files)
         return json.dumps(document, sort_keys=True).encode()
+
+    def shows_the_same(self, other: Remote) -> bool:
+        """Whether writing this manifest over ``other`` changes what readers can tell: its files, or the store
+        publishing. Versions and generation alone are not written: a new manifest after an update kept from the
+        page would tell that one was made, and when."""
+        return self._shown() == other._shown()
+
+    def _shown(self) -> tuple[dict[str, str], str, bool]:
+        files = {p: h for p, h in self.files.items() if not p.startswith(AUDIENCE_DIR)}
+        return files, self.store, self.customer_pages or len(files) != len(self.files)
 
 
 @dataclass(frozen=True)
@@ -154,6 +186,19 @@ class Plan:
                       result.generation, result.customer_pages, result.etag)
 
 
+_VERSION_WIDTH = 64  # "<last sequence>-<time>", padded in the seal
+
+
+def _versions(found: Any) -> dict[str, str]:
+    return {str(k): str(v).strip() for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _generation(found: Any) -> int:
+    if isinstance(found, str) and found.isdigit():
+        return int(found)
+    return found if isinstance(found, int) and not isinstance(found, bool) else 0
+
+
 class LocalCopy:
     """This machine's copy of the last manifest it wrote to one place, with the bucket's ETag for it.
 
@@ -181,7 +226,7 @@ class LocalCopy:
             self.forget()
             return
         body = json.dumps({"place": self.place, "etag": remote.etag,
-                           "manifest": json.loads(remote.document())}, sort_keys=True)
+                           "manifest": json.loads(remote.document(sealed=False))}, sort_keys=True)
         temp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

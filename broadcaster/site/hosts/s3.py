@@ -410,6 +410,7 @@ class S3Host(SiteHost):
     def _publish_with(
         self, client: Any, known: Remote | None, site: BuiltSite, stop: threading.Event, fresh: _Fresh
     ) -> Receipt:
+        known = known.opened(site.store) if known is not None else None
         if known is None or not site.latest:
             # Another machine of this store may have published a build of a later state: its
             # pages must be known before any of ours goes up (the conditional write comes last).
@@ -471,7 +472,7 @@ class S3Host(SiteHost):
                 done.files.update(created)
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
-            if plan.upload or plan.delete or remote.etag is None or result != remote:
+            if plan.upload or plan.delete or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
                                    manifest=(plan.while_deleting(result), pending))
@@ -535,6 +536,7 @@ class S3Host(SiteHost):
         """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
         when it says it has some or ``site`` does."""
         remote: Remote = self._call(lambda: self._read_document(client) or Remote(), "read the manifest")
+        remote = remote.opened(site.store) if site is not None else remote
         mine = self.local_copy.read()
         if mine is not None and mine.etag == remote.etag:
             remote = mine  # the same document, and this machine knows its unconfirmed files arrived
