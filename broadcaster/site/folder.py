@@ -9,7 +9,9 @@ its journal), or, for a directory target, delete them.
 
 Folders written before the marker existed are adopted once: an output folder
 when every file in it is listed in its manifest, a directory target when every
-file in it is a file a broadcaster site has.
+file in it is a file a broadcaster site has and it holds ``SITE_SIGNATURE``
+(a hand-written status page has an index.html, a feed.xml and incident pages
+too, but never broadcaster's API files).
 
 Nothing here follows a symbolic link: a link inside the folder is a file
 broadcaster did not write.
@@ -45,6 +47,8 @@ AUDIENCE_DIR = "a/"
 AUDIENCE_INDEX = AUDIENCE_DIR + "index.html"
 AUDIENCE_INDEX_TEXT = b'<!doctype html>\n<meta name="robots" content="noindex">\n'
 AUDIENCE_DIR_MODE = 0o711
+# In every site broadcaster has built since the API files were added, and in no hand-written one.
+SITE_SIGNATURE = "api/v2/summary.json"
 # Paths a built site has: what a directory target that predates the marker may hold.
 _SITE_PATH = re.compile(
     r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg)"
@@ -70,21 +74,27 @@ class FolderState:
         return f"{shown}{more}"
 
 
-def inspect(folder: Path, internal: frozenset[str], accept: Callable[[str], bool]) -> FolderState:
+def inspect(
+    folder: Path, internal: frozenset[str], accept: Callable[[str], bool], signature: str | None = None
+) -> FolderState:
     """Whose the folder is. ``internal``: broadcaster's own top-level files; ``accept``: whether a
     file found in a folder without the marker was written by broadcaster (a folder written before
-    the marker existed is adopted when every file in it is accepted)."""
+    the marker existed is adopted when every file in it is accepted and, given a ``signature``, it
+    holds that file)."""
     try:
         mode = os.lstat(folder).st_mode
     except FileNotFoundError:
         return FolderState("missing")
     if not stat.S_ISDIR(mode) and not (stat.S_ISLNK(mode) and folder.is_dir()):
         return FolderState("not-a-folder")
-    if _is_marker(folder / MARKER):
+    if _is_regular_file(folder / MARKER):
         return FolderState("ours")
     found, strangers = _contents(folder, internal, accept)
     if strangers:
         return FolderState("foreign", tuple(strangers))
+    if found and signature is not None and not _is_regular_file(folder / signature):
+        # Every file looks like a site's, but not one broadcaster built: name what would be deleted.
+        return FolderState("foreign", tuple(_contents(folder, internal, lambda _path: False)[1]))
     return FolderState("ours" if found else "empty")
 
 
@@ -139,7 +149,7 @@ def refuse_holding(folder: Path, keep_out: Sequence[tuple[str, Path | None]], se
             )
 
 
-def _is_marker(path: Path) -> bool:
+def _is_regular_file(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:

@@ -1,8 +1,9 @@
 """Copy the built site into a local or mounted folder that a web server serves, atomically.
 
 A web server must never serve half a site. Each publish writes a full copy
-beside the folder (``<path>.tmp-<random>``) and then swaps the two: on Linux
-with one ``renameat2(RENAME_EXCHANGE)`` call, so there is no moment without a
+beside the folder (``.<name>.broadcaster-tmp-<random>``: a name no person gives
+a folder, and only such copies are ever removed as a dead publish's leftovers)
+and then swaps the two: on Linux with one ``renameat2(RENAME_EXCHANGE)`` call, so there is no moment without a
 site; elsewhere with two renames (old away, new in), which leaves a gap of
 microseconds where the folder is missing but never shows a mixed or partial
 site. The old copy is deleted afterwards.
@@ -15,16 +16,29 @@ mount its parent instead.
 The folder is replaced whole, so it must be broadcaster's: new, empty, or
 holding the marker file every publish writes into it (``site.folder``). A
 folder holding anything else (a project folder, a home folder) is refused,
-never emptied. The copy is world-readable (files 0644, folders 0755) whatever
-the umask (but ``a/``, customers' pages, 0711: no one lists their tokens), and nothing is written through
-a link.
+never emptied; a folder without the marker (an older version's) is adopted
+only when it holds broadcaster's API files, which no hand-written page has. A
+link or a file in the folder's place is refused before anything is stored. The
+copy is world-readable (files 0644, folders 0755) whatever the umask (but
+``a/``, customers' pages, 0711: no one lists their tokens), and nothing is
+written through a link.
+
+The marker also records which store the site was built from and how far that
+store had got (sealed, as the S3 manifest does: the web server serves the
+marker too, see ``hosts._sealed``): a publish never replaces a site built from
+a later state of the same store (another machine mounting the same share). It
+is rewritten only with the site, so no byte readers can fetch changes when the
+page does not. And it holds an id, which names the store lock publishes take
+turns on: the same on every machine, wherever each mounts the share.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -32,6 +46,7 @@ import shutil
 import stat
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -44,6 +59,7 @@ from broadcaster.site.folder import (
     FOLDER_MODE,
     MARKER,
     MARKER_TEXT,
+    SITE_SIGNATURE,
     FolderState,
     close_audience_dir,
     in_the_way,
@@ -51,12 +67,53 @@ from broadcaster.site.folder import (
     is_site_path,
 )
 from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2  # linux/fs.h
+_RECORD = b"publish: "  # the marker's line after MARKER_TEXT: {"id", "store" (its digest), "sealed"}
+
+
+@dataclass(frozen=True)
+class Record:
+    """The marker's record: the target's id, and which store (its digest) built the site and how far the
+    store had got (sealed with the store's id)."""
+
+    id: str
+    store: str = ""
+    sealed: str = ""
+
+    @classmethod
+    def of_marker(cls, marker: bytes) -> Record | None:
+        """None for a marker without a record (an older version's) or with a damaged one."""
+        line = next((x for x in marker.splitlines() if x.startswith(_RECORD)), None)
+        try:
+            value = json.loads(line[len(_RECORD):]) if line else None
+        except ValueError:
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not value["id"]:
+            return None
+        store, sealed = value.get("store"), value.get("sealed")
+        return cls(value["id"], store if isinstance(store, str) else "", sealed if isinstance(sealed, str) else "")
+
+    def generation(self, store_id: str) -> int | None:
+        """How far ``store_id`` had got when it built the site here; None when another store built it."""
+        if not store_id or self.store != store_digest(store_id):
+            return None
+        generation = (unseal(store_id, self.sealed) or {}).get("generation")
+        if isinstance(generation, str) and generation.isascii() and generation.isdigit():
+            return int(generation)
+        return None
+
+    def marker(self, site: BuiltSite) -> bytes:
+        """The marker to publish with ``site``: this id, and the site's origin."""
+        value = {"id": self.id, "store": store_digest(site.store), "sealed": ""}
+        if site.store:  # the number padded: a longer one must not show as a longer seal
+            value["sealed"] = seal(site.store, {"generation": f"{site.generation:020d}"})
+        return MARKER_TEXT + _RECORD + json.dumps(value, sort_keys=True).encode() + b"\n"
 
 
 class DirectoryHost(SiteHost):
@@ -76,11 +133,22 @@ class DirectoryHost(SiteHost):
         super().__init__(config, base_dir)
         path = Path(str(config.options["path"])).expanduser()
         self.target = path if path.is_absolute() else base_dir / path
-        self._leftover = re.compile(rf"^{re.escape(self.target.name)}\.(tmp|old)-[0-9a-f]{{12}}$")
+        name = re.escape(self.target.name)
+        self._leftover = re.compile(rf"^\.{name}\.broadcaster-(tmp|old)-[0-9a-f]{{12}}$")
+        # What versions before 2026-12-04 named their copies; an operator's `cp -a www www.old-$(date ...)`
+        # has the same shape, so such a folder is only removed when empty.
+        self._old_leftover = re.compile(rf"^{name}\.(tmp|old)-[0-9a-f]{{12}}$")
 
     @property
     def place(self) -> str:
-        return f"directory:{self.target.resolve()}"
+        # The id the first publish recorded, not the path: two machines mounting one share at different
+        # paths (/mnt/status, /Volumes/status) take turns on one lock. The path until there is a record
+        # (one publish of this version makes it).
+        try:
+            record = self._read_record()
+        except OSError:
+            record = None
+        return f"directory:{record.id}" if record else f"directory:{self.target.resolve()}"
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Replace the folder's content with ``site``, unless it already holds exactly that."""
@@ -90,26 +158,52 @@ class DirectoryHost(SiteHost):
     def _publish(self, site: BuiltSite) -> Receipt:
         self._refuse_overlap(site)
         try:
-            if self.target.is_symlink() or (self.target.exists() and not self.target.is_dir()):
-                raise permanent(
-                    f"{self.target} is not a folder (a file or a symbolic link). Point "
-                    f"publish.{self.name}.path at a real folder, or remove what is there."
-                )
-            state = self._state()
-            if state.kind == "foreign":
-                raise permanent(self._foreign(state))
-            differing = self._differences(site)
+            refusal = self._refusal()
+            if refusal:
+                raise permanent(refusal)
+            record = self._read_record()
+            published = record.generation(site.store) if record else None
+            if published is not None and published > site.generation:
+                return Receipt(remote_id=str(self.target), notes=(
+                    f"kept: {self.target} already holds a site built from a later state of the store "
+                    f"(generation {published} > {site.generation})",))
+            differing = self._differences(site) + (record is None)  # no record yet: write one with the site
             if not differing:
                 return Receipt(remote_id=str(self.target), notes=("unchanged",))
             _make_folders(self.target.parent, set())
             self._remove_leftovers()
-            self._replace(site)
+            self._replace(site, record or Record(secrets.token_hex(8)))
         except OSError as exc:
             raise self._error(exc) from exc
         return Receipt(remote_id=str(self.target), notes=(f"{differing} files changed",))
 
+    def _refusal(self) -> str | None:
+        """Why publishing here is refused (a link or a file in the folder's place, a folder of someone
+        else's files); None when it is not. Asked by ``preflight`` and by the publish alike."""
+        if self.target.is_symlink() or (self.target.exists() and not self.target.is_dir()):
+            return (
+                f"publish.{self.name}.path ({self.target}) is not a folder (a file or a symbolic link). Point "
+                f"publish.{self.name}.path at a real folder, or remove what is there."
+            )
+        state = self._state()
+        return self._foreign(state) if state.kind == "foreign" else None
+
     def _state(self) -> FolderState:
-        return inspect(self.target, frozenset({MARKER}), is_site_path)
+        return inspect(self.target, frozenset({MARKER}), is_site_path, SITE_SIGNATURE)
+
+    def _read_record(self) -> Record | None:
+        """The record in the target's marker; None when there is none (no marker, an older version's)."""
+        try:
+            # Not through a link, and never waiting on a fifo someone put in its place.
+            fd = os.open(self.target / MARKER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # a link: the swap replaces it
+                return None
+            raise
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return Record.of_marker(file.read(64 * 1024))  # a marker is short; a planted big file is not read
 
     def _foreign(self, state: FolderState) -> str:
         return (
@@ -122,15 +216,15 @@ class DirectoryHost(SiteHost):
         """Before anything is stored: refuse a folder that holds files broadcaster did not write, or that a
         file keeps from being made."""
         blocker = in_the_way(self.target)
-        if blocker is not None and blocker != self.target:  # the folder itself a file: publish says so
+        if blocker is not None and blocker != self.target:  # the folder itself a file: _refusal says so
             raise ConfigError(
                 f"publish.{self.name}.path ({self.target}) cannot be made: {blocker} is a file, not a folder, so "
                 f"nothing can be inside it. Point path at a folder of its own, or move {blocker} aside. Nothing "
                 "was stored or sent."
             )
-        state = self._state()
-        if state.kind == "foreign":
-            raise ConfigError(self._foreign(state) + " Nothing was stored or sent.")
+        refusal = self._refusal()
+        if refusal:
+            raise ConfigError(refusal + " Nothing was stored or sent.")
 
     def _differences(self, site: BuiltSite) -> int:
         """How many files differ between the folder and the site (added, changed or removed)."""
@@ -151,8 +245,8 @@ class DirectoryHost(SiteHost):
                 count += 1
         return count
 
-    def _replace(self, site: BuiltSite) -> None:
-        fresh = self.target.with_name(f"{self.target.name}.tmp-{secrets.token_hex(6)}")
+    def _replace(self, site: BuiltSite, record: Record) -> None:
+        fresh = self.target.with_name(f".{self.target.name}.broadcaster-tmp-{secrets.token_hex(6)}")
         try:
             fresh.mkdir()
             # Keep the mode the operator gave the folder (e.g. 0750); a new one is world-readable.
@@ -163,7 +257,7 @@ class DirectoryHost(SiteHost):
                 destination = fresh / relative
                 _make_folders(destination.parent, made)
                 replace_file(destination, site.read(relative))
-            replace_file(fresh / MARKER, MARKER_TEXT)
+            replace_file(fresh / MARKER, record.marker(site))
             close_audience_dir(fresh)  # customers' tokens: never listed (site.folder.AUDIENCE_INDEX)
             self._swap(fresh)
         finally:
@@ -176,7 +270,7 @@ class DirectoryHost(SiteHost):
             return
         if self.use_exchange and _exchange(fresh, self.target):
             return
-        old = self.target.with_name(f"{self.target.name}.old-{secrets.token_hex(6)}")
+        old = self.target.with_name(f".{self.target.name}.broadcaster-old-{secrets.token_hex(6)}")
         os.rename(self.target, old)
         try:
             os.rename(fresh, self.target)
@@ -186,10 +280,22 @@ class DirectoryHost(SiteHost):
         os.rename(old, fresh)
 
     def _remove_leftovers(self) -> None:
+        """Remove the copies a publish that died half way left beside the folder, once stale: only those
+        named as broadcaster names them, and folders of the older naming only when they are empty."""
         now = time.time()
         for sibling in self.target.parent.iterdir():
-            if self._leftover.match(sibling.name) and now - sibling.lstat().st_mtime > self.stale_after:
-                shutil.rmtree(sibling, ignore_errors=True)
+            ours, older = self._leftover.match(sibling.name), self._old_leftover.match(sibling.name)
+            if not (ours or older):
+                continue
+            with contextlib.suppress(FileNotFoundError):  # another publish removed it first
+                status = sibling.lstat()
+                if not stat.S_ISDIR(status.st_mode) or now - status.st_mtime <= self.stale_after:
+                    continue
+                if ours:
+                    shutil.rmtree(sibling, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        sibling.rmdir()  # fails unless empty: what is in it may be an operator's backup
 
     def _refuse_overlap(self, site: BuiltSite) -> None:
         target, root = self.target.resolve(), site.root.resolve()

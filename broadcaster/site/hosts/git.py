@@ -15,9 +15,16 @@ update then leaves nothing of the old text in the branch's history (the host
 may keep unreachable objects until it collects garbage). ``history = "keep"``:
 one commit per publish on top of the tip, the old text stays in ``git log -p``.
 
+Files someone commits on top of the site (robots.txt, a domain verification
+file) stay, as CNAME does: only files shaped like the site's own (``is_site_path``)
+are dropped when a build lacks them. A branch, or a ``path`` folder, holding
+someone else's files is refused rather than replaced with its history.
+
 Every commit says which store the site was built from and how far that store
-had got (``Broadcaster-Store``, ``Broadcaster-Generation``); a publish never
-replaces a site another machine built from a later state of the same store.
+had got (``Broadcaster-Store``: the store's digest, ``Broadcaster-Sealed``: its
+generation sealed with the store's id, see ``hosts._sealed``; the branch is as
+readable as the page); a publish never replaces a site another machine built
+from a later state of the same store.
 
 Plain ``git`` runs in a subprocess. User values go after ``--``, and a
 ``remote`` that is not a URL or a path is refused (one starting with ``-``
@@ -46,7 +53,9 @@ from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.redaction import redact
+from broadcaster.site.folder import SITE_SIGNATURE, is_site_path
 from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
@@ -54,10 +63,10 @@ if TYPE_CHECKING:
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
 _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
-_GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)
+_GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)  # plain: before 2026-12-05
 _STORE = re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
+_SEALED = re.compile(r"^Broadcaster-Sealed: (\S+)$", re.MULTILINE)
 _OLD_SUBJECT = re.compile(r"Publish status page \(\d+ files? changed\)")  # all an older version wrote
-_SITE_SIGNATURE = "api/v2/summary.json"  # in every site broadcaster builds: a tree holding it is one
 _HISTORY = ("replace", "keep")
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
@@ -126,7 +135,8 @@ class GitHost(SiteHost):
     network_timeout: ClassVar[float] = 120.0
     local_timeout: ClassVar[float] = 60.0
     # Files GitHub Pages reads from the branch, added by hand; deleting CNAME takes the custom domain
-    # offline, so they survive a publish unless the site itself has them.
+    # offline, so they survive a publish unless the site itself has them, and a branch (or path folder)
+    # holding nothing else is the site's to take.
     keep: ClassVar[frozenset[str]] = frozenset({"CNAME", ".nojekyll"})
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
@@ -244,19 +254,17 @@ class GitHost(SiteHost):
         tip = self._fetch(url, env)
         entries = self._entries(tip) if tip else {}
         self._refuse_links(entries)
-        store, published = self._generation(tip) if tip else ("", 0)
-        if tip:
-            self._refuse_anothers_branch(tip, entries)
-        if site.store and store == site.store and published > site.generation:
+        published = self._generation(tip, site.store) if tip else None
+        site_there = self._refuse_anothers_branch(tip, entries) if tip else False
+        if published is not None and published > site.generation:
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}",  # type: ignore[index]
                            notes=(f"kept: the branch already holds a site built from a later state of the store "
                                   f"(generation {published} > {site.generation})",))
-        tree = self._write_tree(site, self._kept(entries, site))
+        tree = self._write_tree(site, self._kept(entries, site, site_there))
         if tip and tree == self._git("rev-parse", f"{tip}^{{tree}}").strip():
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}", notes=("unchanged; nothing pushed",))
         changed = self._changed_files(tip, tree)
-        message = (f"Publish status page ({changed} file{'s' if changed != 1 else ''} changed)\n\n"
-                   f"Broadcaster-Store: {site.store or 'unknown'}\nBroadcaster-Generation: {site.generation}\n")
+        message = f"Publish status page ({changed} file{'s' if changed != 1 else ''} changed)\n\n{_trailers(site)}"
         commit = self._commit(tree, tip if self.history == "keep" else None, message)
         if stop.is_set():
             raise retryable("the publish was stopped before pushing; the next attempt pushes again")
@@ -308,22 +316,37 @@ class GitHost(SiteHost):
                 f"(or delete the branch: the next publish creates it), then run `broadcaster retry`."
             )
 
-    def _refuse_anothers_branch(self, tip: str, entries: dict[str, tuple[str, str]]) -> None:
-        """A branch holding something else (a project's main) is never replaced by the site: its files
-        and, with history = "replace", its whole history were dropped by one force-push. A branch is the
-        site's when its tip is a commit of ours, or a host's own commit on top of one (GitHub's "Create
-        CNAME": its parent is the commit this clone pushed, or it holds a site we built), or holds nothing
-        but CNAME/.nojekyll."""
-        if self.path or self._ours(tip):
-            return  # under ``path``, what lies outside it is kept (``_kept``)
-        if _SITE_SIGNATURE in entries or not set(entries) - self.keep:
-            return
+    def _refuse_anothers_branch(self, tip: str, entries: dict[str, tuple[str, str]]) -> bool:
+        """Files someone else keeps where the site goes (a project's main, a handbook under ``path``) are
+        never replaced by the site: their files and, with history = "replace", their whole history were
+        dropped by one force-push. What lies where the site goes (the branch, or its ``path`` folder) is
+        the site's when it holds a site we built or nothing but CNAME/.nojekyll, or the tip is a commit of
+        ours, or a host's own commit on top of one (GitHub's "Create CNAME": its parent is the commit
+        this clone pushed). Outside ``path``, files are kept (``_kept``); inside it, with history = "keep",
+        they are replaced but stay in the branch's history. Returns whether the site is there already
+        (what else lies beside it was added on top of it, and is kept)."""
+        prefix = f"{self.path}/" if self.path else ""
+        site = {p[len(prefix):] for p in entries if p.startswith(prefix)}
+        if SITE_SIGNATURE in site or self._ours(tip):
+            return True
+        if not site - self.keep:
+            return False
         # Read from the commit itself: a shallow fetch shows the tip with no parents.
         header = self._local("cat-file", "commit", tip).split("\n\n", 1)[0]
         if any(self._ours(line.split()[1]) for line in header.splitlines() if line.startswith("parent ")):
-            return
+            return True
+        if self.path and self.history == "keep":
+            return False  # replaced in path, their files stay in the branch's history below the site's commit
+        named = ", ".join(sorted(entries)[:3])
+        if self.path:
+            raise permanent(
+                f"{self.shown_remote} {self.branch} holds files broadcaster did not publish, in "
+                f"publish.{self.name}.path too ({named}); replacing the branch with one commit would drop them "
+                f'and their history. Point path at a folder of its own (a new one) with history = "keep", or '
+                "publish to a branch of its own (e.g. gh-pages: the first publish creates it). Nothing was pushed."
+            )
         raise permanent(
-            f"{self.shown_remote} {self.branch} holds files broadcaster did not publish ({', '.join(sorted(entries)[:3])}); "
+            f"{self.shown_remote} {self.branch} holds files broadcaster did not publish ({named}); "
             "the site would replace them. Publish to a branch of its own (e.g. gh-pages: the first publish "
             f"creates it), or put the site in a folder of this branch with publish.{self.name}.path and "
             'history = "keep". Nothing was pushed.'
@@ -336,16 +359,29 @@ class GitHost(SiteHost):
             message = self._git("log", "-1", "--format=%B", "--end-of-options", commit)
         except _GitFailed:
             return False
-        return bool(_GENERATION.search(message) or _OLD_SUBJECT.fullmatch(message.strip()))
+        return bool(_SEALED.search(message) or _GENERATION.search(message) or _OLD_SUBJECT.fullmatch(message.strip()))
 
-    def _generation(self, tip: str) -> tuple[str, int]:
-        """The store the tip's site was built from, and how far that store had got."""
+    def _generation(self, tip: str, store_id: str) -> int | None:
+        """How far ``store_id`` had got when it built the tip's site; None when another store built it."""
         message = self._local("log", "-1", "--format=%B", "--end-of-options", tip)
-        store, generation = _STORE.search(message), _GENERATION.search(message)
-        return (store.group(1) if store else "", int(generation.group(1)) if generation else 0)
+        store, sealed, plain = _STORE.search(message), _SEALED.search(message), _GENERATION.search(message)
+        if not store_id or store is None:
+            return None
+        if sealed and store.group(1) == store_digest(store_id):
+            generation = (unseal(store_id, sealed.group(1)) or {}).get("generation")
+            if isinstance(generation, str) and generation.isascii() and generation.isdigit():
+                return int(generation)
+            return None
+        return int(plain.group(1)) if plain and store.group(1) == store_id else None  # an older version's
 
-    def _kept(self, entries: dict[str, tuple[str, str]], site: BuiltSite) -> dict[str, tuple[str, str]]:
-        """What of the tip stays: everything outside ``path``, and CNAME/.nojekyll unless the site has them."""
+    def _kept(
+        self, entries: dict[str, tuple[str, str]], site: BuiltSite, site_there: bool
+    ) -> dict[str, tuple[str, str]]:
+        """What of the tip stays: everything outside ``path``; where the site goes, CNAME and .nojekyll and,
+        when the site is there already, every file it neither writes nor could have written: what a
+        colleague committed on top (robots.txt, a domain verification file), which the web host serves
+        beside it. A file shaped like a site's (an incident page, a feed) is the site's: dropped when this
+        build lacks it. A folder taken over (``history = "keep"``) is replaced whole."""
         prefix = f"{self.path}/" if self.path else ""
         kept = {p: e for p, e in entries.items() if prefix and not p.startswith(prefix)}
         if kept and self.history == "replace":
@@ -354,9 +390,11 @@ class GitHost(SiteHost):
                 "replacing the branch with one commit would drop their history. Publish to a branch of its "
                 f'own (e.g. gh-pages), or set publish.{self.name}.history = "keep".'
             )
-        for name in self.keep - set(site.hashes):
-            if prefix + name in entries:
-                kept[prefix + name] = entries[prefix + name]
+        for path, entry in entries.items():
+            relative = path[len(prefix):]
+            beside = relative in self.keep or (site_there and not is_site_path(relative))
+            if path.startswith(prefix) and beside and relative not in site.hashes:
+                kept[path] = entry
         return kept
 
     def _write_tree(self, site: BuiltSite, kept: dict[str, tuple[str, str]]) -> str:
@@ -532,6 +570,15 @@ class _GitFailed(Exception):
         super().__init__(command)
         self.command = command
         self.stderr = stderr
+
+
+def _trailers(site: BuiltSite) -> str:
+    """Which store built ``site`` (its digest) and how far it had got (sealed, padded: a longer number must not
+    show as a longer seal). The store's id is the seal's key: it never goes into the branch."""
+    if not site.store:
+        return "Broadcaster-Store: unknown\nBroadcaster-Sealed: none\n"
+    sealed = seal(site.store, {"generation": f"{site.generation:020d}"})
+    return f"Broadcaster-Store: {store_digest(site.store)}\nBroadcaster-Sealed: {sealed}\n"
 
 
 def _last_lines(stderr: str, count: int = 3) -> str:
