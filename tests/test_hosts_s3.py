@@ -265,7 +265,7 @@ def test_files_uploaded_before_a_failure_are_not_uploaded_again(
 ) -> None:
     host = make_host(s3.url, bucket, tmp_path)
     # Both attempts botocore makes at index.html get S3's "slow down" answer.
-    s3.fail(S3Fault(match="index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
+    s3.fail(S3Fault(match="index.html", method="PUT", status=503, code="SlowDown", times=S3Host.request_attempts))
 
     error = failure(host, site)
     assert error.retryable
@@ -648,7 +648,7 @@ def test_a_publish_that_stops_part_way_records_its_pages_versions_so_an_older_bu
                             generation, latest)
 
     publish(alice, built("alice-1", b"<p>1</p>", b"<p>index 1</p>", 1, True))
-    s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
+    s3.fail(S3Fault(match="/index.html", method="PUT", status=503, code="SlowDown", times=S3Host.request_attempts))
     assert failure(alice, built("alice-3", b"<p>3</p>", b"<p>index 3</p>", 3, True)).retryable
     recorded = Remote.of_bytes(s3.body(bucket, MANIFEST_NAME), None).opened("one-store")  # sealed: the store opens it
     assert recorded.versions["incidents/inc-1.html"] == "3-x" and recorded.generation == 1
@@ -664,7 +664,7 @@ def test_a_first_publish_that_stops_part_way_names_its_store_and_claims_no_gener
     s3: S3Server, bucket: str, tmp_path: Path
 ) -> None:
     site = of_one_store(tmp_path / "site", SITE, 4, latest=False)
-    s3.fail(S3Fault(match="/index.html", status=503, code="SlowDown", times=S3Host.request_attempts))
+    s3.fail(S3Fault(match="/index.html", method="PUT", status=503, code="SlowDown", times=S3Host.request_attempts))
 
     assert failure(make_host(s3.url, bucket, tmp_path), site).retryable
 
@@ -915,7 +915,7 @@ def test_a_cancelled_publish_returns_only_once_its_requests_on_their_way_are_don
     its own still on its way then could land over the newer file of the publisher that goes next."""
     host = make_host(s3.url, bucket, tmp_path)
     s3.delayed.clear()
-    s3.fail(S3Fault(match="/index.html", delay=1.5))  # the index's upload is slow, but lands
+    s3.fail(S3Fault(match="/index.html", method="PUT", delay=1.5))  # the index's upload is slow, but lands
 
     async def main() -> None:
         publishing = asyncio.create_task(host.publish(replace(site, latest=True)))
@@ -1080,10 +1080,10 @@ def test_the_light_clients_conditional_writes_are_refused_as_boto3s_are(
 
 
 @pytest.mark.parametrize("fault", [
-    S3Fault(match="index.html", status=503, code="SlowDown"),
+    S3Fault(match="index.html", method="PUT", status=503, code="SlowDown"),
     # Two: a put on a kept connection that is reset is sent once more on a new one, by the light client.
-    S3Fault(match="index.html", reset=True, times=2),
-    S3Fault(match="index.html", status=403, code="AccessDenied"),
+    S3Fault(match="index.html", method="PUT", reset=True, times=2),
+    S3Fault(match="index.html", method="PUT", status=403, code="AccessDenied"),
 ])
 def test_a_put_the_light_client_did_not_see_succeed_is_sent_again_by_boto3(
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path, fault: S3Fault

@@ -50,6 +50,7 @@ class S3Fault:
     reset: bool = False
     hold: float = 0.0  # keep the request this long, then drop it unanswered (a stalled upload)
     delay: float = 0.0  # keep the request this long, then carry it out (a slow upload that lands)
+    method: str = ""  # only requests of this method ("PUT": an upload, not a first publish's look-up); "" any
 
 
 class S3Server:
@@ -141,10 +142,10 @@ class S3Server:
         with self._lock:
             self._faults.extend(faults)
 
-    def _take_fault(self, path: str) -> S3Fault | None:
+    def _take_fault(self, method: str, path: str) -> S3Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.match in path and fault.times > 0:
+                if fault.match in path and fault.times > 0 and fault.method in ("", method):
                     fault.times -= 1
                     return fault
         return None
@@ -236,7 +237,7 @@ class S3Server:
                 if server.latency:
                     time.sleep(server.latency)
                 parts = urlsplit(self.path)
-                fault = server._take_fault(parts.path)
+                fault = server._take_fault(self.command, parts.path)
                 if fault and fault.reset:
                     self._reset()
                     return

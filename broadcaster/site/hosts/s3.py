@@ -50,7 +50,7 @@ from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, plain_value, u
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact, remember
-from broadcaster.site.folder import AUDIENCE_DIR
+from broadcaster.site.folder import AUDIENCE_DIR, SITE_SIGNATURE, is_site_path
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, Remote, fingerprinted
 
@@ -102,6 +102,10 @@ _RETRYABLE_CODES = frozenset({
     "SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed",
     "InternalError", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded",
 })
+
+
+# The files at a site's top that a first publish would replace in a bucket serving another website.
+_SITE_TOP_NAMES = ("index.html", "feed.xml", "atom.xml", "summary.json")
 
 
 def _valid_prefix(prefix: str) -> bool:
@@ -415,6 +419,8 @@ class S3Host(SiteHost):
             # Another machine of this store may have published a build of a later state: its
             # pages must be known before any of ours goes up (the conditional write comes last).
             known = self._read_manifest(client, site)
+        if known.etag is None:
+            self._refuse_anothers_files(client)
         elif known.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes):
             known = self._with_customers(client, known)
         for _ in range(self.conflict_attempts):
@@ -428,6 +434,45 @@ class S3Host(SiteHost):
             f"{self.location}: another publisher replaced the manifest {self.conflict_attempts} times while "
             "this one uploaded; the site is not yet fully published. Run `broadcaster retry` in a moment."
         ))
+
+    def _refuse_anothers_files(self, client: Any) -> None:
+        """A first publish (no manifest in the bucket) where the bucket or prefix serves another website: files the
+        site would replace (its index.html, feeds, summary.json) and no site of broadcaster's (its signature: a
+        manifest lost, or one from before manifests). Refused, as the directory and git targets refuse a folder
+        or a branch of another's; nothing is uploaded. Looked up by name, together, on a first publish only."""
+        looks = (*_SITE_TOP_NAMES, SITE_SIGNATURE)
+        with ThreadPoolExecutor(len(looks), thread_name_prefix="s3-look") as pool:
+            found = dict(zip(looks, pool.map(partial(self._holds, client), looks), strict=True))
+        theirs = sorted(path for path in _SITE_TOP_NAMES if found[path])
+        if theirs and not found[SITE_SIGNATURE]:
+            raise permanent(self._clean(
+                f"{self.location} holds files broadcaster did not publish ({', '.join(theirs)}): publishing would "
+                f"replace them. Give publish.{self.name} a prefix of its own (prefix = \"status/\") or another "
+                "bucket; nothing was uploaded."
+            ))
+
+    def _holds(self, client: Any, path: str) -> bool:
+        """Whether the bucket has ``path``: asked without boto3 where the light client may ask."""
+        from broadcaster.site.hosts import _s3_light
+
+        access = self._light_access()
+        if access is not None:
+            with contextlib.suppress(Exception):  # boto3 asks again, and says what went wrong
+                answer = _s3_light.get(access.url(self.prefix + path), access.region, access.keys, unless=None,
+                                       timeout=self.connect_timeout, cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+                if answer.status in (200, 404):
+                    return answer.status == 200
+
+        def head() -> bool:
+            try:
+                client.head_object(Bucket=self.bucket, Key=self.prefix + path)
+            except _botocore("ClientError") as exc:
+                if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                    return False
+                raise
+            return True
+
+        return bool(self._call(head, f"look for {path}"))
 
     def _create_fresh_pages(self, site: BuiltSite, stop: threading.Event) -> _Fresh:
         """While the bucket has yet to say whether this machine's copy of its manifest is still right:
@@ -552,7 +597,9 @@ class S3Host(SiteHost):
             found: dict[str, str] = {}
             pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + AUDIENCE_DIR)
             for page in pages:
-                found.update({str(item["Key"]).removeprefix(self.prefix): "" for item in page.get("Contents", [])})
+                keys = (str(item["Key"]).removeprefix(self.prefix) for item in page.get("Contents", []))
+                # Only what broadcaster writes there: a shared bucket's other files under a/ are not ours to delete.
+                found.update({key: "" for key in keys if is_site_path(key)})
             return found
 
         customers = self._call(listed, "list the customers' pages")
