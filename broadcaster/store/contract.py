@@ -147,6 +147,7 @@ class Store(SubscriptionStore):
     # Appended to a SELECT whose row must stay locked until commit. SQLite's
     # BEGIN IMMEDIATE already locks the whole file.
     lock_for_update: ClassVar[str] = ""
+    lock_for_share: ClassVar[str] = ""  # the same, letting other readers lock it so too
     location: str = ""  # where the data lives, safe to print (no password)
     migrated_from: int | None = None  # the schema version found, when opening upgraded it
     _batched: bool = False  # inside batch(): run_atomic joins its transaction
@@ -552,11 +553,24 @@ class Store(SubscriptionStore):
         trusted_from = iso(utcnow() + held_for)
         withdrawn = (" AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.incident_id = deliveries.incident_id"
                      " AND u.kind = 'withdrawal' AND u.sequence > deliveries.sequence)") if sending else ""
-        return self.run_atomic(
-            f"UPDATE deliveries SET state=?, claimed_by=?, claimed_at=?, updated_at=?"
-            f" WHERE id=? AND state IN ({','.join('?' * len(states))}){withdrawn}",
-            (DeliveryState.SENDING, owner, trusted_from, now, delivery_id, *sorted(states)),
-        ) == 1
+
+        def take() -> int:
+            if sending and self.lock_for_share:
+                # The check above sees only what was committed when the UPDATE began. Holding the incident's row
+                # until this claim commits (with its batch), a withdrawal being stored (``record_update`` holds the
+                # row) is waited for and seen, and one stored after waits for this claim and finds it `sending`.
+                self.select(f"SELECT 1 AS held FROM incidents WHERE id = (SELECT incident_id FROM deliveries"
+                            f" WHERE id = ?){self.lock_for_share}", (delivery_id,))
+            return self.run(
+                f"UPDATE deliveries SET state=?, claimed_by=?, claimed_at=?, updated_at=?"
+                f" WHERE id=? AND state IN ({','.join('?' * len(states))}){withdrawn}",
+                (DeliveryState.SENDING, owner, trusted_from, now, delivery_id, *sorted(states)),
+            )
+
+        if self._batched:
+            return take() == 1
+        with self.transaction():
+            return take() == 1
 
     def note_attempt(self, delivery_id: int) -> None:
         self.run_atomic("UPDATE deliveries SET attempts = attempts + 1, updated_at=? WHERE id=?", (iso(utcnow()), delivery_id))

@@ -185,6 +185,7 @@ class PostgresStore(Store):
 
     backend = "postgresql"
     lock_for_update = " FOR UPDATE"
+    lock_for_share = " FOR SHARE"
 
     def __init__(self, url: str, *, upgrade: bool = False) -> None:
         import psycopg
