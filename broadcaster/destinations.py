@@ -8,8 +8,8 @@ and builds their delivery plan; it imports no SDK.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -145,27 +145,33 @@ class SubscriberDestination(ChannelDestination):
     Delivered as a configured Telegram channel is (the same client and pacing,
     threading, retries, egress guard and a delivery record per chat), with the view
     its visibility allows. Each chat chooses its components (``targets_for``). A chat
-    also listed in a channel table is left to that table, so it hears an update once.
+    also listed in a channel table (by its id, or by an @name ``operations.rooms``
+    resolved to it) is left to that table, so it hears an update once, at that
+    table's visibility.
     A chat that blocked the bot or is gone becomes inactive (the failure is not
     retried); a group that became a supergroup is followed and its new id stored.
     """
 
     def __init__(self, config: Config, visibility: Visibility, store: Store | None) -> None:
         assert config.bot is not None
-        name = SUBSCRIBERS if visibility == PUBLIC else f"{SUBSCRIBERS}.{str(visibility).replace(':', '.')}"
-        table = replace(config.bot.table, name=name, visibility=str(visibility))
+        table = replace(config.bot.table, name=subscribers_name(visibility), visibility=str(visibility))
         super().__init__(table, config.engine.timeout, config.page.language)
         self.scope = visibility
         self._store = store
+        self._config = config
         self._configured = {key for t in config.channels.values() for key, _ in _target_keys(t.type, t.options)}
 
     @cached_property
     def subscriptions(self) -> list[Subscription]:
+        """The active chats of this visibility, less those a channel table names (as written, or by the @name
+        the service said is that chat, ``operations.rooms``): those hear the update from their table only."""
         if self._store is None:  # naming and rendering need no store; planning and sending have one
             return []
+        rooms = table_rooms(self._config, self._store)
         return [
             s for s in self._store.subscriptions(visibility=self.scope, active=True)
             if not any(key in self._configured for key, _ in _target_keys(self.table.type, {"chat_ids": [s.chat_id]}))
+            and not rooms.naming(s.chat_id)
         ]
 
     def targets(self) -> tuple[str, ...]:
@@ -215,6 +221,60 @@ LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_B
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     return load_channel_class(kind).target_keys(options)
+
+
+def subscribers_name(visibility: Visibility) -> str:
+    """The destination of the subscribed chats of one visibility: ``subscribers``, ``subscribers.internal``..."""
+    return SUBSCRIBERS if visibility == PUBLIC else f"{SUBSCRIBERS}.{str(visibility).replace(':', '.')}"
+
+
+@dataclass(frozen=True)
+class TableRooms:
+    """The chats the bot's kind of channel tables name, as far as this machine knows now.
+
+    ``rooms``: each chat (``telegram:-100123``) with the tables that name it, by its id or by an @name the
+    service was asked about (``operations.rooms`` asks and the store remembers). ``unresolved``: the tables
+    with a name nobody has asked about yet, which may be any group's.
+    """
+
+    room_of: Callable[[str], str | None]
+    rooms: Mapping[str, tuple[ChannelConfig, ...]]
+    unresolved: tuple[ChannelConfig, ...]
+
+    def naming(self, chat_id: str) -> tuple[ChannelConfig, ...]:
+        """The tables that certainly name the subscribed chat ``chat_id``."""
+        room = self.room_of(chat_id)
+        return self.rooms.get(room, ()) if room else ()
+
+
+def table_rooms(config: Config, store: Store) -> TableRooms:
+    """Which chats the channel tables of the bot's type name, from the config and the rooms the store remembers
+    (no service is asked here: ``operations.rooms.check_shared_rooms`` does, before a post's first send)."""
+    if config.bot is None:
+        return TableRooms(lambda _: None, {}, ())
+    bot_channel = load_channel_class(config.bot.table.type)(config.bot.table)
+    rooms: dict[str, list[ChannelConfig]] = {}
+    unresolved: list[ChannelConfig] = []
+    for table in config.channels.values():
+        if table.type != config.bot.table.type:
+            continue
+        channel = load_channel_class(table.type)(table)
+        for written in channel.room_names():
+            unaskable = channel.cache_key_needs_secret and config.missing_secrets({table.name})
+            room = channel.room(written) or (None if unaskable else
+                                             store.remembered_room(channel.room_cache_key(written)))
+            if room:
+                rooms.setdefault(room, []).append(table)
+            elif room is None and table not in unresolved:  # "": the service knows no such chat
+                unresolved.append(table)
+    return TableRooms(bot_channel.room, {r: tuple(ts) for r, ts in rooms.items()}, tuple(unresolved))
+
+
+def may_read(readers: Visibility, sender: Visibility) -> bool:
+    """Whether ``readers`` may see what a table (or a subscription) of ``sender`` visibility is sent."""
+    if sender.level == Level.PUBLIC or readers.level == Level.INTERNAL:
+        return True
+    return sender == readers
 
 
 def subscriber_visibilities(config: Config) -> list[Visibility]:

@@ -6,7 +6,8 @@ Who may do what:
   get the short help, at most once a minute.
 * In a group, only an administrator (``getChatMember``: creator or
   administrator) is answered, and only with an invite does ``/start``
-  subscribe it; anyone else is ignored, and so is free text and commands the
+  subscribe it (a plain ``/start`` brings back a group that sent ``/stop``,
+  as it was); anyone else is ignored, and so is free text and commands the
   bot does not know (they are often another bot's). An anonymous administrator
   cannot be told apart from the group, so is asked to send as himself. A button
   under ``/components`` saves only when an administrator taps it.
@@ -28,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster import subscribers
 from broadcaster.bot.pacing import Pacer
-from broadcaster.bot.status import status_replies
+from broadcaster.bot.status import chat_visibility, status_replies
 from broadcaster.channels.telegram import flood_wait
+from broadcaster.destinations import table_rooms
 from broadcaster.messages import bot as words
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import LeakRefused
@@ -100,15 +102,27 @@ class ChatBot:
     async def start(self, turn: Turn) -> None:
         if turn.args:
             await self._redeem(turn, turn.args[0])
-        elif turn.kind == ChatKind.GROUP:
+            return
+        before = self.store.subscription(str(turn.chat_id))
+        if turn.kind == ChatKind.GROUP and before is None:
             await self.reply(turn, words.group_needs_invite())
         else:
-            before = self.store.subscription(str(turn.chat_id))
+            # A group that sent /stop comes back as it was, as /stop promised: the visibility its invite gave,
+            # never more, and its invite is not needed again (it may be used up by this very group).
             subscription = subscribers.subscribe(self.store, turn.chat_id, turn.kind)
             already = before is not None and before.active
             await self.reply(turn, words.already_subscribed() if already else self._welcome(subscription))
 
     async def _redeem(self, turn: Turn, code: str) -> None:
+        named = table_rooms(self.config, self.store).naming(str(turn.chat_id))
+        if named:
+            # A channel table decides what this chat hears: an invite opened here (an administrator of two
+            # groups picking the wrong one) would change nothing it is sent, so it is not used up, and the
+            # reply names no visibility (a public group must not learn that a staff invite exists).
+            LOG.warning("An invite was opened in chat %s, which [channels.%s] names: not redeemed; the chat hears "
+                        "that table only.", turn.chat_id, named[0].name)
+            await self.reply(turn, words.already_subscribed())
+            return
         try:
             redemption = subscribers.redeem(self.store, code, turn.chat_id, turn.kind)
         except InviteRefused as refused:
@@ -144,7 +158,8 @@ class ChatBot:
         await self.reply(turn, words.help_text(self.config.page.title))
 
     def _welcome(self, subscription: Subscription) -> str:
-        page, visibility = self.config.page.title, subscription.visibility
+        # What the chat will hear (a table's chat, a doubt: less than its invite), never more.
+        page, visibility = self.config.page.title, chat_visibility(self.config, self.store, subscription)
         if visibility.level == Level.INTERNAL:
             return words.subscribed_internal(page)
         if visibility.level == Level.AUDIENCE and visibility.audience in self.config.audiences:

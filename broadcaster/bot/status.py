@@ -17,6 +17,7 @@ from functools import partial
 
 from broadcaster.compose import without_kept
 from broadcaster.config import Config
+from broadcaster.destinations import may_read, table_rooms
 from broadcaster.engine import carried_private_values, previous_status
 from broadcaster.messages.bot import ComponentLine, status_continues, status_messages
 from broadcaster.messages.egress import TELEGRAM_HTML, Compared, PrivateValues, guard
@@ -25,6 +26,7 @@ from broadcaster.messages.visibility import (
     PRIVATE_KINDS,
     PublicIncident,
     UpdateView,
+    as_last_corrected,
     reader_number,
     view_for,
     without_text,
@@ -33,7 +35,7 @@ from broadcaster.own_words import own_words
 from broadcaster.site.links import incident_url
 from broadcaster.site.status import component_statuses, is_upcoming
 from broadcaster.store import Store
-from broadcaster.subscribers import Subscription
+from broadcaster.subscribers import ChatKind, Subscription
 
 _NOT_SHOWN = PRIVATE_KINDS | {"withdrawal"}
 # A chat gets one message a second and a reply waits at most pacing.MAX_WAIT: a longer answer is cut
@@ -57,7 +59,7 @@ def status_replies(
     """The ``/status`` messages for a chat (``subscription`` None or inactive: the public's); LeakRefused if
     one would hold what the chat's visibility may not."""
     moment = now or datetime.now(UTC)
-    visibility = _visibility(config, subscription)
+    visibility = chat_visibility(config, store, subscription)
     shown = [s for s in _latest(config, store, visibility, moment) if subscription is None or
              subscription.wants({c.id for c in s.incident.components})]
     open_now = [s for s in shown if not is_upcoming(s.view.incident, moment)]
@@ -71,12 +73,30 @@ def status_replies(
     return texts
 
 
-def _visibility(config: Config, subscription: Subscription | None) -> Visibility:
-    """The chat's visibility; the public's for a chat that is not (or no longer) subscribed, and for an
-    audience the config no longer names (its detail cannot be cut apart from others')."""
+def chat_visibility(config: Config, store: Store, subscription: Subscription | None) -> Visibility:
+    """What the chat may be told: never more than its pushes get.
+
+    The public's for a chat that is not (or no longer) subscribed, and for an audience the config no longer
+    names (its detail cannot be cut apart from others'). A chat a channel table names hears that table's view
+    only (``SubscriberDestination.subscriptions``), so it is answered at that table's visibility whatever
+    invite was redeemed there. A group that a table's @name not yet resolved may be is answered as the public
+    when that table's readers must not read its subscription's detail (fail closed, as its pushes are held).
+    """
     if subscription is None or not subscription.active:
         return PUBLIC
-    visibility = subscription.visibility
+    visibility = _known(config, subscription.visibility)
+    rooms = table_rooms(config, store)
+    tables = rooms.naming(subscription.chat_id)
+    if tables:
+        seen = {Visibility.parse(t.visibility) for t in tables}
+        return _known(config, seen.pop()) if len(seen) == 1 else PUBLIC
+    if subscription.kind == ChatKind.GROUP and any(
+            not may_read(Visibility.parse(t.visibility), visibility) for t in rooms.unresolved):
+        return PUBLIC
+    return visibility
+
+
+def _known(config: Config, visibility: Visibility) -> Visibility:
     if visibility.level == Level.AUDIENCE and visibility.audience not in config.audiences:
         return PUBLIC
     return visibility
@@ -85,14 +105,16 @@ def _visibility(config: Config, subscription: Subscription | None) -> Visibility
 def _latest(config: Config, store: Store, visibility: Visibility, now: datetime) -> list[Shown]:
     found = []
     records = store.site_incidents(now)
-    if visibility.level != Level.INTERNAL:  # what the operator kept off the page is kept off here too
-        kept = store.kept_off([i.id for i, _ in records])
+    if visibility.level != Level.INTERNAL:  # what these readers were never told stays untold here too
+        kept = _kept(store, [i.id for i, _ in records], visibility)
         records = [without_kept(i, ups, kept) for i, ups in records]
     records = [(i, ups) for i, ups in records if not i.status.is_closed]
     for incident, updates in records:
-        latest = next((u for u in reversed(updates) if u.kind not in _NOT_SHOWN), None)
-        if latest is None:
+        # The latest update, as last corrected: a correction of an older one is not the latest news.
+        shown = next((u for u in reversed(updates) if u.kind not in _NOT_SHOWN and u.kind != "correction"), None)
+        if shown is None:
             continue
+        latest = as_last_corrected(shown, updates)
         view = view_for(
             visibility, incident, latest, url=incident_url(config, incident.id),
             previous_status=previous_status(updates, latest.sequence),
@@ -100,6 +122,17 @@ def _latest(config: Config, store: Store, visibility: Visibility, now: datetime)
         )
         found.append(Shown(incident, latest, tuple(updates), view))
     return found
+
+
+def _kept(store: Store, incident_ids: list[str], visibility: Visibility) -> set[tuple[str, int]]:
+    """The updates (incident id, sequence) these readers were never told. For one customer's chat that is what
+    was kept from the public less what went to that customer's channels (``kept_from``, by which the engine
+    numbers its pushes): an update told to that customer alone is theirs, one told to another customer is not."""
+    kept = store.kept_off(incident_ids)
+    if visibility.level != Level.AUDIENCE:
+        return kept
+    touched = {incident_id for incident_id, _ in kept}  # kept_from is a part of kept_off: ask only of these
+    return {(incident_id, sequence) for incident_id in touched for sequence in store.kept_from(incident_id, visibility)}
 
 
 def _component_lines(

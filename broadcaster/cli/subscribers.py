@@ -99,9 +99,17 @@ def remove(ctx: click.Context, /, chat: str) -> None:
     """Forget a subscribed chat (its id from `subscribers list`); nothing more is sent there."""
     from broadcaster import subscribers as subs
 
-    if not subs.remove(open_store(ctx), chat):
+    store = open_store(ctx)
+    before = store.subscription(subs.check_chat_id(chat))
+    if before is None or not subs.remove(store, chat):
         raise InputError(f"chat {chat} is not subscribed; see `broadcaster subscribers list`. Nothing was changed.")
     click.echo(f"Removed chat {chat}: nothing more is sent there. If it sends /start again, it gets public updates.")
+    invite = store.invite(before.invite) if before.invite else None
+    if invite is not None and invite.refusal(datetime.now(UTC)) is None:
+        # The link it joined with still opens: whoever kept it (an ex-employee) can come straight back.
+        click.echo(f"It joined with invite {invite.id} ({describe(invite.visibility, invite.components)}), which "
+                   f"still works: a chat opening it again is subscribed again. To stop that, run "
+                   f"`broadcaster subscribers revoke {invite.id}` (send new links to the chats that should stay).")
 
 
 @subscribers.command("invites")

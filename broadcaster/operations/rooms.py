@@ -11,6 +11,11 @@ A name that cannot be resolved now (the service does not answer, its token is no
 refusal: the status page and every other channel still get the update. Only the tables whose detail the
 readers of that name must not see are held back (their deliveries recorded failed, with why); ``retry``
 asks again and sends them once the doubt is gone.
+
+A chat subscribed through the bot is always written as its id, and may be a chat a table names by @name.
+While any chat is subscribed, the names of every table of the bot's type are resolved the same way, so that
+``SubscriberDestination`` leaves such a chat to its table (it hears that table's view only); a name that cannot
+be resolved holds back the subscribed chats whose detail that table's readers must not see.
 """
 
 from __future__ import annotations
@@ -21,16 +26,35 @@ from typing import TYPE_CHECKING
 
 from broadcaster.config import ChannelConfig, Config
 from broadcaster.delivery import DeliveryState
+from broadcaster.destinations import may_read, subscribers_name
 from broadcaster.errors import ConfigError, DeliveryError
-from broadcaster.messages.model import Level, Visibility
+from broadcaster.messages.model import Visibility
 from broadcaster.registry import load_channel_class
 from broadcaster.store import Delivery, PlannedDelivery, Store
+from broadcaster.subscribers import ChatKind
 
 if TYPE_CHECKING:
     pass
 
-# Table name -> why its deliveries wait: it might post into a chat whose readers must not see its detail.
+# Table name -> why its deliveries wait: it might post into a chat whose readers must not see its detail. A
+# subscribed chat is held alone (``held_chat``): its destination's other chats are not in doubt.
 Held = Mapping[str, str]
+
+
+class LeftToTable(str):
+    """A reason in ``Held`` that skips rather than holds: the subscribed chat is a table's chat and hears the
+    update from that table only, so nothing is owed to it and ``retry`` must not send it."""
+
+    __slots__ = ()
+
+
+def held_chat(destination: str, target: str) -> str:
+    """The key of one destination's chat in ``Held`` (a destination's name holds no line break)."""
+    return f"{destination}\n{target}"
+
+
+def _why_held(held: Held, destination: str, target: str) -> str | None:
+    return held.get(destination) or held.get(held_chat(destination, target))
 
 
 @dataclass(frozen=True)
@@ -45,10 +69,10 @@ def check_shared_rooms(config: Config, store: Store, *, ask: bool = True) -> Hel
     ``ask=False`` (a dry run, which stores and sends nothing and asks no service) compares the chats the
     config and the store already know, and holds nothing back.
     """
-    tables = _comparable_tables(config)
+    tables = _comparable_tables(config, store)
     if not tables:
         return {}
-    found, doubts = _rooms(config, store, tables, ask=ask)
+    found, doubts = _rooms(config, store, tables, ask=ask)  # remembered: a subscribed chat is then compared too
     by_room: dict[str, list[_Written]] = {}
     for entry, room in found:
         if room:
@@ -62,22 +86,35 @@ def check_shared_rooms(config: Config, store: Store, *, ask: bool = True) -> Hel
                 "detail meant for one would reach the readers of the other. Remove it from one of the tables. "
                 "Nothing was stored or sent."
             )
-    return _held(tables, doubts)
+    return {**_held(tables, doubts), **_held_subscribers(config, store, doubts), **_left_to_tables(config, store, by_room)}
 
 
 def hold_back(planned: Sequence[PlannedDelivery], held: Held) -> list[PlannedDelivery]:
     """``planned`` with the pending deliveries of held tables recorded failed (``retry`` sends them later)."""
-    return [replace(p, state=DeliveryState.FAILED, reason=held[p.destination])
-            if p.state == DeliveryState.PENDING and p.destination in held else p for p in planned]
+    return [replace(p, state=_state(why), reason=why)
+            if p.state == DeliveryState.PENDING and (why := _why_held(held, p.destination, p.target)) else p
+            for p in planned]
 
 
-def _comparable_tables(config: Config) -> list[ChannelConfig]:
-    """Tables of the types whose chats may be written two ways, where those tables differ in visibility."""
+def _state(why: str) -> DeliveryState:
+    return DeliveryState.SKIPPED if isinstance(why, LeftToTable) else DeliveryState.FAILED
+
+
+def _comparable_tables(config: Config, store: Store) -> list[ChannelConfig]:
+    """Tables of the types whose chats may be written two ways, where those tables differ in visibility; and
+    every table of the bot's type while a chat is subscribed, since a subscribed chat (always an id) is left to
+    the table naming it (``SubscriberDestination.subscriptions``) only once that table's @names are resolved."""
     by_type: dict[str, list[ChannelConfig]] = {}
     for table in config.channels.values():
         if load_channel_class(table.type)(table).room_names():
             by_type.setdefault(table.type, []).append(table)
-    return [t for group in by_type.values() if len({t.visibility for t in group}) > 1 for t in group]
+    subscribed = config.bot is not None and bool(store.subscriptions(active=True))
+    return [t for kind, group in by_type.items()
+            if len({t.visibility for t in group}) > 1 or (subscribed and _bot_type(config) == kind) for t in group]
+
+
+def _bot_type(config: Config) -> str:
+    return config.bot.table.type if config.bot is not None else ""
 
 
 def _rooms(
@@ -143,7 +180,7 @@ def _held(tables: Sequence[ChannelConfig], doubts: Sequence[tuple[_Written, str]
     for entry, problem in doubts:
         readers = Visibility.parse(entry.table.visibility)
         for table in tables:
-            if table.type == entry.table.type and not _may_read(readers, Visibility.parse(table.visibility)):
+            if table.type == entry.table.type and not may_read(readers, Visibility.parse(table.visibility)):
                 held.setdefault(table.name, (
                     f"not sent: [channels.{entry.table.name}] names {entry.written}, and {problem}; it might be this "
                     f"table's chat, where readers of another visibility would see this detail. `broadcaster retry` "
@@ -151,11 +188,39 @@ def _held(tables: Sequence[ChannelConfig], doubts: Sequence[tuple[_Written, str]
     return held
 
 
-def _may_read(readers: Visibility, sender: Visibility) -> bool:
-    """Whether ``readers`` may see what a table of ``sender`` visibility posts."""
-    if sender.level == Level.PUBLIC or readers.level == Level.INTERNAL:
-        return True
-    return sender == readers
+def _left_to_tables(config: Config, store: Store, by_room: Mapping[str, Sequence[_Written]]) -> dict[str, str]:
+    """Each subscribed chat a table names (by an @name just resolved, say), skipped for its subscription: the
+    plan was made before the name was known, and the chat hears that table's view only."""
+    if config.bot is None or not by_room:
+        return {}
+    bot = load_channel_class(config.bot.table.type)(config.bot.table)
+    left: dict[str, str] = {}
+    for chat in store.subscriptions(active=True):
+        tables = by_room.get(bot.room(chat.chat_id) or "", ())
+        if tables:
+            left[held_chat(subscribers_name(chat.visibility), chat.chat_id)] = LeftToTable(
+                f"left to [channels.{tables[0].table.name}], which names this chat as {tables[0].written}: it hears "
+                "the update from that table only. `broadcaster subscribers remove` ends its subscription.")
+    return left
+
+
+def _held_subscribers(config: Config, store: Store, doubts: Sequence[tuple[_Written, str]]) -> dict[str, str]:
+    """The subscribed groups whose detail a doubtful name's readers must not see: any of them may be the
+    chat the name is, and then the table's readers would read the subscription's detail (fail closed,
+    as for tables: held, and sent by ``retry`` once the name is known)."""
+    held: dict[str, str] = {}
+    for entry, problem in doubts:
+        if entry.table.type != _bot_type(config):
+            continue
+        readers = Visibility.parse(entry.table.visibility)
+        # A private chat is a person: never a table's @name, which names a public group or channel.
+        for chat in store.subscriptions(active=True):
+            if chat.kind == ChatKind.GROUP and not may_read(readers, chat.visibility):
+                held.setdefault(held_chat(subscribers_name(chat.visibility), chat.chat_id), (
+                    f"not sent: [channels.{entry.table.name}] names {entry.written}, and {problem}; it might be a "
+                    "subscribed chat, where that table's readers would see this detail. `broadcaster retry` asks "
+                    "again and sends it (or write the chat's id in the config)."))
+    return held
 
 
 def hold_stored(store: Store, deliveries: Sequence[Delivery], held: Held) -> tuple[list[Delivery], set[int]]:
@@ -163,10 +228,11 @@ def hold_stored(store: Store, deliveries: Sequence[Delivery], held: Held) -> tup
     failed with why, held ``unknown`` ones keep their state (a retry must not forget they may have arrived)."""
     kept, stopped = [], set()
     for delivery in deliveries:
-        if delivery.destination not in held:
+        why = _why_held(held, delivery.destination, delivery.target)
+        if why is None:
             kept.append(delivery)
             continue
         stopped.add(delivery.id)
         if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED):
-            store.mark_failed(delivery.id, held[delivery.destination])
+            store.mark_failed(delivery.id, why, state=_state(why))
     return kept, stopped

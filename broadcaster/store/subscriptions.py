@@ -73,13 +73,17 @@ class SubscriptionStore:
         with self.transaction():
             row = self.select_one(f"SELECT * FROM invites WHERE hash = ?{self.lock_for_update}", (invite_hash,))
             invite = invite_from(row) if row else None
+            before = self.subscription(chat_id)
+            # The chat already holds this invite (a link tapped twice): nothing to use, so nothing to refuse,
+            # even when the invite is used up (by this very chat) or has expired since. A revoked one is
+            # refused: the operator withdrew it, and the chat is told so rather than that all is well.
+            if (invite is not None and invite.revoked_at is None and before is not None and before.active
+                    and before.invite == invite_hash):
+                return Redemption(before, counted=False)
             refusal = Refusal.UNKNOWN if invite is None else invite.refusal(at)
             if refusal is not None:
                 raise InviteRefused(refusal, _REFUSED[refusal])
             assert invite is not None
-            before = self.subscription(chat_id)
-            if before is not None and before.active and before.invite == invite_hash:
-                return Redemption(before, counted=False)
             counted = self.run(
                 "UPDATE invites SET uses = uses + 1 WHERE hash = ? AND uses = ? AND revoked_at IS NULL",
                 (invite_hash, invite.uses),
