@@ -12,6 +12,7 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -393,7 +394,9 @@ def print_retry(
     if as_json:
         print_json(records.retry_json(incident_id, result, marked))
         return
-    if not result.outcomes:
+    if not result.outcomes and result.elsewhere:
+        out.print("Nothing to resend now: another command is still sending what is below.", markup=False)
+    elif not result.outcomes:
         left = " (but for those of unknown fate below)" if result.unknown else ""
         out.print(f"Nothing to resend: every delivery is sent or skipped{left}.", markup=False)
     else:
@@ -401,6 +404,22 @@ def print_retry(
         print_outcomes(out, f"Tried {deliveries(len(result.outcomes))}, {sent} sent:", result.outcomes, incident_id)
     for delivery in result.unknown:
         out.print(unknown_line(delivery, withdrawn=delivery.id in result.withdrawn))
+    for delivery in result.elsewhere:
+        out.print(claimed_line(delivery, result.lease))
+
+
+def claimed_line(delivery: Delivery, lease: timedelta) -> Text:
+    """A delivery another command is sending (its claim still trusted): not sent again, and what to do."""
+    where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+    since = delivery.claimed_at
+    until = f" until {format_time(since + lease)}" if since is not None else ""
+    line = Text("… ", style="yellow")
+    line.append(printable(
+        f"{delivery.incident_id} #{delivery.sequence} → {where}: being sent by {delivery.claimed_by or 'another command'}"
+        f"{' since ' + format_time(since) if since is not None else ''}, not sent again here. If that command has "
+        f"died, its claim is trusted{until}; `broadcaster retry {delivery.incident_id}` after that says whether the "
+        "post may have arrived."))
+    return line
 
 
 # -- list and show ----------------------------------------------------------------------------

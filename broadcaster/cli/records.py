@@ -174,6 +174,7 @@ def retry_json(
         "incident_id": incident_id,
         "deliveries": [_shown(o.as_json()) for o in result.outcomes],
         "unknown": [delivery_json(d) for d in result.unknown],
+        "sending": [delivery_json(d) for d in result.elsewhere],  # another command has them: not sent again here
         # --mark-unknown-sent: each delivery recorded as sent (or settled), and what later updates thread under
         "marked": [{**delivery_json(d), "threading": threading} for d, threading in marked],
     }

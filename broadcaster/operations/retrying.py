@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState
@@ -153,11 +154,14 @@ class RetryResult:
     outcomes: list[Outcome]
     unknown: list[Delivery]  # posts whose fate is unknown, left for the operator to settle
     withdrawn: set[int] = field(default_factory=set)  # those of a withdrawn incident: delete by hand, never resend
+    # Still being sent by another command (another machine's, or one killed within its lease): not sent again here.
+    elsewhere: list[Delivery] = field(default_factory=list)
+    lease: timedelta = timedelta(0)  # how long such a claim is trusted from its ``claimed_at``
 
     @property
     def failed(self) -> bool:
-        """Something is still not sent: a delivery failed, or a post's fate is unknown."""
-        return bool(self.unknown) or any(o.state not in DONE_STATES for o in self.outcomes)
+        """Something is still not sent: a delivery failed, a post's fate is unknown, or another command has it."""
+        return bool(self.unknown or self.elsewhere) or any(o.state not in DONE_STATES for o in self.outcomes)
 
 
 def retry(
@@ -186,7 +190,8 @@ def retry(
     withdrawn = withdrawn_before(store, unknown)
     if include_unknown:  # resent above, except a withdrawn incident's: those stay for the operator
         unknown = [d for d in unknown if d.id in withdrawn]
-    return RetryResult(outcomes, unknown, withdrawn)
+    elsewhere = store.deliveries(incident_id=incident_id, states=(DeliveryState.SENDING,))
+    return RetryResult(outcomes, unknown, withdrawn, elsewhere, publisher.lease)
 
 
 def _deletes_in_doubt(config: Config, store: Store, incident_id: str | None) -> list[Delivery]:
