@@ -397,7 +397,8 @@ def publish(
             incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
         return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))
-    incident, update = store.record_update(incident, update, planned, new=new)
+    after = None if new else max((u.sequence for u in earlier), default=0)  # what the plan was made after
+    incident, update = store.record_update(incident, update, planned, new=new, after=after)
     from broadcaster.notices import record_sla_breaches
 
     notices = record_sla_breaches(config, store, utcnow())

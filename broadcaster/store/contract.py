@@ -75,7 +75,7 @@ from broadcaster.store.subscriptions import SubscriptionStore
 SCHEMA_VERSION = 7
 
 # How often a command reads an incident again when another command changed it under it.
-CONFLICT_ATTEMPTS = 5
+CONFLICT_ATTEMPTS = 12  # each conflict is another command's write landing first: eight at once still all land
 
 # What a claim may take: never one sent, skipped, or being sent by someone else; ``unknown`` only when asked.
 CLAIMABLE = frozenset({DeliveryState.PENDING, DeliveryState.FAILED})
@@ -211,13 +211,16 @@ class Store(SubscriptionStore):
         plan: Sequence[PlannedDelivery],
         *,
         new: bool,
+        after: int | None = None,
     ) -> tuple[Incident, Update]:
         """Store an update (and a new incident) with its deliveries, in one transaction.
 
         The sequence number (and, for a new incident, a free id derived from
         ``incident.id``) is allocated inside the transaction. Returns what was stored.
         For an existing incident, ``incident`` must have been read at the stored
-        version: otherwise ``ConflictError``, and nothing is stored.
+        version: otherwise ``ConflictError``, and nothing is stored. ``after``: the last update
+        the plan was made after; another stored since (one that named a customer, say, whose
+        channels this plan leaves out) is a ``ConflictError`` too, so the plan is made again.
         """
         with self.transaction():
             if new:
@@ -228,6 +231,9 @@ class Store(SubscriptionStore):
                 row = self.select_one(f"SELECT * FROM incidents WHERE id = ?{self.lock_for_update}", (incident.id,))
                 if row is None:
                     raise InputError(f"no incident {incident.id!r}; see `broadcaster list`.")
+                if after is not None and self.next_sequence(incident.id) != after + 1:
+                    raise ConflictError(f"another update of {incident.id} was stored while this one was planned; "
+                                        "nothing was stored or sent.")
                 incident = self._update_incident(row, incident, update.created_at)
             update = replace(update, incident_id=incident.id, sequence=self.next_sequence(incident.id))
             self._write_update(update)
