@@ -397,3 +397,25 @@ def test_a_commit_of_an_older_version_with_plain_trailers_still_counts(remote: P
 
     assert tree(remote, "gh-pages")["index.html"] == b"from the old version"
     assert "later state" in receipt.notes[0]  # type: ignore[attr-defined]
+
+
+def test_an_older_build_never_lands_after_a_later_one_that_changed_no_file(tmp_path: Path) -> None:
+    """The gap the target's own record leaves: a build that changes no file (a staff-only update, a withdrawal of
+    what the target already left out) writes nothing there, so the record stays older than the store's state, and
+    a build from between them, waiting for the lock, landed after it. The store remembers how far each place got."""
+    from broadcaster.site.source import publish as publish_taking_turns
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "state.db")
+    host = directory_host(tmp_path / "www")
+    site = {"index.html": b"<p>nothing open</p>"}
+    try:
+        asyncio.run(publish_taking_turns(store, host, built(tmp_path / "a", site, generation=10)))
+        unchanged = asyncio.run(publish_taking_turns(store, host, built(tmp_path / "b", site, generation=12)))
+        assert unchanged.notes == ("unchanged",)
+        older = {**site, "incidents/withdrawn.html": b"<p>posted in error</p>"}
+        kept = asyncio.run(publish_taking_turns(store, host, built(tmp_path / "c", older, generation=11)))
+    finally:
+        store.close()
+    assert not (tmp_path / "www" / "incidents" / "withdrawn.html").exists()
+    assert "kept" in kept.notes[0]

@@ -481,6 +481,20 @@ class Store(SubscriptionStore):
             self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      ("room:" + key, room))
 
+    def published_generation(self, place: str) -> int:
+        """How far this store had got when a publish of it last reached ``place`` (0: none known here)."""
+        row = self.select_one("SELECT value FROM meta WHERE key = ?", ("published:" + place,))
+        return int(row["value"]) if row is not None and str(row["value"]).isdigit() else 0
+
+    def note_published(self, place: str, generation: int) -> None:
+        """Remember that a build of ``generation`` reached ``place``: an older build must not land after it, even
+        where the place itself records nothing (a build that changed no file writes nothing there, since what it
+        would write tells readers something happened). Kept in ``meta``, as the rooms are."""
+        with self.transaction():
+            if generation > self.published_generation(place):
+                self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         ("published:" + place, str(generation)))
+
     def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
         """Update rows by incident id, a few queries for many incidents rather than one each."""
         found: dict[str, list[Row]] = {i: [] for i in ids}
