@@ -85,3 +85,42 @@ def test_versions_or_generation_alone_do_not_rewrite_the_manifest() -> None:
     after = Remote({"index.html": "h1"}, {"incidents/a.html": "2-t2"}, "s1", 9)
     assert after.shows_the_same(before)
     assert not Remote({"index.html": "h2"}, {}, "s1", 9).shows_the_same(before)
+
+
+OLD_STORE_ID = "5f0c0ffee5f0c0ffee5f0c0ffee5f0c0"  # the id versions before the seal made, and published in the clear
+
+
+def as_an_earlier_version_left_it(project: Project, s3: S3Server) -> None:
+    """The bucket's manifest (and this machine's copy) as versions before the seal wrote it: store id, versions and
+    generation in the clear; and that id in the store's meta, where those versions kept it."""
+    import sqlite3
+
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        db.execute("INSERT INTO meta(key, value) VALUES ('store_id', ?)", (OLD_STORE_ID,))
+    key, _ = store_state(project)
+    plain = json.loads(Remote.of_bytes(s3.body(BUCKET, ".broadcaster-manifest.json"), None).opened(key)
+                       .document(sealed=False))
+    plain["store"] = OLD_STORE_ID
+    put = s3.client().put_object(Bucket=BUCKET, Key=".broadcaster-manifest.json",
+                                 Body=json.dumps(plain, sort_keys=True).encode(), ContentType="application/json")
+    for copy in (project.root / ".broadcaster").glob("*.json"):
+        saved = json.loads(copy.read_text())
+        if isinstance(saved, dict) and "manifest" in saved and "etag" in saved:
+            copy.write_text(json.dumps({**saved, "etag": put["ETag"], "manifest": plain}, sort_keys=True))
+
+
+def test_an_upgrade_reseals_the_plain_manifest_and_its_seal_never_opens_with_the_id_once_published(
+        project: Project, s3: S3Server) -> None:
+    """A review: the first seals were keyed by the store's id, which earlier versions published in every manifest and
+    pages commit (a crawler's copy opens them); and a publish that changed no file left the plain manifest up."""
+    incident = str(posted(project, "--title", "API errors", "-C", "api", "Elevated errors.")["incident_id"])
+    assert project.cli("site", "publish").exit_code == 0
+    as_an_earlier_version_left_it(project, s3)
+
+    assert project.cli("site", "publish").exit_code == 0  # no page changed
+    manifest = json.loads(s3.body(BUCKET, ".broadcaster-manifest.json"))
+    assert "generation" not in manifest and "versions" not in manifest and OLD_STORE_ID not in json.dumps(manifest)
+    posted(project, "-i", incident, "--only", "tg-ops", "Staff only: router fra-2 is flapping.")
+    posted(project, "-i", incident, "-C", "api", "A fix is rolling out.")
+    manifest = json.loads(s3.body(BUCKET, ".broadcaster-manifest.json"))
+    assert unseal(OLD_STORE_ID, manifest["sealed"]) is None and store_digest(OLD_STORE_ID) != manifest["store"]

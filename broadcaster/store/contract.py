@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -456,15 +456,17 @@ class Store(SubscriptionStore):
         return skipped - shown
 
     def site_generation(self) -> tuple[str, int]:
-        """Which store this is (an id made on first use) and how far it has got: a number that
-        grows with every update stored (the newest delivery record). Machines that publish one
-        site from one store compare these, so a site built from a later state is never replaced."""
-        row = self.select_one("SELECT value FROM meta WHERE key = 'store_id'")
+        """Which store this is and how far it has got: a number that grows with every update stored (the newest
+        delivery record). Machines that publish one site from one store compare these, so a site built from a later
+        state is never replaced. The first is a secret made on first use: hosts publish only its digest, and seal
+        the rest with it (``site/hosts/_sealed.py``). Not the ``store_id`` versions before 2026-12-05 made, which
+        they published in the clear: a seal keyed by it would open for whoever kept a copy."""
+        row = self.select_one("SELECT value FROM meta WHERE key = 'site_key'")
         if row is None:
             with self.transaction():
-                self.run("INSERT INTO meta(key, value) VALUES ('store_id', ?) ON CONFLICT (key) DO NOTHING",
-                         (uuid.uuid4().hex,))
-            row = self.select_one("SELECT value FROM meta WHERE key = 'store_id'")
+                self.run("INSERT INTO meta(key, value) VALUES ('site_key', ?) ON CONFLICT (key) DO NOTHING",
+                         (secrets.token_hex(32),))
+            row = self.select_one("SELECT value FROM meta WHERE key = 'site_key'")
         latest = self.select_one("SELECT COALESCE(MAX(id), 0) AS n FROM deliveries")
         assert row is not None and latest is not None
         return str(row["value"]), int(latest["n"])
