@@ -143,9 +143,13 @@ class WebhookChannel(HttpChannel):
         return text
 
     async def _deliver(self, event: Mapping[str, Any], sequence: int, named: int | None = None) -> Receipt:
-        """POST ``event``; its webhook-id names this delivery (``sequence``: the store's, a correction's own for an
-        amend). The receipt is ``<sequence>:<webhook-id>``, an amend's with the amended update's (``named``)."""
-        message_id = self.message_id(event["data"]["incident"]["id"], sequence, event["type"], event["timestamp"])
+        """POST ``event``; its webhook-id names this delivery, from what the event tells its receiver (its own key,
+        a correction's for an amend: the store's sequence, hashed with what the receiver knows, would give the gaps
+        back to a receiver trying numbers). The receipt is ``<sequence>:<webhook-id>`` with the store's sequence,
+        an amend's with the amended update's (``named``)."""
+        data = event["data"]
+        key = data.get("correction", data["update"])["sequence"]
+        message_id = self.message_id(data["incident"]["id"], key, event["type"], event["timestamp"])
         answer = await self._post(event, message_id)
         if not 200 <= answer.status < 300:
             raise self._error(answer)
