@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import Project
 from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.test_leak_review import hooks, run
+
+__all__ = ["hooks"]  # the fixture: a public, an internal and each customer's receiver
 
 
 @pytest.fixture
@@ -91,3 +94,26 @@ def test_a_closed_incident_of_the_same_title_is_no_repeat(project: Project, hook
     incident = json.loads(post(project, "--title", "API errors", "-C", "api", "Errors.").stdout)["incident_id"]
     assert project.cli("resolve", "--yes", incident).exit_code == 0
     assert post(project, "--title", "API errors", "-C", "api", "Errors.").exit_code == 0
+
+
+# A review: the same words to other readers repeat nothing (nobody gets them twice), and were refused.
+def test_the_same_words_first_to_staff_then_to_the_public_are_not_a_repeat(
+        project: Project, hooks: dict[str, FakeReceiver]) -> None:
+    """Staff are told first (--only ops); minutes later the public is told the same sentence (--skip ops). No reader
+    gets it twice, yet it is refused as "a repeat ... it was delivered everywhere it was planned"."""
+    incident = run(project, "post", "--title", "API errors", "-C", "api", "Elevated error rates.")["incident_id"]
+    run(project, "post", "-i", incident, "--only", "ops", "A fix is being deployed.")
+    public = project.cli("post", "--yes", "--json", "-i", incident, "--skip", "ops", "A fix is being deployed.")
+    assert public.exit_code == 0, public.output
+    assert [e["data"]["update"]["message"] for e in hooks["pub"].events][-1] == "A fix is being deployed."
+
+
+def test_one_sentence_told_to_each_customer_in_turn_is_not_a_repeat(
+        project: Project, hooks: dict[str, FakeReceiver]) -> None:
+    incident = run(project, "post", "--title", "Maintenance overrun", "-C", "api", "-C", "db",
+                   "Maintenance is taking longer.")["incident_id"]
+    run(project, "post", "-i", incident, "--only", "acme-hook", "Your traffic is being moved to the standby region.")
+    globex = project.cli("post", "--yes", "--json", "-i", incident, "--only", "globex-hook",
+                         "Your traffic is being moved to the standby region.")
+    assert globex.exit_code == 0, globex.output
+    assert len(hooks["globex"].events) == 2

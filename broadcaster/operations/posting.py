@@ -109,13 +109,10 @@ def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
     return {**options, **templates.merge(filled, options)}
 
 
-def prepare(config: Config, store: Store, draft: compose.Draft, *, again: bool = True) -> tuple[Incident, Update, bool]:
-    """Check the draft against the stored incident; nothing is written. Unless ``again``, a repeat of a post
-    just made is refused (``repeats``)."""
+def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
+    """Check the draft against the stored incident; nothing is written."""
     existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
     incident, update = compose.build(draft, existing, config, utcnow())
-    if not again:
-        refuse_a_repeat(store, incident, update, new=existing is None)
     return incident, update, existing is None
 
 
@@ -334,9 +331,9 @@ def post(
     repeats a post just made (``repeats.refuse_a_repeat``)."""
 
     def attempt() -> PostResult:
-        incident, update, new = prepare(config, store, draft, again=again)
-        return publish(config, store, incident, update, new=new, only=only, skip=skip, widen=widen, dry_run=dry_run,
-                       progress=progress)
+        incident, update, new = prepare(config, store, draft)
+        return publish(config, store, incident, update, new=new, only=only, skip=skip, widen=widen, again=again,
+                       dry_run=dry_run, progress=progress)
 
     return again_on_conflict(attempt)
 
@@ -368,13 +365,15 @@ def publish(
     only: Sequence[str] = (),
     skip: Sequence[str] = (),
     widen: bool = False,
+    again: bool = True,
     dry_run: bool = False,
     progress: Progress | None = None,
     planned: Sequence[PlannedDelivery] | None = None,
 ) -> PostResult:
     """Store a built update with its deliveries (the outbox), then deliver them at once.
 
-    Private notices the update causes (an SLA breach) are stored and delivered in the same run.
+    Private notices the update causes (an SLA breach) are stored and delivered in the same run. Unless ``again``,
+    an update that repeats one just made where it would go is refused (``repeats``).
     """
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
@@ -385,6 +384,8 @@ def publish(
         unspelt = compose.unspelt_id(incident)
         incident, update = replace(incident, id=unspelt), replace(update, incident_id=unspelt)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
+    if not again:
+        refuse_a_repeat(store, incident, update, planned, new=new)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
     held = check_shared_rooms(config, store, ask=not dry_run)

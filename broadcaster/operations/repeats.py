@@ -4,13 +4,14 @@ update twice) on every channel is what readers would get, and ``retry`` is what 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from broadcaster.delivery import DONE_STATES
+from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages.model import Incident, Status, Update
 from broadcaster.messages.visibility import written_alike
-from broadcaster.store import Store
+from broadcaster.store import PlannedDelivery, Store
 
 # A new incident as one still open and posted within the hour; an update as the incident's latest within 15
 # minutes (a "still investigating" repeated on the half hour is meant).
@@ -19,10 +20,14 @@ UPDATE_WINDOW = timedelta(minutes=15)
 _CLOSED = (Status.RESOLVED, Status.COMPLETED)
 
 
-def refuse_a_repeat(store: Store, incident: Incident, update: Update, *, new: bool) -> None:
-    """Refuse ``update`` (not stored yet) when it repeats a post made just before: for a new incident, an open one
-    of the same title whose first update had the same text; for an update, the incident's latest update, when it
-    had the same text and status. The refusal says what was posted when, and how to go on."""
+def refuse_a_repeat(store: Store, incident: Incident, update: Update, planned: Sequence[PlannedDelivery], *,
+                    new: bool) -> None:
+    """Refuse ``update`` (not stored yet) when it repeats a post made just before where it would go (``planned``):
+    for a new incident, an open one of the same title whose first update had the same text; for an update, the
+    incident's latest update, when it had the same text and status. The same words to other readers (staff first,
+    then the public; one customer, then another) repeat nothing. The refusal says what was posted when, and how to
+    go on."""
+    going = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
     if new:
         for other in store.list_incidents(limit=50):
             if (other.status in _CLOSED or other.withdrawn_at is not None or other.kind != incident.kind
@@ -30,15 +35,21 @@ def refuse_a_repeat(store: Store, incident: Incident, update: Update, *, new: bo
                     or not written_alike(other, incident)):
                 continue
             first = store.update(other.id, 1)
-            if first is not None and written_alike(first, update):
+            if first is not None and written_alike(first, update) and _told(store, first) & going:
                 _refuse(store, other, first, update.created_at, f"{other.id} (the same title and text)")
         return
     updates = [u for u in store.updates(incident.id) if u.kind == update.kind]
     latest = updates[-1] if updates else None
     if (latest is not None and latest.status == update.status and written_alike(latest, update)
-            and _within(latest.created_at, update.created_at, UPDATE_WINDOW)):
+            and _within(latest.created_at, update.created_at, UPDATE_WINDOW) and _told(store, latest) & going):
         _refuse(store, incident, latest, update.created_at,
                 f"update {latest.sequence} of {incident.id} (the same text and status)")
+
+
+def _told(store: Store, update: Update) -> set[tuple[str, str]]:
+    """Where ``update`` went (or is going): its deliveries not skipped."""
+    return {(d.destination, d.target) for d in store.deliveries(incident_id=update.incident_id, sequence=update.sequence)
+            if d.state != DeliveryState.SKIPPED}
 
 
 def _within(earlier: datetime, now: datetime, window: timedelta) -> bool:
@@ -46,13 +57,27 @@ def _within(earlier: datetime, now: datetime, window: timedelta) -> bool:
 
 
 def _refuse(store: Store, incident: Incident, earlier: Update, now: datetime, what: str) -> None:
-    left = [d for d in store.deliveries(incident_id=incident.id, sequence=earlier.sequence)
-            if d.state not in DONE_STATES]
     minutes = int((now - earlier.created_at).total_seconds() // 60)
-    sent = (f"{len(left)} of its deliveries are not sent: `broadcaster retry {incident.id}` sends them, never "
-            "twice what was sent" if left else "it was delivered everywhere it was planned")
     raise InputError(
-        f"this repeats {what}, posted {minutes} min ago at {earlier.created_at:%H:%M} UTC; {sent}. "
-        f"To post a follow-up: broadcaster post -i {incident.id} \"...\". If you do mean to post it again, add "
-        "--again. Nothing was stored or sent."
+        f"this repeats {what}, posted {minutes} min ago at {earlier.created_at:%H:%M} UTC; "
+        f"{_where_it_stands(store, incident.id, earlier.sequence)}. To post a follow-up: broadcaster post -i "
+        f"{incident.id} \"...\". If you do mean to post it again, add --again. Nothing was stored or sent."
     )
+
+
+def _where_it_stands(store: Store, incident_id: str, sequence: int) -> str:
+    """What is left of the earlier post, and what sends it: ``retry`` for what failed or waits, never for a post
+    whose fate is unknown (checked first) or one another command is sending."""
+    left = [d.state for d in store.deliveries(incident_id=incident_id, sequence=sequence) if d.state not in DONE_STATES]
+    waiting = sum(s in (DeliveryState.PENDING, DeliveryState.FAILED) for s in left)
+    unknown = left.count(DeliveryState.UNKNOWN)
+    parts = []
+    if waiting:
+        parts.append(f"{waiting} of its deliveries are not sent: `broadcaster retry {incident_id}` sends them, never "
+                     "twice what was sent")
+    if unknown:
+        parts.append(f"{unknown} may or may not have arrived: check, then `broadcaster retry {incident_id} "
+                     "--mark-unknown-sent` (it is there) or `--include-unknown` (it is not)")
+    if len(left) > waiting + unknown:
+        parts.append(f"{len(left) - waiting - unknown} are being sent by another command right now")
+    return "; ".join(parts) or "it was delivered everywhere it was planned"
