@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from broadcaster.messages.model import Visibility
+from broadcaster.messages.model import Level, Visibility
 
 from broadcaster import config_loader, subscribers
 from broadcaster.bot.status import status_replies
@@ -347,3 +347,29 @@ def test_remove_warns_that_the_chat_can_rejoin_with_the_invite_it_used(tmp_path:
     subscribers.revoke(store, invite_id)
     again = project.cli("subscribers", "remove", "7")
     assert again.exit_code == 0 and "revoke" not in again.output, again.output  # nothing left to revoke
+
+
+# A review: a plain /start brought back any inactive group, not only one that sent /stop.
+REMOVED_GROUP = -1004242424242
+REMOVED_ADMIN = 51
+
+
+def test_a_group_the_bot_was_removed_from_needs_a_new_invite_after_its_invite_was_revoked(project: Project) -> None:
+    with FakeTelegramBot(token=TOKEN, chats={REMOVED_GROUP: "Ops war room"},
+                         members={(REMOVED_GROUP, REMOVED_ADMIN): "administrator"}) as fake:
+        project.write_config(AUDIENCES)
+        store = open_store(store_location(config_loader.load(str(project.config)), None))
+        code, made = subscribers.create_invite(store, Visibility.parse("internal"), uses=1)
+        subscribers.redeem(store, code, REMOVED_GROUP, subscribers.ChatKind.GROUP)
+        # The bot is removed from the group (my_chat_member "left"/"kicked": the handler deactivates it as "left"),
+        # the group is handed over (a customer community now), and the operator revokes the staff invite.
+        subscribers.deactivate(store, REMOVED_GROUP, "left")
+        subscribers.revoke(store, made.id)
+        with bot_running(project.config, fake):
+            fake.say(REMOVED_GROUP, "/start", user=REMOVED_ADMIN)  # someone adds the bot back; an administrator says /start
+            assert fake.wait_for(lambda: len(fake.texts(REMOVED_GROUP)) == 1)
+        reply = fake.texts(REMOVED_GROUP)[0]
+    subscription = store.subscription(str(REMOVED_GROUP))
+    assert subscription is not None
+    # It came back active and internal ("staff updates") with no invite asked; a /stop alone is undone by /start.
+    assert not (subscription.active and subscription.visibility.level == Level.INTERNAL), (subscription, reply)

@@ -104,7 +104,7 @@ class ChatBot:
             await self._redeem(turn, turn.args[0])
             return
         before = self.store.subscription(str(turn.chat_id))
-        if turn.kind == ChatKind.GROUP and before is None:
+        if turn.kind == ChatKind.GROUP and not self._group_comes_back(before):
             await self.reply(turn, words.group_needs_invite())
         else:
             # A group that sent /stop comes back as it was, as /stop promised: the visibility its invite gave,
@@ -112,6 +112,17 @@ class ChatBot:
             subscription = subscribers.subscribe(self.store, turn.chat_id, turn.kind)
             already = before is not None and before.active
             await self.reply(turn, words.already_subscribed() if already else self._welcome(subscription))
+
+    def _group_comes_back(self, before: Subscription | None) -> bool:
+        """Whether a plain ``/start`` may bring a group's subscription back: one it stopped itself (``/stop``
+        promised it), whose invite was not revoked since. A group the bot was removed from, or whose invite the
+        operator revoked, may have other members now: it needs a new invite."""
+        if before is None or before.active:
+            return before is not None
+        if before.inactive_reason != "stopped":
+            return False
+        invite = self.store.invite(before.invite) if before.invite else None
+        return invite is None or invite.revoked_at is None
 
     async def _redeem(self, turn: Turn, code: str) -> None:
         named = table_rooms(self.config, self.store).naming(str(turn.chat_id))
