@@ -75,3 +75,24 @@ def test_objects_under_a_that_broadcaster_did_not_write_are_not_deleted(project:
     assert f"a/{TOKEN}/index.html" in keys or code != 0, payload
     assert {"a/logo.png", "a/b/c.css"} <= keys, f"objects broadcaster never wrote were deleted: {sorted(keys)}"
 
+
+
+@pytest.mark.parametrize("failing", [("/api/v2/",), ("/api/v2/", ".broadcaster-manifest.json")],
+                         ids=["the-api-files", "the-api-files-and-the-manifest"])
+def test_a_first_publish_that_failed_part_way_is_finished_by_the_next(
+        project: Project, s3: S3Server, failing: tuple[str, ...]) -> None:
+    """A review: the half of a first publish that went up (index.html, the feeds) was then taken for another
+    website's files, and `retry` refused it for good. A first publish now names the place first."""
+    from tests.fakes.s3 import S3Fault
+
+    project.write_config(s3.publish_toml(BUCKET))
+    faults = [S3Fault(match=m, status=500, code="InternalError", times=1000, method="PUT") for m in failing]
+    s3.fail(*faults)
+    code, _ = post(project)
+    assert code == 3
+    for fault in faults:
+        fault.times = 0  # the endpoint is well again
+
+    retried = project.cli("retry", "--json")
+    assert retried.exit_code == 0, retried.output
+    assert json.loads(s3.body(BUCKET, "api/v2/summary.json")) and ".broadcaster-manifest.json" in s3.objects(BUCKET)

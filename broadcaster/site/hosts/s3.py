@@ -421,6 +421,7 @@ class S3Host(SiteHost):
             known = self._read_manifest(client, site)
         if known.etag is None:
             self._refuse_anothers_files(client)
+            known = self._claim_the_place(client, site, known)
         elif known.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes):
             known = self._with_customers(client, known)
         for _ in range(self.conflict_attempts):
@@ -450,6 +451,19 @@ class S3Host(SiteHost):
                 f"replace them. Give publish.{self.name} a prefix of its own (prefix = \"status/\") or another "
                 "bucket; nothing was uploaded."
             ))
+
+    def _claim_the_place(self, client: Any, site: BuiltSite, known: Remote) -> Remote:
+        """A first publish writes an empty manifest of this store before any file: one that then fails part way
+        leaves the place named as broadcaster's, and the next publish finishes it rather than taking its files
+        for another website's. Another publisher's claim first: theirs is read and planned against."""
+        claim = Remote(store=site.store)
+        try:
+            return replace(claim, etag=self._write_manifest(client, claim, replaces=None))
+        except _Unsupported:
+            self._conditional = False
+            return replace(claim, etag=self._write_manifest(client, claim, replaces=None))
+        except _Conflict:
+            return self._read_manifest(client, site)
 
     def _holds(self, client: Any, path: str) -> bool:
         """Whether the bucket has ``path``: asked without boto3 where the light client may ask."""
