@@ -473,8 +473,10 @@ def _timeline(
             continue
         corrects = corrected_sequence(update)
         if corrects is not None:
-            if corrects in views:
-                message = text(update) if text else public_text(update.raw_message)
+            message = text(update) if text else public_text(update.raw_message)
+            # One that changes nothing these readers read (a customer's detail, on the public page or another
+            # customer's) is not theirs to see: no "Corrected", which would tell them something private changed.
+            if corrects in views and message != views[corrects].message:
                 views[corrects] = replace(views[corrects], message=message, corrected_at=update.created_at,
                                           corrections=views[corrects].corrections + 1)
             continue

@@ -24,7 +24,7 @@ out and named in ``BuiltSite.problems``; the rest is built and published.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -374,20 +374,26 @@ def audience_folder(key: str, table: AudienceConfig) -> str:
     return f"{AUDIENCE_DIR}{token}/"
 
 
+CorrectionsTold = Callable[[str, Incident, list[Update]], list[Update]]
+
+
 def _audience_pages(
-    config: Config, shown: list[tuple[Incident, list[Update]]], problems: dict[str, str]
+    config: Config, shown: list[tuple[Incident, list[Update]]], problems: dict[str, str],
+    corrections: CorrectionsTold = lambda _key, _incident, _updates: [],
 ) -> tuple[AudiencePage, ...]:
-    """Each customer page: the incidents that customer is told about, cut into its own views."""
-    return tuple(_audience_page(config, key, table, shown, problems)
+    """Each customer page: the incidents that customer is told about, cut into its own views, with the
+    corrections of its own detail it was sent (``corrections``)."""
+    return tuple(_audience_page(config, key, table, shown, problems, corrections)
                  for key, table in config.audience_tables.items() if table.feed_token is not None)
 
 
 def _audience_page(
     config: Config, key: str, table: AudienceConfig, shown: list[tuple[Incident, list[Update]]],
-    problems: dict[str, str],
+    problems: dict[str, str], corrections: CorrectionsTold,
 ) -> AudiencePage:
     scope, told = Visibility.of(key), []
-    for incident, updates in shown:
+    for incident, public_updates in shown:
+        updates = sorted([*public_updates, *corrections(key, incident, public_updates)], key=lambda u: u.sequence)
         try:
             if reached(table.audience, incident, updates):
                 view = audience_incident(table.audience, incident, updates, url=incident_url(config, incident.id))
@@ -407,6 +413,18 @@ def _audience_page(
         if found:
             values[incident.id] = found
     return AudiencePage(key, audience_folder(key, table), tuple(view for _, _, view in told), values)
+
+
+def _corrections_told(store: Store, stored: Mapping[str, list[Update]], key: str, incident: Incident,
+                      shown: list[Update]) -> list[Update]:
+    """The corrections of ``incident`` kept from the public (they changed only a customer's detail) that customer
+    ``key`` was sent: its page must show the detail as corrected, or taken out, as its channels did."""
+    have = {u.sequence for u in shown}
+    kept = [u for u in stored.get(incident.id, []) if u.kind == "correction" and u.sequence not in have]
+    if not kept:
+        return []
+    untold = store.kept_from(incident.id, Visibility.of(key))
+    return [u for u in kept if u.sequence not in untold]
 
 
 def history_starts(
@@ -458,8 +476,9 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     problems = {} if problems is None else problems
     now = utcnow()
     shown_since = now - timedelta(days=config.page.history_days)
-    loaded = []
-    for incident, updates in on_page(store, store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))):
+    loaded, stored = [], {}
+    read = store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))
+    for incident, updates in on_page(store, ((i, stored.setdefault(i.id, u)) for i, u in read)):
         page = _page(config, incident, updates, problems)
         if page is not None:
             loaded.append((incident, updates, page))
@@ -475,7 +494,8 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     shown = [p for p in shown if p.incident.header.id in values]
     ids = {p.incident.header.id for p in shown}
     with i18n.speaking(config.page.language):  # the customer's heading is folded into each update's text
-        customers = _audience_pages(config, [(i, u) for i, u, _ in loaded if i.id in ids], problems)
+        customers = _audience_pages(config, [(i, u) for i, u, _ in loaded if i.id in ids], problems,
+                                    partial(_corrections_told, store, stored))
     archive = _archive(config, store, ids, {i.id: page for i, _, page in loaded}, problems)
     values.update(_private_values(archive, problems))
     return SiteData(
@@ -496,7 +516,9 @@ def _archive(
     from broadcaster.site.api import MOST_RECENT
 
     archive = []
-    for incident, updates in on_page(store, store.closed_incidents(MOST_RECENT)):
+    # As many more as are kept from the public: those are left out below, and must not push a shown one out
+    # (49 listed, the oldest gone, would tell that one was kept).
+    for incident, updates in on_page(store, store.closed_incidents(MOST_RECENT + len(store.incidents_kept_off()))):
         if incident.id in shown:
             continue
         page = loaded.get(incident.id) or _page(config, incident, updates, problems)

@@ -39,6 +39,7 @@ notices take turns across machines that share a team database.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -372,27 +373,42 @@ class Store(SubscriptionStore):
         return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
 
     def named_before(self, component_ids: Sequence[str], before: datetime) -> set[str]:
-        """The components that an incident or update stored before ``before`` names.
+        """The components that an incident or update the public was shown, stored before ``before``, names.
 
-        Where a component's uptime history starts: a component named before the
-        window the page draws has known every day of it. One probe per component (a scan
-        that stops at its first match); only components without ``since``
-        and not named earlier in the window are asked about.
+        Where a component's public uptime history starts: a component named before the window the page draws
+        has known every day of it. One probe per component (a scan that stops at its first public match); only
+        components without ``since`` and not named earlier in the window are asked about. What the public was
+        not shown (an incident or update kept to staff or to a customer, a notice, a withdrawn incident) does
+        not count: it would tell readers that something was said, and when.
         """
+        hidden = self.incidents_kept_off()
         found = set()
         for component_id in component_ids:
             # components is stored as [["id", "status"], ...] (JSON text in SQLite, jsonb in PostgreSQL).
             pattern = '%["' + _like_literal(component_id) + '", %'
-            for table in ("incidents", "updates"):
-                hit = self.select_one(
-                    f"SELECT 1 AS hit FROM {table} WHERE created_at < ? AND CAST(components AS TEXT) LIKE ? ESCAPE '!'"
-                    " LIMIT 1",
-                    (iso(before), pattern),
-                )
-                if hit is not None:
-                    found.add(component_id)
-                    break
+            if any(self._shown_naming(table, pattern, before, hidden) for table in ("incidents", "updates")):
+                found.add(component_id)
         return found
+
+    def _shown_naming(self, table: str, pattern: str, before: datetime, hidden: set[str], page: int = 100) -> bool:
+        """Whether a record of ``table`` stored before ``before`` whose components match ``pattern`` was shown to
+        the public; read a page at a time, oldest first, until one is."""
+        columns, where = (("id AS incident_id, 0 AS sequence", "withdrawn_at IS NULL") if table == "incidents" else
+                          ("incident_id, sequence", "kind <> 'notice' AND incident_id NOT IN"
+                           " (SELECT id FROM incidents WHERE withdrawn_at IS NOT NULL)"))
+        for offset in itertools.count(0, page):
+            rows = self.select(
+                f"SELECT {columns} FROM {table} WHERE created_at < ? AND CAST(components AS TEXT) LIKE ? ESCAPE '!'"
+                f" AND {where} ORDER BY created_at LIMIT ? OFFSET ?",
+                (iso(before), pattern, page, offset),
+            )
+            ids = sorted({str(r["incident_id"]) for r in rows} - hidden)
+            kept = self.kept_off(ids) if table == "updates" else set()
+            if any((str(r["incident_id"]), int(r["sequence"])) not in kept for r in rows if r["incident_id"] in ids):
+                return True
+            if len(rows) < page:
+                return False
+        return False  # pragma: no cover - itertools.count never ends
 
     def incident_versions(self) -> dict[str, str]:
         """Every incident's id and a version of its record: ``<last sequence>-<updated_at>``.

@@ -1,0 +1,73 @@
+"""A review (each test failed before its fix): a correction of one customer's detail reaches that customer's channel but not its private page."""
+
+from __future__ import annotations
+
+from tests.conftest import Project
+from tests.fakes.slack import FakeSlack
+from tests.test_audiences import (
+    AUDIENCES,
+    TOKEN,
+    channels_toml,
+    post,
+    said,
+    slack,  # noqa: F401  (fixture)
+)
+
+
+def _with_token(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+
+
+def test_a_corrected_customer_detail_is_corrected_on_its_private_page_too(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    _with_token(project, slack)
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACME-OLD-1 is down.",
+                     "Errors on the API.")
+    assert code == 0, out
+    incident = out["incident"]["id"] if "incident" in out else out["incident_id"]
+    page = project.site / "a" / TOKEN / "index.html"
+    assert "ACME-OLD-1" in page.read_text(encoding="utf-8")
+    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme",
+                          "Your circuit ACME-NEW-2 is down.")
+    assert amended.exit_code == 0, amended.output
+    assert "ACME-NEW-2" in said(slack, "C0ACME0001")  # the customer's channel was corrected
+    assert project.cli("site", "build").exit_code == 0
+    text = page.read_text(encoding="utf-8")
+    feed = (project.site / "a" / TOKEN / "feed.xml").read_text(encoding="utf-8")
+    assert "ACME-NEW-2" in text and "ACME-OLD-1" not in text, "the customer's private page keeps the detail corrected"
+    assert "ACME-NEW-2" in feed and "ACME-OLD-1" not in feed
+
+
+def test_a_customer_detail_taken_out_leaves_its_private_page(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    _with_token(project, slack)
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Ticket ACME-WRONG-9 opened.",
+                     "Errors on the API.")
+    assert code == 0, out
+    incident = out["incident"]["id"] if "incident" in out else out["incident_id"]
+    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme", "")
+    assert amended.exit_code == 0, amended.output
+    assert project.cli("site", "build").exit_code == 0
+    for name in ("index.html", "feed.xml", "atom.xml"):
+        assert "ACME-WRONG-9" not in (project.site / "a" / TOKEN / name).read_text(encoding="utf-8"), name
+
+
+def public(project: Project) -> dict[str, bytes]:
+    return {str(p.relative_to(project.site)): p.read_bytes() for p in project.site.rglob("*")
+            if p.is_file() and not p.name.startswith(".") and "a/" not in str(p.relative_to(project.site))}
+
+
+def test_amend_corrects_the_customer_page_at_once_and_the_public_site_not_at_all(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    _with_token(project, slack)
+    _, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACME-OLD-1 is down.",
+                     "Errors on the API.")
+    incident = out["incident_id"]
+    before = public(project)
+    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme",
+                          "Your circuit ACME-NEW-2 is down.")
+    assert amended.exit_code == 0, amended.output
+    text = (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
+    assert "ACME-NEW-2" in text and "ACME-OLD-1" not in text
+    after = public(project)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    assert changed == [], changed  # no "Corrected", no new time: the public reads nothing changed
