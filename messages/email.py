@@ -18,9 +18,14 @@ from broadcaster.messages.words import cut_note
 MAX_SUBJECT_CHARS = 250  # the title is at most 200; mail clients cut long subjects anyway
 
 
+# "=?utf-8?q?=0D=0AReply-To:...?=" in a title is one line of ASCII, which the mail library decodes (RFC 2047)
+# into a line break and a header of the writer's: a word joiner after "=" keeps it text, and shows nothing.
+_ENCODED_WORD_OPENER = "=?"
+
+
 def subject(view: UpdateView, prefix: str = "") -> str:
     words = " ".join(f"[{prefix}] {rich.headline(view)}".split()) if prefix else " ".join(rich.headline(view).split())
-    return rich.cut(words, MAX_SUBJECT_CHARS).removesuffix(cut_note())
+    return rich.cut(words, MAX_SUBJECT_CHARS).removesuffix(cut_note()).replace(_ENCODED_WORD_OPENER, "=\u2060?")
 
 
 def text(view: UpdateView) -> str:
