@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from functools import cache, lru_cache
 
 import nh3
@@ -91,9 +92,23 @@ def _plain_paragraphs(text: str) -> str | None:
     return "".join(f"<p>{escapeHtml(p.strip(chr(10)))}</p>\n" for p in paragraphs if p.strip())
 
 
+# A character reference the parser would decode ("&#x202E;", "&zwj;"): text the gate took as plain ASCII.
+_REFERENCE = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _kept_as_typed(found: re.Match[str]) -> str:
+    """A reference to an invisible or control character (a bidi override, a zero-width space), which the input
+    gate refuses as a character, shown as typed ("&#x202E;") instead of decoded."""
+    decoded = html.unescape(found.group())
+    hidden = any(unicodedata.category(c) in ("Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp") for c in decoded)
+    return "&amp;" + found.group()[1:] if hidden else found.group()
+
+
 def _render(text: str) -> str:
     plain = _plain_paragraphs(text)
-    return plain if plain is not None else safe_parser().render(text)
+    if plain is not None:
+        return plain
+    return safe_parser().render(_REFERENCE.sub(_kept_as_typed, text) if "&" in text else text)
 
 
 # A full site build renders the same latest update on the index, its page and the feeds.
