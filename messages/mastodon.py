@@ -19,6 +19,7 @@ Only public fields are read: Mastodon channels are public, and even a
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,7 @@ MAX_CHARACTERS = 500  # Mastodon's default configuration.statuses.max_characters
 URL_CHARACTERS = 23  # configuration.statuses.characters_reserved_per_url
 # What Mastodon's mention pattern starts at: "@" after a non-word character, before a handle.
 LIMIT_RANGE = (100, 100_000)  # status limits believed; Mastodon's default is 500, some instances allow 5,000+
-_MENTION = re.compile(r"(?<![\w/])@(?=[A-Za-z0-9_])")
+_HANDLE_START = re.compile(r"@(?=[A-Za-z0-9_])")
 _NON_JOINER = "\u200c"
 
 
@@ -49,8 +50,20 @@ def status_length(text: str, url_characters: int = URL_CHARACTERS) -> int:
 
 
 def defuse_mentions(text: str) -> str:
-    """``text`` with no ``@handle`` Mastodon would turn into a mention (and a notification)."""
-    return _MENTION.sub("@" + _NON_JOINER, text)
+    """``text`` with no ``@handle`` Mastodon would turn into a mention (and a notification). Mastodon's own rule
+    (``Account::MENTION_RE``) decides: a handle after "=", "/" or a word character as Ruby counts them (letters,
+    marks, decimal digits, connectors) is none, and left whole (a link's "?host=@all"); after anything else,
+    Python's word characters included ("10²@oncall"), it is one, and a non-joiner keeps it text."""
+    def defused(found: re.Match[str]) -> str:
+        before = text[found.start() - 1] if found.start() else ""
+        return "@" if before and (before in "=/" or _ruby_word(before)) else "@" + _NON_JOINER
+
+    return _HANDLE_START.sub(defused, text)
+
+
+def _ruby_word(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] in "LM" or category in ("Nd", "Pc")
 
 
 def format_status(view: PublicView, limit: int = MAX_CHARACTERS, url_characters: int = URL_CHARACTERS) -> str:

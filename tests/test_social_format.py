@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fakes.bluesky import FakeBluesky, Post
-from tests.fakes.mastodon import _MENTION, countable_length, graphemes
+from tests.fakes.mastodon import countable_length, graphemes, mentions_in
 from tests.social import URL, update, view
 
 FAMILY = "👨‍👩‍👧"
@@ -57,7 +57,7 @@ def test_cuts_never_split_an_emoji_sequence() -> None:
 
 def test_no_mention_survives_in_a_status_but_the_text_reads_the_same() -> None:
     text = status("Ping @everyone and @alice@evil.social, mail ops@acme.example.", title="@here outage")
-    assert _MENTION.findall(text) == []
+    assert mentions_in(text) == []
     assert text.replace("\u200c", "") == text.replace("@\u200c", "@")  # only the joiners were added
     assert "Ping @\u200ceveryone and @\u200calice@evil.social" in text
     assert "ops@acme.example" in text  # an address is not a mention: left alone

@@ -33,6 +33,7 @@ import html
 import itertools
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,7 +41,23 @@ from typing import Any
 from tests.fakes.base import FakeServer, Fault, Request, Response
 
 _LINK = re.compile(r"https?://[^\s]+")
-_MENTION = re.compile(r"(?<![\w/])@([A-Za-z0-9_]+)")
+# Mastodon's Account::MENTION_RE: (?<![=/[:word:]])@(USERNAME_RE)... Ruby's [[:word:]] is letters, marks, decimal
+# digits and connectors: not Python's \w, which also holds other numbers ("²", "½", "①").
+_HANDLE = re.compile(r"@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)", re.IGNORECASE)
+
+
+def mentions_in(text: str) -> list[str]:
+    """The accounts Mastodon would notify in ``text``, as its mention pattern finds them."""
+    def word(char: str) -> bool:
+        category = unicodedata.category(char)
+        return category[0] in "LM" or category in ("Nd", "Pc")
+
+    found = []
+    for match in _HANDLE.finditer(text):
+        before = text[match.start() - 1] if match.start() else ""
+        if not (before and (before in "=/" or word(before))):
+            found.append(match.group(1))
+    return found
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
@@ -69,7 +86,7 @@ class Status:
     @property
     def mentions(self) -> list[str]:
         """The accounts Mastodon would notify: ``@name`` as its mention pattern finds them."""
-        return _MENTION.findall(self.text)
+        return mentions_in(self.text)
 
 
 class FakeMastodon(FakeServer):
