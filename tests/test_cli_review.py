@@ -291,3 +291,13 @@ def test_a_time_given_twice_is_refused(project: Project, option: str) -> None:
     result = project.cli("post", "--yes", "--title", "API errors", option, "30m", option, "2h", "Errors.")
     assert result.exit_code == 2 and "given 2 times" in result.output, result.output
     assert project.cli("list", "--json").stdout.strip() in ("[]", "")
+
+
+def test_a_message_that_begins_like_a_number_says_how_to_post_it(project: Project) -> None:
+    """A review: `post "-5% of requests fail"` got click's "No such option '-5'" and nothing about the message."""
+    refused = project.cli("post", "--yes", "--title", "API errors", "-5% of requests fail")
+    assert refused.exit_code == 2 and "put `--` before it" in refused.stderr, refused.stderr
+    posted = project.cli("post", "--yes", "--title", "API errors", "--", "-5% of requests fail")
+    assert posted.exit_code == 0, posted.output
+    typo = project.cli("post", "--yse", "--title", "API errors", "Errors.")
+    assert "put `--`" not in typo.stderr and "--yes" in typo.stderr

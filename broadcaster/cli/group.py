@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ from broadcaster.cli.options import debug_enabled, global_options, known_secrets
 from broadcaster.errors import BroadcasterError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_DELIVERY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_NUMBER_LIKE = re.compile(r"-[\d.,]")  # what begins a message ("-5%", "-0.3 s") and never an option
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a tool whose reader went away
 
 
@@ -36,6 +38,11 @@ class BroadcasterGroup(click.Group):
             return super().invoke(ctx)
         except BroadcasterError as exc:
             _report_error(ctx, exc, exc.exit_code)
+        except click.NoSuchOption as exc:
+            if _NUMBER_LIKE.match(exc.option_name):  # "-5% of requests failed": a message, not an option
+                exc.message = (f"{exc.message.rstrip('.')}. If the message begins with {exc.option_name!r}, put `--` "
+                               f"before it: broadcaster {ctx.invoked_subcommand or 'post'} [OPTIONS] -- \"MESSAGE\"")
+            raise
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
