@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_core import StateCore
 
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 ALLOWED_TAGS = frozenset(
@@ -52,7 +53,22 @@ def safe_parser(*, headings: bool = False) -> MarkdownIt:
     md.disable(list(_UNSAFE_RULES if headings else _UNSAFE_RULES + _HEADING_RULES))
     # Checked on the normalised URL, so "JaVaScRiPt:" and entity tricks are caught too.
     md.validateLink = link_is_allowed  # type: ignore[method-assign]
+    md.core.ruler.before("text_join", "hidden_references", _references_as_typed)
     return md
+
+
+def _references_as_typed(state: StateCore) -> None:
+    """A character reference to an invisible or control character ("&#x202E;", "&zwj;"), which the input gate
+    refuses as a character, shown as typed instead of decoded (a bidi override would reorder the words readers
+    see). Text only: code shows what was typed anyway, and a link's address is percent-encoded."""
+    for token in state.tokens:
+        for child in token.children or ():
+            if child.type == "text_special" and child.info == "entity" and _hidden(child.content):
+                child.content = child.markup
+
+
+def _hidden(text: str) -> bool:
+    return any(unicodedata.category(c) in ("Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp") for c in text)
 
 
 @cache
@@ -92,23 +108,9 @@ def _plain_paragraphs(text: str) -> str | None:
     return "".join(f"<p>{escapeHtml(p.strip(chr(10)))}</p>\n" for p in paragraphs if p.strip())
 
 
-# A character reference the parser would decode ("&#x202E;", "&zwj;"): text the gate took as plain ASCII.
-_REFERENCE = re.compile(r"&(?:#[xX][0-9a-fA-F]{1,8}|#[0-9]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
-
-
-def _kept_as_typed(found: re.Match[str]) -> str:
-    """A reference to an invisible or control character (a bidi override, a zero-width space), which the input
-    gate refuses as a character, shown as typed ("&#x202E;") instead of decoded."""
-    decoded = html.unescape(found.group())
-    hidden = any(unicodedata.category(c) in ("Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp") for c in decoded)
-    return "&amp;" + found.group()[1:] if hidden else found.group()
-
-
 def _render(text: str) -> str:
     plain = _plain_paragraphs(text)
-    if plain is not None:
-        return plain
-    return safe_parser().render(_REFERENCE.sub(_kept_as_typed, text) if "&" in text else text)
+    return plain if plain is not None else safe_parser().render(text)
 
 
 # A full site build renders the same latest update on the index, its page and the feeds.

@@ -38,3 +38,17 @@ def test_a_reference_to_a_visible_character_is_still_decoded() -> None:
 
     assert render_markdown("Fish &amp; chips &mdash; *now* &#x41;") == "<p>Fish &amp; chips \u2014 <em>now</em> A</p>"
     assert render_markdown("*x* &#x202E;y") == "<p><em>x</em> &amp;#x202E;y</p>"
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("Strip `&zwj;` from the **names**.", "&zwj;"),
+    ("The payload held `&#x202E;` in the **title**.", "&#x202E;"),
+    ("Before:\n\n```\nname=&#8203;admin\n```\n", "name=&#8203;admin"),
+])
+def test_a_reference_in_code_is_shown_as_typed(typed: str, shown: str) -> None:
+    """A review of the first fix: it rewrote "&zwj;" before parsing, in code too, which showed "&amp;zwj;"."""
+    import html
+
+    from broadcaster.messages.markdown import render_markdown
+
+    assert shown in html.unescape(render_markdown(typed))
