@@ -373,3 +373,39 @@ def test_a_group_the_bot_was_removed_from_needs_a_new_invite_after_its_invite_wa
     assert subscription is not None
     # It came back active and internal ("staff updates") with no invite asked; a /stop alone is undone by /start.
     assert not (subscription.active and subscription.visibility.level == Level.INTERNAL), (subscription, reply)
+
+
+# A review of that fix: a removal after a /stop recorded nothing (only active rows were updated), so the group
+# still counted as one that stopped itself.
+HANDED_OVER = -1005151515151
+ME = {"id": 7000000001, "is_bot": True, "first_name": "Status", "username": "status_bot"}
+
+
+def test_a_stopped_group_the_bot_was_then_removed_from_needs_a_new_invite(project: Project) -> None:
+    with FakeTelegramBot(token=TOKEN, chats={HANDED_OVER: "Ops war room"},
+                         members={(HANDED_OVER, REMOVED_ADMIN): "administrator"}) as fake:
+        project.write_config(AUDIENCES)
+        project.env["BOT_TOKEN"] = TOKEN
+        store = open_store(store_location(config_loader.load(str(project.config)), None))
+        code, _ = subscribers.create_invite(store, Visibility.parse("internal"), uses=1)
+        with bot_running(project.config, fake):
+            fake.say(HANDED_OVER, f"/start {code}", user=REMOVED_ADMIN)
+            assert fake.wait_for(lambda: len(fake.texts(HANDED_OVER)) == 1)
+            fake.say(HANDED_OVER, "/stop", user=REMOVED_ADMIN)
+            assert fake.wait_for(lambda: len(fake.texts(HANDED_OVER)) == 2)
+            # The bot is then removed from the group (the group is handed over to a customer community).
+            fake.push("my_chat_member", {
+                "chat": fake.chat(HANDED_OVER).as_json(), "from": fake.user(REMOVED_ADMIN), "date": 1,
+                "old_chat_member": {"status": "member", "user": ME},
+                "new_chat_member": {"status": "kicked", "until_date": 0, "user": ME}})
+            fake.say(HANDED_OVER, "/help", user=REMOVED_ADMIN)  # the membership change is handled before this is answered
+            assert fake.wait_for(lambda: len(fake.texts(HANDED_OVER)) == 3)
+            # Someone adds the bot back; an administrator says a plain /start.
+            fake.say(HANDED_OVER, "/start", user=REMOVED_ADMIN)
+            assert fake.wait_for(lambda: len(fake.texts(HANDED_OVER)) == 4)
+        reply = fake.texts(HANDED_OVER)[3]
+    subscription = store.subscription(str(HANDED_OVER))
+    assert subscription is not None
+    assert subscription.inactive_reason != "stopped" or not subscription.active, subscription
+    assert not (subscription.active and subscription.visibility.level == Level.INTERNAL), (
+        f"back at staff visibility with no invite after the bot was removed: {subscription}; the bot said: {reply}")

@@ -144,10 +144,16 @@ class SubscriptionStore:
         return found
 
     def deactivate_subscription(self, chat_id: str, reason: str) -> bool:
-        return self.run_atomic(
-            "UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ? AND active = 1",
-            (reason, iso(utcnow()), chat_id),
-        ) == 1
+        """Stop sending to a chat, saying why; True if it was active. A chat that stopped itself and is then left
+        by the bot (removed, blocked) takes the new reason, and a ``/stop`` never replaces one: ``/start`` brings back
+        only a chat that stopped itself."""
+        with self.transaction():
+            was_active = self.select_one("SELECT 1 AS hit FROM subscriptions WHERE chat_id = ? AND active = 1",
+                                         (chat_id,)) is not None
+            if was_active or reason != "stopped":  # a /stop never turns a chat the bot left into one that stopped
+                self.run("UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ?",
+                         (reason, iso(utcnow()), chat_id))
+        return was_active
 
     def remove_subscription(self, chat_id: str) -> bool:
         return self.run_atomic("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
