@@ -41,7 +41,11 @@ def normalised(text: str, root: Path) -> str:
     text = text.replace(str(root), "<root>")
     text = re.sub(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?", "<time>", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text)
-    text = re.sub(r"\b\d{1,2}:\d{2}\b( UTC)?( \(\d{1,2}:\d{2} CES?T\))?", "<clock>", text)
+    # A time on another day than now shows its day ("5 Dec 00:15", "2026-12-05 00:15 UTC"): a post made after 23:30
+    # promises its next update for tomorrow. The same clock, whatever the hour the suite runs at.
+    day = r"(\d{1,2} [A-Z][a-z]{2} )?"
+    text = re.sub(rf"\b{day}\d{{1,2}}:\d{{2}}\b( UTC)?( \({day}\d{{1,2}}:\d{{2}} CES?T\))?", "<clock>", text)
+    text = text.replace("<time> UTC", "<clock>")
     text = re.sub(r"(127\.0\.0\.1|localhost):\d+", r"\1:<port>", text)
     # How many files a post rewrites depends on whether it fell in the same second as the one before:
     # api/v2 files whose only change is page.updated_at (to the second) are then left alone.
