@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broadcaster import compose
-from broadcaster.config import SITE_DESTINATION, Config
+from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
@@ -114,8 +114,6 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
              if d.state != DeliveryState.SKIPPED}
     shown = ([u for u in updates if corrected_sequence(u) == original.sequence] or [original])[-1]
 
-    site_like = {SITE_DESTINATION, *config.publish}  # the page, and the hosts it goes to, hold customers' pages too
-
     def where(p: PlannedDelivery) -> PlannedDelivery:
         post = posts.get((p.destination, p.target))
         if p.state == DeliveryState.SKIPPED:
@@ -125,21 +123,15 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
         elif p.destination in config.channels and post.state in UNSENT and not post.parts:
             # Nothing of it went out: it goes with this text (``as_last_corrected``), never the text corrected.
             why = f"update #{original.sequence} has not gone out here yet: it goes with this correction's text"
-        elif reads_the_same(Visibility.parse(p.visibility), shown, correction) and not (
-                p.destination in site_like and _a_customer_page_changes(config, shown, correction)):
+        elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
+            # The page too, though a customer's page reads it otherwise: a build for it would rewrite public bytes
+            # (the JSON's times, a host's manifest, a commit). That page takes it at the site's next build.
             why = "its readers read nothing changed: the correction changes only what others read"
         else:
             return p
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
 
     return [where(p) for p in planned]
-
-
-def _a_customer_page_changes(config: Config, shown: Update, correction: Update) -> bool:
-    """Whether a customer with a private page (a ``feed_token``) reads ``correction`` otherwise than ``shown``: the
-    site is rebuilt for it, though the public page reads the same (it shows no "Corrected" then: ``_timeline``)."""
-    return any(not reads_the_same(Visibility.of(key), shown, correction)
-               for key, table in config.audience_tables.items() if table.feed_token is not None)
 
 
 # -- postmortems ------------------------------------------------------------------
