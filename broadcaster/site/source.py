@@ -516,9 +516,8 @@ def _archive(
     from broadcaster.site.api import MOST_RECENT
 
     archive = []
-    # As many more as are kept from the public: those are left out below, and must not push a shown one out
-    # (49 listed, the oldest gone, would tell that one was kept).
-    for incident, updates in on_page(store, store.closed_incidents(MOST_RECENT + len(store.incidents_kept_off()))):
+    # Those kept from the public are read past, not counted: 49 listed, the oldest gone, would tell one was kept.
+    for incident, updates in on_page(store, store.closed_incidents(MOST_RECENT, hidden=store.incidents_kept_off())):
         if incident.id in shown:
             continue
         page = loaded.get(incident.id) or _page(config, incident, updates, problems)
