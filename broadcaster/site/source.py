@@ -131,14 +131,15 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
     wait for the lock before giving up (the engine's deadline bounds it instead).
     """
     async with _store_lock(store, host, wait):
-        reached = store.published_generation(host.publish_lock)
+        place = f"{host.name}:{host.publish_lock}"  # the target's name too: a copied folder carries the same id
+        reached = store.published_generation(place)
         if built.store and reached > built.generation:
             return Receipt(remote_id=host.name, notes=(
                 f"kept: {host.name} already holds a site built from a later state of the store", ))
         latest = bool(built.store) and store.site_generation() == (built.store, built.generation)
         receipt = await host.publish(replace(built, latest=latest))
         if built.store:
-            store.note_published(host.publish_lock, built.generation)
+            store.note_published(place, built.generation)
         return receipt
 
 
