@@ -20,12 +20,15 @@ def _with_token(project: Project, slack: FakeSlack) -> None:  # noqa: F811
                          + channels_toml(slack))
 
 
-def test_a_corrected_customer_detail_is_corrected_on_its_private_page_too(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+def _posted_with_detail(project: Project, slack: FakeSlack, detail: str) -> str:  # noqa: F811
     _with_token(project, slack)
-    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACME-OLD-1 is down.",
-                     "Errors on the API.")
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", detail, "Errors on the API.")
     assert code == 0, out
-    incident = out["incident"]["id"] if "incident" in out else out["incident_id"]
+    return str(out["incident_id"])
+
+
+def test_a_corrected_customer_detail_is_corrected_on_its_private_page_too(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    incident = _posted_with_detail(project, slack, "Your circuit ACME-OLD-1 is down.")
     page = project.site / "a" / TOKEN / "index.html"
     assert "ACME-OLD-1" in page.read_text(encoding="utf-8")
     amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme",
@@ -40,11 +43,7 @@ def test_a_corrected_customer_detail_is_corrected_on_its_private_page_too(projec
 
 
 def test_a_customer_detail_taken_out_leaves_its_private_page(project: Project, slack: FakeSlack) -> None:  # noqa: F811
-    _with_token(project, slack)
-    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Ticket ACME-WRONG-9 opened.",
-                     "Errors on the API.")
-    assert code == 0, out
-    incident = out["incident"]["id"] if "incident" in out else out["incident_id"]
+    incident = _posted_with_detail(project, slack, "Ticket ACME-WRONG-9 opened.")
     amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme", "")
     assert amended.exit_code == 0, amended.output
     assert project.cli("site", "build").exit_code == 0
@@ -61,10 +60,7 @@ def test_amend_changes_no_public_byte_and_the_next_build_corrects_only_the_custo
         project: Project, slack: FakeSlack) -> None:  # noqa: F811
     """A rebuild for acme's page alone would rewrite public bytes (the JSON's times, a host's manifest, a commit): the
     page takes the correction at the site's next build, and the public page then shows no "Corrected"."""
-    _with_token(project, slack)
-    _, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACME-OLD-1 is down.",
-                  "Errors on the API.")
-    incident = out["incident_id"]
+    incident = _posted_with_detail(project, slack, "Your circuit ACME-OLD-1 is down.")
     before = public(project)
     amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme",
                           "Your circuit ACME-NEW-2 is down.")

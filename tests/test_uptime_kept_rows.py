@@ -8,9 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from broadcaster.messages.model import Incident
+
 from broadcaster import compose, config_loader
+from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
-from broadcaster.store import open_store
+from broadcaster.store import Store, open_store
 from broadcaster.store.records import PlannedDelivery
 
 CONFIG = """
@@ -29,6 +32,16 @@ name = "Database"
 """
 
 
+def _public_incident_200_days_ago(store: Store, settings: Config, now: datetime) -> Incident:
+    draft = compose.Draft(message="Errors on the API.", incident_id=None, title="API errors", impact="minor",
+                          status="investigating", components=("api",), private="", tickets=(), next_update=None,
+                          etr=None)
+    incident, update = compose.build(draft, None, settings, now - timedelta(days=200))
+    incident, _ = store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SENT)],
+                                      new=True)
+    return incident
+
+
 def test_a_staff_update_naming_a_component_does_not_start_its_public_history(tmp_path: Path) -> None:
     config = tmp_path / "broadcaster.toml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -36,12 +49,7 @@ def test_a_staff_update_naming_a_component_does_not_start_its_public_history(tmp
     store = open_store(tmp_path / "state.db")
     now = datetime.now(UTC)
     try:
-        draft = compose.Draft(message="Errors on the API.", incident_id=None, title="API errors", impact="minor",
-                              status="investigating", components=("api",), private="", tickets=(), next_update=None,
-                              etr=None)
-        incident, update = compose.build(draft, None, settings, now - timedelta(days=200))
-        incident, _ = store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SENT)],
-                                          new=True)
+        incident = _public_incident_200_days_ago(store, settings, now)
         window = now - timedelta(days=90)
         assert store.named_before(["api", "db"], window) == {"api"}
         # Today, a note to staff only names the database on that old incident.
@@ -72,12 +80,7 @@ def test_a_staff_update_changes_no_public_file(tmp_path: Path) -> None:
     store = open_store(settings.store_path if settings.store_path.is_absolute() else tmp_path / settings.store_path)
     now = datetime.now(UTC)
     try:
-        draft = compose.Draft(message="Errors on the API.", incident_id=None, title="API errors", impact="minor",
-                              status="investigating", components=("api",), private="", tickets=(), next_update=None,
-                              etr=None)
-        incident, update = compose.build(draft, None, settings, now - timedelta(days=200))
-        incident, _ = store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SENT)],
-                                          new=True)
+        incident = _public_incident_200_days_ago(store, settings, now)
     finally:
         store.close()
     assert project.cli("site", "build").exit_code == 0
