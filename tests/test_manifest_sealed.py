@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from broadcaster.site.hosts._s3_manifest import Remote
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 from broadcaster.store import open_store
-from tests.conftest import ENGINE, Project
-from tests.fakes.s3 import PUBLISH_ENV, S3Server
-from tests.fakes.world import FakeWorld
-
-BUCKET = "acme-status"
+from tests.conftest import Project
+from tests.fakes.s3 import S3Server
+from tests.test_delivery_states import BUCKET, s3  # noqa: F401 - s3: the fixture (the world's channels and a bucket)
 
 
 def posted(project: Project, *args: str) -> dict[str, Any]:
@@ -26,15 +21,6 @@ def posted(project: Project, *args: str) -> dict[str, Any]:
     assert result.stdout, result.output
     found: dict[str, Any] = json.loads(result.stdout)
     return found
-
-
-@pytest.fixture
-def s3(project: Project, world: FakeWorld) -> Iterator[S3Server]:
-    with S3Server() as server:
-        server.create_bucket(BUCKET)
-        project.write_config(ENGINE + world.channels_toml() + server.publish_toml(BUCKET))
-        project.env.update(PUBLISH_ENV)
-        yield server
 
 
 def store_state(project: Project) -> tuple[str, int]:
@@ -45,7 +31,8 @@ def store_state(project: Project) -> tuple[str, int]:
         store.close()
 
 
-def test_a_staff_only_follow_up_leaves_no_trace_a_reader_of_the_bucket_can_read(project: Project, s3: S3Server) -> None:
+def test_a_staff_only_follow_up_leaves_no_trace_a_reader_of_the_bucket_can_read(
+        project: Project, s3: S3Server) -> None:  # noqa: F811
     incident = str(posted(project, "--title", "API errors", "-C", "api", "Elevated errors.")["incident_id"])
     staff = posted(project, "-i", incident, "--only", "tg-ops", "Staff only: router fra-2 is flapping.")
     assert {d["destination"] for d in staff["deliveries"] if d["state"] == "sent"} == {"tg-ops"}, staff
@@ -90,7 +77,7 @@ def test_versions_or_generation_alone_do_not_rewrite_the_manifest() -> None:
 OLD_STORE_ID = "5f0c0ffee5f0c0ffee5f0c0ffee5f0c0"  # the id versions before the seal made, and published in the clear
 
 
-def as_an_earlier_version_left_it(project: Project, s3: S3Server) -> None:
+def as_an_earlier_version_left_it(project: Project, s3: S3Server) -> None:  # noqa: F811
     """The bucket's manifest (and this machine's copy) as versions before the seal wrote it: store id, versions and
     generation in the clear; and that id in the store's meta, where those versions kept it."""
     import sqlite3
@@ -110,7 +97,7 @@ def as_an_earlier_version_left_it(project: Project, s3: S3Server) -> None:
 
 
 def test_an_upgrade_reseals_the_plain_manifest_and_its_seal_never_opens_with_the_id_once_published(
-        project: Project, s3: S3Server) -> None:
+        project: Project, s3: S3Server) -> None:  # noqa: F811
     """A review: the first seals were keyed by the store's id, which earlier versions published in every manifest and
     pages commit (a crawler's copy opens them); and a publish that changed no file left the plain manifest up."""
     incident = str(posted(project, "--title", "API errors", "-C", "api", "Elevated errors.")["incident_id"])
