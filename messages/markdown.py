@@ -60,11 +60,14 @@ def safe_parser(*, headings: bool = False) -> MarkdownIt:
 def _references_as_typed(state: StateCore) -> None:
     """A character reference to an invisible or control character ("&#x202E;", "&zwj;"), which the input gate
     refuses as a character, shown as typed instead of decoded (a bidi override would reorder the words readers
-    see). Text only: code shows what was typed anyway, and a link's address is percent-encoded."""
+    see). In text; a link's title holding one is left out; code shows what was typed anyway, and a link's address is
+    percent-encoded."""
     for token in state.tokens:
         for child in token.children or ():
             if child.type == "text_special" and child.info == "entity" and _hidden(child.content):
                 child.content = child.markup
+            elif child.type == "link_open" and _hidden(str(child.attrGet("title") or "")):
+                child.attrs.pop("title", None)  # decoded already, so not as typed: left out (a tooltip, no more)
 
 
 def _hidden(text: str) -> bool:

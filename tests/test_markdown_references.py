@@ -12,6 +12,7 @@ from broadcaster.messages import gate
 from broadcaster.messages import matrix as matrix_fmt
 
 from tests.channel_updates import update, view
+from tests.conftest import Project
 
 # Shown by an HTML client as "Customer data was not exposed in this incident."
 MESSAGE = "Customer data was &#x202E;desopxe ton&#x202C; in this incident."
@@ -52,3 +53,28 @@ def test_a_reference_in_code_is_shown_as_typed(typed: str, shown: str) -> None:
     from broadcaster.messages.markdown import render_markdown
 
     assert shown in html.unescape(render_markdown(typed))
+
+
+# A review of the second fix: a link's title (an attribute nh3 keeps) still decoded them.
+HIDDEN = ("\u202e", "\u200d", "\u200b")
+
+
+def test_link_title_keeps_hidden_reference_as_typed() -> None:
+    out = render_markdown('See [the report](https://status.example.com/r "&#x202E;gnitroper &zwj;x") **now**.')
+    assert not any(c in out for c in HIDDEN), repr(out)
+
+
+def test_reference_link_title_keeps_hidden_reference_as_typed() -> None:
+    out = render_markdown('See [the report] **now**.\n\n[the report]: https://status.example.com/r "a&#8238;b"')
+    assert not any(c in out for c in HIDDEN), repr(out)
+
+
+def test_posted_link_title_puts_no_bidi_override_on_the_page(project: Project) -> None:
+    project.write_config()
+    result = project.cli("post", "--yes", "--title", "API errors", "--",
+                         'Errors on the API, see [the report](https://status.example.com/r "&#x202E;evil").')
+    assert result.exit_code == 0, result.output
+    pages = [p for p in project.site.rglob("*") if p.is_file() and p.suffix in (".html", ".xml", ".json")]
+    assert pages
+    bad = [str(p.relative_to(project.site)) for p in pages if "\u202e" in p.read_text(encoding="utf-8")]
+    assert bad == [], bad

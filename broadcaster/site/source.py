@@ -131,7 +131,8 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
     wait for the lock before giving up (the engine's deadline bounds it instead).
     """
     async with _store_lock(store, host, wait):
-        place = f"{host.name}:{host.publish_lock}"  # the target's name too: a copied folder carries the same id
+        # By place, as the lock: one folder, bucket or branch, whatever each machine's config names its table.
+        place = host.publish_lock
         reached = store.published_generation(place)
         if built.store and reached > built.generation:
             return Receipt(remote_id=host.name, notes=(
