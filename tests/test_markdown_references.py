@@ -10,6 +10,7 @@ import pytest
 from broadcaster.messages import email as email_fmt
 from broadcaster.messages import gate
 from broadcaster.messages import matrix as matrix_fmt
+from broadcaster.messages.markdown import render_markdown
 
 from tests.channel_updates import update, view
 from tests.conftest import Project
