@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# A correction's delivery skipped where its readers read nothing changed (``amend`` of another reader's detail).
+READ_THE_SAME = "its readers read nothing changed: the correction changes only what others read"
+
 
 class DeliveryState(StrEnum):
     """Where one delivery stands. The values are what the store and ``--json`` hold."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from broadcaster import compose
 from broadcaster.config import Config
-from broadcaster.delivery import DeliveryState
+from broadcaster.delivery import READ_THE_SAME, DeliveryState
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
@@ -126,7 +126,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
         elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
             # The page too, though a customer's page reads it otherwise: a build for it would rewrite public bytes
             # (the JSON's times, a host's manifest, a commit). That page takes it at the site's next build.
-            why = "its readers read nothing changed: the correction changes only what others read"
+            why = READ_THE_SAME
         else:
             return p
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)

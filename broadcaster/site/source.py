@@ -34,8 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.compose import without_kept
-from broadcaster.config import FEED_TOKEN, FEED_TOKEN_FORM, MAKE_FEED_TOKEN, AudienceConfig, ComponentConfig, Config
-from broadcaster.delivery import Receipt
+from broadcaster.config import (
+    FEED_TOKEN,
+    FEED_TOKEN_FORM,
+    MAKE_FEED_TOKEN,
+    SITE_DESTINATION,
+    AudienceConfig,
+    ComponentConfig,
+    Config,
+)
+from broadcaster.delivery import READ_THE_SAME, DeliveryState, Receipt
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.messages import i18n
@@ -419,14 +427,19 @@ def _audience_page(
 
 def _corrections_told(store: Store, stored: Mapping[str, list[Update]], key: str, incident: Incident,
                       shown: list[Update]) -> list[Update]:
-    """The corrections of ``incident`` kept from the public (they changed only a customer's detail) that customer
-    ``key`` was sent: its page must show the detail as corrected, or taken out, as its channels did."""
+    """The corrections of ``incident`` kept from the public that customer ``key``'s page takes: those its channels
+    were sent, and those the page was left out of only because the public reads them the same (a customer's detail
+    corrected: a customer with no channel of its own reads it there alone). Not one the operator kept to others
+    (``amend --only ops``)."""
     have = {u.sequence for u in shown}
     kept = [u for u in stored.get(incident.id, []) if u.kind == "correction" and u.sequence not in have]
     if not kept:
         return []
     untold = store.kept_from(incident.id, Visibility.of(key))
-    return [u for u in kept if u.sequence not in untold]
+    for_others = {d.sequence for d in store.deliveries(incident_id=incident.id)
+                  if d.destination == SITE_DESTINATION and d.state == DeliveryState.SKIPPED
+                  and d.last_error == READ_THE_SAME}
+    return [u for u in kept if u.sequence not in untold or u.sequence in for_others]
 
 
 def history_starts(
