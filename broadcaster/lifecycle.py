@@ -112,10 +112,11 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     planned = delivery_plan(config, incident, original, only, skip, updates, store)
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
-    shown = ([u for u in updates if corrected_sequence(u) == original.sequence] or [original])[-1]
+    shown_at = _last_correction_told(store, incident.id, [u for u in updates if corrected_sequence(u) == original.sequence])
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
         post = posts.get((p.destination, p.target))
+        shown = shown_at.get((p.destination, p.target), original)  # what these readers have now
         if p.state == DeliveryState.SKIPPED:
             return p
         if post is None:
@@ -132,6 +133,17 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
 
     return [where(p) for p in planned]
+
+
+def _last_correction_told(store: Store, incident_id: str, corrections: Sequence[Update]) -> dict[tuple[str, str], Update]:
+    """Each place's latest correction of an update that went there: what its readers read now. A correction kept to
+    others (``--only ops``) is not theirs: compared with it, one back to their text would tell them of a change."""
+    by_sequence = {c.sequence: c for c in corrections}
+    told: dict[tuple[str, str], Update] = {}
+    for delivery in sorted(store.deliveries(incident_id=incident_id), key=lambda d: d.sequence):
+        if delivery.sequence in by_sequence and delivery.state != DeliveryState.SKIPPED:
+            told[(delivery.destination, delivery.target)] = by_sequence[delivery.sequence]
+    return told
 
 
 # -- postmortems ------------------------------------------------------------------
