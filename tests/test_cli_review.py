@@ -296,8 +296,13 @@ def test_a_time_given_twice_is_refused(project: Project, option: str) -> None:
 def test_a_message_that_begins_like_a_number_says_how_to_post_it(project: Project) -> None:
     """A review: `post "-5% of requests fail"` got click's "No such option '-5'" and nothing about the message."""
     refused = project.cli("post", "--yes", "--title", "API errors", "-5% of requests fail")
-    assert refused.exit_code == 2 and "put `--` before it" in refused.stderr, refused.stderr
-    posted = project.cli("post", "--yes", "--title", "API errors", "--", "-5% of requests fail")
+    assert refused.exit_code == 2 and "put `--` just before the message" in refused.stderr, refused.stderr
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "--", "-5% of requests fail")
     assert posted.exit_code == 0, posted.output
+    # A review: the hint printed `broadcaster resolve [OPTIONS] -- "MESSAGE"`, the incident id left out.
+    incident = json.loads(posted.stdout)["incident_id"]
+    hinted = project.cli("resolve", "--yes", incident, "-5% still fail, now fixed")
+    assert hinted.exit_code == 2 and "after the options and any incident id" in hinted.stderr, hinted.stderr
+    assert project.cli("resolve", "--yes", incident, "--", "-5% still fail, now fixed").exit_code == 0
     typo = project.cli("post", "--yse", "--title", "API errors", "Errors.")
     assert "put `--`" not in typo.stderr and "--yes" in typo.stderr

@@ -41,7 +41,7 @@ class BroadcasterGroup(click.Group):
         except click.NoSuchOption as exc:
             if _NUMBER_LIKE.match(exc.option_name):  # "-5% of requests failed": a message, not an option
                 exc.message = (f"{exc.message.rstrip('.')}. If the message begins with {exc.option_name!r}, put `--` "
-                               f"before it: broadcaster {ctx.invoked_subcommand or 'post'} [OPTIONS] -- \"MESSAGE\"")
+                               "just before the message, after the options and any incident id: -- \"MESSAGE\"")
             raise
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
