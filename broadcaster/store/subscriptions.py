@@ -148,9 +148,11 @@ class SubscriptionStore:
         by the bot (removed, blocked) takes the new reason, and a ``/stop`` never replaces one: ``/start`` brings back
         only a chat that stopped itself."""
         with self.transaction():
-            was_active = self.select_one("SELECT 1 AS hit FROM subscriptions WHERE chat_id = ? AND active = 1",
-                                         (chat_id,)) is not None
-            if was_active or reason != "stopped":  # a /stop never turns a chat the bot left into one that stopped
+            row = self.select_one("SELECT active, inactive_reason FROM subscriptions WHERE chat_id = ?", (chat_id,))
+            was_active = row is not None and bool(row["active"])
+            # An inactive chat keeps its first reason, but for one that stopped itself and is then left by the bot;
+            # a /stop never turns a chat the bot left into one that stopped.
+            if was_active or (row is not None and row["inactive_reason"] == "stopped" and reason != "stopped"):
                 self.run("UPDATE subscriptions SET active = 0, inactive_reason = ?, updated_at = ? WHERE chat_id = ?",
                          (reason, iso(utcnow()), chat_id))
         return was_active
