@@ -39,10 +39,14 @@ class BroadcasterGroup(click.Group):
         except BroadcasterError as exc:
             _report_error(ctx, exc, exc.exit_code)
         except click.NoSuchOption as exc:
-            if _NUMBER_LIKE.match(exc.option_name):  # "-5% of requests failed": a message, not an option
-                exc.message = (f"{exc.message.rstrip('.')}. If the message begins with {exc.option_name!r}, put `--` "
-                               "just before the message, after the options and any incident id: -- \"MESSAGE\"")
-            raise
+            if not _NUMBER_LIKE.match(exc.option_name):
+                raise
+            # "-5% of requests failed": a message, not an option.
+            raise click.NoSuchOption(
+                exc.option_name, ctx=exc.ctx,
+                message=(f"{exc.message.rstrip('.')}. If the message begins with {exc.option_name!r}, put `--` just "
+                         "before the message, after the options and any incident id: -- \"MESSAGE\""),
+            ) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:

@@ -491,7 +491,7 @@ def site_data(config: Config, store: Store, problems: dict[str, str] | None = No
     problems = {} if problems is None else problems
     now = utcnow()
     shown_since = now - timedelta(days=config.page.history_days)
-    loaded, stored = [], {}
+    loaded, stored = [], dict[str, list[Update]]()
     read = store.site_incidents(min(shown_since, now - timedelta(days=DAYS_SHOWN)))
     for incident, updates in on_page(store, ((i, stored.setdefault(i.id, u)) for i, u in read)):
         page = _page(config, incident, updates, problems)
