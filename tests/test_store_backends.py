@@ -147,6 +147,18 @@ def test_listing_puts_open_incidents_first(opener: Opener) -> None:
     assert [i.id for i, _ in store.site_incidents(NOW)] == ["open", "old"]  # newest first
 
 
+def test_opened_since_lists_the_open_incidents_created_since(opener: Opener) -> None:
+    """What a new post may be repeating (``operations.repeats``): open, not withdrawn, created since."""
+    store = opener()
+    store.record_update(incident("older", created_at=NOW - timedelta(hours=2)),
+                        update("older", created_at=NOW - timedelta(hours=2)), [SITE], new=True)
+    store.record_update(incident("closed", status=Status.RESOLVED, created_at=NOW), update("closed"), [SITE], new=True)
+    store.record_update(incident("recent", created_at=NOW - timedelta(minutes=5)),
+                        update("recent", created_at=NOW - timedelta(minutes=5)), [SITE], new=True)
+    store.record_update(incident("newest"), update("newest"), [SITE], new=True)
+    assert [i.id for i in store.opened_since(NOW - timedelta(hours=1))] == ["newest", "recent"]
+
+
 def test_named_before_finds_components_named_by_earlier_records_only(opener: Opener) -> None:
     # Where a component's uptime history starts (issue 17): LIKE's wildcards in an id match only themselves.
     store = opener()

@@ -29,8 +29,8 @@ def refuse_a_repeat(store: Store, incident: Incident, update: Update, planned: S
     go on."""
     going = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
     if new:
-        for other in store.list_incidents(limit=50):
-            if (other.status in _CLOSED or other.withdrawn_at is not None or other.kind != incident.kind
+        for other in store.opened_since(update.created_at - NEW_INCIDENT_WINDOW):
+            if (other.status in _CLOSED or other.kind != incident.kind
                     or not _within(other.created_at, update.created_at, NEW_INCIDENT_WINDOW)
                     or not written_alike(other, incident)):
                 continue

@@ -335,6 +335,13 @@ class Store(SubscriptionStore):
         )
         return update_from(row) if row else None
 
+    def opened_since(self, since: datetime) -> list[Incident]:
+        """The open incidents created at ``since`` or later, newest first (what a new post may be repeating)."""
+        rows = self.select(
+            "SELECT * FROM incidents WHERE created_at >= ? AND status NOT IN ('resolved','completed')"
+            " AND withdrawn_at IS NULL ORDER BY created_at DESC", (iso(since),))
+        return [incident_from(r) for r in rows]
+
     def list_incidents(self, *, limit: int = 50) -> list[Incident]:
         """Open incidents first (newest first), then the most recently updated closed ones."""
         rows = self.select(
