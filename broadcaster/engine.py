@@ -195,7 +195,10 @@ def _as_it_was_posted(update: Update, updates: Sequence[Update]) -> Update:
     original = next((u for u in updates if u.sequence == corrects), None) if corrects is not None else None
     if original is None or original.kind == "postmortem":
         return update
-    return replace(update, status=original.status)  # its time stays the correction's: when it was corrected
+    # Its time stays the correction's (when it was corrected); what readers saw beside the text stays too, in an
+    # edit only: a correction sent as a new post (X) must not repeat an old promise as if it were made now.
+    return replace(update, status=original.status, components=original.components, etr=original.etr,
+                   next_update_by=original.next_update_by)
 
 
 def carried_private_values(

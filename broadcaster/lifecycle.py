@@ -65,8 +65,6 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         correction = Update(
             incident.id, 0, utcnow(), incident.status, message.strip(), kind="correction",
             extra={"corrects": str(sequence)}, author=compose.author_name(config),
-            # What readers saw beside the text stays: an edit in place shows them again (Slack's fields).
-            components=original.components, etr=original.etr, next_update_by=original.next_update_by,
             **private_detail_of_correction(original, private.strip(), replacing),
         )
         planned = _where_the_original_went(config, store, incident, original, correction, only, skip)

@@ -4,6 +4,7 @@ carries no components, and the edit renders it as the message): the public messa
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
@@ -20,3 +21,23 @@ def test_slack_correction_keeps_the_components_field(project: Project, slack: Fa
     assert "Errors on the public API." in blocks
     assert "api: Degraded performance" in blocks, blocks
 
+
+
+
+
+# A review of the fix above: a correction sent as a new post (X) repeated the update's promises as if made now.
+def test_correction_reply_on_x_repeats_a_stale_next_update_promise(project: Project, world: Any) -> None:
+    first = project.cli_json("post", "--yes", "--title", "API errors", "--next-update", "30m", "--etr", "2h",
+                             "Errors on the API.")
+    assert first[0] == 0, first
+    incident = str(first[1]["incident_id"])
+    second = project.cli_json("post", "--yes", "-i", incident, "--status", "monitoring", "A fix is out; watching.")
+    assert second[0] == 0, second
+    before = len(world.x.tweets)
+    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API for EU customers only.")
+    assert amended.exit_code == 0, amended.output
+    [reply] = world.x.tweets[before:]
+    print(reply.text)
+    assert "EU customers only" in reply.text
+    # Update 2 made no promise: the newest post on X now tells readers of update 1's ETR and next update.
+    assert "Next update by" not in reply.text and "Expected fix by" not in reply.text, reply.text

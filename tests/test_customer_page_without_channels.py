@@ -80,3 +80,21 @@ def test_a_correction_the_operator_kept_to_staff_stays_off_the_customer_page(
     assert project.cli("site", "build").exit_code == 0
     text = (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
     assert "ACME-OLD-1" in text and "ACME-DRAFT-3" not in text
+
+
+# A review: the same choice spelt --skip acme-slack put the detail on acme's page, --only kept it off.
+def test_correction_skipped_for_acme_still_reaches_acme_page(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    project.env["ACME_FEED_TOKEN"] = TOKEN
+    project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
+                         + channels_toml(slack))
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACME-OLD-1 is down.",
+                     "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    amended = project.cli("amend", "--yes", "--skip", "acme-slack", incident, "1", "Errors on the API.",
+                          "--for", "acme", "Staff draft: circuit ACME-DRAFT-3.")
+    assert amended.exit_code == 0, amended.output
+    assert "ACME-DRAFT-3" not in str(slack.messages["C0ACME0001"])
+    assert project.cli("site", "build").exit_code == 0
+    text = (project.site / "a" / TOKEN / "index.html").read_text(encoding="utf-8")
+    assert "ACME-OLD-1" in text and "ACME-DRAFT-3" not in text, "kept from acme's channel, shown on acme's page"

@@ -435,11 +435,17 @@ def _corrections_told(store: Store, stored: Mapping[str, list[Update]], key: str
     kept = [u for u in stored.get(incident.id, []) if u.kind == "correction" and u.sequence not in have]
     if not kept:
         return []
+    from broadcaster.destinations import LEFT_OUT_BY_OPERATOR
+
+    deliveries = store.deliveries(incident_id=incident.id)
     untold = store.kept_from(incident.id, Visibility.of(key))
-    for_others = {d.sequence for d in store.deliveries(incident_id=incident.id)
-                  if d.destination == SITE_DESTINATION and d.state == DeliveryState.SKIPPED
-                  and d.last_error == READ_THE_SAME}
-    return [u for u in kept if u.sequence not in untold or u.sequence in for_others]
+    for_others = {d.sequence for d in deliveries if d.destination == SITE_DESTINATION
+                  and d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME}
+    # The operator's choice, however spelt (``--only ops``, ``--skip acme-slack``): none of it reaches acme's page.
+    kept_from_it = {d.sequence for d in deliveries if d.visibility == str(Visibility.of(key))
+                    and d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR}
+    return [u for u in kept if (u.sequence not in untold or u.sequence in for_others)
+            and u.sequence not in kept_from_it]
 
 
 def history_starts(
