@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
+NOT_IN_ONLY = "not in --only"
+SKIPPED_BY_OPERATOR = "--skip"
+WIDER_THAN_BEFORE = ("wider than this incident has gone: its earlier updates were kept to narrower readers with "
+                     "--only/--skip. Name it in --only, or pass --widen, to send there")
+LEFT_OUT_WHEN_ANNOUNCED = "left out when the window was announced (--skip or --only)"
+LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE, LEFT_OUT_WHEN_ANNOUNCED})
 # A correction's delivery skipped where its readers read nothing changed (``amend`` of another reader's detail).
 READ_THE_SAME = "its readers read nothing changed: the correction changes only what others read"
 

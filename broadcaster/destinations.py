@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster import subscribers
 from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config, destination_names
-from broadcaster.delivery import CheckResult, DeliveryState, Receipt, Rendered
+from broadcaster.delivery import (
+    NOT_IN_ONLY,
+    SKIPPED_BY_OPERATOR,
+    WIDER_THAN_BEFORE,
+    CheckResult,
+    DeliveryState,
+    Receipt,
+    Rendered,
+)
 from broadcaster.destination import Destination, Job, Run
 from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent, printable
 from broadcaster.messages import advice, i18n
@@ -211,13 +219,6 @@ class SubscriberDestination(ChannelDestination):
         return [CheckResult(self.name, "", True, advice.bot_answers(name))]
 
 
-# What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
-NOT_IN_ONLY = "not in --only"
-SKIPPED_BY_OPERATOR = "--skip"
-WIDER_THAN_BEFORE = ("wider than this incident has gone: its earlier updates were kept to narrower readers with "
-                     "--only/--skip. Name it in --only, or pass --widen, to send there")
-LEFT_OUT_WHEN_ANNOUNCED = "left out when the window was announced (--skip or --only)"
-LEFT_OUT_BY_OPERATOR = frozenset({NOT_IN_ONLY, SKIPPED_BY_OPERATOR, WIDER_THAN_BEFORE, LEFT_OUT_WHEN_ANNOUNCED})
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     return load_channel_class(kind).target_keys(options)

@@ -301,7 +301,7 @@ def _where_the_operator_sent_it(store: Store, incident: Incident,
                                 planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
     """``planned``, skipping each place the operator left every earlier update of the window out of (``--skip``,
     ``--only``): an internal-only window must not be announced in public by the unattended tick."""
-    from broadcaster.destinations import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED
+    from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED
 
     # By destination, not by chat: --skip and --only name destinations, and a chat that joined since (a bot's
     # subscriber, a chat added to chat_ids) was left out with the rest of it.

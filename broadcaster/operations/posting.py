@@ -10,9 +10,8 @@ from urllib.parse import unquote
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.delivery import DONE_STATES, DeliveryState, Rendered
+from broadcaster.delivery import DONE_STATES, LEFT_OUT_BY_OPERATOR, DeliveryState, Rendered
 from broadcaster.destinations import (
-    LEFT_OUT_BY_OPERATOR,
     check_names,
     destinations,
     no_wider_than_before,

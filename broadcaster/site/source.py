@@ -43,7 +43,7 @@ from broadcaster.config import (
     ComponentConfig,
     Config,
 )
-from broadcaster.delivery import READ_THE_SAME, DeliveryState, Receipt
+from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Receipt
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.messages import i18n
@@ -435,8 +435,6 @@ def _corrections_told(store: Store, stored: Mapping[str, list[Update]], key: str
     kept = [u for u in stored.get(incident.id, []) if u.kind == "correction" and u.sequence not in have]
     if not kept:
         return []
-    from broadcaster.destinations import LEFT_OUT_BY_OPERATOR
-
     deliveries = store.deliveries(incident_id=incident.id)
     untold = store.kept_from(incident.id, Visibility.of(key))
     for_others = {d.sequence for d in deliveries if d.destination == SITE_DESTINATION
