@@ -13,7 +13,7 @@ from typing import Any
 
 from broadcaster import compose
 from broadcaster.config import Config
-from broadcaster.delivery import READ_THE_SAME, DeliveryState
+from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
@@ -301,8 +301,6 @@ def _where_the_operator_sent_it(store: Store, incident: Incident,
                                 planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
     """``planned``, skipping each place the operator left every earlier update of the window out of (``--skip``,
     ``--only``): an internal-only window must not be announced in public by the unattended tick."""
-    from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED
-
     # By destination, not by chat: --skip and --only name destinations, and a chat that joined since (a bot's
     # subscriber, a chat added to chat_ids) was left out with the rest of it.
     earlier: dict[str, list[Any]] = {}
