@@ -15,19 +15,23 @@ def _page_only_customer(project: Project, fake: FakeSlack) -> None:
                          + "\n[channels.".join(kept))
 
 
-def test_corrected_detail_reaches_page_of_customer_without_channels(project: Project, slack: FakeSlack) -> None:  # noqa: F811
-    _page_only_customer(project, slack)
-    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Your circuit ACME-OLD-1 is down.",
-                     "Errors on the API.")
+def _corrected_and_built(project: Project, *posted_with: str) -> str:
+    """Post acme's detail ACME-OLD-1, correct it to ACME-NEW-2, build the site: acme's page as it then reads."""
+    code, out = post(project, *posted_with, "--title", "API errors", "-C", "api", "--for", "acme",
+                     "Your circuit ACME-OLD-1 is down.", "Errors on the API.")
     assert code == 0, out
-    incident = str(out["incident_id"])
     page = project.site / "a" / TOKEN / "index.html"
     assert "ACME-OLD-1" in page.read_text(encoding="utf-8")
-    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme",
+    amended = project.cli("amend", "--yes", str(out["incident_id"]), "1", "Errors on the API.", "--for", "acme",
                           "Your circuit ACME-NEW-2 is down.")
     assert amended.exit_code == 0, amended.output
     assert project.cli("site", "build").exit_code == 0
-    text = page.read_text(encoding="utf-8")
+    return page.read_text(encoding="utf-8")
+
+
+def test_corrected_detail_reaches_page_of_customer_without_channels(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    _page_only_customer(project, slack)
+    text = _corrected_and_built(project)
     assert "ACME-NEW-2" in text and "ACME-OLD-1" not in text, "the page is acme's only channel: it must be corrected"
 
 
@@ -39,17 +43,7 @@ def test_corrected_detail_reaches_page_when_first_post_skipped_the_customer_chan
     project.env["ACME_FEED_TOKEN"] = TOKEN
     project.write_config(AUDIENCES.replace('components = ["api"]', 'components = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"')
                          + channels_toml(slack))
-    code, out = post(project, "--skip", "acme-slack", "--title", "API errors", "-C", "api", "--for", "acme",
-                     "Your circuit ACME-OLD-1 is down.", "Errors on the API.")
-    assert code == 0, out
-    incident = str(out["incident_id"])
-    page = project.site / "a" / TOKEN / "index.html"
-    assert "ACME-OLD-1" in page.read_text(encoding="utf-8")
-    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API.", "--for", "acme",
-                          "Your circuit ACME-NEW-2 is down.")
-    assert amended.exit_code == 0, amended.output
-    assert project.cli("site", "build").exit_code == 0
-    text = page.read_text(encoding="utf-8")
+    text = _corrected_and_built(project, "--skip", "acme-slack")
     assert "ACME-NEW-2" in text and "ACME-OLD-1" not in text, "acme's page keeps the detail corrected"
 
 

@@ -42,6 +42,18 @@ def _public_incident_200_days_ago(store: Store, settings: Config, now: datetime)
     return incident
 
 
+def _staff_only_update_naming_db(store: Store, settings: Config, incident: Incident, now: datetime,
+                                 status: str) -> Incident:
+    """Today, a note to staff only that names the database on that old incident."""
+    staff = compose.Draft(message="Staff: the db replica is involved too.", incident_id=incident.id, title=None,
+                          impact=None, status=status, components=("db",), private="", tickets=(),
+                          next_update=None, etr=None)
+    incident, update = compose.build(staff, incident, settings, now - timedelta(hours=1))
+    store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "staff"),
+                                           PlannedDelivery("ops", "", "internal", DeliveryState.SENT)], new=False)
+    return incident
+
+
 def test_a_staff_update_naming_a_component_does_not_start_its_public_history(tmp_path: Path) -> None:
     config = tmp_path / "broadcaster.toml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -52,13 +64,7 @@ def test_a_staff_update_naming_a_component_does_not_start_its_public_history(tmp
         incident = _public_incident_200_days_ago(store, settings, now)
         window = now - timedelta(days=90)
         assert store.named_before(["api", "db"], window) == {"api"}
-        # Today, a note to staff only names the database on that old incident.
-        staff = compose.Draft(message="Staff: the db replica is involved too.", incident_id=incident.id, title=None,
-                              impact=None, status="identified", components=("db",), private="", tickets=(),
-                              next_update=None, etr=None)
-        incident, update = compose.build(staff, incident, settings, now - timedelta(hours=1))
-        store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "staff"),
-                                               PlannedDelivery("ops", "", "internal", DeliveryState.SENT)], new=False)
+        incident = _staff_only_update_naming_db(store, settings, incident, now, "identified")
         assert store.kept_off([incident.id]) == {(incident.id, 2)}
         assert store.named_before(["api", "db"], window) == {"api"}, "db was never named to the public"
     finally:
@@ -87,12 +93,7 @@ def test_a_staff_update_changes_no_public_file(tmp_path: Path) -> None:
     before = _files(project.site)
     store = open_store(settings.store_path if settings.store_path.is_absolute() else tmp_path / settings.store_path)
     try:
-        staff = compose.Draft(message="Staff: the db replica is involved too.", incident_id=incident.id, title=None,
-                              impact=None, status="investigating", components=("db",), private="", tickets=(),
-                              next_update=None, etr=None)
-        incident, update = compose.build(staff, incident, settings, now - timedelta(hours=1))
-        store.record_update(incident, update, [PlannedDelivery("site", "", "public", DeliveryState.SKIPPED, "staff"),
-                                               PlannedDelivery("ops", "", "internal", DeliveryState.SENT)], new=False)
+        incident = _staff_only_update_naming_db(store, settings, incident, now, "investigating")
     finally:
         store.close()
     assert project.cli("site", "build").exit_code == 0
