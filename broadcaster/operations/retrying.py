@@ -14,7 +14,7 @@ from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
 from broadcaster.errors import InputError
 from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
-from broadcaster.store import Delivery, PlannedDelivery, Store
+from broadcaster.store import Delivery, PlannedDelivery, Store, alive_here
 from broadcaster.store.records import BY_HAND, WRITTEN
 
 
@@ -190,7 +190,10 @@ def retry(
     withdrawn = withdrawn_before(store, unknown)
     if include_unknown:  # resent above, except a withdrawn incident's: those stay for the operator
         unknown = [d for d in unknown if d.id in withdrawn]
-    elsewhere = store.deliveries(incident_id=incident_id, states=(DeliveryState.SENDING,))
+    # Claimed by another machine, or by a process that died within its lease: this machine's live commands (a
+    # withdraw running beside this retry) report their own outcome.
+    elsewhere = [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.SENDING,))
+                 if not alive_here(d.claimed_by or "")]
     return RetryResult(outcomes, unknown, withdrawn, elsewhere, publisher.lease)
 
 

@@ -6,7 +6,14 @@
 Nothing in the package imports this module, so it can name them all without a cycle.
 """
 
-from broadcaster.store.contract import CONFLICT_ATTEMPTS, SCHEMA_VERSION, Store, owner_is_alive, process_owner
+from broadcaster.store.contract import (
+    CONFLICT_ATTEMPTS,
+    SCHEMA_VERSION,
+    Store,
+    alive_here,
+    owner_is_alive,
+    process_owner,
+)
 from broadcaster.store.location import is_postgres_url, open_store, store_location
 from broadcaster.store.records import Delivery, PlannedDelivery, Row, utcnow
 from broadcaster.store.sqlite import SQLiteStore
@@ -21,6 +28,7 @@ __all__ = [
     "Store",
     "is_postgres_url",
     "open_store",
+    "alive_here",
     "owner_is_alive",
     "process_owner",
     "store_location",

@@ -94,21 +94,39 @@ _PROCESS_START = f"{time.time():.3f}"
 
 def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) -> bool:
     """Whether the process that claimed a delivery may still be sending it."""
-    host, _, rest = owner.partition(":")
-    pid_text, _, start = rest.partition(":")
-    if host == socket.gethostname() and pid_text.isdigit():
-        if int(pid_text) == os.getpid():
-            return start == _PROCESS_START
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        if _same_process(int(pid_text), start):
-            return True  # a long paced broadcast outlives any lease: alive is alive
+    here = _here(owner)
+    if here == "gone":
+        return False
+    if here in ("it", "unsure"):
+        return True  # a long paced broadcast outlives any lease: alive is alive
+    if here == "pid reused":
         return claimed_at is None or utcnow() - claimed_at < lease
     return claimed_at is not None and utcnow() - claimed_at < lease
+
+
+def alive_here(owner: str) -> bool:
+    """Whether ``owner`` is a live process of this machine (the one that recorded it, not a later one given its pid):
+    a command the operator can see, which reports its own outcome."""
+    return _here(owner) in ("it", "unsure")
+
+
+def _here(owner: str) -> str:
+    """What this machine knows of the process ``owner`` names: "" (another machine's), "gone", "it" (alive, the one
+    that recorded it), "pid reused" (alive, but a later process with its pid, as far as /proc tells), or "unsure"
+    (alive, another user's: not ours to ask)."""
+    host, _, rest = owner.partition(":")
+    pid_text, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return ""
+    if int(pid_text) == os.getpid():
+        return "it" if start == _PROCESS_START else "gone"
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return "gone"
+    except PermissionError:
+        return "unsure"
+    return "it" if _same_process(int(pid_text), start) else "pid reused"
 
 
 def _same_process(pid: int, recorded_start: str) -> bool:
