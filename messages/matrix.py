@@ -11,7 +11,9 @@ display name or ``@room`` found in the body, so operator text cannot mention.
 
 An event may be at most 65,536 bytes as the homeserver stores it. The largest
 form of a rendering is its edit (``m.replace`` carries the text twice), so the
-texts are cut until that form fits with room for what the server adds.
+texts are cut until that form fits with room for what the server adds, and then,
+for a staff update naming dozens of customers each with its detail, customers
+are left out whole and counted ("…and 40 more"), as on Discord and Teams.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import Any
 import nh3
 from broadcaster.messages import rich
 from broadcaster.messages.markdown import ALLOWED_SCHEMES, ALLOWED_TAGS
-from broadcaster.messages.visibility import UpdateView
+from broadcaster.messages.visibility import PrivateView, UpdateView
 
 MSGTYPE = "m.notice"  # the spec's type for automated messages: other bots must not answer it
 FORMAT = "org.matrix.custom.html"
 MAX_EVENT_BYTES = 65536  # "The complete event MUST NOT be larger than 65536 bytes"
 ENVELOPE_BYTES = 4096  # sender, room, ids, hashes, signatures, prev and auth events the server adds
 _LIMITS = (None, 8000, 4000, 2000, 1000, 500, 200)  # characters per long text, tried in turn
+MEDIUM = "Matrix"
 # An event id as long as any homeserver makes, to size the edit form before the real one is known.
 _LONGEST_EVENT_ID = "$" + "x" * 255
 
@@ -42,25 +45,41 @@ def _cleaner() -> nh3.Cleaner:
     )
 
 
-def formatted(view: UpdateView, limit: int | None = None) -> str:
-    return _cleaner().clean(rich.rich_html(view, limit))
+def formatted(view: UpdateView, fit: rich.Fit = rich.WHOLE) -> str:
+    return _cleaner().clean(rich.rich_html(view, fit))
 
 
-def base_content(view: UpdateView, limit: int | None = None) -> dict[str, Any]:
+def base_content(view: UpdateView, fit: rich.Fit = rich.WHOLE) -> dict[str, Any]:
     return {
         "msgtype": MSGTYPE,
-        "body": rich.plain(view, limit),
+        "body": rich.plain(view, fit),
         "format": FORMAT,
-        "formatted_body": formatted(view, limit),
+        "formatted_body": formatted(view, fit),
         "m.mentions": {},
     }
 
 
+def _fits(found: dict[str, Any]) -> bool:
+    return event_bytes(edit_content(found, _LONGEST_EVENT_ID)) + ENVELOPE_BYTES <= MAX_EVENT_BYTES
+
+
+def _fewer_customers(named: int) -> list[int]:
+    """How many named customers to show, tried in turn once the texts are cut short: half as many each time."""
+    counts = []
+    while named:
+        named //= 2
+        counts.append(named)
+    return counts
+
+
 def content(view: UpdateView) -> dict[str, Any]:
-    """The message content, its texts cut until even its edit form fits in one event."""
-    for limit in _LIMITS:
-        found = base_content(view, limit)
-        if event_bytes(edit_content(found, _LONGEST_EVENT_ID)) + ENVELOPE_BYTES <= MAX_EVENT_BYTES:
+    """The message content, its texts cut (then customers left out) until even its edit form fits in one event."""
+    fits = [rich.Fit(MEDIUM, limit) for limit in _LIMITS]
+    named = len(view.audiences) if isinstance(view, PrivateView) else 0
+    fits += [rich.Fit(MEDIUM, _LIMITS[-1], shown) for shown in _fewer_customers(named)]
+    for fit in fits:
+        found = base_content(view, fit)
+        if _fits(found):
             return found
     return found
 

@@ -8,24 +8,47 @@ nh3's allow-list): operator text can never add a tag, an attribute or a
 ``javascript:`` link. Both say the same things in the same order: headline,
 message, facts, private detail (private views only, clearly marked), footer.
 
-``limit`` cuts each long text (message, private note) to that many characters
-and each list to what fits in it, for media with a size cap (Matrix's 64 KiB
-event); the cut says where the whole text is.
+A ``Fit`` shapes both for a medium with a size cap (Matrix's 64 KiB event): each
+long text (message, private note, a customer's detail) cut to so many characters
+and each list to what fits in them, and past so many named customers the rest
+counted ("…and 12 more"). Each cut says where the whole text is: the incident
+page for public text, nowhere public for private text.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from broadcaster.messages import i18n
 from broadcaster.messages.markdown import render_markdown
 from broadcaster.messages.preview import word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import and_more, audience_heading, cut_note, kind_label, named_no_detail
+from broadcaster.messages.words import (
+    and_more,
+    audience_heading,
+    cut_note,
+    kind_label,
+    named_no_detail,
+    private_cut_note,
+)
 
 ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How much of an update a medium with a size cap shows: long texts cut to ``limit`` characters, and
+    only the first ``customers`` named customers' detail in a private view. None: all of it."""
+
+    medium: str
+    limit: int | None = None
+    customers: int | None = None
+
+
+WHOLE = Fit("")
 
 
 def private_heading() -> str:
@@ -42,24 +65,30 @@ def headline(view: UpdateView) -> str:
     return f"{kind}{view.status_label}: {view.incident.title}"
 
 
-def cut(text: str, limit: int | None) -> str:
-    """``text`` cut at a word boundary to about ``limit`` characters, saying so; whole if it fits."""
+def cut(text: str, limit: int | None, note: str | None = None) -> str:
+    """``text`` cut at a word boundary to about ``limit`` characters, ending with ``note`` (by default: the
+    incident page has it in full); whole if it fits."""
     if limit is None or len(text) <= limit:
         return text
     head = text[:limit]
     space = head.rfind(" ")
     if space > limit // 2:
         head = head[:space]
-    return head.rstrip() + ELLIPSIS + cut_note()
+    return head.rstrip() + ELLIPSIS + (cut_note() if note is None else note)
 
 
-def listed(items: Sequence[str], limit: int | None) -> str:
-    """Items joined by commas; past ``limit`` characters, the rest counted ("and 7 more")."""
+def _cut_private(text: str, fit: Fit) -> str:
+    """A private text cut to ``fit``: its note points at no incident page, which never holds it."""
+    return cut(text, fit.limit, private_cut_note(fit.medium))
+
+
+def _listed_private(items: Sequence[str], fit: Fit) -> str:
+    """Private items joined by commas; past ``fit.limit`` characters, the rest counted ("and 7 more")."""
     shown: list[str] = []
     for item in items:
-        if limit is not None and shown and len(", ".join([*shown, item])) > limit:
+        if fit.limit is not None and shown and len(", ".join([*shown, item])) > fit.limit:
             return ", ".join(shown) + " " + and_more(len(items) - len(shown))
-        shown.append(cut(item, limit))
+        shown.append(_cut_private(item, fit))
     return ", ".join(shown)
 
 
@@ -78,31 +107,34 @@ def facts(view: UpdateView) -> list[tuple[str, str]]:
     return found
 
 
-def private_facts(view: UpdateView, limit: int | None = None) -> list[tuple[str, str]]:
+def private_facts(view: UpdateView, fit: Fit = WHOLE) -> list[tuple[str, str]]:
     """Customers, tickets and author of a private view; nothing for a public one."""
     if not isinstance(view, PrivateView):
         return []
     found = []
     if view.customers:
-        found.append((word("Customers: "), listed(view.customers, limit)))
+        found.append((word("Customers: "), _listed_private(view.customers, fit)))
     if view.tickets:
-        found.append((word("Tickets: "), listed(view.tickets, limit)))
-    for audience in view.audiences:  # each customer the update names, with its own detail
-        found.append((audience_heading(audience.name).rstrip(":"), cut(audience.detail, limit) or named_no_detail()))
+        found.append((word("Tickets: "), _listed_private(view.tickets, fit)))
+    shown = view.audiences[:fit.customers] if fit.customers is not None else view.audiences
+    for audience in shown:  # each customer the update names, with its own detail
+        found.append((audience_heading(audience.name).rstrip(":"), _cut_private(audience.detail, fit) or named_no_detail()))
+    if len(shown) < len(view.audiences):
+        found.append((ELLIPSIS + and_more(len(view.audiences) - len(shown)) + private_cut_note(fit.medium), ""))
     if view.author:
         found.append((word("Author: "), view.author))
     return found
 
 
-def private_note(view: UpdateView, limit: int | None = None) -> str:
-    return cut(view.private_note, limit) if isinstance(view, PrivateView) else ""
+def private_note(view: UpdateView, fit: Fit = WHOLE) -> str:
+    return _cut_private(view.private_note, fit) if isinstance(view, PrivateView) else ""
 
 
-def audience_detail(view: UpdateView, limit: int | None = None) -> tuple[str, str] | None:
+def audience_detail(view: UpdateView, fit: Fit = WHOLE) -> tuple[str, str] | None:
     """(heading, detail) of a customer's own channel; None for any other view or no detail."""
     if not isinstance(view, AudienceView) or not view.detail:
         return None
-    return audience_heading(view.audience_name), cut(view.detail, limit)
+    return audience_heading(view.audience_name), _cut_private(view.detail, fit)
 
 
 def footer(view: UpdateView) -> str:
@@ -110,14 +142,14 @@ def footer(view: UpdateView) -> str:
     return numbered + i18n.gettext("Posted %(time)s") % {"time": when(view.created_at)}
 
 
-def plain(view: UpdateView, limit: int | None = None) -> str:
+def plain(view: UpdateView, fit: Fit = WHOLE) -> str:
     """The update as plain text."""
-    blocks = [headline(view), cut(view.message, limit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
-    note, detail = private_note(view, limit), private_facts(view, limit)
+    blocks = [headline(view), cut(view.message, fit.limit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
+    note, detail = private_note(view, fit), private_facts(view, fit)
     if note or detail:
-        lines = [private_heading(), *([note] if note else []), *(f"{k}: {v}" for k, v in detail)]
+        lines = [private_heading(), *([note] if note else []), *(_fact_line(k, v) for k, v in detail)]
         blocks.append("\n".join(lines))
-    own = audience_detail(view, limit)
+    own = audience_detail(view, fit)
     if own:
         blocks.append("\n".join(own))
     tail = [footer(view)] + ([i18n.gettext("Incident page: %(url)s") % {"url": view.incident.url}] if view.incident.url else [])
@@ -125,27 +157,33 @@ def plain(view: UpdateView, limit: int | None = None) -> str:
     return "\n\n".join(blocks)
 
 
+def _fact_line(label: str, value: str) -> str:
+    """``label: value``, or the label alone (a list's "…and 12 more")."""
+    return f"{label}: {value}" if value else label
+
+
 def _escaped(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
 def _fact_list(found: list[tuple[str, str]]) -> str:
-    items = "".join(f"<li><strong>{html.escape(k)}</strong>: {_escaped(v)}</li>" for k, v in found)
+    items = "".join(f"<li><strong>{html.escape(k)}</strong>: {_escaped(v)}</li>" if v else f"<li>{html.escape(k)}</li>"
+                    for k, v in found)
     return f"<ul>{items}</ul>"
 
 
-def rich_html(view: UpdateView, limit: int | None = None) -> str:
+def rich_html(view: UpdateView, fit: Fit = WHOLE) -> str:
     """The update as an HTML fragment: escaped pieces around the sanitised markdown of the message."""
-    parts = [f"<p><strong>{html.escape(headline(view))}</strong></p>", render_markdown(cut(view.message, limit))]
+    parts = [f"<p><strong>{html.escape(headline(view))}</strong></p>", render_markdown(cut(view.message, fit.limit))]
     parts.append(_fact_list(facts(view)))
-    note, detail = private_note(view, limit), private_facts(view, limit)
+    note, detail = private_note(view, fit), private_facts(view, fit)
     if note or detail:
         parts.append(f"<hr><p><strong>{html.escape(private_heading())}</strong></p>")
         if note:
             parts.append(f"<p>{_escaped(note)}</p>")
         if detail:
             parts.append(_fact_list(detail))
-    own = audience_detail(view, limit)
+    own = audience_detail(view, fit)
     if own:
         parts.append(f"<hr><p><strong>{html.escape(own[0])}</strong></p>\n<p>{_escaped(own[1])}</p>")
     page = html.escape(i18n.gettext("Incident page"))
