@@ -170,7 +170,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
         if path is not None and not path.exists():
             _refuse_a_store_misspelt(path, named)
-        store = _open(location, upgrade=upgrade)
+        store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
         if not given or "://" in given:
@@ -184,6 +184,15 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
         raise InputError(f"--store {shown}: {exc.strerror or exc}. Check the path. Nothing was stored or sent.") from exc
     ctx.call_on_close(store.close)
     return store
+
+
+def _tell_store_waits(path: Path) -> None:
+    from broadcaster.store.sqlite import BUSY_TIMEOUT_MS
+
+    click.echo(
+        f"Waiting for the state file {printable(str(path))}: another `broadcaster` command is writing to it, or one "
+        f"was suspended with Ctrl-Z (resume it with `fg`). This command goes on once it is free (it gives up after "
+        f"{BUSY_TIMEOUT_MS // 1000} s and says what to do); Ctrl-C stops it now.", err=True)
 
 
 def _refuse_a_store_misspelt(path: Path, given: str) -> None:

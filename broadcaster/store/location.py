@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,23 +34,25 @@ def is_postgres_url(text: str) -> bool:
     return text.strip().lower().startswith(_PG_SCHEMES)
 
 
-def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store:
+def open_store(location: Path | str | Secret, *, upgrade: bool = False,
+               when_waiting: Callable[[Path], None] | None = None) -> Store:
     """Open a store: a path or ``sqlite:///path`` is the embedded file; ``postgresql://...`` the team database.
 
     ``location`` may be a ``Secret`` (``[store] url = "${STORE_URL}"``). The
     embedded file is always brought up to date; a team database is created
     when empty, but an older schema there is only upgraded with ``upgrade``
     (``broadcaster store migrate``), because it changes every member's store.
-    Raises ``StoreError`` (cannot open or reach it) or ``ConfigError`` (a
-    location that is neither).
+    ``when_waiting(path)`` is called once whenever the embedded file's write lock has been waited
+    for a second (another command holds it). Raises ``StoreError`` (cannot open or reach it) or
+    ``ConfigError`` (a location that is neither).
     """
     if hasattr(location, "reveal"):
         location = location.reveal()
     if isinstance(location, Path):
-        return SQLiteStore(location)
+        return SQLiteStore(location, when_waiting=when_waiting)
     text = location.strip()
     if text.startswith("sqlite:///"):
-        return SQLiteStore(Path(text.removeprefix("sqlite:///")))
+        return SQLiteStore(Path(text.removeprefix("sqlite:///")), when_waiting=when_waiting)
     if is_postgres_url(text):
         from broadcaster.store.pg import PostgresStore
 
@@ -59,7 +62,7 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False) -> Store
             f"unsupported store location {text.split('://', 1)[0]}://...: use a file path, "
             "sqlite:///path/to/state.db or postgresql://user@host/dbname ([store] url or --store)."
         )
-    return SQLiteStore(Path(text).expanduser())
+    return SQLiteStore(Path(text).expanduser(), when_waiting=when_waiting)
 
 
 def store_location(config: Config, override: str | None = None) -> Path | str | Secret:

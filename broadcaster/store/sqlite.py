@@ -2,7 +2,8 @@
 
 Writers serialise on ``BEGIN IMMEDIATE``, which takes the file's write lock
 up front, so a read-then-write (the next sequence number) cannot race; a
-busy file is waited for up to ``BUSY_TIMEOUT_MS``. The schema is brought up
+busy file is waited for up to ``BUSY_TIMEOUT_MS``, in short turns so that
+Ctrl-C is heard while waiting. The schema is brought up
 to date whenever a file is opened. A failure of the file itself (damaged,
 full, unwritable) is a ``StoreError`` naming it, with what became of the
 command's writes and what to do (``sqlite_errors``).
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ from broadcaster.store.records import Row
 from broadcaster.store.sqlite_errors import BUGS, explained, file_failure, is_busy
 
 BUSY_TIMEOUT_MS = 30_000
+# The write lock is waited for in turns this long: SQLite's own wait is deaf to Ctrl-C (Python hears a
+# signal only when the call returns), and an operator stopping a post stuck behind another command must
+# not see it posted half a minute later.
+_TURN_MS = 200
+_TELL_AFTER_S = 1.0  # a wait longer than this is said (a silent one looks like a hang)
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -211,8 +217,10 @@ class SQLiteStore(Store):
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, *, commits: _Commits | None = None) -> None:
+    def __init__(self, path: Path, *, commits: _Commits | None = None,
+                 when_waiting: Callable[[Path], None] | None = None) -> None:
         self.path = path
+        self._when_waiting = when_waiting
         # Whether this command committed anything yet, shared with the connections it reopens (threads, a
         # worker): a failure after that must not say "run the command again", which would post twice.
         self._commits = commits or _Commits()
@@ -270,7 +278,7 @@ class SQLiteStore(Store):
     reopenable = True
 
     def reopened(self) -> SQLiteStore:
-        return SQLiteStore(self.path, commits=self._commits)
+        return SQLiteStore(self.path, commits=self._commits, when_waiting=self._when_waiting)
 
     # Each primitive turns the driver's failures of the file (damaged, full, unwritable) into a StoreError
     # naming it; BUGS stay unexpected errors. Inline rather than a shared context manager: these run
@@ -309,7 +317,7 @@ class SQLiteStore(Store):
         A failure of the file, COMMIT's too (a full disk shows there first: WAL mode writes
         the pages then), is a StoreError saying that the transaction was not stored."""
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self._begin()
         except BUGS:
             raise
         except sqlite3.Error as exc:
@@ -324,6 +332,26 @@ class SQLiteStore(Store):
         finally:
             self._writing = False
         self._commits.any = True
+
+    def _begin(self) -> None:
+        """``BEGIN IMMEDIATE``: the write lock, waited for in turns of ``_TURN_MS`` up to ``BUSY_TIMEOUT_MS``
+        while another command holds it, and said once after ``_TELL_AFTER_S``."""
+        self.db.execute(f"PRAGMA busy_timeout = {_TURN_MS}")
+        try:
+            start, told = time.monotonic(), False
+            while True:
+                try:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    waited = time.monotonic() - start
+                    if not is_busy(exc) or waited >= BUSY_TIMEOUT_MS / 1000:
+                        raise
+                if not told and waited >= _TELL_AFTER_S and self._when_waiting is not None:
+                    self._when_waiting(self.path)
+                    told = True
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _commit(self) -> None:
         try:
