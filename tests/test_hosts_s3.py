@@ -1027,31 +1027,49 @@ def test_a_new_page_goes_up_while_the_bucket_answers_the_read_of_the_manifest(
     assert_consistent(slow_s3, bucket)
 
 
-def test_a_page_created_ahead_never_replaces_one_another_publisher_put_there(
-    slow_s3: S3Server, bucket: str, tmp_path: Path
-) -> None:
-    """Bob published a later state of the store, with incident 4's page, after Alice's copy of the manifest
-    was written. Alice's build of incident 4 (from an earlier state) is not in her copy, so she creates it
-    ahead of her read's answer: the bucket refuses (it has one), and her plan, made against Bob's
-    manifest, keeps his. Without the condition his page would be hers, behind a manifest naming his."""
+def _two_publishers_of_one_store(tmp_path: Path, slow_s3: S3Server, bucket: str, alice_latest: bool) -> object:
+    """Alice publishes incident 3, then Bob a later state of the store with incident 4 resolved; then Alice
+    a build of incident 4 opened, her copy of the manifest not naming it, so she creates it ahead of her
+    read's answer (``If-None-Match: *``) if her build is of the store's latest state."""
     alice, bob = make_host(slow_s3.url, bucket, tmp_path / "alice"), make_host(slow_s3.url, bucket, tmp_path / "bob")
 
-    def build(name: str, generation: int, pages: dict[str, bytes]) -> BuiltSite:
+    def build(name: str, generation: int, pages: dict[str, bytes], latest: bool = True) -> BuiltSite:
         files = {**SITE, **pages, "index.html": f"<p>{sorted(pages)} at {generation}</p>".encode()}
         built = write_site(tmp_path / f"{name}-{generation}", files)
         return replace(built, store="one-store", generation=generation, versions={p: f"{generation}-x" for p in pages},
-                       keep=frozenset(p for p in files if p.startswith("incidents/")), latest=True)
+                       keep=frozenset(p for p in files if p.startswith("incidents/")), latest=latest)
 
     publish(alice, build("alice", 1, {"incidents/inc-3.html": b"<p>3 opened</p>"}))
     publish(bob, build("bob", 3, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4 resolved</p>"}))
     slow_s3.clear()
-
     alice.warm_up()
-    publish(alice, build("alice", 2, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4 opened</p>"}))
+    return publish(alice, build("alice", 2, {"incidents/inc-3.html": b"<p>3 opened</p>",
+                                             "incidents/inc-4.html": b"<p>4 opened</p>"}, latest=alice_latest))
 
-    ahead = slow_s3.received("PUT", "inc-4.html")
-    assert len(ahead) == 1 and ahead[0].headers.get("if-none-match") == "*"  # the one created ahead, refused
+
+def test_a_build_that_is_behind_keeps_the_later_page_and_creates_nothing_ahead(
+    slow_s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """Alice's build read the store before Bob's update (so it is not of the latest state): she reads the
+    manifest before any upload, and keeps Bob's later page of incident 4."""
+    _two_publishers_of_one_store(tmp_path, slow_s3, bucket, alice_latest=False)
+    assert [r.headers.get("if-none-match") for r in slow_s3.received("PUT", "inc-4.html")] == []
     assert slow_s3.body(bucket, "incidents/inc-4.html") == b"<p>4 resolved</p>"
+    assert_consistent(slow_s3, bucket)
+
+
+def test_a_page_created_ahead_never_replaces_one_another_publisher_put_there(
+    slow_s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """A build of the store's latest state finding a later one in the bucket (the store was restored
+    from a backup, or a copy of it published there) replaces it, but only by its plan, made against the
+    bucket's manifest: the page created ahead of the read's answer is refused by the bucket (it has one),
+    and a page is never hers behind a manifest naming his."""
+    _two_publishers_of_one_store(tmp_path, slow_s3, bucket, alice_latest=True)
+    first, *planned = slow_s3.received("PUT", "inc-4.html")
+    assert first.headers.get("if-none-match") == "*"  # the one created ahead, refused
+    assert [r.headers.get("if-none-match") for r in planned] == [None]  # the plan's upload, the bucket's manifest read
+    assert slow_s3.body(bucket, "incidents/inc-4.html") == b"<p>4 opened</p>"
     assert_consistent(slow_s3, bucket)
 
 

@@ -77,6 +77,23 @@ class BuiltSite:
     # host may plan from its own record of what it last published without reading the remote.
     latest: bool = False
 
+    def behind(self, published: int | None) -> bool:
+        """Whether a place showing a build of generation ``published`` of this build's store holds a later
+        state of it, to keep. Never when this build is of the store's latest state (see ``restored_over``)."""
+        return published is not None and published > self.generation and not self.latest
+
+    def restored_over(self, published: int | None) -> bool:
+        """Whether the place shows a build of a later state of this store than the store holds now: no
+        machine of the store can have built it, so the store was restored from a backup (or a copy of its
+        file published there). The store is what the operator has now: its build replaces that one, or
+        every post (and every withdrawal) would be kept off the place until the count caught up."""
+        return published is not None and published > self.generation and self.latest
+
+    def restored_note(self, published: int) -> str:
+        return (f"replaced a site built from a later state of this store than it holds now (generation {published} > "
+                f"{self.generation}): the store was restored from a backup, or a copy of its file published there; "
+                "what was stored after that backup is no longer shown")
+
     def read(self, path: str) -> bytes:
         """A file of the site, as it will be uploaded, checked by the egress guard.
 

@@ -134,9 +134,11 @@ class Plan:
     def of(cls, site: BuiltSite, remote: Remote) -> Plan:
         newer: set[str] = set()
         behind = False  # the bucket shows a later state of the same store than this build read
-        if site.store and remote.store == site.store:  # versions of another store say nothing about ours
+        # Versions of another store say nothing about ours, nor those of a state of ours the store no longer
+        # holds (restored from a backup: its sequence numbers are used again).
+        if site.store and remote.store == site.store and not site.restored_over(remote.generation):
             newer = {p for p, v in remote.versions.items() if p in site.hashes and _later(v, site.versions.get(p))}
-            behind = remote.generation > site.generation
+            behind = site.behind(remote.generation)
             if behind:
                 newer |= {p for p in remote.files if is_linking(p)}
         upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]

@@ -163,19 +163,20 @@ class DirectoryHost(SiteHost):
                 raise permanent(refusal)
             record = self._read_record()
             published = record.generation(site.store) if record else None
-            if published is not None and published > site.generation:
+            if site.behind(published):
                 return Receipt(remote_id=str(self.target), notes=(
                     f"kept: {self.target} already holds a site built from a later state of the store "
                     f"(generation {published} > {site.generation})",))
+            restored = [site.restored_note(published)] if published is not None and site.restored_over(published) else []
             differing = self._differences(site) + (record is None)  # no record yet: write one with the site
-            if not differing:
+            if not differing and not restored:
                 return Receipt(remote_id=str(self.target), notes=("unchanged",))
             _make_folders(self.target.parent, set())
             self._remove_leftovers()
             self._replace(site, record or Record(secrets.token_hex(8)))
         except OSError as exc:
             raise self._error(exc) from exc
-        return Receipt(remote_id=str(self.target), notes=(f"{differing} files changed",))
+        return Receipt(remote_id=str(self.target), notes=(f"{differing} files changed", *restored))
 
     def _refusal(self) -> str | None:
         """Why publishing here is refused (a link or a file in the folder's place, a folder of someone

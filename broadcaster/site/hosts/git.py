@@ -256,7 +256,7 @@ class GitHost(SiteHost):
         self._refuse_links(entries)
         published = self._generation(tip, site.store) if tip else None
         site_there = self._refuse_anothers_branch(tip, entries) if tip else False
-        if published is not None and published > site.generation:
+        if site.behind(published):
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}",  # type: ignore[index]
                            notes=(f"kept: the branch already holds a site built from a later state of the store "
                                   f"(generation {published} > {site.generation})",))
@@ -269,7 +269,8 @@ class GitHost(SiteHost):
         if stop.is_set():
             raise retryable("the publish was stopped before pushing; the next attempt pushes again")
         self._push(url, env, commit, tip)
-        return Receipt(remote_id=f"{self.branch}@{commit[:12]}", notes=(message.splitlines()[0],))
+        restored = [site.restored_note(published)] if published is not None and site.restored_over(published) else []
+        return Receipt(remote_id=f"{self.branch}@{commit[:12]}", notes=(message.splitlines()[0], *restored))
 
     def _prepare_clone(self) -> None:
         if not (self.cache / ".git").is_dir():

@@ -551,6 +551,8 @@ class S3Host(SiteHost):
                  f"{len(site.hashes) - len(plan.upload)} unchanged"]
         if plan.newer:
             notes.append(f"{len(plan.newer)} kept: built elsewhere from a later state of the store")
+        if remote.store == site.store and site.restored_over(remote.generation):
+            notes.append(site.restored_note(remote.generation))
         return Receipt(remote_id=self.location, notes=tuple(notes))
 
     def _upload_round(

@@ -1,0 +1,124 @@
+"""A state file restored from a backup publishes again at once, to every kind of place.
+
+Each place remembers how far the store had got when it was last published (a sealed generation), and keeps
+a site built from a later state over an older build: two machines of one store may finish out of order.
+After a restore the store itself is behind what it published, so every post (and every withdrawal) was
+kept off the place, reported as sent ("kept: ... a later state of the store"), until the count caught up.
+A build of the store's latest state can never be the older of two: it replaces the restored-over site.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.s3 import S3Server
+from tests.test_hosts_git import git
+from tests.test_hosts_review16 import no_git_config  # noqa: F401
+from tests.test_s3_foreign_files import BUCKET, s3  # noqa: F401
+
+
+@dataclass
+class Place:
+    toml: str
+    read: Callable[[str], str | None]  # a file the place serves, None if it serves none
+
+
+def _directory(project: Project) -> Place:
+    served = project.root / "served"
+
+    def read(path: str) -> str | None:
+        return (served / path).read_text() if (served / path).is_file() else None
+
+    return Place(f'[publish.www]\ntype = "directory"\npath = "{served}"\n', read)
+
+
+def _git(project: Project) -> Place:
+    remote = project.root / "remote.git"
+    git("init", "-q", "--bare", str(remote))
+
+    def read(path: str) -> str | None:
+        try:
+            return git("--git-dir", str(remote), "show", f"gh-pages:{path}")
+        except Exception:  # noqa: BLE001 - git's "does not exist" as None
+            return None
+
+    return Place(f'[publish.pages]\ntype = "git"\nremote = "{remote}"\nbranch = "gh-pages"\n', read)
+
+
+@pytest.fixture(params=["directory", "git", "s3"])
+def place(request: pytest.FixtureRequest, project: Project) -> Iterator[Place]:
+    if request.param == "directory":
+        yield _directory(project)
+    elif request.param == "git":
+        request.getfixturevalue("no_git_config")
+        yield _git(project)
+    else:
+        server: S3Server = request.getfixturevalue("s3")
+        keys = {o for o in server.objects(BUCKET)}
+
+        def read(path: str) -> str | None:
+            return server.body(BUCKET, path).decode() if path in server.objects(BUCKET) else None
+
+        assert keys == set()
+        yield Place(server.publish_toml(BUCKET), read)
+
+
+def post(project: Project, title: str) -> dict[str, object]:
+    result = project.cli("post", "--yes", "--json", "--title", title, f"{title}: investigating.")
+    assert result.exit_code == 0, result.output
+    said: dict[str, object] = json.loads(result.stdout)
+    return said
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """What a backup tool does: a consistent copy of the whole database (WAL included)."""
+    for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def notes(said: dict[str, object]) -> str:
+    return json.dumps(said["deliveries"])
+
+
+def test_a_post_after_a_restore_reaches_the_page(project: Project, place: Place) -> None:
+    project.write_config(place.toml)
+    post(project, "Alpha outage")
+    [state] = project.root.glob(".broadcaster/state.db")
+    copy_store(state, project.root / "backup.db")
+    post(project, "Bravo outage")
+    lost = post(project, "Charlie outage")  # stored after the backup: lost with the machine
+    assert "Charlie outage" in (place.read("index.html") or "")
+
+    copy_store(project.root / "backup.db", state)
+    said = post(project, "Delta outage")
+    index = place.read("index.html") or ""
+    assert "Delta outage" in index, notes(said)
+    assert "Alpha outage" in index and "Charlie outage" not in index  # the page shows what the store holds
+    assert place.read(f"incidents/{lost['incident_id']}.html") is None
+    assert "restored from a backup" in notes(said)
+
+
+def test_a_withdrawal_after_a_restore_takes_the_incident_down(project: Project, place: Place) -> None:
+    project.write_config(place.toml)
+    mistake = post(project, "Wrong customer named")
+    [state] = project.root.glob(".broadcaster/state.db")
+    copy_store(state, project.root / "backup.db")
+    post(project, "Bravo outage")
+    copy_store(project.root / "backup.db", state)
+    withdrawn = project.cli("withdraw", "--yes", str(mistake["incident_id"]))
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "Wrong customer named" not in (place.read("index.html") or "")
+    assert place.read(f"incidents/{mistake['incident_id']}.html") is None
