@@ -186,8 +186,14 @@ class _Reader:
 
     def text(self, table: Mapping[str, Any], key: str, prefix: str, default: str = "") -> str:
         """A string readers see (the page's title, a component's name): no control or format character,
-        which would break the badges, feeds and calendar it is printed in, or turn text around."""
+        which would break the badges, feeds and calendar it is printed in, or turn text around; and no
+        private marker or lookalike, which every reader of it would get as written."""
         value = self.string(table, key, prefix, default)
+        marker = gate.find_marker(value)
+        if marker is not None:
+            raise self.error(prefix + key, f"holds {marker[1]!r} at character {marker[0] + 1}, a private marker or "
+                             "something that looks like one: every reader sees this text as written, so it takes no "
+                             "markers. Remove it; nothing was done.")
         try:
             return gate.normalise(value, "the value")
         except InputError as exc:

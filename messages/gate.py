@@ -38,6 +38,18 @@ _ALLOWED_CONTROLS = frozenset("\n\t")
 _UNNAMED = {"Cs": "a lone surrogate", "Co": "a private-use character", "Cn": "a code point not assigned in Unicode "
             + unicodedata.unidata_version}
 _ZWJ = "\u200d"
+# Unicode's Default_Ignorable_Code_Point characters that are not of a category refused anyway (Cf, Cn): shown
+# as nothing, they split a word ("Ac\u034fme") for every comparison while readers see it whole. The combining
+# grapheme joiner, the Hangul fillers, Khmer's inherent vowels, Mongolian's free variation selectors and the
+# variation selectors. tests/test_gate.py checks the list against ICU's property.
+IGNORABLE_MARKS = frozenset(
+    chr(c) for first, last in ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180D),
+                               (0x180F, 0x180F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0),
+                               (0xE0100, 0xE01EF))
+    for c in range(first, last + 1)
+)
+_EMOJI_STYLE = frozenset("\ufe0e\ufe0f")  # text and emoji presentation: "❤️" is U+2764 U+FE0F
+_KEYCAP = "\u20e3"
 
 # A real marker, as the operator writes it: case and spaces inside the brackets are free.
 # ``[private]...[/private]`` holds internal detail; ``[for ID]...[/for]`` detail for one
@@ -94,7 +106,7 @@ def normalise(text: str, field: str) -> str:
         if char in _ALLOWED_CONTROLS or _joins_emoji(text, index):
             continue
         category = unicodedata.category(char)
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        if category in ("Cc", "Cf", "Cs", "Co", "Cn") or (char in IGNORABLE_MARKS and not _selects_a_variant(text, index)):
             name = unicodedata.name(char, _UNNAMED.get(category, "a control character"))
             raise InputError(
                 f"{field} holds an invisible or control character ({name}, U+{ord(char):04X}) at "
@@ -110,6 +122,19 @@ def _joins_emoji(text: str, index: int) -> bool:
         return False
     before, after = text[index - 1], text[index + 1]
     return _pictograph(before) and _pictograph(after)
+
+
+def _selects_a_variant(text: str, index: int) -> bool:
+    """A variation selector where it picks how the character before it is drawn: an emoji's presentation
+    ("❤️", "1️⃣") or an ideograph's form (Japanese names); never after a letter or digit of a word."""
+    char, before = text[index], text[index - 1] if index else ""
+    if not before or not ("\ufe00" <= char <= "\ufe0f" or char >= "\U000e0100"):
+        return False
+    if char in _EMOJI_STYLE and before in "0123456789#*":
+        return text[index + 1 : index + 2] == _KEYCAP
+    if unicodedata.name(before, "").startswith("CJK "):
+        return True
+    return char in _EMOJI_STYLE and unicodedata.category(before)[0] not in "LNM"
 
 
 def _pictograph(char: str) -> bool:
@@ -328,7 +353,18 @@ _HALF = re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]"
 _CLOSER = re.compile(r"[\[(]\s*/\s*([^\[\]()/]{1,24})[\])]")
 # Words an operator may take for a marker ("[internal]", "[staff only]", "[customer globex]"): opening a square
 # bracket, they are refused; published as prose, what follows would reach everyone.
-_MARKER_WORDS = ("internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private", "for")
+_MARKER_WORDS = ("internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private", "for",
+                 "priv", "prv", "pvt", "intern")
+# A pair "[X ...]...[/X ...]" is tag syntax marking the text between, whatever X is ("[redacted]", "[ops only]",
+# "[to acme]"): published as prose, the span would reach everyone. Only formatting tags of BBCode and HTML
+# ("[b]", "<code>") are quoted markup; they hide nothing.
+_FORMATTING_TAGS = (
+    "a", "b", "i", "u", "s", "em", "strong", "bold", "italic", "underline", "strike", "del", "ins", "mark", "small",
+    "big", "sub", "sup", "code", "pre", "kbd", "samp", "tt", "var", "q", "quote", "blockquote", "cite", "abbr",
+    "time", "span", "div", "p", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th", "h1", "h2", "h3",
+    "h4", "h5", "h6", "url", "link", "img", "color", "colour", "size", "font", "center", "list", "br", "hr",
+)
+_SQUARE_CLOSER = re.compile(r"\[\s*/\s*([^\W_]+)[^\[\]]{0,40}\]")
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -366,7 +402,26 @@ def _first_candidate(folded: str) -> tuple[int, int] | None:
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
     found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
     found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _folded_marker_words())
+    found.extend(_tag_pairs(folded))
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
+
+
+def _tag_pairs(folded: str) -> list[tuple[int, int]]:
+    """The openers of each "[X ...]...[/X ...]" pair whose X is no formatting tag (``_FORMATTING_TAGS``)."""
+    found = []
+    for closer in _SQUARE_CLOSER.finditer(folded):
+        word = closer.group(1)
+        if word in _folded_formatting_tags():
+            continue
+        opener = re.compile(rf"\[\s*{re.escape(word)}(?![^\W_])[^\[\]]{{0,64}}\]").search(folded, 0, closer.start())
+        if opener is not None:
+            found.append((opener.start(), opener.end()))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _folded_formatting_tags() -> frozenset[str]:
+    return frozenset(fold(tag)[0] for tag in _FORMATTING_TAGS)
 
 
 @lru_cache(maxsize=1)
@@ -400,7 +455,7 @@ def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, 
     known = [k for k in (_letters_and_digits(fold(a)[0]) for a in audiences) if k]
     spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known)]
     spans += [(m.start(), m.end()) for m in (*_NAMED.finditer(folded), *_CLOSER.finditer(folded))
-              if any(_near_id(_letters_and_digits(m.group(1)), k) for k in known)]
+              if any(_names(m.group(1), k) for k in known)]
     if not spans:
         return None
     start, end = min(spans)
@@ -411,6 +466,22 @@ def _meant_for(opener: re.Match[str], known: Sequence[str]) -> bool:
     bracket, word, named = opener.group(1), _letters_and_digits(opener.group(2)), _letters_and_digits(opener.group(3))
     slip = _near_for(word) and (word != "for" or bracket == "(")  # an exact "[for ID]" is a real marker
     return slip and any(_near_id(named, k) for k in known)
+
+
+def _names(bracketed: str, known: str) -> bool:
+    """Whether a short bracketed run names audience ``known`` (folded letters and digits): as a whole ("[acme]",
+    "[acme corp]"), as one of at most three words ("[to acme]", "[acme only]"), or run together with a word of
+    at most four letters ("[foracme]", "[acmeonly]")."""
+    whole = _letters_and_digits(bracketed)
+    if _near_id(whole, known):
+        return True
+    words = re.findall(r"[^\W_]+", bracketed)
+    if words[:1] in (["for"], ["private"]):  # a real marker, or a slip ``_OPENER`` judges
+        return False
+    if len(words) <= 3 and any(_near_id(word, known) for word in words):
+        return True
+    rest = whole.replace(known, "", 1)
+    return len(known) >= 3 and known in whole and 0 < len(rest) <= 4 and (whole.startswith(known) or whole.endswith(known))
 
 
 def _near_id(named: str, known: str) -> bool:
@@ -528,12 +599,24 @@ def without_accents(text: str) -> str:
                                                 if not unicodedata.combining(c)))
 
 
+# Turkish and Azerbaijani dotted capital I folds to "i" and a combining dot, and dotless ı folds to itself:
+# readers take "İzmir" and "Diyarbakır" for the names "Izmir" and "Diyarbakir" (they are no accents, which
+# the guard keeps: "Uber" is not "über").
+_TURKIC_I = {"i\u0307": "i", "ı": "i"}
+_TURKIC = re.compile("|".join(_TURKIC_I))
+
+
 def comparable(text: str) -> str:
-    """The folded form two texts are compared in: NFKC, format characters dropped, case folded."""
+    """The folded form two texts are compared in: NFKC, invisible characters dropped, case folded, the
+    Turkic i's as i."""
     folded = unicodedata.normalize("NFKC", text)
+    if folded.isascii():
+        return folded.casefold()
     # Look up each distinct character once, and only those outside ASCII (no format character is
     # in it): the egress guard folds whole pages, thousands of characters of few kinds.
-    others = "" if folded.isascii() else _ASCII_RUNS.sub("", folded)
-    drop = {ord(c): None for c in set(others) if unicodedata.category(c) == "Cf"}
-    kept = folded.translate(drop) if drop else folded
-    return unicodedata.normalize("NFKC", kept.casefold())
+    others = set(_ASCII_RUNS.sub("", folded))
+    drop = {ord(c): None for c in others if c in IGNORABLE_MARKS or unicodedata.category(c) == "Cf"}
+    kept = (folded.translate(drop) if drop else folded).casefold()
+    if "ı" in kept or "\u0307" in kept:
+        kept = _TURKIC.sub(lambda m: _TURKIC_I[m.group()], kept)
+    return unicodedata.normalize("NFKC", kept)
