@@ -290,7 +290,7 @@ class Publisher:
         self._batch: set[int] = set()
         self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
-        self._renders: dict[tuple[str, str, str, int, bool, bool], Rendered | LeakRefused] = {}
+        self._renders: dict[tuple[str, str, str, int, bool, bool, int], Rendered | LeakRefused] = {}
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
@@ -811,9 +811,11 @@ class Publisher:
         Rendered and guarded once per destination and update, however many chats it goes to.
         """
         edits = self._edits_in_place(destination, delivery)
-        # A post of which nothing went out yet goes with its latest correction's text (``amend`` while it waited).
+        # A post of which nothing went out yet goes with its latest correction's text (``amend`` while it waited),
+        # one stored since another chat of the same table got a rendering too.
         fresh = not delivery.parts
-        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits, fresh)
+        corrected = self.store.last_correction_after(delivery.incident_id, delivery.sequence) if fresh else 0
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits, fresh, corrected)
         if key not in self._renders:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)

@@ -353,6 +353,14 @@ class Store(SubscriptionStore):
         )
         return update_from(row) if row else None
 
+    def last_correction_after(self, incident_id: str, sequence: int) -> int:
+        """The sequence of the latest correction stored after update ``sequence`` (0: none): what tells a
+        command that a rendering it made of that update may be out of date (``amend`` ran beside it)."""
+        row = self.select_one(
+            "SELECT COALESCE(MAX(sequence), 0) AS latest FROM updates WHERE incident_id = ? AND sequence > ?"
+            " AND kind = 'correction'", (incident_id, sequence))
+        return int(row["latest"]) if row else 0
+
     def opened_since(self, since: datetime) -> list[Incident]:
         """The open incidents created at ``since`` or later, newest first (what a new post may be repeating)."""
         rows = self.select(
