@@ -50,12 +50,16 @@ def waited_too_long(deadline: float) -> str:
 
 def unknown(where: str, incident_id: str, confirmed: int, total: int) -> str:
     """What to do about a post that may or may not exist; ``confirmed`` of ``total`` parts are known sent."""
-    resume = ""
-    if confirmed:
-        resume = (
-            f" Parts 1-{confirmed} of {total} were confirmed; the first not confirmed is the "
-            f"one in doubt, and `--include-unknown` sends from part {confirmed + 1} on."
+    if confirmed and total > confirmed + 1:
+        doubt, rest = confirmed + 1, f"{confirmed + 2}-{total}" if total > confirmed + 2 else str(total)
+        return (
+            f"It was not sent again, since that could post it twice. Parts 1-{confirmed} of {total} were confirmed; "
+            f"part {doubt} is the one in doubt, and no later part was sent. Check {where}: if part {doubt} is not "
+            f"there, run `broadcaster retry {incident_id} --include-unknown` (it sends from part {doubt} on); if it "
+            f"is, the same sends the rest with part {doubt} a second time, which is still better than "
+            f"`--mark-unknown-sent`: that settles the whole post, and part {rest} would never be sent."
         )
+    resume = f" Parts 1-{confirmed} of {total} were confirmed; part {total} is the one in doubt." if confirmed else ""
     return (
         f"It was not sent again, since that could post it twice.{resume} Check {where}: if the post "
         f"is there, run `broadcaster retry {incident_id} --mark-unknown-sent`; if not, "

@@ -363,6 +363,9 @@ _FORMATTING_TAGS = (
     "big", "sub", "sup", "code", "pre", "kbd", "samp", "tt", "var", "q", "quote", "blockquote", "cite", "abbr",
     "time", "span", "div", "p", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th", "h1", "h2", "h3",
     "h4", "h5", "h6", "url", "link", "img", "color", "colour", "size", "font", "center", "list", "br", "hr",
+    # styles of terminal markup (rich's "[red]...[/red]"), quoted from a tool's output
+    "red", "green", "blue", "yellow", "orange", "purple", "magenta", "cyan", "white", "black", "grey", "gray", "dim",
+    "reverse", "blink",
 )
 _SQUARE_CLOSER = re.compile(r"\[\s*/\s*([^\W_]+)[^\[\]]{0,40}\]")
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")

@@ -140,6 +140,8 @@ def test_a_part_whose_answer_never_came_is_unknown_and_only_it_is_resent_on_requ
     doubtful = ops_delivery(project, incident)
     assert doubtful["state"] == "unknown" and len(doubtful["parts"]) == 3
     assert "Parts 1-3 of 5 were confirmed" in doubtful["error"] and "from part 4 on" in doubtful["error"]
+    # Settling it by hand would leave part 5 unsent for good: the advice says so, not only `retry`'s listing.
+    assert "`--mark-unknown-sent`: that settles the whole post, and part 5 would never be sent" in doubtful["error"]
     assert project.cli("retry").exit_code == 3
     assert len(telegram.messages[CHAT]) == 3  # plain retry never resends what may have arrived
     assert project.cli("retry", "--include-unknown").exit_code == 0
