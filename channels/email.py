@@ -38,7 +38,7 @@ from email.utils import format_datetime, parseaddr
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from broadcaster.channels._ids import stable_digits
+from broadcaster.channels._ids import is_message_id, stable_digits
 from broadcaster.channels.base import Channel
 from broadcaster.messages import email as fmt
 from broadcaster.messages.egress import HTML_STRINGS
@@ -60,7 +60,10 @@ SECURITIES = {"starttls": 587, "tls": 465, "none": 25}  # security -> its usual 
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[?[0-9A-Fa-f:.]+\]?$")
-_MESSAGE_ID = re.compile(r"^<[!-;=?-~]+@[A-Za-z0-9.\-]+>$")
+# "=?" opens an RFC 2047 encoded word. With policy.default the mail library parses every value it is given as if
+# read from the wire: an encoded word is decoded, CR LF included, and written raw, which starts a header of the
+# writer's (a Reply-To of someone else's). It is refused in each value a header is made from.
+_ENCODED_WORD_OPENER = "=?"
 
 
 class EmailChannel(Channel):
@@ -190,25 +193,49 @@ class EmailChannel(Channel):
         return Receipt(remote_id)
 
     def message(self, rendered: Rendered, target: str, thread: ThreadRef | None) -> EmailMessage:
-        """The mail for one recipient; its Message-ID is the same for every attempt at this delivery."""
+        """The mail for one recipient; its Message-ID is the same for every attempt at this delivery.
+
+        Raises a permanent ``DeliveryError`` when a header would hold a line break (``_set_header``).
+        """
         payload = rendered.payload
         message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = target
+        ours = "This is a bug in broadcaster's email formatting; please report it."
+        self._set_header(message, "From", self.sender, self._config_fix("from"))
+        self._set_header(message, "To", target, self._config_fix("to"))
         if "reply_to" in self.config.options:
-            message["Reply-To"] = str(self.config.options["reply_to"])
-        message["Subject"] = str(payload["subject"])
-        message["Date"] = format_datetime(_now())
+            self._set_header(message, "Reply-To", str(self.config.options["reply_to"]), self._config_fix("reply_to"))
+        self._set_header(message, "Subject", str(payload["subject"]), ours)
+        self._set_header(message, "Date", format_datetime(_now()), ours)
         domain = self.sender.domain
-        message["Message-ID"] = f"<{stable_digits(self.name, target.lower(), str(payload['key']))}.broadcaster@{domain}>"
+        own_id = f"<{stable_digits(self.name, target.lower(), str(payload['key']))}.broadcaster@{domain}>"
+        self._set_header(message, "Message-ID", own_id, ours)
         if thread is not None:
-            first, latest = _message_id(thread.first_remote_id), _message_id(thread.last_remote_id)
-            message["In-Reply-To"] = latest
-            message["References"] = first if first == latest else f"{first} {latest}"
-        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: vacation responders must not answer
+            first, latest = _message_id(thread.first_remote_id, target), _message_id(thread.last_remote_id, target)
+            stored = _stored_id_fix(target)
+            self._set_header(message, "In-Reply-To", latest, stored)
+            self._set_header(message, "References", first if first == latest else f"{first} {latest}", stored)
+        # RFC 3834: vacation responders must not answer
+        self._set_header(message, "Auto-Submitted", "auto-generated", ours)
         message.set_content(str(payload["text"]))
         message.add_alternative(str(payload["html"]), subtype="html")
         return message
+
+    def _set_header(self, message: EmailMessage, name: str, value: Any, fix: str) -> None:
+        """Set one header, refusing it if the mail library made a line break of its value.
+
+        The checks of each source (config, stored ids, the subject) keep encoded words out; this is the net under
+        them all, should one decode into CR or LF (``_ENCODED_WORD_OPENER``). ``fix`` says what to do then.
+        """
+        message[name] = value
+        written = str(message[name])
+        if "\r" in written or "\n" in written:
+            raise self.fail(
+                f"the mail's {name} header would hold a line break ({written!r}), which would add headers of "
+                f"someone else's to the mail, so nothing was sent. {fix}", retryable=False)
+
+    def _config_fix(self, key: str) -> str:
+        return (f'Check {key} in [channels.{self.name}]: write it as plain text, without "=?", and run '
+                "`broadcaster retry`.")
 
     async def _transfer(self, message: EmailMessage, target: str, log: SendLog) -> None:
         """Connect, log in, hand the mail over. Only a failure after DATA leaves its fate unknown."""
@@ -290,8 +317,9 @@ class EmailChannel(Channel):
         """A Message-ID, with or without its angle brackets (a mail client's "show original" has it)."""
         text = reference.strip().removeprefix("Message-ID:").removeprefix("Message-Id:").strip()
         text = text if text.startswith("<") else f"<{text}>"
-        if not _MESSAGE_ID.match(text):
-            raise InputError(f"{reference!r} is not a Message-ID: give the mail's Message-ID header, <id@domain>.")
+        if not is_message_id(text):
+            raise InputError(f"{reference!r} is not a Message-ID: give the mail's Message-ID header, <id@domain> "
+                             '(one holding "=?" is refused: mail programs decode it into other text).')
         return text
 
     # -- check -------------------------------------------------------------------------------------
@@ -376,6 +404,7 @@ async def _closed(smtp: aiosmtplib.SMTP, wait: float = 2.0) -> None:
 def _sender(value: Any, where: str) -> Address:
     """``from`` as an Address: ``status@example.com`` or ``Acme status <status@example.com>``."""
     if isinstance(value, str) and value.isprintable():
+        _refuse_encoded_word(value, where, "Acme status <status@example.com>")
         name, address = parseaddr(value)
         if address and _ADDRESS.match(address) and "<" not in name and ">" not in name:
             local, _, domain = address.rpartition("@")
@@ -385,8 +414,19 @@ def _sender(value: Any, where: str) -> Address:
 
 def _bare(value: Any, where: str) -> str:
     if isinstance(value, str) and _ADDRESS.match(value):
+        # "=?" is allowed in a local part, but the mail library refuses the header it decodes into: every mail to
+        # the address would fail, after the post was stored.
+        _refuse_encoded_word(value, where, "ops@example.com")
         return value
     raise ConfigError(f'{where}: {value!r} is not a plain address such as "ops@example.com".')
+
+
+def _refuse_encoded_word(value: str, where: str, example: str) -> None:
+    if _ENCODED_WORD_OPENER in value:
+        raise ConfigError(
+            f'{where}: {value!r} holds "=?", which mail programs decode as an RFC 2047 encoded word into other text '
+            "(even line breaks, and headers of someone else's). Write it as plain text, without \"=?\", e.g. "
+            f'"{example}"; accents and other scripts are fine as they are.')
 
 
 def _loopback(host: str) -> bool:
@@ -398,12 +438,19 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _message_id(remote_id: str) -> str:
-    if not _MESSAGE_ID.match(remote_id or ""):
+def _message_id(remote_id: str, target: str) -> str:
+    if not is_message_id(remote_id or ""):
         raise DeliveryError(
-            f"the stored Message-ID {remote_id!r} is not <id@domain>, so this mail cannot join the incident's "
-            "thread. Was the state database edited by hand?", retryable=False)
+            f"the stored Message-ID {remote_id!r} of an earlier mail to {target} is not <id@domain> (or holds "
+            '"=?", which mail programs decode into other text, even headers), so this mail cannot join the '
+            f"incident's thread and was not sent. {_stored_id_fix(target)}", retryable=False)
     return remote_id
+
+
+def _stored_id_fix(target: str) -> str:
+    return (f"Was the state database edited by hand, or a store imported before Message-IDs were checked? Correct "
+            f"the remote_id of the incident's earlier deliveries to {target} (in the database, or in a `store export` "
+            "file imported into a new store) to the mails' Message-ID headers, then run `broadcaster retry`.")
 
 
 def _now() -> datetime:

@@ -19,6 +19,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
+from broadcaster.channels._ids import is_message_id
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import gate
@@ -351,6 +352,8 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
             raise _Bad(f"delivery {position}: {key} is not text")
         checked[key] = _plain(text, key) if text else text
     checked["parts"] = _parts(value, position)
+    if _mail_recipient(target):
+        _message_ids(checked, position)
     if "remote_origin" in value:  # absent in exports made before schema 6; an import sets it anyway
         checked["remote_origin"] = _choice(value, "remote_origin", list(REMOTE_ORIGINS))
     for key in ("created_at", "updated_at"):
@@ -358,6 +361,25 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
     for key in ("claimed_at", "sent_at"):
         checked[key] = _time(value, key)
     return checked
+
+
+def _mail_recipient(target: str) -> bool:
+    """An email delivery's target (of ``_TARGET``'s forms, the only one with "@" after its first character)."""
+    return "@" in target[1:]
+
+
+def _message_ids(delivery: Mapping[str, Any], position: int) -> None:
+    """A mail's post ids are Message-IDs the email channel takes (``is_message_id``): the next mail to the recipient
+    writes them into In-Reply-To and References, where the mail library decodes an encoded word ("=?") into other
+    text, even into headers of someone else's; the channel would then refuse every follow-up to that recipient."""
+    ids = [("remote_id", delivery["remote_id"]), ("thread_ref", delivery["thread_ref"])]
+    for key, found in [*ids, *(("parts", part) for part in delivery["parts"])]:
+        if found and not is_message_id(found):
+            raise _Bad(
+                f"delivery {position}: {key} {found!r} of the mail to {delivery['target']} is not a Message-ID as "
+                'the email channel takes them, <id@domain> without "=?"; set it to that mail\'s Message-ID header, '
+                "or remove that delivery"
+            )
 
 
 def _visibility(value: Mapping[str, Any], position: int, audiences: Collection[str]) -> str:
