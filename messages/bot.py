@@ -63,6 +63,13 @@ def already_subscribed() -> str:
         "team changes what it receives."))
 
 
+def set_up_by_the_team() -> str:
+    """An invite opened in a chat the config sends to: what it hears is set there, not by invites."""
+    return _text(i18n.gettext(
+        "This chat gets the status updates the status page's team set up for it, and an invite link changes "
+        "nothing here: this one was not used. Ask the team if this chat should get other updates."))
+
+
 def invite_refused(reason: str) -> str:
     """``reason``: "expired", "revoked", "used" or anything else (not valid)."""
     texts = {

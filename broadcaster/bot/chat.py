@@ -132,7 +132,7 @@ class ChatBot:
             # reply names no visibility (a public group must not learn that a staff invite exists).
             LOG.warning("An invite was opened in chat %s, which [channels.%s] names: not redeemed; the chat hears "
                         "that table only.", turn.chat_id, named[0].name)
-            await self.reply(turn, words.already_subscribed())
+            await self.reply(turn, words.set_up_by_the_team())
             return
         try:
             redemption = subscribers.redeem(self.store, code, turn.chat_id, turn.kind)
