@@ -38,6 +38,9 @@ STORE_URL_HELP = (
 # Read by the SDKs from the environment when the config names no credential (botocore takes the
 # session token from AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN).
 AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")
+# Proxies the SDKs read from the environment by themselves, each in any letter case (urllib takes every
+# ``*_proxy``; slack_sdk logs the URL it loaded, password and all); ``no_proxy`` lists hosts, not a URL.
+PROXY_VARIABLE_SUFFIX, NO_PROXY = "_proxy", "no_proxy"
 # A feed token is the whole of a customer page's protection (``a/<token>/``): long, and safe in a path.
 FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
 FEED_TOKEN_FORM = "20 to 128 letters, digits, '-' or '_'"
@@ -230,7 +233,8 @@ class Config:
 
         The ``${VAR}`` secrets of channels and publish targets, the variables a
         ``[store] url`` names, and the standard variables the SDKs read by
-        themselves (AWS keys, ``PGPASSWORD``), which may reach an error text too.
+        themselves (AWS keys, ``PGPASSWORD``, a proxy's password), which may reach an error text
+        or a library's log too.
         """
         env = os.environ if environ is None else environ
         values = [value.reveal_or_empty() for table in self._destination_tables() for _key, value in secrets_in(table.options)]
@@ -244,6 +248,7 @@ class Config:
             values += [env.get(name, "") for name in AWS_SECRET_VARIABLES]
         if url:
             values.append(env.get("PGPASSWORD", ""))
+        values += proxy_secrets(env)
         return [v for v in values if v]
 
     def missing_secrets(self, names: set[str] | None = None) -> list[str]:
@@ -308,6 +313,13 @@ _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 def without_credentials(text: str) -> str:
     """``text`` with the user and password of every URL in it shown as ``***@``."""
     return _USERINFO.sub("***@", text)
+
+
+def proxy_secrets(env: Mapping[str, str]) -> list[str]:
+    """The passwords of the proxies in ``env`` (``HTTPS_PROXY``, ``http_proxy``, ``ALL_PROXY``...), which
+    the SDKs use without the config naming them. A user alone there is a name, not a secret."""
+    names = [n for n in env if n.lower().endswith(PROXY_VARIABLE_SUFFIX) and n.lower() != NO_PROXY]
+    return [part for name in names for part in url_credentials(env[name], user_alone=False)]
 
 
 def url_secrets(table: ChannelConfig) -> list[str]:

@@ -29,7 +29,7 @@ from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanen
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
-from broadcaster.redaction import redact
+from broadcaster.redaction import redact, remember
 from broadcaster.registry import load_channel_class
 from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import Delivery, PlannedDelivery
@@ -67,6 +67,7 @@ class ChannelDestination:
             self._channel = load_channel_class(self.table.type)(self.table)
             self._channel.request_timeout = self.request_timeout
             self._channel.rooms = self.rooms
+            remember_secrets_of(self._channel)
         return self._channel
 
     @property
@@ -218,6 +219,15 @@ class SubscriberDestination(ChannelDestination):
             return [CheckResult(self.name, "", False, str(exc))]
         return [CheckResult(self.name, "", True, advice.bot_answers(name))]
 
+
+def remember_secrets_of(channel: Channel) -> None:
+    """Every log record scrubbed of ``channel``'s secrets from now on, in each form it knows them: the
+    config's whole values (``load_config`` remembers those) miss what a library logs of them, a secret
+    webhook url's token in the URL httpx logs, a Teams ``sig``, a Discord token alone, SMTP's base64."""
+    try:
+        remember(channel.secret_values())
+    except ValueError:  # a url urlsplit refuses: its whole value is remembered already, and sending says why
+        pass
 
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:

@@ -4,8 +4,9 @@ One rule, applied everywhere: each configured secret is replaced by ``***`` in
 any letter case and in the encoded forms a library or a server may echo it in
 (URL-quoted, quoted twice as OAuth signature strings hold it, JSON- or
 HTML-escaped, "/" escaped as JSON may), with or without the spaces it was read
-with, and its start where a text was cut short before it was masked (an error
-body cut to a few hundred characters). Case matters because libraries rewrite what servers say:
+with, a URL with or without its default port (":443", which httpx drops), and
+its start where a text was cut short before it was masked (an error body cut to
+a few hundred characters). Case matters because libraries rewrite what servers say:
 python-telegram-bot capitalises a 400's description, which lower-cases a token
 echoed in it.
 
@@ -15,8 +16,10 @@ secrets given: a gateway may echo a request's Authorization header, and a
 signature lets whoever reads it send that very request again for minutes.
 
 ``known`` holds the secrets of the config this process loaded; the CLI adds
-them as it loads the config, and ``install_logging`` makes every log record of
-every library pass through ``redact`` with them.
+them as it loads the config, and each channel's own forms of them as the channel
+is built (``destinations``). ``install_logging`` makes every log record of every
+library pass through ``redact`` with them, and masks the user and password of
+every URL in it, which no config may name (a proxy's from ``HTTPS_PROXY``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
 
+from broadcaster.config import without_credentials
 from broadcaster.errors import printable
 
 MASK = "***"
@@ -67,7 +71,7 @@ def forms(secret: str) -> set[str]:
     ``.env`` keeps its line end, and the channels send it stripped.
     """
     found: set[str] = set()
-    for value in {secret, secret.strip()}:
+    for value in {secret, secret.strip(), _without_default_port(secret.strip())}:
         if len(value) < MIN_SECRET_LENGTH:
             continue
         once = quote(value, safe="")
@@ -83,6 +87,20 @@ def forms(secret: str) -> set[str]:
             html.escape(value),
         }
     return found
+
+
+_DEFAULT_PORTS = {"https": ":443", "http": ":80"}
+
+
+def _without_default_port(value: str) -> str:
+    """A URL's other form without its default port ("https://host:443/..."), which httpx drops from the
+    URL it logs: Azure Logic Apps and Power Automate URLs are copied with it. Anything else as it is."""
+    scheme, found, rest = value.partition("://")
+    port = _DEFAULT_PORTS.get(scheme.lower())
+    authority = rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
+    if not found or port is None or not authority.endswith(port):
+        return value
+    return f"{scheme}://{authority[: -len(port)]}{rest[len(authority):]}"
 
 
 @lru_cache(maxsize=64)
@@ -184,7 +202,9 @@ def remember(secrets: Iterable[str]) -> None:
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs a record's message, arguments, exception and stack text of the known secrets.
+    """Scrubs a record's message, arguments, exception and stack text of the known secrets, and of the
+    user and password of every URL in it (``user:password@``): a library may log a URL it found by
+    itself, which no config names (slack_sdk logs the proxy it read from ``HTTPS_PROXY``).
 
     The record is rewritten in place (message formatted with its arguments,
     exception formatted into ``exc_text``), so every handler that sees it after
@@ -202,16 +222,20 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit: show the template alone
             message = str(record.msg)
-        # Shown on a terminal too: a server's text in a library's log must not drive it (errors.printable).
-        record.msg, record.args = printable(redact(message, secrets)), None
+        record.msg, record.args = _scrubbed(message, secrets), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None  # handlers print exc_text, which is scrubbed below
         if record.exc_text:
-            record.exc_text = printable(redact(record.exc_text, secrets))
+            record.exc_text = _scrubbed(record.exc_text, secrets)
         if record.stack_info:
-            record.stack_info = printable(redact(record.stack_info, secrets))
+            record.stack_info = _scrubbed(record.stack_info, secrets)
         return True
+
+
+def _scrubbed(text: str, secrets: Iterable[str]) -> str:
+    # Shown on a terminal too: a server's text in a library's log must not drive it (errors.printable).
+    return printable(without_credentials(redact(text, secrets)))
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from broadcaster.channels._http import Answer, HttpChannel, HttpPoster, origin_replaced
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced
 from broadcaster.messages import webhook as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -193,8 +193,10 @@ class WebhookChannel(HttpChannel):
     # -- client and errors --------------------------------------------------------
 
     def make_poster(self) -> HttpPoster:
+        """A url given as ``${VAR}`` holds a token: httpx's logs and errors show its path and query as ``***``."""
         url = origin_replaced(self.revealed("url"), self.config.api_url)
-        return HttpPoster(self, "the webhook receiver", real_url=url)
+        shown = _masked(url) if isinstance(self.config.options.get("url"), Secret) else url
+        return HttpPoster(self, "the webhook receiver", real_url=url, shown_url=shown)
 
     def _key(self) -> bytes:
         try:
@@ -288,6 +290,14 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
         if not isinstance(text, str) or any(c in text for c in "\r\n\0"):
             raise ConfigError(f"{where}.{name}: must be a one-line string or \"${{VAR}}\".")
     return dict(value)
+
+
+def _masked(url: str) -> str:
+    """``url`` as ``scheme://authority/***``: the receiver's host, never its token (in the path or the query).
+    A user and password stay: httpx sends them as Basic auth from this URL, and the logs mask them."""
+    scheme, _, rest = url.partition("://")
+    authority = rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
+    return f"{scheme}://{authority}/{MASK}"
 
 
 def _url_parts(url: str) -> list[str]:

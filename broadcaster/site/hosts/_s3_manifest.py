@@ -13,7 +13,7 @@ not one after the other), so the document names those files ``unconfirmed``: who
 reads it from the bucket treats their hashes as unknown and uploads them again, in
 case the upload of one of them never finished. Only the machine that saw every upload
 succeed knows better: it keeps its copy of the document (``LocalCopy``, under
-``.broadcaster/``) with them confirmed and with the ETag the bucket gave the manifest,
+``.broadcaster/``, sealed and private) with them confirmed and with the ETag the bucket gave the manifest,
 and plans its next publish from that copy without reading the bucket at all. The copy
 never names a customer's page (its path is a capability), like the manifest itself.
 """
@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,9 @@ class Remote:
 
     def document(self, unconfirmed: frozenset[str] = frozenset(), *, sealed: bool = True) -> bytes:
         """The manifest as written: never a customer page's path (the bucket is readable). ``sealed``: the store's
-        id, its generation and each page's record version hidden from the bucket's readers (``_sealed``); this
-        machine's own copy holds them plain."""
+        id, its generation and each page's record version hidden from the bucket's readers (``_sealed``), and
+        from whoever reads this machine's own copy (``LocalCopy``); ``sealed=False``: plain, as versions before
+        the seal wrote them."""
         files = {p: h for p, h in self.files.items() if not p.startswith(AUDIENCE_DIR)}
         versions = {p: v for p, v in self.versions.items() if not p.startswith(AUDIENCE_DIR)}
         document: dict[str, Any] = {"version": MANIFEST_VERSION, "files": files,
@@ -206,13 +208,21 @@ class LocalCopy:
 
     Read only while the bucket's manifest still has that ETag, which the conditional write
     checks: a copy that is out of date costs one read of the bucket, never a wrong upload.
+
+    Sealed as the bucket's manifest is (``_sealed``), and read back opened with the store's id: the copy
+    sits beside the config, maybe in a repository or where other users can read, and the store's id is
+    the key to every manifest the bucket serves. Written 0600 (never through a link), in a 0700 folder
+    that git ignores, whatever the store (the SQLite store makes ``.broadcaster/`` private only when it
+    lives there). A plain copy from a version before the seal is still read: the next save seals it.
     """
 
     def __init__(self, path: Path, place: str) -> None:
         self.path = path
         self.place = place
 
-    def read(self) -> Remote | None:
+    def read(self, store_id: str = "") -> Remote | None:
+        """The copy, opened with ``store_id`` when given (else still sealed: ``Remote.opened`` later);
+        None when there is none, or it is not one this place wrote."""
         try:
             saved = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -220,28 +230,51 @@ class LocalCopy:
         if not isinstance(saved, dict) or saved.get("place") != self.place or not isinstance(saved.get("etag"), str):
             return None
         remote = Remote.of_document(saved.get("manifest"), saved["etag"])
-        return remote if remote.files else None
+        if not remote.files:
+            return None
+        return remote.opened(store_id) if store_id else remote
 
     def save(self, remote: Remote) -> None:
         """Best effort: without a copy the next publish reads the bucket's manifest first."""
+        from broadcaster.site.file_writer import replace_file
+        from broadcaster.store.sqlite import PRIVATE_FILE
+
         if remote.etag is None:
             self.forget()
             return
         body = json.dumps({"place": self.place, "etag": remote.etag,
-                           "manifest": json.loads(remote.document(sealed=False))}, sort_keys=True)
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+                           "manifest": json.loads(remote.document())}, sort_keys=True)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temp.write_text(body, encoding="utf-8")
-            os.replace(temp, self.path)
+            _private_folder(self.path.parent)
+            replace_file(self.path, body.encode("utf-8"), mode=PRIVATE_FILE)  # a new file, renamed over: no link followed
         except OSError:
-            with contextlib.suppress(OSError):
-                temp.unlink()
             self.forget()
 
     def forget(self) -> None:
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+def _private_folder(folder: Path) -> None:
+    """``folder`` made if missing, readable by its owner only (older versions made it 0755) and kept out of git.
+
+    A folder that is a link is left as it is: its mode is whoever made the link's to choose, and a chmod
+    through it would change a folder elsewhere."""
+    from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
+
+    folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:  # a link (ELOOP), or not a folder: the write that follows says what is wrong
+        return
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) != PRIVATE_FOLDER:
+            os.fchmod(fd, PRIVATE_FOLDER)
+    finally:
+        os.close(fd)
+    if folder.name == ".broadcaster":
+        keep_out_of_git(folder)
 
 
 def fingerprinted(path: str) -> bool:

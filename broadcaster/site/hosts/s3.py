@@ -495,7 +495,7 @@ class S3Host(SiteHost):
         links to them goes up a round trip later, as ever. Only with the light client, made at once."""
         made = self._client_made  # about made by now: the warm-up makes it once its read has left
         client = made.result() if made is not None and made.exception() is None else None
-        mine = self.local_copy.read() if isinstance(client, _LightClient) and site.latest else None
+        mine = self.local_copy.read(site.store) if isinstance(client, _LightClient) and site.latest else None
         # Customers' pages are listed before the plan, which may fail: a page created ahead of a
         # publish that never reached its plan would be in the bucket, named in no manifest.
         customers = mine is not None and (mine.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes))
@@ -598,7 +598,7 @@ class S3Host(SiteHost):
         when it says it has some or ``site`` does."""
         remote: Remote = self._call(lambda: self._read_document(client) or Remote(), "read the manifest")
         remote = remote.opened(site.store) if site is not None else remote
-        mine = self.local_copy.read()
+        mine = self.local_copy.read(site.store if site is not None else "")  # sealed alike when not opened
         if mine is not None and mine.etag == remote.etag:
             remote = mine  # the same document, and this machine knows its unconfirmed files arrived
         if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
