@@ -1,6 +1,7 @@
 """What a channel says where it cannot show an update as the page does: reader-facing wording.
 
-A postmortem is announced with a link, not pasted (nor are its corrections);
+A postmortem is announced with a link, not pasted (nor are its corrections), and with what its text holds for
+the channel's readers alone: a customer's ``[for ID]`` spans, staff's ``[private]`` spans (the public page shows neither);
 a correction on a medium that cannot edit a post in place says what it corrects;
 a withdrawal says the incident was posted in error (public) or who withdrew it (staff).
 """
@@ -12,7 +13,7 @@ from dataclasses import replace
 
 from broadcaster.messages import i18n
 from broadcaster.messages.model import Update
-from broadcaster.messages.visibility import PrivateView, UpdateView, author_of, corrected_sequence
+from broadcaster.messages.visibility import PrivateView, UpdateView, author_of, corrected_sequence, with_spans_apart
 
 
 def posted_in_error() -> str:
@@ -38,10 +39,10 @@ def announced(view: UpdateView, update: Update, updates: Sequence[Update], *, ca
         original = next((u for u in updates if u.kind == "postmortem" and u.sequence < update.sequence), None)
         if original is None:
             said = i18n.gettext("We have published a postmortem: what happened, and what we are changing.")
-            return replace(view, message=said + link)
+            return replace(with_spans_apart(view, update), message=said + link)
     if original is not None and original.kind == "postmortem":
         said = i18n.gettext("We have corrected our postmortem of %(date)s.") % {"date": f"{original.created_at:%Y-%m-%d}"}
-        return replace(view, message=said + link)
+        return replace(with_spans_apart(view, update), message=said + link)
     if corrects is not None and not can_edit:
         if original:
             said = i18n.gettext("Correction to our update of %(time)s UTC:") % {"time": f"{original.created_at:%H:%M}"}

@@ -32,7 +32,7 @@ from broadcaster.messages.model import AffectedComponent, Impact, Status
 from broadcaster.messages.preview import preview as plain_preview
 from broadcaster.messages.preview import word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
-from broadcaster.messages.words import and_more, audience_heading, kind_label, named_no_detail
+from broadcaster.messages.words import and_more, audience_heading, kind_label, named_no_detail, private_cut_note
 
 Block = dict[str, Any]
 
@@ -52,6 +52,7 @@ MAX_LIST_FIELDS = (
 MAX_NOTE_SECTIONS = 5  # a private note past ~15,000 characters is cut; it lives in the store anyway
 
 ELLIPSIS = "…"
+MEDIUM = "Slack"  # in the note that says a private text was cut to fit
 
 _STATUS_EMOJI = {
     Status.RESOLVED: ":white_check_mark:",
@@ -227,11 +228,14 @@ def context(parts: list[str]) -> Block:
     return {"type": "context", "elements": elements}
 
 
-def list_fields(label: str, items: Iterable[str]) -> list[str]:
-    """A labelled list as fields under MAX_FIELD_CHARS; past MAX_LIST_FIELDS it says "and N more"."""
+def list_fields(label: str, items: Iterable[str], cut_note: str = "") -> list[str]:
+    """A labelled list as fields under MAX_FIELD_CHARS; past MAX_LIST_FIELDS it says "and N more".
+
+    An item longer than a field is cut with an ellipsis and ``cut_note`` (escaped mrkdwn), which says so
+    where the reader has nowhere else to read the rest (a customer's detail)."""
     continued = i18n.gettext("%(label)s (cont.)") % {"label": label}
     body_limit = MAX_FIELD_CHARS - slack_len(f"*{continued}*\n")
-    lines = [cut_with_note(escape(item), body_limit, "") for item in items if item]
+    lines = [cut_with_note(escape(item), body_limit, cut_note) for item in items if item]
     bodies: list[list[str]] = []
     for line in lines:
         if not bodies or slack_len("\n".join([*bodies[-1], line])) > body_limit:
@@ -296,11 +300,27 @@ def _field(label: str, value: str) -> str:
     return f"*{label}*\n{value}"
 
 
+def private_cut_mrkdwn() -> str:
+    """What ends a private text (a customer's detail) cut to fit Slack, as mrkdwn: ``private_cut_note`` in
+    italics. It names no page: the public page never holds that text."""
+    return f" _{escape(private_cut_note(MEDIUM).strip())}_"
+
+
+def kept_with_note(chunks: list[str], count: int, limit: int, note: str) -> list[str]:
+    """The first ``count`` of ``chunks`` (each at most ``limit``); when some are left out, the last kept one cut
+    to end with an ellipsis and ``note``: a reader who gets less than was written is told so, never cut silently."""
+    if len(chunks) <= count:
+        return chunks
+    last = split_text(chunks[count - 1], limit - slack_len(note) - 1)[0]
+    return [*chunks[: count - 1], f"{last}{ELLIPSIS}{note}"]
+
+
 def audience_blocks(view: UpdateView) -> list[Block]:
     """One audience's own detail under a heading addressed to it; empty for any other view."""
     if not isinstance(view, AudienceView) or not view.detail:
         return []
-    chunks = split_text(mrkdwn(view.detail), MAX_SECTION_CHARS - 200)[:MAX_NOTE_SECTIONS]
+    limit = MAX_SECTION_CHARS - 200  # room for the heading over the first
+    chunks = kept_with_note(split_text(mrkdwn(view.detail), limit), MAX_NOTE_SECTIONS, limit, private_cut_mrkdwn())
     first = f"*{escape(audience_heading(view.audience_name))}*\n{chunks[0]}"
     return [{"type": "divider"}, *(section(c) for c in [first, *chunks[1:]])]
 
@@ -315,7 +335,8 @@ def private_blocks(view: UpdateView) -> list[Block]:
     fields = list_fields(word("Customers: "), view.customers) + list_fields(word("Tickets: "), view.tickets)
     for note in view.audiences:
         # The customer's name is the config's text: escaped, or "<!channel>" in it would ping the whole channel.
-        fields += list_fields(escape(audience_heading(note.name).rstrip(":")), [note.detail or named_no_detail()])
+        fields += list_fields(escape(audience_heading(note.name).rstrip(":")), [note.detail or named_no_detail()],
+                              cut_note=private_cut_mrkdwn())
     if view.author:
         fields.append(f"*{word('Author: ')}*\n{cut_with_note(escape(view.author), MAX_FIELD_CHARS - 20, '')}")
     if not note_chunks and not fields:
@@ -355,10 +376,8 @@ def update_blocks(view: UpdateView) -> list[Block]:
     tail = [*fields_sections(facts(view)), *private_blocks(view), footer(view)]
     chunks = message_chunks(view)
     room = MAX_BLOCKS - len(head) - len(tail)
-    if len(chunks) > room:
-        note = " _(" + i18n.gettext("message cut to fit Slack; the incident page has it in full") + ")_"
-        last = split_text(chunks[room - 1], MAX_SECTION_CHARS - slack_len(note) - 1)[0]
-        chunks = [*chunks[: room - 1], f"{last}{ELLIPSIS}{note}"]
+    note = " _(" + i18n.gettext("message cut to fit Slack; the incident page has it in full") + ")_"
+    chunks = kept_with_note(chunks, room, MAX_SECTION_CHARS, note)
     return [*head, *(section(c) for c in chunks), *tail]
 
 

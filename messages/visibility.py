@@ -21,6 +21,7 @@ error, so a typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -70,39 +71,87 @@ def split_private(message: str, field: str = "the message") -> tuple[Segment, ..
 
 def audience_text(message: str, audience: str, field: str = "the message") -> str:
     """The message as one audience reads it: public text and that audience's ``[for ID]`` spans only."""
-    kept = "".join(s.text for s in split_private(message, field) if not s.private or s.audience == audience)
-    return _tidy(kept)
+    return _kept_text(split_private(message, field), lambda s: not s.private or s.audience == audience)
 
 
 def public_text(message: str, field: str = "the message") -> str:
     """The message with every private span removed and the gaps tidied."""
-    kept = "".join(s.text for s in split_private(message, field) if not s.private)
-    return _tidy(kept)
+    return _kept_text(split_private(message, field), lambda s: not s.private)
 
 
 def full_text(message: str, field: str = "the message") -> str:
     """The message with private spans kept and the markers removed."""
-    return _tidy("".join(s.text for s in split_private(message, field)))
+    return _kept_text(split_private(message, field), lambda s: True)
 
 
-def _tidy(text: str) -> str:
-    lines = [re.sub(r"[ \t]{2,}", " ", line).strip() for line in text.splitlines()]
-    joined = "\n".join(lines)
-    joined = re.sub(r"\n{3,}", "\n\n", joined)
-    # "Errors [private]for ACME[/private]." leaves "Errors ."; close that gap only
-    # before sentence punctuation, so ":tada:" and " :" in prose survive.
-    return re.sub(r" +([.,;!?])(?=\s|$)", r"\1", joined).strip()
+def _kept_text(segments: Sequence[Segment], keep: Callable[[Segment], bool]) -> str:
+    """The ``keep`` segments joined, tidied only where a marker or a span was taken out (``_joined_at_cut``),
+    and stripped at both ends, as every stored text is (``compose``).
+
+    Everything else stays as typed: a postmortem's code blocks, nested lists and hard line breaks are
+    the operator's, and every reader must get them as written.
+    """
+    text, between, dropped = "", "", False
+    for segment in segments:
+        if not keep(segment):
+            dropped = True
+            continue
+        piece = _LINE_BREAKS.sub("\n", segment.text)
+        if not piece.strip():
+            between += piece  # only spaces between two cuts: part of the gap, tidied with it
+            continue
+        text = _joined_at_cut(text, between + piece, dropped) if text.strip() else text + between + piece
+        between, dropped = "", False
+    return text.strip()
+
+
+# Every line break ``str.splitlines`` knows, as "\n": U+2028 and U+2029 break a line in a chat or mail client.
+_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Sentence punctuation right after a cut: "Errors [private]for ACME[/private]." must read "Errors.", while
+# ":tada:" and " :" in prose stay as typed.
+_PUNCTUATION_NEXT = re.compile(r"[.,;!?](?=\s|$)")
+
+
+def _joined_at_cut(left: str, right: str, dropped: bool) -> str:
+    """``left`` and ``right`` joined where a marker (and, if ``dropped``, a span) was taken out between them.
+
+    Only the whitespace around the cut is tidied: at most one blank line, the indentation of the line that
+    follows kept; or one space, none before sentence punctuation. Two words the cut would join are kept
+    apart by a space ("Errors[private]x[/private]now" reads "Errors now").
+    """
+    before, after = left.rstrip(), right.lstrip()
+    gap_left, gap_right = left[len(before) :], right[: len(right) - len(after)]
+    gap = gap_left + gap_right
+    if "\n" in gap:
+        indent_from = gap_right if "\n" in gap_right else gap_left
+        joint = "\n" * min(gap.count("\n"), 2) + indent_from[indent_from.rfind("\n") + 1 :]
+    elif gap:
+        joint = "" if _PUNCTUATION_NEXT.match(after) else " "
+    else:
+        joint = " " if dropped and _spaced_word_edge(before[-1]) and _spaced_word_edge(after[0]) else ""
+    return before + joint + after
+
+
+def _spaced_word_edge(char: str) -> bool:
+    """A letter or digit of a script that spaces its words: Chinese and Japanese run theirs together."""
+    return char.isalnum() and unicodedata.east_asian_width(char) not in ("W", "F")
 
 
 def public_title(raw_title: str, field: str = "--title") -> str:
     """The title anyone may read: private spans removed; refused when nothing public is left."""
-    title = _tidy(" ".join(public_text(raw_title, field).split()))
+    title = _one_line(public_text(raw_title, field))
     if not title:
         raise InputError(
             f"{field} has no public text: everything is inside [private]...[/private]. "
             "Give the incident a title the public may read; nothing was stored or sent."
         )
     return title
+
+
+def _one_line(text: str) -> str:
+    """A title's text on one line, its spacing squeezed and no space before sentence punctuation, as titles
+    always were (the id is made from it)."""
+    return re.sub(r" +([.,;!?])(?=\s|$)", r"\1", " ".join(text.split()))
 
 
 def full_title(incident: Incident) -> str:
@@ -376,6 +425,33 @@ def audience_view(
     )
 
 
+def with_spans_apart(view: UpdateView, update: Update) -> UpdateView:
+    """``view`` of ``update`` with the spans of its text that the view's readers may read set apart: a customer's
+    ``[for ID]`` spans added to its ``detail``, the ``[private]`` spans to staff's ``private_note``; a public view
+    as it is.
+
+    For an announcement that stands in for the text (a postmortem is a link to its page): the page shows the
+    public text only, so what was written for these readers reaches them here, under the heading formatters give
+    a customer's detail or staff's note. What each view may hold is its own cut: nothing is added a view's
+    readers may not read.
+    """
+    if isinstance(view, InternalView):
+        spans = _span_texts(update, lambda s: s.private and not s.audience)
+        return replace(view, private_note=_joined(view.private_note, *spans)) if spans else view
+    if isinstance(view, AudienceView):
+        spans = _span_texts(update, lambda s: s.audience == view.audience)
+        return replace(view, detail=_joined(view.detail, *spans)) if spans else view
+    return view
+
+
+def _span_texts(update: Update, which: Callable[[Segment], bool]) -> list[str]:
+    return [s.text.strip() for s in split_private(update.raw_message) if which(s) and s.text.strip()]
+
+
+def _joined(*parts: str) -> str:
+    return "\n\n".join(part for part in parts if part)
+
+
 def _detail_for(update: Update, audience: str) -> str:
     return "\n\n".join(text.strip() for key, text in update.audience_detail if key == audience and text.strip())
 
@@ -453,11 +529,22 @@ def audience_incident(
     """
     def cut(update: Update, **kw: Status | int | str | None) -> PublicView:
         view = audience_view(audience, incident, update, url=url, **kw)  # type: ignore[arg-type]
-        text = f"{view.message}\n\n**{audience_heading(audience.name)}** {view.detail}" if view.detail else view.message
+        heading = audience_heading(markdown_as_text(audience.name))
+        text = f"{view.message}\n\n**{heading}** {view.detail}" if view.detail else view.message
         return replace(view, message=text)
 
     # A correction's text with its detail too: it carries the detail of the update it corrects.
     return _timeline(incident, updates, url, cut, text=lambda u: cut(u).message)
+
+
+# Every ASCII punctuation character: CommonMark lets a backslash make any of them a literal character.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def markdown_as_text(text: str) -> str:
+    """``text`` (a config text, such as an audience's name) as markdown that shows it as typed: each ASCII
+    punctuation character backslash-escaped and its line breaks folded, so it adds no link, emphasis or block."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
 
 
 def _timeline(
