@@ -323,7 +323,10 @@ class BlueskyChannel(Channel):
             password = self.secret("app_password")
         except ConfigError as exc:
             raise self.fail(str(exc), retryable=False) from exc
-        self._client = AsyncClient(base_url=self.api_url, request=AsyncRequest(timeout=self.request_timeout))
+        # max_redirects=0: atproto's httpx client follows redirects, and a 307 or 308 would resend the login's
+        # body, the app password in it, to wherever it points. A redirect is refused instead (``_call``).
+        request = AsyncRequest(timeout=self.request_timeout, max_redirects=0)
+        self._client = AsyncClient(base_url=self.api_url, request=request)
         self._client.on_session_change(self._remember_session)
         await self._call("login", self._client.login(self.handle, password, fetch_bsky_profile=False))
         session = await self._call("login", self._client.com.atproto.server.get_session())
@@ -337,10 +340,13 @@ class BlueskyChannel(Channel):
 
     async def _call(self, action: str, request: Any) -> Any:
         """Await one atproto request; every failure becomes a DeliveryError."""
+        import httpx
         from atproto import exceptions
 
         try:
             return await request
+        except httpx.TooManyRedirects as exc:  # the first redirect, never followed (max_redirects=0)
+            raise self._redirected(action, exc.request.url.host) from exc
         except exceptions.RequestErrorBase as exc:
             raise self._error(action, exc) from exc
         except exceptions.AtProtocolError as exc:
@@ -380,6 +386,16 @@ class BlueskyChannel(Channel):
             "may not have been done.",
             retryable=True,
             outcome_unknown=status >= 500 or status == 409,
+        )
+
+    def _redirected(self, action: str, host: str) -> DeliveryError:
+        """A 3xx: nothing was done, and following it could carry the app password or the session elsewhere."""
+        return self.fail(
+            f"Bluesky {action} failed: {self.api_url} answered with a redirect to {host or 'another address'}, "
+            "which broadcaster does not follow (the app password or the session would go with it), so nothing "
+            f"was done. Check service (and api_url, if set) in [channels.{self.name}]: give the address that "
+            "answers itself.",
+            retryable=False,
         )
 
     def _rate_limited(self, exc: Any) -> DeliveryError:

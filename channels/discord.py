@@ -142,6 +142,17 @@ class DiscordChannel(HttpChannel):
         query = "?wait=true" + (f"&thread_id={thread}" if thread else "")
         answer = await self._client().post(self._url(query), _encoded(body), log)
         message = self._message(answer, may_post=True)
+        if not message.get("id"):
+            # With ?wait=true Discord answers every post with the message: a 2xx without one is not Discord's
+            # (a proxy's page). The proxy may have kept the post or forwarded it and mangled the answer.
+            raise self.fail(
+                f"Discord's answer to the post held no message (HTTP {answer.status}: {answer.excerpt() or 'empty'}), "
+                "so it came from something in front of Discord and the message may or may not have been posted. "
+                f"Check {'api_url (' + self.config.api_url + ') and ' if self.config.api_url else ''}any proxy "
+                "between broadcaster and Discord.",
+                retryable=True,
+                outcome_unknown=True,
+            )
         remote_id = _remote_id(message, thread, opened="thread_name" in body)
         log.confirmed(remote_id)
         return Receipt(remote_id)

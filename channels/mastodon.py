@@ -52,6 +52,10 @@ _STATUS_ID = re.compile(r"^\d{1,30}$")
 # A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
 _STATUS_LINK = re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
+# Mastodon.py's MastodonRatelimitError for a 429 (ratelimit_method="throw"); its others say it could not read
+# the rate-limit headers of an answer, which may be a success.
+_HIT_RATE_LIMIT = "Hit rate limit."
+_MAX_QUOTED = 200  # characters of Mastodon.py's message quoted (it holds the body it could not parse)
 
 
 class MastodonChannel(Channel):
@@ -310,6 +314,9 @@ class MastodonChannel(Channel):
             # Set after construction: given to the constructor, a token that names an
             # existing file is read as a token file.
             api.access_token = token
+            # requests follows redirects; a 307 or 308 would resend the status (a private one too) elsewhere.
+            # With none allowed, the first is refused before anything follows it (``_network_error``).
+            api.session.max_redirects = 0
             self._api = api
         return self._api
 
@@ -328,11 +335,15 @@ class MastodonChannel(Channel):
         try:
             return await asyncio.to_thread(call, api)
         except errors.MastodonRatelimitError as exc:
+            if str(exc) != _HIT_RATE_LIMIT:  # its own reading of an answer's headers failed, a 200's included
+                raise self._doubts.judged(key, self._unreadable(action, f"its rate-limit headers: {exc}")) from exc
             raise self._doubts.judged(key, self._rate_limited(api, exc)) from exc
         except errors.MastodonNetworkError as exc:
             raise self._doubts.judged(key, self._network_error(action, exc, key)) from exc
         except errors.MastodonAPIError as exc:
             status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+            if not status:  # raised for a 2xx whose body is not JSON (an error status comes with the error)
+                raise self._doubts.judged(key, self._unreadable(action, str(exc.args[0]) if exc.args else "")) from exc
             raise self._doubts.judged(key, self._api_error(action, exc, status, key)) from exc
         except errors.MastodonError as exc:
             raise self._doubts.judged(key, self.fail(f"Mastodon {action} failed: {exc}", retryable=False)) from exc
@@ -343,10 +354,29 @@ class MastodonChannel(Channel):
         told = f"it asks to wait {wait:.0f}s" if wait is not None else "it gave no wait time"
         return self.fail(f"Mastodon rate-limited the request (HTTP 429, {told}).", retryable=True, retry_after=wait)
 
+    def _unreadable(self, action: str, what: str) -> DeliveryError:
+        """An answer Mastodon.py could not read, a success's included: the request may have been done."""
+        said = what[:_MAX_QUOTED] + ("…" if len(what) > _MAX_QUOTED else "")
+        return self.fail(
+            f"Mastodon's answer to the {action} could not be read ({said}), so it may or may not have been done. "
+            f"A proxy in front of {self.instance_url} may have answered for it.",
+            retryable=True,
+            outcome_unknown=True,
+        )
+
     def _network_error(self, action: str, exc: Exception, key: str) -> DeliveryError:
         import requests
 
         cause = exc.__context__  # Mastodon.py raises its own error inside the except of requests'
+        if isinstance(cause, requests.TooManyRedirects):  # the first redirect, never followed (max_redirects=0)
+            location = cause.response.headers.get("Location", "") if cause.response is not None else ""
+            host = urlsplit(location).hostname or "another address"
+            return self.fail(
+                f"Mastodon {action} failed: {self.api_url} answered with a redirect to {host}, which broadcaster does "
+                "not follow (the access token or the status would go with it), so nothing was done. Check "
+                f"instance_url (and api_url, if set) in [channels.{self.name}]: give the address that answers itself.",
+                retryable=False,
+            )
         refused = isinstance(cause, requests.ConnectTimeout) or (
             isinstance(cause, requests.ConnectionError) and "NewConnectionError" in str(cause)
         )

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from broadcaster.channels._ids import stable_digits
 from broadcaster.channels.base import Channel
@@ -272,7 +274,7 @@ class MatrixChannel(Channel):
     def _nio(self) -> AsyncClient:
         """The nio client, built on first use inside the running event loop."""
         if self._client is None:
-            from nio import AsyncClient, AsyncClientConfig
+            from nio import AsyncClientConfig
 
             try:
                 token = self.secret("access_token")
@@ -280,7 +282,7 @@ class MatrixChannel(Channel):
                 raise self.fail(str(exc), retryable=False) from exc
             # 0 and 0: a 429 comes back as an answer and a timeout raises; nio's defaults retry forever.
             config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=self.request_timeout)
-            self._client = AsyncClient(self.homeserver, config=config)
+            self._client = _unredirected_client_class()(self.homeserver, config=config)
             self._client.access_token = token
         return self._client
 
@@ -324,6 +326,14 @@ class MatrixChannel(Channel):
         transport = getattr(response, "transport_response", None)
         status = int(getattr(transport, "status", 0) or 0)
         code = str(getattr(response, "status_code", "") or "")
+        if 300 <= status < 400:
+            location = str((getattr(transport, "headers", None) or {}).get("Location", ""))
+            return self.fail(
+                f"The Matrix homeserver at {self.homeserver} answered {what} with a redirect to "
+                f"{urlsplit(location).hostname or 'another address'}, which broadcaster does not follow (the message "
+                f"would go with it), so nothing was posted. Set homeserver in [channels.{self.name}] to the address "
+                "that answers itself.",
+                retryable=False)
         if status == 429 or code == "M_LIMIT_EXCEEDED":
             wait = _retry_after(response)
             said = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"
@@ -331,6 +341,13 @@ class MatrixChannel(Channel):
         if status == 503:
             return self.fail(f"The Matrix homeserver is unavailable (HTTP 503): {what} was not taken. `broadcaster retry` "
                              "sends it once the homeserver is back.", retryable=True)
+        if 200 <= status < 300:
+            # nio could not read a success (a proxy's page, an empty body): the event may be in the room.
+            return self.fail(
+                f"The Matrix homeserver's answer to {what} could not be read (HTTP {status}, not Matrix's JSON), so "
+                f"it may or may not have been posted. A proxy in front of {self.homeserver} may have answered "
+                "for it.",
+                retryable=True, outcome_unknown=True)
         if status >= 500 or (status == 0 and not code):
             # A proxy's 502 or 504, a 500 after the event was stored: it may be in the room. Repeated with the same
             # transaction id within this command; a later retry (a new token, the next day) could show it twice.
@@ -359,3 +376,28 @@ def _retry_after(response: Any) -> float | None:
         pass
     millis = getattr(response, "retry_after_ms", None)
     return millis / 1000 if isinstance(millis, int | float) and millis > 0 else None
+
+
+@cache
+def _unredirected_client_class() -> type[AsyncClient]:
+    """nio's ``AsyncClient``, handing a 3xx back as the answer instead of following it.
+
+    aiohttp follows redirects: it drops the token when the host changes, but a 307 or 308 resends the
+    message (a private room's included) to wherever it points. nio reads the 3xx as an error answer,
+    which ``_refused`` explains. Defined on first use: it imports nio.
+    """
+    from nio import AsyncClient
+    from nio.client.async_client import client_session
+
+    class _UnredirectedClient(AsyncClient):  # type: ignore[misc]  # nio is untyped: Any to mypy
+        @client_session  # type: ignore[untyped-decorator]  # as nio's own send: makes the aiohttp session
+        async def send(self, method: str, path: str, data: Any = None, headers: dict[str, str] | None = None,
+                       trace_context: Any | None = None, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+            assert self.client_session
+            return await self.client_session.request(
+                method, self.homeserver + path, data=data, ssl=self.ssl, headers=headers,
+                trace_request_ctx=trace_context, allow_redirects=False,
+                timeout=self.config.request_timeout if timeout is None else timeout,
+            )
+
+    return _UnredirectedClient

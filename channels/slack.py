@@ -29,8 +29,9 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from broadcaster.channels.base import Channel
 from broadcaster.messages import slack as fmt
@@ -76,6 +77,8 @@ _BAD_CONTENT = {
 _SLACK_SIDE_MAYBE_DONE = {"fatal_error", "internal_error"}
 _SLACK_SIDE_NOT_DONE = {"service_unavailable", "request_timeout"}
 _RATE_LIMITED = {"ratelimited", "rate_limited"}
+# What slack-sdk puts in place of an answer that is not JSON (a proxy's page, an empty body).
+_NOT_JSON = "Received a response in a non-JSON format"
 _CANNOT_EDIT = (
     "Slack cannot edit that message ({code}); it may have been deleted. Post a new update."
 )
@@ -357,6 +360,9 @@ class SlackChannel(Channel):
 
         log.sending()
         data = await self._call("chat.postMessage", request, channel=channel)
+        if not data.get("channel") or not data.get("ts"):
+            # "ok" without the message: not Slack's answer (a gateway's own), and the post may be up.
+            raise self._garbled("chat.postMessage", "it said ok but named no message")
         remote_id = f"{data['channel']}:{data['ts']}"
         log.confirmed(remote_id)
         if channel == self.channel and not self.names_its_location():
@@ -494,15 +500,13 @@ class SlackChannel(Channel):
     # -- client and errors -----------------------------------------------------------------
 
     def _client(self) -> WebClient:
-        """The SDK client, built on first use (cheap: no connection is made)."""
+        """The SDK client, built on first use (cheap: no connection is made); it never follows a redirect."""
         if self._web is None:
-            from slack_sdk import WebClient
-
             try:
                 token = self.secret("token")
             except ConfigError as exc:
                 raise SlackDeliveryError(str(exc), retryable=False, code="no_token") from exc
-            self._web = WebClient(
+            self._web = _unredirected_client_class()(
                 token=token,
                 base_url=self.api_url,
                 timeout=max(1, int(self.request_timeout)),
@@ -592,6 +596,12 @@ class SlackChannel(Channel):
         status = int(getattr(response, "status_code", 0) or 0)
         data = response.data if isinstance(getattr(response, "data", None), dict) else {}
         code = str(data.get("error") or "")
+        if 300 <= status < 400:
+            return self._redirected(method, status, getattr(response, "headers", None) or {})
+        if 200 <= status < 300 and (not code or code.startswith(_NOT_JSON)):
+            # Slack's own refusals come as 200 with {"ok": false, "error": code}; a 2xx without one is
+            # not Slack's answer (a proxy's page), and the request may have been done.
+            return self._garbled(method, f"HTTP {status}: {code or 'no error code'}")
         if status == 429 or code in _RATE_LIMITED:
             return self._rate_limited(method, response)
         if status == 503 or code in _SLACK_SIDE_NOT_DONE:
@@ -614,6 +624,31 @@ class SlackChannel(Channel):
             self._refusal(method, code, data, channel),
             retryable=False,
             code=code or f"http_{status}",
+        )
+
+    def _garbled(self, method: str, what: str) -> SlackDeliveryError:
+        """A 2xx that is not Slack's answer: Slack has no idempotency key, so a repeat could post twice."""
+        return self._error(
+            f"Slack's answer to {method} was not the Web API's ({what}): a proxy between broadcaster and "
+            f"Slack may have answered for it, so it may or may not have been done. Check api_url "
+            f"({self.api_url}) and any proxy.",
+            retryable=True,
+            code="garbled_answer",
+            outcome_unknown=True,
+        )
+
+    def _redirected(self, method: str, status: int, headers: Mapping[str, str]) -> SlackDeliveryError:
+        """A 3xx, never followed: urllib would resend the bot token to wherever it points."""
+        location = next((str(v) for k, v in headers.items() if k.lower() == "location"), "")
+        host = urlsplit(location).hostname
+        where = f"to {host}" if host else "elsewhere on the same host" if location else "without a Location"
+        return self._error(
+            f"Slack's API at {self.api_url} answered {method} with a redirect (HTTP {status}) {where}. broadcaster "
+            "does not follow redirects (the bot token would go with them), so nothing was posted. Fix api_url in "
+            f"[channels.{self.name}]: remove it to use {self.default_api_url}, or give the address that answers "
+            "itself.",
+            retryable=False,
+            code=f"http_{status}",
         )
 
     def _rate_limited(self, method: str, response: Any) -> SlackDeliveryError:
@@ -651,3 +686,38 @@ class SlackChannel(Channel):
 
     def _not_found_message(self) -> str:
         return self._refusal("conversations.info", "channel_not_found", {}, self.channel)
+
+
+@cache
+def _unredirected_client_class() -> type[WebClient]:
+    """slack-sdk's ``WebClient``, answering a 3xx with the 3xx instead of following it.
+
+    urllib's default redirect handler follows 301/302/303 for a POST (as a GET) and copies every header
+    but ``Content-*``: the ``Authorization: Bearer xoxb-...`` header would go to the host the redirect
+    names. slack-sdk takes no opener, so this replaces the one method that opens the URL; the rest
+    (headers, the body's parsing, errors) stays the SDK's. Defined on first use: it imports slack-sdk.
+    """
+    import urllib.request
+
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackRequestError
+
+    class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None  # urllib then raises the 3xx as an HTTPError, which slack-sdk turns into an answer
+
+    class _UnredirectedWebClient(WebClient):
+        def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
+            if not url.lower().startswith("http"):  # as slack-sdk: never file:// or ftp://
+                raise SlackRequestError(f"Invalid URL detected: {url}")
+            handlers: list[urllib.request.BaseHandler] = [
+                _RefuseRedirects(), urllib.request.HTTPSHandler(context=self.ssl)
+            ]
+            if self.proxy:  # slack-sdk reads HTTPS_PROXY and the like into it
+                handlers.append(urllib.request.ProxyHandler({"http": self.proxy, "https": self.proxy}))
+            response = urllib.request.build_opener(*handlers).open(req, timeout=self.timeout)
+            charset = response.headers.get_content_charset() or "utf-8"
+            body = response.read().decode(charset, errors="replace")
+            return {"status": response.code, "headers": response.headers, "body": body}
+
+    return _UnredirectedWebClient

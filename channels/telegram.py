@@ -524,6 +524,8 @@ class TelegramChannel(Channel):
             return self.fail(self._bad_request(where, chat, detail), retryable=False)
         if isinstance(exc, sdk.server_error):
             return self._server_error(where, exc.status, detail)  # type: ignore[attr-defined]
+        if isinstance(exc, sdk.not_bot_api):
+            return self._not_bot_api(where, exc.status, bool(exc.done), detail)  # type: ignore[attr-defined]
         if isinstance(exc, TimedOut | NetworkError) and _never_left(exc):
             return self.fail(f"{where}: could not connect to Telegram at {self.api_url} ({detail}).", retryable=True)
         if isinstance(exc, TimedOut):
@@ -553,6 +555,26 @@ class TelegramChannel(Channel):
             retryable=True,
             outcome_unknown=True,
         )
+
+    def _not_bot_api(self, where: str, status: int, done: bool, detail: str) -> DeliveryError:
+        """An answer from something in front of the Bot API (a proxy, a moved api_url), never from Telegram."""
+        if done:  # the request got through to something that said yes: Telegram may have posted it
+            return self.fail(
+                f"{where}: {detail}, so the message may or may not have been posted. A proxy between broadcaster "
+                f"and Telegram may have answered for it: check api_url ({self.api_url}) and any proxy.",
+                retryable=True,
+                outcome_unknown=True,
+            )
+        # Nothing was posted. Repeating is harmless and a proxy's answer may pass; the engine's advice says `retry`.
+        on_the_way = f"api_url ({self.api_url}) and any proxy between broadcaster and Telegram"
+        fix = {
+            407: f"a proxy on the way asks for credentials: have it let broadcaster through, or check {on_the_way}",
+            413: f"something on the way refused the request's size: raise its body size limit, or check {on_the_way}",
+        }.get(status, f"check {on_the_way}")
+        if 300 <= status < 400:
+            fix = f"broadcaster does not follow redirects: set api_url to the address that answers itself ({fix})"
+        return self.fail(f"{where}: the answer was not the Bot API's ({detail}), so nothing was posted; {fix}.",
+                         retryable=True)
 
     @staticmethod
     def _bad_request(where: str, chat: int | str, detail: str) -> str:
@@ -759,6 +781,7 @@ class _TransportClass(Protocol):
 class _SdkClasses(NamedTuple):
     flood_wait: type[TelegramError]
     server_error: type[TelegramError]
+    not_bot_api: type[TelegramError]
     request: type[HTTPXRequest]
     token_transport: _TransportClass
     pools: Callable[[list[httpx.AsyncHTTPTransport]], httpx.AsyncBaseTransport]
@@ -793,8 +816,27 @@ def _sdk_classes() -> _SdkClasses:
         def __reduce__(self) -> tuple[type, tuple[int, str]]:  # type: ignore[override]
             return self.__class__, (self.status, self.message)
 
+    class _NotBotApi(TelegramError):
+        """An answer the Bot API never gives (a proxy's or a redirect's), with its status kept.
+
+        ``done``: a 2xx whose body is not the Bot API's, so the request may have been carried out;
+        otherwise a 3xx or 4xx PTB has no class for (302, 405, 407, 413), which carried out nothing.
+        """
+
+        def __init__(self, status: int, description: str) -> None:
+            super().__init__(f"{description} (HTTP {status})")
+            self.status = status
+
+        @property
+        def done(self) -> bool:
+            return 200 <= self.status < 300
+
+        def __reduce__(self) -> tuple[type, tuple[int, str]]:  # type: ignore[override]
+            return self.__class__, (self.status, self.message)
+
     class _Request(HTTPXRequest):
-        """PTB's HTTPX request, answering 429 with ``_FloodWait`` and 5xx with ``_ServerError``."""
+        """PTB's HTTPX request, answering 429 with ``_FloodWait``, 5xx with ``_ServerError`` and what the Bot API
+        never answers with ``_NotBotApi``."""
 
         async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
             code, payload = await super().do_request(*args, **kwargs)
@@ -802,6 +844,10 @@ def _sdk_classes() -> _SdkClasses:
                 raise _FloodWait(_retry_after(payload))
             if code >= 500:
                 raise _ServerError(code, _description(payload, code))
+            if 200 <= code < 300 and not _bot_api_result(payload):
+                raise _NotBotApi(code, f"the answer was not the Bot API's: {_excerpt(payload)}")
+            if 300 <= code < 500 and code not in _BOT_API_REFUSALS:
+                raise _NotBotApi(code, f"{_phrase(code)}: {_excerpt(payload)}")
             return code, payload
 
     class _TokenTransport(httpx.AsyncBaseTransport):
@@ -871,7 +917,7 @@ def _sdk_classes() -> _SdkClasses:
                 for pool in self._pools:
                     closing.push_async_callback(pool.aclose)
 
-    return _SdkClasses(_FloodWait, _ServerError, _Request, _TokenTransport, _Pools)
+    return _SdkClasses(_FloodWait, _ServerError, _NotBotApi, _Request, _TokenTransport, _Pools)
 
 
 def flood_wait(exc: BaseException) -> float | None:
@@ -886,6 +932,36 @@ def _description(payload: bytes, status: int) -> str:
         return str(json.loads(payload)["description"])
     except (ValueError, KeyError, TypeError):
         return f"HTTP {status}"
+
+
+# The statuses below 500 the Bot API answers with (each with its JSON), which PTB maps to its own errors.
+_BOT_API_REFUSALS = frozenset({400, 401, 403, 404, 409, 429})
+_MAX_EXCERPT = 120  # characters of a foreign answer quoted in an error
+
+
+def _bot_api_result(payload: bytes) -> bool:
+    """Whether a 2xx body is the Bot API's: a JSON object holding ``result`` (PTB reads nothing else)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "result" in data
+
+
+def _excerpt(payload: bytes) -> str:
+    text = " ".join(payload.decode("utf-8", errors="replace").split())
+    if not text:
+        return "an empty body"
+    return text[:_MAX_EXCERPT] + ("…" if len(text) > _MAX_EXCERPT else "")
+
+
+def _phrase(code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "an unknown status"
 
 
 def _never_left(exc: BaseException) -> bool:

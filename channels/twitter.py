@@ -41,7 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from broadcaster.channels.base import Channel
 from broadcaster.messages.twitter import MAX_WEIGHTED, format_post, weighted_length
@@ -318,6 +318,20 @@ def _explain(
     if isinstance(exc, tweepy.HTTPException):
         status = _status(exc)
         return (f"X answered {status}: {_detail(exc)}.", status == 408, None, False)
+    if isinstance(exc, requests.TooManyRedirects):  # the first redirect, never followed (max_redirects = 0)
+        location = exc.response.headers.get("Location", "") if exc.response is not None else ""
+        message = (
+            f"X's API at {channel.api_url} answered with a redirect to {urlsplit(location).hostname or 'another address'}, "
+            "which broadcaster does not follow (the post and the credentials would go with it), so nothing was "
+            f"posted. Set api_url to the X API root (default {X_API}) or the address that answers itself."
+        )
+        return (message, False, None, False)
+    if isinstance(exc, requests.JSONDecodeError):  # tweepy reads the body of a 2xx only (errors it reads itself)
+        message = (
+            f"X's answer could not be read (not X's JSON: a proxy in front of {channel.api_url} may have answered "
+            "for it), so the post may or may not exist."
+        )
+        return (message, True, None, True)
     if isinstance(exc, requests.RequestException):
         return (f"the request to X failed ({type(exc).__name__}): check api_url.", False, None, False)
     return (f"unexpected error talking to X ({type(exc).__name__}).", False, None, False)
@@ -474,6 +488,9 @@ def _routed_session_class() -> Callable[[str, float], requests.Session]:
             super().__init__()
             self.api_url = api_url.rstrip("/")
             self.timeout = timeout
+            # No redirect is followed: a 307 or 308 would resend the post, and a same-host one the credentials,
+            # to wherever it points. The first raises TooManyRedirects before anything follows it.
+            self.max_redirects = 0
 
         def request(
             self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
