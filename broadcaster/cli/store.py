@@ -44,6 +44,10 @@ def migrate(ctx: click.Context) -> None:
         click.echo(f"{opened.location}: created (schema {SCHEMA_VERSION}).")
     else:
         click.echo(f"{opened.location}: upgraded from schema {opened.migrated_from} to {SCHEMA_VERSION}.")
+    if opened.titles_split:
+        click.echo(f"  {len(opened.titles_split)} title(s) held [private] spans and were stored whole: now split as "
+                   "today's titles are (the span kept from the public). Their ids were made from the whole title "
+                   "and may hold the span, in every address of the incident: " + ", ".join(opened.titles_split))
 
 
 @store.command("export")
@@ -95,7 +99,6 @@ def import_(ctx: click.Context, /, source: Path) -> None:
             name, handle = str(source), source.open(encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot read {source}: {exc.strerror or exc}. Check the path.") from exc
-    opened = open_store(ctx, creates=True)
     with handle:
         config = load_config(ctx)
         try:
@@ -107,6 +110,8 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     from broadcaster.registry import refuse_posts_in_other_chats
 
     refuse_posts_in_other_chats(config.channels, records)
+    # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
+    opened = open_store(ctx, creates=True)
     result = store_transfer.import_records(opened, records)
     _print_import(opened, result)
 
@@ -129,13 +134,24 @@ def _print_import(opened: Any, result: Any) -> None:
         click.echo(f"  {incident_id} stays withdrawn: {count} update(s) the file adds after its withdrawal are kept "
                    f"for the record, never published or sent. Posts the other store made of them stay up: "
                    f"`broadcaster show {incident_id}` lists them, to delete by hand.")
+    if result.deliveries_in_doubt:
+        click.echo(f"  {result.deliveries_in_doubt} post(s) not sent here may exist: the other store's request got no "
+                   "answer. They are now unknown here, and `broadcaster retry` holds them: check each destination "
+                   "(`broadcaster show ID`), then `broadcaster retry ID --mark-unknown-sent` (it is there) or "
+                   "`--include-unknown` (it is not).")
+    if result.deliveries_resumed:
+        click.echo(f"  {result.deliveries_resumed} post(s) the other store sent in part: `broadcaster retry` sends "
+                   "the rest after its parts.")
+    from broadcaster.cli.output import deliveries
     from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
 
-    waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN))
+    waiting = opened.deliveries(states=(DeliveryState.PENDING, DeliveryState.FAILED))
+    in_doubt = opened.deliveries(states=(DeliveryState.UNKNOWN,))
     if waiting:
-        from broadcaster.cli.output import deliveries
-
         click.echo(f"{deliveries(len(waiting))} not sent yet: `broadcaster retry` sends them.")
+    if in_doubt:
+        click.echo(f"{deliveries(len(in_doubt))} in doubt (unknown): `broadcaster retry` holds them until you have "
+                   "checked whether each post exists (`broadcaster show ID`).")
 
 
 def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") -> str:

@@ -62,11 +62,13 @@ from broadcaster.store.records import (
     Delivery,
     PlannedDelivery,
     Row,
+    as_prose,
     delivery_from,
     incident_from,
     incident_values,
     iso,
     stored_visibility,
+    title_split_as_today,
     update_from,
     update_values,
     utcnow,
@@ -169,6 +171,7 @@ class Store(SubscriptionStore):
     lock_for_share: ClassVar[str] = ""  # the same, letting other readers lock it so too
     location: str = ""  # where the data lives, safe to print (no password)
     migrated_from: int | None = None  # the schema version found, when opening upgraded it
+    titles_split: tuple[str, ...] = ()  # incidents whose titles that upgrade split (``_split_old_titles``)
     _batched: bool = False  # inside batch(): run_atomic joins its transaction
     reopenable: ClassVar[bool] = False  # whether reopened() can give another process its own connection
 
@@ -738,12 +741,53 @@ def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
         for statement in migrations[version].split(";"):
             if statement.strip():
                 store.run(statement)
+        _keep_old_texts_meaning(store, version)
     store.run(
         "INSERT INTO meta(key, value) VALUES('schema_version', ?) "
         "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
         (str(SCHEMA_VERSION),),
     )
     return current
+
+
+def _keep_old_texts_meaning(store: Store, version: int) -> None:
+    """The stored texts whose meaning migration ``version`` changes, rewritten to keep the meaning they were written
+    with (the same on both backends). Run only by that migration, so only on texts written before it."""
+    if version == 2:  # raw_title: a title typed with [private] spans was stored whole, and read as all public
+        store.titles_split = _split_old_titles(store)
+    elif version == 4:  # [for ID] markers: "[for ...]" was prose before
+        _old_for_runs_as_prose(store)
+
+
+_BRACKETED = "%[%"  # a parameter: the backends' placeholders leave no literal % in the SQL
+
+
+def _split_old_titles(store: Store) -> tuple[str, ...]:
+    """Each title stored as typed split as ``compose`` splits one today (the public title, ``raw_title`` as typed):
+    left whole, "Checkout [private]ACME[/private] down" was the public title, markers and all, on every follow-up.
+    Returns the ids of the incidents split: an id was made from the whole title then, so it may hold the span."""
+    split = []
+    for row in store.select("SELECT id, title FROM incidents WHERE raw_title = '' AND title LIKE ?", (_BRACKETED,)):
+        title, raw_title = title_split_as_today(row["title"])
+        if (title, raw_title) != (row["title"], ""):
+            store.run("UPDATE incidents SET title = ?, raw_title = ? WHERE id = ?", (title, raw_title, row["id"]))
+            split.append(row["id"])
+    return tuple(split)
+
+
+def _old_for_runs_as_prose(store: Store) -> None:
+    """Each "[for ...]" run of a text written before audiences in round brackets (``records.as_prose``)."""
+    for row in store.select("SELECT id, title, raw_title FROM incidents WHERE title LIKE ? OR raw_title LIKE ?",
+                            (_BRACKETED, _BRACKETED)):
+        title, raw_title = as_prose(row["title"]), as_prose(row["raw_title"])
+        if (title, raw_title) != (row["title"], row["raw_title"]):
+            store.run("UPDATE incidents SET title = ?, raw_title = ? WHERE id = ?", (title, raw_title, row["id"]))
+    for row in store.select("SELECT incident_id, sequence, raw_message FROM updates WHERE raw_message LIKE ?",
+                            (_BRACKETED,)):
+        message = as_prose(row["raw_message"])
+        if message != row["raw_message"]:
+            store.run("UPDATE updates SET raw_message = ? WHERE incident_id = ? AND sequence = ?",
+                      (message, row["incident_id"], row["sequence"]))
 
 
 def _like_literal(text: str) -> str:

@@ -6,13 +6,14 @@ conversions between a row and an ``Incident``, ``Update`` or ``Delivery``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from broadcaster.delivery import DeliveryState
-from broadcaster.errors import StoreError
+from broadcaster.errors import InputError, StoreError
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
 # The columns as the export format names them (the delivery id is local to one store).
@@ -234,3 +235,37 @@ def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
 
 
 # -- choosing the backend ---------------------------------------------------------
+
+
+# -- texts stored under an older grammar ------------------------------------------------
+
+# Before audiences (schema 4) only [private] was a marker: "[For details]" or "the [for] loop" was prose. Read with
+# today's grammar, such a run is an audience marker (most often one never closed) and the whole record can no longer
+# be shown, built or taken on. Its "[" (and its "]") become round brackets: it reads as the prose it was, never as
+# a span; a run held inside a [private] span stays inside it.
+_OLD_FOR_RUN = re.compile(r"\[(\s*/?\s*for\b[^\[\]\n]{0,60})(\])?", re.IGNORECASE)
+# Anything a title written before titles had a public part holds that is, or is half of, a [private] marker.
+_PRIVATE_MARKERISH = re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
+# The public title of an old title whose [private] markers cannot be read: nothing of it, since where its private
+# part ends is not known.
+WITHHELD_TITLE = "Incident"
+
+
+def as_prose(text: str) -> str:
+    """``text`` written before audiences, with each "[for ...]" run in round brackets: "(For details)"."""
+    return _OLD_FOR_RUN.sub(lambda m: f"({m.group(1)}{')' if m.group(2) else ''}", text)
+
+
+def title_split_as_today(title: str) -> tuple[str, str]:
+    """A title stored as typed (schema 1, before the public title and ``raw_title``), as ``compose`` stores one
+    today: ``(public title, raw_title)``; ``raw_title`` is "" when the title has no [private] span. A title whose
+    markers cannot be read gets ``WITHHELD_TITLE``: any part of it might be the private one."""
+    from broadcaster.messages.visibility import public_title
+
+    title = as_prose(title)
+    if not _PRIVATE_MARKERISH.search(title):
+        return title, ""
+    try:
+        return public_title(title, "the title"), title
+    except InputError:
+        return WITHHELD_TITLE, ""

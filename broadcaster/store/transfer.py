@@ -64,7 +64,9 @@ from broadcaster.store.records import (
     UPDATE_COLUMNS,
     WRITTEN,
     Row,
+    as_prose,
     iso,
+    parsed_json,
     portable,
     storable,
     utcnow,
@@ -77,7 +79,10 @@ _UPDATE_FIELDS = tuple(c for c in UPDATE_COLUMNS if c != "incident_id")
 _DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id", "sequence"))
 # A delivery here that the export saw sent is recorded sent, unless a process is sending it now.
 _UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN})
+_AUDIENCES_SCHEMA = 4  # the schema that made "[for ID]" a marker
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
+_IN_DOUBT = ("the store this was imported from may have posted it (its request got no answer there): check the "
+             "destination, then `broadcaster retry --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)")
 _AFTER_WITHDRAWAL = ("imported after this incident was withdrawn here: never sent. If the other store posted it, "
                      "it is still up (an imported post is never deleted): delete it by hand")
 
@@ -99,6 +104,8 @@ class ImportResult:
     updates_skipped: int = 0
     deliveries_added: int = 0
     deliveries_marked_sent: int = 0
+    deliveries_in_doubt: int = 0  # unsent here, unknown there (the other store's post may exist): now unknown here
+    deliveries_resumed: int = 0  # unsent here, posted in part there: the other store's confirmed parts taken over
     invites_added: int = 0
     subscriptions_added: int = 0
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
@@ -277,7 +284,7 @@ def read_records(
     ``audiences`` are the config's audience ids, ``components`` its component ids: a record
     naming any other is refused (``components=None``: not checked).
     """
-    header_seen = False
+    header_seen, schema = False, 0
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -286,7 +293,7 @@ def read_records(
         except json.JSONDecodeError as exc:
             raise InputError(f"{name}, line {number}: not JSON ({exc.msg}). Is this a `broadcaster store export` file?") from exc
         if not header_seen:
-            _check_header(record, name)
+            schema = _check_header(record, name)
             header_seen = True
             continue
         if isinstance(record, dict) and len(record) == 1 and ("invite" in record or "subscription" in record):
@@ -294,19 +301,42 @@ def read_records(
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
+        if schema < _AUDIENCES_SCHEMA:
+            record = _written_before_audiences(record)
         yield check_record(record, f"{name}, line {number}", audiences, components, audience_names)
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
 
 
-def _check_header(record: Any, name: str) -> None:
+def _check_header(record: Any, name: str) -> int:
+    """The schema of the store the file was exported from (0 when the header does not say)."""
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise InputError(f"{name} does not start with a `broadcaster store export` header; nothing was imported.")
-    if record.get("version") != FORMAT_VERSION or int(record.get("schema", 0)) > SCHEMA_VERSION:
+    schema = record.get("schema", 0)
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 0:
+        raise InputError(
+            f"{name}: the header's schema {schema!r} is not a schema version (a whole number, as `store export` "
+            "writes it). Was the header edited? Export the store again; nothing was imported."
+        )
+    if record.get("version") != FORMAT_VERSION or schema > SCHEMA_VERSION:
         raise InputError(
             f"{name} was written by a newer broadcaster (format {record.get('version')}, schema "
-            f"{record.get('schema')}); upgrade broadcaster to import it. Nothing was imported."
+            f"{schema}); upgrade broadcaster to import it. Nothing was imported."
         )
+    return schema
+
+
+def _written_before_audiences(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An incident record exported before audiences, its texts as migration 4 keeps a store's (``records.as_prose``):
+    "[For details]" was prose then, and read as an audience marker it refused the whole file."""
+    incident, updates = record.get("incident"), record.get("updates")
+    if not isinstance(incident, dict) or not isinstance(updates, list):
+        return record  # the check says what is wrong with it
+    texts = {key: as_prose(incident[key]) for key in ("title", "raw_title") if isinstance(incident.get(key), str)}
+    return {**record, "incident": {**incident, **texts}, "updates": [
+        {**u, "raw_message": as_prose(u["raw_message"])} if isinstance(u, dict) and isinstance(u.get("raw_message"), str)
+        else u for u in updates
+    ]}
 
 
 def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
@@ -348,6 +378,14 @@ def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResu
     result.incidents_added += 1
     for update in updates:
         _insert_update(store, stored_id, update["sequence"], update, result)
+    withdrawal = _withdrawal_sequence(store, stored_id)
+    if withdrawal is not None:
+        # As a merge does: ``retry`` holds back only the updates before a withdrawal, and an edited file (or one
+        # from a store that kept posting) may bring some after it.
+        _never_send_after_withdrawal(store, stored_id)
+        after = sum(1 for u in updates if u["sequence"] > withdrawal)
+        if after:
+            result.kept_withdrawn.append((stored_id, after))
 
 
 def _copy_here(store: Store, incident: Mapping[str, Any]) -> Row | None:
@@ -507,10 +545,12 @@ def _insert_deliveries(
         # An export from schema 1 has no parts: nothing was recorded part by part then.
         # Whoever wrote these posts, it was not this store: withdraw never deletes them.
         values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence, "remote_origin": IMPORTED}
+        in_doubt_there = _ABANDONED if values["state"] == DeliveryState.SENDING else _IN_DOUBT
         if values["state"] == DeliveryState.SENDING:
             values.update(state=DeliveryState.UNKNOWN, claimed_by=None, last_error=_ABANDONED)
         where = (incident_id, sequence, values["destination"], values["target"])
-        if store.select_one(f"SELECT state FROM deliveries WHERE {key}", where) is None:
+        here = store.select_one(f"SELECT state, parts FROM deliveries WHERE {key}", where)
+        if here is None:
             result.deliveries_added += store.run(
                 f"INSERT INTO deliveries({', '.join(DELIVERY_COLUMNS)})"
                 f" VALUES ({','.join('?' * len(DELIVERY_COLUMNS))})"
@@ -525,6 +565,37 @@ def _insert_deliveries(
                 (DeliveryState.SENT, values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
                  json.dumps(values["parts"]), IMPORTED, *where, *sorted(_UNSENT)),
             )
+        else:
+            _take_over_what_may_be_posted(store, where, here, values, in_doubt_there, result)
+
+
+def _take_over_what_may_be_posted(
+    store: Store, where: tuple[str, int, str, str], here: Row, values: Mapping[str, Any], note: str,
+    result: ImportResult,
+) -> None:
+    """A delivery not sent here that the other store may have posted, or posted in part: a retry here would post it
+    again. One whose fate is unknown there becomes unknown here (``retry`` holds it for the operator); the other
+    store's confirmed parts, when more than this store's, are taken over (a retry resumes after them)."""
+    key = "incident_id=? AND sequence=? AND destination=? AND target=?"
+    parts_here = parsed_json(here["parts"]) or []
+    longer = len(values["parts"]) > len(parts_here)
+    in_doubt = values["state"] == DeliveryState.UNKNOWN and here["state"] != DeliveryState.UNKNOWN
+    if here["state"] not in _UNSENT or not (in_doubt or longer):
+        return
+    state = DeliveryState.UNKNOWN if in_doubt else here["state"]
+    parts = values["parts"] if longer else parts_here
+    thread_ref = values["thread_ref"] if longer else None
+    # Conditional, like a claim: a row another process is sending right now is left to it.
+    changed = store.run(
+        "UPDATE deliveries SET state=?, parts=?, thread_ref=COALESCE(?, thread_ref), claimed_by=NULL, updated_at=?,"
+        " last_error=CASE WHEN ? THEN ? ELSE last_error END,"
+        f" remote_origin=CASE WHEN ? THEN ? ELSE remote_origin END WHERE {key} AND state=?",
+        (state, json.dumps(parts), thread_ref, iso(utcnow()), in_doubt, note, longer, IMPORTED, *where, here["state"]),
+    )
+    if changed and in_doubt:
+        result.deliveries_in_doubt += 1
+    elif changed:
+        result.deliveries_resumed += 1
 
 
 def _import_invite(store: Store, invite: Mapping[str, Any]) -> int:
