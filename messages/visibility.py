@@ -295,11 +295,21 @@ class PublicIncident:
         return self.updates[-1] if self.updates else None
 
 
+def _public_title(incident: Incident) -> str:
+    """The stored public title; refused if it holds a marker, which readers would get with its span as written
+    (a title stored whole before titles had a public part, an edited export): the record is left out, loudly."""
+    where = f"the stored title of incident {incident.id}"
+    if any(private for _, private in gate.parse(incident.title, where)):
+        raise InputError(f"{where} holds a private span, which every reader of it would get as written. Correct "
+                         "the record (it was stored before titles had a public part, or edited by hand).")
+    return incident.title
+
+
 def header_of(incident: Incident, url: str = "", *, private: bool = False) -> IncidentHeader:
     """What anyone may know about an incident; ``private`` gives the full title (for private channels)."""
     return IncidentHeader(
         id=incident.id,
-        title=full_title(incident) if private else incident.title,
+        title=full_title(incident) if private else _public_title(incident),
         impact=incident.impact,
         status=incident.status,
         kind=incident.kind,
