@@ -77,6 +77,8 @@ _BAD_CONTENT = {
 _SLACK_SIDE_MAYBE_DONE = {"fatal_error", "internal_error"}
 _SLACK_SIDE_NOT_DONE = {"service_unavailable", "request_timeout"}
 _RATE_LIMITED = {"ratelimited", "rate_limited"}
+# chat.update parses its text as a client would by default (chat.postMessage does not): names as mentions.
+_AS_WRITTEN: dict[str, Any] = {"parse": "none", "link_names": False}
 # What slack-sdk puts in place of an answer that is not JSON (a proxy's page, an empty body).
 _NOT_JSON = "Received a response in a non-JSON format"
 _CANNOT_EDIT = (
@@ -267,7 +269,8 @@ class SlackChannel(Channel):
         try:
             await self._call(
                 "chat.update",
-                lambda web: web.chat_update(channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"]),
+                lambda web: web.chat_update(channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"],
+                                            **_AS_WRITTEN),
             )
         except SlackDeliveryError as exc:
             exc.outcome_unknown = False
@@ -384,7 +387,7 @@ class SlackChannel(Channel):
 
         def request(web: WebClient) -> Any:
             return web.chat_update(channel=channel_id, ts=parent_ts, blocks=payload["card_blocks"],
-                                   text=payload["card_text"])
+                                   text=payload["card_text"], **_AS_WRITTEN)
 
         problem = ""
         limit = min(self.card_edit_timeout, self.request_timeout)

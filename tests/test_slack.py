@@ -219,6 +219,8 @@ def test_first_message_is_edited_to_the_latest_status(fake: FakeSlack) -> None:
     assert parent.text.startswith("Resolved: API errors")
     [update_call, *_] = posted_json(fake, "chat.update")
     assert update_call["channel"] == CHANNEL_ID and update_call["ts"] == parent.ts
+    # chat.update parses text as a client would by default, unlike chat.postMessage: never here.
+    assert (update_call["parse"], update_call["link_names"]) == ("none", False)
 
 
 def test_status_changes_are_broadcast_to_the_channel(fake: FakeSlack) -> None:
@@ -337,6 +339,8 @@ def test_edit_replaces_the_message_in_place(fake: FakeSlack) -> None:
         and "hte" in message.edits[0]["blocks"][1]["text"]["text"]
     )
     assert channel.can_edit
+    [edit] = posted_json(fake, "chat.update")
+    assert (edit["parse"], edit["link_names"]) == ("none", False)
 
 
 def test_edit_of_an_unknown_message_is_permanent(fake: FakeSlack) -> None:
