@@ -101,7 +101,11 @@ class BlueskyChannel(Channel):
         return [*super().secret_values(), *self._session_tokens]
 
     def _remember_session(self, _event: object, session: Any) -> None:
-        self._session_tokens.update(t for t in (session.access_jwt, session.refresh_jwt) if t)
+        from broadcaster.redaction import remember
+
+        tokens = [t for t in (session.access_jwt, session.refresh_jwt) if t]
+        self._session_tokens.update(tokens)
+        remember(tokens)  # the libraries' logs (--debug) too: httpx logs no header, but a server's error may quote one
 
     # -- config ---------------------------------------------------------------------
 

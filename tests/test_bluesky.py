@@ -387,3 +387,18 @@ def test_the_session_tokens_an_app_password_was_traded_for_are_never_shown(fake:
     error = failure(fake)
     [bearer] = fake.tokens  # the one session's access token
     assert len(bearer) > 20 and bearer.lower() not in str(error).lower() and "***" in str(error)
+
+
+
+def test_the_session_tokens_are_masked_in_every_log_record(fake: FakeBluesky) -> None:
+    """They are no config value, so the log filter learns them as the session is made: a library's log line
+    quoting what a server said of the request (its Authorization) shows no live bearer credential."""
+    import logging
+
+    from broadcaster import redaction
+
+    asyncio.run(checked(channel(fake)))
+    [bearer] = fake.tokens
+    record = logging.LogRecord("atproto_client", logging.DEBUG, __file__, 1, "answer: %s", (f"Bearer {bearer}",), None)
+    redaction.RedactingFilter().filter(record)
+    assert bearer not in record.getMessage() and "***" in record.getMessage()
