@@ -155,3 +155,18 @@ def test_store_import_refuses_a_mail_delivery_whose_message_id_the_channel_refus
     first, second = mail_project.mails
     assert second.message["In-Reply-To"] == first.message["Message-ID"]
     assert "Reply-To" not in second.message
+
+
+def test_an_export_of_mails_to_an_address_with_an_apostrophe_imports(
+    project: Project, mail_project: SmtpServer, tmp_path: Path
+) -> None:
+    """`store import` took fewer characters in a mail address than the email channel: an export of mails to
+    o'brien@example.net was refused ("not a chat or channel"), though the channel sends to it."""
+    write_mail_config(project, mail_project)
+    project.config.write_text(project.config.read_text().replace('"customers@example.net"', "\"o'brien+ops@example.net\""))
+    posted = project.cli("post", "--yes", "--title", "API errors", "We are looking into it.")
+    assert posted.exit_code == 0, posted.output
+    exported = tmp_path / "export.jsonl"
+    assert project.cli("store", "export", str(exported)).exit_code == 0
+    imported = project.cli("store", "import", "--store", str(tmp_path / "other.db"), str(exported))
+    assert imported.exit_code == 0, imported.output

@@ -43,7 +43,8 @@ MAX_ID = 100
 MAX_PARTS = 2_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
 # A chat id, @name, channel, or a mail recipient (email's targets: an export of mail deliveries must import).
-_TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}|")
+_TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|"
+                     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}|")  # a mail address as email takes one
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice", "withdrawal"})
 _PUBLIC_TITLE = gate.Rule("title", gate.TITLE.max_chars, one_line=True)
