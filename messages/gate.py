@@ -384,7 +384,7 @@ def lookalike(text: str) -> tuple[int, str] | None:
     Returns (offset in ``text``, the text as written) or None.
     """
     folded, where = fold(text)
-    found = _first_candidate(folded)
+    found = _first_candidate(folded, [text[i] == "<" for i in where])
     if found is None:
         return None
     start, end = found
@@ -393,7 +393,8 @@ def lookalike(text: str) -> tuple[int, str] | None:
     return first, text[first:last]
 
 
-def _first_candidate(folded: str) -> tuple[int, int] | None:
+def _first_candidate(folded: str, angled: Sequence[bool] = ()) -> tuple[int, int] | None:
+    """The first lookalike in ``folded``; ``angled[i]``: whether its character ``i`` was typed as an ASCII "<"."""
     found = []
     for match in _BRACKETED.finditer(folded):
         opener, content, closer = match.groups()
@@ -405,16 +406,18 @@ def _first_candidate(folded: str) -> tuple[int, int] | None:
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
     found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
     found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _folded_marker_words())
-    found.extend(_tag_pairs(folded))
+    found.extend(_tag_pairs(folded, angled))
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
 
 
-def _tag_pairs(folded: str) -> list[tuple[int, int]]:
-    """The openers of each "[X ...]...[/X ...]" pair whose X is no formatting tag (``_FORMATTING_TAGS``)."""
+def _tag_pairs(folded: str, angled: Sequence[bool] = ()) -> list[tuple[int, int]]:
+    """The openers of each "[X ...]...[/X ...]" pair whose X is no formatting tag (``_FORMATTING_TAGS``). A pair
+    typed in ASCII angle brackets is XML or HTML quoted (a postmortem's config excerpt: ``<timeout>30</timeout>``),
+    left to the marker words' check like any bracketed text."""
     found = []
     for closer in _SQUARE_CLOSER.finditer(folded):
         word = closer.group(1)
-        if word in _folded_formatting_tags():
+        if word in _folded_formatting_tags() or (closer.start() < len(angled) and angled[closer.start()]):
             continue
         opener = re.compile(rf"\[\s*{re.escape(word)}(?![^\W_])[^\[\]]{{0,64}}\]").search(folded, 0, closer.start())
         if opener is not None:

@@ -30,7 +30,6 @@ LEAK = "CHG-4411"
     f"API errors. [redacted]edge router fra-2 lost BGP after {LEAK}[/redacted]",
     f"API errors. [ops only]edge router fra-2 lost BGP after {LEAK}[/ops only]",
     f"API errors. [spoiler]edge router fra-2 lost BGP after {LEAK}[/spoiler]",
-    f"API errors. <ops>edge router fra-2 lost BGP after {LEAK}</ops>",
     f"API errors. [to acme]Your circuit {LEAK} is rerouted via Frankfurt.[/to]",
     f"API errors. [only acme]Your circuit {LEAK} is rerouted via Frankfurt.[/only]",
     f"API errors. [acme only]Your circuit {LEAK} is rerouted via Frankfurt.[/acme only]",
@@ -51,6 +50,7 @@ def test_a_tag_pair_or_an_opener_that_is_no_marker_is_refused(
     "Fixed: the <b>checkout</b> and [b]login[/b] pages load again; see [code]GET /v1/users[/code].",
     "Errors on [see below] and [or the CDN] for [four hours].",
     "Use <em>one</em> of [1] and [2]; ticket [OPS-12] tracks it.",
+    "The proxy had <timeout>30</timeout> in <upstream name=\"api\">its config</upstream>.",  # XML quoted, not tags
 ])
 def test_formatting_tags_and_bracketed_prose_are_still_taken(project: Project, text: str) -> None:
     result = project.cli("preview", "--title", "API errors", text)
