@@ -49,6 +49,8 @@ IGNORABLE_MARKS = frozenset(
     for c in range(first, last + 1)
 )
 _EMOJI_STYLE = frozenset("\ufe0e\ufe0f")  # text and emoji presentation: "❤️" is U+2764 U+FE0F
+# The one letter that is also an emoji ("ℹ️"); the digits are too, as keycaps. tests/test_gate.py asks ICU.
+EMOJI_LETTERS = frozenset("\u2139")
 _KEYCAP = "\u20e3"
 
 # A real marker, as the operator writes it: case and spaces inside the brackets are free.
@@ -134,7 +136,7 @@ def _selects_a_variant(text: str, index: int) -> bool:
         return text[index + 1 : index + 2] == _KEYCAP
     if unicodedata.name(before, "").startswith("CJK "):
         return True
-    return char in _EMOJI_STYLE and unicodedata.category(before)[0] not in "LNM"
+    return char in _EMOJI_STYLE and (unicodedata.category(before)[0] not in "LNM" or before in EMOJI_LETTERS)
 
 
 def _pictograph(char: str) -> bool:
@@ -367,7 +369,12 @@ _FORMATTING_TAGS = (
     "red", "green", "blue", "yellow", "orange", "purple", "magenta", "cyan", "white", "black", "grey", "gray", "dim",
     "reverse", "blink",
 )
-_SQUARE_CLOSER = re.compile(r"\[\s*/\s*([^\W_]+)[^\[\]]{0,40}\]")
+# Tags as ``_tags`` spells a folded text: square and curly brackets as "[ ]", ASCII angle brackets as "< >".
+# A closer's word may be missing ("[/]"); one holding a second "/" is a path ("[/v2/orders]"), no closer.
+_TAG_CLOSER = re.compile(r"[\[<]\s*/\s*([^\W_]*)([^\[\]<>/]{0,40})[\]>]")
+# An opener is a word alone or with more ("[ops]", "[ops-only]", "<span class=x>"), not followed by "(" (a markdown
+# link's text) and not a list ("[orders,5f1c2a]", a log line's trace ids).
+_TAG_OPENER = re.compile(r"[\[<]\s*([^\W_]+)[^\[\]<>,]{0,64}[\]>](?!\()")
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -384,7 +391,7 @@ def lookalike(text: str) -> tuple[int, str] | None:
     Returns (offset in ``text``, the text as written) or None.
     """
     folded, where = fold(text)
-    found = _first_candidate(folded, [text[i] == "<" for i in where])
+    found = _first_candidate(folded, _tags(folded, [text[i] for i in where]))
     if found is None:
         return None
     start, end = found
@@ -393,8 +400,8 @@ def lookalike(text: str) -> tuple[int, str] | None:
     return first, text[first:last]
 
 
-def _first_candidate(folded: str, angled: Sequence[bool] = ()) -> tuple[int, int] | None:
-    """The first lookalike in ``folded``; ``angled[i]``: whether its character ``i`` was typed as an ASCII "<"."""
+def _first_candidate(folded: str, tags: str = "") -> tuple[int, int] | None:
+    """The first lookalike in ``folded``; ``tags``: the same text with its brackets as ``_tags`` reads them."""
     found = []
     for match in _BRACKETED.finditer(folded):
         opener, content, closer = match.groups()
@@ -406,23 +413,51 @@ def _first_candidate(folded: str, angled: Sequence[bool] = ()) -> tuple[int, int
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
     found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
     found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _folded_marker_words())
-    found.extend(_tag_pairs(folded, angled))
+    found.extend(_tag_pairs(tags))
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
 
 
-def _tag_pairs(folded: str, angled: Sequence[bool] = ()) -> list[tuple[int, int]]:
-    """The openers of each "[X ...]...[/X ...]" pair whose X is no formatting tag (``_FORMATTING_TAGS``). A pair
-    typed in ASCII angle brackets is XML or HTML quoted (a postmortem's config excerpt: ``<timeout>30</timeout>``),
-    left to the marker words' check like any bracketed text."""
+def _tags(folded: str, typed: Sequence[str]) -> str:
+    """``folded`` with each bracket as tag syntax reads it (``typed[i]``: the character folded into ``folded[i]``):
+    square and curly ones as "[" and "]", ASCII angle brackets as "<" and ">", round ones left as they are."""
+    out = []
+    for char, source in zip(folded, typed, strict=True):
+        if char in "[(" and source in "[{<" or char == "[":
+            out.append("<" if source == "<" else "[")
+        elif char in "])" and source in "]}>" or char == "]":
+            out.append(">" if source == ">" else "]")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _tag_pairs(tags: str) -> list[tuple[int, int]]:
+    """The openers of each tag pair "[X ...]...[/X]" whose X is no formatting tag (``_FORMATTING_TAGS``), its closer
+    naming X, a slip or a start of it ("[/redact]"), or nothing ("[/]"). A pair typed in ASCII angle brackets on both
+    sides is XML or HTML quoted (a postmortem's config excerpt: ``<timeout>30</timeout>``), left to the marker
+    words' check like any bracketed text."""
     found = []
-    for closer in _SQUARE_CLOSER.finditer(folded):
+    for closer in _TAG_CLOSER.finditer(tags):
         word = closer.group(1)
-        if word in _folded_formatting_tags() or (closer.start() < len(angled) and angled[closer.start()]):
+        if word in _folded_formatting_tags():
             continue
-        opener = re.compile(rf"\[\s*{re.escape(word)}(?![^\W_])[^\[\]]{{0,64}}\]").search(folded, 0, closer.start())
-        if opener is not None:
+        openers = [m for m in _TAG_OPENER.finditer(tags, 0, closer.start())
+                   if _closes(word, m.group(1)) and m.group(1) not in _folded_formatting_tags()]
+        if not openers:
+            continue
+        opener = openers[-1] if not word else openers[0]
+        if not (tags[opener.start()] == "<" and tags[closer.start()] == "<"):
             found.append((opener.start(), opener.end()))
     return found
+
+
+def _closes(closer: str, opener: str) -> bool:
+    """Whether a closer's word closes an opener's: the same, nothing, a start of it ("[/op]" for "[ops]"), or one
+    slip from it."""
+    if not closer or closer == opener:
+        return True
+    return (len(closer) >= 2 and opener.startswith(closer)) or (min(len(closer), len(opener)) >= 4
+                                                              and distance(closer, opener) <= 1)
 
 
 @lru_cache(maxsize=1)
@@ -474,20 +509,30 @@ def _meant_for(opener: re.Match[str], known: Sequence[str]) -> bool:
     return slip and any(_near_id(named, k) for k in known)
 
 
+# Words that address a bracketed run to someone: "[to acme]", "[acme only]", "[foracme]".
+_ADDRESSING = ("for", "to", "only", "just", "attn", "fao", "re", "customer", "cust", "internal", "private")
+
+
 def _names(bracketed: str, known: str) -> bool:
-    """Whether a short bracketed run names audience ``known`` (folded letters and digits): as a whole ("[acme]",
-    "[acme corp]"), as one of at most three words ("[to acme]", "[acme only]"), or run together with a word of
-    at most four letters ("[foracme]", "[acmeonly]")."""
+    """Whether a bracketed run names audience ``known`` (folded letters and digits) as a marker would: as a whole
+    ("[acme]", "[acme corp]"), with addressing words alone ("[to acme]", "[acme only]"), or run together with one
+    ("[foracme]", an id of four letters or more). "[POST /v1/orders]" or "[warning]" name no customer "post" or
+    "ing"."""
     whole = _letters_and_digits(bracketed)
     if _near_id(whole, known):
         return True
     words = re.findall(r"[^\W_]+", bracketed)
     if words[:1] in (["for"], ["private"]):  # a real marker, or a slip ``_OPENER`` judges
         return False
-    if len(words) <= 3 and any(_near_id(word, known) for word in words):
+    others = [word for word in words if not _near_id(word, known)]
+    if len(others) < len(words) and all(word in _folded_addressing() for word in others):
         return True
-    rest = whole.replace(known, "", 1)
-    return len(known) >= 3 and known in whole and 0 < len(rest) <= 4 and (whole.startswith(known) or whole.endswith(known))
+    return len(known) >= 4 and any(whole in (word + known, known + word) for word in _folded_addressing())
+
+
+@lru_cache(maxsize=1)
+def _folded_addressing() -> frozenset[str]:
+    return frozenset(fold(word)[0] for word in _ADDRESSING)
 
 
 def _near_id(named: str, known: str) -> bool:

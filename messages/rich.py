@@ -82,6 +82,14 @@ def _cut_private(text: str, fit: Fit) -> str:
     return cut(text, fit.limit, private_cut_note(fit.medium))
 
 
+def _message(view: UpdateView, fit: Fit) -> str:
+    """The view's message cut to ``fit``; a staff or customer's message may hold spans the public page lacks, so
+    its cut points at no page."""
+    if isinstance(view, (PrivateView, AudienceView)):
+        return _cut_private(view.message, fit)
+    return cut(view.message, fit.limit)
+
+
 def _listed_private(items: Sequence[str], fit: Fit) -> str:
     """Private items joined by commas; past ``fit.limit`` characters, the rest counted ("and 7 more")."""
     shown: list[str] = []
@@ -144,7 +152,7 @@ def footer(view: UpdateView) -> str:
 
 def plain(view: UpdateView, fit: Fit = WHOLE) -> str:
     """The update as plain text."""
-    blocks = [headline(view), cut(view.message, fit.limit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
+    blocks = [headline(view), _message(view, fit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
     note, detail = private_note(view, fit), private_facts(view, fit)
     if note or detail:
         lines = [private_heading(), *([note] if note else []), *(_fact_line(k, v) for k, v in detail)]
@@ -174,7 +182,7 @@ def _fact_list(found: list[tuple[str, str]]) -> str:
 
 def rich_html(view: UpdateView, fit: Fit = WHOLE) -> str:
     """The update as an HTML fragment: escaped pieces around the sanitised markdown of the message."""
-    parts = [f"<p><strong>{html.escape(headline(view))}</strong></p>", render_markdown(cut(view.message, fit.limit))]
+    parts = [f"<p><strong>{html.escape(headline(view))}</strong></p>", render_markdown(_message(view, fit))]
     parts.append(_fact_list(facts(view)))
     note, detail = private_note(view, fit), private_facts(view, fit)
     if note or detail:

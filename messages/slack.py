@@ -376,7 +376,10 @@ def update_blocks(view: UpdateView) -> list[Block]:
     tail = [*fields_sections(facts(view)), *private_blocks(view), footer(view)]
     chunks = message_chunks(view)
     room = MAX_BLOCKS - len(head) - len(tail)
-    note = " _(" + i18n.gettext("message cut to fit Slack; the incident page has it in full") + ")_"
+    # A staff or customer's message may hold spans the public page lacks: its cut points at no page.
+    public = not isinstance(view, (PrivateView, AudienceView))
+    note = " _(" + i18n.gettext("message cut to fit Slack; the incident page has it in full") + ")_" if public \
+        else private_cut_mrkdwn()
     chunks = kept_with_note(chunks, room, MAX_SECTION_CHARS, note)
     return [*head, *(section(c) for c in chunks), *tail]
 

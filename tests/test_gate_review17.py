@@ -86,9 +86,20 @@ def test_a_customer_named_in_the_public_text_is_refused_however_spelt(
     assert public_hook.events == []
 
 
-@pytest.mark.parametrize("text", ["Back up ❤️ thanks", "Step 1️⃣ done", "🏳️‍🌈 team", "葛\U000e0100飾 office"])
+@pytest.mark.parametrize("text", ["Back up ❤️ thanks", "Step 1️⃣ done", "🏳️‍🌈 team", "葛\U000e0100飾 office",
+                                  "\u2139\ufe0f Maintenance tonight"])
 def test_variation_selectors_that_pick_an_emoji_or_an_ideographs_form_are_taken(text: str) -> None:
     assert gate.normalise(text, "the message") == text
+
+
+def test_the_letters_that_are_emoji_are_those_icu_says() -> None:
+    import unicodedata
+
+    import icu
+
+    letters = {chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c))[0] in "LM"
+               and icu.Char.hasBinaryProperty(chr(c), icu.UProperty.EMOJI)}
+    assert gate.EMOJI_LETTERS == letters
 
 
 def test_the_invisible_marks_are_unicodes_default_ignorables_outside_the_refused_categories() -> None:
