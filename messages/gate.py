@@ -140,7 +140,8 @@ def _selects_a_variant(text: str, index: int) -> bool:
 
 
 def _pictograph(char: str) -> bool:
-    return char == "\ufe0f" or unicodedata.category(char) == "So"
+    """A pictograph, its emoji selector, or a skin tone modifier (the ZWJ in 👩🏽‍💻 follows one)."""
+    return char == "\ufe0f" or "\U0001f3fb" <= char <= "\U0001f3ff" or unicodedata.category(char) == "So"
 
 
 def check_size(text: str, field: str, rule: Rule) -> None:

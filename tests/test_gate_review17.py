@@ -87,7 +87,7 @@ def test_a_customer_named_in_the_public_text_is_refused_however_spelt(
 
 
 @pytest.mark.parametrize("text", ["Back up ❤️ thanks", "Step 1️⃣ done", "🏳️‍🌈 team", "葛\U000e0100飾 office",
-                                  "\u2139\ufe0f Maintenance tonight"])
+                                  "\u2139\ufe0f Maintenance tonight", "👩🏽‍💻 on it", "🧑🏿‍🔧 fixed"])
 def test_variation_selectors_that_pick_an_emoji_or_an_ideographs_form_are_taken(text: str) -> None:
     assert gate.normalise(text, "the message") == text
 
