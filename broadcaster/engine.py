@@ -291,6 +291,7 @@ class Publisher:
         self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int, bool, bool, int], Rendered | LeakRefused] = {}
+        self._sending: dict[int, Rendered | LeakRefused] = {}  # by delivery id: what its attempts of this run send
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
@@ -808,8 +809,19 @@ class Publisher:
     def _rendered(self, destination: Destination, delivery: Delivery) -> Rendered:
         """What the channel sends for this delivery, past the egress guard (else LeakRefused).
 
-        Rendered and guarded once per destination and update, however many chats it goes to.
+        Rendered and guarded once per destination and update, however many chats it goes to; and for one
+        delivery, the same in every attempt of this run: a post in parts half sent is never finished from a
+        correction stored meanwhile (its first part would say one thing, the rest another).
         """
+        if delivery.id not in self._sending:
+            self._sending[delivery.id] = self._rendered_now(destination, delivery)
+        found = self._sending[delivery.id]
+        if isinstance(found, LeakRefused):
+            raise LeakRefused(str(found), found.found)  # a fresh one per delivery: it keeps its traceback
+        return found
+
+    def _rendered_now(self, destination: Destination, delivery: Delivery) -> Rendered | LeakRefused:
+        """The rendering (or refusal) as the store stands now, shared by every chat of the destination."""
         edits = self._edits_in_place(destination, delivery)
         # A post of which nothing went out yet goes with its latest correction's text (``amend`` while it waited),
         # one stored since another chat of the same table got a rendering too.
@@ -830,10 +842,7 @@ class Publisher:
                                edits=edits, hidden=hidden)
                 or rendered
             )
-        found = self._renders[key]
-        if isinstance(found, LeakRefused):
-            raise LeakRefused(str(found), found.found)  # a fresh one per delivery: it keeps its traceback
-        return found
+        return self._renders[key]
 
 
 def repeats_safely(delivery: Delivery, destination: Destination | None, update: Update | None) -> bool:
