@@ -317,6 +317,7 @@ class MastodonChannel(Channel):
             # requests follows redirects; a 307 or 308 would resend the status (a private one too) elsewhere.
             # With none allowed, the first is refused before anything follows it (``_network_error``).
             api.session.max_redirects = 0
+            api.session.hooks["response"].append(_without_unreadable_reset)
             self._api = api
         return self._api
 
@@ -442,3 +443,26 @@ class _ReplyTargetGone(Exception):
 
 def idempotency_key(rendered: Rendered) -> str:
     return str(rendered.payload.get("idempotency_key", ""))
+
+
+def _without_unreadable_reset(response: Any, *_: Any, **__: Any) -> Any:
+    """``response`` without a rate-limit reset time (or server date) Mastodon.py cannot read.
+
+    Mastodon.py works the reset time out of every answer before it looks at the status, and raises a rate-limit
+    error when it cannot (an instance or a proxy writing "soon"): a success would be in doubt, a refusal (a bad
+    token, a text too long) no refusal. Without the header the answer is read as what it is; only the wait
+    after a real 429 is then unknown, and the 429 is still one.
+    """
+    import dateutil.parser
+
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset is None:
+        return response
+    try:
+        if not reset.isdigit():
+            dateutil.parser.parse(reset)
+        if "Date" in response.headers:
+            dateutil.parser.parse(response.headers["Date"])
+    except (ValueError, OverflowError):
+        del response.headers["X-RateLimit-Reset"]
+    return response
