@@ -183,7 +183,18 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             given, store_override_secrets(ctx))
         raise InputError(f"--store {shown}: {exc.strerror or exc}. Check the path. Nothing was stored or sent.") from exc
     ctx.call_on_close(store.close)
+    tell_titles_split(store)
     return store
+
+
+def tell_titles_split(store: Store) -> None:
+    """Whichever command opened the store first upgraded it: the incidents whose old titles the upgrade split
+    are named there, once (the next command finds the store up to date)."""
+    if store.titles_split:
+        click.echo(f"{len(store.titles_split)} title(s) held [private] spans and were stored whole: now split as "
+                   "today's titles are (the span kept from the public). Their ids were made from the whole title "
+                   "and may hold the span, in every address of the incident: " + ", ".join(store.titles_split),
+                   err=True)
 
 
 def _tell_store_waits(path: Path) -> None:

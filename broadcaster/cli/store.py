@@ -44,10 +44,6 @@ def migrate(ctx: click.Context) -> None:
         click.echo(f"{opened.location}: created (schema {SCHEMA_VERSION}).")
     else:
         click.echo(f"{opened.location}: upgraded from schema {opened.migrated_from} to {SCHEMA_VERSION}.")
-    if opened.titles_split:
-        click.echo(f"  {len(opened.titles_split)} title(s) held [private] spans and were stored whole: now split as "
-                   "today's titles are (the span kept from the public). Their ids were made from the whole title "
-                   "and may hold the span, in every address of the incident: " + ", ".join(opened.titles_split))
 
 
 @store.command("export")

@@ -333,10 +333,18 @@ def _written_before_audiences(record: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(incident, dict) or not isinstance(updates, list):
         return record  # the check says what is wrong with it
     texts = {key: as_prose(incident[key]) for key in ("title", "raw_title") if isinstance(incident.get(key), str)}
-    return {**record, "incident": {**incident, **texts}, "updates": [
-        {**u, "raw_message": as_prose(u["raw_message"])} if isinstance(u, dict) and isinstance(u.get("raw_message"), str)
-        else u for u in updates
-    ]}
+    return {**record, "incident": {**incident, **texts}, "updates": [_update_as_prose(u) for u in updates]}
+
+
+def _update_as_prose(update: Any) -> Any:
+    """Each text of an update the gate reads markers in, "[for ...]" as prose: the message, the private note, the
+    author, each customer and ticket."""
+    if not isinstance(update, dict):
+        return update
+    texts = {key: as_prose(update[key]) for key in ("raw_message", "private_note", "author") if isinstance(update.get(key), str)}
+    names = {key: [as_prose(v) if isinstance(v, str) else v for v in update[key]]
+             for key in ("customers", "tickets") if isinstance(update.get(key), list)}
+    return {**update, **texts, **names}
 
 
 def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
