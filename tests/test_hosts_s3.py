@@ -1027,7 +1027,8 @@ def test_a_new_page_goes_up_while_the_bucket_answers_the_read_of_the_manifest(
     assert_consistent(slow_s3, bucket)
 
 
-def _two_publishers_of_one_store(tmp_path: Path, slow_s3: S3Server, bucket: str, alice_latest: bool) -> object:
+def _two_publishers_of_one_store(tmp_path: Path, slow_s3: S3Server, bucket: str, alice_latest: bool,
+                                 replace_later: bool = False) -> object:
     """Alice publishes incident 3, then Bob a later state of the store with incident 4 resolved; then Alice
     a build of incident 4 opened, her copy of the manifest not naming it, so she creates it ahead of her
     read's answer (``If-None-Match: *``) if her build is of the store's latest state."""
@@ -1043,8 +1044,9 @@ def _two_publishers_of_one_store(tmp_path: Path, slow_s3: S3Server, bucket: str,
     publish(bob, build("bob", 3, {"incidents/inc-3.html": b"<p>3 opened</p>", "incidents/inc-4.html": b"<p>4 resolved</p>"}))
     slow_s3.clear()
     alice.warm_up()
-    return publish(alice, build("alice", 2, {"incidents/inc-3.html": b"<p>3 opened</p>",
-                                             "incidents/inc-4.html": b"<p>4 opened</p>"}, latest=alice_latest))
+    return publish(alice, replace(build("alice", 2, {"incidents/inc-3.html": b"<p>3 opened</p>",
+                                                     "incidents/inc-4.html": b"<p>4 opened</p>"}, latest=alice_latest),
+                                  replace_later=replace_later))
 
 
 def test_a_build_that_is_behind_keeps_the_later_page_and_creates_nothing_ahead(
@@ -1062,10 +1064,21 @@ def test_a_page_created_ahead_never_replaces_one_another_publisher_put_there(
     slow_s3: S3Server, bucket: str, tmp_path: Path
 ) -> None:
     """A build of the store's latest state finding a later one in the bucket (the store was restored
-    from a backup, or a copy of it published there) replaces it, but only by its plan, made against the
-    bucket's manifest: the page created ahead of the read's answer is refused by the bucket (it has one),
-    and a page is never hers behind a manifest naming his."""
-    _two_publishers_of_one_store(tmp_path, slow_s3, bucket, alice_latest=True)
+    from a backup, or it is a stale copy) is refused, after its conflict too: the page created ahead of the
+    read's answer is refused by the bucket (it has one), and nothing of hers replaces his."""
+    from broadcaster.errors import DeliveryError
+
+    with pytest.raises(DeliveryError, match="--replace-later"):
+        _two_publishers_of_one_store(tmp_path, slow_s3, bucket, alice_latest=True)
+    assert [r.headers.get("if-none-match") for r in slow_s3.received("PUT", "inc-4.html")] == ["*"]  # refused
+    assert slow_s3.body(bucket, "incidents/inc-4.html") == b"<p>4 resolved</p>"
+    assert_consistent(slow_s3, bucket)
+
+
+def test_a_build_told_to_replace_a_later_one_does_so_by_its_plan(slow_s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    """`site publish --replace-later` (a restored store): the plan, made against the bucket's manifest, replaces
+    the later build; a page is never hers behind a manifest naming his."""
+    _two_publishers_of_one_store(tmp_path, slow_s3, bucket, alice_latest=True, replace_later=True)
     first, *planned = slow_s3.received("PUT", "inc-4.html")
     assert first.headers.get("if-none-match") == "*"  # the one created ahead, refused
     assert [r.headers.get("if-none-match") for r in planned] == [None]  # the plan's upload, the bucket's manifest read

@@ -1,10 +1,12 @@
-"""A state file restored from a backup publishes again at once, to every kind of place.
+"""A state file restored from a backup, or a stale copy of one, at every kind of place.
 
 Each place remembers how far the store had got when it was last published (a sealed generation), and keeps
 a site built from a later state over an older build: two machines of one store may finish out of order.
-After a restore the store itself is behind what it published, so every post (and every withdrawal) was
-kept off the place, reported as sent ("kept: ... a later state of the store"), until the count caught up.
-A build of the store's latest state can never be the older of two: it replaces the restored-over site.
+After a restore the store itself is behind what it published: every post (and every withdrawal) was kept
+off the place, reported as sent ("kept: ... a later state of the store"), until the count caught up. A
+build of the store's latest state can never be the older of two builds of the same store, but only the
+operator can tell a restore from a stale copy (whose build would put withdrawn incidents back up): the
+publish is refused, loudly, until `site publish --replace-later` says this store is the one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests.fakes.s3 import S3Server
 from tests.test_hosts_git import git
 from tests.test_hosts_review16 import no_git_config  # noqa: F401
 from tests.test_s3_foreign_files import BUCKET, s3  # noqa: F401
+from tests.test_store_review17 import other_project
 
 
 @dataclass
@@ -93,7 +96,8 @@ def notes(said: dict[str, object]) -> str:
     return json.dumps(said["deliveries"])
 
 
-def test_a_post_after_a_restore_reaches_the_page(project: Project, place: Place) -> None:
+def test_a_post_after_a_restore_is_refused_at_the_place_until_the_operator_says_replace(
+        project: Project, place: Place) -> None:
     project.write_config(place.toml)
     post(project, "Alpha outage")
     [state] = project.root.glob(".broadcaster/state.db")
@@ -103,22 +107,51 @@ def test_a_post_after_a_restore_reaches_the_page(project: Project, place: Place)
     assert "Charlie outage" in (place.read("index.html") or "")
 
     copy_store(project.root / "backup.db", state)
-    said = post(project, "Delta outage")
+    result = project.cli("post", "--yes", "--json", "--title", "Delta outage", "Delta outage: investigating.")
+    assert result.exit_code == 3, result.output  # not "sent" while the page shows something else
+    said = json.loads(result.stdout)
+    [refused] = [d for d in said["deliveries"] if d["destination"] not in ("site",) and d["state"] != "sent"]
+    assert "--replace-later" in refused["error"] and "restored from a backup" in refused["error"]
+    assert "Charlie outage" in (place.read("index.html") or "")  # nothing replaced without the operator's word
+
+    published = project.cli("site", "publish", "--replace-later")
+    assert published.exit_code == 0, published.output
     index = place.read("index.html") or ""
-    assert "Delta outage" in index, notes(said)
-    assert "Alpha outage" in index and "Charlie outage" not in index  # the page shows what the store holds
+    assert "Delta outage" in index and "Alpha outage" in index
+    assert "Charlie outage" not in index  # the page shows what the store holds
     assert place.read(f"incidents/{lost['incident_id']}.html") is None
-    assert "restored from a backup" in notes(said)
 
 
-def test_a_withdrawal_after_a_restore_takes_the_incident_down(project: Project, place: Place) -> None:
+def test_a_stale_copy_never_puts_a_withdrawn_incident_back_up(project: Project, place: Place) -> None:
+    """A copy behind the store that published the place (a copy that has posted more than the store since it was
+    made is not told apart: the generation is a count)."""
+    project.write_config(place.toml)
+    mistake = post(project, "Wrong customer named")
+    [state] = project.root.glob(".broadcaster/state.db")
+    laptop = other_project(project.root, "laptop", project)  # the same config, and an old copy of the state file
+    (laptop.root / ".broadcaster").mkdir(mode=0o700)
+    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    withdrawn = project.cli("withdraw", "--yes", str(mistake["incident_id"]))
+    assert withdrawn.exit_code == 0, withdrawn.output
+    for n in range(3):  # the real store moves on: the copy is well behind it
+        post(project, f"Later outage {n}")
+    assert "Wrong customer named" not in (place.read("index.html") or "")
+
+    from_the_copy = laptop.cli("post", "--yes", "--title", "Other", "x.")
+    assert from_the_copy.exit_code == 3, from_the_copy.output
+    assert "--replace-later" in from_the_copy.output
+    assert "Wrong customer named" not in (place.read("index.html") or "")
+    assert place.read(f"incidents/{mistake['incident_id']}.html") is None
+
+
+def test_a_withdrawal_after_a_restore_takes_the_incident_down_once_replaced(project: Project, place: Place) -> None:
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
     [state] = project.root.glob(".broadcaster/state.db")
     copy_store(state, project.root / "backup.db")
     post(project, "Bravo outage")
     copy_store(project.root / "backup.db", state)
-    withdrawn = project.cli("withdraw", "--yes", str(mistake["incident_id"]))
-    assert withdrawn.exit_code == 0, withdrawn.output
+    project.cli("withdraw", "--yes", str(mistake["incident_id"]))
+    assert project.cli("site", "publish", "--replace-later").exit_code == 0
     assert "Wrong customer named" not in (place.read("index.html") or "")
     assert place.read(f"incidents/{mistake['incident_id']}.html") is None

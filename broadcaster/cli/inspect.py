@@ -94,16 +94,19 @@ def site_build(ctx: click.Context) -> None:
 
 
 @site.command("publish")
+@click.option("--replace-later", is_flag=True,
+              help="Replace a site a target holds that was built from a later state of this store (after restoring "
+                   "the state file from a backup: what was stored after the backup leaves the page).")
 @common
 @click.pass_context
-def site_publish(ctx: click.Context) -> None:
+def site_publish(ctx: click.Context, /, replace_later: bool) -> None:
     """Rebuild the site and upload it to every [publish.NAME] target."""
     from broadcaster import operations
     from broadcaster.cli import output
 
     config = load_config(ctx)
     with _telling_lock_waits():
-        published = operations.publish_site(config, open_store(ctx))
+        published = operations.publish_site(config, open_store(ctx), replace_later=replace_later)
     output.print_site_publication(config, published)
     if not published.ok:
         ctx.exit(EXIT_DELIVERY)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from broadcaster.config import Config
@@ -63,10 +63,11 @@ class SitePublication:
         return all(u.ok for u in self.uploads) and not self.built.problems
 
 
-def publish_site(config: Config, store: Store) -> SitePublication:
+def publish_site(config: Config, store: Store, *, replace_later: bool = False) -> SitePublication:
     """``site publish``: a full build, then an upload to every ``[publish.NAME]`` target, one by one.
 
-    A target that fails is reported and the others still get the site.
+    A target that fails is reported and the others still get the site. ``replace_later``: a target's site
+    built from a later state of this store (the store was restored from a backup) is replaced.
     """
     import asyncio
 
@@ -76,7 +77,7 @@ def publish_site(config: Config, store: Store) -> SitePublication:
     targets = publish_targets(config)
     for target in targets:
         target.host.warm_up()  # a client and a read of the remote while the site builds
-    built = _rebuild(config, store, uploads=[t.name for t in targets])
+    built = replace(_rebuild(config, store, uploads=[t.name for t in targets]), replace_later=replace_later)
     uploads = []
     for target in targets:
         try:

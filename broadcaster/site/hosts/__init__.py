@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from broadcaster.errors import DeliveryError
 from broadcaster.messages.egress import CALENDAR, PrivateValues, guard
 
 if TYPE_CHECKING:
@@ -76,6 +77,9 @@ class BuiltSite:
     # takes its turn): then no machine of the store can have published a later build, and a
     # host may plan from its own record of what it last published without reading the remote.
     latest: bool = False
+    # The operator said that this build of the store's latest state replaces a later build of the same store a
+    # place holds (``site publish --replace-later``): the store was restored from a backup.
+    replace_later: bool = False
 
     def behind(self, published: int | None) -> bool:
         """Whether a place showing a build of generation ``published`` of this build's store holds a later
@@ -84,15 +88,27 @@ class BuiltSite:
 
     def restored_over(self, published: int | None) -> bool:
         """Whether the place shows a build of a later state of this store than the store holds now: no
-        machine of the store can have built it, so the store was restored from a backup (or a copy of its
-        file published there). The store is what the operator has now: its build replaces that one, or
-        every post (and every withdrawal) would be kept off the place until the count caught up."""
+        machine of the store can have built it, so the store was restored from a backup, or it is a stale
+        copy of a store that moved on. Only the operator can tell which (``refuse_restored_over``)."""
         return published is not None and published > self.generation and self.latest
 
+    def refuse_restored_over(self, published: int | None, place: str) -> None:
+        """Raise a permanent DeliveryError where this build would replace a later one of the same store at
+        ``place`` without the operator's word: a stale copy of the state file would put withdrawn incidents
+        back up, and keeping the later build silently would keep every post of a restored store off the page."""
+        if self.restored_over(published) and not self.replace_later:
+            raise DeliveryError(
+                f"{place} holds a site built from a later state of this store than it holds now (generation "
+                f"{published} > {self.generation}): the state file was restored from a backup, or it is a copy of "
+                "one that has moved on. Nothing was published there. If this store is the one to publish from (a "
+                "restore: what was stored after the backup is lost), run `broadcaster site publish --replace-later`; "
+                "if it is a stale copy, post from the store that moved on.",
+                retryable=False,
+            )
+
     def restored_note(self, published: int) -> str:
-        return (f"replaced a site built from a later state of this store than it holds now (generation {published} > "
-                f"{self.generation}): the store was restored from a backup, or a copy of its file published there; "
-                "what was stored after that backup is no longer shown")
+        return (f"replaced a site built from a later state of this store (generation {published} > "
+                f"{self.generation}), as --replace-later asked: what was stored after the backup is no longer shown")
 
     def read(self, path: str) -> bytes:
         """A file of the site, as it will be uploaded, checked by the egress guard.

@@ -163,6 +163,7 @@ class DirectoryHost(SiteHost):
                 raise permanent(refusal)
             record = self._read_record()
             published = record.generation(site.store) if record else None
+            site.refuse_restored_over(published, str(self.target))
             if site.behind(published):
                 return Receipt(remote_id=str(self.target), notes=(
                     f"kept: {self.target} already holds a site built from a later state of the store "

@@ -256,6 +256,7 @@ class GitHost(SiteHost):
         self._refuse_links(entries)
         published = self._generation(tip, site.store) if tip else None
         site_there = self._refuse_anothers_branch(tip, entries) if tip else False
+        site.refuse_restored_over(published, f"the branch {self.branch}")
         if site.behind(published):
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}",  # type: ignore[index]
                            notes=(f"kept: the branch already holds a site built from a later state of the store "

@@ -499,7 +499,8 @@ class S3Host(SiteHost):
         # Customers' pages are listed before the plan, which may fail: a page created ahead of a
         # publish that never reached its plan would be in the bucket, named in no manifest.
         customers = mine is not None and (mine.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes))
-        if client is None or mine is None or customers:
+        restored = mine is not None and mine.store == site.store and site.restored_over(mine.generation)
+        if client is None or mine is None or customers or restored:
             return _Fresh.none()
         paths = [p for p in Plan.of(site, mine).pages if p not in mine.files]
         if not paths:
@@ -517,6 +518,8 @@ class S3Host(SiteHost):
     def _publish_over(
         self, client: Any, site: BuiltSite, remote: Remote, stop: threading.Event, fresh: _Fresh
     ) -> Receipt:
+        if remote.store == site.store:  # after a conflict too: the manifest read again may show a later build
+            site.refuse_restored_over(remote.generation, self.location)
         plan = Plan.of(site, remote)
         result = plan.result(site, remote)
         done = _Progress(dict(remote.files), remote.etag)
