@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,20 @@ class Project:
     @property
     def site(self) -> Path:
         return self.root / "public"
+
+
+@contextmanager
+def public_webhook(project: Project, config: str = "") -> Iterator[Any]:
+    """``config``, then a signed public webhook channel ``pub`` on a FakeReceiver (what reached the public)."""
+    from tests.fakes.webhook import SECRET, FakeReceiver
+
+    hook = FakeReceiver().start()
+    project.env["S"] = SECRET
+    project.write_config(config + f'\n[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
+    try:
+        yield hook
+    finally:
+        hook.stop()
 
 
 @pytest.fixture

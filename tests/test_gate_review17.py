@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from broadcaster.messages import gate
 
-from tests.conftest import Project
+from tests.conftest import Project, public_webhook
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.test_audiences import AUDIENCES
 from tests.test_leak_review import hooks, public_files  # noqa: F401  (fixture)
@@ -57,11 +57,7 @@ def test_formatting_tags_and_bracketed_prose_are_still_taken(project: Project, t
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture
-def public_hook(project: Project) -> Iterator[FakeReceiver]:
-    hook = FakeReceiver().start()
-    project.env["S"] = SECRET
-    project.write_config(AUDIENCES + """
+TURKIC_CUSTOMERS = """
 [audiences.izmir]
 name = "Izmir Port"
 components = ["api"]
@@ -69,9 +65,13 @@ components = ["api"]
 [audiences.diyar]
 name = "Diyarbakir Enerji"
 components = ["db"]
-""" + f'\n[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
-    yield hook
-    hook.stop()
+"""
+
+
+@pytest.fixture
+def public_hook(project: Project) -> Iterator[FakeReceiver]:
+    with public_webhook(project, AUDIENCES + TURKIC_CUSTOMERS) as hook:
+        yield hook
 
 
 @pytest.mark.parametrize("name", [

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Project
-from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.conftest import Project, public_webhook
+from tests.fakes.webhook import FakeReceiver
 
 LEAK = "CHG-4411"
 
@@ -56,11 +56,8 @@ def test_the_information_emoji_is_taken(project: Project, text: str) -> None:
 
 @pytest.fixture
 def pub(project: Project) -> Iterator[FakeReceiver]:
-    hook = FakeReceiver().start()
-    project.env["S"] = SECRET
-    project.write_config(f'\n[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
-    yield hook
-    hook.stop()
+    with public_webhook(project) as hook:
+        yield hook
 
 
 def _public_files(project: Project) -> str:

@@ -13,19 +13,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Project
-from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.conftest import Project, public_webhook
+from tests.fakes.webhook import FakeReceiver
 
 SPAN = "ACMECORP"
 
 
 @pytest.fixture
 def public_hook(project: Project) -> Iterator[FakeReceiver]:
-    hook = FakeReceiver().start()
-    project.env["S"] = SECRET
-    project.write_config(f'[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
-    yield hook
-    hook.stop()
+    with public_webhook(project) as hook:
+        yield hook
 
 
 def test_a_marker_left_in_a_stored_public_title_is_never_published(project: Project, public_hook: FakeReceiver) -> None:
