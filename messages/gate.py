@@ -371,11 +371,14 @@ _FORMATTING_TAGS = (
     "reverse", "blink",
 )
 # Tags as ``_tags`` spells a folded text: square and curly brackets as "[ ]", ASCII angle brackets as "< >".
-# A closer's word may be missing ("[/]"); one holding a second "/" is a path ("[/v2/orders]"), no closer.
-_TAG_CLOSER = re.compile(r"[\[<]\s*/\s*([^\W_]*)([^\[\]<>/]{0,40})[\]>]")
-# An opener is a word alone or with more ("[ops]", "[ops-only]", "<span class=x>"), not followed by "(" (a markdown
-# link's text) and not a list ("[orders,5f1c2a]", a log line's trace ids).
-_TAG_OPENER = re.compile(r"[\[<]\s*([^\W_]+)[^\[\]<>,]{0,64}[\]>](?!\()")
+# A closer names its word ("[/ops]", "[\\ops]", "[/ops/]", "[/@oncall]"); one holding a second "/" is a path
+# ("[/v2/orders]"), and "[/]" the root path of a log line, no closer.
+_TAG_CLOSER = re.compile(r"[\[<]\s*[/\\]\s*([@#]?[^\W_]+)([^\[\]<>/]{0,40})/?\s*[\]>]")
+# An opener is a word alone or with more ("[ops]", "[ops, eyes only]", "<span class=x>"), but not a list written
+# without spaces ("[orders,5f1c2a]", a log line's trace ids).
+_TAG_OPENER = re.compile(r"[\[<]\s*([@#]?[^\W_]+)(?:[^\[\]<>,]|,\s){0,200}[\]>]")
+# An HTTP method before a bracketed path: "POST [/api]" is a request line, whatever came before it.
+_REQUEST_LINE = re.compile(r"(?:get|head|post|put|patch|delete|options)\s*$")
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -434,30 +437,30 @@ def _tags(folded: str, typed: Sequence[str]) -> str:
 
 def _tag_pairs(tags: str) -> list[tuple[int, int]]:
     """The openers of each tag pair "[X ...]...[/X]" whose X is no formatting tag (``_FORMATTING_TAGS``), its closer
-    naming X, a slip or a start of it ("[/redact]"), or nothing ("[/]"). A pair typed in ASCII angle brackets on both
+    naming X, a slip or a start of it ("[/redact]"). A pair typed in ASCII angle brackets on both
     sides is XML or HTML quoted (a postmortem's config excerpt: ``<timeout>30</timeout>``), left to the marker
     words' check like any bracketed text."""
     found = []
     for closer in _TAG_CLOSER.finditer(tags):
         word = closer.group(1)
-        if word in _folded_formatting_tags():
+        if word in _folded_formatting_tags() or _REQUEST_LINE.search(tags, max(0, closer.start() - 10), closer.start()):
             continue
         openers = [m for m in _TAG_OPENER.finditer(tags, 0, closer.start())
                    if _closes(word, m.group(1)) and m.group(1) not in _folded_formatting_tags()]
         if not openers:
             continue
-        opener = openers[-1] if not word else openers[0]
+        opener = openers[0]
         if not (tags[opener.start()] == "<" and tags[closer.start()] == "<"):
             found.append((opener.start(), opener.end()))
     return found
 
 
 def _closes(closer: str, opener: str) -> bool:
-    """Whether a closer's word closes an opener's: the same, nothing, a start of it ("[/op]" for "[ops]"), or one
-    slip from it."""
-    if not closer or closer == opener:
+    """Whether a closer's word closes an opener's: the same, a start of it ("[/op]" for "[ops]"), or one slip
+    from it ("[/opz]")."""
+    if closer == opener:
         return True
-    return (len(closer) >= 2 and opener.startswith(closer)) or (min(len(closer), len(opener)) >= 4
+    return (len(closer) >= 2 and opener.startswith(closer)) or (min(len(closer), len(opener)) >= 3
                                                               and distance(closer, opener) <= 1)
 
 
@@ -516,9 +519,9 @@ _ADDRESSING = ("for", "to", "only", "just", "attn", "fao", "re", "customer", "cu
 
 def _names(bracketed: str, known: str) -> bool:
     """Whether a bracketed run names audience ``known`` (folded letters and digits) as a marker would: as a whole
-    ("[acme]", "[acme corp]"), with addressing words alone ("[to acme]", "[acme only]"), or run together with one
-    ("[foracme]", an id of four letters or more). "[POST /v1/orders]" or "[warning]" name no customer "post" or
-    "ing"."""
+    ("[acme]", "[acme corp]"), with addressing words ("[to acme]", "[acme only]"), an id of four letters or more
+    among at most three words ("[acme team]", "[cc acme]"), or run together with an addressing word ("[foracme]").
+    "[POST /v1/orders]" or "[warning]" name no customer "post" or "ing"."""
     whole = _letters_and_digits(bracketed)
     if _near_id(whole, known):
         return True
@@ -527,6 +530,10 @@ def _names(bracketed: str, known: str) -> bool:
         return False
     others = [word for word in words if not _near_id(word, known)]
     if len(others) < len(words) and all(word in _folded_addressing() for word in others):
+        return True
+    # An id of four letters or more with a few words around it ("[acme team]", "[cc acme]"); not a request line
+    # or a path ("[POST /v1/orders]" for a customer "post").
+    if len(known) >= 4 and len(others) < len(words) <= 3 and "/" not in bracketed:
         return True
     return len(known) >= 4 and any(whole in (word + known, known + word) for word in _folded_addressing())
 

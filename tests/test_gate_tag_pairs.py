@@ -1,13 +1,15 @@
-"""The gate's tag-pair and customer-id refusals against ordinary incident text, and their slips (review 17f).
+"""The gate's tag-pair and customer-id refusals against ordinary incident text, and their slips (reviews 17f, 17h).
 
-Findings:
-- F1: a tag pair's X is "any word but a formatting tag" in square brackets: a quoted log line (Spring/Tomcat's
-  "[orders,trace,span] ... context with path [/orders]"), "[v2] ... [/v2/orders]" or a markdown link's text followed
-  by a bracketed path is refused as "looks like a private marker", even inside a fenced code block.
-- F2: "ℹ️" (U+2139 is a letter, Ll) followed by its emoji selector is refused as an invisible character.
-- F3: the tag pair must close with exactly the same word in square brackets: a slip in the closer
-  ("[redacted]..[/redact]"), a bare "[/]", curly braces ("{ops}..{/ops}") or an angle-bracket closer after a square
-  opener ("[ops]..</ops>", since 6937b35) publish the span to everyone.
+- A tag pair's X was "any word but a formatting tag": quoted log lines (Spring/Tomcat's "[orders,trace,span] ...
+  context with path [/orders]", Spring Boot 3.2's root context "[/]"), "[v2] ... [/v2/orders]", a markdown link's
+  text followed by a bracketed path, or "[api] POST [/api]" were refused as "looks like a private marker", even
+  inside a fenced code block.
+- "ℹ️" (U+2139 is a letter) followed by its emoji selector was refused as an invisible character.
+- The pair had to close with exactly the same word in square brackets: a slip ("[redacted]..[/redact]",
+  "[ops]..[/opz]"), curly braces ("{ops}..{/ops}"), an angle-bracket, backslash or trailing-slash closer, an opener
+  with a comma, a link-looking opener, an "@" word or a long opener published the span to everyone. A bare "[/]"
+  is the root path of a log line, not a closer.
+- A customer's id among a few words in brackets ("[acme team]", "[cc acme]") was refused, then not (17h), then is.
 """
 
 from __future__ import annotations
@@ -40,8 +42,20 @@ DOC_LINK = "See the [API reference](https://docs.example.com/api) for `[/api/v1/
 VERSIONED = "API [v2] clients saw errors: calls to [/v2/orders] timed out."
 
 
-@pytest.mark.parametrize("text", [SPRING_LOG, LOG_EXCERPT, DOC_LINK, VERSIONED],
-                         ids=["spring-log", "gateway-log", "md-link-then-path", "version-then-path"])
+SPRING_BOOT_32 = """From the orders service:
+
+```
+2026-12-05T01:02:03.456Z ERROR 1 --- [orders] [nio-8080-exec-4] o.a.c.c.C.[.[.[/].[dispatcherServlet] : Servlet.service() threw exception
+```
+"""
+
+
+@pytest.mark.parametrize("text", [
+    SPRING_LOG, LOG_EXCERPT, DOC_LINK, VERSIONED, SPRING_BOOT_32,
+    "[EU] customers saw 502 errors on the root path [/].",
+    "From the gateway log:\n\n```\n[api] POST [/api] 502 upstream timed out\n```",
+], ids=["spring-log", "gateway-log", "md-link-then-path", "version-then-path", "spring-boot-3.2-root", "root-path",
+        "request-line"])
 def test_quoted_logs_and_paths_are_no_marker(project: Project, text: str) -> None:
     result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", text)
     assert result.exit_code == 0, result.output
@@ -68,11 +82,20 @@ def _public_files(project: Project) -> str:
 @pytest.mark.parametrize("text", [
     f"API errors. [redacted]edge router fra-2 lost BGP after {LEAK}[/redact]",
     f"API errors. [ops only]edge router fra-2 lost BGP after {LEAK}[/op]",
-    f"API errors. [ops]edge router fra-2 lost BGP after {LEAK}[/]",
+    f"API errors. [ops, eyes only]edge router fra-2 lost BGP after {LEAK}[/ops]",
+    f"API errors. [ops]({LEAK}) edge router fra-2 lost BGP[/ops]",
+    f"API errors. [ops]edge router fra-2 lost BGP after {LEAK}[/ops/]",
+    f"API errors. [ops]edge router fra-2 lost BGP after {LEAK}[\\ops]",
+    f"API errors. [@oncall]edge router fra-2 lost BGP after {LEAK}[/@oncall]",
+    f"API errors. [ops]edge router fra-2 lost BGP after {LEAK}[/opz]",
+    f"API errors. [ops note: hold back until the vendor has confirmed the root cause of this]edge router "
+    f"fra-2 lost BGP after {LEAK}[/ops]",
     f"API errors. {{ops}}edge router fra-2 lost BGP after {LEAK}{{/ops}}",
     f"API errors. {{redacted}}edge router fra-2 lost BGP after {LEAK}{{/redacted}}",
     f"API errors. [ops]edge router fra-2 lost BGP after {LEAK}</ops>",
-], ids=["closer-slip", "closer-short", "bare-closer", "curly-ops", "curly-redacted", "square-then-angle"])
+], ids=["closer-slip", "closer-short", "comma-opener", "link-looking-opener", "closer-trailing-slash",
+        "backslash-closer", "at-opener", "three-letter-slip", "long-opener", "curly-ops", "curly-redacted",
+        "square-then-angle"])
 def test_a_tag_pair_closed_with_a_slip_or_other_brackets_is_refused(
         project: Project, pub: FakeReceiver, text: str) -> None:
     result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", text)
@@ -126,3 +149,25 @@ def test_bracketed_words_holding_a_short_customer_id_are_no_marker(project: Proj
     project.write_config(SHORT_IDS)
     result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", text)
     assert result.exit_code == 0, result.output
+
+
+ACME = """
+[audiences.acme]
+name = "Acme Logistics"
+components = ["api"]
+"""
+
+
+@pytest.mark.parametrize("text", [
+    f"API errors. [acme eyes only] your circuit {LEAK} at fra-2 lost BGP.",
+    f"API errors. [acme customers only] your circuit {LEAK} at fra-2 lost BGP.",
+    f"API errors. [acme team] your circuit {LEAK} at fra-2 lost BGP.",
+    f"API errors. [cc acme] your circuit {LEAK} at fra-2 lost BGP.",
+    f"API errors. [attention acme] your circuit {LEAK} at fra-2 lost BGP.",
+], ids=["eyes-only", "customers-only", "team", "cc", "attention"])
+def test_a_bracketed_customer_header_is_refused(project: Project, text: str) -> None:
+    with public_webhook(project, ACME) as pub:
+        result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", text)
+    assert result.exit_code == 2, result.output
+    assert not [e for e in pub.events if LEAK in json.dumps(e)]
+    assert LEAK not in _public_files(project)
