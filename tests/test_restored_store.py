@@ -155,3 +155,54 @@ def test_a_withdrawal_after_a_restore_takes_the_incident_down_once_replaced(proj
     assert project.cli("site", "publish", "--replace-later").exit_code == 0
     assert "Wrong customer named" not in (place.read("index.html") or "")
     assert place.read(f"incidents/{mistake['incident_id']}.html") is None
+
+
+def test_a_stale_copy_level_with_the_store_never_puts_a_withdrawn_incident_back_up(project: Project, place: Place) -> None:
+    project.write_config(place.toml)
+    mistake = post(project, "Wrong customer named")
+    [state] = project.root.glob(".broadcaster/state.db")
+    laptop = other_project(project.root, "laptop", project)  # the same config, and a copy of the state file
+    (laptop.root / ".broadcaster").mkdir(mode=0o700)
+    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    withdrawn = project.cli("withdraw", "--yes", str(mistake["incident_id"]))
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert "Wrong customer named" not in (place.read("index.html") or "")
+
+    from_the_copy = laptop.cli("post", "--yes", "--title", "Other", "x.")
+    assert from_the_copy.exit_code == 3 and "--replace-later" in from_the_copy.output, from_the_copy.output
+    assert "Wrong customer named" not in (place.read("index.html") or "")
+    assert place.read(f"incidents/{mistake['incident_id']}.html") is None
+
+
+def test_a_restore_one_post_behind_is_refused_not_replaced_silently(project: Project, place: Place) -> None:
+    """The store restored from a backup taken one post before the place's build: the next post's build has the same
+    count as the place's, is not "restored over" (strict >), and replaces it with no word: Bravo leaves the page."""
+    project.write_config(place.toml)
+    post(project, "Alpha outage")
+    [state] = project.root.glob(".broadcaster/state.db")
+    copy_store(state, project.root / "backup.db")
+    post(project, "Bravo outage")
+    assert "Bravo outage" in (place.read("index.html") or "")
+    copy_store(project.root / "backup.db", state)
+    result = project.cli("post", "--yes", "--title", "Delta outage", "Delta outage: investigating.")
+    assert "Bravo outage" in (place.read("index.html") or ""), result.output  # not replaced without --replace-later
+    assert result.exit_code == 3 and "--replace-later" in result.output, result.output
+
+
+def test_a_refused_restored_publish_is_not_sent_to_retry(project: Project, place: Place) -> None:
+    """After a restore, `post` says "resend with `broadcaster retry ...`" though a retry is refused the same way
+    (and `retry` itself says the same again): only `site publish --replace-later` (or the other store) helps."""
+    project.write_config(place.toml)
+    post(project, "Alpha outage")
+    [state] = project.root.glob(".broadcaster/state.db")
+    copy_store(state, project.root / "backup.db")
+    post(project, "Bravo outage")
+    post(project, "Charlie outage")
+    copy_store(project.root / "backup.db", state)
+    result = project.cli("post", "--yes", "--title", "Delta outage", "Delta outage: investigating.")
+    assert result.exit_code == 3, result.output
+    assert "--replace-later" in result.output
+    again = project.cli("retry")
+    assert again.exit_code == 3, again.output
+    for said in (result.output, again.output):
+        assert "resend with `broadcaster retry" not in said, said

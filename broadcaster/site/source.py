@@ -146,9 +146,13 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
             return Receipt(remote_id=host.name, notes=(
                 f"kept: {host.name} already holds a site built from a later state of the store", ))
         latest = bool(built.store) and store.site_generation() == (built.store, built.generation)
-        receipt = await host.publish(replace(built, latest=latest))
         if built.store:
+            # Before the upload too: a command that dies after its upload arrived must not find the place further
+            # along than this store records, and take its own build for another's (``BuiltSite.restored_over``).
             store.note_published(place, built.generation)
+        receipt = await host.publish(replace(built, latest=latest, reached=reached or None))
+        if built.store:  # and after: a place's first publish may give it the name it is known by (a folder's id)
+            store.note_published(host.publish_lock, built.generation)
         return receipt
 
 

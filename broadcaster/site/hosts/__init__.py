@@ -80,6 +80,9 @@ class BuiltSite:
     # The operator said that this build of the store's latest state replaces a later build of the same store a
     # place holds (``site publish --replace-later``): the store was restored from a backup.
     replace_later: bool = False
+    # How far this store had got when a publish of it last reached the place, as the store records it (before
+    # each upload): None where it records none (never published there, or by a version before it recorded).
+    reached: int | None = None
 
     def behind(self, published: int | None) -> bool:
         """Whether a place showing a build of generation ``published`` of this build's store holds a later
@@ -87,10 +90,14 @@ class BuiltSite:
         return published is not None and published > self.generation and not self.latest
 
     def restored_over(self, published: int | None) -> bool:
-        """Whether the place shows a build of a later state of this store than the store holds now: no
-        machine of the store can have built it, so the store was restored from a backup, or it is a stale
-        copy of a store that moved on. Only the operator can tell which (``refuse_restored_over``)."""
-        return published is not None and published > self.generation and self.latest
+        """Whether the place shows a build of this store that no machine of this store's history made: one of
+        a later state than the store holds now, or one further along than the store records it ever published
+        there (a count alone cannot tell a copy level with the store apart). So the store was restored from a
+        backup, or it is a stale copy of a store that moved on: only the operator can tell which
+        (``refuse_restored_over``)."""
+        if published is None:
+            return False
+        return (published > self.generation and self.latest) or (self.reached is not None and published > self.reached)
 
     def refuse_restored_over(self, published: int | None, place: str) -> None:
         """Raise a permanent DeliveryError where this build would replace a later one of the same store at
