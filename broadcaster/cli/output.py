@@ -162,9 +162,11 @@ def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome
     failed = [o for o in outcomes if o.state in (DeliveryState.FAILED, DeliveryState.PENDING, DeliveryState.SENDING)]
     unknown = [o for o in outcomes if o.state == DeliveryState.UNKNOWN]
     if failed:
+        # Not "resend with retry" alone: a failure that needs something done first (a token, a place restored
+        # over) fails again the same way; each line says what.
         out.print(Text(f"{deliveries(len(failed))} not sent.", style="red") + Text(
-            f" See `broadcaster show{where or ' ID'}` (the ID of each, as above); resend with `broadcaster retry{where}`."
-            if not where else f" See `broadcaster show{where}`; resend with `broadcaster retry{where}`."))
+            f" Each line above says why; once that is seen to, `broadcaster retry{where}` sends them"
+            f" (`broadcaster show{where or ' ID'}` has the detail)."))
     if unknown:
         out.print(Text(f"{deliveries(len(unknown))} unknown", style="magenta") + Text(
             ": the request may have arrived. Check each one, then `broadcaster retry"
