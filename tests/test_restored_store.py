@@ -206,3 +206,82 @@ def test_a_refused_restored_publish_is_not_sent_to_retry(project: Project, place
     assert again.exit_code == 3, again.output
     for said in (result.output, again.output):
         assert "resend with `broadcaster retry" not in said, said
+
+
+def test_a_stale_copy_posting_twice_never_puts_a_withdrawn_incident_back_up(project: Project, place: Place) -> None:
+    """Found by review 17i (fixed): the first post from the stale copy is refused, but its note_published (before the upload) records the refused
+    build's generation as reached: the copy's next post finds the place no further along than it "reached" and
+    replaces it silently: the withdrawn incident is back on the public page."""
+    project.write_config(place.toml)
+    mistake = post(project, "Wrong customer named")
+    [state] = project.root.glob(".broadcaster/state.db")
+    laptop = other_project(project.root, "laptop", project)
+    (laptop.root / ".broadcaster").mkdir(mode=0o700)
+    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    assert project.cli("withdraw", "--yes", str(mistake["incident_id"])).exit_code == 0
+    assert "Wrong customer named" not in (place.read("index.html") or "")
+
+    first = laptop.cli("post", "--yes", "--title", "Other", "x.")
+    assert first.exit_code == 3 and "--replace-later" in first.output, first.output
+    second = laptop.cli("post", "--yes", "--title", "Other again", "y.")
+    assert "Wrong customer named" not in (place.read("index.html") or ""), second.output
+    assert place.read(f"incidents/{mistake['incident_id']}.html") is None
+    assert second.exit_code == 3 and "--replace-later" in second.output, second.output
+
+
+def test_a_restore_is_refused_on_every_post_until_replace_later(
+        project: Project, place: Place) -> None:
+    """Found by review 17i (fixed): restored one post behind the place: the first post is refused (level count, reached behind), the second one
+    replaces the place's build with no --replace-later: Bravo (stored after the backup) leaves the page unannounced."""
+    project.write_config(place.toml)
+    post(project, "Alpha outage")
+    [state] = project.root.glob(".broadcaster/state.db")
+    copy_store(state, project.root / "backup.db")
+    post(project, "Bravo outage")
+    copy_store(project.root / "backup.db", state)
+    first = project.cli("post", "--yes", "--title", "Delta outage", "Delta outage: investigating.")
+    assert first.exit_code == 3 and "--replace-later" in first.output, first.output
+    second = project.cli("post", "--yes", "--title", "Echo outage", "Echo outage: investigating.")
+    assert "Bravo outage" in (place.read("index.html") or ""), second.output
+    assert second.exit_code == 3 and "--replace-later" in second.output, second.output
+
+
+def test_the_refusal_of_a_copy_level_with_the_place_states_true_numbers(project: Project, place: Place) -> None:
+    """Found by review 17i (fixed): refused by the `reached` clause (the place no further along than this build), the message still says "holds a
+    site built from a later state of this store than it holds now (generation 2 > 2)": a false statement, and on a
+    team whose machines spell the place differently it reads "generation 4 > 6" (tests/test_zz_r17i_team.py)."""
+    import re
+
+    project.write_config(place.toml)
+    mistake = post(project, "Wrong customer named")
+    [state] = project.root.glob(".broadcaster/state.db")
+    laptop = other_project(project.root, "laptop", project)
+    (laptop.root / ".broadcaster").mkdir(mode=0o700)
+    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    assert project.cli("withdraw", "--yes", str(mistake["incident_id"])).exit_code == 0
+    refused = laptop.cli("post", "--yes", "--title", "Other", "x.")
+    assert refused.exit_code == 3, refused.output
+    said = " ".join(refused.output.split())
+    for there, here in re.findall(r"generation (\d+) > (\d+)", said):
+        assert int(there) > int(here), said
+
+
+def test_a_stale_copy_refused_once_then_retried_never_puts_a_withdrawn_incident_back_up(
+        project: Project, place: Place) -> None:
+    """Found by review 17i (fixed): the refused post's own note_published made its build "reached": `broadcaster retry` (what the summary line
+    says to run "once that is seen to") of that very delivery, or a plain `site publish`, then replaces the place."""
+    project.write_config(place.toml)
+    mistake = post(project, "Wrong customer named")
+    [state] = project.root.glob(".broadcaster/state.db")
+    laptop = other_project(project.root, "laptop", project)
+    (laptop.root / ".broadcaster").mkdir(mode=0o700)
+    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    assert project.cli("withdraw", "--yes", str(mistake["incident_id"])).exit_code == 0
+    refused = laptop.cli("post", "--yes", "--title", "Other", "x.")
+    assert refused.exit_code == 3 and "--replace-later" in refused.output, refused.output
+    again = laptop.cli("retry")
+    assert "Wrong customer named" not in (place.read("index.html") or ""), again.output
+    assert again.exit_code == 3, again.output
+    published = laptop.cli("site", "publish")
+    assert "Wrong customer named" not in (place.read("index.html") or ""), published.output
+    assert published.exit_code == 3, published.output

@@ -146,12 +146,11 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
             return Receipt(remote_id=host.name, notes=(
                 f"kept: {host.name} already holds a site built from a later state of the store", ))
         latest = bool(built.store) and store.site_generation() == (built.store, built.generation)
-        if built.store:
-            # Before the upload too: a command that dies after its upload arrived must not find the place further
-            # along than this store records, and take its own build for another's (``BuiltSite.restored_over``).
-            store.note_published(place, built.generation)
-        receipt = await host.publish(replace(built, latest=latest, reached=reached or None))
-        if built.store:  # and after: a place's first publish may give it the name it is known by (a folder's id)
+        # What this store records it published there tells a stale copy or a restore apart only where one machine
+        # writes the store: a team's machines may each spell the place its own way (a remote's trailing "/").
+        own_record = reached or None if store.one_machine else None
+        receipt = await host.publish(replace(built, latest=latest, reached=own_record))
+        if built.store:  # under the name the place has now: its first publish may give it one (a folder's id)
             store.note_published(host.publish_lock, built.generation)
         return receipt
 

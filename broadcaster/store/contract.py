@@ -174,6 +174,7 @@ class Store(SubscriptionStore):
     titles_split: tuple[str, ...] = ()  # incidents whose titles that upgrade split (``_split_old_titles``)
     _batched: bool = False  # inside batch(): run_atomic joins its transaction
     reopenable: ClassVar[bool] = False  # whether reopened() can give another process its own connection
+    one_machine: ClassVar[bool] = False  # whether only one machine writes it (the embedded file), not a team
 
     # -- primitives a backend provides ---------------------------------------
 

@@ -276,6 +276,7 @@ class SQLiteStore(Store):
         self.db.close()
 
     reopenable = True
+    one_machine = True
 
     def reopened(self) -> SQLiteStore:
         return SQLiteStore(self.path, commits=self._commits, when_waiting=self._when_waiting)

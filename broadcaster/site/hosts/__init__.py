@@ -104,9 +104,12 @@ class BuiltSite:
         ``place`` without the operator's word: a stale copy of the state file would put withdrawn incidents
         back up, and keeping the later build silently would keep every post of a restored store off the page."""
         if self.restored_over(published) and not self.replace_later:
+            found = (f"from a later state of this store than it holds now (generation {published} > {self.generation})"
+                     if published is not None and published > self.generation else
+                     f"further along than this store ever published there (generation {published}, this store's "
+                     f"last publish there {self.reached})")
             raise DeliveryError(
-                f"{place} holds a site built from a later state of this store than it holds now (generation "
-                f"{published} > {self.generation}): the state file was restored from a backup, or it is a copy of "
+                f"{place} holds a site built {found}: the state file was restored from a backup, or it is a copy of "
                 "one that has moved on. Nothing was published there. If this store is the one to publish from (a "
                 "restore: what was stored after the backup is lost), run `broadcaster site publish --replace-later`; "
                 "if it is a stale copy, post from the store that moved on.",
