@@ -371,14 +371,16 @@ _FORMATTING_TAGS = (
     "reverse", "blink",
 )
 # Tags as ``_tags`` spells a folded text: square and curly brackets as "[ ]", ASCII angle brackets as "< >".
-# A closer names its word ("[/ops]", "[\\ops]", "[/ops/]", "[/@oncall]"); one holding a second "/" is a path
-# ("[/v2/orders]"), and "[/]" the root path of a log line, no closer.
-_TAG_CLOSER = re.compile(r"[\[<]\s*[/\\]\s*([@#]?[^\W_]+)([^\[\]<>/]{0,40})/?\s*[\]>]")
-# An opener is a word alone or with more ("[ops]", "[ops, eyes only]", "<span class=x>"), but not a list written
-# without spaces ("[orders,5f1c2a]", a log line's trace ids).
-_TAG_OPENER = re.compile(r"[\[<]\s*([@#]?[^\W_]+)(?:[^\[\]<>,]|,\s){0,200}[\]>]")
-# An HTTP method before a bracketed path: "POST [/api]" is a request line, whatever came before it.
-_REQUEST_LINE = re.compile(r"(?:get|head|post|put|patch|delete|options)\s*$")
+# A closer is "[/word]" or "[/word more]"; "[/v2/orders]", "[/payments/]" and "[\\share]" are paths, and "[/]" the
+# root path of a log line, no closers.
+_TAG_CLOSER = re.compile(r"[\[<]\s*/\s*([@#]?[^\W_]+)(\s[^\[\]<>/]{0,40})?\s*[\]>]")
+# An opener is a word alone or with more ("[ops]", "[ops, eyes only]", "<span class=x>"); a list of values written
+# without spaces is a log line's ("[orders,5f1c2a,9be3]": trace ids), not an opener (``_tag_opener``).
+_TAG_OPENER = re.compile(r"[\[<]\s*([@#]?[^\W_]+)([^\[\]<>]{0,200})[\]>]")
+# What names a path before a bracketed one: "POST [/api]" is a request line, "path [/orders]" a log line's context,
+# and "C.[.[.[/orders]" part of a logger's dotted name.
+_PATH_NAMED = re.compile(
+    r"(?:(?<![^\W_])(?:get|head|post|put|patch|delete|options|path|url|uri|route|context)\s*[:=]?\s*|\[\.)$")
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -443,10 +445,10 @@ def _tag_pairs(tags: str) -> list[tuple[int, int]]:
     found = []
     for closer in _TAG_CLOSER.finditer(tags):
         word = closer.group(1)
-        if word in _folded_formatting_tags() or _REQUEST_LINE.search(tags, max(0, closer.start() - 10), closer.start()):
+        if word in _folded_formatting_tags() or _PATH_NAMED.search(tags, max(0, closer.start() - 12), closer.start()):
             continue
         openers = [m for m in _TAG_OPENER.finditer(tags, 0, closer.start())
-                   if _closes(word, m.group(1)) and m.group(1) not in _folded_formatting_tags()]
+                   if _tag_opener(m) and _closes(word, m.group(1)) and m.group(1) not in _folded_formatting_tags()]
         if not openers:
             continue
         opener = openers[0]
@@ -455,12 +457,18 @@ def _tag_pairs(tags: str) -> list[tuple[int, int]]:
     return found
 
 
+def _tag_opener(opener: re.Match[str]) -> bool:
+    """Not a list of values written without spaces ("[orders,5f1c2a,9be3]"); "[ops,eyes only]" is an opener."""
+    rest = opener.group(2)
+    return "," not in rest or " " in rest.strip()
+
+
 def _closes(closer: str, opener: str) -> bool:
     """Whether a closer's word closes an opener's: the same, a start of it ("[/op]" for "[ops]"), or one slip
-    from it ("[/opz]")."""
+    from a word of four letters or more ("[/redactd]"; "[app]" and "[/api]" are two names)."""
     if closer == opener:
         return True
-    return (len(closer) >= 2 and opener.startswith(closer)) or (min(len(closer), len(opener)) >= 3
+    return (len(closer) >= 2 and opener.startswith(closer)) or (min(len(closer), len(opener)) >= 4
                                                               and distance(closer, opener) <= 1)
 
 
@@ -531,9 +539,9 @@ def _names(bracketed: str, known: str) -> bool:
     others = [word for word in words if not _near_id(word, known)]
     if len(others) < len(words) and all(word in _folded_addressing() for word in others):
         return True
-    # An id of four letters or more with a few words around it ("[acme team]", "[cc acme]"); not a request line
-    # or a path ("[POST /v1/orders]" for a customer "post").
-    if len(known) >= 4 and len(others) < len(words) <= 3 and "/" not in bracketed:
+    # An id of four letters or more, exactly, with a few words around it ("[acme team]", "[cc acme]"); not a request
+    # line or a path ("[POST /v1/orders]" for a customer "post"), nor a word one slip from it ("[host db-1]").
+    if len(known) >= 4 and known in words and len(words) <= 3 and "/" not in bracketed:
         return True
     return len(known) >= 4 and any(whole in (word + known, known + word) for word in _folded_addressing())
 
