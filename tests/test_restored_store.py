@@ -92,6 +92,23 @@ def copy_store(source: Path, target: Path) -> None:
         dst.close()
 
 
+def back_up(project: Project) -> None:
+    """A backup of the project's state file as it is now (``restore`` puts it back)."""
+    copy_store(next(project.root.glob(".broadcaster/state.db")), project.root / "backup.db")
+
+
+def restore(project: Project) -> None:
+    copy_store(project.root / "backup.db", next(project.root.glob(".broadcaster/state.db")))
+
+
+def laptop_copy(project: Project) -> Project:
+    """Another machine: the same config, and a copy of the state file as it is now."""
+    laptop = other_project(project.root, "laptop", project)
+    (laptop.root / ".broadcaster").mkdir(mode=0o700)
+    copy_store(next(project.root.glob(".broadcaster/state.db")), laptop.root / ".broadcaster" / "state.db")
+    return laptop
+
+
 def notes(said: dict[str, object]) -> str:
     return json.dumps(said["deliveries"])
 
@@ -100,13 +117,12 @@ def test_a_post_after_a_restore_is_refused_at_the_place_until_the_operator_says_
         project: Project, place: Place) -> None:
     project.write_config(place.toml)
     post(project, "Alpha outage")
-    [state] = project.root.glob(".broadcaster/state.db")
-    copy_store(state, project.root / "backup.db")
+    back_up(project)
     post(project, "Bravo outage")
     lost = post(project, "Charlie outage")  # stored after the backup: lost with the machine
     assert "Charlie outage" in (place.read("index.html") or "")
 
-    copy_store(project.root / "backup.db", state)
+    restore(project)
     result = project.cli("post", "--yes", "--json", "--title", "Delta outage", "Delta outage: investigating.")
     assert result.exit_code == 3, result.output  # not "sent" while the page shows something else
     said = json.loads(result.stdout)
@@ -127,10 +143,7 @@ def test_a_stale_copy_never_puts_a_withdrawn_incident_back_up(project: Project, 
     made is not told apart: the generation is a count)."""
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
-    [state] = project.root.glob(".broadcaster/state.db")
-    laptop = other_project(project.root, "laptop", project)  # the same config, and an old copy of the state file
-    (laptop.root / ".broadcaster").mkdir(mode=0o700)
-    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    laptop = laptop_copy(project)
     withdrawn = project.cli("withdraw", "--yes", str(mistake["incident_id"]))
     assert withdrawn.exit_code == 0, withdrawn.output
     for n in range(3):  # the real store moves on: the copy is well behind it
@@ -147,10 +160,9 @@ def test_a_stale_copy_never_puts_a_withdrawn_incident_back_up(project: Project, 
 def test_a_withdrawal_after_a_restore_takes_the_incident_down_once_replaced(project: Project, place: Place) -> None:
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
-    [state] = project.root.glob(".broadcaster/state.db")
-    copy_store(state, project.root / "backup.db")
+    back_up(project)
     post(project, "Bravo outage")
-    copy_store(project.root / "backup.db", state)
+    restore(project)
     project.cli("withdraw", "--yes", str(mistake["incident_id"]))
     assert project.cli("site", "publish", "--replace-later").exit_code == 0
     assert "Wrong customer named" not in (place.read("index.html") or "")
@@ -160,10 +172,7 @@ def test_a_withdrawal_after_a_restore_takes_the_incident_down_once_replaced(proj
 def test_a_stale_copy_level_with_the_store_never_puts_a_withdrawn_incident_back_up(project: Project, place: Place) -> None:
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
-    [state] = project.root.glob(".broadcaster/state.db")
-    laptop = other_project(project.root, "laptop", project)  # the same config, and a copy of the state file
-    (laptop.root / ".broadcaster").mkdir(mode=0o700)
-    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    laptop = laptop_copy(project)
     withdrawn = project.cli("withdraw", "--yes", str(mistake["incident_id"]))
     assert withdrawn.exit_code == 0, withdrawn.output
     assert "Wrong customer named" not in (place.read("index.html") or "")
@@ -179,11 +188,10 @@ def test_a_restore_one_post_behind_is_refused_not_replaced_silently(project: Pro
     count as the place's, is not "restored over" (strict >), and replaces it with no word: Bravo leaves the page."""
     project.write_config(place.toml)
     post(project, "Alpha outage")
-    [state] = project.root.glob(".broadcaster/state.db")
-    copy_store(state, project.root / "backup.db")
+    back_up(project)
     post(project, "Bravo outage")
     assert "Bravo outage" in (place.read("index.html") or "")
-    copy_store(project.root / "backup.db", state)
+    restore(project)
     result = project.cli("post", "--yes", "--title", "Delta outage", "Delta outage: investigating.")
     assert "Bravo outage" in (place.read("index.html") or ""), result.output  # not replaced without --replace-later
     assert result.exit_code == 3 and "--replace-later" in result.output, result.output
@@ -194,11 +202,10 @@ def test_a_refused_restored_publish_is_not_sent_to_retry(project: Project, place
     (and `retry` itself says the same again): only `site publish --replace-later` (or the other store) helps."""
     project.write_config(place.toml)
     post(project, "Alpha outage")
-    [state] = project.root.glob(".broadcaster/state.db")
-    copy_store(state, project.root / "backup.db")
+    back_up(project)
     post(project, "Bravo outage")
     post(project, "Charlie outage")
-    copy_store(project.root / "backup.db", state)
+    restore(project)
     result = project.cli("post", "--yes", "--title", "Delta outage", "Delta outage: investigating.")
     assert result.exit_code == 3, result.output
     assert "--replace-later" in result.output
@@ -214,10 +221,7 @@ def test_a_stale_copy_posting_twice_never_puts_a_withdrawn_incident_back_up(proj
     replaces it silently: the withdrawn incident is back on the public page."""
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
-    [state] = project.root.glob(".broadcaster/state.db")
-    laptop = other_project(project.root, "laptop", project)
-    (laptop.root / ".broadcaster").mkdir(mode=0o700)
-    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    laptop = laptop_copy(project)
     assert project.cli("withdraw", "--yes", str(mistake["incident_id"])).exit_code == 0
     assert "Wrong customer named" not in (place.read("index.html") or "")
 
@@ -235,10 +239,9 @@ def test_a_restore_is_refused_on_every_post_until_replace_later(
     replaces the place's build with no --replace-later: Bravo (stored after the backup) leaves the page unannounced."""
     project.write_config(place.toml)
     post(project, "Alpha outage")
-    [state] = project.root.glob(".broadcaster/state.db")
-    copy_store(state, project.root / "backup.db")
+    back_up(project)
     post(project, "Bravo outage")
-    copy_store(project.root / "backup.db", state)
+    restore(project)
     first = project.cli("post", "--yes", "--title", "Delta outage", "Delta outage: investigating.")
     assert first.exit_code == 3 and "--replace-later" in first.output, first.output
     second = project.cli("post", "--yes", "--title", "Echo outage", "Echo outage: investigating.")
@@ -254,10 +257,7 @@ def test_the_refusal_of_a_copy_level_with_the_place_states_true_numbers(project:
 
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
-    [state] = project.root.glob(".broadcaster/state.db")
-    laptop = other_project(project.root, "laptop", project)
-    (laptop.root / ".broadcaster").mkdir(mode=0o700)
-    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    laptop = laptop_copy(project)
     assert project.cli("withdraw", "--yes", str(mistake["incident_id"])).exit_code == 0
     refused = laptop.cli("post", "--yes", "--title", "Other", "x.")
     assert refused.exit_code == 3, refused.output
@@ -272,10 +272,7 @@ def test_a_stale_copy_refused_once_then_retried_never_puts_a_withdrawn_incident_
     says to run "once that is seen to") of that very delivery, or a plain `site publish`, then replaces the place."""
     project.write_config(place.toml)
     mistake = post(project, "Wrong customer named")
-    [state] = project.root.glob(".broadcaster/state.db")
-    laptop = other_project(project.root, "laptop", project)
-    (laptop.root / ".broadcaster").mkdir(mode=0o700)
-    copy_store(state, laptop.root / ".broadcaster" / "state.db")
+    laptop = laptop_copy(project)
     assert project.cli("withdraw", "--yes", str(mistake["incident_id"])).exit_code == 0
     refused = laptop.cli("post", "--yes", "--title", "Other", "x.")
     assert refused.exit_code == 3 and "--replace-later" in refused.output, refused.output
