@@ -115,8 +115,8 @@ _PUNCTUATION_NEXT = re.compile(r"[.,;!?](?=\s|$)")
 def _joined_at_cut(left: str, right: str, dropped: bool) -> str:
     """``left`` and ``right`` joined where a marker (and, if ``dropped``, a span) was taken out between them.
 
-    Only the whitespace around the cut is tidied: at most one blank line, the indentation of the line that
-    follows kept; or one space, none before sentence punctuation. Two words the cut would join are kept
+    Only the whitespace around the cut is tidied: the line breaks of the side with more (at most one blank line),
+    the indentation of the line that follows kept; or one space, none before sentence punctuation. Two words the cut would join are kept
     apart by a space ("Errors[private]x[/private]now" reads "Errors now").
     """
     before, after = left.rstrip(), right.lstrip()
@@ -124,7 +124,9 @@ def _joined_at_cut(left: str, right: str, dropped: bool) -> str:
     gap = gap_left + gap_right
     if "\n" in gap:
         indent_from = gap_right if "\n" in gap_right else gap_left
-        joint = "\n" * min(gap.count("\n"), 2) + indent_from[indent_from.rfind("\n") + 1 :]
+        # The larger side's line breaks, not their sum: a line that was a span alone leaves no blank line behind.
+        breaks = max(gap_left.count("\n"), gap_right.count("\n"))
+        joint = "\n" * min(breaks, 2) + indent_from[indent_from.rfind("\n") + 1 :]
     elif gap:
         joint = "" if _PUNCTUATION_NEXT.match(after) else " "
     else:

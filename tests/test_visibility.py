@@ -35,7 +35,9 @@ SPLITS = [
     ("two spans", "[private]a[/private] b [private]c[/private]", "b", "a b c"),
     ("upper case", "x [PRIVATE]y[/PRIVATE] z", "x z", "x y z"),
     ("spaces in marker", "x [ private ]y[ /private ] z", "x z", "x y z"),
-    ("multi-line span", "Line one.\n[private]secret\nmore[/private]\nLine two.", "Line one.\n\nLine two.", "Line one.\nsecret\nmore\nLine two."),
+    # A span on lines of its own leaves no blank line: one would show the public where it was (review 17j).
+    ("multi-line span", "Line one.\n[private]secret\nmore[/private]\nLine two.", "Line one.\nLine two.", "Line one.\nsecret\nmore\nLine two."),
+    ("between paragraphs", "Para one.\n\n[private]secret[/private]\n\nPara two.", "Para one.\n\nPara two.", "Para one.\n\nsecret\n\nPara two."),
 ]
 
 
