@@ -83,6 +83,9 @@ _AUDIENCES_SCHEMA = 4  # the schema that made "[for ID]" a marker
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
 _IN_DOUBT = ("the store this was imported from may have posted it (its request got no answer there): check the "
              "destination, then `broadcaster retry --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)")
+_POSTED_APART = ("the store this was imported from posted other parts of this update at the same place (both stores "
+                 "posted some): check the destination, then `broadcaster retry --mark-unknown-sent` or "
+                 "`--include-unknown`; this store's own parts stay on record")
 _AFTER_WITHDRAWAL = ("imported after this incident was withdrawn here: never sent. If the other store posted it, "
                      "it is still up (an imported post is never deleted): delete it by hand")
 
@@ -586,8 +589,12 @@ def _take_over_what_may_be_posted(
     store's confirmed parts, when more than this store's, are taken over (a retry resumes after them)."""
     key = "incident_id=? AND sequence=? AND destination=? AND target=?"
     parts_here = parsed_json(here["parts"]) or []
-    longer = len(values["parts"]) > len(parts_here)
-    in_doubt = values["state"] == DeliveryState.UNKNOWN and here["state"] != DeliveryState.UNKNOWN
+    # Taken over only where they go on from this store's own: parts of its own it posted are never forgotten (a
+    # withdrawal deletes what is on record as this store's). Other parts at the same place: both posted some.
+    longer = len(values["parts"]) > len(parts_here) and values["parts"][: len(parts_here)] == parts_here
+    apart = len(values["parts"]) > len(parts_here) and not longer
+    in_doubt = (values["state"] == DeliveryState.UNKNOWN or apart) and here["state"] != DeliveryState.UNKNOWN
+    note = _POSTED_APART if apart else note
     if here["state"] not in _UNSENT or not (in_doubt or longer):
         return
     state = DeliveryState.UNKNOWN if in_doubt else here["state"]
