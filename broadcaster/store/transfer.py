@@ -69,6 +69,7 @@ from broadcaster.store.records import (
     parsed_json,
     portable,
     storable,
+    title_split_as_today,
     utcnow,
 )
 from broadcaster.store.subscriptions import INVITE_COLUMNS, SUBSCRIPTION_COLUMNS
@@ -80,6 +81,7 @@ _DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id",
 # A delivery here that the export saw sent is recorded sent, unless a process is sending it now.
 _UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN})
 _AUDIENCES_SCHEMA = 4  # the schema that made "[for ID]" a marker
+_PUBLIC_TITLE_SCHEMA = 2  # the schema that split a title typed with [private] spans into its public part and raw_title
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
 _IN_DOUBT = ("the store this was imported from may have posted it (its request got no answer there): check the "
              "destination, then `broadcaster retry --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)")
@@ -304,6 +306,8 @@ def read_records(
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
+        if schema < _PUBLIC_TITLE_SCHEMA:
+            record = _title_split(record)
         if schema < _AUDIENCES_SCHEMA:
             record = _written_before_audiences(record)
         yield check_record(record, f"{name}, line {number}", audiences, components, audience_names)
@@ -327,6 +331,16 @@ def _check_header(record: Any, name: str) -> int:
             f"{schema}); upgrade broadcaster to import it. Nothing was imported."
         )
     return schema
+
+
+def _title_split(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An incident record exported before titles had a public part, its title split as the upgrade splits a store's
+    (``records.title_split_as_today``): the whole title, [private] span and all, was its public title."""
+    incident = record.get("incident")
+    if not isinstance(incident, dict) or not isinstance(incident.get("title"), str) or incident.get("raw_title"):
+        return record
+    title, raw_title = title_split_as_today(incident["title"])
+    return {**record, "incident": {**incident, "title": title, "raw_title": raw_title}}
 
 
 def _written_before_audiences(record: Mapping[str, Any]) -> Mapping[str, Any]:
