@@ -34,7 +34,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from broadcaster.config import without_credentials
 from broadcaster.errors import printable
@@ -95,12 +95,14 @@ _DEFAULT_PORTS = {"https": ":443", "http": ":80"}
 def _without_default_port(value: str) -> str:
     """A URL's other form without its default port ("https://host:443/..."), which httpx drops from the
     URL it logs: Azure Logic Apps and Power Automate URLs are copied with it. Anything else as it is."""
-    scheme, found, rest = value.partition("://")
-    port = _DEFAULT_PORTS.get(scheme.lower())
-    authority = rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
-    if not found or port is None or not authority.endswith(port):
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # not a URL urllib can read ("http://[::1"): a secret like any other
         return value
-    return f"{scheme}://{authority[: -len(port)]}{rest[len(authority):]}"
+    netloc, port = parts.netloc, _DEFAULT_PORTS.get(parts.scheme.lower())
+    if port is None or not netloc.endswith(port):
+        return value
+    return value.replace(netloc, netloc[: -len(port)], 1)
 
 
 @lru_cache(maxsize=64)

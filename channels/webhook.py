@@ -295,9 +295,8 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
 def _masked(url: str) -> str:
     """``url`` as ``scheme://authority/***``: the receiver's host, never its token (in the path or the query).
     A user and password stay: httpx sends them as Basic auth from this URL, and the logs mask them."""
-    scheme, _, rest = url.partition("://")
-    authority = rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
-    return f"{scheme}://{authority}/{MASK}"
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/{MASK}"
 
 
 def _url_parts(url: str) -> list[str]:
