@@ -325,3 +325,12 @@ class Channel(ABC):
             self.redact(message), retryable=retryable, retry_after=retry_after, outcome_unknown=outcome_unknown
         )
 
+
+def redirect_refused(answered: str, location: str, carried: str, fix: str) -> str:
+    """What a channel says of a redirect it did not follow (no SDK here follows one): where it pointed, what would
+    have gone with it, and the setting to fix. ``answered``: "Slack's API at https://... answered chat.postMessage"."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(location).hostname or "another address"
+    return (f"{answered} with a redirect to {host}, which broadcaster does not follow ({carried} would go with it), "
+            f"so nothing was posted. {fix}")

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels._doubt import Doubts
 from broadcaster.channels._options import require_https
-from broadcaster.channels.base import Channel
+from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import bluesky as fmt
 from broadcaster.messages.visibility import UpdateView
 
@@ -350,7 +350,7 @@ class BlueskyChannel(Channel):
         try:
             return await request
         except httpx.TooManyRedirects as exc:  # the first redirect, never followed (max_redirects=0)
-            raise self._redirected(action, exc.request.url.host) from exc
+            raise self._redirected(action, str(exc.request.url)) from exc
         except exceptions.RequestErrorBase as exc:
             raise self._error(action, exc) from exc
         except exceptions.AtProtocolError as exc:
@@ -392,15 +392,12 @@ class BlueskyChannel(Channel):
             outcome_unknown=status >= 500 or status == 409,
         )
 
-    def _redirected(self, action: str, host: str) -> DeliveryError:
+    def _redirected(self, action: str, location: str) -> DeliveryError:
         """A 3xx: nothing was done, and following it could carry the app password or the session elsewhere."""
-        return self.fail(
-            f"Bluesky {action} failed: {self.api_url} answered with a redirect to {host or 'another address'}, "
-            "which broadcaster does not follow (the app password or the session would go with it), so nothing "
-            f"was done. Check service (and api_url, if set) in [channels.{self.name}]: give the address that "
-            "answers itself.",
-            retryable=False,
-        )
+        return self.fail(redirect_refused(
+            f"Bluesky {action} failed: {self.api_url} answered", location, "the app password or the session",
+            f"Check service (and api_url, if set) in [channels.{self.name}]: give the address that answers itself."),
+            retryable=False)
 
     def _rate_limited(self, exc: Any) -> DeliveryError:
         wait = exc.retry_after

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from broadcaster.channels._doubt import Doubts
 from broadcaster.channels._options import require_https
-from broadcaster.channels.base import Channel
+from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import mastodon as fmt
 from broadcaster.messages.visibility import UpdateView
 
@@ -371,13 +371,10 @@ class MastodonChannel(Channel):
         cause = exc.__context__  # Mastodon.py raises its own error inside the except of requests'
         if isinstance(cause, requests.TooManyRedirects):  # the first redirect, never followed (max_redirects=0)
             location = cause.response.headers.get("Location", "") if cause.response is not None else ""
-            host = urlsplit(location).hostname or "another address"
-            return self.fail(
-                f"Mastodon {action} failed: {self.api_url} answered with a redirect to {host}, which broadcaster does "
-                "not follow (the access token or the status would go with it), so nothing was done. Check "
-                f"instance_url (and api_url, if set) in [channels.{self.name}]: give the address that answers itself.",
-                retryable=False,
-            )
+            return self.fail(redirect_refused(
+                f"Mastodon {action} failed: {self.api_url} answered", location, "the access token or the status",
+                f"Check instance_url (and api_url, if set) in [channels.{self.name}]: give the address that answers "
+                "itself."), retryable=False)
         refused = isinstance(cause, requests.ConnectTimeout) or (
             isinstance(cause, requests.ConnectionError) and "NewConnectionError" in str(cause)
         )

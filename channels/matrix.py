@@ -29,10 +29,9 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from broadcaster.channels._ids import stable_digits
-from broadcaster.channels.base import Channel
+from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import matrix as fmt
 from broadcaster.messages.egress import HTML_STRINGS
 from broadcaster.messages.visibility import UpdateView
@@ -328,12 +327,9 @@ class MatrixChannel(Channel):
         code = str(getattr(response, "status_code", "") or "")
         if 300 <= status < 400:
             location = str((getattr(transport, "headers", None) or {}).get("Location", ""))
-            return self.fail(
-                f"The Matrix homeserver at {self.homeserver} answered {what} with a redirect to "
-                f"{urlsplit(location).hostname or 'another address'}, which broadcaster does not follow (the message "
-                f"would go with it), so nothing was posted. Set homeserver in [channels.{self.name}] to the address "
-                "that answers itself.",
-                retryable=False)
+            return self.fail(redirect_refused(
+                f"The Matrix homeserver at {self.homeserver} answered {what}", location, "the message",
+                f"Set homeserver in [channels.{self.name}] to the address that answers itself."), retryable=False)
         if status == 429 or code == "M_LIMIT_EXCEEDED":
             wait = _retry_after(response)
             said = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"

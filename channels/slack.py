@@ -31,9 +31,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from broadcaster.channels.base import Channel
+from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import slack as fmt
 from broadcaster.messages.egress import SLACK_BLOCKS
 from broadcaster.messages.visibility import UpdateView
@@ -643,13 +642,10 @@ class SlackChannel(Channel):
     def _redirected(self, method: str, status: int, headers: Mapping[str, str]) -> SlackDeliveryError:
         """A 3xx, never followed: urllib would resend the bot token to wherever it points."""
         location = next((str(v) for k, v in headers.items() if k.lower() == "location"), "")
-        host = urlsplit(location).hostname
-        where = f"to {host}" if host else "elsewhere on the same host" if location else "without a Location"
         return self._error(
-            f"Slack's API at {self.api_url} answered {method} with a redirect (HTTP {status}) {where}. broadcaster "
-            "does not follow redirects (the bot token would go with them), so nothing was posted. Fix api_url in "
-            f"[channels.{self.name}]: remove it to use {self.default_api_url}, or give the address that answers "
-            "itself.",
+            redirect_refused(f"Slack's API at {self.api_url} answered {method} (HTTP {status})", location,
+                             "the bot token", f"Fix api_url in [channels.{self.name}]: remove it to use "
+                             f"{self.default_api_url}, or give the address that answers itself."),
             retryable=False,
             code=f"http_{status}",
         )

@@ -41,9 +41,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from broadcaster.channels.base import Channel
+from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages.twitter import MAX_WEIGHTED, format_post, weighted_length
 from broadcaster.messages.visibility import UpdateView
 
@@ -320,11 +320,8 @@ def _explain(
         return (f"X answered {status}: {_detail(exc)}.", status == 408, None, False)
     if isinstance(exc, requests.TooManyRedirects):  # the first redirect, never followed (max_redirects = 0)
         location = exc.response.headers.get("Location", "") if exc.response is not None else ""
-        message = (
-            f"X's API at {channel.api_url} answered with a redirect to {urlsplit(location).hostname or 'another address'}, "
-            "which broadcaster does not follow (the post and the credentials would go with it), so nothing was "
-            f"posted. Set api_url to the X API root (default {X_API}) or the address that answers itself."
-        )
+        message = redirect_refused(f"X's API at {channel.api_url} answered", location, "the post and the credentials",
+                                   f"Set api_url to the X API root (default {X_API}) or the address that answers itself.")
         return (message, False, None, False)
     if isinstance(exc, requests.JSONDecodeError):  # tweepy reads the body of a 2xx only (errors it reads itself)
         message = (
