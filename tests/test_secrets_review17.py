@@ -157,20 +157,8 @@ def test_the_config_lists_the_password_of_every_proxy_variable_in_any_case(tmp_p
 
 
 def test_every_log_record_is_scrubbed_of_the_user_and_password_of_any_url() -> None:
-    records: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record.getMessage())
-
-    keep = Keep()
-    with redaction.install_logging(debug=True):
-        logging.getLogger().addHandler(keep)
-        try:
-            logging.getLogger("slack_sdk").debug("HTTP proxy URL has been loaded from an env variable: %s",
-                                                 "http://deploy:Unkn0wnPass@proxy:3128")
-        finally:
-            logging.getLogger().removeHandler(keep)
+    records = _kept_records("HTTP proxy URL has been loaded from an env variable: %s",
+                            "http://deploy:Unkn0wnPass@proxy:3128", remembered=[], logger="slack_sdk")
     assert records == ["HTTP proxy URL has been loaded from an env variable: http://***@proxy:3128"]
 
 
@@ -205,7 +193,8 @@ api_url = "{receiver.url}"
 
 
 def _kept_records(message: str, *args: object, remembered: list[str],
-                  build: Callable[[], object] | None = None) -> list[str]:
+                  build: Callable[[], object] | None = None, logger: str = "httpx") -> list[str]:
+    """What a library's log ``message`` reads as once the CLI's logging has scrubbed it."""
     records: list[str] = []
 
     class Keep(logging.Handler):
@@ -219,7 +208,7 @@ def _kept_records(message: str, *args: object, remembered: list[str],
             build()
         logging.getLogger().addHandler(keep)
         try:
-            logging.getLogger("httpx").info(message, *args)
+            logging.getLogger(logger).info(message, *args)
         finally:
             logging.getLogger().removeHandler(keep)
     return records
