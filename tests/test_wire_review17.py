@@ -215,9 +215,7 @@ def test_matrix_2xx_html_after_posting_is_unknown(project: Project) -> None:
 
     room = "!ops:example.org"
     with FakeMatrix(token="syt_wire17_token", rooms=[room]) as fake:
-        project.env["MATRIX_TOKEN"] = "syt_wire17_token"
-        project.write_config(f'{ENGINE}[channels.mx]\ntype = "matrix"\nvisibility = "private"\n'
-                             f'homeserver = "{fake.url}"\naccess_token = "${{MATRIX_TOKEN}}"\nroom_id = "{room}"\n')
+        matrix_config(project, fake)
         served_then_garbled(fake, "/send/", HTML)
         first = post(project)
         delivery = state_of(first, "mx")
@@ -230,9 +228,7 @@ def test_x_2xx_html_after_posting_is_unknown(project: Project) -> None:
     from tests.fakes.twitter import FakeX
 
     with FakeX(bearer_token="x-wire17-token") as fake:
-        project.env["X_TOKEN"] = "x-wire17-token"
-        project.write_config(f'{ENGINE}[channels.x]\ntype = "twitter"\nbearer_token = "${{X_TOKEN}}"\n'
-                             f'api_url = "{fake.url}"\n')
+        x_config(project, fake)
         served_then_garbled(fake, "/2/tweets", HTML)
         first = post(project)
         delivery = state_of(first, "x")
