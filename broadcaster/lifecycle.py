@@ -112,7 +112,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     planned = delivery_plan(config, incident, original, only, skip, updates, store)
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
-    shown_at = _last_correction_told(store, incident.id, [u for u in updates if corrected_sequence(u) == original.sequence])
+    shown_at = _latest_told(store, incident.id, [u for u in updates if corrected_sequence(u) == original.sequence])
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
         post = posts.get((p.destination, p.target))
@@ -135,10 +135,11 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     return [where(p) for p in planned]
 
 
-def _last_correction_told(store: Store, incident_id: str, corrections: Sequence[Update]) -> dict[tuple[str, str], Update]:
-    """Each place's latest correction of an update that went there: what its readers read now. A correction kept to
-    others (``--only ops``) is not theirs: compared with it, one back to their text would tell them of a change."""
-    by_sequence = {c.sequence: c for c in corrections}
+def _latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
+    """Each place's latest of these versions of a text (corrections of an update, a postmortem's) that went there:
+    what its readers read now. One kept to others (``--only ops``) is not theirs: compared with it, one back to
+    their text would tell them of a change."""
+    by_sequence = {c.sequence: c for c in versions}
     told: dict[tuple[str, str], Update] = {}
     for delivery in sorted(store.deliveries(incident_id=incident_id), key=lambda d: d.sequence):
         if delivery.sequence in by_sequence and delivery.state != DeliveryState.SKIPPED:
@@ -163,8 +164,8 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
         _refuse_published_again(store, incident, text.strip())
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
                         author=compose.author_name(config))
-        return publish(config, store, incident, update, new=False, only=only, skip=skip, widen=widen, dry_run=dry_run,
-                       progress=progress)
+        planned = _where_it_reads_otherwise(config, store, incident, update, only, skip, widen)
+        return publish(config, store, incident, update, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
 
@@ -180,6 +181,32 @@ def _refuse_published_again(store: Store, incident: Incident, text: str) -> None
             f"nothing was stored or sent. To change it, edit the file and publish it again; to fix a typo in place, "
             f"`broadcaster amend {incident.id} {same.sequence} ...`."
         )
+
+
+def _where_it_reads_otherwise(config: Config, store: Store, incident: Incident, update: Update, only: Sequence[str],
+                              skip: Sequence[str], widen: bool) -> list[PlannedDelivery]:
+    """A new version of the postmortem skips the places whose readers would read it as the version they have, as a
+    correction does: "We have corrected our postmortem" there, a feed entry or a moved anchor, would tell them that
+    staff's or another customer's text changed."""
+    updates = store.updates(incident.id)
+    planned = delivery_plan(config, incident, update, only, skip, updates, store, widen=widen)
+    shown_at = _postmortem_told(store, incident.id, updates)
+
+    def where(p: PlannedDelivery) -> PlannedDelivery:
+        shown = shown_at.get((p.destination, p.target))
+        if p.state == DeliveryState.SKIPPED or shown is None or not reads_the_same(Visibility.parse(p.visibility),
+                                                                                   shown, update):
+            return p
+        return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, READ_THE_SAME)
+
+    return [where(p) for p in planned]
+
+
+def _postmortem_told(store: Store, incident_id: str, updates: Sequence[Update]) -> dict[tuple[str, str], Update]:
+    """Each place's latest version of the postmortem (or correction of one) that went there: what its readers read."""
+    versions = {u.sequence for u in updates if u.kind == "postmortem"}
+    return _latest_told(store, incident_id, [u for u in updates if u.sequence in versions
+                                             or corrected_sequence(u) in versions])
 
 
 # -- maintenance ------------------------------------------------------------------

@@ -676,6 +676,20 @@ def shown_postmortem(updates: Sequence[Update]) -> tuple[Update, str] | None:
     return latest, (corrections[-1] if corrections else latest).raw_message
 
 
+def version_before(updates: Sequence[Update], update: Update) -> Update | None:
+    """The version of the same text its readers had before ``update`` (a correction, or a postmortem's new version):
+    the update it corrects or its latest earlier correction among ``updates``; the latest earlier postmortem or
+    correction of one. None: the text is new to them."""
+    corrected = corrected_sequence(update)
+    if corrected is not None:
+        same_text = {corrected}
+    else:
+        same_text = {u.sequence for u in updates if u.kind == "postmortem"} if update.kind == "postmortem" else set()
+    earlier = [u for u in updates if u.sequence < update.sequence
+               and (u.sequence in same_text or corrected_sequence(u) in same_text)]
+    return max(earlier, key=lambda u: u.sequence, default=None)
+
+
 def corrected_sequence(update: Update) -> int | None:
     """The sequence number a correction replaces, or None for any other update."""
     if update.kind != "correction":

@@ -56,6 +56,8 @@ from broadcaster.messages.visibility import (
     own_values,
     public_incident,
     readers_own_name,
+    reads_the_same,
+    version_before,
 )
 from broadcaster.routing import reached
 from broadcaster.site import parallel
@@ -430,23 +432,33 @@ def _audience_page(
 
 def _corrections_told(store: Store, stored: Mapping[str, list[Update]], key: str, incident: Incident,
                       shown: list[Update]) -> list[Update]:
-    """The corrections of ``incident`` kept from the public that customer ``key``'s page takes: those its channels
-    were sent, and those the page was left out of only because the public reads them the same (a customer's detail
-    corrected: a customer with no channel of its own reads it there alone). Not one the operator kept to others
-    (``amend --only ops``)."""
+    """The new versions of ``incident``'s texts kept from the public (corrections, a postmortem's later versions)
+    that customer ``key``'s page takes: those its channels were sent, and those the page was left out of only because
+    the public reads them the same while this customer reads them otherwise (a customer's detail corrected: a
+    customer with no channel of its own reads it there alone). Not one the operator kept to others (``amend --only
+    ops``), nor one changing only what others read (staff's note: "corrected" there would tell of it)."""
     have = {u.sequence for u in shown}
-    kept = [u for u in stored.get(incident.id, []) if u.kind == "correction" and u.sequence not in have]
+    kept = [u for u in stored.get(incident.id, []) if u.kind in ("correction", "postmortem") and u.sequence not in have]
     if not kept:
         return []
     deliveries = store.deliveries(incident_id=incident.id)
-    untold = store.kept_from(incident.id, Visibility.of(key))
+    scope = Visibility.of(key)
+    untold = store.kept_from(incident.id, scope)
     for_others = {d.sequence for d in deliveries if d.destination == SITE_DESTINATION
                   and d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME}
     # The operator's choice, however spelt (``--only ops``, ``--skip acme-slack``): none of it reaches acme's page.
-    kept_from_it = {d.sequence for d in deliveries if d.visibility == str(Visibility.of(key))
+    kept_from_it = {d.sequence for d in deliveries if d.visibility == str(scope)
                     and d.state == DeliveryState.SKIPPED and d.last_error in LEFT_OUT_BY_OPERATOR}
-    return [u for u in kept if (u.sequence not in untold or u.sequence in for_others)
-            and u.sequence not in kept_from_it]
+    taken: list[Update] = []
+    for update in sorted(kept, key=lambda u: u.sequence):
+        if update.sequence in kept_from_it:
+            continue
+        if update.sequence in untold:
+            before = version_before([*shown, *taken], update)
+            if update.sequence not in for_others or (before is not None and reads_the_same(scope, before, update)):
+                continue
+        taken.append(update)
+    return taken
 
 
 def history_starts(
