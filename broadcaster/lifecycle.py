@@ -113,6 +113,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
     shown_at = _latest_told(store, incident.id, [u for u in updates if corrected_sequence(u) == original.sequence])
+    _refuse_a_version_kept_as_read_the_same(store, incident, original, correction, updates)
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
         post = posts.get((p.destination, p.target))
@@ -133,6 +134,27 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
 
     return [where(p) for p in planned]
+
+
+def _refuse_a_version_kept_as_read_the_same(store: Store, incident: Incident, original: Update, correction: Update,
+                                            updates: Sequence[Update]) -> None:
+    """A postmortem's version that went only to some readers (the others read it as the version they had) corrected
+    so that those others would read it otherwise: the correction goes where that version went, and the others would
+    keep the old text for good. The file published again is planned for each reader."""
+    if original.kind != "postmortem":
+        return
+    told = _postmortem_told(store, incident.id, updates)
+    for kept in store.deliveries(incident_id=incident.id, sequence=original.sequence):
+        place = (kept.destination, kept.target)
+        if (kept.state == DeliveryState.SKIPPED and kept.last_error == READ_THE_SAME and place in told
+                and not reads_the_same(Visibility.parse(kept.visibility), told[place], correction)):
+            raise InputError(
+                f"#{original.sequence} of {incident.id} is a version of the postmortem that {kept.destination} was "
+                f"not sent (its readers read it as the version they had), and this correction changes what they read: "
+                f"as a correction it would reach only the readers #{original.sequence} reached. Publish the corrected "
+                f"file instead (`broadcaster postmortem {incident.id} --file FILE`): each reader is told what changed "
+                "for it. Nothing was stored or sent."
+            )
 
 
 def _latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:

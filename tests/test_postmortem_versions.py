@@ -125,3 +125,21 @@ def test_a_correction_of_staff_text_alone_leaves_a_customers_page_as_it_was(
     assert project.cli("site", "build").exit_code == 0
     changed = sorted(p.name for p, before in acme_files.items() if p.read_bytes() != before)
     assert changed == [], changed
+
+
+def test_amending_a_version_the_public_was_not_sent_into_one_it_reads_otherwise_is_refused(
+        project: Project, hooks: dict[str, FakeReceiver]) -> None:  # noqa: F811
+    """Version 2 changed only staff's text, so the public kept version 1. An amend of version 2 that changes the public
+    text would go where version 2 went (staff alone) and the public would keep the old text for good: refused, with
+    the command that reaches every reader (the file published again, planned per reader)."""
+    incident = _closed_incident_with_postmortem(project)
+    second = _postmortem(project, incident, FIRST.replace("CHG-4411", "CHG-4412"), "2.md")
+    before = _events(hooks)
+    amended = project.cli("amend", "--yes", incident, str(second["sequence"]),
+                          FIRST.replace("CHG-4411", "CHG-4412").replace("A router failed.", "Two routers failed."))
+    assert amended.exit_code == 2, amended.output
+    assert "postmortem" in amended.output and "--file" in amended.output
+    assert _told_since(hooks, before) == {name: [] for name in hooks}
+    # Staff's own text of version 2 may still be corrected in place: the public reads that the same.
+    fixed = run(project, "amend", incident, str(second["sequence"]), FIRST.replace("CHG-4411", "CHG-4414"))
+    assert _states(fixed)["ops"] == "sent" and _states(fixed)["pub"] == "skipped"
