@@ -180,7 +180,8 @@ def refuse_posts_in_other_chats(channels: Mapping[str, ChannelConfig], records: 
 
 
 def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> None:
-    """One chat or channel, one visibility: a public table never shares a target with a private one.
+    """One chat or channel, one visibility: a public table never shares a target with a private one, and two tables
+    that take the same updates never share one (the chat would get each twice).
 
     Targets are compared as each channel type knows them (``Channel.target_keys``): a
     Telegram chat by id or by ``@name`` in any case, a Slack channel by id or by name.
@@ -197,3 +198,14 @@ def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> 
                     f"which is {first[1]}, while this table is {table.visibility}. One chat cannot be both: a "
                     "private table's detail would reach the public there. Remove it from one of the two tables."
                 )
+            if first[0] != name and _take_the_same_updates(channels[first[0]], table):
+                raise ConfigError(
+                    f"{where}channels.{name}: {written} is also a target of [channels.{first[0]}] ({first[2]}), "
+                    "and both tables take the same updates: that chat would get each of them twice. Remove it "
+                    "from one of the two tables (or give each table its own `components`)."
+                )
+
+
+def _take_the_same_updates(one: ChannelConfig, other: ChannelConfig) -> bool:
+    """Whether some update goes to both tables (of one visibility): no ``components`` is every component."""
+    return not one.components or not other.components or bool(set(one.components) & set(other.components))

@@ -111,16 +111,15 @@ class TelegramChannel(Channel):
 
     @classmethod
     def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        # A chat is the same whichever bot or Bot API server posts to it; @names ignore case.
-        return [(("telegram", str(int(chat)) if _NUMERIC.match(chat) else chat.lower()), chat)
-                for chat in configured_chats(options)]
+        # A chat is the same whichever bot or Bot API server posts to it.
+        return [(("telegram", _chat_key(chat)), chat) for chat in configured_chats(options)]
 
     @classmethod
     def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
         chat, _, number = remote_id.rpartition(":")
         if not chat or not number.isdigit():
             return None
-        return ("telegram", str(int(chat)) if _NUMERIC.match(chat) else chat.lower())
+        return ("telegram", _chat_key(chat))
 
     def pacing_seconds(self, deliveries: int) -> float:
         return deliveries / self.messages_per_second
@@ -665,11 +664,17 @@ def configured_chats(options: Mapping[str, Any], where: str = "") -> tuple[str, 
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{where}{key}: must be a non-empty list of chat ids or @channelnames")
     chats = tuple(_chat_target(value, f"{where}{key}") for value in raw)
-    # Counted in one pass: a channel's list of chats can run to thousands.
-    duplicates = sorted(chat for chat, count in Counter(chats).items() if count > 1)
+    # Counted in one pass: a channel's list of chats can run to thousands. As Telegram knows them: @names ignore case.
+    counted = Counter(_chat_key(chat) for chat in chats)
+    duplicates = sorted(chat for chat in chats if counted[_chat_key(chat)] > 1)
     if duplicates:
         raise ConfigError(f"{where}{key}: {', '.join(duplicates)} listed twice; each chat once")
     return chats
+
+
+def _chat_key(chat: str) -> str:
+    """A chat as Telegram knows it: an id as its number, an @name in any case."""
+    return str(int(chat)) if _NUMERIC.match(chat) else chat.lower()
 
 
 def _chat_target(value: Any, where: str) -> str:

@@ -90,8 +90,11 @@ class WebhookChannel(HttpChannel):
     @classmethod
     def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
         def receiver(url: str) -> tuple[str, ...]:
+            # One receiver however its URL is written: the scheme's port written out or not, "" or "/" (what is
+            # sent), the name's absolute form ("hooks.example.com.").
             parts = urlsplit(url)
-            return ((parts.hostname or "").lower(), str(parts.port or ""), parts.path, parts.query)
+            port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
+            return ((parts.hostname or "").lower().rstrip("."), str(port), parts.path or "/", parts.query)
 
         return cls.url_key(options, "url", "webhook", receiver)
 

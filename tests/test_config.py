@@ -164,8 +164,10 @@ def test_one_chat_in_a_public_and_a_private_table_is_refused_naming_both(
 
 
 ALLOWED = [
-    ("same chat in two public tables", TG.format(name="a", visibility="public", chats="'@acmestatus'")
-     + TG.format(name="b", visibility="public", chats="'@ACMESTATUS'")),
+    # Two tables of one visibility taking the same updates are refused (each update twice: test_shared_targets_review18)
+    ("same chat in two public tables of other components",
+     TG.format(name="a", visibility="public", chats="'@acmestatus'") + 'components = ["api"]\n'
+     + TG.format(name="b", visibility="public", chats="'@ACMESTATUS'") + 'components = ["db"]\n'),
     ("same slack name in two workspaces", SLACK.format(name="pub", visibility="public", token="T", channel="#status")
      + SLACK.format(name="acme", visibility="private", token="U", channel="#status")),
     ("different chats", TG.format(name="pub", visibility="public", chats="'@acmestatus'")

@@ -1,0 +1,83 @@
+"""One receiver or chat configured twice, written slightly differently (review 18c; each test failed before its fix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.webhook import SECRET
+from tests.test_audiences import AUDIENCES
+
+TOKEN = "123456:r18c-token"
+
+
+def hook_table(name: str, line: str, url: str) -> str:
+    return f'\n[channels.{name}]\ntype = "webhook"\n{line}\nurl = "{url}"\nsecret = "${{HOOK_SECRET}}"\n'
+
+
+@pytest.mark.parametrize("public_url, acme_url", [
+    ("https://hooks.example.com/status", "https://hooks.example.com:443/status"),
+    ("https://hooks.example.com:443/status", "https://hooks.example.com/status"),
+    ("https://hooks.example.com", "https://hooks.example.com/"),  # an empty path is sent as "/"
+    ("https://hooks.example.com/status", "https://hooks.example.com./status"),  # the absolute form of the name
+])
+def test_one_webhook_receiver_written_with_and_without_its_default_port_is_refused(
+    project: Project, public_url: str, acme_url: str
+) -> None:
+    """``https://h/x`` and ``https://h:443/x`` are one receiver: a public table and acme's table on it would hand
+    acme's detail to whoever consumes the public events. The loader refuses the same URL written alike; the
+    default port written out slips past (WebhookChannel.target_keys keys on ``str(parts.port or "")``)."""
+    project.env["HOOK_SECRET"] = SECRET
+    project.write_config(ENGINE + AUDIENCES + hook_table("public-hook", 'visibility = "public"', public_url)
+                         + hook_table("acme-hook", 'audience = "acme"', acme_url))
+    result = project.cli("preview", "--title", "API errors", "-C", "api", "--for", "acme", "Circuit ACM-7", "Errors.")
+    assert result.exit_code == 2, result.output
+    assert "One chat cannot be both" in result.output
+
+
+def test_one_telegram_chat_written_twice_in_a_table_in_other_letter_cases_is_refused(project: Project) -> None:
+    """``chat_ids`` refuses a chat listed twice, but compares @names as written: ``@AcmeStatus`` and
+    ``@acmestatus`` (one chat: Telegram's names ignore case, as ``target_keys`` says) pass, and every update is
+    posted into that chat twice."""
+    with FakeTelegram(token=TOKEN, chats={"@acmestatus": "acme status"}) as fake:
+        project.env["TG_TOKEN"] = TOKEN
+        project.write_config(ENGINE + AUDIENCES + f"""
+[channels.acme-tg]
+type = "telegram"
+audience = "acme"
+token = "${{TG_TOKEN}}"
+chat_ids = ["@AcmeStatus", "@acmestatus"]
+api_url = "{fake.url}"
+""")
+        result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Errors on the API.")
+        sends = [r for r in fake.requests if r.path.endswith("/sendMessage")]
+        assert result.exit_code == 2 and len(sends) == 0, (result.exit_code, len(sends))
+
+
+def _slack_tables(fake_url: str, first: str, second: str) -> str:
+    return "".join(f'\n[channels.{name}]\ntype = "slack"\n{line}\ntoken = "${{SLACK_TOKEN}}"\nchannel = "C0STATUS01"\n'
+                   f'api_url = "{fake_url}"\n' for name, line in (("status-a", first), ("status-b", second)))
+
+
+@pytest.mark.parametrize("first, second", [
+    ("", ""),  # every update twice
+    ('components = ["api"]', ""),  # the api's updates twice
+    ('components = ["api", "db"]', 'components = ["db"]'),  # the database's twice
+])
+def test_one_chat_in_two_tables_taking_the_same_updates_is_refused(project: Project, first: str, second: str) -> None:
+    project.env["SLACK_TOKEN"] = "xoxb-r18c"
+    project.write_config(ENGINE + AUDIENCES + _slack_tables("http://127.0.0.1:9/api/", first, second))
+    result = project.cli("preview", "--title", "API errors", "-C", "api", "Errors.")
+    assert result.exit_code == 2, result.output
+    assert "each of them twice" in result.output and "status-a" in result.output
+
+
+def test_one_chat_in_two_tables_of_other_components_is_taken(project: Project) -> None:
+    """Each table its own components: no update goes to both, so the chat hears each once."""
+    project.env["SLACK_TOKEN"] = "xoxb-r18c"
+    project.write_config(ENGINE + AUDIENCES + _slack_tables("http://127.0.0.1:9/api/", 'components = ["api"]',
+                                                            'components = ["db"]'))
+    result = project.cli("preview", "--title", "API errors", "-C", "api", "Errors.")
+    assert result.exit_code == 0, result.output
+    assert "status-b (public) skipped: subscribed only to db" in result.output
