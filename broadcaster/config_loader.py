@@ -39,6 +39,7 @@ from broadcaster.config import (
 from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
+from broadcaster.site.folder import refuse_a_config_in_a_site
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
 DEFAULT_NAME = "broadcaster.toml"
@@ -112,6 +113,7 @@ def load(
     path = find_config_path(explicit)
     if path is None:
         return parse({}, None, environ)
+    refuse_a_config_in_a_site(path)
     try:
         raw = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:

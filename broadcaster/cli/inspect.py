@@ -160,6 +160,7 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
         raise InputError(f"{path} already exists; pass --force to overwrite it.")
     if path.exists() and not path.is_file():
         raise InputError(f"{path} is not a file; give the path of the config file to write.")
+    _refuse_writing_into_a_site(path)
     state = path.parent / ".broadcaster"  # the state, locks and caches, out of git from the start
     if state.exists() and not state.is_dir():
         raise InputError(f"{state} is a file, where broadcaster keeps its state folder; move it away first. "
@@ -175,6 +176,19 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
     config = "" if found_here else f" --config {shlex.quote(str(path))}"
     click.echo(f"Wrote {path}. Edit it, then: broadcaster{config} post --title 'API errors' "
                "'Investigating elevated errors.'")
+
+
+def _refuse_writing_into_a_site(path: Path) -> None:
+    """``cd public`` to look at the page, then ``init``: the config and its state would be published with the site."""
+    from broadcaster.site.folder import MARKER, site_holding
+
+    site = site_holding(path.resolve().parent)
+    if site is not None:
+        raise InputError(
+            f"{path.resolve().parent} is in {site}, a site broadcaster builds ({MARKER} is there): the config and its "
+            "private state (.broadcaster/) would be published with it. Run `broadcaster init` in the folder beside "
+            "the site (e.g. `cd ..`). Nothing was written."
+        )
 
 
 def _config_to_write(ctx: click.Context) -> Path:

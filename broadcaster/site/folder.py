@@ -149,6 +149,41 @@ def refuse_holding(folder: Path, keep_out: Sequence[tuple[str, Path | None]], se
             )
 
 
+# Any config's and any state folder's names, not only this config's: one made inside the site (`cd public` and
+# `broadcaster init`) is another config's, and a web server pointed at the folder would serve it.
+STATE_NAMES = ("broadcaster.toml", ".broadcaster")
+
+
+def refuse_state_on_top(folder: Path, setting: str) -> None:
+    """Refuse a site folder holding a config or a state folder at its top (two looks, not a walk: on every post)."""
+    found = [name for name in STATE_NAMES if os.path.lexists(folder / name)]
+    if found:
+        raise FolderRefused(
+            f"{setting} ({folder}) holds {' and '.join(found)}: a config and its private state (notes, customers) "
+            "inside the site would be published with it, by any web server pointed at the folder. Move them out of "
+            "the site's folder (they belong beside it, where `broadcaster init` was meant to run)."
+        )
+
+
+def site_holding(path: Path) -> Path | None:
+    """The site (a folder holding ``MARKER``) that ``path`` is in, at any depth; None if it is in none."""
+    for folder in (path, *path.parents):
+        if _is_regular_file(folder / MARKER):
+            return folder
+    return None
+
+
+def refuse_a_config_in_a_site(config_path: Path | None) -> None:
+    """A config inside a site broadcaster builds keeps its store and itself there: they would be published."""
+    site = site_holding(config_path.resolve().parent) if config_path is not None else None
+    if site is not None:
+        raise FolderRefused(
+            f"the config {config_path} is inside {site}, a site broadcaster builds ({MARKER} is there): the config and "
+            "its private state (./.broadcaster/) would be published with it. Move them out of the site's folder "
+            "and run broadcaster from there. Nothing was stored or sent."
+        )
+
+
 def _is_regular_file(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)

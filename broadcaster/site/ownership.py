@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broadcaster.config import Config
-from broadcaster.site.folder import MARKER, FolderRefused, in_the_way, inspect, mark, refuse_holding
+from broadcaster.site.folder import (
+    MARKER,
+    FolderRefused,
+    in_the_way,
+    inspect,
+    mark,
+    refuse_holding,
+    refuse_state_on_top,
+)
 from broadcaster.site.output import INTERNAL, site_files
 
 if TYPE_CHECKING:
@@ -47,6 +55,7 @@ def refuse_unowned_folder(config: Config, store: Store | None) -> None:
 def _check_folder(config: Config, store: Store | None) -> None:
     folder = config.output_dir
     refuse_holding(folder, keep_out(config, store), "[page] output_dir")
+    refuse_state_on_top(folder, "[page] output_dir")
     blocker = in_the_way(folder)
     if blocker is not None and blocker != folder:  # the folder itself a file: "not-a-folder" below
         raise FolderRefused(
