@@ -138,6 +138,11 @@ def _print_import(opened: Any, result: Any) -> None:
     if result.deliveries_resumed:
         click.echo(f"  {result.deliveries_resumed} post(s) the other store sent in part: `broadcaster retry` sends "
                    "the rest after its parts.")
+    if result.incidents_added or result.updates_added:
+        # The other store's posts built a page from its incidents alone (a fallback while the team database was
+        # down): until this store's next build, readers see that page.
+        click.echo("  The page still shows what the other store last built: `broadcaster retry`, then "
+                   "`broadcaster site publish` (the page from this whole store).")
     from broadcaster.cli.output import deliveries
     from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
 

@@ -37,7 +37,8 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 FALLBACK_HINT = (
     "To post while it is down, point this one command at a local file: "
     "`broadcaster --store fallback.db post ...`; when the database is back, move it over with "
-    "`broadcaster --store fallback.db store export fallback.jsonl` and `broadcaster store import fallback.jsonl`."
+    "`broadcaster --store fallback.db store export fallback.jsonl` and `broadcaster store import fallback.jsonl`, "
+    "then `broadcaster retry` and `broadcaster site publish` (the page from the whole team store again)."
 )
 
 _MIGRATIONS: dict[int, str] = {
