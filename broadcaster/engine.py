@@ -832,8 +832,9 @@ class Publisher:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
-            if fresh:
-                update = as_last_corrected(update, updates)
+            if fresh:  # never with a correction the operator kept from these readers (``amend --only ops``)
+                left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility))
+                update = as_last_corrected(update, updates, left_out)
             assert incident is not None
             hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)
             rendered = render(destination, incident, update, updates, self.config, edits=edits, hidden=hidden)

@@ -17,11 +17,12 @@ from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, 
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import gate, i18n, words
-from broadcaster.messages.model import Incident, Status, Update, Visibility
+from broadcaster.messages.model import INTERNAL, Incident, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     CALLED_OFF,
     PRIVATE_KINDS,
     WINDOW_STEP,
+    as_last_corrected,
     corrected_sequence,
     private_detail_of_correction,
     reads_the_same,
@@ -65,12 +66,30 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         correction = Update(
             incident.id, 0, utcnow(), incident.status, message.strip(), kind="correction",
             extra={"corrects": str(sequence)}, author=compose.author_name(config),
-            **private_detail_of_correction(original, private.strip(), replacing),
+            **private_detail_of_correction(_as_each_reader_has_it(store, incident, original), private.strip(), replacing),
         )
         planned = _where_the_original_went(config, store, incident, original, correction, only, skip)
         return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
+
+
+def _as_each_reader_has_it(store: Store, incident: Incident, original: Update) -> Update:
+    """What a new correction builds on: ``original`` as last corrected, staff's fields from the latest correction
+    staff were given, each customer's detail from the latest one that customer was given. Built on the original
+    alone, a second amend put back the detail (another customer's circuit) or the note the first one corrected;
+    built on one the operator kept to others (``amend --only ops`` of a draft), it would send them the draft."""
+    updates = store.updates(incident.id)
+    base = as_last_corrected(original, updates, store.left_out_by_operator(incident.id, INTERNAL))
+    keys = dict.fromkeys(key for u in updates if u.sequence == original.sequence or corrected_sequence(u) == original.sequence
+                         for key, _ in u.audience_detail)
+    detail = []
+    for key in keys:
+        theirs = as_last_corrected(original, updates, store.left_out_by_operator(incident.id, Visibility.of(key)))
+        text = dict(theirs.audience_detail).get(key, "")
+        if text:
+            detail.append((key, text))
+    return replace(base, audience_detail=tuple(detail))
 
 
 def _correctable(store: Store, incident_id: str, sequence: int) -> tuple[Incident, Update]:

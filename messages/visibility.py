@@ -799,10 +799,12 @@ def private_detail_of_correction(
     }
 
 
-def as_last_corrected(update: Update, updates: Sequence[Update]) -> Update:
+def as_last_corrected(update: Update, updates: Sequence[Update], left_out: Collection[int] = ()) -> Update:
     """``update`` with the text and private detail of its latest correction in ``updates``: what a post of it that
-    has not gone out yet sends (``retry`` after ``amend``), never the text the operator already corrected."""
-    corrections = [u for u in updates if corrected_sequence(u) == update.sequence and u.sequence != update.sequence]
+    has not gone out yet sends (``retry`` after ``amend``), never the text the operator already corrected.
+    ``left_out``: corrections the operator kept from the readers asked for (``amend --only ops``), not theirs."""
+    corrections = [u for u in updates if corrected_sequence(u) == update.sequence and u.sequence != update.sequence
+                   and u.sequence not in left_out]
     if not corrections:
         return update
     latest = max(corrections, key=lambda u: u.sequence)

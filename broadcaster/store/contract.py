@@ -51,7 +51,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from broadcaster.delivery import DeliveryState
+from broadcaster.config import SITE_DESTINATION
+from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, DeliveryState
 from broadcaster.errors import ConflictError, InputError, StoreError
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.store.records import (
@@ -475,6 +476,28 @@ class Store(SubscriptionStore):
             [str(PUBLIC), *incident_ids, DeliveryState.SKIPPED],
         )
         return {(row["incident_id"], int(row["sequence"])) for row in rows}
+
+    def left_out_by_operator(self, incident_id: str, readers: Visibility) -> set[int]:
+        """The sequences of the incident's updates the operator kept from these readers (``--only``, ``--skip``):
+        one of their channels skipped by that choice, or, for a customer with no channel of its update, the page
+        (its private page). A correction so kept is not theirs: what is sent to them later never builds on it."""
+        rows = self.select(
+            "SELECT sequence, destination, visibility, state, last_error FROM deliveries WHERE incident_id = ?",
+            [incident_id])
+        theirs: dict[int, bool] = {}  # sequence -> whether a channel of theirs was planned
+        left_out, page_left_out = set(), set()
+        for row in rows:
+            sequence = int(row["sequence"])
+            by_choice = row["state"] == DeliveryState.SKIPPED and row["last_error"] in LEFT_OUT_BY_OPERATOR
+            if row["visibility"] == str(readers):
+                theirs[sequence] = True
+                if by_choice:
+                    left_out.add(sequence)
+            elif row["destination"] == SITE_DESTINATION and by_choice:
+                page_left_out.add(sequence)
+        if readers.level == Level.AUDIENCE:
+            left_out |= {sequence for sequence in page_left_out if not theirs.get(sequence)}
+        return left_out
 
     def kept_from(self, incident_id: str, readers: Visibility) -> set[int]:
         """The sequences of the incident's updates these readers were never told: kept from the public
