@@ -310,16 +310,24 @@ def print_confirmation(out: Console, result: PostResult, destinations: dict[str,
     out.rule("Incident", align="left")
     for line in confirmation_summary(result):
         out.print(line, markup=False)
-    previews = result.previews
-    public = next((p for p in previews if p.rendered and p.visibility == "public" and p.destination != SITE_DESTINATION), None)
+    going = [p for p in previews_of(result) if p.rendered or p.refused]
+    public = next((p for p in going if p.visibility == "public" and p.destination != SITE_DESTINATION), None)
     out.rule("What the public will read", align="left")
-    shown = public or next((p for p in previews if p.rendered), None)
     if result.update.kind == "withdrawal":
         out.print("Nothing new: the incident leaves the page, the feeds and the JSON.", markup=False)
-    elif shown and shown.refused:
-        out.print(f"REFUSED: {shown.refused}", markup=False, style="bold red")
+        shown = None
+    elif public is None:
+        # Never another reader's rendering under this heading: copied into a public reply, it would publish it.
+        out.print("Nothing: no public channel takes this update.", markup=False)
+        shown = next(iter(going), None)
+        if shown is not None:
+            out.rule(f"What {shown.destination} ({shown.visibility}) will read", align="left")
     else:
-        out.print(shown.rendered.text if shown and shown.rendered else "", markup=False)
+        shown = public
+    if shown is not None and shown.refused:
+        out.print(f"REFUSED: {shown.refused}", markup=False, style="bold red")
+    elif shown is not None and shown.rendered:
+        out.print(shown.rendered.text, markup=False)
     out.rule("Destinations", align="left")
     for line in destination_lines(result, destinations):
         out.print(line, markup=False)
@@ -338,6 +346,9 @@ def confirmation_summary(result: PostResult) -> list[str]:
                      "can edit, a correction reply where it cannot.")
     elif update.kind == "postmortem":
         lines.append("Postmortem of the resolved incident: a section on its page, a feed entry, a link on the channels.")
+    if before and (before.title, full_title(before)) != (incident.title, full_title(incident)):
+        lines.append(f"Title: {before.title} → {incident.title}" if before.title != incident.title
+                     else "Title: its private part changes (the public title stays)")
     old_status = before.status.value if before else "new"
     lines.append(f"Status: {old_status} → {update.status.value}" if not before or before.status != update.status
                  else f"Status: {update.status.value} (unchanged)")

@@ -147,6 +147,7 @@ def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
         raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
     output.print_confirmation(output.console(), preview_result, destinations(config))
     question = "Withdraw it now?" if preview_result.update.kind == "withdrawal" else "Publish now?"
+    _forget_keys_typed_ahead()
     try:
         answer = click.prompt(f"{question} [y/N]", default="n", show_default=False, value_proc=_yes_or_no,
                               prompt_suffix=": ")
@@ -155,6 +156,17 @@ def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
         click.echo(err=True)
     if not answer:
         raise InputError("not published: nothing was stored or sent.")
+
+
+def _forget_keys_typed_ahead() -> None:
+    """A "y" typed while the command was starting (a lock wait, a slow store) would answer a question the operator
+    never saw, and a public post cannot be taken back: what the terminal holds unread is dropped before asking."""
+    try:
+        import termios
+
+        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    except (ImportError, OSError, ValueError, AttributeError):  # not a POSIX terminal: nothing can be dropped
+        pass
 
 
 def _yes_or_no(answer: str) -> bool:
