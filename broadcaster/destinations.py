@@ -158,7 +158,10 @@ class SubscriberDestination(ChannelDestination):
     resolved to it) is left to that table, so it hears an update once, at that
     table's visibility.
     A chat that blocked the bot or is gone becomes inactive (the failure is not
-    retried); a group that became a supergroup is followed and its new id stored.
+    retried); a group that became a supergroup is followed and its new id stored,
+    with its deliveries (the store moves them). A chat whose invite named an
+    audience the config no longer defines gets the public view (fail closed,
+    never silence), and the run's output says so once.
     """
 
     def __init__(self, config: Config, visibility: Visibility, store: Store | None) -> None:
@@ -169,6 +172,7 @@ class SubscriberDestination(ChannelDestination):
         self._store = store
         self._config = config
         self._configured = {key for t in config.channels.values() for key, _ in _target_keys(t.type, t.options)}
+        self._told_unknown_audiences = False
 
     @cached_property
     def subscriptions(self) -> list[Subscription]:
@@ -178,10 +182,23 @@ class SubscriberDestination(ChannelDestination):
             return []
         rooms = table_rooms(self._config, self._store)
         return [
-            s for s in self._store.subscriptions(visibility=self.scope, active=True)
+            s for s in self._scoped(self._store)
             if not any(key in self._configured for key, _ in _target_keys(self.table.type, {"chat_ids": [s.chat_id]}))
             and not rooms.naming(s.chat_id)
         ]
+
+    def _scoped(self, store: Store) -> list[Subscription]:
+        """The active chats this destination's view is for (``subscribers.heard_as``): the public one also takes
+        the chats whose invite named an audience the config no longer defines (renamed, removed)."""
+        if self.scope != PUBLIC:
+            return store.subscriptions(visibility=self.scope, active=True)
+        return [s for s in store.subscriptions(active=True)
+                if subscribers.heard_as(s.visibility, self._config.audiences) == PUBLIC]
+
+    @cached_property
+    def unknown_audiences(self) -> dict[str, str]:
+        """The chats sent public updates because their audience left the config: chat id -> that audience."""
+        return {s.chat_id: s.visibility.audience for s in self.subscriptions if s.visibility != self.scope}
 
     def targets(self) -> tuple[str, ...]:
         return tuple(s.chat_id for s in self.subscriptions)
@@ -193,6 +210,22 @@ class SubscriberDestination(ChannelDestination):
         return True  # each chat chooses: targets_for
 
     async def deliver(self, job: Job) -> Receipt:
+        receipt = await self._deliver_following(job)
+        if job.target not in self.unknown_audiences or self._told_unknown_audiences:
+            return receipt
+        self._told_unknown_audiences = True  # once a run: a broadcast has many chats
+        return replace(receipt, notes=(*receipt.notes, self._unknown_audiences_note()))
+
+    def _unknown_audiences_note(self) -> str:
+        chats = sorted(self.unknown_audiences)
+        audiences = ", ".join(sorted(set(self.unknown_audiences.values())))
+        return (f"{len(chats)} subscribed chat(s) ({', '.join(chats[:5])}{', ...' if len(chats) > 5 else ''}) "
+                f"joined with an invite for audience {audiences}, which the config no longer defines: they are "
+                "sent the public view. To give them a customer's updates again, send them a new invite "
+                "(`broadcaster subscribers invite --audience ID`); `broadcaster subscribers list` marks them.")
+
+    async def _deliver_following(self, job: Job) -> Receipt:
+        """The send, with a chat that is gone made inactive and a group that migrated followed."""
         try:
             receipt = await super().deliver(job)
         except DeliveryError as exc:

@@ -43,7 +43,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from broadcaster.errors import InputError
-from broadcaster.messages.model import Visibility
+from broadcaster.messages.model import PUBLIC, Level, Visibility
 
 if TYPE_CHECKING:
     from broadcaster.store import Store
@@ -252,6 +252,15 @@ def allowed_components(store: Store, subscription: Subscription, known: Collecti
     if invite is not None and invite.components:
         return tuple(c for c in invite.components if c in known)
     return tuple(known)
+
+
+def heard_as(visibility: Visibility, audiences: Collection[str]) -> Visibility:
+    """What a subscription of ``visibility`` is sent, given the config's audience ids: its own visibility, or
+    public when it names an audience the config no longer defines (renamed or removed). Fail closed, and lose
+    nothing: such a chat hears what any stranger's chat hears, as ``/status`` answers it, never silence."""
+    if visibility.level == Level.AUDIENCE and visibility.audience not in audiences:
+        return PUBLIC
+    return visibility
 
 
 def matching(store: Store, visibility: Visibility, component_ids: Collection[str]) -> list[Subscription]:

@@ -20,6 +20,7 @@ from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_m
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, Config
     from broadcaster.messages.model import Visibility
+    from broadcaster.subscribers import Subscription
 
 DEEP_LINK = "https://t.me/{bot}?{kind}={code}"
 
@@ -86,8 +87,13 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     for s in found:
         state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped')})"
         invite_id = s.invite[:12] if s.invite else "-"
-        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}  {state}  "
-                   f"joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}{gone(config, s)}  "
+                   f"{state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+    orphans = [s for s in found if gone(config, s)]
+    if orphans:
+        click.echo(f"{len(orphans)} chat(s) joined with an invite for an audience the config no longer defines: they "
+                   "are sent public updates. Send them a new invite (`broadcaster subscribers invite --audience ID`), "
+                   "or `broadcaster subscribers remove CHAT`.")
 
 
 # A group's id is negative (-100...): without this, click reads it as an unknown option.
@@ -204,6 +210,15 @@ def bot_username(config: Config, bot: BotConfig) -> str:
     if not name:
         raise ConfigError("Telegram did not say the bot's username: set username in [bot]. Nothing was stored.")
     return name
+
+
+def gone(config: Config, subscription: Subscription) -> str:
+    """A mark for a chat whose audience left the config (renamed or removed), which hears public updates."""
+    from broadcaster.subscribers import heard_as
+
+    if heard_as(subscription.visibility, config.audiences) == subscription.visibility:
+        return ""
+    return " (audience not in the config: sent public updates)"
 
 
 def describe(visibility: Visibility, components: Sequence[str]) -> str:

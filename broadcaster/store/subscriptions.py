@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from broadcaster.config import SUBSCRIBERS
 from broadcaster.errors import StoreError
 from broadcaster.messages.model import Visibility
 from broadcaster.store.records import Row, iso, parsed_json, utc, utcnow
@@ -161,14 +162,38 @@ class SubscriptionStore:
         return self.run_atomic("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
 
     def migrate_subscription(self, old_chat_id: str, new_chat_id: str) -> bool:
-        """Move a subscription to a group's new id; one already at the new id is kept as it is."""
+        """Move a subscription to a group's new id, and its deliveries with it (``_move_deliveries``), in one
+        transaction. One already at the new id is kept as it is: it was made in the supergroup, after the
+        migration, so it is the chat's latest choice; the old one is dropped."""
         with self.transaction():
+            self._move_deliveries(old_chat_id, new_chat_id)
             if self.subscription(new_chat_id) is not None:
                 return self.run("DELETE FROM subscriptions WHERE chat_id = ?", (old_chat_id,)) == 1
             return self.run(
                 "UPDATE subscriptions SET chat_id = ?, updated_at = ? WHERE chat_id = ?",
                 (new_chat_id, iso(utcnow()), old_chat_id),
             ) == 1
+
+    def _move_deliveries(self, old_chat_id: str, new_chat_id: str) -> None:
+        """The subscribed chat's deliveries retargeted to its new id, so `retry`, `amend`, `withdraw` and
+        follow-ups, which look for them at today's target, find them. Only deliveries with no post in the old
+        group move (unsent ones, and those whose send followed the migration: their ids name the new chat);
+        a post left in the old group cannot be edited or deleted through the new id, and one the new chat
+        already holds for the same update (a second subscription there) is not overwritten."""
+        rows = self.select(
+            "SELECT id, incident_id, sequence, destination, remote_id, parts FROM deliveries"
+            " WHERE target = ? AND (destination = ? OR destination LIKE ?)",
+            (old_chat_id, SUBSCRIBERS, f"{SUBSCRIBERS}.%"),
+        )
+        for row in rows:
+            posts = [*parsed_json(row["parts"]), *([row["remote_id"]] if row["remote_id"] else [])]
+            if any(_chat_of(post, old_chat_id) == old_chat_id for post in posts):
+                continue
+            self.run(
+                "UPDATE deliveries SET target = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries d"
+                " WHERE d.incident_id = ? AND d.sequence = ? AND d.destination = ? AND d.target = ?)",
+                (new_chat_id, row["id"], row["incident_id"], row["sequence"], row["destination"], new_chat_id),
+            )
 
     def _write_subscription(self, subscription: Subscription) -> None:
         columns = ", ".join(SUBSCRIPTION_COLUMNS)
@@ -181,6 +206,12 @@ class SubscriptionStore:
 
 
 # -- rows <-> values ---------------------------------------------------------------------
+
+
+def _chat_of(remote_id: str, target: str) -> str:
+    """The chat a Telegram post's id names (``-1005:12``), or ``target`` for a bare message number."""
+    chat, _, number = remote_id.rpartition(":")
+    return chat if chat and number.isdigit() else target
 
 
 def invite_values(invite: Invite) -> list[Any]:
