@@ -177,7 +177,9 @@ def render(
     view = _keyed(view, update, [*told, update] if update not in told else told, destination.visibility)
     if without_update_text:
         view = without_text(view)
-    return destination.render(view, update, updates)
+    # Announced among what its readers were told too: a postmortem given to staff first (``--only ops``) is no
+    # earlier version for the public, who are told "We have published", never "We have corrected".
+    return destination.render(view, update, [*told, update] if update not in told else told)
 
 
 def _keyed(view: UpdateView, update: Update, told: Sequence[Update], visibility: str) -> UpdateView:
@@ -833,7 +835,8 @@ class Publisher:
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
             if fresh:  # never with a correction the operator kept from these readers (``amend --only ops``)
-                left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility))
+                left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility),
+                                                           at=(delivery.destination, delivery.target))
                 update = as_last_corrected(update, updates, left_out)
             assert incident is not None
             hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)

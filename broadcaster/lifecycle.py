@@ -132,7 +132,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
     shown_at = _latest_told(store, incident.id, [u for u in updates if corrected_sequence(u) == original.sequence])
-    _refuse_a_version_kept_as_read_the_same(store, incident, original, correction, updates)
+    _refuse_a_version_not_every_readers(store, incident, original, updates)
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
         post = posts.get((p.destination, p.target))
@@ -155,25 +155,26 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     return [where(p) for p in planned]
 
 
-def _refuse_a_version_kept_as_read_the_same(store: Store, incident: Incident, original: Update, correction: Update,
-                                            updates: Sequence[Update]) -> None:
-    """A postmortem's version that went only to some readers (the others read it as the version they had) corrected
-    so that those others would read it otherwise: the correction goes where that version went, and the others would
-    keep the old text for good. The file published again is planned for each reader."""
+def _refuse_a_version_not_every_readers(store: Store, incident: Incident, original: Update,
+                                        updates: Sequence[Update]) -> None:
+    """A postmortem's version is corrected in place only where it is every reader's: one that went only to some
+    readers (the others read it as the version they had), or that a later version replaced for some, would take
+    the correction where it went alone, and leave others (a customer's page among them) with the text corrected.
+    The file published again is planned for each reader."""
     if original.kind != "postmortem":
         return
-    told = _postmortem_told(store, incident.id, updates)
-    for kept in store.deliveries(incident_id=incident.id, sequence=original.sequence):
-        place = (kept.destination, kept.target)
-        if (kept.state == DeliveryState.SKIPPED and kept.last_error == READ_THE_SAME and place in told
-                and not reads_the_same(Visibility.parse(kept.visibility), told[place], correction)):
-            raise InputError(
-                f"#{original.sequence} of {incident.id} is a version of the postmortem that {kept.destination} was "
-                f"not sent (its readers read it as the version they had), and this correction changes what they read: "
-                f"as a correction it would reach only the readers #{original.sequence} reached. Publish the corrected "
-                f"file instead (`broadcaster postmortem {incident.id} --file FILE`): each reader is told what changed "
-                "for it. Nothing was stored or sent."
-            )
+    later = any(u.kind == "postmortem" and u.sequence > original.sequence for u in updates)
+    kept = any(d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME
+               for d in store.deliveries(incident_id=incident.id, sequence=original.sequence))
+    if later or kept:
+        why = ("a later version replaced it" if later
+               else "some readers were not sent it (they read it as the version they had)")
+        raise InputError(
+            f"#{original.sequence} of {incident.id} is a version of the postmortem that not every reader has: {why}. "
+            f"As a correction it would reach only the readers #{original.sequence} reached. Publish the "
+            f"corrected file instead (`broadcaster postmortem {incident.id} --file FILE`): each reader is told what "
+            "changed for it. Nothing was stored or sent."
+        )
 
 
 def _latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
@@ -202,21 +203,22 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
         incident = incident_to_post_to(store, incident_id)
         if incident.is_open:
             raise InputError(f"{incident.id} is still {incident.status.value}: resolve it before publishing a postmortem.")
-        _refuse_published_again(store, incident, text.strip())
         update = Update(incident.id, 0, utcnow(), incident.status, text.strip(), kind="postmortem",
                         author=compose.author_name(config))
         planned = _where_it_reads_otherwise(config, store, incident, update, only, skip, widen)
+        _refuse_published_again(store, incident, text.strip(), planned)
         return publish(config, store, incident, update, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
 
 
-def _refuse_published_again(store: Store, incident: Incident, text: str) -> None:
-    """The same postmortem twice (the command run again from the shell's history) would be announced
-    on every channel again; a changed one replaces it on the page, as a new version, on purpose."""
+def _refuse_published_again(store: Store, incident: Incident, text: str, planned: Sequence[PlannedDelivery]) -> None:
+    """The same postmortem again where every place has it (the command run again from the shell's history) stores a
+    version that goes nowhere; a changed one replaces it on the page, as a new version, on purpose, and the same
+    one goes on to places that lack it (a draft given to staff first, ``--only ops``)."""
     shown = shown_postmortem(store.updates(incident.id))
     same = shown[0] if shown is not None and shown[1] == text else None
-    if same is not None:
+    if same is not None and all(p.state == DeliveryState.SKIPPED for p in planned):
         raise InputError(
             f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}: "
             f"nothing was stored or sent. To change it, edit the file and publish it again; to fix a typo in place, "
@@ -235,8 +237,9 @@ def _where_it_reads_otherwise(config: Config, store: Store, incident: Incident, 
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
         shown = shown_at.get((p.destination, p.target))
-        if p.state == DeliveryState.SKIPPED or shown is None or not reads_the_same(Visibility.parse(p.visibility),
-                                                                                   shown, update):
+        if p.state == DeliveryState.SKIPPED or shown is None:
+            return p
+        if shown.raw_message != update.raw_message and not reads_the_same(Visibility.parse(p.visibility), shown, update):
             return p
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, READ_THE_SAME)
 

@@ -140,6 +140,8 @@ def test_amending_a_version_the_public_was_not_sent_into_one_it_reads_otherwise_
     assert amended.exit_code == 2, amended.output
     assert "postmortem" in amended.output and "--file" in amended.output
     assert _told_since(hooks, before) == {name: [] for name in hooks}
-    # Staff's own text of version 2 may still be corrected in place: the public reads that the same.
-    fixed = run(project, "amend", incident, str(second["sequence"]), FIRST.replace("CHG-4411", "CHG-4414"))
+    # Staff's own text of it too (review 18e: one rule, whatever changes): the file published again goes to staff.
+    staff_fix = project.cli("amend", "--yes", incident, str(second["sequence"]), FIRST.replace("CHG-4411", "CHG-4414"))
+    assert staff_fix.exit_code == 2, staff_fix.output
+    fixed = _postmortem(project, incident, FIRST.replace("CHG-4411", "CHG-4414"), "3.md")
     assert _states(fixed)["ops"] == "sent" and _states(fixed)["pub"] == "skipped"

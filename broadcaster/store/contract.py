@@ -477,26 +477,31 @@ class Store(SubscriptionStore):
         )
         return {(row["incident_id"], int(row["sequence"])) for row in rows}
 
-    def left_out_by_operator(self, incident_id: str, readers: Visibility) -> set[int]:
+    def left_out_by_operator(self, incident_id: str, readers: Visibility, *,
+                             at: tuple[str, str] | None = None) -> set[int]:
         """The sequences of the incident's updates the operator kept from these readers (``--only``, ``--skip``):
-        one of their channels skipped by that choice, or, for a customer with no channel of its update, the page
-        (its private page). A correction so kept is not theirs: what is sent to them later never builds on it."""
+        every one of their places skipped by that choice, or, for a customer with no channel of its update, the
+        page (its private page) so skipped. ``at``: one place (destination, target) alone, for what is sent there.
+        A correction so kept is not theirs: what is sent to them later never builds on it; one any of their
+        places was given is (another place of theirs then being told the same)."""
         rows = self.select(
-            "SELECT sequence, destination, visibility, state, last_error FROM deliveries WHERE incident_id = ?",
+            "SELECT sequence, destination, target, visibility, state, last_error FROM deliveries WHERE incident_id = ?",
             [incident_id])
-        theirs: dict[int, bool] = {}  # sequence -> whether a channel of theirs was planned
-        left_out, page_left_out = set(), set()
+        theirs: dict[int, list[bool]] = {}  # sequence -> for each of their places, whether the operator left it out
+        page_left_out = set()
         for row in rows:
             sequence = int(row["sequence"])
             by_choice = row["state"] == DeliveryState.SKIPPED and row["last_error"] in LEFT_OUT_BY_OPERATOR
-            if row["visibility"] == str(readers):
-                theirs[sequence] = True
-                if by_choice:
-                    left_out.add(sequence)
+            if at is not None:
+                if (row["destination"], row["target"]) == at:
+                    theirs.setdefault(sequence, []).append(by_choice)
+            elif row["visibility"] == str(readers):
+                theirs.setdefault(sequence, []).append(by_choice)
             elif row["destination"] == SITE_DESTINATION and by_choice:
                 page_left_out.add(sequence)
-        if readers.level == Level.AUDIENCE:
-            left_out |= {sequence for sequence in page_left_out if not theirs.get(sequence)}
+        left_out = {sequence for sequence, choices in theirs.items() if all(choices)}
+        if at is None and readers.level == Level.AUDIENCE:
+            left_out |= page_left_out - theirs.keys()
         return left_out
 
     def kept_from(self, incident_id: str, readers: Visibility) -> set[int]:
