@@ -189,8 +189,10 @@ def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> 
     ``broadcaster channels check`` resolves names and catches that case.
     """
     seen: dict[tuple[str, ...], tuple[str, str, str]] = {}  # key -> (table, visibility, as written)
+    places: dict[tuple[str, ...], str] = {}  # where a message lands -> the first table posting there
     for name, table in channels.items():
-        for key, written in load_channel_class(table.type).target_keys(table.options):
+        kind = load_channel_class(table.type)
+        for key, written in kind.target_keys(table.options):
             first = seen.setdefault(key, (name, table.visibility, written))
             if first[1] != table.visibility:
                 raise ConfigError(
@@ -198,11 +200,13 @@ def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> 
                     f"which is {first[1]}, while this table is {table.visibility}. One chat cannot be both: a "
                     "private table's detail would reach the public there. Remove it from one of the two tables."
                 )
-            if first[0] != name and _take_the_same_updates(channels[first[0]], table):
+        for key, written in kind.delivery_keys(table.options):
+            other = places.setdefault(key, name)
+            if other != name and _take_the_same_updates(channels[other], table):
                 raise ConfigError(
-                    f"{where}channels.{name}: {written} is also a target of [channels.{first[0]}] ({first[2]}), "
-                    "and both tables take the same updates: that chat would get each of them twice. Remove it "
-                    "from one of the two tables (or give each table its own `components`)."
+                    f"{where}channels.{name}: {written} is also a target of [channels.{other}], and both tables "
+                    "take the same updates: that chat would get each of them twice. Remove it from one of the two "
+                    "tables (or give each table its own `components`)."
                 )
 
 

@@ -101,6 +101,12 @@ class Channel(ABC):
         return []
 
     @classmethod
+    def delivery_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        """Like ``target_keys``, but equal only where a message lands in the same place: two tables with one key
+        here would post each update twice (a webhook's threads are one channel's readers, yet two places)."""
+        return cls.target_keys(options)
+
+    @classmethod
     def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
         """The key (as ``target_keys`` makes them) of the chat a stored post id names, for ids that name one
         (``-100123:45``); None otherwise. An imported id naming another table's chat is refused by it."""

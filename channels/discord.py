@@ -85,6 +85,11 @@ class DiscordChannel(HttpChannel):
         # One webhook, one channel: its threads are read by the channel's readers too.
         return cls.url_key(options, "webhook_url", "discord", lambda url: _parse_webhook_url(url, "")[:1])
 
+    @classmethod
+    def delivery_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        thread = str(options.get("thread_id", ""))
+        return [((*key, thread), written) for key, written in cls.target_keys(options)]
+
     @property
     def thread_id(self) -> str:
         value = self.config.options.get("thread_id")

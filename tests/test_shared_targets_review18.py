@@ -81,3 +81,47 @@ def test_one_chat_in_two_tables_of_other_components_is_taken(project: Project) -
     result = project.cli("preview", "--title", "API errors", "-C", "api", "Errors.")
     assert result.exit_code == 0, result.output
     assert "status-b (public) skipped: subscribed only to db" in result.output
+
+
+HOOK = "https://discord.com/api/webhooks/123456789012345678/" + "T" * 68
+
+
+def test_one_discord_webhook_posting_into_two_threads_is_not_one_chat_getting_each_update_twice(
+        project: Project) -> None:
+    """Discord's target key is the webhook alone (right for visibilities: a thread's readers are the channel's),
+    but a table with ``thread_id`` posts into that thread only. A forum channel with an "All incidents" thread and
+    a "Database" thread, both fed by the forum's one webhook, is two places: each hears an update once. The first
+    version of this check refused it (review 18e), saying "that chat would get each of them twice"."""
+    project.env["HOOK"] = HOOK
+    project.write_config(ENGINE + AUDIENCES + """
+[channels.discord-all]
+type = "discord"
+webhook_url = "${HOOK}"
+thread_id = "900000000000000001"
+
+[channels.discord-db]
+type = "discord"
+webhook_url = "${HOOK}"
+thread_id = "900000000000000002"
+components = ["db"]
+""")
+    result = project.cli("preview", "--title", "DB errors", "-C", "db", "Errors.")
+    assert result.exit_code == 0, result.output
+
+
+def test_one_discord_webhook_posting_twice_into_one_thread_is_refused(project: Project) -> None:
+    project.env["HOOK"] = HOOK
+    project.write_config(ENGINE + AUDIENCES + """
+[channels.discord-all]
+type = "discord"
+webhook_url = "${HOOK}"
+thread_id = "900000000000000001"
+
+[channels.discord-api]
+type = "discord"
+webhook_url = "${HOOK}"
+thread_id = "900000000000000001"
+components = ["api"]
+""")
+    result = project.cli("preview", "--title", "API errors", "-C", "api", "Errors.")
+    assert result.exit_code == 2 and "each of them twice" in result.output, result.output
