@@ -120,12 +120,17 @@ def parse_components(entries: Sequence[str], config: Config, default: ComponentS
     known = config.component_ids
     result: dict[str, AffectedComponent] = {}
     for entry in entries:
-        component_id, _, status_text = entry.partition("=")
+        component_id, equals, status_text = entry.partition("=")
         component_id = component_id.strip()
         if component_id not in known:
             hint = did_you_mean(component_id, list(known))
             listing = ", ".join(known) if known else "none are configured: add [[components]] to the config"
             raise InputError(f"unknown component {component_id!r}.{hint} Known components: {listing}.")
+        if equals and not status_text.strip():  # `-C api=$STATUS`, STATUS unset: a status was meant, not "keep it"
+            raise InputError(
+                f"-C {component_id}= gives no status after '=' (an unset shell variable?). Give one "
+                f"(-C {component_id}=operational; any of {', '.join(s.value for s in ComponentStatus)}), or a bare "
+                f"-C {component_id} to keep the status it has. Nothing was stored or sent.")
         status = (
             ComponentStatus(choose(status_text, [s.value for s in ComponentStatus], "component status"))
             if status_text
@@ -283,6 +288,7 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
     else:
         incident, status = existing, _next_status(draft, existing)
         check_transition(existing, status, draft.reopen)
+    _refuse_a_promise_on_closing(draft, incident, status)
     default_status = _DEFAULT_COMPONENT_STATUS[impact or incident.impact]
     if incident.kind == "maintenance":
         default_status = maintenance_component_status(status)
@@ -324,6 +330,22 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         extra=_with_window_step(draft.extra, existing, status),
     )
     return incident, update
+
+
+def _refuse_a_promise_on_closing(draft: Draft, incident: Incident, status: Status) -> None:
+    """An update that closes the incident promises nothing more: "Next update by 04:20" under "Resolved" is a promise
+    nobody keeps, and no one is told it lapsed (the overdue notice looks at open incidents only); an --etr of what is
+    restored says nothing true either."""
+    if not status.is_closed:
+        return
+    why = {"--next-update": "no update comes after it", "--etr": "nothing is left to restore"}
+    given = [option for option, value in (("--next-update", draft.next_update), ("--etr", draft.etr)) if value]
+    if given:
+        closes = "completes the window" if incident.kind == "maintenance" else "resolves the incident"
+        raise InputError(
+            f"{' and '.join(given)} on an update that {closes} (status {status.value}): "
+            f"{' and '.join(why[option] for option in given)}, so readers would be promised what never comes. "
+            f"Leave {' and '.join(given)} out, or post with an open status. Nothing was stored or sent.")
 
 
 def _refuse_outage_in_window(entries: Sequence[str], reported: Sequence[AffectedComponent]) -> None:

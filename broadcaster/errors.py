@@ -26,15 +26,21 @@ def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
     """" Did you mean 'x'?" for the closest names (those ``typed`` begins, then typos), or "".
 
     Compared case-folded, so ``API`` suggests ``api``: names are matched whole and exactly, and the
-    suggestion is what tells an operator which spelling is meant.
+    suggestion is what tells an operator which spelling is meant. The name ``typed`` is but for its letter
+    case is the one meant (caps lock, an id copied from a ticket): it is suggested alone, never after
+    another (``api-errors-...-2`` first, pasted in a hurry, would act on the wrong incident).
     """
     import difflib  # here: only a mistyped name pays for it, not every start-up
 
     folded = typed.casefold()
+    same_but_case = [k for k in known if folded and k.casefold() == folded]
+    if len(same_but_case) == 1:
+        return f" Did you mean {same_but_case[0]!r}?"
     starting = [k for k in known if folded and k.casefold().startswith(folded)]
     by_fold = {k.casefold(): k for k in known}
     close = difflib.get_close_matches(folded, list(by_fold), n=many, cutoff=0.5)
-    names = (starting or [by_fold[c] for c in close])[:many]
+    # Several names differing only in case ("API", "api"): all of them first, then the rest.
+    names = list(dict.fromkeys([*same_but_case, *(starting or [by_fold[c] for c in close])]))[:max(many, len(same_but_case))]
     return f" Did you mean {' or '.join(repr(n) for n in names)}?" if names else ""
 
 

@@ -260,7 +260,12 @@ def test_missing_env_var_is_named_and_nothing_is_stored(project: Project) -> Non
 
 
 def test_config_file_not_found(project: Project) -> None:
-    result = project.cli("--config", "/nonexistent/x.toml", "list")
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    # Not through project.cli, which names the project's config first: two --config values are refused now.
+    result = CliRunner().invoke(main, ["--config", "/nonexistent/x.toml", "list"])
     assert result.exit_code == 2 and "not found" in result.stderr
 
 

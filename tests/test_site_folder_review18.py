@@ -4,6 +4,10 @@ then on every command there found a config, so the refusal of the built-in defau
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -60,3 +64,19 @@ def test_a_post_from_a_config_written_by_hand_inside_the_site_is_refused(
                                        "Down."], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert "inside" in result.output and not (project.site / "incidents" / ".broadcaster").exists()
+
+
+def test_a_run_without_a_config_in_a_sites_subfolder_keeps_no_state_inside_the_site(project: Project) -> None:
+    """Review 18e: `cd public/incidents` to look at a page, then `broadcaster post`: no broadcaster.toml there, so
+    the built-in default ran and kept its store (private notes and all) in ./.broadcaster/, inside the site."""
+    project.write_config()
+    posted = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Errors.")
+    assert posted.exit_code == 0, posted.output
+    inside = project.site / "incidents"
+    assert inside.is_dir()
+    env = {k: v for k, v in os.environ.items() if k != "BROADCASTER_CONFIG"}
+    done = subprocess.run([sys.executable, "-m", "broadcaster", "post", "--yes", "--title", "DB down",
+                           "--private", "Ticket OPS-77 (staff only)", "Database down."],
+                          cwd=inside, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert not (inside / ".broadcaster").exists(), "the store, with staff's note, was written inside the site"

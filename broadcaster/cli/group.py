@@ -2,7 +2,7 @@
 
 0 all good; 2 bad input or config (nothing stored, nothing sent);
 3 stored, but at least one destination failed (see ``show``, resend with ``retry``);
-1 anything unexpected; 130 interrupted.
+1 anything unexpected; 130 interrupted; 141 the reader of the output went away.
 """
 
 from __future__ import annotations
@@ -110,5 +110,7 @@ def main() -> None:
     Channels: X, Telegram, Slack, Mastodon, Bluesky, Discord, Teams, Matrix, email and webhooks.
 
     Exit codes: 0 all good; 2 bad input or config (nothing stored or sent);
-    3 stored, but at least one destination failed (see `show`, resend with `retry`).
+    3 stored, but at least one destination failed (see `show`, resend with `retry`);
+    1 the state file cannot be used, or anything unexpected (run again with --debug); 130 interrupted (Ctrl-C);
+    141 the reader of the output went away (`| head`).
     """

@@ -16,6 +16,7 @@ from broadcaster.cli.options import (
     complete_incident,
     load_config,
     open_store,
+    private_option,
     publish_options,
 )
 from broadcaster.cli.publishing import publish_command, read_bounded, read_message
@@ -44,8 +45,7 @@ class UpdateNumber(click.ParamType[int]):
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
 @click.argument("sequence", type=UpdateNumber(), metavar="SEQ")
 @click.argument("message", required=False)
-@click.option("--private", "-p", default="", metavar="TEXT",
-              help="Replace the update's private note (internal channels only); without it, the note stays.")
+@private_option("Replace the update's private note (internal channels only); without it, the note stays.")
 @click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
               help="Replace customer ID's detail (\"\" takes it out); the rest of the update's is kept (repeatable).")
 @publish_options
@@ -55,10 +55,12 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
           for_detail: tuple[tuple[str, str], ...], **options: Any) -> None:
     """Correct update SEQ of an incident.
 
-    Edited in place where the medium allows it (Telegram, Slack, the page and
-    the feeds); posted as a correction reply where it does not (X). The store
-    keeps the original and the correction; what readers saw beside the text
-    (each customer's detail, the private note) stays unless given again.
+    Edited in place where the medium allows it (the page, the feeds, Telegram,
+    Slack, Matrix, Mastodon, Discord); posted as a correction where it does
+    not (a reply on X and Bluesky, a card on Teams, a mail in the thread on
+    email); webhooks get an update.amended event. The store keeps the original and the correction; what
+    readers saw beside the text (each customer's detail, the private note)
+    stays unless given again.
     """
     from broadcaster import lifecycle, operations
 
@@ -142,7 +144,7 @@ def maintenance() -> None:
 @click.option("--end", required=True, metavar="WHEN", help="End: a duration after the start (2h) or a time.")
 @click.option("--component", "-C", "components", multiple=True, metavar="ID", shell_complete=complete_component,
               help="A component under maintenance (repeatable).")
-@click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
+@private_option("Private detail.")
 @publish_options
 @common
 @click.pass_context
@@ -165,7 +167,7 @@ def _step_command(name: str, status: str, help_text: str) -> None:
     @maintenance.command(name, help=help_text)
     @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
     @click.argument("message", required=False)
-    @click.option("--private", "-p", default="", metavar="TEXT", help="Private detail.")
+    @private_option("Private detail.")
     @publish_options
     @common
     @click.pass_context
@@ -204,8 +206,9 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
 
     Starts and completes maintenance windows at their scheduled times, reminds
     of a window starting within [maintenance] reminder_minutes, and tells the
-    private channels when a promised update is overdue or an SLA is breached.
-    Running it twice posts nothing twice.
+    internal channels when a promised update is overdue or an SLA is breached
+    (and a customer's channels when its own SLA is). Running it twice posts
+    nothing twice.
     """
     from broadcaster import lifecycle
 

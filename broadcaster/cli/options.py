@@ -7,6 +7,7 @@ either way their value lands on the root context's ``obj``, where
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -48,13 +49,49 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def _config_option() -> Callable[[F], F]:
-    return click.option("--config", "-c", "config", expose_value=False, callback=_remember, metavar="FILE",
-                        help=CONFIG_HELP)
+    return click.option("--config", "-c", "config", expose_value=False, multiple=True, callback=_remember_one,
+                        metavar="FILE", help=CONFIG_HELP)
 
 
 def _store_option() -> Callable[[F], F]:
-    return click.option("--store", "store", expose_value=False, callback=_remember, metavar="PATH|URL",
-                        help=STORE_HELP)
+    return click.option("--store", "store", expose_value=False, multiple=True, callback=_remember_one,
+                        metavar="PATH|URL", help=STORE_HELP)
+
+
+def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """``--config``/``--store``, once: an alias's ``broadcaster -c prod.toml`` and a ``-c staging.toml`` typed after
+    it (or after the command name) would otherwise post silently to the channels and page of the last one."""
+    shown = _shown_store if param.name == "store" else repr
+    value = _one_value(param, values, shown)
+    if value is None:
+        return None
+    state = _state(ctx)
+    earlier = state.get(param.name or "")
+    if earlier is not None and not _same_place(earlier, value):
+        raise click.BadParameter(
+            f"given before the command name ({shown(earlier)}) and after it ({shown(value)}): which is meant? "
+            "Give it once. Nothing was stored or sent.", ctx=ctx, param=param)
+    _remember(ctx, param, value)
+    return value
+
+
+def _same_place(first: str, second: str) -> bool:
+    """``prod.toml`` and ``./prod.toml`` are one file: the same place named twice is not two places."""
+    if first == second:
+        return True
+    if "://" in first or "://" in second:
+        return False
+    return os.path.realpath(os.path.expanduser(first)) == os.path.realpath(os.path.expanduser(second))
+
+
+def _shown_store(value: str) -> str:
+    """A ``--store`` value as an error may show it: a URL's password masked, a connection string not at all."""
+    from broadcaster.redaction import redact
+    from broadcaster.store.location import _looks_like_a_url_or_connection_string
+
+    if "://" not in value and _looks_like_a_url_or_connection_string(value):
+        return "(a connection string, not shown)"
+    return repr(redact(value, _store_secrets(value)))
 
 
 def _debug_option() -> Callable[[F], F]:
@@ -83,9 +120,12 @@ def known_secrets(ctx: click.Context) -> list[str]:
 
 def store_override_secrets(ctx: click.Context) -> list[str]:
     """The password of a ``--store`` URL, as written and decoded, in its userinfo or its query."""
+    return _store_secrets(store_override(ctx) or "")
+
+
+def _store_secrets(override: str) -> list[str]:
     from broadcaster.config import url_credentials
 
-    override = store_override(ctx) or ""
     query = re.findall(r"[?&]password=([^&#]+)", override, re.IGNORECASE)
     return [*url_credentials(override, user_alone=False), *query]
 
@@ -111,12 +151,15 @@ def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None
 def _refuse_the_default_in_a_site() -> None:
     """The built-in default keeps its private state in ./.broadcaster/: run in a site's own folder (`cd public` to look
     at the page, then a post from there), it would put the store, private notes and all, into the published site."""
-    from broadcaster.site.folder import MARKER
+    from broadcaster.site.folder import MARKER, site_holding
 
     here = Path.cwd()
-    if (here / MARKER).is_file():
+    site = site_holding(here)  # at any depth: `cd public/incidents` to look at a page is as inside
+    if site is not None:
+        what = (f"is a site broadcaster builds ({MARKER} is in it)" if site == here
+                else f"is inside {printable(str(site))}, a site broadcaster builds ({MARKER} is there)")
         raise InputError(
-            f"{printable(str(here))} is a site broadcaster builds ({MARKER} is in it), and no broadcaster.toml is here: "
+            f"{printable(str(here))} {what}, and no broadcaster.toml is here: "
             "the built-in default would keep its private state inside the published site. Run this from the folder "
             "of your broadcaster.toml (or pass --config FILE). Nothing was stored or sent."
         )
@@ -327,15 +370,17 @@ complete_audience = _completer("audience")
 # -- options of the commands that publish ---------------------------------------------
 
 
-def _apply(command: F, options: list[Callable[[F], F]]) -> F:
+Decorator = Callable[[Any], Any]  # a click.option(...): what it decorates comes back with one more parameter
+
+
+def _apply(command: F, options: list[Decorator]) -> F:
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def publish_options(command: F) -> F:
-    """The options every publishing command has: destinations, dry run, JSON, confirmation."""
-    return _apply(command, [
+def _destination_options() -> list[Decorator]:
+    return [
         click.option("--only", "only", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
                      help="Send only to these destinations (comma-separated; `site` is the page)."),
         click.option("--skip", "skip", multiple=True, metavar="NAMES", shell_complete=_completer("destination"),
@@ -343,42 +388,99 @@ def publish_options(command: F) -> F:
         click.option("--widen", is_flag=True,
                      help="Also send where this incident has not gone: wider than its earlier updates, which "
                           "--only/--skip kept to narrower readers (by default a follow-up goes no wider)."),
+    ]
+
+
+def _json_option() -> Decorator:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable format, see README).")
+
+
+def publish_options(command: F) -> F:
+    """The options every publishing command has: destinations, dry run, JSON, confirmation."""
+    return _apply(command, [
+        *_destination_options(),
         click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object (stable format, see README)."),
+        _json_option(),
         click.option("--yes", "-y", is_flag=True, help="Publish without asking for confirmation."),
     ])
 
 
-def _once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
-    """A time given twice (an edited command line, history recalled) is refused: click kept the last one silently,
-    and the promise published may not be the one meant."""
-    if len(values) > 1:
-        raise click.BadParameter(f"given {len(values)} times ({', '.join(map(repr, values))}): which is meant? Give it once.")
-    return values[0] if values else None
+def preview_options(command: F) -> F:
+    """``publish_options`` with ``--dry-run`` and ``--yes`` hidden: a preview is a dry run and publishes nothing to
+    confirm, so its help does not offer them; a script that passes them still gets its preview (they change nothing)."""
+    return _apply(command, [
+        *_destination_options(),
+        click.option("--dry-run", is_flag=True, hidden=True),
+        _json_option(),
+        click.option("--yes", "-y", is_flag=True, hidden=True),
+    ])
 
 
-def message_options(command: F) -> F:
-    """Private detail, times and components of an update, plus the publishing options."""
-    return publish_options(_apply(command, [
-        click.option("--private", "-p", "private", default="", metavar="TEXT", help="Internal detail: only internal channels see it."),
+def _one_value(param: click.Parameter, values: tuple[str, ...], shown: Callable[[str], str] = repr,
+               fix: str = "Give it once.") -> str | None:
+    """The one value of an option said once (``multiple=True`` collects them all), or a ``click.BadParameter``
+    naming each: click kept the last silently, and an edited command line recalled from history then posts to
+    another incident, with another status, or loses the first note. The same value again is the same thing said."""
+    distinct = tuple(dict.fromkeys(values))
+    if len(distinct) > 1:
+        raise click.BadParameter(f"given {len(values)} times ({', '.join(map(shown, distinct))}): which is meant? "
+                                 f"{fix} Nothing was stored or sent.", param=param)
+    return distinct[0] if distinct else None
+
+
+def once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """Callback of an option said once, declared ``multiple=True``: its value, or None when not given."""
+    return _one_value(param, values)
+
+
+def once_text(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
+    """``once`` for a text whose absence is "" (``--private``): two notes meant both go into one."""
+    return _one_value(param, values, fix="Give it once, with both texts in it if both are meant.") or ""
+
+
+def private_option(help_text: str) -> Callable[[F], F]:
+    """``--private``/``-p``, said once: a second note would otherwise replace the first without a word."""
+    return click.option("--private", "-p", "private", multiple=True, callback=once_text, metavar="TEXT", help=help_text)
+
+
+def _message_option_list(*, closes: bool) -> list[Decorator]:
+    # An update that closes the incident takes no --etr or --next-update (compose refuses them, saying why);
+    # `resolve` still parses them, hidden, so a script passing them meets that reason, not "no such option".
+    return [
+        private_option("Internal detail: only internal channels see it."),
         click.option("--customer", "customers", multiple=True, metavar="ID", shell_complete=complete_audience,
                      help="Affected customer: an [audiences.ID] id; its channels are told (repeatable)."),
         click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
                      help="Detail only customer ID's channels (and internal ones) see (repeatable)."),
         click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
-        click.option("--etr", metavar="WHEN", multiple=True, callback=_once,
+        click.option("--etr", metavar="WHEN", multiple=True, callback=once, hidden=closes,
                      help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
-        click.option("--next-update", "next_update", metavar="WHEN", multiple=True, callback=_once,
+        click.option("--next-update", "next_update", metavar="WHEN", multiple=True, callback=once, hidden=closes,
                      help="When the next update is promised: 30m, 2h, 15:30 or ISO time."),
         click.option("--component", "-C", "components", multiple=True, metavar="ID[=STATUS]", shell_complete=complete_component,
                      help="Affected component, optionally with its status (repeatable)."),
-    ]))
+    ]
+
+
+def message_options(command: F) -> F:
+    """Private detail, times and components of an update, plus the publishing options."""
+    return publish_options(_apply(command, _message_option_list(closes=False)))
+
+
+def closing_message_options(command: F) -> F:
+    """``message_options`` of ``resolve``: no --etr or --next-update offered (nothing is restored or promised after)."""
+    return publish_options(_apply(command, _message_option_list(closes=True)))
+
+
+def preview_message_options(command: F) -> F:
+    """``message_options`` of ``preview``: ``preview_options`` in place of ``publish_options``."""
+    return preview_options(_apply(command, _message_option_list(closes=False)))
 
 
 def template_options(command: F) -> F:
     """``--template NAME --set key=value`` (post and preview)."""
     return _apply(command, [
-        click.option("--template", "template", metavar="NAME", shell_complete=complete_template,
-                     help="Start from [templates.NAME] (see `broadcaster templates`)."),
+        click.option("--template", "template", multiple=True, callback=once, metavar="NAME",
+                     shell_complete=complete_template, help="Start from [templates.NAME] (see `broadcaster templates`)."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value for a template placeholder (repeatable)."),
     ])

@@ -11,30 +11,49 @@ import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
+    F,
+    closing_message_options,
     common,
     complete_impact,
     complete_incident,
     complete_status,
     load_config,
     message_options,
+    once,
     open_store,
+    preview_message_options,
     template_options,
 )
 from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
 
 
+def _update_fields(command: F) -> F:
+    """What an update of ``post`` (and ``preview``) says: each said once (an option given twice with two values
+    is refused: which incident, title, impact or status is meant is never guessed)."""
+    options = [
+        click.option("--incident", "-i", "incident_id", metavar="ID", multiple=True, callback=once,
+                     shell_complete=complete_incident, help="Post an update to this incident (omit for a new incident)."),
+        click.option("--title", "-t", metavar="TEXT", multiple=True, callback=once,
+                     help="Title of a new incident (or a new title)."),
+        click.option("--impact", metavar="TEXT", multiple=True, callback=once, shell_complete=complete_impact,
+                     help="none, minor, major or critical (a new incident without it: minor)."),
+        click.option("--status", "-s", metavar="TEXT", multiple=True, callback=once, shell_complete=complete_status,
+                     help="investigating, identified, monitoring or resolved. Without it a new incident starts "
+                          "investigating and a follow-up keeps the incident's status."),
+        click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move."),
+        click.option("--again", is_flag=True,
+                     help="Post it though it repeats a post just made (an open incident's title and text, or the "
+                          "latest update)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command()
 @click.argument("message", required=False)
-@click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident,
-              help="Post an update to this incident (omit for a new incident).")
-@click.option("--title", "-t", help="Title of a new incident (or a new title).")
-@click.option("--impact", shell_complete=complete_impact, help="none, minor, major or critical.")
-@click.option("--status", "-s", shell_complete=complete_status,
-              help="investigating (default), identified, monitoring or resolved.")
-@click.option("--reopen", is_flag=True, help="Allow an update to a resolved incident, or a backward status move.")
-@click.option("--again", is_flag=True,
-              help="Post it though it repeats a post just made (an open incident's title and text, or the latest update).")
+@_update_fields
 @template_options
 @message_options
 @common
@@ -52,7 +71,7 @@ def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
 @click.command()
 @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
 @click.argument("message", required=False)
-@message_options
+@closing_message_options
 @common
 @click.pass_context
 def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **options: Any) -> None:
@@ -63,19 +82,18 @@ def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **opti
 
 @click.command()
 @click.argument("message", required=False)
-@click.option("--incident", "-i", "incident_id", metavar="ID", shell_complete=complete_incident)
-@click.option("--title", "-t")
-@click.option("--impact", shell_complete=complete_impact)
-@click.option("--status", "-s", shell_complete=complete_status)
-@click.option("--reopen", is_flag=True)
-@click.option("--again", is_flag=True)
+@_update_fields
 @template_options
-@message_options
+@preview_message_options
 @common
 @click.pass_context
 def preview(ctx: click.Context, /, message: str | None, **options: Any) -> None:
-    """Show exactly what every destination would receive (same options as post); sends nothing."""
-    options["dry_run"] = True
+    """Show exactly what every destination would receive; stores and sends nothing.
+
+    It takes post's options; --yes and --dry-run have nothing to do here, as
+    nothing is published.
+    """
+    options.update(dry_run=True, yes=False)
     _post(ctx, message, options)
 
 
