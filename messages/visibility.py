@@ -833,6 +833,11 @@ def reads_the_same(visibility: Visibility, shown: Update, correction: Update) ->
     return public_text(shown.raw_message) == public_text(correction.raw_message)
 
 
+def written_alike(one: Update, other: Update) -> bool:
+    """Whether two updates' texts are the same as the operator wrote them, every span included."""
+    return one.raw_message == other.raw_message
+
+
 def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
     """The name an audience's renderings address it by ("For Acme Corp EU:"): the egress guard's mask
     (``PrivateValues.mask``), so another customer's name inside it is not taken for that customer."""
