@@ -24,11 +24,11 @@ from broadcaster.messages.visibility import (
     WINDOW_STEP,
     as_last_corrected,
     corrected_sequence,
+    identical_text,
     private_detail_of_correction,
     reads_the_same,
     shown_postmortem,
     validate_message,
-    written_alike,
 )
 from broadcaster.operations import PostResult, again_on_conflict, delivery_plan, incident_to_post_to, publish
 from broadcaster.routing import reached_audiences
@@ -240,7 +240,7 @@ def _where_it_reads_otherwise(config: Config, store: Store, incident: Incident, 
         shown = shown_at.get((p.destination, p.target))
         if p.state == DeliveryState.SKIPPED or shown is None:
             return p
-        if not written_alike(shown, update) and not reads_the_same(Visibility.parse(p.visibility), shown, update):
+        if not identical_text(shown, update) and not reads_the_same(Visibility.parse(p.visibility), shown, update):
             return p
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, READ_THE_SAME)
 

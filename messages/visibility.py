@@ -833,8 +833,9 @@ def reads_the_same(visibility: Visibility, shown: Update, correction: Update) ->
     return public_text(shown.raw_message) == public_text(correction.raw_message)
 
 
-def written_alike(one: Update, other: Update) -> bool:
-    """Whether two updates' texts are the same as the operator wrote them, every span included."""
+def identical_text(one: Update, other: Update) -> bool:
+    """Whether two updates' texts are the same to the character as the operator wrote them, every span included
+    (``written_alike`` leaves letter case and spacing aside)."""
     return one.raw_message == other.raw_message
 
 
