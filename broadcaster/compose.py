@@ -85,13 +85,19 @@ def slug_id(title: str, now: datetime) -> str:
     return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
 
 
-def unspelt_id(incident: Incident) -> str:
+def unspelt_id(incident: Incident, secret: str, stored: int) -> str:
     """An id that spells nothing of the title, for an incident kept from the public when it is created:
     ``incident-2026-11-22-3f9a1c``. Its id is in every public address once it is widened (``--widen``, under
-    a new title), and a plain ``api-errors-...`` taken by it would make the public one ``api-errors-...-2``."""
-    import secrets
+    a new title), and a plain ``api-errors-...`` taken by it would make the public one ``api-errors-...-2``.
 
-    return f"{incident.kind}-{incident.created_at:%Y-%m-%d}-{secrets.token_hex(3)}"
+    Keyed by the store's secret and how far the store has got (``Store.site_generation``), not drawn at random:
+    the confirmation's dry run and the post after it, or a ``preview`` and the ``post`` after it, name the same
+    incident, and two incidents of one title get two ids (never a ``-2`` telling of the other)."""
+    import hashlib
+    import hmac
+
+    said = f"unspelt|{incident.id}|{stored}".encode()
+    return f"{incident.kind}-{incident.created_at:%Y-%m-%d}-{hmac.new(secret.encode(), said, hashlib.sha256).hexdigest()[:6]}"
 
 
 def maintenance_component_status(status: Status) -> ComponentStatus:

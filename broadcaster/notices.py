@@ -11,13 +11,13 @@ commands never raise one twice and a notice never writes back a stale incident.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from broadcaster.compose import without_kept
 from broadcaster.config import AudienceConfig, Config
-from broadcaster.delivery import DeliveryState
+from broadcaster.delivery import NOT_IN_ONLY, SKIPPED_BY_OPERATOR, DeliveryState
 from broadcaster.destinations import destinations, plan
 from broadcaster.errors import ConflictError
 from broadcaster.messages import i18n, words
@@ -38,6 +38,40 @@ def has_private_channels(config: Config, store: Store | None = None) -> bool:
     if any(c.internal for c in config.channels.values()):
         return True
     return config.bot is not None and store is not None and bool(store.subscriptions(visibility=INTERNAL, active=True))
+
+
+def notice_label(notice: Update) -> str:
+    """What a notice is about, in a few words, for the summary of the command that raised it."""
+    extra, kind = notice.extra, notice.extra.get("notice", "")
+    if kind == "sla_breach":
+        return f"SLA breach of {extra.get('component', '?')}"
+    if kind in ("audience_sla", "audience_sla_internal"):
+        return f"SLA breach of customer {extra.get('audience') or extra.get('of') or '?'}"
+    if kind == "overdue":
+        return f"update #{extra.get('of', '?')} overdue"
+    return kind or "notice"
+
+
+# What a notice's delivery says where the command that raised it left the destination out: it waits there.
+WAITS_THERE = ("not sent: this command left {name} out ({why}), so the notice it raised waits; "
+               "`broadcaster retry` sends it there")
+
+
+def waiting_where_left_out(store: Store, notices: Sequence[Update],
+                           planned: Sequence[PlannedDelivery]) -> dict[int, str]:
+    """The deliveries of ``notices`` (raised by an operator's update) to destinations that update's command left
+    out with ``--skip`` or ``--only``, each with why it is not sent now.
+
+    The operator who left a destination out of a command (its service down, a team not to disturb) is not
+    surprised by a post there from it. The notice is not lost either: it stays ``pending`` (the command exits 3,
+    saying so), and ``retry`` sends it."""
+    left_out = {p.destination: p.reason for p in planned
+                if p.state == DeliveryState.SKIPPED and p.reason in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)}
+    if not left_out:
+        return {}
+    return {d.id: WAITS_THERE.format(name=d.destination, why=left_out[d.destination])
+            for n in notices for d in store.deliveries(incident_id=n.incident_id, sequence=n.sequence)
+            if d.state == DeliveryState.PENDING and d.destination in left_out}
 
 
 def _raised(updates: list[Update], **key: str) -> bool:

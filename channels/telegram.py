@@ -146,10 +146,31 @@ class TelegramChannel(Channel):
         except BadRequest as exc:
             if "not found" in str(exc).lower():
                 return ""
-            raise self._error(exc, written) from exc
+            raise self._lookup_error(exc) from exc
         except TelegramError as exc:
-            raise self._error(exc, written) from exc
+            raise self._lookup_error(exc) from exc
         return f"telegram:{chat.id}"
+
+    def _lookup_error(self, exc: TelegramError) -> DeliveryError:
+        """Why getChat failed, in its own words. It posts nothing: a send's "the message may or may not have been
+        posted" would send the operator looking for a post that cannot exist, or fearing a retry posts twice."""
+        from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TimedOut
+
+        sdk = _sdk_classes()
+        if isinstance(exc, (InvalidToken, sdk.flood_wait)):
+            return self._error(exc, "")  # the token's fix and the wait are the same for every request
+        detail = exc.message.rstrip(".")
+        if isinstance(exc, TimedOut):
+            what = f"Telegram did not answer getChat within {self.request_timeout:g}s"
+        elif isinstance(exc, sdk.server_error):
+            what = f"Telegram answered getChat with a server error ({detail})"
+        elif isinstance(exc, sdk.not_bot_api):
+            what = f"the answer to getChat was not the Bot API's ({detail}): check api_url ({self.api_url}) and any proxy"
+        elif isinstance(exc, NetworkError):
+            what = f"getChat got no answer from Telegram at {self.api_url} ({detail})"
+        else:
+            what = f"Telegram refused getChat ({detail})"
+        return self.fail(what, retryable=not isinstance(exc, (BadRequest, Forbidden)))
 
     @property
     def _limiter(self) -> RateLimiter:

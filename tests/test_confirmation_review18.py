@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def test_a_staff_only_update_is_not_shown_as_what_the_public_will_read(project: 
                                         "Staff: [private]router r7 at Initech[/private] looking."], b"n\n", b"Publish now?")
     assert code == 2, shown
     public = _public_part(shown)
-    assert "Initech" not in public and "router r7" not in public and "no public channel" in public, public
+    assert "Initech" not in public and "router r7" not in public and "Nothing: neither the page" in public, public
     assert "What tg-ops (internal) will read" in shown and "router r7" in shown  # the operator still sees it, named
 
 
@@ -107,3 +108,38 @@ def test_a_yes_typed_before_the_confirmation_was_shown_does_not_publish(project:
     assert world.x.tweets == [], shown
     assert json.loads(project.cli("list", "--json").stdout) == [], shown
     assert code != 0, shown
+
+
+def test_an_update_only_the_public_page_takes_is_shown_as_the_public_reads_it(project: Project) -> None:
+    """Review 18e, of the fix above: with no channel (the page alone, as `init` writes it) the update goes on the
+    public page, and the confirmation said the public read "Nothing"."""
+    project.write_config()
+    code, shown = in_terminal(project, ["post", "--title", "API errors", "-C", "api", "Errors on the API."], b"n\n",
+                              b"Publish now?")
+    assert code == 2, shown
+    public = _public_part(shown)
+    assert "Nothing" not in public and "Errors on the API." in public, public
+
+
+def test_the_new_incident_confirmed_is_the_one_published(project: Project, world: FakeWorld) -> None:
+    """A new incident kept from the public gets an id that spells nothing of its title: it was drawn at random
+    again by the real run, so the confirmation named one incident (and its link) and another was stored and sent."""
+    code, shown = in_terminal(project, ["post", "--title", "API errors", "-C", "api", "--only", "tg-ops",
+                                        "Staff: looking."], b"y\n", b"Publish now?")
+    assert code == 0, shown
+    confirmed = re.search(r"New incident (\S+): API errors", shown)
+    assert confirmed and confirmed.group(1).startswith("incident-"), shown
+    stored = [i["id"] for i in json.loads(project.cli("list", "--json").stdout)]
+    assert stored == [confirmed.group(1)], (stored, confirmed.group(1))
+    assert confirmed.group(1) in str(world.telegram_messages(world.ops_chats[0]))
+
+
+def test_the_id_a_preview_shows_is_the_id_the_post_gets_and_two_such_incidents_differ(
+        project: Project, world: FakeWorld) -> None:
+    args = ("--title", "API errors", "-C", "api", "--only", "tg-ops", "Staff: looking.")
+    previewed = json.loads(project.cli("preview", "--json", *args).stdout)["incident_id"]
+    posted = json.loads(project.cli("post", "--yes", "--json", *args).stdout)["incident_id"]
+    assert previewed == posted and "api" not in posted
+    again = json.loads(project.cli("post", "--yes", "--json", "--again", *args).stdout)["incident_id"]
+    # Not "<the first>-2": a widened one would tell the public another was kept from it under the same title.
+    assert again != posted and not again.startswith(posted), (posted, again)

@@ -31,6 +31,7 @@ from broadcaster.messages.model import Visibility
 from broadcaster.messages.visibility import full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
+from broadcaster.operations.withdrawing import readers_changed
 from broadcaster.redaction import redact
 from broadcaster.store import Delivery
 from broadcaster.times import format_time
@@ -292,6 +293,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
         out.print(Text("Dry run" if asked else "Refused", style="bold") + Text(
             f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
         print_previews(out, result.previews if asked else _refused_first(out, result.previews))
+        _print_left_up(out, result)
         return
     done = "withdrawn" if result.update.kind == "withdrawal" else f"({result.update.status.value}) stored"
     heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} {done}.")
@@ -299,10 +301,39 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
     if url:
         heading.append(f" {url}")
     print_outcomes(out, heading, result.outcomes, result.incident.id)
+    _print_notices(out, result)
     for delivery in getattr(result, "in_doubt", ()):
         out.print(unknown_line(delivery, withdrawn=True))
     if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {printable(str(config.output_dir / 'index.html'))}", markup=False)
+
+
+LEFT_UP_HEADING = "Left up: {count} post(s) the withdrawal will not delete, each to see to by hand (it exits 3 to say so):"
+
+
+def _print_left_up(out: Console, result: PostResult) -> None:
+    """A withdrawal's dry run: the posts the real run will leave up, each with why and what to do (it then exits 3)."""
+    left = getattr(result, "in_doubt", ())
+    if left:
+        out.print(Text(LEFT_UP_HEADING.format(count=len(left)), style="bold magenta"))
+    for delivery in left:
+        out.print(unknown_line(delivery, withdrawn=True))
+
+
+def _print_notices(out: Console, result: PostResult) -> None:
+    """Each notice the update raised (an SLA breach), sent or not, as the update's own deliveries are printed:
+    a notice that failed makes the command exit 3, and the summary must say which and what to run."""
+    from broadcaster.notices import notice_label  # here: only a post that raised a notice needs it
+
+    raised = {(n.incident_id, n.sequence): n for n in result.raised}
+    for key in dict.fromkeys((o.incident_id, o.sequence) for o in result.notices):
+        what = notice_label(raised[key]) if key in raised else "notice"
+        heading = Text("Notice", style="bold") + Text(f" ({what}) raised by this update: {key[0]} #{key[1]}")
+        # Not the public destinations' "skipped: internal notice" lines: a notice never goes there.
+        mine = [o for o in result.notices if (o.incident_id, o.sequence) == key and o.state != DeliveryState.SKIPPED]
+        if not mine:
+            heading.append(": no destination takes it")
+        print_outcomes(out, heading, mine, key[0])
 
 
 def print_confirmation(out: Console, result: PostResult, destinations: dict[str, Any]) -> None:
@@ -311,14 +342,15 @@ def print_confirmation(out: Console, result: PostResult, destinations: dict[str,
     for line in confirmation_summary(result):
         out.print(line, markup=False)
     going = [p for p in previews_of(result) if p.rendered or p.refused]
-    public = next((p for p in going if p.visibility == "public" and p.destination != SITE_DESTINATION), None)
+    public = (next((p for p in going if p.visibility == "public" and p.destination != SITE_DESTINATION), None)
+              or next((p for p in going if p.visibility == "public"), None))  # the page alone: still the public's
     out.rule("What the public will read", align="left")
     if result.update.kind == "withdrawal":
         out.print("Nothing new: the incident leaves the page, the feeds and the JSON.", markup=False)
         shown = None
     elif public is None:
         # Never another reader's rendering under this heading: copied into a public reply, it would publish it.
-        out.print("Nothing: no public channel takes this update.", markup=False)
+        out.print("Nothing: neither the page nor any public channel takes this update.", markup=False)
         shown = next(iter(going), None)
         if shown is not None:
             out.rule(f"What {shown.destination} ({shown.visibility}) will read", align="left")
@@ -373,23 +405,68 @@ def destination_lines(result: PostResult, destinations: dict[str, Any]) -> list[
     for entry in previews_of(result):
         counts[(entry.destination, entry.visibility)] = counts.get((entry.destination, entry.visibility), 0) + 1
     refused = {p.destination for p in result.previews if p.refused}
+    withdrawal = result.update.kind == "withdrawal"
+    left: Sequence[Delivery] = getattr(result, "in_doubt", ())
     lines = []
     for (name, visibility), count in counts.items():
         chats = f" ({count} chats)" if count > 1 else ""
         warning = " REFUSED by the egress guard: nothing will be sent there" if name in refused else ""
-        action = _withdraw_action(destinations.get(name), visibility) if result.update.kind == "withdrawal" else ""
+        here = [p for p in previews_of(result) if p.destination == name and p.visibility == visibility]
+        action = _withdraw_action(destinations.get(name), visibility, here,
+                                  [d for d in left if d.destination == name]) if withdrawal else ""
         lines.append(f"  {name} [{visibility}]{chats}{action}{warning}")
+    lines += _held_lines(result)
+    if withdrawal:
+        lines += _withdraw_left_alone(result, left, destinations)
     if not lines:
         lines.append("  none")
     return lines
 
 
-def _withdraw_action(destination: Any, visibility: str) -> str:
+def _held_lines(result: PostResult) -> list[str]:
+    """The destinations held back (a chat name the service could not resolve; ``retry`` sends them), each with why:
+    the operator confirms knowing they are not told now, where the real run would otherwise fail them after "y"."""
+    held: dict[tuple[str, str, str], int] = {}
+    for preview in result.previews:
+        if preview.state == DeliveryState.FAILED and preview.reason:
+            key = (preview.destination, preview.visibility, preview.reason.removeprefix("not sent: "))
+            held[key] = held.get(key, 0) + 1
+    return [printable(f"  {name} [{visibility}]{f' ({count} chats)' if count > 1 else ''} held: {why}")
+            for (name, visibility, why), count in held.items()]
+
+
+def _withdraw_action(destination: Any, visibility: str, here: Sequence[Preview], left: Sequence[Delivery]) -> str:
+    """What the withdrawal does at one destination (``here``: its previews; ``left``: its posts it leaves up)."""
     if destination is None or destination.idempotent:
         return ": rebuilt without it"
     if not Visibility.parse(visibility).outside:
         return ": a note that it was withdrawn, and why (the staff's record stays)"
-    return ": its posts deleted" if destination.can_delete else ": a short 'posted in error' follow-up (cannot delete)"
+    if not destination.can_delete:
+        return ": a short 'posted in error' follow-up (cannot delete)"
+    deleted = sum(len(p.deletes or ()) for p in here)
+    if left or any(p.reason for p in here):  # a post whose id came by hand or from an import, or none known
+        return (f": {deleted} post(s) deleted; others left up, to delete by hand (below)" if deleted
+                else ": nothing deleted: its post(s) there are left up, to delete by hand (below)")
+    return f": its posts deleted ({deleted})" if deleted else ": its posts deleted once those being sent arrive"
+
+
+def _withdraw_left_alone(result: PostResult, left: Sequence[Delivery], destinations: dict[str, Any]) -> list[str]:
+    """What the withdrawal leaves up, said before the operator confirms: a destination skipped because its readers
+    changed, each post not deleted (an id given by hand or imported), each post in doubt or out of reach."""
+    lines = []
+    for preview in result.previews:
+        label = preview.destination + (f" {preview.target}" if preview.target else "")
+        if preview.state == DeliveryState.SKIPPED and readers_changed(preview.reason):
+            lines.append(printable(f"  {label} [{preview.visibility}]: skipped, {preview.reason}"))
+        elif (preview.state == DeliveryState.PENDING and preview.deletes is not None and preview.reason
+              and getattr(destinations.get(preview.destination), "can_delete", False)):  # not the site's "rebuilt"
+            lines.append(printable(f"    {label}: {preview.reason}"))
+    if left:
+        lines.append("  " + LEFT_UP_HEADING.format(count=len(left)))
+    for delivery in left:
+        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+        lines.append(printable(f"    {where} (#{delivery.sequence}): {delivery.last_error}."))
+    return lines
 
 
 def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> None:

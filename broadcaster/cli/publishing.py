@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
@@ -22,6 +23,17 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     ``run(dry_run=..., progress=...)`` performs the publication; every command
     that publishes new text goes through here.
     """
+    from broadcaster.cli import output
+    from broadcaster.operations.rooms import asked_once
+
+    # A chat name the service cannot resolve now holds deliveries back: asked before the confirmation, so that it
+    # shows them held, and not again by the real run, which holds back just what the operator was shown.
+    confirming = not options.get("dry_run") and not options["yes"] and output.is_terminal()
+    with asked_once() if confirming else nullcontext():
+        _preview_confirm_publish(ctx, run, options)
+
+
+def _preview_confirm_publish(ctx: click.Context, run: Callable[..., Any], options: dict[str, Any]) -> None:
     from broadcaster.cli import output
 
     out, config = output.console(), load_config(ctx)

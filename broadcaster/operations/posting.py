@@ -53,6 +53,7 @@ class PostResult:
     dry_run: bool = False
     notices: list[Outcome] = field(default_factory=list)
     before: Incident | None = None  # the incident as stored before this update (None: new)
+    raised: list[Update] = field(default_factory=list)  # the notices whose deliveries are ``notices``
 
     @property
     def failed(self) -> bool:
@@ -380,7 +381,7 @@ def publish(
     if not new:
         refuse_hidden_header_change(config, store, incident, planned)
     elif _kept_from_the_public(planned):
-        unspelt = compose.unspelt_id(incident)
+        unspelt = compose.unspelt_id(incident, *store.site_generation())
         incident, update = replace(incident, id=unspelt), replace(update, incident_id=unspelt)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     if not again:
@@ -399,14 +400,17 @@ def publish(
                           dry_run=True, before=None if new else store.incident(incident.id))
     after = None if new else max((u.sequence for u in earlier), default=0)  # what the plan was made after
     incident, update = store.record_update(incident, update, planned, new=new, after=after)
-    from broadcaster.notices import record_sla_breaches
+    from broadcaster.notices import record_sla_breaches, waiting_where_left_out
 
     notices = record_sla_breaches(config, store, utcnow())
     keys = [(incident.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
-    outcomes = publish_stored(config, store, keys, progress=progress, held=held)
+    # A destination this command left out gets none of its notices now either (``retry`` sends them later).
+    waiting = waiting_where_left_out(store, notices, planned)
+    outcomes = publish_stored(config, store, keys, progress=progress, held=held, waiting=waiting)
     key = (incident.id, update.sequence)
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
-    return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key])
+    return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key],
+                      raised=notices)
 
 
 def _kept_from_the_public(planned: Sequence[PlannedDelivery]) -> bool:
@@ -417,7 +421,7 @@ def _kept_from_the_public(planned: Sequence[PlannedDelivery]) -> bool:
 
 def publish_stored(
     config: Config, store: Store, updates: Sequence[tuple[str, int]], *, progress: Progress | None = None,
-    held: Held | None = None,
+    held: Held | None = None, waiting: Mapping[int, str] | None = None,
 ) -> list[Outcome]:
     """Deliver every pending delivery of these stored updates; skipped ones are reported as such.
 
@@ -425,12 +429,15 @@ def publish_stored(
     mid-publish) ride along: this command rebuilds and uploads the whole site
     anyway, so the page never stays behind the store. ``held``: the rooms check
     (``check_shared_rooms``) when the caller ran it; notices come here without one.
+    ``waiting``: deliveries left ``pending`` for ``retry`` (id -> why), reported with why.
     """
     held = check_shared_rooms(config, store) if held is None else held
+    waiting = waiting or {}
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     rows = [d for incident_id, sequence in updates for d in store.deliveries(incident_id=incident_id, sequence=sequence)]
-    pending, stopped = hold_stored(store, [d for d in rows if d.state == DeliveryState.PENDING], held)
+    pending, stopped = hold_stored(
+        store, [d for d in rows if d.state == DeliveryState.PENDING and d.id not in waiting], held)
     rows = [store.delivery(d.id) if d.id in stopped else d for d in rows]
     # Only the site and targets this command publishes to anyway (--only/--skip hold for them too).
     publishing = {d.destination for d in pending if d.destination in publisher.destinations
@@ -438,7 +445,14 @@ def publish_stored(
     mine = {d.id for d in rows}
     pending += [d for d in stale_site_deliveries(config, store) if d.destination in publishing and d.id not in mine]
     sent = {d.id: o for d, o in zip(pending, publisher.deliver(pending), strict=True)}
-    return [sent.get(d.id) or Outcome.of(d) for d in rows]
+    return [sent.get(d.id) or _as_left(d, waiting.get(d.id)) for d in rows]
+
+
+def _as_left(delivery: Delivery, waits: str | None) -> Outcome:
+    """A delivery not sent by this command, as recorded; one left waiting says why (the store keeps it plain
+    ``pending``: writing a reason there could race a ``retry`` that sends it meanwhile)."""
+    outcome = Outcome.of(delivery)
+    return replace(outcome, error=waits) if waits and delivery.state == DeliveryState.PENDING else outcome
 
 
 def stale_site_deliveries(config: Config, store: Store, incident_id: str | None = None) -> list[Delivery]:

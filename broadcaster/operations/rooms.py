@@ -16,11 +16,17 @@ A chat subscribed through the bot is always written as its id, and may be a chat
 While any chat is subscribed, the names of every table of the bot's type are resolved the same way, so that
 ``SubscriberDestination`` leaves such a chat to its table (it hears that table's view only); a name that cannot
 be resolved holds back the subscribed chats whose detail that table's readers must not see.
+
+A command that asks the operator to confirm runs inside ``asked_once``: its dry run asks the services too, so the
+confirmation shows what will be held back, and the real run reuses those answers (the services are asked once):
+it holds back what the operator was shown, and a service that does not answer is not waited on twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -63,16 +69,34 @@ class _Written:
     written: str
 
 
+# What the services said within ``asked_once``: (table, name as written) -> (the chat or "", why it is not known).
+Answers = dict[tuple[str, str], tuple[str, str]]
+_ANSWERS: ContextVar[Answers | None] = ContextVar("rooms_answers", default=None)
+
+
+@contextmanager
+def asked_once() -> Iterator[None]:
+    """Within it, every rooms check asks the services, a dry run's too, and each name is asked once: a later
+    check (the real run after the confirmation) reuses the answer, so it holds back what the dry run showed."""
+    token = _ANSWERS.set({})
+    try:
+        yield
+    finally:
+        _ANSWERS.reset(token)
+
+
 def check_shared_rooms(config: Config, store: Store, *, ask: bool = True) -> Held:
     """``ConfigError`` when one chat is the target of tables of different visibilities; else the tables held back.
 
     ``ask=False`` (a dry run, which stores and sends nothing and asks no service) compares the chats the
-    config and the store already know, and holds nothing back.
+    config and the store already know, and holds nothing back; within ``asked_once`` it asks all the same.
     """
     tables = _comparable_tables(config, store)
     if not tables:
         return {}
-    found, doubts = _rooms(config, store, tables, ask=ask)  # remembered: a subscribed chat is then compared too
+    answers = _ANSWERS.get()
+    found, doubts = _rooms(config, store, tables, ask=ask or answers is not None,
+                           answers={} if answers is None else answers)  # remembered: a subscribed chat is compared too
     by_room: dict[str, list[_Written]] = {}
     for entry, room in found:
         if room:
@@ -118,10 +142,10 @@ def _bot_type(config: Config) -> str:
 
 
 def _rooms(
-    config: Config, store: Store, tables: Sequence[ChannelConfig], *, ask: bool
+    config: Config, store: Store, tables: Sequence[ChannelConfig], *, ask: bool, answers: Answers
 ) -> tuple[list[tuple[_Written, str]], list[tuple[_Written, str]]]:
-    """Each chat of ``tables`` with the chat it is (from the config, the store, or the service), and the
-    names that could not be resolved now, each with why."""
+    """Each chat of ``tables`` with the chat it is (from the config, the store, ``answers`` or the service), and
+    the names that could not be resolved now, each with why. What the service says is added to ``answers``."""
     known: list[tuple[_Written, str]] = []
     asks: list[tuple[_Written, str]] = []  # (name, cache key)
     doubts: list[tuple[_Written, str]] = []
@@ -138,11 +162,17 @@ def _rooms(
                 if room is None and missing:
                     doubts.append((entry, f"{missing} is not set, so which chat {written} is cannot be asked"))
                     continue
+                if room is None and (table.name, written) in answers:
+                    room, problem = answers[(table.name, written)]
+                    if problem:
+                        doubts.append((entry, problem))
+                        continue
                 if room is None:
                     asks.append((entry, key))
                     continue
             known.append((entry, room))
     for (entry, key), (room, problem) in zip(asks, _ask(config, [e for e, _ in asks]), strict=True):
+        answers[(entry.table.name, entry.written)] = (room, problem)
         if problem:
             doubts.append((entry, problem))
             continue

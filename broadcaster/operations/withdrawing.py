@@ -78,16 +78,28 @@ def withdraw(
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = [deleting_preview(config, store, incident, p, numbered.sequence)
                  for p in previews(config, store, incident, numbered, earlier, planned)]
-        return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident)
+        # What the real run would leave up, read only: a preview that hid it would promise an incident gone.
+        foreseen = _each_once(in_doubt_foreseen(config, store, numbered, planned)
+                              + left_up(config, store, numbered, planned))
+        return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident,
+                              in_doubt=foreseen)
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
     planned = _where_posted_since(config, store, update, planned)
     settle_earlier(config, store, update, planned)
     outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
     # The withdrawal waited for posts still being sent, to delete them too. Settled again: one whose fate
     # turned unknown meanwhile has no id to delete by either, and one that failed must never go out.
-    in_doubt = settle_earlier(config, store, update, planned)
-    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt + left_up(config, store, update, planned),
-                          before=incident)
+    in_doubt = _each_once(settle_earlier(config, store, update, planned) + left_up(config, store, update, planned))
+    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
+
+
+def _each_once(deliveries: list[Delivery]) -> list[Delivery]:
+    """A post in doubt under a table renamed since is found both ways: named once, with the first why (in doubt:
+    it says how to settle it too)."""
+    first: dict[int, Delivery] = {}
+    for delivery in deliveries:
+        first.setdefault(delivery.id, delivery)
+    return list(first.values())
 
 
 def _where_posted_since(config: Config, store: Store, withdrawal: Update,
@@ -171,19 +183,36 @@ def keep_in_doubt(
     """Posts of unknown fate where the withdrawal deletes stay ``unknown`` (never resent: the incident is
     withdrawn), with what to do by hand, until ``retry --mark-unknown-sent`` settles them. Elsewhere the
     withdrawal's follow-up or note covers them, and they are done."""
-    all_destinations = destinations(config)
-    deleting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING
-                and Visibility.parse(p.visibility).outside and all_destinations[p.destination].can_delete}
-    noting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING} - deleting
+    noting = _noting(config, planned)
     kept = []
     for delivery in unknown:
         if (delivery.destination, delivery.target) in noting:  # only where a follow-up or note goes: else in doubt
             store.mark_skipped(delivery.id, COVERED)
             continue
-        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        store.mark_unknown(delivery.id, IN_DOUBT.format(where=where, incident=delivery.incident_id))
+        store.mark_unknown(delivery.id, _in_doubt_why(delivery))
         kept.append(store.delivery(delivery.id))
     return kept
+
+
+def in_doubt_foreseen(config: Config, store: Store, withdrawal: Update, planned: list[PlannedDelivery]) -> list[Delivery]:
+    """The posts of unknown fate ``keep_in_doubt`` would keep, each with its why; nothing is written (a dry run)."""
+    noting = _noting(config, planned)
+    return [replace(d, last_error=_in_doubt_why(d))
+            for d in store.deliveries(incident_id=withdrawal.incident_id, states=(DeliveryState.UNKNOWN,))
+            if d.sequence < withdrawal.sequence and (d.destination, d.target) not in noting]
+
+
+def _noting(config: Config, planned: list[PlannedDelivery]) -> set[tuple[str, str]]:
+    """Where the withdrawal sends a follow-up or a note (it deletes nothing there), which covers a post in doubt."""
+    all_destinations = destinations(config)
+    deleting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING
+                and Visibility.parse(p.visibility).outside and all_destinations[p.destination].can_delete}
+    return {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING} - deleting
+
+
+def _in_doubt_why(delivery: Delivery) -> str:
+    where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+    return IN_DOUBT.format(where=where, incident=delivery.incident_id)
 
 
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
@@ -207,6 +236,13 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
 
 NOTHING_POSTED = "nothing of this incident was posted here"
 CHANGED_READERS = "its readers changed since the incident was posted here ({then} then): nothing is sent here"
+
+
+def readers_changed(reason: str) -> bool:
+    """Whether a skipped delivery's ``reason`` is ``CHANGED_READERS``: posts are left there, which the operator
+    must be shown before confirming (a skip for nothing posted is not worth a line)."""
+    head = CHANGED_READERS.partition("{")[0]
+    return reason.startswith(head)
 
 
 def _posted_for(deliveries: Sequence[Delivery]) -> dict[tuple[str, str], set[str]]:
