@@ -91,6 +91,8 @@ class Destination(Protocol):
       that may post, so a send cut by the deadline with none out is "failed",
       not "unknown".
     * ``can_edit``: a correction replaces the post it corrects (``Job.replaces``).
+    * ``keeps_a_summary``: besides its posts it shows the incident as it stands (Slack's status card, the thread's
+      first message), so a correction carries that too (``payload["now"]``) and an edit refreshes it.
     * ``can_delete``: ``broadcaster withdraw`` deletes the incident's posts here
       (``Job.deletes``). False is the default for a medium that cannot delete: the
       engine then sends the withdrawal's rendering, a short "posted in error"
@@ -119,6 +121,8 @@ class Destination(Protocol):
     def reports_requests(self) -> bool: ...
     @property
     def can_edit(self) -> bool: ...
+    @property
+    def keeps_a_summary(self) -> bool: ...
     @property
     def can_delete(self) -> bool: ...
     @property

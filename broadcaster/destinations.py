@@ -82,6 +82,10 @@ class ChannelDestination:
     def can_delete(self) -> bool:
         return self.channel.can_delete
 
+    @property
+    def keeps_a_summary(self) -> bool:
+        return self.channel.keeps_a_summary
+
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets()
 

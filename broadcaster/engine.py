@@ -30,6 +30,7 @@ from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
 from broadcaster.messages.visibility import (
+    PRIVATE_KINDS,
     UpdateView,
     as_last_corrected,
     called_off,
@@ -179,7 +180,27 @@ def render(
         view = without_text(view)
     # Announced among what its readers were told too: a postmortem given to staff first (``--only ops``) is no
     # earlier version for the public, who are told "We have published", never "We have corrected".
-    return destination.render(view, update, [*told, update] if update not in told else told)
+    rendered = destination.render(view, update, [*told, update] if update not in told else told)
+    now = _latest_as_corrected(update, [*told, update] if update not in told else told)
+    if now is None or not (destination.can_edit and destination.keeps_a_summary):
+        return rendered
+    # Where the medium edits and keeps a summary, a correction carries the rendering of the incident as these readers now read it
+    # (``payload["now"]``): a medium that keeps a summary of the incident apart from its posts (Slack's status
+    # card) refreshes it from there, never from the corrected update. Guarded with the rest of the payload.
+    as_told = [now if u.sequence == now.sequence else u for u in updates]  # counted once, as last corrected
+    current = render(destination, incident, now, as_told, config, without_update_text=without_update_text,
+                     edits=False, hidden=hidden)
+    return replace(rendered, payload={**rendered.payload, "now": dict(current.payload)})
+
+
+def _latest_as_corrected(update: Update, told: Sequence[Update]) -> Update | None:
+    """For a correction: the incident's latest update its readers were told (``told``), as last corrected among
+    them; None for any other update."""
+    if corrected_sequence(update) is None:
+        return None
+    latest = max((u for u in told if corrected_sequence(u) is None and u.kind not in (*PRIVATE_KINDS, "withdrawal")),
+                 key=lambda u: u.sequence, default=None)
+    return as_last_corrected(latest, told) if latest is not None else None
 
 
 def _keyed(view: UpdateView, update: Update, told: Sequence[Update], visibility: str) -> UpdateView:
@@ -741,13 +762,15 @@ class Publisher:
     async def _send_once(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
+        # A post recorded sent without its id (``retry --mark-unknown-sent``) cannot be edited: posted, as rendered.
+        replaces = (self._original_post(delivery) or None) if destination.can_edit else None
         return await destination.deliver(Job(
             target=delivery.target,
             thread=thread,
             log=log,
-            rendered=lambda: self._rendered(destination, delivery),
+            rendered=lambda: _with_its_thread(self._rendered(destination, delivery), thread if replaces else None),
             run=self._run,
-            replaces=self._original_post(delivery) if destination.can_edit else None,
+            replaces=replaces,
             deletes=self._posts_to_delete(delivery) if destination.can_delete else None,
         ))
 
@@ -847,6 +870,14 @@ class Publisher:
                 or rendered
             )
         return self._renders[key]
+
+
+def _with_its_thread(rendered: Rendered, thread: ThreadRef | None) -> Rendered:
+    """An edit's rendering with its thread's first and latest posts (``payload["thread"]``): an edit is given the
+    post it replaces alone, and Slack's status card is the thread's first post, refreshed after a correction."""
+    if thread is None:
+        return rendered
+    return replace(rendered, payload={**rendered.payload, "thread": [thread.first_remote_id, thread.last_remote_id]})
 
 
 def repeats_safely(delivery: Delivery, destination: Destination | None, update: Update | None) -> bool:

@@ -237,6 +237,9 @@ class Channel(ABC):
     def can_edit(self) -> bool:
         return type(self).edit is not Channel.edit
 
+    # Besides its posts, it shows the incident as it stands (Slack's status card): corrections carry that too.
+    keeps_a_summary = False
+
     def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
         """Everything of ``rendered`` that may leave, each with the media type its readers read it in.
 

@@ -10,7 +10,11 @@ The first update of an incident is a top-level message; later ones are replies
 in its thread (``thread_ts``), broadcast to the channel when the status
 changes. After each reply the first message is edited (``chat.update``) into
 a status card showing the incident's current status; if that edit fails the
-update still counts as delivered, with a note saying so.
+update still counts as delivered, with a note saying so. A correction (``amend``)
+edits its post, then the card, from the incident as its readers now read it
+(the engine's ``payload["now"]``); a failed card edit then fails the correction,
+since the card may still show the text taken back. Once the first message is the
+card, a correction of it refreshes the card only: never its update as posted.
 
 The client is slack-sdk's ``WebClient`` (urllib), each request run in a worker thread:
 measured against ``AsyncWebClient`` with aiohttp (issue 20, BENCHMARKS.md), it costs a
@@ -111,6 +115,9 @@ _REFUSALS = {
 }
 
 
+_CARD_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
+
+
 class SlackDeliveryError(DeliveryError):
     """A DeliveryError that keeps Slack's error code (``not_in_channel``...) for callers."""
 
@@ -139,6 +146,7 @@ class SlackChannel(Channel):
     # The status-card edit is cosmetic: bound it so it cannot eat the budget the engine
     # gives a send and turn a delivered reply into a failure (and a duplicate on retry).
     card_edit_timeout = 5.0
+    keeps_a_summary = True  # the thread's first message becomes the incident's status card
     list_page_size = 200  # conversations.list page; Slack recommends at most 200
     reports_requests = True
 
@@ -233,6 +241,10 @@ class SlackChannel(Channel):
                 "card_blocks": fmt.card_blocks(view),
                 "card_text": fmt.card_text(view),
                 "status_changed": view.status_changed,
+                # Which update it is, and a correction which it corrects, as its readers count them: whether a
+                # corrected first message is still that update, or the card of a later one (``edit``).
+                "key": view.key,
+                "corrects": view.corrects_key,
             },
         )
 
@@ -262,19 +274,52 @@ class SlackChannel(Channel):
     async def edit(
         self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None
     ) -> Receipt:
-        """chat.update; repeating one is harmless, so a lost answer is retried, not unknown."""
+        """chat.update of the corrected post, then of the status card; repeating either is harmless, so a lost
+        answer is retried, not unknown.
+
+        Once the thread has a reply, its first message is the status card, which quotes the latest update: it is
+        redone from the incident as these readers now read it (``payload["now"]``), the text a correction took
+        back must not stay there. A correction of update 1 then leaves the card be the card, never update 1 as
+        posted (a resolved incident would read "Investigating" for good).
+        """
         channel_id, ts = self.parse_remote_id(remote_id)
-        payload = rendered.payload
+        first, latest = _thread_ends(rendered)
+        if first == remote_id and _is_the_card(rendered, first, latest):
+            return Receipt(remote_id, notes=await self._update_card(rendered, channel_id, ts))
+        await self._update(channel_id, ts, rendered.payload["blocks"], rendered.payload["text"])
+        if not first or first == remote_id:
+            return Receipt(remote_id)
+        return Receipt(remote_id, notes=await self._update_card(rendered, *self.parse_remote_id(first)))
+
+    async def _update(self, channel_id: str, ts: str, blocks: Any, text: str) -> None:
+        """chat.update, its every failure repeatable: an edit done twice shows nothing twice."""
         try:
             await self._call(
                 "chat.update",
-                lambda web: web.chat_update(channel=channel_id, ts=ts, blocks=payload["blocks"], text=payload["text"],
-                                            **_AS_WRITTEN),
+                lambda web: web.chat_update(channel=channel_id, ts=ts, blocks=blocks, text=text, **_AS_WRITTEN),
+                channel=channel_id,
             )
         except SlackDeliveryError as exc:
             exc.outcome_unknown = False
             raise
-        return Receipt(remote_id)
+
+    async def _update_card(self, rendered: Rendered, channel_id: str, ts: str) -> tuple[str, ...]:
+        """The status card after a correction, from the incident now (never from the corrected update: it may not
+        be the latest, nor its status the current one). Failing, the correction fails, to be retried whole: a card
+        left as it was may still show the text the correction took back. A card gone (deleted) is only noted."""
+        now = rendered.payload.get("now")
+        if not now:
+            return ()
+        try:
+            await self._update(channel_id, ts, now["card_blocks"], now["card_text"])
+        except SlackDeliveryError as exc:
+            if exc.code in _CARD_GONE:
+                return (f"the incident's first Slack message, its status card, could not be refreshed ({exc.code}): "
+                        "deleted, or no longer the bot's to edit",)
+            raise self._error(f"The correction is in the thread, but its status card (the thread's first message) "
+                              f"still shows the text before it: {exc} `broadcaster retry` redoes both.",
+                              retryable=exc.retryable, retry_after=exc.retry_after, code=exc.code) from exc
+        return ()
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
         """chat.delete for each message (a bot token deletes the bot's own); one already gone counts as deleted."""
@@ -380,9 +425,12 @@ class SlackChannel(Channel):
         return Receipt(receipt.remote_id, notes=(note,))
 
     async def _refresh_card(self, rendered: Rendered, channel_id: str, parent_ts: str) -> str:
-        """Edit the first message to show the current status; a failure is a note, not an error."""
+        """Edit the first message to show the current status; a failure is a note, not an error.
+
+        A correction posted as a reply carries the incident as it now reads (``payload["now"]``): the card shows
+        that, never the correction of an older update as the latest one."""
         import asyncio
-        payload = rendered.payload
+        payload = rendered.payload.get("now") or rendered.payload
 
         def request(web: WebClient) -> Any:
             return web.chat_update(channel=channel_id, ts=parent_ts, blocks=payload["card_blocks"],
@@ -685,6 +733,21 @@ class SlackChannel(Channel):
 
     def _not_found_message(self) -> str:
         return self._refusal("conversations.info", "channel_not_found", {}, self.channel)
+
+
+def _thread_ends(rendered: Rendered) -> tuple[str, str]:
+    """The remote ids of the first and latest posts of an edit's thread (the engine's ``payload["thread"]``); ""
+    for both when it gave none."""
+    ends = rendered.payload.get("thread") or ("", "")
+    return str(ends[0] or ""), str(ends[1] or "")
+
+
+def _is_the_card(rendered: Rendered, first: str, latest: str) -> bool:
+    """Whether a correction's post, the thread's ``first`` message, is the status card now: the thread has a later
+    post (``latest``), or its readers were told a later update than the one corrected (when an earlier correction
+    of it is the thread's latest post, ``latest`` is the first message again)."""
+    now = rendered.payload.get("now") or {}
+    return latest != first or (bool(now) and now.get("key") != rendered.payload.get("corrects"))
 
 
 @cache

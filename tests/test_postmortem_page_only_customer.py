@@ -11,6 +11,7 @@ from tests.conftest import Project
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.test_audiences import AUDIENCES, TOKEN
 from tests.test_leak_review import run
+from tests.test_postmortem_versions import _postmortem
 
 FIRST = "# What happened\n\nA router failed.\n\n[for acme]Your circuit ACM-7 flapped.[/for]\n"
 
@@ -29,12 +30,6 @@ def page_only(project: Project) -> Iterator[dict[str, FakeReceiver]]:
     finally:
         for fake in started.values():
             fake.stop()
-
-
-def _postmortem(project: Project, incident: str, text: str, name: str) -> dict:
-    file = project.root / name
-    file.write_text(text, encoding="utf-8")
-    return run(project, "postmortem", incident, "--file", str(file))
 
 
 def test_a_correction_of_a_version_only_a_page_only_customer_reads_otherwise_reaches_its_page(
