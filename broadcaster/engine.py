@@ -161,27 +161,30 @@ def render(
     before = corrected_sequence(update) if shown is not update else None  # the edited post's place in the timeline
     # Numbered and marked among the updates its readers were told (``hidden``: ``readers_never_told``), as their
     # page numbers them: "Update 2" after "Update 1", never "Update 4" that shows two were kept from them.
-    told = [u for u in updates if u.sequence not in hidden or u.sequence == update.sequence]
+    # This update among them once, as rendered: a post that had not gone out goes as last corrected, a copy of the
+    # stored one, which counted beside it made update 1 "Update 2".
+    told = sorted([*(u for u in updates if u.sequence not in hidden and u.sequence != update.sequence), update],
+                  key=lambda u: u.sequence)
     if hidden:
-        incident = started_as_told(incident, [*told, update])
+        incident = started_as_told(incident, told)
     view: UpdateView = view_for(
         Visibility.parse(destination.visibility),
         incident,
         shown,
         url=incident_url(config, incident.id),
         previous_status=previous_status(told, before if before is not None else update.sequence),
-        number=reader_number([*told, update] if update not in told else told, update.sequence),
+        number=reader_number(told, update.sequence),
         audiences=config.audiences,
     )
-    if called_off(incident, [*told, update], update.sequence):
+    if called_off(incident, told, update.sequence):
         view = replace(view, cancelled=True)
-    view = _keyed(view, update, [*told, update] if update not in told else told, destination.visibility)
+    view = _keyed(view, update, told, destination.visibility)
     if without_update_text:
         view = without_text(view)
     # Announced among what its readers were told too: a postmortem given to staff first (``--only ops``) is no
     # earlier version for the public, who are told "We have published", never "We have corrected".
-    rendered = destination.render(view, update, [*told, update] if update not in told else told)
-    now = _latest_as_corrected(update, [*told, update] if update not in told else told)
+    rendered = destination.render(view, update, told)
+    now = _latest_as_corrected(update, told)
     if now is None or not (destination.can_edit and destination.keeps_a_summary):
         return rendered
     # Where the medium edits and keeps a summary, a correction carries the rendering of the incident as these readers now read it

@@ -66,3 +66,17 @@ def test_a_post_still_waiting_goes_without_the_draft_kept_to_staff(project: Proj
     assert retried.exit_code == 0, retried.output
     acme = said(slack, "C0ACME0001")
     assert "ACME-OLD-1" in acme and "ACME-DRAFT-3" not in acme, acme
+
+
+def test_a_post_sent_after_an_amend_keeps_its_own_number(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    """Sent as last corrected, the update was counted twice among what its readers were told: update 1 went out as
+    "Update 2" (a helper's find while fixing review 18a)."""
+    slack.member_of.discard("C0ACME0001")
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+    incident = str(out["incident_id"])
+    _amend(project, incident, "1", "Errors on the public API.")
+    slack.member_of.add("C0ACME0001")
+    retried = project.cli("retry")
+    assert retried.exit_code == 0, retried.output
+    acme = said(slack, "C0ACME0001")
+    assert "Errors on the public API." in acme and "Update 1" in acme and "Update 2" not in acme, acme
