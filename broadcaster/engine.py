@@ -807,17 +807,9 @@ class Publisher:
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
             return None
-        corrected = self._update(delivery.incident_id, corrects)
-        if corrected is not None and corrected.kind == "postmortem":
-            return None  # its announcement stays; the correction is a short notice of its own
-        earlier = self.store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-        original = next((d for d in self._made_alike(delivery, earlier)
-                         if d.sequence == corrects and d.state == DeliveryState.SENT), None)
-        if original is None or len(original.parts) > 1:
-            # An edit replaces one message: the original's later parts, the wrong text with them, would stay
-            # under it. The correction is posted as a reply instead, as where the medium cannot edit.
-            return None
-        return original.remote_id
+        return post_to_edit(self.store, self.destinations[delivery.destination], delivery.incident_id,
+                            delivery.target, delivery.visibility, delivery.sequence,
+                            corrects, self._update(delivery.incident_id, corrects))
 
     def _edits_in_place(self, destination: Destination, delivery: Delivery) -> bool:
         """Whether this delivery replaces a post in place: a correction where the medium edits and its original
@@ -873,6 +865,25 @@ class Publisher:
                 or rendered
             )
         return self._renders[key]
+
+
+def post_to_edit(store: Store, destination: Destination, incident_id: str, target: str, visibility: str, sequence: int,
+                 corrects: int, corrected: Update | None) -> str | None:
+    """The post a correction (``sequence``) of update ``corrects`` edits at this place, or None where it is posted
+    as a new message: the original, sent there in one message, made for the same readers in the place the config
+    names now. What the engine does and what a preview shows of it (an edit renders the update as it was posted,
+    a new message the incident as it stands)."""
+    if corrected is not None and corrected.kind == "postmortem":
+        return None  # its announcement stays; the correction is a short notice of its own
+    earlier = store.thread_history(incident_id, destination.name, target, sequence)
+    original = next((d for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT
+                     and d.visibility == visibility
+                     and (not d.remote_id or destination.posted_here(d.remote_id, target))), None)
+    if original is None or len(original.parts) > 1:
+        # An edit replaces one message: the original's later parts, the wrong text with them, would stay
+        # under it. The correction is posted as a reply instead, as where the medium cannot edit.
+        return None
+    return original.remote_id
 
 
 def _with_its_thread(rendered: Rendered, thread: ThreadRef | None) -> Rendered:

@@ -17,10 +17,10 @@ from broadcaster.destinations import (
     no_wider_than_before,
     plan,
 )
-from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, readers_never_told, render
+from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
-from broadcaster.messages.visibility import full_title, named_audiences, withdrawal_of
+from broadcaster.messages.visibility import corrected_sequence, full_title, named_audiences, withdrawal_of
 from broadcaster.operations.repeats import refuse_a_repeat
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
@@ -239,19 +239,25 @@ def previews(
     all_destinations = destinations(config)
     everything = [*updates, update]
     # A rendering depends on the destination, not the chat: once each, however many chats.
-    done: dict[tuple[str, str], tuple[Rendered, str]] = {}
+    done: dict[tuple[str, str, bool], tuple[Rendered, str]] = {}
     result = []
+    corrects = corrected_sequence(update)
     for entry in planned:
         destination = all_destinations[entry.destination]
         rendered, refused = None, ""
         if entry.state == DeliveryState.PENDING:
-            key = (entry.destination, entry.visibility)
+            # As the engine will send it at this place: an edit of its original, or a new message where it cannot
+            # edit that post (sent in parts, its id unknown), headed with the incident as it stands.
+            edits = destination.can_edit and corrects is not None and bool(post_to_edit(
+                store, destination, incident.id, entry.target, entry.visibility, update.sequence, corrects,
+                next((u for u in updates if u.sequence == corrects), None)))
+            key = (entry.destination, entry.visibility, edits)
             if key not in done:
                 destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
                 hidden = readers_never_told(store, destination, entry.visibility, incident.id)
-                rendered = render(destination, incident, update, everything, config, hidden=hidden)
+                rendered = render(destination, incident, update, everything, config, hidden=hidden, edits=edits)
                 refusal = egress_refusal(destination, entry.visibility, rendered, incident, update, everything, config,
-                                         hidden=hidden)
+                                         hidden=hidden, edits=edits)
                 done[key] = (rendered, refusal.found if refusal is not None else "")  # the command says what to do
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
