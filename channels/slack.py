@@ -79,6 +79,8 @@ _BAD_CONTENT = {
 # request was not taken (unavailable, or the POST body arrived truncated).
 _SLACK_SIDE_MAYBE_DONE = {"fatal_error", "internal_error"}
 _SLACK_SIDE_NOT_DONE = {"service_unavailable", "request_timeout"}
+# Methods that change nothing: an answer lost on the way is a lookup to repeat, never a post in doubt.
+_READS = frozenset({"auth.test", "conversations.info", "conversations.list"})
 _RATE_LIMITED = {"ratelimited", "rate_limited"}
 # chat.update parses its text as a client would by default (chat.postMessage does not): names as mentions.
 _AS_WRITTEN: dict[str, Any] = {"parse": "none", "link_names": False}
@@ -618,6 +620,12 @@ class SlackChannel(Channel):
             outcome_unknown=outcome_unknown,
         )
 
+    @staticmethod
+    def _may_be_done(method: str) -> str:
+        """What a request with no clear answer may have done: a read (a channel looked up) changed nothing, and
+        "may or may not have been done" there would send the operator looking for a post that cannot exist."""
+        return "" if method in _READS else ", so it may or may not have been done"
+
     def _network_error(self, method: str, exc: BaseException) -> SlackDeliveryError:
         """Slack has no idempotency key: unless no connection was made, the request may have arrived."""
         import http.client
@@ -635,10 +643,10 @@ class SlackChannel(Channel):
         else:
             what = f"{type(exc).__name__}: {exc}"
         return self._error(
-            f"Slack {method} failed: {what}, so it may or may not have been done.",
+            f"Slack {method} failed: {what}{self._may_be_done(method)}.",
             retryable=True,
             code="network",
-            outcome_unknown=True,
+            outcome_unknown=method not in _READS,
         )
 
     def _api_error(self, method: str, exc: SlackApiError, channel: str) -> SlackDeliveryError:
@@ -664,11 +672,11 @@ class SlackChannel(Channel):
         if status >= 500 or code in _SLACK_SIDE_MAYBE_DONE:
             return self._error(
                 f"Slack had a problem of its own answering {method} "
-                f"(HTTP {status}{', ' + code if code else ''}), so it may or may not have been done; "
+                f"(HTTP {status}{', ' + code if code else ''}){self._may_be_done(method)}; "
                 "if it persists, see https://slack-status.com.",
                 retryable=True,
                 code=code or f"http_{status}",
-                outcome_unknown=True,
+                outcome_unknown=method not in _READS,
             )
         return self._error(
             self._refusal(method, code, data, channel),
@@ -680,11 +688,11 @@ class SlackChannel(Channel):
         """A 2xx that is not Slack's answer: Slack has no idempotency key, so a repeat could post twice."""
         return self._error(
             f"Slack's answer to {method} was not the Web API's ({what}): a proxy between broadcaster and "
-            f"Slack may have answered for it, so it may or may not have been done. Check api_url "
+            f"Slack may have answered for it{self._may_be_done(method)}. Check api_url "
             f"({self.api_url}) and any proxy.",
             retryable=True,
             code="garbled_answer",
-            outcome_unknown=True,
+            outcome_unknown=method not in _READS,
         )
 
     def _redirected(self, method: str, status: int, headers: Mapping[str, str]) -> SlackDeliveryError:

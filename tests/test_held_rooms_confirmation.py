@@ -90,3 +90,24 @@ def test_a_held_delivery_says_the_lookup_failed_not_that_it_may_have_been_posted
         assert said in delivery["error"] and "may or may not" not in delivery["error"], delivery["error"]
         assert delivery["error"].startswith("not sent: [channels.tg-public] names @acmestatus"), delivery["error"]
     assert all(world.telegram_messages(c) == [] for c in OPS)
+
+
+def test_a_slack_delivery_held_for_a_failed_lookup_is_not_said_to_be_maybe_posted(project: Project) -> None:
+    """The same at Slack (conversations.list answering 500): a lookup changes nothing, so its failure is no post in
+    doubt (channels/slack.py read the lookup's 500 as a send's, "may or may not have been done")."""
+    from tests.conftest import ENGINE
+    from tests.fakes.slack import FakeSlack
+    from tests.test_audiences import AUDIENCES
+    from tests.test_shared_rooms import CHANNELS, SLACK_TOKEN, slack_table
+
+    with FakeSlack(token=SLACK_TOKEN, channels=CHANNELS) as fake:
+        project.env["SLACK_TOKEN"] = SLACK_TOKEN
+        project.write_config(ENGINE + AUDIENCES + slack_table("public-slack", 'visibility = "public"', "#status", fake)
+                             + slack_table("acme-slack", 'audience = "acme"', "C0ACME0001", fake))
+        fake.fail(*[Fault(match="conversations.list", response=Response(500, {"ok": False, "error": "fatal_error"}))] * 6)
+        code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "Circuit 7.",
+                                     "Errors.")
+        assert code == 3, out
+        [held] = [d for d in out["deliveries"] if d["destination"] == "acme-slack"]
+        assert held["state"] == "failed" and "may or may not" not in held["error"], held
+        assert fake.messages["C0ACME0001"] == []
