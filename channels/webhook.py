@@ -98,6 +98,14 @@ class WebhookChannel(HttpChannel):
 
         return cls.url_key(options, "url", "webhook", receiver)
 
+    @classmethod
+    def delivery_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        # A receiver may route on a header ("X-Tenant"): two tables told apart by their headers are two places.
+        headers = sorted((name.lower(), value.reveal_or_empty() if isinstance(value, Secret) else str(value))
+                         for name, value in dict(options.get("headers") or {}).items())
+        told_apart = tuple(f"{name}: {value}" for name, value in headers)
+        return [((*key, *told_apart), written) for key, written in cls.target_keys(options)]
+
     def secret_values(self) -> list[str]:
         """The signing key, and the url and any header value given as ``${VAR}``; of a url, also the
         parts a receiver quotes alone ("Cannot POST /hooks/catch/123/Zq8.../", a redirect's path):

@@ -125,3 +125,17 @@ components = ["api"]
 """)
     result = project.cli("preview", "--title", "API errors", "-C", "api", "Errors.")
     assert result.exit_code == 2 and "each of them twice" in result.output, result.output
+
+
+def test_one_webhook_receiver_told_apart_by_a_header_is_two_places(project: Project) -> None:
+    """A receiver routing on a header (X-Tenant) takes two tables on one URL as two places: taken. The same
+    headers on both would hand it each update twice: refused."""
+    project.env["HOOK_SECRET"] = SECRET
+    url = "https://hooks.example.com/status"
+    one = hook_table("hook-a", 'visibility = "public"', url) + 'headers = { "X-Tenant" = "a" }\n'
+    two = hook_table("hook-b", 'visibility = "public"', url) + 'headers = { "X-Tenant" = "b" }\n'
+    project.write_config(ENGINE + AUDIENCES + one + two)
+    assert project.cli("preview", "--title", "API errors", "-C", "api", "Errors.").exit_code == 0
+    project.write_config(ENGINE + AUDIENCES + one + two.replace('"b"', '"a"'))
+    refused = project.cli("preview", "--title", "API errors", "-C", "api", "Errors.")
+    assert refused.exit_code == 2 and "each of them twice" in refused.output, refused.output
