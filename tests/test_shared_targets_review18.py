@@ -21,6 +21,9 @@ def hook_table(name: str, line: str, url: str) -> str:
     ("https://hooks.example.com:443/status", "https://hooks.example.com/status"),
     ("https://hooks.example.com", "https://hooks.example.com/"),  # an empty path is sent as "/"
     ("https://hooks.example.com/status", "https://hooks.example.com./status"),  # the absolute form of the name
+    ("https://hooks.example.com/s?a=1&b=2", "https://hooks.example.com/s?b=2&a=1"),  # the query in another order
+    ("https://hooks.example.com/status", "https://hooks.example.com/st%61tus"),  # an escape
+    ("https://bücher.example/status", "https://xn--bcher-kva.example/status"),  # an international name
 ])
 def test_one_webhook_receiver_written_with_and_without_its_default_port_is_refused(
     project: Project, public_url: str, acme_url: str
