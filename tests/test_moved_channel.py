@@ -155,4 +155,6 @@ def test_a_rotated_token_keeps_the_thread_of_a_channel_given_by_name(project: Pr
     post(project, "post", "-i", incident, "Found it.")
     post(project, "amend", incident, "1", "Logins fail for some users.")
     first, reply = slack.messages[PUBLIC]
-    assert reply.thread_ts == first.ts and "some users" in first.text and first.edits
+    # The thread is kept and the correction edits in place. The first message has been the incident's status
+    # card since the reply: the correction refreshes the card (review 18a), never writes update 1 over it.
+    assert reply.thread_ts == first.ts and first.edits and "Found it." in first.text + str(first.blocks)
