@@ -181,7 +181,7 @@ def refuse_posts_in_other_chats(channels: Mapping[str, ChannelConfig], records: 
 
 def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> None:
     """One chat or channel, one visibility: a public table never shares a target with a private one, and two tables
-    that take the same updates never share one (the chat would get each twice).
+    never share the place a message lands (an update both take would reach it twice).
 
     Targets are compared as each channel type knows them (``Channel.target_keys``): a
     Telegram chat by id or by ``@name`` in any case, a Slack channel by id or by name.
@@ -202,14 +202,10 @@ def refuse_shared_targets(channels: Mapping[str, ChannelConfig], where: str) -> 
                 )
         for key, written in kind.delivery_keys(table.options):
             other = places.setdefault(key, name)
-            if other != name and _take_the_same_updates(channels[other], table):
+            if other != name:
+                # Whatever their components: an update naming a component of each goes to both (``wants``).
                 raise ConfigError(
-                    f"{where}channels.{name}: {written} is also a target of [channels.{other}], and both tables "
-                    "take the same updates: that chat would get each of them twice. Remove it from one of the two "
-                    "tables (or give each table its own `components`)."
+                    f"{where}channels.{name}: {written} is also a target of [channels.{other}]: that chat would get "
+                    "an update twice whenever both tables take it. List it in one table (its `components` naming "
+                    "every component it is for)."
                 )
-
-
-def _take_the_same_updates(one: ChannelConfig, other: ChannelConfig) -> bool:
-    """Whether some update goes to both tables (of one visibility): no ``components`` is every component."""
-    return not one.components or not other.components or bool(set(one.components) & set(other.components))
