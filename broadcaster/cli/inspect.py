@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
-from broadcaster.cli.options import common, complete_audience, complete_incident, load_config, open_store
+from broadcaster.cli.options import common, complete_audience, complete_incident, load_config, once, open_store
 from broadcaster.errors import InputError
 
 # -- list / show ----------------------------------------------------------------
@@ -18,7 +18,7 @@ from broadcaster.errors import InputError
 
 @click.command("list")
 @click.option("--limit", default=30, show_default=True, help="How many incidents to show.")
-@click.option("--customer", "customer", metavar="ID", shell_complete=complete_audience, help="Only incidents this [audiences.ID] customer is told about.")
+@click.option("--customer", "customer", multiple=True, callback=once, metavar="ID", shell_complete=complete_audience, help="Only incidents this [audiences.ID] customer is told about.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context

@@ -15,6 +15,7 @@ from broadcaster.cli.options import (
     complete_component,
     complete_incident,
     load_config,
+    once,
     open_store,
     private_option,
     publish_options,
@@ -77,7 +78,7 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
 
 @click.command()
 @click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
-@click.option("--file", "-f", "path", required=True, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
+@click.option("--file", "-f", "path", required=True, multiple=True, callback=once, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
 @publish_options
 @common
 @click.pass_context
@@ -139,9 +140,11 @@ def maintenance() -> None:
 
 @maintenance.command("schedule")
 @click.argument("message", required=False)
-@click.option("--title", "-t", required=True, help="What the maintenance is.")
-@click.option("--start", required=True, metavar="WHEN", help="Start: 2h, 15:30 or an ISO time.")
-@click.option("--end", required=True, metavar="WHEN", help="End: a duration after the start (2h) or a time.")
+@click.option("--title", "-t", required=True, multiple=True, callback=once, help="What the maintenance is.")
+@click.option("--start", required=True, multiple=True, callback=once, metavar="WHEN",
+              help="Start: 2h, 15:30 or an ISO time.")
+@click.option("--end", required=True, multiple=True, callback=once, metavar="WHEN",
+              help="End: a duration after the start (2h) or a time.")
 @click.option("--component", "-C", "components", multiple=True, metavar="ID", shell_complete=complete_component,
               help="A component under maintenance (repeatable).")
 @private_option("Private detail.")

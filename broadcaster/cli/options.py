@@ -65,6 +65,11 @@ def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str,
     value = _one_value(param, values, shown)
     if value is None:
         return None
+    if not value.strip():
+        # `--config "$PROD_CONFIG"` with the variable unset: taken as no option, another config's (or the default
+        # store's) channels and page would be used without a word.
+        raise click.BadParameter("is empty (an unset shell variable?): name the file. Nothing was stored or sent.",
+                                 ctx=ctx, param=param)
     state = _state(ctx)
     earlier = state.get(param.name or "")
     if earlier is not None and not _same_place(earlier, value):
@@ -126,7 +131,7 @@ def store_override_secrets(ctx: click.Context) -> list[str]:
 def _store_secrets(override: str) -> list[str]:
     from broadcaster.config import url_credentials
 
-    query = re.findall(r"[?&]password=([^&#]+)", override, re.IGNORECASE)
+    query = re.findall(r"[?&](?:ssl)?password=([^&#]+)", override, re.IGNORECASE)  # libpq's key passphrase too
     return [*url_credentials(override, user_alone=False), *query]
 
 

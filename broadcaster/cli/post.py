@@ -20,6 +20,7 @@ from broadcaster.cli.options import (
     load_config,
     message_options,
     once,
+    once_text,
     open_store,
     preview_message_options,
     template_options,
@@ -214,7 +215,7 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
 
 @click.command()
 @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
-@click.option("--reason", default="", metavar="TEXT",
+@click.option("--reason", multiple=True, callback=once_text, metavar="TEXT",
               help="Why (private: `show` and the private channels show it, the public never does).")
 @click.option("--dry-run", is_flag=True, help="Show what would happen; store and send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from broadcaster.cli.options import common, complete_audience, load_config, open_store
+from broadcaster.cli.options import common, complete_audience, load_config, once, open_store
 from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean, printable
 
 if TYPE_CHECKING:
@@ -31,12 +31,13 @@ def subscribers() -> None:
 
 
 @subscribers.command("invite")
-@click.option("--audience", metavar="ID", shell_complete=complete_audience, help="The chats get this [audiences.ID] customer's updates.")
+@click.option("--audience", multiple=True, callback=once, metavar="ID", shell_complete=complete_audience,
+              help="The chats get this [audiences.ID] customer's updates.")
 @click.option("--internal", is_flag=True, help="The chats get internal updates (staff only).")
-@click.option("--components", metavar="A,B", help="Only updates touching these components (default: all).")
+@click.option("--components", multiple=True, callback=once, metavar="A,B", help="Only updates touching these components (default: all).")
 @click.option("--expires", default="7d", show_default=True, metavar="WHEN",
               help="When the invite stops working: 30m, 12h, 7d, or a date.")
-@click.option("--uses", type=click.IntRange(min=1), metavar="N", help="How many chats may use it (default: any number).")
+@click.option("--uses", type=click.IntRange(min=1), multiple=True, callback=once, metavar="N", help="How many chats may use it (default: any number).")
 @common
 @click.pass_context
 def invite(ctx: click.Context, /, audience: str | None, internal: bool, components: str | None, expires: str,
@@ -66,7 +67,8 @@ def invite(ctx: click.Context, /, audience: str | None, internal: bool, componen
 
 
 @subscribers.command("list")
-@click.option("--audience", metavar="ID", shell_complete=complete_audience, help="Only chats that get this [audiences.ID] customer's updates.")
+@click.option("--audience", multiple=True, callback=once, metavar="ID", shell_complete=complete_audience,
+              help="Only chats that get this [audiences.ID] customer's updates.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @common
 @click.pass_context
