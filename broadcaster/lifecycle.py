@@ -162,20 +162,26 @@ def _refuse_a_version_not_every_readers(store: Store, incident: Incident, origin
     readers (the others read it as the version they had), or that a later version replaced for some, would take
     the correction where it went alone, and leave others (a customer's page among them) with the text corrected.
     The file published again is planned for each reader."""
-    if original.kind != "postmortem":
-        return
-    later = any(u.kind == "postmortem" and u.sequence > original.sequence for u in updates)
-    kept = any(d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME
-               for d in store.deliveries(incident_id=incident.id, sequence=original.sequence))
-    if later or kept:
-        why = ("a later version replaced it" if later
-               else "some readers were not sent it (they read it as the version they had)")
+    why = _why_not_every_readers(store, incident, original, updates)
+    if why:
         raise InputError(
             f"#{original.sequence} of {incident.id} is a version of the postmortem that not every reader has: {why}. "
             f"As a correction it would reach only the readers #{original.sequence} reached. Publish the "
             f"corrected file instead (`broadcaster postmortem {incident.id} --file FILE`): each reader is told what "
             "changed for it. Nothing was stored or sent."
         )
+
+
+def _why_not_every_readers(store: Store, incident: Incident, original: Update, updates: Sequence[Update]) -> str:
+    """Why a postmortem's version is not every reader's ("" when it is, or ``original`` is no postmortem)."""
+    if original.kind != "postmortem":
+        return ""
+    if any(u.kind == "postmortem" and u.sequence > original.sequence for u in updates):
+        return "a later version replaced it"
+    if any(d.state == DeliveryState.SKIPPED and d.last_error == READ_THE_SAME
+           for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)):
+        return "some readers were not sent it (they read it as the version they had)"
+    return ""
 
 
 def _latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
@@ -220,10 +226,12 @@ def _refuse_published_again(store: Store, incident: Incident, text: str, planned
     shown = shown_postmortem(store.updates(incident.id))
     same = shown[0] if shown is not None and shown[1] == text else None
     if same is not None and all(p.state == DeliveryState.SKIPPED for p in planned):
+        # In place only where amend takes it: a version some readers were not sent is corrected by a new version.
+        typo = ("" if _why_not_every_readers(store, incident, same, store.updates(incident.id))
+                else f"; to fix a typo in place, `broadcaster amend {incident.id} {same.sequence} ...`")
         raise InputError(
             f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}: "
-            f"nothing was stored or sent. To change it, edit the file and publish it again; to fix a typo in place, "
-            f"`broadcaster amend {incident.id} {same.sequence} ...`."
+            f"nothing was stored or sent. To change it, edit the file and publish it again{typo}."
         )
 
 

@@ -187,7 +187,7 @@ def _refuse_writing_into_a_site(path: Path) -> None:
         raise InputError(
             f"{path.resolve().parent} is in {site}, a site broadcaster builds ({MARKER} is there): the config and its "
             "private state (.broadcaster/) would be published with it. Run `broadcaster init` in the folder beside "
-            "the site (e.g. `cd ..`). Nothing was written."
+            f"the site (`cd {shlex.quote(str(site.parent))}`). Nothing was written."
         )
 
 
