@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from broadcaster import subscribers
@@ -25,7 +25,7 @@ from broadcaster.delivery import (
     Rendered,
 )
 from broadcaster.destination import Destination, Job, Run
-from broadcaster.errors import DeliveryError, InputError, did_you_mean, permanent, printable
+from broadcaster.errors import DeliveryError, InputError, MovedElsewhere, did_you_mean, permanent, printable
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
@@ -229,9 +229,14 @@ class SubscriberDestination(ChannelDestination):
                 "(`broadcaster subscribers invite --audience ID`); `broadcaster subscribers list` marks them.")
 
     async def _deliver_following(self, job: Job) -> Receipt:
-        """The send, with a chat that is gone made inactive and a group that migrated followed."""
+        """The send, with a chat that is gone made inactive and a group that migrated followed, unless the new chat
+        hears its updates otherwise (its own subscription, a table): then nothing is sent there from here."""
+        self.channel.may_follow_to = partial(self._may_follow_to, job.run.store)  # type: ignore[method-assign]
         try:
             receipt = await super().deliver(job)
+        except MovedElsewhere as elsewhere:
+            subscribers.migrate(job.run.store, job.target, elsewhere.moved_to)
+            raise permanent(advice.subscription_moved_to_its_own(job.target, elsewhere.moved_to)) from None
         except DeliveryError as exc:
             if not self.channel.target_gone(exc):
                 raise
@@ -245,6 +250,11 @@ class SubscriberDestination(ChannelDestination):
         subscribers.migrate(job.run.store, job.target, moved)
         kept = tuple(n for n in receipt.notes if not n.startswith(f"chat {job.target} migrated"))
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
+
+    def _may_follow_to(self, store: Store, chat: str) -> bool:
+        if store.subscription(chat) is not None:
+            return False
+        return not any(key in self._configured for key, _ in _target_keys(self.table.type, {"chat_ids": [chat]}))
 
     async def check(self) -> list[CheckResult]:
         """The bot's token (getMe), once: on the public subscribers. Chats are never probed."""

@@ -76,6 +76,15 @@ class ConflictError(StoreError):
     """
 
 
+class MovedElsewhere(Exception):
+    """A send's chat moved (a group that became a supergroup) to one the send may not follow into (``moved_to``):
+    nothing was sent. Raised by a channel whose ``may_follow_to`` refused, caught by the destination that refused."""
+
+    def __init__(self, moved_to: str) -> None:
+        super().__init__(moved_to)
+        self.moved_to = moved_to
+
+
 class DeliveryError(BroadcasterError):
     """One destination refused or failed to take a message.
 

@@ -271,6 +271,13 @@ class Channel(ABC):
         blocked the bot, a deleted chat): a subscription to it ends. False unless a channel knows."""
         return False
 
+    @staticmethod
+    def may_follow_to(chat: str) -> bool:
+        """Whether a send may follow its chat where it moved (a group that became a supergroup). A destination of
+        subscribed chats sets its own: one the new chat hears otherwise (its own subscription, a table) is not
+        followed into, or that chat would get the post twice, the other readers' cut among them."""
+        return True
+
     def moved_target(self, receipt: Receipt, target: str) -> str | None:
         """The target a send was followed to when the old one moved (a group that became a
         supergroup), read from its receipt; None when it stayed."""

@@ -242,11 +242,15 @@ class TelegramChannel(Channel):
         """Send one message, following the chat once if Telegram says it migrated."""
         from telegram.error import ChatMigrated
 
+        from broadcaster.errors import MovedElsewhere
+
         try:
             return await self._send_message(bot, progress, text, thread, log)
         except ChatMigrated as exc:
             if progress.migrated_from is not None:
                 raise
+            if not progress.message_ids and not self.may_follow_to(str(exc.new_chat_id)):
+                raise MovedElsewhere(str(exc.new_chat_id)) from exc
             progress.migrated_from, progress.chat = progress.chat, exc.new_chat_id
             return await self._send_message(bot, progress, text, thread, log)
 

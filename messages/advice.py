@@ -132,6 +132,11 @@ def subscription_moved(chat: str, moved_to: str) -> str:
     return f"chat {chat} became {moved_to} (a supergroup); the subscription now follows {moved_to}"
 
 
+def subscription_moved_to_its_own(chat: str, moved_to: str) -> str:
+    return (f"chat {chat} became {moved_to} (a supergroup), which hears its updates otherwise (its own subscription "
+            f"or a table): nothing was sent there from {chat}'s subscription, which is dropped (it would post twice)")
+
+
 def bot_answers(bot: str) -> str:
     return f"bot @{bot} answers; each subscribed chat is checked when it is sent to (`broadcaster subscribers list`)"
 
