@@ -150,8 +150,12 @@ def previous_status(updates: Sequence[Update], sequence: int) -> Status | None:
 def render(
     destination: Destination, incident: Incident, update: Update, updates: Sequence[Update], config: Config,
     *, without_update_text: bool = False, edits: bool | None = None, hidden: Collection[int] = frozenset(),
+    left_out: Collection[int] = frozenset(),
 ) -> Rendered:
     """What one destination shows for one update, cut from the view its visibility allows.
+
+    ``left_out``: updates the operator kept from this place (``--skip``), which a summary of the incident
+    there (Slack's status card) must not quote though its readers were told them elsewhere.
 
     ``without_update_text``: the same rendering with the operator's texts shaped into
     ``x``s (the egress guard's template: what the destination shows of its own).
@@ -184,7 +188,7 @@ def render(
     # Announced among what its readers were told too: a postmortem given to staff first (``--only ops``) is no
     # earlier version for the public, who are told "We have published", never "We have corrected".
     rendered = destination.render(view, update, told)
-    now = _latest_as_corrected(update, told)
+    now = _latest_as_corrected(update, [u for u in told if u.sequence not in left_out or u.sequence == update.sequence])
     if now is None or not (destination.can_edit and destination.keeps_a_summary):
         return rendered
     # Where the medium edits and keeps a summary, a correction carries the rendering of the incident as these readers now read it
@@ -263,6 +267,7 @@ def readers_never_told(store: Store, destination: Destination, visibility: str, 
 def egress_refusal(
     destination: Destination, visibility: str, rendered: Rendered, incident: Incident, update: Update,
     updates: Sequence[Update], config: Config, *, edits: bool | None = None, hidden: Collection[int] = frozenset(),
+    left_out: Collection[int] = frozenset(),
 ) -> LeakRefused | None:
     """The egress guard for one rendering: the refusal if it holds a value its readers may not see, else None.
 
@@ -283,7 +288,8 @@ def egress_refusal(
     @cache  # rendered once, and only if a value is found
     def shown() -> list[tuple[str, str]]:
         return destination.egress_payloads(render(destination, incident, update, updates, config,
-                                                  without_update_text=True, edits=edits, hidden=hidden))
+                                                  without_update_text=True, edits=edits, hidden=hidden,
+                                                  left_out=left_out))
 
     def template(index: int) -> tuple[str, Compared] | None:
         if len(shown()) != len(payloads):  # cut into other parts: no like-for-like template
@@ -852,16 +858,19 @@ class Publisher:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
             update = next(u for u in updates if u.sequence == delivery.sequence)
-            if fresh:  # never with a correction the operator kept from these readers (``amend --only ops``)
-                left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility),
-                                                           at=(delivery.destination, delivery.target))
+            # What the operator kept from this place (``amend --only ops``, ``--skip``): never sent here as the text
+            # last corrected, nor quoted by a summary of the incident here (Slack's card).
+            left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility),
+                                                       at=(delivery.destination, delivery.target))
+            if fresh:
                 update = as_last_corrected(update, updates, left_out)
             assert incident is not None
             hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)
-            rendered = render(destination, incident, update, updates, self.config, edits=edits, hidden=hidden)
+            rendered = render(destination, incident, update, updates, self.config, edits=edits, hidden=hidden,
+                              left_out=left_out)
             self._renders[key] = (
                 egress_refusal(destination, delivery.visibility, rendered, incident, update, updates, self.config,
-                               edits=edits, hidden=hidden)
+                               edits=edits, hidden=hidden, left_out=left_out)
                 or rendered
             )
         return self._renders[key]
