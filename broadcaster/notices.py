@@ -54,7 +54,7 @@ def notice_label(notice: Update) -> str:
 
 # What a notice's delivery says where the command that raised it left the destination out: it waits there.
 WAITS_THERE = ("not sent: this command left {name} out ({why}), so the notice it raised waits; "
-               "`broadcaster retry` sends it there")
+               "`broadcaster retry {incident}` sends it there")
 
 
 def waiting_where_left_out(store: Store, notices: Sequence[Update],
@@ -69,7 +69,8 @@ def waiting_where_left_out(store: Store, notices: Sequence[Update],
                 if p.state == DeliveryState.SKIPPED and p.reason in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)}
     if not left_out:
         return {}
-    return {d.id: WAITS_THERE.format(name=d.destination, why=left_out[d.destination])
+    # The notice's own incident (an SLA breach may be another incident's than the update's): `retry` by that id.
+    return {d.id: WAITS_THERE.format(name=d.destination, why=left_out[d.destination], incident=d.incident_id)
             for n in notices for d in store.deliveries(incident_id=n.incident_id, sequence=n.sequence)
             if d.state == DeliveryState.PENDING and d.destination in left_out}
 

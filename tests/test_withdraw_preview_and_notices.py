@@ -191,6 +191,7 @@ def test_a_notice_keeps_off_a_destination_the_command_left_out_and_retry_sends_i
     assert world.slack_messages() == []  # neither the update nor its notice
     notice = _notice_section(done.output)
     assert "slack-acme" in notice and "pending" in notice and "left slack-acme out (--skip)" in notice, notice
+    assert "`broadcaster retry api-down` sends it there" in notice, notice  # the notice's own incident (review 18f)
     assert "✓ tg-ops → -1001001" in notice and "1 delivery not sent." in notice, notice
     shown = json.loads(project.cli("post", "--yes", "--json", "-i", "api-down", "--skip", "slack-acme",
                                    "Still down, still looking.").stdout)
