@@ -25,7 +25,7 @@ from broadcaster.delivery import (
     Rendered,
 )
 from broadcaster.destination import Destination, Job, Run
-from broadcaster.errors import DeliveryError, InputError, MovedElsewhere, did_you_mean, permanent, printable
+from broadcaster.errors import DeliveryError, InputError, MovedElsewhere, NotNeeded, did_you_mean, permanent, printable
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
@@ -235,8 +235,7 @@ class SubscriberDestination(ChannelDestination):
         try:
             receipt = await super().deliver(job)
         except MovedElsewhere as elsewhere:
-            subscribers.migrate(job.run.store, job.target, elsewhere.moved_to)
-            raise permanent(advice.subscription_moved_to_its_own(job.target, elsewhere.moved_to)) from None
+            raise NotNeeded(self._moved_to_a_chat_told_otherwise(job.run.store, job.target, elsewhere.moved_to)) from None
         except DeliveryError as exc:
             if not self.channel.target_gone(exc):
                 raise
@@ -252,9 +251,34 @@ class SubscriberDestination(ChannelDestination):
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
 
     def _may_follow_to(self, store: Store, chat: str) -> bool:
+        return not self._heard_otherwise(store, chat)
+
+    def _heard_otherwise(self, store: Store, chat: str) -> str:
+        """How a chat a subscribed group moved to hears its updates without this subscription: "subscribed" (its
+        own), "table" (a table names it, by id or by an @name the store resolved), "maybe" (a table's @name is not
+        resolved yet and may be it: fail closed), or "" (it does not)."""
         if store.subscription(chat) is not None:
-            return False
-        return not any(key in self._configured for key, _ in _target_keys(self.table.type, {"chat_ids": [chat]}))
+            return "subscribed"
+        rooms = table_rooms(self._config, store)
+        if rooms.naming(chat) or any(key in self._configured
+                                     for key, _ in _target_keys(self.table.type, {"chat_ids": [chat]})):
+            return "table"
+        return "maybe" if rooms.unresolved else ""
+
+    def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str) -> str:
+        """The old subscription ends where the new chat is told otherwise: its own subscription (its later choice)
+        stays; a table's chat is the table's (a subscription moved there would come back, its customer's cut, the
+        day the table stops naming it). What the skipped delivery says. Where a table's unresolved @name may be
+        it, the subscription moves and the delivery waits for `retry`, which resolves the names first."""
+        how = self._heard_otherwise(store, new)
+        if how == "maybe":
+            subscribers.migrate(store, old, new)
+            raise DeliveryError(advice.subscription_moved_unsure(old, new), retryable=False)
+        if how == "subscribed":
+            subscribers.migrate(store, old, new)  # keeps the new chat's own, drops the old
+        else:
+            subscribers.remove(store, old)
+        return advice.subscription_moved_to_its_own(old, new)
 
     async def check(self) -> list[CheckResult]:
         """The bot's token (getMe), once: on the public subscribers. Chats are never probed."""

@@ -25,7 +25,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destination import Destination, Job, Run
 from broadcaster.destinations import destinations
-from broadcaster.errors import DeliveryError, StoreError
+from broadcaster.errors import DeliveryError, NotNeeded, StoreError
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
@@ -428,6 +428,9 @@ class Publisher:
             raise
         except DeliveryError as exc:
             return await self._gave_up(destination, delivery, exc, log)
+        except NotNeeded as exc:
+            return await self._record(delivery, partial(self.store.mark_skipped, delivery.id, self._scrubbed(str(exc))),
+                                      state=DeliveryState.SKIPPED)
         except TimeoutError:
             return await self._cut_by_deadline(destination, delivery, thread, log)
         except Exception as exc:  # noqa: BLE001 - a bug in one destination must not stop the others

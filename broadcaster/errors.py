@@ -85,6 +85,11 @@ class MovedElsewhere(Exception):
         self.moved_to = moved_to
 
 
+class NotNeeded(Exception):
+    """Nothing needs sending for this delivery after all (its chat hears the update otherwise): recorded skipped,
+    with this message as the reason. Raised by a destination's ``deliver`` before anything was sent."""
+
+
 class DeliveryError(BroadcasterError):
     """One destination refused or failed to take a message.
 

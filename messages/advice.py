@@ -133,8 +133,15 @@ def subscription_moved(chat: str, moved_to: str) -> str:
 
 
 def subscription_moved_to_its_own(chat: str, moved_to: str) -> str:
-    return (f"chat {chat} became {moved_to} (a supergroup), which hears its updates otherwise (its own subscription "
-            f"or a table): nothing was sent there from {chat}'s subscription, which is dropped (it would post twice)")
+    return (f"chat {chat} became {moved_to} (a supergroup), which hears its updates otherwise (its own subscription, "
+            f"a table, or a table's @name not yet resolved): nothing was sent there from {chat}'s subscription, "
+            f"which ends (it would post twice); if {moved_to} should hear this chat's updates, send it an invite")
+
+
+def subscription_moved_unsure(chat: str, moved_to: str) -> str:
+    return (f"chat {chat} became {moved_to} (a supergroup); a table names a chat by an @name not yet resolved, which "
+            f"may be {moved_to}, so nothing was sent there. The subscription follows {moved_to}: `broadcaster retry` "
+            "asks which chat each name is, then sends it (or leaves it to the table that names it)")
 
 
 def bot_answers(bot: str) -> str:
