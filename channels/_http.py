@@ -292,3 +292,43 @@ def origin_replaced(url: str, api_url: str | None) -> str:
     parts = urlsplit(url)
     rest = url[len(f"{parts.scheme}://{parts.netloc}"):]
     return api_url.rstrip("/") + rest
+
+
+def receiver_key(url: str) -> tuple[str, str, str, str]:
+    """(host, port, path, query) of ``url`` as the request reaches its receiver, however it is written: a name's
+    case, final dot and international form (IDNA 2008, as httpx sends it), an address's forms (``10.1``,
+    ``[2001:0db8::0001]``), the scheme's port written out or not, dot segments, escapes, the query's order.
+    Two tables whose keys are equal post to one receiver (``Channel.target_keys``). Without httpx: read at every
+    config load."""
+    from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
+    path = unquote(urlsplit(urljoin("http://receiver/", parts.path or "/")).path) or "/"
+    query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return (_host_key(parts.hostname or ""), str(port), path, query)
+
+
+def _host_key(host: str) -> str:
+    import ipaddress
+    import re
+    import socket
+
+    name = host.lower().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if re.fullmatch(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", name):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(name))  # 10.1 is 10.0.0.1 to the resolver
+        except OSError:
+            return name
+    if name.isascii():
+        return name
+    import idna  # httpx's own (IDNA 2008): "straße" is xn--strae-oqa to it, "strasse" to Python's codec
+
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return name

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced, receiver_key
 from broadcaster.messages import teams as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -67,8 +67,8 @@ class TeamsChannel(HttpChannel):
     def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
         def flow(url: str) -> tuple[str, ...]:
             _split_signature(url, "")
-            parts = urlsplit(url)
-            return ((parts.hostname or "").lower(), parts.path)
+            host, _port, path, _query = receiver_key(url)  # the query is the signature: one flow, any signature
+            return (host, path)
 
         return cls.url_key(options, "webhook_url", "teams", flow)
 

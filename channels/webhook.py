@@ -39,9 +39,9 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced, receiver_key
 from broadcaster.messages import webhook as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -89,16 +89,7 @@ class WebhookChannel(HttpChannel):
 
     @classmethod
     def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
-        def receiver(url: str) -> tuple[str, ...]:
-            # One receiver however its URL is written: the scheme's port written out or not, "" or "/" (what is
-            # sent), the name's absolute form ("hooks.example.com."), an international name or its xn-- form,
-            # escapes (%61 for a), the query's parameters in any order.
-            parts = urlsplit(url)
-            port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
-            query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True)))
-            return (_host_key(parts.hostname or ""), str(port), unquote(parts.path) or "/", query)
-
-        return cls.url_key(options, "url", "webhook", receiver)
+        return cls.url_key(options, "url", "webhook", receiver_key)  # one receiver however its URL is written
 
     @classmethod
     def delivery_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
@@ -290,15 +281,6 @@ def signing_key(value: str, source: str) -> bytes:
             "python3 -c 'import base64, os; print(\"whsec_\" + base64.b64encode(os.urandom(32)).decode())'"
         )
     return key
-
-
-def _host_key(host: str) -> str:
-    """A host name as DNS knows it: lower case, no final dot, an international name in its xn-- form."""
-    name = host.lower().rstrip(".")
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:  # not a name idna takes (an address, a label too long): compared as written
-        return name
 
 
 def _headers(value: Any, where: str) -> dict[str, str | Secret]:
