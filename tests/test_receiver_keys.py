@@ -1,4 +1,4 @@
-"""Review 18h (each test failed before its fix): one receiver written two ways that target_keys still tell apart (each test fails on the current code)."""
+"""Review 18h (each test failed before its fix): one receiver written two ways that target_keys still tell apart."""
 
 from __future__ import annotations
 
