@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from broadcaster.channels._http import shared_tls_context
@@ -183,6 +183,11 @@ class TelegramChannel(Channel):
         return self._shared_limiter
 
     def targets(self) -> tuple[str, ...]:
+        return self._configured_chats
+
+    @cached_property
+    def _configured_chats(self) -> tuple[str, ...]:
+        # Read once: every delivery asks (``_own_chats``), and a table's list can run to thousands of chats.
         return configured_chats(self.config.options, f"channels.{self.name}.")
 
     def _own_chats(self) -> tuple[str, ...]:
