@@ -251,34 +251,18 @@ class SubscriberDestination(ChannelDestination):
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
 
     def _may_follow_to(self, store: Store, chat: str) -> bool:
-        return not self._heard_otherwise(store, chat)
-
-    def _heard_otherwise(self, store: Store, chat: str) -> str:
-        """How a chat a subscribed group moved to hears its updates without this subscription: "subscribed" (its
-        own), "table" (a table names it, by id or by an @name the store resolved), "maybe" (a table's @name is not
-        resolved yet and may be it: fail closed), or "" (it does not)."""
-        if store.subscription(chat) is not None:
-            return "subscribed"
-        rooms = table_rooms(self._config, store)
-        if rooms.naming(chat) or any(key in self._configured
-                                     for key, _ in _target_keys(self.table.type, {"chat_ids": [chat]})):
-            return "table"
-        return "maybe" if rooms.unresolved else ""
+        return not heard_otherwise(self._config, store, chat)
 
     def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str) -> str:
-        """The old subscription ends where the new chat is told otherwise: its own subscription (its later choice)
-        stays; a table's chat is the table's (a subscription moved there would come back, its customer's cut, the
-        day the table stops naming it). What the skipped delivery says. Where a table's unresolved @name may be
-        it, the subscription moves and the delivery waits for `retry`, which resolves the names first."""
-        how = self._heard_otherwise(store, new)
+        """What becomes of the old subscription and this delivery when the chat it moved to is told otherwise
+        (``heard_otherwise``): the reason the delivery is skipped with (DeliveryError where it may not have heard)."""
+        how = heard_otherwise(self._config, store, new)
+        follow_migration(self._config, store, old, new)
         if how == "maybe":
-            subscribers.migrate(store, old, new)
             raise DeliveryError(advice.subscription_moved_unsure(old, new), retryable=False)
-        if how == "subscribed":
-            subscribers.migrate(store, old, new)  # keeps the new chat's own, drops the old
-        else:
-            subscribers.remove(store, old)
-        return advice.subscription_moved_to_its_own(old, new)
+        if how == "filtered":
+            raise permanent(advice.subscription_moved_to_a_narrower_one(old, new))
+        return advice.subscription_moved_to_its_own(old, new, stopped=how == "stopped")
 
     async def check(self) -> list[CheckResult]:
         """The bot's token (getMe), once: on the public subscribers. Chats are never probed."""
@@ -350,6 +334,32 @@ def table_rooms(config: Config, store: Store) -> TableRooms:
             elif room is None and table not in unresolved:  # "": the service knows no such chat
                 unresolved.append(table)
     return TableRooms(bot_channel.room, {r: tuple(ts) for r, ts in rooms.items()}, tuple(unresolved))
+
+
+def heard_otherwise(config: Config, store: Store, chat: str) -> str:
+    """How a chat a subscribed group moved to (a supergroup) hears updates without the old subscription: "table" (a
+    table names it, by id or by an @name the store resolved), "subscribed" (its own subscription, every component),
+    "filtered" (its own, to some components: it may not have heard this one), "stopped" (its own, stopped: it chose
+    to hear nothing), "maybe" (a table's @name is unresolved and may be it), or "" (it does not: follow it)."""
+    kind = config.bot.table.type if config.bot is not None else "telegram"  # the only kind a bot speaks today
+    rooms = table_rooms(config, store)
+    keys = {key for t in config.channels.values() if t.type == kind for key, _ in _target_keys(t.type, t.options)}
+    if rooms.naming(chat) or any(key in keys for key, _ in _target_keys(kind, {"chat_ids": [chat]})):
+        return "table"
+    own = store.subscription(chat)
+    if own is not None:
+        return "stopped" if not own.active else ("filtered" if own.components else "subscribed")
+    return "maybe" if rooms.unresolved else ""
+
+
+def follow_migration(config: Config, store: Store, old: str, new: str) -> None:
+    """A subscribed group became a supergroup: its subscription follows, unless the new chat is told otherwise. Its
+    own subscription there (the chat's later choice) stays and the old one ends; a table's chat is the table's (a
+    subscription moved there would come back, its customer's cut, the day the table stops naming it)."""
+    if heard_otherwise(config, store, new) == "table":
+        subscribers.remove(store, old)
+    else:
+        subscribers.migrate(store, old, new)
 
 
 def may_read(readers: Visibility, sender: Visibility) -> bool:

@@ -300,13 +300,31 @@ def receiver_key(url: str) -> tuple[str, str, str, str]:
     ``[2001:0db8::0001]``), the scheme's port written out or not, dot segments, escapes, the query's order.
     Two tables whose keys are equal post to one receiver (``Channel.target_keys``). Without httpx: read at every
     config load."""
-    from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+    from urllib.parse import parse_qsl, urljoin, urlsplit
 
     parts = urlsplit(url)
-    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
-    path = unquote(urlsplit(urljoin("http://receiver/", parts.path or "/")).path) or "/"
-    query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    try:
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
+    except ValueError:  # not shown: the URL may hold a token
+        raise ConfigError("a URL's port is not a number from 1 to 65535: check the table's URL") from None
+    path = _escapes_alike(urlsplit(urljoin("http://receiver/", parts.path or "/")).path) or "/"
+    query = repr(sorted(parse_qsl(parts.query, keep_blank_values=True)))  # decoded as receivers read a query
     return (_host_key(parts.hostname or ""), str(port), path, query)
+
+
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _escapes_alike(path: str) -> str:
+    """RFC 3986's own normalisation: an escaped unreserved character (%61) is that character, every other escape kept,
+    in upper case: %2F is not a "/" to the receiver, nor %C5 a %C6."""
+    import re
+
+    def one(escape: re.Match[str]) -> str:
+        character = chr(int(escape[1], 16))
+        return character if character in _UNRESERVED else f"%{escape[1].upper()}"
+
+    return re.sub(r"%([0-9A-Fa-f]{2})", one, path)
 
 
 def _host_key(host: str) -> str:
@@ -316,9 +334,12 @@ def _host_key(host: str) -> str:
 
     name = host.lower().rstrip(".")
     try:
-        return str(ipaddress.ip_address(name))
+        address = ipaddress.ip_address(name)
     except ValueError:
         pass
+    else:  # ::ffff:10.0.0.1 is 10.0.0.1
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        return str(mapped or address)
     if re.fullmatch(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", name):
         try:
             return socket.inet_ntoa(socket.inet_aton(name))  # 10.1 is 10.0.0.1 to the resolver

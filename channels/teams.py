@@ -175,7 +175,12 @@ def _old_power_automate_host(url: str) -> bool:
 
 def _split_signature(url: str, source: str) -> tuple[str, str]:
     """(the URL, the URL with ``sig`` masked); ConfigError naming ``source``, never the URL."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for its ValueError: a port that is no number, or out of range
+    except ValueError:
+        raise ConfigError(f"{source} is not a URL (its host or port cannot be read). Copy it again from the flow's "
+                          "\"When a Teams webhook request is received\" trigger.") from None
     host = (parts.hostname or "").lower()
     if host in _RETIRED_HOSTS or host.endswith(".webhook.office.com"):
         raise ConfigError(

@@ -132,10 +132,17 @@ def subscription_moved(chat: str, moved_to: str) -> str:
     return f"chat {chat} became {moved_to} (a supergroup); the subscription now follows {moved_to}"
 
 
-def subscription_moved_to_its_own(chat: str, moved_to: str) -> str:
-    return (f"chat {chat} became {moved_to} (a supergroup), which hears its updates otherwise (its own subscription, "
-            f"a table, or a table's @name not yet resolved): nothing was sent there from {chat}'s subscription, "
-            f"which ends (it would post twice); if {moved_to} should hear this chat's updates, send it an invite")
+def subscription_moved_to_its_own(chat: str, moved_to: str, *, stopped: bool = False) -> str:
+    how = "stopped its updates (/stop)" if stopped else "hears its updates otherwise (its own subscription or a table)"
+    return (f"chat {chat} became {moved_to} (a supergroup), which {how}: nothing was sent there from {chat}'s "
+            f"subscription, which ends (it would post twice); if {moved_to} should hear this chat's updates, send it an "
+            "invite")
+
+
+def subscription_moved_to_a_narrower_one(chat: str, moved_to: str) -> str:
+    return (f"chat {chat} became {moved_to} (a supergroup), which has its own subscription, to some components only: "
+            f"nothing was sent there from {chat}'s subscription, which ends, so {moved_to} may not have heard this "
+            "update. If it should hear this chat's updates, send it an invite")
 
 
 def subscription_moved_unsure(chat: str, moved_to: str) -> str:

@@ -263,7 +263,10 @@ class ChatBot:
     async def _migrated(self, update: TelegramUpdate, context: Any) -> None:
         message = update.effective_message
         if message is not None and message.migrate_to_chat_id is not None:
-            subscribers.migrate(self.store, message.chat.id, message.migrate_to_chat_id)
+            # As a send that meets the migration: never into a chat a table names (``follow_migration``).
+            from broadcaster.destinations import follow_migration
+
+            follow_migration(self.config, self.store, str(message.chat.id), str(message.migrate_to_chat_id))
 
     async def _membership(self, update: TelegramUpdate, context: Any) -> None:
         """The bot was blocked, removed from a group or the group deleted: stop sending there."""
