@@ -13,10 +13,13 @@ from tests.conftest import Project
 from tests.fakes.world import FakeWorld
 
 
-def in_terminal(project: Project, args: list[str], answer: bytes, prompt: bytes) -> tuple[int, str]:
-    """Run the real CLI on a pseudo-terminal, typing ``answer`` once ``prompt`` appears."""
+def in_terminal(project: Project, args: list[str], answer: bytes, prompt: bytes, *, typed_ahead: bytes = b"") -> tuple[int, str]:
+    """Run the real CLI on a pseudo-terminal, typing ``answer`` once ``prompt`` appears (and ``typed_ahead`` before
+    the process starts, as an impatient operator does)."""
     leader, follower = pty.openpty()
     env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
+    if typed_ahead:
+        os.write(leader, typed_ahead)
     process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
                                stdin=follower, stdout=follower, stderr=follower, env=env, cwd=project.root)
     os.close(follower)

@@ -5,46 +5,13 @@ typed before the question answered it, and a new title was not named."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
-import subprocess
-import sys
 
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
 from tests.fakes.world import FakeWorld
 from tests.test_audiences import slack  # noqa: F401 - the fixture
 from tests.test_confirmation import in_terminal
-
-
-def typed_ahead(project: Project, args: list[str], keys: bytes) -> tuple[int, str]:
-    """Start the real CLI on a pseudo-terminal with ``keys`` already typed (before any question is shown),
-    then answer nothing more: a further question gets Enter (no)."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
-    os.write(leader, keys)
-    process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
-                               stdin=follower, stdout=follower, stderr=follower, env=env, cwd=project.root)
-    os.close(follower)
-    output = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 30)
-        if not ready:
-            process.kill()
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-        if output.rstrip().endswith(b"[y/N]:"):
-            os.write(leader, b"\n")
-    os.close(leader)
-    return process.wait(timeout=30), output.decode(errors="replace")
 
 
 def _public_part(shown: str) -> str:
@@ -104,7 +71,8 @@ def test_the_confirmation_says_the_update_retitles_the_incident(project: Project
 
 
 def test_a_yes_typed_before_the_confirmation_was_shown_does_not_publish(project: Project, world: FakeWorld) -> None:
-    code, shown = typed_ahead(project, ["post", "--title", "API errors", "-C", "api", "Investigating."], b"y\n")
+    code, shown = in_terminal(project, ["post", "--title", "API errors", "-C", "api", "Investigating."], b"\n",
+                              b"[y/N]:", typed_ahead=b"y\n")
     assert world.x.tweets == [], shown
     assert json.loads(project.cli("list", "--json").stdout) == [], shown
     assert code != 0, shown
