@@ -60,6 +60,8 @@ class ChannelDestination:
         self.request_timeout = request_timeout
         self.rooms = rooms  # the store: the chats a channel's names were found to be
         self._channel: Channel | None = None
+        # Whether a chat this table's chat moved to is another's (a table's, a subscription's): never followed into.
+        self.told_otherwise: Callable[[ChannelConfig, Store, str], bool] | None = None
 
     @property
     def channel(self) -> Channel:
@@ -124,7 +126,15 @@ class ChannelDestination:
         rendered = job.rendered()  # raises LeakRefused: nothing leaves
         if job.replaces is not None:
             return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)
-        return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
+        if self.told_otherwise is None:  # the bot's subscribers: ``SubscriberDestination`` decides
+            return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
+        told_otherwise, store = self.told_otherwise, job.run.store
+        self.channel.may_follow_to = lambda chat: not told_otherwise(self.table, store, chat)  # type: ignore[method-assign]
+        try:
+            return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
+        except MovedElsewhere as elsewhere:
+            raise permanent(advice.table_chat_moved_elsewhere(self.name, job.target, elsewhere.moved_to,
+                                                              elsewhere.parts)) from None
 
     async def check(self) -> list[CheckResult]:
         return await self.channel.check()
@@ -235,7 +245,8 @@ class SubscriberDestination(ChannelDestination):
         try:
             receipt = await super().deliver(job)
         except MovedElsewhere as elsewhere:
-            raise NotNeeded(self._moved_to_a_chat_told_otherwise(job.run.store, job.target, elsewhere.moved_to)) from None
+            raise NotNeeded(self._moved_to_a_chat_told_otherwise(job.run.store, job.target, elsewhere.moved_to,
+                                                                 elsewhere.parts)) from None
         except DeliveryError as exc:
             if not self.channel.target_gone(exc):
                 raise
@@ -251,18 +262,14 @@ class SubscriberDestination(ChannelDestination):
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
 
     def _may_follow_to(self, store: Store, chat: str) -> bool:
-        return not heard_otherwise(self._config, store, chat)
+        return not heard_otherwise(self._config, store, chat, self.scope).by
 
-    def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str) -> str:
+    def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str, parts: int) -> str:
         """What becomes of the old subscription and this delivery when the chat it moved to is told otherwise
-        (``heard_otherwise``): the reason the delivery is skipped with (DeliveryError where it may not have heard)."""
-        how = heard_otherwise(self._config, store, new)
-        follow_migration(self._config, store, old, new)
-        if how == "maybe":
-            raise DeliveryError(advice.subscription_moved_unsure(old, new), retryable=False)
-        if how == "filtered":
-            raise permanent(advice.subscription_moved_to_a_narrower_one(old, new))
-        return advice.subscription_moved_to_its_own(old, new, stopped=how == "stopped")
+        (``heard_otherwise``): the reason the delivery is skipped with; a DeliveryError where these readers may not
+        have heard the update there (its cut goes to no other readers' chat)."""
+        told = follow_migration(self._config, store, old, new)
+        return moved_elsewhere_outcome(told, old, new, parts)
 
     async def check(self) -> list[CheckResult]:
         """The bot's token (getMe), once: on the public subscribers. Chats are never probed."""
@@ -336,30 +343,73 @@ def table_rooms(config: Config, store: Store) -> TableRooms:
     return TableRooms(bot_channel.room, {r: tuple(ts) for r, ts in rooms.items()}, tuple(unresolved))
 
 
-def heard_otherwise(config: Config, store: Store, chat: str) -> str:
-    """How a chat a subscribed group moved to (a supergroup) hears updates without the old subscription: "table" (a
-    table names it, by id or by an @name the store resolved), "subscribed" (its own subscription, every component),
-    "filtered" (its own, to some components: it may not have heard this one), "stopped" (its own, stopped: it chose
-    to hear nothing), "maybe" (a table's @name is unresolved and may be it), or "" (it does not: follow it)."""
-    kind = config.bot.table.type if config.bot is not None else "telegram"  # the only kind a bot speaks today
+@dataclass(frozen=True)
+class ToldOtherwise:
+    """How a chat a group moved to (a supergroup) hears updates without the group's old subscription or table:
+    ``by`` "table" (a table names it, by id or by an @name the store resolved), "subscription" (its own), "maybe"
+    (a table's @name is unresolved and may be it) or "" (nothing: a send follows it); ``how``, for a table or a
+    subscription: "same" (these readers, every component: it heard this update), "filtered" (these readers, some
+    components: it may not have), "other" (other readers: never these readers' cut), "stopped" (it chose to hear
+    nothing)."""
+
+    by: str = ""
+    how: str = ""
+
+
+def heard_otherwise(config: Config, store: Store, chat: str, readers: Visibility) -> ToldOtherwise:
+    """``ToldOtherwise`` of ``chat`` for a send or subscription of ``readers``."""
+    kind = config.bot.table.type if config.bot is not None else "telegram"  # the only kind that migrates today
     rooms = table_rooms(config, store)
-    keys = {key for t in config.channels.values() if t.type == kind for key, _ in _target_keys(t.type, t.options)}
-    if rooms.naming(chat) or any(key in keys for key, _ in _target_keys(kind, {"chat_ids": [chat]})):
-        return "table"
+    keys = {key for key, _ in _target_keys(kind, {"chat_ids": [chat]})}
+    tables = [*rooms.naming(chat), *(t for t in config.channels.values() if t.type == kind
+                                     and keys & {key for key, _ in _target_keys(t.type, t.options)})]
+    if tables:
+        return ToldOtherwise("table", _how(readers, [(t.scope, bool(t.components)) for t in tables]))
     own = store.subscription(chat)
     if own is not None:
-        return "stopped" if not own.active else ("filtered" if own.components else "subscribed")
-    return "maybe" if rooms.unresolved else ""
+        how = "stopped" if not own.active else _how(readers, [(own.visibility, bool(own.components))])
+        return ToldOtherwise("subscription", how)
+    return ToldOtherwise("maybe") if rooms.unresolved else ToldOtherwise()
 
 
-def follow_migration(config: Config, store: Store, old: str, new: str) -> None:
+def _how(readers: Visibility, places: Sequence[tuple[Visibility, bool]]) -> str:
+    if any(scope == readers and not filtered for scope, filtered in places):
+        return "same"
+    return "filtered" if any(scope == readers for scope, _ in places) else "other"
+
+
+def follow_migration(config: Config, store: Store, old: str, new: str) -> ToldOtherwise:
     """A subscribed group became a supergroup: its subscription follows, unless the new chat is told otherwise. Its
     own subscription there (the chat's later choice) stays and the old one ends; a table's chat is the table's (a
-    subscription moved there would come back, its customer's cut, the day the table stops naming it)."""
-    if heard_otherwise(config, store, new) == "table":
-        subscribers.remove(store, old)
+    subscription moved there would come back, its readers' cut, the day the table stops naming it): the old one is
+    stopped, saying why (``subscribers list`` shows it)."""
+    subscription = store.subscription(old)
+    told = heard_otherwise(config, store, new, subscription.visibility if subscription else PUBLIC)
+    if told.by == "table":
+        subscribers.deactivate(store, old, f"became {new}, a chat a table names: invite it again if it should hear "
+                                           "this subscription's updates")
     else:
         subscribers.migrate(store, old, new)
+    return told
+
+
+def moved_elsewhere_outcome(told: ToldOtherwise, old: str, new: str, parts: int) -> str:
+    """The reason a subscribed chat's delivery is skipped with when its group moved to ``new``, told otherwise; a
+    DeliveryError (failed, said) where these readers may not have heard the update there."""
+    if told.by == "maybe":
+        raise DeliveryError(advice.subscription_moved_unsure(old, new), retryable=False)
+    if told.how in ("filtered", "other"):
+        raise permanent(advice.subscription_moved_to_a_narrower_one(old, new, other_readers=told.how == "other"))
+    return advice.subscription_moved_to_its_own(old, new, stopped=told.how == "stopped", parts=parts)
+
+
+def _table_told_otherwise(config: Config, table: ChannelConfig, store: Store, chat: str) -> bool:
+    """Whether a table may not follow its chat into ``chat`` (it moved there): unless the table names it itself,
+    any other table or subscription there would get this table's readers' cut, or the update twice."""
+    if {key for key, _ in _target_keys(table.type, {"chat_ids": [chat]})} & {
+            key for key, _ in _target_keys(table.type, table.options)}:
+        return False
+    return bool(heard_otherwise(config, store, chat, table.scope).by)
 
 
 def may_read(readers: Visibility, sender: Visibility) -> bool:
@@ -379,7 +429,9 @@ def destinations(config: Config, store: Store | None = None) -> dict[str, Destin
     subscribers (their chats read from ``store``; without one they are named but have no chats)."""
     result: dict[str, Destination] = {d.name: d for d in site_destinations(config)}
     for name, table in config.channels.items():
-        result[name] = ChannelDestination(table, config.engine.timeout, config.page.language, store)
+        channel = ChannelDestination(table, config.engine.timeout, config.page.language, store)
+        channel.told_otherwise = partial(_table_told_otherwise, config)
+        result[name] = channel
     if config.bot is not None:
         for visibility in subscriber_visibilities(config):
             subscribed = SubscriberDestination(config, visibility, store)

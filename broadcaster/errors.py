@@ -80,9 +80,10 @@ class MovedElsewhere(Exception):
     """A send's chat moved (a group that became a supergroup) to one the send may not follow into (``moved_to``):
     nothing was sent. Raised by a channel whose ``may_follow_to`` refused, caught by the destination that refused."""
 
-    def __init__(self, moved_to: str) -> None:
+    def __init__(self, moved_to: str, parts: int = 0) -> None:
         super().__init__(moved_to)
         self.moved_to = moved_to
+        self.parts = parts  # the parts of the post that reached the old chat before it moved
 
 
 class NotNeeded(Exception):

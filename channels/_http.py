@@ -300,19 +300,34 @@ def receiver_key(url: str) -> tuple[str, str, str, str]:
     ``[2001:0db8::0001]``), the scheme's port written out or not, dot segments, escapes, the query's order.
     Two tables whose keys are equal post to one receiver (``Channel.target_keys``). Without httpx: read at every
     config load."""
-    from urllib.parse import parse_qsl, urljoin, urlsplit
+    from urllib.parse import parse_qsl, quote, urlsplit
 
     parts = urlsplit(url)
     try:
         port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
     except ValueError:  # not shown: the URL may hold a token
         raise ConfigError("a URL's port is not a number from 1 to 65535: check the table's URL") from None
-    path = _escapes_alike(urlsplit(urljoin("http://receiver/", parts.path or "/")).path) or "/"
+    # As httpx sends it (characters outside RFC 3986 escaped), escapes as RFC 3986 normalises them, then its dot
+    # segments removed: "/café" is "/caf%C3%A9", "/a/%2E%2E/b" is "/b", "//x/y" a path, never a host.
+    path = _without_dot_segments(_escapes_alike(quote(parts.path or "/", safe="/:@!$&'()*+,;=-._~%")))
     query = repr(sorted(parse_qsl(parts.query, keep_blank_values=True)))  # decoded as receivers read a query
     return (_host_key(parts.hostname or ""), str(port), path, query)
 
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _without_dot_segments(path: str) -> str:
+    """RFC 3986's remove_dot_segments for an absolute path: "." and ".." resolved, every other segment kept."""
+    out: list[str] = []
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    for segment in segments:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    return "/" + "/".join(out) + ("/" if segments and segments[-1] in (".", "..") and out else "")
 
 
 def _escapes_alike(path: str) -> str:

@@ -255,7 +255,7 @@ class TelegramChannel(Channel):
             if progress.migrated_from is not None:
                 raise
             if not self.may_follow_to(str(exc.new_chat_id)):  # mid-post too: its later parts would go there
-                raise MovedElsewhere(str(exc.new_chat_id)) from exc
+                raise MovedElsewhere(str(exc.new_chat_id), len(progress.message_ids)) from exc
             progress.migrated_from, progress.chat = progress.chat, exc.new_chat_id
             return await self._send_message(bot, progress, text, thread, log)
 

@@ -132,17 +132,27 @@ def subscription_moved(chat: str, moved_to: str) -> str:
     return f"chat {chat} became {moved_to} (a supergroup); the subscription now follows {moved_to}"
 
 
-def subscription_moved_to_its_own(chat: str, moved_to: str, *, stopped: bool = False) -> str:
-    how = "stopped its updates (/stop)" if stopped else "hears its updates otherwise (its own subscription or a table)"
-    return (f"chat {chat} became {moved_to} (a supergroup), which {how}: nothing was sent there from {chat}'s "
-            f"subscription, which ends (it would post twice); if {moved_to} should hear this chat's updates, send it an "
-            "invite")
+def subscription_moved_to_its_own(chat: str, moved_to: str, *, stopped: bool = False, parts: int = 0) -> str:
+    how = "stopped its updates (/stop)" if stopped else "hears these updates otherwise (its own subscription or a table)"
+    sent = (f"its first {parts} part(s) reached {chat} before it moved; the rest was not sent to {moved_to}" if parts
+            else f"nothing was sent there from {chat}'s subscription")
+    return (f"chat {chat} became {moved_to} (a supergroup), which {how}: {sent}, and the subscription ends (it would "
+            f"post twice); if {moved_to} should hear this chat's updates, send it an invite")
 
 
-def subscription_moved_to_a_narrower_one(chat: str, moved_to: str) -> str:
-    return (f"chat {chat} became {moved_to} (a supergroup), which has its own subscription, to some components only: "
-            f"nothing was sent there from {chat}'s subscription, which ends, so {moved_to} may not have heard this "
-            "update. If it should hear this chat's updates, send it an invite")
+def subscription_moved_to_a_narrower_one(chat: str, moved_to: str, *, other_readers: bool = False) -> str:
+    what = ("another readers' chat (its own subscription or a table of other readers): these readers' detail is "
+            "never sent there" if other_readers else "a chat that hears only some components (its own subscription "
+            "or a table): it may not have heard this update")
+    return (f"chat {chat} became {moved_to} (a supergroup), {what}. Nothing was sent there from {chat}'s "
+            f"subscription, which ends. If {moved_to} should hear these updates, send it an invite for them")
+
+
+def table_chat_moved_elsewhere(table: str, chat: str, moved_to: str, parts: int) -> str:
+    sent = f"its first {parts} part(s) reached {chat} before it moved; the rest was not" if parts else "nothing was"
+    return (f"chat {chat} of [channels.{table}] became {moved_to} (a supergroup), which another table or a subscribed "
+            f"chat already hears: {sent} sent there from this table (its readers' cut, or the update twice). If "
+            f"{moved_to} is this table's now, put it in chat_ids in place of {chat}, then `broadcaster retry`")
 
 
 def subscription_moved_unsure(chat: str, moved_to: str) -> str:

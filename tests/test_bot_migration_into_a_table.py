@@ -49,6 +49,6 @@ chat_ids = [{NEW_GROUP}]
         assert fake.wait_for(lambda: store.subscription(str(OLD_GROUP)) is not None)
         fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD_GROUP).as_json(),
                               "from": fake.user(ADMIN), "migrate_to_chat_id": NEW_GROUP})
-        assert fake.wait_for(lambda: store.subscription(str(OLD_GROUP)) is None)
+        assert fake.wait_for(lambda: (found := store.subscription(str(OLD_GROUP))) is not None and not found.active)
     moved = store_of(project).subscription(str(NEW_GROUP))
     assert moved is None or moved.visibility == Visibility.parse("public"), moved

@@ -73,22 +73,31 @@ api_url = "{fake.url}"
         result = project.cli("post", "--yes", "--title", "API errors", "-C", "api=major_outage", "--customer", "acme",
                              MESSAGE)
     left = [s for s in store_of(project).subscriptions() if s.chat_id in (str(OLD_GROUP), str(NEW_GROUP))]
-    assert left == [], left  # the table's chat is the table's: no customer subscription left to come back
-    assert result.exit_code == 0, result.output  # the chat heard the update once, from the table: nothing failed
+    # The table's chat is the table's: no customer subscription left to come back; the old one stopped, saying why
+    # (review 18j: it was removed without a trace).
+    assert [(s.chat_id, s.active) for s in left] == [(str(OLD_GROUP), False)], left
+    assert "a chat a table names" in (left[0].inactive_reason or "")
+    # A public table's chat is other readers': acme's detail is never sent there, and the run says acme's readers
+    # missed it (review 18j: skipped with exit 0, acme's detail was lost without a word).
+    assert result.exit_code == 3, result.output
     [delivery] = [d for d in store_of(project).deliveries() if d.destination.startswith("subscribers")]
-    assert delivery.state == "skipped" and "hears its updates otherwise" in (delivery.last_error or ""), delivery
+    assert delivery.state == "failed" and "another readers' chat" in (delivery.last_error or ""), delivery
 
 
 
+@pytest.mark.parametrize("readers", ["acme", "public"])
 @pytest.mark.parametrize("elsewhere", ["table", "own subscription"])
-def test_a_send_not_followed_on_purpose_is_no_failure(project: Project, elsewhere: str) -> None:
-    """The chat heard the update (from its table, or its own subscription): nothing is missing and nothing is to do.
-    Yet the delivery is recorded FAILED and the post exits 3, "1 delivery not sent ... `broadcaster retry` sends
-    them"; `retry` then only skips it ("left to [channels.tg-public]"). A script alerts on every such post."""
+def test_a_send_not_followed_on_purpose_says_whether_these_readers_heard_it(
+        project: Project, elsewhere: str, readers: str) -> None:
+    """The chat heard the update once, from its table or its own subscription. Of acme's readers (review 18h): nothing
+    is missing, skipped, exit 0. Of other readers (review 18j): acme's detail is never sent there, and the delivery
+    fails saying acme's readers missed it (skipped with exit 0, the detail was lost without a word)."""
     with FakeTelegram(token=TOKEN, chats={OLD_GROUP: "old group"}, migrated={OLD_GROUP: NEW_GROUP}) as fake:
+        whose = 'audience = "acme"' if readers == "acme" else 'visibility = "public"'
         table = f"""
-[channels.tg-public]
+[channels.tg-new]
 type = "telegram"
+{whose}
 token = "${{BOT_TOKEN}}"
 chat_ids = [{NEW_GROUP}]
 api_url = "{fake.url}"
@@ -97,11 +106,15 @@ api_url = "{fake.url}"
         project.env["BOT_TOKEN"] = TOKEN
         store = store_of(project)
         subscribers.redeem(store, invite(project, "--audience", "acme"), OLD_GROUP, ChatKind.GROUP)
-        if elsewhere != "table":
-            subscribers.redeem(store, invite(project), NEW_GROUP, ChatKind.GROUP)  # the chat's later choice
+        if elsewhere != "table":  # the chat's later choice
+            extra = ("--audience", "acme") if readers == "acme" else ()
+            subscribers.redeem(store, invite(project, *extra), NEW_GROUP, ChatKind.GROUP)
         result = project.cli("post", "--yes", "--title", "API errors", "-C", "api=major_outage", "--customer", "acme",
                              MESSAGE)
         said = texts(fake, NEW_GROUP)
-    assert len(said) == 1, said  # the chat heard it once: nothing lost
-    assert result.exit_code == 0, result.output
-    assert "retry" not in result.output, result.output
+    assert len(said) == 1, said  # the chat heard it once, from its own place
+    if readers == "acme":
+        assert result.exit_code == 0 and "retry" not in result.output, result.output
+    else:
+        assert result.exit_code == 3 and "another readers' chat" in result.output, result.output
+        assert not any(ACME_DETAIL in t for t in said), said
