@@ -864,7 +864,7 @@ class Publisher:
             # What the operator kept from this place (``amend --only ops``, ``--skip``): never sent here as the text
             # last corrected, nor quoted by a summary of the incident here (Slack's card).
             left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility),
-                                                       at=(delivery.destination, delivery.target))
+                                                       at=delivery.destination)
             if fresh:
                 update = as_last_corrected(update, updates, left_out)
             assert incident is not None

@@ -477,15 +477,15 @@ class Store(SubscriptionStore):
         )
         return {(row["incident_id"], int(row["sequence"])) for row in rows}
 
-    def left_out_by_operator(self, incident_id: str, readers: Visibility, *,
-                             at: tuple[str, str] | None = None) -> set[int]:
+    def left_out_by_operator(self, incident_id: str, readers: Visibility, *, at: str | None = None) -> set[int]:
         """The sequences of the incident's updates the operator kept from these readers (``--only``, ``--skip``):
         every one of their places skipped by that choice, or, for a customer with no channel of its update, the
-        page (its private page) so skipped. ``at``: one place (destination, target) alone, for what is sent there.
+        page (its private page) so skipped. ``at``: one destination alone (``--only``/``--skip`` name destinations,
+        never a chat), for what is sent there: the same for each of its chats, which share one rendering.
         A correction so kept is not theirs: what is sent to them later never builds on it; one any of their
         places was given is (another place of theirs then being told the same)."""
         rows = self.select(
-            "SELECT sequence, destination, target, visibility, state, last_error FROM deliveries WHERE incident_id = ?",
+            "SELECT sequence, destination, visibility, state, last_error FROM deliveries WHERE incident_id = ?",
             [incident_id])
         theirs: dict[int, list[bool]] = {}  # sequence -> for each of their places, whether the operator left it out
         page_left_out = set()
@@ -493,7 +493,7 @@ class Store(SubscriptionStore):
             sequence = int(row["sequence"])
             by_choice = row["state"] == DeliveryState.SKIPPED and row["last_error"] in LEFT_OUT_BY_OPERATOR
             if at is not None:
-                if (row["destination"], row["target"]) == at:
+                if row["destination"] == at:
                     theirs.setdefault(sequence, []).append(by_choice)
             elif row["visibility"] == str(readers):
                 theirs.setdefault(sequence, []).append(by_choice)
