@@ -69,8 +69,14 @@ class ChannelDestination:
             self._channel = load_channel_class(self.table.type)(self.table)
             self._channel.request_timeout = self.request_timeout
             self._channel.rooms = self.rooms
+            self._channel.may_follow_to = self._may_follow_to  # type: ignore[method-assign]
             remember_secrets_of(self._channel)
         return self._channel
+
+    def _may_follow_to(self, chat: str) -> bool:
+        """Whether a send may follow this table's chat where it moved (a supergroup): never into a chat another
+        table or a subscription has (its readers' cut, or the update twice)."""
+        return self.told_otherwise is None or self.rooms is None or not self.told_otherwise(self.table, self.rooms, chat)
 
     @property
     def reports_requests(self) -> bool:
@@ -128,8 +134,6 @@ class ChannelDestination:
             return await self.channel.edit(rendered, target=job.target, remote_id=job.replaces, log=job.log)
         if self.told_otherwise is None:  # the bot's subscribers: ``SubscriberDestination`` decides
             return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
-        told_otherwise, store = self.told_otherwise, job.run.store
-        self.channel.may_follow_to = lambda chat: not told_otherwise(self.table, store, chat)  # type: ignore[method-assign]
         try:
             return await self.channel.send(rendered, target=job.target, thread=job.thread, log=job.log)
         except MovedElsewhere as elsewhere:
@@ -241,7 +245,6 @@ class SubscriberDestination(ChannelDestination):
     async def _deliver_following(self, job: Job) -> Receipt:
         """The send, with a chat that is gone made inactive and a group that migrated followed, unless the new chat
         hears its updates otherwise (its own subscription, a table): then nothing is sent there from here."""
-        self.channel.may_follow_to = partial(self._may_follow_to, job.run.store)  # type: ignore[method-assign]
         try:
             receipt = await super().deliver(job)
         except MovedElsewhere as elsewhere:
@@ -261,8 +264,8 @@ class SubscriberDestination(ChannelDestination):
         kept = tuple(n for n in receipt.notes if not n.startswith(f"chat {job.target} migrated"))
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
 
-    def _may_follow_to(self, store: Store, chat: str) -> bool:
-        return not heard_otherwise(self._config, store, chat, self.scope).by
+    def _may_follow_to(self, chat: str) -> bool:
+        return self._store is None or not heard_otherwise(self._config, self._store, chat, self.scope).by
 
     def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str, parts: int) -> str:
         """What becomes of the old subscription and this delivery when the chat it moved to is told otherwise

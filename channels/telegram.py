@@ -695,8 +695,9 @@ def configured_chats(options: Mapping[str, Any], where: str = "") -> tuple[str, 
         raise ConfigError(f"{where}{key}: must be a non-empty list of chat ids or @channelnames")
     chats = tuple(_chat_target(value, f"{where}{key}") for value in raw)
     # Counted in one pass: a channel's list of chats can run to thousands. As Telegram knows them: @names ignore case.
-    counted = Counter(_chat_key(chat) for chat in chats)
-    duplicates = sorted(chat for chat in chats if counted[_chat_key(chat)] > 1)
+    keys = [_chat_key(chat) for chat in chats]
+    counted = Counter(keys)
+    duplicates = sorted(chat for chat, key in zip(chats, keys, strict=True) if counted[key] > 1)
     if duplicates:
         raise ConfigError(f"{where}{key}: {', '.join(duplicates)} listed twice; each chat once")
     return chats
