@@ -68,7 +68,8 @@ def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str,
     if not value.strip():
         # `--config "$PROD_CONFIG"` with the variable unset: taken as no option, another config's (or the default
         # store's) channels and page would be used without a word.
-        raise click.BadParameter("is empty (an unset shell variable?): name the file. Nothing was stored or sent.",
+        raise click.BadParameter("is empty (an unset shell variable?): give the file (or, for --store, the "
+                                 "database URL). Nothing was stored or sent.",
                                  ctx=ctx, param=param)
     state = _state(ctx)
     earlier = state.get(param.name or "")
@@ -241,8 +242,9 @@ def tell_titles_split(store: Store) -> None:
     if store.titles_split:
         click.echo(f"{len(store.titles_split)} title(s) held [private] spans and were stored whole: now split as "
                    "today's titles are (the span kept from the public). Their ids were made from the whole title "
-                   "and may hold the span, in every address of the incident: " + ", ".join(store.titles_split),
-                   err=True)
+                   "and may hold the span, in every address of the incident: " + ", ".join(store.titles_split)
+                   + ". Check each (`broadcaster show ID`); one whose id spells the private part can be withdrawn "
+                   "(`broadcaster withdraw ID`) and posted again under its public title.", err=True)
 
 
 def _tell_store_waits(path: Path) -> None:
@@ -378,7 +380,8 @@ complete_audience = _completer("audience")
 Decorator = Callable[[Any], Any]  # a click.option(...): what it decorates comes back with one more parameter
 
 
-def _apply(command: F, options: list[Decorator]) -> F:
+def apply_options(command: F, options: list[Decorator]) -> F:
+    """``command`` with ``options`` (click decorators), the first listed shown first in its help."""
     for option in reversed(options):
         command = option(command)
     return command
@@ -402,7 +405,7 @@ def _json_option() -> Decorator:
 
 def publish_options(command: F) -> F:
     """The options every publishing command has: destinations, dry run, JSON, confirmation."""
-    return _apply(command, [
+    return apply_options(command, [
         *_destination_options(),
         click.option("--dry-run", is_flag=True, help="Render every destination; store and send nothing."),
         _json_option(),
@@ -413,7 +416,7 @@ def publish_options(command: F) -> F:
 def preview_options(command: F) -> F:
     """``publish_options`` with ``--dry-run`` and ``--yes`` hidden: a preview is a dry run and publishes nothing to
     confirm, so its help does not offer them; a script that passes them still gets its preview (they change nothing)."""
-    return _apply(command, [
+    return apply_options(command, [
         *_destination_options(),
         click.option("--dry-run", is_flag=True, hidden=True),
         _json_option(),
@@ -469,22 +472,22 @@ def _message_option_list(*, closes: bool) -> list[Decorator]:
 
 def message_options(command: F) -> F:
     """Private detail, times and components of an update, plus the publishing options."""
-    return publish_options(_apply(command, _message_option_list(closes=False)))
+    return publish_options(apply_options(command, _message_option_list(closes=False)))
 
 
 def closing_message_options(command: F) -> F:
     """``message_options`` of ``resolve``: no --etr or --next-update offered (nothing is restored or promised after)."""
-    return publish_options(_apply(command, _message_option_list(closes=True)))
+    return publish_options(apply_options(command, _message_option_list(closes=True)))
 
 
 def preview_message_options(command: F) -> F:
     """``message_options`` of ``preview``: ``preview_options`` in place of ``publish_options``."""
-    return preview_options(_apply(command, _message_option_list(closes=False)))
+    return preview_options(apply_options(command, _message_option_list(closes=False)))
 
 
 def template_options(command: F) -> F:
     """``--template NAME --set key=value`` (post and preview)."""
-    return _apply(command, [
+    return apply_options(command, [
         click.option("--template", "template", multiple=True, callback=once, metavar="NAME",
                      shell_complete=complete_template, help="Start from [templates.NAME] (see `broadcaster templates`)."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A value for a template placeholder (repeatable)."),

@@ -12,6 +12,7 @@ import click
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
     F,
+    apply_options,
     closing_message_options,
     common,
     complete_impact,
@@ -47,9 +48,7 @@ def _update_fields(command: F) -> F:
                      help="Post it though it repeats a post just made (an open incident's title and text, or the "
                           "latest update)."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return apply_options(command, options)
 
 
 @click.command()
