@@ -182,10 +182,12 @@ def _refuse_writing_into_a_site(path: Path) -> None:
     """``cd public`` to look at the page, then ``init``: the config and its state would be published with the site."""
     from broadcaster.site.folder import MARKER, site_holding
 
-    site = site_holding(path.resolve().parent)
+    folder = path.resolve().parent
+    site = site_holding(folder)
     if site is not None:
+        where = f"{folder} is" if site == folder else f"{folder} is inside {site},"
         raise InputError(
-            f"{path.resolve().parent} is in {site}, a site broadcaster builds ({MARKER} is there): the config and its "
+            f"{where} a site broadcaster builds ({MARKER} is there): the config and its "
             "private state (.broadcaster/) would be published with it. Run `broadcaster init` in the folder beside "
             f"the site (`cd {shlex.quote(str(site.parent))}`). Nothing was written."
         )

@@ -68,8 +68,8 @@ def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str,
     if not value.strip():
         # `--config "$PROD_CONFIG"` with the variable unset: taken as no option, another config's (or the default
         # store's) channels and page would be used without a word.
-        raise click.BadParameter("is empty (an unset shell variable?): give the file (or, for --store, the "
-                                 "database URL). Nothing was stored or sent.",
+        what = "the store's file or database URL" if param.name == "store" else "the config file"
+        raise click.BadParameter(f"is empty (an unset shell variable?): give {what}. Nothing was stored or sent.",
                                  ctx=ctx, param=param)
     state = _state(ctx)
     earlier = state.get(param.name or "")
