@@ -289,10 +289,7 @@ def remember_secrets_of(channel: Channel) -> None:
     """Every log record scrubbed of ``channel``'s secrets from now on, in each form it knows them: the
     config's whole values (``load_config`` remembers those) miss what a library logs of them, a secret
     webhook url's token in the URL httpx logs, a Teams ``sig``, a Discord token alone, SMTP's base64."""
-    try:
-        remember(channel.secret_values())
-    except ValueError:  # a url urlsplit refuses: its whole value is remembered already, and sending says why
-        pass
+    remember(channel.secret_values())
 
 
 def _target_keys(kind: str, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:

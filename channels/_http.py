@@ -34,6 +34,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
     import ssl
+    from urllib.parse import SplitResult
 
     import httpx
 
@@ -281,6 +282,17 @@ def _secret_url_transport(shown: str, real: str, inner: httpx.AsyncBaseTransport
             await inner.aclose()
 
     return _SecretUrlTransport()
+
+
+def split_secret_url(url: str) -> SplitResult | None:
+    """``urlsplit(url)``, or None for a url it refuses (an unclosed "["): the secrets of such a url are masked
+    whole, and its send fails saying why, where an error here would replace that advice with a ValueError."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def origin_replaced(url: str, api_url: str | None) -> str:

@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster
+from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, split_secret_url
 from broadcaster.messages import discord as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -98,8 +98,8 @@ class DiscordChannel(HttpChannel):
     def secret_values(self) -> list[str]:
         """The URL and its token alone: an error may quote either."""
         values = super().secret_values()
-        for value in list(values):
-            found = _WEBHOOK_PATH.match(urlsplit(value).path)
+        for parts in filter(None, map(split_secret_url, list(values))):
+            found = _WEBHOOK_PATH.match(parts.path)
             if found:
                 values.append(found.group("token"))
         return values

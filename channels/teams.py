@@ -34,7 +34,15 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced, receiver_key
+from broadcaster.channels._http import (
+    MASK,
+    Answer,
+    HttpChannel,
+    HttpPoster,
+    origin_replaced,
+    receiver_key,
+    split_secret_url,
+)
 from broadcaster.messages import teams as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -75,8 +83,8 @@ class TeamsChannel(HttpChannel):
     def secret_values(self) -> list[str]:
         """The URL and its signature alone: an error may quote either."""
         values = super().secret_values()
-        for value in list(values):
-            values += [v for k, v in parse_qsl(urlsplit(value).query) if k == "sig" and v]
+        for parts in filter(None, map(split_secret_url, list(values))):
+            values += [v for k, v in parse_qsl(parts.query) if k == "sig" and v]
         return values
 
     def render(self, view: UpdateView) -> Rendered:

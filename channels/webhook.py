@@ -41,7 +41,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, origin_replaced, receiver_key
+from broadcaster.channels._http import (
+    MASK,
+    Answer,
+    HttpChannel,
+    HttpPoster,
+    origin_replaced,
+    receiver_key,
+    split_secret_url,
+)
 from broadcaster.messages import webhook as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
@@ -198,6 +206,8 @@ class WebhookChannel(HttpChannel):
 
     def make_poster(self) -> HttpPoster:
         """A url given as ``${VAR}`` holds a token: httpx's logs and errors show its path and query as ``***``."""
+        # The loader checks the url, but not one whose variable was unset then (a long-running process).
+        receiver_url(self.revealed("url"), self.source("url"), written=False)
         url = origin_replaced(self.revealed("url"), self.config.api_url)
         shown = _masked(url) if isinstance(self.config.options.get("url"), Secret) else url
         return HttpPoster(self, "the webhook receiver", real_url=url, shown_url=shown)
@@ -306,7 +316,9 @@ def _masked(url: str) -> str:
 def _url_parts(url: str) -> list[str]:
     """The parts of a secret url a receiver may quote alone: its whole path (unless one word, "/webhook"),
     its whole query, and each part of either that looks like a token, as written and as decoded."""
-    parts = urlsplit(url.strip())
+    parts = split_secret_url(url.strip())
+    if parts is None:
+        return []
     path = parts.path.strip("/")
     # Each part as written ("+" and "%2F" as they went on the wire, which a receiver may quote) and decoded.
     steps = [(step, unquote(step)) for step in path.split("/") if step]

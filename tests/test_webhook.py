@@ -262,3 +262,21 @@ def test_the_words_dates_and_versions_of_a_secret_url_stay_readable_in_errors() 
     said = 'expected application/json since 2016-10-01 at /triggers/manual/run; sig AbCdEfGhIjKlMnOpQrStUvWx012'
     assert hidden.redact(said) == 'expected application/json since 2016-10-01 at /triggers/manual/run; sig ***'
     assert "1f2e3d4c5b6a79880011aabbccddeeff" not in hidden.redact("POST /workflows/1f2e3d4c5b6a79880011aabbccddeeff/x")
+
+
+@pytest.mark.parametrize("kind", ["webhook", "teams", "discord"])
+def test_a_url_set_after_the_load_that_urlsplit_refuses_fails_its_send_with_advice(kind: str) -> None:
+    """Found by a review: a ${VAR} url the loader never saw (its variable unset then, in a long-running process)
+    and urlsplit refuses (an unclosed "[") raised a bare ValueError from the error path that masks secrets."""
+    from broadcaster.destinations import remember_secrets_of
+    from broadcaster.registry import load_channel_class
+
+    options: dict[str, Any] = {"url": Secret("HOOK_URL", "https://[hooks.example.com/x?sig=abc")}
+    if kind == "webhook":
+        options["secret"] = Secret("HOOK_SECRET", SECRET)
+    hook = load_channel_class(kind)(ChannelConfig("h", kind, "public", options=options))
+    remember_secrets_of(hook)
+    with pytest.raises(DeliveryError) as caught:
+        send_once(hook, view())
+    assert not caught.value.retryable and "[hooks" not in str(caught.value)
+    assert "HOOK_URL" in str(caught.value) or "webhook URL" in str(caught.value) or "trigger URL" in str(caught.value)
