@@ -409,3 +409,25 @@ def test_a_stopped_group_the_bot_was_then_removed_from_needs_a_new_invite(projec
     assert subscription.inactive_reason != "stopped" or not subscription.active, subscription
     assert not (subscription.active and subscription.visibility.level == Level.INTERNAL), (
         f"back at staff visibility with no invite after the bot was removed: {subscription}; the bot said: {reply}")
+
+
+def test_a_chat_of_an_audience_the_config_no_longer_defines_that_a_table_names_hears_the_first_post_once(
+    project: Project,
+) -> None:
+    """Found by a fix's own review (session 18): such a chat is one of the public subscribers (``heard_as``), but
+    the rooms check left the table's chat to it under its old audience's destination, so the first post after
+    the name was resolved reached the group twice, from the table and from the public subscribers."""
+    with FakeTelegramBot(token=TOKEN, chats={
+        "@acme_public": {"type": "supergroup", "title": "Acme status", "id": PUBLIC_GROUP_ID},
+    }) as fake:
+        store = _configured(project, _bot_and_table(fake.url, 'visibility = "public"', '"@acme_public"'))
+        code, _ = subscribers.create_invite(store, Visibility.of("left-the-config"))
+        subscribers.redeem(store, code, PUBLIC_GROUP_ID, ChatKind.GROUP)
+        posted = project.cli("post", "--yes", "--title", "API errors", "-C", "api=partial_outage", "--private", NOTE,
+                             "Errors on the API.")
+        assert posted.exit_code == 0, posted.output
+        pushed = fake.texts("@acme_public")
+    assert len(pushed) == 1, pushed
+    assert NOTE not in pushed[0]
+    [public] = [d for d in store.deliveries() if d.destination == "subscribers" and d.target == str(PUBLIC_GROUP_ID)]
+    assert public.state == DeliveryState.SKIPPED and "left to [channels.tg]" in (public.last_error or ""), public

@@ -37,7 +37,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.messages.model import Visibility
 from broadcaster.registry import load_channel_class
 from broadcaster.store import Delivery, PlannedDelivery, Store
-from broadcaster.subscribers import ChatKind
+from broadcaster.subscribers import ChatKind, Subscription, heard_as
 
 if TYPE_CHECKING:
     pass
@@ -228,10 +228,16 @@ def _left_to_tables(config: Config, store: Store, by_room: Mapping[str, Sequence
     for chat in store.subscriptions(active=True):
         tables = by_room.get(bot.room(chat.chat_id) or "", ())
         if tables:
-            left[held_chat(subscribers_name(chat.visibility), chat.chat_id)] = LeftToTable(
+            left[held_chat(_destination_of(config, chat), chat.chat_id)] = LeftToTable(
                 f"left to [channels.{tables[0].table.name}], which names this chat as {tables[0].written}: it hears "
                 "the update from that table only. `broadcaster subscribers remove` ends its subscription.")
     return left
+
+
+def _destination_of(config: Config, chat: Subscription) -> str:
+    """The destination a subscribed chat hears from: a chat of an audience the config no longer defines is
+    one of the public subscribers (``subscribers.heard_as``)."""
+    return subscribers_name(heard_as(chat.visibility, config.audiences))
 
 
 def _held_subscribers(config: Config, store: Store, doubts: Sequence[tuple[_Written, str]]) -> dict[str, str]:
@@ -245,8 +251,9 @@ def _held_subscribers(config: Config, store: Store, doubts: Sequence[tuple[_Writ
         readers = Visibility.parse(entry.table.visibility)
         # A private chat is a person: never a table's @name, which names a public group or channel.
         for chat in store.subscriptions(active=True):
-            if chat.kind == ChatKind.GROUP and not may_read(readers, chat.visibility):
-                held.setdefault(held_chat(subscribers_name(chat.visibility), chat.chat_id), (
+            heard = heard_as(chat.visibility, config.audiences)
+            if chat.kind == ChatKind.GROUP and not may_read(readers, heard):
+                held.setdefault(held_chat(subscribers_name(heard), chat.chat_id), (
                     f"not sent: [channels.{entry.table.name}] names {entry.written}, and {problem}; it might be a "
                     "subscribed chat, where that table's readers would see this detail. `broadcaster retry` asks "
                     "again and sends it (or write the chat's id in the config)."))
