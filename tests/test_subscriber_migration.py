@@ -226,3 +226,6 @@ def test_subscribers_list_marks_the_chats_of_an_audience_that_left_the_config(
     (marked,) = [line for line in listed.output.splitlines() if "not in the config" in line]
     assert str(ACME_CHAT) in marked and "sent public updates" in marked
     assert "1 chat(s) joined with an invite for an audience the config no longer defines" in listed.output
+    as_json = bot_project.cli("subscribers", "list", "--json")
+    heard = {str(s["chat_id"]): (s["visibility"], s["heard_as"]) for s in json.loads(as_json.stdout)}
+    assert heard[str(ACME_CHAT)] == ("audience:acme", "public") and heard[str(PUBLIC_CHAT)] == ("public", "public"), heard

@@ -8,7 +8,7 @@ broadcaster modules that read an update's private fields.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
@@ -188,11 +188,15 @@ def tick_json(result: TickResult) -> dict[str, Any]:
     }
 
 
-def subscriptions_json(subscriptions: list[Subscription]) -> list[dict[str, Any]]:
-    """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with."""
+def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[str]) -> list[dict[str, Any]]:
+    """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with.
+    ``heard_as`` is the view it is sent: ``public`` for a chat of an audience the config no longer defines."""
+    from broadcaster.subscribers import heard_as
+
     return [
         _shown({
             "chat_id": s.chat_id, "kind": s.kind.value, "visibility": str(s.visibility),
+            "heard_as": str(heard_as(s.visibility, audiences)),
             "components": list(s.components), "active": s.active, "inactive_reason": s.inactive_reason,
             "joined_at": s.joined_at.isoformat(), "invite": s.invite[:12] if s.invite else None,
         })

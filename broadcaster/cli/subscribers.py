@@ -81,7 +81,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     scope = Visibility.of(config.require_audience(audience, "--audience").id) if audience else None
     found = open_store(ctx).subscriptions(visibility=scope)
     if as_json:
-        output.print_json(records.subscriptions_json(found))
+        output.print_json(records.subscriptions_json(found, config.audiences))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
