@@ -333,3 +333,81 @@ def test_a_live_process_on_this_host_keeps_its_claims_past_the_lease() -> None:
         child.kill()
         child.communicate()
     assert not owner_is_alive(owner, long_ago, lease)  # gone
+
+
+@pytest.fixture
+def another_users_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, float]]:
+    """A live process of another user, as a non-root operator sees one (``kill(pid, 0)``: PermissionError; the
+    sandbox runs as root, so that answer is put in): its pid, and when it started."""
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    real_kill = os.kill
+
+    def kill(pid: int, sig: int) -> None:
+        if pid == child.pid and sig == 0:
+            raise PermissionError(1, "Operation not permitted")
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(os, "kill", kill)
+    try:
+        yield child.pid, time.time()
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_claim_of_a_dead_sender_whose_pid_another_users_process_has_now_is_settled_by_the_lease(
+    another_users_process: tuple[int, float],
+) -> None:
+    """Found by review 19c: a process of another user holding the dead sender's pid kept its claims alive for as
+    long as it ran (``kill`` answers PermissionError, read as "alive, unsure"); /proc/PID/stat is world-readable
+    and says it started after the claim. That user's own live sender still counts as alive."""
+    import socket
+
+    from broadcaster.store.contract import alive_here, owner_is_alive
+    from broadcaster.store.records import utcnow
+
+    pid, started = another_users_process
+    long_ago, lease = utcnow() - timedelta(hours=1), timedelta(seconds=65)
+    dead_sender = f"{socket.gethostname()}:{pid}:{started - 3600:.3f}"
+    assert not owner_is_alive(dead_sender, long_ago, lease) and not alive_here(dead_sender)
+    assert owner_is_alive(dead_sender, utcnow(), lease)  # within the lease, it may still be sending
+    live_sender = f"{socket.gethostname()}:{pid}:{started:.3f}"
+    assert owner_is_alive(live_sender, long_ago, lease) and alive_here(live_sender)
+
+
+def test_retry_settles_a_claim_whose_pid_another_users_process_has_now(
+    project: Project, world: Any, another_users_process: tuple[int, float],
+) -> None:
+    """Found by review 19c, end to end: the post stayed `sending` and `retry` exited 0 with nothing to say."""
+    import socket
+
+    from broadcaster.config_loader import load
+    from tests.fakes.base import Response
+
+    pid, started = another_users_process
+    world.x.fail(*(Fault(match="/2/tweets", response=Response(503, {"title": "Unavailable", "status": 503}))
+                   for _ in range(4)))
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Investigating.")
+    assert posted.exit_code == 3, posted.output
+    config = load(str(project.config), environ=project.env)
+    store = open_store(config.store_path)
+    try:
+        [tweet] = [d for d in store.deliveries() if d.destination == "x"]
+        assert store.claim(tweet.id, f"{socket.gethostname()}:{pid}:{started - 3600:.3f}")
+        store.run_atomic("UPDATE deliveries SET claimed_at=? WHERE id=?",
+                         ((datetime.now(UTC) - timedelta(hours=1)).isoformat(), tweet.id))
+    finally:
+        store.close()
+    world.x.clear_faults()
+    retried = project.cli("retry", "--json")
+    store = open_store(config.store_path)
+    try:
+        state = store.delivery(tweet.id).state
+    finally:
+        store.close()
+    assert state != "sending" or retried.exit_code != 0, (state, retried.exit_code, retried.output)
+    assert state in ("unknown", "sent"), (state, retried.output)

@@ -128,14 +128,17 @@ def _here(owner: str) -> str:
     except ProcessLookupError:
         return "gone"
     except PermissionError:
-        return "unsure"
+        # Another user's process: not ours to signal, but /proc/PID/stat is world-readable, and a process that
+        # started after the claim is not its sender (which would otherwise count as alive for as long as it runs).
+        same = _same_process(int(pid_text), start)
+        return "pid reused" if same is False else "unsure"
     return "it" if _same_process(int(pid_text), start) else "pid reused"
 
 
-def _same_process(pid: int, recorded_start: str) -> bool:
+def _same_process(pid: int, recorded_start: str) -> bool | None:
     """Whether the live process ``pid`` is the one that recorded ``recorded_start`` (its start, as
-    ``process_owner`` wrote it), not a later one given the same pid. Only where /proc says when a
-    process started; elsewhere the lease decides."""
+    ``process_owner`` wrote it), not a later one given the same pid; None where /proc cannot say when
+    it started (then the lease decides)."""
     try:
         recorded = float(recorded_start)
         with open(f"/proc/{pid}/stat", "rb") as stat:
@@ -146,7 +149,7 @@ def _same_process(pid: int, recorded_start: str) -> bool:
         with open("/proc/stat", "rb") as system:
             boot = next(int(line.split()[1]) for line in system if line.startswith(b"btime "))
     except (OSError, ValueError, IndexError, StopIteration):
-        return False
+        return None
     started = boot + ticks / os.sysconf("SC_CLK_TCK")
     # The recorded start is taken as this module is imported, after the process started; boot time
     # is in whole seconds. A process that started later than that is another one with the same pid.
