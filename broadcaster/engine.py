@@ -21,6 +21,7 @@ from datetime import timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from broadcaster.compose import as_shown
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destination import Destination, Job, Run
@@ -40,7 +41,6 @@ from broadcaster.messages.visibility import (
     reader_key,
     reader_number,
     readers_own_name,
-    started_as_told,
     view_for,
     without_text,
 )
@@ -170,7 +170,9 @@ def render(
     told = sorted([*(u for u in updates if u.sequence not in hidden and u.sequence != update.sequence), update],
                   key=lambda u: u.sequence)
     if hidden:
-        incident = started_as_told(incident, told)
+        # As these readers were told it: the stored record holds what every update changed, a component only
+        # staff, or another customer, was told of too (a webhook event's ``data.incident`` carries them all).
+        incident = as_shown(incident, told)
     view: UpdateView = view_for(
         Visibility.parse(destination.visibility),
         incident,
