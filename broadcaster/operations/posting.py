@@ -21,7 +21,7 @@ from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, pos
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import corrected_sequence, full_title, named_audiences, withdrawal_of
-from broadcaster.operations.repeats import refuse_a_repeat
+from broadcaster.operations.repeats import refuse_a_repeat, refuse_one_posted_meanwhile
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
@@ -392,6 +392,7 @@ def publish(
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     if not again:
         refuse_a_repeat(store, incident, update, planned, new=new)
+    checked_plan = planned  # what the repeat check compared (before rooms held back, as it was checked)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
     held = check_shared_rooms(config, store, ask=not dry_run)
@@ -405,7 +406,8 @@ def publish(
         return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))
     after = None if new else max((u.sequence for u in earlier), default=0)  # what the plan was made after
-    incident, update = store.record_update(incident, update, planned, new=new, after=after)
+    incident, update = store_checked(store, incident, update, planned, new=new, after=after,
+                                     repeats_of=None if again else checked_plan)
     from broadcaster.notices import record_sla_breaches, waiting_where_left_out
 
     notices = record_sla_breaches(config, store, utcnow())
@@ -417,6 +419,29 @@ def publish(
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
     return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key],
                       raised=notices)
+
+
+# The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.
+NEW_INCIDENT_LOCK = "new-incident"
+
+
+def store_checked(
+    store: Store, incident: Incident, update: Update, planned: Sequence[PlannedDelivery], *, new: bool,
+    after: int | None, repeats_of: Sequence[PlannedDelivery] | None,
+) -> tuple[Incident, Update]:
+    """``store.record_update``; a new incident checked once more for a repeat (``repeats_of``: the plan the first
+    check compared; None: ``--again``) under ``NEW_INCIDENT_LOCK``, held until it is stored.
+
+    The first check runs before the secrets, folders and rooms checks (which may ask Telegram) and the operator's
+    confirmation: two operators paged by one alert both passed it and put the incident on every channel twice,
+    since the store gives the second ``-2`` on purpose. Under the lock, the second finds the first's incident and
+    is refused as a repeat, nothing stored. An update to an existing incident needs no lock: ``after`` makes one
+    stored meanwhile a ConflictError, and ``again_on_conflict`` runs the whole check again."""
+    if not new or repeats_of is None:
+        return store.record_update(incident, update, planned, new=new, after=after)
+    with store.lock(NEW_INCIDENT_LOCK):
+        refuse_one_posted_meanwhile(store, incident, update, repeats_of)
+        return store.record_update(incident, update, planned, new=True)
 
 
 def _kept_from_the_public(planned: Sequence[PlannedDelivery]) -> bool:

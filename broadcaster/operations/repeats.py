@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
@@ -27,23 +28,48 @@ def refuse_a_repeat(store: Store, incident: Incident, update: Update, planned: S
     incident's latest update, when it had the same text and status. The same words to other readers (staff first,
     then the public; one customer, then another) repeat nothing. The refusal says what was posted when, and how to
     go on."""
-    going = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
     if new:
-        for other in store.opened_since(update.created_at - NEW_INCIDENT_WINDOW):
-            if (other.status in _CLOSED or other.kind != incident.kind
-                    or not _within(other.created_at, update.created_at, NEW_INCIDENT_WINDOW)
-                    or not written_alike(other, incident)):
-                continue
-            first = store.update(other.id, 1)
-            if first is not None and written_alike(first, update) and _told(store, first) & going:
-                _refuse(store, other, first, update.created_at, f"{other.id} (the same title and text)")
+        _refuse_a_repeated_incident(store, incident, update, planned)
         return
+    going = _going(planned)
     updates = [u for u in store.updates(incident.id) if u.kind == update.kind]
     latest = updates[-1] if updates else None
     if (latest is not None and latest.status == update.status and written_alike(latest, update)
             and _within(latest.created_at, update.created_at, UPDATE_WINDOW) and _told(store, latest) & going):
         _refuse(store, incident, latest, update.created_at,
                 f"update {latest.sequence} of {incident.id} (the same text and status)")
+
+
+def refuse_one_posted_meanwhile(store: Store, incident: Incident, update: Update,
+                                planned: Sequence[PlannedDelivery]) -> None:
+    """``refuse_a_repeat`` of a new incident once more, just before it is stored, under the store's
+    ``NEW_INCIDENT_LOCK`` (``posting.store_checked``): a repeat found now was stored by another command after the
+    first check, two operators paged by one alert both confirming at once. Its draft may be a little later than
+    this one's (or its machine's clock a little ahead), so anything this new counts; the refusal says another
+    command posted it."""
+    _refuse_a_repeated_incident(store, incident, update, planned, meanwhile=True)
+
+
+def _refuse_a_repeated_incident(store: Store, incident: Incident, update: Update, planned: Sequence[PlannedDelivery],
+                                *, meanwhile: bool = False) -> None:
+    going = _going(planned)
+    for other in store.opened_since(update.created_at - NEW_INCIDENT_WINDOW):
+        if (other.status in _CLOSED or other.kind != incident.kind
+                or not (_within(other.created_at, update.created_at, NEW_INCIDENT_WINDOW)
+                        or (meanwhile and other.created_at > update.created_at))
+                or not written_alike(other, incident)):
+            continue
+        first = store.update(other.id, 1)
+        if first is None or not written_alike(first, update) or not _told(store, first) & going:
+            continue
+        if meanwhile:
+            _refuse_as_posted_meanwhile(other, first)
+        _refuse(store, other, first, update.created_at, f"{other.id} (the same title and text)")
+
+
+def _going(planned: Sequence[PlannedDelivery]) -> set[tuple[str, str]]:
+    """Where this post would go: its pending deliveries."""
+    return {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
 
 
 def _told(store: Store, update: Update) -> set[tuple[str, str]]:
@@ -62,6 +88,17 @@ def _refuse(store: Store, incident: Incident, earlier: Update, now: datetime, wh
         f"this repeats {what}, posted {minutes} min ago at {earlier.created_at:%H:%M} UTC; "
         f"{_where_it_stands(store, incident.id, earlier.sequence)}. To post a follow-up: broadcaster post -i "
         f"{incident.id} \"...\". If you do mean to post it again, add --again. Nothing was stored or sent."
+    )
+
+
+def _refuse_as_posted_meanwhile(other: Incident, first: Update) -> NoReturn:
+    """The refusal of a repeat another command stored while this one was being checked: that command is most
+    likely still sending it, so this says where to look rather than advising ``retry``."""
+    raise InputError(
+        f"this repeats {other.id} (the same title and text), which another command posted at "
+        f"{first.created_at:%H:%M} UTC while this one was being checked (two operators paged by the same alert?). "
+        f"`broadcaster show {other.id}` shows where it went. To post a follow-up: broadcaster post -i {other.id} "
+        "\"...\". If you do mean to post it again, add --again. Nothing was stored or sent."
     )
 
 

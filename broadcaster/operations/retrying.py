@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from broadcaster.config import Config
@@ -12,9 +12,9 @@ from broadcaster.destination import Destination
 from broadcaster.destinations import destinations
 from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
 from broadcaster.errors import InputError
-from broadcaster.operations.posting import find_incident, refuse_missing_secrets, stale_site_deliveries
+from broadcaster.operations.posting import find_incident, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
-from broadcaster.store import Delivery, PlannedDelivery, Store, alive_here
+from broadcaster.store import Delivery, Store, alive_here, process_owner
 from broadcaster.store.records import BY_HAND, WRITTEN
 
 
@@ -183,9 +183,10 @@ def retry(
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
-    refuse_missing_secrets(config, [PlannedDelivery(d.destination, d.target, d.visibility) for d in todo])
+    todo, unset = _left_where_unset(config, store, todo, progress)
     todo, stopped = hold_stored(store, todo, check_shared_rooms(config, store))
-    outcomes = [Outcome.of(store.delivery(i)) for i in sorted(stopped)] + publisher.deliver(todo, include_unknown=include_unknown)
+    outcomes = [*unset, *(Outcome.of(store.delivery(i)) for i in sorted(stopped)),
+                *publisher.deliver(todo, include_unknown=include_unknown)]
     unknown = store.deliveries(incident_id=incident_id, states=(DeliveryState.UNKNOWN,))
     withdrawn = withdrawn_before(store, unknown)
     if include_unknown:  # resent above, except a withdrawn incident's: those stay for the operator
@@ -195,6 +196,38 @@ def retry(
     elsewhere = [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.SENDING,))
                  if not alive_here(d.claimed_by or "")]
     return RetryResult(outcomes, unknown, withdrawn, elsewhere, publisher.lease)
+
+
+def _left_where_unset(
+    config: Config, store: Store, todo: Sequence[Delivery], progress: Progress | None,
+) -> tuple[list[Delivery], list[Outcome]]:
+    """(the deliveries that may go, the outcomes of those left): one whose destination's secret is not set where
+    this retry runs is not sent. A pending or failed one is recorded failed saying which variable to export; an
+    ``unknown`` one keeps its state (it may have arrived) and is reported with the same advice.
+
+    The rest go, as ``tick`` does (``lifecycle._failed_where_unset``): refusing the whole retry for one variable
+    missing from a cron job's environment held back every channel whose secret is set, and advised ``--skip``,
+    which is an option of ``post``, not of ``retry``."""
+    unset = {name: "; ".join(config.missing_secrets({name})) for name in {d.destination for d in todo}}
+    kept, left = [], []
+    for delivery in todo:
+        missing = unset[delivery.destination]
+        if not missing:
+            kept.append(delivery)
+            continue
+        why = (f"not sent: {missing} is not set where `broadcaster retry` ran. Export it there (for a cron job or a "
+               "systemd unit, in its environment), then `broadcaster retry` sends this.")
+        if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED):
+            with store.batch():  # taken first, so a delivery another command is sending right now is left to it
+                if store.claim(delivery.id, process_owner(), sending=False):
+                    store.mark_failed(delivery.id, why)
+        outcome = Outcome.of(store.delivery(delivery.id))
+        if outcome.state in (DeliveryState.FAILED, DeliveryState.UNKNOWN):
+            outcome = replace(outcome, error=why)
+        if progress is not None:
+            progress.finished(outcome)
+        left.append(outcome)
+    return kept, left
 
 
 def _deletes_in_doubt(config: Config, store: Store, incident_id: str | None) -> list[Delivery]:
