@@ -411,3 +411,22 @@ def test_retry_settles_a_claim_whose_pid_another_users_process_has_now(
         store.close()
     assert state != "sending" or retried.exit_code != 0, (state, retried.exit_code, retried.output)
     assert state in ("unknown", "sent"), (state, retried.output)
+
+
+def test_a_held_delivery_another_command_claimed_since_it_was_read_is_left_to_that_command(store: Store) -> None:
+    """Found while fixing review 19c: ``hold_stored`` marked a held delivery failed from the copy read before the
+    rooms check, under a command that had claimed and was sending it meanwhile; the next retry sent it again."""
+    from broadcaster.operations.rooms import held_chat, hold_stored
+    from broadcaster.store import process_owner
+
+    chat = [PlannedDelivery("subscribers.internal", "-1004444444444", "internal")]
+    stored, _ = store.record_update(window(), note(Status.SCHEDULED), chat, new=True)
+    [read_before] = store.deliveries(incident_id=stored.id)
+    assert store.claim(read_before.id, process_owner())  # another command (alive: this process) is sending it
+    held = {held_chat("subscribers.internal", "-1004444444444"): "not sent: @name unresolved"}
+    kept, stopped = hold_stored(store, [read_before], held)
+    assert kept == [] and stopped == {read_before.id}
+    now = store.delivery(read_before.id)
+    assert now.state == "sending" and now.claimed_by == process_owner(), now
+    store.mark_sent(read_before.id, "remote-1", None)
+    assert store.delivery(read_before.id).state == "sent"

@@ -36,7 +36,7 @@ from broadcaster.destinations import may_read, subscribers_name
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.messages.model import Visibility
 from broadcaster.registry import load_channel_class
-from broadcaster.store import Delivery, PlannedDelivery, Store
+from broadcaster.store import Delivery, PlannedDelivery, Store, process_owner
 from broadcaster.subscribers import ChatKind, Subscription, heard_as
 
 if TYPE_CHECKING:
@@ -271,5 +271,9 @@ def hold_stored(store: Store, deliveries: Sequence[Delivery], held: Held) -> tup
             continue
         stopped.add(delivery.id)
         if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED):
-            store.mark_failed(delivery.id, why, state=_state(why))
+            # Taken first: one another command claimed since it was read is being sent, and marking it failed
+            # under that command would have the next retry send it again.
+            with store.batch():
+                if store.claim(delivery.id, process_owner(), sending=False):
+                    store.mark_failed(delivery.id, why, state=_state(why))
     return kept, stopped
