@@ -144,6 +144,8 @@ class HttpPoster:
         sent = {"Content-Type": "application/json"} if body is not None else {}
         try:
             response = await self._http().request(method, url, content=body, headers={**sent, **(headers or {})})
+        except (UnicodeEncodeError, httpx.LocalProtocolError) as exc:
+            raise self._unsendable(exc) from None  # their text quotes the value, which may be a secret
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise self.channel.fail(
                 f"{self.service}: could not connect ({type(exc).__name__}: {exc}). Check the network, a proxy, "
@@ -161,6 +163,16 @@ class HttpPoster:
         if not answer.may_have_posted:  # a refusal or a rate limit: cut short now, it is failed, not unknown
             log.on_wire = False
         return answer
+
+    def _unsendable(self, exc: Exception) -> DeliveryError:
+        """A request httpx or h11 refused to make (a header value outside visible ASCII): nothing left, and a
+        repeat is refused alike, so it fails for good, saying what to fix."""
+        return self.channel.fail(
+            f"{self.service}: the request could not be made ({type(exc).__name__}), so nothing was sent: a header "
+            "holds a character HTTP cannot carry (outside ASCII, or a control character). Check the headers in "
+            f"[channels.{self.channel.name}]: visible ASCII characters only, with spaces or tabs between them.",
+            retryable=False,
+        )
 
     def _lost(self, exc: Exception, may_post: bool) -> DeliveryError:
         import httpx

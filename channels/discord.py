@@ -20,7 +20,15 @@ Discord has no idempotency key: a post whose answer was lost is ``unknown``
 so Discord answers with the message (its id) or an error, never a silent drop.
 
 A remote id is the message id, or ``"<thread id>:<message id>"`` for a message
-in a thread, since editing or replying there needs both.
+in a thread, since editing or replying there needs both, then ``"@<webhook id>"``:
+the webhook that posted it. A webhook edits and deletes only its own messages, and
+Discord answers it for another's as for a message deleted (404, code 10008); after
+the webhook is replaced (the advice for a leaked URL), the posts of the old one
+would be called deleted while they stay up. Ids stored before carry no webhook:
+a 10008 for one of them says it may still be up.
+
+A webhook cannot delete a thread: a withdrawn forum post loses its first message
+and keeps its title (the incident's), which the operator is told to delete by hand.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from broadcaster.channels._http import MASK, Answer, HttpChannel, HttpPoster, split_secret_url
@@ -38,14 +46,14 @@ from broadcaster.messages import discord as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
 
-from broadcaster.config import Secret
+from broadcaster.config import ChannelConfig, Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 
 _HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
 _WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<token>[A-Za-z0-9_\-]{20,200})/?$")
 _SNOWFLAKE = re.compile(r"^\d{5,25}$")
-_REMOTE_ID = re.compile(r"^(?:(?P<thread>\d{5,25}):)?(?P<message>\d{5,25})$")
+_REMOTE_ID = re.compile(r"^(?:(?P<thread>\d{5,25}):)?(?P<message>\d{5,25})(?:@(?P<webhook>\d{5,25}))?$")
 _URL_FORM = "https://discord.com/api/webhooks/<id>/<token>"
 
 # Discord's JSON error codes (developers/topics/opcodes-and-status-codes).
@@ -54,6 +62,16 @@ UNKNOWN_MESSAGE = 10008
 UNKNOWN_WEBHOOK = 10015
 INVALID_WEBHOOK_TOKEN = 50027
 FORUM_NEEDS_THREAD = 220001
+
+FORUM_POST_STAYS = (
+    "the forum post this incident opened (thread {thread}) stays in the forum under its title, the incident's, "
+    "over \"Original message was deleted\": a webhook cannot delete a forum post. Delete it by hand in Discord "
+    "(right-click the post > Delete Post)"
+)
+_MAYBE_ANOTHERS = (
+    "Discord knows no message {message} of this webhook: deleted already, or posted by a webhook replaced since "
+    "(a webhook deletes only its own messages). If it is still up, delete it by hand in Discord"
+)
 
 
 class DiscordChannel(HttpChannel):
@@ -65,6 +83,10 @@ class DiscordChannel(HttpChannel):
     secret_options = ("webhook_url",)  # the URL holds the webhook's token: anyone with it can post
     default_api_url = "https://discord.com/api"  # api_url replaces the webhook URL's scheme://host/api
     reports_requests = True
+
+    def __init__(self, config: ChannelConfig) -> None:
+        super().__init__(config)
+        self._webhook_id = ""  # of the URL the poster was made from: it names the messages it posts
 
     # -- config -----------------------------------------------------------------
 
@@ -121,7 +143,7 @@ class DiscordChannel(HttpChannel):
         log = log if log is not None else SendLog()
         if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
             return Receipt(log.parts[0])
-        in_thread = self.thread_id or (_parse_remote_id(thread.first_remote_id)[0] if thread else "")
+        in_thread = self.thread_id or (_parse_remote_id(thread.first_remote_id).thread if thread else "")
         body = dict(rendered.payload["body"])
         try:
             return await self._execute(body, in_thread, log)
@@ -129,7 +151,7 @@ class DiscordChannel(HttpChannel):
             if exc.code == FORUM_NEEDS_THREAD and not in_thread:
                 # A forum channel: nothing was posted. A first post known by its message id alone (settled by
                 # `retry --mark-unknown-sent --remote-id`) is the forum post whose thread has that id: reply there.
-                starter = _parse_remote_id(thread.first_remote_id)[1] if thread else ""
+                starter = _parse_remote_id(thread.first_remote_id).message if thread else ""
                 if starter:
                     try:
                         return await self._execute(body, starter, log)
@@ -158,44 +180,92 @@ class DiscordChannel(HttpChannel):
                 retryable=True,
                 outcome_unknown=True,
             )
-        remote_id = _remote_id(message, thread, opened="thread_name" in body)
+        remote_id = _remote_id(message, thread, self._webhook_id, opened="thread_name" in body)
         log.confirmed(remote_id)
         return Receipt(remote_id)
 
     async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
-        """PATCH the message; repeating an edit shows nothing twice, so a lost answer is retried."""
-        thread, message_id = _parse_remote_id(remote_id)
-        query = f"?thread_id={thread}" if thread else ""
+        """PATCH the message; repeating an edit shows nothing twice, so a lost answer is retried.
+
+        A message another webhook posted cannot be edited by this one: the correction is posted as a new message,
+        saying the original is still up. One Discord does not find is posted anew likewise."""
+        posted = _parse_remote_id(remote_id)
+        if self._posted_by_another(posted):
+            return await self._posted_anew(rendered, target, remote_id, log, (
+                f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the one "
+                f"{self.source('webhook_url')} holds now (replaced since?), and a webhook edits only its own "
+                "messages: posted the correction as a new message. The original is still up, uncorrected: "
+                "correct or delete it by hand in Discord."))
         answer = await self._client().request(
-            "PATCH", self._url(f"/messages/{message_id}{query}"), body=_encoded(rendered.payload["body"])
+            "PATCH", self._url(f"/messages/{posted.message}{_in_thread(posted)}"),
+            body=_encoded(rendered.payload["body"]),
         )
         try:
             self._message(answer, may_post=False)
         except _DiscordRefusal as exc:
             if exc.code != UNKNOWN_MESSAGE:
                 raise
-            log = log if log is not None else SendLog()
-            receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id), log=log)
-            note = f"Discord message {message_id} is gone (deleted?): posted the correction as a new message"
-            return replace(receipt, notes=(*receipt.notes, note))
+            note = f"Discord message {posted.message} is gone (deleted?): posted the correction as a new message"
+            if not posted.webhook:  # stored before ids named their webhook: it may be a replaced webhook's
+                note += (". If it was posted by a webhook replaced since, it is still up, uncorrected: correct or "
+                         "delete it by hand in Discord")
+            return await self._posted_anew(rendered, target, remote_id, log, note)
         return Receipt(remote_id)
 
+    async def _posted_anew(
+        self, rendered: Rendered, target: str, remote_id: str, log: SendLog | None, note: str
+    ) -> Receipt:
+        """A correction posted as a new message (in the original's thread), with ``note`` saying why."""
+        log = log if log is not None else SendLog()
+        receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id), log=log)
+        return replace(receipt, notes=(*receipt.notes, self.redact(note)))
+
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
-        """DELETE each webhook message; one already gone (10008, or its thread gone: 10003) counts as deleted."""
+        """DELETE each webhook message; one already gone (10008, or its thread gone: 10003) counts as deleted.
+
+        A message another webhook posted fails for good, to delete by hand: Discord answers this webhook's DELETE
+        of it with 10008 too, as though it were gone. A forum post this incident opened stays (a webhook cannot
+        delete a thread), titled with the incident: the receipt says so, to delete it by hand."""
+        notes: list[str] = []
 
         async def delete_one(remote_id: str) -> None:
-            thread, message_id = _parse_remote_id(remote_id)
-            query = f"?thread_id={thread}" if thread else ""
-            answer = await self._client().request("DELETE", self._url(f"/messages/{message_id}{query}"))
-            gone = (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL) if thread else (UNKNOWN_MESSAGE,)
-            if 200 <= answer.status < 300 or (answer.status == 404 and answer.field("code") in gone):
+            posted = _parse_remote_id(remote_id)
+            if self._posted_by_another(posted):
+                raise self.fail(
+                    f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the "
+                    f"one {self.source('webhook_url')} holds now (replaced since?), and a webhook deletes only its "
+                    f"own messages: it is still up. Delete message {posted.message} by hand in Discord (hover it "
+                    "> ... > Delete Message), or, if that webhook still exists, put its URL back and run "
+                    "`broadcaster retry`.",
+                    retryable=False,
+                )
+            answer = await self._client().request("DELETE", self._url(f"/messages/{posted.message}{_in_thread(posted)}"))
+            gone = (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL) if posted.thread else (UNKNOWN_MESSAGE,)
+            not_found = answer.status == 404 and answer.field("code") in gone
+            if 200 <= answer.status < 300 or not_found:
+                if not_found and not posted.webhook:  # stored before ids named their webhook
+                    notes.append(_MAYBE_ANOTHERS.format(message=posted.message))
+                if posted.opens_forum_post and not (not_found and answer.field("code") == UNKNOWN_CHANNEL):
+                    notes.append(FORUM_POST_STAYS.format(thread=posted.thread))
                 return
             try:
                 self._message(answer, may_post=False)
             except _DiscordRefusal as exc:
-                raise self.fail(f"{exc} Delete message {message_id} by hand in Discord.", retryable=False) from exc
+                raise self.fail(f"{exc} Delete message {posted.message} by hand in Discord.", retryable=False) from exc
 
-        return await self.delete_each(remote_ids, delete_one)
+        receipt = await self.delete_each(remote_ids, delete_one)
+        return replace(receipt, notes=(*receipt.notes, *dict.fromkeys(notes)))
+
+    def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
+        """What deleting ``remote_ids`` leaves up, said before it is done (``withdraw --dry-run``): each forum
+        post one of them opened. For the dry run to show once it asks the channel (it reads the store alone now)."""
+        found = [_parse_remote_id(r) for r in remote_ids if _REMOTE_ID.match(r or "")]
+        return list(dict.fromkeys(FORUM_POST_STAYS.format(thread=p.thread) for p in found if p.opens_forum_post))
+
+    def _posted_by_another(self, posted: _Posted) -> bool:
+        """Whether a message names a webhook other than the one webhook_url names now (one it cannot act on)."""
+        self._client()  # reads the webhook's id from its URL, failing as a send does when it is no webhook's
+        return bool(posted.webhook) and posted.webhook != self._webhook_id
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A message id (Developer Mode > Copy Message ID), or ``<thread id>:<message id>``."""
@@ -250,6 +320,7 @@ class DiscordChannel(HttpChannel):
     def make_poster(self) -> HttpPoster:
         """The webhook's URL with its token as ``***``; its scheme, host and /api give the API root."""
         webhook_id, token, root = _parse_webhook_url(self.revealed("webhook_url"), self.source("webhook_url"))
+        self._webhook_id = webhook_id
         base = f"{(self.config.api_url or root).rstrip('/')}/webhooks/{webhook_id}/"
         return HttpPoster(self, "Discord", real_url=base + token, shown_url=base + MASK)
 
@@ -317,22 +388,41 @@ def _parse_webhook_url(url: str, source: str) -> tuple[str, str, str]:
     return found.group("id"), found.group("token"), root
 
 
-def _parse_remote_id(remote_id: str) -> tuple[str, str]:
+class _Posted(NamedTuple):
+    """A message as its remote id names it."""
+
+    thread: str  # "" for a message in the channel itself
+    message: str
+    webhook: str  # the webhook that posted it; "" in ids stored before they named it
+
+    @property
+    def opens_forum_post(self) -> bool:
+        """The first message of a forum post broadcaster opened: the post (thread) has its id, as at Discord."""
+        return self.thread == self.message
+
+
+def _parse_remote_id(remote_id: str) -> _Posted:
     found = _REMOTE_ID.match(remote_id or "")
     if not found:
         raise DeliveryError(
-            f"the stored Discord message id {remote_id!r} is not '<message id>' or '<thread id>:<message id>'. "
-            "Was the state database edited by hand?",
+            f"the stored Discord message id {remote_id!r} is not '<message id>' or '<thread id>:<message id>' "
+            "(with '@<webhook id>' after it). Was the state database edited by hand?",
             retryable=False,
         )
-    return found.group("thread") or "", found.group("message")
+    return _Posted(found.group("thread") or "", found.group("message"), found.group("webhook") or "")
 
 
-def _remote_id(message: Mapping[str, Any], thread: str, *, opened: bool) -> str:
-    """A message's remote id; a forum post's thread is the channel Discord answers with."""
+def _in_thread(posted: _Posted) -> str:
+    """The query naming a message's thread, for an edit or a delete of it."""
+    return f"?thread_id={posted.thread}" if posted.thread else ""
+
+
+def _remote_id(message: Mapping[str, Any], thread: str, webhook: str, *, opened: bool) -> str:
+    """A message's remote id, naming the webhook that posted it; a forum post's thread is the channel Discord
+    answers with."""
     message_id = str(message.get("id", ""))
     in_thread = str(message.get("channel_id", "")) if opened else thread
-    return f"{in_thread}:{message_id}" if in_thread else message_id
+    return (f"{in_thread}:{message_id}" if in_thread else message_id) + (f"@{webhook}" if webhook else "")
 
 
 def _encoded(body: Mapping[str, Any]) -> bytes:

@@ -199,13 +199,19 @@ class MastodonChannel(Channel):
         status_id = remote_id
         try:
             await self._call("edit", lambda api: api.status_update(status_id, rendered.text))
+        except _Gone as exc:
+            if await self._still_up(status_id):
+                raise self.fail(self._anothers(status_id, "edit", "Its text stays uncorrected: correct or delete it"),
+                                retryable=False) from exc
+            raise
         except DeliveryError as exc:
             exc.outcome_unknown = False
             raise
         return Receipt(status_id)
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
-        """DELETE /api/v1/statuses/:id for each status; one already gone (404) counts as deleted.
+        """DELETE /api/v1/statuses/:id for each status; one already gone (404, and no longer readable) counts as
+        deleted, one still readable is another account's, to delete by hand.
 
         Mastodon allows 30 deletes in 30 minutes: past that, a 429 makes the delivery wait and retry.
         """
@@ -219,10 +225,29 @@ class MastodonChannel(Channel):
                 )
             try:
                 await self._call("delete", lambda api: api.status_delete(remote_id))
-            except _Gone:
-                return
+            except _Gone as exc:
+                if await self._still_up(remote_id):
+                    raise self.fail(self._anothers(remote_id, "delete", "Delete it"), retryable=False) from exc
 
         return await self.delete_each(remote_ids, delete_one)
+
+    async def _still_up(self, status_id: str) -> bool:
+        """Whether a status Mastodon answered this token's edit or delete of with 404 is still there: Mastodon
+        answers so for another account's status too (one posted before access_token was changed to another
+        account's), and only a read, which any account may make of a public status, tells that from one gone."""
+        try:
+            await self._call("read", lambda api: api.status(status_id))
+        except _Gone:
+            return False
+        except DeliveryError as exc:
+            exc.outcome_unknown = False  # a read does nothing: only whether the status is still up stays unknown
+            raise
+        return True
+
+    def _anothers(self, status_id: str, action: str, by_hand: str) -> str:
+        return (f"Mastodon status {status_id} is still up, but this token's account cannot {action} it: another "
+                f"account posted it ({self.token_variable} changed to another account's token since?). {by_hand} "
+                f"by hand on {self.instance_url}, signed in as the account that posted it.")
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A status id, or a link to the status (``https://mastodon.social/@acme/1123…``)."""

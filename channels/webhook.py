@@ -35,6 +35,7 @@ import binascii
 import hashlib
 import json
 import re
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -64,6 +65,8 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # Headers the spec or HTTP owns: a configured one would break the signature or the request.
 _RESERVED = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# A value HTTP (and httpx, which encodes values as ASCII) carries: visible ASCII, with spaces and tabs only between.
+_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")  # fullmatch: "$" passes a final "\n"
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 _PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -294,16 +297,34 @@ def signing_key(value: str, source: str) -> bytes:
 
 
 def _headers(value: Any, where: str) -> dict[str, str | Secret]:
-    """The configured extra headers; ConfigError for a bad name, a reserved one, or a value with a line break."""
+    """The configured extra headers; ConfigError for a bad name, a reserved one, or a value HTTP cannot carry.
+
+    A ``${VAR}`` value is checked when its variable is set (at load, and again as each request is made)."""
     if not isinstance(value, dict):
         raise ConfigError(f'{where}: must be a table of header names and values, e.g. headers = {{ "X-Tenant" = "acme" }}')
     for name, header in value.items():
         if not _HEADER_NAME.match(name) or name.lower() in _RESERVED:
             raise ConfigError(f"{where}.{name}: not a header broadcaster may set (reserved: {', '.join(_RESERVED)}).")
         text = header.reveal_or_empty() if isinstance(header, Secret) else header
-        if not isinstance(text, str) or any(c in text for c in "\r\n\0"):
+        if not isinstance(text, str):
             raise ConfigError(f"{where}.{name}: must be a one-line string or \"${{VAR}}\".")
+        if not _HEADER_VALUE.fullmatch(text):
+            raise ConfigError(f"{where}.{name}: {_unsendable(text, header)}")
     return dict(value)
+
+
+def _unsendable(text: str, header: str | Secret) -> str:
+    """Why a header value cannot be sent, and what to write; a ``${VAR}``'s characters are never quoted."""
+    bad = next((c for c in text if not ("\x21" <= c <= "\x7e" or c in " \t")), "")
+    where = f"the value of ${{{header.env_var}}}" if isinstance(header, Secret) else "the value"
+    if not bad:
+        what = "begins or ends with a space or a tab, which HTTP drops or refuses"
+    elif unicodedata.category(bad) == "Cc":
+        what = "holds a line break or another control character"
+    else:
+        what = "holds a character outside ASCII" + ("" if isinstance(header, Secret) else f" ({bad!r})")
+    return (f"{where} {what}. An HTTP header carries a one-line string of visible ASCII characters, with spaces or "
+            "tabs between them: write \"Zurich\" for \"Zürich\" (or percent-encode it, if the receiver decodes that).")
 
 
 def _masked(url: str) -> str:

@@ -13,7 +13,8 @@ even a mention that got through would notify nobody.
 Limits (Discord's "Embed Limits", counted here in UTF-16 units, never fewer
 than Discord counts): title 256, description 4,096, 25 fields of 256/1,024,
 footer 2,048, and 6,000 for all of an embed's texts together. A long message
-is cut at a word boundary with a pointer to the incident page, never refused.
+is cut at a word boundary, never refused: a public one with a pointer to the incident
+page, a staff or customer's one saying only that it was cut (the page lacks its private spans).
 An internal embed's private fields (a note, lists, each named customer's
 detail) share what the public part leaves of the 6,000 after the message's
 ``MIN_DESCRIPTION``: each is cut to a fair share, and customers past what fits
@@ -255,6 +256,12 @@ def footer_text(view: UpdateView) -> str:
     return cut(f"{kind}{numbered}{view.incident.id}", MAX_FOOTER)
 
 
+def _message_cut_note(view: UpdateView) -> str:
+    """What ends the message cut to fit: a staff or customer's message may hold spans the incident page never
+    shows, so its cut points at no page (as ``rich._message`` does for Matrix and email)."""
+    return private_cut_note(MEDIUM) if isinstance(view, (PrivateView, AudienceView)) else cut_note(MEDIUM)
+
+
 def embed(view: UpdateView) -> dict[str, Any]:
     """The one embed of an update, within every limit."""
     title, footer, public = cut(escape(headline(view)), MAX_TITLE), footer_text(view), facts(view)
@@ -266,7 +273,7 @@ def embed(view: UpdateView) -> dict[str, Any]:
     room = min(MAX_DESCRIPTION, MAX_EMBED_TOTAL - used - _size(private))
     body: dict[str, Any] = {
         "title": title,
-        "description": cut(description, room, cut_note(MEDIUM)),
+        "description": cut(description, room, _message_cut_note(view)),
         "color": colour(view),
         "fields": fields,
         "footer": {"text": footer},

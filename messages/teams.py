@@ -15,7 +15,8 @@ received" / "Post to a channel when a webhook request is received") expects:
 
 Teams takes messages up to about 28 KB; a card is kept under ``MAX_CARD_BYTES``
 by cutting the message, a private note and each customer's detail at a word,
-with a pointer to the incident page, never by failing. The message keeps at
+never by failing; only a public message's cut points at the incident page (it
+lacks what staff and customers are told). The message keeps at
 least half the room; the private texts share the rest fairly, and customers
 past what fits are left out whole and counted ("…and 3 more").
 """
@@ -224,7 +225,9 @@ def _cut_to_fit(view: UpdateView, whole: _Texts, shown: int) -> _Texts | None:
         return None
     note = cut(whole.note, cap, private_cut_note(MEDIUM)) if whole.note else ""
     details = tuple(cut(text, cap, private_cut_note(MEDIUM)) for text in whole.details[:shown])
-    message = cut(whole.message, room - sum(min(want, cap) for want in wants))
+    # A staff or customer's message may hold spans the incident page never shows: its cut points at no page.
+    ending = private_cut_note(MEDIUM) if isinstance(view, (PrivateView, AudienceView)) else None
+    message = cut(whole.message, room - sum(min(want, cap) for want in wants), ending)
     return _Texts(message, note, details, blank.left_out)
 
 

@@ -56,7 +56,8 @@ def test_an_update_is_one_embed_posted_with_wait_and_no_mentions(fake: FakeDisco
     assert request.path == f"/api/webhooks/{fake.webhook_id}/{fake.token}"
     assert request.query == {"wait": ["true"]}
     [message] = fake.messages
-    assert receipt.remote_id == message.id and message.channel_id == fake.channel_id
+    # The id names the webhook that posted it (review 19b: a webhook edits and deletes only its own messages).
+    assert receipt.remote_id == f"{message.id}@{fake.webhook_id}" and message.channel_id == fake.channel_id
     assert message.body["allowed_mentions"] == {"parse": []}
     embed = message.embed
     assert embed["title"] == "Investigating: API errors" and embed["url"].endswith("/api-errors.html")
@@ -70,7 +71,7 @@ def test_follow_ups_in_a_text_channel_post_at_top_level(fake: FakeDiscord) -> No
     second = send_once(channel(fake), view(update(2, "Fixed.")), ThreadRef(first.remote_id, first.remote_id))
 
     assert [m.channel_id for m in fake.messages] == [fake.channel_id] * 2
-    assert second.remote_id == fake.messages[1].id
+    assert second.remote_id == f"{fake.messages[1].id}@{fake.webhook_id}"
     assert "thread_id" not in fake.received("/webhooks/")[1].query
 
 
@@ -82,9 +83,9 @@ def test_a_forum_channel_gets_one_post_per_incident_and_follow_ups_in_it(fake: F
     refused, opened, follow_up = fake.requests  # the plain post is refused (220001), nothing posted
     assert "thread_name" not in refused.json() and opened.json()["thread_name"] == "API errors"
     thread = fake.messages[0].id
-    assert first.remote_id == f"{thread}:{thread}"
+    assert first.remote_id == f"{thread}:{thread}@{fake.webhook_id}"
     assert follow_up.query["thread_id"] == [thread]
-    assert second.remote_id == f"{thread}:{fake.messages[1].id}"
+    assert second.remote_id == f"{thread}:{fake.messages[1].id}@{fake.webhook_id}"
     assert [m.channel_id for m in fake.messages] == [thread, thread]
 
 
@@ -92,7 +93,7 @@ def test_a_configured_thread_takes_every_update(fake: FakeDiscord) -> None:
     thread = fake.open_thread()
     receipt = send_once(channel(fake, thread_id=thread), view())
 
-    assert fake.messages[0].channel_id == thread and receipt.remote_id == f"{thread}:{fake.messages[0].id}"
+    assert fake.messages[0].channel_id == thread and receipt.remote_id == f"{thread}:{fake.messages[0].id}@{fake.webhook_id}"
 
 
 def test_an_unknown_configured_thread_is_a_permanent_error_naming_thread_id(fake: FakeDiscord) -> None:
@@ -154,7 +155,7 @@ def test_a_delete_refused_names_the_message_and_says_to_delete_by_hand(fake: Fak
     fake.fail(Fault(match="/messages/", response=Response(403, {"message": "Missing Permissions", "code": 50013})))
     with pytest.raises(DeliveryError) as caught:
         delete_once(channel(fake), [first.remote_id])
-    assert not caught.value.retryable and "by hand" in str(caught.value) and first.remote_id in str(caught.value)
+    assert not caught.value.retryable and "by hand" in str(caught.value) and fake.messages[0].id in str(caught.value)
     assert fake.token not in str(caught.value)
     fake.rate_limit(1.5)
     with pytest.raises(DeliveryError) as limited:
@@ -283,6 +284,6 @@ def test_an_internal_update_naming_many_customers_with_long_detail_is_accepted_a
     edit_once(ops, crowded(30, "Fixed. " * 700, private_note="n" * 5000), receipt.remote_id)
 
     [message] = fake.messages
-    assert message.id == receipt.remote_id and message.embed["description"].startswith("Fixed. Fixed.")
+    assert f"{message.id}@{fake.webhook_id}" == receipt.remote_id and message.embed["description"].startswith("Fixed. Fixed.")
     assert "We are looking into it." in fake.received("/webhooks/")[0].json()["embeds"][0]["description"]
     assert any(f["name"].startswith("🔒 …and ") for f in message.embed["fields"])

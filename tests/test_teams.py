@@ -226,7 +226,8 @@ def test_everything_at_its_longest_still_fits_and_says_it_was_cut(filler: str) -
     card = envelope_card(_card_request(body))
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES
     texts = plain_texts(card)
-    assert texts[1].endswith(cut_note(fmt.MEDIUM)) and len(texts[1]) > 1000  # the message keeps room of its own
+    # Staff's message may hold [private] spans the page never shows: its cut points at no page (review 19b, 8).
+    assert texts[1].endswith(private_cut_note(fmt.MEDIUM)) and len(texts[1]) > 1000  # the message keeps room of its own
     assert any(t.endswith(private_cut_note(fmt.MEDIUM)) for t in texts[2:])  # the note, cut too
     assert any("more" in t.splitlines()[-1] for t in texts if "component-" in t)
 
@@ -288,7 +289,7 @@ def test_a_customers_own_card_cuts_its_detail_too_and_keeps_half_for_the_message
     texts = plain_texts(card)
     message, detail = texts[1], texts[texts.index("For Acme:") + 1]
     assert fmt.size(body) <= fmt.MAX_CARD_BYTES and detail.startswith("🔌")
-    assert message.endswith(cut_note(fmt.MEDIUM)) and detail.endswith(private_cut_note(fmt.MEDIUM))
+    assert message.endswith(private_cut_note(fmt.MEDIUM)) and detail.endswith(private_cut_note(fmt.MEDIUM))
     # The public message keeps half the room (it kept about 3,000 bytes while the detail took 20,000 whole).
     assert fmt.encoded_len(message) > 11_000 and fmt.encoded_len(message) + 8 >= fmt.encoded_len(detail)
 
