@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -397,7 +397,7 @@ class Publisher:
         destination = self.destinations.get(delivery.destination)
         claim_unknown = include_unknown or repeats_safely(
             delivery, destination, self._update(delivery.incident_id, delivery.sequence))
-        gone = no_longer_wanted(delivery, destination)
+        gone = no_longer_wanted(delivery, destination) or self._expired_reminder(delivery, destination)
         if gone:
             return await self._claim_and_skip(delivery, claim_unknown, gone)
         assert destination is not None
@@ -416,6 +416,9 @@ class Publisher:
             return await self._claim_and_fail(delivery, claim_unknown, str(held))
         except TimeoutError:
             return await self._claim_and_fail(delivery, claim_unknown, advice.waited_too_long(self.config.engine.deadline))
+        late = self._expired_reminder(delivery, destination)  # its window may have started while it waited
+        if late:
+            return await self._claim_and_skip(delivery, claim_unknown, late)
         if not await self._claim(delivery, claim_unknown):
             return await self._taken_elsewhere(delivery)
         refused = self._egress_refusal(destination, delivery)
@@ -666,6 +669,8 @@ class Publisher:
             if self._left_pending(blocking):
                 await self._send_first(blocking, delivery)
                 continue
+            if await self._skipped_expired_reminder(blocking, delivery):
+                continue
             if not self._may_still_arrive(blocking):
                 raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
             await asyncio.sleep(POLL_SECONDS)
@@ -713,6 +718,32 @@ class Publisher:
         if outcome.state == DeliveryState.SENT:
             self._left_alone.setdefault(delivery.id, []).append(
                 f"update #{earlier.sequence}, stored but never sent here, was sent first")
+
+    async def _skipped_expired_reminder(self, earlier: Delivery, delivery: Delivery) -> bool:
+        """Skip ``earlier`` if it is a reminder that failed here and its window is no longer to start; whether it
+        was (or another process claimed it first: read again). Left failed, it held back every later step of the
+        window here, and ``retry`` then sent "starts at 22:00" at 23:30, or after "Cancelled"."""
+        if earlier.state != DeliveryState.FAILED:
+            return False
+        why = self._expired_reminder(earlier, self.destinations.get(earlier.destination))
+        if not why:
+            return False
+        if await self._claim(earlier, False):
+            await self._writes(partial(self.store.mark_skipped, earlier.id, self._scrubbed(why)))
+            self._left_alone.setdefault(delivery.id, []).append(
+                f"update #{earlier.sequence}, a reminder that had failed here, was skipped: {why}")
+        return True
+
+    def _expired_reminder(self, delivery: Delivery, destination: Destination | None) -> str:
+        """Why this delivery of a window's reminder must not go out now, or "" (not a reminder, or still due).
+        The site and its hosts always take it: they build the page from the store, the window as it stands now."""
+        update = self._update(delivery.incident_id, delivery.sequence)
+        if update is None or update.kind != "reminder" or destination is None or destination.idempotent:
+            return ""
+        incident = self.store.incident(delivery.incident_id)  # read now: a cancel or a start moves it
+        if incident is None:
+            return ""
+        return reminder_no_longer_wanted(incident, lambda: self.store.updates(incident.id), utcnow())
 
     def _withdraws(self, delivery: Delivery) -> bool:
         update = self._update(delivery.incident_id, delivery.sequence)
@@ -954,6 +985,32 @@ def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str
     if delivery.target and delivery.target not in destination.target_set:
         return advice.target_removed(delivery.target, name)
     return ""
+
+
+REMINDER_NOT_WANTED = "not sent: {why}, and this reminder says the window is still to start"
+
+
+def reminder_no_longer_wanted(incident: Incident, updates: Callable[[], Sequence[Update]], now: datetime) -> str:
+    """Why a window's reminder ("this maintenance starts at 22:00") must not go out at ``now``, or "".
+
+    A reminder is wanted only while its window is scheduled to start in the future: one that failed and went
+    out with ``retry`` after the window was cancelled, started or ended told readers of a start still to come.
+    Skipped, it is done, and the later steps of the window waiting behind it go out. A withdrawn incident's
+    deliveries are stopped by the withdrawal. ``updates``: the window's, read only for one that ended (to say
+    whether it was cancelled)."""
+    if incident.withdrawn_at is not None:
+        return ""
+    if incident.status == Status.SCHEDULED:
+        if incident.scheduled_start is None or incident.scheduled_start > now:
+            return ""
+        why = "the window's start time has passed"
+    elif not incident.status.is_closed:
+        why = "the window has started"
+    else:
+        steps = updates()
+        cancelled = called_off(incident, steps, max((u.sequence for u in steps), default=0))
+        why = "the window was cancelled" if cancelled else "the window has ended"
+    return REMINDER_NOT_WANTED.format(why=why)
 
 
 def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:

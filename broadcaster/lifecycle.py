@@ -441,26 +441,31 @@ def tick(config: Config, store: Store, *, now: datetime | None = None, progress:
     incident as read just before, and stored only if nobody changed the
     incident since (compare-and-set). A step another command got to first is
     decided again, and is usually no longer due.
+
+    Each window is judged by the clock as it is when that window is decided: one window's slow sends (a paced
+    broadcast to many chats) must not make the next one's "starts at 22:00" reminder go out at 22:03. ``now``
+    fixes the clock for the whole tick (tests).
     """
-    now = now or utcnow()
+    clock: Callable[[], datetime] = utcnow if now is None else (lambda: now)
     result = TickResult()
     with store.lock("tick", wait=False) as held:
         if not held:
             result.busy = True
             return result
-        _maintenance_due(config, store, now, result, progress)
-        _notices_due(config, store, now, result, progress)
+        _maintenance_due(config, store, clock, result, progress)
+        _notices_due(config, store, clock(), result, progress)
     if result.refused and not result.results:
         raise result.refused[0]  # nothing was stored or sent, as its exit code says
     return result
 
 
-def _maintenance_due(config: Config, store: Store, now: datetime, result: TickResult, progress: Any) -> None:
+def _maintenance_due(config: Config, store: Store, clock: Callable[[], datetime], result: TickResult,
+                     progress: Any) -> None:
     windows = [i.id for i in store.list_incidents(limit=1000) if i.kind == "maintenance" and i.is_open]
     for incident_id in windows:
         for _ in range(CONFLICT_ATTEMPTS):
             incident = store.incident(incident_id)  # as it is now, not as it was when the tick began
-            due = _due_step(config, store, incident, now, progress) if incident else None
+            due = _due_step(config, store, incident, clock(), progress) if incident else None
             if due is None:
                 break
             label, act = due

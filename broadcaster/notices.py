@@ -151,10 +151,25 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
 
 
 def _withdrawn_notices(store: Store, since: datetime) -> list[Update]:
-    """The notices of incidents withdrawn since ``since``. A withdrawn incident leaves the page and the
-    uptime, but what its notices told the private channels was told: once per month holds across it."""
+    """The notices of incidents withdrawn since ``since`` that reached their readers. A withdrawn incident leaves
+    the page and the uptime, but what its notices told the private channels was told: once per month holds across
+    it. One the withdrawal stopped before it went out (left waiting for ``retry``, or failed) told nobody: counted
+    as told, it kept a breach that still holds through another incident from staff for the rest of the month."""
     withdrawn = [i.id for i in store.list_incidents(limit=1000) if i.withdrawn_at is not None and i.withdrawn_at >= since]
-    return [u for _, ups in store.incidents_of(withdrawn) for u in ups if u.kind == "notice"]
+    return [u for _, ups in store.incidents_of(withdrawn) for u in ups if u.kind == "notice" and _told(store, u)]
+
+
+# Why a withdrawal settled a delivery whose fate was unknown where its note covers it (``operations.withdrawing``,
+# which imports it from here): the post may have arrived, so a notice settled so may have been told.
+COVERED = "withdrawn while its fate was unknown; the withdrawal's follow-up or note there covers it if it arrived"
+MAY_HAVE_ARRIVED = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
+
+
+def _told(store: Store, notice: Update) -> bool:
+    """Whether any of the notice's deliveries reached (or may have reached) its readers: a second notice of the
+    same breach is worse than none only where the first may be there."""
+    return any(d.state in MAY_HAVE_ARRIVED or d.parts or (d.state == DeliveryState.SKIPPED and d.last_error == COVERED)
+               for d in store.deliveries(incident_id=notice.incident_id, sequence=notice.sequence))
 
 
 def _audience_breach(

@@ -25,6 +25,7 @@ from broadcaster.engine import Progress, withdrawn_posts
 from broadcaster.messages import gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
 from broadcaster.messages.model import Incident, Update, Visibility
+from broadcaster.notices import COVERED, record_sla_breaches
 from broadcaster.operations.posting import (
     PostResult,
     Preview,
@@ -42,7 +43,6 @@ IN_DOUBT = ("withdrawn while this post's fate was unknown: it may exist, and bro
             "by. Look at {where}; delete it by hand if it is there, then `broadcaster retry {incident} "
             "--mark-unknown-sent` to record that it is settled")
 REBUILT = "rebuilt without it: its page, its feed entries and its JSON are removed"
-COVERED = "withdrawn while its fate was unknown; the withdrawal's follow-up or note there covers it if it arrived"
 
 
 @dataclass
@@ -86,11 +86,17 @@ def withdraw(
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
     planned = _where_posted_since(config, store, update, planned)
     settle_earlier(config, store, update, planned)
-    outcomes = publish_stored(config, store, [(stored.id, update.sequence)], progress=progress, held=held)
+    # Its notices that never went out are stopped with it, told to nobody: a breach that still holds through
+    # another incident (the uptime without this one) is raised there now, as a post raises one, and sent with it.
+    notices = record_sla_breaches(config, store, utcnow())
+    keys = [(stored.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
+    delivered = publish_stored(config, store, keys, progress=progress, held=held)
+    outcomes = [o for o in delivered if (o.incident_id, o.sequence) == keys[0]]
     # The withdrawal waited for posts still being sent, to delete them too. Settled again: one whose fate
     # turned unknown meanwhile has no id to delete by either, and one that failed must never go out.
     in_doubt = _each_once(settle_earlier(config, store, update, planned) + left_up(config, store, update, planned))
-    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident)
+    return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident,
+                          notices=[o for o in delivered if (o.incident_id, o.sequence) != keys[0]], raised=notices)
 
 
 def _each_once(deliveries: list[Delivery]) -> list[Delivery]:
