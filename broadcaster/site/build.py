@@ -20,6 +20,12 @@ What a build writes:
   ``data.incidents`` whose page is missing, so the index never links to
   nothing.
 
+A build also takes out of the site every file under ``components/``, ``badges/``
+and ``a/`` it did not write (a component taken out of the config, a customer's
+old token), and the folders they leave empty, so no host keeps serving them as
+they last were. Pages, feeds and JSON are dated by the data, never by the clock:
+with nothing on the page, by the newest change of the archive, else ``NEVER``.
+
 One bad record never takes the site down: an incident whose page cannot be
 rendered, or whose page would hold a private value, is left out (of its page,
 the index, the feeds and the JSON) and named in ``BuiltSite.problems``; the
@@ -50,6 +56,7 @@ from broadcaster.messages.visibility import PublicIncident, incident_without_tex
 from broadcaster.own_words import own_words
 from broadcaster.site import api, badges, feeds, ical
 from broadcaster.site import pages as html
+from broadcaster.site import status as st
 from broadcaster.site.folder import AUDIENCE_DIR, AUDIENCE_INDEX, AUDIENCE_INDEX_TEXT, close_audience_dir
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.output import MANIFEST, SiteWriter
@@ -59,6 +66,9 @@ __all__ = ["AUDIENCE_DIR", "MANIFEST", "AudiencePage", "Built", "Page", "SiteDat
 
 _FINGERPRINTED = re.compile(r"[a-z-]+\.[0-9a-f]{8}\.(css|svg)")
 _NO_VALUES = PrivateValues()
+# Folders whose files are each of one configured component: the files of a component the config no
+# longer has are taken out of the site by the next build.
+_PER_COMPONENT = (html.COMPONENT_DIR + "/", badges.BADGE_DIR + "/")
 
 
 @dataclass(frozen=True)
@@ -175,8 +185,7 @@ def build_site(
     writer = output if isinstance(output, SiteWriter) else SiteWriter(output)
     build = _Build(writer, data, {} if left_out is None else left_out)
     try:
-        for path in remove:
-            writer.remove(path)
+        writer.remove_all(remove)  # refused before anything is removed if a folder of the site is a link
         with i18n.speaking(data.page.language):  # every word of the site in the page's language
             build.run(pages)
     except BaseException:
@@ -214,16 +223,17 @@ class _Build:
         self._write_pages(missing)
         self.writer.flush()  # every page on disk before anything links to it
         shown = [i for i in (*self.data.incidents, *self.data.archive) if i.header.id not in self.left_out]
-        for path, body in self._linking_files(shown):
+        linking = self._linking_files(shown)
+        for path, body in linking:
             self.writer.write(path, body)
+        self._remove_stale(_PER_COMPONENT, {path for path, _ in linking})
         left_out = self.left_out
         self._audience_pages([i for i in self.data.incidents if i.header.id not in left_out])
         # The pages no build can vouch for, after the files that linked to them: those the guard refused;
         # and, when the private values are worked out otherwise than when the last build checked (a
         # customer added since), those of every incident left out, last checked against other values.
         unvouched = self.refused if self.writer.guarded_alike else self.refused | self.left_out
-        for path in html.incident_paths(unvouched).values():
-            self.writer.remove(path, even_unlisted=True)
+        self.writer.remove_all(html.incident_paths(unvouched).values(), even_unlisted=True)
 
     def _audience_pages(self, public: Sequence[PublicIncident]) -> None:
         """Each customer's page and feeds, leaving out any incident that would put there what that customer
@@ -244,13 +254,19 @@ class _Build:
             for path, body in self._guarded(listing, shown, partial(self._leave_out_of_page, audience)):
                 self.writer.write(path, body)
                 keep.add(path)
-        gone = [p for p in self.writer.hashes if p.startswith(AUDIENCE_DIR) and p not in keep]
-        for path in gone:
-            self.writer.remove(path)
-        # Deepest first: a/ (the last customer gone) is empty only once each a/<token>/ is taken away.
-        for folder in sorted({p.rpartition("/")[0] for p in gone}, key=lambda f: f.count("/"), reverse=True):
-            self.writer.remove_folder(folder)
+        self._remove_stale((AUDIENCE_DIR,), keep)
         self._close_audience_dir()
+
+    def _remove_stale(self, folders: tuple[str, ...], keep: set[str]) -> None:
+        """Take out of the site every file under ``folders`` (each ending in '/') that this build did not
+        write (``keep``): a customer's old token, a component taken out of the config. Nothing renders them
+        again, so they would stay published as they last were (withdrawn text, a frozen badge); out of the
+        manifest, every host deletes them. Then the folders they leave empty, so no host keeps their names."""
+        gone = [p for p in self.writer.hashes if p.startswith(folders) and p not in keep]
+        self.writer.remove_all(gone)
+        # Deepest first: a/ (the last customer gone) is empty only once each a/<token>/ is taken away.
+        for folder in sorted(_folders_of(gone), key=lambda f: f.count("/"), reverse=True):
+            self.writer.remove_folder(folder)
 
     def _close_audience_dir(self) -> None:
         """``a/`` unlistable on this machine (``AUDIENCE_DIR_MODE``); the writer makes every folder 0755."""
@@ -264,9 +280,10 @@ class _Build:
         self, audience: AudiencePage, public: Sequence[PublicIncident], shown: Sequence[PublicIncident]
     ) -> list[tuple[str, bytes]]:
         data, now = self.data, utc(self.data.now)
-        feed = feeds.build_feeds(data.page, data.components, shown, now, prefix=audience.folder)
+        quiet = self._quiet([i for i in data.archive if i.header.id not in self.left_out])
+        feed = feeds.build_feeds(data.page, data.components, shown, quiet, prefix=audience.folder)
         index = html.render_index(data.page, data.components, shown, now, data.uptime, root="../../",
-                                  statuses_from=public)
+                                  statuses_from=public, quiet=quiet)
         return [(audience.folder + "feed.xml", feed.rss), (audience.folder + "atom.xml", feed.atom),
                 (audience.folder + "index.html", index)]
 
@@ -378,17 +395,25 @@ class _Build:
         page, components = data.page, data.components
         archived = {i.header.id for i in data.archive}
         shown = [i for i in listed if i.header.id not in archived]
-        feed = feeds.build_feeds(page, components, shown, now)
-        index = html.render_index(page, components, shown, now, data.uptime)
+        quiet = self._quiet([i for i in listed if i.header.id in archived])
+        feed = feeds.build_feeds(page, components, shown, quiet)
+        index = html.render_index(page, components, shown, now, data.uptime, quiet=quiet)
         return [
             ("feed.xml", feed.rss), ("atom.xml", feed.atom),
-            *feeds.build_component_feeds(page, components, shown, now),
+            *feeds.build_component_feeds(page, components, shown),
             *api.build_api(page, components, shown, now, data.uptime,
                            archive=[i for i in listed if i.header.id in archived]),
             *badges.build_badges(page, components, shown, now),
             (ical.CALENDAR, ical.build_calendar(page, shown)),
             ("index.html", index),
         ]
+
+    @staticmethod
+    def _quiet(archive: Sequence[PublicIncident]) -> datetime:
+        """What a page, a feed or the JSON is dated with no incident on the page: the newest change the
+        public was shown (the archive holds what left the page), else ``NEVER``; never the build's clock,
+        which would rewrite and upload them at each build, and date what staff did where the public reads."""
+        return st.updated_at(archive)
 
     @staticmethod
     def _breaking(listing: _Listing, shown: list[PublicIncident]) -> list[PublicIncident]:
@@ -485,6 +510,17 @@ def write_pages_here(
         built.append(Built(incident_id, path, writer.hashes[path], writer.versions.get(path),
                            build.guarded.get(path), path in writer.written))
     return built + [Refused(i) for i in sorted(build.refused)]
+
+
+def _folders_of(paths: Iterable[str]) -> set[str]:
+    """Every folder holding one of ``paths``, and each folder above it (never the site's root)."""
+    folders = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        while folder:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
 
 
 def _as_page(page: PublicIncident | Page | Built | Refused) -> Page | Built | Refused:

@@ -7,7 +7,8 @@ postmortem section of the incident page; a maintenance reminder is titled
 Everything in a feed comes from the data, never from the clock, so building
 the same data twice gives the same bytes and readers never see phantom
 changes: entry ids are derived from the incident id and update sequence, the
-feed's ``updated``/``lastBuildDate`` is the newest update's time.
+feed's ``updated``/``lastBuildDate`` is the newest update's time (with none, a
+date from the data: the newest change the page showed, or ``NEVER``).
 
 feedgen pitfalls handled here: ``add_entry`` prepends unless told to append;
 the RSS channel ``<link>`` is the last link added (so the site link goes last);
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
@@ -37,7 +38,7 @@ MAX_ENTRIES = 100  # enough for every update of a bad week; readers keep older o
 # would otherwise be rendered, checked and uploaded again with every later post, twice.
 POSTMORTEM_EXCERPT_CHARS = 2000
 URN_PREFIX = "urn:broadcaster:"
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # the updated time of a feed without entries
+NEVER = st.NEVER  # the updated time of a feed without entries, and nothing shown before
 # Updates whose entry is titled by their kind, not by their status.
 KIND_TITLES = frozenset({st.POSTMORTEM, st.REMINDER})
 
@@ -157,17 +158,16 @@ def build_feeds(
     page: PageConfig,
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
-    now: datetime,
+    quiet: datetime = NEVER,
     channel: Channel | None = None,
     prefix: str = "",
 ) -> Feeds:
     """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder); ``prefix`` is
-    where they are (a customer's ``a/<token>/``), for their self links."""
+    where they are (a customer's ``a/<token>/``), for their self links. ``quiet``: the feed's date when
+    ``incidents`` have no update (``status.updated_at``), a date from the data, never the clock."""
     channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
-    updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(
-        incidents, now
-    )
+    updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(incidents, quiet)
     generator = _generator(page, channel, updated)
     body = template("feed_entry.html")
     context = {"times": Times(page.timezone), "names": Names(components)}
@@ -196,7 +196,6 @@ def build_component_feeds(
     page: PageConfig,
     components: Sequence[ComponentConfig],
     incidents: Sequence[PublicIncident],
-    now: datetime,
 ) -> list[tuple[str, bytes]]:
     """``components/<id>/feed.xml`` and ``atom.xml``: only what touches that component, bounded as the site's."""
     files = []

@@ -5,8 +5,9 @@ within ``[page] history_days``. Everything in it comes from the stored
 history, never from the clock, so building the same data twice gives the same
 bytes and calendars never see phantom changes:
 
-* ``UID``: from the window's id (``maintenance-<id>@<host of base_url>``, or a
-  ``urn:broadcaster:maintenance-<id>`` without a base URL), the same in every build;
+* ``UID``: from the window's id (``maintenance-<id>@<host of base_url>``, with
+  base_url's path after the host when it has one: ``maintenance-<id>@<host>/eu``,
+  or a ``urn:broadcaster:maintenance-<id>`` without a base URL), the same in every build;
 * ``DTSTAMP`` and ``LAST-MODIFIED``: the window's last change; no ``METHOD``,
   so by RFC 5545 DTSTAMP is exactly that (with one it would be the build time);
 * ``SEQUENCE``: how often the window changed since it was announced (each
@@ -62,8 +63,18 @@ TEXTS = ("NAME", "X-WR-CALNAME", "DESCRIPTION", "X-WR-CALDESC", "SUMMARY")
 
 
 def _uid(page: PageConfig, name: str) -> str:
-    host = urlsplit(page.base_url).hostname if page.base_url else None
-    return f"{name}@{host}" if host else f"{URN_PREFIX}{name}"
+    """``name@host``, or ``name@host/path`` for a page below a path of its host: two pages on one host
+    (``/eu/`` and ``/us/``) announcing the same work must not share a UID (RFC 5545 wants it unique), and
+    a page at the root keeps the UIDs its subscribers' calendars already hold. The path goes after the
+    host, where no root page's UID has a '/': ``maintenance-db.eu@host`` could be a root page's window
+    ``db.eu``."""
+    if not page.base_url:
+        return f"{URN_PREFIX}{name}"
+    parts = urlsplit(page.base_url)
+    if not parts.hostname:
+        return f"{URN_PREFIX}{name}"
+    path = parts.path.strip("/")
+    return f"{name}@{parts.hostname}/{path}" if path else f"{name}@{parts.hostname}"
 
 
 def sequence(incident: PublicIncident) -> int:

@@ -6,7 +6,8 @@ incident pages each time would make publishing slower as history grows, so the
 manifest (``.broadcaster-manifest.json``, not part of the site) remembers the
 hashes between builds. It is a journal: one JSON object per line, the first
 holding every file, each later one what a build changed. A build appends one
-short line; every ``_COMPACT_AFTER`` lines the journal is rewritten whole.
+short line; every ``_COMPACT_AFTER`` lines the journal is rewritten whole, and
+so is it by a build that removes a file, so no removed name stays in it.
 
 A file whose new content has the hash the manifest records, and which exists,
 is left alone; anything else is written without reading the old file first.
@@ -26,9 +27,9 @@ build that fails with an error forgets the files it changed instead, so the
 next one writes them again, and removes the marker. Deleting the manifest
 makes the next build write every file again.
 
-Nothing here writes through a symbolic link: a folder of the site that is a
-link is refused, and files are replaced by renaming, which replaces a link
-rather than following it.
+Nothing here writes or deletes through a symbolic link: a folder of the site
+that is a link is refused (before a removal removes anything), and files are
+replaced by renaming, which replaces a link rather than following it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import signal
 import stat
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
@@ -203,8 +205,10 @@ class SiteWriter:
         that must not be served even by a web server pointed at the folder."""
         if path not in self.hashes and not even_unlisted:
             return
+        target = os.path.join(self._root, path)
         try:
-            os.unlink(os.path.join(self._root, path))  # unlink removes a link, never its target
+            if self._is_folder(os.path.dirname(target)):  # never through a link: unlink follows the folders
+                os.unlink(target)  # unlink removes a link, never its target
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -213,16 +217,52 @@ class SiteWriter:
             return
         del self.hashes[path]
         self._changed[path] = None
+        # The journal is rewritten whole: its older lines would keep the name (a customer's old token,
+        # a component taken out of the config) in the folder for good.
+        self.manifest.lines = 0
         if self.versions.pop(path, None) is not None:
             self._versions_changed[path] = None
+
+    def remove_all(self, paths: Iterable[str], *, even_unlisted: bool = False) -> None:
+        """``remove`` each of ``paths``, once every folder they are in is known to be a real folder of the
+        site: a link among them is refused before anything is removed."""
+        paths = list(paths)
+        for path in paths:
+            if path in self.hashes or even_unlisted:
+                self._is_folder(os.path.dirname(os.path.join(self._root, path)))
+        for path in paths:
+            self.remove(path, even_unlisted=even_unlisted)
 
     def remove_folder(self, folder: str) -> None:
         """Take an emptied folder of the site away (a customer's old ``a/<token>/``): its name was a
         capability, and an empty folder would still say it existed."""
+        target = os.path.join(self._root, folder.rstrip("/"))
+        if not self._is_folder(os.path.dirname(target)):
+            return  # already gone
+        self._dirs.discard(target)  # a later write in this build makes it again
         try:
-            os.rmdir(os.path.join(self._root, folder.rstrip("/")))
+            os.rmdir(target)  # rmdir never follows a link: a folder that is one stays, and so does its target
         except OSError:
             pass  # not empty (a file still being written), or already gone: the next build tries again
+
+    def _is_folder(self, folder: str) -> bool:
+        """Whether ``folder`` is a real folder of the site, every folder above it too (False: it is not
+        there); a symbolic link or a file among them is refused as ``_folder`` refuses it for a write,
+        so nothing is removed through a link either."""
+        parent = os.path.dirname(folder)
+        if folder in self._dirs or parent == folder:
+            return True
+        if not self._is_folder(parent):
+            return False
+        try:
+            mode = os.lstat(folder).st_mode
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise _error(Path(folder), exc) from exc
+        self._refuse_unless_folder(folder, mode)
+        self._dirs.add(folder)
+        return True
 
     def flush(self) -> None:
         """Wait until every file written so far is on disk (before writing what links to them)."""
@@ -301,6 +341,11 @@ class SiteWriter:
                 mode = os.lstat(folder).st_mode
         except OSError as exc:
             raise _error(Path(folder), exc) from exc
+        self._refuse_unless_folder(folder, mode)
+        self._dirs.add(folder)
+
+    @staticmethod
+    def _refuse_unless_folder(folder: str, mode: int) -> None:
         if stat.S_ISLNK(mode):
             raise permanent(
                 f"{folder} is a symbolic link inside the site folder; broadcaster never writes "
@@ -308,7 +353,6 @@ class SiteWriter:
             )
         if not stat.S_ISDIR(mode):
             raise _error(Path(folder), OSError(f"{folder} is a file, not a folder"))
-        self._dirs.add(folder)
 
     def _save_manifest(self) -> None:
         manifest = self.root / MANIFEST

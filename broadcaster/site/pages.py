@@ -296,6 +296,7 @@ def render_index(
     *,
     root: str = "",
     statuses_from: Sequence[PublicIncident] | None = None,
+    quiet: datetime = st.NEVER,
 ) -> bytes:
     """The status page; ``uptime`` (component id -> days, oldest first) draws the uptime bars.
 
@@ -303,6 +304,7 @@ def render_index(
     feeds beside it, the site's pages and assets under ``root``, never indexed, no canonical.
     ``statuses_from``: the incidents the components' statuses and the banner are of, if not those
     listed (a customer's page lists its own, and shows the state of everything as the public page does).
+    ``quiet``: its date when none of them is shown (``status.updated_at``); ``NEVER`` prints none.
     """
     everything = incidents if statuses_from is None else statuses_from
     statuses = st.component_statuses((c.component.id for c in components), everything, now)
@@ -321,7 +323,7 @@ def render_index(
         canonical=None if root else absolute(page, ""),
         og_type="website",
         overall=overall,
-        updated=st.updated_at(everything, now),
+        updated=_shown_date(st.updated_at(everything, quiet)),
         groups=group_components(components, statuses),
         current=_by_start([i for i in active if not st.is_maintenance(i.header)]),
         maintenance=_by_start([i for i in active if st.is_maintenance(i.header)]),
@@ -330,6 +332,12 @@ def render_index(
         uptime=bars(components, uptime or {}, now),
     )
     return template("index.html").render(context).encode("utf-8")
+
+
+def _shown_date(updated: datetime) -> datetime | None:
+    """The page's "Last updated" date; None (no such line) when nothing was ever shown: the index says
+    "No incidents" instead, and never prints the build's clock."""
+    return None if updated == st.NEVER else updated
 
 
 def _by_start(incidents: list[PublicIncident]) -> list[PublicIncident]:

@@ -56,6 +56,8 @@ _COMPONENT_INDICATOR = {
     ComponentStatus.PARTIAL_OUTAGE: "major",
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
+# The date of what has shown nothing yet: a date from no data, never the clock (see ``updated_at``).
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 OPEN = "open"  # an open incident with no impact and no component affected: say so rather than "all good"
 
 
@@ -206,9 +208,11 @@ def recently_closed(
     return sorted(closed, key=lambda i: (closed_at(i), i.header.id), reverse=True)
 
 
-def updated_at(incidents: Iterable[PublicIncident], now: datetime) -> datetime:
-    """The newest update's time: what changed last, not when we happened to build."""
-    return max((last_changed(i) for i in incidents), default=now)
+def updated_at(incidents: Iterable[PublicIncident], quiet: datetime = NEVER) -> datetime:
+    """The newest update's time: what changed last, not when we happened to build. ``quiet`` when
+    nothing is shown: a date from the data too (the newest change shown before, or ``NEVER``), never the
+    clock, or a quiet page would change with every build, and the public see when staff did something."""
+    return max((last_changed(i) for i in incidents), default=quiet)
 
 
 def updates_newest_first(incident: PublicIncident) -> list[PublicView]:

@@ -223,7 +223,8 @@ def statuspage(
     """The page, status, component and incident objects for ``incidents`` (open or recently closed),
     and the incident objects of ``archive`` (closed before the page's history: they decide nothing)."""
     statuses = st.component_statuses((c.component.id for c in components), incidents, now)
-    updated = st.updated_at(incidents, now)
+    # A quiet page is dated by the newest change it showed before (archived), never by the clock.
+    updated = st.updated_at(incidents, quiet=st.updated_at(archive))
     overall = st.overall(incidents, statuses, now)
     component_rows = _components(
         components,
