@@ -14,7 +14,10 @@ page is an external card.
 Each post is created with a record key of ours (a TID made from the update's
 time and a hash of the channel, incident and update), so a repeat after a
 lost answer cannot make a second post: the key is taken, and the post found
-under it is the one sent. The account logs in once per command
+under it is the one sent. The update is named by its key among what the public
+was told (``view.key``), never the store's sequence: the key is in the post's
+public address, and a reader trying sequences would find the gaps of updates
+kept from the public (staff's, a customer's, a notice). The account logs in once per command
 (``createSession`` allows 30 logins in 5 minutes).
 
 atproto (and its httpx client) is imported when the client is built. Remote
@@ -144,7 +147,9 @@ class BlueskyChannel(Channel):
 
     def render(self, view: UpdateView) -> Rendered:
         text = fmt.format_post(view)
-        seed = f"{self.name}\n{self.handle}\n{view.incident.id}\n{view.sequence}"
+        # The reader's key, not the store's sequence: the rkey is public, and its 10 bits of clock id are a hash
+        # anyone can recompute, so a sequence hashed here gave away how many updates were kept from the public.
+        seed = f"{self.name}\n{self.handle}\n{view.incident.id}\n{view.key}"
         return Rendered(
             text=text,
             visibility=view.visibility,

@@ -9,7 +9,10 @@ Config (``[channels.NAME]`` with ``type = "matrix"``)::
 The first update of an incident is a message in the room; later ones go in its
 thread (``m.thread``, replying to the latest for clients without threads). A
 correction edits the message it corrects (``m.replace``); Matrix keeps earlier
-versions as edit history visible to room members, as the README says.
+versions as edit history visible to room members, as the README says. A withdrawal
+redacts each message and each edit broadcaster made of it: redacting the message
+alone hides its edits in Element, but the edit events keep the corrected text for
+other clients and for ``/messages``.
 
 Every send carries a transaction id made from the delivery (channel, room,
 incident, update): the homeserver answers a repeated one with the first event
@@ -20,7 +23,10 @@ fails one): members would see every update flagged as unencrypted.
 matrix-nio is imported when the client is built (it loads jsonschema and aiohttp).
 nio's own retry loops (forever, on 429 and timeouts) are switched off: the engine
 owns retries. Remote ids are ``"<room id>/<event id>"``, as matrix.to links
-name an event.
+name an event; a correction edited in place is ``"<room id>/<message's event id>/<edit's event id>"``:
+follow-ups reply to the message, and a withdrawal redacts the edit (the message goes with its own delivery).
+A remote ``homeserver`` must be https: the token and a private room's messages would cross the network
+in clear text (``http://`` only to this machine, a proxy there).
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from broadcaster.channels._ids import stable_digits
 from broadcaster.channels.base import Channel, redirect_refused
+from broadcaster.channels.email import is_loopback
 from broadcaster.messages import matrix as fmt
 from broadcaster.messages.egress import HTML_STRINGS
 from broadcaster.messages.visibility import UpdateView
@@ -85,6 +93,13 @@ class MatrixChannel(Channel):
                 f'{where}homeserver: must be the homeserver\'s address, e.g. "https://matrix.example.org" '
                 f"(Element shows it under Settings > Help & About), not {homeserver!r}."
             )
+        host = urlsplit(homeserver).hostname or ""
+        if homeserver.startswith("http://") and not is_loopback(host):
+            raise ConfigError(
+                f"{where}homeserver: http:// would send the access token, and every message of the room, in clear "
+                f'text to {host}. Give its https:// address, e.g. "https://{host}" (http:// only to this machine, '
+                "a proxy on localhost)."
+            )
         if not isinstance(options.get("access_token"), Secret):
             raise ConfigError(
                 f'{where}access_token: must name an environment variable, e.g. access_token = "${{MATRIX_TOKEN}}" '
@@ -125,6 +140,12 @@ class MatrixChannel(Channel):
             payload={"content": fmt.content(view), "key": stable_digits(view.incident.id, str(view.sequence), view.created_at.isoformat())},
         )
 
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """Everything but ``key``: it goes only into transaction ids, which no member sees, and a hash of 29
+        digits could hold a short numeric private value (a ticket) by chance, refusing the post for nothing."""
+        shown = {name: value for name, value in rendered.payload.items() if name != "key"}
+        return super().egress_payloads(Rendered(rendered.text, rendered.visibility, rendered.parts, shown))
+
     # -- send / edit -------------------------------------------------------------------------
 
     async def send(
@@ -148,31 +169,36 @@ class MatrixChannel(Channel):
     async def edit(
         self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None
     ) -> Receipt:
-        """An ``m.replace`` of the original; the original's id stays the post's id (edits chain to it)."""
+        """An ``m.replace`` of the original (edits chain to it, never to an edit). The receipt names both:
+        ``<room>/<original>/<edit>``, so follow-ups reply to the original and a withdrawal redacts the edit."""
         room, original = self.parse_remote_id(remote_id)
         content = fmt.edit_content(dict(rendered.payload["content"]), original)
         if log is not None:
             log.sending()
         try:
-            await self._send_event(room, content, self._tx_id(rendered, room, f"edit {original}"), "the edit")
+            edit = await self._send_event(room, content, self._tx_id(rendered, room, f"edit {original}"), "the edit")
         except DeliveryError as exc:
             exc.outcome_unknown = False  # the same edit again (same txnId) shows nothing twice
             raise
-        return Receipt(remote_id)
+        edited = f"{room}/{original}/{edit}"
+        if log is not None:
+            log.confirmed(edited)
+        return Receipt(edited)
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
         """Redact each event (its content is removed for everyone); one already gone (M_NOT_FOUND) counts.
 
         The redaction's transaction id is made from the event, so a repeat is one redaction.
-        Edits (``m.replace``) are not redacted one by one (their ids are not kept): redacting
-        the original "removes the message, including all subsequent edits, from the visible
-        timeline", though the edit events themselves stay on the server (spec, "Redactions of
-        edited events").
+        A correction's id names its edit last: the edit is redacted, since redacting the original
+        only hides its edits in clients that apply them ("Redactions of edited events"); the edit
+        event keeps its ``* corrected text`` fallback and ``m.new_content`` for every other client
+        and for ``/messages``. The original goes with its own delivery's id.
         """
         from nio import RoomRedactResponse
 
         async def delete_one(remote_id: str) -> None:
-            room, event_id = self.parse_remote_id(remote_id)
+            room, events = self._events(remote_id)
+            event_id = events[-1]
             tx_id = "bc" + stable_digits(self.name, room, event_id, "redact")
             response = await self._request("the redaction", self._nio().room_redact(room, event_id, tx_id=tx_id))
             if isinstance(response, RoomRedactResponse) or getattr(response, "status_code", None) == "M_NOT_FOUND":
@@ -292,15 +318,23 @@ class MatrixChannel(Channel):
 
     @staticmethod
     def parse_remote_id(remote_id: str) -> tuple[str, str]:
-        """``"!room:server/$event"`` -> ``("!room:server", "$event")``."""
-        room, slash, event = (remote_id or "").rpartition("/$")
-        if not slash or not _ROOM_ID.match(room) or not _EVENT_ID.match("$" + event):
+        """``"!room:server/$event"`` -> ``("!room:server", "$event")``; a correction's
+        ``"!room:server/$event/$edit"`` names the message it edited: ``("!room:server", "$event")``."""
+        room, events = MatrixChannel._events(remote_id)
+        return room, events[0]
+
+    @staticmethod
+    def _events(remote_id: str) -> tuple[str, tuple[str, ...]]:
+        """The room and the events of a remote id: the message, then its edit for a correction edited in place.
+        "/$" parts them: no room id holds "/" and no event id "$"."""
+        room, *events = (remote_id or "").split("/$")
+        if not 1 <= len(events) <= 2 or not _ROOM_ID.match(room) or not all(_EVENT_ID.match("$" + e) for e in events):
             raise DeliveryError(
                 f"the stored Matrix event id {remote_id!r} is not '<room id>/<event id>', so this update cannot "
                 "be threaded or edited. Was the state database edited by hand?",
                 retryable=False,
             )
-        return room, "$" + event
+        return room, tuple("$" + e for e in events)
 
     async def _request(self, what: str, request: Any) -> Any:
         """Await one nio request; a failure of the connection becomes a DeliveryError."""

@@ -11,9 +11,11 @@ display name or ``@room`` found in the body, so operator text cannot mention.
 
 An event may be at most 65,536 bytes as the homeserver stores it. The largest
 form of a rendering is its edit (``m.replace`` carries the text twice), so the
-texts are cut until that form fits with room for what the server adds, and then,
-for a staff update naming dozens of customers each with its detail, customers
-are left out whole and counted ("…and 40 more"), as on Discord and Teams.
+texts are cut until that form fits with room for what the server adds; then
+a long component list is halved, down to a few, the rest counted ("…and 250
+more"); then, for a staff update naming dozens of customers each with its
+detail, customers are left out whole and counted ("…and 40 more"), as on Discord
+and Teams; last, the few components left. The post and its edit are cut alike.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ FORMAT = "org.matrix.custom.html"
 MAX_EVENT_BYTES = 65536  # "The complete event MUST NOT be larger than 65536 bytes"
 ENVELOPE_BYTES = 4096  # sender, room, ids, hashes, signatures, prev and auth events the server adds
 _LIMITS = (None, 8000, 4000, 2000, 1000, 500, 200)  # characters per long text, tried in turn
+# Components still listed while customers are left out: staff need each customer's detail more than the
+# hundredth component's name, though a list of a few says what broke.
+_FEW_COMPONENTS = 10
 MEDIUM = "Matrix"
 # An event id as long as any homeserver makes, to size the edit form before the real one is known.
 _LONGEST_EVENT_ID = "$" + "x" * 255
@@ -63,21 +68,32 @@ def _fits(found: dict[str, Any]) -> bool:
     return event_bytes(edit_content(found, _LONGEST_EVENT_ID)) + ENVELOPE_BYTES <= MAX_EVENT_BYTES
 
 
-def _fewer_customers(named: int) -> list[int]:
-    """How many named customers to show, tried in turn once the texts are cut short: half as many each time."""
+def _halved(count: int) -> list[int]:
+    """How many of a list to show, tried in turn once the texts are cut short: half as many each time, to none."""
     counts = []
-    while named:
-        named //= 2
-        counts.append(named)
+    while count:
+        count //= 2
+        counts.append(count)
     return counts
 
 
-def content(view: UpdateView) -> dict[str, Any]:
-    """The message content, its texts cut (then customers left out) until even its edit form fits in one event."""
+def _fits_to_try(components: int, named: int) -> list[rich.Fit]:
+    """Shorter texts; then fewer components, down to a few; then fewer customers; then fewer components still."""
     fits = [rich.Fit(MEDIUM, limit) for limit in _LIMITS]
+    shortest = _LIMITS[-1]
+    many = [n for n in _halved(components) if n >= _FEW_COMPONENTS]
+    few = [n for n in _halved(components) if n < _FEW_COMPONENTS]
+    fits += [rich.Fit(MEDIUM, shortest, components=n) for n in many]
+    listed = many[-1] if many else None
+    fits += [rich.Fit(MEDIUM, shortest, shown, listed) for shown in _halved(named)]
+    fits += [rich.Fit(MEDIUM, shortest, 0 if named else None, n) for n in few]
+    return fits
+
+
+def content(view: UpdateView) -> dict[str, Any]:
+    """The message content, cut (texts, then components and customers) until even its edit form fits in one event."""
     named = len(view.audiences) if isinstance(view, PrivateView) else 0
-    fits += [rich.Fit(MEDIUM, _LIMITS[-1], shown) for shown in _fewer_customers(named)]
-    for fit in fits:
+    for fit in _fits_to_try(len(view.components), named):
         found = base_content(view, fit)
         if _fits(found):
             return found

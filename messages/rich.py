@@ -10,8 +10,8 @@ message, facts, private detail (private views only, clearly marked), footer.
 
 A ``Fit`` shapes both for a medium with a size cap (Matrix's 64 KiB event): each
 long text (message, private note, a customer's detail) cut to so many characters
-and each list to what fits in them, and past so many named customers the rest
-counted ("…and 12 more"). Each cut says where the whole text is: the incident
+and each list to what fits in them, and past so many named customers, or so many
+components, the rest counted ("…and 12 more"). Each cut says where the whole text is: the incident
 page for public text, nowhere public for private text.
 """
 
@@ -40,12 +40,14 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True)
 class Fit:
-    """How much of an update a medium with a size cap shows: long texts cut to ``limit`` characters, and
-    only the first ``customers`` named customers' detail in a private view. None: all of it."""
+    """How much of an update a medium with a size cap shows: long texts cut to ``limit`` characters, only the
+    first ``customers`` named customers' detail in a private view, and only the first ``components``
+    components. None: all of it."""
 
     medium: str
     limit: int | None = None
     customers: int | None = None
+    components: int | None = None
 
 
 WHOLE = Fit("")
@@ -100,11 +102,11 @@ def _listed_private(items: Sequence[str], fit: Fit) -> str:
     return ", ".join(shown)
 
 
-def facts(view: UpdateView) -> list[tuple[str, str]]:
+def facts(view: UpdateView, fit: Fit = WHOLE) -> list[tuple[str, str]]:
     """Impact, components and times, as (label, value)."""
     found = [(i18n.gettext("Impact"), view.incident.impact.label)]
     if view.components:
-        found.append((i18n.gettext("Components"), ", ".join(f"{c.id} ({c.status.label})" for c in view.components)))
+        found.append((i18n.gettext("Components"), _components(view, fit)))
     if view.etr:
         found.append((i18n.gettext("Expected resolution"), when(view.etr)))
     if view.next_update_by:
@@ -113,6 +115,16 @@ def facts(view: UpdateView) -> list[tuple[str, str]]:
     if start and end:
         found.append((i18n.gettext("Window"), i18n.gettext("%(start)s to %(end)s") % {"start": when(start), "end": when(end)}))
     return found
+
+
+def _components(view: UpdateView, fit: Fit) -> str:
+    """Each component with its status; past ``fit.components``, the rest counted ("…and 250 more"). No note on
+    where the rest is: a staff or customer's view may name components the public page does not."""
+    shown = view.components if fit.components is None else view.components[:fit.components]
+    listed = [f"{c.id} ({c.status.label})" for c in shown]
+    if len(shown) < len(view.components):
+        listed.append(ELLIPSIS + and_more(len(view.components) - len(shown)))
+    return ", ".join(listed)
 
 
 def private_facts(view: UpdateView, fit: Fit = WHOLE) -> list[tuple[str, str]]:
@@ -152,7 +164,7 @@ def footer(view: UpdateView) -> str:
 
 def plain(view: UpdateView, fit: Fit = WHOLE) -> str:
     """The update as plain text."""
-    blocks = [headline(view), _message(view, fit), "\n".join(f"{k}: {v}" for k, v in facts(view))]
+    blocks = [headline(view), _message(view, fit), "\n".join(f"{k}: {v}" for k, v in facts(view, fit))]
     note, detail = private_note(view, fit), private_facts(view, fit)
     if note or detail:
         lines = [private_heading(), *([note] if note else []), *(_fact_line(k, v) for k, v in detail)]
@@ -183,7 +195,7 @@ def _fact_list(found: list[tuple[str, str]]) -> str:
 def rich_html(view: UpdateView, fit: Fit = WHOLE) -> str:
     """The update as an HTML fragment: escaped pieces around the sanitised markdown of the message."""
     parts = [f"<p><strong>{html.escape(headline(view))}</strong></p>", render_markdown(_message(view, fit))]
-    parts.append(_fact_list(facts(view)))
+    parts.append(_fact_list(facts(view, fit)))
     note, detail = private_note(view, fit), private_facts(view, fit)
     if note or detail:
         parts.append(f"<hr><p><strong>{html.escape(private_heading())}</strong></p>")

@@ -196,7 +196,9 @@ def test_follow_ups_go_in_the_thread_of_the_first_replying_to_the_latest(fake: F
     assert replies[1].content["body"].startswith("Resolved: API errors")
 
 
-def test_edit_replaces_the_original_and_keeps_its_id(fake: FakeMatrix) -> None:
+def test_edit_replaces_the_original_and_its_id_names_both_events(fake: FakeMatrix) -> None:
+    """The correction's id names the original (follow-ups reply to it, a second amend edits it) and the edit event,
+    which a withdrawal redacts too (review 19b: the edit kept the corrected text in the room)."""
     receipts = three_updates(fake)
     [root] = fake.top_level(ROOM)
     channel = make_channel(fake)
@@ -208,8 +210,9 @@ def test_edit_replaces_the_original_and_keeps_its_id(fake: FakeMatrix) -> None:
         finally:
             await channel.aclose()
 
-    assert run(edit()).remote_id == receipts[0].remote_id
+    edited = run(edit())
     [replacement] = fake.edits(ROOM, root.event_id)
+    assert edited.remote_id == f"{receipts[0].remote_id}/{replacement.event_id}"
     new = replacement.content["m.new_content"]
     assert "eu-central" in new["body"] and "eu-central" in new["formatted_body"]
     assert replacement.content["body"].startswith("* ") and new["m.mentions"] == {}
