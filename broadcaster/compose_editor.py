@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from broadcaster.errors import InputError
+from broadcaster.messages import gate
 
 TEMPLATE_HELP = """\
 # Write the public update above. Lines starting with '# ' (a hash and a space) are ignored.
@@ -16,17 +17,23 @@ TEMPLATE_HELP = """\
 """
 
 
-def compose_in_editor(incident: Any, updates: Sequence[Any]) -> str:
-    """Open the editor with a template; return the message without comment lines."""
-    from broadcaster.messages.visibility import public_text
+def compose_in_editor(incident: Any, updates: Sequence[Any], correcting: Any = None) -> str:
+    """Open the editor with a template; return the message without comment lines.
 
+    ``correcting``: the update ``amend`` corrects, as last corrected: shown in place of the latest update, which
+    may be another one."""
     header = ""
-    if incident is not None:
+    if incident is not None and correcting is not None:
+        header = (f"# Correcting update #{correcting.sequence} of {incident.id}: {incident.title}\n"
+                  f"# Its text now ({correcting.status.value}); the correction replaces it wherever "
+                  f"#{correcting.sequence} went:\n" + _shown(correcting))
+        if gate.MARKER.search(correcting.raw_message):  # the spans are text: a correction without them drops them
+            header += "# (its [private] and [for ID] spans are not shown here: write them again to keep them)\n"
+    elif incident is not None:
         header = f"# Update to {incident.id}: {incident.title} (now {incident.status.value})\n"
         if updates:
             last = updates[-1]
-            header += f"# Last update #{last.sequence} ({last.status.value}):\n"
-            header += "".join(f"#   {line}\n" for line in public_text(last.raw_message).splitlines())
+            header += f"# Last update #{last.sequence} ({last.status.value}):\n" + _shown(last)
     try:
         text = click.edit("\n\n" + header + TEMPLATE_HELP, extension=".md", require_save=True)
     except click.ClickException as exc:  # the editor would not start (a typo in $EDITOR, not installed)
@@ -35,12 +42,24 @@ def compose_in_editor(incident: Any, updates: Sequence[Any]) -> str:
             "$EDITOR to an editor that is installed, or give the message as an argument, or `-` to read it from "
             "standard input."
         ) from None
+    except UnicodeDecodeError as exc:  # click reads the saved file as UTF-8: an editor set to Latin-1 or a code page
+        raise InputError(
+            f"the editor saved text that is not UTF-8 (byte {exc.start}): nothing was stored or sent. Set your editor "
+            "to save UTF-8 and write the message again, or give it as an argument, or `-` to read it from a UTF-8 file."
+        ) from None
     if text is None:
         raise InputError("no message written (editor closed without saving): nothing was stored or sent.")
     message = "\n".join(line for line in text.splitlines() if not _is_comment(line)).strip()
     if not message:
         raise InputError("empty message: nothing was stored or sent.")
     return message
+
+
+def _shown(update: Any) -> str:
+    """``update``'s public text as comment lines of the template."""
+    from broadcaster.messages.visibility import public_text
+
+    return "".join(f"#   {line}\n" for line in public_text(update.raw_message).splitlines())
 
 
 def _is_comment(line: str) -> bool:

@@ -155,6 +155,11 @@ def scheduled_message(start: str, end: str) -> str:
     return i18n.gettext("We will carry out scheduled maintenance from %(start)s to %(end)s.") % {"start": start, "end": end}
 
 
+def resolved_message() -> str:
+    """The public message of ``resolve`` given none."""
+    return i18n.gettext("This incident has been resolved.")
+
+
 def reminder_message(start: str) -> str:
     """The reminder before a window starts: an absolute time ("in 60 min" would be wrong a minute later)."""
     return i18n.gettext("Reminder: this maintenance starts at %(time)s.") % {"time": start}

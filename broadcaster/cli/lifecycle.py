@@ -25,6 +25,7 @@ from broadcaster.errors import InputError, did_you_mean, printable
 
 if TYPE_CHECKING:
     from broadcaster.messages.gate import Rule
+    from broadcaster.messages.model import Update
 
 
 class UpdateNumber(click.ParamType[int]):
@@ -67,13 +68,38 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
 
     config, store = load_config(ctx), open_store(ctx)
     incident = operations.incident_to_post_to(store, incident_id)
-    text = read_message(message, incident, store)
+    original = _update_to_correct(store, incident.id, sequence)
+    if original is None and message is None:
+        text = ""  # no editor for an update amend will not correct: lifecycle.amend refuses SEQ, listing the updates
+    else:
+        text = read_message(message, incident, store, _limit_of(original), correcting=original)
 
     def run(**extra: Any) -> Any:
         return lifecycle.amend(config, store, incident.id, sequence, text, private=private, for_detail=for_detail,
                                only=options["only"], skip=options["skip"], **extra)
 
     publish_command(ctx, run, options)
+
+
+def _update_to_correct(store: Any, incident_id: str, sequence: int) -> Update | None:
+    """Update ``sequence`` as last corrected (as a new correction builds on it: staff's latest), or None if ``amend``
+    does not correct it (none such, a correction or a notice): ``lifecycle.amend`` says why."""
+    from broadcaster.messages.model import INTERNAL
+    from broadcaster.messages.visibility import PRIVATE_KINDS, as_last_corrected
+
+    updates = store.updates(incident_id)
+    original = next((u for u in updates if u.sequence == sequence), None)
+    if original is None or original.kind == "correction" or original.kind in PRIVATE_KINDS:
+        return None
+    return as_last_corrected(original, updates, store.left_out_by_operator(incident_id, INTERNAL))
+
+
+def _limit_of(original: Update | None) -> Rule:
+    """The limit of the text a correction replaces (a postmortem's is 200 KB, a message's 5,000 characters): standard
+    input is read up to it, and ``lifecycle.amend`` admits the text by the same rule."""
+    from broadcaster.messages.gate import MESSAGE, POSTMORTEM
+
+    return POSTMORTEM if original is not None and original.kind == "postmortem" else MESSAGE
 
 
 @click.command()
@@ -157,7 +183,9 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     from broadcaster import lifecycle
 
     config, store = load_config(ctx), open_store(ctx, creates=True)
-    text = message or ""  # empty: a standard announcement with the window's times
+    # None: a standard announcement with the window's times (no editor: the standard one is the usual text);
+    # `-` reads standard input, as for every command taking a MESSAGE.
+    text = read_message(message, None, store) if message is not None else ""
 
     def run(**extra: Any) -> Any:
         return lifecycle.schedule_maintenance(config, store, title=title, start=start, end=end, components=components,
@@ -178,14 +206,15 @@ def _step_command(name: str, status: str, help_text: str) -> None:
         from broadcaster import lifecycle
 
         config, store = load_config(ctx), open_store(ctx)
+        text = read_message(message, None, store) if message is not None else None  # `-`: standard input
 
         def run(**extra: Any) -> Any:
             # No message: the step's standard one, in [page] language (lifecycle picks it).
             chosen = {"private": private, "only": options["only"], "skip": options["skip"], "widen": options["widen"],
                       **extra}
             if status == CANCEL:
-                return lifecycle.cancel_maintenance(config, store, incident_id, message, **chosen)
-            return lifecycle.maintenance_step(config, store, incident_id, status, message, **chosen)
+                return lifecycle.cancel_maintenance(config, store, incident_id, text, **chosen)
+            return lifecycle.maintenance_step(config, store, incident_id, status, text, **chosen)
 
         publish_command(ctx, run, options)
 

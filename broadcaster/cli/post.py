@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,9 @@ from broadcaster.cli.options import (
 )
 from broadcaster.cli.publishing import publish_command, read_message
 from broadcaster.errors import InputError
+
+if TYPE_CHECKING:
+    from broadcaster.config import Config
 
 
 def _update_fields(command: F) -> F:
@@ -77,7 +80,16 @@ def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
 def resolve(ctx: click.Context, /, incident_id: str, message: str | None, **options: Any) -> None:
     """Resolve an incident, with an optional closing MESSAGE."""
     options.update(incident_id=incident_id, status="resolved", title=None, impact=None, reopen=False)
-    _post(ctx, message or "This incident has been resolved.", options, message_may_be_an_id=message is not None)
+    _post(ctx, message or None, options, message_may_be_an_id=message is not None, standard=_resolved_message)
+
+
+def _resolved_message(config: Config) -> str:
+    """``resolve``'s text when none is given: stored as the update's own, so in [page] language, as every text
+    broadcaster writes itself (the page's readers read no other)."""
+    from broadcaster.messages import i18n, words
+
+    with i18n.speaking(config.page.language):
+        return words.resolved_message()
 
 
 @click.command()
@@ -133,12 +145,15 @@ def _read_ahead(ctx: click.Context, options: dict[str, Any], tables: Mapping[str
 
 
 def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *,
-          message_may_be_an_id: bool = False) -> None:
+          message_may_be_an_id: bool = False, standard: Callable[[Config], str] | None = None) -> None:
+    """``standard``: the command's own text when no MESSAGE is given (the editor opens without one)."""
     config = load_config(ctx, publish_known=partial(_read_ahead, ctx, options))
     from broadcaster import compose, operations
 
     options = operations.with_template(config, options)
     message = message if message is not None else options.pop("template_message", None)
+    if message is None and standard is not None:
+        message = standard(config)
     store = open_store(ctx, creates=True)
     existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
     if message_may_be_an_id and message and " " not in message.strip() and store.incident(message.strip()):

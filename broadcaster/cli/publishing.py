@@ -122,9 +122,10 @@ def read_bounded(stream: BinaryIO, rule: Rule, where: str) -> bytes:
     return data
 
 
-def read_message(message: str | None, existing: Any, store: Any, rule: Rule | None = None) -> str:
+def read_message(message: str | None, existing: Any, store: Any, rule: Rule | None = None,
+                 correcting: Any = None) -> str:
     """The message from the argument, standard input (``-``) or the editor (``rule``: its limit, a message's
-    by default)."""
+    by default). ``correcting``: the update ``amend`` corrects, which the editor shows (``compose_in_editor``)."""
     if message == "-":
         from broadcaster.messages.gate import MESSAGE
 
@@ -142,7 +143,7 @@ def read_message(message: str | None, existing: Any, store: Any, rule: Rule | No
             raise InputError("no MESSAGE given. Pass it as an argument, or `-` to read it from standard input.")
         from broadcaster.compose_editor import compose_in_editor
 
-        return compose_in_editor(existing, store.updates(existing.id) if existing else [])
+        return compose_in_editor(existing, store.updates(existing.id) if existing else [], correcting)
     if any("\udc80" <= ch <= "\udcff" for ch in message):
         raise InputError("the message is not valid UTF-8 text; fix your terminal's encoding or pass it with `-` from a UTF-8 file.")
     return message

@@ -31,7 +31,7 @@ from broadcaster.messages.model import (
     Status,
     Visibility,
 )
-from broadcaster.messages.visibility import PRIVATE_KINDS
+from broadcaster.messages.visibility import PRIVATE_KINDS, public_title
 from broadcaster.store.records import REMOTE_ORIGINS
 from broadcaster.times import WINDOW_AHEAD
 
@@ -108,6 +108,7 @@ def check_record(
         _references_in_record(updates)
         _notices_go_to_their_readers(updates)
         _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names])
+        _private_title_kept_out(checked_incident)  # after the markers: a mistyped one is the clearer refusal
         if components is not None:
             _components_configured(checked_incident, updates, components)
     except _Bad as bad:
@@ -140,7 +141,6 @@ def _incident(value: Any) -> dict[str, Any]:
         checked[key] = _time(value, key, required=True)
     for key in ("resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at"):
         checked[key] = _time(value, key)
-    _private_title_kept_out(checked)
     _version(value)
     return checked
 
@@ -243,22 +243,58 @@ def _no_mistyped_markers(incident: Mapping[str, Any], updates: list[dict[str, An
 
 
 def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
-    """Neither the public title nor the id (the page's address, every feed's link) holds a private span of the title:
-    the command line makes ids from the public title alone, and an edited file could take one from the private."""
+    """Neither the public title nor the id (the page's address, every feed's link) holds a word of a private span of
+    the title: the command line makes the public title from raw_title (``public_title``) and the id from the public
+    title, and an edited file could take either, or a part of either, from the private."""
     if not incident["raw_title"]:
         return
     public = gate.comparable(incident["title"])
-    # The day (and the "-2" or the unspelt id's tail) the CLI adds are left out, so a span of digits (an address,
-    # a circuit, a ticket) is looked for as any other: the date's words no longer pass for it.
-    in_id = _id_words(_ID_MADE_TAIL.sub("", incident["id"]))
+    spans = [piece for piece, private in gate.split(incident["raw_title"], "raw_title") if private and piece.strip()]
+    if any(gate.comparable(piece.strip()) in public for piece in spans):
+        raise _Bad("the public title holds a private span of raw_title")
+    _title_is_the_public_part(incident["title"], incident["raw_title"])
     in_public = set(_id_words(incident["title"]))
-    for piece, private in gate.split(incident["raw_title"], "raw_title"):
-        if private and piece.strip() and gate.comparable(piece.strip()) in public:
-            raise _Bad("the public title holds a private span of raw_title")
-        words = [w for w in _id_words(piece) if w not in in_public] if private else []
-        if words and any(in_id[i:i + len(words)] == words for i in range(len(in_id))):
-            raise _Bad(f"the id {incident['id']!r} holds a private span of raw_title: the page's address would show "
-                       "it (give the incident an id made from its public title)")
+    in_id = _id_words_made_from_title(incident["id"])
+    for piece in spans:
+        shown = [w for w in _id_words(piece) if w not in in_public and _in_id(w, in_id, in_public)]
+        if shown:
+            raise _Bad(f"the id {incident['id']!r} holds a private span of raw_title ({', '.join(dict.fromkeys(shown))}"
+                       "): the page's address would show it. Edit the file to give the incident an id made from its "
+                       "public title (its first words, then the day: api-down-2026-12-01)")
+
+
+def _title_is_the_public_part(title: str, raw_title: str) -> None:
+    """``title`` is what ``public_title(raw_title)`` makes. Only spacing may differ: before 2026-12-05 a cut
+    between two words joined them ("Errors[private]x[/private]now" gave "Errorsnow", now "Errors now")."""
+    try:
+        expected = public_title(raw_title, "raw_title")
+    except InputError as exc:
+        raise _Bad(str(exc).rstrip(".")) from None
+    if _unspaced(title) != _unspaced(expected):
+        raise _Bad(f"title {title!r} is not raw_title's public part {expected!r} (raw_title with its "
+                   "[private] spans cut out), and the page would show the difference: edit the file to set title "
+                   "to that")
+
+
+def _unspaced(text: str) -> str:
+    return "".join(gate.comparable(text).split())
+
+
+def _id_words_made_from_title(incident_id: str) -> list[str]:
+    """The id's words the CLI made from the title: the day and the "-2" or unspelt tail it adds are left out (so a
+    span of digits, an address or a circuit, is looked for as any other word), and an unspelt id's kind
+    ("incident-2026-12-01-3f9a1c") or the stem of a title without letters of an id ("incident") is none."""
+    words = _id_words(_ID_MADE_TAIL.sub("", incident_id))
+    return [] if words in (["incident"], ["maintenance"]) else words
+
+
+def _in_id(word: str, in_id: list[str], in_public: Collection[str]) -> bool:
+    """Whether ``word`` is among ``in_id`` as other than the cut-off end of a public word (``slug_id`` keeps 32
+    characters of the title's words, so the last may be a public word's beginning)."""
+    if word in in_id[:-1]:
+        return True
+    last = in_id[-1] if in_id else None
+    return word == last and not any(p.startswith(word) for p in in_public)
 
 
 # What the CLI puts after an id's words: the day it started, then "-2"... when taken or an unspelt id's tail.
