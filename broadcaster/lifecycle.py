@@ -489,15 +489,18 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
     start, end = incident.scheduled_start, incident.scheduled_end
     if not incident.is_open or start is None:
         return None
+    # What the decision is made on: an update stored after this read (the operator's overrun ETR, which changes no
+    # column of the incident's row) makes the step a ConflictError, and the window is decided again.
+    seen = max((u.sequence for u in store.updates(incident.id)), default=0)
     complete = (f"completed {incident.id}", lambda: _step(
         config, store, incident, compose.Draft(_standard_message(config, "completed"), status="completed"),
-        unattended=True, progress=progress))
+        unattended=True, progress=progress, decided_after=seen))
     if incident.status is Status.SCHEDULED and end is not None and end <= now:
         return complete  # the whole window passed while no tick ran: one step, not "started" after it ended
     if incident.status is Status.SCHEDULED and start <= now:
         return f"started {incident.id}", lambda: _step(
             config, store, incident, compose.Draft(_standard_message(config, "in_progress"), status="in_progress"),
-            unattended=True, progress=progress)
+            unattended=True, progress=progress, decided_after=seen)
     if incident.status in (Status.IN_PROGRESS, Status.VERIFYING) and end is not None:
         promised = _end_as_promised(store, incident, end)
         return complete if promised is not None and promised <= now else None
@@ -515,7 +518,7 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
         planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id))
         planned = _failed_where_unset(config, _where_the_operator_sent_it(store, incident, planned))
         return f"reminded {incident.id}", lambda: publish(
-            config, store, incident, reminder, new=False, planned=planned, progress=progress)
+            config, store, incident, reminder, new=False, planned=planned, progress=progress, decided_after=seen)
     return None
 
 

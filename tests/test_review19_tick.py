@@ -298,3 +298,46 @@ def test_a_failed_reminder_still_due_is_sent_by_retry(project: Project, world: F
     schedule_and_fail_its_reminder(project, world, timedelta(minutes=30))
     assert project.cli("retry").exit_code == 0
     assert len(world.x.tweets) == 2 and "Reminder" in world.x.tweets[-1].text
+
+
+# -- finding 6: an overrun stored while the tick decides ---------------------------------------------------------
+
+
+def test_an_overrun_posted_while_the_tick_decides_keeps_the_window_open(
+    project: Project, world: FakeWorld, monkeypatch: Any,
+) -> None:
+    """Review 19c finding 6: the tick decided "complete" at the scheduled end; the operator's `--etr 30m` overrun,
+    stored by another process right then, changes no column of the incident's row, so the step went out anyway:
+    "about 30 more minutes", then "complete". The tick's steps are stored only after what their decision read
+    (``publish(decided_after=...)``): the window is decided again and stays open. The interleaving is made
+    deterministic by running the operator's post (a real second process) right after the decision."""
+    from broadcaster import lifecycle
+
+    def iso(delta: timedelta) -> str:
+        return (datetime.now(UTC) + delta).isoformat(timespec="seconds")
+
+    project.write_config(ENGINE + world.channels_toml())
+    result = project.cli("maintenance", "schedule", "--yes", "--json", "--title", "DB upgrade", "-C", "db",
+                         "--start", iso(timedelta(seconds=-10)), "--end", iso(timedelta(seconds=3)), "Upgrading.")
+    assert result.exit_code == 0, result.output
+    window = json.loads(result.stdout)["incident_id"]
+    assert json.loads(project.cli("tick", "--json").stdout)["actions"] == [f"started {window}"]
+    time.sleep(3.5)  # the scheduled end passes
+
+    decide = lifecycle._end_as_promised
+    raced: list[Any] = []
+
+    def decided_then_overrun(*args: Any, **kwargs: Any) -> Any:
+        promised = decide(*args, **kwargs)
+        if not raced:
+            overrun = project.process("post", "--yes", "-i", window, "--etr", "30m", "We need about 30 more minutes.")
+            raced.append(overrun.communicate(timeout=60))
+            assert overrun.returncode == 0, raced
+        return promised
+
+    monkeypatch.setattr(lifecycle, "_end_as_promised", decided_then_overrun)
+    ticked = json.loads(project.cli("tick", "--json").stdout)
+    assert raced, "the tick never decided on the window"
+    statuses = [u["status"] for u in json.loads(project.cli("show", window, "--json").stdout)["updates"]]
+    assert statuses[-1] != "completed", (ticked["actions"], statuses)
+    assert ticked["actions"] == [], ticked  # decided again on what is stored now: nothing is due

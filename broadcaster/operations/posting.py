@@ -375,11 +375,13 @@ def publish(
     dry_run: bool = False,
     progress: Progress | None = None,
     planned: Sequence[PlannedDelivery] | None = None,
+    decided_after: int | None = None,
 ) -> PostResult:
     """Store a built update with its deliveries (the outbox), then deliver them at once.
 
     Private notices the update causes (an SLA breach) are stored and delivered in the same run. Unless ``again``,
-    an update that repeats one just made where it would go is refused (``repeats``).
+    an update that repeats one just made where it would go is refused (``repeats``). ``decided_after``: the last
+    update the caller's decision read (the tick's); one stored since makes this a ConflictError, nothing stored.
     """
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
@@ -406,6 +408,8 @@ def publish(
         return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
                           dry_run=True, before=None if new else store.incident(incident.id))
     after = None if new else max((u.sequence for u in earlier), default=0)  # what the plan was made after
+    if decided_after is not None and not new:
+        after = min(after or 0, decided_after)
     incident, update = store_checked(store, incident, update, planned, new=new, after=after,
                                      repeats_of=None if again else checked_plan)
     from broadcaster.notices import record_sla_breaches, waiting_where_left_out
