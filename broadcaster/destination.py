@@ -186,6 +186,9 @@ class Destination(Protocol):
     def remote_location(self, remote_id: str) -> str | None:
         """The chat, channel or room a post's remote id names; None where ids name no place."""
 
+    def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
+        """What deleting these posts leaves up, told before it is done (``withdraw --dry-run``)."""
+
     def names_its_location(self) -> bool:
         """Whether the config names the place as remote ids do (so ``remote_id_from`` checks it)."""
 

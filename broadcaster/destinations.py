@@ -156,6 +156,9 @@ class ChannelDestination:
     def remote_location(self, remote_id: str) -> str | None:
         return self.channel.remote_location(remote_id)
 
+    def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
+        return self.channel.left_after_delete(remote_ids)
+
     def names_its_location(self) -> bool:
         return self.channel.names_its_location()
 

@@ -205,6 +205,11 @@ class Channel(ABC):
     def can_delete(self) -> bool:
         return type(self).delete is not Channel.delete
 
+    def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
+        """What ``delete`` of these posts leaves up, told before it is done (``withdraw --dry-run``): a Discord forum
+        post its first message opened. Nothing, where deleting the posts removes all of them."""
+        return []
+
     def remote_location(self, remote_id: str) -> str | None:
         """The chat, channel or room a post's remote id names (where an edit of it lands); None where an
         id names no place (one account's posts). ``remote_id_from`` refuses an id of another place

@@ -394,3 +394,18 @@ def test_the_http_poster_turns_a_header_httpx_cannot_send_into_a_permanent_failu
         assert not problem.retryable and not problem.outcome_unknown
         assert "channels.hook" in str(problem) and "nothing was sent" in str(problem) and value not in str(problem)
         assert "unexpected" not in str(problem) and fake.requests == []
+
+
+def test_withdraws_dry_run_in_a_forum_says_the_forum_post_stays(project: Project) -> None:
+    """The dry run tells the same as the withdrawal's outcome (the fixer's note: ``deleting_preview`` read the store
+    alone and could not know a forum post stays)."""
+    with FakeDiscord(forum=True) as forum:
+        _discord_config(project, forum)
+        posted = project.cli("post", "--yes", "--json", "--title", "Outage at Initrode datacenter", "Down.")
+        incident_id = json.loads(posted.stdout)["incident_id"]
+        thread = forum.messages[0].channel_id
+        dry = project.cli("withdraw", incident_id, "--dry-run", "--reason", "posted in error")
+        assert dry.exit_code == 0, dry.output
+        assert len(forum.messages) == 1  # nothing deleted
+    [line] = [line for line in dry.output.splitlines() if "forum post" in line]
+    assert thread in line and "by hand" in line, dry.output

@@ -180,7 +180,8 @@ def deleting_preview(config: Config, store: Store, incident: Incident, preview: 
     if not destination.can_delete or not Visibility.parse(preview.visibility).outside:
         return preview
     found, kept = withdrawn_posts(store, incident.id, preview.destination, preview.target, sequence)
-    return replace(preview, rendered=None, deletes=found, reason="; ".join(kept))
+    return replace(preview, rendered=None, deletes=found,
+                   reason="; ".join([*kept, *destination.left_after_delete(found)]))
 
 
 def keep_in_doubt(

@@ -93,6 +93,9 @@ class _WholeSite:
     def remote_location(self, remote_id: str) -> str | None:
         return None
 
+    def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
+        return []  # a withdrawn incident's pages leave by the rebuild, every one
+
     def names_its_location(self) -> bool:
         return True
 
