@@ -11,11 +11,12 @@ import getpass
 import os
 import re
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from broadcaster import redaction
 from broadcaster.config import Config
 from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import gate
@@ -255,13 +256,44 @@ def check_audiences(draft: Draft, config: Config) -> None:
 
 
 def check_span_audiences(text: str, config: Config, field: str = "the message") -> None:
-    """Each ``[for ID]`` span of ``text`` must name a configured audience (``InputError`` with the closest one).
+    """Each ``[for ID]`` span of ``text`` must name a configured audience (``InputError`` with the closest one),
+    and ``text`` may hold no configured secret (``refuse_secrets``).
 
     Every text that may hold spans comes here: an update's message, a correction, a postmortem.
     """
     for key in gate.audience_ids(text, field):
         config.require_audience(key, f"a [for ID] span of {field}")
     refuse_mistyped_audience_markers(text, config, field)
+    refuse_secrets([(field, text)], config)
+
+
+def refuse_secrets(texts: Iterable[tuple[str, str]], config: Config) -> None:
+    """No text of an update ((field, text) pairs) may hold a configured secret (``Config.named_secrets``): a
+    customer's feed token (its private page's address), a channel's token, a password.
+
+    Every text, a staff-only one too: what an update holds goes, as written, to its readers' chats and pages (a
+    ``[for ID]`` span to that customer, ``--private`` to every staff channel), into the store and its exports,
+    where nothing masks it as errors and logs are masked (``redaction``). Refused by the secret's name, never
+    its value, which would be printed again.
+    """
+    named = config.named_secrets()
+    if not named:
+        return
+    for option, text in texts:
+        where = redaction.held_secret(text, named) if text else None
+        if where is None:
+            continue
+        page = (" It is that customer's private page address: whoever has it reads that customer's page. Point "
+                "readers to the status page instead." if where.startswith("audiences.") else "")
+        raise InputError(f"{option} holds the value of {where}, a configured secret: whoever reads the update could "
+                         f"use it.{page} Take it out and run the command again; nothing was stored or sent.")
+
+
+def _texts(draft: Draft) -> list[tuple[str, str]]:
+    """Every text of a draft that an update keeps, with the option it came from."""
+    texts = [("the message", draft.message), ("--title", draft.title or ""), ("--private", draft.private)]
+    texts += [("--ticket", t) for t in draft.tickets] + [(f"--for {key}", text) for key, text in draft.for_detail]
+    return texts
 
 
 def refuse_mistyped_audience_markers(text: str, config: Config, field: str) -> None:
@@ -281,6 +313,7 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
     """The incident as it will be after this update, and the update (sequence 0: the store numbers it)."""
     draft = admit(draft)
     check_audiences(draft, config)
+    refuse_secrets(_texts(draft), config)
     validate_message(draft.message)
     if existing is None and draft.reopen:
         raise InputError(

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -169,6 +170,18 @@ class ComponentConfig:
     since: date | None = None  # the first day of its uptime history; None: the first day the store names it
 
 
+class Audiences(dict[str, Audience]):
+    """Audience id -> the audience, and ``secrets``: each configured secret's value -> the id of the audience whose
+    feed token it is ("" for any other secret). The egress guard keeps them from every reader but staff, a
+    customer's own token excepted on its own page (``visibility.forbidden_values``, which reads ``secrets``
+    through ``visibility.CarriesSecrets``). A dict as before for everyone else: it compares and prints as one,
+    and the secrets never print."""
+
+    def __init__(self, audiences: Mapping[str, Audience] | None = None, secrets: Mapping[str, str] | None = None) -> None:
+        super().__init__(audiences or {})
+        self.secrets: Mapping[str, str] = secrets if secrets is not None else {}
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -185,9 +198,18 @@ class Config:
     bot: BotConfig | None = None  # [bot]: subscribers who sign themselves up (issue 19)
 
     @property
-    def audiences(self) -> dict[str, Audience]:
-        """Audience id -> the audience: what the views and the egress guard are given."""
-        return {key: table.audience for key, table in self.audience_tables.items()}
+    def audiences(self) -> Audiences:
+        """Audience id -> the audience: what the views and the egress guard are given, with the secrets the
+        guard keeps from every reader but staff (``Audiences``)."""
+        return Audiences({key: table.audience for key, table in self.audience_tables.items()},
+                         dict(self._guarded_secrets))
+
+    @cached_property
+    def _guarded_secrets(self) -> tuple[tuple[str, str], ...]:
+        """Every secret's value -> the audience whose feed token it is ("" for any other). Worked out once: the
+        site's build asks for ``audiences`` for every page."""
+        owners = {t.feed_token.reveal_or_empty(): key for key, t in self.audience_tables.items() if t.feed_token}
+        return tuple((value, owners.get(value, "")) for value in self.secret_values())
 
     def require_audience(self, key: str, where: str) -> Audience:
         """The audience ``key`` names; an ``InputError`` with the closest configured id otherwise."""
@@ -228,8 +250,19 @@ class Config:
     def _destination_tables(self) -> tuple[ChannelConfig, ...]:
         return (*self.channels.values(), *self.publish.values(), *([self.bot.table] if self.bot else []))
 
+    def _named_tables(self) -> list[tuple[str, ChannelConfig]]:
+        """``_destination_tables`` with the key the config gives each (``channels.NAME``, ``publish.NAME``, ``bot``)."""
+        tables = [(f"channels.{name}", table) for name, table in self.channels.items()]
+        tables += [(f"publish.{name}", table) for name, table in self.publish.items()]
+        return tables + ([("bot", self.bot.table)] if self.bot else [])
+
     def secret_values(self, environ: Mapping[str, str] | None = None) -> list[str]:
-        """Every secret this config gives a destination or the store, for redaction.
+        """Every secret this config gives a destination or the store, for redaction (``named_secrets``' values)."""
+        return [value for _, value in self.named_secrets(environ)]
+
+    def named_secrets(self, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+        """(where it is configured, its value) for every secret this config gives a destination or the store:
+        what may be said of one (an update's text holding it is refused by its name, never its value).
 
         The ``${VAR}`` secrets of channels and publish targets, the variables a
         ``[store] url`` names, and the standard variables the SDKs read by
@@ -237,19 +270,24 @@ class Config:
         or a library's log too.
         """
         env = os.environ if environ is None else environ
-        values = [value.reveal_or_empty() for table in self._destination_tables() for _key, value in secrets_in(table.options)]
-        values += [part for value in values for part in url_credentials(value)]
-        values += [part for table in self._destination_tables() for part in url_secrets(table)]
+        tables = self._named_tables()
+        named = [(f"{where}.{key} (${{{value.env_var}}})", value.reveal_or_empty())
+                 for where, table in tables for key, value in secrets_in(table.options)]
+        named += [(f"the credentials in {where}", part) for where, value in list(named)
+                  for part in url_credentials(value)]
+        named += [(f"a password in the URLs of {where}", part) for where, table in tables for part in url_secrets(table)]
         # A feed token is a capability: whoever holds it reads that customer's page.
-        values += [t.feed_token.reveal_or_empty() for t in self.audience_tables.values() if t.feed_token]
+        named += [(f"audiences.{key}.feed_token (${{{t.feed_token.env_var}}})", t.feed_token.reveal_or_empty())
+                  for key, t in self.audience_tables.items() if t.feed_token]
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
-        values += [env.get(name, "") for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
+        named += [(f"${{{name}}} (in [store] url)", env.get(name, ""))
+                  for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
         if any(table.type == "s3" for table in self.publish.values()):
-            values += [env.get(name, "") for name in AWS_SECRET_VARIABLES]
+            named += [(name, env.get(name, "")) for name in AWS_SECRET_VARIABLES]
         if url:
-            values.append(env.get("PGPASSWORD", ""))
-        values += proxy_secrets(env)
-        return [v for v in values if v]
+            named.append(("PGPASSWORD", env.get("PGPASSWORD", "")))
+        named += proxy_secrets_named(env)
+        return [(where, value) for where, value in named if value]
 
     def missing_secrets(self, names: set[str] | None = None) -> list[str]:
         """``name.key: ${VAR}`` for every secret whose variable is unset, and for a feed token whose value
@@ -318,8 +356,14 @@ def without_credentials(text: str) -> str:
 def proxy_secrets(env: Mapping[str, str]) -> list[str]:
     """The passwords of the proxies in ``env`` (``HTTPS_PROXY``, ``http_proxy``, ``ALL_PROXY``...), which
     the SDKs use without the config naming them. A user alone there is a name, not a secret."""
+    return [value for _, value in proxy_secrets_named(env)]
+
+
+def proxy_secrets_named(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``proxy_secrets`` with the variable each is in."""
     names = [n for n in env if n.lower().endswith(PROXY_VARIABLE_SUFFIX) and n.lower() != NO_PROXY]
-    return [part for name in names for part in url_credentials(env[name], user_alone=False)]
+    return [(f"the password in ${{{name}}}", part) for name in names
+            for part in url_credentials(env[name], user_alone=False)]
 
 
 def url_secrets(table: ChannelConfig) -> list[str]:

@@ -39,6 +39,7 @@ from broadcaster.config import (
 from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
+from broadcaster.messages.visibility import audience_names
 from broadcaster.site.folder import refuse_a_config_in_a_site
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
@@ -585,22 +586,44 @@ def _refuse_kept_capabilities(
 def _refuse_customers_in_public_texts(
     reader: _Reader, page: PageConfig, components: Collection[ComponentConfig], audiences: Mapping[str, AudienceConfig],
 ) -> None:
-    """No public text of the config (the page's title and description, a component's name, group and description)
-    names a customer: the page, the JSON and every customer's page print them, and the egress guard counts the
-    config's words as the product's own, allowed wherever a template prints them."""
+    """No public text of the config (the page's title and description, a component's id, name, group and
+    description) names a customer, by its name or by its id (``visibility.audience_names``): the page, the JSON
+    and every customer's page print them, and the egress guard counts the config's words as the product's own,
+    allowed wherever a template prints them. A component's id is read as its ``-``/``_``/``.`` words."""
     texts = {"page.title": page.title, "page.description": page.description}
     for index, entry in enumerate(components):
+        texts[f"components[{index}].id"] = _id_words(entry.component.id)
         for field in ("name", "group", "description"):
             texts[f"components[{index}].{field}"] = getattr(entry.component, field)
     for key, table in audiences.items():
-        # Whole words, in any case ("GLOBEX uplink"); a name under four characters only as written: a customer "IBM"
-        # is refused in "IBM line", and "IT" does not refuse "Where it all starts".
-        name = unicodedata.normalize("NFKC", table.audience.name).strip()
-        found = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE if len(name) >= 4 else 0) if name else None
-        for where, text in texts.items():
-            if found is not None and text and found.search(unicodedata.normalize("NFKC", text)):
-                raise reader.error(where, f"names the customer {table.audience.name!r} ([audiences.{key}]), and it is "
-                                          "public (the page and the JSON show it). Reword it without the customer")
+        for what in audience_names(table.audience):
+            found = _naming(what)
+            where = next((w for w, text in texts.items() if found is not None and text
+                          and found.search(unicodedata.normalize("NFKC", text))), None)
+            if where is None:
+                continue
+            called = (f"the customer {table.audience.name!r}" if what == table.audience.name.strip()
+                      else f"the customer {table.audience.name!r} by its id {what!r}")
+            public = ("it is public (it names the component's files, feeds and badge on the site, and every JSON "
+                      "file carries it). Give the component an id without the customer" if where.endswith(".id") else
+                      "it is public (the page and the JSON show it). Reword it without the customer")
+            raise reader.error(where, f"names {called} ([audiences.{key}]), and {public}")
+
+
+def _naming(name: str) -> re.Pattern[str] | None:
+    """Whole words, in any case ("GLOBEX uplink"); a name under four characters only as written: a customer "IBM"
+    is refused in "IBM line", and "IT" does not refuse "Where it all starts". An id's ``-``/``_``/``.`` as spaces:
+    "globex-eu" is in "Globex EU link"."""
+    name = unicodedata.normalize("NFKC", name).strip()
+    if not name:
+        return None
+    words = [re.escape(word) for word in _id_words(name).split()] if re.fullmatch(r"[\w.-]+", name) else [re.escape(name)]
+    return re.compile(r"(?<!\w)" + r"[\W_]+".join(words) + r"(?!\w)", re.IGNORECASE if len(name) >= 4 else 0)
+
+
+def _id_words(identifier: str) -> str:
+    """An id as the words it is made of: "globex-link" -> "globex link"."""
+    return " ".join(re.split(r"[-_.]+", identifier))
 
 
 def _refuse_shared_feed_tokens(reader: _Reader, audiences: Mapping[str, AudienceConfig]) -> None:

@@ -59,6 +59,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         key = gate.admit(key, "--for", gate.NAME).strip()
         config.require_audience(key, "--for")
         replacing[key] = gate.admit(text, f"--for {key}", gate.PRIVATE).strip()  # "": that customer's taken out
+    compose.refuse_secrets([("--private", private), *((f"--for {key}", text) for key, text in replacing.items())], config)
 
     def attempt() -> PostResult:
         incident, original = _correctable(store, incident_id, sequence)

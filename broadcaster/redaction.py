@@ -34,10 +34,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from broadcaster.config import without_credentials
 from broadcaster.errors import printable
+from broadcaster.messages.gate import comparable
 
 MASK = "***"
 # Shorter values ("abc") would mask ordinary words; no real credential is that short.
@@ -87,6 +88,43 @@ def forms(secret: str) -> set[str]:
             html.escape(value),
         }
     return found
+
+
+# A secret shorter than this may be an ordinary word ("postgres" as a password): looked for in an operator's text
+# as a whole word only, where a longer one (every token and key) is found anywhere, inside a link or a word.
+WHOLE_WORD_BELOW = 12
+
+
+def held_secret(text: str, named: Iterable[tuple[str, str]]) -> str | None:
+    """Where the first secret of ``named`` ((where it is configured, its value)) that ``text`` holds is
+    configured, or None: for refusing an operator's text that holds one, saying which by its name alone.
+
+    Compared as the input gate compares (``gate.comparable``: any case, compatibility forms, invisible characters
+    dropped), in every form ``forms`` knows, in the text as written and with its percent-escapes and HTML
+    entities decoded (a link copied from a browser's address bar or a page's source).
+    """
+    readings = _readings(text)
+    for where, value in named:
+        if any(pattern.search(reading) for pattern in _held_patterns(value) for reading in readings):
+            return where
+    return None
+
+
+def _readings(text: str) -> tuple[str, ...]:
+    return tuple({comparable(text), comparable(unquote(text)), comparable(html.unescape(text))})
+
+
+@lru_cache(maxsize=256)
+def _held_patterns(value: str) -> tuple[re.Pattern[str], ...]:
+    patterns = []
+    for form in sorted({comparable(f).strip() for f in forms(value)}):
+        if len(form) < MIN_SECRET_LENGTH:
+            continue
+        whole = len(value.strip()) < WHOLE_WORD_BELOW
+        before = r"(?<!\w)" if whole and re.match(r"\w", form) else ""
+        after = r"(?!\w)" if whole and re.match(r"\w", form[-1]) else ""
+        patterns.append(re.compile(before + re.escape(form) + after))
+    return tuple(patterns)
 
 
 _DEFAULT_PORTS = {"https": ":443", "http": ":80"}

@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
@@ -753,17 +753,61 @@ def forbidden_values(
     """What a payload for ``visibility`` must not hold, for the egress guard.
 
     Public: every internal value, every audience's detail and every configured
-    audience's name. One audience: the internal values, and every OTHER audience's
-    name and detail (a text it shares with this audience excepted: it may read it;
+    audience's name and id (``audience_names``). One audience: the internal values, and every OTHER audience's
+    name, id and detail (a text it shares with this audience excepted: it may read it;
     so is one it reads in ``read_beside``, its own values of the other updates a
     payload shows, such as a customer's page: ``own_values``). Internal: nothing.
+
+    Both also every configured secret that ``audiences`` carries (``CarriesSecrets``: the config's
+    ``Config.audiences`` does), but a customer's own feed token for that customer: its page links to its own
+    feeds. A secret pasted into an update's text is refused as it is admitted (``compose``); this is the second line.
     """
     if visibility.level == Level.INTERNAL:
         return frozenset()
-    per_audience = [*_audience_values(update), *((a.id, a.name.strip()) for a in audiences.values())]
+    per_audience = [*_audience_values(update), *((a.id, name) for a in audiences.values() for name in audience_names(a))]
     others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
-    return internal_values(update, incident) | (others - own - set(read_beside))
+    return internal_values(update, incident) | (others - own - set(read_beside)) | _secrets_kept_from(visibility, audiences)
+
+
+# An id shorter than this is a typing shorthand as often as a name, and as often a word of ordinary prose
+# ("post" for Swiss Post, "mail", "bank", "core"): guarded, it would refuse "[postgres]" and "POST /v1/orders".
+# The customer's name is guarded whatever its id.
+MIN_GUARDED_ID = 5
+
+
+def audience_names(audience: Audience) -> tuple[str, ...]:
+    """What names a customer: its name, and its id where that says more than the name and more than a
+    short code ("globex" for "Globex Corporation"; not "eu", "4711", "post", nor "globex" for "GLOBEX"). Operators
+    write the id in every ``--for``, ``--customer`` and ``[for ID]``: of all spellings, the one likeliest to slip
+    into a public text. The id's ``-``/``_`` words are the egress guard's words form ("globex-eu" in "Globex EU")."""
+    name, key = audience.name.strip(), audience.id.strip()
+    id_names = (len(key) >= MIN_GUARDED_ID and any(c.isalpha() for c in key)
+                and gate.comparable(key) != gate.comparable(name))
+    return (name, key) if id_names else (name,)
+
+
+@runtime_checkable
+class CarriesSecrets(Protocol):
+    """The audiences as the config gives them (``Config.audiences``), with its secrets: value -> the id of
+    the audience whose feed token it is ("" for any other secret)."""
+
+    secrets: Mapping[str, str]
+
+
+# Shorter secrets (a database password "postgres") may be part of ordinary words ("PostgreSQL"), which a
+# payload check, matching anywhere, would refuse; the input check (``compose``) refuses them as whole words.
+# Every token and key is longer; a feed token has 20 characters at least. (``redaction.WHOLE_WORD_BELOW``.)
+MIN_GUARDED_SECRET = 12
+
+
+def _secrets_kept_from(visibility: Visibility, audiences: Mapping[str, Audience]) -> frozenset[str]:
+    """The configured secrets ``audiences`` carries that ``visibility``'s readers may not hold: all of them, but a
+    customer's own feed token for that customer. None where ``audiences`` carries none (a caller without a config)."""
+    if not isinstance(audiences, CarriesSecrets):
+        return frozenset()
+    return frozenset(value.strip() for value, owner in audiences.secrets.items()
+                     if len(value.strip()) >= MIN_GUARDED_SECRET and not (owner and owner == visibility.audience))
 
 
 def public_texts_besides(incident: Incident, updates: Sequence[Update], sequence: int) -> str:
@@ -840,10 +884,11 @@ def identical_text(one: Update, other: Update) -> bool:
 
 
 def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
-    """The name an audience's renderings address it by ("For Acme Corp EU:"): the egress guard's mask
-    (``PrivateValues.mask``), so another customer's name inside it is not taken for that customer."""
+    """The name an audience's renderings address it by ("For Acme Corp EU:"), and its id where that names it too
+    (``audience_names``): the egress guard's mask (``PrivateValues.mask``), so another customer's name inside
+    them is not taken for that customer."""
     audience = audiences.get(visibility.audience) if visibility.audience else None
-    return (audience.name,) if audience is not None else ()
+    return audience_names(audience) if audience is not None else ()
 
 
 def author_of(view: PublicView) -> str:

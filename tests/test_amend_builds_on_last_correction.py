@@ -17,16 +17,16 @@ def _amend(project: Project, *args: str) -> None:
 
 def test_a_second_amend_does_not_put_back_a_customer_detail_the_first_amend_corrected(
         project: Project, slack: FakeSlack) -> None:  # noqa: F811
-    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Circuit GLOBEX-CIRCUIT-5 is down.",
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Circuit OTHER-CIRCUIT-5 is down.",
                      "Errors on the API.")
     assert code == 0, out
     incident = str(out["incident_id"])
     _amend(project, incident, "1", "Errors on the API.", "--for", "acme", "Your circuit ACME-CIRCUIT-2 is down.")
-    assert "GLOBEX-CIRCUIT-5" not in said(slack, "C0ACME0001")
+    assert "OTHER-CIRCUIT-5" not in said(slack, "C0ACME0001")
     _amend(project, incident, "1", "Errors on the public API.")  # a typo fixed; nothing said of acme's detail
     acme = said(slack, "C0ACME0001")
     assert "Errors on the public API." in acme and "ACME-CIRCUIT-2" in acme
-    assert "GLOBEX-CIRCUIT-5" not in acme, "the second correction put the first one's corrected detail back"
+    assert "OTHER-CIRCUIT-5" not in acme, "the second correction put the first one's corrected detail back"
     assert project.cli("site", "build").exit_code == 0
 
 

@@ -51,14 +51,14 @@ def test_detail_taken_out_leaves_page_of_customer_without_channels(project: Proj
     """The operator gave acme a detail by mistake (another customer's circuit) and takes it out (``--for acme ""``):
     acme reads only its private page, so nothing of acme's was 'sent' the correction and the page keeps it."""
     _page_only_customer(project, slack)
-    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Circuit GLOBEX-CKT-42 is down.",
+    code, out = post(project, "--title", "API errors", "-C", "api", "--for", "acme", "Circuit CKT-G-42 is down.",
                      "Errors on the API.")
     assert code == 0, out
     amended = project.cli("amend", "--yes", str(out["incident_id"]), "1", "Errors on the API.", "--for", "acme", "")
     assert amended.exit_code == 0, amended.output
     assert project.cli("site", "build").exit_code == 0
     for name in ("index.html", "feed.xml", "atom.xml"):
-        assert "GLOBEX-CKT-42" not in (project.site / "a" / TOKEN / name).read_text(encoding="utf-8"), name
+        assert "CKT-G-42" not in (project.site / "a" / TOKEN / name).read_text(encoding="utf-8"), name
 
 
 def test_a_correction_the_operator_kept_to_staff_stays_off_the_customer_page(

@@ -150,7 +150,7 @@ def test_an_incident_kept_to_one_customer_is_not_told_to_another_unless_named(
     assert states(by_component)["tg-acme"] == {"sent"} and states(by_component)["tg-globex"] == {"skipped"}
     assert telegram.messages.get(GLOBEX, []) == []
 
-    named = posted(project, "-i", incident, "--customer", "globex", "Globex's replica is affected.")
+    named = posted(project, "-i", incident, "--customer", "globex", "Their replica is affected.")
     assert states(named)["tg-globex"] == {"sent"} and states(named)["tg-public"] == {"skipped"}
     assert x.tweets == [] and telegram.messages.get(PUBLIC, []) == []
 
@@ -499,7 +499,7 @@ def test_an_update_kept_from_one_customer_may_not_change_what_that_customer_is_s
     telegram, x = customers
     first = posted(project, "--only", "tg-acme", "--title", "Rack move", "-C", "api", "Moving the rack tonight.")
     incident = first["incident_id"]
-    both = posted(project, "-i", incident, "--customer", "globex", "Globex's replica moves too.")
+    both = posted(project, "-i", incident, "--customer", "globex", "The replica moves too.")
     assert states(both)["tg-acme"] == {"sent"} and states(both)["tg-globex"] == {"sent"}
 
     for change, word in ((["--title", "Globex DB meltdown"], "title"), (["--impact", "critical"], "impact"),

@@ -45,7 +45,7 @@ def incident_with_a_leaky_cause(project: Project) -> str:
     assert code == 0, out
     incident = str(out["incident_id"])
     code, out = post(project, "-i", incident, "-s", "identified",
-                     "Cause found: HOST-DB7-INTERNAL failed. [for acme]Your circuit GLOBEX-CIRCUIT-5.[/for]")
+                     "Cause found: HOST-DB7-INTERNAL failed. [for acme]Your circuit OTHER-CIRCUIT-5.[/for]")
     assert code == 0, out
     return incident
 
@@ -53,12 +53,12 @@ def incident_with_a_leaky_cause(project: Project) -> str:
 def test_correcting_the_latest_update_redoes_each_channels_card_from_its_own_cut(
         project: Project, slack: FakeSlack) -> None:  # noqa: F811
     incident = incident_with_a_leaky_cause(project)
-    assert "HOST-DB7-INTERNAL" in card(slack, PUBLIC) and "GLOBEX-CIRCUIT-5" in card(slack, ACME)
+    assert "HOST-DB7-INTERNAL" in card(slack, PUBLIC) and "OTHER-CIRCUIT-5" in card(slack, ACME)
     code, out = amend(project, incident, "2", "Cause found: a database failed. [for acme]Your circuit ACME-CIRCUIT-2.[/for]")
     assert code == 0, out
     public, acme, ops = card(slack, PUBLIC), card(slack, ACME), card(slack, OPS)
     for shown in (public, acme, ops):
-        assert "HOST-DB7-INTERNAL" not in shown and "GLOBEX-CIRCUIT-5" not in shown, shown
+        assert "HOST-DB7-INTERNAL" not in shown and "OTHER-CIRCUIT-5" not in shown, shown
         assert "Cause found: a database failed." in shown and "Identified" in shown, shown
         assert "Latest update" in shown and "Update 2 · Updated" in shown, shown  # the card, of update 2
     assert "ACME-CIRCUIT-2" in acme and "ACME-CIRCUIT-2" in ops

@@ -103,9 +103,13 @@ def import_(ctx: click.Context, /, source: Path) -> None:
         except UnicodeDecodeError as exc:  # a gzipped export, the state file itself
             raise InputError(f"{name} is not text (byte {exc.start} is not UTF-8): a `store export` file is JSON lines. "
                              "Is it compressed (gunzip it first) or the state file itself? Nothing was imported.") from exc
+    from broadcaster.compose import refuse_secrets
     from broadcaster.registry import refuse_posts_in_other_chats
 
     refuse_posts_in_other_chats(config.channels, records)
+    for record in records:  # as the command line refuses them: a page would publish it, staff's chats hold it
+        if "incident" in record:
+            refuse_secrets(store_transfer.texts_of(record), config)
     # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
     opened = open_store(ctx, creates=True)
     result = store_transfer.import_records(opened, records)

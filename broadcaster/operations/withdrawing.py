@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from broadcaster.compose import author_name
+from broadcaster.compose import author_name, refuse_secrets
 from broadcaster.config import Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destinations import destinations
@@ -62,6 +62,7 @@ def withdraw(
     """Store the withdrawal with its deliveries, stop the incident's unsent ones, and deliver it."""
     incident = find_incident(store, incident_id)
     refuse_withdrawn(incident, store)
+    refuse_secrets([("--reason", reason)], config)  # staff's channels and the store keep it as written
     now = utcnow()
     update = Update(
         incident_id=incident.id, sequence=0, created_at=now, status=incident.status, raw_message=POSTED_IN_ERROR,

@@ -280,6 +280,19 @@ def _unwritable(path: Path, exc: OSError, existed: bool) -> InputError:
 # -- import ----------------------------------------------------------------------
 
 
+def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every text of a checked incident record, each named as an operator finds it in the file."""
+    incident = record["incident"]
+    label = f"incident {incident['id']!r}"
+    texts = [(f"{label}: title", incident["title"]), (f"{label}: raw_title", incident["raw_title"])]
+    for update in record["updates"]:
+        at = f"{label}: update #{update['sequence']}"
+        texts += [(f"{at}: raw_message", update["raw_message"]), (f"{at}: private_note", update["private_note"])]
+        texts += [(f"{at}: tickets", ticket) for ticket in update.get("tickets", ())]
+        texts += [(f"{at}: audience_detail for {key}", text) for key, text in update.get("audience_detail", ())]
+    return texts
+
+
 def read_records(
     lines: Iterable[str], name: str, audiences: Collection[str] = frozenset(),
     components: Collection[str] | None = None, audience_names: Collection[str] = (),
