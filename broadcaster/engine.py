@@ -542,7 +542,9 @@ class Publisher:
         A one-message post is recorded sent right after its one confirmation: a store
         write per message on top would cost a round trip per chat in team mode.
         """
-        log = SendLog(parts=list(delivery.parts))
+        # A delivery left ``unknown`` (resent by ``retry --include-unknown``): an earlier run's request may have
+        # arrived, so a channel that can look its post up does so before posting again (Bluesky).
+        log = SendLog(parts=list(delivery.parts), may_have_arrived=delivery.state == DeliveryState.UNKNOWN)
         if destination.sends_rendered and len(self._rendered(destination, delivery).messages) > 1:
             log.on_part = partial(self._add_part, delivery, log)
             self._logs[delivery.id] = log

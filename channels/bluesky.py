@@ -17,7 +17,12 @@ lost answer cannot make a second post: the key is taken, and the post found
 under it is the one sent. The update is named by its key among what the public
 was told (``view.key``), never the store's sequence: the key is in the post's
 public address, and a reader trying sequences would find the gaps of updates
-kept from the public (staff's, a customer's, a notice). The account logs in once per command
+kept from the public (staff's, a customer's, a notice). The version before
+this one seeded the key with the sequence: a repeat of a delivery an earlier
+attempt may have posted (``SendLog.may_have_arrived``) first looks the post up
+under that key too (a look-up publishes nothing), so a post the previous
+version made, its answer lost, is not posted again under the new key. A first
+attempt makes the one request. The account logs in once per command
 (``createSession`` allows 30 logins in 5 minutes).
 
 atproto (and its httpx client) is imported when the client is built. Remote
@@ -150,6 +155,10 @@ class BlueskyChannel(Channel):
         # The reader's key, not the store's sequence: the rkey is public, and its 10 bits of clock id are a hash
         # anyone can recompute, so a sequence hashed here gave away how many updates were kept from the public.
         seed = f"{self.name}\n{self.handle}\n{view.incident.id}\n{view.key}"
+        rkey = record_key(view.created_at, seed)
+        # The key the previous version gave this post (seeded with the sequence): never used to post, only to look
+        # up on a repeat, where an attempt before the upgrade may have made the post under it (``send``).
+        previous = record_key(view.created_at, f"{self.name}\n{self.handle}\n{view.incident.id}\n{view.sequence}")
         return Rendered(
             text=text,
             visibility=view.visibility,
@@ -157,7 +166,8 @@ class BlueskyChannel(Channel):
                 "facets": fmt.link_facets(text, (view.incident.url,)),
                 "card": fmt.card(view),
                 "created_at": view.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                "rkey": record_key(view.created_at, seed),
+                "rkey": rkey,
+                **({"previous_rkey": previous} if previous != rkey else {}),
             },
         )
 
@@ -179,6 +189,13 @@ class BlueskyChannel(Channel):
         reply = await self._reply_to(thread) if thread else None
         record = self._record(rendered, reply)
         rkey = str(rendered.payload["rkey"])
+        previous = str(rendered.payload.get("previous_rkey") or "")
+        if previous and log.may_have_arrived:  # a repeat: never a first attempt, which makes one request
+            made = await self._made_before_the_upgrade(client, previous, record)
+            if made:
+                self._doubts.settled(rkey)
+                log.confirmed(made)
+                return Receipt(made)
         log.sending()
         remote_id = await self._create(client, record, rkey)
         self._doubts.settled(rkey)
@@ -268,6 +285,31 @@ class BlueskyChannel(Channel):
         if found is None:
             return ""
         return f"{found.uri}#{found.cid}" if _same_post(found.value, record) else _ANOTHER_POST
+
+    async def _made_before_the_upgrade(self, client: AsyncClient, previous: str, record: Any) -> str:
+        """The post an attempt of the previous version made under the key it gave (``previous``, seeded with the
+        sequence, or the next of its keys where another post held that one), or "" if there is none.
+
+        A repeat only: its earlier attempt may have been the previous version's, whose post would not hold the key
+        this version creates under, so the create would succeed and show the update twice. The look-up publishes
+        nothing; if it fails, nothing is posted either (the post may be up): the error says so, the delivery stays
+        in doubt, and a repeat looks again.
+        """
+        for key in record_keys(previous):
+            try:
+                found = await self._fetch(client, self._did, key)
+            except DeliveryError as exc:
+                doubt = self.fail(
+                    f"{exc} An earlier attempt may have posted it already, under the record key the version before "
+                    "this one gave it; it could not be looked up there, so nothing was posted.",
+                    retryable=exc.retryable, retry_after=exc.retry_after, outcome_unknown=True)
+                doubt.repeat_safe = True  # a look-up: repeating it shows nothing twice
+                raise doubt from exc
+            if found is None:
+                return ""  # the previous version tried the next key only when another post held this one
+            if _same_post(found.value, record):
+                return f"{found.uri}#{found.cid}"
+        return ""
 
     async def _fetch(self, client: AsyncClient, repo: str, rkey: str) -> Any:
         """The post under a repo and key (its ``uri``, ``cid`` and ``value``); None when there is none."""

@@ -18,10 +18,14 @@ incident's first mail (``In-Reply-To`` the latest, ``References`` the first and
 the latest). Mail cannot be edited: a correction is a mail in the thread saying
 what it corrects.
 
-SMTP has no idempotency key. The ``Message-ID`` is made from the delivery, so a
-mail sent twice carries one id, which many mail systems use to drop the second;
+SMTP has no idempotency key. The ``Message-ID`` is made from the delivery (the
+channel, the address, the incident, the update's number among those its readers
+were told, ``view.key``, never the store's sequence, and its time), so a mail
+sent twice carries one id, which many mail systems use to drop the second;
 still, a connection lost after the message was handed over (``DATA``) leaves the
-delivery ``unknown``, never resent by itself. Certificates are always verified;
+delivery ``unknown``, never resent by itself. Follow-ups name the stored
+Message-IDs of the mails already sent, so a thread the previous version began
+(it seeded ids with the sequence) goes on. Certificates are always verified;
 AUTH over ``security = "none"`` is refused unless the server is on this machine.
 """
 
@@ -166,7 +170,11 @@ class EmailChannel(Channel):
                 "subject": subject,
                 "text": fmt.text(view),
                 "html": fmt.document(view, subject),
-                "key": stable_digits(view.incident.id, str(view.sequence), view.created_at.isoformat()),
+                # The reader's key, never the store's sequence: every other input of the Message-ID is known to
+                # a recipient (the table's name is guessable), so a sequence hashed here would give away, to
+                # whoever tries small numbers, how many updates were kept from them (as Bluesky's record key and
+                # the webhook's webhook-id, made the same way).
+                "key": stable_digits(view.incident.id, str(view.key), view.created_at.isoformat()),
             },
         )
 
