@@ -25,7 +25,7 @@ from typing import Any
 from broadcaster.messages import gate
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 from broadcaster.messages.visibility import public_incident
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from broadcaster.config import ChannelConfig, Secret
@@ -177,6 +177,18 @@ def test_private_channels_do_get_private_detail() -> None:
             assert secret in text, f"{type_name} private rendering lacks {secret}"
 
 
+def _admitted(message: str) -> bool:
+    from broadcaster.messages import gate
+
+    from broadcaster.errors import InputError
+
+    try:
+        gate.admit(message, "the message", gate.MESSAGE)
+    except InputError:
+        return False
+    return True
+
+
 # What the input gate admits (it refuses control, format, private-use and unassigned code points).
 input_words = public_words.filter(
     lambda s: all(unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn") for c in s)
@@ -213,6 +225,9 @@ def test_corrections_made_with_amend_never_show_private_detail(
     fix, note = data.draw(token(), label="private in the correction"), data.draw(token(), label="private note")
     secrets += [fix, note]
     message = f"{data.draw(input_words)} {private_span(data.draw, fix)} {data.draw(input_words)}"
+    # Out of scope: a message the input gate refuses (words beside the span that, markers taken out, read as one:
+    # "« PRIV… >"); it is stored and sent nowhere. The random tokens make such a case fail once, then not on replay.
+    assume(_admitted(message))
     with tempfile.TemporaryDirectory() as folder:
         store = SQLiteStore(Path(folder) / "state.db")
         try:
