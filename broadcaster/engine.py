@@ -26,7 +26,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destination import Destination, Job, Run
 from broadcaster.destinations import destinations
-from broadcaster.errors import DeliveryError, NotNeeded, StoreError
+from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
@@ -327,6 +327,7 @@ class Publisher:
         self._renders: dict[tuple[str, str, str, int, bool, bool, int], Rendered | LeakRefused] = {}
         self._sending: dict[int, Rendered | LeakRefused] = {}  # by delivery id: what its attempts of this run send
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
+        self._not_editable: set[int] = set()  # corrections whose post the channel could not edit: posted anew
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
@@ -452,7 +453,7 @@ class Publisher:
         unknown. Written at once: the loop is being torn down, and the batched writes may never commit."""
         may_be_out = log.stop()
         try:
-            if log.parts and destination.sends_rendered and (
+            if log.parts and destination.sends_rendered and delivery.id not in self._deleting and (
                     len(log.parts) >= len(self._rendered(destination, delivery).messages)):
                 self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None)
             elif destination.idempotent or (destination.reports_requests and not may_be_out):
@@ -584,7 +585,8 @@ class Publisher:
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Outcome:
         """The command's deadline came mid-send: sent, unknown or failed, by what had left."""
-        if destination.sends_rendered and log.parts:
+        # A withdrawal's parts are the posts it deleted so far, never a post it made.
+        if destination.sends_rendered and log.parts and delivery.id not in self._deleting:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
                 return await self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
         deadline = self.config.engine.deadline
@@ -810,25 +812,58 @@ class Publisher:
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
         # A post recorded sent without its id (``retry --mark-unknown-sent``) cannot be edited: posted, as rendered.
-        replaces = (self._original_post(delivery) or None) if destination.can_edit else None
-        return await destination.deliver(Job(
+        replaces = (self._original_post(delivery) or None) if self._edits_in_place(destination, delivery) else None
+        deletes = self._posts_to_delete(destination, delivery, log) if destination.can_delete else None
+        try:
+            return await destination.deliver(Job(
+                target=delivery.target,
+                thread=thread,
+                log=log,
+                rendered=lambda: _with_its_thread(self._rendered(destination, delivery), thread if replaces else None),
+                run=self._run,
+                replaces=replaces,
+                deletes=deletes,
+            ))
+        except NotEditable as cannot:
+            if replaces is None:
+                raise
+            return await self._posted_anew(destination, delivery, thread, log, cannot)
+        except DeliveryError as exc:
+            if deletes is not None and exc.deleted:
+                self._keep_deleted(delivery, log, exc.deleted)
+            raise
+
+    async def _posted_anew(
+        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog, cannot: NotEditable
+    ) -> Receipt:
+        """A correction whose post the channel cannot edit, sent as a new post in the same attempt, rendered as one:
+        the edit's rendering shows the update as it was posted (its status, its "next update by"), which in a new
+        post would read as made now. The channel's reason (the original still up?) becomes a note."""
+        self._not_editable.add(delivery.id)  # every later attempt of this run posts too, never edits
+        self._sending.pop(delivery.id, None)  # rendered and guarded anew, as a new post
+        if destination.sends_rendered and log.on_part is None and len(self._rendered(destination, delivery).messages) > 1:
+            log.on_part = partial(self._add_part, delivery, log)  # a post in parts: each stored once confirmed
+            self._logs[delivery.id] = log
+        receipt = await destination.deliver(Job(
             target=delivery.target,
             thread=thread,
             log=log,
-            rendered=lambda: _with_its_thread(self._rendered(destination, delivery), thread if replaces else None),
+            rendered=lambda: self._rendered(destination, delivery),
             run=self._run,
-            replaces=replaces,
-            deletes=self._posts_to_delete(delivery) if destination.can_delete else None,
         ))
+        return replace(receipt, notes=(*receipt.notes, str(cannot)))
 
-    def _posts_to_delete(self, delivery: Delivery) -> tuple[str, ...] | None:
-        """For a withdrawal at a public destination: every post of the incident there, to delete.
+    def _posts_to_delete(self, destination: Destination, delivery: Delivery, log: SendLog) -> tuple[str, ...] | None:
+        """For a withdrawal at a public destination: every post of the incident there not yet deleted, to delete.
 
         Internal destinations keep their record and get the withdrawal note instead; a customer's
         channel is cleaned like a public one (its readers are outside too). Parts
         count wherever they are recorded: a post in parts cut short left some of them out.
         Only posts broadcaster wrote itself are deleted: an id an operator gave (``--remote-id``)
         or an import brought may name someone else's post; each is kept and named in a note.
+        Those an earlier attempt deleted (the log's parts, see ``_keep_deleted``) are not asked about again:
+        another sender's credentials may be needed for the rest (a replaced Discord webhook's), and with
+        those the ones already deleted would be refused as another's.
         """
         update = self._update(delivery.incident_id, delivery.sequence)
         if update is None or update.kind != "withdrawal" or not Visibility.parse(delivery.visibility).outside:
@@ -836,8 +871,19 @@ class Publisher:
         self._deleting.add(delivery.id)
         found, kept = withdrawn_posts(self.store, delivery.incident_id, delivery.destination, delivery.target,
                                       delivery.sequence)
+        done = [remote_id for remote_id in found if remote_id in log.parts]
+        if done:  # what the attempt that deleted them would have said of them is said with the outcome
+            kept = [*kept, f"{len(done)} post(s) of the incident here deleted by an earlier attempt",
+                    *destination.left_after_delete(done)]
         self._left_alone[delivery.id] = kept
-        return found
+        return tuple(remote_id for remote_id in found if remote_id not in done)
+
+    def _keep_deleted(self, delivery: Delivery, log: SendLog, deleted: Sequence[str]) -> None:
+        """The posts a withdrawal's failed attempt deleted, kept as its delivery's parts (stored at once, or with
+        its end if the store cannot take them now): later attempts, of this run or a ``retry``, leave them out."""
+        log.parts.extend(remote_id for remote_id in dict.fromkeys(deleted) if remote_id not in log.parts)
+        self._logs[delivery.id] = log
+        self._add_part(delivery, log, "")
 
     def _original_post(self, delivery: Delivery) -> str | None:
         """For a correction on a medium that edits: the remote id of the post it corrects (read once per delivery:
@@ -857,8 +903,9 @@ class Publisher:
 
     def _edits_in_place(self, destination: Destination, delivery: Delivery) -> bool:
         """Whether this delivery replaces a post in place: a correction where the medium edits and its original
-        post is known here. Without one it is posted as a new message, as the incident stands now."""
-        if not destination.can_edit:
+        post is known here (and the channel did not find it cannot edit it: ``_posted_anew``). Without one it is
+        posted as a new message, as the incident stands now."""
+        if not destination.can_edit or delivery.id in self._not_editable:
             return False
         return bool(self._original_post(delivery))
 

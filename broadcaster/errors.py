@@ -126,6 +126,21 @@ class DeliveryError(BroadcasterError):
         # already on the account): when no earlier attempt of this delivery may have arrived, the service
         # refused it and nothing was sent, for the reason this says.
         self.refused_if_first: str | None = None
+        # Set by a delete that failed for some posts (``Channel.delete_each``): those it did delete or found gone.
+        # The engine keeps them with the withdrawal's delivery, so that a later attempt, perhaps with other
+        # credentials (a replaced webhook's URL put back), asks only about the rest.
+        self.deleted: tuple[str, ...] = ()
+
+
+class NotEditable(DeliveryError):
+    """The post a correction would replace cannot be edited by this sender (another sender's post, one the service
+    no longer finds), and nothing was changed or sent. Raised by a channel's ``edit``; the engine then sends the
+    correction as a new post in the same attempt, rendered as one (the incident as it stands, marked as a
+    correction: never the edited post's old status and promises, repeated as if made now), and the message of
+    this error, which says why and whether the original is still up, becomes a note of its outcome."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 def retryable(message: str, retry_after: float | None = None) -> DeliveryError:

@@ -181,7 +181,11 @@ class Channel(ABC):
         """
 
     async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
-        """Replace an earlier post in place. Media that cannot edit raise a permanent error."""
+        """Replace an earlier post in place. Media that cannot edit raise a permanent error.
+
+        Where this one post cannot be edited (another sender's, one the service no longer finds) and nothing
+        was changed, raise ``NotEditable`` saying why: the engine posts the correction anew, rendered as a
+        new post (never this edit's rendering, which shows the update as it was posted)."""
         raise permanent(f"{self.type_name} cannot edit a post in place")
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
@@ -192,11 +196,13 @@ class Channel(ABC):
         instead. An override:
 
         * treats a post already gone (deleted by hand, or by an earlier attempt) as deleted,
-          so the whole list can simply be tried again by ``broadcaster retry``;
+          so the list can simply be tried again by ``broadcaster retry``;
         * tries every id even when one fails, then raises one ``DeliveryError`` naming
           those left: retryable for rate limits and network trouble (repeating a delete
           shows nothing twice, so never ``outcome_unknown``), permanent where the service
-          refuses (too old, not allowed), saying how to delete by hand;
+          refuses (too old, not allowed), saying how to delete by hand; its ``deleted``
+          holds the ids that were deleted (``delete_each`` sets it), which the engine keeps
+          and leaves out of later attempts;
         * returns a ``Receipt`` whose ``remote_id`` is the first id deleted (or "").
         """
         raise permanent(f"{self.type_name} cannot delete a post")
@@ -291,19 +297,25 @@ class Channel(ABC):
     # Helpers for subclasses.
 
     async def delete_each(
-        self, remote_ids: Sequence[str], delete_one: Callable[[str], Awaitable[None]]
+        self, remote_ids: Sequence[str], delete_one: Callable[[str], Awaitable[bool | None]]
     ) -> Receipt:
         """``delete``'s loop: every id tried, failures gathered into one error (see ``delete``).
 
         ``delete_one`` returns when the post is gone (already gone included) and
         raises ``DeliveryError`` otherwise. The error is retryable when any failure
-        is: ``retry`` then tries the whole list again, and those gone stay gone.
+        is, and carries the ids deleted (``DeliveryError.deleted``): the engine keeps
+        them, and a later attempt asks only about the rest, which another sender's
+        credentials may be needed for (a replaced webhook's). ``delete_one`` returns
+        False for a post it counts gone that a later attempt should ask about again,
+        what it says of it (a note) being said only on success.
         """
         failures: list[DeliveryError] = []
+        deleted: list[str] = []
         tried = list(dict.fromkeys(r for r in remote_ids if r))
         for remote_id in tried:
             try:
-                await delete_one(remote_id)
+                if await delete_one(remote_id) is not False:
+                    deleted.append(remote_id)
             except DeliveryError as exc:
                 failures.append(exc)
         if not failures:
@@ -313,8 +325,10 @@ class Channel(ABC):
         others = f" ({len(failures) - 1} more post(s) not deleted either)" if len(failures) > 1 else ""
         retry_after = max((f.retry_after or 0.0 for f in failures), default=0.0) or None
         # Never of unknown outcome, whatever each failure said: repeating a delete cannot show anything twice.
-        raise self.fail(f"{failures[0]}{others}", retryable=any(f.retryable for f in failures),
-                        retry_after=retry_after, outcome_unknown=False)
+        error = self.fail(f"{failures[0]}{others}", retryable=any(f.retryable for f in failures),
+                          retry_after=retry_after, outcome_unknown=False)
+        error.deleted = tuple(deleted)
+        raise error
 
     def secret(self, key: str) -> str:
         """The raw value of a secret option: read only where the SDK client is built."""

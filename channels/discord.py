@@ -12,7 +12,10 @@ text channel a webhook cannot open threads, so updates follow one another in
 the channel, each headed "Update N".
 
 Amend edits the webhook's message in place (Discord keeps no visible history
-of a webhook edit). ``allowed_mentions`` is empty on every request, the edits
+of a webhook edit). One it cannot edit (another webhook's, or gone) raises
+``NotEditable``: the engine posts the correction as a new message instead,
+rendered as a new post (the incident as it stands, never the original's status
+and "next update by" repeated as if said now). ``allowed_mentions`` is empty on every request, the edits
 included: Discord re-parses mentions of an edited text otherwise.
 
 Discord has no idempotency key: a post whose answer was lost is ``unknown``
@@ -25,7 +28,9 @@ the webhook that posted it. A webhook edits and deletes only its own messages, a
 Discord answers it for another's as for a message deleted (404, code 10008); after
 the webhook is replaced (the advice for a leaked URL), the posts of the old one
 would be called deleted while they stay up. Ids stored before carry no webhook:
-a 10008 for one of them says it may still be up.
+a 10008 for one of them says it may still be up. A withdrawal that deleted some
+posts and not another webhook's keeps those it deleted (``DeliveryError.deleted``):
+its retry with that webhook's URL put back asks only about the rest.
 
 A webhook cannot delete a thread: a withdrawn forum post loses its first message
 and keeps its title (the incident's), which the operator is told to delete by hand.
@@ -48,7 +53,7 @@ from broadcaster.messages.visibility import UpdateView
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.errors import ConfigError, DeliveryError, InputError
+from broadcaster.errors import ConfigError, DeliveryError, InputError, NotEditable
 
 _HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
 _WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<token>[A-Za-z0-9_\-]{20,200})/?$")
@@ -187,11 +192,12 @@ class DiscordChannel(HttpChannel):
     async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
         """PATCH the message; repeating an edit shows nothing twice, so a lost answer is retried.
 
-        A message another webhook posted cannot be edited by this one: the correction is posted as a new message,
-        saying the original is still up. One Discord does not find is posted anew likewise."""
+        A message another webhook posted cannot be edited by this one, nor one Discord does not find: raises
+        ``NotEditable`` (nothing changed), for the engine to post the correction as a new message, rendered as
+        one; its text, the outcome's note, says whether the original is still up."""
         posted = _parse_remote_id(remote_id)
         if self._posted_by_another(posted):
-            return await self._posted_anew(rendered, target, remote_id, log, (
+            raise NotEditable(self.redact(
                 f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the one "
                 f"{self.source('webhook_url')} holds now (replaced since?), and a webhook edits only its own "
                 "messages: posted the correction as a new message. The original is still up, uncorrected: "
@@ -209,49 +215,47 @@ class DiscordChannel(HttpChannel):
             if not posted.webhook:  # stored before ids named their webhook: it may be a replaced webhook's
                 note += (". If it was posted by a webhook replaced since, it is still up, uncorrected: correct or "
                          "delete it by hand in Discord")
-            return await self._posted_anew(rendered, target, remote_id, log, note)
+            raise NotEditable(self.redact(note)) from exc
         return Receipt(remote_id)
-
-    async def _posted_anew(
-        self, rendered: Rendered, target: str, remote_id: str, log: SendLog | None, note: str
-    ) -> Receipt:
-        """A correction posted as a new message (in the original's thread), with ``note`` saying why."""
-        log = log if log is not None else SendLog()
-        receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id), log=log)
-        return replace(receipt, notes=(*receipt.notes, self.redact(note)))
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
         """DELETE each webhook message; one already gone (10008, or its thread gone: 10003) counts as deleted.
 
         A message another webhook posted fails for good, to delete by hand: Discord answers this webhook's DELETE
-        of it with 10008 too, as though it were gone. A forum post this incident opened stays (a webhook cannot
-        delete a thread), titled with the incident: the receipt says so, to delete it by hand."""
+        of it with 10008 too, as though it were gone. Those this webhook deleted are kept by the engine
+        (``DeliveryError.deleted``), so a retry with the other webhook's URL asks only about the rest. A forum
+        post this incident opened stays (a webhook cannot delete a thread), titled with the incident: the
+        receipt says so, to delete it by hand."""
         notes: list[str] = []
 
-        async def delete_one(remote_id: str) -> None:
+        async def delete_one(remote_id: str) -> bool:
             posted = _parse_remote_id(remote_id)
             if self._posted_by_another(posted):
+                # Never one this withdrawal deleted: the engine leaves those out (DeliveryError.deleted).
                 raise self.fail(
                     f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the "
                     f"one {self.source('webhook_url')} holds now (replaced since?), and a webhook deletes only its "
-                    f"own messages: it is still up. Delete message {posted.message} by hand in Discord (hover it "
-                    "> ... > Delete Message), or, if that webhook still exists, put its URL back and run "
-                    "`broadcaster retry`.",
+                    f"own messages: it is still up, unless deleted by hand. Delete message {posted.message} by "
+                    "hand in Discord (hover it > ... > Delete Message), or, if that webhook still exists, put its "
+                    "URL back and run `broadcaster retry`.",
                     retryable=False,
                 )
             answer = await self._client().request("DELETE", self._url(f"/messages/{posted.message}{_in_thread(posted)}"))
             gone = (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL) if posted.thread else (UNKNOWN_MESSAGE,)
             not_found = answer.status == 404 and answer.field("code") in gone
             if 200 <= answer.status < 300 or not_found:
-                if not_found and not posted.webhook:  # stored before ids named their webhook
+                maybe_anothers = not_found and not posted.webhook  # stored before ids named their webhook
+                if maybe_anothers:
                     notes.append(_MAYBE_ANOTHERS.format(message=posted.message))
                 if posted.opens_forum_post and not (not_found and answer.field("code") == UNKNOWN_CHANNEL):
                     notes.append(FORUM_POST_STAYS.format(thread=posted.thread))
-                return
+                # One that may be another's is asked about again by a later attempt: its note is said with the end.
+                return not maybe_anothers
             try:
                 self._message(answer, may_post=False)
             except _DiscordRefusal as exc:
                 raise self.fail(f"{exc} Delete message {posted.message} by hand in Discord.", retryable=False) from exc
+            raise AssertionError("unreachable: _message raises for any answer but a 2xx")  # pragma: no cover
 
         receipt = await self.delete_each(remote_ids, delete_one)
         return replace(receipt, notes=(*receipt.notes, *dict.fromkeys(notes)))

@@ -130,11 +130,14 @@ def test_amend_in_a_forum_post_edits_inside_its_thread(fake: FakeDiscord) -> Non
     assert patch.query["thread_id"] == [fake.messages[0].id] and fake.messages[0].edits
 
 
-def test_amend_of_a_deleted_message_posts_the_correction_instead(fake: FakeDiscord) -> None:
-    receipt = edit_once(channel(fake), view(update(2, "Corrected.", kind="correction")), "1200000000000000999")
+def test_amend_of_a_deleted_message_says_it_cannot_edit_it(fake: FakeDiscord) -> None:
+    """The channel posts nothing itself: the engine sends the correction as a new post, rendered as one (review 19e:
+    the edit's rendering posted anew repeated the original's status and promise); see test_review19_discord."""
+    from broadcaster.errors import NotEditable
 
-    assert len(fake.messages) == 1 and "Corrected." in fake.messages[0].shown
-    assert "gone" in receipt.notes[-1]
+    with pytest.raises(NotEditable, match="gone"):
+        edit_once(channel(fake), view(update(2, "Corrected.", kind="correction")), "1200000000000000999")
+    assert fake.messages == []
 
 
 def test_delete_removes_each_message_in_its_thread_and_one_already_gone_counts(fake: FakeDiscord) -> None:
