@@ -7,12 +7,14 @@ month, an overdue reminder once per promised update). Deciding which are due
 happens under the store's ``notices`` lock (across machines in team mode), and
 each is stored against the incident as just read (compare-and-set), so two
 commands never raise one twice and a notice never writes back a stale incident.
+An SLA breach notice whose incident was withdrawn told only the places it reached:
+while the breach holds, it is raised again for the others alone (``_Told``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from broadcaster.compose import without_kept
@@ -24,7 +26,7 @@ from broadcaster.messages import i18n, words
 from broadcaster.messages.model import INTERNAL, Incident, Update, Visibility
 from broadcaster.messages.uptime import Outage, group_month_to_date, month_start, month_to_date, outages
 from broadcaster.messages.visibility import PRIVATE_KINDS, PublicIncident, public_incident
-from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store
+from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store
 from broadcaster.times import format_time
 
 # The kinds of update that can carry a promise: an operator's post (``--next-update``). The tool's own
@@ -76,28 +78,33 @@ def waiting_where_left_out(store: Store, notices: Sequence[Update],
 
 
 def _raised(updates: list[Update], **key: str) -> bool:
-    return any(
-        u.kind == "notice" and all(u.extra.get(name) == value for name, value in key.items()) for u in updates
-    )
+    return any(_matches(u, key) for u in updates)
+
+
+def _matches(update: Update, key: dict[str, str]) -> bool:
+    return update.kind == "notice" and all(update.extra.get(name) == value for name, value in key.items())
 
 
 def _record(config: Config, store: Store, incident_id: str, message: Callable[[Incident], str | None],
-            now: datetime, components: set[str], *, audience: str = "", **key: str) -> Update | None:
+            now: datetime, components: set[str], *, audience: str = "", told: _Told | None = None,
+            **key: str) -> Update | None:
     """Store one notice on the incident as it is now; ``message`` says what, or None when no longer due.
 
     Called under the notices lock, so no other command raises notices meanwhile;
     an operator's update in between only moves the incident's version: read again.
     With ``audience``, the notice is that customer's: planned for its channels only
     (``Update.extra["audience"]`` lets the audience view show it), else for internal channels.
+    With ``told``, it is left out where an earlier notice of the same breach told the readers, and not stored
+    when that is everywhere it would go.
     """
     extra = {**key, "audience": audience} if audience else dict(key)
     for _ in range(CONFLICT_ATTEMPTS):
         incident = store.incident(incident_id)
         text = message(incident) if incident is not None else None
-        if incident is None or text is None:
+        planned = _where_untold(_notice_plan(config, store, components, audience), told or _Told())
+        if incident is None or text is None or planned is None:
             return None
         notice = Update(incident.id, 0, now, incident.status, text, kind="notice", extra=extra, author="broadcaster")
-        planned = _notice_plan(config, store, components, audience)
         try:
             _, stored = store.record_update(incident, notice, planned, new=False)
         except ConflictError:
@@ -131,58 +138,123 @@ def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Upd
         history = store.site_incidents(month_start(now))
         views = {i.id: public_incident(i, [u for u in ups if u.kind not in PRIVATE_KINDS]) for i, ups in history}
         found = outages(views.values(), now)
-        all_updates = [u for _, ups in history for u in ups] + _withdrawn_notices(store, month_start(now))
+        notices = _Notices(store, [u for _, ups in history for u in ups if u.kind == "notice"],
+                           _withdrawn_notices(store, month_start(now)))
         for table in customers:
-            raised += _audience_breach(config, store, table, history, views, found, all_updates, now)
+            raised += _audience_breach(config, store, table, history, views, found, notices, now)
         for entry in watched:
             component, target = entry.component, entry.sla
             measured = month_to_date(found, component.id, now)
-            if target is None or measured >= target or _raised(all_updates, notice="sla_breach", component=component.id, month=month):
+            told = notices.told(notice="sla_breach", component=component.id, month=month)
+            if target is None or measured >= target or told.everywhere:
                 continue
             # The notice joins the latest incident that took the component down.
             culprits = [i for i, _ in history if any(o.component_id == component.id for o in outages([views[i.id]], now))]
             incident = max(culprits, key=lambda i: i.created_at)
             with i18n.speaking(config.page.language):
                 message = words.sla_breach(component.name, measured, target)
-            stored = _record(config, store, incident.id, _always(message), now, {component.id},
+            stored = _record(config, store, incident.id, _always(message), now, {component.id}, told=told,
                              notice="sla_breach", component=component.id, month=month)
             raised.extend([stored] if stored else [])
     return raised
 
 
 def _withdrawn_notices(store: Store, since: datetime) -> list[Update]:
-    """The notices of incidents withdrawn since ``since`` that reached their readers. A withdrawn incident leaves
-    the page and the uptime, but what its notices told the private channels was told: once per month holds across
-    it. One the withdrawal stopped before it went out (left waiting for ``retry``, or failed) told nobody: counted
-    as told, it kept a breach that still holds through another incident from staff for the rest of the month."""
+    """The notices of incidents withdrawn since ``since``. A withdrawn incident leaves the page and the uptime, but
+    what its notices told the private channels was told: once per month holds across it, where they arrived."""
     withdrawn = [i.id for i in store.list_incidents(limit=1000) if i.withdrawn_at is not None and i.withdrawn_at >= since]
-    return [u for _, ups in store.incidents_of(withdrawn) for u in ups if u.kind == "notice" and _told(store, u)]
+    return [u for _, ups in store.incidents_of(withdrawn) for u in ups if u.kind == "notice"]
 
 
 # Why a withdrawal settled a delivery whose fate was unknown where its note covers it (``operations.withdrawing``,
 # which imports it from here): the post may have arrived, so a notice settled so may have been told.
 COVERED = "withdrawn while its fate was unknown; the withdrawal's follow-up or note there covers it if it arrived"
 MAY_HAVE_ARRIVED = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
+# Why a notice raised again after a withdrawal is not sent to a place: the withdrawn incident's notice of the same
+# breach arrived there (or may have), and its readers would read the breach twice.
+TOLD_BEFORE = "told already: a notice of this breach arrived here on an incident withdrawn since"
+
+Place = tuple[str, str]  # a destination and its target (a chat of a channel, a subscriber of the bot)
 
 
-def _told(store: Store, notice: Update) -> bool:
-    """Whether any of the notice's deliveries reached (or may have reached) its readers: a second notice of the
-    same breach is worse than none only where the first may be there."""
-    return any(d.state in MAY_HAVE_ARRIVED or d.parts or (d.state == DeliveryState.SKIPPED and d.last_error == COVERED)
-               for d in store.deliveries(incident_id=notice.incident_id, sequence=notice.sequence))
+@dataclass(frozen=True)
+class _Told:
+    """Where this month's notices of one breach told their readers (a second notice of a breach is worse than none
+    only where the first may be there).
+
+    A notice on an incident still up told everyone (what it has not sent yet waits for ``retry``), except the places
+    it left out because a withdrawn incident's notice had arrived there (``deferred``). A withdrawn incident's notice
+    told only where it reached (or may have reached) its readers (``arrived``): where the withdrawal stopped it
+    before it went out (left out, failed), it told nobody."""
+
+    live: bool = False
+    deferred: frozenset[Place] = frozenset()
+    arrived: frozenset[Place] = frozenset()
+
+    def there(self, place: Place) -> bool:
+        return (self.live and place not in self.deferred) or place in self.arrived
+
+    @property
+    def anyone(self) -> bool:
+        return self.live or bool(self.arrived)
+
+    @property
+    def everywhere(self) -> bool:
+        return self.live and self.deferred <= self.arrived
+
+
+@dataclass(frozen=True)
+class _Notices:
+    """This month's notices: those of the incidents still up (``live``) and of those withdrawn since."""
+
+    store: Store
+    live: list[Update]
+    withdrawn: list[Update]
+
+    def told(self, **key: str) -> _Told:
+        """Where the notices matching ``key`` (in their ``extra``) told their readers."""
+        live = [u for u in self.live if _matches(u, key)]
+        arrived = {(d.destination, d.target) for u in self.withdrawn if _matches(u, key)
+                   for d in self._deliveries(u) if _may_have_arrived(d)}
+        return _Told(bool(live), _deferred([d for u in live for d in self._deliveries(u)]), frozenset(arrived))
+
+    def _deliveries(self, notice: Update) -> list[Delivery]:
+        return self.store.deliveries(incident_id=notice.incident_id, sequence=notice.sequence)
+
+
+def _may_have_arrived(delivery: Delivery) -> bool:
+    """Sent, or perhaps: its fate unknown, being sent, sent in part, or settled by a withdrawal as covered."""
+    return (delivery.state in MAY_HAVE_ARRIVED or bool(delivery.parts)
+            or (delivery.state == DeliveryState.SKIPPED and delivery.last_error == COVERED))
+
+
+def _deferred(deliveries: list[Delivery]) -> frozenset[Place]:
+    """The places these deliveries (of notices still up) all left out for a withdrawn incident's notice there."""
+    left = {(d.destination, d.target) for d in deliveries if d.state == DeliveryState.SKIPPED and d.last_error == TOLD_BEFORE}
+    return frozenset(left - {(d.destination, d.target) for d in deliveries if d.last_error != TOLD_BEFORE})
+
+
+def _where_untold(planned: list[PlannedDelivery], told: _Told) -> list[PlannedDelivery] | None:
+    """The plan, left out where an earlier notice of the breach told the readers; None if it told them everywhere
+    this one would go (nothing to store)."""
+    if not told.anyone:
+        return planned
+    kept = [replace(p, state=DeliveryState.SKIPPED, reason=TOLD_BEFORE)
+            if p.state == DeliveryState.PENDING and told.there((p.destination, p.target)) else p for p in planned]
+    return kept if any(p.state == DeliveryState.PENDING for p in kept) else None
 
 
 def _audience_breach(
     config: Config, store: Store, table: AudienceConfig, history: list[tuple[Incident, list[Update]]],
-    views: dict[str, PublicIncident], found: list[Outage], all_updates: list[Update], now: datetime,
+    views: dict[str, PublicIncident], found: list[Outage], notices: _Notices, now: datetime,
 ) -> list[Update]:
     """The customer's notice (its own words: its components, its month against its contract) and the
     internal channels' one, once per audience and month."""
     audience, target, month = table.audience, table.sla, f"{now:%Y-%m}"
     measured = group_month_to_date(found, audience.components, now)
     key = {"notice": "audience_sla", "month": month}
-    internal_key = {"notice": "audience_sla_internal", "month": month, "of": audience.id}
-    if target is None or measured >= target or _raised(all_updates, audience=audience.id, **key):
+    customer_told = notices.told(audience=audience.id, **key)
+    if target is None or measured >= target or customer_told.everywhere:
         return []
     mine = set(audience.components)
     culprits = [i for i, _ in history if any(o.component_id in mine for o in outages([views[i.id]], now))]
@@ -199,15 +271,31 @@ def _audience_breach(
     with i18n.speaking(config.page.language):
         customer = words.customer_sla_breach(audience.name, names, measured_known, target)
     told = _record(config, store, max(told_of, key=lambda i: i.created_at).id, _always(customer), now, mine,
-                   audience=audience.id, **key) if told_of and measured_known < target else None
+                   told=customer_told, audience=audience.id, **key) if told_of and measured_known < target else None
+    # An earlier notice of the customer's that arrived (on an incident withdrawn since) told it too.
+    heard = (told is not None and _goes_to(store, told, audience.id)) or customer_told.anyone
     with i18n.speaking(config.page.language):
-        staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target,
-                                                   told=told is not None and _goes_to(store, told, audience.id))
+        staff = words.customer_sla_breach_internal(audience.name, audience.id, names, measured, target, told=heard)
     incident = max(told_of or culprits, key=lambda i: i.created_at)
-    internal = None
-    if has_private_channels(config, store) and (told or not _raised(all_updates, **internal_key)):
-        internal = _record(config, store, incident.id, _always(staff), now, mine, **internal_key)
+    internal = _staff_note(config, store, notices, incident, staff, now, mine, heard, month=month, of=audience.id)
     return [n for n in (told, internal) if n]
+
+
+# ``extra`` key of staff's note of a customer's breach: whether it said the customer was told ("yes" or "no").
+CUSTOMER_TOLD = "customer_told"
+
+
+def _staff_note(config: Config, store: Store, notices: _Notices, incident: Incident, text: str, now: datetime,
+                components: set[str], heard: bool, **key: str) -> Update | None:
+    """Staff's note of a customer's breach: once, and once more where it said the customer was not told and now it
+    is (that is the news). Where one that said the customer was told arrived, it is not told again because the
+    customer's notice is raised again (its first one stopped by a withdrawal)."""
+    internal_key = {"notice": "audience_sla_internal", **key}
+    told = notices.told(**internal_key, **({CUSTOMER_TOLD: "yes"} if heard else {}))
+    if not has_private_channels(config, store) or told.everywhere:
+        return None
+    return _record(config, store, incident.id, _always(text), now, components, told=told,
+                   **internal_key, **{CUSTOMER_TOLD: "yes" if heard else "no"})
 
 
 def _as_told(store: Store, audience: str, incident: Incident, updates: list[Update]) -> PublicIncident:
