@@ -40,7 +40,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -376,9 +376,12 @@ class TelegramChannel(Channel):
     async def _reply_instead(
         self, rendered: Rendered, target: str, remote_id: str, reason: str, log: SendLog
     ) -> Receipt:
-        receipt = await self.send(rendered, target=target, thread=ThreadRef(remote_id, remote_id), log=log)
-        note = f"could not edit Telegram message {remote_id} ({reason}); posted the correction as a reply"
-        return replace(receipt, notes=(*receipt.notes, note))
+        """Nothing is posted here: the engine sends the correction as a new post, rendered as one (the incident as
+        it stands), where this edit's rendering would repeat the original's old status and promises as if new."""
+        from broadcaster.errors import NotEditable
+
+        raise NotEditable(f"could not edit Telegram message {remote_id or '(none recorded)'} ({reason}); posted the "
+                          "correction as a new message")
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``-100123:45``, a message number in ``target`` (``45``), or a link ``https://t.me/<chat>/45``."""

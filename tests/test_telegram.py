@@ -592,9 +592,13 @@ def test_edit_replaces_the_text_in_place(fake: FakeTelegram) -> None:
      (False, "", "no message id")],
     ids=["too-long", "deleted", "no-id"],
 )
-def test_a_correction_that_cannot_be_edited_is_posted_as_a_reply(
+def test_a_correction_that_cannot_be_edited_is_left_to_the_engine_to_post_anew(
     fake: FakeTelegram, long: bool, remote_id: str, reason: str
 ) -> None:
+    """The channel posts nothing itself (review 19e: the edit's rendering, posted as a reply, repeated the original's
+    old status and promises); the engine sends the correction rendered as one (test_a_correction_telegram_cannot_edit_*)."""
+    from broadcaster.errors import NotEditable
+
     channel = make_channel(fake, [OPS])
 
     async def body(c: TelegramChannel) -> Receipt:
@@ -602,14 +606,10 @@ def test_a_correction_that_cannot_be_edited_is_posted_as_a_reply(
         corrected = c.render(view(long_message() if long else "Corrected.", kind="correction"))
         return await c.edit(corrected, target=str(OPS), remote_id=remote_id)
 
-    receipt = run(channel, body)
-    original, correction, *rest = fake.messages[OPS]
+    with pytest.raises(NotEditable, match=reason):
+        run(channel, body)
+    [original] = fake.messages[OPS]
     assert not fake.edits and "failed API calls." in original.text
-    assert correction.text.startswith("🔴 Investigating: API errors\nCorrection")
-    assert correction.reply_to_message_id == (original.message_id if remote_id.endswith(":1") else None)
-    assert receipt.remote_id == f"{OPS}:{correction.message_id}"
-    assert reason in receipt.notes[0] and "posted the correction as a reply" in receipt.notes[0]
-    assert len(rest) == (len(channel.render(view(long_message())).parts) - 1 if long else 0)
 
 
 def test_edit_errors_are_mapped(fake: FakeTelegram) -> None:
@@ -833,3 +833,26 @@ def test_after_the_new_id_of_a_migrated_group_is_written_in_the_config_the_threa
         assert project.cli("post", "--yes", "-i", first["incident_id"], "Update three.").exit_code == 0
         first_message, *followups = fake.messages[-1000055]
         assert [m.reply_to_message_id for m in followups] == [first_message.message_id] * 2
+
+
+def test_a_correction_telegram_cannot_edit_is_posted_as_the_incident_stands(project: Project, world: Any) -> None:
+    """Review 19e (Discord's finding, the same in Telegram): the original deleted by hand, the edit's rendering was
+    posted as a reply, reading "Investigating ... Next update by" under a resolved incident. The engine now sends
+    the correction rendered as a new post: the incident as it stands, marked as a correction."""
+    import json
+
+    from tests.fakes.world import PUBLIC_CHAT
+
+    posted = project.cli("post", "--yes", "--json", "--title", "Login errors", "--next-update", "30m",
+                         "Logins fail in eu-west.")
+    assert posted.exit_code == 0, posted.output
+    incident = json.loads(posted.stdout)["incident_id"]
+    assert project.cli("post", "--yes", "-i", incident, "-s", "resolved", "Fixed.").exit_code == 0
+    world.telegram.messages[PUBLIC_CHAT].pop(0)  # the first post, deleted by hand in the channel
+    amended = project.cli("amend", incident, "1", "--yes", "--json", "Logins failed in eu-central.")
+    assert amended.exit_code == 0, amended.output
+    correction = world.telegram_messages(PUBLIC_CHAT)[-1].text
+    assert "eu-central" in correction and "Correction" in correction and "Resolved" in correction, correction
+    assert "Next update" not in correction and "Investigating" not in correction, correction
+    [delivery] = [d for d in json.loads(amended.stdout)["deliveries"] if d["destination"] == "tg-public"]
+    assert delivery["state"] == "sent" and any("could not edit" in n for n in delivery["notes"]), delivery
