@@ -78,12 +78,15 @@ def choose(value: str, allowed: Sequence[str], what: str) -> str:
     raise InputError(f"unknown {what} {value!r}.{did_you_mean(normalised, allowed)} Use one of: {', '.join(allowed)}.")
 
 
+_SLUG_WORDS = 32  # characters of the title's words an id keeps
+
+
 def slug_id(title: str, now: datetime) -> str:
     """A short, typeable, stable id from the title and date: ``api-errors-2026-11-22``."""
     # Accents off first ("Störung" gives "storung", not "st-rung"); other scripts leave "incident".
     words = re.findall(r"[a-z0-9]+", gate.without_accents(title).lower())
     stem = "-".join(words[:3]) or "incident"
-    return f"{stem[:32].rstrip('-')}-{now:%Y-%m-%d}"
+    return f"{stem[:_SLUG_WORDS].rstrip('-')}-{now:%Y-%m-%d}"
 
 
 def unspelt_id(incident: Incident, secret: str, stored: int) -> str:
@@ -343,6 +346,8 @@ def build(draft: Draft, existing: Incident | None, config: Config, now: datetime
         components = tuple(AffectedComponent(c.id, maintenance_component_status(status)) for c in components)
     if draft.title and draft.title.strip():
         title, raw_title = _titles(draft.title)
+        if existing is not None:
+            refuse_a_retitle_hiding_the_id(existing.id, title, raw_title)
         incident = replace(incident, title=title, raw_title=raw_title)
     incident = replace(
         incident,
@@ -466,3 +471,58 @@ def _titles(raw: str) -> tuple[str, str]:
     """``title`` (public: the page, the feeds, the id) and ``raw_title`` (as written, only if it has private spans)."""
     raw = raw.strip()
     return public_title(raw), raw if gate.MARKER.search(raw) else ""
+
+
+def refuse_a_retitle_hiding_the_id(incident_id: str, title: str, raw_title: str) -> None:
+    """Refuse a new title (``post -i ID --title``) whose private span holds a word of the incident's id that its
+    public title lacks: an incident keeps its id, made from its first title, and that word is already in the page's
+    address, every feed's link and every post that linked it. A word tells something when it has 4 characters or
+    more or a digit ("Frankfurt", "7741"; not "for"), or when the id holds all of the span's words in a row (what
+    ``store import`` refuses, so an export of what this allows always imports)."""
+    if not raw_title:
+        return
+    in_id = _id_title_words(incident_id)
+    in_public = set(_words(title))
+    for piece, private in gate.split(raw_title, "--title"):
+        hidden = [w for w in _words(piece) if w not in in_public] if private else []
+        shown = [w for w in hidden if _telling(w) and _in_id(w, in_id)]
+        if not shown and hidden and any(in_id[i:i + len(hidden)] == hidden for i in range(len(in_id))):
+            shown = hidden
+        if shown:
+            raise InputError(
+                f"--title puts {', '.join(repr(w) for w in dict.fromkeys(shown))} in a private span, but the "
+                f"incident's address already shows it: its id {incident_id!r} was made from its first title, and the "
+                "page, every feed's link and the posts that linked it carry it. A new title cannot take it back. "
+                "Nothing was stored or sent. Leave that word public in the title, or, to hide it, withdraw the "
+                f"incident (`broadcaster withdraw {incident_id}`) and post it again under a new title that leaves "
+                "the word out of its public part."
+            )
+
+
+# What slug_id puts after the title's words: the day, then "-2"... when the id was taken, or an unspelt id's tail.
+_ID_TAIL = re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9a-z]+)?$")
+
+
+def _id_title_words(incident_id: str) -> list[str]:
+    """The words of an id that ``slug_id`` took from a title: none for an unspelt id (``incident-2026-12-01-3f9a1c``)
+    or the "incident" of a title without letters it could spell."""
+    words = _words(_ID_TAIL.sub("", incident_id))
+    return [] if words in (["incident"], ["maintenance"]) else words
+
+
+def _words(text: str) -> list[str]:
+    """Words as ``slug_id`` makes them: "Störung FRA-2" gives storung, fra, 2."""
+    return re.findall(r"[a-z0-9]+", gate.without_accents(text).lower())
+
+
+def _telling(word: str) -> bool:
+    return len(word) >= 4 or any(c.isdigit() for c in word)
+
+
+def _in_id(word: str, in_id: list[str]) -> bool:
+    """Whether the address shows ``word``: one of its words, or begun by its last when slug_id cut the title's words
+    at 32 characters ("frankfurtairp" of "frankfurtairport")."""
+    if word in in_id:
+        return True
+    cut = len("-".join(in_id)) >= _SLUG_WORDS - 1
+    return cut and bool(in_id) and len(in_id[-1]) >= 4 and word.startswith(in_id[-1])

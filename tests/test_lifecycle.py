@@ -86,12 +86,13 @@ def test_editor_composes_the_message_and_confirmation_is_asked(project: Project,
 
 
 def test_a_line_of_the_editor_that_begins_with_a_number_sign_is_the_operators_text() -> None:
-    """Attack (review): "#42 customers affected" at the start of a line was dropped as a comment, silently."""
-    from broadcaster.compose_editor import _is_comment
+    """Attack (review): "#42 customers affected" at the start of a line was dropped as a comment, silently. Since
+    review 19f only the template's own block is taken out: a "# " heading of a postmortem is the operator's too."""
+    from broadcaster.compose_editor import BLOCK_CLOSES, BLOCK_OPENS, without_block
 
-    assert [_is_comment(line) for line in ["# Write the public update above.", "#", "#   Last update", "  # x",
-                                           "#42 customers affected", "#incident-channel", "Affected: 42"]] == [
-        True, True, True, True, False, False, False]
+    block = f"{BLOCK_OPENS}\n# Write the public update above.\n#   Last update\n{BLOCK_CLOSES}"
+    typed = ["# What happened", "#42 customers affected", "#incident-channel", "  # x", "Affected: 42"]
+    assert without_block("\n".join([*typed, block]), block) == "\n".join(typed)
 
 
 def test_an_empty_editor_message_aborts(project: Project, world: FakeWorld, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -48,15 +48,14 @@ PARTS_OF_A_SPAN = [
     # (id, title, raw_title, a private word that must not be public, what the refusal says)
     ("api-down-2026-12-01", "API down at Frankfurt", "API down [private]at Frankfurt POP 7741[/private]", "Frankfurt",
      "is not raw_title's public part 'API down'"),
-    ("db-down-circuit-7741-2026-12-01", "DB down", "DB down [private]Frankfurt circuit 7741[/private]", "7741",
-     "holds a private span of raw_title (circuit, 7741)"),
-    ("db-down-7741-2026-12-01", "DB down", "DB down [private]Frankfurt circuit 7741[/private]", "7741",
-     "holds a private span of raw_title (7741)"),
 ]
 
 
+# The id cases ("db-down-circuit-7741" of "Frankfurt circuit 7741") were refused at first, then let through again
+# (review 19f): the CLI's own exports hold such ids, where `post -i ID --title` moved a word of the id into a span
+# (refused at the retitle since: test_review19_inputs_b). An id is refused when it holds all of a span's words.
 @pytest.mark.parametrize(("incident_id", "title", "raw_title", "private", "said"), PARTS_OF_A_SPAN,
-                         ids=["title", "id", "id-one-word"])
+                         ids=["title"])
 def test_an_imported_title_or_id_holding_part_of_a_private_span_is_refused(
     project: Project, incident_id: str, title: str, raw_title: str, private: str, said: str
 ) -> None:

@@ -183,15 +183,29 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     from broadcaster import lifecycle
 
     config, store = load_config(ctx), open_store(ctx, creates=True)
-    # None: a standard announcement with the window's times (no editor: the standard one is the usual text);
-    # `-` reads standard input, as for every command taking a MESSAGE.
-    text = read_message(message, None, store) if message is not None else ""
+    # None: a standard announcement with the window's times (no editor: the standard one is the usual text).
+    text = _maintenance_message(message, store) or ""
 
     def run(**extra: Any) -> Any:
         return lifecycle.schedule_maintenance(config, store, title=title, start=start, end=end, components=components,
                                               message=text, private=private, only=options["only"], skip=options["skip"], **extra)
 
     publish_command(ctx, run, options)
+
+
+def _maintenance_message(message: str | None, store: Any) -> str | None:
+    """A maintenance command's MESSAGE: None when omitted (lifecycle then uses the standard text), and ``-`` read
+    from standard input, as for every command taking a MESSAGE. An empty standard input is refused as ``post -``
+    refuses it: a command meant to pipe the text in (``notes | broadcaster maintenance start ID -``) whose first
+    part printed nothing must not announce the standard text instead, as if the operator had chosen it."""
+    if message is None:
+        return None
+    text = read_message(message, None, store)
+    if message == "-":
+        from broadcaster.messages.visibility import validate_message
+
+        validate_message(text)
+    return text
 
 
 def _step_command(name: str, status: str, help_text: str) -> None:
@@ -206,7 +220,7 @@ def _step_command(name: str, status: str, help_text: str) -> None:
         from broadcaster import lifecycle
 
         config, store = load_config(ctx), open_store(ctx)
-        text = read_message(message, None, store) if message is not None else None  # `-`: standard input
+        text = _maintenance_message(message, store)
 
         def run(**extra: Any) -> Any:
             # No message: the step's standard one, in [page] language (lifecycle picks it).

@@ -215,8 +215,7 @@ def _left_where_unset(
         if not missing:
             kept.append(delivery)
             continue
-        why = (f"not sent: {missing} is not set where `broadcaster retry` ran. Export it there (for a cron job or a "
-               "systemd unit, in its environment), then `broadcaster retry` sends this.")
+        why = _why_left(config, store, delivery, missing)
         if delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED):
             with store.batch():  # taken first, so a delivery another command is sending right now is left to it
                 if store.claim(delivery.id, process_owner(), sending=False):
@@ -228,6 +227,30 @@ def _left_where_unset(
             progress.finished(outcome)
         left.append(outcome)
     return kept, left
+
+
+def _why_left(config: Config, store: Store, delivery: Delivery, missing: str) -> str:
+    """What to do about a delivery left because ``missing`` is unset. A post of unknown fate is never resent by a
+    plain ``retry`` (it may have arrived): it names what settles it, unless plain ``retry`` redoes it anyway (the
+    site, a host, a withdrawal's delete in doubt)."""
+    export = (f"{missing} is not set where `broadcaster retry` ran. Export it there (for a cron job or a systemd unit, "
+              "in its environment)")
+    if delivery.state != DeliveryState.UNKNOWN or _redone_by_plain_retry(config, store, delivery):
+        return f"not sent: {export}, then `broadcaster retry` sends this."
+    return (f"not sent, and it may have arrived: {export}. Check {delivery.destination}: if it is there, "
+            f"`broadcaster retry {delivery.incident_id} --mark-unknown-sent`; if it is not, "
+            f"`broadcaster retry {delivery.incident_id} --include-unknown` with the variable set sends it. A plain "
+            "`broadcaster retry` never resends it.")
+
+
+def _redone_by_plain_retry(config: Config, store: Store, delivery: Delivery) -> bool:
+    """Whether a plain ``retry`` redoes this ``unknown`` delivery (``retry_todo``): the site and its hosts, or a
+    withdrawal's delete, which is harmless to repeat."""
+    destination = destinations(config).get(delivery.destination)
+    if destination is None:
+        return False
+    return destination.idempotent or repeats_safely(delivery, destination, store.update(delivery.incident_id,
+                                                                                         delivery.sequence))
 
 
 def _deletes_in_doubt(config: Config, store: Store, incident_id: str | None) -> list[Delivery]:

@@ -243,9 +243,13 @@ def _no_mistyped_markers(incident: Mapping[str, Any], updates: list[dict[str, An
 
 
 def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
-    """Neither the public title nor the id (the page's address, every feed's link) holds a word of a private span of
-    the title: the command line makes the public title from raw_title (``public_title``) and the id from the public
-    title, and an edited file could take either, or a part of either, from the private."""
+    """The public title is raw_title's public part (``public_title``), and neither it nor the id (the page's address,
+    every feed's link) holds a private span of the title: an edited file could take either from the private.
+
+    The id is refused only when it holds all of a span's words in a row, not for one word of a span: the CLI keeps
+    an incident's id when ``post -i ID --title`` retitles it, and its own export of a retitle that put a word of
+    the id in a private span ("Frankfurt outage" to "Outage [private]in Frankfurt[/private]") must import.
+    ``compose.refuse_a_retitle_hiding_the_id`` refuses such a retitle when the word tells anything."""
     if not incident["raw_title"]:
         return
     public = gate.comparable(incident["title"])
@@ -256,10 +260,10 @@ def _private_title_kept_out(incident: Mapping[str, Any]) -> None:
     in_public = set(_id_words(incident["title"]))
     in_id = _id_words_made_from_title(incident["id"])
     for piece in spans:
-        shown = [w for w in _id_words(piece) if w not in in_public and _in_id(w, in_id, in_public)]
-        if shown:
-            raise _Bad(f"the id {incident['id']!r} holds a private span of raw_title ({', '.join(dict.fromkeys(shown))}"
-                       "): the page's address would show it. Edit the file to give the incident an id made from its "
+        words = [w for w in _id_words(piece) if w not in in_public]
+        if words and any(in_id[i:i + len(words)] == words for i in range(len(in_id))):
+            raise _Bad(f"the id {incident['id']!r} holds a private span of raw_title ({' '.join(words)}): the "
+                       "page's address would show it. Edit the file to give the incident an id made from its "
                        "public title (its first words, then the day: api-down-2026-12-01)")
 
 
@@ -286,15 +290,6 @@ def _id_words_made_from_title(incident_id: str) -> list[str]:
     ("incident-2026-12-01-3f9a1c") or the stem of a title without letters of an id ("incident") is none."""
     words = _id_words(_ID_MADE_TAIL.sub("", incident_id))
     return [] if words in (["incident"], ["maintenance"]) else words
-
-
-def _in_id(word: str, in_id: list[str], in_public: Collection[str]) -> bool:
-    """Whether ``word`` is among ``in_id`` as other than the cut-off end of a public word (``slug_id`` keeps 32
-    characters of the title's words, so the last may be a public word's beginning)."""
-    if word in in_id[:-1]:
-        return True
-    last = in_id[-1] if in_id else None
-    return word == last and not any(p.startswith(word) for p in in_public)
 
 
 # What the CLI puts after an id's words: the day it started, then "-2"... when taken or an unspelt id's tail.
