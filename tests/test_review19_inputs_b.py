@@ -306,3 +306,28 @@ def test_retry_include_unknown_with_the_secret_unset_advises_what_sends_it(proje
     marked = project.cli("retry", incident, "--mark-unknown-sent")  # what the new line says, when it is there
     assert marked.exit_code == 0, marked.output
     assert len(world.slack.messages[SLACK_CHANNEL]) == 1
+
+
+@pytest.mark.parametrize("given", ["", "   "])
+def test_maintenance_schedule_with_an_empty_message_argument_publishes_nothing(
+    project: Project, world: FakeWorld, given: str
+) -> None:
+    """Review 19h: `broadcaster maintenance schedule ... "$NOTES"` with NOTES empty: the operator gave a MESSAGE; as `post ""`
+    and `maintenance schedule ... -` with an empty input, it must be refused, not replaced by the standard text."""
+    assert project.cli("post", "--yes", "--title", "X", given).exit_code == 2  # what post does with it
+    scheduled = project.cli(*SCHEDULE, given)
+    assert scheduled.exit_code == 2, scheduled.output
+    assert world.telegram_messages(PUBLIC_CHAT) == [] and world.x.tweets == []
+
+
+@pytest.mark.parametrize("step", ["start", "cancel"])
+def test_a_maintenance_step_with_an_empty_message_argument_publishes_nothing(
+    project: Project, world: FakeWorld, step: str
+) -> None:
+    scheduled = project.cli(*SCHEDULE, "Upgrading the database.")
+    window = json.loads(scheduled.stdout)["incident_id"]
+    before, updates = len(world.telegram_messages(PUBLIC_CHAT)), len(_updates(project, window))
+    ran = project.cli("maintenance", step, window, "--yes", "")
+    assert ran.exit_code == 2, ran.output
+    assert len(world.telegram_messages(PUBLIC_CHAT)) == before
+    assert len(_updates(project, window)) == updates

@@ -392,3 +392,21 @@ def test_a_token_in_an_amends_note_or_detail_or_a_withdrawals_reason_is_refused_
         _names_the_token(refused.output)
     shown = json.loads(tokens.cli("show", incident, "--json").stdout)
     assert len(shown["updates"]) == 1 and shown.get("withdrawn_at") is None, shown
+
+
+@pytest.mark.parametrize("field", ["author", "extra"])
+def test_an_imported_records_author_or_extra_holding_a_feed_token_is_refused(tokens: Project, field: str) -> None:
+    """Review 19h: `author` and `extra` were not among an imported record's texts; the token imported (exit 0), and
+    `show` and `store export` printed it."""
+    record = _record("API errors.", [])
+    update = record["updates"][0]  # type: ignore[index]
+    if field == "author":
+        update["author"] = GLOBEX_TOKEN
+    else:
+        update["extra"] = {"note": GLOBEX_TOKEN}
+    path = tokens.root / "export.jsonl"
+    path.write_text(json.dumps(HEADER) + "\n" + json.dumps(record) + "\n", encoding="utf-8")
+    imported = tokens.cli("store", "import", str(path))
+    assert imported.exit_code == 2, imported.output
+    _names_the_token(imported.output)
+    assert json.loads(tokens.cli("list", "--json").stdout) == []

@@ -195,16 +195,16 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
 
 def _maintenance_message(message: str | None, store: Any) -> str | None:
     """A maintenance command's MESSAGE: None when omitted (lifecycle then uses the standard text), and ``-`` read
-    from standard input, as for every command taking a MESSAGE. An empty standard input is refused as ``post -``
+    from standard input, as for every command taking a MESSAGE. A message given but empty is refused as ``post``
     refuses it: a command meant to pipe the text in (``notes | broadcaster maintenance start ID -``) whose first
-    part printed nothing must not announce the standard text instead, as if the operator had chosen it."""
+    part printed nothing, or given ``"$NOTES"`` with the variable unset, must not announce the standard text
+    instead, as if the operator had chosen it."""
     if message is None:
         return None
-    text = read_message(message, None, store)
-    if message == "-":
-        from broadcaster.messages.visibility import validate_message
+    from broadcaster.messages.visibility import validate_message
 
-        validate_message(text)
+    text = read_message(message, None, store)
+    validate_message(text)
     return text
 
 

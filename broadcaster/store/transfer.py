@@ -287,7 +287,9 @@ def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     texts = [(f"{label}: title", incident["title"]), (f"{label}: raw_title", incident["raw_title"])]
     for update in record["updates"]:
         at = f"{label}: update #{update['sequence']}"
-        texts += [(f"{at}: raw_message", update["raw_message"]), (f"{at}: private_note", update["private_note"])]
+        texts += [(f"{at}: raw_message", update["raw_message"]), (f"{at}: private_note", update["private_note"]),
+                  (f"{at}: author", update.get("author", ""))]
+        texts += [(f"{at}: extra.{key}", value) for key, value in update.get("extra", {}).items()]
         texts += [(f"{at}: tickets", ticket) for ticket in update.get("tickets", ())]
         texts += [(f"{at}: audience_detail for {key}", text) for key, text in update.get("audience_detail", ())]
     return texts
