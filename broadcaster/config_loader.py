@@ -53,7 +53,7 @@ _COMPONENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
              "audiences", "bot"}
-_AUDIENCE_KEYS = {"name", "components", "sla", "feed_token"}
+_AUDIENCE_KEYS = {"name", "components", "sla", "feed_token", "id_is_a_word"}
 _MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description", "language"}
 _STORE_KEYS = {"path", "url"}
@@ -487,7 +487,11 @@ def _audiences(reader: _Reader, tables: Mapping[str, Any], component_ids: set[st
         sla = table.get("sla")
         if sla is not None and (isinstance(sla, bool) or not isinstance(sla, (int, float)) or not 0 < sla <= 100):
             raise reader.error(prefix + "sla", "must be a percentage such as 99.95")
-        result[key] = AudienceConfig(Audience(key, name, components), float(sla) if sla is not None else None,
+        id_is_a_word = table.get("id_is_a_word", False)
+        if not isinstance(id_is_a_word, bool):
+            raise reader.error(prefix + "id_is_a_word", "must be true or false")
+        result[key] = AudienceConfig(Audience(key, name, components, id_is_a_word),
+                                     float(sla) if sla is not None else None,
                                      _feed_token(reader, table.get("feed_token"), prefix))
     return result
 

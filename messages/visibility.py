@@ -764,7 +764,7 @@ def forbidden_values(
     """
     if visibility.level == Level.INTERNAL:
         return frozenset()
-    per_audience = [*_audience_values(update), *((a.id, name) for a in audiences.values() for name in audience_names(a))]
+    per_audience = [*_audience_values(update), *_names_of_others(audiences, visibility.audience)]
     others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
     return internal_values(update, incident) | (others - own - set(read_beside)) | _secrets_kept_from(visibility, audiences)
@@ -782,9 +782,23 @@ def audience_names(audience: Audience) -> tuple[str, ...]:
     write the id in every ``--for``, ``--customer`` and ``[for ID]``: of all spellings, the one likeliest to slip
     into a public text. The id's ``-``/``_`` words are the egress guard's words form ("globex-eu" in "Globex EU")."""
     name, key = audience.name.strip(), audience.id.strip()
-    id_names = (len(key) >= MIN_GUARDED_ID and any(c.isalpha() for c in key)
+    id_names = (not audience.id_is_a_word and len(key) >= MIN_GUARDED_ID and any(c.isalpha() for c in key)
                 and gate.comparable(key) != gate.comparable(name))
     return (name, key) if id_names else (name,)
+
+
+def _words_of(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"[^\W_]+", gate.comparable(text)))
+
+
+def _names_of_others(audiences: Mapping[str, Audience], reader: str | None) -> list[tuple[str, str]]:
+    """(audience id, a name of it) for every audience (``audience_names``), but another's id whose every word is a
+    word of ``reader``'s own name or id: a sister account's ("globex" for globex-eu, "Globex Europe GmbH"), which
+    that customer writes as part of its own name ("Your Globex Europe circuit")."""
+    own = audiences.get(reader) if reader else None
+    own_words = _words_of(f"{own.name} {own.id}") if own is not None else frozenset()
+    return [(a.id, name) for a in audiences.values() for name in audience_names(a)
+            if not (own_words and name == a.id != reader and _words_of(name) <= own_words)]
 
 
 @runtime_checkable

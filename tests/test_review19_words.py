@@ -410,3 +410,85 @@ def test_an_imported_records_author_or_extra_holding_a_feed_token_is_refused(tok
     assert imported.exit_code == 2, imported.output
     _names_the_token(imported.output)
     assert json.loads(tokens.cli("list", "--json").stdout) == []
+
+
+# -- review 19h: sister accounts, and ids that are everyday words ---------------------------------------------------
+
+SISTERS = '''
+[audiences.globex]
+name = "Globex Corporation"
+feed_token = "${GLOBEX_TOKEN}"
+components = ["api"]
+
+[audiences.globex-eu]
+name = "Globex Europe GmbH"
+feed_token = "${GLOBEXEU_TOKEN}"
+components = ["api"]
+'''
+GLOBEXEU_TOKEN = "b2" * 16
+
+
+@pytest.mark.parametrize("detail", [
+    "Your Globex Europe circuit is down.",
+    "Globex Europe: circuits FRA-7 and FRA-9 are down.",
+    "Your Globex EU circuit is down.",
+])
+def test_a_customers_own_short_name_is_not_refused_for_its_sister_accounts_id(project: Project, detail: str) -> None:
+    """globex-eu reads its own detail, naming no other customer; the sister's id "globex" is a word of its own name
+    and id, so it is not taken for the sister there (it still is anywhere else)."""
+    project.env.update(GLOBEX_TOKEN=GLOBEX_TOKEN, GLOBEXEU_TOKEN=GLOBEXEU_TOKEN)
+    project.write_config(SISTERS)
+    result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "globex-eu", detail,
+                         "Some circuits are down.")
+    assert result.exit_code == 0, result.output
+    files = site_files(project)
+    assert detail in "".join(text for name, text in files.items() if name.startswith(f"a/{GLOBEXEU_TOKEN}/"))
+    assert detail not in "".join(text for name, text in files.items() if name.startswith(f"a/{GLOBEX_TOKEN}/"))
+    assert len(stored(project)) == 1
+    public = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--again", "Globex users see errors.")
+    assert public.exit_code == 2, public.output  # in public text the id still names the customer
+
+
+EVERYDAY = [
+    ("route", "Route Logistics GmbH", "A BGP route flapped; traffic is stable again."),
+    ("video", "Video Systems AG", "Video calls are degraded."),
+    ("cloud", "Cloud Nine Hosting", "Our cloud storage is slow."),
+]
+
+
+@pytest.mark.parametrize(("key", "name", "message"), EVERYDAY)
+def test_an_id_that_is_an_everyday_word_is_looked_for_until_the_config_says_so(
+    project: Project, key: str, name: str, message: str
+) -> None:
+    """Review 19h: such an id refused routine posts, saying only "private detail (5 characters beginning 'ro')". It is
+    still looked for (fail closed: "globex" and "route" are alike to a program), the refusal says how to stop it,
+    and `id_is_a_word = true` does."""
+    project.write_config(f'\n[audiences.{key}]\nname = "{name}"\ncomponents = ["api"]\n')
+    refused = project.cli("post", "--yes", "--title", "Degraded service", "-C", "api", message)
+    assert refused.exit_code == 2 and "id_is_a_word = true" in refused.output, refused.output
+    assert stored(project) == []
+    project.write_config(f'\n[audiences.{key}]\nname = "{name}"\nid_is_a_word = true\ncomponents = ["api"]\n')
+    posted = project.cli("post", "--yes", "--title", "Degraded service", "-C", "api", message)
+    assert posted.exit_code == 0, posted.output
+    named = project.cli("post", "--yes", "--title", "Degraded service", "-C", "api", "--again", f"{name} is affected.")
+    assert named.exit_code == 2, named.output  # its name is guarded whatever the flag says
+
+
+def test_a_customer_whose_id_is_an_everyday_word_added_with_the_flag_keeps_published_incidents(
+    project: Project,
+) -> None:
+    """Review 19h: adding customer "route" took "A BGP route flapped." off the page, and every later post exited 3."""
+    project.write_config()
+    first = project.cli("post", "--yes", "--title", "Network instability", "-C", "api", "A BGP route flapped.")
+    assert first.exit_code == 0, first.output
+    project.write_config('\n[audiences.route]\nname = "Route Logistics GmbH"\nid_is_a_word = true\n'
+                         'components = ["web"]\n')
+    second = project.cli("post", "--yes", "--title", "Database slow", "-C", "db", "Queries are slow.")
+    assert second.exit_code == 0, second.output
+    assert any(name.startswith("incidents/network-instability") for name in site_files(project))
+
+
+def test_id_is_a_word_takes_true_or_false_only(project: Project) -> None:
+    project.write_config('\n[audiences.route]\nname = "Route Logistics GmbH"\nid_is_a_word = "yes"\n')
+    refused = project.cli("post", "--yes", "--title", "API errors", "Errors.")
+    assert refused.exit_code == 2 and "audiences.route.id_is_a_word" in refused.output, refused.output
