@@ -592,7 +592,10 @@ class Publisher:
         deadline = self.config.engine.deadline
         if delivery.id in self._deleting:
             return await self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
-        if log.on_wire or log.may_have_arrived or not destination.reports_requests:
+        # An earlier run's request may have arrived (a delivery left unknown): where repeating shows nothing twice
+        # (the site and hosts rebuild and upload whole), that changes nothing.
+        earlier = log.may_have_arrived and not destination.idempotent
+        if log.on_wire or earlier or not destination.reports_requests:
             return await self._unknown(
                 delivery, f"{advice.cut_while_out(deadline)} {self._unknown_advice(destination, delivery, log)}"
             )
@@ -904,8 +907,9 @@ class Publisher:
     def _edits_in_place(self, destination: Destination, delivery: Delivery) -> bool:
         """Whether this delivery replaces a post in place: a correction where the medium edits and its original
         post is known here (and the channel did not find it cannot edit it: ``_posted_anew``). Without one it is
-        posted as a new message, as the incident stands now."""
-        if not destination.can_edit or delivery.id in self._not_editable:
+        posted as a new message, as the incident stands now. One with confirmed parts was being posted anew (an
+        edit records none): its rest goes the same way, never as an edit of the original over a half-sent post."""
+        if not destination.can_edit or delivery.id in self._not_editable or delivery.parts:
             return False
         return bool(self._original_post(delivery))
 
