@@ -367,8 +367,7 @@ def guard(
                 f"({len(found)} characters beginning {found[:2]!r}…). Nothing was sent there.")
         raise LeakRefused(
             f"{what} If the public text or title itself names it (a customer by its name or its id, a ticket or a "
-            "private note), correct the update without it (`broadcaster amend`); a customer's id that is an everyday "
-            "word here (\"route\") is not looked for once its [audiences.ID] table says id_is_a_word = true. "
+            "private note), correct the update without it (`broadcaster amend`). "
             "Otherwise this is a bug in a formatter or the site builder: report it, and use --skip to publish "
             "elsewhere.",
             found=what,

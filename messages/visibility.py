@@ -764,7 +764,7 @@ def forbidden_values(
     """
     if visibility.level == Level.INTERNAL:
         return frozenset()
-    per_audience = [*_audience_values(update), *_names_of_others(audiences, visibility.audience)]
+    per_audience = [*_audience_values(update), *((a.id, name) for a in audiences.values() for name in audience_names(a))]
     others = _guarded([value for key, value in per_audience if key != visibility.audience])
     own = {value for key, value in per_audience if key == visibility.audience}
     return internal_values(update, incident) | (others - own - set(read_beside)) | _secrets_kept_from(visibility, audiences)
@@ -787,18 +787,14 @@ def audience_names(audience: Audience) -> tuple[str, ...]:
     return (name, key) if id_names else (name,)
 
 
-def _words_of(text: str) -> frozenset[str]:
-    return frozenset(re.findall(r"[^\W_]+", gate.comparable(text)))
-
-
-def _names_of_others(audiences: Mapping[str, Audience], reader: str | None) -> list[tuple[str, str]]:
-    """(audience id, a name of it) for every audience (``audience_names``), but another's id whose every word is a
-    word of ``reader``'s own name or id: a sister account's ("globex" for globex-eu, "Globex Europe GmbH"), which
-    that customer writes as part of its own name ("Your Globex Europe circuit")."""
-    own = audiences.get(reader) if reader else None
-    own_words = _words_of(f"{own.name} {own.id}") if own is not None else frozenset()
-    return [(a.id, name) for a in audiences.values() for name in audience_names(a)
-            if not (own_words and name == a.id != reader and _words_of(name) <= own_words)]
+def _short_names(audience: Audience, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
+    """The leading words of ``audience``'s name, two or more, short of the whole ("Globex Europe" of "Globex Europe
+    GmbH"): how its own detail names it. None that is another customer's name or id: "Acme Corp", a customer of its
+    own, stays that customer wherever acme-eu ("Acme Corp EU") reads it."""
+    words = audience.name.split()
+    others = {gate.comparable(name) for a in audiences.values() if a.id != audience.id for name in (a.name, a.id)}
+    prefixes = (" ".join(words[:n]) for n in range(2, len(words)))
+    return tuple(p for p in prefixes if gate.comparable(p) not in others)
 
 
 @runtime_checkable
@@ -898,11 +894,16 @@ def identical_text(one: Update, other: Update) -> bool:
 
 
 def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
-    """The name an audience's renderings address it by ("For Acme Corp EU:"), and its id where that names it too
-    (``audience_names``): the egress guard's mask (``PrivateValues.mask``), so another customer's name inside
-    them is not taken for that customer."""
+    """The name an audience's renderings address it by ("For Acme Corp EU:"), its id where that names it too
+    (``audience_names``) and its short names (``_short_names``): the egress guard's mask (``PrivateValues.mask``),
+    so another customer's name or id inside them ("globex" in "Your Globex Europe circuit", for globex-eu) is not
+    taken for that customer there. Anywhere else in the text it still is."""
     audience = audiences.get(visibility.audience) if visibility.audience else None
-    return audience_names(audience) if audience is not None else ()
+    if audience is None:
+        return ()
+    id_words = " ".join(re.findall(r"[^\W_]+", audience.id))  # "globex eu": the id as the text writes it
+    spelt = (id_words,) if id_words != audience.id and audience.id in audience_names(audience) else ()
+    return (*audience_names(audience), *spelt, *_short_names(audience, audiences))
 
 
 def author_of(view: PublicView) -> str:

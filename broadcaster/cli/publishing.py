@@ -106,9 +106,7 @@ def refuse_leaking_preview(result: Any) -> None:
             f"the rendering for {', '.join(refused)} holds detail its readers may not see (this update's, or "
             "an earlier update's of this incident), so the egress guard would refuse to send it there (see above). "
             "Nothing was stored or sent. Take the private text (or another customer's name, id or detail) out of "
-            "the public message, the title and that customer's detail, or leave those destinations out with --skip. "
-            "A customer's id that is an everyday word here (\"route\") is not looked for once its [audiences.ID] "
-            "table says id_is_a_word = true."
+            "the public message, the title and that customer's detail, or leave those destinations out with --skip."
         )
 
 

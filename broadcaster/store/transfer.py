@@ -283,13 +283,16 @@ def _unwritable(path: Path, exc: OSError, existed: bool) -> InputError:
 def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every text of a checked incident record, each named as an operator finds it in the file."""
     incident = record["incident"]
-    label = f"incident {incident['id']!r}"
-    texts = [(f"{label}: title", incident["title"]), (f"{label}: raw_title", incident["raw_title"])]
+    label = "the incident"  # its id may be the very secret: never quoted back
+    texts = [(f"{label}: id", incident["id"]), (f"{label}: title", incident["title"]),
+             (f"{label}: raw_title", incident["raw_title"])]
     for update in record["updates"]:
         at = f"{label}: update #{update['sequence']}"
         texts += [(f"{at}: raw_message", update["raw_message"]), (f"{at}: private_note", update["private_note"]),
                   (f"{at}: author", update.get("author", ""))]
-        texts += [(f"{at}: extra.{key}", value) for key, value in update.get("extra", {}).items()]
+        texts += [(f"{at}: a key of extra", key) for key in update.get("extra", {})]
+        texts += [(f"{at}: an extra value", value) for value in update.get("extra", {}).values()]
+        texts += [(f"{at}: customers", name) for name in update.get("customers", ())]
         texts += [(f"{at}: tickets", ticket) for ticket in update.get("tickets", ())]
         texts += [(f"{at}: audience_detail for {key}", text) for key, text in update.get("audience_detail", ())]
     return texts
