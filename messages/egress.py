@@ -168,11 +168,15 @@ class PrivateValues:
 
     @cached_property
     def _inside_mask(self) -> frozenset[str]:
-        """The values that are part of a name in ``mask``: the only ones searched with it taken out."""
+        """The values that are part of a name in ``mask``: the only ones searched with it taken out. Never one that
+        is a whole name of the mask as the guard reads it (its words, accents and punctuation aside): that is
+        another customer's name or id spelt like the reader's own short name ("Acme-Corp", "Acme Corp." against
+        "Acme Corp" of "Acme Corp EU"), and searched in the whole text."""
         names = [(name, _words(name)) for name in self.mask]
         return frozenset(
             value for value, _, value_words, _ in self._forms
             if any(value in name or (value_words is not None and value_words in words) for name, words in names)
+            and not any(value == name or (value_words is not None and value_words == words) for name, words in names)
         )
 
     @cached_property
