@@ -167,17 +167,27 @@ class PrivateValues:
         return tuple((*_forms_of(value), allowed.get(value, _NEVER)) for value in sorted(self.folded))
 
     @cached_property
-    def _inside_mask(self) -> frozenset[str]:
-        """The values that are part of a name in ``mask``: the only ones searched with it taken out. Never one that
-        is a whole name of the mask as the guard reads it (its words, accents and punctuation aside): that is
-        another customer's name or id spelt like the reader's own short name ("Acme-Corp", "Acme Corp." against
-        "Acme Corp" of "Acme Corp EU"), and searched in the whole text."""
+    def _masks(self) -> dict[str, frozenset[str]]:
+        """Per value that is part of a name in ``mask``, the names it is part of: the text is searched for it with
+        those taken out. Only names longer than the value as the guard reads it (its words, accents and punctuation
+        aside): one spelt like it is another customer's name or id written as the reader's own short name
+        ("Acme-Corp", "Acme Corp." against "Acme Corp" of "Acme Corp EU"), taken out of no text for it; inside the
+        reader's full name ("For Acme Corp EU:") it still is, or that customer could be given no detail at all."""
         names = [(name, _words(name)) for name in self.mask]
-        return frozenset(
-            value for value, _, value_words, _ in self._forms
-            if any(value in name or (value_words is not None and value_words in words) for name, words in names)
-            and not any(value == name or (value_words is not None and value_words == words) for name, words in names)
-        )
+        masks = {}
+        for value, _, value_words, _ in self._forms:
+            holding = frozenset(
+                name for name, words in names
+                if (value in name or (value_words is not None and value_words in words))
+                and not (value == name or (value_words is not None and value_words == words)))
+            if holding:
+                masks[value] = holding
+        return masks
+
+    @cached_property
+    def _inside_mask(self) -> frozenset[str]:
+        """The values searched with some of ``mask`` taken out (``_masks``)."""
+        return frozenset(self._masks)
 
     @cached_property
     def _each_word(self) -> dict[str, tuple[str, ...]]:
@@ -216,25 +226,33 @@ class PrivateValues:
             return PrivateValues(self.folded, mask=self.mask)
         # Counted in the text as it is searched: without the reader's own name for the values inside it,
         # or each time the template prints that name would allow one more mention of the other value.
-        masked = shown.without(self.mask) if self._inside_mask else shown
         allowed = []
         for value, value_markup, value_words, _ in self._forms:
             if value in held:
-                counted = masked if value in self._inside_mask else shown
+                counted = self._searched(shown, value, {})
                 allowed.append((value, (counted.base.count(value),
                                         counted.markup.count(value_markup) if value_markup else 0,
                                         counted.words.count(value_words) if value_words else 0)))
         return PrivateValues(self.folded, tuple(allowed), self.mask)
 
+    def _searched(self, text: Compared, value: str, masked: dict[frozenset[str], Compared]) -> Compared:
+        """``text`` as it is searched for ``value``: without the names of ``mask`` it is part of (``_masks``);
+        ``masked`` keeps each such text, made once per set of names."""
+        names = self._masks.get(value)
+        if names is None:
+            return text
+        if names not in masked:
+            masked[names] = text.without(names)
+        return masked[names]
+
     def _held(self, text: Compared, *, every: bool = False) -> Iterator[str]:
         """The values ``text`` holds more often than they are allowed (each once, in a stable order;
         ``every``: as if nothing were allowed)."""
-        inside_mask = self._inside_mask
-        masked = text.without(self.mask) if inside_mask else text
+        masked: dict[frozenset[str], Compared] = {}
         each_word = self._each_word
         for value, value_markup, value_words, allowance in self._forms:
             in_base, in_markup, in_words = _NEVER if every else allowance
-            searched = masked if value in inside_mask else text
+            searched = self._searched(text, value, masked)
             if _more(searched.base, value, in_base):
                 yield value
             elif value_markup is not None and _more(searched.markup, value_markup, in_markup):
