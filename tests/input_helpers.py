@@ -96,3 +96,30 @@ def refused(result: Any, project: Project, world: FakeWorld | None, before: list
     if world is not None:
         assert requests(world) == []
     assert site_files(project) == {}
+
+
+# Two customers with private pages, the second one reading: the review-19 tests of one customer's names and ids
+# reaching another's detail.
+OTHER_TOKEN, READER_TOKEN = "a1" * 16, "b2" * 16
+
+
+def two_customers(project: Project, other: str, other_name: str | None, reader: str, reader_name: str,
+                  extra: str = "", env: dict[str, str] | None = None) -> None:
+    """``[audiences.OTHER]`` and ``[audiences.READER]`` on component api, each with a page (no ``name`` line for
+    the other when ``other_name`` is None), then ``extra`` config."""
+    project.env.update(T_OTHER=OTHER_TOKEN, T_READER=READER_TOKEN, **(env or {}))
+    named = f'name = "{other_name}"\n' if other_name is not None else ""
+    project.write_config(f'\n[audiences.{other}]\n{named}feed_token = "${{T_OTHER}}"\ncomponents = ["api"]\n\n'
+                         f'[audiences.{reader}]\nname = "{reader_name}"\nfeed_token = "${{T_READER}}"\n'
+                         f'components = ["api"]\n{extra}')
+
+
+def post_for(project: Project, reader: str, detail: str, *options: str) -> Any:
+    """A post of a public text with ``detail`` for ``reader`` alone."""
+    return project.cli("post", "--yes", "--title", "API errors", "-C", "api", *options, "--for", reader, detail,
+                       "Some circuits are down.")
+
+
+def page_of(project: Project, token: str) -> str:
+    """Every file of the customer page at ``a/<token>/``, run together."""
+    return "".join(text for name, text in site_files(project).items() if name.startswith(f"a/{token}/"))

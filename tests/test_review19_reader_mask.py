@@ -1,22 +1,14 @@
 """Found by review 19j, of 4164c46: the reader's mask (its short names, its id as written) let it read another
 customer's name or id spelt like a masked phrase under the guard's own folding ("Acme-Corp", "Acme Corp.", "Nestle
-Waters", id acme-corp). A value that is a whole masked phrase, as the guard reads it, is never masked
-(``egress.PrivateValues._inside_mask``)."""
+Waters", id acme-corp). A value that is a whole masked phrase, as the guard reads it, is not masked by that phrase
+(``egress.PrivateValues._masks``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import Project
-from tests.input_helpers import site_files
-
-T_OTHER = "a1" * 16
-T_READER = "b2" * 16
-
-
-def _page_of(project: Project, token: str) -> str:
-    return "".join(text for name, text in site_files(project).items() if name.startswith(f"a/{token}/"))
-
+from tests.input_helpers import READER_TOKEN, page_of, post_for, two_customers
 
 CASES = [
     # (other id, other name, reader id, reader name, reader's detail naming the OTHER customer)
@@ -49,52 +41,23 @@ CASES = [
 def test_the_mask_does_not_let_a_reader_read_another_customer(
     project: Project, other: str, other_name: str, reader: str, reader_name: str, detail: str,
 ) -> None:
-    project.env.update(T_OTHER=T_OTHER, T_READER=T_READER)
-    project.write_config(f'''
-[audiences.{other}]
-name = "{other_name}"
-feed_token = "${{T_OTHER}}"
-components = ["api"]
-
-[audiences.{reader}]
-name = "{reader_name}"
-feed_token = "${{T_READER}}"
-components = ["api"]
-''')
-    result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", reader, detail,
-                         "Some circuits are down.")
-    assert detail not in _page_of(project, T_READER), f"{other} ({other_name}) reached {reader}'s page: {result.output}"
+    two_customers(project, other, other_name, reader, reader_name)
+    result = post_for(project, reader, detail)
+    assert detail not in page_of(project, READER_TOKEN), f"{other} ({other_name}) reached {reader}'s page: {result.output}"
     assert result.exit_code == 2, result.output
 
 
-def test_the_customers_own_webhook_channel_is_told_the_other_customer_too(project: Project) -> None:
-    """Same mask in the engine (engine.py, PrivateValues.of(..., mask=readers_own_name(...))): the reader's own
-    channel is told the other customer's id as words."""
+def test_the_customers_own_webhook_channel_is_not_told_the_other_customer_either(project: Project) -> None:
+    """The engine builds the same mask (``PrivateValues.of(..., mask=readers_own_name(...))``): the reader's own
+    channel is refused the other customer's id as words too."""
     from tests.fakes.webhook import SECRET, FakeReceiver
 
     hook = FakeReceiver().start()
     try:
-        project.env.update(T_OTHER=T_OTHER, T_READER=T_READER, S=SECRET)
-        project.write_config(f'''
-[audiences.acme-corp]
-name = "Acme Corporation"
-feed_token = "${{T_OTHER}}"
-components = ["api"]
-
-[audiences.acme-eu]
-name = "Acme Corp EU"
-feed_token = "${{T_READER}}"
-components = ["api"]
-
-[channels.acme-hook]
-type = "webhook"
-audience = "acme-eu"
-url = "{hook.hook_url}"
-secret = "${{S}}"
-''')
-        detail = "A change made for Acme Corp broke your FRA-7 uplink."
-        result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme-eu", detail,
-                             "Some circuits are down.")
+        two_customers(project, "acme-corp", "Acme Corporation", "acme-eu", "Acme Corp EU", env={"S": SECRET},
+                      extra=f'\n[channels.acme-hook]\ntype = "webhook"\naudience = "acme-eu"\n'
+                            f'url = "{hook.hook_url}"\nsecret = "${{S}}"\n')
+        result = post_for(project, "acme-eu", "A change made for Acme Corp broke your FRA-7 uplink.")
         told = str(hook.events)
         assert "Acme Corp broke" not in told, f"acme-corp reached acme-eu's webhook: {result.output}"
         assert result.exit_code == 2, result.output

@@ -8,15 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Project
-from tests.input_helpers import site_files
-
-T_OTHER = "a1" * 16
-T_READER = "b2" * 16
-
-
-def _page_of(project: Project, token: str) -> str:
-    return "".join(text for name, text in site_files(project).items() if name.startswith(f"a/{token}/"))
-
+from tests.input_helpers import READER_TOKEN, page_of, post_for, two_customers
 
 CASES = [
     # (other id, other name, reader id, reader name, the reader's detail naming ONLY ITSELF by its full name)
@@ -35,51 +27,23 @@ CASES = [
 def test_a_reader_may_read_its_own_full_name(
     project: Project, other: str, other_name: str, reader: str, reader_name: str, detail: str,
 ) -> None:
-    project.env.update(T_OTHER=T_OTHER, T_READER=T_READER)
-    project.write_config(f'''
-[audiences.{other}]
-name = "{other_name}"
-feed_token = "${{T_OTHER}}"
-components = ["api"]
-
-[audiences.{reader}]
-name = "{reader_name}"
-feed_token = "${{T_READER}}"
-components = ["api"]
-''')
-    result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", reader, detail,
-                         "Some circuits are down.")
+    two_customers(project, other, other_name, reader, reader_name)
+    result = post_for(project, reader, detail)
     assert result.exit_code == 0, result.output
-    assert detail in _page_of(project, T_READER), result.output
+    assert detail in page_of(project, READER_TOKEN), result.output
 
 
-def test_the_readers_own_webhook_is_refused_its_own_full_name(project: Project) -> None:
-    """The engine's mask is the same: the reader's own channel is refused a detail naming only the reader."""
+def test_the_readers_own_webhook_is_told_its_own_full_name(project: Project) -> None:
+    """The engine's mask is the same: the reader's own channel gets a detail naming only the reader."""
     from tests.fakes.webhook import SECRET, FakeReceiver
 
     hook = FakeReceiver().start()
     try:
-        project.env.update(T_OTHER=T_OTHER, T_READER=T_READER, S=SECRET)
-        project.write_config(f'''
-[audiences.acmecorp]
-name = "Acme-Corp"
-feed_token = "${{T_OTHER}}"
-components = ["api"]
-
-[audiences.acme-eu]
-name = "Acme Corp EU"
-feed_token = "${{T_READER}}"
-components = ["api"]
-
-[channels.acme-hook]
-type = "webhook"
-audience = "acme-eu"
-url = "{hook.hook_url}"
-secret = "${{S}}"
-''')
+        two_customers(project, "acmecorp", "Acme-Corp", "acme-eu", "Acme Corp EU", env={"S": SECRET},
+                      extra=f'\n[channels.acme-hook]\ntype = "webhook"\naudience = "acme-eu"\n'
+                            f'url = "{hook.hook_url}"\nsecret = "${{S}}"\n')
         detail = "Your Acme Corp EU uplink FRA-7 is down."
-        result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--skip", "site",
-                             "--for", "acme-eu", detail, "Some circuits are down.")
+        result = post_for(project, "acme-eu", detail, "--skip", "site")
         assert result.exit_code == 0, result.output
         assert "Acme Corp EU uplink" in str(hook.events), result.output
     finally:
@@ -88,22 +52,10 @@ secret = "${{S}}"
 
 @pytest.mark.parametrize(("other", "other_name"), [("acmecorp", "Acme-Corp"), ("acmecorp", "Acme Corp."),
                                                    ("acme-corp", "Acme Corporation")])
-def test_any_detail_for_the_reader_is_refused(project: Project, other: str, other_name: str) -> None:
-    """The detail does not name anyone: the page's own "For Acme Corp EU" heading (printed only beside a detail)
-    holds the other customer as the guard reads it, now searched in the whole text."""
-    project.env.update(T_OTHER=T_OTHER, T_READER=T_READER)
-    project.write_config(f'''
-[audiences.{other}]
-name = "{other_name}"
-feed_token = "${{T_OTHER}}"
-components = ["api"]
-
-[audiences.acme-eu]
-name = "Acme Corp EU"
-feed_token = "${{T_READER}}"
-components = ["api"]
-''')
-    result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme-eu",
-                         "Your uplink FRA-7 is down.", "Some circuits are down.")
+def test_a_detail_for_the_reader_naming_nobody_is_given(project: Project, other: str, other_name: str) -> None:
+    """The page's own "For Acme Corp EU" heading (printed beside a detail) holds the other customer as the guard
+    reads it: taken out inside that longer name, the other is not found there."""
+    two_customers(project, other, other_name, "acme-eu", "Acme Corp EU")
+    result = post_for(project, "acme-eu", "Your uplink FRA-7 is down.")
     assert result.exit_code == 0, result.output
-    assert "Your uplink FRA-7 is down." in _page_of(project, T_READER), result.output
+    assert "Your uplink FRA-7 is down." in page_of(project, READER_TOKEN), result.output

@@ -7,17 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Project
-from tests.input_helpers import site_files
+from tests.input_helpers import READER_TOKEN, page_of, post_for, two_customers
 
-T_OTHER = "a1" * 16
-T_READER = "b2" * 16
-
-
-def _page_of(project: Project, token: str) -> str:
-    return "".join(text for name, text in site_files(project).items() if name.startswith(f"a/{token}/"))
-
-
-# 1. Another company's bare id in a sister-looking reader's detail is no longer refused.
+# 1. Another company's bare id in a sister-looking reader's detail is refused.
 CASES = [
     # (other id, other name, reader id, reader name, reader's detail naming the OTHER company by its id)
     ("globex", "Globex Corporation", "globex-eu", "Globex Europe GmbH",
@@ -35,45 +27,22 @@ def test_another_customers_bare_id_is_kept_from_a_reader_whose_name_shares_its_w
 ) -> None:
     """The id stands alone here, not inside the reader's own name ("Globex Europe", "Acme Routing"): it names the
     other customer, and the guard refused it before 94c0f26."""
-    project.env.update(T_OTHER=T_OTHER, T_READER=T_READER)
-    project.write_config(f'''
-[audiences.{other}]
-name = "{other_name}"
-feed_token = "${{T_OTHER}}"
-components = ["api"]
-
-[audiences.{reader}]
-name = "{reader_name}"
-feed_token = "${{T_READER}}"
-components = ["api"]
-''')
-    result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", reader, detail,
-                         "Some circuits are down.")
-    assert detail not in _page_of(project, T_READER), f"{other}'s id reached {reader}'s page: {result.output}"
+    two_customers(project, other, other_name, reader, reader_name)
+    result = post_for(project, reader, detail)
+    assert detail not in page_of(project, READER_TOKEN), f"{other}'s id reached {reader}'s page: {result.output}"
     assert result.exit_code == 2, result.output
 
 
-# 2. A customer without `name` is named by its id alone: the sister rule drops that, its only name.
+# 2. A customer without `name` is named by its id alone, which stays guarded for its sister.
 def test_a_customer_named_only_by_its_id_stays_guarded_for_its_sister(project: Project) -> None:
-    project.env.update(T_OTHER=T_OTHER, T_READER=T_READER)
-    project.write_config('''
-[audiences.globex]
-feed_token = "${T_OTHER}"
-components = ["api"]
-
-[audiences.globex-eu]
-name = "Globex Europe GmbH"
-feed_token = "${T_READER}"
-components = ["api"]
-''')
+    two_customers(project, "globex", None, "globex-eu", "Globex Europe GmbH")
     detail = "The fault started on the globex account."
-    result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "globex-eu", detail,
-                         "Some circuits are down.")
-    assert detail not in _page_of(project, T_READER), result.output
+    result = post_for(project, "globex-eu", detail)
+    assert detail not in page_of(project, READER_TOKEN), result.output
     assert result.exit_code == 2, result.output
 
 
-# 3. id_is_a_word drops the only guard on the customer's short name, and the refusal advises setting it.
+# 3. A refusal of a text naming the customer does not advise id_is_a_word (which would publish its name).
 ROUTE = '\n[audiences.route]\nname = "Route Logistics GmbH"\ncomponents = ["api"]\n'
 ROUTE_FLAGGED = '\n[audiences.route]\nname = "Route Logistics GmbH"\nid_is_a_word = true\ncomponents = ["api"]\n'
 NAMING = "Route Logistics shipments are delayed."
@@ -86,5 +55,3 @@ def test_a_refusal_for_text_naming_the_customer_does_not_advise_id_is_a_word(pro
     assert result.exit_code == 2, result.output
     assert "id_is_a_word" not in result.output, result.output
 
-
-# 4. With no name, the flag cannot help, yet the refusal still says it does, without saying which customer.
