@@ -667,10 +667,21 @@ def _templates(
                 raise reader.error(prefix + "components", f"unknown component {entry!r}")
         for key in _TEMPLATE_KEYS - {"components", "for"}:
             reader.string(template, key, prefix)
+        _template_title_one_line(reader, template, prefix)
         _template_for(reader, template.get("for", {}), prefix + "for", audiences)
         _check_placeholders(reader, template, prefix)
         result[name] = dict(template)
     return result
+
+
+def _template_title_one_line(reader: _Reader, template: Mapping[str, Any], prefix: str) -> None:
+    """A template's title on one line, as every title is: one with a line break is refused by every post made from
+    it, and breaks shell completion (zsh and fish read one line a value)."""
+    title = str(template.get("title", ""))
+    broken = next((i for i, char in enumerate(title) if char in "\n\t\u2028\u2029"), None)
+    if broken is not None:
+        raise reader.error(prefix + "title", f"must be one line, as every title is; it has a line break or tab at "
+                           f"character {broken + 1}. Put the detail in the template's message; nothing was done.")
 
 
 def _template_for(reader: _Reader, value: Any, key: str, audiences: Mapping[str, Any]) -> None:

@@ -257,7 +257,7 @@ class SubscriberDestination(ChannelDestination):
             if not self.channel.target_gone(exc):
                 raise
             # The raw error, kept in the store and shown by `subscribers list`: a proxy may echo the token.
-            reason = printable(redact(str(exc.__cause__ or exc), self.channel.secret_values()))
+            reason = printable(redact(str(exc.__cause__ or exc), self.channel.secret_values()), one_line=True)
             subscribers.deactivate(job.run.store, job.target, reason)
             raise permanent(advice.subscription_ended(job.target, reason)) from exc
         moved = self.channel.moved_target(receipt, job.target)

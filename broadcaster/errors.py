@@ -11,15 +11,30 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# Control characters (C0 but line end and tab, DEL, C1) and the bidirectional overrides: a server's
-# answer quoted in an error could clear the operator's screen, rewrite the line above ("failed"
-# shown as "sent"), set the window title or write the clipboard (OSC 52), or reorder what is shown.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0 but line end and tab, DEL, C1), the format characters (Unicode's Cf: bidirectional
+# overrides, embeddings, isolates and marks, U+061C, zero-width spaces, the soft hyphen, interlinear annotation)
+# and the line and paragraph separators: a server's answer quoted in an error could clear the operator's screen,
+# rewrite the line above ("failed" shown as "sent"), set the window title or write the clipboard (OSC 52), start
+# a line of its own, or reorder what is shown. Kept: the zero-width joiner and the tag characters, which join an
+# emoji ("👩‍💻", a flag) and lay out nothing. tests/test_fix20_gate.py checks the class against ``unicodedata``.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+    "\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001]"
+)
+# What else breaks a line where one line is shown (a delivery's row, its error): the line end and the tab.
+_LINE_BREAKS = re.compile(r"[\n\t]")
 
 
-def printable(text: str) -> str:
-    """``text`` safe to print on a terminal: each control character shown as its escape (``\\x1b``)."""
-    return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` safe to print on a terminal: each control or format character shown as its escape (``\\x1b``).
+
+    ``one_line``: line ends and tabs escaped too (``\\n``), for a text that must keep to its line: what a
+    server said, shown on the line of the delivery it is about, where a line of its own could pass for another
+    delivery's ("✓ pub  sent").
+    """
+    shown = _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
+    return _LINE_BREAKS.sub(lambda found: repr(found.group())[1:-1], shown) if one_line else shown
 
 
 def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
@@ -114,7 +129,8 @@ class DeliveryError(BroadcasterError):
     def __init__(
         self, message: str, *, retryable: bool, retry_after: float | None = None, outcome_unknown: bool = False
     ) -> None:
-        super().__init__(printable(message))  # it quotes what servers say, and is stored and printed
+        # It quotes what servers say, and is stored and printed on its delivery's line.
+        super().__init__(printable(message, one_line=True))
         self.retryable = retryable
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown

@@ -80,7 +80,10 @@ class Answer:
         return data.get(key) if isinstance(data, dict) else None
 
     def excerpt(self) -> str:
-        text = self.body.decode("utf-8", errors="replace").strip()
+        """The start of the body on one line, its lines joined with " / ": it is quoted on the line of the delivery
+        it is about, where a line of its own could pass for another delivery's ("✓ pub  sent")."""
+        lines = self.body.decode("utf-8", errors="replace").splitlines()
+        text = " / ".join(" ".join(line.split()) for line in lines if line.strip())
         return text[:MAX_ERROR_BODY] + ("…" if len(text) > MAX_ERROR_BODY else "")
 
     @property

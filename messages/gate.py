@@ -358,6 +358,21 @@ _CLOSER = re.compile(r"[\[(]\s*/\s*([^\[\]()/]{1,24})[\])]")
 # bracket, they are refused; published as prose, what follows would reach everyone.
 _MARKER_WORDS = ("internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private", "for",
                  "priv", "prv", "pvt", "intern")
+# Words that hold a text back from the public wherever they stand in a short bracketed run ("[ops internal]",
+# "[only internal]"), in English and in the languages pages ship in, German and Swedish ("[nur intern]",
+# "[endast internt]", "[vertraulich]", "[hemlig]"), with their inflected forms. Not "for", "customer" or "staff":
+# "[wait for it]" and "[2 customers affected]" are prose; they count as the first word only (``_MARKER_WORDS``).
+_RESTRICTING_WORDS = (
+    "internal", "secret", "confidential", "private",
+    "intern", "interne", "internen", "interner", "internes", "vertraulich", "vertrauliche", "vertraulichen",
+    "vertraulicher", "vertrauliches", "geheim", "geheime", "geheimen", "geheimer", "geheimes",
+    "internt", "interna", "hemlig", "hemligt", "hemliga", "konfidentiell", "konfidentiellt", "konfidentiella",
+    "sekretess", "sekretessbelagd", "sekretessbelagt",
+)
+# "Not public" in the same languages ("[not public]", "[nicht öffentlich]", "[ej offentligt]"), also as one word.
+_NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke")
+_PUBLIC_WORDS = ("public", "offentlich", "offentliche", "oeffentlich", "offentlig", "offentligt", "offentliga")
+_MAX_RUN_WORDS = 4  # "[nur für interne Zwecke]"; longer bracketed runs are prose
 # A pair "[X ...]...[/X ...]" is tag syntax marking the text between, whatever X is ("[redacted]", "[ops only]",
 # "[to acme]"): published as prose, the span would reach everyone. Only formatting tags of BBCode and HTML
 # ("[b]", "<code>") are quoted markup; they hide nothing.
@@ -371,9 +386,10 @@ _FORMATTING_TAGS = (
     "reverse", "blink",
 )
 # Tags as ``_tags`` spells a folded text: square and curly brackets as "[ ]", ASCII angle brackets as "< >".
-# A closer is "[/word]" or "[/word more]"; "[/v2/orders]", "[/payments/]" and "[\\share]" are paths, and "[/]" the
-# root path of a log line, no closers.
-_TAG_CLOSER = re.compile(r"[\[<]\s*/\s*([@#]?[^\W_]+)(\s[^\[\]<>/]{0,40})?\s*[\]>]")
+# A closer is "[/word]", "[/word more]" or "[/word-more]", with a slip of punctuation after it too ("[/ops.]", a full
+# stop typed inside the bracket); "[/v2/orders]", "[/payments/]" and "[\\share]" are paths, and "[/]" the root path
+# of a log line, no closers. Words joined to a closer's word name the opener's (``_joined_words``).
+_TAG_CLOSER = re.compile(r"[\[<]\s*/\s*([@#]?[^\W_]+)([^\[\]<>/]{0,40})?\s*[\]>]")
 # An opener is a word alone or with more ("[ops]", "[ops, eyes only]", "<span class=x>"); a list of values written
 # without spaces is a log line's ("[orders,5f1c2a,9be3]": trace ids), not an opener (``_tag_opener``).
 _TAG_OPENER = re.compile(r"[\[<]\s*([@#]?[^\W_]+)([^\[\]<>]{0,200})[\]>]")
@@ -397,7 +413,7 @@ def lookalike(text: str) -> tuple[int, str] | None:
     Returns (offset in ``text``, the text as written) or None.
     """
     folded, where = fold(text)
-    found = _first_candidate(folded, _tags(folded, [text[i] for i in where]))
+    found = _first_candidate(folded, _rendered(folded, [text[i] for i in where]))
     if found is None:
         return None
     start, end = found
@@ -406,8 +422,8 @@ def lookalike(text: str) -> tuple[int, str] | None:
     return first, text[first:last]
 
 
-def _first_candidate(folded: str, tags: str = "") -> tuple[int, int] | None:
-    """The first lookalike in ``folded``; ``tags``: the same text with its brackets as ``_tags`` reads them."""
+def _first_candidate(folded: str, rendered: _Rendered) -> tuple[int, int] | None:
+    """The first lookalike in ``folded``; ``rendered``: the same text as a Markdown renderer draws it (``_rendered``)."""
     found = []
     for match in _BRACKETED.finditer(folded):
         opener, content, closer = match.groups()
@@ -418,9 +434,64 @@ def _first_candidate(folded: str, tags: str = "") -> tuple[int, int] | None:
             break
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
     found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
-    found.extend((m.start(), m.end()) for m in _WORD_OPENER.finditer(folded) if m.group(1) in _folded_marker_words())
-    found.extend(_tag_pairs(tags))
+    drawn = [(m.start(), m.end()) for m in _WORD_OPENER.finditer(rendered.text) if _restricting_run(m)]
+    drawn.extend(_tag_pairs(_tags(rendered.text, rendered.typed)))
+    found.extend(rendered.in_folded(start, end) for start, end in drawn)
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """A folded text as a Markdown renderer draws its brackets: ``text``, for each of its characters the one typed
+    (``typed``) and its offset in the folded text (``folded_at``)."""
+
+    text: str
+    typed: tuple[str, ...]
+    folded_at: tuple[int, ...]
+
+    def in_folded(self, start: int, end: int) -> tuple[int, int]:
+        return self.folded_at[start], self.folded_at[end - 1] + 1
+
+
+_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_EMPHASIS_MARKS = frozenset("*_~`")
+# Emphasis or code marks just inside a bracket ("[**ops**]", "[/`ops`]"), each stood for by "\0" (never in a
+# folded text: ``normalise`` refuses control characters).
+_MARKS_INSIDE_BRACKETS = re.compile(r"(?<=[\[<])(?:\s*/)?\s*(\0+)|(\0+)\s*(?=[\]>])")
+
+
+def _rendered(folded: str, typed: Sequence[str]) -> _Rendered:
+    """``folded`` as it is drawn: a backslash before ASCII punctuation dropped, as CommonMark does ("\\[ops\\]" is
+    drawn "[ops]"), and emphasis or code marks just inside a bracket dropped ("[**ops**]" is a bold "[ops]")."""
+    kept: list[int] = []
+    index = 0
+    while index < len(folded):
+        if typed[index] == "\\" and index + 1 < len(folded) and typed[index + 1] in _ASCII_PUNCTUATION:
+            index += 1  # the escaped character is drawn as itself, even a backslash ("\\\\[")
+        kept.append(index)
+        index += 1
+    marked = "".join("\0" if typed[i] in _EMPHASIS_MARKS else folded[i] for i in kept)
+    dropped = {i for m in _MARKS_INSIDE_BRACKETS.finditer(marked) for group in (1, 2) if m.group(group)
+               for i in range(m.start(group), m.end(group))}
+    kept = [at for i, at in enumerate(kept) if i not in dropped]
+    return _Rendered("".join(folded[i] for i in kept), tuple(typed[i] for i in kept), tuple(kept))
+
+
+def _restricting_run(opener: re.Match[str]) -> bool:
+    """A short bracketed run that holds its text back from the public: opening with a marker word ("[internal]",
+    "[staff only]"), or of a few words holding a restricting word ("[ops internal]", "[nur intern]") or saying
+    "not public" ("[nicht öffentlich]")."""
+    if opener.group(1) in _folded_marker_words():
+        return True
+    words = re.findall(r"[^\W\d_]+", opener.group(0))
+    if len(words) > _MAX_RUN_WORDS:
+        return False
+    restricting, negations, public = _folded_restricting_words()
+    if any(word in restricting for word in words):
+        return True
+    pairs = zip(words, words[1:], strict=False)
+    return any(first in negations and second in public for first, second in pairs) or any(
+        word.startswith(negation) and word[len(negation):] in public for word in words for negation in negations)
 
 
 def _tags(folded: str, typed: Sequence[str]) -> str:
@@ -447,14 +518,26 @@ def _tag_pairs(tags: str) -> list[tuple[int, int]]:
         word = closer.group(1)
         if word in _folded_formatting_tags() or _PATH_NAMED.search(tags, max(0, closer.start() - 12), closer.start()):
             continue
+        joined = _joined_words(closer.group(2) or "")
         openers = [m for m in _TAG_OPENER.finditer(tags, 0, closer.start())
-                   if _tag_opener(m) and _closes(word, m.group(1)) and m.group(1) not in _folded_formatting_tags()]
+                   if _tag_opener(m) and _closes(word, m.group(1)) and m.group(1) not in _folded_formatting_tags()
+                   and _words_after(m)[:len(joined)] == joined]
         if not openers:
             continue
         opener = openers[0]
         if not (tags[opener.start()] == "<" and tags[closer.start()] == "<"):
             found.append((opener.start(), opener.end()))
     return found
+
+
+def _joined_words(rest: str) -> list[str]:
+    """The words a closer's word is joined to without a space ("[/ops-only]": "only"; "[/ops.]": none): the
+    closer names them too, so "[/api.json]" closes no "[api]" while "[/sre.only]" closes "[sre.only]"."""
+    return re.findall(r"[^\W_]+", re.split(r"\s", rest, maxsplit=1)[0])
+
+
+def _words_after(opener: re.Match[str]) -> list[str]:
+    return re.findall(r"[^\W_]+", opener.group(2))
 
 
 def _tag_opener(opener: re.Match[str]) -> bool:
@@ -475,6 +558,15 @@ def _closes(closer: str, opener: str) -> bool:
 @lru_cache(maxsize=1)
 def _folded_formatting_tags() -> frozenset[str]:
     return frozenset(fold(tag)[0] for tag in _FORMATTING_TAGS)
+
+
+@lru_cache(maxsize=1)
+def _folded_restricting_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """``_RESTRICTING_WORDS``, ``_NEGATIONS`` and ``_PUBLIC_WORDS`` as ``fold`` spells them ("geheim" is "geheirn")."""
+    def folded(words: Sequence[str]) -> frozenset[str]:
+        return frozenset(fold(word)[0] for word in words)
+
+    return folded(_RESTRICTING_WORDS), folded(_NEGATIONS), folded(_PUBLIC_WORDS)
 
 
 @lru_cache(maxsize=1)

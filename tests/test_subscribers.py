@@ -371,3 +371,12 @@ def test_store_export_and_import_carry_subscribers_through_the_cli(bot_project: 
     assert imported.exit_code == 0 and "marked sent, and 1 invite(s) and 1 subscription(s) added." in imported.output
     other = SQLiteStore(tmp_path / "other.db")
     assert other.subscriptions() == store.subscriptions() and other.invites() == store.invites()
+
+
+def test_a_chats_reason_on_several_lines_is_listed_on_its_own_line(bot_project: Project, fake: FakeTelegram) -> None:
+    """The reason a chat stopped is a server's words: on lines of its own it would pass for other chats' rows."""
+    store = store_of(bot_project)
+    subscribers.subscribe(store, BLOCKED, ChatKind.PRIVATE)
+    subscribers.deactivate(store, str(BLOCKED), "Forbidden: bot was blocked\n   -1001  public  active\u2028")
+    rows = [line for line in bot_project.cli("subscribers", "list").output.splitlines() if line.strip()]
+    assert len(rows) == 1 and "\\n" in rows[0] and "\\u2028" in rows[0], rows

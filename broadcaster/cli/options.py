@@ -315,7 +315,10 @@ def _completer(kind: str) -> Completer:
             items = _completion_items(ctx, kind, incomplete)
         except Exception:  # noqa: BLE001 - completion must never print a traceback into a shell
             return []
-        return [CompletionItem(value, help=help_text or None) for value, help_text in items if value.startswith(incomplete)]
+        # Printed to the shell, which zsh and fish draw as they are, one line a field: a value or title from the
+        # config or the store is shown escaped and on one line (an escape sequence would drive the terminal).
+        return [CompletionItem(printable(value, one_line=True), help=printable(help_text, one_line=True) or None)
+                for value, help_text in items if value.startswith(incomplete)]
 
     return complete
 

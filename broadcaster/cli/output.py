@@ -143,11 +143,11 @@ def outcome_lines(outcomes: Sequence[Outcome], *, named: bool = False) -> list[T
         line.append(f"{where:<28}", style="bold")
         line.append(f" {outcome.state:<8}", style=style)
         if outcome.state == DeliveryState.SENT and outcome.remote_id:
-            line.append(f" {printable(outcome.remote_id)}", style="dim")
+            line.append(f" {printable(outcome.remote_id, one_line=True)}", style="dim")
         if outcome.error or outcome.reason:
-            line.append(f" {printable(outcome.error or outcome.reason or '')}")
+            line.append(f" {printable(outcome.error or outcome.reason or '', one_line=True)}")
         for note in outcome.notes:
-            line.append(f"  (note: {printable(note)})", style="yellow")
+            line.append(f"  (note: {printable(note, one_line=True)})", style="yellow")
         lines.append(line)
     return lines
 
@@ -179,12 +179,12 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
     line = Text("? ", style="magenta")
     if withdrawn:
-        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}."))
+        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}.", one_line=True))
         return line
     if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
         line.append(
             f"{delivery.incident_id} #{delivery.sequence} → {where}: PARTLY POSTED: {len(delivery.parts)} part(s) "
-            f"confirmed (the first: {printable(delivery.parts[0])}); whether the next one arrived is unknown. Check {where}: "
+            f"confirmed (the first: {printable(delivery.parts[0], one_line=True)}); whether the next one arrived is unknown. Check {where}: "
             f"`broadcaster retry {delivery.incident_id} --include-unknown` sends the parts after the confirmed ones "
             f"(the next may then show twice); `--mark-unknown-sent` only if the whole update is there."
         )
@@ -431,7 +431,7 @@ def _held_lines(result: PostResult) -> list[str]:
         if preview.state == DeliveryState.FAILED and preview.reason:
             key = (preview.destination, preview.visibility, preview.reason.removeprefix("not sent: "))
             held[key] = held.get(key, 0) + 1
-    return [printable(f"  {name} [{visibility}]{f' ({count} chats)' if count > 1 else ''} held: {why}")
+    return [printable(f"  {name} [{visibility}]{f' ({count} chats)' if count > 1 else ''} held: {why}", one_line=True)
             for (name, visibility, why), count in held.items()]
 
 
@@ -457,15 +457,15 @@ def _withdraw_left_alone(result: PostResult, left: Sequence[Delivery], destinati
     for preview in result.previews:
         label = preview.destination + (f" {preview.target}" if preview.target else "")
         if preview.state == DeliveryState.SKIPPED and readers_changed(preview.reason):
-            lines.append(printable(f"  {label} [{preview.visibility}]: skipped, {preview.reason}"))
+            lines.append(printable(f"  {label} [{preview.visibility}]: skipped, {preview.reason}", one_line=True))
         elif (preview.state == DeliveryState.PENDING and preview.deletes is not None and preview.reason
               and getattr(destinations.get(preview.destination), "can_delete", False)):  # not the site's "rebuilt"
-            lines.append(printable(f"    {label}: {preview.reason}"))
+            lines.append(printable(f"    {label}: {preview.reason}", one_line=True))
     if left:
         lines.append("  " + LEFT_UP_HEADING.format(count=len(left)))
     for delivery in left:
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        lines.append(printable(f"    {where} (#{delivery.sequence}): {delivery.last_error}."))
+        lines.append(printable(f"    {where} (#{delivery.sequence}): {delivery.last_error}.", one_line=True))
     return lines
 
 
@@ -508,7 +508,7 @@ def claimed_line(delivery: Delivery, lease: timedelta) -> Text:
         f"{delivery.incident_id} #{delivery.sequence} → {where}: being sent by {delivery.claimed_by or 'another command'}"
         f"{' since ' + format_time(since) if since is not None else ''}, not sent again here. If that command has "
         f"died, its claim is trusted{until}; `broadcaster retry {delivery.incident_id}` after that says whether the "
-        "post may have arrived."))
+        "post may have arrived.", one_line=True))
     return line
 
 
@@ -603,7 +603,8 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
-                      Text(printable(d.remote_id or "")), Text(str(d.attempts)), Text(printable(redact(d.last_error or ""))))
+                      Text(printable(d.remote_id or "", one_line=True)), Text(str(d.attempts)),
+                      Text(printable(redact(d.last_error or ""), one_line=True)))
     return table
 
 
@@ -620,7 +621,7 @@ def print_checks(results: Sequence[CheckResult], secrets: Sequence[str]) -> None
     for result in results:
         mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
         # What a server answered may echo a credential, in any case or encoding.
-        table.add_row(Text(result.channel), Text(result.target), mark, Text(printable(redact(result.detail, secrets))))
+        table.add_row(Text(result.channel), Text(result.target), mark, Text(printable(redact(result.detail, secrets), one_line=True)))
     console().print(table)
 
 
@@ -631,9 +632,9 @@ def print_site_publication(config: Config, published: SitePublication) -> None:
         print_left_out(published.built.problems, secrets)
     for upload in published.uploads:
         if upload.ok:
-            out.print(Text("  ✓ ", style="green") + Text(redact(f"{upload.name}: {upload.remote_id}", secrets)))
+            out.print(Text("  ✓ ", style="green") + Text(printable(redact(f"{upload.name}: {upload.remote_id}", secrets), one_line=True)))
         else:
-            out.print(Text("  ✗ ", style="red") + Text(redact(f"{upload.name}: {upload.error}", secrets)))
+            out.print(Text("  ✗ ", style="red") + Text(printable(redact(f"{upload.name}: {upload.error}", secrets), one_line=True)))
     if not published.uploads:
         out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
 

@@ -87,7 +87,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
         return
     for s in found:
-        state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped')})"
+        state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped', one_line=True)})"
         invite_id = s.invite[:12] if s.invite else "-"
         click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}{gone(config, s)}  "
                    f"{state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")

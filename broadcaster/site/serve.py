@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, printable
 from broadcaster.site.folder import AUDIENCE_DIR, MARKER
 from broadcaster.site.output import site_files
 
@@ -35,7 +35,9 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         line = format % args
         path = getattr(self, "path", "")
         if path:  # as it is served: "/%61/<token>/" and "//a//<token>" are the customer's page too
-            line = line.replace(path, "/" + _site_path(path))
+            # Decoded, escaped: any web page the operator opens can request "%E2%80%AE" (a right-to-left override,
+            # which the standard library passes) and have the line drawn reordered.
+            line = line.replace(path, "/" + printable(_site_path(path), one_line=True))
         super().log_message("%s", _CUSTOMER_PAGE.sub(r"\1***", line))
 
     def send_head(self) -> Any:
