@@ -345,12 +345,27 @@ def plain_value(value: Any) -> str:
     return value.reveal_or_empty() if isinstance(value, Secret) else str(value)
 
 
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_USERINFO = re.compile(
+    r"(?<=://)[^/@\s]+@"
+    # Also "user:password@host" without a scheme, as a proxy variable may hold it (curl, requests, httpx and
+    # urllib add "http://" themselves) and a library logs it: at the start of a text or of a word, never "mailto:".
+    r"|(?<![^\s\"'=(<\[,;])(?!mailto:)[^/@\s:\"'=]+:[^/@\s\"']*@(?=[\w\[])",
+    re.IGNORECASE,
+)
+# A user name standing alone in a URL ("https://TOKEN@proxy/"): many proxies and gateways take their key so.
+_USER_ALONE = re.compile(r"(?<=://)[^/@\s:]+@")
 
 
 def without_credentials(text: str) -> str:
     """``text`` with the user and password of every URL in it shown as ``***@``."""
     return _USERINFO.sub("***@", text)
+
+
+def without_lone_users(text: str) -> str:
+    """``text`` with a user name standing alone in a URL shown as ``***@`` (``http://***@proxy/``), where
+    ``user:password@`` keeps its user (``redact`` masks the password): not a secret value, since "deploy"
+    alone is a word every message would lose, but never printed or stored as part of a URL (README)."""
+    return _USER_ALONE.sub("***@", text)
 
 
 def proxy_secrets(env: Mapping[str, str]) -> list[str]:
@@ -362,8 +377,9 @@ def proxy_secrets(env: Mapping[str, str]) -> list[str]:
 def proxy_secrets_named(env: Mapping[str, str]) -> list[tuple[str, str]]:
     """``proxy_secrets`` with the variable each is in."""
     names = [n for n in env if n.lower().endswith(PROXY_VARIABLE_SUFFIX) and n.lower() != NO_PROXY]
+    # Without a scheme ("user:password@proxy:3128") the SDKs read it as http://, and so is it read here.
     return [(f"the password in ${{{name}}}", part) for name in names
-            for part in url_credentials(env[name], user_alone=False)]
+            for part in url_credentials(env[name] if "://" in env[name] else f"http://{env[name]}", user_alone=False)]
 
 
 def url_secrets(table: ChannelConfig) -> list[str]:

@@ -313,6 +313,8 @@ def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> 
     api_url = table.get("api_url")
     if api_url is not None and (not isinstance(api_url, str) or not is_http_url(api_url)):
         raise reader.error("bot.api_url", _NOT_HTTP)
+    if api_url is not None:
+        _refuse_clear_text(reader, "bot.api_url", api_url, "the bot's token, and what subscribers send it,")
     username = reader.string(table, "username", "bot.")
     named = _BOT_USERNAME.match(username) if username else None
     if username and named is None:
@@ -554,8 +556,31 @@ def _common(
     api_url = table.get("api_url")
     if api_url is not None and (not isinstance(api_url, str) or not is_http_url(api_url)):
         raise reader.error(prefix + "api_url", _NOT_HTTP)
+    if api_url is not None:  # it replaces the origin whose https the channel's own options require
+        _refuse_clear_text(reader, prefix + "api_url", api_url, "the destination's token, and everything sent,")
     options = {k: reader.resolve(v) for k, v in table.items() if k not in registry.COMMON_KEYS}
     return kind, options, visibility, components, api_url
+
+
+# A host name botocore refuses (an "_" in it): it sends nothing there, and says so (cannot make an S3 client).
+_HOST_BOTOCORE_TAKES = re.compile(r"[a-z0-9.:-]+")
+
+
+def _refuse_clear_text(reader: _Reader, key: str, url: str, what: str) -> None:
+    """A ConfigError unless ``url`` is https, or http to this machine (a proxy or a local Bot API server there):
+    elsewhere ``what`` would cross the network in clear text, for anyone on the way to read. Shows the host
+    alone (the URL may hold a password)."""
+    if not url.lower().startswith("http://"):
+        return
+    from urllib.parse import urlsplit
+
+    from broadcaster.channels.email import is_loopback  # only for an http:// URL: the channels load slowly
+
+    host = urlsplit(url).hostname or ""
+    if not is_loopback(host):
+        raise reader.error(key, f"is http:// to another machine ({host}): {what} would cross the network in clear "
+                                "text. Give its https:// address (http:// only to this machine: a proxy on localhost, "
+                                "a local Telegram Bot API server at http://127.0.0.1:8081)")
 
 
 def _channel(
@@ -569,7 +594,21 @@ def _channel(
 def _publish_target(reader: _Reader, name: str, table: Any) -> ChannelConfig:
     kind, options, visibility, components, api_url = _common(reader, name, table, "publish", set())
     registry.check_host(kind, visibility, options, f"{reader.where}publish.{name}.")
+    if kind == "s3":
+        _refuse_clear_endpoint(reader, f"publish.{name}.endpoint_url", options.get("endpoint_url"))
     return ChannelConfig(name, kind, "public", (), api_url, options)
+
+
+def _refuse_clear_endpoint(reader: _Reader, key: str, endpoint: Any) -> None:
+    """An S3 ``endpoint_url`` (from ``${VAR}`` too) is held to ``api_url``'s rule: the session token, the signed
+    requests and the customers' pages (their paths are their feed tokens) would go in clear text."""
+    url = endpoint.reveal_or_empty() if isinstance(endpoint, Secret) else endpoint
+    if not isinstance(url, str) or not is_http_url(url):
+        return  # refused already, or unset
+    from urllib.parse import urlsplit
+
+    if _HOST_BOTOCORE_TAKES.fullmatch(urlsplit(url).hostname or ""):
+        _refuse_clear_text(reader, key, url, "the session token, the signed requests and the customers' pages")
 
 
 def _refuse_kept_capabilities(

@@ -610,8 +610,11 @@ class Publisher:
 
     def _scrubbed(self, text: str) -> str:
         """Every text the engine stores or reports, without a secret: whatever a channel or host
-        already scrubbed, a server's answer quoted in an error, a note or advice may echo one."""
-        return redact(text, self._secrets())
+        already scrubbed, a server's answer quoted in an error, a note or advice may echo one; nor a
+        user name standing alone in a URL (a proxy's key written as the user: ``without_lone_users``)."""
+        from broadcaster.config import without_lone_users
+
+        return without_lone_users(redact(text, self._secrets()))
 
     def _secrets(self) -> list[str]:
         values = self.config.secret_values()

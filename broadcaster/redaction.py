@@ -31,6 +31,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -233,12 +234,66 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+# A customer's page, where a path names it: ``a/`` and a feed token (``config.FEED_TOKEN``), a capability (whoever
+# holds it reads the page), then the files in it.
+_CUSTOMER_PAGE = re.compile(r"(?<![\w.~%+-])a/[A-Za-z0-9_-]{20,128}(?![A-Za-z0-9_-])((?:/[\w.~%+-]*)*)")
+
+
+def without_customer_pages(text: str) -> str:
+    """``text`` with the token of every customer's page it names masked, as ``site serve`` logs it, and the page
+    named ("a/***/atom.xml (a customer's page)"): a host's message may name one whose token no config holds any
+    more (a rotated token's old page, still served when removing it failed), which no secret known masks."""
+    return _CUSTOMER_PAGE.sub(lambda found: f"a/{MASK}{found[1]} (a customer's page)", text)
+
+
 def remember(secrets: Iterable[str]) -> None:
     """Add the secrets of a loaded config to those every log record is scrubbed of."""
     known.update(s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH)
 
 
 # -- log records -----------------------------------------------------------------
+
+# Set while this thread's log records are held (``records_held``): what each was made from, in order.
+_holding = threading.local()
+_HELD = "broadcaster_held"  # the attribute that marks a record held: our handler does not print it
+_HELD_MESSAGE = "(held until the credentials being fetched are known)"
+
+
+@contextmanager
+def records_held() -> Iterator[None]:
+    """The log records this thread makes meanwhile are printed when it ends, scrubbed of the secrets known then.
+
+    For fetching credentials: botocore logs the answer that holds them (an assumed role's keys, an SSO token)
+    and the request that bought them (a web identity token) before anyone could ``remember`` them, and a
+    record is scrubbed when it is made. The caller remembers them inside. Any other handler sees only
+    "held" while it runs, then the scrubbed record.
+    """
+    if getattr(_holding, "records", None) is not None:  # held already, by a caller further out
+        yield
+        return
+    held: list[tuple[logging.LogRecord, dict[str, object]]] = []
+    _holding.records = held
+    try:
+        yield
+    finally:
+        _holding.records = None
+        for record, made in held:
+            record.__dict__.update(made)
+            delattr(record, _HELD)
+            RedactingFilter().filter(record)
+            logging.getLogger(record.name).handle(record)
+
+
+def _held(record: logging.LogRecord) -> bool:
+    """Hold ``record`` if this thread's records are held (``records_held``): keep what it was made from, and
+    leave it nothing to show meanwhile."""
+    held = getattr(_holding, "records", None)
+    if held is None:
+        return False
+    held.append((record, dict(record.__dict__)))
+    record.msg, record.args, record.exc_info, record.exc_text, record.stack_info = _HELD_MESSAGE, None, None, None, None
+    setattr(record, _HELD, True)
+    return True
 
 
 class RedactingFilter(logging.Filter):
@@ -296,6 +351,8 @@ class _OwnOrDebug(logging.Filter):
         self.debug = debug
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, _HELD, False):  # printed when it is let go (``records_held``)
+            return False
         return self.debug or record.name.split(".", 1)[0] in OWN_LOGGERS
 
 
@@ -317,7 +374,8 @@ def install_logging(debug: bool = False) -> Iterator[_OwnOrDebug]:
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous_factory(*args, **kwargs)
-        scrub.filter(record)
+        if not _held(record):
+            scrub.filter(record)
         return record
 
     switch = _OwnOrDebug(debug)

@@ -349,8 +349,11 @@ class Channel(ABC):
         return [v for v in values if v]
 
     def redact(self, text: str) -> str:
-        """``text`` with every secret of this channel replaced by ``***``."""
-        return redact(text, self.secret_values())
+        """``text`` with every secret of this channel replaced by ``***``, and a user name standing alone in a
+        URL (``api_url = "http://KEY@proxy/"``, a proxy's key) too."""
+        from broadcaster.config import without_lone_users  # config loads the channel classes
+
+        return without_lone_users(redact(text, self.secret_values()))
 
     def fail(
         self, message: str, *, retryable: bool, retry_after: float | None = None, outcome_unknown: bool = False

@@ -633,6 +633,13 @@ class SlackChannel(Channel):
         import urllib.error
 
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else None
+        if isinstance(reason, str) and reason.startswith("unknown url type"):
+            # urllib's own refusal (its UnknownHandler), before any connection: a proxy of a scheme it cannot use.
+            return self._error(
+                f"Slack {method} was not sent: urllib cannot use the proxy ({reason}). Give HTTPS_PROXY (or "
+                "HTTP_PROXY) an http:// proxy, since Slack's client takes no socks5://, or list Slack's host in NO_PROXY.",
+                retryable=False, code="proxy",
+            )
         if isinstance(reason, ConnectionRefusedError | socket.gaierror):
             what = f"could not connect to {self.api_url} (check the network, a proxy, or api_url)"
             return self._error(f"Slack {method} failed: {what}.", retryable=True, code="network")

@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 
 
 def _scrubbed(text: str | None) -> str | None:
-    """A stored text as shown: rows written before a secret was known to redaction are scrubbed here."""
-    return printable(redact(text)) if text else text
+    """A stored text as shown: rows written before a secret was known to redaction, or before a user name
+    standing alone in a URL was masked, are scrubbed here."""
+    from broadcaster.config import without_lone_users
+
+    return printable(without_lone_users(redact(text))) if text else text
 
 
 # The fields a server made, or may have written into (a post's id, a thread's, a part's, notes, errors,

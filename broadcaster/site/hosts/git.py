@@ -52,7 +52,7 @@ from broadcaster.config import plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.filelock import POLL_SECONDS, FileLock
-from broadcaster.redaction import redact
+from broadcaster.redaction import redact, without_customer_pages
 from broadcaster.site.folder import SITE_SIGNATURE, is_site_path
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
@@ -117,9 +117,27 @@ def check_remote(value: str, where: str, *, written: bool) -> None:
                 "holds a credential written in the file. Put the whole URL in an environment variable and write "
                 'remote = "${PAGES_REMOTE}", or leave the credential to git (a credential helper or an SSH key).'
             )
+        _refuse_credential_in_clear_text(value, where)
         return
     if ":" in value.split("/", 1)[0] and not _SCP_LIKE.match(value):
         raise refuse("must be a URL (https://host/owner/repo.git), a git@host:path address or a path.")
+
+
+def _refuse_credential_in_clear_text(value: str, where: str) -> None:
+    """Refuse an http:// remote on another machine that holds a credential (from ``${VAR}``): git would send it
+    in clear text (HTTP Basic), for anyone on the way to read and push with."""
+    from broadcaster.channels.email import is_loopback  # only for an http:// remote: the channels load slowly
+
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+    except ValueError:
+        return  # check_remote says what is wrong with it
+    if parts.scheme.lower() == "http" and (parts.username or parts.password) and not is_loopback(host):
+        raise ConfigError(
+            f"{where}.remote is http:// to another machine ({host}) and holds a credential, which git would send in "
+            "clear text. Use the repository's https:// address (http:// only to this machine)."
+        )
 
 
 class GitHost(SiteHost):
@@ -165,6 +183,8 @@ class GitHost(SiteHost):
         remote = options.get("remote")
         if isinstance(remote, str):
             check_remote(remote, where, written=True)
+        elif "://" in plain_value(remote):  # from ${VAR}: checked in full when publishing, its credential's way here
+            _refuse_credential_in_clear_text(plain_value(remote), where)
 
     @property
     def remote(self) -> str:
@@ -182,8 +202,9 @@ class GitHost(SiteHost):
         return self.clean(plain_value(value)) or repr(value)
 
     def clean(self, text: str) -> str:
-        """``text`` without the credentials of the remote URL."""
-        return redact(without_credentials(text), self._credentials())
+        """``text`` without the credentials of the remote URL, nor the token of a customer's page it names (a
+        rotated token's old page: no config holds that token any more)."""
+        return redact(without_credentials(without_customer_pages(text)), self._credentials())
 
     def _credentials(self) -> list[str]:
         raw = plain_value(self.remote_option)
