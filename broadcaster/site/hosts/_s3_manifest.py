@@ -35,8 +35,10 @@ from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 MANIFEST_NAME = ".broadcaster-manifest.json"
 MANIFEST_VERSION = 1  # bump when the headers change, so the next publish re-uploads everything
-# style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale.
-FINGERPRINTED = re.compile(r"(?:^|/)[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)$")
+# style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale. Only at the site's
+# top, where the builder writes its assets: below it, a name is a component's or an incident's id
+# (badges/db.20260101.svg), a page that changes with every outage.
+FINGERPRINTED = re.compile(r"[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Remote:
     # As read from the bucket: the versions and generation sealed (``_sealed``), ``store`` its digest, until
     # ``opened`` with the store's id.
     sealed: str = field(default="", compare=False)
+    # The bucket holds a manifest object this version cannot read (not JSON, cut short, another format
+    # version): it names nothing, yet the place holds a site whose files must be listed (``S3Host``).
+    unreadable: bool = field(default=False, compare=False)
 
     @classmethod
     def of_bytes(cls, body: bytes, etag: str | None) -> Remote:
@@ -68,7 +73,7 @@ class Remote:
         """The manifest's JSON as read from the bucket or the local copy; empty if it is not one."""
         files = document.get("files") if isinstance(document, dict) else None
         if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
-            return cls(etag=etag)
+            return cls(etag=etag, unreadable=True)
         unconfirmed = document.get("unconfirmed")
         unknown = {str(p) for p in unconfirmed} if isinstance(unconfirmed, list) else set()
         sealed = document.get("sealed")
@@ -131,10 +136,13 @@ class Plan:
     upload: list[str]
     delete: list[str]
     newer: frozenset[str]
+    # Of ``newer``: what the bucket's later build took out (never uploaded by a build that is behind).
+    taken_out: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, site: BuiltSite, remote: Remote) -> Plan:
         newer: set[str] = set()
+        taken_out: set[str] = set()
         behind = False  # the bucket shows a later state of the same store than this build read
         # Versions of another store say nothing about ours, nor those of a state of ours the store no longer
         # holds (restored from a backup: its sequence numbers are used again).
@@ -143,12 +151,19 @@ class Plan:
             behind = site.behind(remote.generation)
             if behind:
                 newer |= {p for p in remote.files if is_linking(p)}
+                # What the later build does not list, or lists only as being deleted (hash unknown, no
+                # version: ``while_deleting``), was taken out since this build read the store (a withdrawn
+                # incident, a removed customer's page or component's badge): that build would have published
+                # it otherwise. Uploading it would publish again what was withdrawn. Assets are never taken out.
+                taken_out = {p for p in site.hashes if not remote.files.get(p) and not fingerprinted(p)}
+                taken_out -= newer  # the index, feeds and JSON written unconfirmed with the manifest: kept
+                newer |= taken_out
         upload = [p for p in site.order if remote.files.get(p) != site.hashes[p] and p not in newer]
         # A build that is behind cannot tell a page of an incident created since it read the
         # store from one of an incident the store no longer holds: it deletes nothing.
         gone = set(remote.files) - set(site.hashes) - site.keep
         delete = [] if behind else sorted(p for p in gone if not fingerprinted(p))
-        return cls(upload, delete, frozenset(newer))
+        return cls(upload, delete, frozenset(newer), frozenset(taken_out))
 
     @property
     def pages(self) -> list[str]:
@@ -278,7 +293,7 @@ def _private_folder(folder: Path) -> None:
 
 
 def fingerprinted(path: str) -> bool:
-    return FINGERPRINTED.search(path) is not None
+    return FINGERPRINTED.fullmatch(path) is not None
 
 
 def _later(remote_version: str, ours: str | None) -> bool:

@@ -35,6 +35,7 @@ for the read's answer: it is created only if the bucket has no such file
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import mimetypes
 import os
 import threading
@@ -45,6 +46,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
@@ -104,6 +106,8 @@ _RETRYABLE_CODES = frozenset({
 })
 
 
+# What a publish does when it lists the site's files for want of a manifest (said if the listing fails).
+_LISTING_LOST = "list the site's files, whose manifest is lost"
 # The files at a site's top that a first publish would replace in a bucket serving another website.
 _SITE_TOP_NAMES = ("index.html", "feed.xml", "atom.xml", "summary.json")
 
@@ -217,8 +221,10 @@ class S3Host(SiteHost):
 
     @property
     def place(self) -> str:
-        # Kept in the local copy of the manifest (.broadcaster/): never the endpoint's credentials.
-        return f"s3:{without_credentials(self.endpoint_url or '')} {self.location}"
+        # Kept in the local copy of the manifest (.broadcaster/): never the endpoint's credentials. One
+        # spelling of the endpoint, so that machines writing it differently take turns on one lock and
+        # one record of how far the store got there (``site.source.publish``).
+        return f"s3:{_one_spelling(self.endpoint_url or '')} {self.location}"
 
     @property
     def manifest_key(self) -> str:
@@ -406,6 +412,9 @@ class S3Host(SiteHost):
         try:
             client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
             return self._publish_with(client, known, site, stop, fresh)
+        except BaseException as exc:
+            self._take_back(fresh, exc)
+            raise
         finally:
             fresh.wait()  # never left uploading behind the command's back, nor on a closed client
             if isinstance(client, _LightClient):
@@ -419,28 +428,39 @@ class S3Host(SiteHost):
             # Another machine of this store may have published a build of a later state: its
             # pages must be known before any of ours goes up (the conditional write comes last).
             known = self._read_manifest(client, site)
-        if known.etag is None:
-            self._refuse_anothers_files(client)
-            known = self._claim_the_place(client, site, known)
-        elif known.customer_pages or any(p.startswith(AUDIENCE_DIR) for p in site.hashes):
-            known = self._with_customers(client, known)
+        else:
+            known = self._with_listed(client, known, site)
+        if known.etag is None:  # none in the bucket
+            known = self._claim(client, site)
         for _ in range(self.conflict_attempts):
             try:
                 return self._publish_over(client, site, known, stop, fresh)
             except _Conflict as conflict:
                 self._conditional = self._conditional and not isinstance(conflict, _Unsupported)
                 known = self._read_manifest(client, site)
+                if known.etag is None:  # deleted since this publish planned against it: the site's files listed
+                    known = replace(known, files=self._listed(client, "", None, _LISTING_LOST))
         self.local_copy.forget()
         raise retryable(self._clean(
             f"{self.location}: another publisher replaced the manifest {self.conflict_attempts} times while "
             "this one uploaded; the site is not yet fully published. Run `broadcaster retry` in a moment."
         ))
 
-    def _refuse_anothers_files(self, client: Any) -> None:
+    def _claim(self, client: Any, site: BuiltSite) -> Remote:
+        """The place without a manifest made this store's (``_claim_the_place``), after refusing another
+        website's files. Where it holds a site of broadcaster's all the same (its manifest deleted, or one
+        from before manifests), that site's files are listed: this build deletes those it lacks (a withdrawn
+        incident's page), which no manifest names any more."""
+        holds_a_site = self._refuse_anothers_files(client)
+        listed = self._listed(client, "", None, _LISTING_LOST) if holds_a_site else {}
+        return self._claim_the_place(client, site, listed)
+
+    def _refuse_anothers_files(self, client: Any) -> bool:
         """A first publish (no manifest in the bucket) where the bucket or prefix serves another website: files the
         site would replace (its index.html, feeds, summary.json) and no site of broadcaster's (its signature: a
         manifest lost, or one from before manifests). Refused, as the directory and git targets refuse a folder
-        or a branch of another's; nothing is uploaded. Looked up by name, together, on a first publish only."""
+        or a branch of another's; nothing is uploaded. Looked up by name, together, on a first publish only.
+        Returns whether the place holds a site of broadcaster's."""
         looks = (*_SITE_TOP_NAMES, SITE_SIGNATURE)
         with ThreadPoolExecutor(len(looks), thread_name_prefix="s3-look") as pool:
             found = dict(zip(looks, pool.map(partial(self._holds, client), looks), strict=True))
@@ -451,12 +471,14 @@ class S3Host(SiteHost):
                 f"replace them. Give publish.{self.name} a prefix of its own (prefix = \"status/\") or another "
                 "bucket; nothing was uploaded."
             ))
+        return found[SITE_SIGNATURE]
 
-    def _claim_the_place(self, client: Any, site: BuiltSite, known: Remote) -> Remote:
-        """A first publish writes an empty manifest of this store before any file: one that then fails part way
-        leaves the place named as broadcaster's, and the next publish finishes it rather than taking its files
-        for another website's. Another publisher's claim first: theirs is read and planned against."""
-        claim = Remote(store=site.store)
+    def _claim_the_place(self, client: Any, site: BuiltSite, listed: Mapping[str, str]) -> Remote:
+        """A first publish writes a manifest of this store before any file, naming only the site files found
+        ``listed`` (hash unknown): one that then fails part way leaves the place named as broadcaster's, and
+        the next publish finishes it (deleting what its build lacks) rather than taking its files for another
+        website's. Another publisher's claim first: theirs is read and planned against."""
+        claim = Remote(files=dict(listed), store=site.store)
         try:
             return replace(claim, etag=self._write_manifest(client, claim, replaces=None))
         except _Unsupported:
@@ -511,13 +533,14 @@ class S3Host(SiteHost):
 
         pool = ThreadPoolExecutor(min(self.upload_workers, len(paths)), thread_name_prefix="s3-upload")
         try:
-            return _Fresh({path: pool.submit(create, path) for path in paths}, site)
+            return _Fresh({path: pool.submit(create, path) for path in paths}, site, client)
         finally:
             pool.shutdown(wait=False)
 
     def _publish_over(
         self, client: Any, site: BuiltSite, remote: Remote, stop: threading.Event, fresh: _Fresh
     ) -> Receipt:
+        fresh.named_by(remote.files)  # the bucket's manifest names them: never orphans, whatever happens next
         if remote.store == site.store:  # after a conflict too: the manifest read again may show a later build
             site.refuse_restored_over(remote.generation, self.location)
         plan = Plan.of(site, remote)
@@ -534,10 +557,15 @@ class S3Host(SiteHost):
                 done.files.update(created)
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
-            if plan.upload or plan.delete or remote.etag is None or not result.shows_the_same(remote):
+            if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
                                    manifest=(plan.while_deleting(result), pending))
+                fresh.named_by(result.files)
+            else:
+                # Only customers' pages changed, which the manifest never names: a new manifest (its ETag
+                # and Last-Modified, which anyone may ask for) would tell readers that something changed, and when.
+                self._upload_round(client, site, plan.linking, done, stop)
             for path in plan.delete:
                 self._check_stop(stop)
                 self._call(partial(client.delete_object, Bucket=self.bucket, Key=self.prefix + path), f"delete {path}")
@@ -546,14 +574,18 @@ class S3Host(SiteHost):
             raise
         except BaseException:
             self.local_copy.forget()
-            if done.files != remote.files:
-                self._save_progress(client, replace(plan.progress(site, remote, done.files), etag=done.etag))
+            if _public(done.files) != _public(remote.files):  # customers' pages: listed again by the next publish
+                if self._save_progress(client, replace(plan.progress(site, remote, done.files), etag=done.etag)):
+                    fresh.named_by(done.files)
             raise
+        fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
         notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
                  f"{len(site.hashes) - len(plan.upload)} unchanged"]
-        if plan.newer:
-            notes.append(f"{len(plan.newer)} kept: built elsewhere from a later state of the store")
+        if plan.newer - plan.taken_out:
+            notes.append(f"{len(plan.newer - plan.taken_out)} kept: built elsewhere from a later state of the store")
+        if plan.taken_out:
+            notes.append(f"{len(plan.taken_out)} not uploaded: taken out of the site since this build read the store")
         if remote.store == site.store and site.restored_over(remote.generation):
             notes.append(site.restored_note(remote.generation))
         return Receipt(remote_id=self.location, notes=tuple(notes))
@@ -604,25 +636,43 @@ class S3Host(SiteHost):
         mine = self.local_copy.read(site.store if site is not None else "")  # sealed alike when not opened
         if mine is not None and mine.etag == remote.etag:
             remote = mine  # the same document, and this machine knows its unconfirmed files arrived
+        return self._with_listed(client, remote, site)
+
+    def _with_listed(self, client: Any, remote: Remote, site: BuiltSite | None) -> Remote:
+        """``remote`` with the files no manifest names, listed from the bucket: every file of the site when the
+        bucket's manifest is unreadable (its files, a withdrawn incident's page among them, are still served,
+        and this build deletes those it lacks); else the customers' pages, when it has some or ``site`` does.
+        Nothing where the bucket has no manifest: ``_claim`` lists what a site of broadcaster's there holds."""
+        if remote.etag is None:
+            return remote
+        if remote.unreadable:
+            listed = self._listed(client, "", None, "list the site's files, whose manifest is unreadable")
+            return replace(remote, files=listed, unreadable=False)
         if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
             return remote
-        return self._with_customers(client, remote)
+        customers = self._listed(client, AUDIENCE_DIR, site, "list the customers' pages")
+        return replace(remote, files={**remote.files, **customers}) if customers else remote
 
-    def _with_customers(self, client: Any, remote: Remote) -> Remote:
-        """Every file under ``a/``, hash unknown (so each publish uploads the current ones again and
-        deletes any other: a changed token's old page). Listed, because a manifest in the bucket
-        naming them would give every customer's capability to whoever reads it."""
+    def _listed(self, client: Any, under: str, site: BuiltSite | None, doing: str) -> dict[str, str]:
+        """Every file under ``under`` in the shape of a site's (a shared bucket's other files are not ours to
+        delete), with ``site``'s hash where the bucket holds that very file, else unknown (""): uploaded again.
+
+        The customers' pages under ``a/`` are always listed: a manifest in the bucket naming them would give
+        every customer's capability to whoever reads it. Compared by content (the ETag of an object a single
+        PUT sent is its body's MD5), so that a publish changing nothing public writes nothing, not even the
+        manifest, whose new ETag and Last-Modified would tell readers that staff did something, and when."""
         def listed() -> dict[str, str]:
             found: dict[str, str] = {}
-            pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + AUDIENCE_DIR)
+            pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + under)
             for page in pages:
-                keys = (str(item["Key"]).removeprefix(self.prefix) for item in page.get("Contents", []))
-                # Only what broadcaster writes there: a shared bucket's other files under a/ are not ours to delete.
-                found.update({key: "" for key in keys if is_site_path(key)})
+                for item in page.get("Contents", []):
+                    key = str(item["Key"]).removeprefix(self.prefix)
+                    if is_site_path(key):
+                        found[key] = str(item.get("ETag") or "")
             return found
 
-        customers = self._call(listed, "list the customers' pages")
-        return replace(remote, files={**remote.files, **customers}) if customers else remote
+        etags: dict[str, str] = self._call(listed, doing)
+        return {key: _hash_if_same(site, key, etag) for key, etag in etags.items()}
 
     def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
         """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
@@ -671,11 +721,40 @@ class S3Host(SiteHost):
             raise self._transport_error(exc, "write the manifest") from exc
         return str(answer.get("ETag") or "")
 
-    def _save_progress(self, client: Any, served: Remote) -> None:
-        """Record what did go up, so the engine's next attempt uploads only the rest."""
+    def _save_progress(self, client: Any, served: Remote) -> bool:
+        """Record what did go up, so the engine's next attempt uploads only the rest. Whether it was recorded."""
         # Best effort: if this fails too (or another publisher wrote since), the original error is the one to report.
-        with contextlib.suppress(Exception):
+        try:
             self.local_copy.save(replace(served, etag=self._write_manifest(client, served, replaces=served.etag)))
+        except Exception:  # noqa: BLE001
+            return False
+        return True
+
+    def _take_back(self, fresh: _Fresh, failure: BaseException) -> None:
+        """After a publish that failed or was refused: delete the pages it created ahead (``_create_fresh_pages``)
+        that no manifest in the bucket names. ``If-None-Match: *`` proved nothing was there before, and, named
+        nowhere, no later publish would ever delete them (a withdrawn incident's page would stay up for good).
+        Raises, in place of ``failure``, an error naming those it could not delete."""
+        orphans = sorted(fresh.orphans())
+        if not orphans or fresh.client is None:
+            return
+        client = fresh.client
+
+        def delete(path: str) -> None:
+            self._call(partial(client.delete_object, Bucket=self.bucket, Key=self.prefix + path), f"delete {path}")
+
+        with ThreadPoolExecutor(min(self.upload_workers, len(orphans)), thread_name_prefix="s3-upload") as pool:
+            outcomes = {path: pool.submit(delete, path) for path in orphans}
+        left = {path: error for path, f in outcomes.items() if (error := f.exception()) is not None}
+        if not left:
+            return
+        shown = ", ".join(self.prefix + path for path in sorted(left))
+        said = str(failure).replace("Nothing was published there.", "Nothing else was published there.")
+        raise DeliveryError(self._clean(
+            f"{said} Before it stopped, this publish created new pages in {self.location} that no manifest names, "
+            f"and could not delete them again ({next(iter(left.values()))}): delete {shown} from the bucket, "
+            "or a later publish may never take them out."
+        ), retryable=getattr(failure, "retryable", True)) from failure
 
     @staticmethod
     def _check_stop(*stops: threading.Event) -> None:
@@ -724,12 +803,12 @@ class S3Host(SiteHost):
 
         try:
             session = boto3.session.Session()
-            client = session.client(
+            if key_id is None:  # before the client uses them: fetching them is logged (an assumed role's, SSO's)
+                _remember_credentials(session)
+            return session.client(
                 "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config,
                 aws_access_key_id=key_id, aws_secret_access_key=secret,
             )
-            _remember_credentials(session)
-            return client
         except (BotoCoreError, ValueError) as exc:  # an endpoint or region it refuses, a broken AWS config file
             raise permanent(self._clean(
                 f"{self.location}: cannot make an S3 client: {exc}. Check publish.{self.name}.endpoint_url "
@@ -820,26 +899,108 @@ class S3Host(SiteHost):
     def _clean(self, message: str) -> str:
         """``message`` without the credentials boto signs with (the config's, or the AWS environment's; those
         boto3 found by itself, a profile's or a role's, ``redact`` adds from ``known``), nor any request
-        signature a gateway echoed (``redact`` masks those whatever the secrets)."""
+        signature a gateway echoed (``redact`` masks those whatever the secrets), nor the token of a customer's
+        page it names (a rotated token's old page, whose removal failed: no config holds that token any more)."""
+        from broadcaster.redaction import without_customer_pages
+
         secrets = [plain_value(self.config.options.get(key)) for key in self.secret_options]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_VARIABLES]
         secrets += url_credentials(self.endpoint_url or "")  # "https://user:pass@host", which boto3 repeats
-        return redact(message, secrets)
+        return redact(without_customer_pages(message), secrets)
+
+
+def _one_spelling(endpoint: str) -> str:
+    """``endpoint`` as any machine may spell it: no credentials, scheme and host in lower case, no default port,
+    no trailing '/'. As it was written where it is not such a URL (config load refuses those anyway)."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return without_credentials(endpoint)
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in ("http", "https") or not host:
+        return without_credentials(endpoint)
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port in (None, {"http": 80, "https": 443}[scheme]) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def _public(files: Mapping[str, str] | list[str]) -> dict[str, str]:
+    """The entries of ``files`` (paths, or paths -> hashes) outside the customers' pages."""
+    found = files if isinstance(files, Mapping) else dict.fromkeys(files, "")
+    return {p: h for p, h in found.items() if not p.startswith(AUDIENCE_DIR)}
+
+
+def _hash_if_same(site: BuiltSite | None, path: str, etag: str) -> str:
+    """``site``'s hash of ``path`` if the bucket's object with ``etag`` is that very file, else "" (unknown)."""
+    if site is None or path not in site.hashes or not etag:
+        return ""
+    try:
+        body = site.read(path)
+    except OSError:
+        return ""  # its upload says what is wrong
+    return site.hashes[path] if etag.strip('"') == hashlib.md5(body, usedforsecurity=False).hexdigest() else ""
 
 
 def _remember_credentials(session: Any) -> None:
-    """The credentials boto3 found by itself (a profile, SSO, an assumed role, the shared credentials
-    file) known to redaction: botocore's debug log prints each request's canonical form, session token
-    and access key included, and ``--debug`` shows it."""
+    """The credentials boto3 finds by itself (a profile, SSO, an assumed role, a web identity, the shared
+    credentials file) known to redaction, with the tokens that buy them: botocore's debug log prints each
+    request's canonical form (session token and access key included), and, as they are fetched, the request
+    that buys them (a web identity token, an SSO token) and the answer that holds them. The log of fetching
+    is held until they are known (``records_held``); so is that of fetching them again once they expire."""
     from botocore.exceptions import BotoCoreError
 
+    from broadcaster.redaction import records_held
+
+    with records_held():
+        remember(_tokens_that_buy_credentials(session))
+        try:
+            found = session.get_credentials()
+            fetch = getattr(found, "_refresh_using", None)  # botocore's: what fetches them, now and when they expire
+            if callable(fetch):
+                def fetched_and_remembered() -> Any:
+                    with records_held():
+                        remember(_tokens_that_buy_credentials(session))  # a token file is rotated (EKS: hourly)
+                        answer = fetch()
+                        remember(str(answer.get(key) or "") for key in ("access_key", "secret_key", "token"))
+                    return answer
+
+                found._refresh_using = fetched_and_remembered
+            frozen = found.get_frozen_credentials() if found is not None else None
+        except BotoCoreError:
+            return  # none to be found: the first request says so, in its own words
+        if frozen is not None:
+            remember(v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
+
+
+def _tokens_that_buy_credentials(session: Any) -> list[str]:
+    """The web identity token (CI's OIDC token, EKS's) and the SSO tokens boto3 would send for credentials:
+    bearer tokens, each good for AWS keys while it lives."""
+    import json
+
+    from botocore.exceptions import BotoCoreError
+
+    def read(path: str | Path) -> str:
+        try:
+            return Path(path).expanduser().read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            return ""  # botocore says what is wrong with it, if it needs it
+
     try:
-        found = session.get_credentials()
-        frozen = found.get_frozen_credentials() if found is not None else None
-    except BotoCoreError:
-        return  # none to be found: the first request says so, in its own words
-    if frozen is not None:
-        remember(v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
+        profile = session._session.get_scoped_config()  # boto3 has no public reader of the profile's settings
+    except (BotoCoreError, AttributeError):
+        profile = {}
+    files = [os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE", ""), str(profile.get("web_identity_token_file", ""))]
+    tokens = [read(name) for name in files if name]
+    if profile.get("sso_start_url") or profile.get("sso_session"):  # botocore's cache, named by a digest
+        for cache in sorted((Path.home() / ".aws" / "sso" / "cache").glob("*.json"))[:50]:
+            try:
+                cached = json.loads(read(cache) or "{}")
+            except ValueError:
+                continue
+            if isinstance(cached, dict):
+                tokens += [str(cached.get(key) or "") for key in ("accessToken", "refreshToken", "clientSecret")]
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -938,16 +1099,27 @@ class _LightClient:
 
 
 class _Fresh:
-    """The pages created ahead of the plan (``S3Host._create_fresh_pages``), each path's creation under way."""
+    """The pages created ahead of the plan (``S3Host._create_fresh_pages``), each path's creation under way,
+    by ``client``; and which of them a manifest in the bucket names (else a failed publish deletes them)."""
 
-    def __init__(self, creating: Mapping[str, Future[bool]], site: BuiltSite | None) -> None:
+    def __init__(self, creating: Mapping[str, Future[bool]], site: BuiltSite | None, client: Any = None) -> None:
         self._creating = dict(creating)
         self._site = site
+        self.client = client
         self.paths = frozenset(creating)
+        self._named: set[str] = set()
 
     @classmethod
     def none(cls) -> _Fresh:
         return cls({}, None)
+
+    def named_by(self, files: Mapping[str, str]) -> None:
+        """A manifest in the bucket names ``files``: a later publish uploads or deletes those of them it names."""
+        self._named |= self.paths & files.keys()
+
+    def orphans(self) -> set[str]:
+        """The pages this publish created that no manifest in the bucket names (waiting for the answers)."""
+        return set(self.created()) - self._named if self.paths else set()
 
     def created(self) -> dict[str, str]:
         """Path -> hash of each page the bucket took (waiting for the answers)."""
