@@ -75,12 +75,16 @@ class FolderState:
 
 
 def inspect(
-    folder: Path, internal: frozenset[str], accept: Callable[[str], bool], signature: str | None = None
+    folder: Path, internal: frozenset[str], accept: Callable[[str], bool], signature: str | None = None,
+    *, marker_alone: bool = True,
 ) -> FolderState:
     """Whose the folder is. ``internal``: broadcaster's own top-level files; ``accept``: whether a
     file found in a folder without the marker was written by broadcaster (a folder written before
     the marker existed is adopted when every file in it is accepted and, given a ``signature``, it
-    holds that file)."""
+    holds that file). ``marker_alone``: whether the marker is enough. A folder that is replaced whole
+    (a directory target) passes False: a marker copied in with a site (``rsync -a public/ /var/www/``)
+    must not hand over the files beside it, so a marked folder is ours only when ``accept`` takes every
+    file in it too."""
     try:
         mode = os.lstat(folder).st_mode
     except FileNotFoundError:
@@ -88,7 +92,10 @@ def inspect(
     if not stat.S_ISDIR(mode) and not (stat.S_ISLNK(mode) and folder.is_dir()):
         return FolderState("not-a-folder")
     if _is_regular_file(folder / MARKER):
-        return FolderState("ours")
+        if marker_alone:
+            return FolderState("ours")
+        strangers = _contents(folder, internal, accept)[1]
+        return FolderState("foreign", tuple(strangers)) if strangers else FolderState("ours")
     found, strangers = _contents(folder, internal, accept)
     if strangers:
         return FolderState("foreign", tuple(strangers))
@@ -113,6 +120,38 @@ def in_the_way(folder: Path) -> Path | None:
 
 def is_site_path(path: str) -> bool:
     return _SITE_PATH.fullmatch(path) is not None
+
+
+def mount_at_or_below(folder: Path) -> Path | None:
+    """``folder`` when it is a mount point, else a mount point inside it (Linux: this process's mounts,
+    bind mounts of the same file system too); None when there is none, or ``folder`` does not exist."""
+    if not folder.is_dir():
+        return None
+    if os.path.ismount(folder):  # another device, or the root: the portable test
+        return folder
+    real = os.path.realpath(folder)
+    for point in _mount_points():
+        if point == real:
+            return folder
+        if point.startswith(real.rstrip("/") + "/"):
+            return folder / os.path.relpath(point, real)
+    return None
+
+
+def _mount_points() -> list[str]:
+    """Every mount point this process sees (Linux's /proc/self/mountinfo); empty where there is none."""
+    try:
+        with open("/proc/self/mountinfo", "rb") as file:
+            lines = file.read().splitlines()
+    except OSError:
+        return []
+    points = []
+    for line in lines:
+        fields = line.split(b" ")
+        if len(fields) > 4:  # the fifth: the mount point, with space, tab, newline and backslash as \ooo
+            raw = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), fields[4])
+            points.append(os.fsdecode(raw))
+    return points
 
 
 def close_audience_dir(site: Path) -> None:

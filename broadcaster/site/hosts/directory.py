@@ -14,11 +14,15 @@ a container that bind-mounts the folder itself keeps seeing the old copy:
 mount its parent instead.
 
 The folder is replaced whole, so it must be broadcaster's: new, empty, or
-holding the marker file every publish writes into it (``site.folder``). A
-folder holding anything else (a project folder, a home folder) is refused,
-never emptied; a folder without the marker (an older version's) is adopted
-only when it holds broadcaster's API files, which no hand-written page has. A
-link or a file in the folder's place is refused before anything is stored. The
+holding the marker file every publish writes into it (``site.folder``) and
+only files a site of broadcaster's has (a marker copied into a web root with a
+site does not hand over the web root's other files). A folder holding anything
+else (a project folder, a home folder) is refused, never emptied; a folder
+without the marker (an older version's) is adopted only when it holds
+broadcaster's API files, which no hand-written page has. A link or a file in
+the folder's place is refused before anything is stored, and so is a mount
+point (a share mounted at ``/mnt/status``: it cannot be renamed, so point the
+target at a folder inside it, ``/mnt/status/site``). The
 copy is world-readable (files 0644, folders 0755) whatever the umask (but
 ``a/``, customers' pages, 0711: no one lists their tokens), and nothing is
 written through a link.
@@ -65,6 +69,7 @@ from broadcaster.site.folder import (
     in_the_way,
     inspect,
     is_site_path,
+    mount_at_or_below,
 )
 from broadcaster.site.hosts import BuiltSite, SiteHost
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
@@ -75,16 +80,18 @@ if TYPE_CHECKING:
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _RECORD = b"publish: "  # the marker's line after MARKER_TEXT: {"id", "store" (its digest), "sealed"}
+_FOLDER = b"folder: "  # the line before it: folder_mark of the folder the publish wrote the marker into
 
 
 @dataclass(frozen=True)
 class Record:
-    """The marker's record: the target's id, and which store (its digest) built the site and how far the
-    store had got (sealed with the store's id)."""
+    """The marker's record: the target's id, which store (its digest) built the site and how far the
+    store had got (sealed with the store's id), and which folder the publish wrote it into (``folder_mark``)."""
 
     id: str
     store: str = ""
     sealed: str = ""
+    folder: str = ""
 
     @classmethod
     def of_marker(cls, marker: bytes) -> Record | None:
@@ -97,7 +104,9 @@ class Record:
         if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not value["id"]:
             return None
         store, sealed = value.get("store"), value.get("sealed")
-        return cls(value["id"], store if isinstance(store, str) else "", sealed if isinstance(sealed, str) else "")
+        folder = next((x[len(_FOLDER):] for x in marker.splitlines() if x.startswith(_FOLDER)), b"")
+        return cls(value["id"], store if isinstance(store, str) else "", sealed if isinstance(sealed, str) else "",
+                   folder.decode("ascii", "replace").strip())
 
     def generation(self, store_id: str) -> int | None:
         """How far ``store_id`` had got when it built the site here; None when another store built it."""
@@ -108,12 +117,17 @@ class Record:
             return int(generation)
         return None
 
-    def marker(self, site: BuiltSite) -> bytes:
-        """The marker to publish with ``site``: this id, and the site's origin."""
+    def written_here(self, folder: Path) -> bool:
+        """Whether a publish wrote this record into ``folder`` itself, not into a folder it was copied from."""
+        return bool(self.folder) and self.folder == folder_mark(self.id, folder)
+
+    def marker(self, site: BuiltSite, folder: Path) -> bytes:
+        """The marker to publish with ``site`` in ``folder`` (which becomes the target): this id, the site's origin."""
         value = {"id": self.id, "store": store_digest(site.store), "sealed": ""}
         if site.store:  # the number padded: a longer one must not show as a longer seal
             value["sealed"] = seal(site.store, {"generation": f"{site.generation:020d}"})
-        return MARKER_TEXT + _RECORD + json.dumps(value, sort_keys=True).encode() + b"\n"
+        here = _FOLDER + folder_mark(self.id, folder).encode() + b"\n"
+        return MARKER_TEXT + here + _RECORD + json.dumps(value, sort_keys=True).encode() + b"\n"
 
 
 class DirectoryHost(SiteHost):
@@ -142,7 +156,7 @@ class DirectoryHost(SiteHost):
     @property
     def place(self) -> str:
         # The id the first publish recorded, not the path: two machines mounting one share at different
-        # paths (/mnt/status, /Volumes/status) take turns on one lock. The path until there is a record
+        # paths (/mnt/status/site, /Volumes/status/site) take turns on one lock. The path until there is a record
         # (one publish of this version makes it).
         try:
             record = self._read_record()
@@ -187,11 +201,39 @@ class DirectoryHost(SiteHost):
                 f"publish.{self.name}.path ({self.target}) is not a folder (a file or a symbolic link). Point "
                 f"publish.{self.name}.path at a real folder, or remove what is there."
             )
+        mount = self._mount_refusal()
+        if mount:
+            return mount
         state = self._state()
         return self._foreign(state) if state.kind == "foreign" else None
 
+    def _mount_refusal(self) -> str | None:
+        """Why the folder cannot be swapped because of a mount (it is one, or one is inside it); None if not.
+        A mount point cannot be renamed (EBUSY): every publish would fail after the update was stored and sent.
+        And a file system mounted inside the folder would go with the old copy, whose removal empties it."""
+        mounted = mount_at_or_below(self.target)
+        if mounted is None:
+            return None
+        inside = self.target / "site"
+        what = "is a mount point" if mounted == self.target else f"holds a mount point ({mounted})"
+        return (
+            f"publish.{self.name}.path ({self.target}) {what}: a publish replaces the folder whole with a new copy, "
+            "and a mount point cannot be renamed or replaced. Point path at a folder inside the mounted share or "
+            f"volume, e.g. {inside}, and have your web server serve that folder (in a container, mount the folder's "
+            "parent rather than the folder itself)."
+        )
+
     def _state(self) -> FolderState:
-        return inspect(self.target, frozenset({MARKER}), is_site_path, SITE_SIGNATURE)
+        # The folder is replaced whole. A marker a publish wrote into this very folder makes it ours, files someone
+        # dropped in since included ("Keep nothing else here"). A marker copied in with a site (rsync -a public/
+        # /var/www/html/: the output folder's, which has no record, or another target's) does not hand over the
+        # web root it was copied into: every file there must then be one broadcaster writes.
+        try:
+            record = self._read_record()
+        except OSError:
+            record = None
+        marked_here = record is not None and record.written_here(self.target)
+        return inspect(self.target, frozenset({MARKER}), is_site_path, SITE_SIGNATURE, marker_alone=marked_here)
 
     def _read_record(self) -> Record | None:
         """The record in the target's marker; None when there is none (no marker, an older version's)."""
@@ -208,9 +250,14 @@ class DirectoryHost(SiteHost):
             return Record.of_marker(file.read(64 * 1024))  # a marker is short; a planted big file is not read
 
     def _foreign(self, state: FolderState) -> str:
+        copied = (
+            f" Its {MARKER} file does not make them broadcaster's: no publish wrote it into this folder (it came "
+            "with a copy of a site, rsync -a or cp -a, or from a version before 2026-12-05)."
+            if os.path.lexists(self.target / MARKER) else ""
+        )
         return (
             f"publish.{self.name}.path ({self.target}) holds files broadcaster did not write "
-            f"({state.describe()}). A publish replaces the whole folder, so it would delete them. Point "
+            f"({state.describe()}). A publish replaces the whole folder, so it would delete them.{copied} Point "
             "path at a new or empty folder (the one your web server serves), or move those files out."
         )
 
@@ -259,7 +306,7 @@ class DirectoryHost(SiteHost):
                 destination = fresh / relative
                 _make_folders(destination.parent, made)
                 replace_file(destination, site.read(relative))
-            replace_file(fresh / MARKER, record.marker(site))
+            replace_file(fresh / MARKER, record.marker(site, fresh))
             close_audience_dir(fresh)  # customers' tokens: never listed (site.folder.AUDIENCE_INDEX)
             self._swap(fresh)
         finally:
@@ -308,9 +355,31 @@ class DirectoryHost(SiteHost):
             )
 
     def _error(self, exc: OSError) -> DeliveryError:
-        return permanent(
-            f"cannot write the site to {self.target}: {exc.strerror or exc} ({exc.filename or self.target}). "
-            "Check that the folder and its parent exist and are writable by you, and that the disk has room."
+        from broadcaster.redaction import without_customer_pages  # a file of a customer's page: its token masked
+
+        failed = without_customer_pages(str(exc.filename or self.target))
+        what = f"cannot write the site to {self.target}: {without_customer_pages(exc.strerror or str(exc))} ({failed})."
+        return permanent(f"{what} {self._advice(exc.errno)}")
+
+    def _advice(self, code: int | None) -> str:
+        """What to do about a failed publish, by its cause: none of these goes away by retrying."""
+        if code in (errno.EBUSY, errno.EXDEV):  # renaming a mount point, or across one
+            return (
+                f"{self.target} cannot be swapped for the new copy: it is a mount point (a share or a volume mounted "
+                f"there, perhaps since the last check) or in use as one. Point publish.{self.name}.path at a folder "
+                f"inside it, e.g. {self.target / 'site'}, and have your web server serve that folder; then run "
+                "`broadcaster site publish`."
+            )
+        if code == errno.EROFS:
+            return (
+                "The file system is mounted read-only. Mount it writable, or point "
+                f"publish.{self.name}.path at a writable folder; then run `broadcaster site publish`."
+            )
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            return "The disk (or your quota) is full: free some space, then run `broadcaster site publish`."
+        return (
+            "Check that the folder and its parent exist and are writable by you, and that the disk has room; "
+            "then run `broadcaster site publish`."
         )
 
     async def check(self) -> list[CheckResult]:
@@ -330,6 +399,9 @@ class DirectoryHost(SiteHost):
             return CheckResult(self.name, where, False, "exists but is not a folder; point path at a folder")
         if not os.access(existing, os.W_OK | os.X_OK):
             return CheckResult(self.name, where, False, f"{existing} is not writable; the swap needs to write beside the folder")
+        mount = self._mount_refusal()
+        if mount:
+            return CheckResult(self.name, where, False, mount)
         state = self._state()
         if state.kind == "foreign":
             return CheckResult(self.name, where, False, self._foreign(state))
@@ -368,6 +440,13 @@ def _make_folders(folder: Path, made: set[Path]) -> None:
     folder.mkdir()
     os.chmod(folder, FOLDER_MODE)
     made.add(folder)
+
+
+def folder_mark(target_id: str, folder: Path) -> str:
+    """What tells the folder a publish wrote a marker into from a copy of it: its inode, which a swap (a rename)
+    keeps, a move within the file system keeps, and a copy does not; the same on every machine mounting an NFS
+    share. Hashed with the id: the marker is served, and the number is nobody's business."""
+    return hashlib.sha256(f"{target_id}:{os.stat(folder).st_ino}".encode()).hexdigest()[:16]
 
 
 def _exchange(first: Path, second: Path) -> bool:
