@@ -14,6 +14,7 @@ import tomllib
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from broadcaster.config import (
 )
 from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages import gate
+from broadcaster.messages.egress import Compared
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
 from broadcaster.messages.visibility import audience_names
 from broadcaster.site.folder import refuse_a_config_in_a_site
@@ -632,7 +634,9 @@ def _refuse_customers_in_public_texts(
     """No public text of the config (the page's title and description, a component's id, name, group and
     description) names a customer, by its name or by its id (``visibility.audience_names``): the page, the JSON
     and every customer's page print them, and the egress guard counts the config's words as the product's own,
-    allowed wherever a template prints them. A component's id is read as its ``-``/``_``/``.`` words."""
+    allowed wherever a template prints them. A component's id is read as its ``-``/``_``/``.`` words. A name is
+    found as the guard would find it (``_naming``), or the guard would allow on every public file a spelling of
+    it that this check let through ("Acme-Corp uplink" for a customer "Acme Corp.")."""
     texts = {"page.title": page.title, "page.description": page.description}
     for index, entry in enumerate(components):
         texts[f"components[{index}].id"] = _id_words(entry.component.id)
@@ -641,8 +645,7 @@ def _refuse_customers_in_public_texts(
     for key, table in audiences.items():
         for what in audience_names(table.audience):
             found = _naming(what)
-            where = next((w for w, text in texts.items() if found is not None and text
-                          and found.search(unicodedata.normalize("NFKC", text))), None)
+            where = next((w for w, text in texts.items() if found is not None and text and found(text)), None)
             if where is None:
                 continue
             called = (f"the customer {table.audience.name!r}" if what == table.audience.name.strip()
@@ -653,15 +656,43 @@ def _refuse_customers_in_public_texts(
             raise reader.error(where, f"names {called} ([audiences.{key}]), and {public}")
 
 
-def _naming(name: str) -> re.Pattern[str] | None:
-    """Whole words, in any case ("GLOBEX uplink"); a name under four characters only as written: a customer "IBM"
-    is refused in "IBM line", and "IT" does not refuse "Where it all starts". An id's ``-``/``_``/``.`` as spaces:
-    "globex-eu" is in "Globex EU link"."""
-    name = unicodedata.normalize("NFKC", name).strip()
+def _naming(name: str) -> Callable[[str], bool] | None:
+    """Whether a text names ``name``, as the egress guard reads both (``messages.egress``): folded (compatibility
+    forms, invisible characters, case: "GLOBEX uplink") and as whole words, punctuation aside ("Acme-Corp uplink"
+    and "Acme Corp uplink" name "Acme Corp." and acme-corp) or markup aside ("AcmeCorp" names acme_corp); the name
+    without its accents too ("Nestle Waters" names "Nestlé Waters"; the texts keep theirs, as the guard's do).
+    A name under four characters, which the guard does not search, only as written (``_as_written``)."""
+    written = unicodedata.normalize("NFKC", name).strip()
+    if len(written) < 4:
+        return _as_written(written)
+    forms = [Compared(spelling) for spelling in dict.fromkeys((written, gate.without_accents(written)))]
+    words = {f" {form.words} " for form in forms if form.words}
+    markup = [re.compile(rf"(?<!\w){re.escape(form.markup)}(?!\w)") for form in forms
+              if form.markup and form.markup != form.words]
+    if not words:
+        return None
+
+    def names(text: str) -> bool:
+        read = _read(text)
+        return any(w in f" {read.words} " for w in words) or any(m.search(read.markup) for m in markup)
+
+    return names
+
+
+@lru_cache(maxsize=1024)
+def _read(text: str) -> Compared:
+    """A public text as the guard reads it, folded once for every customer's name searched in it."""
+    return Compared(text)
+
+
+def _as_written(name: str) -> Callable[[str], bool] | None:
+    """A name in its case, as whole words: a customer "IBM" is refused in "IBM line", and "IT" does not refuse
+    "Where it all starts". An id's ``-``/``_``/``.`` as any punctuation: "a.b" is in "a-b link"."""
     if not name:
         return None
     words = [re.escape(word) for word in _id_words(name).split()] if re.fullmatch(r"[\w.-]+", name) else [re.escape(name)]
-    return re.compile(r"(?<!\w)" + r"[\W_]+".join(words) + r"(?!\w)", re.IGNORECASE if len(name) >= 4 else 0)
+    pattern = re.compile(r"(?<!\w)" + r"[\W_]+".join(words) + r"(?!\w)")
+    return lambda text: pattern.search(unicodedata.normalize("NFKC", text)) is not None
 
 
 def _id_words(identifier: str) -> str:

@@ -139,6 +139,11 @@ def _whole_words(forms: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
+class OwnNames(tuple[str, ...]):
+    """A reader's own names, for ``PrivateValues.of``'s mask (``visibility.readers_own_name``): its full name
+    first, the one every rendering addressed to it prints ("For Globex:"), then its id and short names."""
+
+
 @dataclass(frozen=True)
 class PrivateValues:
     """The private values no public payload may hold, kept in their comparable form.
@@ -149,16 +154,19 @@ class PrivateValues:
     it ("Acme Corp" in "For Acme Corp EU:") is not that customer, and must not silence one customer for
     good. Every other value (a ticket "ACME-4711", a customer "Acme Logistics", anything holding
     the name or held by it only in part) is searched in the whole text.
+    ``whole``: those of ``mask`` that are the reader's full name, a mask even for a value spelt like it (``_masks``).
     """
 
     folded: frozenset[str] = frozenset()
     allowed: tuple[tuple[str, Allowance], ...] = ()
     mask: frozenset[str] = frozenset()
+    whole: frozenset[str] = frozenset()
 
     def __getstate__(self) -> dict[str, object]:
         # The values alone, not the forms worked out from them: a full build's workers send back
         # the values of ten thousand pages, which the build keeps and rarely searches with again.
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        # A field at its default is left out (the class gives it back).
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
 
     @cached_property
     def _forms(self) -> tuple[tuple[str, str | None, str | None, Allowance], ...]:
@@ -169,17 +177,21 @@ class PrivateValues:
     @cached_property
     def _masks(self) -> dict[str, frozenset[str]]:
         """Per value that is part of a name in ``mask``, the names it is part of: the text is searched for it with
-        those taken out. Only names longer than the value as the guard reads it (its words, accents and punctuation
-        aside): one spelt like it is another customer's name or id written as the reader's own short name
-        ("Acme-Corp", "Acme Corp." against "Acme Corp" of "Acme Corp EU"), taken out of no text for it; inside the
-        reader's full name ("For Acme Corp EU:") it still is, or that customer could be given no detail at all."""
-        names = [(name, _words(name)) for name in self.mask]
+        those taken out. Only names longer than the value as the guard reads it (as words: accents, punctuation and
+        markup aside, so "globex" is the whole of "Globex &"): one spelt like it is another customer's name or id
+        written as the reader's own short name or id ("Acme-Corp", "Acme Corp." against "Acme Corp" of "Acme Corp
+        EU"), taken out of no text for it; inside the reader's full name ("For Acme Corp EU:") it still is, or that
+        customer could be given no detail at all. The reader's full name (``whole``) is a mask even for a value
+        spelt like it: every rendering addressed to a customer called "Globex" prints "For Globex:", and a sister's
+        id globex must not refuse each of them."""
+        names = [(name, _words(name), name in self.whole) for name in self.mask]
         masks = {}
         for value, _, value_words, _ in self._forms:
+            as_words = _words(value)
             holding = frozenset(
-                name for name, words in names
+                name for name, words, whole in names
                 if (value in name or (value_words is not None and value_words in words))
-                and not (value == name or (value_words is not None and value_words == words)))
+                and (whole or not (value == name or as_words == words)))
             if holding:
                 masks[value] = holding
         return masks
@@ -196,13 +208,16 @@ class PrivateValues:
 
     @classmethod
     def of(cls, values: Iterable[str], mask: Iterable[str] = ()) -> PrivateValues:
-        return cls(_folded(values), mask=frozenset(_spaced(f) for f in _folded(mask)))
+        """``values`` and ``mask`` folded; the first of a mask of ``OwnNames`` is the reader's full name (``whole``)."""
+        whole = mask[:1] if isinstance(mask, OwnNames) else ()
+        return cls(_folded(values), mask=_masked(mask), whole=_masked(whole))
 
     def __or__(self, other: PrivateValues) -> PrivateValues:
         allowed = dict(self.allowed)
         for value, counts in other.allowed:
             allowed[value] = tuple(map(max, allowed.get(value, _NEVER), counts))  # type: ignore[assignment]
-        return PrivateValues(self.folded | other.folded, tuple(sorted(allowed.items())), self.mask | other.mask)
+        return PrivateValues(self.folded | other.folded, tuple(sorted(allowed.items())), self.mask | other.mask,
+                             self.whole | other.whole)
 
     def __bool__(self) -> bool:
         return bool(self.folded)
@@ -223,7 +238,7 @@ class PrivateValues:
         if own_words is not None and held:
             held &= set(PrivateValues(frozenset(held))._held(own_words, every=True))
         if not held:
-            return PrivateValues(self.folded, mask=self.mask)
+            return PrivateValues(self.folded, mask=self.mask, whole=self.whole)
         # Counted in the text as it is searched: without the reader's own name for the values inside it,
         # or each time the template prints that name would allow one more mention of the other value.
         allowed = []
@@ -233,7 +248,7 @@ class PrivateValues:
                 allowed.append((value, (counted.base.count(value),
                                         counted.markup.count(value_markup) if value_markup else 0,
                                         counted.words.count(value_words) if value_words else 0)))
-        return PrivateValues(self.folded, tuple(allowed), self.mask)
+        return PrivateValues(self.folded, tuple(allowed), self.mask, self.whole)
 
     def _searched(self, text: Compared, value: str, masked: dict[frozenset[str], Compared]) -> Compared:
         """``text`` as it is searched for ``value``: without the names of ``mask`` it is part of (``_masks``);
@@ -274,6 +289,11 @@ def _folded(values: Iterable[str]) -> frozenset[str]:
     return frozenset(folded)
 
 
+def _masked(names: Iterable[str]) -> frozenset[str]:
+    """Names of a mask, folded (``_folded``) and spaced as the texts they are taken out of."""
+    return frozenset(_spaced(f) for f in _folded(names))
+
+
 # The same values come back page after page (every customer's name is a value of every public
 # page): a full build folds and shapes each once, not ten thousand times.
 @lru_cache(maxsize=4096)
@@ -309,12 +329,14 @@ def readable_text(payload: str | bytes, media_type: str = "text/plain") -> str:
     carry HTML escaped inside XML). JSON: its strings, each read as the medium
     after the ``+`` says (Slack's blocks hold mrkdwn), joined and also glued
     (a value cut across two blocks). Slack mrkdwn: escapes and links undone.
-    Any percent-escapes (a value in a link) are decoded as a further reading.
+    Any percent-escapes (a value in a link) are decoded as a further reading, of the first one: entities decoded
+    and tags kept (a link's address), every string of a JSON, so that a name holding "&" ("Globex &amp; Partners")
+    reads there as it does everywhere else.
     """
     text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
     readings = _readings(text, media_type)
-    if "%" in text:
-        readings.append(unquote(text))
+    if "%" in readings[0]:
+        readings.append(unquote(readings[0]))
     return "\n".join(readings)
 
 

@@ -27,9 +27,11 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from broadcaster.messages import gate
+from broadcaster.messages.egress import OwnNames
 from broadcaster.messages.model import (
     INTERNAL,
     PUBLIC,
@@ -787,14 +789,34 @@ def audience_names(audience: Audience) -> tuple[str, ...]:
     return (name, key) if id_names else (name,)
 
 
+# A word as the egress guard reads one: a run of letters and digits (its words form, ``egress._words``).
+_WORD = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=8192)
+def _as_words(text: str) -> frozenset[tuple[str, ...]]:
+    """``text``'s words as the egress guard compares them: folded (``gate.comparable``), punctuation aside, with
+    its accents and without. Cached: a site build asks for every customer's name on each customer's page."""
+    return frozenset(tuple(_WORD.findall(gate.comparable(t))) for t in (text, gate.without_accents(text)))
+
+
 def _short_names(audience: Audience, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
-    """The leading words of ``audience``'s name, two or more, short of the whole ("Globex Europe" of "Globex Europe
-    GmbH"): how its own detail names it. None that is another customer's name or id: "Acme Corp", a customer of its
-    own, stays that customer wherever acme-eu ("Acme Corp EU") reads it."""
-    words = audience.name.split()
-    others = {gate.comparable(name) for a in audiences.values() if a.id != audience.id for name in (a.name, a.id)}
-    prefixes = (" ".join(words[:n]) for n in range(2, len(words)))
-    return tuple(p for p in prefixes if gate.comparable(p) not in others)
+    """The leading words of ``audience``'s name, two or more, short of the whole: how its own detail names it, as
+    the name writes them ("Globex & Partners" of "Globex & Partners GmbH") and as words alone ("Globex Partners").
+    Words as the guard reads them: "Globex &" is the one word "globex", which may be another customer's name or id.
+    None that is another customer's name or id as words, accents aside: "Acme Corp", a customer of its own ("Acme
+    Corp." or acme-corp too), stays that customer wherever acme-eu ("Acme Corp EU") reads it."""
+    name = audience.name.strip()
+    words = list(_WORD.finditer(name))
+    others = frozenset().union(*(_as_words(value) for a in audiences.values() if a.id != audience.id
+                                 for value in (a.name, a.id)))
+    shorts: list[str] = []
+    for n in range(2, len(words)):
+        prefix = name[:words[n - 1].end()]
+        if _as_words(prefix) & others:
+            continue
+        shorts += dict.fromkeys((prefix, " ".join(w.group() for w in words[:n])))
+    return tuple(shorts)
 
 
 @runtime_checkable
@@ -895,15 +917,17 @@ def identical_text(one: Update, other: Update) -> bool:
 
 def readers_own_name(visibility: Visibility, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
     """The name an audience's renderings address it by ("For Acme Corp EU:"), its id where that names it too
-    (``audience_names``) and its short names (``_short_names``): the egress guard's mask (``PrivateValues.mask``),
-    so another customer's name or id inside them ("globex" in "Your Globex Europe circuit", for globex-eu) is not
-    taken for that customer there. Anywhere else in the text it still is."""
+    (``audience_names``), its id as the text writes it ("globex eu", guarded or not: "Globex-EU" is named like its
+    id) and its short names (``_short_names``): the egress guard's mask (``PrivateValues.mask``), so another
+    customer's name or id inside them ("globex" in "Your Globex Europe circuit", for globex-eu) is not taken for
+    that customer there. Anywhere else in the text it still is. Its full name comes first (``OwnNames``): a mask
+    even for another customer's name or id spelt like it, which every rendering addressed to it prints."""
     audience = audiences.get(visibility.audience) if visibility.audience else None
     if audience is None:
         return ()
-    id_words = " ".join(re.findall(r"[^\W_]+", audience.id))  # "globex eu": the id as the text writes it
-    spelt = (id_words,) if id_words != audience.id and audience.id in audience_names(audience) else ()
-    return (*audience_names(audience), *spelt, *_short_names(audience, audiences))
+    id_words = " ".join(_WORD.findall(audience.id))  # "globex eu": the id as the text writes it
+    spelt = (id_words,) if id_words != audience.id else ()
+    return OwnNames((*audience_names(audience), *spelt, *_short_names(audience, audiences)))
 
 
 def author_of(view: PublicView) -> str:

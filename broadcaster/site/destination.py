@@ -158,6 +158,18 @@ class CustomerPage(SiteDestination):
         self.visibility = f"audience:{audience}"
         self.audience = audience
 
+    def egress_payloads(self, rendered: Rendered) -> list[tuple[str, str]]:
+        """The rendering as text, and as the page's HTML shows it: its Markdown rendered as the build renders the
+        customer's text ("[Globex](url) Corp" reads "Globex Corp" there, "Globex&nbsp;Corp" too), so that a text the
+        build would leave out of the page is refused here, before anything is stored. The customer's name is written
+        as the page writes it, as text (``markdown_as_text``)."""
+        from broadcaster.messages.markdown import render_markdown
+        from broadcaster.messages.visibility import markdown_as_text
+
+        name = self.config.audiences[self.audience].name
+        text = rendered.text.replace(f"\n{name}: ", f"\n{markdown_as_text(name)}: ")
+        return [*super().egress_payloads(rendered), (render_markdown(text), "text/html")]
+
 
 class HostDestination(_WholeSite):
     """One ``[publish.NAME]`` target: uploads what ``site`` built (one upload per command)."""
