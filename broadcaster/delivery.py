@@ -7,6 +7,7 @@ to name a result.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,20 @@ class Rendered:
     @property
     def messages(self) -> tuple[str, ...]:
         return self.parts or (self.text,)
+
+    def stored(self) -> dict[str, Any]:
+        """As the store keeps it beside a post in parts half sent (``Delivery.rendering``): JSON."""
+        return {"text": self.text, "visibility": self.visibility, "parts": list(self.parts),
+                "payload": json.loads(json.dumps(dict(self.payload), default=str))}
+
+    @classmethod
+    def from_stored(cls, value: Mapping[str, Any]) -> Rendered:
+        """A rendering as ``stored`` wrote it; ValueError if it is not one."""
+        text, visibility, parts, payload = (value.get(k) for k in ("text", "visibility", "parts", "payload"))
+        if not (isinstance(text, str) and isinstance(visibility, str) and isinstance(payload, Mapping)
+                and isinstance(parts, list) and all(isinstance(p, str) for p in parts)):
+            raise ValueError("not a rendering: text, visibility, parts (a list of texts) and payload expected")
+        return cls(text=text, visibility=visibility, parts=tuple(parts), payload=dict(payload))
 
 
 @dataclass(frozen=True)

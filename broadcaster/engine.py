@@ -13,6 +13,7 @@ committed before its send starts. A slow destination holds back no other.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -326,6 +327,8 @@ class Publisher:
         self._finished: set[int] = set()
         self._renders: dict[tuple[str, str, str, int, bool, bool, int], Rendered | LeakRefused] = {}
         self._sending: dict[int, Rendered | LeakRefused] = {}  # by delivery id: what its attempts of this run send
+        # Posts in parts half sent, finished from their stored renderings (``_as_posted``), guarded once each.
+        self._as_posted_renders: dict[tuple[str, str, str, int, str], Rendered | LeakRefused] = {}
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
         self._not_editable: set[int] = set()  # corrections whose post the channel could not edit: posted anew
         self._updates: dict[tuple[str, int], Update | None] = {}
@@ -425,6 +428,9 @@ class Publisher:
         refused = self._egress_refusal(destination, delivery)
         if refused is not None:
             return await self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
+        changed = self._rendered_otherwise(destination, delivery)
+        if changed is not None:
+            return await self._unknown(delivery, changed)
         log = self._send_log(destination, delivery)
         try:
             async with asyncio.timeout_at(self._deadline):
@@ -500,7 +506,7 @@ class Publisher:
 
         def written() -> Delivery:
             if delivery.id in self._parts_unrecorded:  # with its end, or the parts posted would be posted again
-                self.store.add_part(delivery.id, parts)
+                self.store.add_part(delivery.id, parts, self._rendering_posted(delivery))
             write()
             return self.store.delivery(delivery.id)
 
@@ -537,6 +543,25 @@ class Publisher:
             return refused
         return None
 
+    def _rendered_otherwise(self, destination: Destination, delivery: Delivery) -> str | None:
+        """Why not to resume a post in parts whose rendering was not kept (parts recorded before schema 8, or taken
+        over from an older export), when the rendering made now has no message left after its confirmed parts:
+        it is not the one they were cut from (a post is recorded sent once its last part is out), and counted in
+        it, the rest would be recorded sent and never posted. With messages left, nothing tells: resumed as then."""
+        if not (destination.sends_rendered and delivery.parts and delivery.rendering is None):
+            return None
+        update = self._update(delivery.incident_id, delivery.sequence)
+        if update is None or update.kind == "withdrawal":  # its parts are the posts it deleted
+            return None
+        total = len(self._rendered(destination, delivery).messages)
+        if total > len(delivery.parts):
+            return None
+        where = destination.name + (f" {delivery.target}" if delivery.target else "")
+        return (f"{len(delivery.parts)} part(s) of this post are out, but its update now renders as {total} message(s) "
+                "(the incident changed since; the rendering they were cut from was not kept), so what is missing "
+                f"cannot be told. Nothing more was posted. Check {where}: post what is missing as a new update if "
+                f"need be, then `broadcaster retry {delivery.incident_id} --mark-unknown-sent`.")
+
     def _send_log(self, destination: Destination, delivery: Delivery) -> SendLog:
         """The delivery's confirmed parts; for a post in parts, each new one stored the moment it is confirmed.
 
@@ -555,9 +580,19 @@ class Publisher:
         """Record the confirmed parts; if the store cannot, the parts stay known here (the post goes on, and
         its end is recorded with them, or told with their ids), never lost for a resend from part 1."""
         try:
-            self.store.add_part(delivery.id, log.parts)
+            self.store.add_part(delivery.id, log.parts, self._rendering_posted(delivery))
         except Exception:  # noqa: BLE001 - the part is posted: what matters is that it is not posted again
             self._parts_unrecorded.add(delivery.id)
+
+    def _rendering_posted(self, delivery: Delivery) -> Rendered | None:
+        """The rendering this run's parts of the delivery were cut from, kept with them: a later run, another
+        process or another store after ``store import`` sends the rest from it (``_as_posted``), never from a
+        rendering made then, whose messages would not be the ones counted. None for a withdrawal (its parts
+        are posts it deleted)."""
+        found = self._sending.get(delivery.id)
+        if delivery.id in self._deleting or not isinstance(found, Rendered):
+            return None
+        return found
 
     async def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
@@ -939,7 +974,13 @@ class Publisher:
         return found
 
     def _rendered_now(self, destination: Destination, delivery: Delivery) -> Rendered | LeakRefused:
-        """The rendering (or refusal) as the store stands now, shared by every chat of the destination."""
+        """The rendering (or refusal) as the store stands now, shared by every chat of the destination; for a post
+        in parts half sent, the one its confirmed parts were cut from (``_as_posted``).
+
+        Parts recorded before schema 8 have no rendering stored: resumed, as then, after as many messages of the
+        rendering made now (nothing tells whether it is the one they were cut from)."""
+        if delivery.parts and delivery.rendering is not None:
+            return self._as_posted(destination, delivery, delivery.rendering)
         edits = self._edits_in_place(destination, delivery)
         # A post of which nothing went out yet goes with its latest correction's text (``amend`` while it waited),
         # one stored since another chat of the same table got a rendering too.
@@ -966,6 +1007,28 @@ class Publisher:
                 or rendered
             )
         return self._renders[key]
+
+    def _as_posted(self, destination: Destination, delivery: Delivery, rendering: Rendered) -> Rendered | LeakRefused:
+        """A post in parts half sent, finished from the rendering its confirmed parts were cut from (stored with
+        them). Its confirmed parts count messages of that rendering: the rest of one made now (a new title, an
+        edited config) would skip or repeat words at the join, or be found already sent and recorded so, never
+        posted. Guarded again as the store and config stand now: a value made private since is a refusal."""
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence,
+               json.dumps(rendering.stored(), sort_keys=True))
+        if key not in self._as_posted_renders:
+            incident = self.store.incident(delivery.incident_id)
+            updates = self.store.updates(delivery.incident_id)
+            update = next(u for u in updates if u.sequence == delivery.sequence)
+            assert incident is not None
+            left_out = self.store.left_out_by_operator(delivery.incident_id, Visibility.parse(delivery.visibility),
+                                                       at=delivery.destination)
+            hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)
+            self._as_posted_renders[key] = (
+                egress_refusal(destination, delivery.visibility, rendering, incident, update, updates, self.config,
+                               edits=False, hidden=hidden, left_out=left_out)
+                or rendering
+            )
+        return self._as_posted_renders[key]
 
 
 def post_to_edit(store: Store, destination: Destination, incident_id: str, target: str, visibility: str, sequence: int,

@@ -497,11 +497,10 @@ def public_message_in_two_parts() -> str:
     return text.strip()
 
 
-def test_a_post_in_parts_resumed_by_retry_passes_the_guard_again(
-    project: Project, world: FakeWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Part 2 of a public post is in doubt; when it is resent, the guard stands before it, and a refusal
-    keeps the confirmed part for the resend that a fixed formatter then makes."""
+def test_a_post_in_parts_resumed_by_retry_passes_the_guard_again(project: Project, world: FakeWorld) -> None:
+    """Part 2 of a public post is in doubt; when it is resent (from the rendering part 1 went out in), the guard
+    stands before it, and a refusal keeps the confirmed part for the resend once the config is fixed. The guard
+    reads the config of the resend: a customer added meanwhile, named in part 2, refuses it."""
     world.telegram.fail(Fault(match="sendMessage", after=1, hang=30))
     code, posted = run_json(project, "post", "--yes", "--only", "tg-public", "--title", "Queue slow",
                             "--ticket", "Initech_Payroll", "-", input=public_message_in_two_parts())
@@ -516,17 +515,18 @@ def test_a_post_in_parts_resumed_by_retry_passes_the_guard_again(
     assert cut["state"] == "unknown" and len(cut["parts"]) == 1 and "of 2 were confirmed" in cut["error"], cut
     assert len(world.telegram_messages(PUBLIC_CHAT)) == 1
 
-    layout = telegram_format.layout
-    monkeypatch.setattr(telegram_format, "layout",
-                        lambda view: [*layout(view), (telegram_format.Run("Affected: Initech_Payroll"),)])
+    assert "Sentence 66 " not in world.telegram_messages(PUBLIC_CHAT)[0].text  # it is in part 2 alone
+    config = project.config.read_text()
+    project.config.write_text(config + '\n[audiences.sixty]\nname = "Sentence 66"\n')
     assert project.cli("retry", "--include-unknown").exit_code == 3
     refused = delivery()
     assert refused["state"] == "failed" and refused["error"].startswith(GUARD), refused
     assert refused["parts"] == cut["parts"]
     assert len(world.telegram_messages(PUBLIC_CHAT)) == 1
 
-    monkeypatch.setattr(telegram_format, "layout", layout)  # fixed: plain retry resumes with part 2, replying to part 1
+    project.config.write_text(config)  # fixed: plain retry resumes with part 2, replying to part 1
     assert project.cli("retry").exit_code == 0
     first, second = world.telegram_messages(PUBLIC_CHAT)
     assert second.reply_to_message_id == first.message_id and "Initech" not in first.text + second.text
+    assert "Sentence 66 " in second.text
     assert delivery()["state"] == "sent" and len(delivery()["parts"]) == 2

@@ -246,6 +246,7 @@ def test_migration_6_keeps_hand_marked_ids_from_deletion(project: Project, world
         # What later migrations added goes too, so the file is a schema-5 store again.
         db.execute("DROP TABLE subscriptions")
         db.execute("DROP TABLE invites")
+        db.execute("ALTER TABLE deliveries DROP COLUMN rendering")
         db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 0, withdrawn

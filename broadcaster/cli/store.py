@@ -114,6 +114,7 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     opened = open_store(ctx, creates=True)
     result = store_transfer.import_records(opened, records)
     _print_import(opened, result)
+    _print_chats_kept_off(opened, records)
 
 
 def _print_import(opened: Any, result: Any) -> None:
@@ -134,6 +135,10 @@ def _print_import(opened: Any, result: Any) -> None:
         click.echo(f"  {incident_id} stays withdrawn: {count} update(s) the file adds after its withdrawal are kept "
                    f"for the record, never published or sent. Posts the other store made of them stay up: "
                    f"`broadcaster show {incident_id}` lists them, to delete by hand.")
+    for incident_id, count in result.overtaken:
+        click.echo(f"  {incident_id}: {count} update(s) of the other store were overtaken here (this store posted a "
+                   "later update at the same place, or closed the incident): not sent there, since after it they "
+                   f"would read as news. Kept for the record: `broadcaster show {incident_id}`.")
     if result.deliveries_in_doubt:
         click.echo(f"  {result.deliveries_in_doubt} post(s) not sent here may exist: the other store's request got no "
                    "answer. They are now unknown here, and `broadcaster retry` holds them: check each destination "
@@ -157,6 +162,34 @@ def _print_import(opened: Any, result: Any) -> None:
     if in_doubt:
         click.echo(f"{deliveries(len(in_doubt))} in doubt (unknown): `broadcaster retry` holds them until you have "
                    "checked whether each post exists (`broadcaster show ID`).")
+
+
+def _print_chats_kept_off(opened: Any, records: list[Any]) -> None:
+    """The file's active chats the import did not subscribe: removed here since, or let in by the other store with
+    an invite revoked here (``transfer.removed_here_since``, ``joined_with_an_invite_revoked_here``)."""
+    from broadcaster.store import transfer as store_transfer
+    from broadcaster.store.records import utc
+
+    removed = revoked = 0
+    for record in records:
+        subscription = record.get("subscription")
+        if not subscription or not subscription["active"]:
+            continue
+        here = opened.select_one("SELECT invite, updated_at FROM subscriptions WHERE chat_id = ?",
+                                 (subscription["chat_id"],))
+        if here is not None and (here["invite"] == subscription.get("invite")
+                                 or utc(here["updated_at"]) > utc(subscription["updated_at"])):  # type: ignore[operator]
+            continue  # subscribed with it, or changed here since: this store's choice stands
+        if here is None and store_transfer.removed_here_since(opened, subscription):
+            removed += 1
+        elif store_transfer.joined_with_an_invite_revoked_here(opened, subscription, here):
+            revoked += 1
+    if removed:
+        click.echo(f"  {removed} chat(s) removed here (`broadcaster subscribers remove`) after the file was written: "
+                   "not subscribed again.")
+    if revoked:
+        click.echo(f"  {revoked} chat(s) joined the other store with an invite revoked here: not subscribed. Send "
+                   "those that should be a new invite (`broadcaster subscribers invite`).")
 
 
 def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") -> str:

@@ -52,7 +52,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from broadcaster.config import SITE_DESTINATION
-from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, DeliveryState
+from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, DeliveryState, Rendered
 from broadcaster.errors import ConflictError, InputError, StoreError
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.store.records import (
@@ -76,7 +76,7 @@ from broadcaster.store.records import (
 )
 from broadcaster.store.subscriptions import SubscriptionStore
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 12  # each conflict is another command's write landing first: eight at once still all land
@@ -684,15 +684,19 @@ class Store(SubscriptionStore):
     ) -> None:
         now = iso(utcnow())
         self.run_atomic(
+            # Its rendering was kept only to finish it: a sent post in parts is never sent again.
             "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
-            " sent_at=?, updated_at=?, remote_origin=? WHERE id=?",
+            " sent_at=?, updated_at=?, remote_origin=?, rendering=NULL WHERE id=?",
             (DeliveryState.SENT, remote_id, thread_ref, note, now, now, origin, delivery_id),
         )
 
-    def add_part(self, delivery_id: int, parts: Sequence[str]) -> None:
-        """Record the remote ids of the messages of a delivery confirmed so far (a post in parts)."""
+    def add_part(self, delivery_id: int, parts: Sequence[str], rendering: Rendered | None = None) -> None:
+        """Record the remote ids of the messages of a delivery confirmed so far (a post in parts), with the
+        rendering they were cut from (``rendering``; None keeps the one stored): the rest goes from it."""
+        stored = json.dumps(rendering.stored(), ensure_ascii=False) if rendering is not None else None
         self.run_atomic(
-            "UPDATE deliveries SET parts=?, updated_at=? WHERE id=?", (json.dumps(list(parts)), iso(utcnow()), delivery_id)
+            "UPDATE deliveries SET parts=?, rendering=COALESCE(?, rendering), updated_at=? WHERE id=?",
+            (json.dumps(list(parts)), stored, iso(utcnow()), delivery_id),
         )
 
     def mark_unknown(self, delivery_id: int, error: str) -> None:
@@ -765,6 +769,8 @@ def numbered_id(wanted: str, n: int) -> str:
 def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
     """Run the migrations after the store's version, inside the caller's transaction; returns the old version."""
     current = store.schema_version()
+    if current < 0:  # the backends refuse one that is not a whole number; kept so no migration runs off the table
+        raise StoreError(f"{store.location} is damaged: its schema_version is {current}. Restore it from a backup.")
     if current > SCHEMA_VERSION:
         raise StoreError(
             f"{store.location} was written by a newer broadcaster (schema {current}); upgrade broadcaster."

@@ -14,14 +14,15 @@ normalised, or raises ``InputError`` naming the line.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from broadcaster.channels._ids import is_message_id
-from broadcaster.delivery import DeliveryState
-from broadcaster.errors import InputError, did_you_mean
+from broadcaster.delivery import DeliveryState, Rendered
+from broadcaster.errors import InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
     INCIDENT_LIFECYCLE,
@@ -41,6 +42,8 @@ MAX_ID = 100
 # More messages than any post is cut into: the longest text the gate admits (a 200 KB postmortem)
 # makes well under 1,000 posts on X, the channel with the shortest messages.
 MAX_PARTS = 2_000
+# The largest text of a stored rendering: a postmortem (200 KB) with its headers, with room to spare.
+MAX_RENDERED_BYTES = 1_000_000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
 # A chat id, @name, channel, or a mail recipient (email's targets: an export of mail deliveries must import).
 _TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|"
@@ -391,6 +394,7 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
             raise _Bad(f"delivery {position}: {key} is not text")
         checked[key] = _plain(text, key) if text else text
     checked["parts"] = _parts(value, position)
+    checked["rendering"] = _rendering(value, position, checked["parts"])
     if _mail_recipient(target):
         _message_ids(checked, position)
     if "remote_origin" in value:  # absent in exports made before schema 6; an import sets it anyway
@@ -438,13 +442,54 @@ def _parts(value: Mapping[str, Any], position: int) -> list[str]:
     return [_plain(p, "parts") for p in parts]
 
 
+def _rendering(value: Mapping[str, Any], position: int, parts: list[str]) -> dict[str, Any] | None:
+    """The rendering a post in parts half sent was cut from (schema 8), which a retry here finishes it from: as
+    broadcaster stores one, its texts as the input gate admits them (no control or format character), as many
+    messages as the parts confirmed at least. Absent in older exports; with no confirmed parts it is not needed."""
+    found = value.get("rendering")
+    if found is None or not parts:
+        return None
+    bad = f"delivery {position}: rendering is not one broadcaster wrote"
+    try:
+        rendering = Rendered.from_stored(found) if isinstance(found, Mapping) else None
+    except ValueError as exc:
+        raise _Bad(f"{bad} ({exc}); remove it, and check the destination before a retry") from None
+    if rendering is None:
+        raise _Bad(f"{bad} (not an object); remove it, and check the destination before a retry")
+    texts = [rendering.text, *rendering.parts]
+    if len(rendering.parts) > MAX_PARTS or not len(parts) <= len(rendering.messages):
+        raise _Bad(f"{bad}: it has {len(rendering.messages)} message(s) for {len(parts)} confirmed part(s)")
+    for text in texts:
+        if gate.normalise(text, "rendering") != text or len(text.encode()) > MAX_RENDERED_BYTES:
+            raise _Bad(f"{bad}: a text of it is not in NFC, or over {MAX_RENDERED_BYTES:,} bytes")
+    payload = json.dumps(rendering.payload, ensure_ascii=False)
+    if gate.normalise(payload, "rendering") != payload or len(payload.encode()) > MAX_RENDERED_BYTES:
+        raise _Bad(f"{bad}: its payload is not in NFC, or over {MAX_RENDERED_BYTES:,} bytes")
+    if gate.normalise(rendering.visibility, "rendering") != rendering.visibility or len(rendering.visibility) > 200:
+        raise _Bad(f"{bad}: its visibility is not a visibility")
+    return rendering.stored()
+
+
 # -- fields ----------------------------------------------------------------------
 
 
+# A record's notes quoting a server (an error, why a chat left): a store's export made before errors were kept to
+# one line may hold a line break, taken in the one-line form errors are now made in (``errors.printable``).
+_NOTES = ("last_error", "inactive_reason")
+_LINE_BREAKS = "\n\t\u2028\u2029"
+
+
 def _plain(text: str, key: str) -> str:
-    """A record's own note (an error, a remote id): normalised and bounded, markers not parsed."""
+    """A record's own one-line value (an error, a remote id): normalised and bounded, markers not parsed, and kept
+    to one line: shown on the line of its delivery, a line of its own could pass for another's ("✓ pub  sent")."""
     text = gate.normalise(text, key)
     gate.check_size(text, key, gate.PRIVATE)
+    if key in _NOTES:
+        return printable(text, one_line=True)
+    broken = next((i for i, char in enumerate(text) if char in _LINE_BREAKS), None)
+    if broken is not None:
+        raise _Bad(f"{key} {text[:40]!r} has a line break or tab at character {broken + 1}, which no id a service "
+                   "gave holds; set it to the id as the service gave it, or remove that delivery")
     return text
 
 

@@ -152,6 +152,11 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX subscriptions_visibility ON subscriptions(visibility, active);
     """,
+    # A post in parts half sent keeps the rendering its confirmed parts were cut from: the rest goes from it in
+    # every later run, never from the incident as it stands then (resumed by counting parts).
+    8: """
+    ALTER TABLE deliveries ADD COLUMN rendering JSONB;
+    """,
 }
 
 
@@ -300,7 +305,16 @@ class PostgresStore(Store):
         if self.select_one("SELECT to_regclass('meta') AS name")["name"] is None:  # type: ignore[index]
             return 0
         row = self.select_one("SELECT value FROM meta WHERE key='schema_version'")
-        return int(row["value"]) if row else 0
+        if row is None:
+            return 0
+        value = str(row["value"]).strip()
+        if not value.isdecimal():  # "7x", "-1": damaged, and read as a number it failed as an unexpected error
+            raise StoreError(
+                f"{self.location} is damaged: its meta table's schema_version is {value[:20]!r}, not a whole number. "
+                "Restore the database from a backup, or set it back to the schema it was written with "
+                "(`broadcaster store migrate` tells the schema this version needs)."
+            )
+        return int(value)
 
     def migrate(self) -> int:
         """Bring the schema up to date, once even when several machines try at the same moment."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from broadcaster.delivery import DeliveryState
+from broadcaster.delivery import DeliveryState, Rendered
 from broadcaster.errors import InputError, StoreError
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
 
@@ -28,7 +28,7 @@ UPDATE_COLUMNS = (
 DELIVERY_COLUMNS = (
     "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
     "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
-    "sent_at", "parts", "remote_origin",
+    "sent_at", "parts", "remote_origin", "rendering",
 )
 # Who gave a sent delivery's remote id (``remote_origin``): only a post broadcaster wrote is ever deleted.
 WRITTEN = "broadcaster"  # the service's answer to broadcaster's own request
@@ -39,7 +39,10 @@ TIME_COLUMNS = frozenset(
     {"created_at", "updated_at", "resolved_at", "scheduled_start", "scheduled_end", "withdrawn_at", "etr",
      "next_update_by", "claimed_at", "sent_at", "expires_at", "revoked_at", "joined_at"}
 )
-JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts", "audiences", "audience_detail"})
+JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts", "audiences", "audience_detail",
+                          "rendering"})
+# JSON columns that may hold nothing (SQL NULL, never the JSON text "null").
+NULLABLE_JSON_COLUMNS = frozenset({"rendering"})
 # What an update may change in its incident; id and created_at never change.
 MUTABLE_INCIDENT_COLUMNS = tuple(c for c in INCIDENT_COLUMNS if c not in ("id", "created_at", "updated_at"))
 
@@ -77,6 +80,11 @@ class Delivery:
     sent_at: datetime | None
     parts: tuple[str, ...] = ()  # remote ids of the messages confirmed so far (a post sent in parts)
     remote_origin: str = WRITTEN  # who gave remote_id (and parts): see REMOTE_ORIGINS
+    # A post in parts half sent: the rendering its confirmed parts were cut from, which the rest is sent from
+    # (``parts`` count messages of this rendering, never of one made later). None before any part is confirmed,
+    # once it is sent, and for parts recorded before schema 8.
+    # Left out of ==, hash and repr: a payload is a dict, and a delivery in an error or a set stays short and hashable.
+    rendering: Rendered | None = field(default=None, compare=False, repr=False)
 
 
 def stored_visibility(visibility: str) -> str:
@@ -192,9 +200,28 @@ def delivery_from(row: Row) -> Delivery:
     for key in ("claimed_at", "created_at", "updated_at", "sent_at"):
         values[key] = utc(values[key])
     values["parts"] = tuple(parsed_json(values.get("parts") or "[]"))
+    values["rendering"] = _rendering(values)
     values["state"] = _state(values)
     values["visibility"] = stored_visibility(values["visibility"])
     return Delivery(**values)
+
+
+def _rendering(row: Mapping[str, Any]) -> Rendered | None:
+    """The stored rendering of a post in parts half sent; a damaged one is an error naming the delivery, never
+    read as none (its rest would then be cut from a rendering made now, and resumed by count)."""
+    if row.get("rendering") is None:
+        return None
+    try:
+        stored = parsed_json(row["rendering"])
+        if not isinstance(stored, Mapping):
+            raise ValueError("not a JSON object")
+        return Rendered.from_stored(stored)
+    except ValueError as exc:
+        raise StoreError(
+            f"delivery {row['id']} ({row['incident_id']} #{row['sequence']} to {row['destination']}) has a damaged "
+            f"rendering ({exc}): the state file was changed by something other than broadcaster. Restore it from "
+            "a backup."
+        ) from None
 
 
 def _state(row: Mapping[str, Any]) -> DeliveryState:
@@ -227,7 +254,7 @@ def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
     for column in columns:
         value = values[column]
         if column in JSON_COLUMNS:
-            value = json.dumps(value)
+            value = None if value is None and column in NULLABLE_JSON_COLUMNS else json.dumps(value)
         elif column in TIME_COLUMNS:
             value = iso(utc(value))
         result.append(value)

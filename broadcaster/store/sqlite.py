@@ -15,7 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from broadcaster.errors import ConfigError, StoreError
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
-from broadcaster.store.sqlite_errors import BUGS, explained, file_failure, is_busy
+from broadcaster.store.sqlite_errors import BUGS, _damaged, explained, file_failure, is_busy
 
 BUSY_TIMEOUT_MS = 30_000
 # The write lock is waited for in turns this long: SQLite's own wait is deaf to Ctrl-C (Python hears a
@@ -143,6 +143,11 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX subscriptions_visibility ON subscriptions(visibility, active);
     """,
+    # A post in parts half sent keeps the rendering its confirmed parts were cut from: the rest goes from it in
+    # every later run, never from the incident as it stands then (resumed by counting parts).
+    8: """
+    ALTER TABLE deliveries ADD COLUMN rendering TEXT;
+    """,
 }
 
 
@@ -202,6 +207,23 @@ def _refuse_other_files(path: Path) -> None:
         raise ConfigError(
             f"{path} is not a state file (an SQLite database) but some other file; broadcaster left it alone. "
             "Point [store] path (or --store) at the state file, or at a new file."
+        )
+    if not header:
+        return  # new or empty: made a state file below
+    # Another program's database (grafana.db) is SQLite too: taking it over switched it to WAL mode for good, made
+    # it 0600 and wrote seven tables into it. Read before anything is changed: only a database with no tables, or
+    # one with broadcaster's schema_version, is a state file. A file SQLite cannot read is told below, as damaged.
+    try:
+        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            ours = "meta" in tables and {"key", "value"} <= {r[1] for r in db.execute("PRAGMA table_info(meta)")} and (
+                db.execute("SELECT 1 FROM meta WHERE key='schema_version'").fetchone() is not None)
+    except sqlite3.Error:
+        return
+    if tables and not ours:
+        raise ConfigError(
+            f"{path} is not a state file (broadcaster's SQLite database) but another program's SQLite database: "
+            "broadcaster left it alone. Point [store] path (or --store) at the state file, or at a new file."
         )
 
 
@@ -392,7 +414,12 @@ class SQLiteStore(Store):
         if not self.select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"):
             return 0
         row = self.select_one("SELECT value FROM meta WHERE key='schema_version'")
-        return int(row["value"]) if row else 0
+        if row is None:
+            return 0
+        value = str(row["value"]).strip()
+        if not value.isdecimal():  # "7x", "-1": damaged, and read as a number it failed as an unexpected error
+            raise _damaged(self.path, f"its schema_version is {value[:20]!r}, not a whole number", "Nothing was changed. ")
+        return int(value)
 
     def migrate(self) -> int:
         """Bring the schema up to date; returns the version now in place."""

@@ -27,6 +27,8 @@ SUBSCRIPTION_COLUMNS = (
     "chat_id", "kind", "visibility", "components", "active", "joined_at", "updated_at", "invite", "inactive_reason",
 )
 
+REMOVED = "removed:"  # in ``meta``, ``removed:CHAT`` holds when ``subscribers remove`` last forgot that chat
+
 _REFUSED = {
     Refusal.UNKNOWN: "That invite is not known: ask for a new one.",
     Refusal.EXPIRED: "That invite has expired: ask for a new one.",
@@ -159,7 +161,20 @@ class SubscriptionStore:
         return was_active
 
     def remove_subscription(self, chat_id: str) -> bool:
-        return self.run_atomic("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
+        """Forget the chat, keeping when (``meta`` ``removed:CHAT``): ``store import`` of an export made before
+        the removal (a backup, the file the store was moved with) would otherwise subscribe it again, with the
+        customer's detail it was removed from. True if it was subscribed."""
+        with self.transaction():
+            removed = self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
+            if removed:
+                self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         (REMOVED + chat_id, iso(utcnow())))
+        return removed
+
+    def removed_at(self, chat_id: str) -> datetime | None:
+        """When ``subscribers remove`` last forgot the chat, if it did."""
+        row = self.select_one("SELECT value FROM meta WHERE key = ?", (REMOVED + chat_id,))
+        return utc(row["value"]) if row else None
 
     def migrate_subscription(self, old_chat_id: str, new_chat_id: str) -> bool:
         """Move a subscription to a group's new id, and its deliveries with it (``_move_deliveries``), in one

@@ -13,7 +13,8 @@ an export holds PRIVATE detail (notes, customers, tickets): it is written
 readable by its owner only. Delivery rows keep ``remote_id`` and
 ``thread_ref``, which is what lets the next update thread under the posts
 made before the move, and ``parts`` (the confirmed messages of a post sent in
-parts), so a retry after the move resumes where the old store stopped.
+parts) with ``rendering`` (what they were cut from), so a retry after the move
+resumes where the old store stopped, with the rest of the same messages.
 
 Import is one transaction per incident, and safe to repeat:
 
@@ -54,7 +55,7 @@ from typing import IO, Any
 
 from broadcaster.delivery import DeliveryState
 from broadcaster.errors import InputError
-from broadcaster.messages.model import Visibility
+from broadcaster.messages.model import Status, Visibility
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import check_record, check_subscriber_record, sequence_key
 from broadcaster.store.records import (
@@ -70,6 +71,7 @@ from broadcaster.store.records import (
     portable,
     storable,
     title_split_as_today,
+    utc,
     utcnow,
 )
 from broadcaster.store.subscriptions import INVITE_COLUMNS, SUBSCRIPTION_COLUMNS
@@ -88,6 +90,9 @@ _IN_DOUBT = ("the store this was imported from may have posted it (its request g
 _POSTED_APART = ("the store this was imported from posted other parts of this update at the same place (both stores "
                  "posted some): check the destination, then `broadcaster retry --mark-unknown-sent` or "
                  "`--include-unknown`; this store's own parts stay on record")
+_OVERTAKEN = ("superseded: imported from another store, written before update #{sequence} of this store, which was "
+              "posted here first (or closes the incident). Never sent: after it, this older update would read as "
+              "news. Kept for the record")
 _AFTER_WITHDRAWAL = ("imported after this incident was withdrawn here: never sent. If the other store posted it, "
                      "it is still up (an imported post is never deleted): delete it by hand")
 
@@ -118,6 +123,9 @@ class ImportResult:
     kept_withdrawn: list[tuple[str, int]] = field(default_factory=list)
     # (incident id, posts): an incident live here that the file withdraws; its posts made here are deleted by retry
     withdrawn_here: list[tuple[str, int]] = field(default_factory=list)
+    # (incident id, updates): the file's updates written before one this store posted at the same place (or before
+    # its resolution); their unsent deliveries there are skipped, the updates kept as history
+    overtaken: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def incidents(self) -> int:
@@ -465,6 +473,9 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         numbers[update["sequence"]] = next_sequence
         _insert_update(store, incident["id"], next_sequence, _renumbered(update, numbers), result)
         next_sequence += 1
+    overtaken = _hold_back_overtaken(store, incident["id"], first_new)
+    if overtaken:
+        result.overtaken.append((incident["id"], overtaken))
     withdrawal = _withdrawal_sequence(store, incident["id"])
     if _merge_incident(store, incident, existing) is not None and withdrawal is not None:
         _never_send_after_withdrawal(store, incident["id"])
@@ -474,6 +485,43 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         after = next_sequence - max(first_new, withdrawal + 1)
         if after > 0:
             result.kept_withdrawn.append((incident["id"], after))
+
+
+def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> int:
+    """The file's updates appended here (from ``first_new``) that this store has overtaken: at each place where one
+    of this store's updates written after it was posted (or may have been), or closes the incident and goes first,
+    its unsent delivery is skipped. Sent after it (a fallback's "Identified" after the team's "Resolved"), it read
+    as news and put the incident back a step. A withdrawal is never overtaken: it takes posts down. Returns how
+    many updates were held back somewhere."""
+    latest: dict[tuple[str, str], tuple[str, int]] = {}  # place -> (created_at, sequence) of this store's newest
+    for row in store.select(
+        "SELECT u.sequence, u.created_at, d.destination, d.target FROM updates u JOIN deliveries d"
+        " ON d.incident_id = u.incident_id AND d.sequence = u.sequence WHERE u.incident_id=? AND u.sequence<?"
+        " AND (d.state IN (?, ?, ?) OR d.parts<>'[]' OR (d.state<>? AND u.status IN (?, ?)))",
+        (incident_id, first_new, DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN,
+         DeliveryState.SKIPPED, *(s.value for s in Status if s.is_closed)),
+    ):
+        written, place = portable(row, ("created_at",))["created_at"], (row["destination"], row["target"])
+        if place not in latest or written > latest[place][0]:
+            latest[place] = (written, row["sequence"])
+    held = 0
+    for update in store.select("SELECT sequence, created_at FROM updates WHERE incident_id=? AND sequence>=?"
+                               " AND kind<>'withdrawal' ORDER BY sequence", (incident_id, first_new)):
+        written, skipped = portable(update, ("created_at",))["created_at"], 0
+        for delivery in store.select(f"SELECT id, destination, target FROM deliveries WHERE incident_id=? AND"
+                                     f" sequence=? AND state IN ({','.join('?' * len(_UNSENT))})",
+                                     (incident_id, update["sequence"], *sorted(_UNSENT))):
+            newer = latest.get((delivery["destination"], delivery["target"]))
+            if newer is None or newer[0] <= written:
+                continue
+            skipped += store.run(
+                f"UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?"
+                f" AND state IN ({','.join('?' * len(_UNSENT))})",
+                (DeliveryState.SKIPPED, _OVERTAKEN.format(sequence=newer[1]), iso(utcnow()), delivery["id"],
+                 *sorted(_UNSENT)),
+            )
+        held += bool(skipped)
+    return held
 
 
 def _renumbered(update: Mapping[str, Any], numbers: Mapping[int, int]) -> Mapping[str, Any]:
@@ -586,8 +634,10 @@ def _insert_deliveries(
     key = "incident_id=? AND sequence=? AND destination=? AND target=?"
     for delivery in deliveries:
         # An export from schema 1 has no parts: nothing was recorded part by part then.
-        # Whoever wrote these posts, it was not this store: withdraw never deletes them.
-        values = {"parts": [], **delivery, "incident_id": incident_id, "sequence": sequence, "remote_origin": IMPORTED}
+        # Whoever wrote these posts, it was not this store: withdraw never deletes them. Before schema 8 no
+        # rendering was kept with the parts.
+        values = {"parts": [], "rendering": None, **delivery, "incident_id": incident_id, "sequence": sequence,
+                  "remote_origin": IMPORTED}
         in_doubt_there = _ABANDONED if values["state"] == DeliveryState.SENDING else _IN_DOUBT
         if values["state"] == DeliveryState.SENDING:
             values.update(state=DeliveryState.UNKNOWN, claimed_by=None, last_error=_ABANDONED)
@@ -604,7 +654,7 @@ def _insert_deliveries(
             # Conditional, like a claim: a row another process is sending right now is left to it.
             result.deliveries_marked_sent += store.run(
                 "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
-                f" last_error=NULL, claimed_by=NULL, remote_origin=? WHERE {key} AND state IN (?, ?, ?)",
+                f" last_error=NULL, claimed_by=NULL, remote_origin=?, rendering=NULL WHERE {key} AND state IN (?, ?, ?)",
                 (DeliveryState.SENT, values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
                  json.dumps(values["parts"]), IMPORTED, *where, *sorted(_UNSENT)),
             )
@@ -632,12 +682,16 @@ def _take_over_what_may_be_posted(
     state = DeliveryState.UNKNOWN if in_doubt else here["state"]
     parts = values["parts"] if longer else parts_here
     thread_ref = values["thread_ref"] if longer else None
+    # Parts taken over go with the rendering they were cut from (none from an export before schema 8): the rest is
+    # sent from it, never counted in messages of this store's rendering.
+    rendering = json.dumps(values["rendering"], ensure_ascii=False) if longer and values["rendering"] else None
     # Conditional, like a claim: a row another process is sending right now is left to it.
     changed = store.run(
         "UPDATE deliveries SET state=?, parts=?, thread_ref=COALESCE(?, thread_ref), claimed_by=NULL, updated_at=?,"
-        " last_error=CASE WHEN ? THEN ? ELSE last_error END,"
+        " last_error=CASE WHEN ? THEN ? ELSE last_error END, rendering=CASE WHEN ? THEN ? ELSE rendering END,"
         f" remote_origin=CASE WHEN ? THEN ? ELSE remote_origin END WHERE {key} AND state=?",
-        (state, json.dumps(parts), thread_ref, iso(utcnow()), in_doubt, note, longer, IMPORTED, *where, here["state"]),
+        (state, json.dumps(parts), thread_ref, iso(utcnow()), in_doubt, note, longer, rendering, longer, IMPORTED,
+         *where, here["state"]),
     )
     if changed and in_doubt:
         result.deliveries_in_doubt += 1
@@ -666,9 +720,13 @@ def _import_subscription(store: Store, subscription: Mapping[str, Any]) -> int:
     """Insert a chat's subscription, or replace one the store has that changed earlier; 1 if written."""
     values = {**subscription, "active": 1 if subscription["active"] else 0}
     stored = store.select_one(
-        f"SELECT updated_at FROM subscriptions WHERE chat_id = ?{store.lock_for_update}", (values["chat_id"],)
+        f"SELECT updated_at, invite FROM subscriptions WHERE chat_id = ?{store.lock_for_update}", (values["chat_id"],)
     )
     if stored is not None and portable(stored, ("updated_at",))["updated_at"] >= values["updated_at"]:
+        return 0
+    if stored is None and removed_here_since(store, values):
+        return 0
+    if joined_with_an_invite_revoked_here(store, values, stored):
         return 0
     if stored is not None:
         store.run("DELETE FROM subscriptions WHERE chat_id = ?", (values["chat_id"],))
@@ -677,3 +735,23 @@ def _import_subscription(store: Store, subscription: Mapping[str, Any]) -> int:
         f" VALUES ({','.join('?' * len(SUBSCRIPTION_COLUMNS))})",
         storable(values, SUBSCRIPTION_COLUMNS),
     )
+
+
+def removed_here_since(store: Store, subscription: Mapping[str, Any]) -> bool:
+    """Whether ``subscribers remove`` forgot the chat here after the file's copy last changed: an export made
+    before the removal (a backup, the file the store was moved with) must not subscribe it again."""
+    removed_at = store.removed_at(subscription["chat_id"])
+    return removed_at is not None and removed_at >= utc(subscription["updated_at"])  # type: ignore[operator]
+
+
+def joined_with_an_invite_revoked_here(store: Store, subscription: Mapping[str, Any], stored: Row | None) -> bool:
+    """Whether the file's active subscription took an invite that this store had revoked by then: the other store
+    did not know, and let a chat in with it. A chat that held the invite here already keeps it (revoking keeps the
+    chats that joined). When it took the invite: its joining, or its last change if it is here with another one."""
+    invite = subscription.get("invite")
+    if not subscription["active"] or not invite or (stored is not None and stored["invite"] == invite):
+        return False
+    row = store.select_one("SELECT revoked_at FROM invites WHERE hash = ?", (invite,))
+    revoked_at = utc(row["revoked_at"]) if row is not None else None
+    took = utc(subscription["joined_at"] if stored is None else subscription["updated_at"])
+    return revoked_at is not None and took is not None and took >= revoked_at
