@@ -453,14 +453,45 @@ def publish_targets(config: Config) -> list[HostDestination]:
 
 
 def check_names(names: Sequence[str], known: Sequence[str], option: str) -> set[str]:
-    """Split comma lists and refuse unknown names, suggesting the closest one."""
+    """Split comma lists and refuse unknown names, suggesting the closest one, and empty ones."""
+    _refuse_empty_names(names, known, option)
     result: set[str] = set()
     for name in destination_names(names):
         if name not in known:
+            _refuse_spaced_names(name, known, option)
             hint = did_you_mean(name, list(known))
             raise InputError(f"{option}: no destination named {name!r}.{hint} Destinations: {', '.join(known)}.")
         result.add(name)
     return result
+
+
+def _refuse_empty_names(names: Sequence[str], known: Sequence[str], option: str) -> None:
+    """A value naming nothing (``--skip "$DOWN"`` with DOWN unset, ``--skip=``, ``--skip ","``), or with an empty name
+    between its commas (``--skip "x,$DOWN"``): read as fewer names, the update went where it was meant not to."""
+    for value in names:
+        pieces = [piece.strip() for piece in value.split(",")]
+        if all(pieces):
+            continue
+        what = "is empty" if not any(pieces) else "has an empty name between its commas"
+        raise InputError(
+            f"{option} {value!r} {what} (an unset shell variable?): name the destinations, comma-separated, or "
+            f"leave {option} out. Destinations: {', '.join(known)}. Nothing was stored or sent."
+        )
+
+
+def _refuse_spaced_names(name: str, known: Sequence[str], option: str) -> None:
+    """``--skip "x tg-public"``: names separated by a space, not a comma. Suggesting the one closest to the whole
+    (``tg-public``) would drop the other, and X, meant to be skipped, would get the update."""
+    words = name.split()
+    if len(words) < 2 or not any(word in known for word in words):
+        return
+    unknown = [word for word in words if word not in known]
+    also = (f" ({', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} no destination: "
+            f"Destinations: {', '.join(known)})" if unknown else "")
+    raise InputError(
+        f"{option} {name!r}: separate names with commas, not spaces: {option} {','.join(words)}{also}. "
+        "Nothing was stored or sent."
+    )
 
 
 def no_wider_than_before(

@@ -16,7 +16,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
-from broadcaster.messages import gate, i18n, words
+from broadcaster.messages import advice, gate, i18n, words
 from broadcaster.messages.model import INTERNAL, Incident, Status, Update, Visibility
 from broadcaster.messages.visibility import (
     CALLED_OFF,
@@ -31,8 +31,9 @@ from broadcaster.messages.visibility import (
     validate_message,
 )
 from broadcaster.operations import PostResult, again_on_conflict, delivery_plan, incident_to_post_to, publish
+from broadcaster.operations.repeats import not_delivered, refuse_a_repeated_correction, refuse_a_repeated_window
 from broadcaster.routing import reached_audiences
-from broadcaster.store import CONFLICT_ATTEMPTS, PlannedDelivery, Store, utcnow
+from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
 
 # -- corrections ------------------------------------------------------------------
@@ -71,6 +72,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
             **private_detail_of_correction(_as_each_reader_has_it(store, incident, original), private.strip(), replacing),
         )
         planned = _where_the_original_went(config, store, incident, original, correction, only, skip)
+        refuse_a_repeated_correction(store, incident, correction, planned)
         return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
@@ -133,7 +135,9 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     planned = delivery_plan(config, incident, original, only, skip, updates, store)
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
-    shown_at = _latest_told(store, incident.id, [u for u in updates if corrected_sequence(u) == original.sequence])
+    corrections = [u for u in updates if corrected_sequence(u) == original.sequence]
+    shown_at = _latest_told(store, incident.id, corrections)
+    coming = _latest_deliveries(store, incident.id, corrections)
     _refuse_a_version_not_every_readers(store, incident, original, updates)
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
@@ -149,12 +153,22 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
         elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
             # The page too, though a customer's page reads it otherwise: a build for it would rewrite public bytes
             # (the JSON's times, a host's manifest, a commit). That page takes it at the site's next build.
-            why = READ_THE_SAME
+            why = _read_the_same_or_coming(coming.get((p.destination, p.target)), incident.id)
         else:
             return p
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
 
     return [where(p) for p in planned]
+
+
+def _read_the_same_or_coming(latest: Delivery | None, incident_id: str) -> str:
+    """Why a correction is skipped where its readers would read it as the version they have: ``READ_THE_SAME``; or,
+    where that version has not gone out yet (it failed: the amend exited 3), that ``retry`` sends it. "Read nothing
+    changed" there, exit 0, told the operator those readers had the correction while they read the text corrected
+    away (review 20d)."""
+    if latest is None or latest.state == DeliveryState.SENT or latest.parts:
+        return READ_THE_SAME
+    return advice.correction_not_out(latest.sequence, latest.state, incident_id)
 
 
 def _refuse_a_version_not_every_readers(store: Store, incident: Incident, original: Update,
@@ -190,11 +204,20 @@ def _latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> 
     what its readers read now. One kept to others (``--only ops``) is not theirs: compared with it, one back to
     their text would tell them of a change."""
     by_sequence = {c.sequence: c for c in versions}
-    told: dict[tuple[str, str], Update] = {}
+    return {place: by_sequence[d.sequence] for place, d in _latest_deliveries(store, incident_id, versions).items()}
+
+
+def _latest_deliveries(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Delivery]:
+    """``_latest_told``'s deliveries: each place's latest delivery, not skipped, of one of these versions. One that
+    has not gone out yet (failed, pending, of unknown fate) counts: ``retry`` sends it, and a later version must
+    come after it (compared with the version before it, a correction back to that text would be skipped there,
+    and ``retry`` would then leave its readers with the text corrected away)."""
+    sequences = {c.sequence for c in versions}
+    latest: dict[tuple[str, str], Delivery] = {}
     for delivery in sorted(store.deliveries(incident_id=incident_id), key=lambda d: d.sequence):
-        if delivery.sequence in by_sequence and delivery.state != DeliveryState.SKIPPED:
-            told[(delivery.destination, delivery.target)] = by_sequence[delivery.sequence]
-    return told
+        if delivery.sequence in sequences and delivery.state != DeliveryState.SKIPPED:
+            latest[(delivery.destination, delivery.target)] = delivery
+    return latest
 
 
 # -- postmortems ------------------------------------------------------------------
@@ -230,9 +253,11 @@ def _refuse_published_again(store: Store, incident: Incident, text: str, planned
         # In place only where amend takes it: a version some readers were not sent is corrected by a new version.
         typo = ("" if _why_not_every_readers(store, incident, same, store.updates(incident.id))
                 else f"; to fix a typo in place, `broadcaster amend {incident.id} {same.sequence} ...`")
+        left = not_delivered(store, incident.id, same.sequence)  # published again after it exited 3: `retry`
         raise InputError(
-            f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}: "
-            f"nothing was stored or sent. To change it, edit the file and publish it again{typo}."
+            f"{incident.id} #{same.sequence} is this very postmortem, published {format_time(same.created_at)}"
+            f"{'; ' + left if left else ''}: nothing was stored or sent. To change it, edit the file and publish it "
+            f"again{typo}."
         )
 
 
@@ -268,8 +293,11 @@ def _postmortem_told(store: Store, incident_id: str, updates: Sequence[Update]) 
 
 def schedule_maintenance(config: Config, store: Store, *, title: str, start: str, end: str,
                          components: Sequence[str], message: str, private: str = "", only: Sequence[str] = (),
-                         skip: Sequence[str] = (), dry_run: bool = False, progress: Any = None) -> PostResult:
-    """Announce a maintenance window (status ``scheduled``)."""
+                         skip: Sequence[str] = (), again: bool = False, dry_run: bool = False,
+                         progress: Any = None) -> PostResult:
+    """Announce a maintenance window (status ``scheduled``). Unless ``again``, one repeating a window announced
+    within the hour, still open (the same title and text, its start and end within the hour of its), is refused as
+    a repeated ``post`` is (``repeats``): the tick would start and complete both, each step posted twice."""
     from broadcaster.times import MAX_CLOCK_WINDOW, check_window, format_duration, is_clock_time, parse_time
 
     now = utcnow()
@@ -293,13 +321,24 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
         )
     if not components:
         raise InputError("name the components under maintenance with --component ID (repeatable).")
-    if not message.strip():
-        with i18n.speaking(config.page.language):
-            message = words.scheduled_message(format_time(starts, config.page.zone), format_time(ends, config.page.zone))
+    standard = not message.strip()
+    if standard:
+        message = _scheduled_message(config, starts, ends)
     draft = compose.Draft(message=message, title=title, status="scheduled", components=components, private=private,
                           incident_kind="maintenance", impact="none", scheduled_start=starts, scheduled_end=ends)
     incident, update = compose.build(draft, None, config, now)
-    return publish(config, store, incident, update, new=True, only=only, skip=skip, dry_run=dry_run, progress=progress)
+    planned = delivery_plan(config, incident, update, only, skip, (), store)
+    if standard and not again:  # its text names its times, which a `--start 2h` typed again moves by a minute
+        refuse_a_repeated_window(store, incident, update, planned, lambda window: _scheduled_message(
+            config, window.scheduled_start or starts, window.scheduled_end or ends))
+    return publish(config, store, incident, update, new=True, again=again, dry_run=dry_run, progress=progress,
+                   planned=planned)
+
+
+def _scheduled_message(config: Config, starts: datetime, ends: datetime) -> str:
+    """The standard announcement of a window, in ``[page] language``."""
+    with i18n.speaking(config.page.language):
+        return words.scheduled_message(format_time(starts, config.page.zone), format_time(ends, config.page.zone))
 
 
 def maintenance_step(config: Config, store: Store, incident_id: str, status: str, message: str | None,
@@ -361,14 +400,15 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
         raise InputError(f"{incident.id} is an incident, not a maintenance window; use `broadcaster post -i {incident.id}`.")
     if incident.status.is_closed:  # the maintenance commands take no --reopen: say what does
         raise InputError(
-            f"{incident.id} is already {incident.status.value}; nothing was stored or sent. To say more about it, "
-            f"post an update that keeps it {incident.status.value}: broadcaster post -i {incident.id} --reopen "
+            f"{incident.id} is already {incident.status.value}; nothing was stored or sent."
+            f"{_not_reached_yet(store, incident)} To say more about "
+            f"it, post an update that keeps it {incident.status.value}: broadcaster post -i {incident.id} --reopen "
             f"-s {incident.status.value} \"...\" (without -s, --reopen would schedule it again, and tick start it)"
         )
     if incident.status.value == status:
         # Another command (a tick, a colleague) took this step first: announcing it twice helps nobody.
         raise InputError(
-            f"{incident.id} is already {status}; nothing was stored or sent. "
+            f"{incident.id} is already {status}; nothing was stored or sent.{_not_reached_yet(store, incident)} "
             f"To say more, post an update: broadcaster post -i {incident.id} \"...\""
         )
     built_incident, update = compose.build(replace(draft, incident_id=incident.id), incident, config, utcnow())
@@ -376,6 +416,14 @@ def _step(config: Config, store: Store, incident: Incident, draft: compose.Draft
         planned = delivery_plan(config, built_incident, update, earlier=store.updates(incident.id), store=store)
         options["planned"] = _failed_where_unset(config, _where_the_operator_sent_it(store, incident, planned))
     return publish(config, store, built_incident, update, new=False, **options)
+
+
+def _not_reached_yet(store: Store, incident: Incident) -> str:
+    """`` Its update #3 is not sent to x (failed): `broadcaster retry ID` sends it there ...``, or "": said before any
+    other advice when a step is refused as taken already. That is the step run again after it exited 3 (up-arrow
+    and Enter), and what it did not reach is what the operator came back for."""
+    left = not_delivered(store, incident.id)
+    return f" {left[0].upper()}{left[1:]}." if left else ""
 
 
 def _where_the_operator_sent_it(store: Store, incident: Incident,

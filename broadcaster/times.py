@@ -16,6 +16,10 @@ _DURATION = re.compile(
     re.IGNORECASE,
 )
 _HOURS_MINUTES = re.compile(r"^(?:in\s+)?(\d+)\s*h\s*([0-5]\d)$", re.IGNORECASE)
+# ``16h00``: how much of Europe writes the time of day 16:00, and the ``1h30`` form of a 16-hour span. An hour of
+# two digits (``09h30`` too: nobody pads a span's hours) with two digits of minutes is refused (never a promise 16
+# hours away without a word); ``1h30`` stays a span.
+_CLOCK_WITH_H = re.compile(r"^([01]\d|2[0-3])\s*h\s*([0-5]\d)$", re.IGNORECASE)
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
 
 
@@ -98,6 +102,7 @@ def _outside(text: str, now: datetime, option: str) -> InputError:
 
 def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime:
     value = text.strip()
+    _refuse_clock_with_h(value, text, option)
     duration = _duration(value)
     if duration is not None:
         return (now + duration).astimezone(UTC)
@@ -118,6 +123,19 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime
     if parsed.tzinfo is None:
         parsed = _local(parsed, zone, text, option)
     return parsed.astimezone(UTC)
+
+
+def _refuse_clock_with_h(value: str, text: str, option: str) -> None:
+    """``16h00`` is a time of day or a 16-hour span: which is meant is never guessed (``in 16h00`` is a span)."""
+    found = _CLOCK_WITH_H.match(value)
+    if found is None:
+        return
+    hour, minute = found.groups()
+    span = f"{hour}h" + (f"{minute}m" if minute != "00" else "")
+    raise InputError(
+        f"{option} {text!r} may be a time of day or a span of {hour} hours: write {hour}:{minute} for a time of day, "
+        f"{span} for a duration. Nothing was stored or sent."
+    )
 
 
 def _next_clock_time(hour: int, minute: int, now: datetime, zone: tzinfo, text: str, option: str) -> datetime:

@@ -214,3 +214,36 @@ def result_not_stored(
         f"{state} at {where}: nothing was sent there, {stored} Once the store works again, run "
         f"`broadcaster retry {incident_id} --include-unknown` to send it."
     )
+
+
+
+
+def not_sent_yet(incident_id: str, what: str, waiting: Sequence[str], unknown: Sequence[str],
+                 sending: Sequence[str], *, plural: bool = False) -> str:
+    """Where ``what`` (an earlier post of the incident; ``plural``: several) has not reached its readers, each place
+    named with its state, and what sends it: said when a repeat, or a closing step taken again, is refused (the
+    up-arrow after an exit 3), since the operator's next thought is to post it once more, to every reader who
+    already has it. "" when it reached them all."""
+    is_, it = ("are", "them") if plural else ("is", "it")
+    parts = []
+    if waiting:
+        parts.append(f"{what} {is_} not sent to {', '.join(waiting)}: `broadcaster retry {incident_id}` sends {it} "
+                     "there, never twice what was sent")
+    if unknown:
+        parts.append(f"{what} may or may not have reached {', '.join(unknown)}: check, then `broadcaster retry "
+                     f"{incident_id} --mark-unknown-sent` (it is there) or `--include-unknown` (it is not)")
+    if sending:
+        parts.append(f"{what} {is_} being sent to {', '.join(sending)} by another command right now")
+    return "; ".join(parts)
+
+
+def correction_not_out(sequence: int, state: str, incident_id: str) -> str:
+    """Why a correction is skipped where correction #``sequence``, which its readers would read the same, has not
+    gone out yet (``state``): it is what they are still owed, and what sends it."""
+    if state == DeliveryState.UNKNOWN:
+        return (f"correction #{sequence} reads the same here, and may or may not have arrived (unknown): check, then "
+                f"`broadcaster retry {incident_id} --mark-unknown-sent` (it is there) or `--include-unknown` (it is "
+                "not)")
+    how = "being sent by another command" if state == DeliveryState.SENDING else state
+    return (f"correction #{sequence} reads the same here, and has not gone out ({how}): its readers still read the "
+            f"text corrected away. `broadcaster retry {incident_id}` sends it")

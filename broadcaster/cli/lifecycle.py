@@ -10,6 +10,7 @@ import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
+    an_incident_id,
     common,
     complete_audience,
     complete_component,
@@ -44,7 +45,7 @@ class UpdateNumber(click.ParamType[int]):
 
 
 @click.command()
-@click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
+@click.argument("incident_id", metavar="INCIDENT", callback=an_incident_id, shell_complete=complete_incident)
 @click.argument("sequence", type=UpdateNumber(), metavar="SEQ")
 @click.argument("message", required=False)
 @private_option("Replace the update's private note (internal channels only); without it, the note stays.")
@@ -103,7 +104,7 @@ def _limit_of(original: Update | None) -> Rule:
 
 
 @click.command()
-@click.argument("incident_id", metavar="INCIDENT", shell_complete=complete_incident)
+@click.argument("incident_id", metavar="INCIDENT", callback=an_incident_id, shell_complete=complete_incident)
 @click.option("--file", "-f", "path", required=True, multiple=True, callback=once, metavar="FILE", help="The postmortem in markdown (`-` for standard input).")
 @publish_options
 @common
@@ -174,11 +175,13 @@ def maintenance() -> None:
 @click.option("--component", "-C", "components", multiple=True, metavar="ID", shell_complete=complete_component,
               help="A component under maintenance (repeatable).")
 @private_option("Private detail.")
+@click.option("--again", is_flag=True,
+              help="Announce it though it repeats a window announced within the hour (the same title, text and times).")
 @publish_options
 @common
 @click.pass_context
 def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str, start: str, end: str,
-                         components: tuple[str, ...], private: str, **options: Any) -> None:
+                         components: tuple[str, ...], private: str, again: bool, **options: Any) -> None:
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
 
@@ -188,7 +191,8 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
 
     def run(**extra: Any) -> Any:
         return lifecycle.schedule_maintenance(config, store, title=title, start=start, end=end, components=components,
-                                              message=text, private=private, only=options["only"], skip=options["skip"], **extra)
+                                              message=text, private=private, only=options["only"], skip=options["skip"],
+                                              again=again, **extra)
 
     publish_command(ctx, run, options)
 
@@ -210,7 +214,7 @@ def _maintenance_message(message: str | None, store: Any) -> str | None:
 
 def _step_command(name: str, status: str, help_text: str) -> None:
     @maintenance.command(name, help=help_text)
-    @click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
+    @click.argument("incident_id", metavar="ID", callback=an_incident_id, shell_complete=complete_incident)
     @click.argument("message", required=False)
     @private_option("Private detail.")
     @publish_options

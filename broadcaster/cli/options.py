@@ -444,6 +444,39 @@ def once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) ->
     return _one_value(param, values)
 
 
+# What an option or argument left empty most likely is: `-i "$ID"`, `--skip "$DOWN"`, `--customer "$CUST"` with the
+# variable unset. Read as not given, it opened a second incident, published where it was meant not to, or told a
+# customer nothing (review 20d): refused instead, as `--config ""` and `-C api=` are.
+EMPTY = "is empty (an unset shell variable?)"
+
+
+def once_id(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """``once`` for ``--incident``/``-i``: an empty id is refused, never read as "a new incident"."""
+    value = _one_value(param, values)
+    if value is not None and not value.strip():
+        raise click.BadParameter(f"{EMPTY}: give the incident's id (`broadcaster list` shows them), or leave -i out "
+                                 "for a new incident. Nothing was stored or sent.", ctx=ctx, param=param)
+    return value
+
+
+def an_incident_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Callback of an INCIDENT argument: an empty one is refused, never read as none given (``retry ""`` would retry
+    every incident) nor passed on to be told it needs a --title."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(f"{EMPTY}: there is no incident {value!r}. Give the incident's id (`broadcaster "
+                                 "list` shows them). Nothing was stored or sent.", ctx=ctx, param=param)
+    return value
+
+
+def each_given(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Callback of a repeatable option (``--customer``, ``--ticket``): an empty value is refused, never dropped."""
+    if any(not value.strip() for value in values):
+        what = "an [audiences.ID] id" if param.name == "customers" else "the reference"
+        raise click.BadParameter(f"{EMPTY}: give {what}, or leave the option out. Nothing was stored or sent.",
+                                 ctx=ctx, param=param)
+    return values
+
+
 def once_text(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
     """``once`` for a text whose absence is "" (``--private``): two notes meant both go into one."""
     return _one_value(param, values, fix="Give it once, with both texts in it if both are meant.") or ""
@@ -459,11 +492,11 @@ def _message_option_list(*, closes: bool) -> list[Decorator]:
     # `resolve` still parses them, hidden, so a script passing them meets that reason, not "no such option".
     return [
         private_option("Internal detail: only internal channels see it."),
-        click.option("--customer", "customers", multiple=True, metavar="ID", shell_complete=complete_audience,
-                     help="Affected customer: an [audiences.ID] id; its channels are told (repeatable)."),
+        click.option("--customer", "customers", multiple=True, callback=each_given, metavar="ID",
+                     shell_complete=complete_audience, help="Affected customer: an [audiences.ID] id; its channels are told (repeatable)."),
         click.option("--for", "for_detail", multiple=True, nargs=2, metavar="ID TEXT", shell_complete=complete_audience,
                      help="Detail only customer ID's channels (and internal ones) see (repeatable)."),
-        click.option("--ticket", "tickets", multiple=True, metavar="REF", help="Ticket reference (private; repeatable)."),
+        click.option("--ticket", "tickets", multiple=True, callback=each_given, metavar="REF", help="Ticket reference (private; repeatable)."),
         click.option("--etr", metavar="WHEN", multiple=True, callback=once, hidden=closes,
                      help="Estimated time to restore: 30m, 2h, 15:30 or ISO time."),
         click.option("--next-update", "next_update", metavar="WHEN", multiple=True, callback=once, hidden=closes,

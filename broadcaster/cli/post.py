@@ -12,6 +12,7 @@ import click
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import (
     F,
+    an_incident_id,
     apply_options,
     closing_message_options,
     common,
@@ -21,6 +22,7 @@ from broadcaster.cli.options import (
     load_config,
     message_options,
     once,
+    once_id,
     once_text,
     open_store,
     preview_message_options,
@@ -37,7 +39,7 @@ def _update_fields(command: F) -> F:
     """What an update of ``post`` (and ``preview``) says: each said once (an option given twice with two values
     is refused: which incident, title, impact or status is meant is never guessed)."""
     options = [
-        click.option("--incident", "-i", "incident_id", metavar="ID", multiple=True, callback=once,
+        click.option("--incident", "-i", "incident_id", metavar="ID", multiple=True, callback=once_id,
                      shell_complete=complete_incident, help="Post an update to this incident (omit for a new incident)."),
         click.option("--title", "-t", metavar="TEXT", multiple=True, callback=once,
                      help="Title of a new incident (or a new title)."),
@@ -72,7 +74,7 @@ def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
 
 
 @click.command()
-@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
+@click.argument("incident_id", metavar="ID", callback=an_incident_id, shell_complete=complete_incident)
 @click.argument("message", required=False)
 @closing_message_options
 @common
@@ -185,7 +187,8 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
 
 
 @click.command()
-@click.argument("incident_id", metavar="[INCIDENT]", required=False, shell_complete=complete_incident)
+@click.argument("incident_id", metavar="[INCIDENT]", required=False, callback=an_incident_id,
+                shell_complete=complete_incident)
 @click.option("--include-unknown", is_flag=True, help="Also resend posts whose fate is unknown (may post twice).")
 @click.option("--mark-unknown-sent", is_flag=True,
               help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
@@ -228,7 +231,7 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
 
 
 @click.command()
-@click.argument("incident_id", metavar="ID", shell_complete=complete_incident)
+@click.argument("incident_id", metavar="ID", callback=an_incident_id, shell_complete=complete_incident)
 @click.option("--reason", multiple=True, callback=once_text, metavar="TEXT",
               help="Why (private: `show` and the private channels show it, the public never does).")
 @click.option("--dry-run", is_flag=True, help="Show what would happen; store and send nothing.")

@@ -21,7 +21,7 @@ from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, pos
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import corrected_sequence, full_title, named_audiences, withdrawal_of
-from broadcaster.operations.repeats import refuse_a_repeat, refuse_one_posted_meanwhile
+from broadcaster.operations.repeats import not_delivered, refuse_a_repeat, refuse_one_posted_meanwhile
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
@@ -112,8 +112,26 @@ def with_template(config: Config, options: Mapping[str, Any]) -> dict[str, Any]:
 def prepare(config: Config, store: Store, draft: compose.Draft) -> tuple[Incident, Update, bool]:
     """Check the draft against the stored incident; nothing is written."""
     existing = incident_to_post_to(store, draft.incident_id) if draft.incident_id else None
+    if existing is not None and existing.status.is_closed and not draft.reopen:
+        refuse_closed_not_reached(store, existing)
     incident, update = compose.build(draft, existing, config, utcnow())
     return incident, update, existing is None
+
+
+def refuse_closed_not_reached(store: Store, incident: Incident) -> None:
+    """A post to a closed incident without ``--reopen``, when some of its deliveries have not reached their readers:
+    most likely the ``resolve`` that closed it run again after it exited 3 (up-arrow and Enter). Refused as
+    ``compose.check_transition`` refuses it, but saying first where it is not sent and that ``retry`` sends it: its
+    advice alone (post again with --reopen) gives the closing text a second time to every reader who has it."""
+    left = not_delivered(store, incident.id)
+    if not left:
+        return  # ``compose.check_transition`` says what to do
+    closed = incident.status.value
+    raise InputError(
+        f"{incident.id} is already {closed}; nothing was stored or sent. {left[0].upper()}{left[1:]}. To say more "
+        f"about it once every reader has it, post with --reopen: broadcaster post -i {incident.id} --reopen -s "
+        f"{closed} \"...\" (without -s, --reopen opens it again)."
+    )
 
 
 def delivery_plan(

@@ -4,14 +4,16 @@ update twice) on every channel is what readers would get, and ``retry`` is what 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
+from broadcaster.messages import advice
 from broadcaster.messages.model import Incident, Status, Update
-from broadcaster.messages.visibility import written_alike
+from broadcaster.messages.visibility import corrected_sequence, identical_text, written_alike
 from broadcaster.store import PlannedDelivery, Store
 
 # A new incident as one still open and posted within the hour; an update as the incident's latest within 15
@@ -53,18 +55,82 @@ def refuse_one_posted_meanwhile(store: Store, incident: Incident, update: Update
 def _refuse_a_repeated_incident(store: Store, incident: Incident, update: Update, planned: Sequence[PlannedDelivery],
                                 *, meanwhile: bool = False) -> None:
     going = _going(planned)
-    for other in store.opened_since(update.created_at - NEW_INCIDENT_WINDOW):
-        if (other.status in _CLOSED or other.kind != incident.kind
-                or not (_within(other.created_at, update.created_at, NEW_INCIDENT_WINDOW)
-                        or (meanwhile and other.created_at > update.created_at))
-                or not written_alike(other, incident)):
-            continue
-        first = store.update(other.id, 1)
-        if first is None or not written_alike(first, update) or not _told(store, first) & going:
+    for other, first in _open_and_alike(store, incident, update.created_at, meanwhile=meanwhile):
+        if not written_alike(first, update) or not _told(store, first) & going:
             continue
         if meanwhile:
             _refuse_as_posted_meanwhile(other, first)
-        _refuse(store, other, first, update.created_at, f"{other.id} (the same title and text)")
+        _refuse(store, other, first, update.created_at, f"{other.id} ({_same(incident)})")
+
+
+def refuse_a_repeated_window(store: Store, incident: Incident, update: Update, planned: Sequence[PlannedDelivery],
+                             standard: Callable[[Incident], str]) -> None:
+    """``refuse_a_repeat`` of a maintenance window announced with the standard text (``standard``: that text for a
+    window), which names the window's times: ``--start 2h`` typed again a minute later moves them, and the texts
+    differ by that minute. A window whose first update is the standard text of its own window repeats it."""
+    going = _going(planned)
+    for other, first in _open_and_alike(store, incident, update.created_at):
+        if identical_text(first, replace(first, raw_message=standard(other))) and _told(store, first) & going:
+            _refuse(store, other, first, update.created_at, f"{other.id} ({_same(incident)})")
+
+
+def _open_and_alike(store: Store, incident: Incident, now: datetime, *,
+                    meanwhile: bool = False) -> Iterator[tuple[Incident, Update]]:
+    """Each incident still open, of ``incident``'s kind, title (and window), opened within ``NEW_INCIDENT_WINDOW``
+    of ``now`` (``meanwhile``: or after it), with its first update."""
+    for other in store.opened_since(now - NEW_INCIDENT_WINDOW):
+        if (other.status in _CLOSED or other.kind != incident.kind
+                or not (_within(other.created_at, now, NEW_INCIDENT_WINDOW) or (meanwhile and other.created_at > now))
+                or not written_alike(other, incident) or not _same_window(other, incident)):
+            continue
+        first = store.update(other.id, 1)
+        if first is not None:
+            yield other, first
+
+
+def _same(incident: Incident) -> str:
+    return "the same title, text and window" if incident.kind == "maintenance" else "the same title and text"
+
+
+def _same_window(one: Incident, other: Incident) -> bool:
+    """For maintenance, the same window announced twice: each of its start and end within ``NEW_INCIDENT_WINDOW`` of
+    the other's (``--start 2h`` typed again a minute later moves it by that minute). A window of the same title and
+    text tomorrow night is another one. An incident has no window: always true."""
+    if one.kind != "maintenance":
+        return True
+    pairs = ((one.scheduled_start, other.scheduled_start), (one.scheduled_end, other.scheduled_end))
+    return all(a is not None and b is not None and abs(a - b) <= NEW_INCIDENT_WINDOW for a, b in pairs)
+
+
+def refuse_a_repeated_correction(store: Store, incident: Incident, correction: Update,
+                                 planned: Sequence[PlannedDelivery]) -> None:
+    """Refuse an ``amend`` that repeats the latest correction of its update, made within ``UPDATE_WINDOW``, where it
+    would go (or going nowhere: every reader has it): the up-arrow after an amend that exited 3. Stored again, it
+    was sent once more to staff, and the readers the first one failed to reach were called "read nothing changed",
+    exit 0: the refusal names where the first is not sent, and ``retry``. The same words to other readers (staff
+    first, then the public) repeat nothing."""
+    sequence = corrected_sequence(correction)
+    corrections = [u for u in store.updates(incident.id) if corrected_sequence(u) == sequence]
+    latest = corrections[-1] if corrections else None
+    if (latest is None or not _same_correction(latest, correction)
+            or not _within(latest.created_at, correction.created_at, UPDATE_WINDOW)):
+        return
+    going = _going(planned)
+    if going and not _told(store, latest) & going:
+        return
+    minutes = int((correction.created_at - latest.created_at).total_seconds() // 60)
+    raise InputError(
+        f"this repeats #{latest.sequence} of {incident.id}, the same correction of update #{sequence}, made {minutes} "
+        f"min ago at {latest.created_at:%H:%M} UTC; {_where_it_stands(store, incident.id, latest.sequence)}. Nothing "
+        f"was stored or sent. To correct it otherwise, amend it with the new text (`broadcaster amend {incident.id} "
+        f"{sequence} \"...\"`)."
+    )
+
+
+def _same_correction(one: Update, other: Update) -> bool:
+    """Equal but for their numbers, times and authors: the same text to the character (a correction of letter case
+    is one) and the same detail beside it. Compared as whole values: no private field is read here."""
+    return replace(one, sequence=0, created_at=other.created_at, author="") == replace(other, sequence=0, author="")
 
 
 def _going(planned: Sequence[PlannedDelivery]) -> set[tuple[str, str]]:
@@ -105,16 +171,28 @@ def _refuse_as_posted_meanwhile(other: Incident, first: Update) -> NoReturn:
 def _where_it_stands(store: Store, incident_id: str, sequence: int) -> str:
     """What is left of the earlier post, and what sends it: ``retry`` for what failed or waits, never for a post
     whose fate is unknown (checked first) or one another command is sending."""
-    left = [d.state for d in store.deliveries(incident_id=incident_id, sequence=sequence) if d.state not in DONE_STATES]
-    waiting = sum(s in (DeliveryState.PENDING, DeliveryState.FAILED) for s in left)
-    unknown = left.count(DeliveryState.UNKNOWN)
-    parts = []
-    if waiting:
-        parts.append(f"{waiting} of its deliveries are not sent: `broadcaster retry {incident_id}` sends them, never "
-                     "twice what was sent")
-    if unknown:
-        parts.append(f"{unknown} may or may not have arrived: check, then `broadcaster retry {incident_id} "
-                     "--mark-unknown-sent` (it is there) or `--include-unknown` (it is not)")
-    if len(left) > waiting + unknown:
-        parts.append(f"{len(left) - waiting - unknown} are being sent by another command right now")
-    return "; ".join(parts) or "it was delivered everywhere it was planned"
+    return not_delivered(store, incident_id, sequence) or "it was delivered everywhere it was planned"
+
+
+def not_delivered(store: Store, incident_id: str, sequence: int | None = None) -> str:
+    """``advice.not_sent_yet`` for the deliveries of update ``sequence`` (or of the whole incident) that have not
+    reached their readers, each place named with its state (and, across updates, the updates' numbers); ""
+    when none is left."""
+    left = [d for d in store.deliveries(incident_id=incident_id, sequence=sequence) if d.state not in DONE_STATES]
+    if not left:
+        return ""
+    sequences = sorted({d.sequence for d in left})
+    numbered = sequence is None and len(sequences) > 1
+    what = "it" if sequence is not None else (f"its update #{sequences[0]}" if not numbered else "some of its updates")
+
+    def places(*states: DeliveryState) -> list[str]:
+        found: dict[tuple[str, str], list[str]] = {}
+        for d in left:
+            if d.state in states:
+                numbers = found.setdefault((d.destination, str(d.state)), [])
+                numbers += [] if f"#{d.sequence}" in numbers else [f"#{d.sequence}"]
+        return [f"{name} ({', '.join(numbers) + ': ' if numbered else ''}{state})"
+                for (name, state), numbers in found.items()]
+
+    return advice.not_sent_yet(incident_id, what, places(DeliveryState.PENDING, DeliveryState.FAILED),
+                               places(DeliveryState.UNKNOWN), places(DeliveryState.SENDING), plural=numbered)

@@ -377,9 +377,11 @@ class Store(SubscriptionStore):
         return [incident_from(r) for r in rows]
 
     def list_incidents(self, *, limit: int = 50) -> list[Incident]:
-        """Open incidents first (newest first), then the most recently updated closed ones."""
+        """Open incidents first (newest first), then the most recently updated closed or withdrawn ones (a
+        withdrawn incident is not open: listed above a running one, it reads as running, and ``.[0].id`` picks it)."""
         rows = self.select(
-            "SELECT * FROM incidents ORDER BY (status IN ('resolved','completed')), updated_at DESC LIMIT ?",
+            "SELECT * FROM incidents ORDER BY (status IN ('resolved','completed') OR withdrawn_at IS NOT NULL),"
+            " updated_at DESC LIMIT ?",
             (limit,),
         )
         return [incident_from(r) for r in rows]
