@@ -28,6 +28,7 @@ from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, Plan, Remote
 from broadcaster.site.hosts.s3 import S3Host, cache_control
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
+from tests.test_hosts_s3 import aws_environment  # noqa: F401 - autouse pytest fixture: never the machine's ~/.aws
 from tests.test_s3_foreign_files import AUDIENCE, BUCKET, TOKEN
 from tests.test_s3_foreign_files import s3 as cli_s3  # noqa: F401 - pytest fixture
 
@@ -76,16 +77,6 @@ def bucket(s3: S3Server) -> str:
     s3.create_bucket(name)
     s3.clear()
     return name
-
-
-@pytest.fixture(autouse=True)
-def aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def damage_manifest(s3: S3Server, bucket: str, key: str, damage: str) -> None:
