@@ -14,9 +14,10 @@ a container that bind-mounts the folder itself keeps seeing the old copy:
 mount its parent instead.
 
 The folder is replaced whole, so it must be broadcaster's: new, empty, or
-holding the marker file every publish writes into it (``site.folder``) and
-only files a site of broadcaster's has (a marker copied into a web root with a
-site does not hand over the web root's other files). A folder holding anything
+holding the marker file a publish wrote into this very folder (``site.folder``,
+``folder_mark``). A marker copied into a web root with a site hands over only
+the files that publish wrote there, same path and same content (the marker
+holds a digest of each): never the web root's other files, whatever their names. A folder holding anything
 else (a project folder, a home folder) is refused, never emptied; a folder
 without the marker (an older version's) is adopted only when it holds
 broadcaster's API files, which no hand-written page has. A link or a file in
@@ -48,8 +49,10 @@ import re
 import secrets
 import shutil
 import stat
+import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -80,7 +83,9 @@ if TYPE_CHECKING:
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _RECORD = b"publish: "  # the marker's line after MARKER_TEXT: {"id", "store" (its digest), "sealed"}
-_FOLDER = b"folder: "  # the line before it: folder_mark of the folder the publish wrote the marker into
+_FOLDER = b"folder: "  # a line before it: folder_mark of the folder the publish wrote the marker into
+_FILES = b"files: "  # a line before it: published_digest of every file the publish wrote (path and content)
+_MARKER_READ = 8 * 1024 * 1024  # a marker names every file (13 bytes each); a planted bigger file is not read
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class Record:
     store: str = ""
     sealed: str = ""
     folder: str = ""
+    # published_digest of each file the publish wrote; None in a marker written before 2026-12-05 (no such line).
+    files: frozenset[str] | None = None
 
     @classmethod
     def of_marker(cls, marker: bytes) -> Record | None:
@@ -105,8 +112,10 @@ class Record:
             return None
         store, sealed = value.get("store"), value.get("sealed")
         folder = next((x[len(_FOLDER):] for x in marker.splitlines() if x.startswith(_FOLDER)), b"")
+        listed = next((x[len(_FILES):] for x in marker.splitlines() if x.startswith(_FILES)), None)
+        files = None if listed is None else frozenset(listed.decode("ascii", "replace").split())
         return cls(value["id"], store if isinstance(store, str) else "", sealed if isinstance(sealed, str) else "",
-                   folder.decode("ascii", "replace").strip())
+                   folder.decode("ascii", "replace").strip(), files)
 
     def generation(self, store_id: str) -> int | None:
         """How far ``store_id`` had got when it built the site here; None when another store built it."""
@@ -127,7 +136,13 @@ class Record:
         if site.store:  # the number padded: a longer one must not show as a longer seal
             value["sealed"] = seal(site.store, {"generation": f"{site.generation:020d}"})
         here = _FOLDER + folder_mark(self.id, folder).encode() + b"\n"
-        return MARKER_TEXT + here + _RECORD + json.dumps(value, sort_keys=True).encode() + b"\n"
+        files = _FILES + " ".join(sorted(published_digest(p, h) for p, h in site.hashes.items())).encode() + b"\n"
+        # The JSON line last: readers (and older versions) take everything after "publish: " as the record.
+        return MARKER_TEXT + here + files + _RECORD + json.dumps(value, sort_keys=True).encode() + b"\n"
+
+    def published(self, relative: str, content_hash: str) -> bool:
+        """Whether the publish that wrote this record put exactly this file (path and content) in the folder."""
+        return self.files is not None and published_digest(relative, content_hash) in self.files
 
 
 class DirectoryHost(SiteHost):
@@ -172,7 +187,7 @@ class DirectoryHost(SiteHost):
     def _publish(self, site: BuiltSite) -> Receipt:
         self._refuse_overlap(site)
         try:
-            refusal = self._refusal()
+            refusal = self._refusal(site)
             if refusal:
                 raise permanent(refusal)
             record = self._read_record()
@@ -193,9 +208,9 @@ class DirectoryHost(SiteHost):
             raise self._error(exc) from exc
         return Receipt(remote_id=str(self.target), notes=(f"{differing} files changed", *restored))
 
-    def _refusal(self) -> str | None:
+    def _refusal(self, site: BuiltSite | None = None) -> str | None:
         """Why publishing here is refused (a link or a file in the folder's place, a folder of someone
-        else's files); None when it is not. Asked by ``preflight`` and by the publish alike."""
+        else's files); None when it is not. Asked by ``preflight`` and by the publish (with its ``site``) alike."""
         if self.target.is_symlink() or (self.target.exists() and not self.target.is_dir()):
             return (
                 f"publish.{self.name}.path ({self.target}) is not a folder (a file or a symbolic link). Point "
@@ -204,7 +219,7 @@ class DirectoryHost(SiteHost):
         mount = self._mount_refusal()
         if mount:
             return mount
-        state = self._state()
+        state = self._state(site)
         return self._foreign(state) if state.kind == "foreign" else None
 
     def _mount_refusal(self) -> str | None:
@@ -223,17 +238,38 @@ class DirectoryHost(SiteHost):
             "parent rather than the folder itself)."
         )
 
-    def _state(self) -> FolderState:
+    def _state(self, site: BuiltSite | None = None) -> FolderState:
         # The folder is replaced whole. A marker a publish wrote into this very folder makes it ours, files someone
         # dropped in since included ("Keep nothing else here"). A marker copied in with a site (rsync -a public/
         # /var/www/html/: the output folder's, which has no record, or another target's) does not hand over the
-        # web root it was copied into: every file there must then be one broadcaster writes.
+        # web root it was copied into: every file there must then be one broadcaster published (_copied_ours).
         try:
             record = self._read_record()
         except OSError:
             record = None
-        marked_here = record is not None and record.written_here(self.target)
-        return inspect(self.target, frozenset({MARKER}), is_site_path, SITE_SIGNATURE, marker_alone=marked_here)
+        if record is not None and record.written_here(self.target):
+            return inspect(self.target, frozenset({MARKER}), is_site_path, SITE_SIGNATURE)
+        return inspect(self.target, frozenset({MARKER}), self._copied_ours(record, site), SITE_SIGNATURE,
+                       marker_alone=False)
+
+    def _copied_ours(self, record: Record | None, site: BuiltSite | None) -> Callable[[str], bool]:
+        """Whether a file of a folder whose marker no publish wrote there is broadcaster's. Its shape proves nothing
+        (a hand-written status page's incidents/2023-05-01-outage.html, a CI badge): its content must be what the
+        record says a publish put at that path, or this build's file there. A record without file digests (a
+        version before 2026-12-05 wrote it; the output folder's marker has none) proves no content: a file then
+        counts when it is site-shaped and, at the publish, a path this build writes too (an old page of the web
+        root's own is not one); ``preflight`` (no build yet) checks its shape only."""
+        def accept(relative: str) -> bool:
+            if not is_site_path(relative):
+                return False
+            if record is None or record.files is None:
+                return site is None or relative in site.hashes
+            content = _content_hash(self.target / relative)
+            if content is None:
+                return False
+            return record.published(relative, content) or (site is not None and site.hashes.get(relative) == content)
+
+        return accept
 
     def _read_record(self) -> Record | None:
         """The record in the target's marker; None when there is none (no marker, an older version's)."""
@@ -247,17 +283,21 @@ class DirectoryHost(SiteHost):
         with os.fdopen(fd, "rb") as file:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            return Record.of_marker(file.read(64 * 1024))  # a marker is short; a planted big file is not read
+            return Record.of_marker(file.read(_MARKER_READ))
 
     def _foreign(self, state: FolderState) -> str:
+        from broadcaster.redaction import without_customer_pages  # a customer's page named: its token masked
+
         copied = (
             f" Its {MARKER} file does not make them broadcaster's: no publish wrote it into this folder (it came "
-            "with a copy of a site, rsync -a or cp -a, or from a version before 2026-12-05)."
+            "with a copy of a site, rsync -a or cp -a, or from a version before 2026-12-05), and they are not what "
+            "broadcaster published there, whatever their names."
             if os.path.lexists(self.target / MARKER) else ""
         )
         return (
             f"publish.{self.name}.path ({self.target}) holds files broadcaster did not write "
-            f"({state.describe()}). A publish replaces the whole folder, so it would delete them.{copied} Point "
+            f"({without_customer_pages(state.describe())}). A publish replaces the whole folder, so it would delete "
+            f"them.{copied} Point "
             "path at a new or empty folder (the one your web server serves), or move those files out."
         )
 
@@ -442,11 +482,65 @@ def _make_folders(folder: Path, made: set[Path]) -> None:
     made.add(folder)
 
 
+def published_digest(relative: str, content_hash: str) -> str:
+    """What the marker records of a file a publish wrote: its path and content, in 12 hex digits (a chance match
+    is one in 2**48). Hashed: the marker is served, and a customer's page's path is a secret."""
+    return hashlib.sha256(f"{relative}\0{content_hash}".encode()).hexdigest()[:12]
+
+
+def _content_hash(path: Path) -> str | None:
+    """The sha256 of a regular file's content, not through a link nor waiting on a fifo; None if it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        digest = hashlib.sha256()
+        for block in iter(lambda: file.read(1 << 16), b""):
+            digest.update(block)
+        return digest.hexdigest()
+
+
 def folder_mark(target_id: str, folder: Path) -> str:
-    """What tells the folder a publish wrote a marker into from a copy of it: its inode, which a swap (a rename)
-    keeps, a move within the file system keeps, and a copy does not; the same on every machine mounting an NFS
-    share. Hashed with the id: the marker is served, and the number is nobody's business."""
-    return hashlib.sha256(f"{target_id}:{os.stat(folder).st_ino}".encode()).hexdigest()[:16]
+    """What tells the folder a publish wrote a marker into from a copy of it: its inode number and its birth time
+    (to the nanosecond). A swap (a rename) and a move within the file system keep both; a copy (cp -a, rsync -a)
+    makes a new folder, born now. The number alone repeats (the first folder of every fresh ext4 disk is inode
+    12; a folder an image made has one number on every machine cloned from it), a birth time to the nanosecond
+    does not. No device number: it differs from one NFS client of a share to the next and may change across
+    reboots. "" where the file system or the system gives no birth time: then no folder counts as marked by its
+    own publish (each is checked file by file, as a copy is), never a copy as ours. Hashed with the id: the
+    marker is served, and the numbers are nobody's business."""
+    born = _birth_time_ns(folder)
+    if not born:  # unknown, or zeroed (an image's folders can all say 1 January 1970)
+        return ""
+    return hashlib.sha256(f"{target_id}:{os.stat(folder).st_ino}:{born}".encode()).hexdigest()[:16]
+
+
+_STATX_BTIME = 0x800
+_AT_SYMLINK_NOFOLLOW = 0x100
+
+
+def _birth_time_ns(folder: Path) -> int | None:
+    """When ``folder`` was created, in nanoseconds (Linux statx, st_birthtime elsewhere); None when unknown."""
+    if sys.platform != "linux":
+        born = getattr(os.stat(folder), "st_birthtime", None)
+        return None if born is None else int(born * 1_000_000_000)
+    statx = getattr(ctypes.CDLL(None, use_errno=True), "statx", None)
+    if statx is None:  # glibc before 2.28, musl before 1.2.5
+        return None
+    buffer = ctypes.create_string_buffer(256)  # struct statx
+    statx.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_char_p]
+    if statx(_AT_FDCWD, os.fsencode(folder), _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, buffer) != 0:
+        return None
+    mask: int = struct.unpack_from("=I", buffer.raw, 0)[0]
+    if not mask & _STATX_BTIME:  # ext4 with small inodes, some network file systems
+        return None
+    seconds: int
+    nanoseconds: int
+    seconds, nanoseconds = struct.unpack_from("=qI", buffer.raw, 80)  # stx_btime
+    return seconds * 1_000_000_000 + nanoseconds
 
 
 def _exchange(first: Path, second: Path) -> bool:
