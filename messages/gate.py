@@ -315,8 +315,18 @@ def _refuse_lookalike(text: str, start: int, end: int, field: str) -> None:
         raise InputError(
             f"{field} holds {snippet!r} at character {start + offset + 1}, which looks like a private marker "
             "or an audience marker but is not one. Write [private]...[/private] or [for ID]...[/for] exactly (ASCII "
-            "square brackets), or reword it; nothing was stored or sent."
+            f"square brackets), or reword it;{_marker_words_hint(snippet)} nothing was stored or sent."
         )
+
+
+def _marker_words_hint(snippet: str) -> str:
+    """Why a bracketed phrase of prose was refused, when its words did it ("[see the internal runbook]")."""
+    folded, where = fold(snippet)
+    rendered = _rendered(folded, [snippet[i] for i in where])
+    if not any(_restricting_run(m) for m in _WORD_OPENER.finditer(rendered.text)):
+        return ""
+    return (" a word such as 'internal', 'vertraulich', 'staff only' or 'not public' in square brackets reads as a "
+            "marker by design, even among other words; if it is prose, use round brackets or none;")
 
 
 def refuse_markers(text: str, field: str) -> None:
@@ -369,10 +379,29 @@ _RESTRICTING_WORDS = (
     "internt", "interna", "hemlig", "hemligt", "hemliga", "konfidentiell", "konfidentiellt", "konfidentiella",
     "sekretess", "sekretessbelagd", "sekretessbelagt",
 )
-# "Not public" in the same languages ("[not public]", "[nicht öffentlich]", "[ej offentligt]"), also as one word.
-_NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke")
-_PUBLIC_WORDS = ("public", "offentlich", "offentliche", "oeffentlich", "offentlig", "offentligt", "offentliga")
-_MAX_RUN_WORDS = 4  # "[nur für interne Zwecke]"; longer bracketed runs are prose
+# A restricting word that names a technical thing, not a reader: "[HTTP 500 Internal Server Error]", "[Fehler 500:
+# Interner Serverfehler]" (as the first word it still counts: "[Internal Server Error]" reads as "[internal]").
+_TECHNICAL_AFTER = ("server", "serverfehler", "serverfel", "error", "errors", "fehler")
+# "Not public" and "do not publish or share" in the same languages ("[not public]", "[not for public release]",
+# "[nicht veröffentlichen]", "[ej för publicering]", "[do not share]"), also as one word ("[nichtöffentlich]"): a
+# negation right before the word or with only a few small words between (``_BETWEEN``); "[API not affected, public
+# status page up]" is prose.
+_NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke", "never", "nie")
+_PUBLIC_WORDS = (
+    "public", "publish", "publication", "share", "offentlich", "offentliche", "oeffentlich", "veroffentlichen",
+    "veroeffentlichen", "veroffentlichung", "veroeffentlichung", "teilen", "weitergeben", "offentlig", "offentligt",
+    "offentliga", "publicera", "publiceras", "publicering", "offentliggora", "offentliggoras", "dela", "delas",
+    "spridas",
+)
+_BETWEEN = ("for", "to", "be", "the", "a", "zur", "zum", "zu", "fur", "die", "der", "das", "den", "till", "att", "bli")
+# "Staff only" in the same languages ("[nur für Mitarbeiter]", "[endast för anställda]", "[employees only]"): a word
+# naming staff counts beside a word saying "only" ("[2 customers affected]" and "[Mitarbeiter informiert]" are prose).
+_STAFF_WORDS = ("staff", "employee", "employees", "mitarbeiter", "mitarbeitende", "mitarbeitenden", "belegschaft",
+                "personal", "anstallda", "personalen", "medarbetare")
+_ONLY_WORDS = ("only", "just", "solely", "nur", "ausschliesslich", "ausschlieslich", "endast", "bara", "enbart")
+# "[nur für den internen Gebrauch]", "[strictly for internal use only]"; longer bracketed runs are prose. A link's
+# text ("[Azure Private Link](https://...)") is drawn as a link, not as a label: only its first word counts.
+_MAX_RUN_WORDS = 8
 # A pair "[X ...]...[/X ...]" is tag syntax marking the text between, whatever X is ("[redacted]", "[ops only]",
 # "[to acme]"): published as prose, the span would reach everyone. Only formatting tags of BBCode and HTML
 # ("[b]", "<code>") are quoted markup; they hide nothing.
@@ -434,7 +463,8 @@ def _first_candidate(folded: str, rendered: _Rendered) -> tuple[int, int] | None
             break
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
     found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
-    drawn = [(m.start(), m.end()) for m in _WORD_OPENER.finditer(rendered.text) if _restricting_run(m)]
+    drawn = [(m.start(), m.end()) for m in _WORD_OPENER.finditer(rendered.text)
+             if m.group(1) in _folded_marker_words() or (not _link_text(m, rendered) and _restricting_run(m))]
     drawn.extend(_tag_pairs(_tags(rendered.text, rendered.typed)))
     found.extend(rendered.in_folded(start, end) for start, end in drawn)
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
@@ -448,15 +478,20 @@ class _Rendered:
     text: str
     typed: tuple[str, ...]
     folded_at: tuple[int, ...]
+    escaped: frozenset[int] = frozenset()  # characters of ``text`` typed after a backslash, drawn as themselves
 
     def in_folded(self, start: int, end: int) -> tuple[int, int]:
         return self.folded_at[start], self.folded_at[end - 1] + 1
 
 
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_EMPHASIS_MARKS = frozenset("*_~`")
-# Emphasis or code marks just inside a bracket ("[**ops**]", "[/`ops`]"), each stood for by "\0" (never in a
-# folded text: ``normalise`` refuses control characters).
+# Punctuation and symbols that are no part of what a bracket holds when they stand just inside it: emphasis or code
+# marks ("[**ops**]" is a bold "[ops]") and decoration ("[=== INTERNAL ===]", "[-- internal --]", "[>> internal]",
+# "[-ops-]", '["ops"]'). Not a path's "/" or "\\" ("[/v2/orders]", "[\\share]"), a file's "." ("[./run.sh]"), or
+# what opens a tag or a bracket ("<", round and square brackets).
+_NOT_DECORATION = frozenset("/\\.<()[]{}")
+# Marks just inside a bracket, each stood for by "\0" (never in a folded text: ``normalise`` refuses control
+# characters).
 _MARKS_INSIDE_BRACKETS = re.compile(r"(?<=[\[<])(?:\s*/)?\s*(\0+)|(\0+)\s*(?=[\]>])")
 
 
@@ -464,33 +499,78 @@ def _rendered(folded: str, typed: Sequence[str]) -> _Rendered:
     """``folded`` as it is drawn: a backslash before ASCII punctuation dropped, as CommonMark does ("\\[ops\\]" is
     drawn "[ops]"), and emphasis or code marks just inside a bracket dropped ("[**ops**]" is a bold "[ops]")."""
     kept: list[int] = []
+    escaped: set[int] = set()
     index = 0
     while index < len(folded):
         if typed[index] == "\\" and index + 1 < len(folded) and typed[index + 1] in _ASCII_PUNCTUATION:
             index += 1  # the escaped character is drawn as itself, even a backslash ("\\\\[")
+            escaped.add(index)
         kept.append(index)
         index += 1
-    marked = "".join("\0" if typed[i] in _EMPHASIS_MARKS else folded[i] for i in kept)
+    marked = "".join("\0" if _decoration(typed[i]) else folded[i] for i in kept)
     dropped = {i for m in _MARKS_INSIDE_BRACKETS.finditer(marked) for group in (1, 2) if m.group(group)
                for i in range(m.start(group), m.end(group))}
-    kept = [at for i, at in enumerate(kept) if i not in dropped]
-    return _Rendered("".join(folded[i] for i in kept), tuple(typed[i] for i in kept), tuple(kept))
+    kept_at = [(i, at) for i, at in enumerate(kept) if i not in dropped]
+    return _Rendered("".join(folded[at] for _, at in kept_at), tuple(typed[at] for _, at in kept_at),
+                     tuple(at for _, at in kept_at),
+                     frozenset(new for new, (_, at) in enumerate(kept_at) if at in escaped))
+
+
+@lru_cache(maxsize=1024)
+def _decoration(char: str) -> bool:
+    """Punctuation or a symbol other than a bracket (Ps, Pe, Pi, Pf: "【", "«" fold to brackets) or a path's mark."""
+    return char not in _NOT_DECORATION and unicodedata.category(char) in ("Pc", "Pd", "Po", "Sm", "Sc", "Sk", "So")
+
+
+# What makes a bracketed run a link's text in CommonMark: an inline destination right after it ("(https://...)",
+# "(<a b>)", with a quoted title), or a reference to a link defined in the text ("[text][ref]", "[text][]"). A
+# definition's own label ("[ref]: url") is judged as a label: a plain-text channel shows the line as typed.
+_INLINE_DESTINATION = re.compile(r"\((?:<[^<>\n]*>|[^\s()<>]+)(?:\s+(?:\"+[^\"\n]*\"+|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
+_REFERENCE = re.compile(r"\[([^\[\]\n]{0,64})\]")
+
+
+def _link_text(opener: re.Match[str], rendered: _Rendered) -> bool:
+    """Whether a bracketed run is drawn as a link's text: its brackets unescaped and a destination or a defined
+    reference right after it. An undefined reference or a destination with spaces is drawn as the brackets typed."""
+    start, end = opener.start(), opener.end()
+    if start in rendered.escaped or end - 1 in rendered.escaped or end in rendered.escaped:
+        return False
+    after = "".join(rendered.typed[end:end + 300])
+    if _INLINE_DESTINATION.match(after):
+        return True
+    reference = _REFERENCE.match(after)
+    if reference is None:
+        return False
+    label = reference.group(1).strip() or "".join(rendered.typed[start + 1:end - 1]).strip()
+    typed = "".join(rendered.typed)
+    return re.search(rf"(?m)^ {{0,3}}\[\s*{re.escape(label)}\s*\]:", typed, re.IGNORECASE) is not None
+
+
+def _says_public(words: Sequence[str], public: frozenset[str], between: frozenset[str]) -> bool:
+    """Whether ``words`` (after a negation) start with a word of ``public``, after at most two small words."""
+    for word in words[:3]:
+        if word in public:
+            return True
+        if word not in between:
+            return False
+    return False
 
 
 def _restricting_run(opener: re.Match[str]) -> bool:
-    """A short bracketed run that holds its text back from the public: opening with a marker word ("[internal]",
-    "[staff only]"), or of a few words holding a restricting word ("[ops internal]", "[nur intern]") or saying
-    "not public" ("[nicht öffentlich]")."""
-    if opener.group(1) in _folded_marker_words():
-        return True
+    """A bracketed run of a few words that holds its text back from the public: holding a restricting word ("[ops
+    internal]", "[nur für den internen Gebrauch]"), saying "not public" or "do not publish" ("[nicht
+    veröffentlichen]", "[not for public release]") or "staff only" ("[nur für Mitarbeiter]")."""
     words = re.findall(r"[^\W\d_]+", opener.group(0))
     if len(words) > _MAX_RUN_WORDS:
         return False
-    restricting, negations, public = _folded_restricting_words()
-    if any(word in restricting for word in words):
+    restricting, negations, public, technical, staff, only, between = _folded_restricting_words()
+    if any(word in restricting and next_word not in technical
+           for word, next_word in zip(words, [*words[1:], ""], strict=True)):
         return True
-    pairs = zip(words, words[1:], strict=False)
-    return any(first in negations and second in public for first, second in pairs) or any(
+    if any(word in staff for word in words) and any(word in only for word in words):
+        return True
+    return any(word in negations and _says_public(words[i + 1:], public, between)
+               for i, word in enumerate(words)) or any(
         word.startswith(negation) and word[len(negation):] in public for word in words for negation in negations)
 
 
@@ -561,12 +641,14 @@ def _folded_formatting_tags() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _folded_restricting_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """``_RESTRICTING_WORDS``, ``_NEGATIONS`` and ``_PUBLIC_WORDS`` as ``fold`` spells them ("geheim" is "geheirn")."""
+def _folded_restricting_words() -> tuple[frozenset[str], ...]:
+    """``_RESTRICTING_WORDS``, ``_NEGATIONS``, ``_PUBLIC_WORDS``, ``_TECHNICAL_AFTER``, ``_STAFF_WORDS``,
+    ``_ONLY_WORDS`` and ``_BETWEEN`` as ``fold`` spells them ("geheim" is "geheirn")."""
     def folded(words: Sequence[str]) -> frozenset[str]:
         return frozenset(fold(word)[0] for word in words)
 
-    return folded(_RESTRICTING_WORDS), folded(_NEGATIONS), folded(_PUBLIC_WORDS)
+    return tuple(folded(words) for words in (_RESTRICTING_WORDS, _NEGATIONS, _PUBLIC_WORDS, _TECHNICAL_AFTER,
+                                             _STAFF_WORDS, _ONLY_WORDS, _BETWEEN))
 
 
 @lru_cache(maxsize=1)
