@@ -325,8 +325,8 @@ def _more(text: str, form: str, allowed: int) -> bool:
 def readable_text(payload: str | bytes, media_type: str = "text/plain") -> str:
     """What a reader of the payload sees, as one text holding every reading of it.
 
-    HTML and XML: entities decoded, and again with tags dropped (twice: feeds
-    carry HTML escaped inside XML). JSON: its strings, each read as the medium
+    HTML and XML: entities decoded, and again with tags dropped (HTML: once, as a
+    browser shows it; XML: twice, as feeds carry HTML escaped inside it). JSON: its strings, each read as the medium
     after the ``+`` says (Slack's blocks hold mrkdwn), joined and also glued
     (a value cut across two blocks). Slack mrkdwn: escapes and links undone.
     Any percent-escapes (a value in a link) are decoded as a further reading, of the first one: entities decoded
@@ -358,9 +358,14 @@ def _readings(text: str, media_type: str) -> list[str]:
         # RFC 5545: lines folded at 75 octets (a value may be cut across a fold), TEXT escaped.
         unfolded = _FOLD.sub("", text)
         return [unfolded, _ICAL_ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), unfolded)]
-    if "html" in media_type or "xml" in media_type:
+    if "xml" in media_type:
+        # A feed carries its items' HTML escaped inside XML: a feed reader shows it decoded twice.
         shown = html.unescape(_TAG.sub("", html.unescape(_TAG.sub("", text))))
         return [html.unescape(html.unescape(text)), shown]
+    if "html" in media_type:
+        # As a browser (or Telegram) shows it: tags dropped, entities decoded once. Twice would take the "<EU>" a
+        # name "Globex <EU> Partners" prints as "&lt;EU&gt;" for a tag, and its mask would not be found there.
+        return [html.unescape(html.unescape(text)), html.unescape(_TAG.sub("", text))]
     return [text]
 
 

@@ -800,18 +800,55 @@ def _as_words(text: str) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(_WORD.findall(gate.comparable(t))) for t in (text, gate.without_accents(text)))
 
 
+# Words that join, point or relate in the page languages (English, German, Swedish), accents off: never a name's
+# own word. A short name must not begin or end with one (``_short_names``): "Globex and" of "Globex and Partners
+# GmbH" would mask another customer "Globex" in "made by Globex and Initech", "The Globex" in "the Globex team".
+_FUNCTION_WORDS = frozenset("""
+    a an and as at be but by for from in into is it its nor not of off on onto or our per than that the their
+    this to via was were with your
+    als am an auf aus bei das dem den der des die durch ein eine einem einen einer eines es fur fuer gegen ihr
+    ihre im ist mit nach oder ohne sowie um und unser unsere unter vom von zu zum zur
+    av de den det efter eller en er era ert ett fran for har hos i med och om pa som till var vid ar
+""".split())
+# A word this short at a short name's edge is a fragment ("A" and "S" of "A/S", the "s" of "Globex's") or an
+# article ("a week"), as often as a name's own word.
+_MIN_EDGE_WORD = 3
+
+
+def _name_word(word: str) -> bool:
+    """Whether ``word`` (one of ``_WORD``'s) can stand at a short name's edge: three letters or more, and no
+    function word (``_FUNCTION_WORDS``), accents aside ("för", "für")."""
+    plain = gate.comparable(gate.without_accents(word))
+    return len(plain) >= _MIN_EDGE_WORD and plain not in _FUNCTION_WORDS
+
+
+def _core(words: tuple[str, ...]) -> tuple[str, ...]:
+    """``words`` without the words at either end that are no name's own (``_name_word``)."""
+    start, end = 0, len(words)
+    while start < end and not _name_word(words[start]):
+        start += 1
+    while end > start and not _name_word(words[end - 1]):
+        end -= 1
+    return words[start:end]
+
+
 def _short_names(audience: Audience, audiences: Mapping[str, Audience]) -> tuple[str, ...]:
     """The leading words of ``audience``'s name, two or more, short of the whole: how its own detail names it, as
     the name writes them ("Globex & Partners" of "Globex & Partners GmbH") and as words alone ("Globex Partners").
     Words as the guard reads them: "Globex &" is the one word "globex", which may be another customer's name or id.
-    None that is another customer's name or id as words, accents aside: "Acme Corp", a customer of its own ("Acme
+    Each begins and ends with a name's own word (``_name_word``): "Globex and", "Globex's", "Globex A" (of
+    "Globex A/S") and "The Globex" are another customer "Globex" beside a word of prose, never a short name.
+    None that is another customer's name or id as words, accents aside, whole or without the words at its ends
+    that are no name's own (``_core``: "The Acme Corp" is "Acme Corp"): "Acme Corp", a customer of its own ("Acme
     Corp." or acme-corp too), stays that customer wherever acme-eu ("Acme Corp EU") reads it."""
     name = audience.name.strip()
     words = list(_WORD.finditer(name))
-    others = frozenset().union(*(_as_words(value) for a in audiences.values() if a.id != audience.id
-                                 for value in (a.name, a.id)))
+    values = [_as_words(value) for a in audiences.values() if a.id != audience.id for value in (a.name, a.id)]
+    others = frozenset().union(*values) | {_core(w) for forms in values for w in forms}
     shorts: list[str] = []
     for n in range(2, len(words)):
+        if not (_name_word(words[0].group()) and _name_word(words[n - 1].group())):
+            continue
         prefix = name[:words[n - 1].end()]
         if _as_words(prefix) & others:
             continue
