@@ -24,7 +24,7 @@ import pytest
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.errors import DeliveryError
 from broadcaster.site.hosts import BuiltSite
-from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, Plan, Remote
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, MANIFEST_VERSION, Plan, Remote
 from broadcaster.site.hosts.s3 import S3Host, cache_control
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
@@ -85,7 +85,9 @@ def damage_manifest(s3: S3Server, bucket: str, key: str, damage: str) -> None:
     if damage == "corrupted":
         client.put_object(Bucket=bucket, Key=key, Body=body[: len(body) // 2])
     elif damage == "other-version":
-        client.put_object(Bucket=bucket, Key=key, Body=body.replace(b'"version": 1', b'"version": 99'))
+        version = f'"version": {MANIFEST_VERSION}'.encode()
+        assert version in body, "set-up: the manifest holds no version to damage"
+        client.put_object(Bucket=bucket, Key=key, Body=body.replace(version, b'"version": 99'))
     else:
         client.delete_object(Bucket=bucket, Key=key)
 
@@ -120,7 +122,7 @@ def test_a_withdrawal_over_a_lost_or_unreadable_manifest_deletes_the_sites_files
     assert {"status/" + p for p in later} <= held
     manifest = json.loads(s3.body(bucket, "status/" + MANIFEST_NAME))
     # The pages just deleted stay named, hash unknown, until the next publish (``Plan.while_deleting``).
-    assert manifest["version"] == 1 and {p for p, h in manifest["files"].items() if h} == set(SITE), manifest
+    assert manifest["version"] == MANIFEST_VERSION and {p for p, h in manifest["files"].items() if h} == set(SITE), manifest
     assert "token" not in json.dumps(manifest)
 
 

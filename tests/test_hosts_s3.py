@@ -223,16 +223,20 @@ def test_manifest_names_the_files_written_with_it_unconfirmed_and_a_reader_uploa
     s3: S3Server, bucket: str, site: BuiltSite, tmp_path: Path
 ) -> None:
     """The index, feeds and JSON go up with the manifest: a machine that did not see them all
-    arrive (another one, or this one after a crash) uploads them again; nothing else."""
+    arrive (another one, or this one after a crash) checks them against the build and uploads again
+    the one that did not arrive as built; nothing else (re-uploading the rest, with a new manifest,
+    would tell readers someone published when nothing public changed)."""
     publish(make_host(s3.url, bucket, tmp_path / "alice"), replace(site, latest=True))
     manifest = json.loads(s3.body(bucket, MANIFEST_NAME))
     assert set(manifest["unconfirmed"]) == LINKING
+    lost = sorted(LINKING)[0]
+    s3.client().put_object(Bucket=bucket, Key=lost, Body=b"an older copy")  # as if its upload never arrived
     s3.clear()
 
     publish(make_host(s3.url, bucket, tmp_path / "bob"), replace(site, latest=True))
 
     assert [(r.method, r.path) for r in s3.requests][0] == ("GET", f"/{bucket}/{MANIFEST_NAME}")
-    assert sorted(puts(s3, bucket)) == sorted([*LINKING, MANIFEST_NAME])
+    assert sorted(puts(s3, bucket)) == sorted([lost, MANIFEST_NAME])
     assert_consistent(s3, bucket)
 
 

@@ -104,12 +104,15 @@ def object_url(endpoint_url: str | None, region: str, bucket: str, key: str) -> 
 
 
 def signed_headers(
-    method: str, url: str, region: str, keys: Keys, now: datetime, payload_hash: str = EMPTY_SHA256
+    method: str, url: str, region: str, keys: Keys, now: datetime, payload_hash: str = EMPTY_SHA256,
+    amz: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The headers that sign a request to S3 (Signature Version 4) whose body has ``payload_hash``."""
+    """The headers that sign a request to S3 (Signature Version 4) whose body has ``payload_hash``, ``amz`` among
+    them (``x-amz-meta-*``: S3 refuses a request whose x-amz- headers are not all signed)."""
     parts = urlsplit(url)
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    headers = {"host": parts.netloc, "x-amz-content-sha256": payload_hash, "x-amz-date": stamp}
+    headers = {name.lower(): value for name, value in (amz or {}).items()}
+    headers.update({"host": parts.netloc, "x-amz-content-sha256": payload_hash, "x-amz-date": stamp})
     if keys.token:
         headers["x-amz-security-token"] = keys.token
     names = sorted(headers)
@@ -194,13 +197,16 @@ _CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, Brok
 
 
 def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes, headers: Mapping[str, str]) -> Answer:
-    """PUT ``body`` at ``url`` (on ``connections``' endpoint) with ``headers`` (not signed: content type,
-    cache policy, conditions), signed with ``keys``. Raises on any failure to send it or read the answer."""
-    signed = signed_headers("PUT", url, region, keys, datetime.now(UTC), hashlib.sha256(body).hexdigest())
+    """PUT ``body`` at ``url`` (on ``connections``' endpoint) with ``headers`` (signed only the x-amz- ones, the
+    object's metadata: content type, cache policy and conditions need not be), signed with ``keys``. Raises on any
+    failure to send it or read the answer."""
+    amz = {name: value for name, value in headers.items() if name.lower().startswith("x-amz-")}
+    unsigned = {name: value for name, value in headers.items() if name not in amz}
+    signed = signed_headers("PUT", url, region, keys, datetime.now(UTC), hashlib.sha256(body).hexdigest(), amz)
     connection, reused = connections.take()
     while True:
         try:
-            connection.request("PUT", urlsplit(url).path, body=body, headers={**headers, **signed})
+            connection.request("PUT", urlsplit(url).path, body=body, headers={**unsigned, **signed})
             response = connection.getresponse()
             answer = Answer(response.status, response.getheader("ETag") or "", response.read())
         except _CLOSED_WHILE_IDLE:

@@ -34,7 +34,12 @@ from broadcaster.site.hosts import BuiltSite, is_linking
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 MANIFEST_NAME = ".broadcaster-manifest.json"
-MANIFEST_VERSION = 1  # bump when the headers change, so the next publish re-uploads everything
+# Bump when the headers change, so the next publish re-uploads everything. 2: badges short-cached (fix 20's 7), and
+# every object marked as broadcaster's (``S3Host.mark``), which a publish over a lost manifest needs to delete any.
+MANIFEST_VERSION = 2
+# Versions before this one, still read as a list of what broadcaster published there (it may delete what its build
+# lacks), each file's hash unknown: everything goes up again, with this version's headers.
+OLDER_VERSIONS = (1,)
 # style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale. Only at the site's
 # top, where the builder writes its assets: below it, a name is a component's or an incident's id
 # (badges/db.20260101.svg), a page that changes with every outage.
@@ -58,6 +63,11 @@ class Remote:
     # The bucket holds a manifest object this version cannot read (not JSON, cut short, another format
     # version): it names nothing, yet the place holds a site whose files must be listed (``S3Host``).
     unreadable: bool = field(default=False, compare=False)
+    # Written by an older format version (``OLDER_VERSIONS``): every hash unknown, the customers' pages too (their
+    # headers may be the old ones), so the next publish uploads everything again.
+    older: bool = field(default=False, compare=False)
+    # The hash the manifest gave each file it names unconfirmed (not known to have arrived: "" in ``files``).
+    recorded: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of_bytes(cls, body: bytes, etag: str | None) -> Remote:
@@ -72,19 +82,28 @@ class Remote:
     def of_document(cls, document: Any, etag: str | None) -> Remote:
         """The manifest's JSON as read from the bucket or the local copy; empty if it is not one."""
         files = document.get("files") if isinstance(document, dict) else None
-        if not isinstance(document, dict) or document.get("version") != MANIFEST_VERSION or not isinstance(files, dict):
+        version = document.get("version") if isinstance(document, dict) else None
+        known = version == MANIFEST_VERSION or (version in OLDER_VERSIONS and not isinstance(version, bool))
+        if not isinstance(document, dict) or not known or not isinstance(files, dict):
             return cls(etag=etag, unreadable=True)
+        older = version != MANIFEST_VERSION
         unconfirmed = document.get("unconfirmed")
-        unknown = {str(p) for p in unconfirmed} if isinstance(unconfirmed, list) else set()
+        unsure = {str(p) for p in unconfirmed} if isinstance(unconfirmed, list) else set()
+        # Sent with a year's cache when written, and no longer fingerprinted: its header changed, it goes up again.
+        cached = document.get("immutable")
+        stale = {str(p) for p in cached if not fingerprinted(str(p))} if isinstance(cached, list) else set()
+        unknown = unsure | stale
         sealed = document.get("sealed")
         return cls(
-            {str(k): "" if str(k) in unknown else str(v) for k, v in files.items()},
+            {str(k): "" if older or str(k) in unknown else str(v) for k, v in files.items()},
             _versions(document.get("versions")),
             str(document.get("store") or ""),
             _generation(document.get("generation")),
             document.get("customer_pages") is True,
             etag,
             sealed if isinstance(sealed, str) else "",
+            older=older,
+            recorded={} if older else {str(k): str(v) for k, v in files.items() if str(k) in unsure - stale},
         )
 
     def opened(self, store_id: str) -> Remote:
@@ -114,6 +133,9 @@ class Remote:
             document.update(store=store_digest(self.store), sealed=seal(self.store, inside))
         else:
             document.update(store=self.store, versions=versions, generation=self.generation)
+        # The files sent with a year's cache (``fingerprinted``): if a later version no longer takes one for an asset,
+        # it uploads it again with the short cache, whatever its content (else browsers keep it a year).
+        document["immutable"] = sorted(p for p in files if fingerprinted(p))
         if unconfirmed:
             document["unconfirmed"] = sorted(p for p in unconfirmed if p in files)
         return json.dumps(document, sort_keys=True).encode()

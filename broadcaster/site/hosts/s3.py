@@ -46,7 +46,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
@@ -110,6 +110,10 @@ _RETRYABLE_CODES = frozenset({
 _LISTING_LOST = "list the site's files, whose manifest is lost"
 # The files at a site's top that a first publish would replace in a bucket serving another website.
 _SITE_TOP_NAMES = ("index.html", "feed.xml", "atom.xml", "summary.json")
+# The user metadata (x-amz-meta-broadcaster) every object a publish uploads carries: the place's prefix it was
+# published under (``S3Host.mark``). A key's shape says nothing of who wrote it (a shared bucket's CI badge is a
+# badges/*.svg too): over a lost manifest, a publish deletes only keys whose HEAD shows this place's mark.
+MARK_NAME = "broadcaster"
 
 
 def _valid_prefix(prefix: str) -> bool:
@@ -185,6 +189,8 @@ class S3Host(SiteHost):
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
         self._conditional = True
+        # Site-shaped keys a publish over a lost manifest listed but left, not carrying this place's mark (its notes).
+        self._left: set[str] = set()
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -229,6 +235,13 @@ class S3Host(SiteHost):
     @property
     def manifest_key(self) -> str:
         return self.prefix + MANIFEST_NAME
+
+    @property
+    def mark(self) -> str:
+        """The value of ``MARK_NAME`` on every object this place's publishes upload: its prefix (ASCII, as S3
+        requires of metadata), so that a site published under a prefix below this one (``components/eu/``) is
+        never taken for this one's."""
+        return quote(self.prefix, safe="/") or "/"
 
     # -- publishing -------------------------------------------------------------
 
@@ -407,6 +420,7 @@ class S3Host(SiteHost):
         """Two round trips after the build when the manifest planned against is still the bucket's:
         the pages and assets, then the index, feeds, JSON and the manifest, written if unchanged since."""
         warm, self._warm = self._warm, None
+        self._left = set()
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
         try:
@@ -439,7 +453,8 @@ class S3Host(SiteHost):
                 self._conditional = self._conditional and not isinstance(conflict, _Unsupported)
                 known = self._read_manifest(client, site)
                 if known.etag is None:  # deleted since this publish planned against it: the site's files listed
-                    known = replace(known, files=self._listed(client, "", None, _LISTING_LOST))
+                    known = replace(known, files=self._listed(client, "", None, _LISTING_LOST, recovering=True))
+                fresh.named_by(known.files)  # the other publisher's manifest names them: never taken back
         self.local_copy.forget()
         raise retryable(self._clean(
             f"{self.location}: another publisher replaced the manifest {self.conflict_attempts} times while "
@@ -452,7 +467,7 @@ class S3Host(SiteHost):
         from before manifests), that site's files are listed: this build deletes those it lacks (a withdrawn
         incident's page), which no manifest names any more."""
         holds_a_site = self._refuse_anothers_files(client)
-        listed = self._listed(client, "", None, _LISTING_LOST) if holds_a_site else {}
+        listed = self._listed(client, "", None, _LISTING_LOST, recovering=True) if holds_a_site else {}
         return self._claim_the_place(client, site, listed)
 
     def _refuse_anothers_files(self, client: Any) -> bool:
@@ -544,11 +559,19 @@ class S3Host(SiteHost):
         if remote.store == site.store:  # after a conflict too: the manifest read again may show a later build
             site.refuse_restored_over(remote.generation, self.location)
         plan = Plan.of(site, remote)
-        result = plan.result(site, remote)
+        confirming = self._confirm(client, site, remote, plan)
         done = _Progress(dict(remote.files), remote.etag)
         try:
             try:
-                self._upload_round(client, site, [p for p in plan.pages if p not in fresh.paths], done, stop)
+                try:
+                    self._upload_round(client, site, [p for p in plan.pages if p not in fresh.paths], done, stop)
+                finally:
+                    wait([confirming])  # never left asking behind the publish's back
+                confirmed = confirming.result()
+                if confirmed:  # the bucket serves these very files: neither uploaded nor a reason for a new manifest
+                    remote = replace(remote, files={**remote.files, **confirmed})
+                    plan = Plan.of(site, remote)
+                    done.files.update(confirmed)
             finally:  # the pages created ahead went up in the same round trip; on a failure they are progress too
                 # Trusted only where the manifest planned against names no other version: after a
                 # conflict, another publisher may have put theirs there since (it goes up again, below).
@@ -557,10 +580,11 @@ class S3Host(SiteHost):
                 done.files.update(created)
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
+            result = plan.result(site, remote)
             if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
-                                   manifest=(plan.while_deleting(result), pending))
+                                   manifest=(plan.while_deleting(result), pending), fresh=fresh)
                 fresh.named_by(result.files)
             else:
                 # Only customers' pages changed, which the manifest never names: a new manifest (its ETag
@@ -580,6 +604,7 @@ class S3Host(SiteHost):
             raise
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
+        left = self._left_note(site)
         notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
                  f"{len(site.hashes) - len(plan.upload)} unchanged"]
         if plan.newer - plan.taken_out:
@@ -588,14 +613,18 @@ class S3Host(SiteHost):
             notes.append(f"{len(plan.taken_out)} not uploaded: taken out of the site since this build read the store")
         if remote.store == site.store and site.restored_over(remote.generation):
             notes.append(site.restored_note(remote.generation))
+        if left:
+            notes.append(left)
         return Receipt(remote_id=self.location, notes=tuple(notes))
 
     def _upload_round(
         self, client: Any, site: BuiltSite, paths: list[str], done: _Progress, stop: threading.Event,
-        manifest: tuple[Remote, frozenset[str]] | None = None,
+        manifest: tuple[Remote, frozenset[str]] | None = None, fresh: _Fresh | None = None,
     ) -> None:
         """Upload ``paths`` in parallel, and with them the manifest if given (the document and the
-        files it names unconfirmed), written only over the one ``done.etag`` names."""
+        files it names unconfirmed), written only over the one ``done.etag`` names. The pages of ``fresh``
+        (created ahead) that manifest names are marked named as soon as it may have landed: whatever fails
+        next, the bucket's manifest gives their hash, and no later publish would put them back."""
         halt = threading.Event()  # set when one request failed: the others stop after their current file
 
         def upload(path: str) -> None:
@@ -605,7 +634,16 @@ class S3Host(SiteHost):
 
         def write() -> None:
             assert manifest is not None
-            done.etag = self._write_manifest(client, *manifest, replaces=done.etag)
+            try:
+                done.etag = self._write_manifest(client, *manifest, replaces=done.etag)
+            except _Conflict:
+                raise  # not written: the bucket's manifest is another publisher's
+            except BaseException as exc:
+                if fresh is not None and _may_have_landed(exc):
+                    fresh.named_by(manifest[0].files)
+                raise
+            if fresh is not None:
+                fresh.named_by(manifest[0].files)
 
         if not paths and manifest is None:
             return
@@ -626,7 +664,8 @@ class S3Host(SiteHost):
 
     def _put_request(self, site: BuiltSite, path: str) -> dict[str, Any]:
         return {"Bucket": self.bucket, "Key": self.prefix + path, "Body": site.read(path),
-                "ContentType": content_type(path), "CacheControl": cache_control(path)}
+                "ContentType": content_type(path), "CacheControl": cache_control(path),
+                "Metadata": {MARK_NAME: self.mark}}
 
     def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> Remote:
         """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
@@ -646,16 +685,23 @@ class S3Host(SiteHost):
         if remote.etag is None:
             return remote
         if remote.unreadable:
-            listed = self._listed(client, "", None, "list the site's files, whose manifest is unreadable")
+            listed = self._listed(client, "", None, "list the site's files, whose manifest is unreadable",
+                                  recovering=True)
             return replace(remote, files=listed, unreadable=False)
         if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
             return remote
-        customers = self._listed(client, AUDIENCE_DIR, site, "list the customers' pages")
+        # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
+        compared = None if remote.older else site
+        customers = self._listed(client, AUDIENCE_DIR, compared, "list the customers' pages")
         return replace(remote, files={**remote.files, **customers}) if customers else remote
 
-    def _listed(self, client: Any, under: str, site: BuiltSite | None, doing: str) -> dict[str, str]:
+    def _listed(
+        self, client: Any, under: str, site: BuiltSite | None, doing: str, *, recovering: bool = False
+    ) -> dict[str, str]:
         """Every file under ``under`` in the shape of a site's (a shared bucket's other files are not ours to
         delete), with ``site``'s hash where the bucket holds that very file, else unknown (""): uploaded again.
+        ``recovering`` (no manifest says which files are the site's): only those carrying this place's mark
+        (``_only_marked``); a shared bucket's CI badge or API file has the shape of a site's too.
 
         The customers' pages under ``a/`` are always listed: a manifest in the bucket naming them would give
         every customer's capability to whoever reads it. Compared by content (the ETag of an object a single
@@ -672,7 +718,50 @@ class S3Host(SiteHost):
             return found
 
         etags: dict[str, str] = self._call(listed, doing)
+        if recovering:
+            etags = self._only_marked(client, etags)
         return {key: _hash_if_same(site, key, etag) for key, etag in etags.items()}
+
+    def _only_marked(self, client: Any, etags: Mapping[str, str]) -> dict[str, str]:
+        """Of the keys listed over a lost manifest, those this place's publishes uploaded: their HEAD shows
+        ``mark`` (asked together, in one round trip: only on this recovery path). The others, a shared bucket's
+        own files or objects uploaded before the mark existed, are never deleted: the publish names them
+        (``_left_note``) for whoever can tell."""
+        def marked(key: str) -> bool | None:
+            try:
+                answer = client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+            except _botocore("ClientError") as exc:
+                if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                    return None  # deleted since it was listed
+                raise
+            return bool((answer.get("Metadata") or {}).get(MARK_NAME) == self.mark)
+
+        def looked(key: str) -> bool | None:
+            return self._call(partial(marked, key), f"look whether broadcaster published {key}")  # type: ignore[no-any-return]
+
+        keys = sorted(etags)
+        if not keys:
+            return {}
+        with ThreadPoolExecutor(min(self.upload_workers, len(keys)), thread_name_prefix="s3-look") as pool:
+            found = dict(zip(keys, pool.map(looked, keys), strict=True))
+        self._left |= {key for key, mark in found.items() if mark is False}
+        return {key: etags[key] for key, mark in found.items() if mark}
+
+    def _left_note(self, site: BuiltSite) -> str | None:
+        """What a publish over a lost manifest left in place (``_only_marked``), and what to do; None if nothing.
+        Those this build uploaded are its own now. Customers' pages counted, never named (a path is a capability)."""
+        left = sorted(self._left - site.hashes.keys())
+        if not left:
+            return None
+        named = [self.prefix + key for key in left if not key.startswith(AUDIENCE_DIR)]
+        customers = len(left) - len(named)
+        shown = ", ".join(named[:20]) + (f" and {len(named) - 20} more" if len(named) > 20 else "")
+        if customers:
+            shown += f"{' and ' if named else ''}{customers} under {self.prefix}{AUDIENCE_DIR} (customers' pages: " \
+                     "not named here, list them in the bucket)"
+        return (f"{len(left)} site-shaped files left in place, not deleted: no manifest names them and they do not "
+                f"carry this site's mark (another program's or site's, or uploaded by broadcaster before it marked "
+                f"its files): {shown}. Delete by hand those that are this site's old pages.")
 
     def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
         """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
@@ -704,7 +793,8 @@ class S3Host(SiteHost):
         try:
             answer = client.put_object(
                 Bucket=self.bucket, Key=self.manifest_key, Body=remote.document(unconfirmed),
-                ContentType=CONTENT_TYPES[".json"], CacheControl="no-store", **condition,
+                ContentType=CONTENT_TYPES[".json"], CacheControl="no-store", Metadata={MARK_NAME: self.mark},
+                **condition,
             )
         except Refused as exc:  # the light client's 409 or 412 under the condition
             raise _Conflict() from exc
@@ -722,13 +812,62 @@ class S3Host(SiteHost):
         return str(answer.get("ETag") or "")
 
     def _save_progress(self, client: Any, served: Remote) -> bool:
-        """Record what did go up, so the engine's next attempt uploads only the rest. Whether it was recorded."""
+        """Record what did go up, so the engine's next attempt uploads only the rest. Whether the bucket's manifest
+        may now be ``served``: recorded, or a failure after which the write may have landed (a 5xx, a timeout)."""
         # Best effort: if this fails too (or another publisher wrote since), the original error is the one to report.
         try:
-            self.local_copy.save(replace(served, etag=self._write_manifest(client, served, replaces=served.etag)))
-        except Exception:  # noqa: BLE001
+            etag = self._write_manifest(client, served, replaces=served.etag)
+        except _Conflict:
             return False
+        except Exception as exc:  # noqa: BLE001
+            return _may_have_landed(exc)
+        self.local_copy.save(replace(served, etag=etag))
         return True
+
+    def _confirm(self, client: Any, site: BuiltSite, remote: Remote, plan: Plan) -> Future[dict[str, str]]:
+        """Path -> hash of each linking file the bucket's manifest names unconfirmed with this build's very hash
+        and the bucket serves as this build has it (asked in the first round's round trip, beside its uploads).
+        Only the machine that wrote a manifest knows those files arrived: any other (a second team machine, a CI
+        runner) would upload them and a new manifest on every publish, whose ETag and Last-Modified tell readers
+        that staff did something, and when. Any failure: not confirmed (uploaded, as before)."""
+        unsure = [p for p in plan.linking if not remote.files.get(p) and remote.recorded.get(p) == site.hashes[p]]
+        answer: Future[dict[str, str]] = Future()
+        if not unsure:
+            answer.set_result({})
+            return answer
+
+        def confirmed() -> dict[str, str]:
+            with ThreadPoolExecutor(min(self.upload_workers, len(unsure)), thread_name_prefix="s3-look") as pool:
+                same = dict(zip(unsure, pool.map(partial(self._serves, client, site), unsure), strict=True))
+            return {p: site.hashes[p] for p, yes in same.items() if yes}
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="s3-look")
+        try:
+            return pool.submit(confirmed)
+        finally:
+            pool.shutdown(wait=False)
+
+    def _serves(self, client: Any, site: BuiltSite, path: str) -> bool:
+        """Whether the bucket's object at ``path`` is this build's file (its ETag, the MD5 of a single PUT's body):
+        a conditional GET without boto3 where the light client may ask (304: nothing sent back), else a HEAD."""
+        from broadcaster.site.hosts import _s3_light
+
+        try:
+            md5 = hashlib.md5(site.read(path), usedforsecurity=False).hexdigest()
+        except OSError:
+            return False  # its upload says what is wrong
+        access = self._light_access()
+        if access is not None:
+            with contextlib.suppress(Exception):  # boto3 asks
+                answer = _s3_light.get(access.url(self.prefix + path), access.region, access.keys, unless=f'"{md5}"',
+                                       timeout=self.connect_timeout, cafile=os.environ.get("AWS_CA_BUNDLE") or None)
+                if answer.status in (200, 304, 404):
+                    return answer.status == 304 or (answer.status == 200 and answer.etag.strip('"') == md5)
+        try:
+            found = client.head_object(Bucket=self.bucket, Key=self.prefix + path)
+        except Exception:  # noqa: BLE001 - unknown: uploaded again, which reports what is wrong
+            return False
+        return str(found.get("ETag") or "").strip('"') == md5
 
     def _take_back(self, fresh: _Fresh, failure: BaseException) -> None:
         """After a publish that failed or was refused: delete the pages it created ahead (``_create_fresh_pages``)
@@ -925,6 +1064,12 @@ def _one_spelling(endpoint: str) -> str:
     return urlunsplit((scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
 
 
+def _may_have_landed(error: BaseException) -> bool:
+    """Whether a write that failed with ``error`` may all the same have been stored: anything but a refusal
+    (a 4xx, which the service answers before storing anything)."""
+    return not isinstance(error, _Conflict) and bool(getattr(error, "retryable", True))
+
+
 def _public(files: Mapping[str, str] | list[str]) -> dict[str, str]:
     """The entries of ``files`` (paths, or paths -> hashes) outside the customers' pages."""
     found = files if isinstance(files, Mapping) else dict.fromkeys(files, "")
@@ -1080,6 +1225,7 @@ class _LightClient:
         if self._given_up:
             return None
         headers = {"content-type": request["ContentType"], "cache-control": request["CacheControl"]}
+        headers.update({f"x-amz-meta-{name}": value for name, value in request.get("Metadata", {}).items()})
         if "IfMatch" in request:
             headers["if-match"] = request["IfMatch"]
         if "IfNoneMatch" in request:
