@@ -353,7 +353,8 @@ _USERINFO = re.compile(
     re.IGNORECASE,
 )
 # A user name standing alone in a URL ("https://TOKEN@proxy/"): many proxies and gateways take their key so.
-_USER_ALONE = re.compile(r"(?<=://)[^/@\s:]+@")
+# Also before an empty password ("https://TOKEN:@proxy/"), as curl's ``-u TOKEN:`` is written in a URL.
+_USER_ALONE = re.compile(r"(?<=://)[^/@\s:]+:?@")
 
 
 def without_credentials(text: str) -> str:

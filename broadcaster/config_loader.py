@@ -564,25 +564,53 @@ def _common(
     return kind, options, visibility, components, api_url
 
 
-# A host name botocore refuses (an "_" in it): it sends nothing there, and says so (cannot make an S3 client).
-_HOST_BOTOCORE_TAKES = re.compile(r"[a-z0-9.:-]+")
-
-
 def _refuse_clear_text(reader: _Reader, key: str, url: str, what: str) -> None:
     """A ConfigError unless ``url`` is https, or http to this machine (a proxy or a local Bot API server there):
     elsewhere ``what`` would cross the network in clear text, for anyone on the way to read. Shows the host
-    alone (the URL may hold a password)."""
-    if not url.lower().startswith("http://"):
-        return
-    from urllib.parse import urlsplit
+    alone (the URL may hold a password).
 
-    from broadcaster.channels.email import is_loopback  # only for an http:// URL: the channels load slowly
+    The host is judged as every client reads it, not as one: ``urlsplit`` reads ``http://OTHER\\@127.0.0.1/``
+    as 127.0.0.1, urllib3 (botocore, requests) and browsers end the authority at the backslash and connect to
+    OTHER. A URL they read apart is refused whatever its scheme: nobody can tell where it sends."""
+    hosts = _hosts_clients_read(url)
+    if url.lower().startswith("http://"):
+        from broadcaster.channels.email import is_loopback  # only for an http:// URL: the channels load slowly
 
-    host = urlsplit(url).hostname or ""
-    if not is_loopback(host):
-        raise reader.error(key, f"is http:// to another machine ({host}): {what} would cross the network in clear "
-                                "text. Give its https:// address (http:// only to this machine: a proxy on localhost, "
-                                "a local Telegram Bot API server at http://127.0.0.1:8081)")
+        elsewhere = [host for host in hosts if not is_loopback(host)]
+        if elsewhere:
+            raise reader.error(key, f"is http:// to another machine ({elsewhere[0]}): {what} would cross the network "
+                                    "in clear text. Give its https:// address (http:// only to this machine: a proxy "
+                                    "on localhost, a local Telegram Bot API server at http://127.0.0.1:8081)")
+    if len(set(hosts)) > 1 or "\\" in _authority(url):
+        raise reader.error(key, "holds a backslash (or another character) before its path that HTTP clients read "
+                                "differently: some would connect to one host, some to another. Write the URL with no "
+                                "backslash, and a user or password in it percent-encoded (\"%5C\" for a backslash)")
+
+
+def _authority(url: str) -> str:
+    """What stands between ``scheme://`` and the path, as written (read by hand: no parser's opinion)."""
+    rest = url.partition("://")[2]
+    return rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
+
+
+def _hosts_clients_read(url: str) -> list[str]:
+    """The host ``url`` names as the standard library reads it, and as urllib3 does (botocore and requests
+    connect with it), lower-cased. A URL urllib3 cannot read gives its placeholder ``?``: never loopback."""
+    from urllib.parse import unquote, urlsplit
+
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    try:
+        theirs = parse_url(url).host or ""
+    except LocationParseError:
+        theirs = "?"
+    try:
+        ours = urlsplit(url).hostname or ""
+    except ValueError:
+        ours = "?"
+    # urlsplit keeps an IPv6 zone's "%25" ("[::1%25lo]") that urllib3 decodes: the same host, alike.
+    return list(dict.fromkeys(unquote(host).lower().strip("[]") for host in (ours, theirs)))
 
 
 def _channel(
@@ -607,10 +635,8 @@ def _refuse_clear_endpoint(reader: _Reader, key: str, endpoint: Any) -> None:
     url = endpoint.reveal_or_empty() if isinstance(endpoint, Secret) else endpoint
     if not isinstance(url, str) or not is_http_url(url):
         return  # refused already, or unset
-    from urllib.parse import urlsplit
-
-    if _HOST_BOTOCORE_TAKES.fullmatch(urlsplit(url).hostname or ""):
-        _refuse_clear_text(reader, key, url, "the session token, the signed requests and the customers' pages")
+    # Even a host botocore refuses ("minio_1"): the read-ahead (http.client) asks it first, signed.
+    _refuse_clear_text(reader, key, url, "the session token, the signed requests and the customers' pages")
 
 
 def _refuse_kept_capabilities(

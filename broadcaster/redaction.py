@@ -259,6 +259,47 @@ _HELD = "broadcaster_held"  # the attribute that marks a record held: our handle
 _HELD_MESSAGE = "(held until the credentials being fetched are known)"
 
 
+# AWS credentials by their shape, whoever's they are: what fetching credentials logs of keys nobody could
+# remember first (a source profile's session token signing AssumeRole, a chained role's keys in STS's answer, an
+# SSO answer). The field's name is kept, its value masked: an XML element (STS), a JSON field (SSO, container
+# credentials, credential_process), a header as botocore's debug log prints it (canonical request, the request's
+# header dict, a presigned query), and the access key ID in an Authorization header's Credential=.
+_XML_FIELD = re.compile(r"(<(AccessKeyId|SecretAccessKey|SessionToken)>)[^<]+(</\2>)")
+_JSON_FIELD = re.compile(
+    r"""((?:\\?["'])(?:accessKeyId|secretAccessKey|sessionToken|token|accessToken|refreshToken|clientSecret)"""
+    r"""(?:\\?["'])\s*:\s*(?:\\?["']))[^"'\\]+""",
+    re.IGNORECASE,
+)
+_TOKEN_HEADER = re.compile(
+    r"""(x-amz-security-token(?:['"]?\s*[:=]\s*(?:b?['"])?|%3D))[^\s'"&,;\\]+""", re.IGNORECASE
+)
+_KEY_ID_IN_CREDENTIAL = re.compile(r"(Credential(?:=|%3D))[A-Z0-9]{16,128}(?=/|%2F)", re.IGNORECASE)
+
+
+def without_aws_credentials(text: str) -> str:
+    """``text`` with every AWS credential shown by its shape (``<SecretAccessKey>``, ``"sessionToken":``,
+    ``X-Amz-Security-Token:``, ``Credential=AKIA...``) masked, its name kept: for the log of fetching
+    credentials, which may print keys no config holds and nobody could remember before (``records_held``)."""
+    text = _XML_FIELD.sub(lambda found: f"{found[1]}{MASK}{found[3]}", text)
+    text = _JSON_FIELD.sub(lambda found: f"{found[1]}{MASK}", text)
+    text = _TOKEN_HEADER.sub(lambda found: f"{found[1]}{MASK}", text)
+    return _KEY_ID_IN_CREDENTIAL.sub(lambda found: f"{found[1]}{MASK}", text)
+
+
+def _without_aws_credentials_in(record: logging.LogRecord) -> None:
+    """``record``'s message and exception text masked with ``without_aws_credentials``, formatted first."""
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # arguments that do not fit: as RedactingFilter shows it, the template
+        message = str(record.msg)
+    record.msg, record.args = without_aws_credentials(message), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    record.exc_info = None
+    if record.exc_text:
+        record.exc_text = without_aws_credentials(record.exc_text)
+
+
 @contextmanager
 def records_held() -> Iterator[None]:
     """The log records this thread makes meanwhile are printed when it ends, scrubbed of the secrets known then.
@@ -280,6 +321,8 @@ def records_held() -> Iterator[None]:
         for record, made in held:
             record.__dict__.update(made)
             delattr(record, _HELD)
+            # By shape too, whatever was remembered: keys that sign a fetch, or come in one, are not all known.
+            _without_aws_credentials_in(record)
             RedactingFilter().filter(record)
             logging.getLogger(record.name).handle(record)
 

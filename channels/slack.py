@@ -640,9 +640,22 @@ class SlackChannel(Channel):
                 "HTTP_PROXY) an http:// proxy, since Slack's client takes no socks5://, or list Slack's host in NO_PROXY.",
                 retryable=False, code="proxy",
             )
-        if isinstance(reason, ConnectionRefusedError | socket.gaierror):
+        cause = reason.__cause__ if isinstance(reason, _NotConnected) else reason
+        if isinstance(cause, ConnectionRefusedError | socket.gaierror):
             what = f"could not connect to {self.api_url} (check the network, a proxy, or api_url)"
             return self._error(f"Slack {method} failed: {what}.", retryable=True, code="network")
+        if isinstance(reason, _NotConnected):
+            # Raised while the connection was made (TCP, a proxy's CONNECT tunnel, TLS): no byte of the request
+            # was written, so Slack never saw it. A SOCKS proxy answers urllib's "CONNECT" by hanging up.
+            proxy = self._web.proxy if self._web is not None else None
+            socks = " (a socks:// proxy cannot be used: Slack's client speaks only HTTP to a proxy)" if (
+                isinstance(proxy, str) and proxy.lower().startswith("socks")) else ""
+            return self._error(
+                f"Slack {method} was not sent: could not connect to {self.api_url}"
+                f"{' through the proxy' if proxy else ''} ({reason}){socks}. Check the network, HTTPS_PROXY "
+                "(give it an http:// proxy, or list Slack's host in NO_PROXY) and api_url.",
+                retryable=True, code="network",
+            )
         if isinstance(exc, TimeoutError) or isinstance(reason, TimeoutError):
             what = f"no answer within {self.request_timeout:g}s"
         elif isinstance(exc, ConnectionError | http.client.HTTPException) or isinstance(reason, ConnectionError):
@@ -765,6 +778,11 @@ def _is_the_card(rendered: Rendered, first: str, latest: str) -> bool:
     return latest != first or (bool(now) and now.get("key") != rendered.payload.get("corrects"))
 
 
+class _NotConnected(OSError):
+    """A request that failed while its connection was being made, before any byte of it was written: Slack
+    cannot have seen it. urllib hands it on as a URLError's ``reason``; the failure itself is its cause."""
+
+
 @cache
 def _unredirected_client_class() -> type[WebClient]:
     """slack-sdk's ``WebClient``, answering a 3xx with the 3xx instead of following it.
@@ -774,6 +792,8 @@ def _unredirected_client_class() -> type[WebClient]:
     names. slack-sdk takes no opener, so this replaces the one method that opens the URL; the rest
     (headers, the body's parsing, errors) stays the SDK's. Defined on first use: it imports slack-sdk.
     """
+    import http.client
+    import ssl
     import urllib.request
 
     from slack_sdk import WebClient
@@ -783,12 +803,40 @@ def _unredirected_client_class() -> type[WebClient]:
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
             return None  # urllib then raises the 3xx as an HTTPError, which slack-sdk turns into an answer
 
+    # Connections that tell a failure to connect from one later: http.client writes nothing of the request
+    # before ``connect`` (TCP, then a proxy's CONNECT tunnel, then TLS) returns.
+    class _MarkingHTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            try:
+                super().connect()
+            except Exception as exc:
+                raise _NotConnected(f"{type(exc).__name__}: {exc}") from exc
+
+    class _MarkingHTTPSConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            try:
+                super().connect()
+            except Exception as exc:
+                raise _NotConnected(f"{type(exc).__name__}: {exc}") from exc
+
+    class _MarkingHTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_MarkingHTTPConnection, req)
+
+    class _MarkingHTTPSHandler(urllib.request.HTTPSHandler):
+        def __init__(self, context: ssl.SSLContext | None) -> None:
+            super().__init__(context=context)
+            self.ssl_context = context  # urllib's own copy is private (``_context``)
+
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_MarkingHTTPSConnection, req, context=self.ssl_context)
+
     class _UnredirectedWebClient(WebClient):
         def _perform_urllib_http_request_internal(self, url: str, req: urllib.request.Request) -> dict[str, Any]:
             if not url.lower().startswith("http"):  # as slack-sdk: never file:// or ftp://
                 raise SlackRequestError(f"Invalid URL detected: {url}")
             handlers: list[urllib.request.BaseHandler] = [
-                _RefuseRedirects(), urllib.request.HTTPSHandler(context=self.ssl)
+                _RefuseRedirects(), _MarkingHTTPHandler(), _MarkingHTTPSHandler(context=self.ssl)
             ]
             if self.proxy:  # slack-sdk reads HTTPS_PROXY and the like into it
                 handlers.append(urllib.request.ProxyHandler({"http": self.proxy, "https": self.proxy}))

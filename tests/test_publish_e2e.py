@@ -230,8 +230,9 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
     from tests.fakes.world import FakeWorld
 
     with FakeWorld() as world:
-        # An http URL (anything else is refused at config load) whose host botocore refuses.
-        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://not_a_host"')
+        # An https URL whose host botocore refuses (an http one to another machine, this host too, is refused at
+        # config load: the read-ahead would send it a signed request in clear text).
+        project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "https://not_a_host"')
                              + world.channels_toml())
         project.env.update(world.env)
         result = project.cli("--debug", "post", "--yes", "--json", "--only", "bucket,x", "--title", "API errors",
@@ -248,11 +249,12 @@ def test_a_bucket_whose_client_cannot_be_made_fails_alone_and_quietly(project: P
 def test_a_password_written_into_the_endpoint_url_is_not_repeated(project: Project, s3: S3Server) -> None:
     """boto3 repeats an endpoint it cannot use; a password written into it is scrubbed like the keys.
     (One that is not an http(s) URL at all is refused at config load: test_hosts_s3.)"""
-    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "http://ops:hunter2-s3cr3t@bad_host"'))
+    # https: an http:// endpoint to another machine (even one botocore refuses) is refused at config load.
+    project.write_config(s3_toml(s3).replace(f'endpoint_url = "{s3.url}"', 'endpoint_url = "https://ops:hunter2-s3cr3t@bad_host"'))
     result = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Elevated errors.")
 
     bucket = next(d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "bucket")
-    assert bucket["state"] == "failed" and "http://ops:***@bad_host" in bucket["error"], bucket
+    assert bucket["state"] == "failed" and "https://ops:***@bad_host" in bucket["error"], bucket
     assert "hunter2-s3cr3t" not in result.stdout + result.stderr
     state = b"".join(f.read_bytes() for f in (project.root / ".broadcaster").rglob("*") if f.is_file())
     assert b"bad_host" in state and b"hunter2-s3cr3t" not in state  # the failure is recorded, scrubbed

@@ -213,16 +213,17 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
         tag = f"[{style}]{escape(preview.visibility.upper() if style == 'red' else preview.visibility)}[/{style}]"
         if preview.deletes:
             # Ids a server made, as stored: rich's ``escape`` is for its markup only, ``printable`` keeps an
-            # ESC sequence in one from clearing the screen the operator reads before confirming.
-            ids = printable(", ".join(preview.deletes))
+            # ESC sequence in one from clearing the screen the operator reads before confirming, and (one
+            # line) a line break in one from drawing a preview line of its own ("── site (PUBLIC) ...").
+            ids = printable(", ".join(preview.deletes), one_line=True)
             out.print(f"── {escape(label)} ({tag}) deletes its {len(preview.deletes)} post(s) there: {escape(ids)}")
         if preview.deletes is not None:
             if preview.reason or not preview.deletes:
-                reason = printable(preview.reason or "no post of it known there to delete")
+                reason = printable(preview.reason or "no post of it known there to delete", one_line=True)
                 out.print(f"── {escape(label)} ({tag}) {escape(reason)}")
             continue
         if preview.rendered is None and not preview.refused:
-            out.print(f"── {escape(label)} ({tag}) skipped: {escape(printable(preview.reason))}")
+            out.print(f"── {escape(label)} ({tag}) skipped: {escape(printable(preview.reason, one_line=True))}")
             continue
         # An audience's rendering is marked with its audience: "(audience:acme)".
         out.rule(Text(f"{label} ({preview.visibility})"), align="left", style=style)

@@ -1099,6 +1099,7 @@ def _remember_credentials(session: Any) -> None:
 
     with records_held():
         remember(_tokens_that_buy_credentials(session))
+        _remember_what_signs(session)
         try:
             found = session.get_credentials()
             fetch = getattr(found, "_refresh_using", None)  # botocore's: what fetches them, now and when they expire
@@ -1116,6 +1117,26 @@ def _remember_credentials(session: Any) -> None:
             return  # none to be found: the first request says so, in its own words
         if frozen is not None:
             remember(v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
+
+
+def _remember_what_signs(session: Any) -> None:
+    """Every credential set that signs a request of ``session``'s clients remembered as it signs: those that
+    buy the final ones too (a source profile's temporary keys signing AssumeRole, a chained role's keys signing
+    the next AssumeRole), which botocore logs in the request and STS's answer while the fetch's log is held.
+    ``records_held`` masks such keys by their shape as well; this knows them wherever else they appear."""
+    def remember_signer(request_signer: Any = None, **_: Any) -> None:
+        credentials = getattr(request_signer, "_credentials", None)  # botocore has no public reader
+        if credentials is None:
+            return  # unsigned
+        frozen = credentials.get_frozen_credentials() if hasattr(credentials, "get_frozen_credentials") else None
+        if frozen is not None:
+            remember(v for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
+
+    try:
+        # The STS clients that fetch credentials are made later, from this session: they inherit the handler.
+        session._session.register("before-sign", remember_signer, unique_id="broadcaster-remember-signer")
+    except AttributeError:
+        pass  # not botocore's session (a test's stand-in): the shape masking of the held log remains
 
 
 def _tokens_that_buy_credentials(session: Any) -> list[str]:
