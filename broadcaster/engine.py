@@ -557,6 +557,14 @@ class Publisher:
         if total > len(delivery.parts):
             return None
         where = destination.name + (f" {delivery.target}" if delivery.target else "")
+        if total == len(delivery.parts):
+            # No time of the last part is kept (``updated_at`` moves with every claim, reaping and verdict), so
+            # nothing proves the post was cut as it renders now: what is known is said, and the operator decides.
+            return (f"all {total} message(s) its update renders as now are confirmed out, but the rendering they were "
+                    "cut from was not kept (recorded before this version of broadcaster), so whether the post is whole "
+                    f"cannot be told. Nothing more was posted. Check {where}: if the post is whole, `broadcaster retry "
+                    f"{delivery.incident_id} --mark-unknown-sent`; if not, post what is missing as a new update, then "
+                    "the same.")
         return (f"{len(delivery.parts)} part(s) of this post are out, but its update now renders as {total} message(s) "
                 "(the incident changed since; the rendering they were cut from was not kept), so what is missing "
                 f"cannot be told. Nothing more was posted. Check {where}: post what is missing as a new update if "

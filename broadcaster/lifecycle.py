@@ -31,7 +31,12 @@ from broadcaster.messages.visibility import (
     validate_message,
 )
 from broadcaster.operations import PostResult, again_on_conflict, delivery_plan, incident_to_post_to, publish
-from broadcaster.operations.repeats import not_delivered, refuse_a_repeated_correction, refuse_a_repeated_window
+from broadcaster.operations.repeats import (
+    not_delivered,
+    refuse_a_repeated_correction,
+    refuse_a_repeated_window,
+    skip_where_it_was_given,
+)
 from broadcaster.routing import reached_audiences
 from broadcaster.store import CONFLICT_ATTEMPTS, Delivery, PlannedDelivery, Store, utcnow
 from broadcaster.times import format_time
@@ -73,6 +78,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         )
         planned = _where_the_original_went(config, store, incident, original, correction, only, skip)
         refuse_a_repeated_correction(store, incident, correction, planned)
+        planned = skip_where_it_was_given(store, incident, correction, planned)
         return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
 
     return again_on_conflict(attempt)
@@ -296,7 +302,7 @@ def schedule_maintenance(config: Config, store: Store, *, title: str, start: str
                          skip: Sequence[str] = (), again: bool = False, dry_run: bool = False,
                          progress: Any = None) -> PostResult:
     """Announce a maintenance window (status ``scheduled``). Unless ``again``, one repeating a window announced
-    within the hour, still open (the same title and text, its start and end within the hour of its), is refused as
+    within the hour, still open (the same title, text and components, its start and end within the hour of its), is refused as
     a repeated ``post`` is (``repeats``): the tick would start and complete both, each step posted twice."""
     from broadcaster.times import MAX_CLOCK_WINDOW, check_window, format_duration, is_clock_time, parse_time
 

@@ -176,7 +176,7 @@ def maintenance() -> None:
               help="A component under maintenance (repeatable).")
 @private_option("Private detail.")
 @click.option("--again", is_flag=True,
-              help="Announce it though it repeats a window announced within the hour (the same title, text and times).")
+              help="Announce it though it repeats a window announced within the hour (the same title, text, components and times).")
 @publish_options
 @common
 @click.pass_context

@@ -69,7 +69,7 @@ def export(ctx: click.Context, /, output: Path) -> None:
         where = str(output)
     click.echo(
         f"Exported {result.incidents} incident(s), {result.updates} update(s) and {result.deliveries} "
-        f"delivery record(s){_subscribers(result.invites, result.subscriptions, 'with')} from "
+        f"delivery record(s){_subscribers(result.invites, result.subscriptions, 'with')}{_removals(result.removals)} from "
         f"{opened.location} to {where}. It holds private detail: keep it safe.",
         err=True,
     )
@@ -125,6 +125,13 @@ def _print_import(opened: Any, result: Any) -> None:
         f"{result.deliveries_marked_sent} marked sent"
         f"{_subscribers(result.invites_added, result.subscriptions_added, 'and', ' added')}."
     )
+    if result.chats_removed:
+        click.echo(f"  {result.chats_removed} chat(s) removed in the other store (`broadcaster subscribers remove`) "
+                   "after they last changed here: removed here too.")
+    if result.kept_off_used_up:
+        click.echo(f"  {result.kept_off_used_up} chat(s) joined the other store with an invite already used up here "
+                   "(`--uses`): not subscribed. Send those that should be a new invite (`broadcaster subscribers "
+                   "invite`).")
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
     for incident_id, count in result.withdrawn_here:
@@ -197,6 +204,11 @@ def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") 
     if not invites and not subscriptions:
         return ""
     return f", {joined} {invites} invite(s) and {subscriptions} subscription(s){done}"
+
+
+def _removals(count: int) -> str:
+    """The chats `subscribers remove` forgot, carried so that the store imported into forgets them too."""
+    return f", and {count} removed chat(s)" if count else ""
 
 
 COMMANDS = (store,)

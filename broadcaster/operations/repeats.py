@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from broadcaster.delivery import DONE_STATES, DeliveryState
+from broadcaster.delivery import DONE_STATES, NOT_IN_ONLY, SKIPPED_BY_OPERATOR, DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages import advice
 from broadcaster.messages.model import Incident, Status, Update
@@ -56,7 +56,7 @@ def _refuse_a_repeated_incident(store: Store, incident: Incident, update: Update
                                 *, meanwhile: bool = False) -> None:
     going = _going(planned)
     for other, first in _open_and_alike(store, incident, update.created_at, meanwhile=meanwhile):
-        if not written_alike(first, update) or not _told(store, first) & going:
+        if not written_alike(first, update) or not _same_customers(incident, first, update) or not _told(store, first) & going:
             continue
         if meanwhile:
             _refuse_as_posted_meanwhile(other, first)
@@ -70,7 +70,8 @@ def refuse_a_repeated_window(store: Store, incident: Incident, update: Update, p
     differ by that minute. A window whose first update is the standard text of its own window repeats it."""
     going = _going(planned)
     for other, first in _open_and_alike(store, incident, update.created_at):
-        if identical_text(first, replace(first, raw_message=standard(other))) and _told(store, first) & going:
+        if (identical_text(first, replace(first, raw_message=standard(other))) and _same_customers(incident, first, update)
+                and _told(store, first) & going):
             _refuse(store, other, first, update.created_at, f"{other.id} ({_same(incident)})")
 
 
@@ -89,42 +90,94 @@ def _open_and_alike(store: Store, incident: Incident, now: datetime, *,
 
 
 def _same(incident: Incident) -> str:
-    return "the same title, text and window" if incident.kind == "maintenance" else "the same title and text"
+    if incident.kind == "maintenance":
+        return "the same title, text and window, for the same components and customers"
+    return "the same title and text"
+
+
+def _same_customers(incident: Incident, first: Update, update: Update) -> bool:
+    """For maintenance, the same customers named (``--customer``): the same window for another customer tells other
+    readers of it. An incident's repeat is told by its title and text alone, as before."""
+    return incident.kind != "maintenance" or set(first.audiences) == set(update.audiences)
 
 
 def _same_window(one: Incident, other: Incident) -> bool:
     """For maintenance, the same window announced twice: each of its start and end within ``NEW_INCIDENT_WINDOW`` of
     the other's (``--start 2h`` typed again a minute later moves it by that minute). A window of the same title and
-    text tomorrow night is another one. An incident has no window: always true."""
+    text tomorrow night is another one, and so is one for other components (the standard text names none: the
+    same words announce ``-C db`` and ``-C web``). An incident has no window: always true."""
     if one.kind != "maintenance":
         return True
+    if {c.id for c in one.components} != {c.id for c in other.components}:
+        return False
     pairs = ((one.scheduled_start, other.scheduled_start), (one.scheduled_end, other.scheduled_end))
     return all(a is not None and b is not None and abs(a - b) <= NEW_INCIDENT_WINDOW for a, b in pairs)
 
 
 def refuse_a_repeated_correction(store: Store, incident: Incident, correction: Update,
                                  planned: Sequence[PlannedDelivery]) -> None:
-    """Refuse an ``amend`` that repeats the latest correction of its update, made within ``UPDATE_WINDOW``, where it
-    would go (or going nowhere: every reader has it): the up-arrow after an amend that exited 3. Stored again, it
-    was sent once more to staff, and the readers the first one failed to reach were called "read nothing changed",
-    exit 0: the refusal names where the first is not sent, and ``retry``. The same words to other readers (staff
-    first, then the public) repeat nothing."""
+    """Refuse an ``amend`` that repeats the latest correction of its update, made within ``UPDATE_WINDOW``, at every
+    place it would go (or going nowhere: every reader has it): the up-arrow after an amend that exited 3. Stored
+    again, it was sent once more to staff, and the readers the first one failed to reach were called "read nothing
+    changed", exit 0: the refusal names where the first is not sent, and ``retry``. The same words to other readers
+    (staff first, then the public) repeat nothing: an amend that goes to any place the first one did not is no
+    repeat, and ``skip_where_it_was_given`` keeps it from the places the first one went."""
+    latest = _latest_same_correction(store, incident, correction)
+    going = _going(planned)
+    if latest is None or not going <= _told(store, latest):
+        return
+    sequence = corrected_sequence(correction)
+    minutes = int((correction.created_at - latest.created_at).total_seconds() // 60)
+    kept = _kept_from(store, incident.id, latest)
+    # Kept from some readers, it was not "delivered everywhere it was planned" as the operator reads that.
+    stands = not_delivered(store, incident.id, latest.sequence) or (
+        "it was delivered everywhere it went" if kept else "it was delivered everywhere it was planned")
+    raise InputError(
+        f"this repeats #{latest.sequence} of {incident.id}, the same correction of update #{sequence}, made {minutes} "
+        f"min ago at {latest.created_at:%H:%M} UTC; {stands}{kept}. Nothing was stored or sent. To correct it "
+        f"otherwise, amend it with the new text (`broadcaster amend {incident.id} {sequence} \"...\"`)."
+    )
+
+
+def skip_where_it_was_given(store: Store, incident: Incident, correction: Update,
+                            planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
+    """``planned`` with the places that have (or are owed: ``retry`` sends it) the same correction, made within
+    ``UPDATE_WINDOW``, skipped: ``amend --only ops`` then the same amend for everyone gives the rest the correction,
+    and staff do not get it twice."""
+    latest = _latest_same_correction(store, incident, correction)
+    if latest is None:
+        return list(planned)
+    told = _told(store, latest)
+    why = (f"correction #{latest.sequence}, the same words, is this place's already (`broadcaster retry {incident.id}` "
+           "sends it where it has not gone out)")
+    return [PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
+            if p.state == DeliveryState.PENDING and (p.destination, p.target) in told else p for p in planned]
+
+
+def _latest_same_correction(store: Store, incident: Incident, correction: Update) -> Update | None:
+    """The latest correction of ``correction``'s update, when it is the same correction, made within
+    ``UPDATE_WINDOW``."""
     sequence = corrected_sequence(correction)
     corrections = [u for u in store.updates(incident.id) if corrected_sequence(u) == sequence]
     latest = corrections[-1] if corrections else None
     if (latest is None or not _same_correction(latest, correction)
             or not _within(latest.created_at, correction.created_at, UPDATE_WINDOW)):
-        return
-    going = _going(planned)
-    if going and not _told(store, latest) & going:
-        return
-    minutes = int((correction.created_at - latest.created_at).total_seconds() // 60)
-    raise InputError(
-        f"this repeats #{latest.sequence} of {incident.id}, the same correction of update #{sequence}, made {minutes} "
-        f"min ago at {latest.created_at:%H:%M} UTC; {_where_it_stands(store, incident.id, latest.sequence)}. Nothing "
-        f"was stored or sent. To correct it otherwise, amend it with the new text (`broadcaster amend {incident.id} "
-        f"{sequence} \"...\"`)."
-    )
+        return None
+    return latest
+
+
+def _kept_from(store: Store, incident_id: str, latest: Update) -> str:
+    """The places ``latest`` was kept from (``--only``, ``--skip``), and how to give it to them alone: "" when it
+    went everywhere. Without it, "delivered everywhere it was planned" read as "everyone has it"."""
+    deliveries = store.deliveries(incident_id=incident_id, sequence=latest.sequence)
+    kept = sorted({d.destination for d in deliveries
+                   if d.state == DeliveryState.SKIPPED and d.last_error in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)})
+    told = sorted({d.destination for d in deliveries if d.state != DeliveryState.SKIPPED})
+    if not kept or not told:
+        return ""
+    skips = " ".join(f"--skip {name}" for name in told)
+    return (f", but it was not given to {', '.join(kept)}: to give it there, `broadcaster amend {incident_id} "
+            f"{corrected_sequence(latest)} {skips} \"...\"` with the same words")
 
 
 def _same_correction(one: Update, other: Update) -> bool:

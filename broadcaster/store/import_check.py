@@ -571,7 +571,8 @@ _CHAT_KINDS = ("group", "private")
 def check_subscriber_record(
     record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset()
 ) -> dict[str, Any]:
-    """``{"invite": {...}}`` or ``{"subscription": {...}}`` checked; ``InputError`` naming ``where`` otherwise.
+    """``{"invite": {...}}``, ``{"subscription": {...}}`` or ``{"removed": {...}}`` checked; ``InputError`` naming
+    ``where`` otherwise.
 
     A visibility naming an audience this config does not define is refused, as for deliveries.
     """
@@ -579,7 +580,10 @@ def check_subscriber_record(
     try:
         if not isinstance(value, Mapping):
             raise _Bad(f"the {kind} is not an object")
-        checked = _invite(value, audiences) if kind == "invite" else _subscription(value, audiences)
+        if kind == "removed":
+            checked = _removal(value)
+        else:
+            checked = _invite(value, audiences) if kind == "invite" else _subscription(value, audiences)
     except _Bad as bad:
         raise InputError(
             f"{where}: {kind}: {bad}. Nothing was imported: fix or remove that record and import the file again."
@@ -622,6 +626,14 @@ def _subscription(value: Mapping[str, Any], audiences: Collection[str]) -> dict[
         "updated_at": _time(value, "updated_at", required=True), "invite": invite,
         "inactive_reason": _plain(reason, "inactive_reason") if reason else None,
     }
+
+
+def _removal(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``subscribers remove`` carried by an export: which chat, and when."""
+    chat_id = _text(value, "chat_id")
+    if not _CHAT_ID.fullmatch(chat_id):
+        raise _Bad(f"chat_id {chat_id[:30]!r} is not a Telegram chat id")
+    return {"chat_id": str(int(chat_id)), "removed_at": _time(value, "removed_at", required=True)}
 
 
 def _scope(value: Mapping[str, Any], audiences: Collection[str], where: str = "") -> str:

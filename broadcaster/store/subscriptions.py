@@ -171,6 +171,24 @@ class SubscriptionStore:
                          (REMOVED + chat_id, iso(utcnow())))
         return removed
 
+    def removals(self) -> list[tuple[str, datetime]]:
+        """Every chat ``subscribers remove`` forgot, with when: ``store export`` carries them, so a store moved or
+        kept current by import forgets the chat too, and an older export never brings it back there."""
+        rows = self.select("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key", (REMOVED + "%",))
+        return [(row["key"][len(REMOVED):], utc(row["value"])) for row in rows]  # type: ignore[misc]
+
+    def apply_removal(self, chat_id: str, removed_at: datetime) -> bool:
+        """Another store's ``subscribers remove`` of the chat, taken here (``store import``): the later time of the
+        two is kept, and a subscription here that last changed before it is forgotten as the removal forgot it
+        there. True if one was. Runs in the caller's transaction."""
+        known = self.removed_at(chat_id)
+        if known is None or known < removed_at:
+            self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     (REMOVED + chat_id, iso(removed_at)))
+        row = self.select_one("SELECT updated_at FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        older = row is not None and utc(row["updated_at"]) <= removed_at  # type: ignore[operator]
+        return older and self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
+
     def removed_at(self, chat_id: str) -> datetime | None:
         """When ``subscribers remove`` last forgot the chat, if it did."""
         row = self.select_one("SELECT value FROM meta WHERE key = ?", (REMOVED + chat_id,))

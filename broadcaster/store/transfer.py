@@ -7,6 +7,7 @@ with its deliveries::
     {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
     {"invite": {...columns...}}
     {"subscription": {...columns...}}
+    {"removed": {"chat_id": "...", "removed_at": "..."}}
 
 Columns are the store's own (times as ISO 8601 UTC, JSON columns parsed), so
 an export holds PRIVATE detail (notes, customers, tickets): it is written
@@ -36,7 +37,12 @@ claimed it cannot finish it in the new store.
 Invites (their hashes: a code is never stored) and the bot's subscriptions follow
 the incidents. An invite already there keeps the larger use count and any
 revocation of either copy, so an import never gives an invite uses back; a
-chat already subscribed keeps whichever subscription changed last.
+chat already subscribed keeps whichever subscription changed last. A chat
+``subscribers remove`` forgot travels as a ``removed`` line: the importing
+store keeps the later removal time, forgets a subscription of that chat that
+changed before it, and never subscribes the chat again from an export written
+before it. (A broadcaster older than these lines refuses such a file, naming
+the line, rather than reviving the chat.)
 """
 
 from __future__ import annotations
@@ -104,6 +110,7 @@ class ExportResult:
     deliveries: int = 0
     invites: int = 0
     subscriptions: int = 0
+    removals: int = 0
 
 
 @dataclass
@@ -118,6 +125,9 @@ class ImportResult:
     deliveries_resumed: int = 0  # unsent here, posted in part there: the other store's confirmed parts taken over
     invites_added: int = 0
     subscriptions_added: int = 0
+    chats_removed: int = 0  # subscribed here, removed in the other store after: forgotten here too
+    # the file's active chats that took an invite already used up here (the other store did not know): not subscribed
+    kept_off_used_up: int = 0
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
     # (incident id, updates): a withdrawn incident the file added updates to, kept off the page and channels
     kept_withdrawn: list[tuple[str, int]] = field(default_factory=list)
@@ -150,6 +160,8 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
     for row in store.select("SELECT * FROM subscriptions ORDER BY joined_at, chat_id"):
         yield json.dumps({"subscription": {**portable(row, SUBSCRIPTION_COLUMNS), "active": bool(row["active"])}},
                          ensure_ascii=False)
+    for chat_id, removed_at in store.removals():
+        yield json.dumps({"removed": {"chat_id": chat_id, "removed_at": iso(removed_at)}})
 
 
 def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: Iterable[str] = ()) -> dict[str, Any]:
@@ -183,6 +195,8 @@ def export_to(store: Store, out: IO[str], secrets: Iterable[str] = ()) -> Export
             result.invites += 1
         elif "subscription" in record:
             result.subscriptions += 1
+        elif "removed" in record:
+            result.removals += 1
         elif n:
             result.incidents += 1
             result.updates += len(record["updates"])
@@ -327,7 +341,7 @@ def read_records(
             schema = _check_header(record, name)
             header_seen = True
             continue
-        if isinstance(record, dict) and len(record) == 1 and ("invite" in record or "subscription" in record):
+        if isinstance(record, dict) and len(record) == 1 and record.keys() & {"invite", "subscription", "removed"}:
             yield check_subscriber_record(record, f"{name}, line {number}", audiences)
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
@@ -397,13 +411,17 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     first is stored: a bad record anywhere refuses the whole file.
     """
     result = ImportResult()
+    used_up = _invites_used_up(store)  # before the file's counts are merged in: what this store itself gave out
     for record in list(records):
         try:
             with store.transaction():
                 if "invite" in record:
                     result.invites_added += _import_invite(store, record["invite"])
                 elif "subscription" in record:
-                    result.subscriptions_added += _import_subscription(store, record["subscription"])
+                    _import_subscription(store, record["subscription"], used_up, result)
+                elif "removed" in record:
+                    removal = record["removed"]
+                    result.chats_removed += store.apply_removal(removal["chat_id"], utc(removal["removed_at"]))  # type: ignore[arg-type]
                 else:
                     _import_incident(store, record, result)
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
@@ -491,13 +509,15 @@ def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> int:
     """The file's updates appended here (from ``first_new``) that this store has overtaken: at each place where one
     of this store's updates written after it was posted (or may have been), or closes the incident and goes first,
     its unsent delivery is skipped. Sent after it (a fallback's "Identified" after the team's "Resolved"), it read
-    as news and put the incident back a step. A withdrawal is never overtaken: it takes posts down. Returns how
-    many updates were held back somewhere."""
+    as news and put the incident back a step. A withdrawal is never overtaken: it takes posts down. Only this store's
+    status updates (kind ``update``, the resolution among them) overtake: a correction, a staff notice, a reminder or
+    a postmortem tells readers nothing new of the incident's state, so the file's update is still news to readers
+    who never got it. Returns how many updates were held back somewhere."""
     latest: dict[tuple[str, str], tuple[str, int]] = {}  # place -> (created_at, sequence) of this store's newest
     for row in store.select(
         "SELECT u.sequence, u.created_at, d.destination, d.target FROM updates u JOIN deliveries d"
         " ON d.incident_id = u.incident_id AND d.sequence = u.sequence WHERE u.incident_id=? AND u.sequence<?"
-        " AND (d.state IN (?, ?, ?) OR d.parts<>'[]' OR (d.state<>? AND u.status IN (?, ?)))",
+        " AND u.kind='update' AND (d.state IN (?, ?, ?) OR d.parts<>'[]' OR (d.state<>? AND u.status IN (?, ?)))",
         (incident_id, first_new, DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN,
          DeliveryState.SKIPPED, *(s.value for s in Status if s.is_closed)),
     ):
@@ -716,25 +736,46 @@ def _import_invite(store: Store, invite: Mapping[str, Any]) -> int:
     return 0
 
 
-def _import_subscription(store: Store, subscription: Mapping[str, Any]) -> int:
-    """Insert a chat's subscription, or replace one the store has that changed earlier; 1 if written."""
+def _invites_used_up(store: Store) -> frozenset[str]:
+    """The hashes of the invites this store has counted as often as they may be used."""
+    rows = store.select("SELECT hash FROM invites WHERE max_uses IS NOT NULL AND uses >= max_uses")
+    return frozenset(row["hash"] for row in rows)
+
+
+def _import_subscription(
+    store: Store, subscription: Mapping[str, Any], used_up: Collection[str], result: ImportResult
+) -> None:
+    """Insert a chat's subscription, or replace one the store has that changed earlier; counted in ``result``."""
     values = {**subscription, "active": 1 if subscription["active"] else 0}
     stored = store.select_one(
         f"SELECT updated_at, invite FROM subscriptions WHERE chat_id = ?{store.lock_for_update}", (values["chat_id"],)
     )
     if stored is not None and portable(stored, ("updated_at",))["updated_at"] >= values["updated_at"]:
-        return 0
+        return
     if stored is None and removed_here_since(store, values):
-        return 0
+        return
     if joined_with_an_invite_revoked_here(store, values, stored):
-        return 0
+        return
+    if _took_an_invite_used_up_here(values, stored, used_up):
+        result.kept_off_used_up += 1
+        return
     if stored is not None:
         store.run("DELETE FROM subscriptions WHERE chat_id = ?", (values["chat_id"],))
-    return store.run(
+    result.subscriptions_added += store.run(
         f"INSERT INTO subscriptions({', '.join(SUBSCRIPTION_COLUMNS)})"
         f" VALUES ({','.join('?' * len(SUBSCRIPTION_COLUMNS))})",
         storable(values, SUBSCRIPTION_COLUMNS),
     )
+
+
+def _took_an_invite_used_up_here(subscription: Mapping[str, Any], stored: Row | None, used_up: Collection[str]) -> bool:
+    """Whether the file's active subscription took an invite this store had already given out as often as it may
+    be (``--uses``): the other store did not know, and let one chat more in with it. A chat that holds the invite
+    here was counted here, and keeps it."""
+    invite = subscription.get("invite")
+    if not subscription["active"] or not invite or (stored is not None and stored["invite"] == invite):
+        return False
+    return invite in used_up
 
 
 def removed_here_since(store: Store, subscription: Mapping[str, Any]) -> bool:
