@@ -593,11 +593,24 @@ def _authority(url: str) -> str:
     return rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
 
 
+# An authority of RFC 3986's characters alone, with at most one "@": every parser reads the same host from it.
+_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=:\[\]-]*(?:@[A-Za-z0-9._~%!$&'()*+,;=:\[\]-]*)?")
+
+
 def _hosts_clients_read(url: str) -> list[str]:
     """The host ``url`` names as the standard library reads it, and as urllib3 does (botocore and requests
-    connect with it), lower-cased. A URL urllib3 cannot read gives its placeholder ``?``: never loopback."""
+    connect with it), lower-cased. A URL urllib3 cannot read gives its placeholder ``?``: never loopback.
+
+    urllib3 is asked only about an authority that is not plain: its import (about 25 ms) would delay the S3
+    read-ahead, which starts while the config is read."""
     from urllib.parse import unquote, urlsplit
 
+    try:
+        ours = urlsplit(url).hostname or ""
+    except ValueError:
+        ours = "?"
+    if _PLAIN_AUTHORITY.fullmatch(_authority(url)) and "://" in url:
+        return [unquote(ours).lower().strip("[]")]
     from urllib3.exceptions import LocationParseError
     from urllib3.util import parse_url
 
@@ -605,10 +618,6 @@ def _hosts_clients_read(url: str) -> list[str]:
         theirs = parse_url(url).host or ""
     except LocationParseError:
         theirs = "?"
-    try:
-        ours = urlsplit(url).hostname or ""
-    except ValueError:
-        ours = "?"
     # urlsplit keeps an IPv6 zone's "%25" ("[::1%25lo]") that urllib3 decodes: the same host, alike.
     return list(dict.fromkeys(unquote(host).lower().strip("[]") for host in (ours, theirs)))
 

@@ -256,3 +256,16 @@ def test_a_typical_post_fits_by_the_bound_alone() -> None:
             "Next update by 15:30 UTC.\n\nUpdate 1 · 14:05 UTC\nhttps://status.example.com/incidents/api-errors-2026-11-25.html")
     assert twitter._upper_bound(post) <= twitter.MAX_WEIGHTED
     assert (ROOT / "messages" / "twitter.py").exists()
+
+
+def test_a_config_with_api_urls_loads_without_urllib3(tmp_path: Path) -> None:
+    """Checking where an api_url or S3 endpoint sends (review 20j) asks urllib3 only about an authority that is not
+    plain: its import delayed the S3 read-ahead that starts while the config is read (bench fanout, first request)."""
+    config = CHANNELS.replace('[channels.matrix]', 'api_url = "http://127.0.0.1:8081/"\n\n[channels.matrix]', 1)
+    config = config.replace('bucket = "status"\n', 'bucket = "status"\nendpoint_url = "https://s3.example.net"\n', 1)
+    (tmp_path / "broadcaster.toml").write_text(config, encoding="utf-8")
+    loaded = loaded_after("""
+        from broadcaster import config_loader as config
+        assert config.load("broadcaster.toml").channels["hook"].api_url == "http://127.0.0.1:8081/"
+    """, tmp_path)
+    assert not [m for m in loaded["all"] if m.startswith("urllib3")]
