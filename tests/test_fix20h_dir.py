@@ -85,17 +85,23 @@ def test_a_copied_site_file_edited_by_hand_is_not_broadcasters(project: Project)
     assert (copy / "feed.xml").read_text(encoding="utf-8") == "<rss>a hand-made feed</rss>"
 
 
-def test_a_marker_of_an_older_version_hands_over_no_page_this_build_does_not_write(project: Project) -> None:
-    """A marker written before the fix names no file: its site-shaped files count only when this build writes the
-    same path. The web root's old incident pages and badge are not such paths: the publish refuses, deleting
-    nothing (preflight, without a build, checks the shape only)."""
+def test_a_marker_of_an_older_version_hands_over_no_file_a_site_never_has(project: Project) -> None:
+    """A marker written before the fix names no file. It is trusted as it was then (review 20k finding 3: every
+    target published before the fix holds its own older pages and stylesheet that no digest names): its
+    site-shaped files count as broadcaster's for the one publish that writes the new marker. A file no site has
+    (a web root's app) is still refused, and the refusal deletes nothing, the web root's site-shaped files
+    included. (Changed on purpose in fix 20k: this test asserted that the web root's old incident page and badge
+    were refused; that rule refused every older target's own withdrawn page and old stylesheet.)"""
     webroot = _web_root_with_a_copy(project, strip=(b"folder: ", b"files: "))
+    (webroot / "app").mkdir()
+    (webroot / "app" / "main.js").write_text("console.log('the shop')", encoding="utf-8")
 
     posted = project.cli("post", "--yes", "-t", "Database errors", "Looking into it.")
 
     assert posted.exit_code != 0, posted.output
-    assert "badges/coverage.svg" in _said(posted.output), posted.output
+    assert "app/main.js" in _said(posted.output), posted.output
     assert all((webroot / p).read_text(encoding="utf-8") == t for p, t in THEIRS.items())
+    assert (webroot / "app" / "main.js").is_file()
 
 
 def test_a_target_published_by_an_older_version_is_published_after_the_upgrade(project: Project) -> None:

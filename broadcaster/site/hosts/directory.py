@@ -17,7 +17,9 @@ The folder is replaced whole, so it must be broadcaster's: new, empty, or
 holding the marker file a publish wrote into this very folder (``site.folder``,
 ``folder_mark``). A marker copied into a web root with a site hands over only
 the files that publish wrote there, same path and same content (the marker
-holds a digest of each): never the web root's other files, whatever their names. A folder holding anything
+holds a digest of each): never the web root's other files, whatever their names (a marker from before
+2026-12-05, which holds no digests, is trusted as then, its site-shaped files ours, for the one publish that
+rewrites it; see ``DirectoryHost._copied_ours``). A folder holding anything
 else (a project folder, a home folder) is refused, never emptied; a folder
 without the marker (an older version's) is adopted only when it holds
 broadcaster's API files, which no hand-written page has. A link or a file in
@@ -255,14 +257,23 @@ class DirectoryHost(SiteHost):
     def _copied_ours(self, record: Record | None, site: BuiltSite | None) -> Callable[[str], bool]:
         """Whether a file of a folder whose marker no publish wrote there is broadcaster's. Its shape proves nothing
         (a hand-written status page's incidents/2023-05-01-outage.html, a CI badge): its content must be what the
-        record says a publish put at that path, or this build's file there. A record without file digests (a
-        version before 2026-12-05 wrote it; the output folder's marker has none) proves no content: a file then
-        counts when it is site-shaped and, at the publish, a path this build writes too (an old page of the web
-        root's own is not one); ``preflight`` (no build yet) checks its shape only."""
+        record says a publish put at that path, or this build's file there.
+
+        A target's marker written before 2026-12-05 (a record, but no file digests and no folder mark of this
+        kind) is trusted as it was then: with it, every site-shaped file is broadcaster's. Every such target holds
+        its own older files (a withdrawn page, the previous release's style.<hash>.css) that no digest names and
+        this build does not write; refusing them stranded every target at its first publish after the upgrade.
+        That publish writes the marker with the digests, so the content check applies from then on.
+
+        A marker without a record (the output folder's, copied in with ``rsync -a public/``) proves nothing: a
+        file then counts when it is site-shaped and, at the publish, a path this build writes too (an old page of
+        the web root's own is not one); ``preflight`` (no build yet) checks its shape only."""
         def accept(relative: str) -> bool:
             if not is_site_path(relative):
                 return False
-            if record is None or record.files is None:
+            if record is not None and record.files is None:
+                return True
+            if record is None:
                 return site is None or relative in site.hashes
             content = _content_hash(self.target / relative)
             if content is None:
@@ -288,6 +299,9 @@ class DirectoryHost(SiteHost):
     def _foreign(self, state: FolderState) -> str:
         from broadcaster.redaction import without_customer_pages  # a customer's page named: its token masked
 
+        named = without_customer_pages(state.describe())
+        if self._unrecorded_site_files(state):
+            return self._unrecorded(named)
         copied = (
             f" Its {MARKER} file does not make them broadcaster's: no publish wrote it into this folder (it came "
             "with a copy of a site, rsync -a or cp -a, or from a version before 2026-12-05), and they are not what "
@@ -296,9 +310,32 @@ class DirectoryHost(SiteHost):
         )
         return (
             f"publish.{self.name}.path ({self.target}) holds files broadcaster did not write "
-            f"({without_customer_pages(state.describe())}). A publish replaces the whole folder, so it would delete "
+            f"({named}). A publish replaces the whole folder, so it would delete "
             f"them.{copied} Point "
             "path at a new or empty folder (the one your web server serves), or move those files out."
+        )
+
+    def _unrecorded_site_files(self, state: FolderState) -> bool:
+        """Whether some refused file has the shape of a site's file under a marker that records no files (the
+        output folder's, or a version's from before records): then nothing tells broadcaster's own older files
+        (a withdrawn page, an old stylesheet) from a web root's own, so the refusal must not call them foreign."""
+        if not any(is_site_path(x) for x in state.strangers) or not os.path.lexists(self.target / MARKER):
+            return False
+        try:
+            record = self._read_record()
+        except OSError:
+            return True
+        return record is None or record.files is None
+
+    def _unrecorded(self, named: str) -> str:
+        return (
+            f"publish.{self.name}.path ({self.target}) holds files this build does not write ({named}), and its "
+            f"{MARKER} file records no list of the files broadcaster wrote there (it is the site output folder's, "
+            "copied in with rsync -a or cp -a, or a very old version's), so broadcaster cannot tell whether they are "
+            "its own older files (a withdrawn page, an old stylesheet) or the web server's own that only look like "
+            "them. A publish replaces the whole folder, so it would delete them. If this folder holds only a site "
+            "broadcaster published, delete those files and run `broadcaster site publish`; otherwise point path at a "
+            "new or empty folder (the one your web server serves), or move those files out."
         )
 
     def preflight(self) -> None:
