@@ -383,22 +383,44 @@ _RESTRICTING_WORDS = (
 # Interner Serverfehler]" (as the first word it still counts: "[Internal Server Error]" reads as "[internal]").
 _TECHNICAL_AFTER = ("server", "serverfehler", "serverfel", "error", "errors", "fehler")
 # "Not public" and "do not publish or share" in the same languages ("[not public]", "[not for public release]",
-# "[nicht veröffentlichen]", "[ej för publicering]", "[do not share]"), also as one word ("[nichtöffentlich]"): a
-# negation right before the word or with only a few small words between (``_BETWEEN``); "[API not affected, public
-# status page up]" is prose.
+# "[nicht veröffentlichen]", "[ej för publicering]", "[do not share]", "[nicht für die Öffentlichkeit]", "[inte för
+# allmänheten]"), also as one word ("[nichtöffentlich]"): a negation right before the word or with up to
+# ``_MAX_BETWEEN`` small words between (``_BETWEEN``: "[not meant for the general public]"); "[API not affected,
+# public status page up]" is prose.
 _NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke", "never", "nie")
 _PUBLIC_WORDS = (
     "public", "publish", "publication", "share", "offentlich", "offentliche", "oeffentlich", "veroffentlichen",
     "veroeffentlichen", "veroffentlichung", "veroeffentlichung", "teilen", "weitergeben", "offentlig", "offentligt",
     "offentliga", "publicera", "publiceras", "publicering", "offentliggora", "offentliggoras", "dela", "delas",
-    "spridas",
+    "spridas", "offentlichkeit", "oeffentlichkeit", "allmanheten", "allmanhet",
 )
-_BETWEEN = ("for", "to", "be", "the", "a", "zur", "zum", "zu", "fur", "die", "der", "das", "den", "till", "att", "bli")
+_BETWEEN = ("for", "to", "be", "the", "a", "zur", "zum", "zu", "fur", "die", "der", "das", "den", "till", "att", "bli",
+            "meant", "intended", "general", "wider", "broader", "broad", "wide", "gedacht", "bestimmt", "allgemeine",
+            "allgemeinen", "breite", "breiten", "avsedd", "avsett", "avsedda", "stora", "breda")
+_MAX_BETWEEN = 4
+# "Public" as an adjective or adverb after a negation, followed by a word saying whether something can be reached
+# or seen, describes a service, not a reader: "[API nicht öffentlich erreichbar]", "[inte offentligt tillgänglig]"
+# are prose, as "[not publicly reachable]" is. Any other word after it leaves the phrase a marker ("[not for public
+# release]", "[nicht öffentlich, nur Ops]"): unknown words fail closed.
+_PUBLIC_ADJECTIVES = ("public", "offentlich", "offentliche", "oeffentlich", "offentlig", "offentligt", "offentliga")
+_REACH_WORDS = (
+    "reachable", "available", "accessible", "visible", "listed", "routable", "routed", "exposed", "resolvable",
+    "erreichbar", "verfugbar", "verfuegbar", "zuganglich", "zugaenglich", "sichtbar", "einsehbar", "aufrufbar",
+    "abrufbar", "tillganglig", "tillgangligt", "tillgangliga", "synlig", "synligt", "synliga", "atkomlig",
+    "atkomligt", "natbar", "natbart", "nabar", "nabart",
+)
 # "Staff only" in the same languages ("[nur für Mitarbeiter]", "[endast för anställda]", "[employees only]"): a word
-# naming staff counts beside a word saying "only" ("[2 customers affected]" and "[Mitarbeiter informiert]" are prose).
+# naming staff counts beside a word saying "only", or with up to two of ``_STAFF_ONLY_BETWEEN`` between ("[staff use
+# only]"); "[2 customers affected]", "[Mitarbeiter informiert]", "[EU staff portal only affected]" are prose.
+# "Personal" is staff in German and Swedish but an English adjective: it counts only as no word's adjective, that is
+# with no word after it but an "only" word ("[nur für Personal]", "[personal only]"; "[only personal data exports
+# affected]" is prose).
 _STAFF_WORDS = ("staff", "employee", "employees", "mitarbeiter", "mitarbeitende", "mitarbeitenden", "belegschaft",
                 "personal", "anstallda", "personalen", "medarbetare")
 _ONLY_WORDS = ("only", "just", "solely", "nur", "ausschliesslich", "ausschlieslich", "endast", "bara", "enbart")
+_STAFF_ONLY_BETWEEN = ("for", "fur", "the", "die", "der", "den", "das", "use", "eyes", "members", "team", "gebrauch",
+                       "bruk")
+_ADJECTIVE_STAFF_WORD = "personal"
 # "[nur für den internen Gebrauch]", "[strictly for internal use only]"; longer bracketed runs are prose. A link's
 # text ("[Azure Private Link](https://...)") is drawn as a link, not as a label: only its first word counts.
 _MAX_RUN_WORDS = 8
@@ -426,7 +448,8 @@ _TAG_OPENER = re.compile(r"[\[<]\s*([@#]?[^\W_]+)([^\[\]<>]{0,200})[\]>]")
 # and "C.[.[.[/orders]" part of a logger's dotted name.
 _PATH_NAMED = re.compile(
     r"(?:(?<![^\W_])(?:get|head|post|put|patch|delete|options|path|url|uri|route|context)\s*[:=]?\s*|\[\.)$")
-_WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]()]{0,64}\]")
+# Round brackets inside count as the run's ("[ops (internal)]").
+_WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]]{0,64}\]")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
 _OPENER = re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
@@ -525,7 +548,12 @@ def _decoration(char: str) -> bool:
 # What makes a bracketed run a link's text in CommonMark: an inline destination right after it ("(https://...)",
 # "(<a b>)", with a quoted title), or a reference to a link defined in the text ("[text][ref]", "[text][]"). A
 # definition's own label ("[ref]: url") is judged as a label: a plain-text channel shows the line as typed.
-_INLINE_DESTINATION = re.compile(r"\((?:<[^<>\n]*>|[^\s()<>]+)(?:\s+(?:\"+[^\"\n]*\"+|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
+_INLINE_DESTINATION = re.compile(r"\((?:<([^<>\n]*)>|([^\s()<>]+))(?:\s+(?:\"+[^\"\n]*\"+|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
+# A destination that looks like an address: a scheme ("https:", "mailto:", "x://"), a path or fragment ("/", "#",
+# "./"), or a dotted host ("example.com/x"). A ticket id in round brackets ("[nur intern](INC-7)") is no address:
+# the X, SMS, webhook and plain-text channels show the bracket as typed, a label, so it is judged as one.
+_ADDRESS = re.compile(r"(?:https?|mailto|tel|ftps?|sftp|file|irc|xmpp|matrix):|[a-z][a-z0-9+.-]{1,31}://|[/#.?]"
+                      r"|[^\s/:]+\.[a-z]{2,}(?::[0-9]+)?(?:[/?#]|$)", re.IGNORECASE)
 _REFERENCE = re.compile(r"\[([^\[\]\n]{0,64})\]")
 
 
@@ -536,8 +564,9 @@ def _link_text(opener: re.Match[str], rendered: _Rendered) -> bool:
     if start in rendered.escaped or end - 1 in rendered.escaped or end in rendered.escaped:
         return False
     after = "".join(rendered.typed[end:end + 300])
-    if _INLINE_DESTINATION.match(after):
-        return True
+    destination = _INLINE_DESTINATION.match(after)
+    if destination is not None:
+        return _ADDRESS.match((destination.group(1) or destination.group(2) or "").strip()) is not None
     reference = _REFERENCE.match(after)
     if reference is None:
         return False
@@ -547,12 +576,36 @@ def _link_text(opener: re.Match[str], rendered: _Rendered) -> bool:
 
 
 def _says_public(words: Sequence[str], public: frozenset[str], between: frozenset[str]) -> bool:
-    """Whether ``words`` (after a negation) start with a word of ``public``, after at most two small words."""
-    for word in words[:3]:
+    """Whether ``words`` (after a negation) start with a word of ``public``, after at most ``_MAX_BETWEEN`` small
+    words, and the word is no adjective describing reach ("nicht öffentlich erreichbar")."""
+    adjectives, reach = _folded_public_adjectives()
+    for index, word in enumerate(words[:_MAX_BETWEEN + 1]):
         if word in public:
-            return True
+            return not (word in adjectives and index + 1 < len(words) and words[index + 1] in reach)
         if word not in between:
             return False
+    return False
+
+
+def _personal_as_noun(words: Sequence[str], index: int, only: frozenset[str]) -> bool:
+    """Whether "personal" at ``index`` is the German or Swedish noun for staff: after "für"/"för" ("[nur für
+    Personal bitte]") or with no word after it but an "only" word ("[Personal only]")."""
+    return (index > 0 and words[index - 1] in ("fur", "for")) or all(w in only for w in words[index + 1:])
+
+
+def _says_staff_only(words: Sequence[str], staff: frozenset[str], only: frozenset[str]) -> bool:
+    """Whether a word of ``staff`` stands beside a word of ``only``, with up to two of ``_STAFF_ONLY_BETWEEN``
+    between ("[staff only]", "[nur für Mitarbeiter]", "[staff use only]"); "personal" only as no adjective."""
+    between = _folded_staff_only_between()
+    for index, word in enumerate(words):
+        if word not in staff or (word == _ADJECTIVE_STAFF_WORD and not _personal_as_noun(words, index, only)):
+            continue
+        for side in (words[index + 1:index + 4], list(reversed(words[max(0, index - 3):index]))):
+            for near in side:
+                if near in only:
+                    return True
+                if near not in between:
+                    break
     return False
 
 
@@ -567,7 +620,7 @@ def _restricting_run(opener: re.Match[str]) -> bool:
     if any(word in restricting and next_word not in technical
            for word, next_word in zip(words, [*words[1:], ""], strict=True)):
         return True
-    if any(word in staff for word in words) and any(word in only for word in words):
+    if _says_staff_only(words, staff, only):
         return True
     return any(word in negations and _says_public(words[i + 1:], public, between)
                for i, word in enumerate(words)) or any(
@@ -649,6 +702,17 @@ def _folded_restricting_words() -> tuple[frozenset[str], ...]:
 
     return tuple(folded(words) for words in (_RESTRICTING_WORDS, _NEGATIONS, _PUBLIC_WORDS, _TECHNICAL_AFTER,
                                              _STAFF_WORDS, _ONLY_WORDS, _BETWEEN))
+
+
+@lru_cache(maxsize=1)
+def _folded_public_adjectives() -> tuple[frozenset[str], frozenset[str]]:
+    """``_PUBLIC_ADJECTIVES`` and ``_REACH_WORDS`` as ``fold`` spells them."""
+    return (frozenset(fold(word)[0] for word in _PUBLIC_ADJECTIVES), frozenset(fold(word)[0] for word in _REACH_WORDS))
+
+
+@lru_cache(maxsize=1)
+def _folded_staff_only_between() -> frozenset[str]:
+    return frozenset(fold(word)[0] for word in _STAFF_ONLY_BETWEEN)
 
 
 @lru_cache(maxsize=1)

@@ -809,6 +809,8 @@ _FUNCTION_WORDS = frozenset("""
     als am an auf aus bei das dem den der des die durch ein eine einem einen einer eines es fur fuer gegen ihr
     ihre im ist mit nach oder ohne sowie um und unser unsere unter vom von zu zum zur
     av de den det efter eller en er era ert ett fran for har hos i med och om pa som till var vid ar
+    aka bzw except excl excluding exkl exklusive incl including inkl inklusive jamte nebst plus resp respektive samt
+    versus vs without
 """.split())
 # A word this short at a short name's edge is a fragment ("A" and "S" of "A/S", the "s" of "Globex's") or an
 # article ("a week"), as often as a name's own word.
