@@ -122,13 +122,13 @@ def refuse_a_repeated_correction(store: Store, incident: Incident, correction: U
     changed", exit 0: the refusal names where the first is not sent, and ``retry``. The same words to other readers
     (staff first, then the public) repeat nothing: an amend that goes to any place the first one did not is no
     repeat, and ``skip_where_it_was_given`` keeps it from the places the first one went."""
-    latest = _latest_same_correction(store, incident, correction)
+    latest, told = _told_the_same(store, incident, correction)
     going = _going(planned)
-    if latest is None or not going <= _told(store, latest):
+    if latest is None or not going <= told:
         return
     sequence = corrected_sequence(correction)
     minutes = int((correction.created_at - latest.created_at).total_seconds() // 60)
-    kept = _kept_from(store, incident.id, latest)
+    kept = _kept_from(store, incident.id, latest, told)
     # Kept from some readers, it was not "delivered everywhere it was planned" as the operator reads that.
     stands = not_delivered(store, incident.id, latest.sequence) or (
         "it was delivered everywhere it went" if kept else "it was delivered everywhere it was planned")
@@ -144,35 +144,43 @@ def skip_where_it_was_given(store: Store, incident: Incident, correction: Update
     """``planned`` with the places that have (or are owed: ``retry`` sends it) the same correction, made within
     ``UPDATE_WINDOW``, skipped: ``amend --only ops`` then the same amend for everyone gives the rest the correction,
     and staff do not get it twice."""
-    latest = _latest_same_correction(store, incident, correction)
+    latest, told = _told_the_same(store, incident, correction)
     if latest is None:
         return list(planned)
-    told = _told(store, latest)
     why = (f"correction #{latest.sequence}, the same words, is this place's already (`broadcaster retry {incident.id}` "
            "sends it where it has not gone out)")
     return [PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
             if p.state == DeliveryState.PENDING and (p.destination, p.target) in told else p for p in planned]
 
 
-def _latest_same_correction(store: Store, incident: Incident, correction: Update) -> Update | None:
-    """The latest correction of ``correction``'s update, when it is the same correction, made within
-    ``UPDATE_WINDOW``."""
+def _told_the_same(store: Store, incident: Incident, correction: Update) -> tuple[Update | None, set[tuple[str, str]]]:
+    """The latest correction of ``correction``'s update that is the same correction, made within ``UPDATE_WINDOW``,
+    and every place whose newest correction of that update is such a one: ``amend --only ops``, then the same amend
+    for everyone (ops skipped there), then the same again gave every place the words, though no one correction
+    went everywhere. A place told other words since (a different correction) is not told these."""
     sequence = corrected_sequence(correction)
     corrections = [u for u in store.updates(incident.id) if corrected_sequence(u) == sequence]
-    latest = corrections[-1] if corrections else None
-    if (latest is None or not _same_correction(latest, correction)
-            or not _within(latest.created_at, correction.created_at, UPDATE_WINDOW)):
-        return None
-    return latest
+    latest: Update | None = None
+    told: set[tuple[str, str]] = set()
+    reached: set[tuple[str, str]] = set()  # places a newer correction went to: their newest words are decided
+    for earlier in reversed(corrections):
+        places = _told(store, earlier)
+        if _same_correction(earlier, correction) and _within(earlier.created_at, correction.created_at, UPDATE_WINDOW):
+            latest = latest or earlier
+            told |= places - reached
+        reached |= places
+    return latest, told
 
 
-def _kept_from(store: Store, incident_id: str, latest: Update) -> str:
-    """The places ``latest`` was kept from (``--only``, ``--skip``), and how to give it to them alone: "" when it
-    went everywhere. Without it, "delivered everywhere it was planned" read as "everyone has it"."""
+def _kept_from(store: Store, incident_id: str, latest: Update, given: set[tuple[str, str]]) -> str:
+    """The places ``latest`` was kept from (``--only``, ``--skip``) that no earlier same correction reached
+    (``given``), and how to give it to them alone: "" when it went everywhere. Without it, "delivered everywhere it
+    was planned" read as "everyone has it"."""
     deliveries = store.deliveries(incident_id=incident_id, sequence=latest.sequence)
     kept = sorted({d.destination for d in deliveries
-                   if d.state == DeliveryState.SKIPPED and d.last_error in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)})
-    told = sorted({d.destination for d in deliveries if d.state != DeliveryState.SKIPPED})
+                   if d.state == DeliveryState.SKIPPED and d.last_error in (NOT_IN_ONLY, SKIPPED_BY_OPERATOR)
+                   and (d.destination, d.target) not in given})
+    told = sorted({d.destination for d in deliveries if d.state != DeliveryState.SKIPPED} | {p for p, _ in given})
     if not kept or not told:
         return ""
     skips = " ".join(f"--skip {name}" for name in told)

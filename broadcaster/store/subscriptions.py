@@ -93,9 +93,12 @@ class SubscriptionStore:
             )
             if counted != 1:  # cannot happen under the row lock; kept so a use is never counted twice
                 raise InviteRefused(Refusal.USED_UP, _REFUSED[Refusal.USED_UP])
+            # joined_at is when the chat joined with the invite it holds (its grant), even if it was subscribed
+            # before: a removal in another store is weighed against it (``apply_removal``), and a /start or a
+            # /components choice since, which grants nothing, never moves it.
             subscription = Subscription(
                 chat_id=chat_id, kind=kind, visibility=invite.visibility, components=invite.components,
-                active=True, joined_at=before.joined_at if before else at, updated_at=at, invite=invite_hash,
+                active=True, joined_at=at, updated_at=at, invite=invite_hash,
             )
             self._write_subscription(subscription)
         changed = before is not None and before.visibility != invite.visibility
@@ -179,14 +182,15 @@ class SubscriptionStore:
 
     def apply_removal(self, chat_id: str, removed_at: datetime) -> bool:
         """Another store's ``subscribers remove`` of the chat, taken here (``store import``): the later time of the
-        two is kept, and a subscription here that last changed before it is forgotten as the removal forgot it
-        there. True if one was. Runs in the caller's transaction."""
+        two is kept, and a subscription here granted before it (``joined_at``: its redemption, or its public join)
+        is forgotten as the removal forgot it there, whatever the chat did since (a /start, a /components choice,
+        a /stop and /start grant nothing new). True if one was. Runs in the caller's transaction."""
         known = self.removed_at(chat_id)
         if known is None or known < removed_at:
             self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                      (REMOVED + chat_id, iso(removed_at)))
-        row = self.select_one("SELECT updated_at FROM subscriptions WHERE chat_id = ?", (chat_id,))
-        older = row is not None and utc(row["updated_at"]) <= removed_at  # type: ignore[operator]
+        row = self.select_one("SELECT joined_at FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        older = row is not None and utc(row["joined_at"]) <= removed_at  # type: ignore[operator]
         return older and self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
 
     def removed_at(self, chat_id: str) -> datetime | None:

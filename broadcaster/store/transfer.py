@@ -36,11 +36,13 @@ claimed it cannot finish it in the new store.
 
 Invites (their hashes: a code is never stored) and the bot's subscriptions follow
 the incidents. An invite already there keeps the larger use count and any
-revocation of either copy, so an import never gives an invite uses back; a
-chat already subscribed keeps whichever subscription changed last. A chat
-``subscribers remove`` forgot travels as a ``removed`` line: the importing
-store keeps the later removal time, forgets a subscription of that chat that
-changed before it, and never subscribes the chat again from an export written
+revocation of either copy, and then counts at least the chats holding it in
+either store, so an import never gives an invite uses back; a chat already
+subscribed keeps whichever subscription changed last. A chat ``subscribers
+remove`` forgot travels as a ``removed`` line: the importing store keeps the
+later removal time, forgets a subscription of that chat granted before it (its
+``joined_at``: the redemption or public join; a /start or /components since
+grants nothing), and never subscribes the chat again from a copy granted
 before it. (A broadcaster older than these lines refuses such a file, naming
 the line, rather than reviving the chat.)
 """
@@ -412,7 +414,9 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     """
     result = ImportResult()
     used_up = _invites_used_up(store)  # before the file's counts are merged in: what this store itself gave out
-    for record in list(records):
+    every = list(records)
+    holders = _invite_holders(store, every)  # before the import: a chat the file's removal forgets used one too
+    for record in every:
         try:
             with store.transaction():
                 if "invite" in record:
@@ -430,7 +434,30 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
                 f"incident {where!r} in the export is incomplete or malformed ({type(exc).__name__}: {exc}); "
                 "it was not imported (the ones before it were)."
             ) from exc
+    _count_every_holder(store, holders)
     return result
+
+
+def _invite_holders(store: Store, records: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
+    """For each invite, the chats that hold it here or in the file: each took one of its uses, in one store or
+    the other."""
+    holders: dict[str, set[str]] = {}
+    for row in store.select("SELECT chat_id, invite FROM subscriptions WHERE invite IS NOT NULL"):
+        holders.setdefault(row["invite"], set()).add(row["chat_id"])
+    for record in records:
+        subscription = record.get("subscription")
+        if subscription and subscription.get("invite"):
+            holders.setdefault(subscription["invite"], set()).add(subscription["chat_id"])
+    return holders
+
+
+def _count_every_holder(store: Store, holders: Mapping[str, set[str]]) -> None:
+    """An invite's uses raised to the chats holding it across both stores: ``--uses 2`` taken once in each store
+    is used up, though each counter says 1 (the larger of the two let a third chat in). Safe to repeat: the
+    chats are counted once each, however often the file is imported."""
+    with store.transaction():
+        for invite_hash, chats in holders.items():
+            store.run("UPDATE invites SET uses = ? WHERE hash = ? AND uses < ?", (len(chats), invite_hash, len(chats)))
 
 
 def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResult) -> None:
@@ -720,7 +747,8 @@ def _take_over_what_may_be_posted(
 
 
 def _import_invite(store: Store, invite: Mapping[str, Any]) -> int:
-    """Insert an invite the store lacks (1); one it has keeps the larger use count and any revocation (0)."""
+    """Insert an invite the store lacks (1); one it has keeps the larger use count and any revocation (0). After
+    the subscriptions, ``_count_every_holder`` raises the count to the chats holding it in either store."""
     stored = store.select_one(f"SELECT uses FROM invites WHERE hash = ?{store.lock_for_update}", (invite["hash"],))
     if stored is None:
         return store.run(
@@ -752,8 +780,8 @@ def _import_subscription(
     )
     if stored is not None and portable(stored, ("updated_at",))["updated_at"] >= values["updated_at"]:
         return
-    if stored is None and removed_here_since(store, values):
-        return
+    if removed_here_since(store, values):
+        return  # granted before the removal here: a chat subscribed here since keeps this store's row
     if joined_with_an_invite_revoked_here(store, values, stored):
         return
     if _took_an_invite_used_up_here(values, stored, used_up):
@@ -779,10 +807,11 @@ def _took_an_invite_used_up_here(subscription: Mapping[str, Any], stored: Row | 
 
 
 def removed_here_since(store: Store, subscription: Mapping[str, Any]) -> bool:
-    """Whether ``subscribers remove`` forgot the chat here after the file's copy last changed: an export made
-    before the removal (a backup, the file the store was moved with) must not subscribe it again."""
+    """Whether ``subscribers remove`` forgot the chat here after the file's copy was granted (``joined_at``: its
+    redemption, or its public join): an export made before the removal (a backup, the file the store was moved
+    with), or one where the chat only sent /start or chose components since, must not subscribe it again."""
     removed_at = store.removed_at(subscription["chat_id"])
-    return removed_at is not None and removed_at >= utc(subscription["updated_at"])  # type: ignore[operator]
+    return removed_at is not None and removed_at >= utc(subscription["joined_at"])  # type: ignore[operator]
 
 
 def joined_with_an_invite_revoked_here(store: Store, subscription: Mapping[str, Any], stored: Row | None) -> bool:
