@@ -96,16 +96,19 @@ def test_over_a_lost_manifest_another_site_below_and_files_from_before_the_mark_
     client.put_object(Bucket=bucket, Key="badges/coverage.svg", Body=b"<svg>93%</svg>")
     client.delete_object(Bucket=bucket, Key=MANIFEST_NAME)
 
-    notes = publish(make_host(s3.url, bucket, tmp_path / "another"), write_site(tmp_path / "two", SITE, generation=7))
+    # Unmarked keys the build lacks may be this site's old pages, a withdrawn one among them: the publish does
+    # everything else, then fails naming them (review 20k), where it reported success with a note.
+    with pytest.raises(DeliveryError) as failed:
+        publish(make_host(s3.url, bucket, tmp_path / "another"), write_site(tmp_path / "two", SITE, generation=7))
 
     held = set(s3.objects(bucket))
-    assert WITHDRAWN not in held, notes  # it carries the mark: this site's, deleted
+    assert WITHDRAWN not in held, str(failed.value)  # it carries the mark: this site's, deleted
     assert {"components/eu/" + p for p in SITE} <= held, "the other site's files were deleted"
     assert {"incidents/before-the-mark.html", "badges/coverage.svg"} <= held
-    said = " ".join(notes)
-    for key in ("incidents/before-the-mark.html", "badges/coverage.svg", "components/eu/feed.xml"):
-        assert key in said, notes
-    assert "by hand" in said
+    said = str(failed.value)
+    for key in ("incidents/before-the-mark.html", "badges/coverage.svg"):
+        assert key in said, said
+    assert "delete by hand" in said and "withdrawn incident's page" in said, said
     # The new manifest names none of them: a later publish never takes them for this site's.
     named = json.loads(s3.body(bucket, MANIFEST_NAME))["files"]
     assert not {"incidents/before-the-mark.html", "badges/coverage.svg", "components/eu/feed.xml"} & set(named)

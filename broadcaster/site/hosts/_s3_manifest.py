@@ -68,6 +68,10 @@ class Remote:
     older: bool = field(default=False, compare=False)
     # The hash the manifest gave each file it names unconfirmed (not known to have arrived: "" in ``files``).
     recorded: dict[str, str] = field(default_factory=dict, compare=False)
+    # Written by a publish over a lost manifest that left site-shaped files carrying no mark at all (maybe this
+    # site's from before the mark: a withdrawn page): every publish lists the site's files again, and fails while
+    # such files remain (``S3Host``). A flag, never their names: the bucket's readers read the manifest.
+    list_again: bool = field(default=False, compare=False)
 
     @classmethod
     def of_bytes(cls, body: bytes, etag: str | None) -> Remote:
@@ -104,6 +108,7 @@ class Remote:
             sealed if isinstance(sealed, str) else "",
             older=older,
             recorded={} if older else {str(k): str(v) for k, v in files.items() if str(k) in unsure - stale},
+            list_again=document.get("list_again") is True,
         )
 
     def opened(self, store_id: str) -> Remote:
@@ -138,6 +143,8 @@ class Remote:
         document["immutable"] = sorted(p for p in files if fingerprinted(p))
         if unconfirmed:
             document["unconfirmed"] = sorted(p for p in unconfirmed if p in files)
+        if self.list_again:
+            document["list_again"] = True
         return json.dumps(document, sort_keys=True).encode()
 
     def shows_the_same(self, other: Remote) -> bool:
@@ -146,9 +153,9 @@ class Remote:
         page would tell that one was made, and when."""
         return self._shown() == other._shown()
 
-    def _shown(self) -> tuple[dict[str, str], str, bool]:
+    def _shown(self) -> tuple[dict[str, str], str, bool, bool]:
         files = {p: h for p, h in self.files.items() if not p.startswith(AUDIENCE_DIR)}
-        return files, self.store, self.customer_pages or len(files) != len(self.files)
+        return files, self.store, self.customer_pages or len(files) != len(self.files), self.list_again
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import mimetypes
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, replace
 from functools import partial
@@ -191,6 +191,9 @@ class S3Host(SiteHost):
         self._conditional = True
         # Site-shaped keys a publish over a lost manifest listed but left, not carrying this place's mark (its notes).
         self._left: set[str] = set()
+        # Those of them carrying no mark at all: maybe this site's own, uploaded before the mark existed (a withdrawn
+        # incident's page). The publish fails while any remains that its build lacks (``_unproven_failure``).
+        self._unproven: set[str] = set()
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -421,6 +424,7 @@ class S3Host(SiteHost):
         the pages and assets, then the index, feeds, JSON and the manifest, written if unchanged since."""
         warm, self._warm = self._warm, None
         self._left = set()
+        self._unproven = set()
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
         try:
@@ -580,11 +584,13 @@ class S3Host(SiteHost):
                 done.files.update(created)
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
-            result = plan.result(site, remote)
+            # Unmarked files the build lacks remain: every later publish looks for them again until they are gone.
+            result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()))
             if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
-                                   manifest=(plan.while_deleting(result), pending), fresh=fresh)
+                                   manifest=(replace(plan.while_deleting(result), list_again=result.list_again),
+                                             pending), fresh=fresh)
                 fresh.named_by(result.files)
             else:
                 # Only customers' pages changed, which the manifest never names: a new manifest (its ETag
@@ -599,11 +605,15 @@ class S3Host(SiteHost):
         except BaseException:
             self.local_copy.forget()
             if _public(done.files) != _public(remote.files):  # customers' pages: listed again by the next publish
-                if self._save_progress(client, replace(plan.progress(site, remote, done.files), etag=done.etag)):
+                progress = plan.progress(site, remote, done.files)
+                list_again = remote.list_again or bool(self._unproven)
+                if self._save_progress(client, replace(progress, etag=done.etag, list_again=list_again), fresh):
                     fresh.named_by(done.files)
             raise
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
+        if result.list_again:
+            raise self._unproven_failure(site, len(plan.upload), len(plan.delete))
         left = self._left_note(site)
         notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
                  f"{len(site.hashes) - len(plan.upload)} unchanged"]
@@ -623,8 +633,9 @@ class S3Host(SiteHost):
     ) -> None:
         """Upload ``paths`` in parallel, and with them the manifest if given (the document and the
         files it names unconfirmed), written only over the one ``done.etag`` names. The pages of ``fresh``
-        (created ahead) that manifest names are marked named as soon as it may have landed: whatever fails
-        next, the bucket's manifest gives their hash, and no later publish would put them back."""
+        (created ahead) that manifest names are marked named once it landed: whatever fails next, the bucket's
+        manifest gives their hash, and no later publish would put them back. Where its write failed in a way
+        that may have stored it (a 5xx, a timeout), the bucket's manifest is read back to find out."""
         halt = threading.Event()  # set when one request failed: the others stop after their current file
 
         def upload(path: str) -> None:
@@ -639,8 +650,11 @@ class S3Host(SiteHost):
             except _Conflict:
                 raise  # not written: the bucket's manifest is another publisher's
             except BaseException as exc:
-                if fresh is not None and _may_have_landed(exc):
-                    fresh.named_by(manifest[0].files)
+                there = self._manifest_there(client) if fresh is not None and _may_have_landed(exc) else None
+                if fresh is not None and there is not None:
+                    fresh.named_by(there.files)  # a 503 or a refused connection stored nothing: not named
+                    if _says_the_same(there, *manifest):
+                        done.etag = there.etag  # it did land: the progress manifest replaces it
                 raise
             if fresh is not None:
                 fresh.named_by(manifest[0].files)
@@ -688,6 +702,9 @@ class S3Host(SiteHost):
             listed = self._listed(client, "", None, "list the site's files, whose manifest is unreadable",
                                   recovering=True)
             return replace(remote, files=listed, unreadable=False)
+        if remote.list_again:  # a recovery left unmarked files: looked for again, until they are gone
+            listed = self._listed(client, "", None, _LISTING_LOST, recovering=True, known=remote.files.keys())
+            remote = replace(remote, files={**listed, **remote.files})
         if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
             return remote
         # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
@@ -696,12 +713,14 @@ class S3Host(SiteHost):
         return replace(remote, files={**remote.files, **customers}) if customers else remote
 
     def _listed(
-        self, client: Any, under: str, site: BuiltSite | None, doing: str, *, recovering: bool = False
+        self, client: Any, under: str, site: BuiltSite | None, doing: str, *, recovering: bool = False,
+        known: Collection[str] = (),
     ) -> dict[str, str]:
         """Every file under ``under`` in the shape of a site's (a shared bucket's other files are not ours to
         delete), with ``site``'s hash where the bucket holds that very file, else unknown (""): uploaded again.
         ``recovering`` (no manifest says which files are the site's): only those carrying this place's mark
-        (``_only_marked``); a shared bucket's CI badge or API file has the shape of a site's too.
+        (``_only_marked``); a shared bucket's CI badge or API file has the shape of a site's too. Keys in ``known``
+        (named by the manifest) are not looked at again.
 
         The customers' pages under ``a/`` are always listed: a manifest in the bucket naming them would give
         every customer's capability to whoever reads it. Compared by content (the ETag of an object a single
@@ -719,24 +738,30 @@ class S3Host(SiteHost):
 
         etags: dict[str, str] = self._call(listed, doing)
         if recovering:
-            etags = self._only_marked(client, etags)
+            etags = self._only_marked(client, {k: e for k, e in etags.items() if k not in known})
         return {key: _hash_if_same(site, key, etag) for key, etag in etags.items()}
 
     def _only_marked(self, client: Any, etags: Mapping[str, str]) -> dict[str, str]:
         """Of the keys listed over a lost manifest, those this place's publishes uploaded: their HEAD shows
         ``mark`` (asked together, in one round trip: only on this recovery path). The others, a shared bucket's
-        own files or objects uploaded before the mark existed, are never deleted: the publish names them
-        (``_left_note``) for whoever can tell."""
-        def marked(key: str) -> bool | None:
+        own files or objects uploaded before the mark existed, are never deleted. Those provably another's (another
+        mark: another site's; a HEAD refused: an object encrypted with a customer key, or denied by policy, which
+        this site's uploads never are) are named in the publish's notes (``_left_note``); those with no mark at all,
+        maybe this site's from before the mark, fail it once it is done (``_unproven_failure``)."""
+        def marked(key: str) -> str | None:
             try:
                 answer = client.head_object(Bucket=self.bucket, Key=self.prefix + key)
             except _botocore("ClientError") as exc:
-                if _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                status = _status(exc)
+                if _code(exc) in ("404", "NoSuchKey", "NotFound") or status == 404:
                     return None  # deleted since it was listed
+                if 400 <= status < 500 and status not in (408, 429):
+                    return "another's"  # SSE-C (400) or a policy's denial (403): not provably ours, left
                 raise
-            return bool((answer.get("Metadata") or {}).get(MARK_NAME) == self.mark)
+            mark = (answer.get("Metadata") or {}).get(MARK_NAME)
+            return "ours" if mark == self.mark else "unmarked" if mark is None else "another's"
 
-        def looked(key: str) -> bool | None:
+        def looked(key: str) -> str | None:
             return self._call(partial(marked, key), f"look whether broadcaster published {key}")  # type: ignore[no-any-return]
 
         keys = sorted(etags)
@@ -744,8 +769,9 @@ class S3Host(SiteHost):
             return {}
         with ThreadPoolExecutor(min(self.upload_workers, len(keys)), thread_name_prefix="s3-look") as pool:
             found = dict(zip(keys, pool.map(looked, keys), strict=True))
-        self._left |= {key for key, mark in found.items() if mark is False}
-        return {key: etags[key] for key, mark in found.items() if mark}
+        self._left |= {key for key, mark in found.items() if mark == "another's"}
+        self._unproven |= {key for key, mark in found.items() if mark == "unmarked"}
+        return {key: etags[key] for key, mark in found.items() if mark == "ours"}
 
     def _left_note(self, site: BuiltSite) -> str | None:
         """What a publish over a lost manifest left in place (``_only_marked``), and what to do; None if nothing.
@@ -759,9 +785,9 @@ class S3Host(SiteHost):
         if customers:
             shown += f"{' and ' if named else ''}{customers} under {self.prefix}{AUDIENCE_DIR} (customers' pages: " \
                      "not named here, list them in the bucket)"
-        return (f"{len(left)} site-shaped files left in place, not deleted: no manifest names them and they do not "
-                f"carry this site's mark (another program's or site's, or uploaded by broadcaster before it marked "
-                f"its files): {shown}. Delete by hand those that are this site's old pages.")
+        return (f"{len(left)} site-shaped files left in place, not deleted: no manifest names them and they carry "
+                f"another site's mark, or this site's keys may not look at them (encrypted with a customer key, or "
+                f"denied by the bucket's policy): {shown}. Delete by hand any that is this site's old page.")
 
     def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
         """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
@@ -811,18 +837,59 @@ class S3Host(SiteHost):
             raise self._transport_error(exc, "write the manifest") from exc
         return str(answer.get("ETag") or "")
 
-    def _save_progress(self, client: Any, served: Remote) -> bool:
+    def _save_progress(self, client: Any, served: Remote, fresh: _Fresh) -> bool:
         """Record what did go up, so the engine's next attempt uploads only the rest. Whether the bucket's manifest
-        may now be ``served``: recorded, or a failure after which the write may have landed (a 5xx, a timeout)."""
+        is now ``served``: recorded, or read back after a failure that may have stored it (a 5xx, a timeout). The
+        pages of ``fresh`` the manifest read back names are marked named (the others are taken back)."""
         # Best effort: if this fails too (or another publisher wrote since), the original error is the one to report.
         try:
             etag = self._write_manifest(client, served, replaces=served.etag)
         except _Conflict:
             return False
         except Exception as exc:  # noqa: BLE001
-            return _may_have_landed(exc)
+            there = self._manifest_there(client) if _may_have_landed(exc) else None
+            if there is None:
+                return False
+            fresh.named_by(there.files)
+            if not _says_the_same(there, served):
+                return False
+            etag = there.etag or ""
         self.local_copy.save(replace(served, etag=etag))
         return True
+
+    def _manifest_there(self, client: Any) -> Remote | None:
+        """After a write of the manifest failed in a way that may have stored it: the bucket's manifest, read back
+        once, to find out instead of guessing. None where that read fails too, or finds none: then
+        no manifest is known to name the pages created ahead, and they are taken back (``_take_back``)."""
+        try:
+            answer = client.get_object(Bucket=self.bucket, Key=self.manifest_key)
+            body = bytes(answer["Body"].read())
+        except Exception:  # noqa: BLE001 - unknown: the write's own error is the one reported
+            return None
+        return Remote.of_bytes(body, str(answer.get("ETag") or ""))
+
+    def _unproven_failure(self, site: BuiltSite, uploaded: int, deleted: int) -> DeliveryError:
+        """The publish over a lost manifest is done, but left files carrying no mark at all that its build lacks
+        (``_only_marked``): maybe this site's from before the mark, a withdrawn incident's page still public. Not a
+        success (exit 3), and not retried by the engine: every publish fails the same way until they are gone.
+        Customers' pages counted, never named (a path is a capability)."""
+        left = sorted(self._unproven - site.hashes.keys())
+        named = [self.prefix + key for key in left if not key.startswith(AUDIENCE_DIR)]
+        customers = len(left) - len(named)
+        shown = ", ".join(named[:20]) + (f" and {len(named) - 20} more" if len(named) > 20 else "")
+        if customers:
+            shown += f"{' and ' if named else ''}{customers} under {self.prefix}{AUDIENCE_DIR} (customers' pages: " \
+                     "not named here, list them in the bucket)"
+        return permanent(self._clean(
+            f"{self.location}: the rest of the site is published ({uploaded} uploaded, {deleted} deleted), but its "
+            f"manifest was lost and {len(left)} site-shaped files that this build does not have carry no mark, so "
+            f"they were left in place: {shown}. They may be this site's own pages from before broadcaster marked its "
+            "files, such as a withdrawn incident's page that is still public. Check each and delete by hand those "
+            "that are this site's. Until they are gone, every publish here, `broadcaster retry` included, fails "
+            f"again with this message; once they are deleted it succeeds. If one is another program's file, give "
+            f"publish.{self.name} a prefix of its own (or another bucket)."
+            + (f" Also: {also}" if (also := self._left_note(site)) else "")
+        ))
 
     def _confirm(self, client: Any, site: BuiltSite, remote: Remote, plan: Plan) -> Future[dict[str, str]]:
         """Path -> hash of each linking file the bucket's manifest names unconfirmed with this build's very hash
@@ -1068,6 +1135,14 @@ def _may_have_landed(error: BaseException) -> bool:
     """Whether a write that failed with ``error`` may all the same have been stored: anything but a refusal
     (a 4xx, which the service answers before storing anything)."""
     return not isinstance(error, _Conflict) and bool(getattr(error, "retryable", True))
+
+
+def _says_the_same(there: Remote, sent: Remote, unconfirmed: frozenset[str] = frozenset()) -> bool:
+    """Whether the manifest read back from the bucket is the one ``sent`` (with ``unconfirmed``): the same content
+    once opened with the store's id (each write seals it with a new nonce, so the bytes always differ)."""
+    written = Remote.of_bytes(sent.document(unconfirmed), None).opened(sent.store)
+    found = there.opened(sent.store)
+    return found == written and found.list_again == written.list_again and not found.unreadable
 
 
 def _public(files: Mapping[str, str] | list[str]) -> dict[str, str]:
