@@ -65,14 +65,15 @@ def publish(host: S3Host, site: BuiltSite) -> tuple[str, ...]:
     return asyncio.run(host.publish(site)).notes
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
+@pytest.fixture(scope="module", name="s3")
+def s3_server() -> Iterator[S3Server]:
+    """One S3 server a test module (the other review-20 S3 test files import it)."""
     with S3Server() as server:
         yield server
 
 
-@pytest.fixture
-def bucket(s3: S3Server) -> str:
+@pytest.fixture(name="bucket")
+def fresh_bucket(s3: S3Server) -> str:
     name = f"fix20-{next(_numbers)}"
     s3.create_bucket(name)
     s3.clear()

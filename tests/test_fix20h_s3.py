@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,25 +26,10 @@ from broadcaster.site.hosts import _s3_light
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, MANIFEST_VERSION
 from broadcaster.site.hosts.s3 import S3Host
 from tests.fakes.s3 import S3Fault, S3Server
-from tests.test_fix20_s3 import OLD_TOKEN, SITE, WITHDRAWN, make_host, publish, write_site
+from tests.test_fix20_s3 import OLD_TOKEN, SITE, WITHDRAWN, fresh_bucket, make_host, publish, s3_server, write_site  # noqa: F401 - pytest fixtures (s3, bucket)
 from tests.test_hosts_s3 import aws_environment  # noqa: F401 - autouse pytest fixture: never the machine's ~/.aws
 
-_numbers = itertools.count()
 MARK = "x-amz-meta-broadcaster"
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with S3Server() as server:
-        yield server
-
-
-@pytest.fixture
-def bucket(s3: S3Server) -> str:
-    name = f"fix20h-{next(_numbers)}"
-    s3.create_bucket(name)
-    s3.clear()
-    return name
 
 
 def puts(s3: S3Server, bucket: str) -> list[str]:

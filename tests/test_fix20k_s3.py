@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +21,13 @@ from broadcaster.errors import DeliveryError, retryable
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
-from tests.test_fix20_s3 import SITE, WITHDRAWN, make_host, publish, write_site
+from tests.test_fix20_s3 import SITE, WITHDRAWN, fresh_bucket, make_host, publish, s3_server, write_site  # noqa: F401 - pytest fixtures (s3, bucket)
 from tests.test_hosts_s3 import aws_environment  # noqa: F401 - autouse pytest fixture: never the machine's ~/.aws
 from tests.test_s3_foreign_files import BUCKET
 from tests.test_s3_foreign_files import s3 as cli_s3  # noqa: F401 - pytest fixture
 
-_numbers = itertools.count()
 NEW_PAGE = "incidents/posted-in-error.html"
 LATER = {**SITE, NEW_PAGE: b"<p>posted in error: acme's circuits</p>", "index.html": b"<p>index linking it</p>"}
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3Server]:
-    with S3Server() as server:
-        yield server
-
-
-@pytest.fixture
-def bucket(s3: S3Server) -> str:
-    name = f"fix20k-{next(_numbers)}"
-    s3.create_bucket(name)
-    s3.clear()
-    return name
 
 
 def _unmark_everything(s3: S3Server, bucket: str) -> None:

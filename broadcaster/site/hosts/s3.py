@@ -773,18 +773,24 @@ class S3Host(SiteHost):
         self._unproven |= {key for key, mark in found.items() if mark == "unmarked"}
         return {key: etags[key] for key, mark in found.items() if mark == "ours"}
 
+    def _shown(self, keys: list[str]) -> str:
+        """Keys left in place, as a publish names them: customers' pages counted, never named (a path is a
+        capability), the rest by the first 20."""
+        named = [self.prefix + key for key in keys if not key.startswith(AUDIENCE_DIR)]
+        customers = len(keys) - len(named)
+        shown = ", ".join(named[:20]) + (f" and {len(named) - 20} more" if len(named) > 20 else "")
+        if customers:
+            shown += f"{' and ' if named else ''}{customers} under {self.prefix}{AUDIENCE_DIR} (customers' pages: " \
+                     "not named here, list them in the bucket)"
+        return shown
+
     def _left_note(self, site: BuiltSite) -> str | None:
         """What a publish over a lost manifest left in place (``_only_marked``), and what to do; None if nothing.
         Those this build uploaded are its own now. Customers' pages counted, never named (a path is a capability)."""
         left = sorted(self._left - site.hashes.keys())
         if not left:
             return None
-        named = [self.prefix + key for key in left if not key.startswith(AUDIENCE_DIR)]
-        customers = len(left) - len(named)
-        shown = ", ".join(named[:20]) + (f" and {len(named) - 20} more" if len(named) > 20 else "")
-        if customers:
-            shown += f"{' and ' if named else ''}{customers} under {self.prefix}{AUDIENCE_DIR} (customers' pages: " \
-                     "not named here, list them in the bucket)"
+        shown = self._shown(left)
         return (f"{len(left)} site-shaped files left in place, not deleted: no manifest names them and they carry "
                 f"another site's mark, or this site's keys may not look at them (encrypted with a customer key, or "
                 f"denied by the bucket's policy): {shown}. Delete by hand any that is this site's old page.")
@@ -874,12 +880,7 @@ class S3Host(SiteHost):
         success (exit 3), and not retried by the engine: every publish fails the same way until they are gone.
         Customers' pages counted, never named (a path is a capability)."""
         left = sorted(self._unproven - site.hashes.keys())
-        named = [self.prefix + key for key in left if not key.startswith(AUDIENCE_DIR)]
-        customers = len(left) - len(named)
-        shown = ", ".join(named[:20]) + (f" and {len(named) - 20} more" if len(named) > 20 else "")
-        if customers:
-            shown += f"{' and ' if named else ''}{customers} under {self.prefix}{AUDIENCE_DIR} (customers' pages: " \
-                     "not named here, list them in the bucket)"
+        shown = self._shown(left)
         return permanent(self._clean(
             f"{self.location}: the rest of the site is published ({uploaded} uploaded, {deleted} deleted), but its "
             f"manifest was lost and {len(left)} site-shaped files that this build does not have carry no mark, so "
