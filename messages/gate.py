@@ -385,23 +385,29 @@ _TECHNICAL_AFTER = ("server", "serverfehler", "serverfel", "error", "errors", "f
 # "Not public" and "do not publish or share" in the same languages ("[not public]", "[not for public release]",
 # "[nicht veröffentlichen]", "[ej för publicering]", "[do not share]", "[nicht für die Öffentlichkeit]", "[inte för
 # allmänheten]"), also as one word ("[nichtöffentlich]"): a negation right before the word or with up to
-# ``_MAX_BETWEEN`` small words between (``_BETWEEN``: "[not meant for the general public]"); "[API not affected,
-# public status page up]" is prose.
+# ``_MAX_BETWEEN`` small words between (``_BETWEEN``: "[not meant for the general public]", "[not yet public]");
+# "[API not affected, public status page up]" is prose.
 _NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke", "never", "nie")
 _PUBLIC_WORDS = (
     "public", "publish", "publication", "share", "offentlich", "offentliche", "oeffentlich", "veroffentlichen",
     "veroeffentlichen", "veroffentlichung", "veroeffentlichung", "teilen", "weitergeben", "offentlig", "offentligt",
     "offentliga", "publicera", "publiceras", "publicering", "offentliggora", "offentliggoras", "dela", "delas",
     "spridas", "offentlichkeit", "oeffentlichkeit", "allmanheten", "allmanhet",
+    # participles: "[not to be shared]", "[nicht geteilt]", "[ej delad]"
+    "shared", "published", "disclosed", "geteilt", "veroffentlicht", "veroeffentlicht", "delad", "delat", "delade",
+    "publicerad", "publicerat", "publicerade",
 )
 _BETWEEN = ("for", "to", "be", "the", "a", "zur", "zum", "zu", "fur", "die", "der", "das", "den", "till", "att", "bli",
             "meant", "intended", "general", "wider", "broader", "broad", "wide", "gedacht", "bestimmt", "allgemeine",
-            "allgemeinen", "breite", "breiten", "avsedd", "avsett", "avsedda", "stora", "breda")
+            "allgemeinen", "breite", "breiten", "avsedd", "avsett", "avsedda", "stora", "breda",
+            "yet", "made", "goras")  # "[not yet public]", "[not to be made public]", "[inte göras offentlig]"
 _MAX_BETWEEN = 4
 # "Public" as an adjective or adverb after a negation, followed by a word saying whether something can be reached
 # or seen, describes a service, not a reader: "[API nicht öffentlich erreichbar]", "[inte offentligt tillgänglig]"
 # are prose, as "[not publicly reachable]" is. Any other word after it leaves the phrase a marker ("[not for public
-# release]", "[nicht öffentlich, nur Ops]"): unknown words fail closed.
+# release]", "[nicht öffentlich, nur Ops]"): unknown words fail closed. The reach word must follow in the same clause,
+# and the rest of the run must hold nothing back on its own ("[not public, visible only to ops]" is a label:
+# ``_describes_reach``).
 _PUBLIC_ADJECTIVES = ("public", "offentlich", "offentliche", "oeffentlich", "offentlig", "offentligt", "offentliga")
 _REACH_WORDS = (
     "reachable", "available", "accessible", "visible", "listed", "routable", "routed", "exposed", "resolvable",
@@ -549,11 +555,13 @@ def _decoration(char: str) -> bool:
 # "(<a b>)", with a quoted title), or a reference to a link defined in the text ("[text][ref]", "[text][]"). A
 # definition's own label ("[ref]: url") is judged as a label: a plain-text channel shows the line as typed.
 _INLINE_DESTINATION = re.compile(r"\((?:<([^<>\n]*)>|([^\s()<>]+))(?:\s+(?:\"+[^\"\n]*\"+|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
-# A destination that looks like an address: a scheme ("https:", "mailto:", "x://"), a path or fragment ("/", "#",
-# "./"), or a dotted host ("example.com/x"). A ticket id in round brackets ("[nur intern](INC-7)") is no address:
-# the X, SMS, webhook and plain-text channels show the bracket as typed, a label, so it is judged as one.
-_ADDRESS = re.compile(r"(?:https?|mailto|tel|ftps?|sftp|file|irc|xmpp|matrix):|[a-z][a-z0-9+.-]{1,31}://|[/#.?]"
-                      r"|[^\s/:]+\.[a-z]{2,}(?::[0-9]+)?(?:[/?#]|$)", re.IGNORECASE)
+# A destination that is an absolute address: a scheme ("https:", "mailto:", "x://") or a dotted host
+# ("example.com/x"), which starts with a letter or digit. A ticket id in round brackets ("[nur intern](INC-7)") is no
+# address, nor is a fragment or a relative path ("(#4411)", "(/INC-7)", "(./x)", "(?q)", "(.)"): that is how an issue
+# number is written, and the X, SMS, webhook and plain-text channels show the bracket as typed, a label, so it is
+# judged as one.
+_ADDRESS = re.compile(r"(?:https?|mailto|tel|ftps?|sftp|file|irc|xmpp|matrix):|[a-z][a-z0-9+.-]{1,31}://"
+                      r"|[a-z0-9][^\s/:#?]*\.[a-z]{2,}(?::[0-9]+)?(?:[/?#]|$)", re.IGNORECASE)
 _REFERENCE = re.compile(r"\[([^\[\]\n]{0,64})\]")
 
 
@@ -575,16 +583,31 @@ def _link_text(opener: re.Match[str], rendered: _Rendered) -> bool:
     return re.search(rf"(?m)^ {{0,3}}\[\s*{re.escape(label)}\s*\]:", typed, re.IGNORECASE) is not None
 
 
-def _says_public(words: Sequence[str], public: frozenset[str], between: frozenset[str]) -> bool:
+def _says_public(words: Sequence[str], broken: Sequence[bool], public: frozenset[str],
+                 between: frozenset[str]) -> bool:
     """Whether ``words`` (after a negation) start with a word of ``public``, after at most ``_MAX_BETWEEN`` small
-    words, and the word is no adjective describing reach ("nicht öffentlich erreichbar")."""
-    adjectives, reach = _folded_public_adjectives()
+    words, and the word is no adjective describing reach ("nicht öffentlich erreichbar"). ``broken[i]``: whether
+    punctuation stands before ``words[i]`` (``_run_words``)."""
     for index, word in enumerate(words[:_MAX_BETWEEN + 1]):
         if word in public:
-            return not (word in adjectives and index + 1 < len(words) and words[index + 1] in reach)
+            return not _describes_reach(words, broken, index)
         if word not in between:
             return False
     return False
+
+
+def _describes_reach(words: Sequence[str], broken: Sequence[bool], index: int) -> bool:
+    """Whether the public word at ``index`` is an adjective with a reach word right after it, in the same clause
+    ("[API nicht öffentlich erreichbar]"), and the rest of the run after that holds nothing back on its own: no
+    "only" word, no restricting phrase. "[not public, visible only to ops]" and "[nicht öffentlich. Sichtbar nur
+    für Ops]" are labels: the comma or full stop starts a new clause, and "only" names who may read it."""
+    adjectives, reach = _folded_public_adjectives()
+    after = index + 1
+    if words[index] not in adjectives or after >= len(words) or words[after] not in reach or broken[after]:
+        return False
+    rest, rest_broken = words[after + 1:], broken[after + 1:]
+    only = _folded_restricting_words()[5]  # _ONLY_WORDS
+    return not any(word in only for word in rest) and not _holds_back(rest, rest_broken)
 
 
 def _personal_as_noun(words: Sequence[str], index: int, only: frozenset[str]) -> bool:
@@ -613,8 +636,26 @@ def _restricting_run(opener: re.Match[str]) -> bool:
     """A bracketed run of a few words that holds its text back from the public: holding a restricting word ("[ops
     internal]", "[nur für den internen Gebrauch]"), saying "not public" or "do not publish" ("[nicht
     veröffentlichen]", "[not for public release]") or "staff only" ("[nur für Mitarbeiter]")."""
-    words = re.findall(r"[^\W\d_]+", opener.group(0))
-    if len(words) > _MAX_RUN_WORDS:
+    words, broken = _run_words(opener.group(0))
+    return len(words) <= _MAX_RUN_WORDS and _holds_back(words, broken)
+
+
+def _run_words(run: str) -> tuple[list[str], list[bool]]:
+    """The words of a bracketed run, and for each whether anything but spaces (a comma, a full stop, a digit)
+    stands between it and the word before: the "reach" exemption never reads across it (``_describes_reach``)."""
+    words: list[str] = []
+    broken: list[bool] = []
+    position = 0
+    for match in re.finditer(r"[^\W\d_]+", run):
+        words.append(match.group())
+        broken.append(bool(run[position:match.start()].strip()))
+        position = match.end()
+    return words, broken
+
+
+def _holds_back(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """Whether ``words`` hold a restricting word, "staff only" or a negation with a public word (``_restricting_run``)."""
+    if not words:
         return False
     restricting, negations, public, technical, staff, only, between = _folded_restricting_words()
     if any(word in restricting and next_word not in technical
@@ -622,7 +663,7 @@ def _restricting_run(opener: re.Match[str]) -> bool:
         return True
     if _says_staff_only(words, staff, only):
         return True
-    return any(word in negations and _says_public(words[i + 1:], public, between)
+    return any(word in negations and _says_public(words[i + 1:], broken[i + 1:], public, between)
                for i, word in enumerate(words)) or any(
         word.startswith(negation) and word[len(negation):] in public for word in words for negation in negations)
 
