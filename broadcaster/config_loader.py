@@ -593,8 +593,13 @@ def _authority(url: str) -> str:
     return rest[: min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))]
 
 
-# An authority of RFC 3986's characters alone, with at most one "@": every parser reads the same host from it.
-_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=:\[\]-]*(?:@[A-Za-z0-9._~%!$&'()*+,;=:\[\]-]*)?")
+# An authority of RFC 3986's characters alone, with at most one "@", and brackets only around an IPv6 literal that
+# is the whole host (then at most a ":port" after it): every parser reads the same host from it. A bracket anywhere
+# else ("192.0.2.10[::1]", "[::1]192.0.2.10") is one urlsplit reads as loopback and urllib3 cannot read at all.
+_PLAIN_AUTHORITY = re.compile(
+    r"(?:[A-Za-z0-9._~%!$&'()*+,;=:-]*@)?"
+    r"(?:\[[A-Za-z0-9._~%:-]*\](?::[0-9]*)?|[A-Za-z0-9._~%!$&'()*+,;=:-]*)"
+)
 
 
 def _hosts_clients_read(url: str) -> list[str]:

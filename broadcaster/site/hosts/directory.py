@@ -263,7 +263,9 @@ class DirectoryHost(SiteHost):
         kind) is trusted as it was then: with it, every site-shaped file is broadcaster's. Every such target holds
         its own older files (a withdrawn page, the previous release's style.<hash>.css) that no digest names and
         this build does not write; refusing them stranded every target at its first publish after the upgrade.
-        That publish writes the marker with the digests, so the content check applies from then on.
+        That publish writes the marker with the digests, so the content check applies from then on. Such a marker
+        with a folder line (65d2534's, of the inode) is trusted so only in the folder that line names
+        (``_old_record_here``); copied elsewhere, each file must be this build's, content and all.
 
         A marker without a record (the output folder's, copied in with ``rsync -a public/``) proves nothing: a
         file then counts when it is site-shaped and, at the publish, a path this build writes too (an old page of
@@ -271,10 +273,12 @@ class DirectoryHost(SiteHost):
         def accept(relative: str) -> bool:
             if not is_site_path(relative):
                 return False
-            if record is not None and record.files is None:
+            if record is not None and record.files is None and _old_record_here(record, self.target):
                 return True
             if record is None:
                 return site is None or relative in site.hashes
+            if site is None and record.files is None:  # preflight, before the build: the shape only
+                return True
             content = _content_hash(self.target / relative)
             if content is None:
                 return False
@@ -538,6 +542,19 @@ def _content_hash(path: Path) -> str | None:
         for block in iter(lambda: file.read(1 << 16), b""):
             digest.update(block)
         return digest.hexdigest()
+
+
+def _old_record_here(record: Record, folder: Path) -> bool:
+    """Whether a record that lists no files (written before 2026-12-05) may be trusted as it was then. One with no
+    folder line (older still) is. One with the folder line of 65d2534's kind (sha256 of id and inode) only when that
+    names this folder: a copy (cp -a, rsync -a) has a new inode, and its web root's own pages must not be deleted."""
+    if not record.folder:
+        return True
+    try:
+        inode = os.stat(folder).st_ino
+    except OSError:
+        return False
+    return record.folder == hashlib.sha256(f"{record.id}:{inode}".encode()).hexdigest()[:16]
 
 
 def folder_mark(target_id: str, folder: Path) -> str:

@@ -116,6 +116,13 @@ _SITE_TOP_NAMES = ("index.html", "feed.xml", "atom.xml", "summary.json")
 MARK_NAME = "broadcaster"
 
 
+# Over a lost manifest, an unmarked key the build lacks fails the publish (exit 3) only when it could be a page
+# readers were sent to that broadcaster took back: an incident's or maintenance window's page, a component's feeds
+# (a component removed), a customer's page (a/). Any other site-shaped key (the summary, API files, badges) is
+# rewritten by every build, so one the build lacks is likelier a shared bucket's own (api/v2/users.json).
+_WITHDRAWABLE = ("incidents/", "components/", AUDIENCE_DIR)
+
+
 def _valid_prefix(prefix: str) -> bool:
     if not prefix:
         return True
@@ -194,6 +201,9 @@ class S3Host(SiteHost):
         # Those of them carrying no mark at all: maybe this site's own, uploaded before the mark existed (a withdrawn
         # incident's page). The publish fails while any remains that its build lacks (``_unproven_failure``).
         self._unproven: set[str] = set()
+        # Unmarked keys that are no page broadcaster could have taken back (a shared bucket's api/v2/users.json,
+        # badges/coverage.svg): left and named in the notes, never a failure (``_WITHDRAWABLE``).
+        self._unmarked_other: set[str] = set()
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -425,6 +435,7 @@ class S3Host(SiteHost):
         warm, self._warm = self._warm, None
         self._left = set()
         self._unproven = set()
+        self._unmarked_other = set()
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
         try:
@@ -770,7 +781,9 @@ class S3Host(SiteHost):
         with ThreadPoolExecutor(min(self.upload_workers, len(keys)), thread_name_prefix="s3-look") as pool:
             found = dict(zip(keys, pool.map(looked, keys), strict=True))
         self._left |= {key for key, mark in found.items() if mark == "another's"}
-        self._unproven |= {key for key, mark in found.items() if mark == "unmarked"}
+        unmarked = {key for key, mark in found.items() if mark == "unmarked"}
+        self._unproven |= {key for key in unmarked if key.startswith(_WITHDRAWABLE)}
+        self._unmarked_other |= {key for key in unmarked if not key.startswith(_WITHDRAWABLE)}
         return {key: etags[key] for key, mark in found.items() if mark == "ours"}
 
     def _shown(self, keys: list[str]) -> str:
@@ -787,13 +800,20 @@ class S3Host(SiteHost):
     def _left_note(self, site: BuiltSite) -> str | None:
         """What a publish over a lost manifest left in place (``_only_marked``), and what to do; None if nothing.
         Those this build uploaded are its own now. Customers' pages counted, never named (a path is a capability)."""
-        left = sorted(self._left - site.hashes.keys())
-        if not left:
-            return None
-        shown = self._shown(left)
-        return (f"{len(left)} site-shaped files left in place, not deleted: no manifest names them and they carry "
+        notes = []
+        if left := sorted(self._left - site.hashes.keys()):
+            notes.append(
+                f"{len(left)} site-shaped files left in place, not deleted: no manifest names them and they carry "
                 f"another site's mark, or this site's keys may not look at them (encrypted with a customer key, or "
-                f"denied by the bucket's policy): {shown}. Delete by hand any that is this site's old page.")
+                f"denied by the bucket's policy): {self._shown(left)}. Delete by hand any that is this site's old "
+                "page.")
+        if other := sorted(self._unmarked_other - site.hashes.keys()):
+            notes.append(
+                f"{len(other)} files with a site file's name but no page a reader could have been sent to (not under "
+                f"incidents/, components/ or a/) left in place, not deleted: no manifest names them and they carry "
+                f"no mark, so they may be another program's in this bucket: {self._shown(other)}. Delete by hand any "
+                f"that is this site's old file; give publish.{self.name} a prefix of its own to keep them apart.")
+        return " ".join(notes) or None
 
     def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
         """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
