@@ -21,7 +21,6 @@ import time
 import unicodedata
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +31,8 @@ from broadcaster.errors import InputError, printable
 from tests.conftest import Project, public_webhook
 from tests.fakes.base import Fault, Response
 from tests.fakes.webhook import FakeReceiver
-
-LEAK = "CHG-4411"
-
-
-@pytest.fixture
-def pub(project: Project) -> Iterator[FakeReceiver]:
-    with public_webhook(project) as hook:
-        yield hook
-
-
-def _public_files(project: Project) -> str:
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in project.site.rglob("*")
-                     if p.is_file() and not p.name.startswith("."))
+from tests.gate_helpers import LEAK, public_receiver  # noqa: F401 - public_receiver: the pub fixture
+from tests.gate_helpers import public_files as _public_files
 
 
 def _refused_and_kept_back(project: Project, pub: FakeReceiver, *args: str) -> None:

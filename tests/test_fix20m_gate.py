@@ -5,30 +5,14 @@ through the real CLI against the fake webhook and the public site."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Project, public_webhook
+from tests.conftest import Project
 from tests.fakes.webhook import FakeReceiver
-
-LEAK = "CHG-4411"
-
-
-@pytest.fixture
-def pub(project: Project) -> Iterator[FakeReceiver]:
-    with public_webhook(project) as hook:
-        yield hook
-
-
-def _post(project: Project, text: str):  # type: ignore[no-untyped-def]
-    return project.cli("post", "--yes", "--title", "API errors", "-C", "api", text)
-
-
-def _public_files(project: Project) -> str:
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in project.site.rglob("*")
-                     if p.is_file() and not p.name.startswith("."))
-
+from tests.gate_helpers import LEAK, public_receiver  # noqa: F401 - public_receiver: the pub fixture
+from tests.gate_helpers import post_text as _post
+from tests.gate_helpers import public_files as _public_files
 
 REFUSED = [
     # finding 1: a fragment or relative path is no address; the whole bracket is judged as a label
