@@ -3,6 +3,7 @@ label reached no public place."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -29,3 +30,18 @@ def public_files(project: Project) -> str:
     """Every published file of the site, as one text."""
     return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in project.site.rglob("*")
                      if p.is_file() and not p.name.startswith("."))
+
+
+def assert_kept_back(project: Project, pub: FakeReceiver, text: str) -> None:
+    """``text`` posted is refused (exit 2), and its private part reached neither the webhook nor the site."""
+    result = post_text(project, text)
+    assert result.exit_code == 2, result.output
+    assert not [e for e in pub.events if LEAK in json.dumps(e)], "the public webhook got the span"
+    assert LEAK not in public_files(project), "the public page or feeds hold the span"
+
+
+def assert_taken(project: Project, pub: FakeReceiver, text: str, shown: str) -> None:
+    """``text`` posted is taken (exit 0), and the public webhook shows ``shown``."""
+    result = post_text(project, text)
+    assert result.exit_code == 0, result.output
+    assert [e for e in pub.events if shown in json.dumps(e, ensure_ascii=False)], "the public webhook lacks the text"

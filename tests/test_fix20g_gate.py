@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Project
 from tests.fakes.webhook import FakeReceiver
-from tests.gate_helpers import LEAK, public_receiver  # noqa: F401 - public_receiver: the pub fixture
+from tests.gate_helpers import LEAK, assert_taken, public_receiver  # noqa: F401 - public_receiver: the pub fixture
 from tests.gate_helpers import post_text as _post
 from tests.gate_helpers import public_files as _public_files
 
@@ -27,12 +27,6 @@ def _refused_and_kept_back(project: Project, pub: FakeReceiver, text: str) -> st
     assert not [e for e in pub.events if LEAK in json.dumps(e)], "the public webhook got the span"
     assert LEAK not in _public_files(project), "the public page or feeds hold the span"
     return str(result.stderr)
-
-
-def _taken(project: Project, pub: FakeReceiver, text: str, shown: str) -> None:
-    result = _post(project, text)
-    assert result.exit_code == 0, result.output
-    assert [e for e in pub.events if shown in json.dumps(e, ensure_ascii=False)], "the public webhook lacks the text"
 
 
 # -- 3. a link's text is judged by its first word ------------------------------------------------------------------
@@ -52,9 +46,9 @@ LINKS = [
 
 
 @pytest.mark.parametrize(("text", "shown"), [link[1:] for link in LINKS], ids=[link[0] for link in LINKS])
-def test_a_markdown_links_text_with_a_restricting_word_after_its_first_is_taken(
+def test_a_markdown_links_text_with_a_restricting_word_after_its_first_isassert_taken(
         project: Project, pub: FakeReceiver, text: str, shown: str) -> None:
-    _taken(project, pub, text, shown)
+    assert_taken(project, pub, text, shown)
 
 
 NOT_LINKS = [
@@ -115,8 +109,8 @@ PROSE = [
 
 
 @pytest.mark.parametrize(("text", "shown"), [p[1:] for p in PROSE], ids=[p[0] for p in PROSE])
-def test_ordinary_text_in_brackets_is_still_taken(project: Project, pub: FakeReceiver, text: str, shown: str) -> None:
+def test_ordinary_text_in_brackets_is_stillassert_taken(project: Project, pub: FakeReceiver, text: str, shown: str) -> None:
     """"[see the internal runbook link below]" is refused by design (a word such as "internal" in square brackets
     reads as a marker among up to eight words, and the refusal says to use round brackets): the same in round
     brackets is taken, and so is a run of more than eight words."""
-    _taken(project, pub, text, shown)
+    assert_taken(project, pub, text, shown)

@@ -3,15 +3,11 @@ ending in a joining word, through the real CLI against the fake webhook and the 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.conftest import Project
 from tests.fakes.webhook import FakeReceiver
-from tests.gate_helpers import LEAK, public_receiver  # noqa: F401 - public_receiver: the pub fixture
-from tests.gate_helpers import post_text as _post
-from tests.gate_helpers import public_files as _public_files
+from tests.gate_helpers import LEAK, assert_kept_back, assert_taken, public_receiver  # noqa: F401 - public_receiver: the pub fixture
 from tests.input_helpers import READER_TOKEN, page_of, post_for, stored, two_customers
 
 REFUSED = [
@@ -38,10 +34,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("text", REFUSED)
 def test_a_label_holding_the_text_back_is_refused(project: Project, pub: FakeReceiver, text: str) -> None:
-    result = _post(project, text)
-    assert result.exit_code == 2, result.output
-    assert not [e for e in pub.events if LEAK in json.dumps(e)], "the public webhook got the span"
-    assert LEAK not in _public_files(project), "the public page or feeds hold the span"
+    assert_kept_back(project, pub, text)
 
 
 TAKEN = [
@@ -62,9 +55,7 @@ TAKEN = [
 @pytest.mark.parametrize(("text", "shown"), TAKEN)
 def test_ordinary_prose_and_real_links_are_taken(project: Project, pub: FakeReceiver, text: str,
                                                  shown: str) -> None:
-    result = _post(project, text)
-    assert result.exit_code == 0, result.output
-    assert [e for e in pub.events if shown in json.dumps(e, ensure_ascii=False)], "the public webhook lacks the text"
+    assert_taken(project, pub, text, shown)
 
 
 @pytest.mark.parametrize(("reader_name", "detail"), [
