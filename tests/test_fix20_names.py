@@ -221,11 +221,16 @@ id_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).flatmap(
 
 
 @st.composite
-def _customers(draw: st.DrawFn) -> dict[str, Audience]:
-    n = draw(st.integers(2, 4))
+def customers(draw: st.DrawFn, names_st: st.SearchStrategy[str], most: int) -> dict[str, Audience]:
+    """2 to ``most`` customers with ids of ``WORDS`` and names drawn from ``names_st``, none alike as words."""
+    n = draw(st.integers(2, most))
     ids = draw(st.lists(id_st, min_size=n, max_size=n, unique_by=_tokens))
-    names = draw(st.lists(name_st, min_size=n, max_size=n, unique_by=_tokens))
+    names = draw(st.lists(names_st, min_size=n, max_size=n, unique_by=_tokens))
     return {key: Audience(key, name, ("api",)) for key, name in zip(ids, names, strict=True)}
+
+
+def _customers() -> st.SearchStrategy[dict[str, Audience]]:
+    return customers(name_st, 4)
 
 
 def _guarded(audience: Audience) -> list[str]:

@@ -12,29 +12,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 from broadcaster.messages.egress import PrivateValues, readable_text
-from broadcaster.messages.model import Audience, Status, Update, Visibility
-from broadcaster.messages.visibility import _short_names, audience_names, forbidden_values, readers_own_name
+from broadcaster.messages.model import Audience
+from broadcaster.messages.visibility import _short_names
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Project
 from tests.input_helpers import READER_TOKEN, page_of, post_for, stored, two_customers
-
-
-def _audiences(*customers: tuple[str, str]) -> dict[str, Audience]:
-    return {key: Audience(key, name, ("api",)) for key, name in customers}
-
-
-def _values_for(audiences: dict[str, Audience], reader: str, detail: str) -> PrivateValues:
-    """The guard's values for ``reader``'s channel, as the engine makes them (``carried_private_values``)."""
-    update = Update("i1", 1, datetime(2026, 1, 1, tzinfo=UTC), Status.INVESTIGATING, "Some circuits are down.",
-                    audiences=(reader,), audience_detail=((reader, detail),))
-    scope = Visibility.of(reader)
-    return PrivateValues.of(forbidden_values(update, None, scope, audiences), mask=readers_own_name(scope, audiences))
+from tests.test_fix20_names import _audiences, _covered_everywhere, _guarded, _tokens, _values_for, customers
 
 
 # 1. Short names begin and end with a name's own word.
@@ -103,10 +91,6 @@ NOT_NAME_WORDS = {"and", "und", "och", "of", "the", "der", "für", "för"}
 JOINERS = [" ", " ", " & ", " - ", "'", "/", ", "]
 
 
-def _tokens(text: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"[^\W_]+", text.casefold()))
-
-
 def _real(word: str) -> bool:
     return len(word) > 2 and word not in NOT_NAME_WORDS
 
@@ -114,20 +98,6 @@ def _real(word: str) -> bool:
 name_st = st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=4).filter(lambda ws: _real(ws[0])).flatmap(
     lambda ws: st.lists(st.sampled_from(JOINERS), min_size=len(ws) - 1, max_size=len(ws) - 1).map(
         lambda js: ws[0] + "".join(j + w for j, w in zip(js, ws[1:], strict=True)))).map(str.title)
-id_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).flatmap(
-    lambda ws: st.sampled_from(["-", "_", "."]).map(lambda sep: sep.join(ws)))
-
-
-@st.composite
-def _customers(draw: st.DrawFn) -> dict[str, Audience]:
-    n = draw(st.integers(2, 3))
-    ids = draw(st.lists(id_st, min_size=n, max_size=n, unique_by=_tokens))
-    names = draw(st.lists(name_st, min_size=n, max_size=n, unique_by=_tokens))
-    return {key: Audience(key, name, ("api",)) for key, name in zip(ids, names, strict=True)}
-
-
-def _guarded(audience: Audience) -> list[str]:
-    return [name for name in audience_names(audience) if len(name.strip()) >= 4]
 
 
 def _own_phrases(audiences: dict[str, Audience], reader: str) -> list[str]:
@@ -141,20 +111,13 @@ def _own_phrases(audiences: dict[str, Audience], reader: str) -> list[str]:
     return [me.name, *(p for p in [me.id, " ".join(_tokens(me.id)), *shorts] if _tokens(p) not in others)]
 
 
-def _covered_everywhere(text: str, value: tuple[str, ...], covers: list[tuple[str, ...]]) -> bool:
-    words = _tokens(text)
-    spans = [(i, i + len(c)) for c in covers for i in range(len(words)) if c and words[i:i + len(c)] == c]
-    starts = [i for i in range(len(words) - len(value) + 1) if words[i:i + len(value)] == value]
-    return all(any(a <= i and i + len(value) <= b for a, b in spans) for i in starts)
-
-
 @settings(max_examples=1500, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_no_reader_reads_another_customers_name_beside_a_word_of_prose(data: st.DataObject) -> None:
     """Another customer's guarded name or id beside a function word or a fragment ("Globex and Initech", "Globex's
     team", "the Globex team", "Globex a week ago") is found unless each of its places is inside the reader's own
     phrases as words."""
-    audiences = data.draw(_customers())
+    audiences = data.draw(customers(name_st, 3))
     reader = data.draw(st.sampled_from(sorted(audiences)))
     other = data.draw(st.sampled_from(sorted(k for k in audiences if k != reader)))
     if not _guarded(audiences[other]):
@@ -181,7 +144,7 @@ def test_no_reader_reads_another_customers_name_beside_a_word_of_prose(data: st.
 @settings(max_examples=800, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_a_reader_named_with_words_of_prose_may_read_each_of_its_own_phrases(data: st.DataObject) -> None:
-    audiences = data.draw(_customers())
+    audiences = data.draw(customers(name_st, 3))
     reader = data.draw(st.sampled_from(sorted(audiences)))
     phrase = data.draw(st.sampled_from(_own_phrases(audiences, reader)))
     detail = f"Your {phrase} uplink is down."
