@@ -104,8 +104,10 @@ class _WholeSite:
 
     def preflight(self, store: Store) -> None:
         from broadcaster.site.ownership import refuse_unowned_folder
+        from broadcaster.site.tokens import refuse_reused_feed_tokens
 
         refuse_unowned_folder(self.config, store)
+        refuse_reused_feed_tokens(self.config, store, "Nothing was stored or sent.")
 
 
 class SiteDestination(_WholeSite):

@@ -68,6 +68,7 @@ from broadcaster.site.output import LOCK, SiteWriter
 from broadcaster.site.ownership import claim_folder
 from broadcaster.site.pages import INCIDENT_DIR, incident_paths
 from broadcaster.site.status import utc
+from broadcaster.site.tokens import claim_feed_tokens
 from broadcaster.store import Store, utcnow
 
 # Above this many out-of-date pages, reading the whole store in batches beats one read per incident.
@@ -205,6 +206,7 @@ def read(
     (``broadcaster.site.parallel``).
     """
     problems: dict[str, str] = {}
+    claim_feed_tokens(config, store)
     store_id, generation = store.site_generation()
     hidden = store.incidents_kept_off()
     versions = {i: v for i, v in store.incident_versions().items() if i not in hidden}  # no page: removed

@@ -580,6 +580,17 @@ class Store(SubscriptionStore):
                 self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                          ("published:" + place, str(generation)))
 
+    def feed_token_reader(self, digest: str) -> str | None:
+        """The customer a page path served (``site/tokens.py``), found by the path's keyed digest."""
+        row = self.select_one("SELECT value FROM meta WHERE key = ?", ("feed_token:" + digest,))
+        return str(row["value"]) if row is not None else None
+
+    def note_feed_token_reader(self, digest: str, audience: str) -> None:
+        """Remember the first customer a page path served; a later one never replaces it (kept in ``meta``)."""
+        with self.transaction():
+            self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                     ("feed_token:" + digest, audience))
+
     def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
         """Update rows by incident id, a few queries for many incidents rather than one each."""
         found: dict[str, list[Row]] = {i: [] for i in ids}
