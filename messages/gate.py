@@ -185,7 +185,7 @@ def split(text: str, field: str) -> tuple[tuple[str, bool], ...]:
     _refuse_lookalike(text, position, len(text), field)
     public = "".join(p for p, private in pieces if not private)
     for joined, which in ((public, "public"), ("".join(p for p, _ in pieces), "full")):
-        found = find_marker(joined)
+        found = find_marker(joined, mixed=True)
         if found is not None:
             raise InputError(
                 f"{field}: with the private markers taken out, its {which} text reads {found[1]!r}, "
@@ -309,7 +309,7 @@ def _meant_opener(text: str, offset: int, word: str) -> str:
 
 
 def _refuse_lookalike(text: str, start: int, end: int, field: str) -> None:
-    found = lookalike(text[start:end])
+    found = lookalike(text[start:end], mixed=True)
     if found is not None:
         offset, snippet = found
         raise InputError(
@@ -323,6 +323,9 @@ def _marker_words_hint(snippet: str) -> str:
     """Why a bracketed phrase of prose was refused, when its words did it ("[see the internal runbook]")."""
     folded, where = fold(snippet)
     rendered = _rendered(folded, [snippet[i] for i in where])
+    if any(_instruction(*_run_words(m.group(1))) for m in _ROUND_RUN.finditer(rendered.text)):
+        return (" an instruction such as '(internal only)', '(staff only)' or '(do not publish)' reads as a marker "
+                "even in round brackets; if it is prose, reword it ('internal systems only');")
     if not any(_restricting_run(m) for m in _WORD_OPENER.finditer(rendered.text)):
         return ""
     return (" a word such as 'internal', 'vertraulich', 'staff only' or 'not public' in square brackets reads as a "
@@ -340,10 +343,11 @@ def refuse_markers(text: str, field: str) -> None:
         )
 
 
-def find_marker(text: str) -> tuple[int, str] | None:
-    """The first real marker or lookalike in ``text``: (offset, the text as written), or None."""
+def find_marker(text: str, *, mixed: bool = False) -> tuple[int, str] | None:
+    """The first real marker or lookalike in ``text``: (offset, the text as written), or None. ``mixed``: as
+    ``lookalike``."""
     real = MARKER.search(text)
-    fake = lookalike(text)
+    fake = lookalike(text, mixed=mixed)
     if real is not None and (fake is None or real.start() <= fake[0]):
         return real.start(), real.group(0)
     return fake
@@ -387,16 +391,26 @@ _TECHNICAL_AFTER = ("server", "serverfehler", "serverfel", "error", "errors", "f
 # allmänheten]"), also as one word ("[nichtöffentlich]"): a negation right before the word or with up to
 # ``_MAX_BETWEEN`` small words between (``_BETWEEN``: "[not meant for the general public]", "[not yet public]");
 # "[API not affected, public status page up]" is prose.
-_NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke", "never", "nie")
+_NEGATIONS = ("not", "non", "nicht", "kein", "keine", "inte", "ej", "icke", "never", "nie", "dont")
 _PUBLIC_WORDS = (
     "public", "publish", "publication", "share", "offentlich", "offentliche", "oeffentlich", "veroffentlichen",
     "veroeffentlichen", "veroffentlichung", "veroeffentlichung", "teilen", "weitergeben", "offentlig", "offentligt",
     "offentliga", "publicera", "publiceras", "publicering", "offentliggora", "offentliggoras", "dela", "delas",
     "spridas", "offentlichkeit", "oeffentlichkeit", "allmanheten", "allmanhet",
-    # participles: "[not to be shared]", "[nicht geteilt]", "[ej delad]"
-    "shared", "published", "disclosed", "geteilt", "veroffentlicht", "veroeffentlicht", "delad", "delat", "delade",
-    "publicerad", "publicerat", "publicerade",
 )
+# Words that also name a version or a mailing: "[do not release]", "[not for release]", "[nicht zur Weitergabe]" are
+# labels, "[not a release blocker]" is prose. They count with only ``_WEAK_BETWEEN`` between, no article.
+_WEAK_PUBLIC_WORDS = ("release", "distribute", "distribution", "disclose", "disclosure", "forward", "circulate",
+                      "circulation", "weiterleiten", "verbreiten", "verbreitung", "weitergabe", "sprida",
+                      "vidarebefordra")
+_WEAK_BETWEEN = ("for", "to", "be", "yet", "zur", "zum", "zu", "fur", "till", "att", "bli")
+# Participles state a fact about a subject ("[fix not yet published]", "[Patch noch nicht veröffentlicht]" are
+# prose); with no subject before the negation ("[not shared]", "[nicht geteilt]") or as "to be" ("[logs not to be
+# shared]") they are labels.
+_PARTICIPLES = ("shared", "published", "disclosed", "released", "distributed", "forwarded", "geteilt",
+                "veroffentlicht", "veroeffentlicht", "weitergegeben", "weitergeleitet", "delad", "delat", "delade",
+                "publicerad", "publicerat", "publicerade")
+_TO_BE = ("be", "bli", "werden")
 _BETWEEN = ("for", "to", "be", "the", "a", "zur", "zum", "zu", "fur", "die", "der", "das", "den", "till", "att", "bli",
             "meant", "intended", "general", "wider", "broader", "broad", "wide", "gedacht", "bestimmt", "allgemeine",
             "allgemeinen", "breite", "breiten", "avsedd", "avsett", "avsedda", "stora", "breda",
@@ -415,20 +429,49 @@ _REACH_WORDS = (
     "abrufbar", "tillganglig", "tillgangligt", "tillgangliga", "synlig", "synligt", "synliga", "atkomlig",
     "atkomligt", "natbar", "natbart", "nabar", "nabart",
 )
+# After the reach word, "only" with a route names how it is reached, not who may read it: "[nicht öffentlich
+# erreichbar, nur über VPN]" is prose, "[not public visible only to ops]" a label.
+_ROUTE_WORDS = ("via", "uber", "ueber", "through", "over", "from", "von", "per", "inside", "within", "behind",
+                "innerhalb", "hinter", "genom", "fran", "inom", "bakom", "vpn")
 # "Staff only" in the same languages ("[nur für Mitarbeiter]", "[endast för anställda]", "[employees only]"): a word
-# naming staff counts beside a word saying "only", or with up to two of ``_STAFF_ONLY_BETWEEN`` between ("[staff use
+# naming staff counts beside a word saying "only", or with up to three of ``_STAFF_ONLY_BETWEEN`` between ("[staff use
 # only]"); "[2 customers affected]", "[Mitarbeiter informiert]", "[EU staff portal only affected]" are prose.
 # "Personal" is staff in German and Swedish but an English adjective: it counts only as no word's adjective, that is
 # with no word after it but an "only" word ("[nur für Personal]", "[personal only]"; "[only personal data exports
 # affected]" is prose).
 _STAFF_WORDS = ("staff", "employee", "employees", "mitarbeiter", "mitarbeitende", "mitarbeitenden", "belegschaft",
-                "personal", "anstallda", "personalen", "medarbetare")
+                "personal", "anstallda", "personalen", "medarbetare", "ops")
 _ONLY_WORDS = ("only", "just", "solely", "nur", "ausschliesslich", "ausschlieslich", "endast", "bara", "enbart")
 _STAFF_ONLY_BETWEEN = ("for", "fur", "the", "die", "der", "den", "das", "use", "eyes", "members", "team", "gebrauch",
-                       "bruk")
+                       "bruk",
+                       # other groups named with staff ("[Mitarbeiter und Partner only]", "[employees & contractors
+                       # only]"): a customer is no such group ("[staff and customers only]" is no label we know)
+                       "and", "und", "och", "or", "oder", "eller", "sowie", "partner", "partners", "partnern",
+                       "contractor", "contractors", "vendors", "dienstleister", "konsulter", "leverantorer",
+                       "please", "pls", "bitte")
+_STAFF_ONLY_REACH = 4  # words on either side of the staff word that may lead to the "only" word
 _ADJECTIVE_STAFF_WORD = "personal"
+# "Ops" also heads a statement ("[Ops: only the EU region affected]"): it counts only with nothing after it but
+# "only" and joining words ("[ops only]", "[only for ops]", "[ops and partners only]").
+_TEAM_STAFF_WORD = "ops"
+# Classification labels: a bracket holding nothing else ("[restricted]", "[sensitive]", "[under embargo]", "[NDA]",
+# "[need to know]", "[embargoed until 14:00 UTC]") marks what follows; in a sentence they describe a thing
+# ("[restricted mode enabled on the dashboard]", "[Sensitive data was not affected]").
+_LABEL_WORDS = ("restricted", "classified", "sensitive", "embargoed", "embargo", "nda", "know", "sperrfrist",
+                "eingeschrankt", "verschlusssache", "sensibel", "begransad", "begransat", "kanslig", "kansligt")
+# What a label may carry besides: "only" words, degree, "under"; "until ..." ends it (``_UNTIL``).
+_LABEL_MODIFIERS = ("strictly", "highly", "very", "top", "streng", "strikt", "hochst", "mycket", "under", "unter",
+                    "need", "to", "basis")
+_UNTIL = ("until", "till", "bis", "tills")
+# The Traffic Light Protocol: "[TLP:RED]", "[TLP:AMBER+STRICT]" and "[TLP:GREEN]" restrict sharing, CLEAR (WHITE
+# before TLP 2.0) is public. An unknown level fails closed.
+_TLP = "tlp"
+_TLP_PUBLIC = ("clear", "white")
+# An instruction in round brackets may start with these ("(please do not share)", "(bitte nicht veröffentlichen)").
+_POLITE = ("do", "please", "pls", "kindly", "bitte", "snalla", "var", "vanlig")
 # "[nur für den internen Gebrauch]", "[strictly for internal use only]"; longer bracketed runs are prose. A link's
-# text ("[Azure Private Link](https://...)") is drawn as a link, not as a label: only its first word counts.
+# text ("[Azure Private Link](https://...)") is drawn as a link, not as a label: only its first word counts, or the
+# whole text if it is nothing but an instruction ("[nur intern](mailto:...)": ``_instruction``).
 _MAX_RUN_WORDS = 8
 # A pair "[X ...]...[/X ...]" is tag syntax marking the text between, whatever X is ("[redacted]", "[ops only]",
 # "[to acme]"): published as prose, the span would reach everyone. Only formatting tags of BBCode and HTML
@@ -456,6 +499,8 @@ _PATH_NAMED = re.compile(
     r"(?:(?<![^\W_])(?:get|head|post|put|patch|delete|options|path|url|uri|route|context)\s*[:=]?\s*|\[\.)$")
 # Round brackets inside count as the run's ("[ops (internal)]").
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]]{0,64}\]")
+# Round (and curly) brackets are prose's, so what they hold counts only as a whole instruction (``_instruction``).
+_ROUND_RUN = re.compile(r"\(([^()\[\]]{1,64})\)")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
 _OPENER = re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
@@ -464,14 +509,17 @@ _NAMED = re.compile(r"\[\s*([^\[\]()]{1,64}?)\s*\]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
 
-def lookalike(text: str) -> tuple[int, str] | None:
+def lookalike(text: str, *, mixed: bool = False) -> tuple[int, str] | None:
     """Something in ``text`` that reads as a private marker once folded, but is not a real one.
 
     ``text`` holds no real marker (``split`` passes the pieces between them).
+    ``mixed``: ``text`` is of a field whose public and private parts markers cut (a message, a title), where an
+    instruction in round brackets ("(nur intern)") was meant to hide what follows; a field private or public as a
+    whole ("--private 'Ticket OPS-77 (staff only)'", a component's name) hides nothing by it.
     Returns (offset in ``text``, the text as written) or None.
     """
     folded, where = fold(text)
-    found = _first_candidate(folded, _rendered(folded, [text[i] for i in where]))
+    found = _first_candidate(folded, _rendered(folded, [text[i] for i in where]), mixed=mixed)
     if found is None:
         return None
     start, end = found
@@ -480,8 +528,9 @@ def lookalike(text: str) -> tuple[int, str] | None:
     return first, text[first:last]
 
 
-def _first_candidate(folded: str, rendered: _Rendered) -> tuple[int, int] | None:
-    """The first lookalike in ``folded``; ``rendered``: the same text as a Markdown renderer draws it (``_rendered``)."""
+def _first_candidate(folded: str, rendered: _Rendered, *, mixed: bool) -> tuple[int, int] | None:
+    """The first lookalike in ``folded``; ``rendered``: the same text as a Markdown renderer draws it (``_rendered``);
+    ``mixed``: as ``lookalike``."""
     found = []
     for match in _BRACKETED.finditer(folded):
         opener, content, closer = match.groups()
@@ -493,7 +542,10 @@ def _first_candidate(folded: str, rendered: _Rendered) -> tuple[int, int] | None
     found.extend((m.start(), m.end()) for m in _HALF.finditer(folded))
     found.extend((m.start(), m.end()) for m in _CLOSER.finditer(folded) if _marker_word(m.group(1)))
     drawn = [(m.start(), m.end()) for m in _WORD_OPENER.finditer(rendered.text)
-             if m.group(1) in _folded_marker_words() or (not _link_text(m, rendered) and _restricting_run(m))]
+             if m.group(1) in _folded_marker_words() or _restricting_run(m, link=_link_text(m, rendered))]
+    if mixed:
+        drawn.extend((m.start(), m.end()) for m in _ROUND_RUN.finditer(rendered.text)
+                     if _instruction(*_run_words(m.group(1))))
     drawn.extend(_tag_pairs(_tags(rendered.text, rendered.typed)))
     found.extend(rendered.in_folded(start, end) for start, end in drawn)
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
@@ -548,7 +600,8 @@ def _rendered(folded: str, typed: Sequence[str]) -> _Rendered:
 @lru_cache(maxsize=1024)
 def _decoration(char: str) -> bool:
     """Punctuation or a symbol other than a bracket (Ps, Pe, Pi, Pf: "【", "«" fold to brackets) or a path's mark."""
-    return char not in _NOT_DECORATION and unicodedata.category(char) in ("Pc", "Pd", "Po", "Sm", "Sc", "Sk", "So")
+    return (char not in _NOT_DECORATION and char not in _BRACKET_SYMBOLS
+            and unicodedata.category(char) in ("Pc", "Pd", "Po", "Sm", "Sc", "Sk", "So"))
 
 
 # What makes a bracketed run a link's text in CommonMark: an inline destination right after it ("(https://...)",
@@ -571,26 +624,44 @@ def _link_text(opener: re.Match[str], rendered: _Rendered) -> bool:
     start, end = opener.start(), opener.end()
     if start in rendered.escaped or end - 1 in rendered.escaped or end in rendered.escaped:
         return False
-    after = "".join(rendered.typed[end:end + 300])
+    after = _as_typed(rendered, end, end + 300)
     destination = _INLINE_DESTINATION.match(after)
     if destination is not None:
         return _ADDRESS.match((destination.group(1) or destination.group(2) or "").strip()) is not None
     reference = _REFERENCE.match(after)
     if reference is None:
         return False
-    label = reference.group(1).strip() or "".join(rendered.typed[start + 1:end - 1]).strip()
-    typed = "".join(rendered.typed)
+    label = reference.group(1).strip() or _as_typed(rendered, start + 1, end - 1).strip()
+    typed = _as_typed(rendered, 0, len(rendered.typed))
     return re.search(rf"(?m)^ {{0,3}}\[\s*{re.escape(label)}\s*\]:", typed, re.IGNORECASE) is not None
 
 
+def _as_typed(rendered: _Rendered, start: int, stop: int) -> str:
+    """The characters typed for ``rendered.text[start:stop]``: one folded into several ("m" into "rn") once, so a
+    destination reads "mailto:", not "mmailto:"."""
+    out: list[str] = []
+    index = start
+    while index < min(stop, len(rendered.typed)):
+        char = rendered.typed[index]
+        out.append(char)
+        index += max(1, len(_fold_piece(char)))
+    return "".join(out)
+
+
 def _says_public(words: Sequence[str], broken: Sequence[bool], public: frozenset[str],
-                 between: frozenset[str]) -> bool:
+                 between: frozenset[str], *, opens: bool = False) -> bool:
     """Whether ``words`` (after a negation) start with a word of ``public``, after at most ``_MAX_BETWEEN`` small
     words, and the word is no adjective describing reach ("nicht öffentlich erreichbar"). ``broken[i]``: whether
-    punctuation stands before ``words[i]`` (``_run_words``)."""
+    punctuation stands before ``words[i]`` (``_run_words``); ``opens``: whether the negation opens the run, with no
+    subject before it (``_PARTICIPLES``). A weak word ("release") counts after ``_WEAK_BETWEEN`` alone."""
+    weak, weak_between, participles, to_be = _folded_weak_public_words()
     for index, word in enumerate(words[:_MAX_BETWEEN + 1]):
         if word in public:
             return not _describes_reach(words, broken, index)
+        if word in participles:
+            return opens or any(w in to_be for w in words[:index])
+        if word in weak:
+            return all(w in weak_between for w in words[:index])
         if word not in between:
             return False
     return False
@@ -607,7 +678,9 @@ def _describes_reach(words: Sequence[str], broken: Sequence[bool], index: int) -
         return False
     rest, rest_broken = words[after + 1:], broken[after + 1:]
     only = _folded_restricting_words()[5]  # _ONLY_WORDS
-    return not any(word in only for word in rest) and not _holds_back(rest, rest_broken)
+    route = _folded(_ROUTE_WORDS)
+    names_reader = any(word in only and next_word not in route for word, next_word in _with_next(rest))
+    return not names_reader and not _holds_back(rest, rest_broken)
 
 
 def _personal_as_noun(words: Sequence[str], index: int, only: frozenset[str]) -> bool:
@@ -617,13 +690,17 @@ def _personal_as_noun(words: Sequence[str], index: int, only: frozenset[str]) ->
 
 
 def _says_staff_only(words: Sequence[str], staff: frozenset[str], only: frozenset[str]) -> bool:
-    """Whether a word of ``staff`` stands beside a word of ``only``, with up to two of ``_STAFF_ONLY_BETWEEN``
-    between ("[staff only]", "[nur für Mitarbeiter]", "[staff use only]"); "personal" only as no adjective."""
+    """Whether a word of ``staff`` stands beside a word of ``only``, with up to ``_STAFF_ONLY_REACH`` - 1 of
+    ``_STAFF_ONLY_BETWEEN`` between ("[staff only]", "[nur für Mitarbeiter]", "[staff use only]", "[Mitarbeiter und
+    Partner only]"); "personal" only as no adjective, "ops" only at the end of the run."""
     between = _folded_staff_only_between()
     for index, word in enumerate(words):
         if word not in staff or (word == _ADJECTIVE_STAFF_WORD and not _personal_as_noun(words, index, only)):
             continue
-        for side in (words[index + 1:index + 4], list(reversed(words[max(0, index - 3):index]))):
+        if word == _TEAM_STAFF_WORD and not all(w in only or w in between for w in words[index + 1:]):
+            continue
+        for side in (words[index + 1:index + 1 + _STAFF_ONLY_REACH],
+                     list(reversed(words[max(0, index - _STAFF_ONLY_REACH):index]))):
             for near in side:
                 if near in only:
                     return True
@@ -632,12 +709,69 @@ def _says_staff_only(words: Sequence[str], staff: frozenset[str], only: frozense
     return False
 
 
-def _restricting_run(opener: re.Match[str]) -> bool:
+def _restricting_run(opener: re.Match[str], *, link: bool = False) -> bool:
     """A bracketed run of a few words that holds its text back from the public: holding a restricting word ("[ops
     internal]", "[nur für den internen Gebrauch]"), saying "not public" or "do not publish" ("[nicht
-    veröffentlichen]", "[not for public release]") or "staff only" ("[nur für Mitarbeiter]")."""
+    veröffentlichen]", "[not for public release]") or "staff only" ("[nur für Mitarbeiter]"), or a classification
+    label alone ("[restricted]", "[TLP:AMBER]"). A link's text ("[Azure Private Link](https://...)") is prose unless
+    it is a whole instruction ("[nur intern](mailto:...)": ``_instruction``)."""
     words, broken = _run_words(opener.group(0))
-    return len(words) <= _MAX_RUN_WORDS and _holds_back(words, broken)
+    if len(words) > _MAX_RUN_WORDS:
+        return False
+    if link:
+        return _instruction(words, broken)
+    return _holds_back(words, broken) or _labelled(words, need_modifier=False) or _restricted_tlp(words)
+
+
+def _instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """Whether ``words`` are, as a whole, an instruction to hide what follows, which round brackets and a link's text
+    cannot make prose: a restricting or label word with "only" or a degree ("(nur intern)", "(internal only)";
+    "(internal)" and "(internal API)" describe a thing), a negation opening the run before a public word ("(do not
+    publish)", "(not for public release)"; "(not public)", "(not yet released)" state a fact), staff and other
+    groups with "only" and nothing else ("(staff only)", "(Mitarbeiter und Partner only)"), or a restricted TLP
+    level."""
+    if not words or len(words) > _MAX_RUN_WORDS:
+        return False
+    _, negations, public, _, staff, only, between = _folded_restricting_words()
+    polite = _folded(_POLITE)
+    start = next((i for i, word in enumerate(words) if word not in polite), len(words))
+    negated = start < len(words) and words[start] in negations and not _states(words[start + 1:]) and _says_public(
+        words[start + 1:], broken[start + 1:], public, between)
+    staff_alone = all(w in staff or w in only or w in _folded_staff_only_between() for w in words)
+    return (_labelled(words, need_modifier=True) or negated or (staff_alone and _says_staff_only(words, staff, only))
+            or _restricted_tlp(words))
+
+
+def _states(words: Sequence[str]) -> bool:
+    """Whether ``words`` after a negation start with "public" as an adjective, maybe after "yet": "(not public)",
+    "(noch nicht öffentlich)" say what a thing is, where "(not for public release)" says what to do."""
+    adjectives = _folded_public_adjectives()[0]
+    first = 1 if words[:1] and words[0] in _folded(("yet", "noch", "annu")) else 0
+    return words[first:first + 1] != [] and words[first] in adjectives
+
+
+def _labelled(words: Sequence[str], *, need_modifier: bool) -> bool:
+    """Whether ``words``, up to an "until ..." (``_UNTIL``), are label words and modifiers alone (``_LABEL_WORDS``;
+    restricting words too when ``need_modifier``, which asks for a modifier: "(nur intern)", not "(intern)")."""
+    until = _folded(_UNTIL)
+    cut = next((i for i, word in enumerate(words) if word in until and i > 0), len(words))
+    modifiers = _folded(_LABEL_MODIFIERS) | _folded_restricting_words()[5]
+    core = [word for word in words[:cut] if word not in modifiers]
+    if not core or (need_modifier and len(core) == cut):
+        return False
+    labels = _folded(_LABEL_WORDS) | (_folded_restricting_words()[0] if need_modifier else frozenset())
+    return all(word in labels for word in core)
+
+
+def _restricted_tlp(words: Sequence[str]) -> bool:
+    """A Traffic Light Protocol label of a level other than CLEAR ("[TLP:AMBER]"); "[TLP:CLEAR]" is public."""
+    return any(word == _TLP and next_word and next_word not in _folded(_TLP_PUBLIC)
+               for word, next_word in _with_next(words))
+
+
+def _with_next(words: Sequence[str]) -> list[tuple[str, str]]:
+    """Each word with the one after it ("" after the last)."""
+    return list(zip(words, [*words[1:], ""][:len(words)], strict=True))
 
 
 def _run_words(run: str) -> tuple[list[str], list[bool]]:
@@ -647,8 +781,11 @@ def _run_words(run: str) -> tuple[list[str], list[bool]]:
     broken: list[bool] = []
     position = 0
     for match in re.finditer(r"[^\W\d_]+", run):
-        words.append(match.group())
-        broken.append(bool(run[position:match.start()].strip()))
+        if match.group() == "t" and words and run[position:match.start()] == "'":
+            words[-1] += "t"  # "don't" as one word, "dont" (a typographic apostrophe folds to "'")
+        else:
+            words.append(match.group())
+            broken.append(bool(run[position:match.start()].strip()))
         position = match.end()
     return words, broken
 
@@ -663,7 +800,7 @@ def _holds_back(words: Sequence[str], broken: Sequence[bool]) -> bool:
         return True
     if _says_staff_only(words, staff, only):
         return True
-    return any(word in negations and _says_public(words[i + 1:], broken[i + 1:], public, between)
+    return any(word in negations and _says_public(words[i + 1:], broken[i + 1:], public, between, opens=i == 0)
                for i, word in enumerate(words)) or any(
         word.startswith(negation) and word[len(negation):] in public for word in words for negation in negations)
 
@@ -743,6 +880,18 @@ def _folded_restricting_words() -> tuple[frozenset[str], ...]:
 
     return tuple(folded(words) for words in (_RESTRICTING_WORDS, _NEGATIONS, _PUBLIC_WORDS, _TECHNICAL_AFTER,
                                              _STAFF_WORDS, _ONLY_WORDS, _BETWEEN))
+
+
+@lru_cache(maxsize=1)
+def _folded_weak_public_words() -> tuple[frozenset[str], ...]:
+    """``_WEAK_PUBLIC_WORDS``, ``_WEAK_BETWEEN``, ``_PARTICIPLES`` and ``_TO_BE`` as ``fold`` spells them."""
+    return tuple(_folded(words) for words in (_WEAK_PUBLIC_WORDS, _WEAK_BETWEEN, _PARTICIPLES, _TO_BE))
+
+
+@lru_cache(maxsize=32)
+def _folded(words: tuple[str, ...]) -> frozenset[str]:
+    """A word list as ``fold`` spells it ("tlp:amber" has "arnber"), once per list."""
+    return frozenset(fold(word)[0] for word in words)
 
 
 @lru_cache(maxsize=1)
@@ -879,6 +1028,8 @@ def _fold_with_icu(piece: str) -> str:
     text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
     if text in _ROUND:
         return _ROUND[text]
+    if text in _BRACKET_SYMBOLS:
+        return _BRACKET_SYMBOLS[text]
     text = unicodedata.normalize("NFD", _skeleton(text)).casefold() if text else text
     return "".join(_bracket(_latin_base(c)) for c in text if unicodedata.category(c) not in ("Mn", "Me"))
 
@@ -886,6 +1037,10 @@ def _fold_with_icu(piece: str) -> str:
 # Round and curly brackets as typed (or fullwidth): common in prose, so lenient. Any other
 # bracket, even one whose TR 39 skeleton is "(" (〔, ❨), is no ordinary prose: strict.
 _ROUND = {"(": "(", "{": "(", ")": ")", "}": ")"}
+# Symbols drawn as a bracket that are no opening or closing punctuation (Ps, Pe), so ``_bracket`` misses them: the
+# pieces of tall brackets and corners ("⎡private⎤", "⌜private⌝") and the square image and subset signs
+# ("⊏private⊐", "⊂private⊃"). Strict, as any bracket other than round and curly.
+_BRACKET_SYMBOLS = {**dict.fromkeys("⎡⎣⎛⎝⎧⎩⌜⌞⊏⊑⊂⊆⟃⫷", "["), **dict.fromkeys("⎤⎦⎞⎠⎫⎭⌝⌟⊐⊒⊃⊇⟄⫸", "]")}
 
 
 def _bracket(char: str) -> str:
