@@ -53,7 +53,8 @@ SITE_SIGNATURE = "api/v2/summary.json"
 _SITE_PATH = re.compile(
     r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg)"
     r"|api/v2/[a-z/-]+\.json|badge\.svg|badges/[^/]+\.svg|maintenance\.ics|components/[^/]+/(feed|atom)\.xml"
-    r"|a/index\.html|a/[A-Za-z0-9_-]+/(?:index\.html|feed\.xml|atom\.xml))"
+    r"|a/index\.html|a/[A-Za-z0-9_-]+/(?:index\.html|feed\.xml|atom\.xml)"
+    r"|a/\.broadcaster-files-[0-9a-f]{24})"  # a directory target's digests of customers' pages (never served)
 )
 
 Kind = Literal["missing", "empty", "ours", "foreign", "not-a-folder"]
@@ -67,8 +68,12 @@ class FolderRefused(ConfigError):
 class FolderState:
     kind: Kind
     strangers: tuple[str, ...] = ()  # a few of the files broadcaster did not write
+    # Folders inside it (or itself: ".") this account cannot list: what they hold is unknown, so never ours to replace.
+    unreadable: tuple[str, ...] = ()
 
     def describe(self) -> str:
+        if self.unreadable:
+            return ", ".join(("the folder itself" if x == "." else x + "/") for x in self.unreadable[:_SHOWN])
         shown = ", ".join(self.strangers[:_SHOWN])
         more = ", ..." if len(self.strangers) > _SHOWN else ""
         return f"{shown}{more}"
@@ -94,11 +99,11 @@ def inspect(
     if _is_regular_file(folder / MARKER):
         if marker_alone:
             return FolderState("ours")
-        strangers = _contents(folder, internal, accept)[1]
-        return FolderState("foreign", tuple(strangers)) if strangers else FolderState("ours")
-    found, strangers = _contents(folder, internal, accept)
-    if strangers:
-        return FolderState("foreign", tuple(strangers))
+        _found, strangers, unreadable = _contents(folder, internal, accept)
+        return FolderState("foreign", tuple(strangers), unreadable) if strangers or unreadable else FolderState("ours")
+    found, strangers, unreadable = _contents(folder, internal, accept)
+    if strangers or unreadable:
+        return FolderState("foreign", tuple(strangers), unreadable)
     if found and signature is not None and not _is_regular_file(folder / signature):
         # Every file looks like a site's, but not one broadcaster built: name what would be deleted.
         return FolderState("foreign", tuple(_contents(folder, internal, lambda _path: False)[1]))
@@ -230,14 +235,24 @@ def _is_regular_file(path: Path) -> bool:
         return False
 
 
-def _contents(folder: Path, internal: frozenset[str], accept: Callable[[str], bool]) -> tuple[bool, list[str]]:
-    """(any file found, strangers): strangers are links and files ``accept`` refuses.
+def _contents(
+    folder: Path, internal: frozenset[str], accept: Callable[[str], bool]
+) -> tuple[bool, list[str], tuple[str, ...]]:
+    """(any file found, strangers, unreadable): strangers are links and files ``accept`` refuses; unreadable, the
+    folders this account cannot list ("." for ``folder`` itself).
 
     Stops soon after the first strangers: a home folder is refused without walking all of it.
     """
     found = False
     strangers: list[str] = []
-    for directory, subdirs, names in os.walk(folder):
+    unreadable: list[str] = []
+
+    def cannot_list(exc: OSError) -> None:
+        # os.walk skips such a folder silently: another account's 0711 web root would read as empty, and be swapped
+        # away whole (renaming it needs only its parent's write permission).
+        unreadable.append(Path(exc.filename or folder).relative_to(folder).as_posix())
+
+    for directory, subdirs, names in os.walk(folder, onerror=cannot_list):
         relative_dir = Path(directory).relative_to(folder).as_posix()
         prefix = "" if relative_dir == "." else relative_dir + "/"
         strangers.extend(prefix + n for n in sorted(subdirs) if os.path.islink(os.path.join(directory, n)))
@@ -251,4 +266,4 @@ def _contents(folder: Path, internal: frozenset[str], accept: Callable[[str], bo
                 strangers.append(relative)
         if len(strangers) > _SHOWN:
             break
-    return found, strangers
+    return found, strangers, tuple(unreadable)

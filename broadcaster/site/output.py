@@ -49,7 +49,7 @@ from typing import IO
 from broadcaster.errors import DeliveryError, permanent
 from broadcaster.site import file_writer
 from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
-from broadcaster.site.folder import FOLDER_MODE, MARKER
+from broadcaster.site.folder import AUDIENCE_DIR, AUDIENCE_DIR_MODE, FOLDER_MODE, MARKER
 from broadcaster.site.hosts import BuiltSite
 
 MANIFEST = ".broadcaster-manifest.json"
@@ -99,6 +99,7 @@ class SiteWriter:
         self.written: set[str] = set()
         self._root = os.fspath(root)
         self._dirs: set[str] = {self._root}
+        self._audience_dir = os.path.join(self._root, AUDIENCE_DIR.rstrip("/"))
         self._child: _ChildWriter | None = None
         self._may_offload = True  # until the first flush: what follows is a handful of files
         self._changed: dict[str, str | None] = {}
@@ -334,8 +335,10 @@ class SiteWriter:
                 mode = os.lstat(folder).st_mode
             except FileNotFoundError:
                 try:
-                    os.mkdir(folder, FOLDER_MODE)
-                    os.chmod(folder, FOLDER_MODE)  # the umask must not make it private
+                    # a/ holds customers' tokens as folder names: never listable, not even until the build closes it
+                    final = AUDIENCE_DIR_MODE if folder == self._audience_dir else FOLDER_MODE
+                    os.mkdir(folder, 0o700)
+                    os.chmod(folder, final)  # the umask must not make it private, nor a/ listable
                 except FileExistsError:
                     pass  # another build made it: check it like any other
                 mode = os.lstat(folder).st_mode

@@ -68,6 +68,12 @@ def _check_folder(config: Config, store: Store | None) -> None:
             f"[page] output_dir ({folder}) is a file, not a folder. Point output_dir at a folder of its own, "
             'e.g. "public".'
         )
+    if state.kind == "foreign" and state.unreadable:
+        raise FolderRefused(
+            f"[page] output_dir ({folder}) holds folders you cannot list ({state.describe()}): broadcaster cannot "
+            "tell what is in them, and the site's folder must be its own. Make them readable by the account that "
+            'runs broadcaster, or point output_dir at a new or empty folder, e.g. "public".'
+        )
     if state.kind == "foreign":
         raise FolderRefused(
             f"[page] output_dir ({folder}) holds files broadcaster did not write ({state.describe()}). "

@@ -17,17 +17,18 @@ The folder is replaced whole, so it must be broadcaster's: new, empty, or
 holding the marker file a publish wrote into this very folder (``site.folder``,
 ``folder_mark``). A marker copied into a web root with a site hands over only
 the files that publish wrote there, same path and same content (the marker
-holds a digest of each): never the web root's other files, whatever their names (a marker from before
+holds a digest of each, but of customers' pages, which a list in ``a/`` holds: the marker is served, and would count
+the customers): never the web root's other files, whatever their names (a marker from before
 2026-12-05, which holds no digests, is trusted as then, its site-shaped files ours, for the one publish that
 rewrites it; see ``DirectoryHost._copied_ours``). A folder holding anything
-else (a project folder, a home folder) is refused, never emptied; a folder
+else (a project folder, a home folder), or a folder this account cannot list, is refused, never emptied; a folder
 without the marker (an older version's) is adopted only when it holds
 broadcaster's API files, which no hand-written page has. A link or a file in
 the folder's place is refused before anything is stored, and so is a mount
 point (a share mounted at ``/mnt/status``: it cannot be renamed, so point the
 target at a folder inside it, ``/mnt/status/site``). The
 copy is world-readable (files 0644, folders 0755) whatever the umask (but
-``a/``, customers' pages, 0711: no one lists their tokens), and nothing is
+``a/``, customers' pages, 0711 from the moment it is made: no one lists their tokens), and nothing is
 written through a link.
 
 The marker also records which store the site was built from and how far that
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import errno
 import hashlib
 import json
@@ -65,6 +67,7 @@ from broadcaster.site.file_writer import replace_file
 from broadcaster.site.folder import (
     AUDIENCE_DIR,
     AUDIENCE_DIR_MODE,
+    AUDIENCE_INDEX,
     FOLDER_MODE,
     MARKER,
     MARKER_TEXT,
@@ -88,6 +91,15 @@ _RECORD = b"publish: "  # the marker's line after MARKER_TEXT: {"id", "store" (i
 _FOLDER = b"folder: "  # a line before it: folder_mark of the folder the publish wrote the marker into
 _FILES = b"files: "  # a line before it: published_digest of every file the publish wrote (path and content)
 _MARKER_READ = 8 * 1024 * 1024  # a marker names every file (13 bytes each); a planted bigger file is not read
+# The digests of customers' pages (a/<token>/...) are kept out of the served marker, which would count the customers
+# and show when one alone got an update: in a/ (0711, never listed, a/index.html in the way of autoindex), under a
+# random name, 0600. The publish finds it by listing a/, which only its owner can; it travels with a copy (cp -a).
+_UNSERVED_NAME = ".broadcaster-files-"
+_UNSERVED = re.compile(rf"{re.escape(AUDIENCE_DIR + _UNSERVED_NAME)}[0-9a-f]{{24}}")
+_UNSERVED_MODE = 0o600
+_ID = b"id: "
+# How far apart the files one publish wrote and its marker may be in time (mtime; cp -a and rsync -a keep it).
+_ONE_PUBLISH_NS = 15 * 60 * 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,8 @@ class Record:
     folder: str = ""
     # published_digest of each file the publish wrote; None in a marker written before 2026-12-05 (no such line).
     files: frozenset[str] | None = None
+    # published_digest of each customer's page it wrote, read from the unserved list beside the pages (see _UNSERVED).
+    unserved: frozenset[str] = frozenset()
 
     @classmethod
     def of_marker(cls, marker: bytes) -> Record | None:
@@ -138,13 +152,22 @@ class Record:
         if site.store:  # the number padded: a longer one must not show as a longer seal
             value["sealed"] = seal(site.store, {"generation": f"{site.generation:020d}"})
         here = _FOLDER + folder_mark(self.id, folder).encode() + b"\n"
-        files = _FILES + " ".join(sorted(published_digest(p, h) for p, h in site.hashes.items())).encode() + b"\n"
+        served = sorted(published_digest(p, h) for p, h in site.hashes.items() if not is_unserved(p))
+        files = _FILES + " ".join(served).encode() + b"\n"
         # The JSON line last: readers (and older versions) take everything after "publish: " as the record.
         return MARKER_TEXT + here + files + _RECORD + json.dumps(value, sort_keys=True).encode() + b"\n"
 
+    def unserved_list(self, site: BuiltSite) -> bytes | None:
+        """The digests of ``site``'s customers' pages, to keep beside them (``_UNSERVED``); None when it has none."""
+        digests = sorted(published_digest(p, h) for p, h in site.hashes.items() if is_unserved(p))
+        if not digests:
+            return None
+        return MARKER_TEXT + _ID + self.id.encode() + b"\n" + _FILES + " ".join(digests).encode() + b"\n"
+
     def published(self, relative: str, content_hash: str) -> bool:
         """Whether the publish that wrote this record put exactly this file (path and content) in the folder."""
-        return self.files is not None and published_digest(relative, content_hash) in self.files
+        digest = published_digest(relative, content_hash)
+        return self.files is not None and (digest in self.files or digest in self.unserved)
 
 
 class DirectoryHost(SiteHost):
@@ -251,6 +274,8 @@ class DirectoryHost(SiteHost):
             record = None
         if record is not None and record.written_here(self.target):
             return inspect(self.target, frozenset({MARKER}), is_site_path, SITE_SIGNATURE)
+        if record is not None and record.files is not None:
+            record = dataclasses.replace(record, unserved=_unserved_digests(self.target, record.id))
         return inspect(self.target, frozenset({MARKER}), self._copied_ours(record, site), SITE_SIGNATURE,
                        marker_alone=False)
 
@@ -264,16 +289,19 @@ class DirectoryHost(SiteHost):
         its own older files (a withdrawn page, the previous release's style.<hash>.css) that no digest names and
         this build does not write; refusing them stranded every target at its first publish after the upgrade.
         That publish writes the marker with the digests, so the content check applies from then on. Such a marker
-        with a folder line (65d2534's, of the inode) is trusted so only in the folder that line names
-        (``_old_record_here``); copied elsewhere, each file must be this build's, content and all.
+        with a folder line (65d2534's, of the inode) is trusted so only in the folder that line names, one without
+        (older still) only for files written with it, as their times tell (``_old_record_here``); copied elsewhere,
+        each other file must be this build's, content and all.
 
         A marker without a record (the output folder's, copied in with ``rsync -a public/``) proves nothing: a
         file then counts when it is site-shaped and, at the publish, a path this build writes too (an old page of
         the web root's own is not one); ``preflight`` (no build yet) checks its shape only."""
         def accept(relative: str) -> bool:
+            if record is not None and _UNSERVED.fullmatch(relative):
+                return True  # the list of a target's customers' pages (only a target's marker has a record)
             if not is_site_path(relative):
                 return False
-            if record is not None and record.files is None and _old_record_here(record, self.target):
+            if record is not None and record.files is None and _old_record_here(record, self.target, relative):
                 return True
             if record is None:
                 return site is None or relative in site.hashes
@@ -304,6 +332,14 @@ class DirectoryHost(SiteHost):
         from broadcaster.redaction import without_customer_pages  # a customer's page named: its token masked
 
         named = without_customer_pages(state.describe())
+        if state.unreadable:
+            return (
+                f"publish.{self.name}.path ({self.target}) holds folders you cannot list ({named}): they belong to "
+                "another account, or their permissions shut you out, so broadcaster cannot tell what is in them. A "
+                "publish replaces the whole folder: it would move them out of the web server's way. If this folder is "
+                "yours to publish into, make it and everything in it readable by the account that runs broadcaster "
+                "(chown or chmod); otherwise point path at a new or empty folder of your own."
+            )
         if self._unrecorded_site_files(state):
             return self._unrecorded(named)
         copied = (
@@ -363,7 +399,10 @@ class DirectoryHost(SiteHost):
         present = _regular_files(self.target)
         if present.pop(MARKER, None) is None:
             return len(site.hashes) + 1  # not marked yet: write the marker with the site
-        count = len(set(present) ^ set(site.hashes)) + _audience_dir_open(self.target)
+        listed = [present.pop(x) for x in [x for x in present if _UNSERVED.fullmatch(x)]]
+        # A marker written before the list (its digests of customers' pages served) is rewritten without them.
+        unlisted = int(any(is_unserved(x) for x in site.hashes) != bool(listed))
+        count = len(set(present) ^ set(site.hashes)) + _audience_dir_open(self.target) + unlisted
         for relative, path in present.items():
             if relative not in site.hashes:
                 continue
@@ -378,15 +417,22 @@ class DirectoryHost(SiteHost):
     def _replace(self, site: BuiltSite, record: Record) -> None:
         fresh = self.target.with_name(f".{self.target.name}.broadcaster-tmp-{secrets.token_hex(6)}")
         try:
-            fresh.mkdir()
+            fresh.mkdir(mode=0o700)
             # Keep the mode the operator gave the folder (e.g. 0750); a new one is world-readable.
             existing = self.target.stat().st_mode if self.target.is_dir() else FOLDER_MODE
             os.chmod(fresh, stat.S_IMODE(existing))
             made = {fresh}
+            if any(x.startswith(AUDIENCE_DIR) for x in site.hashes):
+                # Closed before a token is in it: the copy's name is visible beside the target all publish long.
+                _make_folders(fresh / AUDIENCE_DIR, made, AUDIENCE_DIR_MODE)
             for relative in site.hashes:
                 destination = fresh / relative
                 _make_folders(destination.parent, made)
                 replace_file(destination, site.read(relative))
+            unserved = record.unserved_list(site)
+            if unserved is not None:
+                name = f"{_UNSERVED_NAME}{secrets.token_hex(12)}"
+                replace_file(fresh / AUDIENCE_DIR / name, unserved, _UNSERVED_MODE)
             replace_file(fresh / MARKER, record.marker(site, fresh))
             close_audience_dir(fresh)  # customers' tokens: never listed (site.folder.AUDIENCE_INDEX)
             self._swap(fresh)
@@ -458,6 +504,12 @@ class DirectoryHost(SiteHost):
             )
         if code in (errno.ENOSPC, errno.EDQUOT):
             return "The disk (or your quota) is full: free some space, then run `broadcaster site publish`."
+        if code in (errno.EACCES, errno.EPERM):  # a folder in it you cannot list is never moved away unseen
+            return (
+                f"Make {self.target} and everything in it readable and writable by the account that runs broadcaster "
+                f"(chown or chmod), and its parent writable, or point publish.{self.name}.path at a folder of your "
+                "own; then run `broadcaster site publish`."
+            )
         return (
             "Check that the folder and its parent exist and are writable by you, and that the disk has room; "
             "then run `broadcaster site publish`."
@@ -497,7 +549,11 @@ class DirectoryHost(SiteHost):
 def _regular_files(folder: Path) -> dict[str, Path]:
     """Every file under ``folder``, without following links; a link counts as a file that differs."""
     found = {}
-    for directory, subdirs, names in os.walk(folder):
+
+    def cannot_list(exc: OSError) -> None:
+        raise exc  # a folder skipped would read as holding nothing
+
+    for directory, subdirs, names in os.walk(folder, onerror=cannot_list):
         for name in [*names, *(d for d in subdirs if os.path.islink(os.path.join(directory, d)))]:
             path = Path(directory, name)
             found[path.relative_to(folder).as_posix()] = path
@@ -513,14 +569,40 @@ def _audience_dir_open(target: Path) -> int:
     return int(stat.S_ISDIR(mode) and stat.S_IMODE(mode) != AUDIENCE_DIR_MODE)
 
 
-def _make_folders(folder: Path, made: set[Path]) -> None:
-    """Create ``folder`` and its parents in the fresh copy, world-readable whatever the umask."""
+def _make_folders(folder: Path, made: set[Path], mode: int = FOLDER_MODE) -> None:
+    """Create ``folder`` (with ``mode``) and its parents in the fresh copy, world-readable whatever the umask."""
     if folder in made or folder.is_dir():
         return
     _make_folders(folder.parent, made)
-    folder.mkdir()
-    os.chmod(folder, FOLDER_MODE)
+    folder.mkdir(mode=0o700)  # then opened as far as it should be: never further for a moment, whatever the umask
+    os.chmod(folder, mode)
     made.add(folder)
+
+
+def is_unserved(relative: str) -> bool:
+    """Whether a file of the site is a customer's page (``a/<token>/...``): its digest is kept out of the marker."""
+    return relative.startswith(AUDIENCE_DIR) and relative != AUDIENCE_INDEX
+
+
+def _unserved_digests(target: Path, target_id: str) -> frozenset[str]:
+    """The digests of customers' pages the list in ``target``'s ``a/`` holds, if it is ``target_id``'s."""
+    try:
+        names = [x for x in os.listdir(target / AUDIENCE_DIR) if _UNSERVED.fullmatch(AUDIENCE_DIR + x)]
+    except OSError:  # no a/ (no customers' pages), or not ours to list
+        return frozenset()
+    digests: set[str] = set()
+    for name in names:
+        try:
+            fd = os.open(target / AUDIENCE_DIR / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as file:
+            lines = file.read(_MARKER_READ).splitlines() if stat.S_ISREG(os.fstat(fd).st_mode) else []
+        if _ID + target_id.encode() not in lines:  # another target's list, copied in: it proves nothing here
+            continue
+        listed = next((x[len(_FILES):] for x in lines if x.startswith(_FILES)), b"")
+        digests.update(listed.decode("ascii", "replace").split())
+    return frozenset(digests)
 
 
 def published_digest(relative: str, content_hash: str) -> str:
@@ -544,12 +626,19 @@ def _content_hash(path: Path) -> str | None:
         return digest.hexdigest()
 
 
-def _old_record_here(record: Record, folder: Path) -> bool:
-    """Whether a record that lists no files (written before 2026-12-05) may be trusted as it was then. One with no
-    folder line (older still) is. One with the folder line of 65d2534's kind (sha256 of id and inode) only when that
-    names this folder: a copy (cp -a, rsync -a) has a new inode, and its web root's own pages must not be deleted."""
+def _old_record_here(record: Record, folder: Path, relative: str) -> bool:
+    """Whether a record that lists no files (written before 2026-12-05) may be trusted as it was then for the file
+    at ``relative``. One with the folder line of 65d2534's kind (sha256 of id and inode) only when that names this
+    folder: a copy (cp -a, rsync -a) has a new inode, and its web root's own pages must not be deleted. One with no
+    folder line (895fe4f to 65d2534) names nothing of its folder: only for a file written with it. One publish wrote
+    the whole copy, the marker last, and cp -a and rsync -a keep the times, so a web root's own page it was copied
+    into keeps a time of its own."""
     if not record.folder:
-        return True
+        try:
+            marker, written = os.lstat(folder / MARKER).st_mtime_ns, os.lstat(folder / relative).st_mtime_ns
+        except OSError:
+            return False
+        return abs(marker - written) <= _ONE_PUBLISH_NS
     try:
         inode = os.stat(folder).st_ino
     except OSError:
