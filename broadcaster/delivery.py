@@ -120,17 +120,27 @@ class SendLog:
     may_have_arrived: bool = False
     attempts: int = 0  # requests tried in this run (the store counts every run's)
     earlier_may_have_arrived: bool = False  # may_have_arrived as it was before the last attempt
+    # Asked right before each message leaves, after its pacing and any 429's wait: raises ``NotNeeded`` when the
+    # target's readers changed since the run read them (a subscribed chat removed, stopped or moved elsewhere).
+    still_wanted: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     _stopped: bool = field(default=False, repr=False, compare=False)
     # stop() and sending() may race: the event loop tears down while a send is under way.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def sending(self) -> None:
+        self.check_still_wanted()
         with self._lock:
             if self._stopped:
                 from broadcaster.errors import DeliveryError
 
                 raise DeliveryError("the command was stopped before this request left", retryable=False)
             self.on_wire = True
+
+    def check_still_wanted(self) -> None:
+        """``still_wanted``, if set: a channel whose request may post text and that skips ``sending`` (an edit)
+        calls this itself."""
+        if self.still_wanted is not None:
+            self.still_wanted()
 
     def stop(self) -> bool:
         """No request leaves through this log from now on (``sending`` raises); whether one may have

@@ -9,6 +9,7 @@ and builds their delivery plan; it imports no SDK.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ from broadcaster.site.destination import HostDestination, site_destinations
 from broadcaster.store import Delivery, PlannedDelivery
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from broadcaster.channels.base import Channel
     from broadcaster.messages.model import Update
     from broadcaster.messages.visibility import UpdateView
@@ -183,7 +186,12 @@ class SubscriberDestination(ChannelDestination):
     with its deliveries (the store moves them). A chat whose invite named an
     audience the config no longer defines gets the public view (fail closed,
     never silence), and the run's output says so once.
+    The chat's subscription is read again as each message leaves (``_still_wanted``): a send waits out a 429 or
+    its turn in a broadcast for seconds to minutes, while the chat may be removed, stop, or take other readers'
+    invite. A withdrawal deletes the bot's posts also where it no longer sends (``withdrawal_plan``).
     """
+
+    deletes_where_it_no_longer_sends = True  # read by ``engine.no_longer_wanted``
 
     def __init__(self, config: Config, visibility: Visibility, store: Store | None) -> None:
         assert config.bot is not None
@@ -231,11 +239,29 @@ class SubscriberDestination(ChannelDestination):
         return True  # each chat chooses: targets_for
 
     async def deliver(self, job: Job) -> Receipt:
+        if job.deletes is None:  # a delete sends no text: it goes wherever the bot's posts are
+            job.log.still_wanted = partial(self._still_wanted, job.run.store, job.target)
+        _SENDING_TO.set(job.target)  # this delivery's task: ``_may_follow_to`` weighs a migration against it
         receipt = await self._deliver_following(job)
         if job.target not in self.unknown_audiences or self._told_unknown_audiences:
             return receipt
         self._told_unknown_audiences = True  # once a run: a broadcast has many chats
         return replace(receipt, notes=(*receipt.notes, self._unknown_audiences_note()))
+
+    def _still_wanted(self, store: Store, chat: str) -> None:
+        """``NotNeeded`` unless ``chat`` is still subscribed, active, to this destination's readers, read as the
+        message leaves (one indexed query): the run read the subscriptions when it began."""
+        now = store.subscription(chat)
+        if now is None:
+            why = "it is no longer subscribed (`subscribers remove`, or its group became a supergroup)"
+        elif not now.active:
+            why = f"its subscription stopped ({now.inactive_reason or 'inactive'})"
+        elif subscribers.heard_as(now.visibility, self._config.audiences) != self.scope:
+            why = "it now hears other readers' updates (it joined with another invite)"
+        else:
+            return
+        raise NotNeeded(f"chat {chat} changed while this update waited to be sent: {why}. Nothing was sent there "
+                        f"from {self.name}.")
 
     def _unknown_audiences_note(self) -> str:
         chats = sorted(self.unknown_audiences)
@@ -268,7 +294,11 @@ class SubscriberDestination(ChannelDestination):
         return replace(receipt, notes=(*kept, advice.subscription_moved(job.target, moved)))
 
     def _may_follow_to(self, chat: str) -> bool:
-        return self._store is None or not heard_otherwise(self._config, self._store, chat, self.scope).by
+        if self._store is None:
+            return True
+        old = self._store.subscription(_SENDING_TO.get())
+        granted = old.joined_at if old is not None else None
+        return not subscription_told_otherwise(self._config, self._store, chat, self.scope, granted).by
 
     def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str, parts: int) -> str:
         """What becomes of the old subscription and this delivery when the chat it moved to is told otherwise
@@ -350,7 +380,9 @@ def table_rooms(config: Config, store: Store) -> TableRooms:
 class ToldOtherwise:
     """How a chat a group moved to (a supergroup) hears updates without the group's old subscription or table:
     ``by`` "table" (a table names it, by id or by an @name the store resolved), "subscription" (its own), "maybe"
-    (a table's @name is unresolved and may be it) or "" (nothing: a send follows it); ``how``, for a table or a
+    (a table's @name is unresolved and may be it), "removed" (``subscribers remove`` forgot it, and no subscription
+    is there now: for a subscription's send only, ``subscription_told_otherwise``) or "" (nothing: a send follows
+    it); ``how``, for a table or a
     subscription: "same" (these readers, every component: it heard this update), "filtered" (these readers, some
     components: it may not have), "other" (other readers: never these readers' cut), "stopped" (it chose to hear
     nothing)."""
@@ -375,6 +407,24 @@ def heard_otherwise(config: Config, store: Store, chat: str, readers: Visibility
     return ToldOtherwise("maybe") if rooms.unresolved else ToldOtherwise()
 
 
+# The subscribed chat a delivery's task sends to (``SubscriberDestination.deliver``): the channel asks
+# ``may_follow_to`` with the chat a group moved to alone, and deliveries to many chats share the channel.
+_SENDING_TO: ContextVar[str] = ContextVar("_SENDING_TO", default="")
+
+
+def subscription_told_otherwise(config: Config, store: Store, chat: str, readers: Visibility,
+                                granted: datetime | None = None) -> ToldOtherwise:
+    """``heard_otherwise`` for a subscribed group's send or migration into ``chat``, and "removed" where the
+    operator removed ``chat`` (since the old subscription was ``granted``, its ``joined_at``; any removal when
+    unknown) and nothing subscribed it since: a group's old id brought back (an old export imported) must not
+    lead its readers' detail into the chat that was taken off them."""
+    told = heard_otherwise(config, store, chat, readers)
+    removed = store.removed_at(chat) if not told.by else None
+    if removed is not None and (granted is None or removed >= granted):
+        return ToldOtherwise("removed")
+    return told
+
+
 def _how(readers: Visibility, places: Sequence[tuple[Visibility, bool]]) -> str:
     if any(scope == readers and not filtered for scope, filtered in places):
         return "same"
@@ -385,10 +435,14 @@ def follow_migration(config: Config, store: Store, old: str, new: str) -> ToldOt
     """A subscribed group became a supergroup: its subscription follows, unless the new chat is told otherwise. Its
     own subscription there (the chat's later choice) stays and the old one ends; a table's chat is the table's (a
     subscription moved there would come back, its readers' cut, the day the table stops naming it): the old one is
-    stopped, saying why (``subscribers list`` shows it)."""
+    stopped, saying why (``subscribers list`` shows it). A chat the operator removed (``subscription_told_otherwise``)
+    takes nothing back: the old id is removed too."""
     subscription = store.subscription(old)
-    told = heard_otherwise(config, store, new, subscription.visibility if subscription else PUBLIC)
-    if told.by == "table":
+    told = subscription_told_otherwise(config, store, new, subscription.visibility if subscription else PUBLIC,
+                                       subscription.joined_at if subscription else None)
+    if told.by == "removed":
+        subscribers.remove(store, old)  # the same chat, under its old id: removed as the operator removed it
+    elif told.by == "table":
         subscribers.deactivate(store, old, f"became {new}, a chat a table names: invite it again if it should hear "
                                            "this subscription's updates")
     else:
@@ -401,6 +455,10 @@ def moved_elsewhere_outcome(told: ToldOtherwise, old: str, new: str, parts: int)
     DeliveryError (failed, said) where these readers may not have heard the update there."""
     if told.by == "maybe":
         raise DeliveryError(advice.subscription_moved_unsure(old, new), retryable=False)
+    if told.by == "removed":
+        return (f"chat {old} became {new} (a supergroup), which was removed from the subscribers (`broadcaster "
+                f"subscribers remove`): nothing was sent to {new}, and {old}'s subscription is removed too. If {new} "
+                "should hear these updates again, send it a new invite")
     if told.how in ("filtered", "other"):
         raise permanent(advice.subscription_moved_to_a_narrower_one(old, new, other_readers=told.how == "other"))
     return advice.subscription_moved_to_its_own(old, new, stopped=told.how == "stopped", parts=parts)

@@ -401,7 +401,8 @@ class Publisher:
         destination = self.destinations.get(delivery.destination)
         claim_unknown = include_unknown or repeats_safely(
             delivery, destination, self._update(delivery.incident_id, delivery.sequence))
-        gone = no_longer_wanted(delivery, destination) or self._expired_reminder(delivery, destination)
+        gone = (no_longer_wanted(delivery, destination, deleting=self._deletes_only(delivery, destination))
+                or self._expired_reminder(delivery, destination))
         if gone:
             return await self._claim_and_skip(delivery, claim_unknown, gone)
         assert destination is not None
@@ -798,6 +799,11 @@ class Publisher:
             return ""
         return reminder_no_longer_wanted(incident, lambda: self.store.updates(incident.id), utcnow())
 
+    def _deletes_only(self, delivery: Delivery, destination: Destination | None) -> bool:
+        """Whether this delivery deletes the incident's posts and sends no text (``_posts_to_delete``)."""
+        return (destination is not None and self._withdraws(delivery) and Visibility.parse(delivery.visibility).outside
+                and destination.can_delete)
+
     def _withdraws(self, delivery: Delivery) -> bool:
         update = self._update(delivery.incident_id, delivery.sequence)
         return update is not None and update.kind == "withdrawal"
@@ -1096,19 +1102,23 @@ def withdrawn_posts(
     return tuple(dict.fromkeys(found)), notes
 
 
-def no_longer_wanted(delivery: Delivery, destination: Destination | None) -> str:
+def no_longer_wanted(delivery: Delivery, destination: Destination | None, *, deleting: bool = False) -> str:
     """Why a stored delivery must not go out under the current config, or "".
 
     A chat removed from a channel, a channel removed, or a channel whose
     visibility changed: the delivery was planned for readers who are no longer
     the ones that destination reaches (a private update into a chat that is now
-    public, say), so it is skipped, never sent.
+    public, say), so it is skipped, never sent. A withdrawal's delete (``deleting``)
+    at the bot's subscribers goes to a chat it no longer sends to (stopped, removed,
+    moved to other readers): it sends no text, and only the bot can take its post back.
     """
     name = delivery.destination
     if destination is None:
         return advice.no_longer_in_config(name)
     if destination.visibility != delivery.visibility:
         return advice.visibility_changed(name, destination.visibility, delivery.visibility)
+    if deleting and getattr(destination, "deletes_where_it_no_longer_sends", False):
+        return ""
     if delivery.target and delivery.target not in destination.target_set:
         return advice.target_removed(delivery.target, name)
     return ""

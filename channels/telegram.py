@@ -322,6 +322,7 @@ class TelegramChannel(Channel):
         # recorded failed (retried), not unknown.
         try:
             async with self._limiter.admitted():
+                log.check_still_wanted()  # a correction carries text too: not into a chat whose readers changed
                 await bot.edit_message_text(
                     rendered.messages[0],
                     chat_id=chat,

@@ -114,7 +114,7 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     opened = open_store(ctx, creates=True)
     result = store_transfer.import_records(opened, records)
     _print_import(opened, result)
-    _print_chats_kept_off(opened, records)
+    _print_chats_kept_off(result)
 
 
 def _print_import(opened: Any, result: Any) -> None:
@@ -130,8 +130,8 @@ def _print_import(opened: Any, result: Any) -> None:
                    "after they last changed here: removed here too.")
     if result.kept_off_used_up:
         click.echo(f"  {result.kept_off_used_up} chat(s) joined the other store with an invite already used up here "
-                   "(`--uses`): not subscribed. Send those that should be a new invite (`broadcaster subscribers "
-                   "invite`).")
+                   "(`--uses`, counting the chats that joined with it in either store): not subscribed. Send those "
+                   "that should be a new invite (`broadcaster subscribers invite`).")
     for old, new in result.renamed:
         click.echo(f"  {old} is now {new}: the id was taken by a different incident.")
     for incident_id, count in result.withdrawn_here:
@@ -171,32 +171,15 @@ def _print_import(opened: Any, result: Any) -> None:
                    "checked whether each post exists (`broadcaster show ID`).")
 
 
-def _print_chats_kept_off(opened: Any, records: list[Any]) -> None:
+def _print_chats_kept_off(result: Any) -> None:
     """The file's active chats the import did not subscribe: removed here since, or let in by the other store with
     an invite revoked here (``transfer.removed_here_since``, ``joined_with_an_invite_revoked_here``)."""
-    from broadcaster.store import transfer as store_transfer
-    from broadcaster.store.records import utc
-
-    removed = revoked = 0
-    for record in records:
-        subscription = record.get("subscription")
-        if not subscription or not subscription["active"]:
-            continue
-        here = opened.select_one("SELECT invite, updated_at FROM subscriptions WHERE chat_id = ?",
-                                 (subscription["chat_id"],))
-        if here is not None and (here["invite"] == subscription.get("invite")
-                                 or utc(here["updated_at"]) > utc(subscription["updated_at"])):  # type: ignore[operator]
-            continue  # subscribed with it, or changed here since: this store's choice stands
-        if here is None and store_transfer.removed_here_since(opened, subscription):
-            removed += 1
-        elif store_transfer.joined_with_an_invite_revoked_here(opened, subscription, here):
-            revoked += 1
-    if removed:
-        click.echo(f"  {removed} chat(s) removed here (`broadcaster subscribers remove`) after the file was written: "
-                   "not subscribed again.")
-    if revoked:
-        click.echo(f"  {revoked} chat(s) joined the other store with an invite revoked here: not subscribed. Send "
-                   "those that should be a new invite (`broadcaster subscribers invite`).")
+    if result.kept_off_removed:
+        click.echo(f"  {result.kept_off_removed} chat(s) removed here (`broadcaster subscribers remove`) after the file "
+                   "was written: not subscribed again.")
+    if result.kept_off_revoked:
+        click.echo(f"  {result.kept_off_revoked} chat(s) joined the other store with an invite revoked here: not "
+                   "subscribed. Send those that should be a new invite (`broadcaster subscribers invite`).")
 
 
 def _subscribers(invites: int, subscriptions: int, joined: str, done: str = "") -> str:

@@ -111,7 +111,10 @@ def remove(ctx: click.Context, /, chat: str) -> None:
     before = store.subscription(subs.check_chat_id(chat))
     if before is None or not subs.remove(store, chat):
         raise InputError(f"chat {chat} is not subscribed; see `broadcaster subscribers list`. Nothing was changed.")
-    click.echo(f"Removed chat {chat}: nothing more is sent there. If it sends /start again, it gets public updates.")
+    # A group's plain /start is refused (only an invite subscribes one); a private chat's makes it a public subscriber.
+    again = ("It can subscribe again only with an invite (a group's /start needs one)." if before.kind == subs.ChatKind.GROUP
+             else "If it sends /start again, it gets public updates.")
+    click.echo(f"Removed chat {chat}: nothing more is sent there. {again}")
     invite = store.invite(before.invite) if before.invite else None
     if invite is not None and invite.refusal(datetime.now(UTC)) is None:
         # The link it joined with still opens: whoever kept it (an ex-employee) can come straight back.

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from broadcaster.compose import author_name, refuse_secrets
-from broadcaster.config import Config
+from broadcaster.config import SUBSCRIBERS, Config
 from broadcaster.delivery import DeliveryState
-from broadcaster.destinations import destinations
+from broadcaster.destination import Destination
+from broadcaster.destinations import SubscriberDestination, destinations
 from broadcaster.engine import Progress, withdrawn_posts
 from broadcaster.messages import gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
@@ -149,6 +150,13 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
                 or not (delivery.state == DeliveryState.SENT or delivery.parts)):
             continue
         place = (delivery.destination, delivery.target)
+        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+        remote = ", ".join(delivery.parts) or delivery.remote_id or "no id recorded"
+        unreachable = _why_not_in_a_subscribed_chat(store, delivery, destination) if place not in acting else ""
+        if unreachable:
+            found.append(replace(delivery, last_error=LEFT_IN_A_SUBSCRIBED_CHAT.format(
+                where=where, remote=remote, why=unreachable)))
+            continue
         if place not in acting:
             why = ("the config has no such destination and chat now (a table renamed, a chat written another way or "
                    "moved), or its readers changed since")
@@ -156,10 +164,29 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
             why = "it was recorded sent without its id (`retry --mark-unknown-sent` without --remote-id)"
         else:
             continue
-        where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        remote = ", ".join(delivery.parts) or delivery.remote_id or "no id recorded"
         found.append(replace(delivery, last_error=LEFT_UP.format(where=where, remote=remote, why=why)))
     return found
+
+
+LEFT_IN_A_SUBSCRIBED_CHAT = ("posted here as {where} ({remote}), and not deleted: {why}. Nobody but the bot can "
+                             "reach a subscriber's chat; the incident is withdrawn everywhere else")
+
+
+def _why_not_in_a_subscribed_chat(store: Store, delivery: Delivery, destination: Destination | None) -> str:
+    """Why the withdrawal does not delete the bot's post in a subscribed chat, or "" (not a subscribed chat, or
+    one for ``LEFT_UP``): ``_chats_no_longer_sent_to`` plans the chats the bot can still reach."""
+    if delivery.destination != SUBSCRIBERS and not delivery.destination.startswith(f"{SUBSCRIBERS}."):
+        return ""
+    subscription = store.subscription(delivery.target)
+    if subscription is not None and not subscription.active:
+        return f"the chat blocked the bot or is gone ({subscription.inactive_reason}), so it cannot be deleted"
+    if subscription is None and store.removed_at(delivery.target) is None:
+        return ("the chat is no longer subscribed under this id (a group that became a supergroup keeps its old "
+                "posts where the bot cannot delete them)")
+    if destination is None:
+        return ("the config no longer defines these readers (an audience renamed or removed): put it back and run "
+                "`broadcaster retry` to delete it")
+    return ""
 
 
 def settle_earlier(config: Config, store: Store, withdrawal: Update, planned: list[PlannedDelivery]) -> list[Delivery]:
@@ -229,7 +256,12 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
     posted, readers = _posted(earlier), _posted_for(earlier)
     planned = []
     for name, destination in destinations(config, store).items():
-        for target in destination.targets():
+        targets = destination.targets()
+        if isinstance(destination, SubscriberDestination) and Visibility.parse(destination.visibility).outside:
+            # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a
+            # staff chat that stopped or was removed is not added.
+            targets = (*targets, *_chats_no_longer_sent_to(store, name, targets, posted))
+        for target in targets:
             shown = destination.idempotent or (name, target) in posted
             state = DeliveryState.PENDING if shown else DeliveryState.SKIPPED
             reason = "" if shown else NOTHING_POSTED
@@ -242,6 +274,27 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
     return planned
 
 
+def _chats_no_longer_sent_to(store: Store, name: str, targets: Sequence[str], posted: set[tuple[str, str]]) -> list[str]:
+    """The chats holding the bot's posts of the incident under ``name`` that it no longer sends to there: stopped
+    (/stop), removed (``subscribers remove``) or moved to other readers (another invite, a table). Deleting sends
+    no text, and only the bot can reach into a stranger's chat. A chat that blocked the bot or is gone is not
+    among them (nothing reaches it: ``left_up`` says so), nor one with no subscription and no removal under
+    that id (a group that became a supergroup: Telegram keeps the old group's posts out of reach)."""
+    now = set(targets)
+    found = []
+    for where, chat in sorted(posted):
+        if where != name or chat in now:
+            continue
+        subscription = store.subscription(chat)
+        if subscription is None and store.removed_at(chat) is None:
+            continue
+        if subscription is not None and not subscription.active and subscription.inactive_reason != STOPPED:
+            continue
+        found.append(chat)
+    return found
+
+
+STOPPED = "stopped"  # ``subscribers.unsubscribe``'s reason: the chat's own /stop, the bot still in it
 NOTHING_POSTED = "nothing of this incident was posted here"
 CHANGED_READERS = "its readers changed since the incident was posted here ({then} then): nothing is sent here"
 

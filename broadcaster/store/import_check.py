@@ -571,8 +571,8 @@ _CHAT_KINDS = ("group", "private")
 def check_subscriber_record(
     record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset()
 ) -> dict[str, Any]:
-    """``{"invite": {...}}``, ``{"subscription": {...}}`` or ``{"removed": {...}}`` checked; ``InputError`` naming
-    ``where`` otherwise.
+    """``{"invite": {...}}``, ``{"subscription": {...}}``, ``{"removed": {...}}`` or ``{"migrated": {...}}``
+    checked; ``InputError`` naming ``where`` otherwise.
 
     A visibility naming an audience this config does not define is refused, as for deliveries.
     """
@@ -582,6 +582,8 @@ def check_subscriber_record(
             raise _Bad(f"the {kind} is not an object")
         if kind == "removed":
             checked = _removal(value)
+        elif kind == "migrated":
+            checked = _migration(value)
         else:
             checked = _invite(value, audiences) if kind == "invite" else _subscription(value, audiences)
     except _Bad as bad:
@@ -619,9 +621,13 @@ def _subscription(value: Mapping[str, Any], audiences: Collection[str]) -> dict[
         raise _Bad("invite is not an invite's hash")
     if reason is not None and not isinstance(reason, str):
         raise _Bad("inactive_reason is not text")
+    visibility = _scope(value, audiences)
+    if invite is None and visibility != "public":
+        # A chat's visibility is only ever an invite's; without one it is a plain /start's.
+        raise _Bad(f"visibility {visibility!r} without an invite (a chat that joined with no invite gets public updates)")
     return {
         "chat_id": str(int(chat_id)), "kind": _choice(value, "kind", _CHAT_KINDS),
-        "visibility": _scope(value, audiences), "components": _component_names(value),
+        "visibility": visibility, "components": _component_names(value),
         "active": active, "joined_at": _time(value, "joined_at", required=True),
         "updated_at": _time(value, "updated_at", required=True), "invite": invite,
         "inactive_reason": _plain(reason, "inactive_reason") if reason else None,
@@ -634,6 +640,19 @@ def _removal(value: Mapping[str, Any]) -> dict[str, Any]:
     if not _CHAT_ID.fullmatch(chat_id):
         raise _Bad(f"chat_id {chat_id[:30]!r} is not a Telegram chat id")
     return {"chat_id": str(int(chat_id)), "removed_at": _time(value, "removed_at", required=True)}
+
+
+def _migration(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A group that became a supergroup, carried by an export: its old id and its new one (group ids are negative)."""
+    ids = []
+    for key in ("chat_id", "to"):
+        chat_id = _text(value, key)
+        if not _CHAT_ID.fullmatch(chat_id) or int(chat_id) >= 0:
+            raise _Bad(f"{key} {chat_id[:30]!r} is not a Telegram group's id")
+        ids.append(str(int(chat_id)))
+    if ids[0] == ids[1]:
+        raise _Bad("chat_id and to are the same chat")
+    return {"chat_id": ids[0], "to": ids[1]}
 
 
 def _scope(value: Mapping[str, Any], audiences: Collection[str], where: str = "") -> str:

@@ -28,6 +28,9 @@ SUBSCRIPTION_COLUMNS = (
 )
 
 REMOVED = "removed:"  # in ``meta``, ``removed:CHAT`` holds when ``subscribers remove`` last forgot that chat
+# In ``meta``, ``migrated:OLD`` holds the id a group took when it became a supergroup: a removal under either id is
+# the group's (an export from before the migration names the old one, ``subscribers list`` shows the new one).
+MIGRATED = "migrated:"
 
 _REFUSED = {
     Refusal.UNKNOWN: "That invite is not known: ask for a new one.",
@@ -80,8 +83,15 @@ class SubscriptionStore:
             # The chat already holds this invite (a link tapped twice): nothing to use, so nothing to refuse,
             # even when the invite is used up (by this very chat) or has expired since. A revoked one is
             # refused: the operator withdrew it, and the chat is told so rather than that all is well.
-            if (invite is not None and invite.revoked_at is None and before is not None and before.active
-                    and before.invite == invite_hash):
+            # Also a chat that sent /stop and opens the same link to come back: one chat, one use (a plain /start
+            # brings it back too), though an expired link is refused to it as to any chat not holding it now. A
+            # group the bot left (or that blocked it) may have other members now: it takes a use, as a new chat does.
+            if (invite is not None and invite.revoked_at is None and before is not None
+                    and before.invite == invite_hash and _may_come_back(before, invite, at)):
+                if not before.active:
+                    self.run("UPDATE subscriptions SET active = 1, inactive_reason = NULL, updated_at = ?"
+                             " WHERE chat_id = ?", (iso(at), chat_id))
+                    before = self.subscription(chat_id) or before
                 return Redemption(before, counted=False)
             refusal = Refusal.UNKNOWN if invite is None else invite.refusal(at)
             if refusal is not None:
@@ -166,12 +176,16 @@ class SubscriptionStore:
     def remove_subscription(self, chat_id: str) -> bool:
         """Forget the chat, keeping when (``meta`` ``removed:CHAT``): ``store import`` of an export made before
         the removal (a backup, the file the store was moved with) would otherwise subscribe it again, with the
-        customer's detail it was removed from. True if it was subscribed."""
+        customer's detail it was removed from. A group that became a supergroup is forgotten under each of its ids
+        (``chat_ids``): an export from before the migration names the old one. True if it was subscribed."""
         with self.transaction():
-            removed = self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
+            chats = self.chat_ids(chat_id)
+            removed = sum(self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat,)) for chat in chats) > 0
             if removed:
-                self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                         (REMOVED + chat_id, iso(utcnow())))
+                at = iso(utcnow())
+                for chat in chats:
+                    self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
+                             " value = excluded.value", (REMOVED + chat, at))
         return removed
 
     def removals(self) -> list[tuple[str, datetime]]:
@@ -180,36 +194,77 @@ class SubscriptionStore:
         rows = self.select("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key", (REMOVED + "%",))
         return [(row["key"][len(REMOVED):], utc(row["value"])) for row in rows]  # type: ignore[misc]
 
-    def apply_removal(self, chat_id: str, removed_at: datetime) -> bool:
+    def apply_removal(self, chat_id: str, removed_at: datetime) -> int:
         """Another store's ``subscribers remove`` of the chat, taken here (``store import``): the later time of the
         two is kept, and a subscription here granted before it (``joined_at``: its redemption, or its public join)
         is forgotten as the removal forgot it there, whatever the chat did since (a /start, a /components choice,
-        a /stop and /start grant nothing new). True if one was. Runs in the caller's transaction."""
-        known = self.removed_at(chat_id)
-        if known is None or known < removed_at:
-            self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                     (REMOVED + chat_id, iso(removed_at)))
-        row = self.select_one("SELECT joined_at FROM subscriptions WHERE chat_id = ?", (chat_id,))
-        older = row is not None and utc(row["joined_at"]) <= removed_at  # type: ignore[operator]
-        return older and self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,)) == 1
+        a /stop and /start grant nothing new). Under each of the chat's ids (``chat_ids``): the other store may know
+        the group by the id it had before becoming a supergroup, this one by the new one, or the other way round.
+        Returns how many were forgotten. Runs in the caller's transaction."""
+        forgotten = 0
+        for chat in self.chat_ids(chat_id):
+            row = self.select_one("SELECT value FROM meta WHERE key = ?", (REMOVED + chat,))
+            if row is None or utc(row["value"]) < removed_at:  # type: ignore[operator]
+                self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
+                         " value = excluded.value", (REMOVED + chat, iso(removed_at)))
+            found = self.select_one("SELECT joined_at FROM subscriptions WHERE chat_id = ?", (chat,))
+            if found is not None and utc(found["joined_at"]) <= removed_at:  # type: ignore[operator]
+                forgotten += self.run("DELETE FROM subscriptions WHERE chat_id = ?", (chat,))
+        return forgotten
 
     def removed_at(self, chat_id: str) -> datetime | None:
-        """When ``subscribers remove`` last forgot the chat, if it did."""
-        row = self.select_one("SELECT value FROM meta WHERE key = ?", (REMOVED + chat_id,))
-        return utc(row["value"]) if row else None
+        """When ``subscribers remove`` last forgot the chat, under any of its ids (``chat_ids``), if it did."""
+        times = [utc(row["value"]) for chat in self.chat_ids(chat_id)
+                 for row in self.select("SELECT value FROM meta WHERE key = ?", (REMOVED + chat,))]
+        return max((t for t in times if t is not None), default=None)
+
+    def chat_ids(self, chat_id: str) -> list[str]:
+        """The chat's ids: its own, and those Telegram gave the same group before or after it became a supergroup
+        (``migrate_subscription``, or an import of a store that saw it), the given one first."""
+        chats = [chat_id]
+        for chat in chats:  # grows as it goes: a chain of migrations, seen from either end
+            after = self.select("SELECT value FROM meta WHERE key = ?", (MIGRATED + chat,))
+            before = self.select("SELECT key FROM meta WHERE key LIKE ? AND value = ?", (MIGRATED + "%", chat))
+            linked = [row["value"] for row in after] + [row["key"][len(MIGRATED):] for row in before]
+            chats += [linked_chat for linked_chat in dict.fromkeys(linked) if linked_chat not in chats]
+        return chats
+
+    def migrations(self) -> list[tuple[str, str]]:
+        """Every group's old id and the supergroup id it became: ``store export`` carries them, so a store that
+        imports it knows the two ids as one chat (a removal under either forgets both)."""
+        rows = self.select("SELECT key, value FROM meta WHERE key LIKE ? ORDER BY key", (MIGRATED + "%",))
+        return [(row["key"][len(MIGRATED):], row["value"]) for row in rows]
+
+    def apply_migration(self, old_chat_id: str, new_chat_id: str) -> None:
+        """Another store saw a group become a supergroup (``store import``): kept as this store's own, and a
+        subscription here at the old id follows it as ``migrate_subscription`` moves one (its last change kept: the
+        chat changed nothing). Runs in the caller's transaction."""
+        self._follow(old_chat_id, new_chat_id, None)
 
     def migrate_subscription(self, old_chat_id: str, new_chat_id: str) -> bool:
         """Move a subscription to a group's new id, and its deliveries with it (``_move_deliveries``), in one
         transaction. One already at the new id is kept as it is: it was made in the supergroup, after the
         migration, so it is the chat's latest choice; the old one is dropped."""
         with self.transaction():
-            self._move_deliveries(old_chat_id, new_chat_id)
-            if self.subscription(new_chat_id) is not None:
-                return self.run("DELETE FROM subscriptions WHERE chat_id = ?", (old_chat_id,)) == 1
-            return self.run(
-                "UPDATE subscriptions SET chat_id = ?, updated_at = ? WHERE chat_id = ?",
-                (new_chat_id, iso(utcnow()), old_chat_id),
-            ) == 1
+            return self._follow(old_chat_id, new_chat_id, iso(utcnow()))
+
+    def _follow(self, old_chat_id: str, new_chat_id: str, at: str | None) -> bool:
+        """The migration kept (``meta`` ``migrated:OLD``), the old id's subscription and deliveries moved to the new
+        id; ``at`` the subscription's last change (None: kept as it was). One granted before a removal of the group
+        under either id is forgotten instead: the operator took the chat off it (an old export brought it back)."""
+        self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (MIGRATED + old_chat_id, new_chat_id))
+        old, removed_at = self.subscription(old_chat_id), self.removed_at(new_chat_id)
+        if old is not None and removed_at is not None and old.joined_at <= removed_at:
+            self.run("DELETE FROM subscriptions WHERE chat_id = ?", (old_chat_id,))
+            return False
+        self._move_deliveries(old_chat_id, new_chat_id)
+        if self.subscription(new_chat_id) is not None:
+            return self.run("DELETE FROM subscriptions WHERE chat_id = ?", (old_chat_id,)) == 1
+        return self.run(
+            "UPDATE subscriptions SET chat_id = ?, updated_at = COALESCE(?, updated_at) WHERE chat_id = ?",
+            (new_chat_id, at, old_chat_id),
+        ) == 1
 
     def _move_deliveries(self, old_chat_id: str, new_chat_id: str) -> None:
         """The subscribed chat's deliveries retargeted to its new id, so `retry`, `amend`, `withdraw` and
@@ -240,6 +295,16 @@ class SubscriptionStore:
             f" ON CONFLICT (chat_id) DO UPDATE SET {updates}",
             subscription_values(subscription),
         )
+
+
+def _may_come_back(before: Subscription, invite: Invite, at: datetime) -> bool:
+    """Whether a chat holding an invite is (back) on it uncounted: it is subscribed, or, while the invite has not
+    expired, it stopped itself (a group the bot left needs a new use, as a plain /start there needs a new invite) or
+    is a private chat (one person)."""
+    if before.active:
+        return True
+    unexpired = invite.expires_at is None or invite.expires_at > at
+    return unexpired and (before.inactive_reason == "stopped" or before.kind == ChatKind.PRIVATE)
 
 
 # -- rows <-> values ---------------------------------------------------------------------

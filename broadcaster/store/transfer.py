@@ -6,6 +6,7 @@ with its deliveries::
     {"format": "broadcaster-store", "version": 1, "schema": 3, "source": "sqlite", "exported_at": "..."}
     {"incident": {...columns...}, "updates": [{...columns..., "deliveries": [{...}, ...]}, ...]}
     {"invite": {...columns...}}
+    {"migrated": {"chat_id": "...", "to": "..."}}
     {"subscription": {...columns...}}
     {"removed": {"chat_id": "...", "removed_at": "..."}}
 
@@ -37,14 +38,19 @@ claimed it cannot finish it in the new store.
 Invites (their hashes: a code is never stored) and the bot's subscriptions follow
 the incidents. An invite already there keeps the larger use count and any
 revocation of either copy, and then counts at least the chats holding it in
-either store, so an import never gives an invite uses back; a chat already
-subscribed keeps whichever subscription changed last. A chat ``subscribers
+either store, so an import never gives an invite uses back; a file's chat that
+would take a use of an invite beyond its ``--uses`` (counting this store's uses
+and the file's chats let in before it, earliest joined first) is not subscribed.
+A chat subscribed in both keeps the copy with the later grant (``joined_at``:
+its redemption or public join), and only for the same grant the copy changed
+last (its components, a /stop): a command grants nothing. A chat ``subscribers
 remove`` forgot travels as a ``removed`` line: the importing store keeps the
-later removal time, forgets a subscription of that chat granted before it (its
-``joined_at``: the redemption or public join; a /start or /components since
-grants nothing), and never subscribes the chat again from a copy granted
-before it. (A broadcaster older than these lines refuses such a file, naming
-the line, rather than reviving the chat.)
+later removal time, forgets a subscription of that chat granted before it, and
+never subscribes the chat again from a copy granted before it. A group that
+became a supergroup travels as a ``migrated`` line: both stores then know its
+two ids as one chat, for removals as for its subscription. (A broadcaster older
+than these lines refuses such a file, naming the line, rather than reviving the
+chat.) A subscription's visibility must be its invite's (public without one).
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +96,9 @@ _UPDATE_FIELDS = tuple(c for c in UPDATE_COLUMNS if c != "incident_id")
 _DELIVERY_FIELDS = tuple(c for c in DELIVERY_COLUMNS if c not in ("incident_id", "sequence"))
 # A delivery here that the export saw sent is recorded sent, unless a process is sending it now.
 _UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.UNKNOWN})
+# The bot's records, imported after the incidents in this order (a subscription weighed against what the file's
+# migrations link, then the removals, which forget what was granted before them).
+_SUBSCRIBER_RECORDS = {"invite": 1, "migrated": 2, "subscription": 3, "removed": 4}
 _AUDIENCES_SCHEMA = 4  # the schema that made "[for ID]" a marker
 _PUBLIC_TITLE_SCHEMA = 2  # the schema that split a title typed with [private] spans into its public part and raw_title
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
@@ -128,8 +137,11 @@ class ImportResult:
     invites_added: int = 0
     subscriptions_added: int = 0
     chats_removed: int = 0  # subscribed here, removed in the other store after: forgotten here too
-    # the file's active chats that took an invite already used up here (the other store did not know): not subscribed
+    # the file's active chats that would take an invite's use beyond its --uses (the other store did not know the
+    # uses here): not subscribed
     kept_off_used_up: int = 0
+    kept_off_removed: int = 0  # the file's active chats removed here since they were granted: not subscribed again
+    kept_off_revoked: int = 0  # the file's active chats that joined with an invite revoked here: not subscribed
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
     # (incident id, updates): a withdrawn incident the file added updates to, kept off the page and channels
     kept_withdrawn: list[tuple[str, int]] = field(default_factory=list)
@@ -159,6 +171,8 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
             yield json.dumps(_incident_record(store, row, updates[row["id"]], secrets), ensure_ascii=False)
     for row in store.select("SELECT * FROM invites ORDER BY created_at, hash"):
         yield json.dumps({"invite": portable(row, INVITE_COLUMNS)})
+    for old_chat_id, new_chat_id in store.migrations():  # before the subscriptions, which an import weighs by them
+        yield json.dumps({"migrated": {"chat_id": old_chat_id, "to": new_chat_id}})
     for row in store.select("SELECT * FROM subscriptions ORDER BY joined_at, chat_id"):
         yield json.dumps({"subscription": {**portable(row, SUBSCRIPTION_COLUMNS), "active": bool(row["active"])}},
                          ensure_ascii=False)
@@ -199,6 +213,8 @@ def export_to(store: Store, out: IO[str], secrets: Iterable[str] = ()) -> Export
             result.subscriptions += 1
         elif "removed" in record:
             result.removals += 1
+        elif "migrated" in record:
+            continue  # a group's two ids, which the removals and subscriptions go by
         elif n:
             result.incidents += 1
             result.updates += len(record["updates"])
@@ -331,7 +347,7 @@ def read_records(
     ``audiences`` are the config's audience ids, ``components`` its component ids: a record
     naming any other is refused (``components=None``: not checked).
     """
-    header_seen, schema = False, 0
+    header_seen, schema, bot_records = False, 0, list[Mapping[str, Any]]()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -343,8 +359,9 @@ def read_records(
             schema = _check_header(record, name)
             header_seen = True
             continue
-        if isinstance(record, dict) and len(record) == 1 and record.keys() & {"invite", "subscription", "removed"}:
-            yield check_subscriber_record(record, f"{name}, line {number}", audiences)
+        if isinstance(record, dict) and len(record) == 1 and record.keys() & _SUBSCRIBER_RECORDS:
+            bot_records.append(check_subscriber_record(record, f"{name}, line {number}", audiences))
+            yield bot_records[-1]
             continue
         if not isinstance(record, dict) or not isinstance(record.get("incident"), dict) or not isinstance(record.get("updates"), list):
             raise InputError(f"{name}, line {number}: not an incident record of a `broadcaster store export` file.")
@@ -355,6 +372,7 @@ def read_records(
         yield check_record(record, f"{name}, line {number}", audiences, components, audience_names)
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
+    _refuse_visibilities_no_invite_gives(None, bot_records)  # before a store is opened (or made) for the file
 
 
 def _check_header(record: Any, name: str) -> int:
@@ -413,16 +431,19 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     first is stored: a bad record anywhere refuses the whole file.
     """
     result = ImportResult()
-    used_up = _invites_used_up(store)  # before the file's counts are merged in: what this store itself gave out
-    every = list(records)
-    holders = _invite_holders(store, every)  # before the import: a chat the file's removal forgets used one too
+    every = sorted(records, key=_import_order)  # stable: incidents first, in the file's order
+    _refuse_visibilities_no_invite_gives(store, every)
+    uses = _Uses.left_here(store)  # before the file's counts are merged in: what this store itself gave out
+    holders = _invite_holders(store)  # before the import: a chat the file's removal forgets used one too
     for record in every:
         try:
             with store.transaction():
                 if "invite" in record:
                     result.invites_added += _import_invite(store, record["invite"])
+                elif "migrated" in record:
+                    store.apply_migration(record["migrated"]["chat_id"], record["migrated"]["to"])
                 elif "subscription" in record:
-                    _import_subscription(store, record["subscription"], used_up, result)
+                    _import_subscription(store, record["subscription"], uses, result)
                 elif "removed" in record:
                     removal = record["removed"]
                     result.chats_removed += store.apply_removal(removal["chat_id"], utc(removal["removed_at"]))  # type: ignore[arg-type]
@@ -434,30 +455,83 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
                 f"incident {where!r} in the export is incomplete or malformed ({type(exc).__name__}: {exc}); "
                 "it was not imported (the ones before it were)."
             ) from exc
-    _count_every_holder(store, holders)
+    _count_every_holder(store, holders, every, uses.kept_off)
     return result
 
 
-def _invite_holders(store: Store, records: Iterable[Mapping[str, Any]]) -> dict[str, set[str]]:
-    """For each invite, the chats that hold it here or in the file: each took one of its uses, in one store or
-    the other."""
+def _import_order(record: Mapping[str, Any]) -> tuple[int, str]:
+    """Incidents, then invites, migrations, subscriptions (earliest joined first: a chat the other store let in
+    beyond an invite's ``--uses`` is a later one) and removals."""
+    kind = next(iter(record)) if len(record) == 1 else ""
+    subscription = record.get("subscription")
+    joined = iso(utc(subscription["joined_at"])) if isinstance(subscription, Mapping) else ""
+    return _SUBSCRIBER_RECORDS.get(kind, 0), joined or ""
+
+
+def _refuse_visibilities_no_invite_gives(store: Store | None, records: list[Mapping[str, Any]]) -> None:
+    """A subscription's visibility is its invite's (from the file, else this store's), or public without one
+    (``import_check`` refuses that): an edited or damaged export must not give a chat more than an invite did.
+    Checked before the first record is stored; without a store, against the file's invites only."""
+    given = {r["invite"]["hash"]: r["invite"]["visibility"] for r in records if "invite" in r}
+    for record in records:
+        subscription = record.get("subscription")
+        if not subscription or not subscription.get("invite"):
+            continue
+        invite_hash = subscription["invite"]
+        if invite_hash not in given:
+            if store is None:
+                continue
+            known = store.invite(invite_hash)
+            given[invite_hash] = str(known.visibility) if known is not None else None
+        if given[invite_hash] != subscription["visibility"]:
+            what = "no invite in the file or this store" if given[invite_hash] is None else (
+                f"its invite {invite_hash[:12]} gives {given[invite_hash]}")
+            raise InputError(
+                f"the subscription of chat {subscription['chat_id']} says {subscription['visibility']}, but {what}: "
+                "a chat's visibility is only ever an invite's. Nothing was imported: export the other store again, "
+                "or remove that record."
+            )
+
+
+def _invite_holders(store: Store) -> dict[str, set[str]]:
+    """For each invite, the chats that hold it here: each took one of its uses."""
     holders: dict[str, set[str]] = {}
     for row in store.select("SELECT chat_id, invite FROM subscriptions WHERE invite IS NOT NULL"):
         holders.setdefault(row["invite"], set()).add(row["chat_id"])
-    for record in records:
-        subscription = record.get("subscription")
-        if subscription and subscription.get("invite"):
-            holders.setdefault(subscription["invite"], set()).add(subscription["chat_id"])
     return holders
 
 
-def _count_every_holder(store: Store, holders: Mapping[str, set[str]]) -> None:
-    """An invite's uses raised to the chats holding it across both stores: ``--uses 2`` taken once in each store
-    is used up, though each counter says 1 (the larger of the two let a third chat in). Safe to repeat: the
-    chats are counted once each, however often the file is imported."""
+def _count_every_holder(
+    store: Store, holders: dict[str, set[str]], records: Iterable[Mapping[str, Any]], kept_off: Collection[tuple[str, str]]
+) -> None:
+    """An invite's uses raised to the chats holding it across both stores (here before the import, or in the file),
+    a group counted once under its two ids (``chat_ids``): ``--uses 2`` taken once in each store is used up, though
+    each counter says 1 (the larger of the two let a third chat in). The file's chats the import kept off the
+    invite (used up or revoked here) took none of its uses here. Safe to repeat: the chats are counted once each,
+    however often the file is imported."""
+    for record in records:
+        subscription = record.get("subscription")
+        if subscription and subscription.get("invite") and (subscription["invite"], subscription["chat_id"]) not in kept_off:
+            holders.setdefault(subscription["invite"], set()).add(subscription["chat_id"])
+    one_chat = _one_id_per_chat(store.migrations())
     with store.transaction():
         for invite_hash, chats in holders.items():
-            store.run("UPDATE invites SET uses = ? WHERE hash = ? AND uses < ?", (len(chats), invite_hash, len(chats)))
+            count = len({one_chat(chat) for chat in chats})
+            store.run("UPDATE invites SET uses = ? WHERE hash = ? AND uses < ?", (count, invite_hash, count))
+
+
+def _one_id_per_chat(migrations: Iterable[tuple[str, str]]) -> Callable[[str], str]:
+    """A function naming each chat by one of its ids, the same for a group's old id and its supergroup's."""
+    parent: dict[str, str] = {}
+
+    def root(chat: str) -> str:
+        while parent.get(chat, chat) != chat:
+            chat = parent[chat]
+        return chat
+
+    for old, new in migrations:
+        parent[root(old)] = root(new)
+    return root
 
 
 def _import_incident(store: Store, record: Mapping[str, Any], result: ImportResult) -> None:
@@ -764,27 +838,54 @@ def _import_invite(store: Store, invite: Mapping[str, Any]) -> int:
     return 0
 
 
-def _invites_used_up(store: Store) -> frozenset[str]:
-    """The hashes of the invites this store has counted as often as they may be used."""
-    rows = store.select("SELECT hash FROM invites WHERE max_uses IS NOT NULL AND uses >= max_uses")
-    return frozenset(row["hash"] for row in rows)
+@dataclass
+class _Uses:
+    """The uses each invite with a ``--uses`` limit has left here, read before the import and spent by the file's
+    chats it lets in, and the file's chats kept off an invite (invite hash, chat)."""
+
+    left: dict[str, int]
+    kept_off: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def left_here(cls, store: Store) -> _Uses:
+        rows = store.select("SELECT hash, max_uses, uses FROM invites WHERE max_uses IS NOT NULL")
+        return cls({row["hash"]: int(row["max_uses"]) - int(row["uses"]) for row in rows})
+
+    def admits(self, subscription: Mapping[str, Any], stored: Row | None) -> bool:
+        """Whether the file's subscription may take a use of its invite here, spending it if so: the other store
+        did not know the uses here, and may have let more chats in than ``--uses`` allows. An inactive one takes
+        none, and a chat that holds the invite here was counted here, and keeps it."""
+        invite = subscription.get("invite")
+        if not subscription["active"] or not invite or (stored is not None and stored["invite"] == invite):
+            return True
+        if invite not in self.left:  # no limit, or an invite this store did not know: the other store counted it
+            return True
+        if self.left[invite] <= 0:
+            self.kept_off.add((invite, subscription["chat_id"]))
+            return False
+        self.left[invite] -= 1
+        return True
 
 
-def _import_subscription(
-    store: Store, subscription: Mapping[str, Any], used_up: Collection[str], result: ImportResult
-) -> None:
-    """Insert a chat's subscription, or replace one the store has that changed earlier; counted in ``result``."""
+def _import_subscription(store: Store, subscription: Mapping[str, Any], uses: _Uses, result: ImportResult) -> None:
+    """Insert a chat's subscription, or replace one the store has that the file's copy wins over (``_copy_wins``);
+    counted in ``result``."""
     values = {**subscription, "active": 1 if subscription["active"] else 0}
     stored = store.select_one(
-        f"SELECT updated_at, invite FROM subscriptions WHERE chat_id = ?{store.lock_for_update}", (values["chat_id"],)
+        f"SELECT joined_at, updated_at, invite, visibility FROM subscriptions WHERE chat_id = ?{store.lock_for_update}",
+        (values["chat_id"],),
     )
-    if stored is not None and portable(stored, ("updated_at",))["updated_at"] >= values["updated_at"]:
+    if stored is not None and not _copy_wins(stored, values):
         return
     if removed_here_since(store, values):
-        return  # granted before the removal here: a chat subscribed here since keeps this store's row
-    if joined_with_an_invite_revoked_here(store, values, stored):
+        # granted before the removal here: a chat subscribed here since keeps this store's row
+        result.kept_off_removed += values["active"]
         return
-    if _took_an_invite_used_up_here(values, stored, used_up):
+    if joined_with_an_invite_revoked_here(store, values, stored):
+        uses.kept_off.add((values["invite"], values["chat_id"]))
+        result.kept_off_revoked += 1
+        return
+    if not uses.admits(values, stored):
         result.kept_off_used_up += 1
         return
     if stored is not None:
@@ -796,14 +897,16 @@ def _import_subscription(
     )
 
 
-def _took_an_invite_used_up_here(subscription: Mapping[str, Any], stored: Row | None, used_up: Collection[str]) -> bool:
-    """Whether the file's active subscription took an invite this store had already given out as often as it may
-    be (``--uses``): the other store did not know, and let one chat more in with it. A chat that holds the invite
-    here was counted here, and keeps it."""
-    invite = subscription.get("invite")
-    if not subscription["active"] or not invite or (stored is not None and stored["invite"] == invite):
-        return False
-    return invite in used_up
+def _copy_wins(stored: Row, subscription: Mapping[str, Any]) -> bool:
+    """Whether the file's copy of a chat's subscription replaces this store's: the later grant (``joined_at``: a
+    redemption, or the public join) wins, since a /start, a /components choice or a /stop grants nothing and must
+    not undo an invite redeemed later in the other store. For the same grant (the same invite, or both public
+    without one) the copy changed last wins: the chat's own latest choice of components, or its /stop."""
+    here, there = portable(stored, ("joined_at", "updated_at")), portable(subscription, ("joined_at", "updated_at"))
+    same_grant = stored["invite"] == subscription["invite"] and stored["visibility"] == subscription["visibility"]
+    if not same_grant and here["joined_at"] != there["joined_at"]:
+        return bool(there["joined_at"] > here["joined_at"])
+    return bool(there["updated_at"] > here["updated_at"])
 
 
 def removed_here_since(store: Store, subscription: Mapping[str, Any]) -> bool:
