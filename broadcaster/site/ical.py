@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from icalendar import STATUS, Calendar, Component, Event
+from icalendar import STATUS, Calendar, Component, Event, vText
 
 from broadcaster.config import PageConfig
 from broadcaster.messages import i18n
@@ -60,6 +60,18 @@ FRAME = (
 )
 # The properties that hold words, tagged with the page's language.
 TEXTS = ("NAME", "X-WR-CALNAME", "DESCRIPTION", "X-WR-CALDESC", "SUMMARY")
+
+
+class _Text(vText):
+    """A TEXT value escaped by RFC 5545 (3.3.11) alone. icalendar 7 first turns the two characters ``\\N`` into
+    a line break, so a Windows share (``\\\\NAS01``) or path (``D:\\Nightly``) reached calendars broken in two."""
+
+    __slots__ = ()
+
+    def to_ical(self) -> bytes:
+        text = self.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        text = text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+        return text.encode("utf-8")  # the calendar's, as every other value in it
 
 
 def _uid(page: PageConfig, name: str) -> str:
@@ -113,8 +125,8 @@ def _event(page: PageConfig, incident: PublicIncident) -> Component:
         created=st.utc(header.created_at),
         start=st.utc(header.scheduled_start or header.created_at),
         end=st.utc(header.scheduled_end) if header.scheduled_end else None,
-        summary=header.title,
-        description=_description(incident),
+        summary=_Text(header.title),
+        description=_Text(_description(incident)),
         url=page.base_url + incident_path(header.id) if page.base_url else None,
         sequence=sequence(incident),
         status=STATUS.CANCELLED if st.is_cancelled(incident) else STATUS.CONFIRMED,
@@ -127,8 +139,8 @@ def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> byt
         prodid=PRODID,
         uid=_uid(page, "calendar"),
         # TRANSLATORS: the calendar's name in a reader's calendar app, e.g. "Example status: maintenance".
-        name=i18n.gettext("%(page)s: maintenance") % {"page": page.title},
-        description=i18n.gettext("Scheduled maintenance of %(page)s.") % {"page": page.title},
+        name=_Text(i18n.gettext("%(page)s: maintenance") % {"page": page.title}),
+        description=_Text(i18n.gettext("Scheduled maintenance of %(page)s.") % {"page": page.title}),
         url=page.base_url + CALENDAR if page.base_url else None,
         refresh_interval=REFRESH,
     )

@@ -32,7 +32,9 @@ would be read as an option). Credentials in a remote URL (only from
 ``${ENV}``; written in the file they are refused) never reach the disk: git
 gets them from a credential helper reading this process's environment, and
 ``.git/config`` holds no remote at all. Every message this module produces has
-them replaced by ``***``.
+them replaced by ``***``. git is always told where the clone is (``GIT_DIR``), so
+it never looks for a repository above a broken clone (the operator's own), and it
+gets no ``GIT_*`` variable that would point it at another repository or namespace.
 """
 
 from __future__ import annotations
@@ -81,6 +83,14 @@ _FORBIDDEN = ("Permission denied", "Permission to", "403", "denied to", "protect
               "pre-receive hook declined")
 _NOT_FOUND = ("Repository not found", "does not appear to be a git repository", "not found",
               "No such file or directory")
+# The GIT_* variables git is handed from this process's environment: how to reach and log in to the host, and
+# where git is installed. The others change which repository, ref namespace, index or config git works with
+# (GIT_DIR, GIT_NAMESPACE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_*...), as in a git server's hook: the site went
+# elsewhere while "sent" was reported.
+_PASSED_ENV = frozenset({"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
+                         "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_CERT", "GIT_SSL_KEY", "GIT_SSL_VERSION",
+                         "GIT_SSL_CIPHER_LIST", "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_HTTP_USER_AGENT",
+                         "GIT_HTTP_LOW_SPEED_LIMIT", "GIT_HTTP_LOW_SPEED_TIME", "GIT_EXEC_PATH"})
 # The credential helper git runs: it reads the credentials from the environment at that moment,
 # so they are never written to a file nor put on a command line.
 # Answers only for the remote's own scheme and host (a redirect to another host gets nothing, as with plain
@@ -97,13 +107,18 @@ def check_remote(value: str, where: str, *, written: bool) -> None:
     def refuse(problem: str) -> ConfigError:
         return ConfigError(f"{where}.remote {problem}")
 
-    if not value or value != value.strip() or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
-        raise refuse("must be a repository URL or path, without spaces or control characters.")
-    if value.startswith("-"):
-        raise refuse("must be a repository URL or path; it cannot begin with '-' (git would read it as an option).")
+    if not value or value != value.strip() or any(ord(c) < 32 or ord(c) == 127 or c.isspace() and c != " " for c in value):
+        raise refuse("must be a repository URL or path, without control characters, tabs or line breaks, "
+                     "nor spaces around it.")
     if "::" in value:
         raise refuse("uses a git remote helper (TRANSPORT::ADDRESS), which runs a program; use an https://, "
                       "ssh:// or git@host:path URL, or a path.")
+    if " " in value and (value.startswith("-") or ":" in value.split("/", 1)[0] or "://" in value):
+        # A path may hold spaces (each value is git's argument of its own); a URL has them percent-encoded.
+        raise refuse("holds a space, which only a path may hold: give a URL or git@host:path address without "
+                     "spaces (in a URL write each as %20), or a path.")
+    if value.startswith("-"):
+        raise refuse("must be a repository URL or path; it cannot begin with '-' (git would read it as an option).")
     if "://" in value:
         try:
             parts = urlsplit(value)
@@ -266,6 +281,8 @@ class GitHost(SiteHost):
                                 "pushes again")
         try:
             return self._publish(site, stop)
+        except _GitFailed as failed:  # a local command not classified where it ran
+            raise self._local_error(failed) from None
         finally:
             lock.release()
 
@@ -283,7 +300,7 @@ class GitHost(SiteHost):
                            notes=(f"kept: the branch already holds a site built from a later state of the store "
                                   f"(generation {published} > {site.generation})",))
         tree = self._write_tree(site, self._kept(entries, site, site_there))
-        if tip and tree == self._git("rev-parse", f"{tip}^{{tree}}").strip():
+        if tip and tree == self._local("rev-parse", f"{tip}^{{tree}}").strip():
             return Receipt(remote_id=f"{self.branch}@{tip[:12]}", notes=("unchanged; nothing pushed",))
         changed = self._changed_files(tip, tree)
         message = f"Publish status page ({changed} file{'s' if changed != 1 else ''} changed)\n\n{_trailers(site)}"
@@ -295,17 +312,40 @@ class GitHost(SiteHost):
         return Receipt(remote_id=f"{self.branch}@{commit[:12]}", notes=(message.splitlines()[0], *restored))
 
     def _prepare_clone(self) -> None:
-        if not (self.cache / ".git").is_dir():
-            # Ours alone: a half-made clone from an interrupted first publish is safe to remove
-            # (rmtree removes links, it never follows them).
+        if not self._is_clone():
+            # Ours alone: a half-made clone (a `git init` or first publish interrupted, a .git without
+            # HEAD) is safe to remove (rmtree removes links, it never follows them).
+            if self.cache.is_symlink():
+                self.cache.unlink()
             shutil.rmtree(self.cache, ignore_errors=True)
             _private_folder(self.cache)
             self._local("init", "-q")
         os.chmod(self.cache, PRIVATE_FOLDER)
         os.chmod(self.cache / ".git", PRIVATE_FOLDER)
+        self._remove_stale_locks()
         # Earlier versions kept the remote URL, credentials and all, in .git/config.
         self._git_quiet("config", "--remove-section", "remote.origin")
         os.chmod(self.cache / ".git" / "config", PRIVATE_FILE)
+
+    def _is_clone(self) -> bool:
+        """Whether the cache holds a repository git accepts (a broken one would make every publish fail)."""
+        dot_git = self.cache / ".git"
+        if self.cache.is_symlink() or dot_git.is_symlink() or not dot_git.is_dir():
+            return False
+        try:
+            self._git("rev-parse", "--git-dir")
+        except _GitFailed:
+            return False
+        return True
+
+    def _remove_stale_locks(self) -> None:
+        """Remove the lock files a git command killed in the clone left behind (the process group stopped, the
+        OOM killer, ``local_timeout``): each would fail every later publish. The clone is ours alone and
+        publishes take turns on its FileLock, which this publish holds, so no git is working in it now."""
+        for folder, _folders, files in os.walk(self.cache / ".git"):
+            for name in files:
+                if name.endswith(".lock"):
+                    Path(folder, name).unlink(missing_ok=True)
 
     def _fetch(self, url: str, env: dict[str, str]) -> str | None:
         """Fetch the branch's tip and return its commit; None when the remote has no such branch."""
@@ -318,7 +358,7 @@ class GitHost(SiteHost):
                 self._git_quiet("update-ref", "-d", tracking)  # deleted there: forget the old tip
                 return None
             raise self._error(failed, "fetch") from None
-        return self._git("rev-parse", "--verify", "--end-of-options", f"{tracking}^{{commit}}").strip()
+        return self._local("rev-parse", "--verify", "--end-of-options", f"{tracking}^{{commit}}").strip()
 
     def _entries(self, tip: str) -> dict[str, tuple[str, str]]:
         """Every entry of the tip's tree: path -> (mode, object id)."""
@@ -429,8 +469,8 @@ class GitHost(SiteHost):
         index = self.cache / ".git" / "broadcaster-index"
         index.unlink(missing_ok=True)
         env = {"GIT_INDEX_FILE": str(index)}
-        self._git("update-index", "-z", "--index-info", env=env, stdin="".join(line + "\0" for line in lines))
-        return self._git("write-tree", env=env).strip()
+        self._local("update-index", "-z", "--index-info", env=env, stdin="".join(line + "\0" for line in lines))
+        return self._local("write-tree", env=env).strip()
 
     def _blobs(self, site: BuiltSite) -> dict[str, str]:
         """Each site file's blob id; only files whose hash changed since the last publish are read."""
@@ -447,7 +487,7 @@ class GitHost(SiteHost):
             site.read(relative)  # refuses a link and a private value; git then reads the same file
         if todo:
             paths = "".join(f"{os.path.join(site.root, relative)}\n" for relative in todo)
-            written = self._git("hash-object", "-w", "--no-filters", "--stdin-paths", stdin=paths).split()
+            written = self._local("hash-object", "-w", "--no-filters", "--stdin-paths", stdin=paths).split()
             blobs.update(zip(todo, written, strict=True))
         record.write_text(json.dumps({p: [site.hashes[p], b] for p, b in blobs.items()}))
         return blobs
@@ -455,7 +495,7 @@ class GitHost(SiteHost):
     def _present(self, objects: set[str]) -> set[str]:
         if not objects:
             return set()
-        listing = self._git("cat-file", "--batch-check=%(objectname)", stdin="".join(f"{o}\n" for o in objects))
+        listing = self._local("cat-file", "--batch-check=%(objectname)", stdin="".join(f"{o}\n" for o in objects))
         return {line for line in listing.split() if line in objects}
 
     def _changed_files(self, tip: str | None, tree: str) -> int:
@@ -469,8 +509,8 @@ class GitHost(SiteHost):
         env = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
                "GIT_COMMITTER_EMAIL": email}
         parents = ["-p", parent] if parent else []
-        return self._git("-c", "commit.gpgsign=false", "commit-tree", *parents, "-F", "-", "--end-of-options", tree,
-                         env=env, stdin=message).strip()
+        return self._local("-c", "commit.gpgsign=false", "commit-tree", *parents, "-F", "-", "--end-of-options", tree,
+                           env=env, stdin=message).strip()
 
     def _push(self, url: str, env: dict[str, str], commit: str, tip: str | None) -> None:
         ref = f"refs/heads/{self.branch}"
@@ -515,8 +555,11 @@ class GitHost(SiteHost):
         stdin: str | None = None, stdin_bytes: bytes | None = None,
     ) -> str:
         """Run git in the clone and return its output; raise _GitFailed when it exits non-zero."""
-        full_env = {k: v for k, v in os.environ.items()
-                    if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE") and not k.startswith("GIT_CONFIG_")}
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _PASSED_ENV}
+        # Never the repository git would find above the clone (the operator's own, when the clone's .git is
+        # broken): git works in the clone or, for ls-remote before the first publish, in none.
+        full_env.update(GIT_DIR=str(self.cache / ".git"), GIT_WORK_TREE=str(self.cache),
+                        GIT_CEILING_DIRECTORIES=str(self.cache.parent))
         # No prompts (publishing is unattended and runs beside other deliveries); messages in
         # English, so that they can be classified.
         full_env.update(GIT_TERMINAL_PROMPT="0", LC_ALL="C", LANGUAGE="C", **(env or {}))
@@ -549,9 +592,10 @@ class GitHost(SiteHost):
         except _GitFailed:
             pass
 
-    def _local(self, *args: str) -> str:
+    def _local(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
+        """A command on the clone alone; its failure is the clone's, with the advice to make it again."""
         try:
-            return self._git(*args)
+            return self._git(*args, env=env, stdin=stdin)
         except _GitFailed as failed:
             raise self._local_error(failed) from None
 
@@ -560,6 +604,15 @@ class GitHost(SiteHost):
         stderr = failed.stderr
         remote = self.shown_remote
         said = self.clean(_last_lines(stderr))
+        if self._force_refused(stderr):
+            return permanent(
+                f"{remote} refuses forced pushes to {self.branch} (receive.denyNonFastForwards, which "
+                "`git init --shared` sets, or a rule of the host), and history = \"replace\" pushes a new commit "
+                f"over the branch on every publish. Allow forced pushes to {self.branch} (in a bare repository: "
+                "git config receive.denyNonFastForwards false), or publish to a branch that allows them, or set "
+                f'publish.{self.name}.history = "keep" (refused beside a customer\'s feed_token). Nothing was '
+                f"pushed. git said: {said}"
+            )
         if any(s in stderr for s in _REJECTED):
             return retryable(f"{remote} {self.branch} moved while publishing (someone else pushed); "
                              f"the next attempt starts from its new tip. git said: {said}")
@@ -578,6 +631,12 @@ class GitHost(SiteHost):
                              f"your credentials can see it. git said: {said}")
         return permanent(f"git {doing} to {remote} failed: {said}. Check publish.{self.name} and "
                          "try the same git command by hand.")
+
+    def _force_refused(self, stderr: str) -> bool:
+        """Whether the server refused our forced push as such; a lost lease is the client's "[rejected]" (the
+        tip moved: someone else pushed) and is worth another attempt, this never is."""
+        return self.history == "replace" and any(
+            "[remote rejected]" in line and "non-fast-forward" in line for line in stderr.splitlines())
 
     def _local_error(self, failed: _GitFailed) -> DeliveryError:
         return permanent(
@@ -605,8 +664,11 @@ def _trailers(site: BuiltSite) -> str:
 
 
 def _last_lines(stderr: str, count: int = 3) -> str:
+    """git's last words that say what went wrong; its advice after them (a lock file's "remove the file
+    manually") would push out the line that names the file."""
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
-    return " / ".join(lines[-count:]) or "no message"
+    said = [line for line in lines if line.startswith(("fatal:", "error:", "!", "remote:"))] or lines
+    return " / ".join(said[-count:]) or "no message"
 
 
 def _private_folder(folder: Path) -> None:
