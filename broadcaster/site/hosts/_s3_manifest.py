@@ -25,6 +25,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -297,6 +298,53 @@ class LocalCopy:
     def forget(self) -> None:
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+    # Pages "in doubt": put in the bucket by a publish that failed before any manifest known to be there named them
+    # (a new incident's page, its manifest write refused), or kept although a manifest may name them (it could not
+    # be read back). Only the next publish can tell which: it plans them as present with an unknown hash, so it
+    # uploads those its build has (a manifest may name a page that is gone) and deletes those it lacks (no manifest
+    # may name a withdrawn incident's page). Kept beside the copy, which a failed publish forgets; never a
+    # customer's page (its path is a capability; those are listed from the bucket by every publish anyway).
+
+    @property
+    def doubts_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".in-doubt.json")
+
+    def in_doubt(self) -> frozenset[str]:
+        try:
+            saved = json.loads(self.doubts_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return frozenset()
+        paths = saved.get("in_doubt") if isinstance(saved, dict) and saved.get("place") == self.place else None
+        if not isinstance(paths, list):
+            return frozenset()
+        return frozenset(p for p in paths if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR))
+
+    def doubt(self, paths: Collection[str]) -> bool:
+        """Record ``paths`` as in doubt (with those already recorded); False if they could not be recorded."""
+        adding = {p for p in paths if not p.startswith(AUDIENCE_DIR)}
+        return not adding or self._keep_doubts(self.in_doubt() | adding)
+
+    def settle(self, paths: Collection[str]) -> None:
+        """``paths`` no longer in doubt: a manifest that landed names them, or they were deleted."""
+        doubts = self.in_doubt()
+        if doubts & set(paths):
+            self._keep_doubts(doubts - set(paths))
+
+    def _keep_doubts(self, doubts: Collection[str]) -> bool:
+        from broadcaster.site.file_writer import replace_file
+        from broadcaster.store.sqlite import PRIVATE_FILE
+
+        try:
+            if not doubts:
+                self.doubts_path.unlink(missing_ok=True)
+                return True
+            _private_folder(self.doubts_path.parent)
+            body = json.dumps({"place": self.place, "in_doubt": sorted(doubts)}, sort_keys=True)
+            replace_file(self.doubts_path, body.encode("utf-8"), mode=PRIVATE_FILE)
+        except OSError:
+            return False
+        return True
 
 
 def _private_folder(folder: Path) -> None:

@@ -204,6 +204,12 @@ class S3Host(SiteHost):
         # Unmarked keys that are no page broadcaster could have taken back (a shared bucket's api/v2/users.json,
         # badges/coverage.svg): left and named in the notes, never a failure (``_WITHDRAWABLE``).
         self._unmarked_other: set[str] = set()
+        # Keys under a/ with a customer page's shape that the build lacks and that carry no mark: broadcaster marks
+        # every customer page it writes (since MANIFEST_VERSION 2), so they are another program's; left and named.
+        self._unmarked_customers: set[str] = set()
+        # Pages an attempt that met another publisher's manifest (``_Conflict``) put up that the manifest it planned
+        # against did not name: in doubt unless a manifest the publish reads or writes later names them.
+        self._put_up: set[str] = set()
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
@@ -436,12 +442,20 @@ class S3Host(SiteHost):
         self._left = set()
         self._unproven = set()
         self._unmarked_other = set()
+        self._unmarked_customers = set()
+        self._put_up = set()
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
         try:
             client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
             return self._publish_with(client, known, site, stop, fresh)
         except BaseException as exc:
+            put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
+            recorded = self.local_copy.doubt(put_up)
+            if put_up and isinstance(exc, DeliveryError):
+                failure = self._in_doubt_failure(exc, put_up, recorded=recorded)
+                self._take_back(fresh, failure)
+                raise failure from exc
             self._take_back(fresh, exc)
             raise
         finally:
@@ -466,15 +480,17 @@ class S3Host(SiteHost):
                 return self._publish_over(client, site, known, stop, fresh)
             except _Conflict as conflict:
                 self._conditional = self._conditional and not isinstance(conflict, _Unsupported)
-                known = self._read_manifest(client, site)
+                known = self._read_manifest(client, site)  # if it fails, ``_publish`` records ``_put_up`` in doubt
                 if known.etag is None:  # deleted since this publish planned against it: the site's files listed
                     known = replace(known, files=self._listed(client, "", None, _LISTING_LOST, recovering=True))
                 fresh.named_by(known.files)  # the other publisher's manifest names them: never taken back
         self.local_copy.forget()
-        raise retryable(self._clean(
+        failure = retryable(self._clean(
             f"{self.location}: another publisher replaced the manifest {self.conflict_attempts} times while "
             "this one uploaded; the site is not yet fully published. Run `broadcaster retry` in a moment."
         ))
+        self._put_up -= known.files.keys()  # the rest: in doubt (``_publish``)
+        raise failure
 
     def _claim(self, client: Any, site: BuiltSite) -> Remote:
         """The place without a manifest made this store's (``_claim_the_place``), after refusing another
@@ -554,7 +570,8 @@ class S3Host(SiteHost):
         restored = mine is not None and mine.store == site.store and site.restored_over(mine.generation)
         if client is None or mine is None or customers or restored:
             return _Fresh.none()
-        paths = [p for p in Plan.of(site, mine).pages if p not in mine.files]
+        doubts = self.local_copy.in_doubt()  # likely there already: uploaded with the publish's first round
+        paths = [p for p in Plan.of(site, mine).pages if p not in mine.files and p not in doubts]
         if not paths:
             return _Fresh.none()
 
@@ -573,9 +590,14 @@ class S3Host(SiteHost):
         fresh.named_by(remote.files)  # the bucket's manifest names them: never orphans, whatever happens next
         if remote.store == site.store:  # after a conflict too: the manifest read again may show a later build
             site.refuse_restored_over(remote.generation, self.location)
+        named = remote.files.keys()  # by the manifest planned against (what a failure leaves unnamed is in doubt)
+        doubts = self.local_copy.in_doubt()
+        if doubts:  # left by a failed publish: planned as present, hash unknown (uploaded if built, else deleted)
+            remote = replace(remote, files={**remote.files, **dict.fromkeys(doubts, "")})
         plan = Plan.of(site, remote)
         confirming = self._confirm(client, site, remote, plan)
         done = _Progress(dict(remote.files), remote.etag)
+        wrote = False
         try:
             try:
                 try:
@@ -602,6 +624,7 @@ class S3Host(SiteHost):
                 self._upload_round(client, site, plan.linking, done, stop,
                                    manifest=(replace(plan.while_deleting(result), list_again=result.list_again),
                                              pending), fresh=fresh)
+                wrote = True
                 fresh.named_by(result.files)
             else:
                 # Only customers' pages changed, which the manifest never names: a new manifest (its ETag
@@ -612,15 +635,34 @@ class S3Host(SiteHost):
                 self._call(partial(client.delete_object, Bucket=self.bucket, Key=self.prefix + path), f"delete {path}")
                 done.files.pop(path, None)
         except _Conflict:
+            self._put_up |= {p for p, h in _public(done.files).items() if h and p not in named and p not in fresh.paths}
             raise
-        except BaseException:
+        except BaseException as exc:
             self.local_copy.forget()
+            saved = False
             if _public(done.files) != _public(remote.files):  # customers' pages: listed again by the next publish
                 progress = plan.progress(site, remote, done.files)
                 list_again = remote.list_again or bool(self._unproven)
-                if self._save_progress(client, replace(progress, etag=done.etag, list_again=list_again), fresh):
+                saved = self._save_progress(client, replace(progress, etag=done.etag, list_again=list_again), fresh)
+                if saved:
                     fresh.named_by(done.files)
+            # Pages this publish put up that the manifest planned against did not name, with no manifest known to
+            # name them now (the progress manifest not written): named nowhere, no later publish would delete them
+            # (a withdrawn incident's page would stay up for good). The pages created ahead: ``_take_back``.
+            unnamed = set() if saved else {p for p, h in _public(done.files).items()
+                                           if h and p not in named and p not in fresh.paths}
+            unnamed |= self._put_up - named - (done.files.keys() if saved else set())
+            self._put_up = set()
+            if unnamed and isinstance(exc, DeliveryError):
+                raise self._in_doubt_failure(exc, unnamed, recorded=self.local_copy.doubt(unnamed)) from exc
+            if unnamed:
+                self.local_copy.doubt(unnamed)
             raise
+        if doubts:  # the manifest that landed names them (uploaded, or hash unknown), or they were deleted
+            self.local_copy.settle(doubts & ({*plan.delete, *result.files} if wrote else set(plan.delete)))
+        # Put up by an attempt before a conflict, then taken out by the later build that won it: named nowhere.
+        stray, self._put_up = self._put_up - result.files.keys(), set()
+        stray_recorded = self.local_copy.doubt(stray)
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
         if result.list_again:
@@ -636,6 +678,11 @@ class S3Host(SiteHost):
             notes.append(site.restored_note(remote.generation))
         if left:
             notes.append(left)
+        if stray:
+            then = ("the next publish from this machine deletes them unless its build has them" if stray_recorded
+                    else "delete them from the bucket by hand")
+            notes.append(f"{len(stray)} pages put up before another publisher's manifest took their place are named "
+                         f"by no manifest: {self._shown(sorted(stray))}; {then}.")
         return Receipt(remote_id=self.location, notes=tuple(notes))
 
     def _upload_round(
@@ -720,18 +767,22 @@ class S3Host(SiteHost):
             return remote
         # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
         compared = None if remote.older else site
-        customers = self._listed(client, AUDIENCE_DIR, compared, "list the customers' pages")
+        # Only keys this place's publishes marked are deleted (a shared bucket's a/docs/index.html is not ours):
+        # those the build lacks are looked at. Not over an older manifest, whose publishes marked nothing.
+        owned = None if remote.older or site is None else site.hashes.keys()
+        customers = self._listed(client, AUDIENCE_DIR, compared, "list the customers' pages", marked_unless=owned)
         return replace(remote, files={**remote.files, **customers}) if customers else remote
 
     def _listed(
         self, client: Any, under: str, site: BuiltSite | None, doing: str, *, recovering: bool = False,
-        known: Collection[str] = (),
+        known: Collection[str] = (), marked_unless: Collection[str] | None = None,
     ) -> dict[str, str]:
         """Every file under ``under`` in the shape of a site's (a shared bucket's other files are not ours to
         delete), with ``site``'s hash where the bucket holds that very file, else unknown (""): uploaded again.
         ``recovering`` (no manifest says which files are the site's): only those carrying this place's mark
         (``_only_marked``); a shared bucket's CI badge or API file has the shape of a site's too. Keys in ``known``
-        (named by the manifest) are not looked at again.
+        (named by the manifest) are not looked at again. ``marked_unless`` (the build's files): of the keys listed
+        that are not among them, only those carrying this place's mark are kept (the others are left, and named).
 
         The customers' pages under ``a/`` are always listed: a manifest in the bucket naming them would give
         every customer's capability to whoever reads it. Compared by content (the ETag of an object a single
@@ -750,15 +801,20 @@ class S3Host(SiteHost):
         etags: dict[str, str] = self._call(listed, doing)
         if recovering:
             etags = self._only_marked(client, {k: e for k, e in etags.items() if k not in known})
+        elif marked_unless is not None and (lacked := {k: e for k, e in etags.items() if k not in marked_unless}):
+            kept = {k: e for k, e in etags.items() if k in marked_unless}
+            etags = {**kept, **self._only_marked(client, lacked, lost=False)}
         return {key: _hash_if_same(site, key, etag) for key, etag in etags.items()}
 
-    def _only_marked(self, client: Any, etags: Mapping[str, str]) -> dict[str, str]:
+    def _only_marked(self, client: Any, etags: Mapping[str, str], *, lost: bool = True) -> dict[str, str]:
         """Of the keys listed over a lost manifest, those this place's publishes uploaded: their HEAD shows
         ``mark`` (asked together, in one round trip: only on this recovery path). The others, a shared bucket's
         own files or objects uploaded before the mark existed, are never deleted. Those provably another's (another
         mark: another site's; a HEAD refused: an object encrypted with a customer key, or denied by policy, which
         this site's uploads never are) are named in the publish's notes (``_left_note``); those with no mark at all,
-        maybe this site's from before the mark, fail it once it is done (``_unproven_failure``)."""
+        maybe this site's from before the mark, fail it once it is done (``_unproven_failure``). Not ``lost`` (the
+        customers' pages a manifest of this format says a/ holds, all marked when written): unmarked ones are
+        another program's, named in the notes."""
         def marked(key: str) -> str | None:
             try:
                 answer = client.head_object(Bucket=self.bucket, Key=self.prefix + key)
@@ -782,6 +838,9 @@ class S3Host(SiteHost):
             found = dict(zip(keys, pool.map(looked, keys), strict=True))
         self._left |= {key for key, mark in found.items() if mark == "another's"}
         unmarked = {key for key, mark in found.items() if mark == "unmarked"}
+        if not lost:
+            self._unmarked_customers |= unmarked
+            unmarked = set()
         self._unproven |= {key for key in unmarked if key.startswith(_WITHDRAWABLE)}
         self._unmarked_other |= {key for key in unmarked if not key.startswith(_WITHDRAWABLE)}
         return {key: etags[key] for key, mark in found.items() if mark == "ours"}
@@ -813,6 +872,12 @@ class S3Host(SiteHost):
                 f"incidents/, components/ or a/) left in place, not deleted: no manifest names them and they carry "
                 f"no mark, so they may be another program's in this bucket: {self._shown(other)}. Delete by hand any "
                 f"that is this site's old file; give publish.{self.name} a prefix of its own to keep them apart.")
+        if mine := sorted(self._unmarked_customers - site.hashes.keys()):
+            notes.append(
+                f"{len(mine)} files shaped like a customer's page but carrying no mark left in place, not deleted: "
+                f"broadcaster marks every customer page it writes, so they are likely another program's in this "
+                f"bucket: {self._shown(mine)}. Delete by hand any that is this site's; give publish.{self.name} a "
+                "prefix of its own to keep them apart.")
         return " ".join(notes) or None
 
     def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
@@ -961,11 +1026,27 @@ class S3Host(SiteHost):
         """After a publish that failed or was refused: delete the pages it created ahead (``_create_fresh_pages``)
         that no manifest in the bucket names. ``If-None-Match: *`` proved nothing was there before, and, named
         nowhere, no later publish would ever delete them (a withdrawn incident's page would stay up for good).
-        Raises, in place of ``failure``, an error naming those it could not delete."""
+        The bucket's manifest is read first: a write answered with an error may have landed all the same, and a
+        page it names must stay (every later publish trusts its hash). Where it cannot be read, or a delete
+        fails, the pages are recorded in doubt for the next publish to settle (``LocalCopy.in_doubt``). Raises,
+        in place of ``failure``, an error naming those left in the bucket."""
         orphans = sorted(fresh.orphans())
         if not orphans or fresh.client is None:
             return
         client = fresh.client
+        try:
+            there = self._read_document(client)
+        except Exception:  # noqa: BLE001 - unknown: kept, the next publish settles them
+            there = None
+        if there is None:
+            recorded = self.local_copy.doubt(orphans)
+            if isinstance(failure, DeliveryError):
+                raise self._in_doubt_failure(failure, set(orphans), recorded=recorded) from failure
+            return
+        fresh.named_by(there.files)
+        orphans = sorted(fresh.orphans())
+        if not orphans:
+            return
 
         def delete(path: str) -> None:
             self._call(partial(client.delete_object, Bucket=self.bucket, Key=self.prefix + path), f"delete {path}")
@@ -975,13 +1056,34 @@ class S3Host(SiteHost):
         left = {path: error for path, f in outcomes.items() if (error := f.exception()) is not None}
         if not left:
             return
+        recorded = self.local_copy.doubt(left)
         shown = ", ".join(self.prefix + path for path in sorted(left))
         said = str(failure).replace("Nothing was published there.", "Nothing else was published there.")
+        then = ("the next publish from this machine deletes them unless its build has them (run `broadcaster "
+                f"retry`); if you publish from another machine instead, delete {shown} from the bucket by hand"
+                if recorded else f"delete {shown} from the bucket, or a later publish may never take them out")
         raise DeliveryError(self._clean(
             f"{said} Before it stopped, this publish created new pages in {self.location} that no manifest names, "
-            f"and could not delete them again ({next(iter(left.values()))}): delete {shown} from the bucket, "
-            "or a later publish may never take them out."
+            f"and could not delete them again ({next(iter(left.values()))}): {then}."
         ), retryable=getattr(failure, "retryable", True)) from failure
+
+    def _in_doubt_failure(self, failure: DeliveryError, paths: set[str], *, recorded: bool) -> DeliveryError:
+        """``failure``, saying which pages it left in the bucket that no manifest is known to name, and what
+        settles them: a withdrawal published elsewhere would not know to delete them."""
+        shown = self._shown(sorted(paths))
+        if recorded:
+            then = ("The next publish from this machine settles them: it uploads those its build has and deletes "
+                    "the others (run `broadcaster retry`). If you publish from another machine instead and one of "
+                    "them is a withdrawn incident's page, delete it from the bucket by hand.")
+        else:
+            then = (f"Recording them under {self.local_copy.doubts_path.parent} for the next publish failed too: "
+                    "if one is a withdrawn incident's page, delete it from the bucket by hand; the others go in the "
+                    "manifest with the next publish that succeeds.")
+        said = str(failure).replace("Nothing was published there.", "Nothing else was published there.")
+        return DeliveryError(self._clean(
+            f"{said} Before it stopped, this publish put {len(paths)} page{'s' if len(paths) != 1 else ''} in "
+            f"{self.location} that no manifest is known to name: {shown}. {then}"
+        ), retryable=failure.retryable, retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
 
     @staticmethod
     def _check_stop(*stops: threading.Event) -> None:
