@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -264,15 +264,22 @@ class Config:
         """(where it is configured, its value) for every secret this config gives a destination or the store:
         what may be said of one (an update's text holding it is refused by its name, never its value).
 
-        The ``${VAR}`` secrets of channels and publish targets, the variables a
-        ``[store] url`` names, and the standard variables the SDKs read by
+        The ``${VAR}`` secrets of channels and publish targets (and the credential alone within one, a channel
+        type's ``secret_parts``), the variables a ``[store] url`` names, or the whole ``[store] url = "${VAR}"``
+        and its password when it holds one, and the standard variables the SDKs read by
         themselves (AWS keys, ``PGPASSWORD``, a proxy's password), which may reach an error text
         or a library's log too.
         """
         env = os.environ if environ is None else environ
         tables = self._named_tables()
-        named = [(f"{where}.{key} (${{{value.env_var}}})", value.reveal_or_empty())
-                 for where, table in tables for key, value in secrets_in(table.options)]
+        named: list[tuple[str, str]] = []
+        for where, table in tables:
+            # With the credential alone within each (a Discord webhook's token, a Teams flow's sig): the same
+            # webhook written another way (canary.discord.com, ":443") holds it, not the URL as configured.
+            parts = _secret_parts(where, table)
+            for key, value in secrets_in(table.options):
+                label, revealed = f"{where}.{key} (${{{value.env_var}}})", value.reveal_or_empty()
+                named += [(label, revealed), *((label, part) for part in (parts(revealed) if revealed else []))]
         named += [(f"the credentials in {where}", part) for where, value in list(named)
                   for part in url_credentials(value)]
         named += [(f"a password in the URLs of {where}", part) for where, table in tables for part in url_secrets(table)]
@@ -282,6 +289,10 @@ class Config:
         url = self.store.url.reveal_or_empty() if isinstance(self.store.url, Secret) else self.store.url
         named += [(f"${{{name}}} (in [store] url)", env.get(name, ""))
                   for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", url or "")]
+        if isinstance(self.store.url, Secret) and url:  # url = "${STORE_URL}": its value names no variable
+            where = f"[store] url (${{{self.store.url.env_var}}})"
+            passwords = store_url_secrets(url)
+            named += [(where, part) for part in ([url, *passwords] if passwords else [])]
         if any(table.type == "s3" for table in self.publish.values()):
             named += [(name, env.get(name, "")) for name in AWS_SECRET_VARIABLES]
         if url:
@@ -311,6 +322,21 @@ class Config:
                                                       f"make one with {MAKE_FEED_TOKEN})")
                     missing.append(f"audiences.{key}.feed_token: ${{{token.env_var}}}{unfit}")
         return missing
+
+
+def _secret_parts(where: str, table: ChannelConfig) -> Callable[[str], list[str]]:
+    """The ``secret_parts`` of a channel's type (the credential alone within one of its secret values); none for
+    a publish target or the bot, nor for a type no module is there for (a config made in code)."""
+    if not where.startswith("channels."):
+        return lambda _value: []
+    from broadcaster.registry import load_channel_class  # the registry reads this module
+
+    try:
+        kind = load_channel_class(table.type)
+    except ConfigError:
+        return lambda _value: []
+    parts: Callable[[str], list[str]] = getattr(kind, "secret_parts", lambda _value: [])
+    return parts
 
 
 def secrets_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Secret]]:
@@ -381,6 +407,13 @@ def proxy_secrets_named(env: Mapping[str, str]) -> list[tuple[str, str]]:
     # Without a scheme ("user:password@proxy:3128") the SDKs read it as http://, and so is it read here.
     return [(f"the password in ${{{name}}}", part) for name in names
             for part in url_credentials(env[name] if "://" in env[name] else f"http://{env[name]}", user_alone=False)]
+
+
+def store_url_secrets(url: str) -> list[str]:
+    """The password of a store URL, as written and decoded, in its userinfo or its query (libpq's
+    ``sslpassword``, a client key's passphrase, too). A user alone there is a name, not a secret."""
+    query = re.findall(r"[?&](?:ssl)?password=([^&#]+)", url, re.IGNORECASE)
+    return [*url_credentials(url, user_alone=False), *query, *(unquote(q) for q in query)]
 
 
 def url_secrets(table: ChannelConfig) -> list[str]:

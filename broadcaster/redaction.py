@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
-from broadcaster.config import without_credentials
+from broadcaster.config import without_credentials, without_lone_users
 from broadcaster.errors import printable
 from broadcaster.messages.gate import comparable
 
@@ -73,7 +73,7 @@ def forms(secret: str) -> set[str]:
     ``.env`` keeps its line end, and the channels send it stripped.
     """
     found: set[str] = set()
-    for value in {secret, secret.strip(), _without_default_port(secret.strip())}:
+    for value in {secret, secret.strip(), *_default_port_forms(secret.strip())}:
         if len(value) < MIN_SECRET_LENGTH:
             continue
         once = quote(value, safe="")
@@ -102,17 +102,35 @@ def held_secret(text: str, named: Iterable[tuple[str, str]]) -> str | None:
 
     Compared as the input gate compares (``gate.comparable``: any case, compatibility forms, invisible characters
     dropped), in every form ``forms`` knows, in the text as written and with its percent-escapes and HTML
-    entities decoded (a link copied from a browser's address bar or a page's source).
+    entities decoded (a link copied from a browser's address bar or a page's source); a secret of ``JOINED_FROM``
+    characters or more also with the text's white space removed (a token wrapped across lines).
     """
     readings = _readings(text)
+    joined: tuple[str, ...] | None = None
     for where, value in named:
         if any(pattern.search(reading) for pattern in _held_patterns(value) for reading in readings):
             return where
+        if len(value.strip()) >= JOINED_FROM:
+            joined = joined if joined is not None else tuple({_SPACES.sub("", reading) for reading in readings})
+            if any(pattern.search(reading) for pattern in _joined_patterns(value) for reading in joined):
+                return where
     return None
+
+
+# A secret this long is no word, nor a few words run together by chance: looked for in the text with its white
+# space removed too, as a token a terminal, a mail or a chat wrapped is pasted ("xoxb-slack-\ntoken-5c8e1a").
+JOINED_FROM = 20
+_SPACES = re.compile(r"\s+")
 
 
 def _readings(text: str) -> tuple[str, ...]:
     return tuple({comparable(text), comparable(unquote(text)), comparable(html.unescape(text))})
+
+
+@lru_cache(maxsize=256)
+def _joined_patterns(value: str) -> tuple[re.Pattern[str], ...]:
+    joined = {_SPACES.sub("", comparable(form)) for form in forms(value)}
+    return tuple(re.compile(re.escape(form)) for form in sorted(joined) if len(form) >= MIN_SECRET_LENGTH)
 
 
 @lru_cache(maxsize=256)
@@ -131,17 +149,21 @@ def _held_patterns(value: str) -> tuple[re.Pattern[str], ...]:
 _DEFAULT_PORTS = {"https": ":443", "http": ":80"}
 
 
-def _without_default_port(value: str) -> str:
-    """A URL's other form without its default port ("https://host:443/..."), which httpx drops from the
-    URL it logs: Azure Logic Apps and Power Automate URLs are copied with it. Anything else as it is."""
+def _default_port_forms(value: str) -> tuple[str, ...]:
+    """A URL's other form, with its default port written out ("https://host:443/...") or not: httpx drops it
+    from the URL it logs, Azure Logic Apps and Power Automate show trigger URLs with it, Teams' "Copy URL"
+    without, and an operator pastes either. Nothing for anything else."""
     try:
         parts = urlsplit(value)
+        written = parts.port
     except ValueError:  # not a URL urllib can read ("http://[::1"): a secret like any other
-        return value
+        return ()
     netloc, port = parts.netloc, _DEFAULT_PORTS.get(parts.scheme.lower())
-    if port is None or not netloc.endswith(port):
-        return value
-    return value.replace(netloc, netloc[: -len(port)], 1)
+    if port is None or not parts.hostname:
+        return ()
+    if netloc.endswith(port):
+        return (value.replace(netloc, netloc[: -len(port)], 1),)
+    return (value.replace(netloc, netloc + port, 1),) if written is None and not netloc.endswith(":") else ()
 
 
 @lru_cache(maxsize=64)
@@ -167,6 +189,14 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     if pattern is not None:
         text = _without_cut_secrets(pattern.sub(MASK, text), _lowered_forms(chosen))
     return _SIGNATURE.sub(rf"\g<1>{MASK}", text)
+
+
+def stored_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """A text read back from the store (an error, a note), masked as it would be stored today: ``redact``, and a
+    user name standing alone in a URL (``without_lone_users``). A row an earlier version wrote, or a record
+    imported from one, may hold what was masked only later (a proxy's key, ``http://KEY@proxy/``): every view
+    and export of stored texts goes through here."""
+    return without_lone_users(redact(text, secrets)) if text else text
 
 
 def _chosen(secrets: Iterable[str]) -> frozenset[str]:

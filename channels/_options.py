@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +13,26 @@ from broadcaster.errors import ConfigError
 def require_https(options: Mapping[str, Any], key: str, where: str, example: str, default: str | None = None) -> None:
     """Refuse ``options[key]`` unless it is an ``https://`` address with a host and no credentials or query."""
     value = options.get(key, default)
-    parts = urlsplit(value) if isinstance(value, str) else None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+    except ValueError:  # an unclosed "[": refused like any other address it cannot read
+        parts = None
     if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.query:
-        raise ConfigError(f'{where}{key}: must be an https:// address, e.g. "{example}", not {value!r}.')
+        raise ConfigError(f'{where}{key}: must be an https:// address, e.g. "{example}", not {shown_url(value)}.')
+
+
+def shown_url(value: Any) -> str:
+    """A refused address as a config error may quote it: its user and password, and its query, as ``***`` (a
+    password or a token written there; a cron job's or a CI job's log keeps what a command prints)."""
+    from broadcaster.config import without_credentials  # config loads the channel classes
+
+    if not isinstance(value, str):
+        return repr(value)
+    address = re.split(r"[?#]", value, maxsplit=1)[0]
+    scheme, found, rest = address.partition("://")
+    authority, slash, path = rest.partition("/")
+    if found and "@" in authority:  # every "@" of it: "https://a@b:pw@host" holds a password too
+        shown = f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    else:
+        shown = without_credentials(address)
+    return repr(shown + ("?***" if len(address) < len(value) else ""))

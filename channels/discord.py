@@ -122,14 +122,19 @@ class DiscordChannel(HttpChannel):
         value = self.config.options.get("thread_id")
         return str(value) if value is not None else ""
 
+    @classmethod
+    def secret_parts(cls, value: str) -> list[str]:
+        """Of a secret value, the part that is the credential alone: a webhook URL's token, which an error may
+        quote, and which the same webhook written another way holds too (canary.discord.com, discordapp.com, as
+        Discord's clients copy it). ``Config.named_secrets`` asks here, so an update holding it is refused."""
+        parts = split_secret_url(value)
+        found = _WEBHOOK_PATH.match(parts.path) if parts is not None else None
+        return [found.group("token")] if found else []
+
     def secret_values(self) -> list[str]:
         """The URL and its token alone: an error may quote either."""
         values = super().secret_values()
-        for parts in filter(None, map(split_secret_url, list(values))):
-            found = _WEBHOOK_PATH.match(parts.path)
-            if found:
-                values.append(found.group("token"))
-        return values
+        return values + [part for value in values for part in self.secret_parts(value)]
 
     # -- render -----------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from broadcaster.channels._ids import stable_digits
+from broadcaster.channels._options import shown_url
 from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.channels.email import is_loopback
 from broadcaster.messages import matrix as fmt
@@ -91,7 +92,7 @@ class MatrixChannel(Channel):
         if not isinstance(homeserver, str) or not _HOMESERVER.match(homeserver):
             raise ConfigError(
                 f'{where}homeserver: must be the homeserver\'s address, e.g. "https://matrix.example.org" '
-                f"(Element shows it under Settings > Help & About), not {homeserver!r}."
+                f"(Element shows it under Settings > Help & About), not {shown_url(homeserver)}."
             )
         host = urlsplit(homeserver).hostname or ""
         if homeserver.startswith("http://") and not is_loopback(host):

@@ -80,12 +80,18 @@ class TeamsChannel(HttpChannel):
 
         return cls.url_key(options, "webhook_url", "teams", flow)
 
+    @classmethod
+    def secret_parts(cls, value: str) -> list[str]:
+        """Of a secret value, the part that is the credential alone: a trigger URL's ``sig=``, which an error may
+        quote, and which the same flow written another way holds too (with ":443", as Power Automate shows it).
+        ``Config.named_secrets`` asks here, so an update holding it is refused."""
+        parts = split_secret_url(value)
+        return [v for k, v in parse_qsl(parts.query) if k == "sig" and v] if parts is not None else []
+
     def secret_values(self) -> list[str]:
         """The URL and its signature alone: an error may quote either."""
         values = super().secret_values()
-        for parts in filter(None, map(split_secret_url, list(values))):
-            values += [v for k, v in parse_qsl(parts.query) if k == "sig" and v]
-        return values
+        return values + [part for value in values for part in self.secret_parts(value)]
 
     def render(self, view: UpdateView) -> Rendered:
         return Rendered(text=preview(view, "Teams"), visibility=view.visibility, payload={"body": fmt.message(view)})

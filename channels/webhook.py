@@ -67,10 +67,16 @@ _RESERVED = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-ty
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # A value HTTP (and httpx, which encodes values as ASCII) carries: visible ASCII, with spaces and tabs only between.
 _HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")  # fullmatch: "$" passes a final "\n"
+# Headers that carry a credential, by name ("Authorization", "Cookie", "X-Api-Key", "X-Auth-Token") or by value
+# ("Bearer ...", "Basic ..."): given only as "${VAR}", like every secret. Any other value ("X-Tenant" = "acme") is
+# plain text: masked as a secret it would be masked in every message.
+_CREDENTIAL_HEADER = re.compile(r"auth|cookie|key|token|secret|signature|passw|pwd|credential|session", re.IGNORECASE)
+_CREDENTIAL_VALUE = re.compile(r"(?:bearer|basic|token|digest|apikey|api-key)\s", re.IGNORECASE)
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 _PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHORTEST_TOKEN = 6  # shorter parts of a url ("v2", "1234") are versions and numbers, too common to mask
+_KEY_LENGTH = 20  # a part of a url this long and token-like is a key, never a word an update may hold
 
 
 class WebhookChannel(HttpChannel):
@@ -116,6 +122,14 @@ class WebhookChannel(HttpChannel):
         the parts that look like tokens, and the path or query holding them (``_url_parts``)."""
         values = [v for v in (s.reveal_or_empty() for _, s in secrets_in(self.config.options)) if v]
         return values + [part for value in values if "://" in value for part in _url_parts(value)]
+
+    @classmethod
+    def secret_parts(cls, value: str) -> list[str]:
+        """Of a secret value, the parts an operator's text may hold alone, for ``Config.named_secrets``: each
+        part of a url's path or query that is a key, 20 characters or more (``_url_parts`` gives a receiver's
+        answer more: shorter ids and the whole path, "api/v1/Webhooks", which an update may name)."""
+        return [part for part in _url_parts(value) if len(part) >= _KEY_LENGTH and "/" not in part
+                and "&" not in part] if "://" in value else []
 
     # -- render / send ------------------------------------------------------------
 
@@ -297,7 +311,8 @@ def signing_key(value: str, source: str) -> bytes:
 
 
 def _headers(value: Any, where: str) -> dict[str, str | Secret]:
-    """The configured extra headers; ConfigError for a bad name, a reserved one, or a value HTTP cannot carry.
+    """The configured extra headers; ConfigError for a bad name, a reserved one, a value HTTP cannot carry, or a
+    credential written in the file (``_CREDENTIAL_HEADER``, ``_CREDENTIAL_VALUE``).
 
     A ``${VAR}`` value is checked when its variable is set (at load, and again as each request is made)."""
     if not isinstance(value, dict):
@@ -310,6 +325,12 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
             raise ConfigError(f"{where}.{name}: must be a one-line string or \"${{VAR}}\".")
         if not _HEADER_VALUE.fullmatch(text):
             raise ConfigError(f"{where}.{name}: {_unsendable(text, header)}")
+        if isinstance(header, str) and (_CREDENTIAL_HEADER.search(name) or _CREDENTIAL_VALUE.match(header)):
+            # Written in the file it would be no secret: printed where a receiver echoes it, stored, exported.
+            raise ConfigError(
+                f"{where}.{name}: holds a credential written in the file. Put it in an environment variable and "
+                f'write "{name}" = "${{MY_VAR}}" instead: its value is then a secret, masked wherever it is shown.'
+            )
     return dict(value)
 
 

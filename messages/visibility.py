@@ -938,14 +938,24 @@ def started_as_told(incident: Incident, told: Sequence[Update]) -> Incident:
 def reads_the_same(visibility: Visibility, shown: Update, correction: Update) -> bool:
     """Whether the readers of ``visibility`` would read ``correction`` exactly as ``shown`` (the text they have): one
     that changes only what others read (a customer's detail, the staff note) is not theirs to hear of, and telling
-    them "Corrected" would tell them something private changed. Staff read everything: never the same for them."""
+    them "Corrected" would tell them something private changed. Staff read everything: the same for them only when
+    every field a correction carries is (an amend of the update's own words sent them "Correction" of nothing)."""
     if visibility.level == Level.INTERNAL:
-        return False
+        return _same_for_staff(shown, correction)
     if visibility.level == Level.AUDIENCE and visibility.audience:
         key = visibility.audience
         return (audience_text(shown.raw_message, key) == audience_text(correction.raw_message, key)
                 and _detail_for(shown, key) == _detail_for(correction, key))
     return public_text(shown.raw_message) == public_text(correction.raw_message)
+
+
+def _same_for_staff(shown: Update, correction: Update) -> bool:
+    """The text to the character, the private note, tickets, customers and each customer's detail (in any order:
+    a correction lists the kept ones first)."""
+    return (shown.raw_message == correction.raw_message and shown.private_note == correction.private_note
+            and shown.tickets == correction.tickets and shown.customers == correction.customers
+            and shown.audiences == correction.audiences
+            and sorted(shown.audience_detail) == sorted(correction.audience_detail))
 
 
 def identical_text(one: Update, other: Update) -> bool:

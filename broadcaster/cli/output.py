@@ -16,9 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -32,7 +34,7 @@ from broadcaster.messages.visibility import full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
 from broadcaster.operations.withdrawing import readers_changed
-from broadcaster.redaction import redact
+from broadcaster.redaction import redact, stored_text
 from broadcaster.store import Delivery
 from broadcaster.times import format_time
 
@@ -179,7 +181,8 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
     line = Text("? ", style="magenta")
     if withdrawn:
-        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {delivery.last_error}.", one_line=True))
+        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {stored_text(delivery.last_error or '')}.",
+                              one_line=True))
         return line
     if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
         line.append(
@@ -466,7 +469,7 @@ def _withdraw_left_alone(result: PostResult, left: Sequence[Delivery], destinati
         lines.append("  " + LEFT_UP_HEADING.format(count=len(left)))
     for delivery in left:
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        lines.append(printable(f"    {where} (#{delivery.sequence}): {delivery.last_error}.", one_line=True))
+        lines.append(printable(f"    {where} (#{delivery.sequence}): {stored_text(delivery.last_error or '')}.", one_line=True))
     return lines
 
 
@@ -524,23 +527,44 @@ def print_list(summaries: Sequence[IncidentSummary], *, as_json: bool) -> None:
     if not summaries:
         out.print("No incidents yet. Post one: broadcaster post --title 'API errors' 'Investigating elevated errors.'", markup=False)
         return
+    rows = [_list_row(summary) for summary in summaries]
+    # Only the title wraps: rich fitted a narrow terminal by cutting every column with "…", the ids the operator
+    # types after -i, resolve and withdraw among them, and a withdrawal's word. Too narrow for that, one incident
+    # takes three lines.
+    widths = [max(cell_len(str(cell)) for cell in column) for column in zip(_LIST_COLUMNS, *rows, strict=True)]
+    title_width = out.width - sum(widths) + widths[3] - 2 * len(widths)
+    if title_width < _LEAST_TITLE_WIDTH:
+        for incident_id, status, impact, title, started, updates, undelivered in rows:
+            out.print(Text(incident_id.plain, style="bold"))  # alone, never broken by us: a terminal joins its own wrap
+            detail = Text.assemble(status, f", {impact}, started {started}, {updates} update(s), ", undelivered,
+                                   " undelivered")
+            out.print(Padding.indent(detail, 2), Padding.indent(title, 2), soft_wrap=False)
+        return
     table = Table(box=None, header_style="bold")
-    for column in ("id", "status", "impact", "title", "started", "updates", "undelivered"):
-        table.add_column(column, no_wrap=column != "title")
-    for summary in summaries:
-        incident = summary.incident
-        stands = "cancelled" if summary.cancelled else incident.status.value
-        status = Text(stands, style="yellow" if incident.is_open else "green")
-        if incident.withdrawn_at is not None:
-            status = Text(f"{stands} withdrawn", style="dim strike")
-        if summary.overdue:
-            status.append(" OVERDUE", style="bold red")
-        table.add_row(
-            Text(incident.id), status, Text(incident.impact.value), Text(incident.title),
-            Text(format_time(incident.created_at)), Text(str(summary.updates)),
-            Text(str(summary.undelivered), style="red") if summary.undelivered else Text("0", style="dim"),
-        )
+    for column in _LIST_COLUMNS:
+        table.add_column(column, no_wrap=column != "title", width=min(widths[3], title_width) if column == "title" else None)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
+
+
+_LIST_COLUMNS = ("id", "status", "impact", "title", "started", "updates", "undelivered")
+_LEAST_TITLE_WIDTH = 12  # "API errors on" a line: narrower, a title reads as a column of word ends
+
+
+def _list_row(summary: IncidentSummary) -> tuple[Text, ...]:
+    incident = summary.incident
+    stands = "cancelled" if summary.cancelled else incident.status.value
+    status = Text(stands, style="yellow" if incident.is_open else "green")
+    if incident.withdrawn_at is not None:
+        status = Text(f"{stands} withdrawn", style="dim strike")
+    if summary.overdue:
+        status.append(" OVERDUE", style="bold red")
+    return (
+        Text(incident.id), status, Text(incident.impact.value), Text(incident.title),
+        Text(format_time(incident.created_at)), Text(str(summary.updates)),
+        Text(str(summary.undelivered), style="red") if summary.undelivered else Text("0", style="dim"),
+    )
 
 
 def print_incident(config: Config, record: IncidentRecord, *, as_json: bool) -> None:
@@ -605,7 +629,7 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
                       Text(printable(d.remote_id or "", one_line=True)), Text(str(d.attempts)),
-                      Text(printable(redact(d.last_error or ""), one_line=True)))
+                      Text(printable(stored_text(d.last_error or ""), one_line=True)))
     return table
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import click
 
@@ -129,7 +129,7 @@ def read_message(message: str | None, existing: Any, store: Any, rule: Rule | No
     if message == "-":
         from broadcaster.messages.gate import MESSAGE
 
-        data = read_bounded(sys.stdin.buffer, rule or MESSAGE, "standard input")
+        data = read_bounded(standard_input().buffer, rule or MESSAGE, "standard input")
         try:
             # The line end that ends the input (echo, print, a file) is not text anyone wrote: it must not
             # count toward the length limit, nor be published.
@@ -147,6 +147,17 @@ def read_message(message: str | None, existing: Any, store: Any, rule: Rule | No
     if any("\udc80" <= ch <= "\udcff" for ch in message):
         raise InputError("the message is not valid UTF-8 text; fix your terminal's encoding or pass it with `-` from a UTF-8 file.")
     return message
+
+
+def standard_input(what: str = "the text", instead: str = "the text itself (a postmortem: its file's path)",
+                   nothing: str = "stored or sent") -> TextIO:
+    """``sys.stdin`` to read ``-`` from; refused when the command was started with it closed (``<&-``, a job
+    runner that closes it): Python then has no stream, and reading one ended "unexpected error (AttributeError)"."""
+    if sys.stdin is None:
+        raise InputError(f"`-` reads {what} from standard input, but standard input is closed (the command was started "
+                         f"with `<&-`, or by a job runner that closes it). Pipe {what} in, or give {instead} in place "
+                         f"of `-`. Nothing was {nothing}.")
+    return sys.stdin
 
 
 def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:

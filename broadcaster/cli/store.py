@@ -89,7 +89,9 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     from broadcaster.store import transfer as store_transfer
 
     if str(source) == "-":
-        name, handle = "standard input", sys.stdin
+        from broadcaster.cli.publishing import standard_input
+
+        name, handle = "standard input", standard_input("the export", "the export FILE's path", "imported")
     else:
         try:
             name, handle = str(source), source.open(encoding="utf-8")

@@ -9,11 +9,17 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from broadcaster.delivery import DONE_STATES, NOT_IN_ONLY, SKIPPED_BY_OPERATOR, DeliveryState
+from broadcaster.delivery import DONE_STATES, NOT_IN_ONLY, READ_THE_SAME, SKIPPED_BY_OPERATOR, DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages import advice
-from broadcaster.messages.model import Incident, Status, Update
-from broadcaster.messages.visibility import corrected_sequence, identical_text, written_alike
+from broadcaster.messages.model import INTERNAL, Incident, Level, Status, Update, Visibility
+from broadcaster.messages.visibility import (
+    as_last_corrected,
+    corrected_sequence,
+    identical_text,
+    reads_the_same,
+    written_alike,
+)
 from broadcaster.store import PlannedDelivery, Store
 
 # A new incident as one still open and posted within the hour; an update as the incident's latest within 15
@@ -125,6 +131,7 @@ def refuse_a_repeated_correction(store: Store, incident: Incident, correction: U
     latest, told = _told_the_same(store, incident, correction)
     going = _going(planned)
     if latest is None or not going <= told:
+        _refuse_a_correction_of_nothing(store, incident, correction, planned)
         return
     sequence = corrected_sequence(correction)
     minutes = int((correction.created_at - latest.created_at).total_seconds() // 60)
@@ -139,6 +146,31 @@ def refuse_a_repeated_correction(store: Store, incident: Incident, correction: U
     )
 
 
+def _refuse_a_correction_of_nothing(store: Store, incident: Incident, correction: Update,
+                                    planned: Sequence[PlannedDelivery]) -> None:
+    """Refuse an ``amend`` that changes nothing for any reader: going nowhere (``reads_the_same`` skipped every
+    place), and the version staff and every planned reader have (or are owed: ``retry`` sends it) in every field.
+    Stored, it was sent to staff as a "Correction" of nothing (the update's own words retyped, a line recalled from
+    the shell's history), and the public was told "the correction changes only what others read"."""
+    sequence = corrected_sequence(correction)
+    original = store.update(incident.id, sequence) if sequence is not None else None
+    if original is None or _going(planned):
+        return
+    updates = store.updates(incident.id)
+    for readers in {INTERNAL, *(Visibility.parse(p.visibility) for p in planned)}:
+        theirs = as_last_corrected(original, updates, store.left_out_by_operator(incident.id, readers))
+        if not reads_the_same(readers, theirs, correction):
+            return  # a version some readers are owed (one failed there) reads otherwise: this one replaces it
+    left = not_delivered(store, incident.id)
+    raise InputError(
+        f"nothing to correct: update #{sequence} of {incident.id} already reads exactly so for every reader (the text to the "
+        "character, the private note, tickets and each customer's detail). Nothing was stored or sent."
+        f"{' Meanwhile ' + left + '.' if left else ''} To correct it, give the corrected text (`broadcaster amend "
+        f"{incident.id} {sequence} \"...\"`), or --private NOTE, --for ID TEXT to change only the note or a "
+        "customer's detail."
+    )
+
+
 def skip_where_it_was_given(store: Store, incident: Incident, correction: Update,
                             planned: Sequence[PlannedDelivery]) -> list[PlannedDelivery]:
     """``planned`` with the places that have (or are owed: ``retry`` sends it) the same correction, made within
@@ -150,7 +182,15 @@ def skip_where_it_was_given(store: Store, incident: Incident, correction: Update
     why = (f"correction #{latest.sequence}, the same words, is this place's already (`broadcaster retry {incident.id}` "
            "sends it where it has not gone out)")
     return [PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
-            if p.state == DeliveryState.PENDING and (p.destination, p.target) in told else p for p in planned]
+            if (p.state == DeliveryState.PENDING or _staff_read_the_same(p)) and (p.destination, p.target) in told
+            else p for p in planned]
+
+
+def _staff_read_the_same(planned: PlannedDelivery) -> bool:
+    """Staff's place skipped as reading the correction as they have it (``reads_the_same``): where that is because
+    they were given these very words, saying so (and ``retry``) tells the operator more than "read nothing changed"."""
+    return (planned.state == DeliveryState.SKIPPED and planned.reason == READ_THE_SAME
+            and Visibility.parse(planned.visibility).level == Level.INTERNAL)
 
 
 def _told_the_same(store: Store, incident: Incident, correction: Update) -> tuple[Update | None, set[tuple[str, str]]]:

@@ -181,7 +181,7 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
 
 
 def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: Iterable[str] = ()) -> dict[str, Any]:
-    from broadcaster.redaction import redact
+    from broadcaster.redaction import stored_text
 
     deliveries: dict[int, list[dict[str, Any]]] = {}
     for delivery in store.select(
@@ -189,8 +189,9 @@ def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: It
     ):
         record = portable(delivery, _DELIVERY_FIELDS)
         if record.get("last_error"):
-            # An error an SDK echoed a credential into, stored before redaction knew it.
-            record["last_error"] = redact(record["last_error"], secrets)
+            # An error an SDK echoed a credential into, stored before redaction knew it (or a proxy's key
+            # stored before a user alone in a URL was masked): it would travel on to other stores.
+            record["last_error"] = stored_text(record["last_error"], secrets)
         deliveries.setdefault(delivery["sequence"], []).append(record)
     return {
         "incident": portable(row, INCIDENT_COLUMNS),
