@@ -232,7 +232,7 @@ def admit(draft: Draft) -> Draft:
         customers=tuple(gate.admit(c, "--customer", gate.NAME) for c in draft.customers),
         tickets=tuple(gate.admit(t, "--ticket", gate.NAME) for t in draft.tickets),
         for_detail=tuple(
-            (gate.admit(key, "--for", gate.NAME).strip(), gate.admit(text, f"--for {key}", gate.PRIVATE))
+            (gate.admit(key, "--for", gate.NAME).strip(), gate.admit(text, f"--for {key}", gate.AUDIENCE_DETAIL))
             for key, text in draft.for_detail
         ),
     )

@@ -64,7 +64,7 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
     for key, text in for_detail:
         key = gate.admit(key, "--for", gate.NAME).strip()
         config.require_audience(key, "--for")
-        replacing[key] = gate.admit(text, f"--for {key}", gate.PRIVATE).strip()  # "": that customer's taken out
+        replacing[key] = gate.admit(text, f"--for {key}", gate.AUDIENCE_DETAIL).strip()  # "": that customer's taken out
     compose.refuse_secrets([("--private", private), *((f"--for {key}", text) for key, text in replacing.items())], config)
 
     def attempt() -> PostResult:

@@ -68,15 +68,19 @@ class Rule:
     markers: bool = False
     one_line: bool = False
     max_bytes: int | None = None  # for long texts measured as files are (UTF-8)
+    # No markers, but a customer reads it: an instruction in round brackets ("(internal only) root cause: ...") was
+    # meant to keep what follows from that reader, as in a message (``lookalike``'s ``mixed``).
+    read_by_audience: bool = False
 
 
 MESSAGE = Rule("message", 5_000, markers=True)
 TITLE = Rule("title", 200, markers=True, one_line=True)
-PRIVATE = Rule("private detail", 5_000)
+PRIVATE = Rule("private detail", 5_000)  # staff only: "Ticket OPS-77 (staff only)" hides nothing from its readers
+AUDIENCE_DETAIL = Rule("audience detail", 5_000, read_by_audience=True)  # --for, a template's for, audience_detail
 NAME = Rule("name", 200, one_line=True)  # a customer, a ticket reference
 TEMPLATE_VALUE = Rule("template value", 1_000)
 POSTMORTEM = Rule("postmortem", 204_800, markers=True, max_bytes=204_800)
-LIMITS = (MESSAGE, TITLE, PRIVATE, NAME, TEMPLATE_VALUE, POSTMORTEM)
+LIMITS = (MESSAGE, TITLE, PRIVATE, AUDIENCE_DETAIL, NAME, TEMPLATE_VALUE, POSTMORTEM)
 MAX_NAMES = 100  # customers or tickets on one update
 # What breaks a one-line field's line somewhere it is shown: a tab, and every line or paragraph separator
 # (U+2028 and U+2029 start a new line in a chat or a mail client as "\n" does).
@@ -97,7 +101,7 @@ def admit(text: str, field: str, rule: Rule) -> str:
     if rule.markers:
         split(text, field)
     else:
-        refuse_markers(text, field)
+        refuse_markers(text, field, mixed=rule.read_by_audience)
     return text
 
 
@@ -323,7 +327,7 @@ def _marker_words_hint(snippet: str) -> str:
     """Why a bracketed phrase of prose was refused, when its words did it ("[see the internal runbook]")."""
     folded, where = fold(snippet)
     rendered = _rendered(folded, [snippet[i] for i in where])
-    if any(_instruction(*_run_words(m.group(1))) for m in _ROUND_RUN.finditer(rendered.text)):
+    if _round_instructions(rendered.text):
         return (" an instruction such as '(internal only)', '(staff only)' or '(do not publish)' reads as a marker "
                 "even in round brackets; if it is prose, reword it ('internal systems only');")
     if not any(_restricting_run(m) for m in _WORD_OPENER.finditer(rendered.text)):
@@ -332,14 +336,17 @@ def _marker_words_hint(snippet: str) -> str:
             "marker by design, even among other words; if it is prose, use round brackets or none;")
 
 
-def refuse_markers(text: str, field: str) -> None:
-    """For fields that may hold no marker: every value there is private (or public) as a whole."""
-    found = find_marker(text)
+def refuse_markers(text: str, field: str, *, mixed: bool = False) -> None:
+    """For fields that may hold no marker: every value there is private (or public) as a whole. ``mixed``: as
+    ``lookalike`` (a customer's detail, which that customer reads)."""
+    found = find_marker(text, mixed=mixed)
     if found is not None:
         offset, snippet = found
+        hint = (_marker_words_hint(snippet) + " its customer reads all of it: put detail for staff in --private;"
+                if mixed else "")
         raise InputError(
             f"{field} holds {snippet!r} at character {offset + 1}, a private marker or something that looks "
-            f"like one. {field} takes no markers: remove it; nothing was stored or sent."
+            f"like one. {field} takes no markers: remove it;{hint} nothing was stored or sent."
         )
 
 
@@ -400,10 +407,13 @@ _PUBLIC_WORDS = (
 )
 # Words that also name a version or a mailing: "[do not release]", "[not for release]", "[nicht zur Weitergabe]" are
 # labels, "[not a release blocker]" is prose. They count with only ``_WEAK_BETWEEN`` between, no article.
+# "[not for external release]", "[nicht zur externen Weitergabe]": who may not read it, between the negation and the
+# public word.
+_EXTERNAL = ("external", "externally", "extern", "externe", "externen", "externer", "externes", "externt", "externa")
 _WEAK_PUBLIC_WORDS = ("release", "distribute", "distribution", "disclose", "disclosure", "forward", "circulate",
                       "circulation", "weiterleiten", "verbreiten", "verbreitung", "weitergabe", "sprida",
                       "vidarebefordra")
-_WEAK_BETWEEN = ("for", "to", "be", "yet", "zur", "zum", "zu", "fur", "till", "att", "bli")
+_WEAK_BETWEEN = ("for", "to", "be", "yet", "zur", "zum", "zu", "fur", "till", "att", "bli", *_EXTERNAL)
 # Participles state a fact about a subject ("[fix not yet published]", "[Patch noch nicht veröffentlicht]" are
 # prose); with no subject before the negation ("[not shared]", "[nicht geteilt]") or as "to be" ("[logs not to be
 # shared]") they are labels.
@@ -414,7 +424,8 @@ _TO_BE = ("be", "bli", "werden")
 _BETWEEN = ("for", "to", "be", "the", "a", "zur", "zum", "zu", "fur", "die", "der", "das", "den", "till", "att", "bli",
             "meant", "intended", "general", "wider", "broader", "broad", "wide", "gedacht", "bestimmt", "allgemeine",
             "allgemeinen", "breite", "breiten", "avsedd", "avsett", "avsedda", "stora", "breda",
-            "yet", "made", "goras")  # "[not yet public]", "[not to be made public]", "[inte göras offentlig]"
+            "yet", "made", "goras",  # "[not yet public]", "[not to be made public]", "[inte göras offentlig]"
+            *_EXTERNAL)
 _MAX_BETWEEN = 4
 # "Public" as an adjective or adverb after a negation, followed by a word saying whether something can be reached
 # or seen, describes a service, not a reader: "[API nicht öffentlich erreichbar]", "[inte offentligt tillgänglig]"
@@ -433,6 +444,10 @@ _REACH_WORDS = (
 # erreichbar, nur über VPN]" is prose, "[not public visible only to ops]" a label.
 _ROUTE_WORDS = ("via", "uber", "ueber", "through", "over", "from", "von", "per", "inside", "within", "behind",
                 "innerhalb", "hinter", "genom", "fran", "inom", "bakom", "vpn")
+# "Ops" and the other names ops teams go by also head a statement ("[Ops: only the EU region affected]", "[SRE: only
+# EU affected]"): they count only with nothing after them but "only", joining words and staff ("[ops only]", "[only
+# for ops]", "[ops & SRE only]", "[on-call only]" (``_run_words`` joins "on call"), "[eyes only]").
+_TEAM_STAFF_WORDS = ("ops", "sre", "noc", "oncall", "engineering", "team", "eyes")
 # "Staff only" in the same languages ("[nur für Mitarbeiter]", "[endast för anställda]", "[employees only]"): a word
 # naming staff counts beside a word saying "only", or with up to three of ``_STAFF_ONLY_BETWEEN`` between ("[staff use
 # only]"); "[2 customers affected]", "[Mitarbeiter informiert]", "[EU staff portal only affected]" are prose.
@@ -440,10 +455,11 @@ _ROUTE_WORDS = ("via", "uber", "ueber", "through", "over", "from", "von", "per",
 # with no word after it but an "only" word ("[nur für Personal]", "[personal only]"; "[only personal data exports
 # affected]" is prose).
 _STAFF_WORDS = ("staff", "employee", "employees", "mitarbeiter", "mitarbeitende", "mitarbeitenden", "belegschaft",
-                "personal", "anstallda", "personalen", "medarbetare", "ops")
+                "personal", "anstallda", "personalen", "medarbetare", "personnel", "dienstgebrauch",
+                *_TEAM_STAFF_WORDS)
 _ONLY_WORDS = ("only", "just", "solely", "nur", "ausschliesslich", "ausschlieslich", "endast", "bara", "enbart")
 _STAFF_ONLY_BETWEEN = ("for", "fur", "the", "die", "der", "den", "das", "use", "eyes", "members", "team", "gebrauch",
-                       "bruk",
+                       "bruk", "people", "folks",
                        # other groups named with staff ("[Mitarbeiter und Partner only]", "[employees & contractors
                        # only]"): a customer is no such group ("[staff and customers only]" is no label we know)
                        "and", "und", "och", "or", "oder", "eller", "sowie", "partner", "partners", "partnern",
@@ -451,9 +467,6 @@ _STAFF_ONLY_BETWEEN = ("for", "fur", "the", "die", "der", "den", "das", "use", "
                        "please", "pls", "bitte")
 _STAFF_ONLY_REACH = 4  # words on either side of the staff word that may lead to the "only" word
 _ADJECTIVE_STAFF_WORD = "personal"
-# "Ops" also heads a statement ("[Ops: only the EU region affected]"): it counts only with nothing after it but
-# "only" and joining words ("[ops only]", "[only for ops]", "[ops and partners only]").
-_TEAM_STAFF_WORD = "ops"
 # Classification labels: a bracket holding nothing else ("[restricted]", "[sensitive]", "[under embargo]", "[NDA]",
 # "[need to know]", "[embargoed until 14:00 UTC]") marks what follows; in a sentence they describe a thing
 # ("[restricted mode enabled on the dashboard]", "[Sensitive data was not affected]").
@@ -463,6 +476,32 @@ _LABEL_WORDS = ("restricted", "classified", "sensitive", "embargoed", "embargo",
 _LABEL_MODIFIERS = ("strictly", "highly", "very", "top", "streng", "strikt", "hochst", "mycket", "under", "unter",
                     "need", "to", "basis")
 _UNTIL = ("until", "till", "bis", "tills")
+# In round brackets a label also takes the words of "(for internal use only)", "(nur für den internen Gebrauch)".
+_LABEL_GLUE = ("use", "for", "fur", "the", "den", "der", "die", "das", "zum", "zur", "gebrauch", "bruk", "purposes")
+# An embargo names its time after punctuation too ("[embargoed: 14:00 UTC]", "[Sperrfrist: 14 Uhr]").
+_TIMED_LABELS = ("embargo", "embargoed", "sperrfrist")
+# Swedish puts the negation after the verb: "[publicera inte]", "[dela inte]", "[publiceras ej]", "[sprid inte]".
+_VERBS_BEFORE_NEGATION = ("publicera", "publiceras", "dela", "delas", "sprid", "sprida", "sprids", "spridas",
+                          "vidarebefordra", "vidarebefordras", "offentliggor", "offentliggora", "offentliggoras")
+_NEGATIONS_AFTER_VERB = ("inte", "ej", "icke")
+# A prohibition after the public noun: "[Weitergabe untersagt]", "[Veröffentlichung an Dritte verboten]",
+# "[Weitergabe nicht gestattet]", "[distribution prohibited]", "[spridning förbjuden]".
+_PROHIBITED_NOUNS = ("weitergabe", "veroffentlichung", "veroeffentlichung", "verbreitung", "weiterleitung",
+                     "offenlegung", "publication", "distribution", "redistribution", "disclosure", "sharing",
+                     "forwarding", "reproduction", "spridning", "publicering", "vidarebefordran")
+_PROHIBITIONS = ("untersagt", "verboten", "unzulassig", "prohibited", "forbidden", "forbjuden", "forbjudet")
+_PERMITTED = ("gestattet", "erlaubt", "zulassig", "permitted", "allowed", "tillaten", "tillatet", "tillatna")
+_PROHIBITION_BETWEEN = ("an", "dritte", "nach", "aussen", "ausserhalb", "streng", "strengstens", "strictly", "to",
+                        "third", "parties", "outside", "is", "ist", "ar", "till", "tredje", "part", "utanfor",
+                        *_EXTERNAL)
+# What may follow a negated public verb in round brackets or a link's text and leave it an instruction about the
+# text itself ("(do not share this)", "(do not publish until 14:00)"); an object makes it advice to the reader
+# ("(please do not share it)", "(don't share your 2FA codes)", "(do not publish posts until fixed)").
+_OBJECTLESS = ("this", "these", "externally", "publicly", "further", "outside", "with", "to", "beyond", "anywhere",
+               "elsewhere", "yet", "until", "before", "please", "pls", "thanks", "bitte", "danke", "an", "nach",
+               "ausserhalb", "weiter", "detta", "vidare", "externt", "offentligt", "med", "till", "utanfor", "tack",
+               "tills", "fore", "bis", "vor")
+_THE_FOLLOWING = ("following", "below", "above", "details", "rest", "contents", "content")
 # The Traffic Light Protocol: "[TLP:RED]", "[TLP:AMBER+STRICT]" and "[TLP:GREEN]" restrict sharing, CLEAR (WHITE
 # before TLP 2.0) is public. An unknown level fails closed.
 _TLP = "tlp"
@@ -499,8 +538,34 @@ _PATH_NAMED = re.compile(
     r"(?:(?<![^\W_])(?:get|head|post|put|patch|delete|options|path|url|uri|route|context)\s*[:=]?\s*|\[\.)$")
 # Round brackets inside count as the run's ("[ops (internal)]").
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]]{0,64}\]")
-# Round (and curly) brackets are prose's, so what they hold counts only as a whole instruction (``_instruction``).
-_ROUND_RUN = re.compile(r"\(([^()\[\]]{1,64})\)")
+# Round (and curly) brackets are prose's, so what they hold counts only as an instruction, as a whole or heading
+# the detail (``_round_instructions``): up to ``_ROUND_REACH`` characters, cut at the first bracket; the heading ends
+# at one of ``_HEAD_BREAKS`` ("ー" is an em dash folded, a line break ends it too).
+_ROUND_REACH = 400
+_HEAD_BREAKS = frozenset(":;,.-ー\n")
+# Emphasis and code marks and spaces between a word and the bracket after it ("`admin-api` (staff only)").
+_BEFORE_BRACKET = frozenset(" \t*_'~")
+# A bracket that describes the word before it sits inside its sentence, which goes on after it with a verb, a
+# conjunction or an adverb ("The help desk portal (staff only) is unavailable", "Confidential VMs (confidential only)
+# fail to boot", "Interna system (endast interna) påverkas") or ends; "API errors (internal only) root cause is
+# CHG-4411" goes on with the detail the bracket hides. Unknown words fail closed.
+_GOES_ON = (
+    "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "will", "would", "wont", "can",
+    "cannot", "cant", "could", "may", "might", "must", "should", "does", "do", "did", "doesnt", "didnt", "isnt",
+    "arent", "wasnt", "werent", "hasnt", "havent", "remains", "remain", "remained", "stays", "stay", "stayed",
+    "fails", "fail", "failed", "failing", "returns", "return", "returned", "returning", "responds", "respond",
+    "responded", "shows", "show", "showed", "showing", "loads", "load", "loaded", "works", "work", "worked", "runs",
+    "run", "ran", "times", "timed", "sees", "see", "saw", "seeing", "goes", "went", "keeps", "kept", "gets", "got",
+    "reports", "reported", "rejects", "rejected", "crashes", "crashed", "hangs", "hung", "errors", "errored",
+    "seems", "seem", "seemed", "appears", "appear", "appeared", "recovers", "recovered", "needs", "need",
+    "requires", "require", "also", "now", "currently", "still", "again", "temporarily", "intermittently",
+    "partially", "and", "or", "but", "nor", "which", "that", "who", "in", "on", "at", "since", "during",
+    "ist", "sind", "war", "waren", "hat", "haben", "hatte", "wird", "werden", "wurde", "kann", "konnen", "sollte",
+    "funktioniert", "fallt", "lauft", "reagiert", "bleibt", "zeigt", "liefert", "meldet", "antwortet", "auch",
+    "derzeit", "aktuell", "noch", "wieder", "und", "oder", "aber", "im", "seit", "bei",
+    "ar", "var", "har", "hade", "blir", "blev", "kan", "fungerar", "paverkas", "paverkades", "ligger", "svarar",
+    "visar", "gar", "ocksa", "fortfarande", "just", "nu", "igen", "och", "eller", "men", "i", "pa", "sedan",
+)
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
 _OPENER = re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
@@ -544,8 +609,7 @@ def _first_candidate(folded: str, rendered: _Rendered, *, mixed: bool) -> tuple[
     drawn = [(m.start(), m.end()) for m in _WORD_OPENER.finditer(rendered.text)
              if m.group(1) in _folded_marker_words() or _restricting_run(m, link=_link_text(m, rendered))]
     if mixed:
-        drawn.extend((m.start(), m.end()) for m in _ROUND_RUN.finditer(rendered.text)
-                     if _instruction(*_run_words(m.group(1))))
+        drawn.extend(_round_instructions(rendered.text))
     drawn.extend(_tag_pairs(_tags(rendered.text, rendered.typed)))
     found.extend(rendered.in_folded(start, end) for start, end in drawn)
     return min(found, key=lambda span: (span[0], -span[1]), default=None)
@@ -650,21 +714,31 @@ def _as_typed(rendered: _Rendered, start: int, stop: int) -> str:
 
 def _says_public(words: Sequence[str], broken: Sequence[bool], public: frozenset[str],
                  between: frozenset[str], *, opens: bool = False) -> bool:
-    """Whether ``words`` (after a negation) start with a word of ``public``, after at most ``_MAX_BETWEEN`` small
-    words, and the word is no adjective describing reach ("nicht öffentlich erreichbar"). ``broken[i]``: whether
+    """Whether ``words`` (after a negation) say "public" (``_public_index``)."""
+    return _public_index(words, broken, public, between, opens=opens) is not None
+
+
+def _public_index(words: Sequence[str], broken: Sequence[bool], public: frozenset[str],
+                  between: frozenset[str], *, opens: bool = False) -> int | None:
+    """Where ``words`` (after a negation) start with a word of ``public``, after at most ``_MAX_BETWEEN`` small
+    words, the word no adjective describing reach ("nicht öffentlich erreichbar"). ``broken[i]``: whether
     punctuation stands before ``words[i]`` (``_run_words``); ``opens``: whether the negation opens the run, with no
-    subject before it (``_PARTICIPLES``). A weak word ("release") counts after ``_WEAK_BETWEEN`` alone."""
+    subject before it (``_PARTICIPLES``). A weak word ("release") counts after ``_WEAK_BETWEEN`` alone. None if they
+    do not."""
     weak, weak_between, participles, to_be = _folded_weak_public_words()
     for index, word in enumerate(words[:_MAX_BETWEEN + 1]):
         if word in public:
-            return not _describes_reach(words, broken, index)
-        if word in participles:
-            return opens or any(w in to_be for w in words[:index])
-        if word in weak:
-            return all(w in weak_between for w in words[:index])
-        if word not in between:
-            return False
-    return False
+            said = not _describes_reach(words, broken, index)
+        elif word in participles:
+            said = opens or any(w in to_be for w in words[:index])
+        elif word in weak:
+            said = all(w in weak_between for w in words[:index])
+        elif word in between:
+            continue
+        else:
+            return None
+        return index if said else None
+    return None
 
 
 def _describes_reach(words: Sequence[str], broken: Sequence[bool], index: int) -> bool:
@@ -692,12 +766,13 @@ def _personal_as_noun(words: Sequence[str], index: int, only: frozenset[str]) ->
 def _says_staff_only(words: Sequence[str], staff: frozenset[str], only: frozenset[str]) -> bool:
     """Whether a word of ``staff`` stands beside a word of ``only``, with up to ``_STAFF_ONLY_REACH`` - 1 of
     ``_STAFF_ONLY_BETWEEN`` between ("[staff only]", "[nur für Mitarbeiter]", "[staff use only]", "[Mitarbeiter und
-    Partner only]"); "personal" only as no adjective, "ops" only at the end of the run."""
+    Partner only]"); "personal" only as no adjective, "ops" and other teams only at the end of the run."""
     between = _folded_staff_only_between()
     for index, word in enumerate(words):
         if word not in staff or (word == _ADJECTIVE_STAFF_WORD and not _personal_as_noun(words, index, only)):
             continue
-        if word == _TEAM_STAFF_WORD and not all(w in only or w in between for w in words[index + 1:]):
+        if word in _folded(_TEAM_STAFF_WORDS) and not all(w in only or w in between or w in staff
+                                                           for w in words[index + 1:]):
             continue
         for side in (words[index + 1:index + 1 + _STAFF_ONLY_REACH],
                      list(reversed(words[max(0, index - _STAFF_ONLY_REACH):index]))):
@@ -720,26 +795,144 @@ def _restricting_run(opener: re.Match[str], *, link: bool = False) -> bool:
         return False
     if link:
         return _instruction(words, broken)
-    return _holds_back(words, broken) or _labelled(words, need_modifier=False) or _restricted_tlp(words)
+    return (_holds_back(words, broken) or _labelled(words, broken, need_modifier=False) or _restricted_tlp(words)
+            or _forbids(words, objectless=False))
+
+
+def _round_instructions(text: str) -> list[tuple[int, int]]:
+    """The round brackets of ``text`` (folded) that hide what follows or what they hold (``_round_instruction``)."""
+    found = []
+    for opener in re.finditer(r"\(", text):
+        stop, limit = opener.end(), min(len(text), opener.end() + _ROUND_REACH)
+        while stop < limit and text[stop] not in "()[]":
+            stop += 1
+        closed = stop < len(text) and text[stop] == ")"
+        end = stop + 1 if closed else stop
+        after = text[end:end + 40].lstrip("".join(_BEFORE_BRACKET))
+        describes = _follows_a_word(text, opener.start()) and _goes_on(after)
+        if _round_instruction(text[opener.end():stop], closed=closed, describes=describes,
+                              colon_after=after.startswith(":")):
+            found.append((opener.start(), end))
+    return found
+
+
+def _follows_a_word(text: str, at: int) -> bool:
+    """Whether the bracket at ``at`` stands right after a word of the same line ("The help desk portal (staff only) is
+    unavailable"): it describes that word. At the start of a text, a line or a sentence, or after a colon or another
+    bracket, it heads what follows."""
+    index = at - 1
+    while index >= 0 and text[index] in _BEFORE_BRACKET:
+        index -= 1
+    return index >= 0 and text[index].isalnum()
+
+
+def _goes_on(after: str) -> bool:
+    """Whether the sentence around a bracket ends or goes on as prose right after it (``_GOES_ON``)."""
+    if not after or after[0] in ".,;!?)]\n":
+        return True
+    first = re.match(r"[^\W\d_]+", after)
+    return first is not None and first.group() in _folded(_GOES_ON)
+
+
+def _round_instruction(content: str, *, closed: bool, describes: bool, colon_after: bool) -> bool:
+    """Whether a round bracket holding ``content`` is a marker: an imperative as a whole ("(do not publish)"), a label
+    as a whole ("(internal only)", "(staff only)") unless it ``describes`` the word before it and no colon follows, or
+    either heading detail after a colon, dash, comma or full stop ("(internal only: root cause is CHG-4411)"). A label
+    after a word with a comma and a negated description stays prose ("Our tools (internal only, not customer-facing)
+    are slow")."""
+    words, broken = _run_words(content)
+    if closed and words and (_imperative(words, broken) or _label_instruction(words, broken)
+                             and (colon_after or not describes)):
+        return True
+    for at, char in enumerate(content):
+        if char not in _HEAD_BREAKS or not any(c.isalnum() for c in content[at + 1:]):
+            continue
+        head, head_broken = _run_words(content[:at])
+        if len(head) > _MAX_RUN_WORDS:
+            return False
+        if _instruction(head, head_broken) and not (char == "," and describes and _negated_description(content[at + 1:])):
+            return True
+    return False
+
+
+def _negated_description(tail: str) -> bool:
+    """Whether the rest of a bracket after a comma is one more description, negated and unbroken ("not
+    customer-facing", "no customer impact"), no detail behind a colon or a dash."""
+    words, _ = _run_words(tail)
+    negations = _folded_restricting_words()[1] | _folded(("no", "kein", "keine", "ingen"))
+    return bool(words) and words[0] in negations and not any(c in tail for c in ":;ー") and " - " not in tail
 
 
 def _instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
     """Whether ``words`` are, as a whole, an instruction to hide what follows, which round brackets and a link's text
-    cannot make prose: a restricting or label word with "only" or a degree ("(nur intern)", "(internal only)";
-    "(internal)" and "(internal API)" describe a thing), a negation opening the run before a public word ("(do not
-    publish)", "(not for public release)"; "(not public)", "(not yet released)" state a fact), staff and other
-    groups with "only" and nothing else ("(staff only)", "(Mitarbeiter und Partner only)"), or a restricted TLP
-    level."""
-    if not words or len(words) > _MAX_RUN_WORDS:
-        return False
-    _, negations, public, _, staff, only, between = _folded_restricting_words()
+    cannot make prose: a label (``_label_instruction``) or an imperative (``_imperative``)."""
+    return bool(words) and len(words) <= _MAX_RUN_WORDS and (_label_instruction(words, broken)
+                                                             or _imperative(words, broken))
+
+
+def _label_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """A restricting or label word with "only" or a degree ("(nur intern)", "(internal only)", "(for internal use
+    only)"; "(internal)" and "(internal API)" describe a thing), staff and other groups with "only" and nothing else
+    ("(staff only)", "(Mitarbeiter und Partner only)"), or a restricted TLP level alone ("(TLP:AMBER)"; "(TLP:AMBER
+    indicators)" names a feed). Right after a word, such a bracket describes it (``_round_instruction``)."""
+    _, _, _, _, staff, only, _ = _folded_restricting_words()
+    staff_alone = all(w in staff or w in only or w in _folded_staff_only_between() for w in words)
+    tlp_alone = words[0] == _TLP and (len(words) == 2 or words[2:] == ["strict"]) and _restricted_tlp(words[:2])
+    return (_labelled(words, broken, need_modifier=True) or (staff_alone and _says_staff_only(words, staff, only))
+            or tlp_alone)
+
+
+def _imperative(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """An instruction not to publish: a negation opening the run before a public word ("(do not publish)", "(not for
+    public release)"; "(not public)", "(not yet released)" state a fact; "(please do not share it)" advises the
+    reader: ``_objectless``), a verb then its negation or a prohibition (``_forbids``), or labels then one of these
+    ("(internal, do not share)", "(confidential - do not share)")."""
+    restricting, negations, public, _, _, _, between = _folded_restricting_words()
     polite = _folded(_POLITE)
     start = next((i for i, word in enumerate(words) if word not in polite), len(words))
-    negated = start < len(words) and words[start] in negations and not _states(words[start + 1:]) and _says_public(
-        words[start + 1:], broken[start + 1:], public, between)
-    staff_alone = all(w in staff or w in only or w in _folded_staff_only_between() for w in words)
-    return (_labelled(words, need_modifier=True) or negated or (staff_alone and _says_staff_only(words, staff, only))
-            or _restricted_tlp(words))
+    rest = words[start:]
+    if rest and rest[0] in negations and not _states(rest[1:]):
+        at = _public_index(rest[1:], broken[start + 1:], public, between)
+        if at is not None and (at > 0 or _objectless(rest[2:])):
+            return True
+    if _forbids(words, objectless=True):
+        return True
+    labels = restricting | _folded(_LABEL_WORDS) | _folded(_LABEL_MODIFIERS) | _folded_restricting_words()[5]
+    lead = next((i for i, word in enumerate(words) if word not in labels), len(words))
+    return 0 < lead < len(words) and any(w in restricting or w in _folded(_LABEL_WORDS) for w in words[:lead]) and (
+        _imperative(words[lead:], broken[lead:]))
+
+
+def _objectless(after: Sequence[str]) -> bool:
+    """Whether what follows a negated public verb leaves it about the text itself: nothing, "this", "the following",
+    "externally", "until ..." (``_OBJECTLESS``); an object ("it", "your password", "posts") makes it advice."""
+    if not after:
+        return True
+    if after[0] == "the":
+        return after[1:2] != [] and after[1] in _folded(_THE_FOLLOWING)
+    return after[0] in _folded(_OBJECTLESS)
+
+
+def _forbids(words: Sequence[str], *, objectless: bool) -> bool:
+    """A public verb then its negation, Swedish word order ("[publicera inte]", "[dela inte]"), or a public noun then
+    a prohibition ("[Weitergabe untersagt]", "[distribution prohibited]"), opening the run. ``objectless``: in round
+    brackets, nothing but ``_OBJECTLESS`` words may follow the verb ("(dela inte ditt lösenord)" is advice)."""
+    polite = _folded(_POLITE)
+    rest = words[next((i for i, word in enumerate(words) if word not in polite), len(words)):]
+    if rest[:1] and rest[0] in _folded(_VERBS_BEFORE_NEGATION) and rest[1:2] and rest[1] in _folded(
+            _NEGATIONS_AFTER_VERB):
+        return not objectless or _objectless(rest[2:])
+    if not rest or rest[0] not in _folded(_PROHIBITED_NOUNS):
+        return False
+    negations, between = _folded_restricting_words()[1], _folded(_PROHIBITION_BETWEEN)
+    for index, word in enumerate(rest[1:_MAX_BETWEEN + 2], 1):
+        if word in _folded(_PROHIBITIONS):
+            return True
+        if word in negations:
+            return rest[index + 1:index + 2] != [] and rest[index + 1] in _folded(_PERMITTED)
+        if word not in between:
+            return False
+    return False
 
 
 def _states(words: Sequence[str]) -> bool:
@@ -750,14 +943,17 @@ def _states(words: Sequence[str]) -> bool:
     return words[first:first + 1] != [] and words[first] in adjectives
 
 
-def _labelled(words: Sequence[str], *, need_modifier: bool) -> bool:
-    """Whether ``words``, up to an "until ..." (``_UNTIL``), are label words and modifiers alone (``_LABEL_WORDS``;
-    restricting words too when ``need_modifier``, which asks for a modifier: "(nur intern)", not "(intern)")."""
-    until = _folded(_UNTIL)
-    cut = next((i for i, word in enumerate(words) if word in until and i > 0), len(words))
+def _labelled(words: Sequence[str], broken: Sequence[bool], *, need_modifier: bool) -> bool:
+    """Whether ``words``, up to an "until ..." (``_UNTIL``) or an embargo's time ("[embargoed: 14:00 UTC]"), are label
+    words and modifiers alone (``_LABEL_WORDS``; restricting words too when ``need_modifier``, which asks for a
+    modifier: "(nur intern)", not "(intern)", and lets ``_LABEL_GLUE`` stand between: "(for internal use only)")."""
+    until, timed = _folded(_UNTIL), _folded(_TIMED_LABELS)
+    cut = next((i for i, word in enumerate(words)
+                if i > 0 and (word in until or (broken[i] and words[i - 1] in timed))), len(words))
     modifiers = _folded(_LABEL_MODIFIERS) | _folded_restricting_words()[5]
-    core = [word for word in words[:cut] if word not in modifiers]
-    if not core or (need_modifier and len(core) == cut):
+    glue = _folded(_LABEL_GLUE) if need_modifier else frozenset()
+    core = [word for word in words[:cut] if word not in modifiers and word not in glue]
+    if not core or (need_modifier and not any(word in modifiers for word in words[:cut])):
         return False
     labels = _folded(_LABEL_WORDS) | (_folded_restricting_words()[0] if need_modifier else frozenset())
     return all(word in labels for word in core)
@@ -783,6 +979,8 @@ def _run_words(run: str) -> tuple[list[str], list[bool]]:
     for match in re.finditer(r"[^\W\d_]+", run):
         if match.group() == "t" and words and run[position:match.start()] == "'":
             words[-1] += "t"  # "don't" as one word, "dont" (a typographic apostrophe folds to "'")
+        elif match.group() == "call" and words and words[-1] == "on" and run[position:match.start()] in (" ", "-"):
+            words[-1] = "oncall"  # "[on-call only]", "[on call only]": a team (``_TEAM_STAFF_WORDS``)
         else:
             words.append(match.group())
             broken.append(bool(run[position:match.start()].strip()))
@@ -1024,16 +1222,32 @@ def _fold_piece(piece: str) -> str:
 
 
 def _fold_with_icu(piece: str) -> str:
+    if piece in _APOSTROPHES:
+        return "'"
     text = unicodedata.normalize("NFKC", piece)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    if len(text) == 1 and unicodedata.category(text) == "Lu":
+        # A capital's skeleton before case folding: the Greek Epsilon and Nu read as "E" and "N", while their small
+        # letters ("ε", "ν") have the skeletons "ꞓ" and "v"; "Ι" (Iota) reads as "l" and keeps its small letter's "i".
+        latin = _skeleton(text)
+        if len(latin) == 1 and "A" <= latin <= "Z":
+            return _fold_piece(latin)
+    text = text.casefold()
     if text in _ROUND:
         return _ROUND[text]
     if text in _BRACKET_SYMBOLS:
         return _BRACKET_SYMBOLS[text]
+    if len(text) == 1 and unicodedata.category(text) in ("Ps", "Pe") and "QUOTATION" not in unicodedata.name(text, ""):
+        # Before the skeleton: "⸦" (SIDEWAYS U BRACKET) has a Canadian syllabic's ("ᑕ"). Quotation marks that are
+        # opening punctuation ("„", "‚") open a quote in German, no bracket.
+        return "[" if unicodedata.category(text) == "Ps" else "]"
     text = unicodedata.normalize("NFD", _skeleton(text)).casefold() if text else text
     return "".join(_bracket(_latin_base(c)) for c in text if unicodedata.category(c) not in ("Mn", "Me"))
 
 
+# Accents typed for an apostrophe ("don´t" on a German keyboard): NFKC makes them a space and a combining mark,
+# which would split the word ("don", "t").
+_APOSTROPHES = frozenset("\u00b4\u02ca\u02cb\u1fef\u1ffd\u1fbd\u1fbf\u1ffe")
 # Round and curly brackets as typed (or fullwidth): common in prose, so lenient. Any other
 # bracket, even one whose TR 39 skeleton is "(" (〔, ❨), is no ordinary prose: strict.
 _ROUND = {"(": "(", "{": "(", ")": ")", "}": ")"}

@@ -366,7 +366,7 @@ def _audience_detail(value: Mapping[str, Any], audiences: Collection[str]) -> li
         if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
             raise _Bad(f"audience_detail holds {entry!r}, not an [audience, text] pair")
         audience = _known_audience(entry[0], audiences, "audience_detail")
-        result.append([audience, gate.admit(entry[1], f"audience_detail for {audience}", gate.PRIVATE)])
+        result.append([audience, gate.admit(entry[1], f"audience_detail for {audience}", gate.AUDIENCE_DETAIL)])
     gate.check_count(result, "audience_detail")
     return result
 
