@@ -11,9 +11,12 @@ is::
 
 from __future__ import annotations
 
+import io
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -61,7 +64,8 @@ def export(ctx: click.Context, /, output: Path) -> None:
     opened = open_store(ctx)
     secrets = load_config(ctx).secret_values()
     if str(output) == "-":
-        result = store_transfer.export_to(opened, sys.stdout, secrets)
+        with _utf8_stdout() as out:
+            result = store_transfer.export_to(opened, out, secrets)
         where = "standard output"
     else:
         with store_transfer.open_private(output) as out:
@@ -73,6 +77,23 @@ def export(ctx: click.Context, /, output: Path) -> None:
         f"{opened.location} to {where}. It holds private detail: keep it safe.",
         err=True,
     )
+
+
+@contextmanager
+def _utf8_stdout() -> Iterator[IO[str]]:
+    """Standard output as UTF-8 whatever the terminal's encoding: an export is a file `store import` reads as
+    UTF-8, and `> export.jsonl` from a Latin-1 session wrote "é" as one byte import then refused."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None or (sys.stdout.encoding or "").lower().replace("-", "") == "utf8":
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(buffer, encoding="utf-8", newline="\n")
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.detach()  # the wrapper goes, standard output stays open
 
 
 @store.command("import")
