@@ -75,12 +75,15 @@ def test_an_old_marker_in_its_own_folder_still_hands_over_its_older_files(projec
     www = project.root / "www"
     assert project.cli("post", "--yes", "-t", "Posted in error", "Wrong text.").exit_code == 0
     _as_an_older_version_wrote_it(www, folder_line=folder_line)
-    (www / OLD_PAGE).write_text("<p>a page an older build published</p>", encoding="utf-8")
+    # A marker with no folder line names nothing of its folder, so it hands over only paths this store published
+    # (review 21i finding 2: a cp -r copy is as new as the folder's own files), here the previous release's stylesheet.
+    older = OLD_PAGE if folder_line else "style.0a1b2c3d.css"
+    (www / older).write_text("<p>a file an older build published</p>", encoding="utf-8")
 
     result = project.cli("post", "--yes", "-t", "Database errors", "Looking into it.")
 
     assert result.exit_code == 0, result.output
-    assert not (www / OLD_PAGE).exists()
+    assert not (www / older).exists()
     assert b"files: " in (www / MARKER).read_bytes()
 
 

@@ -98,8 +98,10 @@ _UNSERVED_NAME = ".broadcaster-files-"
 _UNSERVED = re.compile(rf"{re.escape(AUDIENCE_DIR + _UNSERVED_NAME)}[0-9a-f]{{24}}")
 _UNSERVED_MODE = 0o600
 _ID = b"id: "
-# How far apart the files one publish wrote and its marker may be in time (mtime; cp -a and rsync -a keep it).
-_ONE_PUBLISH_NS = 15 * 60 * 1_000_000_000
+# The lists a site published of its incidents (50 most recent of each kind, withdrawn ones until withdrawn): what an
+# old marker's own site says this store published, read when the marker records no files (``_published_paths``).
+_LISTINGS = {"api/v2/incidents.json": "incidents", "api/v2/scheduled-maintenances.json": "scheduled_maintenances"}
+_FINGERPRINTED = re.compile(r"([a-z-]+)\.[0-9a-f]{8}\.(css|svg)")
 
 
 @dataclass(frozen=True)
@@ -289,20 +291,30 @@ class DirectoryHost(SiteHost):
         its own older files (a withdrawn page, the previous release's style.<hash>.css) that no digest names and
         this build does not write; refusing them stranded every target at its first publish after the upgrade.
         That publish writes the marker with the digests, so the content check applies from then on. Such a marker
-        with a folder line (65d2534's, of the inode) is trusted so only in the folder that line names, one without
-        (older still) only for files written with it, as their times tell (``_old_record_here``); copied elsewhere,
-        each other file must be this build's, content and all.
+        with a folder line (65d2534's, of the inode) is trusted so only in the folder that line names
+        (``_old_record_here``). One without (older still) names nothing of its folder, and no file time tells a
+        copy (cp -r, a checkout: all written now) from the folder it was published in: it hands over only the
+        paths this store published (``_published_paths``); copied elsewhere, each other file must be this
+        build's, content and all.
 
         A marker without a record (the output folder's, copied in with ``rsync -a public/``) proves nothing: a
         file then counts when it is site-shaped and, at the publish, a path this build writes too (an old page of
         the web root's own is not one); ``preflight`` (no build yet) checks its shape only."""
+        published: frozenset[str] | None = None
+
         def accept(relative: str) -> bool:
+            nonlocal published
             if record is not None and _UNSERVED.fullmatch(relative):
                 return True  # the list of a target's customers' pages (only a target's marker has a record)
             if not is_site_path(relative):
                 return False
-            if record is not None and record.files is None and _old_record_here(record, self.target, relative):
+            if record is not None and record.files is None and _old_record_here(record, self.target):
                 return True
+            if record is not None and record.files is None and not record.folder and site is not None:
+                if published is None:
+                    published = _published_paths(self.target, site)
+                if relative in published or _an_asset_of(relative, site):
+                    return True
             if record is None:
                 return site is None or relative in site.hashes
             if site is None and record.files is None:  # preflight, before the build: the shape only
@@ -626,24 +638,54 @@ def _content_hash(path: Path) -> str | None:
         return digest.hexdigest()
 
 
-def _old_record_here(record: Record, folder: Path, relative: str) -> bool:
-    """Whether a record that lists no files (written before 2026-12-05) may be trusted as it was then for the file
-    at ``relative``. One with the folder line of 65d2534's kind (sha256 of id and inode) only when that names this
-    folder: a copy (cp -a, rsync -a) has a new inode, and its web root's own pages must not be deleted. One with no
-    folder line (895fe4f to 65d2534) names nothing of its folder: only for a file written with it. One publish wrote
-    the whole copy, the marker last, and cp -a and rsync -a keep the times, so a web root's own page it was copied
-    into keeps a time of its own."""
+def _old_record_here(record: Record, folder: Path) -> bool:
+    """Whether a record that lists no files (written before 2026-12-05) may be trusted as it was then: only one with
+    the folder line of 65d2534's kind (sha256 of id and inode) that names this folder. A copy (cp -a, rsync -a) has a
+    new inode, and its web root's own pages must not be deleted. One with no folder line (895fe4f to 65d2534) names
+    nothing of its folder: ``_published_paths``."""
     if not record.folder:
-        try:
-            marker, written = os.lstat(folder / MARKER).st_mtime_ns, os.lstat(folder / relative).st_mtime_ns
-        except OSError:
-            return False
-        return abs(marker - written) <= _ONE_PUBLISH_NS
+        return False
     try:
         inode = os.stat(folder).st_ino
     except OSError:
         return False
     return record.folder == hashlib.sha256(f"{record.id}:{inode}".encode()).hexdigest()[:16]
+
+
+def _published_paths(folder: Path, site: BuiltSite) -> frozenset[str]:
+    """The paths of ``folder`` whose files a marker with a record but no folder line hands over: those this build
+    writes, the pages of every incident the store holds (``keep``, ``refused``), and those of the incidents the
+    site in ``folder`` listed (its own ``api/v2`` lists, written by the publish that wrote the marker, which is how
+    a withdrawn incident's page is known: the build has no word of it). Not file times: a copy made with cp -r or
+    scp -r, or a web root checked out minutes before, has every file written within the same minutes, the web
+    root's own pages too. A web root's own page is at none of these paths (one at an incident's path was
+    overwritten by the copy itself), so it is refused and kept."""
+    from broadcaster.site.pages import incident_paths  # the build imported it already; a check needs none of it
+
+    listed: set[str] = set()
+    for name, key in _LISTINGS.items():
+        try:
+            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as file:
+            data = file.read(_MARKER_READ) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        try:
+            rows = json.loads(data).get(key)
+        except (ValueError, AttributeError, RecursionError):  # not a list this site wrote: it names nothing
+            continue
+        if isinstance(rows, list):
+            listed.update(x["id"] for x in rows if isinstance(x, dict) and isinstance(x.get("id"), str))
+    return frozenset({*site.hashes, *site.keep, *site.refused, *incident_paths(listed).values()})
+
+
+def _an_asset_of(relative: str, site: BuiltSite) -> bool:
+    """Whether ``relative`` is an earlier release's fingerprinted asset of a kind the build writes (style.<hash>.css
+    for its style.<hash>.css): the folder's own, renamed when the release changed it."""
+    asset = _FINGERPRINTED.fullmatch(relative)
+    if asset is None:
+        return False
+    return any((m := _FINGERPRINTED.fullmatch(x)) and m.groups() == asset.groups() for x in site.hashes)
 
 
 def folder_mark(target_id: str, folder: Path) -> str:
