@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from broadcaster.site import output
+from broadcaster.site import file_writer
 from broadcaster.site.folder import AUDIENCE_DIR_MODE
 from tests.conftest import Project
 
@@ -32,14 +32,14 @@ def test_a_is_unlistable_from_its_creation_whatever_the_umask(
     project.write_config(ACME)
     audience_dir = project.site / "a"
     seen: list[int] = []
-    real_write = output.replace_file
+    real_write = file_writer.replace_file
 
     def writing(path: Any, data: bytes, *args: Any, **kwargs: Any) -> None:
         if os.path.isdir(audience_dir):
             seen.append(stat.S_IMODE(os.lstat(audience_dir).st_mode))
         real_write(path, data, *args, **kwargs)
 
-    monkeypatch.setattr(output, "replace_file", writing)
+    monkeypatch.setattr("broadcaster.site.output.replace_file", writing)  # the name the writer calls
     old = os.umask(umask)
     try:
         result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "Circuit 7.",
