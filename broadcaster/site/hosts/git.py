@@ -79,18 +79,49 @@ _RETRY = ("Could not resolve host", "Connection refused", "Connection timed out"
 _REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "cannot lock ref", "stale info")
 _CREDENTIALS = ("Authentication failed", "could not read Username", "could not read Password",
                 "terminal prompts disabled", "Invalid username or password")
-_FORBIDDEN = ("Permission denied", "Permission to", "403", "denied to", "protected branch",
+# curl's "returned error: 403", never a bare 403: a port (https://host:4031/) or an object id holds one.
+_FORBIDDEN = ("Permission denied", "Permission to", "returned error: 403", "denied to", "protected branch",
               "pre-receive hook declined")
 _NOT_FOUND = ("Repository not found", "does not appear to be a git repository", "not found",
               "No such file or directory")
-# The GIT_* variables git is handed from this process's environment: how to reach and log in to the host, and
-# where git is installed. The others change which repository, ref namespace, index or config git works with
-# (GIT_DIR, GIT_NAMESPACE, GIT_OBJECT_DIRECTORY, GIT_CONFIG_*...), as in a git server's hook: the site went
-# elsewhere while "sent" was reported.
-_PASSED_ENV = frozenset({"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_ASKPASS", "GIT_PROXY_COMMAND",
-                         "GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_CERT", "GIT_SSL_KEY", "GIT_SSL_VERSION",
-                         "GIT_SSL_CIPHER_LIST", "GIT_HTTP_PROXY_AUTHMETHOD", "GIT_HTTP_USER_AGENT",
-                         "GIT_HTTP_LOW_SPEED_LIMIT", "GIT_HTTP_LOW_SPEED_TIME", "GIT_EXEC_PATH"})
+# git's messages when it does not trust the host's TLS certificate (gnutls, OpenSSL, Secure Transport, Schannel,
+# NSS builds of libcurl): permanent, though "SSL" alone (a connection cut mid-handshake) is worth another attempt.
+_CERTIFICATE = ("certificate verification failed", "SSL certificate problem", "certificate subject name",
+                "no alternative certificate subject name", "certificate is NOT trusted", "certificate verify failed",
+                "SEC_E_UNTRUSTED_ROOT", "CERT_TRUST_", "Peer's Certificate", "unable to get local issuer")
+# What git says when the clone itself is damaged (a crash lost the content of loose objects or refs, which git
+# does not flush by default): the clone is made again, never the remote blamed.
+_DAMAGED = ("object file", "loose object", "is corrupt", "bad object", "bad tree object", "bad packed object",
+            "reference broken", "unable to resolve reference", "cannot lock ref 'refs/remotes/",
+            "did not send all necessary objects", "inflate:", "invalid sha1 pointer", "broken link",
+            "could not parse commit", "could not parse object", "unable to read tree", "unable to read sha1",
+            "unable to unpack", "missing blob", "missing tree", "missing commit", "packfile")
+# The GIT_* variables of this process's environment git is not handed: those that point it at another
+# repository, ref namespace, index, object store, work tree, config, template or history (as set in a git hook,
+# or by `git -c` for the commands it runs: the site went elsewhere while "sent" was reported), those that choose
+# how the clone is made (ours: its format must match the remote's), those that write what git does (request
+# headers included) to a file or into the stderr this module classifies and quotes, and the commit's identity
+# and dates (the commits are the tool's). Everything else passes: how to reach and log in to the host (GIT_SSH*,
+# GIT_SSL_* such as GIT_SSL_NO_VERIFY and GIT_SSL_CAINFO, GIT_PROXY_*, GIT_HTTP_*, GIT_ASKPASS), where git is
+# installed, and the operator's own config files (GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM, GIT_CONFIG_NOSYSTEM, as
+# HOME passes for ~/.gitconfig): git adds transport variables over time, and one dropped broke a setup unseen.
+_DENIED_ENV = frozenset({
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_PREFIX",
+    "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_TEMPLATE_DIR", "GIT_REPLACE_REF_BASE",
+    "GIT_NO_REPLACE_OBJECTS", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE", "GIT_QUARANTINE_PATH", "GIT_REF_PARANOIA",
+    "GIT_NO_LAZY_FETCH", "GIT_ATTR_SOURCE", "GIT_PROTOCOL", "GIT_DEFAULT_HASH", "GIT_DEFAULT_REF_FORMAT",
+    "GIT_INDEX_VERSION", "GIT_CURL_VERBOSE", "GIT_REDACT_COOKIES",
+})
+_DENIED_PREFIXES = ("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "GIT_TRACE", "GIT_AUTHOR_", "GIT_COMMITTER_",
+                    "GIT_INTERNAL_", "GIT_TEST_")
+# Every git run here: no automatic gc or maintenance, which would detach and go on working in the clone after the
+# publish let go of its lock (the next publish then removes a live git's lock files); ``_pack`` packs instead.
+_NO_AUTO_GC = ("-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "gc.autoDetach=false",
+               "-c", "maintenance.autoDetach=false")
+# When ``_pack`` runs ``gc --auto``: git's own default, whatever a config says (gc.auto=0 there would leave the
+# loose objects of every publish to pile up for ever).
+_GC_AUTO = 6700
 # The credential helper git runs: it reads the credentials from the environment at that moment,
 # so they are never written to a file nor put on a command line.
 # Answers only for the remote's own scheme and host (a redirect to another host gets nothing, as with plain
@@ -280,14 +311,37 @@ class GitHost(SiteHost):
                 raise retryable("the publish was stopped while another command held the clone; the next attempt "
                                 "pushes again")
         try:
-            return self._publish(site, stop)
+            receipt = self._publish_repairing(site, stop)
         except _GitFailed as failed:  # a local command not classified where it ran
             raise self._local_error(failed) from None
+        else:
+            self._pack()
+            return receipt
         finally:
             lock.release()
 
-    def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
-        self._prepare_clone()
+    def _publish_repairing(self, site: BuiltSite, stop: threading.Event) -> Receipt:
+        """``_publish``; when git finds the clone damaged (a crash lost loose objects or refs), the clone is made
+        again from the remote, once, and the publish goes on: it is ours alone, under our lock, and holds
+        nothing the remote does not. Nothing was pushed when the damage shows."""
+        try:
+            return self._publish(site, stop)
+        except _CloneDamaged as damaged:
+            said = self.clean(_last_lines(damaged.failed.stderr))
+        try:
+            receipt = self._publish(site, stop, anew=True)
+        except _CloneDamaged as again:
+            raise permanent(
+                f"git {again.failed.command} found damaged objects or refs even in the cached clone made anew "
+                f"({self.cache}): {self.clean(_last_lines(again.failed.stderr))}. The damage is then in the "
+                f"repository {self.shown_remote} itself (run `git fsck` there) or on the disk holding {self.cache}. "
+                "Nothing was pushed."
+            ) from None
+        note = f"the cached clone {self.cache} was damaged ({said}) and was made again from {self.shown_remote}"
+        return Receipt(remote_id=receipt.remote_id, notes=(*receipt.notes, note))
+
+    def _publish(self, site: BuiltSite, stop: threading.Event, anew: bool = False) -> Receipt:
+        self._prepare_clone(anew)
         url, env = self._location()
         tip = self._fetch(url, env)
         entries = self._entries(tip) if tip else {}
@@ -311,8 +365,8 @@ class GitHost(SiteHost):
         restored = [site.restored_note(published)] if published is not None and site.restored_over(published) else []
         return Receipt(remote_id=f"{self.branch}@{commit[:12]}", notes=(message.splitlines()[0], *restored))
 
-    def _prepare_clone(self) -> None:
-        if not self._is_clone():
+    def _prepare_clone(self, anew: bool = False) -> None:
+        if anew or not self._is_clone():
             # Ours alone: a half-made clone (a `git init` or first publish interrupted, a .git without
             # HEAD) is safe to remove (rmtree removes links, it never follows them).
             if self.cache.is_symlink():
@@ -357,6 +411,8 @@ class GitHost(SiteHost):
             if "couldn't find remote ref" in failed.stderr:
                 self._git_quiet("update-ref", "-d", tracking)  # deleted there: forget the old tip
                 return None
+            if _damaged(failed.stderr):
+                raise _CloneDamaged(failed) from None
             raise self._error(failed, "fetch") from None
         return self._local("rev-parse", "--verify", "--end-of-options", f"{tracking}^{{commit}}").strip()
 
@@ -520,6 +576,8 @@ class GitHost(SiteHost):
         try:
             self._git("push", "-q", *lease, "--", url, f"{commit}:{ref}", network=True, env=env)
         except _GitFailed as failed:
+            if _damaged(failed.stderr):  # pack-objects reading a blob or tree a crash emptied
+                raise _CloneDamaged(failed) from None
             raise self._error(failed, "push") from None
         self._git_quiet("update-ref", f"refs/remotes/origin/{self.branch}", commit)
 
@@ -552,10 +610,10 @@ class GitHost(SiteHost):
 
     def _git(
         self, *args: str, network: bool = False, cwd: Path | None = None, env: dict[str, str] | None = None,
-        stdin: str | None = None, stdin_bytes: bytes | None = None,
+        stdin: str | None = None, stdin_bytes: bytes | None = None, timeout: float | None = None,
     ) -> str:
         """Run git in the clone and return its output; raise _GitFailed when it exits non-zero."""
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _PASSED_ENV}
+        full_env = {k: v for k, v in os.environ.items() if _passed(k)}
         # Never the repository git would find above the clone (the operator's own, when the clone's .git is
         # broken): git works in the clone or, for ls-remote before the first publish, in none.
         full_env.update(GIT_DIR=str(self.cache / ".git"), GIT_WORK_TREE=str(self.cache),
@@ -566,9 +624,9 @@ class GitHost(SiteHost):
         data = stdin_bytes if stdin_bytes is not None else (stdin.encode() if stdin is not None else None)
         try:
             done = subprocess.run(
-                ["git", *args], check=False, cwd=cwd or self.cache, env=full_env,
+                ["git", *_NO_AUTO_GC, *args], check=False, cwd=cwd or self.cache, env=full_env,
                 input=data, stdin=None if data is not None else subprocess.DEVNULL, capture_output=True,
-                timeout=self.network_timeout if network else self.local_timeout,
+                timeout=timeout or (self.network_timeout if network else self.local_timeout),
             )
         except FileNotFoundError as exc:
             if shutil.which("git"):
@@ -597,7 +655,24 @@ class GitHost(SiteHost):
         try:
             return self._git(*args, env=env, stdin=stdin)
         except _GitFailed as failed:
+            if _damaged(failed.stderr):
+                raise _CloneDamaged(failed) from None
             raise self._local_error(failed) from None
+
+    def _pack(self) -> None:
+        """Pack the loose objects publishes leave (each writes its blobs, trees and commit loose, and a small fetch
+        is unpacked loose), when there are enough of them, in the foreground and under the clone's lock: git's own
+        automatic gc is off (``_NO_AUTO_GC``). Best effort: the site is published already."""
+        try:
+            self._git("-c", f"gc.auto={_GC_AUTO}", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet",
+                      timeout=self.network_timeout)
+        except _GitFailed as failed:
+            # An object a crash emptied that this publish did not need to read (the remote has it): gc would
+            # fail on it every time. Still under the lock, the clone goes; the next publish makes it again.
+            if _damaged(failed.stderr) and not self.cache.is_symlink():
+                shutil.rmtree(self.cache, ignore_errors=True)
+        except DeliveryError:
+            pass  # the next publish tries again
 
     def _error(self, failed: _GitFailed, doing: str) -> DeliveryError:
         """A network git command failed: retryable or permanent, with the advice for it."""
@@ -613,7 +688,16 @@ class GitHost(SiteHost):
                 f'publish.{self.name}.history = "keep" (refused beside a customer\'s feed_token). Nothing was '
                 f"pushed. git said: {said}"
             )
-        if any(s in stderr for s in _REJECTED):
+        if any(s in stderr for s in _CERTIFICATE):
+            return permanent(
+                f"git does not trust the TLS certificate of {remote} (self-signed, signed by a company's own CA, "
+                "expired, or made out to another host name), so it refused to connect; another attempt would be "
+                "refused the same way. If the host uses an internal CA, give git that CA's certificate: "
+                "GIT_SSL_CAINFO=/path/to/ca.pem in broadcaster's environment, or `git config --global "
+                "http.sslCAInfo /path/to/ca.pem`. Otherwise check the host name in "
+                f"publish.{self.name}.remote and this machine's clock. git said: {said}"
+            )
+        if doing == "push" and any(s in stderr for s in _REJECTED):  # a fetch never loses a race
             return retryable(f"{remote} {self.branch} moved while publishing (someone else pushed); "
                              f"the next attempt starts from its new tip. git said: {said}")
         if any(s in stderr for s in _RETRY):
@@ -652,6 +736,26 @@ class _GitFailed(Exception):
         super().__init__(command)
         self.command = command
         self.stderr = stderr
+
+
+class _CloneDamaged(Exception):
+    """git found the clone's own objects or refs damaged; ``_publish_repairing`` makes it again."""
+
+    def __init__(self, failed: _GitFailed) -> None:
+        super().__init__(failed.command)
+        self.failed = failed
+
+
+def _damaged(stderr: str) -> bool:
+    """Whether git's words name damage in the clone; the remote's own (``remote:`` lines, a push the remote
+    refused) are the remote's."""
+    return any(mark in line for line in stderr.splitlines()
+               if not line.lstrip().startswith("remote:") and "rejected]" not in line for mark in _DAMAGED)
+
+
+def _passed(name: str) -> bool:
+    """Whether git is handed the variable ``name`` of this process's environment (see ``_DENIED_ENV``)."""
+    return not name.startswith("GIT_") or (name not in _DENIED_ENV and not name.startswith(_DENIED_PREFIXES))
 
 
 def _trailers(site: BuiltSite) -> str:
