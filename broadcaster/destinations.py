@@ -240,7 +240,7 @@ class SubscriberDestination(ChannelDestination):
 
     async def deliver(self, job: Job) -> Receipt:
         if job.deletes is None:  # a delete sends no text: it goes wherever the bot's posts are
-            job.log.still_wanted = partial(self._still_wanted, job.run.store, job.target)
+            job.log.still_wanted = partial(self._still_wanted, job.run.store, job)
         _SENDING_TO.set(job.target)  # this delivery's task: ``_may_follow_to`` weighs a migration against it
         receipt = await self._deliver_following(job)
         if job.target not in self.unknown_audiences or self._told_unknown_audiences:
@@ -248,20 +248,33 @@ class SubscriberDestination(ChannelDestination):
         self._told_unknown_audiences = True  # once a run: a broadcast has many chats
         return replace(receipt, notes=(*receipt.notes, self._unknown_audiences_note()))
 
-    def _still_wanted(self, store: Store, chat: str) -> None:
-        """``NotNeeded`` unless ``chat`` is still subscribed, active, to this destination's readers, read as the
-        message leaves (one indexed query): the run read the subscriptions when it began."""
-        now = store.subscription(chat)
+    def _still_wanted(self, store: Store, job: Job) -> None:
+        """``NotNeeded`` unless the delivery's chat is still subscribed, active, to this destination's readers, read
+        as the message leaves (one indexed query): the run read the subscriptions when it began. A group that became
+        a supergroup meanwhile is weighed by the supergroup's subscription (``subscription_now``), and the send
+        follows it there (``_may_follow_to``). A post cut between its parts fails instead, saying what is there."""
+        chat = job.target
+        now = subscription_now(store, chat)
         if now is None:
-            why = "it is no longer subscribed (`subscribers remove`, or its group became a supergroup)"
+            why = "it is no longer subscribed (`broadcaster subscribers remove`)"
+        elif now.chat_id != chat and now.chat_id in self.target_set:
+            why = f"it became {now.chat_id} (a supergroup), which this update goes to under its own subscription"
         elif not now.active:
             why = f"its subscription stopped ({now.inactive_reason or 'inactive'})"
         elif subscribers.heard_as(now.visibility, self._config.audiences) != self.scope:
             why = "it now hears other readers' updates (it joined with another invite)"
         else:
             return
-        raise NotNeeded(f"chat {chat} changed while this update waited to be sent: {why}. Nothing was sent there "
-                        f"from {self.name}.")
+        if not job.log.parts:
+            raise NotNeeded(f"chat {chat} changed while this update waited to be sent: {why}. Nothing was sent there "
+                            f"from {self.name}.")
+        # Part of the post is in the chat: a quiet skip would tell the operator nothing reached it.
+        raise permanent(
+            f"chat {chat} changed while this update was being sent: {why}. {len(job.log.parts)} of "
+            f"{len(job.rendered().messages)} messages of it had been sent there from {self.name}; the rest was not "
+            "sent. If what is there must go, `broadcaster withdraw` of the incident deletes it (with the incident's "
+            "other posts), or an administrator of the chat deletes it there."
+        )
 
     def _unknown_audiences_note(self) -> str:
         chats = sorted(self.unknown_audiences)
@@ -296,9 +309,15 @@ class SubscriberDestination(ChannelDestination):
     def _may_follow_to(self, chat: str) -> bool:
         if self._store is None:
             return True
-        old = self._store.subscription(_SENDING_TO.get())
+        sending_to = _SENDING_TO.get()
+        old = self._store.subscription(sending_to)
         granted = old.joined_at if old is not None else None
-        return not subscription_told_otherwise(self._config, self._store, chat, self.scope, granted).by
+        told = subscription_told_otherwise(self._config, self._store, chat, self.scope, granted)
+        # The group's own subscription, moved to the supergroup during this run (the bot saw the migration, or an
+        # earlier delivery followed it): the same readers (``_still_wanted`` read it), and no planned send of its own.
+        moved_here = (old is None and told.by == "subscription" and chat not in self.target_set
+                      and (now := subscription_now(self._store, sending_to)) is not None and now.chat_id == chat)
+        return moved_here or not told.by
 
     def _moved_to_a_chat_told_otherwise(self, store: Store, old: str, new: str, parts: int) -> str:
         """What becomes of the old subscription and this delivery when the chat it moved to is told otherwise
@@ -405,6 +424,23 @@ def heard_otherwise(config: Config, store: Store, chat: str, readers: Visibility
         how = "stopped" if not own.active else _how(readers, [(own.visibility, bool(own.components))])
         return ToldOtherwise("subscription", how)
     return ToldOtherwise("maybe") if rooms.unresolved else ToldOtherwise()
+
+
+def subscription_now(store: Store, chat: str) -> Subscription | None:
+    """The subscription a delivery planned for ``chat`` is for now: the chat's own or, for a group that became a
+    supergroup since the plan (its subscription moved, ``migrate_subscription``), the supergroup's. Never across a
+    removal of the group under any of its ids (``removed_at``): the operator took it off."""
+    now = store.subscription(chat)
+    if now is not None or store.removed_at(chat) is not None:
+        return now
+    seen, later = {chat}, store.migrated_to(chat)
+    while later is not None and later not in seen:  # a chain, read once per id: an edited import may loop it
+        now = store.subscription(later)
+        if now is not None:
+            return now
+        seen.add(later)
+        later = store.migrated_to(later)
+    return None
 
 
 # The subscribed chat a delivery's task sends to (``SubscriberDestination.deliver``): the channel asks

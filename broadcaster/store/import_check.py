@@ -566,6 +566,9 @@ def _parse(found: Any, key: str) -> datetime:
 _HASH = re.compile(r"[0-9a-f]{64}")
 _CHAT_ID = re.compile(r"-?[0-9]{1,20}")
 _CHAT_KINDS = ("group", "private")
+# Telegram's supergroup and channel ids are -(10**12 + the channel's number): "-100" and at least ten more digits. A
+# basic group's id is above it, and may itself begin with -100 (-1002345678), so that prefix alone does not tell.
+_SUPERGROUPS_FROM = -(10**12)
 
 
 def check_subscriber_record(
@@ -643,13 +646,20 @@ def _removal(value: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _migration(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A group that became a supergroup, carried by an export: its old id and its new one (group ids are negative)."""
+    """A group that became a supergroup, carried by an export: its old id, a basic group's, and its new one, a
+    supergroup's (Telegram gives those ``-100`` and the channel's number). Telegram migrates a basic group once, to a
+    supergroup, so a line linking any other two chats was edited or damaged: taken, a removal of either chat would
+    forget both. Whether each id migrates once, and to no chat of other readers, ``transfer`` checks across lines."""
     ids = []
     for key in ("chat_id", "to"):
         chat_id = _text(value, key)
         if not _CHAT_ID.fullmatch(chat_id) or int(chat_id) >= 0:
             raise _Bad(f"{key} {chat_id[:30]!r} is not a Telegram group's id")
         ids.append(str(int(chat_id)))
+    if not ids[1].startswith("-100") or ids[1] == "-100":
+        raise _Bad(f"to {ids[1]!r} is not a supergroup's id (-100...): a group only ever becomes a supergroup")
+    if int(ids[0]) <= _SUPERGROUPS_FROM:
+        raise _Bad(f"chat_id {ids[0]!r} is a supergroup's id: only a basic group becomes a supergroup")
     if ids[0] == ids[1]:
         raise _Bad("chat_id and to are the same chat")
     return {"chat_id": ids[0], "to": ids[1]}

@@ -229,6 +229,11 @@ class SubscriptionStore:
             chats += [linked_chat for linked_chat in dict.fromkeys(linked) if linked_chat not in chats]
         return chats
 
+    def migrated_to(self, chat_id: str) -> str | None:
+        """The id the group took when it became a supergroup, if this store knows it did (``migrated:``)."""
+        row = self.select_one("SELECT value FROM meta WHERE key = ?", (MIGRATED + chat_id,))
+        return str(row["value"]) if row is not None else None
+
     def migrations(self) -> list[tuple[str, str]]:
         """Every group's old id and the supergroup id it became: ``store export`` carries them, so a store that
         imports it knows the two ids as one chat (a removal under either forgets both)."""

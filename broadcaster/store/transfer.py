@@ -137,11 +137,11 @@ class ImportResult:
     invites_added: int = 0
     subscriptions_added: int = 0
     chats_removed: int = 0  # subscribed here, removed in the other store after: forgotten here too
-    # the file's active chats that would take an invite's use beyond its --uses (the other store did not know the
-    # uses here): not subscribed
+    # the file's chats that would take an invite's use beyond its --uses (the other store did not know the uses
+    # here), an inactive one too (it could come back on the invite uncounted): not subscribed
     kept_off_used_up: int = 0
     kept_off_removed: int = 0  # the file's active chats removed here since they were granted: not subscribed again
-    kept_off_revoked: int = 0  # the file's active chats that joined with an invite revoked here: not subscribed
+    kept_off_revoked: int = 0  # the file's chats (active or not) that joined with an invite revoked here: not subscribed
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (id in the export, id stored)
     # (incident id, updates): a withdrawn incident the file added updates to, kept off the page and channels
     kept_withdrawn: list[tuple[str, int]] = field(default_factory=list)
@@ -374,6 +374,7 @@ def read_records(
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
     _refuse_visibilities_no_invite_gives(None, bot_records)  # before a store is opened (or made) for the file
+    _refuse_migrations_that_cannot_be(None, bot_records)
 
 
 def _check_header(record: Any, name: str) -> int:
@@ -434,6 +435,7 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     result = ImportResult()
     every = sorted(records, key=_import_order)  # stable: incidents first, in the file's order
     _refuse_visibilities_no_invite_gives(store, every)
+    _refuse_migrations_that_cannot_be(store, every)
     uses = _Uses.left_here(store)  # before the file's counts are merged in: what this store itself gave out
     holders = _invite_holders(store)  # before the import: a chat the file's removal forgets used one too
     for record in every:
@@ -492,6 +494,46 @@ def _refuse_visibilities_no_invite_gives(store: Store | None, records: list[Mapp
                 "a chat's visibility is only ever an invite's. Nothing was imported: export the other store again, "
                 "or remove that record."
             )
+
+
+def _refuse_migrations_that_cannot_be(store: Store | None, records: list[Mapping[str, Any]]) -> None:
+    """A ``migrated`` line links two chats as one group for good (a removal of either forgets both, a subscription
+    follows to the new id): refused, before the first record is stored, when its old id or its new one already
+    migrated otherwise (in the file or this store: Telegram migrates a group once, into a supergroup made for it),
+    or when both chats hold live subscriptions (in the file or this store) of other readers: a real migration leaves
+    none at the old id in the store that saw it, and an edited line would move one customer's chat into another's."""
+    to: dict[str, str] = dict(store.migrations()) if store is not None else {}
+    came_from = {new: old for old, new in to.items()}
+    live: dict[str, set[str]] = {}
+    for record in records:
+        subscription = record.get("subscription")
+        if subscription and subscription["active"]:
+            live.setdefault(subscription["chat_id"], set()).add(subscription["visibility"])
+    for record in records:
+        if "migrated" not in record:
+            continue
+        old, new = record["migrated"]["chat_id"], record["migrated"]["to"]
+        if to.get(old, new) != new or came_from.get(new, old) != old:
+            other = f"{old} became {to[old]}" if to.get(old, new) != new else f"{came_from[new]} became {new}"
+            raise InputError(
+                f"the file says group {old} became supergroup {new}, but {other} (in the file or this store): "
+                "Telegram turns a group into a supergroup once. Nothing was imported: remove the wrong line from the "
+                "file (an edited or damaged export) and import it again.")
+        to[old], came_from[new] = new, old
+        readers = [_live_readers(store, live, chat) for chat in (old, new)]
+        if readers[0] and readers[1] and len(readers[0] | readers[1]) > 1:
+            raise InputError(
+                f"the file says group {old} became supergroup {new}, but both are subscribed, to other readers' "
+                f"updates ({', '.join(sorted(readers[0]))}; {', '.join(sorted(readers[1]))}): taken, {old}'s "
+                f"subscription would move to {new}. Nothing was imported: if the line is wrong (an edited export), "
+                "remove it and import again; if the group did migrate, remove the line too: a send to the old id "
+                "never follows it into a supergroup subscribed to other readers.")
+
+
+def _live_readers(store: Store | None, live: Mapping[str, set[str]], chat: str) -> set[str]:
+    """The visibilities of ``chat``'s active subscriptions in the file (``live``) and in this store."""
+    here = store.subscription(chat) if store is not None else None
+    return live.get(chat, set()) | ({str(here.visibility)} if here is not None and here.active else set())
 
 
 def _invite_holders(store: Store) -> dict[str, set[str]]:
@@ -854,10 +896,12 @@ class _Uses:
 
     def admits(self, subscription: Mapping[str, Any], stored: Row | None) -> bool:
         """Whether the file's subscription may take a use of its invite here, spending it if so: the other store
-        did not know the uses here, and may have let more chats in than ``--uses`` allows. An inactive one takes
-        none, and a chat that holds the invite here was counted here, and keeps it."""
+        did not know the uses here, and may have let more chats in than ``--uses`` allows. An inactive one takes one
+        too: a chat holding the invite comes back on it uncounted (a /stop's /start, a private chat's, its own link
+        opened again), and it is counted among the invite's chats after the import (``_count_every_holder``). A chat
+        that holds the invite here was counted here, and keeps it."""
         invite = subscription.get("invite")
-        if not subscription["active"] or not invite or (stored is not None and stored["invite"] == invite):
+        if not invite or (stored is not None and stored["invite"] == invite):
             return True
         if invite not in self.left:  # no limit, or an invite this store did not know: the other store counted it
             return True
@@ -919,11 +963,12 @@ def removed_here_since(store: Store, subscription: Mapping[str, Any]) -> bool:
 
 
 def joined_with_an_invite_revoked_here(store: Store, subscription: Mapping[str, Any], stored: Row | None) -> bool:
-    """Whether the file's active subscription took an invite that this store had revoked by then: the other store
-    did not know, and let a chat in with it. A chat that held the invite here already keeps it (revoking keeps the
-    chats that joined). When it took the invite: its joining, or its last change if it is here with another one."""
+    """Whether the file's subscription took an invite that this store had revoked by then: the other store did not
+    know, and let a chat in with it. An inactive one too: a private chat's /start brings it back as it was. A chat
+    that held the invite here already keeps it (revoking keeps the chats that joined). When it took the invite: its
+    joining, or its last change if it is here with another one."""
     invite = subscription.get("invite")
-    if not subscription["active"] or not invite or (stored is not None and stored["invite"] == invite):
+    if not invite or (stored is not None and stored["invite"] == invite):
         return False
     row = store.select_one("SELECT revoked_at FROM invites WHERE hash = ?", (invite,))
     revoked_at = utc(row["revoked_at"]) if row is not None else None
