@@ -328,8 +328,9 @@ def _marker_words_hint(snippet: str) -> str:
     folded, where = fold(snippet)
     rendered = _rendered(folded, [snippet[i] for i in where])
     if _round_instructions(rendered.text):
-        return (" an instruction such as '(internal only)', '(staff only)' or '(do not publish)' reads as a marker "
-                "even in round brackets; if it is prose, reword it ('internal systems only');")
+        return (" an instruction such as '(internal only)', '(staff only)', '(do not share ...)' or '(TLP:AMBER)' "
+                "reads as a marker even in round brackets, wherever it stands in them; if it is prose, reword it "
+                "without brackets ('the staff-only help desk portal'), or put detail for staff in --private;")
     if not any(_restricting_run(m) for m in _WORD_OPENER.finditer(rendered.text)):
         return ""
     return (" a word such as 'internal', 'vertraulich', 'staff only' or 'not public' in square brackets reads as a "
@@ -538,34 +539,29 @@ _PATH_NAMED = re.compile(
     r"(?:(?<![^\W_])(?:get|head|post|put|patch|delete|options|path|url|uri|route|context)\s*[:=]?\s*|\[\.)$")
 # Round brackets inside count as the run's ("[ops (internal)]").
 _WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]]{0,64}\]")
-# Round (and curly) brackets are prose's, so what they hold counts only as an instruction, as a whole or heading
-# the detail (``_round_instructions``): up to ``_ROUND_REACH`` characters, cut at the first bracket; the heading ends
-# at one of ``_HEAD_BREAKS`` ("ー" is an em dash folded, a line break ends it too).
+# Round (and curly) brackets are prose's, so only an instruction to hide counts in them; but one anywhere in a bracket
+# counts wherever the bracket stands (``_round_instructions``): "Root cause (internal only) is CHG-4411", a heading
+# "## Timeline (staff only)" and "(don't share it) root cause ..." hide what follows as much as a label heading a
+# text does. Where a bracket stands, or what follows it, cannot tell a description from a label, so none is read as
+# one (fail closed: the operator rewords, "the staff-only portal"). Up to ``_ROUND_REACH`` characters, cut at the
+# first bracket.
 _ROUND_REACH = 400
-_HEAD_BREAKS = frozenset(":;,.-ー\n")
-# Emphasis and code marks and spaces between a word and the bracket after it ("`admin-api` (staff only)").
-_BEFORE_BRACKET = frozenset(" \t*_'~")
-# A bracket that describes the word before it sits inside its sentence, which goes on after it with a verb, a
-# conjunction or an adverb ("The help desk portal (staff only) is unavailable", "Confidential VMs (confidential only)
-# fail to boot", "Interna system (endast interna) påverkas") or ends; "API errors (internal only) root cause is
-# CHG-4411" goes on with the detail the bracket hides. Unknown words fail closed.
-_GOES_ON = (
-    "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "will", "would", "wont", "can",
-    "cannot", "cant", "could", "may", "might", "must", "should", "does", "do", "did", "doesnt", "didnt", "isnt",
-    "arent", "wasnt", "werent", "hasnt", "havent", "remains", "remain", "remained", "stays", "stay", "stayed",
-    "fails", "fail", "failed", "failing", "returns", "return", "returned", "returning", "responds", "respond",
-    "responded", "shows", "show", "showed", "showing", "loads", "load", "loaded", "works", "work", "worked", "runs",
-    "run", "ran", "times", "timed", "sees", "see", "saw", "seeing", "goes", "went", "keeps", "kept", "gets", "got",
-    "reports", "reported", "rejects", "rejected", "crashes", "crashed", "hangs", "hung", "errors", "errored",
-    "seems", "seem", "seemed", "appears", "appear", "appeared", "recovers", "recovered", "needs", "need",
-    "requires", "require", "also", "now", "currently", "still", "again", "temporarily", "intermittently",
-    "partially", "and", "or", "but", "nor", "which", "that", "who", "in", "on", "at", "since", "during",
-    "ist", "sind", "war", "waren", "hat", "haben", "hatte", "wird", "werden", "wurde", "kann", "konnen", "sollte",
-    "funktioniert", "fallt", "lauft", "reagiert", "bleibt", "zeigt", "liefert", "meldet", "antwortet", "auch",
-    "derzeit", "aktuell", "noch", "wieder", "und", "oder", "aber", "im", "seit", "bei",
-    "ar", "var", "har", "hade", "blir", "blev", "kan", "fungerar", "paverkas", "paverkades", "ligger", "svarar",
-    "visar", "gar", "ocksa", "fortfarande", "just", "nu", "igen", "och", "eller", "men", "i", "pa", "sedan",
-)
+# Inside a round bracket, a restricting or label word beside an "only" word or a degree ("internal only", "nur
+# intern", "strictly confidential"), "internally" too; glue words may stand between ("for internal use only",
+# "internal eyes only"). Not "just" ("(internal, just restarted)") nor the modifiers of a whole label ("need to",
+# "under": "(restricted to admins)" is prose), which count for the bracket as a whole (``_instruction``); nor "know"
+# ("(we only know the region)").
+_ROUND_STRONG = ("strictly", "highly", "top", "streng", "strengstens", "strikt", "hochst")
+_ROUND_CORE_MORE = ("internally",)
+_ROUND_GLUE_MORE = ("eyes", "please", "pls", "bitte")
+# "(not for customers)", "(nicht für Kunden)", "(inte för kunder)": a negation, "for", maybe an article, the readers.
+_OUTSIDERS = ("customer", "customers", "client", "clients", "kunde", "kunden", "kund", "kunder", "kunderna")
+_FOR_WORDS = ("for", "fur")
+_ARTICLES = ("the", "our", "any", "die", "den", "unsere", "unseren", "vara", "vare")
+# "(keep internal)", "(keep this internal)", "(håll detta internt)"; "(intern halten)", "(vertraulich behandeln)".
+_KEEP_WORDS = ("keep", "hall")
+_KEPT_BETWEEN = ("this", "it", "these", "that", "the", "all", "strictly", "detta", "det", "allt")
+_KEEP_AFTER = ("halten", "behandeln")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
 _OPENER = re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
@@ -583,14 +579,25 @@ def lookalike(text: str, *, mixed: bool = False) -> tuple[int, str] | None:
     whole ("--private 'Ticket OPS-77 (staff only)'", a component's name) hides nothing by it.
     Returns (offset in ``text``, the text as written) or None.
     """
-    folded, where = fold(text)
-    found = _first_candidate(folded, _rendered(folded, [text[i] for i in where]), mixed=mixed)
+    found = None
+    for reading in _readings(text):
+        folded, where = fold(reading)
+        found = _first_candidate(folded, _rendered(folded, [text[i] for i in where]), mixed=mixed)
+        if found is not None:
+            break
     if found is None:
         return None
     start, end = found
     first = where[start]
     last = where[end] if end < len(where) else len(text)
     return first, text[first:last]
+
+
+def _readings(text: str) -> list[str]:
+    """``text``, and if it holds a letter read two ways (``_SECOND_READINGS``), ``text`` read the other way."""
+    if not any(c in text for c in _SECOND_READINGS):
+        return [text]
+    return [text, "".join(_SECOND_READINGS.get(c, c) for c in text)]
 
 
 def _first_candidate(folded: str, rendered: _Rendered, *, mixed: bool) -> tuple[int, int] | None:
@@ -800,67 +807,90 @@ def _restricting_run(opener: re.Match[str], *, link: bool = False) -> bool:
 
 
 def _round_instructions(text: str) -> list[tuple[int, int]]:
-    """The round brackets of ``text`` (folded) that hide what follows or what they hold (``_round_instruction``)."""
+    """The round brackets of ``text`` (folded) that hold an instruction to hide (``_round_instruction``), wherever
+    they stand."""
     found = []
     for opener in re.finditer(r"\(", text):
         stop, limit = opener.end(), min(len(text), opener.end() + _ROUND_REACH)
         while stop < limit and text[stop] not in "()[]":
             stop += 1
-        closed = stop < len(text) and text[stop] == ")"
-        end = stop + 1 if closed else stop
-        after = text[end:end + 40].lstrip("".join(_BEFORE_BRACKET))
-        describes = _follows_a_word(text, opener.start()) and _goes_on(after)
-        if _round_instruction(text[opener.end():stop], closed=closed, describes=describes,
-                              colon_after=after.startswith(":")):
+        end = stop + 1 if stop < len(text) and text[stop] == ")" else stop
+        if _round_instruction(text[opener.end():stop]):
             found.append((opener.start(), end))
     return found
 
 
-def _follows_a_word(text: str, at: int) -> bool:
-    """Whether the bracket at ``at`` stands right after a word of the same line ("The help desk portal (staff only) is
-    unavailable"): it describes that word. At the start of a text, a line or a sentence, or after a colon or another
-    bracket, it heads what follows."""
-    index = at - 1
-    while index >= 0 and text[index] in _BEFORE_BRACKET:
-        index -= 1
-    return index >= 0 and text[index].isalnum()
-
-
-def _goes_on(after: str) -> bool:
-    """Whether the sentence around a bracket ends or goes on as prose right after it (``_GOES_ON``)."""
-    if not after or after[0] in ".,;!?)]\n":
-        return True
-    first = re.match(r"[^\W\d_]+", after)
-    return first is not None and first.group() in _folded(_GOES_ON)
-
-
-def _round_instruction(content: str, *, closed: bool, describes: bool, colon_after: bool) -> bool:
-    """Whether a round bracket holding ``content`` is a marker: an imperative as a whole ("(do not publish)"), a label
-    as a whole ("(internal only)", "(staff only)") unless it ``describes`` the word before it and no colon follows, or
-    either heading detail after a colon, dash, comma or full stop ("(internal only: root cause is CHG-4411)"). A label
-    after a word with a comma and a negated description stays prose ("Our tools (internal only, not customer-facing)
-    are slow")."""
+def _round_instruction(content: str) -> bool:
+    """Whether a round bracket holding ``content`` holds an instruction to hide anywhere in it: as a whole ("(need to
+    know)", "(do not publish)"), heading what follows a break ("(internal only | cause: ...)"), or among other words
+    ("(internal only root cause CHG-4411)", "(please do not share it)", "(TLP:AMBER indicators)"). An unclosed bracket
+    (cut by another bracket or the reach) is judged by what it holds up to there: "(staff only [cause ...])"."""
+    content = content.replace("ー", "-")  # an em dash folded reads as a letter ("onlyー" one word)
     words, broken = _run_words(content)
-    if closed and words and (_imperative(words, broken) or _label_instruction(words, broken)
-                             and (colon_after or not describes)):
+    if _instruction(words, broken):
         return True
     for at, char in enumerate(content):
-        if char not in _HEAD_BREAKS or not any(c.isalnum() for c in content[at + 1:]):
+        # any punctuation or symbol ends a head: ":", "|", "/", "→", "!", "、" ...
+        if char.isalnum() or char in " '" or not any(c.isalnum() for c in content[at + 1:]):
             continue
         head, head_broken = _run_words(content[:at])
         if len(head) > _MAX_RUN_WORDS:
-            return False
-        if _instruction(head, head_broken) and not (char == "," and describes and _negated_description(content[at + 1:])):
+            break
+        if _instruction(head, head_broken):
             return True
-    return False
+    return any(_instruction_at(words[index:], broken[index:]) for index in range(len(words)))
 
 
-def _negated_description(tail: str) -> bool:
-    """Whether the rest of a bracket after a comma is one more description, negated and unbroken ("not
-    customer-facing", "no customer impact"), no detail behind a colon or a dash."""
-    words, _ = _run_words(tail)
-    negations = _folded_restricting_words()[1] | _folded(("no", "kein", "keine", "ingen"))
-    return bool(words) and words[0] in negations and not any(c in tail for c in ":;ー") and " - " not in tail
+def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """Whether an instruction to hide starts at ``words[0]``, whatever follows it: a negation before a public word,
+    with or without an object ("do not share", "don't publish it"; "not public" states a fact), or before "for
+    customers"; a verb then its negation or a prohibition (``_forbids``); "keep (this) internal"; a restricted TLP
+    level; a restricting word beside an "only" word or a degree, or staff with "only" (``_round_label``)."""
+    _, negations, public, _, _, _, between = _folded_restricting_words()
+    if words[0] in negations and not _states(words[1:]) and (
+            _public_index(words[1:], broken[1:], public, between) is not None or _for_outsiders(words[1:])):
+        return True
+    if _forbids(words, objectless=False) or _keeps_internal(words) or (words[0] == _TLP and _restricted_tlp(words[:2])):
+        return True
+    return any(_round_label(words[:count]) for count in range(1, min(len(words), _MAX_RUN_WORDS) + 1))
+
+
+def _for_outsiders(words: Sequence[str]) -> bool:
+    """Whether ``words`` (after a negation) say "for customers" ("(not for customers)", "(nicht für die Kunden)")."""
+    if not words or words[0] not in _folded(_FOR_WORDS):
+        return False
+    rest = words[2:] if words[1:2] and words[1] in _folded(_ARTICLES) else words[1:]
+    return rest[:1] != [] and rest[0] in _folded(_OUTSIDERS)
+
+
+def _keeps_internal(words: Sequence[str]) -> bool:
+    """ "(keep internal)", "(keep this internal)", "(håll detta internt)", "(intern halten)"."""
+    restricting = _folded_restricting_words()[0] | _folded(_ROUND_CORE_MORE)
+    if words[0] in restricting:
+        return words[1:2] != [] and words[1] in _folded(_KEEP_AFTER)
+    if words[0] not in _folded(_KEEP_WORDS):
+        return False
+    rest = list(words[1:])
+    while rest and rest[0] in _folded(_KEPT_BETWEEN) and len(rest) > 1:
+        rest = rest[1:]
+    return rest[:1] != [] and rest[0] in restricting
+
+
+def _round_label(words: Sequence[str]) -> bool:
+    """Whether ``words`` are a label phrase: restricting or label words with an "only" word or a degree and glue
+    between ("internal only", "for internal use only", "strictly confidential", "nur intern"), or staff and other
+    groups with "only" ("staff only", "ops only", "only for SRE")."""
+    restricting, _, _, _, staff, only, _ = _folded_restricting_words()
+    strong = (only - {"just"}) | _folded(_ROUND_STRONG)
+    core = restricting | _folded(_ROUND_CORE_MORE) | (_folded(_LABEL_WORDS) - {"know"})
+    glue = _folded(_LABEL_GLUE) | _folded(_ROUND_GLUE_MORE)
+    if words[0] in glue or words[-1] in glue:
+        return False
+    if (all(w in core or w in strong or w in glue for w in words) and any(w in core for w in words)
+            and any(w in strong for w in words)):
+        return True
+    staff_alone = all(w in staff or w in only or w in _folded_staff_only_between() for w in words)
+    return staff_alone and _says_staff_only(words, staff, strong)
 
 
 def _instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
@@ -874,7 +904,7 @@ def _label_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
     """A restricting or label word with "only" or a degree ("(nur intern)", "(internal only)", "(for internal use
     only)"; "(internal)" and "(internal API)" describe a thing), staff and other groups with "only" and nothing else
     ("(staff only)", "(Mitarbeiter und Partner only)"), or a restricted TLP level alone ("(TLP:AMBER)"; "(TLP:AMBER
-    indicators)" names a feed). Right after a word, such a bracket describes it (``_round_instruction``)."""
+    indicators)" names a feed). In round brackets such a phrase counts among other words too (``_round_label``)."""
     _, _, _, _, staff, only, _ = _folded_restricting_words()
     staff_alone = all(w in staff or w in only or w in _folded_staff_only_between() for w in words)
     tlp_alone = words[0] == _TLP and (len(words) == 2 or words[2:] == ["strict"]) and _restricted_tlp(words[:2])
@@ -1232,6 +1262,10 @@ def _fold_with_icu(piece: str) -> str:
         latin = _skeleton(text)
         if len(latin) == 1 and "A" <= latin <= "Z":
             return _fold_piece(latin)
+    if len(text) == 1 and _small_lookalike(text):
+        # A small Greek or Cyrillic letter whose own skeleton is no Latin letter reads as its capital's: "ε" (skeleton
+        # "ꞓ") as "e", "κ" and "к" ("ĸ") as "k", "μ" as "m"; "η" keeps its "n", "ι" its "i".
+        return _fold_piece(text.upper())
     text = text.casefold()
     if text in _ROUND:
         return _ROUND[text]
@@ -1243,6 +1277,24 @@ def _fold_with_icu(piece: str) -> str:
         return "[" if unicodedata.category(text) == "Ps" else "]"
     text = unicodedata.normalize("NFD", _skeleton(text)).casefold() if text else text
     return "".join(_bracket(_latin_base(c)) for c in text if unicodedata.category(c) not in ("Mn", "Me"))
+
+
+def _small_lookalike(char: str) -> bool:
+    """A small Greek or Cyrillic letter whose skeleton is no ASCII letter (marks aside) and whose capital's is one
+    ("ε": "ꞓ" and "E"; not "η": "n"; not "δ": "Δ")."""
+    if unicodedata.category(char) != "Ll" or not unicodedata.name(char, "").startswith(("GREEK ", "CYRILLIC ")):
+        return False
+    own = "".join(c for c in unicodedata.normalize("NFD", _skeleton(char)) if unicodedata.category(c) != "Mn")
+    capital = char.upper()
+    if (len(own) == 1 and own.isascii() and own.isalpha()) or len(capital) != 1:
+        return False
+    latin = _skeleton(capital)
+    return len(latin) == 1 and "A" <= latin <= "Z"
+
+
+# Letters read two ways: a small Greek nu looks like "v" (its skeleton) but is the small of "Ν" (N): "[iνternal]".
+# ``lookalike`` reads a text with it each way (same length, so offsets hold).
+_SECOND_READINGS = {"\u03bd": "\u039d"}
 
 
 # Accents typed for an apostrophe ("don´t" on a German keyboard): NFKC makes them a space and a combining mark,

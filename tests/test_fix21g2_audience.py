@@ -56,12 +56,19 @@ for = {{ acme = "{FOR_TEXT}" }}
     assert_nothing_reached_acme(project, slack)
 
 
-# Guards (taken before this fix and after): prose in a customer's detail, and a staff-only note.
-def test_a_bracket_describing_a_word_in_for_text_is_taken(project: Project, slack: FakeSlack) -> None:
+# Fail closed (review 21l): an instruction in round brackets is refused wherever it stands, even where it only
+# describes a word; the same words without brackets are prose. And a staff-only note is exempt.
+def test_a_bracket_describing_a_word_in_for_text_is_refused_and_the_same_words_unbracketed_taken(
+    project: Project, slack: FakeSlack
+) -> None:
+    refused = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme",
+                          "Your admin console (staff only) is slow.", "API errors.")
+    assert refused.exit_code == 2, refused.output
+    assert_nothing_reached_acme(project, slack)
     result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme",
-                         "Your admin console (staff only) is slow.", "API errors.")
+                         "Your staff-only admin console is slow.", "API errors.")
     assert result.exit_code == 0, result.output
-    assert "Your admin console (staff only) is slow." in said(slack, "C0ACME0001")
+    assert "Your staff-only admin console is slow." in said(slack, "C0ACME0001")
 
 
 def test_a_round_instruction_in_a_staff_note_is_taken(project: Project, slack: FakeSlack) -> None:

@@ -15,29 +15,8 @@ from tests.conftest import Project
 from tests.fakes.webhook import FakeReceiver
 from tests.gate_helpers import assert_kept_back, assert_taken, public_receiver  # noqa: F401 - public_receiver: the pub fixture
 
-# Finding 7: ordinary prose the gate refused (each was refused before this fix).
+# Finding 7: ordinary prose the gate refused (each was refused before this fix): a link's text that gives advice.
 OVER_REFUSED = [
-    ("phishing-2fa", "Beware of phishing emails (don't share your 2FA codes).", "don't share your 2FA codes"),
-    ("never-ask-password", "We will never ask for your password (please do not share it).", "please do not share it"),
-    ("phishing-forward", "Phishing emails are circulating (do not forward them).", "do not forward them"),
-    ("phishing-forward-it", "Do not click links in the phishing email (do not forward it).", "do not forward it"),
-    ("psa-password", "PSA: (do not share your password) with anyone claiming to be support.",
-     "do not share your password"),
-    ("sharing-feature", "Sharing is broken (do not share documents until fixed).", "do not share documents"),
-    ("publish-feature", "Publishing fails (do not publish posts until fixed).", "do not publish posts"),
-    ("help-desk-staff-only", "The help desk portal (staff only) is unavailable.", "help desk portal (staff only)"),
-    ("sso-employees-only", "SSO for the admin console (employees only) is down.", "admin console (employees only)"),
-    ("back-office-internal-only", "The back-office tool (internal only) is down; customer APIs are fine.",
-     "back-office tool (internal only)"),
-    ("tooling-staff-only-semicolon", "Our internal tooling is affected (staff only); customer traffic is fine.",
-     "affected (staff only)"),
-    ("employees-affected-staff-only", "Only our employees are affected (staff only).", "affected (staff only)"),
-    ("affected-ops-only", "Affected: admin API (ops only).", "admin API (ops only)"),
-    ("vms-fail-to-boot", "Confidential VMs (confidential only) fail to boot.", "(confidential only) fail"),
-    ("nur-intern-at-the-end", "Nur interne Systeme sind betroffen (nur intern).", "betroffen (nur intern)"),
-    ("endast-interna-paverkas", "Interna system (endast interna) påverkas.", "(endast interna) påverkas"),
-    ("tlp-feed", "The threat feed (TLP:AMBER indicators) is delayed.", "TLP:AMBER indicators"),
-    ("tlp-feeds-and-above", "Threat feeds (TLP:GREEN and above) are delayed.", "TLP:GREEN and above"),
     ("link-to-phishing-guide", "Read [Do not share your password](https://help.example/phishing) before replying.",
      "Do not share your password"),
 ]
@@ -47,6 +26,40 @@ OVER_REFUSED = [
 def test_prose_with_a_round_bracket_after_a_word_or_advice_is_taken(project: Project, pub: FakeReceiver, text: str,
                                                                     shown: str) -> None:
     assert_taken(project, pub, text, shown)
+
+
+# Changed by fix 21l (review 21l, the lead's decision): an instruction to hide anywhere in a round bracket is refused
+# wherever the bracket stands (fail closed); its position no longer makes it a description, and an object no longer
+# makes "(do not share ...)" advice. These were taken by 211978f's position rule and are refused now; the refusal says
+# to reword without brackets ("the staff-only help desk portal").
+DECIDED_REFUSED = [
+    ("phishing-2fa", "Beware of phishing emails (don't share your 2FA codes)."),
+    ("never-ask-password", "We will never ask for your password (please do not share it)."),
+    ("phishing-forward", "Phishing emails are circulating (do not forward them)."),
+    ("phishing-forward-it", "Do not click links in the phishing email (do not forward it)."),
+    ("psa-password", "PSA: (do not share your password) with anyone claiming to be support."),
+    ("sharing-feature", "Sharing is broken (do not share documents until fixed)."),
+    ("publish-feature", "Publishing fails (do not publish posts until fixed)."),
+    ("help-desk-staff-only", "The help desk portal (staff only) is unavailable."),
+    ("sso-employees-only", "SSO for the admin console (employees only) is down."),
+    ("back-office-internal-only", "The back-office tool (internal only) is down; customer APIs are fine."),
+    ("tooling-staff-only-semicolon", "Our internal tooling is affected (staff only); customer traffic is fine."),
+    ("employees-affected-staff-only", "Only our employees are affected (staff only)."),
+    ("affected-ops-only", "Affected: admin API (ops only)."),
+    ("vms-fail-to-boot", "Confidential VMs (confidential only) fail to boot."),
+    ("nur-intern-at-the-end", "Nur interne Systeme sind betroffen (nur intern)."),
+    ("endast-interna-paverkas", "Interna system (endast interna) påverkas."),
+    ("tlp-feed", "The threat feed (TLP:AMBER indicators) is delayed."),
+    ("tlp-feeds-and-above", "Threat feeds (TLP:GREEN and above) are delayed."),
+    ("admin-panel-internal-use-only", "The admin panel (internal use only) is slow."),
+    ("not-customer-facing", "Our tools (internal only, not customer-facing) are slow."),
+]
+
+
+@pytest.mark.parametrize("text", [c[1] for c in DECIDED_REFUSED], ids=[c[0] for c in DECIDED_REFUSED])
+def test_an_instruction_in_a_describing_round_bracket_is_refused_by_decision(project: Project, pub: FakeReceiver,
+                                                                             text: str) -> None:
+    assert_kept_back(project, pub, text)
 
 
 # Findings 1 and 2: instructions in round brackets the gate published (each was published before this fix).
@@ -162,9 +175,6 @@ def test_a_round_instruction_heading_what_follows_stays_refused(project: Project
 
 # ... and prose that stays taken (taken before this fix and after).
 STILL_TAKEN = [
-    ("admin-panel-internal-use-only", "The admin panel (internal use only) is slow.", "(internal use only)"),
-    ("not-customer-facing", "Our tools (internal only, not customer-facing) are slow.",
-     "(internal only, not customer-facing)"),
     ("admins-only", "The dashboard (admins only) is slow.", "(admins only)"),
     ("not-yet-released", "Version 2.4 (not yet released) is unaffected.", "(not yet released)"),
     ("ops-heading-a-statement", "API errors. [Ops: only the EU region affected] Retry later.",
