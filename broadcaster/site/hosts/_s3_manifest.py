@@ -21,6 +21,7 @@ never names a customer's page (its path is a capability), like the manifest itse
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -73,6 +74,12 @@ class Remote:
     # site's from before the mark: a withdrawn page): every publish lists the site's files again, and fails while
     # such files remain (``S3Host``). A flag, never their names: the bucket's readers read the manifest.
     list_again: bool = field(default=False, compare=False)
+    # a/ may hold this site's customers' pages without the mark: a publish over an older manifest (which uploads
+    # every customer's page again, to mark it) stopped part way, and its progress manifest is of this version, so
+    # the next publish took an unchanged page's ETag for done and never marked it. Kept by every later manifest:
+    # there an unmarked page in a customer's folder shape that the build lacks is deleted (``S3Host``), as before
+    # the mark, where elsewhere it fails the publish. A flag, never a path.
+    unmarked_pages: bool = field(default=False, compare=False)
 
     @classmethod
     def of_bytes(cls, body: bytes, etag: str | None) -> Remote:
@@ -110,6 +117,7 @@ class Remote:
             older=older,
             recorded={} if older else {str(k): str(v) for k, v in files.items() if str(k) in unsure - stale},
             list_again=document.get("list_again") is True,
+            unmarked_pages=document.get("unmarked_pages") is True,
         )
 
     def opened(self, store_id: str) -> Remote:
@@ -146,6 +154,8 @@ class Remote:
             document["unconfirmed"] = sorted(p for p in unconfirmed if p in files)
         if self.list_again:
             document["list_again"] = True
+        if self.unmarked_pages:
+            document["unmarked_pages"] = True
         return json.dumps(document, sort_keys=True).encode()
 
     def shows_the_same(self, other: Remote) -> bool:
@@ -213,7 +223,7 @@ class Plan:
         versions = {p: v for p, v in remote.versions.items() if p in files} if same else {}
         versions.update({p: v for p, v in site.versions.items() if p in files and p not in self.newer})
         generation = max(remote.generation, site.generation) if same else site.generation
-        return Remote(files, versions, site.store, generation)
+        return Remote(files, versions, site.store, generation, unmarked_pages=remote.unmarked_pages)
 
     def progress(self, site: BuiltSite, remote: Remote, held: dict[str, str]) -> Remote:
         """The manifest after a publish that stopped part way, the bucket holding ``held``: each of
@@ -226,13 +236,15 @@ class Plan:
         versions.update({p: v for p, v in site.versions.items() if p in ours})
         shown = all(held.get(p) == site.hashes[p] for p in self.linking)
         generation = result.generation if shown else remote.generation if same else 0
-        return Remote(dict(held), versions, site.store, generation, remote.customer_pages, remote.etag)
+        # Over an older manifest, the customers' pages that went up unmarked are no longer told apart by content.
+        return Remote(dict(held), versions, site.store, generation, remote.customer_pages, remote.etag,
+                      unmarked_pages=remote.unmarked_pages or remote.older)
 
     def while_deleting(self, result: Remote) -> Remote:
         """``result`` still naming the files about to be deleted, their hash unknown: if a delete
         never happens, whoever reads the manifest next deletes them again."""
         return Remote({**result.files, **dict.fromkeys(self.delete, "")}, result.versions, result.store,
-                      result.generation, result.customer_pages, result.etag)
+                      result.generation, result.customer_pages, result.etag, unmarked_pages=result.unmarked_pages)
 
 
 _VERSION_WIDTH = 64  # "<last sequence>-<time>", padded in the seal
@@ -345,6 +357,45 @@ class LocalCopy:
         except OSError:
             return False
         return True
+
+    # Keys under a/ a publish found not to be this site's (no mark, named unlike a customer's folder; another's
+    # mark): a shared bucket's own files, left there for good. Remembered so that later publishes neither look at
+    # them again (a request each) nor say so again, while the key keeps that ETag. Kept as digests of key and
+    # ETag: a path under a/ may be a capability, and this file need not hold one.
+
+    @property
+    def theirs_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".theirs.json")
+
+    def theirs(self) -> frozenset[str]:
+        try:
+            saved = json.loads(self.theirs_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return frozenset()
+        found = saved.get("theirs") if isinstance(saved, dict) and saved.get("place") == self.place else None
+        return frozenset(d for d in found if isinstance(d, str)) if isinstance(found, list) else frozenset()
+
+    def keep_theirs(self, digests: Collection[str]) -> None:
+        """Best effort (without it, the keys are looked at again): only those of the latest listing."""
+        from broadcaster.site.file_writer import replace_file
+        from broadcaster.store.sqlite import PRIVATE_FILE
+
+        if set(digests) == self.theirs():
+            return
+        try:
+            if not digests:
+                self.theirs_path.unlink(missing_ok=True)
+                return
+            _private_folder(self.theirs_path.parent)
+            body = json.dumps({"place": self.place, "theirs": sorted(digests)}, sort_keys=True)
+            replace_file(self.theirs_path, body.encode("utf-8"), mode=PRIVATE_FILE)
+        except OSError:
+            pass
+
+
+def theirs_digest(key: str, etag: str) -> str:
+    """What ``LocalCopy.theirs`` keeps of a key found not to be this site's, with the ETag it had."""
+    return hashlib.sha256(f"{key}\0{etag}".encode()).hexdigest()
 
 
 def _private_folder(folder: Path) -> None:

@@ -48,13 +48,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from broadcaster.config import AWS_SECRET_VARIABLES, is_http_url, plain_value, url_credentials, without_credentials
+from broadcaster.config import (
+    AWS_SECRET_VARIABLES,
+    FEED_TOKEN,
+    is_http_url,
+    plain_value,
+    url_credentials,
+    without_credentials,
+)
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, maybe_delivered, permanent, retryable
 from broadcaster.redaction import redact, remember
 from broadcaster.site.folder import AUDIENCE_DIR, SITE_SIGNATURE, is_site_path
 from broadcaster.site.hosts import BuiltSite, SiteHost
-from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, Remote, fingerprinted
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, LocalCopy, Plan, Remote, fingerprinted, theirs_digest
 
 if TYPE_CHECKING:
     import asyncio
@@ -204,9 +211,21 @@ class S3Host(SiteHost):
         # Unmarked keys that are no page broadcaster could have taken back (a shared bucket's api/v2/users.json,
         # badges/coverage.svg): left and named in the notes, never a failure (``_WITHDRAWABLE``).
         self._unmarked_other: set[str] = set()
-        # Keys under a/ with a customer page's shape that the build lacks and that carry no mark: broadcaster marks
-        # every customer page it writes (since MANIFEST_VERSION 2), so they are another program's; left and named.
+        # Keys under a/ that the build lacks, carrying no mark and named unlike a customer's folder (a/docs/: a
+        # feed token is 20 to 128 characters), so another program's: left and counted in the notes, once.
         self._unmarked_customers: set[str] = set()
+        # Those in a customer's folder shape: broadcaster marks every customer page it writes (since MANIFEST_VERSION
+        # 2), yet a publish that stopped part way through the upgrade may have left some unmarked (``Remote.
+        # unmarked_pages``: then deleted). Elsewhere they fail the publish (a rotated token's page still served is
+        # the leak the rotation was for; deleting another program's file is a loss): ``_unmarked_pages_failure``.
+        self._unmarked_pages: set[str] = set()
+        # Pages in doubt (``LocalCopy.in_doubt``) the publish would have deleted that now hold another's object.
+        self._doubts_left: set[str] = set()
+        # The keys under a/ the build lacks, listed with their ETag, whose mark decides whether they are deleted.
+        self._to_judge: dict[str, str] = {}
+        # Digests (``theirs_digest``) of the keys under a/ found another's, by this publish or an earlier one; None
+        # when the publish listed no customers' pages (the record is left as it is).
+        self._theirs: set[str] | None = None
         # Pages an attempt that met another publisher's manifest (``_Conflict``) put up that the manifest it planned
         # against did not name: in doubt unless a manifest the publish reads or writes later names them.
         self._put_up: set[str] = set()
@@ -443,6 +462,10 @@ class S3Host(SiteHost):
         self._unproven = set()
         self._unmarked_other = set()
         self._unmarked_customers = set()
+        self._unmarked_pages = set()
+        self._doubts_left = set()
+        self._to_judge = {}
+        self._theirs = None
         self._put_up = set()
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
@@ -592,10 +615,16 @@ class S3Host(SiteHost):
             site.refuse_restored_over(remote.generation, self.location)
         named = remote.files.keys()  # by the manifest planned against (what a failure leaves unnamed is in doubt)
         doubts = self.local_copy.in_doubt()
+        if doubts & set(named):  # a manifest names them: whoever plans against it uploads or deletes them
+            self.local_copy.settle(doubts & set(named))
+            doubts = doubts - set(named)
         if doubts:  # left by a failed publish: planned as present, hash unknown (uploaded if built, else deleted)
-            remote = replace(remote, files={**remote.files, **dict.fromkeys(doubts, "")})
+            remote = replace(remote, files={**dict.fromkeys(doubts, ""), **remote.files})
         plan = Plan.of(site, remote)
         confirming = self._confirm(client, site, remote, plan)
+        # Whose are the keys it would delete that no manifest names: a page in doubt may hold another's object since.
+        judging = self._judge(client, [p for p in plan.delete if p in self._to_judge or p in doubts])
+        looking: list[Future[Any]] = [confirming, judging]
         done = _Progress(dict(remote.files), remote.etag)
         wrote = False
         try:
@@ -603,12 +632,16 @@ class S3Host(SiteHost):
                 try:
                     self._upload_round(client, site, [p for p in plan.pages if p not in fresh.paths], done, stop)
                 finally:
-                    wait([confirming])  # never left asking behind the publish's back
+                    wait(looking)  # never left asking behind the publish's back
                 confirmed = confirming.result()
                 if confirmed:  # the bucket serves these very files: neither uploaded nor a reason for a new manifest
                     remote = replace(remote, files={**remote.files, **confirmed})
                     plan = Plan.of(site, remote)
                     done.files.update(confirmed)
+                if judged := judging.result():
+                    remote, plan, dropped = self._judged(judged, site, remote, doubts)
+                    for path in dropped:
+                        done.files.pop(path, None)
             finally:  # the pages created ahead went up in the same round trip; on a failure they are progress too
                 # Trusted only where the manifest planned against names no other version: after a
                 # conflict, another publisher may have put theirs there since (it goes up again, below).
@@ -665,8 +698,12 @@ class S3Host(SiteHost):
         stray_recorded = self.local_copy.doubt(stray)
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
+        if self._theirs is not None:
+            self.local_copy.keep_theirs(self._theirs)
         if result.list_again:
             raise self._unproven_failure(site, len(plan.upload), len(plan.delete))
+        if self._unmarked_pages - site.hashes.keys():
+            raise self._unmarked_pages_failure(site, len(plan.upload), len(plan.delete))
         left = self._left_note(site)
         notes = [f"{len(plan.upload)} uploaded, {len(plan.delete)} deleted, "
                  f"{len(site.hashes) - len(plan.upload)} unchanged"]
@@ -754,6 +791,7 @@ class S3Host(SiteHost):
         bucket's manifest is unreadable (its files, a withdrawn incident's page among them, are still served,
         and this build deletes those it lacks); else the customers' pages, when it has some or ``site`` does.
         Nothing where the bucket has no manifest: ``_claim`` lists what a site of broadcaster's there holds."""
+        self._to_judge, self._theirs = {}, None  # of the listing the publish plans from: the latest
         if remote.etag is None:
             return remote
         if remote.unreadable:
@@ -768,7 +806,7 @@ class S3Host(SiteHost):
         # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
         compared = None if remote.older else site
         # Only keys this place's publishes marked are deleted (a shared bucket's a/docs/index.html is not ours):
-        # those the build lacks are looked at. Not over an older manifest, whose publishes marked nothing.
+        # those the build lacks are looked at (``_judge``). Not over an older manifest, whose publishes marked nothing.
         owned = None if remote.older or site is None else site.hashes.keys()
         customers = self._listed(client, AUDIENCE_DIR, compared, "list the customers' pages", marked_unless=owned)
         return replace(remote, files={**remote.files, **customers}) if customers else remote
@@ -801,20 +839,35 @@ class S3Host(SiteHost):
         etags: dict[str, str] = self._call(listed, doing)
         if recovering:
             etags = self._only_marked(client, {k: e for k, e in etags.items() if k not in known})
-        elif marked_unless is not None and (lacked := {k: e for k, e in etags.items() if k not in marked_unless}):
-            kept = {k: e for k, e in etags.items() if k in marked_unless}
-            etags = {**kept, **self._only_marked(client, lacked, lost=False)}
+        elif marked_unless is not None:
+            # Those the build lacks are looked at beside the first round's uploads (``_judge``), never in a round
+            # trip of their own; those a publish here found another's, with the same ETag since, not at all.
+            remembered = self.local_copy.theirs()
+            lacked = {k: e for k, e in etags.items() if k not in marked_unless}
+            seen = {k for k, e in lacked.items() if theirs_digest(k, e) in remembered}
+            self._theirs = {theirs_digest(k, lacked[k]) for k in seen}
+            self._to_judge = {k: e for k, e in lacked.items() if k not in seen}
+            etags = {k: e for k, e in etags.items() if k not in seen}
         return {key: _hash_if_same(site, key, etag) for key, etag in etags.items()}
 
-    def _only_marked(self, client: Any, etags: Mapping[str, str], *, lost: bool = True) -> dict[str, str]:
+    def _only_marked(self, client: Any, etags: Mapping[str, str]) -> dict[str, str]:
         """Of the keys listed over a lost manifest, those this place's publishes uploaded: their HEAD shows
         ``mark`` (asked together, in one round trip: only on this recovery path). The others, a shared bucket's
         own files or objects uploaded before the mark existed, are never deleted. Those provably another's (another
         mark: another site's; a HEAD refused: an object encrypted with a customer key, or denied by policy, which
         this site's uploads never are) are named in the publish's notes (``_left_note``); those with no mark at all,
-        maybe this site's from before the mark, fail it once it is done (``_unproven_failure``). Not ``lost`` (the
-        customers' pages a manifest of this format says a/ holds, all marked when written): unmarked ones are
-        another program's, named in the notes."""
+        maybe this site's from before the mark, fail it once it is done (``_unproven_failure``)."""
+        found = self._marks(client, sorted(etags))
+        self._left |= {key for key, mark in found.items() if mark == "another's"}
+        unmarked = {key for key, mark in found.items() if mark == "unmarked"}
+        self._unproven |= {key for key in unmarked if key.startswith(_WITHDRAWABLE)}
+        self._unmarked_other |= {key for key in unmarked if not key.startswith(_WITHDRAWABLE)}
+        return {key: etags[key] for key, mark in found.items() if mark == "ours"}
+
+    def _marks(self, client: Any, keys: list[str]) -> dict[str, str | None]:
+        """Key -> whose its HEAD says it is: "ours" (this place's mark), "unmarked", "another's" (another mark, or
+        a HEAD refused: SSE-C, a policy's denial; this site's uploads are never either), None (gone). Asked
+        together, in one round trip."""
         def marked(key: str) -> str | None:
             try:
                 answer = client.head_object(Bucket=self.bucket, Key=self.prefix + key)
@@ -831,19 +884,54 @@ class S3Host(SiteHost):
         def looked(key: str) -> str | None:
             return self._call(partial(marked, key), f"look whether broadcaster published {key}")  # type: ignore[no-any-return]
 
-        keys = sorted(etags)
         if not keys:
             return {}
         with ThreadPoolExecutor(min(self.upload_workers, len(keys)), thread_name_prefix="s3-look") as pool:
-            found = dict(zip(keys, pool.map(looked, keys), strict=True))
-        self._left |= {key for key, mark in found.items() if mark == "another's"}
-        unmarked = {key for key, mark in found.items() if mark == "unmarked"}
-        if not lost:
-            self._unmarked_customers |= unmarked
-            unmarked = set()
-        self._unproven |= {key for key in unmarked if key.startswith(_WITHDRAWABLE)}
-        self._unmarked_other |= {key for key in unmarked if not key.startswith(_WITHDRAWABLE)}
-        return {key: etags[key] for key, mark in found.items() if mark == "ours"}
+            return dict(zip(keys, pool.map(looked, keys), strict=True))
+
+    def _judge(self, client: Any, keys: list[str]) -> Future[dict[str, str | None]]:
+        """``_marks`` of ``keys`` (keys the plan deletes whose owner a listing cannot tell: under a/, and pages in
+        doubt), asked beside the first round's uploads: the deletes come after the second round. Only a publish
+        with such keys asks; one that finds a shared bucket's own a/ file remembers it (``LocalCopy.theirs``)."""
+        answer: Future[dict[str, str | None]] = Future()
+        if not keys:
+            answer.set_result({})
+            return answer
+        pool = ThreadPoolExecutor(1, thread_name_prefix="s3-look")
+        try:
+            return pool.submit(self._marks, client, keys)
+        finally:
+            pool.shutdown(wait=False)
+
+    def _judged(
+        self, found: Mapping[str, str | None], site: BuiltSite, remote: Remote, doubts: Collection[str]
+    ) -> tuple[Remote, Plan, set[str]]:
+        """``remote`` and its plan without the keys ``_judge`` found are not this site's to delete (and those gone
+        since), and the keys dropped. A page in doubt holding another's object is left and settled (the record
+        said only that this machine once put a page there). Under a/: another's (another mark, or unmarked and
+        named unlike a customer's folder) are left, named once, remembered; unmarked ones in a customer's folder
+        shape are deleted where ``remote.unmarked_pages`` says some of ours may be unmarked, else kept and named
+        (``_unmarked_pages_failure``)."""
+        dropped = {key for key, mark in found.items() if mark is None}
+        for key, mark in found.items():
+            if mark in (None, "ours"):
+                continue
+            if key in doubts:
+                self._doubts_left.add(key)
+                dropped.add(key)
+            elif mark == "unmarked" and _customer_page_shaped(key):
+                if not remote.unmarked_pages:
+                    self._unmarked_pages.add(key)
+                continue
+            else:
+                (self._left if mark == "another's" else self._unmarked_customers).add(key)
+                if self._theirs is not None and key in self._to_judge:
+                    self._theirs.add(theirs_digest(key, self._to_judge[key]))
+                dropped.add(key)
+        self.local_copy.settle({key for key in found if key in doubts and found[key] is None} | self._doubts_left)
+        remote = replace(remote, files={p: h for p, h in remote.files.items() if p not in dropped})
+        plan = Plan.of(site, remote)
+        return remote, replace(plan, delete=[p for p in plan.delete if p not in self._unmarked_pages]), dropped
 
     def _shown(self, keys: list[str]) -> str:
         """Keys left in place, as a publish names them: customers' pages counted, never named (a path is a
@@ -874,11 +962,35 @@ class S3Host(SiteHost):
                 f"that is this site's old file; give publish.{self.name} a prefix of its own to keep them apart.")
         if mine := sorted(self._unmarked_customers - site.hashes.keys()):
             notes.append(
-                f"{len(mine)} files shaped like a customer's page but carrying no mark left in place, not deleted: "
-                f"broadcaster marks every customer page it writes, so they are likely another program's in this "
-                f"bucket: {self._shown(mine)}. Delete by hand any that is this site's; give publish.{self.name} a "
-                "prefix of its own to keep them apart.")
+                f"{len(mine)} files under a/ carrying no mark, in a folder named unlike a customer's (a feed token), "
+                f"left in place, not deleted: they are likely another program's in this bucket: {self._shown(mine)}. "
+                f"Delete by hand any that is this site's; give publish.{self.name} a prefix of its own to keep them "
+                "apart. They are not looked at again, nor named again, while they stay unchanged.")
+        if doubts := sorted(self._doubts_left - site.hashes.keys()):
+            notes.append(
+                f"{len(doubts)} pages this machine had put up and no manifest named now hold a file broadcaster did "
+                f"not write (no mark, or another's): left in place, not deleted: {self._shown(doubts)}. Delete by "
+                "hand any that should not be served.")
         return " ".join(notes) or None
+
+    def _unmarked_pages_failure(self, site: BuiltSite, uploaded: int, deleted: int) -> DeliveryError:
+        """The publish is done, but a/ holds files in a customer's folder shape that its build lacks and that carry no
+        mark (``_judged``): maybe this site's page of a removed customer or a changed feed_token, from before the
+        mark, still served at the old address (the leak a rotation is for), maybe another program's. Not a success
+        (exit 3), not retried: every publish fails the same way until they are gone. Counted, never named."""
+        left = sorted(self._unmarked_pages - site.hashes.keys())
+        return permanent(self._clean(
+            f"{self.location}: the rest of the site is published ({uploaded} uploaded, {deleted} deleted), but "
+            f"{len(left)} files under {self.prefix}{AUDIENCE_DIR} in a customer's folder shape, which this build does "
+            "not have, carry no mark, so they were left in place (not named here: their paths are customers' "
+            "addresses). They may be this site's pages of a removed customer or of a changed feed_token, written "
+            "before broadcaster marked its files and still served at the old address. List "
+            f"{self.prefix}{AUDIENCE_DIR} in the bucket and delete by hand every folder that is not a current "
+            "customer's feed_token. Until they are gone, every publish here, `broadcaster retry` included, fails "
+            f"again with this message. If one is another program's file, give publish.{self.name} a prefix of its "
+            "own (or another bucket)."
+            + (f" Also: {also}" if (also := self._left_note(site)) else "")
+        ))
 
     def _read_document(self, client: Any, unless: str | None = None) -> Remote | None:
         """The bucket's manifest; empty on a first publish or an unreadable one; None if its ETag is
@@ -1266,6 +1378,12 @@ def _says_the_same(there: Remote, sent: Remote, unconfirmed: frozenset[str] = fr
     written = Remote.of_bytes(sent.document(unconfirmed), None).opened(sent.store)
     found = there.opened(sent.store)
     return found == written and found.list_again == written.list_again and not found.unreadable
+
+
+def _customer_page_shaped(key: str) -> bool:
+    """Whether ``key`` is in a customer's folder: a/<feed token>/<file>, the token 20 to 128 characters."""
+    parts = key.split("/")
+    return len(parts) == 3 and parts[0] + "/" == AUDIENCE_DIR and FEED_TOKEN.fullmatch(parts[1]) is not None
 
 
 def _public(files: Mapping[str, str] | list[str]) -> dict[str, str]:
