@@ -70,10 +70,18 @@ def forms(secret: str) -> set[str]:
     """The ways ``secret`` may appear in a text a server or a library produced.
 
     Also those of the secret without the spaces around it: a value read from a file or a
-    ``.env`` keeps its line end, and the channels send it stripped.
+    ``.env`` keeps its line end, and the channels send it stripped. A secret URL also without its scheme or
+    with the other one (``_other_url_forms``).
     """
+    return _encoded_forms(secret, other_urls=True)
+
+
+def _encoded_forms(secret: str, *, other_urls: bool) -> set[str]:
+    values = {secret, secret.strip(), *_default_port_forms(secret.strip())}
+    if other_urls:
+        values |= {other for value in list(values) for other in _other_url_forms(value)}
     found: set[str] = set()
-    for value in {secret, secret.strip(), *_default_port_forms(secret.strip())}:
+    for value in values:
         if len(value) < MIN_SECRET_LENGTH:
             continue
         once = quote(value, safe="")
@@ -102,25 +110,95 @@ def held_secret(text: str, named: Iterable[tuple[str, str]]) -> str | None:
 
     Compared as the input gate compares (``gate.comparable``: any case, compatibility forms, invisible characters
     dropped), in every form ``forms`` knows, in the text as written and with its percent-escapes and HTML
-    entities decoded (a link copied from a browser's address bar or a page's source); a secret of ``JOINED_FROM``
-    characters or more also with the text's white space removed (a token wrapped across lines).
+    entities decoded (a link copied from a browser's address bar or a page's source). A secret of
+    ``WHOLE_WORD_BELOW`` characters or more also with the white space of both removed (a token wrapped across
+    lines, an app password written in its groups or configured with them), and again with what a wrap leaves
+    at a line's joint (``_JOINT``: a quote's "> ", a "\\" or "=" ending the line); under ``JOINED_FROM``
+    characters only where the match begins and ends at the text's word boundaries (``_bounded``), and not if
+    it is a few words run together (``_words_run_together``).
     """
     readings = _readings(text)
-    joined: tuple[str, ...] | None = None
+    joined: tuple[tuple[str, tuple[int, ...], str], ...] | None = None
     for where, value in named:
         if any(pattern.search(reading) for pattern in _held_patterns(value) for reading in readings):
             return where
-        if len(value.strip()) >= JOINED_FROM:
-            joined = joined if joined is not None else tuple({_SPACES.sub("", reading) for reading in readings})
-            if any(pattern.search(reading) for pattern in _joined_patterns(value) for reading in joined):
+        bounded = len(value.strip()) < JOINED_FROM
+        if len(value.strip()) >= WHOLE_WORD_BELOW and not (bounded and _words_run_together(value)):
+            joined = joined if joined is not None else _joined_readings(readings)
+            if any(_joined_holds(pattern, reading, bounded) for pattern in _joined_patterns(value)
+                   for reading in joined):
                 return where
     return None
 
 
 # A secret this long is no word, nor a few words run together by chance: looked for in the text with its white
-# space removed too, as a token a terminal, a mail or a chat wrapped is pasted ("xoxb-slack-\ntoken-5c8e1a").
+# space removed too wherever it is, as a token a terminal, a mail or a chat wrapped is pasted
+# ("xoxb-slack-\ntoken-5c8e1a"), inside a longer word or a link. One of 12 to 19 characters (an app password
+# "qwht zkvb nmrp xlsd", a short key) only where the pieces joined begin and end at the text's word boundaries:
+# its own groups in a row; and not one made of words ("postgresmain": "the post gres main server" is prose), told
+# by its letter pairs (``_WORD_PAIRS``).
 JOINED_FROM = 20
+# The 150 commonest letter pairs of English text (Norvig's count over Google Books). A secret of letters alone with
+# 3 in 4 of its pairs among them is words run together ("postgresmain" 0.82, "administrator" 0.92); a random one
+# (an app password, "qwhtzkvbnmrpxlsd" 0.07) has about 1 in 4, and 3 in 4 about once in 10,000.
+_WORD_PAIRS = frozenset("""
+    th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le ve co me de hi ri ro ic
+    ne ea ra ce li ch ll be ma si om ur ca el ta la ns di fo ho pe ec pr no ct us ac ot il tr ly nc et ut ss so rs un
+    lo wa ge ie wh ee wi em ad ol rt po we na ul ni ts mo ow pa im mi ai sh ir su id os iv ia am fi ci vi pl ig tu ev
+    ld ry mp fe bl ab gh ty op wo sa ay ex ke fr oo av ag if ap gr od bo sp rd do uc bu ei ov by rm ep tt oc fa
+""".split())
+_WORDY_SHARE = 0.75
 _SPACES = re.compile(r"\s+")
+# What a wrap leaves at a joint besides white space: a "\" (a shell's continuation), a "=" (quoted-printable's soft
+# break) or a "-" (a hyphenating wrap) ending a line; a "> " (a mail reply, a Markdown quote), "| " or "# " starting
+# the next. Dropped in a second reading only: a token may hold "-" or "=" itself, just before a line break.
+_JOINT = re.compile(r"[\\=-][^\S\n]*(?=\n)|(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
+
+
+def _words_run_together(value: str) -> bool:
+    letters = _SPACES.sub("", value).casefold()
+    if not (letters.isascii() and letters.isalpha()):
+        return False
+    pairs = [letters[i:i + 2] for i in range(len(letters) - 1)]
+    return sum(pair in _WORD_PAIRS for pair in pairs) >= _WORDY_SHARE * len(pairs)
+
+
+def _joined_readings(readings: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...], str], ...]:
+    """Each reading with its white space removed, and also its joints' marks (``_JOINT``) where it has any: the
+    joined text, where in the reading each of its characters is, the reading."""
+    joined = []
+    for reading in readings:
+        joined.append(_without(reading, _SPACES.finditer(reading)))
+        joints = list(_JOINT.finditer(reading))
+        if joints:
+            joined.append(_without(reading, (*_SPACES.finditer(reading), *joints)))
+    return tuple(joined)
+
+
+def _without(reading: str, dropped: Iterable[re.Match[str]]) -> tuple[str, tuple[int, ...], str]:
+    gone = bytearray(len(reading))
+    for found in dropped:
+        gone[found.start():found.end()] = b"\x01" * (found.end() - found.start())
+    kept = tuple(i for i, mark in enumerate(gone) if not mark)
+    return "".join(reading[i] for i in kept), kept, reading
+
+
+def _joined_holds(pattern: re.Pattern[str], joined: tuple[str, tuple[int, ...], str], bounded: bool) -> bool:
+    text, where, reading = joined
+    found = pattern.search(text)
+    while found is not None and found.end() > found.start():
+        if not bounded or _bounded(reading, where[found.start()], where[found.end() - 1]):
+            return True
+        found = pattern.search(text, found.start() + 1)
+    return False
+
+
+def _bounded(reading: str, first: int, last: int) -> bool:
+    """Whether ``reading[first:last + 1]`` neither begins nor ends inside a word of it."""
+    def word(at: int) -> bool:
+        return 0 <= at < len(reading) and (reading[at].isalnum() or reading[at] == "_")
+
+    return not (word(first) and word(first - 1)) and not (word(last) and word(last + 1))
 
 
 def _readings(text: str) -> tuple[str, ...]:
@@ -164,6 +242,42 @@ def _default_port_forms(value: str) -> tuple[str, ...]:
     if netloc.endswith(port):
         return (value.replace(netloc, netloc[: -len(port)], 1),)
     return (value.replace(netloc, netloc + port, 1),) if written is None and not netloc.endswith(":") else ()
+
+
+# A path or query part that makes an address a capability: a key (20+ characters), or an id with a digit or in mixed
+# case (Zapier's "1234567" and "o6u3ylk"); not a word, a version ("v2") or a date ("2016-06-01").
+_SHORTEST_KEY_PART, _KEY_PART = 6, 20
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OTHER_SCHEME = {"https": "http", "http": "https"}
+
+
+def _other_url_forms(value: str) -> tuple[str, ...]:
+    """A secret URL as a chat, a mail or a terminal shows a link and an operator pastes it: without its scheme
+    ("hooks.zapier.com/hooks/catch/1234567/o6u3ylk/"), with the other one ("http://"), with or without its last
+    "/", with and without a user and password. Only where its path or query holds a key (``_holds_key``): the host
+    and a few words ("hooks.example.com/in") name a receiver, which an update may; the host is always kept, so the
+    path alone ("api/v1/Webhooks") stays ordinary text. Nothing for anything else."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ()
+    other = _OTHER_SCHEME.get(parts.scheme.lower())
+    if other is None or not parts.hostname or not _holds_key(parts.path, parts.query):
+        return ()
+    rest = value.split("://", 1)[1] if "://" in value else ""
+    if not rest:
+        return ()
+    written = {rest, parts.netloc.rpartition("@")[2] + rest[len(parts.netloc):]}  # a user and password left out
+    written |= {form.rstrip("/") for form in written if form.rstrip("/") != form and "?" not in form}
+    return tuple(sorted(written | {f"{scheme}://{form}" for form in written for scheme in (other, parts.scheme)}))
+
+
+def _holds_key(path: str, query: str) -> bool:
+    pieces = [unquote(step) for step in path.split("/") if step]
+    pieces += [unquote(pair.partition("=")[2]) for pair in query.split("&") if pair.partition("=")[2]]
+    return any(len(piece) >= _KEY_PART or (
+        len(piece) >= _SHORTEST_KEY_PART and not _DATE.fullmatch(piece)
+        and (any(c.isdigit() for c in piece) or piece not in (piece.lower(), piece.upper()))) for piece in pieces)
 
 
 @lru_cache(maxsize=64)
@@ -221,7 +335,10 @@ MIN_CUT_PREFIX = 6
 @lru_cache(maxsize=64)
 def _lowered_forms(secrets: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern[str]]:
     """Each form of the secrets, lower-cased, and a search for where any of them may begin (overlapping)."""
-    lowered = tuple(sorted({f.lower() for s in secrets for f in forms(s) if len(f) > MIN_CUT_PREFIX}))
+    # Not a secret URL's forms without its scheme (``_other_url_forms``): they begin with a host name, which an error
+    # may end with or quote ('could not reach "discord.com"'), and which would be masked as their cut start.
+    lowered = tuple(sorted({f.lower() for s in secrets for f in _encoded_forms(s, other_urls=False)
+                            if len(f) > MIN_CUT_PREFIX}))
     starts = sorted({f[:MIN_CUT_PREFIX] for f in lowered})
     return lowered, re.compile("(?=(?:" + "|".join(re.escape(p) for p in starts) + "))")
 

@@ -21,6 +21,11 @@ def require_https(options: Mapping[str, Any], key: str, where: str, example: str
         raise ConfigError(f'{where}{key}: must be an https:// address, e.g. "{example}", not {shown_url(value)}.')
 
 
+# Whatever comes before the host's "@", after a scheme however it is written: "https://", and the typos that get an
+# address refused and quoted ("https//", "https:/", "https:///", none). Every "@" of it: "https://a@b:pw@host".
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*(?::/*|/+))?)[^/]*@")
+
+
 def shown_url(value: Any) -> str:
     """A refused address as a config error may quote it: its user and password, and its query, as ``***`` (a
     password or a token written there; a cron job's or a CI job's log keeps what a command prints)."""
@@ -29,10 +34,7 @@ def shown_url(value: Any) -> str:
     if not isinstance(value, str):
         return repr(value)
     address = re.split(r"[?#]", value, maxsplit=1)[0]
-    scheme, found, rest = address.partition("://")
-    authority, slash, path = rest.partition("/")
-    if found and "@" in authority:  # every "@" of it: "https://a@b:pw@host" holds a password too
-        shown = f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
-    else:
+    shown = _USERINFO.sub(r"\1***@", address, count=1)
+    if shown == address:
         shown = without_credentials(address)
     return repr(shown + ("?***" if len(address) < len(value) else ""))

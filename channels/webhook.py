@@ -72,6 +72,14 @@ _HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")  # fullmat
 # plain text: masked as a secret it would be masked in every message.
 _CREDENTIAL_HEADER = re.compile(r"auth|cookie|key|token|secret|signature|passw|pwd|credential|session", re.IGNORECASE)
 _CREDENTIAL_VALUE = re.compile(r"(?:bearer|basic|token|digest|apikey|api-key)\s", re.IGNORECASE)
+# Beside a key, a gateway's headers name the account or the scheme ("X-Auth-Email" = "ops@example.com",
+# "X-Auth-User", "X-Request-Key-Id", "X-Signature-Version" = "v1"): no credential, though the name holds "auth" or
+# "key". Taken as written when the value is an e-mail address, or the name ends in such a word and the value is not
+# key-like (``_KEY_LIKE``); refused at load otherwise, they would stop every command of a working config.
+_IDENTITY_HEADER = re.compile(
+    r"[-_](?:e-?mail|user|username|login|account|id|version|algorithm|alg|region|type|scheme)$", re.IGNORECASE)
+_EMAIL = re.compile(r"[^@\s:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_KEY_LIKE = re.compile(r"(?=\S*\d)\S{16,}|(?=\S*[a-z])(?=\S*[A-Z])\S{16,}")  # 16+ characters not a word
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 _PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -312,7 +320,7 @@ def signing_key(value: str, source: str) -> bytes:
 
 def _headers(value: Any, where: str) -> dict[str, str | Secret]:
     """The configured extra headers; ConfigError for a bad name, a reserved one, a value HTTP cannot carry, or a
-    credential written in the file (``_CREDENTIAL_HEADER``, ``_CREDENTIAL_VALUE``).
+    credential written in the file (``_CREDENTIAL_VALUE``; ``_CREDENTIAL_HEADER`` unless ``_names_no_credential``).
 
     A ``${VAR}`` value is checked when its variable is set (at load, and again as each request is made)."""
     if not isinstance(value, dict):
@@ -325,13 +333,19 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
             raise ConfigError(f"{where}.{name}: must be a one-line string or \"${{VAR}}\".")
         if not _HEADER_VALUE.fullmatch(text):
             raise ConfigError(f"{where}.{name}: {_unsendable(text, header)}")
-        if isinstance(header, str) and (_CREDENTIAL_HEADER.search(name) or _CREDENTIAL_VALUE.match(header)):
+        if isinstance(header, str) and (_CREDENTIAL_VALUE.match(header) or (
+                _CREDENTIAL_HEADER.search(name) and not _names_no_credential(name, header))):
             # Written in the file it would be no secret: printed where a receiver echoes it, stored, exported.
             raise ConfigError(
                 f"{where}.{name}: holds a credential written in the file. Put it in an environment variable and "
                 f'write "{name}" = "${{MY_VAR}}" instead: its value is then a secret, masked wherever it is shown.'
             )
     return dict(value)
+
+
+def _names_no_credential(name: str, value: str) -> bool:
+    """Whether a header whose name reads like a credential's holds an account or a scheme's word instead."""
+    return bool(_EMAIL.fullmatch(value) or (_IDENTITY_HEADER.search(name) and not _KEY_LIKE.search(value)))
 
 
 def _unsendable(text: str, header: str | Secret) -> str:
