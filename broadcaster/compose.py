@@ -279,7 +279,9 @@ def refuse_secrets(texts: Iterable[tuple[str, str]], config: Config) -> None:
     where nothing masks it as errors and logs are masked (``redaction``). Refused by the secret's name, never
     its value, which would be printed again.
     """
-    named = config.named_secrets()
+    from broadcaster.registry import secret_parts_of  # the channels' modules: only once there is text to check
+
+    named = config.named_secrets(parts_of=secret_parts_of)
     if not named:
         return
     for option, text in texts:

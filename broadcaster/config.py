@@ -260,12 +260,15 @@ class Config:
         """Every secret this config gives a destination or the store, for redaction (``named_secrets``' values)."""
         return [value for _, value in self.named_secrets(environ)]
 
-    def named_secrets(self, environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    def named_secrets(
+        self, environ: Mapping[str, str] | None = None, *,
+        parts_of: Callable[[ChannelConfig], Callable[[str], list[str]]] | None = None,
+    ) -> list[tuple[str, str]]:
         """(where it is configured, its value) for every secret this config gives a destination or the store:
         what may be said of one (an update's text holding it is refused by its name, never its value).
 
-        The ``${VAR}`` secrets of channels and publish targets (and the credential alone within one, a channel
-        type's ``secret_parts``), the variables a ``[store] url`` names, or the whole ``[store] url = "${VAR}"``
+        The ``${VAR}`` secrets of channels and publish targets (and, with ``parts_of``, the credential alone within
+        a channel's, its type's ``secret_parts``: ``registry.secret_parts_of``), the variables a ``[store] url`` names, or the whole ``[store] url = "${VAR}"``
         and its password when it holds one, and the standard variables the SDKs read by
         themselves (AWS keys, ``PGPASSWORD``, a proxy's password), which may reach an error text
         or a library's log too.
@@ -276,7 +279,7 @@ class Config:
         for where, table in tables:
             # With the credential alone within each (a Discord webhook's token, a Teams flow's sig): the same
             # webhook written another way (canary.discord.com, ":443") holds it, not the URL as configured.
-            parts = _secret_parts(where, table)
+            parts = parts_of(table) if parts_of is not None and where.startswith("channels.") else _no_parts
             for key, value in secrets_in(table.options):
                 label, revealed = f"{where}.{key} (${{{value.env_var}}})", value.reveal_or_empty()
                 named += [(label, revealed), *((label, part) for part in (parts(revealed) if revealed else []))]
@@ -324,19 +327,8 @@ class Config:
         return missing
 
 
-def _secret_parts(where: str, table: ChannelConfig) -> Callable[[str], list[str]]:
-    """The ``secret_parts`` of a channel's type (the credential alone within one of its secret values); none for
-    a publish target or the bot, nor for a type no module is there for (a config made in code)."""
-    if not where.startswith("channels."):
-        return lambda _value: []
-    from broadcaster.registry import load_channel_class  # the registry reads this module
-
-    try:
-        kind = load_channel_class(table.type)
-    except ConfigError:
-        return lambda _value: []
-    parts: Callable[[str], list[str]] = getattr(kind, "secret_parts", lambda _value: [])
-    return parts
+def _no_parts(_value: str) -> list[str]:
+    return []
 
 
 def secrets_in(options: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Secret]]:

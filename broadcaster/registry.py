@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -38,6 +38,18 @@ def _types(package: ModuleType) -> tuple[str, ...]:
     return tuple(sorted(
         m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_") and m.name != "base"
     ))
+
+
+def secret_parts_of(table: ChannelConfig) -> Callable[[str], list[str]]:
+    """The ``secret_parts`` of a channel table's type (the credential alone within one of its secret values, a
+    Discord webhook's token, a Teams flow's sig), for ``Config.named_secrets``; none for a type no module is there
+    for (a config made in code)."""
+    try:
+        kind = load_channel_class(table.type)
+    except ConfigError:
+        return lambda _value: []
+    parts: Callable[[str], list[str]] = getattr(kind, "secret_parts", lambda _value: [])
+    return parts
 
 
 def channel_types() -> tuple[str, ...]:
