@@ -323,14 +323,7 @@ class LocalCopy:
         return self.path.with_name(self.path.stem + ".in-doubt.json")
 
     def in_doubt(self) -> frozenset[str]:
-        try:
-            saved = json.loads(self.doubts_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return frozenset()
-        paths = saved.get("in_doubt") if isinstance(saved, dict) and saved.get("place") == self.place else None
-        if not isinstance(paths, list):
-            return frozenset()
-        return frozenset(p for p in paths if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR))
+        return frozenset(p for p in self._read_list(self.doubts_path, "in_doubt") if p and not p.startswith(AUDIENCE_DIR))
 
     def doubt(self, paths: Collection[str]) -> bool:
         """Record ``paths`` as in doubt (with those already recorded); False if they could not be recorded."""
@@ -344,16 +337,30 @@ class LocalCopy:
             self._keep_doubts(doubts - set(paths))
 
     def _keep_doubts(self, doubts: Collection[str]) -> bool:
+        return self._write_list(self.doubts_path, "in_doubt", doubts)
+
+    def _read_list(self, path: Path, key: str) -> frozenset[str]:
+        """The strings a side file of this place keeps under ``key``; none when it is missing, damaged or another
+        place's."""
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return frozenset()
+        found = saved.get(key) if isinstance(saved, dict) and saved.get("place") == self.place else None
+        return frozenset(v for v in found if isinstance(v, str)) if isinstance(found, list) else frozenset()
+
+    def _write_list(self, path: Path, key: str, values: Collection[str]) -> bool:
+        """Keep ``values`` in a private side file of this place (none: the file goes); False if it could not."""
         from broadcaster.site.file_writer import replace_file
         from broadcaster.store.sqlite import PRIVATE_FILE
 
         try:
-            if not doubts:
-                self.doubts_path.unlink(missing_ok=True)
+            if not values:
+                path.unlink(missing_ok=True)
                 return True
-            _private_folder(self.doubts_path.parent)
-            body = json.dumps({"place": self.place, "in_doubt": sorted(doubts)}, sort_keys=True)
-            replace_file(self.doubts_path, body.encode("utf-8"), mode=PRIVATE_FILE)
+            _private_folder(path.parent)
+            body = json.dumps({"place": self.place, key: sorted(values)}, sort_keys=True)
+            replace_file(path, body.encode("utf-8"), mode=PRIVATE_FILE)
         except OSError:
             return False
         return True
@@ -368,29 +375,12 @@ class LocalCopy:
         return self.path.with_name(self.path.stem + ".theirs.json")
 
     def theirs(self) -> frozenset[str]:
-        try:
-            saved = json.loads(self.theirs_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return frozenset()
-        found = saved.get("theirs") if isinstance(saved, dict) and saved.get("place") == self.place else None
-        return frozenset(d for d in found if isinstance(d, str)) if isinstance(found, list) else frozenset()
+        return self._read_list(self.theirs_path, "theirs")
 
     def keep_theirs(self, digests: Collection[str]) -> None:
         """Best effort (without it, the keys are looked at again): only those of the latest listing."""
-        from broadcaster.site.file_writer import replace_file
-        from broadcaster.store.sqlite import PRIVATE_FILE
-
-        if set(digests) == self.theirs():
-            return
-        try:
-            if not digests:
-                self.theirs_path.unlink(missing_ok=True)
-                return
-            _private_folder(self.theirs_path.parent)
-            body = json.dumps({"place": self.place, "theirs": sorted(digests)}, sort_keys=True)
-            replace_file(self.theirs_path, body.encode("utf-8"), mode=PRIVATE_FILE)
-        except OSError:
-            pass
+        if set(digests) != self.theirs():
+            self._write_list(self.theirs_path, "theirs", digests)
 
 
 def theirs_digest(key: str, etag: str) -> str:
