@@ -325,7 +325,11 @@ class Publisher:
         self._batch: set[int] = set()
         self._ahead: dict[str, asyncio.Future[Any]] = {}  # head starts the other sends wait for, by destination
         self._finished: set[int] = set()
-        self._renders: dict[tuple[str, str, str, int, bool, bool, int], Rendered | LeakRefused] = {}
+        self._renders: dict[tuple[str, str, str, int, bool, bool, int, tuple[int, ...]], Rendered | LeakRefused] = {}
+        # By rendering key, then by delivery id: the corrections whose text a post of which nothing had gone out
+        # carries (``as_last_corrected``); sent so, their own deliveries in its place are skipped (``_sent``).
+        self._carries: dict[tuple[str, str, str, int, bool, bool, int, tuple[int, ...]], tuple[int, ...]] = {}
+        self._carried: dict[int, tuple[int, ...]] = {}
         self._sending: dict[int, Rendered | LeakRefused] = {}  # by delivery id: what its attempts of this run send
         # Posts in parts half sent, finished from their stored renderings (``_as_posted``), guarded once each.
         self._as_posted_renders: dict[tuple[str, str, str, int, str], Rendered | LeakRefused] = {}
@@ -421,7 +425,8 @@ class Publisher:
             return await self._claim_and_fail(delivery, claim_unknown, str(held))
         except TimeoutError:
             return await self._claim_and_fail(delivery, claim_unknown, advice.waited_too_long(self.config.engine.deadline))
-        late = self._expired_reminder(delivery, destination)  # its window may have started while it waited
+        late = (self._expired_reminder(delivery, destination)  # its window may have started while it waited
+                or self._superseded(delivery, destination))
         if late:
             return await self._claim_and_skip(delivery, claim_unknown, late)
         if not await self._claim(delivery, claim_unknown):
@@ -525,8 +530,29 @@ class Publisher:
         notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
         note = "; ".join(notes) or None
         first = thread.first_remote_id if thread else None
-        return await self._record(delivery, partial(self.store.mark_sent, delivery.id, receipt.remote_id, first, note),
-                                  state=DeliveryState.SENT, remote_id=receipt.remote_id, notes=notes)
+
+        def write() -> None:
+            self.store.mark_sent(delivery.id, receipt.remote_id, first, note)
+            self._skip_corrections_carried(delivery)
+
+        return await self._record(delivery, write, state=DeliveryState.SENT, remote_id=receipt.remote_id, notes=notes)
+
+    def _skip_corrections_carried(self, delivery: Delivery) -> None:
+        """With a post sent carrying corrections' text (``amend`` while it was out, failing or of unknown fate):
+        their deliveries still to go in its place, skipped in the same write. Its readers never read the text
+        corrected: "Correction to our update" under it told them of a change they never saw. Each claimed first,
+        so one another process took meanwhile is left to it."""
+        carried = self._carried.get(delivery.id, ())
+        if not carried:
+            return
+        reason = (f"not sent: update #{delivery.sequence} went out here after this correction was made, already "
+                  "with its text, so its readers never read the text corrected")
+        for held in self.store.deliveries(incident_id=delivery.incident_id,
+                                          states=(DeliveryState.PENDING, DeliveryState.FAILED)):
+            if (held.sequence in carried and (held.destination, held.target, held.visibility)
+                    == (delivery.destination, delivery.target, delivery.visibility)
+                    and self.store.claim(held.id, self.owner)):
+                self.store.mark_skipped(held.id, reason)
 
     def _egress_refusal(self, destination: Destination, delivery: Delivery) -> LeakRefused | None:
         """The egress guard's refusal of this delivery's rendering, before any of it is sent.
@@ -1000,7 +1026,9 @@ class Publisher:
         # one stored since another chat of the same table got a rendering too.
         fresh = not delivery.parts
         corrected = self.store.last_correction_after(delivery.incident_id, delivery.sequence) if fresh else 0
-        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits, fresh, corrected)
+        unannounced = self._versions_not_announced_here(delivery)
+        key = (destination.name, delivery.visibility, delivery.incident_id, delivery.sequence, edits, fresh, corrected,
+               unannounced)
         if key not in self._renders:
             incident = self.store.incident(delivery.incident_id)
             updates = self.store.updates(delivery.incident_id)
@@ -1011,8 +1039,13 @@ class Publisher:
                                                        at=delivery.destination)
             if fresh:
                 update = as_last_corrected(update, updates, left_out)
+                self._carries[key] = tuple(u.sequence for u in updates if corrected_sequence(u) == delivery.sequence
+                                           and u.sequence not in left_out)
             assert incident is not None
-            hidden = readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id)
+            # A postmortem's earlier versions never announced here are none of these readers': "We have published",
+            # not "We have corrected" a postmortem they were never told of.
+            hidden = {*readers_never_told(self.store, destination, delivery.visibility, delivery.incident_id),
+                      *unannounced}
             rendered = render(destination, incident, update, updates, self.config, edits=edits, hidden=hidden,
                               left_out=left_out)
             self._renders[key] = (
@@ -1020,7 +1053,43 @@ class Publisher:
                                edits=edits, hidden=hidden, left_out=left_out)
                 or rendered
             )
+        self._carried[delivery.id] = self._carries.get(key, ())
         return self._renders[key]
+
+    def _versions_not_announced_here(self, delivery: Delivery) -> tuple[int, ...]:
+        """For a postmortem's version: its earlier versions whose announcement never went out in this place (failed,
+        then ``_superseded``; skipped; never planned here). One that may have gone out (of unknown fate) counts."""
+        update = self._update(delivery.incident_id, delivery.sequence)
+        if update is None or update.kind != "postmortem":
+            return ()
+        earlier = [u.sequence for u in self.store.updates(delivery.incident_id)
+                   if u.kind == "postmortem" and u.sequence < delivery.sequence]
+        if not earlier:
+            return ()
+        out = {d.sequence for d in self.store.thread_history(delivery.incident_id, delivery.destination,
+                                                             delivery.target, delivery.sequence)
+               if d.visibility == delivery.visibility and (d.parts or d.state in (
+                   DeliveryState.SENT, DeliveryState.SENDING, DeliveryState.UNKNOWN))}
+        return tuple(sequence for sequence in earlier if sequence not in out)
+
+    def _superseded(self, delivery: Delivery, destination: Destination) -> str:
+        """Why a postmortem's announcement of which nothing went out must not go now, or "": a later version's is
+        still to go in this place. That one goes as the first announcement there (``_versions_not_announced_here``):
+        sent both, its readers read "We have published" and then "We have corrected" a postmortem they were just
+        told of, both linking the same page. The site and its hosts build from the store: they take both."""
+        update = self._update(delivery.incident_id, delivery.sequence)
+        if update is None or update.kind != "postmortem" or delivery.parts or destination.idempotent:
+            return ""
+        later = {u.sequence for u in self.store.updates(delivery.incident_id)
+                 if u.kind == "postmortem" and u.sequence > delivery.sequence}
+        coming = [d.sequence for d in self.store.deliveries(incident_id=delivery.incident_id,
+                                                            states=(DeliveryState.PENDING, DeliveryState.FAILED))
+                  if d.sequence in later and (d.destination, d.target, d.visibility)
+                  == (delivery.destination, delivery.target, delivery.visibility)]
+        if not coming:
+            return ""
+        return (f"not sent: postmortem #{max(coming)}, a later version, is still to go here and is announced "
+                "instead, as the first announcement of the postmortem here")
 
     def _as_posted(self, destination: Destination, delivery: Delivery, rendering: Rendered) -> Rendered | LeakRefused:
         """A post in parts half sent, finished from the rendering its confirmed parts were cut from (stored with
