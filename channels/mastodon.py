@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from broadcaster.channels._doubt import Doubts
 from broadcaster.channels._options import require_https
+from broadcaster.channels._threads import off_the_loop
 from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import mastodon as fmt
 from broadcaster.messages.visibility import UpdateView
@@ -352,14 +353,13 @@ class MastodonChannel(Channel):
             api.session.close()
 
     async def _call(self, action: str, call: Callable[[Mastodon], T], *, key: str = "") -> T:
-        """Run one Mastodon.py call in a worker thread; every failure becomes a DeliveryError."""
-        import asyncio
-
+        """Run one Mastodon.py call in a worker thread (never waited for past the deadline); every failure becomes
+        a DeliveryError."""
         from mastodon import errors
 
-        api = self._api if self._api is not None else await asyncio.to_thread(self._client)  # off the loop
+        api = self._api if self._api is not None else await off_the_loop(self._client)
         try:
-            return await asyncio.to_thread(call, api)
+            return await off_the_loop(call, api)
         except errors.MastodonRatelimitError as exc:
             if str(exc) != _HIT_RATE_LIMIT:  # its own reading of an answer's headers failed, a 200's included
                 raise self._doubts.judged(key, self._unreadable(action, f"its rate-limit headers: {exc}")) from exc

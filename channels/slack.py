@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
+from broadcaster.channels._threads import off_the_loop
 from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import slack as fmt
 from broadcaster.messages.egress import SLACK_BLOCKS
@@ -588,15 +589,15 @@ class SlackChannel(Channel):
     async def _call(
         self, method: str, request: Callable[[WebClient], Any], *, channel: str = ""
     ) -> dict[str, Any]:
-        """Run one SDK request in a worker thread; every failure becomes a SlackDeliveryError."""
-        import asyncio
+        """Run one SDK request in a worker thread (never waited for past the deadline); every failure becomes a
+        SlackDeliveryError."""
         import http.client
 
         from slack_sdk.errors import SlackApiError
 
         web = self._client()
         try:
-            response = await asyncio.to_thread(request, web)
+            response = await off_the_loop(request, web)
         except SlackApiError as exc:
             raise self._api_error(method, exc, channel or self.channel) from exc
         except (OSError, http.client.HTTPException) as exc:  # urllib's URLError and TimeoutError are OSErrors

@@ -43,6 +43,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+from broadcaster.channels._threads import off_the_loop
 from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages.twitter import MAX_WEIGHTED, format_post, weighted_length
 from broadcaster.messages.visibility import UpdateView
@@ -234,9 +235,8 @@ class TwitterChannel(Channel):
         return str(data["id"])
 
     async def _run(self, action: Callable[[tweepy.Client], T]) -> T:
-        """Run a blocking tweepy call in a worker thread (tweepy is synchronous)."""
-        import asyncio
-        return await asyncio.to_thread(action, self._get_client())
+        """Run a blocking tweepy call in a worker thread (tweepy is synchronous), never waited for past the deadline."""
+        return await off_the_loop(action, self._get_client())
 
     def _get_client(self) -> tweepy.Client:
         if self._client is not None:
