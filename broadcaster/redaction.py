@@ -113,7 +113,8 @@ def held_secret(text: str, named: Iterable[tuple[str, str]]) -> str | None:
     entities decoded (a link copied from a browser's address bar or a page's source). A secret of
     ``WHOLE_WORD_BELOW`` characters or more also with the white space of both removed (a token wrapped across
     lines, an app password written in its groups or configured with them), and again with what a wrap leaves
-    at a line's joint (``_JOINT``: a quote's "> ", a "\\" or "=" ending the line); under ``JOINED_FROM``
+    at a line's joint (``_JOINT``: a quote's "> ", a "\\" or "=" ending the line; and with the "> " alone, for a
+    token's own "-" ending a quoted line); under ``JOINED_FROM``
     characters only where the match begins and ends at the text's word boundaries (``_bounded``), and not if
     it is a few words run together (``_words_run_together``).
     """
@@ -153,6 +154,8 @@ _SPACES = re.compile(r"\s+")
 # break) or a "-" (a hyphenating wrap) ending a line; a "> " (a mail reply, a Markdown quote), "| " or "# " starting
 # the next. Dropped in a second reading only: a token may hold "-" or "=" itself, just before a line break.
 _JOINT = re.compile(r"[\\=-][^\S\n]*(?=\n)|(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
+# The starting marks alone, for a third reading: the two kinds of mark are dropped independently.
+_QUOTE_MARKS = re.compile(r"(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
 
 
 def _words_run_together(value: str) -> bool:
@@ -172,6 +175,10 @@ def _joined_readings(readings: tuple[str, ...]) -> tuple[tuple[str, tuple[int, .
         joints = list(_JOINT.finditer(reading))
         if joints:
             joined.append(_without(reading, (*_SPACES.finditer(reading), *joints)))
+            # A wrap after the token's own "-" inside a quote: the line's end kept, the next line's "> " dropped.
+            quotes = list(_QUOTE_MARKS.finditer(reading))
+            if quotes and len(quotes) < len(joints):
+                joined.append(_without(reading, (*_SPACES.finditer(reading), *quotes)))
     return tuple(joined)
 
 
@@ -333,20 +340,30 @@ MIN_CUT_PREFIX = 6
 
 
 @lru_cache(maxsize=64)
-def _lowered_forms(secrets: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern[str]]:
-    """Each form of the secrets, lower-cased, and a search for where any of them may begin (overlapping)."""
-    # Not a secret URL's forms without its scheme (``_other_url_forms``): they begin with a host name, which an error
-    # may end with or quote ('could not reach "discord.com"'), and which would be masked as their cut start.
-    lowered = tuple(sorted({f.lower() for s in secrets for f in _encoded_forms(s, other_urls=False)
-                            if len(f) > MIN_CUT_PREFIX}))
+def _lowered_forms(secrets: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern[str], dict[str, int]]:
+    """Each form of the secrets, lower-cased, a search for where any of them may begin (overlapping), and how much
+    of a form without its scheme must be there to be masked where it was cut."""
+    full = {f.lower() for s in secrets for f in _encoded_forms(s, other_urls=False) if len(f) > MIN_CUT_PREFIX}
+    # A secret URL's forms without its scheme (``_other_url_forms``) begin with a host name, which an error may end
+    # with or quote ('could not reach "discord.com"'): masked where cut only once past the host's "/" and a
+    # character of the path ('"hooks.zapier.com/hooks/catch/7654321/q9z…'), as the full URL is past its scheme.
+    least = {}
+    for form in {f.lower() for s in secrets for f in _encoded_forms(s, other_urls=True)} - full:
+        slash = _PATH_START.search(form)
+        if slash is not None and len(form) > slash.end() + 1:
+            least[form] = slash.end() + 1
+    lowered = tuple(sorted(full | set(least)))
     starts = sorted({f[:MIN_CUT_PREFIX] for f in lowered})
-    return lowered, re.compile("(?=(?:" + "|".join(re.escape(p) for p in starts) + "))")
+    return lowered, re.compile("(?=(?:" + "|".join(re.escape(p) for p in starts) + "))"), least
 
 
-def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str]]) -> str:
+_PATH_START = re.compile(r"/|%2f|\\/")
+
+
+def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str], dict[str, int]]) -> str:
     """``text`` without the start of a secret where it was cut short (an error body cut to
     300 characters before anyone masked it): whole secrets are masked already."""
-    lowered_forms, starts = found
+    lowered_forms, starts, least = found
     if not lowered_forms:
         return text
     lowered = text.lower()
@@ -364,7 +381,7 @@ def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str
             # The last cut within what matches: a secret whose next character is the marker's own (a JWT's
             # "." before "...") matches a little past where it was cut.
             cut = bisect.bisect_right(ends, start + length) - 1
-            if length < len(form) and cut >= 0 and ends[cut] >= start + MIN_CUT_PREFIX:
+            if length < len(form) and cut >= 0 and ends[cut] >= start + max(MIN_CUT_PREFIX, least.get(form, 0)):
                 spans.append((start, ends[cut]))
     for start, end in sorted(_merged(spans), reverse=True):
         text = text[:start] + MASK + text[end:]

@@ -23,7 +23,9 @@ def require_https(options: Mapping[str, Any], key: str, where: str, example: str
 
 # Whatever comes before the host's "@", after a scheme however it is written: "https://", and the typos that get an
 # address refused and quoted ("https//", "https:/", "https:///", none). Every "@" of it: "https://a@b:pw@host".
-_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*(?::/*|/+))?)[^/]*@")
+# A "?" or "#" before that "@" is the password's, not a query's: masked before the query is cut. "//" alone too
+# (the scheme left out, its slashes kept).
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*(?::/*|/+)|/+)?)[^/]*@")
 
 
 def shown_url(value: Any) -> str:
@@ -33,8 +35,7 @@ def shown_url(value: Any) -> str:
 
     if not isinstance(value, str):
         return repr(value)
-    address = re.split(r"[?#]", value, maxsplit=1)[0]
-    shown = _USERINFO.sub(r"\1***@", address, count=1)
-    if shown == address:
-        shown = without_credentials(address)
-    return repr(shown + ("?***" if len(address) < len(value) else ""))
+    masked = _USERINFO.sub(r"\1***@", value, count=1)
+    address = re.split(r"[?#]", masked, maxsplit=1)[0]
+    shown = address if masked != value else without_credentials(address)
+    return repr(shown + ("?***" if len(address) < len(masked) else ""))

@@ -80,6 +80,14 @@ _IDENTITY_HEADER = re.compile(
     r"[-_](?:e-?mail|user|username|login|account|id|version|algorithm|alg|region|type|scheme)$", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _KEY_LIKE = re.compile(r"(?=\S*\d)\S{16,}|(?=\S*[a-z])(?=\S*[A-Z])\S{16,}")  # 16+ characters not a word
+# An address is an account's only under a name that says so ("X-Auth-Email", "X-Auth-User"); under "X-Api-Key" the
+# value "sk_live_...@example.com" is a key. A session's, a token's or a secret's "-Id" is the credential itself: never
+# plain text. Any other identity word exempts a short value ("k1", "v1", "HMAC-SHA256") or plain words only.
+_MAIL_NAME = re.compile(r"mail|user|login|account", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"key|token|secret|session|passw|pwd|credential|cookie", re.IGNORECASE)
+_NEVER_PLAIN = re.compile(r"session|token|secret|passw|pwd|cookie|credential", re.IGNORECASE)
+_SHORT_IDENTITY = 12
+_PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[ ._/-][A-Za-z]+)*")
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 _PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -345,7 +353,10 @@ def _headers(value: Any, where: str) -> dict[str, str | Secret]:
 
 def _names_no_credential(name: str, value: str) -> bool:
     """Whether a header whose name reads like a credential's holds an account or a scheme's word instead."""
-    return bool(_EMAIL.fullmatch(value) or (_IDENTITY_HEADER.search(name) and not _KEY_LIKE.search(value)))
+    if _EMAIL.fullmatch(value) and _MAIL_NAME.search(name) and not _SECRET_NAME.search(name):
+        return True
+    return bool(_IDENTITY_HEADER.search(name) and not _NEVER_PLAIN.search(name) and (
+        len(value) < _SHORT_IDENTITY or (_PLAIN_WORDS.fullmatch(value) and not _KEY_LIKE.search(value))))
 
 
 def _unsendable(text: str, header: str | Secret) -> str:
