@@ -465,7 +465,7 @@ _STAFF_ONLY_BETWEEN = ("for", "fur", "the", "die", "der", "den", "das", "use", "
                        # only]"): a customer is no such group ("[staff and customers only]" is no label we know)
                        "and", "und", "och", "or", "oder", "eller", "sowie", "partner", "partners", "partnern",
                        "contractor", "contractors", "vendors", "dienstleister", "konsulter", "leverantorer",
-                       "please", "pls", "bitte")
+                       "please", "pls", "bitte", "your", "our")
 _STAFF_ONLY_REACH = 4  # words on either side of the staff word that may lead to the "only" word
 _ADJECTIVE_STAFF_WORD = "personal"
 # Classification labels: a bracket holding nothing else ("[restricted]", "[sensitive]", "[under embargo]", "[NDA]",
@@ -555,12 +555,26 @@ _ROUND_STRONG = ("strictly", "highly", "top", "streng", "strengstens", "strikt",
 _ROUND_CORE_MORE = ("internally",)
 _ROUND_GLUE_MORE = ("eyes", "please", "pls", "bitte")
 # "(not for customers)", "(nicht für Kunden)", "(inte för kunder)": a negation, "for", maybe an article, the readers.
-_OUTSIDERS = ("customer", "customers", "client", "clients", "kunde", "kunden", "kund", "kunder", "kunderna")
+_OUTSIDERS = ("customer", "customers", "client", "clients", "kunde", "kunden", "kund", "kunder", "kunderna", "user",
+              "users", "external", "extern", "externe", "externen", "outside", "outsiders")
+# What may follow the readers and leave "not for customers" an instruction ("(not for external use)", "(ej för extern
+# spridning)"); any other word says which customers ("(not for customers in the EU)" is prose), as a break may end it.
+_OUTSIDERS_AFTER = ("use", "eyes", "gebrauch", "bruk", "spridning", "distribution", "release", "publication",
+                    "publicering", "verbreitung", "weitergabe", "please", "pls", "bitte")
+# "(don't tell customers)", "(do not mention to customers)": a negation, one of these, maybe "to" or an article,
+# the readers.
+_TELL_WORDS = ("tell", "mention", "show", "reveal", "sagen", "erzahlen", "zeigen", "beratta", "visa")
+# "(do not post publicly)", "(nicht nach außen geben)": a negation, a verb, how.
+_POST_WORDS = ("post", "posten", "geben", "tragen")
+_POST_HOW = ("publicly", "externally", "online", "anywhere", "aussen", "extern")
 _FOR_WORDS = ("for", "fur")
-_ARTICLES = ("the", "our", "any", "die", "den", "unsere", "unseren", "vara", "vare")
+_ARTICLES = ("the", "our", "any", "your", "die", "den", "unsere", "unseren", "vara", "vare", "to", "an")
 # "(keep internal)", "(keep this internal)", "(håll detta internt)"; "(intern halten)", "(vertraulich behandeln)".
 _KEEP_WORDS = ("keep", "hall")
 _KEPT_BETWEEN = ("this", "it", "these", "that", "the", "all", "strictly", "detta", "det", "allt")
+# What may follow "keep (this) internal" and leave it an instruction; a noun makes "internal" its adjective ("(we
+# keep internal links working)" is prose), as a break may end it.
+_KEPT_AFTER = ("only", "please", "pls", "for", "until", "till", "bis", "thanks", "bitte", "tack")
 _KEEP_AFTER = ("halten", "behandeln")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -815,16 +829,106 @@ def _round_instructions(text: str) -> list[tuple[int, int]]:
         while stop < limit and text[stop] not in "()[]":
             stop += 1
         end = stop + 1 if stop < len(text) and text[stop] == ")" else stop
-        if _round_instruction(text[opener.end():stop]):
+        # An inner bracket, a link or a comment does not end the bracket a reader sees ("(staff [only](url))",
+        # "(staff (EU) only)"): it is read to its matching ")" too, without the inner brackets' content and with
+        # only their delimiters, comments and emphasis marks dropped; either reading holding an instruction counts.
+        whole = _matching_round(text, opener.end(), limit)
+        readings = [text[opener.end():stop]]
+        if whole is not None and whole != stop:
+            readings.extend(_round_readings(text[opener.end():whole]))
+            end = whole + 1
+        elif whole is not None:
+            readings.append(_round_readings(text[opener.end():whole])[1])
+        if any(_round_instruction(reading) for reading in readings):
             found.append((opener.start(), end))
     return found
+
+
+def _matching_round(text: str, start: int, limit: int) -> int | None:
+    """Where the ")" closing a round bracket opened just before ``start`` stands, inner brackets balanced; None if
+    it is not closed within ``limit``."""
+    depth: list[str] = []
+    for at in range(start, limit):
+        char = text[at]
+        if char in "([":
+            depth.append(")" if char == "(" else "]")
+        elif char in ")]":
+            if not depth:
+                return at if char == ")" else None
+            if depth.pop() != char:
+                return None
+    return None
+
+
+# An HTML comment (rendered, "<!-- -->" reads "[ --]"), and emphasis marks, which a reader never sees.
+_ROUND_HIDDEN = re.compile(r"[\[<]!?(?:--)?[^\[\]<>]*?--[\]>]|[*~]")
+
+
+def _round_readings(content: str) -> tuple[str, str]:
+    """A round bracket's content as a reader sees it: without its inner brackets' content ("(internal (ops) only)"
+    as "internal only"), and with only the delimiters dropped ("(staff [only](url))" as "staff only")."""
+    content = _ROUND_HIDDEN.sub("", content)
+    outer = content
+    while True:
+        inner = re.sub(r"\([^()\[\]]*\)|\[[^()\[\]]*\]", " ", outer)
+        if inner == outer:
+            break
+        outer = inner
+    shown = re.sub(r"\]\s*(?:\([^()]*\)|\[[^\[\]]*\])", "]", content)  # a link's target or label is not shown
+    return outer, re.sub(r"[()\[\]]", "", shown)
 
 
 def _round_instruction(content: str) -> bool:
     """Whether a round bracket holding ``content`` holds an instruction to hide anywhere in it: as a whole ("(need to
     know)", "(do not publish)"), heading what follows a break ("(internal only | cause: ...)"), or among other words
     ("(internal only root cause CHG-4411)", "(please do not share it)", "(TLP:AMBER indicators)"). An unclosed bracket
-    (cut by another bracket or the reach) is judged by what it holds up to there: "(staff only [cause ...])"."""
+    (cut by another bracket or the reach) is judged by what it holds up to there: "(staff only [cause ...])".
+    Also read respelled (``_respelled``): "(nur fuer Mitarbeiter)", "(staff onIy)"."""
+    respelled = _respelled(content)
+    return _round_instruction_as_read(content) or (respelled != content and _round_instruction_as_read(respelled))
+
+
+def _respelled(content: str) -> str:
+    """``content`` with each word no list knows spelled as a word one does, if it is one by German written without
+    umlauts ("fuer" as "fur": folded, "für" is "fur") or by an I read as l and an l as I, the classic lookalike
+    ("onIy" folds to "oniy", "lnternal"). Only words that then name a list's word change, so prose stays prose."""
+    known = _round_vocabulary()
+
+    def respell(match: re.Match[str]) -> str:
+        word = match.group()
+        if word in known:
+            return word
+        german = re.sub(r"(?<=.)([aou])e", r"\1", word)
+        for spelling in dict.fromkeys((german, word)):
+            swaps = [at for at, char in enumerate(spelling) if char in "il"]
+            if len(swaps) > _MAX_SWAPS:
+                swaps = swaps[:_MAX_SWAPS]
+            for mask in range(1 << len(swaps)):
+                letters = list(spelling)
+                for bit, at in enumerate(swaps):
+                    if mask >> bit & 1:
+                        letters[at] = "l" if letters[at] == "i" else "i"
+                if "".join(letters) in known:
+                    return "".join(letters)
+        return word
+
+    return re.sub(r"[^\W\d_]+", respell, content)
+
+
+_MAX_SWAPS = 5
+
+
+@lru_cache(maxsize=1)
+def _round_vocabulary() -> frozenset[str]:
+    """Every word the round-bracket rule reads, folded."""
+    lists = (_LABEL_WORDS, _LABEL_GLUE, _LABEL_MODIFIERS, _ROUND_STRONG, _ROUND_CORE_MORE, _ROUND_GLUE_MORE,
+             _OUTSIDERS, _FOR_WORDS, _ARTICLES, _KEEP_WORDS, _KEPT_BETWEEN, _KEEP_AFTER, _STAFF_ONLY_BETWEEN,
+             _PROHIBITED_NOUNS, _PROHIBITIONS, _VERBS_BEFORE_NEGATION, _NEGATIONS_AFTER_VERB, _POLITE, _TELL_WORDS,
+             _WEAK_PUBLIC_WORDS, _WEAK_BETWEEN, _PARTICIPLES)
+    return frozenset().union(*_folded_restricting_words(), *(_folded(words) for words in lists))
+
+
+def _round_instruction_as_read(content: str) -> bool:
     content = content.replace("ー", "-")  # an em dash folded reads as a letter ("onlyー" one word)
     words, broken = _run_words(content)
     if _instruction(words, broken):
@@ -848,32 +952,62 @@ def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
     level; a restricting word beside an "only" word or a degree, or staff with "only" (``_round_label``)."""
     _, negations, public, _, _, _, between = _folded_restricting_words()
     if words[0] in negations and not _states(words[1:]) and (
-            _public_index(words[1:], broken[1:], public, between) is not None or _for_outsiders(words[1:])):
+            _public_index(words[1:], broken[1:], public, between) is not None or _for_outsiders(words[1:], broken[1:])
+            or _tells_outsiders(words[1:])):
         return True
-    if _forbids(words, objectless=False) or _keeps_internal(words) or (words[0] == _TLP and _restricted_tlp(words[:2])):
+    if _forbids(words, objectless=False) or _keeps_internal(words, broken) or (words[0] == _TLP and _restricted_tlp(words[:2])):
         return True
     return any(_round_label(words[:count]) for count in range(1, min(len(words), _MAX_RUN_WORDS) + 1))
 
 
-def _for_outsiders(words: Sequence[str]) -> bool:
-    """Whether ``words`` (after a negation) say "for customers" ("(not for customers)", "(nicht für die Kunden)")."""
+def _for_outsiders(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """Whether ``words`` (after a negation) say "for customers" ("(not for customers)", "(nicht für die Kunden)"),
+    ending the bracket or a clause there ("(not for customers in the EU)" says which customers)."""
     if not words or words[0] not in _folded(_FOR_WORDS):
         return False
-    rest = words[2:] if words[1:2] and words[1] in _folded(_ARTICLES) else words[1:]
-    return rest[:1] != [] and rest[0] in _folded(_OUTSIDERS)
+    at = 2 if words[1:2] and words[1] in _folded(_ARTICLES) else 1
+    while at < len(words) and words[at] in _folded(_OUTSIDERS) and at + 1 < len(words) and (
+            words[at + 1] in _folded(_OUTSIDERS) and not broken[at + 1]):
+        at += 1  # "(not for external users)"
+    if at >= len(words) or words[at] not in _folded(_OUTSIDERS):
+        return False
+    return at + 1 == len(words) or broken[at + 1] or words[at + 1] in _folded(_OUTSIDERS_AFTER)
 
 
-def _keeps_internal(words: Sequence[str]) -> bool:
-    """ "(keep internal)", "(keep this internal)", "(håll detta internt)", "(intern halten)"."""
+def _tells_outsiders(words: Sequence[str]) -> bool:
+    """Whether ``words`` (after a negation) say "tell customers" ("(don't tell customers)", "(do not mention to
+    customers)"), "post publicly" ("(do not post publicly)") or "nach außen geben"."""
+    if len(words) >= 2 and words[0] in _folded(_TELL_WORDS):
+        rest = words[2:] if words[1] in _folded(_ARTICLES) else words[1:]
+        rest = rest[1:] if rest[:1] and rest[0] in _folded(_ARTICLES) else rest
+        # "(we do not tell users to retry)" says what they are told, not what is kept from them
+        return rest[:1] != [] and rest[0] in _folded(_OUTSIDERS) and rest[1:2] != ["to"]
+    if len(words) >= 2 and words[0] in _folded(_POST_WORDS) and words[1] in _folded(_POST_HOW):
+        return True
+    if len(words) >= 2 and words[0] in _folded(_ARTICLES) and words[1] in _folded(_OUTSIDERS):
+        # "(nicht an Kunden weitergeben)": the readers before the verb
+        public = _folded_restricting_words()[2] | _folded_weak_public_words()[0]
+        return words[2:3] != [] and words[2] in public
+    return words[:1] == ["nach"] and words[1:2] == ["aussen"] and words[2:3] != [] and (
+        words[2] in _folded(_POST_WORDS) or words[2] in _folded_restricting_words()[2])
+
+
+def _keeps_internal(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """ "(keep internal)", "(keep this internal)", "(håll detta internt)", "(intern halten)", "(keep this in-house)";
+    not with a noun after it ("(we keep internal links working)")."""
     restricting = _folded_restricting_words()[0] | _folded(_ROUND_CORE_MORE)
     if words[0] in restricting:
         return words[1:2] != [] and words[1] in _folded(_KEEP_AFTER)
     if words[0] not in _folded(_KEEP_WORDS):
         return False
-    rest = list(words[1:])
-    while rest and rest[0] in _folded(_KEPT_BETWEEN) and len(rest) > 1:
-        rest = rest[1:]
-    return rest[:1] != [] and rest[0] in restricting
+    at = 1
+    while at < len(words) - 1 and words[at] in _folded(_KEPT_BETWEEN):
+        at += 1
+    if words[at:at + 2] == ["in", "house"] or words[at:at + 1] == ["inhouse"]:
+        return True
+    if at >= len(words) or words[at] not in restricting:
+        return False
+    return at + 1 == len(words) or broken[at + 1] or words[at + 1] in _folded(_KEPT_AFTER)
 
 
 def _round_label(words: Sequence[str]) -> bool:
