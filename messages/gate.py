@@ -961,8 +961,7 @@ def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
 
 
 def _for_outsiders(words: Sequence[str], broken: Sequence[bool]) -> bool:
-    """Whether ``words`` (after a negation) say "for customers" ("(not for customers)", "(nicht für die Kunden)"),
-    ending the bracket or a clause there ("(not for customers in the EU)" says which customers)."""
+    """Whether ``words`` (after a negation) say "for customers" ("(not for customers)", "(nicht für die Kunden)")."""
     if not words or words[0] not in _folded(_FOR_WORDS):
         return False
     at = 2 if words[1:2] and words[1] in _folded(_ARTICLES) else 1
@@ -971,7 +970,9 @@ def _for_outsiders(words: Sequence[str], broken: Sequence[bool]) -> bool:
         at += 1  # "(not for external users)"
     if at >= len(words) or words[at] not in _folded(_OUTSIDERS):
         return False
-    return at + 1 == len(words) or broken[at + 1] or words[at + 1] in _folded(_OUTSIDERS_AFTER)
+    # Whatever follows: "(not for customers yet)", "(... root cause CHG-4411)" hide as much as "(not for customers)";
+    # one that says which customers is refused too, and is reworded without brackets (fail closed, review 21r).
+    return True
 
 
 def _tells_outsiders(words: Sequence[str]) -> bool:
@@ -993,8 +994,8 @@ def _tells_outsiders(words: Sequence[str]) -> bool:
 
 
 def _keeps_internal(words: Sequence[str], broken: Sequence[bool]) -> bool:
-    """ "(keep internal)", "(keep this internal)", "(håll detta internt)", "(intern halten)", "(keep this in-house)";
-    not with a noun after it ("(we keep internal links working)")."""
+    """ "(keep internal)", "(keep this internal)", "(håll detta internt)", "(intern halten)", "(keep this in-house)",
+    whatever follows."""
     restricting = _folded_restricting_words()[0] | _folded(_ROUND_CORE_MORE)
     if words[0] in restricting:
         return words[1:2] != [] and words[1] in _folded(_KEEP_AFTER)
@@ -1007,7 +1008,7 @@ def _keeps_internal(words: Sequence[str], broken: Sequence[bool]) -> bool:
         return True
     if at >= len(words) or words[at] not in restricting:
         return False
-    return at + 1 == len(words) or broken[at + 1] or words[at + 1] in _folded(_KEPT_AFTER)
+    return True  # "(keep internal now)", "(keep internal root cause ...)": whatever follows (review 21r)
 
 
 def _round_label(words: Sequence[str]) -> bool:

@@ -61,13 +61,24 @@ def test_a_reference_link_inside_the_bracket_is_read_as_its_text() -> None:
     assert refused(text, gate.MESSAGE)
 
 
-# Finding 6: a qualifier after "customers", a noun after "internal".
-PROSE = ["Checkout errors (the fix is not for customers on the legacy plan) since 14:00.",
-         "The new limits apply from Monday (not for customers in the EU).",
-         "Neue Limits ab Montag (nicht für Kunden mit Enterprise-Vertrag).",
-         "Redirects were changed (we keep internal links working) since 14:00.",
-         # unchanged: prose with inner brackets, emphasis and i/l words stays prose
-         "API errors (see [the runbook](https://x.example) for steps) since 14:00.",
+# Finding 6 was a qualifier after "customers", a noun after "internal", taken as prose; review 21r then found the
+# same narrowing let "(not for customers yet)" and "(keep internal root cause CHG-4411)" through, so by the lead's
+# fail-closed decision these are refused again (reworded without brackets they are text).
+QUALIFIED = ["Checkout errors (the fix is not for customers on the legacy plan) since 14:00.",
+             "The new limits apply from Monday (not for customers in the EU).",
+             "Neue Limits ab Montag (nicht für Kunden mit Enterprise-Vertrag).",
+             "Redirects were changed (we keep internal links working) since 14:00.",
+             "API errors (not for customers yet) since 14:00.",
+             "API errors (keep internal root cause CHG-4411) since 14:00."]
+
+
+@pytest.mark.parametrize("text", QUALIFIED)
+def test_a_qualified_not_for_customers_or_keep_internal_is_refused_too(text: str) -> None:
+    assert refused(text, gate.MESSAGE), text
+
+
+# Prose with inner brackets, emphasis and i/l words stays prose.
+PROSE = ["API errors (see [the runbook](https://x.example) for steps) since 14:00.",
          "API errors (EU (Frankfurt) only) since 14:00.",
          "API errors (**all** regions, still failing) since 14:00.",
          "API errors (we do not tell users to retry) since 14:00."]
