@@ -35,7 +35,25 @@ def shown_url(value: Any) -> str:
 
     if not isinstance(value, str):
         return repr(value)
+    found = _USERINFO.match(value)
+    if found and re.search(r"[?#]", found.group(0)[len(found.group(1)):]):
+        return repr(_before_an_ambiguous_at(value, found))
     masked = _USERINFO.sub(r"\1***@", value, count=1)
     address = re.split(r"[?#]", masked, maxsplit=1)[0]
     shown = address if masked != value else without_credentials(address)
     return repr(shown + ("?***" if len(address) < len(masked) else ""))
+
+
+def _before_an_ambiguous_at(value: str, found: re.Match[str]) -> str:
+    """An address with "?" or "#" before its "@": a password holding one ("ops:Pw?x@host.example") or a query
+    holding an "@" ("host.example?sig=a@tail"). A host after the "@" (a dot, brackets, localhost) makes it the
+    first, shown as the user and password masked; otherwise the query is masked, and the part before it is shown
+    only if nothing there can be a password (no ":" after the scheme)."""
+    scheme, after = found.group(1), value[found.end():]
+    host = re.match(r"[^/?#]*", after)
+    named = host.group(0) if host else ""
+    if "." in named or named.startswith("[") or named.lower().startswith("localhost"):
+        address = re.split(r"[?#]", after, maxsplit=1)[0]
+        return f"{scheme}***@{address}" + ("?***" if len(address) < len(after) else "")
+    address = re.split(r"[?#]", value, maxsplit=1)[0]
+    return f"{address}?***" if ":" not in address[len(scheme):] else f"{scheme}***"

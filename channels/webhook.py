@@ -87,7 +87,9 @@ _MAIL_NAME = re.compile(r"mail|user|login|account", re.IGNORECASE)
 _SECRET_NAME = re.compile(r"key|token|secret|session|passw|pwd|credential|cookie", re.IGNORECASE)
 _NEVER_PLAIN = re.compile(r"session|token|secret|passw|pwd|cookie|credential", re.IGNORECASE)
 _SHORT_IDENTITY = 12
-_PLAIN_WORDS = re.compile(r"[A-Za-z]+(?:[ ._/-][A-Za-z]+)*")
+# Words and numbers ("status-bot-eu1", "eu-central-1", "acme-corp-42"), never one long run of mixed characters (hex).
+_PLAIN_WORDS = re.compile(r"(?:[A-Za-z]+|\d+|[A-Za-z0-9]{1,4})(?:[ ._/-](?:[A-Za-z]+|\d+|[A-Za-z0-9]{1,4}))*")
+_ID_HEADER = re.compile(r"[-_]id$", re.IGNORECASE)
 _REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
 _PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -355,7 +357,9 @@ def _names_no_credential(name: str, value: str) -> bool:
     """Whether a header whose name reads like a credential's holds an account or a scheme's word instead."""
     if _EMAIL.fullmatch(value) and _MAIL_NAME.search(name) and not _SECRET_NAME.search(name):
         return True
-    return bool(_IDENTITY_HEADER.search(name) and not _NEVER_PLAIN.search(name) and (
+    # "X-Session-Id", "X-Token-Id": the id is the credential; "X-Token-Type" = "Bearer", "X-Secret-Version" are not.
+    never_plain = bool(_ID_HEADER.search(name) and _NEVER_PLAIN.search(name))
+    return bool(_IDENTITY_HEADER.search(name) and not never_plain and (
         len(value) < _SHORT_IDENTITY or (_PLAIN_WORDS.fullmatch(value) and not _KEY_LIKE.search(value))))
 
 
