@@ -7,8 +7,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from broadcaster.messages import gate
 from click.testing import Result
 
+from broadcaster.errors import InputError
 from tests.conftest import Project, public_webhook
 from tests.fakes.webhook import FakeReceiver
 
@@ -45,3 +47,17 @@ def assert_taken(project: Project, pub: FakeReceiver, text: str, shown: str) -> 
     result = post_text(project, text)
     assert result.exit_code == 0, result.output
     assert [e for e in pub.events if shown in json.dumps(e, ensure_ascii=False)], "the public webhook lacks the text"
+
+
+# The fields where a round-bracket instruction is judged (review 21l): a message, a postmortem, a customer's detail.
+RULES = [gate.MESSAGE, gate.POSTMORTEM, gate.AUDIENCE_DETAIL]
+RULE_IDS = ["message", "postmortem", "for-text"]
+
+
+def refused(text: str, rule: gate.Rule) -> bool:
+    """Whether the input gate refuses ``text`` under ``rule`` (called directly: fast, no CLI)."""
+    try:
+        gate.admit(text, "message", rule)
+    except InputError:
+        return True
+    return False

@@ -21,7 +21,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
 from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
-from tests.test_fix21c1_store import stores  # noqa: F401 - fixture
+from tests.test_fix21c1_store import _moved, stores  # noqa: F401 - fixture
 from tests.test_fix21c2_subscribers import FLOOD, _change, _finished, _invites, _until
 from tests.test_subscribers import (  # noqa: F401 - fixtures
     ACME_CHAT,
@@ -39,12 +39,6 @@ ACME = Visibility.parse("audience:acme")
 GLOBEX = Visibility.parse("audience:globex")
 DOWN = Response(400, {"ok": False, "error_code": 400, "description": "Bad Request: something went wrong"})
 LONG = MESSAGE + " " + " ".join(f"Step {n}: the 502s on the API gateway were traced further." for n in range(78))
-
-
-def _moved(source: Store, target: Store) -> transfer.ImportResult:
-    """``source`` exported and imported into ``target``, as `store export` then `store import` do."""
-    lines = list(transfer.export_lines(source))
-    return transfer.import_records(target, transfer.read_records(lines, "export", {"acme", "globex"}))
 
 
 def _holders(store: Store, invite_hash: str) -> list[str]:

@@ -9,22 +9,9 @@ from __future__ import annotations
 import pytest
 from broadcaster.messages import gate
 
-from broadcaster.errors import InputError
 from tests.conftest import Project
 from tests.fakes.webhook import FakeReceiver
-from tests.gate_helpers import assert_kept_back, assert_taken, post_text, public_receiver  # noqa: F401 - pub fixture
-
-RULES = [gate.MESSAGE, gate.POSTMORTEM, gate.AUDIENCE_DETAIL]
-RULE_IDS = ["message", "postmortem", "for-text"]
-
-
-def refused(text: str, rule: gate.Rule) -> bool:
-    try:
-        gate.admit(text, "message", rule)
-    except InputError:
-        return True
-    return False
-
+from tests.gate_helpers import RULE_IDS, RULES, assert_kept_back, assert_taken, post_text, public_receiver, refused  # noqa: F401 - pub fixture
 
 # Each was taken at 211978f (findings 1-7): the instruction anywhere in the bracket, the bracket anywhere.
 LEAKS = [

@@ -12,23 +12,11 @@ from pathlib import Path
 import pytest
 from broadcaster.messages import gate
 
-from broadcaster.errors import InputError
 from tests.conftest import Project
 from tests.fakes.webhook import FakeReceiver
-from tests.gate_helpers import post_text, public_receiver  # noqa: F401 - pub fixture
+from tests.gate_helpers import RULE_IDS, RULES, post_text, public_receiver, refused  # noqa: F401 - pub fixture
 from tests.input_helpers import stored
 from tests.test_import_rules import exported, write
-
-RULES = [gate.MESSAGE, gate.POSTMORTEM, gate.AUDIENCE_DETAIL]
-RULE_IDS = ["message", "postmortem", "for-text"]
-
-
-def refused(text: str, rule: gate.Rule) -> bool:
-    try:
-        gate.admit(text, "message", rule)
-    except InputError:
-        return True
-    return False
 
 
 def bracket(inner: str) -> str:
