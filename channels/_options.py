@@ -45,15 +45,27 @@ def shown_url(value: Any) -> str:
 
 
 def _before_an_ambiguous_at(value: str, found: re.Match[str]) -> str:
-    """An address with "?" or "#" before its "@": a password holding one ("ops:Pw?x@host.example") or a query
-    holding an "@" ("host.example?sig=a@tail"). A host after the "@" (a dot, brackets, localhost) makes it the
-    first, shown as the user and password masked; otherwise the query is masked, and the part before it is shown
-    only if nothing there can be a password (no ":" after the scheme)."""
-    scheme, after = found.group(1), value[found.end():]
-    host = re.match(r"[^/?#]*", after)
-    named = host.group(0) if host else ""
-    if "." in named or named.startswith("[") or named.lower().startswith("localhost"):
-        address = re.split(r"[?#]", after, maxsplit=1)[0]
-        return f"{scheme}***@{address}" + ("?***" if len(address) < len(after) else "")
-    address = re.split(r"[?#]", value, maxsplit=1)[0]
-    return f"{address}?***" if ":" not in address[len(scheme):] else f"{scheme}***"
+    """An address with "?" or "#" before its last "@": a password holding one ("ops:Pw?x@host.example") or a query
+    holding an "@" ("host.example?email=ops@example.com&token=..."). Shown only as far as it is certainly no secret:
+    a plain host before the query (its port too would be a password's place: then nothing), or the host after a
+    user and password when a host's shape follows the "@"; otherwise the scheme alone."""
+    scheme = found.group(1)
+    prefix = re.split(r"[?#]", value, maxsplit=1)[0]
+    authority = prefix[len(scheme):]
+    if "@" in authority:  # a user and password before the query, an "@" in the query too
+        host = authority.rsplit("@", 1)[1]
+        return (f"{scheme}***@{host}" if _PLAIN_HOST.fullmatch(host) else f"{scheme}***") + "?***"
+    if _PLAIN_HOST.fullmatch(authority):  # the "@" is the query's
+        return f"{prefix}?***"
+    after = value[found.end():]
+    named = re.match(r"[^/?#]*", after)
+    host = named.group(0) if named else ""
+    if _PLAIN_HOST.fullmatch(host) and ("." in host or host.startswith("[") or host.lower() == "localhost"):
+        rest = after[len(host):]
+        shown = host + re.split(r"[?#]", rest, maxsplit=1)[0]
+        return f"{scheme}***@{shown}" + ("?***" if re.search(r"[?#]", rest) else "")
+    return f"{scheme}***"
+
+
+# A host as written in an address, without a port: a name of letters, digits, dots and dashes, or a bracketed IPv6.
+_PLAIN_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
