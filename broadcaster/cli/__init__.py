@@ -50,9 +50,8 @@ def _never_fail_for_the_encoding() -> None:
     """A terminal that is not UTF-8 (an ssh session with ``LANG=en_US``, ISO-8859-1 on glibc; ``PYTHONIOENCODING``)
     cannot show "✓", "→" or a title's "–": printed strictly, the summary of a post already stored and sent ended
     "unexpected error (UnicodeEncodeError)", exit 1, as if nothing had gone out. Escaped as ``\\u2713`` rather than
-    "?" (already the mark of a delivery of unknown fate), and never silently: JSON written to standard output
-    (``store export``, ``--json``) then holds the same escape, which a JSON reader decodes as the character, or
-    refuses whole (one beyond U+FFFF), rather than taking a "?" in its place."""
+    "?" (already the mark of a delivery of unknown fate). What programs read is not left to this: ``--json`` is
+    written ASCII-escaped on such a terminal and ``store export`` as UTF-8 whatever the terminal's encoding."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)  # None when closed (`>&-`); a replaced stream may lack it
         if reconfigure is not None and stream.errors == "strict":
