@@ -200,6 +200,7 @@ class S3Host(SiteHost):
         self._warm: Future[tuple[Any, Remote | None]] | None = None
         self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
+        self._stop: threading.Event | None = None  # the publish under way's: set when it is cancelled
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
         self._conditional = True
@@ -467,10 +468,13 @@ class S3Host(SiteHost):
         self._to_judge = {}
         self._theirs = None
         self._put_up = set()
+        self._stop = stop
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
         try:
             client, known = warm.result() if warm is not None else (self._client(), self.local_copy.read())
+            if isinstance(client, _LightClient):
+                client.stop = stop
             return self._publish_with(client, known, site, stop, fresh)
         except BaseException as exc:
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
@@ -489,6 +493,7 @@ class S3Host(SiteHost):
     def _publish_with(
         self, client: Any, known: Remote | None, site: BuiltSite, stop: threading.Event, fresh: _Fresh
     ) -> Receipt:
+        self._check_stop(stop)  # cancelled while the warm-up's read was out: nothing more is asked
         known = known.opened(site.store) if known is not None else None
         if known is None or not site.latest:
             # Another machine of this store may have published a build of a later state: its
@@ -740,6 +745,7 @@ class S3Host(SiteHost):
 
         def write() -> None:
             assert manifest is not None
+            self._check_stop(stop)
             try:
                 done.etag = self._write_manifest(client, *manifest, replaces=done.etag)
             except _Conflict:
@@ -1045,6 +1051,8 @@ class S3Host(SiteHost):
         is now ``served``: recorded, or read back after a failure that may have stored it (a 5xx, a timeout). The
         pages of ``fresh`` the manifest read back names are marked named (the others are taken back)."""
         # Best effort: if this fails too (or another publisher wrote since), the original error is the one to report.
+        if self._stopped():
+            return False
         try:
             etag = self._write_manifest(client, served, replaces=served.etag)
         except _Conflict:
@@ -1063,7 +1071,10 @@ class S3Host(SiteHost):
     def _manifest_there(self, client: Any) -> Remote | None:
         """After a write of the manifest failed in a way that may have stored it: the bucket's manifest, read back
         once, to find out instead of guessing. None where that read fails too, or finds none: then
-        no manifest is known to name the pages created ahead, and they are taken back (``_take_back``)."""
+        no manifest is known to name the pages created ahead, and they are taken back (``_take_back``).
+        None, unasked, once the publish was cancelled: the pages are then recorded in doubt."""
+        if self._stopped():
+            return None
         try:
             answer = client.get_object(Bucket=self.bucket, Key=self.manifest_key)
             body = bytes(answer["Body"].read())
@@ -1147,7 +1158,7 @@ class S3Host(SiteHost):
             return
         client = fresh.client
         try:
-            there = self._read_document(client)
+            there = None if self._stopped() else self._read_document(client)
         except Exception:  # noqa: BLE001 - unknown: kept, the next publish settles them
             there = None
         if there is None:
@@ -1196,6 +1207,12 @@ class S3Host(SiteHost):
             f"{said} Before it stopped, this publish put {len(paths)} page{'s' if len(paths) != 1 else ''} in "
             f"{self.location} that no manifest is known to name: {shown}. {then}"
         ), retryable=failure.retryable, retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
+
+    def _stopped(self) -> bool:
+        """Whether the publish under way was cancelled (a deadline, Ctrl-C): from then on no request is started,
+        only those already out are waited for; what is left unsettled is recorded in doubt (``LocalCopy``) for
+        the next publish, which reads the bucket's manifest first."""
+        return self._stop is not None and self._stop.is_set()
 
     @staticmethod
     def _check_stop(*stops: threading.Event) -> None:
@@ -1516,6 +1533,7 @@ class _LightClient:
         self._lock = threading.Lock()
         self._connections = connections
         self._given_up = False  # once a put failed: boto3 sends every later one (its proxies, CA bundle, clock)
+        self.stop: threading.Event | None = None  # the publish's: once set, a failed put is not sent again
 
     @classmethod
     def made(cls, access: _LightAccess, boto: Callable[[], Any], timeout: float) -> _LightClient | None:
@@ -1547,6 +1565,8 @@ class _LightClient:
             return {"ETag": answer.etag}
         if answer is not None and conditional and answer.status in (409, 412):
             raise _s3_light.Refused(answer.status)
+        if self.stop is not None:
+            S3Host._check_stop(self.stop)  # cancelled while it was out: no second request
         self._given_up = True
         return dict(self.boto().put_object(**request))
 
