@@ -68,7 +68,11 @@ class BroadcasterGroup(click.Group):
 def _end_at_the_next_interrupt() -> None:
     """A second Ctrl-C while the first one's exit waits for the SDKs' worker threads ends the process at once, with
     the same exit code: it interrupted that wait, and Python printed a traceback of its own shutdown. What was stored
-    is safe either way; a post left ``sending`` is reaped as ``unknown`` by the next command."""
+    is safe either way; a post left ``sending`` is reaped as ``unknown`` by the next command.
+
+    From the interpreter's exit handlers on, Ctrl-C is ignored: Python's last steps put the default action back,
+    and a press then killed the process by SIGINT instead of its exit code (seen with four quick presses)."""
+    import atexit
     import os
     import signal
     import sys
@@ -80,7 +84,8 @@ def _end_at_the_next_interrupt() -> None:
     try:
         signal.signal(signal.SIGINT, end)
     except ValueError:  # not the main thread (an embedding caller's): its own Ctrl-C handling stands
-        pass
+        return
+    atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
 
 
 def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected: bool = False) -> None:
