@@ -4,7 +4,15 @@ thread's request ended, up to ``[engine] timeout`` longer: closing the loop join
 The command now ends at its deadline; the delivery stays recorded as it was (unknown), and the late answer is
 dropped, never recorded as sent.
 
-The real console script in its own process against the fakes, which take the post and hold the answer."""
+The real console script in its own process against the fakes, which take the post and hold the answer.
+
+Timed from the moment the held post reached the fake (``Service.arrived``), not from the process's launch: what
+comes before the deliveries (the interpreter's and the SDKs' start-up, the config, the rendering, an instance's
+limits) is outside ``[engine] deadline``, and on a loaded machine it alone took 5 to 7 seconds (6 busy loops on 2
+cores; 0.7 s on an idle one), which failed a bound taken from the launch with nothing wrong. The post is sent
+after the deadline's clock started, so from its arrival to the process's end is at most the deadline and the
+exit (3.0 to 3.4 s measured, loaded or not); a command held by the request (a joined thread, the request's own
+timeout) ends ``HOLD`` seconds after it at the earliest, far past ``DEADLINE + 4``."""
 
 from __future__ import annotations
 
@@ -18,12 +26,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Project
-from tests.fakes.base import Fault
+from tests.fakes.base import FakeServer, Fault
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.world import FakeWorld
 from tests.social import M_TOKEN
@@ -42,10 +51,23 @@ def console(project: Project, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@dataclass(frozen=True)
+class Service:
+    """The fake that holds its answers: ``taken()`` counts the posts it has taken; ``arrived()`` is when the first
+    reached it (``time.monotonic()``, stamped by the fake's server thread in this process)."""
+
+    taken: Callable[[], int]
+    fake: FakeServer
+    path: str
+
+    def arrived(self) -> float:
+        [first, *_] = [r.at for r in list(self.fake.requests) if self.path in r.path]
+        return first
+
+
 @contextmanager
-def held(project: Project, where: str, engine: str = ENGINE) -> Iterator[Callable[[], int]]:
-    """A project whose ``where`` takes each post and answers only after ``HOLD`` seconds; yields a count of the
-    posts it has taken."""
+def held(project: Project, where: str, engine: str = ENGINE) -> Iterator[Service]:
+    """A project whose ``where`` takes each post and answers only after ``HOLD`` seconds."""
     if where == "mastodon":
         with FakeMastodon(token=M_TOKEN) as fake:
             project.env["MASTODON_TOKEN"] = M_TOKEN
@@ -53,17 +75,17 @@ def held(project: Project, where: str, engine: str = ENGINE) -> Iterator[Callabl
                                  f'instance_url = "https://mastodon.example"\naccess_token = "${{MASTODON_TOKEN}}"\n'
                                  f'api_url = "{fake.url}"\n')
             fake.fail(Fault(match="/api/v1/statuses", hold=HOLD))
-            yield lambda: len(fake.posted)
+            yield Service(lambda: len(fake.posted), fake, "/api/v1/statuses")
         return
     with FakeWorld() as world:
         project.env.update(world.env)
         project.write_config(engine + world.channels_toml())
         if where == "x":
             world.x.fail(Fault(match="/2/tweets", hold=HOLD))
-            yield lambda: len(world.x.tweets)
+            yield Service(lambda: len(world.x.tweets), world.x, "/2/tweets")
         else:
             world.slack.fail(Fault(match="chat.postMessage", hold=HOLD))
-            yield lambda: len(world.slack_messages())
+            yield Service(lambda: len(world.slack_messages()), world.slack, "chat.postMessage")
 
 
 def delivery_at(project: Project, where: str) -> dict[str, str]:
@@ -75,30 +97,32 @@ def delivery_at(project: Project, where: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("where", ["x", "slack-acme", "mastodon"])
 def test_the_console_script_ends_at_its_deadline_with_a_request_out(project: Project, where: str) -> None:
-    with held(project, where) as taken:
+    with held(project, where) as service:
         started = time.monotonic()
         process = console(project, "post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
         output, errors = process.communicate(timeout=60)
-        took = time.monotonic() - started
-        assert took < DEADLINE + 4, (took, output + errors)
+        ended = time.monotonic()
+        assert service.taken() == 1, output + errors  # the service has it: in doubt, as recorded
+        arrived = service.arrived()
+        timings = f"started up in {arrived - started:.1f}s, ended {ended - arrived:.1f}s after the post arrived"
+        assert ended - arrived < DEADLINE + 4, (timings, output + errors)  # not when the answer came (HOLD)
         assert process.returncode == 3 and "deadline" in output + errors, output + errors
         assert "Traceback" not in errors and "Exception" not in errors, errors  # nothing from the thread let go
-        assert taken() == 1  # the service has it: in doubt, as recorded
         assert delivery_at(project, where)["state"] == "unknown"
-        time.sleep(max(0.0, started + HOLD + 1 - time.monotonic()))  # the held answer has come, to no one
+        time.sleep(max(0.0, arrived + HOLD + 1 - time.monotonic()))  # the held answer has come, to no one
         assert delivery_at(project, where)["state"] == "unknown"
         assert project.cli("retry", delivery_at(project, where)["incident_id"]).exit_code == 3
-        assert taken() == 1  # a plain retry leaves a post in doubt alone
+        assert service.taken() == 1  # a plain retry leaves a post in doubt alone
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_stop_ends_the_console_script_at_once_with_a_request_out(project: Project, stop: signal.Signals) -> None:
-    with held(project, "x", engine="[engine]\ntimeout = 20\ndeadline = 60\n") as taken:
+    with held(project, "x", engine="[engine]\ntimeout = 20\ndeadline = 60\n") as service:
         process = console(project, "post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
         waited_until = time.monotonic() + 20
-        while not taken() and time.monotonic() < waited_until:
+        while not service.taken() and time.monotonic() < waited_until:
             time.sleep(0.05)
-        assert taken() == 1
+        assert service.taken() == 1
         time.sleep(0.3)
         stopped = time.monotonic()
         process.send_signal(stop)
@@ -111,12 +135,14 @@ def test_a_stop_ends_the_console_script_at_once_with_a_request_out(project: Proj
 def test_a_late_answer_in_the_same_process_is_not_recorded(project: Project) -> None:
     """In-process (the tests' own way to run commands): the abandoned thread answers after the command ended;
     nothing writes its answer, and the next command is not held behind it."""
-    with held(project, "x") as taken:
-        started = time.monotonic()
+    with held(project, "x") as service:
         result = project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Investigating.")
-        assert time.monotonic() - started < DEADLINE + 4 and result.exit_code == 3, result.output
-        time.sleep(max(0.0, started + HOLD + 1 - time.monotonic()))
-        assert taken() == 1 and delivery_at(project, "x")["state"] == "unknown"
+        ended = time.monotonic()
+        assert service.taken() == 1 and result.exit_code == 3, result.output
+        arrived = service.arrived()
+        assert ended - arrived < DEADLINE + 4, (ended - arrived, result.output)
+        time.sleep(max(0.0, arrived + HOLD + 1 - time.monotonic()))  # the abandoned thread has had its answer
+        assert service.taken() == 1 and delivery_at(project, "x")["state"] == "unknown"
 
 
 def test_requests_let_go_do_not_hold_up_the_next_ones() -> None:
