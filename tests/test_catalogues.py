@@ -28,6 +28,7 @@ from broadcaster.destinations import ChannelDestination
 from broadcaster.engine import render
 from broadcaster.registry import channel_types, load_channel_class
 from broadcaster.times import format_time
+from tests.sources import parse_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [language for language in i18n.languages() if language != i18n.DEFAULT]
@@ -312,7 +313,7 @@ def test_no_word_is_asked_for_inside_an_f_string() -> None:
     hidden = []
     for folder in tool.SOURCES:
         for path in sorted(folder.rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.walk(parse_file(path)):
                 if isinstance(node, ast.JoinedStr):
                     hidden += [f"{path.relative_to(ROOT)}:{call.lineno}" for call in ast.walk(node)
                                if isinstance(call, ast.Call) and _called(call) in ("gettext", "pgettext", "ngettext", "_")]

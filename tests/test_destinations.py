@@ -19,6 +19,7 @@ from broadcaster.config_loader import parse
 from broadcaster.destination import Destination
 from broadcaster.destinations import ChannelDestination, destinations, plan, publish_targets, remote_destinations
 from broadcaster.errors import InputError
+from tests.sources import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"X_TOKEN": "x-secret-token-value", "TG_TOKEN": "123:tg-secret-token", "SLACK_TOKEN": "xoxb-slack-secret",
@@ -105,7 +106,7 @@ def test_closing_a_channel_never_built_builds_nothing(tmp_path: Path) -> None:
 
 
 def _module(path: str) -> ast.Module:
-    return ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    return parse_file(ROOT / path)
 
 
 @pytest.mark.parametrize("path", ["broadcaster/engine.py", "broadcaster/destinations.py",

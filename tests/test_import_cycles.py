@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.sources import parse_file
 
 # Where each installed package's source sits in the repo (pyproject's package-dir).
 PACKAGES = {
@@ -85,7 +86,7 @@ def import_graph(packages: dict[str, Path]) -> Graph:
     known = modules(packages)
     graph: Graph = {name: {} for name in known}
     for name, path in known.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        tree = parse_file(path)
         for node in _imports(tree):
             for target in _targets(name, path.name == "__init__.py", node, known):
                 if target in known and target != name:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from tests.sources import parse_file
+
 ROOT = Path(__file__).resolve().parent.parent
 PRIVATE_FIELDS = {"raw_message", "raw_title", "private_note", "customers", "tickets", "private_message", "author"}
 # visibility.py cuts the views; store/ persists updates; model.py defines them. The operator's own
@@ -32,7 +34,7 @@ def test_only_the_visibility_module_reads_private_fields_of_an_update() -> None:
         relative = path.relative_to(ROOT).as_posix()
         if relative in ALLOWED:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_file(path)
         called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}  # methods, not fields
         for node in ast.walk(tree):
             if id(node) in called:
