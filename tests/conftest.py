@@ -7,11 +7,14 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
@@ -94,6 +97,27 @@ def public_webhook(project: Project, config: str = "") -> Iterator[Any]:
         yield hook
     finally:
         hook.stop()
+
+
+# Incident ids carry the day (`api-errors-2026-12-05`), and pages their day's uptime: a test that posts twice
+# and compares would see two days if midnight fell between. Midnight in UTC (ids, uptime) and in the test
+# config's zone (dates in messages). No test starts in the last CLEAR_OF_MIDNIGHT seconds before either.
+CLEAR_OF_MIDNIGHT = 45
+DAY_ZONES = ("UTC", "Europe/Berlin")
+
+
+def seconds_to_midnight(now: datetime, zone: str) -> float:
+    local = now.astimezone(ZoneInfo(zone))
+    next_day = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
+    return (next_day - local).total_seconds()
+
+
+@pytest.fixture(autouse=True)
+def _clear_of_midnight() -> None:
+    wait = min(seconds_to_midnight(datetime.now(UTC), zone) for zone in DAY_ZONES)
+    if wait < CLEAR_OF_MIDNIGHT:
+        print(f"conftest: waiting {wait + 1:.0f} s for midnight to pass before this test", file=sys.stderr)
+        time.sleep(wait + 1)
 
 
 @pytest.fixture

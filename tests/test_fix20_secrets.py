@@ -111,8 +111,9 @@ chat_ids = ["-1001234567890"]
 api_url = "http://{LONE_USER}@127.0.0.1:{port}/"
 """)
     posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Errors.")
-    shown = project.cli("show", "api-errors-2026-12-05")
     assert posted.exit_code == 3, posted.output[-600:]
+    shown = project.cli("show", json.loads(posted.stdout)["incident_id"])
+    assert shown.exit_code == 0 and "Errors." in shown.output, shown.output
     for text in (posted.output, shown.output, project.cli("store", "export").output):
         assert LONE_USER not in text, text[-600:]
     with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:

@@ -145,8 +145,9 @@ channel = "C0123ABCD"
 api_url = "http://{KEY_AS_USER}:@127.0.0.1:{_closed_port()}/api/"
 """)
     posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Errors.")
-    shown = project.cli("show", "api-errors-2026-12-05")
     assert posted.exit_code == 3 and "http://***@127.0.0.1" in posted.stdout, posted.output[-600:]
+    shown = project.cli("show", json.loads(posted.stdout)["incident_id"])
+    assert shown.exit_code == 0 and "Errors." in shown.output, shown.output
     assert KEY_AS_USER not in posted.output + shown.output
     with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
         errors = [row[0] for row in db.execute("SELECT last_error FROM deliveries WHERE last_error IS NOT NULL")]
@@ -297,7 +298,9 @@ homeserver = "{matrix.url}"
 access_token = "${{MATRIX_TOKEN}}"
 room_id = "{room}"
 """)
-        assert project.cli("post", "--yes", "--title", "Login errors", "-C", "api", "Logins fail.").exit_code == 0
-        preview = project.cli("withdraw", "login-errors-2026-12-05", "--dry-run", "--reason", "wrong incident")
+        posted = project.cli("post", "--yes", "--json", "--title", "Login errors", "-C", "api", "Logins fail.")
+        assert posted.exit_code == 0, posted.output
+        incident = json.loads(posted.stdout)["incident_id"]
+        preview = project.cli("withdraw", incident, "--dry-run", "--reason", "wrong incident")
     assert "deletes its 1 post(s)" in preview.output, preview.output
     assert f"\n{FORGED}" not in preview.output and f"\\n{FORGED}" in preview.output, preview.output
