@@ -14,6 +14,7 @@ visibilities it allows, and the type's own ``validate_options``.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import re
@@ -34,6 +35,7 @@ COMMON_KEYS = frozenset({"type", "visibility", "audience", "components", "api_ur
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+@functools.cache  # a command asks for every table it checks; the modules there do not change while it runs
 def _types(package: ModuleType) -> tuple[str, ...]:
     return tuple(sorted(
         m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_") and m.name != "base"

@@ -69,6 +69,9 @@ class MastodonChannel(Channel):
     secret_options = ("access_token",)  # posts, edits and deletes as the account
     max_characters = fmt.MAX_CHARACTERS  # Mastodon's default, used until the instance says its own
     url_characters = fmt.URL_CHARACTERS  # what a link counts, likewise
+    # The limits are read before anything is rendered, before ``[engine] deadline``'s clock starts: an instance that
+    # does not answer holds the command this long at most (connecting, then reading), then Mastodon's defaults stand.
+    limits_timeout = 3.0
     reports_requests = True
 
     def __init__(self, config: ChannelConfig) -> None:
@@ -132,7 +135,8 @@ class MastodonChannel(Channel):
         """
         from mastodon import Mastodon, errors
 
-        api = Mastodon(api_base_url=self.api_url, ratelimit_method="throw", request_timeout=self.request_timeout,
+        api = Mastodon(api_base_url=self.api_url, ratelimit_method="throw",
+                       request_timeout=min(self.request_timeout, self.limits_timeout),
                        version_check_mode="none", user_agent="broadcaster")
         try:
             for path, call in (("/api/v2/instance", api.instance_v2), ("/api/v1/instance", api.instance_v1)):

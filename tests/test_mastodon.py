@@ -487,3 +487,21 @@ def test_an_answer_lost_on_the_last_attempt_leaves_the_status_unknown_not_failed
     posts_before = sum(r.method == "POST" and r.path.startswith("/api/v1/statuses") for r in fake.requests)
     assert project.cli("retry").exit_code == 3  # unknown stays for a human to settle
     assert sum(r.method == "POST" and r.path.startswith("/api/v1/statuses") for r in fake.requests) == posts_before
+
+
+def test_an_instance_that_does_not_answer_its_limits_holds_the_post_seconds_not_the_request_timeout(
+        project: Project, fake: FakeMastodon) -> None:
+    """The limits are read before `[engine] deadline`'s clock starts, with the request timeout of a post: an instance
+    answering nothing held `post` 20 s (`timeout = 20`), then the deadline began. Now at most `limits_timeout` per
+    wait, Mastodon's default limit stands, and the status still goes out."""
+    import time
+
+    _with_mastodon(project, fake, engine="[engine]\ntimeout = 20\ndeadline = 30\n")
+    fake.fail(Fault(match="/api/v2/instance", hold=25))
+    started = time.monotonic()
+    posted = project.cli("post", "--yes", "--title", "Failover", "Failing over to the second site.")
+    took = time.monotonic() - started
+    assert posted.exit_code == 0, posted.output
+    assert took < 2 * MastodonChannel.limits_timeout + 6, (took, posted.output)
+    [status] = fake.posted
+    assert "Failing over to the second site." in status.text
