@@ -35,10 +35,14 @@ COMMON_KEYS = frozenset({"type", "visibility", "audience", "components", "api_ur
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@functools.cache  # a command asks for every table it checks; the modules there do not change while it runs
 def _types(package: ModuleType) -> tuple[str, ...]:
+    return _modules_in(tuple(package.__path__))
+
+
+@functools.cache  # a command asks for every table it checks; the files of a folder do not change while it runs
+def _modules_in(folders: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(
-        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_") and m.name != "base"
+        m.name for m in pkgutil.iter_modules(folders) if not m.name.startswith("_") and m.name != "base"
     ))
 
 
