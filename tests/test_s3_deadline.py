@@ -18,8 +18,10 @@ import pytest
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
-from tests.test_s3_foreign_files import BUCKET
-from tests.test_s3_foreign_files import s3  # noqa: F401 - pytest fixture
+from tests.test_s3_foreign_files import (
+    BUCKET,
+    s3,  # noqa: F401 - pytest fixture
+)
 
 DEADLINE = 4
 HELD = 8.0  # each stalled request is dropped unanswered after this long: past the deadline
