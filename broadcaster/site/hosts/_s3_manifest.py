@@ -336,6 +336,23 @@ class LocalCopy:
         if doubts & set(paths):
             self._keep_doubts(doubts - set(paths))
 
+    # Customers' pages a failed publish may have put up with no manifest known to say the bucket holds any: the
+    # next publish lists a/ whatever its manifest and build say (a removed customer's first page would stay up).
+
+    @property
+    def customers_doubt_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".customers-in-doubt.json")
+
+    def customers_in_doubt(self) -> bool:
+        return bool(self._read_list(self.customers_doubt_path, "customers_in_doubt"))
+
+    def doubt_customers(self) -> bool:
+        return self._write_list(self.customers_doubt_path, "customers_in_doubt", ["a/"])
+
+    def settle_customers(self) -> None:
+        if self.customers_doubt_path.exists():
+            self._write_list(self.customers_doubt_path, "customers_in_doubt", [])
+
     def _keep_doubts(self, doubts: Collection[str]) -> bool:
         return self._write_list(self.doubts_path, "in_doubt", doubts)
 

@@ -201,6 +201,8 @@ class S3Host(SiteHost):
         self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         self._stop: threading.Event | None = None  # the publish under way's: set when it is cancelled
+        # The paths the publish under way sent a put for: one whose answer never came may be in the bucket all the same.
+        self._sent: set[str] = set()
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
         self._conditional = True
@@ -468,6 +470,7 @@ class S3Host(SiteHost):
         self._to_judge = {}
         self._theirs = None
         self._put_up = set()
+        self._sent = set()
         self._stop = stop
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
@@ -687,9 +690,18 @@ class S3Host(SiteHost):
             # Pages this publish put up that the manifest planned against did not name, with no manifest known to
             # name them now (the progress manifest not written): named nowhere, no later publish would delete them
             # (a withdrawn incident's page would stay up for good). The pages created ahead: ``_take_back``.
+            # Those created ahead (``_take_back``) aside; one whose creation failed went up in a round like any other.
+            made_ahead = fresh.created().keys()
             unnamed = set() if saved else {p for p, h in _public(done.files).items()
-                                           if h and p not in named and p not in fresh.paths}
+                                           if h and p not in named and p not in made_ahead}
             unnamed |= self._put_up - named - (done.files.keys() if saved else set())
+            # A put whose answer never came (a timeout, the deadline's stop) may have landed: named by no manifest.
+            unnamed |= {p for p in _public(sorted(self._sent - done.files.keys())) if p not in named}
+            # A creation ahead that got no answer may have landed too (a refusal looks the same: over-recorded,
+            # the next publish uploads what it builds of them and deletes, if ours, what it does not).
+            unnamed |= {p for p in fresh.paths - made_ahead - done.files.keys() if p not in named}
+            if not saved and any(p.startswith(AUDIENCE_DIR) for p in self._sent):
+                self.local_copy.doubt_customers()  # no manifest says a customer's page is there: the next lists a/
             self._put_up = set()
             if unnamed and isinstance(exc, DeliveryError):
                 raise self._in_doubt_failure(exc, unnamed, recorded=self.local_copy.doubt(unnamed)) from exc
@@ -703,6 +715,7 @@ class S3Host(SiteHost):
         stray_recorded = self.local_copy.doubt(stray)
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
+        self.local_copy.settle_customers()  # listed by this publish's plan (``_with_listed``): those it lacks deleted
         if self._theirs is not None:
             self.local_copy.keep_theirs(self._theirs)
         if result.list_again:
@@ -740,6 +753,7 @@ class S3Host(SiteHost):
 
         def upload(path: str) -> None:
             self._check_stop(stop, halt)
+            self._sent.add(path)
             self._call(lambda: self._put(client, site, path), f"upload {path}")
             done.files[path] = site.hashes[path]
 
@@ -807,7 +821,8 @@ class S3Host(SiteHost):
         if remote.list_again:  # a recovery left unmarked files: looked for again, until they are gone
             listed = self._listed(client, "", None, _LISTING_LOST, recovering=True, known=remote.files.keys())
             remote = replace(remote, files={**listed, **remote.files})
-        if not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes)):
+        if (not remote.customer_pages and not (site and any(p.startswith(AUDIENCE_DIR) for p in site.hashes))
+                and not self.local_copy.customers_in_doubt()):
             return remote
         # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
         compared = None if remote.older else site
@@ -1153,7 +1168,9 @@ class S3Host(SiteHost):
         page it names must stay (every later publish trusts its hash). Where it cannot be read, or a delete
         fails, the pages are recorded in doubt for the next publish to settle (``LocalCopy.in_doubt``). Raises,
         in place of ``failure``, an error naming those left in the bucket."""
-        orphans = sorted(fresh.orphans())
+        # Stopped, a creation out at the stop may land after its timeout, counted as not made: every one named
+        # nowhere is recorded (one that was refused, another's file being there, is only looked at again).
+        orphans = sorted(fresh.unnamed() if self._stopped() else fresh.orphans())
         if not orphans or fresh.client is None:
             return
         client = fresh.client
@@ -1204,8 +1221,9 @@ class S3Host(SiteHost):
                     "manifest with the next publish that succeeds.")
         said = str(failure).replace("Nothing was published there.", "Nothing else was published there.")
         return DeliveryError(self._clean(
-            f"{said} Before it stopped, this publish put {len(paths)} page{'s' if len(paths) != 1 else ''} in "
-            f"{self.location} that no manifest is known to name: {shown}. {then}"
+            f"{said} Before it stopped, this publish put (or sent, with no answer) {len(paths)} "
+            f"page{'s' if len(paths) != 1 else ''} in {self.location} that no manifest is known to name: {shown}. "
+            f"{then}"
         ), retryable=failure.retryable, retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
 
     def _stopped(self) -> bool:
@@ -1263,7 +1281,7 @@ class S3Host(SiteHost):
             session = boto3.session.Session()
             if key_id is None:  # before the client uses them: fetching them is logged (an assumed role's, SSO's)
                 _remember_credentials(session)
-            return session.client(
+            client = session.client(
                 "s3", region_name=self.region, endpoint_url=self.endpoint_url, config=config,
                 aws_access_key_id=key_id, aws_secret_access_key=secret,
             )
@@ -1272,6 +1290,13 @@ class S3Host(SiteHost):
                 f"{self.location}: cannot make an S3 client: {exc}. Check publish.{self.name}.endpoint_url "
                 f"(a URL like https://s3.example.com) and region, and the AWS config files if you use them."
             )) from exc
+        # Each request, and each of botocore's own attempts, is sent only while the publish is not cancelled.
+        client.meta.events.register("before-send.s3", self._refuse_once_stopped)
+        return client
+
+    def _refuse_once_stopped(self, **_: Any) -> None:
+        if self._stopped():
+            raise _Stopped("the upload was stopped before it finished; the next attempt continues it")
 
     def _call(self, action: Callable[[], Any], doing: str) -> Any:
         """Run one S3 request, turning botocore's errors into DeliveryErrors that say what to do."""
@@ -1619,6 +1644,11 @@ class _Fresh:
     def named_by(self, files: Mapping[str, str]) -> None:
         """A manifest in the bucket names ``files``: a later publish uploads or deletes those of them it names."""
         self._named |= self.paths & files.keys()
+
+    def unnamed(self) -> set[str]:
+        """The pages this publish meant to create that no manifest in the bucket names, made or not."""
+        self.wait()
+        return set(self.paths) - self._named
 
     def orphans(self) -> set[str]:
         """The pages this publish created that no manifest in the bucket names (waiting for the answers)."""
