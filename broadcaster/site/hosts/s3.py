@@ -299,6 +299,7 @@ class S3Host(SiteHost):
         builder, the other destinations' SDKs) would share the one GIL with boto3's import and
         hold up the request that starts the slowest chain of round trips."""
         if self._warm is None:
+            self._stop = None  # an earlier publish's stop refuses no request of this one (``_refuse_once_stopped``)
             leaving = self._leaving = threading.Event()
             made: Future[Any] = Future()
             self._client_made = made
