@@ -61,7 +61,7 @@ def test_the_same_host_publishes_again_after_a_stopped_publish(s3: S3Server, buc
         _cut_when(host, write_site(tmp_path / "two", LATER, generation=6), s3.held)
     finally:
         _clear(s3)
-    assert host._stopped(), "set-up: the first publish's stop is still on the host"
+    assert not host._stopped(), "the stopped publish's stop outlived its thread (review 23: it refused a check)"
     assert NEW_PAGE in host.local_copy.in_doubt()
     host.warm_up()
     notes = publish(host, write_site(tmp_path / "three", LATER, generation=6))

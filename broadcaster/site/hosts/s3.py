@@ -201,8 +201,9 @@ class S3Host(SiteHost):
         self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         self._stop: threading.Event | None = None  # the publish under way's: set when it is cancelled
-        # The paths the publish under way sent a put for: one whose answer never came may be in the bucket all the same.
+        # The paths the publish under way sent a put for and has no answer for: each may be in the bucket all the same.
         self._sent: set[str] = set()
+        self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
         self._conditional = True
@@ -472,6 +473,7 @@ class S3Host(SiteHost):
         self._theirs = None
         self._put_up = set()
         self._sent = set()
+        self._customers_put = False
         self._stop = stop
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
@@ -481,6 +483,8 @@ class S3Host(SiteHost):
                 client.stop = stop
             return self._publish_with(client, known, site, stop, fresh)
         except BaseException as exc:
+            if self._customers_put:  # no manifest may say that a customer's page is there: the next publish lists a/
+                self.local_copy.doubt_customers()
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
             if put_up and isinstance(exc, DeliveryError):
@@ -491,6 +495,7 @@ class S3Host(SiteHost):
             raise
         finally:
             fresh.wait()  # never left uploading behind the command's back, nor on a closed client
+            self._stop = None  # the thread is done: no later request of this host is refused as stopped
             if isinstance(client, _LightClient):
                 client.close()
 
@@ -697,12 +702,7 @@ class S3Host(SiteHost):
                                            if h and p not in named and p not in made_ahead}
             unnamed |= self._put_up - named - (done.files.keys() if saved else set())
             # A put whose answer never came (a timeout, the deadline's stop) may have landed: named by no manifest.
-            unnamed |= {p for p in _public(sorted(self._sent - done.files.keys())) if p not in named}
-            # A creation ahead that got no answer may have landed too (a refusal looks the same: over-recorded,
-            # the next publish uploads what it builds of them and deletes, if ours, what it does not).
-            unnamed |= {p for p in fresh.paths - made_ahead - done.files.keys() if p not in named}
-            if not saved and any(p.startswith(AUDIENCE_DIR) for p in self._sent):
-                self.local_copy.doubt_customers()  # no manifest says a customer's page is there: the next lists a/
+            unnamed |= {p for p in _public(sorted(self._sent)) if p not in named}
             self._put_up = set()
             if unnamed and isinstance(exc, DeliveryError):
                 raise self._in_doubt_failure(exc, unnamed, recorded=self.local_copy.doubt(unnamed)) from exc
@@ -755,7 +755,14 @@ class S3Host(SiteHost):
         def upload(path: str) -> None:
             self._check_stop(stop, halt)
             self._sent.add(path)
-            self._call(lambda: self._put(client, site, path), f"upload {path}")
+            self._customers_put = self._customers_put or path.startswith(AUDIENCE_DIR)
+            try:
+                self._call(lambda: self._put(client, site, path), f"upload {path}")
+            except BaseException as exc:
+                if not (stop.is_set() or _may_have_landed(exc)):  # refused (a 4xx): the bucket stored nothing
+                    self._sent.discard(path)
+                raise
+            self._sent.discard(path)
             done.files[path] = site.hashes[path]
 
         def write() -> None:

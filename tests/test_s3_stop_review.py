@@ -1,0 +1,56 @@
+"""Review 23 of 0f7332c, 428b279, ec9afd4: the stop's bookkeeping seen from publishes that are not stopped."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from broadcaster.errors import DeliveryError
+from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+from tests.fakes.s3 import S3Fault, S3Server
+from tests.test_fix20_s3 import SITE, fresh_bucket, make_host, publish, s3_server, write_site  # noqa: F401
+from tests.test_hosts_s3 import aws_environment  # noqa: F401 - autouse fixture
+from tests.test_s3_stop_doubts import LATER, NEW_PAGE, _clear, _cut_when, _host
+
+TOKEN_PAGE = "a/tok-0123456789abcdef/index.html"
+
+
+def test_a_put_the_bucket_refused_is_not_said_put_nor_recorded_in_doubt(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """An ordinary publish (not stopped): the bucket answers the new page's put 403 AccessDenied, every time. The
+    page is not in the bucket: it got an answer, and that answer was a refusal. Since 428b279 ``_sent - done.files``
+    puts it in ``unnamed``: the failure says the publish "put (or sent, with no answer)" it, and records it in doubt."""
+    publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "one", SITE))
+    _clear(s3)
+    s3.fail(S3Fault(match=NEW_PAGE, method="PUT", status=403, code="AccessDenied", times=20))
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "two", LATER, generation=6))
+    finally:
+        _clear(s3)
+    assert NEW_PAGE not in s3.objects(bucket), "set-up: the bucket refused it"
+    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
+    assert NEW_PAGE not in recorded, f"a refused put is recorded in doubt: {sorted(recorded)}"
+    assert "put (or sent, with no answer)" not in str(caught.value), str(caught.value)
+
+
+def test_check_on_the_host_that_a_stopped_publish_used_reaches_the_bucket(
+    s3: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """``_stop`` stays the stopped publish's (set) until a warm-up: every boto3 client the host makes afterwards
+    registers ``_refuse_once_stopped``, which refuses every request, so ``check`` (no warm-up) fails."""
+    publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "one", SITE))
+    host = _host(s3, bucket, tmp_path / "m")
+    _clear(s3)
+    s3.fail(S3Fault(match=MANIFEST_NAME, method="PUT", hold=2.0, times=1))
+    try:
+        host.warm_up()
+        _cut_when(host, write_site(tmp_path / "two", LATER, generation=6), s3.held)
+    finally:
+        _clear(s3)
+    results = asyncio.run(host.check())
+    assert all(r.ok for r in results), [r.detail if hasattr(r, "detail") else r for r in results]
+
