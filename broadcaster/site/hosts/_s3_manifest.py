@@ -341,7 +341,7 @@ class LocalCopy:
 
     @property
     def customers_doubt_path(self) -> Path:
-        return self.path.with_name(self.path.stem + ".customers-in-doubt.json")
+        return self.path.with_name(self.path.stem + ".customer-pages-in-doubt.json")
 
     def customers_in_doubt(self) -> bool:
         return bool(self._read_list(self.customers_doubt_path, "customers_in_doubt"))

@@ -201,7 +201,7 @@ class S3Host(SiteHost):
         self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         self._stop: threading.Event | None = None  # the publish under way's: set when it is cancelled
-        # The paths the publish under way sent a put for and has no answer for: each may be in the bucket all the same.
+        # The paths the publish under way sent a put for that did not succeed: each may be in the bucket all the same.
         self._sent: set[str] = set()
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
@@ -703,6 +703,8 @@ class S3Host(SiteHost):
             unnamed |= self._put_up - named - (done.files.keys() if saved else set())
             # A put whose answer never came (a timeout, the deadline's stop) may have landed: named by no manifest.
             unnamed |= {p for p in _public(sorted(self._sent)) if p not in named}
+            # A creation ahead answered with nothing may have landed too (a refusal looks the same to it).
+            unnamed |= {p for p in fresh.paths - made_ahead - done.files.keys() if p not in named}
             self._put_up = set()
             if unnamed and isinstance(exc, DeliveryError):
                 raise self._in_doubt_failure(exc, unnamed, recorded=self.local_copy.doubt(unnamed)) from exc
@@ -754,14 +756,14 @@ class S3Host(SiteHost):
 
         def upload(path: str) -> None:
             self._check_stop(stop, halt)
+            # Read (and checked for private detail, which refuses it) before anything is sent.
+            request = self._call(lambda: self._put_request(site, path), f"upload {path}")
             self._sent.add(path)
             self._customers_put = self._customers_put or path.startswith(AUDIENCE_DIR)
-            try:
-                self._call(lambda: self._put(client, site, path), f"upload {path}")
-            except BaseException as exc:
-                if not (stop.is_set() or _may_have_landed(exc)):  # refused (a 4xx): the bucket stored nothing
-                    self._sent.discard(path)
-                raise
+            # Kept in ``_sent`` whatever the failure: a refusal (a 4xx) may answer boto3's resend of a put that the
+            # light client sent first and that landed unanswered. Recording one too many in doubt costs the next
+            # publish a look; one too few leaves a page up that no manifest names.
+            self._call(lambda: client.put_object(**request), f"upload {path}")
             self._sent.discard(path)
             done.files[path] = site.hashes[path]
 
@@ -795,9 +797,6 @@ class S3Host(SiteHost):
         errors = [e for f in futures if (e := f.exception()) is not None]
         if errors:
             raise next((e for e in errors if not isinstance(e, _Stopped)), errors[0])
-
-    def _put(self, client: Any, site: BuiltSite, path: str) -> None:
-        client.put_object(**self._put_request(site, path))
 
     def _put_request(self, site: BuiltSite, path: str) -> dict[str, Any]:
         return {"Bucket": self.bucket, "Key": self.prefix + path, "Body": site.read(path),
@@ -1229,9 +1228,8 @@ class S3Host(SiteHost):
                     "manifest with the next publish that succeeds.")
         said = str(failure).replace("Nothing was published there.", "Nothing else was published there.")
         return DeliveryError(self._clean(
-            f"{said} Before it stopped, this publish put (or sent, with no answer) {len(paths)} "
-            f"page{'s' if len(paths) != 1 else ''} in {self.location} that no manifest is known to name: {shown}. "
-            f"{then}"
+            f"{said} Before it ended, this publish sent {len(paths)} page{'s' if len(paths) != 1 else ''} to "
+            f"{self.location} that no manifest is known to name, each of which may be there: {shown}. {then}"
         ), retryable=failure.retryable, retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
 
     def _stopped(self) -> bool:
