@@ -12,7 +12,15 @@ from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.fakes.s3 import S3Fault, S3Server
 from tests.test_fix20_s3 import SITE, fresh_bucket, make_host, publish, s3_server, write_site  # noqa: F401
 from tests.test_hosts_s3 import aws_environment  # noqa: F401 - autouse fixture
-from tests.test_s3_stop_doubts import LATER, LIGHT_TIMEOUT, NEW_PAGE, _clear, _host, _named, _wait_for_key
+from tests.test_s3_stop_doubts import (
+    LATER,
+    LIGHT_TIMEOUT,
+    NEW_PAGE,
+    _clear,
+    _host,
+    _wait_for_key,
+    withdrawn_takes_it_down,
+)
 
 
 def test_a_put_that_landed_unanswered_then_was_refused_on_the_resend_is_recorded_in_doubt(
@@ -35,11 +43,7 @@ def test_a_put_that_landed_unanswered_then_was_refused_on_the_resend_is_recorded
         _wait_for_key(s3, bucket, NEW_PAGE)
     finally:
         _clear(s3)
-    assert NEW_PAGE not in _named(s3, bucket), "set-up: no manifest names it"
-    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
-    notes = publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "three", SITE, generation=7))
-    assert NEW_PAGE not in set(s3.objects(bucket)), (
-        f"withdrawn, the publish succeeded ({notes}), and the page is still public; in doubt was {sorted(recorded)}")
+    withdrawn_takes_it_down(s3, bucket, tmp_path)
 
 
 def test_a_create_ahead_that_landed_unanswered_before_a_failed_first_round_is_recorded_in_doubt(
@@ -63,10 +67,6 @@ def test_a_create_ahead_that_landed_unanswered_before_a_failed_first_round_is_re
         _wait_for_key(s3, bucket, NEW_PAGE)
     finally:
         _clear(s3)
-    assert NEW_PAGE not in _named(s3, bucket), "set-up: no manifest names it"
     assert not [r for r in s3.received("PUT") if r.path.endswith(NEW_PAGE) and "if-none-match" not in r.headers], \
         "set-up: only the create ahead sent it"
-    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
-    notes = publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "three", SITE, generation=7))
-    assert NEW_PAGE not in set(s3.objects(bucket)), (
-        f"withdrawn, the publish succeeded ({notes}), and the page is still public; in doubt was {sorted(recorded)}")
+    withdrawn_takes_it_down(s3, bucket, tmp_path)

@@ -36,6 +36,16 @@ def _named(s3: S3Server, bucket: str) -> dict[str, str]:
     return files
 
 
+def withdrawn_takes_it_down(s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    """No manifest names NEW_PAGE; the incident is withdrawn (the next publish's build lacks the page): it goes."""
+    assert NEW_PAGE not in _named(s3, bucket), "set-up: no manifest names the page"
+    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
+    notes = publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "three", SITE, generation=7))
+    assert NEW_PAGE not in set(s3.objects(bucket)), (
+        f"withdrawn, the publish succeeded ({notes}), and the page is still public; in doubt was {sorted(recorded)}")
+
+
+
 def _cut_when(host: S3Host, site: BuiltSite, taken: threading.Event) -> None:
     """Publish, and cancel the publish (as the command's deadline or Ctrl-C does) the moment ``taken`` is set."""
     async def run() -> None:
@@ -84,14 +94,7 @@ def test_a_first_round_page_out_at_the_stop_that_landed_late_is_recorded_somewhe
         _wait_for_key(s3, bucket, NEW_PAGE)
     finally:
         _clear(s3)
-    assert NEW_PAGE not in _named(s3, bucket), "set-up: no manifest names the page"
-    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
-
-    # The incident is withdrawn: the next publish's build lacks the page.
-    notes = publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "three", SITE, generation=7))
-
-    assert NEW_PAGE not in set(s3.objects(bucket)), (
-        f"withdrawn, the publish succeeded ({notes}), and the page is still public; in doubt was {sorted(recorded)}")
+    withdrawn_takes_it_down(s3, bucket, tmp_path)
 
 
 def test_a_page_created_ahead_whose_create_failed_and_that_went_up_in_the_regular_round_is_recorded_somewhere(
@@ -123,13 +126,7 @@ def test_a_page_created_ahead_whose_create_failed_and_that_went_up_in_the_regula
         _clear(s3)
     assert made and NEW_PAGE in made[0].paths, "set-up: the page was to be created ahead"
     assert NEW_PAGE in s3.objects(bucket), "set-up: the regular round put it up"
-    assert NEW_PAGE not in _named(s3, bucket), "set-up: no manifest names it"
-    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
-
-    notes = publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "three", SITE, generation=7))
-
-    assert NEW_PAGE not in set(s3.objects(bucket)), (
-        f"withdrawn, the publish succeeded ({notes}), and the page is still public; in doubt was {sorted(recorded)}")
+    withdrawn_takes_it_down(s3, bucket, tmp_path)
 
 
 def test_a_create_ahead_out_at_the_stop_that_landed_late_is_recorded_somewhere(
@@ -149,13 +146,7 @@ def test_a_create_ahead_out_at_the_stop_that_landed_late_is_recorded_somewhere(
         _wait_for_key(s3, bucket, NEW_PAGE)
     finally:
         _clear(s3)
-    assert NEW_PAGE not in _named(s3, bucket), "set-up: no manifest names it"
-    recorded = make_host(s3.url, bucket, tmp_path / "m").local_copy.in_doubt()
-
-    notes = publish(make_host(s3.url, bucket, tmp_path / "m"), write_site(tmp_path / "three", SITE, generation=7))
-
-    assert NEW_PAGE not in set(s3.objects(bucket)), (
-        f"withdrawn, the publish succeeded ({notes}), and the page is still public; in doubt was {sorted(recorded)}")
+    withdrawn_takes_it_down(s3, bucket, tmp_path)
 
 
 TOKEN_PAGE = "a/tok-0123456789abcdef/index.html"
