@@ -91,3 +91,25 @@ def test_a_post_whose_publish_stalls_ends_soon_after_its_deadline_and_leaves_no_
     assert withdrawn.exit_code == 0, withdrawn.output
     assert page not in s3.objects(BUCKET), f"withdrawn, exit 0, and its page is still public: {withdrawn.output}"
     assert incident not in s3.body(BUCKET, "index.html").decode()
+
+
+def test_check_names_the_page_a_cut_post_left_in_doubt_until_a_publish_settles_it(
+        project: Project, s3: S3Server) -> None:  # noqa: F811
+    """The cut post says only that `retry` publishes again: the pages it left in the bucket that no manifest names
+    are told by `channels check`, which an operator publishing from another machine needs (they must go by hand there)."""
+    _configure(project, s3)
+    assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
+    s3.fail(S3Fault(match=MANIFEST_NAME, hold=HELD, times=50, method="PUT"))
+    posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
+    _clear(s3)
+    assert posted.exit_code == 3, posted.output
+    page = f"incidents/{json.loads(posted.stdout)['incident_id']}.html"
+    assert page in s3.objects(BUCKET), "set-up: the first round put the page up"
+
+    checked = project.cli("channels", "check")
+    assert checked.exit_code != 0 and page in checked.output and "named by no manifest" in checked.output, \
+        checked.output
+
+    assert project.cli("retry").exit_code == 0
+    checked = project.cli("channels", "check")
+    assert checked.exit_code == 0 and "named by no manifest" not in checked.output, checked.output

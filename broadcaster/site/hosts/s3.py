@@ -1258,7 +1258,17 @@ class S3Host(SiteHost):
         except DeliveryError as exc:
             return [CheckResult(self.name, self.location, False, str(exc))]
         state = f"{len(served.files)} files published" if served.files else "nothing published yet"
-        return [CheckResult(self.name, self.location, True, f"bucket reachable with these credentials; {state}")]
+        results = [CheckResult(self.name, self.location, True, f"bucket reachable with these credentials; {state}")]
+        # Left by a publish that failed or was cut by the deadline, whose own message the operator may not have seen.
+        doubts = sorted(self.local_copy.in_doubt() - served.files.keys())
+        if doubts:
+            results.append(CheckResult(self.name, self.location, False, self._clean(
+                f"{len(doubts)} page{'s' if len(doubts) != 1 else ''} that a publish from this machine sent and did "
+                f"not finish may be in the bucket, named by no manifest: {self._shown(doubts)}. The next publish "
+                "from this machine settles them (`broadcaster retry`, or `broadcaster site publish`): it uploads "
+                "those its build has and deletes the others. If you publish from another machine instead and one "
+                "is a withdrawn incident's page, delete it from the bucket by hand.")))
+        return results
 
     # -- the client and its errors ------------------------------------------------
 
