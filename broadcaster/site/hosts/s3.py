@@ -612,12 +612,18 @@ class S3Host(SiteHost):
         if not paths:
             return _Fresh.none()
 
+        sent: set[str] = set()  # those whose request left: read and checked for private detail first
+
         def create(path: str) -> bool:
-            return not stop.is_set() and client.create_object(**self._put_request(site, path))
+            if stop.is_set():
+                return False
+            request = self._put_request(site, path)
+            sent.add(path)
+            return bool(client.create_object(**request))
 
         pool = ThreadPoolExecutor(min(self.upload_workers, len(paths)), thread_name_prefix="s3-upload")
         try:
-            return _Fresh({path: pool.submit(create, path) for path in paths}, site, client)
+            return _Fresh({path: pool.submit(create, path) for path in paths}, site, client, sent)
         finally:
             pool.shutdown(wait=False)
 
@@ -704,7 +710,7 @@ class S3Host(SiteHost):
             # A put whose answer never came (a timeout, the deadline's stop) may have landed: named by no manifest.
             unnamed |= {p for p in _public(sorted(self._sent)) if p not in named}
             # A creation ahead answered with nothing may have landed too (a refusal looks the same to it).
-            unnamed |= {p for p in fresh.paths - made_ahead - done.files.keys() if p not in named}
+            unnamed |= {p for p in fresh.sent() - made_ahead - done.files.keys() if p not in named}
             self._put_up = set()
             if unnamed and isinstance(exc, DeliveryError):
                 raise self._in_doubt_failure(exc, unnamed, recorded=self.local_copy.doubt(unnamed)) from exc
@@ -1226,7 +1232,8 @@ class S3Host(SiteHost):
             then = (f"Recording them under {self.local_copy.doubts_path.parent} for the next publish failed too: "
                     "if one is a withdrawn incident's page, delete it from the bucket by hand; the others go in the "
                     "manifest with the next publish that succeeds.")
-        said = str(failure).replace("Nothing was published there.", "Nothing else was published there.")
+        said = (str(failure).replace("Nothing was published there.", "Nothing else was published there.")
+                .replace("Nothing was sent there.", "Nothing else was sent there."))
         return DeliveryError(self._clean(
             f"{said} Before it ended, this publish sent {len(paths)} page{'s' if len(paths) != 1 else ''} to "
             f"{self.location} that no manifest is known to name, each of which may be there: {shown}. {then}"
@@ -1646,8 +1653,10 @@ class _Fresh:
     """The pages created ahead of the plan (``S3Host._create_fresh_pages``), each path's creation under way,
     by ``client``; and which of them a manifest in the bucket names (else a failed publish deletes them)."""
 
-    def __init__(self, creating: Mapping[str, Future[bool]], site: BuiltSite | None, client: Any = None) -> None:
+    def __init__(self, creating: Mapping[str, Future[bool]], site: BuiltSite | None, client: Any = None,
+                 sent: set[str] | None = None) -> None:
         self._creating = dict(creating)
+        self._sent = sent if sent is not None else set()  # those whose request left (filled as they leave)
         self._site = site
         self.client = client
         self.paths = frozenset(creating)
@@ -1662,9 +1671,14 @@ class _Fresh:
         self._named |= self.paths & files.keys()
 
     def unnamed(self) -> set[str]:
-        """The pages this publish meant to create that no manifest in the bucket names, made or not."""
+        """The pages this publish sent a creation for that no manifest in the bucket names, made or not."""
         self.wait()
-        return set(self.paths) - self._named
+        return set(self._sent) - self._named
+
+    def sent(self) -> frozenset[str]:
+        """The pages whose creation request left (answered or not; waiting for them all)."""
+        self.wait()
+        return frozenset(self._sent)
 
     def orphans(self) -> set[str]:
         """The pages this publish created that no manifest in the bucket names (waiting for the answers)."""
