@@ -1,4 +1,4 @@
-"""zz25: a page created ahead that the egress guard refuses (nothing sent) comes back as a plain DeliveryError
+"""Review 25 of be5b8d4: a page created ahead that the egress guard refuses (nothing sent) comes back as a plain DeliveryError
 naming it 'sent ... may be there', and is recorded in doubt, since be5b8d4 added
 ``fresh.paths - made_ahead - done.files`` to ``unnamed`` whatever the failure."""
 
