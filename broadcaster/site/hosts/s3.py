@@ -1318,8 +1318,8 @@ class S3Host(SiteHost):
         return client
 
     def _refuse_once_stopped(self, **_: Any) -> None:
-        if self._stopped():
-            raise _Stopped("the upload was stopped before it finished; the next attempt continues it")
+        if self._stop is not None:
+            self._check_stop(self._stop)
 
     def _call(self, action: Callable[[], Any], doing: str) -> Any:
         """Run one S3 request, turning botocore's errors into DeliveryErrors that say what to do."""
