@@ -725,6 +725,7 @@ class S3Host(SiteHost):
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
         self.local_copy.settle_customers()  # listed by this publish's plan (``_with_listed``): those it lacks deleted
+        self._customers_put = False  # a manifest now names them: a failure raised below sets no flag again
         if self._theirs is not None:
             self.local_copy.keep_theirs(self._theirs)
         if result.list_again:
