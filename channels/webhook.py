@@ -70,7 +70,10 @@ _HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")  # fullmat
 # Headers that carry a credential, by name ("Authorization", "Cookie", "X-Api-Key", "X-Auth-Token") or by value
 # ("Bearer ...", "Basic ..."): given only as "${VAR}", like every secret. Any other value ("X-Tenant" = "acme") is
 # plain text: masked as a secret it would be masked in every message.
-_CREDENTIAL_HEADER = re.compile(r"auth|cookie|key|token|secret|signature|passw|pwd|credential|session", re.IGNORECASE)
+# "auth" but not "author" ("X-Author"); "key" ending a word ("X-Api-Key", "X-AccessKey"), not starting one
+# ("X-Keyboard").
+_CREDENTIAL_HEADER = re.compile(
+    r"auth(?!or(?!i))|cookie|key(?![a-z])|token|secret|signature|passw|pwd|credential|session", re.IGNORECASE)
 _CREDENTIAL_VALUE = re.compile(r"(?:bearer|basic|token|digest|apikey|api-key)\s", re.IGNORECASE)
 # Beside a key, a gateway's headers name the account or the scheme ("X-Auth-Email" = "ops@example.com",
 # "X-Auth-User", "X-Request-Key-Id", "X-Signature-Version" = "v1"): no credential, though the name holds "auth" or
