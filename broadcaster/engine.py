@@ -46,7 +46,7 @@ from broadcaster.messages.visibility import (
     without_text,
 )
 from broadcaster.own_words import own_words
-from broadcaster.redaction import redact
+from broadcaster.redaction import stored_text
 from broadcaster.site.links import incident_url
 from broadcaster.store import Delivery, Store, process_owner
 from broadcaster.store.batched import BatchedWrites
@@ -682,9 +682,7 @@ class Publisher:
         """Every text the engine stores or reports, without a secret: whatever a channel or host
         already scrubbed, a server's answer quoted in an error, a note or advice may echo one; nor a
         user name standing alone in a URL (a proxy's key written as the user: ``without_lone_users``)."""
-        from broadcaster.config import without_lone_users
-
-        return without_lone_users(redact(text, self._secrets()))
+        return stored_text(text, self._secrets())
 
     def _secrets(self) -> list[str]:
         values = self.config.secret_values()

@@ -21,7 +21,7 @@ from broadcaster.messages.visibility import (
     public_text,
     withdrawal_of,
 )
-from broadcaster.redaction import redact
+from broadcaster.redaction import stored_text
 
 if TYPE_CHECKING:
     from broadcaster.lifecycle import TickResult
@@ -35,9 +35,7 @@ if TYPE_CHECKING:
 def _scrubbed(text: str | None) -> str | None:
     """A stored text as shown: rows written before a secret was known to redaction, or before a user name
     standing alone in a URL was masked, are scrubbed here."""
-    from broadcaster.config import without_lone_users
-
-    return printable(without_lone_users(redact(text))) if text else text
+    return printable(stored_text(text)) if text else text
 
 
 # The fields a server made, or may have written into (a post's id, a thread's, a part's, notes, errors,
