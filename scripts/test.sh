@@ -3,17 +3,19 @@
 # (beside pytest), and pytest on $TEST_WORKERS workers (pytest-xdist, 6 by default).
 #   bash scripts/test.sh                    # the whole suite (what .ci/run runs)
 #   bash scripts/test.sh -k slack           # extra arguments go to pytest
-#   bash scripts/test.sh --coverage         # under branch coverage, CLI subprocesses included; fails under the
-#                                           # floor (pyproject.toml); with pytest arguments, the floor not applied
+#   bash scripts/test.sh --coverage         # under branch coverage (the flag anywhere among the arguments), CLI
+#                                           # subprocesses included; fails under the floor (pyproject.toml);
+#                                           # with pytest arguments, the floor not applied
 # Coverage is not measured by default: it doubles the suite's CPU (520 s against 1,000 s on 2 cores, 6.1 min of
 # pytest against 10.3), and CI must stay well under 10 minutes (BENCHMARKS.md, "The test suite").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 coverage=0
-if [ "${1:-}" = "--coverage" ]; then
-  coverage=1
-  shift
-fi
+passed=()  # the arguments but --coverage, wherever it stands: the rest go to pytest
+for arg in "$@"; do
+  if [ "$arg" = "--coverage" ]; then coverage=1; else passed+=("$arg"); fi
+done
+set -- ${passed[@]+"${passed[@]}"}
 workers=${TEST_WORKERS:-6}
 
 # Each phase's wall time goes to stderr at the end, so a slow run says where its time went.
