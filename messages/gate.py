@@ -841,6 +841,12 @@ def _round_instructions(text: str) -> list[tuple[int, int]]:
             readings.append(_round_readings(text[opener.end():whole])[1])
         if any(_round_instruction(reading) for reading in readings):
             found.append((opener.start(), end))
+    # A bracket longer than the reach: its last ``_ROUND_REACH`` characters, read back from its ")" ("(... 400
+    # characters ..., internal only) root cause CHG-4411" was published).
+    for closer in re.finditer(r"\)", text):
+        start = closer.start() - _ROUND_REACH
+        if start > 0 and "(" not in text[start:closer.start()] and _round_instruction(text[start:closer.start()]):
+            found.append((start, closer.end()))
     return found
 
 
@@ -878,6 +884,7 @@ def _round_readings(content: str) -> tuple[str, str]:
     return outer, re.sub(r"[()\[\]]", "", shown)
 
 
+@lru_cache(maxsize=1024)  # a bracket is read from each "(" and each ")" near it: many readings repeat
 def _round_instruction(content: str) -> bool:
     """Whether a round bracket holding ``content`` holds an instruction to hide anywhere in it: as a whole ("(need to
     know)", "(do not publish)"), heading what follows a break ("(internal only | cause: ...)"), or among other words
@@ -1011,14 +1018,21 @@ def _keeps_internal(words: Sequence[str], broken: Sequence[bool]) -> bool:
     return True  # "(keep internal now)", "(keep internal root cause ...)": whatever follows (review 21r)
 
 
+@lru_cache(maxsize=1)
+def _round_label_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """``_round_label``'s strong, core and glue words, made once: it is called for every run of every bracket."""
+    restricting, _, _, _, _, only, _ = _folded_restricting_words()
+    return ((only - {"just"}) | _folded(_ROUND_STRONG),
+            restricting | _folded(_ROUND_CORE_MORE) | (_folded(_LABEL_WORDS) - {"know"}),
+            _folded(_LABEL_GLUE) | _folded(_ROUND_GLUE_MORE))
+
+
 def _round_label(words: Sequence[str]) -> bool:
     """Whether ``words`` are a label phrase: restricting or label words with an "only" word or a degree and glue
     between ("internal only", "for internal use only", "strictly confidential", "nur intern"), or staff and other
     groups with "only" ("staff only", "ops only", "only for SRE")."""
-    restricting, _, _, _, staff, only, _ = _folded_restricting_words()
-    strong = (only - {"just"}) | _folded(_ROUND_STRONG)
-    core = restricting | _folded(_ROUND_CORE_MORE) | (_folded(_LABEL_WORDS) - {"know"})
-    glue = _folded(_LABEL_GLUE) | _folded(_ROUND_GLUE_MORE)
+    _, _, _, _, staff, only, _ = _folded_restricting_words()
+    strong, core, glue = _round_label_words()
     if words[0] in glue or words[-1] in glue:
         return False
     if (all(w in core or w in strong or w in glue for w in words) and any(w in core for w in words)
@@ -1062,10 +1076,16 @@ def _imperative(words: Sequence[str], broken: Sequence[bool]) -> bool:
             return True
     if _forbids(words, objectless=True):
         return True
-    labels = restricting | _folded(_LABEL_WORDS) | _folded(_LABEL_MODIFIERS) | _folded_restricting_words()[5]
+    labels = _imperative_labels()
     lead = next((i for i, word in enumerate(words) if word not in labels), len(words))
     return 0 < lead < len(words) and any(w in restricting or w in _folded(_LABEL_WORDS) for w in words[:lead]) and (
         _imperative(words[lead:], broken[lead:]))
+
+
+@lru_cache(maxsize=1)
+def _imperative_labels() -> frozenset[str]:
+    restricting, *_, only, _ = _folded_restricting_words()
+    return restricting | _folded(_LABEL_WORDS) | _folded(_LABEL_MODIFIERS) | only
 
 
 def _objectless(after: Sequence[str]) -> bool:
