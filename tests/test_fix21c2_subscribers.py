@@ -126,8 +126,8 @@ def test_a_chat_changed_while_waiting_its_turn_in_a_paced_broadcast_gets_no_acme
 def test_a_send_never_follows_a_group_into_the_supergroup_the_operator_removed(
     bot_project: Project, fake: FakeTelegram  # noqa: F811
 ) -> None:
-    """The supergroup (-1005) was removed; the group's old id (-5) holds acme's subscription again (as an export
-    from before the migration brings it back). Telegram answers -5's send "migrated to -1005": nothing goes there,
+    """The supergroup (NEW_GROUP) was removed; the group's old id (-5) holds acme's subscription again (as an export
+    from before the migration brings it back). Telegram answers -5's send "migrated to" NEW_GROUP: nothing goes there,
     and -5's subscription goes the way of the removal."""
     store = store_of(bot_project)
     acme = invite(bot_project, "--audience", "acme")

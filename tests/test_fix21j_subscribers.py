@@ -216,7 +216,8 @@ def _subscription(chat: str, visibility: str, invite_hash: str | None = None, ac
     ("-1", "-2", "not a supergroup's id"),
     ("-1001234567890", "-1009876543210", "is a supergroup's id"),
     ("-5", "-100", "not a supergroup's id"),
-], ids=["two basic groups", "from a supergroup", "to -100"])
+    ("-5", "-1002345678", "not a supergroup's id"),
+], ids=["two basic groups", "from a supergroup", "to -100", "to a basic group whose id begins with -100"])
 def test_a_migrated_line_that_is_no_telegram_migration_refuses_the_file(old: str, new: str, said: str) -> None:
     good = {"migrated": {"chat_id": "-1002345678", "to": "-1001002345678"}}  # a basic group's id may begin with -100
     assert list(transfer.read_records(_file(good), "export")) == [good]
@@ -225,8 +226,8 @@ def test_a_migrated_line_that_is_no_telegram_migration_refuses_the_file(old: str
 
 
 @pytest.mark.parametrize("lines", [
-    [("-5", "-1005"), ("-5", "-1006")],
-    [("-5", "-1005"), ("-6", "-1005")],
+    [("-5", "-1001000000005"), ("-5", "-1001000000006")],
+    [("-5", "-1001000000005"), ("-6", "-1001000000005")],
 ], ids=["one group, two supergroups", "two groups, one supergroup"])
 def test_an_id_migrating_twice_in_the_file_refuses_it(lines: list[tuple[str, str]]) -> None:
     records = [{"migrated": {"chat_id": old, "to": new}} for old, new in lines]
@@ -237,7 +238,7 @@ def test_an_id_migrating_twice_in_the_file_refuses_it(lines: list[tuple[str, str
 def test_an_id_that_migrated_otherwise_in_this_store_refuses_the_file(stores: tuple[Store, Store]) -> None:  # noqa: F811
     team, _ = stores
     team.migrate_subscription(str(OLD_GROUP), str(NEW_GROUP))
-    records = list(transfer.read_records(_file({"migrated": {"chat_id": str(OLD_GROUP), "to": "-1006"}}), "export"))
+    records = list(transfer.read_records(_file({"migrated": {"chat_id": str(OLD_GROUP), "to": "-1001000000006"}}), "export"))
     with pytest.raises(InputError, match="Telegram turns a group into a supergroup once"):
         transfer.import_records(team, records)
     assert team.migrations() == [(str(OLD_GROUP), str(NEW_GROUP))]
@@ -248,23 +249,23 @@ def test_an_id_that_migrated_otherwise_in_this_store_refuses_the_file(stores: tu
 def test_a_migrated_line_linking_two_live_chats_of_other_readers_refuses_the_file(
     stores: tuple[Store, Store],  # noqa: F811
 ) -> None:
-    """The review's probe: -1 (acme) and -1002 (globex) both subscribed; an edited line would make them one chat (a
+    """The review's probe: -1 (acme) and -1001000000002 (globex) both subscribed; an edited line would make them one chat (a
     removal of either forgets both, and -1's subscription moves into globex's chat)."""
     team, _ = stores
     subscribers.redeem(team, subscribers.create_invite(team, ACME)[0], -1, ChatKind.GROUP)
     _, globex = subscribers.create_invite(team, GLOBEX)
-    line = {"migrated": {"chat_id": "-1", "to": "-1002"}}
+    line = {"migrated": {"chat_id": "-1", "to": "-1001000000002"}}
     in_the_file = _file({"invite": {"hash": globex.hash, "visibility": "audience:globex", "components": [],
                                     "created_at": "2026-12-01T09:00:00+00:00", "max_uses": None, "uses": 1}},
-                        _subscription("-1002", "audience:globex", globex.hash), line)
+                        _subscription("-1001000000002", "audience:globex", globex.hash), line)
     with pytest.raises(InputError, match="both are subscribed, to other readers' updates"):
         transfer.import_records(team, transfer.read_records(in_the_file, "export", {"acme", "globex"}))
-    subscribers.redeem(team, subscribers.create_invite(team, GLOBEX)[0], -1002, ChatKind.GROUP)
+    subscribers.redeem(team, subscribers.create_invite(team, GLOBEX)[0], -1001000000002, ChatKind.GROUP)
     with pytest.raises(InputError, match="both are subscribed, to other readers' updates"):
         transfer.import_records(team, transfer.read_records(_file(line), "export", {"acme", "globex"}))
     assert team.migrations() == []
-    assert {s.chat_id for s in team.subscriptions(active=True)} == {"-1", "-1002"}
+    assert {s.chat_id for s in team.subscriptions(active=True)} == {"-1", "-1001000000002"}
     with pytest.raises(InputError, match="both are subscribed"):  # both in the file: refused before a store is read
         list(transfer.read_records(_file(_subscription("-1", "public"),
-                                         _subscription("-1002", "audience:globex", globex.hash), line),
+                                         _subscription("-1001000000002", "audience:globex", globex.hash), line),
                                    "export", {"acme", "globex"}))

@@ -18,7 +18,7 @@ from tests.test_subscribers import MESSAGE, NEW_GROUP, OLD_GROUP, TOKEN, bot_tab
 
 @pytest.fixture
 def named_fake() -> Iterator[FakeTelegram]:
-    # The old group (subscribed for acme) became supergroup -1005, which was then made public as @acmesuper.
+    # The old group (subscribed for acme) became supergroup NEW_GROUP, which was then made public as @acmesuper.
     with FakeTelegram(token=TOKEN, chats={OLD_GROUP: "old group",
                                           NEW_GROUP: {"title": "acme super", "username": "acmesuper"}},
                       migrated={OLD_GROUP: NEW_GROUP}) as running:
@@ -31,7 +31,7 @@ def test_a_migrated_customer_group_never_follows_into_a_chat_a_table_names_by_it
 ) -> None:
     """``SubscriberDestination.subscriptions`` leaves out a chat a table names by an @name the store resolved
     (``rooms.naming``), but ``_may_follow_to`` compares only the config's keys as written (``("telegram",
-    "@acmesuper")`` against ``("telegram", "-1005")``): the send to the old group follows into the public table's
+    "@acmesuper")`` against ``("telegram", str(NEW_GROUP))``): the send to the old group follows into the public table's
     chat, which gets acme's detail and the update twice."""
     fake = named_fake
     project.write_config(ENGINE + AUDIENCES + bot_table(fake) + f"""

@@ -27,7 +27,7 @@ from tests.test_audiences import AUDIENCES  # acme (api) and globex (db)
 
 TOKEN = "123456:bot-token"
 PUBLIC_CHAT, ACME_CHAT, STAFF_CHAT, DB_ONLY, BLOCKED, CONFIGURED = 101, 102, 103, 104, 105, 106
-OLD_GROUP, NEW_GROUP = -5, -1005
+OLD_GROUP, NEW_GROUP = -5, -1001000000005  # a supergroup's id: -(10**12 + its number)
 ACME = Visibility.of("acme")
 
 
