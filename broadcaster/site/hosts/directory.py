@@ -56,10 +56,10 @@ import stat
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent
@@ -328,17 +328,10 @@ class DirectoryHost(SiteHost):
 
     def _read_record(self) -> Record | None:
         """The record in the target's marker; None when there is none (no marker, an older version's)."""
-        try:
-            # Not through a link, and never waiting on a fifo someone put in its place.
-            fd = os.open(self.target / MARKER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):  # a link: the swap replaces it
-                return None
-            raise
-        with os.fdopen(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            return Record.of_marker(file.read(_MARKER_READ))
+        # A marker that cannot be read for another reason than its absence (or a link: the swap replaces it) is an
+        # error to report, not a folder without a marker.
+        with _regular_file(self.target / MARKER, absent_only=True) as file:
+            return Record.of_marker(file.read(_MARKER_READ)) if file is not None else None
 
     def _foreign(self, state: FolderState) -> str:
         from broadcaster.redaction import without_customer_pages  # a customer's page named: its token masked
@@ -604,12 +597,8 @@ def _unserved_digests(target: Path, target_id: str) -> frozenset[str]:
         return frozenset()
     digests: set[str] = set()
     for name in names:
-        try:
-            fd = os.open(target / AUDIENCE_DIR / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        with os.fdopen(fd, "rb") as file:
-            lines = file.read(_MARKER_READ).splitlines() if stat.S_ISREG(os.fstat(fd).st_mode) else []
+        with _regular_file(target / AUDIENCE_DIR / name) as file:
+            lines = file.read(_MARKER_READ).splitlines() if file is not None else []
         if _ID + target_id.encode() not in lines:  # another target's list, copied in: it proves nothing here
             continue
         listed = next((x[len(_FILES):] for x in lines if x.startswith(_FILES)), b"")
@@ -623,14 +612,32 @@ def published_digest(relative: str, content_hash: str) -> str:
     return hashlib.sha256(f"{relative}\0{content_hash}".encode()).hexdigest()[:12]
 
 
-def _content_hash(path: Path) -> str | None:
-    """The sha256 of a regular file's content, not through a link nor waiting on a fifo; None if it cannot be read."""
+@contextlib.contextmanager
+def _regular_file(path: Path, *, absent_only: bool = False) -> Iterator[BinaryIO | None]:
+    """``path`` open for reading if it is a regular file, else None: not through a link, and never waiting on a fifo
+    someone put in its place (a folder's files are whoever wrote them). With ``absent_only``, only a file that is not
+    there (or a link) gives None; any other error opening it is raised."""
+    fd: int | None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    except OSError as exc:
+        if absent_only and exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            raise
+        fd = None
+    if fd is not None and not stat.S_ISREG(os.fstat(fd).st_mode):  # before fdopen, which refuses a folder
+        os.close(fd)
+        fd = None
+    if fd is None:
+        yield None  # outside the except: an error of the caller's is not chained to this one
+    else:
+        with os.fdopen(fd, "rb") as file:
+            yield file
+
+
+def _content_hash(path: Path) -> str | None:
+    """The sha256 of a regular file's content (``_regular_file``); None if it cannot be read."""
+    with _regular_file(path) as file:
+        if file is None:
             return None
         digest = hashlib.sha256()
         for block in iter(lambda: file.read(1 << 16), b""):
@@ -664,12 +671,8 @@ def _published_paths(folder: Path, site: BuiltSite) -> frozenset[str]:
 
     listed: set[str] = set()
     for name, key in _LISTINGS.items():
-        try:
-            fd = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        with os.fdopen(fd, "rb") as file:
-            data = file.read(_MARKER_READ) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        with _regular_file(folder / name) as file:
+            data = file.read(_MARKER_READ) if file is not None else b""
         try:
             rows = json.loads(data).get(key)
         except (ValueError, AttributeError, RecursionError):  # not a list this site wrote: it names nothing
