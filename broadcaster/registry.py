@@ -51,11 +51,9 @@ def secret_parts_of(table: ChannelConfig) -> Callable[[str], list[str]]:
     Discord webhook's token, a Teams flow's sig), for ``Config.named_secrets``; none for a type no module is there
     for (a config made in code)."""
     try:
-        kind = load_channel_class(table.type)
+        return load_channel_class(table.type).secret_parts
     except ConfigError:
         return lambda _value: []
-    parts: Callable[[str], list[str]] = getattr(kind, "secret_parts", lambda _value: [])
-    return parts
 
 
 def channel_types() -> tuple[str, ...]:

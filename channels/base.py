@@ -346,7 +346,16 @@ class Channel(ABC):
             if raw is not None and hasattr(raw, "reveal_or_empty"):
                 values.append(raw.reveal_or_empty())
         values += url_secrets(self.config)  # a proxy's password in api_url: errors name the URL
-        return [v for v in values if v]
+        values = [v for v in values if v]
+        return values + [part for value in values for part in self.secret_parts(value)]
+
+    @classmethod
+    def secret_parts(cls, value: str) -> list[str]:
+        """Of a secret value, the parts that are a credential alone (a Discord webhook URL's token, a Teams flow's
+        ``sig=``): an error may quote one alone, and the same webhook written another way holds it too.
+        ``secret_values`` adds them, and ``Config.named_secrets`` asks here (``registry.secret_parts_of``), so an
+        update holding one is refused. None by default: a channel whose secrets are tokens as a whole."""
+        return []
 
     def redact(self, text: str) -> str:
         """``text`` with every secret of this channel replaced by ``***``, and a user name standing alone in a

@@ -131,11 +131,6 @@ class DiscordChannel(HttpChannel):
         found = _WEBHOOK_PATH.match(parts.path) if parts is not None else None
         return [found.group("token")] if found else []
 
-    def secret_values(self) -> list[str]:
-        """The URL and its token alone: an error may quote either."""
-        values = super().secret_values()
-        return values + [part for value in values for part in self.secret_parts(value)]
-
     # -- render -----------------------------------------------------------------
 
     def render(self, view: UpdateView) -> Rendered:

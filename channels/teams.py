@@ -88,11 +88,6 @@ class TeamsChannel(HttpChannel):
         parts = split_secret_url(value)
         return [v for k, v in parse_qsl(parts.query) if k == "sig" and v] if parts is not None else []
 
-    def secret_values(self) -> list[str]:
-        """The URL and its signature alone: an error may quote either."""
-        values = super().secret_values()
-        return values + [part for value in values for part in self.secret_parts(value)]
-
     def render(self, view: UpdateView) -> Rendered:
         return Rendered(text=preview(view, "Teams"), visibility=view.visibility, payload={"body": fmt.message(view)})
 
