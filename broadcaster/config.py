@@ -356,6 +356,19 @@ def is_http_url(text: str) -> bool:
     return bool(parts.hostname)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name, an address, an IPv6 address in brackets) is this machine: where a secret may
+    travel without TLS (a relay, a proxy on localhost, a local Bot API server)."""
+    if host == "localhost":
+        return True
+    import ipaddress  # only here: a config with no http:// URL never needs it
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def plain_value(value: Any) -> str:
     """An option's text: as written, or the value of the ``"${VAR}"`` it names ("" if unset)."""
     if value is None:

@@ -35,6 +35,7 @@ from broadcaster.config import (
     StoreConfig,
     base_dir_of,
     is_http_url,
+    is_loopback,
     refuse_unknown,
 )
 from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
@@ -574,8 +575,6 @@ def _refuse_clear_text(reader: _Reader, key: str, url: str, what: str) -> None:
     OTHER. A URL they read apart is refused whatever its scheme: nobody can tell where it sends."""
     hosts = _hosts_clients_read(url)
     if url.lower().startswith("http://"):
-        from broadcaster.channels.email import is_loopback  # only for an http:// URL: the channels load slowly
-
         elsewhere = [host for host in hosts if not is_loopback(host)]
         if elsewhere:
             raise reader.error(key, f"is http:// to another machine ({elsewhere[0]}): {what} would cross the network "

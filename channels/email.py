@@ -32,7 +32,6 @@ AUTH over ``security = "none"`` is refused unless the server is on this machine.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -48,7 +47,7 @@ from broadcaster.messages import email as fmt
 from broadcaster.messages.egress import HTML_STRINGS
 from broadcaster.messages.visibility import UpdateView
 
-from broadcaster.config import Secret
+from broadcaster.config import Secret, is_loopback
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 
@@ -442,17 +441,6 @@ def _refuse_encoded_word(value: str, where: str, example: str) -> None:
             f'{where}: {value!r} holds "=?", which mail programs decode as an RFC 2047 encoded word into other text '
             "(even line breaks, and headers of someone else's). Write it as plain text, without \"=?\", e.g. "
             f'"{example}"; accents and other scripts are fine as they are.')
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name, an address, an IPv6 address in brackets) is this machine: where a secret may
-    travel without TLS (a relay, a proxy on localhost); Matrix's homeserver is checked with it too."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _message_id(remote_id: str, target: str) -> str:

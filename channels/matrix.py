@@ -40,12 +40,11 @@ from urllib.parse import urlsplit
 from broadcaster.channels._ids import stable_digits
 from broadcaster.channels._options import shown_url
 from broadcaster.channels.base import Channel, redirect_refused
-from broadcaster.channels.email import is_loopback
 from broadcaster.messages import matrix as fmt
 from broadcaster.messages.egress import HTML_STRINGS
 from broadcaster.messages.visibility import UpdateView
 
-from broadcaster.config import Secret
+from broadcaster.config import Secret, is_loopback
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 

@@ -147,6 +147,39 @@ def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) ->
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
 
 
+def test_an_http_url_to_this_machine_loads_no_channel_it_does_not_use(tmp_path: Path) -> None:
+    """A config whose S3 endpoint and Telegram api_url are http:// to this machine (a MinIO, a local Bot API
+    server) has them checked for clear text against another machine: that check imported the e-mail channel
+    (e-mail's headers, markdown-it: about 35 ms of a dry run's 260) for its ``is_loopback`` alone. An http://
+    URL to another machine is still refused."""
+    config = textwrap.dedent('''
+        [publish.bucket]
+        type = "s3"
+        bucket = "status"
+        endpoint_url = "http://127.0.0.1:9"
+
+        [channels.tg]
+        type = "telegram"
+        token = "${TG_TOKEN}"
+        chat_ids = ["@acmestatus"]
+        api_url = "http://[::1]:8081"
+    ''')
+    (tmp_path / "broadcaster.toml").write_text(config, encoding="utf-8")
+    loaded = loaded_after("""
+        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated errors."]
+        from broadcaster.cli import main
+        main()
+    """, tmp_path)
+    assert "broadcaster.config_loader" in loaded["all"], "the config was not read: the probe proves nothing"
+    unwanted = ("broadcaster.channels.email", "email.headerregistry", "markdown_it")
+    assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
+    (tmp_path / "broadcaster.toml").write_text(config.replace("127.0.0.1", "192.0.2.10"), encoding="utf-8")
+    refused = subprocess.run([sys.executable, "-m", "broadcaster", "post", "--dry-run", "--title", "API errors",
+                              "-C", "api", "Elevated errors."], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "TG_TOKEN": "1:t"})
+    assert refused.returncode == 2 and "is http:// to another machine (192.0.2.10)" in refused.stderr, refused.stderr
+
+
 def test_a_post_in_ascii_loads_no_icu_and_lookalike_markers_are_still_refused(tmp_path: Path) -> None:
     """Issue 20: the markers' lookalike check folds ASCII by a table (``gate._ASCII_FOLDS``), so a text of
     ASCII alone never loads ICU (about 10 ms before every post's first request). A lookalike written in

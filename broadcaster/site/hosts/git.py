@@ -50,7 +50,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
-from broadcaster.config import plain_value, url_credentials, without_credentials
+from broadcaster.config import is_loopback, plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.filelock import POLL_SECONDS, FileLock
@@ -172,7 +172,6 @@ def check_remote(value: str, where: str, *, written: bool) -> None:
 def _refuse_credential_in_clear_text(value: str, where: str) -> None:
     """Refuse an http:// remote on another machine that holds a credential (from ``${VAR}``): git would send it
     in clear text (HTTP Basic), for anyone on the way to read and push with."""
-    from broadcaster.channels.email import is_loopback  # only for an http:// remote: the channels load slowly
 
     try:
         parts = urlsplit(value)
