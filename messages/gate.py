@@ -328,9 +328,9 @@ def _marker_words_hint(snippet: str) -> str:
     folded, where = fold(snippet)
     rendered = _rendered(folded, [snippet[i] for i in where])
     if _round_instructions(rendered.text):
-        return (" an instruction such as '(internal only)', '(staff only)', '(do not share ...)' or '(TLP:AMBER)' "
-                "reads as a marker even in round brackets, wherever it stands in them; if it is prose, reword it "
-                "without brackets ('the staff-only help desk portal'), or put detail for staff in --private;")
+        return (" an instruction such as '(internal only)', '(confidential)', '(staff only)', '(do not share ...)' or "
+                "'(TLP:AMBER)' reads as a marker even in round brackets, wherever it stands in them; if it is prose, "
+                "reword it without brackets ('the staff-only help desk portal'), or put detail for staff in --private;")
     if not any(_restricting_run(m) for m in _WORD_OPENER.finditer(rendered.text)):
         return ""
     return (" a word such as 'internal', 'vertraulich', 'staff only' or 'not public' in square brackets reads as a "
@@ -554,13 +554,23 @@ _ROUND_REACH = 400
 _ROUND_STRONG = ("strictly", "highly", "top", "streng", "strengstens", "strikt", "hochst")
 _ROUND_CORE_MORE = ("internally",)
 _ROUND_GLUE_MORE = ("eyes", "please", "pls", "bitte")
+# A confidentiality label that hides what follows even alone in a round bracket, or heading it before a colon or a
+# dash: "Root cause (confidential) is CHG-4411", "(vertraulich: Ursache ...)". Unlike "(internal)" or "(not public)",
+# which describe a thing ("The build cache (internal) is slow"), these words in brackets of their own classify a text;
+# as one of several words they are prose ("(confidential computing)", "(private and public clouds)").
+_ROUND_ALONE = ("confidential", "private", "vertraulich", "vertrauliche", "vertraulichen", "vertraulicher",
+                "vertrauliches", "konfidentiell", "konfidentiellt", "konfidentiella", "sekretessbelagd",
+                "sekretessbelagt")
+# Abbreviations an operator types for a label word, as a whole word (a full stop after it is the abbreviation's):
+# "(int. only)", "(conf.)", "(priv)". Not before a digit or an apostrophe: "(int64 only)" is a type, "(int'l routes)"
+# international.
+_ROUND_ABBREVIATIONS = {"int": "internal", "conf": "confidential", "priv": "private"}
+# Digits typed for letters inside a word ("int3rnal", "c0nfidential": fold already reads 0 as o and 1 as l). A word
+# changes only if it then spells one the rule knows, so "int64" and "v2.3.4" stay as typed.
+_LEET_DIGITS = str.maketrans({"3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 # "(not for customers)", "(nicht für Kunden)", "(inte för kunder)": a negation, "for", maybe an article, the readers.
 _OUTSIDERS = ("customer", "customers", "client", "clients", "kunde", "kunden", "kund", "kunder", "kunderna", "user",
               "users", "external", "extern", "externe", "externen", "outside", "outsiders")
-# What may follow the readers and leave "not for customers" an instruction ("(not for external use)", "(ej för extern
-# spridning)"); any other word says which customers ("(not for customers in the EU)" is prose), as a break may end it.
-_OUTSIDERS_AFTER = ("use", "eyes", "gebrauch", "bruk", "spridning", "distribution", "release", "publication",
-                    "publicering", "verbreitung", "weitergabe", "please", "pls", "bitte")
 # "(don't tell customers)", "(do not mention to customers)": a negation, one of these, maybe "to" or an article,
 # the readers.
 _TELL_WORDS = ("tell", "mention", "show", "reveal", "sagen", "erzahlen", "zeigen", "beratta", "visa")
@@ -572,9 +582,6 @@ _ARTICLES = ("the", "our", "any", "your", "die", "den", "unsere", "unseren", "va
 # "(keep internal)", "(keep this internal)", "(håll detta internt)"; "(intern halten)", "(vertraulich behandeln)".
 _KEEP_WORDS = ("keep", "hall")
 _KEPT_BETWEEN = ("this", "it", "these", "that", "the", "all", "strictly", "detta", "det", "allt")
-# What may follow "keep (this) internal" and leave it an instruction; a noun makes "internal" its adjective ("(we
-# keep internal links working)" is prose), as a break may end it.
-_KEPT_AFTER = ("only", "please", "pls", "for", "until", "till", "bis", "thanks", "bitte", "tack")
 _KEEP_AFTER = ("halten", "behandeln")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
@@ -898,28 +905,57 @@ def _round_instruction(content: str) -> bool:
 def _respelled(content: str) -> str:
     """``content`` with each word no list knows spelled as a word one does, if it is one by German written without
     umlauts ("fuer" as "fur": folded, "für" is "fur") or by an I read as l and an l as I, the classic lookalike
-    ("onIy" folds to "oniy", "lnternal"). Only words that then name a list's word change, so prose stays prose."""
+    ("onIy" folds to "oniy", "lnternal"), by digits for letters ("int3rnal"), by letters spaced apart ("i n t e r n
+    a l") or as an abbreviation (``_ROUND_ABBREVIATIONS``: "int. only"). Only words that then name a list's word
+    change, so prose stays prose."""
     known = _round_vocabulary()
 
     def respell(match: re.Match[str]) -> str:
-        word = match.group()
-        if word in known:
-            return word
-        german = re.sub(r"(?<=.)([aou])e", r"\1", word)
-        for spelling in dict.fromkeys((german, word)):
-            swaps = [at for at, char in enumerate(spelling) if char in "il"]
-            if len(swaps) > _MAX_SWAPS:
-                swaps = swaps[:_MAX_SWAPS]
-            for mask in range(1 << len(swaps)):
-                letters = list(spelling)
-                for bit, at in enumerate(swaps):
-                    if mask >> bit & 1:
-                        letters[at] = "l" if letters[at] == "i" else "i"
-                if "".join(letters) in known:
-                    return "".join(letters)
-        return word
+        return _known_spelling(match.group(), known) or match.group()
 
+    def unleet(match: re.Match[str]) -> str:
+        word = match.group().translate(_LEET_DIGITS)
+        typed = match.group()
+        if word == typed or len(word) < _MIN_RESPELLED or not word.isalpha() or not any(c.isalpha() for c in typed):
+            return typed  # "v2.3.4" stays: its "4" alone would read as the article "a"
+        return _known_spelling(word, known) or typed
+
+    def unspace(match: re.Match[str]) -> str:
+        word = re.sub(r"[ .-]", "", match.group())
+        return (len(word) >= _MIN_RESPELLED and _known_spelling(word, known)) or match.group()
+
+    content = _LEET_WORD.sub(unleet, content) if any(c in content for c in "3457@$") else content
+    content = _SPACED_LETTERS.sub(unspace, content)
+    content = _ABBREVIATED.sub(lambda m: _ROUND_ABBREVIATIONS[m.group(1)], content)
     return re.sub(r"[^\W\d_]+", respell, content)
+
+
+# A word with digits or signs typed for letters ("int3rnal", "intern@l"), letters spaced apart by one space, full stop
+# or hyphen ("i n t e r n a l", "c.o.n.f.i.d.e.n.t.i.a.l"; an "m" is folded as "rn"), an abbreviation as a whole word
+# (``_ROUND_ABBREVIATIONS``; not within a path or a host name, "/etc/nginx/conf", "api.int").
+_MIN_RESPELLED = 4  # letters a word read through digits or spaces needs: "4" alone is no "a"
+_LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*?[3457@$][\w@$]*")
+_SPACED_LETTERS = re.compile(r"(?<![^\W\d_])(?:rn|[^\W\d_])(?:[ .-](?:rn|[^\W\d_])){2,}(?![^\W\d_])")
+_ABBREVIATED = re.compile(r"(?<![\w'./-])(" + "|".join(_ROUND_ABBREVIATIONS) + r")(?:\.(?![\w.])|(?![\w'.]))")
+
+
+def _known_spelling(word: str, known: frozenset[str]) -> str | None:
+    """``word`` as a word of ``known`` by German without umlauts or an I and an l swapped (``_respelled``), or None."""
+    if word in known:
+        return word
+    german = re.sub(r"(?<=.)([aou])e", r"\1", word)
+    for spelling in dict.fromkeys((german, word)):
+        swaps = [at for at, char in enumerate(spelling) if char in "il"]
+        if len(swaps) > _MAX_SWAPS:
+            swaps = swaps[:_MAX_SWAPS]
+        for mask in range(1 << len(swaps)):
+            letters = list(spelling)
+            for bit, at in enumerate(swaps):
+                if mask >> bit & 1:
+                    letters[at] = "l" if letters[at] == "i" else "i"
+            if "".join(letters) in known:
+                return "".join(letters)
+    return None
 
 
 _MAX_SWAPS = 5
@@ -931,18 +967,21 @@ def _round_vocabulary() -> frozenset[str]:
     lists = (_LABEL_WORDS, _LABEL_GLUE, _LABEL_MODIFIERS, _ROUND_STRONG, _ROUND_CORE_MORE, _ROUND_GLUE_MORE,
              _OUTSIDERS, _FOR_WORDS, _ARTICLES, _KEEP_WORDS, _KEPT_BETWEEN, _KEEP_AFTER, _STAFF_ONLY_BETWEEN,
              _PROHIBITED_NOUNS, _PROHIBITIONS, _VERBS_BEFORE_NEGATION, _NEGATIONS_AFTER_VERB, _POLITE, _TELL_WORDS,
-             _WEAK_PUBLIC_WORDS, _WEAK_BETWEEN, _PARTICIPLES)
+             _WEAK_PUBLIC_WORDS, _WEAK_BETWEEN, _PARTICIPLES, _ROUND_ALONE)
     return frozenset().union(*_folded_restricting_words(), *(_folded(words) for words in lists))
 
 
 def _round_instruction_as_read(content: str) -> bool:
     content = content.replace("ー", "-")  # an em dash folded reads as a letter ("onlyー" one word)
     words, broken = _run_words(content)
-    if _instruction(words, broken):
+    if _instruction(words, broken) or _labelled_alone(content, words):
         return True
+    # a head needs words after it; found once, not by reading the rest after each character (a 400-character bracket
+    # of punctuation read it 400 times)
+    last = max((at for at, char in enumerate(content) if char.isalnum()), default=-1)
     for at, char in enumerate(content):
         # any punctuation or symbol ends a head: ":", "|", "/", "→", "!", "、" ...
-        if char.isalnum() or char in " '" or not any(c.isalnum() for c in content[at + 1:]):
+        if char.isalnum() or char in " '" or at >= last:
             continue
         head, head_broken = _run_words(content[:at])
         if len(head) > _MAX_RUN_WORDS:
@@ -950,6 +989,24 @@ def _round_instruction_as_read(content: str) -> bool:
         if _instruction(head, head_broken):
             return True
     return any(_instruction_at(words[index:], broken[index:]) for index in range(len(words)))
+
+
+# What heads a round bracket's detail after a label alone ("(confidential: root cause ...)", "(vertraulich - ...)"); a
+# hyphen joining words does not ("(confidential-computing VMs)").
+_ALONE_HEAD = re.compile(r"([^:-]*?)(?::|-+(?=\s))")
+
+
+def _labelled_alone(content: str, words: Sequence[str]) -> bool:
+    """Whether a round bracket holds nothing but a confidentiality label (``_ROUND_ALONE``: "(confidential)"), or one
+    heading what follows a colon or a dash."""
+    alone = _folded(_ROUND_ALONE)
+    if words and all(word in alone for word in words):
+        return True
+    head = _ALONE_HEAD.match(content)
+    if head is None:
+        return False
+    head_words = _run_words(head.group(1))[0]
+    return bool(head_words) and all(word in alone for word in head_words)
 
 
 def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
