@@ -359,7 +359,7 @@ def is_http_url(text: str) -> bool:
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name, an address, an IPv6 address in brackets) is this machine: where a secret may
     travel without TLS (a relay, a proxy on localhost, a local Bot API server)."""
-    if host == "localhost":
+    if host.lower() == "localhost":  # a name is any case: "LOCALHOST" resolves as "localhost" does
         return True
     import ipaddress  # only here: a config with no http:// URL never needs it
 

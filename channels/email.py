@@ -62,7 +62,9 @@ SECURITIES = {"starttls": 587, "tls": 465, "none": 25}  # security -> its usual 
 # An address as mail servers take it: ASCII local part and domain, no quoting, no comments.
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^\[?[0-9A-Fa-f:.]+\]?$")
+# A name or an IPv4 address, or an IPv6 address as written bare: the host reaches the SMTP client as given, whose
+# address lookup reads no brackets ("[::1]") and no port ("127.0.0.1:2525").
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
 # "=?" opens an RFC 2047 encoded word. With policy.default the mail library parses every value it is given as if
 # read from the wire: an encoded word is decoded, CR LF included, and written raw, which starts a header of the
 # writer's (a Reply-To of someone else's). It is refused in each value a header is made from.
@@ -91,8 +93,10 @@ class EmailChannel(Channel):
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
         host = options.get("host")
-        if not isinstance(host, str) or not host or not _HOST.match(host):
-            raise ConfigError(f'{where}host: must be the SMTP server\'s name, e.g. "smtp.example.com", not {host!r}.')
+        if not isinstance(host, str) or not host or not _HOST.match(host) or (":" in host and not _ipv6(host)):
+            raise ConfigError(
+                f'{where}host: must be the SMTP server\'s name or address alone, e.g. "smtp.example.com", "127.0.0.1" '
+                f'or "::1" (no brackets; the port goes in port = ...), not {host!r}.')
         security = options.get("security", "starttls")
         if security not in SECURITIES:
             raise ConfigError(f'{where}security: must be "starttls", "tls" or "none", not {security!r}.')
@@ -441,6 +445,15 @@ def _refuse_encoded_word(value: str, where: str, example: str) -> None:
             f'{where}: {value!r} holds "=?", which mail programs decode as an RFC 2047 encoded word into other text '
             "(even line breaks, and headers of someone else's). Write it as plain text, without \"=?\", e.g. "
             f'"{example}"; accents and other scripts are fine as they are.')
+
+
+def _ipv6(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
 
 
 def _message_id(remote_id: str, target: str) -> str:

@@ -659,7 +659,8 @@ def _migration(value: Mapping[str, Any]) -> dict[str, Any]:
             raise _Bad(f"{key} {chat_id[:30]!r} is not a Telegram group's id")
         ids.append(str(int(chat_id)))
     if int(ids[1]) > _SUPERGROUPS_FROM:  # "-1002345678" is a basic group's, though it starts with -100
-        raise _Bad(f"to {ids[1]!r} is not a supergroup's id (-100...): a group only ever becomes a supergroup")
+        raise _Bad(f"to {ids[1]!r} is not a supergroup's id (-100 and at least ten more digits): a group only ever "
+                   "becomes a supergroup")
     if int(ids[0]) <= _SUPERGROUPS_FROM:
         raise _Bad(f"chat_id {ids[0]!r} is a supergroup's id: only a basic group becomes a supergroup")
     if ids[0] == ids[1]:

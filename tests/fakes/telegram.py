@@ -12,7 +12,7 @@ Construct it with the chats it knows::
         token="123:abc",
         chats={-100123: "ops", "@acmestatus": "Acme status", 42: "Ann"},
         blocked={42},              # 403 "Forbidden: bot was blocked by the user"
-        migrated={-5: -1005},      # 400 with parameters.migrate_to_chat_id
+        migrated={-5: -1001000000005},  # 400 with parameters.migrate_to_chat_id
         enforce_limits=True,       # 30 msg/s overall, 1 msg/s per chat, else 429
         latency=0.0,
     )
