@@ -174,6 +174,11 @@ class Destination(Protocol):
     async def check(self) -> list[CheckResult]:
         """Verify credentials and targets without posting anything."""
 
+    async def left_by_cut(self, run: Run) -> str | None:
+        """Once the deadline of ``run`` cut a delivery here: what the cut send left for the operator to settle (a
+        site host's stopped upload: pages it may have left that no manifest names), said with what to do; None
+        where nothing is left, for `broadcaster retry` to send it again."""
+
     async def close(self) -> None:
         """Release network clients; called once per command by whoever delivered or checked."""
 

@@ -129,6 +129,9 @@ class ChannelDestination:
     def head_start(self, run: Run) -> None:
         return None  # one request or a few: nothing the others need wait for
 
+    async def left_by_cut(self, run: Run) -> None:
+        return None  # what a cut post may have left is its delivery's fate: unknown or failed
+
     async def deliver(self, job: Job) -> Receipt:
         if job.deletes is not None:
             return await self.channel.delete(job.deletes, target=job.target)

@@ -660,6 +660,9 @@ class Publisher:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
                 return await self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
         deadline = self.config.engine.deadline
+        left = await destination.left_by_cut(self._run)
+        if left:  # "retry publishes it again" would hide it: a withdrawn incident's page may stay public
+            return await self._fail(delivery, advice.cut_left(deadline, left))
         if delivery.id in self._deleting:
             return await self._fail(delivery, advice.cut_harmless(deadline))  # deleting again shows nothing twice
         # An earlier run's request may have arrived (a delivery left unknown): where repeating shows nothing twice

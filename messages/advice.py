@@ -86,6 +86,11 @@ def cut_harmless(deadline: float) -> str:
     return f"timed out: no success within {deadline_phrase(deadline)}. `broadcaster retry` publishes it again (harmless)."
 
 
+def cut_left(deadline: float, left: str) -> str:
+    """A cut send whose destination says what it left to settle (``left``: which, and what to do)."""
+    return f"timed out: no success within {deadline_phrase(deadline)}, so it was stopped. {left}"
+
+
 def cut_before_sending(deadline: float) -> str:
     return (
         f"timed out: no success within {deadline_phrase(deadline)}, and no request was out. "

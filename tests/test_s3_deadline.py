@@ -95,8 +95,9 @@ def test_a_post_whose_publish_stalls_ends_soon_after_its_deadline_and_leaves_no_
 
 def test_check_names_the_page_a_cut_post_left_in_doubt_until_a_publish_settles_it(
         project: Project, s3: S3Server) -> None:  # noqa: F811
-    """The cut post says only that `retry` publishes again: the pages it left in the bucket that no manifest names
-    are told by `channels check`, which an operator publishing from another machine needs (they must go by hand there)."""
+    """The pages a cut post left in the bucket that no manifest names are told by the post's own record
+    (tests/test_fix23b_cut.py) and by `channels check`, which an operator publishing from another machine needs (they
+    must go by hand there)."""
     _configure(project, s3)
     assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
     s3.fail(S3Fault(match=MANIFEST_NAME, hold=HELD, times=50, method="PUT"))

@@ -76,6 +76,9 @@ class _WholeSite:
     def head_start(self, run: Run) -> asyncio.Future[Any] | None:
         return None  # nothing for the others to wait for
 
+    async def left_by_cut(self, run: Run) -> str | None:
+        return None  # the local folder is replaced whole or not at all
+
     def warm_up(self) -> None:
         # Imported here, not in the build's worker thread: an import there holds the
         # GIL long enough to bunch up the paced sends of a large Telegram broadcast.
@@ -181,6 +184,8 @@ class HostDestination(_WholeSite):
         super().__init__(table.name, config)
         self.table = table
         self.components = table.components
+        # The command's upload here, once a delivery started it, by the command's ``Run``.
+        self._upload: tuple[Run, asyncio.Task[Receipt]] | None = None
 
     def wants(self, component_ids: set[str]) -> bool:
         return self.table.wants(component_ids)
@@ -203,9 +208,28 @@ class HostDestination(_WholeSite):
                 f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable
             ) from exc
         # Shielded: a deadline that cuts this delivery must not cut an upload others share.
-        return await asyncio.shield(job.run.shared(
+        upload = job.run.shared(
             f"upload {self.name}", lambda: self.publish(job.run.store, built), again_after_failure=True
-        ))
+        )
+        self._upload = (job.run, upload)
+        return await asyncio.shield(upload)
+
+    async def left_by_cut(self, run: Run) -> str | None:
+        """Asked by the engine once the deadline of ``run`` (the command) cut a delivery here: stops its upload (every
+        delivery sharing it met the same deadline, and the runner would cancel it on closing) and waits for the host
+        to end it, then returns what it left for the operator to settle: the host's word on the pages it may have
+        left there that no manifest names (``S3Host.left_by_stop``). None where it left nothing to settle, for
+        `broadcaster retry` to publish it all again."""
+        import asyncio
+
+        if self._upload is None or self._upload[0] is not run:  # cut before its upload started: nothing left
+            return None
+        upload = self._upload[1]
+        upload.cancel()
+        await asyncio.wait([upload])  # the host stops after the requests it has out, each bounded by its timeouts
+        if not upload.cancelled():
+            upload.exception()  # retrieved: what a stopped upload ended with is the host's to say, below
+        return self.host.left_by_stop
 
     async def publish(self, store: Store, built: BuiltSite, *, wait: float | None = None) -> Receipt:
         """Upload ``built`` here, taking turns with every machine of ``store`` (``site.source.publish``)."""

@@ -152,6 +152,9 @@ class SiteHost(ABC):
     secret_options: ClassVar[tuple[str, ...]] = ()
     # Publishes over the network (round trips after the build): the slowest destination of a post.
     over_network: ClassVar[bool] = True
+    # What its last publish, stopped part way, left for the operator to settle, said with what to do (S3: pages it
+    # may have left that no manifest names); None where nothing is.
+    left_by_stop: str | None = None
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         self.config = config

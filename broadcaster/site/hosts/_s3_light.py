@@ -196,10 +196,14 @@ class Connections:
 _CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ssl.SSLEOFError)
 
 
-def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes, headers: Mapping[str, str]) -> Answer:
+def put(
+    connections: Connections, url: str, region: str, keys: Keys, body: bytes, headers: Mapping[str, str],
+    *, stop: threading.Event | None = None,
+) -> Answer:
     """PUT ``body`` at ``url`` (on ``connections``' endpoint) with ``headers`` (signed only the x-amz- ones, the
     object's metadata: content type, cache policy and conditions need not be), signed with ``keys``. Raises on any
-    failure to send it or read the answer."""
+    failure to send it or read the answer; once ``stop`` is set (the publish was cancelled), without sending it again
+    on a new connection."""
     amz = {name: value for name, value in headers.items() if name.lower().startswith("x-amz-")}
     unsigned = {name: value for name, value in headers.items() if name not in amz}
     signed = signed_headers("PUT", url, region, keys, datetime.now(UTC), hashlib.sha256(body).hexdigest(), amz)
@@ -211,7 +215,7 @@ def put(connections: Connections, url: str, region: str, keys: Keys, body: bytes
             answer = Answer(response.status, response.getheader("ETag") or "", response.read())
         except _CLOSED_WHILE_IDLE:
             connection.close()
-            if not reused:
+            if not reused or (stop is not None and stop.is_set()):  # a cancelled publish starts no request
                 raise
             connection, reused = connections.new(), False  # the same bytes, or a condition that then fails
             continue

@@ -201,6 +201,11 @@ class S3Host(SiteHost):
         self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         self._stop: threading.Event | None = None  # the publish under way's: set when it is cancelled
+        # What the last publish, cancelled part way (the command's deadline), left for the operator to settle: what
+        # its thread's failure says of the pages it may have left in the bucket that no manifest names. Its caller
+        # sees only the cancellation, so this is kept for it to ask (``HostDestination.left_by_cut``). None: nothing.
+        self.left_by_stop: str | None = None
+        self._left_said: list[str] = []  # those sentences of the publish under way's failure
         # The paths the publish under way sent a put for that did not succeed: each may be in the bucket all the same.
         self._sent: set[str] = set()
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
@@ -223,6 +228,8 @@ class S3Host(SiteHost):
         # unmarked_pages``: then deleted). Elsewhere they fail the publish (a rotated token's page still served is
         # the leak the rotation was for; deleting another program's file is a loss): ``_unmarked_pages_failure``.
         self._unmarked_pages: set[str] = set()
+        # Those the publish under way deletes under ``Remote.unmarked_pages`` (the flag stands in its manifest).
+        self._deleted_unmarked: set[str] = set()
         # Pages in doubt (``LocalCopy.in_doubt``) the publish would have deleted that now hold another's object.
         self._doubts_left: set[str] = set()
         # The keys under a/ the build lacks, listed with their ETag, whose mark decides whether they are deleted.
@@ -451,12 +458,15 @@ class S3Host(SiteHost):
         and an upload of this publish landing later could replace another publisher's newer file."""
         import asyncio
         stop = threading.Event()
+        self.left_by_stop = None
         uploading = asyncio.ensure_future(asyncio.to_thread(self._publish, site, stop))
         try:
             return await asyncio.shield(uploading)
         except asyncio.CancelledError:
             stop.set()  # the thread cannot be killed: tell it to stop after the current requests
-            await _stopped(uploading)
+            ended = await _stopped(uploading)
+            if isinstance(ended, DeliveryError) and self._left_said:
+                self.left_by_stop = " ".join(self._left_said)
             raise
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
@@ -468,12 +478,14 @@ class S3Host(SiteHost):
         self._unmarked_other = set()
         self._unmarked_customers = set()
         self._unmarked_pages = set()
+        self._deleted_unmarked = set()
         self._doubts_left = set()
         self._to_judge = {}
         self._theirs = None
         self._put_up = set()
         self._sent = set()
         self._customers_put = False
+        self._left_said = []
         self._stop = stop
         fresh = self._create_fresh_pages(site, stop) if warm is not None and not warm.done() else _Fresh.none()
         client = None
@@ -607,6 +619,7 @@ class S3Host(SiteHost):
         restored = mine is not None and mine.store == site.store and site.restored_over(mine.generation)
         if client is None or mine is None or customers or restored:
             return _Fresh.none()
+        client.stop = stop  # ahead of ``_publish``'s own: a creation sent again on a new connection looks at it
         doubts = self.local_copy.in_doubt()  # likely there already: uploaded with the publish's first round
         paths = [p for p in Plan.of(site, mine).pages if p not in mine.files and p not in doubts]
         if not paths:
@@ -671,7 +684,8 @@ class S3Host(SiteHost):
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
             # Unmarked files the build lacks remain: every later publish looks for them again until they are gone.
-            result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()))
+            result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()),
+                             unmarked_pages=remote.unmarked_pages and not self._marks_every_page(site, plan))
             if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
@@ -813,12 +827,16 @@ class S3Host(SiteHost):
     def _read_manifest(self, client: Any, site: BuiltSite | None = None) -> Remote:
         """The hashes the bucket serves, and the customers' pages it holds (listed: never in the manifest),
         when it says it has some or ``site`` does."""
+        return self._with_listed(client, self._read_named(client, site), site)
+
+    def _read_named(self, client: Any, site: BuiltSite | None = None) -> Remote:
+        """The files the bucket's manifest names, nothing listed (none when it is unreadable)."""
         remote: Remote = self._call(lambda: self._read_document(client) or Remote(), "read the manifest")
         remote = remote.opened(site.store) if site is not None else remote
         mine = self.local_copy.read(site.store if site is not None else "")  # sealed alike when not opened
         if mine is not None and mine.etag == remote.etag:
             remote = mine  # the same document, and this machine knows its unconfirmed files arrived
-        return self._with_listed(client, remote, site)
+        return remote
 
     def _with_listed(self, client: Any, remote: Remote, site: BuiltSite | None) -> Remote:
         """``remote`` with the files no manifest names, listed from the bucket: every file of the site when the
@@ -839,7 +857,8 @@ class S3Host(SiteHost):
                 and not self.local_copy.customers_in_doubt()):
             return remote
         # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
-        compared = None if remote.older else site
+        # So too where this site's may be unmarked (``unmarked_pages``): uploaded again, marked, the flag goes.
+        compared = None if remote.older or remote.unmarked_pages else site
         # Only keys this place's publishes marked are deleted (a shared bucket's a/docs/index.html is not ours):
         # those the build lacks are looked at (``_judge``). Not over an older manifest, whose publishes marked nothing.
         owned = None if remote.older or site is None else site.hashes.keys()
@@ -955,8 +974,7 @@ class S3Host(SiteHost):
                 self._doubts_left.add(key)
                 dropped.add(key)
             elif mark == "unmarked" and _customer_page_shaped(key):
-                if not remote.unmarked_pages:
-                    self._unmarked_pages.add(key)
+                (self._deleted_unmarked if remote.unmarked_pages else self._unmarked_pages).add(key)
                 continue
             else:
                 (self._left if mark == "another's" else self._unmarked_customers).add(key)
@@ -1007,6 +1025,17 @@ class S3Host(SiteHost):
                 f"not write (no mark, or another's): left in place, not deleted: {self._shown(doubts)}. Delete by "
                 "hand any that should not be served.")
         return " ".join(notes) or None
+
+    def _marks_every_page(self, site: BuiltSite, plan: Plan) -> bool:
+        """Whether this publish settles what ``Remote.unmarked_pages`` stands for (this site's customers' pages a/ may
+        hold unmarked), so that its manifest drops the flag: under it, another program's unmarked key in a customer's
+        folder shape would be deleted for good. Settled where the publish listed a/ (``_theirs``), found no unmarked
+        page there that its build lacks (those it deletes, after its manifest is written: the flag stays for the next
+        publish, in case a delete fails), and uploads again, marked, every customer's page of its build (compared by
+        nothing under the flag: ``_with_listed``)."""
+        upload = set(plan.upload)
+        return (self._theirs is not None and not self._deleted_unmarked
+                and all(p in upload for p in site.hashes if p.startswith(AUDIENCE_DIR)))
 
     def _unmarked_pages_failure(self, site: BuiltSite, uploaded: int, deleted: int) -> DeliveryError:
         """The publish is done, but a/ holds files in a customer's folder shape that its build lacks and that carry no
@@ -1216,10 +1245,12 @@ class S3Host(SiteHost):
         then = ("the next publish from this machine deletes them unless its build has them (run `broadcaster "
                 f"retry`); if you publish from another machine instead, delete {shown} from the bucket by hand"
                 if recorded else f"delete {shown} from the bucket, or a later publish may never take them out")
-        raise DeliveryError(self._clean(
-            f"{said} Before it stopped, this publish created new pages in {self.location} that no manifest names, "
+        self._left_said.append(self._clean(
+            f"Before it stopped, this publish created new pages in {self.location} that no manifest names, "
             f"and could not delete them again ({next(iter(left.values()))}): {then}."
-        ), retryable=getattr(failure, "retryable", True)) from failure
+        ))
+        raise DeliveryError(self._clean(f"{said} {self._left_said[-1]}"),
+                            retryable=getattr(failure, "retryable", True)) from failure
 
     def _in_doubt_failure(self, failure: DeliveryError, paths: set[str], *, recorded: bool) -> DeliveryError:
         """``failure``, saying which pages it left in the bucket that no manifest is known to name, and what
@@ -1235,10 +1266,12 @@ class S3Host(SiteHost):
                     "manifest with the next publish that succeeds.")
         said = (str(failure).replace("Nothing was published there.", "Nothing else was published there.")
                 .replace("Nothing was sent there.", "Nothing else was sent there."))
-        return DeliveryError(self._clean(
-            f"{said} Before it ended, this publish sent {len(paths)} page{'s' if len(paths) != 1 else ''} to "
+        self._left_said.append(self._clean(
+            f"Before it ended, this publish sent {len(paths)} page{'s' if len(paths) != 1 else ''} to "
             f"{self.location} that no manifest is known to name, each of which may be there: {shown}. {then}"
-        ), retryable=failure.retryable, retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
+        ))
+        return DeliveryError(self._clean(f"{said} {self._left_said[-1]}"), retryable=failure.retryable,
+                             retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
 
     def _stopped(self) -> bool:
         """Whether the publish under way was cancelled (a deadline, Ctrl-C): from then on no request is started,
@@ -1262,13 +1295,16 @@ class S3Host(SiteHost):
         try:
             client = self._client()
             self._call(lambda: client.head_bucket(Bucket=self.bucket), "reach the bucket")
-            served = self._read_manifest(client)
+            named = self._read_named(client)
+            served = self._with_listed(client, named, None)
         except DeliveryError as exc:
             return [CheckResult(self.name, self.location, False, str(exc))]
         state = f"{len(served.files)} files published" if served.files else "nothing published yet"
         results = [CheckResult(self.name, self.location, True, f"bucket reachable with these credentials; {state}")]
         # Left by a publish that failed or was cut by the deadline, whose own message the operator may not have seen.
-        doubts = sorted(self.local_copy.in_doubt() - served.files.keys())
+        # Settled only where a manifest names them: a listing (an unreadable manifest's, the customers' pages) finds
+        # those in doubt that are there, the very ones to name.
+        doubts = sorted(self.local_copy.in_doubt() - named.files.keys())
         if doubts:
             results.append(CheckResult(self.name, self.location, False, self._clean(
                 f"{len(doubts)} page{'s' if len(doubts) != 1 else ''} that a publish from this machine sent and did "
@@ -1638,7 +1674,7 @@ class _LightClient:
             headers["if-none-match"] = request["IfNoneMatch"]
         try:
             return _s3_light.put(self._connections, self._access.url(request["Key"]), self._access.region,
-                                 self._access.keys, request["Body"], headers)
+                                 self._access.keys, request["Body"], headers, stop=self.stop)
         except Exception:  # noqa: BLE001 - boto3 sends it again and reports what goes wrong
             return None
 
@@ -1751,16 +1787,16 @@ def _settled_like(made: Future[Any], warm: Future[Any]) -> None:
         made.set_result(None)
 
 
-async def _stopped(uploading: asyncio.Future[Receipt]) -> None:
-    """Wait for a cancelled publish's thread to end. Cancelled again meanwhile, it waits on: the thread
-    stops after the requests it has on their way, each bounded by the client's timeouts."""
+async def _stopped(uploading: asyncio.Future[Receipt]) -> BaseException | None:
+    """Wait for a cancelled publish's thread to end, and return what it ended with (retrieved: the caller cancelled
+    it, whatever it ended with). Cancelled again meanwhile, it waits on: the thread stops after the requests it has on
+    their way, each bounded by the client's timeouts."""
     import asyncio
 
     while not uploading.done():
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait([uploading])
-    if not uploading.cancelled():
-        uploading.exception()  # retrieved: the caller cancelled it, whatever it ended with
+    return None if uploading.cancelled() else uploading.exception()
 
 
 # The warm-ups and light reads still running, which every fork waits for (``_settle``). Each is held
