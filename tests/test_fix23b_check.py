@@ -9,11 +9,11 @@ import json
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
-from tests.test_fix23b_cut import HELD, _clear, _configure
 from tests.test_s3_foreign_files import (
     BUCKET,
     s3,  # noqa: F401 - pytest fixture
 )
+from tests.test_s3_stop_bounded import HELD, _clear, _configure
 
 
 def test_check_over_an_unreadable_manifest_names_the_page_a_cut_post_left_in_doubt(

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import textwrap
 
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
@@ -14,42 +12,7 @@ from tests.test_s3_foreign_files import (
     BUCKET,
     s3,  # noqa: F401 - pytest fixture
 )
-
-HELD = 12.0  # each stalled request is dropped unanswered after this long: past the deadline, within boto3's 15 s
-
-
-def _configure(project: Project, s3: S3Server, deadline: float, *, light: bool = True) -> None:  # noqa: F811
-    publish = s3.publish_toml(BUCKET)
-    if not light:
-        # The region where most AWS set-ups keep it, in the AWS config file: the light client needs a region it
-        # knows (``_find_light_access``), so boto3 sends every request, as it does with a profile or a role.
-        assert 'region = "us-east-1"\n' in publish
-        publish = publish.replace('region = "us-east-1"\n', "")
-        aws_config = project.root / "aws-config"
-        aws_config.write_text("[default]\nregion = us-east-1\n")
-        project.env.update(AWS_CONFIG_FILE=str(aws_config),
-                           AWS_SHARED_CREDENTIALS_FILE=str(project.root / "no-aws-credentials"))
-    project.write_config(textwrap.dedent(f"""
-        [engine]
-        timeout = 2
-        deadline = {deadline}
-        max_attempts = 2
-    """) + publish)
-
-
-def _clear(s3: S3Server) -> None:  # noqa: F811
-    with s3._lock:
-        s3._faults.clear()
-
-
-def _bound(deadline: float) -> float:
-    return deadline + 5 + 6  # as tests/test_s3_deadline.py: one request out at the deadline, and a loaded machine
-
-
-def _mark_failed(project: Project) -> None:
-    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # as a publish cut short leaves it
-        db.execute("UPDATE deliveries SET state = 'failed', last_error = 'cut' WHERE destination = 'bucket'")
-
+from tests.test_s3_stop_bounded import HELD, _clear, _configure
 
 # -- what the operator is told -------------------------------------------------------------------------------------
 
