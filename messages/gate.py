@@ -554,20 +554,30 @@ _ROUND_REACH = 400
 _ROUND_STRONG = ("strictly", "highly", "top", "streng", "strengstens", "strikt", "hochst")
 _ROUND_CORE_MORE = ("internally",)
 _ROUND_GLUE_MORE = ("eyes", "please", "pls", "bitte")
-# A confidentiality label that hides what follows even alone in a round bracket, or heading it before a colon or a
-# dash: "Root cause (confidential) is CHG-4411", "(vertraulich: Ursache ...)". Unlike "(internal)" or "(not public)",
-# which describe a thing ("The build cache (internal) is slow"), these words in brackets of their own classify a text;
-# as one of several words they are prose ("(confidential computing)", "(private and public clouds)").
+# A confidentiality label that hides what follows even alone in a round bracket, or heading it after a break
+# (``_ALONE_BREAK``): "Root cause (confidential) is CHG-4411", "(vertraulich: Ursache ...)", "(confidential | ...)".
+# Unlike "(internal)" or "(not public)", which describe a thing ("The build cache (internal) is slow"), these words in
+# brackets of their own classify a text, with companions too (``_ROUND_COMPANIONS``: "(Company Confidential)",
+# "(Private and Confidential)"); beside any other word they are prose ("(confidential computing)", "(private and
+# public clouds)"). "confidental" is the label's common typo.
 _ROUND_ALONE = ("confidential", "private", "vertraulich", "vertrauliche", "vertraulichen", "vertraulicher",
                 "vertrauliches", "konfidentiell", "konfidentiellt", "konfidentiella", "sekretessbelagd",
-                "sekretessbelagt")
-# Abbreviations an operator types for a label word, as a whole word (a full stop after it is the abbreviation's):
-# "(int. only)", "(conf.)", "(priv)". Not before a digit or an apostrophe: "(int64 only)" is a type, "(int'l routes)"
-# international.
-_ROUND_ABBREVIATIONS = {"int": "internal", "conf": "confidential", "priv": "private"}
-# Digits typed for letters inside a word ("int3rnal", "c0nfidential": fold already reads 0 as o and 1 as l). A word
-# changes only if it then spells one the rule knows, so "int64" and "v2.3.4" stay as typed.
-_LEET_DIGITS = str.maketrans({"3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+                "sekretessbelagt", "confidental")
+# "Private" is also the network word, a key of "key: value" lists ("(private: 3 nodes, public: 2 nodes)", "(private -
+# 10.0.0.0/8)"): alone it is a label, heading detail it is not.
+_ROUND_NO_HEAD = ("private",)
+# Words that leave a bracket of label words a label ("(Internal and Confidential)", "(confidential for now)", "(still
+# confidential)"); "&", "+" and "/" are no words. "For now" counts as a pair (``_ROUND_FOR_NOW``).
+_ROUND_COMPANIONS = ("internal", "company", "and", "still", "please", "strictly", "highly", "only", "privileged",
+                     "information", "info")
+_ROUND_FOR_NOW = ("for", "now")
+# Abbreviations an operator types for a label word, read only with the abbreviation's full stop: "(int. only)",
+# "(strictly conf.)", "(not for ext. use)". Bare, each is everyday ops prose: "(int only)" the integration environment,
+# international calls or the SQL type, "(conf only)" a config change, "(priv: root)" a privilege.
+_ROUND_ABBREVIATIONS = {"int": "internal", "conf": "confidential", "priv": "private", "ext": "external"}
+# Digits or signs typed for letters inside a word ("int3rnal", "c0nfidential", "!nternal": fold already reads 0 as o
+# and 1 and | as l). A word changes only if it then spells one the rule knows, so "int64" and "v2.3.4" stay as typed.
+_LEET_DIGITS = str.maketrans({"3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
 # "(not for customers)", "(nicht für Kunden)", "(inte för kunder)": a negation, "for", maybe an article, the readers.
 _OUTSIDERS = ("customer", "customers", "client", "clients", "kunde", "kunden", "kund", "kunder", "kunderna", "user",
               "users", "external", "extern", "externe", "externen", "outside", "outsiders")
@@ -905,9 +915,10 @@ def _round_instruction(content: str) -> bool:
 def _respelled(content: str) -> str:
     """``content`` with each word no list knows spelled as a word one does, if it is one by German written without
     umlauts ("fuer" as "fur": folded, "für" is "fur") or by an I read as l and an l as I, the classic lookalike
-    ("onIy" folds to "oniy", "lnternal"), by digits for letters ("int3rnal"), by letters spaced apart ("i n t e r n
-    a l") or as an abbreviation (``_ROUND_ABBREVIATIONS``: "int. only"). Only words that then name a list's word
-    change, so prose stays prose."""
+    ("onIy" folds to "oniy", "lnternal"), by digits or signs for letters ("int3rnal", "!nternal"), by letters spaced
+    apart, across words too ("i n t e r n a l o n l y" as "internal only", ``_segmented``; a team's initials "S.R.E."
+    as "sre") or as an abbreviation with its full stop (``_ROUND_ABBREVIATIONS``: "int. only"). Only words that then
+    name a list's word change, so prose stays prose."""
     known = _round_vocabulary()
 
     def respell(match: re.Match[str]) -> str:
@@ -921,22 +932,48 @@ def _respelled(content: str) -> str:
         return _known_spelling(word, known) or typed
 
     def unspace(match: re.Match[str]) -> str:
-        word = re.sub(r"[ .-]", "", match.group())
-        return (len(word) >= _MIN_RESPELLED and _known_spelling(word, known)) or match.group()
+        letters = _SPACED_BETWEEN.sub("", match.group())
+        if len(letters) < _MIN_RESPELLED:  # "(U.S.A. only)" is a country, "(S.R.E. only)" a team
+            return letters if letters in _folded(_TEAM_STAFF_WORDS) else match.group()
+        return _known_spelling(letters, known) or _segmented(letters, known) or match.group()
 
-    content = _LEET_WORD.sub(unleet, content) if any(c in content for c in "3457@$") else content
+    def unabbreviate(match: re.Match[str]) -> str:
+        return _ROUND_ABBREVIATIONS[match.group(1).replace("l", "i")] + " "  # "(pr1v.)" folds to "prlv."
+
+    content = _LEET_WORD.sub(unleet, content) if _LEET_BESIDE_LETTER.search(content) else content
     content = _SPACED_LETTERS.sub(unspace, content)
-    content = _ABBREVIATED.sub(lambda m: _ROUND_ABBREVIATIONS[m.group(1)], content)
+    content = _ABBREVIATED.sub(unabbreviate, content) if "." in content else content
     return re.sub(r"[^\W\d_]+", respell, content)
 
 
-# A word with digits or signs typed for letters ("int3rnal", "intern@l"), letters spaced apart by one space, full stop
-# or hyphen ("i n t e r n a l", "c.o.n.f.i.d.e.n.t.i.a.l"; an "m" is folded as "rn"), an abbreviation as a whole word
-# (``_ROUND_ABBREVIATIONS``; not within a path or a host name, "/etc/nginx/conf", "api.int").
+# A word with digits or signs typed for letters ("int3rnal", "intern@l", "!nternal"), letters spaced apart by one or
+# two spaces, full stops, hyphens, underscores or slashes ("i n t e r n a l", "c.o.n.f.i.d.e.n.t.i.a.l", "i. n. t",
+# "s-t-a-f-f o-n-l-y"; an "m" is folded as "rn"), an abbreviation with its full stop (``_ROUND_ABBREVIATIONS``:
+# "(int. only)", "(int.only)"; not within a path or a host name, "/etc/nginx/conf.d", "(int.example.com)", "(v1.int.)").
 _MIN_RESPELLED = 4  # letters a word read through digits or spaces needs: "4" alone is no "a"
-_LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*?[3457@$][\w@$]*")
-_SPACED_LETTERS = re.compile(r"(?<![^\W\d_])(?:rn|[^\W\d_])(?:[ .-](?:rn|[^\W\d_])){2,}(?![^\W\d_])")
-_ABBREVIATED = re.compile(r"(?<![\w'./-])(" + "|".join(_ROUND_ABBREVIATIONS) + r")(?:\.(?![\w.])|(?![\w'.]))")
+_LEET_WORD = re.compile(r"(?<![\w@$!])[\w@$!]*?[3457@$!][\w@$!]*")
+# Only a digit or sign beside a letter makes a word worth reading (not "(int 4711 ok)", a count or an id).
+_LEET_BESIDE_LETTER = re.compile(r"[^\W\d_][3457@$!]|[3457@$!][^\W\d_]")
+_SPACED_LETTERS = re.compile(r"(?<![^\W\d_])(?:rn|[^\W\d_])(?:[ ._/-]{1,2}(?:rn|[^\W\d_])){2,}(?![^\W\d_])")
+_SPACED_BETWEEN = re.compile(r"[ ._/-]")
+_ABBREVIATED = re.compile(
+    r"(?<![\w'./-])(" + "|".join(sorted({*_ROUND_ABBREVIATIONS, *(a.replace("i", "l") for a in _ROUND_ABBREVIATIONS)}))
+    + r")\.(?:(?![\w.])|(?=(?:only|use)(?![\w.])))")
+
+
+def _segmented(letters: str, known: frozenset[str]) -> str | None:
+    """``letters`` (a run of letters spaced apart, joined) as words of ``known`` (``_round_vocabulary``) of two letters
+    or more, the fewest words ("internalonly" as "internal only", "donotshare" as "do not share"), or None."""
+    longest = _longest_round_word()
+    best: list[list[str] | None] = [[], *([None] * len(letters))]
+    for end in range(2, len(letters) + 1):
+        for start in range(max(0, end - longest), end - 1):
+            before = best[start]
+            if before is not None and letters[start:end] in known:
+                chosen = best[end]
+                if chosen is None or len(before) + 1 < len(chosen):
+                    best[end] = [*before, letters[start:end]]
+    return " ".join(best[-1]) if best[-1] else None
 
 
 def _known_spelling(word: str, known: frozenset[str]) -> str | None:
@@ -971,10 +1008,16 @@ def _round_vocabulary() -> frozenset[str]:
     return frozenset().union(*_folded_restricting_words(), *(_folded(words) for words in lists))
 
 
+@lru_cache(maxsize=1)
+def _longest_round_word() -> int:
+    return max(map(len, _round_vocabulary()))
+
+
 def _round_instruction_as_read(content: str) -> bool:
+    typed = content
     content = content.replace("ー", "-")  # an em dash folded reads as a letter ("onlyー" one word)
     words, broken = _run_words(content)
-    if _instruction(words, broken) or _labelled_alone(content, words):
+    if _instruction(words, broken) or _labelled_alone(typed, words):
         return True
     # a head needs words after it; found once, not by reading the rest after each character (a 400-character bracket
     # of punctuation read it 400 times)
@@ -991,22 +1034,52 @@ def _round_instruction_as_read(content: str) -> bool:
     return any(_instruction_at(words[index:], broken[index:]) for index in range(len(words)))
 
 
-# What heads a round bracket's detail after a label alone ("(confidential: root cause ...)", "(vertraulich - ...)"); a
-# hyphen joining words does not ("(confidential-computing VMs)").
-_ALONE_HEAD = re.compile(r"([^:-]*?)(?::|-+(?=\s))")
+# What ends a label heading its detail, as punctuation ends an instruction's head (``_round_instruction_as_read``), in
+# the folded text (an em dash is "ー", "|" an "l"): ":", ";", "/", "→", "|", an em dash, a dash spaced on either side
+# or doubled, a full stop, "!" or "?" before a space, a blank line. A hyphen joining words is none
+# ("(confidential-computing VMs)"), nor a comma, which lists ("(confidential, internal and public buckets)"). An en
+# dash folds to a hyphen: typed without spaces it joins words.
+# "until" too: "(confidential until fixed)" says for how long, not which thing.
+_ALONE_BREAK = re.compile(r"[:;/→]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n\s*\n|(?<=\s)l(?=\s)|(?<=\s)until(?=\s)")
 
 
 def _labelled_alone(content: str, words: Sequence[str]) -> bool:
-    """Whether a round bracket holds nothing but a confidentiality label (``_ROUND_ALONE``: "(confidential)"), or one
-    heading what follows a colon or a dash."""
-    alone = _folded(_ROUND_ALONE)
-    if words and all(word in alone for word in words):
-        return True
-    head = _ALONE_HEAD.match(content)
-    if head is None:
+    """Whether a round bracket holds nothing but a confidentiality label (``_ROUND_ALONE``) and its companions
+    (``_ROUND_COMPANIONS``: "(confidential)", "(Company Confidential)", "(Internal and Confidential)"), or such a
+    label heading what follows a break (``_ALONE_BREAK``: "(confidential: ...)", "(confidential | ...)"; not
+    "private", ``_ROUND_NO_HEAD``). ``words`` are the bracket's (``_run_words``)."""
+    labels = _folded(_ROUND_ALONE)
+    if labels.isdisjoint(words):
         return False
-    head_words = _run_words(head.group(1))[0]
-    return bool(head_words) and all(word in alone for word in head_words)
+    spans = list(re.finditer(r"[^\W\d_]+", content.replace("ー", " ")))
+    kinds = _label_kinds([span.group() for span in spans], labels)
+    if None not in kinds:
+        return True
+    seen, heading = 0, False
+    for brk in _ALONE_BREAK.finditer(content):
+        while seen < len(spans) and spans[seen].end() <= brk.start():
+            if kinds[seen] is None:
+                return False  # a word no label takes: every longer head holds it too
+            heading = heading or kinds[seen] == "heads"
+            seen += 1
+        if heading:
+            return True
+    return False
+
+
+def _label_kinds(words: Sequence[str], labels: frozenset[str]) -> list[str | None]:
+    """For each word, whether it is a label that may head detail ("heads"), one that may not ("label"), a companion
+    ("companion", "for now" as a pair) or none of these (None)."""
+    kinds: list[str | None] = []
+    for at, word in enumerate(words):
+        if word in labels:
+            kinds.append("label" if word in _folded(_ROUND_NO_HEAD) else "heads")
+        elif word in _folded(_ROUND_COMPANIONS) or (
+                tuple(words[at:at + 2]) == _ROUND_FOR_NOW or (at > 0 and tuple(words[at - 1:at + 1]) == _ROUND_FOR_NOW)):
+            kinds.append("companion")
+        else:
+            kinds.append(None)
+    return kinds
 
 
 def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:

@@ -39,7 +39,6 @@ LEAKS = [
     ("dotted-confidential", "Root cause (C.O.N.F.I.D.E.N.T.I.A.L) is CHG-4411."),
     ("spaced-staff", "Root cause (s t a f f only) is CHG-4411."),
     ("int-dot-only", "Root cause (int. only) is CHG-4411."),
-    ("int-only", "Root cause (int only) is CHG-4411."),
     ("for-int-use-only", "Root cause (for int. use only) is CHG-4411."),
     ("confidential", "Root cause (confidential) is CHG-4411."),
     ("confidential-capitals", "Root cause (CONFIDENTIAL) is CHG-4411."),
@@ -50,9 +49,7 @@ LEAKS = [
     ("confidential-zero", "Root cause (c0nfidential) is CHG-4411."),
     ("bold-confidential", "Root cause **(confidential)** is CHG-4411."),
     ("conf-dot", "Root cause (conf.) is CHG-4411."),
-    ("conf", "Root cause (Conf) is CHG-4411."),
     ("strictly-conf", "Root cause (strictly conf.) is CHG-4411."),
-    ("priv", "Root cause (priv) is CHG-4411."),
     ("vertraulich", "Ursache (vertraulich) ist CHG-4411."),
     ("vertraulich-dash-inside", "Ursache (Vertraulich - Ursache CHG-4411)."),
     ("konfidentiellt", "Orsak (konfidentiellt) är CHG-4411."),
@@ -110,6 +107,11 @@ PROSE = [
     ("initials", "Traffic (U.S.A. only) is slow.", "(U.S.A. only)"),
     ("instances", "Instances (c5.large, m5.xlarge) are slow.", "(c5.large, m5.xlarge)"),
     ("nicht-oeffentlich", "Der Admin-Endpunkt (nicht öffentlich) ist gestört.", "(nicht öffentlich)"),
+    # Refused by this fix, published again by fix 23h (review 23f): bare int / conf / priv are ops words (the
+    # integration environment, a config file, a privilege); only "(int.)", "(conf.)", "(priv.)" are read.
+    ("int-only", "The bad build (int only) never reached production.", "(int only)"),
+    ("conf", "Only the config (Conf) changed.", "(Conf)"),
+    ("priv", "Pods (priv) crashed.", "(priv)"),
 ]
 
 
