@@ -76,10 +76,9 @@ class Remote:
     list_again: bool = field(default=False, compare=False)
     # a/ may hold this site's customers' pages without the mark: a publish over an older manifest (which uploads
     # every customer's page again, to mark it) stopped part way, and its progress manifest is of this version, so
-    # the next publish took an unchanged page's ETag for done and never marked it. Kept by every later manifest
-    # until a publish has marked or deleted them all (``S3Host._marks_every_page``): meanwhile an unmarked page in a
-    # customer's folder shape that the build lacks is deleted (``S3Host``), as before the mark, where elsewhere it
-    # fails the publish. A flag, never a path.
+    # the next publish took an unchanged page's ETag for done and never marked it. Kept by every later manifest:
+    # there an unmarked page in a customer's folder shape that the build lacks is deleted (``S3Host``), as before
+    # the mark, where elsewhere it fails the publish. A flag, never a path.
     unmarked_pages: bool = field(default=False, compare=False)
 
     @classmethod
@@ -165,11 +164,9 @@ class Remote:
         page would tell that one was made, and when."""
         return self._shown() == other._shown()
 
-    def _shown(self) -> tuple[dict[str, str], str, bool, bool, bool]:
-        # The flags too: a manifest left with ``unmarked_pages`` once it is settled would delete another program's keys.
+    def _shown(self) -> tuple[dict[str, str], str, bool, bool]:
         files = {p: h for p, h in self.files.items() if not p.startswith(AUDIENCE_DIR)}
-        return (files, self.store, self.customer_pages or len(files) != len(self.files), self.list_again,
-                self.unmarked_pages)
+        return files, self.store, self.customer_pages or len(files) != len(self.files), self.list_again
 
 
 @dataclass(frozen=True)

@@ -228,8 +228,6 @@ class S3Host(SiteHost):
         # unmarked_pages``: then deleted). Elsewhere they fail the publish (a rotated token's page still served is
         # the leak the rotation was for; deleting another program's file is a loss): ``_unmarked_pages_failure``.
         self._unmarked_pages: set[str] = set()
-        # Those the publish under way deletes under ``Remote.unmarked_pages`` (the flag stands in its manifest).
-        self._deleted_unmarked: set[str] = set()
         # Pages in doubt (``LocalCopy.in_doubt``) the publish would have deleted that now hold another's object.
         self._doubts_left: set[str] = set()
         # The keys under a/ the build lacks, listed with their ETag, whose mark decides whether they are deleted.
@@ -478,7 +476,6 @@ class S3Host(SiteHost):
         self._unmarked_other = set()
         self._unmarked_customers = set()
         self._unmarked_pages = set()
-        self._deleted_unmarked = set()
         self._doubts_left = set()
         self._to_judge = {}
         self._theirs = None
@@ -684,8 +681,7 @@ class S3Host(SiteHost):
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
             # Unmarked files the build lacks remain: every later publish looks for them again until they are gone.
-            result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()),
-                             unmarked_pages=remote.unmarked_pages and not self._marks_every_page(site, plan))
+            result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()))
             if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
@@ -857,8 +853,7 @@ class S3Host(SiteHost):
                 and not self.local_copy.customers_in_doubt()):
             return remote
         # Under an older format version, their headers may be the old ones: uploaded again, whatever their content.
-        # So too where this site's may be unmarked (``unmarked_pages``): uploaded again, marked, the flag goes.
-        compared = None if remote.older or remote.unmarked_pages else site
+        compared = None if remote.older else site
         # Only keys this place's publishes marked are deleted (a shared bucket's a/docs/index.html is not ours):
         # those the build lacks are looked at (``_judge``). Not over an older manifest, whose publishes marked nothing.
         owned = None if remote.older or site is None else site.hashes.keys()
@@ -974,7 +969,8 @@ class S3Host(SiteHost):
                 self._doubts_left.add(key)
                 dropped.add(key)
             elif mark == "unmarked" and _customer_page_shaped(key):
-                (self._deleted_unmarked if remote.unmarked_pages else self._unmarked_pages).add(key)
+                if not remote.unmarked_pages:
+                    self._unmarked_pages.add(key)
                 continue
             else:
                 (self._left if mark == "another's" else self._unmarked_customers).add(key)
@@ -1025,17 +1021,6 @@ class S3Host(SiteHost):
                 f"not write (no mark, or another's): left in place, not deleted: {self._shown(doubts)}. Delete by "
                 "hand any that should not be served.")
         return " ".join(notes) or None
-
-    def _marks_every_page(self, site: BuiltSite, plan: Plan) -> bool:
-        """Whether this publish settles what ``Remote.unmarked_pages`` stands for (this site's customers' pages a/ may
-        hold unmarked), so that its manifest drops the flag: under it, another program's unmarked key in a customer's
-        folder shape would be deleted for good. Settled where the publish listed a/ (``_theirs``), found no unmarked
-        page there that its build lacks (those it deletes, after its manifest is written: the flag stays for the next
-        publish, in case a delete fails), and uploads again, marked, every customer's page of its build (compared by
-        nothing under the flag: ``_with_listed``)."""
-        upload = set(plan.upload)
-        return (self._theirs is not None and not self._deleted_unmarked
-                and all(p in upload for p in site.hashes if p.startswith(AUDIENCE_DIR)))
 
     def _unmarked_pages_failure(self, site: BuiltSite, uploaded: int, deleted: int) -> DeliveryError:
         """The publish is done, but a/ holds files in a customer's folder shape that its build lacks and that carry no
