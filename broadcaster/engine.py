@@ -660,7 +660,7 @@ class Publisher:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
                 return await self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
         deadline = self.config.engine.deadline
-        left = await destination.left_by_cut(self._run)
+        left = await self._left_by_cut(destination, delivery)
         if left:  # "retry publishes it again" would hide it: a withdrawn incident's page may stay public
             return await self._fail(delivery, advice.cut_left(deadline, left))
         if delivery.id in self._deleting:
@@ -675,6 +675,40 @@ class Publisher:
         if destination.idempotent:
             return await self._fail(delivery, advice.cut_harmless(deadline))
         return await self._fail(delivery, advice.cut_before_sending(deadline))
+
+    async def _left_by_cut(self, destination: Destination, delivery: Delivery) -> str | None:
+        """``destination.left_by_cut``, which waits for the cut send to stop. Ctrl-C or SIGTERM meanwhile (the
+        command has run past its deadline and looks stuck) would leave the delivery ``sending``, reaped later as a
+        post that may or may not exist, and the pages left in the bucket named nowhere: so the cut is recorded at
+        once, then again with what the destination says it left once the send has stopped, and the command goes on
+        as interrupted. Written at once, as ``_stopped_mid_send`` does: the batched writes may never commit."""
+        import asyncio
+        import contextlib
+
+        if not destination.idempotent:  # a channel has nothing to wait for, and its cut may be "unknown", not failed
+            return await destination.left_by_cut(self._run)
+        # A whole site's cut ends failed whatever it left (it repeats harmlessly), so that much is known at once.
+        asking = asyncio.ensure_future(destination.left_by_cut(self._run))
+        try:
+            return await asyncio.shield(asking)
+        except asyncio.CancelledError:
+            deadline = self.config.engine.deadline
+            self._failed_at_once(delivery, advice.cut_interrupted(deadline))  # should a second Ctrl-C end it all
+            # The wait goes on: the send stops after the requests it has out, each bounded by the destination's
+            # timeouts, and the runner's close would wait for it all the same.
+            while not asking.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait([asking])
+            if not asking.cancelled() and asking.exception() is None:
+                left = asking.result()
+                self._failed_at_once(delivery, advice.cut_left(deadline, left) if left else advice.cut_harmless(deadline))
+            raise
+
+    def _failed_at_once(self, delivery: Delivery, error: str) -> None:
+        try:
+            self.store.mark_failed(delivery.id, self._scrubbed(error))
+        except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
+            pass
 
     def _unknown_advice(self, destination: Destination, delivery: Delivery, log: SendLog) -> str:
         where = destination.name + (f" {delivery.target}" if delivery.target else "")

@@ -207,6 +207,8 @@ class HostDestination(_WholeSite):
             raise DeliveryError(
                 f"the site could not be built, so nothing was uploaded: {exc}", retryable=exc.retryable
             ) from exc
+        if self._upload is None or self._upload[0] is not job.run:  # what an earlier command left is its own to say
+            self.host.left_by_stop = None
         # Shielded: a deadline that cuts this delivery must not cut an upload others share.
         upload = job.run.shared(
             f"upload {self.name}", lambda: self.publish(job.run.store, built), again_after_failure=True
@@ -217,9 +219,9 @@ class HostDestination(_WholeSite):
     async def left_by_cut(self, run: Run) -> str | None:
         """Asked by the engine once the deadline of ``run`` (the command) cut a delivery here: stops its upload (every
         delivery sharing it met the same deadline, and the runner would cancel it on closing) and waits for the host
-        to end it, then returns what it left for the operator to settle: the host's word on the pages it may have
-        left there that no manifest names (``S3Host.left_by_stop``). None where it left nothing to settle, for
-        `broadcaster retry` to publish it all again."""
+        to end it, then returns what this command's uploads left for the operator to settle: the host's word on the
+        pages they may have left there that no manifest names (``S3Host.left_by_stop``), an earlier attempt's too.
+        None where they left nothing to settle, for `broadcaster retry` to publish it all again."""
         import asyncio
 
         if self._upload is None or self._upload[0] is not run:  # cut before its upload started: nothing left

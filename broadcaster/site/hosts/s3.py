@@ -201,9 +201,11 @@ class S3Host(SiteHost):
         self._client_made: Future[Any] | None = None  # the warm-up's client, once made
         self._leaving = threading.Event()  # set when the warm-up's first request is about to leave
         self._stop: threading.Event | None = None  # the publish under way's: set when it is cancelled
-        # What the last publish, cancelled part way (the command's deadline), left for the operator to settle: what
-        # its thread's failure says of the pages it may have left in the bucket that no manifest names. Its caller
-        # sees only the cancellation, so this is kept for it to ask (``HostDestination.left_by_cut``). None: nothing.
+        # What the publishes since the last that succeeded (the command's attempts) left for the operator to settle:
+        # what their failures said of the pages they may have left in the bucket that no manifest names, the one
+        # cancelled part way (the command's deadline) included. A cut attempt that sent nothing leaves the earlier
+        # attempts' pages there all the same, and its caller sees only the cancellation, so this is kept for it to ask
+        # (``HostDestination.left_by_cut``, which resets it per command). None: nothing.
         self.left_by_stop: str | None = None
         self._left_said: list[str] = []  # those sentences of the publish under way's failure
         # The paths the publish under way sent a put for that did not succeed: each may be in the bucket all the same.
@@ -456,16 +458,26 @@ class S3Host(SiteHost):
         and an upload of this publish landing later could replace another publisher's newer file."""
         import asyncio
         stop = threading.Event()
-        self.left_by_stop = None
         uploading = asyncio.ensure_future(asyncio.to_thread(self._publish, site, stop))
         try:
-            return await asyncio.shield(uploading)
+            receipt = await asyncio.shield(uploading)
         except asyncio.CancelledError:
             stop.set()  # the thread cannot be killed: tell it to stop after the current requests
-            ended = await _stopped(uploading)
-            if isinstance(ended, DeliveryError) and self._left_said:
-                self.left_by_stop = " ".join(self._left_said)
+            self._keep_left(await _stopped(uploading))
             raise
+        except DeliveryError as failure:  # the engine may try again, and that attempt be cut having sent nothing
+            self._keep_left(failure)
+            raise
+        self.left_by_stop = None  # it planned over every page recorded in doubt, and no cut follows a success
+        return receipt
+
+    def _keep_left(self, ended: BaseException | None) -> None:
+        """Add to ``left_by_stop`` what the publish that just ended said it left in the bucket (``_left_said``)."""
+        if not isinstance(ended, DeliveryError) or not self._left_said:
+            return
+        kept = [self.left_by_stop] if self.left_by_stop else []
+        # Once each: an attempt may send the same pages again and say so in the same words.
+        self.left_by_stop = " ".join(kept + [s for s in self._left_said if s not in (self.left_by_stop or "")])
 
     def _publish(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         """Two round trips after the build when the manifest planned against is still the bucket's:
