@@ -564,13 +564,18 @@ _ROUND_ALONE = ("confidential", "private", "vertraulich", "vertrauliche", "vertr
                 "vertrauliches", "konfidentiell", "konfidentiellt", "konfidentiella", "sekretessbelagd",
                 "sekretessbelagt", "confidental")
 # "Private" is also the network word, a key of "key: value" lists ("(private: 3 nodes, public: 2 nodes)", "(private -
-# 10.0.0.0/8)"): alone it is a label, heading detail it is not.
+# 10.0.0.0/8)"): alone it is a label, heading detail (or ending it) it is not.
 _ROUND_NO_HEAD = ("private",)
 # Words that leave a bracket of label words a label ("(Internal and Confidential)", "(confidential for now)", "(still
-# confidential)"); "&", "+" and "/" are no words. "For now" counts as a pair (``_ROUND_FOR_NOW``).
+# confidential)", "(Vertraulich und intern)", "(konfidentiellt och internt)"); "&", "+" and "/" are no words. Phrases
+# of time count as a whole (``_ROUND_TIME_PHRASES``).
 _ROUND_COMPANIONS = ("internal", "company", "and", "still", "please", "strictly", "highly", "only", "privileged",
-                     "information", "info")
-_ROUND_FOR_NOW = ("for", "now")
+                     "information", "info", "proprietary", "personal", "restricted", "sensitive", "und", "intern",
+                     "interne", "noch", "vorerst", "bitte", "och", "internt", "fortfarande")
+# Beside "private" alone only these: repositories and DNS zones are "(private and internal)", laptops "(company and
+# private)", a repository "(still private)", so "internal", "company", time words and the like make no label of it.
+_PRIVATE_COMPANIONS = ("and", "strictly", "highly", "only", "please")
+_ROUND_TIME_PHRASES = (("for", "now"), ("for", "the", "time", "being"))
 # Abbreviations an operator types for a label word, read only with the abbreviation's full stop: "(int. only)",
 # "(strictly conf.)", "(not for ext. use)". Bare, each is everyday ops prose: "(int only)" the integration environment,
 # international calls or the SQL type, "(conf only)" a config change, "(priv: root)" a privilege.
@@ -942,6 +947,7 @@ def _respelled(content: str) -> str:
 
     content = _LEET_WORD.sub(unleet, content) if _LEET_BESIDE_LETTER.search(content) else content
     content = _SPACED_LETTERS.sub(unspace, content)
+    content = _JOINED.sub(lambda match: _unjoined(match.group()), content)
     content = _ABBREVIATED.sub(unabbreviate, content) if "." in content else content
     return re.sub(r"[^\W\d_]+", respell, content)
 
@@ -961,19 +967,49 @@ _ABBREVIATED = re.compile(
     + r")\.(?:(?![\w.])|(?=(?:only|use)(?![\w.])))")
 
 
+# Words typed joined, "(internalonly)", "(STAFFONLY)", "(donotshare)": a run of letters no list knows, long enough
+# to hold two words and short enough to split cheaply (``_unjoined``).
+_JOINED = re.compile(r"(?<![^\W\d_])[^\W\d_]{8,32}(?![^\W\d_])")
+
+
+@lru_cache(maxsize=1024)
+def _unjoined(word: str) -> str:
+    """``word`` split into words of the vocabulary (``_segmented``) if it is none itself and the split alone is an
+    instruction to hide ("internalonly" as "internal only"), else as typed: "database" or "maintenance" stay whole
+    whatever they split into."""
+    known = _round_vocabulary()
+    if word in known:
+        return word
+    split = _segmented(word, known)
+    if split is None or split.count(" ") >= _MAX_JOINED_WORDS:
+        return word  # a joined instruction is short ("forinternaluseonly"); a long split is chance, and costly to read
+    return split if _round_instruction_as_read(split) else word
+
+
+_MAX_JOINED_WORDS = 5
+
+
 def _segmented(letters: str, known: frozenset[str]) -> str | None:
     """``letters`` (a run of letters spaced apart, joined) as words of ``known`` (``_round_vocabulary``) of two letters
     or more, the fewest words ("internalonly" as "internal only", "donotshare" as "do not share"), or None."""
     longest = _longest_round_word()
-    best: list[list[str] | None] = [[], *([None] * len(letters))]
+    # fewest words to each end, and where the last of them starts (back-pointers: no list copied per cell)
+    count: list[int | None] = [0, *([None] * len(letters))]
+    begins = [0] * (len(letters) + 1)
     for end in range(2, len(letters) + 1):
         for start in range(max(0, end - longest), end - 1):
-            before = best[start]
+            before = count[start]
             if before is not None and letters[start:end] in known:
-                chosen = best[end]
-                if chosen is None or len(before) + 1 < len(chosen):
-                    best[end] = [*before, letters[start:end]]
-    return " ".join(best[-1]) if best[-1] else None
+                chosen = count[end]
+                if chosen is None or before + 1 < chosen:
+                    count[end], begins[end] = before + 1, start
+    if not count[-1]:
+        return None
+    words, end = [], len(letters)
+    while end:
+        words.append(letters[begins[end]:end])
+        end = begins[end]
+    return " ".join(reversed(words))
 
 
 def _known_spelling(word: str, known: frozenset[str]) -> str | None:
@@ -1036,18 +1072,26 @@ def _round_instruction_as_read(content: str) -> bool:
 
 # What ends a label heading its detail, as punctuation ends an instruction's head (``_round_instruction_as_read``), in
 # the folded text (an em dash is "ー", "|" an "l"): ":", ";", "/", "→", "|", an em dash, a dash spaced on either side
-# or doubled, a full stop, "!" or "?" before a space, a blank line. A hyphen joining words is none
-# ("(confidential-computing VMs)"), nor a comma, which lists ("(confidential, internal and public buckets)"). An en
-# dash folds to a hyphen: typed without spaces it joins words.
-# "until" too: "(confidential until fixed)" says for how long, not which thing.
-_ALONE_BREAK = re.compile(r"[:;/→]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n\s*\n|(?<=\s)l(?=\s)|(?<=\s)until(?=\s)")
-
-
+# or doubled, a full stop, "!" or "?" before a space, "=", "&", a spaced "+", "·" ("•" folds to it), "⇒", "➔", a
+# newline (a chat shows it as typed; a hard-wrapped "(confidential\ncomputing VMs)" is refused, and says to reword).
+# A hyphen joining words is none ("(confidential-computing VMs)"), nor a comma, which lists ("(confidential, internal
+# and public buckets)"). An en dash folds to a hyphen: typed without spaces it joins words. "until" and its
+# neighbours too: "(confidential until fixed)", "(vertraulich bis auf Weiteres)", "(konfidentiellt tills vidare)" say
+# for how long, not which thing.
+_ALONE_BREAK = re.compile(r"[:;/→=&·⇒➔]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n|(?<=\s)[l+](?=\s)"
+                          r"|(?<=\s)(?:until|till|bis|tills|pending)(?=\s)")
+# Breaks that also pair two words: "(confidential/public)", "(confidential & customer)" name two classes, as
+# "(public/confidential)" does, while "(confidential/CHG-4411)" heads its detail.
+_ALONE_PAIRING = frozenset("/&+·")
+_ALONE_PAIRED = re.compile(r"\s*[^\W\d_]+\s*")
 def _labelled_alone(content: str, words: Sequence[str]) -> bool:
     """Whether a round bracket holds nothing but a confidentiality label (``_ROUND_ALONE``) and its companions
     (``_ROUND_COMPANIONS``: "(confidential)", "(Company Confidential)", "(Internal and Confidential)"), or such a
-    label heading what follows a break (``_ALONE_BREAK``: "(confidential: ...)", "(confidential | ...)"; not
-    "private", ``_ROUND_NO_HEAD``). ``words`` are the bracket's (``_run_words``)."""
+    label heading what follows a break (``_ALONE_BREAK``: "(confidential: ...)", "(confidential | ...)") or ending
+    what precedes one ("(CHG-4411 — confidential)"); "private" does neither (``_ROUND_NO_HEAD``), nor does a label
+    in a pair ("(confidential/public)"). A key: value list headed by one is refused all the same ("(confidential: 3
+    nodes, standard: 12 nodes)"): read as a list, "(confidential: CHG-4411; cause: ...)" was published. ``words`` are
+    the bracket's (``_run_words``)."""
     labels = _folded(_ROUND_ALONE)
     if labels.isdisjoint(words):
         return False
@@ -1055,31 +1099,77 @@ def _labelled_alone(content: str, words: Sequence[str]) -> bool:
     kinds = _label_kinds([span.group() for span in spans], labels)
     if None not in kinds:
         return True
+    if "heads" not in kinds:
+        return False
+    breaks = list(_ALONE_BREAK.finditer(content))
+    if not breaks:
+        return False
+    return _label_heads(content, spans, kinds, breaks) or _label_ends(content, spans, kinds, breaks)
+
+
+def _label_heads(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[str | None],
+                 breaks: Sequence[re.Match[str]]) -> bool:
     seen, heading = 0, False
-    for brk in _ALONE_BREAK.finditer(content):
+    for at, brk in enumerate(breaks):
         while seen < len(spans) and spans[seen].end() <= brk.start():
             if kinds[seen] is None:
                 return False  # a word no label takes: every longer head holds it too
             heading = heading or kinds[seen] == "heads"
             seen += 1
-        if heading:
+        if heading and not _paired(content, brk, breaks[at + 1:]):
             return True
     return False
 
 
+def _label_ends(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[str | None],
+                breaks: Sequence[re.Match[str]]) -> bool:
+    """Whether the words after the last break before the last word are all label words and companions, with a label
+    that heads: "(CHG-4411 — confidential)", "(CHG-4411 | still confidential)"; not "(3 nodes | private beta)"."""
+    last = spans[-1].start()
+    before = [brk for brk in breaks if brk.end() <= last]
+    if not before:
+        return False
+    brk = before[-1]
+    tail = [kind for span, kind in zip(spans, kinds, strict=True) if span.start() >= brk.end()]
+    if None in tail or "heads" not in tail:
+        return False
+    if brk.group().strip() in _ALONE_PAIRING:
+        # "(public/confidential)" pairs two words; "(CHG-4411 / confidential)" ends its detail with the label
+        opening = before[-2].end() if len(before) > 1 else 0
+        return _ALONE_PAIRED.fullmatch(content, opening, brk.start()) is None
+    return True
+
+
+def _paired(content: str, brk: re.Match[str], following: Sequence[re.Match[str]]) -> bool:
+    """Whether ``brk`` pairs the label with one plain word ("(confidential/public)") rather than heading detail."""
+    if brk.group().strip() not in _ALONE_PAIRING:
+        return False
+    end = following[0].start() if following else len(content)
+    return _ALONE_PAIRED.fullmatch(content, brk.end(), end) is not None
+
+
 def _label_kinds(words: Sequence[str], labels: frozenset[str]) -> list[str | None]:
     """For each word, whether it is a label that may head detail ("heads"), one that may not ("label"), a companion
-    ("companion", "for now" as a pair) or none of these (None)."""
-    kinds: list[str | None] = []
+    ("companion", a phrase of time as a whole: ``_ROUND_TIME_PHRASES``) or none of these (None). Beside "private"
+    alone only ``_PRIVATE_COMPANIONS`` are companions."""
+    no_head = _folded(_ROUND_NO_HEAD)
+    kinds: list[str | None] = [("label" if word in no_head else "heads") if word in labels else None for word in words]
+    if "heads" not in kinds:
+        companions = _folded(_PRIVATE_COMPANIONS)
+        return [kind or ("companion" if word in companions else None) for word, kind in zip(words, kinds, strict=True)]
+    companions = _folded(_ROUND_COMPANIONS)
     for at, word in enumerate(words):
-        if word in labels:
-            kinds.append("label" if word in _folded(_ROUND_NO_HEAD) else "heads")
-        elif word in _folded(_ROUND_COMPANIONS) or (
-                tuple(words[at:at + 2]) == _ROUND_FOR_NOW or (at > 0 and tuple(words[at - 1:at + 1]) == _ROUND_FOR_NOW)):
-            kinds.append("companion")
-        else:
-            kinds.append(None)
+        if kinds[at] is None and word in companions:
+            kinds[at] = "companion"
+        for phrase in _folded_time_phrases():
+            if tuple(words[at:at + len(phrase)]) == phrase:
+                kinds[at:at + len(phrase)] = ["companion"] * len(phrase)
     return kinds
+
+
+@lru_cache(maxsize=1)
+def _folded_time_phrases() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(fold(word)[0] for word in phrase) for phrase in _ROUND_TIME_PHRASES)  # "time" folds to "tirne"
 
 
 def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
