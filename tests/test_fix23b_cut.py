@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from click.testing import Result
+
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
@@ -13,6 +15,21 @@ from tests.test_s3_foreign_files import (
     s3,  # noqa: F401 - pytest fixture
 )
 from tests.test_s3_stop_bounded import HELD, _clear, _configure
+
+
+def _post_cut_at_the_manifest(project: Project, s3: S3Server, *, first: bool = True) -> tuple[Result, str, str]:  # noqa: F811
+    """A post whose new page went up and whose manifest PUT the bucket holds past the deadline (after a first post,
+    unless ``first`` is False: made already); the post's result, its incident and that page."""
+    if first:
+        assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
+    s3.fail(S3Fault(match=MANIFEST_NAME, hold=HELD, times=50, method="PUT"))
+    posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
+    _clear(s3)
+    incident = json.loads(posted.stdout)["incident_id"]
+    page = f"incidents/{incident}.html"
+    assert page in s3.objects(BUCKET), "set-up: the page went up"
+    return posted, incident, page
+
 
 # -- what the operator is told -------------------------------------------------------------------------------------
 
@@ -25,13 +42,7 @@ def test_a_post_stopped_at_the_deadline_says_which_page_it_left_in_the_bucket_un
     cancellation), and the engine recorded "timed out ... publishes it again (harmless)". Now the engine's cut asks
     the destination what it left (``HostDestination.left_by_cut``), and records that instead."""
     _configure(project, s3, 4)
-    assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
-    s3.fail(S3Fault(match=MANIFEST_NAME, hold=HELD, times=50, method="PUT"))
-    posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
-    _clear(s3)
-    incident = json.loads(posted.stdout)["incident_id"]
-    page = f"incidents/{incident}.html"
-    assert page in s3.objects(BUCKET), "set-up: the page went up"
+    posted, incident, page = _post_cut_at_the_manifest(project, s3)
     assert page not in json.loads(s3.body(BUCKET, MANIFEST_NAME))["files"], "set-up: no manifest names it"
     shown = project.cli("show", incident).output
 
@@ -53,12 +64,7 @@ def test_a_page_left_unnamed_by_a_stopped_post_whose_record_could_not_be_written
     assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
     [copy] = [p for p in (project.root / ".broadcaster").glob("site-publish-*.json") if "." not in p.stem]
     (copy.parent / f"{copy.stem}.in-doubt.json").mkdir()  # the record cannot be written
-    s3.fail(S3Fault(match=MANIFEST_NAME, hold=HELD, times=50, method="PUT"))
-    posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
-    _clear(s3)
-    incident = json.loads(posted.stdout)["incident_id"]
-    page = f"incidents/{incident}.html"
-    assert page in s3.objects(BUCKET), "set-up: the page went up"
+    posted, incident, page = _post_cut_at_the_manifest(project, s3, first=False)
 
     withdrawn = project.cli("withdraw", "--yes", incident, "--reason", "wrong customer named")
 

@@ -3,9 +3,12 @@ still records the cut, with the page the upload left (the reviewer's test, tests
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import subprocess
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,25 +36,9 @@ def test_ctrl_c_while_the_cut_waits_for_the_stopped_upload_still_records_the_cut
     generic unknown). ``Publisher._left_by_cut`` now records the cut at once and, once the upload has stopped, what
     it left."""
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    _configure(project, s3, 4, light=False)  # boto3 sends every request (a profile, a role): the stop waits for it
-    project.write_config(project.config.read_text().replace("timeout = 2", "timeout = 7"), base="")
-    assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
-    s3.held.clear()
-    s3.fail(S3Fault(match=MANIFEST_NAME, hold=30, times=50, method="PUT"))
-    process = project.process("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
-    try:
-        assert s3.held.wait(30), "set-up: the manifest's PUT never went out"
-        time.sleep(5.5)  # past the deadline (the delivery started before the PUT), within boto3's 7 s read timeout
-        assert process.poll() is None, "set-up: the command ended before the Ctrl-C"
-        process.send_signal(signal.SIGINT)
+    with _interrupted_while_the_cut_waits(project, s3, timeout=7) as process:
         output, errors = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-        _clear(s3)
-    listed = json.loads(project.cli("list", "--json").stdout)
-    [incident] = [i["id"] for i in listed if i["title"] == "Wrong customer named"]
+    incident = _the_cut_incident(project)
     page = f"incidents/{incident}.html"
     assert page in s3.objects(BUCKET), "set-up: the page went up"
     [bucket] = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
@@ -67,30 +54,43 @@ def test_a_command_ended_for_good_while_the_cut_waits_for_the_stopped_upload_has
     at the Ctrl-C (``failed``, saying pages may have been left and what settles them), not left ``sending`` for
     the next command to reap as a post that may or may not exist."""
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    _configure(project, s3, 4, light=False)
     # boto3 waits 12 s for the held PUT's answer: the command is killed well before the stopped upload ends.
-    project.write_config(project.config.read_text().replace("timeout = 2", "timeout = 12"), base="")
+    with _interrupted_while_the_cut_waits(project, s3, timeout=12) as process:
+        time.sleep(1.5)
+        assert process.poll() is None, "set-up: the command ended before it was killed"
+        process.kill()
+        process.communicate(timeout=30)
+    incident = _the_cut_incident(project)
+    [bucket] = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+                if d["destination"] == "bucket"]
+    assert bucket["state"] == "failed", bucket
+    assert "interrupted before the stopped upload ended" in bucket["error"] and "by hand" in bucket["error"], bucket
+
+
+@contextlib.contextmanager
+def _interrupted_while_the_cut_waits(project: Project, s3: S3Server, *, timeout: int) -> Iterator[subprocess.Popen[str]]:  # noqa: F811
+    """A post whose manifest PUT the bucket holds, cut by the 4 s deadline, and sent Ctrl-C while the cut waits for
+    the stopped upload (boto3 sends every request, as with a profile or a role, and waits ``timeout`` for the answer)."""
+    _configure(project, s3, 4, light=False)
+    project.write_config(project.config.read_text().replace("timeout = 2", f"timeout = {timeout}"), base="")
     assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
     s3.held.clear()
     s3.fail(S3Fault(match=MANIFEST_NAME, hold=30, times=50, method="PUT"))
     process = project.process("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
     try:
         assert s3.held.wait(30), "set-up: the manifest's PUT never went out"
-        time.sleep(5.5)  # past the deadline (the delivery started before the PUT), within boto3's 12 s read timeout
+        time.sleep(5.5)  # past the deadline (the delivery started before the PUT), within boto3's read timeout
         assert process.poll() is None, "set-up: the command ended before the Ctrl-C"
         process.send_signal(signal.SIGINT)
-        time.sleep(1.5)
-        assert process.poll() is None, "set-up: the command ended before it was killed"
-        process.kill()
-        process.communicate(timeout=30)
+        yield process
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
         _clear(s3)
+
+
+def _the_cut_incident(project: Project) -> str:
     listed = json.loads(project.cli("list", "--json").stdout)
     [incident] = [i["id"] for i in listed if i["title"] == "Wrong customer named"]
-    [bucket] = [d for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
-                if d["destination"] == "bucket"]
-    assert bucket["state"] == "failed", bucket
-    assert "interrupted before the stopped upload ended" in bucket["error"] and "by hand" in bucket["error"], bucket
+    return str(incident)
