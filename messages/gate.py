@@ -1072,24 +1072,23 @@ def _round_instruction_as_read(content: str) -> bool:
 
 # What ends a label heading its detail, as punctuation ends an instruction's head (``_round_instruction_as_read``), in
 # the folded text (an em dash is "ー", "|" an "l"): ":", ";", "/", "→", "|", an em dash, a dash spaced on either side
-# or doubled, a full stop, "!" or "?" before a space, "=", "&", a spaced "+", "·" ("•" folds to it), "⇒", "➔", a
-# newline (a chat shows it as typed; a hard-wrapped "(confidential\ncomputing VMs)" is refused, and says to reword).
+# or doubled, a full stop, "!" or "?" before a space, "·" ("•" folds to it), "⇒", "➔", a newline (a chat shows it as
+# typed; a hard-wrapped "(confidential\ncomputing VMs)" is refused, and says to reword). Not "=", "&" or "+", which
+# join a cloud's kinds of machine in ordinary prose ("(confidential & public VMs)", "(N2D + confidential)",
+# "(confidential = true)"): review 23m.
 # A hyphen joining words is none ("(confidential-computing VMs)"), nor a comma, which lists ("(confidential, internal
 # and public buckets)"). An en dash folds to a hyphen: typed without spaces it joins words. "until" and its
 # neighbours too: "(confidential until fixed)", "(vertraulich bis auf Weiteres)", "(konfidentiellt tills vidare)" say
 # for how long, not which thing.
-_ALONE_BREAK = re.compile(r"[:;/→=&·⇒➔]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n|(?<=\s)[l+](?=\s)"
+_ALONE_BREAK = re.compile(r"[:;/→·⇒➔]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n|(?<=\s)l(?=\s)"
                           r"|(?<=\s)(?:until|till|bis|tills|pending)(?=\s)")
-# Breaks that also pair two words: "(confidential/public)", "(confidential & customer)" name two classes, as
-# "(public/confidential)" does, while "(confidential/CHG-4411)" heads its detail.
-_ALONE_PAIRING = frozenset("/&+·")
-_ALONE_PAIRED = re.compile(r"\s*[^\W\d_]+\s*")
 def _labelled_alone(content: str, words: Sequence[str]) -> bool:
     """Whether a round bracket holds nothing but a confidentiality label (``_ROUND_ALONE``) and its companions
     (``_ROUND_COMPANIONS``: "(confidential)", "(Company Confidential)", "(Internal and Confidential)"), or such a
     label heading what follows a break (``_ALONE_BREAK``: "(confidential: ...)", "(confidential | ...)") or ending
-    what precedes one ("(CHG-4411 — confidential)"); "private" does neither (``_ROUND_NO_HEAD``), nor does a label
-    in a pair ("(confidential/public)"). A key: value list headed by one is refused all the same ("(confidential: 3
+    what precedes one other than a colon ("(CHG-4411 — confidential)"; "(security type: Confidential)" is a
+    setting); "private" does neither (``_ROUND_NO_HEAD``). A label beside one other word is refused too
+    ("(confidential/public)"): read as a pair, "(confidential/Nightingale: CHG-4411)" was published. A key: value list headed by one is refused all the same ("(confidential: 3
     nodes, standard: 12 nodes)"): read as a list, "(confidential: CHG-4411; cause: ...)" was published. ``words`` are
     the bracket's (``_run_words``)."""
     labels = _folded(_ROUND_ALONE)
@@ -1110,13 +1109,13 @@ def _labelled_alone(content: str, words: Sequence[str]) -> bool:
 def _label_heads(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[str | None],
                  breaks: Sequence[re.Match[str]]) -> bool:
     seen, heading = 0, False
-    for at, brk in enumerate(breaks):
+    for brk in breaks:
         while seen < len(spans) and spans[seen].end() <= brk.start():
             if kinds[seen] is None:
                 return False  # a word no label takes: every longer head holds it too
             heading = heading or kinds[seen] == "heads"
             seen += 1
-        if heading and not _paired(content, brk, breaks[at + 1:]):
+        if heading:
             return True
     return False
 
@@ -1130,22 +1129,10 @@ def _label_ends(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[st
     if not before:
         return False
     brk = before[-1]
+    if brk.group() == ":":  # "(security type: Confidential)": a key and its value, not detail and its label
+        return False
     tail = [kind for span, kind in zip(spans, kinds, strict=True) if span.start() >= brk.end()]
-    if None in tail or "heads" not in tail:
-        return False
-    if brk.group().strip() in _ALONE_PAIRING:
-        # "(public/confidential)" pairs two words; "(CHG-4411 / confidential)" ends its detail with the label
-        opening = before[-2].end() if len(before) > 1 else 0
-        return _ALONE_PAIRED.fullmatch(content, opening, brk.start()) is None
-    return True
-
-
-def _paired(content: str, brk: re.Match[str], following: Sequence[re.Match[str]]) -> bool:
-    """Whether ``brk`` pairs the label with one plain word ("(confidential/public)") rather than heading detail."""
-    if brk.group().strip() not in _ALONE_PAIRING:
-        return False
-    end = following[0].start() if following else len(content)
-    return _ALONE_PAIRED.fullmatch(content, brk.end(), end) is not None
+    return None not in tail and "heads" in tail
 
 
 def _label_kinds(words: Sequence[str], labels: frozenset[str]) -> list[str | None]:

@@ -48,11 +48,7 @@ PROSE = [
     ("private-information", "Contact details (private information) were not affected.", "(private information)"),
     ("private-company", "The vendor (private company) confirmed the fix at 15:00.", "(private company)"),
     ("privileged-private", "Containers (privileged, private) restarted at 14:02.", "(privileged, private)"),
-    # F2: "confidential" paired with one plain word (as the key of a key: value list it is refused: STILL_REFUSED)
-    ("confidential-slash-public", "Exported reports (confidential/public) were delayed by 20 minutes.",
-     "(confidential/public)"),
-    ("confidential-slash-customer", "Exported reports (confidential/customer) were delayed by 20 minutes.",
-     "(confidential/customer)"),
+    # F2: "confidential" beside another word, in a pair or heading a key: value list, is refused: STILL_REFUSED
 ]
 
 LEAKS = [
@@ -60,7 +56,8 @@ LEAKS = [
     ("tail-em-dash", "Root cause (CHG-4411 \u2014 confidential) was a bad push."),
     ("tail-pipe", "Root cause (CHG-4411 | confidential) was a bad push."),
     ("tail-semicolon", "Root cause (CHG-4411; confidential) was a bad push."),
-    ("tail-colon", "Root cause (CHG-4411: confidential) was a bad push."),
+    # "(CHG-4411: confidential)" is taken (review 23m): after a colon a label is a setting's value ("(security
+    # type: Confidential)"), not the end of detail.
     ("tail-slash", "Root cause (CHG-4411 / confidential) was a bad push."),
     ("tail-with-companions", "Root cause (CHG-4411 | Company Confidential) was a bad push."),
     # F4: German and Swedish companions and time words
@@ -83,9 +80,8 @@ LEAKS = [
     ("till", "Root cause (confidential till fixed) is CHG-4411."),
     ("pending", "Root cause (confidential pending the fix) is CHG-4411."),
     ("for-the-time-being", "Root cause (confidential for the time being) is CHG-4411."),
-    ("equals", "Root cause (confidential = CHG-4411) was a bad push."),
-    ("ampersand", "Root cause (confidential & CHG-4411) was a bad push."),
-    ("plus", "Root cause (confidential + CHG-4411) was a bad push."),
+    # "=", "&" and "+" are no breaks (review 23m): "(confidential & public VMs)", "(N2D + confidential)",
+    # "(confidential = true)" are a cloud's prose, so "(confidential & CHG-4411)" is taken.
     ("double-arrow", "Root cause (confidential \u21d2 CHG-4411) was a bad push."),
     ("bullet", "Root cause (confidential \u2022 CHG-4411) was a bad push."),
     ("middle-dot", "Root cause (confidential \u00b7 CHG-4411) was a bad push."),
@@ -100,7 +96,6 @@ LEAKS = [
 # Published at b1a6664 and now: prose beside the new readings (guards, they pass without the fix too).
 GUARDS = [
     ("private-beta-tail", "Rollout (3 nodes | private beta) finished at 14:10.", "(3 nodes | private beta)"),
-    ("public-slash-confidential", "Exported reports (public/confidential) were delayed.", "(public/confidential)"),
     ("confidential-and-public", "Exported reports (confidential and public) were delayed.",
      "(confidential and public)"),
     ("confidential-computing", "Node pools (confidential computing) were drained at 14:10.",
@@ -131,6 +126,13 @@ STILL_REFUSED = [
     # Read as a key: value list, a label heading its detail was published: refused, lists too (fail closed).
     ("confidential-heads-a-list", "Root cause (confidential: CHG-4411; cause: a bad push) is known."),
     ("confidential-node-pools", "Node pools (confidential: 3 nodes, standard: 12 nodes) were drained at 14:10."),
+    # Read as a pair, "(confidential/Nightingale: CHG-4411)" was published (review 23m): a label beside one word is
+    # refused too.
+    ("confidential-slash-public", "Exported reports (confidential/public) were delayed by 20 minutes."),
+    ("public-slash-confidential", "Exported reports (public/confidential) were delayed."),
+    ("confidential-slash-codename", "Root cause (confidential/Nightingale: CHG-4411) was a bad push."),
+    ("confidential-slash-public-head", "Root cause (confidential/public: CHG-4411) was a bad push."),
+    ("confidential-slash-customer-see", "Root cause (confidential/Acme; see CHG-4411) was a bad push."),
 ]
 
 
