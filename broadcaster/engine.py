@@ -683,7 +683,6 @@ class Publisher:
         once, then again with what the destination says it left once the send has stopped, and the command goes on
         as interrupted. Written at once, as ``_stopped_mid_send`` does: the batched writes may never commit."""
         import asyncio
-        import contextlib
 
         if not destination.idempotent:  # a channel has nothing to wait for, and its cut may be "unknown", not failed
             return await destination.left_by_cut(self._run)
@@ -694,11 +693,10 @@ class Publisher:
         except asyncio.CancelledError:
             deadline = self.config.engine.deadline
             self._failed_at_once(delivery, advice.cut_interrupted(deadline))  # should a second Ctrl-C end it all
-            # The wait goes on: the send stops after the requests it has out, each bounded by the destination's
-            # timeouts, and the runner's close would wait for it all the same.
-            while not asking.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait([asking])
+            # The wait goes on (the send stops after the requests it has out, each bounded by the destination's
+            # timeouts, and the runner's close would wait for it all the same), until a second Ctrl-C: the cut is
+            # recorded already.
+            await asyncio.wait([asking])
             if not asking.cancelled() and asking.exception() is None:
                 left = asking.result()
                 self._failed_at_once(delivery, advice.cut_left(deadline, left) if left else advice.cut_harmless(deadline))

@@ -463,7 +463,11 @@ class S3Host(SiteHost):
             receipt = await asyncio.shield(uploading)
         except asyncio.CancelledError:
             stop.set()  # the thread cannot be killed: tell it to stop after the current requests
-            self._keep_left(await _stopped(uploading))
+            ended = await _stopped(uploading)
+            if uploading.cancelled() or ended is not None:
+                self._keep_left(ended)
+            else:  # it succeeded after all: its manifest names what earlier attempts left (review 23m)
+                self.left_by_stop = None
             raise
         except DeliveryError as failure:  # the engine may try again, and that attempt be cut having sent nothing
             self._keep_left(failure)
