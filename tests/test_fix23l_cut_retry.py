@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from click.testing import Result
+
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
@@ -13,6 +15,18 @@ from tests.test_s3_foreign_files import (
     s3,  # noqa: F401 - pytest fixture
 )
 from tests.test_s3_stop_bounded import _clear, _configure
+
+
+def post_after_one_under(project: Project, s3: S3Server, *faults: S3Fault) -> tuple[Result, str, str]:  # noqa: F811
+    """A first post, then a second one with ``faults`` on the bucket: its result, its incident and its page."""
+    assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
+    s3.fail(*faults)
+    try:
+        posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
+    finally:
+        _clear(s3)
+    incident = json.loads(posted.stdout)["incident_id"]
+    return posted, incident, f"incidents/{incident}.html"
 
 
 def test_a_post_cut_on_its_second_attempt_still_names_the_page_its_first_attempt_left_unnamed(
@@ -26,16 +40,11 @@ def test_a_post_cut_on_its_second_attempt_still_names_the_page_its_first_attempt
     though the page is in the bucket and no manifest names it: exactly what a33cb5c set out to stop saying. The host
     now keeps what every failed attempt of the command said it left (``S3Host.left_by_stop``)."""
     _configure(project, s3, 4)
-    assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
-    s3.fail(S3Fault(match=MANIFEST_NAME, delay=0.001, times=5, method="GET"),  # attempt 1's reads: carried out
-            S3Fault(match=MANIFEST_NAME, hold=12, times=50, method="GET"),  # attempt 2's read: stalls
-            S3Fault(match=MANIFEST_NAME, status=412, code="PreconditionFailed", times=4, method="PUT"))
-    try:
-        posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
-    finally:
-        _clear(s3)
-    incident = json.loads(posted.stdout)["incident_id"]
-    page = f"incidents/{incident}.html"
+    posted, incident, page = post_after_one_under(
+        project, s3,
+        S3Fault(match=MANIFEST_NAME, delay=0.001, times=5, method="GET"),  # attempt 1's reads: carried out
+        S3Fault(match=MANIFEST_NAME, hold=12, times=50, method="GET"),  # attempt 2's read: stalls
+        S3Fault(match=MANIFEST_NAME, status=412, code="PreconditionFailed", times=4, method="PUT"))
     assert page in s3.objects(BUCKET), "set-up: the page went up"
     assert page not in json.loads(s3.body(BUCKET, MANIFEST_NAME))["files"], "set-up: no manifest names it"
     [bucket] = [d for d in json.loads(posted.stdout)["deliveries"] if d["destination"] == "bucket"]

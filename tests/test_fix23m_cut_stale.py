@@ -13,11 +13,12 @@ import pytest
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
 from tests.conftest import Project
 from tests.fakes.s3 import S3Fault, S3Server
+from tests.test_fix23l_cut_retry import post_after_one_under
 from tests.test_s3_foreign_files import (
     BUCKET,
     s3,  # noqa: F401 - pytest fixture
 )
-from tests.test_s3_stop_bounded import _clear, _configure
+from tests.test_s3_stop_bounded import _configure
 
 
 def test_a_cut_second_attempt_whose_manifest_landed_does_not_name_the_first_attempts_page_as_left(
@@ -25,16 +26,11 @@ def test_a_cut_second_attempt_whose_manifest_landed_does_not_name_the_first_atte
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     _configure(project, s3, 4, light=False)
     project.write_config(project.config.read_text().replace("timeout = 2", "timeout = 10"), base="")
-    assert project.cli("post", "--yes", "--title", "Database errors", "-C", "db", "Looking into it.").exit_code == 0
-    s3.fail(S3Fault(match=MANIFEST_NAME, delay=0.001, times=5, method="GET"),  # attempt 1's reads: carried out
-            S3Fault(match=MANIFEST_NAME, status=412, code="PreconditionFailed", times=4, method="PUT"),  # attempt 1
-            S3Fault(match=MANIFEST_NAME, delay=5, times=1, method="PUT"))  # attempt 2's write: lands past the deadline
-    try:
-        posted = project.cli("post", "--yes", "--json", "--title", "Wrong customer named", "Acme's circuits.")
-    finally:
-        _clear(s3)
-    incident = json.loads(posted.stdout)["incident_id"]
-    page = f"incidents/{incident}.html"
+    posted, incident, page = post_after_one_under(
+        project, s3,
+        S3Fault(match=MANIFEST_NAME, delay=0.001, times=5, method="GET"),  # attempt 1's reads: carried out
+        S3Fault(match=MANIFEST_NAME, status=412, code="PreconditionFailed", times=4, method="PUT"),  # attempt 1
+        S3Fault(match=MANIFEST_NAME, delay=5, times=1, method="PUT"))  # attempt 2's write: lands past the deadline
     named = json.loads(s3.body(BUCKET, MANIFEST_NAME))["files"]
     [bucket] = [d for d in json.loads(posted.stdout)["deliveries"] if d["destination"] == "bucket"]
     assert bucket["attempts"] == 2 and bucket["error"].startswith("timed out"), f"set-up: {bucket}"
