@@ -64,7 +64,7 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 # A name or an IPv4 address, or an IPv6 address as written bare: the host reaches the SMTP client as given, whose
 # address lookup reads no brackets ("[::1]") and no port ("127.0.0.1:2525").
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+$|^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+$")
 # "=?" opens an RFC 2047 encoded word. With policy.default the mail library parses every value it is given as if
 # read from the wire: an encoded word is decoded, CR LF included, and written raw, which starts a header of the
 # writer's (a Reply-To of someone else's). It is refused in each value a header is made from.
@@ -93,10 +93,12 @@ class EmailChannel(Channel):
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
         host = options.get("host")
-        if not isinstance(host, str) or not host or not _HOST.match(host) or (":" in host and not _ipv6(host)):
+        if not isinstance(host, str) or not (_HOST.match(host) or _ipv6(host)):
+            shown = host.rpartition("@")[2] if isinstance(host, str) else host  # "user:password@host": not its login
             raise ConfigError(
                 f'{where}host: must be the SMTP server\'s name or address alone, e.g. "smtp.example.com", "127.0.0.1" '
-                f'or "::1" (no brackets; the port goes in port = ...), not {host!r}.')
+                f'or "::1" (no brackets; the port goes in port = ..., a login in username and password), '
+                f'not {shown!r}.')
         security = options.get("security", "starttls")
         if security not in SECURITIES:
             raise ConfigError(f'{where}security: must be "starttls", "tls" or "none", not {security!r}.')

@@ -96,3 +96,13 @@ def test_an_smtp_host_the_config_takes_can_be_reached(written: str, listen: str)
     finally:
         server.stop()
     assert all(r.ok for r in results), results
+
+
+def test_a_host_written_with_its_login_is_refused_without_showing_the_password() -> None:
+    """``host = "status:S3cret@smtp.example.com"`` is no host: refused, and the error (printed, and in any log) shows
+    the host alone, not the password written into it (``host`` is no secret option, so nothing else masks it)."""
+    with pytest.raises(ConfigError) as refused:
+        parse({"channels": {"mail": {**_email("status:" + PASSWORD + "@smtp.example.com")}}}, None,
+              {"SMTP_PASSWORD": PASSWORD})
+    assert PASSWORD not in str(refused.value) and "'smtp.example.com'" in str(refused.value), refused.value
+    assert "username and password" in str(refused.value), refused.value  # where a login goes
