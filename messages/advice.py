@@ -95,10 +95,10 @@ def cut_interrupted(deadline: float) -> str:
     """A cut send whose stop was still under way when the command was interrupted: what it left is not known yet."""
     return (
         f"timed out: no success within {deadline_phrase(deadline)}, so it was stopped, and the command was "
-        "interrupted before the stopped upload ended: it may have left pages there that no manifest names. "
-        "`broadcaster channels check` names those recorded on this machine, and the next publish from it settles "
-        "them (run `broadcaster retry`); if you publish from another machine instead and one is a withdrawn "
-        "incident's page, delete it from the bucket by hand."
+        "interrupted before the stopped upload ended: what it left there is not known. Run `broadcaster retry`: "
+        "the next publish from this machine settles it. An S3 bucket may hold pages that no manifest names "
+        "(`broadcaster channels check` names those this machine recorded); if you publish to it from another "
+        "machine instead and one is a withdrawn incident's page, delete it from the bucket by hand."
     )
 
 
