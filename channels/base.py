@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import DeliveryError, InputError, permanent
-from broadcaster.redaction import redact
+from broadcaster.redaction import stored_text
 
 if TYPE_CHECKING:
     from broadcaster.messages.visibility import UpdateView
@@ -360,9 +360,7 @@ class Channel(ABC):
     def redact(self, text: str) -> str:
         """``text`` with every secret of this channel replaced by ``***``, and a user name standing alone in a
         URL (``api_url = "http://KEY@proxy/"``, a proxy's key) too."""
-        from broadcaster.config import without_lone_users  # config loads the channel classes
-
-        return without_lone_users(redact(text, self.secret_values()))
+        return stored_text(text, self.secret_values())
 
     def fail(
         self, message: str, *, retryable: bool, retry_after: float | None = None, outcome_unknown: bool = False
