@@ -864,11 +864,21 @@ def _round_instructions(text: str) -> list[tuple[int, int]]:
         if any(_round_instruction(reading) for reading in readings):
             found.append((opener.start(), end))
     # A bracket longer than the reach: its last ``_ROUND_REACH`` characters, read back from its ")" ("(... 400
-    # characters ..., internal only) root cause CHG-4411" was published).
-    for closer in re.finditer(r"\)", text):
-        start = closer.start() - _ROUND_REACH
-        if start > 0 and "(" not in text[start:closer.start()] and _round_instruction(text[start:closer.start()]):
-            found.append((start, closer.end()))
+    # characters ..., internal only) root cause CHG-4411" was published). Only from a ")" closing a "(" opened beyond
+    # the reach, or closing none with no bracket in its reach: every ")" of a numbered list "1) ... 2) ..." read back
+    # took a 190 KB postmortem 20 s.
+    opened: list[int] = []
+    for bracket in re.finditer(r"[()]", text):
+        if bracket.group() == "(":
+            opened.append(bracket.start())
+            continue
+        start = bracket.start() - _ROUND_REACH
+        if start <= 0:
+            continue
+        window = text[start:bracket.start()]
+        beyond = opened.pop() < start if opened else ")" not in window
+        if beyond and "(" not in window and _round_instruction(window):
+            found.append((start, bracket.end()))
     return found
 
 
