@@ -30,7 +30,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from broadcaster.errors import InputError
 
@@ -1092,15 +1092,17 @@ def _round_instruction_as_read(content: str) -> bool:
 # for how long, not which thing.
 _ALONE_BREAK = re.compile(r"[:;/→·⇒➔]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n|(?<=\s)l(?=\s)"
                           r"|(?<=\s)(?:until|till|bis|tills|pending)(?=\s)")
+
+
 def _labelled_alone(content: str, words: Sequence[str]) -> bool:
     """Whether a round bracket holds nothing but a confidentiality label (``_ROUND_ALONE``) and its companions
     (``_ROUND_COMPANIONS``: "(confidential)", "(Company Confidential)", "(Internal and Confidential)"), or such a
     label heading what follows a break (``_ALONE_BREAK``: "(confidential: ...)", "(confidential | ...)") or ending
     what precedes one other than a colon ("(CHG-4411 — confidential)"; "(security type: Confidential)" is a
     setting); "private" does neither (``_ROUND_NO_HEAD``). A label beside one other word is refused too
-    ("(confidential/public)"): read as a pair, "(confidential/Nightingale: CHG-4411)" was published. A key: value list headed by one is refused all the same ("(confidential: 3
-    nodes, standard: 12 nodes)"): read as a list, "(confidential: CHG-4411; cause: ...)" was published. ``words`` are
-    the bracket's (``_run_words``)."""
+    ("(confidential/public)"): read as a pair, "(confidential/Nightingale: CHG-4411)" was published. A key: value
+    list headed by one is refused all the same ("(confidential: 3 nodes, standard: 12 nodes)"): read as a list,
+    "(confidential: CHG-4411; cause: ...)" was published. ``words`` are the bracket's (``_run_words``)."""
     labels = _folded(_ROUND_ALONE)
     if labels.isdisjoint(words):
         return False
@@ -1113,11 +1115,10 @@ def _labelled_alone(content: str, words: Sequence[str]) -> bool:
     breaks = list(_ALONE_BREAK.finditer(content))
     if not breaks:
         return False
-    return _label_heads(content, spans, kinds, breaks) or _label_ends(content, spans, kinds, breaks)
+    return _label_heads(spans, kinds, breaks) or _label_ends(spans, kinds, breaks)
 
 
-def _label_heads(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[str | None],
-                 breaks: Sequence[re.Match[str]]) -> bool:
+def _label_heads(spans: Sequence[re.Match[str]], kinds: Sequence[str | None], breaks: Sequence[re.Match[str]]) -> bool:
     seen, heading = 0, False
     for brk in breaks:
         while seen < len(spans) and spans[seen].end() <= brk.start():
@@ -1130,8 +1131,7 @@ def _label_heads(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[s
     return False
 
 
-def _label_ends(content: str, spans: Sequence[re.Match[str]], kinds: Sequence[str | None],
-                breaks: Sequence[re.Match[str]]) -> bool:
+def _label_ends(spans: Sequence[re.Match[str]], kinds: Sequence[str | None], breaks: Sequence[re.Match[str]]) -> bool:
     """Whether the words after the last break before the last word are all label words and companions, with a label
     that heads: "(CHG-4411 — confidential)", "(CHG-4411 | still confidential)"; not "(3 nodes | private beta)"."""
     last = spans[-1].start()
@@ -1488,7 +1488,7 @@ def _folded_weak_public_words() -> tuple[frozenset[str], ...]:
     return tuple(_folded(words) for words in (_WEAK_PUBLIC_WORDS, _WEAK_BETWEEN, _PARTICIPLES, _TO_BE))
 
 
-@lru_cache(maxsize=32)
+@cache  # keyed by the module's fixed word lists
 def _folded(words: tuple[str, ...]) -> frozenset[str]:
     """A word list as ``fold`` spells it ("tlp:amber" has "arnber"), once per list."""
     return frozenset(fold(word)[0] for word in words)
