@@ -213,11 +213,28 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[^\W_]+", text.casefold()))
 
 
-name_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).flatmap(
-    lambda ws: st.lists(st.sampled_from(JOINERS), min_size=len(ws) - 1, max_size=len(ws) - 1).map(
-        lambda js: ws[0] + "".join(j + w for j, w in zip(js, ws[1:], strict=True)))).map(str.title)
-id_st = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).flatmap(
-    lambda ws: st.sampled_from(["-", "_", "."]).map(lambda sep: sep.join(ws)))
+@st.composite
+def joined(draw: st.DrawFn, first: st.SearchStrategy[str], rest: st.SearchStrategy[list[str]],
+           joiners: st.SearchStrategy[str]) -> str:
+    """A first word, then each further word after a joiner of its own.
+
+    Drawn in place rather than through ``flatmap``, which makes and validates a new strategy for every example:
+    most of these properties' time went there (the values drawn are the same)."""
+    words = [draw(first), *draw(rest)]
+    return words[0] + "".join(draw(joiners) + word for word in words[1:])
+
+
+name_st = joined(st.sampled_from(WORDS), st.lists(st.sampled_from(WORDS), max_size=3), st.sampled_from(JOINERS)).map(
+    str.title)
+
+
+@st.composite
+def _ids(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3))
+    return draw(st.sampled_from(["-", "_", "."])).join(words)
+
+
+id_st = _ids()
 
 
 @st.composite
