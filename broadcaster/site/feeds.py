@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 
@@ -161,28 +162,37 @@ def build_feeds(
     quiet: datetime = NEVER,
     channel: Channel | None = None,
     prefix: str = "",
+    bodies: dict[tuple[str, int], str] | None = None,
 ) -> Feeds:
     """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder); ``prefix`` is
     where they are (a customer's ``a/<token>/``), for their self links. ``quiet``: the feed's date when
-    ``incidents`` have no update (``status.updated_at``), a date from the data, never the clock."""
+    ``incidents`` have no update (``status.updated_at``), a date from the data, never the clock. ``bodies``:
+    the entries' HTML already rendered for these views, by (incident id, sequence), and where new ones go."""
     channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(incidents, quiet)
     generator = _generator(page, channel, updated)
-    body = template("feed_entry.html")
+    bodies = {} if bodies is None else bodies
     context = {"times": Times(page.timezone), "names": Names(components)}
     for incident, update in pairs:
-        text, cut = update.message, False
-        if update.kind == st.POSTMORTEM:
-            text, cut = excerpt(update.message, POSTMORTEM_EXCERPT_CHARS)
-        link = entry_link(page, incident.header.id, update)
-        html = body.render(context, update=update, text=text, cut=cut, link=link).strip()
-        _entry(generator, page, incident, update, html)
+        key = (incident.header.id, update.sequence)
+        if key not in bodies:
+            bodies[key] = _entry_body(page, context, incident, update)
+        _entry(generator, page, incident, update, bodies[key])
     _links(generator, page, prefix + channel.folder + "feed.xml", "application/rss+xml", prefix)
     rss = generator.rss_str(pretty=True)
     _links(generator, page, prefix + channel.folder + "atom.xml", "application/atom+xml", prefix)
     atom = generator.atom_str(pretty=True)
     return Feeds(rss=rss, atom=atom)
+
+
+def _entry_body(page: PageConfig, context: dict[str, Any], incident: PublicIncident, update: PublicView) -> str:
+    """One entry's HTML: the same in every feed that shows the update."""
+    text, cut = update.message, False
+    if update.kind == st.POSTMORTEM:
+        text, cut = excerpt(update.message, POSTMORTEM_EXCERPT_CHARS)
+    link = entry_link(page, incident.header.id, update)
+    return template("feed_entry.html").render(context, update=update, text=text, cut=cut, link=link).strip()
 
 
 def touches(incident: PublicIncident, component_id: str) -> bool:
@@ -199,12 +209,13 @@ def build_component_feeds(
 ) -> list[tuple[str, bytes]]:
     """``components/<id>/feed.xml`` and ``atom.xml``: only what touches that component, bounded as the site's."""
     files = []
+    bodies: dict[tuple[str, int], str] = {}  # an update naming every component is rendered once, not once a feed
     for entry in components:
         component = entry.component
         channel = component_channel(page, component)
         mine = [i for i in incidents if touches(i, component.id)]
         # A feed with nothing to tell is dated NEVER: not the clock (phantom changes), and not the
         # site's newest update, which would rewrite and upload every quiet component's feeds with each post.
-        feeds = build_feeds(page, components, mine, NEVER, channel)
+        feeds = build_feeds(page, components, mine, NEVER, channel, bodies=bodies)
         files += [(channel.folder + "feed.xml", feeds.rss), (channel.folder + "atom.xml", feeds.atom)]
     return files
