@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol
 
 from broadcaster.messages import gate
 from broadcaster.messages.egress import OwnNames
@@ -858,7 +858,6 @@ def _short_names(audience: Audience, audiences: Mapping[str, Audience]) -> tuple
     return tuple(shorts)
 
 
-@runtime_checkable
 class CarriesSecrets(Protocol):
     """The audiences as the config gives them (``Config.audiences``), with its secrets: value -> the id of
     the audience whose feed token it is ("" for any other secret)."""
@@ -875,9 +874,12 @@ MIN_GUARDED_SECRET = 12
 def _secrets_kept_from(visibility: Visibility, audiences: Mapping[str, Audience]) -> frozenset[str]:
     """The configured secrets ``audiences`` carries that ``visibility``'s readers may not hold: all of them, but a
     customer's own feed token for that customer. None where ``audiences`` carries none (a caller without a config)."""
-    if not isinstance(audiences, CarriesSecrets):
+    # What isinstance(audiences, CarriesSecrets) asks, without typing's runtime protocol check: about 10 µs on
+    # each update of a site build, 3-4% of a full one.
+    secrets: Mapping[str, str] | None = getattr(audiences, "secrets", None)
+    if secrets is None:
         return frozenset()
-    return frozenset(value.strip() for value, owner in audiences.secrets.items()
+    return frozenset(value.strip() for value, owner in secrets.items()
                      if len(value.strip()) >= MIN_GUARDED_SECRET and not (owner and owner == visibility.audience))
 
 
