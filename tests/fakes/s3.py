@@ -83,11 +83,8 @@ class S3Server:
     # -- life cycle -------------------------------------------------------------
 
     def start(self) -> Self:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto.start()
+        self._moto = _s3_moto_server()
         with S3Server._live_lock:
             S3Server._live += 1
             if S3Server._live == 1:
@@ -338,3 +335,36 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _s3_moto_server() -> Any:
+    """moto's ThreadedMotoServer on 127.0.0.1:0 serving S3 alone.
+
+    moto's server finds the service of each request among all of its own (it lists its package's folder and tries
+    every service's URL patterns, request by request): most of the CPU of the tests that publish to a bucket. A
+    request signed for S3, or not signed, goes to S3's application at once; the rest (moto's own API at
+    ``/moto-api``, the IAM users a test makes) are found as moto finds them."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class S3Only(DomainDispatcherApplication):
+        def get_application(self, environ: dict[str, Any]) -> Any:
+            signed = str(environ.get("HTTP_AUTHORIZATION", ""))
+            if str(environ.get("PATH_INFO", "")).startswith("/moto-api") or (signed and "/s3/aws4_request" not in signed):
+                return super().get_application(environ)
+            with self.lock:
+                if "s3" not in self.app_instances:
+                    self.app_instances["s3"] = self.create_app("s3")
+                return self.app_instances["s3"]
+
+    class S3Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # ThreadedMotoServer's, with the application above
+            self._server = make_server(self._ip_address, self._port, S3Only(create_backend_app), True,
+                                       request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = S3Server(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    return server
