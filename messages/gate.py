@@ -477,7 +477,7 @@ _LABEL_WORDS = ("restricted", "classified", "sensitive", "embargoed", "embargo",
 _LABEL_MODIFIERS = ("strictly", "highly", "very", "top", "streng", "strikt", "hochst", "mycket", "under", "unter",
                     "need", "to", "basis")
 _UNTIL = ("until", "till", "bis", "tills")
-_OFF_THE_RECORD = ("off", "the", "record")  # what a journalist may not print
+_OFF_THE_RECORD = (("off", "the", "record"), ("off", "record"))  # what a journalist may not print
 # In round brackets a label also takes the words of "(for internal use only)", "(nur für den internen Gebrauch)".
 _LABEL_GLUE = ("use", "for", "fur", "the", "den", "der", "die", "das", "zum", "zur", "gebrauch", "bruk", "purposes")
 # An embargo names its time after punctuation too ("[embargoed: 14:00 UTC]", "[Sperrfrist: 14 Uhr]").
@@ -840,7 +840,7 @@ def _restricting_run(opener: re.Match[str], *, link: bool = False) -> bool:
     if link:
         return _instruction(words, broken)
     return (_holds_back(words, broken) or _labelled(words, broken, need_modifier=False) or _restricted_tlp(words)
-            or _forbids(words, objectless=False) or _off_the_record(words))
+            or _forbids(words, objectless=False) or _off_the_record(words, broken))
 
 
 def _round_instructions(text: str) -> list[tuple[int, int]]:
@@ -1277,13 +1277,20 @@ def _label_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
     staff_alone = all(w in staff or w in only or w in _folded_staff_only_between() for w in words)
     tlp_alone = words[0] == _TLP and (len(words) == 2 or words[2:] == ["strict"]) and _restricted_tlp(words[:2])
     return (_labelled(words, broken, need_modifier=True) or (staff_alone and _says_staff_only(words, staff, only))
-            or tlp_alone or _off_the_record(words))
+            or tlp_alone or _off_the_record(words, broken))
 
 
-def _off_the_record(words: Sequence[str]) -> bool:
-    """"(off the record)", "(strictly off the record, please)": told to one who may not pass it on."""
-    asides = _folded(_LABEL_MODIFIERS) | _folded(_POLITE) | _folded(_ROUND_STRONG)
-    return tuple(word for word in words if word not in asides) == _OFF_THE_RECORD
+def _off_the_record(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """"(off the record)", "(strictly off the record, please)", "(off record for now)", "(off the record until
+    15:00)", or heading its detail after a break ("[off the record: CHG-4411]"): told to one who may not pass it on."""
+    asides = _folded(_LABEL_MODIFIERS) | _folded(_POLITE) | _folded(_ROUND_STRONG) | _folded(_ROUND_COMPANIONS)
+    kept = [(word, cut) for word, cut in zip(words, broken, strict=True) if word not in asides]
+    for phrase in _OFF_THE_RECORD:
+        if tuple(word for word, _ in kept[:len(phrase)]) == phrase:
+            rest = kept[len(phrase):]
+            return (not rest or rest[0][1] or rest[0][0] in _folded(_UNTIL)
+                    or tuple(word for word, _ in rest) in _ROUND_TIME_PHRASES)
+    return False
 
 
 def _imperative(words: Sequence[str], broken: Sequence[bool]) -> bool:
@@ -1357,15 +1364,15 @@ def _labelled(words: Sequence[str], broken: Sequence[bool], *, need_modifier: bo
     """Whether ``words``, up to an "until ..." (``_UNTIL``) or an embargo's time ("[embargoed: 14:00 UTC]"), are label
     words and modifiers alone (``_LABEL_WORDS``; restricting words too when ``need_modifier``, which asks for a
     modifier: "(nur intern)", not "(intern)", and lets ``_LABEL_GLUE`` stand between: "(for internal use only)"). An
-    embargo (``_TIMED_LABELS``) asks for none: "(embargoed)", "(embargo until 15:00 UTC)"."""
+    embargo (``_TIMED_LABELS``) until a time asks for none: "(embargo until 15:00 UTC)", "(Sperrfrist bis 14 Uhr)"."""
     until, timed = _folded(_UNTIL), _folded(_TIMED_LABELS)
     cut = next((i for i, word in enumerate(words)
                 if i > 0 and (word in until or (broken[i] and words[i - 1] in timed))), len(words))
     modifiers = _folded(_LABEL_MODIFIERS) | _folded_restricting_words()[5]
     glue = _folded(_LABEL_GLUE) if need_modifier else frozenset()
     core = [word for word in words[:cut] if word not in modifiers and word not in glue]
-    if core and all(word in timed for word in core):
-        return True  # an embargo needs no "only" or degree: no prose calls a thing "(embargoed until 15:00)"
+    if cut < len(words) and words[cut] in until and all(word in timed for word in words[:cut] if word not in modifiers):
+        return True  # an embargo until a time needs no "only" or degree; alone it may be a sanction: "(embargoed)"
     if not core or (need_modifier and not any(word in modifiers for word in words[:cut])):
         return False
     labels = _folded(_LABEL_WORDS) | (_folded_restricting_words()[0] if need_modifier else frozenset())

@@ -1,9 +1,11 @@
 """Session 24: two more ways of saying "not for publication" that the input gate published.
 
-- An embargo alone in round brackets, or until a time: "(embargoed)", "(embargo until 15:00 UTC)", "(Sperrfrist bis
+- An embargo until a time in round brackets: "(embargoed until 15:00)", "(embargo until 15:00 UTC)", "(Sperrfrist bis
   14 Uhr)". In square brackets they were refused already; in round ones a label word asked for "only" or a degree
-  ("(under embargo)" was refused, "(embargoed)" published). An embargo asks for none.
-- "Off the record", alone or heading its detail, in round or square brackets or a link's text.
+  ("(under embargo)" was refused). Until a time, an embargo asks for none; alone, "(embargoed)" is as often a
+  sanction ("payments to sanctioned regions (embargoed) are declined") and stays text (review 24g).
+- "Off the record" (or "off record"), alone, with a companion or a time, or heading its detail after a break, in
+  round or square brackets or a link's text.
 
 As everywhere in round brackets, where the bracket stands cannot tell a description from a label: "The advisory
 (embargoed until 14:00 UTC) will be published later" is refused too (review 21l's survey had it among the prose
@@ -27,13 +29,10 @@ from tests.gate_helpers import (  # noqa: F401 - public_receiver: the pub fixtur
 )
 
 LEAKS = [
-    ("embargoed", "Root cause (embargoed) is CHG-4411."),
-    ("embargo", "Root cause (embargo) is CHG-4411."),
     ("embargoed-until", "The fix for CHG-4411 ships today (embargoed until 15:00)."),
     ("embargo-until-utc", "The fix for CHG-4411 ships today (embargo until 15:00 UTC)."),
-    ("embargoed-colon-time", "The fix for CHG-4411 ships today (embargoed: 15:00 UTC)."),
-    ("embargoed-heads", "Root cause (embargoed: CHG-4411) was a bad push."),
-    ("embargoed-capitals", "Root cause (EMBARGOED) is CHG-4411."),
+    ("embargoed-till-capitals", "Root cause (EMBARGOED TILL 15:00) is CHG-4411."),
+    ("strictly-embargoed-until", "Root cause (strictly embargoed until Tuesday) is CHG-4411."),
     ("sperrfrist-bis", "Ursache (Sperrfrist bis 14 Uhr) ist CHG-4411."),
     ("strictly-embargoed", "Root cause (strictly embargoed) is CHG-4411."),  # refused before too (a degree)
     ("off-the-record", "Root cause: a bad push, CHG-4411 (off the record)."),
@@ -42,19 +41,45 @@ LEAKS = [
     ("off-the-record-please", "Root cause (off the record, please) was CHG-4411."),
     ("off-the-record-title-case", "Root cause (Off The Record) was CHG-4411."),
     ("off-the-record-digits", "Root cause (0ff the rec0rd) was CHG-4411."),
+    ("off-the-record-for-now", "Root cause (off the record for now) was CHG-4411."),
+    ("off-the-record-until", "Root cause (off the record until 15:00) was CHG-4411."),
+    ("still-off-the-record", "Root cause (still off the record) was CHG-4411."),
+    ("off-record", "Root cause (off record) was CHG-4411."),
     ("off-the-record-square", "Root cause [off the record] was CHG-4411."),
+    ("off-the-record-square-heads", "Root cause [off the record: CHG-4411] was a bad push."),
+    ("off-the-record-square-dash", "Root cause [off the record - CHG-4411] was a bad push."),
     ("off-the-record-curly", "Root cause {off the record} was CHG-4411."),
     ("off-the-record-link", "Root cause [off the record](https://example.com/x) was CHG-4411."),
+    ("off-the-record-link-heads", "Root cause [off the record: CHG-4411](https://example.com/x) was a bad push."),
     ("advisory-embargoed", "The advisory for CHG-4411 (embargoed until 14:00 UTC) will be published later."),
 ]
 
-# Published before and now: an embargo or a record that is a thing, not a label.
+# Published before and now: an embargo that is a sanction or a topic, a record that is a thing (review 24g).
 PROSE = [
     ("trade-embargo", "Payments to sanctioned regions are blocked (trade embargo) since 14:02.", "(trade embargo)"),
+    ("embargoed-alone", "Payments to sanctioned regions (embargoed) are declined.", "(embargoed)"),
+    ("embargo-alone", "Users in some regions cannot sign in (embargo).", "(embargo)"),
     ("embargo-list", "Exports (embargo list) were updated at 14:10.", "(embargo list)"),
+    ("for-embargo-purposes", "Address checks (for embargo purposes) were slow.", "(for embargo purposes)"),
+    ("for-the-embargo", "Screening (for the embargo) was slow between 14:02 and 14:30.", "(for the embargo)"),
+    ("fur-die-sperrfrist", "Der Abgleich (f\u00fcr die Sperrfrist) war langsam.", "(f\u00fcr die Sperrfrist)"),
+    ("embargo-country-list", "Shipments (embargo: RU, IR, KP) are blocked as intended.", "(embargo: RU, IR, KP)"),
+    ("embargo-slash", "Sanctions screening (embargo / denied parties) was slow.", "(embargo / denied parties)"),
+    ("embargoed-slash", "Payments (embargoed / sanctioned regions) are blocked.", "(embargoed / sanctioned regions)"),
+    ("embargo-lifted", "The advisory (embargo - lifted 15:00 UTC) is now published.", "(embargo - lifted 15:00 UTC)"),
+    ("embargo-ended", "The advisory (embargo: ended) is now published.", "(embargo: ended)"),
+    ("embargo-link", "See the [embargo](https://example.com/embargo) notice of our payments provider.", "embargo"),
     ("on-the-record", "The audit log (on the record) is complete again.", "(on the record)"),
     ("record-set", "Writes (off the record set) failed at 14:02.", "(off the record set)"),
     ("dns-record", "Lookups (the DNS record) failed at 14:02.", "(the DNS record)"),
+]
+
+# Refused, decided (review 24g): a bracket cannot tell a description from a label, and a link's text that is one is
+# one. Each refusal says to write it without brackets.
+DECIDED = [
+    ("embargoed-until-now-public", "The advisory (embargoed until 14:00 UTC, now public) is live."),
+    ("otr-protocol", "Chat messages encrypted with OTR (Off-the-Record) were delayed."),
+    ("otr-podcast-link", "Our podcast [Off the Record](https://podcast.example.com/) is unaffected."),
 ]
 
 
@@ -88,3 +113,8 @@ def test_every_field_takes_the_prose(text: str, rule: gate.Rule) -> None:
 def test_staff_detail_may_say_it() -> None:
     """What staff alone read hides nothing from its readers (``gate.PRIVATE``)."""
     assert not refused("Root cause (off the record): CHG-4411, embargoed until 15:00 (embargoed).", gate.PRIVATE)
+
+
+@pytest.mark.parametrize("text", [c[1] for c in DECIDED], ids=[c[0] for c in DECIDED])
+def test_decided_refusals(text: str) -> None:
+    assert refused(text, gate.MESSAGE)
