@@ -1284,12 +1284,14 @@ def _off_the_record(words: Sequence[str], broken: Sequence[bool]) -> bool:
     """"(off the record)", "(strictly off the record, please)", "(off record for now)", "(off the record until
     15:00)", or heading its detail after a break ("[off the record: CHG-4411]"): told to one who may not pass it on."""
     asides = _folded(_LABEL_MODIFIERS) | _folded(_POLITE) | _folded(_ROUND_STRONG) | _folded(_ROUND_COMPANIONS)
-    kept = [(word, cut) for word, cut in zip(words, broken, strict=True) if word not in asides]
+    start = next((n for n, word in enumerate(words) if word not in asides), len(words))
     for phrase in _OFF_THE_RECORD:
-        if tuple(word for word, _ in kept[:len(phrase)]) == phrase:
-            rest = kept[len(phrase):]
-            return (not rest or rest[0][1] or rest[0][0] in _folded(_UNTIL)
-                    or tuple(word for word, _ in rest) in _ROUND_TIME_PHRASES)
+        end = start + len(phrase)
+        if tuple(words[start:end]) != phrase or any(broken[start + 1:end]):  # "(off, record)" is two settings
+            continue
+        rest = [word for word in words[end:] if word not in asides]
+        return (end == len(words) or broken[end] or not rest or rest[0] in _folded(_UNTIL)
+                or tuple(rest) in _ROUND_TIME_PHRASES)
     return False
 
 
@@ -1363,16 +1365,13 @@ def _states(words: Sequence[str]) -> bool:
 def _labelled(words: Sequence[str], broken: Sequence[bool], *, need_modifier: bool) -> bool:
     """Whether ``words``, up to an "until ..." (``_UNTIL``) or an embargo's time ("[embargoed: 14:00 UTC]"), are label
     words and modifiers alone (``_LABEL_WORDS``; restricting words too when ``need_modifier``, which asks for a
-    modifier: "(nur intern)", not "(intern)", and lets ``_LABEL_GLUE`` stand between: "(for internal use only)"). An
-    embargo (``_TIMED_LABELS``) until a time asks for none: "(embargo until 15:00 UTC)", "(Sperrfrist bis 14 Uhr)"."""
+    modifier: "(nur intern)", not "(intern)", and lets ``_LABEL_GLUE`` stand between: "(for internal use only)")."""
     until, timed = _folded(_UNTIL), _folded(_TIMED_LABELS)
     cut = next((i for i, word in enumerate(words)
                 if i > 0 and (word in until or (broken[i] and words[i - 1] in timed))), len(words))
     modifiers = _folded(_LABEL_MODIFIERS) | _folded_restricting_words()[5]
     glue = _folded(_LABEL_GLUE) if need_modifier else frozenset()
     core = [word for word in words[:cut] if word not in modifiers and word not in glue]
-    if cut < len(words) and words[cut] in until and all(word in timed for word in words[:cut] if word not in modifiers):
-        return True  # an embargo until a time needs no "only" or degree; alone it may be a sanction: "(embargoed)"
     if not core or (need_modifier and not any(word in modifiers for word in words[:cut])):
         return False
     labels = _folded(_LABEL_WORDS) | (_folded_restricting_words()[0] if need_modifier else frozenset())

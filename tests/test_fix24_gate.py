@@ -1,15 +1,14 @@
-"""Session 24: two more ways of saying "not for publication" that the input gate published.
+"""Session 24: "off the record" (or "off record"), which the input gate published: alone, with a degree, a companion
+or a time, or heading its detail after a break, in round, square or curly brackets or a link's text. "(off, record)"
+(two settings) and "(off the record set)" stay text. As everywhere in round brackets, where the bracket stands cannot
+tell a description from a label: a link's text "Off the Record" is refused too, and the refusal says to write it
+without brackets. Hyphenated ("(Off-the-Record)", the OTR protocol) it stays text, as the words are broken apart.
 
-- An embargo until a time in round brackets: "(embargoed until 15:00)", "(embargo until 15:00 UTC)", "(Sperrfrist bis
-  14 Uhr)". In square brackets they were refused already; in round ones a label word asked for "only" or a degree
-  ("(under embargo)" was refused). Until a time, an embargo asks for none; alone, "(embargoed)" is as often a
-  sanction ("payments to sanctioned regions (embargoed) are declined") and stays text (review 24g).
-- "Off the record" (or "off record"), alone, with a companion or a time, or heading its detail after a break, in
-  round or square brackets or a link's text.
-
-As everywhere in round brackets, where the bracket stands cannot tell a description from a label: "The advisory
-(embargoed until 14:00 UTC) will be published later" is refused too (review 21l's survey had it among the prose
-taken); the refusal says to write it without brackets.
+An embargo in round brackets was tried as well and taken out after two reviews (24g, 24h): "(embargoed)" alone, "(for
+embargo purposes)", "(embargo: RU, IR, KP)", "(embargo until further notice)" are a payment provider's sanctions prose,
+and telling "(embargoed until 15:00)" from them needs the time, which the folded words the gate reads no longer show
+("15:00" folds to letters). Those embargo texts are kept below as prose; "(under embargo)" and "(strictly embargoed)"
+stay refused as before.
 """
 
 from __future__ import annotations
@@ -29,12 +28,7 @@ from tests.gate_helpers import (  # noqa: F401 - public_receiver: the pub fixtur
 )
 
 LEAKS = [
-    ("embargoed-until", "The fix for CHG-4411 ships today (embargoed until 15:00)."),
-    ("embargo-until-utc", "The fix for CHG-4411 ships today (embargo until 15:00 UTC)."),
-    ("embargoed-till-capitals", "Root cause (EMBARGOED TILL 15:00) is CHG-4411."),
-    ("strictly-embargoed-until", "Root cause (strictly embargoed until Tuesday) is CHG-4411."),
-    ("sperrfrist-bis", "Ursache (Sperrfrist bis 14 Uhr) ist CHG-4411."),
-    ("strictly-embargoed", "Root cause (strictly embargoed) is CHG-4411."),  # refused before too (a degree)
+    ("strictly-embargoed", "Root cause (strictly embargoed) is CHG-4411."),  # refused before and now (a degree)
     ("off-the-record", "Root cause: a bad push, CHG-4411 (off the record)."),
     ("off-the-record-heads", "Root cause (off the record: CHG-4411) was a bad push."),
     ("strictly-off-the-record", "Root cause (strictly off the record) was CHG-4411."),
@@ -51,7 +45,6 @@ LEAKS = [
     ("off-the-record-curly", "Root cause {off the record} was CHG-4411."),
     ("off-the-record-link", "Root cause [off the record](https://example.com/x) was CHG-4411."),
     ("off-the-record-link-heads", "Root cause [off the record: CHG-4411](https://example.com/x) was a bad push."),
-    ("advisory-embargoed", "The advisory for CHG-4411 (embargoed until 14:00 UTC) will be published later."),
 ]
 
 # Published before and now: an embargo that is a sanction or a topic, a record that is a thing (review 24g).
@@ -72,13 +65,12 @@ PROSE = [
     ("on-the-record", "The audit log (on the record) is complete again.", "(on the record)"),
     ("record-set", "Writes (off the record set) failed at 14:02.", "(off the record set)"),
     ("dns-record", "Lookups (the DNS record) failed at 14:02.", "(the DNS record)"),
+    ("otr-protocol", "Chat messages encrypted with OTR (Off-the-Record) were delayed.", "(Off-the-Record)"),
+    ("off-comma-record", "Session capture modes (off, record) were reset.", "(off, record)"),
 ]
 
-# Refused, decided (review 24g): a bracket cannot tell a description from a label, and a link's text that is one is
-# one. Each refusal says to write it without brackets.
+# Refused, decided (review 24g): a link's text that is a label is one. The refusal says to write it otherwise.
 DECIDED = [
-    ("embargoed-until-now-public", "The advisory (embargoed until 14:00 UTC, now public) is live."),
-    ("otr-protocol", "Chat messages encrypted with OTR (Off-the-Record) were delayed."),
     ("otr-podcast-link", "Our podcast [Off the Record](https://podcast.example.com/) is unaffected."),
 ]
 
@@ -95,8 +87,8 @@ def test_every_field_refuses_it(text: str, rule: gate.Rule) -> None:
 
 
 def test_a_title_refuses_it() -> None:
-    assert refused("Root cause (embargoed until 15:00)", gate.TITLE)
     assert refused("Root cause (off the record)", gate.TITLE)
+    assert not refused("Root cause (off, record)", gate.TITLE)
 
 
 @pytest.mark.parametrize(("text", "shown"), [c[1:] for c in PROSE], ids=[c[0] for c in PROSE])
