@@ -162,12 +162,13 @@ def build_feeds(
     quiet: datetime = NEVER,
     channel: Channel | None = None,
     prefix: str = "",
-    bodies: dict[tuple[str, int], str] | None = None,
+    bodies: dict[tuple[str, PublicView], str] | None = None,
 ) -> Feeds:
     """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder); ``prefix`` is
     where they are (a customer's ``a/<token>/``), for their self links. ``quiet``: the feed's date when
     ``incidents`` have no update (``status.updated_at``), a date from the data, never the clock. ``bodies``:
-    the entries' HTML already rendered for these views, by (incident id, sequence), and where new ones go."""
+    the entries' HTML already rendered, by incident id and the view itself (equal only to a view of the same kind
+    and every field the same: one reader's entry is never another's), and where new ones go."""
     channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(incidents, quiet)
@@ -175,7 +176,7 @@ def build_feeds(
     bodies = {} if bodies is None else bodies
     context = {"times": Times(page.timezone), "names": Names(components)}
     for incident, update in pairs:
-        key = (incident.header.id, update.sequence)
+        key = (incident.header.id, update)
         if key not in bodies:
             bodies[key] = _entry_body(page, context, incident, update)
         _entry(generator, page, incident, update, bodies[key])
@@ -209,7 +210,7 @@ def build_component_feeds(
 ) -> list[tuple[str, bytes]]:
     """``components/<id>/feed.xml`` and ``atom.xml``: only what touches that component, bounded as the site's."""
     files = []
-    bodies: dict[tuple[str, int], str] = {}  # an update naming every component is rendered once, not once a feed
+    bodies: dict[tuple[str, PublicView], str] = {}  # an update naming every component is rendered once, not once a feed
     for entry in components:
         component = entry.component
         channel = component_channel(page, component)
