@@ -1081,6 +1081,123 @@ def _round_instruction_as_read(content: str) -> bool:
     return any(_instruction_at(words[index:], broken[index:]) for index in range(len(words)))
 
 
+def staff_label(text: str) -> str | None:
+    """A label in ``text`` that keeps what its line says from outsiders, as typed: heading a line or a sentence
+    ("Internal only: the cause was CHG-4411", "CONFIDENTIAL — ...", "**Staff note:** ...", "Do not share: ...", "Nur
+    intern: ..."), standing alone on one ("INTERNAL ONLY"), or between breaks after its detail ("Cause: CHG-4411 —
+    internal only", "Cause: CHG-4411; strictly confidential"); None if there is none. Brackets mark such labels
+    anywhere (``lookalike``); unbracketed, a label needs the breaks that make it one (a colon, a semicolon, a dash,
+    "|", the end of a line or sentence), so "Internal DNS resolvers are failing" and "Private Link: errors" stay
+    prose. Staff write such lines to staff channels as a matter of course, so only what goes beyond staff is refused
+    (``broadcaster.operations.posting``). Read folded as markers are, so lookalikes count."""
+    for reading in _readings(text.replace("|", ";")):  # "|" folds to "l", a letter; it breaks as ";" does
+        folded, where = fold(reading)
+        for start in _HEAD_STARTS.finditer(folded):
+            found = _label_in_sentence(folded, start.end())
+            if found is not None:
+                return text[where[found[0]]:where[found[1] - 1] + 1]
+    return None
+
+
+def _label_in_sentence(folded: str, start: int) -> tuple[int, int] | None:
+    """The span of a label among the parts of the line or sentence from ``start`` (``staff_label``). A part after a
+    colon that ends its sentence is a key's value ("Impact: internal only", "Network: private"), no label."""
+    lead = _LEAD.match(folded, start)
+    at = lead.end() if lead else start
+    end = _SENTENCE_END.search(folded, at)
+    pieces = re.split(f"({_PART_BREAK})", folded[at:end.start() if end else len(folded)])
+    for index in range(0, len(pieces), 2):
+        part = pieces[index]
+        span, at = (at, at + len(part)), at + len(part) + len(pieces[index + 1] if index + 1 < len(pieces) else "")
+        trimmed = _trimmed(folded, *span)
+        before = pieces[index - 1].strip() if index else ""
+        after = pieces[index + 1].strip() if index + 1 < len(pieces) else ""
+        if trimmed is None or (before == ":" and after != ":"):
+            continue
+        head = folded[trimmed[0]:trimmed[1]]
+        words = _run_words(head)[0]
+        if _labels_for_staff(head, words, heading=not index) or (
+                words == [_TLP] and _restricted_tlp([_TLP, *_run_words(folded[at:at + 12])[0][:1]])):
+            return trimmed
+    return None
+
+
+def _trimmed(folded: str, start: int, stop: int) -> tuple[int, int] | None:
+    """``folded[start:stop]`` without the spaces and emphasis marks around it; None if it is empty or longer than a
+    label runs."""
+    while start < stop and folded[start] in _AROUND_A_PART:
+        start += 1
+    while stop > start and folded[stop - 1] in _AROUND_A_PART:
+        stop -= 1
+    return (start, stop) if 0 < stop - start <= _LONGEST_LABEL else None
+
+
+# Where a line's label may start: a line's head (after a quote's ">", folded "]", a list's bullet or number, a
+# heading's "#", emphasis or decoration), or a sentence's. A sentence ends at ".", "!" or "?" before a space, or at
+# its line's end. Its parts are cut at ":" (every lookalike colon folds to it), ";" (and "|", read as one), an em
+# dash ("ー"), and a dash spaced on both sides.
+_HEAD_STARTS = re.compile(r"^|(?<=[.!?])[ \t]+", re.MULTILINE)
+_LEAD = re.compile(r"[ \t\]#*_~+·=-]*(?:[lo0-9]{1,3}[.)][ \t]+)?")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+_PART_BREAK = r"[:;ー]|[ \t]+-+(?=[ \t])"
+_AROUND_A_PART = frozenset(" \t*_~")
+_LONGEST_LABEL = 80
+# Words that, beside a restricting or label word, keep a head a label: "Internal note:", "Interne Notiz:", "Intern
+# anteckning:", "Confidential info:", "Internal FYI:".
+_NOTE_WORDS = ("note", "notes", "comment", "comments", "remark", "remarks", "detail", "details", "context", "memo",
+               "fyi", "aside", "notiz", "notizen", "anmerkung", "hinweis", "anteckning", "anteckningar", "kommentar",
+               "kommentarer", "detaljer")
+
+
+def _labels_for_staff(part: str, words: Sequence[str], *, heading: bool) -> bool:
+    """Whether a part of a line (folded; ``words``: its words) is, as a whole, a label keeping its line from
+    outsiders. Anywhere: an instruction ("internal only", "do not share", "strictly confidential", "off the record")
+    or a confidentiality label alone ("confidential", "private"). Heading its line or sentence, also an instruction
+    that opens it ("Not for customers", "Keep internal"), respelled too as round brackets are read (``_respelled``:
+    "Int3rnal only"), label words alone with their companions ("Internal", "Company confidential", "For internal
+    use", "Internal note", "Restricted"), and staff named alone or with a note or "for" ("Staff", "Staff note",
+    "Note to staff", "For SRE"; "Ops" alone names a team). A part that only starts with a label is prose: "Only
+    internal systems are affected", "Internal only services are degraded". A bracket is read without its content
+    ("Internal only (ops)"); a part opening with one is the bracket rules' (``lookalike``). After a key a
+    restricting word alone is a value ("Scope: internal")."""
+    if not words or part[:1] in "([":
+        return False
+    part = _BRACKETED_GROUP.sub(" ", part)
+    words = _run_words(part)[0]
+    if not words:
+        return False
+    if not heading:
+        return len(words) <= _MAX_RUN_WORDS and (_instruction(words, _run_words(part)[1])
+                                                 or _labelled_alone(part, words))
+    polite = _folded(_POLITE)
+    for reading in dict.fromkeys((part, _respelled(part))):
+        read_words, read_broken = _run_words(reading)
+        opening = next((n for n, word in enumerate(read_words) if word not in polite), len(read_words))
+        if read_words and (_instruction(read_words, read_broken) or _labelled_alone(reading, read_words) or (
+                opening < len(read_words) and _opens_an_instruction(read_words[opening:], read_broken[opening:], advice=False))):
+            return True
+    if len(words) > _MAX_RUN_WORDS or "," in part:  # "Note to staff, and the rest": a list, no label
+        return False
+    labels, staff, fillers = _head_label_words()
+    if any(word not in labels and word not in staff and word not in fillers for word in words):
+        return False
+    team = _folded(_TEAM_STAFF_WORDS)
+    return any(word in labels for word in words) or any(word in staff and word not in team for word in words) or (
+        any(word in staff for word in words) and any(word in fillers for word in words))
+
+
+_BRACKETED_GROUP = re.compile(r"\([^()\[\]]*\)|\[[^()\[\]]*\]")
+
+
+@lru_cache(maxsize=1)
+def _head_label_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    restricting, _, _, _, staff, only, _ = _folded_restricting_words()
+    labels = restricting | _folded(_ROUND_ALONE) | _folded(_LABEL_WORDS)
+    fillers = (_folded(_ROUND_COMPANIONS) | _folded(_LABEL_MODIFIERS) | only | _folded(_LABEL_GLUE)
+               | _folded(_NOTE_WORDS) | _folded(_POLITE)) - labels - staff
+    return labels, staff, fillers
+
+
 # What ends a label heading its detail, as punctuation ends an instruction's head (``_round_instruction_as_read``), in
 # the folded text (an em dash is "ー", "|" an "l"): ":", ";", "/", "→", "|", an em dash, a dash spaced on either side
 # or doubled, a full stop, "!" or "?" before a space, "·" ("•" folds to it), "⇒", "➔", a newline (a chat shows it as
@@ -1175,14 +1292,21 @@ def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
     with or without an object ("do not share", "don't publish it"; "not public" states a fact), or before "for
     customers"; a verb then its negation or a prohibition (``_forbids``); "keep (this) internal"; a restricted TLP
     level; a restricting word beside an "only" word or a degree, or staff with "only" (``_round_label``)."""
+    return _opens_an_instruction(words, broken) or any(
+        _round_label(words[:count]) for count in range(1, min(len(words), _MAX_RUN_WORDS) + 1))
+
+
+def _opens_an_instruction(words: Sequence[str], broken: Sequence[bool], *, advice: bool = True) -> bool:
+    """``_instruction_at`` but for its label phrases: a negation, a prohibition, "keep internal", a TLP level.
+    ``advice``: a negated public verb with an object counts ("do not share it"); without, only "not for customers",
+    "do not tell customers", "do not post publicly" do ("Do not share your API keys" advises)."""
     _, negations, public, _, _, _, between = _folded_restricting_words()
     if words[0] in negations and not _states(words[1:]) and (
-            _public_index(words[1:], broken[1:], public, between) is not None or _for_outsiders(words[1:], broken[1:])
-            or _tells_outsiders(words[1:])):
+            (advice and _public_index(words[1:], broken[1:], public, between) is not None)
+            or _for_outsiders(words[1:], broken[1:]) or _tells_outsiders(words[1:])):
         return True
-    if _forbids(words, objectless=False) or _keeps_internal(words, broken) or (words[0] == _TLP and _restricted_tlp(words[:2])):
-        return True
-    return any(_round_label(words[:count]) for count in range(1, min(len(words), _MAX_RUN_WORDS) + 1))
+    return (_forbids(words, objectless=False) or _keeps_internal(words, broken)
+            or (words[0] == _TLP and _restricted_tlp(words[:2])))
 
 
 def _for_outsiders(words: Sequence[str], broken: Sequence[bool]) -> bool:

@@ -458,6 +458,19 @@ def with_spans_apart(view: UpdateView, update: Update) -> UpdateView:
     return view
 
 
+def texts_read_by(incident: Incident, update: Update, readers: Visibility) -> list[tuple[str, str]]:
+    """What ``readers`` (the public or one audience; staff read everything) read of ``update`` as written: the
+    incident's public title, the message as they read it, and for an audience its ``--for`` detail; each with the
+    name the operator knows the field by."""
+    what = "the postmortem" if update.kind == "postmortem" else "the message"
+    if readers.level == Level.PUBLIC:
+        return [("the title", incident.title), (what, public_text(update.raw_message, what))]
+    audience = readers.audience
+    return [("the title", incident.title),
+            (f"{what} as {audience} reads it", audience_text(update.raw_message, audience, what)),
+            *((f"--for {key}", text) for key, text in update.audience_detail if key == audience)]
+
+
 def _span_texts(update: Update, which: Callable[[Segment], bool]) -> list[str]:
     return [s.text.strip() for s in split_private(update.raw_message) if which(s) and s.text.strip()]
 

@@ -19,8 +19,15 @@ from broadcaster.destinations import (
 )
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
+from broadcaster.messages import gate
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
-from broadcaster.messages.visibility import corrected_sequence, full_title, named_audiences, withdrawal_of
+from broadcaster.messages.visibility import (
+    corrected_sequence,
+    full_title,
+    named_audiences,
+    texts_read_by,
+    withdrawal_of,
+)
 from broadcaster.operations.repeats import not_delivered, refuse_a_repeat, refuse_one_posted_meanwhile
 from broadcaster.operations.rooms import Held, check_shared_rooms, hold_back, hold_stored
 from broadcaster.routing import reached_audiences
@@ -229,6 +236,25 @@ def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[Pla
     return left_out
 
 
+def refuse_staff_labels_beyond_staff(incident: Incident, update: Update, planned: Sequence[PlannedDelivery]) -> None:
+    """An update whose text beyond staff holds a line labelled for staff ("Internal only: the cause was ...",
+    ``gate.staff_label``) is refused when it goes anywhere but internal destinations: the label shows the operator
+    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written."""
+    beyond = [p for p in planned if p.state != DeliveryState.SKIPPED
+              and Visibility.parse(p.visibility).level != Level.INTERNAL]
+    for readers in sorted({Visibility.parse(p.visibility) for p in beyond}, key=str):
+        for field_name, text in texts_read_by(incident, update, readers):
+            label = gate.staff_label(text)
+            if label is None:
+                continue
+            names = ", ".join(sorted({p.destination for p in beyond}))
+            raise InputError(
+                f"{field_name} has {label.strip()!r} heading or ending a line: a label for staff, but this update "
+                f"goes beyond staff too ({names}). Put what is for staff in [private]...[/private] or --private, "
+                "send the update to staff channels alone with --only, or reword the line. Nothing was stored or sent."
+            )
+
+
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
     """Nothing is stored or sent while a destination's secret is not in the environment."""
     names = {p.destination for p in planned if p.state == DeliveryState.PENDING}
@@ -404,6 +430,7 @@ def publish(
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
         planned = delivery_plan(config, incident, update, only, skip, earlier, store, widen=widen)
+    refuse_staff_labels_beyond_staff(incident, update, planned)
     if not new:
         refuse_hidden_header_change(config, store, incident, planned)
     elif _kept_from_the_public(planned):

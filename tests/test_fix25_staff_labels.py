@@ -1,0 +1,265 @@
+"""Session 25: a label for staff written without brackets, at the head of a line or a sentence ("Internal only: the
+cause was CHG-4411."), alone on a line ("CONFIDENTIAL"), or between breaks after its detail ("Cause: CHG-4411 —
+internal only"), was published to the page and every public channel: the input gate read such labels in brackets
+only. Staff write such lines to staff channels as a matter of course ("Staff only: ..." with ``--only ops``), so
+the refusal depends on where the update goes: refused (exit 2, nothing stored or sent) when any destination is
+beyond staff (the page, a public channel, a customer's channel), sent as written when every one is internal.
+
+Each world here is real: Slack's SDK against the fake Slack on loopback, with a public channel, an internal one
+and two customers' channels (``tests/test_audiences.py``'s), and the page built into its folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from broadcaster.messages import gate
+
+from tests.conftest import Project
+from tests.fakes.slack import FakeSlack
+from tests.test_audiences import AUDIENCES, CHANNELS, SLACK_TOKEN, channels_toml, said
+
+LEAK = "CHG-4411"
+
+
+@pytest.fixture
+def slack(project: Project) -> Iterator[FakeSlack]:
+    """The fake Slack with a public channel, an internal one and two customers' (``tests/test_audiences.py``)."""
+    fake = FakeSlack(token=SLACK_TOKEN, channels=CHANNELS)
+    with fake:
+        project.env["SLACK_TOKEN"] = SLACK_TOKEN
+        project.write_config(AUDIENCES + channels_toml(fake))
+        yield fake
+
+# Refused wherever it goes beyond staff. Each holds LEAK after its label.
+LABELLED = [
+    ("internal-only", "Internal only: the cause was CHG-4411."),
+    ("internal", "Internal: the cause was CHG-4411."),
+    ("confidential-dash", "CONFIDENTIAL — the cause was CHG-4411."),
+    ("staff-note-bold", "**Staff note:** the cause was CHG-4411."),
+    ("staff", "Staff: the cause was CHG-4411."),
+    ("note-to-staff", "Note to staff: the cause was CHG-4411."),
+    ("do-not-share", "Do not share: the cause was CHG-4411."),
+    ("dont-share", "Don't share - the cause was CHG-4411."),
+    ("not-for-customers", "Not for customers: the cause was CHG-4411."),
+    ("off-the-record", "Off the record: the cause was CHG-4411."),
+    ("for-internal-use", "For internal use: the cause was CHG-4411."),
+    ("internal-note", "Internal note: the cause was CHG-4411."),
+    ("for-sre", "For SRE: the cause was CHG-4411."),
+    ("keep-internal", "Keep internal: the cause was CHG-4411."),
+    ("restricted", "Restricted: the cause was CHG-4411."),
+    ("second-sentence", "API errors are elevated. Internal only: the cause was CHG-4411."),
+    ("second-line", "API errors are elevated.\n\nInternal: the cause was CHG-4411."),
+    ("alone-on-a-line", "API errors are elevated.\n\nINTERNAL ONLY\nThe cause was CHG-4411."),
+    ("quoted", "API errors are elevated.\n\n> Internal only: the cause was CHG-4411."),
+    ("bullet", "API errors are elevated.\n\n- Confidential: the cause was CHG-4411."),
+    ("numbered", "API errors are elevated.\n\n1. Internal only: the cause was CHG-4411."),
+    ("heading", "API errors are elevated.\n\n### Internal only\nThe cause was CHG-4411."),
+    ("pipe", "Internal | the cause was CHG-4411."),
+    ("semicolon", "Confidential; the cause was CHG-4411."),
+    ("hyphenated", "Internal-only: the cause was CHG-4411."),
+    ("ends-its-detail-dash", "Cause: CHG-4411 — internal only."),
+    ("ends-its-detail-semicolon", "Cause: CHG-4411; strictly confidential."),
+    ("between-breaks", "Cause: internal only: CHG-4411."),
+    ("tlp", "TLP:AMBER: the cause was CHG-4411."),
+    ("german", "Nur intern: die Ursache war CHG-4411."),
+    ("german-note", "Interne Notiz: die Ursache war CHG-4411."),
+    ("german-staff", "Nur f\u00fcr Mitarbeiter: die Ursache war CHG-4411."),
+    ("swedish", "Endast internt: orsaken var CHG-4411."),
+    ("swedish-note", "Intern anteckning: orsaken var CHG-4411."),
+    # lookalikes: they fold as markers do
+    ("cyrillic-i", "\u0406nternal only: the cause was CHG-4411."),
+    ("cyrillic-o", "Internal \u043enly: the cause was CHG-4411."),
+    ("zero-width", "Inter\u200bnal only: the cause was CHG-4411."),
+    ("soft-hyphen", "Inter\u00adnal only: the cause was CHG-4411."),
+    ("fullwidth-colon", "Internal only\uff1a the cause was CHG-4411."),
+    ("fullwidth-letters", "\uff29\uff4e\uff54\uff45\uff52\uff4e\uff41\uff4c only: the cause was CHG-4411."),
+    ("digits", "Int3rnal only: the cause was CHG-4411."),
+    ("spaced", "I n t e r n a l  o n l y: the cause was CHG-4411."),
+    ("entity", "Internal only&#58; the cause was CHG-4411."),
+    ("please-do-not-post-publicly", "Please do not post publicly: the cause was CHG-4411."),
+    ("do-not-tell-customers", "Do not tell customers: the cause was CHG-4411."),
+    ("emoji-before", "\U0001f512 Internal only: the cause was CHG-4411."),
+    ("bracket-inside", "Internal (ops) only: the cause was CHG-4411."),
+]
+
+# Published as before: a line's head that names a thing, a status word or a key, and labels inside prose.
+PROSE = [
+    ("internal-dns", "Internal DNS: resolvers failed between 14:02 and 14:30."),
+    ("internal-server-error", "Internal Server Error: the API answered 500 to 3% of requests."),
+    ("private-link", "Private Link: connections failed in eu-west."),
+    ("confidential-vms", "Confidential VMs: some failed to start."),
+    ("internal-tools", "Internal tools: recovered at 14:30."),
+    ("internal-status", "Internal status: the dashboards lag by a few minutes."),
+    ("ops", "Ops: we restarted the database at 14:02."),
+    ("team", "Team: the on-call engineers are on it."),
+    ("update", "Update: errors are back to normal."),
+    ("note", "Note: retries are safe."),
+    ("scope-internal", "Scope: internal tools only saw errors; the API was unaffected."),
+    ("internal-only-inside", "Scheduled work on internal systems only: no customer impact expected."),
+    ("status-resolved", "Status: resolved \u2014 customers saw errors for 20 minutes."),
+    ("region-only", "Region: EU only."),
+    ("in-a-sentence", "The internal network is healthy: the cause lies elsewhere."),
+    ("sensitive-sentence", "Sensitive data was not affected."),
+    ("secrets-rotated", "Secrets: rotated as a precaution."),
+    ("next-update", "Investigating. Next update: 15:30 UTC."),
+    # a label's words opening a sentence that goes on (review of this session's first version)
+    ("only-internal-systems", "Only internal systems are affected (no customer impact)."),
+    ("internal-only-services", "Internal only services are degraded."),
+    ("affects-internal-only", "Maintenance affects internal only services."),
+    ("staff-only-portal-in-a-sentence", "We kept the staff only portal up."),
+    ("team-only-workspaces", "Team only workspaces (Team plan) are read-only."),
+    # advice to readers, with an object
+    ("do-not-share-your-keys", "Please do not share your API keys (rotate them if exposed)."),
+    ("do-not-publish-tokens", "Do not publish your tokens in public repositories."),
+    ("do-not-share-passwords-key", "Do not share passwords: we will never ask for them."),
+    # a key's value after a colon that ends the sentence
+    ("impact-internal-only", "Impact: internal only (no customers affected)."),
+    ("status-internal-only", "Status: internal only."),
+    ("network-private", "Network: private."),
+]
+
+# Refused, decided: a label alone before a colon reads as one, whatever the operator meant. The refusal says to
+# reword ("Only internal systems are affected: no customer impact.").
+DECIDED = [
+    ("internal-only-scope", "Internal only: no customer impact."),
+    ("impact-list", "Impact:\n- External: errors for 20 minutes\n- Internal: dashboards down"),
+    ("forward-advice", "Please don't forward this email."),
+]
+
+
+def labelled(text: str) -> bool:
+    return gate.staff_label(text) is not None
+
+
+@pytest.mark.parametrize("text", [c[1] for c in LABELLED], ids=[c[0] for c in LABELLED])
+def test_the_label_is_found(text: str) -> None:
+    assert labelled(text)
+
+
+@pytest.mark.parametrize("text", [c[1] for c in PROSE], ids=[c[0] for c in PROSE])
+def test_prose_holds_no_label(text: str) -> None:
+    assert gate.staff_label(text) is None
+
+
+@pytest.mark.parametrize("text", [c[1] for c in DECIDED], ids=[c[0] for c in DECIDED])
+def test_decided_refusals(text: str) -> None:
+    assert labelled(text)
+
+
+def test_the_label_is_quoted_as_typed() -> None:
+    assert gate.staff_label("API errors. \u0406nternal only: CHG-4411") == "\u0406nternal only"
+    assert gate.staff_label("**Staff note:** CHG-4411") == "Staff note"
+
+
+def test_a_long_postmortem_is_read_in_time() -> None:
+    # a label-free document of 190 KB: every sentence's head is read, none is long
+    body = "The API failed at 14:02 (see the graph). Retries were safe: no data was lost.\n" * 2_500
+    assert gate.staff_label(body) is None
+    assert labelled(body + "\nInternal only: CHG-4411")
+
+
+# -- end to end: routed -----------------------------------------------------------------------------------------
+
+
+def post(project: Project, *args: str) -> tuple[int, str]:
+    result = project.cli("post", "--yes", *args)
+    return result.exit_code, result.output
+
+
+def public_files(project: Project) -> str:
+    site = project.site
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in site.rglob("*") if p.is_file()) \
+        if site.exists() else ""
+
+
+def opened(project: Project, *args: str) -> str:
+    """Post a new incident (exit 0) and return its id."""
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", *args)
+    assert code == 0, out
+    return str(out["incident_id"])
+
+
+@pytest.mark.parametrize("text", [c[1] for c in LABELLED], ids=[c[0] for c in LABELLED])
+def test_a_labelled_line_is_refused_where_it_goes_beyond_staff(project: Project, slack: FakeSlack, text: str) -> None:
+    code, output = post(project, "--title", "API errors", "-C", "api", text)
+    assert code == 2, output
+    if "invisible or control character" not in output:  # a zero-width space, a soft hyphen: refused before
+        assert "label for staff" in output and "--only" in output and "Nothing was stored or sent" in output
+    assert all(not messages for messages in slack.messages.values())
+    assert LEAK not in public_files(project)
+    assert json.loads(project.cli("list", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("text", [c[1] for c in PROSE], ids=[c[0] for c in PROSE])
+def test_prose_is_published(project: Project, slack: FakeSlack, text: str) -> None:
+    code, output = post(project, "--title", "API errors", "-C", "api", text)
+    assert code == 0, output
+    assert text.split(":")[0] in said(slack, "C0PUB00001")
+
+
+def test_sent_to_staff_alone_it_goes_out_as_written(project: Project, slack: FakeSlack) -> None:
+    code, output = post(project, "--only", "ops", "--title", "API errors", "-C", "api",
+                        "Internal only: the cause was CHG-4411.")
+    assert code == 0, output
+    assert "Internal only: the cause was CHG-4411." in said(slack, "C0OPS00001")
+    assert not slack.messages["C0PUB00001"] and LEAK not in public_files(project)
+
+
+def test_a_dry_run_refuses_it_too(project: Project, slack: FakeSlack) -> None:
+    code, output = post(project, "--dry-run", "--title", "API errors", "-C", "api", "Internal only: CHG-4411.")
+    assert code == 2 and "label for staff" in output, output
+
+
+def test_inside_a_private_span_it_is_staff_detail(project: Project, slack: FakeSlack) -> None:
+    code, output = post(project, "--title", "API errors", "-C", "api",
+                        "Errors are elevated. [private]Internal only: the cause was CHG-4411.[/private]")
+    assert code == 0, output
+    assert LEAK in said(slack, "C0OPS00001") and LEAK not in said(slack, "C0PUB00001")
+    assert LEAK not in public_files(project)
+
+
+def test_a_labelled_title_is_refused(project: Project, slack: FakeSlack) -> None:
+    code, output = post(project, "--title", "Internal: CHG-4411 rollout", "-C", "api", "Errors are elevated.")
+    assert code == 2 and "the title" in output and "label for staff" in output, output
+    assert all(not messages for messages in slack.messages.values())
+
+
+def test_a_customers_detail_is_refused_where_it_reaches_the_customer(project: Project, slack: FakeSlack) -> None:
+    code, output = post(project, "--only", "ops,acme-slack", "--title", "API errors", "-C", "api",
+                        "--for", "acme", "Internal only: the cause was CHG-4411.", "Errors are elevated.")
+    assert code == 2 and "--for acme" in output and "acme-slack" in output, output
+    assert all(not messages for messages in slack.messages.values())
+    code, output = post(project, "--only", "ops,acme-slack", "--title", "API errors", "-C", "api",
+                        "Errors are elevated. [for acme]Internal only: your circuit CHG-4411.[/for]")
+    assert code == 2 and "as acme reads it" in output, output
+    assert all(not messages for messages in slack.messages.values())
+
+
+def test_a_follow_up_of_an_incident_kept_to_staff_may_say_it(project: Project, slack: FakeSlack) -> None:
+    incident_id = opened(project, "--only", "ops", "Errors are elevated.")
+    # no wider than before: the page and the public channel are skipped, so this goes to staff alone
+    code, output = post(project, "-i", incident_id, "Internal only: the cause was CHG-4411.")
+    assert code == 0, output
+    assert LEAK in said(slack, "C0OPS00001") and not slack.messages["C0PUB00001"]
+    assert LEAK not in public_files(project)
+    # widened to the public, the same line is refused
+    code, output = post(project, "-i", incident_id, "--widen", "Internal only: CHG-4412.")
+    assert code == 2 and "label for staff" in output, output
+
+
+def test_an_amendment_and_a_postmortem_are_read_too(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    incident_id = opened(project, "Errors are elevated.")
+    amended = project.cli("amend", incident_id, "1", "--yes", "Errors are elevated.\n\nInternal: CHG-4411.")
+    assert amended.exit_code == 2 and "label for staff" in amended.output, amended.output
+    assert project.cli("resolve", incident_id, "--yes", "Fixed.").exit_code == 0
+    document = tmp_path / "pm.md"
+    document.write_text("# What happened\n\nA router failed.\n\n- Confidential: CHG-4411 was the change.\n",
+                        encoding="utf-8")
+    written = project.cli("postmortem", incident_id, "--yes", "--file", str(document))
+    assert written.exit_code == 2 and "the postmortem" in written.output, written.output
+    assert LEAK not in json.dumps({k: [m.text for m in v] for k, v in slack.messages.items() if k != "C0OPS00001"})
+    assert LEAK not in public_files(project)
