@@ -1084,109 +1084,283 @@ def _round_instruction_as_read(content: str) -> bool:
 def staff_label(text: str) -> str | None:
     """A label in ``text`` that keeps what its line says from outsiders, as typed: heading a line or a sentence
     ("Internal only: the cause was CHG-4411", "CONFIDENTIAL — ...", "**Staff note:** ...", "Do not share: ...", "Nur
-    intern: ..."), standing alone on one ("INTERNAL ONLY"), or between breaks after its detail ("Cause: CHG-4411 —
-    internal only", "Cause: CHG-4411; strictly confidential"); None if there is none. Brackets mark such labels
-    anywhere (``lookalike``); unbracketed, a label needs the breaks that make it one (a colon, a semicolon, a dash,
-    "|", the end of a line or sentence), so "Internal DNS resolvers are failing" and "Private Link: errors" stay
-    prose. Staff write such lines to staff channels as a matter of course, so only what goes beyond staff is refused
-    (``broadcaster.operations.posting``). Read folded as markers are, so lookalikes count."""
-    for reading in _readings(text.replace("|", ";")):  # "|" folds to "l", a letter; it breaks as ";" does
+    intern: ..."), standing alone on one ("INTERNAL ONLY"), or between breaks or commas beside its detail ("Cause:
+    CHG-4411 — internal only", "Internal only, the cause was CHG-4411"); None if there is none. Brackets mark such
+    labels anywhere (``lookalike``); unbracketed, a label needs the breaks that make it one (a colon, a semicolon, a
+    dash, an arrow, "|", a symbol, the end of a line or sentence), so "Internal DNS resolvers are failing" and
+    "Private Link: errors" stay prose. Staff write such lines to staff channels as a matter of course, so only what
+    goes beyond staff is refused (``broadcaster.operations.posting``). Read folded as markers are, so lookalikes
+    count, and as drawn: HTML tags are no text ("<b>Internal only:</b>"), a block tag ends a line."""
+    shown = _LINE_SEPARATORS.sub("\n", text)
+    shown = _PIPE_BREAK.sub(";", shown)  # "|" folds to "l", a letter; between spaces it breaks as ";" does
+    for reading in _readings(shown):
         folded, where = fold(reading)
+        folded = _without_tags(folded)
+        capitals = [reading[at].isupper() for at in where]
         for start in _HEAD_STARTS.finditer(folded):
-            found = _label_in_sentence(folded, start.end())
+            found = _label_in_sentence(folded, start.end(), capitals)
             if found is not None:
                 return text[where[found[0]]:where[found[1] - 1] + 1]
     return None
 
 
-def _label_in_sentence(folded: str, start: int) -> tuple[int, int] | None:
-    """The span of a label among the parts of the line or sentence from ``start`` (``staff_label``). A part after a
-    colon that ends its sentence is a key's value ("Impact: internal only", "Network: private"), no label."""
+_LINE_SEPARATORS = re.compile("[\r\v\f\x85\u2028\u2029]")
+_PIPE_BREAK = re.compile(r"(?:(?<=\s)|^)\|(?=\s|$)|(?<=\S)\|(?=\s)|(?<=\s)\|(?=\S)", re.MULTILINE)
+_TAG = re.compile(r"\[(/?)([a-z][a-z0-9]*)(?:\s[^\[\]]*)?/?\]")
+# Tags a browser draws as a new block: what follows starts a line ("<p>INTERNAL ONLY</p><p>CHG-4411 ...").
+_BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+               "pre", "hr", "blockquote", "summary", "details", "dt", "dd", "dl")
+
+
+def _without_tags(folded: str) -> str:
+    """``folded`` with each HTML or BBCode formatting tag blanked out (folded "<b>" is "[b]"), a block tag's as a
+    line's end; the same length, so offsets still name the typed text."""
+    if "[" not in folded:
+        return folded
+    tags, blocks = _folded_formatting_tags(), _folded_block_tags()
+
+    def blank(match: re.Match[str]) -> str:
+        if match.group(2) not in tags and match.group(2) not in blocks:
+            return match.group()
+        return ("\n" if match.group(2) in blocks else " ") + " " * (len(match.group()) - 1)
+
+    return _TAG.sub(blank, folded)
+
+
+@lru_cache(maxsize=1)
+def _folded_block_tags() -> frozenset[str]:
+    return frozenset(fold(tag)[0] for tag in _BLOCK_TAGS)
+
+
+def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool]) -> tuple[int, int] | None:
+    """The span of a label among the parts of the line or sentence from ``start`` (``staff_label``; ``capitals``:
+    whether each folded character was typed as a capital). A value after a key that names what was affected,
+    ending its sentence, is no label ("Impact: internal only", "Network — private"); a table row's cells after its
+    first are values, where only an instruction counts; a question labels nothing ("Internal? No, ...")."""
     lead = _LEAD.match(folded, start)
     at = lead.end() if lead else start
     end = _SENTENCE_END.search(folded, at)
-    pieces = re.split(f"({_PART_BREAK})", folded[at:end.start() if end else len(folded)])
+    stop = end.start() if end else len(folded)
+    if folded[stop:stop + 1] == "?":
+        return None
+    row = folded[start:at].lstrip(" \t").startswith(";")  # "| Network | private |": the "|" read as ";"
+    pieces = re.split(f"({_PART_BREAK})", folded[at:stop])
+    key = ""
     for index in range(0, len(pieces), 2):
         part = pieces[index]
         span, at = (at, at + len(part)), at + len(part) + len(pieces[index + 1] if index + 1 < len(pieces) else "")
-        trimmed = _trimmed(folded, *span)
         before = pieces[index - 1].strip() if index else ""
         after = pieces[index + 1].strip() if index + 1 < len(pieces) else ""
-        if trimmed is None or (before == ":" and after != ":"):
+        trimmed = _trimmed(folded, *span)
+        if trimmed is None:
+            key = ""
             continue
         head = folded[trimmed[0]:trimmed[1]]
         words = _run_words(head)[0]
-        if _labels_for_staff(head, words, heading=not index) or (
+        if index and key in _folded(_DESCRIPTIVE_KEYS) and after in ("", ";"):
+            key = words[-1] if words else ""
+            continue  # "Impact: internal only.", "Impact — internal only."
+        where = "value" if row else "after" if index else "head"
+        if _labels_for_staff(head, words, where=where, after_a_key=before == ":") or (
                 words == [_TLP] and _restricted_tlp([_TLP, *_run_words(folded[at:at + 12])[0][:1]])):
             return trimmed
+        found = _label_among_commas(head, trimmed[0]) or (
+            _shouted_label(head, capitals[trimmed[0]:trimmed[1]], trimmed[0]) if where == "head" else None)
+        if found is not None:
+            return found
+        key = words[-1] if words else ""
+    return None
+
+
+def _label_among_commas(part: str, offset: int) -> tuple[int, int] | None:
+    """An instruction between a part's commas ("Internal only, the cause was ...", "Cause: CHG-4411, internal only",
+    "The cause, internal only, was ..."): the span of the first, from ``offset``."""
+    if "," not in part:
+        return None
+    for comma in _COMMA_PARTS.finditer(part):
+        if comma.group().strip()[:1] in "([`":
+            continue  # a bracket's, a code span's: the bracket rules judge them
+        words, broken = _run_words(_without_brackets(comma.group()))
+        if words and len(words) <= _MAX_RUN_WORDS and _head_instruction(words, broken):
+            stripped = comma.group().strip()
+            begin = offset + comma.start() + comma.group().index(stripped)
+            return begin, begin + len(stripped)
+    return None
+
+
+def _shouted_label(part: str, capitals: Sequence[bool], offset: int) -> tuple[int, int] | None:
+    """A label typed in capitals opening a part, its detail after it without a break: "INTERNAL ONLY the cause was
+    CHG-4411", "CONFIDENTIAL root cause ..." (the capitals set it apart as a break would)."""
+    shouted = 0
+    for word in re.finditer(r"[^\W\d_]+", part):
+        if not all(capitals[word.start():word.end()]):
+            break
+        shouted = word.end()
+    if not shouted or shouted == len(part):
+        return None
+    words, broken = _run_words(part[:shouted])
+    if _head_instruction(words, broken) or _labelled_alone(part[:shouted], words):
+        return offset, offset + shouted
     return None
 
 
 def _trimmed(folded: str, start: int, stop: int) -> tuple[int, int] | None:
-    """``folded[start:stop]`` without the spaces and emphasis marks around it; None if it is empty or longer than a
-    label runs."""
+    """``folded[start:stop]`` without the spaces and emphasis marks around it; None if it is empty."""
     while start < stop and folded[start] in _AROUND_A_PART:
         start += 1
     while stop > start and folded[stop - 1] in _AROUND_A_PART:
         stop -= 1
-    return (start, stop) if 0 < stop - start <= _LONGEST_LABEL else None
+    return (start, stop) if start < stop else None
 
 
-# Where a line's label may start: a line's head (after a quote's ">", folded "]", a list's bullet or number, a
-# heading's "#", emphasis or decoration), or a sentence's. A sentence ends at ".", "!" or "?" before a space, or at
-# its line's end. Its parts are cut at ":" (every lookalike colon folds to it), ";" (and "|", read as one), an em
-# dash ("ー"), and a dash spaced on both sides.
-_HEAD_STARTS = re.compile(r"^|(?<=[.!?])[ \t]+", re.MULTILINE)
-_LEAD = re.compile(r"[ \t\]#*_~+·=-]*(?:[lo0-9]{1,3}[.)][ \t]+)?")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
-_PART_BREAK = r"[:;ー]|[ \t]+-+(?=[ \t])"
+# Where a line's label may start: a line's head (after a quote's ">", folded "]", a list's bullet, number, letter or
+# task box, a heading's "#", emphasis, decoration, a symbol or a chat's mention, "@channel"), or a sentence's,
+# after its ".", "!" or "?" and any closing quote, bracket or emphasis. A sentence ends there or at its line's end.
+# Its parts are cut at ":" (every lookalike colon folds to it), ";" (and "|", read as one), an em dash ("ー"), a
+# dash or "/" spaced on both sides, a dash spaced before it, an arrow ("→", "->", "=>"), "»" (folded "]") spaced,
+# "·" ("•" folds to it), a symbol ("✅", "🔒"), and emphasis doubled ("**INTERNAL ONLY** the cause ...").
+_CLOSING = "\"'’”)\\]*_~"
+_HEAD_STARTS = re.compile(rf"^|(?<=[.!?。])[{_CLOSING}]*[ \t]+", re.MULTILINE)
+_LEAD = re.compile(r"(?:[ \t\]#*_~+·=;>-]|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|-])*"
+                   r"(?:\[[ x]\][ \t]+)?(?:(?:[lo0-9]{1,3}|[a-z]|[ivx]{1,4})[.)][ \t]+|\((?:[lo0-9]{1,3}|[a-z])\)[ \t]+)?"
+                   r"(?:(?:@[\w.-]+|\[![a-z]+\])[ \t]+)*")
+_SENTENCE_END = re.compile(rf"[.!?。](?=[{_CLOSING}]*(?:\s|$))|\n")
+_PART_BREAK = (r"[:;ー→⇒➔·]|[ \t]+\](?=[ \t])|[ \t]+-+(?=[ \t])|[ \t]+-(?=[^\W\d_])|[ \t]+/(?=[ \t])|-+\]|=\]|\*\*|__"
+               r"|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|*_~#=+^`-]")
+_COMMA_PARTS = re.compile(r"[^,]+")
 _AROUND_A_PART = frozenset(" \t*_~")
 _LONGEST_LABEL = 80
 # Words that, beside a restricting or label word, keep a head a label: "Internal note:", "Interne Notiz:", "Intern
-# anteckning:", "Confidential info:", "Internal FYI:".
-_NOTE_WORDS = ("note", "notes", "comment", "comments", "remark", "remarks", "detail", "details", "context", "memo",
-               "fyi", "aside", "notiz", "notizen", "anmerkung", "hinweis", "anteckning", "anteckningar", "kommentar",
-               "kommentarer", "detaljer")
+# anteckning:", "Confidential info:", "Internal FYI:", "Internal update:". Not "comment", a help desk's feature
+# ("Private comments: delayed").
+_NOTE_WORDS = ("note", "notes", "remark", "remarks", "detail", "details", "context", "memo", "fyi", "aside", "update",
+               "updates", "summary", "notiz", "notizen", "anmerkung", "hinweis", "anteckning", "anteckningar",
+               "notering", "meddelande", "detaljer", "zwecke", "zweck", "andamal")
+# Sayings that, heading a line, keep it among those who read it: "Between us: ...", "Keep under wraps: ...".
+_HEAD_IDIOMS = (("between", "us"), ("just", "between", "us"), ("under", "wraps"), ("keep", "under", "wraps"),
+                ("keep", "this", "under", "wraps"), ("unter", "uns"), ("mellan", "oss"), ("not", "for", "sharing"),
+                ("no", "external", "sharing"), ("not", "for", "the", "status", "page"), ("not", "for", "the", "page"),
+                ("not", "for", "the", "public"))
+# Keys whose value says what was affected: "Impact: internal only", "Network: private", "Scope: internal".
+_DESCRIPTIVE_KEYS = ("impact", "status", "scope", "affected", "affects", "network", "networks", "region", "regions",
+                     "environment", "repository", "repositories", "repo", "repos", "endpoint", "endpoints", "access",
+                     "auswirkung", "auswirkungen", "betroffen", "paverkan", "paverkat")
+# Verbs beside a negation that, heading a line, tell staff what not to do with it: "Do not post:", "Don't mention:".
+_HEAD_PUBLIC_VERBS = ("post", "mention", "repeat", "spread", "circulate", "disclose", "leak", "forward", "release")
+# What a bare instruction heading a line may hold besides its verb: "Please do not share this with customers";
+# "Do not share this code with anyone" advises (a noun).
+_BARE_BETWEEN = ("the", "following", "with", "outside", "of", "to", "yet", "until", "anyone", "anybody", "it", "this",
+                 "these", "here", "now", "please")
 
 
-def _labels_for_staff(part: str, words: Sequence[str], *, heading: bool) -> bool:
+def _labels_for_staff(part: str, words: Sequence[str], *, where: str, after_a_key: bool) -> bool:
     """Whether a part of a line (folded; ``words``: its words) is, as a whole, a label keeping its line from
-    outsiders. Anywhere: an instruction ("internal only", "do not share", "strictly confidential", "off the record")
-    or a confidentiality label alone ("confidential", "private"). Heading its line or sentence, also an instruction
-    that opens it ("Not for customers", "Keep internal"), respelled too as round brackets are read (``_respelled``:
-    "Int3rnal only"), label words alone with their companions ("Internal", "Company confidential", "For internal
-    use", "Internal note", "Restricted"), and staff named alone or with a note or "for" ("Staff", "Staff note",
-    "Note to staff", "For SRE"; "Ops" alone names a team). A part that only starts with a label is prose: "Only
-    internal systems are affected", "Internal only services are degraded". A bracket is read without its content
-    ("Internal only (ops)"); a part opening with one is the bracket rules' (``lookalike``). After a key a
-    restricting word alone is a value ("Scope: internal")."""
+    outsiders. ``where``: "head" (heading its line or sentence), "after" (after a break) or "value" (a table's
+    cell). Anywhere: an instruction ("internal only", "do not share", "strictly confidential", "off the record").
+    After a break also a confidentiality label alone ("confidential"), an instruction that opens the part ("not for
+    customers", "keep internal"), and, after a dash or ";" rather than a key's colon, label and staff words alone
+    ("— staff note"). Heading its line: all of these, respelled too as round brackets are read (``_respelled``:
+    "Int3rnal only"), "Not public", and label words alone with their companions ("Internal", "Company
+    confidential", "For internal use", "Internal note", "Restricted"), staff named alone or with a note ("Staff",
+    "Note to staff"; "Ops" and "Engineering note" name a team). A part that only starts with a label is prose:
+    "Only internal systems are affected", "Internal only services are degraded"; so is advice with an object ("Do
+    not share your API keys", "Keep private keys safe"). A bracket is read without its content ("Internal only
+    (ops)"); a part opening with one is the bracket rules' (``lookalike``)."""
     if not words or part[:1] in "([":
         return False
-    part = _BRACKETED_GROUP.sub(" ", part)
-    words = _run_words(part)[0]
-    if not words:
+    part = _without_brackets(part)
+    words, broken = _run_words(part)
+    if not words or len(part) > _LONGEST_LABEL:  # measured without its brackets: "Internal only (for ...): ..."
         return False
-    if not heading:
-        return len(words) <= _MAX_RUN_WORDS and (_instruction(words, _run_words(part)[1])
-                                                 or _labelled_alone(part, words))
-    polite = _folded(_POLITE)
-    for reading in dict.fromkeys((part, _respelled(part))):
+    if where == "value":
+        return len(words) <= _MAX_RUN_WORDS and _head_instruction(words, broken)
+    readings = [part] if where == "after" else list(dict.fromkeys((part, _respelled(part), _untypoed(part))))
+    for reading in readings:
         read_words, read_broken = _run_words(reading)
-        opening = next((n for n, word in enumerate(read_words) if word not in polite), len(read_words))
-        if read_words and (_instruction(read_words, read_broken) or _labelled_alone(reading, read_words) or (
-                opening < len(read_words) and _opens_an_instruction(read_words[opening:], read_broken[opening:], advice=False))):
+        if read_words and len(read_words) <= _MAX_RUN_WORDS and (
+                _head_instruction(read_words, read_broken) or _labelled_alone(reading, read_words)
+                or (where == "head" and (_not_public(read_words) or tuple(read_words) in _folded_idioms()))):
             return True
-    if len(words) > _MAX_RUN_WORDS or "," in part:  # "Note to staff, and the rest": a list, no label
-        return False
+    if len(words) > _MAX_RUN_WORDS or "," in part or (where == "after" and after_a_key):
+        return False  # "Note to staff, and the rest": a list, no label; "Contact: staff" a key's value
     labels, staff, fillers = _head_label_words()
     if any(word not in labels and word not in staff and word not in fillers for word in words):
         return False
     team = _folded(_TEAM_STAFF_WORDS)
-    return any(word in labels for word in words) or any(word in staff and word not in team for word in words) or (
-        any(word in staff for word in words) and any(word in fillers for word in words))
+    return any(word in labels for word in words) or any(word in staff and word not in team for word in words)
+
+
+def _head_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
+    """An instruction that is the whole of a part of a line: a label phrase ("internal only", "staff only",
+    "strictly confidential", "off the record"), or a bare imperative ("do not share", "please do not post
+    publicly", "not for customers", "keep this internal", "publicera inte"): with nothing but ``_BARE_BETWEEN``
+    after its verb, so that advice with an object stays prose ("Do not share this code with anyone", "Keep private
+    keys safe", "Dela inte ditt lösenord")."""
+    if _label_instruction(words, broken):
+        return True
+    polite = _folded(_POLITE)
+    rest = list(words[next((n for n, word in enumerate(words) if word not in polite), len(words)):])
+    rest_broken = list(broken[len(words) - len(rest):])
+    if not rest:
+        return False
+    negations, public = _folded_restricting_words()[1], _folded_restricting_words()[2] | _folded(_HEAD_PUBLIC_VERBS)
+    bare = _folded(_BARE_BETWEEN) | _folded(_OBJECTLESS) | _folded(_OUTSIDERS) | _folded(_ARTICLES)
+    if rest[0] in negations and len(rest) > 1 and rest[1] in public and not _states(rest[1:]) and all(
+            w in bare for w in rest[2:]):
+        return True  # "do not share", "do not post", "don't mention it to customers"
+    restricting = _folded_restricting_words()[0] | _folded(_ROUND_CORE_MORE)
+    if rest[0] in _folded(_KEEP_WORDS) and rest[-1] in restricting and all(
+            w in _folded(_KEPT_BETWEEN) - {"it"} for w in rest[1:-1]):
+        return True  # "keep internal", "keep this internal"; "keep it private" advises
+    if _forbids(rest, objectless=True):
+        return True
+    return rest[0] in negations and (_for_outsiders(rest[1:], rest_broken[1:]) or _tells_outsiders(rest[1:]))
+
+
+def _untypoed(part: str) -> str:
+    """``part`` with each word of six letters or more that no list knows and is one slip from a restricting word
+    (``_slip_of``) spelled as that word: "Intrnal only", "Interal only", "Confidentail"."""
+    known = _round_vocabulary()
+    restricting = sorted(_folded_restricting_words()[0] | _folded(_ROUND_ALONE))
+
+    def spell(match: re.Match[str]) -> str:
+        word = match.group()
+        if len(word) < 6 or word in known:
+            return word
+        return next((r for r in restricting if _slip_of(word, r)), word)
+
+    return re.sub(r"[^\W\d_]+", spell, part)
+
+
+def _slip_of(word: str, meant: str) -> bool:
+    """A letter left out, doubled or two swapped ("intrnal", "internnal", "internla"); not one letter for another,
+    which makes other words ("interval")."""
+    if abs(len(word) - len(meant)) == 1:
+        return distance(word, meant) == 1
+    return len(word) == len(meant) and sorted(word) == sorted(meant) and distance(word, meant) == 1
+
+
+@lru_cache(maxsize=1)
+def _folded_idioms() -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(fold(word)[0] for word in idiom) for idiom in _HEAD_IDIOMS)
+
+
+def _not_public(words: Sequence[str]) -> bool:
+    """ "Not public", "Non-public", "Nicht öffentlich", "Inte offentligt", "Not yet public" heading a line: in a
+    sentence they state a fact ("the fix is not public yet"), alone before a break they label what follows."""
+    negations, adjectives = _folded_restricting_words()[1], _folded_public_adjectives()[0]
+    core = [word for word in words if word not in _folded(("yet", "noch", "annu"))]
+    return (len(core) == 2 and core[0] in negations and core[1] in adjectives) or core == ["nonpublic"]
+
+
+def _without_brackets(part: str) -> str:
+    """``part`` without its brackets' content, closed ("Internal only (ops)") or cut by the part's break ("Update
+    (private: 10.0.0.0/8) ..." is cut at its colon): a bracket is the bracket rules' to judge (``lookalike``)."""
+    return _UNCLOSED_BRACKET.sub(" ", _BRACKETED_GROUP.sub(" ", part))
 
 
 _BRACKETED_GROUP = re.compile(r"\([^()\[\]]*\)|\[[^()\[\]]*\]")
+_UNCLOSED_BRACKET = re.compile(r"[(\[][^()\[\]]*$|^[^()\[\]]*[)\]]")
 
 
 @lru_cache(maxsize=1)
@@ -1292,21 +1466,14 @@ def _instruction_at(words: Sequence[str], broken: Sequence[bool]) -> bool:
     with or without an object ("do not share", "don't publish it"; "not public" states a fact), or before "for
     customers"; a verb then its negation or a prohibition (``_forbids``); "keep (this) internal"; a restricted TLP
     level; a restricting word beside an "only" word or a degree, or staff with "only" (``_round_label``)."""
-    return _opens_an_instruction(words, broken) or any(
-        _round_label(words[:count]) for count in range(1, min(len(words), _MAX_RUN_WORDS) + 1))
-
-
-def _opens_an_instruction(words: Sequence[str], broken: Sequence[bool], *, advice: bool = True) -> bool:
-    """``_instruction_at`` but for its label phrases: a negation, a prohibition, "keep internal", a TLP level.
-    ``advice``: a negated public verb with an object counts ("do not share it"); without, only "not for customers",
-    "do not tell customers", "do not post publicly" do ("Do not share your API keys" advises)."""
     _, negations, public, _, _, _, between = _folded_restricting_words()
     if words[0] in negations and not _states(words[1:]) and (
-            (advice and _public_index(words[1:], broken[1:], public, between) is not None)
-            or _for_outsiders(words[1:], broken[1:]) or _tells_outsiders(words[1:])):
+            _public_index(words[1:], broken[1:], public, between) is not None or _for_outsiders(words[1:], broken[1:])
+            or _tells_outsiders(words[1:])):
         return True
-    return (_forbids(words, objectless=False) or _keeps_internal(words, broken)
-            or (words[0] == _TLP and _restricted_tlp(words[:2])))
+    if _forbids(words, objectless=False) or _keeps_internal(words, broken) or (words[0] == _TLP and _restricted_tlp(words[:2])):
+        return True
+    return any(_round_label(words[:count]) for count in range(1, min(len(words), _MAX_RUN_WORDS) + 1))
 
 
 def _for_outsiders(words: Sequence[str], broken: Sequence[bool]) -> bool:

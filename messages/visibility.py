@@ -462,13 +462,19 @@ def texts_read_by(incident: Incident, update: Update, readers: Visibility) -> li
     """What ``readers`` (the public or one audience; staff read everything) read of ``update`` as written: the
     incident's public title, the message as they read it, and for an audience its ``--for`` detail; each with the
     name the operator knows the field by."""
-    what = "the postmortem" if update.kind == "postmortem" else "the message"
+    return written_texts_read_by(incident.title, update.raw_message, update.kind, update.audience_detail, readers)
+
+
+def written_texts_read_by(title: str, raw_message: str, kind: str, audience_detail: Sequence[Sequence[str]],
+                          readers: Visibility) -> list[tuple[str, str]]:
+    """``texts_read_by`` of an update's fields (an imported record's, before it is an ``Update``)."""
+    what = "the postmortem" if kind == "postmortem" else "the message"
     if readers.level == Level.PUBLIC:
-        return [("the title", incident.title), (what, public_text(update.raw_message, what))]
+        return [("the title", title), (what, public_text(raw_message, what))]
     audience = readers.audience
-    return [("the title", incident.title),
-            (f"{what} as {audience} reads it", audience_text(update.raw_message, audience, what)),
-            *((f"--for {key}", text) for key, text in update.audience_detail if key == audience)]
+    return [("the title", title),
+            (f"{what} as {audience} reads it", audience_text(raw_message, audience, what)),
+            *((f"--for {key}", text) for key, text in audience_detail if key == audience)]
 
 
 def _span_texts(update: Update, which: Callable[[Segment], bool]) -> list[str]:

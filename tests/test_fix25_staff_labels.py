@@ -12,8 +12,10 @@ and two customers' channels (``tests/test_audiences.py``'s), and the page built 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from broadcaster.messages import gate
@@ -48,7 +50,6 @@ LABELLED = [
     ("off-the-record", "Off the record: the cause was CHG-4411."),
     ("for-internal-use", "For internal use: the cause was CHG-4411."),
     ("internal-note", "Internal note: the cause was CHG-4411."),
-    ("for-sre", "For SRE: the cause was CHG-4411."),
     ("keep-internal", "Keep internal: the cause was CHG-4411."),
     ("restricted", "Restricted: the cause was CHG-4411."),
     ("second-sentence", "API errors are elevated. Internal only: the cause was CHG-4411."),
@@ -84,6 +85,39 @@ LABELLED = [
     ("do-not-tell-customers", "Do not tell customers: the cause was CHG-4411."),
     ("emoji-before", "\U0001f512 Internal only: the cause was CHG-4411."),
     ("bracket-inside", "Internal (ops) only: the cause was CHG-4411."),
+    # review 25a
+    ("comma", "Internal only, the cause was CHG-4411."),
+    ("comma-after", "Cause: CHG-4411, internal only."),
+    ("html-bold", "<b>Internal only:</b> the cause was CHG-4411."),
+    ("html-paragraphs", "<p>INTERNAL ONLY</p><p>The cause was CHG-4411.</p>"),
+    ("html-details", "<details><summary>Internal only</summary>The cause was CHG-4411.</details>"),
+    ("note-key", "Note: internal only. The cause was CHG-4411."),
+    ("fyi-do-not-share", "FYI: do not share. The cause was CHG-4411."),
+    ("after-a-colon", "The cause was CHG-4411: internal only."),
+    ("arrow", "Internal only \u2192 the cause was CHG-4411."),
+    ("ascii-arrow", "Internal only -> the cause was CHG-4411."),
+    ("spaced-slash", "Internal only / the cause was CHG-4411."),
+    ("en-dash-unspaced", "Internal only \u2013the cause was CHG-4411."),
+    ("emoji-between", "Errors rose \u2705 Internal only: the cause was CHG-4411."),
+    ("mention", "@channel Internal only: the cause was CHG-4411."),
+    ("bold-no-colon", "**INTERNAL ONLY** the cause was CHG-4411."),
+    ("after-a-quote", "Errors rose.\" Internal only: the cause was CHG-4411."),
+    ("task-box", "- [ ] Internal only: the cause was CHG-4411."),
+    ("letter-bullet", "a) Internal only: the cause was CHG-4411."),
+    ("dash-not-for-customers", "The cause was CHG-4411 - not for customers."),
+    ("dash-staff-note", "The cause was CHG-4411 \u2014 staff note."),
+    ("not-public", "Not public: the cause was CHG-4411."),
+    ("nicht-offentlich", "Nicht \u00f6ffentlich \u2014 die Ursache war CHG-4411."),
+    ("do-not-post", "Do not post: the cause was CHG-4411."),
+    ("internal-update", "Internal update: the cause was CHG-4411."),
+    ("interne-zwecke", "Nur f\u00fcr interne Zwecke: die Ursache war CHG-4411."),
+    ("between-us", "Between us: the cause was CHG-4411."),
+    ("pipe-as-letter", "|nternal only: the cause was CHG-4411."),
+    ("line-separator", "Errors are elevated.\u2028Internal only: the cause was CHG-4411."),
+    ("shouted-without-a-break", "INTERNAL ONLY the cause was CHG-4411."),
+    ("typo", "Intrnal only: the cause was CHG-4411."),
+    ("long-bracket", "Internal only (for the ops and SRE teams and the people on the incident bridge today): CHG-4411."),
+    ("long-comma", "Internal only, do not share with customers or partners under any circumstances: CHG-4411."),
 ]
 
 # Published as before: a line's head that names a thing, a status word or a key, and labels inside prose.
@@ -119,7 +153,23 @@ PROSE = [
     # a key's value after a colon that ends the sentence
     ("impact-internal-only", "Impact: internal only (no customers affected)."),
     ("status-internal-only", "Status: internal only."),
+    ("status-dash-internal-only", "Status \u2014 internal only."),
     ("network-private", "Network: private."),
+    ("impact-dash-internal-only", "Impact \u2014 internal only."),
+    ("forward-advice", "Please don't forward this email."),
+    ("share-this-code", "Do not share this code with anyone."),
+    ("keep-private-keys", "Keep private keys safe."),
+    ("keep-it-private", "Never share your API key. Keep it private."),
+    ("keep-internal-runbooks", "3. Keep internal runbooks up to date."),
+    ("swedish-advice", "Dela inte ditt l\u00f6senord med n\u00e5gon."),
+    ("table-row", "| Customer data | Confidential | not accessed |"),
+    ("engineering-note", "Engineering note: the fix requires a restart of your workers."),
+    ("for-sre", "For SRE teams: the new runbook is in the docs."),
+    ("private-comments", "Private comments: delayed."),
+    ("question", "Internal? No, this affected customers."),
+    ("interval-only", "Interval only: every 5 minutes."),
+    ("caps-component", "API errors are elevated in EU-WEST."),
+    ("caps-nda-prose", "NDA signing is slow."),
 ]
 
 # Refused, decided: a label alone before a colon reads as one, whatever the operator meant. The refusal says to
@@ -127,7 +177,6 @@ PROSE = [
 DECIDED = [
     ("internal-only-scope", "Internal only: no customer impact."),
     ("impact-list", "Impact:\n- External: errors for 20 minutes\n- Internal: dashboards down"),
-    ("forward-advice", "Please don't forward this email."),
 ]
 
 
@@ -185,7 +234,7 @@ def opened(project: Project, *args: str) -> str:
 
 @pytest.mark.parametrize("text", [c[1] for c in LABELLED], ids=[c[0] for c in LABELLED])
 def test_a_labelled_line_is_refused_where_it_goes_beyond_staff(project: Project, slack: FakeSlack, text: str) -> None:
-    code, output = post(project, "--title", "API errors", "-C", "api", text)
+    code, output = post(project, "--title", "API errors", "-C", "api", "--", text)
     assert code == 2, output
     if "invisible or control character" not in output:  # a zero-width space, a soft hyphen: refused before
         assert "label for staff" in output and "--only" in output and "Nothing was stored or sent" in output
@@ -196,9 +245,9 @@ def test_a_labelled_line_is_refused_where_it_goes_beyond_staff(project: Project,
 
 @pytest.mark.parametrize("text", [c[1] for c in PROSE], ids=[c[0] for c in PROSE])
 def test_prose_is_published(project: Project, slack: FakeSlack, text: str) -> None:
-    code, output = post(project, "--title", "API errors", "-C", "api", text)
+    code, output = post(project, "--title", "API errors", "-C", "api", "--", text)
     assert code == 0, output
-    assert text.split(":")[0] in said(slack, "C0PUB00001")
+    assert json.dumps(text.split(":")[0].split("|")[-1].strip())[1:-1] in said(slack, "C0PUB00001")
 
 
 def test_sent_to_staff_alone_it_goes_out_as_written(project: Project, slack: FakeSlack) -> None:
@@ -263,3 +312,72 @@ def test_an_amendment_and_a_postmortem_are_read_too(project: Project, slack: Fak
     assert written.exit_code == 2 and "the postmortem" in written.output, written.output
     assert LEAK not in json.dumps({k: [m.text for m in v] for k, v in slack.messages.items() if k != "C0OPS00001"})
     assert LEAK not in public_files(project)
+
+
+# -- an imported record --------------------------------------------------------------------------------------------
+
+
+def exported_record(project: Project, *args: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Post ``args`` to a fresh incident and export the store: (the header, the incident's record)."""
+    opened(project, *args)
+    target = project.root / "export.jsonl"
+    assert project.cli("store", "export", str(target)).exit_code == 0
+    header, record = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    return header, record
+
+
+def import_into_fresh(project: Project, tmp_path: Path, header: object, record: object) -> tuple[int, str]:
+    fresh = Project(tmp_path / "fresh", env=dict(project.env))
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    source = tmp_path / "edited.jsonl"
+    source.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in (header, record)),
+                      encoding="utf-8")
+    imported = fresh.cli("store", "import", str(source))
+    listed = json.loads(fresh.cli("list", "--json").stdout)
+    return imported.exit_code, imported.output + json.dumps(listed)
+
+
+def test_an_imported_record_the_page_would_show_is_refused(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    header, record = exported_record(project, "Errors are elevated.")
+    [update] = record["updates"]
+    update["raw_message"] = "Errors are elevated.\n\nInternal only: the cause was CHG-4411."
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    assert code == 2 and "label for staff" in output and "Internal only" in output, output
+    assert "Nothing was imported" in output and LEAK not in output.split("Nothing was imported")[1], output
+
+
+def test_an_imported_record_kept_to_staff_may_say_it(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    header, record = exported_record(project, "--only", "ops", "Internal only: the cause was CHG-4411.")
+    [update] = record["updates"]
+    assert {d["visibility"] for d in update["deliveries"] if d["state"] == "skipped"} >= {"public"}
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    assert code == 0, output
+
+
+# -- the title: read where it is new to a reader (review 25a) ----------------------------------------------------
+
+
+def test_a_title_kept_to_staff_is_read_when_the_incident_is_widened(project: Project, slack: FakeSlack) -> None:
+    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "Internal: CHG-4411 rollout", "-C", "api",
+                                 "Errors are elevated.")
+    assert code == 0, out
+    incident_id = str(out["incident_id"])
+    code, output = post(project, "-i", incident_id, "More errors.")  # no wider than before: staff alone
+    assert code == 0, output
+    code, output = post(project, "-i", incident_id, "--widen", "Errors are elevated.")
+    assert code == 2 and "the title" in output and "label for staff" in output, output
+    assert not slack.messages["C0PUB00001"] and LEAK not in public_files(project)
+
+
+def test_a_title_stored_before_the_rule_does_not_stop_its_follow_ups(project: Project, slack: FakeSlack) -> None:
+    incident_id = opened(project, "Errors are elevated.")
+    # an incident titled before this rule existed (or imported by an older version): its title is public already
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        db.execute("UPDATE incidents SET title = ? WHERE id = ?", ("Internal: API errors", incident_id))
+    code, output = post(project, "-i", incident_id, "We found the cause.")
+    assert code == 0, output
+    assert "We found the cause." in said(slack, "C0PUB00001")
+    # a new title is read again
+    code, output = post(project, "-i", incident_id, "--title", "Confidential: API errors", "Still working on it.")
+    assert code == 2 and "the title" in output, output

@@ -236,15 +236,25 @@ def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[Pla
     return left_out
 
 
-def refuse_staff_labels_beyond_staff(incident: Incident, update: Update, planned: Sequence[PlannedDelivery]) -> None:
+def refuse_staff_labels_beyond_staff(store: Store, incident: Incident, update: Update,
+                                     planned: Sequence[PlannedDelivery], *, new: bool) -> None:
     """An update whose text beyond staff holds a line labelled for staff ("Internal only: the cause was ...",
     ``gate.staff_label``) is refused when it goes anywhere but internal destinations: the label shows the operator
-    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written."""
+    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written. The title
+    is read where it is new to a reader (a new incident, a new title, readers not told of the incident before), so
+    that an incident titled before this rule, or for staff and then widened, is read once, not refused on every
+    follow-up and every step the tick posts."""
     beyond = [p for p in planned if p.state != DeliveryState.SKIPPED
               and Visibility.parse(p.visibility).level != Level.INTERNAL]
+    if not beyond:
+        return
+    before = None if new else store.incident(incident.id)
+    told = set() if before is None else {d.visibility for d in store.deliveries(incident_id=incident.id)
+                                         if d.state != DeliveryState.SKIPPED}
     for readers in sorted({Visibility.parse(p.visibility) for p in beyond}, key=str):
+        title_known = before is not None and before.title == incident.title and str(readers) in told
         for field_name, text in texts_read_by(incident, update, readers):
-            label = gate.staff_label(text)
+            label = None if field_name == "the title" and title_known else gate.staff_label(text)
             if label is None:
                 continue
             names = ", ".join(sorted({p.destination for p in beyond}))
@@ -430,7 +440,7 @@ def publish(
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
         planned = delivery_plan(config, incident, update, only, skip, earlier, store, widen=widen)
-    refuse_staff_labels_beyond_staff(incident, update, planned)
+    refuse_staff_labels_beyond_staff(store, incident, update, planned, new=new)
     if not new:
         refuse_hidden_header_change(config, store, incident, planned)
     elif _kept_from_the_public(planned):

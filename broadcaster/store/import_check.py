@@ -27,12 +27,13 @@ from broadcaster.messages import gate
 from broadcaster.messages.model import (
     INCIDENT_LIFECYCLE,
     MAINTENANCE_LIFECYCLE,
+    PUBLIC,
     ComponentStatus,
     Impact,
     Status,
     Visibility,
 )
-from broadcaster.messages.visibility import PRIVATE_KINDS, public_title
+from broadcaster.messages.visibility import PRIVATE_KINDS, public_title, written_texts_read_by
 from broadcaster.store.records import REMOTE_ORIGINS
 from broadcaster.times import WINDOW_AHEAD
 
@@ -112,6 +113,7 @@ def check_record(
         _notices_go_to_their_readers(updates)
         _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names])
         _private_title_kept_out(checked_incident)  # after the markers: a mistyped one is the clearer refusal
+        _no_staff_labels_beyond_staff(checked_incident, updates)
         if components is not None:
             _components_configured(checked_incident, updates, components)
     except _Bad as bad:
@@ -162,6 +164,33 @@ def _notices_go_to_their_readers(updates: list[dict[str, Any]]) -> None:
                 raise _Bad(f"update #{update['sequence']}: a {update['kind']} is for staff or its own customer, and it "
                            f"has a {delivery['state']} delivery to {delivery['visibility']} readers "
                            f"({delivery['destination']}); mark it skipped or remove it")
+
+
+def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
+    """A line labelled for staff ("Internal only: ...", ``gate.staff_label``) in an update its readers beyond staff
+    read, as ``post`` refuses it: unless the record keeps the update to staff (public deliveries recorded, every
+    delivery beyond staff skipped), the page shows it, so every reader it names is read for (the public's text is
+    in each customer's)."""
+    for update in updates:
+        if update["kind"] in PRIVATE_KINDS:
+            continue  # our own notices, for staff or their own customer
+        deliveries = update["deliveries"]
+        beyond = [d for d in deliveries if d["visibility"] != "internal"]
+        if any(d["visibility"] == str(PUBLIC) for d in beyond) and all(
+                d["state"] == DeliveryState.SKIPPED for d in beyond):
+            continue
+        named = {*update["audiences"], *(key for key, _ in update["audience_detail"]),
+                 *gate.audience_ids(update["raw_message"], "raw_message"),
+                 *(Visibility.parse(d["visibility"]).audience for d in beyond if d["visibility"] != str(PUBLIC))}
+        for readers in [PUBLIC, *(Visibility.of(key) for key in sorted(named))]:
+            for field_name, text in written_texts_read_by(incident["title"], update["raw_message"], update["kind"],
+                                                          update["audience_detail"], readers):
+                label = gate.staff_label(text)
+                if label is not None:
+                    raise _Bad(f"update #{update['sequence']}: {field_name} has {label.strip()!r} heading or ending a "
+                               "line, a label for staff, and the update reaches readers beyond staff; mark its "
+                               "deliveries beyond staff skipped, move that text into [private]...[/private], or "
+                               "reword the line")
 
 
 def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
