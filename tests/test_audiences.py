@@ -48,13 +48,18 @@ def channels_toml(fake: FakeSlack) -> str:
     )
 
 
-@pytest.fixture
-def slack(project: Project) -> Iterator[FakeSlack]:
+def slack_world(project: Project) -> Iterator[FakeSlack]:
+    """The fake Slack with the four channels, ``project`` configured for them (the ``slack`` fixture's body)."""
     fake = FakeSlack(token=SLACK_TOKEN, channels=CHANNELS)
     with fake:
         project.env["SLACK_TOKEN"] = SLACK_TOKEN
         project.write_config(AUDIENCES + channels_toml(fake))
         yield fake
+
+
+@pytest.fixture
+def slack(project: Project) -> Iterator[FakeSlack]:
+    yield from slack_world(project)
 
 
 def said(fake: FakeSlack, channel: str) -> str:

@@ -22,19 +22,15 @@ from broadcaster.messages import gate
 
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
-from tests.test_audiences import AUDIENCES, CHANNELS, SLACK_TOKEN, channels_toml, said
+from tests.test_audiences import said, slack_world
 
 LEAK = "CHG-4411"
 
 
 @pytest.fixture
 def slack(project: Project) -> Iterator[FakeSlack]:
-    """The fake Slack with a public channel, an internal one and two customers' (``tests/test_audiences.py``)."""
-    fake = FakeSlack(token=SLACK_TOKEN, channels=CHANNELS)
-    with fake:
-        project.env["SLACK_TOKEN"] = SLACK_TOKEN
-        project.write_config(AUDIENCES + channels_toml(fake))
-        yield fake
+    """A public, an internal and two customers' Slack channels (``tests/test_audiences.py``)."""
+    yield from slack_world(project)
 
 # Refused wherever it goes beyond staff. Each holds LEAK after its label.
 LABELLED = [
