@@ -1093,20 +1093,30 @@ def staff_label(text: str) -> str | None:
     count, and as drawn: HTML tags are no text ("<b>Internal only:</b>"), a block tag ends a line."""
     shown = _LINE_SEPARATORS.sub("\n", text)
     shown = _PIPE_BREAK.sub(";", shown)  # "|" folds to "l", a letter; between spaces it breaks as ";" does
+    fenced = [match.span() for match in _CODE_FENCE.finditer(shown)]
     for reading in _readings(shown):
         folded, where = fold(reading)
+        if not folded:
+            continue
         folded = _without_tags(folded)
         capitals = [reading[at].isupper() for at in where]
-        for start in _HEAD_STARTS.finditer(folded):
-            found = _label_in_sentence(folded, start.end(), capitals)
+        starts = [start.end() for start in _HEAD_STARTS.finditer(folded)]
+        # "Errors rose.Internal only: ...": a sentence typed without its space, told by its capital
+        starts += [stop.end() for stop in _STOP_BEFORE_A_LETTER.finditer(folded) if capitals[stop.end()]]
+        for start in sorted(starts):
+            code = any(begin <= where[min(start, len(where) - 1)] < end for begin, end in fenced)
+            found = _label_in_sentence(folded, start, capitals, code=code)
             if found is not None:
                 return text[where[found[0]]:where[found[1] - 1] + 1]
     return None
 
 
 _LINE_SEPARATORS = re.compile("[\r\v\f\x85\u2028\u2029]")
+_STOP_BEFORE_A_LETTER = re.compile(r"[.!?](?=[^\W\d_])")
+# A fenced code block: its lines are read for instructions only ("internal: true" in a YAML sample is no label).
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1|\Z)", re.MULTILINE | re.DOTALL)
 _PIPE_BREAK = re.compile(r"(?:(?<=\s)|^)\|(?=\s|$)|(?<=\S)\|(?=\s)|(?<=\s)\|(?=\S)", re.MULTILINE)
-_TAG = re.compile(r"\[(/?)([a-z][a-z0-9]*)(?:\s[^\[\]]*)?/?\]")
+_TAG = re.compile(r"\[(/?)([a-z][a-z0-9]*)(?:[\s=][^\[\]]*)?/?\]")
 # Tags a browser draws as a new block: what follows starts a line ("<p>INTERNAL ONLY</p><p>CHG-4411 ...").
 _BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5", "h6",
                "pre", "hr", "blockquote", "summary", "details", "dt", "dd", "dl")
@@ -1132,11 +1142,14 @@ def _folded_block_tags() -> frozenset[str]:
     return frozenset(fold(tag)[0] for tag in _BLOCK_TAGS)
 
 
-def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool]) -> tuple[int, int] | None:
+def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool], *, code: bool) -> tuple[int, int] | None:
     """The span of a label among the parts of the line or sentence from ``start`` (``staff_label``; ``capitals``:
-    whether each folded character was typed as a capital). A value after a key that names what was affected,
-    ending its sentence, is no label ("Impact: internal only", "Network — private"); a table row's cells after its
-    first are values, where only an instruction counts; a question labels nothing ("Internal? No, ...")."""
+    whether each folded character was typed as a capital; ``code``: a line of a fenced code block, where only a
+    label phrase counts). A value after a key that names what was affected, ending its sentence, is no label
+    ("Impact: internal only", "Network — private"); a table row's cells after its first are values; a question
+    labels nothing ("Internal? No, ..."). Label words alone, or a confidentiality label alone, need a firm break
+    on both sides (a colon, a semicolon, a dash, "|", the line's end), not an arrow, a slash or a symbol, which
+    join words as often ("Internal → external failover", "Private / public subnets")."""
     lead = _LEAD.match(folded, start)
     at = lead.end() if lead else start
     end = _SENTENCE_END.search(folded, at)
@@ -1149,19 +1162,22 @@ def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool]) -> tup
     for index in range(0, len(pieces), 2):
         part = pieces[index]
         span, at = (at, at + len(part)), at + len(part) + len(pieces[index + 1] if index + 1 < len(pieces) else "")
-        before = pieces[index - 1].strip() if index else ""
-        after = pieces[index + 1].strip() if index + 1 < len(pieces) else ""
+        before = pieces[index - 1] if index else ""
+        after = pieces[index + 1] if index + 1 < len(pieces) else ""
         trimmed = _trimmed(folded, *span)
         if trimmed is None:
             key = ""
             continue
         head = folded[trimmed[0]:trimmed[1]]
         words = _run_words(head)[0]
-        if index and key in _folded(_DESCRIPTIVE_KEYS) and after in ("", ";"):
+        if (index and row) or (index and key in _folded(_DESCRIPTIVE_KEYS) and after.strip() in ("", ";")):
             key = words[-1] if words else ""
-            continue  # "Impact: internal only.", "Impact — internal only."
-        where = "value" if row else "after" if index else "head"
-        if _labels_for_staff(head, words, where=where, after_a_key=before == ":") or (
+            continue  # a table's value, "Impact: internal only.", "Impact — internal only."
+        firm = _FIRM_BREAK.fullmatch(after) is not None and (not index or _FIRM_BREAK.fullmatch(before) is not None)
+        where = "code" if code else "after" if index else "head"
+        unclosed = head[:1] in "([" and not re.search(r"[)\]]", folded[trimmed[0]:stop])
+        if _labels_for_staff(head, words, where=where, firm=firm, after_a_key=bool(index) and before.strip() not in _DASHES,
+                             before_a_break=bool(after.strip()), unclosed=unclosed) or (
                 words == [_TLP] and _restricted_tlp([_TLP, *_run_words(folded[at:at + 12])[0][:1]])):
             return trimmed
         found = _label_among_commas(head, trimmed[0]) or (
@@ -1173,15 +1189,16 @@ def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool]) -> tup
 
 
 def _label_among_commas(part: str, offset: int) -> tuple[int, int] | None:
-    """An instruction between a part's commas ("Internal only, the cause was ...", "Cause: CHG-4411, internal only",
-    "The cause, internal only, was ..."): the span of the first, from ``offset``."""
+    """A label phrase between a part's commas ("Internal only, the cause was ...", "Cause: CHG-4411, internal
+    only", "The cause, strictly confidential, was ..."): the span of the first, from ``offset``. Not an imperative,
+    which is advice as often ("If you did not ask for a code, do not share it")."""
     if "," not in part:
         return None
     for comma in _COMMA_PARTS.finditer(part):
-        if comma.group().strip()[:1] in "([`":
+        if comma.group().strip()[:1] in "([`'":
             continue  # a bracket's, a code span's: the bracket rules judge them
         words, broken = _run_words(_without_brackets(comma.group()))
-        if words and len(words) <= _MAX_RUN_WORDS and _head_instruction(words, broken):
+        if words and len(words) <= _MAX_RUN_WORDS and _label_instruction(words, broken):
             stripped = comma.group().strip()
             begin = offset + comma.start() + comma.group().index(stripped)
             return begin, begin + len(stripped)
@@ -1189,8 +1206,9 @@ def _label_among_commas(part: str, offset: int) -> tuple[int, int] | None:
 
 
 def _shouted_label(part: str, capitals: Sequence[bool], offset: int) -> tuple[int, int] | None:
-    """A label typed in capitals opening a part, its detail after it without a break: "INTERNAL ONLY the cause was
-    CHG-4411", "CONFIDENTIAL root cause ..." (the capitals set it apart as a break would)."""
+    """A label phrase typed in capitals opening a part, its detail after it without a break: "INTERNAL ONLY the
+    cause was CHG-4411", "STRICTLY CONFIDENTIAL root cause ..." (the capitals set it apart as a break would). Not a
+    label word alone or an imperative: "CONFIDENTIAL VMs fail to start", "DO NOT SHARE your recovery codes"."""
     shouted = 0
     for word in re.finditer(r"[^\W\d_]+", part):
         if not all(capitals[word.start():word.end()]):
@@ -1199,9 +1217,7 @@ def _shouted_label(part: str, capitals: Sequence[bool], offset: int) -> tuple[in
     if not shouted or shouted == len(part):
         return None
     words, broken = _run_words(part[:shouted])
-    if _head_instruction(words, broken) or _labelled_alone(part[:shouted], words):
-        return offset, offset + shouted
-    return None
+    return (offset, offset + shouted) if _label_instruction(words, broken) else None
 
 
 def _trimmed(folded: str, start: int, stop: int) -> tuple[int, int] | None:
@@ -1221,12 +1237,21 @@ def _trimmed(folded: str, start: int, stop: int) -> tuple[int, int] | None:
 # "·" ("•" folds to it), a symbol ("✅", "🔒"), and emphasis doubled ("**INTERNAL ONLY** the cause ...").
 _CLOSING = "\"'’”)\\]*_~"
 _HEAD_STARTS = re.compile(rf"^|(?<=[.!?。])[{_CLOSING}]*[ \t]+", re.MULTILINE)
-_LEAD = re.compile(r"(?:[ \t\]#*_~+·=;>-]|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|-])*"
-                   r"(?:\[[ x]\][ \t]+)?(?:(?:[lo0-9]{1,3}|[a-z]|[ivx]{1,4})[.)][ \t]+|\((?:[lo0-9]{1,3}|[a-z])\)[ \t]+)?"
-                   r"(?:(?:@[\w.-]+|\[![a-z]+\])[ \t]+)*")
+_DIGIT = "[lo0-9]"  # digits as folded: "1" reads "l", "0" "o"
+_LEAD = re.compile(
+    rf"(?:[ \t]*#{_DIGIT}{{1,4}}[ \t]+)?"
+    r"(?:[ \t\]#*_~+·=;>-]|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|-])*"
+    rf"(?:{_DIGIT}{{4}}-{_DIGIT}{{2}}-{_DIGIT}{{2}}(?:[t ]{_DIGIT}{{2}}:{_DIGIT}{{2}}(?::{_DIGIT}{{2}})?(?:\.{_DIGIT}+)?z?)?"
+    rf"[ \t]+)?(?:{_DIGIT}{{1,2}}:{_DIGIT}{{2}}(?::{_DIGIT}{{2}})?z?(?:[ \t]*(?:utc|grnt|gmt|cet|cest))?[ \t]+)?"
+    rf"(?:\[[ x]\][ \t]+)?(?:(?:{_DIGIT}{{1,3}}|[a-z]|[ivx]{{1,4}})[.)][ \t]+|\((?:{_DIGIT}{{1,3}}|[a-z]|[ivx]{{1,4}})\)[ \t]+"
+    rf"|\[{_DIGIT}{{1,3}}\][ \t]+|#{_DIGIT}{{1,4}}[ \t]+)?"
+    r"(?:(?:cc[ \t]+)?(?:@[\w.-]+|\[[@!][^\[\]]{0,40}\])[ \t,]+)*")
 _SENTENCE_END = re.compile(rf"[.!?。](?=[{_CLOSING}]*(?:\s|$))|\n")
-_PART_BREAK = (r"[:;ー→⇒➔·]|[ \t]+\](?=[ \t])|[ \t]+-+(?=[ \t])|[ \t]+-(?=[^\W\d_])|[ \t]+/(?=[ \t])|-+\]|=\]|\*\*|__"
-               r"|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|*_~#=+^`-]")
+_PART_BREAK = (r"[:;ー→⇒➔·]|[ \t]+(?:\]\]?|//?|~|[=+&#\\‖]|ll)(?=[ \t])|(?<=[^\W\d_])-+(?=[ \t])|[ \t]+-+(?=[ \t])|[ \t]+-(?=[^\W\d_])|-+\]|=\]"
+               r"|\*\*|__|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|*_~#=+^`-]")
+# The breaks that set a label apart for sure; an arrow, a slash, "»", "~", a symbol or emphasis join words as often.
+_DASHES = ("ー", "-", "--", "---")  # what a label after its detail follows ("... — staff note"); not a cell's "|"
+_FIRM_BREAK = re.compile(r"|[:;ー]|[ \t]+-+(?=[ \t])|[ \t]+-+|[ \t]*-+[ \t]*")
 _COMMA_PARTS = re.compile(r"[^,]+")
 _AROUND_A_PART = frozenset(" \t*_~")
 _LONGEST_LABEL = 80
@@ -1235,67 +1260,83 @@ _LONGEST_LABEL = 80
 # ("Private comments: delayed").
 _NOTE_WORDS = ("note", "notes", "remark", "remarks", "detail", "details", "context", "memo", "fyi", "aside", "update",
                "updates", "summary", "notiz", "notizen", "anmerkung", "hinweis", "anteckning", "anteckningar",
-               "notering", "meddelande", "detaljer", "zwecke", "zweck", "andamal")
+               "notering", "meddelande", "detaljer", "zwecke", "zweck", "andamal", "verwendung", "root", "cause",
+               "rca")
 # Sayings that, heading a line, keep it among those who read it: "Between us: ...", "Keep under wraps: ...".
 _HEAD_IDIOMS = (("between", "us"), ("just", "between", "us"), ("under", "wraps"), ("keep", "under", "wraps"),
                 ("keep", "this", "under", "wraps"), ("unter", "uns"), ("mellan", "oss"), ("not", "for", "sharing"),
                 ("no", "external", "sharing"), ("not", "for", "the", "status", "page"), ("not", "for", "the", "page"),
-                ("not", "for", "the", "public"))
+                ("not", "for", "the", "public"), ("not", "for", "publication"), ("far", "ej", "spridas"),
+                ("far", "inte", "spridas"), ("far", "ej", "delas"), ("far", "inte", "delas"))
 # Keys whose value says what was affected: "Impact: internal only", "Network: private", "Scope: internal".
-_DESCRIPTIVE_KEYS = ("impact", "status", "scope", "affected", "affects", "network", "networks", "region", "regions",
+_DESCRIPTIVE_KEYS = ("impact", "status", "scope", "classification", "sensitivity", "affected", "affects", "network", "networks", "region", "regions",
                      "environment", "repository", "repositories", "repo", "repos", "endpoint", "endpoints", "access",
                      "auswirkung", "auswirkungen", "betroffen", "paverkan", "paverkat")
 # Verbs beside a negation that, heading a line, tell staff what not to do with it: "Do not post:", "Don't mention:".
 _HEAD_PUBLIC_VERBS = ("post", "mention", "repeat", "spread", "circulate", "disclose", "leak", "forward", "release")
 # What a bare instruction heading a line may hold besides its verb: "Please do not share this with customers";
 # "Do not share this code with anyone" advises (a noun).
-_BARE_BETWEEN = ("the", "following", "with", "outside", "of", "to", "yet", "until", "anyone", "anybody", "it", "this",
+_BARE_BETWEEN = ("the", "following", "with", "outside", "of", "to", "yet", "until", "anyone", "anybody", "this",
                  "these", "here", "now", "please")
 
 
-def _labels_for_staff(part: str, words: Sequence[str], *, where: str, after_a_key: bool) -> bool:
+def _labels_for_staff(part: str, words: Sequence[str], *, where: str, firm: bool, after_a_key: bool,
+                      before_a_break: bool = False, unclosed: bool = False) -> bool:
     """Whether a part of a line (folded; ``words``: its words) is, as a whole, a label keeping its line from
-    outsiders. ``where``: "head" (heading its line or sentence), "after" (after a break) or "value" (a table's
-    cell). Anywhere: an instruction ("internal only", "do not share", "strictly confidential", "off the record").
-    After a break also a confidentiality label alone ("confidential"), an instruction that opens the part ("not for
-    customers", "keep internal"), and, after a dash or ";" rather than a key's colon, label and staff words alone
-    ("— staff note"). Heading its line: all of these, respelled too as round brackets are read (``_respelled``:
-    "Int3rnal only"), "Not public", and label words alone with their companions ("Internal", "Company
-    confidential", "For internal use", "Internal note", "Restricted"), staff named alone or with a note ("Staff",
-    "Note to staff"; "Ops" and "Engineering note" name a team). A part that only starts with a label is prose:
-    "Only internal systems are affected", "Internal only services are degraded"; so is advice with an object ("Do
-    not share your API keys", "Keep private keys safe"). A bracket is read without its content ("Internal only
-    (ops)"); a part opening with one is the bracket rules' (``lookalike``)."""
-    if not words or part[:1] in "([":
+    outsiders. ``where``: "head" (heading its line or sentence), "after" (after a break) or "code" (a line of a
+    code block); ``firm``: set apart by firm breaks (``_label_in_sentence``). Anywhere: an instruction ("internal
+    only", "do not share", "not for customers", "keep internal", "strictly confidential", "off the record"). Set
+    apart firmly, also a confidentiality label alone ("confidential"), "not public" and a saying ("between us"),
+    and, heading its line or after a dash rather than a key's colon, label words alone with their companions
+    ("Internal", "Company confidential", "For internal use", "Internal note", "Restricted") and staff named alone or
+    with a note ("Staff", "Note to staff"; "Ops" and "Engineering note" name a team). At a head it is also read
+    respelled as round brackets are (``_respelled``: "Int3rnal only") and with a slip of a letter (``_untypoed``). A
+    part that only starts with a label is prose: "Only internal systems are affected", "Internal only services are
+    degraded"; so is advice with an object ("Do not share your API keys", "Keep private keys safe"). A bracket is
+    read without its content ("Internal only (ops)"); a part opening with one is the bracket rules' (``lookalike``),
+    unless its sentence never closes it (``unclosed``: "[Internal only: ...")."""
+    if not words:
         return False
+    if part[:1] in "([":
+        if not unclosed:
+            return False  # a bracket's: the bracket rules judge it ("(private: 3 nodes, public: 2 nodes)")
+        part = part[1:]  # "[Internal only: ...", closed nowhere in its sentence: read as if it were not there
     part = _without_brackets(part)
     words, broken = _run_words(part)
     if not words or len(part) > _LONGEST_LABEL:  # measured without its brackets: "Internal only (for ...): ..."
         return False
-    if where == "value":
-        return len(words) <= _MAX_RUN_WORDS and _head_instruction(words, broken)
+    if where == "code":
+        return len(words) <= _MAX_RUN_WORDS and _label_instruction(words, broken)
     readings = [part] if where == "after" else list(dict.fromkeys((part, _respelled(part), _untypoed(part))))
     for reading in readings:
         read_words, read_broken = _run_words(reading)
-        if read_words and len(read_words) <= _MAX_RUN_WORDS and (
-                _head_instruction(read_words, read_broken) or _labelled_alone(reading, read_words)
-                or (where == "head" and (_not_public(read_words) or tuple(read_words) in _folded_idioms()))):
+        if not read_words or len(read_words) > _MAX_RUN_WORDS:
+            continue
+        if _head_instruction(read_words, read_broken, firm=firm and before_a_break):
             return True
-    if len(words) > _MAX_RUN_WORDS or "," in part or (where == "after" and after_a_key):
+        if firm and not after_a_key and (_labelled_alone(reading, read_words) or _not_public(read_words)
+                                         or tuple(read_words) in _folded_idioms()):
+            return True
+    if len(words) > _MAX_RUN_WORDS or "," in part or not firm or (where == "after" and after_a_key):
         return False  # "Note to staff, and the rest": a list, no label; "Contact: staff" a key's value
     labels, staff, fillers = _head_label_words()
-    if any(word not in labels and word not in staff and word not in fillers for word in words):
-        return False
     team = _folded(_TEAM_STAFF_WORDS)
-    return any(word in labels for word in words) or any(word in staff and word not in team for word in words)
+    for reading in readings:
+        read_words = _run_words(reading)[0]
+        if all(word in labels or word in staff or word in fillers for word in read_words) and (
+                any(word in labels for word in read_words) or any(word in staff and word not in team
+                                                                  for word in read_words)):
+            return True
+    return False
 
 
-def _head_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
+def _head_instruction(words: Sequence[str], broken: Sequence[bool], *, firm: bool = False) -> bool:
     """An instruction that is the whole of a part of a line: a label phrase ("internal only", "staff only",
     "strictly confidential", "off the record"), or a bare imperative ("do not share", "please do not post
     publicly", "not for customers", "keep this internal", "publicera inte"): with nothing but ``_BARE_BETWEEN``
-    after its verb, so that advice with an object stays prose ("Do not share this code with anyone", "Keep private
-    keys safe", "Dela inte ditt lösenord")."""
+    after its verb, so that advice with an object stays prose ("Do not share this code with anyone", "Do not share
+    it", "Keep private keys safe", "Dela inte ditt lösenord"). ``firm``: set apart by a break, where "Keep it
+    internal:" labels what follows (a sentence "Keep it private." advises)."""
     if _label_instruction(words, broken):
         return True
     polite = _folded(_POLITE)
@@ -1309,8 +1350,8 @@ def _head_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
             w in bare for w in rest[2:]):
         return True  # "do not share", "do not post", "don't mention it to customers"
     restricting = _folded_restricting_words()[0] | _folded(_ROUND_CORE_MORE)
-    if rest[0] in _folded(_KEEP_WORDS) and rest[-1] in restricting and all(
-            w in _folded(_KEPT_BETWEEN) - {"it"} for w in rest[1:-1]):
+    kept_between = _folded(_KEPT_BETWEEN) if firm else _folded(_KEPT_BETWEEN) - {"it"}
+    if rest[0] in _folded(_KEEP_WORDS) and rest[-1] in restricting and all(w in kept_between for w in rest[1:-1]):
         return True  # "keep internal", "keep this internal"; "keep it private" advises
     if _forbids(rest, objectless=True):
         return True
@@ -1318,18 +1359,30 @@ def _head_instruction(words: Sequence[str], broken: Sequence[bool]) -> bool:
 
 
 def _untypoed(part: str) -> str:
-    """``part`` with each word of six letters or more that no list knows and is one slip from a restricting word
-    (``_slip_of``) spelled as that word: "Intrnal only", "Interal only", "Confidentail"."""
+    """``part`` with each word of four letters or more that no list knows and is one slip (``_slip_of``) from a
+    word of ``_slipped_words`` spelled as that word: "Intrnal only", "Internal olny", "Staf only", "Not for
+    custmers"."""
     known = _round_vocabulary()
-    restricting = sorted(_folded_restricting_words()[0] | _folded(_ROUND_ALONE))
+    meant = _slipped_words()
 
     def spell(match: re.Match[str]) -> str:
         word = match.group()
-        if len(word) < 6 or word in known:
+        if word == "donot":
+            return "do not"
+        if len(word) < 4 or word in known:
             return word
-        return next((r for r in restricting if _slip_of(word, r)), word)
+        return next((r for r in meant if _slip_of(word, r) and word not in (r + "s", r + "e")), word)
 
     return re.sub(r"[^\W\d_]+", spell, part)
+
+
+@lru_cache(maxsize=1)
+def _slipped_words() -> tuple[str, ...]:
+    """The words a slip is read as (``_untypoed``): restricting and label words, "only" in its languages, staff,
+    the readers kept out ("custmers")."""
+    restricting, _, _, _, staff, only, _ = _folded_restricting_words()
+    words = restricting | _folded(_ROUND_ALONE) | only | (staff - _folded(_TEAM_STAFF_WORDS)) | _folded(_OUTSIDERS)
+    return tuple(sorted(word for word in words if len(word) >= 4))
 
 
 def _slip_of(word: str, meant: str) -> bool:
@@ -1367,6 +1420,7 @@ _UNCLOSED_BRACKET = re.compile(r"[(\[][^()\[\]]*$|^[^()\[\]]*[)\]]")
 def _head_label_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     restricting, _, _, _, staff, only, _ = _folded_restricting_words()
     labels = restricting | _folded(_ROUND_ALONE) | _folded(_LABEL_WORDS)
+    staff = staff - {fold(_ADJECTIVE_STAFF_WORD)[0]}  # "Personal: degraded" is a plan, in English
     fillers = (_folded(_ROUND_COMPANIONS) | _folded(_LABEL_MODIFIERS) | only | _folded(_LABEL_GLUE)
                | _folded(_NOTE_WORDS) | _folded(_POLITE)) - labels - staff
     return labels, staff, fillers

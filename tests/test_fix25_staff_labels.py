@@ -114,6 +114,36 @@ LABELLED = [
     ("typo", "Intrnal only: the cause was CHG-4411."),
     ("long-bracket", "Internal only (for the ops and SRE teams and the people on the incident bridge today): CHG-4411."),
     ("long-comma", "Internal only, do not share with customers or partners under any circumstances: CHG-4411."),
+    # review 25b
+    ("time-first", "14:05 Internal only: the cause was CHG-4411."),
+    ("date-time-first", "2026-12-06 14:05Z Internal only: the cause was CHG-4411."),
+    ("numbered-in-brackets", "[1] Internal only: the cause was CHG-4411."),
+    ("hash-number", "#1 Internal only: the cause was CHG-4411."),
+    ("roman", "(iv) Internal only: the cause was CHG-4411."),
+    ("cc-mention", "cc @bob Internal only: the cause was CHG-4411."),
+    ("slack-mention", "<@U123ABC> Internal only: the cause was CHG-4411."),
+    ("bbcode-colour", "[color=red]Internal only:[/color] the cause was CHG-4411."),
+    ("no-space-after-the-stop", "Errors rose.Internal only: the cause was CHG-4411."),
+    ("typo-in-only", "Internal olny: the cause was CHG-4411."),
+    ("short-staff-typo", "Staf only: the cause was CHG-4411."),
+    ("donot", "Donot share: the cause was CHG-4411."),
+    ("customers-typo", "Not for custmers: the cause was CHG-4411."),
+    ("interal-alone", "Interal: the cause was CHG-4411."),
+    ("double-slash", "Internal only // the cause was CHG-4411."),
+    ("chevrons", "Internal only >> the cause was CHG-4411."),
+    ("tilde", "Internal only ~ the cause was CHG-4411."),
+    ("equals", "Internal only = the cause was CHG-4411."),
+    ("dash-after-only", "Internal only- the cause was CHG-4411."),
+    ("keep-it-internal", "Keep it internal: the cause was CHG-4411."),
+    ("dash-not-public", "The cause was CHG-4411 \u2014 not public."),
+    ("dash-between-us", "The cause was CHG-4411 \u2014 between us."),
+    ("root-cause", "Internal root cause: CHG-4411."),
+    ("confidential-rca", "Confidential RCA: CHG-4411."),
+    ("not-for-publication", "Not for publication: the cause was CHG-4411."),
+    ("zur-internen-verwendung", "Nur zur internen Verwendung: die Ursache war CHG-4411."),
+    ("far-ej-spridas", "F\u00e5r ej spridas: orsaken var CHG-4411."),
+    ("unclosed-bracket", "[Internal only: the cause was CHG-4411."),
+    ("code-block-label", "```\nInternal only: the cause was CHG-4411.\n```"),
 ]
 
 # Published as before: a line's head that names a thing, a status word or a key, and labels inside prose.
@@ -166,6 +196,23 @@ PROSE = [
     ("interval-only", "Interval only: every 5 minutes."),
     ("caps-component", "API errors are elevated in EU-WEST."),
     ("caps-nda-prose", "NDA signing is slow."),
+    # review 25b: what the new rules must leave alone
+    ("do-not-share-it", "If you receive a code you did not request, do not share it."),
+    ("share-it-sentence", "Never give out your code. Do not share it."),
+    ("for-staff-not-for-customers", "The dashboard is for staff, not for customers."),
+    ("arrow-between-words", "Internal \u2192 external failover completed."),
+    ("slash-between-words", "Private / public subnets are reachable again."),
+    ("emoji-between-words", "Internal \u2705 External \u274c"),
+    ("data-classification", "Data classification: confidential."),
+    ("sensitivity", "Sensitivity: confidential."),
+    ("table-impact-column", "| eu-west | internal only |"),
+    ("yaml-in-a-code-block", "```yaml\nzone: example.net\ninternal: true\n```"),
+    ("shouted-advice", "DO NOT SHARE your recovery codes with anyone."),
+    ("shouted-first-word", "CONFIDENTIAL VMs fail to start."),
+    ("plan-tier", "- Personal: degraded"),
+    ("plural", "Privates: connectivity restored."),
+    ("plus-between-words", "Internal + external APIs are degraded."),
+    ("time-then-prose", "14:05 Internal DNS resolvers failed."),
 ]
 
 # Refused, decided: a label alone before a colon reads as one, whatever the operator meant. The refusal says to
@@ -377,3 +424,31 @@ def test_a_title_stored_before_the_rule_does_not_stop_its_follow_ups(project: Pr
     # a new title is read again
     code, output = post(project, "-i", incident_id, "--title", "Confidential: API errors", "Still working on it.")
     assert code == 2 and "the title" in output, output
+
+
+# -- a customer's private page (review 25b) ----------------------------------------------------------------------
+
+PAGE_TOKEN = "acmefeedtoken0123456789abcdef"
+
+
+@pytest.fixture
+def paged(project: Project, slack: FakeSlack) -> FakeSlack:
+    """acme has a private page (a feed token) besides the Slack world's channels."""
+    project.env["ACME_FEED_TOKEN"] = PAGE_TOKEN
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(config.replace('name = "Acme Corp"', 'name = "Acme Corp"\nfeed_token = "${ACME_FEED_TOKEN}"'),
+                              encoding="utf-8")
+    return slack
+
+
+@pytest.mark.parametrize("args", [
+    ("--skip", "acme-slack", "--customer", "acme", "Errors. [for acme]Internal only: your circuit CHG-4411.[/for]"),
+    ("--skip", "acme-slack", "--for", "acme", "Internal only: your circuit CHG-4411.", "Errors."),
+    ("--only", "site,ops", "--for", "acme", "Internal only: your circuit CHG-4411.", "Errors."),
+], ids=["span-channel-skipped", "for-channel-skipped", "page-and-staff-only"])
+def test_a_customers_private_page_is_read_for_its_customer(project: Project, paged: FakeSlack,
+                                                           args: tuple[str, ...]) -> None:
+    code, output = post(project, "--title", "API errors", "-C", "api", *args)
+    assert code == 2 and "acme" in output and "label for staff" in output, output
+    assert LEAK not in public_files(project)
+    assert all(not messages for messages in paged.messages.values())

@@ -236,11 +236,14 @@ def _told_readers_left_out(store: Store, incident_id: str, planned: Sequence[Pla
     return left_out
 
 
-def refuse_staff_labels_beyond_staff(store: Store, incident: Incident, update: Update,
-                                     planned: Sequence[PlannedDelivery], *, new: bool) -> None:
+def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Incident, update: Update,
+                                     planned: Sequence[PlannedDelivery], earlier: Sequence[Update], *,
+                                     new: bool) -> None:
     """An update whose text beyond staff holds a line labelled for staff ("Internal only: the cause was ...",
     ``gate.staff_label``) is refused when it goes anywhere but internal destinations: the label shows the operator
-    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written. The title
+    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written. The site
+    also writes each reached customer's private page (a ``feed_token``'s): its customer reads it there even without
+    a channel of its own, or with that channel skipped (review 25b). The title
     is read where it is new to a reader (a new incident, a new title, readers not told of the incident before), so
     that an incident titled before this rule, or for staff and then widened, is read once, not refused on every
     follow-up and every step the tick posts."""
@@ -251,7 +254,14 @@ def refuse_staff_labels_beyond_staff(store: Store, incident: Incident, update: U
     before = None if new else store.incident(incident.id)
     told = set() if before is None else {d.visibility for d in store.deliveries(incident_id=incident.id)
                                          if d.state != DeliveryState.SKIPPED}
-    for readers in sorted({Visibility.parse(p.visibility) for p in beyond}, key=str):
+    reading = {Visibility.parse(p.visibility) for p in beyond}
+    if any(p.destination == SITE_DESTINATION for p in beyond):
+        reached = reached_audiences(config.audiences, incident, [*earlier, update])
+        reading |= {Visibility.of(key) for key, table in config.audience_tables.items()
+                    if table.feed_token is not None and key in reached}
+        if str(PUBLIC) in told:  # the page went out before: each customer reached then has read the title there
+            told |= {str(Visibility.of(key)) for key in reached_audiences(config.audiences, incident, earlier)}
+    for readers in sorted(reading, key=str):
         title_known = before is not None and before.title == incident.title and str(readers) in told
         for field_name, text in texts_read_by(incident, update, readers):
             label = None if field_name == "the title" and title_known else gate.staff_label(text)
@@ -440,7 +450,7 @@ def publish(
     earlier = [] if new else store.updates(incident.id)
     if planned is None:
         planned = delivery_plan(config, incident, update, only, skip, earlier, store, widen=widen)
-    refuse_staff_labels_beyond_staff(store, incident, update, planned, new=new)
+    refuse_staff_labels_beyond_staff(config, store, incident, update, planned, earlier, new=new)
     if not new:
         refuse_hidden_header_change(config, store, incident, planned)
     elif _kept_from_the_public(planned):
