@@ -1104,7 +1104,8 @@ def staff_label(text: str) -> str | None:
         capitals = [reading[at].isupper() for at in where]
         starts = [start.end() for start in _HEAD_STARTS.finditer(folded)]
         # "Errors rose.Internal only: ...": a sentence typed without its space, told by its capital
-        starts += [stop.end() for stop in _STOP_BEFORE_A_LETTER.finditer(folded) if capitals[stop.end()]]
+        starts += [stop.end() for stop in _STOP_BEFORE_A_LETTER.finditer(folded)
+                   if capitals[stop.end()] and not any(capitals[stop.start():stop.end()])]  # not "Contoso.Internal"
         for start in sorted(starts):
             code = any(begin <= where[min(start, len(where) - 1)] < end for begin, end in fenced)
             found = _label_in_sentence(folded, start, capitals, code=code)
@@ -1114,7 +1115,7 @@ def staff_label(text: str) -> str | None:
 
 
 _LINE_SEPARATORS = re.compile("[\r\v\f\x85\u2028\u2029]")
-_STOP_BEFORE_A_LETTER = re.compile(r"[.!?](?=[^\W\d_])")
+_STOP_BEFORE_A_LETTER = re.compile(r"(?<![^\W\d_])[^\W\d_]+[.!?](?=[^\W\d_])")
 # A fenced code block: its lines are read for instructions only ("internal: true" in a YAML sample is no label).
 _CODE_FENCE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1|\Z)", re.MULTILINE | re.DOTALL)
 _PIPE_BREAK = re.compile(r"(?:(?<=\s)|^)\|(?=\s|$)|(?<=\S)\|(?=\s)|(?<=\s)\|(?=\S)", re.MULTILINE)
@@ -1249,11 +1250,11 @@ _LEAD = re.compile(
     rf"|\[{_DIGIT}{{1,3}}\][ \t]+|#{_DIGIT}{{1,4}}[ \t]+)?"
     r"(?:(?:cc[ \t]+)?(?:@[\w.-]+|\[[@!][^\[\]]{0,40}\])[ \t,]+)*")
 _SENTENCE_END = re.compile(rf"[.!?。](?=[{_CLOSING}]*(?:\s|$))|\n")
-_PART_BREAK = (r"[:;ー→⇒➔·]|[ \t]+(?:\]\]?|//?|~|[=+&#\\‖]|ll)(?=[ \t])|(?<=[^\W\d_])-+(?=[ \t])|[ \t]+-+(?=[ \t])|[ \t]+-(?=[^\W\d_])|-+\]|=\]"
+_PART_BREAK = (r"[:;ー→⇒➔·]|[ \t]+(?:\]\]?|//?|~|[#\\‖]|ll)(?=[ \t])|(?<=[^\W\d_])-+(?=[ \t])|[ \t]+-+(?=[ \t])|[ \t]+-(?=[^\W\d_])|-+\]|=\]"
                r"|\*\*|__|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|*_~#=+^`-]")
 # The breaks that set a label apart for sure; an arrow, a slash, "»", "~", a symbol or emphasis join words as often.
 _DASHES = ("ー", "-", "--", "---")  # what a label after its detail follows ("... — staff note"); not a cell's "|"
-_FIRM_BREAK = re.compile(r"|[:;ー]|[ \t]+-+(?=[ \t])|[ \t]+-+|[ \t]*-+[ \t]*")
+_FIRM_BREAK = re.compile(r"|[:;ー]|[ \t]+-+")
 _COMMA_PARTS = re.compile(r"[^,]+")
 _AROUND_A_PART = frozenset(" \t*_~")
 _LONGEST_LABEL = 80
@@ -1269,9 +1270,13 @@ _HEAD_IDIOMS = (("between", "us"), ("just", "between", "us"), ("under", "wraps")
                 ("keep", "this", "under", "wraps"), ("unter", "uns"), ("mellan", "oss"), ("not", "for", "sharing"),
                 ("no", "external", "sharing"), ("not", "for", "the", "status", "page"), ("not", "for", "the", "page"),
                 ("not", "for", "the", "public"), ("not", "for", "publication"), ("far", "ej", "spridas"),
-                ("far", "inte", "spridas"), ("far", "ej", "delas"), ("far", "inte", "delas"))
+                ("far", "inte", "spridas"), ("far", "ej", "delas"), ("far", "inte", "delas"), ("not", "to", "be", "shared"),
+                ("not", "to", "share"), ("not", "to", "be", "shared", "externally"), ("not", "for", "sharing", "externally"),
+                ("no", "sharing"),
+                ("in", "house", "only"), ("inhouse", "only"), ("keep", "this", "between", "us"), ("not", "external"),
+                ("nicht", "nach", "aussen"), ("internally", "only"))
 # Keys whose value says what was affected: "Impact: internal only", "Network: private", "Scope: internal".
-_DESCRIPTIVE_KEYS = ("impact", "status", "scope", "classification", "sensitivity", "affected", "affects", "network", "networks", "region", "regions",
+_DESCRIPTIVE_KEYS = ("impact", "status", "scope", "classification", "sensitivity", "users", "affected", "affects", "network", "networks", "region", "regions",
                      "environment", "repository", "repositories", "repo", "repos", "endpoint", "endpoints", "access",
                      "auswirkung", "auswirkungen", "betroffen", "paverkan", "paverkat")
 # Verbs beside a negation that, heading a line, tell staff what not to do with it: "Do not post:", "Don't mention:".
@@ -1357,7 +1362,12 @@ def _head_instruction(words: Sequence[str], broken: Sequence[bool], *, firm: boo
         return True  # "keep internal", "keep this internal"; "keep it private" advises
     if _forbids(rest, objectless=True):
         return True
-    return rest[0] in negations and (_for_outsiders(rest[1:], rest_broken[1:]) or _tells_outsiders(rest[1:]))
+    if rest[0] not in negations:
+        return False
+    outsiders = _folded(_OUTSIDERS)
+    last = max((n for n, word in enumerate(rest) if word in outsiders), default=len(rest))
+    told = all(word in bare for word in rest[last + 1:])  # "Not for customers on the free plan: ..." describes
+    return told and (_for_outsiders(rest[1:], rest_broken[1:]) or _tells_outsiders(rest[1:]))
 
 
 def _untypoed(part: str) -> str:
@@ -1371,8 +1381,8 @@ def _untypoed(part: str) -> str:
         word = match.group()
         if word == "donot":
             return "do not"
-        if len(word) < 4 or word in known:
-            return word
+        if len(word) < 4 or word in known or (word[-1] == "s" and word[:-1] in known):
+            return word  # "Interns" is no slip of "internes"
         return next((r for r in meant if _slip_of(word, r) and word not in (r + "s", r + "e")), word)
 
     return re.sub(r"[^\W\d_]+", spell, part)
@@ -1421,7 +1431,7 @@ _UNCLOSED_BRACKET = re.compile(r"[(\[][^()\[\]]*$|^[^()\[\]]*[)\]]")
 @lru_cache(maxsize=1)
 def _head_label_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     restricting, _, _, _, staff, only, _ = _folded_restricting_words()
-    labels = restricting | _folded(_ROUND_ALONE) | _folded(_LABEL_WORDS)
+    labels = restricting | _folded(_ROUND_ALONE) | _folded(_LABEL_WORDS) | _folded(("internally",))
     staff = staff - {fold(_ADJECTIVE_STAFF_WORD)[0]}  # "Personal: degraded" is a plan, in English
     fillers = (_folded(_ROUND_COMPANIONS) | _folded(_LABEL_MODIFIERS) | only | _folded(_LABEL_GLUE)
                | _folded(_NOTE_WORDS) | _folded(_POLITE)) - labels - staff

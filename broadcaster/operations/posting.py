@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
-from broadcaster.delivery import DONE_STATES, LEFT_OUT_BY_OPERATOR, DeliveryState, Rendered
+from broadcaster.delivery import DONE_STATES, LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Rendered
 from broadcaster.destinations import (
     check_names,
     destinations,
@@ -241,13 +241,16 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
                                      new: bool) -> None:
     """An update whose text beyond staff holds a line labelled for staff ("Internal only: the cause was ...",
     ``gate.staff_label``) is refused when it goes anywhere but internal destinations: the label shows the operator
-    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written. The site
-    also writes each reached customer's private page (a ``feed_token``'s): its customer reads it there even without
-    a channel of its own, or with that channel skipped (review 25b). The title
+    meant it for staff. The same line sent with ``--only`` to staff channels alone goes out as written. Beyond staff
+    counts a delivery skipped because its readers read the same (a correction of another reader's text): the site
+    shows that correction all the same. And whenever anything goes beyond staff, the next build (this post's, the
+    next post's, ``tick``'s, ``site publish``) writes the update into each reached customer's private page (a
+    ``feed_token``'s), whatever this post does with the site or that customer's channel: that text is read too
+    (reviews 25b, 25c). The title
     is read where it is new to a reader (a new incident, a new title, readers not told of the incident before), so
     that an incident titled before this rule, or for staff and then widened, is read once, not refused on every
     follow-up and every step the tick posts."""
-    beyond = [p for p in planned if p.state != DeliveryState.SKIPPED
+    beyond = [p for p in planned if (p.state != DeliveryState.SKIPPED or p.reason == READ_THE_SAME)
               and Visibility.parse(p.visibility).level != Level.INTERNAL]
     if not beyond:
         return
@@ -255,12 +258,11 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
     told = set() if before is None else {d.visibility for d in store.deliveries(incident_id=incident.id)
                                          if d.state != DeliveryState.SKIPPED}
     reading = {Visibility.parse(p.visibility) for p in beyond}
-    if any(p.destination == SITE_DESTINATION for p in beyond):
-        reached = reached_audiences(config.audiences, incident, [*earlier, update])
-        reading |= {Visibility.of(key) for key, table in config.audience_tables.items()
-                    if table.feed_token is not None and key in reached}
-        if str(PUBLIC) in told:  # the page went out before: each customer reached then has read the title there
-            told |= {str(Visibility.of(key)) for key in reached_audiences(config.audiences, incident, earlier)}
+    reached = reached_audiences(config.audiences, incident, [*earlier, update])
+    reading |= {Visibility.of(key) for key, table in config.audience_tables.items()
+                if table.feed_token is not None and key in reached}
+    if str(PUBLIC) in told:  # the page went out before: each customer reached then has read the title there
+        told |= {str(Visibility.of(key)) for key in reached_audiences(config.audiences, incident, earlier)}
     for readers in sorted(reading, key=str):
         title_known = before is not None and before.title == incident.title and str(readers) in told
         for field_name, text in texts_read_by(incident, update, readers):

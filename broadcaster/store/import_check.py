@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from broadcaster.channels._ids import is_message_id
-from broadcaster.delivery import DeliveryState, Rendered
+from broadcaster.delivery import READ_THE_SAME, DeliveryState, Rendered
 from broadcaster.errors import InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
@@ -177,8 +177,8 @@ def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dic
         deliveries = update["deliveries"]
         beyond = [d for d in deliveries if d["visibility"] != "internal"]
         if any(d["visibility"] == str(PUBLIC) for d in beyond) and all(
-                d["state"] == DeliveryState.SKIPPED for d in beyond):
-            continue
+                d["state"] == DeliveryState.SKIPPED and d["last_error"] != READ_THE_SAME for d in beyond):
+            continue  # kept to staff; a correction skipped as reading the same still shows on the pages
         named = {*update["audiences"], *(key for key, _ in update["audience_detail"]),
                  *gate.audience_ids(update["raw_message"], "raw_message"),
                  *(Visibility.parse(d["visibility"]).audience for d in beyond if d["visibility"] != str(PUBLIC))}
