@@ -1105,7 +1105,7 @@ def staff_label(text: str) -> str | None:
         starts = [start.end() for start in _HEAD_STARTS.finditer(folded)]
         # "Errors rose.Internal only: ...": a sentence typed without its space, told by its capital
         starts += [stop.end() for stop in _STOP_BEFORE_A_LETTER.finditer(folded)
-                   if capitals[stop.end()] and not any(capitals[stop.start():stop.end()])]  # not "Contoso.Internal"
+                   if capitals[stop.end()] and not _dotted_name(folded, capitals, stop.end())]
         for start in sorted(starts):
             code = any(begin <= where[min(start, len(where) - 1)] < end for begin, end in fenced)
             found = _label_in_sentence(folded, start, capitals, code=code)
@@ -1115,7 +1115,10 @@ def staff_label(text: str) -> str | None:
 
 
 _LINE_SEPARATORS = re.compile("[\r\v\f\x85\u2028\u2029]")
-_STOP_BEFORE_A_LETTER = re.compile(r"(?<![^\W\d_])[^\W\d_]+[.!?](?=[^\W\d_])")
+_STOP_BEFORE_A_LETTER = re.compile(r"[.!?](?=[^\W\d_])")
+# A dotted name mid-sentence, "The Contoso.Internal: namespace": a capitalised word in small letters after a space
+# and before a single full stop.
+_DOTTED_NAME = re.compile(r"(?<=[ \t])[^\W\d_][^\W\d_]+\.$")
 # A fenced code block: its lines are read for instructions only ("internal: true" in a YAML sample is no label).
 _CODE_FENCE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1|\Z)", re.MULTILINE | re.DOTALL)
 _PIPE_BREAK = re.compile(r"(?:(?<=\s)|^)\|(?=\s|$)|(?<=\S)\|(?=\s)|(?<=\s)\|(?=\S)", re.MULTILINE)
@@ -1140,6 +1143,17 @@ def _without_tags(folded: str) -> str:
     return _TAG.sub(blank, folded)
 
 
+def _dotted_name(folded: str, capitals: Sequence[bool], end: int) -> bool:
+    """Whether the stop before ``end`` joins a dotted name mid-sentence ("The Contoso.Internal: namespace"): the word
+    before it capitalised, not shouted, after a space, and the stop single. "Resolved.Internal only:" starts a
+    sentence, "Errors rose.Internal only:" too."""
+    found = _DOTTED_NAME.search(folded, max(0, end - 40), end)
+    if found is None or folded[end - 2:end - 1] in ".!?":
+        return False
+    word = range(found.start(), found.end() - 1)
+    return capitals[word.start] and not all(capitals[at] for at in word)
+
+
 @lru_cache(maxsize=1)
 def _folded_block_tags() -> frozenset[str]:
     return frozenset(fold(tag)[0] for tag in _BLOCK_TAGS)
@@ -1161,7 +1175,7 @@ def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool], *, cod
         return None
     row = folded[start:at].lstrip(" \t").startswith(";")  # "| Network | private |": the "|" read as ";"
     pieces = re.split(f"({_PART_BREAK})", folded[at:stop])
-    key = ""
+    key: Sequence[str] = ()
     for index in range(0, len(pieces), 2):
         part = pieces[index]
         span, at = (at, at + len(part)), at + len(part) + len(pieces[index + 1] if index + 1 < len(pieces) else "")
@@ -1169,14 +1183,15 @@ def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool], *, cod
         after = pieces[index + 1] if index + 1 < len(pieces) else ""
         trimmed = _trimmed(folded, *span)
         if trimmed is None:
-            key = ""
+            key = ()
             continue
         head = folded[trimmed[0]:trimmed[1]]
         words = _run_words(head)[0]
-        if (index and row) or (index and key in _folded(_DESCRIPTIVE_KEYS) and after.strip() in ("", ";")):
-            key = words[-1] if words else ""
+        if (index and row) or (index and _describes(key) and after.strip() in ("", ";") and not _imperative_value(head)):
+            key = words
             continue  # a table's value, "Impact: internal only.", "Impact — internal only."
-        firm = _FIRM_BREAK.fullmatch(after) is not None and (not index or _FIRM_BREAK.fullmatch(before) is not None)
+        following = pieces[index + 2] if index + 2 < len(pieces) else ""
+        firm = _firm(after, following) and (not index or _firm(before, part))
         where = "code" if code else "after" if index else "head"
         unclosed = head[:1] in "([" and not re.search(r"[)\]]", folded[trimmed[0]:stop])
         if _labels_for_staff(head, words, where=where, firm=firm, after_a_key=bool(index) and before.strip() not in _DASHES,
@@ -1187,8 +1202,35 @@ def _label_in_sentence(folded: str, start: int, capitals: Sequence[bool], *, cod
             _shouted_label(head, capitals[trimmed[0]:trimmed[1]], trimmed[0]) if where == "head" else None)
         if found is not None:
             return found
-        key = words[-1] if words else ""
+        key = words
     return None
+
+
+def _firm(separator: str, following: str) -> bool:
+    """Whether ``separator`` sets a label apart for sure (``_FIRM_BREAK``); a dash typed right after a word does,
+    unless a conjunction follows it, a word's part shared with the next ("Privat- und Geschäftskunden", "Internal-
+    and external-facing"). ``following``: the text after the separator."""
+    if _FIRM_BREAK.fullmatch(separator) is not None:
+        return True
+    if separator.strip(" \t-") or not separator.startswith("-"):
+        return False
+    next_word = _run_words(following)[0][:1]
+    return not next_word or next_word[0] not in _folded(_CONJUNCTIONS)
+
+
+def _describes(key: Sequence[str]) -> bool:
+    """Whether a key's words name what was affected, so that its value is no label: "Impact", "Data
+    classification", "Affected users" (not "Note for users")."""
+    if not key or key[-1] not in _folded(_DESCRIPTIVE_KEYS):
+        return False
+    return key[-1] != "users" or tuple(key) in (("users",), ("affected", "users"))
+
+
+def _imperative_value(value: str) -> bool:
+    """A value that tells what to do with the text ("Users: do not share."), which no key makes a description;
+    a label phrase stays a value ("Impact: internal only.")."""
+    words, broken = _run_words(value)
+    return bool(words) and _head_instruction(words, broken) and not _label_instruction(words, broken)
 
 
 def _label_among_commas(part: str, offset: int) -> tuple[int, int] | None:
@@ -1279,6 +1321,11 @@ _HEAD_IDIOMS = (("between", "us"), ("just", "between", "us"), ("under", "wraps")
 _DESCRIPTIVE_KEYS = ("impact", "status", "scope", "classification", "sensitivity", "users", "affected", "affects", "network", "networks", "region", "regions",
                      "environment", "repository", "repositories", "repo", "repos", "endpoint", "endpoints", "access",
                      "auswirkung", "auswirkungen", "betroffen", "paverkan", "paverkat")
+# A word's part shared with the next one after a dash: "Privat- und Geschäftskunden", "Internal- and external-facing".
+_CONJUNCTIONS = ("und", "oder", "and", "or", "och", "eller", "bzw", "sowie", "as", "bis", "to")
+# Words that, after the readers of "not for customers", say which ones: a description, no instruction.
+_NARROWING = ("on", "in", "with", "who", "that", "which", "using", "whose", "auf", "mit", "im", "die", "der", "pa",
+              "med", "som", "i")
 # Verbs beside a negation that, heading a line, tell staff what not to do with it: "Do not post:", "Don't mention:".
 _HEAD_PUBLIC_VERBS = ("post", "mention", "repeat", "spread", "circulate", "disclose", "leak", "forward", "release")
 # What a bare instruction heading a line may hold besides its verb: "Please do not share this with customers";
@@ -1366,8 +1413,10 @@ def _head_instruction(words: Sequence[str], broken: Sequence[bool], *, firm: boo
         return False
     outsiders = _folded(_OUTSIDERS)
     last = max((n for n, word in enumerate(rest) if word in outsiders), default=len(rest))
-    told = all(word in bare for word in rest[last + 1:])  # "Not for customers on the free plan: ..." describes
-    return told and (_for_outsiders(rest[1:], rest_broken[1:]) or _tells_outsiders(rest[1:]))
+    narrowed = rest[last + 1:last + 2] != [] and rest[last + 1] in _folded(_NARROWING) and not rest_broken[last + 1]
+    if narrowed:  # "Not for customers on the free plan: exports are paused" says which customers
+        return False
+    return _for_outsiders(rest[1:], rest_broken[1:]) or _tells_outsiders(rest[1:])
 
 
 def _untypoed(part: str) -> str:
@@ -1381,8 +1430,8 @@ def _untypoed(part: str) -> str:
         word = match.group()
         if word == "donot":
             return "do not"
-        if len(word) < 4 or word in known or (word[-1] == "s" and word[:-1] in known):
-            return word  # "Interns" is no slip of "internes"
+        if len(word) < 4 or word in known or (word[-1] == "s" and word[:-1] in meant):
+            return word  # "Interns", "Privates": a label word's plural, no slip of "internes"
         return next((r for r in meant if _slip_of(word, r) and word not in (r + "s", r + "e")), word)
 
     return re.sub(r"[^\W\d_]+", spell, part)

@@ -155,6 +155,20 @@ LABELLED = [
     ("keep-this-between-us", "Keep this between us: the cause was CHG-4411."),
     ("not-external", "Not external: the cause was CHG-4411."),
     ("nicht-nach-aussen", "Nicht nach au\u00dfen: die Ursache war CHG-4411."),
+    # review 25d: reopened by 25c's changes
+    ("not-for-customers-or-partners", "Not for customers or partners: the cause was CHG-4411."),
+    ("not-for-external-use", "Not for external use: the cause was CHG-4411."),
+    ("nicht-fur-kunden-bestimmt", "Nicht f\u00fcr Kunden bestimmt: die Ursache war CHG-4411."),
+    ("not-for-customers-comma", "Not for customers, the cause was CHG-4411."),
+    ("nicht-fur-kunden-comma", "Nicht f\u00fcr Kunden, die Ursache war CHG-4411."),
+    ("shouted-not-for-customers", "NOT FOR CUSTOMERS the cause was CHG-4411."),
+    ("resolved-no-space", "Resolved.Internal only: the cause was CHG-4411."),
+    ("bracket-no-space", "Errors rose (EU).Internal only: the cause was CHG-4411."),
+    ("ellipsis-no-space", "Errors rose...Internal only: the cause was CHG-4411."),
+    ("glued-dash", "Confidential- the cause was CHG-4411."),
+    ("glued-dash-internal", "Internal- the cause was CHG-4411."),
+    ("users-do-not-share", "Users: do not share. The cause was CHG-4411."),
+    ("note-for-users", "Note for users: internal only. The cause was CHG-4411."),
 ]
 
 # Published as before: a line's head that names a thing, a status word or a key, and labels inside prose.
@@ -236,6 +250,7 @@ PROSE = [
     ("affected-users", "Affected users: staff only."),
     ("interns", "Interns: the onboarding portal is slow."),
     ("not-for-customers-on-a-plan", "Not for customers on the free plan: exports are paused."),
+    ("affected-staff-only-comma", "Affected: staff only, no customers."),
 ]
 
 # Refused, decided: a label alone before a colon reads as one, whatever the operator meant. The refusal says to
@@ -553,3 +568,19 @@ def test_a_postmortem_version_changing_only_a_customers_text_is_read(project: Pr
     assert second.exit_code == 2 and "label for staff" in second.output, second.output
     assert post(project, "--title", "DB slow", "-C", "db", "Slow.")[0] == 0
     assert LEAK not in private_page(project)
+
+
+def test_a_correction_of_a_staff_note_does_not_read_the_public_text_it_leaves(project: Project, slack: FakeSlack) -> None:
+    """Review 25d: a public text published before this rule (or before one of its labels was read), which the
+    correction leaves as it was, was read again, and the correction of the staff note refused over it."""
+    incident = opened(project, "--customer", "acme", "--for", "acme", "Your circuit is ACM-7.", "--private",
+                      "Rolled back by Ann.", "We rolled back the deploy.")
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        db.execute("UPDATE updates SET raw_message = ? WHERE incident_id = ?", ("Internally: we rolled back the deploy.",
+                                                                              incident))
+    amended = project.cli("amend", incident, "1", "--yes", "--for", "acme", "Your circuit is ACM-7.",
+                          "--private", "Rolled back by Bob.", "Internally: we rolled back the deploy.")
+    assert amended.exit_code == 0, amended.output
+    changed = project.cli("amend", incident, "1", "--yes", "--for", "acme", "Internal only: your circuit CHG-4411.",
+                          "--private", "Rolled back by Bob.", "Internally: we rolled back the deploy.")
+    assert changed.exit_code == 2 and "label for staff" in changed.output, changed.output

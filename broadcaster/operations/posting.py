@@ -249,23 +249,32 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
     (reviews 25b, 25c). The title
     is read where it is new to a reader (a new incident, a new title, readers not told of the incident before), so
     that an incident titled before this rule, or for staff and then widened, is read once, not refused on every
-    follow-up and every step the tick posts."""
+    follow-up and every step the tick posts; and a correction is read only for the readers whose text it changes
+    (review 25d: one changing a staff note was refused over the public text it left as it was)."""
     beyond = [p for p in planned if (p.state != DeliveryState.SKIPPED or p.reason == READ_THE_SAME)
               and Visibility.parse(p.visibility).level != Level.INTERNAL]
     if not beyond:
         return
     before = None if new else store.incident(incident.id)
-    told = set() if before is None else {d.visibility for d in store.deliveries(incident_id=incident.id)
-                                         if d.state != DeliveryState.SKIPPED}
+    deliveries = [] if before is None else [d for d in store.deliveries(incident_id=incident.id)
+                                            if d.state != DeliveryState.SKIPPED]
+    told = {d.visibility for d in deliveries}
     reading = {Visibility.parse(p.visibility) for p in beyond}
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
     reading |= {Visibility.of(key) for key, table in config.audience_tables.items()
                 if table.feed_token is not None and key in reached}
     if str(PUBLIC) in told:  # the page went out before: each customer reached then has read the title there
         told |= {str(Visibility.of(key)) for key in reached_audiences(config.audiences, incident, earlier)}
+    corrects = corrected_sequence(update)
+    corrected = next((u for u in earlier if u.sequence == corrects), None) if corrects is not None else None
+    told_it = {d.visibility for d in deliveries if d.sequence == corrects}  # who was sent the corrected update
     for readers in sorted(reading, key=str):
         title_known = before is not None and before.title == incident.title and str(readers) in told
-        for field_name, text in texts_read_by(incident, update, readers):
+        texts = texts_read_by(incident, update, readers)
+        if corrected is not None and (str(readers) in told_it or str(PUBLIC) in told_it) and (
+                [t for _, t in texts] == [t for _, t in texts_read_by(incident, corrected, readers)]):
+            continue  # a correction that changes nothing these readers read (a staff note): they have read it
+        for field_name, text in texts:
             label = None if field_name == "the title" and title_known else gate.staff_label(text)
             if label is None:
                 continue
