@@ -1145,11 +1145,15 @@ def _without_tags(folded: str) -> str:
 
 def _dotted_name(folded: str, capitals: Sequence[bool], end: int) -> bool:
     """Whether the stop before ``end`` joins a dotted name mid-sentence ("The Contoso.Internal: namespace"): the word
-    before it capitalised, not shouted, after a space, and the stop single. "Resolved.Internal only:" starts a
-    sentence, "Errors rose.Internal only:" too."""
+    before it capitalised, not shouted, after a space, the stop single, and the word after it running straight into
+    punctuation. "Resolved.Internal only:", "Errors rose.Internal only:" and "Fixed by Bob.Staff only:" start
+    sentences."""
     found = _DOTTED_NAME.search(folded, max(0, end - 40), end)
     if found is None or folded[end - 2:end - 1] in ".!?":
         return False
+    after = re.match(r"[^\W\d_]+(.?)", folded[end:end + 40])
+    if after is None or not after.group(1) or after.group(1).isspace():
+        return False  # "Fixed by Bob.Staff only: ...": the next word goes on as a sentence does
     word = range(found.start(), found.end() - 1)
     return capitals[word.start] and not all(capitals[at] for at in word)
 

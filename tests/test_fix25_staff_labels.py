@@ -165,6 +165,7 @@ LABELLED = [
     ("resolved-no-space", "Resolved.Internal only: the cause was CHG-4411."),
     ("bracket-no-space", "Errors rose (EU).Internal only: the cause was CHG-4411."),
     ("ellipsis-no-space", "Errors rose...Internal only: the cause was CHG-4411."),
+    ("name-no-space", "Fixed by Bob.Staff only: the cause was CHG-4411."),
     ("glued-dash", "Confidential- the cause was CHG-4411."),
     ("glued-dash-internal", "Internal- the cause was CHG-4411."),
     ("users-do-not-share", "Users: do not share. The cause was CHG-4411."),
