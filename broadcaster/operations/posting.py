@@ -268,6 +268,7 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
     corrects = corrected_sequence(update)
     corrected = next((u for u in earlier if u.sequence == corrects), None) if corrects is not None else None
     told_it = {d.visibility for d in deliveries if d.sequence == corrects}  # who was sent the corrected update
+    found: dict[str, str | None] = {}
     for readers in sorted(reading, key=str):
         title_known = before is not None and before.title == incident.title and str(readers) in told
         texts = texts_read_by(incident, update, readers)
@@ -275,7 +276,11 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
                 [t for _, t in texts] == [t for _, t in texts_read_by(incident, corrected, readers)]):
             continue  # a correction that changes nothing these readers read (a staff note): they have read it
         for field_name, text in texts:
-            label = None if field_name == "the title" and title_known else gate.staff_label(text)
+            if field_name == "the title" and title_known:
+                continue
+            if text not in found:  # a thousand customers' pages read mostly the same public text: read it once
+                found[text] = gate.staff_label(text)
+            label = found[text]
             if label is None:
                 continue
             names = ", ".join(sorted({p.destination for p in beyond}))
