@@ -1114,6 +1114,21 @@ def staff_label(text: str) -> str | None:
     return None
 
 
+def first_staff_label(texts: Iterable[tuple[str, str]],
+                      read: dict[str, str | None] | None = None) -> tuple[str, str] | None:
+    """The first of ``texts`` (each a field's name and its text) holding a label for staff (``staff_label``): the
+    field's name and the label as typed; None if none does. ``read`` keeps what each text read gave, for a caller
+    reading many readers' texts that are mostly the same."""
+    read = {} if read is None else read
+    for field, text in texts:
+        if text not in read:
+            read[text] = staff_label(text)
+        label = read[text]
+        if label is not None:
+            return field, label.strip()
+    return None
+
+
 _LINE_SEPARATORS = re.compile("[\r\v\f\x85\u2028\u2029]")
 _STOP_BEFORE_A_LETTER = re.compile(r"[.!?](?=[^\W\d_])")
 # A dotted name mid-sentence, "The Contoso.Internal: namespace": a capitalised word in small letters after a space

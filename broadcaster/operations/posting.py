@@ -246,11 +246,11 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
     shows that correction all the same. And whenever anything goes beyond staff, the next build (this post's, the
     next post's, ``tick``'s, ``site publish``) writes the update into each reached customer's private page (a
     ``feed_token``'s), whatever this post does with the site or that customer's channel: that text is read too
-    (reviews 25b, 25c). The title
-    is read where it is new to a reader (a new incident, a new title, readers not told of the incident before), so
-    that an incident titled before this rule, or for staff and then widened, is read once, not refused on every
-    follow-up and every step the tick posts; and a correction is read only for the readers whose text it changes
-    (review 25d: one changing a staff note was refused over the public text it left as it was)."""
+    (reviews 25b, 25c). The title is read where it is new to a reader (a new incident, a new title, readers not
+    told of the incident before), so that an incident titled before this rule, or for staff and then widened, is
+    read once, not refused on every follow-up and every step the tick posts; and a correction is read only for the
+    readers whose text it changes (review 25d: one changing a staff note was refused over the public text it left
+    as it was)."""
     beyond = [p for p in planned if (p.state != DeliveryState.SKIPPED or p.reason == READ_THE_SAME)
               and Visibility.parse(p.visibility).level != Level.INTERNAL]
     if not beyond:
@@ -268,26 +268,20 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
     corrects = corrected_sequence(update)
     corrected = next((u for u in earlier if u.sequence == corrects), None) if corrects is not None else None
     told_it = {d.visibility for d in deliveries if d.sequence == corrects}  # who was sent the corrected update
-    found: dict[str, str | None] = {}
+    read: dict[str, str | None] = {}  # a thousand customers' pages read mostly the same public text: read it once
     for readers in sorted(reading, key=str):
         title_known = before is not None and before.title == incident.title and str(readers) in told
         texts = texts_read_by(incident, update, readers)
         if corrected is not None and (str(readers) in told_it or str(PUBLIC) in told_it) and (
                 [t for _, t in texts] == [t for _, t in texts_read_by(incident, corrected, readers)]):
             continue  # a correction that changes nothing these readers read (a staff note): they have read it
-        for field_name, text in texts:
-            if field_name == "the title" and title_known:
-                continue
-            if text not in found:  # a thousand customers' pages read mostly the same public text: read it once
-                found[text] = gate.staff_label(text)
-            label = found[text]
-            if label is None:
-                continue
+        found = gate.first_staff_label(((f, t) for f, t in texts if not (f == "the title" and title_known)), read)
+        if found is not None:
             names = ", ".join(sorted({p.destination for p in beyond}))
             raise InputError(
-                f"{field_name} has {label.strip()!r} heading or ending a line: a label for staff, but this update "
-                f"goes beyond staff too ({names}). Put what is for staff in [private]...[/private] or --private, "
-                "send the update to staff channels alone with --only, or reword the line. Nothing was stored or sent."
+                f"{found[0]} has {found[1]!r} heading or ending a line: a label for staff, but this update goes "
+                f"beyond staff too ({names}). Put what is for staff in [private]...[/private] or --private, send "
+                "the update to staff channels alone with --only, or reword the line. Nothing was stored or sent."
             )
 
 

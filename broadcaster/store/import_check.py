@@ -182,15 +182,14 @@ def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dic
         named = {*update["audiences"], *(key for key, _ in update["audience_detail"]),
                  *gate.audience_ids(update["raw_message"], "raw_message"),
                  *(Visibility.parse(d["visibility"]).audience for d in beyond if d["visibility"] != str(PUBLIC))}
+        read: dict[str, str | None] = {}
         for readers in [PUBLIC, *(Visibility.of(key) for key in sorted(named))]:
-            for field_name, text in written_texts_read_by(incident["title"], update["raw_message"], update["kind"],
-                                                          update["audience_detail"], readers):
-                label = gate.staff_label(text)
-                if label is not None:
-                    raise _Bad(f"update #{update['sequence']}: {field_name} has {label.strip()!r} heading or ending a "
-                               "line, a label for staff, and the update reaches readers beyond staff; mark its "
-                               "deliveries beyond staff skipped, move that text into [private]...[/private], or "
-                               "reword the line")
+            found = gate.first_staff_label(written_texts_read_by(
+                incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers), read)
+            if found is not None:
+                raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a "
+                           "label for staff, and the update reaches readers beyond staff; mark its deliveries beyond "
+                           "staff skipped, move that text into [private]...[/private], or reword the line")
 
 
 def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
