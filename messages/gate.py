@@ -1442,18 +1442,19 @@ def _untypoed(part: str) -> str:
     """``part`` with each word of four letters or more that no list knows and is one slip (``_slip_of``) from a
     word of ``_slipped_words`` spelled as that word: "Intrnal only", "Internal olny", "Staf only", "Not for
     custmers"."""
-    known = _round_vocabulary()
+    return re.sub(r"[^\W\d_]+", lambda match: _spelled(match.group()), part)
+
+
+@lru_cache(maxsize=4096)
+def _spelled(word: str) -> str:
+    """One word as ``_untypoed`` reads it; kept, since a postmortem repeats its words thousands of times (a 200 KB
+    one was 5 s of the gate's CPU read word by word)."""
+    if word == "donot":
+        return "do not"
     meant = _slipped_words()
-
-    def spell(match: re.Match[str]) -> str:
-        word = match.group()
-        if word == "donot":
-            return "do not"
-        if len(word) < 4 or word in known or (word[-1] == "s" and word[:-1] in meant):
-            return word  # "Interns", "Privates": a label word's plural, no slip of "internes"
-        return next((r for r in meant if _slip_of(word, r) and word not in (r + "s", r + "e")), word)
-
-    return re.sub(r"[^\W\d_]+", spell, part)
+    if len(word) < 4 or word in _round_vocabulary() or (word[-1] == "s" and word[:-1] in meant):
+        return word  # "Interns", "Privates": a label word's plural, no slip of "internes"
+    return next((r for r in meant if _slip_of(word, r) and word not in (r + "s", r + "e")), word)
 
 
 @lru_cache(maxsize=1)
@@ -1468,9 +1469,22 @@ def _slipped_words() -> tuple[str, ...]:
 def _slip_of(word: str, meant: str) -> bool:
     """A letter left out, doubled or two swapped ("intrnal", "internnal", "internla"); not one letter for another,
     which makes other words ("interval")."""
+    # Read in one pass, not through ``distance`` (its table for every unknown word against every label word was
+    # most of the gate's time on a long postmortem); ``tests/test_gate.py`` checks both say the same.
     if abs(len(word) - len(meant)) == 1:
-        return distance(word, meant) == 1
-    return len(word) == len(meant) and sorted(word) == sorted(meant) and distance(word, meant) == 1
+        longer, shorter = (word, meant) if len(word) > len(meant) else (meant, word)
+        at = _first_difference(longer, shorter)
+        return longer[at + 1 :] == shorter[at:]
+    if len(word) != len(meant) or word == meant:
+        return False
+    at = _first_difference(word, meant)
+    swapped = meant[at + 1 : at + 2] + meant[at : at + 1]
+    return len(swapped) == 2 and word[at : at + 2] == swapped and word[at + 2 :] == meant[at + 2 :]
+
+
+def _first_difference(a: str, b: str) -> int:
+    """Where ``a`` and ``b`` first differ (the shorter one's length if it is the longer one's start)."""
+    return next((at for at, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 @lru_cache(maxsize=1)

@@ -121,6 +121,57 @@ def test_distance_counts_a_transposition_as_one_edit(a: str, b: str, expected: i
     assert gate.distance(a, b) == expected
 
 
+def _slip_by_its_definition(word: str, meant: str) -> bool:
+    """``gate._slip_of`` as its docstring defines it, through the edit distance: the reference for the fast one."""
+    if abs(len(word) - len(meant)) == 1:
+        return gate.distance(word, meant) == 1
+    return len(word) == len(meant) and sorted(word) == sorted(meant) and gate.distance(word, meant) == 1
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text("abcni", max_size=7), st.text("abcni", max_size=7))
+def test_a_slip_is_read_in_one_pass_as_the_edit_distance_reads_it(word: str, meant: str) -> None:
+    assert gate._slip_of(word, meant) == _slip_by_its_definition(word, meant)
+
+
+@st.composite
+def _edited(draw: st.DrawFn) -> tuple[str, str]:
+    """A word and the same word with one or two edits: most random pairs are far apart, slips are near."""
+    meant = draw(st.text("abcni", max_size=9))
+    word = meant
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(word)))
+        letter = draw(st.sampled_from("abcni"))
+        edit = draw(st.sampled_from(("drop", "double", "swap", "replace", "insert")))
+        if edit == "drop":
+            word = word[:at] + word[at + 1 :]
+        elif edit == "double":
+            word = word[: at + 1] + word[at : at + 1] + word[at + 1 :]
+        elif edit == "swap":
+            word = word[:at] + word[at + 1 : at + 2] + word[at : at + 1] + word[at + 2 :]
+        elif edit == "replace":
+            word = word[:at] + letter + word[at + 1 :]
+        else:
+            word = word[:at] + letter + word[at:]
+    return word, meant
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_edited())
+def test_a_slip_near_its_word_is_read_as_the_edit_distance_reads_it(pair: tuple[str, str]) -> None:
+    word, meant = pair
+    assert gate._slip_of(word, meant) == _slip_by_its_definition(word, meant)
+    assert gate._slip_of(meant, word) == _slip_by_its_definition(meant, word)
+
+
+@pytest.mark.parametrize(("word", "meant"), [("intrnal", "internal"), ("internnal", "internal"), ("internla", "internal"),
+                                             ("niternal", "internal"), ("internal", "internal"), ("interval", "internal"),
+                                             ("internl", "internal"), ("nternal", "internal"), ("internals", "internal"),
+                                             ("intenral", "internal"), ("internal", "intrnal"), ("a", ""), ("", "")])
+def test_a_slip_of_a_label_word(word: str, meant: str) -> None:
+    assert gate._slip_of(word, meant) == _slip_by_its_definition(word, meant)
+
+
 def _comparable_char_by_char(text: str) -> str:
     """``comparable`` as its docstring says it, one lookup per character: the reference for the fast one."""
     folded = unicodedata.normalize("NFKC", text)
