@@ -439,6 +439,43 @@ def test_an_imported_record_kept_to_staff_may_say_it(project: Project, slack: Fa
     assert code == 0, output
 
 
+def customers_notice(record: dict[str, Any], text: str, state: str) -> dict[str, Any]:
+    """An SLA notice for acme as ``tick`` stores one, saying ``text``, its delivery to acme's channel in ``state``."""
+    first = record["updates"][0]
+    delivery = next(d for d in first["deliveries"] if d["destination"] == "acme-slack")
+    return {**first, "sequence": 2, "kind": "notice", "raw_message": text, "audiences": [], "audience_detail": [],
+            "extra": {"notice": "audience_sla", "month": "2026-12", "audience": "acme"}, "author": "broadcaster",
+            "deliveries": [{**delivery, "state": state, "remote_id": None, "thread_ref": None, "parts": [],
+                            "sent_at": None, "attempts": 0, "last_error": None}]}
+
+
+def test_an_imported_notice_still_to_be_sent_to_its_customer_is_read_as_it_reads_it(
+    project: Project, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Review 25b: the import's label check skipped notices, and ``retry`` sent a forged one to its customer."""
+    header, record = exported_record(project, "-C", "api", "Errors are elevated.")
+    record["updates"].append(customers_notice(record, "Internal only: the cause was CHG-4411.", "pending"))
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    assert code == 2 and "label for staff" in output and "still to be sent to acme" in output, output
+    assert "Nothing was imported" in output and output.endswith("[]"), output  # `list --json` of the store: empty
+    fresh = Project(tmp_path / "fresh", env=dict(project.env))
+    sent_before = len(slack.messages["C0ACME0001"])
+    fresh.cli("retry")
+    assert len(slack.messages["C0ACME0001"]) == sent_before and LEAK not in said(slack, "C0ACME0001")
+
+
+def test_an_imported_notice_already_sent_or_our_own_imports(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    header, record = exported_record(project, "-C", "api", "Errors are elevated.")
+    record["updates"].append(customers_notice(record, "Internal only: the cause was CHG-4411.", "sent"))
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    assert code == 0, output  # told already: an import sends nothing again, and no page shows a notice
+    own = "Service level notice for Acme Corp: the availability of your services (API) this month is 99.1%."
+    record["updates"][1] = customers_notice(record, own, "pending")
+    (tmp_path / "again").mkdir()
+    code, output = import_into_fresh(project, tmp_path / "again", header, record)
+    assert code == 0, output
+
+
 # -- the title: read where it is new to a reader (review 25a) ----------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from broadcaster.channels._ids import is_message_id
-from broadcaster.delivery import READ_THE_SAME, DeliveryState, Rendered
+from broadcaster.delivery import DONE_STATES, READ_THE_SAME, DeliveryState, Rendered
 from broadcaster.errors import InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
@@ -173,7 +173,8 @@ def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dic
     in each customer's)."""
     for update in updates:
         if update["kind"] in PRIVATE_KINDS:
-            continue  # our own notices, for staff or their own customer
+            _notice_without_staff_labels(incident, update)
+            continue
         deliveries = update["deliveries"]
         beyond = [d for d in deliveries if d["visibility"] != "internal"]
         if any(d["visibility"] == str(PUBLIC) for d in beyond) and all(
@@ -190,6 +191,23 @@ def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dic
                 raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a "
                            "label for staff, and the update reaches readers beyond staff; mark its deliveries beyond "
                            "staff skipped, move that text into [private]...[/private], or reword the line")
+
+
+def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+    """A customer's notice (``_notices_go_to_their_readers``: staff's or its own customer's) with a delivery to that
+    customer still to make is read as the customer reads it: ``retry`` would send a forged "Internal only: ..." to
+    it. Staff's notices, and a customer's whose deliveries were all made or skipped, are not sent again."""
+    audience = update["extra"].get("audience", "")
+    readers = Visibility.of(audience) if audience else None
+    if readers is None or all(d["state"] in DONE_STATES or d["visibility"] != str(readers)
+                              for d in update["deliveries"]):
+        return
+    found = gate.first_staff_label(written_texts_read_by(
+        incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers), {})
+    if found is not None:
+        raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a label for "
+                   f"staff, and the notice is still to be sent to {audience}; mark its deliveries to {audience} "
+                   "skipped, or reword the line")
 
 
 def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
