@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import pytest
 from broadcaster.messages.egress import PrivateValues, readable_text
@@ -98,6 +99,14 @@ def _real(word: str) -> bool:
 # The first word a real one: drawn from those alone, as filtering whole lists drew the same names more slowly.
 name_st = joined(st.sampled_from([w for w in NAME_WORDS if _real(w)]), st.lists(st.sampled_from(NAME_WORDS), max_size=3),
                  st.sampled_from(JOINERS)).map(str.title)
+# Made once, not in each example (see test_fix20_names's ``_ID_WORDS``); the values drawn are the same.
+_CUSTOMERS = customers(name_st, 3)
+_TAIL = st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=3)
+
+
+@cache
+def _joiners(n: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(JOINERS), min_size=n, max_size=n)
 
 
 def _own_phrases(audiences: dict[str, Audience], reader: str) -> list[str]:
@@ -117,15 +126,15 @@ def test_no_reader_reads_another_customers_name_beside_a_word_of_prose(data: st.
     """Another customer's guarded name or id beside a function word or a fragment ("Globex and Initech", "Globex's
     team", "the Globex team", "Globex a week ago") is found unless each of its places is inside the reader's own
     phrases as words."""
-    audiences = data.draw(customers(name_st, 3))
+    audiences = data.draw(_CUSTOMERS)
     reader = data.draw(st.sampled_from(sorted(audiences)))
     other = data.draw(st.sampled_from(sorted(k for k in audiences if k != reader)))
     if not _guarded(audiences[other]):
         return
     value = data.draw(st.sampled_from(_guarded(audiences[other])))
     if data.draw(st.booleans()):  # the reader named after the other customer: "Globex And Partners" beside globex
-        tail = data.draw(st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=3))
-        joiners = data.draw(st.lists(st.sampled_from(JOINERS), min_size=len(tail), max_size=len(tail)))
+        tail = data.draw(_TAIL)
+        joiners = data.draw(_joiners(len(tail)))
         name = value + "".join(j + w.title() for j, w in zip(joiners, tail, strict=True))
         if any(_tokens(name) == _tokens(a.name) for a in audiences.values()):
             return
