@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it: ruff, mypy --strict
-# (beside pytest), and pytest on $TEST_WORKERS workers (pytest-xdist, 6 by default).
+# (beside pytest), and pytest on $TEST_WORKERS workers (pytest-xdist, 10 by default).
 #   bash scripts/test.sh                    # the whole suite (what .ci/run runs)
 #   bash scripts/test.sh -k slack           # extra arguments go to pytest
 #   bash scripts/test.sh --coverage         # under branch coverage (the flag anywhere among the arguments), CLI
@@ -16,7 +16,7 @@ for arg in "$@"; do
   if [ "$arg" = "--coverage" ]; then coverage=1; else passed+=("$arg"); fi
 done
 set -- ${passed[@]+"${passed[@]}"}
-workers=${TEST_WORKERS:-6}
+workers=${TEST_WORKERS:-10}
 
 # Each phase's wall time goes to stderr at the end, so a slow run says where its time went.
 started=$SECONDS
@@ -66,9 +66,9 @@ phase "ruff+collect"
 
 status=0
 # A test file stays on one worker (loadfile): its module fixtures (chromium, the wheel, moto) start once.
-# Six workers on two cores: most of the suite's time is spent waiting (paced fakes, deadlines, races
-# between processes), and six overlap those waits; two left the cores 70% idle (BENCHMARKS.md, "The
-# test suite").
+# Ten workers on two cores: most of the suite's time is spent waiting (paced fakes, deadlines, races
+# between processes, clocks that must pass), and ten overlap those waits; two left the cores 70% idle, six a
+# third (BENCHMARKS.md, "The test suite": 393 s of pytest on six, 349 s on ten, 353 s on fourteen).
 pytest_args=(-p no:cacheprovider -n "$workers" --dist loadfile "$@")
 if [ "$coverage" -eq 1 ]; then
   # The CLI processes the tests start run in temporary folders: an absolute data file puts
