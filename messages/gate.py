@@ -849,6 +849,7 @@ def _round_instructions(text: str) -> list[tuple[int, int]]:
     """The round brackets of ``text`` (folded) that hold an instruction to hide (``_round_instruction``), wherever
     they stand."""
     found = []
+    closers = _round_closers(text)
     for opener in re.finditer(r"\(", text):
         stop, limit = opener.end(), min(len(text), opener.end() + _ROUND_REACH)
         while stop < limit and text[stop] not in "()[]":
@@ -857,7 +858,8 @@ def _round_instructions(text: str) -> list[tuple[int, int]]:
         # An inner bracket, a link or a comment does not end the bracket a reader sees ("(staff [only](url))",
         # "(staff (EU) only)"): it is read to its matching ")" too, without the inner brackets' content and with
         # only their delimiters, comments and emphasis marks dropped; either reading holding an instruction counts.
-        whole = _matching_round(text, opener.end(), limit)
+        whole = closers.get(opener.start())
+        whole = whole if whole is not None and whole < limit else None
         readings = [text[opener.end():stop]]
         if whole is not None and whole != stop:
             readings.extend(_round_readings(text[opener.end():whole]))
@@ -885,20 +887,26 @@ def _round_instructions(text: str) -> list[tuple[int, int]]:
     return found
 
 
-def _matching_round(text: str, start: int, limit: int) -> int | None:
-    """Where the ")" closing a round bracket opened just before ``start`` stands, inner brackets balanced; None if
-    it is not closed within ``limit``."""
-    depth: list[str] = []
-    for at in range(start, limit):
-        char = text[at]
+def _round_closers(text: str) -> dict[int, int]:
+    """Where the ")" closing each "(" of ``text`` stands, the brackets inside it balanced ("(" and ")", "[" and "]");
+    a "(" closed by "]", or holding a bracket closed by the other kind, has none. One pass for all of them: read
+    from each "(" to its ")", a run of "(" took a time that grew with its length times the reach."""
+    closers: dict[int, int] = {}
+    opened: list[tuple[int, str]] = []  # where each bracket still open stands, and the closer it waits for
+    for bracket in _BRACKET.finditer(text):
+        char, at = bracket.group(), bracket.start()
         if char in "([":
-            depth.append(")" if char == "(" else "]")
-        elif char in ")]":
-            if not depth:
-                return at if char == ")" else None
-            if depth.pop() != char:
-                return None
-    return None
+            opened.append((at, ")" if char == "(" else "]"))
+        elif opened:
+            start, awaited = opened.pop()
+            if awaited != char:
+                opened.clear()  # every bracket still open holds this one, closed by the wrong kind
+            elif char == ")":
+                closers[start] = at
+    return closers
+
+
+_BRACKET = re.compile(r"[()\[\]]")
 
 
 # An HTML comment (rendered, "<!-- -->" reads "[ --]"), and emphasis marks, which a reader never sees.
@@ -909,14 +917,33 @@ def _round_readings(content: str) -> tuple[str, str]:
     """A round bracket's content as a reader sees it: without its inner brackets' content ("(internal (ops) only)"
     as "internal only"), and with only the delimiters dropped ("(staff [only](url))" as "staff only")."""
     content = _ROUND_HIDDEN.sub("", content)
-    outer = content
-    while True:
-        inner = re.sub(r"\([^()\[\]]*\)|\[[^()\[\]]*\]", " ", outer)
-        if inner == outer:
-            break
-        outer = inner
+    outer = _without_inner_brackets(content)
     shown = re.sub(r"\]\s*(?:\([^()]*\)|\[[^\[\]]*\])", "]", content)  # a link's target or label is not shown
     return outer, re.sub(r"[()\[\]]", "", shown)
+
+
+def _without_inner_brackets(content: str) -> str:
+    """``content`` with each bracket pair and what it holds as one space, the brackets inside it balanced (as
+    dropping its innermost pairs again and again would leave it: "a (b [c] d) e" is "a   e"; an unbalanced
+    "(b ]" is kept). One pass over its brackets, where each round of the dropping read the whole of it again."""
+    pieces: list[str] = []
+    opened: list[tuple[int, str]] = []  # the piece each bracket still open starts, and the closer it waits for
+    last = 0
+    for bracket in _BRACKET.finditer(content):
+        char = bracket.group()
+        pieces.append(content[last : bracket.start()])
+        last = bracket.end()
+        if char in "([":
+            opened.append((len(pieces), ")" if char == "(" else "]"))
+            pieces.append(char)
+        elif opened and opened[-1][1] == char:
+            del pieces[opened.pop()[0] :]
+            pieces.append(" ")
+        else:
+            opened.clear()  # the brackets still open hold this one, closed by the wrong kind: none of them is a pair
+            pieces.append(char)
+    pieces.append(content[last:])
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=1024)  # a bracket is read from each "(" and each ")" near it: many readings repeat

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import unicodedata
 
@@ -172,6 +173,55 @@ def test_a_slip_near_its_word_is_read_as_the_edit_distance_reads_it(pair: tuple[
                                              ("intenral", "internal"), ("internal", "intrnal"), ("a", ""), ("", "")])
 def test_a_slip_of_a_label_word(word: str, meant: str) -> None:
     assert gate._slip_of(word, meant) == _slip_by_its_definition(word, meant)
+
+
+def _matching_round_from(text: str, start: int, limit: int) -> int | None:
+    """The ")" closing a "(" opened just before ``start``, read from there as the gate once did for each "(": the
+    reference for ``gate._round_closers``, which reads them all in one pass."""
+    depth: list[str] = []
+    for at in range(start, limit):
+        char = text[at]
+        if char in "([":
+            depth.append(")" if char == "(" else "]")
+        elif char in ")]":
+            if not depth:
+                return at if char == ")" else None
+            if depth.pop() != char:
+                return None
+    return None
+
+
+def _without_inner_brackets_by_rounds(content: str) -> str:
+    """The innermost bracket pairs dropped again and again, as the gate once did: the reference for its one pass."""
+    while True:
+        inner = re.sub(r"\([^()\[\]]*\)|\[[^()\[\]]*\]", " ", content)
+        if inner == content:
+            return content
+        content = inner
+
+
+def test_brackets_are_matched_in_one_pass_as_reading_from_each_opener_matches_them() -> None:
+    texts = ["".join(chars) for size in range(8) for chars in itertools.product("()[]a", repeat=size)]
+    differing = []
+    for text in texts:
+        closers = gate._round_closers(text)
+        assert gate._without_inner_brackets(text) == _without_inner_brackets_by_rounds(text), text
+        for opener in (at for at, char in enumerate(text) if char == "("):
+            for limit in range(opener + 1, len(text) + 1):
+                whole = closers.get(opener)
+                if (whole if whole is not None and whole < limit else None) != _matching_round_from(text, opener + 1,
+                                                                                                    limit):
+                    differing.append((text, opener, limit))
+    assert not differing, differing[:10]  # every text of up to 7 brackets and letters, every opener, every reach
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("()[]a -*", max_size=60))
+def test_longer_brackets_are_matched_and_dropped_as_before(text: str) -> None:
+    closers = gate._round_closers(text)
+    assert gate._without_inner_brackets(text) == _without_inner_brackets_by_rounds(text)
+    for opener in (at for at, char in enumerate(text) if char == "("):
+        assert closers.get(opener) == _matching_round_from(text, opener + 1, len(text))
 
 
 def _comparable_char_by_char(text: str) -> str:
