@@ -7,10 +7,12 @@ text with Markdown escapes) and a private value it does or does not hold.
 
 from __future__ import annotations
 
+import html
 import json
 import pickle
 
 import pytest
+from broadcaster.messages import egress
 from broadcaster.messages.egress import (
     SLACK_BLOCKS,
     SLACK_MRKDWN,
@@ -213,3 +215,19 @@ def test_a_value_inside_the_readers_name_is_allowed_only_as_often_as_the_templat
     with pytest.raises(LeakRefused):
         guard(payload, values, "acme-slack", template=lambda: (template, Compared("Next update by")))
     guard(template, values, "acme-slack", template=lambda: (template, Compared("Next update by")))  # its own words pass
+
+
+_REFERENCE_PIECES = ["&", "lt", "gt", "amp", "quot", "#39", "#x27", "#x3C", "#60", "nbsp", "hellip", ";", "a", "<", "#",
+                     "x", " ", "é"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(_REFERENCE_PIECES), max_size=14).map("".join))
+def test_references_are_read_as_html_reads_them(text: str) -> None:
+    assert egress._unescape(text) == html.unescape(text)
+
+
+@pytest.mark.parametrize("text", ["&amp;lt;", "&amp;amp;", "&lt", "&ampfoo", "&#39", "&lt;&gt;&quot;&#39;&#x27;",
+                                  "&lt;li&gt;Globex &amp; Partners&lt;/li&gt;", "a & b", "&;", "&#x27;&amp;#39;"])
+def test_common_references_are_read_as_html_reads_them(text: str) -> None:
+    assert egress._unescape(text) == html.unescape(text)
