@@ -88,7 +88,7 @@ class _Bad(Exception):
 
 def check_record(
     record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset(),
-    components: Collection[str] | None = None, audience_names: Collection[str] = (),
+    components: Collection[str] | None = None, audience_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad.
 
@@ -100,8 +100,10 @@ def check_record(
     Component ids, of the incident and of each update, must be among ``components``, the
     config's ``[[components]]``, as ``--component`` requires; ``None`` leaves them unchecked
     (a caller without a config). A slip of an audience marker ("[fro acme]") before an id of
-    ``audiences`` or a name of ``audience_names`` is refused in every text, as the command line does.
+    ``audiences`` or a name of ``audience_names`` (the config's, by audience id) is refused in every text, as the
+    command line does.
     """
+    audience_names = audience_names or {}
     incident = record.get("incident", {})
     label = f"incident {incident.get('id', '?')!r}" if isinstance(incident, Mapping) else "the incident"
     try:
@@ -111,9 +113,9 @@ def check_record(
         _withdrawal_recorded(checked_incident, updates)
         _references_in_record(updates)
         _notices_go_to_their_readers(updates)
-        _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names])
+        _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names.values()])
         _private_title_kept_out(checked_incident)  # after the markers: a mistyped one is the clearer refusal
-        _no_staff_labels_beyond_staff(checked_incident, updates)
+        _no_staff_labels_beyond_staff(checked_incident, updates, audience_names)
         if components is not None:
             _components_configured(checked_incident, updates, components)
     except _Bad as bad:
@@ -166,14 +168,16 @@ def _notices_go_to_their_readers(updates: list[dict[str, Any]]) -> None:
                            f"({delivery['destination']}); mark it skipped or remove it")
 
 
-def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:
+def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dict[str, Any]],
+                                  names: Mapping[str, str]) -> None:
     """A line labelled for staff ("Internal only: ...", ``gate.staff_label``) in an update its readers beyond staff
     read, as ``post`` refuses it: unless the record keeps the update to staff (public deliveries recorded, every
     delivery beyond staff skipped), the page shows it, so every reader it names is read for (the public's text is
-    in each customer's)."""
+    in each customer's). ``names``: the customers' names, by id."""
     for update in updates:
+        _renderings_without_staff_labels(update, names)
         if update["kind"] in PRIVATE_KINDS:
-            _notice_without_staff_labels(incident, update)
+            _notice_without_staff_labels(incident, update, names)
             continue
         deliveries = update["deliveries"]
         beyond = [d for d in deliveries if d["visibility"] != "internal"]
@@ -193,7 +197,8 @@ def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dic
                            "staff skipped, move that text into [private]...[/private], or reword the line")
 
 
-def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[str, Any]) -> None:
+def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[str, Any],
+                                 names: Mapping[str, str]) -> None:
     """A customer's notice (``_notices_go_to_their_readers``: staff's or its own customer's) with a delivery to that
     customer still to make is read as the customer reads it: ``retry`` would send a forged "Internal only: ..." to
     it. Staff's notices, and a customer's whose deliveries were all made or skipped, are not sent again."""
@@ -202,12 +207,35 @@ def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[st
     if readers is None or all(d["state"] in DONE_STATES or d["visibility"] != str(readers)
                               for d in update["deliveries"]):
         return
-    found = gate.first_staff_label(written_texts_read_by(
-        incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers), {})
+    found = gate.first_staff_label(_without_name(written_texts_read_by(
+        incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers), names.get(audience)))
     if found is not None:
         raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a label for "
                    f"staff, and the notice is still to be sent to {audience}; mark its deliveries to {audience} "
                    "skipped, or reword the line")
+
+
+def _renderings_without_staff_labels(update: Mapping[str, Any], names: Mapping[str, str]) -> None:
+    """A post in parts half sent beyond staff is finished from its stored rendering (``_rendering``), not from the
+    update's text rendered again: the messages it has still to send are read as that text is, or a record whose
+    message is harmless could carry "Internal only: ..." in its rendering to the public or a customer."""
+    for delivery in update["deliveries"]:
+        if delivery["rendering"] is None or delivery["state"] in DONE_STATES or delivery["visibility"] == "internal":
+            continue
+        rest = Rendered.from_stored(delivery["rendering"]).messages[len(delivery["parts"]):]
+        readers = Visibility.parse(delivery["visibility"])
+        field = f"the rendering stored for {delivery['destination']}"
+        found = gate.first_staff_label(_without_name([(field, m) for m in rest], names.get(readers.audience)))
+        if found is not None:
+            raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a label "
+                       f"for staff, and retry would send it to {delivery['visibility']} readers; remove that "
+                       "delivery's rendering and parts, and check the destination before a retry")
+
+
+def _without_name(texts: list[tuple[str, str]], name: str | None) -> list[tuple[str, str]]:
+    """``texts`` with the customer's own name (the config's, as a notice or a rendering for it writes it) read as
+    a name: "Service level notice for St. Mary Hospital - Staff: ..." is no label for staff."""
+    return [(field, text.replace(name, "the customer")) for field, text in texts] if name else texts
 
 
 def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:

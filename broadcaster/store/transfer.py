@@ -67,9 +67,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from broadcaster.delivery import DeliveryState
+from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
+from broadcaster.messages import gate
 from broadcaster.messages.model import Status, Visibility
+from broadcaster.messages.visibility import written_texts_read_by
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import check_record, check_subscriber_record, sequence_key
 from broadcaster.store.records import (
@@ -341,7 +343,7 @@ def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def read_records(
     lines: Iterable[str], name: str, audiences: Collection[str] = frozenset(),
-    components: Collection[str] | None = None, audience_names: Collection[str] = (),
+    components: Collection[str] | None = None, audience_names: Mapping[str, str] | None = None,
 ) -> Iterator[Mapping[str, Any]]:
     """The incident records of an export, each checked as input is; ``InputError`` names the bad line.
 
@@ -436,6 +438,7 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     every = sorted(records, key=_import_order)  # stable: incidents first, in the file's order
     _refuse_visibilities_no_invite_gives(store, every)
     _refuse_migrations_that_cannot_be(store, every)
+    _refuse_staff_labels_merged_in(store, every)
     uses = _Uses.left_here(store)  # before the file's counts are merged in: what this store itself gave out
     holders = _invite_holders(store)  # before the import: a chat the file's removal forgets used one too
     for record in every:
@@ -460,6 +463,40 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
             ) from exc
     _count_every_holder(store, holders, every, uses.kept_off)
     return result
+
+
+def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]]) -> None:
+    """A file's update that this store has (its incident's copy here holds one of the same time and message) is
+    merged: the file's deliveries are added to this store's copy, and that copy is what ``retry`` then sends. The
+    check of the file read the file's copy; this store's is read too, for the readers of the deliveries still to
+    make beyond staff (``post`` read it for the readers it had then: a customer's detail written when the customer
+    had no channel was read by no one beyond staff)."""
+    for record in every:
+        if "incident" not in record:
+            continue
+        with store.transaction():
+            existing = _copy_here(store, record["incident"])
+            if existing is None:
+                continue
+            columns = ("created_at", "raw_message", "kind", "audience_detail", "sequence")
+            mine = {(u["created_at"], u["raw_message"]): u for u in (portable(r, columns) for r in store.select(
+                f"SELECT {', '.join(columns)} FROM updates WHERE incident_id = ?", (existing["id"],)))}
+        for update in record["updates"]:
+            here = mine.get((update["created_at"], update["raw_message"]))
+            if here is None:
+                continue
+            readers = {d["visibility"] for d in update["deliveries"]
+                       if d["state"] not in DONE_STATES and d["visibility"] != "internal"}
+            for visibility in sorted(readers):
+                found = gate.first_staff_label(written_texts_read_by(
+                    existing["title"], here["raw_message"], here["kind"], here["audience_detail"],
+                    Visibility.parse(visibility)))
+                if found is not None:
+                    raise InputError(
+                        f"incident {existing['id']!r}: the file adds {visibility} deliveries to update "
+                        f"#{here['sequence']} here, whose {found[0]} has {found[1]!r} heading or ending a line, a label "
+                        "for staff; retry would send it to them. Mark those deliveries skipped in the file, or amend "
+                        "that update here first. Nothing was imported.")
 
 
 def _import_order(record: Mapping[str, Any]) -> tuple[int, str]:
