@@ -23,11 +23,13 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.slack import FakeSlack
 from tests.fakes.world import FakeWorld
 from tests.test_audiences import AUDIENCES, channels_toml, said, slack_world
-from tests.test_fix25_staff_labels import LEAK, import_into_fresh
+from tests.test_fix20_parts import WORDS, _down, _first_part_only
+from tests.test_fix25_staff_labels import LEAK, customers_notice, exported_record, import_into_fresh
 from tests.test_store_review17 import telegram_texts
 
 LABELLED = "Internal only: the cause was CHG-4411."
 ACME_CHAT = "@acmecustomer"
+BENIGN = "Service level notice for Acme Corp: the availability of your services (API) this month is 99.1%."
 
 
 @pytest.fixture
@@ -127,3 +129,187 @@ def test_the_products_own_notice_for_a_customer_named_with_a_label_word_imports(
     assert notices and any(d["state"] in ("failed", "pending") for d in notices[0]["deliveries"]), record["updates"]
     code, output = import_into_fresh(project, tmp_path, header, record)
     assert code == 0, output
+
+
+def fresh_of(project: Project, tmp_path: Path) -> Project:
+    return Project(tmp_path / "fresh", env=dict(project.env))
+
+
+def write_jsonl(path: Path, *lines: Any) -> Path:
+    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def export(project: Project, name: str = "export.jsonl") -> tuple[dict[str, Any], dict[str, Any]]:
+    target = project.root / name
+    assert project.cli("store", "export", str(target)).exit_code == 0
+    header, record = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    return header, record
+
+
+def tg_acme(project: Project, world: FakeWorld, name: str = "Acme Corp") -> None:
+    world.telegram.add_chat(ACME_CHAT, "Acme customer")
+    audiences = AUDIENCES.replace('name = "Acme Corp"', "name = " + json.dumps(name))
+    project.write_config(ENGINE + world.channels_toml() + audiences + f"""
+[channels.tg-acme]
+type = "telegram"
+audience = "acme"
+token = "${{TG_TOKEN}}"
+chat_ids = ["{ACME_CHAT}"]
+api_url = "{world.telegram.url}"
+""")
+
+
+def forged(first: dict[str, Any], parts: list[str], messages: list[str], state: str = "pending") -> dict[str, Any]:
+    return {**first, "state": state, "remote_id": None, "thread_ref": None, "sent_at": None, "attempts": 1,
+            "last_error": None, "parts": parts,
+            "rendering": {"text": BENIGN, "visibility": "audience:acme", "payload": {"parse_mode": "HTML"},
+                          "parts": messages}}
+
+
+# -- review 26b: a confirmed part id Telegram does not count ---------------------------------------------------
+
+def test_a_part_id_telegram_does_not_count_hides_no_message_of_a_rendering(
+    project: Project, world: FakeWorld, tmp_path: Path
+) -> None:
+    """The check reads messages[len(parts):]; Telegram resumes after the parts whose ids parse as chat:number
+    (``_Progress.resumed``). A part "@acmecustomer:x" is counted by the check, not by Telegram."""
+    tg_acme(project, world)
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "--only", "tg-acme",
+                         "Errors are elevated.")
+    assert posted.exit_code == 0, posted.output
+    header, record = export(project)
+    first = next(d for d in record["updates"][0]["deliveries"] if d["destination"] == "tg-acme")
+    record["updates"].append({
+        **record["updates"][0], "sequence": 2, "kind": "update", "raw_message": BENIGN, "audiences": [],
+        "audience_detail": [], "deliveries": [forged(first, [f"{ACME_CHAT}:x"], [LABELLED, BENIGN])]})
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    before = len(telegram_texts(world, ACME_CHAT))
+    fresh_of(project, tmp_path).cli("retry")
+    assert not any(LEAK in t for t in telegram_texts(world, ACME_CHAT)[before:]), (code, output)
+
+
+# -- review 26b: a skipped delivery's rendering taken over by a merge ----------------------------------------
+
+def test_a_merge_takes_over_no_rendering_with_a_label_from_a_skipped_delivery(project: Project, world: FakeWorld) -> None:
+    """The rendering check skips deliveries in DONE_STATES; ``_take_over_what_may_be_posted`` takes the file's
+    longer parts and their rendering into this store's unsent delivery whatever the file's state."""
+    tg_acme(project, world)
+    world.telegram.fail(*(_fault() for _ in range(10)))
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "--only", "tg-acme",
+                         BENIGN)
+    assert posted.exit_code == 3, posted.output
+    world.telegram.clear_faults()
+    header, record = export(project)
+    update = record["updates"][0]
+    index = next(i for i, d in enumerate(update["deliveries"]) if d["destination"] == "tg-acme")
+    update["deliveries"][index] = forged(update["deliveries"][index], [f"{ACME_CHAT}:424242"], [BENIGN, LABELLED],
+                                         state="skipped")
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    before = len(telegram_texts(world, ACME_CHAT))
+    project.cli("retry")
+    project.cli("retry", "--include-unknown")
+    assert not any(LEAK in t for t in telegram_texts(world, ACME_CHAT)[before:]), imported.output
+
+
+def _fault() -> Any:
+    from tests.fakes.base import Fault
+    return Fault(match="sendMessage", response=_down())
+
+
+# -- review 26b: the customer's name masks the label itself ---------------------------------------------------
+
+@pytest.mark.parametrize(("name", "text"), [("Inter", "Internal only: the cause was CHG-4411."),
+                                            ("Internal", "Internal: the cause was CHG-4411."),
+                                            ("Staff", "Staff only: the cause was CHG-4411.")])
+def test_a_customers_name_never_hides_a_label_it_is_part_of(
+    project: Project, slack: FakeSlack, tmp_path: Path, name: str, text: str
+) -> None:
+    project.config.write_text(project.config.read_text(encoding="utf-8").replace(
+        'name = "Acme Corp"', f'name = "{name}"'), encoding="utf-8")
+    header, record = exported_record(project, "-C", "api", "Errors are elevated.")
+    record["updates"].append(customers_notice(record, text, "pending"))
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    fresh_of(project, tmp_path).cli("retry")
+    assert LEAK not in said(slack, "C0ACME0001"), (code, output)
+
+
+# -- review 26b: the round trip of the product's own notice for "St. Mary Hospital - Staff" ------------------
+
+def _sla_notice_waiting(project: Project, slack: FakeSlack, name: str) -> None:
+    audiences = AUDIENCES.replace('name = "Acme Corp"', f'name = "{name}"').replace(
+        'components = ["api"]', 'components = ["api"]\nsla = 100', 1)
+    project.write_config()
+    project.config.write_text(project.config.read_text(encoding="utf-8") + audiences + channels_toml(slack),
+                              encoding="utf-8")
+    posted = project.cli("post", "--yes", "--title", "API down", "-C", "api=major_outage", "--skip", "acme-slack",
+                         "Down.")
+    assert posted.exit_code in (0, 3), posted.output
+
+
+@pytest.mark.parametrize("way", ["into-itself", "back-from-a-copy"])
+def test_the_products_own_notice_for_such_a_customer_goes_back_and_forth(project: Project, slack: FakeSlack, tmp_path: Path,
+                                                   way: str) -> None:
+    _sla_notice_waiting(project, slack, "St. Mary Hospital - Staff")
+    header, record = export(project)
+    assert any(u["kind"] == "notice" and u["extra"].get("audience") == "acme"
+               and any(d["state"] in ("pending", "failed") for d in u["deliveries"]) for u in record["updates"])
+    source = project.root / "export.jsonl"
+    if way == "back-from-a-copy":
+        code, output = import_into_fresh(project, tmp_path, header, record)
+        assert code == 0, output
+        fresh = fresh_of(project, tmp_path)
+        source = tmp_path / "back.jsonl"
+        assert fresh.cli("store", "export", str(source)).exit_code == 0
+    imported = project.cli("store", "import", str(source))
+    assert imported.exit_code == 0, imported.output
+
+
+# -- review 26b: a real half-sent post to a customer whose name the rendering escapes ----------------------
+
+@pytest.mark.parametrize("name", ["Staff & Partners - Internal", "St. Mary's Hospital - Staff",
+                                  "St. Mary Hospital - Staff"])
+def test_a_half_sent_post_for_a_customer_named_with_a_label_word_imports(
+    project: Project, world: FakeWorld, tmp_path: Path, name: str
+) -> None:
+    tg_acme(project, world, name)
+    _first_part_only(world)
+    posted = project.cli("post", "--yes", "--json", "--only", "tg-acme", "--title", "Checkout down", "-C", "api",
+                         "--for", "acme", "We will credit your account.", " ".join(WORDS))
+    assert posted.exit_code == 3, posted.output
+    world.telegram.clear_faults()
+    header, record = export(project)
+    delivery = next(d for d in record["updates"][0]["deliveries"] if d["destination"] == "tg-acme")
+    assert len(delivery["parts"]) == 1 and delivery["rendering"] is not None, delivery
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    assert code == 0, output
+
+
+# -- review 26b: one file holding the incident twice: the second merges into the first's copy --------------------
+
+def test_one_incident_twice_in_a_file_is_refused(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    """Record 1 keeps update 1 to staff (every delivery beyond staff skipped, none to acme), acme's detail labelled.
+    Record 2, the same incident, update 1 of the same time and message without the detail and with a pending
+    acme-slack delivery. Each record passes alone; the pre-merge check reads only what the store had before."""
+    header, record = exported_record(project, "-C", "api", "--only", "ops", "--for", "acme", LABELLED,
+                                     "Errors are elevated.")
+    first = record["updates"][0]
+    assert any(LEAK in text for _, text in first["audience_detail"]), first
+    model = next(d for d in first["deliveries"] if d["destination"] == "ops")
+    first["deliveries"] = [d for d in first["deliveries"] if d["destination"] != "acme-slack"]
+    for d in first["deliveries"]:
+        if d["visibility"] != "internal":
+            d["state"] = "skipped"
+    second = json.loads(json.dumps(record))
+    second["updates"][0]["audience_detail"] = []
+    second["updates"][0]["deliveries"] = [{**model, "destination": "acme-slack", "target": "", "visibility":
+                                           "audience:acme", "state": "pending", "remote_id": None,
+                                           "thread_ref": None, "parts": [], "rendering": None, "sent_at": None,
+                                           "attempts": 0, "last_error": None}]
+    fresh = fresh_of(project, tmp_path)
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    imported = fresh.cli("store", "import", str(write_jsonl(tmp_path / "twice.jsonl", header, record, second)))
+    assert imported.exit_code == 2 and "is in the file twice" in imported.output, imported.output
+    fresh.cli("retry")
+    assert LEAK not in said(slack, "C0ACME0001"), imported.output

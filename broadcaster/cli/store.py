@@ -121,8 +121,8 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     with handle:
         config = load_config(ctx)
         try:
-            records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids,
-                                                       {key: a.name for key, a in config.audiences.items()}))
+            names = {key: a.name for key, a in config.audiences.items()}
+            records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids, names))
         except UnicodeDecodeError as exc:  # a gzipped export, the state file itself
             raise InputError(f"{name} is not text (byte {exc.start} is not UTF-8): a `store export` file is JSON lines. "
                              "Is it compressed (gunzip it first) or the state file itself? Nothing was imported.") from exc
@@ -135,7 +135,7 @@ def import_(ctx: click.Context, /, source: Path) -> None:
             refuse_secrets(store_transfer.texts_of(record), config)
     # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
     opened = open_store(ctx, creates=True)
-    result = store_transfer.import_records(opened, records)
+    result = store_transfer.import_records(opened, records, names)
     _print_import(opened, result)
     _print_chats_kept_off(result)
 

@@ -14,6 +14,7 @@ normalised, or raises ``InputError`` naming the line.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Collection, Mapping
@@ -207,8 +208,9 @@ def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[st
     if readers is None or all(d["state"] in DONE_STATES or d["visibility"] != str(readers)
                               for d in update["deliveries"]):
         return
-    found = gate.first_staff_label(_without_name(written_texts_read_by(
-        incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers), names.get(audience)))
+    found = staff_label_beside_name(written_texts_read_by(
+        incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers),
+        names.get(audience))
     if found is not None:
         raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a label for "
                    f"staff, and the notice is still to be sent to {audience}; mark its deliveries to {audience} "
@@ -217,25 +219,41 @@ def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[st
 
 def _renderings_without_staff_labels(update: Mapping[str, Any], names: Mapping[str, str]) -> None:
     """A post in parts half sent beyond staff is finished from its stored rendering (``_rendering``), not from the
-    update's text rendered again: the messages it has still to send are read as that text is, or a record whose
-    message is harmless could carry "Internal only: ..." in its rendering to the public or a customer."""
+    update's text rendered again, so its messages are read as that text is: a record whose message is harmless
+    could carry "Internal only: ..." in its rendering to the public or a customer. Every message, whatever the
+    delivery's state: a channel may resume from the first (Telegram, where a confirmed part is not one it can
+    read), and a merge takes a delivery's parts and rendering over into this store's unsent one."""
     for delivery in update["deliveries"]:
-        if delivery["rendering"] is None or delivery["state"] in DONE_STATES or delivery["visibility"] == "internal":
+        if delivery["rendering"] is None or delivery["visibility"] == "internal":
             continue
-        rest = Rendered.from_stored(delivery["rendering"]).messages[len(delivery["parts"]):]
         readers = Visibility.parse(delivery["visibility"])
         field = f"the rendering stored for {delivery['destination']}"
-        found = gate.first_staff_label(_without_name([(field, m) for m in rest], names.get(readers.audience)))
+        messages = Rendered.from_stored(delivery["rendering"]).messages
+        found = staff_label_beside_name([(field, m) for m in messages], names.get(readers.audience))
         if found is not None:
             raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a label "
                        f"for staff, and retry would send it to {delivery['visibility']} readers; remove that "
                        "delivery's rendering and parts, and check the destination before a retry")
 
 
-def _without_name(texts: list[tuple[str, str]], name: str | None) -> list[tuple[str, str]]:
-    """``texts`` with the customer's own name (the config's, as a notice or a rendering for it writes it) read as
-    a name: "Service level notice for St. Mary Hospital - Staff: ..." is no label for staff."""
-    return [(field, text.replace(name, "the customer")) for field, text in texts] if name else texts
+def staff_label_beside_name(texts: list[tuple[str, str]], name: str | None) -> tuple[str, str] | None:
+    """``gate.first_staff_label`` of texts a customer reads, but for a label that is part of the customer's own
+    configured name where it stands as that name (a notice or a rendering for it names it: "Service level notice
+    for St. Mary Hospital - Staff: ..."). A name that is nothing but a label ("Staff") excuses nothing, and a name
+    inside a longer word ("Inter" in "Internal only:") is no name there."""
+    found = gate.first_staff_label(texts)
+    if found is None or not name or found[1].casefold() == name.strip().casefold():
+        return found
+    named = re.compile("|".join(rf"(?<!\w){re.escape(form)}(?!\w)" for form in _written_forms(name)))
+    masked = gate.first_staff_label([(field, named.sub("the customer", text)) for field, text in texts])
+    if masked is None and found[1].casefold() in name.casefold():
+        return None
+    return masked or found
+
+
+def _written_forms(name: str) -> list[str]:
+    """A name as the channels' formats write it: as it is, and escaped for HTML and Slack's mrkdwn."""
+    return sorted({name, html.escape(name, quote=False), html.escape(name)}, key=len, reverse=True)
 
 
 def _withdrawal_recorded(incident: Mapping[str, Any], updates: list[dict[str, Any]]) -> None:

@@ -69,11 +69,15 @@ from typing import IO, Any
 
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
-from broadcaster.messages import gate
 from broadcaster.messages.model import Status, Visibility
 from broadcaster.messages.visibility import written_texts_read_by
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
-from broadcaster.store.import_check import check_record, check_subscriber_record, sequence_key
+from broadcaster.store.import_check import (
+    check_record,
+    check_subscriber_record,
+    sequence_key,
+    staff_label_beside_name,
+)
 from broadcaster.store.records import (
     DELIVERY_COLUMNS,
     IMPORTED,
@@ -428,17 +432,20 @@ def _update_as_prose(update: Any) -> Any:
     return {**update, **texts, **names}
 
 
-def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> ImportResult:
+def import_records(store: Store, records: Iterable[Mapping[str, Any]],
+                   audience_names: Mapping[str, str] | None = None) -> ImportResult:
     """Import every record, one transaction per incident; returns what happened.
 
     Every record is read and checked (``broadcaster.store.import_check``) before the
-    first is stored: a bad record anywhere refuses the whole file.
+    first is stored: a bad record anywhere refuses the whole file. ``audience_names``:
+    the config's customers' names, by id.
     """
     result = ImportResult()
     every = sorted(records, key=_import_order)  # stable: incidents first, in the file's order
     _refuse_visibilities_no_invite_gives(store, every)
     _refuse_migrations_that_cannot_be(store, every)
-    _refuse_staff_labels_merged_in(store, every)
+    _refuse_an_incident_twice(every)
+    _refuse_staff_labels_merged_in(store, every, audience_names or {})
     uses = _Uses.left_here(store)  # before the file's counts are merged in: what this store itself gave out
     holders = _invite_holders(store)  # before the import: a chat the file's removal forgets used one too
     for record in every:
@@ -465,7 +472,23 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]]) -> Import
     return result
 
 
-def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]]) -> None:
+def _refuse_an_incident_twice(every: list[Mapping[str, Any]]) -> None:
+    """A file holding one incident twice (the same id, created at the same instant): an export writes each once,
+    and the second copy would be merged into the first after the checks, which read each alone (the first's
+    detail for a customer sent to it by the second's delivery)."""
+    seen: set[tuple[str, str]] = set()
+    for record in every:
+        incident = record.get("incident")
+        if not isinstance(incident, Mapping):
+            continue
+        key = (incident["id"], incident["created_at"])
+        if key in seen:
+            raise InputError(f"incident {incident['id']!r} is in the file twice; an export holds each incident once. "
+                             "Keep one of its records (merge their updates by hand). Nothing was imported.")
+        seen.add(key)
+
+
+def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]], names: Mapping[str, str]) -> None:
     """A file's update that this store has (its incident's copy here holds one of the same time and message) is
     merged: the file's deliveries are added to this store's copy, and that copy is what ``retry`` then sends. The
     check of the file read the file's copy; this store's is read too, for the readers of the deliveries still to
@@ -485,12 +508,13 @@ def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]])
             here = mine.get((update["created_at"], update["raw_message"]))
             if here is None:
                 continue
-            readers = {d["visibility"] for d in update["deliveries"]
-                       if d["state"] not in DONE_STATES and d["visibility"] != "internal"}
-            for visibility in sorted(readers):
-                found = gate.first_staff_label(written_texts_read_by(
-                    existing["title"], here["raw_message"], here["kind"], here["audience_detail"],
-                    Visibility.parse(visibility)))
+            added = {d["visibility"] for d in update["deliveries"]
+                     if d["state"] not in DONE_STATES and d["visibility"] != "internal"}
+            for visibility in sorted(added):
+                readers = Visibility.parse(visibility)
+                found = staff_label_beside_name(written_texts_read_by(
+                    existing["title"], here["raw_message"], here["kind"], here["audience_detail"], readers),
+                    names.get(readers.audience))
                 if found is not None:
                     raise InputError(
                         f"incident {existing['id']!r}: the file adds {visibility} deliveries to update "
