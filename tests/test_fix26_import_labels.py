@@ -313,3 +313,97 @@ def test_one_incident_twice_in_a_file_is_refused(project: Project, slack: FakeSl
     assert imported.exit_code == 2 and "is in the file twice" in imported.output, imported.output
     fresh.cli("retry")
     assert LEAK not in said(slack, "C0ACME0001"), imported.output
+
+
+def _rename(project: Project, old: str, new: str) -> None:
+    project.config.write_text(project.config.read_text(encoding="utf-8").replace(
+        f'name = "{old}"', "name = " + json.dumps(new)), encoding="utf-8")
+
+
+def _pending_to_acme(model: dict[str, Any]) -> dict[str, Any]:
+    return {**model, "destination": "acme-slack", "target": "", "visibility": "audience:acme", "state": "pending",
+            "remote_id": None, "thread_ref": None, "parts": [], "rendering": None, "sent_at": None, "attempts": 0,
+            "last_error": None}
+
+
+# -- review 26c: the same incident twice in one file, the second under the id-2 the first is renamed to ---------
+
+def test_one_incident_twice_in_a_file_under_a_renamed_id_is_refused(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    """``_refuse_an_incident_twice`` keys on (id, created_at); ``_copy_here`` finds a copy under id, id-2, ...
+    Target store has its own incident J. Record 1 = id J (another created_at): stored as J-2. Record 2 = id J-2,
+    the same created_at: ``_copy_here`` finds record 1's copy and merges into it after every check ran."""
+    header, record = exported_record(project, "-C", "api", "--only", "ops", "--for", "acme", LABELLED,
+                                     "Errors are elevated.")
+    first = record["updates"][0]
+    model = next(d for d in first["deliveries"] if d["destination"] == "ops")
+    first["deliveries"] = [d for d in first["deliveries"] if d["destination"] != "acme-slack"]
+    for d in first["deliveries"]:
+        if d["visibility"] != "internal":
+            d["state"] = "skipped"
+    fresh = fresh_of(project, tmp_path)
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    own = fresh.cli("post", "--yes", "--json", "--only", "ops", "--title", "Something else", "-C", "db", "Slow.")
+    assert own.exit_code == 0, own.output
+    taken = json.loads(own.stdout)["incident_id"]
+    record["incident"]["id"] = taken
+    second = json.loads(json.dumps(record))
+    second["incident"]["id"] = f"{taken}-2"
+    second["updates"][0]["audience_detail"] = []
+    second["updates"][0]["deliveries"] = [_pending_to_acme(model)]
+    imported = fresh.cli("store", "import", str(write_jsonl(tmp_path / "twice.jsonl", header, record, second)))
+    assert imported.exit_code == 2 and "is in the file twice" in imported.output, imported.output
+    fresh.cli("retry")
+    assert LEAK not in said(slack, "C0ACME0001"), imported.output
+
+
+# -- review 26c: a customer's name ending in a label excuses an operator's labelled text at a merge -------------------
+
+@pytest.mark.parametrize("name", ["St. Mary Hospital - Staff", "Acme - Internal Only"])
+def test_a_customers_name_excuses_no_operators_text_at_a_merge(project: Project, slack: FakeSlack, name: str) -> None:
+    """zz26r p08 with a customer named "<name>": update 1 posted before acme had a channel, acme's detail
+    "<name>: the cause was CHG-4411." (read by no one beyond staff then). ``post`` refuses this same detail to acme
+    (its gate reads no names). The file's copy drops the detail and adds a pending acme-slack delivery; ceb7a79's
+    merge check refused it, d40dd67's excuses it by the name, and retry sends it to acme."""
+    _rename(project, "Acme Corp", name)
+    detail = f"{name}: the cause was CHG-4411."
+    direct = project.cli("post", "--yes", "--title", "Probe", "-C", "api", "--only", "acme-slack", "--for", "acme",
+                         detail, "Errors are elevated.")
+    assert direct.exit_code != 0 and "label for staff" in direct.output, direct.output  # post's rule
+    full = project.config.read_text(encoding="utf-8")
+    without_acme = full.replace('[channels.acme-slack]\ntype = "slack"\naudience = "acme"',
+                                '[channels.unused]\ntype = "slack"\naudience = "globex"')
+    assert without_acme != full
+    project.config.write_text(without_acme, encoding="utf-8")
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "--for", "acme", detail,
+                         "Errors are elevated.")
+    assert posted.exit_code == 0, posted.output
+    project.config.write_text(full, encoding="utf-8")
+    project.cli("retry")
+    assert LEAK not in said(slack, "C0ACME0001")  # the store alone never sends update 1 there
+    header, record = export(project)
+    first = record["updates"][0]
+    assert first["audience_detail"] == [["acme", detail]], first
+    model = next(d for d in first["deliveries"] if d["destination"] == "public-slack")
+    first["audience_detail"] = []
+    first["deliveries"].append(_pending_to_acme(model))
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    project.cli("retry")
+    assert LEAK not in said(slack, "C0ACME0001"), imported.output
+
+
+# -- review 26c: a forged notice that begins with a name that ends in a label ----------------------------------------
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("Acme - Internal Only", "Acme - Internal Only: the cause was CHG-4411."),
+    ("Internal only.", "Internal only. The cause was CHG-4411."),
+    ("Internal only!", "Internal only! The cause was CHG-4411."),
+])
+def test_a_forged_notice_headed_by_a_name_ending_in_a_label_is_refused(project: Project, slack: FakeSlack, tmp_path: Path,
+                                                 name: str, text: str) -> None:
+    _rename(project, "Acme Corp", name)
+    header, record = exported_record(project, "-C", "api", "Errors are elevated.")
+    record["updates"].append(customers_notice(record, text, "pending"))
+    code, output = import_into_fresh(project, tmp_path, header, record)
+    fresh_of(project, tmp_path).cli("retry")
+    assert LEAK not in said(slack, "C0ACME0001"), (code, output)

@@ -237,18 +237,25 @@ def _renderings_without_staff_labels(update: Mapping[str, Any], names: Mapping[s
 
 
 def staff_label_beside_name(texts: list[tuple[str, str]], name: str | None) -> tuple[str, str] | None:
-    """``gate.first_staff_label`` of texts a customer reads, but for a label that is part of the customer's own
-    configured name where it stands as that name (a notice or a rendering for it names it: "Service level notice
-    for St. Mary Hospital - Staff: ..."). A name that is nothing but a label ("Staff") excuses nothing, and a name
-    inside a longer word ("Inter" in "Internal only:") is no name there."""
+    """``gate.first_staff_label`` of texts the product writes for a customer (its notice, a rendering for it), but
+    for a label that is part of the customer's own configured name where the product names it, after its "For"
+    ("Service level notice for St. Mary Hospital - Staff: ...", "For St. Mary Hospital - Staff:"). Nowhere else:
+    "Acme - Internal Only: the cause ..." heading a text is no wording of the product's. A name that is nothing but
+    a label ("Staff", "Internal only.") excuses nothing, and a name inside a longer word ("Inter" in "Internal
+    only:") is no name there."""
     found = gate.first_staff_label(texts)
-    if found is None or not name or found[1].casefold() == name.strip().casefold():
+    if found is None or not name or _letters(found[1]) == _letters(name):
         return found
-    named = re.compile("|".join(rf"(?<!\w){re.escape(form)}(?!\w)" for form in _written_forms(name)))
-    masked = gate.first_staff_label([(field, named.sub("the customer", text)) for field, text in texts])
+    forms = "|".join(re.escape(form) for form in _written_forms(name))
+    named = re.compile(rf"(?<!\w)((?i:for|für|för)\s+)(?:{forms})(?!\w)")
+    masked = gate.first_staff_label([(field, named.sub(r"\1the customer", text)) for field, text in texts])
     if masked is None and found[1].casefold() in name.casefold():
         return None
     return masked or found
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def _written_forms(name: str) -> list[str]:

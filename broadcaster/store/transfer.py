@@ -69,8 +69,9 @@ from typing import IO, Any
 
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
+from broadcaster.messages import gate
 from broadcaster.messages.model import Status, Visibility
-from broadcaster.messages.visibility import written_texts_read_by
+from broadcaster.messages.visibility import PRIVATE_KINDS, written_texts_read_by
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import (
     check_record,
@@ -476,16 +477,23 @@ def _refuse_an_incident_twice(every: list[Mapping[str, Any]]) -> None:
     """A file holding one incident twice (the same id, created at the same instant): an export writes each once,
     and the second copy would be merged into the first after the checks, which read each alone (the first's
     detail for a customer sent to it by the second's delivery)."""
-    seen: set[tuple[str, str]] = set()
+    seen: dict[str, list[str]] = {}  # created_at -> the ids of the file's incidents created then
     for record in every:
         incident = record.get("incident")
         if not isinstance(incident, Mapping):
             continue
-        key = (incident["id"], incident["created_at"])
-        if key in seen:
-            raise InputError(f"incident {incident['id']!r} is in the file twice; an export holds each incident once. "
-                             "Keep one of its records (merge their updates by hand). Nothing was imported.")
-        seen.add(key)
+        ids = seen.setdefault(incident["created_at"], [])
+        twice = next((other for other in ids if _copies(other, incident["id"]) or _copies(incident["id"], other)), None)
+        if twice is not None:
+            raise InputError(f"incident {incident['id']!r} is in the file twice (also as {twice!r}, created at the same "
+                             "instant: an import takes a renamed copy for the same incident); an export holds each "
+                             "incident once. Keep one of its records. Nothing was imported.")
+        ids.append(incident["id"])
+
+
+def _copies(first: str, other: str) -> bool:
+    """Whether ``other`` is an id an import would take for ``first``'s copy (``_copy_here``: it, or it renamed)."""
+    return other == first or (other.startswith(first + "-") and other[len(first) + 1:].isdigit())
 
 
 def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]], names: Mapping[str, str]) -> None:
@@ -512,9 +520,12 @@ def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]],
                      if d["state"] not in DONE_STATES and d["visibility"] != "internal"}
             for visibility in sorted(added):
                 readers = Visibility.parse(visibility)
-                found = staff_label_beside_name(written_texts_read_by(
-                    existing["title"], here["raw_message"], here["kind"], here["audience_detail"], readers),
-                    names.get(readers.audience))
+                texts = written_texts_read_by(
+                    existing["title"], here["raw_message"], here["kind"], here["audience_detail"], readers)
+                # Only the product's own notice names the customer in words of the product's; an operator's text is
+                # read as `post` read it.
+                found = (staff_label_beside_name(texts, names.get(readers.audience)) if here["kind"] in PRIVATE_KINDS
+                         else gate.first_staff_label(texts))
                 if found is not None:
                     raise InputError(
                         f"incident {existing['id']!r}: the file adds {visibility} deliveries to update "
