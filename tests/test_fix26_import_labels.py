@@ -24,7 +24,15 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.world import FakeWorld
 from tests.test_audiences import AUDIENCES, channels_toml, said, slack_world
 from tests.test_fix20_parts import WORDS, _down, _first_part_only
-from tests.test_fix25_staff_labels import LEAK, customers_notice, exported_record, import_into_fresh
+from tests.test_fix25_staff_labels import (
+    LEAK,
+    PAGE_TOKEN,
+    customers_notice,
+    exported_record,
+    import_into_fresh,
+    private_page,
+    public_files,
+)
 from tests.test_store_review17 import telegram_texts
 
 LABELLED = "Internal only: the cause was CHG-4411."
@@ -35,6 +43,16 @@ BENIGN = "Service level notice for Acme Corp: the availability of your services 
 @pytest.fixture
 def slack(project: Project) -> Iterator[FakeSlack]:
     yield from slack_world(project)
+
+
+@pytest.fixture
+def paged(project: Project, slack: FakeSlack) -> FakeSlack:
+    """acme has a private page (a feed token) besides the Slack world's channels."""
+    project.env["ACME_FEED_TOKEN"] = PAGE_TOKEN
+    config = project.config.read_text(encoding="utf-8")
+    project.config.write_text(config.replace('name = "Acme Corp"', 'name = "Acme Corp"\nfeed_token = "${ACME_FEED_TOKEN}"'),
+                              encoding="utf-8")
+    return slack
 
 
 def refused(code: int, output: str) -> bool:
@@ -100,7 +118,7 @@ def test_a_merge_reads_the_stores_copy_it_adds_deliveries_to(project: Project, s
     edited.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in (header, record)), encoding="utf-8")
     imported = project.cli("store", "import", str(edited))
     said_on_import = " ".join(imported.output.split())
-    assert imported.exit_code == 2 and "adds audience:acme deliveries to update #1" in said_on_import, imported.output
+    assert imported.exit_code == 2 and "adds deliveries to update #1" in said_on_import, imported.output
     assert "Nothing was imported" in said_on_import
     project.cli("retry")
     assert slack.messages["C0ACME0001"] == [] and LEAK not in said(slack, "C0ACME0001")
@@ -407,3 +425,115 @@ def test_a_forged_notice_headed_by_a_name_ending_in_a_label_is_refused(project: 
     code, output = import_into_fresh(project, tmp_path, header, record)
     fresh_of(project, tmp_path).cli("retry")
     assert LEAK not in said(slack, "C0ACME0001"), (code, output)
+
+
+def _sent_public(model: dict[str, Any], destination: str = "public-archive") -> dict[str, Any]:
+    """A public delivery the other store made (sent): a done state, which the merge check does not read."""
+    return {**model, "destination": destination, "target": "", "visibility": "public", "state": "sent",
+            "remote_id": "1700000000.000100", "thread_ref": None, "parts": [], "rendering": None,
+            "sent_at": model["updated_at"], "attempts": 1, "last_error": None}
+
+
+def _pending_public(model: dict[str, Any], destination: str = "public-archive") -> dict[str, Any]:
+    return {**_sent_public(model, destination), "state": "pending", "remote_id": None, "sent_at": None,
+            "attempts": 0}
+
+
+def _rebuild(project: Project) -> None:
+    project.cli("site", "build")
+
+
+# -- review 26d: a merge adds a sent public delivery to an update kept to staff; the page then shows it ---------
+
+def test_a_merge_that_shows_an_update_kept_to_staff_reads_its_title(project: Project, slack: FakeSlack) -> None:
+    """`post --only ops --title "Internal: CHG-4411 rollout"` is allowed: every public delivery is skipped, so the
+    page (``kept_off``) and the bot leave it out. The file's copy has a harmless title (not newer, so the merge
+    keeps this store's title) and adds a SENT public delivery to update 1 (a new destination row). The file's check
+    reads the file's harmless title; ``_refuse_staff_labels_merged_in`` skips done states. After the merge the update
+    is no longer kept off the page, and the page shows this store's title."""
+    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "Internal: CHG-4411 rollout", "-C",
+                                 "api", "Errors are elevated.")
+    assert code == 0, out
+    _rebuild(project)
+    assert LEAK not in public_files(project)
+    header, record = export(project)
+    record["incident"]["title"] = record["incident"]["raw_title"] = "API errors"
+    first = record["updates"][0]
+    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
+    first["deliveries"].append(_sent_public(model))
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    assert imported.exit_code == 2 and "label for staff" in imported.output, imported.output
+    _rebuild(project)
+    assert LEAK not in public_files(project), imported.output
+
+
+def test_a_merge_that_sends_an_update_kept_to_staff_reads_its_title(
+        project: Project, slack: FakeSlack) -> None:
+    """Control: the same with a pending delivery is refused (the merge check reads the title for the public)."""
+    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "Internal: CHG-4411 rollout", "-C",
+                                 "api", "Errors are elevated.")
+    assert code == 0, out
+    header, record = export(project)
+    record["incident"]["title"] = record["incident"]["raw_title"] = "API errors"
+    first = record["updates"][0]
+    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
+    first["deliveries"].append(_pending_public(model))
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    project.cli("retry")
+    _rebuild(project)
+    assert LEAK not in public_files(project) and LEAK not in said(slack, "C0PUB00001"), imported.output
+
+
+# -- review 26d: a merge's public delivery puts a customer's detail kept to staff on its private page -------------
+
+def test_a_merge_that_shows_an_update_kept_to_staff_reads_each_customers_detail(project: Project, paged: FakeSlack) -> None:
+    """`post --only ops --for acme "Internal only: ..." "Errors are elevated."` goes to staff alone (allowed). The
+    file's copy of update 1 drops the detail and adds a public delivery (pending: retry posts only the harmless
+    public text). The merge check reads this store's copy only as the added deliveries' readers (public) read it;
+    but once the update is no longer kept off, acme's private page shows acme's detail."""
+    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "API errors", "-C", "api",
+                                 "--for", "acme", LABELLED, "Errors are elevated.")
+    assert code == 0, out
+    _rebuild(project)
+    assert LEAK not in private_page(project)
+    header, record = export(project)
+    first = record["updates"][0]
+    first["audience_detail"] = []
+    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
+    first["deliveries"].append(_pending_public(model))
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    project.cli("retry")
+    _rebuild(project)
+    assert LEAK not in private_page(project), imported.output
+    assert LEAK not in said(paged, "C0PUB00001") and LEAK not in said(paged, "C0ACME0001")
+
+
+def test_a_merge_of_a_sent_public_delivery_reads_each_customers_detail(project: Project, paged: FakeSlack) -> None:
+    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "API errors", "-C", "api",
+                                 "--for", "acme", LABELLED, "Errors are elevated.")
+    assert code == 0, out
+    header, record = export(project)
+    first = record["updates"][0]
+    first["audience_detail"] = []
+    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
+    first["deliveries"].append(_sent_public(model))
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    assert imported.exit_code == 2 and "label for staff" in imported.output, imported.output
+    _rebuild(project)
+    assert LEAK not in private_page(project), imported.output
+
+
+# -- review 26d: a refusal after the store is opened leaves a new state file behind ------------------------------
+
+def test_an_incident_twice_is_refused_before_a_state_file_is_made(project: Project, slack: FakeSlack, tmp_path: Path) -> None:
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Errors are elevated.")
+    assert code == 0, out
+    header, record = export(project)
+    fresh = fresh_of(project, tmp_path)
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    before = {p for p in fresh.root.rglob("*")}
+    imported = fresh.cli("store", "import", str(write_jsonl(tmp_path / "twice.jsonl", header, record, record)))
+    assert imported.exit_code == 2 and "twice" in imported.output, imported.output
+    made = sorted(str(p.relative_to(fresh.root)) for p in set(fresh.root.rglob("*")) - before)
+    assert made == [], made  # cli/store.py: "a refused import leaves no new state file behind"

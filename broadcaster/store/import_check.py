@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
@@ -180,22 +180,34 @@ def _no_staff_labels_beyond_staff(incident: Mapping[str, Any], updates: list[dic
         if update["kind"] in PRIVATE_KINDS:
             _notice_without_staff_labels(incident, update, names)
             continue
-        deliveries = update["deliveries"]
-        beyond = [d for d in deliveries if d["visibility"] != "internal"]
-        if any(d["visibility"] == str(PUBLIC) for d in beyond) and all(
-                d["state"] == DeliveryState.SKIPPED and d["last_error"] != READ_THE_SAME for d in beyond):
-            continue  # kept to staff; a correction skipped as reading the same still shows on the pages
-        named = {*update["audiences"], *(key for key, _ in update["audience_detail"]),
-                 *gate.audience_ids(update["raw_message"], "raw_message"),
-                 *(Visibility.parse(d["visibility"]).audience for d in beyond if d["visibility"] != str(PUBLIC))}
-        read: dict[str, str | None] = {}
-        for readers in [PUBLIC, *(Visibility.of(key) for key in sorted(named))]:
-            found = gate.first_staff_label(written_texts_read_by(
-                incident["title"], update["raw_message"], update["kind"], update["audience_detail"], readers), read)
-            if found is not None:
-                raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a "
-                           "label for staff, and the update reaches readers beyond staff; mark its deliveries beyond "
-                           "staff skipped, move that text into [private]...[/private], or reword the line")
+        found = label_beyond_staff(incident["title"], update, update["deliveries"])
+        if found is not None:
+            raise _Bad(f"update #{update['sequence']}: {found[0]} has {found[1]!r} heading or ending a line, a "
+                       "label for staff, and the update reaches readers beyond staff; mark its deliveries beyond "
+                       "staff skipped, move that text into [private]...[/private], or reword the line")
+
+
+def label_beyond_staff(title: str, update: Mapping[str, Any],
+                       deliveries: Iterable[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """The first label for staff (the field, the label) in what readers beyond staff read of ``update`` (its
+    ``raw_message``, ``kind``, ``audiences`` and ``audience_detail``) recorded with ``deliveries`` (each a
+    ``visibility``, ``state`` and ``last_error``); None if none, or if the deliveries keep it to staff (public ones
+    recorded, every one beyond staff skipped): otherwise the page shows it, so every customer it names is read for
+    too (the public's text is in each customer's)."""
+    beyond = [d for d in deliveries if d["visibility"] != "internal"]
+    if any(d["visibility"] == str(PUBLIC) for d in beyond) and all(
+            d["state"] == DeliveryState.SKIPPED and d["last_error"] != READ_THE_SAME for d in beyond):
+        return None  # kept to staff; a correction skipped as reading the same still shows on the pages
+    named = {*update["audiences"], *(key for key, _ in update["audience_detail"]),
+             *gate.audience_ids(update["raw_message"], "raw_message"),
+             *(Visibility.parse(d["visibility"]).audience for d in beyond if d["visibility"] != str(PUBLIC))}
+    read: dict[str, str | None] = {}
+    for readers in [PUBLIC, *(Visibility.of(key) for key in sorted(named))]:
+        found = gate.first_staff_label(written_texts_read_by(
+            title, update["raw_message"], update["kind"], update["audience_detail"], readers), read)
+        if found is not None:
+            return found
+    return None
 
 
 def _notice_without_staff_labels(incident: Mapping[str, Any], update: Mapping[str, Any],

@@ -69,13 +69,13 @@ from typing import IO, Any
 
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
-from broadcaster.messages import gate
 from broadcaster.messages.model import Status, Visibility
 from broadcaster.messages.visibility import PRIVATE_KINDS, written_texts_read_by
 from broadcaster.store.contract import SCHEMA_VERSION, Store, numbered_id
 from broadcaster.store.import_check import (
     check_record,
     check_subscriber_record,
+    label_beyond_staff,
     sequence_key,
     staff_label_beside_name,
 )
@@ -355,7 +355,7 @@ def read_records(
     ``audiences`` are the config's audience ids, ``components`` its component ids: a record
     naming any other is refused (``components=None``: not checked).
     """
-    header_seen, schema, bot_records = False, 0, list[Mapping[str, Any]]()
+    header_seen, schema, bot_records, incident_records = False, 0, list[Mapping[str, Any]](), list[Mapping[str, Any]]()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -377,11 +377,13 @@ def read_records(
             record = _title_split(record)
         if schema < _AUDIENCES_SCHEMA:
             record = _written_before_audiences(record)
-        yield check_record(record, f"{name}, line {number}", audiences, components, audience_names)
+        incident_records.append(check_record(record, f"{name}, line {number}", audiences, components, audience_names))
+        yield incident_records[-1]
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
     _refuse_visibilities_no_invite_gives(None, bot_records)  # before a store is opened (or made) for the file
     _refuse_migrations_that_cannot_be(None, bot_records)
+    _refuse_an_incident_twice(incident_records)
 
 
 def _check_header(record: Any, name: str) -> int:
@@ -498,10 +500,10 @@ def _copies(first: str, other: str) -> bool:
 
 def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]], names: Mapping[str, str]) -> None:
     """A file's update that this store has (its incident's copy here holds one of the same time and message) is
-    merged: the file's deliveries are added to this store's copy, and that copy is what ``retry`` then sends. The
-    check of the file read the file's copy; this store's is read too, for the readers of the deliveries still to
-    make beyond staff (``post`` read it for the readers it had then: a customer's detail written when the customer
-    had no channel was read by no one beyond staff)."""
+    merged: the file's deliveries are added to this store's copy, which ``retry`` then sends and the page shows
+    once any public delivery of it is not skipped. The check of the file read the file's copy; this store's is read
+    too, with its deliveries and the file's together, as the check reads an update (``post`` read it for the
+    readers it had then: a customer's detail written when the customer had no channel, a title kept to staff)."""
     for record in every:
         if "incident" not in record:
             continue
@@ -509,29 +511,39 @@ def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]],
             existing = _copy_here(store, record["incident"])
             if existing is None:
                 continue
-            columns = ("created_at", "raw_message", "kind", "audience_detail", "sequence")
+            columns = ("created_at", "raw_message", "kind", "audiences", "audience_detail", "extra", "sequence")
             mine = {(u["created_at"], u["raw_message"]): u for u in (portable(r, columns) for r in store.select(
                 f"SELECT {', '.join(columns)} FROM updates WHERE incident_id = ?", (existing["id"],)))}
+            recorded = store.select("SELECT sequence, visibility, state, last_error FROM deliveries"
+                                    " WHERE incident_id = ?", (existing["id"],))
         for update in record["updates"]:
             here = mine.get((update["created_at"], update["raw_message"]))
-            if here is None:
+            if here is None or not update["deliveries"]:
                 continue
-            added = {d["visibility"] for d in update["deliveries"]
-                     if d["state"] not in DONE_STATES and d["visibility"] != "internal"}
-            for visibility in sorted(added):
-                readers = Visibility.parse(visibility)
-                texts = written_texts_read_by(
-                    existing["title"], here["raw_message"], here["kind"], here["audience_detail"], readers)
-                # Only the product's own notice names the customer in words of the product's; an operator's text is
-                # read as `post` read it.
-                found = (staff_label_beside_name(texts, names.get(readers.audience)) if here["kind"] in PRIVATE_KINDS
-                         else gate.first_staff_label(texts))
-                if found is not None:
-                    raise InputError(
-                        f"incident {existing['id']!r}: the file adds {visibility} deliveries to update "
-                        f"#{here['sequence']} here, whose {found[0]} has {found[1]!r} heading or ending a line, a label "
-                        "for staff; retry would send it to them. Mark those deliveries skipped in the file, or amend "
-                        "that update here first. Nothing was imported.")
+            found = (_notice_label(existing["title"], here, update["deliveries"], names) if here["kind"] in PRIVATE_KINDS
+                     else label_beyond_staff(existing["title"], here, [
+                         *(r for r in recorded if r["sequence"] == here["sequence"]), *update["deliveries"]]))
+            if found is not None:
+                raise InputError(
+                    f"incident {existing['id']!r}: the file adds deliveries to update #{here['sequence']} here, whose "
+                    f"{found[0]} has {found[1]!r} heading or ending a line, a label for staff, and readers beyond "
+                    "staff would then read it (retry sends it, the page shows it). Mark those deliveries skipped in "
+                    "the file, or amend that update here first. Nothing was imported.")
+
+
+def _notice_label(title: str, notice: Mapping[str, Any], deliveries: Iterable[Mapping[str, Any]],
+                  names: Mapping[str, str]) -> tuple[str, str] | None:
+    """A label in this store's notice as the readers of the file's deliveries still to make beyond staff read it
+    (no page shows a notice; only what is sent counts), its customer's name read as the product names it."""
+    for visibility in sorted({d["visibility"] for d in deliveries
+                              if d["state"] not in DONE_STATES and d["visibility"] != "internal"}):
+        readers = Visibility.parse(visibility)
+        found = staff_label_beside_name(written_texts_read_by(
+            title, notice["raw_message"], notice["kind"], notice["audience_detail"], readers),
+            names.get(readers.audience))
+        if found is not None:
+            return found
+    return None
 
 
 def _import_order(record: Mapping[str, Any]) -> tuple[int, str]:
