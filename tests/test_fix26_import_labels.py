@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from tests.test_fix25_staff_labels import (
 from tests.test_store_review17 import telegram_texts
 
 LABELLED = "Internal only: the cause was CHG-4411."
+STAFF_TITLE = "Internal: CHG-4411 rollout"
 ACME_CHAT = "@acmecustomer"
 BENIGN = "Service level notice for Acme Corp: the availability of your services (API) this month is 99.1%."
 
@@ -118,7 +120,7 @@ def test_a_merge_reads_the_stores_copy_it_adds_deliveries_to(project: Project, s
     edited.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in (header, record)), encoding="utf-8")
     imported = project.cli("store", "import", str(edited))
     said_on_import = " ".join(imported.output.split())
-    assert imported.exit_code == 2 and "adds deliveries to update #1" in said_on_import, imported.output
+    assert imported.exit_code == 2 and "merged, update #1 here has" in said_on_import, imported.output
     assert "Nothing was imported" in said_on_import
     project.cli("retry")
     assert slack.messages["C0ACME0001"] == [] and LEAK not in said(slack, "C0ACME0001")
@@ -537,3 +539,67 @@ def test_an_incident_twice_is_refused_before_a_state_file_is_made(project: Proje
     assert imported.exit_code == 2 and "twice" in imported.output, imported.output
     made = sorted(str(p.relative_to(fresh.root)) for p in set(fresh.root.rglob("*")) - before)
     assert made == [], made  # cli/store.py: "a refused import leaves no new state file behind"
+
+
+# -- review 26e: a newer title in the file replaces this store's, and heads the updates the page shows --------
+
+def _later(stamp: str, seconds: int = 5) -> str:
+    return (datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(seconds=seconds)).isoformat().replace(
+        "+00:00", "Z") if stamp.endswith("Z") else (datetime.fromisoformat(stamp) + timedelta(seconds=seconds)).isoformat()
+
+
+def _bot_status(project: Project) -> str:
+    from broadcaster.bot.status import status_replies
+    from broadcaster.config_loader import load
+    from broadcaster.store import SQLiteStore
+
+    store = SQLiteStore(project.root / ".broadcaster" / "state.db")
+    try:
+        return " ".join(str(r) for r in status_replies(load(str(project.config)), store, None))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("variant", ["kept-to-staff-copy", "no-updates", "no-deliveries"])
+def test_a_newer_title_merged_over_a_public_incident_is_read_with_its_updates(project: Project, slack: FakeSlack,
+                                                                 variant: str) -> None:
+    """Store: a public incident "API errors", update 1 sent to the public. File: the same incident with a newer
+    updated_at and title "Internal: CHG-4411 rollout"; its update 1 kept to staff in the file (every delivery beyond
+    staff skipped), or no updates at all. The file's check reads the title only with the file's deliveries, the
+    merge check reads this store's title (not the file's): `_merge_incident` then takes the file's title."""
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Errors are elevated.")
+    assert code == 0, out
+    header, record = export(project)
+    inc = record["incident"]
+    inc["title"] = inc["raw_title"] = STAFF_TITLE
+    inc["updated_at"] = _later(inc["updated_at"])
+    if variant == "no-updates":
+        record["updates"] = []
+    elif variant == "no-deliveries":
+        for u in record["updates"]:
+            u["deliveries"] = []
+    else:
+        for u in record["updates"]:
+            for d in u["deliveries"]:
+                if d["visibility"] != "internal":
+                    d["state"], d["remote_id"], d["sent_at"] = "skipped", None, None
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    assert imported.exit_code == 2 and "label for staff" in imported.output, imported.output
+    project.cli("retry")
+    project.cli("site", "build")
+    assert LEAK not in public_files(project), imported.output
+    assert LEAK not in _bot_status(project), imported.output
+    assert LEAK not in said(slack, "C0PUB00001") and LEAK not in said(slack, "C0ACME0001")
+
+
+def test_the_bots_status_shows_no_merged_labelled_title(project: Project, slack: FakeSlack) -> None:
+    """The same with no updates in the file, read through the Telegram bot's /status (public chat) instead of the page."""
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Errors are elevated.")
+    assert code == 0, out
+    header, record = export(project)
+    inc = record["incident"]
+    inc["title"] = inc["raw_title"] = STAFF_TITLE
+    inc["updated_at"] = _later(inc["updated_at"])
+    record["updates"] = []
+    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
+    assert LEAK not in _bot_status(project), imported.output

@@ -516,19 +516,32 @@ def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]],
                 f"SELECT {', '.join(columns)} FROM updates WHERE incident_id = ?", (existing["id"],)))}
             recorded = store.select("SELECT sequence, visibility, state, last_error FROM deliveries"
                                     " WHERE incident_id = ?", (existing["id"],))
-        for update in record["updates"]:
-            here = mine.get((update["created_at"], update["raw_message"]))
-            if here is None or not update["deliveries"]:
-                continue
-            found = (_notice_label(existing["title"], here, update["deliveries"], names) if here["kind"] in PRIVATE_KINDS
-                     else label_beyond_staff(existing["title"], here, [
-                         *(r for r in recorded if r["sequence"] == here["sequence"]), *update["deliveries"]]))
-            if found is not None:
-                raise InputError(
-                    f"incident {existing['id']!r}: the file adds deliveries to update #{here['sequence']} here, whose "
-                    f"{found[0]} has {found[1]!r} heading or ending a line, a label for staff, and readers beyond "
-                    "staff would then read it (retry sends it, the page shows it). Mark those deliveries skipped in "
-                    "the file, or amend that update here first. Nothing was imported.")
+        # The merge takes the file's incident columns, its title among them, when the file's copy changed last: the
+        # title then heads this store's updates on the page, and this store's title the file's when it did not.
+        newer = record["incident"]["updated_at"] > portable(existing, ("updated_at",))["updated_at"]
+        title = record["incident"]["title"] if newer else existing["title"]
+        theirs = {(u["created_at"], u["raw_message"]): u for u in record["updates"]}
+        for key, here in mine.items():
+            file_copy = theirs.get(key)
+            if (file_copy is None or not file_copy["deliveries"]) and title == existing["title"]:
+                continue  # nothing this store's copy had not been read with
+            added = file_copy["deliveries"] if file_copy else []
+            found = (_notice_label(title, here, added, names) if here["kind"] in PRIVATE_KINDS
+                     else label_beyond_staff(title, here, [
+                         *(r for r in recorded if r["sequence"] == here["sequence"]), *added]))
+            _refuse_label(existing["id"], f"update #{here['sequence']} here", found)
+        for key, update in theirs.items():
+            if key not in mine and title != record["incident"]["title"] and update["kind"] not in PRIVATE_KINDS:
+                _refuse_label(existing["id"], f"the file's update #{update['sequence']}, under this store's title,",
+                              label_beyond_staff(title, update, update["deliveries"]))
+
+
+def _refuse_label(incident_id: str, what: str, found: tuple[str, str] | None) -> None:
+    if found is not None:
+        raise InputError(
+            f"incident {incident_id!r}: merged, {what} has {found[1]!r} heading or ending a line in {found[0]}, a "
+            "label for staff, and readers beyond staff would then read it (retry sends it, the page shows it). Mark "
+            "the file's deliveries of it skipped, or amend it here first. Nothing was imported.")
 
 
 def _notice_label(title: str, notice: Mapping[str, Any], deliveries: Iterable[Mapping[str, Any]],
