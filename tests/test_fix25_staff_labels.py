@@ -511,7 +511,11 @@ PAGE_TOKEN = "acmefeedtoken0123456789abcdef"
 
 @pytest.fixture
 def paged(project: Project, slack: FakeSlack) -> FakeSlack:
-    """acme has a private page (a feed token) besides the Slack world's channels."""
+    return with_private_page(project, slack)
+
+
+def with_private_page(project: Project, slack: FakeSlack) -> FakeSlack:
+    """acme has a private page (a feed token) besides the Slack world's channels (the ``paged`` fixture's body)."""
     project.env["ACME_FEED_TOKEN"] = PAGE_TOKEN
     config = project.config.read_text(encoding="utf-8")
     project.config.write_text(config.replace('name = "Acme Corp"', 'name = "Acme Corp"\nfeed_token = "${ACME_FEED_TOKEN}"'),

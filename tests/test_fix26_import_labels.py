@@ -27,12 +27,12 @@ from tests.test_audiences import AUDIENCES, channels_toml, said, slack_world
 from tests.test_fix20_parts import WORDS, _down, _first_part_only
 from tests.test_fix25_staff_labels import (
     LEAK,
-    PAGE_TOKEN,
     customers_notice,
     exported_record,
     import_into_fresh,
     private_page,
     public_files,
+    with_private_page,
 )
 from tests.test_store_review17 import telegram_texts
 
@@ -49,12 +49,7 @@ def slack(project: Project) -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def paged(project: Project, slack: FakeSlack) -> FakeSlack:
-    """acme has a private page (a feed token) besides the Slack world's channels."""
-    project.env["ACME_FEED_TOKEN"] = PAGE_TOKEN
-    config = project.config.read_text(encoding="utf-8")
-    project.config.write_text(config.replace('name = "Acme Corp"', 'name = "Acme Corp"\nfeed_token = "${ACME_FEED_TOKEN}"'),
-                              encoding="utf-8")
-    return slack
+    return with_private_page(project, slack)
 
 
 def refused(code: int, output: str) -> bool:
@@ -65,15 +60,7 @@ def refused(code: int, output: str) -> bool:
 def test_a_half_sent_post_is_not_finished_from_a_rendering_holding_a_label(
     project: Project, world: FakeWorld, tmp_path: Path, kind: str
 ) -> None:
-    world.telegram.add_chat(ACME_CHAT, "Acme customer")
-    project.write_config(ENGINE + world.channels_toml() + AUDIENCES + f"""
-[channels.tg-acme]
-type = "telegram"
-audience = "acme"
-token = "${{TG_TOKEN}}"
-chat_ids = ["{ACME_CHAT}"]
-api_url = "{world.telegram.url}"
-""")
+    tg_acme(project, world)
     posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "--only", "tg-acme",
                          "Errors are elevated.")
     assert posted.exit_code == 0, posted.output
@@ -429,100 +416,62 @@ def test_a_forged_notice_headed_by_a_name_ending_in_a_label_is_refused(project: 
     assert LEAK not in said(slack, "C0ACME0001"), (code, output)
 
 
-def _sent_public(model: dict[str, Any], destination: str = "public-archive") -> dict[str, Any]:
-    """A public delivery the other store made (sent): a done state, which the merge check does not read."""
-    return {**model, "destination": destination, "target": "", "visibility": "public", "state": "sent",
-            "remote_id": "1700000000.000100", "thread_ref": None, "parts": [], "rendering": None,
-            "sent_at": model["updated_at"], "attempts": 1, "last_error": None}
+def _public(model: dict[str, Any], state: str) -> dict[str, Any]:
+    """A public delivery at a new place, as the other store recorded it: ``sent`` (a done state) or ``pending``."""
+    sent = state == "sent"
+    return {**model, "destination": "public-archive", "target": "", "visibility": "public", "state": state,
+            "remote_id": "1700000000.000100" if sent else None, "thread_ref": None, "parts": [], "rendering": None,
+            "sent_at": model["updated_at"] if sent else None, "attempts": int(sent), "last_error": None}
 
 
-def _pending_public(model: dict[str, Any], destination: str = "public-archive") -> dict[str, Any]:
-    return {**_sent_public(model, destination), "state": "pending", "remote_id": None, "sent_at": None,
-            "attempts": 0}
+# -- review 26d: a merge adds a public delivery to an update kept to staff; the page then shows it --------------
 
-
-def _rebuild(project: Project) -> None:
-    project.cli("site", "build")
-
-
-# -- review 26d: a merge adds a sent public delivery to an update kept to staff; the page then shows it ---------
-
-def test_a_merge_that_shows_an_update_kept_to_staff_reads_its_title(project: Project, slack: FakeSlack) -> None:
+@pytest.mark.parametrize("state", ["sent", "pending"])
+def test_a_merge_that_shows_an_update_kept_to_staff_reads_its_title(project: Project, slack: FakeSlack,
+                                                                    state: str) -> None:
     """`post --only ops --title "Internal: CHG-4411 rollout"` is allowed: every public delivery is skipped, so the
-    page (``kept_off``) and the bot leave it out. The file's copy has a harmless title (not newer, so the merge
-    keeps this store's title) and adds a SENT public delivery to update 1 (a new destination row). The file's check
-    reads the file's harmless title; ``_refuse_staff_labels_merged_in`` skips done states. After the merge the update
-    is no longer kept off the page, and the page shows this store's title."""
-    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "Internal: CHG-4411 rollout", "-C",
-                                 "api", "Errors are elevated.")
+    page and the bot leave it out. The file's copy has a harmless title (not newer, so the merge keeps this store's
+    title) and adds a public delivery to update 1. Once merged, the update is no longer kept off the page, which shows
+    this store's title (a pending delivery's retry posts it too)."""
+    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", STAFF_TITLE, "-C", "api",
+                                 "Errors are elevated.")
     assert code == 0, out
-    _rebuild(project)
+    project.cli("site", "build")
     assert LEAK not in public_files(project)
     header, record = export(project)
     record["incident"]["title"] = record["incident"]["raw_title"] = "API errors"
     first = record["updates"][0]
-    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
-    first["deliveries"].append(_sent_public(model))
+    first["deliveries"].append(_public(next(d for d in first["deliveries"] if d["visibility"] == "public"), state))
     imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
     assert imported.exit_code == 2 and "label for staff" in imported.output, imported.output
-    _rebuild(project)
-    assert LEAK not in public_files(project), imported.output
-
-
-def test_a_merge_that_sends_an_update_kept_to_staff_reads_its_title(
-        project: Project, slack: FakeSlack) -> None:
-    """Control: the same with a pending delivery is refused (the merge check reads the title for the public)."""
-    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "Internal: CHG-4411 rollout", "-C",
-                                 "api", "Errors are elevated.")
-    assert code == 0, out
-    header, record = export(project)
-    record["incident"]["title"] = record["incident"]["raw_title"] = "API errors"
-    first = record["updates"][0]
-    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
-    first["deliveries"].append(_pending_public(model))
-    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
     project.cli("retry")
-    _rebuild(project)
+    project.cli("site", "build")
     assert LEAK not in public_files(project) and LEAK not in said(slack, "C0PUB00001"), imported.output
 
 
 # -- review 26d: a merge's public delivery puts a customer's detail kept to staff on its private page -------------
 
-def test_a_merge_that_shows_an_update_kept_to_staff_reads_each_customers_detail(project: Project, paged: FakeSlack) -> None:
+@pytest.mark.parametrize("state", ["sent", "pending"])
+def test_a_merge_that_shows_an_update_kept_to_staff_reads_each_customers_detail(project: Project, paged: FakeSlack,
+                                                                                state: str) -> None:
     """`post --only ops --for acme "Internal only: ..." "Errors are elevated."` goes to staff alone (allowed). The
-    file's copy of update 1 drops the detail and adds a public delivery (pending: retry posts only the harmless
-    public text). The merge check reads this store's copy only as the added deliveries' readers (public) read it;
-    but once the update is no longer kept off, acme's private page shows acme's detail."""
+    file's copy of update 1 drops the detail and adds a public delivery: once merged, acme's private page shows
+    acme's detail (retry posts only the public text)."""
     code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "API errors", "-C", "api",
                                  "--for", "acme", LABELLED, "Errors are elevated.")
     assert code == 0, out
-    _rebuild(project)
+    project.cli("site", "build")
     assert LEAK not in private_page(project)
     header, record = export(project)
     first = record["updates"][0]
     first["audience_detail"] = []
-    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
-    first["deliveries"].append(_pending_public(model))
-    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
-    project.cli("retry")
-    _rebuild(project)
-    assert LEAK not in private_page(project), imported.output
-    assert LEAK not in said(paged, "C0PUB00001") and LEAK not in said(paged, "C0ACME0001")
-
-
-def test_a_merge_of_a_sent_public_delivery_reads_each_customers_detail(project: Project, paged: FakeSlack) -> None:
-    code, out = project.cli_json("post", "--yes", "--only", "ops", "--title", "API errors", "-C", "api",
-                                 "--for", "acme", LABELLED, "Errors are elevated.")
-    assert code == 0, out
-    header, record = export(project)
-    first = record["updates"][0]
-    first["audience_detail"] = []
-    model = next(d for d in first["deliveries"] if d["visibility"] == "public")
-    first["deliveries"].append(_sent_public(model))
+    first["deliveries"].append(_public(next(d for d in first["deliveries"] if d["visibility"] == "public"), state))
     imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
     assert imported.exit_code == 2 and "label for staff" in imported.output, imported.output
-    _rebuild(project)
+    project.cli("retry")
+    project.cli("site", "build")
     assert LEAK not in private_page(project), imported.output
+    assert LEAK not in said(paged, "C0PUB00001") and LEAK not in said(paged, "C0ACME0001")
 
 
 # -- review 26d: a refusal after the store is opened leaves a new state file behind ------------------------------
@@ -590,16 +539,3 @@ def test_a_newer_title_merged_over_a_public_incident_is_read_with_its_updates(pr
     assert LEAK not in public_files(project), imported.output
     assert LEAK not in _bot_status(project), imported.output
     assert LEAK not in said(slack, "C0PUB00001") and LEAK not in said(slack, "C0ACME0001")
-
-
-def test_the_bots_status_shows_no_merged_labelled_title(project: Project, slack: FakeSlack) -> None:
-    """The same with no updates in the file, read through the Telegram bot's /status (public chat) instead of the page."""
-    code, out = project.cli_json("post", "--yes", "--title", "API errors", "-C", "api", "Errors are elevated.")
-    assert code == 0, out
-    header, record = export(project)
-    inc = record["incident"]
-    inc["title"] = inc["raw_title"] = STAFF_TITLE
-    inc["updated_at"] = _later(inc["updated_at"])
-    record["updates"] = []
-    imported = project.cli("store", "import", str(write_jsonl(project.root / "edited.jsonl", header, record)))
-    assert LEAK not in _bot_status(project), imported.output
