@@ -923,18 +923,23 @@ def test_a_cancelled_publish_returns_only_once_its_requests_on_their_way_are_don
     s3.delayed.clear()
     s3.fail(S3Fault(match="/index.html", method="PUT", delay=1.5))  # the index's upload is slow, but lands
 
-    def manifest_on_its_way() -> bool:
-        # The claim's empty manifest, then the one naming the files: on a loaded machine its thread may not have
-        # sent it yet when the index's PUT arrives, and a cancel then rightly stops it before it leaves.
+    def all_on_their_way() -> bool:
+        # The claim's empty manifest, then the one naming the files, and every file of the last round: on a loaded
+        # machine their threads may not have sent them yet when the index's PUT arrives, and a cancel then rightly
+        # stops one before it leaves (the manifest names it unconfirmed, and the next publish looks at it).
+        def sent() -> bool:
+            # The index's own PUT is recorded once its delay is over: ``s3.delayed`` says it arrived.
+            return len(s3.received("PUT", MANIFEST_NAME)) >= 2 and set(puts(s3, bucket)) >= SITE.keys() - {"index.html"}
+
         deadline = time.monotonic() + 20
-        while len(s3.received("PUT", MANIFEST_NAME)) < 2 and time.monotonic() < deadline:
+        while not sent() and time.monotonic() < deadline:
             time.sleep(0.01)
-        return len(s3.received("PUT", MANIFEST_NAME)) >= 2
+        return sent()
 
     async def main() -> None:
         publishing = asyncio.create_task(host.publish(replace(site, latest=True)))
         assert await asyncio.to_thread(s3.delayed.wait, 20)  # on its way
-        assert await asyncio.to_thread(manifest_on_its_way)  # and so is the manifest
+        assert await asyncio.to_thread(all_on_their_way)  # and so are the manifest and the other files
         for _ in range(cancels):
             publishing.cancel()
             await asyncio.sleep(0.05)
