@@ -504,32 +504,32 @@ def _refuse_staff_labels_merged_in(store: Store, every: list[Mapping[str, Any]],
     once any public delivery of it is not skipped. The check of the file read the file's copy; this store's is read
     too, with its deliveries and the file's together, as the check reads an update (``post`` read it for the
     readers it had then: a customer's detail written when the customer had no channel, a title kept to staff)."""
-    for record in every:
-        if "incident" not in record:
-            continue
-        with store.transaction():
-            existing = _copy_here(store, record["incident"])
-            if existing is None:
-                continue
-            columns = ("created_at", "raw_message", "kind", "audiences", "audience_detail", "extra", "sequence")
-            mine = {(u["created_at"], u["raw_message"]): u for u in (portable(r, columns) for r in store.select(
-                f"SELECT {', '.join(columns)} FROM updates WHERE incident_id = ?", (existing["id"],)))}
-            recorded = store.select("SELECT sequence, visibility, state, last_error FROM deliveries"
-                                    " WHERE incident_id = ?", (existing["id"],))
+    columns = ("created_at", "raw_message", "kind", "audiences", "audience_detail", "extra", "sequence")
+    with store.transaction():  # one read of what the file meets here, before anything is stored
+        copies = [(record, existing) for record in every if "incident" in record
+                  if (existing := _copy_here(store, record["incident"])) is not None]
+        found_here = {existing["id"]: (
+            {_same_update(u): u for u in (portable(r, columns) for r in store.select(
+                f"SELECT {', '.join(columns)} FROM updates WHERE incident_id = ?", (existing["id"],)))},
+            store.select("SELECT sequence, visibility, state, last_error FROM deliveries WHERE incident_id = ?",
+                         (existing["id"],)),
+        ) for _, existing in copies}
+    for record, existing in copies:
+        mine, recorded = found_here[existing["id"]]
         # The merge takes the file's incident columns, its title among them, when the file's copy changed last: the
         # title then heads this store's updates on the page, and this store's title the file's when it did not.
         newer = record["incident"]["updated_at"] > portable(existing, ("updated_at",))["updated_at"]
         title = record["incident"]["title"] if newer else existing["title"]
-        theirs = {(u["created_at"], u["raw_message"]): u for u in record["updates"]}
-        for key, here in mine.items():
+        theirs = {_same_update(u): u for u in record["updates"]}
+        for key, copy_here in mine.items():
             file_copy = theirs.get(key)
             if (file_copy is None or not file_copy["deliveries"]) and title == existing["title"]:
                 continue  # nothing this store's copy had not been read with
             added = file_copy["deliveries"] if file_copy else []
-            found = (_notice_label(title, here, added, names) if here["kind"] in PRIVATE_KINDS
-                     else label_beyond_staff(title, here, [
-                         *(r for r in recorded if r["sequence"] == here["sequence"]), *added]))
-            _refuse_label(existing["id"], f"update #{here['sequence']} here", found)
+            found = (_notice_label(title, copy_here, added, names) if copy_here["kind"] in PRIVATE_KINDS
+                     else label_beyond_staff(title, copy_here, [
+                         *(r for r in recorded if r["sequence"] == copy_here["sequence"]), *added]))
+            _refuse_label(existing["id"], f"update #{copy_here['sequence']} here", found)
         for key, update in theirs.items():
             if key not in mine and title != record["incident"]["title"] and update["kind"] not in PRIVATE_KINDS:
                 _refuse_label(existing["id"], f"the file's update #{update['sequence']}, under this store's title,",
@@ -715,7 +715,7 @@ def _copy_here(store: Store, incident: Mapping[str, Any]) -> Row | None:
 
 def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: list[Mapping[str, Any]], result: ImportResult) -> None:
     stored = {
-        (u["created_at"], u["raw_message"]): u["sequence"]
+        _same_update(u): u["sequence"]
         for u in (portable(r, ("created_at", "raw_message", "sequence")) for r in store.select(
             "SELECT created_at, raw_message, sequence FROM updates WHERE incident_id = ?", (incident["id"],)
         ))
@@ -723,7 +723,7 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
     first_new = next_sequence = store.next_sequence(incident["id"])
     numbers: dict[int, int] = {}  # the file's sequence -> the one stored here
     for update in updates:
-        sequence = stored.get((update["created_at"], update["raw_message"]))
+        sequence = stored.get(_same_update(update))
         if sequence is not None:
             numbers[update["sequence"]] = sequence
             result.updates_skipped += 1
@@ -744,6 +744,12 @@ def _merge(store: Store, incident: Mapping[str, Any], existing: Row, updates: li
         after = next_sequence - max(first_new, withdrawal + 1)
         if after > 0:
             result.kept_withdrawn.append((incident["id"], after))
+
+
+def _same_update(update: Mapping[str, Any]) -> tuple[str, str]:
+    """What makes a file's update one this store has (a merge adds the file's deliveries to it, and the check of a
+    merge reads this store's copy): the same time and the same message as written."""
+    return update["created_at"], update["raw_message"]
 
 
 def _hold_back_overtaken(store: Store, incident_id: str, first_new: int) -> int:
