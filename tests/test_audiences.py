@@ -309,6 +309,26 @@ def test_list_filters_by_customer(project: Project, slack: FakeSlack) -> None:
     assert refused.exit_code == 2 and "Did you mean 'globex'" in refused.stderr
 
 
+def test_list_for_a_customer_leaves_out_what_it_was_not_told(project: Project, slack: FakeSlack) -> None:
+    """Found by a review: ``--customer acme`` listed an incident on acme's component kept to staff, and one told
+    to globex alone, by their titles; the list is what an operator reads out to that customer."""
+    assert post(project, "--only", "ops", "--title", "Staff drill on the API", "-C", "api", "Drill.")[0] == 0
+    assert post(project, "--only", "globex-slack", "--customer", "globex", "--title", "Globex and the API", "-C",
+                "api", "Only for globex.")[0] == 0
+    assert post(project, "--title", "Website down", "-C", "web", "Down.")[0] == 0
+    code, public = post(project, "--only", "public-slack", "--title", "Slow web", "-C", "web", "Slow.")
+    assert code == 0
+    assert said(slack, "C0ACME0001") == "[]"
+    listed: Any
+    code, listed = project.cli_json("list", "--customer", "acme")
+    assert code == 0 and listed == []
+    code, listed = project.cli_json("list", "--customer", "globex")
+    assert [i["title"] for i in listed] == ["Globex and the API"]
+    assert post(project, "-i", public["incident_id"], "-C", "api", "The API too.")[0] == 0  # told acme now
+    code, listed = project.cli_json("list", "--customer", "acme")
+    assert [i["title"] for i in listed] == ["Slow web"]
+
+
 def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Project, slack: FakeSlack) -> None:
     from datetime import timedelta
 

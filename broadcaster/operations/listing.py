@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from broadcaster.compose import without_kept
 from broadcaster.config import Config
 from broadcaster.delivery import OPEN_STATES
 from broadcaster.messages.model import Audience, Incident, Update
-from broadcaster.messages.visibility import is_called_off
+from broadcaster.messages.visibility import Visibility, is_called_off
 from broadcaster.notices import missed_promise
 from broadcaster.operations.posting import find_incident
 from broadcaster.operations.retrying import reap
@@ -41,13 +42,22 @@ def list_incidents(
 ) -> list[IncidentSummary]:
     """Open incidents first, then the most recent, each with its counts and whether a promise is late.
 
-    With ``audience``, only the incidents that customer is told about (``routing.reached``).
+    With ``audience``, only the incidents that customer is told about (``told``).
     """
     now = now or utcnow()
     incidents = store.list_incidents(limit=limit)
     if audience is not None:
-        incidents = [i for i in incidents if reached(audience, i, store.updates(i.id))]
+        incidents = [i for i in incidents if told(store, audience, i)]
     return [_summary(store, incident, now) for incident in incidents]
+
+
+def told(store: Store, audience: Audience, incident: Incident) -> bool:
+    """Whether the customer's channels heard of the incident: ``routing.reached`` by the updates it was told, the
+    incident as they left it. Not by one kept to staff or sent to another customer alone (``Store.kept_from``, as the
+    bot's ``/status`` and the engine's numbering read it), even one naming its component."""
+    kept = {(incident.id, sequence) for sequence in store.kept_from(incident.id, Visibility.of(audience.id))}
+    shown_incident, shown = without_kept(incident, store.updates(incident.id), kept)
+    return bool(shown) and reached(audience, shown_incident, shown)
 
 
 def _summary(store: Store, incident: Incident, now: datetime) -> IncidentSummary:
