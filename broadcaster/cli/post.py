@@ -194,11 +194,14 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
               help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
 @click.option("--remote-id", "remote_ids", multiple=True, metavar="DEST[:CHAT]=ID",
               help="With --mark-unknown-sent: the id or link of the post you found, so later updates thread under it.")
+@click.option("--skip-removed", is_flag=True,
+              help="Team mode: skip for good what waits for a destination or chat this config does not have "
+                   "(taken out of the team's config), instead of leaving it for a machine whose config has it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
 def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
-          remote_ids: tuple[str, ...], as_json: bool) -> None:
+          remote_ids: tuple[str, ...], skip_removed: bool, as_json: bool) -> None:
     """Send every delivery not yet sent, oldest first. Never posts again what was sent.
 
     A post is `unknown` when its request may have reached the service but no
@@ -224,7 +227,8 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
         output.print_marked_sent(out, marked)
     targets = [(d.destination, d.target) for d in operations.retry_todo(config, store, found, include_unknown=include_unknown)]
     with output.progress_for(out, targets, as_json) as progress:
-        result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress)
+        result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress,
+                                  skip_removed=skip_removed)
     output.print_retry(out, found, result, as_json, marked)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)

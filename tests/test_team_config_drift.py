@@ -1,0 +1,138 @@
+"""Team mode: the members' configs need not say the same (a laptop not yet given the new customer's channel).
+
+Found by a review (27pg): a `retry` on a machine whose config lacked a customer's channel skipped, for good, the
+delivery another machine had failed to send there ("'acme-slack' is no longer in the config"), exit 0; once that
+channel answered again, `retry` on the machine that has it said "Nothing to resend", and the customer never heard
+of its incident. One machine whose config changed skips such a delivery (``test_delivery_states``); in team mode it
+is left as it is for a machine whose config has it, said so with exit 3, unless ``--skip-removed``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.world import TG_TOKEN
+from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
+
+SLACK_TOKEN = "xoxb-drift-27-team-5e1c"
+PUBLIC, ACME = "C0PUB27001", "C0ACME2701"
+DETAIL = "circuit FRA-42 of acme down"
+ENGINE = "\n[engine]\ntimeout = 10\ndeadline = 40\nmax_attempts = 1\n"
+LEFT = "not sent, left as it is"
+
+
+@pytest.fixture
+def team_db(pg_server: PgServer) -> Iterator[str]:
+    name = pg_server.create_database()
+    yield name
+    pg_server.drop_database(name)
+
+
+def _slack(name: str, channel: str, url: str, extra: str = "") -> str:
+    return (f'\n[channels.{name}]\ntype = "slack"\ntoken = "${{SLACK_TOKEN}}"\nchannel = "{channel}"\n'
+            f'api_url = "{url}"\n{extra}\n')
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _machine(root: Path, name: str, env: dict[str, str], config: str) -> Project:
+    machine = Project(root / name)
+    machine.root.mkdir()
+    machine.env.update(env)
+    machine.write_config(config)
+    return machine
+
+
+def _states(machine: Project, incident: str, destination: str) -> list[str]:
+    shown = json.loads(machine.cli("show", incident, "--json").stdout)
+    return [d["state"] for d in shown["deliveries"] if d["destination"] == destination]
+
+
+@pytest.fixture
+def customer_down(project: Project, pg_server: PgServer, team_db: str, tmp_path: Path) -> Iterator[
+        tuple[FakeSlack, Project, Project, str]]:
+    """Machine A (acme's channel, refusing for now) posted; machine B's config has the public channel alone."""
+    env = {"SLACK_TOKEN": SLACK_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", ACME: "acme"}) as slack:
+        def a_config(acme_url: str) -> str:
+            return (ENGINE + store + '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+                    + _slack("pub", PUBLIC, slack.api_url) + _slack("acme-slack", ACME, acme_url, 'audience = "acme"'))
+
+        a = _machine(tmp_path, "a", env, a_config(f"http://127.0.0.1:{_closed_port()}/api/"))  # acme's Slack down
+        b = _machine(tmp_path, "b", env, ENGINE + store + _slack("pub", PUBLIC, slack.api_url))
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
+                       "The API is slow.")
+        assert posted.exit_code == 3, posted.output
+        a.write_config(a_config(slack.api_url))  # and back
+        incident = json.loads(posted.stdout)["incident_id"]
+        assert _states(a, incident, "acme-slack") == ["failed"]
+        yield slack, a, b, incident
+
+
+def test_a_retry_where_the_customers_channel_is_not_configured_leaves_it_for_a_machine_where_it_is(
+    customer_down: tuple[FakeSlack, Project, Project, str],
+) -> None:
+    slack, a, b, incident = customer_down
+    on_b = b.cli("retry")
+    assert on_b.exit_code == 3, on_b.output
+    assert LEFT in on_b.output and "'acme-slack' is not in this machine's config" in on_b.output, on_b.output
+    assert "--skip-removed" in on_b.output, on_b.output
+    assert _states(a, incident, "acme-slack") == ["failed"]  # as it was: not skipped, not claimed
+    as_json = json.loads(b.cli("retry", "--json").stdout)
+    [left] = [d for d in as_json["deliveries"] if d["destination"] == "acme-slack"]
+    assert left["state"] == "failed" and LEFT in left["error"], as_json
+    on_a = a.cli("retry")
+    assert on_a.exit_code == 0, on_a.output
+    assert any(DETAIL in json.dumps(m.blocks) + m.text for m in slack.messages[ACME]), (on_a.output, slack.messages[ACME])
+    assert _states(a, incident, "acme-slack") == ["sent"]
+
+
+def test_skip_removed_skips_it_for_good(customer_down: tuple[FakeSlack, Project, Project, str]) -> None:
+    slack, a, b, incident = customer_down
+    on_b = b.cli("retry", "--skip-removed")
+    assert on_b.exit_code == 0, on_b.output
+    assert _states(a, incident, "acme-slack") == ["skipped"]
+    on_a = a.cli("retry")
+    assert on_a.exit_code == 0 and "Nothing to resend" in on_a.output, on_a.output
+    assert slack.messages[ACME] == []
+
+
+def test_a_chat_this_machines_channel_does_not_list_is_left_too(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
+) -> None:
+    first, second = -1002701, -1002702
+    env = {"TG_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+
+    def ops(url: str, *chats: int) -> str:
+        return (f'\n[channels.tg-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{TG_TOKEN}}"\n'
+                f'chat_ids = [{", ".join(map(str, chats))}]\napi_url = "{url}"\n')
+
+    with FakeTelegram(token=TG_TOKEN, chats={first: "ops one"}) as telegram:
+        a = _machine(tmp_path, "a", env, ENGINE + store + ops(telegram.url, first, second))
+        b = _machine(tmp_path, "b", env, ENGINE + store + ops(telegram.url, first))
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-p", "edge router fra-2", "Slow.")
+        assert posted.exit_code == 3, posted.output  # the second chat is not there yet
+        incident = json.loads(posted.stdout)["incident_id"]
+        on_b = b.cli("retry")
+        assert on_b.exit_code == 3 and f"{second} is not a target of tg-ops in this machine's config" in on_b.output, \
+            on_b.output
+        assert sorted(_states(a, incident, "tg-ops")) == ["failed", "sent"]
+        telegram.add_chat(second, "ops two")
+        on_a = a.cli("retry")
+        assert on_a.exit_code == 0, on_a.output
+        [sent] = telegram.messages[second]
+        assert "edge router fra-2" in sent.text  # staff's note, to staff's chat
