@@ -266,13 +266,18 @@ class ChatBot:
             # As a send that meets the migration: never into a chat a table names (``follow_migration``).
             from broadcaster.destinations import follow_migration
 
-            follow_migration(self.config, self.store, str(message.chat.id), str(message.migrate_to_chat_id))
+            # After the group's commands before it (``Pacer.in_order``): an administrator's /stop just before the
+            # group became a supergroup stops the subscription that moves, an invite changes it.
+            async with self.pacer.in_order(message.chat.id):
+                follow_migration(self.config, self.store, str(message.chat.id), str(message.migrate_to_chat_id))
 
     async def _membership(self, update: TelegramUpdate, context: Any) -> None:
         """The bot was blocked, removed from a group or the group deleted: stop sending there."""
         change = update.my_chat_member
         if change is not None and change.new_chat_member.status in GONE_STATUSES:
-            subscribers.deactivate(self.store, change.chat.id, "blocked" if change.chat.type == "private" else "left")
+            async with self.pacer.in_order(change.chat.id):  # after an invite opened just before: it ends that too
+                subscribers.deactivate(self.store, change.chat.id,
+                                       "blocked" if change.chat.type == "private" else "left")
 
     # -- running a command ---------------------------------------------------------------------
 

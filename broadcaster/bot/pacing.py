@@ -45,10 +45,18 @@ class Pacer:
         if self._in_hand.get(chat, 0) >= MAX_IN_HAND:
             yield False
             return
+        async with self.in_order(chat):
+            yield True
+
+    @asynccontextmanager
+    async def in_order(self, chat: int) -> AsyncIterator[None]:
+        """The chat's turn, never refused: a change of the chat itself (it became a supergroup, removed the bot)
+        is handled after the commands that came before it, however many are in hand. Handled beside them, a
+        group's ``/stop`` or invite waiting on its administrator's check acted on the id the group had left."""
         self._in_hand[chat] = self._in_hand.get(chat, 0) + 1
         try:
             async with self._locks.setdefault(chat, asyncio.Lock()):
-                yield True
+                yield
         finally:
             self._in_hand[chat] -= 1
             if not self._in_hand[chat]:
