@@ -6,6 +6,7 @@ against the fake Bot API on loopback. Redeeming stands in for the bot's ``/start
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -380,3 +381,24 @@ def test_a_chats_reason_on_several_lines_is_listed_on_its_own_line(bot_project: 
     subscribers.deactivate(store, str(BLOCKED), "Forbidden: bot was blocked\n   -1001  public  active\u2028")
     rows = [line for line in bot_project.cli("subscribers", "list").output.splitlines() if line.strip()]
     assert len(rows) == 1 and "\\n" in rows[0] and "\\u2028" in rows[0], rows
+
+
+def test_a_chat_a_channel_table_names_is_listed_as_hearing_that_tables_view(project: Project, fake: FakeTelegram) -> None:
+    """Found by a review (27bot): a staff chat ``[channels.ops]`` names, where someone sent a plain /start, was listed
+    ``"heard_as": "public"``; it is sent the internal view (the table's), as its /status answers."""
+    project.write_config(ENGINE + AUDIENCES + bot_table(fake) + f"""
+[channels.ops]
+type = "telegram"
+visibility = "internal"
+token = "${{BOT_TOKEN}}"
+chat_ids = [{CONFIGURED}]
+api_url = "{fake.url}"
+""")
+    project.env["BOT_TOKEN"] = TOKEN
+    subscribers.subscribe(store_of(project), CONFIGURED, ChatKind.PRIVATE)  # a public /start in the staff chat
+    post(project, "--title", "API errors", "-C", "api", "--private", "STAFF-NOTE-1", "Errors on the API.")
+    assert "STAFF-NOTE-1" in texts(fake, CONFIGURED)[0]  # what the chat is sent: internal
+    (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
+    assert (row["visibility"], row["heard_as"]) == ("public", "internal"), row
+    listed = project.cli("subscribers", "list").stdout
+    assert "named by [channels.ops]: sent its updates only" in listed, listed

@@ -8,7 +8,7 @@ broadcaster modules that read an update's private fields.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
@@ -25,7 +25,7 @@ from broadcaster.redaction import stored_text
 
 if TYPE_CHECKING:
     from broadcaster.lifecycle import TickResult
-    from broadcaster.messages.model import Incident, Update
+    from broadcaster.messages.model import Incident, Update, Visibility
     from broadcaster.operations import PostResult, RetryResult
     from broadcaster.operations.listing import IncidentRecord, IncidentSummary
     from broadcaster.store import Delivery
@@ -189,15 +189,17 @@ def tick_json(result: TickResult) -> dict[str, Any]:
     }
 
 
-def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[str]) -> list[dict[str, Any]]:
+def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[str],
+                       heard: Callable[[Subscription], Visibility] | None = None) -> list[dict[str, Any]]:
     """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with.
-    ``heard_as`` is the view it is sent: ``public`` for a chat of an audience the config no longer defines."""
+    ``heard_as`` is the view it is sent (``heard``): ``public`` for a chat of an audience the config no longer
+    defines, a channel table's for a chat that table names."""
     from broadcaster.subscribers import heard_as
 
     return [
         _shown({
             "chat_id": s.chat_id, "kind": s.kind.value, "visibility": str(s.visibility),
-            "heard_as": str(heard_as(s.visibility, audiences)),
+            "heard_as": str(heard(s) if heard is not None else heard_as(s.visibility, audiences)),
             "components": list(s.components), "active": s.active, "inactive_reason": s.inactive_reason,
             "joined_at": s.joined_at.isoformat(), "invite": s.invite[:12] if s.invite else None,
         })

@@ -18,8 +18,9 @@ from broadcaster.cli.options import common, complete_audience, load_config, once
 from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean, printable
 
 if TYPE_CHECKING:
-    from broadcaster.config import BotConfig, Config
+    from broadcaster.config import BotConfig, ChannelConfig, Config
     from broadcaster.messages.model import Visibility
+    from broadcaster.store import Store
     from broadcaster.subscribers import Subscription
 
 DEEP_LINK = "https://t.me/{bot}?{kind}={code}"
@@ -75,13 +76,16 @@ def invite(ctx: click.Context, /, audience: str | None, internal: bool, componen
 def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     """Every subscribed chat: its visibility, components, and whether it is still active."""
     from broadcaster.cli import output, records
+    from broadcaster.destinations import table_rooms
     from broadcaster.messages.model import Visibility
 
     config = load_config(ctx)
     scope = Visibility.of(config.require_audience(audience, "--audience").id) if audience else None
-    found = open_store(ctx).subscriptions(visibility=scope)
+    store = open_store(ctx)
+    found = store.subscriptions(visibility=scope)
+    rooms = table_rooms(config, store)
     if as_json:
-        output.print_json(records.subscriptions_json(found, config.audiences))
+        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, store, s)))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
@@ -89,8 +93,8 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     for s in found:
         state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped', one_line=True)})"
         invite_id = s.invite[:12] if s.invite else "-"
-        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}{gone(config, s)}  "
-                   f"{state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}{gone(config, s)}"
+                   f"{named_by(rooms.naming(s.chat_id))}  {state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
     orphans = [s for s in found if gone(config, s)]
     if orphans:
         click.echo(f"{len(orphans)} chat(s) joined with an invite for an audience the config no longer defines: they "
@@ -224,6 +228,26 @@ def gone(config: Config, subscription: Subscription) -> str:
     if heard_as(subscription.visibility, config.audiences) == subscription.visibility:
         return ""
     return " (audience not in the config: sent public updates)"
+
+
+def heard(config: Config, store: Store, subscription: Subscription) -> Visibility:
+    """The view the chat is sent: a chat a channel table names hears that table's alone (``SubscriberDestination``),
+    as its ``/status`` answers (``bot.status.chat_visibility``); ``subscribers.heard_as`` otherwise (a stopped chat:
+    what it would hear again)."""
+    from broadcaster.bot.status import chat_visibility
+    from broadcaster.subscribers import heard_as
+
+    if subscription.active:
+        return chat_visibility(config, store, subscription)
+    return heard_as(subscription.visibility, config.audiences)
+
+
+def named_by(tables: Sequence[ChannelConfig]) -> str:
+    """A mark for a chat a channel table names, which hears that table's updates, not its subscription's."""
+    if not tables:
+        return ""
+    names = ", ".join(f"[channels.{t.name}]" for t in tables)
+    return f" (named by {names}: sent {'its' if len(tables) == 1 else 'their'} updates only)"
 
 
 def describe(visibility: Visibility, components: Sequence[str]) -> str:
