@@ -125,6 +125,13 @@ def no_longer_in_config(name: str) -> str:
     return f"{name!r} is no longer in the config, so this was not sent there."
 
 
+def left_for_another_config(where: str) -> str:
+    """A delivery this machine leaves for another member of the team (``destinations.for_other_configs``)."""
+    return (f"not sent, left as it is: {where} (team mode: another member's config may have it). "
+            "`broadcaster retry` on a machine whose config has it sends it; if it was taken out of the team's "
+            "config for good, `broadcaster retry --skip-removed` skips it.")
+
+
 def visibility_changed(name: str, now: str, stored: str) -> str:
     return (
         f"{name} is {now} now but this update was stored for {stored} "

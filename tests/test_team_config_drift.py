@@ -23,8 +23,9 @@ from tests.fakes.world import TG_TOKEN
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
 
 SLACK_TOKEN = "xoxb-drift-27-team-5e1c"
-PUBLIC, ACME = "C0PUB27001", "C0ACME2701"
+PUBLIC, ACME, OPS = "C0PUB27001", "C0ACME2701", "C0OPS27001"
 DETAIL = "circuit FRA-42 of acme down"
+NOTE = "root cause: a BGP leak from AS64500"
 ENGINE = "\n[engine]\ntimeout = 10\ndeadline = 40\nmax_attempts = 1\n"
 LEFT = "not sent, left as it is"
 
@@ -136,3 +137,84 @@ def test_a_chat_this_machines_channel_does_not_list_is_left_too(
         assert on_a.exit_code == 0, on_a.output
         [sent] = telegram.messages[second]
         assert "edge router fra-2" in sent.text  # staff's note, to staff's chat
+
+
+@pytest.fixture
+def told_acme(project: Project, pg_server: PgServer, team_db: str, tmp_path: Path) -> Iterator[
+        tuple[FakeSlack, Project, Project, str]]:
+    """Machine A (public, staff's and acme's channels) posted with acme's detail; machine B's config has the public
+    channel alone. Found by the same review: B's follow-up, correction and resolution never reached acme or staff,
+    exit 0, and nothing said so (A's `retry`: "Nothing to resend"); B's withdrawal left acme's post up."""
+    env = {"SLACK_TOKEN": SLACK_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", ACME: "acme", OPS: "ops"}) as slack:
+        a = _machine(tmp_path, "a", env, ENGINE + store + '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+                     + _slack("pub", PUBLIC, slack.api_url) + _slack("acme-slack", ACME, slack.api_url, 'audience = "acme"')
+                     + _slack("ops", OPS, slack.api_url, 'visibility = "internal"'))
+        b = _machine(tmp_path, "b", env, ENGINE + store + _slack("pub", PUBLIC, slack.api_url))
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "-p", NOTE, "--for", "acme",
+                       DETAIL, "The API is slow.")
+        assert posted.exit_code == 0, posted.output
+        yield slack, a, b, json.loads(posted.stdout)["incident_id"]
+
+
+def _texts(slack: FakeSlack, channel: str) -> list[str]:
+    return [m.text for m in slack.messages[channel]]
+
+
+def test_a_follow_up_where_the_customers_channel_is_not_configured_is_left_for_a_machine_where_it_is(
+    told_acme: tuple[FakeSlack, Project, Project, str],
+) -> None:
+    slack, a, b, incident = told_acme
+    preview = b.cli("post", "--dry-run", "-i", incident, "Still slow (from B).")
+    assert "acme-slack (audience:acme) held: not sent, left as it is" in preview.output, preview.output
+    followed = b.cli("post", "--yes", "-i", incident, "Still slow (from B).")
+    assert followed.exit_code == 3, followed.output
+    assert "'acme-slack' is not in this machine's config" in followed.output
+    assert "'ops' is not in this machine's config" in followed.output
+    resolved = b.cli("resolve", "--yes", incident, "Fixed (from B).")
+    assert resolved.exit_code == 3, resolved.output
+    assert _texts(slack, ACME) == ["Investigating: API slow\nThe API is slow."]  # as it was: B cannot send there
+    on_a = a.cli("retry")
+    assert on_a.exit_code == 0, on_a.output
+    acme, ops, public = _texts(slack, ACME), _texts(slack, OPS), _texts(slack, PUBLIC)
+    assert any("Still slow (from B)." in t for t in acme) and any("Fixed (from B)." in t for t in acme), acme
+    assert any("Fixed (from B)." in t for t in ops), ops
+    assert not any(DETAIL in t or NOTE in t for t in public), public
+    assert a.cli("retry").output.startswith("Nothing to resend")
+
+
+def test_a_follow_up_with_only_leaves_the_others_out(told_acme: tuple[FakeSlack, Project, Project, str]) -> None:
+    slack, a, b, incident = told_acme
+    followed = b.cli("post", "--yes", "--only", "pub", "-i", incident, "Still slow (public only).")
+    assert followed.exit_code == 0, followed.output
+    assert a.cli("retry").output.startswith("Nothing to resend")
+    assert not any("public only" in t for t in _texts(slack, ACME) + _texts(slack, OPS))
+
+
+def test_a_withdrawal_where_the_customers_channel_is_not_configured_is_finished_by_a_machine_where_it_is(
+    told_acme: tuple[FakeSlack, Project, Project, str],
+) -> None:
+    slack, a, b, incident = told_acme
+    withdrawn = b.cli("withdraw", "--yes", incident, "--reason", "posted in error")
+    assert withdrawn.exit_code == 3, withdrawn.output
+    assert "'acme-slack' is not in this machine's config" in withdrawn.output, withdrawn.output
+    assert slack.messages[PUBLIC] == [] and len(slack.messages[ACME]) == 1
+    on_a = a.cli("retry")
+    assert on_a.exit_code == 0, on_a.output
+    assert slack.messages[ACME] == []  # taken back by the machine whose config has acme's channel
+    assert any("Withdrawn" in t for t in _texts(slack, OPS)), _texts(slack, OPS)
+
+
+def test_one_machine_whose_config_lost_a_channel_still_leaves_it_out(project: Project, tmp_path: Path) -> None:
+    """The embedded file: one machine, its config changed (acme's channel taken out), nothing left for anyone."""
+    project.env["SLACK_TOKEN"] = SLACK_TOKEN
+    with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", ACME: "acme"}) as slack:
+        customer = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+        project.write_config(ENGINE + customer + _slack("pub", PUBLIC, slack.api_url)
+                             + _slack("acme-slack", ACME, slack.api_url, 'audience = "acme"'))
+        posted = project.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "The API is slow.")
+        assert posted.exit_code == 0, posted.output
+        project.write_config(ENGINE + customer + _slack("pub", PUBLIC, slack.api_url))
+        followed = project.cli("post", "--yes", "-i", json.loads(posted.stdout)["incident_id"], "Still slow.")
+        assert followed.exit_code == 0 and "acme-slack" not in followed.output, followed.output

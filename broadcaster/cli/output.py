@@ -227,7 +227,9 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
                 out.print(f"── {escape(label)} ({tag}) {escape(reason)}")
             continue
         if preview.rendered is None and not preview.refused:
-            out.print(f"── {escape(label)} ({tag}) skipped: {escape(printable(preview.reason, one_line=True))}")
+            # Failed: held back (a chat name to resolve) or left for another member's config; `retry` sends it.
+            verb = "held" if preview.state == DeliveryState.FAILED else "skipped"
+            out.print(f"── {escape(label)} ({tag}) {verb}: {escape(printable(preview.reason, one_line=True))}")
             continue
         # An audience's rendering is marked with its audience: "(audience:acme)".
         out.rule(Text(f"{label} ({preview.visibility})"), align="left", style=style)

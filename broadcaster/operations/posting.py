@@ -14,6 +14,7 @@ from broadcaster.delivery import DONE_STATES, LEFT_OUT_BY_OPERATOR, READ_THE_SAM
 from broadcaster.destinations import (
     check_names,
     destinations,
+    for_other_configs,
     no_wider_than_before,
     plan,
 )
@@ -160,9 +161,13 @@ def delivery_plan(
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
     planned = plan(all_destinations, component_ids, only=only_names, skip=skip_names, audiences=reached)
-    if earlier and store is not None and not widen:
-        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id), only_names or (),
-                                       named_audiences(update))
+    if earlier and store is not None:
+        before = store.deliveries(incident_id=incident.id)
+        if not widen:
+            planned = no_wider_than_before(planned, before, only_names or (), named_audiences(update))
+        if not store.one_machine:
+            planned = [*planned, *for_other_configs(config, all_destinations, before, planned,
+                                                    only=only_names is not None)]
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
@@ -317,9 +322,9 @@ def previews(
     result = []
     corrects = corrected_sequence(update)
     for entry in planned:
-        destination = all_destinations[entry.destination]
         rendered, refused = None, ""
         if entry.state == DeliveryState.PENDING:
+            destination = all_destinations[entry.destination]  # one this config lacks is never pending here
             # As the engine will send it at this place: an edit of its original, or a new message where it cannot
             # edit that post (sent in parts, its id unknown), headed with the incident as it stands.
             edits = destination.can_edit and corrects is not None and bool(post_to_edit(

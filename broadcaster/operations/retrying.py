@@ -9,9 +9,10 @@ from datetime import timedelta
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.destination import Destination
-from broadcaster.destinations import destinations
+from broadcaster.destinations import destinations, not_configured_here
 from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
 from broadcaster.errors import InputError
+from broadcaster.messages import advice
 from broadcaster.operations.posting import find_incident, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
 from broadcaster.store import Delivery, Store, alive_here, process_owner
@@ -214,29 +215,15 @@ def _left_for_another_config(
     found = destinations(config, store)
     kept, left = [], []
     for delivery in todo:
-        why = _not_configured_here(config, found, delivery)
-        if not why:
+        where = not_configured_here(config, found, delivery.destination, delivery.target)
+        if not where:
             kept.append(delivery)
             continue
-        outcome = replace(Outcome.of(delivery), error=why)
+        outcome = replace(Outcome.of(delivery), error=advice.left_for_another_config(where))
         if progress is not None:
             progress.finished(outcome)
         left.append(outcome)
     return kept, left
-
-
-def _not_configured_here(config: Config, found: dict[str, Destination], delivery: Delivery) -> str:
-    destination = found.get(delivery.destination)
-    if destination is None:
-        where = f"{delivery.destination!r} is not in this machine's config"
-    elif (delivery.target and delivery.destination in config.channels
-          and delivery.target not in destination.target_set):
-        where = f"{delivery.target} is not a target of {delivery.destination} in this machine's config"
-    else:
-        return ""
-    return (f"not sent, left as it is: {where} (team mode: another member's config may have it). "
-            "`broadcaster retry` on a machine whose config has it sends it; if it was taken out of the team's "
-            "config for good, `broadcaster retry --skip-removed` skips it.")
 
 
 def _left_where_unset(

@@ -21,7 +21,7 @@ from broadcaster.compose import author_name, refuse_secrets
 from broadcaster.config import SUBSCRIBERS, Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destination import Destination
-from broadcaster.destinations import SubscriberDestination, destinations
+from broadcaster.destinations import SubscriberDestination, destinations, for_other_configs
 from broadcaster.engine import Progress, withdrawn_posts
 from broadcaster.messages import gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
@@ -141,7 +141,8 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
     config no longer names that way (renamed, written by id, migrated), or marked sent with no id. Each is
     named, with what to do (exit 3): "withdrawn" must never hide a post still up."""
     all_destinations = destinations(config, store)
-    acting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
+    # Failed too: held back, or left for another member's config (``for_other_configs``): `retry` acts there.
+    acting = {(p.destination, p.target) for p in planned if p.state != DeliveryState.SKIPPED}
     found = []
     for delivery in store.deliveries(incident_id=withdrawal.incident_id):
         destination = all_destinations.get(delivery.destination)
@@ -200,9 +201,9 @@ def settle_earlier(config: Config, store: Store, withdrawal: Update, planned: li
 def deleting_preview(config: Config, store: Store, incident: Incident, preview: Preview, sequence: int) -> Preview:
     """A dry run tells the truth where the withdrawal deletes: the posts it deletes, not a follow-up never sent;
     and the site and its hosts are rebuilt without the incident, not shown a notice."""
-    destination = destinations(config)[preview.destination]
-    if preview.state != DeliveryState.PENDING:
+    if preview.state != DeliveryState.PENDING:  # one left for another member's config, too: not in this one
         return preview
+    destination = destinations(config)[preview.destination]
     if destination.idempotent:
         return replace(preview, rendered=None, deletes=(), reason=REBUILT)
     if not destination.can_delete or not Visibility.parse(preview.visibility).outside:
@@ -255,7 +256,8 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
     earlier = store.deliveries(incident_id=incident.id)
     posted, readers = _posted(earlier), _posted_for(earlier)
     planned = []
-    for name, destination in destinations(config, store).items():
+    found = destinations(config, store)
+    for name, destination in found.items():
         targets = destination.targets()
         if isinstance(destination, SubscriberDestination) and Visibility.parse(destination.visibility).outside:
             # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a
@@ -271,6 +273,9 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
                 # delete decided by today's readers nor a note with the reason fits; left_up names the posts.
                 state, reason = DeliveryState.SKIPPED, CHANGED_READERS.format(then=", ".join(sorted(before)))
             planned.append(PlannedDelivery(name, target, destination.visibility, state, reason))
+    if not store.one_machine:  # what another member's config posted there, its machine's `retry` takes back
+        planned += for_other_configs(config, found, [d for d in earlier if (d.destination, d.target) in posted],
+                                     planned, only=False)
     return planned
 
 
