@@ -7,6 +7,9 @@ id, and the command acted on the id the group had left. ``/stop`` was answered "
 stayed on acme; the invite was answered "public updates" and written at the dead id, and the next post sent
 acme's detail into the supergroup. Now the migration (and the bot's removal) takes the chat's turn after the
 commands before it (``Pacer.in_order``). Each test failed on the code before, with and without the injected delay.
+Its first version waited for the old group's turn alone, and a review of it (27rv) found the supergroup's own
+``/stop``, sent right after the conversion, answered "not subscribed" while the migration waited: it now takes the
+supergroup's turn first, as it arrives.
 """
 
 from __future__ import annotations
@@ -118,3 +121,25 @@ def test_after_that_a_post_sends_acmes_detail_to_the_supergroup_told_it_is_publi
     assert result.exit_code == 0, result.output
     assert "public" in told[-1] and fake.texts(NEW), (told, result.output)
     assert not any("ACME-CIRCUIT-SECRET-77" in t for t in fake.texts(NEW)), (told, fake.texts(NEW))
+
+
+def test_stop_in_the_new_supergroup_right_after_the_conversion_is_not_lost(project, fake) -> None:
+    from broadcaster.messages import bot as words
+
+    project.write_config(AUDIENCES)
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
+    subscribers.redeem(store, code, OLD, subscribers.ChatKind.GROUP)
+    # One batch: two commands in the old group (their paced replies hold its turn about a second), the conversion,
+    # then the administrator's /stop in the supergroup.
+    fake.say(OLD, "/help", user=ADMIN)
+    fake.say(OLD, "/help", user=ADMIN)
+    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
+                          "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
+    fake.say(NEW, "/stop", user=ADMIN)
+    with bot_running(project.config, fake):
+        assert fake.wait_for(lambda: len(fake.texts(NEW)) >= 1 and len(fake.texts(OLD)) >= 2, 15)
+        fake.wait_for(lambda: False, 1.5)
+    subs = {s.chat_id: (str(s.visibility), s.active) for s in store.subscriptions()}
+    assert fake.texts(NEW) == [words.unsubscribed()], fake.texts(NEW)
+    assert subs.get(str(NEW)) == ("audience:acme", False), subs

@@ -262,14 +262,17 @@ class ChatBot:
 
     async def _migrated(self, update: TelegramUpdate, context: Any) -> None:
         message = update.effective_message
-        if message is not None and message.migrate_to_chat_id is not None:
+        if message is not None and message.migrate_to_chat_id not in (None, message.chat.id):
             # As a send that meets the migration: never into a chat a table names (``follow_migration``).
             from broadcaster.destinations import follow_migration
 
-            # After the group's commands before it (``Pacer.in_order``): an administrator's /stop just before the
-            # group became a supergroup stops the subscription that moves, an invite changes it.
-            async with self.pacer.in_order(message.chat.id):
-                follow_migration(self.config, self.store, str(message.chat.id), str(message.migrate_to_chat_id))
+            # In the order the chats said it (``Pacer.in_order``): after the group's commands before it (an
+            # administrator's /stop just before the group became a supergroup stops the subscription that moves, an
+            # invite changes it), and before the supergroup's after it (its /stop finds the subscription there). The
+            # supergroup's turn is taken first, as the update arrives; only a migration takes two.
+            old, new = message.chat.id, message.migrate_to_chat_id
+            async with self.pacer.in_order(new), self.pacer.in_order(old):
+                follow_migration(self.config, self.store, str(old), str(new))
 
     async def _membership(self, update: TelegramUpdate, context: Any) -> None:
         """The bot was blocked, removed from a group or the group deleted: stop sending there."""
