@@ -329,6 +329,20 @@ def test_list_for_a_customer_leaves_out_what_it_was_not_told(project: Project, s
     assert [i["title"] for i in listed] == ["Slow web"]
 
 
+def test_list_for_a_customer_keeps_what_its_channel_was_sent(project: Project, slack: FakeSlack) -> None:
+    """Found by a review of the rule above (27rv): acme named in an update kept to staff, then told by a public one
+    (routing: a customer once named hears every later update), was left out of ``list --customer acme``."""
+    code, first = post(project, "--title", "Web slow", "-C", "web", "The website is slow.")
+    assert code == 0
+    incident = first["incident_id"]
+    assert post(project, "-i", incident, "--customer", "acme", "--only", "ops", "Staff: acme too.")[0] == 0
+    assert post(project, "-i", incident, "Still slow, working on it.")[0] == 0
+    assert "Still slow" in said(slack, "C0ACME0001")
+    listed: Any
+    code, listed = project.cli_json("list", "--customer", "acme")
+    assert [i["title"] for i in listed] == ["Web slow"]
+
+
 def test_an_audiences_sla_notice_reaches_it_and_ops_once_per_month(project: Project, slack: FakeSlack) -> None:
     from datetime import timedelta
 

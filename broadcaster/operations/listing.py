@@ -7,7 +7,7 @@ from datetime import datetime
 
 from broadcaster.compose import without_kept
 from broadcaster.config import Config
-from broadcaster.delivery import OPEN_STATES
+from broadcaster.delivery import OPEN_STATES, DeliveryState
 from broadcaster.messages.model import Audience, Incident, Update
 from broadcaster.messages.visibility import Visibility, is_called_off
 from broadcaster.notices import missed_promise
@@ -52,10 +52,15 @@ def list_incidents(
 
 
 def told(store: Store, audience: Audience, incident: Incident) -> bool:
-    """Whether the customer's channels heard of the incident: ``routing.reached`` by the updates it was told, the
-    incident as they left it. Not by one kept to staff or sent to another customer alone (``Store.kept_from``, as the
-    bot's ``/status`` and the engine's numbering read it), even one naming its component."""
-    kept = {(incident.id, sequence) for sequence in store.kept_from(incident.id, Visibility.of(audience.id))}
+    """Whether the customer was told of the incident: its channels were sent an update of it, or ``routing.reached``
+    by the updates it was told (a customer with no channel of its own reads the page), the incident as they left
+    it. Not by one kept to staff or sent to another customer alone (``Store.kept_from``, as the bot's ``/status`` and
+    the engine's numbering read it), even one naming its component."""
+    readers = Visibility.of(audience.id)
+    if any(d.visibility == str(readers) and d.state != DeliveryState.SKIPPED
+           for d in store.deliveries(incident_id=incident.id)):
+        return True
+    kept = {(incident.id, sequence) for sequence in store.kept_from(incident.id, readers)}
     shown_incident, shown = without_kept(incident, store.updates(incident.id), kept)
     return bool(shown) and reached(audience, shown_incident, shown)
 
