@@ -591,14 +591,20 @@ def _refuse_spaced_names(name: str, known: Sequence[str], option: str) -> None:
     )
 
 
-def not_configured_here(config: Config, found: Mapping[str, Destination], destination: str, target: str) -> str:
-    """Where this machine's config has no such destination, or a channel table of it no such chat, what to say of
-    it; "" if it has them. A team's machines need not read one config (``for_other_configs``)."""
+def not_configured_here(config: Config, found: Mapping[str, Destination], destination: str, target: str,
+                        visibility: str) -> str:
+    """Where this machine's config has no such destination, a channel table of it no such chat, or that table for
+    other readers than ``visibility``, what to say of it; "" if it has them. A team's machines need not read one
+    config (``for_other_configs``): a laptop's may be older or newer than the one that stored it."""
     here = found.get(destination)
     if here is None:
         return f"{destination!r} is not in this machine's config"
-    if target and destination in config.channels and target not in here.target_set:
+    if destination not in config.channels:
+        return ""
+    if target and target not in here.target_set:
         return f"{target} is not a target of {destination} in this machine's config"
+    if here.visibility != visibility:
+        return f"{destination} is for {here.visibility} readers in this machine's config, and this is for {visibility}"
     return ""
 
 
@@ -618,7 +624,7 @@ def for_other_configs(
         place = (delivery.destination, delivery.target)
         if delivery.state == DeliveryState.SKIPPED or place in here:
             continue
-        where = not_configured_here(config, found, *place)
+        where = not_configured_here(config, found, *place, delivery.visibility)
         if where:
             readers[place] = (delivery.visibility, where)
     return [PlannedDelivery(name, target, visibility, DeliveryState.SKIPPED, NOT_IN_ONLY) if only else

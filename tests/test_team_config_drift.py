@@ -218,3 +218,38 @@ def test_one_machine_whose_config_lost_a_channel_still_leaves_it_out(project: Pr
         project.write_config(ENGINE + customer + _slack("pub", PUBLIC, slack.api_url))
         followed = project.cli("post", "--yes", "-i", json.loads(posted.stdout)["incident_id"], "Still slow.")
         assert followed.exit_code == 0 and "acme-slack" not in followed.output, followed.output
+
+
+@pytest.mark.parametrize("readers", ['visibility = "public"', 'audience = "globex"'])
+def test_a_retry_where_the_channel_is_for_other_readers_leaves_it_too(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path, readers: str,
+) -> None:
+    """Found by a review of the rule above (27rv): machine B's config, older or newer, names acme's table for other
+    readers (the public, another customer): its retry skipped acme's delivery for good, exit 0. Never sent there
+    (to other readers), and now left for a machine whose config has it for acme."""
+    env = {"SLACK_TOKEN": SLACK_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    customers = ('\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+                 '\n[audiences.globex]\nname = "Globex Industries"\ncomponents = ["db"]\n')
+    other = "C0GLOB2701"
+    with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", ACME: "acme", other: "globex"}) as slack:
+        def a_config(acme_url: str) -> str:
+            return (ENGINE + store + customers + _slack("pub", PUBLIC, slack.api_url)
+                    + _slack("acme-slack", ACME, acme_url, 'audience = "acme"'))
+
+        a = _machine(tmp_path, "a", env, a_config(f"http://127.0.0.1:{_closed_port()}/api/"))
+        b = _machine(tmp_path, "b", env, ENGINE + store + customers + _slack("pub", PUBLIC, slack.api_url)
+                     + _slack("acme-slack", other, slack.api_url, readers))
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
+                       "The API is slow.")
+        assert posted.exit_code == 3, posted.output
+        a.write_config(a_config(slack.api_url))
+        incident = json.loads(posted.stdout)["incident_id"]
+        on_b = b.cli("retry")
+        assert on_b.exit_code == 3 and "acme-slack is for" in on_b.output and LEFT in on_b.output, on_b.output
+        assert slack.messages[other] == []
+        assert _states(a, incident, "acme-slack") == ["failed"]
+        on_a = a.cli("retry")
+        assert on_a.exit_code == 0, on_a.output
+        assert any(DETAIL in json.dumps(m.blocks) + m.text for m in slack.messages[ACME])
+        assert slack.messages[other] == []

@@ -195,8 +195,9 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
 @click.option("--remote-id", "remote_ids", multiple=True, metavar="DEST[:CHAT]=ID",
               help="With --mark-unknown-sent: the id or link of the post you found, so later updates thread under it.")
 @click.option("--skip-removed", is_flag=True,
-              help="Team mode: skip for good what waits for a destination or chat this config does not have "
-                   "(taken out of the team's config), instead of leaving it for a machine whose config has it.")
+              help="Team mode: skip for good what waits for a destination or chat this config does not have, or "
+                   "has for other readers (taken out of the team's config, or changed), instead of leaving it for a "
+                   "machine whose config has it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context

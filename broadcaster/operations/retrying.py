@@ -180,7 +180,8 @@ def retry(
     site and host deliveries are redone whatever their state, since uploading
     again is harmless. In team mode a delivery to a destination or chat this
     config does not have is left for a machine whose config has it
-    (``_left_for_another_config``), unless ``skip_removed``.
+    (``_left_for_another_config``), unless ``skip_removed``; so is one to a
+    channel this config has for other readers.
     """
     if incident_id:
         incident_id = find_incident(store, incident_id).id
@@ -208,14 +209,14 @@ def _left_for_another_config(
     config: Config, store: Store, todo: Sequence[Delivery], progress: Progress | None,
 ) -> tuple[list[Delivery], list[Outcome]]:
     """(the deliveries that may go, the outcomes of those left as they are): in team mode, one whose destination,
-    or whose chat of a configured channel, this config does not have. The machines of a team need not read one
+    or whose chat of a configured channel, this config does not have, or has for other readers. The machines of a team need not read one
     config (a laptop not yet given the new customer's channel): skipping it here, as one machine does after its
     config changed, took for good what another machine was still to send (a customer never told of its incident).
     Left pending or failed, it counts as not sent (exit 3), and says what sends it or what skips it for good."""
     found = destinations(config, store)
     kept, left = [], []
     for delivery in todo:
-        where = not_configured_here(config, found, delivery.destination, delivery.target)
+        where = not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility)
         if not where:
             kept.append(delivery)
             continue
