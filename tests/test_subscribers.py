@@ -402,3 +402,8 @@ api_url = "{fake.url}"
     assert (row["visibility"], row["heard_as"]) == ("public", "internal"), row
     listed = project.cli("subscribers", "list").stdout
     assert "named by [channels.ops]: sent its updates only" in listed, listed
+    subscribers.unsubscribe(store_of(project), CONFIGURED)  # its /stop ends the subscription, not the table's sends
+    post(project, "--title", "DB errors", "-C", "db", "--private", "STAFF-NOTE-2", "Errors on the database.")
+    assert any("STAFF-NOTE-2" in t for t in texts(fake, CONFIGURED))
+    (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
+    assert (row["active"], row["heard_as"]) == (False, "internal"), row  # review 27rv: listed "public"

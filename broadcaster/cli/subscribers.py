@@ -85,7 +85,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     found = store.subscriptions(visibility=scope)
     rooms = table_rooms(config, store)
     if as_json:
-        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, store, s)))
+        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, store, s, bool(rooms.naming(s.chat_id)))))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
@@ -230,15 +230,17 @@ def gone(config: Config, subscription: Subscription) -> str:
     return " (audience not in the config: sent public updates)"
 
 
-def heard(config: Config, store: Store, subscription: Subscription) -> Visibility:
-    """The view the chat is sent: a chat a channel table names hears that table's alone (``SubscriberDestination``),
-    as its ``/status`` answers (``bot.status.chat_visibility``); ``subscribers.heard_as`` otherwise (a stopped chat:
-    what it would hear again)."""
+def heard(config: Config, store: Store, subscription: Subscription, named: bool) -> Visibility:
+    """The view the chat is sent: a chat a channel table names (``named``) hears that table's alone, whether its own
+    subscription stopped or not (``SubscriberDestination``), as its ``/status`` answers (``bot.status
+    .chat_visibility``); a stopped chat, what it would hear again (``subscribers.heard_as``)."""
+    from dataclasses import replace
+
     from broadcaster.bot.status import chat_visibility
     from broadcaster.subscribers import heard_as
 
-    if subscription.active:
-        return chat_visibility(config, store, subscription)
+    if subscription.active or named:
+        return chat_visibility(config, store, replace(subscription, active=True))
     return heard_as(subscription.visibility, config.audiences)
 
 
