@@ -496,6 +496,8 @@ class Publisher:
         sent nothing; the caller says what to do about a delivery)."""
         if isinstance(exc, StoreError):
             driver = exc.__cause__
+            if exc.reason is not None:  # the team database's: its driver's words are in it, already redacted
+                return self._scrubbed(exc.reason)
             return self._scrubbed(f"{type(driver).__name__}: {driver}" if isinstance(driver, Exception) else str(exc))
         return self._scrubbed(f"{type(exc).__name__}: {exc}")
 

@@ -78,9 +78,14 @@ class ConfigError(BroadcasterError):
 
 
 class StoreError(BroadcasterError):
-    """The state store cannot be opened or written."""
+    """The state store cannot be opened or written. ``reason``: what failed, in a few words, without the advice the
+    message gives a command that sent nothing ("run the command again"), for the one that sent something."""
 
     exit_code = 1
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConflictError(StoreError):

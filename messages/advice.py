@@ -192,7 +192,7 @@ def claim_not_stored(incident_id: str, cause: str) -> str:
     """The store could not take a delivery's claim, so nothing of it was sent."""
     return (
         f"not sent: the store could not be written ({cause}), and broadcaster sends nothing it has not recorded "
-        f"first. Once the store works again (free disk space, end the command holding it), run "
+        f"first. Once the store works again, run "
         f"`broadcaster retry {incident_id}`."
     )
 
@@ -216,9 +216,8 @@ def result_not_stored(
         stored += f" Its {len(parts)} parts are {', '.join(parts)}."
     if state == DeliveryState.SENT and remote_id:
         return (
-            f"POSTED at {where} (id {remote_id}), {stored} Do not post it again. Once the store works again (free "
-            f"disk space, end the command holding it), run `broadcaster retry {incident_id} --mark-unknown-sent "
-            f"--remote-id {where}={remote_id}`."
+            f"POSTED at {where} (id {remote_id}), {stored} Do not post it again. Once the store works again, run "
+            f"`broadcaster retry {incident_id} --mark-unknown-sent --remote-id {where}={remote_id}`."
         )
     if state == DeliveryState.SENT:
         return (

@@ -250,9 +250,10 @@ class PostgresStore(Store):
         try:
             yield
         except psycopg.OperationalError as exc:
+            failed = f"{self.location} failed: {self._reason(exc)}"
             raise StoreError(
-                f"{self.location} failed: {self._reason(exc)} Whatever was stored before is safe; "
-                f"check `broadcaster show` and run the command again. {FALLBACK_HINT}"
+                f"{failed} Whatever was stored before is safe; check `broadcaster show` and run the command again. "
+                f"{FALLBACK_HINT}", reason=failed.rstrip("."),
             ) from None
 
     def close(self) -> None:
