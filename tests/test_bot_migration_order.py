@@ -17,19 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from broadcaster.messages import bot as words
 from broadcaster.messages.model import Visibility
 
 from broadcaster import subscribers
+from broadcaster.store import Store
 from tests.bot_helpers import AUDIENCES, TOKEN, bot_running
+from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
 from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.test_bot_chat import ADMIN, store_of
-
-
-def words_not_subscribed() -> str:
-    from broadcaster.messages import bot as words
-
-    return words.not_subscribed()
+from tests.test_subscribers import bot_table
 
 OLD, NEW = -4001, -1004001
 
@@ -42,104 +40,70 @@ def fake() -> Iterator[FakeTelegramBot]:
         yield server
 
 
-def test_stop_sent_just_before_the_group_became_a_supergroup_is_not_lost(project, fake) -> None:
+def _on_acme(project: Project) -> Store:
+    """The group, subscribed to acme's detail."""
     project.write_config(AUDIENCES)
     store = store_of(project)
     code, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
     subscribers.redeem(store, code, OLD, subscribers.ChatKind.GROUP)
-    # The admin sends /stop, then converts the group: both updates wait in one getUpdates batch.
-    fake.fail(Fault(match="getChatMember", delay=0.5))
-    fake.say(OLD, "/stop", user=ADMIN)
+    return store
+
+
+def _converted(project: Project, fake: FakeTelegramBot, before: list[str], after: list[str] = ()) -> None:
+    """In one batch of updates: the administrator's commands ``before`` in the group, its conversion to a
+    supergroup, then ``after`` in the supergroup; the bot handles them, and is stopped."""
+    for command in before:
+        fake.say(OLD, command, user=ADMIN)
     fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
                           "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
+    for command in after:
+        fake.say(NEW, command, user=ADMIN)
     with bot_running(project.config, fake):
-        assert fake.wait_for(lambda: len(fake.texts(OLD)) + len(fake.texts(NEW)) >= 1)
-        fake.wait_for(lambda: False, 1)
-    old, new = store.subscription(str(OLD)), store.subscription(str(NEW))
-    live = [s for s in (old, new) if s is not None and s.active]
-    assert not live, f"the admin's /stop was answered {fake.texts(OLD)} and the group is still subscribed: {live}"
-    assert fake.texts(OLD)[-1] != words_not_subscribed()
+        assert fake.wait_for(lambda: len(fake.texts(OLD)) >= len(before) and len(fake.texts(NEW)) >= len(after), 15)
+        fake.wait_for(lambda: False, 1.5)
 
 
-def test_stop_then_migration_without_any_delay(project, fake) -> None:
-    """The same with the fake's loopback getChatMember as it is (no injected delay)."""
-    project.write_config(AUDIENCES)
-    store = store_of(project)
-    code, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
-    subscribers.redeem(store, code, OLD, subscribers.ChatKind.GROUP)
-    fake.say(OLD, "/stop", user=ADMIN)
-    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
-                          "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
-    with bot_running(project.config, fake):
-        assert fake.wait_for(lambda: len(fake.texts(OLD)) + len(fake.texts(NEW)) >= 1)
-        fake.wait_for(lambda: False, 1)
-    old, new = store.subscription(str(OLD)), store.subscription(str(NEW))
-    live = [s for s in (old, new) if s is not None and s.active]
-    assert not live, f"the admin's /stop was answered {fake.texts(OLD)} and the group is still subscribed: {live}"
+def _subscribed(store: Store) -> dict[str, tuple[str, bool]]:
+    return {s.chat_id: (str(s.visibility), s.active) for s in store.subscriptions()}
 
 
-def test_a_public_invite_opened_just_before_the_migration_leaves_the_supergroup_on_acme(project, fake) -> None:
-    """The operator sends the group a public invite to take it off acme's detail (it now holds outsiders); its admin
-    opens it and then converts the group. The supergroup should hear public updates only."""
-    project.write_config(AUDIENCES)
-    store = store_of(project)
-    acme, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
+@pytest.mark.parametrize("slow_check", [True, False], ids=["getChatMember-slow", "loopback"])
+def test_stop_sent_just_before_the_group_became_a_supergroup_is_not_lost(
+    project: Project, fake: FakeTelegramBot, slow_check: bool,
+) -> None:
+    store = _on_acme(project)
+    if slow_check:
+        fake.fail(Fault(match="getChatMember", delay=0.5))
+    _converted(project, fake, ["/stop"])
+    assert fake.texts(OLD) == [words.unsubscribed()], fake.texts(OLD)
+    assert not any(active for _, active in _subscribed(store).values()), _subscribed(store)
+
+
+def test_a_public_invite_opened_just_before_the_migration_takes_the_supergroup_off_acme(
+    project: Project, fake: FakeTelegramBot,
+) -> None:
+    """The operator sends the group a public invite to take it off acme's detail (it now holds outsiders); its
+    administrator opens it, then converts the group. The supergroup hears public updates only, as it was told."""
+    store = _on_acme(project)
     public, _ = subscribers.create_invite(store, Visibility.parse("public"))
-    subscribers.redeem(store, acme, OLD, subscribers.ChatKind.GROUP)
-    fake.say(OLD, f"/start {public}", user=ADMIN)
-    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
-                          "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
-    with bot_running(project.config, fake):
-        assert fake.wait_for(lambda: len(fake.texts(OLD)) + len(fake.texts(NEW)) >= 1)
-        fake.wait_for(lambda: False, 1)
-    subs = {s.chat_id: (str(s.visibility), s.active) for s in store.subscriptions()}
-    assert subs.get(str(NEW)) == ("public", True), (
-        f"told {fake.texts(OLD)}, yet the supergroup keeps acme's detail: {subs}")
-
-
-def test_after_that_a_post_sends_acmes_detail_to_the_supergroup_told_it_is_public(project, fake) -> None:
-    from tests.conftest import ENGINE
-    from tests.test_subscribers import bot_table
-
-    project.write_config(AUDIENCES)
-    store = store_of(project)
-    acme, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
-    public, _ = subscribers.create_invite(store, Visibility.parse("public"))
-    subscribers.redeem(store, acme, OLD, subscribers.ChatKind.GROUP)
-    fake.say(OLD, f"/start {public}", user=ADMIN)
-    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
-                          "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
-    with bot_running(project.config, fake):
-        assert fake.wait_for(lambda: len(fake.texts(OLD)) >= 1)
-        fake.wait_for(lambda: False, 1)
-    told = fake.texts(OLD)
+    _converted(project, fake, [f"/start {public}"])
+    assert "public" in fake.texts(OLD)[-1], fake.texts(OLD)
+    assert _subscribed(store).get(str(NEW)) == ("public", True), _subscribed(store)
     fake.migrated[OLD] = NEW  # Telegram: the old group is gone, sends there answer with its new id
     project.write_config(ENGINE + AUDIENCES + bot_table(fake, "status_bot"))
     project.env["BOT_TOKEN"] = TOKEN
     result = project.cli("post", "--yes", "--title", "API errors", "-C", "api=major_outage", "--for", "acme",
                          "ACME-CIRCUIT-SECRET-77", "Errors on the API.")
     assert result.exit_code == 0, result.output
-    assert "public" in told[-1] and fake.texts(NEW), (told, result.output)
-    assert not any("ACME-CIRCUIT-SECRET-77" in t for t in fake.texts(NEW)), (told, fake.texts(NEW))
+    assert fake.texts(NEW) and not any("ACME-CIRCUIT-SECRET-77" in t for t in fake.texts(NEW)), fake.texts(NEW)
 
 
-def test_stop_in_the_new_supergroup_right_after_the_conversion_is_not_lost(project, fake) -> None:
-    from broadcaster.messages import bot as words
-
-    project.write_config(AUDIENCES)
-    store = store_of(project)
-    code, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
-    subscribers.redeem(store, code, OLD, subscribers.ChatKind.GROUP)
-    # One batch: two commands in the old group (their paced replies hold its turn about a second), the conversion,
-    # then the administrator's /stop in the supergroup.
-    fake.say(OLD, "/help", user=ADMIN)
-    fake.say(OLD, "/help", user=ADMIN)
-    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
-                          "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
-    fake.say(NEW, "/stop", user=ADMIN)
-    with bot_running(project.config, fake):
-        assert fake.wait_for(lambda: len(fake.texts(NEW)) >= 1 and len(fake.texts(OLD)) >= 2, 15)
-        fake.wait_for(lambda: False, 1.5)
-    subs = {s.chat_id: (str(s.visibility), s.active) for s in store.subscriptions()}
+def test_stop_in_the_new_supergroup_right_after_the_conversion_is_not_lost(
+    project: Project, fake: FakeTelegramBot,
+) -> None:
+    """Two commands in the old group (their paced replies hold its turn about a second), the conversion, then the
+    administrator's /stop in the supergroup."""
+    store = _on_acme(project)
+    _converted(project, fake, ["/help", "/help"], ["/stop"])
     assert fake.texts(NEW) == [words.unsubscribed()], fake.texts(NEW)
-    assert subs.get(str(NEW)) == ("audience:acme", False), subs
+    assert _subscribed(store).get(str(NEW)) == ("audience:acme", False), _subscribed(store)
