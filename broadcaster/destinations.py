@@ -595,7 +595,7 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
                         visibility: str) -> str:
     """Where this machine's config has no such destination, a channel table of it no such chat, or that table for
     other readers than ``visibility``, what to say of it; "" if it has them. A team's machines need not read one
-    config (``for_other_configs``): a laptop's may be older or newer than the one that stored it."""
+    config: a laptop's may be older or newer than the one that stored it."""
     here = found.get(destination)
     if here is None:
         return f"{destination!r} is not in this machine's config"
@@ -606,30 +606,6 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
     if here.visibility != visibility:
         return f"{destination} is for {here.visibility} readers in this machine's config, and this is for {visibility}"
     return ""
-
-
-def for_other_configs(
-    config: Config, found: Mapping[str, Destination], earlier: Iterable[Delivery], planned: Sequence[PlannedDelivery],
-    *, only: bool,
-) -> list[PlannedDelivery]:
-    """Team mode: where the incident's earlier updates went that this machine's config does not have (another
-    member's config names a customer's channel this laptop has not been given yet), a delivery of this update too,
-    recorded failed saying so (``advice.left_for_another_config``), for ``retry`` on a machine whose config has it:
-    planned from this config alone, a colleague's follow-up, correction or resolution never reached that
-    customer, and nothing said so. For the readers each last was (a changed table is the retry's to skip); with
-    ``only``, left out as every destination ``--only`` does not name."""
-    here = {(p.destination, p.target) for p in planned}
-    readers: dict[tuple[str, str], tuple[str, str]] = {}
-    for delivery in earlier:
-        place = (delivery.destination, delivery.target)
-        if delivery.state == DeliveryState.SKIPPED or place in here:
-            continue
-        where = not_configured_here(config, found, *place, delivery.visibility)
-        if where:
-            readers[place] = (delivery.visibility, where)
-    return [PlannedDelivery(name, target, visibility, DeliveryState.SKIPPED, NOT_IN_ONLY) if only else
-            PlannedDelivery(name, target, visibility, DeliveryState.FAILED, advice.left_for_another_config(where))
-            for (name, target), (visibility, where) in sorted(readers.items())]
 
 
 def no_wider_than_before(

@@ -14,7 +14,7 @@ supergroup's turn first, as it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 from broadcaster.messages import bot as words
@@ -49,7 +49,7 @@ def _on_acme(project: Project) -> Store:
     return store
 
 
-def _converted(project: Project, fake: FakeTelegramBot, before: list[str], after: list[str] = ()) -> None:
+def _converted(project: Project, fake: FakeTelegramBot, before: Sequence[str], after: Sequence[str] = ()) -> None:
     """In one batch of updates: the administrator's commands ``before`` in the group, its conversion to a
     supergroup, then ``after`` in the supergroup; the bot handles them, and is stopped."""
     for command in before:

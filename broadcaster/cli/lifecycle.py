@@ -292,6 +292,7 @@ def _print_not_sent(result: Any) -> None:
             for line in output.outcome_lines(missed):
                 out.print(line)
             out.print(f"  Resend with `broadcaster retry {done.incident.id}` once the cause is fixed.", markup=False)
+        output.print_elsewhere(out, done)  # team mode: where this machine's config cannot send it
 
 
 # -- templates and completion ------------------------------------------------------------

@@ -311,6 +311,7 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
             f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
         print_previews(out, result.previews if asked else _refused_first(out, result.previews))
         _print_left_up(out, result)
+        print_elsewhere(out, result)
         return
     done = "withdrawn" if result.update.kind == "withdrawal" else f"({result.update.status.value}) stored"
     heading = Text(result.incident.id, style="bold") + Text(f" #{result.update.sequence} {done}.")
@@ -323,6 +324,21 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
         out.print(unknown_line(delivery, withdrawn=True))
     if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {printable(str(config.output_dir / 'index.html'))}", markup=False)
+    print_elsewhere(out, result)
+
+
+def print_elsewhere(out: Console, result: PostResult) -> None:
+    """Team mode: where the incident's earlier updates went that this machine's config does not have."""
+    if not result.elsewhere:
+        return
+    places = ", ".join(f"{name}{' ' + target if target else ''} ({readers})" for name, target, readers in result.elsewhere)
+    names = ",".join(dict.fromkeys(name for name, _, _ in result.elsewhere))
+    out.print(Text(printable(
+        f"Not sent to {places}: this incident's earlier updates went there, and this machine's config has no such "
+        "destination, or has it for other readers (team mode: another member's config has it). Nothing sends it "
+        "there by itself: post it from a "
+        f"machine whose config has it (`broadcaster post -i {result.incident.id} --only {names} ...`), or bring this "
+        "config up to date.", one_line=True), style="bold magenta"))
 
 
 LEFT_UP_HEADING = "Left up: {count} post(s) the withdrawal will not delete, each to see to by hand (it exits 3 to say so):"

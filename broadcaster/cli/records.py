@@ -160,6 +160,9 @@ def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any
             for p in result.previews
         ],
     }
+    if result.elsewhere:  # team mode: where it was not sent, this machine's config lacking the destination
+        found["not_in_this_config"] = [{"destination": name, "target": target, "visibility": readers}
+                                       for name, target, readers in result.elsewhere]
     if result.update.kind == "withdrawal":  # the posts it could not act on, each with why and what to do
         found["in_doubt"] = [delivery_json(d) for d in getattr(result, "in_doubt", ())]
         if result.dry_run:
@@ -182,11 +185,16 @@ def retry_json(
 
 
 def tick_json(result: TickResult) -> dict[str, Any]:
-    return {
+    found: dict[str, Any] = {
         "busy": result.busy,
         "actions": result.actions,
         "deliveries": [_shown(o.as_json()) for r in result.results for o in [*r.outcomes, *r.notices]],
     }
+    elsewhere = [{"incident_id": r.incident.id, "sequence": r.update.sequence, "destination": name, "target": target,
+                  "visibility": readers} for r in result.results for name, target, readers in r.elsewhere]
+    if elsewhere:  # team mode, as ``post_result_json``'s
+        found["not_in_this_config"] = elsewhere
+    return found
 
 
 def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[str],

@@ -14,8 +14,8 @@ from broadcaster.delivery import DONE_STATES, LEFT_OUT_BY_OPERATOR, READ_THE_SAM
 from broadcaster.destinations import (
     check_names,
     destinations,
-    for_other_configs,
     no_wider_than_before,
+    not_configured_here,
     plan,
 )
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
@@ -62,6 +62,9 @@ class PostResult:
     notices: list[Outcome] = field(default_factory=list)
     before: Incident | None = None  # the incident as stored before this update (None: new)
     raised: list[Update] = field(default_factory=list)  # the notices whose deliveries are ``notices``
+    # Team mode: (destination, target, visibility) the incident's earlier updates went to that this machine's config
+    # has no such destination or chat for, or has for other readers (``not_in_this_config``): not sent to them.
+    elsewhere: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -161,13 +164,9 @@ def delivery_plan(
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
     planned = plan(all_destinations, component_ids, only=only_names, skip=skip_names, audiences=reached)
-    if earlier and store is not None:
-        before = store.deliveries(incident_id=incident.id)
-        if not widen:
-            planned = no_wider_than_before(planned, before, only_names or (), named_audiences(update))
-        if not store.one_machine:
-            planned = [*planned, *for_other_configs(config, all_destinations, before, planned,
-                                                    only=only_names is not None)]
+    if earlier and store is not None and not widen:
+        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id), only_names or (),
+                                       named_audiences(update))
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(
@@ -175,6 +174,35 @@ def delivery_plan(
             "nothing was stored or sent."
         )
     return planned
+
+
+def not_in_this_config(config: Config, store: Store, incident_id: str,
+                       planned: Sequence[PlannedDelivery]) -> list[tuple[str, str, str]]:
+    """Team mode: where the incident's earlier updates went that this machine's config has no such destination or
+    chat for (a laptop not yet given the new customer's channel), or has for other readers than those it last had
+    there, each (destination, target, those readers), for the
+    command to say so: this update was not sent there, and no machine will send it by itself (a review, 27pg: a
+    customer told of an incident from one laptop never heard its resolution from another, and nothing said so).
+    Said, not planned: planning it for another member's config sent it twice where a table is named otherwise
+    there, and past a ``--skip`` (27rw). A chat planned here under another table is reached. Nothing for one
+    machine (the embedded file): there a destination gone from the config was taken out on purpose."""
+    if store.one_machine:
+        return []
+    found = destinations(config, store)
+    here = {(p.destination, p.target): p.visibility for p in planned}
+    chats_here = {p.target for p in planned if p.target}
+    last: dict[tuple[str, str], str] = {}  # each place's readers, as they last were
+    for delivery in store.deliveries(incident_id=incident_id):
+        if delivery.state != DeliveryState.SKIPPED:
+            last[(delivery.destination, delivery.target)] = delivery.visibility
+    places = []
+    for (name, target), readers in sorted(last.items()):
+        if (name, target) in here:  # planned here, but for other readers (this config older or newer)
+            if here[(name, target)] != readers:
+                places.append((name, target, readers))
+        elif target not in chats_here and not_configured_here(config, found, name, target, readers):
+            places.append((name, target, readers))
+    return places
 
 
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
@@ -479,6 +507,7 @@ def publish(
     refuse_unowned_folders(config, store, planned)
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
+    elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned)  # read before it is stored
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
@@ -486,7 +515,7 @@ def publish(
             free = store.free_incident_id(incident.id)
             incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
         return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
-                          dry_run=True, before=None if new else store.incident(incident.id))
+                          dry_run=True, before=None if new else store.incident(incident.id), elsewhere=elsewhere)
     after = None if new else max((u.sequence for u in earlier), default=0)  # what the plan was made after
     if decided_after is not None and not new:
         after = min(after or 0, decided_after)
@@ -502,7 +531,7 @@ def publish(
     key = (incident.id, update.sequence)
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
     return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key],
-                      raised=notices)
+                      raised=notices, elsewhere=elsewhere)
 
 
 # The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.

@@ -21,7 +21,7 @@ from broadcaster.compose import author_name, refuse_secrets
 from broadcaster.config import SUBSCRIBERS, Config
 from broadcaster.delivery import DeliveryState
 from broadcaster.destination import Destination
-from broadcaster.destinations import SubscriberDestination, destinations, for_other_configs
+from broadcaster.destinations import SubscriberDestination, destinations
 from broadcaster.engine import Progress, withdrawn_posts
 from broadcaster.messages import gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
@@ -141,8 +141,7 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
     config no longer names that way (renamed, written by id, migrated), or marked sent with no id. Each is
     named, with what to do (exit 3): "withdrawn" must never hide a post still up."""
     all_destinations = destinations(config, store)
-    # Failed too: held back, or left for another member's config (``for_other_configs``): `retry` acts there.
-    acting = {(p.destination, p.target) for p in planned if p.state != DeliveryState.SKIPPED}
+    acting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
     found = []
     for delivery in store.deliveries(incident_id=withdrawal.incident_id):
         destination = all_destinations.get(delivery.destination)
@@ -256,8 +255,7 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
     earlier = store.deliveries(incident_id=incident.id)
     posted, readers = _posted(earlier), _posted_for(earlier)
     planned = []
-    found = destinations(config, store)
-    for name, destination in found.items():
+    for name, destination in destinations(config, store).items():
         targets = destination.targets()
         if isinstance(destination, SubscriberDestination) and Visibility.parse(destination.visibility).outside:
             # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a
@@ -273,9 +271,6 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
                 # delete decided by today's readers nor a note with the reason fits; left_up names the posts.
                 state, reason = DeliveryState.SKIPPED, CHANGED_READERS.format(then=", ".join(sorted(before)))
             planned.append(PlannedDelivery(name, target, destination.visibility, state, reason))
-    if not store.one_machine:  # what another member's config posted there, its machine's `retry` takes back
-        planned += for_other_configs(config, found, [d for d in earlier if (d.destination, d.target) in posted],
-                                     planned, only=False)
     return planned
 
 
