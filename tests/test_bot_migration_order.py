@@ -107,3 +107,24 @@ def test_stop_in_the_new_supergroup_right_after_the_conversion_is_not_lost(
     _converted(project, fake, ["/help", "/help"], ["/stop"])
     assert fake.texts(NEW) == [words.unsubscribed()], fake.texts(NEW)
     assert _subscribed(store).get(str(NEW)) == ("audience:acme", False), _subscribed(store)
+
+
+def test_two_migrations_crossing_do_not_hold_the_chats_for_ever(project: Project) -> None:
+    """Never sent by Telegram, but a fake or a proxy might (review 27rx): G1 -> G2 and G2 -> G1, each chat with a
+    slow command in hand. Taking the new chat's turn then the old's, they waited on each other for ever; the two
+    turns are taken lowest id first."""
+    g1, g2 = -4101, -4102
+    with FakeTelegramBot(token=TOKEN, chats={g1: "one", g2: "two"},
+                         members={(g1, ADMIN): "creator", (g2, ADMIN): "creator"}) as fake:
+        project.write_config(AUDIENCES)
+        fake.fail(Fault(match="getChatMember", delay=1.0))
+        fake.say(g1, "/stop", user=ADMIN)
+        fake.say(g2, "/stop", user=ADMIN)
+        for old, new, message_id in ((g1, g2, 81), (g2, g1, 82)):
+            fake.push("message", {"message_id": message_id, "date": 1, "chat": fake.chat(old).as_json(),
+                                  "from": fake.user(ADMIN), "migrate_to_chat_id": new})
+        fake.say(g1, "/help", user=ADMIN)
+        fake.say(g2, "/help", user=ADMIN)
+        with bot_running(project.config, fake):
+            assert fake.wait_for(lambda: len(fake.texts(g1)) >= 2 and len(fake.texts(g2)) >= 2, 12), (
+                fake.texts(g1), fake.texts(g2))

@@ -269,9 +269,12 @@ class ChatBot:
             # In the order the chats said it (``Pacer.in_order``): after the group's commands before it (an
             # administrator's /stop just before the group became a supergroup stops the subscription that moves, an
             # invite changes it), and before the supergroup's after it (its /stop finds the subscription there). The
-            # supergroup's turn is taken first, as the update arrives; only a migration takes two.
+            # supergroup's turn is taken first, as the update arrives: a supergroup's id (-100...) is below its
+            # group's, and the two turns are taken lowest first, so two migrations crossing (never sent by
+            # Telegram, but a fake or a proxy might) cannot wait on each other for ever.
             old, new = message.chat.id, message.migrate_to_chat_id
-            async with self.pacer.in_order(new), self.pacer.in_order(old):
+            first, second = sorted((old, new))
+            async with self.pacer.in_order(first), self.pacer.in_order(second):
                 follow_migration(self.config, self.store, str(old), str(new))
 
     async def _membership(self, update: TelegramUpdate, context: Any) -> None:
