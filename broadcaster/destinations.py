@@ -592,13 +592,21 @@ def _refuse_spaced_names(name: str, known: Sequence[str], option: str) -> None:
 
 
 def not_configured_here(config: Config, found: Mapping[str, Destination], destination: str, target: str,
-                        visibility: str) -> str:
+                        visibility: str, store: Store) -> str:
     """Where this machine's config has no such destination, a channel table of it no such chat, or that table for
     other readers than ``visibility``, what to say of it; "" if it has them. A team's machines need not read one
-    config: a laptop's may be older or newer than the one that stored it."""
+    config: a laptop's may be older or newer than the one that stored it. The bot's chats are the store's, the same
+    for every machine, but which of its destinations sends to one is the config's (a table naming it, its
+    audience defined or not): an active subscriber's chat this config sends otherwise is another config's too; a
+    chat stopped or removed is nobody's (the engine skips it)."""
     here = found.get(destination)
     if here is None:
         return f"{destination!r} is not in this machine's config"
+    if destination == SUBSCRIBERS or destination.startswith(f"{SUBSCRIBERS}."):
+        subscription = store.subscription(target) if target and target not in here.target_set else None
+        if subscription is not None and subscription.active:
+            return f"subscribed chat {target} is sent otherwise than by {destination} in this machine's config"
+        return ""
     if destination not in config.channels:
         return ""
     if target and target not in here.target_set:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from broadcaster.messages.model import Visibility
 
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
@@ -290,3 +291,52 @@ def test_a_follow_up_where_this_config_has_the_channel_for_other_readers_says_so
     assert followed.exit_code == 0, followed.output
     said = json.loads(followed.stdout)["not_in_this_config"]
     assert {"destination": "acme-slack", "target": "", "visibility": "audience:acme"} in said, said
+
+
+@pytest.mark.parametrize("drift", ["a table names the chat there", "its audience is defined there alone",
+                                   "the chat stopped"])
+def test_a_subscribers_chat_another_config_sends_is_left_to_it(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path, drift: str,
+) -> None:
+    """Found by a review (27rx): the bot's chats are the store's, but which destination sends to one is each config's
+    (a table naming it, its audience defined or not): B's retry skipped A's failed delivery to an active chat for
+    good ("no longer a target"), and the chat never heard the update. A chat that stopped is skipped, as ever."""
+    from broadcaster import subscribers
+    from broadcaster.store import open_store
+    from tests.test_audiences import AUDIENCES
+
+    chat = -1002799001
+    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+
+    def bot(url: str) -> str:
+        return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
+
+    with FakeTelegram(token=TG_TOKEN, chats={chat: "customer group"}) as telegram:
+        b_extra = (f'\n[channels.ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
+                   f'chat_ids = [{chat}]\napi_url = "{telegram.url}"\n') if drift.startswith("a table") else ""
+        a_customers = "" if drift.startswith("its audience") else AUDIENCES
+        a = _machine(tmp_path, "a", env, ENGINE + store + a_customers + bot(f"http://127.0.0.1:{_closed_port()}/"))
+        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + bot(telegram.url) + b_extra)
+        assert a.cli("list").exit_code == 0  # the team database's tables
+        shared = open_store(pg_server.url(team_db))
+        code, _ = subscribers.create_invite(
+            shared, Visibility.parse("audience:acme" if drift.startswith("its audience") else "public"))
+        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "The API is slow.")
+        assert posted.exit_code == 3, posted.output  # the bot's API is down on A
+        incident = json.loads(posted.stdout)["incident_id"]
+        a.write_config(ENGINE + store + a_customers + bot(telegram.url))
+        if drift == "the chat stopped":
+            subscribers.unsubscribe(shared, chat)
+        shared.close()
+        on_b = b.cli("retry")
+        states = [d["state"] for d in json.loads(a.cli("show", incident, "--json").stdout)["deliveries"]
+                  if d["destination"].startswith("subscribers")]
+        if drift == "the chat stopped":
+            assert on_b.exit_code == 0 and states == ["skipped"], (on_b.output, states)
+            return
+        assert on_b.exit_code == 3 and "is sent otherwise than by subscribers" in on_b.output, on_b.output
+        assert states == ["failed"], states
+        assert a.cli("retry").exit_code == 0
+        assert [m.text for m in telegram.messages[chat]] and "The API is slow." in telegram.messages[chat][0].text

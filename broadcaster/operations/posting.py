@@ -200,7 +200,7 @@ def not_in_this_config(config: Config, store: Store, incident_id: str,
         if (name, target) in here:  # planned here, but for other readers (this config older or newer)
             if here[(name, target)] != readers:
                 places.append((name, target, readers))
-        elif target not in chats_here and not_configured_here(config, found, name, target, readers):
+        elif target not in chats_here and not_configured_here(config, found, name, target, readers, store):
             places.append((name, target, readers))
     return places
 

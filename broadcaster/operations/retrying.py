@@ -216,7 +216,8 @@ def _left_for_another_config(
     found = destinations(config, store)
     kept, left = [], []
     for delivery in todo:
-        where = not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility)
+        where = not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility,
+                                    store)
         if not where:
             kept.append(delivery)
             continue
