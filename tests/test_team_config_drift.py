@@ -104,12 +104,47 @@ def test_a_retry_where_the_customers_channel_is_not_configured_leaves_it_for_a_m
 
 def test_skip_removed_skips_it_for_good(customer_down: tuple[FakeSlack, Project, Project, str]) -> None:
     slack, a, b, incident = customer_down
-    on_b = b.cli("retry", "--skip-removed")
+    typo = b.cli("retry", "--skip-removed", "acme-slak")
+    assert typo.exit_code == 2 and "Did you mean 'acme-slack'" in typo.output, typo.output
+    assert _states(a, incident, "acme-slack") == ["failed"]  # nothing skipped or sent
+    assert b.cli("retry", "--skip-removed", "pub").exit_code == 2  # this config has it: nothing to skip there
+    on_b = b.cli("retry", "--skip-removed", "acme-slack")
     assert on_b.exit_code == 0, on_b.output
     assert _states(a, incident, "acme-slack") == ["skipped"]
     on_a = a.cli("retry")
     assert on_a.exit_code == 0 and "Nothing to resend" in on_a.output, on_a.output
     assert slack.messages[ACME] == []
+
+
+def test_skip_removed_skips_only_what_it_names(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
+) -> None:
+    """Found by a review (27rx): following one line's advice (a channel taken out of the team's config) skipped
+    every delivery left for another member's config, a customer's still to send among them."""
+    env = {"SLACK_TOKEN": SLACK_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    customer = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+    with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", ACME: "acme", OPS: "ops"}) as slack:
+        down = f"http://127.0.0.1:{_closed_port()}/api/"
+
+        def a_config(url: str) -> str:
+            return (ENGINE + store + customer + _slack("pub", PUBLIC, slack.api_url)
+                    + _slack("acme-slack", ACME, url, 'audience = "acme"')
+                    + _slack("old-slack", OPS, url, 'visibility = "internal"'))
+
+        a = _machine(tmp_path, "a", env, a_config(down))
+        b = _machine(tmp_path, "b", env, ENGINE + store + _slack("pub", PUBLIC, slack.api_url))
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "The API is slow.")
+        assert posted.exit_code == 3, posted.output
+        incident = json.loads(posted.stdout)["incident_id"]
+        on_b = b.cli("retry")
+        assert "--skip-removed acme-slack" in on_b.output and "--skip-removed old-slack" in on_b.output, on_b.output
+        on_b = b.cli("retry", "--skip-removed", "old-slack")
+        assert on_b.exit_code == 3, on_b.output  # acme's still waits
+        assert (_states(a, incident, "old-slack"), _states(a, incident, "acme-slack")) == (["skipped"], ["failed"])
+        a.write_config(a_config(slack.api_url))
+        assert a.cli("retry").exit_code == 0
+        assert len(slack.messages[ACME]) == 1 and slack.messages[OPS] == []
 
 
 def test_a_chat_this_machines_channel_does_not_list_is_left_too(

@@ -29,7 +29,7 @@ from broadcaster.cli.options import (
     template_options,
 )
 from broadcaster.cli.publishing import publish_command, read_message
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, did_you_mean
 
 if TYPE_CHECKING:
     from broadcaster.config import Config
@@ -194,15 +194,15 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
               help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
 @click.option("--remote-id", "remote_ids", multiple=True, metavar="DEST[:CHAT]=ID",
               help="With --mark-unknown-sent: the id or link of the post you found, so later updates thread under it.")
-@click.option("--skip-removed", is_flag=True,
-              help="Team mode: skip for good what waits for a destination or chat this config does not have, or "
-                   "has for other readers (taken out of the team's config, or changed), instead of leaving it for a "
-                   "machine whose config has it.")
+@click.option("--skip-removed", "skip_removed", multiple=True, metavar="DEST",
+              help="Team mode: skip for good what waits for DEST, which this config does not have, or has for other "
+                   "readers (taken out of the team's config, or changed), instead of leaving it for a machine whose "
+                   "config has it. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
 def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
-          remote_ids: tuple[str, ...], skip_removed: bool, as_json: bool) -> None:
+          remote_ids: tuple[str, ...], skip_removed: tuple[str, ...], as_json: bool) -> None:
     """Send every delivery not yet sent, oldest first. Never posts again what was sent.
 
     A post is `unknown` when its request may have reached the service but no
@@ -223,6 +223,9 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     store = open_store(ctx)
     out = output.console()
     found = operations.find_incident(store, incident_id).id if incident_id else None
+    if skip_removed:
+        _check_skip_removed(skip_removed, operations.waiting_elsewhere(config, store, found,
+                                                                       include_unknown=include_unknown))
     marked = operations.mark_unknown_sent(config, store, found, remote_ids) if mark_unknown_sent else []
     if not as_json:  # with --json, stdout holds the one object, which lists them
         output.print_marked_sent(out, marked)
@@ -233,6 +236,18 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     output.print_retry(out, found, result, as_json, marked)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def _check_skip_removed(names: tuple[str, ...], waiting: set[str]) -> None:
+    """Each name of ``--skip-removed`` must be one whose deliveries this retry would leave for another member's
+    config: a typo, or a destination this config has, must not skip what it did not mean (nothing is sent first)."""
+    for name in names:
+        if name not in waiting:
+            hint = did_you_mean(name, sorted(waiting)) or (
+                f" Those waiting for another member's config: {', '.join(sorted(waiting))}." if waiting else
+                " Nothing waits for another member's config here.")
+            raise InputError(f"--skip-removed {name}: no delivery this retry would leave for another member's config "
+                             f"goes there.{hint} Nothing was skipped or sent.")
 
 
 @click.command()

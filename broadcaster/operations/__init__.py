@@ -31,13 +31,13 @@ from broadcaster.operations.posting import (
     stale_site_deliveries,
     with_template,
 )
-from broadcaster.operations.retrying import RetryResult, mark_unknown_sent, reap, retry, retry_todo
+from broadcaster.operations.retrying import RetryResult, mark_unknown_sent, reap, retry, retry_todo, waiting_elsewhere
 from broadcaster.operations.site import HostUpload, SitePublication, publish_site, rebuild_site
 from broadcaster.operations.withdrawing import WithdrawResult, withdraw
 
 __all__ = [
     "HostUpload", "PostResult", "Preview", "RetryResult", "SitePublication", "again_on_conflict", "check_destinations",
     "delivery_plan", "find_incident", "incident_to_post_to", "mark_unknown_sent", "post", "prepare", "previews", "publish", "publish_site",
-    "publish_stored", "reap", "rebuild_site", "refuse_missing_secrets", "refuse_unowned_folders", "retry", "retry_todo",
+    "publish_stored", "reap", "rebuild_site", "refuse_missing_secrets", "refuse_unowned_folders", "retry", "retry_todo", "waiting_elsewhere",
     "refuse_withdrawn", "shared_targets", "stale_site_deliveries", "with_template", "WithdrawResult", "withdraw",
 ]

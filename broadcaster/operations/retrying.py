@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -172,7 +172,7 @@ def retry(
     *,
     include_unknown: bool = False,
     progress: Progress | None = None,
-    skip_removed: bool = False,
+    skip_removed: Collection[str] = (),
 ) -> RetryResult:
     """Send every delivery not yet sent, oldest first.
 
@@ -180,16 +180,17 @@ def retry(
     site and host deliveries are redone whatever their state, since uploading
     again is harmless. In team mode a delivery to a destination or chat this
     config does not have is left for a machine whose config has it
-    (``_left_for_another_config``), unless ``skip_removed``; so is one to a
-    channel this config has for other readers.
+    (``_left_for_another_config``), unless its destination is in ``skip_removed``
+    (checked by ``waiting_elsewhere``); so is one to a channel this config has
+    for other readers.
     """
     if incident_id:
         incident_id = find_incident(store, incident_id).id
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)
-    todo, elsewhere_configured = ((todo, []) if skip_removed or store.one_machine
-                                  else _left_for_another_config(config, store, todo, progress))
+    todo, elsewhere_configured = ((todo, []) if store.one_machine
+                                  else _left_for_another_config(config, store, todo, progress, set(skip_removed)))
     todo, unset = _left_where_unset(config, store, todo, progress)
     todo, stopped = hold_stored(store, todo, check_shared_rooms(config, store))
     outcomes = [*elsewhere_configured, *unset, *(Outcome.of(store.delivery(i)) for i in sorted(stopped)),
@@ -205,23 +206,34 @@ def retry(
     return RetryResult(outcomes, unknown, withdrawn, elsewhere, publisher.lease)
 
 
+def waiting_elsewhere(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> set[str]:
+    """The destinations ``retry`` would leave for another member's config (``_left_for_another_config``): what
+    ``--skip-removed`` may name. None for one machine."""
+    if store.one_machine:
+        return set()
+    found = destinations(config, store)
+    return {d.destination for d in retry_todo(config, store, incident_id, include_unknown=include_unknown)
+            if not_configured_here(config, found, d.destination, d.target, d.visibility, store)}
+
+
 def _left_for_another_config(
-    config: Config, store: Store, todo: Sequence[Delivery], progress: Progress | None,
+    config: Config, store: Store, todo: Sequence[Delivery], progress: Progress | None, skip: Collection[str],
 ) -> tuple[list[Delivery], list[Outcome]]:
     """(the deliveries that may go, the outcomes of those left as they are): in team mode, one whose destination,
     or whose chat of a configured channel, this config does not have, or has for other readers. The machines of a team need not read one
     config (a laptop not yet given the new customer's channel): skipping it here, as one machine does after its
     config changed, took for good what another machine was still to send (a customer never told of its incident).
-    Left pending or failed, it counts as not sent (exit 3), and says what sends it or what skips it for good."""
+    Left pending or failed, it counts as not sent (exit 3), and says what sends it or what skips it for good: those
+    of a destination in ``skip`` (``--skip-removed``) go on, and the engine skips them (``no_longer_wanted``)."""
     found = destinations(config, store)
     kept, left = [], []
     for delivery in todo:
         where = not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility,
                                     store)
-        if not where:
+        if not where or delivery.destination in skip:
             kept.append(delivery)
             continue
-        outcome = replace(Outcome.of(delivery), error=advice.left_for_another_config(where))
+        outcome = replace(Outcome.of(delivery), error=advice.left_for_another_config(where, delivery.destination))
         if progress is not None:
             progress.finished(outcome)
         left.append(outcome)
