@@ -212,7 +212,7 @@ def test_a_follow_up_says_where_the_incident_went_that_this_config_does_not_have
     followed = b.cli("post", "--yes", "-i", incident, "Still slow (from B).")
     assert followed.exit_code == 0, followed.output
     said = " ".join(followed.output.split())
-    assert NOT_SENT in said and f"broadcaster post -i {incident} --only acme-slack,ops ..." in said, said
+    assert NOT_SENT in said and f'broadcaster post -i {incident} --only acme-slack,ops "..."' in said, said
     as_json = json.loads(b.cli("resolve", "--yes", "--json", incident, "Fixed (from B).").stdout)
     assert as_json["not_in_this_config"] == [
         {"destination": "acme-slack", "target": "", "visibility": "audience:acme"},
@@ -375,3 +375,20 @@ def test_a_subscribers_chat_another_config_sends_is_left_to_it(
         assert states == ["failed"], states
         assert a.cli("retry").exit_code == 0
         assert [m.text for m in telegram.messages[chat]] and "The API is slow." in telegram.messages[chat][0].text
+
+
+def test_the_advice_after_a_resolution_works_as_given(told_acme: tuple[FakeSlack, Project, Project, str]) -> None:
+    """Found by a review (27rx): after B's resolution the advice was a plain `post -i ID --only ...`, which a resolved
+    incident refuses (exit 2). It reopens and closes it again, there alone."""
+    import shlex
+
+    slack, a, b, incident = told_acme
+    resolved = b.cli("resolve", "--yes", incident, "Fixed (from B).")
+    said = " ".join(resolved.output.split())
+    advised = f"broadcaster post -i {incident} --reopen -s resolved --only acme-slack,ops"
+    assert advised in said, said
+    public = len(slack.messages[PUBLIC])
+    followed = a.cli(*shlex.split(advised)[1:], "--yes", "Fixed.")
+    assert followed.exit_code == 0, followed.output
+    assert any("Fixed." in t for t in _texts(slack, ACME)) and any("Fixed." in t for t in _texts(slack, OPS))
+    assert len(slack.messages[PUBLIC]) == public

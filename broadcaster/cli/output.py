@@ -333,12 +333,15 @@ def print_elsewhere(out: Console, result: PostResult) -> None:
         return
     places = ", ".join(f"{name}{' ' + target if target else ''} ({readers})" for name, target, readers in result.elsewhere)
     names = ",".join(dict.fromkeys(name for name, _, _ in result.elsewhere))
+    status = result.incident.status
+    # A closed incident takes a post only as a reopening that closes it again (``compose.check_transition``).
+    again = f"--reopen -s {status.value} " if status.is_closed else ""
     out.print(Text(printable(
         f"Not sent to {places}: this incident's earlier updates went there, and this machine's config has no such "
         "destination, or has it for other readers (team mode: another member's config has it). Nothing sends it "
-        "there by itself: post it from a "
-        f"machine whose config has it (`broadcaster post -i {result.incident.id} --only {names} ...`), or bring this "
-        "config up to date.", one_line=True), style="bold magenta"))
+        "there by itself: post it from a machine whose config has it "
+        f"(`broadcaster post -i {result.incident.id} {again}--only {names} \"...\"`), or bring this config up to date.",
+        one_line=True), style="bold magenta"))
 
 
 LEFT_UP_HEADING = "Left up: {count} post(s) the withdrawal will not delete, each to see to by hand (it exits 3 to say so):"
