@@ -407,3 +407,23 @@ api_url = "{fake.url}"
     assert any("STAFF-NOTE-2" in t for t in texts(fake, CONFIGURED))
     (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
     assert (row["active"], row["heard_as"]) == (False, "internal"), row  # review 27rv: listed "public"
+
+
+def test_heard_as_is_the_view_a_post_sends_while_a_tables_name_is_unresolved(project: Project, fake: FakeTelegram) -> None:
+    """Found by a review (27rx): an acme group was listed "heard_as": "public" while a public table's @name was not yet
+    resolved (``/status``'s fail-closed rule), and the next post sent that chat acme's detail: an audit reading the
+    list would have missed it. The list says what a post sends."""
+    project.write_config(ENGINE + AUDIENCES + bot_table(fake) + f"""
+[channels.news]
+type = "telegram"
+token = "${{BOT_TOKEN}}"
+chat_ids = ["@status_news"]
+api_url = "{fake.url}"
+""")
+    project.env["BOT_TOKEN"] = TOKEN
+    fake.add_chat("@status_news", "news")
+    subscribers.redeem(store_of(project), invite(project, "--audience", "acme"), ACME_CHAT, ChatKind.GROUP)
+    (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
+    assert row["heard_as"] == "audience:acme", row
+    post(project, "--title", "API errors", "-C", "api", "--for", "acme", "ACME-DETAIL-1", "Errors on the API.")
+    assert any("ACME-DETAIL-1" in t for t in texts(fake, ACME_CHAT))  # what the list said

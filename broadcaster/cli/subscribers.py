@@ -20,7 +20,6 @@ from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_m
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, ChannelConfig, Config
     from broadcaster.messages.model import Visibility
-    from broadcaster.store import Store
     from broadcaster.subscribers import Subscription
 
 DEEP_LINK = "https://t.me/{bot}?{kind}={code}"
@@ -85,7 +84,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     found = store.subscriptions(visibility=scope)
     rooms = table_rooms(config, store)
     if as_json:
-        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, store, s, bool(rooms.naming(s.chat_id)))))
+        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, s, rooms.naming(s.chat_id))))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
@@ -230,18 +229,17 @@ def gone(config: Config, subscription: Subscription) -> str:
     return " (audience not in the config: sent public updates)"
 
 
-def heard(config: Config, store: Store, subscription: Subscription, named: bool) -> Visibility:
-    """The view the chat is sent: a chat a channel table names (``named``) hears that table's alone, whether its own
-    subscription stopped or not (``SubscriberDestination``), as its ``/status`` answers (``bot.status
-    .chat_visibility``); a stopped chat, what it would hear again (``subscribers.heard_as``)."""
-    from dataclasses import replace
-
-    from broadcaster.bot.status import chat_visibility
+def heard(config: Config, subscription: Subscription, tables: Sequence[ChannelConfig]) -> Visibility:
+    """The view the chat is sent: a chat channel ``tables`` name hears theirs alone, whether its own subscription
+    stopped or not (``SubscriberDestination``; a config names a chat in one visibility only); any other, its
+    subscription's (``subscribers.heard_as``: the public's for an audience the config no longer defines). Not
+    ``/status``'s rule (``bot.status.chat_visibility``), which answers a chat as the public while a table's @name is
+    unresolved: an audit reading that would miss a customer's chat that the next post sends its detail (27rx)."""
+    from broadcaster.messages.model import Visibility as Readers
     from broadcaster.subscribers import heard_as
 
-    if subscription.active or named:
-        return chat_visibility(config, store, replace(subscription, active=True))
-    return heard_as(subscription.visibility, config.audiences)
+    readers = Readers.parse(tables[0].visibility) if tables else subscription.visibility
+    return heard_as(readers, config.audiences)
 
 
 def named_by(tables: Sequence[ChannelConfig]) -> str:
