@@ -392,3 +392,26 @@ def test_the_advice_after_a_resolution_works_as_given(told_acme: tuple[FakeSlack
     assert followed.exit_code == 0, followed.output
     assert any("Fixed." in t for t in _texts(slack, ACME)) and any("Fixed." in t for t in _texts(slack, OPS))
     assert len(slack.messages[PUBLIC]) == public
+
+
+def test_a_bots_thousands_of_chats_are_counted_not_listed_in_the_line() -> None:
+    """A review's probe (27rx): 5,000 earlier deliveries to chats this config lacks made one line of 170 KB."""
+    import io
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from broadcaster.cli.output import ELSEWHERE_SHOWN, print_elsewhere
+    from broadcaster.messages.model import Impact, Incident, Status, Update
+    from broadcaster.operations import PostResult
+
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    incident = Incident("api-slow", "API slow", Impact.MAJOR, Status.INVESTIGATING, now)
+    places = [("subscribers.audience.acme", str(-1002700000 - n), "audience:acme") for n in range(5000)]
+    result = PostResult(incident, Update("api-slow", 2, now, Status.INVESTIGATING, "Still slow."), False,
+                        elsewhere=places)
+    written = io.StringIO()
+    print_elsewhere(Console(file=written, width=200, soft_wrap=True), result)
+    said = written.getvalue()
+    assert len(said) < 2_000 and f"and {5000 - ELSEWHERE_SHOWN} more (`--json` lists them)" in said, said
+    assert "--only subscribers.audience.acme " in said

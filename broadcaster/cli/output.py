@@ -327,11 +327,17 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
     print_elsewhere(out, result)
 
 
+ELSEWHERE_SHOWN = 10
+
+
 def print_elsewhere(out: Console, result: PostResult) -> None:
     """Team mode: where the incident's earlier updates went that this machine's config does not have."""
     if not result.elsewhere:
         return
-    places = ", ".join(f"{name}{' ' + target if target else ''} ({readers})" for name, target, readers in result.elsewhere)
+    shown = [f"{name}{' ' + target if target else ''} ({readers})" for name, target, readers in result.elsewhere]
+    # A bot's thousands of chats are one line each in --json; here, the first few and how many more.
+    places = ", ".join(shown[:ELSEWHERE_SHOWN]) + (
+        f" and {len(shown) - ELSEWHERE_SHOWN} more (`--json` lists them)" if len(shown) > ELSEWHERE_SHOWN else "")
     names = ",".join(dict.fromkeys(name for name, _, _ in result.elsewhere))
     status = result.incident.status
     # A closed incident takes a post only as a reopening that closes it again (``compose.check_transition``).
