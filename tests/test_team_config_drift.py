@@ -399,10 +399,10 @@ def test_a_bots_thousands_of_chats_are_counted_not_listed_in_the_line() -> None:
     import io
     from datetime import UTC, datetime
 
+    from broadcaster.messages.model import Impact, Incident, Status, Update
     from rich.console import Console
 
     from broadcaster.cli.output import ELSEWHERE_SHOWN, print_elsewhere
-    from broadcaster.messages.model import Impact, Incident, Status, Update
     from broadcaster.operations import PostResult
 
     now = datetime(2026, 12, 6, tzinfo=UTC)
