@@ -595,18 +595,23 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
                         visibility: str, store: Store) -> str:
     """Where this machine's config has no such destination, a channel table of it no such chat, or that table for
     other readers than ``visibility``, what to say of it; "" if it has them. A team's machines need not read one
-    config: a laptop's may be older or newer than the one that stored it. The bot's chats are the store's, the same
-    for every machine, but which of its destinations sends to one is the config's (a table naming it, its
-    audience defined or not): an active subscriber's chat this config sends otherwise is another config's too; a
-    chat stopped or removed is nobody's (the engine skips it)."""
+    config: a laptop's may be older or newer than the one that stored it.
+
+    The bot's chats are the store's, the same for every machine, but which of its destinations sends to one is the
+    config's (a table naming it, its audience defined or not): a chat still subscribed for the readers the delivery
+    was stored for, that this config sends otherwise, is another config's. One stopped, removed, or subscribed for
+    other readers since (another invite, a group become a supergroup subscribed itself) is nobody's: "" here, and the
+    engine skips it, on any machine (review 27ry: left, it waited for ever)."""
     here = found.get(destination)
+    if destination == SUBSCRIBERS or destination.startswith(f"{SUBSCRIBERS}."):
+        if here is not None and target in here.target_set:
+            return ""
+        subscription = store.subscription(target) if target else None
+        if subscription is None or not subscription.active or not _still_for(subscription.visibility, visibility):
+            return ""
+        return f"subscribed chat {target} is sent otherwise than by {destination} in this machine's config"
     if here is None:
         return f"{destination!r} is not in this machine's config"
-    if destination == SUBSCRIBERS or destination.startswith(f"{SUBSCRIBERS}."):
-        subscription = store.subscription(target) if target and target not in here.target_set else None
-        if subscription is not None and subscription.active:
-            return f"subscribed chat {target} is sent otherwise than by {destination} in this machine's config"
-        return ""
     if destination not in config.channels:
         return ""
     if target and target not in here.target_set:
@@ -614,6 +619,13 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
     if here.visibility != visibility:
         return f"{destination} is for {here.visibility} readers in this machine's config, and this is for {visibility}"
     return ""
+
+
+def _still_for(subscribed: Visibility, stored: str) -> bool:
+    """Whether a chat subscribed for ``subscribed`` readers is still the one a delivery for ``stored`` readers was
+    meant for: the same readers, or the public's view of a customer's chat (stored by a config without that
+    customer's audience, which sends it the public's)."""
+    return str(subscribed) == stored or (stored == str(PUBLIC) and subscribed.level == Level.AUDIENCE)
 
 
 def no_wider_than_before(

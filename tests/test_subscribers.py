@@ -427,3 +427,27 @@ api_url = "{fake.url}"
     assert row["heard_as"] == "audience:acme", row
     post(project, "--title", "API errors", "-C", "api", "--for", "acme", "ACME-DETAIL-1", "Errors on the API.")
     assert any("ACME-DETAIL-1" in t for t in texts(fake, ACME_CHAT))  # what the list said
+
+
+def test_a_chat_a_table_names_is_not_listed_as_sent_public_updates_when_its_audience_is_gone(
+    project: Project, fake: FakeTelegram,
+) -> None:
+    """Found by a review (27ry): acme's group, named by a staff table after acme left the config, was listed "(audience
+    not in the config: sent public updates)" and counted among the chats to send a new invite, while it is sent the
+    table's internal view alone."""
+    project.write_config(ENGINE + AUDIENCES + bot_table(fake))
+    project.env["BOT_TOKEN"] = TOKEN
+    subscribers.redeem(store_of(project), invite(project, "--audience", "acme"), ACME_CHAT, ChatKind.GROUP)
+    project.write_config(ENGINE + bot_table(fake) + f"""
+[channels.ops]
+type = "telegram"
+visibility = "internal"
+token = "${{BOT_TOKEN}}"
+chat_ids = [{ACME_CHAT}]
+api_url = "{fake.url}"
+""")
+    listed = project.cli("subscribers", "list").stdout
+    assert "named by [channels.ops]: sent its updates only" in listed, listed
+    assert "sent public updates" not in listed and "no longer defines" not in listed, listed
+    (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
+    assert row["heard_as"] == "internal", row

@@ -415,3 +415,133 @@ def test_a_bots_thousands_of_chats_are_counted_not_listed_in_the_line() -> None:
     said = written.getvalue()
     assert len(said) < 2_000 and f"and {5000 - ELSEWHERE_SHOWN} more (`--json` lists them)" in said, said
     assert "--only subscribers.audience.acme " in said
+
+
+@pytest.mark.parametrize("drift", ["re-invited for another customer", "re-invited for the public",
+                                   "migrated into a supergroup subscribed for the public"])
+def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left_for_ever(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path, drift: str,
+) -> None:
+    """Found by a review (27ry): A's delivery of acme's detail to a chat failed; the chat was then subscribed for
+    other readers. Every machine's retry left it "for another member's config", exit 3, for ever: no config sends
+    that chat acme's detail any more, and none should. It is skipped (the engine's rule), and acme's detail never
+    reaches the chat's new readers."""
+    from broadcaster import subscribers
+    from broadcaster.store import open_store
+    from tests.test_audiences import AUDIENCES
+
+    chat, supergroup = -2799101, -1002799102
+    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+
+    def bot(url: str) -> str:
+        return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
+
+    with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group", supergroup: "acme's supergroup"}) as telegram:
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + bot(f"http://127.0.0.1:{_closed_port()}/"))
+        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + bot(telegram.url))
+        assert a.cli("list").exit_code == 0  # the team database's tables
+        shared = open_store(pg_server.url(team_db))
+        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
+        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
+                       "The API is slow.")
+        assert posted.exit_code == 3, posted.output  # the bot's API is down on A
+        incident = json.loads(posted.stdout)["incident_id"]
+        if drift.startswith("migrated"):
+            subscribers.subscribe(shared, supergroup, subscribers.ChatKind.GROUP)
+            subscribers.migrate(shared, chat, supergroup)
+        else:
+            readers = "audience:globex" if "customer" in drift else "public"
+            code, _ = subscribers.create_invite(shared, Visibility.parse(readers))
+            subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        shared.close()
+        on_b = b.cli("retry")
+        assert on_b.exit_code == 0 and LEFT not in on_b.output, on_b.output
+        states = [d["state"] for d in json.loads(a.cli("show", incident, "--json").stdout)["deliveries"]
+                  if d["destination"].startswith("subscribers")]
+        assert states == ["skipped"], states
+        assert telegram.messages[chat] == [] and telegram.messages[supergroup] == []
+        a.write_config(ENGINE + store + AUDIENCES + bot(telegram.url))
+        assert a.cli("retry").output.startswith("Nothing to resend")
+
+
+def test_a_chat_a_table_here_names_but_skips_is_said_not_sent(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
+) -> None:
+    """Found by a review (27ry): a subscribed chat this config names in a staff table filtered to other components
+    counted as told (a planned delivery to it, skipped), so "Not sent to ..." left out the customer's chat that the
+    incident's first post reached."""
+    from broadcaster import subscribers
+    from broadcaster.store import open_store
+    from tests.test_audiences import AUDIENCES
+
+    chat = -1002799201
+    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    bot = '\n[bot]\ntype = "telegram"\ntoken = "${BOT_TOKEN}"\napi_url = "{url}"\nusername = "status_bot"\n'
+    with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group"}) as telegram:
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + bot.replace("{url}", telegram.url))
+        table = (f'\n[channels.db-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
+                 f'chat_ids = [{chat}]\ncomponents = ["db"]\napi_url = "{telegram.url}"\n')
+        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + bot.replace("{url}", telegram.url) + table)
+        assert a.cli("list").exit_code == 0
+        shared = open_store(pg_server.url(team_db))
+        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
+        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        shared.close()
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "The API is slow.")
+        assert posted.exit_code == 0 and len(telegram.messages[chat]) == 1, posted.output
+        followed = b.cli("post", "--yes", "--json", "-i", json.loads(posted.stdout)["incident_id"], "Still slow.")
+        assert followed.exit_code == 0, followed.output
+        said = json.loads(followed.stdout).get("not_in_this_config", [])
+        assert {"destination": "subscribers.audience.acme", "target": str(chat), "visibility": "audience:acme"} \
+            in said, said
+        assert len(telegram.messages[chat]) == 1  # B's table skips it (its components): not told, and said so
+
+
+def test_a_withdrawal_names_staffs_channel_this_config_lacks(
+    told_acme: tuple[FakeSlack, Project, Project, str],
+) -> None:
+    """Found by a review (27ry): B's withdrawal named acme's post left up, but not staff's channel, which heard the
+    incident and never its withdrawal (its note with the reason not sent there), exit 3 for acme's alone."""
+    slack, a, b, incident = told_acme
+    withdrawn = b.cli("withdraw", "--yes", incident, "--reason", "posted in error")
+    said = " ".join(withdrawn.output.split())
+    assert "Not told of the withdrawal: ops (internal)" in said and "Tell them by hand" in said, said
+    assert "acme-slack (audience:acme)" not in said.split("Not told of the withdrawal:")[1], said  # named above
+    assert withdrawn.exit_code == 3 and len(slack.messages[OPS]) == 1, withdrawn.output  # B cannot tell staff
+
+
+def test_skip_removed_names_one_chat_of_a_channel(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
+) -> None:
+    """Found by a review (27ry): the advice named the whole destination, and a bot's or a channel's thousands of chats
+    went with the one chat taken out of the team's config. `--skip-removed DEST:CHAT` skips that chat's alone."""
+    first, gone, waiting = -1002703, -1002704, -1002705
+    env = {"TG_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+
+    def ops(url: str, *chats: int) -> str:
+        return (f'\n[channels.tg-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{TG_TOKEN}}"\n'
+                f'chat_ids = [{", ".join(map(str, chats))}]\napi_url = "{url}"\n')
+
+    with FakeTelegram(token=TG_TOKEN, chats={first: "ops one"}) as telegram:
+        a = _machine(tmp_path, "a", env, ENGINE + store + ops(telegram.url, first, gone, waiting))
+        b = _machine(tmp_path, "b", env, ENGINE + store + ops(telegram.url, first))
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "Slow.")
+        assert posted.exit_code == 3, posted.output
+        incident = json.loads(posted.stdout)["incident_id"]
+        on_b = b.cli("retry")
+        said = " ".join(on_b.output.split())
+        assert f"--skip-removed tg-ops:{gone}" in said and f"--skip-removed tg-ops:{waiting}" in said, said
+        assert b.cli("retry", "--skip-removed", f"tg-ops:{first}").exit_code == 2  # B has that chat: nothing to skip
+        on_b = b.cli("retry", "--skip-removed", f"tg-ops:{gone}")
+        assert on_b.exit_code == 3, on_b.output  # the other chat still waits
+        shown = json.loads(a.cli("show", incident, "--json").stdout)["deliveries"]
+        assert {d["target"]: d["state"] for d in shown if d["destination"] == "tg-ops"} == {
+            str(first): "sent", str(gone): "skipped", str(waiting): "failed"}, shown
+        telegram.add_chat(gone, "ops two")
+        telegram.add_chat(waiting, "ops three")
+        assert a.cli("retry").exit_code == 0
+        assert len(telegram.messages[waiting]) == 1 and telegram.messages[gone] == []

@@ -339,6 +339,12 @@ def print_elsewhere(out: Console, result: PostResult) -> None:
     places = ", ".join(shown[:ELSEWHERE_SHOWN]) + (
         f" and {len(shown) - ELSEWHERE_SHOWN} more (`--json` lists them)" if len(shown) > ELSEWHERE_SHOWN else "")
     names = ",".join(dict.fromkeys(name for name, _, _ in result.elsewhere))
+    if result.update.kind == "withdrawal":  # a withdrawn incident takes no more posts
+        out.print(Text(printable(
+            f"Not told of the withdrawal: {places}: this incident's earlier updates went there, and this machine's "
+            "config has no such destination, or has it for other readers (team mode: another member's config has "
+            "it). Tell them by hand; a withdrawn incident takes no more posts.", one_line=True), style="bold magenta"))
+        return
     status = result.incident.status
     # A closed incident takes a post only as a reopening that closes it again (``compose.check_transition``).
     again = f"--reopen -s {status.value} " if status.is_closed else ""

@@ -194,10 +194,10 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
               help="You checked that the posts whose fate is unknown are there: record them as sent, never resend.")
 @click.option("--remote-id", "remote_ids", multiple=True, metavar="DEST[:CHAT]=ID",
               help="With --mark-unknown-sent: the id or link of the post you found, so later updates thread under it.")
-@click.option("--skip-removed", "skip_removed", multiple=True, metavar="DEST",
-              help="Team mode: skip for good what waits for DEST, which this config does not have, or has for other "
-                   "readers (taken out of the team's config, or changed), instead of leaving it for a machine whose "
-                   "config has it. Repeatable.")
+@click.option("--skip-removed", "skip_removed", multiple=True, metavar="DEST[:CHAT]",
+              help="Team mode: skip for good what waits for DEST (or that chat of it), which this config does not have, "
+                   "or has for other readers (taken out of the team's config, or changed), instead of leaving it for a "
+                   "machine whose config has it. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context

@@ -92,9 +92,10 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     for s in found:
         state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped', one_line=True)})"
         invite_id = s.invite[:12] if s.invite else "-"
-        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}{gone(config, s)}"
-                   f"{named_by(rooms.naming(s.chat_id))}  {state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
-    orphans = [s for s in found if gone(config, s)]
+        tables = rooms.naming(s.chat_id)  # a table naming the chat decides what it is sent, not its audience
+        click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}"
+                   f"{named_by(tables) or gone(config, s)}  {state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+    orphans = [s for s in found if gone(config, s) and not rooms.naming(s.chat_id)]
     if orphans:
         click.echo(f"{len(orphans)} chat(s) joined with an invite for an audience the config no longer defines: they "
                    "are sent public updates. Send them a new invite (`broadcaster subscribers invite --audience ID`), "

@@ -190,7 +190,9 @@ def not_in_this_config(config: Config, store: Store, incident_id: str,
         return []
     found = destinations(config, store)
     here = {(p.destination, p.target): p.visibility for p in planned}
-    chats_here = {p.target for p in planned if p.target}
+    # A chat this update reaches under another table (its subscription left to a table naming it) is told; one a
+    # table here names but skips (its components) is not (review 27ry).
+    chats_here = {p.target for p in planned if p.target and p.state != DeliveryState.SKIPPED}
     last: dict[tuple[str, str], str] = {}  # each place's readers, as they last were
     for delivery in store.deliveries(incident_id=incident_id):
         if delivery.state != DeliveryState.SKIPPED:

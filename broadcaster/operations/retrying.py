@@ -207,13 +207,16 @@ def retry(
 
 
 def waiting_elsewhere(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> set[str]:
-    """The destinations ``retry`` would leave for another member's config (``_left_for_another_config``): what
-    ``--skip-removed`` may name. None for one machine."""
+    """The destinations ``retry`` would leave for another member's config (``_left_for_another_config``), each also
+    as ``DEST:CHAT`` where it has a chat: what ``--skip-removed`` may name. None for one machine."""
     if store.one_machine:
         return set()
     found = destinations(config, store)
-    return {d.destination for d in retry_todo(config, store, incident_id, include_unknown=include_unknown)
-            if not_configured_here(config, found, d.destination, d.target, d.visibility, store)}
+    waiting = set()
+    for d in retry_todo(config, store, incident_id, include_unknown=include_unknown):
+        if not_configured_here(config, found, d.destination, d.target, d.visibility, store):
+            waiting |= {d.destination, *([f"{d.destination}:{d.target}"] if d.target else [])}
+    return waiting
 
 
 def _left_for_another_config(
@@ -230,10 +233,11 @@ def _left_for_another_config(
     for delivery in todo:
         where = not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility,
                                     store)
-        if not where or delivery.destination in skip:
+        if not where or delivery.destination in skip or f"{delivery.destination}:{delivery.target}" in skip:
             kept.append(delivery)
             continue
-        outcome = replace(Outcome.of(delivery), error=advice.left_for_another_config(where, delivery.destination))
+        outcome = replace(Outcome.of(delivery), error=advice.left_for_another_config(where, delivery.destination,
+                                                                                     delivery.target))
         if progress is not None:
             progress.finished(outcome)
         left.append(outcome)
