@@ -17,11 +17,14 @@ from pathlib import Path
 import pytest
 from broadcaster.messages.model import Visibility
 
+from broadcaster import subscribers
+from broadcaster.store import open_store
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import TG_TOKEN
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
+from tests.test_audiences import AUDIENCES
 
 SLACK_TOKEN = "xoxb-drift-27-team-5e1c"
 PUBLIC, ACME, OPS = "C0PUB27001", "C0ACME2701", "C0OPS27001"
@@ -41,6 +44,17 @@ def team_db(pg_server: PgServer) -> Iterator[str]:
 def _slack(name: str, channel: str, url: str, extra: str = "") -> str:
     return (f'\n[channels.{name}]\ntype = "slack"\ntoken = "${{SLACK_TOKEN}}"\nchannel = "{channel}"\n'
             f'api_url = "{url}"\n{extra}\n')
+
+
+def _tg_ops(url: str, *chats: int) -> str:
+    """Staff's Telegram channel, sending to ``chats``."""
+    return (f'\n[channels.tg-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{TG_TOKEN}}"\n'
+            f'chat_ids = [{", ".join(map(str, chats))}]\napi_url = "{url}"\n')
+
+
+def _bot(url: str) -> str:
+    """The subscriber bot, on Telegram at ``url``."""
+    return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
 
 
 def _closed_port() -> int:
@@ -154,13 +168,9 @@ def test_a_chat_this_machines_channel_does_not_list_is_left_too(
     env = {"TG_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
     store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
 
-    def ops(url: str, *chats: int) -> str:
-        return (f'\n[channels.tg-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{TG_TOKEN}}"\n'
-                f'chat_ids = [{", ".join(map(str, chats))}]\napi_url = "{url}"\n')
-
     with FakeTelegram(token=TG_TOKEN, chats={first: "ops one"}) as telegram:
-        a = _machine(tmp_path, "a", env, ENGINE + store + ops(telegram.url, first, second))
-        b = _machine(tmp_path, "b", env, ENGINE + store + ops(telegram.url, first))
+        a = _machine(tmp_path, "a", env, ENGINE + store + _tg_ops(telegram.url, first, second))
+        b = _machine(tmp_path, "b", env, ENGINE + store + _tg_ops(telegram.url, first))
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-p", "edge router fra-2", "Slow.")
         assert posted.exit_code == 3, posted.output  # the second chat is not there yet
         incident = json.loads(posted.stdout)["incident_id"]
@@ -336,23 +346,16 @@ def test_a_subscribers_chat_another_config_sends_is_left_to_it(
     """Found by a review (27rx): the bot's chats are the store's, but which destination sends to one is each config's
     (a table naming it, its audience defined or not): B's retry skipped A's failed delivery to an active chat for
     good ("no longer a target"), and the chat never heard the update. A chat that stopped is skipped, as ever."""
-    from broadcaster import subscribers
-    from broadcaster.store import open_store
-    from tests.test_audiences import AUDIENCES
-
     chat = -1002799001
     env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
     store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
-
-    def bot(url: str) -> str:
-        return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
 
     with FakeTelegram(token=TG_TOKEN, chats={chat: "customer group"}) as telegram:
         b_extra = (f'\n[channels.ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
                    f'chat_ids = [{chat}]\napi_url = "{telegram.url}"\n') if drift.startswith("a table") else ""
         a_customers = "" if drift.startswith("its audience") else AUDIENCES
-        a = _machine(tmp_path, "a", env, ENGINE + store + a_customers + bot(f"http://127.0.0.1:{_closed_port()}/"))
-        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + bot(telegram.url) + b_extra)
+        a = _machine(tmp_path, "a", env, ENGINE + store + a_customers + _bot(f"http://127.0.0.1:{_closed_port()}/"))
+        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + b_extra)
         assert a.cli("list").exit_code == 0  # the team database's tables
         shared = open_store(pg_server.url(team_db))
         code, _ = subscribers.create_invite(
@@ -361,7 +364,7 @@ def test_a_subscribers_chat_another_config_sends_is_left_to_it(
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "The API is slow.")
         assert posted.exit_code == 3, posted.output  # the bot's API is down on A
         incident = json.loads(posted.stdout)["incident_id"]
-        a.write_config(ENGINE + store + a_customers + bot(telegram.url))
+        a.write_config(ENGINE + store + a_customers + _bot(telegram.url))
         if drift == "the chat stopped":
             subscribers.unsubscribe(shared, chat)
         shared.close()
@@ -426,20 +429,14 @@ def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left
     other readers. Every machine's retry left it "for another member's config", exit 3, for ever: no config sends
     that chat acme's detail any more, and none should. It is skipped (the engine's rule), and acme's detail never
     reaches the chat's new readers."""
-    from broadcaster import subscribers
-    from broadcaster.store import open_store
-    from tests.test_audiences import AUDIENCES
 
     chat, supergroup = -2799101, -1002799102
     env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
     store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
 
-    def bot(url: str) -> str:
-        return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
-
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group", supergroup: "acme's supergroup"}) as telegram:
-        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + bot(f"http://127.0.0.1:{_closed_port()}/"))
-        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + bot(telegram.url))
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{_closed_port()}/"))
+        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         assert a.cli("list").exit_code == 0  # the team database's tables
         shared = open_store(pg_server.url(team_db))
         code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
@@ -462,7 +459,7 @@ def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left
                   if d["destination"].startswith("subscribers")]
         assert states == ["skipped"], states
         assert telegram.messages[chat] == [] and telegram.messages[supergroup] == []
-        a.write_config(ENGINE + store + AUDIENCES + bot(telegram.url))
+        a.write_config(ENGINE + store + AUDIENCES + _bot(telegram.url))
         assert a.cli("retry").output.startswith("Nothing to resend")
 
 
@@ -472,19 +469,15 @@ def test_a_chat_a_table_here_names_but_skips_is_said_not_sent(
     """Found by a review (27ry): a subscribed chat this config names in a staff table filtered to other components
     counted as told (a planned delivery to it, skipped), so "Not sent to ..." left out the customer's chat that the
     incident's first post reached."""
-    from broadcaster import subscribers
-    from broadcaster.store import open_store
-    from tests.test_audiences import AUDIENCES
 
     chat = -1002799201
     env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
     store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
-    bot = '\n[bot]\ntype = "telegram"\ntoken = "${BOT_TOKEN}"\napi_url = "{url}"\nusername = "status_bot"\n'
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group"}) as telegram:
-        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + bot.replace("{url}", telegram.url))
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         table = (f'\n[channels.db-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
                  f'chat_ids = [{chat}]\ncomponents = ["db"]\napi_url = "{telegram.url}"\n')
-        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + bot.replace("{url}", telegram.url) + table)
+        b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + table)
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))
         code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
@@ -522,13 +515,9 @@ def test_skip_removed_names_one_chat_of_a_channel(
     env = {"TG_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
     store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
 
-    def ops(url: str, *chats: int) -> str:
-        return (f'\n[channels.tg-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{TG_TOKEN}}"\n'
-                f'chat_ids = [{", ".join(map(str, chats))}]\napi_url = "{url}"\n')
-
     with FakeTelegram(token=TG_TOKEN, chats={first: "ops one"}) as telegram:
-        a = _machine(tmp_path, "a", env, ENGINE + store + ops(telegram.url, first, gone, waiting))
-        b = _machine(tmp_path, "b", env, ENGINE + store + ops(telegram.url, first))
+        a = _machine(tmp_path, "a", env, ENGINE + store + _tg_ops(telegram.url, first, gone, waiting))
+        b = _machine(tmp_path, "b", env, ENGINE + store + _tg_ops(telegram.url, first))
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "Slow.")
         assert posted.exit_code == 3, posted.output
         incident = json.loads(posted.stdout)["incident_id"]
