@@ -30,6 +30,14 @@ SITE_DESTINATION = "site"
 # The destinations that deliver to the bot's subscribed chats: "subscribers" (public),
 # "subscribers.internal", "subscribers.audience.ID".
 SUBSCRIBERS = "subscribers"
+
+
+def is_subscribers(destination: str) -> bool:
+    """Whether ``destination`` is the bot's (``subscribers``, ``subscribers.audience.acme``...): its chats are the
+    store's subscriptions, not a table's."""
+    return destination == SUBSCRIBERS or destination.startswith(f"{SUBSCRIBERS}.")
+
+
 # What [store] url may be; anything else is refused at load and again where the store is opened.
 STORE_URL_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 STORE_URL_HELP = (
@@ -315,7 +323,7 @@ class Config:
                     if value.missing:
                         missing.append(f"{name}.{key}: ${{{value.env_var}}}")
         bot_token = secrets_in(self.bot.table.options) if self.bot else []
-        if names is None or any(n == SUBSCRIBERS or n.startswith(SUBSCRIBERS + ".") for n in names):
+        if names is None or any(is_subscribers(n) for n in names):
             missing += [f"bot.{key}: ${{{value.env_var}}}" for key, value in bot_token if value.missing]
         if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
             for key, customer in self.audience_tables.items():

@@ -36,6 +36,7 @@ from broadcaster.config import (
     base_dir_of,
     is_http_url,
     is_loopback,
+    is_subscribers,
     refuse_unknown,
 )
 from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
@@ -325,7 +326,7 @@ def _bot(reader: _Reader, value: Any, channels: Mapping[str, ChannelConfig]) -> 
     options = {"token": reader.resolve(table.get("token"))} if "token" in table else {}
     registry.check_bot(options, f"{reader.where}bot.")
     for name in channels:
-        if name == SUBSCRIBERS or name.startswith(SUBSCRIBERS + "."):
+        if is_subscribers(name):
             raise reader.error(f"channels.{name}", f"names starting with {SUBSCRIBERS!r} are the bot's "
                                "subscribers when [bot] is set; rename this table")
     return BotConfig(ChannelConfig("bot", "telegram", "public", (), api_url, options), named.group(1) if named else "")

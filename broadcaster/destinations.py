@@ -15,7 +15,7 @@ from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from broadcaster import subscribers
-from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config, destination_names
+from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, ChannelConfig, Config, destination_names, is_subscribers
 from broadcaster.delivery import (
     NOT_IN_ONLY,
     SKIPPED_BY_OPERATOR,
@@ -592,22 +592,27 @@ def _refuse_spaced_names(name: str, known: Sequence[str], option: str) -> None:
 
 
 def not_configured_here(config: Config, found: Mapping[str, Destination], destination: str, target: str,
-                        visibility: str, store: Store) -> str:
+                        visibility: str, store: Store, *, stored_at: datetime | None = None,
+                        deleting: bool = False) -> str:
     """Where this machine's config has no such destination, a channel table of it no such chat, or that table for
     other readers than ``visibility``, what to say of it; "" if it has them. A team's machines need not read one
     config: a laptop's may be older or newer than the one that stored it.
 
     The bot's chats are the store's, the same for every machine, but which of its destinations sends to one is the
     config's (a table naming it, its audience defined or not): a chat still subscribed for the readers the delivery
-    was stored for, that this config sends otherwise, is another config's. One stopped, removed, or subscribed for
-    other readers since (another invite, a group become a supergroup subscribed itself) is nobody's: "" here, and the
-    engine skips it, on any machine (review 27ry: left, it waited for ever)."""
+    was stored for (at ``stored_at``), that this config sends otherwise, is another config's. One stopped, removed,
+    or subscribed for other readers since (another invite, a group become a supergroup subscribed itself) is
+    nobody's: "" here, and the engine skips it, on any machine (review 27ry: left, it waited for ever). A
+    withdrawal's delete (``deleting``) goes to the chat whatever it is sent now (``engine.no_longer_wanted``), by a
+    config that has the destination (review 28a: skipped here, acme's detail stayed up)."""
     here = found.get(destination)
-    if destination == SUBSCRIBERS or destination.startswith(f"{SUBSCRIBERS}."):
-        if here is not None and target in here.target_set:
+    if is_subscribers(destination):
+        if here is not None and (deleting or target in here.target_set):
             return ""
+        if deleting:
+            return f"{destination!r} is not in this machine's config"
         subscription = store.subscription(target) if target else None
-        if subscription is None or not subscription.active or not _still_for(subscription.visibility, visibility):
+        if subscription is None or not subscription.active or not _still_for(subscription, visibility, stored_at):
             return ""
         return f"subscribed chat {target} is sent otherwise than by {destination} in this machine's config"
     if here is None:
@@ -621,11 +626,15 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
     return ""
 
 
-def _still_for(subscribed: Visibility, stored: str) -> bool:
-    """Whether a chat subscribed for ``subscribed`` readers is still the one a delivery for ``stored`` readers was
-    meant for: the same readers, or the public's view of a customer's chat (stored by a config without that
-    customer's audience, which sends it the public's)."""
-    return str(subscribed) == stored or (stored == str(PUBLIC) and subscribed.level == Level.AUDIENCE)
+def _still_for(subscription: Subscription, stored: str, stored_at: datetime | None) -> bool:
+    """Whether a chat subscribed as ``subscription`` is still the one a delivery for ``stored`` readers was meant
+    for: the same readers, or the public's view of a customer's chat already subscribed for that customer when it
+    was stored (by a config without that customer's audience, which sends it the public's). A public chat
+    re-invited for a customer since is not (review 28a: left for ever, every config sending it acme's view)."""
+    if str(subscription.visibility) == stored:
+        return True
+    was_already = stored_at is None or subscription.joined_at <= stored_at
+    return stored == str(PUBLIC) and subscription.visibility.level == Level.AUDIENCE and was_already
 
 
 def no_wider_than_before(

@@ -62,7 +62,7 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     database is down) did not do as usual: that store holds its own incidents alone, and no subscriber."""
 
     from broadcaster.cli.options import store_override, store_override_secrets
-    from broadcaster.config import SITE_DESTINATION, SUBSCRIBERS, without_credentials
+    from broadcaster.config import SITE_DESTINATION, is_subscribers, without_credentials
     from broadcaster.redaction import redact
     from broadcaster.store import store_location
 
@@ -75,7 +75,7 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     if sent & {SITE_DESTINATION, *config.publish}:
         notes.append(f"the page was built from {override} alone, so it shows only that store's incidents. Once the "
                      "team store is back: `broadcaster store import` this store's export, then `broadcaster site publish`.")
-    if config.bot is not None and not any(d == SUBSCRIBERS or d.startswith(SUBSCRIBERS + ".") for d in sent):
+    if config.bot is not None and not any(is_subscribers(d) for d in sent):
         notes.append(f"{override} holds no chat subscribed through the bot, so none was told. Once the team store is "
                      "back, post to them again (`broadcaster post -i ID`).")
     return notes

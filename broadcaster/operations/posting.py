@@ -17,6 +17,7 @@ from broadcaster.destinations import (
     no_wider_than_before,
     not_configured_here,
     plan,
+    table_rooms,
 )
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
@@ -190,21 +191,33 @@ def not_in_this_config(config: Config, store: Store, incident_id: str,
         return []
     found = destinations(config, store)
     here = {(p.destination, p.target): p.visibility for p in planned}
-    # A chat this update reaches under another table (its subscription left to a table naming it) is told; one a
-    # table here names but skips (its components) is not (review 27ry).
-    chats_here = {p.target for p in planned if p.target and p.state != DeliveryState.SKIPPED}
-    last: dict[tuple[str, str], str] = {}  # each place's readers, as they last were
+    last: dict[tuple[str, str], Delivery] = {}  # each place's readers, as they last were
     for delivery in store.deliveries(incident_id=incident_id):
         if delivery.state != DeliveryState.SKIPPED:
-            last[(delivery.destination, delivery.target)] = delivery.visibility
+            last[(delivery.destination, delivery.target)] = delivery
+    reached = _chats_reached(config, store, planned)
     places = []
-    for (name, target), readers in sorted(last.items()):
+    for (name, target), delivery in sorted(last.items()):
+        readers = delivery.visibility
         if (name, target) in here:  # planned here, but for other readers (this config older or newer)
             if here[(name, target)] != readers:
                 places.append((name, target, readers))
-        elif target not in chats_here and not_configured_here(config, found, name, target, readers, store):
+        elif not reached(target) and not_configured_here(config, found, name, target, readers, store,
+                                                         stored_at=delivery.created_at):
             places.append((name, target, readers))
     return places
+
+
+def _chats_reached(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> Callable[[str], bool]:
+    """Whether this update reaches a chat under another destination: its subscription left to a table naming it,
+    by its id or by an @name the store resolved (review 28a). One a table here names but skips (its components)
+    is not reached (review 27ry)."""
+    sent = [p for p in planned if p.target and p.state != DeliveryState.SKIPPED]
+    chats = {p.target for p in sent}
+    tables = {p.destination for p in sent}
+    rooms = table_rooms(config, store) if tables & set(config.channels) else None
+    return lambda chat: bool(chat) and (
+        chat in chats or (rooms is not None and any(t.name in tables for t in rooms.naming(chat))))
 
 
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,

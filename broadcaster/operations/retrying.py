@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from broadcaster.config import Config
+from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
@@ -214,7 +214,7 @@ def waiting_elsewhere(config: Config, store: Store, incident_id: str | None, *, 
     found = destinations(config, store)
     waiting = set()
     for d in retry_todo(config, store, incident_id, include_unknown=include_unknown):
-        if not_configured_here(config, found, d.destination, d.target, d.visibility, store):
+        if _not_configured_here(config, found, d, store):
             waiting |= {d.destination, *([f"{d.destination}:{d.target}"] if d.target else [])}
     return waiting
 
@@ -231,8 +231,7 @@ def _left_for_another_config(
     found = destinations(config, store)
     kept, left = [], []
     for delivery in todo:
-        where = not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility,
-                                    store)
+        where = _not_configured_here(config, found, delivery, store)
         if not where or delivery.destination in skip or f"{delivery.destination}:{delivery.target}" in skip:
             kept.append(delivery)
             continue
@@ -242,6 +241,19 @@ def _left_for_another_config(
             progress.finished(outcome)
         left.append(outcome)
     return kept, left
+
+
+def _not_configured_here(config: Config, found: Mapping[str, Destination], delivery: Delivery, store: Store) -> str:
+    """``not_configured_here`` of a stored delivery."""
+    deleting = is_subscribers(delivery.destination) and _withdraws(store, delivery)
+    return not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility, store,
+                               stored_at=delivery.created_at, deleting=deleting)
+
+
+def _withdraws(store: Store, delivery: Delivery) -> bool:
+    """Whether the delivery is a withdrawal's: to the bot's chats, a delete (``engine.Engine._deletes_only``)."""
+    update = store.update(delivery.incident_id, delivery.sequence)
+    return update is not None and update.kind == "withdrawal"
 
 
 def _left_where_unset(

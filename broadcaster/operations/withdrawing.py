@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from broadcaster.compose import author_name, refuse_secrets
-from broadcaster.config import SUBSCRIBERS, Config
+from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DeliveryState
 from broadcaster.destination import Destination
-from broadcaster.destinations import SubscriberDestination, destinations
+from broadcaster.destinations import SubscriberDestination, destinations, not_configured_here
 from broadcaster.engine import Progress, withdrawn_posts
-from broadcaster.messages import gate
+from broadcaster.messages import advice, gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
 from broadcaster.messages.model import Incident, Update, Visibility
 from broadcaster.notices import COVERED, record_sla_breaches
@@ -78,6 +78,7 @@ def withdraw(
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
     elsewhere = not_in_this_config(config, store, incident.id, planned)  # team mode; read before it is stored
+    planned += left_for_other_configs(config, store, incident, planned, elsewhere)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = [deleting_preview(config, store, incident, p, numbered.sequence)
@@ -105,10 +106,45 @@ def withdraw(
 
 
 def _not_named(elsewhere: list[tuple[str, str, str]], named: Sequence[Delivery]) -> list[tuple[str, str, str]]:
-    """The places another member's config has that the withdrawal does not already name as a post left up (staff's
-    channels: their note with the reason is not sent there; review 27ry)."""
+    """The places another member's config has that the withdrawal neither names as a post left up nor leaves a
+    delete for (``left_for_other_configs``): staff's channels, whose note with the reason is not sent there (review
+    27ry)."""
     left = {(d.destination, d.target) for d in named}
-    return [place for place in elsewhere if place[:2] not in left]
+    return [place for place in elsewhere if place[:2] not in left and not _deletes_there(place[2])]
+
+
+def _deletes_there(readers: str) -> bool:
+    """Whether a withdrawal takes back what readers were shown there (``engine.Engine._deletes_only``, the site's
+    rebuild), rather than sending them a note."""
+    return Visibility.parse(readers).outside
+
+
+class LeftForAnotherConfig(str):
+    """A reason that marks a withdrawal's delivery recorded for another member's config (``left_for_other_configs``):
+    it acts there, so ``left_up`` does not name its posts as left up."""
+
+    __slots__ = ()
+
+
+def left_for_other_configs(config: Config, store: Store, incident: Incident, planned: Sequence[PlannedDelivery],
+                           elsewhere: Sequence[tuple[str, str, str]]) -> list[PlannedDelivery]:
+    """Team mode: where the incident was shown to readers outside the company through a destination this config
+    lacks (or has for other readers), the withdrawal's delivery there, recorded failed for ``retry`` on a machine
+    whose config has it: its posts deleted (a bucket rebuilt without the incident), which is safe to do twice.
+    Named only, none of the customer's detail stayed up in their chat: nothing but the bot can reach it, and
+    ``withdraw`` refuses a withdrawn incident (review 28a). Staff's channels, whose note is text, are named only
+    (``_not_named``), as a follow-up's "Not sent to" is."""
+    found = destinations(config, store)
+    planned_at = {(p.destination, p.target) for p in planned}
+    posted = _posted(store.deliveries(incident_id=incident.id))
+    left = []
+    for name, target, readers in elsewhere:
+        if (name, target) in planned_at or (name, target) not in posted or not _deletes_there(readers):
+            continue
+        why = not_configured_here(config, found, name, target, readers, store, deleting=True)
+        reason = advice.left_for_another_config(why or "this machine's config sends it otherwise", name, target)
+        left.append(PlannedDelivery(name, target, readers, DeliveryState.FAILED, LeftForAnotherConfig(reason)))
+    return left
 
 
 def _each_once(deliveries: list[Delivery]) -> list[Delivery]:
@@ -151,7 +187,8 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
     config no longer names that way (renamed, written by id, migrated), or marked sent with no id. Each is
     named, with what to do (exit 3): "withdrawn" must never hide a post still up."""
     all_destinations = destinations(config, store)
-    acting = {(p.destination, p.target) for p in planned if p.state == DeliveryState.PENDING}
+    acting = {(p.destination, p.target) for p in planned
+              if p.state == DeliveryState.PENDING or isinstance(p.reason, LeftForAnotherConfig)}
     found = []
     for delivery in store.deliveries(incident_id=withdrawal.incident_id):
         destination = all_destinations.get(delivery.destination)
@@ -185,7 +222,7 @@ LEFT_IN_A_SUBSCRIBED_CHAT = ("posted here as {where} ({remote}), and not deleted
 def _why_not_in_a_subscribed_chat(store: Store, delivery: Delivery, destination: Destination | None) -> str:
     """Why the withdrawal does not delete the bot's post in a subscribed chat, or "" (not a subscribed chat, or
     one for ``LEFT_UP``): ``_chats_no_longer_sent_to`` plans the chats the bot can still reach."""
-    if delivery.destination != SUBSCRIBERS and not delivery.destination.startswith(f"{SUBSCRIBERS}."):
+    if not is_subscribers(delivery.destination):
         return ""
     subscription = store.subscription(delivery.target)
     if subscription is not None and not subscription.active:
@@ -194,8 +231,9 @@ def _why_not_in_a_subscribed_chat(store: Store, delivery: Delivery, destination:
         return ("the chat is no longer subscribed under this id (a group that became a supergroup keeps its old "
                 "posts where the bot cannot delete them)")
     if destination is None:
-        return ("the config no longer defines these readers (an audience renamed or removed): put it back and run "
-                "`broadcaster retry` to delete it")
+        # Not "put it back and retry": no delete is recorded for a destination the config lacks (review 28a).
+        return ("the config no longer defines these readers (an audience renamed or removed), so the withdrawal "
+                "recorded no delete there: ask the chat to delete it")
     return ""
 
 
