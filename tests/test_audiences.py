@@ -516,3 +516,31 @@ for = { acme = "Your circuit {circuit} is rerouted." }
     assert "ACM-7" not in said(slack, "C0PUB00001")
     refused = project.cli("post", "--yes", "--template", "circuit", "--set", "region=x", "--set", "circuit=[/for]")
     assert refused.exit_code == 2
+
+
+def _titles_for(project: Project, customer: str) -> list[str]:
+    code, listed = project.cli_json("list", "--customer", customer)
+    assert code == 0, listed
+    return [i["title"] for i in listed]
+
+
+@pytest.mark.parametrize("kept_to", [["--only", "ops"], ["--only", "globex-slack", "--customer", "globex"]],
+                         ids=["staff-only", "globex-only"])
+def test_a_withdrawn_incident_a_customer_was_never_told_of_is_not_listed_for_it(
+    project: Project, slack: FakeSlack, kept_to: list[str],
+) -> None:
+    """Found by a review (28b): the withdrawal's public site delivery made its update count as told to acme, whose
+    component the incident names: a staff drill, or globex's incident, listed for acme by its title."""
+    code, out = post(project, *kept_to, "--title", "Drill on the API", "-C", "api", "Not for acme.")
+    assert code == 0, out
+    assert _titles_for(project, "acme") == []
+    withdrawn = project.cli("withdraw", "--yes", out["incident_id"], "--reason", "posted by mistake")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert said(slack, "C0ACME0001") == "[]" and _titles_for(project, "acme") == []
+
+
+def test_a_withdrawn_incident_a_customer_was_told_of_is_still_listed_for_it(project: Project, slack: FakeSlack) -> None:
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 0, out
+    assert project.cli("withdraw", "--yes", out["incident_id"], "--reason", "posted by mistake").exit_code == 0
+    assert _titles_for(project, "acme") == ["API errors"]

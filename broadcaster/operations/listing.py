@@ -62,6 +62,8 @@ def told(store: Store, audience: Audience, incident: Incident) -> bool:
         return True
     kept = {(incident.id, sequence) for sequence in store.kept_from(incident.id, readers)}
     shown_incident, shown = without_kept(incident, store.updates(incident.id), kept)
+    # A withdrawal tells nothing of the incident: its page's removal (a public delivery) is no telling (review 28b).
+    shown = [u for u in shown if u.kind != "withdrawal"]
     return bool(shown) and reached(audience, shown_incident, shown)
 
 
