@@ -519,6 +519,7 @@ for = { acme = "Your circuit {circuit} is rerouted." }
 
 
 def _titles_for(project: Project, customer: str) -> list[str]:
+    listed: Any
     code, listed = project.cli_json("list", "--customer", customer)
     assert code == 0, listed
     return [i["title"] for i in listed]

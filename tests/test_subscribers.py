@@ -451,3 +451,42 @@ api_url = "{fake.url}"
     assert "sent public updates" not in listed and "no longer defines" not in listed, listed
     (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
     assert row["heard_as"] == "internal", row
+
+
+STAFF_ROOM = -1001000000077
+
+
+def _staff_room_by_name(project: Project, fake: FakeTelegram) -> None:
+    project.write_config(ENGINE + AUDIENCES + bot_table(fake) + f"""
+[channels.ops]
+type = "telegram"
+visibility = "internal"
+token = "${{BOT_TOKEN}}"
+chat_ids = ["@staff_room"]
+api_url = "{fake.url}"
+""")
+    fake.add_chat("@staff_room", {"title": "staff", "id": STAFF_ROOM, "type": "supergroup"})
+    subscribers.subscribe(store_of(project), STAFF_ROOM, ChatKind.GROUP)  # someone's plain /start there: public
+
+
+def test_heard_as_looks_up_a_tables_name_as_a_post_does(project: Project, fake: FakeTelegram) -> None:
+    """Found by a review (28b): a group a staff table names by an @name no post had looked up yet was listed
+    ``"heard_as": "public"``, unmarked, and the next post sent it staff's note: an audit before it missed that."""
+    _staff_room_by_name(project, fake)
+    project.env["BOT_TOKEN"] = TOKEN
+    (row,) = json.loads(project.cli("subscribers", "list", "--json").stdout)
+    assert row["heard_as"] == "internal" and "maybe_named_by" not in row, row
+    assert "named by [channels.ops]" in project.cli("subscribers", "list").stdout
+    post(project, "--title", "API errors", "-C", "api", "--private", "STAFF-NOTE-9", "Errors on the API.")
+    assert any("STAFF-NOTE-9" in m.text for m in fake.messages["@staff_room"])  # as listed
+
+
+def test_a_group_a_tables_unresolved_name_may_be_is_marked(project: Project, fake: FakeTelegram) -> None:
+    """The name cannot be looked up (here the bot's token is not set where the list runs): not known, and said."""
+    _staff_room_by_name(project, fake)
+    listed = project.cli("subscribers", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    (row,) = json.loads(listed.stdout)
+    assert row["maybe_named_by"] == ["ops"], row
+    said = " ".join(project.cli("subscribers", "list").stdout.split())
+    assert "Not known which groups [channels.ops] name by @name" in said, said

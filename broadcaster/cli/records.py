@@ -198,18 +198,23 @@ def tick_json(result: TickResult) -> dict[str, Any]:
 
 
 def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[str],
-                       heard: Callable[[Subscription], Visibility] | None = None) -> list[dict[str, Any]]:
+                       heard: Callable[[Subscription], Visibility] | None = None,
+                       maybe_named_by: Callable[[Subscription], list[str]] | None = None) -> list[dict[str, Any]]:
     """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with.
     ``heard_as`` is the view it is sent (``heard``): ``public`` for a chat of an audience the config no longer
-    defines, a channel table's for a chat that table names."""
+    defines, a channel table's for a chat that table names. ``maybe_named_by`` (only when not empty): tables whose
+    @names the service has not resolved, which may name this group and send it their view instead."""
     from broadcaster.subscribers import heard_as
 
-    return [
-        _shown({
+    rows = []
+    for s in subscriptions:
+        row = {
             "chat_id": s.chat_id, "kind": s.kind.value, "visibility": str(s.visibility),
             "heard_as": str(heard(s) if heard is not None else heard_as(s.visibility, audiences)),
             "components": list(s.components), "active": s.active, "inactive_reason": s.inactive_reason,
             "joined_at": s.joined_at.isoformat(), "invite": s.invite[:12] if s.invite else None,
-        })
-        for s in subscriptions
-    ]
+        }
+        if maybe := (maybe_named_by(s) if maybe_named_by is not None else []):
+            row["maybe_named_by"] = maybe
+        rows.append(_shown(row))
+    return rows

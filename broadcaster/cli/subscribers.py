@@ -19,6 +19,7 @@ from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_m
 
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, ChannelConfig, Config
+    from broadcaster.destinations import TableRooms
     from broadcaster.messages.model import Visibility
     from broadcaster.subscribers import Subscription
 
@@ -77,14 +78,19 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     from broadcaster.cli import output, records
     from broadcaster.destinations import table_rooms
     from broadcaster.messages.model import Visibility
+    from broadcaster.operations.rooms import check_shared_rooms
 
     config = load_config(ctx)
     scope = Visibility.of(config.require_audience(audience, "--audience").id) if audience else None
     store = open_store(ctx)
     found = store.subscriptions(visibility=scope)
+    if found:  # the tables' @names looked up as a post does: heard_as is what the next post sends (review 28b)
+        check_shared_rooms(config, store)
     rooms = table_rooms(config, store)
+    maybe = [t.name for t in rooms.unresolved]  # the service did not answer: any group may be theirs
     if as_json:
-        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, s, rooms.naming(s.chat_id))))
+        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, s, rooms.naming(s.chat_id)),
+                                                     maybe_named_by=lambda s: maybe_named_by(s, rooms, maybe)))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
@@ -95,6 +101,10 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
         tables = rooms.naming(s.chat_id)  # a table naming the chat decides what it is sent, not its audience
         click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}"
                    f"{named_by(tables) or gone(config, s)}  {state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+    if any(maybe_named_by(s, rooms, maybe) for s in found):
+        click.echo(f"Not known which groups {', '.join(f'[channels.{name}]' for name in maybe)} name by @name (the "
+                   "service did not answer): a group listed here may hear that table's updates instead. Run this "
+                   "again once the service answers.")
     orphans = [s for s in found if gone(config, s) and not rooms.naming(s.chat_id)]
     if orphans:
         click.echo(f"{len(orphans)} chat(s) joined with an invite for an audience the config no longer defines: they "
@@ -241,6 +251,15 @@ def heard(config: Config, subscription: Subscription, tables: Sequence[ChannelCo
 
     readers = Readers.parse(tables[0].visibility) if tables else subscription.visibility
     return heard_as(readers, config.audiences)
+
+
+def maybe_named_by(subscription: Subscription, rooms: TableRooms, maybe: list[str]) -> list[str]:
+    """The tables whose unresolved @names may be this group's (a private chat has no @name a table could name)."""
+    from broadcaster.subscribers import ChatKind
+
+    if subscription.kind != ChatKind.GROUP or rooms.naming(subscription.chat_id):
+        return []
+    return maybe
 
 
 def named_by(tables: Sequence[ChannelConfig]) -> str:
