@@ -194,16 +194,26 @@ def create_invite(
     return code, invite
 
 
+def where_now(store: Store, chat_id: str | int) -> str:
+    """The chat's id for a change of its subscription: a group's, or, once its subscription followed it to the
+    supergroup it became (a post or the bot, in any process), the supergroup's. A /stop or an invite the group sent
+    just before, read after the move, changed nothing, and the supergroup kept hearing the customer (review 28b)."""
+    chat = check_chat_id(chat_id)
+    if store.subscription(chat) is None and (moved := store.migrated_to(chat)) is not None:
+        return moved if store.subscription(moved) is not None else chat
+    return chat
+
+
 def redeem(store: Store, code: str, chat_id: str | int, kind: ChatKind, *, now: datetime | None = None) -> Redemption:
     """Subscribe a chat with an invite's visibility and components; ``InviteRefused`` if it cannot."""
     if not INVITE_CODE.fullmatch(code):
         raise InviteRefused(Refusal.UNKNOWN, "That is not an invite code.")
-    return store.redeem_invite(code_hash(code), check_chat_id(chat_id), kind, now or _now())
+    return store.redeem_invite(code_hash(code), where_now(store, chat_id), kind, now or _now())
 
 
 def subscribe(store: Store, chat_id: str | int, kind: ChatKind, *, now: datetime | None = None) -> Subscription:
     """A plain ``/start``: a new chat gets public updates; an existing subscription is reactivated as it was."""
-    return store.subscribe_public(check_chat_id(chat_id), kind, now or _now())
+    return store.subscribe_public(where_now(store, chat_id), kind, now or _now())
 
 
 def unsubscribe(store: Store, chat_id: str | int) -> bool:
@@ -213,7 +223,7 @@ def unsubscribe(store: Store, chat_id: str | int) -> bool:
 
 def deactivate(store: Store, chat_id: str | int, reason: str) -> bool:
     """Stop sending to a chat (it blocked the bot, left, or was deleted); True if it was active."""
-    return store.deactivate_subscription(check_chat_id(chat_id), reason)
+    return store.deactivate_subscription(where_now(store, chat_id), reason)
 
 
 def remove(store: Store, chat_id: str | int) -> bool:
@@ -230,7 +240,7 @@ def choose_components(
     store: Store, chat_id: str | int, components: Sequence[str], known: Collection[str]
 ) -> Subscription:
     """``/components``: the chat's choice among what its invite allows (``known``: the config's)."""
-    chat = check_chat_id(chat_id)
+    chat = where_now(store, chat_id)
     current = store.subscription(chat)
     if current is None:
         raise InputError("This chat is not subscribed: send /start first.")

@@ -14,6 +14,7 @@ supergroup's turn first, as it arrives.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 
 import pytest
@@ -128,3 +129,73 @@ def test_two_migrations_crossing_do_not_hold_the_chats_for_ever(project: Project
         with bot_running(project.config, fake):
             assert fake.wait_for(lambda: len(fake.texts(g1)) >= 2 and len(fake.texts(g2)) >= 2, 12), (
                 fake.texts(g1), fake.texts(g2))
+
+
+SECRET = "ACME-CIRCUIT-SECRET-77"
+
+
+def _on_acme_with_a_bot(project: Project, fake: FakeTelegramBot) -> None:
+    project.write_config(ENGINE + AUDIENCES + bot_table(fake, "status_bot"))
+    project.env["BOT_TOKEN"] = TOKEN
+    store = store_of(project)
+    code, _ = subscribers.create_invite(store, Visibility.parse("audience:acme"))
+    subscribers.redeem(store, code, OLD, subscribers.ChatKind.GROUP)
+
+
+def _said_then_converted(fake: FakeTelegramBot, command: str) -> None:
+    fake.say(OLD, command, user=ADMIN)
+    fake.push("message", {"message_id": 77, "date": 1, "chat": fake.chat(OLD).as_json(),
+                          "from": fake.user(ADMIN), "migrate_to_chat_id": NEW})
+
+
+def _post(project: Project, *args: str) -> None:
+    result = project.cli("post", "--yes", "--title", "API errors", *args)
+    assert result.exit_code == 0, result.output
+
+
+def _acme_detail_in_the_supergroup(project: Project, fake: FakeTelegramBot) -> tuple[bool, object]:
+    _post(project, "-C", "api=major_outage", "--for", "acme", SECRET, "Errors on the API.")
+    subs = {s.chat_id: (str(s.visibility), s.active) for s in store_of(project).subscriptions()}
+    return any(SECRET in t for t in fake.texts(NEW)), (subs, fake.texts(OLD), fake.texts(NEW))
+
+
+def test_stop_read_after_the_conversion(project: Project, fake: FakeTelegramBot) -> None:
+    """Found by a review (28b): the bot read a group's /stop after the group became a supergroup (it was restarting):
+    the administrator check on the dead id failed, the /stop was dropped, and the migration carried acme's
+    subscription to the supergroup."""
+    _on_acme_with_a_bot(project, fake)
+    _said_then_converted(fake, "/stop")  # while the bot restarts: the updates wait at Telegram
+    fake.migrated[OLD] = NEW  # the group is gone: its methods answer with the supergroup's id
+    with bot_running(project.config, fake):
+        fake.wait_for(lambda: False, 3)
+    leaked, seen = _acme_detail_in_the_supergroup(project, fake)
+    assert not leaked, seen
+
+
+def test_public_invite_read_after_the_conversion(project: Project, fake: FakeTelegramBot) -> None:
+    """The same for a public invite meant to take the group off acme (review 28b)."""
+    _on_acme_with_a_bot(project, fake)
+    public, _ = subscribers.create_invite(store_of(project), Visibility.parse("public"))
+    _said_then_converted(fake, f"/start {public}")
+    fake.migrated[OLD] = NEW
+    with bot_running(project.config, fake):
+        fake.wait_for(lambda: False, 3)
+    leaked, seen = _acme_detail_in_the_supergroup(project, fake)
+    assert not leaked, seen
+
+
+def test_stop_checked_before_the_conversion_while_a_post_follows_the_migration(
+    project: Project, fake: FakeTelegramBot,
+) -> None:
+    """Found by a review (28b): a post in another process met the migration while the /stop's check was on its way,
+    and moved the subscription; the /stop then acted on the dead id and stopped nothing."""
+    _on_acme_with_a_bot(project, fake)
+    fake.fail(Fault(match="getChatMember", hold=6.0))  # served at once (before the conversion), answered late
+    _said_then_converted(fake, "/stop")
+    with bot_running(project.config, fake):
+        time.sleep(1.0)  # the /stop's check was served
+        fake.migrated[OLD] = NEW
+        _post(project, "-C", "api=degraded_performance", "Slow.")  # meets the migration, moves the subscription
+        fake.wait_for(lambda: False, 7)
+    leaked, seen = _acme_detail_in_the_supergroup(project, fake)
+    assert not leaked, seen

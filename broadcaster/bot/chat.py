@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from broadcaster import subscribers
@@ -317,7 +317,9 @@ class ChatBot:
         user = message.from_user
         if user is None or user.is_bot or not await _is_admin(context.bot, chat.id, user.id):
             return None
-        return turn
+        # A group whose subscription followed it to its supergroup meanwhile (another process's post): the
+        # command is the supergroup's, as its subscription is (review 28b).
+        return replace(turn, chat_id=int(subscribers.where_now(self.store, chat.id)))
 
     async def reply(self, turn: Turn, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
         """Send ``text`` (Telegram HTML) into the turn's chat, paced; None when it was dropped or refused."""
@@ -372,10 +374,15 @@ def _from_a_bot(message: Message) -> bool:
 
 
 async def _is_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
-    from telegram.error import TelegramError
+    """Whether the sender administers the group; one become a supergroup since the message, the supergroup (a
+    command read after the move was dropped, and the migration carried the old subscription over: review 28b)."""
+    from telegram.error import ChatMigrated, TelegramError
 
     try:
-        member = await bot.get_chat_member(chat_id, user_id)
+        try:
+            member = await bot.get_chat_member(chat_id, user_id)
+        except ChatMigrated as moved:
+            member = await bot.get_chat_member(moved.new_chat_id, user_id)
     except TelegramError as exc:
         LOG.warning("Could not check a group member's status (%s): not answered.", exc.message)
         return False
