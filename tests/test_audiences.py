@@ -545,3 +545,19 @@ def test_a_withdrawn_incident_a_customer_was_told_of_is_still_listed_for_it(proj
     assert code == 0, out
     assert project.cli("withdraw", "--yes", out["incident_id"], "--reason", "posted by mistake").exit_code == 0
     assert _titles_for(project, "acme") == ["API errors"]
+
+
+def test_a_customers_incident_titled_with_its_name_can_be_withdrawn(project: Project, slack: FakeSlack) -> None:
+    """Found by a review (28b): globex's incident "Globex DB down", sent to globex's channel alone, could not be
+    withdrawn (exit 2): the withdrawal's text, rendered for the public site it is taken off and never sent there,
+    was refused by the guard. Nothing of it reaches the site."""
+    code, out = post(project, "--only", "globex-slack", "--customer", "globex", "--title", "Globex DB down",
+                     "-C", "db", "Your database is down.")
+    assert code == 0, out
+    preview = project.cli("withdraw", "--dry-run", out["incident_id"], "--reason", "posted by mistake")
+    assert preview.exit_code == 0 and "egress guard" not in preview.output, preview.output
+    withdrawn = project.cli("withdraw", "--yes", out["incident_id"], "--reason", "posted by mistake")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert slack.messages["C0GLOB0001"] == [] and slack.messages["C0PUB00001"] == []
+    published = [p for p in (project.root / "public").rglob("*") if p.is_file()]
+    assert published and not any(b"Globex" in p.read_bytes() for p in published)
