@@ -18,7 +18,7 @@ import pytest
 from broadcaster.messages.model import Visibility
 
 from broadcaster import subscribers
-from broadcaster.store import open_store
+from broadcaster.store import Store, open_store
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -55,6 +55,12 @@ def _tg_ops(url: str, *chats: int) -> str:
 def _bot(url: str) -> str:
     """The subscriber bot, on Telegram at ``url``."""
     return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
+
+
+def _invited(shared: Store, chat: int, readers: str) -> None:
+    """``chat`` subscribed with an invite for ``readers``, as the bot would on the chat's /start CODE."""
+    code, _ = subscribers.create_invite(shared, Visibility.parse(readers))
+    subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
 
 
 def _closed_port() -> int:
@@ -365,9 +371,7 @@ def test_a_subscribers_chat_another_config_sends_is_left_to_it(
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + b_extra)
         assert a.cli("list").exit_code == 0  # the team database's tables
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(
-            shared, Visibility.parse("audience:acme" if drift.startswith("its audience") else "public"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "audience:acme" if drift.startswith("its audience") else "public")
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "The API is slow.")
         assert posted.exit_code == 3, posted.output  # the bot's API is down on A
         incident = json.loads(posted.stdout)["incident_id"]
@@ -446,8 +450,7 @@ def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         assert a.cli("list").exit_code == 0  # the team database's tables
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "audience:acme")
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
                        "The API is slow.")
         assert posted.exit_code == 3, posted.output  # the bot's API is down on A
@@ -457,8 +460,7 @@ def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left
             subscribers.migrate(shared, chat, supergroup)
         else:
             readers = "audience:globex" if "customer" in drift else "public"
-            code, _ = subscribers.create_invite(shared, Visibility.parse(readers))
-            subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+            _invited(shared, chat, readers)
         shared.close()
         on_b = b.cli("retry")
         assert on_b.exit_code == 0 and LEFT not in on_b.output, on_b.output
@@ -487,8 +489,7 @@ def test_a_chat_a_table_here_names_but_skips_is_said_not_sent(
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + table)
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "audience:acme")
         shared.close()
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "The API is slow.")
         assert posted.exit_code == 0 and len(telegram.messages[chat]) == 1, posted.output
@@ -542,6 +543,7 @@ def test_skip_removed_names_one_chat_of_a_channel(
         assert a.cli("retry").exit_code == 0
         assert len(telegram.messages[waiting]) == 1 and telegram.messages[gone] == []
 
+
 def test_a_failed_delete_in_a_stopped_customers_chat_is_left_for_the_config_that_has_it(
     project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
 ) -> None:
@@ -556,8 +558,7 @@ def test_a_failed_delete_in_a_stopped_customers_chat_is_left_for_the_config_that
         b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url))  # no audiences
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "audience:acme")
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
                        "The API is slow.")
         assert posted.exit_code == 0 and any(DETAIL in m.text for m in telegram.messages[chat]), posted.output
@@ -572,6 +573,7 @@ def test_a_failed_delete_in_a_stopped_customers_chat_is_left_for_the_config_that
         on_a = a.cli("retry")
         assert any(DETAIL in m.text for m in telegram.deleted), (on_b.output, on_a.output)
 
+
 def test_public_chat_reinvited_for_a_customer_is_skipped_not_left_for_ever(
     project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
 ) -> None:
@@ -585,17 +587,16 @@ def test_public_chat_reinvited_for_a_customer_is_skipped_not_left_for_ever(
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url))  # the same config
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(shared, Visibility.parse("public"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "public")
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "The API is slow.")
         assert posted.exit_code == 3, posted.output  # the bot's API is down on A
-        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)  # now acme's chat
+        _invited(shared, chat, "audience:acme")  # now acme's chat
         shared.close()
         a.write_config(ENGINE + store + AUDIENCES + _bot(telegram.url))  # A's bot answers again: same config as B
         for machine in (b, a):
             done = machine.cli("retry")
             assert done.exit_code == 0 and LEFT not in done.output, done.output
+
 
 def test_a_chat_reached_under_a_table_naming_it_by_name_is_not_said_not_sent(
     project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
@@ -614,8 +615,7 @@ def test_a_chat_reached_under_a_table_naming_it_by_name_is_not_said_not_sent(
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + table)
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "audience:acme")
         shared.close()
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
                        "The API is slow.")
@@ -631,6 +631,7 @@ def test_a_chat_reached_under_a_table_naming_it_by_name_is_not_said_not_sent(
         said = json.loads(followed.stdout).get("not_in_this_config", [])
         assert not any(p["target"] == str(chat) for p in said), said
 
+
 def test_the_withdrawals_advice_for_acmes_chat_deletes_its_post(
     project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
 ) -> None:
@@ -645,8 +646,7 @@ def test_the_withdrawals_advice_for_acmes_chat_deletes_its_post(
         b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url))  # no audiences
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))
-        code, _ = subscribers.create_invite(shared, Visibility.parse("audience:acme"))
-        subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+        _invited(shared, chat, "audience:acme")
         shared.close()
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
                        "The API is slow.")
