@@ -431,7 +431,11 @@ class Publisher:
             return await self._claim_and_skip(delivery, claim_unknown, late)
         if not await self._claim(delivery, claim_unknown):
             return await self._taken_elsewhere(delivery)
-        refused = self._egress_refusal(destination, delivery)
+        # A delete sends no text: the withdrawal's rendering is never sent, so nothing of it is the guard's to refuse
+        # (refused, the posts stayed up for good: a withdrawn incident takes no second withdrawal; review 28d).
+        if self._deletes_only(delivery, destination):
+            self._deleting.add(delivery.id)
+        refused = None if delivery.id in self._deleting else self._egress_refusal(destination, delivery)
         if refused is not None:
             return await self._fail(delivery, str(refused))  # permanent: nothing left, and nothing may
         changed = self._rendered_otherwise(destination, delivery)
@@ -608,7 +612,8 @@ class Publisher:
         # A delivery left ``unknown`` (resent by ``retry --include-unknown``): an earlier run's request may have
         # arrived, so a channel that can look its post up does so before posting again (Bluesky).
         log = SendLog(parts=list(delivery.parts), may_have_arrived=delivery.state == DeliveryState.UNKNOWN)
-        if destination.sends_rendered and len(self._rendered(destination, delivery).messages) > 1:
+        if (destination.sends_rendered and delivery.id not in self._deleting
+                and len(self._rendered(destination, delivery).messages) > 1):
             log.on_part = partial(self._add_part, delivery, log)
             self._logs[delivery.id] = log
         return log
@@ -712,7 +717,7 @@ class Publisher:
 
     def _unknown_advice(self, destination: Destination, delivery: Delivery, log: SendLog) -> str:
         where = destination.name + (f" {delivery.target}" if delivery.target else "")
-        total = len(self._rendered(destination, delivery).messages) if log.parts else 0
+        total = len(self._rendered(destination, delivery).messages) if log.parts and delivery.id not in self._deleting else 0
         return advice.unknown(where, delivery.incident_id, len(log.parts), total)
 
     def _scrubbed(self, text: str) -> str:

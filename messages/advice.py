@@ -125,11 +125,14 @@ def no_longer_in_config(name: str) -> str:
     return f"{name!r} is no longer in the config, so this was not sent there."
 
 
+LEFT_FOR_ANOTHER_CONFIG = "not sent, left as it is: "
+
+
 def left_for_another_config(where: str, destination: str, target: str = "") -> str:
     """A delivery this machine's ``retry`` leaves for another member of the team (``retrying._left_for_another_config``);
     ``--skip-removed`` names its chat too where it has one (a bot's destination holds thousands)."""
     place = f"{destination}:{target}" if target else destination
-    return (f"not sent, left as it is: {where} (team mode: another member's config may have it). "
+    return (f"{LEFT_FOR_ANOTHER_CONFIG}{where} (team mode: another member's config may have it). "
             "`broadcaster retry` on a machine whose config has it sends it; if it was taken out of the team's "
             f"config for good, `broadcaster retry --skip-removed {place}` skips it.")
 

@@ -561,3 +561,20 @@ def test_a_customers_incident_titled_with_its_name_can_be_withdrawn(project: Pro
     assert slack.messages["C0GLOB0001"] == [] and slack.messages["C0PUB00001"] == []
     published = [p for p in (project.root / "public").rglob("*") if p.is_file()]
     assert published and not any(b"Globex" in p.read_bytes() for p in published)
+
+
+INITECH = '\n[audiences.initech]\nname = "Initech"\ncomponents = ["web"]\n'
+
+
+def test_a_withdrawal_deletes_what_its_preview_said_though_its_text_names_a_customer(project: Project, slack: FakeSlack) -> None:
+    """Found by a review (28d): a public incident titled with a company that became a customer since: the dry run showed the public Slack post
+    deleted; the engine guarded the withdrawal's text, never sent where it deletes, refused the delete, and the post
+    stayed up for good (a withdrawn incident takes no second withdrawal)."""
+    code, out = project.cli_json("post", "--yes", "--title", "Initech API errors", "-C", "api", "Errors.")
+    assert code == 0, out
+    assert len(slack.messages["C0PUB00001"]) == 1
+    project.write_config(AUDIENCES + INITECH + channels_toml(slack))
+    preview = project.cli("withdraw", "--dry-run", out["incident_id"], "--reason", "posted by mistake")
+    withdrawn = project.cli("withdraw", "--yes", out["incident_id"], "--reason", "posted by mistake")
+    assert preview.exit_code == 0 and "egress guard" not in preview.output  # the preview promises the delete
+    assert withdrawn.exit_code == 0 and slack.messages["C0PUB00001"] == [], withdrawn.output

@@ -22,6 +22,7 @@ from broadcaster.store import Store, open_store
 from tests.conftest import Project
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.fakes.world import TG_TOKEN
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
 from tests.test_audiences import AUDIENCES
@@ -660,3 +661,68 @@ def test_the_withdrawals_advice_for_acmes_chat_deletes_its_post(
         on_a = a.cli("retry")  # the machine whose config has acme
         assert on_a.exit_code == 0 and any(DETAIL in m.text for m in telegram.deleted), (said, on_a.output)
         assert not any(DETAIL in m.text for m in telegram.messages[chat])
+
+
+def test_a_withdrawal_leaves_the_bots_delete_for_acmes_chat_though_a_table_here_names_it(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
+) -> None:
+    """Found by a review (28d). A (acme defined) posted acme's detail to acme's subscribed group X. B's config has no acme audience but a
+    public table naming X by @name (its config from before X was acme's). B withdraws: the withdrawal deletes B's
+    table posts in X, but records no delete of the bot's acme post for A (X is "reached"), so A's retry never deletes
+    it; without B's table it would have (test_the_withdrawals_advice_for_acmes_chat_deletes_its_post)."""
+    chat = -1002899501
+    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    with FakeTelegram(token=TG_TOKEN, enforce_limits=False, chats={
+        "@acme_status": {"type": "supergroup", "title": "acme status", "id": chat},
+    }) as telegram:
+        table = (f'\n[channels.pub-tg]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\n'
+                 f'chat_ids = ["@acme_status"]\napi_url = "{telegram.url}"\n')
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
+        b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url) + table)
+        assert a.cli("list").exit_code == 0
+        shared = open_store(pg_server.url(team_db))
+        _invited(shared, chat, "audience:acme")
+        shared.close()
+        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
+                       "The API is slow.")
+        assert posted.exit_code == 0, posted.output
+        incident = json.loads(posted.stdout)["incident_id"]
+        assert any(DETAIL in m.text for m in telegram.messages["@acme_status"]), telegram.messages
+        followed = b.cli("post", "--yes", "--json", "-i", incident, "Still slow.")
+        assert followed.exit_code in (0, 3), followed.output
+        withdrawn = b.cli("withdraw", "--yes", incident, "--reason", "posted in error")
+        said = " ".join(withdrawn.output.split())
+        assert withdrawn.exit_code == 3 and "--skip-removed subscribers.audience.acme:" in said, said
+        on_a = a.cli("retry")
+        left = [m.text for m in telegram.messages["@acme_status"]]
+        assert not any(DETAIL in t for t in left), (said, on_a.output, left)
+
+
+def test_a_delete_left_for_another_config_is_done_by_one_whose_same_named_table_is_another_place(
+    project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
+) -> None:
+    """Found by a review (28d). A's [channels.pub] is a Slack channel (it can delete); C's, a webhook (another place, cannot delete); W has
+    none. W's withdrawal records pub's delete for another config; C's retry takes it, sends a "posted in error" note
+    to its webhook, which never had the incident, and records it sent: A's Slack post is never deleted."""
+    env = {"SLACK_TOKEN": SLACK_TOKEN, "S": SECRET, PASSWORD_ENV: pg_server.password}
+    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    hook = FakeReceiver().start()
+    try:
+        with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status"}) as slack:
+            a = _machine(tmp_path, "a", env, ENGINE + store + _slack("pub", PUBLIC, slack.api_url))
+            w = _machine(tmp_path, "w", env, ENGINE + store)
+            c = _machine(tmp_path, "c", env, ENGINE + store +
+                         f'\n[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
+            posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "The API is slow.")
+            assert posted.exit_code == 0 and len(slack.messages[PUBLIC]) == 1, posted.output
+            incident = json.loads(posted.stdout)["incident_id"]
+            withdrawn = w.cli("withdraw", "--yes", incident, "--reason", "posted in error")
+            assert withdrawn.exit_code == 3, withdrawn.output
+            on_c = c.cli("retry")
+            assert on_c.exit_code == 3 and "cannot delete posts" in on_c.output, on_c.output
+            on_a = a.cli("retry")
+            assert hook.events == [], on_c.output  # C's webhook never had the incident
+            assert slack.messages[PUBLIC] == [], on_a.output  # A's post deleted
+    finally:
+        hook.stop()

@@ -177,16 +177,17 @@ def delivery_plan(
     return planned
 
 
-def not_in_this_config(config: Config, store: Store, incident_id: str,
-                       planned: Sequence[PlannedDelivery]) -> list[tuple[str, str, str]]:
+def not_in_this_config(config: Config, store: Store, incident_id: str, planned: Sequence[PlannedDelivery], *,
+                       told_otherwise: bool = True) -> list[tuple[str, str, str]]:
     """Team mode: where the incident's earlier updates went that this machine's config has no such destination or
     chat for (a laptop not yet given the new customer's channel), or has for other readers than those it last had
     there, each (destination, target, those readers), for the
     command to say so: this update was not sent there, and no machine will send it by itself (a review, 27pg: a
     customer told of an incident from one laptop never heard its resolution from another, and nothing said so).
     Said, not planned: planning it for another member's config sent it twice where a table is named otherwise
-    there, and past a ``--skip`` (27rw). A chat planned here under another table is reached. Nothing for one
-    machine (the embedded file): there a destination gone from the config was taken out on purpose."""
+    there, and past a ``--skip`` (27rw). A chat planned here under another table is reached (unless not
+    ``told_otherwise``: a withdrawal deletes only its own destination's posts). Nothing for one machine (the
+    embedded file): there a destination gone from the config was taken out on purpose."""
     if store.one_machine:
         return []
     found = destinations(config, store)
@@ -195,7 +196,7 @@ def not_in_this_config(config: Config, store: Store, incident_id: str,
     for delivery in store.deliveries(incident_id=incident_id):
         if delivery.state != DeliveryState.SKIPPED:
             last[(delivery.destination, delivery.target)] = delivery
-    reached = _chats_reached(config, store, planned)
+    reached = _chats_reached(config, store, planned) if told_otherwise else (lambda _: False)
     places = []
     for (name, target), delivery in sorted(last.items()):
         readers = delivery.visibility

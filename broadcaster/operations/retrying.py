@@ -244,7 +244,14 @@ def _left_for_another_config(
 
 
 def _not_configured_here(config: Config, found: Mapping[str, Destination], delivery: Delivery, store: Store) -> str:
-    """``not_configured_here`` of a stored delivery."""
+    """``not_configured_here`` of a stored delivery. A withdrawal's delete that another member recorded for a
+    config that has the place (``withdrawing.left_for_other_configs``) is left by one whose same-named table
+    cannot delete: that is another place, and its "posted in error" note there, marked sent, left the posts up
+    (review 28d)."""
+    here = found.get(delivery.destination)
+    recorded = (delivery.last_error or "").startswith(advice.LEFT_FOR_ANOTHER_CONFIG) and _withdraws(store, delivery)
+    if recorded and here is not None and not (here.can_delete or here.idempotent):
+        return f"{delivery.destination} in this machine's config cannot delete posts, so it is not where they were made"
     deleting = is_subscribers(delivery.destination) and _withdraws(store, delivery)
     return not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility, store,
                                stored_at=delivery.created_at, deleting=deleting)

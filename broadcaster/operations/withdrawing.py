@@ -78,7 +78,9 @@ def withdraw(
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
     elsewhere = not_in_this_config(config, store, incident.id, planned)  # team mode; read before it is stored
-    planned += left_for_other_configs(config, store, incident, planned, elsewhere)
+    # Deleted by their own destination alone, wherever else this update reaches the chat (review 28d).
+    posts_elsewhere = not_in_this_config(config, store, incident.id, planned, told_otherwise=False)
+    planned += left_for_other_configs(config, store, incident, planned, posts_elsewhere)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         shown = [deleting_preview(config, store, incident, p, numbered.sequence)
