@@ -181,9 +181,12 @@ def component_status(project: Project, component: str) -> str:
 
 
 def test_maintenance_lifecycle_through_tick(project: Project, world: FakeWorld) -> None:
+    # The window ends 8 s on: the schedule and the first tick fit in it on a loaded machine (with 3 s, ten test
+    # workers on two cores found it ended at the first tick), and the second tick waits for its end.
+    end = datetime.now(UTC) + timedelta(seconds=8)
     code, scheduled = run_json(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade",
-                               "--start", iso(timedelta(seconds=-5)), "--end", iso(timedelta(seconds=3)), "-C", "db",
-                               "Upgrading the database.")
+                               "--start", iso(timedelta(seconds=-5)), "--end", end.isoformat(timespec="seconds"),
+                               "-C", "db", "Upgrading the database.")
     assert code == 0, scheduled
     incident = scheduled["incident_id"]
     assert scheduled["status"] == "scheduled"
@@ -195,7 +198,7 @@ def test_maintenance_lifecycle_through_tick(project: Project, world: FakeWorld) 
     assert component_status(project, "db") == "under_maintenance"
     import time
 
-    time.sleep(3.5)
+    time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1.5)  # past the end's whole second
     second = json.loads(project.cli("tick", "--json").stdout)
     assert second["actions"] == [f"completed {incident}"]
     assert component_status(project, "db") == "operational"
