@@ -31,7 +31,7 @@ from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.errors import printable
 from broadcaster.messages.model import Visibility
-from broadcaster.messages.visibility import full_title
+from broadcaster.messages.visibility import corrected_sequence, full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
 from broadcaster.operations.withdrawing import readers_changed
@@ -345,15 +345,21 @@ def print_elsewhere(out: Console, result: PostResult) -> None:
             "config has no such destination, or has it for other readers (team mode: another member's config has "
             "it). Tell them by hand; a withdrawn incident takes no more posts.", one_line=True), style="bold magenta"))
         return
-    status = result.incident.status
-    # A closed incident takes a post only as a reopening that closes it again (``compose.check_transition``).
-    again = f"--reopen -s {status.value} " if status.is_closed else ""
+    corrects = corrected_sequence(result.update)
+    if corrects is not None:  # the same correction there, not a new update (review 28f)
+        went, command = (f"update #{corrects}, which this corrects, went there",
+                         f"broadcaster amend {result.incident.id} {corrects} --only {names} \"...\"")
+    else:
+        status = result.incident.status
+        # A closed incident takes a post only as a reopening that closes it again (``compose.check_transition``).
+        again = f"--reopen -s {status.value} " if status.is_closed else ""
+        went, command = ("this incident's earlier updates went there",
+                         f"broadcaster post -i {result.incident.id} {again}--only {names} \"...\"")
     out.print(Text(printable(
-        f"Not sent to {places}: this incident's earlier updates went there, and this machine's config has no such "
-        "destination, or has it for other readers (team mode: another member's config has it). Nothing sends it "
-        "there by itself: post it from a machine whose config has it "
-        f"(`broadcaster post -i {result.incident.id} {again}--only {names} \"...\"`), or bring this config up to date.",
-        one_line=True), style="bold magenta"))
+        f"Not sent to {places}: {went}, and this machine's config has no such destination, or has it for other "
+        "readers (team mode: another member's config has it). Nothing sends it there by itself: run it from a "
+        f"machine whose config has it, with this update's text in place of \"...\" (`{command}`), or bring this config up "
+        "to date.", one_line=True), style="bold magenta"))
 
 
 LEFT_UP_HEADING = "Left up: {count} post(s) the withdrawal will not delete, each to see to by hand (it exits 3 to say so):"

@@ -178,7 +178,8 @@ def delivery_plan(
 
 
 def not_in_this_config(config: Config, store: Store, incident_id: str, planned: Sequence[PlannedDelivery], *,
-                       told_otherwise: bool = True) -> list[tuple[str, str, str]]:
+                       told_otherwise: bool = True,
+                       correcting: tuple[Incident, Update, Update] | None = None) -> list[tuple[str, str, str]]:
     """Team mode: where the incident's earlier updates went that this machine's config has no such destination or
     chat for (a laptop not yet given the new customer's channel), or has for other readers than those it last had
     there, each (destination, target, those readers), for the
@@ -187,15 +188,23 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     Said, not planned: planning it for another member's config sent it twice where a table is named otherwise
     there, and past a ``--skip`` (27rw). A chat planned here under another table is reached (unless not
     ``told_otherwise``: a withdrawal deletes only its own destination's posts). Nothing for one machine (the
-    embedded file): there a destination gone from the config was taken out on purpose."""
+    embedded file): there a destination gone from the config was taken out on purpose. A correction
+    (``correcting``: the incident, the correction and the update it corrects) is owed only where that update went,
+    to readers whose text it changes (review 28f: every place the incident went was named, the public among them
+    for a correction of one customer's detail)."""
     if store.one_machine:
         return []
     found = destinations(config, store)
     here = {(p.destination, p.target): p.visibility for p in planned}
     last: dict[tuple[str, str], Delivery] = {}  # each place's readers, as they last were
-    for delivery in store.deliveries(incident_id=incident_id):
+    corrects = corrected_sequence(correcting[1]) if correcting is not None else None
+    for delivery in store.deliveries(incident_id=incident_id, sequence=corrects):
         if delivery.state != DeliveryState.SKIPPED:
             last[(delivery.destination, delivery.target)] = delivery
+    if correcting is not None:
+        incident, correction, corrected = correcting
+        last = {place: d for place, d in last.items()
+                if _reads_otherwise(incident, correction, corrected, Visibility.parse(d.visibility))}
     reached = _chats_reached(config, store, planned) if told_otherwise else (lambda _: False)
     places = []
     for (name, target), delivery in sorted(last.items()):
@@ -209,6 +218,12 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     return places
 
 
+def _reads_otherwise(incident: Incident, correction: Update, corrected: Update, readers: Visibility) -> bool:
+    """Whether a correction changes what ``readers`` read of the update it corrects."""
+    return ([t for _, t in texts_read_by(incident, correction, readers)]
+            != [t for _, t in texts_read_by(incident, corrected, readers)])
+
+
 def _chats_reached(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> Callable[[str], bool]:
     """Whether this update reaches a chat under another destination: its subscription left to a table naming it,
     by its id or by an @name the store resolved (review 28a). One a table here names but skips (its components)
@@ -219,6 +234,19 @@ def _chats_reached(config: Config, store: Store, planned: Sequence[PlannedDelive
     rooms = table_rooms(config, store) if tables & set(config.channels) else None
     return lambda chat: bool(chat) and (
         chat in chats or (rooms is not None and any(t.name in tables for t in rooms.naming(chat))))
+
+
+def _elsewhere(config: Config, store: Store, incident: Incident, update: Update, earlier: Sequence[Update],
+               planned: Sequence[PlannedDelivery], only: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``not_in_this_config`` of a post, read before it is stored. Nothing where the operator named every place
+    with ``--only``: the advice itself names them so, and each machine's "Not sent to" the last one's left out
+    asked for the same post again, for ever (review 28f)."""
+    if only:
+        return []
+    corrects = corrected_sequence(update)
+    corrected = next((u for u in earlier if u.sequence == corrects), None) if corrects is not None else None
+    return not_in_this_config(config, store, incident.id, planned,
+                              correcting=(incident, update, corrected) if corrected is not None else None)
 
 
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
@@ -523,7 +551,7 @@ def publish(
     refuse_unowned_folders(config, store, planned)
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
-    elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned)  # read before it is stored
+    elsewhere = [] if new else _elsewhere(config, store, incident, update, earlier, planned, only)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
