@@ -31,6 +31,7 @@ from broadcaster.messages.visibility import (
     validate_message,
 )
 from broadcaster.operations import PostResult, again_on_conflict, delivery_plan, incident_to_post_to, publish
+from broadcaster.operations.posting import latest_deliveries, latest_told
 from broadcaster.operations.repeats import (
     not_delivered,
     refuse_a_repeated_correction,
@@ -142,8 +143,8 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
     corrections = [u for u in updates if corrected_sequence(u) == original.sequence]
-    shown_at = _latest_told(store, incident.id, corrections)
-    coming = _latest_deliveries(store, incident.id, corrections)
+    shown_at = latest_told(store, incident.id, corrections)
+    coming = latest_deliveries(store, incident.id, corrections)
     _refuse_a_version_not_every_readers(store, incident, original, updates)
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
@@ -203,27 +204,6 @@ def _why_not_every_readers(store: Store, incident: Incident, original: Update, u
            for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)):
         return "some readers were not sent it (they read it as the version they had)"
     return ""
-
-
-def _latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
-    """Each place's latest of these versions of a text (corrections of an update, a postmortem's) that went there:
-    what its readers read now. One kept to others (``--only ops``) is not theirs: compared with it, one back to
-    their text would tell them of a change."""
-    by_sequence = {c.sequence: c for c in versions}
-    return {place: by_sequence[d.sequence] for place, d in _latest_deliveries(store, incident_id, versions).items()}
-
-
-def _latest_deliveries(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Delivery]:
-    """``_latest_told``'s deliveries: each place's latest delivery, not skipped, of one of these versions. One that
-    has not gone out yet (failed, pending, of unknown fate) counts: ``retry`` sends it, and a later version must
-    come after it (compared with the version before it, a correction back to that text would be skipped there,
-    and ``retry`` would then leave its readers with the text corrected away)."""
-    sequences = {c.sequence for c in versions}
-    latest: dict[tuple[str, str], Delivery] = {}
-    for delivery in sorted(store.deliveries(incident_id=incident_id), key=lambda d: d.sequence):
-        if delivery.sequence in sequences and delivery.state != DeliveryState.SKIPPED:
-            latest[(delivery.destination, delivery.target)] = delivery
-    return latest
 
 
 # -- postmortems ------------------------------------------------------------------
@@ -290,7 +270,7 @@ def _where_it_reads_otherwise(config: Config, store: Store, incident: Incident, 
 def _postmortem_told(store: Store, incident_id: str, updates: Sequence[Update]) -> dict[tuple[str, str], Update]:
     """Each place's latest version of the postmortem (or correction of one) that went there: what its readers read."""
     versions = {u.sequence for u in updates if u.kind == "postmortem"}
-    return _latest_told(store, incident_id, [u for u in updates if u.sequence in versions
+    return latest_told(store, incident_id, [u for u in updates if u.sequence in versions
                                              or corrected_sequence(u) in versions])
 
 

@@ -137,3 +137,84 @@ def test_following_each_machines_advice_posts_each_resolution_once(
         advice = _advice(done)
     assert advice is None and len(machines) == 3, advice  # A told the bot's chats, and nothing more was asked
     assert len(telegram.messages[STAFF_TG]) == 1 and len(telegram.messages[ACME_CHAT]) == 2
+
+
+def _not_sent_to(result: CliResult) -> list[dict[str, str]]:
+    said: list[dict[str, str]] = json.loads(result.stdout).get("not_in_this_config", [])
+    return said
+
+
+def test_staff_note_correction_names_the_staff_channel_only_another_config_has(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28g): a correction of the staff note alone named no place: staff's channel on C kept
+    the old root cause."""
+    telegram, a, _, c = day
+    incident = _opened(c)  # C: its staff Telegram channel hears #1 with the note
+    assert len(telegram.messages[STAFF_TG]) == 1 and NOTE in telegram.messages[STAFF_TG][0].text
+    amended = a.cli("amend", "--yes", "--json", incident, "1", "-p", "root cause: a route leak from AS64501",
+                    "API requests fail.")
+    assert amended.exit_code == 0, amended.output
+    said = _not_sent_to(amended)
+    # staff's channel on C still shows the old root cause; nothing says so
+    assert [p for p in said if p["destination"] == "tg-ops"], (said, amended.output)
+
+
+def test_a_correction_back_to_the_original_text_names_where_the_first_correction_went(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28g): compared with the original, a correction back to it named nothing, and the bot's
+    chats kept the text corrected away everywhere else."""
+    telegram, a, _, c = day
+    incident = _opened(a)  # A: the bot's chats hear #1
+    first = a.cli("amend", "--yes", incident, "1", "API requests fail in eu-west.")
+    assert first.exit_code == 0 and "eu-west" in telegram.messages[PUB_CHAT][0].text, first.output
+    back = c.cli("amend", "--yes", "--json", incident, "1", "API requests fail.")  # it was not eu-west after all
+    assert back.exit_code == 0, back.output
+    said = _not_sent_to(back)
+    # the bot's chats still read "eu-west", corrected away everywhere C reaches; nothing says so
+    assert {p["destination"] for p in said} >= {"subscribers"}, (said, back.output)
+
+
+def test_a_detail_correction_back_to_the_original_names_the_customers_chat(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """The same for a customer's detail (review 28g)."""
+    telegram, a, _, c = day
+    incident = _opened(a)
+    first = a.cli("amend", "--yes", incident, "1", "--for", "acme", "circuit FRA-43 of acme down", "API requests fail.")
+    assert first.exit_code == 0 and "FRA-43" in telegram.messages[ACME_CHAT][0].text, first.output
+    back = c.cli("amend", "--yes", "--json", incident, "1", "--for", "acme", DETAIL, "API requests fail.")
+    assert back.exit_code == 0, back.output
+    assert [p for p in _not_sent_to(back) if p["destination"].startswith("subscribers")], (_not_sent_to(back), back.output)
+
+
+def test_a_resolution_with_only_still_names_the_customer_channel_this_config_cannot_name(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28g): with `--only`, nothing was named, and acme, told of the outage from A, never heard it
+    was over; B could not have named acme's places."""
+    telegram, a, b, _ = day
+    incident = _opened(a)  # acme's Slack channel and the bot's chats heard of it from A
+    cannot = b.cli("resolve", "--yes", incident, "--only", "acme-slack", "Fixed.")
+    assert cannot.exit_code != 0, cannot.output  # B could not have named acme's channel
+    done = b.cli("resolve", "--yes", "--json", incident, "--only", "pub,ops", "Fixed.")  # the page held back
+    assert done.exit_code == 0, done.output
+    said = {p["destination"] for p in _not_sent_to(done)}
+    # acme was told of the outage and is never told it is over; nothing says so
+    assert {"acme-slack", "subscribers.audience.acme"} <= said, (said, done.output)
+
+
+def test_a_detail_correction_after_a_text_correction_names_no_public_place(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28g): compared with the original, a correction of acme's detail after one of the text
+    named the public's chat, whose text it leaves as it is."""
+    telegram, a, _, c = day
+    incident = _opened(a)
+    assert a.cli("amend", "--yes", incident, "1", "API requests fail in eu-west.").exit_code == 0
+    amended = c.cli("amend", "--yes", "--json", incident, "1", "--for", "acme", "circuit FRA-43 of acme down",
+                    "API requests fail in eu-west.")
+    assert amended.exit_code == 0, amended.output
+    said = _not_sent_to(amended)
+    assert said and not [p for p in said if p["visibility"] == "public"], said  # the public's text is unchanged

@@ -26,7 +26,9 @@ from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibili
 from broadcaster.messages.visibility import (
     corrected_sequence,
     full_title,
+    identical_text,
     named_audiences,
+    reads_the_same,
     texts_read_by,
     withdrawal_of,
 )
@@ -178,8 +180,7 @@ def delivery_plan(
 
 
 def not_in_this_config(config: Config, store: Store, incident_id: str, planned: Sequence[PlannedDelivery], *,
-                       told_otherwise: bool = True,
-                       correcting: tuple[Incident, Update, Update] | None = None) -> list[tuple[str, str, str]]:
+                       told_otherwise: bool = True, update: Update | None = None) -> list[tuple[str, str, str]]:
     """Team mode: where the incident's earlier updates went that this machine's config has no such destination or
     chat for (a laptop not yet given the new customer's channel), or has for other readers than those it last had
     there, each (destination, target, those readers), for the
@@ -188,23 +189,24 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     Said, not planned: planning it for another member's config sent it twice where a table is named otherwise
     there, and past a ``--skip`` (27rw). A chat planned here under another table is reached (unless not
     ``told_otherwise``: a withdrawal deletes only its own destination's posts). Nothing for one machine (the
-    embedded file): there a destination gone from the config was taken out on purpose. A correction
-    (``correcting``: the incident, the correction and the update it corrects) is owed only where that update went,
-    to readers whose text it changes (review 28f: every place the incident went was named, the public among them
-    for a correction of one customer's detail)."""
+    embedded file): there a destination gone from the config was taken out on purpose.
+
+    Of ``update``, the one this command posts: a place whose last update there is this news already (its status
+    and text, another machine's post of it) is not named (review 28f: each machine's advice, followed in turn,
+    asked for the same resolution again); a correction is owed only where the update it corrects went, to
+    readers who would read it otherwise than the version they have (``reads_the_same``; 28f, 28g)."""
     if store.one_machine:
         return []
     found = destinations(config, store)
     here = {(p.destination, p.target): p.visibility for p in planned}
+    updates = {u.sequence: u for u in store.updates(incident_id)} if update is not None else {}
+    corrects = corrected_sequence(update) if update is not None else None
     last: dict[tuple[str, str], Delivery] = {}  # each place's readers, as they last were
-    corrects = corrected_sequence(correcting[1]) if correcting is not None else None
     for delivery in store.deliveries(incident_id=incident_id, sequence=corrects):
         if delivery.state != DeliveryState.SKIPPED:
             last[(delivery.destination, delivery.target)] = delivery
-    if correcting is not None:
-        incident, correction, corrected = correcting
-        last = {place: d for place, d in last.items()
-                if _reads_otherwise(incident, correction, corrected, Visibility.parse(d.visibility))}
+    if update is not None:
+        last = {place: d for place, d in last.items() if _owed(store, incident_id, update, updates, place, d)}
     reached = _chats_reached(config, store, planned) if told_otherwise else (lambda _: False)
     places = []
     for (name, target), delivery in sorted(last.items()):
@@ -218,10 +220,41 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     return places
 
 
-def _reads_otherwise(incident: Incident, correction: Update, corrected: Update, readers: Visibility) -> bool:
-    """Whether a correction changes what ``readers`` read of the update it corrects."""
-    return ([t for _, t in texts_read_by(incident, correction, readers)]
-            != [t for _, t in texts_read_by(incident, corrected, readers)])
+def _owed(store: Store, incident_id: str, update: Update, updates: Mapping[int, Update], place: tuple[str, str],
+          last: Delivery) -> bool:
+    """Whether ``update`` is news at ``place``, whose last delivery (of the update it corrects, for a correction)
+    is ``last``."""
+    corrects = corrected_sequence(update)
+    if corrects is None:
+        told = updates.get(last.sequence)
+        return told is None or told.status != update.status or not identical_text(told, update)
+    original = updates.get(corrects)
+    if original is None:
+        return True
+    versions = [u for u in updates.values() if corrected_sequence(u) == corrects and u.sequence != update.sequence]
+    shown = latest_told(store, incident_id, versions).get(place, original)  # what its readers have now
+    return not reads_the_same(Visibility.parse(last.visibility), shown, update)
+
+
+def latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
+    """Each place's latest of these versions of a text (corrections of an update, a postmortem's) that went there:
+    what its readers read now. One kept to others (``--only ops``) is not theirs: compared with it, one back to
+    their text would tell them of a change."""
+    by_sequence = {c.sequence: c for c in versions}
+    return {place: by_sequence[d.sequence] for place, d in latest_deliveries(store, incident_id, versions).items()}
+
+
+def latest_deliveries(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Delivery]:
+    """``latest_told``'s deliveries: each place's latest delivery, not skipped, of one of these versions. One that
+    has not gone out yet (failed, pending, of unknown fate) counts: ``retry`` sends it, and a later version must
+    come after it (compared with the version before it, a correction back to that text would be skipped there,
+    and ``retry`` would then leave its readers with the text corrected away)."""
+    sequences = {c.sequence for c in versions}
+    latest: dict[tuple[str, str], Delivery] = {}
+    for delivery in sorted(store.deliveries(incident_id=incident_id), key=lambda d: d.sequence):
+        if delivery.sequence in sequences and delivery.state != DeliveryState.SKIPPED:
+            latest[(delivery.destination, delivery.target)] = delivery
+    return latest
 
 
 def _chats_reached(config: Config, store: Store, planned: Sequence[PlannedDelivery]) -> Callable[[str], bool]:
@@ -234,19 +267,6 @@ def _chats_reached(config: Config, store: Store, planned: Sequence[PlannedDelive
     rooms = table_rooms(config, store) if tables & set(config.channels) else None
     return lambda chat: bool(chat) and (
         chat in chats or (rooms is not None and any(t.name in tables for t in rooms.naming(chat))))
-
-
-def _elsewhere(config: Config, store: Store, incident: Incident, update: Update, earlier: Sequence[Update],
-               planned: Sequence[PlannedDelivery], only: Sequence[str]) -> list[tuple[str, str, str]]:
-    """``not_in_this_config`` of a post, read before it is stored. Nothing where the operator named every place
-    with ``--only``: the advice itself names them so, and each machine's "Not sent to" the last one's left out
-    asked for the same post again, for ever (review 28f)."""
-    if only:
-        return []
-    corrects = corrected_sequence(update)
-    corrected = next((u for u in earlier if u.sequence == corrects), None) if corrects is not None else None
-    return not_in_this_config(config, store, incident.id, planned,
-                              correcting=(incident, update, corrected) if corrected is not None else None)
 
 
 def refuse_hidden_header_change(config: Config, store: Store, incident: Incident,
@@ -551,7 +571,7 @@ def publish(
     refuse_unowned_folders(config, store, planned)
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
-    elsewhere = [] if new else _elsewhere(config, store, incident, update, earlier, planned, only)
+    elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned, update=update)  # before storing
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
