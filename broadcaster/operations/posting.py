@@ -22,11 +22,10 @@ from broadcaster.destinations import (
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
 from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
 from broadcaster.messages import gate
-from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
+from broadcaster.messages.model import INTERNAL, PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import (
     corrected_sequence,
     full_title,
-    identical_text,
     named_audiences,
     reads_the_same,
     texts_read_by,
@@ -227,13 +226,21 @@ def _owed(store: Store, incident_id: str, update: Update, updates: Mapping[int, 
     corrects = corrected_sequence(update)
     if corrects is None:
         told = updates.get(last.sequence)
-        return told is None or told.status != update.status or not identical_text(told, update)
+        return told is None or last.state != DeliveryState.SENT or not _same_news(told, update)
     original = updates.get(corrects)
     if original is None:
         return True
     versions = [u for u in updates.values() if corrected_sequence(u) == corrects and u.sequence != update.sequence]
     shown = latest_told(store, incident_id, versions).get(place, original)  # what its readers have now
     return not reads_the_same(Visibility.parse(last.visibility), shown, update)
+
+
+def _same_news(told: Update, update: Update) -> bool:
+    """Whether ``update`` says nothing ``told`` did not, to any reader: its status, components, times and every
+    text staff read (the public's and each customer's are parts of it)."""
+    return ((told.status, told.components, told.etr, told.next_update_by, told.kind)
+            == (update.status, update.components, update.etr, update.next_update_by, update.kind)
+            and reads_the_same(INTERNAL, told, update))
 
 
 def latest_told(store: Store, incident_id: str, versions: Sequence[Update]) -> dict[tuple[str, str], Update]:
