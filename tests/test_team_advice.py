@@ -74,11 +74,12 @@ def _advice(result: CliResult) -> str | None:
     return said.split("`")[1] if "Not sent to" in said else None
 
 
-def _run(machine: Project, advice: str, text: str) -> CliResult:
-    """The advice as printed, this update's text in place of its "..."."""
+def _run(machine: Project, advice: str, *texts: str) -> CliResult:
+    """The advice as printed, each "..." in it given the update's text it stands for, in order (the message last)."""
     args = shlex.split(advice)
-    assert args[0] == "broadcaster" and args[-1] == "...", advice
-    return machine.cli(*args[1:-1], "--yes", text)
+    assert args[0] == "broadcaster" and args.count("...") == len(texts), (advice, texts)
+    given = iter(texts)
+    return machine.cli(*(next(given) if arg == "..." else arg for arg in args[1:]), "--yes")
 
 
 def test_the_advice_after_a_correction_corrects_the_chats_it_names(
@@ -218,3 +219,58 @@ def test_a_detail_correction_after_a_text_correction_names_no_public_place(
     assert amended.exit_code == 0, amended.output
     said = _not_sent_to(amended)
     assert said and not [p for p in said if p["visibility"] == "public"], said  # the public's text is unchanged
+
+
+def test_a_retitle_with_the_same_text_names_acmes_places(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28h): B retitled the incident and raised its impact with the latest update's words:
+    acme's places (not in B's config) kept the old title and impact, and nothing said so."""
+    _, a, b, _ = day
+    incident = _opened(a)
+    assert a.cli("post", "--yes", "-i", incident, "Still investigating.").exit_code == 0
+    retitled = b.cli("post", "--yes", "--json", "--again", "-i", incident, "--title", "API outage in every region",
+                     "--impact", "critical", "Still investigating.")
+    assert retitled.exit_code == 0, retitled.output
+    said = {p["destination"] for p in _not_sent_to(retitled)}
+    assert {"acme-slack", "subscribers.audience.acme"} <= said, said
+
+
+def _followed(first: CliResult, machines: list[Project], *texts: str) -> str | None:
+    """Each machine in turn runs the last one's advice, with ``texts``; the advice left at the end."""
+    advice = _advice(first)
+    while advice and machines:
+        done = _run(machines.pop(0), advice, *texts)
+        assert done.exit_code == 0, done.output
+        advice = _advice(done)
+    return advice
+
+
+def test_the_advice_after_a_resolution_with_a_note_carries_it_and_tells_staff_once(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28h): the advice gave the text alone; the follower's resolution lacked C's note, so A's
+    advice named C's staff channel, and following it posted the resolution there a second time."""
+    telegram, a, _, c = day
+    incident = _opened(a)
+    done = c.cli("resolve", "--yes", incident, "-p", "root cause: a route leak", "Fixed.")
+    assert done.exit_code == 0 and len(telegram.messages[STAFF_TG]) == 1, done.output
+    assert ' -p "..." "..."`' in " ".join(done.output.split()), done.output
+    assert _followed(done, [a, c, a, c], "root cause: a route leak", "Fixed.") is None
+    assert len(telegram.messages[STAFF_TG]) == 1, [m.text for m in telegram.messages[STAFF_TG]]
+
+
+def test_the_advice_after_a_resolution_with_acmes_detail_carries_it(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28h): C resolved with acme's detail; the advice as printed posted the bot's acme chat the
+    resolution without it."""
+    telegram, a, _, c = day
+    incident = _opened(a)
+    done = c.cli("resolve", "--yes", incident, "--for", "acme", "circuit FRA-42 repaired", "Fixed.")
+    assert done.exit_code == 0, done.output
+    assert '--for acme "..." "..."`' in " ".join(done.output.split()), done.output
+    assert _followed(done, [a, c, a, c], "circuit FRA-42 repaired", "Fixed.") is None
+    assert any("FRA-42 repaired" in m.text for m in telegram.messages[ACME_CHAT])
+    assert not any("FRA-42 repaired" in m.text for m in telegram.messages[PUB_CHAT])
+

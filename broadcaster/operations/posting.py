@@ -179,7 +179,8 @@ def delivery_plan(
 
 
 def not_in_this_config(config: Config, store: Store, incident_id: str, planned: Sequence[PlannedDelivery], *,
-                       told_otherwise: bool = True, update: Update | None = None) -> list[tuple[str, str, str]]:
+                       told_otherwise: bool = True, update: Update | None = None,
+                       incident: Incident | None = None) -> list[tuple[str, str, str]]:
     """Team mode: where the incident's earlier updates went that this machine's config has no such destination or
     chat for (a laptop not yet given the new customer's channel), or has for other readers than those it last had
     there, each (destination, target, those readers), for the
@@ -193,7 +194,8 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     Of ``update``, the one this command posts: a place whose last update there is this news already (its status
     and text, another machine's post of it) is not named (review 28f: each machine's advice, followed in turn,
     asked for the same resolution again); a correction is owed only where the update it corrects went, to
-    readers who would read it otherwise than the version they have (``reads_the_same``; 28f, 28g)."""
+    readers who would read it otherwise than the version they have (``reads_the_same``; 28f, 28g). An
+    ``incident`` retitled, or of another impact, than the store has it is news everywhere (28h)."""
     if store.one_machine:
         return []
     found = destinations(config, store)
@@ -204,7 +206,10 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     for delivery in store.deliveries(incident_id=incident_id, sequence=corrects):
         if delivery.state != DeliveryState.SKIPPED:
             last[(delivery.destination, delivery.target)] = delivery
-    if update is not None:
+    before = store.incident(incident_id) if incident is not None else None
+    reheaded = before is not None and incident is not None and (
+        (before.title, before.impact) != (incident.title, incident.impact))
+    if update is not None and not reheaded:
         last = {place: d for place, d in last.items() if _owed(store, incident_id, update, updates, place, d)}
     reached = _chats_reached(config, store, planned) if told_otherwise else (lambda _: False)
     places = []
@@ -578,7 +583,8 @@ def publish(
     refuse_unowned_folders(config, store, planned)
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
-    elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned, update=update)  # before storing
+    elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned, update=update,
+                                                  incident=incident)  # read before it is stored
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         if new:  # shown with the id the store will give it (``insert_incident``), its link too; stored from the
