@@ -58,6 +58,12 @@ def _bot(url: str) -> str:
     return f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\napi_url = "{url}"\nusername = "status_bot"\n'
 
 
+def _bot_team(pg_server: PgServer, team_db: str) -> tuple[dict[str, str], str]:
+    """The environment and the ``[store]`` table of a team whose machines run the bot."""
+    return ({"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password},
+            f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n')
+
+
 def _invited(shared: Store, chat: int, readers: str) -> None:
     """``chat`` subscribed with an invite for ``readers``, as the bot would on the chat's /start CODE."""
     code, _ = subscribers.create_invite(shared, Visibility.parse(readers))
@@ -361,8 +367,7 @@ def test_a_subscribers_chat_another_config_sends_is_left_to_it(
     (a table naming it, its audience defined or not): B's retry skipped A's failed delivery to an active chat for
     good ("no longer a target"), and the chat never heard the update. A chat that stopped is skipped, as ever."""
     chat = -1002799001
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
 
     with FakeTelegram(token=TG_TOKEN, chats={chat: "customer group"}) as telegram:
         b_extra = (f'\n[channels.ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
@@ -443,8 +448,7 @@ def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left
     reaches the chat's new readers."""
 
     chat, supergroup = -2799101, -1002799102
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
 
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group", supergroup: "acme's supergroup"}) as telegram:
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{_closed_port()}/"))
@@ -481,8 +485,7 @@ def test_a_chat_a_table_here_names_but_skips_is_said_not_sent(
     incident's first post reached."""
 
     chat = -1002799201
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group"}) as telegram:
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         table = (f'\n[channels.db-ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
@@ -552,8 +555,7 @@ def test_a_failed_delete_in_a_stopped_customers_chat_is_left_for_the_config_that
     machine without acme's audience ("nobody's": it sends nothing there now), and acme's detail stayed up. A
     delete goes to the chat whatever it is sent now, from a config that has the destination."""
     chat = -2899401
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, enforce_limits=False, chats={chat: "acme's group"}) as telegram:
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url))  # no audiences
@@ -581,8 +583,7 @@ def test_public_chat_reinvited_for_a_customer_is_skipped_not_left_for_ever(
     """Found by a review (28a): a public delivery to a chat re-invited for acme since was taken for the public's view of
     acme's chat, and left "for another member's config" by every machine, exit 3 for ever."""
     chat = -2899101
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, chats={chat: "a group"}) as telegram:
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{_closed_port()}/"))
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url))  # the same config
@@ -605,8 +606,7 @@ def test_a_chat_reached_under_a_table_naming_it_by_name_is_not_said_not_sent(
     """Found by a review (28a): a chat B's table names by its @name was said "Not sent to" although B's follow-up reached
     it there; the advice, run from A, would have posted it twice."""
     chat = -1002899301
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, enforce_limits=False, chats={
         "@acme_status": {"type": "supergroup", "title": "acme status", "id": chat},
     }) as telegram:
@@ -640,8 +640,7 @@ def test_the_withdrawals_advice_for_acmes_chat_deletes_its_post(
     run `broadcaster retry`", which found nothing to do, on B or on A: only the bot reaches that chat, and a withdrawn
     incident takes no second withdrawal. The delete is recorded for a machine whose config has it."""
     chat = -2899201
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group"}) as telegram:
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url))  # no audiences
@@ -666,13 +665,12 @@ def test_the_withdrawals_advice_for_acmes_chat_deletes_its_post(
 def test_a_withdrawal_leaves_the_bots_delete_for_acmes_chat_though_a_table_here_names_it(
     project: Project, pg_server: PgServer, team_db: str, tmp_path: Path,
 ) -> None:
-    """Found by a review (28d). A (acme defined) posted acme's detail to acme's subscribed group X. B's config has no acme audience but a
-    public table naming X by @name (its config from before X was acme's). B withdraws: the withdrawal deletes B's
+    """Found by a review (28d). A (acme defined) posted acme's detail to acme's subscribed group X. B's config has
+    no acme audience but a public table naming X by @name (its config from before X was acme's). B withdraws: the withdrawal deletes B's
     table posts in X, but records no delete of the bot's acme post for A (X is "reached"), so A's retry never deletes
     it; without B's table it would have (test_the_withdrawals_advice_for_acmes_chat_deletes_its_post)."""
     chat = -1002899501
-    env = {"BOT_TOKEN": TG_TOKEN, PASSWORD_ENV: pg_server.password}
-    store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
+    env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, enforce_limits=False, chats={
         "@acme_status": {"type": "supergroup", "title": "acme status", "id": chat},
     }) as telegram:
