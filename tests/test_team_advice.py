@@ -274,3 +274,21 @@ def test_the_advice_after_a_resolution_with_acmes_detail_carries_it(
     assert any("FRA-42 repaired" in m.text for m in telegram.messages[ACME_CHAT])
     assert not any("FRA-42 repaired" in m.text for m in telegram.messages[PUB_CHAT])
 
+
+
+def test_the_advice_names_no_customer_the_places_named_are_not(
+    day: tuple[FakeTelegram, Project, Project, Project],
+) -> None:
+    """Found by a review (28i): C's newer config has customer initech; its post for initech named the bot's chats
+    (the public's and acme's), and the advice repeated `--customer initech`, which A, whose config lacks initech,
+    refused (exit 2): the advice failed on the very machine it sent the operator to."""
+    telegram, a, _, c = day
+    with c.config.open("a", encoding="utf-8") as config:
+        config.write('\n[audiences.initech]\nname = "Initech"\ncomponents = ["web"]\n')
+    incident = _opened(a)
+    done = c.cli("post", "--yes", "-i", incident, "--customer", "initech", "-C", "web", "Web too.")
+    advice = _advice(done)
+    assert done.exit_code == 0 and advice and "initech" not in advice, done.output
+    followed = _run(a, advice, "Web too.")
+    assert followed.exit_code == 0, followed.output
+    assert any("Web too." in m.text for m in telegram.messages[PUB_CHAT])

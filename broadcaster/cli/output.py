@@ -31,7 +31,7 @@ from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.errors import printable
-from broadcaster.messages.model import Update, Visibility
+from broadcaster.messages.model import INTERNAL, Update, Visibility
 from broadcaster.messages.visibility import corrected_sequence, full_title
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
@@ -355,7 +355,8 @@ def print_elsewhere(out: Console, result: PostResult) -> None:
         # A closed incident takes a post only as a reopening that closes it again (``compose.check_transition``).
         again = f"--reopen -s {status.value} " if status.is_closed else ""
         went, command = ("this incident's earlier updates went there",
-                         f"broadcaster post -i {result.incident.id} {again}--only {names}{_carried(result.update)} \"...\"")
+                         f"broadcaster post -i {result.incident.id} {again}--only {names}"
+                         f"{_carried(result.update, {readers for _, _, readers in result.elsewhere})} \"...\"")
     out.print(Text(printable(
         f"Not sent to {places}: {went}, and this machine's config has no such destination, or has it for other "
         "readers (team mode: another member's config has it). Nothing sends it there by itself: run it from a "
@@ -363,14 +364,18 @@ def print_elsewhere(out: Console, result: PostResult) -> None:
         "config up to date.", one_line=True), style="bold magenta"))
 
 
-def _carried(update: Update) -> str:
+def _carried(update: Update, readers: set[str]) -> str:
     """The options that repeat what ``update`` carries besides its text, each private text as "..." (the advice is
     printed; review 28h: followed without the note or a customer's detail, the customer never had it, and the
-    next machine named staff's channel again)."""
+    next machine named staff's channel again). A customer only where the places named are theirs, or staff's, who
+    read every customer's: the machine the advice sends the operator to may not know another (review 28i)."""
+    staff = str(INTERNAL) in readers
+    customers = {*update.audiences, *(key for key, _ in update.audience_detail)}
+    named = {key for key in customers if staff or str(Visibility.of(key)) in readers}
     words = [f"-C {shlex.quote(f'{c.id}={c.status.value}')}" for c in update.components]
-    words += [f"--for {shlex.quote(key)} \"...\"" for key, _ in update.audience_detail]
+    words += [f"--for {shlex.quote(key)} \"...\"" for key, _ in update.audience_detail if key in named]
     detailed = {key for key, _ in update.audience_detail}
-    words += [f"--customer {shlex.quote(key)}" for key in update.audiences if key not in detailed]
+    words += [f"--customer {shlex.quote(key)}" for key in update.audiences if key in named and key not in detailed]
     words += ['-p "..."'] if update.private_note else []
     words += ['--ticket "..."' for _ in update.tickets]
     words += [f"--etr {update.etr.isoformat()}"] if update.etr else []
