@@ -21,6 +21,7 @@ error, so a typo can never publish what was meant to stay private.
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -1009,3 +1010,23 @@ def withdrawal_of(updates: Sequence[Update]) -> tuple[str, str]:
     """(who, why) of an incident's withdrawal, for the operator's own views; ("", "") if none."""
     found = next((u for u in reversed(updates) if u.kind == "withdrawal"), None)
     return (found.author, found.private_note) if found else ("", "")
+
+
+def repeated_options(update: Update, readers: Collection[str]) -> list[str]:
+    """The command-line options that repeat what ``update`` carries besides its text, for advice to post it again
+    where ``readers`` were left out (team mode's "Not sent to ..."): each private text as "..." (the advice is
+    printed; review 28h: followed without the note or a customer's detail, the customer never had it, and the next
+    machine named staff's channel again). A customer only where the readers named are theirs, or staff, who read
+    every customer's: the machine the advice sends the operator to may not know another (review 28i)."""
+    staff = str(INTERNAL) in readers
+    detailed = [key for key, _ in update.audience_detail]
+    named = {key for key in {*update.audiences, *detailed} if staff or str(Visibility.of(key)) in readers}
+    words = [f"-C {shlex.quote(f'{c.id}={c.status.value}')}" for c in update.components]
+    words += [f'--for {shlex.quote(key)} "..."' for key in detailed if key in named]
+    words += [f"--customer {shlex.quote(key)}" for key in update.audiences if key in named and key not in detailed]
+    words += ['-p "..."'] if update.private_note else []
+    words += ['--ticket "..."' for _ in update.tickets]
+    words += [f"--etr {update.etr.isoformat()}"] if update.etr else []
+    words += [f"--next-update {update.next_update_by.isoformat()}"] if update.next_update_by else []
+    return words
+

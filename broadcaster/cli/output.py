@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import shlex
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
@@ -31,8 +30,8 @@ from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.errors import printable
-from broadcaster.messages.model import INTERNAL, Update, Visibility
-from broadcaster.messages.visibility import corrected_sequence, full_title
+from broadcaster.messages.model import Visibility
+from broadcaster.messages.visibility import corrected_sequence, full_title, repeated_options
 from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
 from broadcaster.operations.listing import IncidentRecord, IncidentSummary
 from broadcaster.operations.withdrawing import readers_changed
@@ -356,31 +355,12 @@ def print_elsewhere(out: Console, result: PostResult) -> None:
         again = f"--reopen -s {status.value} " if status.is_closed else ""
         went, command = ("this incident's earlier updates went there",
                          f"broadcaster post -i {result.incident.id} {again}--only {names}"
-                         f"{_carried(result.update, {readers for _, _, readers in result.elsewhere})} \"...\"")
+                         f"{''.join(f' {w}' for w in repeated_options(result.update, {r for _, _, r in result.elsewhere}))} \"...\"")
     out.print(Text(printable(
         f"Not sent to {places}: {went}, and this machine's config has no such destination, or has it for other "
         "readers (team mode: another member's config has it). Nothing sends it there by itself: run it from a "
         f"machine whose config has it, with this update's texts in place of each \"...\" (`{command}`), or bring this "
         "config up to date.", one_line=True), style="bold magenta"))
-
-
-def _carried(update: Update, readers: set[str]) -> str:
-    """The options that repeat what ``update`` carries besides its text, each private text as "..." (the advice is
-    printed; review 28h: followed without the note or a customer's detail, the customer never had it, and the
-    next machine named staff's channel again). A customer only where the places named are theirs, or staff's, who
-    read every customer's: the machine the advice sends the operator to may not know another (review 28i)."""
-    staff = str(INTERNAL) in readers
-    customers = {*update.audiences, *(key for key, _ in update.audience_detail)}
-    named = {key for key in customers if staff or str(Visibility.of(key)) in readers}
-    words = [f"-C {shlex.quote(f'{c.id}={c.status.value}')}" for c in update.components]
-    words += [f"--for {shlex.quote(key)} \"...\"" for key, _ in update.audience_detail if key in named]
-    detailed = {key for key, _ in update.audience_detail}
-    words += [f"--customer {shlex.quote(key)}" for key in update.audiences if key in named and key not in detailed]
-    words += ['-p "..."'] if update.private_note else []
-    words += ['--ticket "..."' for _ in update.tickets]
-    words += [f"--etr {update.etr.isoformat()}"] if update.etr else []
-    words += [f"--next-update {update.next_update_by.isoformat()}"] if update.next_update_by else []
-    return "".join(f" {w}" for w in words)
 
 
 LEFT_UP_HEADING = "Left up: {count} post(s) the withdrawal will not delete, each to see to by hand (it exits 3 to say so):"
