@@ -210,7 +210,12 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     reheaded = before is not None and incident is not None and (
         (before.title, before.impact) != (incident.title, incident.impact))
     if update is not None and not reheaded:
-        last = {place: d for place, d in last.items() if _owed(store, incident_id, update, updates, place, d)}
+        # What each place reads now of the update a correction corrects: read once, not once per place (a bot's
+        # thousand chats).
+        versions = [u for u in updates.values() if corrects is not None and corrected_sequence(u) == corrects
+                    and u.sequence != update.sequence]
+        shown_at = latest_told(store, incident_id, versions) if versions else {}
+        last = {place: d for place, d in last.items() if _owed(update, updates, shown_at.get(place), d)}
     reached = _chats_reached(config, store, planned) if told_otherwise else (lambda _: False)
     places = []
     for (name, target), delivery in sorted(last.items()):
@@ -224,20 +229,15 @@ def not_in_this_config(config: Config, store: Store, incident_id: str, planned: 
     return places
 
 
-def _owed(store: Store, incident_id: str, update: Update, updates: Mapping[int, Update], place: tuple[str, str],
-          last: Delivery) -> bool:
-    """Whether ``update`` is news at ``place``, whose last delivery (of the update it corrects, for a correction)
-    is ``last``."""
+def _owed(update: Update, updates: Mapping[int, Update], corrected_shown: Update | None, last: Delivery) -> bool:
+    """Whether ``update`` is news at a place whose last delivery (of the update it corrects, for a correction) is
+    ``last``; ``corrected_shown``: the latest correction of that update the place was sent, if any."""
     corrects = corrected_sequence(update)
     if corrects is None:
         told = updates.get(last.sequence)
         return told is None or last.state != DeliveryState.SENT or not _same_news(told, update)
-    original = updates.get(corrects)
-    if original is None:
-        return True
-    versions = [u for u in updates.values() if corrected_sequence(u) == corrects and u.sequence != update.sequence]
-    shown = latest_told(store, incident_id, versions).get(place, original)  # what its readers have now
-    return not reads_the_same(Visibility.parse(last.visibility), shown, update)
+    shown = corrected_shown or updates.get(corrects)  # what its readers have now
+    return shown is None or not reads_the_same(Visibility.parse(last.visibility), shown, update)
 
 
 def _same_news(told: Update, update: Update) -> bool:

@@ -211,10 +211,10 @@ def waiting_elsewhere(config: Config, store: Store, incident_id: str | None, *, 
     as ``DEST:CHAT`` where it has a chat: what ``--skip-removed`` may name. None for one machine."""
     if store.one_machine:
         return set()
-    found = destinations(config, store)
+    found, kinds = destinations(config, store), _Kinds(store)
     waiting = set()
     for d in retry_todo(config, store, incident_id, include_unknown=include_unknown):
-        if _not_configured_here(config, found, d, store):
+        if _not_configured_here(config, found, d, store, kinds):
             waiting |= {d.destination, *([f"{d.destination}:{d.target}"] if d.target else [])}
     return waiting
 
@@ -228,10 +228,10 @@ def _left_for_another_config(
     config changed, took for good what another machine was still to send (a customer never told of its incident).
     Left pending or failed, it counts as not sent (exit 3), and says what sends it or what skips it for good: those
     of a destination in ``skip`` (``--skip-removed``) go on, and the engine skips them (``no_longer_wanted``)."""
-    found = destinations(config, store)
+    found, kinds = destinations(config, store), _Kinds(store)
     kept, left = [], []
     for delivery in todo:
-        where = _not_configured_here(config, found, delivery, store)
+        where = _not_configured_here(config, found, delivery, store, kinds)
         if not where or delivery.destination in skip or f"{delivery.destination}:{delivery.target}" in skip:
             kept.append(delivery)
             continue
@@ -243,24 +243,36 @@ def _left_for_another_config(
     return kept, left
 
 
-def _not_configured_here(config: Config, found: Mapping[str, Destination], delivery: Delivery, store: Store) -> str:
+def _not_configured_here(config: Config, found: Mapping[str, Destination], delivery: Delivery, store: Store,
+                         kinds: _Kinds) -> str:
     """``not_configured_here`` of a stored delivery. A withdrawal's delete that another member recorded for a
     config that has the place (``withdrawing.left_for_other_configs``) is left by one whose same-named table
     cannot delete: that is another place, and its "posted in error" note there, marked sent, left the posts up
     (review 28d)."""
     here = found.get(delivery.destination)
-    recorded = (delivery.last_error or "").startswith(advice.LEFT_FOR_ANOTHER_CONFIG) and _withdraws(store, delivery)
+    recorded = (delivery.last_error or "").startswith(advice.LEFT_FOR_ANOTHER_CONFIG) and kinds.withdraws(delivery)
     if recorded and here is not None and not (here.can_delete or here.idempotent):
         return f"{delivery.destination} in this machine's config cannot delete posts, so it is not where they were made"
-    deleting = is_subscribers(delivery.destination) and _withdraws(store, delivery)
+    deleting = is_subscribers(delivery.destination) and kinds.withdraws(delivery)
     return not_configured_here(config, found, delivery.destination, delivery.target, delivery.visibility, store,
                                stored_at=delivery.created_at, deleting=deleting)
 
 
-def _withdraws(store: Store, delivery: Delivery) -> bool:
-    """Whether the delivery is a withdrawal's: to the bot's chats, a delete (``engine.Engine._deletes_only``)."""
-    update = store.update(delivery.incident_id, delivery.sequence)
-    return update is not None and update.kind == "withdrawal"
+class _Kinds(dict[tuple[str, int], str]):
+    """Each update's kind, read once: a retry of a thousand chats' deliveries of one update would otherwise read
+    its row a thousand times (a round trip each, in team mode)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def withdraws(self, delivery: Delivery) -> bool:
+        """Whether the delivery is a withdrawal's: to the bot's chats, a delete (``engine.Engine._deletes_only``)."""
+        key = (delivery.incident_id, delivery.sequence)
+        if key not in self:
+            update = self.store.update(*key)
+            self[key] = update.kind if update is not None else ""
+        return self[key] == "withdrawal"
 
 
 def _left_where_unset(
