@@ -133,9 +133,9 @@ def left_for_other_configs(config: Config, store: Store, incident: Incident, pla
     """Team mode: where the incident was shown to readers outside the company through a destination this config
     lacks (or has for other readers), the withdrawal's delivery there, recorded failed for ``retry`` on a machine
     whose config has it: its posts deleted (a bucket rebuilt without the incident), which is safe to do twice.
-    Named only, none of the customer's detail stayed up in their chat: nothing but the bot can reach it, and
-    ``withdraw`` refuses a withdrawn incident (review 28a). Staff's channels, whose note is text, are named only
-    (``_not_named``), as a follow-up's "Not sent to" is."""
+    Named only, as before review 28a, the customer's detail stayed up in their chat for good: nothing but the bot
+    can reach it, and ``withdraw`` refuses a withdrawn incident. Staff's channels, whose note is text, are named
+    only (``_not_named``), as a follow-up's "Not sent to" is."""
     found = destinations(config, store)
     planned_at = {(p.destination, p.target) for p in planned}
     posted = _posted(store.deliveries(incident_id=incident.id))
