@@ -481,11 +481,27 @@ class Publisher:
 
     async def _claim(self, delivery: Delivery, include_unknown: bool) -> bool:
         """Take the delivery for this process, committed before anything of it is sent."""
+        import asyncio
         try:
             return await self._writes(partial(self.store.claim, delivery.id, self.owner, include_unknown=include_unknown,
                                               held_for=self._may_queue(delivery)))
+        except asyncio.CancelledError:
+            self._give_back_unsent(delivery)
+            raise
         except Exception as exc:  # noqa: BLE001 - a full disk, a lock held too long: this one is not sent
             raise _ClaimNotStored(self._store_failure(exc)) from exc
+
+    def _give_back_unsent(self, delivery: Delivery) -> None:
+        """Ctrl-C or SIGTERM while the claim was being stored: the loop's turn commits the claims it took all the
+        same, and nothing of this one was sent. Left ``sending``, the next command reaped it as unknown (a post
+        that never left, held for a human, and every later update to its chat held behind it). Given back as it
+        was: pending, or unknown where it was claimed from unknown. Written at once: the loop is being torn down."""
+        was_unknown = delivery.state == DeliveryState.UNKNOWN
+        try:
+            self.store.give_back(delivery.id, self.owner, DeliveryState.UNKNOWN if was_unknown else DeliveryState.PENDING,
+                                 delivery.last_error if was_unknown else advice.stopped_before_sending())
+        except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
+            pass
 
     def _may_queue(self, delivery: Delivery) -> timedelta:
         """How long a claimed delivery may wait for its turn: none where its destination is not paced; where it is,

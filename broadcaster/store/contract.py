@@ -748,6 +748,15 @@ class Store(SubscriptionStore):
         """Give back a claimed delivery untried (``pending`` again), keeping the reason."""
         self.mark_failed(delivery_id, error, state=DeliveryState.PENDING)
 
+    def give_back(self, delivery_id: int, owner: str, state: DeliveryState, error: str | None) -> bool:
+        """Give back a claim ``owner`` may have taken and sent nothing of, in ``state``; False if it holds none
+        (the claim never committed, or matched nothing)."""
+        return self.run_atomic(
+            "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=?"
+            " WHERE id=? AND state=? AND claimed_by=?",
+            (state, error, iso(utcnow()), delivery_id, DeliveryState.SENDING, owner),
+        ) == 1
+
     def reap_abandoned(self, lease: timedelta) -> list[Delivery]:
         """Mark ``sending`` rows whose process is gone as ``unknown``; return them."""
         reaped = []
