@@ -2000,7 +2000,7 @@ def _letters(word: str) -> str:
 
 def _near_for(word: str) -> bool:
     letters = _letters(word)
-    return len(letters) >= 2 and distance(letters, "for") <= 1
+    return len(letters) >= 2 and within_one_edit(letters, "for")
 
 
 def _marker_word(word: str) -> bool:
@@ -2020,6 +2020,8 @@ def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, 
     spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known)]
     spans += [(m.start(), m.end()) for m in (*_NAMED.finditer(folded), *_CLOSER.finditer(folded))
               if any(_names(m.group(1), k) for k in known)]
+    spans += [(m.start(), m.end()) for m in (*_ADDRESSED.finditer(folded), *_ADDRESSED_LINE.finditer(folded))
+              if any(_addressed_to(m.group("head"), k, alone=m.re is _ADDRESSED) for k in known)]
     if not spans:
         return None
     start, end = min(spans)
@@ -2030,6 +2032,41 @@ def _meant_for(opener: re.Match[str], known: Sequence[str]) -> bool:
     bracket, word, named = opener.group(1), _letters_and_digits(opener.group(2)), _letters_and_digits(opener.group(3))
     slip = _near_for(word) and (word != "for" or bracket == "(")  # an exact "[for ID]" is a real marker
     return slip and any(_near_id(named, k) for k in known)
+
+
+# A run addressed to someone before its detail, in brackets of either kind ("(for acme: circuit 7 down)",
+# "[acme only - rack 7]"), or as a line of its own ("For acme only: circuit 7 down"): the head is judged, so the
+# detail after it cannot hide whom it was meant for (review 29a).
+_ADDRESSED = re.compile(r"[\[(]\s*(?P<head>[^\[\]()\n:]{1,40}?)\s*(?::|\s[-\u2013\u2014]\s)[^\[\]()]{0,400}?[\])]")
+_ADDRESSED_LINE = re.compile(r"^[ \t]*(?P<head>[^\[\]()\n:]{1,40}?)[ \t]*:", re.MULTILINE)
+
+
+@lru_cache(maxsize=4096)  # a postmortem repeats its heads ("Note:", "(see docs: ...)")
+def _addressed_to(head: str, known: str, *, alone: bool) -> bool:
+    """Whether ``head`` addresses audience ``known``: "for acme" (or a slip of "for"), "to acme", "acme only",
+    and in brackets the id or name alone ("(acme: 3 circuits)"); a line's head needs an addressing word ("Acme:
+    we are on it" is prose to everyone, "For acme only:" is not)."""
+    words = re.findall(r"[^\W_]+", head)
+    letters = _letters_and_digits(head)
+    # What follows names ``known`` only through a word, the head or the rest after "for" within one letter of it,
+    # or the head holding it: most heads ("Line 12", "see docs") are passed over without an edit distance.
+    lengths = {len(word) for word in words} | {len(letters), len(letters) - len(words[0]) if words else 0}
+    if not words or (known not in letters and all(abs(n - len(known)) > 1 for n in lengths)):
+        return False
+    addressing = _folded_addressing()
+    core = list(words)
+    while core and (core[0] in addressing or _near_for(core[0])):
+        core.pop(0)
+    while core and core[-1] in addressing:
+        core.pop()
+    if not alone and len(core) == len(words):
+        return False
+    if core and _near_id("".join(core), known):  # "only for Acme Corp", "to acme", "acme only"
+        return True
+    if _near_for(words[0]) and len(words) > 1:
+        rest = " ".join(words[1:])
+        return _near_id(_letters_and_digits(rest), known) or _names(rest, known)
+    return _names(head, known)
 
 
 # Words that address a bracketed run to someone: "[to acme]", "[acme only]", "[foracme]".
@@ -2063,7 +2100,18 @@ def _folded_addressing() -> frozenset[str]:
 
 
 def _near_id(named: str, known: str) -> bool:
-    return named == known or (len(known) >= 4 and distance(named, known) <= 1)  # "[or as]" is prose
+    return named == known or (len(known) >= 4 and within_one_edit(named, known))  # "[or as]" is prose
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """``distance(a, b) <= 1``, read in one pass: a postmortem's every bracketed head is compared with every
+    customer's id (``tests/test_gate.py`` checks both say the same)."""
+    if a == b or _slip_of(a, b):
+        return True
+    if len(a) != len(b):
+        return False
+    at = _first_difference(a, b)
+    return a[at + 1 :] == b[at + 1 :]
 
 
 def _letters_and_digits(text: str) -> str:

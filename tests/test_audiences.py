@@ -128,9 +128,20 @@ def test_a_customer_named_on_the_command_line_must_be_configured(project: Projec
     ("Errors [fro acme]ACM-7 down.", "looks like an audience marker"),  # no closer: the id says what was meant
     ("Errors [fr Acme Corp]ACM-7 down.", "looks like an audience marker"),  # the name, as the customer is known
     ("Errors [fr acmee]ACM-7 down.", "looks like an audience marker"),  # two slips, one in each
+    # Review 29a: the customer's detail inside the bracket, after its head, hid whom it was meant for (an id of four
+    # letters is below what the egress guard searches the public text for), and was published to everyone.
+    ("Errors. (for acme: LABEL-X-1)", "looks like an audience marker"),
+    ("Errors. {for acme: LABEL-X-1}", "looks like an audience marker"),
+    ("Errors. (for acme only: LABEL-X-1)", "looks like an audience marker"),
+    ("Errors. [to acme: circuit LABEL-X-1 is down]", "looks like an audience marker"),
+    ("Errors. [acme only: circuit LABEL-X-1 is down]", "looks like an audience marker"),
+    ("Errors. (only for Acme Corp - LABEL-X-1)", "looks like an audience marker"),
+    ("Errors. (acme: 3 circuits, LABEL-X-1)", "looks like an audience marker"),
+    ("Errors.\nFor acme only: LABEL-X-1", "looks like an audience marker"),
 ], ids=["unknown", "cyrillic-id", "cyrillic-word", "fullwidth", "unclosed", "stray", "for-in-private",
         "private-in-for", "mismatched", "no-id", "all-audience", "fro", "fo", "ofr", "foor", "fro-unclosed",
-        "fr-name", "fr-acmee"])
+        "fr-name", "fr-acmee", "for-id-colon", "curly-for-id-colon", "for-id-only-colon", "to-id-colon",
+        "id-only-colon", "only-for-name-dash", "id-colon", "line-for-id-only"])
 def test_audience_markers_fail_closed(project: Project, slack: FakeSlack, message: str, said_: str) -> None:
     result = project.cli("post", "--yes", "--title", "API errors", message)
     assert result.exit_code == 2, result.stdout
@@ -142,6 +153,9 @@ def test_audience_markers_fail_closed(project: Project, slack: FakeSlack, messag
     "Use the backup endpoint [or the CDN] meanwhile.",
     "Errors [four hours] ago; fixed [of course].",
     "Errors since 14:00 [from acme's report].",
+    "Errors (for example: the API) since 14:00.",
+    "Acme: no action needed, as for everyone.",
+    "Errors (see the docs: Retries) since 14:00.",
 ])
 def test_brackets_in_prose_that_name_no_audience_still_publish(project: Project, slack: FakeSlack, message: str) -> None:
     code, _ = post(project, "--title", "API errors", "-C", "api", message)

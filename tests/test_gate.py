@@ -167,6 +167,19 @@ def test_a_slip_near_its_word_is_read_as_the_edit_distance_reads_it(pair: tuple[
     assert gate._slip_of(meant, word) == _slip_by_its_definition(meant, word)
 
 
+def test_within_one_edit_is_read_in_one_pass_as_the_edit_distance_reads_it() -> None:
+    words = ["".join(letters) for size in range(6) for letters in itertools.product("abc", repeat=size)]
+    differing = [(a, b) for a in words for b in words if gate.within_one_edit(a, b) != (gate.distance(a, b) <= 1)]
+    assert not differing, differing[:10]  # every pair of words of up to 5 letters of 3
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_edited())
+def test_within_one_edit_of_a_near_word_is_read_as_the_edit_distance_reads_it(pair: tuple[str, str]) -> None:
+    word, meant = pair
+    assert gate.within_one_edit(word, meant) == (gate.distance(word, meant) <= 1) == gate.within_one_edit(meant, word)
+
+
 @pytest.mark.parametrize(("word", "meant"), [("intrnal", "internal"), ("internnal", "internal"), ("internla", "internal"),
                                              ("niternal", "internal"), ("internal", "internal"), ("interval", "internal"),
                                              ("internl", "internal"), ("nternal", "internal"), ("internals", "internal"),
