@@ -147,6 +147,35 @@ def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) ->
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
 
 
+def test_an_english_dry_run_loads_neither_babel_nor_the_terminals_tables(tmp_path: Path) -> None:
+    """English is the catalogues' own msgids: Babel's catalogue machinery (about 10 ms of start-up) loads only for
+    another language, and rich's tables and live display only where they are drawn (a terminal's progress, a
+    list): a dry run prints neither. (Discord's and Teams' cards write figures, in the language's digits: Babel's
+    numbers.)"""
+    (tmp_path / "broadcaster.toml").write_text(CHANNELS.split("[channels.discord]")[0], encoding="utf-8")
+    loaded = loaded_after("""
+        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated errors."]
+        from broadcaster.cli import main
+        main()
+    """, tmp_path)
+    assert "broadcaster.messages.i18n" in loaded["all"], "nothing was written: the probe proves nothing"
+    unwanted = ("babel", "rich.table", "rich.live")
+    assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
+
+
+def test_a_swedish_dry_run_speaks_swedish(tmp_path: Path) -> None:
+    (tmp_path / "broadcaster.toml").write_text('[page]\nlanguage = "sv"\n' + CHANNELS, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "broadcaster", "post", "--dry-run", "--title", "API errors", "-C",
+                           "api", "Elevated errors."], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "X_TOKEN": "x", "TG_TOKEN": "1:t", "SLACK_TOKEN": "xoxb-t",
+                               "DISCORD_URL": "https://discord.com/api/webhooks/123456789012345678/" + "t" * 68,
+                               "TEAMS_URL": "https://prod-1.westus.logic.azure.com/workflows/a/triggers/manual/paths/"
+                                            "invoke?sv=1.0&sig=s1g", "HOOK_SECRET": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                               "MATRIX_TOKEN": "syt_t", "SMTP_PASSWORD": "pw"})
+    assert done.returncode == 0, done.stderr
+    assert "Undersöker" in done.stdout, done.stdout[:2000]
+
+
 def test_an_http_url_to_this_machine_loads_no_channel_it_does_not_use(tmp_path: Path) -> None:
     """A config whose S3 endpoint and Telegram api_url are http:// to this machine (a MinIO, a local Bot API
     server) has them checked for clear text against another machine: that check imported the e-mail channel

@@ -14,15 +14,12 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.cells import cell_len
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
-from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
 from broadcaster.cli import records
@@ -38,6 +35,9 @@ from broadcaster.operations.withdrawing import readers_changed
 from broadcaster.redaction import redact, stored_text
 from broadcaster.store import Delivery
 from broadcaster.times import format_time
+
+if TYPE_CHECKING:  # loaded where they are drawn: a dry run, or a post to a pipe, draws no table (about 5 ms of start-up)
+    from rich.table import Table
 
 STATE_STYLE: dict[str, tuple[str, str]] = {
     DeliveryState.SENT: ("✓", "green"),
@@ -79,6 +79,8 @@ class TerminalProgress:
             self.targets[destination].append(target)
         self.state: dict[tuple[str, str], str] = {}
         self.detail: dict[str, str] = {}
+        from rich.live import Live
+
         self.live = Live(self._table(), console=out, refresh_per_second=8, transient=False)
 
     def __enter__(self) -> TerminalProgress:
@@ -106,6 +108,8 @@ class TerminalProgress:
         self.live.update(self._table())
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table.grid(padding=(0, 2))
         for destination, targets in self.targets.items():
             states = [self.state.get((destination, t), DeliveryState.PENDING) for t in targets]
@@ -585,12 +589,16 @@ def print_list(summaries: Sequence[IncidentSummary], *, as_json: bool) -> None:
     widths = [max(cell_len(str(cell)) for cell in column) for column in zip(_LIST_COLUMNS, *rows, strict=True)]
     title_width = out.width - sum(widths) + widths[3] - 2 * len(widths)
     if title_width < _LEAST_TITLE_WIDTH:
+        from rich.padding import Padding
+
         for incident_id, status, impact, title, started, updates, undelivered in rows:
             out.print(Text(incident_id.plain, style="bold"))  # alone, never broken by us: a terminal joins its own wrap
             detail = Text.assemble(status, f", {impact}, started {started}, {updates} update(s), ", undelivered,
                                    " undelivered")
             out.print(Padding.indent(detail, 2), Padding.indent(title, 2), soft_wrap=False)
         return
+    from rich.table import Table
+
     table = Table(box=None, header_style="bold")
     for column in _LIST_COLUMNS:
         table.add_column(column, no_wrap=column != "title", width=min(widths[3], title_width) if column == "title" else None)
@@ -673,6 +681,8 @@ def _private_summary(fields: dict[str, Any]) -> str:
 
 
 def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
+    from rich.table import Table
+
     table = Table(title="Deliveries", box=None, header_style="bold", title_justify="left")
     for column in ("#", "destination", "target", "state", "remote id", "attempts", "error / note"):
         table.add_column(column)
@@ -691,6 +701,8 @@ def print_checks(results: Sequence[CheckResult], secrets: Sequence[str]) -> None
     if not results:
         console().print("No channels or publish targets configured. See `broadcaster init` for examples.", markup=False)
         return
+    from rich.table import Table
+
     table = Table(box=None, header_style="bold")
     for column in ("destination", "target", "", "detail"):
         table.add_column(column)
