@@ -27,18 +27,17 @@ from __future__ import annotations
 
 import ast
 import calendar
-import contextlib
 import hashlib
 import importlib.util
 import os
 import sys
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from broadcaster import kept
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import Compared
@@ -67,9 +66,9 @@ def _product_words() -> str:
 def _source_words() -> str:
     sources = [(path, _read(path)) for path in _sources()]
     key = _key(sources)
-    kept = _kept(key)
-    if kept is not None:
-        return kept
+    words_kept = _kept(key)
+    if words_kept is not None:
+        return words_kept
     words = []
     for path, source in sources:
         if path.suffix == ".py":
@@ -102,45 +101,17 @@ def _key(sources: list[tuple[Path, bytes | None]]) -> str:
 _KEPT = "broadcaster-own-words-{}.txt"
 
 
-def _folder() -> str | None:
-    """jinja's private per-user folder (see the module's docstring); None where there is none to be had."""
-    try:
-        from jinja2.bccache import FileSystemBytecodeCache
-
-        return FileSystemBytecodeCache().directory
-    except (OSError, RuntimeError):
-        return None
-
-
 def _kept(key: str) -> str | None:
-    """The words kept under ``key``, if the file is there whole: its first line is the hash of the rest."""
-    folder = _folder()
-    if folder is None:
-        return None
+    """The words kept under ``key``, if the file is there whole."""
+    data = kept.read(_KEPT.format(key))
     try:
-        with open(os.path.join(folder, _KEPT.format(key)), "rb") as kept:
-            check, _, words = kept.read().partition(b"\n")
-        if hashlib.sha256(words).hexdigest().encode() != check:
-            return None
-        return words.decode("utf-8", errors="surrogatepass")  # a literal may spell a lone surrogate
-    except (OSError, UnicodeDecodeError):
+        return None if data is None else data.decode("utf-8", errors="surrogatepass")  # a literal may spell a lone surrogate
+    except UnicodeDecodeError:
         return None
 
 
 def _keep(key: str, words: str) -> None:
-    """Written to a file of its own and renamed into place, so that no reader sees half of it."""
-    folder = _folder()
-    if folder is None:
-        return
-    data = words.encode("utf-8", errors="surrogatepass")
-    target = os.path.join(folder, _KEPT.format(key))
-    temp = f"{target}.{os.getpid()}-{threading.get_ident()}.tmp"
-    with contextlib.suppress(OSError):
-        with open(temp, "xb") as out:
-            out.write(hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-        os.replace(temp, target)
-    with contextlib.suppress(OSError):
-        os.unlink(temp)
+    kept.write(_KEPT.format(key), words.encode("utf-8", errors="surrogatepass"))
 
 
 @cache
