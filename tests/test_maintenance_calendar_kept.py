@@ -18,7 +18,9 @@ from broadcaster.messages.model import Status
 from broadcaster.messages.visibility import PublicIncident
 
 from broadcaster import kept
+from broadcaster.config import PageConfig
 from broadcaster.site import ical
+from broadcaster.site import status as st
 from tests.site_helpers import NOW, Step, page_config, sample_incidents
 from tests.test_maintenance_calendar import window
 
@@ -31,9 +33,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return where
 
 
-def made_afresh(page: object, incidents: list[PublicIncident]) -> bytes:
-    windows = sorted((i for i in incidents if ical.st.is_maintenance(i.header)), key=ical.st.start_order)
-    return ical._calendar(page, windows)  # type: ignore[arg-type]
+def made_afresh(page: PageConfig, incidents: list[PublicIncident]) -> bytes:
+    windows = sorted((i for i in incidents if st.is_maintenance(i.header)), key=st.start_order)
+    return ical._calendar(page, windows)
 
 
 def kept_file(folder: Path) -> Path:
@@ -57,7 +59,7 @@ def _changed(incidents: list[PublicIncident], what: str) -> list[PublicIncident]
     header, update = w.header, w.updates[-1]
     changed = {
         "title": replace(w, header=replace(header, title="Database upgrade, part two")),
-        "start": replace(w, header=replace(header, scheduled_start=header.scheduled_start + timedelta(hours=1))),
+        "start": replace(w, header=replace(header, scheduled_start=(header.scheduled_start or NOW) + timedelta(hours=1))),
         "text": replace(w, updates=(*w.updates[:-1], replace(update, message="We will upgrade the database twice."))),
         "cancelled": replace(w, updates=(*w.updates, replace(update, status=Status.COMPLETED, sequence=2, cancelled=True,
                                                               created_at=update.created_at + timedelta(minutes=5)))),
@@ -126,7 +128,7 @@ def test_other_code_makes_it_again(folder: Path, monkeypatch: pytest.MonkeyPatch
     made = ical.build_calendar(page, incidents)
     key = kept_file(folder).read_bytes().partition(b"\n")[2].partition(b"\n")[0]
     monkeypatch.setattr(ical, "_code_stamp", lambda: b"another version")
-    assert ical._key(page, sorted(incidents, key=ical.st.start_order)) != key
+    assert ical._key(page, sorted(incidents, key=st.start_order)) != key
     kept.write(ical._KEPT, key + b"\n" + b"BEGIN:VCALENDAR\r\nX-MARK:old code\r\nEND:VCALENDAR\r\n")
     assert ical.build_calendar(page, incidents) == made
 
