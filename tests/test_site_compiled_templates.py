@@ -29,7 +29,8 @@ def _build(project: Project, tmpdir: Path) -> dict[str, bytes]:
 
 
 def _cached(tmpdir: Path) -> list[Path]:
-    return [p for p in tmpdir.glob("_jinja2-cache-*/*") if p.is_file()]
+    """jinja's compiled templates (the folder also keeps broadcaster's own: ``broadcaster.kept``)."""
+    return [p for p in tmpdir.glob("_jinja2-cache-*/__jinja2_*.cache") if p.is_file()]
 
 
 def _same_page(first: dict[str, bytes], later: dict[str, bytes]) -> tuple[bytes, bytes]:
