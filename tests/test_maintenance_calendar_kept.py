@@ -38,8 +38,8 @@ def made_afresh(page: PageConfig, incidents: list[PublicIncident]) -> bytes:
     return ical._calendar(page, windows)
 
 
-def kept_file(folder: Path) -> Path:
-    return folder / ical._KEPT
+def kept_file(folder: Path, page: PageConfig | None = None) -> Path:
+    return folder / ical._kept_as(page or page_config())
 
 
 def test_a_calendar_is_kept_and_the_next_build_of_the_same_reads_it(folder: Path) -> None:
@@ -50,7 +50,7 @@ def test_a_calendar_is_kept_and_the_next_build_of_the_same_reads_it(folder: Path
     assert body == first
     # Shown with a copy no code would write: the next build of the same windows returns it.
     marked = b"BEGIN:VCALENDAR\r\nX-MARK:kept\r\nEND:VCALENDAR\r\n"
-    kept.write(ical._KEPT, key + b"\n" + marked)
+    kept.write(ical._kept_as(page), key + b"\n" + marked)
     assert ical.build_calendar(page, list(incidents)) == marked
 
 
@@ -129,7 +129,7 @@ def test_other_code_makes_it_again(folder: Path, monkeypatch: pytest.MonkeyPatch
     key = kept_file(folder).read_bytes().partition(b"\n")[2].partition(b"\n")[0]
     monkeypatch.setattr(ical, "_code_stamp", lambda: b"another version")
     assert ical._key(page, sorted(incidents, key=st.start_order)) != key
-    kept.write(ical._KEPT, key + b"\n" + b"BEGIN:VCALENDAR\r\nX-MARK:old code\r\nEND:VCALENDAR\r\n")
+    kept.write(ical._kept_as(page), key + b"\n" + b"BEGIN:VCALENDAR\r\nX-MARK:old code\r\nEND:VCALENDAR\r\n")
     assert ical.build_calendar(page, incidents) == made
 
 
@@ -143,3 +143,13 @@ def test_without_a_folder_to_keep_it_in_it_is_made_every_time(monkeypatch: pytes
     monkeypatch.setattr(kept, "folder", lambda: None)
     page, incidents = page_config(), [window("w")]
     assert ical.build_calendar(page, incidents) == made_afresh(page, incidents)
+
+
+def test_two_pages_keep_their_calendars_apart(folder: Path) -> None:
+    """Two projects on one machine posting in turn: each finds its own calendar kept, not the other's made over it."""
+    ours, theirs = page_config(), page_config(title="Globex status", base_url="https://status.globex.example/")
+    incidents = [window("w")]
+    made = ical.build_calendar(ours, incidents)
+    ical.build_calendar(theirs, incidents)
+    assert kept_file(folder, ours) != kept_file(folder, theirs)
+    assert kept_file(folder, ours).read_bytes().partition(b"\n")[2].partition(b"\n")[2] == made

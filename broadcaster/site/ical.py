@@ -28,7 +28,7 @@ With no window the file is a calendar without events (RFC 5545 asks for one
 component, but subscribers keep a subscription that lists nothing, while a
 missing file or a made-up event would break it or mislead).
 
-Since the same data gives the same bytes, the last calendar made is kept between
+Since the same data gives the same bytes, each page's last calendar is kept between
 commands (``broadcaster.kept``) under the hash of all it is made from: the page's
 settings, the windows it shows, the language, and the sources of the code that
 writes it (each file's size and time, as Python's own compiled modules are
@@ -171,16 +171,23 @@ def build_calendar(page: PageConfig, incidents: Sequence[PublicIncident]) -> byt
     windows = sorted((i for i in incidents if st.is_maintenance(i.header)), key=st.start_order)
     key = _key(page, windows)
     if key is not None:
-        made = kept.read(_KEPT)
+        made = kept.read(_kept_as(page))
         if made is not None and made.startswith(key + b"\n"):
             return made[len(key) + 1:]
     data = _calendar(page, windows)
     if key is not None:
-        kept.write(_KEPT, key + b"\n" + data)
+        kept.write(_kept_as(page), key + b"\n" + data)
     return data
 
 
-_KEPT = "broadcaster-maintenance.ics"
+def _kept_as(page: PageConfig) -> str:
+    """One file per page (its settings' hash): two projects on one machine, or a test suite, do not write over each
+    other's calendar at every post; a page's own next calendar replaces its last."""
+    try:
+        settings = pickle.dumps(page, protocol=5)
+    except Exception:  # noqa: BLE001 - never a reason for a build to fail; ``_key`` makes none of it kept then
+        settings = b""
+    return f"broadcaster-maintenance-{hashlib.sha256(settings).hexdigest()[:16]}.ics"
 
 
 def _calendar(page: PageConfig, windows: Sequence[PublicIncident]) -> bytes:
