@@ -134,9 +134,35 @@ def test_other_code_makes_it_again(folder: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_code_stamp_names_every_source_of_the_site_and_the_messages() -> None:
+    """And the versions of the libraries that write it: icalendar, and markdown-it and nh3, which write each
+    window's description (review 29c: an upgrade of nh3 served the description as the older nh3 wrote it)."""
     stamp = ical._code_stamp().decode()
-    for source in ("ical.py", "status.py", "pages.py", "markdown.py", "i18n.py", "broadcaster.po", "icalendar-"):
+    for source in ("ical.py", "status.py", "pages.py", "markdown.py", "i18n.py", "broadcaster.po", "icalendar-",
+                   "markdown_it_py-", "nh3-"):
         assert source in stamp, source
+
+
+def test_a_source_that_cannot_be_read_is_stamped_as_such(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor's lock link (``.#pages.py``, dangling) among the sources failed every site build (review 29c)."""
+    package = tmp_path / "zz_stamped"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / ".#pages.py").symlink_to(tmp_path / "gone")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = {Path(path).name: (size, mtime) for path, size, mtime in ical._sources("zz_stamped")}
+    assert found[".#pages.py"] == ("-", "-") and found["__init__.py"][0] == 0
+
+
+def test_a_stamp_that_cannot_be_made_makes_the_calendar_every_time(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable() -> bytes:
+        raise PermissionError("site-packages is not readable")
+
+    monkeypatch.setattr(ical, "_code_stamp", unreadable)
+    page, incidents = page_config(), [window("w")]
+    assert ical.build_calendar(page, incidents) == made_afresh(page, incidents)
+    assert not kept_file(folder).exists()
 
 
 def test_without_a_folder_to_keep_it_in_it_is_made_every_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -213,33 +213,40 @@ def _key(page: PageConfig, windows: Sequence[PublicIncident]) -> bytes | None:
     """The hash of all a calendar is made from; None for values that cannot be pickled (made every time)."""
     try:
         made_from = pickle.dumps((page, list(windows), i18n.current_language()), protocol=5)
+        stamp = _code_stamp()
     except Exception:  # noqa: BLE001 - never a reason for a build to fail: the calendar is made instead
         return None
     digest = hashlib.sha256(made_from)
-    digest.update(_code_stamp())
+    digest.update(stamp)
     return digest.hexdigest().encode()
 
 
 @cache
 def _code_stamp() -> bytes:
-    """Python's version, icalendar's installed version and each source of the site and the messages (the words,
-    the catalogues, the views): path, size and time."""
+    """Python's version, the installed distributions beside icalendar with their versions (icalendar, and
+    markdown-it and nh3, which write each window's description) and each source of the site and the messages (the
+    words, the catalogues, the views): path, size and time; a source that cannot be read, as such."""
     stamp = [sys.version]
     spec = importlib.util.find_spec("icalendar")
     if spec is None or spec.origin is None:
-        return b"-"
+        raise ImportError("icalendar is not installed where it can be stamped")
     installed = Path(spec.origin).parent.parent
-    stamp += sorted(name for name in os.listdir(installed) if name.startswith("icalendar"))
+    stamp += sorted(name for name in os.listdir(installed) if name.endswith((".dist-info", ".egg-info")))
     stamp += [f"{path}|{size}|{mtime}" for path, size, mtime in _sources("broadcaster.site", "broadcaster.messages")]
     return "\n".join(stamp).encode("utf-8", errors="surrogateescape")
 
 
-def _sources(*packages: str) -> Iterator[tuple[str, int, int]]:
+def _sources(*packages: str) -> Iterator[tuple[str, int | str, int | str]]:
     for name in packages:
         spec = importlib.util.find_spec(name)
         for top in (spec.submodule_search_locations or []) if spec else []:
             for folder, subfolders, files in os.walk(top):
                 subfolders[:] = sorted(f for f in subfolders if f != "__pycache__")
                 for file in sorted(files):
-                    info = os.stat(os.path.join(folder, file))
-                    yield os.path.join(folder, file), info.st_size, info.st_mtime_ns
+                    path = os.path.join(folder, file)
+                    try:
+                        info = os.stat(path)
+                    except OSError:  # a dangling link (an editor's lock file), a file taken away mid-upgrade
+                        yield path, "-", "-"
+                        continue
+                    yield path, info.st_size, info.st_mtime_ns
