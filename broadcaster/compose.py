@@ -305,7 +305,8 @@ def refuse_mistyped_audience_markers(text: str, config: Config, field: str) -> N
     """A "[fro acme]...[/fro]" is refused like a "[privte]": read as prose, it would publish that customer's
     detail to everyone. Only a slip of "for" before a configured audience's id or name counts."""
     named = [*config.audience_tables, *(t.audience.name for t in config.audience_tables.values())]
-    found = gate.mistyped_audience_marker(text, named)
+    everyday = [key for key, t in config.audience_tables.items() if t.audience.id_is_a_word]
+    found = gate.mistyped_audience_marker(text, named, everyday=everyday)
     if found is not None:
         offset, snippet = found
         raise InputError(

@@ -2010,18 +2010,24 @@ def _marker_word(word: str) -> bool:
             or letters in _folded_marker_words())
 
 
-def mistyped_audience_marker(text: str, audiences: Iterable[str]) -> tuple[int, str] | None:
+def mistyped_audience_marker(
+    text: str, audiences: Iterable[str], *, everyday: Iterable[str] = ()
+) -> tuple[int, str] | None:
     """A ``[W ID]`` in ``text`` whose W is one slip from "for" ("[fro acme]", "[fоr acme]"), a ``(for ID)`` or
     ``{for ID}``, or a ``[ID]`` alone, whose ID is within one slip of one of ``audiences`` (ids or names, any
-    case): it was meant as that customer's span. Returns (offset in ``text``, the text as written) or None.
-    Prose such as "[or the CDN]" names no audience."""
+    case): it was meant as that customer's span. Also a bracket or a line headed by words addressed to one
+    before its detail ("(for acme: circuit 7)", "[acme only - ...]", "For acme only: ...", ``_addresses``),
+    where an id in ``everyday`` (``id_is_a_word``: "cloud", "route") counts by its name alone. Returns (offset in
+    ``text``, the text as written) or None. Prose such as "[or the CDN]" names no audience."""
     folded, where = fold(text)
     known = [k for k in (_letters_and_digits(fold(a)[0]) for a in audiences) if k]
     spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known)]
     spans += [(m.start(), m.end()) for m in (*_NAMED.finditer(folded), *_CLOSER.finditer(folded))
               if any(_names(m.group(1), k) for k in known)]
-    spans += [(m.start(), m.end()) for m in (*_ADDRESSED.finditer(folded), *_ADDRESSED_LINE.finditer(folded))
-              if any(_addressed_to(m.group("head"), k, alone=m.re is _ADDRESSED) for k in known)]
+    addressable = frozenset(known) - {_letters_and_digits(fold(w)[0]) for w in everyday}
+    spans += [(m.start(), m.end())
+              for m in (*_ADDRESSED.finditer(folded), *_ADDRESSED_ALONE.finditer(folded), *_ADDRESSED_LINE.finditer(folded))
+              if addressable and _addresses(m.group("head"), addressable, alone=m.re is _ADDRESSED)]
     if not spans:
         return None
     start, end = min(spans)
@@ -2037,36 +2043,45 @@ def _meant_for(opener: re.Match[str], known: Sequence[str]) -> bool:
 # A run addressed to someone before its detail, in brackets of either kind ("(for acme: circuit 7 down)",
 # "[acme only - rack 7]"), or as a line of its own ("For acme only: circuit 7 down"): the head is judged, so the
 # detail after it cannot hide whom it was meant for (review 29a).
-_ADDRESSED = re.compile(r"[\[(]\s*(?P<head>[^\[\]()\n:]{1,40}?)\s*(?::|\s[-\u2013\u2014]\s)[^\[\]()]{0,400}?[\])]")
-_ADDRESSED_LINE = re.compile(r"^[ \t]*(?P<head>[^\[\]()\n:]{1,40}?)[ \t]*:", re.MULTILINE)
+# The breaks that end a head before its detail, as folded (an en dash folds to "-", an em dash to "ー"): a colon, a
+# semicolon, a dash between spaces or ending the line, an em dash; never across a line.
+_HEAD_BREAK = r"(?::|;|[ \t]-(?:[ \t]|$)|[ \t]*\u30fc)"
+_NOT_IN_A_HEAD = r"[^\[\]()\n:;\u30fc]"
+# An opening bracket, the head, a break: what follows (nested brackets, any length, never closed) is the detail.
+_ADDRESSED = re.compile(r"[\[(][ \t]*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)" + _HEAD_BREAK, re.MULTILINE)
+# A round (or curly) bracket that holds only its head ("(For acme only) ..."): addressed only with an addressing
+# word. Square ones are ``_OPENER``'s and ``_NAMED``'s: an exact "[for acme]" is a real marker.
+_ADDRESSED_ALONE = re.compile(r"\(\s*(?P<head>[^\[\]()\n:;]{1,40}?)\s*\)")
+# A line's head, after any quote, bullet or number a list gives it ("> For acme only:", "1. To acme -"; as folded,
+# ">" is "]" and "•" is "·").
+_ADDRESSED_LINE = re.compile(
+    r"^[ \t]*(?:(?:[>\]*+\-\u00b7\u25aa\u00b0]|\d{1,3}[.)])[ \t]*)*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)"
+    + _HEAD_BREAK, re.MULTILINE,
+)
 
 
 @lru_cache(maxsize=4096)  # a postmortem repeats its heads ("Note:", "(see docs: ...)")
-def _addressed_to(head: str, known: str, *, alone: bool) -> bool:
-    """Whether ``head`` addresses audience ``known``: "for acme" (or a slip of "for"), "to acme", "acme only",
-    and in brackets the id or name alone ("(acme: 3 circuits)"); a line's head needs an addressing word ("Acme:
-    we are on it" is prose to everyone, "For acme only:" is not)."""
+def _addresses(head: str, known: frozenset[str], *, alone: bool) -> bool:
+    """Whether ``head`` addresses one of the audiences ``known``: with an addressing word ("for acme", a slip of
+    "for", "to acme", "acme only", "only for Acme Corp"), an id or name within one slip; ``alone`` (a bracket's head
+    before its detail), also an id or name exactly by itself ("(acme: 3 circuits)"), never a word one slip from it
+    ("(start: 14:00)" names no customer "stark"); either way an id of four letters or more among at most three words
+    ("(acme team: ...)"). A line's head needs an addressing word ("Acme: we are on it" is prose to everyone)."""
     words = re.findall(r"[^\W_]+", head)
-    letters = _letters_and_digits(head)
-    # What follows names ``known`` only through a word, the head or the rest after "for" within one letter of it,
-    # or the head holding it: most heads ("Line 12", "see docs") are passed over without an edit distance.
-    lengths = {len(word) for word in words} | {len(letters), len(letters) - len(words[0]) if words else 0}
-    if not words or (known not in letters and all(abs(n - len(known)) > 1 for n in lengths)):
-        return False
     addressing = _folded_addressing()
     core = list(words)
     while core and (core[0] in addressing or _near_for(core[0])):
         core.pop(0)
     while core and core[-1] in addressing:
         core.pop()
-    if not alone and len(core) == len(words):
+    addressed = len(core) < len(words)
+    if not core or not (addressed or alone):
         return False
-    if core and _near_id("".join(core), known):  # "only for Acme Corp", "to acme", "acme only"
+    joined = "".join(core)
+    if joined in known or (len(core) <= 3 and any(len(word) >= 4 and word in known for word in core)):
         return True
-    if _near_for(words[0]) and len(words) > 1:
-        rest = " ".join(words[1:])
-        return _near_id(_letters_and_digits(rest), known) or _names(rest, known)
-    return _names(head, known)
+    return addressed and any(len(k) >= 4 and abs(len(k) - len(joined)) <= 1 and within_one_edit(joined, k)
+                             for k in known)
 
 
 # Words that address a bracketed run to someone: "[to acme]", "[acme only]", "[foracme]".

@@ -138,10 +138,23 @@ def test_a_customer_named_on_the_command_line_must_be_configured(project: Projec
     ("Errors. (only for Acme Corp - LABEL-X-1)", "looks like an audience marker"),
     ("Errors. (acme: 3 circuits, LABEL-X-1)", "looks like an audience marker"),
     ("Errors.\nFor acme only: LABEL-X-1", "looks like an audience marker"),
+    # Review 29c: the same with the detail holding brackets, longer than a bracket's run, never closed, on a quoted,
+    # bulleted or numbered line, after a semicolon or a dash, or with the bracket holding the head alone.
+    ("Errors. (for acme: circuit LABEL-X-1 (Frankfurt) down)", "looks like an audience marker"),
+    ("Errors. (for acme: " + "the circuit is down " * 25 + "LABEL-X-1)", "looks like an audience marker"),
+    ("Errors. (for acme: LABEL-X-1", "looks like an audience marker"),
+    ("Errors.\n> For acme only: LABEL-X-1", "looks like an audience marker"),
+    ("Errors.\n- For acme only: LABEL-X-1", "looks like an audience marker"),
+    ("Errors.\n1. For acme only: LABEL-X-1", "looks like an audience marker"),
+    ("Errors.\nFor acme only \u2014 LABEL-X-1", "looks like an audience marker"),
+    ("Errors. (for acme; LABEL-X-1)", "looks like an audience marker"),
+    ("Errors. (for acme\u2014LABEL-X-1)", "looks like an audience marker"),
+    ("Errors. (For acme only) LABEL-X-1", "looks like an audience marker"),
 ], ids=["unknown", "cyrillic-id", "cyrillic-word", "fullwidth", "unclosed", "stray", "for-in-private",
         "private-in-for", "mismatched", "no-id", "all-audience", "fro", "fo", "ofr", "foor", "fro-unclosed",
         "fr-name", "fr-acmee", "for-id-colon", "curly-for-id-colon", "for-id-only-colon", "to-id-colon",
-        "id-only-colon", "only-for-name-dash", "id-colon", "line-for-id-only"])
+        "id-only-colon", "only-for-name-dash", "id-colon", "line-for-id-only", "nested", "long", "unclosed", "quoted",
+        "bulleted", "numbered", "em-dash-line", "semicolon", "em-dash", "head-alone"])
 def test_audience_markers_fail_closed(project: Project, slack: FakeSlack, message: str, said_: str) -> None:
     result = project.cli("post", "--yes", "--title", "API errors", message)
     assert result.exit_code == 2, result.stdout
@@ -155,12 +168,15 @@ def test_audience_markers_fail_closed(project: Project, slack: FakeSlack, messag
     "Errors since 14:00 [from acme's report].",
     "Errors (for example: the API) since 14:00.",
     "Acme: no action needed, as for everyone.",
+    "Maintenance window (start: 14:00 UTC, end: 16:00 UTC) for the API.",
+    "Errors (globe: 3 regions, acne: none) since 14:00.",  # one slip from an id, with nothing addressing it
+    "Errors since 14:00.\n- Step 1: restart\n- Step 2 - verify",
     "Errors (see the docs: Retries) since 14:00.",
 ])
 def test_brackets_in_prose_that_name_no_audience_still_publish(project: Project, slack: FakeSlack, message: str) -> None:
     code, _ = post(project, "--title", "API errors", "-C", "api", message)
     assert code == 0
-    assert message in said(slack, "C0PUB00001")
+    assert json.dumps(message)[1:-1] in said(slack, "C0PUB00001")  # as the fake's record writes a line break
 
 
 def test_for_text_and_customer_take_no_markers(project: Project, slack: FakeSlack) -> None:
@@ -592,3 +608,27 @@ def test_a_withdrawal_deletes_what_its_preview_said_though_its_text_names_a_cust
     withdrawn = project.cli("withdraw", "--yes", out["incident_id"], "--reason", "posted by mistake")
     assert preview.exit_code == 0 and "egress guard" not in preview.output  # the preview promises the delete
     assert withdrawn.exit_code == 0 and slack.messages["C0PUB00001"] == [], withdrawn.output
+
+
+CLOUD = """
+[audiences.cloud]
+name = "Cloud Co"
+components = ["api"]
+id_is_a_word = true
+"""
+
+
+@pytest.mark.parametrize(("message", "refused"), [
+    ("Errors (cloud: eu-west-1) since 14:00.", False),
+    ("Errors since 14:00.\nFor cloud customers: restart your agents.", False),
+    ("Errors. (for Cloud Co: circuit LABEL-X-1)", True),
+])
+def test_an_id_that_is_a_word_addresses_its_customer_by_name_alone(
+    project: Project, slack: FakeSlack, message: str, refused: bool
+) -> None:
+    """``id_is_a_word``: "cloud" in prose names no customer, so a bracket or a line headed by it is published; its
+    name still addresses it."""
+    project.write_config(AUDIENCES + CLOUD + channels_toml(slack))
+    result = project.cli("post", "--yes", "--title", "API errors", message)
+    assert (result.exit_code == 2) == refused, result.output
+    assert ("looks like an audience marker" in result.stderr) == refused

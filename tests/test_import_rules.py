@@ -111,7 +111,9 @@ BAD = [
     update("raw_message", "Errors. [fro AcmeCorp]Your circuit ACM-8 is down."),  # the name, written its own way
     incident("title", "API slow [fro acme]ACM-CIRCUIT-7"),
     incident("raw_title", "API slow [fro acme]ACM-CIRCUIT-7"),
-], ids=["id", "name", "title", "raw-title"])
+    update("raw_message", "Errors. (for acme: circuit ACM-7 is down)"),  # review 29a: the detail after the head
+    update("raw_message", "Errors.\n> For acme only: circuit ACM-7 is down"),
+], ids=["id", "name", "title", "raw-title", "head-colon", "quoted-line"])
 def test_a_mistyped_audience_marker_is_refused_as_the_command_line_refuses_it(
     project: Project, tmp_path: Path, change: Callable[[dict[str, Any]], None]
 ) -> None:
@@ -128,6 +130,27 @@ def test_a_mistyped_audience_marker_is_refused_as_the_command_line_refuses_it(
 
     assert result.exit_code == 2, result.output
     assert "looks like an audience marker but is not one" in result.stderr and stored(target) == []
+
+
+def test_an_id_that_is_a_word_heads_prose_in_an_import_as_on_the_command_line(project: Project, tmp_path: Path) -> None:
+    """``id_is_a_word``: "(cloud: eu-west-1)" names no customer "cloud" in an import either; its name still does."""
+    header, *records = exported(project, tmp_path)
+    update("raw_message", "Errors (cloud: eu-west-1) since 14:00.")(records[-1])
+    source = write(tmp_path / "prose.jsonl", [header, *records])
+    target = Project(tmp_path / "target")
+    target.root.mkdir()
+    target.write_config('[audiences.cloud]\nname = "Cloud Co"\ncomponents = ["api"]\nid_is_a_word = true\n')
+    imported = target.cli("store", "import", str(source))
+    assert imported.exit_code == 0, imported.output
+
+    update("raw_message", "Errors. (for Cloud Co: circuit LABEL-X-1)")(records[-1])
+    named = write(tmp_path / "named.jsonl", [header, *records])
+    again = Project(tmp_path / "again")
+    again.root.mkdir()
+    again.write_config('[audiences.cloud]\nname = "Cloud Co"\ncomponents = ["api"]\nid_is_a_word = true\n')
+    refused = again.cli("store", "import", str(named))
+    assert refused.exit_code == 2 and "looks like an audience marker" in refused.stderr, refused.output
+    assert stored(again) == []
 
 
 @pytest.mark.parametrize(("change", "said"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])

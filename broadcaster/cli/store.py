@@ -122,7 +122,9 @@ def import_(ctx: click.Context, /, source: Path) -> None:
         config = load_config(ctx)
         try:
             names = {key: a.name for key, a in config.audiences.items()}
-            records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids, names))
+            everyday = {key for key, a in config.audiences.items() if a.id_is_a_word}
+            records = list(store_transfer.read_records(handle, name, config.audiences, config.component_ids, names,
+                                                       everyday))
         except UnicodeDecodeError as exc:  # a gzipped export, the state file itself
             raise InputError(f"{name} is not text (byte {exc.start} is not UTF-8): a `store export` file is JSON lines. "
                              "Is it compressed (gunzip it first) or the state file itself? Nothing was imported.") from exc

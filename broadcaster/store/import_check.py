@@ -90,6 +90,7 @@ class _Bad(Exception):
 def check_record(
     record: Mapping[str, Any], where: str, audiences: Collection[str] = frozenset(),
     components: Collection[str] | None = None, audience_names: Mapping[str, str] | None = None,
+    everyday: Collection[str] = frozenset(),
 ) -> dict[str, Any]:
     """The record with its texts normalised; ``InputError`` (naming ``where`` and the field) if any is bad.
 
@@ -114,7 +115,7 @@ def check_record(
         _withdrawal_recorded(checked_incident, updates)
         _references_in_record(updates)
         _notices_go_to_their_readers(updates)
-        _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names.values()])
+        _no_mistyped_markers(checked_incident, updates, [*audiences, *audience_names.values()], everyday)
         _private_title_kept_out(checked_incident)  # after the markers: a mistyped one is the clearer refusal
         _no_staff_labels_beyond_staff(checked_incident, updates, audience_names)
         if components is not None:
@@ -347,12 +348,14 @@ def _raw_title(value: Mapping[str, Any]) -> str:
     return raw
 
 
-def _no_mistyped_markers(incident: Mapping[str, Any], updates: list[dict[str, Any]], named: list[str]) -> None:
+def _no_mistyped_markers(
+    incident: Mapping[str, Any], updates: list[dict[str, Any]], named: list[str], everyday: Collection[str] = ()
+) -> None:
     """"[fro acme]" reads as prose, so as public text: refused wherever the command line refuses it."""
     texts = [("title", incident["title"]), ("raw_title", incident["raw_title"]),
              *((f"update #{u['sequence']}: raw_message", u["raw_message"]) for u in updates)]
     for field, text in texts:
-        mistyped = gate.mistyped_audience_marker(text, named) if text else None
+        mistyped = gate.mistyped_audience_marker(text, named, everyday=everyday) if text else None
         if mistyped is not None:
             raise _Bad(f"{field} holds {mistyped[1]!r}, which looks like an audience marker but is not one: write "
                        "[for ID]...[/for] exactly in the file (a title takes none)")

@@ -349,11 +349,13 @@ def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
 def read_records(
     lines: Iterable[str], name: str, audiences: Collection[str] = frozenset(),
     components: Collection[str] | None = None, audience_names: Mapping[str, str] | None = None,
+    everyday: Collection[str] = frozenset(),
 ) -> Iterator[Mapping[str, Any]]:
     """The incident records of an export, each checked as input is; ``InputError`` names the bad line.
 
     ``audiences`` are the config's audience ids, ``components`` its component ids: a record
-    naming any other is refused (``components=None``: not checked).
+    naming any other is refused (``components=None``: not checked); ``everyday``, the ids that are everyday words
+    (``id_is_a_word``), name their customer by its name alone.
     """
     header_seen, schema, bot_records, incident_records = False, 0, list[Mapping[str, Any]](), list[Mapping[str, Any]]()
     for number, line in enumerate(lines, 1):
@@ -377,7 +379,8 @@ def read_records(
             record = _title_split(record)
         if schema < _AUDIENCES_SCHEMA:
             record = _written_before_audiences(record)
-        incident_records.append(check_record(record, f"{name}, line {number}", audiences, components, audience_names))
+        incident_records.append(check_record(record, f"{name}, line {number}", audiences, components, audience_names,
+                                             everyday))
         yield incident_records[-1]
     if not header_seen:
         raise InputError(f"{name} is empty: export with `broadcaster --store FILE store export OUT.jsonl` first.")
