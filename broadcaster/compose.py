@@ -311,7 +311,8 @@ def refuse_mistyped_audience_markers(text: str, config: Config, field: str) -> N
         offset, snippet = found
         raise InputError(
             f"{field} holds {snippet!r} at character {offset + 1}, which looks like an audience marker but is not "
-            "one. Write [for ID]...[/for] exactly, or reword it; nothing was stored or sent."
+            "one. Write [for ID]...[/for] exactly, or reword it (a customer's id that is an everyday word, as in "
+            "'(delta: +40 ms)': set id_is_a_word = true in its [audiences.ID] table); nothing was stored or sent."
         )
 
 
