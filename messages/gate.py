@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -2021,51 +2021,71 @@ def mistyped_audience_marker(
     ``text``, the text as written) or None. Prose such as "[or the CDN]" names no audience."""
     folded, where = fold(text)
     known = [k for k in (_letters_and_digits(fold(a)[0]) for a in audiences) if k]
-    spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known)]
+    words = {_letters_and_digits(fold(w)[0]) for w in everyday}
+    addressable = frozenset(known) - words
+    spans = [(m.start(), m.end()) for m in _OPENER.finditer(folded) if _meant_for(m, known, words)]
     spans += [(m.start(), m.end()) for m in (*_NAMED.finditer(folded), *_CLOSER.finditer(folded))
-              if any(_names(m.group(1), k) for k in known)]
-    addressable = frozenset(known) - {_letters_and_digits(fold(w)[0]) for w in everyday}
+              if any(_names(m.group(1), k) for k in addressable)]
+    within = _real_spans(text)  # detail already inside [for ID] or [private] is addressed as it should be
     spans += [(m.start(), m.end())
               for m in (*_ADDRESSED.finditer(folded), *_ADDRESSED_ALONE.finditer(folded), *_ADDRESSED_LINE.finditer(folded))
-              if addressable and _addresses(m.group("head"), addressable, alone=m.re is _ADDRESSED)]
+              if addressable and not any(begin <= where[m.start("head")] < end for begin, end in within)
+              and _addresses(m.group("head"), addressable, alone=m.re is _ADDRESSED)]
     if not spans:
         return None
     start, end = min(spans)
     return where[start], text[where[start]:where[end] if end < len(where) else len(text)]
 
 
-def _meant_for(opener: re.Match[str], known: Sequence[str]) -> bool:
+def _real_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text``'s real ``[for ID]`` and ``[private]`` spans run (an unclosed one to the end); malformed markers
+    are ``parse``'s to refuse."""
+    spans: list[tuple[int, int]] = []
+    opened: int | None = None
+    for match in MARKER.finditer(text):
+        if match.group(1) and opened is not None:
+            spans.append((opened, match.end()))
+            opened = None
+        elif not match.group(1) and opened is None:
+            opened = match.start()
+    if opened is not None:
+        spans.append((opened, len(text)))
+    return spans
+
+
+def _meant_for(opener: re.Match[str], known: Sequence[str], words: Collection[str] = ()) -> bool:
+    """A slip of "[for ID]": an opener one slip from "for" before an id or name within one slip; an id that is an
+    everyday word (``words``) only exactly, after "for" itself ("(or edge)" is prose, "(for edge)" is not)."""
     bracket, word, named = opener.group(1), _letters_and_digits(opener.group(2)), _letters_and_digits(opener.group(3))
     slip = _near_for(word) and (word != "for" or bracket == "(")  # an exact "[for ID]" is a real marker
-    return slip and any(_near_id(named, k) for k in known)
+    return slip and any(named == k and word == "for" if k in words else _near_id(named, k) for k in known)
 
 
 # A run addressed to someone before its detail, in brackets of either kind ("(for acme: circuit 7 down)",
 # "[acme only - rack 7]"), or as a line of its own ("For acme only: circuit 7 down"): the head is judged, so the
 # detail after it cannot hide whom it was meant for (review 29a).
-# The breaks that end a head before its detail, as folded (an en dash folds to "-", an em dash to "ー"): a colon, a
-# semicolon, a dash between spaces or ending the line, an em dash; never across a line.
-_HEAD_BREAK = r"(?::|;|[ \t]-(?:[ \t]|$)|[ \t]*\u30fc)"
+# The breaks that end a head before its detail, as folded (an en dash folds to "-", an em dash to "ー", ">" to "]"): a
+# colon, a semicolon, a dash between spaces or ending the line, an em dash, "--", "->", "=>", "→"; never across a line.
+_HEAD_BREAK = r"(?::|;|[ \t]-(?:[ \t]|$)|[ \t]*(?:\u30fc|--|[-=]\]|\u2192))"
 _NOT_IN_A_HEAD = r"[^\[\]()\n:;\u30fc]"
 # An opening bracket, the head, a break: what follows (nested brackets, any length, never closed) is the detail.
 _ADDRESSED = re.compile(r"[\[(][ \t]*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)" + _HEAD_BREAK, re.MULTILINE)
 # A round (or curly) bracket that holds only its head ("(For acme only) ..."): addressed only with an addressing
 # word. Square ones are ``_OPENER``'s and ``_NAMED``'s: an exact "[for acme]" is a real marker.
 _ADDRESSED_ALONE = re.compile(r"\(\s*(?P<head>[^\[\]()\n:;]{1,40}?)\s*\)")
-# A line's head, after any quote, bullet or number a list gives it ("> For acme only:", "1. To acme -"; as folded,
-# ">" is "]" and "•" is "·").
+# A line's or a sentence's head, after any quote, bullet or number a list gives it ("> For acme only:", "1. To acme
+# -", "Errors rose. For acme only: ..."; as folded, ">" is "]" and "•" is "·").
 _ADDRESSED_LINE = re.compile(
-    r"^[ \t]*(?:(?:[>\]*+\-\u00b7\u25aa\u00b0]|\d{1,3}[.)])[ \t]*)*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)"
-    + _HEAD_BREAK, re.MULTILINE,
+    r"(?:^|(?<=[.!?])[ \t]+)[ \t]*(?:(?:[>\]*+\-\u00b7\u25aa\u00b0]|\d{1,3}[.)])[ \t]*)*(?P<head>" + _NOT_IN_A_HEAD
+    + r"{1,40}?)[ \t]*" + _HEAD_BREAK, re.MULTILINE,
 )
 
 
 @lru_cache(maxsize=4096)  # a postmortem repeats its heads ("Note:", "(see docs: ...)")
 def _addresses(head: str, known: frozenset[str], *, alone: bool) -> bool:
-    """Whether ``head`` addresses one of the audiences ``known``: with an addressing word ("for acme", a slip of
-    "for", "to acme", "acme only", "only for Acme Corp"), an id or name within one slip; ``alone`` (a bracket's head
-    before its detail), also an id or name exactly by itself ("(acme: 3 circuits)"), never a word one slip from it
-    ("(start: 14:00)" names no customer "stark"); either way an id of four letters or more among at most three words
+    """Whether ``head`` addresses one of the audiences ``known`` (an id or name, exactly) with an addressing word
+    ("for acme", a slip of "for", "to acme", "acme only", "only for Acme Corp") or, ``alone`` (a bracket's head before
+    its detail), by itself ("(acme: 3 circuits)"); either way an id of four letters or more among at most three words
     ("(acme team: ...)"). A line's head needs an addressing word ("Acme: we are on it" is prose to everyone)."""
     words = re.findall(r"[^\W_]+", head)
     addressing = _folded_addressing()
@@ -2077,11 +2097,9 @@ def _addresses(head: str, known: frozenset[str], *, alone: bool) -> bool:
     addressed = len(core) < len(words)
     if not core or not (addressed or alone):
         return False
-    joined = "".join(core)
-    if joined in known or (len(core) <= 3 and any(len(word) >= 4 and word in known for word in core)):
-        return True
-    return addressed and any(len(k) >= 4 and abs(len(k) - len(joined)) <= 1 and within_one_edit(joined, k)
-                             for k in known)
+    # Exactly: a word one slip from an id is prose here ("For more: ..." names no customer "moore", "Internal note:"
+    # no "node"); a slip of the marker itself is ``_OPENER``'s and ``_NAMED``'s.
+    return "".join(core) in known or (len(core) <= 3 and any(len(word) >= 4 and word in known for word in core))
 
 
 # Words that address a bracketed run to someone: "[to acme]", "[acme only]", "[foracme]".

@@ -280,3 +280,36 @@ def test_the_ascii_table_folds_as_icu_does() -> None:
     for code in range(128):
         char = chr(code)
         assert gate._fold_piece(char) == gate._fold_with_icu(char), repr(char)
+
+
+_CUSTOMERS = ["acme", "Acme Corp", "moore", "Moore & Sons", "dana", "Dana Incorporated", "node", "Node Networks",
+              "edge", "Edge Media Group", "stark", "Stark Industries"]
+
+
+@pytest.mark.parametrize(("text", "everyday", "refused"), [
+    # Review 29d: a real span's own detail is addressed as it should be.
+    ("Errors since 14:00.\n[for acme]\nFor acme only: circuit ACM-7 is down.\n[/for]", (), False),
+    ("Errors since 14:00. [for acme](acme: circuit ACM-7 down)[/for]", (), False),
+    ("Errors since 14:00.\n[private]\nFor acme: we credited 3 days.\n[/private]", (), False),
+    # A word one slip from an id heads prose; only an exact id or name addresses a customer.
+    ("For more: see our engineering blog.", (), False),
+    ("Customer data: unaffected.", (), False),
+    ("Internal note: restart the workers.", (), False),
+    ("Maintenance window (start: 14:00 UTC, end: 16:00 UTC).", (), False),
+    # An id that is an everyday word heads prose, in every form; its name still addresses it.
+    ("[edge] 502s from FRA and AMS PoPs.", ("edge",), False),
+    ("Traffic fails over to the secondary (or edge) cache.", ("edge",), False),
+    ("For edge customers: purge your cache.", ("edge",), False),
+    ("(Edge Media Group: unaffected)", ("edge",), True),
+    ("[edge] 502s from FRA and AMS PoPs.", (), True),  # not flagged: its id alone in brackets, as before
+    # Heads the review found published.
+    ("Errors since 14:00. For acme only: circuit ACM-7 is down.", (), True),
+    ("For acme only -- circuit ACM-7 is down.", (), True),
+    ("For acme only -> circuit ACM-7 is down.", (), True),
+    ("(for acme -> circuit ACM-7)", (), True),
+    ("Errors. (for Moore & Sons: circuit 7)", (), True),
+], ids=["in-for-span", "in-for-span-bracket", "in-private-span", "more", "data", "note", "start", "flagged-bracket",
+        "flagged-or", "flagged-line", "flagged-name", "unflagged-bracket", "sentence", "double-dash", "arrow",
+        "arrow-bracket", "name-with-ampersand"])
+def test_a_head_addressed_to_a_customer(text: str, everyday: tuple[str, ...], refused: bool) -> None:
+    assert (gate.mistyped_audience_marker(text, _CUSTOMERS, everyday=everyday) is not None) == refused
