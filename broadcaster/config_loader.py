@@ -202,9 +202,25 @@ class _Reader:
                              "something that looks like one: every reader sees this text as written, so it takes no "
                              "markers. Remove it; nothing was done.")
         try:
-            return gate.normalise(value, "the value")
+            value = gate.normalise(value, "the value")
         except InputError as exc:
             raise self.error(prefix + key, str(exc).replace("nothing was stored or sent", "nothing was done")) from exc
+        self._refuse_staff_labels(value, prefix + key)
+        return value
+
+    def _refuse_staff_labels(self, value: str, where: str) -> None:
+        """A label that keeps detail from outsiders ("REST API (internal only: rack FRA-7)", "Acme Corp (staff
+        only)", "Status. Internal only: ..."): every reader of the page, its feeds and JSON, or the customer's own
+        channel reads this text as written (review 29a). A text that is the label alone is a name ("Internal", a
+        group of internal tools), not a label over detail."""
+        found = gate.lookalike(value, mixed=True)
+        label = gate.staff_label(value)
+        if found is None and label is not None and label.strip().casefold() != value.strip().casefold():
+            found = (value.find(label), label)
+        if found is not None:
+            raise self.error(where, f"holds {found[1]!r} at character {found[0] + 1}, a label that keeps what follows "
+                             "from outsiders: every reader sees this text as written. Keep that detail out of the "
+                             "config; nothing was done.")
 
     def number(self, table: Mapping[str, Any], key: str, prefix: str, default: float) -> float:
         value = table.get(key, default)
