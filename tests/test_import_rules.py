@@ -132,25 +132,26 @@ def test_a_mistyped_audience_marker_is_refused_as_the_command_line_refuses_it(
     assert "looks like an audience marker but is not one" in result.stderr and stored(target) == []
 
 
-def test_an_id_that_is_a_word_heads_prose_in_an_import_as_on_the_command_line(project: Project, tmp_path: Path) -> None:
+CLOUD = '[audiences.cloud]\nname = "Cloud Co"\ncomponents = ["api"]\nid_is_a_word = true\n'
+
+
+@pytest.mark.parametrize(("message", "refused"), [
+    ("Errors (cloud: eu-west-1) since 14:00.", False),
+    ("Errors. (for Cloud Co: circuit LABEL-X-1)", True),
+], ids=["id-heads-prose", "name-addresses"])
+def test_an_id_that_is_a_word_heads_prose_in_an_import_as_on_the_command_line(
+    project: Project, tmp_path: Path, message: str, refused: bool
+) -> None:
     """``id_is_a_word``: "(cloud: eu-west-1)" names no customer "cloud" in an import either; its name still does."""
     header, *records = exported(project, tmp_path)
-    update("raw_message", "Errors (cloud: eu-west-1) since 14:00.")(records[-1])
-    source = write(tmp_path / "prose.jsonl", [header, *records])
+    update("raw_message", message)(records[-1])
+    source = write(tmp_path / "records.jsonl", [header, *records])
     target = Project(tmp_path / "target")
     target.root.mkdir()
-    target.write_config('[audiences.cloud]\nname = "Cloud Co"\ncomponents = ["api"]\nid_is_a_word = true\n')
-    imported = target.cli("store", "import", str(source))
-    assert imported.exit_code == 0, imported.output
-
-    update("raw_message", "Errors. (for Cloud Co: circuit LABEL-X-1)")(records[-1])
-    named = write(tmp_path / "named.jsonl", [header, *records])
-    again = Project(tmp_path / "again")
-    again.root.mkdir()
-    again.write_config('[audiences.cloud]\nname = "Cloud Co"\ncomponents = ["api"]\nid_is_a_word = true\n')
-    refused = again.cli("store", "import", str(named))
-    assert refused.exit_code == 2 and "looks like an audience marker" in refused.stderr, refused.output
-    assert stored(again) == []
+    target.write_config(CLOUD)
+    result = target.cli("store", "import", str(source))
+    assert (result.exit_code == 2) == refused, result.output
+    assert ("looks like an audience marker" in result.stderr) == refused and (stored(target) == []) == refused
 
 
 @pytest.mark.parametrize(("change", "said"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
