@@ -58,6 +58,8 @@ _COMPONENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
              "audiences", "bot"}
 _AUDIENCE_KEYS = {"name", "components", "sla", "feed_token", "id_is_a_word"}
+# Inside a bracketed label, a break and more after it: the detail the label was meant to keep ("(internal only: rack 7)").
+_DETAIL_AFTER_A_LABEL = re.compile(r"[:;\u2013\u2014]\s*\w|\s-\s*\w")
 _MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description", "language"}
 _STORE_KEYS = {"path", "url"}
@@ -209,16 +211,13 @@ class _Reader:
         return value
 
     def _refuse_staff_labels(self, value: str, where: str) -> None:
-        """A label that keeps detail from outsiders ("REST API (internal only: rack FRA-7)", "Acme Corp (staff
-        only)", "Status. Internal only: ..."): every reader of the page, its feeds and JSON, or the customer's own
-        channel reads this text as written (review 29a). A text that is the label alone is a name ("Internal", a
-        group of internal tools), not a label over detail."""
+        """A bracketed label with the detail it was meant to keep from outsiders ("REST API (internal only: rack
+        FRA-7)"): every reader of the page, its feeds and JSON, or the customer's own channel reads this text as
+        written (review 29a). A label alone says who a component is for ("VPN (staff only)", a group "Internal: DNS")
+        and is no such detail: a config refused stops every command (review 29e)."""
         found = gate.lookalike(value, mixed=True)
-        label = gate.staff_label(value)
-        if found is None and label is not None and label.strip().casefold() != value.strip().casefold():
-            found = (value.find(label), label)
-        if found is not None:
-            raise self.error(where, f"holds {found[1]!r} at character {found[0] + 1}, a label that keeps what follows "
+        if found is not None and _DETAIL_AFTER_A_LABEL.search(found[1]):
+            raise self.error(where, f"holds {found[1]!r} at character {found[0] + 1}, a label with the detail it keeps "
                              "from outsiders: every reader sees this text as written. Keep that detail out of the "
                              "config; nothing was done.")
 
