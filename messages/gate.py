@@ -2074,9 +2074,10 @@ _ADDRESSED = re.compile(r"[\[(][ \t]*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)" +
 # word. Square ones are ``_OPENER``'s and ``_NAMED``'s: an exact "[for acme]" is a real marker.
 _ADDRESSED_ALONE = re.compile(r"\(\s*(?P<head>[^\[\]()\n:;]{1,40}?)\s*\)")
 # A line's or a sentence's head, after any quote, bullet or number a list gives it ("> For acme only:", "1. To acme
-# -", "Errors rose. For acme only: ..."; as folded, ">" is "]" and "•" is "·").
+# -", "Errors rose. For acme only: ..."), or after a bracket ("[14:05] For acme only:", "[/for] For acme only:"; as
+# folded, ">" is "]" and "•" is "·").
 _ADDRESSED_LINE = re.compile(
-    r"(?:^|(?<=[.!?])[ \t]+)[ \t]*(?:(?:[>\]*+\-\u00b7\u25aa\u00b0]|\d{1,3}[.)])[ \t]*)*(?P<head>" + _NOT_IN_A_HEAD
+    r"(?:^|(?<=[.!?\])])[ \t]+)[ \t]*(?:(?:[>\]*+\-\u00b7\u25aa\u00b0]|\d{1,3}[.)])[ \t]*)*(?P<head>" + _NOT_IN_A_HEAD
     + r"{1,40}?)[ \t]*" + _HEAD_BREAK, re.MULTILINE,
 )
 

@@ -308,8 +308,11 @@ _CUSTOMERS = ["acme", "Acme Corp", "moore", "Moore & Sons", "dana", "Dana Incorp
     ("For acme only -> circuit ACM-7 is down.", (), True),
     ("(for acme -> circuit ACM-7)", (), True),
     ("Errors. (for Moore & Sons: circuit 7)", (), True),
+    ("Errors. [for acme]Your circuit.[/for] For acme only: ACM-7 down.", (), True),  # after a real span: public again
+    ("[14:05] For acme only: circuit ACM-7 is down.", (), True),
+    ("[14:05] Note: restart the workers.", (), False),
 ], ids=["in-for-span", "in-for-span-bracket", "in-private-span", "more", "data", "note", "start", "flagged-bracket",
         "flagged-or", "flagged-line", "flagged-name", "unflagged-bracket", "sentence", "double-dash", "arrow",
-        "arrow-bracket", "name-with-ampersand"])
+        "arrow-bracket", "name-with-ampersand", "after-a-real-span", "after-a-timestamp", "timestamped-note"])
 def test_a_head_addressed_to_a_customer(text: str, everyday: tuple[str, ...], refused: bool) -> None:
     assert (gate.mistyped_audience_marker(text, _CUSTOMERS, everyday=everyday) is not None) == refused
