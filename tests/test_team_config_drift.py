@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from broadcaster.messages.model import Visibility
+from click.testing import Result
 
 from broadcaster import subscribers
 from broadcaster.store import Store, open_store
@@ -68,6 +69,16 @@ def _invited(shared: Store, chat: int, readers: str) -> None:
     """``chat`` subscribed with an invite for ``readers``, as the bot would on the chat's /start CODE."""
     code, _ = subscribers.create_invite(shared, Visibility.parse(readers))
     subscribers.redeem(shared, code, chat, subscribers.ChatKind.GROUP)
+
+
+def _acme_told_in(chat: int, machine: Project, team_url: str) -> Result:
+    """``chat`` subscribed for acme, then ``machine`` posts an incident with acme's detail: the post's result."""
+    assert machine.cli("list").exit_code == 0  # the team database's tables
+    shared = open_store(team_url)
+    _invited(shared, chat, "audience:acme")
+    shared.close()
+    return machine.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
+                       "The API is slow.")
 
 
 def _closed_port() -> int:
@@ -614,12 +625,7 @@ def test_a_chat_reached_under_a_table_naming_it_by_name_is_not_said_not_sent(
                  f'chat_ids = ["@acme_status"]\napi_url = "{telegram.url}"\n')
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + table)
-        assert a.cli("list").exit_code == 0
-        shared = open_store(pg_server.url(team_db))
-        _invited(shared, chat, "audience:acme")
-        shared.close()
-        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
-                       "The API is slow.")
+        posted = _acme_told_in(chat, a, pg_server.url(team_db))
         assert posted.exit_code == 0, posted.output
         incident = json.loads(posted.stdout)["incident_id"]
         assert len([m.text for m in telegram.messages["@acme_status"]]) == 1
@@ -644,12 +650,7 @@ def test_the_withdrawals_advice_for_acmes_chat_deletes_its_post(
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group"}) as telegram:
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url))  # no audiences
-        assert a.cli("list").exit_code == 0
-        shared = open_store(pg_server.url(team_db))
-        _invited(shared, chat, "audience:acme")
-        shared.close()
-        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
-                       "The API is slow.")
+        posted = _acme_told_in(chat, a, pg_server.url(team_db))
         assert posted.exit_code == 0 and any(DETAIL in m.text for m in telegram.messages[chat]), posted.output
         incident = json.loads(posted.stdout)["incident_id"]
         withdrawn = b.cli("withdraw", "--yes", incident, "--reason", "posted in error")
@@ -678,12 +679,7 @@ def test_a_withdrawal_leaves_the_bots_delete_for_acmes_chat_though_a_table_here_
                  f'chat_ids = ["@acme_status"]\napi_url = "{telegram.url}"\n')
         a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         b = _machine(tmp_path, "b", env, ENGINE + store + _bot(telegram.url) + table)
-        assert a.cli("list").exit_code == 0
-        shared = open_store(pg_server.url(team_db))
-        _invited(shared, chat, "audience:acme")
-        shared.close()
-        posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
-                       "The API is slow.")
+        posted = _acme_told_in(chat, a, pg_server.url(team_db))
         assert posted.exit_code == 0, posted.output
         incident = json.loads(posted.stdout)["incident_id"]
         assert any(DETAIL in m.text for m in telegram.messages["@acme_status"]), telegram.messages
