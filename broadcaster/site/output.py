@@ -469,13 +469,12 @@ def _load_manifest(root: Path) -> Manifest | None:
         if recent and recent[0] == identity:
             return recent[1].copy()
         lines = manifest.read_bytes().splitlines()
-        head = json.loads(lines[0])
+        head = json.loads(lines[0])  # the whole site (10,000 pages: 2 MB), read once; the lines after it are changes
         if head.get("version") != MANIFEST_VERSION:
             return None
         files: dict[str, str] = {}
         versions: dict[str, str] = {}
-        for line in lines:
-            entry = json.loads(line)
+        for entry in (head, *map(json.loads, lines[1:])):
             _apply(files, entry["files"])
             _apply(versions, entry.get("versions") or {})
         guarded_with = head.get("guarded_with")
@@ -485,6 +484,9 @@ def _load_manifest(root: Path) -> Manifest | None:
 
 
 def _apply(into: dict[str, str], changes: dict[str, str | None]) -> None:
+    if not into and None not in changes.values():  # the first line: the whole site, nothing removed
+        into.update(changes)  # type: ignore[arg-type]
+        return
     for key, value in changes.items():
         if value is None:
             into.pop(key, None)
