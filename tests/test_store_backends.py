@@ -8,6 +8,7 @@ fresh store) and runs once per backend. PostgreSQL is a real server started by
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -747,3 +748,26 @@ def test_closed_incidents_are_the_most_recent_of_each_kind_by_start(opener: Open
         store.run("UPDATE incidents SET withdrawn_at = created_at WHERE id = 'gone'")
     assert [(i.id, len(u)) for i, u in store.closed_incidents(2)] == [("win-0", 1), ("win-1", 1), ("inc-1", 1), ("inc-2", 1)]
     assert [i.id for i, _ in store.closed_incidents(5)][2:] == ["inc-1", "inc-2", "inc-0"]
+
+
+def test_an_incident_reopened_while_the_archive_is_read_is_not_listed_as_closed(tmp_path: Path) -> None:
+    # The archive sorts the ids alone, then reads the rows of those it chose: one reopened in between (another
+    # command's follow-up) must not be listed closed beside its open self on the page.
+    store = open_store(tmp_path / "state.db")
+    for n in range(3):
+        start = NOW - timedelta(days=n + 1)
+        store.record_update(incident(f"inc-{n}", status=Status.RESOLVED, created_at=start),
+                            update(f"inc-{n}", created_at=start), [SITE], new=True)
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+
+    def reopen_before_the_rows_are_read(statement: str) -> None:
+        if statement.startswith("SELECT * FROM incidents WHERE id IN"):
+            other.execute("UPDATE incidents SET status = 'investigating' WHERE id = 'inc-1'")
+
+    store.db.set_trace_callback(reopen_before_the_rows_are_read)  # type: ignore[attr-defined]
+    try:
+        assert [i.id for i, _ in store.closed_incidents(5)] == ["inc-0", "inc-2"]
+    finally:
+        store.db.set_trace_callback(None)  # type: ignore[attr-defined]
+        other.close()
+        store.close()

@@ -403,25 +403,29 @@ class Store(SubscriptionStore):
         kind still has ``limit``: 49 listed would tell that one was kept.
 
         Most recent by start (a window's scheduled start, else when it was opened), then id, as the
-        site orders them (``site.status.start_order``): two scans of the incidents table and the updates of up to
-        2 x ``limit`` incidents, about 25 ms at 10,000 incidents (measured on the benchmarks' store).
+        site orders them (``site.status.start_order``): two scans of the incidents table for the ids, then the
+        rows and updates of up to 2 x ``limit`` incidents. Sorting the ids alone, not whole rows, is what makes it
+        cheap: at 10,000 incidents 6-8 ms where sorting the rows took 28 ms (the benchmarks' store).
         """
         start = "CASE WHEN kind = 'maintenance' AND scheduled_start IS NOT NULL THEN scheduled_start ELSE created_at END"
-        rows: list[Row] = []
+        closed = "withdrawn_at IS NULL AND status IN ('resolved','completed')"
+        ids: list[str] = []
         for kind in ("kind = 'maintenance'", "kind <> 'maintenance'"):
-            kept: list[Row] = []
+            kept: list[str] = []
             for offset in itertools.count(0, limit + len(hidden)):
-                page = self.select(
-                    f"SELECT * FROM incidents WHERE withdrawn_at IS NULL AND status IN ('resolved','completed')"
-                    f" AND {kind} ORDER BY {start} DESC, id DESC LIMIT ? OFFSET ?",
+                page = [str(r["id"]) for r in self.select(
+                    f"SELECT id FROM incidents WHERE {closed} AND {kind} ORDER BY {start} DESC, id DESC LIMIT ? OFFSET ?",
                     (limit + len(hidden), offset),
-                )
-                kept += [r for r in page if r["id"] not in hidden][: limit - len(kept)]
+                )]
+                kept += [i for i in page if i not in hidden][: limit - len(kept)]
                 if len(kept) >= limit or len(page) < limit + len(hidden):
                     break
-            rows += kept
-        updates = self._update_rows_of([r["id"] for r in rows])
-        return [(incident_from(r), [update_from(u) for u in updates[r["id"]]]) for r in rows]
+            ids += kept
+        # Read with the same condition: one reopened or withdrawn since the ids were read is left out.
+        rows = {str(r["id"]): r for r in self.select(
+            f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) AND {closed}", ids)} if ids else {}
+        updates = self._update_rows_of(ids)
+        return [(incident_from(rows[i]), [update_from(u) for u in updates[i]]) for i in ids if i in rows]
 
     def named_before(self, component_ids: Sequence[str], before: datetime) -> set[str]:
         """The components that an update the public was shown, stored before ``before``, names.
