@@ -20,6 +20,7 @@ from broadcaster.messages.egress import (
     Compared,
     LeakRefused,
     PrivateValues,
+    _more,
     guard,
     readable_text,
 )
@@ -146,6 +147,40 @@ def test_the_words_check_before_the_words_form_never_changes_what_is_found(text:
     forms = values._forms
     plain = any(base in compared.base or (m is not None and m in compared.markup) for base, m, _, _ in forms)
     assert (found is not None) == (plain or held_words)
+
+
+# And pieces whose runs of letters and digits change as the guard folds them: markup inside a word, a
+# hyphenated ticket, letters that fold to two, a combining accent, fullwidth digits, a zero-width space.
+_RUN_PIECES = [*_PIECES, "ac*me", "ac`me", "INC-4711", "4711", "ß", "ss", "Σ", "x_y", "e\u0301", "１２", "\u200b", "~"]
+
+
+def _held_searching_every_text(values: PrivateValues, text: str) -> list[str]:
+    """What ``PrivateValues._held`` finds, by searching each form in the whole text, as before the vocabulary."""
+    compared, masked, held = Compared(text), {}, []  # type: ignore[var-annotated]
+    for value, markup, words, (in_base, in_markup, in_words) in values._forms:
+        searched = values._searched(compared, value, masked)
+        if (_more(searched.base, value, in_base) or (markup is not None and _more(searched.markup, markup, in_markup))
+                or (words is not None and _more(searched.words, words, in_words))):
+            held.append(value)
+    return held
+
+
+@given(
+    text=st.lists(st.sampled_from(_RUN_PIECES), max_size=16).map("".join),
+    chosen=st.lists(st.lists(st.sampled_from(_RUN_PIECES), min_size=1, max_size=5).map("".join), min_size=1, max_size=4),
+    template=st.lists(st.sampled_from(_RUN_PIECES), max_size=8).map("".join),
+    mask=st.lists(st.sampled_from(["Acme Corp", "acme", "INC-4711", "Édge"]), max_size=2),
+)
+@settings(max_examples=600, deadline=None)
+def test_searching_the_vocabulary_first_never_changes_what_is_found(
+    text: str, chosen: list[str], template: str, mask: list[str]
+) -> None:
+    """The guard looks for a value's runs of letters and digits among the text's (``Compared.may_hold``)
+    before it searches the text: it must find exactly what searching every text finds, allowances and masks
+    included."""
+    values = PrivateValues.of(chosen, mask=mask).allowing(template)
+    assert list(values._held(Compared(text))) == _held_searching_every_text(values, text)
+    assert (values.found_in(text) is not None) == bool(_held_searching_every_text(values, text))
 
 
 def test_private_values_go_to_another_process_without_the_forms_worked_out_from_them() -> None:
