@@ -73,6 +73,7 @@ _ICAL_ESCAPE = re.compile(r"\\([\\;,nN])")
 _MARKUP = re.compile(r"[\\*_~`]")
 _PUNCTUATION = re.compile(r"[\W_]+")
 _MIN_FORM = 4  # a derived form shorter than this would match ordinary text
+_SIFT_FROM = 16  # values from which a text's vocabulary is searched before the text (``PrivateValues._held``)
 
 
 def _spaced(folded: str) -> str:
@@ -135,11 +136,13 @@ class Compared:
         """``vocabulary`` of the markup-free form, whose pieces differ where markup stood inside one."""
         return _vocabulary(self.markup)
 
-    def may_hold_words(self, words: tuple[str, ...]) -> bool:
+    def may_hold_words(self, words: tuple[str, ...], *, sifted: bool = False) -> bool:
         """False when the words form cannot hold a value of these ``words``: each of them is in the
         spaced form (the words form only keeps runs of letters and digits of it). Checked first, so
-        that a long text's words form, the guard's dearest step, is made only when it may matter."""
-        return all(word in self.vocabulary for word in words)
+        that a long text's words form, the guard's dearest step, is made only when it may matter.
+        ``sifted``: looked for in ``vocabulary`` (worth making when the text is searched for many values)."""
+        searched = self.vocabulary if sifted else self.base
+        return all(word in searched for word in words)
 
     def may_hold(self, form: str, *, markup: bool = False) -> bool:
         """False when the spaced form (``markup``: the markup-free form) cannot hold ``form``: a piece of it
@@ -288,15 +291,18 @@ class PrivateValues:
         ``every``: as if nothing were allowed)."""
         masked: dict[frozenset[str], Compared] = {}
         each_word = self._each_word
+        # Making a text's vocabulary costs about as much as 25 searches of it: worth it for the linking files,
+        # searched for the values of every incident they list, not for an incident page's few.
+        sifted = len(self._forms) >= _SIFT_FROM
         for value, value_markup, value_words, allowance in self._forms:
             in_base, in_markup, in_words = _NEVER if every else allowance
             searched = self._searched(text, value, masked)
-            if searched.may_hold(value) and _more(searched.base, value, in_base):
+            if (not sifted or searched.may_hold(value)) and _more(searched.base, value, in_base):
                 yield value
-            elif (value_markup is not None and searched.may_hold(value_markup, markup=True)
+            elif (value_markup is not None and (not sifted or searched.may_hold(value_markup, markup=True))
                   and _more(searched.markup, value_markup, in_markup)):
                 yield value
-            elif (value_words is not None and searched.may_hold_words(each_word[value_words])
+            elif (value_words is not None and searched.may_hold_words(each_word[value_words], sifted=sifted)
                   and _more(searched.words, value_words, in_words)):
                 yield value
 
