@@ -262,6 +262,50 @@ def test_the_console_script_exits_as_main_does_with_its_objects_frozen(tmp_path:
     assert "from broadcaster.cli import run" in script.read_text(encoding="utf-8"), "reinstall: pip install -e ."
 
 
+def test_the_console_script_leaves_as_the_interpreter_would_without_tearing_its_modules_down(tmp_path: Path) -> None:
+    """Issue 20: ``run`` ends with ``os._exit`` once the interpreter's exit has done what anyone can see: a thread
+    still working is waited for, then the ``atexit`` hooks run, the output buffered by then (a hook's too) is
+    written whole, and the exit code is main's. What it skips, the interpreter's teardown, is seen here by the
+    audit event the interpreter raises as it clears itself."""
+    probe = textwrap.dedent("""
+        import atexit, os, pathlib, sys, threading, time
+        mark, entry = pathlib.Path(sys.argv[1]), sys.argv[2]
+        sys.argv = ["broadcaster", *sys.argv[3:]]
+
+        def late() -> None:
+            time.sleep(0.3)
+            mark.with_suffix(".thread").write_text("joined")
+
+        def at_exit() -> None:
+            mark.write_text("after " + mark.with_suffix(".thread").read_text())
+            for _ in range(2_000):  # more than a pipe holds at once, the last of it left in Python's buffer
+                print("y" * 50, end="")
+
+        def cleared(event: str, _: object, write=os.write) -> None:
+            if event == "cpython.PyInterpreterState_Clear":
+                write(2, b"torn down\\n")
+
+        sys.addaudithook(cleared)
+        threading.Thread(target=late).start()
+        atexit.register(at_exit)
+        from broadcaster import cli
+        getattr(cli, entry)()
+    """)
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, "NO_COLOR": "1"}  # output buffered
+    for args, code in ((["--config", str(tmp_path / "missing.toml"), "list"], 2), (["--version"], 0)):
+        said = {}
+        for entry in ("run", "main"):
+            mark = tmp_path / f"{entry}-{code}"
+            done = subprocess.run([sys.executable, "-c", probe, str(mark), entry, *args], capture_output=True,
+                                  text=True, cwd=tmp_path, env=env)
+            assert done.returncode == code, done.stderr
+            assert mark.read_text() == "after joined"
+            said[entry] = done
+        assert said["run"].stdout == said["main"].stdout and said["run"].stdout.endswith("y" * 100_000)
+        assert said["main"].stderr.endswith("torn down\n")
+        assert said["run"].stderr == said["main"].stderr.removesuffix("torn down\n")
+
+
 def test_counting_a_long_post_loads_twitter_text_without_pkg_resources(tmp_path: Path) -> None:
     loaded = loaded_after("""
         from broadcaster.messages.twitter import weighted_length
