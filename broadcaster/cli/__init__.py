@@ -15,7 +15,7 @@ import sys
 import threading
 
 from broadcaster.cli import bot, inspect, lifecycle, post, store, subscribers
-from broadcaster.cli.group import main
+from broadcaster.cli.group import EXIT_BROKEN_PIPE, main
 
 for _family in (post, inspect, lifecycle, store, subscribers, bot):
     for _command in _family.COMMANDS:
@@ -62,23 +62,41 @@ def _leave(code: object) -> None:
     the ``atexit`` hooks (``multiprocessing``'s, ``weakref.finalize``'s, logging's), flush the
     output; then ``os._exit``. Nothing of broadcaster's is left to a destructor at exit: the store
     is closed and the file writer waited for by the command. Returns, for the interpreter's own exit,
-    where that would say something or do otherwise: a message as the code, output that cannot be
-    flushed (a closed pipe), Ctrl-C while the threads are waited for, a Python without ``threading._shutdown``."""
+    where that says something of its own: a message as the code, output that cannot be flushed (a
+    full disk: Python's exit 120), a Python without ``threading._shutdown``. A reader gone before the
+    last of the output ends it as a reader gone earlier does (``EXIT_BROKEN_PIPE``, nothing said), where
+    Python said "Exception ignored ... BrokenPipeError" and exited 120. Ctrl-C while the threads
+    are waited for ends the wait, as it did, without the interpreter's traceback of it; Ctrl-C while the
+    output is flushed ends the process with the interpreter's code for output it could not flush, 120,
+    without one either (the operator stopped a reader that was not reading)."""
     shutdown = getattr(threading, "_shutdown", None)
     if not (code is None or isinstance(code, int)) or shutdown is None:
         return
     try:
         shutdown()
-    except KeyboardInterrupt:  # Ctrl-C while the threads were waited for: the interpreter's exit goes on from here
+    except KeyboardInterrupt:  # the interpreter's own wait returns at once now: the main thread is marked stopped
         return
     atexit._run_exitfuncs()
+    reader_gone = False
     try:
         for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
+            try:
+                if stream is not None:
+                    stream.flush()
+            except BrokenPipeError:
+                if stream is not sys.stdout:
+                    raise
+                reader_gone = True
     except (OSError, ValueError):
         return
-    os._exit((code or 0) & 0xFF)
+    except KeyboardInterrupt:
+        os._exit(_UNFLUSHED)
+    status = (code or 0) & 0xFF
+    os._exit(EXIT_BROKEN_PIPE if reader_gone and not status else status)  # a command's failure says more
+
+
+# The interpreter's exit code when it cannot flush the output at exit.
+_UNFLUSHED = 120
 
 
 def _never_fail_for_the_encoding() -> None:
