@@ -129,6 +129,11 @@ class SendLog:
 
     def sending(self) -> None:
         self.check_still_wanted()
+        self.leaving()
+
+    def leaving(self) -> None:
+        """The request leaves now: on the wire from here (``sending`` without asking ``still_wanted`` again), for a
+        channel whose client queues requests after they are made (Telegram's, for a connection)."""
         with self._lock:
             if self._stopped:
                 from broadcaster.errors import DeliveryError

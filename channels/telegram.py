@@ -40,6 +40,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
 TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
+# The send log of the message this task is sending, for the client to mark it on the wire as its request leaves.
+_LEAVING: ContextVar[SendLog | None] = ContextVar("telegram_leaving", default=None)
 _TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 # A bot's own username as getMe gives it (no "@"): Telegram's rule, as config_loader checks [bot] username.
@@ -269,8 +272,14 @@ class TelegramChannel(Channel):
             # earlier than it leaves, and a thousand chats do not all pass through the SDK
             # before the first request can go.
             async with self._limiter.admitted():
-                log.sending()
-                return await self._post_message(bot, progress, text, reply_to)
+                log.check_still_wanted()
+                # On the wire once the client lets the request out (``_TokenTransport``): up to a second's worth
+                # of sends are admitted at once, and only ``in_flight`` are out; a stop leaves the rest unsent.
+                leaving = _LEAVING.set(log)
+                try:
+                    return await self._post_message(bot, progress, text, reply_to)
+                finally:
+                    _LEAVING.reset(leaving)
         finally:
             self._limiter.answered(str(progress.chat))
 
@@ -890,6 +899,10 @@ def _sdk_classes() -> _SdkClasses:
                 raise _NotBotApi(code, f"{_phrase(code)}: {_excerpt(payload)}")
             return code, payload
 
+    class _StoppedBeforeLeaving(httpx.ConnectError):
+        """The command stopped while the request waited for a connection: python-telegram-bot wraps it as any
+        error of httpx's, and ``_never_left`` reads it as what it is, a request that never left."""
+
     class _TokenTransport(httpx.AsyncBaseTransport):
         """Writes the token into ``/bot***/`` as a request leaves, and nowhere else.
 
@@ -926,6 +939,12 @@ def _sdk_classes() -> _SdkClasses:
 
         async def _send(self, wire: httpx.Request) -> httpx.Response:
             async with self._in_flight:
+                log = _LEAVING.get()
+                if log is not None:
+                    try:
+                        log.leaving()
+                    except DeliveryError as stopped:  # a ConnectError to python-telegram-bot: it never left
+                        raise _StoppedBeforeLeaving(str(stopped), request=wire) from None
                 return await self._inner.handle_async_request(wire)
 
         async def aclose(self) -> None:

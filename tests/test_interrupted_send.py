@@ -68,6 +68,35 @@ def test_a_broadcast_stopped_part_way_leaves_the_chats_it_never_sent_to_pending_
                                                                and not world.telegram_messages(chat)), chat
 
 
+def test_a_stop_while_sends_wait_for_a_connection_leaves_only_the_requests_out_unknown(project: Project) -> None:
+    """Attack (a fresh clone's loaded run: 12 chats unknown where 8 requests at most can be out): the rate limit
+    admits a second's worth of sends at once, and only ``in_flight`` (8) of them are out; the others wait for a
+    connection inside the client. Each was counted on the wire as the SDK was called, so a stop left them
+    ``unknown`` ("may or may not exist"): a plain retry did not send them, and every later update to those chats
+    was held behind them. A Telegram answering in a second makes it happen every time."""
+    with FakeWorld(ops_chats=CHATS, latency=1.0) as world:
+        project.env.update(world.env)
+        project.write_config("[engine]\ntimeout = 10\ndeadline = 120\n" + world.channels_toml())
+        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
+                                  "Elevated API errors.")
+        waited_until = time.monotonic() + 30
+        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 8 and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the next eight out, the rest of the second's sends waiting for them
+        process.send_signal(signal.SIGINT)
+        output, errors = process.communicate(timeout=60)
+        assert process.returncode == 130, output + errors
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        shown = json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+        states = {d["target"]: d["state"] for d in shown if d["destination"] == "tg-ops"}
+        received = {c for c in CHATS if world.telegram_messages(c)}
+        unsent = [states[str(c)] for c in CHATS if c not in received]
+        assert unsent.count("unknown") <= 8 and "pending" in unsent, states
+        assert project.cli("retry", incident).exit_code in (0, 3)
+        told = sum(len(world.telegram_messages(c)) == 1 for c in CHATS)
+        assert told >= len(CHATS) - 8, told  # all but those cut off mid-request
+
+
 def test_the_next_update_sends_what_a_stopped_broadcast_left_pending_first_instead_of_waiting(project: Project) -> None:
     """Attack (review): an update's deliveries left pending by a stopped command (or one still waiting its turn)
     held the next update at the same chats until the deadline, then failed it, though nothing would ever send
