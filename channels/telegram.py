@@ -255,12 +255,13 @@ class TelegramChannel(Channel):
         try:
             return await self._send_message(bot, progress, text, thread, log)
         except ChatMigrated as exc:
+            log.on_wire = False  # refused: nothing of it was posted, and no request of the send is out (review 30b)
             if progress.migrated_from is not None:
                 raise
             if not self.may_follow_to(str(exc.new_chat_id)):  # mid-post too: its later parts would go there
                 raise MovedElsewhere(str(exc.new_chat_id), len(progress.message_ids)) from exc
             progress.migrated_from, progress.chat = progress.chat, exc.new_chat_id
-            return await self._send_message(bot, progress, text, thread, log)
+            return await self._post(bot, progress, text, thread, log)  # a second move is refused there
 
     async def _send_message(
         self, bot: Bot, progress: _Progress, text: str, thread: ThreadRef | None, log: SendLog
@@ -568,6 +569,9 @@ class TelegramChannel(Channel):
             return self._server_error(where, exc.status, detail)  # type: ignore[attr-defined]
         if isinstance(exc, sdk.not_bot_api):
             return self._not_bot_api(where, exc.status, bool(exc.done), detail)  # type: ignore[attr-defined]
+        if isinstance(exc, NetworkError) and isinstance(exc.__cause__, sdk.stopped_before_leaving):
+            # Stopped as it waited for a connection: what ``SendLog.sending`` says, never "could not connect".
+            return DeliveryError(str(exc.__cause__), retryable=False)
         if isinstance(exc, TimedOut | NetworkError) and _never_left(exc):
             return self.fail(f"{where}: could not connect to Telegram at {self.api_url} ({detail}).", retryable=True)
         if isinstance(exc, TimedOut):
@@ -834,6 +838,7 @@ class _SdkClasses(NamedTuple):
     request: type[HTTPXRequest]
     token_transport: _TransportClass
     pools: Callable[[list[httpx.AsyncHTTPTransport]], httpx.AsyncBaseTransport]
+    stopped_before_leaving: type[httpx.ConnectError]
 
 
 @cache
@@ -976,7 +981,7 @@ def _sdk_classes() -> _SdkClasses:
                 for pool in self._pools:
                     closing.push_async_callback(pool.aclose)
 
-    return _SdkClasses(_FloodWait, _ServerError, _NotBotApi, _Request, _TokenTransport, _Pools)
+    return _SdkClasses(_FloodWait, _ServerError, _NotBotApi, _Request, _TokenTransport, _Pools, _StoppedBeforeLeaving)
 
 
 def flood_wait(exc: BaseException) -> float | None:

@@ -434,6 +434,42 @@ def test_a_migrated_group_is_followed_and_the_receipt_says_so() -> None:
         assert second_message.reply_to_message_id == first_message.message_id
 
 
+def test_a_group_that_moved_twice_in_one_send_leaves_nothing_on_the_wire() -> None:
+    """Review 30b: a request Telegram refused because the group moved is not out. The send stayed counted on the
+    wire while it followed the group, so a stop then left the chat ``unknown`` though nothing had been posted."""
+    with fake_telegram(migrated={-55: -1000055, -1000055: -1000056}, enforce_limits=False) as fake:
+        channel = make_channel(fake, [-55])
+        log = SendLog()
+
+        async def body(c: TelegramChannel) -> DeliveryError:
+            with pytest.raises(DeliveryError) as caught:
+                await c.send(c.render(view()), target="-55", thread=None, log=log)
+            return caught.value
+
+        refused = run(channel, body)
+        assert "more than once" in str(refused) and not refused.outcome_unknown
+        assert not log.on_wire and not any(fake.messages.values())
+
+
+def test_a_send_of_a_stopped_command_says_so_and_is_not_tried_again() -> None:
+    """Review 30b: the stop is checked as the request is let out (``SendLog.leaving``), inside the SDK, which wraps
+    what the transport raises: it must still read "stopped", not be taken for a failure to connect and retried."""
+    with fake_telegram(enforce_limits=False) as fake:
+        channel = make_channel(fake, [OPS])
+        log = SendLog()
+        log.stop()
+
+        async def body(c: TelegramChannel) -> DeliveryError:
+            with pytest.raises(DeliveryError) as caught:
+                await c.send(c.render(view()), target=str(OPS), thread=None, log=log)
+            return caught.value
+
+        stopped = run(channel, body)
+        assert "stopped before this request left" in str(stopped) and "connect" not in str(stopped)
+        assert not stopped.retryable and not stopped.outcome_unknown
+        assert not fake.received("sendMessage")
+
+
 def test_a_thread_from_the_old_group_is_not_replied_to_in_the_new_one() -> None:
     with fake_telegram(migrated={-55: -1000055}, enforce_limits=False) as fake:
         other = make_channel(fake, [-1000055])
