@@ -31,16 +31,19 @@ SLOW_SECOND_ATTEMPT = Path(__file__).parent / "data" / "slow_second_attempt"
 CHATS = tuple(-1002000 - n for n in range(90))
 
 
-def _stopped_part_way(project: Project, world: FakeWorld, stop: signal.Signals) -> tuple[str, dict[str, str]]:
-    """A post to the 90 chats of tg-ops, stopped with ``stop`` once 10 have their message: the incident's
-    id and each chat's delivery state."""
+def _stopped_part_way(
+    project: Project, world: FakeWorld, stop: signal.Signals, *, told: int = 10, then: float = 0.0, timeout: int = 5,
+) -> tuple[str, dict[str, str]]:
+    """A post to the 90 chats of tg-ops, stopped with ``stop`` once ``told`` have their message and ``then``
+    seconds more have passed: the incident's id and each chat's delivery state."""
     project.env.update(world.env)
-    project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
+    project.write_config(f"[engine]\ntimeout = {timeout}\ndeadline = 60\n" + world.channels_toml())
     process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
                               "Elevated API errors.")
     waited_until = time.monotonic() + 30
-    while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+    while sum(bool(world.telegram_messages(c)) for c in CHATS) < told and time.monotonic() < waited_until:
         time.sleep(0.05)
+    time.sleep(then)
     process.send_signal(stop)
     output, errors = process.communicate(timeout=60)
     assert process.returncode == 130 and "Interrupted" in errors, output + errors
@@ -75,20 +78,8 @@ def test_a_stop_while_sends_wait_for_a_connection_leaves_only_the_requests_out_u
     ``unknown`` ("may or may not exist"): a plain retry did not send them, and every later update to those chats
     was held behind them. A Telegram answering in a second makes it happen every time."""
     with FakeWorld(ops_chats=CHATS, latency=1.0) as world:
-        project.env.update(world.env)
-        project.write_config("[engine]\ntimeout = 10\ndeadline = 120\n" + world.channels_toml())
-        process = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
-                                  "Elevated API errors.")
-        waited_until = time.monotonic() + 30
-        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 8 and time.monotonic() < waited_until:
-            time.sleep(0.05)
-        time.sleep(0.5)  # the next eight out, the rest of the second's sends waiting for them
-        process.send_signal(signal.SIGINT)
-        output, errors = process.communicate(timeout=60)
-        assert process.returncode == 130, output + errors
-        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
-        shown = json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
-        states = {d["target"]: d["state"] for d in shown if d["destination"] == "tg-ops"}
+        # Then the next eight are out, and the rest of the second's sends wait for them.
+        incident, states = _stopped_part_way(project, world, signal.SIGINT, told=8, then=0.5, timeout=10)
         received = {c for c in CHATS if world.telegram_messages(c)}
         unsent = [states[str(c)] for c in CHATS if c not in received]
         assert unsent.count("unknown") <= 8 and "pending" in unsent, states
