@@ -147,17 +147,22 @@ def test_a_dry_run_loads_neither_the_site_builder_nor_asyncio(tmp_path: Path) ->
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
 
 
+def _loaded_by_a_dry_run(tmp_path: Path) -> dict[str, list[str]]:
+    """``loaded_after`` a dry run of a new incident with the config in ``tmp_path``."""
+    return loaded_after("""
+        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated errors."]
+        from broadcaster.cli import main
+        main()
+    """, tmp_path)
+
+
 def test_an_english_dry_run_loads_neither_babel_nor_the_terminals_tables(tmp_path: Path) -> None:
     """English is the catalogues' own msgids: Babel's catalogue machinery (about 10 ms of start-up) loads only for
     another language, and rich's tables and live display only where they are drawn (a terminal's progress, a
     list): a dry run prints neither. (Discord's and Teams' cards write figures, in the language's digits: Babel's
     numbers.)"""
     (tmp_path / "broadcaster.toml").write_text(CHANNELS.split("[channels.discord]")[0], encoding="utf-8")
-    loaded = loaded_after("""
-        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated errors."]
-        from broadcaster.cli import main
-        main()
-    """, tmp_path)
+    loaded = _loaded_by_a_dry_run(tmp_path)
     assert "broadcaster.messages.i18n" in loaded["all"], "nothing was written: the probe proves nothing"
     unwanted = ("babel", "rich.table", "rich.live")
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
@@ -194,11 +199,7 @@ def test_an_http_url_to_this_machine_loads_no_channel_it_does_not_use(tmp_path: 
         api_url = "http://[::1]:8081"
     ''')
     (tmp_path / "broadcaster.toml").write_text(config, encoding="utf-8")
-    loaded = loaded_after("""
-        sys.argv = ["broadcaster", "post", "--dry-run", "--title", "API errors", "-C", "api", "Elevated errors."]
-        from broadcaster.cli import main
-        main()
-    """, tmp_path)
+    loaded = _loaded_by_a_dry_run(tmp_path)
     assert "broadcaster.config_loader" in loaded["all"], "the config was not read: the probe proves nothing"
     unwanted = ("broadcaster.channels.email", "email.headerregistry", "markdown_it")
     assert [m for m in loaded["all"] if m.startswith(unwanted)] == []
