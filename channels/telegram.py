@@ -949,7 +949,7 @@ def _sdk_classes() -> _SdkClasses:
                     try:
                         log.leaving()
                     except DeliveryError as stopped:  # a ConnectError to python-telegram-bot: it never left
-                        raise _StoppedBeforeLeaving(str(stopped), request=wire) from None
+                        raise _StoppedBeforeLeaving(str(stopped)) from None  # no request kept with it: it never left
                 return await self._inner.handle_async_request(wire)
 
         async def aclose(self) -> None:
