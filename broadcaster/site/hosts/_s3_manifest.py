@@ -26,7 +26,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -398,6 +398,54 @@ class LocalCopy:
         """Best effort (without it, the keys are looked at again): only those of the latest listing."""
         if set(digests) != self.theirs():
             self._write_list(self.theirs_path, "theirs", digests)
+
+
+    # The ETag the bucket gave each page this machine put there, with the hash it had: a follow-up's changed page
+    # replaces exactly that object (``If-Match``) while the bucket has yet to say whether the copy is still its
+    # manifest (``S3Host._create_fresh_pages``), instead of waiting for the answer. Another publisher's page since
+    # has another ETag: refused (412), it waits as before. Only the latest ``ETAGS_KEPT`` (a follow-up goes to an
+    # incident posted lately); never a customer's page (its path is a capability).
+
+    @property
+    def etags_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".page-etags.json")
+
+    def page_etags(self, copy: Remote) -> dict[str, str]:
+        """Path -> ETag of the pages ``copy`` names by the hash they had when this machine put them there."""
+        return {path: etag for path, digest, etag in self._etag_rows() if copy.files.get(path) == digest}
+
+    def keep_page_etags(self, files: Mapping[str, str], put: Mapping[str, tuple[str, str]]) -> None:
+        """Best effort: the ETags of ``put`` (path -> (hash, ETag)) by this publish, then those kept before, of the
+        pages ``files`` (the manifest written) names by the hash they were put with; the latest first."""
+        from broadcaster.site.file_writer import replace_file
+        from broadcaster.store.sqlite import PRIVATE_FILE
+
+        rows = [[p, h, e] for p, (h, e) in put.items() if e and files.get(p) == h]
+        rows += [[p, h, e] for p, h, e in self._etag_rows() if p not in put and files.get(p) == h]
+        rows = [row for row in rows if not row[0].startswith(AUDIENCE_DIR)][:ETAGS_KEPT]
+        try:
+            if not rows:
+                self.etags_path.unlink(missing_ok=True)
+                return
+            _private_folder(self.etags_path.parent)
+            body = json.dumps({"place": self.place, "pages": rows})
+            replace_file(self.etags_path, body.encode("utf-8"), mode=PRIVATE_FILE)  # renamed over: no link followed
+        except OSError:
+            pass
+
+    def _etag_rows(self) -> list[tuple[str, str, str]]:
+        try:
+            saved = json.loads(self.etags_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        rows = saved.get("pages") if isinstance(saved, dict) and saved.get("place") == self.place else None
+        if not isinstance(rows, list):
+            return []
+        return [(row[0], row[1], row[2]) for row in rows
+                if isinstance(row, list) and len(row) == 3 and all(isinstance(v, str) and v for v in row)]
+
+
+ETAGS_KEPT = 256
 
 
 def theirs_digest(key: str, etag: str) -> str:

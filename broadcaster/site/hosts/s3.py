@@ -29,7 +29,9 @@ the light client did not see succeed. A command that will publish without asking
 starts the read even sooner, as its config's ``[publish]`` table is read
 (``read_ahead``), and the warm-up takes it over. A new incident's page does not wait
 for the read's answer: it is created only if the bucket has no such file
-(``If-None-Match: *``), in the read's round trip (``_create_fresh_pages``).
+(``If-None-Match: *``), in the read's round trip (``_create_fresh_pages``); nor does a follow-up's
+changed page, which replaces only the very object this machine last put there (``If-Match`` on the
+ETag the bucket gave it, ``LocalCopy.page_etags``): another publisher's since is refused and waits.
 """
 
 from __future__ import annotations
@@ -210,6 +212,8 @@ class S3Host(SiteHost):
         self._left_said: list[str] = []  # those sentences of the publish under way's failure
         # The paths the publish under way sent a put for that did not succeed: each may be in the bucket all the same.
         self._sent: set[str] = set()
+        # Path -> (hash, ETag) of each page the publish under way put up: kept for the next (``LocalCopy.page_etags``).
+        self._put_etags: dict[str, tuple[str, str]] = {}
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
@@ -497,6 +501,7 @@ class S3Host(SiteHost):
         self._theirs = None
         self._put_up = set()
         self._sent = set()
+        self._put_etags = {}
         self._customers_put = False
         self._left_said = []
         self._stop = stop
@@ -621,8 +626,10 @@ class S3Host(SiteHost):
     def _create_fresh_pages(self, site: BuiltSite, stop: threading.Event) -> _Fresh:
         """While the bucket has yet to say whether this machine's copy of its manifest is still right:
         the pages that copy does not name (a new incident's), each created only if the bucket has no
-        such file (``If-None-Match: *``), so nothing anyone published is replaced. The index that
-        links to them goes up a round trip later, as ever. Only with the light client, made at once."""
+        such file (``If-None-Match: *``), and those it names that changed (a follow-up's), each only
+        over the object this machine put there (``If-Match``), so nothing anyone else published is
+        replaced. The index that links to them goes up a round trip later, as ever. Only with the light
+        client, made at once."""
         made = self._client_made  # about made by now: the warm-up makes it once its read has left
         client = made.result() if made is not None and made.exception() is None else None
         mine = self.local_copy.read(site.store) if isinstance(client, _LightClient) and site.latest else None
@@ -634,22 +641,29 @@ class S3Host(SiteHost):
             return _Fresh.none()
         client.stop = stop  # ahead of ``_publish``'s own: a creation sent again on a new connection looks at it
         doubts = self.local_copy.in_doubt()  # likely there already: uploaded with the publish's first round
-        paths = [p for p in Plan.of(site, mine).pages if p not in mine.files and p not in doubts]
-        if not paths:
+        pages = [p for p in Plan.of(site, mine).pages if p not in doubts]
+        # A changed page replaces only the very object this machine put there (``If-Match`` on its ETag): another
+        # publisher's since is refused (412) and waits for the read like any page, as it did before.
+        etags = self.local_copy.page_etags(mine) if self._conditional else {}
+        conditions = {p: {"IfNoneMatch": "*"} if p not in mine.files else {"IfMatch": etags[p]}
+                      for p in pages if p not in mine.files or p in etags}
+        if not conditions:
             return _Fresh.none()
 
         sent: set[str] = set()  # those whose request left: read and checked for private detail first
 
-        def create(path: str) -> bool:
+        def create(path: str) -> str | None:
             if stop.is_set():
-                return False
+                return None
             request = self._put_request(site, path)
             sent.add(path)
-            return bool(client.create_object(**request))
+            etag: str | None = client.put_ahead(conditions[path], **request)
+            return etag
 
-        pool = ThreadPoolExecutor(min(self.upload_workers, len(paths)), thread_name_prefix="s3-upload")
+        replaced = {p: mine.files[p] for p in conditions if p in mine.files}
+        pool = ThreadPoolExecutor(min(self.upload_workers, len(conditions)), thread_name_prefix="s3-upload")
         try:
-            return _Fresh({path: pool.submit(create, path) for path in paths}, site, client, sent)
+            return _Fresh({path: pool.submit(create, path) for path in conditions}, site, client, sent, replaced)
         finally:
             pool.shutdown(wait=False)
 
@@ -691,8 +705,9 @@ class S3Host(SiteHost):
             finally:  # the pages created ahead went up in the same round trip; on a failure they are progress too
                 # Trusted only where the manifest planned against names no other version: after a
                 # conflict, another publisher may have put theirs there since (it goes up again, below).
+                # A replaced page, where it names the version replaced (the one ``If-Match`` found there).
                 created = {p: h for p, h in fresh.created().items()
-                           if p not in plan.newer and remote.files.get(p) in (None, h)}
+                           if p not in plan.newer and remote.files.get(p) in (None, h, fresh.replaced.get(p))}
                 done.files.update(created)
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
@@ -750,6 +765,7 @@ class S3Host(SiteHost):
         stray_recorded = self.local_copy.doubt(stray)
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
+        self.local_copy.keep_page_etags(result.files, {**fresh.put(), **self._put_etags})
         self.local_copy.settle_customers()  # listed by this publish's plan (``_with_listed``): those it lacks deleted
         self._customers_put = False  # a manifest now names them: a failure raised below sets no flag again
         if self._theirs is not None:
@@ -796,9 +812,11 @@ class S3Host(SiteHost):
             # Kept in ``_sent`` whatever the failure: a refusal (a 4xx) may answer boto3's resend of a put that the
             # light client sent first and that landed unanswered. Recording one too many in doubt costs the next
             # publish a look; one too few leaves a page up that no manifest names.
-            self._call(lambda: client.put_object(**request), f"upload {path}")
+            answer = self._call(lambda: client.put_object(**request), f"upload {path}")
             self._sent.discard(path)
             done.files[path] = site.hashes[path]
+            if isinstance(answer, Mapping) and answer.get("ETag"):
+                self._put_etags[path] = (site.hashes[path], str(answer["ETag"]))
 
         def write() -> None:
             assert manifest is not None
@@ -1657,11 +1675,16 @@ class _LightClient:
         self._given_up = True
         return dict(self.boto().put_object(**request))
 
+    def put_ahead(self, condition: Mapping[str, str], **request: Any) -> str | None:
+        """Put the object only under ``condition`` (``IfNoneMatch: *``: the bucket has none under its key;
+        ``IfMatch``: it has that very one); its ETag, or None if the bucket refused, or on any failure (never
+        sent again: whoever put the object there, or whatever failed, the publish's own rounds handle it)."""
+        answer = self._send({**request, **condition})
+        return answer.etag if answer is not None and 200 <= answer.status < 300 else None  # "": put, no ETag said
+
     def create_object(self, **request: Any) -> bool:
-        """Put the object only if the bucket has none under its key; False if it has, or on any failure
-        (never sent again: whoever created it, or whatever failed, the publish's own rounds handle it)."""
-        answer = self._send({**request, "IfNoneMatch": "*"})
-        return answer is not None and 200 <= answer.status < 300
+        """Put the object only if the bucket has none under its key (``put_ahead``)."""
+        return self.put_ahead({"IfNoneMatch": "*"}, **request) is not None
 
     def _send(self, request: Mapping[str, Any]) -> Any:
         from broadcaster.site.hosts import _s3_light
@@ -1689,17 +1712,20 @@ class _LightClient:
 
 
 class _Fresh:
-    """The pages created ahead of the plan (``S3Host._create_fresh_pages``), each path's creation under way,
-    by ``client``; and which of them a manifest in the bucket names (else a failed publish deletes them)."""
+    """The pages put ahead of the plan (``S3Host._create_fresh_pages``), each path's put under way, by ``client``:
+    a new incident's created, a changed one ``replaced`` (path -> the hash the manifest named it by); and which of
+    them a manifest in the bucket names (else a failed publish deletes them). A replaced page is named from the
+    start: it replaced the very object a manifest named, and taking it back would take an incident's page down."""
 
-    def __init__(self, creating: Mapping[str, Future[bool]], site: BuiltSite | None, client: Any = None,
-                 sent: set[str] | None = None) -> None:
-        self._creating = dict(creating)
+    def __init__(self, creating: Mapping[str, Future[Any]], site: BuiltSite | None, client: Any = None,
+                 sent: set[str] | None = None, replaced: Mapping[str, str] | None = None) -> None:
+        self._creating = dict(creating)  # each put's outcome: its ETag ("" if none was said), None or False if not
         self._sent = sent if sent is not None else set()  # those whose request left (filled as they leave)
         self._site = site
         self.client = client
         self.paths = frozenset(creating)
-        self._named: set[str] = set()
+        self.replaced: Mapping[str, str] = dict(replaced or {})
+        self._named: set[str] = set(self.replaced)
 
     @classmethod
     def none(cls) -> _Fresh:
@@ -1725,10 +1751,17 @@ class _Fresh:
 
     def created(self) -> dict[str, str]:
         """Path -> hash of each page the bucket took (waiting for the answers)."""
+        return {p: h for p, (h, _) in self.put().items()}
+
+    def put(self) -> dict[str, tuple[str, str]]:
+        """Path -> (hash, the ETag the bucket gave it, "" if none) of each page the bucket took (waiting for them)."""
         self.wait()
         site = self._site
-        return {p: site.hashes[p] for p, f in self._creating.items()
-                if site is not None and f.exception() is None and f.result()}
+        if site is None:
+            return {}
+        outcomes = {p: f.result() for p, f in self._creating.items() if f.exception() is None}
+        return {p: (site.hashes[p], outcome if isinstance(outcome, str) else "")
+                for p, outcome in outcomes.items() if outcome is not None and outcome is not False}
 
     def wait(self) -> None:
         wait(self._creating.values())
