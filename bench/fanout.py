@@ -140,6 +140,7 @@ class Poster:
         self.count = 0
         self.fakes = dict(fakes or {})
         self.first: dict[str, list[float]] = {name: [] for name in self.fakes}
+        self.last_incident = ""
 
     def post_all(self) -> float:
         started = time.monotonic()
@@ -150,15 +151,19 @@ class Poster:
                 self.first[name].append(min(arrivals) - started)
         return seconds
 
-    def post(self, only: str | None = None, skip: str | None = None) -> float:
+    def post(self, only: str | None = None, skip: str | None = None, incident: str | None = None) -> float:
+        """A new incident, or with ``incident`` a follow-up to it."""
         self.count += 1
         args = ["post", "--yes", "--json", "--title", f"Elevated API errors {self.count}", "-C", "api",
                 "--private", "edge router fra-2", f"Elevated error rates on the API (run {self.count}). Investigating."]
+        if incident:
+            args[3:7] = ["-i", incident]
         if only:
             args[1:1] = ["--only", only]
         if skip:
             args[1:1] = ["--skip", skip]
         result = self.project.cli(*args).check(f"post {args[1:3]}")
+        self.last_incident = json.loads(result.stdout)["incident_id"]
         deliveries = json.loads(result.stdout)["deliveries"]
         wanted = [d for d in deliveries if (only is None or d["destination"] == only) and d["destination"] != skip]
         if not wanted or any(d["state"] != "sent" for d in wanted):
@@ -180,6 +185,7 @@ def run_benchmark(sizes: Sizes | None = None) -> Results:
             log("fan-out: warm-up post (first upload of the whole site)")
             poster.post()
             measures: list[Callable[[], float]] = [poster.post_all, *(partial(poster.post, d) for d in DESTINATIONS)]
+            measures.append(partial(poster.post, "bucket", incident=poster.last_incident))  # a follow-up
             measures.append(partial(poster.post, skip="bucket"))
             if apprise:
                 measures.append(apprise)
@@ -190,8 +196,11 @@ def run_benchmark(sizes: Sizes | None = None) -> Results:
                     samples[index].append(measure())
             peer_samples = samples.pop() if apprise else []
             without_s3 = samples.pop()
+            follow_up = samples.pop()
             _report(results, samples, without_s3, peer_samples, world, slow_s3, sizes)
             _report_first_requests(results, poster.first)
+            results.figure("a follow-up to one incident, --only bucket (its page changed, not new)",
+                           median(follow_up), "s", spread(follow_up))
     finally:
         remove(root)
     return results
