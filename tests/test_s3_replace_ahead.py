@@ -140,15 +140,16 @@ def test_a_replaced_page_is_never_an_orphan_of_the_publish() -> None:
     assert fresh.put() == {"incidents/new.html": ("h-new", '"etag"'), PAGE: ("h-changed", '"etag"')}
 
 
-def test_the_etags_kept_are_the_latest_never_a_customers_page_and_private(tmp_path: Path) -> None:
+def test_the_etags_kept_are_the_latest_pages_never_a_customers_and_private(tmp_path: Path) -> None:
     copy = LocalCopy(tmp_path / ".broadcaster" / "copy.json", "s3://b/")
     pages = {f"incidents/inc-{n}.html": (f"h{n}", f'"e{n}"') for n in range(ETAGS_KEPT + 20)}
     customer = "a/k3y-0f-acme/index.html"
-    files = {p: h for p, (h, _) in pages.items()} | {customer: "hc"}
-    copy.keep_page_etags(files, {customer: ("hc", '"ec"'), **pages})
+    never = {customer: ("hc", '"ec"'), "index.html": ("hi", '"ei"'), "style.0123abcd.css": ("hs", '"es"')}
+    files = {p: h for p, (h, _) in {**never, **pages}.items()}
+    copy.keep_page_etags(files, {**never, **pages})
 
     saved = json.loads(copy.etags_path.read_text())
-    assert customer not in copy.etags_path.read_text()
+    assert not [p for p in never if p in copy.etags_path.read_text()]  # a capability; and pages alone are replaced
     assert len(saved["pages"]) == ETAGS_KEPT
     assert stat.S_IMODE(copy.etags_path.stat().st_mode) == 0o600
 

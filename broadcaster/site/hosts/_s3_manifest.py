@@ -404,7 +404,7 @@ class LocalCopy:
     # replaces exactly that object (``If-Match``) while the bucket has yet to say whether the copy is still its
     # manifest (``S3Host._create_fresh_pages``), instead of waiting for the answer. Another publisher's page since
     # has another ETag: refused (412), it waits as before. Only the latest ``ETAGS_KEPT`` (a follow-up goes to an
-    # incident posted lately); never a customer's page (its path is a capability).
+    # incident posted lately), of pages alone (``_replaceable``); never a customer's page (its path is a capability).
 
     @property
     def etags_path(self) -> Path:
@@ -422,7 +422,7 @@ class LocalCopy:
 
         rows = [[p, h, e] for p, (h, e) in put.items() if e and files.get(p) == h]
         rows += [[p, h, e] for p, h, e in self._etag_rows() if p not in put and files.get(p) == h]
-        rows = [row for row in rows if not row[0].startswith(AUDIENCE_DIR)][:ETAGS_KEPT]
+        rows = [row for row in rows if _replaceable(row[0])][:ETAGS_KEPT]
         try:
             if not rows:
                 self.etags_path.unlink(missing_ok=True)
@@ -446,6 +446,12 @@ class LocalCopy:
 
 
 ETAGS_KEPT = 256
+
+
+def _replaceable(path: str) -> bool:
+    """A page a publish may replace ahead (``LocalCopy.page_etags``): not the index, feeds and JSON (they go up with
+    the manifest), not an asset (its name changes with it), never a customer's page."""
+    return not is_linking(path) and not fingerprinted(path) and not path.startswith(AUDIENCE_DIR)
 
 
 def theirs_digest(key: str, etag: str) -> str:

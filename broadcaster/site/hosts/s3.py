@@ -672,7 +672,10 @@ class S3Host(SiteHost):
     ) -> Receipt:
         fresh.named_by(remote.files)  # the bucket's manifest names them: never orphans, whatever happens next
         if remote.store == site.store:  # after a conflict too: the manifest read again may show a later build
-            site.refuse_restored_over(remote.generation, self.location)
+            try:
+                site.refuse_restored_over(remote.generation, self.location)
+            except DeliveryError as refused:
+                raise self._unknown_where_replaced(client, remote, fresh, refused) from None
         named = remote.files.keys()  # by the manifest planned against (what a failure leaves unnamed is in doubt)
         doubts = self.local_copy.in_doubt()
         if doubts & set(named):  # a manifest names them: whoever plans against it uploads or deletes them
@@ -705,14 +708,19 @@ class S3Host(SiteHost):
             finally:  # the pages created ahead went up in the same round trip; on a failure they are progress too
                 # Trusted only where the manifest planned against names no other version: after a
                 # conflict, another publisher may have put theirs there since (it goes up again, below).
-                # A replaced page, where it names the version replaced (the one ``If-Match`` found there).
-                created = {p: h for p, h in fresh.created().items()
-                           if p not in plan.newer and remote.files.get(p) in (None, h, fresh.replaced.get(p))}
+                # A replaced page only where it names the version replaced (the one ``If-Match`` found there): one it
+                # does not name was deleted since, or is being deleted (``while_deleting``), after it went up.
+                created = {p: h for p, h in fresh.created().items() if p not in plan.newer and remote.files.get(p) in
+                           ((h, fresh.replaced[p]) if p in fresh.replaced else (None, h))}
                 done.files.update(created)
+                # Replaced where the plan now keeps the bucket's as later: what the bucket serves is unknown.
+                done.files.update(dict.fromkeys(fresh.maybe_over(remote.files) - created.keys(), ""))
             self._upload_round(client, site, [p for p in plan.pages if p in fresh.paths and p not in created],
                                done, stop)
             # Unmarked files the build lacks remain: every later publish looks for them again until they are gone.
             result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()))
+            if overwritten := fresh.maybe_over(remote.files) & plan.newer:  # the bucket's, kept, yet replaced ahead:
+                result = replace(result, files={**result.files, **dict.fromkeys(overwritten, "")})  # its next publish
             if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
@@ -1221,6 +1229,27 @@ class S3Host(SiteHost):
         except Exception:  # noqa: BLE001 - unknown: uploaded again, which reports what is wrong
             return False
         return str(found.get("ETag") or "").strip('"') == md5
+
+    def _unknown_where_replaced(
+        self, client: Any, remote: Remote, fresh: _Fresh, refused: DeliveryError
+    ) -> DeliveryError:
+        """A publish refused after it replaced pages ahead: the bucket's manifest (``remote``) written again naming
+        them unknown (""), so that the next publish to this place, whoever's, puts its own version up. Where that
+        write fails they are recorded in doubt (this machine's next publish settles them). The refusal, saying so."""
+        pages = sorted(fresh.maybe_over(remote.files))
+        if not pages:
+            return refused
+        marked = dict.fromkeys(pages, "")
+        try:
+            self._write_manifest(client, replace(remote, files={**remote.files, **marked}), replaces=remote.etag)
+            then = "marked unknown in the bucket's manifest: the next publish there puts its own version back"
+        except Exception:  # noqa: BLE001 - the refusal is what to report
+            self.local_copy.doubt(pages)
+            then = "recorded in doubt: the next publish from this machine settles them"
+        said = str(refused).replace("Nothing was published there.",
+                                    f"Nothing else was published there: this publish had already put up "
+                                    f"{self._shown(pages)} ahead of the bucket's answer ({then}).")
+        return DeliveryError(said, retryable=refused.retryable)
 
     def _take_back(self, fresh: _Fresh, failure: BaseException) -> None:
         """After a publish that failed or was refused: delete the pages it created ahead (``_create_fresh_pages``)
@@ -1752,6 +1781,11 @@ class _Fresh:
     def created(self) -> dict[str, str]:
         """Path -> hash of each page the bucket took (waiting for the answers)."""
         return {p: h for p, (h, _) in self.put().items()}
+
+    def maybe_over(self, files: Mapping[str, str]) -> set[str]:
+        """The replaced pages whose put was sent (answered or not) that ``files`` (a manifest read since) names by
+        the version replaced: the bucket may serve this publish's page where that manifest says otherwise."""
+        return {p for p in self.sent() if p in self.replaced and files.get(p) == self.replaced[p]}
 
     def put(self) -> dict[str, tuple[str, str]]:
         """Path -> (hash, the ETag the bucket gave it, "" if none) of each page the bucket took (waiting for them)."""
