@@ -1240,12 +1240,15 @@ class S3Host(SiteHost):
         if not pages:
             return refused
         marked = dict.fromkeys(pages, "")
-        try:
-            self._write_manifest(client, replace(remote, files={**remote.files, **marked}), replaces=remote.etag)
-            then = "marked unknown in the bucket's manifest: the next publish there puts its own version back"
-        except Exception:  # noqa: BLE001 - the refusal is what to report
+        written = False
+        if not self._stopped():  # cut (Ctrl-C, the deadline): no request starts after it
+            with contextlib.suppress(Exception):  # the refusal is what to report
+                self._write_manifest(client, replace(remote, files={**remote.files, **marked}), replaces=remote.etag)
+                written = True
+        if not written:
             self.local_copy.doubt(pages)
-            then = "recorded in doubt: the next publish from this machine settles them"
+        then = ("marked unknown in the bucket's manifest: the next publish there puts its own version back" if written
+                else "recorded in doubt: the next publish from this machine settles them")
         said = str(refused).replace("Nothing was published there.",
                                     f"Nothing else was published there: this publish had already put up "
                                     f"{self._shown(pages)} ahead of the bucket's answer ({then}).")
