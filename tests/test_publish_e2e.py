@@ -179,6 +179,29 @@ def test_a_post_with_a_bucket_never_imports_boto3_when_every_request_succeeds(pr
     assert not [r for r in s3.requests if "Boto3" in r.headers.get("user-agent", "")]
 
 
+def test_a_follow_up_puts_its_changed_page_up_before_the_bucket_answers_the_read(project: Project, s3: S3Server) -> None:
+    """Issue 20: a follow-up takes two dependent round trips after the build too. Its changed page replaces the one
+    this machine put there (``If-Match`` on the ETag the bucket gave it) while the read of the manifest is out; the
+    index, feeds and JSON follow with the manifest."""
+    from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
+
+    code, first = post(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert code == 0, first
+    page = f"incidents/{first['incident_id']}.html"
+    s3.clear()
+    s3.fail(S3Fault(match=MANIFEST_NAME, method="GET", delay=1.5))  # the read answers late
+    code, payload = post(project, "-i", first["incident_id"], "Errors are falling.")
+
+    assert code == 0 and {d["state"] for d in payload["deliveries"]} == {"sent"}, payload
+    read = next(r for r in s3.requests if r.method == "GET" and r.path.endswith(MANIFEST_NAME))
+    [put] = s3.received("PUT", page)
+    assert put.headers.get("if-match") and put.at < read.answered, (put.headers, put.at - read.answered)
+    index = next(r for r in s3.received("PUT", "index.html"))
+    assert index.at >= put.answered  # the pages first, then what links to them
+    assert "Errors are falling." in fetch(s3, page)
+    assert not [r for r in s3.requests if "Boto3" in r.headers.get("user-agent", "")]
+
+
 def test_a_post_to_telegram_leaves_httpx_command_line_client_unloaded(project: Project, world: Any) -> None:
     """Issue 20: ``import httpx`` loads httpx's own CLI (rich's tables and progress bars, pygments) when
     click and rich are installed, about 60 ms of CPU on every Telegram post. The console script leaves it
