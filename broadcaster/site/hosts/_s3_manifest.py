@@ -400,6 +400,54 @@ class LocalCopy:
             self._write_list(self.theirs_path, "theirs", digests)
 
 
+    # Pages this machine put up over the version a manifest in the bucket names, where no manifest since is known to
+    # name what it put there (the publish was refused, stopped or failed before it could say so): path -> the hash that
+    # manifest names. Each later publish from this machine marks them unknown ("") in the manifest it writes, or writes
+    # the bucket's again so, where it still names that hash: whoever publishes there next then puts its own version up.
+
+    @property
+    def owed_path(self) -> Path:
+        return self.path.with_name(self.path.stem + ".owed-marks.json")
+
+    def owed(self) -> dict[str, str]:
+        try:
+            saved = json.loads(self.owed_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        found = saved.get("owed") if isinstance(saved, dict) and saved.get("place") == self.place else None
+        if not isinstance(found, dict):
+            return {}
+        return {p: h for p, h in found.items() if isinstance(p, str) and isinstance(h, str) and p and h
+                and not p.startswith(AUDIENCE_DIR)}
+
+    def owe(self, pages: Mapping[str, str]) -> bool:
+        """Record ``pages`` (path -> the hash named) with those owed already; False if they could not be recorded."""
+        adding = {p: h for p, h in pages.items() if h and not p.startswith(AUDIENCE_DIR)}
+        return not adding or self._keep_owed({**self.owed(), **adding})
+
+    def settle_owed(self, files: Mapping[str, str], paths: Collection[str] | None = None) -> None:
+        """Those owed (of ``paths``, else all) that ``files``, a manifest now in the bucket, does not name by the hash
+        recorded: it names what was put there, or them unknown, or not at all."""
+        owed = self.owed()
+        kept = {p: h for p, h in owed.items() if (paths is not None and p not in paths) or files.get(p) == h}
+        if kept != owed:
+            self._keep_owed(kept)
+
+    def _keep_owed(self, owed: Mapping[str, str]) -> bool:
+        from broadcaster.site.file_writer import replace_file
+        from broadcaster.store.sqlite import PRIVATE_FILE
+
+        try:
+            if not owed:
+                self.owed_path.unlink(missing_ok=True)
+                return True
+            _private_folder(self.owed_path.parent)
+            body = json.dumps({"place": self.place, "owed": dict(sorted(owed.items()))}, sort_keys=True)
+            replace_file(self.owed_path, body.encode("utf-8"), mode=PRIVATE_FILE)  # renamed over: no link followed
+        except OSError:
+            return False
+        return True
+
     # The ETag the bucket gave each page this machine put there, with the hash it had: a follow-up's changed page
     # replaces exactly that object (``If-Match``) while the bucket has yet to say whether the copy is still its
     # manifest (``S3Host._create_fresh_pages``), instead of waiting for the answer. Another publisher's page since

@@ -214,6 +214,10 @@ class S3Host(SiteHost):
         self._sent: set[str] = set()
         # Path -> (hash, ETag) of each page the publish under way put up: kept for the next (``LocalCopy.page_etags``).
         self._put_etags: dict[str, tuple[str, str]] = {}
+        # Path -> the hash the manifest planned against named, of each file the publish under way put up over another
+        # version; and those a refusal then marked unknown in the bucket's manifest (``_refused_after_putting``).
+        self._over: dict[str, str] = {}
+        self._marked: set[str] = set()
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
         # before every write and written plainly, the store's lock keeping one store's publishers apart.
@@ -502,6 +506,8 @@ class S3Host(SiteHost):
         self._put_up = set()
         self._sent = set()
         self._put_etags = {}
+        self._over = {}
+        self._marked = set()
         self._customers_put = False
         self._left_said = []
         self._stop = stop
@@ -515,6 +521,9 @@ class S3Host(SiteHost):
         except BaseException as exc:
             if self._customers_put:  # no manifest may say that a customer's page is there: the next publish lists a/
                 self.local_copy.doubt_customers()
+            # Put up over a version the bucket's manifest names, and not known to be named since: this machine's next
+            # publish marks them unknown where a manifest still names that version (``LocalCopy.owed``).
+            self.local_copy.owe({p: h for p, h in self._put_over_any(fresh).items() if p not in self._marked})
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
             if put_up and isinstance(exc, DeliveryError):
@@ -675,7 +684,7 @@ class S3Host(SiteHost):
             try:
                 site.refuse_restored_over(remote.generation, self.location)
             except DeliveryError as refused:
-                raise self._unknown_where_replaced(client, remote, fresh, refused) from None
+                raise self._refused_after_putting(client, remote, fresh, refused) from None
         named = remote.files.keys()  # by the manifest planned against (what a failure leaves unnamed is in doubt)
         doubts = self.local_copy.in_doubt()
         if doubts & set(named):  # a manifest names them: whoever plans against it uploads or deletes them
@@ -719,7 +728,7 @@ class S3Host(SiteHost):
                                done, stop)
             # Unmarked files the build lacks remain: every later publish looks for them again until they are gone.
             result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()))
-            if overwritten := fresh.maybe_over(remote.files) & plan.newer:  # the bucket's, kept, yet replaced ahead:
+            if overwritten := self._put_over(remote, fresh) & plan.newer:  # the bucket's, kept, yet ours went up:
                 result = replace(result, files={**result.files, **dict.fromkeys(overwritten, "")})  # its next publish
             if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
@@ -774,6 +783,8 @@ class S3Host(SiteHost):
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
         self.local_copy.keep_page_etags(result.files, {**fresh.put(), **self._put_etags})
+        self.local_copy.settle_owed(result.files)
+        self._over = {}  # named by the manifest that landed, or marked unknown there
         self.local_copy.settle_customers()  # listed by this publish's plan (``_with_listed``): those it lacks deleted
         self._customers_put = False  # a manifest now names them: a failure raised below sets no flag again
         if self._theirs is not None:
@@ -816,6 +827,8 @@ class S3Host(SiteHost):
             # Read (and checked for private detail, which refuses it) before anything is sent.
             request = self._call(lambda: self._put_request(site, path), f"upload {path}")
             self._sent.add(path)
+            if (named := done.files.get(path)) and named != site.hashes[path] and not path.startswith(AUDIENCE_DIR):
+                self._over.setdefault(path, named)  # the version it may replace, as the manifest planned against names it
             self._customers_put = self._customers_put or path.startswith(AUDIENCE_DIR)
             # Kept in ``_sent`` whatever the failure: a refusal (a 4xx) may answer boto3's resend of a put that the
             # light client sent first and that landed unanswered. Recording one too many in doubt costs the next
@@ -1230,28 +1243,50 @@ class S3Host(SiteHost):
             return False
         return str(found.get("ETag") or "").strip('"') == md5
 
-    def _unknown_where_replaced(
+    def _put_over_any(self, fresh: _Fresh) -> dict[str, str]:
+        """Path -> the version named, of every file this machine may have put up over one a manifest named: this
+        publish's (any attempt's, ahead or in a round) and those an earlier publish left owed."""
+        ahead = {p: fresh.replaced[p] for p in fresh.sent() if p in fresh.replaced}
+        return {**self.local_copy.owed(), **self._over, **ahead}
+
+    def _put_over(self, remote: Remote, fresh: _Fresh) -> set[str]:
+        """Of ``_put_over_any``, those ``remote`` (a manifest read since) still names by the version replaced: the
+        bucket may serve this machine's file where that manifest says another."""
+        return {p for p, h in self._put_over_any(fresh).items() if remote.files.get(p) == h}
+
+    def _refused_after_putting(
         self, client: Any, remote: Remote, fresh: _Fresh, refused: DeliveryError
     ) -> DeliveryError:
-        """A publish refused after it replaced pages ahead: the bucket's manifest (``remote``) written again naming
-        them unknown (""), so that the next publish to this place, whoever's, puts its own version up. Where that
-        write fails they are recorded in doubt (this machine's next publish settles them). The refusal, saying so."""
-        pages = sorted(fresh.maybe_over(remote.files))
+        """A publish refused (a later state of the store in the bucket) after files of this machine's went up: those
+        over a version the bucket's manifest (``remote``) names, creations that may have landed unanswered, pages left
+        in doubt before. The bucket's manifest is written again naming them unknown (""), so that whoever publishes
+        there next puts its own version up or deletes what its build lacks. Where that write cannot be made (it
+        fails, or the publish was stopped) they are recorded: this machine's next publish marks them. The refusal,
+        saying so. Pages created ahead and answered are ``_take_back``'s."""
+        over = self._put_over(remote, fresh)
+        unanswered = fresh.sent() - fresh.created().keys() - set(fresh.replaced) - remote.files.keys()
+        doubts = self.local_copy.in_doubt() - remote.files.keys()
+        pages = sorted(over | unanswered | doubts)
         if not pages:
             return refused
-        marked = dict.fromkeys(pages, "")
         written = False
         if not self._stopped():  # cut (Ctrl-C, the deadline): no request starts after it
+            marked = replace(remote, files={**remote.files, **dict.fromkeys(pages, "")})
             with contextlib.suppress(Exception):  # the refusal is what to report
-                self._write_manifest(client, replace(remote, files={**remote.files, **marked}), replaces=remote.etag)
+                self._write_manifest(client, marked, replaces=remote.etag)
                 written = True
-        if not written:
-            self.local_copy.doubt(pages)
-        then = ("marked unknown in the bucket's manifest: the next publish there puts its own version back" if written
-                else "recorded in doubt: the next publish from this machine settles them")
+        if written:
+            self._marked |= set(pages)
+            self.local_copy.settle_owed(marked.files, pages)
+            self.local_copy.settle(unanswered | doubts)
+            then = "marked unknown in the bucket's manifest: the next publish there puts its own version up"
+        else:
+            self.local_copy.doubt(unanswered)
+            then = ("not yet marked unknown in the bucket's manifest: the next publish from this machine marks them, "
+                    "or delete them from the bucket by hand")
         said = str(refused).replace("Nothing was published there.",
-                                    f"Nothing else was published there: this publish had already put up "
-                                    f"{self._shown(pages)} ahead of the bucket's answer ({then}).")
+                                    f"Nothing else was published there: this publish had already sent "
+                                    f"{self._shown(pages)} ({then}).")
         return DeliveryError(said, retryable=refused.retryable)
 
     def _take_back(self, fresh: _Fresh, failure: BaseException) -> None:
