@@ -80,7 +80,7 @@ def test_a_refused_stale_or_restored_store_replaces_no_page_ahead(s3: S3Server, 
 
     replaced_ahead = [r.headers.get("if-match") for r in s3.received("PUT", PAGE)]
     refusal = str(refused.value)
-    assert "Nothing was published there" not in refusal and PAGE in refusal and "marked unknown" in refusal, refusal
+    assert "Nothing was published there" not in refusal and PAGE in refusal and "named unknown" in refusal, refusal
 
     # The store that moved on publishes again (another update, incident 2 unchanged in it): the manifest it plans
     # against names incident 2's page by the hash of "opened", which is also its build's, so it sends nothing for it.

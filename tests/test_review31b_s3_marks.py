@@ -120,7 +120,7 @@ def test_a_stale_copys_page_replaced_ahead_then_refused_with_the_mark_failing_is
     finally:
         _clear(s3)
     assert s3.body(bucket, PAGE) == STALE, "set-up: the stale copy's page replaced Bob's ahead of the read"
-    assert "not yet marked unknown" in str(refused.value), f"set-up: the write of the unknown mark failed: {refused.value}"
+    assert "not yet named unknown" in str(refused.value), f"set-up: the write of the unknown mark failed: {refused.value}"
     recorded = sorted(make_host(s3.url, bucket, alice).local_copy.owed())
 
     # The operator does as the refusal says: Alice retries once (refused again), then posts from the store that moved on.
@@ -191,7 +191,7 @@ def test_a_stale_copys_page_replaced_ahead_then_stopped_at_the_refusal_is_marked
     assert s3.body(bucket, PAGE) == STALE, "set-up"
     assert not s3.received("PUT", MANIFEST_NAME), "no request after the stop"
 
-    assert PAGE in str(refused.value) and "the next publish from this machine marks them" in str(refused.value)
+    assert PAGE in str(refused.value) and "the next publish from this machine does it" in str(refused.value)
     # No request after the stop: the mark is owed, and the operator's next publish from this machine (refused again,
     # as the refusal says it would be) makes it.
     with pytest.raises(DeliveryError, match="--replace-later"):

@@ -400,16 +400,18 @@ class LocalCopy:
             self._write_list(self.theirs_path, "theirs", digests)
 
 
-    # Pages this machine put up over the version a manifest in the bucket names, where no manifest since is known to
-    # name what it put there (the publish was refused, stopped or failed before it could say so): path -> the hash that
-    # manifest names. Each later publish from this machine marks them unknown ("") in the manifest it writes, or writes
-    # the bucket's again so, where it still names that hash: whoever publishes there next then puts its own version up.
+    # Files this machine sent where no manifest since is known to name what it sent (the publish failed, was refused
+    # or stopped before it could say so): path -> (the hash sent, the hash the manifest planned against named there,
+    # "" for none). This machine's next publish plans each as unknown ("") where the bucket's manifest still names
+    # that version, or none (``S3Host._sent_over``): one naming a third was written by a publisher whose file went up
+    # after, as a manifest naming a page in doubt settles it. It then uploads its own, deletes what its build lacks,
+    # or leaves it unknown for whoever publishes there next.
 
     @property
     def owed_path(self) -> Path:
         return self.path.with_name(self.path.stem + ".owed-marks.json")
 
-    def owed(self) -> dict[str, str]:
+    def owed(self) -> dict[str, tuple[str, str]]:
         try:
             saved = json.loads(self.owed_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -417,23 +419,24 @@ class LocalCopy:
         found = saved.get("owed") if isinstance(saved, dict) and saved.get("place") == self.place else None
         if not isinstance(found, dict):
             return {}
-        return {p: h for p, h in found.items() if isinstance(p, str) and isinstance(h, str) and p and h
-                and not p.startswith(AUDIENCE_DIR)}
+        return {p: (v[0], v[1]) for p, v in found.items() if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR)
+                and isinstance(v, list) and len(v) == 2 and all(isinstance(h, str) for h in v) and v[0]}
 
-    def owe(self, pages: Mapping[str, str]) -> bool:
-        """Record ``pages`` (path -> the hash named) with those owed already; False if they could not be recorded."""
-        adding = {p: h for p, h in pages.items() if h and not p.startswith(AUDIENCE_DIR)}
+    def owe(self, pages: Mapping[str, tuple[str, str]]) -> bool:
+        """Record ``pages`` (path -> (hash sent, hash named then)) with those owed already; False if they could not be
+        recorded."""
+        adding = {p: v for p, v in pages.items() if v[0] and not p.startswith(AUDIENCE_DIR)}
         return not adding or self._keep_owed({**self.owed(), **adding})
 
-    def settle_owed(self, files: Mapping[str, str], paths: Collection[str] | None = None) -> None:
-        """Those owed (of ``paths``, else all) that ``files``, a manifest now in the bucket, does not name by the hash
-        recorded: it names what was put there, or them unknown, or not at all."""
+    def settle_owed(self, paths: Collection[str] | None = None) -> None:
+        """``paths`` (else all) no longer owed: a manifest now in the bucket names them unknown, or a publish that
+        planned them so landed."""
         owed = self.owed()
-        kept = {p: h for p, h in owed.items() if (paths is not None and p not in paths) or files.get(p) == h}
+        kept = {p: v for p, v in owed.items() if paths is not None and p not in paths}
         if kept != owed:
             self._keep_owed(kept)
 
-    def _keep_owed(self, owed: Mapping[str, str]) -> bool:
+    def _keep_owed(self, owed: Mapping[str, tuple[str, str]]) -> bool:
         from broadcaster.site.file_writer import replace_file
         from broadcaster.store.sqlite import PRIVATE_FILE
 
@@ -442,7 +445,7 @@ class LocalCopy:
                 self.owed_path.unlink(missing_ok=True)
                 return True
             _private_folder(self.owed_path.parent)
-            body = json.dumps({"place": self.place, "owed": dict(sorted(owed.items()))}, sort_keys=True)
+            body = json.dumps({"place": self.place, "owed": {p: list(v) for p, v in sorted(owed.items())}}, sort_keys=True)
             replace_file(self.owed_path, body.encode("utf-8"), mode=PRIVATE_FILE)  # renamed over: no link followed
         except OSError:
             return False

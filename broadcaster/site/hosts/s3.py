@@ -214,9 +214,11 @@ class S3Host(SiteHost):
         self._sent: set[str] = set()
         # Path -> (hash, ETag) of each page the publish under way put up: kept for the next (``LocalCopy.page_etags``).
         self._put_etags: dict[str, tuple[str, str]] = {}
-        # Path -> the hash the manifest planned against named, of each file the publish under way put up over another
-        # version; and those a refusal then marked unknown in the bucket's manifest (``_refused_after_putting``).
-        self._over: dict[str, str] = {}
+        # Path -> (the hash of what the publish under way sent there in its rounds, the hash the manifest planned
+        # against named there, "" for none), recorded as each request leaves; and those a refusal then marked unknown
+        # in the bucket's manifest (``_refused_after_putting``).
+        self._over: dict[str, tuple[str, str]] = {}
+        self._owed: dict[str, tuple[str, str]] = {}  # as the publish under way found them (``LocalCopy.owed``)
         self._marked: set[str] = set()
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
@@ -507,6 +509,7 @@ class S3Host(SiteHost):
         self._sent = set()
         self._put_etags = {}
         self._over = {}
+        self._owed = self.local_copy.owed()
         self._marked = set()
         self._customers_put = False
         self._left_said = []
@@ -521,9 +524,10 @@ class S3Host(SiteHost):
         except BaseException as exc:
             if self._customers_put:  # no manifest may say that a customer's page is there: the next publish lists a/
                 self.local_copy.doubt_customers()
-            # Put up over a version the bucket's manifest names, and not known to be named since: this machine's next
-            # publish marks them unknown where a manifest still names that version (``LocalCopy.owed``).
-            self.local_copy.owe({p: h for p, h in self._put_over_any(fresh).items() if p not in self._marked})
+            # Sent, and not known to be named by what was sent: this machine's next publish plans them as unknown
+            # wherever the bucket's manifest names anything else (``LocalCopy.owed``), or marks them so if refused.
+            sent = {**self._over, **self._ahead(site, fresh)}
+            self.local_copy.owe({p: v for p, v in sent.items() if p not in self._marked})
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
             if put_up and isinstance(exc, DeliveryError):
@@ -692,6 +696,9 @@ class S3Host(SiteHost):
             doubts = doubts - set(named)
         if doubts:  # left by a failed publish: planned as present, hash unknown (uploaded if built, else deleted)
             remote = replace(remote, files={**dict.fromkeys(doubts, ""), **remote.files})
+        if suspect := self._sent_over(remote) - doubts:  # an earlier attempt's or publish's, maybe over another's since
+            remote = replace(remote, files={**remote.files, **dict.fromkeys(suspect, "")})  # uploaded, or left unknown
+            named = remote.files.keys()
         plan = Plan.of(site, remote)
         confirming = self._confirm(client, site, remote, plan)
         # Whose are the keys it would delete that no manifest names: a page in doubt may hold another's object since.
@@ -728,9 +735,11 @@ class S3Host(SiteHost):
                                done, stop)
             # Unmarked files the build lacks remain: every later publish looks for them again until they are gone.
             result = replace(plan.result(site, remote), list_again=bool(self._unproven - site.hashes.keys()))
-            if overwritten := self._put_over(remote, fresh) & plan.newer:  # the bucket's, kept, yet ours went up:
+            if overwritten := fresh.maybe_over(remote.files) & plan.newer:  # the bucket's, kept, yet ours went up:
                 result = replace(result, files={**result.files, **dict.fromkeys(overwritten, "")})  # its next publish
-            if _public(plan.upload + plan.delete) or remote.etag is None or not result.shows_the_same(remote):
+            # Also where a file of this machine's may stand behind it (``suspect``): a new manifest (a new ETag) makes
+            # every other publisher read the bucket's, not its own copy, and so plan that file as unknown too.
+            if _public(plan.upload + plan.delete) or remote.etag is None or suspect or not result.shows_the_same(remote):
                 pending = frozenset(plan.linking) | frozenset(plan.delete)
                 self._upload_round(client, site, plan.linking, done, stop,
                                    manifest=(replace(plan.while_deleting(result), list_again=result.list_again),
@@ -783,8 +792,8 @@ class S3Host(SiteHost):
         fresh.named_by(result.files)
         self.local_copy.save(replace(result, etag=done.etag))
         self.local_copy.keep_page_etags(result.files, {**fresh.put(), **self._put_etags})
-        self.local_copy.settle_owed(result.files)
-        self._over = {}  # named by the manifest that landed, or marked unknown there
+        self.local_copy.settle_owed()  # each was planned as unknown where the manifest named anything else
+        self._over = {}  # named by the manifest that landed, or unknown there
         self.local_copy.settle_customers()  # listed by this publish's plan (``_with_listed``): those it lacks deleted
         self._customers_put = False  # a manifest now names them: a failure raised below sets no flag again
         if self._theirs is not None:
@@ -800,6 +809,10 @@ class S3Host(SiteHost):
             notes.append(f"{len(plan.newer - plan.taken_out)} kept: built elsewhere from a later state of the store")
         if plan.taken_out:
             notes.append(f"{len(plan.taken_out)} not uploaded: taken out of the site since this build read the store")
+        if unknown := sorted(p for p in suspect if not result.files.get(p)):
+            notes.append(f"{self._shown(unknown)}: put up from this machine before another publisher's manifest, maybe "
+                         "left behind it: named unknown in the manifest, so the next publish there puts its own up or "
+                         "deletes them where its build has none")
         if remote.store == site.store and site.restored_over(remote.generation):
             notes.append(site.restored_note(remote.generation))
         if left:
@@ -827,8 +840,10 @@ class S3Host(SiteHost):
             # Read (and checked for private detail, which refuses it) before anything is sent.
             request = self._call(lambda: self._put_request(site, path), f"upload {path}")
             self._sent.add(path)
-            if (named := done.files.get(path)) and named != site.hashes[path] and not path.startswith(AUDIENCE_DIR):
-                self._over.setdefault(path, named)  # the version it may replace, as the manifest planned against names it
+            if not path.startswith(AUDIENCE_DIR):  # a customer's page: listed again by the next publish (``doubt_customers``)
+                # The version named when this machine first sent it, not the "" the plan gave a suspect one.
+                first = self._over.get(path) or self._owed.get(path)
+                self._over[path] = (site.hashes[path], first[1] if first else done.files.get(path) or "")
             self._customers_put = self._customers_put or path.startswith(AUDIENCE_DIR)
             # Kept in ``_sent`` whatever the failure: a refusal (a 4xx) may answer boto3's resend of a put that the
             # light client sent first and that landed unanswered. Recording one too many in doubt costs the next
@@ -1243,50 +1258,62 @@ class S3Host(SiteHost):
             return False
         return str(found.get("ETag") or "").strip('"') == md5
 
-    def _put_over_any(self, fresh: _Fresh) -> dict[str, str]:
-        """Path -> the version named, of every file this machine may have put up over one a manifest named: this
-        publish's (any attempt's, ahead or in a round) and those an earlier publish left owed."""
-        ahead = {p: fresh.replaced[p] for p in fresh.sent() if p in fresh.replaced}
-        return {**self.local_copy.owed(), **self._over, **ahead}
+    @staticmethod
+    def _ahead(site: BuiltSite, fresh: _Fresh) -> dict[str, tuple[str, str]]:
+        """Path -> (hash sent, hash replaced) of the changed pages this publish sent ahead, answered or not."""
+        return {p: (site.hashes[p], fresh.replaced[p]) for p in fresh.sent() if p in fresh.replaced}
 
-    def _put_over(self, remote: Remote, fresh: _Fresh) -> set[str]:
-        """Of ``_put_over_any``, those ``remote`` (a manifest read since) still names by the version replaced: the
-        bucket may serve this machine's file where that manifest says another."""
-        return {p for p, h in self._put_over_any(fresh).items() if remote.files.get(p) == h}
+    def _sent_over(self, remote: Remote) -> set[str]:
+        """Files this machine sent (this publish's earlier attempts, or a publish that failed or was refused, whose
+        marks are owed) that ``remote``, a manifest read since, names by the version named when they were sent,
+        unknown, or not at all, not by what was sent: the bucket may serve this machine's file where that manifest
+        says otherwise. One it names by a third version was written by a publisher whose file went up after."""
+        sent = {**self.local_copy.owed(), **self._over}
+        return {p for p, (mine, then) in sent.items() if remote.files.get(p) in (None, "", then) and mine != then}
 
     def _refused_after_putting(
         self, client: Any, remote: Remote, fresh: _Fresh, refused: DeliveryError
     ) -> DeliveryError:
-        """A publish refused (a later state of the store in the bucket) after files of this machine's went up: those
-        over a version the bucket's manifest (``remote``) names, creations that may have landed unanswered, pages left
-        in doubt before. The bucket's manifest is written again naming them unknown (""), so that whoever publishes
-        there next puts its own version up or deletes what its build lacks. Where that write cannot be made (it
-        fails, or the publish was stopped) they are recorded: this machine's next publish marks them. The refusal,
-        saying so. Pages created ahead and answered are ``_take_back``'s."""
-        over = self._put_over(remote, fresh)
+        """A publish refused (a later state of the store in the bucket) after files of this machine's went up, this
+        publish's or an earlier one's: those the bucket's manifest (``remote``) names by anything but what was sent
+        (or not at all), and creations ahead that may have landed unanswered. The bucket's manifest is written again
+        naming them unknown (""), so that whoever publishes there next puts its own version up or deletes what its
+        build lacks. Where that write cannot be made (it fails, or the publish was stopped) they are owed: this
+        machine's next publish marks them. The refusal, saying so. Pages created ahead and answered are
+        ``_take_back``'s; pages in doubt are the next publish's from this machine (``_judge``: maybe another's)."""
+        site_hashes = fresh.site_hashes()
+        ahead = {p for p in fresh.sent() if p in fresh.replaced and remote.files.get(p) in (None, "", fresh.replaced[p])}
         unanswered = fresh.sent() - fresh.created().keys() - set(fresh.replaced) - remote.files.keys()
-        doubts = self.local_copy.in_doubt() - remote.files.keys()
-        pages = sorted(over | unanswered | doubts)
-        if not pages:
+        earlier = self._sent_over(remote) - self._over.keys()
+        pages = sorted(ahead | unanswered | (self._sent_over(remote) - earlier))
+        if not pages and not earlier:
             return refused
         written = False
+        every = sorted({*pages, *earlier})
         if not self._stopped():  # cut (Ctrl-C, the deadline): no request starts after it
-            marked = replace(remote, files={**remote.files, **dict.fromkeys(pages, "")})
+            marked = replace(remote, files={**remote.files, **dict.fromkeys(every, "")})
             with contextlib.suppress(Exception):  # the refusal is what to report
                 self._write_manifest(client, marked, replaces=remote.etag)
                 written = True
         if written:
-            self._marked |= set(pages)
-            self.local_copy.settle_owed(marked.files, pages)
-            self.local_copy.settle(unanswered | doubts)
-            then = "marked unknown in the bucket's manifest: the next publish there puts its own version up"
+            self._marked |= set(every)
+            self.local_copy.settle_owed(every)
+            self.local_copy.settle(unanswered)
+            then = ("now named unknown in the bucket's manifest: the next publish there puts its own version up, or "
+                    "deletes it where its build has none")
         else:
             self.local_copy.doubt(unanswered)
-            then = ("not yet marked unknown in the bucket's manifest: the next publish from this machine marks them, "
-                    "or delete them from the bucket by hand")
-        said = str(refused).replace("Nothing was published there.",
-                                    f"Nothing else was published there: this publish had already sent "
-                                    f"{self._shown(pages)} ({then}).")
+            recorded = self.local_copy.owe({**{p: (site_hashes[p], fresh.replaced[p]) for p in ahead
+                                                  if p in site_hashes}, **self._over})
+            then = ("not yet named unknown in the bucket's manifest: " + (
+                "the next publish from this machine does it" if recorded else
+                "delete them from the bucket by hand, or publish from this machine again"))
+        said = str(refused)
+        if pages:
+            said = said.replace("Nothing was published there.", f"Nothing else was published there: this publish "
+                                f"had already sent {self._shown(pages)} ({then}).")
+        if earlier:
+            said += f" Files an earlier publish from this machine sent: {self._shown(sorted(earlier))} ({then})."
         return DeliveryError(said, retryable=refused.retryable)
 
     def _take_back(self, fresh: _Fresh, failure: BaseException) -> None:
@@ -1819,6 +1846,9 @@ class _Fresh:
     def created(self) -> dict[str, str]:
         """Path -> hash of each page the bucket took (waiting for the answers)."""
         return {p: h for p, (h, _) in self.put().items()}
+
+    def site_hashes(self) -> Mapping[str, str]:
+        return self._site.hashes if self._site is not None else {}
 
     def maybe_over(self, files: Mapping[str, str]) -> set[str]:
         """The replaced pages whose put was sent (answered or not) that ``files`` (a manifest read since) names by
