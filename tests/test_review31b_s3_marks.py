@@ -6,8 +6,6 @@ publish marks it (no request starts after a stop)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import threading
 import time
 from dataclasses import replace
@@ -18,7 +16,6 @@ import pytest
 from broadcaster.errors import DeliveryError
 from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME
-from broadcaster.site.hosts.s3 import S3Host
 from tests.fakes.s3 import S3Fault, S3Server
 from tests.test_fix20_s3 import fresh_bucket, s3_server  # noqa: F401 - the fixtures s3 and bucket
 from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
@@ -29,7 +26,7 @@ from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
     write_site,
 )
 from tests.test_review31a_s3_replace_ahead import _named, _served_hash
-from tests.test_s3_stop_doubts import LIGHT_TIMEOUT, _clear, _host
+from tests.test_s3_stop_doubts import LIGHT_TIMEOUT, _clear, _cut_when, _host
 
 PAGE = "incidents/inc-2.html"
 OTHER = "incidents/inc-4.html"
@@ -67,18 +64,37 @@ def _stale_follow_up(tmp_path: Path, name: str = "a2") -> BuiltSite:
     return _built(tmp_path / name, {PAGE: STALE}, 2)
 
 
-def _cut_when(host: S3Host, site: BuiltSite, taken: threading.Event) -> None:
-    """Publish, and cancel the publish (the command's deadline, Ctrl-C) the moment ``taken`` is set."""
-    async def run() -> None:
-        task = asyncio.ensure_future(host.publish(site))
-        while not taken.is_set() and not task.done():
-            await asyncio.sleep(0.005)
-        assert not task.done(), f"set-up: the publish ended before the cut: {task.exception() or task.result()}"
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, DeliveryError):
-            await task
+def _stale_copy_refused_with_the_mark_failing(s3: S3Server, bucket: str, tmp_path: Path) -> tuple[Path, Path, str]:
+    """The stale copy's follow-up replaces incident 2's page ahead, is refused, and the manifest's write of the unknown
+    mark is refused too (403: a policy, or any error). Alice's and Bob's folders, and the refusal."""
+    alice, bob = _alice_then_bob_moves_on(s3, bucket, tmp_path)
+    host = make_host(s3.url, bucket, alice)
+    s3.fail(S3Fault(match=MANIFEST_NAME, method="GET", delay=0.6),  # the warm-up's read is slow: replaced ahead
+            S3Fault(match=MANIFEST_NAME, method="PUT", status=403, code="AccessDenied", times=5))
+    host.warm_up()
+    try:
+        with pytest.raises(DeliveryError, match="--replace-later") as refused:
+            publish(host, _stale_follow_up(tmp_path))
+    finally:
+        _clear(s3)
+    assert s3.body(bucket, PAGE) == STALE, "set-up: the stale copy's page replaced Bob's ahead of the read"
+    assert "the next publish from this machine does it" in str(refused.value), f"set-up: {refused.value}"
+    assert sorted(make_host(s3.url, bucket, alice).local_copy.owed()) == [PAGE], "set-up: the mark is owed"
+    return alice, bob, str(refused.value)
 
-    asyncio.run(run())
+
+def _alice_retries_then_bob_publishes(s3: S3Server, bucket: str, tmp_path: Path, alice: Path, bob: Path) -> object:
+    """As the refusal says: Alice's next publish (refused again) makes the owed mark; then the store that moved on
+    publishes, and puts its own page back."""
+    with pytest.raises(DeliveryError, match="--replace-later"):
+        publish(make_host(s3.url, bucket, alice), _stale_follow_up(tmp_path, "a2-again"))
+    return _bob_publishes_on(s3, bucket, tmp_path, bob)
+
+
+def _assert_the_moved_on_page_is_back(s3: S3Server, bucket: str, said: str) -> None:
+    assert s3.body(bucket, PAGE) == b"<p>opened</p>", (
+        f"{said}, yet the stale copy's follow-up is served: the manifest names {PAGE} by "
+        f"{_named(s3, bucket)[PAGE][:12]}…, the bucket serves {_served_hash(s3, bucket, PAGE)[:12]}…")
 
 
 def _when_received(s3: S3Server, method: str, part: str) -> threading.Event:
@@ -109,29 +125,13 @@ def test_a_stale_copys_page_replaced_ahead_then_refused_with_the_mark_failing_is
     never reaches it, and the store that moved on (another machine: no record; the refusal tells the operator to
     post from it) plans against a manifest naming the page by its own build's hash and never sends it. The stale
     copy's follow-up is served for good."""
-    alice, bob = _alice_then_bob_moves_on(s3, bucket, tmp_path)
-    host = make_host(s3.url, bucket, alice)
-    s3.fail(S3Fault(match=MANIFEST_NAME, method="GET", delay=0.6),  # the warm-up's read is slow: replaced ahead
-            S3Fault(match=MANIFEST_NAME, method="PUT", status=403, code="AccessDenied", times=5))
-    host.warm_up()
-    try:
-        with pytest.raises(DeliveryError, match="--replace-later") as refused:
-            publish(host, _stale_follow_up(tmp_path))
-    finally:
-        _clear(s3)
-    assert s3.body(bucket, PAGE) == STALE, "set-up: the stale copy's page replaced Bob's ahead of the read"
-    assert "not yet named unknown" in str(refused.value), f"set-up: the write of the unknown mark failed: {refused.value}"
+    alice, bob, refused = _stale_copy_refused_with_the_mark_failing(s3, bucket, tmp_path)
     recorded = sorted(make_host(s3.url, bucket, alice).local_copy.owed())
-
     # The operator does as the refusal says: Alice retries once (refused again), then posts from the store that moved on.
-    with pytest.raises(DeliveryError, match="--replace-later"):
-        publish(make_host(s3.url, bucket, alice), _stale_follow_up(tmp_path, "a2-again"))
-    notes = _bob_publishes_on(s3, bucket, tmp_path, bob)
+    notes = _alice_retries_then_bob_publishes(s3, bucket, tmp_path, alice, bob)
 
-    assert s3.body(bucket, PAGE) == b"<p>opened</p>", (
-        f"refused ({refused.value}); recorded in doubt on Alice's machine: {recorded}; Bob published after ({notes}), "
-        f"yet the stale copy's follow-up is served: the manifest names {PAGE} by {_named(s3, bucket)[PAGE][:12]}…, "
-        f"the bucket serves {_served_hash(s3, bucket, PAGE)[:12]}…")
+    _assert_the_moved_on_page_is_back(
+        s3, bucket, f"refused ({refused}); owed on Alice's machine: {recorded}; Bob published after ({notes})")
 
 
 def test_a_stale_copys_page_replaced_ahead_then_stopped_while_the_read_was_out_is_marked_by_its_next_publish(
@@ -156,14 +156,10 @@ def test_a_stale_copys_page_replaced_ahead_then_stopped_while_the_read_was_out_i
     recorded = sorted(make_host(s3.url, bucket, alice).local_copy.owed())
     assert recorded == [PAGE], "the mark is owed"
 
-    with pytest.raises(DeliveryError, match="--replace-later"):
-        publish(make_host(s3.url, bucket, alice), _stale_follow_up(tmp_path, "a2-again"))
-    notes = _bob_publishes_on(s3, bucket, tmp_path, bob)
+    notes = _alice_retries_then_bob_publishes(s3, bucket, tmp_path, alice, bob)
 
-    assert s3.body(bucket, PAGE) == b"<p>opened</p>", (
-        f"stopped while the read was out, in doubt: {recorded}; Bob published after ({notes}), yet the stale copy's "
-        f"follow-up is served: the manifest names {PAGE} by {_named(s3, bucket)[PAGE][:12]}…, the bucket serves "
-        f"{_served_hash(s3, bucket, PAGE)[:12]}…")
+    _assert_the_moved_on_page_is_back(
+        s3, bucket, f"stopped while the read was out, owed: {recorded}; Bob published after ({notes})")
 
 
 def test_a_stale_copys_page_replaced_ahead_then_stopped_at_the_refusal_is_marked_by_its_next_publish(
@@ -194,9 +190,7 @@ def test_a_stale_copys_page_replaced_ahead_then_stopped_at_the_refusal_is_marked
     assert PAGE in str(refused.value) and "the next publish from this machine does it" in str(refused.value)
     # No request after the stop: the mark is owed, and the operator's next publish from this machine (refused again,
     # as the refusal says it would be) makes it.
-    with pytest.raises(DeliveryError, match="--replace-later"):
-        publish(make_host(s3.url, bucket, alice), _stale_follow_up(tmp_path, "a2-again"))
-    _bob_publishes_on(s3, bucket, tmp_path, bob)
+    _alice_retries_then_bob_publishes(s3, bucket, tmp_path, alice, bob)
     assert s3.body(bucket, PAGE) == b"<p>opened</p>", (
         f"refused ({refused.value}), Bob published after, yet the stale copy's follow-up is served for good")
 

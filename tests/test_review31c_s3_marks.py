@@ -27,6 +27,7 @@ from tests.test_review31b_s3_marks import (
     _alice_then_bob_moves_on,
     _bob_publishes_on,
     _built,
+    _stale_copy_refused_with_the_mark_failing,
     _stale_follow_up,
 )
 from tests.test_s3_stop_doubts import _clear
@@ -50,19 +51,7 @@ def test_an_owed_mark_is_made_by_this_machines_next_publish_that_is_not_refused(
     build has it by the very hash the manifest names, so nothing is uploaded and nothing marked: the bucket keeps
     serving the stale copy's follow-up behind a manifest naming the old hash, and ``settle_owed`` keeps the record
     for good (the manifest still names the recorded hash). Bob's later publishes never send the page either."""
-    alice, bob = _alice_then_bob_moves_on(s3, bucket, tmp_path)
-    host = make_host(s3.url, bucket, alice)
-    s3.fail(S3Fault(match=MANIFEST_NAME, method="GET", delay=0.6),  # the warm-up's read is slow: replaced ahead
-            S3Fault(match=MANIFEST_NAME, method="PUT", status=403, code="AccessDenied", times=5))
-    host.warm_up()
-    try:
-        with pytest.raises(DeliveryError, match="--replace-later") as refused:
-            publish(host, _stale_follow_up(tmp_path))
-    finally:
-        _clear(s3)
-    assert s3.body(bucket, PAGE) == STALE, "set-up: the stale copy's page replaced Bob's ahead of the read"
-    assert "the next publish from this machine does it" in str(refused.value), f"set-up: {refused.value}"
-    assert sorted(make_host(s3.url, bucket, alice).local_copy.owed()) == [PAGE], "set-up: the mark is owed"
+    alice, bob, refused = _stale_copy_refused_with_the_mark_failing(s3, bucket, tmp_path)
 
     # Alice's copy of the store brought level with Bob's (generation 3): her next publish is not refused.
     level = _built(tmp_path / "a3", {PAGE: b"<p>opened</p>", OTHER: b"<p>4</p>"}, 3, versions={PAGE: "1-x"})

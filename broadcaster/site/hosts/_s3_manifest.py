@@ -359,14 +359,18 @@ class LocalCopy:
     def _read_list(self, path: Path, key: str) -> frozenset[str]:
         """The strings a side file of this place keeps under ``key``; none when it is missing, damaged or another
         place's."""
+        found = self._read_side(path, key)
+        return frozenset(v for v in found if isinstance(v, str)) if isinstance(found, list) else frozenset()
+
+    def _read_side(self, path: Path, key: str) -> Any:
+        """What a side file of this place keeps under ``key``; None when it is missing, damaged or another place's."""
         try:
             saved = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return frozenset()
-        found = saved.get(key) if isinstance(saved, dict) and saved.get("place") == self.place else None
-        return frozenset(v for v in found if isinstance(v, str)) if isinstance(found, list) else frozenset()
+            return None
+        return saved.get(key) if isinstance(saved, dict) and saved.get("place") == self.place else None
 
-    def _write_list(self, path: Path, key: str, values: Collection[str]) -> bool:
+    def _write_list(self, path: Path, key: str, values: Collection[str] | Mapping[str, Any]) -> bool:
         """Keep ``values`` in a private side file of this place (none: the file goes); False if it could not."""
         from broadcaster.site.file_writer import replace_file
         from broadcaster.store.sqlite import PRIVATE_FILE
@@ -376,7 +380,8 @@ class LocalCopy:
                 path.unlink(missing_ok=True)
                 return True
             _private_folder(path.parent)
-            body = json.dumps({"place": self.place, key: sorted(values)}, sort_keys=True)
+            kept = dict(sorted(values.items())) if isinstance(values, Mapping) else sorted(values)
+            body = json.dumps({"place": self.place, key: kept}, sort_keys=True)
             replace_file(path, body.encode("utf-8"), mode=PRIVATE_FILE)
         except OSError:
             return False
@@ -412,11 +417,7 @@ class LocalCopy:
         return self.path.with_name(self.path.stem + ".owed-marks.json")
 
     def owed(self) -> dict[str, tuple[str, str]]:
-        try:
-            saved = json.loads(self.owed_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        found = saved.get("owed") if isinstance(saved, dict) and saved.get("place") == self.place else None
+        found = self._read_side(self.owed_path, "owed")
         if not isinstance(found, dict):
             return {}
         return {p: (v[0], v[1]) for p, v in found.items() if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR)
@@ -437,19 +438,7 @@ class LocalCopy:
             self._keep_owed(kept)
 
     def _keep_owed(self, owed: Mapping[str, tuple[str, str]]) -> bool:
-        from broadcaster.site.file_writer import replace_file
-        from broadcaster.store.sqlite import PRIVATE_FILE
-
-        try:
-            if not owed:
-                self.owed_path.unlink(missing_ok=True)
-                return True
-            _private_folder(self.owed_path.parent)
-            body = json.dumps({"place": self.place, "owed": {p: list(v) for p, v in sorted(owed.items())}}, sort_keys=True)
-            replace_file(self.owed_path, body.encode("utf-8"), mode=PRIVATE_FILE)  # renamed over: no link followed
-        except OSError:
-            return False
-        return True
+        return self._write_list(self.owed_path, "owed", {p: list(v) for p, v in owed.items()})
 
     # The ETag the bucket gave each page this machine put there, with the hash it had: a follow-up's changed page
     # replaces exactly that object (``If-Match``) while the bucket has yet to say whether the copy is still its
@@ -485,11 +474,7 @@ class LocalCopy:
             pass
 
     def _etag_rows(self) -> list[tuple[str, str, str]]:
-        try:
-            saved = json.loads(self.etags_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
-        rows = saved.get("pages") if isinstance(saved, dict) and saved.get("place") == self.place else None
+        rows = self._read_side(self.etags_path, "pages")
         if not isinstance(rows, list):
             return []
         return [(row[0], row[1], row[2]) for row in rows
