@@ -427,7 +427,10 @@ class LocalCopy:
         """Record ``pages`` (path -> (hash sent, hash named then)) with those owed already; False if they could not be
         recorded."""
         adding = {p: v for p, v in pages.items() if v[0] and not p.startswith(AUDIENCE_DIR)}
-        return not adding or self._keep_owed({**self.owed(), **adding})
+        owed = self.owed()
+        # One that says a version other than the one named was sent keeps saying so: it may be what the bucket serves.
+        adding = {p: v for p, v in adding.items() if p not in owed or owed[p][0] == owed[p][1]}
+        return not adding or self._keep_owed({**owed, **adding})
 
     def settle_owed(self, paths: Collection[str] | None = None) -> None:
         """``paths`` (else all) no longer owed: a manifest now in the bucket names them unknown, or a publish that

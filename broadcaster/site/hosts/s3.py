@@ -809,10 +809,10 @@ class S3Host(SiteHost):
             notes.append(f"{len(plan.newer - plan.taken_out)} kept: built elsewhere from a later state of the store")
         if plan.taken_out:
             notes.append(f"{len(plan.taken_out)} not uploaded: taken out of the site since this build read the store")
-        if unknown := sorted(p for p in suspect if not result.files.get(p)):
-            notes.append(f"{self._shown(unknown)}: put up from this machine before another publisher's manifest, maybe "
-                         "left behind it: named unknown in the manifest, so the next publish there puts its own up or "
-                         "deletes them where its build has none")
+        if unknown := sorted(p for p in suspect if p in result.files and not result.files[p]):
+            notes.append(f"{self._shown(unknown)}: sent from this machine by an attempt or publish that did not finish, "
+                         "maybe left behind the manifest: named unknown in it, so the next publish there puts its own "
+                         "up or deletes them where its build has none")
         if remote.store == site.store and site.restored_over(remote.generation):
             notes.append(site.restored_note(remote.generation))
         if left:
@@ -841,9 +841,13 @@ class S3Host(SiteHost):
             request = self._call(lambda: self._put_request(site, path), f"upload {path}")
             self._sent.add(path)
             if not path.startswith(AUDIENCE_DIR):  # a customer's page: listed again by the next publish (``doubt_customers``)
-                # The version named when this machine first sent it, not the "" the plan gave a suspect one.
+                # The version named when this machine first sent it, not the "" the plan gave a suspect one; and once
+                # a version other than that one was sent, that is kept: it may be the one the bucket serves.
                 first = self._over.get(path) or self._owed.get(path)
-                self._over[path] = (site.hashes[path], first[1] if first else done.files.get(path) or "")
+                if first is None or first[0] == first[1]:
+                    self._over[path] = (site.hashes[path], first[1] if first else done.files.get(path) or "")
+                else:
+                    self._over[path] = first
             self._customers_put = self._customers_put or path.startswith(AUDIENCE_DIR)
             # Kept in ``_sent`` whatever the failure: a refusal (a 4xx) may answer boto3's resend of a put that the
             # light client sent first and that landed unanswered. Recording one too many in doubt costs the next
