@@ -1311,7 +1311,7 @@ class S3Host(SiteHost):
                                                   if p in site_hashes}, **self._over})
             then = ("not yet named unknown in the bucket's manifest: " + (
                 "the next publish from this machine does it" if recorded else
-                "delete them from the bucket by hand, or publish from this machine again"))
+                "publish from this machine again, or put each back as the store that moved on has it, by hand"))
         said = str(refused)
         if pages:
             said = said.replace("Nothing was published there.", f"Nothing else was published there: this publish "
