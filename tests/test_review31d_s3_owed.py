@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from broadcaster.errors import DeliveryError
+from broadcaster.site.hosts import BuiltSite
 from tests.fakes.s3 import S3Fault, S3Server
 from tests.test_fix20_s3 import fresh_bucket, s3_server  # noqa: F401 - the fixtures s3 and bucket
 from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
@@ -29,7 +30,7 @@ def _sha(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _cut_with_the_page_landing_late(s3: S3Server, bucket: str, tmp_path: Path, base: Path, site: object) -> None:
+def _cut_with_the_page_landing_late(s3: S3Server, bucket: str, tmp_path: Path, base: Path, site: BuiltSite) -> None:
     """Publish ``site`` from ``base``; its upload of PAGE is answered after the light client's timeout (it lands), and
     the publish is cut (Ctrl-C, the deadline) while it is out: no progress manifest, the page owed."""
     host = _host(s3, bucket, base)
