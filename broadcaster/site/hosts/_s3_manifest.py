@@ -405,32 +405,31 @@ class LocalCopy:
             self._write_list(self.theirs_path, "theirs", digests)
 
 
-    # Files this machine sent where no manifest since is known to name what it sent (the publish failed, was refused
-    # or stopped before it could say so): path -> (the hash sent, the hash the manifest planned against named there,
-    # "" for none). This machine's next publish plans each as unknown ("") where the bucket's manifest still names
-    # that version, or none (``S3Host._sent_over``): one naming a third was written by a publisher whose file went up
-    # after, as a manifest naming a page in doubt settles it. It then uploads its own, deletes what its build lacks,
-    # or leaves it unknown for whoever publishes there next.
+    # Files this machine sent over another version where no manifest since is known to name what it sent (the
+    # publish failed, was refused or stopped before it could say so): path -> the versions the manifest planned
+    # against named there ("" for none). This machine's next publish plans each as unknown ("") where the bucket's
+    # manifest still names one of those, or none (``S3Host._sent_over``): one naming a third was written by a publisher
+    # whose file went up after, as a manifest naming a page in doubt settles it. It then uploads its own, deletes what
+    # its build lacks, or leaves it unknown for whoever publishes there next.
 
     @property
     def owed_path(self) -> Path:
         return self.path.with_name(self.path.stem + ".owed-marks.json")
 
-    def owed(self) -> dict[str, tuple[str, str]]:
+    def owed(self) -> dict[str, frozenset[str]]:
         found = self._read_side(self.owed_path, "owed")
         if not isinstance(found, dict):
             return {}
-        return {p: (v[0], v[1]) for p, v in found.items() if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR)
-                and isinstance(v, list) and len(v) == 2 and all(isinstance(h, str) for h in v) and v[0]}
+        return {p: frozenset(v) for p, v in found.items() if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR)
+                and isinstance(v, list) and v and all(isinstance(h, str) for h in v)}
 
-    def owe(self, pages: Mapping[str, tuple[str, str]]) -> bool:
-        """Record ``pages`` (path -> (hash sent, hash named then)) with those owed already; False if they could not be
-        recorded."""
-        adding = {p: v for p, v in pages.items() if v[0] and not p.startswith(AUDIENCE_DIR)}
+    def owe(self, pages: Mapping[str, Collection[str]]) -> bool:
+        """Record ``pages`` (path -> the versions named when another was sent) with those owed already; False if they
+        could not be recorded."""
+        adding = {p: frozenset(v) for p, v in pages.items() if v and not p.startswith(AUDIENCE_DIR)}
         owed = self.owed()
-        # One that says a version other than the one named was sent keeps saying so: it may be what the bucket serves.
-        adding = {p: v for p, v in adding.items() if p not in owed or owed[p][0] == owed[p][1]}
-        return not adding or self._keep_owed({**owed, **adding})
+        merged = {**owed, **{p: owed.get(p, frozenset()) | v for p, v in adding.items()}}
+        return merged == owed or self._keep_owed(merged)
 
     def settle_owed(self, paths: Collection[str] | None = None) -> None:
         """``paths`` (else all) no longer owed: a manifest now in the bucket names them unknown, or a publish that
@@ -440,8 +439,8 @@ class LocalCopy:
         if kept != owed:
             self._keep_owed(kept)
 
-    def _keep_owed(self, owed: Mapping[str, tuple[str, str]]) -> bool:
-        return self._write_list(self.owed_path, "owed", {p: list(v) for p, v in owed.items()})
+    def _keep_owed(self, owed: Mapping[str, frozenset[str]]) -> bool:
+        return self._write_list(self.owed_path, "owed", {p: sorted(v) for p, v in owed.items()})
 
     # The ETag the bucket gave each page this machine put there, with the hash it had: a follow-up's changed page
     # replaces exactly that object (``If-Match``) while the bucket has yet to say whether the copy is still its

@@ -214,11 +214,11 @@ class S3Host(SiteHost):
         self._sent: set[str] = set()
         # Path -> (hash, ETag) of each page the publish under way put up: kept for the next (``LocalCopy.page_etags``).
         self._put_etags: dict[str, tuple[str, str]] = {}
-        # Path -> (the hash of what the publish under way sent there in its rounds, the hash the manifest planned
-        # against named there, "" for none), recorded as each request leaves; and those a refusal then marked unknown
-        # in the bucket's manifest (``_refused_after_putting``).
-        self._over: dict[str, tuple[str, str]] = {}
-        self._owed: dict[str, tuple[str, str]] = {}  # as the publish under way found them (``LocalCopy.owed``)
+        # Path -> the versions the manifest planned against named there ("" for none) when the publish under way sent
+        # another in its rounds, recorded as each request leaves; and those a refusal then marked unknown in the
+        # bucket's manifest (``_refused_after_putting``).
+        self._over: dict[str, set[str]] = {}
+        self._owed: dict[str, frozenset[str]] = {}  # as the publish under way found them (``LocalCopy.owed``)
         self._marked: set[str] = set()
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
@@ -526,7 +526,7 @@ class S3Host(SiteHost):
                 self.local_copy.doubt_customers()
             # Sent, and not known to be named by what was sent: this machine's next publish plans them as unknown
             # wherever the bucket's manifest names anything else (``LocalCopy.owed``), or marks them so if refused.
-            sent = {**self._over, **self._ahead(site, fresh)}
+            sent = _merged(self._over, self._ahead(site, fresh))
             self.local_copy.owe({p: v for p, v in sent.items() if p not in self._marked})
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
@@ -841,13 +841,10 @@ class S3Host(SiteHost):
             request = self._call(lambda: self._put_request(site, path), f"upload {path}")
             self._sent.add(path)
             if not path.startswith(AUDIENCE_DIR):  # a customer's page: listed again by the next publish (``doubt_customers``)
-                # The version named when this machine first sent it, not the "" the plan gave a suspect one; and once
-                # a version other than that one was sent, that is kept: it may be the one the bucket serves.
-                first = self._over.get(path) or self._owed.get(path)
-                if first is None or first[0] == first[1]:
-                    self._over[path] = (site.hashes[path], first[1] if first else done.files.get(path) or "")
-                else:
-                    self._over[path] = first
+                # Another version than the one named there: the bucket may serve it while a manifest names that one.
+                # (A suspect one was planned as "", which adds nothing: it is looked at whatever the manifest names.)
+                if (named := done.files.get(path) or "") != site.hashes[path]:
+                    self._over.setdefault(path, set(self._owed.get(path, ()))).add(named)
             self._customers_put = self._customers_put or path.startswith(AUDIENCE_DIR)
             # Kept in ``_sent`` whatever the failure: a refusal (a 4xx) may answer boto3's resend of a put that the
             # light client sent first and that landed unanswered. Recording one too many in doubt costs the next
@@ -1263,17 +1260,17 @@ class S3Host(SiteHost):
         return str(found.get("ETag") or "").strip('"') == md5
 
     @staticmethod
-    def _ahead(site: BuiltSite, fresh: _Fresh) -> dict[str, tuple[str, str]]:
-        """Path -> (hash sent, hash replaced) of the changed pages this publish sent ahead, answered or not."""
-        return {p: (site.hashes[p], fresh.replaced[p]) for p in fresh.sent() if p in fresh.replaced}
+    def _ahead(site: BuiltSite, fresh: _Fresh) -> dict[str, set[str]]:
+        """Path -> {the version replaced} of the changed pages this publish sent ahead, answered or not."""
+        return {p: {fresh.replaced[p]} for p in fresh.sent() if p in fresh.replaced}
 
     def _sent_over(self, remote: Remote) -> set[str]:
-        """Files this machine sent (this publish's earlier attempts, or a publish that failed or was refused, whose
-        marks are owed) that ``remote``, a manifest read since, names by the version named when they were sent,
-        unknown, or not at all, not by what was sent: the bucket may serve this machine's file where that manifest
-        says otherwise. One it names by a third version was written by a publisher whose file went up after."""
-        sent = {**self.local_copy.owed(), **self._over}
-        return {p for p, (mine, then) in sent.items() if remote.files.get(p) in (None, "", then) and mine != then}
+        """Files this machine sent over another version (this publish's earlier attempts, or a publish that failed or
+        was refused, whose marks are owed) that ``remote``, a manifest read since, names by a version named when they
+        were sent, unknown, or not at all: the bucket may serve this machine's file where that manifest says
+        otherwise. One it names by a third version was written by a publisher whose file went up after."""
+        sent = _merged(self.local_copy.owed(), self._over)
+        return {p for p, named in sent.items() if remote.files.get(p, "") in named | {""}}
 
     def _refused_after_putting(
         self, client: Any, remote: Remote, fresh: _Fresh, refused: DeliveryError
@@ -1285,7 +1282,6 @@ class S3Host(SiteHost):
         build lacks. Where that write cannot be made (it fails, or the publish was stopped) they are owed: this
         machine's next publish marks them. The refusal, saying so. Pages created ahead and answered are
         ``_take_back``'s; pages in doubt are the next publish's from this machine (``_judge``: maybe another's)."""
-        site_hashes = fresh.site_hashes()
         ahead = {p for p in fresh.sent() if p in fresh.replaced and remote.files.get(p) in (None, "", fresh.replaced[p])}
         unanswered = fresh.sent() - fresh.created().keys() - set(fresh.replaced) - remote.files.keys()
         earlier = self._sent_over(remote) - self._over.keys()
@@ -1307,8 +1303,7 @@ class S3Host(SiteHost):
                     "deletes it where its build has none")
         else:
             self.local_copy.doubt(unanswered)
-            recorded = self.local_copy.owe({**{p: (site_hashes[p], fresh.replaced[p]) for p in ahead
-                                                  if p in site_hashes}, **self._over})
+            recorded = self.local_copy.owe(_merged({p: {fresh.replaced[p]} for p in ahead}, self._over))
             then = ("not yet named unknown in the bucket's manifest: " + (
                 "the next publish from this machine does it" if recorded else
                 "publish from this machine again, or put each back as the store that moved on has it, by hand"))
@@ -1809,6 +1804,15 @@ class _LightClient:
         return getattr(self.boto(), name)
 
 
+def _merged(*records: Mapping[str, Collection[str]]) -> dict[str, set[str]]:
+    """Path -> every version named there in any of ``records`` (``S3Host._over``, ``LocalCopy.owed``)."""
+    merged: dict[str, set[str]] = {}
+    for record in records:
+        for path, named in record.items():
+            merged.setdefault(path, set()).update(named)
+    return merged
+
+
 class _Fresh:
     """The pages put ahead of the plan (``S3Host._create_fresh_pages``), each path's put under way, by ``client``:
     a new incident's created, a changed one ``replaced`` (path -> the hash the manifest named it by); and which of
@@ -1850,9 +1854,6 @@ class _Fresh:
     def created(self) -> dict[str, str]:
         """Path -> hash of each page the bucket took (waiting for the answers)."""
         return {p: h for p, (h, _) in self.put().items()}
-
-    def site_hashes(self) -> Mapping[str, str]:
-        return self._site.hashes if self._site is not None else {}
 
     def maybe_over(self, files: Mapping[str, str]) -> set[str]:
         """The replaced pages whose put was sent (answered or not) that ``files`` (a manifest read since) names by
