@@ -417,7 +417,7 @@ class LocalCopy:
         return self.path.with_name(self.path.stem + ".owed-marks.json")
 
     def owed(self) -> dict[str, frozenset[str]]:
-        found = self._read_side(self.owed_path, "owed")
+        found = self._read_side(self.owed_path, "owed_named")  # "owed" held another shape for a while: not read
         if not isinstance(found, dict):
             return {}
         return {p: frozenset(v) for p, v in found.items() if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR)
@@ -440,7 +440,7 @@ class LocalCopy:
             self._keep_owed(kept)
 
     def _keep_owed(self, owed: Mapping[str, frozenset[str]]) -> bool:
-        return self._write_list(self.owed_path, "owed", {p: sorted(v) for p, v in owed.items()})
+        return self._write_list(self.owed_path, "owed_named", {p: sorted(v) for p, v in owed.items()})
 
     # The ETag the bucket gave each page this machine put there, with the hash it had: a follow-up's changed page
     # replaces exactly that object (``If-Match``) while the bucket has yet to say whether the copy is still its

@@ -219,6 +219,7 @@ class S3Host(SiteHost):
         # bucket's manifest (``_refused_after_putting``).
         self._over: dict[str, set[str]] = {}
         self._owed: dict[str, frozenset[str]] = {}  # as the publish under way found them (``LocalCopy.owed``)
+        self._landed = False  # whether its manifest landed (``_publish_over``'s success: nothing left to owe)
         self._marked: set[str] = set()
         self._customers_put = False  # whether it sent a customer's page (a/): a failure makes the next publish list a/
         # False once the service answered a conditional write with 501: then the manifest is read
@@ -510,6 +511,7 @@ class S3Host(SiteHost):
         self._put_etags = {}
         self._over = {}
         self._owed = self.local_copy.owed()
+        self._landed = False
         self._marked = set()
         self._customers_put = False
         self._left_said = []
@@ -526,7 +528,7 @@ class S3Host(SiteHost):
                 self.local_copy.doubt_customers()
             # Sent, and not known to be named by what was sent: this machine's next publish plans them as unknown
             # wherever the bucket's manifest names anything else (``LocalCopy.owed``), or marks them so if refused.
-            sent = _merged(self._over, self._ahead(site, fresh))
+            sent = _merged(self._over, {} if self._landed else self._ahead(site, fresh))
             self.local_copy.owe({p: v for p, v in sent.items() if p not in self._marked})
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
@@ -794,6 +796,7 @@ class S3Host(SiteHost):
         self.local_copy.keep_page_etags(result.files, {**fresh.put(), **self._put_etags})
         self.local_copy.settle_owed()  # each was planned as unknown where the manifest named anything else
         self._over = {}  # named by the manifest that landed, or unknown there
+        self._landed = True  # those sent ahead too: a failure raised below owes nothing
         self.local_copy.settle_customers()  # listed by this publish's plan (``_with_listed``): those it lacks deleted
         self._customers_put = False  # a manifest now names them: a failure raised below sets no flag again
         if self._theirs is not None:
