@@ -372,17 +372,20 @@ class LocalCopy:
 
     def _write_list(self, path: Path, key: str, values: Collection[str] | Mapping[str, Any]) -> bool:
         """Keep ``values`` in a private side file of this place (none: the file goes); False if it could not."""
+        return self._write_side(path, key, dict(sorted(values.items())) if isinstance(values, Mapping) else sorted(values))
+
+    def _write_side(self, path: Path, key: str, value: Any) -> bool:
+        """Keep ``value`` (JSON) in a private side file of this place (empty: the file goes); False if it could not."""
         from broadcaster.site.file_writer import replace_file
         from broadcaster.store.sqlite import PRIVATE_FILE
 
         try:
-            if not values:
+            if not value:
                 path.unlink(missing_ok=True)
                 return True
             _private_folder(path.parent)
-            kept = dict(sorted(values.items())) if isinstance(values, Mapping) else sorted(values)
-            body = json.dumps({"place": self.place, key: kept}, sort_keys=True)
-            replace_file(path, body.encode("utf-8"), mode=PRIVATE_FILE)
+            body = json.dumps({"place": self.place, key: value}, sort_keys=True)
+            replace_file(path, body.encode("utf-8"), mode=PRIVATE_FILE)  # a new file, renamed over: no link followed
         except OSError:
             return False
         return True
@@ -459,21 +462,9 @@ class LocalCopy:
     def keep_page_etags(self, files: Mapping[str, str], put: Mapping[str, tuple[str, str]]) -> None:
         """Best effort: the ETags of ``put`` (path -> (hash, ETag)) by this publish, then those kept before, of the
         pages ``files`` (the manifest written) names by the hash they were put with; the latest first."""
-        from broadcaster.site.file_writer import replace_file
-        from broadcaster.store.sqlite import PRIVATE_FILE
-
         rows = [[p, h, e] for p, (h, e) in put.items() if e and files.get(p) == h]
         rows += [[p, h, e] for p, h, e in self._etag_rows() if p not in put and files.get(p) == h]
-        rows = [row for row in rows if _replaceable(row[0])][:ETAGS_KEPT]
-        try:
-            if not rows:
-                self.etags_path.unlink(missing_ok=True)
-                return
-            _private_folder(self.etags_path.parent)
-            body = json.dumps({"place": self.place, "pages": rows})
-            replace_file(self.etags_path, body.encode("utf-8"), mode=PRIVATE_FILE)  # renamed over: no link followed
-        except OSError:
-            pass
+        self._write_side(self.etags_path, "pages", [row for row in rows if _replaceable(row[0])][:ETAGS_KEPT])
 
     def _etag_rows(self) -> list[tuple[str, str, str]]:
         rows = self._read_side(self.etags_path, "pages")

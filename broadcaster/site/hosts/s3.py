@@ -528,7 +528,7 @@ class S3Host(SiteHost):
                 self.local_copy.doubt_customers()
             # Sent, and not known to be named by what was sent: this machine's next publish plans them as unknown
             # wherever the bucket's manifest names anything else (``LocalCopy.owed``), or marks them so if refused.
-            sent = _merged(self._over, {} if self._landed else self._ahead(site, fresh))
+            sent = _merged(self._over, {} if self._landed else fresh.replaced_sent())
             self.local_copy.owe({p: v for p, v in sent.items() if p not in self._marked})
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
@@ -1262,11 +1262,6 @@ class S3Host(SiteHost):
             return False
         return str(found.get("ETag") or "").strip('"') == md5
 
-    @staticmethod
-    def _ahead(site: BuiltSite, fresh: _Fresh) -> dict[str, set[str]]:
-        """Path -> {the version replaced} of the changed pages this publish sent ahead, answered or not."""
-        return {p: {fresh.replaced[p]} for p in fresh.sent() if p in fresh.replaced}
-
     def _sent_over(self, remote: Remote) -> set[str]:
         """Files this machine sent over another version (this publish's earlier attempts, or a publish that failed or
         was refused, whose marks are owed) that ``remote``, a manifest read since, names by a version named when they
@@ -1287,8 +1282,9 @@ class S3Host(SiteHost):
         ``_take_back``'s; pages in doubt are the next publish's from this machine (``_judge``: maybe another's)."""
         ahead = {p for p in fresh.sent() if p in fresh.replaced and remote.files.get(p) in (None, "", fresh.replaced[p])}
         unanswered = fresh.sent() - fresh.created().keys() - set(fresh.replaced) - remote.files.keys()
-        earlier = self._sent_over(remote) - self._over.keys()
-        pages = sorted(ahead | unanswered | (self._sent_over(remote) - earlier))
+        over = self._sent_over(remote)
+        earlier = over - self._over.keys()
+        pages = sorted(ahead | unanswered | (over - earlier))
         if not pages and not earlier:
             return refused
         written = False
@@ -1306,7 +1302,7 @@ class S3Host(SiteHost):
                     "deletes it where its build has none")
         else:
             self.local_copy.doubt(unanswered)
-            recorded = self.local_copy.owe(_merged({p: {fresh.replaced[p]} for p in ahead}, self._over))
+            recorded = self.local_copy.owe(_merged(fresh.replaced_sent(ahead), self._over))
             then = ("not yet named unknown in the bucket's manifest: " + (
                 "the next publish from this machine does it" if recorded else
                 "publish from this machine again, or put each back as the store that moved on has it, by hand"))
@@ -1778,10 +1774,6 @@ class _LightClient:
         answer = self._send({**request, **condition})
         return answer.etag if answer is not None and 200 <= answer.status < 300 else None  # "": put, no ETag said
 
-    def create_object(self, **request: Any) -> bool:
-        """Put the object only if the bucket has none under its key (``put_ahead``)."""
-        return self.put_ahead({"IfNoneMatch": "*"}, **request) is not None
-
     def _send(self, request: Mapping[str, Any]) -> Any:
         from broadcaster.site.hosts import _s3_light
 
@@ -1862,6 +1854,10 @@ class _Fresh:
         """The replaced pages whose put was sent (answered or not) that ``files`` (a manifest read since) names by
         the version replaced: the bucket may serve this publish's page where that manifest says otherwise."""
         return {p for p in self.sent() if p in self.replaced and files.get(p) == self.replaced[p]}
+
+    def replaced_sent(self, among: Collection[str] | None = None) -> dict[str, set[str]]:
+        """Path -> {the version replaced} of the replaced pages whose put was sent (of ``among``), answered or not."""
+        return {p: {self.replaced[p]} for p in self.sent() if p in self.replaced and (among is None or p in among)}
 
     def put(self) -> dict[str, tuple[str, str]]:
         """Path -> (hash, the ETag the bucket gave it, "" if none) of each page the bucket took (waiting for them)."""
