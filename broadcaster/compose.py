@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcaster import redaction
+from broadcaster import lazy_re, redaction
 from broadcaster.config import Config
 from broadcaster.errors import InputError, did_you_mean
 from broadcaster.messages import gate
@@ -504,7 +504,7 @@ def refuse_a_retitle_hiding_the_id(incident_id: str, title: str, raw_title: str)
 
 
 # What slug_id puts after the title's words: the day, then "-2"... when the id was taken, or an unspelt id's tail.
-_ID_TAIL = re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9a-z]+)?$")
+_ID_TAIL = lazy_re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9a-z]+)?$")
 
 
 def _id_title_words(incident_id: str) -> list[str]:

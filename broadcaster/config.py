@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+from broadcaster import lazy_re
 from broadcaster.errors import ConfigError, InputError, did_you_mean
 from broadcaster.messages.model import Audience, Component, Level, Visibility
 
@@ -51,7 +52,7 @@ AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESS
 # ``*_proxy``; slack_sdk logs the URL it loaded, password and all); ``no_proxy`` lists hosts, not a URL.
 PROXY_VARIABLE_SUFFIX, NO_PROXY = "_proxy", "no_proxy"
 # A feed token is the whole of a customer page's protection (``a/<token>/``): long, and safe in a path.
-FEED_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,128}")
+FEED_TOKEN = lazy_re.compile(r"[A-Za-z0-9_-]{20,128}")
 FEED_TOKEN_FORM = "20 to 128 letters, digits, '-' or '_'"
 MAKE_FEED_TOKEN = "`python3 -c 'import secrets; print(secrets.token_hex(24))'` or `openssl rand -hex 24`"
 
@@ -384,7 +385,7 @@ def plain_value(value: Any) -> str:
     return value.reveal_or_empty() if isinstance(value, Secret) else str(value)
 
 
-_USERINFO = re.compile(
+_USERINFO = lazy_re.compile(
     r"(?<=://)[^/@\s]+@"
     # Also "user:password@host" without a scheme, as a proxy variable may hold it (curl, requests, httpx and
     # urllib add "http://" themselves) and a library logs it: at the start of a text or of a word, never "mailto:".
@@ -393,7 +394,7 @@ _USERINFO = re.compile(
 )
 # A user name standing alone in a URL ("https://TOKEN@proxy/"): many proxies and gateways take their key so.
 # Also before an empty password ("https://TOKEN:@proxy/"), as curl's ``-u TOKEN:`` is written in a URL.
-_USER_ALONE = re.compile(r"(?<=://)[^/@\s:]+:?@")
+_USER_ALONE = lazy_re.compile(r"(?<=://)[^/@\s:]+:?@")
 
 
 def without_credentials(text: str) -> str:

@@ -8,8 +8,9 @@ turns them into exit codes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+
+from broadcaster import lazy_re
 
 # Control characters (C0 but line end and tab, DEL, C1), the format characters (Unicode's Cf: bidirectional
 # overrides, embeddings, isolates and marks, U+061C, zero-width spaces, the soft hyphen, interlinear annotation)
@@ -17,13 +18,13 @@ from collections.abc import Sequence
 # rewrite the line above ("failed" shown as "sent"), set the window title or write the clipboard (OSC 52), start
 # a line of its own, or reorder what is shown. Kept: the zero-width joiner and the tag characters, which join an
 # emoji ("👩‍💻", a flag) and lay out nothing. tests/test_fix20_gate.py checks the class against ``unicodedata``.
-_UNPRINTABLE = re.compile(
+_UNPRINTABLE = lazy_re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
     "\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
     "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001]"
 )
 # What else breaks a line where one line is shown (a delivery's row, its error): the line end and the tab.
-_LINE_BREAKS = re.compile(r"[\n\t]")
+_LINE_BREAKS = lazy_re.compile(r"[\n\t]")
 
 
 def printable(text: str, *, one_line: bool = False) -> str:

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
+from broadcaster import lazy_re
 from broadcaster.config import without_credentials, without_lone_users
 from broadcaster.errors import printable
 from broadcaster.messages.gate import comparable
@@ -48,7 +49,7 @@ MIN_SECRET_LENGTH = 4
 # debug log's "Signature:" line), then "=" or ":", plain or URL-quoted once or twice, maybe in quotes
 # (JSON's, escaped or not). The name and the "=" are kept: what was masked stays readable.
 _QUOTE = r"(?:\\?[\"']|%22|%2522)"
-_SIGNATURE = re.compile(
+_SIGNATURE = lazy_re.compile(
     rf"(signature{_QUOTE}?\s*(?:=|:|%3D|%253D|%3A|%253A)\s*{_QUOTE}?)[0-9a-f]{{64}}", re.IGNORECASE
 )
 
@@ -149,13 +150,13 @@ _WORD_PAIRS = frozenset("""
     ld ry mp fe bl ab gh ty op wo sa ay ex ke fr oo av ag if ap gr od bo sp rd do uc bu ei ov by rm ep tt oc fa
 """.split())
 _WORDY_SHARE = 0.75
-_SPACES = re.compile(r"\s+")
+_SPACES = lazy_re.compile(r"\s+")
 # What a wrap leaves at a joint besides white space: a "\" (a shell's continuation), a "=" (quoted-printable's soft
 # break) or a "-" (a hyphenating wrap) ending a line; a "> " (a mail reply, a Markdown quote), "| " or "# " starting
 # the next. Dropped in a second reading only: a token may hold "-" or "=" itself, just before a line break.
-_JOINT = re.compile(r"[\\=-][^\S\n]*(?=\n)|(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
+_JOINT = lazy_re.compile(r"[\\=-][^\S\n]*(?=\n)|(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
 # The starting marks alone, for a third reading: the two kinds of mark are dropped independently.
-_QUOTE_MARKS = re.compile(r"(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
+_QUOTE_MARKS = lazy_re.compile(r"(?<=\n)[^\S\n]*(?:[>|#][^\S\n]*)+")
 
 
 def _words_run_together(value: str) -> bool:
@@ -254,7 +255,7 @@ def _default_port_forms(value: str) -> tuple[str, ...]:
 # A path or query part that makes an address a capability: a key (20+ characters), or an id with a digit or in mixed
 # case (Zapier's "1234567" and "o6u3ylk"); not a word, a version ("v2") or a date ("2016-06-01").
 _SHORTEST_KEY_PART, _KEY_PART = 6, 20
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = lazy_re.compile(r"\d{4}-\d{2}-\d{2}")
 _OTHER_SCHEME = {"https": "http", "http": "https"}
 
 
@@ -334,7 +335,7 @@ def _chosen(secrets: Iterable[str]) -> frozenset[str]:
 
 # Where a text may have been cut short: an ellipsis (ours, slack-sdk's "..."), a closing quote around a
 # cut excerpt (not an apostrophe: "Mastodon's"), the end of the text.
-_CUT = re.compile(r"…|\.\.\.|['\"](?!\w)")
+_CUT = lazy_re.compile(r"…|\.\.\.|['\"](?!\w)")
 # The shortest start of a secret masked where a text was cut: fewer characters tell little.
 MIN_CUT_PREFIX = 6
 
@@ -357,7 +358,7 @@ def _lowered_forms(secrets: frozenset[str]) -> tuple[tuple[str, ...], re.Pattern
     return lowered, re.compile("(?=(?:" + "|".join(re.escape(p) for p in starts) + "))"), least
 
 
-_PATH_START = re.compile(r"/|%2f|\\/")
+_PATH_START = lazy_re.compile(r"/|%2f|\\/")
 
 
 def _without_cut_secrets(text: str, found: tuple[tuple[str, ...], re.Pattern[str], dict[str, int]]) -> str:
@@ -400,7 +401,7 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 # A customer's page, where a path names it: ``a/`` and a feed token (``config.FEED_TOKEN``), a capability (whoever
 # holds it reads the page), then the files in it.
-_CUSTOMER_PAGE = re.compile(r"(?<![\w.~%+-])a/[A-Za-z0-9_-]{20,128}(?![A-Za-z0-9_-])((?:/[\w.~%+-]*)*)")
+_CUSTOMER_PAGE = lazy_re.compile(r"(?<![\w.~%+-])a/[A-Za-z0-9_-]{20,128}(?![A-Za-z0-9_-])((?:/[\w.~%+-]*)*)")
 
 
 def without_customer_pages(text: str) -> str:
@@ -428,16 +429,16 @@ _HELD_MESSAGE = "(held until the credentials being fetched are known)"
 # SSO answer). The field's name is kept, its value masked: an XML element (STS), a JSON field (SSO, container
 # credentials, credential_process), a header as botocore's debug log prints it (canonical request, the request's
 # header dict, a presigned query), and the access key ID in an Authorization header's Credential=.
-_XML_FIELD = re.compile(r"(<(AccessKeyId|SecretAccessKey|SessionToken)>)[^<]+(</\2>)")
-_JSON_FIELD = re.compile(
+_XML_FIELD = lazy_re.compile(r"(<(AccessKeyId|SecretAccessKey|SessionToken)>)[^<]+(</\2>)")
+_JSON_FIELD = lazy_re.compile(
     r"""((?:\\?["'])(?:accessKeyId|secretAccessKey|sessionToken|token|accessToken|refreshToken|clientSecret)"""
     r"""(?:\\?["'])\s*:\s*(?:\\?["']))[^"'\\]+""",
     re.IGNORECASE,
 )
-_TOKEN_HEADER = re.compile(
+_TOKEN_HEADER = lazy_re.compile(
     r"""(x-amz-security-token(?:['"]?\s*[:=]\s*(?:b?['"])?|%3D))[^\s'"&,;\\]+""", re.IGNORECASE
 )
-_KEY_ID_IN_CREDENTIAL = re.compile(r"(Credential(?:=|%3D))[A-Z0-9]{16,128}(?=/|%2F)", re.IGNORECASE)
+_KEY_ID_IN_CREDENTIAL = lazy_re.compile(r"(Credential(?:=|%3D))[A-Z0-9]{16,128}(?=/|%2F)", re.IGNORECASE)
 
 
 def without_aws_credentials(text: str) -> str:

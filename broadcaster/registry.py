@@ -17,13 +17,13 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-import re
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
 import broadcaster.channels
 import broadcaster.site.hosts
+from broadcaster import lazy_re
 from broadcaster.channels.base import Channel
 from broadcaster.config import ChannelConfig, Secret, refuse_unknown
 from broadcaster.errors import ConfigError, InputError
@@ -32,7 +32,7 @@ from broadcaster.site.hosts import SiteHost
 
 # The keys every [channels.NAME] and [publish.NAME] table may hold, whatever its type.
 COMMON_KEYS = frozenset({"type", "visibility", "audience", "components", "api_url"})
-_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TYPE_NAME = lazy_re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _types(package: ModuleType) -> tuple[str, ...]:

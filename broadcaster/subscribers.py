@@ -34,7 +34,6 @@ The rules:
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from broadcaster import lazy_re
 from broadcaster.errors import InputError
 from broadcaster.messages.model import PUBLIC, Level, Visibility
 
@@ -49,11 +49,11 @@ if TYPE_CHECKING:
     from broadcaster.store import Store
 
 CODE_BYTES = 24  # 192 bits; token_urlsafe makes 32 characters of A-Za-z0-9_-
-INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what a deep link's payload may be
+INVITE_CODE = lazy_re.compile(r"[A-Za-z0-9_-]{22,64}")  # what a deep link's payload may be
 INVITE_ID_CHARS = 12  # the hash prefix that names an invite in listings
-INVITE_ID = re.compile(r"[0-9a-f]{8,64}")
+INVITE_ID = lazy_re.compile(r"[0-9a-f]{8,64}")
 DEFAULT_EXPIRY = timedelta(days=7)
-CHAT_ID = re.compile(r"-?[0-9]{1,20}")
+CHAT_ID = lazy_re.compile(r"-?[0-9]{1,20}")
 
 
 class ChatKind(StrEnum):

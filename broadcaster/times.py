@@ -6,21 +6,22 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from broadcaster import lazy_re
 from broadcaster.errors import InputError
 
 # ``30m``, ``2h``, ``1h30m``, ``2d``, and the everyday spellings of the same: ``in 2h``, ``2 hours``,
 # ``30 mins``, ``1h30`` (two digits of minutes after hours). A bare number is never a duration:
 # ``1530`` is not 1530 minutes.
-_DURATION = re.compile(
+_DURATION = lazy_re.compile(
     r"^(?:in\s+)?(?:(\d+)\s*d(?:ays?)?)?\s*(?:(\d+)\s*h(?:(?:ou)?rs?)?)?\s*(?:(\d+)\s*m(?:in(?:ute)?s?)?)?$",
     re.IGNORECASE,
 )
-_HOURS_MINUTES = re.compile(r"^(?:in\s+)?(\d+)\s*h\s*([0-5]\d)$", re.IGNORECASE)
+_HOURS_MINUTES = lazy_re.compile(r"^(?:in\s+)?(\d+)\s*h\s*([0-5]\d)$", re.IGNORECASE)
 # ``16h00``: how much of Europe writes the time of day 16:00, and the ``1h30`` form of a 16-hour span. An hour of
 # two digits (``09h30`` too: nobody pads a span's hours) with two digits of minutes is refused (never a promise 16
 # hours away without a word); ``1h30`` stays a span.
-_CLOCK_WITH_H = re.compile(r"^([01]\d|2[0-3])\s*h\s*([0-5]\d)$", re.IGNORECASE)
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
+_CLOCK_WITH_H = lazy_re.compile(r"^([01]\d|2[0-3])\s*h\s*([0-5]\d)$", re.IGNORECASE)
+_CLOCK = lazy_re.compile(r"^(\d{1,2}):(\d{2})(?:\s*(utc|z))?$", re.IGNORECASE)
 
 
 # Times an operator may give: a year back (a window already begun) to two years ahead.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import re
+
+from broadcaster import lazy_re
 
 # RFC 5322's msg-id, "=?" left out: broadcaster's own ids are <digits.broadcaster@domain>, and the mail library
 # decodes an RFC 2047 encoded word in In-Reply-To or References into other text, line breaks and headers included.
-_MESSAGE_ID = re.compile(r"^<(?!.*=\?)[!-;=?-~]+@[A-Za-z0-9.\-]+>$")
+_MESSAGE_ID = lazy_re.compile(r"^<(?!.*=\?)[!-;=?-~]+@[A-Za-z0-9.\-]+>$")
 
 
 def stable_digits(*parts: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from broadcaster import lazy_re
 from broadcaster.errors import ConfigError
 
 
@@ -25,7 +26,7 @@ def require_https(options: Mapping[str, Any], key: str, where: str, example: str
 # address refused and quoted ("https//", "https:/", "https:///", none). Every "@" of it: "https://a@b:pw@host".
 # A "?" or "#" before that "@" is the password's, not a query's: masked before the query is cut. "//" alone too
 # (the scheme left out, its slashes kept).
-_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*(?::/*|/+)|/+)?)[^/]*@")
+_USERINFO = lazy_re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*(?::/*|/+)|/+)?)[^/]*@")
 
 
 def shown_url(value: Any) -> str:
@@ -68,4 +69,4 @@ def _before_an_ambiguous_at(value: str, found: re.Match[str]) -> str:
 
 
 # A host as written in an address, without a port: a name of letters, digits, dots and dashes, or a bracketed IPv6.
-_PLAIN_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+_PLAIN_HOST = lazy_re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")

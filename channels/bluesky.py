@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import bluesky as fmt
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
@@ -56,9 +56,9 @@ if TYPE_CHECKING:
 POST = "app.bsky.feed.post"
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
 _KEYS_TRIED = 4  # another post under each of four keys of one instant: 1 chance in about 10^12
-_HANDLE = re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
-_AT_URI = re.compile(r"^at://(?P<repo>[^/\s#]+)/app\.bsky\.feed\.post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})(?:#(?P<cid>[a-z0-9]+))?$")
-_POST_LINK = re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
+_HANDLE = lazy_re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+_AT_URI = lazy_re.compile(r"^at://(?P<repo>[^/\s#]+)/app\.bsky\.feed\.post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})(?:#(?P<cid>[a-z0-9]+))?$")
+_POST_LINK = lazy_re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
 
 
 def record_key(moment: datetime, seed: str) -> str:

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
@@ -51,14 +50,15 @@ from broadcaster.messages import discord as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError, NotEditable
 
 _HOSTS = ("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com")
-_WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<token>[A-Za-z0-9_\-]{20,200})/?$")
-_SNOWFLAKE = re.compile(r"^\d{5,25}$")
-_REMOTE_ID = re.compile(r"^(?:(?P<thread>\d{5,25}):)?(?P<message>\d{5,25})(?:@(?P<webhook>\d{5,25}))?$")
+_WEBHOOK_PATH = lazy_re.compile(r"^/api(?:/v\d+)?/webhooks/(?P<id>\d{5,25})/(?P<token>[A-Za-z0-9_\-]{20,200})/?$")
+_SNOWFLAKE = lazy_re.compile(r"^\d{5,25}$")
+_REMOTE_ID = lazy_re.compile(r"^(?:(?P<thread>\d{5,25}):)?(?P<message>\d{5,25})(?:@(?P<webhook>\d{5,25}))?$")
 _URL_FORM = "https://discord.com/api/webhooks/<id>/<token>"
 
 # Discord's JSON error codes (developers/topics/opcodes-and-status-codes).

@@ -32,7 +32,6 @@ AUTH over ``security = "none"`` is refused unless the server is on this machine.
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -47,6 +46,7 @@ from broadcaster.messages import email as fmt
 from broadcaster.messages.egress import HTML_STRINGS
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import Secret, is_loopback
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
@@ -60,11 +60,11 @@ if TYPE_CHECKING:
 
 SECURITIES = {"starttls": 587, "tls": 465, "none": 25}  # security -> its usual port
 # An address as mail servers take it: ASCII local part and domain, no quoting, no comments.
-_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+_ADDRESS = lazy_re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 # A name or an IPv4 address, or an IPv6 address as written bare: the host reaches the SMTP client as given, whose
 # address lookup reads no brackets ("[::1]") and no port ("127.0.0.1:2525").
-_HOST = re.compile(r"^[A-Za-z0-9.\-]+$")
+_HOST = lazy_re.compile(r"^[A-Za-z0-9.\-]+$")
 # "=?" opens an RFC 2047 encoded word. With policy.default the mail library parses every value it is given as if
 # read from the wire: an encoded word is decoded, CR LF included, and written raw, which starts a header of the
 # writer's (a Reply-To of someone else's). It is refused in each value a header is made from.

@@ -25,7 +25,6 @@ imported when the client is built. Remote ids are the status ids.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -39,6 +38,7 @@ from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages import mastodon as fmt
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
@@ -49,9 +49,9 @@ if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
 T = TypeVar("T")
-_STATUS_ID = re.compile(r"^\d{1,30}$")
+_STATUS_ID = lazy_re.compile(r"^\d{1,30}$")
 # A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
-_STATUS_LINK = re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
+_STATUS_LINK = lazy_re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
 # Mastodon.py's MastodonRatelimitError for a 429 (ratelimit_method="throw"); its others say it could not read
 # the rate-limit headers of an answer, which may be a success.

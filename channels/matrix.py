@@ -31,7 +31,6 @@ in clear text (``http://`` only to this machine, a proxy there).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from broadcaster.messages import matrix as fmt
 from broadcaster.messages.egress import HTML_STRINGS
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import Secret, is_loopback
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
@@ -53,10 +53,10 @@ if TYPE_CHECKING:
 
     from broadcaster.config import ChannelConfig
 
-_ROOM_ID = re.compile(r"^![^\s:/\x00-\x1f\x7f-\x9f]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")  # !opaque:server (v12 rooms: no server)
-_EVENT_ID = re.compile(r"^\$[^\s$]+$")  # room v3 ids are standard base64, "/" included
-_HOMESERVER = re.compile(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
-_LINK = re.compile(r"matrix\.to/#/(?P<room>![^/?\s]+)/(?P<event>\$[^/?\s]+)")
+_ROOM_ID = lazy_re.compile(r"^![^\s:/\x00-\x1f\x7f-\x9f]+(:[A-Za-z0-9.\-]+(:\d{1,5})?)?$")  # !opaque:server (v12 rooms: no server)
+_EVENT_ID = lazy_re.compile(r"^\$[^\s$]+$")  # room v3 ids are standard base64, "/" included
+_HOMESERVER = lazy_re.compile(r"^https?://[^\s/?#@]+(/[^\s?#]*)?$")
+_LINK = lazy_re.compile(r"matrix\.to/#/(?P<room>![^/?\s]+)/(?P<event>\$[^/?\s]+)")
 
 _BAD_TOKEN = {"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"}
 _REFUSALS = {

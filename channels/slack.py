@@ -42,6 +42,7 @@ from broadcaster.messages import slack as fmt
 from broadcaster.messages.egress import SLACK_BLOCKS
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
@@ -54,11 +55,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")  # public C..., private G... or C..., DM D...
+_CHANNEL_ID = lazy_re.compile(r"^[CGD][A-Z0-9]{2,}$")  # public C..., private G... or C..., DM D...
 # Slack channel names are lowercase, without spaces, at most 80 characters.
-_CHANNEL_NAME = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
-_REMOTE_ID = re.compile(r"^([CGD][A-Z0-9]+):(\d+\.\d+)$")
-_MESSAGE_LINK = re.compile(r"/archives/(?P<channel>[CGD][A-Z0-9]+)/p(?P<digits>\d{7,})(?:[?#].*)?$")
+_CHANNEL_NAME = lazy_re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
+_REMOTE_ID = lazy_re.compile(r"^([CGD][A-Z0-9]+):(\d+\.\d+)$")
+_MESSAGE_LINK = lazy_re.compile(r"/archives/(?P<channel>[CGD][A-Z0-9]+)/p(?P<digits>\d{7,})(?:[?#].*)?$")
 
 _BAD_TOKEN = {
     "invalid_auth",

@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -52,6 +51,7 @@ from broadcaster.messages import telegram as formatter
 from broadcaster.messages.egress import TELEGRAM_HTML
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, printable
 
@@ -66,12 +66,12 @@ if TYPE_CHECKING:
 TOKEN_SLOT = "***"  # what PTB and httpx see in place of the token
 # The send log of the message this task is sending, for the client to mark it on the wire as its request leaves.
 _LEAVING: ContextVar[SendLog | None] = ContextVar("telegram_leaving", default=None)
-_TOKEN_FORMAT = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
-_USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
+_TOKEN_FORMAT = lazy_re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_USERNAME = lazy_re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 # A bot's own username as getMe gives it (no "@"): Telegram's rule, as config_loader checks [bot] username.
-_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
-_NUMERIC = re.compile(r"^-?\d+$")
-_MESSAGE_LINK = re.compile(r"^https?://t\.me/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
+_BOT_USERNAME = lazy_re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_NUMERIC = lazy_re.compile(r"^-?\d+$")
+_MESSAGE_LINK = lazy_re.compile(r"^https?://t\.me/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
 _GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 

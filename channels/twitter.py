@@ -35,7 +35,6 @@ channel's secrets from their records while the client exists.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from broadcaster.channels.base import Channel, redirect_refused
 from broadcaster.messages.twitter import MAX_WEIGHTED, format_post, weighted_length
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
@@ -69,7 +69,7 @@ CHATTY_LOGGERS = (
     "urllib3.connectionpool",
 )
 T = TypeVar("T")
-_POST_REFERENCE = re.compile(r"^(?:https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[A-Za-z0-9_]+/status/)?(?P<id>\d{1,25})(?:[/?#].*)?$")
+_POST_REFERENCE = lazy_re.compile(r"^(?:https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[A-Za-z0-9_]+/status/)?(?P<id>\d{1,25})(?:[/?#].*)?$")
 
 
 def _network_errors() -> tuple[type[Exception], ...]:

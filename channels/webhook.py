@@ -55,6 +55,7 @@ from broadcaster.messages import webhook as fmt
 from broadcaster.messages.preview import preview
 from broadcaster.messages.visibility import UpdateView
 
+from broadcaster import lazy_re
 from broadcaster.config import Secret, secrets_in
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
@@ -64,38 +65,38 @@ MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64  # the spec's range for a signing ke
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # Headers the spec or HTTP owns: a configured one would break the signature or the request.
 _RESERVED = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "content-length", "host")
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_HEADER_NAME = lazy_re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 # A value HTTP (and httpx, which encodes values as ASCII) carries: visible ASCII, with spaces and tabs only between.
-_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")  # fullmatch: "$" passes a final "\n"
+_HEADER_VALUE = lazy_re.compile(r"(?:[\x21-\x7e](?:[ \t]*[\x21-\x7e])*)?")  # fullmatch: "$" passes a final "\n"
 # Headers that carry a credential, by name ("Authorization", "Cookie", "X-Api-Key", "X-Auth-Token") or by value
 # ("Bearer ...", "Basic ..."): given only as "${VAR}", like every secret. Any other value ("X-Tenant" = "acme") is
 # plain text: masked as a secret it would be masked in every message.
 # "auth" but not "author" ("X-Author"); "key" ending a word ("X-Api-Key", "X-AccessKey"), not starting one
 # ("X-Keyboard").
-_CREDENTIAL_HEADER = re.compile(
+_CREDENTIAL_HEADER = lazy_re.compile(
     r"auth(?!or(?!i))|cookie|key(?![a-z])|token|secret|signature|passw|pwd|credential|session", re.IGNORECASE)
-_CREDENTIAL_VALUE = re.compile(r"(?:bearer|basic|token|digest|apikey|api-key)\s", re.IGNORECASE)
+_CREDENTIAL_VALUE = lazy_re.compile(r"(?:bearer|basic|token|digest|apikey|api-key)\s", re.IGNORECASE)
 # Beside a key, a gateway's headers name the account or the scheme ("X-Auth-Email" = "ops@example.com",
 # "X-Auth-User", "X-Request-Key-Id", "X-Signature-Version" = "v1"): no credential, though the name holds "auth" or
 # "key". Taken as written when the value is an e-mail address, or the name ends in such a word and the value is not
 # key-like (``_KEY_LIKE``); refused at load otherwise, they would stop every command of a working config.
-_IDENTITY_HEADER = re.compile(
+_IDENTITY_HEADER = lazy_re.compile(
     r"[-_](?:e-?mail|user|username|login|account|id|version|algorithm|alg|region|type|scheme)$", re.IGNORECASE)
-_EMAIL = re.compile(r"[^@\s:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_KEY_LIKE = re.compile(r"(?=\S*\d)\S{16,}|(?=\S*[a-z])(?=\S*[A-Z])\S{16,}")  # 16+ characters not a word
+_EMAIL = lazy_re.compile(r"[^@\s:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_KEY_LIKE = lazy_re.compile(r"(?=\S*\d)\S{16,}|(?=\S*[a-z])(?=\S*[A-Z])\S{16,}")  # 16+ characters not a word
 # An address is an account's only under a name that says so ("X-Auth-Email", "X-Auth-User"); under "X-Api-Key" the
 # value "sk_live_...@example.com" is a key. A session's, a token's or a secret's "-Id" is the credential itself: never
 # plain text. Any other identity word exempts a short value ("k1", "v1", "HMAC-SHA256") or plain words only.
-_MAIL_NAME = re.compile(r"mail|user|login|account", re.IGNORECASE)
-_SECRET_NAME = re.compile(r"key|token|secret|session|passw|pwd|credential|cookie", re.IGNORECASE)
-_NEVER_PLAIN = re.compile(r"session|token|secret|passw|pwd|cookie|credential", re.IGNORECASE)
+_MAIL_NAME = lazy_re.compile(r"mail|user|login|account", re.IGNORECASE)
+_SECRET_NAME = lazy_re.compile(r"key|token|secret|session|passw|pwd|credential|cookie", re.IGNORECASE)
+_NEVER_PLAIN = lazy_re.compile(r"session|token|secret|passw|pwd|cookie|credential", re.IGNORECASE)
 _SHORT_IDENTITY = 12
 # Words and numbers ("status-bot-eu1", "eu-central-1", "acme-corp-42"), never one long run of mixed characters (hex).
-_PLAIN_WORDS = re.compile(r"(?:[A-Za-z]+|\d+|[A-Za-z0-9]{1,4})(?:[ ._/-](?:[A-Za-z]+|\d+|[A-Za-z0-9]{1,4}))*")
-_ID_HEADER = re.compile(r"[-_]id$", re.IGNORECASE)
-_REMOTE_ID = re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
-_PLAIN_WORD = re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_PLAIN_WORDS = lazy_re.compile(r"(?:[A-Za-z]+|\d+|[A-Za-z0-9]{1,4})(?:[ ._/-](?:[A-Za-z]+|\d+|[A-Za-z0-9]{1,4}))*")
+_ID_HEADER = lazy_re.compile(r"[-_]id$", re.IGNORECASE)
+_REMOTE_ID = lazy_re.compile(r"^(?P<sequence>\d+):(?P<id>msg_[A-Za-z0-9]+)$")
+_PLAIN_WORD = lazy_re.compile(r"[a-z._/-]+")  # "webhooks", "incoming": a path's words, not its token
+_DATE = lazy_re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHORTEST_TOKEN = 6  # shorter parts of a url ("v2", "1234") are versions and numbers, too common to mask
 _KEY_LENGTH = 20  # a part of a url this long and token-like is a key, never a word an update may hold
 

@@ -43,6 +43,8 @@ from broadcaster.messages.words import (
     private_cut_note,
 )
 
+from broadcaster import lazy_re
+
 MAX_TITLE = 256
 MAX_DESCRIPTION = 4096
 MAX_FIELDS = 25
@@ -66,10 +68,10 @@ _IMPACT_COLOUR = {Impact.CRITICAL: RED, Impact.MAJOR: ORANGE, Impact.MINOR: YELL
 _STATUS_COLOUR = {Status.RESOLVED: GREEN, Status.COMPLETED: GREEN, Status.SCHEDULED: GREY}
 
 # A URL runs to white space or an angle bracket; trailing sentence punctuation is not part of it.
-_URL = re.compile(r"https?://[^\s<>]+[^\s<>.,;:!?)\]'\"]")
+_URL = lazy_re.compile(r"https?://[^\s<>]+[^\s<>.,;:!?)\]'\"]")
 # Characters Discord's markdown acts on anywhere in a line (mentions, emoji and timestamps
 # start with <, @everyone with @), and list markers at a line's start (- + * and "1.").
-_MARKDOWN = re.compile(r"([\\*_~`|\[\]()<>#@])|^(\s*)([-+]|\d+)(?=(\.)?)", re.MULTILINE)
+_MARKDOWN = lazy_re.compile(r"([\\*_~`|\[\]()<>#@])|^(\s*)([-+]|\d+)(?=(\.)?)", re.MULTILINE)
 
 
 def _escaped(found: re.Match[str]) -> str:

@@ -46,6 +46,7 @@ from urllib.parse import unquote
 
 from broadcaster.messages.gate import comparable, without_accents
 
+from broadcaster import lazy_re
 from broadcaster.errors import DeliveryError
 
 
@@ -64,14 +65,14 @@ SLACK_MRKDWN = "text/x-slack-mrkdwn"  # &amp; &lt; &gt; escapes, <url|label> lin
 SLACK_BLOCKS = "application/x-slack-blocks+json"  # Block Kit JSON whose strings are mrkdwn
 HTML_STRINGS = "application/x-html-strings+json"  # JSON whose strings may be HTML (Matrix's formatted_body, a mail's HTML)
 
-_TAG = re.compile(r"<[^<>]*>")
-_SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>")
+_TAG = lazy_re.compile(r"<[^<>]*>")
+_SLACK_LINK = lazy_re.compile(r"<([^<>|]*)\|([^<>]*)>")
 CALENDAR = "text/calendar"  # iCalendar: folded lines, backslash escapes
-_FOLD = re.compile(r"\r?\n[ \t]")
-_ICAL_ESCAPE = re.compile(r"\\([\\;,nN])")
+_FOLD = lazy_re.compile(r"\r?\n[ \t]")
+_ICAL_ESCAPE = lazy_re.compile(r"\\([\\;,nN])")
 # Markdown and mrkdwn emphasis and escapes, which never belong to a value as readers see it.
-_MARKUP = re.compile(r"[\\*_~`]")
-_PUNCTUATION = re.compile(r"[\W_]+")
+_MARKUP = lazy_re.compile(r"[\\*_~`]")
+_PUNCTUATION = lazy_re.compile(r"[\W_]+")
 _MIN_FORM = 4  # a derived form shorter than this would match ordinary text
 _SIFT_FROM = 16  # values from which a text's vocabulary is searched before the text (``PrivateValues._held``)
 
@@ -401,7 +402,7 @@ def _readings(text: str, media_type: str) -> list[str]:
 
 # Each "&" of a text that starts one of the references the product's templates, markupsafe and the feeds write.
 _COMMON_REFERENCES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#x27;", "'"), ("&amp;", "&"))
-_OTHER_REFERENCE = re.compile(r"&(?!(?:lt|gt|quot|#39|#x27|amp);)")
+_OTHER_REFERENCE = lazy_re.compile(r"&(?!(?:lt|gt|quot|#39|#x27|amp);)")
 
 
 def _unescape(text: str) -> str:

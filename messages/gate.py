@@ -32,6 +32,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from broadcaster import lazy_re
 from broadcaster.errors import InputError
 
 _ALLOWED_CONTROLS = frozenset("\n\t")
@@ -56,7 +57,7 @@ _KEYCAP = "\u20e3"
 # A real marker, as the operator writes it: case and spaces inside the brackets are free.
 # ``[private]...[/private]`` holds internal detail; ``[for ID]...[/for]`` detail for one
 # audience (ID as ``[audiences.ID]`` spells it). Group 3 (an id) is refused where it does not belong.
-MARKER = re.compile(r"\[\s*(/?)\s*(private|for)(?:\s+([A-Za-z0-9][A-Za-z0-9_.-]*))?\s*\]", re.IGNORECASE)
+MARKER = lazy_re.compile(r"\[\s*(/?)\s*(private|for)(?:\s+([A-Za-z0-9][A-Za-z0-9_.-]*))?\s*\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def split(text: str, field: str) -> tuple[tuple[str, bool], ...]:
 
 
 # Half a marker in plain ASCII ("[private", "private]", "[for"): cheap enough to check on every read.
-_HALF_ASCII = re.compile(r"\[\s*/?\s*(?:private|for)\b|\bprivate\s*\]", re.IGNORECASE)
+_HALF_ASCII = lazy_re.compile(r"\[\s*/?\s*(?:private|for)\b|\bprivate\s*\]", re.IGNORECASE)
 
 
 def parse(text: str, field: str) -> tuple[tuple[str, bool], ...]:
@@ -299,7 +300,7 @@ def _check_nesting(text: str, offset: int, field: str, *, scope: str, opened: st
 
 
 # A short bracketed run: what a mistyped opener looks like ("[fro acme]", "[privte]").
-_SHORT_BRACKETED = re.compile(r"\[[^\[\]\n]{1,60}\]")
+_SHORT_BRACKETED = lazy_re.compile(r"\[[^\[\]\n]{1,60}\]")
 
 
 def _meant_opener(text: str, offset: int, word: str) -> str:
@@ -369,13 +370,13 @@ _WORD = "private"
 _NEAR_SQUARE, _NEAR_ROUND = 2, 1  # edit distance of the bracketed word from "private"
 # A line break inside the brackets does not make a marker word harmless ("[pri\nvate]" reads
 # as one once a renderer joins the lines), so the content may span lines.
-_BRACKETED = re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
-_HALF = re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]")
+_BRACKETED = lazy_re.compile(r"([\[(])([^\[\]()]{1,40})([\])])")
+_HALF = lazy_re.compile(rf"\[\s*/?\s*(?:{_WORD}|for)(?![a-z])|(?<![a-z]){_WORD}\s*\]")
 # A closing tag that is not a marker but reads as one: a marker's word or one slip from it ("[/fro]",
 # "[/internal]", "(/for)", "{/private}"; curly brackets fold to round), or a customer's id ("[/globex]",
 # ``mistyped_audience_marker``). A span opened and closed that way would publish its detail to everyone. Other
 # words are prose or markup quoted ("[/bold]", "(/v1/users)").
-_CLOSER = re.compile(r"[\[(]\s*/\s*([^\[\]()/]{1,24})[\])]")
+_CLOSER = lazy_re.compile(r"[\[(]\s*/\s*([^\[\]()/]{1,24})[\])]")
 # Words an operator may take for a marker ("[internal]", "[staff only]", "[customer globex]"): opening a square
 # bracket, they are refused; published as prose, what follows would reach everyone.
 _MARKER_WORDS = ("internal", "staff", "secret", "confidential", "hidden", "customer", "audience", "private", "for",
@@ -530,16 +531,16 @@ _FORMATTING_TAGS = (
 # A closer is "[/word]", "[/word more]" or "[/word-more]", with a slip of punctuation after it too ("[/ops.]", a full
 # stop typed inside the bracket); "[/v2/orders]", "[/payments/]" and "[\\share]" are paths, and "[/]" the root path
 # of a log line, no closers. Words joined to a closer's word name the opener's (``_joined_words``).
-_TAG_CLOSER = re.compile(r"[\[<]\s*/\s*([@#]?[^\W_]+)([^\[\]<>/]{0,40})?\s*[\]>]")
+_TAG_CLOSER = lazy_re.compile(r"[\[<]\s*/\s*([@#]?[^\W_]+)([^\[\]<>/]{0,40})?\s*[\]>]")
 # An opener is a word alone or with more ("[ops]", "[ops, eyes only]", "<span class=x>"); a list of values written
 # without spaces is a log line's ("[orders,5f1c2a,9be3]": trace ids), not an opener (``_tag_opener``).
-_TAG_OPENER = re.compile(r"[\[<]\s*([@#]?[^\W_]+)([^\[\]<>]{0,200})[\]>]")
+_TAG_OPENER = lazy_re.compile(r"[\[<]\s*([@#]?[^\W_]+)([^\[\]<>]{0,200})[\]>]")
 # What names a path before a bracketed one: "POST [/api]" is a request line, "path [/orders]" a log line's context,
 # and "C.[.[.[/orders]" part of a logger's dotted name.
-_PATH_NAMED = re.compile(
+_PATH_NAMED = lazy_re.compile(
     r"(?:(?<![^\W_])(?:get|head|post|put|patch|delete|options|path|url|uri|route|context)\s*[:=]?\s*|\[\.)$")
 # Round brackets inside count as the run's ("[ops (internal)]").
-_WORD_OPENER = re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]]{0,64}\]")
+_WORD_OPENER = lazy_re.compile(r"\[\s*([a-z]+)(?![a-z])[^\[\]]{0,64}\]")
 # Round (and curly) brackets are prose's, so only an instruction to hide counts in them; but one anywhere in a bracket
 # counts wherever the bracket stands (``_round_instructions``): "Root cause (internal only) is CHG-4411", a heading
 # "## Timeline (staff only)" and "(don't share it) root cause ..." hide what follows as much as a label heading a
@@ -601,10 +602,10 @@ _KEPT_BETWEEN = ("this", "it", "these", "that", "the", "all", "strictly", "detta
 _KEEP_AFTER = ("halten", "behandeln")
 # An opening "[W ID]" or "(W ID)" (folded) whose W is "for" or one slip from it: a marker only when ID names an
 # audience (an exact "[for ID]" is a real one).
-_OPENER = re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
+_OPENER = lazy_re.compile(r"([\[(])\s*([^\[\]()\s/:=]{1,6})[\s:=]+([^\[\]()]{1,64}?)\s*[\])]")
 # A bracketed id or name alone ("[globex]"): read as an audience's marker.
-_NAMED = re.compile(r"\[\s*([^\[\]()]{1,64}?)\s*\]")
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+_NAMED = lazy_re.compile(r"\[\s*([^\[\]()]{1,64}?)\s*\]")
+_ENTITY = lazy_re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
 
 def lookalike(text: str, *, mixed: bool = False) -> tuple[int, str] | None:
@@ -683,7 +684,7 @@ _NOT_DECORATION = frozenset("/\\.<()[]{}")
 # characters).
 # The second form is tried only where a run of marks starts: from inside a run it would scan the run again for its
 # bracket, and a postmortem of 16,000 asterisks took 8 s (review 25b).
-_MARKS_INSIDE_BRACKETS = re.compile(r"(?<=[\[<])(?:\s*/)?\s*(\0+)|(?<!\0)(\0+)\s*(?=[\]>])")
+_MARKS_INSIDE_BRACKETS = lazy_re.compile(r"(?<=[\[<])(?:\s*/)?\s*(\0+)|(?<!\0)(\0+)\s*(?=[\]>])")
 
 
 def _rendered(folded: str, typed: Sequence[str]) -> _Rendered:
@@ -717,15 +718,15 @@ def _decoration(char: str) -> bool:
 # What makes a bracketed run a link's text in CommonMark: an inline destination right after it ("(https://...)",
 # "(<a b>)", with a quoted title), or a reference to a link defined in the text ("[text][ref]", "[text][]"). A
 # definition's own label ("[ref]: url") is judged as a label: a plain-text channel shows the line as typed.
-_INLINE_DESTINATION = re.compile(r"\((?:<([^<>\n]*)>|([^\s()<>]+))(?:\s+(?:\"+[^\"\n]*\"+|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
+_INLINE_DESTINATION = lazy_re.compile(r"\((?:<([^<>\n]*)>|([^\s()<>]+))(?:\s+(?:\"+[^\"\n]*\"+|'[^'\n]*'|\([^()\n]*\)))?\s*\)")
 # A destination that is an absolute address: a scheme ("https:", "mailto:", "x://") or a dotted host
 # ("example.com/x"), which starts with a letter or digit. A ticket id in round brackets ("[nur intern](INC-7)") is no
 # address, nor is a fragment or a relative path ("(#4411)", "(/INC-7)", "(./x)", "(?q)", "(.)"): that is how an issue
 # number is written, and the X, SMS, webhook and plain-text channels show the bracket as typed, a label, so it is
 # judged as one.
-_ADDRESS = re.compile(r"(?:https?|mailto|tel|ftps?|sftp|file|irc|xmpp|matrix):|[a-z][a-z0-9+.-]{1,31}://"
+_ADDRESS = lazy_re.compile(r"(?:https?|mailto|tel|ftps?|sftp|file|irc|xmpp|matrix):|[a-z][a-z0-9+.-]{1,31}://"
                       r"|[a-z0-9][^\s/:#?]*\.[a-z]{2,}(?::[0-9]+)?(?:[/?#]|$)", re.IGNORECASE)
-_REFERENCE = re.compile(r"\[([^\[\]\n]{0,64})\]")
+_REFERENCE = lazy_re.compile(r"\[([^\[\]\n]{0,64})\]")
 
 
 def _link_text(opener: re.Match[str], rendered: _Rendered) -> bool:
@@ -906,11 +907,11 @@ def _round_closers(text: str) -> dict[int, int]:
     return closers
 
 
-_BRACKET = re.compile(r"[()\[\]]")
+_BRACKET = lazy_re.compile(r"[()\[\]]")
 
 
 # An HTML comment (rendered, "<!-- -->" reads "[ --]"), and emphasis marks, which a reader never sees.
-_ROUND_HIDDEN = re.compile(r"[\[<]!?(?:--)?[^\[\]<>]*?--[\]>]|[*~]")
+_ROUND_HIDDEN = lazy_re.compile(r"[\[<]!?(?:--)?[^\[\]<>]*?--[\]>]|[*~]")
 
 
 def _round_readings(content: str) -> tuple[str, str]:
@@ -997,19 +998,19 @@ def _respelled(content: str) -> str:
 # "s-t-a-f-f o-n-l-y"; an "m" is folded as "rn"), an abbreviation with its full stop (``_ROUND_ABBREVIATIONS``:
 # "(int. only)", "(int.only)"; not within a path or a host name, "/etc/nginx/conf.d", "(int.example.com)", "(v1.int.)").
 _MIN_RESPELLED = 4  # letters a word read through digits or spaces needs: "4" alone is no "a"
-_LEET_WORD = re.compile(r"(?<![\w@$!])[\w@$!]*?[3457@$!][\w@$!]*")
+_LEET_WORD = lazy_re.compile(r"(?<![\w@$!])[\w@$!]*?[3457@$!][\w@$!]*")
 # Only a digit or sign beside a letter makes a word worth reading (not "(int 4711 ok)", a count or an id).
-_LEET_BESIDE_LETTER = re.compile(r"[^\W\d_][3457@$!]|[3457@$!][^\W\d_]")
-_SPACED_LETTERS = re.compile(r"(?<![^\W\d_])(?:rn|[^\W\d_])(?:[ ._/-]{1,2}(?:rn|[^\W\d_])){2,}(?![^\W\d_])")
-_SPACED_BETWEEN = re.compile(r"[ ._/-]")
-_ABBREVIATED = re.compile(
+_LEET_BESIDE_LETTER = lazy_re.compile(r"[^\W\d_][3457@$!]|[3457@$!][^\W\d_]")
+_SPACED_LETTERS = lazy_re.compile(r"(?<![^\W\d_])(?:rn|[^\W\d_])(?:[ ._/-]{1,2}(?:rn|[^\W\d_])){2,}(?![^\W\d_])")
+_SPACED_BETWEEN = lazy_re.compile(r"[ ._/-]")
+_ABBREVIATED = lazy_re.compile(
     r"(?<![\w'./-])(" + "|".join(sorted({*_ROUND_ABBREVIATIONS, *(a.replace("i", "l") for a in _ROUND_ABBREVIATIONS)}))
     + r")\.(?:(?![\w.])|(?=(?:only|use)(?![\w.])))")
 
 
 # Words typed joined, "(internalonly)", "(STAFFONLY)", "(donotshare)": a run of letters no list knows, long enough
 # to hold two words and short enough to split cheaply (``_unjoined``).
-_JOINED = re.compile(r"(?<![^\W\d_])[^\W\d_]{8,32}(?![^\W\d_])")
+_JOINED = lazy_re.compile(r"(?<![^\W\d_])[^\W\d_]{8,32}(?![^\W\d_])")
 
 
 @lru_cache(maxsize=1024)
@@ -1156,15 +1157,15 @@ def first_staff_label(texts: Iterable[tuple[str, str]],
     return None
 
 
-_LINE_SEPARATORS = re.compile("[\r\v\f\x85\u2028\u2029]")
-_STOP_BEFORE_A_LETTER = re.compile(r"[.!?](?=[^\W\d_])")
+_LINE_SEPARATORS = lazy_re.compile("[\r\v\f\x85\u2028\u2029]")
+_STOP_BEFORE_A_LETTER = lazy_re.compile(r"[.!?](?=[^\W\d_])")
 # A dotted name mid-sentence, "The Contoso.Internal: namespace": a capitalised word in small letters after a space
 # and before a single full stop.
-_DOTTED_NAME = re.compile(r"(?<=[ \t])[^\W\d_][^\W\d_]+\.$")
+_DOTTED_NAME = lazy_re.compile(r"(?<=[ \t])[^\W\d_][^\W\d_]+\.$")
 # A fenced code block: its lines are read for instructions only ("internal: true" in a YAML sample is no label).
-_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1|\Z)", re.MULTILINE | re.DOTALL)
-_PIPE_BREAK = re.compile(r"(?:(?<=\s)|^)\|(?=\s|$)|(?<=\S)\|(?=\s)|(?<=\s)\|(?=\S)", re.MULTILINE)
-_TAG = re.compile(r"\[(/?)([a-z][a-z0-9]*)(?:[\s=][^\[\]]*)?/?\]")
+_CODE_FENCE = lazy_re.compile(r"^[ \t]*(```|~~~).*?(?:^[ \t]*\1|\Z)", re.MULTILINE | re.DOTALL)
+_PIPE_BREAK = lazy_re.compile(r"(?:(?<=\s)|^)\|(?=\s|$)|(?<=\S)\|(?=\s)|(?<=\s)\|(?=\S)", re.MULTILINE)
+_TAG = lazy_re.compile(r"\[(/?)([a-z][a-z0-9]*)(?:[\s=][^\[\]]*)?/?\]")
 # Tags a browser draws as a new block: what follows starts a line ("<p>INTERNAL ONLY</p><p>CHG-4411 ...").
 _BLOCK_TAGS = ("br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "table", "h1", "h2", "h3", "h4", "h5", "h6",
                "pre", "hr", "blockquote", "summary", "details", "dt", "dd", "dl")
@@ -1327,9 +1328,9 @@ def _trimmed(folded: str, start: int, stop: int) -> tuple[int, int] | None:
 # dash or "/" spaced on both sides, a dash spaced before it, an arrow ("→", "->", "=>"), "»" (folded "]") spaced,
 # "·" ("•" folds to it), a symbol ("✅", "🔒"), and emphasis doubled ("**INTERNAL ONLY** the cause ...").
 _CLOSING = "\"'’”)\\]*_~"
-_HEAD_STARTS = re.compile(rf"^|(?<=[.!?。])[{_CLOSING}]*[ \t]+", re.MULTILINE)
+_HEAD_STARTS = lazy_re.compile(rf"^|(?<=[.!?。])[{_CLOSING}]*[ \t]+", re.MULTILINE)
 _DIGIT = "[lo0-9]"  # digits as folded: "1" reads "l", "0" "o"
-_LEAD = re.compile(
+_LEAD = lazy_re.compile(
     rf"(?:[ \t]*#{_DIGIT}{{1,4}}[ \t]+)?"
     r"(?:[ \t\]#*_~+·=;>-]|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|-])*"
     rf"(?:{_DIGIT}{{4}}-{_DIGIT}{{2}}-{_DIGIT}{{2}}(?:[t ]{_DIGIT}{{2}}:{_DIGIT}{{2}}(?::{_DIGIT}{{2}})?(?:\.{_DIGIT}+)?z?)?"
@@ -1337,13 +1338,13 @@ _LEAD = re.compile(
     rf"(?:\[[ x]\][ \t]+)?(?:(?:{_DIGIT}{{1,3}}|[a-z]|[ivx]{{1,4}})[.)][ \t]+|\((?:{_DIGIT}{{1,3}}|[a-z]|[ivx]{{1,4}})\)[ \t]+"
     rf"|\[{_DIGIT}{{1,3}}\][ \t]+|#{_DIGIT}{{1,4}}[ \t]+)?"
     r"(?:(?:cc[ \t]+)?(?:@[\w.-]+|\[[@!][^\[\]]{0,40}\])[ \t,]+)*")
-_SENTENCE_END = re.compile(rf"[.!?。](?=[{_CLOSING}]*(?:\s|$))|\n")
+_SENTENCE_END = lazy_re.compile(rf"[.!?。](?=[{_CLOSING}]*(?:\s|$))|\n")
 _PART_BREAK = (r"[:;ー→⇒➔·]|[ \t]+(?:\]\]?|//?|~|[#\\‖]|ll)(?=[ \t])|(?<=[^\W\d_])-+(?=[ \t])|[ \t]+-+(?=[ \t])|[ \t]+-(?=[^\W\d_])|-+\]|=\]"
                r"|\*\*|__|[^\w\s\[\](){}<>.,:;!?'\"@&%$/\\|*_~#=+^`-]")
 # The breaks that set a label apart for sure; an arrow, a slash, "»", "~", a symbol or emphasis join words as often.
 _DASHES = ("ー", "-", "--", "---")  # what a label after its detail follows ("... — staff note"); not a cell's "|"
-_FIRM_BREAK = re.compile(r"|[:;ー]|[ \t]+-+")
-_COMMA_PARTS = re.compile(r"[^,]+")
+_FIRM_BREAK = lazy_re.compile(r"|[:;ー]|[ \t]+-+")
+_COMMA_PARTS = lazy_re.compile(r"[^,]+")
 _AROUND_A_PART = frozenset(" \t*_~")
 _LONGEST_LABEL = 80
 # Words that, beside a restricting or label word, keep a head a label: "Internal note:", "Interne Notiz:", "Intern
@@ -1533,8 +1534,8 @@ def _without_brackets(part: str) -> str:
     return _UNCLOSED_BRACKET.sub(" ", _BRACKETED_GROUP.sub(" ", part))
 
 
-_BRACKETED_GROUP = re.compile(r"\([^()\[\]]*\)|\[[^()\[\]]*\]")
-_UNCLOSED_BRACKET = re.compile(r"[(\[][^()\[\]]*$|^[^()\[\]]*[)\]]")
+_BRACKETED_GROUP = lazy_re.compile(r"\([^()\[\]]*\)|\[[^()\[\]]*\]")
+_UNCLOSED_BRACKET = lazy_re.compile(r"[(\[][^()\[\]]*$|^[^()\[\]]*[)\]]")
 
 
 @lru_cache(maxsize=1)
@@ -1557,7 +1558,7 @@ def _head_label_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]
 # and public buckets)"). An en dash folds to a hyphen: typed without spaces it joins words. "until" and its
 # neighbours too: "(confidential until fixed)", "(vertraulich bis auf Weiteres)", "(konfidentiellt tills vidare)" say
 # for how long, not which thing.
-_ALONE_BREAK = re.compile(r"[:;/→·⇒➔]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n|(?<=\s)l(?=\s)"
+_ALONE_BREAK = lazy_re.compile(r"[:;/→·⇒➔]|ー|-+(?=\s)|(?<=\s)-+|--+|[.!?](?=\s)|\n|(?<=\s)l(?=\s)"
                           r"|(?<=\s)(?:until|till|bis|tills|pending)(?=\s)")
 
 
@@ -2028,9 +2029,9 @@ def mistyped_audience_marker(
               if any(_names(m.group(1), k) for k in addressable)]
     within = _real_spans(text)  # detail already inside [for ID] or [private] is addressed as it should be
     spans += [(m.start(), m.end())
-              for m in (*_ADDRESSED.finditer(folded), *_ADDRESSED_ALONE.finditer(folded), *_ADDRESSED_LINE.finditer(folded))
+              for pattern in (_ADDRESSED, _ADDRESSED_ALONE, _ADDRESSED_LINE) for m in pattern.finditer(folded)
               if addressable and not any(begin <= where[m.start("head")] < end for begin, end in within)
-              and _addresses(m.group("head"), addressable, alone=m.re is _ADDRESSED)]
+              and _addresses(m.group("head"), addressable, alone=pattern is _ADDRESSED)]
     if not spans:
         return None
     start, end = min(spans)
@@ -2069,14 +2070,14 @@ def _meant_for(opener: re.Match[str], known: Sequence[str], words: Collection[st
 _HEAD_BREAK = r"(?::|;|[ \t]-(?:[ \t]|$)|[ \t]*(?:\u30fc|--|[-=]\]|\u2192))"
 _NOT_IN_A_HEAD = r"[^\[\]()\n:;\u30fc]"
 # An opening bracket, the head, a break: what follows (nested brackets, any length, never closed) is the detail.
-_ADDRESSED = re.compile(r"[\[(][ \t]*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)" + _HEAD_BREAK, re.MULTILINE)
+_ADDRESSED = lazy_re.compile(r"[\[(][ \t]*(?P<head>" + _NOT_IN_A_HEAD + r"{1,40}?)" + _HEAD_BREAK, re.MULTILINE)
 # A round (or curly) bracket that holds only its head ("(For acme only) ..."): addressed only with an addressing
 # word. Square ones are ``_OPENER``'s and ``_NAMED``'s: an exact "[for acme]" is a real marker.
-_ADDRESSED_ALONE = re.compile(r"\(\s*(?P<head>[^\[\]()\n:;]{1,40}?)\s*\)")
+_ADDRESSED_ALONE = lazy_re.compile(r"\(\s*(?P<head>[^\[\]()\n:;]{1,40}?)\s*\)")
 # A line's or a sentence's head, after any quote, bullet or number a list gives it ("> For acme only:", "1. To acme
 # -", "Errors rose. For acme only: ..."), or after a bracket ("[14:05] For acme only:", "[/for] For acme only:"; as
 # folded, ">" is "]" and "•" is "·").
-_ADDRESSED_LINE = re.compile(
+_ADDRESSED_LINE = lazy_re.compile(
     r"(?:^|(?<=[.!?\])])[ \t]+)[ \t]*(?:(?:[>\]*+\-\u00b7\u25aa\u00b0]|\d{1,3}[.)])[ \t]*)*(?P<head>" + _NOT_IN_A_HEAD
     + r"{1,40}?)[ \t]*" + _HEAD_BREAK, re.MULTILINE,
 )
@@ -2266,7 +2267,7 @@ def _spoof_checker():  # type: ignore[no-untyped-def]
     return icu.SpoofChecker()
 
 
-_LATIN_NAME = re.compile(r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |CAPITAL )?([A-Z])(?: |$)")
+_LATIN_NAME = lazy_re.compile(r"^LATIN (?:SMALL |CAPITAL )?LETTER (?:SMALL CAPITAL |CAPITAL )?([A-Z])(?: |$)")
 
 
 def _latin_base(char: str) -> str:
@@ -2293,7 +2294,7 @@ def distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+_ASCII_RUNS = lazy_re.compile(r"[\x00-\x7f]+")
 
 
 def without_accents(text: str) -> str:
@@ -2307,7 +2308,7 @@ def without_accents(text: str) -> str:
 # readers take "İzmir" and "Diyarbakır" for the names "Izmir" and "Diyarbakir" (they are no accents, which
 # the guard keeps: "Uber" is not "über").
 _TURKIC_I = {"i\u0307": "i", "ı": "i"}
-_TURKIC = re.compile("|".join(_TURKIC_I))
+_TURKIC = lazy_re.compile("|".join(_TURKIC_I))
 
 
 def comparable(text: str) -> str:

@@ -28,6 +28,8 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_core import StateCore
 
+from broadcaster import lazy_re
+
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "a", "ul", "ol", "li", "code", "pre", "blockquote", "hr"}
@@ -89,7 +91,7 @@ def safe_cleaner(extra_tags: frozenset[str] = frozenset()) -> nh3.Cleaner:
 # Characters that may start markdown syntax anywhere, or odd whitespace and
 # control characters the parser normalises; and what makes a line start a block
 # (list item, quote, heading, thematic break, setext underline, ordered list).
-_SYNTAX = re.compile(
+_SYNTAX = lazy_re.compile(
     r"[\\`*_\[\]<>!&~#|\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]|^[-+=]|^\d+[.)]",
     re.MULTILINE,
 )

@@ -28,11 +28,13 @@ from broadcaster.messages import graphemes
 from broadcaster.messages.twitter import _parts, _twitter_text, fit_with  # X's layout and cutting
 from broadcaster.messages.visibility import PublicView
 
+from broadcaster import lazy_re
+
 MAX_CHARACTERS = 500  # Mastodon's default configuration.statuses.max_characters
 URL_CHARACTERS = 23  # configuration.statuses.characters_reserved_per_url
 # What Mastodon's mention pattern starts at: "@" after a non-word character, before a handle.
 LIMIT_RANGE = (100, 100_000)  # status limits believed; Mastodon's default is 500, some instances allow 5,000+
-_HANDLE_START = re.compile(r"@(?=[A-Za-z0-9_])")
+_HANDLE_START = lazy_re.compile(r"@(?=[A-Za-z0-9_])")
 _NON_JOINER = "\u200c"
 
 

@@ -34,6 +34,8 @@ from broadcaster.messages.preview import word
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
 from broadcaster.messages.words import and_more, audience_heading, kind_label, named_no_detail, private_cut_note
 
+from broadcaster import lazy_re
+
 Block = dict[str, Any]
 
 MAX_BLOCKS = 50  # per message; Slack answers invalid_blocks past it
@@ -71,10 +73,10 @@ _IMPACT_EMOJI = {
 # A URL ends at whitespace, at a character Slack's link syntax uses (< > |), or at an
 # escaped < or >; trailing punctuation belongs to the sentence, not the address. One
 # written inside <...> stays text: "<http://evil|click>" must read as typed.
-_URL = re.compile(r"(?<!&lt;)https?://(?:(?!&lt;|&gt;)[^\s<>|])+")
+_URL = lazy_re.compile(r"(?<!&lt;)https?://(?:(?!&lt;|&gt;)[^\s<>|])+")
 _URL_TRAILING = ".,;:!?)]}'\""
 _MAX_LINK_CHARS = 1000  # longer "URLs" stay plain text so a link never needs splitting
-_SENTENCE_END = re.compile(r"[.!?][)\]\"']*\s|[。！？]")
+_SENTENCE_END = lazy_re.compile(r"[.!?][)\]\"']*\s|[。！？]")
 
 
 # -- Text primitives -----------------------------------------------------------

@@ -28,6 +28,8 @@ from broadcaster.messages.model import Status
 from broadcaster.messages.visibility import AudienceView, PrivateView, UpdateView
 from broadcaster.messages.words import audience_heading, kind_label, named_no_detail
 
+from broadcaster import lazy_re
+
 MAX_CHARS = 4096  # Telegram's limit per message, in UTF-16 code units after entity parsing
 
 STATUS_EMOJI = {
@@ -178,10 +180,10 @@ def _private(view: PrivateView) -> Block:
 
 # -- Splitting --------------------------------------------------------------
 
-_PARAGRAPH = re.compile(r"\n\s*\n")
-_LINE = re.compile(r"\n")
-_SENTENCE = re.compile(r"(?<=[.!?…;])\s|(?<=[。！？])")
-_SPACE = re.compile(r"\s")
+_PARAGRAPH = lazy_re.compile(r"\n\s*\n")
+_LINE = lazy_re.compile(r"\n")
+_SENTENCE = lazy_re.compile(r"(?<=[.!?…;])\s|(?<=[。！？])")
+_SPACE = lazy_re.compile(r"\s")
 _BOUNDARIES = (_PARAGRAPH, _LINE, _SENTENCE, _SPACE)
 
 

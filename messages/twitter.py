@@ -46,6 +46,8 @@ from broadcaster.messages.model import Status
 from broadcaster.messages.visibility import PrivateView, PublicView
 from broadcaster.messages.words import kind_label
 
+from broadcaster import lazy_re
+
 MAX_WEIGHTED = 280  # X's limit for one post, in weighted characters (twitter-text config v3)
 ELLIPSIS = "…"
 # Weighted characters the message keeps before the ETR / next-update lines are
@@ -74,11 +76,11 @@ STATUS_EMOJI = {
 CANCELLED_EMOJI = "🚫"  # a window called off: not the completed one's check mark
 
 # X refuses these code points outright (twitter-text's invalid characters).
-_INVALID = re.compile("[\ufffe\ufeff\uffff]")
+_INVALID = lazy_re.compile("[\ufffe\ufeff\uffff]")
 # Lone surrogates (undecodable bytes in a command line become these) cannot be
 # encoded as UTF-8 or UTF-16 at all.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-_SPACES = re.compile(r"[^\S\n]+")
+_SURROGATES = lazy_re.compile("[\ud800-\udfff]")
+_SPACES = lazy_re.compile(r"[^\S\n]+")
 # Not strftime("%b"): that follows the process locale, and rendering must be pure.
 # Code points X counts as 1 (twitter-text config v3 "ranges"); all others count 2.
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))

@@ -47,6 +47,7 @@ from broadcaster.messages.model import (
 )
 from broadcaster.messages.words import CANCELLED, audience_heading, status_label
 
+from broadcaster import lazy_re
 from broadcaster.errors import InputError
 
 __all__ = ["INTERNAL", "PUBLIC", "Visibility"]  # re-exported: the views' readers name them from here
@@ -109,10 +110,10 @@ def _kept_text(segments: Sequence[Segment], keep: Callable[[Segment], bool]) -> 
 
 
 # Every line break ``str.splitlines`` knows, as "\n": U+2028 and U+2029 break a line in a chat or mail client.
-_LINE_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_LINE_BREAKS = lazy_re.compile("\r\n|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 # Sentence punctuation right after a cut: "Errors [private]for ACME[/private]." must read "Errors.", while
 # ":tada:" and " :" in prose stay as typed.
-_PUNCTUATION_NEXT = re.compile(r"[.,;!?](?=\s|$)")
+_PUNCTUATION_NEXT = lazy_re.compile(r"[.,;!?](?=\s|$)")
 
 
 def _joined_at_cut(left: str, right: str, dropped: bool) -> str:
@@ -572,7 +573,7 @@ def audience_incident(
 
 
 # Every ASCII punctuation character: CommonMark lets a backslash make any of them a literal character.
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_MARKDOWN_PUNCTUATION = lazy_re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def markdown_as_text(text: str) -> str:
@@ -615,7 +616,7 @@ def _timeline(
 
 
 # A letter of operator text, outside a link's scheme (kept, so a link stays a link).
-_LETTER = re.compile(r"(https?://|mailto:)|[^\W\d_]", re.IGNORECASE)
+_LETTER = lazy_re.compile(r"(https?://|mailto:)|[^\W\d_]", re.IGNORECASE)
 
 
 def _shape(text: str) -> str:
@@ -810,7 +811,7 @@ def audience_names(audience: Audience) -> tuple[str, ...]:
 
 
 # A word as the egress guard reads one: a run of letters and digits (its words form, ``egress._words``).
-_WORD = re.compile(r"[^\W_]+")
+_WORD = lazy_re.compile(r"[^\W_]+")
 
 
 @lru_cache(maxsize=8192)

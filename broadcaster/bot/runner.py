@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from broadcaster import redaction
+from broadcaster import lazy_re, redaction
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request, username_problem
 from broadcaster.errors import BroadcasterError, ConfigError, InputError
@@ -55,7 +54,7 @@ SEND_CONNECTIONS = 8
 _POLLING_TASK = "Updater:start_polling:polling_task"  # the name python-telegram-bot gives its polling task
 # Any word shaped like an invite code (``subscribers.INVITE_CODE``), wherever a chat sent it: after "/start",
 # "/START" (the bot takes a command in any case) or alone; masking by the command let those through.
-_CODE_SHAPED = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{22,64}(?![A-Za-z0-9_-])")
+_CODE_SHAPED = lazy_re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{22,64}(?![A-Za-z0-9_-])")
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import click
 
-from broadcaster import __version__
+from broadcaster import __version__, lazy_re
 from broadcaster.cli.options import debug_enabled, global_options, known_secrets
 from broadcaster.errors import BroadcasterError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_DELIVERY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-_NUMBER_LIKE = re.compile(r"-[\d.,]")  # what begins a message ("-5%", "-0.3 s") and never an option
+_NUMBER_LIKE = lazy_re.compile(r"-[\d.,]")  # what begins a message ("-5%", "-0.3 s") and never an option
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a tool whose reader went away
 
 

@@ -39,7 +39,6 @@ JSON that link to them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -47,6 +46,7 @@ from functools import cache, partial, reduce
 from operator import or_
 from pathlib import Path
 
+from broadcaster import lazy_re
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError, permanent
 from broadcaster.messages import i18n
@@ -64,7 +64,7 @@ from broadcaster.site.status import utc
 
 __all__ = ["AUDIENCE_DIR", "MANIFEST", "AudiencePage", "Built", "Page", "SiteData", "build_site", "is_immutable"]
 
-_FINGERPRINTED = re.compile(r"[a-z-]+\.[0-9a-f]{8}\.(css|svg)")
+_FINGERPRINTED = lazy_re.compile(r"[a-z-]+\.[0-9a-f]{8}\.(css|svg)")
 _NO_VALUES = PrivateValues()
 # Folders whose files are each of one configured component: the files of a component the config no
 # longer has are taken out of the site by the next build.

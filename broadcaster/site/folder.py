@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from broadcaster import lazy_re
 from broadcaster.errors import ConfigError
 from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
 
@@ -50,7 +51,7 @@ AUDIENCE_DIR_MODE = 0o711
 # In every site broadcaster has built since the API files were added, and in no hand-written one.
 SITE_SIGNATURE = "api/v2/summary.json"
 # Paths a built site has: what a directory target that predates the marker may hold.
-_SITE_PATH = re.compile(
+_SITE_PATH = lazy_re.compile(
     r"(index\.html|feed\.xml|atom\.xml|summary\.json|incidents/[^/]+\.html|[a-z-]+\.[0-9a-f]{8}\.(css|svg)"
     r"|api/v2/[a-z/-]+\.json|badge\.svg|badges/[^/]+\.svg|maintenance\.ics|components/[^/]+/(feed|atom)\.xml"
     r"|a/index\.html|a/[A-Za-z0-9_-]+/(?:index\.html|feed\.xml|atom\.xml)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +25,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 from jinja2.bccache import Bucket
 from markupsafe import Markup
 
+from broadcaster import lazy_re
 from broadcaster.config import ComponentConfig, PageConfig
 from broadcaster.errors import InputError
 from broadcaster.messages import i18n
@@ -43,7 +43,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 INCIDENT_DIR = "incidents"
 COMPONENT_DIR = "components"
 # Incident ids become file names: refuse anything that could leave incidents/.
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SAFE_ID = lazy_re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 DESCRIPTION_CHARS = 160  # what search results show of a meta description
 SUMMARY_CHARS = 240  # the latest update of a past incident, shortened on the index
 

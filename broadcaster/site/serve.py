@@ -18,12 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from broadcaster import lazy_re
 from broadcaster.errors import InputError, printable
 from broadcaster.site.folder import AUDIENCE_DIR, MARKER
 from broadcaster.site.output import site_files
 
 # A customer's page: the folder's name is its feed token, a capability (whoever holds it reads the page).
-_CUSTOMER_PAGE = re.compile(rf"(/{re.escape(AUDIENCE_DIR)})[^/\s?#\"]+", re.IGNORECASE)
+_CUSTOMER_PAGE = lazy_re.compile(rf"(/{re.escape(AUDIENCE_DIR)})[^/\s?#\"]+", re.IGNORECASE)
 
 
 class _SiteHandler(http.server.SimpleHTTPRequestHandler):

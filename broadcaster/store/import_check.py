@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
+from broadcaster import lazy_re
 from broadcaster.channels._ids import is_message_id
 from broadcaster.delivery import DONE_STATES, READ_THE_SAME, DeliveryState, Rendered
 from broadcaster.errors import InputError, did_you_mean, printable
@@ -39,16 +40,16 @@ from broadcaster.store.records import REMOTE_ORIGINS
 from broadcaster.times import WINDOW_AHEAD
 
 # What compose.slug_id makes (lower-case words joined by "-"), and the "-2" a taken id gets.
-INCIDENT_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+INCIDENT_ID = lazy_re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_ID = 100
 # More messages than any post is cut into: the longest text the gate admits (a 200 KB postmortem)
 # makes well under 1,000 posts on X, the channel with the shortest messages.
 MAX_PARTS = 2_000
 # The largest text of a stored rendering: a postmortem (200 KB) with its headers, with room to spare.
 MAX_RENDERED_BYTES = 1_000_000
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
+_NAME = lazy_re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # component and destination names, as in the config
 # A chat id, @name, channel, or a mail recipient (email's targets: an export of mail deliveries must import).
-_TARGET = re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|"
+_TARGET = lazy_re.compile(r"-?[0-9]{1,20}|@[A-Za-z0-9_]{1,64}|[A-Za-z0-9#_.-]{1,100}|"
                      r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}|")  # a mail address as email takes one
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _UPDATE_KINDS = frozenset({"update", "postmortem", "correction", "reminder", "notice", "withdrawal"})
@@ -70,7 +71,7 @@ def sequence_key(update: Mapping[str, Any]) -> str | None:
 # What ``amend`` refuses to correct: a correction (amend the update it corrects instead), a private notice, and a
 # withdrawal (a withdrawn incident takes no more posts).
 _UNCORRECTABLE = frozenset({"correction", "withdrawal", *PRIVATE_KINDS})
-_SEQUENCE = re.compile(r"[1-9][0-9]{0,9}")
+_SEQUENCE = lazy_re.compile(r"[1-9][0-9]{0,9}")
 
 
 # The largest count or number a record may hold: far beyond any real one, and far below what the store's 64-bit
@@ -412,7 +413,7 @@ def _id_words_made_from_title(incident_id: str) -> list[str]:
 
 
 # What the CLI puts after an id's words: the day it started, then "-2"... when taken or an unspelt id's tail.
-_ID_MADE_TAIL = re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9a-z]+)?$")
+_ID_MADE_TAIL = lazy_re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}(?:-[0-9a-z]+)?$")
 
 
 def _id_words(text: str) -> list[str]:
@@ -679,8 +680,8 @@ def _parse(found: Any, key: str) -> datetime:
 
 # -- the bot's invites and subscriptions -------------------------------------------------
 
-_HASH = re.compile(r"[0-9a-f]{64}")
-_CHAT_ID = re.compile(r"-?[0-9]{1,20}")
+_HASH = lazy_re.compile(r"[0-9a-f]{64}")
+_CHAT_ID = lazy_re.compile(r"-?[0-9]{1,20}")
 _CHAT_KINDS = ("group", "private")
 # Telegram's supergroup and channel ids are -(10**12 + the channel's number): "-100" and at least ten more digits. A
 # basic group's id is above it, and may itself begin with -100 (-1002345678), so that prefix alone does not tell.

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from broadcaster import lazy_re
 from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES
 from broadcaster.errors import ConfigError, InputError
 from broadcaster.store.contract import Store
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
 # A libpq keyword string ("host=db password=..."): two of its words, or a password, are no file name anyone means.
-_CONNINFO_WORD = re.compile(r"(?:^|\s)(host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=", re.IGNORECASE)
+_CONNINFO_WORD = lazy_re.compile(r"(?:^|\s)(host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*=", re.IGNORECASE)
 # A store URL missing its "//" ("postgresql:/host/db", "sqlite:state.db"); "postgres-old.db" is a file.
-_SCHEME_ALONE = re.compile(r"^\s*(?:sqlite|postgres(?:ql)?):", re.IGNORECASE)
+_SCHEME_ALONE = lazy_re.compile(r"^\s*(?:sqlite|postgres(?:ql)?):", re.IGNORECASE)
 
 
 def _looks_like_a_url_or_connection_string(text: str) -> bool:

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from broadcaster import lazy_re
 from broadcaster.errors import ConfigError, StoreError
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
@@ -32,7 +33,7 @@ from broadcaster.store.records import Row
 CONNECT_TIMEOUT = 5  # seconds: an operator mid-outage must not wait long to learn the database is down
 LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout: writers hold their locks for milliseconds
 MIGRATION_LOCK = 0x62726F61  # pg_advisory_xact_lock key: two first runs must not both create the tables
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_REF = lazy_re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 FALLBACK_HINT = (
     "To post while it is down, point this one command at a local file: "

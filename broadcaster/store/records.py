@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from broadcaster import lazy_re
 from broadcaster.delivery import DeliveryState, Rendered
 from broadcaster.errors import InputError, StoreError
 from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
@@ -270,9 +271,9 @@ def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
 # today's grammar, such a run is an audience marker (most often one never closed) and the whole record can no longer
 # be shown, built or taken on. Its "[" (and its "]") become round brackets: it reads as the prose it was, never as
 # a span; a run held inside a [private] span stays inside it.
-_OLD_FOR_RUN = re.compile(r"\[(\s*/?\s*for\b[^\[\]\n]{0,60})(\])?", re.IGNORECASE)
+_OLD_FOR_RUN = lazy_re.compile(r"\[(\s*/?\s*for\b[^\[\]\n]{0,60})(\])?", re.IGNORECASE)
 # Anything a title written before titles had a public part holds that is, or is half of, a [private] marker.
-_PRIVATE_MARKERISH = re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
+_PRIVATE_MARKERISH = lazy_re.compile(r"\[\s*/?\s*private\b|\bprivate\s*\]", re.IGNORECASE)
 # The public title of an old title whose [private] markers cannot be read: nothing of it, since where its private
 # part ends is not known.
 WITHHELD_TITLE = "Incident"

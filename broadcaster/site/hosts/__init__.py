@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from broadcaster import lazy_re
 from broadcaster.errors import DeliveryError
 from broadcaster.messages.egress import CALENDAR, PrivateValues, guard
 
@@ -34,7 +34,7 @@ GUARD_TYPES = {
     ".ics": CALENDAR,
 }
 # An incident page or a fingerprinted asset: what every other file of the site links to.
-_LINKED = re.compile(r"incidents/[^/]+\.html|[^/]+\.[0-9a-f]{8}\.[a-z0-9]+")
+_LINKED = lazy_re.compile(r"incidents/[^/]+\.html|[^/]+\.[0-9a-f]{8}\.[a-z0-9]+")
 
 
 def is_linking(path: str) -> bool:

@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import http.client  # with this module, in the thread that starts the read, not in the daemon thread that sends it
 import os
-import re
 import ssl  # already imported by http.client
 import threading
 from collections.abc import Callable, Mapping
@@ -33,13 +32,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from broadcaster import lazy_re
+
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+_DNS_BUCKET = lazy_re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 # A region as botocore takes one (a host label: it refuses any other). Without an endpoint, only the regions of
 # AWS's own partition go into a host name here: China's, GovCloud's, the isolated and sovereign regions have
 # other domains, boto3's to work out; and a region written wrongly must never make the signed request go elsewhere.
-_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
-_AWS_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+_REGION = lazy_re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+_AWS_REGION = lazy_re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _OTHER_PARTITIONS = ("cn-", "us-gov-", "us-iso")
 # The session token's variables in botocore's order (credentials.EnvProvider.TOKENS): the older name first.
 _TOKEN_VARIABLES = ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")

@@ -24,13 +24,13 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from broadcaster import lazy_re
 from broadcaster.site.folder import AUDIENCE_DIR
 from broadcaster.site.hosts import BuiltSite, is_linking
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
@@ -45,7 +45,7 @@ OLDER_VERSIONS = (1,)
 # style.1a2b3c4d.css: the name changes with the content, so a cached copy is never stale. Only at the site's
 # top, where the builder writes its assets: below it, a name is a component's or an incident's id
 # (badges/db.20260101.svg), a page that changes with every outage.
-FINGERPRINTED = re.compile(r"[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)")
+FINGERPRINTED = lazy_re.compile(r"[^/]+\.[0-9a-f]{8,}\.(?:css|js|svg|png|ico|woff2?)")
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar
 
+from broadcaster import lazy_re
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent
 from broadcaster.site.file_writer import replace_file
@@ -95,13 +96,13 @@ _MARKER_READ = 8 * 1024 * 1024  # a marker names every file (13 bytes each); a p
 # and show when one alone got an update: in a/ (0711, never listed, a/index.html in the way of autoindex), under a
 # random name, 0600. The publish finds it by listing a/, which only its owner can; it travels with a copy (cp -a).
 _UNSERVED_NAME = ".broadcaster-files-"
-_UNSERVED = re.compile(rf"{re.escape(AUDIENCE_DIR + _UNSERVED_NAME)}[0-9a-f]{{24}}")
+_UNSERVED = lazy_re.compile(rf"{re.escape(AUDIENCE_DIR + _UNSERVED_NAME)}[0-9a-f]{{24}}")
 _UNSERVED_MODE = 0o600
 _ID = b"id: "
 # The lists a site published of its incidents (50 most recent of each kind, withdrawn ones until withdrawn): what an
 # old marker's own site says this store published, read when the marker records no files (``_published_paths``).
 _LISTINGS = {"api/v2/incidents.json": "incidents", "api/v2/scheduled-maintenances.json": "scheduled_maintenances"}
-_FINGERPRINTED = re.compile(r"([a-z-]+)\.[0-9a-f]{8}\.(css|svg)")
+_FINGERPRINTED = lazy_re.compile(r"([a-z-]+)\.[0-9a-f]{8}\.(css|svg)")
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
+from broadcaster import lazy_re
 from broadcaster.config import is_loopback, plain_value, url_credentials, without_credentials
 from broadcaster.delivery import CheckResult, Receipt
 from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
@@ -62,13 +63,13 @@ from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 if TYPE_CHECKING:
     from broadcaster.config import ChannelConfig
 
-_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
+_BRANCH = lazy_re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<![./])$")
 _SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
-_SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
-_GENERATION = re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)  # plain: before 2026-12-05
-_STORE = re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
-_SEALED = re.compile(r"^Broadcaster-Sealed: (\S+)$", re.MULTILINE)
-_OLD_SUBJECT = re.compile(r"Publish status page \(\d+ files? changed\)")  # all an older version wrote
+_SCP_LIKE = lazy_re.compile(r"^(?:[A-Za-z0-9._~+-]+@)?[A-Za-z0-9.-]+:[^\s]+$")  # [user@]host:path
+_GENERATION = lazy_re.compile(r"^Broadcaster-Generation: (\d+)$", re.MULTILINE)  # plain: before 2026-12-05
+_STORE = lazy_re.compile(r"^Broadcaster-Store: (\S+)$", re.MULTILINE)
+_SEALED = lazy_re.compile(r"^Broadcaster-Sealed: (\S+)$", re.MULTILINE)
+_OLD_SUBJECT = lazy_re.compile(r"Publish status page \(\d+ files? changed\)")  # all an older version wrote
 _HISTORY = ("replace", "keep")
 PRIVATE_FOLDER = 0o700
 PRIVATE_FILE = 0o600
