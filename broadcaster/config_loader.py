@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from broadcaster import registry
+from broadcaster import lazy_re, registry
 from broadcaster.config import (
     SITE_DESTINATION,
     STORE_URL_HELP,
@@ -43,23 +43,22 @@ from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.egress import Compared
 from broadcaster.messages.model import INTERNAL_SYNONYMS, Audience, Component, Visibility
-from broadcaster.messages.visibility import audience_names
 from broadcaster.site.folder import refuse_a_config_in_a_site
 
 CONFIG_ENV = "BROADCASTER_CONFIG"
 DEFAULT_NAME = "broadcaster.toml"
-_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_ENV_REF = lazy_re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 # Matched whole (fullmatch): "$" would let a trailing newline through.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_NAME = lazy_re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # A component id names its badge and its feeds' folder (badges/<id>.svg, components/<id>/): the site's rule
 # for a file name, checked here so a config the site cannot build is refused before anything is stored.
-_COMPONENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_COMPONENT_ID = lazy_re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
              "audiences", "bot"}
 _AUDIENCE_KEYS = {"name", "components", "sla", "feed_token", "id_is_a_word"}
 # Inside a bracketed label, a break and more after it: the detail the label was meant to keep ("(internal only: rack 7)").
-_DETAIL_AFTER_A_LABEL = re.compile(r"[:;\u2013\u2014]\s*\w|\s-\s*\w")
+_DETAIL_AFTER_A_LABEL = lazy_re.compile(r"[:;\u2013\u2014]\s*\w|\s-\s*\w")
 _MAINTENANCE_KEYS = {"reminder_minutes"}
 _PAGE_KEYS = {"title", "base_url", "output_dir", "timezone", "history_days", "description", "language"}
 _STORE_KEYS = {"path", "url"}
@@ -68,7 +67,7 @@ _COMPONENT_KEYS = {"id", "name", "group", "description", "sla", "since"}
 _BOT_KEYS = {"type", "token", "api_url", "username"}
 _NOT_HTTP = ('must be an http(s) URL with a host, like "https://proxy.example/telegram/" (the value is not shown: '
              "it may hold a password)")
-_BOT_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_BOT_USERNAME = lazy_re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 _TEMPLATE_KEYS = {"title", "impact", "components", "status", "message", "private", "for"}
 
 
@@ -433,9 +432,9 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     return StoreConfig(path=Path(path).expanduser(), url=url)
 
 
-_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")
-_QUERY_PASSWORD = re.compile(r"[?&]password=(?P<password>[^&#]*)", re.IGNORECASE)
-_ENV_ANYWHERE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_URL_PASSWORD = lazy_re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")
+_QUERY_PASSWORD = lazy_re.compile(r"[?&]password=(?P<password>[^&#]*)", re.IGNORECASE)
+_ENV_ANYWHERE = lazy_re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def _refuse_written_password(reader: _Reader, url: str) -> None:
@@ -615,7 +614,7 @@ def _authority(url: str) -> str:
 # An authority of RFC 3986's characters alone, with at most one "@", and brackets only around an IPv6 literal that
 # is the whole host (then at most a ":port" after it): every parser reads the same host from it. A bracket anywhere
 # else ("192.0.2.10[::1]", "[::1]192.0.2.10") is one urlsplit reads as loopback and urllib3 cannot read at all.
-_PLAIN_AUTHORITY = re.compile(
+_PLAIN_AUTHORITY = lazy_re.compile(
     r"(?:[A-Za-z0-9._~%!$&'()*+,;=:-]*@)?"
     r"(?:\[[A-Za-z0-9._~%:-]*\](?::[0-9]*)?|[A-Za-z0-9._~%!$&'()*+,;=:-]*)"
 )
@@ -696,6 +695,10 @@ def _refuse_customers_in_public_texts(
     allowed wherever a template prints them. A component's id is read as its ``-``/``_``/``.`` words. A name is
     found as the guard would find it (``_naming``), or the guard would allow on every public file a spelling of
     it that this check let through ("Acme-Corp uplink" for a customer "Acme Corp.")."""
+    # Imported here, after the publish targets' reads have left (``parse``): the bucket's first request waits for
+    # every module imported before them, and the visibility rules are about 5 ms of them.
+    from broadcaster.messages.visibility import audience_names
+
     texts = {"page.title": page.title, "page.description": page.description}
     for index, entry in enumerate(components):
         texts[f"components[{index}].id"] = _id_words(entry.component.id)
