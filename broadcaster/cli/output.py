@@ -29,15 +29,16 @@ from broadcaster.engine import Outcome
 from broadcaster.errors import printable
 from broadcaster.messages.model import Visibility
 from broadcaster.messages.visibility import corrected_sequence, full_title, repeated_options
-from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
-from broadcaster.operations.listing import IncidentRecord, IncidentSummary
-from broadcaster.operations.withdrawing import readers_changed
 from broadcaster.redaction import redact, stored_text
 from broadcaster.store import Delivery
 from broadcaster.times import format_time
 
 if TYPE_CHECKING:  # loaded where they are drawn: a dry run, or a post to a pipe, draws no table (about 5 ms of start-up)
     from rich.table import Table
+
+    # What other commands print: a post does not load them (``broadcaster.operations`` loads each module when used).
+    from broadcaster.operations import PostResult, Preview, RetryResult, SitePublication
+    from broadcaster.operations.listing import IncidentRecord, IncidentSummary
 
 STATE_STYLE: dict[str, tuple[str, str]] = {
     DeliveryState.SENT: ("✓", "green"),
@@ -512,6 +513,8 @@ def _withdraw_action(destination: Any, visibility: str, here: Sequence[Preview],
 def _withdraw_left_alone(result: PostResult, left: Sequence[Delivery], destinations: dict[str, Any]) -> list[str]:
     """What the withdrawal leaves up, said before the operator confirms: a destination skipped because its readers
     changed, each post not deleted (an id given by hand or imported), each post in doubt or out of reach."""
+    from broadcaster.operations.withdrawing import readers_changed  # a withdrawal's: a post does not load it
+
     lines = []
     for preview in result.previews:
         label = preview.destination + (f" {preview.target}" if preview.target else "")
