@@ -43,7 +43,6 @@ import itertools
 import json
 import os
 import secrets
-import socket
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -89,7 +88,13 @@ _ABANDONED = "the process sending this was stopped before the service answered: 
 
 def process_owner() -> str:
     """Who claims a delivery: host, pid and the process start, so a reused pid is not mistaken."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_START}"
+    return f"{_host_name()}:{os.getpid()}:{_PROCESS_START}"
+
+
+def _host_name() -> str:
+    import socket  # here: a command that claims nothing (a dry run, a list) does not load it, about 2 ms
+
+    return socket.gethostname()
 
 
 _PROCESS_START = f"{time.time():.3f}"
@@ -119,7 +124,7 @@ def _here(owner: str) -> str:
     (alive, another user's: not ours to ask)."""
     host, _, rest = owner.partition(":")
     pid_text, _, start = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
+    if host != _host_name() or not pid_text.isdigit():
         return ""
     if int(pid_text) == os.getpid():
         return "it" if start == _PROCESS_START else "gone"
