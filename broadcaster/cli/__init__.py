@@ -3,7 +3,8 @@
 
 ``group`` holds the group and the only mapping of errors to exit codes; ``options`` the
 options shared by many commands; one module per family of commands, each listing its
-``COMMANDS``, added here. Nothing in the package imports this module back.
+``COMMANDS``, named here and imported when one of them runs. Nothing in the package imports
+this module back.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import os
 import sys
 import threading
 
-from broadcaster.cli import bot, inspect, lifecycle, post, store, subscribers
 from broadcaster.cli.group import EXIT_BROKEN_PIPE, main
 
-for _family in (post, inspect, lifecycle, store, subscribers, bot):
-    for _command in _family.COMMANDS:
-        main.add_command(_command)
+# Each command's module, imported when the command runs (``BroadcasterGroup.families``; tests/test_cli_lazy.py holds
+# this to every module's ``COMMANDS``).
+main.families = {
+    **dict.fromkeys(("post", "resolve", "preview", "retry", "withdraw"), "post"),
+    **dict.fromkeys(("list", "show", "channels", "site", "init"), "inspect"),
+    **dict.fromkeys(("amend", "postmortem", "maintenance", "tick", "templates", "completion"), "lifecycle"),
+    "store": "store", "subscribers": "subscribers", "bot": "bot",
+}
 
 # Modules the libraries import for features broadcaster never uses, left unloaded by the console script.
 # ``httpx._main``: httpx's own command-line client, which ``import httpx`` loads whenever click and rich are
