@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster import lazy_re
-from broadcaster.site.folder import AUDIENCE_DIR
+from broadcaster.site.folder import AUDIENCE_DIR, is_site_path
 from broadcaster.site.hosts import BuiltSite, is_linking
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
@@ -323,7 +323,10 @@ class LocalCopy:
         return self.path.with_name(self.path.stem + ".in-doubt.json")
 
     def in_doubt(self) -> frozenset[str]:
-        return frozenset(p for p in self._read_list(self.doubts_path, "in_doubt") if p and not p.startswith(AUDIENCE_DIR))
+        # Only a site file's path: a damaged or hand-edited record must not name the manifest (it carries this place's
+        # mark: a publish would delete it), nor any other key a build of this site never writes.
+        found = self._read_list(self.doubts_path, "in_doubt")
+        return frozenset(p for p in found if is_site_path(p) and not p.startswith(AUDIENCE_DIR))
 
     def doubt(self, paths: Collection[str]) -> bool:
         """Record ``paths`` as in doubt (with those already recorded); False if they could not be recorded."""
@@ -411,9 +414,11 @@ class LocalCopy:
     # Files this machine sent over another version where no manifest since is known to name what it sent (the
     # publish failed, was refused or stopped before it could say so): path -> the versions the manifest planned
     # against named there ("" for none). This machine's next publish plans each as unknown ("") where the bucket's
-    # manifest still names one of those, or none (``S3Host._sent_over``): one naming a third was written by a publisher
-    # whose file went up after, as a manifest naming a page in doubt settles it. It then uploads its own, deletes what
-    # its build lacks, or leaves it unknown for whoever publishes there next.
+    # manifest still names one of those, or none (``S3Host._sent_over``): one naming a third was mostly written by a
+    # publisher whose file went up after, as a manifest naming a page in doubt settles it (where the build has that very
+    # version, the bucket is asked whether it serves it: this machine's put may have landed after, late). It then
+    # uploads its own, deletes what its build lacks, or leaves it unknown for whoever publishes there next. A publish
+    # that meets another's manifest (a conflict) adds the version it names: the other's put may have gone up first.
 
     @property
     def owed_path(self) -> Path:
@@ -423,7 +428,9 @@ class LocalCopy:
         found = self._read_side(self.owed_path, "owed_named")  # "owed" held another shape for a while: not read
         if not isinstance(found, dict):
             return {}
-        return {p: frozenset(v) for p, v in found.items() if isinstance(p, str) and p and not p.startswith(AUDIENCE_DIR)
+        # Only a site file's path: it is planned as unknown, and deleted where the build lacks it, with no look at whose
+        # the key is (a damaged or hand-edited file must not name the manifest, or a shared bucket's own file).
+        return {p: frozenset(v) for p, v in found.items() if is_site_path(p) and not p.startswith(AUDIENCE_DIR)
                 and isinstance(v, list) and v and all(isinstance(h, str) for h in v)}
 
     def owe(self, pages: Mapping[str, Collection[str]]) -> bool:

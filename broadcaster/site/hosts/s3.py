@@ -529,14 +529,19 @@ class S3Host(SiteHost):
             # Sent, and not known to be named by what was sent: this machine's next publish plans them as unknown
             # wherever the bucket's manifest names anything else (``LocalCopy.owed``), or marks them so if refused.
             sent = _merged(self._over, {} if self._landed else fresh.replaced_sent())
-            self.local_copy.owe({p: v for p, v in sent.items() if p not in self._marked})
+            owing = {p: v for p, v in sent.items() if p not in self._marked}
+            ended = exc
+            if not self.local_copy.owe(owing) and isinstance(exc, DeliveryError):  # no later publish would look
+                exc = self._unowed_failure(exc, sorted(owing))
             put_up, self._put_up = self._put_up, set()  # those a failure after a conflict left unrecorded
             recorded = self.local_copy.doubt(put_up)
             if put_up and isinstance(exc, DeliveryError):
                 failure = self._in_doubt_failure(exc, put_up, recorded=recorded)
                 self._take_back(fresh, failure)
-                raise failure from exc
+                raise failure from ended
             self._take_back(fresh, exc)
+            if exc is not ended:
+                raise exc from ended
             raise
         finally:
             fresh.wait()  # never left uploading behind the command's back, nor on a closed client
@@ -566,6 +571,10 @@ class S3Host(SiteHost):
                 if known.etag is None:  # deleted since this publish planned against it: the site's files listed
                     known = replace(known, files=self._listed(client, "", None, _LISTING_LOST, recovering=True))
                 fresh.named_by(known.files)  # the other publisher's manifest names them: never taken back
+                # A file this publish sent may stand behind the version that manifest names: the other publisher's put
+                # may have gone up before this one's, its manifest after. Looked for as a version named when it was sent.
+                for path, named in self._over.items():
+                    named.add(known.files.get(path, ""))
         self.local_copy.forget()
         failure = retryable(self._clean(
             f"{self.location}: another publisher replaced the manifest {self.conflict_attempts} times while "
@@ -698,7 +707,7 @@ class S3Host(SiteHost):
             doubts = doubts - set(named)
         if doubts:  # left by a failed publish: planned as present, hash unknown (uploaded if built, else deleted)
             remote = replace(remote, files={**dict.fromkeys(doubts, ""), **remote.files})
-        if suspect := self._sent_over(remote) - doubts:  # an earlier attempt's or publish's, maybe over another's since
+        if suspect := self._sent_over(remote, client, site) - doubts:  # an earlier attempt's or publish's, maybe over another's
             remote = replace(remote, files={**remote.files, **dict.fromkeys(suspect, "")})  # uploaded, or left unknown
             named = remote.files.keys()
         plan = Plan.of(site, remote)
@@ -1262,13 +1271,22 @@ class S3Host(SiteHost):
             return False
         return str(found.get("ETag") or "").strip('"') == md5
 
-    def _sent_over(self, remote: Remote) -> set[str]:
+    def _sent_over(self, remote: Remote, client: Any = None, site: BuiltSite | None = None) -> set[str]:
         """Files this machine sent over another version (this publish's earlier attempts, or a publish that failed or
         was refused, whose marks are owed) that ``remote``, a manifest read since, names by a version named when they
         were sent, unknown, or not at all: the bucket may serve this machine's file where that manifest says
-        otherwise. One it names by a third version was written by a publisher whose file went up after."""
+        otherwise. One it names by a third version was mostly written by a publisher whose file went up after; not
+        always (its put went first and its manifest after, or this machine's put landed after the client gave up on
+        it): where ``site`` has that very version, the bucket (``client``) is asked whether it serves it (this build's
+        plan would send nothing for it otherwise). Where ``site`` has another, its plan sends it or deletes it anyway."""
         sent = _merged(self.local_copy.owed(), self._over)
-        return {p for p, named in sent.items() if remote.files.get(p, "") in named | {""}}
+        over = {p for p, named in sent.items() if remote.files.get(p, "") in named | {""}}
+        third = sorted(p for p in sent.keys() - over if site is not None and site.hashes.get(p) == remote.files.get(p))
+        if third and client is not None and site is not None and not self._stopped():
+            with ThreadPoolExecutor(min(self.upload_workers, len(third)), thread_name_prefix="s3-look") as pool:
+                served = dict(zip(third, pool.map(partial(self._serves, client, site), third), strict=True))
+            over |= {p for p, yes in served.items() if not yes}  # unknown or another's: planned as unknown, sent again
+        return over
 
     def _refused_after_putting(
         self, client: Any, remote: Remote, fresh: _Fresh, refused: DeliveryError
@@ -1282,6 +1300,12 @@ class S3Host(SiteHost):
         ``_take_back``'s; pages in doubt are the next publish's from this machine (``_judge``: maybe another's)."""
         ahead = {p for p in fresh.sent() if p in fresh.replaced and remote.files.get(p) in (None, "", fresh.replaced[p])}
         unanswered = fresh.sent() - fresh.created().keys() - set(fresh.replaced) - remote.files.keys()
+        if unanswered and not self._stopped():
+            # A creation refused (412) looks unanswered too: the key may hold another's object, which whoever publishes
+            # next would delete, named "" and lacking from its build. Those carrying no mark of this place's are left.
+            with contextlib.suppress(Exception):  # unknown: named, as before (the refusal is what to report)
+                found = self._marks(client, sorted(unanswered))
+                unanswered = frozenset(p for p in unanswered if found[p] in (None, "ours"))
         over = self._sent_over(remote)
         earlier = over - self._over.keys()
         pages = sorted(ahead | unanswered | (over - earlier))
@@ -1362,6 +1386,18 @@ class S3Host(SiteHost):
         ))
         raise DeliveryError(self._clean(f"{said} {self._left_said[-1]}"),
                             retryable=getattr(failure, "retryable", True)) from failure
+
+    def _unowed_failure(self, failure: DeliveryError, paths: list[str]) -> DeliveryError:
+        """``failure``, saying which files this publish sent over another version that it could not record as owed
+        (``LocalCopy.owe``): the bucket may serve them behind a manifest naming that version, and no publish looks."""
+        self._left_said.append(self._clean(
+            f"This publish sent {self._shown(paths)} where the bucket's manifest named another version (or none), and "
+            f"recording that under {self.local_copy.owed_path.parent} failed: the bucket may serve them behind a "
+            "manifest that says otherwise, which no later publish would see. Make that folder writable and publish "
+            "from this machine again before anything else changes there, or put each back as the store has it, by hand."
+        ))
+        return DeliveryError(self._clean(f"{failure} {self._left_said[-1]}"), retryable=failure.retryable,
+                             retry_after=failure.retry_after, outcome_unknown=failure.outcome_unknown)
 
     def _in_doubt_failure(self, failure: DeliveryError, paths: set[str], *, recorded: bool) -> DeliveryError:
         """``failure``, saying which pages it left in the bucket that no manifest is known to name, and what
