@@ -273,7 +273,12 @@ def test_every_command_has_help(project: Project) -> None:
     from broadcaster.cli import main
 
     def walk(group: click.Group, prefix: list[str]) -> Iterator[tuple[list[str], click.Command]]:
-        for name, command in group.commands.items():
+        # Through the group's own listing: a command's module is imported when it is looked up, and until then the
+        # group's ``commands`` does not hold it (``BroadcasterGroup.families``).
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None, name
             yield [*prefix, name], command
             if isinstance(command, click.Group):
                 yield from walk(command, [*prefix, name])

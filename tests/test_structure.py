@@ -62,7 +62,12 @@ def test_every_cli_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
 
     def walk(group: click.Group, prefix: list[str]) -> Iterator[str]:
-        for name, command in group.commands.items():
+        # Through the group's own listing: a command's module is imported when it is looked up, and until then the
+        # group's ``commands`` does not hold it (``BroadcasterGroup.families``).
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None, name
             yield " ".join([*prefix, name])
             if isinstance(command, click.Group):
                 yield from walk(command, [*prefix, name])
