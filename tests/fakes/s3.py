@@ -37,6 +37,10 @@ ADMIN_KEY = "testing"  # moto accepts any key while authentication is off
 PUBLISH_ENV = {"S3_KEY": ADMIN_KEY, "S3_SECRET": ADMIN_KEY}
 # Hop-by-hop headers belong to one connection and are not forwarded (RFC 9110 7.6.1).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+# The boto3 session every server's set-up clients are built from (``S3Server.client``). Untyped: one session
+# serves S3 and IAM, and boto3-stubs types each service's client apart, so a service named at run time gets none.
+_session: Any = None
+_session_lock = threading.Lock()
 
 
 @dataclass
@@ -91,7 +95,8 @@ class S3Server:
                 self._moto_api("reset", b"")
         self._proxy = ListeningServer(("127.0.0.1", 0), self._handler_class())
         self._proxy.daemon_threads = True
-        threading.Thread(target=self._proxy.serve_forever, daemon=True).start()
+        # Polled as the other fakes are (``FakeServer.start``): ``stop`` waits up to one interval for the loop.
+        threading.Thread(target=self._proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -150,20 +155,25 @@ class S3Server:
     # -- set-up helpers (straight to moto) ----------------------------------------
 
     def client(self, service: str = "s3", key: str = ADMIN_KEY, secret: str = ADMIN_KEY) -> Any:
-        """A boto3 client straight to moto; cached, since building one takes a good part of a second."""
+        """A boto3 client straight to moto; cached, since building one takes a good part of a second.
+
+        Every server's clients come from one boto3 session per process: a session reads the services' models
+        (S3's is a large JSON file) once and keeps them, and a fresh session per server read them again, about
+        0.1-0.2 s of CPU for each test that starts a server."""
         import boto3
         from botocore.config import Config
 
         cache_key = (service, key, secret)
         if cache_key not in self._clients:
-            # One cache for S3 and IAM: boto3-stubs types each service's client apart, and a
-            # service named at run time gets none of them, so the session is used untyped.
-            session: Any = boto3.session.Session()
-            self._clients[cache_key] = session.client(
-                service, region_name=REGION, endpoint_url=self.moto_url,
-                aws_access_key_id=key, aws_secret_access_key=secret,
-                config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
-            )
+            with _session_lock:  # a boto3 session is not safe to build clients from in two threads at once
+                global _session
+                if _session is None:
+                    _session = boto3.session.Session()
+                self._clients[cache_key] = _session.client(
+                    service, region_name=REGION, endpoint_url=self.moto_url,
+                    aws_access_key_id=key, aws_secret_access_key=secret,
+                    config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+                )
         return self._clients[cache_key]
 
     def create_bucket(self, name: str) -> None:
@@ -363,7 +373,8 @@ def _s3_moto_server() -> Any:
             self._server = make_server(self._ip_address, self._port, S3Only(create_backend_app), True,
                                        request_handler=MotoRequestHandler)
             self._server_ready_event.set()
-            self._server.serve_forever()
+            # werkzeug polls for its shutdown every 0.5 s by default: each server's stop waited that long.
+            self._server.serve_forever(poll_interval=0.05)
 
     server = S3Server(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
