@@ -69,7 +69,9 @@ status=0
 # Ten workers on two cores: most of the suite's time is spent waiting (paced fakes, deadlines, races
 # between processes, clocks that must pass), and ten overlap those waits; two left the cores 70% idle, six a
 # third (BENCHMARKS.md, "The test suite": 393 s of pytest on six, 349 s on ten, 353 s on fourteen).
-pytest_args=(-p no:cacheprovider -n "$workers" --dist loadfile "$@")
+# --no-loadscope-reorder: files are handed out in collection order (the longest first, tests/conftest.py's
+# LONGEST_FIRST), not by their number of tests, pytest-xdist's default, which left long files of few tests last.
+pytest_args=(-p no:cacheprovider -n "$workers" --dist loadfile --no-loadscope-reorder "$@")
 if [ "$coverage" -eq 1 ]; then
   # The CLI processes the tests start run in temporary folders: an absolute data file puts
   # their measurements (coverage's patch = subprocess) beside the workers'.

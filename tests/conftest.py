@@ -151,10 +151,23 @@ def world(project: Project) -> Iterator[Any]:
 # The files that take longest (most of it waiting on paced fakes, races and child processes), in
 # that order: scripts/test.sh keeps each file on one worker (--dist loadfile) and hands files out in
 # collection order, so starting these first keeps one long file from running alone at the end.
+# Collection order holds only with --no-loadscope-reorder (pytest-xdist 3.8; scripts/test.sh passes it): by
+# default pytest-xdist hands a loadfile run's files out by their number of tests, most first, and so the long
+# files of few tests (test_s3_stop_bounded.py's 2 tests, 40 s of waiting on deadlines)
+# went out last and ran alone at the end. Ranked by each file's wall time on one worker in a full run
+# with ten workers (2026-12-07, the 42 files of more than 33 s); the rest follow in collection order.
 LONGEST_FIRST = (
-    "test_two_publishers.py", "test_delivery.py", "test_telegram.py", "test_hosts_s3.py", "test_browser.py",
-    "test_bench_smoke.py", "test_delivery_states.py", "test_subscribers.py", "test_bot_chat.py",
-    "test_lifecycle.py", "test_secrets_echo.py", "test_publish_e2e.py", "test_withdraw_edges.py", "test_bot_run.py",
+    "test_hosts_s3.py", "test_lifecycle.py", "test_delivery.py", "test_fix25_staff_labels.py",
+    "test_restored_store.py", "test_fix20_names.py", "test_two_publishers.py", "test_delivery_states.py",
+    "test_telegram.py", "test_browser.py", "test_import_rules.py", "test_fix21n2_deadline.py",
+    "test_bench_smoke.py", "test_subscribers.py", "test_fix20g_names.py", "test_secrets_echo.py",
+    "test_fix20_parts.py", "test_narrow_incidents.py", "test_team_config_drift.py", "test_publish_e2e.py",
+    "test_interrupted_send.py", "test_fix26_import_labels.py", "test_review19_channels_b.py", "test_bot_chat.py",
+    "test_review19_inputs_b.py", "test_review19_tick.py", "test_withdraw_edges.py", "test_fix20_s3.py",
+    "test_store_backends.py", "test_cli.py", "test_fix20_operator.py", "test_s3_stop_bounded.py",
+    "test_bluesky.py", "test_import_withdraw_review.py", "test_concurrency.py", "test_bot_run.py",
+    "test_fix21c1_store.py", "test_wire_review17.py", "test_fix23l_cut_interrupt.py", "test_input_rules.py",
+    "test_fix21c2_subscribers.py", "test_fix21d1_s3.py",
 )
 
 
