@@ -4,7 +4,6 @@ against the real fake server (moto behind the recording proxy)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,11 @@ from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
 )
 from tests.test_review31a_s3_replace_ahead import _named
 from tests.test_review31b_s3_marks import PAGE, _built
+from tests.test_review31c_s3_marks import _sha
 from tests.test_s3_stop_doubts import LIGHT_TIMEOUT, _clear, _cut_when, _host
 
 OPENED = b"<p>opened</p>"
 FOLLOW_UP = b"<p>follow-up posted by mistake</p>"
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 def _cut_with_the_page_landing_late(s3: S3Server, bucket: str, tmp_path: Path, base: Path, site: BuiltSite) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,13 @@ from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
     publish,
 )
 from tests.test_review31a_s3_replace_ahead import _built, _named
+from tests.test_review31c_s3_marks import _sha
 from tests.test_s3_stop_doubts import _clear
 
 PAGE = "incidents/inc-2.html"
 LEFT = "incidents/inc-9.html"  # this site's from before the mark: left unmarked, the build lacks it
 OPENED = b"<p>opened</p>"
 FOLLOW_UP = b"<p>follow-up</p>"
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 def test_a_page_replaced_ahead_by_a_publish_whose_manifest_landed_is_not_owed(

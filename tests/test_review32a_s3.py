@@ -3,7 +3,6 @@ fake server (moto behind the recording proxy) with two publishers at one place, 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
 )
 from tests.test_review31a_s3_replace_ahead import _named, _served_hash
 from tests.test_review31b_s3_marks import OTHER, PAGE, STALE, _alice_then_bob_moves_on, _bob_publishes_on, _built
+from tests.test_review31c_s3_marks import _sha
 from tests.test_review31d_s3_owed import _wait_for_key_body
 from tests.test_s3_stop_doubts import LIGHT_TIMEOUT, _clear, _cut_when, _host
 
@@ -29,10 +29,6 @@ OPENED = b"<p>opened</p>"
 MISTAKE = b"<p>an update posted by mistake</p>"
 FOREIGN = "incidents/inc-8.html"  # a key of the bucket's that is not broadcaster's (no mark)
 FOREIGN_BODY = b"<p>the bucket owner's own file</p>"
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 # -- finding 1: a refusal names "" in the bucket's manifest a creation ahead the bucket refused (412: another's object
