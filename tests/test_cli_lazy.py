@@ -55,3 +55,13 @@ def test_completion_offers_every_command() -> None:
                                                "COMP_CWORD": "1"}, prog_name="broadcaster")
     offered = {line.split(",", 1)[1] for line in result.output.splitlines() if line.startswith("plain,")}
     assert offered >= set(main.families), result.output
+
+
+def test_every_name_broadcaster_operations_offers_comes_from_the_module_it_names() -> None:
+    """The package lists its names three times (for type checkers, for loading, ``__all__``): kept the same."""
+    import broadcaster.operations as operations
+
+    assert set(operations._MODULE_OF) == set(operations.__all__)
+    for name, module in operations._MODULE_OF.items():
+        source = importlib.import_module(f"broadcaster.operations.{module}")
+        assert getattr(operations, name) is getattr(source, name), name
