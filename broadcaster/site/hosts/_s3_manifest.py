@@ -410,7 +410,6 @@ class LocalCopy:
         if set(digests) != self.theirs():
             self._write_list(self.theirs_path, "theirs", digests)
 
-
     # Files this machine sent over another version where no manifest since is known to name what it sent (the
     # publish failed, was refused or stopped before it could say so): path -> the versions the manifest planned
     # against named there ("" for none). This machine's next publish plans each as unknown ("") where the bucket's
