@@ -22,13 +22,15 @@ import html
 import re
 import unicodedata
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import nh3
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.rules_core import StateCore
 
 from broadcaster import lazy_re
+
+if TYPE_CHECKING:  # imported by the parser's first use: a plain message never needs it (about 20 ms of a post)
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_core import StateCore
 
 ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 ALLOWED_TAGS = frozenset(
@@ -51,6 +53,8 @@ def link_is_allowed(url: str) -> bool:
 @cache
 def safe_parser(*, headings: bool = False) -> MarkdownIt:
     """A markdown-it parser with raw HTML and images off and the link policy on (headings only if asked)."""
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.disable(list(_UNSAFE_RULES if headings else _UNSAFE_RULES + _HEADING_RULES))
     # Checked on the normalised URL, so "JaVaScRiPt:" and entity tricks are caught too.
@@ -97,6 +101,11 @@ _SYNTAX = lazy_re.compile(
 )
 
 
+def _escape_html(text: str) -> str:
+    """markdown-it's ``escapeHtml``: ``&``, ``<``, ``>`` and ``"`` as entities, a single quote as it is."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
 def _plain_paragraphs(text: str) -> str | None:
     """What the parser would emit for text with no markdown in it; None if it has some.
 
@@ -110,7 +119,7 @@ def _plain_paragraphs(text: str) -> str | None:
     if any(line != line.strip() for line in lines):
         return None  # leading spaces (code blocks), trailing ones (hard breaks)
     paragraphs = text.split("\n\n")
-    return "".join(f"<p>{escapeHtml(p.strip(chr(10)))}</p>\n" for p in paragraphs if p.strip())
+    return "".join(f"<p>{_escape_html(p.strip(chr(10)))}</p>\n" for p in paragraphs if p.strip())
 
 
 def _render(text: str) -> str:

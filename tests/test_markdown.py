@@ -129,3 +129,31 @@ def test_the_plain_text_shortcut_matches_the_parser(text: str) -> None:
 def test_the_shortcut_is_taken_for_ordinary_messages() -> None:
     message = "We are seeing errors on the API (about 5% of requests).\nNext update in 30 minutes."
     assert markdown._plain_paragraphs(message) == markdown.safe_parser().render(message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"&<>\"'a é\n;#x27", "&amp;", "&#x27;"]), max_size=40).map("".join))
+def test_the_shortcuts_escaping_is_markdown_its(text: str) -> None:
+    from markdown_it.common.utils import escapeHtml
+
+    assert markdown._escape_html(text) == escapeHtml(text)
+
+
+def test_a_plain_message_is_rendered_without_the_parser() -> None:
+    """markdown-it's import is about 20 ms of every post's path to its first upload: a plain message (the shortcut)
+    never needs it; one with markdown loads it then."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from broadcaster.messages.markdown import render_markdown\n"
+        "from broadcaster.site import build, longform\n"
+        "assert render_markdown('Errors on the API (5%).\\nNext update at 15:30 UTC.') == "
+        "'<p>Errors on the API (5%).\\nNext update at 15:30 UTC.</p>'\n"
+        "print(sorted(m for m in sys.modules if m.startswith('markdown_it')))\n"
+        "render_markdown('*now*')\n"
+        "print('markdown_it' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]

@@ -17,10 +17,12 @@ adds ``rel="nofollow noopener"`` to every link.
 from __future__ import annotations
 
 from functools import lru_cache
-
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from broadcaster.messages.markdown import safe_cleaner, safe_parser
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 FIRST_LEVEL = 3  # under the section's h2
 HEADINGS = frozenset(f"h{level}" for level in range(FIRST_LEVEL, 7))
