@@ -903,6 +903,22 @@ class Publisher:
     ) -> Receipt:
         import asyncio
 
+        def worth_repeating(error: BaseException) -> bool:
+            # A request that may have arrived is repeated only where repeating shows nothing twice.
+            return isinstance(error, DeliveryError) and error.retryable and (
+                destination.idempotent or not error.outcome_unknown or error.repeat_safe
+            )
+
+        # The first attempt before tenacity is imported (about 10 ms on the way to every first request): most sends
+        # succeed at once. A failure worth repeating is handed to tenacity as its first attempt's, so the waits,
+        # the stop and what the operator is told are tenacity's from the first failure on, as ever.
+        try:
+            return await self._attempt(destination, delivery, thread, log)
+        except DeliveryError as exc:
+            if not worth_repeating(exc):
+                raise
+            first_failure: DeliveryError | None = exc
+
         from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
         attempts = stop_after_attempt(self.config.engine.max_attempts)
@@ -915,12 +931,6 @@ class Publisher:
             error = state.outcome.exception() if state.outcome else None
             self.progress.retrying(delivery, state.attempt_number, self._scrubbed(str(error)), state.upcoming_sleep)
 
-        def worth_repeating(error: BaseException) -> bool:
-            # A request that may have arrived is repeated only where repeating shows nothing twice.
-            return isinstance(error, DeliveryError) and error.retryable and (
-                destination.idempotent or not error.outcome_unknown or error.repeat_safe
-            )
-
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(worth_repeating),
             stop=stop,
@@ -929,21 +939,29 @@ class Publisher:
             reraise=True,
         ):
             with attempt:
-                log.on_wire = False
-                await self._writes(partial(self.store.note_attempt, delivery.id))
-                log.attempts += 1
-                log.earlier_may_have_arrived = log.may_have_arrived
-                try:
-                    return await self._send_once(destination, delivery, thread, log)
-                except DeliveryError as exc:
-                    # Repeated with the same key (Mastodon, Bluesky), an earlier attempt may still have
-                    # arrived: a stop or the deadline before the repeat must not call it unsent.
-                    log.may_have_arrived |= exc.outcome_unknown
-                    # Refused (a 429, a 503, no connection): nothing of this request is out, so a stop while
-                    # the retry waits puts the delivery back to pending, not in doubt.
-                    log.on_wire = exc.outcome_unknown and log.on_wire
-                    raise
+                if first_failure is not None:  # tenacity's first attempt: the one made above
+                    failed, first_failure = first_failure, None
+                    raise failed
+                return await self._attempt(destination, delivery, thread, log)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _attempt(
+        self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
+    ) -> Receipt:
+        log.on_wire = False
+        await self._writes(partial(self.store.note_attempt, delivery.id))
+        log.attempts += 1
+        log.earlier_may_have_arrived = log.may_have_arrived
+        try:
+            return await self._send_once(destination, delivery, thread, log)
+        except DeliveryError as exc:
+            # Repeated with the same key (Mastodon, Bluesky), an earlier attempt may still have
+            # arrived: a stop or the deadline before the repeat must not call it unsent.
+            log.may_have_arrived |= exc.outcome_unknown
+            # Refused (a 429, a 503, no connection): nothing of this request is out, so a stop while
+            # the retry waits puts the delivery back to pending, not in doubt.
+            log.on_wire = exc.outcome_unknown and log.on_wire
+            raise
 
     async def _send_once(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog

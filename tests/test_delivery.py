@@ -154,6 +154,33 @@ def test_two_unavailable_answers_then_ok(project: Project, world: FakeWorld, des
     assert extra_attempts(payload, destination) == 2
 
 
+def _post_loading(project: Project, title: str) -> tuple[dict[str, Any], str]:
+    """A post in its own process: its JSON, and what ``-X importtime`` says it imported."""
+    post = project.process("post", "--yes", "--json", "--title", title, "-C", "api", "Elevated API errors.",
+                           env={"PYTHONPROFILEIMPORTTIME": "1"})
+    out, imports = post.communicate(timeout=60)
+    assert post.returncode == 0, imports[-3000:]
+    return json.loads(out), imports
+
+
+def test_sends_that_succeed_at_once_never_load_the_retry_library_and_a_failed_one_is_retried_by_it(
+    project: Project, world: FakeWorld
+) -> None:
+    """tenacity (about 10 ms on the way to every first request) is loaded by the first failure worth repeating, which
+    it then takes as its own first attempt's: the server's retry-after is honoured from there as before."""
+    payload, imports = _post_loading(project, "All at once")
+    assert all(d["state"] == "sent" and d["attempts"] == 1 for d in payload["deliveries"]), payload
+    assert " tenacity\n" not in imports and "| tenacity" not in imports
+
+    world.slack.fail(Fault(match=PATHS["slack-acme"], response=rate_limited("slack-acme")))
+    started = time.monotonic()
+    payload, imports = _post_loading(project, "Slack asks to wait")
+    assert "| tenacity" in imports
+    assert extra_attempts(payload, "slack-acme") == 1
+    assert all(d["state"] == "sent" for d in payload["deliveries"]), payload
+    assert time.monotonic() - started >= 0.9  # waited for the server's retry-after
+
+
 def received(world: FakeWorld, destination: str) -> int:
     """How many posts of the incident's first update the fake service holds for this destination."""
     if destination == "x":
