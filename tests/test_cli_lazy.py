@@ -4,12 +4,14 @@ still there, in help, in completion and in "did you mean", and a post loads no o
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 
 from click.testing import CliRunner
 
 from broadcaster.cli import main
+from tests.conftest import Project
 
 _FAMILIES = ("post", "inspect", "lifecycle", "store", "subscribers", "bot")
 
@@ -65,3 +67,21 @@ def test_every_name_broadcaster_operations_offers_comes_from_the_module_it_names
     for name, module in operations._MODULE_OF.items():
         source = importlib.import_module(f"broadcaster.operations.{module}")
         assert getattr(operations, name) is getattr(source, name), name
+
+
+def test_a_post_with_json_loads_no_rich_and_prints_the_same_object(project: Project) -> None:
+    """rich draws progress and tables (about 12 ms to import, on the way to the first upload): a script's `--json`
+    post and `--dry-run --json` need neither, and print their one object as before."""
+    for args in (("--dry-run",), ("--yes",)):
+        post = project.process("post", *args, "--json", "--title", "Elevated errors", "-C", "api", "Investigating.",
+                               env={"PYTHONPROFILEIMPORTTIME": "1"})
+        out, imports = post.communicate(timeout=60)
+        assert post.returncode == 0, imports[-3000:]
+        assert "| rich" not in imports and "| broadcaster.cli.output" not in imports
+        printed = json.loads(out)
+        assert printed["dry_run"] is (args == ("--dry-run",))
+        assert [d["state"] for d in printed["deliveries"]] == (["pending"] if args == ("--dry-run",) else ["sent"])
+    shown = project.process("post", "--yes", "-i", printed["incident_id"], "Fixed.",
+                            env={"PYTHONPROFILEIMPORTTIME": "1"})
+    out, imports = shown.communicate(timeout=60)
+    assert shown.returncode == 0 and "| rich" in imports and "✓ site" in out, out  # printed for a person, by rich

@@ -265,9 +265,10 @@ def tick(ctx: click.Context, /, as_json: bool) -> None:
     config, store = load_config(ctx), open_store(ctx)
     result = lifecycle.tick(config, store)
     if as_json:
-        from broadcaster.cli import output, records
+        from broadcaster.cli import records
+        from broadcaster.cli.plain import print_json
 
-        output.print_json(records.tick_json(result), ensure_ascii=True)
+        print_json(records.tick_json(result), ensure_ascii=True)
     elif result.busy:
         click.echo("Another `broadcaster tick` is running; nothing done.")
     elif not result.actions:

@@ -8,21 +8,19 @@ came back from one is redacted here before it is shown.
 
 from __future__ import annotations
 
-import codecs
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import click
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
 from broadcaster.cli import records
+from broadcaster.cli.plain import print_json
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
@@ -266,25 +264,6 @@ def _printable(payload: Any) -> Any:
         return payload
     except TypeError:
         return {k: str(v) for k, v in dict(payload).items()}
-
-
-def is_terminal() -> bool:
-    # A closed stream (``<&-``, ``>&-``) is None: no terminal to ask on, so the "add --yes" refusal applies.
-    return (sys.stdout is not None and sys.stdout.isatty()) and (sys.stdin is not None and sys.stdin.isatty())
-
-
-def print_json(payload: Any, *, ensure_ascii: bool = False) -> None:
-    # ``list`` and ``tick`` have always escaped non-ASCII text; the other commands print it as is where standard
-    # output takes every character. Elsewhere (a Latin-1 terminal) the backslashreplace of ``cli.run`` would write an
-    # emoji as "\U0001f525", which no JSON reader takes: JSON's own escapes instead.
-    click.echo(json.dumps(payload, ensure_ascii=ensure_ascii or not _takes_any_text()))
-
-
-def _takes_any_text() -> bool:
-    try:
-        return codecs.lookup(getattr(sys.stdout, "encoding", None) or "ascii").name.startswith("utf")
-    except LookupError:
-        return False
 
 
 class progress_for:

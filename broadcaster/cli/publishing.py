@@ -14,6 +14,8 @@ from broadcaster.cli.options import load_config
 from broadcaster.errors import InputError, printable
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from broadcaster.messages.gate import Rule
 
 
@@ -23,38 +25,56 @@ def publish_command(ctx: click.Context, run: Callable[..., Any], options: dict[s
     ``run(dry_run=..., progress=...)`` performs the publication; every command
     that publishes new text goes through here.
     """
-    from broadcaster.cli import output
+    from broadcaster.cli.plain import is_terminal
     from broadcaster.operations.rooms import asked_once
 
     # A chat name the service cannot resolve now holds deliveries back: asked before the confirmation, so that it
     # shows them held, and not again by the real run, which holds back just what the operator was shown.
-    confirming = not options.get("dry_run") and not options["yes"] and output.is_terminal()
+    confirming = not options.get("dry_run") and not options["yes"] and is_terminal()
     with asked_once() if confirming else nullcontext():
         _preview_confirm_publish(ctx, run, options)
 
 
 def _preview_confirm_publish(ctx: click.Context, run: Callable[..., Any], options: dict[str, Any]) -> None:
-    from broadcaster.cli import output
-
-    out, config = output.console(), load_config(ctx)
+    config, as_json = load_config(ctx), options["as_json"]
     preview_result = run(dry_run=True)
     if options.get("dry_run") or any(p.refused for p in preview_result.previews):
         # What the preview would refuse, the publication refuses whole, before storing or sending anything:
         # sending the clean destinations alone would leave a half-published update the site leaves out.
-        output.print_post_result(out, preview_result, options["as_json"], config, asked=bool(options.get("dry_run")))
+        _print_result(None, preview_result, as_json, config, asked=bool(options.get("dry_run")))
         refuse_leaking_preview(preview_result)
         return
     confirm_publication(preview_result, options["yes"], config)
-    from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
+    if as_json:  # one object at the end, no live progress: nothing of rich on the way to the first upload
+        result = run(progress=None)
+        _print_result(None, result, as_json, config)
+    else:
+        from broadcaster.cli import output
+        from broadcaster.delivery import DeliveryState  # here: `--help` never needs the delivery records
 
-    targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
-    with output.progress_for(out, targets, options["as_json"]) as progress:
-        result = run(progress=progress)
-    output.print_post_result(out, result, options["as_json"], config)
+        out = output.console()
+        targets = [(p.destination, p.target) for p in preview_result.previews if p.state == DeliveryState.PENDING]
+        with output.progress_for(out, targets, as_json) as progress:
+            result = run(progress=progress)
+        _print_result(out, result, as_json, config)
     for note in fallback_notes(ctx, config, result):
         click.echo(f"note: {note}", err=True)
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def _print_result(out: Console | None, result: Any, as_json: bool, config: Any, *, asked: bool = True) -> None:
+    """``output.print_post_result``, where ``--json`` needs neither rich nor a console (``out``: the one that showed
+    the progress, if any)."""
+    if as_json:
+        from broadcaster.cli import records
+        from broadcaster.cli.plain import print_json
+
+        print_json(records.post_result_json(result, asked=asked))
+        return
+    from broadcaster.cli import output
+
+    output.print_post_result(out or output.console(), result, as_json, config, asked=asked)
 
 
 def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
@@ -137,9 +157,9 @@ def read_message(message: str | None, existing: Any, store: Any, rule: Rule | No
         except UnicodeDecodeError as exc:
             raise InputError(f"standard input is not UTF-8 text (byte {exc.start}); convert it and try again.") from exc
     if message is None:
-        from broadcaster.cli import output
+        from broadcaster.cli.plain import is_terminal
 
-        if not output.is_terminal():
+        if not is_terminal():
             raise InputError("no MESSAGE given. Pass it as an argument, or `-` to read it from standard input.")
         from broadcaster.compose_editor import compose_in_editor
 
@@ -162,12 +182,13 @@ def standard_input(what: str = "the text", instead: str = "the text itself (a po
 
 def confirm_publication(preview_result: Any, yes: bool, config: Any) -> None:
     """Public posts cannot be taken back: show what goes where and ask, unless --yes."""
-    from broadcaster.cli import output
-    from broadcaster.destinations import destinations
-
     if yes:
         return
-    if not output.is_terminal():
+    from broadcaster.cli import output
+    from broadcaster.cli.plain import is_terminal
+    from broadcaster.destinations import destinations
+
+    if not is_terminal():
         raise InputError("refusing to publish without confirmation (not a terminal). Public posts cannot be taken back: add --yes.")
     output.print_confirmation(output.console(), preview_result, destinations(config))
     question = "Withdraw it now?" if preview_result.update.kind == "withdrawal" else "Publish now?"

@@ -75,7 +75,8 @@ def invite(ctx: click.Context, /, audience: str | None, internal: bool, componen
 @click.pass_context
 def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     """Every subscribed chat: its visibility, components, and whether it is still active."""
-    from broadcaster.cli import output, records
+    from broadcaster.cli import records
+    from broadcaster.cli.plain import print_json
     from broadcaster.destinations import table_rooms
     from broadcaster.messages.model import Visibility
     from broadcaster.operations.rooms import check_shared_rooms
@@ -89,8 +90,8 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     rooms = table_rooms(config, store)
     maybe = [t.name for t in rooms.unresolved]  # the service did not answer: any group may be theirs
     if as_json:
-        output.print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, s, rooms.naming(s.chat_id)),
-                                                     maybe_named_by=lambda s: maybe_named_by(s, rooms, maybe)))
+        print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, s, rooms.naming(s.chat_id)),
+                                              maybe_named_by=lambda s: maybe_named_by(s, rooms, maybe)))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
