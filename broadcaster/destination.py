@@ -160,11 +160,6 @@ class Destination(Protocol):
         """Import what ``deliver`` needs and start its slow clients, before the concurrent sends only (a dry
         run never calls it, so it stays light); never raises."""
 
-    def warm_up_in_background(self) -> None:
-        """Start, in a thread of its own, what ``deliver`` needs and can make without the GIL (a channel's TLS
-        context), once the head starts are done: on another core while the sends import their SDKs. Never
-        raises."""
-
     def head_start(self, run: Run) -> asyncio.Future[Any] | None:
         """The work of this destination the others' sends wait for before they start (a remote host's
         site build and warm-up), or None. The engine waits whatever the work's outcome, and at most

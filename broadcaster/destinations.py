@@ -126,9 +126,6 @@ class ChannelDestination:
     def warm_up(self) -> None:
         pass  # a channel's SDK is imported on its first send, off the slowest destination's path
 
-    def warm_up_in_background(self) -> None:
-        self.channel.warm_up_in_background()
-
     def head_start(self, run: Run) -> None:
         return None  # one request or a few: nothing the others need wait for
 

@@ -344,8 +344,6 @@ class Publisher:
         self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
         self._deadline = 0.0
         self._pacing: dict[str, float] = {}  # by destination: how long its paced sends may queue a claimed delivery
-        self._used_now: list[Destination] = []  # the destinations of the deliveries being sent
-        self._warmed_in_background = False
 
     @property
     def lease(self) -> timedelta:
@@ -379,7 +377,6 @@ class Publisher:
         }
         self._deadline = loop.time() + self.config.engine.deadline + sum(self._pacing.values())
         self._ahead = {d.name: f for d in self._used(deliveries) if (f := d.head_start(self._run)) is not None}
-        self._used_now, self._warmed_in_background = self._used(deliveries), False
         try:
             tasks = [asyncio.create_task(self._deliver_one(d, include_unknown)) for d in deliveries]
             return list(await asyncio.gather(*tasks))
@@ -389,18 +386,6 @@ class Publisher:
                     await destination.close()
                 except Exception:  # noqa: BLE001 - closing must never hide the real outcome
                     pass
-
-    def _warm_up_in_background(self) -> None:
-        """Once, as the first send past the head starts goes on: every destination of the command starts what it can
-        make off the GIL (a TLS context) before the sends' SDK imports take the event loop's thread."""
-        if self._warmed_in_background:
-            return
-        self._warmed_in_background = True
-        for destination in self._used_now:
-            try:
-                destination.warm_up_in_background()
-            except Exception:  # noqa: BLE001 - a head start of its own, never a new way to fail: the send makes it
-                pass
 
     def _used(self, deliveries: Sequence[Delivery]) -> list[Destination]:
         """The configured destinations these deliveries go to, each once."""
@@ -431,8 +416,6 @@ class Publisher:
             # more than a quarter of the deadline: a stuck build must leave the others time to send.
             wait = min(self.head_start_wait, self.config.engine.deadline / 4)
             await asyncio.wait(self._ahead.values(), timeout=wait)
-        if destination.name not in self._ahead:  # never before the head starts: their path is the slowest
-            self._warm_up_in_background()
         try:
             # Wait for earlier updates before claiming: a delivery that is only waiting
             # has sent nothing, so a crash here must leave it pending, not unknown.

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.channels.base import Channel
@@ -46,61 +45,20 @@ MAX_ERROR_BODY = 300  # characters of a refusal's body quoted in an error messag
 def shared_tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (certifi's CA bundle, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` as httpx
     reads them), one per process for each of those settings: making one reads the CA bundle, about 20 ms
-    of CPU, and a post to several channels made one per client, on the GIL the others share. Made here,
-    or taken from the thread ``make_tls_context_in_background`` started.
+    of CPU, and a post to several channels made one per client, on the GIL the others share.
 
     Only for clients that speak HTTP/1.1 alone (httpx's default, and every one here): httpcore writes the
     protocols a connection offers (ALPN) into the context it is given, so a client with HTTP/2 on must make
     its own, or the others would offer h2 too; and from the event loop's thread, where every channel sends."""
-    return _tls_context(in_background=False).result()
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
 
-def make_tls_context_in_background() -> None:
-    """Start making the shared TLS context in a thread of its own, if it is not made or being made: OpenSSL
-    reads the CA bundle with the GIL released, so the context is made on another core while the event loop's
-    thread imports the SDKs (a post to Telegram spent 25-35 ms of it there before its first request)."""
-    _tls_context(in_background=True)
+@cache
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    import httpx
 
-
-_TLS_CONTEXTS: dict[tuple[str | None, str | None], Future[ssl.SSLContext]] = {}
-_TLS_LOCK = threading.Lock()
-
-
-def _tls_context(*, in_background: bool) -> Future[ssl.SSLContext]:
-    settings = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-    with _TLS_LOCK:
-        making = _TLS_CONTEXTS.get(settings)
-        if making is not None:
-            return making
-        making = _TLS_CONTEXTS[settings] = Future()
-    if in_background:
-        threading.Thread(target=_make_tls_context, args=(settings, making), name="tls-context", daemon=True).start()
-    else:
-        _make_tls_context(settings, making)
-    return making
-
-
-def _make_tls_context(settings: tuple[str | None, str | None], making: Future[ssl.SSLContext]) -> None:
-    try:
-        making.set_result(httpx_default_context(*settings))
-    except Exception as exc:  # noqa: BLE001 - raised where the context is asked for, as if made there
-        with _TLS_LOCK:  # not kept: a CA file set right, or back, is read by the next ask
-            _TLS_CONTEXTS.pop(settings, None)
-        making.set_exception(exc)
-
-
-def httpx_default_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
-    """What ``httpx.create_ssl_context()`` makes with these settings, without importing httpx (a thread importing
-    it would race the event loop's own import of it); ``tests/test_http_tls.py`` holds the two alike."""
-    import ssl
-
-    if cert_file:
-        return ssl.create_default_context(cafile=cert_file)
-    if cert_dir:
-        return ssl.create_default_context(capath=cert_dir)
-    import certifi
-
-    return ssl.create_default_context(cafile=certifi.where())
+    del cert_file, cert_dir  # the cache's key only: httpx reads the same variables itself
+    return httpx.create_ssl_context()
 
 
 @dataclass(frozen=True)
@@ -273,9 +231,6 @@ class HttpChannel(Channel):
 
     def make_poster(self) -> HttpPoster:
         raise NotImplementedError
-
-    def warm_up_in_background(self) -> None:
-        make_tls_context_in_background()
 
     @staticmethod
     def url_key(options: Mapping[str, Any], key: str, kind: str, place: Any) -> list[tuple[tuple[str, ...], str]]:

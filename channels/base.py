@@ -158,11 +158,6 @@ class Channel(ABC):
         previews and before the sends; may do I/O and must not raise (fall back to defaults).
         """
 
-    def warm_up_in_background(self) -> None:
-        """Start, in a thread of its own, what the first send needs and can make without the GIL (a TLS context,
-        whose CA bundle OpenSSL reads with it released). Called once per command when the slowest destination's
-        head start is done, before the sends' own imports; must not raise. Nothing by default."""
-
     @abstractmethod
     def render(self, view: UpdateView) -> Rendered:
         """Format one update for this medium. Pure: no I/O, no clock."""

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from broadcaster.channels._http import make_tls_context_in_background, shared_tls_context
+from broadcaster.channels._http import shared_tls_context
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.base import Channel
 from broadcaster.messages import telegram as formatter
@@ -96,9 +96,6 @@ class TelegramChannel(Channel):
     # on each request (a select each), so one pool of 8 costs each message more than four of 2.
     connections_per_pool = 2
     reports_requests = True
-
-    def warm_up_in_background(self) -> None:
-        make_tls_context_in_background()  # the Bot API's client is made with it (``_bot_request``)
 
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)

@@ -79,9 +79,6 @@ class _WholeSite:
     async def left_by_cut(self, run: Run) -> str | None:
         return None  # the local folder is replaced whole or not at all
 
-    def warm_up_in_background(self) -> None:
-        pass  # its work is the head start's
-
     def warm_up(self) -> None:
         # Imported here, not in the build's worker thread: an import there holds the
         # GIL long enough to bunch up the paced sends of a large Telegram broadcast.
