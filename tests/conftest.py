@@ -168,6 +168,7 @@ LONGEST_FIRST = (
     "test_bluesky.py", "test_import_withdraw_review.py", "test_concurrency.py", "test_bot_run.py",
     "test_fix21c1_store.py", "test_wire_review17.py", "test_fix23l_cut_interrupt.py", "test_input_rules.py",
     "test_fix21c2_subscribers.py", "test_fix21d1_s3.py",
+    "test_review33a.py",  # 2026-12-07: about 40 s on one worker beside a full run (22 CLI processes)
 )
 
 
