@@ -4,6 +4,7 @@ against the real fake server (moto behind the recording proxy)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,18 +27,23 @@ OPENED = b"<p>opened</p>"
 FOLLOW_UP = b"<p>follow-up posted by mistake</p>"
 
 
-def _cut_with_the_page_landing_late(s3: S3Server, bucket: str, tmp_path: Path, base: Path, site: BuiltSite) -> None:
-    """Publish ``site`` from ``base``; its upload of PAGE is answered after the light client's timeout (it lands), and
-    the publish is cut (Ctrl-C, the deadline) while it is out: no progress manifest, the page owed."""
+def _cut_with_the_page_landing_late(
+    s3: S3Server, bucket: str, tmp_path: Path, base: Path, site: BuiltSite, *, landing: bytes = FOLLOW_UP,
+    late_by: float = 1.5, meanwhile: Callable[[], None] = lambda: None,
+) -> None:
+    """Publish ``site`` from ``base``; its upload of PAGE (``landing``) is answered ``late_by`` seconds after the light
+    client's timeout (it lands), and the publish is cut (Ctrl-C, the deadline) while it is out: no progress manifest,
+    the page owed. ``meanwhile``: what happens after the cut and before the page lands (another's publish)."""
     host = _host(s3, bucket, base)
     host.warm_up()
     assert host._warm is not None
     host._warm.result()  # answered: nothing created ahead; the page goes up in the first round
     _clear(s3)
-    s3.fail(S3Fault(match=PAGE, method="PUT", delay=LIGHT_TIMEOUT + 1.5, times=1))
+    s3.fail(S3Fault(match=PAGE, method="PUT", delay=LIGHT_TIMEOUT + late_by, times=1))
     try:
         _cut_when(host, site, s3.delayed)
-        _wait_for_key_body(s3, bucket, PAGE, FOLLOW_UP)
+        meanwhile()
+        _wait_for_key_body(s3, bucket, PAGE, landing)
     finally:
         _clear(s3)
 

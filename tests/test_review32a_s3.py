@@ -22,8 +22,8 @@ from tests.test_hosts_s3 import (  # noqa: F401 - fixtures
 from tests.test_review31a_s3_replace_ahead import _named, _served_hash
 from tests.test_review31b_s3_marks import OTHER, PAGE, STALE, _alice_then_bob_moves_on, _bob_publishes_on, _built
 from tests.test_review31c_s3_marks import _sha
-from tests.test_review31d_s3_owed import _wait_for_key_body
-from tests.test_s3_stop_doubts import LIGHT_TIMEOUT, _clear, _cut_when, _host
+from tests.test_review31d_s3_owed import _cut_with_the_page_landing_late
+from tests.test_s3_stop_doubts import _clear
 
 OPENED = b"<p>opened</p>"
 MISTAKE = b"<p>an update posted by mistake</p>"
@@ -237,23 +237,18 @@ def test_a_cut_follow_up_landing_after_the_next_publishers_change_is_put_back(
     alice, bob = tmp_path / "alice", tmp_path / "bob"
     publish(make_host(s3.url, bucket, alice), _built(tmp_path / "g1", {PAGE: OPENED}, 1))
     retracted = b"<p>retracted: the earlier update was posted by mistake</p>"
-    host = _host(s3, bucket, alice)
-    host.warm_up()
-    assert host._warm is not None
-    host._warm.result()  # answered: nothing goes ahead; the page goes up in the first round
-    _clear(s3)
-    s3.fail(S3Fault(match=PAGE, method="PUT", delay=LIGHT_TIMEOUT + 4.0, times=1))
-    try:
-        _cut_when(host, _built(tmp_path / "g2", {PAGE: MISTAKE}, 2), s3.delayed)
-        bobs = publish(make_host(s3.url, bucket, bob), _built(tmp_path / "g3", {PAGE: retracted}, 3))
+    bobs: list[Any] = []
+
+    def bob_publishes() -> None:
+        bobs.append(publish(make_host(s3.url, bucket, bob), _built(tmp_path / "g3", {PAGE: retracted}, 3)))
         assert s3.body(bucket, PAGE) == retracted, "set-up: Bob's whole publish went before Alice's page landed"
-        _wait_for_key_body(s3, bucket, PAGE, MISTAKE)
-    finally:
-        _clear(s3)
+
+    _cut_with_the_page_landing_late(s3, bucket, tmp_path, alice, _built(tmp_path / "g2", {PAGE: MISTAKE}, 2),
+                                    landing=MISTAKE, late_by=4.0, meanwhile=bob_publishes)
     owed = make_host(s3.url, bucket, alice).local_copy.owed()
 
     notes = publish(make_host(s3.url, bucket, alice), _built(tmp_path / "g4", {PAGE: retracted, OTHER: b"<p>4</p>"}, 4))
     assert s3.body(bucket, PAGE) == retracted, (
-        f"owed {owed}; Bob published ({bobs}), Alice's cut page landed after, Alice published again ({notes}): the "
+        f"owed {owed}; Bob published ({bobs[0]}), Alice's cut page landed after, Alice published again ({notes}): the "
         f"bucket serves the retracted follow-up behind a manifest naming Bob's ({_named(s3, bucket)[PAGE][:12]}…)"
     )
