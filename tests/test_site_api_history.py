@@ -139,3 +139,34 @@ def test_an_old_incident_naming_a_customer_is_left_out_of_the_api(project: Proje
     assert any("old-named" in problem for problem in built.problems)
     for path in project.site.rglob("*.json"):
         assert b"Acme Corp" not in path.read_bytes(), path
+
+
+def test_the_archive_reaches_past_the_windows_the_page_reads(project: Project) -> None:
+    # The page's build reads the incidents of the last 90 days (uptime) anyway; the archive takes those from
+    # that read and reads only the older ones: the list is the same either side of the line, in one order,
+    # an old incident's private note stays out, and an incident withdrawn or reopened leaves the archive.
+    store = open_store(project.root / ".broadcaster" / "state.db")
+    try:
+        for n in range(30):
+            _old_incident(store, f"near-{n:03d}", 60 + n, note=SECRET if n == 29 else "")
+        for n in range(30):
+            _old_incident(store, f"far-{n:03d}", 91 + n, note=SECRET if n == 0 else "")
+        for gone in ("far-001", "near-003"):
+            with store.transaction():
+                store.run("UPDATE incidents SET withdrawn_at = ? WHERE id = ?", (NOW.isoformat(), gone))
+        with store.transaction():  # reopened, its last update long ago: listed as the page shows it, open
+            store.run("UPDATE incidents SET status = 'investigating' WHERE id = 'far-002'")
+        source.rebuild(config_loader.load(str(project.config)), store)
+    finally:
+        store.close()
+    listed = [i["id"] for i in _read(project.site, "incidents.json")["incidents"]]
+    near = [f"near-{n:03d}" for n in range(30) if n != 3]
+    far = [f"far-{n:03d}" for n in range(30) if n != 1]
+    assert listed == (near + far)[:MOST_RECENT]  # by start, the open one in its place
+    statuses = {i["id"]: i["status"] for i in _read(project.site, "incidents.json")["incidents"]}
+    assert statuses["far-002"] == "investigating" and statuses["far-003"] == "resolved"
+    for path in project.site.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    old = next(i for i in _read(project.site, "incidents.json")["incidents"] if i["id"] == "far-000")
+    assert old["status"] == "resolved" and [u["body"] for u in old["incident_updates"]] == ["Fixed.", "Errors on far-000."]

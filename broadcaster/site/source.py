@@ -551,12 +551,19 @@ def _archive(
     """
     from broadcaster.site.api import MOST_RECENT
 
-    archive = []
     # Those kept from the public are read past, not counted: 49 listed, the oldest gone, would tell one was kept.
-    for incident, updates in on_page(store, store.closed_incidents(MOST_RECENT, hidden=store.incidents_kept_off())):
-        if incident.id in shown:
-            continue
-        page = loaded.get(incident.id) or _page(config, incident, updates, problems)
+    ids = [i for i in store.closed_incident_ids(MOST_RECENT, hidden=store.incidents_kept_off()) if i not in shown]
+    # Most are among the incidents the page's windows loaded already (any opened in the last 90 days): only
+    # the others are read, and only those still closed.
+    unread = [i for i in ids if i not in loaded]
+    found = store.closed_incidents_of(unread)
+    read = {incident.id: (incident, updates)
+            for incident, updates in on_page(store, (found[i] for i in unread if i in found))}
+    archive = []
+    for incident_id in ids:
+        page = loaded.get(incident_id)
+        if page is None and incident_id in read:
+            page = _page(config, *read[incident_id], problems)
         if page is not None:
             archive.append(page)
     return archive

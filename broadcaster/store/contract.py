@@ -83,6 +83,9 @@ CONFLICT_ATTEMPTS = 12  # each conflict is another command's write landing first
 # What a claim may take: never one sent, skipped, or being sent by someone else; ``unknown`` only when asked.
 CLAIMABLE = frozenset({DeliveryState.PENDING, DeliveryState.FAILED})
 
+# The archive's closed incidents, and when each started (a window by its schedule): ``closed_incident_ids``.
+_CLOSED = "withdrawn_at IS NULL AND status IN ('resolved','completed')"
+_START = "CASE WHEN kind = 'maintenance' AND scheduled_start IS NOT NULL THEN scheduled_start ELSE created_at END"
 _ABANDONED = "the process sending this was stopped before the service answered: the post may or may not exist"
 
 
@@ -403,34 +406,43 @@ class Store(SubscriptionStore):
 
     def closed_incidents(self, limit: int, hidden: Collection[str] = frozenset()) -> list[tuple[Incident, list[Update]]]:
         """The ``limit`` most recent closed incidents and the ``limit`` most recent closed maintenance
-        windows, with updates: what Statuspage's ``incidents.json`` may list beyond the page's history.
-        ``hidden``: incidents left out (kept from the public), read past rather than counted, so that each
-        kind still has ``limit``: 49 listed would tell that one was kept.
+        windows, with updates: what Statuspage's ``incidents.json`` may list beyond the page's history
+        (``closed_incident_ids``, then ``closed_incidents_of`` those)."""
+        ids = self.closed_incident_ids(limit, hidden)
+        found = self.closed_incidents_of(ids)
+        return [found[i] for i in ids if i in found]
+
+    def closed_incident_ids(self, limit: int, hidden: Collection[str] = frozenset()) -> list[str]:
+        """The ids of the ``limit`` most recent closed incidents, then of the ``limit`` most recent closed
+        maintenance windows. ``hidden``: incidents left out (kept from the public), read past rather than counted,
+        so that each kind still has ``limit``: 49 listed would tell that one was kept.
 
         Most recent by start (a window's scheduled start, else when it was opened), then id, as the
-        site orders them (``site.status.start_order``): two scans of the incidents table for the ids, then the
-        rows and updates of up to 2 x ``limit`` incidents. Sorting the ids alone, not whole rows, is what makes it
-        cheap: at 10,000 incidents 6-8 ms where sorting the rows took 28 ms (the benchmarks' store).
+        site orders them (``site.status.start_order``): two scans of the incidents table for the ids alone.
+        Sorting the ids alone, not whole rows, is what makes it cheap: at 10,000 incidents 6-8 ms where sorting
+        the rows took 28 ms (the benchmarks' store).
         """
-        start = "CASE WHEN kind = 'maintenance' AND scheduled_start IS NOT NULL THEN scheduled_start ELSE created_at END"
-        closed = "withdrawn_at IS NULL AND status IN ('resolved','completed')"
         ids: list[str] = []
         for kind in ("kind = 'maintenance'", "kind <> 'maintenance'"):
             kept: list[str] = []
             for offset in itertools.count(0, limit + len(hidden)):
                 page = [str(r["id"]) for r in self.select(
-                    f"SELECT id FROM incidents WHERE {closed} AND {kind} ORDER BY {start} DESC, id DESC LIMIT ? OFFSET ?",
+                    f"SELECT id FROM incidents WHERE {_CLOSED} AND {kind} ORDER BY {_START} DESC, id DESC LIMIT ? OFFSET ?",
                     (limit + len(hidden), offset),
                 )]
                 kept += [i for i in page if i not in hidden][: limit - len(kept)]
                 if len(kept) >= limit or len(page) < limit + len(hidden):
                     break
             ids += kept
-        # Read with the same condition: one reopened or withdrawn since the ids were read is left out.
+        return ids
+
+    def closed_incidents_of(self, ids: Sequence[str]) -> dict[str, tuple[Incident, list[Update]]]:
+        """These incidents (from ``closed_incident_ids``) with their updates, by id: those still closed. Read with
+        the same condition as the ids: one reopened or withdrawn since they were read is left out."""
         rows = {str(r["id"]): r for r in self.select(
-            f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) AND {closed}", ids)} if ids else {}
-        updates = self._update_rows_of(ids)
-        return [(incident_from(rows[i]), [update_from(u) for u in updates[i]]) for i in ids if i in rows]
+            f"SELECT * FROM incidents WHERE id IN ({','.join('?' * len(ids))}) AND {_CLOSED}", list(ids))} if ids else {}
+        updates = self._update_rows_of(list(rows))
+        return {i: (incident_from(row), [update_from(u) for u in updates[i]]) for i, row in rows.items()}
 
     def named_before(self, component_ids: Sequence[str], before: datetime) -> set[str]:
         """The components that an update the public was shown, stored before ``before``, names.
