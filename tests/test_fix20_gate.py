@@ -161,6 +161,17 @@ def test_printable_escapes_every_format_character_and_separator() -> None:
     assert printable("On it \U0001F469\u200d\U0001F4BB") == "On it \U0001F469\u200d\U0001F4BB"
 
 
+def test_every_character_printable_escapes_is_one_python_does_not_call_printable() -> None:
+    # ``printable`` returns a text Python calls printable as it is, unscanned: that holds only if no
+    # character it escapes is printable to Python.
+    from broadcaster.errors import _UNPRINTABLE
+
+    escaped = [chr(c) for c in range(sys.maxunicode + 1) if _UNPRINTABLE.fullmatch(chr(c))]
+    assert len(escaped) > 100 and not [hex(ord(c)) for c in escaped if c.isprintable()]
+    for text in ("plain", "caf\u00e9 \u2713", "a\x1b[2Jb", "x\u202ey", "soft\u00adhyphen", "line\u2028sep"):
+        assert printable(text) == text if text.isprintable() else printable(text) != text
+
+
 def _exported_delivery(project: Project, tmp_path: Path) -> list[dict[str, Any]]:
     with public_webhook(project):
         assert project.cli("post", "--yes", "--title", "API errors", "Errors.").exit_code == 0
