@@ -214,9 +214,12 @@ class Goal:
     unit: str
     target: float
     higher_is_better: bool = False
+    strict: bool = False  # "faster than": the target itself is not met (a tie is no win)
 
     @property
     def met(self) -> bool:
+        if self.strict:
+            return self.measured > self.target if self.higher_is_better else self.measured < self.target
         return self.measured >= self.target if self.higher_is_better else self.measured <= self.target
 
     @property
@@ -226,6 +229,8 @@ class Goal:
             return "not measured"
         if self.met:
             return "met"
+        if self.measured == self.target:
+            return "missed: a tie"
         if self.higher_is_better:
             short = (self.target - self.measured) / self.target
         else:
@@ -233,7 +238,7 @@ class Goal:
         return f"missed by {short:.0%}"
 
     def shown(self) -> tuple[str, str]:
-        sign = ">=" if self.higher_is_better else "<="
+        sign = (">" if self.higher_is_better else "<") if self.strict else (">=" if self.higher_is_better else "<=")
         return format_value(self.measured, self.unit), f"{sign} {format_value(self.target, self.unit)}"
 
 
@@ -250,8 +255,9 @@ class Results:
     def figure(self, name: str, value: float, unit: str, detail: str = "") -> None:
         self.figures.append(Figure(self.benchmark, name, value, unit, detail))
 
-    def goal(self, name: str, measured: float, unit: str, target: float, *, higher_is_better: bool = False) -> Goal:
-        goal = Goal(self.benchmark, name, measured, unit, target, higher_is_better)
+    def goal(self, name: str, measured: float, unit: str, target: float, *, higher_is_better: bool = False,
+             strict: bool = False) -> Goal:
+        goal = Goal(self.benchmark, name, measured, unit, target, higher_is_better, strict)
         self.goals.append(goal)
         return goal
 

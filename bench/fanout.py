@@ -219,7 +219,8 @@ def _report(results: Results, samples: list[list[float]], without_s3: list[float
     results.goal(f"all / slowest alone ({slowest})", everything / alone[slowest], "x", 1.10)
     if peer:
         results.figure(f"Apprise CLI, {NETWORK_ENDPOINTS} json:// endpoints", median(peer), "s", spread(peer))
-        results.goal("our post to all / Apprise", everything / median(peer), "x", 1.0)
+        # The issue asks for "faster": the ratio must be under 1, a tie is not met.
+        results.goal("our post to all / Apprise", everything / median(peer), "x", 1.0, strict=True)
         results.figure("our post --skip bucket / Apprise (for scale)", median(without_s3) / median(peer), "x")
     results.notes.append(
         f"every fake adds {sizes.latency * 1000:.0f} ms to each request; Telegram answered "

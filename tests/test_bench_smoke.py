@@ -35,3 +35,17 @@ def test_benchmark_runs_at_tiny_sizes(name: str) -> None:
     if name == "history":  # a full build's memory is that of its processes together, measured
         together = [f for f in results.figures if "processes together" in f.detail]
         assert together and all(float(f.detail.rsplit(" together ", 1)[1].split(" MB")[0]) > 10 for f in together)
+
+
+def test_a_goal_of_faster_is_not_met_by_a_tie() -> None:
+    # "Faster than Apprise": the same time is a tie, reported as one, not as met.
+    from bench.common import Goal
+
+    faster = [Goal("fanout", "ours / theirs", ratio, "x", 1.0, strict=True) for ratio in (0.99, 1.0, 1.01)]
+    assert [g.met for g in faster] == [True, False, False]
+    assert [g.margin for g in faster] == ["met", "missed: a tie", "missed by 1%"]
+    assert faster[0].shown() == ("0.99x", "< 1.00x")
+    at_most = Goal("startup", "dry run", 200.0, "ms", 200.0)
+    assert at_most.met and at_most.shown() == ("200 ms", "<= 200 ms")
+    more = Goal("subscribers", "rate", 1000.0, "msg/s", 1000.0, higher_is_better=True, strict=True)
+    assert not more.met and more.shown() == ("1000 msg/s", "> 1000 msg/s")
