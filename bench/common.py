@@ -235,11 +235,19 @@ class Goal:
             short = (self.target - self.measured) / self.target
         else:
             short = (self.measured - self.target) / self.target
-        return f"missed by {short:.0%}"
+        return f"missed by {short:.0%}" if short >= 0.005 else "missed by under 1%"
 
     def shown(self) -> tuple[str, str]:
+        """The figure and the target as printed: the figure with more decimals where it would print as the
+        target without being it (0.996x is not "1.00x < 1.00x met"), so that the two bear out the verdict."""
         sign = (">" if self.higher_is_better else "<") if self.strict else (">=" if self.higher_is_better else "<=")
-        return format_value(self.measured, self.unit), f"{sign} {format_value(self.target, self.unit)}"
+        target = format_value(self.target, self.unit)
+        measured = format_value(self.measured, self.unit)
+        more = 0
+        while measured == target and self.measured != self.target and more < 4:
+            more += 1
+            measured = format_value(self.measured, self.unit, more=more)
+        return measured, f"{sign} {target}"
 
 
 @dataclass
@@ -262,22 +270,18 @@ class Results:
         return goal
 
 
-def format_value(value: float, unit: str) -> str:
+# Decimals each unit is printed with, and how the number and unit are joined.
+_DECIMALS = {"s": 2, "ms": 0, "MB": 0, "x": 2, "msg/s": 0, "count": 0}
+
+
+def format_value(value: float, unit: str, *, more: int = 0) -> str:
+    """``value`` as the reports print it; ``more``: that many decimals beyond the unit's own."""
     if value != value:  # NaN: not measured
         return "n/a"
-    if unit == "s":
-        return f"{value:.2f} s"
-    if unit == "ms":
-        return f"{value:.0f} ms"
-    if unit == "MB":
-        return f"{value:.0f} MB"
-    if unit == "x":
-        return f"{value:.2f}x"
-    if unit == "msg/s":
-        return f"{value:.0f} msg/s"
-    if unit == "count":
-        return f"{value:.0f}"
-    return f"{value:g} {unit}"
+    if unit not in _DECIMALS:
+        return f"{value:g} {unit}"
+    number = f"{value:.{_DECIMALS[unit] + more}f}"
+    return number if unit == "count" else f"{number}x" if unit == "x" else f"{number} {unit}"
 
 
 def spread(values: Sequence[float], unit: str = "s") -> str:

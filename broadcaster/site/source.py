@@ -554,7 +554,9 @@ def _archive(
     # Those kept from the public are read past, not counted: 49 listed, the oldest gone, would tell one was kept.
     ids = [i for i in store.closed_incident_ids(MOST_RECENT, hidden=store.incidents_kept_off()) if i not in shown]
     # Most are among the incidents the page's windows loaded already (any opened in the last 90 days): only
-    # the others are read, and only those still closed.
+    # the others are read, and only those still closed. One of the loaded ones withdrawn or reopened since
+    # is listed as that read saw it, as the rest of the site shows it (review 34a); the withdrawing
+    # command's own build takes it out.
     unread = [i for i in ids if i not in loaded]
     found = store.closed_incidents_of(unread)
     read = {incident.id: (incident, updates)
