@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import fanout, history, startup, subscribers
 from bench.common import Results
-from bench.report import machine, terminal, update_benchmarks_md
+from bench.report import loop_ms, machine, terminal, update_benchmarks_md
 
 BENCHMARKS: dict[str, tuple[Callable[[Any], Results], Any, Any]] = {
     # name: (run, full sizes, quick sizes)
@@ -30,6 +30,19 @@ BENCHMARKS: dict[str, tuple[Callable[[Any], Results], Any, Any]] = {
                     subscribers.Sizes(chats=20, reps=1, unlimited_reps=1)),
 }
 COMMAND = ".venv/bin/python -m bench"
+
+
+def run_one(name: str, *, quick: bool = False) -> Results:
+    """One benchmark, with how fast the machine's core was before and after it: the run's header gives the
+    start of the whole run alone, and this shared machine's speed moves within minutes (issue 20: say the load
+    when you report)."""
+    run, full, small = BENCHMARKS[name]
+    before = loop_ms(runs=3 if quick else 5)
+    results = run(small if quick else full)
+    after = loop_ms(runs=3 if quick else 5)
+    results.notes.append(f"a pure-Python loop of a million additions took {before:.0f} ms before this benchmark and "
+                         f"{after:.0f} ms after it: the same code's figures move with it")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     all_results = []
     for name in names:
-        run, full, quick = BENCHMARKS[name]
-        all_results.append(run(quick if args.quick else full))
+        all_results.append(run_one(name, quick=args.quick))
     print(terminal(all_results))
     print(f"\n{time.monotonic() - started:.0f} s in all", file=sys.stderr)
     if not args.quick and not args.no_write:

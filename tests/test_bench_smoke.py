@@ -13,16 +13,17 @@ import math
 
 import pytest
 
-from bench.__main__ import BENCHMARKS
+from bench.__main__ import BENCHMARKS, run_one
 from bench.common import Results
 from bench.report import markdown, terminal
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS), ids=list(BENCHMARKS))
 def test_benchmark_runs_at_tiny_sizes(name: str) -> None:
-    run, _full, quick = BENCHMARKS[name]
-    results: Results = run(quick)
+    results: Results = run_one(name, quick=True)
     assert results.benchmark == name
+    speed = [n for n in results.notes if n.startswith("a pure-Python loop of a million additions took ")]
+    assert len(speed) == 1 and speed[0].split()[8].isdigit() and speed[0].split()[14].isdigit(), results.notes
     assert results.figures and results.goals
     for figure in results.figures:
         assert math.isfinite(figure.value) and figure.value >= 0, figure
