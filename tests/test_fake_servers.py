@@ -33,3 +33,25 @@ def test_a_client_that_went_away_is_no_error_of_the_server(
         assert "Traceback" in printed and "ValueError: a bug in the fake" in printed
     finally:
         server.server_close()
+
+
+def test_a_fault_with_a_condition_waits_for_the_request_it_holds_for() -> None:
+    # Concurrent sends reach a fake in any order: a fault meant for one chat must not take another's request.
+    import urllib.request
+
+    from tests.fakes.base import FakeServer, Fault, Response
+
+    fake = FakeServer()
+    fake.route("GET", "/send", lambda request, found: Response(200, {"ok": True}))
+    fake.fail(Fault(match="/send", when=lambda request: request.query.get("chat") == ["public"],
+                    response=Response(503, {"ok": False})))
+
+    def status(chat: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{fake.url}/send?chat={chat}", timeout=10) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+
+    with fake:
+        assert [status("ops"), status("ops"), status("public"), status("public")] == [200, 200, 503, 200]

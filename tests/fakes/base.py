@@ -75,6 +75,9 @@ class Fault:
     reset_after: bool = False  # serve the request (it takes effect), then reset instead of answering
     after: int = 0  # let this many matching requests through before this fault applies
     delay: float = 0.0  # the request reaches the service only after this long (slow in transit), then is served
+    # And only a request this holds true of (its parameters: which chat, which channel), where ``match`` alone
+    # would take whichever of several concurrent requests came first.
+    when: Callable[[Request], bool] | None = None
 
 
 Handler = Callable[[Request, "re.Match[str]"], Response]
@@ -205,10 +208,10 @@ class FakeServer:
 
     # -- serving --------------------------------------------------------------
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, request: Request) -> Fault | None:
         with self._lock:
             for index, fault in enumerate(self._faults):
-                if fault.match in path:
+                if fault.match in request.path and (fault.when is None or fault.when(request)):
                     if fault.after > 0:
                         fault.after -= 1
                         return None
@@ -246,7 +249,7 @@ class FakeServer:
                     at=time.monotonic(),
                     peer=self.client_address[:2],
                 )
-                fault = fake._take_fault(request.path)
+                fault = fake._take_fault(request)
                 if fault and fault.reset:
                     self._reset()
                     return

@@ -325,6 +325,19 @@ class FakeTelegram(FakeServer):
         self.messages.setdefault(key, [])
         return chat
 
+    def to_chat(self, key: int | str) -> Callable[[Request], bool]:
+        """For ``Fault.when``: a request addressed to this chat (by its key, its id or its @username)."""
+        wanted = self.chat(key)
+
+        def addressed(request: Request) -> bool:
+            params = {k: v[-1] for k, v in request.query.items()} | request.form
+            try:
+                return self._target(params) is wanted
+            except _ApiError:
+                return False
+
+        return addressed
+
     def chat(self, key: int | str) -> Chat:
         found = self._find(key)
         if found is None:
