@@ -336,7 +336,7 @@ def receiver_key(url: str) -> tuple[str, str, str, str]:
         raise ConfigError("a URL's port is not a number from 1 to 65535: check the table's URL") from None
     # As httpx sends it (characters outside RFC 3986 escaped), escapes as RFC 3986 normalises them, then its dot
     # segments removed: "/café" is "/caf%C3%A9", "/a/%2E%2E/b" is "/b", "//x/y" a path, never a host.
-    path = _without_dot_segments(_escapes_alike(quote(parts.path or "/", safe="/:@!$&'()*+,;=-._~%")))
+    path = _as_routed(_without_dot_segments(_escapes_alike(quote(parts.path or "/", safe="/:@!$&'()*+,;=-._~%"))))
     query = repr(sorted(parse_qsl(parts.query, keep_blank_values=True)))  # decoded as receivers read a query
     return (_host_key(parts.hostname or ""), str(port), path, query)
 
@@ -355,6 +355,17 @@ def _without_dot_segments(path: str) -> str:
         elif segment != ".":
             out.append(segment)
     return "/" + "/".join(out) + ("/" if segments and segments[-1] in (".", "..") and out else "")
+
+
+def _as_routed(path: str) -> str:
+    """``path`` as common servers route it, so that one receiver's path written apart is one key: parameters taken
+    off each segment (Tomcat's and Spring's: "/hook;" and "/hook;v=1" are "/hook", and "/x/..;/hook" is "/hook"),
+    empty segments merged (nginx's ``merge_slashes``: "//hook" is "/hook"), a final slash dropped and the case folded
+    (Express's and ASP.NET Core's default routing: "/Hook/" is "/hook"). Folding what only some servers fold refuses
+    a config that might not have leaked: the price of never sending one receiver two visibilities. The query is
+    kept: a relay addressed by it (``?channel=ops``) is a legitimate pair of receivers."""
+    segments = (segment.split(";", 1)[0] for segment in path.split("/"))
+    return _without_dot_segments("/" + "/".join(s for s in segments if s)).rstrip("/").lower() or "/"
 
 
 def _escapes_alike(path: str) -> str:
