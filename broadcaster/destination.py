@@ -90,6 +90,9 @@ class Destination(Protocol):
     * ``reports_requests``: ``deliver`` calls ``log.sending()`` before each request
       that may post, so a send cut by the deadline with none out is "failed",
       not "unknown".
+    * ``repeats_alike``: where not empty, ``deliver`` never calls ``log.sending()`` because every repeat of its
+      request carries one id the receiver drops once seen, and this says so to the operator of a send cut or
+      stopped before its answer (failed or pending, though it may have arrived).
     * ``can_edit``: a correction replaces the post it corrects (``Job.replaces``).
     * ``keeps_a_summary``: besides its posts it shows the incident as it stands (Slack's status card, the thread's
       first message), so a correction carries that too (``payload["now"]``) and an edit refreshes it.
@@ -119,6 +122,8 @@ class Destination(Protocol):
     def sends_rendered(self) -> bool: ...
     @property
     def reports_requests(self) -> bool: ...
+    @property
+    def repeats_alike(self) -> str: ...
     @property
     def can_edit(self) -> bool: ...
     @property

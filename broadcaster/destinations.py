@@ -86,6 +86,10 @@ class ChannelDestination:
         return self.channel.reports_requests
 
     @property
+    def repeats_alike(self) -> str:
+        return self.channel.repeats_alike
+
+    @property
     def can_edit(self) -> bool:
         return self.channel.can_edit
 

@@ -475,7 +475,7 @@ class Publisher:
             elif destination.idempotent or (destination.reports_requests and not may_be_out):
                 # Parts confirmed stay recorded: a plain retry resumes after them. Left ``sending``, it was reaped
                 # as unknown, and "the post is there" (part 1 was) settled it with the rest never sent.
-                self.store.release(delivery.id, advice.stopped_before_sending())
+                self.store.release(delivery.id, advice.stopped_before_sending(destination.repeats_alike))
         except Exception:  # noqa: BLE001 - stopping goes on; the claim is reaped as unknown instead
             pass
 
@@ -697,7 +697,7 @@ class Publisher:
             )
         if destination.idempotent:
             return await self._fail(delivery, advice.cut_harmless(deadline))
-        return await self._fail(delivery, advice.cut_before_sending(deadline))
+        return await self._fail(delivery, advice.cut_before_sending(deadline, destination.repeats_alike))
 
     async def _left_by_cut(self, destination: Destination, delivery: Delivery) -> str | None:
         """``destination.left_by_cut``, which waits for the cut send to stop. Ctrl-C or SIGTERM meanwhile (the

@@ -72,6 +72,11 @@ class Channel(ABC):
     # log.confirmed() after each message is confirmed. Otherwise the engine counts a
     # send cut short by the deadline as possibly delivered.
     reports_requests: ClassVar[bool] = False
+    # Where every repeat of a request carries one id the receiver drops once seen (a webhook's webhook-id), what
+    # the operator is told of it: such a channel calls log.sending() never, so a send cut or stopped before its
+    # answer is failed or pending (a plain retry sends it again), and this says why that is safe though the
+    # request may have arrived.
+    repeats_alike: ClassVar[str] = ""
 
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config

@@ -350,8 +350,8 @@ class MatrixChannel(Channel):
             cause = f"no answer within {self.request_timeout:g}s" if isinstance(exc, TimeoutError) else (
                 "the connection was reset or closed before the homeserver answered")
             raise self.fail(
-                f"Matrix {what} failed: {cause}, so it may or may not have been posted. Repeating it within "
-                "the homeserver's transaction window shows nothing twice.", retryable=True, outcome_unknown=True,
+                f"Matrix {what} failed: {cause}, so it may or may not have been posted.", retryable=True,
+                outcome_unknown=True,
             ) from exc
 
     def _refused(self, what: str, room: str, response: ErrorResponse) -> DeliveryError:
@@ -379,11 +379,12 @@ class MatrixChannel(Channel):
                 "for it.",
                 retryable=True, outcome_unknown=True)
         if status >= 500 or (status == 0 and not code):
-            # A proxy's 502 or 504, a 500 after the event was stored: it may be in the room. Repeated with the same
-            # transaction id within this command; a later retry (a new token, the next day) could show it twice.
+            # A proxy's 502 or 504, a 500 after the event was stored: it may be in the room. Not said to be safe to
+            # repeat: the homeserver forgets a transaction id (a new token, the next day), and the engine does not
+            # repeat it (review 35b: the unknown's advice said so beside "repeating it shows nothing twice").
             return self.fail(
                 f"The Matrix homeserver failed answering {what} (HTTP {status}), so it may or may not have been "
-                "posted. Repeating it with the same transaction id shows nothing twice.",
+                "posted.",
                 retryable=True, outcome_unknown=True)
         if code in _BAD_TOKEN or status == 401:
             return self.fail(

@@ -102,14 +102,26 @@ def cut_interrupted(deadline: float) -> str:
     )
 
 
-def cut_before_sending(deadline: float) -> str:
+def cut_before_sending(deadline: float, repeats_alike: str = "") -> str:
+    """A send cut with no request out, or one whose every repeat the receiver drops (``repeats_alike``: why)."""
+    if repeats_alike:
+        return (
+            f"timed out: no success within {deadline_phrase(deadline)}. Its request may have arrived, but "
+            f"{repeats_alike}: run `broadcaster retry` when the destination is back."
+        )
     return (
         f"timed out: no success within {deadline_phrase(deadline)}, and no request was out. "
         "Run `broadcaster retry` when the destination is back."
     )
 
 
-def stopped_before_sending() -> str:
+def stopped_before_sending(repeats_alike: str = "") -> str:
+    """A send stopped with no request out, or one whose every repeat the receiver drops (``repeats_alike``: why)."""
+    if repeats_alike:
+        return (
+            "the command was stopped (Ctrl-C or SIGTERM) before an answer came. Its request may have arrived, but "
+            f"{repeats_alike}: `broadcaster retry` sends it."
+        )
     return "the command was stopped (Ctrl-C or SIGTERM) before this was sent. `broadcaster retry` sends it."
 
 

@@ -41,6 +41,7 @@ class _WholeSite:
     idempotent = True  # rebuilt and uploaded whole: again shows nothing twice
     sends_rendered = False  # built from the store; the builder runs the egress guard
     reports_requests = True  # nothing of a whole-site upload is ever in doubt
+    repeats_alike = ""
     can_edit = False
     keeps_a_summary = False
     can_delete = False  # a withdrawn incident leaves by the rebuild: its pages are not built, hosts delete them
