@@ -289,4 +289,6 @@ def test_list_of_an_empty_customer_is_refused_not_a_list_of_everything(project: 
     _setup(project, world)
     _new(project)
     listed = project.cli("list", "--customer", "")
-    assert listed.exit_code == 2 and "no audience ''" in _flat(listed.stderr), listed.output
+    # Since review 35c every option said once refuses an empty value itself, saying so (it said "no audience ''").
+    assert listed.exit_code == 2 and "--customer" in _flat(listed.stderr), listed.output
+    assert "is empty (an unset shell variable?)" in _flat(listed.stderr), listed.output

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from broadcaster import __version__, lazy_re
-from broadcaster.cli.options import debug_enabled, global_options, known_secrets
+from broadcaster.cli.options import debug_enabled, global_options, known_secrets, refusing_options_as_values
 from broadcaster.errors import BroadcasterError
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_INPUT, EXIT_DELIVERY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -32,6 +32,10 @@ class BroadcasterGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.families})
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        refusing_options_as_values(cmd)
+        super().add_command(cmd, name)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:
@@ -136,3 +140,6 @@ def main() -> None:
     1 the state file cannot be used, or anything unexpected (run again with --debug); 130 interrupted (Ctrl-C);
     141 the reader of the output went away (`| head`).
     """
+
+
+refusing_options_as_values(main)  # its own options: `--store --debug post ...`

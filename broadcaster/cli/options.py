@@ -7,9 +7,10 @@ either way their value lands on the root context's ``obj``, where
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,6 +72,8 @@ def _remember_one(ctx: click.Context, param: click.Parameter, values: tuple[str,
         what = "the store's file or database URL" if param.name == "store" else "the config file"
         raise click.BadParameter(f"is empty (an unset shell variable?): give {what}. Nothing was stored or sent.",
                                  ctx=ctx, param=param)
+    # Any "--..." too: an option of a command not parsed yet (`--store --yes post`), never a file's name.
+    _refuse_an_option_name(ctx, param, value, any_long=True)
     state = _state(ctx)
     earlier = state.get(param.name or "")
     if earlier is not None and not _same_place(earlier, value):
@@ -219,6 +222,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
         if path is not None and not path.exists():
             _refuse_a_store_misspelt(path, named)
+            if store_override(ctx):
+                _refuse_a_new_store_beside(_embedded_file(store_location(load_config(ctx), None)), path)
         store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
@@ -268,6 +273,26 @@ def _refuse_a_store_misspelt(path: Path, given: str) -> None:
             "nothing else, so the page built from it would show this update alone. Nothing was stored or sent. If "
             f"you do mean a new store, make it first (`{make}`), then run this again."
         )
+
+
+def _refuse_a_new_store_beside(configured: Path | None, path: Path) -> None:
+    """A new ``--store`` file named like the config's own store, which is there, in another folder: a path wrong by
+    its folder (``--store ./state.db`` for ``.broadcaster/state.db``) made an empty store, and the page built from
+    it dropped every open incident (review 35c). A store meant to be new has a name of its own (``fallback.db``),
+    or is made first (``touch``)."""
+    if configured is None or not configured.is_file() or _same_place(str(configured), str(path)):
+        return
+    import difflib
+
+    if not difflib.get_close_matches(path.name, [configured.name], n=1, cutoff=0.8):
+        return  # a name of its own (``fallback.db``): a store meant to be new
+    raise InputError(
+        f"--store {printable(str(path))}: no such file, and this config's own store "
+        f"({printable(str(configured))}) is there. A new store holds nothing else, so the page built from it would "
+        "show this update alone, and every other incident would leave it. Nothing was stored or sent. Check the "
+        "path, or leave --store out to use the config's store; if you do mean a new, separate store, make it first "
+        f"(`touch {printable(str(path))}`), then run this again."
+    )
 
 
 def _undigited(name: str) -> str:
@@ -439,9 +464,70 @@ def _one_value(param: click.Parameter, values: tuple[str, ...], shown: Callable[
     return distinct[0] if distinct else None
 
 
+def refusing_options_as_values(command: click.Command) -> None:
+    """``command`` (and each of a group's commands) refusing a value that is one of its options, or of the commands
+    it is under: `--title --dry-run "..."` (a title forgotten, or ``$TITLE`` unset) took "--dry-run" for the title
+    and posted for real, where a dry run was asked for (review 35c); ``--private``, ``--for ID`` and ``--ticket``
+    alike. Checked once every option is read, before the command runs: exit 2, nothing stored or sent."""
+    if isinstance(command, click.Group):
+        for each in command.commands.values():
+            refusing_options_as_values(each)
+    callback = command.callback
+    if callback is None or getattr(callback, "refuses_options_as_values", False):
+        return
+
+    @functools.wraps(callback)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        _refuse_options_as_values(click.get_current_context())
+        return callback(*args, **kwargs)
+
+    checked.refuses_options_as_values = True  # type: ignore[attr-defined]
+    command.callback = checked
+
+
+def _refuse_options_as_values(ctx: click.Context) -> None:
+    for param in ctx.command.params:
+        if isinstance(param, click.Option) and not param.is_flag and not param.count:
+            for value in _strings(ctx.params.get(param.name or "")):
+                _refuse_an_option_name(ctx, param, value)
+
+
+def _refuse_an_option_name(ctx: click.Context, param: click.Parameter, value: str, *, any_long: bool = False) -> None:
+    """``click.BadParameter`` if ``value`` is an option of ``ctx``'s command or of a command it is under (``any_long``:
+    or begins with "--")."""
+    names = {name for each in _contexts(ctx) for option in each.command.params if isinstance(option, click.Option)
+             for name in (*option.opts, *option.secondary_opts)}
+    if value.split("=", 1)[0].strip() in names.union(ctx.help_option_names) or (any_long and value.startswith("--")):
+        raise click.BadParameter(
+            f"its value is {value!r}, one of the command's own options: the value before it is missing (an unset "
+            f"shell variable?). Give it, quoted, right after {param.opts[0]}"
+            f"{' and its first value' if param.nargs > 1 else ''}. Nothing was stored or sent.", ctx=ctx, param=param)
+
+
+def _contexts(ctx: click.Context | None) -> Iterator[click.Context]:
+    while ctx is not None:
+        yield ctx
+        ctx = ctx.parent
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every text of an option's value (``multiple=True`` and ``nargs=2`` give tuples, of tuples)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for each in value:
+            yield from _strings(each)
+
+
 def once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
-    """Callback of an option said once, declared ``multiple=True``: its value, or None when not given."""
-    return _one_value(param, values)
+    """Callback of an option said once, declared ``multiple=True``: its value, or None when not given. An empty one
+    is refused, never read as not given: `-s "$STATUS"` unset left the incident open, `--impact "$IMPACT"` posted
+    a critical outage as minor (review 35c)."""
+    value = _one_value(param, values)
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter(f"{EMPTY}: give a value, or leave {param.opts[0]} out. Nothing was stored or sent.",
+                                 ctx=ctx, param=param)
+    return value
 
 
 # What an option or argument left empty most likely is: `-i "$ID"`, `--skip "$DOWN"`, `--customer "$CUST"` with the

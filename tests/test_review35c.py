@@ -1,0 +1,97 @@
+"""Review 35c (each test but the controls failed before its fix): an operator's command line, as typed in a hurry.
+
+- A value-taking option swallowed the next flag: `post --title --dry-run "..."` took "--dry-run" for the title and
+  posted for real; `-p`, `--for ID`, `--ticket`, `--store` and `--config` alike.
+- A `--store` path wrong by its folder made a new, empty store, and the page built from it dropped every open
+  incident.
+- An empty value (an unset shell variable) was read as not given: `-s "$STATUS"` left the incident open,
+  `--impact "$IMPACT"` posted a critical outage as minor.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+from tests.test_audiences import AUDIENCES
+
+CONFIG = AUDIENCES
+
+
+def _stored(project: Project) -> list[dict[str, object]]:
+    result = project.cli("list", "--json")
+    assert result.exit_code == 0, result.output
+    listed: list[dict[str, object]] = json.loads(result.stdout)
+    return listed
+
+
+@pytest.mark.parametrize("args", [
+    ("post", "--title", "--dry-run", "--yes", "Elevated error rates."),
+    ("post", "--title", "API errors", "-p", "--dry-run", "--yes", "Elevated error rates."),
+    ("post", "--title", "API errors", "--private", "--yes", "--dry-run", "Elevated error rates."),
+    ("post", "--title", "API errors", "--for", "acme", "--dry-run", "--yes", "Elevated error rates."),
+    ("post", "--title", "API errors", "--ticket", "--dry-run", "--yes", "Elevated error rates."),
+    ("post", "--title=--dry-run", "--yes", "Elevated error rates."),
+    ("post", "--title", "API errors", "--impact", "-y", "--dry-run", "Elevated error rates."),
+    ("--store", "--dry-run", "post", "--title", "API errors", "--yes", "Elevated error rates."),
+    ("--store", "--yes", "post", "--title", "API errors", "Elevated error rates."),
+    ("post", "--store", "--yes", "--title", "API errors", "Elevated error rates."),
+])
+def test_an_option_whose_value_is_another_option_is_refused(project: Project, args: tuple[str, ...]) -> None:
+    project.write_config(CONFIG)
+    result = project.cli(*args)
+    assert result.exit_code == 2, result.output
+    assert "one of the command's own options" in result.output and "Nothing was stored or sent" in result.output
+    assert _stored(project) == []
+    for folder in (project.root, Path.cwd()):
+        assert not any(p.name.startswith("--") for p in folder.iterdir())  # no store file named "--yes"
+
+
+def test_control_a_value_after_double_dash_is_the_message(project: Project) -> None:
+    project.write_config(CONFIG)
+    result = project.cli("post", "--title", "API errors", "--dry-run", "--", "--yes")
+    assert result.exit_code == 0, result.output
+
+
+def test_control_a_value_that_begins_with_a_dash_is_a_value(project: Project) -> None:
+    project.write_config(CONFIG)
+    result = project.cli("post", "--title", "-5% of requests fail", "--yes", "Elevated error rates.")
+    assert result.exit_code == 0, result.output
+    assert [i["title"] for i in _stored(project)] == ["-5% of requests fail"]
+
+
+def test_a_new_store_beside_the_configs_own_is_refused(project: Project) -> None:
+    project.write_config(CONFIG)
+    assert project.cli("post", "--title", "API errors", "--yes", "Elevated error rates.").exit_code == 0
+    result = project.cli("--store", str(project.root / "state.db"), "post", "--title", "Login errors", "--yes",
+                         "Logins fail.")
+    assert result.exit_code == 2 and "this config's own store" in result.output, result.output
+    assert not (project.root / "state.db").exists()
+    page = (project.root / "public" / "index.html").read_text()
+    assert "API errors" in page and "Login errors" not in page
+
+
+def test_control_a_new_store_made_first_is_used(project: Project) -> None:
+    project.write_config(CONFIG)
+    assert project.cli("post", "--title", "API errors", "--yes", "Elevated error rates.").exit_code == 0
+    (project.root / "separate.db").touch()
+    result = project.cli("--store", str(project.root / "separate.db"), "post", "--title", "Login errors", "--yes",
+                         "Logins fail.")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", [
+    ("-s", ""), ("--impact", ""), ("--next-update", ""), ("--etr", " "), ("--template", ""), ("--title", ""),
+])
+def test_an_empty_value_is_refused_not_read_as_not_given(project: Project, args: tuple[str, str]) -> None:
+    project.write_config(CONFIG)
+    assert project.cli("post", "--title", "API errors", "--yes", "Elevated error rates.").exit_code == 0
+    [incident] = _stored(project)
+    result = project.cli("post", "-i", str(incident["id"]), *args, "--yes", "All fixed.")
+    assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
+    assert [(i["status"], i["impact"]) for i in _stored(project)] == [("investigating", "minor")]
+    shown = json.loads(project.cli("show", str(incident["id"]), "--json").stdout)
+    assert len(shown["updates"]) == 1
