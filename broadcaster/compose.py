@@ -467,8 +467,15 @@ def _new_incident(draft: Draft, config: Config, now: datetime, impact: Impact | 
 def _next_status(draft: Draft, existing: Incident) -> Status:
     if not draft.status:
         return existing.status if not existing.status.is_closed else _lifecycle(existing.kind)[0]
-    lifecycle = _lifecycle(existing.kind)
-    return Status(choose(draft.status, [s.value for s in lifecycle], "status"))
+    allowed = [s.value for s in _lifecycle(existing.kind)]
+    given = draft.status.strip().lower().replace("-", "_").replace(" ", "_")
+    if given not in allowed and given in {s.value for s in Status}:  # the other kind's (`resolve` of a window)
+        window = existing.kind == "maintenance"
+        end = (f" End it with `broadcaster maintenance complete {existing.id}` (or `maintenance cancel` before it "
+               "starts)." if window else "")
+        raise InputError(f"{existing.id} is {'a maintenance window' if window else 'an incident'}, so it has no status "
+                         f"{draft.status!r}: its statuses are {', '.join(allowed)}.{end}")
+    return Status(choose(draft.status, allowed, "status"))
 
 
 def _titles(raw: str) -> tuple[str, str]:

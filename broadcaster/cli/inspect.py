@@ -27,7 +27,7 @@ def list_(ctx: click.Context, /, limit: int, customer: str | None, as_json: bool
     from broadcaster.cli import output
     from broadcaster.operations.listing import list_incidents
 
-    audience = load_config(ctx).require_audience(customer, "--customer") if customer is not None else None
+    audience = load_config(ctx).require_audience(customer, "--customer", reading=True) if customer is not None else None
     output.print_list(list_incidents(open_store(ctx), limit=limit, audience=audience), as_json=as_json)
 
 

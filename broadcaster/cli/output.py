@@ -26,6 +26,7 @@ from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
 from broadcaster.errors import printable
 from broadcaster.messages.model import Visibility
+from broadcaster.messages.preview import plain_when
 from broadcaster.messages.visibility import corrected_sequence, full_title, repeated_options
 from broadcaster.redaction import redact, stored_text
 from broadcaster.store import Delivery
@@ -423,6 +424,10 @@ def confirmation_summary(result: PostResult) -> list[str]:
     old_status = before.status.value if before else "new"
     lines.append(f"Status: {old_status} → {update.status.value}" if not before or before.status != update.status
                  else f"Status: {update.status.value} (unchanged)")
+    if incident.scheduled_start and (result.new or not before or (before.scheduled_start, before.scheduled_end)
+                                     != (incident.scheduled_start, incident.scheduled_end)):
+        lines.append(f"Window: {plain_when(incident.scheduled_start)}"
+                     + (f" → {plain_when(incident.scheduled_end)}" if incident.scheduled_end else ""))
     if before and before.impact != incident.impact:
         lines.append(f"Impact: {before.impact.value} → {incident.impact.value}")
     elif result.new:

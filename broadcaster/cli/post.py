@@ -67,8 +67,9 @@ def post(ctx: click.Context, /, message: str | None, **options: Any) -> None:
     """Post a new incident, or an update with --incident ID.
 
     MESSAGE is the public text; `-` reads it from standard input, and on a
-    terminal with no MESSAGE your $EDITOR opens. Write private detail inside
-    [private]...[/private], or with --private, --customer and --ticket.
+    terminal with no MESSAGE your $EDITOR opens. Write staff-only detail inside
+    [private]...[/private] or with --private and --ticket, and a customer's own
+    detail with --for ID TEXT (--customer ID tells that customer's channels).
     """
     _post(ctx, message, options)
 

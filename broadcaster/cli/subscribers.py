@@ -82,7 +82,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     from broadcaster.operations.rooms import check_shared_rooms
 
     config = load_config(ctx)
-    scope = Visibility.of(config.require_audience(audience, "--audience").id) if audience else None
+    scope = Visibility.of(config.require_audience(audience, "--audience", reading=True).id) if audience else None
     store = open_store(ctx)
     found = store.subscriptions(visibility=scope)
     if found:  # the tables' @names looked up as a post does: heard_as is what the next post sends (review 28b)

@@ -123,6 +123,7 @@ class SiteDestination(_WholeSite):
 
     def render(self, view: UpdateView, update: Update, updates: Sequence[Update]) -> Rendered:
         """What the incident's entry on the page will show (``preview``): status, impact, components, times."""
+        from broadcaster.messages.preview import window_lines
         from broadcaster.messages.visibility import AudienceView
         from broadcaster.times import format_time
 
@@ -136,6 +137,7 @@ class SiteDestination(_WholeSite):
         if header.components:
             lines.append("Components: " + ", ".join(
                 f"{names.get(c.id, c.id)} {c.status.label.lower()}" for c in header.components))
+        lines += window_lines(view, lambda moment: format_time(moment, zone))
         if view.etr:
             lines.append(f"Estimated recovery: {format_time(view.etr, zone)}")
         if view.next_update_by:
