@@ -68,11 +68,12 @@ def unknown(where: str, incident_id: str, confirmed: int, total: int) -> str:
 
 
 def gave_up(error: str, attempts: int, max_attempts: int, deadline: float) -> str:
-    return (
-        f"{error} Gave up after {attempts} attempt{'s' if attempts != 1 else ''} "
-        f"([engine] max_attempts {max_attempts}, deadline "
-        f"{deadline:g}s); `broadcaster retry` sends it again."
-    )
+    """``attempts``: every attempt of the delivery, in this command and earlier ones (retries), which alone read as
+    more than ``max_attempts`` allows (review 35c: "Gave up after 12 attempts ([engine] max_attempts 6)")."""
+    limits = f"[engine] max_attempts {max_attempts}, deadline {deadline:g}s"
+    if attempts > max_attempts:
+        limits = f"in all, over more than one command: {limits}, in each"
+    return f"{error} Gave up after {attempts} attempt{'s' if attempts != 1 else ''} ({limits}); `broadcaster retry` sends it again."
 
 
 def cut_while_out(deadline: float) -> str:

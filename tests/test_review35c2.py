@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from broadcaster.cli import main
 from tests.conftest import Project
+from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.test_audiences import AUDIENCES
 
 CONFIG = AUDIENCES
@@ -72,3 +74,44 @@ def test_a_listing_of_an_unknown_customer_does_not_speak_of_storing(project: Pro
 def test_posts_help_names_for_as_a_customers_detail(project: Project) -> None:
     result = project.cli("post", "--help")
     assert "--for ID TEXT" in result.output and "--private, --customer and --ticket" not in result.output
+
+
+def test_words_taken_for_extra_arguments_are_told_to_go_in_quotes(project: Project) -> None:
+    project.write_config(CONFIG)
+    result = project.cli("post", "--title", "API", "errors", "now", "--yes")
+    assert result.exit_code == 2 and "Got unexpected extra argument" in result.output, result.output
+    assert "goes in quotes" in result.output and _stored(project) == []
+
+
+@pytest.mark.parametrize("args", [("post", "--title", "API errors", "-p", "", "--yes", "Errors."),
+                                  ("post", "--title", "API errors", "--private", " ", "--yes", "Errors.")])
+def test_an_empty_private_note_is_refused_not_dropped(project: Project, args: tuple[str, ...]) -> None:
+    project.write_config(CONFIG)
+    result = project.cli(*args)
+    assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
+    assert _stored(project) == []
+
+
+def test_an_empty_reason_of_a_withdrawal_is_refused(project: Project) -> None:
+    project.write_config(CONFIG)
+    assert project.cli("post", "--title", "API errors", "--yes", "Errors.").exit_code == 0
+    [incident] = _stored(project)
+    result = project.cli("withdraw", str(incident["id"]), "--reason", "", "--yes")
+    assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
+    assert [i["withdrawn"] for i in _stored(project)] == [False]
+
+
+def test_attempts_over_more_than_one_command_say_so(project: Project) -> None:
+    """"Gave up after 2 attempts ([engine] max_attempts 1)" read as a broken limit: the count is of every command's."""
+    with FakeReceiver() as hook:
+        hook.answer = 500
+        project.env["S"] = SECRET
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 20\nmax_attempts = 1\n"
+                             f'\n[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
+        assert project.cli("post", "--title", "API errors", "--yes", "Errors.").exit_code == 3
+        [incident] = _stored(project)
+        assert project.cli("retry").exit_code == 3
+        [delivery] = [d for d in json.loads(project.cli("show", str(incident["id"]), "--json").stdout)["deliveries"]
+                      if d["destination"] == "pub"]
+        assert "Gave up after 2 attempts (in all, over more than one command: [engine] max_attempts 1" \
+            in delivery["error"], delivery

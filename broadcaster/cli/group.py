@@ -68,6 +68,13 @@ class BroadcasterGroup(click.Group):
                 message=(f"{exc.message.rstrip('.')}. If the message begins with {exc.option_name!r}, put `--` just "
                          "before the message, after the options and any incident id: -- \"MESSAGE\""),
             ) from None
+        except click.UsageError as exc:
+            if not exc.message.startswith("Got unexpected extra argument"):
+                raise
+            # `post --title API errors now`: the words of a title or a message, each taken for one more argument.
+            raise click.UsageError(
+                f"{exc.message}. A title or a message of several words goes in quotes, each whole: --title \"API "
+                "errors\" \"Elevated error rates now.\" Nothing was stored or sent.", ctx=exc.ctx) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:

@@ -564,8 +564,13 @@ def each_given(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
 
 
 def once_text(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
-    """``once`` for a text whose absence is "" (``--private``): two notes meant both go into one."""
-    return _one_value(param, values, fix="Give it once, with both texts in it if both are meant.") or ""
+    """``once`` for a text whose absence is "" (``--private``, ``--reason``): two notes meant both go into one, and
+    one given empty (``-p "$NOTE"`` with NOTE unset) is refused, never dropped without a word."""
+    value = _one_value(param, values, fix="Give it once, with both texts in it if both are meant.")
+    if value is not None and not value.strip():
+        raise click.BadParameter(f"{EMPTY}: give the text, or leave {param.opts[0]} out. Nothing was stored or sent.",
+                                 ctx=ctx, param=param)
+    return value or ""
 
 
 def private_option(help_text: str) -> Callable[[F], F]:
