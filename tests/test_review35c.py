@@ -95,3 +95,26 @@ def test_an_empty_value_is_refused_not_read_as_not_given(project: Project, args:
     assert [(i["status"], i["impact"]) for i in _stored(project)] == [("investigating", "minor")]
     shown = json.loads(project.cli("show", str(incident["id"]), "--json").stdout)
     assert len(shown["updates"]) == 1
+
+
+def test_every_command_refuses_an_option_as_a_value() -> None:
+    """Each command, nested ones too (`maintenance schedule`, `subscribers invite`), checks its options' values: one
+    added without the group's `add_command` would take `--title --dry-run` as before."""
+    import click
+
+    from broadcaster.cli import main
+
+    ctx = click.Context(main)
+    unchecked: list[str] = []
+
+    def walk(command: click.Command, path: str) -> None:
+        if command.callback is not None and not getattr(command.callback, "refuses_options_as_values", False):
+            unchecked.append(path)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                found = command.get_command(ctx, name)
+                assert found is not None
+                walk(found, f"{path} {name}")
+
+    walk(main, "broadcaster")
+    assert unchecked == []
