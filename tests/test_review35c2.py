@@ -115,3 +115,17 @@ def test_attempts_over_more_than_one_command_say_so(project: Project) -> None:
                       if d["destination"] == "pub"]
         assert "Gave up after 2 attempts (in all, over more than one command: [engine] max_attempts 1" \
             in delivery["error"], delivery
+
+
+@pytest.mark.parametrize("components", ["api,", ",", "api,,db", " , "])
+def test_an_invites_components_with_an_empty_name_are_refused(project: Project, components: str) -> None:
+    """`--components "$A,$B"` with one unset was read as fewer components, or with both unset as every one."""
+    from tests.fakes.telegram import FakeTelegram
+    from tests.test_subscribers import ENGINE, TOKEN, bot_table, store_of
+
+    with FakeTelegram(token=TOKEN) as fake:
+        project.write_config(ENGINE + AUDIENCES + bot_table(fake))
+        project.env["BOT_TOKEN"] = TOKEN
+        result = project.cli("subscribers", "invite", "--components", components)
+        assert result.exit_code == 2 and "an empty name between its commas" in result.output, result.output
+        assert store_of(project).invites() == []

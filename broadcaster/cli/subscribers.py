@@ -193,7 +193,11 @@ def invite_visibility(config: Config, audience: str | None, internal: bool) -> V
 def known_components(config: Config, text: str | None) -> list[str]:
     """``--components a,b``, each a configured component (the closest one suggested otherwise)."""
     known = [c.component.id for c in config.components]
-    chosen = [name.strip() for name in (text or "").split(",") if name.strip()]
+    names = [name.strip() for name in text.split(",")] if text is not None else []
+    if "" in names:  # `--components "$A,$B"` with one unset: read as fewer (or none: every component), it widened
+        raise InputError(f"--components {text!r} has an empty name between its commas (an unset shell variable?): "
+                         f"give component ids, e.g. {','.join(known[:2])}. Nothing was stored.")
+    chosen = names
     for name in chosen:
         if name not in known:
             raise InputError(f"--components: no component {name!r}.{did_you_mean(name, known)} Components: {', '.join(known)}. "
