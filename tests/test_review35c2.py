@@ -120,8 +120,9 @@ def test_attempts_over_more_than_one_command_say_so(project: Project) -> None:
 @pytest.mark.parametrize("components", ["api,", ",", "api,,db", " , "])
 def test_an_invites_components_with_an_empty_name_are_refused(project: Project, components: str) -> None:
     """`--components "$A,$B"` with one unset was read as fewer components, or with both unset as every one."""
+    from tests.conftest import ENGINE
     from tests.fakes.telegram import FakeTelegram
-    from tests.test_subscribers import ENGINE, TOKEN, bot_table, store_of
+    from tests.test_subscribers import TOKEN, bot_table, store_of
 
     with FakeTelegram(token=TOKEN) as fake:
         project.write_config(ENGINE + AUDIENCES + bot_table(fake))
