@@ -471,10 +471,11 @@ def _next_status(draft: Draft, existing: Incident) -> Status:
     given = draft.status.strip().lower().replace("-", "_").replace(" ", "_")
     if given not in allowed and given in {s.value for s in Status}:  # the other kind's (`resolve` of a window)
         window = existing.kind == "maintenance"
-        end = (f" End it with `broadcaster maintenance complete {existing.id}` (or `maintenance cancel` before it "
-               "starts)." if window else "")
+        ending = window and Status(given).is_closed and not existing.status.is_closed
+        end = (f" To end it: `broadcaster maintenance complete {existing.id}` (or `maintenance cancel` before it "
+               "starts)." if ending else "")
         raise InputError(f"{existing.id} is {'a maintenance window' if window else 'an incident'}, so it has no status "
-                         f"{draft.status!r}: its statuses are {', '.join(allowed)}.{end}")
+                         f"{draft.status!r}: its statuses are {', '.join(allowed)}.{end} Nothing was stored or sent.")
     return Status(choose(draft.status, allowed, "status"))
 
 

@@ -100,8 +100,10 @@ def _what_to_do(path: Path, fix: str) -> str:
     except OSError:  # a folder we may not read: nothing to suggest from it
         found = []
     if not found:
+        import shlex
+
         made = path / DEFAULT_NAME if path.is_dir() else path  # `init FOLDER` fails: "is a directory" (review 35c)
-        return f"{fix}, or run `broadcaster init {made}` to make one there."
+        return f"{fix}, or run `broadcaster init {shlex.quote(str(made))}` to make one there."
     hint = did_you_mean(str(path), found)
     listed = "" if hint else f" {folder} has: {', '.join(found[:5])}{', ...' if len(found) > 5 else ''}."
     return f"{fix}.{hint}{listed}"

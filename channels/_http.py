@@ -360,12 +360,29 @@ def _without_dot_segments(path: str) -> str:
 def _as_routed(path: str) -> str:
     """``path`` as common servers route it, so that one receiver's path written apart is one key: parameters taken
     off each segment (Tomcat's and Spring's: "/hook;" and "/hook;v=1" are "/hook", and "/x/..;/hook" is "/hook"),
-    empty segments merged (nginx's ``merge_slashes``: "//hook" is "/hook"), a final slash dropped and the case folded
-    (Express's and ASP.NET Core's default routing: "/Hook/" is "/hook"). Folding what only some servers fold refuses
-    a config that might not have leaked: the price of never sending one receiver two visibilities. The query is
-    kept: a relay addressed by it (``?channel=ops``) is a legitimate pair of receivers."""
-    segments = (segment.split(";", 1)[0] for segment in path.split("/"))
-    return _without_dot_segments("/" + "/".join(s for s in segments if s)).rstrip("/").lower() or "/"
+    empty segments merged (nginx's ``merge_slashes``: "//hook" is "/hook"), a final slash dropped and the case folded,
+    of escaped letters too (Express's and ASP.NET Core's default routing: "/Hook/" and "/%C3%A9" are "/hook" and
+    "/%C3%89"), a backslash a slash and final dots dropped (IIS: "\\hook." is "/hook"). Folding what only some
+    servers fold refuses a config that might not have leaked: the price of never sending one receiver two
+    visibilities. An escaped slash stays one segment's, and the query is kept: a relay addressed by it
+    (``?channel=ops``) is a legitimate pair of receivers."""
+    import re
+
+    segments = (segment.split(";", 1)[0] for segment in re.split(r"/|%5C", path))
+    resolved = _without_dot_segments("/" + "/".join(s for s in segments if s))
+    return "/" + "/".join(p for p in map(_segment_alike, resolved.split("/")) if p)
+
+
+def _segment_alike(segment: str) -> str:
+    """One segment's escapes read (never an escaped slash, nor bytes that are no UTF-8), case folded, final dots off."""
+    from urllib.parse import unquote
+
+    def read(piece: str) -> str:
+        try:
+            return unquote(piece, errors="strict")
+        except UnicodeDecodeError:
+            return piece
+    return "%2F".join(read(piece) for piece in segment.split("%2F")).casefold().rstrip(".")
 
 
 def _escapes_alike(path: str) -> str:

@@ -110,7 +110,7 @@ class WebhookChannel(HttpChannel):
     secret_options = ("secret",)  # the signing key: whoever holds it can forge events
     default_api_url = ""  # ``url`` is the whole address; api_url replaces its scheme://host
     reports_requests = True  # and never calls log.sending(): a repeat carries the same webhook-id
-    repeats_alike = "its repeat carries the same webhook-id, which the receiver drops as an id it has seen"
+    repeats_alike = "its repeat carries the same webhook-id, for the receiver to drop as an id it has seen"
 
     # -- config -----------------------------------------------------------------
 

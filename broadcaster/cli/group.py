@@ -69,7 +69,7 @@ class BroadcasterGroup(click.Group):
                          "before the message, after the options and any incident id: -- \"MESSAGE\""),
             ) from None
         except click.UsageError as exc:
-            if not exc.message.startswith("Got unexpected extra argument"):
+            if not exc.message.startswith("Got unexpected extra argument") or not _takes_words(exc.ctx):
                 raise
             # `post --title API errors now`: the words of a title or a message, each taken for one more argument.
             raise click.UsageError(
@@ -91,6 +91,11 @@ class BroadcasterGroup(click.Group):
             ctx.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:  # noqa: BLE001 - last line of defence: no raw traceback for operators
             _report_error(ctx, exc, EXIT_UNEXPECTED, unexpected=True)
+
+
+def _takes_words(ctx: click.Context | None) -> bool:
+    """Whether the command takes a title or a message (the hint to quote them is wrong anywhere else)."""
+    return ctx is not None and any(param.name in ("message", "title") for param in ctx.command.params)
 
 
 def _end_at_the_next_interrupt() -> None:

@@ -185,7 +185,7 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
 
-    config, store = load_config(ctx), open_store(ctx, creates=True)
+    config, store = load_config(ctx), open_store(ctx, creates=True, publishes=True)
     # None: a standard announcement with the window's times (no editor: the standard one is the usual text).
     text = _maintenance_message(message, store) or ""
 

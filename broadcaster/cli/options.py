@@ -196,16 +196,18 @@ def store_override(ctx: click.Context) -> str | None:
     return str(value) if value else None
 
 
-def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False) -> Store:
+def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False, publishes: bool = False) -> Store:
     """The store this command uses (``--store``, else ``[store]``), closed when the command ends.
 
     ``creates``: the command stores something new (a post, an import), so a ``--store`` file that
     does not exist yet is made. Any other command refuses one: a mistyped path would otherwise
     make an empty store and report it ("Exported 0 incident(s)", "No incidents yet").
+    ``publishes``: and builds the page from it (``_refuse_a_new_store_beside``).
     """
     from broadcaster.redaction import remember
     from broadcaster.store import open_store as _open
     from broadcaster.store import store_location
+    from broadcaster.store.location import configured_location
 
     remember(store_override_secrets(ctx))  # the database library's logs and errors may quote its URL
     try:
@@ -222,8 +224,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
         if path is not None and not path.exists():
             _refuse_a_store_misspelt(path, named)
-            if store_override(ctx):
-                _refuse_a_new_store_beside(_embedded_file(store_location(load_config(ctx), None)), path)
+            if store_override(ctx) and publishes:
+                _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
         store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
@@ -276,16 +278,14 @@ def _refuse_a_store_misspelt(path: Path, given: str) -> None:
 
 
 def _refuse_a_new_store_beside(configured: Path | None, path: Path) -> None:
-    """A new ``--store`` file named like the config's own store, which is there, in another folder: a path wrong by
-    its folder (``--store ./state.db`` for ``.broadcaster/state.db``) made an empty store, and the page built from
-    it dropped every open incident (review 35c). A store meant to be new has a name of its own (``fallback.db``),
-    or is made first (``touch``)."""
-    if configured is None or not configured.is_file() or _same_place(str(configured), str(path)):
-        return
-    import difflib
-
-    if not difflib.get_close_matches(path.name, [configured.name], n=1, cutoff=0.8):
-        return  # a name of its own (``fallback.db``): a store meant to be new
+    """A new ``--store`` file of a command that builds the page, named as the config's own store, which is there, in
+    another folder: a path wrong by its folder (``--store ./state.db`` for ``.broadcaster/state.db``) made an empty
+    store, and the page built from it dropped every open incident (review 35c). A store meant to be new has a name
+    of its own (``fallback.db``), or is made first (``touch``); a store moved by ``store import`` or ``migrate``
+    builds no page (review 35d)."""
+    if (configured is None or not configured.is_file() or _same_place(str(configured), str(path))
+            or path.name.casefold() != configured.name.casefold()):
+        return  # a name of its own (``fallback.db``): a store meant to be new; a typo of one beside it is refused
     raise InputError(
         f"--store {printable(str(path))}: no such file, and this config's own store "
         f"({printable(str(configured))}) is there. A new store holds nothing else, so the page built from it would "
@@ -493,15 +493,21 @@ def _refuse_options_as_values(ctx: click.Context) -> None:
 
 
 def _refuse_an_option_name(ctx: click.Context, param: click.Parameter, value: str, *, any_long: bool = False) -> None:
-    """``click.BadParameter`` if ``value`` is an option of ``ctx``'s command or of a command it is under (``any_long``:
-    or begins with "--")."""
+    """``click.BadParameter`` if ``value`` reads as an option of ``ctx``'s command or of a command it is under: one
+    of them, with ``=VALUE`` or not; one of their short ones with its value attached (``-p"note"``: `--title
+    -p"note"` put the note in the public title, review 35d); the end of the options, ``--`` (`--title $T -- "$MSG"`
+    with T unset). ``any_long``: anything beginning with "--" (a value no file or URL has)."""
     names = {name for each in _contexts(ctx) for option in each.command.params if isinstance(option, click.Option)
-             for name in (*option.opts, *option.secondary_opts)}
-    if value.split("=", 1)[0].strip() in names.union(ctx.help_option_names) or (any_long and value.startswith("--")):
+             for name in (*option.opts, *option.secondary_opts)}.union(ctx.help_option_names)
+    stripped = value.strip()
+    attached = len(stripped) > 2 and stripped[1].isalpha() and not stripped.startswith("--") and stripped[:2] in names
+    if (stripped.split("=", 1)[0] in names or attached or stripped == "--"
+            or (any_long and stripped.startswith("--"))):
+        shown = _shown_store(value) if param.name == "store" else repr(value)  # a store's URL may hold a password
         raise click.BadParameter(
-            f"its value is {value!r}, one of the command's own options: the value before it is missing (an unset "
-            f"shell variable?). Give it, quoted, right after {param.opts[0]}"
-            f"{' and its first value' if param.nargs > 1 else ''}. Nothing was stored or sent.", ctx=ctx, param=param)
+            f"its value is {shown}, which reads as an option: the value before it is missing (an unset shell "
+            f"variable?). Give it, quoted, right after {param.opts[0]}{' and its first value' if param.nargs > 1 else ''}"
+            ", as a separate word. Nothing was stored or sent.", ctx=ctx, param=param)
 
 
 def _contexts(ctx: click.Context | None) -> Iterator[click.Context]:

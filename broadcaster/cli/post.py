@@ -157,7 +157,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
     message = message if message is not None else options.pop("template_message", None)
     if message is None and standard is not None:
         message = standard(config)
-    store = open_store(ctx, creates=True)
+    store = open_store(ctx, creates=True, publishes=True)
     existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
     if message_may_be_an_id and message and " " not in message.strip() and store.incident(message.strip()):
         raise InputError(f"{message.strip()!r} is an incident, not a closing message: `resolve` takes one incident. "

@@ -84,10 +84,11 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     from broadcaster.cli.options import store_override, store_override_secrets
     from broadcaster.config import SITE_DESTINATION, is_subscribers, without_credentials
     from broadcaster.redaction import redact
-    from broadcaster.store import store_location
+    from broadcaster.store.location import configured_location
 
     given = store_override(ctx)
-    if not given or _same_store(store_location(config), given):
+    usual = configured_location(config)
+    if not given or (usual is not None and _same_store(usual, given)):
         return []
     override = without_credentials(redact(given, store_override_secrets(ctx)))  # a URL's password is never printed
     sent = {o.destination for o in result.outcomes}

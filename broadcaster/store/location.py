@@ -66,6 +66,16 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False,
     return SQLiteStore(Path(text).expanduser(), when_waiting=when_waiting)
 
 
+def configured_location(config: Config) -> Path | str | Secret | None:
+    """The config's own store (``[store]``), or None where it cannot be told: its URL's variable unset, the case a
+    ``--store`` fallback is for. Never an error: a command on another store has already stored and sent by the time
+    it compares the two, and "export it and run the command again" would post twice (review 35d)."""
+    try:
+        return store_location(config)
+    except (ConfigError, InputError):
+        return None
+
+
 def store_location(config: Config, override: str | None = None) -> Path | str | Secret:
     """Where the store is: ``--store`` (a path relative to the working directory, or a URL), else the config."""
     if override:
