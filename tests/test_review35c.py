@@ -21,11 +21,12 @@ from tests.test_audiences import AUDIENCES
 CONFIG = AUDIENCES
 
 
-def _stored(project: Project) -> list[dict[str, object]]:
-    result = project.cli("list", "--json")
+def listed(project: Project, *store: str) -> list[dict[str, object]]:
+    """The incidents ``list --json`` shows (``store``: ``--store PATH``)."""
+    result = project.cli(*store, "list", "--json")
     assert result.exit_code == 0, result.output
-    listed: list[dict[str, object]] = json.loads(result.stdout)
-    return listed
+    found: list[dict[str, object]] = json.loads(result.stdout)
+    return found
 
 
 @pytest.mark.parametrize("args", [
@@ -45,7 +46,7 @@ def test_an_option_whose_value_is_another_option_is_refused(project: Project, ar
     result = project.cli(*args)
     assert result.exit_code == 2, result.output
     assert "which reads as an option" in result.output and "Nothing was stored or sent" in result.output
-    assert _stored(project) == []
+    assert listed(project) == []
     for folder in (project.root, Path.cwd()):
         assert not any(p.name.startswith("--") for p in folder.iterdir())  # no store file named "--yes"
 
@@ -60,7 +61,7 @@ def test_control_a_value_that_begins_with_a_dash_is_a_value(project: Project) ->
     project.write_config(CONFIG)
     result = project.cli("post", "--title", "-5% of requests fail", "--yes", "Elevated error rates.")
     assert result.exit_code == 0, result.output
-    assert [i["title"] for i in _stored(project)] == ["-5% of requests fail"]
+    assert [i["title"] for i in listed(project)] == ["-5% of requests fail"]
 
 
 def test_a_new_store_beside_the_configs_own_is_refused(project: Project) -> None:
@@ -89,10 +90,10 @@ def test_control_a_new_store_made_first_is_used(project: Project) -> None:
 def test_an_empty_value_is_refused_not_read_as_not_given(project: Project, args: tuple[str, str]) -> None:
     project.write_config(CONFIG)
     assert project.cli("post", "--title", "API errors", "--yes", "Elevated error rates.").exit_code == 0
-    [incident] = _stored(project)
+    [incident] = listed(project)
     result = project.cli("post", "-i", str(incident["id"]), *args, "--yes", "All fixed.")
     assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
-    assert [(i["status"], i["impact"]) for i in _stored(project)] == [("investigating", "minor")]
+    assert [(i["status"], i["impact"]) for i in listed(project)] == [("investigating", "minor")]
     shown = json.loads(project.cli("show", str(incident["id"]), "--json").stdout)
     assert len(shown["updates"]) == 1
 

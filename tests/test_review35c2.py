@@ -22,15 +22,9 @@ from broadcaster.cli import main
 from tests.conftest import Project
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.test_audiences import AUDIENCES
+from tests.test_review35c import listed
 
 CONFIG = AUDIENCES
-
-
-def _stored(project: Project) -> list[dict[str, object]]:
-    result = project.cli("list", "--json")
-    assert result.exit_code == 0, result.output
-    listed: list[dict[str, object]] = json.loads(result.stdout)
-    return listed
 
 
 def test_a_window_scheduled_with_its_own_message_shows_when_before_it_goes(project: Project) -> None:
@@ -50,7 +44,7 @@ def test_resolving_a_maintenance_window_says_how_to_end_it(project: Project) -> 
     scheduled = project.cli("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "2h", "--end", "3h",
                             "-C", "api", "Upgrading the database.")
     assert scheduled.exit_code == 0, scheduled.output
-    [window] = _stored(project)
+    [window] = listed(project)
     result = project.cli("resolve", str(window["id"]), "--yes", "Done.")
     assert result.exit_code == 2, result.output
     assert "is a maintenance window" in result.output and f"maintenance complete {window['id']}" in result.output
@@ -80,7 +74,7 @@ def test_words_taken_for_extra_arguments_are_told_to_go_in_quotes(project: Proje
     project.write_config(CONFIG)
     result = project.cli("post", "--title", "API", "errors", "now", "--yes")
     assert result.exit_code == 2 and "Got unexpected extra argument" in result.output, result.output
-    assert "goes in quotes" in result.output and _stored(project) == []
+    assert "goes in quotes" in result.output and listed(project) == []
 
 
 @pytest.mark.parametrize("args", [("post", "--title", "API errors", "-p", "", "--yes", "Errors."),
@@ -89,16 +83,16 @@ def test_an_empty_private_note_is_refused_not_dropped(project: Project, args: tu
     project.write_config(CONFIG)
     result = project.cli(*args)
     assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
-    assert _stored(project) == []
+    assert listed(project) == []
 
 
 def test_an_empty_reason_of_a_withdrawal_is_refused(project: Project) -> None:
     project.write_config(CONFIG)
     assert project.cli("post", "--title", "API errors", "--yes", "Errors.").exit_code == 0
-    [incident] = _stored(project)
+    [incident] = listed(project)
     result = project.cli("withdraw", str(incident["id"]), "--reason", "", "--yes")
     assert result.exit_code == 2 and "is empty (an unset shell variable?)" in result.output, result.output
-    assert [i["withdrawn"] for i in _stored(project)] == [False]
+    assert [i["withdrawn"] for i in listed(project)] == [False]
 
 
 def test_attempts_over_more_than_one_command_say_so(project: Project) -> None:
@@ -109,7 +103,7 @@ def test_attempts_over_more_than_one_command_say_so(project: Project) -> None:
         project.write_config("[engine]\ntimeout = 5\ndeadline = 20\nmax_attempts = 1\n"
                              f'\n[channels.pub]\ntype = "webhook"\nurl = "{hook.hook_url}"\nsecret = "${{S}}"\n')
         assert project.cli("post", "--title", "API errors", "--yes", "Errors.").exit_code == 3
-        [incident] = _stored(project)
+        [incident] = listed(project)
         assert project.cli("retry").exit_code == 3
         [delivery] = [d for d in json.loads(project.cli("show", str(incident["id"]), "--json").stdout)["deliveries"]
                       if d["destination"] == "pub"]

@@ -22,16 +22,10 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.webhook import SECRET
 from tests.test_audiences import AUDIENCES
 from tests.test_receiver_keys import hook_table
+from tests.test_review35c import listed
 
 CONFIG = AUDIENCES
 TEAM_STORE = '\n[store]\nurl = "${DATABASE_URL}"\n'
-
-
-def _listed(project: Project, *store: str) -> list[dict[str, object]]:
-    result = project.cli(*store, "list", "--json")
-    assert result.exit_code == 0, result.output
-    listed: list[dict[str, object]] = json.loads(result.stdout)
-    return listed
 
 
 @pytest.mark.parametrize("args", [
@@ -45,7 +39,7 @@ def test_a_value_that_reads_as_an_option_is_refused(project: Project, args: tupl
     project.write_config(CONFIG)
     result = project.cli(*args)
     assert result.exit_code == 2 and "which reads as an option" in result.output, result.output
-    assert _listed(project) == []
+    assert listed(project) == []
 
 
 def test_control_a_title_beginning_with_a_dash_and_a_digit_is_a_title(project: Project) -> None:
@@ -65,7 +59,7 @@ def test_a_fallback_beside_a_team_store_whose_variable_is_unset_posts(project: P
     fallback = str(project.root / "fallback.db")
     first = project.cli("--store", fallback, "post", "--title", "Checkout down", "--yes", "Investigating.")
     assert first.exit_code == 0, first.output
-    [incident] = _listed(project, "--store", fallback)
+    [incident] = listed(project, "--store", fallback)
     again = project.cli("--store", fallback, "post", "-i", str(incident["id"]), "--yes", "Still investigating.")
     assert again.exit_code == 0 and "Export it" not in again.output, again.output  # stored and sent: exit 0
     shown = json.loads(project.cli("--store", fallback, "show", str(incident["id"]), "--json").stdout)
@@ -98,7 +92,7 @@ def test_a_post_into_a_new_file_of_the_same_name_in_other_letter_case_is_refused
 def test_the_hint_to_quote_words_is_only_for_a_command_that_takes_them(project: Project) -> None:
     project.write_config(CONFIG)
     assert project.cli("post", "--title", "API errors", "--yes", "Errors.").exit_code == 0
-    [incident] = _listed(project)
+    [incident] = listed(project)
     result = project.cli("show", str(incident["id"]), "extra")
     assert result.exit_code == 2 and "Got unexpected extra argument" in result.output, result.output
     assert "goes in quotes" not in result.output
@@ -108,7 +102,7 @@ def test_a_windows_status_advice_fits_what_was_asked(project: Project) -> None:
     project.write_config(CONFIG)
     assert project.cli("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "2h", "--end", "3h",
                        "-C", "api", "Upgrading.").exit_code == 0
-    [window] = _listed(project)
+    [window] = listed(project)
     wrong = project.cli("post", "-i", str(window["id"]), "-s", "investigating", "--yes", "Going.")
     assert wrong.exit_code == 2 and "is a maintenance window" in wrong.output, wrong.output
     assert "maintenance complete" not in wrong.output and "Nothing was stored or sent" in wrong.output
