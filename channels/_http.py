@@ -336,7 +336,11 @@ def receiver_key(url: str) -> tuple[str, str, str, str]:
         raise ConfigError("a URL's port is not a number from 1 to 65535: check the table's URL") from None
     # As httpx sends it (characters outside RFC 3986 escaped), escapes as RFC 3986 normalises them, then its dot
     # segments removed: "/café" is "/caf%C3%A9", "/a/%2E%2E/b" is "/b", "//x/y" a path, never a host.
-    path = _as_routed(_without_dot_segments(_escapes_alike(quote(parts.path or "/", safe="/:@!$&'()*+,;=-._~%"))))
+    try:
+        quoted = quote(parts.path or "/", safe="/:@!$&'()*+,;=-._~%")
+    except UnicodeEncodeError:  # a lone surrogate: bytes of a variable that are no UTF-8 (not shown: it may be a token)
+        raise ConfigError("a URL holds bytes that are not UTF-8 text: check the table's URL") from None
+    path = _as_routed(_without_dot_segments(_escapes_alike(quoted)))
     query = repr(sorted(parse_qsl(parts.query, keep_blank_values=True)))  # decoded as receivers read a query
     return (_host_key(parts.hostname or ""), str(port), path, query)
 
@@ -374,15 +378,20 @@ def _as_routed(path: str) -> str:
 
 
 def _segment_alike(segment: str) -> str:
-    """One segment's escapes read (never an escaped slash, nor bytes that are no UTF-8), case folded, final dots off."""
+    """One segment's escapes read (never an escaped slash or "%", nor bytes that are no UTF-8), in lower case, final
+    dots and spaces off."""
+    import re
     from urllib.parse import unquote
 
     def read(piece: str) -> str:
+        if piece in ("%2F", "%25"):  # kept: an escaped "%" read would make "%252F" an escaped slash
+            return piece
         try:
             return unquote(piece, errors="strict")
         except UnicodeDecodeError:
             return piece
-    return "%2F".join(read(piece) for piece in segment.split("%2F")).casefold().rstrip(".")
+    # Lower case, as those servers compare (casefold would make "straße" "strasse": review 35e); final spaces too.
+    return "".join(read(piece) for piece in re.split("(%2F|%25)", segment)).lower().rstrip(". ")
 
 
 def _escapes_alike(path: str) -> str:

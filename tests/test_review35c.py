@@ -45,7 +45,7 @@ def test_an_option_whose_value_is_another_option_is_refused(project: Project, ar
     project.write_config(CONFIG)
     result = project.cli(*args)
     assert result.exit_code == 2, result.output
-    assert "which reads as an option" in result.output and "Nothing was stored or sent" in result.output
+    assert "reads as an option" in result.output and "Nothing was stored or sent" in result.output
     assert listed(project) == []
     for folder in (project.root, Path.cwd()):
         assert not any(p.name.startswith("--") for p in folder.iterdir())  # no store file named "--yes"

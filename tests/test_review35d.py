@@ -38,7 +38,7 @@ TEAM_STORE = '\n[store]\nurl = "${DATABASE_URL}"\n'
 def test_a_value_that_reads_as_an_option_is_refused(project: Project, args: tuple[str, ...]) -> None:
     project.write_config(CONFIG)
     result = project.cli(*args)
-    assert result.exit_code == 2 and "which reads as an option" in result.output, result.output
+    assert result.exit_code == 2 and "reads as an option" in result.output, result.output
     assert listed(project) == []
 
 

@@ -73,8 +73,8 @@ class BroadcasterGroup(click.Group):
                 raise
             # `post --title API errors now`: the words of a title or a message, each taken for one more argument.
             raise click.UsageError(
-                f"{exc.message}. A title or a message of several words goes in quotes, each whole: --title \"API "
-                "errors\" \"Elevated error rates now.\" Nothing was stored or sent.", ctx=exc.ctx) from None
+                f"{exc.message}. A text of several words (a title, a message, a note) goes in quotes, each whole: "
+                "--title \"API errors\" \"Elevated error rates now.\" Nothing was stored or sent.", ctx=exc.ctx) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -95,7 +95,7 @@ class BroadcasterGroup(click.Group):
 
 def _takes_words(ctx: click.Context | None) -> bool:
     """Whether the command takes a title or a message (the hint to quote them is wrong anywhere else)."""
-    return ctx is not None and any(param.name in ("message", "title") for param in ctx.command.params)
+    return ctx is not None and any(param.name in ("message", "title", "reason", "private") for param in ctx.command.params)
 
 
 def _end_at_the_next_interrupt() -> None:

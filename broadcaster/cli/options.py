@@ -278,14 +278,16 @@ def _refuse_a_store_misspelt(path: Path, given: str) -> None:
 
 
 def _refuse_a_new_store_beside(configured: Path | None, path: Path) -> None:
-    """A new ``--store`` file of a command that builds the page, named as the config's own store, which is there, in
-    another folder: a path wrong by its folder (``--store ./state.db`` for ``.broadcaster/state.db``) made an empty
+    """A new ``--store`` file of a command that builds the page, named as the config's own store (or a typo away from
+    it: ``states.db``, review 35e), which is there, in another folder: a path wrong by its folder (``--store ./state.db`` for ``.broadcaster/state.db``) made an empty
     store, and the page built from it dropped every open incident (review 35c). A store meant to be new has a name
     of its own (``fallback.db``), or is made first (``touch``); a store moved by ``store import`` or ``migrate``
     builds no page (review 35d)."""
+    import difflib
+
     if (configured is None or not configured.is_file() or _same_place(str(configured), str(path))
-            or path.name.casefold() != configured.name.casefold()):
-        return  # a name of its own (``fallback.db``): a store meant to be new; a typo of one beside it is refused
+            or not difflib.get_close_matches(path.name.casefold(), [configured.name.casefold()], n=1, cutoff=0.8)):
+        return  # a name of its own (``fallback.db``): a store meant to be new
     raise InputError(
         f"--store {printable(str(path))}: no such file, and this config's own store "
         f"({printable(str(configured))}) is there. A new store holds nothing else, so the page built from it would "
@@ -495,19 +497,23 @@ def _refuse_options_as_values(ctx: click.Context) -> None:
 def _refuse_an_option_name(ctx: click.Context, param: click.Parameter, value: str, *, any_long: bool = False) -> None:
     """``click.BadParameter`` if ``value`` reads as an option of ``ctx``'s command or of a command it is under: one
     of them, with ``=VALUE`` or not; one of their short ones with its value attached (``-p"note"``: `--title
-    -p"note"` put the note in the public title, review 35d); the end of the options, ``--`` (`--title $T -- "$MSG"`
-    with T unset). ``any_long``: anything beginning with "--" (a value no file or URL has)."""
+    -p"note"` put the note in the public title, review 35d), unless a space before it says it is meant (`--title
+    " -php errors"`: the title is stripped); the end of the options, ``--`` (`--title $T -- "$MSG"` with T unset).
+    ``any_long``: anything beginning with "--" (a value no file or URL has)."""
     names = {name for each in _contexts(ctx) for option in each.command.params if isinstance(option, click.Option)
              for name in (*option.opts, *option.secondary_opts)}.union(ctx.help_option_names)
     stripped = value.strip()
-    attached = len(stripped) > 2 and stripped[1].isalpha() and not stripped.startswith("--") and stripped[:2] in names
-    if (stripped.split("=", 1)[0] in names or attached or stripped == "--"
+    attached = len(value) > 2 and value[1].isalpha() and not value.startswith("--") and value[:2] in names
+    if not (stripped.split("=", 1)[0] in names or attached or stripped == "--"
             or (any_long and stripped.startswith("--"))):
-        shown = _shown_store(value) if param.name == "store" else repr(value)  # a store's URL may hold a password
-        raise click.BadParameter(
-            f"its value is {shown}, which reads as an option: the value before it is missing (an unset shell "
-            f"variable?). Give it, quoted, right after {param.opts[0]}{' and its first value' if param.nargs > 1 else ''}"
-            ", as a separate word. Nothing was stored or sent.", ctx=ctx, param=param)
+        return
+    # A store's value is never shown: it may be a connection string holding a password (review 35e).
+    shown = "(not shown: it may hold a password)" if param.name == "store" else repr(value)
+    meant = f" If you do mean a text beginning with {value[:2]}, put a space before it: ' {value}'." if attached else ""
+    raise click.BadParameter(
+        f"its value {shown} reads as an option: the value before it is missing (an unset shell variable?). Give it, "
+        f"quoted, right after {param.opts[0]}{' and its first value' if param.nargs > 1 else ''}, as a separate "
+        f"word.{meant} Nothing was stored or sent.", ctx=ctx, param=param)
 
 
 def _contexts(ctx: click.Context | None) -> Iterator[click.Context]:

@@ -95,7 +95,8 @@ def fallback_notes(ctx: click.Context, config: Any, result: Any) -> list[str]:
     notes = []
     if sent & {SITE_DESTINATION, *config.publish}:
         notes.append(f"the page was built from {override} alone, so it shows only that store's incidents. Once the "
-                     "team store is back: `broadcaster store import` this store's export, then `broadcaster site publish`.")
+                     "config's store can be used again: `broadcaster store import` this store's export, then "
+                     "`broadcaster site publish`.")
     if config.bot is not None and not any(is_subscribers(d) for d in sent):
         notes.append(f"{override} holds no chat subscribed through the bot, so none was told. Once the team store is "
                      "back, post to them again (`broadcaster post -i ID`).")
