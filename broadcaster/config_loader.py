@@ -109,6 +109,14 @@ def _what_to_do(path: Path, fix: str) -> str:
     return f"{fix}.{hint}{listed}"
 
 
+def _not_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 PublishKnown = Callable[[Mapping[str, ChannelConfig], Path], None]
 
 
@@ -247,7 +255,13 @@ class _Reader:
             found = _ENV_REF.match(value.strip())
             if found:
                 var = found.group(1)
-                return Secret(var, self.environ.get(var))
+                held = self.environ.get(var)
+                if held is not None and not held.isascii() and _not_text(held):
+                    # Bytes that are no UTF-8 (Python's surrogate escapes): every later use of the value, its masking
+                    # first, would fail with a traceback (review 35f). Never shown: it may be a token.
+                    raise ConfigError(f"environment variable {var} holds bytes that are not UTF-8 text: set it again "
+                                      "(its value is not shown).")
+                return Secret(var, held)
             return value
         if isinstance(value, list):
             return [self.resolve(v) for v in value]

@@ -6,6 +6,10 @@
   escaped "%" (`%252F` became an escaped slash); a final space (IIS trims it) was kept.
 - A value refused as an option had no way out (`--title "-php errors"`: "give it quoted" was refused again), and a
   `--store` value so refused was shown whole, a password with it.
+
+Review 35f, over those: the way out's hint printed a refused `--store` whole and was false advice for an id or a
+path; `--store " sqlite:///states.db"` skipped every new-store check (read unstripped) and wiped the page; a
+variable holding bytes that are no UTF-8 ended in a traceback.
 """
 
 from __future__ import annotations
@@ -72,3 +76,37 @@ def test_a_store_refused_as_an_option_is_not_shown(project: Project) -> None:
     result = project.cli("--store", "--password=S3cretPw", "list")
     assert result.exit_code == 2 and "reads as an option" in result.output, result.output
     assert "S3cretPw" not in result.output
+
+
+# -- review 35f, a hostile pass over 35e's fixes ---------------------------------------------------------------
+
+
+def test_the_way_out_is_offered_for_texts_alone_and_never_shows_a_store(project: Project) -> None:
+    """The hint "put a space before it" printed a refused --store value whole (its password with it), and was false
+    advice for an id, a path or a URL, which are not stripped."""
+    project.write_config(CONFIG)
+    store = project.cli("--store", "-cpostgresql://ops:S3cretPw@db/status", "list")
+    assert store.exit_code == 2 and "S3cretPw" not in store.output and "space before it" not in store.output
+    config = project.cli("post", "-i", "-tfoo", "--yes", "Errors.")
+    assert config.exit_code == 2 and "space before it" not in config.output, config.output
+    note = project.cli("post", "--title", "API errors", "-p", "-ssh broken", "--yes", "Errors.")
+    assert note.exit_code == 2 and "space before it" in note.output, note.output
+
+
+@pytest.mark.parametrize("given", [" sqlite:///{root}/states.db", "sqlite:///{root}/states.db "])
+def test_a_store_url_with_spaces_around_is_checked_as_the_file_it_opens(project: Project, given: str) -> None:
+    project.write_config(CONFIG)
+    assert project.cli("post", "--title", "API errors", "--yes", "Errors.").exit_code == 0
+    result = project.cli("--store", given.format(root=project.root), "post", "--title", "Disk", "--yes", "Down.")
+    assert result.exit_code == 2 and "this config's own store" in result.output, result.output
+    assert not (project.root / "states.db").exists()
+    assert "API errors" in (project.root / "public" / "index.html").read_text()
+
+
+def test_a_variable_of_bytes_that_are_not_text_is_a_config_error_not_a_traceback(project: Project) -> None:
+    project.env["HOOK"] = "http://127.0.0.1:9/h\udcffSECRETTOK"
+    project.env["S"] = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+    project.write_config(CONFIG + '\n[channels.hook]\ntype = "webhook"\nurl = "${HOOK}"\nsecret = "${S}"\n')
+    result = project.cli("post", "--title", "API errors", "--dry-run", "Errors.")
+    assert result.exit_code == 2 and "HOOK holds bytes that are not UTF-8" in result.output, result.output
+    assert "SECRETTOK" not in result.output and "Traceback" not in result.output

@@ -73,8 +73,9 @@ class BroadcasterGroup(click.Group):
                 raise
             # `post --title API errors now`: the words of a title or a message, each taken for one more argument.
             raise click.UsageError(
-                f"{exc.message}. A text of several words (a title, a message, a note) goes in quotes, each whole: "
-                "--title \"API errors\" \"Elevated error rates now.\" Nothing was stored or sent.", ctx=exc.ctx) from None
+                f"{exc.message}. A text of several words (a title, a message, a note, a reason) goes in quotes, each "
+                "whole: --reason \"posted in error\", \"Elevated error rates now.\" Nothing was stored or sent.",
+                ctx=exc.ctx) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:

@@ -373,10 +373,12 @@ def _completion_items(ctx: click.Context, kind: str, incomplete: str) -> list[tu
 
 def _embedded_file(location: object) -> Path | None:
     """The SQLite file a store location names (a path, or ``sqlite:///PATH``); None for a server."""
-    text = location if isinstance(location, str) else ""
+    # As ``store.open_store`` reads it (stripped; ``~`` not expanded in a URL), or the checks look at another file
+    # than the one opened: " sqlite:///states.db" was checked as no file at all (review 35f).
+    text = location.strip() if isinstance(location, str) else ""
     if isinstance(location, Path):
         return location
-    return Path(text.removeprefix("sqlite:///")).expanduser() if text.startswith("sqlite:///") else None
+    return Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else None
 
 
 def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[str, str]]:
@@ -494,6 +496,9 @@ def _refuse_options_as_values(ctx: click.Context) -> None:
                 _refuse_an_option_name(ctx, param, value)
 
 
+_STRIPPED_TEXTS = frozenset({"title", "private", "for_detail", "tickets", "reason"})  # options whose text is stripped
+
+
 def _refuse_an_option_name(ctx: click.Context, param: click.Parameter, value: str, *, any_long: bool = False) -> None:
     """``click.BadParameter`` if ``value`` reads as an option of ``ctx``'s command or of a command it is under: one
     of them, with ``=VALUE`` or not; one of their short ones with its value attached (``-p"note"``: `--title
@@ -507,9 +512,11 @@ def _refuse_an_option_name(ctx: click.Context, param: click.Parameter, value: st
     if not (stripped.split("=", 1)[0] in names or attached or stripped == "--"
             or (any_long and stripped.startswith("--"))):
         return
-    # A store's value is never shown: it may be a connection string holding a password (review 35e).
+    # A store's value is never shown: it may be a connection string holding a password (review 35e). The way out, a
+    # space before the value, only for texts, which are stripped (an id, a path or a URL is not: review 35f).
     shown = "(not shown: it may hold a password)" if param.name == "store" else repr(value)
-    meant = f" If you do mean a text beginning with {value[:2]}, put a space before it: ' {value}'." if attached else ""
+    meant = (f" If you do mean a text beginning with {value[:2]}, put a space before it: ' {value}'."
+             if attached and param.name in _STRIPPED_TEXTS else "")
     raise click.BadParameter(
         f"its value {shown} reads as an option: the value before it is missing (an unset shell variable?). Give it, "
         f"quoted, right after {param.opts[0]}{' and its first value' if param.nargs > 1 else ''}, as a separate "
