@@ -47,9 +47,13 @@ def test_control_a_title_beginning_with_a_dash_and_a_digit_is_a_title(project: P
     assert project.cli("post", "--title", "-5% of requests fail", "--yes", "Errors.").exit_code == 0
 
 
-def test_a_store_refused_as_an_option_is_not_printed_with_its_password(project: Project) -> None:
+@pytest.mark.parametrize("given", [
+    "--store=postgresql://bob:s3cret@db.internal/bc",
+    "--password=s3cret",  # review 35e: a value _shown_store does not take for a connection string was shown whole
+])
+def test_a_store_refused_as_an_option_is_not_printed_with_its_password(project: Project, given: str) -> None:
     project.write_config(CONFIG)
-    result = project.cli("--store", "--store=postgresql://bob:s3cret@db.internal/bc", "list")
+    result = project.cli("--store", given, "list")
     assert result.exit_code == 2 and "reads as an option" in result.output, result.output
     assert "s3cret" not in result.output
 

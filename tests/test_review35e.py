@@ -71,13 +71,6 @@ def test_a_value_beginning_like_a_short_option_has_a_way_out(project: Project) -
     assert [i["title"] for i in listed(project)] == ["-php errors"]
 
 
-def test_a_store_refused_as_an_option_is_not_shown(project: Project) -> None:
-    project.write_config(CONFIG)
-    result = project.cli("--store", "--password=S3cretPw", "list")
-    assert result.exit_code == 2 and "reads as an option" in result.output, result.output
-    assert "S3cretPw" not in result.output
-
-
 # -- review 35f, a hostile pass over 35e's fixes ---------------------------------------------------------------
 
 
