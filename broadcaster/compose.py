@@ -72,10 +72,15 @@ def choose(value: str, allowed: Sequence[str], what: str) -> str:
     must get what they typed or an error, never a guess. Case and ``-``/space for
     ``_`` are spelling, not guessing, and are accepted.
     """
-    normalised = value.strip().lower().replace("-", "_").replace(" ", "_")
+    normalised = _spelt_alike(value)
     if normalised in allowed:
         return normalised
     raise InputError(f"unknown {what} {value!r}.{did_you_mean(normalised, allowed)} Use one of: {', '.join(allowed)}.")
+
+
+def _spelt_alike(value: str) -> str:
+    """A status or impact as ``choose`` compares it: case, ``-`` and spaces aside."""
+    return value.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 _SLUG_WORDS = 32  # characters of the title's words an id keeps
@@ -468,7 +473,7 @@ def _next_status(draft: Draft, existing: Incident) -> Status:
     if not draft.status:
         return existing.status if not existing.status.is_closed else _lifecycle(existing.kind)[0]
     allowed = [s.value for s in _lifecycle(existing.kind)]
-    given = draft.status.strip().lower().replace("-", "_").replace(" ", "_")
+    given = _spelt_alike(draft.status)
     if given not in allowed and given in {s.value for s in Status}:  # the other kind's (`resolve` of a window)
         window = existing.kind == "maintenance"
         ending = window and Status(given).is_closed and not existing.status.is_closed

@@ -95,7 +95,8 @@ class BroadcasterGroup(click.Group):
 
 
 def _takes_words(ctx: click.Context | None) -> bool:
-    """Whether the command takes a title or a message (the hint to quote them is wrong anywhere else)."""
+    """Whether the command takes a text of words (a title, a message, a note, a reason): the hint to quote them is
+    wrong anywhere else."""
     return ctx is not None and any(param.name in ("message", "title", "reason", "private") for param in ctx.command.params)
 
 

@@ -279,8 +279,9 @@ def _refuse_a_store_misspelt(path: Path, given: str) -> None:
 
 def _refuse_a_new_store_beside(configured: Path | None, path: Path) -> None:
     """A new ``--store`` file of a command that builds the page, named as the config's own store (or a typo away from
-    it: ``states.db``, review 35e), which is there, in another folder: a path wrong by its folder (``--store ./state.db`` for ``.broadcaster/state.db``) made an empty
-    store, and the page built from it dropped every open incident (review 35c). A store meant to be new has a name
+    it: ``states.db``, review 35e), which is there, in another folder: a path wrong by its folder (``--store
+    ./state.db`` for ``.broadcaster/state.db``) made an empty store, and the page built from it dropped every open
+    incident (review 35c). A store meant to be new has a name
     of its own (``fallback.db``), or is made first (``touch``); a store moved by ``store import`` or ``migrate``
     builds no page (review 35d)."""
     import difflib
@@ -543,10 +544,7 @@ def once(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) ->
     is refused, never read as not given: `-s "$STATUS"` unset left the incident open, `--impact "$IMPACT"` posted
     a critical outage as minor (review 35c)."""
     value = _one_value(param, values)
-    if isinstance(value, str) and not value.strip():
-        raise click.BadParameter(f"{EMPTY}: give a value, or leave {param.opts[0]} out. Nothing was stored or sent.",
-                                 ctx=ctx, param=param)
-    return value
+    return _refuse_empty(ctx, param, value, "a value") if isinstance(value, str) else value
 
 
 # What an option or argument left empty most likely is: `-i "$ID"`, `--skip "$DOWN"`, `--customer "$CUST"` with the
@@ -586,10 +584,15 @@ def once_text(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     """``once`` for a text whose absence is "" (``--private``, ``--reason``): two notes meant both go into one, and
     one given empty (``-p "$NOTE"`` with NOTE unset) is refused, never dropped without a word."""
     value = _one_value(param, values, fix="Give it once, with both texts in it if both are meant.")
-    if value is not None and not value.strip():
-        raise click.BadParameter(f"{EMPTY}: give the text, or leave {param.opts[0]} out. Nothing was stored or sent.",
+    return _refuse_empty(ctx, param, value, "the text") if value is not None else ""
+
+
+def _refuse_empty(ctx: click.Context, param: click.Parameter, value: str, what: str) -> str:
+    """``value``, or ``click.BadParameter`` if it is empty (``EMPTY``): never read as not given."""
+    if not value.strip():
+        raise click.BadParameter(f"{EMPTY}: give {what}, or leave {param.opts[0]} out. Nothing was stored or sent.",
                                  ctx=ctx, param=param)
-    return value or ""
+    return value
 
 
 def private_option(help_text: str) -> Callable[[F], F]:
