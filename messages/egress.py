@@ -211,6 +211,8 @@ class PrivateValues:
         customer could be given no detail at all. The reader's full name (``whole``) is a mask even for a value
         spelt like it: every rendering addressed to a customer called "Globex" prints "For Globex:", and a sister's
         id globex must not refuse each of them."""
+        if not self.mask:  # a public page's values: most of a full build's
+            return {}
         names = [(name, _words(name), name in self.whole) for name in self.mask]
         masks = {}
         for value, _, value_words, _ in self._forms:
