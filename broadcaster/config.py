@@ -170,6 +170,7 @@ class AudienceConfig:
     audience: Audience
     sla: float | None = None
     feed_token: Secret | None = None
+    renamed_from: str | None = None  # the name the store knew it by, when it was renamed (``broadcaster.customer_ids``)
 
 
 @dataclass(frozen=True)

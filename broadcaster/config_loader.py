@@ -56,7 +56,7 @@ _COMPONENT_ID = lazy_re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 _TOP_KEYS = {"page", "store", "engine", "components", "channels", "publish", "templates", "operator", "maintenance",
              "audiences", "bot"}
-_AUDIENCE_KEYS = {"name", "components", "sla", "feed_token", "id_is_a_word"}
+_AUDIENCE_KEYS = {"name", "components", "sla", "feed_token", "id_is_a_word", "renamed_from"}
 # Inside a bracketed label, a break and more after it: the detail the label was meant to keep ("(internal only: rack 7)").
 _DETAIL_AFTER_A_LABEL = lazy_re.compile(r"[:;\u2013\u2014]\s*\w|\s-\s*\w")
 _MAINTENANCE_KEYS = {"reminder_minutes"}
@@ -531,9 +531,10 @@ def _audiences(reader: _Reader, tables: Mapping[str, Any], component_ids: set[st
         id_is_a_word = table.get("id_is_a_word", False)
         if not isinstance(id_is_a_word, bool):
             raise reader.error(prefix + "id_is_a_word", "must be true or false")
+        renamed_from = " ".join(reader.text(table, "renamed_from", prefix, "").split()) or None
         result[key] = AudienceConfig(Audience(key, name, components, id_is_a_word),
                                      float(sla) if sla is not None else None,
-                                     _feed_token(reader, table.get("feed_token"), prefix))
+                                     _feed_token(reader, table.get("feed_token"), prefix), renamed_from)
     return result
 
 

@@ -288,8 +288,10 @@ class SubscriberDestination(ChannelDestination):
         audiences = ", ".join(sorted(set(self.unknown_audiences.values())))
         return (f"{len(chats)} subscribed chat(s) ({', '.join(chats[:5])}{', ...' if len(chats) > 5 else ''}) "
                 f"joined with an invite for audience {audiences}, which the config no longer defines: they are "
-                "sent the public view. To give them a customer's updates again, send them a new invite "
-                "(`broadcaster subscribers invite --audience ID`); `broadcaster subscribers list` marks them.")
+                "sent the public view. The same customer's table back, under the name it had, gives them its updates "
+                "again (another customer needs an id of its own: the store refuses it under that id). To give them "
+                "another customer's updates, send them a new invite (`broadcaster subscribers invite --audience ID`); "
+                "`broadcaster subscribers list` marks them.")
 
     async def _deliver_following(self, job: Job) -> Receipt:
         """The send, with a chat that is gone made inactive and a group that migrated followed, unless the new chat

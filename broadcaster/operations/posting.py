@@ -414,6 +414,14 @@ def refuse_unowned_folders(config: Config, store: Store, planned: Sequence[Plann
             destination.preflight(store)
 
 
+def check_customers(config: Config, store: Store, *, dry_run: bool = False, consequence: str = "Nothing was stored or sent.") -> None:
+    """Refuse an audience id configured for another customer than the one it served (``broadcaster.customer_ids``);
+    unless ``dry_run``, remember the customer each id serves."""
+    from broadcaster.customer_ids import claim_audience_ids, refuse_reused_audience_ids
+
+    (refuse_reused_audience_ids if dry_run else claim_audience_ids)(config, store, consequence)
+
+
 def previews(
     config: Config, store: Store, incident: Incident, update: Update, updates: Sequence[Update],
     planned: Sequence[PlannedDelivery],
@@ -581,6 +589,7 @@ def publish(
     checked_plan = planned  # what the repeat check compared (before rooms held back, as it was checked)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
+    check_customers(config, store, dry_run=dry_run)
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
     elsewhere = [] if new else not_in_this_config(config, store, incident.id, planned, update=update,
@@ -652,6 +661,7 @@ def publish_stored(
     (``check_shared_rooms``) when the caller ran it; notices come here without one.
     ``waiting``: deliveries left ``pending`` for ``retry`` (id -> why), reported with why.
     """
+    check_customers(config, store, consequence="Nothing was sent.")
     held = check_shared_rooms(config, store) if held is None else held
     waiting = waiting or {}
     publisher = Publisher(config, store, progress=progress)

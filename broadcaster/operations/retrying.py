@@ -13,7 +13,7 @@ from broadcaster.destinations import destinations, not_configured_here
 from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
 from broadcaster.errors import InputError
 from broadcaster.messages import advice
-from broadcaster.operations.posting import find_incident, stale_site_deliveries
+from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
 from broadcaster.store import Delivery, Store, alive_here, process_owner
 from broadcaster.store.records import BY_HAND, WRITTEN
@@ -186,6 +186,7 @@ def retry(
     """
     if incident_id:
         incident_id = find_incident(store, incident_id).id
+    check_customers(config, store, consequence="Nothing was sent.")
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()
     todo = retry_todo(config, store, incident_id, include_unknown=include_unknown)

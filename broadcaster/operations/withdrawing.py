@@ -30,6 +30,7 @@ from broadcaster.notices import COVERED, record_sla_breaches
 from broadcaster.operations.posting import (
     PostResult,
     Preview,
+    check_customers,
     find_incident,
     not_in_this_config,
     previews,
@@ -75,6 +76,7 @@ def withdraw(
     earlier = store.updates(incident.id)
     refuse_missing_secrets(config, planned)
     refuse_unowned_folders(config, store, planned)
+    check_customers(config, store, dry_run=dry_run)
     held = check_shared_rooms(config, store, ask=not dry_run)
     planned = hold_back(planned, held)
     elsewhere = not_in_this_config(config, store, incident.id, planned)  # team mode; read before it is stored

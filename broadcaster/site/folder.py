@@ -97,7 +97,7 @@ def inspect(
         return FolderState("missing")
     if not stat.S_ISDIR(mode) and not (stat.S_ISLNK(mode) and folder.is_dir()):
         return FolderState("not-a-folder")
-    if _is_regular_file(folder / MARKER):
+    if is_plain_file(folder / MARKER):
         if marker_alone:
             return FolderState("ours")
         _found, strangers, unreadable = _contents(folder, internal, accept)
@@ -105,7 +105,7 @@ def inspect(
     found, strangers, unreadable = _contents(folder, internal, accept)
     if strangers or unreadable:
         return FolderState("foreign", tuple(strangers), unreadable)
-    if found and signature is not None and not _is_regular_file(folder / signature):
+    if found and signature is not None and not is_plain_file(folder / signature):
         # Every file looks like a site's, but not one broadcaster built: name what would be deleted.
         return FolderState("foreign", tuple(_contents(folder, internal, lambda _path: False)[1]))
     return FolderState("ours" if found else "empty")
@@ -213,7 +213,7 @@ def refuse_state_on_top(folder: Path, setting: str) -> None:
 def site_holding(path: Path) -> Path | None:
     """The site (a folder holding ``MARKER``) that ``path`` is in, at any depth; None if it is in none."""
     for folder in (path, *path.parents):
-        if _is_regular_file(folder / MARKER):
+        if is_plain_file(folder / MARKER):
             return folder
     return None
 
@@ -229,7 +229,8 @@ def refuse_a_config_in_a_site(config_path: Path | None) -> None:
         )
 
 
-def _is_regular_file(path: Path) -> bool:
+def is_plain_file(path: str | os.PathLike[str]) -> bool:
+    """A regular file, never a symbolic link to one (``os.path.isfile`` and ``Path.is_file`` follow links)."""
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:

@@ -49,7 +49,7 @@ from typing import IO
 from broadcaster.errors import DeliveryError, permanent
 from broadcaster.site import file_writer
 from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
-from broadcaster.site.folder import AUDIENCE_DIR, AUDIENCE_DIR_MODE, FOLDER_MODE, MARKER
+from broadcaster.site.folder import AUDIENCE_DIR, AUDIENCE_DIR_MODE, FOLDER_MODE, MARKER, is_plain_file
 from broadcaster.site.hosts import BuiltSite
 
 MANIFEST = ".broadcaster-manifest.json"
@@ -137,7 +137,7 @@ class SiteWriter:
 
     def exists(self, path: str) -> bool:
         """Whether a file is in the site (the manifest knows it and it is on disk)."""
-        return path in self.hashes and os.path.isfile(os.path.join(self._root, path))
+        return path in self.hashes and is_plain_file(os.path.join(self._root, path))
 
     def guard_with(self, key: str) -> None:
         """Check this build's pages against private values worked out from ``key`` besides their
@@ -175,8 +175,9 @@ class SiteWriter:
         self.record(path, digest, version=version, wrote=wrote)
 
     def needs_writing(self, path: str, target: str, digest: str) -> bool:
-        """Whether a file with this hash must be written: the disk may not hold it already."""
-        return self.hashes.get(path, self._disk.get(path)) != digest or not os.path.isfile(target)
+        """Whether a file with this hash must be written: the disk may not hold it already, or holds a link
+        there (a web server serving the folder would follow it wherever it points; the write replaces it)."""
+        return self.hashes.get(path, self._disk.get(path)) != digest or not is_plain_file(target)
 
     def record(self, path: str, digest: str, *, version: str | None = None, wrote: bool = True) -> None:
         """Take a file written at ``path`` (``wrote``: to disk, not found there) into the manifest,

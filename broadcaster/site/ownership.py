@@ -17,6 +17,7 @@ from broadcaster.site.folder import (
     FolderRefused,
     in_the_way,
     inspect,
+    is_plain_file,
     mark,
     refuse_holding,
     refuse_state_on_top,
@@ -40,7 +41,7 @@ def claim_folder(config: Config, store: Store | None) -> None:
     """Make sure the output folder is broadcaster's (marking a new or empty one); ``FolderRefused`` if not."""
     folder = config.output_dir
     _check_folder(config, store)
-    if not (folder / MARKER).is_file():  # new, empty, or built before the marker existed
+    if not is_plain_file(folder / MARKER):  # new, empty, built before the marker existed, or a link put there
         mark(folder)
 
 

@@ -43,6 +43,7 @@ from broadcaster.config import (
     ComponentConfig,
     Config,
 )
+from broadcaster.customer_ids import claim_audience_ids
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Receipt
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import POLL_SECONDS, FileLock
@@ -207,6 +208,7 @@ def read(
     """
     problems: dict[str, str] = {}
     claim_feed_tokens(config, store)
+    claim_audience_ids(config, store, "Nothing was built.")
     store_id, generation = store.site_generation()
     hidden = store.incidents_kept_off()
     versions = {i: v for i, v in store.incident_versions().items() if i not in hidden}  # no page: removed

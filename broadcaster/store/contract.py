@@ -612,6 +612,34 @@ class Store(SubscriptionStore):
             self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                      ("feed_token:" + digest, audience))
 
+    def audience_names(self) -> dict[str, str]:
+        """Audience id -> the (folded) name of the customer its stored detail was written for (``customer_ids.py``)."""
+        rows = self.select("SELECT key, value FROM meta WHERE key LIKE ?", ("audience_name:%",))
+        return {str(row["key"]).removeprefix("audience_name:"): str(row["value"]) for row in rows}
+
+    def holds_audience(self, audience: str) -> bool:
+        """Whether anything stored is this audience id's: an update naming it (``--customer``), its detail (``--for``,
+        a ``[for ID]`` span), a delivery to its channels, or a chat or invite of its. Read only when an id's customer
+        changed name (``customer_ids.py``): a scan of the updates, fail-closed (an id holding "_" may match more)."""
+        quoted, span, visibility = f'%"{audience}"%', f"%[for {audience.lower()}]%", f"audience:{audience}"
+        for sql, args in (
+            ("SELECT 1 AS found FROM updates WHERE audiences LIKE ? OR audience_detail LIKE ? OR LOWER(raw_message) LIKE ?",
+             (quoted, quoted, span)),
+            ("SELECT 1 AS found FROM deliveries WHERE visibility = ?", (visibility,)),
+            ("SELECT 1 AS found FROM subscriptions WHERE visibility = ?", (visibility,)),
+            ("SELECT 1 AS found FROM invites WHERE visibility = ?", (visibility,)),
+        ):
+            if self.select_one(sql + " LIMIT 1", args) is not None:
+                return True
+        return False
+
+    def note_audience_names(self, names: Mapping[str, str]) -> None:
+        """Remember the customer each of these ids serves, or now serves when it was renamed (kept in ``meta``)."""
+        with self.transaction():
+            for audience, name in names.items():
+                self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         ("audience_name:" + audience, name))
+
     def _update_rows_of(self, ids: Sequence[str], chunk: int = 500) -> dict[str, list[Row]]:
         """Update rows by incident id, a few queries for many incidents rather than one each."""
         found: dict[str, list[Row]] = {i: [] for i in ids}
