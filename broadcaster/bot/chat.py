@@ -106,12 +106,18 @@ class ChatBot:
         before = self.store.subscription(str(turn.chat_id))
         if turn.kind == ChatKind.GROUP and not self._group_comes_back(before):
             await self.reply(turn, words.group_needs_invite())
-        else:
-            # A group that sent /stop comes back as it was, as /stop promised: the visibility its invite gave,
-            # never more, and its invite is not needed again (it may be used up by this very group).
-            subscription = subscribers.subscribe(self.store, turn.chat_id, turn.kind)
-            already = before is not None and before.active
-            await self.reply(turn, words.already_subscribed() if already else self._welcome(subscription))
+            return
+        withdrawn = ""
+        if before is not None and not before.active and self._invite_revoked(before):
+            # A chat that left, whose invite the operator revoked since: the revoke took away what that invite
+            # gave (a customer's detail, staff's notes), so it comes back as a new chat would, public.
+            subscribers.remove(self.store, turn.chat_id)
+            before, withdrawn = None, words.invite_refused("revoked") + "\n\n"
+        # A chat that sent /stop comes back as it was, as /stop promised: the visibility its invite gave,
+        # never more, and its invite is not needed again (it may be used up by this very chat).
+        subscription = subscribers.subscribe(self.store, turn.chat_id, turn.kind)
+        already = before is not None and before.active
+        await self.reply(turn, words.already_subscribed() if already else withdrawn + self._welcome(subscription))
 
     def _group_comes_back(self, before: Subscription | None) -> bool:
         """Whether a plain ``/start`` may bring a group's subscription back: one it stopped itself (``/stop``
@@ -119,10 +125,11 @@ class ChatBot:
         operator revoked, may have other members now: it needs a new invite."""
         if before is None or before.active:
             return before is not None
-        if before.inactive_reason != "stopped":
-            return False
-        invite = self.store.invite(before.invite) if before.invite else None
-        return invite is None or invite.revoked_at is None
+        return before.inactive_reason == "stopped" and not self._invite_revoked(before)
+
+    def _invite_revoked(self, subscription: Subscription) -> bool:
+        invite = self.store.invite(subscription.invite) if subscription.invite else None
+        return invite is not None and invite.revoked_at is not None
 
     async def _redeem(self, turn: Turn, code: str) -> None:
         named = table_rooms(self.config, self.store).naming(str(turn.chat_id))
