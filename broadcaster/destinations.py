@@ -209,6 +209,7 @@ class SubscriberDestination(ChannelDestination):
         self._config = config
         self._configured = {key for t in config.channels.values() for key, _ in _target_keys(t.type, t.options)}
         self._told_unknown_audiences = False
+        self._told_unknown_components = False
 
     @cached_property
     def subscriptions(self) -> list[Subscription]:
@@ -240,7 +241,7 @@ class SubscriberDestination(ChannelDestination):
         return tuple(s.chat_id for s in self.subscriptions)
 
     def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
-        return tuple(s.chat_id for s in self.subscriptions if s.wants(component_ids))
+        return tuple(s.chat_id for s in self.subscriptions if s.hears(component_ids, self._config.component_ids))
 
     def wants(self, component_ids: set[str]) -> bool:
         return True  # each chat chooses: targets_for
@@ -250,10 +251,28 @@ class SubscriberDestination(ChannelDestination):
             job.log.still_wanted = partial(self._still_wanted, job.run.store, job)
         _SENDING_TO.set(job.target)  # this delivery's task: ``_may_follow_to`` weighs a migration against it
         receipt = await self._deliver_following(job)
-        if job.target not in self.unknown_audiences or self._told_unknown_audiences:
-            return receipt
-        self._told_unknown_audiences = True  # once a run: a broadcast has many chats
-        return replace(receipt, notes=(*receipt.notes, self._unknown_audiences_note()))
+        notes = []  # each once a run: a broadcast has many chats
+        if job.target in self.unknown_audiences and not self._told_unknown_audiences:
+            self._told_unknown_audiences = True
+            notes.append(self._unknown_audiences_note())
+        if job.target in self.unknown_components and not self._told_unknown_components:
+            self._told_unknown_components = True
+            notes.append(self._unknown_components_note())
+        return replace(receipt, notes=(*receipt.notes, *notes)) if notes else receipt
+
+    @cached_property
+    def unknown_components(self) -> dict[str, tuple[str, ...]]:
+        """The chats sent every update because they chose a component the config no longer defines (``choice``)."""
+        known = self._config.component_ids
+        return {s.chat_id: s.unknown_components(known) for s in self.subscriptions if s.unknown_components(known)}
+
+    def _unknown_components_note(self) -> str:
+        chats = sorted(self.unknown_components)
+        gone = ", ".join(sorted({c for ids in self.unknown_components.values() for c in ids}))
+        return (f"{len(chats)} subscribed chat(s) ({', '.join(chats[:5])}{', ...' if len(chats) > 5 else ''}) chose "
+                f"components the config no longer defines ({gone}): they are sent every update of their readers, "
+                "whatever it touches, until they choose again with /components; `broadcaster subscribers list` "
+                "marks them.")
 
     def _still_wanted(self, store: Store, job: Job) -> None:
         """``NotNeeded`` unless the delivery's chat is still subscribed, active, to this destination's readers, read

@@ -130,6 +130,20 @@ class Subscription:
         """Whether an update touching these components goes to this chat (the configured channels' rule)."""
         return not self.components or bool(set(component_ids) & set(self.components))
 
+    def choice(self, known: Collection[str]) -> tuple[str, ...]:
+        """The components this chat hears, given the config's (``known``): its choice, or none (every one) when
+        the choice names a component the config no longer defines (renamed, removed). Never silence: a chat that
+        chose "db" must not go deaf to the database because it is now called "database"."""
+        return () if self.unknown_components(known) else self.components
+
+    def unknown_components(self, known: Collection[str]) -> tuple[str, ...]:
+        return tuple(c for c in self.components if c not in known)
+
+    def hears(self, component_ids: Collection[str], known: Collection[str]) -> bool:
+        """``wants``, by its ``choice`` among the config's components."""
+        chosen = self.choice(known)
+        return not chosen or bool(set(component_ids) & set(chosen))
+
 
 @dataclass(frozen=True)
 class Redemption:
@@ -259,9 +273,8 @@ def choose_components(
 def allowed_components(store: Store, subscription: Subscription, known: Collection[str]) -> tuple[str, ...]:
     """What ``/components`` offers a chat: its invite's components, or every configured one."""
     invite = store.invite(subscription.invite) if subscription.invite else None
-    if invite is not None and invite.components:
-        return tuple(c for c in invite.components if c in known)
-    return tuple(known)
+    offered = tuple(c for c in invite.components if c in known) if invite is not None and invite.components else ()
+    return offered or tuple(known)  # an invite's components all renamed or removed: an empty keyboard is no choice
 
 
 def heard_as(visibility: Visibility, audiences: Collection[str]) -> Visibility:

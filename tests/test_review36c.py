@@ -2,20 +2,28 @@
 
 - A private chat that sent /stop came back at its customer's visibility with a plain ``/start`` after the operator
   had revoked its invite: an ex-employee of the customer read its detail again. Groups were already refused.
+- A chat that chose a component later renamed or removed in the config heard nothing of it, unmarked, and its
+  ``/components`` got no answer (an empty keyboard).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from broadcaster.messages.model import Visibility
 
 from broadcaster import subscribers
+from broadcaster.subscribers import ChatKind
 from tests.bot_helpers import AUDIENCES, TOKEN, BotThread, bot_running
-from tests.conftest import Project
+from tests.conftest import BASE_CONFIG, ENGINE, Project
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.test_bot_chat import answered, store_of
+from tests.test_subscribers import TOKEN as SUBSCRIBERS_TOKEN
+from tests.test_subscribers import bot_table, invite, texts
+from tests.test_subscribers import store_of as store_of_project
 
 ANN = 4242
 
@@ -63,3 +71,61 @@ def test_a_private_chat_that_stopped_comes_back_as_it_was_while_its_invite_stand
     assert "for Acme Corp" in answered(fake, ANN, 3)[2]
     subscription = store_of(project).subscription(str(ANN))
     assert subscription is not None and subscription.visibility == Visibility.parse("audience:acme")
+
+
+# -- a chat's components renamed in the config --------------------------------------------------------------------
+
+WEB_CHAT, ALL_CHAT = 104, 101
+
+
+@pytest.fixture
+def renamed(project: Project) -> Iterator[tuple[Project, FakeTelegram]]:
+    """A chat that joined for the website alone, and a chat that hears everything; then "web" renamed "website"."""
+    chats: dict[int | str, str] = {WEB_CHAT: "web chat", ALL_CHAT: "all chat"}
+    with FakeTelegram(token=SUBSCRIBERS_TOKEN, chats=chats) as server:
+        project.env["BOT_TOKEN"] = SUBSCRIBERS_TOKEN
+        project.write_config(ENGINE + AUDIENCES + bot_table(server))
+        store = store_of_project(project)
+        subscribers.redeem(store, invite(project, "--components", "web"), WEB_CHAT, ChatKind.PRIVATE)
+        subscribers.subscribe(store, ALL_CHAT, ChatKind.PRIVATE)
+        renamed_config = BASE_CONFIG.replace('id = "web"', 'id = "website"')
+        project.write_config(ENGINE + AUDIENCES + bot_table(server), base=renamed_config)
+        yield project, server
+
+
+def test_a_chat_whose_component_was_renamed_hears_every_update_and_is_named(
+        renamed: tuple[Project, FakeTelegram]) -> None:
+    project, fake = renamed
+    result = project.cli("post", "--yes", "--title", "Website down", "-C", "website", "The website is down.")
+    assert result.exit_code == 0, result.output
+    assert len(texts(fake, WEB_CHAT)) == 1 and len(texts(fake, ALL_CHAT)) == 1
+    assert "chose components the config no longer defines (web)" in result.output, result.output
+    listed = project.cli("subscribers", "list")
+    assert "not in the config: web; sent every update" in listed.output, listed.output
+    rows = {row["chat_id"]: row for row in json.loads(project.cli("subscribers", "list", "--json").stdout)}
+    assert rows[str(WEB_CHAT)]["unknown_components"] == ["web"] and "unknown_components" not in rows[str(ALL_CHAT)]
+
+
+def test_a_chat_whose_components_are_all_defined_hears_its_own_alone(project: Project) -> None:
+    """Control: the chat's choice stands while its components exist (passed before the fix too)."""
+    chats: dict[int | str, str] = {WEB_CHAT: "web chat"}
+    with FakeTelegram(token=SUBSCRIBERS_TOKEN, chats=chats) as fake:
+        project.env["BOT_TOKEN"] = SUBSCRIBERS_TOKEN
+        project.write_config(ENGINE + AUDIENCES + bot_table(fake))
+        subscribers.redeem(store_of_project(project), invite(project, "--components", "web"), WEB_CHAT, ChatKind.PRIVATE)
+        assert project.cli("post", "--yes", "--title", "API down", "-C", "api", "Down.").exit_code == 0
+        assert texts(fake, WEB_CHAT) == []
+
+
+def test_components_offers_every_component_when_the_invites_are_all_renamed(
+        project: Project, fake: FakeTelegramBot) -> None:
+    """/components answered nothing: the keyboard of the invite's components still defined was empty."""
+    project.write_config(AUDIENCES)
+    code, _ = subscribers.create_invite(store_of(project), Visibility.parse("public"), ["web"])
+    project.write_config(AUDIENCES, base=BASE_CONFIG.replace('id = "web"', 'id = "website"'))
+    with bot_running(project.config, fake):
+        fake.say(ANN, f"/start {code}")
+        answered(fake, ANN)
+        fake.say(ANN, "/components")
+        keyboard = answered(fake, ANN, 2)
+    assert len(keyboard) == 2

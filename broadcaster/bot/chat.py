@@ -197,7 +197,7 @@ class ChatBot:
         from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
         allowed = self._allowed(subscription)
-        chosen = set(subscription.components or allowed)
+        chosen = set(subscription.choice(self.config.component_ids) or allowed)
         rows = []
         for component_id in allowed:
             component = self.config.component(component_id)
@@ -231,7 +231,7 @@ class ChatBot:
         if tapped is None:
             await query.answer(words.component_gone())
             return
-        chosen = set(subscription.components or allowed) ^ {tapped}
+        chosen = set(subscription.choice(self.config.component_ids) or allowed) ^ {tapped}
         if not chosen:
             await query.answer(words.keep_one_component())
             return

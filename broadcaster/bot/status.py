@@ -61,7 +61,7 @@ def status_replies(
     moment = now or datetime.now(UTC)
     visibility = chat_visibility(config, store, subscription)
     shown = [s for s in _latest(config, store, visibility, moment) if subscription is None or
-             subscription.wants({c.id for c in s.incident.components})]
+             subscription.hears({c.id for c in s.incident.components}, config.component_ids)]
     open_now = [s for s in shown if not is_upcoming(s.view.incident, moment)]
     upcoming = [s for s in shown if is_upcoming(s.view.incident, moment)]
     lines = _component_lines(config, [s.view for s in open_now], subscription, moment)
@@ -138,7 +138,7 @@ def _kept(store: Store, incident_ids: list[str], visibility: Visibility) -> set[
 def _component_lines(
     config: Config, views: Sequence[UpdateView], subscription: Subscription | None, now: datetime,
 ) -> list[ComponentLine]:
-    chosen = set(subscription.components) if subscription is not None and subscription.active else set()
+    chosen = set(subscription.choice(config.component_ids)) if subscription is not None and subscription.active else set()
     # The page's rule, from the views' headers (what anyone may know of an incident).
     statuses = component_statuses(config.component_ids, [PublicIncident(v.incident, ()) for v in views], now)
     return [ComponentLine(c.component.name, statuses[c.component.id]) for c in config.components

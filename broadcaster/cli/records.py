@@ -199,11 +199,14 @@ def tick_json(result: TickResult) -> dict[str, Any]:
 
 def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[str],
                        heard: Callable[[Subscription], Visibility] | None = None,
-                       maybe_named_by: Callable[[Subscription], list[str]] | None = None) -> list[dict[str, Any]]:
+                       maybe_named_by: Callable[[Subscription], list[str]] | None = None,
+                       known_components: Collection[str] | None = None) -> list[dict[str, Any]]:
     """``subscribers list --json``: each chat, what it hears, and the id of the invite it joined with.
     ``heard_as`` is the view it is sent (``heard``): ``public`` for a chat of an audience the config no longer
     defines, a channel table's for a chat that table names. ``maybe_named_by`` (only when not empty): tables whose
-    @names the service has not resolved, which may name this group and send it their view instead."""
+    @names the service has not resolved, which may name this group and send it their view instead.
+    ``unknown_components`` (only when not empty, given ``known_components``): components of the chat's choice
+    the config no longer defines; such a chat is sent every update (``Subscription.choice``)."""
     from broadcaster.subscribers import heard_as
 
     rows = []
@@ -216,5 +219,7 @@ def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[
         }
         if maybe := (maybe_named_by(s) if maybe_named_by is not None else []):
             row["maybe_named_by"] = maybe
+        if unknown := (s.unknown_components(known_components) if known_components is not None else ()):
+            row["unknown_components"] = list(unknown)
         rows.append(_shown(row))
     return rows

@@ -91,7 +91,8 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
     maybe = [t.name for t in rooms.unresolved]  # the service did not answer: any group may be theirs
     if as_json:
         print_json(records.subscriptions_json(found, config.audiences, lambda s: heard(config, s, rooms.naming(s.chat_id)),
-                                              maybe_named_by=lambda s: maybe_named_by(s, rooms, maybe)))
+                                              maybe_named_by=lambda s: maybe_named_by(s, rooms, maybe),
+                                              known_components=config.component_ids))
         return
     if not found:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
@@ -101,7 +102,8 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
         invite_id = s.invite[:12] if s.invite else "-"
         tables = rooms.naming(s.chat_id)  # a table naming the chat decides what it is sent, not its audience
         click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}"
-                   f"{named_by(tables) or gone(config, s)}  {state}  joined {s.joined_at:%Y-%m-%d}  invite {invite_id}")
+                   f"{named_by(tables) or gone(config, s) + stale(config, s)}  {state}  joined {s.joined_at:%Y-%m-%d}  "
+                   f"invite {invite_id}")
     if any(maybe_named_by(s, rooms, maybe) for s in found):
         click.echo(f"Not known which groups {', '.join(f'[channels.{name}]' for name in maybe)} name by @name (the "
                    "service did not answer): a group listed here may hear that table's updates instead. Run this "
@@ -243,6 +245,12 @@ def gone(config: Config, subscription: Subscription) -> str:
     if heard_as(subscription.visibility, config.audiences) == subscription.visibility:
         return ""
     return " (audience not in the config: sent public updates)"
+
+
+def stale(config: Config, subscription: Subscription) -> str:
+    """A mark for a chat that chose a component the config no longer defines, which hears every update."""
+    unknown = subscription.unknown_components(config.component_ids)
+    return f" (not in the config: {', '.join(unknown)}; sent every update)" if unknown else ""
 
 
 def heard(config: Config, subscription: Subscription, tables: Sequence[ChannelConfig]) -> Visibility:
