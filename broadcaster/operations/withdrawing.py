@@ -14,7 +14,7 @@ update's private note: staff see it, the public never does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from broadcaster.compose import author_name, refuse_secrets
@@ -140,7 +140,7 @@ def left_for_other_configs(config: Config, store: Store, incident: Incident, pla
     only (``_not_named``), as a follow-up's "Not sent to" is."""
     found = destinations(config, store)
     planned_at = {(p.destination, p.target) for p in planned}
-    posted = _posted(store.deliveries(incident_id=incident.id))
+    posted = _posted(store.deliveries(incident_id=incident.id), _repeating_alike(found))
     left = []
     for name, target, readers in elsewhere:
         if (name, target) in planned_at or (name, target) not in posted or not _deletes_there(readers):
@@ -165,7 +165,7 @@ def _where_posted_since(config: Config, store: Store, withdrawal: Update,
     """The plan was read before the withdrawal was stored; a command racing it may have claimed a delivery
     there since (none can now: ``Store.claim``). Where one did, the withdrawal's skipped delivery is made
     pending, to wait for that post and delete it."""
-    shown = _posted(store.deliveries(incident_id=withdrawal.incident_id))
+    shown = _posted(store.deliveries(incident_id=withdrawal.incident_id), _repeating_alike(destinations(config, store)))
     reopened = []
     for delivery in store.deliveries(incident_id=withdrawal.incident_id, sequence=withdrawal.sequence):
         if (delivery.state == DeliveryState.SKIPPED and delivery.last_error == NOTHING_POSTED
@@ -176,10 +176,30 @@ def _where_posted_since(config: Config, store: Store, withdrawal: Update,
             for p in planned]
 
 
-def _posted(deliveries: Sequence[Delivery]) -> set[tuple[str, str]]:
+def _posted(deliveries: Sequence[Delivery], alike: Collection[str] = ()) -> set[tuple[str, str]]:
+    """The places where something of the incident was posted, or may have been. ``alike``: the destinations whose
+    repeat is harmless (``Destination.repeats_alike``), where a failed or pending delivery may have arrived too."""
     # A post being sent right now may arrive: the withdrawal waits for it there, to delete it or name it in doubt.
     maybe = (DeliveryState.SENT, DeliveryState.UNKNOWN, DeliveryState.SENDING)
-    return {(d.destination, d.target) for d in deliveries if d.state in maybe or d.parts}
+    return {(d.destination, d.target) for d in deliveries
+            if d.state in maybe or d.parts or (d.destination in alike and _may_have_arrived(d))}
+
+
+def _may_have_arrived(delivery: Delivery) -> bool:
+    """Whether a failed or pending delivery to a destination whose repeat is harmless may have arrived all the same.
+    Such a destination never reports a request on the wire, so one with no answer (a timeout, the deadline) is
+    recorded failed and one stopped before its answer pending, though its event may have arrived
+    (``advice.cut_before_sending``, ``advice.stopped_before_sending``): skipped as "nothing posted", the receiver
+    kept the incident and was never sent the withdrawal (review 36b). The engine counts each attempt before its
+    request can leave (``Engine._attempt``), so one with no attempt sent nothing: not yet tried, held back behind
+    an earlier update, refused by the egress guard. The store keeps no attempt's answer, so one every answer of
+    which proved nothing arrived (a 503) counts too: the withdrawal's event is then one for an incident the
+    receiver may not have, which its public text is fit for."""
+    return delivery.state in (DeliveryState.FAILED, DeliveryState.PENDING) and delivery.attempts > 0
+
+
+def _repeating_alike(found: Mapping[str, Destination]) -> set[str]:
+    return {name for name, destination in found.items() if destination.repeats_alike}
 
 
 LEFT_UP = ("posted here as {where} ({remote}), and not deleted: {why}. Delete it by hand if it is still there; the "
@@ -307,9 +327,10 @@ def _in_doubt_why(delivery: Delivery) -> str:
 def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[PlannedDelivery]:
     """Every destination that showed the incident: the site and hosts always, channels where something was posted."""
     earlier = store.deliveries(incident_id=incident.id)
-    posted, readers = _posted(earlier), _posted_for(earlier)
+    found = destinations(config, store)
+    posted, readers = _posted(earlier, _repeating_alike(found)), _posted_for(earlier)
     planned = []
-    for name, destination in destinations(config, store).items():
+    for name, destination in found.items():
         targets = destination.targets()
         if isinstance(destination, SubscriberDestination) and Visibility.parse(destination.visibility).outside:
             # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a

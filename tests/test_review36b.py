@@ -1,0 +1,113 @@
+"""Review 36b (each test failed before its fix), through the real CLI against the fakes.
+
+1. ``withdraw`` skipped a webhook whose event failed by timeout, or was left pending by Ctrl-C, as "nothing of this
+   incident was posted here", though the receiver had the event (its repeat carries one ``webhook-id``, so such a
+   send is failed or pending, never unknown). The receiver kept the customer's detail and was never told. Now the
+   withdrawal's event goes there; a channel whose failure proves nothing went out is still skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from typing import Any
+
+from tests.conftest import Project
+from tests.fakes.base import Fault, Response
+from tests.fakes.teams import FakeTeams, plain_texts
+from tests.fakes.webhook import SECRET, FakeReceiver
+
+HOLD = 5  # the receiver takes the event and answers only after this long: past [engine] timeout
+ACME = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+DOWN = Response(503, {"title": "Service Unavailable", "detail": "Service Unavailable", "status": 503})
+
+
+def _hook_for_acme(project: Project, hook: FakeReceiver, engine: str, extra: str = "") -> None:
+    project.env["S"] = SECRET
+    project.write_config(engine + ACME + f'\n[channels.hook-acme]\ntype = "webhook"\naudience = "acme"\n'
+                         f'url = "{hook.hook_url}"\nsecret = "${{S}}"\n' + extra)
+
+
+def _at(project: Project, incident: str, destination: str) -> list[dict[str, Any]]:
+    shown = json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+    return sorted((d for d in shown if d["destination"] == destination), key=lambda d: int(d["sequence"]))
+
+
+def _incident(project: Project) -> str:
+    return str(json.loads(project.cli("list", "--json").stdout)[0]["id"])
+
+
+def _answers_gone(hook: FakeReceiver) -> None:
+    """Wait until every held answer went out (to no one): the receiver serves the next request as usual."""
+    last = max(r.at for r in list(hook.requests) if "/hooks/" in r.path)
+    time.sleep(max(0.0, last + HOLD + 0.5 - time.monotonic()))
+
+
+def _withdrawn_there(project: Project, hook: FakeReceiver, incident: str) -> None:
+    """The receiver that may have the incident is sent the withdrawal's event; nothing of acme's is in it."""
+    result = project.cli("withdraw", "--yes", incident, "--reason", "posted to the wrong customer")
+    assert result.exit_code == 0, result.output
+    assert "nothing of this incident was posted here" not in result.output, result.output
+    kinds = [e["data"]["update"]["kind"] for e in hook.events]
+    assert len(hook.events) == 2 and kinds[1] == "withdrawal", kinds
+    assert "ACM-B1" in json.dumps(hook.events[0]) and "ACM-B1" not in json.dumps(hook.events[1])
+    assert "wrong customer" not in json.dumps(hook.events[1])  # the reason is staff's
+    states = [(d["sequence"], d["state"]) for d in _at(project, incident, "hook-acme")]
+    assert states == [(1, "skipped"), (2, "sent")], states
+    assert "Nothing to resend" in project.cli("retry", incident).output
+
+
+def test_a_withdrawal_reaches_a_webhook_whose_event_timed_out(project: Project) -> None:
+    with FakeReceiver() as hook:
+        _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
+        hook.fail(Fault(match="/hooks/", hold=HOLD), Fault(match="/hooks/", hold=HOLD))
+        posted = project.cli("post", "--yes", "--title", "Cache misses", "-C", "api", "--for", "acme",
+                             "Your bucket ACM-B1 is cold.", "Cache hit rate dropped.")
+        assert posted.exit_code == 3 and len(hook.events) == 1, posted.output  # the receiver has it
+        incident = _incident(project)
+        [first] = _at(project, incident, "hook-acme")
+        assert first["state"] == "failed" and "no answer within 2s" in first["error"], first
+        _answers_gone(hook)
+        _withdrawn_there(project, hook, incident)
+
+
+def test_a_withdrawal_reaches_a_webhook_whose_event_was_stopped_before_its_answer(project: Project) -> None:
+    with FakeReceiver() as hook:
+        _hook_for_acme(project, hook, "[engine]\ntimeout = 20\ndeadline = 60\n")
+        hook.fail(Fault(match="/hooks/", hold=HOLD))
+        process = project.process("post", "--yes", "--title", "Cache misses", "-C", "api", "--for", "acme",
+                                  "Your bucket ACM-B1 is cold.", "Cache hit rate dropped.")
+        waited_until = time.monotonic() + 30
+        while not hook.events and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        assert len(hook.events) == 1
+        process.send_signal(signal.SIGINT)
+        output, errors = process.communicate(timeout=60)
+        assert process.returncode == 130, output + errors
+        incident = _incident(project)
+        [first] = _at(project, incident, "hook-acme")
+        assert first["state"] == "pending" and "may have arrived" in first["error"], first
+        _answers_gone(hook)
+        _withdrawn_there(project, hook, incident)
+
+
+def test_a_channel_whose_failure_proves_nothing_went_out_is_still_skipped(project: Project) -> None:
+    """Control: Teams answered 503 to every attempt (nothing was posted, and its repeat is no harmless one): the
+    withdrawal sends it nothing, as before; the webhook that answered at once is sent its follow-up."""
+    with FakeReceiver() as hook, FakeTeams() as teams:
+        project.env["TEAMS_URL"] = teams.webhook_url
+        _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n",
+                       f'\n[channels.teams-pub]\ntype = "teams"\nwebhook_url = "${{TEAMS_URL}}"\napi_url = "{teams.url}"\n')
+        teams.fail(Fault(response=DOWN), Fault(response=DOWN))
+        posted = project.cli("post", "--yes", "--title", "Cache misses", "-C", "api", "--for", "acme",
+                             "Your bucket ACM-B1 is cold.", "Cache hit rate dropped.")
+        assert posted.exit_code == 3 and teams.cards == [], posted.output
+        incident = _incident(project)
+        result = project.cli("withdraw", "--yes", incident, "--reason", "posted to the wrong customer")
+        assert result.exit_code == 0, result.output
+        assert teams.cards == [], [plain_texts(c) for c in teams.cards]
+        [_, withdrawal] = _at(project, incident, "teams-pub")
+        assert withdrawal["state"] == "skipped" and withdrawal["error"] == "nothing of this incident was posted here"
+        assert [e["data"]["update"]["kind"] for e in hook.events][-1] == "withdrawal"
+
