@@ -805,7 +805,7 @@ class Publisher:
             if self._left_pending(blocking):
                 await self._send_first(blocking, delivery)
                 continue
-            if await self._skipped_expired_reminder(blocking, delivery):
+            if await self._skipped_expired_reminder(blocking, delivery) or await self._skipped_superseded(blocking, delivery):
                 continue
             if not self._may_still_arrive(blocking):
                 raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
@@ -868,6 +868,22 @@ class Publisher:
             await self._writes(partial(self.store.mark_skipped, earlier.id, self._scrubbed(why)))
             self._left_alone.setdefault(delivery.id, []).append(
                 f"update #{earlier.sequence}, a reminder that had failed here, was skipped: {why}")
+        return True
+
+    async def _skipped_superseded(self, earlier: Delivery, delivery: Delivery) -> bool:
+        """Skip ``earlier`` if it failed here and a later version is still to go here (``_superseded``): whether it
+        was (or another process claimed it first: read again). Left failed, it held back the later one, and the
+        command that stored that told the operator "`retry` sends both", which then sent the text taken back."""
+        destination = self.destinations.get(earlier.destination)
+        if earlier.state != DeliveryState.FAILED or destination is None:
+            return False
+        why = self._superseded(earlier, destination)
+        if not why:
+            return False
+        if await self._claim(earlier, False):
+            await self._writes(partial(self.store.mark_skipped, earlier.id, self._scrubbed(why)))
+            self._left_alone.setdefault(delivery.id, []).append(
+                f"update #{earlier.sequence}, which had failed here, was skipped: {why.removeprefix('not sent: ')}")
         return True
 
     def _expired_reminder(self, delivery: Delivery, destination: Destination | None) -> str:
@@ -1147,23 +1163,34 @@ class Publisher:
         return tuple(sequence for sequence in earlier if sequence not in out)
 
     def _superseded(self, delivery: Delivery, destination: Destination) -> str:
-        """Why a postmortem's announcement of which nothing went out must not go now, or "": a later version's is
-        still to go in this place. That one goes as the first announcement there (``_versions_not_announced_here``):
-        sent both, its readers read "We have published" and then "We have corrected" a postmortem they were just
-        told of, both linking the same page. The site and its hosts build from the store: they take both."""
+        """Why a version of which nothing went out must not go now, or "": a later version's delivery is still to go
+        in this place, for the same readers. A postmortem's later version goes as the first announcement there
+        (``_versions_not_announced_here``): sent both, its readers read "We have published" and then "We have
+        corrected" a postmortem they were just told of, both linking the same page. A later correction of the same
+        update replaces this one's text: sent both, readers were told the text the operator took back, for good
+        where a post stays (X, Teams, email; review 36b). The site and its hosts build from the store: they take
+        both."""
         update = self._update(delivery.incident_id, delivery.sequence)
-        if update is None or update.kind != "postmortem" or delivery.parts or destination.idempotent:
+        if update is None or delivery.parts or destination.idempotent:
             return ""
-        later = {u.sequence for u in self.store.updates(delivery.incident_id)
-                 if u.kind == "postmortem" and u.sequence > delivery.sequence}
+        updates = self.store.updates(delivery.incident_id)
+        if update.kind == "postmortem":
+            later = {u.sequence for u in updates if u.kind == "postmortem" and u.sequence > delivery.sequence}
+        elif (corrects := corrected_sequence(update)) is not None:
+            later = {u.sequence for u in updates if corrected_sequence(u) == corrects and u.sequence > delivery.sequence}
+        else:
+            return ""
         coming = [d.sequence for d in self.store.deliveries(incident_id=delivery.incident_id,
                                                             states=(DeliveryState.PENDING, DeliveryState.FAILED))
                   if d.sequence in later and (d.destination, d.target, d.visibility)
                   == (delivery.destination, delivery.target, delivery.visibility)]
         if not coming:
             return ""
-        return (f"not sent: postmortem #{max(coming)}, a later version, is still to go here and is announced "
-                "instead, as the first announcement of the postmortem here")
+        if update.kind == "postmortem":
+            return (f"not sent: postmortem #{max(coming)}, a later version, is still to go here and is announced "
+                    "instead, as the first announcement of the postmortem here")
+        return (f"not sent: correction #{max(coming)}, a later correction of update #{corrects}, is still to go here "
+                "and is sent instead: its readers are never told the text it replaced")
 
     def _as_posted(self, destination: Destination, delivery: Delivery, rendering: Rendered) -> Rendered | LeakRefused:
         """A post in parts half sent, finished from the rendering its confirmed parts were cut from (stored with

@@ -94,14 +94,16 @@ def _postmortem_twice(project: Project, world: FakeWorld, tmp_path: Path, fault:
     assert project.cli("postmortem", incident, "--file", str(document), "--yes").exit_code == 3
     before = len(world.x.tweets)
     document.write_text("## What happened\n\nA switch failed.\n")
-    assert project.cli("postmortem", incident, "--file", str(document), "--yes").exit_code == 3  # held back at x
+    # Not sent at x: held behind a first version of unknown fate, or (review 36b) refused itself, the first
+    # version's failed announcement skipped there by this command already.
+    assert project.cli("postmortem", incident, "--file", str(document), "--yes").exit_code == 3
     return incident, before
 
 
 def test_a_postmortem_version_whose_predecessor_never_went_out_is_announced_as_the_first(
     project: Project, world: FakeWorld, tmp_path: Path
 ) -> None:
-    incident, before = _postmortem_twice(project, world, tmp_path, Fault(match="/2/tweets", response=DOWN), 4)
+    incident, before = _postmortem_twice(project, world, tmp_path, Fault(match="/2/tweets", response=DOWN), 8)
     retried = project.cli("retry", incident)
     assert retried.exit_code == 0, retried.stdout + retried.stderr
     told = [t.text for t in world.x.tweets[before:]]

@@ -4,6 +4,9 @@
    incident was posted here", though the receiver had the event (its repeat carries one ``webhook-id``, so such a
    send is failed or pending, never unknown). The receiver kept the customer's detail and was never told. Now the
    withdrawal's event goes there; a channel whose failure proves nothing went out is still skipped.
+2. A correction that failed at X, corrected again: ``retry`` posted both, the text the operator took back first.
+   Now the earlier correction is skipped there, in the command that stores the later one and in ``retry``, and
+   only the latest goes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.teams import FakeTeams, plain_texts
 from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.fakes.world import FakeWorld
 
 HOLD = 5  # the receiver takes the event and answers only after this long: past [engine] timeout
 ACME = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
@@ -110,4 +114,61 @@ def test_a_channel_whose_failure_proves_nothing_went_out_is_still_skipped(projec
         [_, withdrawal] = _at(project, incident, "teams-pub")
         assert withdrawal["state"] == "skipped" and withdrawal["error"] == "nothing of this incident was posted here"
         assert [e["data"]["update"]["kind"] for e in hook.events][-1] == "withdrawal"
+
+
+def _replies(world: FakeWorld) -> list[str]:
+    return [t.text for t in world.x.tweets if "Correction" in t.text]
+
+
+def _corrected_twice(project: Project, world: FakeWorld, faults: list[Fault]) -> tuple[str, Any]:
+    """Posted; then X refuses (``faults``) while update 1 is corrected ("Paris"), and corrected again ("Lyon")."""
+    project.write_config("[engine]\ntimeout = 1\ndeadline = 20\nmax_attempts = 2\n" + world.channels_toml())
+    posted = project.cli("post", "--yes", "--json", "--title", "CDN errors", "-C", "api", "CDN errors in one region.")
+    incident = json.loads(posted.stdout)["incident_id"]
+    world.x.fail(*faults)
+    assert project.cli("amend", "--yes", incident, "1", "CDN errors in the Paris region.").exit_code == 3
+    assert [d["state"] for d in _at(project, incident, "x")][1] in ("failed", "unknown")
+    again = project.cli("amend", "--yes", incident, "1", "CDN errors in the Lyon region.")
+    return incident, again
+
+
+def test_a_correction_corrected_again_before_it_went_out_is_never_sent(project: Project, world: FakeWorld) -> None:
+    """The report's case: both corrections fail at X. The second's command skips the first there, and says so
+    truly; ``retry`` sends only the latest."""
+    incident, again = _corrected_twice(project, world, [Fault(match="/2/tweets", response=DOWN)] * 4)
+    assert again.exit_code == 3, again.output
+    assert "sends both" not in again.output and "held back" not in again.output, again.output
+    assert _replies(world) == []
+    states = {d["sequence"]: d for d in _at(project, incident, "x")}
+    assert states[2]["state"] == "skipped" and "correction #3" in states[2]["error"], states[2]
+    assert states[3]["state"] == "failed" and "503" in states[3]["error"], states[3]
+    retried = project.cli("retry", incident)
+    assert retried.exit_code == 0, retried.output
+    assert [("Lyon" in t, "Paris" in t) for t in _replies(world)] == [(True, False)], _replies(world)
+    assert project.cli("retry", incident).exit_code == 0 and len(_replies(world)) == 1
+
+
+def test_the_later_correction_goes_at_once_where_the_earlier_one_failed(project: Project, world: FakeWorld) -> None:
+    """X is back when the operator corrects again: the later correction goes out in that command, alone."""
+    incident, again = _corrected_twice(project, world, [Fault(match="/2/tweets", response=DOWN)] * 2)
+    assert again.exit_code == 0, again.output
+    assert [("Lyon" in t, "Paris" in t) for t in _replies(world)] == [(True, False)], _replies(world)
+    [_, first, second] = _at(project, incident, "x")
+    assert first["state"] == "skipped" and "later correction of update #1" in first["error"], first
+    assert second["state"] == "sent", second
+    assert "Nothing to resend" in project.cli("retry", incident).output
+
+
+def test_retry_skips_a_correction_of_unknown_fate_corrected_again(project: Project, world: FakeWorld) -> None:
+    """The first correction's fate at X is unknown (no answer): the second is held behind it. The operator checks
+    (not there) and resends with --include-unknown: ``retry`` skips the first, and sends only the latest."""
+    incident, again = _corrected_twice(project, world, [Fault(match="/2/tweets", hang=3)])
+    assert again.exit_code == 3 and "may or may not have arrived" in again.output, again.output
+    assert _replies(world) == []
+    retried = project.cli("retry", incident, "--include-unknown")
+    assert retried.exit_code == 0, retried.output
+    assert [("Lyon" in t, "Paris" in t) for t in _replies(world)] == [(True, False)], _replies(world)
+    [_, first, second] = _at(project, incident, "x")
+    assert first["state"] == "skipped" and "correction #3" in first["error"], first
+    assert second["state"] == "sent", second
 
