@@ -808,7 +808,8 @@ class Publisher:
             if await self._skipped_expired_reminder(blocking, delivery) or await self._skipped_superseded(blocking, delivery):
                 continue
             if not self._may_still_arrive(blocking):
-                raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id))
+                raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id,
+                                            carried=self._carries_it(blocking, delivery)))
             await asyncio.sleep(POLL_SECONDS)
 
     def _thread_moved_here(self, delivery: Delivery) -> ThreadRef | None:
@@ -869,6 +870,15 @@ class Publisher:
             self._left_alone.setdefault(delivery.id, []).append(
                 f"update #{earlier.sequence}, a reminder that had failed here, was skipped: {why}")
         return True
+
+    def _carries_it(self, earlier: Delivery, delivery: Delivery) -> bool:
+        """Whether ``earlier``, sent by ``retry``, goes with ``delivery``'s text and skips it: ``delivery`` corrects
+        it, and nothing of it went out here (``as_last_corrected``, ``_skip_corrections_carried``). Its held-back
+        reason then says so: "`retry` sends both" promised the operator a correction that never goes."""
+        update = self._update(delivery.incident_id, delivery.sequence)
+        destination = self.destinations.get(earlier.destination)
+        return (update is not None and corrected_sequence(update) == earlier.sequence and not earlier.parts
+                and destination is not None and destination.sends_rendered)
 
     async def _skipped_superseded(self, earlier: Delivery, delivery: Delivery) -> bool:
         """Skip ``earlier`` if it failed here and a later version is still to go here (``_superseded``): whether it

@@ -16,8 +16,10 @@ def deadline_phrase(deadline: float) -> str:
     return f"the command's deadline of {deadline:g}s ([engine] deadline)"
 
 
-def held_back(sequence: int, state: str, incident_id: str) -> str:
-    """Why a later update waits for update ``sequence`` (now in ``state``), and what sends it."""
+def held_back(sequence: int, state: str, incident_id: str, *, carried: bool = False) -> str:
+    """Why a later update waits for update ``sequence`` (now in ``state``), and what sends it. ``carried``: the one
+    waiting is a correction of it, of which nothing went out here, so ``retry`` sends it with the correction's text
+    and the correction is then not sent (``Engine._skip_corrections_carried``)."""
     earlier = f"update #{sequence} of this incident"
     if state == DeliveryState.UNKNOWN:
         return (
@@ -25,6 +27,12 @@ def held_back(sequence: int, state: str, incident_id: str) -> str:
             f"order. Check whether it is there, then run `broadcaster retry {incident_id} "
             f"--mark-unknown-sent` (it is) or `broadcaster retry {incident_id} --include-unknown` "
             "(it is not): either sends this one after it."
+        )
+    if carried:
+        return (
+            f"held back: {earlier} is {state} here, and updates must arrive in order. "
+            f"`broadcaster retry {incident_id}` sends it with this correction's text, and this correction is then "
+            "not sent here: its readers never read the text corrected."
         )
     return (
         f"held back: {earlier} is {state} here, and updates must arrive in order. "

@@ -172,3 +172,20 @@ def test_retry_skips_a_correction_of_unknown_fate_corrected_again(project: Proje
     assert first["state"] == "skipped" and "correction #3" in first["error"], first
     assert second["state"] == "sent", second
 
+
+def test_a_correction_held_behind_its_original_says_what_retry_sends(project: Project, world: FakeWorld) -> None:
+    """``amend`` while update 1 was out at X, then refused: the correction is held behind it. ``retry`` posts
+    update 1 with the corrected text and skips the correction there (review 21n), so "`retry` sends both" was
+    false; the held-back reason now says what ``retry`` does."""
+    project.write_config("[engine]\ntimeout = 8\ndeadline = 20\nmax_attempts = 3\n" + world.channels_toml())
+    world.x.fail(Fault(match="/2/tweets", response=DOWN, hold=3), Fault(match="/2/tweets", response=DOWN),
+                 Fault(match="/2/tweets", response=DOWN))
+    process = project.process("post", "--yes", "--title", "API errors", "-C", "api", "Errors on the EU cluster.")
+    assert world.x.held.wait(10)
+    time.sleep(0.3)
+    amended = project.cli("amend", _incident(project), "1", "--yes", "Errors on the US cluster.")
+    process.communicate(timeout=60)
+    assert amended.exit_code == 3 and "sends both" not in amended.output, amended.output
+    assert "sends it with this correction's text, and this correction is then not sent here" in amended.output
+    assert project.cli("retry", _incident(project)).exit_code == 0
+    assert [("US cluster" in t.text, "Correction" in t.text) for t in world.x.tweets] == [(True, False)]
