@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from broadcaster.messages.model import Update
     from broadcaster.messages.visibility import UpdateView
-    from broadcaster.store import Store
+    from broadcaster.store import Delivery, Store
 
 T = TypeVar("T")
 
@@ -93,6 +93,9 @@ class Destination(Protocol):
     * ``repeats_alike``: where not empty, ``deliver`` never calls ``log.sending()`` because every repeat of its
       request carries one id the receiver drops once seen, and this says so to the operator of a send cut or
       stopped before its answer (failed or pending, though it may have arrived).
+    * ``keyed_repeats``: every repeat of a post carries a key made from the delivery, by which the service drops it
+      or answers with what the first made (``Channel.keyed_repeats``): a correction made after an attempt follows
+      the resend, never rides in it alone (``resend_may_be_dropped``).
     * ``can_edit``: a correction replaces the post it corrects (``Job.replaces``).
     * ``keeps_a_summary``: besides its posts it shows the incident as it stands (Slack's status card, the thread's
       first message), so a correction carries that too (``payload["now"]``) and an edit refreshes it.
@@ -124,6 +127,8 @@ class Destination(Protocol):
     def reports_requests(self) -> bool: ...
     @property
     def repeats_alike(self) -> str: ...
+    @property
+    def keyed_repeats(self) -> bool: ...
     @property
     def can_edit(self) -> bool: ...
     @property
@@ -208,3 +213,11 @@ class Destination(Protocol):
     def preflight(self, store: Store) -> None:
         """Refuse (``ConfigError``) before anything is stored when delivering here could not work or would harm."""
 
+
+def resend_may_be_dropped(destination: Destination, delivery: Delivery) -> bool:
+    """Whether a resend of ``delivery`` may be dropped, or answered with what its first attempt made: the service
+    knows a repeat by a key made from the delivery (``Destination.keyed_repeats``), and an attempt was made, which
+    may have arrived. A correction stored meanwhile then follows the resend, never rides in it alone: carried in it
+    (the resend has the corrected text all the same: the text taken back never goes out anew), the service kept the
+    first text and the correction was lost (review 36b)."""
+    return destination.keyed_repeats and delivery.attempts > 0

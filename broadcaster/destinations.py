@@ -90,6 +90,10 @@ class ChannelDestination:
         return self.channel.repeats_alike
 
     @property
+    def keyed_repeats(self) -> bool:
+        return self.channel.keyed_repeats
+
+    @property
     def can_edit(self) -> bool:
         return self.channel.can_edit
 

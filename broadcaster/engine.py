@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from broadcaster.compose import as_shown
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.destination import Destination, Job, Run
+from broadcaster.destination import Destination, Job, Run, resend_may_be_dropped
 from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError
 from broadcaster.messages import advice
@@ -878,7 +878,7 @@ class Publisher:
         update = self._update(delivery.incident_id, delivery.sequence)
         destination = self.destinations.get(earlier.destination)
         return (update is not None and corrected_sequence(update) == earlier.sequence and not earlier.parts
-                and destination is not None and destination.sends_rendered)
+                and destination is not None and destination.sends_rendered and not resend_may_be_dropped(destination, earlier))
 
     async def _skipped_superseded(self, earlier: Delivery, delivery: Delivery) -> bool:
         """Skip ``earlier`` if it failed here and a later version is still to go here (``_superseded``): whether it
@@ -1153,7 +1153,7 @@ class Publisher:
                                edits=edits, hidden=hidden, left_out=left_out)
                 or rendered
             )
-        self._carried[delivery.id] = self._carries.get(key, ())
+        self._carried[delivery.id] = () if resend_may_be_dropped(destination, delivery) else self._carries.get(key, ())
         return self._renders[key]
 
     def _versions_not_announced_here(self, delivery: Delivery) -> tuple[int, ...]:

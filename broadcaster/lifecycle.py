@@ -14,6 +14,7 @@ from typing import Any
 from broadcaster import compose
 from broadcaster.config import Config
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
+from broadcaster.destination import resend_may_be_dropped
 from broadcaster.destinations import destinations, no_wider_than_before, plan
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import advice, gate, i18n, words
@@ -140,6 +141,7 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     original skips this too, and so does one whose readers would read it as they do now (``reads_the_same``)."""
     updates = store.updates(incident.id)
     planned = delivery_plan(config, incident, original, only, skip, updates, store)
+    found = destinations(config, store)
     posts = {(d.destination, d.target): d for d in store.deliveries(incident_id=incident.id, sequence=original.sequence)
              if d.state != DeliveryState.SKIPPED}
     corrections = [u for u in updates if corrected_sequence(u) == original.sequence]
@@ -154,7 +156,8 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
             return p
         if post is None:
             why = f"update #{original.sequence} was not sent here"
-        elif p.destination in config.channels and post.state in UNSENT and not post.parts:
+        elif (p.destination in config.channels and post.state in UNSENT and not post.parts
+              and not resend_may_be_dropped(found[p.destination], post)):
             # Nothing of it went out: it goes with this text (``as_last_corrected``), never the text corrected.
             why = f"update #{original.sequence} has not gone out here yet: it goes with this correction's text"
         elif reads_the_same(Visibility.parse(p.visibility), shown, correction):

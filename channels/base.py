@@ -77,6 +77,12 @@ class Channel(ABC):
     # answer is failed or pending (a plain retry sends it again), and this says why that is safe though the
     # request may have arrived.
     repeats_alike: ClassVar[str] = ""
+    # Where every repeat of a post carries a key made from the delivery, by which the service (or the receiver)
+    # drops or answers a repeat with what the first made (a webhook-id, Matrix's transaction id, Mastodon's
+    # Idempotency-Key, a Bluesky record key, a mail's Message-ID): a correction made after an attempt that may have
+    # arrived follows the resend as a correction. Carried in the resend alone, the service kept the first text and
+    # the correction was lost (review 36b).
+    keyed_repeats: ClassVar[bool] = False
 
     def __init__(self, config: ChannelConfig) -> None:
         self.config = config

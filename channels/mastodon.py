@@ -63,6 +63,7 @@ class MastodonChannel(Channel):
     """One Mastodon account (see the module docstring for the config)."""
 
     type_name = "mastodon"
+    keyed_repeats = True
     visibilities = ("public",)  # a status anyone can fetch by its link, whatever its visibility
     required_options = ("instance_url", "access_token")
     optional_options = ("post_visibility",)

@@ -73,6 +73,7 @@ class MatrixChannel(Channel):
     """One Matrix room, posted to by a bot account (see the module docstring for the config)."""
 
     type_name = "matrix"
+    keyed_repeats = True
     required_options = ("homeserver", "access_token", "room_id")
     secret_options = ("access_token",)  # it acts as the account in every room it has joined
     media_type = "text/plain"  # Rendered.text is the plain body

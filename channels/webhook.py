@@ -105,6 +105,7 @@ class WebhookChannel(HttpChannel):
     """One HTTPS receiver of signed JSON events."""
 
     type_name = "webhook"
+    keyed_repeats = True
     required_options = ("url", "secret")
     optional_options = ("headers",)
     secret_options = ("secret",)  # the signing key: whoever holds it can forge events

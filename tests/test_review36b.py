@@ -7,6 +7,9 @@
 2. A correction that failed at X, corrected again: ``retry`` posted both, the text the operator took back first.
    Now the earlier correction is skipped there, in the command that stores the later one and in ``retry``, and
    only the latest goes.
+3. A correction made while a post's fate was in doubt where repeats carry one key (webhook, Matrix, Mastodon):
+   the post was resent with the corrected text under its key, the service kept the first, and the correction,
+   skipped as "it goes with this text", was lost. Now the correction follows the resend there.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from tests.conftest import Project
 from tests.fakes.base import Fault, Response
+from tests.fakes.matrix import FakeMatrix
 from tests.fakes.teams import FakeTeams, plain_texts
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.fakes.world import FakeWorld
@@ -189,3 +193,75 @@ def test_a_correction_held_behind_its_original_says_what_retry_sends(project: Pr
     assert "sends it with this correction's text, and this correction is then not sent here" in amended.output
     assert project.cli("retry", _incident(project)).exit_code == 0
     assert [("US cluster" in t.text, "Correction" in t.text) for t in world.x.tweets] == [(True, False)]
+
+
+# -- 3. a correction made while a keyed post's fate was in doubt ---------------------------------------------------
+# A webhook's event, a Matrix message, a Mastodon status carry a key made from the delivery (webhook-id, transaction
+# id, Idempotency-Key): the service keeps the first of two requests of one key. The original was resent with the
+# corrected text under its key, kept as first sent, and the correction, skipped as "it goes with this text", was lost.
+
+
+def test_a_correction_reaches_a_webhook_whose_original_may_have_arrived(project: Project) -> None:
+    with FakeReceiver() as hook:
+        _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
+        hook.fail(Fault(match="/hooks/", hold=HOLD), Fault(match="/hooks/", hold=HOLD))
+        posted = project.cli("post", "--yes", "--title", "Quota errors", "-C", "api", "--for", "acme",
+                             "Your project ACM-Q1 is over quota.", "Quota checks fail.")
+        assert posted.exit_code == 3 and len(hook.events) == 1, posted.output
+        incident = _incident(project)
+        _answers_gone(hook)
+        amended = project.cli("amend", "--yes", incident, "1", "Quota checks fail for some projects.",
+                              "--for", "acme", "Your project ACM-Q2 is over quota.")
+        assert "it goes with this correction's text" not in amended.output, amended.output
+        retried = project.cli("retry", incident)
+        assert retried.exit_code == 0, retried.output
+        kept = [json.dumps(e) for e in hook.events]  # what the receiver took: a repeated webhook-id is dropped
+        assert len(kept) == 2 and "ACM-Q1" in kept[0] and "ACM-Q2" in kept[1], kept
+        assert [d["state"] for d in _at(project, incident, "hook-acme")] == ["sent", "sent"]
+
+
+def test_a_correction_reaches_a_matrix_room_whose_original_was_of_unknown_fate(project: Project) -> None:
+    room = "!acme:example.org"
+    with FakeMatrix(token="syt_review36b", rooms=[room]) as matrix:
+        project.env["MATRIX_TOKEN"] = "syt_review36b"
+        project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n" + ACME
+                             + f'\n[channels.matrix-acme]\ntype = "matrix"\naudience = "acme"\nhomeserver = "{matrix.url}"'
+                             f'\naccess_token = "${{MATRIX_TOKEN}}"\nroom_id = "{room}"\n')
+        matrix.fail(Fault(match="/send/", hold=HOLD))
+        posted = project.cli("post", "--yes", "--title", "Routing flaps", "-C", "api", "--for", "acme",
+                             "Your route ACM-R1 flaps.", "Routes are flapping.")
+        assert posted.exit_code == 3, posted.output
+        incident = _incident(project)
+        assert _at(project, incident, "matrix-acme")[0]["state"] == "unknown"
+        time.sleep(HOLD)
+        amended = project.cli("amend", "--yes", incident, "1", "Routes are flapping in Amsterdam.",
+                              "--for", "acme", "Your route ACM-R2 flaps.")
+        assert amended.exit_code == 3 and "held back" in amended.output, amended.output
+        retried = project.cli("retry", incident, "--include-unknown")
+        assert retried.exit_code == 0, retried.output
+        assert "never read the text corrected" not in retried.output, retried.output
+        shown = json.dumps([e.content for e in matrix.events[room]])
+        assert "ACM-R2" in shown and "Amsterdam" in shown, shown  # the edit
+        assert [d["state"] for d in _at(project, incident, "matrix-acme")] == ["sent", "sent"]
+
+
+def test_a_correction_still_goes_with_a_webhook_post_never_tried(project: Project) -> None:
+    """Control (passed before the fix too): held back behind an earlier update and never tried, nothing of it can
+    have arrived, so it goes with the corrected text and the correction is not sent there twice."""
+    with FakeReceiver() as hook:
+        _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
+        hook.fail(*[Fault(match="/hooks/", response=Response(503, {"error": "down"}))] * 2)
+        first = project.cli("post", "--yes", "--title", "Quota errors", "-C", "api", "Quota checks fail.")
+        assert first.exit_code == 3, first.output
+        incident = _incident(project)
+        hook.fail(*[Fault(match="/hooks/", response=Response(503, {"error": "down"}))] * 2)
+        second = project.cli("post", "--yes", "-i", incident, "Still failing.")
+        assert second.exit_code == 3, second.output
+        hook.clear_faults()
+        [_, held] = _at(project, incident, "hook-acme")
+        assert held["attempts"] == 0, held
+        project.cli("amend", "--yes", incident, "2", "Still failing for some projects.")
+        retried = project.cli("retry", incident)
+        assert retried.exit_code == 0, retried.output
+        texts = [e["data"]["update"]["message"] for e in hook.events]
+        assert texts[-1] == "Still failing for some projects." and len(texts) == 2, texts

@@ -42,6 +42,7 @@ class _WholeSite:
     sends_rendered = False  # built from the store; the builder runs the egress guard
     reports_requests = True  # nothing of a whole-site upload is ever in doubt
     repeats_alike = ""
+    keyed_repeats = False
     can_edit = False
     keeps_a_summary = False
     can_delete = False  # a withdrawn incident leaves by the rebuild: its pages are not built, hosts delete them
