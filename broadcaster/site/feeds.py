@@ -2,7 +2,9 @@
 
 A postmortem is an entry of its own ("[Postmortem] <title>") that links to the
 postmortem section of the incident page; a maintenance reminder is titled
-"[Reminder] <title>". Every other entry is titled by the update's status.
+"[Reminder] <title>". Every other entry is titled by the update's status. A
+postmortem published again is one entry, as on the page: its newest version
+(``status.postmortem``), under that version's own id.
 
 Everything in a feed comes from the data, never from the clock, so building
 the same data twice gives the same bytes and readers never see phantom
@@ -74,11 +76,24 @@ def _link(page: PageConfig, path: str) -> str:
     return page.base_url + path
 
 
+def entries_of(incident: PublicIncident) -> list[PublicView]:
+    """The updates a feed shows of ``incident``: each but the postmortem versions a later one replaced.
+
+    The page shows the newest version alone, and so does every feed: an older version left in a feed
+    would keep text the page took back (a version may make earlier public text private, and the build
+    would then leave the whole incident out of the site, review 36a). Its entry keeps the id of its own
+    version (``postmortem-<n>``), not the first one's: a new id is what every reader shows as new (RSS
+    readers key on ``guid`` alone and never show a known one again, while a correction, which keeps its
+    id, is meant as the same update fixed), and a changed postmortem is news to readers."""
+    shown = st.postmortem(incident)
+    return [u for u in incident.updates if u.kind != st.POSTMORTEM or u is shown]
+
+
 def newest_updates(
     incidents: Sequence[PublicIncident], limit: int = MAX_ENTRIES
 ) -> list[tuple[PublicIncident, PublicView]]:
     """(incident, update) pairs, newest first; ties broken by id so the order is stable."""
-    pairs = [(incident, update) for incident in incidents for update in incident.updates]
+    pairs = [(incident, update) for incident in incidents for update in entries_of(incident)]
     pairs.sort(key=lambda p: (st.utc(p[1].created_at), p[0].header.id, p[1].sequence), reverse=True)
     return pairs[:limit]
 
