@@ -1,9 +1,11 @@
-"""Review 36a, finding 2: a postmortem in the feeds (each test but the control failed before its fix).
+"""Review 36a, findings 2 and 3: a postmortem in the feeds (each test but the control failed before its fix).
 
 - 2a: every feed (the site's, each component's, each customer's) kept one entry per published version of a
   postmortem, while the incident page shows the newest alone: text taken back stayed public.
 - 2b: so a version that made earlier public text private (`[private]CHG-4411[/private]`) took the incident off the
   site for good: the pre-store check renders the incident page (which passed) and the build then refused the feeds.
+- 3: a customer's `[for acme]` detail past the feed's 2,000-character excerpt reached that customer nowhere: the cut
+  entry links to the public incident page, which leaves it out, and customers have no incident pages.
 
 Through the real CLI; feeds parsed with feedparser; every file of the output folder searched, entities decoded.
 """
@@ -16,7 +18,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import feedparser
+import pytest
 
+from broadcaster.site.feeds import POSTMORTEM_EXCERPT_CHARS
 from tests.conftest import Project
 from tests.test_audiences import TOKEN
 
@@ -141,3 +145,50 @@ def test_a_version_making_private_what_the_timeline_still_shows_is_refused_befor
     assert [u["sequence"] for u in shown["updates"]] == [1, 2], "the post and the resolve alone: nothing stored"
     assert project.cli("site", "build").exit_code == 0
 
+
+PARAGRAPH = ("The billing service computed invoices against a stale exchange-rate table for three hours after the "
+             "nightly refresh failed silently; the failure was not alerted on because the job reported success "
+             "while writing no rows, and the dashboards showed the previous day's figures as current. ")
+
+
+def _long_postmortem() -> str:
+    paragraphs = [PARAGRAPH.strip() + f" Paragraph {n}." for n in range(1, 9)]
+    assert sum(map(len, paragraphs)) > POSTMORTEM_EXCERPT_CHARS
+    return ("# Summary\n\n" + "\n\n".join(paragraphs)
+            + "\n\n[for acme]Acme: your invoices INV-ACME-42 were recalculated; credit note CN-77 issued.[/for]\n")
+
+
+def test_a_customers_detail_past_the_excerpt_reaches_that_customer_and_no_one_else(project: Project) -> None:
+    """3: acme's entry was cut at 2,000 characters and linked to the public page, which drops acme's span: acme read
+    INV-ACME-42 nowhere. Now acme's feed entry holds its postmortem whole; globex's (no detail of its own) and the
+    public's stay cut, and no file outside acme's folder holds acme's detail (the egress guard, unchanged, checks
+    every customer's files against the others' detail)."""
+    _with_customers(project)
+    incident = _resolved(project, "Billing errors", "Billing errors.")
+    code, output = _postmortem(project, incident, _long_postmortem())
+    assert code == 0, output
+    acme = project.site / "a" / TOKEN
+    for name in FEEDS:
+        [entry] = _postmortem_entries(acme / name)
+        assert "INV-ACME-42" in entry.summary and "Paragraph 8." in entry.summary, name
+        assert "read all of it" not in entry.summary, name
+        for other in (project.site / name, project.site / "components" / "api" / name,
+                      project.site / "a" / GLOBEX_TOKEN / name):
+            [cut] = _postmortem_entries(other)
+            assert "read all of it" in cut.summary and "INV-ACME-42" not in cut.summary, other
+    assert _holding(project.site, "INV-ACME-42") == sorted(f"a/{TOKEN}/{name}" for name in FEEDS)
+    assert project.cli("site", "build").exit_code == 0
+
+
+@pytest.mark.parametrize("detail", ["", "\n\n[for acme]Acme: ticket ACME-SHORT-1 is closed.[/for]"],
+                         ids=["no-detail", "detail-in-the-excerpt"])
+def test_a_short_postmortem_is_the_same_in_a_customers_feed_whatever_its_detail(project: Project, detail: str) -> None:
+    """Control: under the excerpt nothing is cut, so acme's feed reads as before, its detail (if any) with it."""
+    _with_customers(project)
+    incident = _resolved(project, "Billing errors", "Billing errors.")
+    assert _postmortem(project, incident, "# Summary\n\nInvoices were late." + detail + "\n")[0] == 0
+    for name in FEEDS:
+        [entry] = _postmortem_entries(project.site / "a" / TOKEN / name)
+        assert "Invoices were late." in entry.summary and "read all of it" not in entry.summary
+        assert ("ACME-SHORT-1" in entry.summary) == bool(detail)
+    assert _holding(project.site / "a" / GLOBEX_TOKEN, "ACME-SHORT-1") == []

@@ -281,7 +281,8 @@ class _Build:
     ) -> list[tuple[str, bytes]]:
         data, now = self.data, utc(self.data.now)
         quiet = self._quiet([i for i in data.archive if i.header.id not in self.left_out])
-        feed = feeds.build_feeds(data.page, data.components, shown, quiet, prefix=audience.folder)
+        feed = feeds.build_feeds(data.page, data.components, shown, quiet, prefix=audience.folder,
+                                 whole=_postmortems_of_its_own(shown, public))
         index = html.render_index(data.page, data.components, shown, now, data.uptime, root="../../",
                                   statuses_from=public, quiet=quiet)
         return [(audience.folder + "feed.xml", feed.rss), (audience.folder + "atom.xml", feed.atom),
@@ -510,6 +511,20 @@ def write_pages_here(
         built.append(Built(incident_id, path, writer.hashes[path], writer.versions.get(path),
                            build.guarded.get(path), path in writer.written))
     return built + [Refused(i) for i in sorted(build.refused)]
+
+
+def _postmortems_of_its_own(shown: Sequence[PublicIncident], public: Sequence[PublicIncident]) -> set[str]:
+    """The incidents whose postmortem a customer reads otherwise than the public page shows it (its ``[for ID]``
+    detail, a version only it was sent): its feed entry holds all of it. A cut entry ends in a link to the public
+    incident page, which holds none of that customer's text, and customers have no incident pages of their own:
+    detail past the cut would reach that customer nowhere (review 36a). Only these: an entry the public page holds
+    whole stays short, so a book-length postmortem does not weigh on every customer's feed at every post."""
+    on_page = {i.header.id: st.postmortem(i) for i in public}
+    return {
+        incident.header.id for incident in shown
+        if (own := st.postmortem(incident)) is not None
+        and ((seen := on_page.get(incident.header.id)) is None or seen.message != own.message)
+    }
 
 
 def _folders_of(paths: Iterable[str]) -> set[str]:

@@ -19,7 +19,7 @@ the RSS channel ``<link>`` is the last link added (so the site link goes last);
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -178,12 +178,15 @@ def build_feeds(
     channel: Channel | None = None,
     prefix: str = "",
     bodies: dict[tuple[str, PublicView], str] | None = None,
+    whole: Collection[str] = (),
 ) -> Feeds:
     """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder); ``prefix`` is
     where they are (a customer's ``a/<token>/``), for their self links. ``quiet``: the feed's date when
     ``incidents`` have no update (``status.updated_at``), a date from the data, never the clock. ``bodies``:
     the entries' HTML already rendered, by incident id and the view itself (equal only to a view of the same kind
-    and every field the same: one reader's entry is never another's), and where new ones go."""
+    and every field the same: one reader's entry is never another's), and where new ones go. ``whole``: ids of
+    the incidents whose postmortem entry holds all of it, not its first ``POSTMORTEM_EXCERPT_CHARS``: one whose
+    text the incident page (where the cut entry's link leads) does not hold whole, such as a customer's own."""
     channel = channel or site_channel(page)
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(incidents, quiet)
@@ -193,7 +196,7 @@ def build_feeds(
     for incident, update in pairs:
         key = (incident.header.id, update)
         if key not in bodies:
-            bodies[key] = _entry_body(page, context, incident, update)
+            bodies[key] = _entry_body(page, context, incident, update, whole=incident.header.id in whole)
         _entry(generator, page, incident, update, bodies[key])
     _links(generator, page, prefix + channel.folder + "feed.xml", "application/rss+xml", prefix)
     rss = generator.rss_str(pretty=True)
@@ -202,10 +205,12 @@ def build_feeds(
     return Feeds(rss=rss, atom=atom)
 
 
-def _entry_body(page: PageConfig, context: dict[str, Any], incident: PublicIncident, update: PublicView) -> str:
-    """One entry's HTML: the same in every feed that shows the update."""
+def _entry_body(
+    page: PageConfig, context: dict[str, Any], incident: PublicIncident, update: PublicView, *, whole: bool = False
+) -> str:
+    """One entry's HTML: the same in every feed that shows the update (``whole``: a postmortem not cut)."""
     text, cut = update.message, False
-    if update.kind == st.POSTMORTEM:
+    if update.kind == st.POSTMORTEM and not whole:
         text, cut = excerpt(update.message, POSTMORTEM_EXCERPT_CHARS)
     link = entry_link(page, incident.header.id, update)
     return template("feed_entry.html").render(context, update=update, text=text, cut=cut, link=link).strip()
