@@ -496,6 +496,21 @@ def guard_incident_page(
                  template_of(without, own))
 
 
+def guard_incident_feed(
+    page_config: PageConfig, components: Sequence[ComponentConfig], page: Page, own: Callable[[], Compared],
+) -> PrivateValues:
+    """The egress guard of the site's feed holding ``page``'s incident alone (``LeakRefused`` if it holds a value of
+    it), as ``guard_incident_page`` for its page. The feeds show what the page does (its newest postmortem only, the
+    timeline with its corrections), but in their own words and cut: a check before anything is stored renders them
+    too, so it cannot pass what a build would refuse in them. The Atom feed and the component's hold the same
+    entries."""
+    def rss(incident: PublicIncident) -> bytes:
+        return feeds.build_feeds(page_config, components, [incident]).rss
+
+    return guard(rss(page.incident), page.values(), "feed.xml", "application/xml",
+                 template_of(lambda: rss(incident_without_text(page.incident)), own))
+
+
 def write_pages_here(
     data: SiteData, writer: SiteWriter, pages: Iterable[Page], problems: dict[str, str]
 ) -> list[Built | Refused]:

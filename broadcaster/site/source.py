@@ -356,13 +356,15 @@ def _page(config: Config, incident: Incident, updates: list[Update], problems: d
 
 
 def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[Update]) -> str:
-    """What the build would refuse of the incident's page with ``updates`` (every one it shows), said as the guard
-    says it; "" if nothing. A new update's private detail that an earlier public text holds takes the whole incident
-    off the page: a publishing command checks it here, before anything is stored."""
+    """What the build would refuse of the incident's page or feed with ``updates`` (every one they show), said as the
+    guard says it; "" if nothing. A new update's private detail that an earlier public text holds takes the whole
+    incident off the site: a publishing command checks it here, before anything is stored. The feed too: it once
+    kept every postmortem version while the page showed the newest, and this check, of the page alone, let a version
+    be stored that the build then refused (review 36a)."""
     from broadcaster.messages.egress import LeakRefused
     from broadcaster.own_words import own_words
     from broadcaster.site import pages as html
-    from broadcaster.site.build import guard_incident_page
+    from broadcaster.site.build import guard_incident_feed, guard_incident_page
 
     problems: dict[str, str] = {}
     with i18n.speaking(config.page.language):
@@ -373,9 +375,10 @@ def incident_page_refusal(config: Config, incident: Incident, updates: Sequence[
             body = html.render_incident(config.page, config.components, page.incident)
         except Exception as exc:  # noqa: BLE001 - as the build: a record it cannot render is left out, loudly
             return f"incident {incident.id} cannot be shown on the page ({type(exc).__name__}: {exc})"
+        own = partial(own_words, config.page, config.components)
         try:
-            guard_incident_page(config.page, config.components, page, body,
-                                partial(own_words, config.page, config.components))
+            guard_incident_page(config.page, config.components, page, body, own)
+            guard_incident_feed(config.page, config.components, page, own)
         except LeakRefused as refused:
             return refused.found
     return ""
