@@ -128,20 +128,47 @@ def test_a_rejected_token_is_a_config_error(configured: Project, fake: FakeTeleg
     assert result.returncode == 2 and "rejected the bot token" in err and "another-token" not in err
 
 
-def test_a_second_bot_on_the_same_token_ends_the_first_with_a_conflict(
+def test_a_second_bot_on_the_same_store_is_refused_and_the_first_answers_on(
     configured: Project, fake: FakeTelegramBot,
 ) -> None:
+    """Review 36c: the second one used to poll too, and Telegram's 409 ended both (the first at once, the second
+    by the first's parting getUpdates): with systemd's Restart=on-failure on two machines, each restart killed the
+    other. The store's lease refuses the second before it asks Telegram anything."""
     first = configured.process("bot", "run")
     started(fake, first)
-    second = configured.process("bot", "run")
     try:
-        _, err = first.communicate(timeout=40)  # Telegram ends the older poll with 409
+        polls = len(fake.received("/getUpdates"))
+        second = configured.cli("bot", "run")
+        assert second.exit_code == 1 and "another `broadcaster bot run` answers this store's chats" in second.output
+        assert first.poll() is None  # still running
+        fake.say(ANN, "/help")
+        assert fake.wait_for(lambda: len(fake.texts(ANN)) == 1, 20)
+        assert len(fake.received("/getMe")) == 1 and len(fake.received("/getUpdates")) > polls
     finally:
-        code, _, second_err = stopped(second)
-    assert first.returncode == 1 and "Only one `broadcaster bot run` may run per bot token" in err
-    # The first one's parting getUpdates (confirming what it fetched) may end the second's poll in turn,
-    # as Telegram does to two pollers: then it too says why, never silently.
-    assert code == 0 or "Only one `broadcaster bot run`" in second_err, second_err
+        code, _, err = stopped(first)
+    assert code == 0, err
+    again = configured.process("bot", "run")  # the first let its lease go: the next starts at once
+    started_again = fake.wait_for(lambda: len(fake.received("/getMe")) == 2, 20)
+    code, _, err = stopped(again)
+    assert started_again and code == 0, err
+
+
+def test_a_polling_bot_never_takes_a_webhook_bots_webhook_away(configured: Project, fake: FakeTelegramBot) -> None:
+    """Review 36c: a plain `bot run` beside a webhook bot deleted its webhook (PTB's start_polling does), and the
+    webhook bot, still running, answered nothing from then on without a word."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    webhook_bot = configured.process("bot", "run", "--webhook", url, "--listen", f"127.0.0.1:{port}")
+    try:
+        assert fake.wait_for(lambda: fake.webhook is not None, 20) and fake.wait_for(lambda: _listening(port), 10)
+        polling = configured.cli("bot", "run")
+        assert polling.exit_code == 1 and "answers this store's chats" in polling.output, polling.output
+        assert fake.webhook is not None and fake.received("/deleteWebhook") == []
+        fake.say(ANN, "/help")
+        assert fake.wait_for(lambda: len(fake.texts(ANN)) == 1, 20)
+    finally:
+        code, _, err = stopped(webhook_bot)
+    assert code == 0, err
 
 
 def test_without_a_bot_table_it_says_what_to_add(project: Project) -> None:
@@ -286,3 +313,15 @@ def test_an_update_arriving_while_the_webhook_bot_stops_is_refused_for_telegram_
     store = open_store(store_location(config_loader.load(str(configured.config)), None))
     subscription = store.subscription(str(ANN))
     assert subscription is not None and subscription.active  # untouched: the next run gets the /stop again
+
+
+def test_a_bot_killed_leaves_its_lease_to_the_next_at_once(configured: Project, fake: FakeTelegramBot) -> None:
+    """Control of the lease: SIGKILL leaves it in the store, and this machine sees that its process is gone."""
+    first = configured.process("bot", "run")
+    started(fake, first)
+    first.kill()
+    first.communicate(timeout=20)
+    second = configured.process("bot", "run")
+    answering = fake.wait_for(lambda: len(fake.received("/getMe")) == 2, 20)
+    code, _, err = stopped(second)
+    assert answering and code == 0, err

@@ -21,9 +21,10 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ from broadcaster import lazy_re, redaction
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request, username_problem
 from broadcaster.errors import BroadcasterError, ConfigError, InputError
+from broadcaster.store import process_owner, utcnow
 
 if TYPE_CHECKING:
     from telegram.error import TelegramError
@@ -329,11 +331,51 @@ def settings_of(config: Config) -> BotSettings:
 
 
 def run_bot(config: Config, store: Store, listen: Listen | None, ready: Callable[[str], None]) -> None:
-    """``broadcaster bot run``: answer chats with ``store``'s subscriptions until SIGTERM or SIGINT."""
+    """``broadcaster bot run``: answer chats with ``store``'s subscriptions until SIGTERM or SIGINT, the only bot
+    of the store while it runs (``Store.claim_bot``)."""
     from broadcaster.bot.chat import ChatBot
     from broadcaster.bot.pacing import Pacer
 
     settings = settings_of(config)
     pacer = Pacer()
     chat = ChatBot(config, store, pacer)
-    asyncio.run(run(settings, chat.handlers(), pacer.limiter, listen=listen, ready=ready))
+    with _the_only_bot(store):
+        asyncio.run(_leased(store, run(settings, chat.handlers(), pacer.limiter, listen=listen, ready=ready)))
+
+
+LEASE_BEAT = 20.0  # seconds between a running bot's heartbeats in the store
+LEASE_STALE = timedelta(seconds=90)  # a bot on another machine silent this long has died: the next may start
+
+
+@contextmanager
+def _the_only_bot(store: Store) -> Iterator[None]:
+    owner = process_owner()
+    holder = store.claim_bot(owner, utcnow(), LEASE_STALE)
+    if holder is not None:
+        raise BroadcasterError(
+            f"another `broadcaster bot run` answers this store's chats ({holder}). Only one may run per store and "
+            "bot token: two end each other's polls, and a polling one takes a webhook bot's webhook away. Stop the "
+            f"other one first; one on another machine that died is taken over {LEASE_STALE.seconds} seconds after "
+            "its last heartbeat.")
+    try:
+        yield
+    finally:
+        store.release_bot(owner)
+
+
+async def _leased(store: Store, bot: Coroutine[Any, Any, None]) -> None:
+    """Run ``bot``, renewing its lease every ``LEASE_BEAT`` seconds; a lease taken over (this machine's clock or
+    network stalled past ``LEASE_STALE``) ends it, as a conflict with another bot would."""
+    task = asyncio.ensure_future(bot)
+    owner = process_owner()
+    try:
+        while not task.done():
+            await asyncio.wait({task}, timeout=LEASE_BEAT)
+            if not task.done() and not store.beat_bot(owner, utcnow()):  # the store's own thread: one small write
+                task.cancel()
+                raise BroadcasterError("another `broadcaster bot run` took over this store's chats while this one "
+                                       "was silent: this one stops. Only one may run per store and bot token.")
+    finally:
+        if not task.done():
+            task.cancel()
+    await task

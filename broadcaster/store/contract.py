@@ -71,6 +71,7 @@ from broadcaster.store.records import (
     title_split_as_today,
     update_from,
     update_values,
+    utc,
     utcnow,
 )
 from broadcaster.store.subscriptions import SubscriptionStore
@@ -113,6 +114,15 @@ def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) ->
     if here == "pid reused":
         return claimed_at is None or utcnow() - claimed_at < lease
     return claimed_at is not None and utcnow() - claimed_at < lease
+
+
+def _lease_held(holder: str, age: timedelta, stale_after: timedelta) -> bool:
+    """Whether a lease ``holder`` took and renewed ``age`` ago still holds: on this machine while its process lives
+    (a bot killed with SIGKILL leaves its lease to the next at once), elsewhere until its heartbeat goes stale."""
+    here = _here(holder)
+    if here:  # this machine's: its process says
+        return here in ("it", "unsure")
+    return age < stale_after
 
 
 def alive_here(owner: str) -> bool:
@@ -611,6 +621,40 @@ class Store(SubscriptionStore):
         with self.transaction():
             self.run("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
                      ("feed_token:" + digest, audience))
+
+    def claim_bot(self, owner: str, now: datetime, stale_after: timedelta) -> str | None:
+        """Take the lease of the one ``bot run`` answering this store's chats for ``owner``; None when taken, else who
+        holds it: a process alive on this machine, or one elsewhere whose heartbeat is younger than ``stale_after``.
+        Two bots of one token end each other's polls (Telegram answers 409), and a polling one deletes a webhook
+        bot's webhook, which then answers nothing, unaware: the second is refused before it asks Telegram anything."""
+        with self.transaction():
+            self.run("INSERT INTO meta(key, value) VALUES ('bot_lease', '') ON CONFLICT (key) DO NOTHING")
+            row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
+            held = json.loads(row["value"]) if row is not None and row["value"] else {}
+            holder, beat = str(held.get("owner", "")), utc(held.get("heartbeat"))
+            if holder and holder != owner and beat is not None and _lease_held(holder, now - beat, stale_after):
+                return f"{holder}, last seen {beat:%Y-%m-%d %H:%M:%S} UTC"
+            self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'",
+                     (json.dumps({"owner": owner, "heartbeat": now.isoformat()}),))
+        return None
+
+    def beat_bot(self, owner: str, now: datetime) -> bool:
+        """Renew ``owner``'s lease (``claim_bot``); False when another bot holds it now."""
+        with self.transaction():
+            row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
+            held = json.loads(row["value"]) if row is not None and row["value"] else {}
+            if held.get("owner") != owner:
+                return False
+            self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'",
+                     (json.dumps({"owner": owner, "heartbeat": now.isoformat()}),))
+        return True
+
+    def release_bot(self, owner: str) -> None:
+        """Give up ``owner``'s lease, so the next ``bot run`` starts at once."""
+        with self.transaction():
+            row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
+            if row is not None and row["value"] and json.loads(row["value"]).get("owner") == owner:
+                self.run("UPDATE meta SET value = '' WHERE key = 'bot_lease'")
 
     def audience_names(self) -> dict[str, str]:
         """Audience id -> the (folded) name of the customer its stored detail was written for (``customer_ids.py``)."""
