@@ -129,3 +129,17 @@ def test_components_offers_every_component_when_the_invites_are_all_renamed(
         fake.say(ANN, "/components")
         keyboard = answered(fake, ANN, 2)
     assert len(keyboard) == 2
+
+
+def test_an_invite_for_a_customer_no_longer_configured_is_refused_and_marked(
+        project: Project, fake: FakeTelegramBot) -> None:
+    """The chat was welcomed to public updates while the store kept it as acme's: an [audiences.acme] back (another
+    customer's, perhaps) would have sent it that customer's detail."""
+    project.write_config(AUDIENCES)
+    code, _ = subscribers.create_invite(store_of(project), Visibility.parse("audience:acme"), ["api"])
+    project.write_config(AUDIENCES.split("[audiences.globex]")[0].replace("[audiences.acme]", "[audiences.initech]"))
+    with bot_running(project.config, fake):
+        fake.say(ANN, f"/start {code}")
+        assert "not valid" in answered(fake, ANN)[0]
+    assert store_of(project).subscription(str(ANN)) is None
+    assert "audience not in the config: the bot refuses it" in project.cli("subscribers", "invites").output

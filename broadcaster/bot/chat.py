@@ -127,6 +127,17 @@ class ChatBot:
             return before is not None
         return before.inactive_reason == "stopped" and not self._invite_revoked(before)
 
+    def _refuse_a_departed_customers(self, code: str, chat_id: int) -> None:
+        """An invite for a customer the config no longer defines grants nothing anyone may be told of: the chat would
+        be welcomed to public updates while the store kept it as that customer's, whose detail it would get if an
+        [audiences.ID] of that id came back (review 36c). Refused as no valid invite, nothing stored."""
+        invite = self.store.invite(subscribers.code_hash(code)) if subscribers.INVITE_CODE.fullmatch(code) else None
+        audience = invite.visibility.audience if invite is not None else ""
+        if audience and audience not in self.config.audiences:
+            LOG.warning("An invite for audience %s, which the config no longer defines, was opened in chat %s: "
+                        "refused.", audience, chat_id)
+            raise InviteRefused(Refusal.UNKNOWN, "That invite's customer is not in the config.")
+
     def _invite_revoked(self, subscription: Subscription) -> bool:
         invite = self.store.invite(subscription.invite) if subscription.invite else None
         return invite is not None and invite.revoked_at is not None
@@ -142,6 +153,7 @@ class ChatBot:
             await self.reply(turn, words.set_up_by_the_team())
             return
         try:
+            self._refuse_a_departed_customers(code, turn.chat_id)
             redemption = subscribers.redeem(self.store, code, turn.chat_id, turn.kind)
         except InviteRefused as refused:
             await self.reply(turn, words.invite_refused(_REFUSAL_WORD.get(refused.reason, "")))

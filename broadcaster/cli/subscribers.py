@@ -145,6 +145,7 @@ def remove(ctx: click.Context, /, chat: str) -> None:
 @click.pass_context
 def invites(ctx: click.Context, /) -> None:
     """Every invite: what it gives, its uses, and whether it still works."""
+    config = load_config(ctx)
     found = open_store(ctx).invites()
     if not found:
         click.echo("No invites. Make one: broadcaster subscribers invite")
@@ -153,7 +154,9 @@ def invites(ctx: click.Context, /) -> None:
     for made in found:
         expiry = f"expires {made.expires_at:%Y-%m-%d %H:%M}" if made.expires_at else "never expires"
         limit = f"/{made.max_uses}" if made.max_uses is not None else ""
-        click.echo(f"{made.id}  {made.state(now):<8}  {describe(made.visibility, made.components)}  "
+        departed = made.visibility.audience and made.visibility.audience not in config.audiences
+        mark = " (audience not in the config: the bot refuses it)" if departed else ""
+        click.echo(f"{made.id}  {made.state(now):<8}  {describe(made.visibility, made.components)}{mark}  "
                    f"used {made.uses}{limit}  {expiry}")
 
 
