@@ -66,6 +66,15 @@ def _withdrawn_there(project: Project, hook: FakeReceiver, incident: str) -> Non
     assert "Nothing to resend" in project.cli("retry", incident).output
 
 
+def _left_then_withdrawn(project: Project, hook: FakeReceiver, state: str, why: str) -> None:
+    """The event the receiver has is recorded ``state`` (saying ``why``); the withdrawal then goes there."""
+    incident = _incident(project)
+    [first] = _at(project, incident, "hook-acme")
+    assert first["state"] == state and why in first["error"], first
+    _answers_gone(hook)
+    _withdrawn_there(project, hook, incident)
+
+
 def test_a_withdrawal_reaches_a_webhook_whose_event_timed_out(project: Project) -> None:
     with FakeReceiver() as hook:
         _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
@@ -73,11 +82,7 @@ def test_a_withdrawal_reaches_a_webhook_whose_event_timed_out(project: Project) 
         posted = project.cli("post", "--yes", "--title", "Cache misses", "-C", "api", "--for", "acme",
                              "Your bucket ACM-B1 is cold.", "Cache hit rate dropped.")
         assert posted.exit_code == 3 and len(hook.events) == 1, posted.output  # the receiver has it
-        incident = _incident(project)
-        [first] = _at(project, incident, "hook-acme")
-        assert first["state"] == "failed" and "no answer within 2s" in first["error"], first
-        _answers_gone(hook)
-        _withdrawn_there(project, hook, incident)
+        _left_then_withdrawn(project, hook, "failed", "no answer within 2s")
 
 
 def test_a_withdrawal_reaches_a_webhook_whose_event_was_stopped_before_its_answer(project: Project) -> None:
@@ -93,11 +98,7 @@ def test_a_withdrawal_reaches_a_webhook_whose_event_was_stopped_before_its_answe
         process.send_signal(signal.SIGINT)
         output, errors = process.communicate(timeout=60)
         assert process.returncode == 130, output + errors
-        incident = _incident(project)
-        [first] = _at(project, incident, "hook-acme")
-        assert first["state"] == "pending" and "may have arrived" in first["error"], first
-        _answers_gone(hook)
-        _withdrawn_there(project, hook, incident)
+        _left_then_withdrawn(project, hook, "pending", "may have arrived")
 
 
 def test_a_channel_whose_failure_proves_nothing_went_out_is_still_skipped(project: Project) -> None:

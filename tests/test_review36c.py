@@ -20,7 +20,7 @@ from tests.bot_helpers import AUDIENCES, TOKEN, BotThread, bot_running
 from tests.conftest import BASE_CONFIG, ENGINE, Project
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_bot import FakeTelegramBot
-from tests.test_bot_chat import answered, store_of
+from tests.test_bot_chat import answered, bot, store_of  # noqa: F401 - bot: a fixture, on this module's fake
 from tests.test_subscribers import TOKEN as SUBSCRIBERS_TOKEN
 from tests.test_subscribers import bot_table, invite, texts
 from tests.test_subscribers import store_of as store_of_project
@@ -34,13 +34,6 @@ def fake() -> Iterator[FakeTelegramBot]:
         yield server
 
 
-@pytest.fixture
-def bot(project: Project, fake: FakeTelegramBot) -> Iterator[BotThread]:
-    project.write_config(AUDIENCES)
-    with bot_running(project.config, fake) as thread:
-        yield thread
-
-
 def _joined_then_stopped(project: Project, fake: FakeTelegramBot) -> str:
     store = store_of(project)
     code, invite = subscribers.create_invite(store, Visibility.parse("audience:acme"), ["api"])
@@ -52,7 +45,7 @@ def _joined_then_stopped(project: Project, fake: FakeTelegramBot) -> str:
 
 
 def test_a_private_chat_whose_invite_was_revoked_comes_back_public(
-        project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:
+        project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:  # noqa: F811 - the fixture
     invite = _joined_then_stopped(project, fake)
     subscribers.revoke(store_of(project), invite)
     fake.say(ANN, "/start")
@@ -64,7 +57,7 @@ def test_a_private_chat_whose_invite_was_revoked_comes_back_public(
 
 
 def test_a_private_chat_that_stopped_comes_back_as_it_was_while_its_invite_stands(
-        project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:
+        project: Project, fake: FakeTelegramBot, bot: BotThread) -> None:  # noqa: F811 - the fixture
     """Control: /stop promised it (passed before the fix too)."""
     _joined_then_stopped(project, fake)
     fake.say(ANN, "/start")
