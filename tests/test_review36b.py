@@ -266,3 +266,25 @@ def test_a_correction_still_goes_with_a_webhook_post_never_tried(project: Projec
         assert retried.exit_code == 0, retried.output
         texts = [e["data"]["update"]["message"] for e in hook.events]
         assert texts[-1] == "Still failing for some projects." and len(texts) == 2, texts
+
+
+def test_a_correction_rides_in_a_matrix_post_that_the_homeserver_refused(project: Project) -> None:
+    """Review 37b: a failure that proved nothing arrived (503) leaves one message, the corrected one, as before the
+    fix: a correction after it would change nothing."""
+    room = "!acme:example.org"
+    with FakeMatrix(token="syt_review37b", rooms=[room]) as matrix:
+        project.env["MATRIX_TOKEN"] = "syt_review37b"
+        project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n" + ACME
+                             + f'\n[channels.matrix-acme]\ntype = "matrix"\naudience = "acme"\nhomeserver = "{matrix.url}"'
+                             f'\naccess_token = "${{MATRIX_TOKEN}}"\nroom_id = "{room}"\n')
+        down = Response(503, {"errcode": "M_UNKNOWN", "error": "down"})
+        matrix.fail(Fault(match="/send/", response=down), Fault(match="/send/", response=down))
+        posted = project.cli("post", "--yes", "--title", "Routing flaps", "-C", "api", "Routes are flapping.")
+        assert posted.exit_code == 3, posted.output
+        incident = _incident(project)
+        assert _at(project, incident, "matrix-acme")[0]["state"] == "failed"
+        amended = project.cli("amend", "--yes", incident, "1", "Routes are flapping in Amsterdam.")
+        assert "it goes with this correction's text" in amended.output, amended.output
+        assert project.cli("retry", incident).exit_code == 0
+        bodies = [e.content.get("body", "") for e in matrix.events[room]]
+        assert len(bodies) == 1 and "Amsterdam" in bodies[0], bodies
