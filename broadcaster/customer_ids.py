@@ -17,15 +17,16 @@ without the page paths' (``site/tokens.py``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from broadcaster.errors import ConfigError
+from broadcaster.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from broadcaster.config import Config
     from broadcaster.store import Store
 
-__all__ = ["claim_audience_ids", "refuse_reused_audience_ids"]
+__all__ = ["claim_audience_ids", "refuse_imported_for_another", "refuse_reused_audience_ids"]
 
 
 def refuse_reused_audience_ids(config: Config, store: Store, consequence: str) -> dict[str, str]:
@@ -52,6 +53,23 @@ def claim_audience_ids(config: Config, store: Store, consequence: str) -> None:
     records = refuse_reused_audience_ids(config, store, consequence)
     if records:
         store.note_audience_names(records)
+
+
+def refuse_imported_for_another(config: Config, written_for: Mapping[str, str], served: Mapping[str, str]) -> None:
+    """``store import``: InputError when the file's detail for an id was written for another customer than the one
+    that id serves here (``served``, this store's record; else the config's table, or its ``renamed_from``). Its
+    detail would be shown to that customer under its name. Checked before anything is imported."""
+    for key, name in sorted(written_for.items()):
+        table = config.audience_tables.get(key)
+        here = served.get(key) or (_folded(table.audience.name) if table is not None else None)
+        renamed = table is not None and table.renamed_from is not None and _folded(table.renamed_from) == name
+        if here is not None and here != name and not renamed:
+            raise InputError(
+                f"the file's incidents and detail for {key} were written for a customer named {_quoted(name)}, but "
+                f"here {key} is {_quoted(here)} (as broadcaster compares names): imported, that customer's detail "
+                f"would be shown to {_quoted(here)} under its name. If it is the same customer, renamed, add "
+                f"renamed_from = {_quoted(name)} to [audiences.{key}] and import again. Nothing was imported."
+            )
 
 
 def _reused(key: str, name: str, before: str, renamed_from: str | None, consequence: str) -> str:

@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 from broadcaster import lazy_re, redaction
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.telegram import TOKEN_SLOT, token_hidden_request, username_problem
-from broadcaster.errors import BroadcasterError, ConfigError, InputError
+from broadcaster.customer_ids import claim_audience_ids
+from broadcaster.errors import BroadcasterError, ConfigError, InputError, StoreError
 from broadcaster.store import process_owner, utcnow
 
 if TYPE_CHECKING:
@@ -337,6 +338,9 @@ def run_bot(config: Config, store: Store, listen: Listen | None, ready: Callable
     from broadcaster.bot.pacing import Pacer
 
     settings = settings_of(config)
+    # A chat of an id reused for another customer would be welcomed as the new one and told the old one's detail
+    # (/status), and a departed customer's chat the new one's name: the bot answers with the config it starts with.
+    claim_audience_ids(config, store, "The bot did not start.")
     pacer = Pacer()
     chat = ChatBot(config, store, pacer)
     with _the_only_bot(store):
@@ -363,6 +367,18 @@ def _the_only_bot(store: Store) -> Iterator[None]:
         store.release_bot(owner)
 
 
+def _beat(store: Store, owner: str) -> bool:
+    """Renew the lease (the store's own thread: one small write); a store that cannot be written for now (locked,
+    the database restarting) costs a heartbeat, not the bot: the lease holds for ``LEASE_STALE``, and a later beat
+    finds whether another bot took it meanwhile."""
+    try:
+        return store.beat_bot(owner, utcnow())
+    except StoreError as exc:
+        LOG.warning("The bot's heartbeat could not be written to the store (%s); trying again in %.0f s.",
+                    type(exc).__name__, LEASE_BEAT)
+        return True
+
+
 async def _leased(store: Store, bot: Coroutine[Any, Any, None]) -> None:
     """Run ``bot``, renewing its lease every ``LEASE_BEAT`` seconds; a lease taken over (this machine's clock or
     network stalled past ``LEASE_STALE``) ends it, as a conflict with another bot would."""
@@ -371,7 +387,7 @@ async def _leased(store: Store, bot: Coroutine[Any, Any, None]) -> None:
     try:
         while not task.done():
             await asyncio.wait({task}, timeout=LEASE_BEAT)
-            if not task.done() and not store.beat_bot(owner, utcnow()):  # the store's own thread: one small write
+            if not task.done() and not _beat(store, owner):
                 task.cancel()
                 raise BroadcasterError("another `broadcaster bot run` took over this store's chats while this one "
                                        "was silent: this one stops. Only one may run per store and bot token.")

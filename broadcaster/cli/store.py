@@ -21,6 +21,7 @@ from typing import IO, Any
 import click
 
 from broadcaster.cli.options import common, load_config, open_store
+from broadcaster.customer_ids import refuse_imported_for_another
 from broadcaster.errors import InputError
 
 
@@ -135,8 +136,11 @@ def import_(ctx: click.Context, /, source: Path) -> None:
     for record in records:  # as the command line refuses them: a page would publish it, staff's chats hold it
         if "incident" in record:
             refuse_secrets(store_transfer.texts_of(record), config)
+    written_for: dict[str, str] = next((r[store_transfer.AUDIENCE_NAMES] for r in records if store_transfer.AUDIENCE_NAMES in r), {})
+    refuse_imported_for_another(config, written_for, {})
     # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
     opened = open_store(ctx, creates=True)
+    refuse_imported_for_another(config, written_for, opened.audience_names())
     result = store_transfer.import_records(opened, records, names)
     _print_import(opened, result)
     _print_chats_kept_off(result)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from broadcaster.cli.options import common, complete_audience, load_config, once, open_store
+from broadcaster.customer_ids import claim_audience_ids
 from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean, printable
 
 if TYPE_CHECKING:
@@ -58,7 +59,10 @@ def invite(ctx: click.Context, /, audience: str | None, internal: bool, componen
     now = datetime.now(UTC)
     until = parse_time(expires, now=now, zone=config.page.zone, option="--expires")
     username = bot_username(config, bot)  # before storing: a link that names no bot is useless
-    code, made = subs.create_invite(open_store(ctx, creates=True), visibility, chosen, expires=until - now, uses=uses, now=now)
+    store = open_store(ctx, creates=True)
+    if visibility.audience:  # an id reused for another customer would welcome its chats to the old one's detail
+        claim_audience_ids(config, store, "No invite was made.")
+    code, made = subs.create_invite(store, visibility, chosen, expires=until - now, uses=uses, now=now)
     click.echo(f"Invite {made.id}: {describe(made.visibility, made.components)}, expires "
                f"{made.expires_at:%Y-%m-%d %H:%M} UTC" + (f", {uses} use(s)" if uses else "") + ".")
     click.echo(f"  private chat: {DEEP_LINK.format(bot=username, kind='start', code=code)}")

@@ -116,10 +116,23 @@ def owner_is_alive(owner: str, claimed_at: datetime | None, lease: timedelta) ->
     return claimed_at is not None and utcnow() - claimed_at < lease
 
 
-def _lease_held(holder: str, age: timedelta, stale_after: timedelta) -> bool:
-    """Whether a lease ``holder`` took and renewed ``age`` ago still holds: on this machine while its process lives
-    (a bot killed with SIGKILL leaves its lease to the next at once), elsewhere until its heartbeat goes stale."""
-    here = _here(holder)
+def _lease(owner: str, now: datetime) -> str:
+    return json.dumps({"owner": owner, "heartbeat": now.isoformat(), "pid_ns": _pid_namespace()})
+
+
+def _pid_namespace() -> str:
+    """This process's pid namespace ("" where /proc does not say): a pid means a process only within it."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def _lease_held(holder: str, pid_ns: str, age: timedelta, stale_after: timedelta) -> bool:
+    """Whether a lease ``holder`` took and renewed ``age`` ago still holds: on this machine and in this pid namespace
+    while its process lives (a bot killed with SIGKILL leaves its lease to the next at once); elsewhere, in another
+    container of the same host name too (its pid means nothing here), until its heartbeat goes stale."""
+    here = _here(holder) if pid_ns == _pid_namespace() else ""
     if here:  # this machine's: its process says
         return here in ("it", "unsure")
     return age < stale_after
@@ -632,10 +645,10 @@ class Store(SubscriptionStore):
             row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
             held = json.loads(row["value"]) if row is not None and row["value"] else {}
             holder, beat = str(held.get("owner", "")), utc(held.get("heartbeat"))
-            if holder and holder != owner and beat is not None and _lease_held(holder, now - beat, stale_after):
+            if (holder and holder != owner and beat is not None
+                    and _lease_held(holder, str(held.get("pid_ns", "")), now - beat, stale_after)):
                 return f"{holder}, last seen {beat:%Y-%m-%d %H:%M:%S} UTC"
-            self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'",
-                     (json.dumps({"owner": owner, "heartbeat": now.isoformat()}),))
+            self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'", (_lease(owner, now),))
         return None
 
     def beat_bot(self, owner: str, now: datetime) -> bool:
@@ -645,8 +658,7 @@ class Store(SubscriptionStore):
             held = json.loads(row["value"]) if row is not None and row["value"] else {}
             if held.get("owner") != owner:
                 return False
-            self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'",
-                     (json.dumps({"owner": owner, "heartbeat": now.isoformat()}),))
+            self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'", (_lease(owner, now),))
         return True
 
     def release_bot(self, owner: str) -> None:
@@ -664,11 +676,15 @@ class Store(SubscriptionStore):
     def holds_audience(self, audience: str) -> bool:
         """Whether anything stored is this audience id's: an update naming it (``--customer``), its detail (``--for``,
         a ``[for ID]`` span), a delivery to its channels, or a chat or invite of its. Read only when an id's customer
-        changed name (``customer_ids.py``): a scan of the updates, fail-closed (an id holding "_" may match more)."""
-        quoted, span, visibility = f'%"{audience}"%', f"%[for {audience.lower()}]%", f"audience:{audience}"
+        changed name (``customer_ids.py``): a scan of the updates, fail-closed (an id holding "_" may match more).
+        Imported records count too: they are rows like any other."""
+        # Any mention of the id in a text counts: a ``[for ID]`` span may be written with spaces or in any case
+        # (``[ For  acme ]``), and an id that is a word refuses more renames, never fewer. The JSON columns are read
+        # as text (PostgreSQL keeps them as jsonb).
+        quoted, mention, visibility = f'%"{audience}"%', f"%{audience.lower()}%", f"audience:{audience}"
         for sql, args in (
-            ("SELECT 1 AS found FROM updates WHERE audiences LIKE ? OR audience_detail LIKE ? OR LOWER(raw_message) LIKE ?",
-             (quoted, quoted, span)),
+            ("SELECT 1 AS found FROM updates WHERE CAST(audiences AS TEXT) LIKE ? OR CAST(audience_detail AS TEXT) LIKE ?"
+             " OR LOWER(raw_message) LIKE ?", (quoted, quoted, mention)),
             ("SELECT 1 AS found FROM deliveries WHERE visibility = ?", (visibility,)),
             ("SELECT 1 AS found FROM subscriptions WHERE visibility = ?", (visibility,)),
             ("SELECT 1 AS found FROM invites WHERE visibility = ?", (visibility,)),

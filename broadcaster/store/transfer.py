@@ -106,6 +106,7 @@ _UNSENT = frozenset({DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.
 # The bot's records, imported after the incidents in this order (a subscription weighed against what the file's
 # migrations link, then the removals, which forget what was granted before them).
 _SUBSCRIBER_RECORDS = {"invite": 1, "migrated": 2, "subscription": 3, "removed": 4}
+AUDIENCE_NAMES = "audience_names"  # a record ``read_records`` makes of the header's: no line of the file
 _AUDIENCES_SCHEMA = 4  # the schema that made "[for ID]" a marker
 _PUBLIC_TITLE_SCHEMA = 2  # the schema that split a title typed with [private] spans into its public part and raw_title
 _ABANDONED = "exported while a process was sending it: the post may or may not exist"
@@ -171,6 +172,9 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
     header = {
         "format": FORMAT, "version": FORMAT_VERSION, "schema": SCHEMA_VERSION,
         "source": store.backend, "exported_at": utcnow().isoformat(timespec="microseconds"),
+        # Which customer each audience id's detail was written for (``customer_ids.py``): an import into another
+        # store must neither forget it nor hand the detail to another customer of the same id there.
+        "audience_names": store.audience_names(),
     }
     yield json.dumps(header)
     for rows, updates in store.incident_batches():
@@ -368,6 +372,11 @@ def read_records(
         if not header_seen:
             schema = _check_header(record, name)
             header_seen = True
+            if isinstance(names := record.get("audience_names"), dict) and names:
+                if not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+                    raise InputError(f"{name}: the header's audience_names is not a table of names. Was the header "
+                                     "edited? Export the store again; nothing was imported.")
+                yield {AUDIENCE_NAMES: names}
             continue
         if isinstance(record, dict) and len(record) == 1 and record.keys() & _SUBSCRIBER_RECORDS:
             bot_records.append(check_subscriber_record(record, f"{name}, line {number}", audiences))
@@ -447,7 +456,9 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]],
     the config's customers' names, by id.
     """
     result = ImportResult()
-    every = sorted(records, key=_import_order)  # stable: incidents first, in the file's order
+    records = list(records)
+    written_for: Mapping[str, str] = next((r[AUDIENCE_NAMES] for r in records if AUDIENCE_NAMES in r), {})
+    every = sorted((r for r in records if AUDIENCE_NAMES not in r), key=_import_order)  # stable: incidents first
     _refuse_visibilities_no_invite_gives(store, every)
     _refuse_migrations_that_cannot_be(store, every)
     _refuse_an_incident_twice(every)
@@ -475,6 +486,9 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]],
                 "it was not imported (the ones before it were)."
             ) from exc
     _count_every_holder(store, holders, every, uses.kept_off)
+    known = store.audience_names()
+    if new := {key: name for key, name in written_for.items() if key not in known}:
+        store.note_audience_names(new)
     return result
 
 
