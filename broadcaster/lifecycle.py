@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broadcaster import compose
-from broadcaster.config import Config
+from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
 from broadcaster.destination import resend_may_be_dropped
 from broadcaster.destinations import destinations, no_wider_than_before, plan
@@ -81,7 +81,11 @@ def amend(config: Config, store: Store, incident_id: str, sequence: int, message
         planned = _where_the_original_went(config, store, incident, original, correction, only, skip)
         refuse_a_repeated_correction(store, incident, correction, planned)
         planned = skip_where_it_was_given(store, incident, correction, planned)
-        return publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress, planned=planned)
+        shown = latest_told(store, incident.id, _corrections_of(store, original)).get((SITE_DESTINATION, ""), original)
+        result = publish(config, store, incident, correction, new=False, dry_run=dry_run, progress=progress,
+                         planned=planned)
+        result.notes.extend(_customer_pages_behind(config, planned, shown, correction))
+        return result
 
     return again_on_conflict(attempt)
 
@@ -171,6 +175,30 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     return [where(p) for p in planned]
 
 
+def _corrections_of(store: Store, original: Update) -> list[Update]:
+    return [u for u in store.updates(original.incident_id) if corrected_sequence(u) == original.sequence]
+
+
+def _customer_pages_behind(config: Config, planned: Sequence[PlannedDelivery], shown: Update | None,
+                           update: Update) -> list[str]:
+    """What to tell the operator when the site skipped a correction or a postmortem's version that its public readers
+    read as they have it, but a customer's own page reads otherwise: that page shows it only from the site's next
+    build (a build now would rewrite public files at a moment only that customer's text changed). Said, since the
+    site's "read nothing changed" alone read as if every page had it (review 37b): a version correcting one
+    customer's detail is the one the operator wants out soonest."""
+    site = next((p for p in planned if p.destination == SITE_DESTINATION), None)
+    if site is None or site.reason != READ_THE_SAME or shown is None:
+        return []
+    behind = [key for key, table in config.audience_tables.items()
+              if table.feed_token is not None and not reads_the_same(Visibility.of(key), shown, update)]
+    if not behind:
+        return []
+    return [f"The public page has nothing new to show, so the site was not rebuilt: {', '.join(behind)}'s own page "
+            "and feeds (a/<token>/) show this from the site's next build (the next post, or `broadcaster site "
+            "build`, and `broadcaster site publish` for the hosts, now; a build also rewrites the public files' "
+            "dates)."]
+
+
 def _read_the_same_or_coming(latest: Delivery | None, incident_id: str) -> str:
     """Why a correction is skipped where its readers would read it as the version they have: ``READ_THE_SAME``; or,
     where that version has not gone out yet (it failed: the amend exited 3), that ``retry`` sends it. "Read nothing
@@ -227,7 +255,11 @@ def postmortem(config: Config, store: Store, incident_id: str, text: str, *, onl
                         author=compose.author_name(config))
         planned = _where_it_reads_otherwise(config, store, incident, update, only, skip, widen)
         _refuse_published_again(store, incident, text.strip(), planned)
-        return publish(config, store, incident, update, new=False, dry_run=dry_run, progress=progress, planned=planned)
+        shown = _postmortem_told(store, incident.id, store.updates(incident.id)).get((SITE_DESTINATION, ""))
+        result = publish(config, store, incident, update, new=False, dry_run=dry_run, progress=progress,
+                         planned=planned)
+        result.notes.extend(_customer_pages_behind(config, planned, shown, update))
+        return result
 
     return again_on_conflict(attempt)
 

@@ -309,6 +309,8 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
         out.print(unknown_line(delivery, withdrawn=True))
     if any(o.destination == SITE_DESTINATION and o.state == DeliveryState.SENT for o in result.outcomes):
         out.print(f"Page: {printable(str(config.output_dir / 'index.html'))}", markup=False)
+    for note in result.notes:
+        out.print(note, markup=False)
     print_elsewhere(out, result)
 
 

@@ -160,6 +160,8 @@ def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any
             for p in result.previews
         ],
     }
+    if result.notes:
+        found["notes"] = list(result.notes)
     if result.elsewhere:  # team mode: where it was not sent, this machine's config lacking the destination
         found["not_in_this_config"] = [{"destination": name, "target": target, "visibility": readers}
                                        for name, target, readers in result.elsewhere]

@@ -67,6 +67,7 @@ class PostResult:
     # Team mode: (destination, target, visibility) the incident's earlier updates went to that this machine's config
     # has no such destination or chat for, or has for other readers (``not_in_this_config``): not sent to them.
     elsewhere: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the operator should know beyond each delivery's line
 
     @property
     def failed(self) -> bool:
