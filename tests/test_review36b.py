@@ -75,13 +75,17 @@ def _left_then_withdrawn(project: Project, hook: FakeReceiver, state: str, why: 
     _withdrawn_there(project, hook, incident)
 
 
+def _timed_out(project: Project, hook: FakeReceiver, title: str, detail: str, message: str) -> None:
+    """A post whose event acme's receiver takes without answering in time, on both attempts: failed, yet there."""
+    _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
+    hook.fail(Fault(match="/hooks/", hold=HOLD), Fault(match="/hooks/", hold=HOLD))
+    posted = project.cli("post", "--yes", "--title", title, "-C", "api", "--for", "acme", detail, message)
+    assert posted.exit_code == 3 and len(hook.events) == 1, posted.output  # the receiver has it
+
+
 def test_a_withdrawal_reaches_a_webhook_whose_event_timed_out(project: Project) -> None:
     with FakeReceiver() as hook:
-        _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
-        hook.fail(Fault(match="/hooks/", hold=HOLD), Fault(match="/hooks/", hold=HOLD))
-        posted = project.cli("post", "--yes", "--title", "Cache misses", "-C", "api", "--for", "acme",
-                             "Your bucket ACM-B1 is cold.", "Cache hit rate dropped.")
-        assert posted.exit_code == 3 and len(hook.events) == 1, posted.output  # the receiver has it
+        _timed_out(project, hook, "Cache misses", "Your bucket ACM-B1 is cold.", "Cache hit rate dropped.")
         _left_then_withdrawn(project, hook, "failed", "no answer within 2s")
 
 
@@ -204,11 +208,7 @@ def test_a_correction_held_behind_its_original_says_what_retry_sends(project: Pr
 
 def test_a_correction_reaches_a_webhook_whose_original_may_have_arrived(project: Project) -> None:
     with FakeReceiver() as hook:
-        _hook_for_acme(project, hook, "[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n")
-        hook.fail(Fault(match="/hooks/", hold=HOLD), Fault(match="/hooks/", hold=HOLD))
-        posted = project.cli("post", "--yes", "--title", "Quota errors", "-C", "api", "--for", "acme",
-                             "Your project ACM-Q1 is over quota.", "Quota checks fail.")
-        assert posted.exit_code == 3 and len(hook.events) == 1, posted.output
+        _timed_out(project, hook, "Quota errors", "Your project ACM-Q1 is over quota.", "Quota checks fail.")
         incident = _incident(project)
         _answers_gone(hook)
         amended = project.cli("amend", "--yes", incident, "1", "Quota checks fail for some projects.",

@@ -172,11 +172,12 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
     header = {
         "format": FORMAT, "version": FORMAT_VERSION, "schema": SCHEMA_VERSION,
         "source": store.backend, "exported_at": utcnow().isoformat(timespec="microseconds"),
+    }
+    if names := store.audience_names():
         # Which customer each audience id's detail was written for (``customer_ids.py``): an import into another
         # store must neither forget it nor hand the detail to another customer of the same id there.
-        "audience_names": store.audience_names(),
-    }
-    yield json.dumps(header)
+        header["audience_names"] = names
+    yield json.dumps(header, ensure_ascii=False)
     for rows, updates in store.incident_batches():
         for row in rows:
             yield json.dumps(_incident_record(store, row, updates[row["id"]], secrets), ensure_ascii=False)
