@@ -193,7 +193,7 @@ def _customer_pages_behind(config: Config, planned: Sequence[PlannedDelivery], s
               if table.feed_token is not None and not reads_the_same(Visibility.of(key), shown, update)]
     if not behind:
         return []
-    return [f"The public page has nothing new to show, so the site was not rebuilt: {', '.join(behind)}'s own page "
+    return [f"The public page has nothing new to show, so the site is not rebuilt for this: {', '.join(behind)}'s own page "
             "and feeds (a/<token>/) show this from the site's next build (the next post, or `broadcaster site "
             "build`, and `broadcaster site publish` for the hosts, now; a build also rewrites the public files' "
             "dates)."]

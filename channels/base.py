@@ -79,10 +79,10 @@ class Channel(ABC):
     repeats_alike: ClassVar[str] = ""
     # Where every repeat of a post carries a key made from the delivery, by which the service (or the receiver)
     # drops or answers a repeat with what the first made (a webhook-id, Matrix's transaction id, Mastodon's
-    # Idempotency-Key): a correction made after an attempt that may have arrived follows the resend as a correction.
-    # Carried in the resend alone, the service kept the first text and the correction was lost (review 36b). Not a
-    # mail's Message-ID (relays deliver a repeat) nor a Bluesky record key (a post of other text under a taken key
-    # goes under the next): a resend with the corrected text is a second message there, as on any other channel.
+    # Idempotency-Key, a Bluesky record key: a post found under it of the same time and card is taken as the first,
+    # whatever its text; a mail's Message-ID, which some mailboxes drop when seen): a correction made after an
+    # attempt that may have arrived follows the resend as a correction. Carried in the resend alone, the service
+    # kept the first text and the correction was lost (reviews 36b, 38a).
     keyed_repeats: ClassVar[bool] = False
 
     def __init__(self, config: ChannelConfig) -> None:

@@ -89,6 +89,7 @@ class BlueskyChannel(Channel):
     """One Bluesky account (see the module docstring for the config)."""
 
     type_name = "bluesky"
+    keyed_repeats = True
     visibilities = ("public",)  # every post is public
     required_options = ("handle", "app_password")
     optional_options = ("service",)

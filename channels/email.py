@@ -75,6 +75,7 @@ class EmailChannel(Channel):
     """Mail to a list of addresses through one SMTP server (see the module docstring for the config)."""
 
     type_name = "email"
+    keyed_repeats = True
     required_options = ("host", "from", "to")
     optional_options = ("port", "security", "username", "password", "reply_to")
     secret_options = ("password",)

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import time
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -367,16 +368,15 @@ def _the_only_bot(store: Store) -> Iterator[None]:
         store.release_bot(owner)
 
 
-def _beat(store: Store, owner: str) -> bool:
-    """Renew the lease (the store's own thread: one small write); a store that cannot be written for now (locked,
-    the database restarting) costs a heartbeat, not the bot: the lease holds for ``LEASE_STALE``, and a later beat
-    finds whether another bot took it meanwhile."""
+def _beat(store: Store, owner: str) -> bool | None:
+    """Renew the lease (the store's own thread: one small write): False when another bot holds it now, None when
+    the store cannot be written for now (locked, the database restarting), which costs a heartbeat, not the bot."""
     try:
         return store.beat_bot(owner, utcnow())
     except StoreError as exc:
         LOG.warning("The bot's heartbeat could not be written to the store (%s); trying again in %.0f s.",
                     type(exc).__name__, LEASE_BEAT)
-        return True
+        return None
 
 
 async def _leased(store: Store, bot: Coroutine[Any, Any, None]) -> None:
@@ -384,13 +384,20 @@ async def _leased(store: Store, bot: Coroutine[Any, Any, None]) -> None:
     network stalled past ``LEASE_STALE``) ends it, as a conflict with another bot would."""
     task = asyncio.ensure_future(bot)
     owner = process_owner()
+    renewed = time.monotonic()
     try:
         while not task.done():
             await asyncio.wait({task}, timeout=LEASE_BEAT)
-            if not task.done() and not _beat(store, owner):
+            beat = None if task.done() else _beat(store, owner)
+            if beat:
+                renewed = time.monotonic()
+            elif beat is False or time.monotonic() - renewed > LEASE_STALE.total_seconds() - LEASE_BEAT:
+                # Taken over, or about to be: past the lease, another machine's bot may start, and two end each other.
                 task.cancel()
-                raise BroadcasterError("another `broadcaster bot run` took over this store's chats while this one "
-                                       "was silent: this one stops. Only one may run per store and bot token.")
+                raise BroadcasterError("this store's chats may be another `broadcaster bot run`'s now (its lease was "
+                                       "taken, or the store could not be written long enough for another to take "
+                                       "it): this one stops. Only one may run per store and bot token; start it "
+                                       "again once the store answers.")
     finally:
         if not task.done():
             task.cancel()

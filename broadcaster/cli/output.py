@@ -296,6 +296,8 @@ def print_post_result(out: Console, result: PostResult, as_json: bool, config: C
             f": {result.incident.id} #{result.update.sequence} ({result.update.status.value}); nothing stored or sent."))
         print_previews(out, result.previews if asked else _refused_first(out, result.previews))
         _print_left_up(out, result)
+        for note in result.notes:
+            out.print(note, markup=False)
         print_elsewhere(out, result)
         return
     done = "withdrawn" if result.update.kind == "withdrawal" else f"({result.update.status.value}) stored"

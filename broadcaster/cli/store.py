@@ -21,7 +21,7 @@ from typing import IO, Any
 import click
 
 from broadcaster.cli.options import common, load_config, open_store
-from broadcaster.customer_ids import refuse_imported_for_another
+from broadcaster.customer_ids import claim_audience_ids, refuse_imported_for_another
 from broadcaster.errors import InputError
 
 
@@ -99,9 +99,12 @@ def _utf8_stdout() -> Iterator[IO[str]]:
 
 @store.command("import")
 @click.argument("source", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--same-customers", is_flag=True,
+              help="The file's customers are this config's of the same ids: for an export that does not say whom "
+                   "its customers' detail was written for (made before 2026-12-07).")
 @common
 @click.pass_context
-def import_(ctx: click.Context, /, source: Path) -> None:
+def import_(ctx: click.Context, /, source: Path, same_customers: bool) -> None:
     """Add the incidents of a `store export` FILE (`-`: standard input) to the store; safe to repeat.
 
     Incidents already there are merged (updates they have are skipped), a
@@ -137,10 +140,19 @@ def import_(ctx: click.Context, /, source: Path) -> None:
         if "incident" in record:
             refuse_secrets(store_transfer.texts_of(record), config)
     written_for: dict[str, str] = next((r[store_transfer.AUDIENCE_NAMES] for r in records if store_transfer.AUDIENCE_NAMES in r), {})
+    named = store_transfer.audience_ids_of(records)
     refuse_imported_for_another(config, written_for, {})
+    if named and not written_for and not same_customers:
+        raise InputError(
+            f"{name} holds detail for, or chats of, {', '.join(sorted(named))}, and does not say for which customers "
+            "it was written (an export made before 2026-12-07). If they are this config's customers of the same ids, "
+            "import it again with --same-customers; an id since given to another customer would show that "
+            "customer the detail under its name. Nothing was imported.")
     # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
     opened = open_store(ctx, creates=True)
     refuse_imported_for_another(config, written_for, opened.audience_names())
+    if named and not written_for:  # --same-customers: as the config names them, once it agrees with the store
+        claim_audience_ids(config, opened, "Nothing was imported.")
     result = store_transfer.import_records(opened, records, names)
     _print_import(opened, result)
     _print_chats_kept_off(result)

@@ -351,6 +351,24 @@ def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
     return texts
 
 
+def audience_ids_of(records: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The audience ids an export's records are of: customers named (``--customer``), given detail (``--for``, a
+    ``[for ID]`` span), or whose chats and invites they are."""
+    from broadcaster.messages import gate
+
+    found: set[str] = set()
+    for record in records:
+        for update in record.get("updates", ()):
+            found.update(update.get("audiences") or ())
+            found.update(key for key, _ in update.get("audience_detail") or ())
+            found.update(gate.audience_ids(str(update.get("raw_message", "")), "raw_message"))
+        for kind in ("invite", "subscription"):
+            readers = str((record.get(kind) or {}).get("visibility", ""))
+            if readers.startswith("audience:"):
+                found.add(readers.removeprefix("audience:"))
+    return found
+
+
 def read_records(
     lines: Iterable[str], name: str, audiences: Collection[str] = frozenset(),
     components: Collection[str] | None = None, audience_names: Mapping[str, str] | None = None,
