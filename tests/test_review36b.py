@@ -221,13 +221,17 @@ def test_a_correction_reaches_a_webhook_whose_original_may_have_arrived(project:
         assert [d["state"] for d in _at(project, incident, "hook-acme")] == ["sent", "sent"]
 
 
+def _matrix_for_acme(project: Project, matrix: FakeMatrix, room: str) -> None:
+    project.env["MATRIX_TOKEN"] = "syt_review36b"
+    project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n" + ACME
+                         + f'\n[channels.matrix-acme]\ntype = "matrix"\naudience = "acme"\nhomeserver = "{matrix.url}"'
+                         f'\naccess_token = "${{MATRIX_TOKEN}}"\nroom_id = "{room}"\n')
+
+
 def test_a_correction_reaches_a_matrix_room_whose_original_was_of_unknown_fate(project: Project) -> None:
     room = "!acme:example.org"
     with FakeMatrix(token="syt_review36b", rooms=[room]) as matrix:
-        project.env["MATRIX_TOKEN"] = "syt_review36b"
-        project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n" + ACME
-                             + f'\n[channels.matrix-acme]\ntype = "matrix"\naudience = "acme"\nhomeserver = "{matrix.url}"'
-                             f'\naccess_token = "${{MATRIX_TOKEN}}"\nroom_id = "{room}"\n')
+        _matrix_for_acme(project, matrix, room)
         matrix.fail(Fault(match="/send/", hold=HOLD))
         posted = project.cli("post", "--yes", "--title", "Routing flaps", "-C", "api", "--for", "acme",
                              "Your route ACM-R1 flaps.", "Routes are flapping.")
@@ -272,11 +276,8 @@ def test_a_correction_rides_in_a_matrix_post_that_the_homeserver_refused(project
     """Review 37b: a failure that proved nothing arrived (503) leaves one message, the corrected one, as before the
     fix: a correction after it would change nothing."""
     room = "!acme:example.org"
-    with FakeMatrix(token="syt_review37b", rooms=[room]) as matrix:
-        project.env["MATRIX_TOKEN"] = "syt_review37b"
-        project.write_config("[engine]\ntimeout = 2\ndeadline = 20\nmax_attempts = 2\n" + ACME
-                             + f'\n[channels.matrix-acme]\ntype = "matrix"\naudience = "acme"\nhomeserver = "{matrix.url}"'
-                             f'\naccess_token = "${{MATRIX_TOKEN}}"\nroom_id = "{room}"\n')
+    with FakeMatrix(token="syt_review36b", rooms=[room]) as matrix:
+        _matrix_for_acme(project, matrix, room)
         down = Response(503, {"errcode": "M_UNKNOWN", "error": "down"})
         matrix.fail(Fault(match="/send/", response=down), Fault(match="/send/", response=down))
         posted = project.cli("post", "--yes", "--title", "Routing flaps", "-C", "api", "Routes are flapping.")
