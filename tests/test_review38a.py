@@ -110,3 +110,34 @@ def test_a_dry_run_says_a_customers_page_would_be_behind(project: Project) -> No
     dry = project.cli("amend", "--dry-run", incident, "1", "Queues stalled.", "--for", "acme",
                       "Your queue ACM-Q2 stalled.")
     assert dry.exit_code == 0 and "acme's own page and feeds" in dry.output, dry.output
+
+
+# -- review 39a, over the fixes above ------------------------------------------------------------------------------
+
+
+def test_a_header_naming_some_ids_does_not_vouch_for_the_others(tmp_path: Path) -> None:
+    """The check asked whether the header named any id: a file naming acme imported globex's detail unchecked."""
+    old = _project(tmp_path, "old", "Acme Corp", TOKEN_1)
+    old.write_config(ACME + '\n[audiences.globex]\nname = "Globex Corporation"\ncomponents = ["db"]\n')
+    assert old.cli("post", "--yes", "--title", "DB slow", "-C", "db", "--for", "globex", "Tunnel GLX-77 rotated.",
+                   "Slow.").exit_code == 0
+    export = _export_without_names(old, tmp_path)
+    lines = export.read_text().splitlines()
+    header = json.loads(lines[0]) | {"audience_names": {"acme": "acme corp"}}  # acme's alone, as a store's that
+    export.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")  # recorded globex never would say
+    new = _project(tmp_path, "new", "Acme Corp", TOKEN_1)
+    new.write_config(ACME + '\n[audiences.globex]\nname = "Globex Travel"\ncomponents = ["db"]\n')
+    refused = new.cli("store", "import", str(export))
+    assert refused.exit_code == 2 and "globex" in refused.output and "--same-customers" in refused.output, refused.output
+
+
+def test_a_name_the_file_holds_nothing_of_is_not_weighed(tmp_path: Path) -> None:
+    """A stale record of an id the file holds nothing of refused a restore into a store of the same config."""
+    source = _project(tmp_path, "source", "Acme Corp", TOKEN_1)
+    assert source.cli("post", "--yes", "--title", "Web slow", "-C", "web", "Slow.").exit_code == 0  # acme recorded
+    source.write_config(ACME.replace("Acme Corp", "Acme Travel"))  # acme given to another customer, nothing told it
+    export = tmp_path / "source.jsonl"
+    assert source.cli("store", "export", str(export)).exit_code == 0
+    restored = _project(tmp_path, "restored", "Acme Travel", TOKEN_1)
+    imported = restored.cli("store", "import", str(export))
+    assert imported.exit_code == 0, imported.output

@@ -388,10 +388,14 @@ async def _leased(store: Store, bot: Coroutine[Any, Any, None]) -> None:
     try:
         while not task.done():
             await asyncio.wait({task}, timeout=LEASE_BEAT)
-            beat = None if task.done() else _beat(store, owner)
+            if task.done():
+                break
+            beat = _beat(store, owner)
             if beat:
                 renewed = time.monotonic()
-            elif beat is False or time.monotonic() - renewed > LEASE_STALE.total_seconds() - LEASE_BEAT:
+            # Half the lease: a failing beat may itself take a lock's wait (30 s), and the next check comes a beat
+            # after it; another machine's bot may start once the heartbeat is LEASE_STALE old.
+            elif beat is False or time.monotonic() - renewed > LEASE_STALE.total_seconds() / 2:
                 # Taken over, or about to be: past the lease, another machine's bot may start, and two end each other.
                 task.cancel()
                 raise BroadcasterError("this store's chats may be another `broadcaster bot run`'s now (its lease was "

@@ -139,19 +139,23 @@ def import_(ctx: click.Context, /, source: Path, same_customers: bool) -> None:
     for record in records:  # as the command line refuses them: a page would publish it, staff's chats hold it
         if "incident" in record:
             refuse_secrets(store_transfer.texts_of(record), config)
-    written_for: dict[str, str] = next((r[store_transfer.AUDIENCE_NAMES] for r in records if store_transfer.AUDIENCE_NAMES in r), {})
     named = store_transfer.audience_ids_of(records)
+    # Only the ids the file holds anything of: the header names every id its store knew, some since given to others.
+    written_for: dict[str, str] = {key: value for key, value in next(
+        (r[store_transfer.AUDIENCE_NAMES] for r in records if store_transfer.AUDIENCE_NAMES in r), {}).items()
+        if key in named}
+    unsaid = sorted(named - written_for.keys())
     refuse_imported_for_another(config, written_for, {})
-    if named and not written_for and not same_customers:
+    if unsaid and not same_customers:
         raise InputError(
-            f"{name} holds detail for, or chats of, {', '.join(sorted(named))}, and does not say for which customers "
-            "it was written (an export made before 2026-12-07). If they are this config's customers of the same ids, "
-            "import it again with --same-customers; an id since given to another customer would show that "
-            "customer the detail under its name. Nothing was imported.")
+            f"{name} holds detail for, or chats of, {', '.join(unsaid)}, and does not say for which customer it was "
+            "written (an export made before 2026-12-07, or of a customer that left before then). If they are this "
+            "config's customers of the same ids, import it again with --same-customers; an id since given to another "
+            "customer would show that customer the detail under its name. Nothing was imported.")
     # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
     opened = open_store(ctx, creates=True)
     refuse_imported_for_another(config, written_for, opened.audience_names())
-    if named and not written_for:  # --same-customers: as the config names them, once it agrees with the store
+    if unsaid:  # --same-customers: as the config names them, once it agrees with the store
         claim_audience_ids(config, opened, "Nothing was imported.")
     result = store_transfer.import_records(opened, records, names)
     _print_import(opened, result)

@@ -505,8 +505,8 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]],
                 "it was not imported (the ones before it were)."
             ) from exc
     _count_every_holder(store, holders, every, uses.kept_off)
-    known = store.audience_names()
-    if new := {key: name for key, name in written_for.items() if key not in known}:
+    known, held = store.audience_names(), audience_ids_of(every)
+    if new := {key: name for key, name in written_for.items() if key not in known and key in held}:
         store.note_audience_names(new)
     return result
 
