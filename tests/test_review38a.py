@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,3 +142,19 @@ def test_a_name_the_file_holds_nothing_of_is_not_weighed(tmp_path: Path) -> None
     restored = _project(tmp_path, "restored", "Acme Travel", TOKEN_1)
     imported = restored.cli("store", "import", str(export))
     assert imported.exit_code == 0, imported.output
+
+
+def test_a_customers_own_notice_is_held_of_it(tmp_path: Path) -> None:
+    """Review 40a: a customer's SLA notice (its id in the notice's extra, its deliveries to the customer's readers)
+    was no detail of that customer for the import's check."""
+    sla = ACME.replace('components = ["api"]', 'components = ["api"]\nsla = 99.99999')
+    old = _project(tmp_path, "old", "Acme Corp", TOKEN_1)
+    old.write_config(sla)
+    assert old.cli("post", "--yes", "--title", "API down", "-C", "api=major_outage", "The API is down.").exit_code == 0
+    time.sleep(2)
+    ticked = old.cli("tick")
+    assert ticked.exit_code == 0 and "audience_sla" in ticked.output, ticked.output
+    export = _export_without_names(old, tmp_path)
+    new = _project(tmp_path, "new", "Acme Travel", TOKEN_2)
+    refused = new.cli("store", "import", str(export))
+    assert refused.exit_code == 2 and "acme" in refused.output and "--same-customers" in refused.output, refused.output

@@ -684,7 +684,7 @@ class Store(SubscriptionStore):
         quoted, mention, visibility = f'%"{audience}"%', f"%{audience.lower()}%", f"audience:{audience}"
         for sql, args in (
             ("SELECT 1 AS found FROM updates WHERE CAST(audiences AS TEXT) LIKE ? OR CAST(audience_detail AS TEXT) LIKE ?"
-             " OR LOWER(raw_message) LIKE ?", (quoted, quoted, mention)),
+             " OR LOWER(raw_message) LIKE ? OR CAST(extra AS TEXT) LIKE ?", (quoted, quoted, mention, quoted)),
             ("SELECT 1 AS found FROM deliveries WHERE visibility = ?", (visibility,)),
             ("SELECT 1 AS found FROM subscriptions WHERE visibility = ?", (visibility,)),
             ("SELECT 1 AS found FROM invites WHERE visibility = ?", (visibility,)),

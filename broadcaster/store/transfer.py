@@ -353,7 +353,8 @@ def texts_of(record: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def audience_ids_of(records: Iterable[Mapping[str, Any]]) -> set[str]:
     """The audience ids an export's records are of: customers named (``--customer``), given detail (``--for``, a
-    ``[for ID]`` span), or whose chats and invites they are."""
+    ``[for ID]`` span), told a notice of their own (an SLA breach, and staff's note of it), sent to (a delivery to
+    their channels), or whose chats and invites they are."""
     from broadcaster.messages import gate
 
     found: set[str] = set()
@@ -362,6 +363,12 @@ def audience_ids_of(records: Iterable[Mapping[str, Any]]) -> set[str]:
             found.update(update.get("audiences") or ())
             found.update(key for key, _ in update.get("audience_detail") or ())
             found.update(gate.audience_ids(str(update.get("raw_message", "")), "raw_message"))
+            extra = update.get("extra") or {}
+            found.update(str(extra[key]) for key in ("audience",) if extra.get(key))
+            if str(extra.get("notice", "")).startswith("audience_sla") and extra.get("of"):
+                found.add(str(extra["of"]))  # staff's note of a customer's breach names the customer by its id
+            found.update(str(d.get("visibility", "")).removeprefix("audience:") for d in update.get("deliveries") or ()
+                         if str(d.get("visibility", "")).startswith("audience:"))
         for kind in ("invite", "subscription"):
             readers = str((record.get(kind) or {}).get("visibility", ""))
             if readers.startswith("audience:"):
