@@ -218,9 +218,9 @@ def resend_may_be_dropped(destination: Destination, delivery: Delivery) -> bool:
     """Whether a resend of ``delivery`` may be dropped, or answered with what its first attempt made: the service
     knows a repeat by a key made from the delivery (``Destination.keyed_repeats``), and an attempt of it may have
     arrived: its fate is unknown, or, where a send in doubt is recorded failed or pending because its repeat is
-    harmless (``repeats_alike``, a webhook), an attempt was made. A correction stored meanwhile then follows the resend, never rides in it alone:
-    carried in it (the resend has the corrected text all the same: the text taken back never goes out anew), the
-    service kept the first text and the correction was lost (review 36b). A failure that proved nothing arrived
+    harmless (``repeats_alike``, a webhook), an attempt was made. A correction stored meanwhile then follows the
+    resend, never rides in it alone: carried in it (the resend has the corrected text all the same: the text taken
+    back never goes out anew), the service kept the first text and the correction was lost (review 36b). A failure that proved nothing arrived
     (Matrix or Mastodon answering 503) leaves the correction carried, one message: a webhook's cannot be told from
     a timeout in the store, so its receiver may get a correction that changes nothing."""
     from broadcaster.delivery import DeliveryState

@@ -139,11 +139,7 @@ def import_(ctx: click.Context, /, source: Path, same_customers: bool) -> None:
     for record in records:  # as the command line refuses them: a page would publish it, staff's chats hold it
         if "incident" in record:
             refuse_secrets(store_transfer.texts_of(record), config)
-    named = store_transfer.audience_ids_of(records)
-    # Only the ids the file holds anything of: the header names every id its store knew, some since given to others.
-    written_for: dict[str, str] = {key: value for key, value in next(
-        (r[store_transfer.AUDIENCE_NAMES] for r in records if store_transfer.AUDIENCE_NAMES in r), {}).items()
-        if key in named}
+    named, written_for = store_transfer.audience_ids_of(records), store_transfer.names_written_for(records)
     unsaid = sorted(named - written_for.keys())
     refuse_imported_for_another(config, written_for, {})
     if unsaid and not same_customers:

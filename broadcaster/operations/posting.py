@@ -662,8 +662,9 @@ def publish_stored(
     (``check_shared_rooms``) when the caller ran it; notices come here without one.
     ``waiting``: deliveries left ``pending`` for ``retry`` (id -> why), reported with why.
     """
-    check_customers(config, store, consequence="Nothing was sent.")
-    held = check_shared_rooms(config, store) if held is None else held
+    if held is None:  # notices: the caller (a post, a withdrawal) ran both checks before storing
+        check_customers(config, store, consequence="Nothing was sent.")
+        held = check_shared_rooms(config, store)
     waiting = waiting or {}
     publisher = Publisher(config, store, progress=progress)
     publisher.reap()

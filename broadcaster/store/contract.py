@@ -642,8 +642,7 @@ class Store(SubscriptionStore):
         bot's webhook, which then answers nothing, unaware: the second is refused before it asks Telegram anything."""
         with self.transaction():
             self.run("INSERT INTO meta(key, value) VALUES ('bot_lease', '') ON CONFLICT (key) DO NOTHING")
-            row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
-            held = json.loads(row["value"]) if row is not None and row["value"] else {}
+            held = self._bot_lease()
             holder, beat = str(held.get("owner", "")), utc(held.get("heartbeat"))
             if (holder and holder != owner and beat is not None
                     and _lease_held(holder, str(held.get("pid_ns", "")), now - beat, stale_after)):
@@ -654,9 +653,7 @@ class Store(SubscriptionStore):
     def beat_bot(self, owner: str, now: datetime) -> bool:
         """Renew ``owner``'s lease (``claim_bot``); False when another bot holds it now."""
         with self.transaction():
-            row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
-            held = json.loads(row["value"]) if row is not None and row["value"] else {}
-            if held.get("owner") != owner:
+            if self._bot_lease().get("owner") != owner:
                 return False
             self.run("UPDATE meta SET value = ? WHERE key = 'bot_lease'", (_lease(owner, now),))
         return True
@@ -664,9 +661,13 @@ class Store(SubscriptionStore):
     def release_bot(self, owner: str) -> None:
         """Give up ``owner``'s lease, so the next ``bot run`` starts at once."""
         with self.transaction():
-            row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
-            if row is not None and row["value"] and json.loads(row["value"]).get("owner") == owner:
+            if self._bot_lease().get("owner") == owner:
                 self.run("UPDATE meta SET value = '' WHERE key = 'bot_lease'")
+
+    def _bot_lease(self) -> dict[str, Any]:
+        """The bot's lease as stored, its row locked for the transaction ({} when none is held)."""
+        row = self.select_one(f"SELECT value FROM meta WHERE key = 'bot_lease'{self.lock_for_update}")
+        return dict(json.loads(row["value"])) if row is not None and row["value"] else {}
 
     def audience_names(self) -> dict[str, str]:
         """Audience id -> the (folded) name of the customer its stored detail was written for (``customer_ids.py``)."""

@@ -61,7 +61,7 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,7 +364,8 @@ def audience_ids_of(records: Iterable[Mapping[str, Any]]) -> set[str]:
             found.update(key for key, _ in update.get("audience_detail") or ())
             found.update(gate.audience_ids(str(update.get("raw_message", "")), "raw_message"))
             extra = update.get("extra") or {}
-            found.update(str(extra[key]) for key in ("audience",) if extra.get(key))
+            if extra.get("audience"):
+                found.add(str(extra["audience"]))
             if str(extra.get("notice", "")).startswith("audience_sla") and extra.get("of"):
                 found.add(str(extra["of"]))  # staff's note of a customer's breach names the customer by its id
             found.update(str(d.get("visibility", "")).removeprefix("audience:") for d in update.get("deliveries") or ()
@@ -374,6 +375,14 @@ def audience_ids_of(records: Iterable[Mapping[str, Any]]) -> set[str]:
             if readers.startswith("audience:"):
                 found.add(readers.removeprefix("audience:"))
     return found
+
+
+def names_written_for(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The header's names (``AUDIENCE_NAMES``) of the ids the records hold anything of (``audience_ids_of``): the
+    header names every id its store knew, some since given to others, which the file says nothing of."""
+    header: Mapping[str, str] = next((r[AUDIENCE_NAMES] for r in records if AUDIENCE_NAMES in r), {})
+    held = audience_ids_of(records)
+    return {key: name for key, name in header.items() if key in held}
 
 
 def read_records(
@@ -483,7 +492,7 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]],
     """
     result = ImportResult()
     records = list(records)
-    written_for: Mapping[str, str] = next((r[AUDIENCE_NAMES] for r in records if AUDIENCE_NAMES in r), {})
+    written_for = names_written_for(records)
     every = sorted((r for r in records if AUDIENCE_NAMES not in r), key=_import_order)  # stable: incidents first
     _refuse_visibilities_no_invite_gives(store, every)
     _refuse_migrations_that_cannot_be(store, every)
@@ -512,8 +521,8 @@ def import_records(store: Store, records: Iterable[Mapping[str, Any]],
                 "it was not imported (the ones before it were)."
             ) from exc
     _count_every_holder(store, holders, every, uses.kept_off)
-    known, held = store.audience_names(), audience_ids_of(every)
-    if new := {key: name for key, name in written_for.items() if key not in known and key in held}:
+    known = store.audience_names()
+    if new := {key: name for key, name in written_for.items() if key not in known}:
         store.note_audience_names(new)
     return result
 
