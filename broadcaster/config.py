@@ -72,6 +72,11 @@ class Secret:
                 f"environment variable {self.env_var} is not set. "
                 f"Export it (export {self.env_var}=...) and run the command again."
             )
+        if self.empty:
+            raise ConfigError(
+                f"environment variable {self.env_var} is set but empty (an unset shell variable, or an empty file, "
+                f"copied into it?). Export its value (export {self.env_var}=...) and run the command again."
+            )
         return self._value
 
     def reveal_or_empty(self) -> str:
@@ -79,7 +84,14 @@ class Secret:
 
     @property
     def missing(self) -> bool:
-        return self._value is None
+        """Unset, or set to nothing but white space: no credential is ever empty (``export TG_TOKEN=`` or
+        ``export TG_TOKEN=$(cat no-such-file)``), and taken as one it was sent and failed only after the post was
+        stored, while `preview` said nothing of it."""
+        return self._value is None or self.empty
+
+    @property
+    def empty(self) -> bool:
+        return self._value is not None and not self._value.strip()
 
     def __repr__(self) -> str:
         return f"Secret(${{{self.env_var}}}=***)"
@@ -324,18 +336,23 @@ class Config:
                     continue
                 for key, value in secrets_in(channel.options):
                     if value.missing:
-                        missing.append(f"{name}.{key}: ${{{value.env_var}}}")
+                        missing.append(f"{name}.{key}: ${{{value.env_var}}}{_empty_said(value)}")
         bot_token = secrets_in(self.bot.table.options) if self.bot else []
         if names is None or any(is_subscribers(n) for n in names):
-            missing += [f"bot.{key}: ${{{value.env_var}}}" for key, value in bot_token if value.missing]
+            missing += [f"bot.{key}: ${{{value.env_var}}}{_empty_said(value)}" for key, value in bot_token
+                        if value.missing]
         if names is None or SITE_DESTINATION in names:  # the site builds the customers' pages
             for key, customer in self.audience_tables.items():
                 token = customer.feed_token
                 if token is not None and (token.missing or not FEED_TOKEN.fullmatch(token.reveal())):
-                    unfit = "" if token.missing else (f" (its value is not a usable token: it must be {FEED_TOKEN_FORM}; "
+                    unfit = _empty_said(token) if token.missing else (f" (its value is not a usable token: it must be {FEED_TOKEN_FORM}; "
                                                       f"make one with {MAKE_FEED_TOKEN})")
                     missing.append(f"audiences.{key}.feed_token: ${{{token.env_var}}}{unfit}")
         return missing
+
+
+def _empty_said(value: Secret) -> str:
+    return " (set, but empty)" if value.empty else ""
 
 
 def _no_parts(_value: str) -> list[str]:
