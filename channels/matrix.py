@@ -345,13 +345,13 @@ class MatrixChannel(Channel):
             return await request
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self.fail(
-                f"Matrix {what} failed: could not connect to {self.homeserver} (check the network, a proxy, "
+                f"Matrix: could not connect to {self.homeserver} for {what} (check the network, a proxy, "
                 "or homeserver).", retryable=True) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             cause = f"no answer within {self.request_timeout:g}s" if isinstance(exc, TimeoutError) else (
                 "the connection was reset or closed before the homeserver answered")
             raise self.fail(
-                f"Matrix {what} failed: {cause}, so it may or may not have been posted.", retryable=True,
+                f"Matrix, {what}: {cause}, so it may or may not have been posted.", retryable=True,
                 outcome_unknown=True,
             ) from exc
 
