@@ -490,8 +490,9 @@ def _components(reader: _Reader, entries: Any) -> tuple[ComponentConfig, ...]:
         component_id = reader.string(entry, "id", prefix)
         if not _COMPONENT_ID.fullmatch(component_id) or ".." in component_id:
             raise reader.error(
-                prefix + "id", "is required: up to 128 letters, digits, '-', '_' or '.' (not '..'), starting with a "
-                "letter or digit",
+                prefix + "id", (f"{component_id!r} is not a component id" if component_id else "is required")
+                + ": up to 128 letters, digits, '-', '_' or '.' (not '..'), starting with a letter or digit "
+                "(e.g. \"api-gateway\"; the name shown on the page goes into name)",
             )
         if component_id in seen:
             raise reader.error(prefix + "id", f"{component_id!r} is defined twice")
