@@ -612,7 +612,14 @@ def _notices_due(config: Config, store: Store, now: datetime, result: TickResult
     from broadcaster.engine import Outcome
     from broadcaster.notices import record_overdue, record_sla_breaches
     from broadcaster.operations import PostResult, publish_stored
+    from broadcaster.operations.posting import check_customers
 
+    try:  # before any is stored: a customer's notice is written for the customer its id's table names now
+        check_customers(config, store, consequence="No notice was stored or sent.")
+    except ConfigError as exc:
+        result.refused.append(exc)
+        result.actions.append(f"no notices: {exc}")
+        return
     notices = [*record_overdue(config, store, now), *record_sla_breaches(config, store, now)]
     if not notices:
         return

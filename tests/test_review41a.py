@@ -1,0 +1,60 @@
+"""Review 41a, a hostile pass over the checks of reused customer ids (each test failed before its fix).
+
+- ``tick`` stored its SLA notices before the check, which refused only their sending: a notice written for the
+  customer the id was copied for ("Service level notice for Initech") waited for the id's channels, reached the old
+  customer once its table was put back, and took that customer's own notice of the month.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.webhook import SECRET, FakeReceiver
+
+SLA_ACME = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\nsla = 99.99999\n'
+
+
+@pytest.fixture
+def hooks(project: Project) -> Iterator[tuple[FakeReceiver, FakeReceiver]]:
+    """An internal webhook ``ops`` and acme's own ``cust``."""
+    ops, cust = FakeReceiver().start(), FakeReceiver().start()
+    project.env["S"] = SECRET
+    try:
+        yield ops, cust
+    finally:
+        ops.stop()
+        cust.stop()
+
+
+def _channels(ops: FakeReceiver, cust: FakeReceiver) -> str:
+    return (f'\n[channels.ops]\ntype = "webhook"\nurl = "{ops.hook_url}"\nsecret = "${{S}}"\nvisibility = "internal"\n'
+            f'\n[channels.cust]\ntype = "webhook"\nurl = "{cust.hook_url}"\nsecret = "${{S}}"\naudience = "acme"\n')
+
+
+def _texts(receiver: FakeReceiver) -> list[str]:
+    return [json.dumps(event) for event in receiver.events]
+
+
+def test_a_tick_under_a_reused_id_stores_no_notice(project: Project, hooks: tuple[FakeReceiver, FakeReceiver]) -> None:
+    ops, cust = hooks
+    project.write_config(SLA_ACME + _channels(ops, cust))
+    posted = project.cli("post", "--yes", "--json", "--title", "API down", "-C", "api=major_outage", "The API is down.")
+    assert posted.exit_code == 0, posted.output
+    incident = json.loads(posted.stdout)["incident_id"]
+    project.write_config(SLA_ACME.replace("Acme Corp", "Initech") + _channels(ops, cust))  # Acme's table copied
+    time.sleep(2)
+    ticked = project.cli("tick")
+    assert ticked.exit_code == 2 and '[audiences.acme] is named "Initech"' in ticked.output, ticked.output
+    shown = json.loads(project.cli("show", "--json", incident).stdout)
+    assert [u["sequence"] for u in shown["updates"]] == [1], shown["updates"]
+    project.write_config(SLA_ACME + _channels(ops, cust))  # put back: acme is Acme Corp
+    assert project.cli("retry").exit_code == 0
+    ticked = project.cli("tick")
+    assert ticked.exit_code == 0, ticked.output
+    assert not any("Initech" in text for text in _texts(cust)), _texts(cust)
+    assert any("Service level notice for Acme Corp" in text for text in _texts(cust)), _texts(cust)
