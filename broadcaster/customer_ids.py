@@ -57,18 +57,25 @@ def claim_audience_ids(config: Config, store: Store, consequence: str) -> None:
 
 def refuse_imported_for_another(config: Config, written_for: Mapping[str, str], served: Mapping[str, str]) -> None:
     """``store import``: InputError when the file's detail for an id was written for another customer than the one
-    that id serves here (``served``, this store's record; else the config's table, or its ``renamed_from``). Its
+    that id serves here (``served``, this store's record; else the config's table, or its ``renamed_from``; or the
+    table's name where this store's record is its ``renamed_from``, the rename still to be recorded). Its
     detail would be shown to that customer under its name. Checked before anything is imported."""
     for key, name in sorted(written_for.items()):
         table = config.audience_tables.get(key)
         here = served.get(key) or (_folded(table.audience.name) if table is not None else None)
-        renamed = table is not None and table.renamed_from is not None and _folded(table.renamed_from) == name
+        renamed = False
+        if table is not None and table.renamed_from is not None:
+            # Or the file's store recorded the rename this store is yet to: the config says both are its customer.
+            was = _folded(table.renamed_from)
+            renamed = was == name or (was == here and _folded(table.audience.name) == name)
         if here is not None and here != name and not renamed:
+            # The old name is the one to give: this store's, when the file's is the table's own (renamed here too).
+            old = here if table is not None and _folded(table.audience.name) == name else name
             raise InputError(
                 f"the file's incidents and detail for {key} were written for a customer named {_quoted(name)}, but "
                 f"here {key} is {_quoted(here)} (as broadcaster compares names): imported, that customer's detail "
                 f"would be shown to {_quoted(here)} under its name. If it is the same customer, renamed, add "
-                f"renamed_from = {_quoted(name)} to [audiences.{key}] and import again. Nothing was imported."
+                f"renamed_from = {_quoted(old)} to [audiences.{key}] and import again. Nothing was imported."
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,30 @@ def test_a_tick_under_a_reused_id_stores_no_notice(project: Project, hooks: tupl
     assert ticked.exit_code == 0, ticked.output
     assert not any("Initech" in text for text in _texts(cust)), _texts(cust)
     assert any("Service level notice for Acme Corp" in text for text in _texts(cust)), _texts(cust)
+
+
+ACME = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
+RENAMED = '\n[audiences.acme]\nname = "Acme Group"\nrenamed_from = "Acme Corp"\ncomponents = ["api"]\n'
+
+
+def test_an_export_made_after_a_rename_imports_where_it_is_still_to_be_recorded(project: Project, tmp_path: Path) -> None:
+    project.write_config(ACME)
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "Circuit ACM-7.",
+                       "Errors.").exit_code == 0
+    fallback = Project(tmp_path / "fallback")  # the same team's other store, the same config
+    fallback.root.mkdir()
+    fallback.write_config(RENAMED)
+    posted = fallback.cli("post", "--yes", "--title", "Web errors", "-C", "web", "--for", "acme", "Circuit ACM-8.",
+                          "Errors.")
+    assert posted.exit_code == 0, posted.output  # its record now says "acme group"
+    export = tmp_path / "fallback.jsonl"
+    assert fallback.cli("store", "export", str(export)).exit_code == 0
+    project.write_config(RENAMED.replace('renamed_from = "Acme Corp"\n', ""))
+    refused = project.cli("store", "import", str(export))  # the advice is the name this store knows
+    assert refused.exit_code == 2 and 'add renamed_from = "acme corp"' in refused.output, refused.output
+    project.write_config(RENAMED)  # the rename, not yet recorded here
+    imported = project.cli("store", "import", str(export))
+    assert imported.exit_code == 0, imported.output
+    assert project.cli("site", "build").exit_code == 0
+    project.write_config(ACME.replace("Acme Corp", "Initech"))  # and the id still serves one customer alone
+    assert project.cli("site", "build").exit_code == 2
