@@ -86,3 +86,23 @@ def test_an_export_made_after_a_rename_imports_where_it_is_still_to_be_recorded(
     assert project.cli("site", "build").exit_code == 0
     project.write_config(ACME.replace("Acme Corp", "Initech"))  # and the id still serves one customer alone
     assert project.cli("site", "build").exit_code == 2
+
+
+TOKEN_1, TOKEN_2 = "first-feed-token-0123456789abcdef", "second-feed-token-0123456789abcdef"
+PAGED = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\nfeed_token = "${ACME_FEED_TOKEN}"\n'
+
+
+def test_a_refused_build_records_no_page_path(project: Project) -> None:
+    project.env.update({"ACME_FEED_TOKEN": TOKEN_1, "INITECH_FEED_TOKEN": TOKEN_2})
+    project.write_config(PAGED)
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "--for", "acme", "Circuit ACM-7.",
+                       "Errors.").exit_code == 0
+    copied = PAGED.replace("Acme Corp", "Initech").replace("ACME_FEED", "INITECH_FEED")
+    project.write_config(copied)  # Acme's table copied for Initech, with Initech's own token
+    refused = project.cli("site", "build")
+    assert refused.exit_code == 2 and "Nothing was built." in refused.output, refused.output
+    project.write_config(PAGED + copied.replace("[audiences.acme]", "[audiences.initech]"))  # as advised
+    built = project.cli("site", "build")
+    assert built.exit_code == 0, built.output
+    assert (project.site / "a" / TOKEN_2 / "index.html").is_file()
+    assert "ACM-7" not in (project.site / "a" / TOKEN_2 / "index.html").read_text()

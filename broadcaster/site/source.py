@@ -43,7 +43,7 @@ from broadcaster.config import (
     ComponentConfig,
     Config,
 )
-from broadcaster.customer_ids import claim_audience_ids
+from broadcaster.customer_ids import claim_audience_ids, refuse_reused_audience_ids
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Receipt
 from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.filelock import POLL_SECONDS, FileLock
@@ -207,6 +207,9 @@ def read(
     (``broadcaster.site.parallel``).
     """
     problems: dict[str, str] = {}
+    # Both refused before either is recorded: a build refused for a reused id must not have recorded the new
+    # customer's token as that id's, which would then refuse it under the id of its own the refusal advises.
+    refuse_reused_audience_ids(config, store, "Nothing was built.")
     claim_feed_tokens(config, store)
     claim_audience_ids(config, store, "Nothing was built.")
     store_id, generation = store.site_generation()
