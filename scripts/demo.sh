@@ -20,9 +20,21 @@ broadcaster=$repo/.venv/bin/broadcaster
 mkdir -p "${DEMO_DIR:-demo}"
 cd "${DEMO_DIR:-demo}"
 [ -f broadcaster.toml ] || "$broadcaster" init broadcaster.toml
-"$broadcaster" post --yes \
-  --title "API errors elevated" --impact major --component api=partial_outage \
-  --next-update 30m --ticket "OPS-4711" --private "ACME Corp reported it first" \
-  "We are investigating elevated error rates on the API. [private]Edge router fra-2 dropping sessions.[/private]"
+title="API errors elevated"
+# Run again, the demo follows its open incident up (a follow-up threads under it) rather than posting the same
+# text twice, which broadcaster refuses as a repeat (exit 2). The time makes each follow-up's text its own.
+open_id=$("$broadcaster" list --json | "$repo/.venv/bin/python" -c '
+import json, sys
+print(next((i["id"] for i in json.load(sys.stdin) if i["open"] and i["title"] == sys.argv[1]), ""))' "$title")
+if [ -n "$open_id" ]; then
+  "$broadcaster" post --yes --incident "$open_id" --status monitoring --component api=operational \
+    "A fix was rolled out at $(date -u +%H:%M:%S) UTC and error rates are back to normal. We are monitoring."
+else
+  # --again: a demo incident resolved earlier today is not a mistaken repeat.
+  "$broadcaster" post --yes --again \
+    --title "$title" --impact major --component api=partial_outage \
+    --next-update 30m --ticket "OPS-4711" --private "ACME Corp reported it first" \
+    "We are investigating elevated error rates on the API. [private]Edge router fra-2 dropping sessions.[/private]"
+fi
 echo
 echo "Open $(pwd)/public/index.html in a browser (or, in $(pwd): $broadcaster site serve)."
