@@ -233,15 +233,17 @@ class Config:
         owners = {t.feed_token.reveal_or_empty(): key for key, t in self.audience_tables.items() if t.feed_token}
         return tuple((value, owners.get(value, "")) for value in self.secret_values())
 
-    def require_audience(self, key: str, where: str, *, reading: bool = False) -> Audience:
+    def require_audience(self, key: str, where: str, *, reading: bool = False, consequence: str = "") -> Audience:
         """The audience ``key`` names; an ``InputError`` with the closest configured id otherwise (``reading``: for a
-        command that only reads, which stores and sends nothing anyway and takes no free-text names)."""
+        command that only reads, which stores and sends nothing anyway and takes no free-text names; ``consequence``:
+        for one that takes no free-text names either but would have stored something, what it did not do)."""
         if key in self.audience_tables:
             return self.audience_tables[key].audience
         known = sorted(self.audience_tables)
         hint = did_you_mean(key, known)
         listing = ", ".join(known) if known else "none are configured: add [audiences.ID] to the config"
-        after = "" if reading else " (Free-text customer names go into --private now.) Nothing was stored or sent."
+        after = "" if reading else f" {consequence}" if consequence else (
+            " (Free-text customer names go into --private now.) Nothing was stored or sent.")
         raise InputError(f"{where}: no audience {key!r}.{hint} Audiences: {listing}.{after}")
 
     @property

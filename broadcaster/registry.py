@@ -26,7 +26,7 @@ import broadcaster.site.hosts
 from broadcaster import lazy_re
 from broadcaster.channels.base import Channel
 from broadcaster.config import ChannelConfig, Secret, refuse_unknown
-from broadcaster.errors import ConfigError, InputError
+from broadcaster.errors import ConfigError, InputError, did_you_mean
 from broadcaster.messages.model import Visibility
 from broadcaster.site.hosts import SiteHost
 
@@ -76,7 +76,8 @@ def load_channel_class(type_name: str, where: str = "") -> type[Channel]:
     """The ``Channel`` for ``type = "<type_name>"``; ``ConfigError`` (prefixed with ``where``) if none."""
     known = channel_types()
     if not _TYPE_NAME.match(type_name) or type_name not in known:
-        raise ConfigError(f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}.")
+        raise ConfigError(f"{where}unknown channel type {type_name!r}. Known types: {', '.join(known)}."
+                          f"{did_you_mean(type_name, known)}")
     for found in _named(broadcaster.channels, type_name):
         if issubclass(found, Channel):
             return found
@@ -87,7 +88,8 @@ def load_host_class(type_name: str, where: str = "") -> type[SiteHost]:
     """The ``SiteHost`` for ``[publish.NAME] type = "<type_name>"``; ``ConfigError`` if none."""
     known = host_types()
     if not _TYPE_NAME.match(type_name) or type_name not in known:
-        raise ConfigError(f"{where}unknown publish type {type_name!r}; use one of {', '.join(known)}")
+        raise ConfigError(f"{where}unknown publish type {type_name!r}; use one of {', '.join(known)}."
+                          f"{did_you_mean(type_name, known)}")
     for found in _named(broadcaster.site.hosts, type_name):
         if issubclass(found, SiteHost):
             return found

@@ -63,3 +63,24 @@ def test_an_invalid_component_id_is_named_as_invalid(project: Project) -> None:
     said = " ".join(listed.output.split())
     assert "is required" not in said, said
     assert "'API errors'" in said, said
+
+
+def test_a_mistyped_channel_type_suggests_the_type_meant(project: Project) -> None:
+    # Every other key of the config suggests the closest name; a channel's type listed them all and no more.
+    project.write_config('\n[channels.hook]\ntype = "webhok"\nurl = "http://127.0.0.1:9/"\n')
+    listed = project.cli("list")
+    assert listed.exit_code == 2, listed.output
+    assert "Did you mean 'webhook'?" in " ".join(listed.output.split()), listed.output
+
+
+def test_an_invite_for_an_unknown_customer_gives_no_advice_about_private_text(project: Project) -> None:
+    # `subscribers invite` takes no free text: "Free-text customer names go into --private now" was advice for
+    # post's options, and "Nothing was stored or sent" said nothing of the invite.
+    project.env["BOT_TOKEN"] = "123456:review41b-bot-token-0123456789abcdef"
+    project.write_config('\n[audiences.acme]\nname = "Acme Corp"\n\n[bot]\ntype = "telegram"\n'
+                         'token = "${BOT_TOKEN}"\napi_url = "http://127.0.0.1:9/"\n')
+    invited = project.cli("subscribers", "invite", "--audience", "acmee")
+    assert invited.exit_code == 2, invited.output
+    said = " ".join(invited.output.split())
+    assert "Did you mean 'acme'?" in said and "No invite was made." in said, said
+    assert "--private" not in said, said

@@ -195,7 +195,7 @@ def invite_visibility(config: Config, audience: str | None, internal: bool) -> V
     if audience and internal:
         raise InputError("--audience and --internal: give one (a customer's updates, or internal ones).")
     if audience:
-        return Visibility.of(config.require_audience(audience, "--audience").id)
+        return Visibility.of(config.require_audience(audience, "--audience", consequence="No invite was made.").id)
     return INTERNAL if internal else PUBLIC
 
 
