@@ -51,6 +51,10 @@ from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError
 
+_OLD_TRIGGER = (
+    "It is an old Power Automate trigger address (*.logic.azure.com), which Power Automate stopped serving after "
+    "2025-11-30. Copy the flow's URL again from its trigger in Workflows (…environment.api.powerplatform.com…)"
+)
 # Office 365 connector URLs, retired by Microsoft: a post there goes nowhere.
 _RETIRED_HOSTS = ("webhook.office.com", "outlook.office.com", "outlook.office365.com")
 _URL_FORM = "https://…/workflows/<id>/triggers/manual/paths/invoke?api-version=…&sp=…&sv=…&sig=…"
@@ -113,14 +117,18 @@ class TeamsChannel(HttpChannel):
         """The URL's form, a TLS handshake with its host (no request sent), and an old host named; posts nothing."""
         try:
             poster = self._client()
-            host = await self._handshake(poster.real_url)
+            old = _old_power_automate_host(self.revealed("webhook_url"))
         except (ConfigError, DeliveryError) as exc:
             return [CheckResult(self.name, "", False, self.redact(str(exc)))]
-        if _old_power_automate_host(self.revealed("webhook_url")):
-            return [CheckResult(self.name, "", False, (
-                f"{host} answers, but it is an old Power Automate trigger address (*.logic.azure.com), which Power "
-                "Automate stopped serving after 2025-11-30. Copy the flow's URL again from its trigger in Workflows "
-                "(…environment.api.powerplatform.com…); an Azure Logic App of your own may keep this one."))]
+        try:
+            host = await self._handshake(poster.real_url)
+        except (ConfigError, DeliveryError) as exc:
+            # An old address that no longer answers is told as old first: that is the fix, not the network.
+            said = self.redact(str(exc))
+            return [CheckResult(self.name, "", False, f"{_OLD_TRIGGER} ({said})" if old else said)]
+        if old:
+            return [CheckResult(self.name, "", False, f"{host} answers, but {_OLD_TRIGGER[0].lower()}{_OLD_TRIGGER[1:]}"
+                                "; an Azure Logic App of your own may keep this one.")]
         return [CheckResult(
             self.name, "", True,
             f"the URL has a Workflows trigger's form and {host} answers a TLS handshake; whether the flow takes "

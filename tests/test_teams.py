@@ -298,3 +298,15 @@ def test_an_internal_card_naming_many_customers_is_accepted(fake: FakeTeams) -> 
     send_once(channel(fake), crowded(6, private_note="edge router fra-2 lost BGP " * 180, tickets=("INC-1234",)))
     [card] = fake.cards
     assert plain_texts(card)[1] == "We are looking into it." and len(details(card)) == 6
+
+
+def test_check_names_an_old_logic_azure_url_first_when_its_host_cannot_be_reached(fake: FakeTeams) -> None:
+    # Review 41b: an old trigger address whose host no longer answers was told only "cannot reach": the fix is a
+    # new URL, not the network.
+    opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", fake.old_webhook_url)}
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    [result] = check_once(TeamsChannel(ChannelConfig("teams-ops", "teams", "private", api_url=closed, options=opts)))
+    assert not result.ok and "2025-11-30" in result.detail and "Copy the flow's URL again" in result.detail
+    assert "cannot reach 127.0.0.1" in result.detail and fake.sig not in result.detail
