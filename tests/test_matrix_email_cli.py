@@ -70,7 +70,7 @@ def test_an_incident_threads_in_the_room_and_in_each_mailbox_across_invocations(
     # Globex Corp as a private free-text value: --customer names an [audiences.ID] since issue 15.
     code, first = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "--ticket", "Globex Corp",
                            "--private", "Root cause: db-7 failover", "Errors on the API.")
-    assert code == 0, first
+    assert code == 0, json.dumps(first, indent=1)  # whole: which delivery failed, and why
     incident = first["incident_id"]
     assert set(states(first).values()) == {"sent"} and len(states(first)) == 3
     assert run_json(project, "post", "--yes", "-i", incident, "--status", "identified", "A bad deploy.")[0] == 0
@@ -93,7 +93,7 @@ def test_an_incident_threads_in_the_room_and_in_each_mailbox_across_invocations(
 def test_amend_edits_in_matrix_and_mails_a_correction_in_the_thread(project: Project, fakes: Fakes) -> None:
     incident = run_json(project, "post", "--yes", "--title", "API errors", "-C", "api", "Errors in eu-west.")[1]["incident_id"]
     code, amended = run_json(project, "amend", incident, "1", "--yes", "Errors in eu-central.")
-    assert code == 0, amended
+    assert code == 0, json.dumps(amended, indent=1)  # whole: which delivery failed, and why
 
     [root] = fakes.matrix.top_level(ROOM)
     [edit] = fakes.matrix.edits(ROOM, root.event_id)
@@ -107,7 +107,7 @@ def test_amend_edits_in_matrix_and_mails_a_correction_in_the_thread(project: Pro
 def test_a_rate_limited_room_is_retried_within_the_command(project: Project, fakes: Fakes) -> None:
     fakes.matrix.rate_limit(retry_after=1)
     code, posted = run_json(project, "post", "--yes", "--title", "API errors", "Errors.")
-    assert code == 0, posted
+    assert code == 0, json.dumps(posted, indent=1)  # whole: which delivery failed, and why
     assert len(fakes.room) == 1 and len(fakes.matrix.received("/send/")) == 1  # the 429 was not stored
 
 
