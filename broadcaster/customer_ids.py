@@ -63,19 +63,22 @@ def refuse_imported_for_another(config: Config, written_for: Mapping[str, str], 
     for key, name in sorted(written_for.items()):
         table = config.audience_tables.get(key)
         here = served.get(key) or (_folded(table.audience.name) if table is not None else None)
-        renamed = False
-        if table is not None and table.renamed_from is not None:
-            # Or the file's store recorded the rename this store is yet to: the config says both are its customer.
-            was = _folded(table.renamed_from)
-            renamed = was == name or (was == here and _folded(table.audience.name) == name)
-        if here is not None and here != name and not renamed:
+        # A rename joins the two names the table gives, and those alone: both the file's name and this store's must be
+        # one of them (the file's store, or this one, may be yet to record it). The file's name being renamed_from
+        # says nothing of a third customer this store's id served: its detail would be mixed with that one's.
+        names = {_folded(table.audience.name), _folded(table.renamed_from)} if (
+            table is not None and table.renamed_from is not None) else set()
+        if here is not None and here != name and not {here, name} <= names:
             # The old name is the one to give: this store's, when the file's is the table's own (renamed here too).
             old = here if table is not None and _folded(table.audience.name) == name else name
+            fix = (f"Its renamed_from names the file's customer, not this store's: import the file into a store "
+                   f"whose {key} is that customer" if old in names else
+                   f"If it is the same customer, renamed, add renamed_from = {_quoted(old)} to [audiences.{key}] and "
+                   "import again")
             raise InputError(
                 f"the file's incidents and detail for {key} were written for a customer named {_quoted(name)}, but "
                 f"here {key} is {_quoted(here)} (as broadcaster compares names): imported, that customer's detail "
-                f"would be shown to {_quoted(here)} under its name. If it is the same customer, renamed, add "
-                f"renamed_from = {_quoted(old)} to [audiences.{key}] and import again. Nothing was imported."
+                f"would be shown to {_quoted(here)} under its name. {fix}. Nothing was imported."
             )
 
 

@@ -1,0 +1,46 @@
+"""Review 42a, a hostile pass over the fixes of review 41 (each test failed before its fix).
+
+- ``store import`` took a file's detail written for a table's ``renamed_from`` whatever this store's record of the
+  id said: into a store whose ``acme`` served Initech, Acme Inc's detail went under ``acme``, and Initech's page
+  showed it once its table was back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Project
+
+FEED_TOKEN = "f9Q2kL7xVt3mZp8RwY4nB6cD1hJ5sE0u"
+
+
+def _audience(name: str, renamed_from: str = "") -> str:
+    was = f'renamed_from = "{renamed_from}"\n' if renamed_from else ""
+    return f'\n[audiences.acme]\nname = "{name}"\n{was}components = ["api"]\nfeed_token = "${{ACME_FEED}}"\n'
+
+
+def test_an_import_for_the_renamed_from_name_is_refused_where_the_id_serves_a_third_customer(
+        project: Project, tmp_path: Path) -> None:
+    project.env["ACME_FEED"] = FEED_TOKEN
+    other = Project(tmp_path / "other", env=dict(project.env))  # another store, whose acme was Acme Inc
+    other.root.mkdir()
+    other.write_config(_audience("Acme Inc"))
+    assert other.cli("post", "--yes", "--title", "Router down", "-C", "api", "--for", "acme",
+                     "Acme Inc circuit C-17 rerouted.", "Routing problem.").exit_code == 0
+    export = tmp_path / "other.jsonl"
+    assert other.cli("store", "export", str(export)).exit_code == 0
+
+    project.write_config(_audience("Initech"))  # here, acme served Initech
+    assert project.cli("post", "--yes", "--title", "DB slow", "-C", "api", "--for", "acme",
+                       "Initech account 99 is slow.", "Database slow.").exit_code == 0
+    project.write_config(_audience("Acme Corp", renamed_from="Acme Inc"))  # the other store's config
+    refused = project.cli("store", "import", str(export))
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "Nothing was imported." in said and '"initech"' in said, said
+    assert 'add renamed_from = "acme inc"' not in said, said  # it is there already: no fix
+
+    project.write_config(_audience("Initech"))
+    assert project.cli("site", "build").exit_code == 0
+    page = (project.site / "a" / FEED_TOKEN / "index.html").read_text(encoding="utf-8")
+    assert "Initech account 99" in page and "C-17" not in page
