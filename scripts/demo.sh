@@ -23,7 +23,10 @@ cd "${DEMO_DIR:-demo}"
 title="API errors elevated"
 # Run again, the demo follows its open incident up (a follow-up threads under it) rather than posting the same
 # text twice, which broadcaster refuses as a repeat (exit 2). The time makes each follow-up's text its own.
-open_id=$("$broadcaster" list --json | "$repo/.venv/bin/python" -c '
+# Listed first, on its own: a config broadcaster refuses stops the demo with its message and exit code (2), not a
+# traceback of the JSON reader given nothing.
+listed=$("$broadcaster" list --json)
+open_id=$(printf '%s' "$listed" | "$repo/.venv/bin/python" -c '
 import json, sys
 print(next((i["id"] for i in json.load(sys.stdin) if i["open"] and i["title"] == sys.argv[1]), ""))' "$title")
 if [ -n "$open_id" ]; then

@@ -3,13 +3,18 @@
 - ``store import`` took a file's detail written for a table's ``renamed_from`` whatever this store's record of the
   id said: into a store whose ``acme`` served Initech, Acme Inc's detail went under ``acme``, and Initech's page
   showed it once its table was back.
+- ``scripts/demo.sh`` on a config broadcaster refuses exited 1 with a traceback of its JSON reader.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from tests.conftest import Project
+
+REPO = Path(__file__).resolve().parent.parent
 
 FEED_TOKEN = "f9Q2kL7xVt3mZp8RwY4nB6cD1hJ5sE0u"
 
@@ -44,3 +49,17 @@ def test_an_import_for_the_renamed_from_name_is_refused_where_the_id_serves_a_th
     assert project.cli("site", "build").exit_code == 0
     page = (project.site / "a" / FEED_TOKEN / "index.html").read_text(encoding="utf-8")
     assert "Initech account 99" in page and "C-17" not in page
+
+
+def test_the_demo_on_a_config_broadcaster_refuses_says_why_and_exits_2(tmp_path: Path) -> None:
+    # Run again after the user edited its config wrongly, the demo's new `list --json | python` exited 1 with a
+    # JSONDecodeError traceback after broadcaster's own message (a post alone exited 2, that message only).
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    env = {**os.environ, "DEMO_DIR": str(demo), "DEMO_INSTALL": "0"}
+    env.pop("BROADCASTER_CONFIG", None)
+    (demo / "broadcaster.toml").write_text('[page]\ntitle = "Example status"\ntitel = "typo"\n', encoding="utf-8")
+    result = subprocess.run(["bash", str(REPO / "scripts" / "demo.sh")], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "titel" in result.stderr and "Traceback" not in result.stderr, result.stderr
