@@ -3,11 +3,13 @@
 - ``store import`` took a file's detail written for a table's ``renamed_from`` whatever this store's record of the
   id said: into a store whose ``acme`` served Initech, Acme Inc's detail went under ``acme``, and Initech's page
   showed it once its table was back.
+- ``withdraw`` refused for a missing (or empty) secret advised ``--skip``, an option ``withdraw`` does not have.
 - ``scripts/demo.sh`` on a config broadcaster refuses exited 1 with a traceback of its JSON reader.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -63,3 +65,24 @@ def test_the_demo_on_a_config_broadcaster_refuses_says_why_and_exits_2(tmp_path:
                             timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "titel" in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_withdrawal_refused_for_an_empty_secret_gives_no_advice_of_an_option_withdraw_lacks(project: Project) -> None:
+    from tests.fakes.webhook import SECRET, FakeReceiver
+
+    hook = FakeReceiver().start()
+    try:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(f'\n[channels.ops]\ntype = "webhook"\nvisibility = "internal"\nurl = "{hook.hook_url}"\n'
+                             'secret = "${HOOK_SECRET}"\n')
+        posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Elevated errors.")
+        assert posted.exit_code == 0, posted.output
+        incident = json.loads(posted.stdout)["incident_id"]
+        refused = project.cli("withdraw", incident, "--yes", env={"HOOK_SECRET": ""})
+        assert refused.exit_code == 2, refused.output
+        said = " ".join(refused.output.split())
+        assert "HOOK_SECRET" in said and "Nothing was stored or sent." in said, said
+        assert "--skip" not in said, said  # `withdraw --skip`: "No such option"
+        assert project.cli("withdraw", incident, "--skip", "ops").exit_code == 2  # as said: withdraw has none
+    finally:
+        hook.stop()

@@ -395,15 +395,20 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
             )
 
 
-def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery]) -> None:
-    """Nothing is stored or sent while a destination's secret is not in the environment."""
+# What a command that takes --only/--skip advises for a destination whose secret is missing.
+LEAVE_OUT = "Export them, or leave those destinations out with --skip."
+
+
+def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery], advice: str = LEAVE_OUT) -> None:
+    """Nothing is stored or sent while a destination's secret is not in the environment. ``advice``: what to do, for
+    a command without --skip (``withdraw``)."""
     names = {p.destination for p in planned if p.state == DeliveryState.PENDING}
     missing = config.missing_secrets(names)
     if missing:
         raise ConfigError(
             "these secrets are not set in the environment, or not usable: "
             + "; ".join(missing)
-            + ". Export them, or leave those destinations out with --skip. Nothing was stored or sent."
+            + f". {advice} Nothing was stored or sent."
         )
 
 

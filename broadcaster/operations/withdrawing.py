@@ -74,7 +74,9 @@ def withdraw(
     )
     planned = withdrawal_plan(config, store, incident)
     earlier = store.updates(incident.id)
-    refuse_missing_secrets(config, planned)
+    # No --skip here: a withdrawal deletes the incident's posts wherever they went, each destination's its own.
+    refuse_missing_secrets(config, planned, "Export them, then withdraw it again (a withdrawal reaches every "
+                           "destination the incident went to: none can be left out).")
     refuse_unowned_folders(config, store, planned)
     check_customers(config, store, dry_run=dry_run)
     held = check_shared_rooms(config, store, ask=not dry_run)
