@@ -589,7 +589,9 @@ def _common(
         raise reader.error(f"{section}.{name}", "must be a table")
     kind = table.get("type")
     if not isinstance(kind, str) or not kind:
-        raise reader.error(prefix + "type", "is required (e.g. type = \"slack\")")
+        example = "s3" if section == "publish" else "slack"  # a publish target's types are not a channel's
+        said = "is required" if kind is None or kind == "" else "must be a type's name in quotes"
+        raise reader.error(prefix + "type", f'{said} (e.g. type = "{example}")')
     visibility = _visibility(reader, table, prefix, audiences or {})
     components = reader.names(table, "components", prefix)
     for component_id in components:

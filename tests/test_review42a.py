@@ -4,6 +4,7 @@
   id said: into a store whose ``acme`` served Initech, Acme Inc's detail went under ``acme``, and Initech's page
   showed it once its table was back.
 - ``withdraw`` refused for a missing (or empty) secret advised ``--skip``, an option ``withdraw`` does not have.
+- A ``[publish.NAME]`` without a type was told ``e.g. type = "slack"``, no publish type; ``type = 5``, "is required".
 - ``scripts/demo.sh`` on a config broadcaster refuses exited 1 with a traceback of its JSON reader.
 """
 
@@ -86,3 +87,14 @@ def test_a_withdrawal_refused_for_an_empty_secret_gives_no_advice_of_an_option_w
         assert project.cli("withdraw", incident, "--skip", "ops").exit_code == 2  # as said: withdraw has none
     finally:
         hook.stop()
+
+
+def test_a_publish_target_without_a_type_is_given_a_publish_type_as_example(project: Project) -> None:
+    project.write_config('\n[publish.www]\npath = "www"\n')
+    listed = project.cli("list")
+    assert listed.exit_code == 2, listed.output
+    said = " ".join(listed.output.split())
+    assert 'publish.www.type: is required (e.g. type = "s3")' in said, said  # "slack" is no publish type
+    project.write_config('\n[channels.ops]\ntype = 5\n')
+    listed = project.cli("list")
+    assert listed.exit_code == 2 and "is required" not in listed.output, listed.output  # it is there, not a name
