@@ -791,7 +791,8 @@ def _refuse_shared_feed_tokens(reader: _Reader, audiences: Mapping[str, Audience
         token = table.feed_token
         if token is None:
             continue
-        for same in {f"${token.env_var}", token.reveal_or_empty()} - {""}:
+        # A blank value is no token (``Secret.missing``): said as empty where the token is needed, not as shared.
+        for same in {f"${token.env_var}", "" if token.missing else token.reveal_or_empty()} - {""}:
             other = seen.setdefault(same, key)
             if other != key:
                 raise reader.error(

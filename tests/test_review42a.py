@@ -4,6 +4,7 @@
   id said: into a store whose ``acme`` served Initech, Acme Inc's detail went under ``acme``, and Initech's page
   showed it once its table was back.
 - ``withdraw`` refused for a missing (or empty) secret advised ``--skip``, an option ``withdraw`` does not have.
+- Two blank feed tokens (now missing) were refused as one token shared, by every command.
 - A ``[publish.NAME]`` without a type was told ``e.g. type = "slack"``, no publish type; ``type = 5``, "is required".
 - ``scripts/demo.sh`` on a config broadcaster refuses exited 1 with a traceback of its JSON reader.
 """
@@ -98,3 +99,17 @@ def test_a_publish_target_without_a_type_is_given_a_publish_type_as_example(proj
     project.write_config('\n[channels.ops]\ntype = 5\n')
     listed = project.cli("list")
     assert listed.exit_code == 2 and "is required" not in listed.output, listed.output  # it is there, not a name
+
+
+def test_two_blank_feed_tokens_are_empty_not_one_token_shared(project: Project) -> None:
+    # A blank value counts as missing (review 41b), but two of them were "the same token" as the config was read:
+    # every command was refused (`list` too), and told to give each customer its own token.
+    project.write_config('\n[audiences.globex]\ncomponents = ["api"]\nfeed_token = "${GLOBEX_FEED}"\n'
+                         '\n[audiences.initech]\ncomponents = ["api"]\nfeed_token = "${INITECH_FEED}"\n')
+    blank = {"GLOBEX_FEED": " ", "INITECH_FEED": " "}
+    listed = project.cli("list", env=blank)
+    assert listed.exit_code == 0, listed.output
+    built = project.cli("site", "build", env=blank)
+    assert built.exit_code == 2, built.output
+    said = " ".join(built.output.split())
+    assert "set but empty" in said and "same token" not in said, said
