@@ -479,7 +479,7 @@ def _failed_where_unset(config: Config, planned: Sequence[PlannedDelivery]) -> l
 
     def failed(entry: PlannedDelivery) -> PlannedDelivery:
         return replace(entry, state=DeliveryState.FAILED, reason=(
-            f"not sent: {unset[entry.destination]} is not set where `broadcaster tick` runs. Set it there "
+            f"not sent: {unset[entry.destination]} has no value where `broadcaster tick` runs. Set it there "
             "(its cron job or systemd unit), then `broadcaster retry` sends this."))
 
     return [failed(p) if p.state == DeliveryState.PENDING and unset[p.destination] else p for p in planned]

@@ -194,7 +194,7 @@ def test_retry_sends_what_it_can_and_says_which_secret_to_export(project: Projec
     assert retried.exit_code == 3, retried.output
     assert len(world.x.tweets) == 1 and not world.slack_messages(), said  # X went; Slack could not
     assert "--skip" not in said, said
-    assert "slack-acme.token: ${SLACK_TOKEN} is not set where `broadcaster retry` ran. Export it there" in said, said
+    assert "slack-acme.token: ${SLACK_TOKEN} has no value where `broadcaster retry` ran. Export it there" in said, said
     _, shown = project.cli_json("retry")
     [slack] = [o for o in shown["deliveries"] if o["destination"] == "slack-acme"]
     assert slack["state"] == "failed" and "SLACK_TOKEN" in slack["error"], shown

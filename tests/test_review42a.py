@@ -113,3 +113,23 @@ def test_two_blank_feed_tokens_are_empty_not_one_token_shared(project: Project) 
     assert built.exit_code == 2, built.output
     said = " ".join(built.output.split())
     assert "set but empty" in said and "same token" not in said, said
+
+
+def test_retry_with_an_empty_secret_says_it_has_no_value_not_that_it_is_unset(project: Project) -> None:
+    # Review 42a: "ops.secret: ${HOOK_SECRET} (set, but empty) is not set where `broadcaster retry` ran" said both.
+    from tests.fakes.webhook import SECRET, FakeReceiver
+
+    hook = FakeReceiver().start()
+    try:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(f'\n[engine]\nmax_attempts = 1\n\n[channels.ops]\ntype = "webhook"\n'
+                             f'visibility = "internal"\nurl = "{hook.hook_url}"\nsecret = "${{HOOK_SECRET}}"\n')
+        hook.stop()  # refused at once: the delivery is left failed, for retry
+        posted = project.cli("post", "--yes", "--title", "API errors", "Elevated errors.")
+        assert posted.exit_code == 3, posted.output
+        retried = project.cli("retry", env={"HOOK_SECRET": ""})
+        said = " ".join(retried.output.split())
+        assert "(set, but empty) has no value where `broadcaster retry` ran" in said, said
+        assert "is not set" not in said, said
+    finally:
+        hook.stop()

@@ -222,7 +222,7 @@ def bot_username(config: Config, bot: BotConfig) -> str:
 
     missing = config.missing_secrets({SUBSCRIBERS})
     if missing:
-        raise ConfigError(f"{'; '.join(missing)} is not set: export it, or set username in [bot]. Nothing was stored.")
+        raise ConfigError(f"{'; '.join(missing)} has no value: export it, or set username in [bot]. Nothing was stored.")
     from broadcaster.registry import load_channel_class
 
     channel = load_channel_class(bot.table.type)(bot.table)

@@ -311,7 +311,7 @@ def _why_left(config: Config, store: Store, delivery: Delivery, missing: str) ->
     """What to do about a delivery left because ``missing`` is unset. A post of unknown fate is never resent by a
     plain ``retry`` (it may have arrived): it names what settles it, unless plain ``retry`` redoes it anyway (the
     site, a host, a withdrawal's delete in doubt)."""
-    export = (f"{missing} is not set where `broadcaster retry` ran. Export it there (for a cron job or a systemd unit, "
+    export = (f"{missing} has no value where `broadcaster retry` ran. Export it there (for a cron job or a systemd unit, "
               "in its environment)")
     if delivery.state != DeliveryState.UNKNOWN or _redone_by_plain_retry(config, store, delivery):
         return f"not sent: {export}, then `broadcaster retry` sends this."

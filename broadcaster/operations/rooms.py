@@ -160,7 +160,7 @@ def _rooms(
                 if room is None and not ask:
                     continue
                 if room is None and missing:
-                    doubts.append((entry, f"{missing} is not set, so which chat {written} is cannot be asked"))
+                    doubts.append((entry, f"{missing} has no value, so which chat {written} is cannot be asked"))
                     continue
                 if room is None and (table.name, written) in answers:
                     room, problem = answers[(table.name, written)]
