@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -142,6 +142,8 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
     keeps what was built from a later state of the store. ``wait``: seconds to
     wait for the lock before giving up (the engine's deadline bounds it instead).
     """
+    import asyncio
+
     async with _store_lock(store, host, wait):
         # By place, as the lock: one folder, bucket or branch, whatever each machine's config names its table.
         place = host.publish_lock
@@ -153,7 +155,15 @@ async def publish(store: Store, host: SiteHost, built: BuiltSite, *, wait: float
         # What this store records it published there tells a stale copy or a restore apart only where one machine
         # writes the store: a team's machines may each spell the place its own way (a remote's trailing "/").
         own_record = reached or None if store.one_machine else None
-        receipt = await host.publish(replace(built, latest=latest, reached=own_record))
+        try:
+            receipt = await host.publish(replace(built, latest=latest, reached=own_record))
+        except asyncio.CancelledError:
+            # Cut, the push or swap under way landed all the same: counted, or the next publish took the place for a
+            # later copy of this store's (``BuiltSite.restored_over``). Written at once: the loop is being torn down.
+            if built.store and host.landed_after_cut:
+                with suppress(Exception):
+                    store.note_published(host.publish_lock, built.generation)
+            raise
         if built.store:  # under the name the place has now: its first publish may give it one (a folder's id)
             store.note_published(host.publish_lock, built.generation)
         return receipt

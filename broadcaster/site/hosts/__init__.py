@@ -8,12 +8,14 @@ never builds anything itself.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import errno
 import hashlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -155,6 +157,9 @@ class SiteHost(ABC):
     # What its last publish, stopped part way, left for the operator to settle, said with what to do (S3: pages it
     # may have left that no manifest names); None where nothing is.
     left_by_stop: str | None = None
+    # Whether its last publish, cut (Ctrl-C, SIGTERM, a deadline) while its thread went on, put its build there all
+    # the same (a push or a swap already under way): ``site.source.publish`` then records it as this store's own.
+    landed_after_cut: bool = False
 
     def __init__(self, config: ChannelConfig, base_dir: Path) -> None:
         self.config = config
@@ -212,6 +217,40 @@ class SiteHost(ABC):
         from broadcaster.delivery import CheckResult
 
         return [CheckResult(self.name, "", True, "nothing to check")]
+
+
+async def publish_in_thread(host: SiteHost, work: Callable[[], Receipt], stop: Callable[[], None] = lambda: None) -> Receipt:
+    """``work()`` (a host's publish) in a thread of its own. Cut (Ctrl-C, SIGTERM, a deadline, the loop torn down),
+    it calls ``stop`` and waits for the thread, which cannot be killed, to end (the process would wait for it at
+    exit anyway), and notes whether the build landed all the same (``landed_after_cut``: a push or a swap under
+    way goes on). Returned at once, the store's lock was let go with the push or swap still under way, and the
+    store never counted a build that landed: the next publish took the place for one a later copy of the store
+    had made (a backup restored) and refused every post until --replace-later. A plain future, not a task: the
+    loop's teardown cancels every task, and a cancelled task says nothing of what its thread did."""
+    import asyncio
+    import contextvars
+
+    host.landed_after_cut = False
+    done: concurrent.futures.Future[Receipt] = concurrent.futures.Future()
+    done.set_running_or_notify_cancel()  # never cancelled: the thread runs to its end whatever happens here
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            done.set_result(context.run(work))
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name=f"publish {host.name}").start()
+    try:
+        return await asyncio.wrap_future(done)
+    except asyncio.CancelledError:
+        stop()
+        while not done.done():  # cancelled again meanwhile, it waits on
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.05)
+        host.landed_after_cut = done.exception() is None
+        raise
 
 
 # (target name, place) -> what its read_ahead started: the host the engine makes later is another instance.

@@ -80,7 +80,7 @@ from broadcaster.site.folder import (
     is_site_path,
     mount_at_or_below,
 )
-from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.hosts import BuiltSite, SiteHost, publish_in_thread
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 if TYPE_CHECKING:
@@ -209,8 +209,7 @@ class DirectoryHost(SiteHost):
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Replace the folder's content with ``site``, unless it already holds exactly that."""
-        import asyncio
-        return await asyncio.to_thread(self._publish, site)
+        return await publish_in_thread(self, lambda: self._publish(site))  # cut, the copy is swapped in all the same
 
     def _publish(self, site: BuiltSite) -> Receipt:
         self._refuse_overlap(site)

@@ -57,7 +57,7 @@ from broadcaster.errors import ConfigError, DeliveryError, permanent, retryable
 from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.redaction import redact, without_customer_pages
 from broadcaster.site.folder import SITE_SIGNATURE, is_site_path
-from broadcaster.site.hosts import BuiltSite, SiteHost
+from broadcaster.site.hosts import BuiltSite, SiteHost, publish_in_thread
 from broadcaster.site.hosts._sealed import seal, store_digest, unseal
 
 if TYPE_CHECKING:
@@ -293,13 +293,9 @@ class GitHost(SiteHost):
 
     async def publish(self, site: BuiltSite) -> Receipt:
         """Push a commit holding ``site`` when it differs from the branch's tip."""
-        import asyncio
         stop = threading.Event()
-        try:
-            return await asyncio.to_thread(self._publish_locked, site, stop)
-        except asyncio.CancelledError:
-            stop.set()  # the thread finishes its current git command, then stops before pushing
-            raise
+        # Cut, the thread finishes its current git command, then stops before pushing; a push under way lands.
+        return await publish_in_thread(self, lambda: self._publish_locked(site, stop), stop.set)
 
     def _publish_locked(self, site: BuiltSite, stop: threading.Event) -> Receipt:
         # Two commands publishing at once would share one clone: take turns.

@@ -469,6 +469,7 @@ class S3Host(SiteHost):
         and an upload of this publish landing later could replace another publisher's newer file."""
         import asyncio
         stop = threading.Event()
+        self.landed_after_cut = False
         uploading = asyncio.ensure_future(asyncio.to_thread(self._publish, site, stop))
         try:
             receipt = await asyncio.shield(uploading)
@@ -479,6 +480,7 @@ class S3Host(SiteHost):
                 self._keep_left(ended)
             else:  # it succeeded after all: its manifest names what earlier attempts left (review 23m)
                 self.left_by_stop = None
+                self.landed_after_cut = True  # the store counts it (``site.source.publish``)
             raise
         except DeliveryError as failure:  # the engine may try again, and that attempt be cut having sent nothing
             self._keep_left(failure)
