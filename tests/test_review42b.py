@@ -54,3 +54,28 @@ def test_a_push_that_lands_after_sigterm_does_not_wedge_the_branch_as_restored_f
     assert retried.exit_code == 0, said
     assert "restored from a backup" not in said and "--replace-later" not in said
     assert git("--git-dir", str(remote), "rev-parse", "gh-pages").strip() == landed  # unchanged: nothing to push
+
+
+def test_a_push_a_hook_declines_names_the_hook_and_its_words_not_the_credentials(
+    project: Project, remote: Path  # noqa: F811
+) -> None:
+    """A pre-receive hook (GitHub's push protection, a size limit, a GitLab server hook) declines the push for what it
+    holds: the refusal quotes the hook's first words (what it objects to), and does not send the operator to fix
+    credentials that work."""
+    pages_config(project, str(remote))
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\n"
+                    "echo 'error: GH013: Repository rule violations found for refs/heads/gh-pages.' >&2\n"
+                    "echo '- Push cannot contain secrets' >&2\n"
+                    "echo '  commit: 0123abcd' >&2\n"
+                    "echo '  path: index.html:12' >&2\n"
+                    "exit 1\n")
+    hook.chmod(0o755)
+
+    posted = project.cli("post", "--yes", "--title", "API errors", "Elevated errors.")
+    said = " ".join(posted.output.split())
+
+    assert posted.exit_code == 3, said
+    assert "GH013: Repository rule violations found" in said and "Push cannot contain secrets" in said
+    assert "hook" in said and "credentials" not in said
+    assert "gh-pages" not in git("--git-dir", str(remote), "branch")  # nothing pushed

@@ -82,7 +82,11 @@ _CREDENTIALS = ("Authentication failed", "could not read Username", "could not r
                 "terminal prompts disabled", "Invalid username or password")
 # curl's "returned error: 403", never a bare 403: a port (https://host:4031/) or an object id holds one.
 _FORBIDDEN = ("Permission denied", "Permission to", "returned error: 403", "denied to", "protected branch",
-              "pre-receive hook declined")
+              "Protected branch")  # GitHub's GH006, said by its hook
+# A server-side hook or rule that read the push and refused it (pre-receive/update hooks, GitHub's repository rules
+# and push protection): the remote's own words say why, the first of them first.
+_DECLINED = ("hook declined", "declined due to")
+_HOOK_LINES = 6
 _NOT_FOUND = ("Repository not found", "does not appear to be a git repository", "not found",
               "No such file or directory")
 # git's messages when it does not trust the host's TLS certificate (gnutls, OpenSSL, Secure Transport, Schannel,
@@ -706,6 +710,15 @@ class GitHost(SiteHost):
                       else "may not read this repository")
             return permanent(f"{remote} refused the {doing}: your git credentials {cannot}. "
                              f"Fix their access or publish.{self.name}.remote. git said: {said}")
+        if doing == "push" and any(s in stderr for s in _DECLINED):
+            # The host's hook or rule read what was pushed and said no (GitHub's push protection, a size limit):
+            # its own first words say why, and the last three lines are git's about the refusal itself.
+            words = [line.strip()[len("remote:"):].strip() for line in stderr.splitlines()
+                     if line.strip().startswith("remote:") and line.strip() != "remote:"]
+            why = self.clean(" / ".join(words[:_HOOK_LINES])) or said
+            return permanent(f"a hook or rule of {remote} declined the push to {self.branch}: {why}. Settle what "
+                             "it names (with the repository's owners, if the rule is theirs) or publish to another "
+                             "repository or branch, then run `broadcaster retry`. Nothing was pushed.")
         if any(s in stderr for s in _NOT_FOUND):
             return permanent(f"repository {remote} not found. Check publish.{self.name}.remote and that "
                              f"your credentials can see it. git said: {said}")
