@@ -655,7 +655,7 @@ class Publisher:
     async def _gave_up(self, destination: Destination, delivery: Delivery, exc: DeliveryError, log: SendLog) -> Outcome:
         """Record a delivery whose last attempt failed: unknown if it may have arrived, else failed."""
         if exc.outcome_unknown and exc.refused_if_first and not self._earlier_attempt_may_have_arrived(delivery, log):
-            return await self._fail(delivery, exc.refused_if_first)
+            return await self._fail(delivery, advice.refused_for_good(exc.refused_if_first))
         if exc.outcome_unknown and not destination.idempotent and delivery.id not in self._deleting:
             return await self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
         if not exc.retryable:
@@ -669,8 +669,11 @@ class Publisher:
         whose answer was lost, a part confirmed, or any attempt of an earlier run (the store counts them all)."""
         if log.earlier_may_have_arrived or log.parts:
             return True
+        # Recorded refused for good, the attempts made before this run were all refused (that verdict weighed them):
+        # counted as in doubt, `retry` into the same refusal called a post never made "most likely there".
+        proven = delivery.attempts if _refused_for_good(delivery) else 0
         try:
-            return self.store.delivery(delivery.id).attempts > log.attempts
+            return self.store.delivery(delivery.id).attempts - proven > log.attempts
         except Exception:  # noqa: BLE001 - cannot tell: in doubt, as before
             return True
 
@@ -805,7 +808,8 @@ class Publisher:
             if self._left_pending(blocking):
                 await self._send_first(blocking, delivery)
                 continue
-            if await self._skipped_expired_reminder(blocking, delivery) or await self._skipped_superseded(blocking, delivery):
+            if (await self._skipped_expired_reminder(blocking, delivery) or await self._skipped_superseded(blocking, delivery)
+                    or await self._skipped_refused(blocking, delivery)):
                 continue
             if not self._may_still_arrive(blocking):
                 raise Held(advice.held_back(blocking.sequence, blocking.state, blocking.incident_id,
@@ -869,6 +873,21 @@ class Publisher:
             await self._writes(partial(self.store.mark_skipped, earlier.id, self._scrubbed(why)))
             self._left_alone.setdefault(delivery.id, []).append(
                 f"update #{earlier.sequence}, a reminder that had failed here, was skipped: {why}")
+        return True
+
+    async def _skipped_refused(self, earlier: Delivery, delivery: Delivery) -> bool:
+        """Skip ``earlier`` if the service refused it for good (X: its words are already on the account, from another
+        post), which told the operator to say it in other words in the next update: ``delivery`` is that update, and
+        goes in its place. Left failed, it held back every later update here, and `retry` resent it into the same
+        refusal. Whether it was skipped (or another process claimed it first: read again)."""
+        if not _refused_for_good(earlier):
+            return False
+        if await self._claim(earlier, False):
+            why = advice.refused_skipped(delivery.sequence, earlier.last_error or "")
+            await self._writes(partial(self.store.mark_skipped, earlier.id, self._scrubbed(why)))
+            self._left_alone.setdefault(delivery.id, []).append(
+                f"update #{earlier.sequence}, which the service had refused for good, was skipped: this one goes "
+                "in its place")
         return True
 
     def _carries_it(self, earlier: Delivery, delivery: Delivery) -> bool:
@@ -1328,6 +1347,12 @@ def reminder_no_longer_wanted(incident: Incident, updates: Callable[[], Sequence
         cancelled = called_off(incident, steps, max((u.sequence for u in steps), default=0))
         why = "the window was cancelled" if cancelled else "the window has ended"
     return REMINDER_NOT_WANTED.format(why=why)
+
+
+def _refused_for_good(delivery: Delivery) -> bool:
+    """Whether the service refused this delivery for good, nothing of it sent (``advice.refused_for_good``)."""
+    return (delivery.state == DeliveryState.FAILED and not delivery.parts
+            and (delivery.last_error or "").startswith(advice.REFUSED_FOR_GOOD))
 
 
 def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:

@@ -149,6 +149,20 @@ def no_longer_in_config(name: str) -> str:
 LEFT_FOR_ANOTHER_CONFIG = "not sent, left as it is: "
 
 
+# What a delivery the service refused for good is recorded with (``DeliveryError.refused_if_first``, X's "duplicate
+# content" from another post): nothing of it was sent, and the next update at its place goes in its stead.
+REFUSED_FOR_GOOD = "refused for good, nothing was sent: "
+
+
+def refused_for_good(reason: str) -> str:
+    return REFUSED_FOR_GOOD + reason
+
+
+def refused_skipped(sequence: int, reason: str) -> str:
+    """The reason a delivery refused for good is skipped by the next update at its place (``sequence``)."""
+    return f"not sent: update #{sequence} went out here in its place ({reason.removeprefix(REFUSED_FOR_GOOD)})"
+
+
 def left_for_another_config(where: str, destination: str, target: str = "") -> str:
     """A delivery this machine's ``retry`` leaves for another member of the team (``retrying._left_for_another_config``);
     ``--skip-removed`` names its chat too where it has one (a bot's destination holds thousands)."""
