@@ -238,6 +238,9 @@ class TelegramChannel(Channel):
         try:
             for part in rendered.messages[len(progress.message_ids) :]:
                 message = await self._post(bot, progress, part, thread, log)
+                if not progress.message_ids and message.reply_to_message is None:
+                    # Sent with allow_sending_without_reply: the message it replies to is gone from the chat.
+                    progress.thread_gone = _reply_id(thread, progress.chat)
                 progress.message_ids.append(message.message_id)
                 log.confirmed(_remote_id(progress.chat, message.message_id))
         except TelegramError as exc:
@@ -790,6 +793,7 @@ class _Progress:
     chat: int | str
     message_ids: list[int] = field(default_factory=list)
     migrated_from: int | str | None = None
+    thread_gone: int | None = None  # the message this update was to reply to, no longer in the chat
 
     @classmethod
     def resumed(cls, target: str, parts: list[str], own: Sequence[str] = ()) -> _Progress:
@@ -806,10 +810,13 @@ class _Progress:
 
     def receipt(self, target: str) -> Receipt:
         remote_id = _remote_id(self.chat, self.message_ids[0])
-        if self.migrated_from is None:
-            return Receipt(remote_id=remote_id)
-        note = f"chat {self.migrated_from} migrated to {self.chat}: replace it in chat_ids in the config"
-        return Receipt(remote_id=remote_id, notes=(note,))
+        notes = []
+        if self.thread_gone is not None:
+            notes.append(f"the incident's first message here ({self.thread_gone}) is deleted or not in chat "
+                         f"{self.chat}, so this update was posted without replying to it")
+        if self.migrated_from is not None:
+            notes.append(f"chat {self.migrated_from} migrated to {self.chat}: replace it in chat_ids in the config")
+        return Receipt(remote_id=remote_id, notes=tuple(notes))
 
 
 # -- rate limits ---------------------------------------------------------------

@@ -78,3 +78,26 @@ def test_retry_of_an_update_x_refused_as_a_duplicate_of_another_post_is_refused_
     assert delivery["state"] == "failed", delivery
     assert "earlier attempt did post it" not in delivery["error"]
     assert world.x.tweets == []
+
+
+# -- a thread's first message deleted in the chat: posted unthreaded, and said so ---------------------------------
+
+
+def test_a_telegram_follow_up_whose_first_message_was_deleted_says_it_went_unthreaded(
+        project: Project, world: FakeWorld) -> None:
+    """X and Slack say so in a note when the post to reply to is gone and the update starts a new thread; Telegram
+    (``allow_sending_without_reply``) posted the follow-up on its own with nothing said: the operator was never told
+    the chat's readers now read it apart from the incident's first message."""
+    from tests.fakes.world import PUBLIC_CHAT
+
+    code, first = post(project, "--title", "API errors", "-C", "api", "Elevated errors.")
+    assert code == 0
+    world.telegram.messages[PUBLIC_CHAT].clear()  # an admin deleted it in the channel
+    code, second = post(project, "-i", first["incident_id"], "Still investigating.")
+    assert code == 0
+    [sent] = at(second, "tg-public")
+    [message] = world.telegram_messages(PUBLIC_CHAT)
+    assert message.reply_to_message_id is None and sent["state"] == "sent"
+    assert any("not in" in note or "deleted" in note for note in sent["notes"]), sent
+    for ops in at(second, "tg-ops"):  # their first messages are there: threaded, nothing to say
+        assert ops["notes"] == [], ops
