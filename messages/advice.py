@@ -21,6 +21,17 @@ def held_back(sequence: int, state: str, incident_id: str, *, carried: bool = Fa
     waiting is a correction of it, of which nothing went out here, so ``retry`` sends it with the correction's text
     and the correction is then not sent (``Engine._skip_corrections_carried``)."""
     earlier = f"update #{sequence} of this incident"
+    if state == DeliveryState.UNKNOWN and carried:
+        # Resent by --include-unknown, it goes with this correction's text (``as_last_corrected``), which then is not
+        # sent: "either sends this one after it" was true of --mark-unknown-sent only.
+        return (
+            f"held back: {earlier} may or may not have arrived here (unknown), and updates must arrive in "
+            f"order. Check whether it is there, then run `broadcaster retry {incident_id} "
+            "--mark-unknown-sent` (it is), which sends this correction after it; or `broadcaster retry "
+            f"{incident_id} --include-unknown` (it is not), which sends it with this correction's text, and this "
+            "correction is then not sent here. If it is there, never use --include-unknown: its text and the "
+            "corrected one would both stay up, with no correction under the first."
+        )
     if state == DeliveryState.UNKNOWN:
         return (
             f"held back: {earlier} may or may not have arrived here (unknown), and updates must arrive in "

@@ -101,3 +101,26 @@ def test_a_telegram_follow_up_whose_first_message_was_deleted_says_it_went_unthr
     assert any("not in" in note or "deleted" in note for note in sent["notes"]), sent
     for ops in at(second, "tg-ops"):  # their first messages are there: threaded, nothing to say
         assert ops["notes"] == [], ops
+
+
+# -- a correction of an update whose post's fate is unknown: what each way of settling it does -------------------
+
+
+def test_a_correction_held_behind_a_post_of_unknown_fate_says_include_unknown_sends_its_text_instead_of_it(
+        project: Project, world: FakeWorld) -> None:
+    """`amend` while update 1's X post is of unknown fate: the correction is held back, told that `--include-unknown`
+    (the post is not there) "sends this one after it". It did not: update 1 went out with the correction's text and
+    the correction was skipped. Where update 1 had arrived after all, X then held the text taken back and the
+    corrected one as two posts of update 1, with no correction under the first: the operator choosing between
+    `--mark-unknown-sent` and `--include-unknown` must know which of them sends the correction."""
+    world.x.fail(Fault(match="/2/tweets", hold=4))
+    code, first = post(project, "--title", "API errors", "-C", "api", "Elevated errors on the API.")
+    incident = first["incident_id"]
+    assert x_delivery(project, incident, 1)["state"] == "unknown"
+    amended = project.cli("amend", incident, "1", "--yes", "--json", "Elevated errors on the API and the website.")
+    [held] = at(json.loads(amended.stdout), "x")
+    assert held["state"] == "failed"
+    assert "either sends this one after it" not in held["error"], held["error"]
+    assert "--include-unknown" in held["error"] and "not sent" in held["error"], held["error"]
+    assert project.cli("retry", incident, "--include-unknown").exit_code == 0
+    assert x_delivery(project, incident, 2)["state"] == "skipped"  # as the operator was told
