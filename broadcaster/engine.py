@@ -880,7 +880,7 @@ class Publisher:
         post), which told the operator to say it in other words in the next update: ``delivery`` is that update, and
         goes in its place. Left failed, it held back every later update here, and `retry` resent it into the same
         refusal. Whether it was skipped (or another process claimed it first: read again)."""
-        if not _refused_for_good(earlier):
+        if not _refused_for_good(earlier) or self._reworded_since_refused(earlier):
             return False
         if await self._claim(earlier, False):
             why = advice.refused_skipped(delivery.sequence, earlier.last_error or "")
@@ -889,6 +889,15 @@ class Publisher:
                 f"update #{earlier.sequence}, which the service had refused for good, was skipped: this one goes "
                 "in its place")
         return True
+
+    def _reworded_since_refused(self, earlier: Delivery) -> bool:
+        """Whether ``earlier``, refused for good, was corrected since (``amend``: said in other words, as the refusal
+        told): its resend now goes with the correction's text, not the words refused, and the correction's own
+        delivery here was skipped on that promise. Skipped all the same, the corrected text never went out here."""
+        left_out = self.store.left_out_by_operator(earlier.incident_id, Visibility.parse(earlier.visibility),
+                                                   at=earlier.destination)
+        return any(corrected_sequence(u) == earlier.sequence and u.sequence not in left_out
+                   and u.created_at >= earlier.updated_at for u in self.store.updates(earlier.incident_id))
 
     def _carries_it(self, earlier: Delivery, delivery: Delivery) -> bool:
         """Whether ``earlier``, sent by ``retry``, goes with ``delivery``'s text and skips it: ``delivery`` corrects
