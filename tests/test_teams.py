@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
-from broadcaster.delivery import SendLog
+from broadcaster.delivery import CheckResult, SendLog
 from broadcaster.errors import ConfigError, DeliveryError
 from tests.fakes.base import Fault, Request, Response
 from tests.fakes.teams import FakeTeams, envelope_card, markdown_texts, plain_texts
@@ -131,12 +131,18 @@ def test_check_names_an_old_logic_azure_url_power_automate_no_longer_serves(fake
     assert fake.sig not in old.detail and fake.requests == []
 
 
-def test_check_says_when_the_host_cannot_be_reached(fake: FakeTeams) -> None:
-    opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", fake.webhook_url)}
+def _checked_where_nothing_answers(url: str) -> CheckResult:
+    """`channels check` of a Teams table with ``url``, its host (``api_url``) a closed port on loopback."""
+    opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", url)}
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{unused.getsockname()[1]}"
     [result] = check_once(TeamsChannel(ChannelConfig("teams-ops", "teams", "private", api_url=closed, options=opts)))
+    return result
+
+
+def test_check_says_when_the_host_cannot_be_reached(fake: FakeTeams) -> None:
+    result = _checked_where_nothing_answers(fake.webhook_url)
     assert not result.ok and "cannot reach 127.0.0.1" in result.detail and fake.sig not in result.detail
 
 
@@ -303,10 +309,6 @@ def test_an_internal_card_naming_many_customers_is_accepted(fake: FakeTeams) -> 
 def test_check_names_an_old_logic_azure_url_first_when_its_host_cannot_be_reached(fake: FakeTeams) -> None:
     # Review 41b: an old trigger address whose host no longer answers was told only "cannot reach": the fix is a
     # new URL, not the network.
-    opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", fake.old_webhook_url)}
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{unused.getsockname()[1]}"
-    [result] = check_once(TeamsChannel(ChannelConfig("teams-ops", "teams", "private", api_url=closed, options=opts)))
+    result = _checked_where_nothing_answers(fake.old_webhook_url)
     assert not result.ok and "2025-11-30" in result.detail and "Copy the flow's URL again" in result.detail
     assert "cannot reach 127.0.0.1" in result.detail and fake.sig not in result.detail
