@@ -332,7 +332,9 @@ class Channel(ABC):
                 failures.append(exc)
         if not failures:
             # Said: the outcome reads "sent" like any other, and the id shown is of a post now gone.
-            done = f"deleted {len(tried)} post(s) of the incident here" if tried else "no post of the incident left here"
+            done = f"deleted {len(tried)} post(s) of the incident here" if tried else (
+                "no post of the incident here whose id is known (one of unknown fate, if any, is listed apart, to delete by "
+                "hand)")
             return Receipt(remote_id=remote_ids[0] if remote_ids else "", notes=(done,))
         others = f" ({len(failures) - 1} more post(s) not deleted either)" if len(failures) > 1 else ""
         retry_after = max((f.retry_after or 0.0 for f in failures), default=0.0) or None

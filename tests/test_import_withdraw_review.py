@@ -153,6 +153,10 @@ def test_a_first_post_there_still_being_sent_is_waited_for_and_in_doubt(project:
     assert code == 3, withdrawn
     assert [(d["destination"], d["sequence"]) for d in withdrawn["in_doubt"]] == [("x", 2)]
     assert len(world.x.tweets) == 1
+    # Review 42c: X's withdrawal said "no post of the incident left here" beside the post in doubt, still up.
+    notes = [n for d in withdrawn["deliveries"] if d["destination"] == "x" for n in d["notes"]]
+    assert notes and not any("left here" in n for n in notes), notes
+    assert any("whose id is known" in n for n in notes), notes
 
 
 def test_an_incident_withdrawn_in_both_stores_is_not_withdrawn_again_by_the_import(
