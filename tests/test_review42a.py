@@ -112,7 +112,7 @@ def test_two_blank_feed_tokens_are_empty_not_one_token_shared(project: Project) 
     built = project.cli("site", "build", env=blank)
     assert built.exit_code == 2, built.output
     said = " ".join(built.output.split())
-    assert "set but empty" in said and "same token" not in said, said
+    assert "(set, but empty)" in said and "same token" not in said, said  # named by its key (site build)
 
 
 def test_retry_with_an_empty_secret_says_it_has_no_value_not_that_it_is_unset(project: Project) -> None:
@@ -133,3 +133,14 @@ def test_retry_with_an_empty_secret_says_it_has_no_value_not_that_it_is_unset(pr
         assert "is not set" not in said, said
     finally:
         hook.stop()
+
+
+def test_site_build_with_an_empty_feed_token_names_its_key(project: Project) -> None:
+    # Review 42a: `site build` said only "environment variable ACME_FEED is set but empty", not which key needs it.
+    project.write_config('\n[audiences.acme]\nname = "Acme Corp"\nfeed_token = "${ACME_FEED}"\n')
+    for env in ({"ACME_FEED": ""}, {}):  # set but empty, and unset
+        built = project.cli("site", "build", env=env)
+        assert built.exit_code == 2, built.output
+        said = " ".join(built.output.split())
+        assert "audiences.acme.feed_token: ${ACME_FEED}" in said and "Nothing was built." in said, said
+        assert not (project.site / "index.html").exists()

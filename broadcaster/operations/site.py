@@ -25,9 +25,16 @@ def rebuild_site(config: Config, store: Store) -> BuiltSite:
 
 
 def _rebuild(config: Config, store: Store, uploads: Sequence[str]) -> BuiltSite:
-    from broadcaster.errors import DeliveryError
+    from broadcaster.config import SITE_DESTINATION
+    from broadcaster.errors import ConfigError, DeliveryError
     from broadcaster.site.source import rebuild
 
+    # The build's (customers' feed tokens), named by their keys as a post names them: the build's own error named
+    # the variable alone. A target's own are its upload's to refuse: the other targets still get the site.
+    missing = config.missing_secrets({SITE_DESTINATION})
+    if missing:
+        raise ConfigError(f"these secrets are not set in the environment, or not usable: {'; '.join(missing)}. "
+                          f"Export them and run the command again. Nothing was built{' or uploaded' if uploads else ''}.")
     try:
         return rebuild(config, store)
     except OSError as exc:
