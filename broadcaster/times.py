@@ -192,10 +192,13 @@ def _local(wall: datetime, zone: tzinfo, text: str, option: str) -> datetime:
 
 
 def format_time(value: datetime, zone: ZoneInfo | None = None) -> str:
-    """``15:30 UTC`` (and ``16:30 CET`` when the display zone differs)."""
+    """``15:30 UTC`` (and ``16:30 CET`` when the display zone differs, with its own date when that is another day:
+    ``2027-01-11 04:00 UTC (2027-01-10 20:00 PST)``. Without it, a window at 20:00 in Los Angeles or 00:30 in Berlin
+    read as that hour of the UTC date, and its readers came a day late or early)."""
     utc = value.astimezone(UTC)
     text = utc.strftime("%Y-%m-%d %H:%M UTC")
     if zone is not None and zone.key not in ("UTC", "Etc/UTC"):
         local = value.astimezone(zone)
-        text += f" ({local.strftime('%H:%M %Z')})"
+        shown = "%H:%M %Z" if local.date() == utc.date() else "%Y-%m-%d %H:%M %Z"
+        text += f" ({local.strftime(shown)})"
     return text
