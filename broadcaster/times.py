@@ -123,7 +123,22 @@ def _parse(text: str, *, now: datetime, zone: ZoneInfo, option: str) -> datetime
         ) from None
     if parsed.tzinfo is None:
         parsed = _local(parsed, zone, text, option)
+        _refuse_twice(parsed, zone, text, option)
     return parsed.astimezone(UTC)
+
+
+def _refuse_twice(wall: datetime, zone: tzinfo, text: str, option: str) -> None:
+    """A naive date and time the clocks pass twice (the hour they go back) is refused rather than taken as its first
+    occurrence: a window typed for 02:30 on that night, meant after the change, was announced an hour early."""
+    found = _occurrences(wall.replace(tzinfo=None), zone)
+    if len(found) < 2:
+        return
+    first, second = (f"{t.isoformat(timespec='minutes')}" for t in found)
+    raise InputError(
+        f"{option} {text!r} happens twice in {zone}: the clocks go back that night (daylight saving time ends), so it "
+        f"is {first} ({found[0]:%Z}) or an hour later, {second} ({found[1]:%Z}). Give it with its offset, as one of "
+        "these, or in UTC. Nothing was stored or sent."
+    )
 
 
 def _refuse_clock_with_h(value: str, text: str, option: str) -> None:

@@ -33,3 +33,35 @@ def test_a_window_whose_local_day_is_not_the_utc_day_names_the_local_day(project
     assert f"({local_day} 20:00 P" in shown, shown
     assert json.loads(project.cli("list", "--json").stdout)[0]["id"] == scheduled["incident_id"]
     assert start.astimezone(UTC).date() != start.date()  # what makes the two days differ
+
+
+def _next_repeated_hour(zone: str) -> datetime:
+    """The first 02:30 from a month ahead on that ``zone``'s clocks pass twice (they go back), as a naive time."""
+    tz = ZoneInfo(zone)
+    day = datetime.now(UTC).date() + timedelta(days=30)
+    for _ in range(400):
+        wall = datetime(day.year, day.month, day.day, 2, 30)
+        first, second = (wall.replace(tzinfo=tz, fold=fold).utcoffset() for fold in (0, 1))
+        if first is not None and second is not None and first > second:  # skipped when first < second
+            return wall
+        day += timedelta(days=1)
+    raise AssertionError(f"no repeated hour in {zone} within a year")
+
+
+def test_a_start_the_clocks_pass_twice_is_refused_saying_how_to_give_either(project: Project, world: FakeWorld) -> None:
+    """--start 02:30 (naive ISO) on the night the clocks go back in Berlin is two moments an hour apart. It was taken
+    as the first, silently, with --yes: a window planned after the change was announced, started and completed an
+    hour early. One the clocks skip is refused; one they pass twice is too, naming both with their offsets."""
+    wall = _next_repeated_hour("Europe/Berlin")
+    typed = wall.isoformat(timespec="minutes")
+    result = project.cli("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", typed,
+                         "--end", "1h", "-C", "api")
+    assert result.exit_code == 2, result.output
+    assert f"{typed}+02:00" in result.output and f"{typed}+01:00" in result.output, result.output
+    assert "Nothing was stored or sent" in result.output
+    assert world.x.tweets == [] and json.loads(project.cli("list", "--json").stdout) == []
+    later = project.cli("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", f"{typed}+01:00",
+                        "--end", "1h", "-C", "api", "--json")
+    assert later.exit_code == 0, later.output
+    shown = project.cli("show", json.loads(later.stdout)["incident_id"]).output
+    assert f"{wall:%Y-%m-%d} 01:30 UTC (02:30 CET)" in shown, shown
