@@ -143,3 +143,23 @@ def plain_text(text: str) -> str:
     """Markdown text -> the words alone, for meta descriptions and summaries."""
     rendered = _tag_stripper().clean(render_markdown(text))
     return " ".join(html.unescape(rendered).split())
+
+
+_LINK = lazy_re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
+_LINE_END = lazy_re.compile(r"</(?:p|li|h[1-6]|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
+_ITEM = lazy_re.compile(r"<li(?:\s[^>]*)?>", re.IGNORECASE)
+
+
+def plain_text_with_links(text: str) -> str:
+    """Markdown text -> the words, one line per paragraph or list item, each link's address after its words: for
+    a calendar's description, where nothing is a link and the reader has only these words (``plain_text``, one line
+    without addresses, lost "see the [guide](https://...)")."""
+
+    def link(found: re.Match[str]) -> str:
+        address = html.unescape(found.group(1)).strip()
+        words = html.unescape(_tag_stripper().clean(found.group(2))).strip()
+        return found.group(2) if not address or address == words else f"{found.group(2)} ({html.escape(address)})"
+
+    rendered = _ITEM.sub("- ", _LINE_END.sub("\n", _LINK.sub(link, render_markdown(text))))
+    lines = (" ".join(line.split()) for line in html.unescape(_tag_stripper().clean(rendered)).split("\n"))
+    return "\n".join(line for line in lines if line)

@@ -65,3 +65,21 @@ def test_a_start_the_clocks_pass_twice_is_refused_saying_how_to_give_either(proj
     assert later.exit_code == 0, later.output
     shown = project.cli("show", json.loads(later.stdout)["incident_id"]).output
     assert f"{wall:%Y-%m-%d} 01:30 UTC (02:30 CET)" in shown, shown
+
+
+def test_the_calendar_keeps_a_links_address_and_the_paragraphs(project: Project, world: FakeWorld) -> None:
+    """The calendar's description was the page's one-line summary: "see the [migration guide](https://...)" read
+    "see the migration guide" with no address, and every paragraph ran into one line. A subscriber reading the
+    event in a calendar app lost what to do, the only place it was written."""
+    import icalendar
+
+    message = ("Rotate your API keys before the window: see the [migration guide](https://example.com/guide).\n\n"
+               "Writes are refused while it runs.")
+    code, scheduled = project.cli_json("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "3d",
+                                       "--end", "2h", "-C", "api", message)
+    assert code == 0, scheduled
+    calendar = icalendar.Calendar.from_ical((project.site / "maintenance.ics").read_bytes())
+    [event] = calendar.walk("VEVENT")
+    described = str(event["DESCRIPTION"])
+    assert "migration guide (https://example.com/guide)" in described, described
+    assert described.endswith("\nWrites are refused while it runs."), described

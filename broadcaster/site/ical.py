@@ -54,7 +54,7 @@ from urllib.parse import urlsplit
 from broadcaster import kept
 from broadcaster.config import PageConfig
 from broadcaster.messages import i18n
-from broadcaster.messages.markdown import plain_text
+from broadcaster.messages.markdown import plain_text_with_links
 from broadcaster.messages.visibility import PublicIncident
 from broadcaster.site import status as st
 from broadcaster.site.feeds import URN_PREFIX
@@ -130,7 +130,7 @@ def sequence(incident: PublicIncident) -> int:
 
 def _description(incident: PublicIncident) -> str:
     latest = st.latest_news(incident)
-    text = plain_text(latest.message) if latest else ""
+    text = plain_text_with_links(latest.message) if latest else ""
     if not st.is_cancelled(incident):
         return text
     # TRANSLATORS: first line of a cancelled maintenance window's description in the calendar.
