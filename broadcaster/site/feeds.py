@@ -52,12 +52,15 @@ class Feeds:
     atom: bytes
 
 
-def entry_id(page: PageConfig, incident_id: str, update: PublicView) -> str:
+def entry_id(page: PageConfig, incident_id: str, update: PublicView, prefix: str = "") -> str:
     """Stable across builds: the update's permalink when the page has a public URL. Its anchor counts only
-    the updates the page shows (``PublicView.anchor``)."""
+    the updates the page shows (``PublicView.anchor``). ``prefix``: a customer's feed folder (``a/<token>/``),
+    whose entries are that customer's versions: their ids are its own (``<base_url>a/<token>/incidents/...``,
+    no page: not a permalink), never the public entry's, which readers and aggregators would take for the same
+    entry and show one version of where the other is read (review 44c)."""
     if page.base_url:
-        return f"{page.base_url}{incident_path(incident_id)}#{update.anchor}"
-    return f"{URN_PREFIX}incidents/{incident_id}#{update.anchor}"
+        return f"{page.base_url}{prefix}{incident_path(incident_id)}#{update.anchor}"
+    return f"{URN_PREFIX}{prefix}incidents/{incident_id}#{update.anchor}"
 
 
 def entry_link(page: PageConfig, incident_id: str, update: PublicView) -> str:
@@ -104,10 +107,11 @@ def _entry(
     incident: PublicIncident,
     update: PublicView,
     body: str,
+    prefix: str = "",
 ) -> None:
     header = incident.header
     entry: FeedEntry = generator.add_entry(order="append")
-    entry.guid(entry_id(page, header.id, update), permalink=bool(page.base_url))
+    entry.guid(entry_id(page, header.id, update, prefix), permalink=bool(page.base_url) and not prefix)
     entry.title(entry_title(incident, update))
     entry.link(href=entry_link(page, header.id, update))
     entry.published(st.utc(update.created_at).replace(microsecond=0))
@@ -132,6 +136,14 @@ def site_channel(page: PageConfig) -> Channel:
         page.title,
         page.description or i18n.gettext("Incident and maintenance updates from %(page)s.") % {"page": page.title},
     )
+
+
+def audience_channel(page: PageConfig, folder: str) -> Channel:
+    """A customer's feeds (``folder``: ``a/<token>/``): the site's title and words, under an id of their own, not
+    the public feed's (an Atom feed's id names one feed: a reader taking the two for one would mix them)."""
+    public = site_channel(page)
+    return Channel(f"{page.base_url}{folder}" if page.base_url else f"{URN_PREFIX}{folder}", public.title,
+                   public.description)
 
 
 def component_channel(page: PageConfig, component: Component) -> Channel:
@@ -181,13 +193,14 @@ def build_feeds(
     whole: Collection[str] = (),
 ) -> Feeds:
     """Render feed.xml and atom.xml for the updates of ``incidents`` (in ``channel``'s folder); ``prefix`` is
-    where they are (a customer's ``a/<token>/``), for their self links. ``quiet``: the feed's date when
+    where they are (a customer's ``a/<token>/``), for their self links and, a customer's, for the feed's and
+    its entries' ids (``audience_channel``, ``entry_id``). ``quiet``: the feed's date when
     ``incidents`` have no update (``status.updated_at``), a date from the data, never the clock. ``bodies``:
     the entries' HTML already rendered, by incident id and the view itself (equal only to a view of the same kind
     and every field the same: one reader's entry is never another's), and where new ones go. ``whole``: ids of
     the incidents whose postmortem entry holds all of it, not its first ``POSTMORTEM_EXCERPT_CHARS``: one whose
     text the incident page (where the cut entry's link leads) does not hold whole, such as a customer's own."""
-    channel = channel or site_channel(page)
+    channel = channel or (audience_channel(page, prefix) if prefix else site_channel(page))
     pairs = newest_updates(incidents)
     updated = max((st.changed_at(u) for _, u in pairs), default=None) or st.updated_at(incidents, quiet)
     generator = _generator(page, channel, updated)
@@ -197,7 +210,7 @@ def build_feeds(
         key = (incident.header.id, update)
         if key not in bodies:
             bodies[key] = _entry_body(page, context, incident, update, whole=incident.header.id in whole)
-        _entry(generator, page, incident, update, bodies[key])
+        _entry(generator, page, incident, update, bodies[key], prefix)
     _links(generator, page, prefix + channel.folder + "feed.xml", "application/rss+xml", prefix)
     rss = generator.rss_str(pretty=True)
     _links(generator, page, prefix + channel.folder + "atom.xml", "application/atom+xml", prefix)
