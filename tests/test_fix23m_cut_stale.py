@@ -24,15 +24,16 @@ from tests.test_s3_stop_bounded import _configure
 def test_a_cut_second_attempt_whose_manifest_landed_does_not_name_the_first_attempts_page_as_left(
         project: Project, s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    # A deadline of 6 s: at 4 s, attempt 1 (a CLI process on a loaded machine, four refused manifest writes) once took
-    # it all, and no attempt 2 was made (a full run beside a review's).
-    _configure(project, s3, 6, light=False)
-    project.write_config(project.config.read_text().replace("timeout = 2", "timeout = 10"), base="")
+    # A deadline of 10 s: at 4 s, attempt 1 (a CLI process on a loaded machine, four refused manifest writes) once took
+    # it all, and at 6 s attempt 2 was once cut before its manifest write left (full runs beside reviews'). Attempt 2's
+    # write is held past it, within the request timeout.
+    _configure(project, s3, 10, light=False)
+    project.write_config(project.config.read_text().replace("timeout = 2", "timeout = 20"), base="")
     posted, incident, page = post_after_one_under(
         project, s3,
         S3Fault(match=MANIFEST_NAME, delay=0.001, times=5, method="GET"),  # attempt 1's reads: carried out
         S3Fault(match=MANIFEST_NAME, status=412, code="PreconditionFailed", times=4, method="PUT"),  # attempt 1
-        S3Fault(match=MANIFEST_NAME, delay=7, times=1, method="PUT"))  # attempt 2's write: lands past the deadline
+        S3Fault(match=MANIFEST_NAME, delay=12, times=1, method="PUT"))  # attempt 2's write: lands past the deadline
     named = json.loads(s3.body(BUCKET, MANIFEST_NAME))["files"]
     [bucket] = [d for d in json.loads(posted.stdout)["deliveries"] if d["destination"] == "bucket"]
     assert bucket["attempts"] == 2 and bucket["error"].startswith("timed out"), f"set-up: {bucket}"
