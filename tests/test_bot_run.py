@@ -202,7 +202,9 @@ def test_webhook_mode_takes_updates_only_with_the_secret(configured: Project, fa
     url = f"http://127.0.0.1:{port}/telegram/hook"
     process = configured.process("--debug", "bot", "run", "--webhook", url, "--listen", f"127.0.0.1:{port}")
     try:
-        assert fake.wait_for(lambda: fake.webhook is not None, 20), process
+        if not fake.wait_for(lambda: fake.webhook is not None, 40):  # 20 s once passed in a loaded full run
+            process.kill()
+            raise AssertionError(f"the bot never set its webhook: {process.communicate()}")
         assert fake.webhook is not None and fake.webhook.url == url and len(fake.webhook.secret_token) >= 32
         assert fake.wait_for(lambda: _listening(port), 10)
         update = {"update_id": 1, "message": {"message_id": 1, "date": 1, "chat": {"id": ANN, "type": "private",
