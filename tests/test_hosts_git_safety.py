@@ -337,4 +337,6 @@ def test_a_commit_only_titled_like_an_older_versions_is_not_taken_for_one(remote
     git("push", "-q", str(remote), "gh-pages", cwd=work)
     error = failure(make_host(remote, tmp_path), write_site(tmp_path / "public", SITE))
     assert "did not publish" in str(error) and tree(remote, "gh-pages") == {"src.py": b"print('the product')\n"}
+    # Review 42b: the branch of its own it advised was the very one that holds the draft.
+    assert "e.g. gh-pages" not in str(error) and "e.g. status-page" in str(error), str(error)
 

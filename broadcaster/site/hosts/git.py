@@ -462,14 +462,19 @@ class GitHost(SiteHost):
                 f"{self.shown_remote} {self.branch} holds files broadcaster did not publish, in "
                 f"publish.{self.name}.path too ({named}); replacing the branch with one commit would drop them "
                 f'and their history. Point path at a folder of its own (a new one) with history = "keep", or '
-                "publish to a branch of its own (e.g. gh-pages: the first publish creates it). Nothing was pushed."
+                f"publish to a branch of its own (e.g. {self._another_branch()}: the first publish creates it). Nothing "
+                "was pushed."
             )
         raise permanent(
             f"{self.shown_remote} {self.branch} holds files broadcaster did not publish ({named}); "
-            "the site would replace them. Publish to a branch of its own (e.g. gh-pages: the first publish "
-            f"creates it), or put the site in a folder of this branch with publish.{self.name}.path and "
+            f"the site would replace them. Publish to a branch of its own (e.g. {self._another_branch()}: the first "
+            f"publish creates it), or put the site in a folder of this branch with publish.{self.name}.path and "
             'history = "keep". Nothing was pushed.'
         )
+
+    def _another_branch(self) -> str:
+        """A branch name to give as an example of one of its own: not the one that holds others' files."""
+        return "gh-pages" if self.branch != "gh-pages" else "status-page"
 
     def _ours(self, commit: str) -> bool:
         """Whether ``commit`` is one broadcaster made (False for one this clone does not hold). Versions
@@ -507,7 +512,7 @@ class GitHost(SiteHost):
             raise permanent(
                 f"{self.branch} holds files outside publish.{self.name}.path ({', '.join(sorted(kept)[:3])}); "
                 "replacing the branch with one commit would drop their history. Publish to a branch of its "
-                f'own (e.g. gh-pages), or set publish.{self.name}.history = "keep".'
+                f'own (e.g. {self._another_branch()}), or set publish.{self.name}.history = "keep".'
             )
         for path, entry in entries.items():
             relative = path[len(prefix):]
