@@ -89,10 +89,14 @@ class ThreadRef:
 
 @dataclass(frozen=True)
 class Receipt:
-    """A successful delivery: the remote id later updates thread under, and any notes."""
+    """A successful delivery: the remote id later updates thread under, and any notes.
+
+    ``starts_thread``: the post is the thread's first now (the first one was gone, so it went out on its own):
+    later follow-ups thread under it, not under the one gone."""
 
     remote_id: str
     notes: tuple[str, ...] = ()
+    starts_thread: bool = False
 
 
 @dataclass

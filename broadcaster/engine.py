@@ -551,7 +551,8 @@ class Publisher:
     async def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
         notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
         note = "; ".join(notes) or None
-        first = thread.first_remote_id if thread else None
+        # A post that started the thread anew is recorded as its own thread's: ``_thread_of`` threads under it.
+        first = receipt.remote_id if receipt.starts_thread else thread.first_remote_id if thread else None
 
         def write() -> None:
             self.store.mark_sent(delivery.id, receipt.remote_id, first, note)
@@ -1365,11 +1366,14 @@ def _refused_for_good(delivery: Delivery) -> bool:
 
 
 def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
-    """Where a follow-up threads: the earliest and latest earlier posts whose id is known."""
-    known = [h.remote_id for h in history if h.state == DeliveryState.SENT and h.remote_id]
-    if not known:
+    """Where a follow-up threads: the earliest and latest earlier posts whose id is known. The earliest is the
+    latest post that started the thread anew (recorded as its own thread's: ``Receipt.starts_thread``) when
+    there is one: the first post was gone, and every later follow-up went out on its own under it."""
+    sent = [h for h in history if h.state == DeliveryState.SENT and h.remote_id]
+    if not sent:
         return None
-    return ThreadRef(known[0], known[-1])
+    roots = [h.remote_id for h in sent if h.thread_ref == h.remote_id]
+    return ThreadRef(str(roots[-1] if roots else sent[0].remote_id), str(sent[-1].remote_id))
 
 
 @contextmanager

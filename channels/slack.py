@@ -422,11 +422,12 @@ class SlackChannel(Channel):
 
     async def _post_orphan(self, rendered: Rendered, channel_id: str, log: SendLog) -> Receipt:
         """The thread's first message is not there (deleted, or the table names another channel now):
-        post at top level rather than lose the update."""
+        post at top level rather than lose the update. That post starts the thread anew: later follow-ups reply
+        under it and make it the status card (each went top level, the card never refreshed)."""
         receipt = await self._post(rendered, log, channel=channel_id)
         note = ("the incident's first Slack message is not in this channel (deleted, or the table now names "
                 "another channel): posted at top level instead")
-        return Receipt(receipt.remote_id, notes=(note,))
+        return Receipt(receipt.remote_id, notes=(note,), starts_thread=True)
 
     async def _refresh_card(self, rendered: Rendered, channel_id: str, parent_ts: str) -> str:
         """Edit the first message to show the current status; a failure is a note, not an error.
