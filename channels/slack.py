@@ -45,7 +45,7 @@ from broadcaster.messages.visibility import UpdateView
 from broadcaster import lazy_re
 from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.errors import ConfigError, DeliveryError, NotEditable
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -290,7 +290,17 @@ class SlackChannel(Channel):
         first, latest = _thread_ends(rendered)
         if first == remote_id and _is_the_card(rendered, first, latest):
             return Receipt(remote_id, notes=await self._update_card(rendered, channel_id, ts))
-        await self._update(channel_id, ts, rendered.payload["blocks"], rendered.payload["text"])
+        try:
+            await self._update(channel_id, ts, rendered.payload["blocks"], rendered.payload["text"])
+        except SlackDeliveryError as exc:
+            # As Discord and Telegram: the engine posts the correction anew, in the thread. A failure for good held
+            # back every later update to this channel, and `retry` met the same refusal.
+            if exc.code not in _CARD_GONE:
+                raise
+            still = ("deleted?" if exc.code == "message_not_found" else
+                     "it is still up, uncorrected: correct or delete it by hand in Slack")
+            raise NotEditable(self.redact(f"could not edit Slack message {remote_id} ({exc.code}; {still}): posted "
+                                          "the correction as a new message")) from exc
         if not first or first == remote_id:
             return Receipt(remote_id)
         return Receipt(remote_id, notes=await self._update_card(rendered, *self.parse_remote_id(first)))

@@ -29,3 +29,38 @@ def test_after_the_first_message_is_deleted_one_new_thread_carries_the_card(
     assert [m.text.split("\n")[-1] for m in slack.replies(PUBLIC, roots[0].ts)] == ["A fix is out.", "Fixed."]
     card = shown(roots[0])
     assert "Resolved" in card and "Fixed." in card and "Latest update" in card, card  # the card, kept current
+
+
+def test_a_correction_of_a_deleted_reply_holds_back_no_later_update(project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    assert post(project, "-i", incident, "-s", "identified", "Cause found: HOST-DB7.")[0] == 0
+    root = slack.top_level(PUBLIC)[0]
+    slack.messages[PUBLIC].remove(slack.replies(PUBLIC, root.ts)[0])  # someone deleted the reply in Slack
+    code, out = project.cli_json("amend", "--yes", incident, "2", "Cause found: a database.")
+    public = next(d for d in out["deliveries"] if d["destination"] == "public-slack")
+    assert code == 0 and public["state"] == "sent", out  # posted anew, as Discord and Telegram do
+    assert "posted the correction as a new message" in " ".join(public["notes"]), public
+    [correction] = slack.replies(PUBLIC, root.ts)
+    assert "Correction" in shown(correction) and "a database" in shown(correction), shown(correction)
+    assert "HOST-DB7" not in shown(root) and "a database" in shown(root)  # the card quotes the corrected text
+    code, out = post(project, "-i", incident, "-s", "resolved", "Fixed.")
+    assert code == 0, out  # was: "held back: update #3 ... is failed here", and retry failed the same way
+    assert [m.text.split("\n")[-1] for m in slack.replies(PUBLIC, root.ts)] == ["Cause found: a database.", "Fixed."]
+    assert "Resolved" in shown(root) and "Fixed." in shown(root)
+
+
+def test_a_correction_of_a_deleted_first_message_after_the_thread_started_anew(
+        project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    code, out = post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    slack.messages[PUBLIC].remove(slack.top_level(PUBLIC)[0])
+    assert post(project, "-i", incident, "-s", "identified", "Cause found.")[0] == 0
+    code, out = project.cli_json("amend", "--yes", incident, "1", "Errors on the whole API.")
+    assert code == 0, out
+    assert post(project, "-i", incident, "-s", "resolved", "Fixed.")[0] == 0
+    roots = slack.top_level(PUBLIC)
+    assert len(roots) == 1 and "Resolved" in shown(roots[0]) and "Fixed." in shown(roots[0])
+    assert [m.text.split("\n")[-1] for m in slack.replies(PUBLIC, roots[0].ts)] == ["Errors on the whole API.", "Fixed."]

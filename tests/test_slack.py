@@ -22,7 +22,7 @@ from broadcaster.messages.visibility import UpdateView, private_view, public_vie
 from broadcaster.config import ChannelConfig, Secret
 from broadcaster.config_loader import parse
 from broadcaster.delivery import Receipt, Rendered, ThreadRef
-from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.errors import ConfigError, DeliveryError, NotEditable
 from tests.conftest import Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.slack import FakeSlack, SlackMessage
@@ -343,7 +343,8 @@ def test_edit_replaces_the_message_in_place(fake: FakeSlack) -> None:
     assert (edit["parse"], edit["link_names"]) == ("none", False)
 
 
-def test_edit_of_an_unknown_message_is_permanent(fake: FakeSlack) -> None:
+def test_edit_of_an_unknown_message_is_not_editable(fake: FakeSlack) -> None:
+    """Deleted: the engine posts the correction anew (NotEditable), as for Discord and Telegram (review 45b)."""
     channel = make_channel(fake)
     rendered = channel.render(view(update()))
 
@@ -353,10 +354,10 @@ def test_edit_of_an_unknown_message_is_permanent(fake: FakeSlack) -> None:
         finally:
             await channel.aclose()
 
-    with pytest.raises(SlackDeliveryError) as caught:
+    with pytest.raises(NotEditable) as caught:
         run(amend())
-    assert caught.value.code == "message_not_found" and not caught.value.retryable
-    assert "Post a new update" in str(caught.value)
+    assert "message_not_found" in str(caught.value) and not caught.value.retryable
+    assert "posted the correction as a new message" in str(caught.value)
 
 
 # -- errors -----------------------------------------------------------------------
