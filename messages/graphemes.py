@@ -24,3 +24,18 @@ def count(text: str) -> int:
     iterator = _iterator()
     iterator.setText(text)
     return sum(1 for _ in iterator)
+
+
+def cut_before(text: str, index: int) -> int:
+    """The largest grapheme boundary of ``text`` at or before ``index`` (a Python index): a cut there never splits
+    an emoji sequence, a flag or a letter from its accents. 0 when the first cluster alone is longer."""
+    if index <= 0 or index >= len(text):
+        return max(0, min(index, len(text)))
+    iterator = _iterator()
+    iterator.setText(text)
+    units = text.encode("utf-16-le")  # ICU's offsets are UTF-16 code units
+    offset = len(text[:index].encode("utf-16-le")) // 2
+    if iterator.isBoundary(offset):
+        return index
+    at = iterator.preceding(offset)
+    return len(units[: 2 * max(at, 0)].decode("utf-16-le"))

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from broadcaster.messages import i18n
+from broadcaster.messages import graphemes, i18n
 from broadcaster.messages.model import AffectedComponent, Impact, Status
 from broadcaster.messages.preview import preview as plain_preview
 from broadcaster.messages.preview import word
@@ -113,14 +113,15 @@ def slack_len(text: str) -> int:
 
 
 def _fit(text: str, limit: int) -> int:
-    """The largest prefix length of ``text`` whose slack_len is at most ``limit``."""
+    """The largest prefix length of ``text`` whose slack_len is at most ``limit``, ending on a grapheme boundary: a
+    cut inside a cluster showed half an emoji sequence, or a letter without its accent ("é" cut to "e")."""
     if slack_len(text) <= limit:
         return len(text)
     used = 0
     for index, ch in enumerate(text):
         used += 2 if ord(ch) > 0xFFFF else 1
         if used > limit:
-            return index
+            return graphemes.cut_before(text, index) or index
     return len(text)
 
 

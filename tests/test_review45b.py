@@ -64,3 +64,19 @@ def test_a_correction_of_a_deleted_first_message_after_the_thread_started_anew(
     roots = slack.top_level(PUBLIC)
     assert len(roots) == 1 and "Resolved" in shown(roots[0]) and "Fixed." in shown(roots[0])
     assert [m.text.split("\n")[-1] for m in slack.replies(PUBLIC, roots[0].ts)] == ["Errors on the whole API.", "Fixed."]
+
+
+FAMILY = "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one grapheme of seven code points
+
+
+def test_slack_cuts_fall_between_graphemes_never_inside_an_emoji_or_a_letter_and_its_accent(
+        project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    accented = "x" + "q\u0301" * 2000  # a letter and its accent (no precomposed form): 4,000 characters, past 3,000
+    code, out = post(project, "--title", "API errors in EU " + FAMILY * 25, "-C", "api", accented)
+    assert code == 0, out
+    [message] = slack.messages[PUBLIC]
+    heading = message.blocks[0]["text"]["text"]
+    assert heading.endswith(FAMILY + "…"), repr(heading[-12:])  # was "👩\u200d…": half a family
+    sections = [b["text"]["text"] for b in message.blocks if b["type"] == "section" and "text" in b]
+    assert len(sections) >= 2 and all(not s.startswith("\u0301") for s in sections), [s[:3] for s in sections]
+    assert "".join(sections[:2]).count("\u0301") == "".join(sections[:2]).count("q")  # no "q" lost its accent
