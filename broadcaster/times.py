@@ -134,9 +134,12 @@ def _refuse_twice(wall: datetime, zone: tzinfo, text: str, option: str) -> None:
     if len(found) < 2:
         return
     first, second = (f"{t.isoformat(timespec='minutes')}" for t in found)
+    # Measured, not assumed: Lord Howe Island's clocks go back half an hour.
+    gap = found[1].astimezone(UTC) - found[0].astimezone(UTC)
+    later = "an hour later" if gap == timedelta(hours=1) else f"{format_duration(gap)} later"
     raise InputError(
         f"{option} {text!r} happens twice in {zone}: the clocks go back that night (daylight saving time ends), so it "
-        f"is {first} ({found[0]:%Z}) or an hour later, {second} ({found[1]:%Z}). Give it with its offset, as one of "
+        f"is {first} ({found[0]:%Z}) or {later}, {second} ({found[1]:%Z}). Give it with its offset, as one of "
         "these, or in UTC. Nothing was stored or sent."
     )
 
@@ -166,6 +169,8 @@ def _next_clock_time(hour: int, minute: int, now: datetime, zone: tzinfo, text: 
         if not found and wall > today:  # the next such time is skipped tonight: never silently a day later
             _local(wall, zone, text, option)
         later = [t for t in found if t > now]
+        if len(later) > 1:  # both to come (the clocks go back tonight): never silently the first
+            _refuse_twice(wall, zone, text, option)
         if later:
             return later[0].astimezone(UTC)
     return _local(wall, zone, text, option).astimezone(UTC)  # the only way here: a time that does not exist

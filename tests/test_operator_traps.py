@@ -146,14 +146,20 @@ BERLIN = ZoneInfo("Europe/Berlin")
     (datetime(2026, 10, 25, 1, 15, tzinfo=UTC), "02:30", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),  # the 2nd 02:30
     # At 02:45 CEST the wall clock shows 02:30 again in 45 minutes (CET), not tomorrow.
     (datetime(2026, 10, 25, 0, 45, tzinfo=UTC), "02:30", datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
-    (datetime(2026, 10, 25, 0, 10, tzinfo=UTC), "02:30", datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),  # the 1st 02:30
     # Tomorrow's only within 12 hours: a time just past is refused (tests/test_review_docs.py).
     (datetime(2026, 10, 25, 20, 15, tzinfo=UTC), "02:10", datetime(2026, 10, 26, 1, 10, tzinfo=UTC)),  # both past
     (datetime(2027, 3, 28, 20, 0, tzinfo=UTC), "02:30", datetime(2027, 3, 29, 0, 30, tzinfo=UTC)),  # skipped today: past
-], ids=["second-occurrence", "again-after-the-first", "first-occurrence", "tomorrow", "after-the-skip"])
+], ids=["second-occurrence", "again-after-the-first", "tomorrow", "after-the-skip"])
 def test_a_clock_time_across_a_dst_change_is_the_next_one_to_come(now: datetime, typed: str, expected: datetime) -> None:
     """No clock seam in the CLI: parse_time is what every --etr, --next-update and --start goes through."""
     assert parse_time(typed, now=now, zone=BERLIN, option="--etr") == expected
+
+
+def test_a_clock_time_both_of_whose_occurrences_are_to_come_is_refused() -> None:
+    """At 02:10 CEST, 02:30 is 20 minutes away (CEST) or 80 (CET): as a date and time without offset, refused
+    naming both (review 45a); it was the first, silently."""
+    with pytest.raises(InputError, match=r"happens twice in Europe/Berlin.*02:30\+02:00.*02:30\+01:00"):
+        parse_time("02:30", now=datetime(2026, 10, 25, 0, 10, tzinfo=UTC), zone=BERLIN, option="--etr")
 
 
 def test_a_clock_time_skipped_tonight_is_refused() -> None:

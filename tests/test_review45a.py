@@ -1,0 +1,75 @@
+"""Review 45a: the times, calendar, customer-feed and site-build fixes through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tests.conftest import Project
+
+
+def _tzif(rule: str) -> bytes:
+    """A TZif file with no transitions, only a POSIX rule (RFC 8536): a zone whose clocks go back on a day of our
+    choosing, since no real zone's do near every day the suite runs."""
+    block = b"TZif2" + b"\0" * 15 + struct.pack(">6l", 0, 0, 0, 0, 1, 4) + struct.pack(">lbB", 3600, 0, 0) + b"XST\0"
+    return block + block + b"\n" + rule.encode() + b"\n"
+
+
+def _zone_going_back_tonight(folder: Path) -> datetime:
+    """Test/Back under ``folder``: UTC+2 until the clocks go back an hour at 03:00 on the day of the next 02:30
+    (UTC+2), so that 02:30 then happens twice. Returns that naive 02:30."""
+    (folder / "Test").mkdir(parents=True)
+    path = folder / "Test" / "Back"
+    local = datetime.now(UTC) + timedelta(hours=2)
+    day = local.date() if (local.hour, local.minute) < (2, 30) else local.date() + timedelta(days=1)
+    wall = datetime(day.year, day.month, day.day, 2, 30)
+    for n in range(max(1, day.timetuple().tm_yday - 3), day.timetuple().tm_yday + 3):  # the rule's day, as read
+        path.write_bytes(_tzif(f"XST-1XDT,0/0,{n}/3"))
+        with path.open("rb") as file:
+            zone = ZoneInfo.from_file(file)
+        if [wall.replace(tzinfo=zone, fold=f).utcoffset() for f in (0, 1)] == [timedelta(hours=2), timedelta(hours=1)]:
+            return wall
+    raise AssertionError("no rule makes 02:30 happen twice tonight")
+
+
+def test_a_time_of_day_the_clocks_pass_twice_is_refused_as_a_date_and_time_is(project: Project, tmp_path: Path) -> None:
+    """--start 2027-10-31T02:30 is refused on the night the clocks go back, but --start 02:30 typed that evening was
+    silently its first occurrence (before the change): the window planned after it was announced, started and
+    completed an hour early. A time of day whose next two occurrences are both to come is refused the same way."""
+    wall = _zone_going_back_tonight(tmp_path / "zones")
+    project.config.write_text(project.config.read_text().replace("Europe/Berlin", "Test/Back"))
+    env = {"PYTHONTZPATH": str(tmp_path / "zones")}
+    run = project.process("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "02:30",
+                          "--end", "1h", "-C", "api", env=env)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 2, out + err
+    typed = wall.isoformat(timespec="minutes")
+    assert f"{typed}+02:00" in err and f"{typed}+01:00" in err and "Nothing was stored or sent" in err, err
+    listed = project.process("list", "--json", env=env)
+    assert json.loads(listed.communicate(timeout=60)[0]) == []
+
+
+def _next_lord_howe_repeat() -> datetime:
+    zone = ZoneInfo("Australia/Lord_Howe")
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    for _ in range(400):
+        wall = datetime(day.year, day.month, day.day, 1, 45)
+        first, second = (wall.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1))
+        if first is not None and second is not None and first > second:
+            return wall
+        day += timedelta(days=1)
+    raise AssertionError("no repeated half hour on Lord Howe Island within a year")
+
+
+def test_the_twice_refusal_says_how_far_apart_the_two_are(project: Project) -> None:
+    """Lord Howe Island's clocks go back half an hour: the refusal said the second 01:45 was "an hour later"."""
+    project.config.write_text(project.config.read_text().replace("Europe/Berlin", "Australia/Lord_Howe"))
+    typed = _next_lord_howe_repeat().isoformat(timespec="minutes")
+    result = project.cli("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", typed,
+                         "--end", "1h", "-C", "api")
+    assert result.exit_code == 2, result.output
+    assert "an hour later" not in result.output and "30 min later" in result.output, result.output
+    assert f"{typed}+11:00" in result.output and f"{typed}+10:30" in result.output, result.output
