@@ -73,3 +73,25 @@ def test_the_twice_refusal_says_how_far_apart_the_two_are(project: Project) -> N
     assert result.exit_code == 2, result.output
     assert "an hour later" not in result.output and "30 min later" in result.output, result.output
     assert f"{typed}+11:00" in result.output and f"{typed}+10:30" in result.output, result.output
+
+
+def test_a_publish_target_whose_secret_is_unset_fails_alone(project: Project, tmp_path: Path) -> None:
+    """`site publish` to a bucket whose ${NO_KEY} is unset, then a folder: the bucket's secret was read at its upload,
+    and its ConfigError ended the command (exit 2) with the folder never published, while a target before it had the
+    site and the command said nothing of it. The target fails alone, by its key, and the others get the site."""
+    out = tmp_path / "out"
+    project.write_config(f"""
+[publish.bucket]
+type = "s3"
+bucket = "b"
+access_key_id = "${{NO_KEY_45A}}"
+secret_access_key = "${{NO_SECRET_45A}}"
+
+[publish.dir]
+type = "directory"
+path = "{out}"
+""")
+    result = project.cli("site", "publish")
+    assert result.exit_code == 3, result.output
+    assert "bucket.access_key_id: ${NO_KEY_45A}" in result.output, result.output
+    assert (out / "index.html").is_file(), result.output

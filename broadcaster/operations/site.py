@@ -79,17 +79,27 @@ def publish_site(config: Config, store: Store, *, replace_later: bool = False) -
     import asyncio
 
     from broadcaster.destinations import publish_targets
-    from broadcaster.errors import DeliveryError
+    from broadcaster.errors import ConfigError, DeliveryError
 
     targets = publish_targets(config)
-    for target in targets:
+    # A target's own secrets unset fail that target alone, said before its turn: read at its upload, the
+    # ConfigError ended the command there (exit 2), so the targets after it never got the site, and those
+    # before it had it while the command said nothing of them.
+    missing = {t.name: config.missing_secrets({t.name}) for t in targets}
+    ready = [t for t in targets if not missing[t.name]]
+    for target in ready:
         target.host.warm_up()  # a client and a read of the remote while the site builds
-    built = replace(_rebuild(config, store, uploads=[t.name for t in targets]), replace_later=replace_later)
+    built = replace(_rebuild(config, store, uploads=[t.name for t in ready]), replace_later=replace_later)
     uploads = []
     for target in targets:
+        if missing[target.name]:
+            uploads.append(HostUpload(target.name, error=(
+                f"not uploaded: these secrets are not set in the environment: {'; '.join(missing[target.name])}. "
+                "Export them and run `broadcaster site publish` again.")))
+            continue
         try:
             receipt = asyncio.run(target.publish(store, built, wait=config.engine.deadline))
             uploads.append(HostUpload(target.name, remote_id=receipt.remote_id))
-        except DeliveryError as exc:
+        except (DeliveryError, ConfigError) as exc:
             uploads.append(HostUpload(target.name, error=str(exc)))
     return SitePublication(built, uploads)
