@@ -42,6 +42,7 @@ from broadcaster.messages.visibility import (
     reader_key,
     reader_number,
     readers_own_name,
+    reads_the_same,
     view_for,
     without_text,
 )
@@ -895,10 +896,15 @@ class Publisher:
         """Whether ``earlier``, refused for good, was corrected since (``amend``: said in other words, as the refusal
         told): its resend now goes with the correction's text, not the words refused, and the correction's own
         delivery here was skipped on that promise. Skipped all the same, the corrected text never went out here."""
-        left_out = self.store.left_out_by_operator(earlier.incident_id, Visibility.parse(earlier.visibility),
-                                                   at=earlier.destination)
-        return any(corrected_sequence(u) == earlier.sequence and u.sequence not in left_out
-                   and u.created_at >= earlier.updated_at for u in self.store.updates(earlier.incident_id))
+        visibility = Visibility.parse(earlier.visibility)
+        left_out = self.store.left_out_by_operator(earlier.incident_id, visibility, at=earlier.destination)
+        versions = [u for u in self.store.updates(earlier.incident_id)
+                    if u.sequence == earlier.sequence or corrected_sequence(u) == earlier.sequence]
+        refused = [u for u in versions if u.created_at < earlier.updated_at][-1:]  # the words the service refused
+        # Only a correction its readers read otherwise: one of another reader's detail alone (`amend --for acme`)
+        # leaves here the very words refused, and held the next update back for a `retry` into the same refusal.
+        return any(u.sequence != earlier.sequence and u.sequence not in left_out and u.created_at >= earlier.updated_at
+                   and not (refused and reads_the_same(visibility, refused[0], u)) for u in versions)
 
     def _carries_it(self, earlier: Delivery, delivery: Delivery) -> bool:
         """Whether ``earlier``, sent by ``retry``, goes with ``delivery``'s text and skips it: ``delivery`` corrects

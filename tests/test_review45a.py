@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.conftest import Project
+from tests.fakes.world import FakeWorld
 
 
 def _tzif(rule: str) -> bytes:
@@ -95,3 +96,23 @@ path = "{out}"
     assert result.exit_code == 3, result.output
     assert "bucket.access_key_id: ${NO_KEY_45A}" in result.output, result.output
     assert (out / "index.html").is_file(), result.output
+
+
+def test_a_correction_of_a_customers_detail_alone_does_not_hold_back_the_next_update_on_x(
+        project: Project, world: FakeWorld) -> None:
+    """X refused update 1's words for good. A correction of acme's detail alone changes nothing X reads (it is not
+    sent there): it is no rewording of what X refused. The next update still goes in update 1's place."""
+    from tests.test_review42c import at, post, refuse_the_first_words, x_delivery
+
+    project.config.write_text(project.config.read_text() + '\n[audiences.acme]\nname = "Acme Logistics"\n')
+    refuse_the_first_words(world)
+    code, first = post(project, "--title", "API errors", "-C", "api", "--customer", "acme", "--for", "acme",
+                       "Your cluster c1 is affected.", "Elevated errors.")
+    incident = first["incident_id"]
+    amended = project.cli("amend", incident, "1", "--yes", "--json", "--for", "acme", "Your clusters c1 and c2.",
+                          "Elevated errors.")
+    assert amended.exit_code in (0, 3), amended.output
+    code, second = post(project, "-i", incident, "We are still looking into the errors.")
+    assert code == 0, second
+    assert [d["state"] for d in at(second, "x")] == ["sent"], json.dumps(at(second, "x"))
+    assert x_delivery(project, incident, 1)["state"] == "skipped", x_delivery(project, incident, 1)
