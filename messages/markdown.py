@@ -147,7 +147,34 @@ def plain_text(text: str) -> str:
 
 _LINK = lazy_re.compile(r'<a\s[^>]*?href="([^"]*)"[^>]*>(.*?)</a>', re.DOTALL)
 _LINE_END = lazy_re.compile(r"</(?:p|li|h[1-6]|blockquote|pre)>|<br\s*/?>", re.IGNORECASE)
-_ITEM = lazy_re.compile(r"<li(?:\s[^>]*)?>", re.IGNORECASE)
+_ITEM = lazy_re.compile(r"<(/?)(ol|ul|li)(?:\s[^>]*)?>", re.IGNORECASE)
+_START = lazy_re.compile(r'start="(\d+)"')
+
+
+def _items(rendered: str) -> str:
+    """Each list item's mark as the page shows it: ``- `` in a bulleted list, its number in a numbered one (``1. ``,
+    from its ``start``): "2. Restart the workers" read "- Restart the workers", and a step named by its number
+    was lost."""
+    counters: list[int | None] = []
+
+    def mark(found: re.Match[str]) -> str:
+        closing, tag = found.group(1), found.group(2).lower()
+        if tag != "li":
+            if closing:
+                counters[-1:] = []
+            else:
+                start = _START.search(found.group(0))
+                counters.append(None if tag == "ul" else int(start.group(1)) if start else 1)
+            return ""
+        if closing:
+            return ""
+        number = counters[-1] if counters else None
+        if number is None:
+            return "- "
+        counters[-1] = number + 1
+        return f"{number}. "
+
+    return _ITEM.sub(mark, rendered)
 
 
 def plain_text_with_links(text: str) -> str:
@@ -160,6 +187,6 @@ def plain_text_with_links(text: str) -> str:
         words = html.unescape(_tag_stripper().clean(found.group(2))).strip()
         return found.group(2) if not address or address == words else f"{found.group(2)} ({html.escape(address)})"
 
-    rendered = _ITEM.sub("- ", _LINE_END.sub("\n", _LINK.sub(link, render_markdown(text))))
+    rendered = _items(_LINE_END.sub("\n", _LINK.sub(link, render_markdown(text))))
     lines = (" ".join(line.split()) for line in html.unescape(_tag_stripper().clean(rendered)).split("\n"))
     return "\n".join(line for line in lines if line)

@@ -116,3 +116,17 @@ def test_a_correction_of_a_customers_detail_alone_does_not_hold_back_the_next_up
     assert code == 0, second
     assert [d["state"] for d in at(second, "x")] == ["sent"], json.dumps(at(second, "x"))
     assert x_delivery(project, incident, 1)["state"] == "skipped", x_delivery(project, incident, 1)
+
+
+def test_the_calendar_keeps_the_numbers_of_numbered_steps(project: Project) -> None:
+    """The calendar's description marked every list item "- ": "2. Restart the workers" read "- Restart the
+    workers", and a step the text names by its number ("after step 2") could not be found."""
+    import icalendar
+
+    message = "Before the window:\n\n1. Drain the queue.\n2. Restart the workers.\n\nWrites resume after step 2."
+    code, scheduled = project.cli_json("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "3d",
+                                       "--end", "2h", "-C", "api", message)
+    assert code == 0, scheduled
+    [event] = icalendar.Calendar.from_ical((project.site / "maintenance.ics").read_bytes()).walk("VEVENT")
+    described = str(event["DESCRIPTION"])
+    assert "\n1. Drain the queue.\n2. Restart the workers.\n" in described, described
