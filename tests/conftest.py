@@ -135,6 +135,9 @@ timeout = 2
 deadline = 20
 max_attempts = 4
 """
+# For tests of no timeout whose requests meet a loaded run (ten workers on two cores): at 2 s, a Matrix request, an
+# amend's and a post's to a subscriber once each timed out in a full run, and the command exited 3.
+UNHURRIED_ENGINE = ENGINE.replace("timeout = 2\n", "timeout = 10\n")
 
 
 @pytest.fixture

@@ -10,16 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ENGINE, Project
+from tests.conftest import UNHURRIED_ENGINE, Project
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.smtp import USERNAME, SmtpServer
 from tests.input_helpers import stored
 from tests.unsent_records import assert_refused_whole, import_unsent, saying
-
-# The tests here but one are not of a timeout: at the shared ENGINE's 2 s, an amend of a loaded full run (ten workers
-# and a review on two cores) once exited 3. The one that is sets 2 s again.
-UNHURRIED = ENGINE.replace("timeout = 2\n", "timeout = 10\n")
-assert UNHURRIED != ENGINE, "conftest.ENGINE changed its timeout: set this one again"
 
 MATRIX_TOKEN = "syt_cli_MaTrIx_SeCrEt_77"
 SMTP_PASSWORD = "smtp-pass-Secret-42"
@@ -39,7 +34,7 @@ class Fakes:
 @pytest.fixture
 def fakes(project: Project, tmp_path: Path) -> Iterator[Fakes]:
     with FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix, SmtpServer(tmp_path, password=SMTP_PASSWORD) as smtp:
-        project.write_config(UNHURRIED + f"""
+        project.write_config(UNHURRIED_ENGINE + f"""
 [channels.ops-matrix]
 type = "matrix"
 visibility = "private"

@@ -14,18 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ENGINE, Project
+from tests.conftest import UNHURRIED_ENGINE, Project
 from tests.fakes.base import Fault
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.smtp import USERNAME, SmtpServer
 from tests.fakes.teams import FakeTeams, plain_texts
 from tests.fakes.webhook import SECRET, FakeReceiver
-
-# No test here is of a timeout: a request of a loaded full run (ten workers on two cores, a review beside them) once
-# took the shared ENGINE's 2 s at the Matrix fake, and the post exited 3 with the room's fate unknown.
-UNHURRIED = ENGINE.replace("timeout = 2\n", "timeout = 10\n")
-assert UNHURRIED != ENGINE, "conftest.ENGINE changed its timeout: set this one again"
 
 ROOM = "!status:example.org"
 REASON = "wrong customer Initech"
@@ -47,7 +42,7 @@ class Fakes:
 def fakes(project: Project, tmp_path: Path) -> Iterator[Fakes]:
     with FakeDiscord() as discord, FakeTeams() as teams, FakeReceiver() as hook, \
             FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix, SmtpServer(tmp_path, password=SMTP_PASSWORD) as smtp:
-        project.write_config(UNHURRIED + f"""
+        project.write_config(UNHURRIED_ENGINE + f"""
 [channels.discord]
 type = "discord"
 webhook_url = "${{DISCORD_URL}}"
