@@ -399,6 +399,11 @@ def refuse_staff_labels_beyond_staff(config: Config, store: Store, incident: Inc
 LEAVE_OUT = "Export them, or leave those destinations out with --skip."
 
 
+def secrets_unset(missing: Sequence[str]) -> str:
+    """What every command says of secrets it cannot use (``Config.missing_secrets``), each by its key."""
+    return "these secrets are not set in the environment, or not usable: " + "; ".join(missing)
+
+
 def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery], advice: str = LEAVE_OUT) -> None:
     """Nothing is stored or sent while a destination's secret is not in the environment. ``advice``: what to do, for
     a command without --skip (``withdraw``)."""
@@ -406,9 +411,7 @@ def refuse_missing_secrets(config: Config, planned: Sequence[PlannedDelivery], a
     missing = config.missing_secrets(names)
     if missing:
         raise ConfigError(
-            "these secrets are not set in the environment, or not usable: "
-            + "; ".join(missing)
-            + f". {advice} Nothing was stored or sent."
+            f"{secrets_unset(missing)}. {advice} Nothing was stored or sent."
         )
 
 

@@ -27,13 +27,14 @@ def rebuild_site(config: Config, store: Store) -> BuiltSite:
 def _rebuild(config: Config, store: Store, uploads: Sequence[str]) -> BuiltSite:
     from broadcaster.config import SITE_DESTINATION
     from broadcaster.errors import ConfigError, DeliveryError
+    from broadcaster.operations.posting import secrets_unset
     from broadcaster.site.source import rebuild
 
     # The build's (customers' feed tokens), named by their keys as a post names them: the build's own error named
     # the variable alone. A target's own are its upload's to refuse: the other targets still get the site.
     missing = config.missing_secrets({SITE_DESTINATION})
     if missing:
-        raise ConfigError(f"these secrets are not set in the environment, or not usable: {'; '.join(missing)}. "
+        raise ConfigError(f"{secrets_unset(missing)}. "
                           f"Export them and run the command again. Nothing was built{' or uploaded' if uploads else ''}.")
     try:
         return rebuild(config, store)
@@ -80,6 +81,7 @@ def publish_site(config: Config, store: Store, *, replace_later: bool = False) -
 
     from broadcaster.destinations import publish_targets
     from broadcaster.errors import ConfigError, DeliveryError
+    from broadcaster.operations.posting import secrets_unset
 
     targets = publish_targets(config)
     # A target's own secrets unset fail that target alone, said before its turn: read at its upload, the
@@ -94,7 +96,7 @@ def publish_site(config: Config, store: Store, *, replace_later: bool = False) -
     for target in targets:
         if missing[target.name]:
             uploads.append(HostUpload(target.name, error=(
-                f"not uploaded: these secrets are not set in the environment: {'; '.join(missing[target.name])}. "
+                f"not uploaded: {secrets_unset(missing[target.name])}. "
                 "Export them and run `broadcaster site publish` again.")))
             continue
         try:
