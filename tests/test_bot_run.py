@@ -18,6 +18,7 @@ from broadcaster.store import open_store, store_location
 from tests.bot_helpers import AUDIENCES, TOKEN
 from tests.conftest import Project
 from tests.fakes.telegram_bot import FakeTelegramBot
+from tests.ports import free_port
 
 ANN = 4242
 
@@ -191,12 +192,6 @@ def test_webhook_options_are_checked(webhook: str | None, listen: str | None, wa
         webhook_mode(webhook, listen)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_webhook_mode_takes_updates_only_with_the_secret(configured: Project, fake: FakeTelegramBot) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
@@ -262,9 +257,7 @@ def test_a_token_of_the_wrong_shape_is_refused_before_anything_is_sent(configure
 
 
 def test_an_unreachable_bot_api_is_said_plainly(project: Project) -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()
     project.write_config(AUDIENCES + f'\n[bot]\ntype = "telegram"\ntoken = "${{BOT_TOKEN}}"\n'
                                      f'api_url = "http://127.0.0.1:{port}"\n')
     result = project.cli("bot", "run", env={"BOT_TOKEN": TOKEN})

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.world import OPS_CHATS, PUBLIC_CHAT, SECRETS, FakeWorld
+from tests.ports import free_port
 
 PRIVATE = "PRIVDETAIL-fra2"
 
@@ -284,11 +285,7 @@ def test_a_request_in_flight_at_the_deadline_is_unknown_not_failed(project: Proj
 @pytest.mark.parametrize("destination", DESTINATIONS)
 def test_a_refused_connection_is_retried_and_failed_then_retry_sends_it_once(project: Project, world: FakeWorld, destination: str) -> None:
     """Nothing listens: no request can have arrived, so it is retried, and `retry` may send it."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"
     live = fake_for(world, destination).url
     project.write_config(ENGINE + world.channels_toml().replace(live, dead))
     code, payload = first_post(project)

@@ -24,7 +24,8 @@ from broadcaster.config_loader import parse
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 from tests.channel_updates import T0, URL, incident, update, view
-from tests.fakes.smtp import USERNAME, Markup, SmtpServer, free_port
+from tests.fakes.smtp import USERNAME, Markup, SmtpServer
+from tests.ports import free_port
 
 PASSWORD = "smtp-pass-Secret-42"
 TO = ["customers@example.net", "ops@example.com"]

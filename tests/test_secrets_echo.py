@@ -27,6 +27,7 @@ from tests.fakes.base import FakeServer, Fault, Request, Response, echo_of
 from tests.fakes.s3 import S3Fault, S3Server
 from tests.fakes.twitter import FakeX
 from tests.fakes.world import SECRETS, TG_TOKEN, FakeWorld
+from tests.ports import free_port
 
 CONSUMER_KEY = "ck-ConsumerKey-41ab"
 CONSUMER_SECRET = "cs-ConsumerSecret-77fe"
@@ -339,19 +340,11 @@ def test_a_git_host_that_echoes_the_token_leaks_nothing(project: Project, git_ec
 PROXY_PASSWORD = "Pr0xy-Passw0rd-5e5e"
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("debug", [False, True], ids=["quiet", "debug"])
 def test_a_proxys_password_written_into_api_url_is_never_shown(project: Project, debug: bool) -> None:
     """api_url may be a proxy that wants a user and password; every error that names the URL it could
     not reach (the SDKs' own, ours) masks the password, in output, ``show``, the export and the store."""
-    proxy = f"http://ops:{PROXY_PASSWORD}@127.0.0.1:{_closed_port()}"
+    proxy = f"http://ops:{PROXY_PASSWORD}@127.0.0.1:{free_port()}"
     project.write_config(ENGINE + f'''
         [channels.tg]
         type = "telegram"

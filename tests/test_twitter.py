@@ -25,6 +25,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from broadcaster.registry import load_channel_class
 from tests.fakes.base import Fault, Response
 from tests.fakes.twitter import FakeX, x_weighted_length
+from tests.ports import free_port
 from tests.test_twitter_format import LABEL, T0, TITLE, URL, make_view
 
 SECRETS = {
@@ -69,7 +70,7 @@ def make_channel(
     *,
     auth: str = "oauth1",
     environ: dict[str, str] | None = None,
-    timeout: float = 3.0,
+    timeout: float = 10.0,  # room for a loaded run: the tests of a timeout pass their own
 ) -> TwitterChannel:
     """A channel built the way the engine builds it: from a parsed config."""
     keys = OAUTH1 if auth == "oauth1" else ("bearer_token",)
@@ -310,11 +311,7 @@ def test_transient_failures_are_retryable(fake: FakeX, fault: Fault, says: str, 
 
 
 def test_a_refused_connection_proves_nothing_was_posted() -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"
     error = failure(dead, rendered())
     assert error.retryable and not error.outcome_unknown
     assert "could not connect to X" in str(error)

@@ -20,7 +20,6 @@ import asyncio
 import base64
 import email
 import email.policy
-import socket
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -32,6 +31,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from tests.ports import free_port  # aiosmtpd's Controller checks readiness by connecting: it cannot bind 0
 
 USERNAME = "status@example.com"
 
@@ -117,13 +118,6 @@ class _Handler:
                 return AuthResult(success=False, handled=False, message=f"535 5.7.8 bad credentials {said}")
             return AuthResult(success=False, handled=False)
         return AuthResult(success=False, handled=False)
-
-
-def free_port() -> int:
-    """A port free now: aiosmtpd's Controller checks readiness by connecting, so it cannot bind 0."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class SmtpServer:
