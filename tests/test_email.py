@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -350,9 +349,7 @@ def test_a_malformed_stored_message_id_is_permanent(smtp: SmtpServer) -> None:
 
 
 def test_nothing_listens_check_fails_cleanly(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     channel = EmailChannel(ChannelConfig("mail", "email", options={
         "host": "127.0.0.1", "port": port, "security": "none", "from": "status@example.com", "to": TO}))
     [result] = run(channel.check())

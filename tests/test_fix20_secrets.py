@@ -15,6 +15,7 @@ import pytest
 from broadcaster.config import ChannelConfig, Secret, proxy_secrets_named, without_credentials, without_lone_users
 from broadcaster.errors import ConfigError
 from tests.conftest import Project
+from tests.ports import free_port
 
 ENGINE = "\n[engine]\ntimeout = 5\ndeadline = 20\nmax_attempts = 1\n"
 OTHER_HOST = "192.0.2.10"  # a documentation address: never reached, the config is refused first
@@ -97,11 +98,7 @@ LONE_USER = "pxF20aLoneUserToken"
 
 def test_a_user_alone_in_a_telegram_api_url_is_never_printed_or_stored(project: Project) -> None:
     """Telegram's error quotes its api_url like Slack's (the reviewer's test): the user alone shows as ``***@``."""
-    import socket
-
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()
     project.env["TG"] = "123456:tg-token-f20a"
     project.write_config(ENGINE + f"""
 [channels.tg]

@@ -19,6 +19,7 @@ import pytest
 from broadcaster.config import without_lone_users
 from broadcaster.errors import ConfigError
 from tests.conftest import Project
+from tests.ports import free_port
 
 ENGINE = "\n[engine]\ntimeout = 5\ndeadline = 20\nmax_attempts = 1\n"
 OTHER_HOST = "192.0.2.10"  # a documentation address: never reached, the config is refused first
@@ -28,12 +29,6 @@ def _parse(data: dict[str, Any], env: dict[str, str] | None = None) -> Any:
     from broadcaster.config_loader import parse
 
     return parse(data, Path("/nonexistent/broadcaster.toml"), env or {})
-
-
-def _closed_port() -> int:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        return int(closed.getsockname()[1])
 
 
 # -- 1: the credentials that sign the STS calls -----------------------------------------------------------------
@@ -142,7 +137,7 @@ type = "slack"
 visibility = "internal"
 token = "${{SLACK_TOKEN}}"
 channel = "C0123ABCD"
-api_url = "http://{KEY_AS_USER}:@127.0.0.1:{_closed_port()}/api/"
+api_url = "http://{KEY_AS_USER}:@127.0.0.1:{free_port()}/api/"
 """)
     posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Errors.")
     assert posted.exit_code == 3 and "http://***@127.0.0.1" in posted.stdout, posted.output[-600:]
@@ -256,7 +251,7 @@ type = "slack"
 visibility = "internal"
 token = "${{SLACK_TOKEN}}"
 channel = "C0123ABCD"
-api_url = "https://127.0.0.1:{_closed_port()}/api/"
+api_url = "https://127.0.0.1:{free_port()}/api/"
 """)
     env = {name: f"{scheme}://{proxy.url}" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
     env.update(NO_PROXY="", no_proxy="")

@@ -264,9 +264,9 @@ def test_http_remote_errors_are_classified_and_never_show_the_token(
 
 
 def test_an_unreachable_host_is_retryable_and_redacted(site: BuiltSite, tmp_path: Path) -> None:
-    from tests.fakes.s3 import closed_port
+    from tests.ports import free_port
 
-    remote = Secret("PAGES_REMOTE", f"http://bot:TopSecret123@127.0.0.1:{closed_port()}/status.git")
+    remote = Secret("PAGES_REMOTE", f"http://bot:TopSecret123@127.0.0.1:{free_port()}/status.git")
 
     error = failure(make_host(remote, tmp_path), site)
 

@@ -33,7 +33,8 @@ from broadcaster.site.hosts import BuiltSite
 from broadcaster.site.hosts._s3_manifest import MANIFEST_NAME, Remote
 from broadcaster.site.hosts.s3 import S3Host
 from tests.conftest import Project
-from tests.fakes.s3 import S3Fault, S3Server, closed_port
+from tests.fakes.s3 import S3Fault, S3Server
+from tests.ports import free_port
 
 SITE = {
     "index.html": b"<!doctype html><title>Status</title><a href='incidents/inc-1.html'>x</a>",
@@ -345,7 +346,7 @@ def test_the_right_credentials_from_the_config_work_when_the_server_checks_them(
 
 def test_unreachable_endpoint_is_retryable(site: BuiltSite, tmp_path: Path) -> None:
     secret = "unreachable-secret-0123456789"
-    endpoint = f"http://127.0.0.1:{closed_port()}"
+    endpoint = f"http://127.0.0.1:{free_port()}"
     host = make_host(endpoint, "status", tmp_path,
                      access_key_id=Secret("K", "AKIAREACH"), secret_access_key=Secret("S", secret))
 
@@ -1187,7 +1188,7 @@ def test_a_ca_bundle_that_cannot_be_read_is_a_delivery_error_not_an_unexpected_o
     bucket: str, site: BuiltSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "no-such-bundle.pem"))
-    host = make_host(f"https://127.0.0.1:{closed_port()}", bucket, tmp_path)
+    host = make_host(f"https://127.0.0.1:{free_port()}", bucket, tmp_path)
     host.warm_up()
     error = failure(host, site)  # a DeliveryError, which the engine reports with its advice
     assert "no-such-bundle" in str(error) or "127.0.0.1" in str(error), error

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from broadcaster.errors import ConfigError, DeliveryError, InputError
 from tests.channel_updates import T0, URL, incident, update, view
 from tests.fakes.base import Fault, Response
 from tests.fakes.matrix import ALLOWED_TAGS, PREFIX, FakeMatrix, MatrixEvent
+from tests.ports import free_port
 
 TOKEN = "syt_c2VjcmV0_SeCrEtMaTrIxToKeN_1a2b3c"
 ROOM = "!AbCdEf:example.org"
@@ -333,9 +333,7 @@ def test_a_hanging_server_is_unknown_within_the_timeout(fake: FakeMatrix) -> Non
 
 
 def test_connection_refused_is_retryable_and_nothing_was_sent() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     channel = MatrixChannel(ChannelConfig("m", "matrix", options={
         "homeserver": f"http://127.0.0.1:{port}", "access_token": Secret("MATRIX_TOKEN", TOKEN), "room_id": ROOM}))
     with pytest.raises(DeliveryError) as caught:

@@ -10,7 +10,6 @@ is left as it is for a machine whose config has it, said so with exit 3, unless 
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.fakes.world import TG_TOKEN
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
+from tests.ports import free_port
 from tests.test_audiences import AUDIENCES
 
 SLACK_TOKEN = "xoxb-drift-27-team-5e1c"
@@ -81,12 +81,6 @@ def _acme_told_in(chat: int, machine: Project, team_url: str) -> Result:
                        "The API is slow.")
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _machine(root: Path, name: str, env: dict[str, str], config: str) -> Project:
     machine = Project(root / name)
     machine.root.mkdir()
@@ -111,7 +105,7 @@ def customer_down(project: Project, pg_server: PgServer, team_db: str, tmp_path:
             return (ENGINE + store + '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
                     + _slack("pub", PUBLIC, slack.api_url) + _slack("acme-slack", ACME, acme_url, 'audience = "acme"'))
 
-        a = _machine(tmp_path, "a", env, a_config(f"http://127.0.0.1:{_closed_port()}/api/"))  # acme's Slack down
+        a = _machine(tmp_path, "a", env, a_config(f"http://127.0.0.1:{free_port()}/api/"))  # acme's Slack down
         b = _machine(tmp_path, "b", env, ENGINE + store + _slack("pub", PUBLIC, slack.api_url))
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
                        "The API is slow.")
@@ -163,7 +157,7 @@ def test_skip_removed_skips_only_what_it_names(
     store = f'\n[store]\nurl = "{pg_server.config_url(team_db)}"\n'
     customer = '\n[audiences.acme]\nname = "Acme Corp"\ncomponents = ["api"]\n'
     with FakeSlack(token=SLACK_TOKEN, channels={PUBLIC: "status", ACME: "acme", OPS: "ops"}) as slack:
-        down = f"http://127.0.0.1:{_closed_port()}/api/"
+        down = f"http://127.0.0.1:{free_port()}/api/"
 
         def a_config(url: str) -> str:
             return (ENGINE + store + customer + _slack("pub", PUBLIC, slack.api_url)
@@ -314,7 +308,7 @@ def test_a_retry_where_the_channel_is_for_other_readers_leaves_it_too(
             return (ENGINE + store + customers + _slack("pub", PUBLIC, slack.api_url)
                     + _slack("acme-slack", ACME, acme_url, 'audience = "acme"'))
 
-        a = _machine(tmp_path, "a", env, a_config(f"http://127.0.0.1:{_closed_port()}/api/"))
+        a = _machine(tmp_path, "a", env, a_config(f"http://127.0.0.1:{free_port()}/api/"))
         b = _machine(tmp_path, "b", env, ENGINE + store + customers + _slack("pub", PUBLIC, slack.api_url)
                      + _slack("acme-slack", other, slack.api_url, readers))
         posted = a.cli("post", "--yes", "--json", "--title", "API slow", "-C", "api", "--for", "acme", DETAIL,
@@ -384,7 +378,7 @@ def test_a_subscribers_chat_another_config_sends_is_left_to_it(
         b_extra = (f'\n[channels.ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${{BOT_TOKEN}}"\n'
                    f'chat_ids = [{chat}]\napi_url = "{telegram.url}"\n') if drift.startswith("a table") else ""
         a_customers = "" if drift.startswith("its audience") else AUDIENCES
-        a = _machine(tmp_path, "a", env, ENGINE + store + a_customers + _bot(f"http://127.0.0.1:{_closed_port()}/"))
+        a = _machine(tmp_path, "a", env, ENGINE + store + a_customers + _bot(f"http://127.0.0.1:{free_port()}/"))
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url) + b_extra)
         assert a.cli("list").exit_code == 0  # the team database's tables
         shared = open_store(pg_server.url(team_db))
@@ -462,7 +456,7 @@ def test_a_subscribers_chat_now_subscribed_for_other_readers_is_skipped_not_left
     env, store = _bot_team(pg_server, team_db)
 
     with FakeTelegram(token=TG_TOKEN, chats={chat: "acme's group", supergroup: "acme's supergroup"}) as telegram:
-        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{_closed_port()}/"))
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{free_port()}/"))
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url))
         assert a.cli("list").exit_code == 0  # the team database's tables
         shared = open_store(pg_server.url(team_db))
@@ -579,7 +573,7 @@ def test_a_failed_delete_in_a_stopped_customers_chat_is_left_for_the_config_that
         incident = json.loads(posted.stdout)["incident_id"]
         subscribers.unsubscribe(shared, chat)  # the chat's /stop: the bot is still in it
         shared.close()
-        a.write_config(ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{_closed_port()}/"))  # A's bot API down
+        a.write_config(ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{free_port()}/"))  # A's bot API down
         withdrawn = a.cli("withdraw", "--yes", incident, "--reason", "posted in error")
         assert withdrawn.exit_code == 3, withdrawn.output
         a.write_config(ENGINE + store + AUDIENCES + _bot(telegram.url))
@@ -596,7 +590,7 @@ def test_public_chat_reinvited_for_a_customer_is_skipped_not_left_for_ever(
     chat = -2899101
     env, store = _bot_team(pg_server, team_db)
     with FakeTelegram(token=TG_TOKEN, chats={chat: "a group"}) as telegram:
-        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{_closed_port()}/"))
+        a = _machine(tmp_path, "a", env, ENGINE + store + AUDIENCES + _bot(f"http://127.0.0.1:{free_port()}/"))
         b = _machine(tmp_path, "b", env, ENGINE + store + AUDIENCES + _bot(telegram.url))  # the same config
         assert a.cli("list").exit_code == 0
         shared = open_store(pg_server.url(team_db))

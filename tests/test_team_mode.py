@@ -23,6 +23,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
+from tests.ports import free_port
 
 TOKEN = "xoxb-team-mode-7c1d9e"
 CHANNEL = "C0123ABCD"
@@ -134,18 +135,12 @@ def test_eight_processes_posting_to_one_incident_at_once(team: Project, pg_serve
     store.close()
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_two_retries_at_once_after_a_slack_outage_send_each_delivery_once_in_order(
     team: Project, pg_server: PgServer, team_db: str, slack: FakeSlack
 ) -> None:
     engine = ENGINE.replace("timeout = 2", "timeout = 10")  # longer than the held answer below
     incident = json.loads(cli(team, pg_server, "post", "--yes", "--json", "--title", "API errors", "Investigating.").stdout)["incident_id"]
-    team.write_config(engine + store_toml(pg_server, team_db) + slack_toml(f"http://127.0.0.1:{closed_port()}/api/"))
+    team.write_config(engine + store_toml(pg_server, team_db) + slack_toml(f"http://127.0.0.1:{free_port()}/api/"))
     for n in (2, 3, 4):
         cli(team, pg_server, "post", "--yes", "-i", incident, f"Update {n} during the outage.", code=3)
     store = open_team(pg_server, team_db)

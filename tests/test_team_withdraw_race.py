@@ -29,6 +29,7 @@ from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.slack import FakeSlack
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixture
+from tests.ports import free_port
 
 TOKEN = "xoxb-team16-withdraw-7c1d9e"
 CHANNEL = "C0PUBLIC16"
@@ -49,14 +50,6 @@ def _config(pg_server: PgServer, db: str, api_url: str) -> str:
             f'api_url = "{api_url}"\n')
 
 
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_for(conn: Any, sql: str, args: tuple[Any, ...], what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,7 +67,7 @@ def test_a_retry_claim_committing_just_after_the_withdrawal_is_never_posted_and_
     project.env.update({"SLACK_TOKEN": TOKEN, PASSWORD_ENV: pg_server.password})
     with FakeSlack(token=TOKEN, channels={CHANNEL: "status"}) as slack:
         # The first post: the page is built, the public Slack channel is down (connection refused): failed.
-        project.write_config(_config(pg_server, team_db, f"http://127.0.0.1:{_closed_port()}/api/"))
+        project.write_config(_config(pg_server, team_db, f"http://127.0.0.1:{free_port()}/api/"))
         first = project.cli("post", "--yes", "--json", "--title", "API errors", "Elevated API errors.")
         assert first.exit_code == 3, first.stdout + first.stderr
         incident = json.loads(first.stdout)["incident_id"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from dataclasses import fields, replace
 from typing import Any
 
@@ -22,6 +21,7 @@ from broadcaster.errors import ConfigError, DeliveryError
 from tests.fakes.base import Fault, Request, Response
 from tests.fakes.teams import FakeTeams, envelope_card, markdown_texts, plain_texts
 from tests.hook_helpers import URL, check_once, incident, send_once, update, view
+from tests.ports import free_port
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +134,7 @@ def test_check_names_an_old_logic_azure_url_power_automate_no_longer_serves(fake
 def _checked_where_nothing_answers(url: str) -> CheckResult:
     """`channels check` of a Teams table with ``url``, its host (``api_url``) a closed port on loopback."""
     opts = {"webhook_url": Secret("TEAMS_WEBHOOK_URL", url)}
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    closed = f"http://127.0.0.1:{free_port()}"
     [result] = check_once(TeamsChannel(ChannelConfig("teams-ops", "teams", "private", api_url=closed, options=opts)))
     return result
 

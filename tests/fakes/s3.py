@@ -340,13 +340,6 @@ def _error_xml(code: str, echo: str = "") -> bytes:
     ).encode()
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _s3_moto_server() -> Any:
     """moto's ThreadedMotoServer on 127.0.0.1:0 serving S3 alone.
 
