@@ -165,9 +165,11 @@ class DiscordChannel(HttpChannel):
                             raise
                 return await self._execute({**body, "thread_name": rendered.payload["thread_name"]}, "", log)
             if exc.code == UNKNOWN_CHANNEL and in_thread and not self.thread_id:
+                # Posted as a first post (in a forum, a forum post of its own): the thread starts anew there, and
+                # later follow-ups go in it. Each opened another forum post for the incident, its thread still gone.
                 receipt = await self.send(rendered, target=target, thread=None, log=log)
                 note = "the incident's Discord thread is gone (deleted?): posted without it"
-                return replace(receipt, notes=(*receipt.notes, note))
+                return replace(receipt, notes=(*receipt.notes, note), starts_thread=True)
             raise
 
     async def _execute(self, body: dict[str, Any], thread: str, log: SendLog) -> Receipt:
@@ -209,7 +211,10 @@ class DiscordChannel(HttpChannel):
         try:
             self._message(answer, may_post=False)
         except _DiscordRefusal as exc:
-            if exc.code != UNKNOWN_MESSAGE:
+            # Its thread gone (a forum post deleted) is the message gone too: failed for good, the correction held
+            # back every later update here, told to "check thread_id" that the config does not have.
+            gone_with_its_thread = exc.code == UNKNOWN_CHANNEL and bool(posted.thread) and not self.thread_id
+            if exc.code != UNKNOWN_MESSAGE and not gone_with_its_thread:
                 raise
             note = f"Discord message {posted.message} is gone (deleted?): posted the correction as a new message"
             if not posted.webhook:  # stored before ids named their webhook: it may be a replaced webhook's

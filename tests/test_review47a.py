@@ -1,0 +1,60 @@
+"""Review 47a: the last round's Slack thread, correction and cut fixes, times and site publish, attacked through the
+real CLI against the loopback fakes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.discord import FakeDiscord
+
+
+def _discord_config(project: Project, fake: FakeDiscord) -> None:
+    project.write_config(ENGINE + f"""
+[channels.discord]
+type = "discord"
+webhook_url = "${{DISCORD_URL}}"
+api_url = "{fake.api_url}"
+""")
+    project.env["DISCORD_URL"] = fake.webhook_url
+
+
+def _post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
+    result = project.cli("post", "--yes", "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_after_a_forum_post_is_deleted_one_new_forum_post_carries_the_follow_ups(project: Project) -> None:
+    with FakeDiscord(forum=True) as forum:
+        _discord_config(project, forum)
+        code, out = _post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+        assert code == 0, out
+        incident = str(out["incident_id"])
+        [starter] = forum.messages
+        forum.threads.discard(starter.channel_id)  # a moderator deleted the forum post in Discord
+        forum.messages.clear()
+        for status, text in (("identified", "Cause found."), ("monitoring", "A fix is out."), ("resolved", "Fixed.")):
+            code, out = _post(project, "-i", incident, "-s", status, text)
+            assert code == 0, out
+        opened = [m for m in forum.messages if m.body.get("thread_name")]
+        assert len(opened) == 1, [m.shown for m in opened]
+        assert {m.channel_id for m in forum.messages} == {opened[0].id}
+
+
+def test_a_correction_in_a_deleted_forum_post_is_posted_anew_and_holds_nothing_back(project: Project) -> None:
+    with FakeDiscord(forum=True) as forum:
+        _discord_config(project, forum)
+        code, out = _post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+        assert code == 0, out
+        incident = str(out["incident_id"])
+        forum.threads.discard(forum.messages[0].channel_id)  # a moderator deleted the forum post in Discord
+        forum.messages.clear()
+        result = project.cli("amend", "--yes", "--json", incident, "1", "Errors on the whole API.")
+        [delivery] = [d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "discord"]
+        assert result.exit_code == 0 and delivery["state"] == "sent", result.output
+        assert "posted the correction as a new message" in " ".join(delivery["notes"]), delivery
+        code, out = _post(project, "-i", incident, "-s", "resolved", "Fixed.")
+        assert code == 0, out
+        opened = [m for m in forum.messages if m.body.get("thread_name")]
+        assert len(opened) == 1 and {m.channel_id for m in forum.messages} == {opened[0].id}, forum.messages
