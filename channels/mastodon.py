@@ -41,7 +41,7 @@ from broadcaster.messages.visibility import UpdateView
 from broadcaster import lazy_re
 from broadcaster.config import Secret
 from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
-from broadcaster.errors import ConfigError, DeliveryError, InputError
+from broadcaster.errors import ConfigError, DeliveryError, InputError, NotEditable
 
 if TYPE_CHECKING:
     from mastodon import Mastodon
@@ -209,7 +209,10 @@ class MastodonChannel(Channel):
             if await self._still_up(status_id):
                 raise self.fail(self._anothers(status_id, "edit", "Its text stays uncorrected: correct or delete it"),
                                 retryable=False) from exc
-            raise
+            # As Slack, Discord and Telegram: the engine posts the correction anew. Failed for good ("Post a new
+            # update"), it held that new update back behind it, and `retry` met the same 404.
+            raise NotEditable(self.redact(f"Mastodon status {status_id} is gone (deleted?): posted the correction as "
+                                          "a new status")) from exc
         except DeliveryError as exc:
             exc.outcome_unknown = False
             raise

@@ -8,6 +8,8 @@ from typing import Any
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.mastodon import FakeMastodon
+from tests.social import M_TOKEN
 
 
 def _discord_config(project: Project, fake: FakeDiscord) -> None:
@@ -58,3 +60,34 @@ def test_a_correction_in_a_deleted_forum_post_is_posted_anew_and_holds_nothing_b
         assert code == 0, out
         opened = [m for m in forum.messages if m.body.get("thread_name")]
         assert len(opened) == 1 and {m.channel_id for m in forum.messages} == {opened[0].id}, forum.messages
+
+
+def _mastodon_config(project: Project, fake: FakeMastodon) -> None:
+    project.write_config(ENGINE + f"""
+[channels.masto]
+type = "mastodon"
+instance_url = "https://mastodon.example"
+access_token = "${{MASTODON_TOKEN}}"
+api_url = "{fake.url}"
+""")
+    project.env["MASTODON_TOKEN"] = M_TOKEN
+
+
+def test_a_correction_of_a_deleted_mastodon_status_is_posted_anew_and_holds_nothing_back(project: Project) -> None:
+    """As Slack's (275fdeb), Discord's and Telegram's: the correction failed for good ("Post a new update"), and that
+    new update was held back behind it ("held back ... retry sends both"), retry meeting the same 404."""
+    with FakeMastodon(token=M_TOKEN) as fake:
+        _mastodon_config(project, fake)
+        code, out = _post(project, "--title", "API errors", "-C", "api", "Errors on the API.")
+        assert code == 0, [(d["state"], d["error"]) for d in out["deliveries"]]
+        incident = str(out["incident_id"])
+        fake.statuses.clear()  # deleted by hand on the instance
+        result = project.cli("amend", "--yes", "--json", incident, "1", "Errors on the whole API.")
+        [delivery] = [d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "masto"]
+        assert result.exit_code == 0 and delivery["state"] == "sent", result.output
+        assert "posted the correction as a new status" in " ".join(delivery["notes"]), delivery
+        [correction] = fake.posted
+        assert "Errors on the whole API." in correction.text, correction.text
+        code, out = _post(project, "-i", incident, "-s", "resolved", "Fixed.")
+        assert code == 0, out
+        assert [s.in_reply_to_id for s in fake.posted] == [None, correction.id]
