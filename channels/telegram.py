@@ -813,10 +813,12 @@ class _Progress:
         notes = []
         if self.thread_gone is not None:
             notes.append(f"the incident's first message here ({self.thread_gone}) is deleted or not in chat "
-                         f"{self.chat}, so this update was posted without replying to it")
+                         f"{self.chat}, so this update was posted without replying to it; later ones reply to it")
         if self.migrated_from is not None:
             notes.append(f"chat {self.migrated_from} migrated to {self.chat}: replace it in chat_ids in the config")
-        return Receipt(remote_id=remote_id, notes=tuple(notes))
+        # Posted replying to nothing, it starts the thread anew: later follow-ups reply to it. Each went out on its
+        # own, saying the first message was gone, and the incident's updates lay apart in the chat.
+        return Receipt(remote_id=remote_id, notes=tuple(notes), starts_thread=self.thread_gone is not None)
 
 
 # -- rate limits ---------------------------------------------------------------

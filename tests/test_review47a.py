@@ -9,6 +9,7 @@ from typing import Any
 from tests.conftest import ENGINE, Project
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.world import PUBLIC_CHAT, FakeWorld
 from tests.social import M_TOKEN
 
 
@@ -91,3 +92,22 @@ def test_a_correction_of_a_deleted_mastodon_status_is_posted_anew_and_holds_noth
         code, out = _post(project, "-i", incident, "-s", "resolved", "Fixed.")
         assert code == 0, out
         assert [s.in_reply_to_id for s in fake.posted] == [None, correction.id]
+
+
+def test_after_the_first_telegram_message_is_deleted_the_follow_ups_reply_to_one_new_first(
+        project: Project, world: FakeWorld) -> None:
+    """As Slack's (fb116d4) and Discord's: every follow-up went out replying to nothing, each saying the first message
+    was gone, and the incident's updates lay apart in the chat; the first of them now starts the thread anew."""
+    code, out = _post(project, "--only", "tg-public", "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    world.telegram.messages[PUBLIC_CHAT].clear()  # deleted by a channel admin
+    notes = []
+    for status, text in (("identified", "Cause found."), ("monitoring", "A fix is out."), ("resolved", "Fixed.")):
+        code, out = _post(project, "-i", incident, "-s", status, text)
+        assert code == 0, out
+        notes += [n for d in out["deliveries"] if d["destination"] == "tg-public" for n in d["notes"]]
+    restarted, *later = world.telegram_messages(PUBLIC_CHAT)
+    assert restarted.reply_to_message_id is None and len(later) == 2, world.telegram_messages(PUBLIC_CHAT)
+    assert [m.reply_to_message_id for m in later] == [restarted.message_id] * 2
+    assert len([n for n in notes if "deleted" in n]) == 1, notes  # said once, by the one that started anew
