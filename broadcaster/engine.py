@@ -27,7 +27,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destination import Destination, Job, Run, resend_may_be_dropped
 from broadcaster.destinations import destinations
-from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError
+from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError, bounded
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
@@ -745,7 +745,7 @@ class Publisher:
         """Every text the engine stores or reports, without a secret: whatever a channel or host
         already scrubbed, a server's answer quoted in an error, a note or advice may echo one; nor a
         user name standing alone in a URL (a proxy's key written as the user: ``without_lone_users``)."""
-        return stored_text(text, self._secrets())
+        return bounded(stored_text(text, self._secrets()))
 
     def _secrets(self) -> list[str]:
         values = self.config.secret_values()

@@ -40,6 +40,23 @@ def printable(text: str, *, one_line: bool = False) -> str:
     return _LINE_BREAKS.sub(lambda found: repr(found.group())[1:-1], shown) if one_line else shown
 
 
+# The most of a text about one delivery (an error quoting a server's answer, a note) that is stored or shown: a
+# server may answer with megabytes (a proxy's error page, a hostile description), and each delivery's line, its row
+# in the state file and its `--json` would carry them all. Our own words come last (what to do), so the end is kept
+# as well as the start.
+MAX_SHOWN = 2000
+_KEPT_END = 600
+
+
+def bounded(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` at most ``limit`` characters: its middle cut out and marked "…" where it is longer. Cut only
+    what was redacted already: a secret cut in two would be masked by neither half."""
+    if len(text) <= limit:
+        return text
+    end = min(_KEPT_END, limit // 3)
+    return text[: limit - end - 1] + "…" + text[len(text) - end:]
+
+
 def did_you_mean(typed: str, known: Sequence[str], *, many: int = 3) -> str:
     """" Did you mean 'x'?" for the closest names (those ``typed`` begins, then typos), or "".
 

@@ -24,7 +24,7 @@ from broadcaster.cli.plain import print_json
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import CheckResult, DeliveryState
 from broadcaster.engine import Outcome
-from broadcaster.errors import printable
+from broadcaster.errors import bounded, printable
 from broadcaster.messages.model import Visibility
 from broadcaster.messages.preview import plain_when
 from broadcaster.messages.visibility import corrected_sequence, full_title, repeated_options
@@ -186,7 +186,7 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
     line = Text("? ", style="magenta")
     if withdrawn:
-        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {stored_text(delivery.last_error or '')}.",
+        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {bounded(stored_text(delivery.last_error or ''))}.",
                               one_line=True))
         return line
     if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
@@ -515,7 +515,7 @@ def _withdraw_left_alone(result: PostResult, left: Sequence[Delivery], destinati
         lines.append("  " + LEFT_UP_HEADING.format(count=len(left)))
     for delivery in left:
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        lines.append(printable(f"    {where} (#{delivery.sequence}): {stored_text(delivery.last_error or '')}.", one_line=True))
+        lines.append(printable(f"    {where} (#{delivery.sequence}): {bounded(stored_text(delivery.last_error or ''))}.", one_line=True))
     return lines
 
 
@@ -681,7 +681,7 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
                       Text(printable(d.remote_id or "", one_line=True)), Text(str(d.attempts)),
-                      Text(printable(stored_text(d.last_error or ""), one_line=True)))
+                      Text(printable(bounded(stored_text(d.last_error or "")), one_line=True)))
     return table
 
 

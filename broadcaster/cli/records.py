@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.delivery import DeliveryState
-from broadcaster.errors import printable
+from broadcaster.errors import bounded, printable
 from broadcaster.messages.visibility import (
     audience_notes,
     full_text,
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 def _scrubbed(text: str | None) -> str | None:
     """A stored text as shown: rows written before a secret was known to redaction, or before a user name
-    standing alone in a URL was masked, are scrubbed here."""
-    return printable(stored_text(text)) if text else text
+    standing alone in a URL was masked, are scrubbed here; and bounded, as the engine stores them today (a row
+    written before holds a server's answer whole)."""
+    return printable(bounded(stored_text(text))) if text else text
 
 
 # The fields a server made, or may have written into (a post's id, a thread's, a part's, notes, errors,
