@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.world import FakeWorld
+from tests.test_hosts_git_safety import no_git_config, pages_config, remote  # noqa: F401 - its fixtures
 
 # A server (or a proxy in front of it) answering a refusal with a megabyte: an error page, a hostile description.
 HUGE = "Bad Request: " + "A" * 1_000_000
@@ -43,3 +45,19 @@ def test_a_servers_megabyte_of_error_text_is_stored_and_shown_bounded(project: P
             400, {"ok": False, "error_code": 400, "description": HUGE})) for _ in range(6)])
         shown = project.cli(*args)
         assert len(shown.stdout + shown.stderr) < 30_000, (args, len(shown.stdout + shown.stderr))
+
+
+def test_site_publish_shows_a_git_hooks_megabyte_bounded_and_inert(project: Project, remote: Path) -> None:  # noqa: F811
+    """`site publish` prints each target's failure itself, not through the engine: a pre-receive hook's output of
+    1.5 MB (git passes it on) reached the terminal whole. Now cut as a delivery's error is, its escapes shown."""
+    pages_config(project, str(remote))
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nprintf 'GH006: Protected \\033]52;c;cm0gLXJmIH4=\\007 \\033[2J'\n"
+                    "yes B | head -c 3000000 | tr -d '\\n'\necho\nexit 1\n")
+    hook.chmod(0o755)
+    published = project.cli("site", "publish")
+    assert published.exit_code == 3, published.output[:2000]
+    shown = published.stdout + published.stderr
+    assert len(shown) < 5_000, len(shown)
+    assert "pages:" in shown and "\\x1b]52;c;" in shown and "…" in shown, shown[:2000]
+    assert not {"\x1b", "\x07"} & set(shown)

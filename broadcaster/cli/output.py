@@ -713,7 +713,9 @@ def print_site_publication(config: Config, published: SitePublication) -> None:
         if upload.ok:
             out.print(Text("  ✓ ", style="green") + Text(printable(redact(f"{upload.name}: {upload.remote_id}", secrets), one_line=True)))
         else:
-            out.print(Text("  ✗ ", style="red") + Text(printable(redact(f"{upload.name}: {upload.error}", secrets), one_line=True)))
+            # Not through the engine, which bounds what it stores: a git hook's or a bucket's answer may be megabytes.
+            said = bounded(redact(f"{upload.name}: {upload.error}", secrets))
+            out.print(Text("  ✗ ", style="red") + Text(printable(said, one_line=True)))
     if not published.uploads:
         out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
 
