@@ -26,7 +26,16 @@ from broadcaster.delivery import (
     Rendered,
 )
 from broadcaster.destination import Destination, Job, Run
-from broadcaster.errors import DeliveryError, InputError, MovedElsewhere, NotNeeded, did_you_mean, permanent, printable
+from broadcaster.errors import (
+    DeliveryError,
+    InputError,
+    MovedElsewhere,
+    NotNeeded,
+    bounded,
+    did_you_mean,
+    permanent,
+    printable,
+)
 from broadcaster.messages import advice, i18n
 from broadcaster.messages.announcements import announced
 from broadcaster.messages.model import INTERNAL, PUBLIC, Level, Visibility
@@ -327,8 +336,9 @@ class SubscriberDestination(ChannelDestination):
         except DeliveryError as exc:
             if not self.channel.target_gone(exc):
                 raise
-            # The raw error, kept in the store and shown by `subscribers list`: a proxy may echo the token.
-            reason = printable(redact(str(exc.__cause__ or exc), self.channel.secret_values()), one_line=True)
+            # The raw error, kept in the store and shown by `subscribers list`: a proxy may echo the token, or answer
+            # with megabytes.
+            reason = printable(bounded(redact(str(exc.__cause__ or exc), self.channel.secret_values())), one_line=True)
             subscribers.deactivate(job.run.store, job.target, reason)
             raise permanent(advice.subscription_ended(job.target, reason)) from exc
         moved = self.channel.moved_target(receipt, job.target)

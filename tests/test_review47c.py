@@ -6,10 +6,14 @@ import json
 import sqlite3
 from pathlib import Path
 
+from broadcaster import subscribers
+from broadcaster.subscribers import ChatKind
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import FakeWorld
 from tests.test_hosts_git_safety import no_git_config, pages_config, remote  # noqa: F401 - its fixtures
+from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
 
 # A server (or a proxy in front of it) answering a refusal with a megabyte: an error page, a hostile description.
 HUGE = "Bad Request: " + "A" * 1_000_000
@@ -61,3 +65,16 @@ def test_site_publish_shows_a_git_hooks_megabyte_bounded_and_inert(project: Proj
     assert len(shown) < 5_000, len(shown)
     assert "pages:" in shown and "\\x1b]52;c;" in shown and "…" in shown, shown[:2000]
     assert not {"\x1b", "\x07"} & set(shown)
+
+
+def test_a_blocked_chats_megabyte_reason_is_stored_and_listed_bounded(bot_project: Project, fake: FakeTelegram) -> None:  # noqa: F811
+    """Why a subscribed chat was dropped is the library's error as the server worded it, kept in the store and
+    shown by `subscribers list` (and `withdraw`): a 403 with a megabyte of description was kept and listed whole."""
+    subscribers.subscribe(store_of(bot_project), PUBLIC_CHAT, ChatKind.PRIVATE)
+    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user " + "A" * 1_000_000}
+    fake.fail(*[Fault(match="sendMessage", response=Response(403, blocked)) for _ in range(3)])
+    assert bot_project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 3
+    reason = store_of(bot_project).subscription(PUBLIC_CHAT)
+    assert reason is not None and not reason.active and len(reason.inactive_reason or "") <= 2000, len(reason.inactive_reason or "")
+    listed = bot_project.cli("subscribers", "list")
+    assert "inactive" in listed.output and len(listed.output) < 5_000, len(listed.output)

@@ -16,7 +16,7 @@ import click
 
 from broadcaster.cli.options import common, complete_audience, load_config, once, open_store
 from broadcaster.customer_ids import claim_audience_ids
-from broadcaster.errors import ConfigError, DeliveryError, InputError, did_you_mean, printable
+from broadcaster.errors import ConfigError, DeliveryError, InputError, bounded, did_you_mean, printable
 
 if TYPE_CHECKING:
     from broadcaster.config import BotConfig, ChannelConfig, Config
@@ -102,7 +102,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
         return
     for s in found:
-        state = "active" if s.active else f"inactive ({printable(s.inactive_reason or 'stopped', one_line=True)})"
+        state = "active" if s.active else f"inactive ({printable(bounded(s.inactive_reason or 'stopped'), one_line=True)})"
         invite_id = s.invite[:12] if s.invite else "-"
         tables = rooms.naming(s.chat_id)  # a table naming the chat decides what it is sent, not its audience
         click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}"
