@@ -39,7 +39,7 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from broadcaster import lazy_re
 from broadcaster.config import without_credentials, without_lone_users
-from broadcaster.errors import printable
+from broadcaster.errors import bounded, printable
 from broadcaster.messages.gate import comparable
 
 MASK = "***"
@@ -525,7 +525,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that do not fit: show the template alone
             message = str(record.msg)
-        record.msg, record.args = _scrubbed(message, secrets), None
+        record.msg, record.args = _scrubbed(message, secrets, bound=_own(record)), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.exc_info = None  # handlers print exc_text, which is scrubbed below
@@ -536,9 +536,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def _scrubbed(text: str, secrets: Iterable[str]) -> str:
+def _scrubbed(text: str, secrets: Iterable[str], *, bound: bool = False) -> str:
     # Shown on a terminal too: a server's text in a library's log must not drive it (errors.printable).
-    return printable(without_credentials(redact(text, secrets)))
+    # ``bound``: cut as a delivery's error is (errors.bounded), after it is masked.
+    masked = without_credentials(redact(text, secrets))
+    return printable(bounded(masked) if bound else masked)
+
+
+def _own(record: logging.LogRecord) -> bool:
+    """Whether ``record`` is of our own loggers, shown without --debug: they quote what a server said (the bot's
+    "could not be polled (...)", once per attempt), and a server may say megabytes. The libraries' records, shown
+    with --debug alone, are left whole for whoever debugs."""
+    return record.name.split(".", 1)[0] in OWN_LOGGERS
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

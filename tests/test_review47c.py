@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from broadcaster import subscribers
 from broadcaster.subscribers import ChatKind
+from tests.bot_helpers import AUDIENCES, TOKEN
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.fakes.world import FakeWorld
+from tests.test_bot_run import bot_table, stopped
 from tests.test_hosts_git_safety import no_git_config, pages_config, remote  # noqa: F401 - its fixtures
 from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
 
@@ -79,3 +86,32 @@ def test_a_blocked_chats_megabyte_reason_is_stored_and_listed_bounded(bot_projec
     assert len(dropped.inactive_reason or "") <= 2000, len(dropped.inactive_reason or "")
     listed = bot_project.cli("subscribers", "list")
     assert "inactive" in listed.output and len(listed.output) < 5_000, len(listed.output)
+
+
+@pytest.fixture
+def bot_api() -> Iterator[FakeTelegramBot]:
+    """test_bot_run's fake, under a name of its own: test_subscribers' ``fake`` is a channel's."""
+    with FakeTelegramBot(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def configured(project: Project, bot_api: FakeTelegramBot) -> Project:
+    project.write_config(AUDIENCES + bot_table(bot_api))
+    project.env["BOT_TOKEN"] = TOKEN
+    return project
+
+
+def test_the_bots_log_of_a_megabyte_poll_failure_is_bounded(configured: Project, bot_api: FakeTelegramBot) -> None:
+    """`bot run` logs each failed poll with the server's description, escaped but whole: a megabyte per attempt on
+    the operator's terminal or journal. Now our own log records are cut as a delivery's error is."""
+    huge = {"ok": False, "error_code": 400, "description": "Bad Request: \x1b[2J " + "A" * 1_000_000}
+    bot_api.fail(Fault(match="getUpdates", response=Response(400, huge)))
+    process = configured.process("bot", "run")
+    # The fake records no request it answers with a fault: the one before the first poll, then time for it.
+    assert bot_api.wait_for(lambda: bool(bot_api.received("/deleteWebhook")), 20), "the bot never started"
+    time.sleep(2)  # the failed poll answered, and logged
+    code, out, err = stopped(process)
+    assert code == 0, err[-2000:]
+    assert "could not be polled" in err and "\\x1b[2" in err and "\x1b" not in err, err[:2000]
+    assert len(err) < 10_000, len(err)
