@@ -115,3 +115,27 @@ def test_the_bots_log_of_a_megabyte_poll_failure_is_bounded(configured: Project,
     assert code == 0, err[-2000:]
     assert "could not be polled" in err and "\\x1b[2" in err and "\x1b" not in err, err[:2000]
     assert len(err) < 10_000, len(err)
+
+
+def test_a_megabyte_post_id_a_server_made_up_is_shown_bounded(project: Project) -> None:
+    """A post's id is the server's (Matrix's event_id): `post` and `show` printed a megabyte of one whole, on the
+    delivery's line and in the table. Now cut there as an error is."""
+    from tests.fakes.matrix import FakeMatrix
+
+    with FakeMatrix(token="syt_bounded_id_test_47", rooms=["!ops:example.org"]) as matrix:
+        project.env["MATRIX_TOKEN"] = "syt_bounded_id_test_47"
+        project.write_config(ENGINE + f"""
+[channels.ops]
+type = "matrix"
+visibility = "internal"
+homeserver = "{matrix.url}"
+access_token = "${{MATRIX_TOKEN}}"
+room_id = "!ops:example.org"
+""")
+        matrix.fail(Fault(match="/send/", response=Response(200, {"event_id": "$" + "e" * 1_000_000})))
+        posted = project.cli("post", "--yes", "--title", "API errors", "Errors.")
+        assert posted.exit_code == 0, posted.output[:2000]
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        shown = project.cli("show", incident)
+    assert "✓ ops" in posted.stdout and "$eee" in posted.stdout and "…" in posted.stdout, posted.stdout[:2000]
+    assert len(posted.stdout) < 10_000 and len(shown.stdout) < 10_000, (len(posted.stdout), len(shown.stdout))

@@ -150,7 +150,8 @@ def outcome_lines(outcomes: Sequence[Outcome], *, named: bool = False) -> list[T
         line.append(f"{where:<28}", style="bold")
         line.append(f" {outcome.state:<8}", style=style)
         if outcome.state == DeliveryState.SENT and outcome.remote_id:
-            line.append(f" {printable(outcome.remote_id, one_line=True)}", style="dim")
+            # A server made it: a megabyte of "id" is cut on the line as an error is (it stays whole in the store).
+            line.append(f" {printable(bounded(outcome.remote_id), one_line=True)}", style="dim")
         if outcome.error or outcome.reason:
             line.append(f" {printable(outcome.error or outcome.reason or '', one_line=True)}")
         for note in outcome.notes:
@@ -680,7 +681,7 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
-                      Text(printable(d.remote_id or "", one_line=True)), Text(str(d.attempts)),
+                      Text(printable(bounded(d.remote_id or ""), one_line=True)), Text(str(d.attempts)),
                       Text(printable(bounded(stored_text(d.last_error or "")), one_line=True)))
     return table
 
