@@ -46,6 +46,9 @@ def printable(text: str, *, one_line: bool = False) -> str:
 # as well as the start.
 MAX_SHOWN = 2000
 _KEPT_END = 600
+# The most of a command's own error shown (``error: ...``): ours may name many destinations or incidents, so more
+# room than one delivery's; what it quotes of a server (`subscribers invite` asking getMe) is still bounded.
+MAX_SHOWN_ERROR = 8000
 
 
 def bounded(text: str, limit: int = MAX_SHOWN) -> str:

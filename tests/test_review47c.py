@@ -139,3 +139,19 @@ room_id = "!ops:example.org"
         shown = project.cli("show", incident)
     assert "✓ ops" in posted.stdout and "$eee" in posted.stdout and "…" in posted.stdout, posted.stdout[:2000]
     assert len(posted.stdout) < 10_000 and len(shown.stdout) < 10_000, (len(posted.stdout), len(shown.stdout))
+
+
+def test_a_commands_error_quoting_a_megabyte_of_getme_is_bounded(project: Project, bot_api: FakeTelegramBot) -> None:
+    """`subscribers invite` (and `bot run`) ask Telegram for the bot's name first and, refused, say so quoting the
+    description: a megabyte of it was the whole `error:` line. Now the line is cut (at 8,000 characters: our own
+    errors may name many destinations), its advice kept at the end."""
+    project.write_config(AUDIENCES + bot_table(bot_api))
+    project.env["BOT_TOKEN"] = TOKEN
+    huge = {"ok": False, "error_code": 400, "description": "Bad Request: " + "A" * 1_000_000}
+    bot_api.fail(*[Fault(match="getMe", response=Response(400, huge)) for _ in range(20)])
+    invited = project.cli("subscribers", "invite")
+    assert invited.exit_code == 2, invited.stderr[:2000]
+    assert len(invited.stderr) < 10_000 and "Nothing was stored" in invited.stderr[-1000:], invited.stderr[-1000:]
+    process = project.process("bot", "run")
+    _, err = process.communicate(timeout=60)
+    assert process.returncode != 0 and "The bot could not start" in err and len(err) < 10_000, (process.returncode, len(err))
