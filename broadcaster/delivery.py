@@ -123,6 +123,11 @@ class SendLog:
     # (a repeat with the same key) has not left yet: never to be called unsent.
     may_have_arrived: bool = False
     attempts: int = 0  # requests tried in this run (the store counts every run's)
+    # The post goes out as its thread's first (``Receipt.starts_thread``): said by the channel through
+    # ``starting_thread`` before the request leaves, and kept with the delivery, so that a resume, a cut at the
+    # deadline or ``retry --mark-unknown-sent`` records it as its own thread's too, as the receipt would have.
+    starts_thread: bool = False
+    on_starts_thread: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     earlier_may_have_arrived: bool = False  # may_have_arrived as it was before the last attempt
     # Asked right before each message leaves, after its pacing and any 429's wait: raises ``NotNeeded`` when the
     # target's readers changed since the run read them (a subscribed chat removed, stopped or moved elsewhere).
@@ -157,6 +162,14 @@ class SendLog:
         with self._lock:
             self._stopped = True
             return self.on_wire or self.may_have_arrived
+
+    def starting_thread(self) -> None:
+        """The channel is about to post this delivery as its thread's first message (the first one is gone)."""
+        if self.starts_thread:
+            return
+        self.starts_thread = True
+        if self.on_starts_thread is not None:
+            self.on_starts_thread()
 
     def confirmed(self, remote_id: str) -> None:
         self.on_wire = False

@@ -340,6 +340,7 @@ class Publisher:
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
         self._parts_unrecorded: set[int] = set()  # posts in parts whose confirmed parts the store did not take
+        self._starts_unrecorded: set[int] = set()  # posts starting their thread anew the store was not told of yet
         self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
         self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
         self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
@@ -472,7 +473,8 @@ class Publisher:
         try:
             if log.parts and destination.sends_rendered and delivery.id not in self._deleting and (
                     len(log.parts) >= len(self._rendered(destination, delivery).messages)):
-                self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None)
+                self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None,
+                                     starts_thread=log.starts_thread)
             elif destination.idempotent or (destination.reports_requests and not may_be_out):
                 # Parts confirmed stay recorded: a plain retry resumes after them. Left ``sending``, it was reaped
                 # as unknown, and "the post is there" (part 1 was) settled it with the rest never sent.
@@ -534,6 +536,8 @@ class Publisher:
         parts = tuple(self._logs[delivery.id].parts) if delivery.id in self._logs else ()
 
         def written() -> Delivery:
+            if delivery.id in self._starts_unrecorded:  # with its end: a resume or a mark by hand must know it
+                self.store.mark_starts_thread(delivery.id)
             if delivery.id in self._parts_unrecorded:  # with its end, or the parts posted would be posted again
                 self.store.add_part(delivery.id, parts, self._rendering_posted(delivery))
             write()
@@ -552,11 +556,13 @@ class Publisher:
     async def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
         notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
         note = "; ".join(notes) or None
-        # A post that started the thread anew is recorded as its own thread's: ``_thread_of`` threads under it.
-        first = receipt.remote_id if receipt.starts_thread else thread.first_remote_id if thread else None
+        # A post that started the thread anew is recorded as its own thread's: ``_thread_of`` threads under it. The
+        # store knows it too when the channel said so before posting (``_starts_thread``): a resumed post's receipt,
+        # or a cut's, may not say it again.
+        first = thread.first_remote_id if thread else None
 
         def write() -> None:
-            self.store.mark_sent(delivery.id, receipt.remote_id, first, note)
+            self.store.mark_sent(delivery.id, receipt.remote_id, first, note, starts_thread=receipt.starts_thread)
             self._skip_corrections_carried(delivery)
 
         return await self._record(delivery, write, state=DeliveryState.SENT, remote_id=receipt.remote_id, notes=notes)
@@ -629,12 +635,32 @@ class Publisher:
         """
         # A delivery left ``unknown`` (resent by ``retry --include-unknown``): an earlier run's request may have
         # arrived, so a channel that can look its post up does so before posting again (Bluesky).
-        log = SendLog(parts=list(delivery.parts), may_have_arrived=delivery.state == DeliveryState.UNKNOWN)
+        log = SendLog(parts=list(delivery.parts), may_have_arrived=delivery.state == DeliveryState.UNKNOWN,
+                      starts_thread=delivery.starts_thread)
+        log.on_starts_thread = partial(self._starts_thread, destination, delivery, log)
         if (destination.sends_rendered and delivery.id not in self._deleting
                 and len(self._rendered(destination, delivery).messages) > 1):
+            self._keep_each_part(delivery, log)
+        return log
+
+    def _keep_each_part(self, delivery: Delivery, log: SendLog) -> None:
+        """Store each message of the delivery the moment the service confirms it (``_add_part``)."""
+        if log.on_part is None:
             log.on_part = partial(self._add_part, delivery, log)
             self._logs[delivery.id] = log
-        return log
+
+    def _starts_thread(self, destination: Destination, delivery: Delivery, log: SendLog) -> None:
+        """The channel posts this delivery as its thread's first, before the request leaves: stored at once, and so is
+        the post's id once confirmed, even of one message. A run that ends before recording it sent (a crash, a cut)
+        leaves a post a resume finishes, or ``--mark-unknown-sent`` settles, as the thread's first, under its own id:
+        recorded any other way, the next follow-up replied under the deleted first message and started yet another
+        thread. Rare (the first message deleted), so the store's round trip per message costs nothing that matters."""
+        if destination.sends_rendered and delivery.id not in self._deleting:
+            self._keep_each_part(delivery, log)
+        try:
+            self.store.mark_starts_thread(delivery.id)
+        except Exception:  # noqa: BLE001 - the post goes on; it is stored with the delivery's end
+            self._starts_unrecorded.add(delivery.id)
 
     def _add_part(self, delivery: Delivery, log: SendLog, _remote_id: str) -> None:
         """Record the confirmed parts; if the store cannot, the parts stay known here (the post goes on, and
@@ -686,7 +712,7 @@ class Publisher:
         # A withdrawal's parts are the posts it deleted so far, never a post it made.
         if destination.sends_rendered and log.parts and delivery.id not in self._deleting:
             if len(log.parts) >= len(self._rendered(destination, delivery).messages):
-                return await self._sent(delivery, Receipt(remote_id=log.parts[0]), thread)
+                return await self._sent(delivery, Receipt(remote_id=log.parts[0], starts_thread=log.starts_thread), thread)
         deadline = self.config.engine.deadline
         left = await self._left_by_cut(destination, delivery)
         if left:  # "retry publishes it again" would hide it: a withdrawn incident's page may stay public
@@ -1378,7 +1404,7 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     sent = [h for h in history if h.state == DeliveryState.SENT and h.remote_id]
     if not sent:
         return None
-    roots = [h.remote_id for h in sent if h.thread_ref == h.remote_id]
+    roots = [h.remote_id for h in sent if h.starts_thread or h.thread_ref == h.remote_id]
     return ThreadRef(str(roots[-1] if roots else sent[0].remote_id), str(sent[-1].remote_id))
 
 

@@ -259,7 +259,7 @@ class SlackChannel(Channel):
     ) -> Receipt:
         log = log if log is not None else SendLog()
         if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
-            return Receipt(log.parts[0])
+            return Receipt(log.parts[0], starts_thread=log.starts_thread)
         if thread is None:
             return await self._post(rendered, log, channel=self.channel)
         channel_id, parent_ts = self.parse_remote_id(thread.first_remote_id)
@@ -433,7 +433,10 @@ class SlackChannel(Channel):
     async def _post_orphan(self, rendered: Rendered, channel_id: str, log: SendLog) -> Receipt:
         """The thread's first message is not there (deleted, or the table names another channel now):
         post at top level rather than lose the update. That post starts the thread anew: later follow-ups reply
-        under it and make it the status card (each went top level, the card never refreshed)."""
+        under it and make it the status card (each went top level, the card never refreshed). Said to the log before
+        the request leaves: however the post is recorded later (resumed, cut by the deadline, marked sent by hand),
+        it is recorded as the thread's first."""
+        log.starting_thread()
         receipt = await self._post(rendered, log, channel=channel_id)
         note = ("the incident's first Slack message is not in this channel (deleted, or the table now names "
                 "another channel): posted at top level instead")

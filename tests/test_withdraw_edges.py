@@ -247,6 +247,7 @@ def test_migration_6_keeps_hand_marked_ids_from_deletion(project: Project, world
         db.execute("DROP TABLE subscriptions")
         db.execute("DROP TABLE invites")
         db.execute("ALTER TABLE deliveries DROP COLUMN rendering")
+        db.execute("ALTER TABLE deliveries DROP COLUMN starts_thread")
         db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     code, withdrawn = project.cli_json("withdraw", incident, "--yes")
     assert code == 0, withdrawn

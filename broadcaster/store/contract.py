@@ -76,7 +76,7 @@ from broadcaster.store.records import (
 )
 from broadcaster.store.subscriptions import SubscriptionStore
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # How often a command reads an incident again when another command changed it under it.
 CONFLICT_ATTEMPTS = 12  # each conflict is another command's write landing first: eight at once still all land
@@ -803,15 +803,25 @@ class Store(SubscriptionStore):
 
     def mark_sent(
         self, delivery_id: int, remote_id: str, thread_ref: str | None, note: str | None = None, *,
-        origin: str = WRITTEN,
+        origin: str = WRITTEN, starts_thread: bool = False,
     ) -> None:
+        """``thread_ref``: the thread's first post the caller knows. A post that starts its thread (``starts_thread``,
+        or kept so since the channel decided it: ``mark_starts_thread``) is recorded as its own thread's instead."""
         now = iso(utcnow())
         self.run_atomic(
             # Its rendering was kept only to finish it: a sent post in parts is never sent again.
-            "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, last_error=?, claimed_by=NULL,"
-            " sent_at=?, updated_at=?, remote_origin=?, rendering=NULL WHERE id=?",
-            (DeliveryState.SENT, remote_id, thread_ref, note, now, now, origin, delivery_id),
+            "UPDATE deliveries SET state=?, remote_id=?, thread_ref=CASE WHEN starts_thread OR ? THEN ? ELSE ? END,"
+            " starts_thread=(starts_thread OR ?), last_error=?, claimed_by=NULL, sent_at=?, updated_at=?,"
+            " remote_origin=?, rendering=NULL WHERE id=?",
+            (DeliveryState.SENT, remote_id, starts_thread, remote_id, thread_ref, starts_thread, note, now, now, origin,
+             delivery_id),
         )
+
+    def mark_starts_thread(self, delivery_id: int) -> None:
+        """The channel posts this delivery as its thread's first (``SendLog.starting_thread``), before the request
+        leaves: kept, so that it is recorded its own thread's however it is recorded sent."""
+        self.run_atomic("UPDATE deliveries SET starts_thread=?, updated_at=? WHERE id=?",
+                        (True, iso(utcnow()), delivery_id))
 
     def add_part(self, delivery_id: int, parts: Sequence[str], rendering: Rendered | None = None) -> None:
         """Record the remote ids of the messages of a delivery confirmed so far (a post in parts), with the

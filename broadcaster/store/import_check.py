@@ -514,6 +514,10 @@ def _delivery(value: Any, position: int, audiences: Collection[str]) -> dict[str
     checked["rendering"] = _rendering(value, position, checked["parts"])
     if _mail_recipient(target):
         _message_ids(checked, position)
+    starts_thread = value.get("starts_thread", False)  # absent in exports made before schema 9
+    if not isinstance(starts_thread, bool):
+        raise _Bad(f"delivery {position}: starts_thread {starts_thread!r} is not true or false")
+    checked["starts_thread"] = starts_thread
     if "remote_origin" in value:  # absent in exports made before schema 6; an import sets it anyway
         checked["remote_origin"] = _choice(value, "remote_origin", list(REMOTE_ORIGINS))
     for key in ("created_at", "updated_at"):

@@ -29,7 +29,7 @@ UPDATE_COLUMNS = (
 DELIVERY_COLUMNS = (
     "incident_id", "sequence", "destination", "target", "visibility", "state", "remote_id",
     "thread_ref", "attempts", "last_error", "claimed_by", "claimed_at", "created_at", "updated_at",
-    "sent_at", "parts", "remote_origin", "rendering",
+    "sent_at", "parts", "remote_origin", "rendering", "starts_thread",
 )
 # Who gave a sent delivery's remote id (``remote_origin``): only a post broadcaster wrote is ever deleted.
 WRITTEN = "broadcaster"  # the service's answer to broadcaster's own request
@@ -42,6 +42,8 @@ TIME_COLUMNS = frozenset(
 )
 JSON_COLUMNS = frozenset({"components", "customers", "tickets", "extra", "parts", "audiences", "audience_detail",
                           "rendering"})
+# Columns of true or false: SQLite keeps 1 or 0, PostgreSQL a boolean; an export holds JSON's true or false.
+BOOLEAN_COLUMNS = frozenset({"starts_thread"})
 # JSON columns that may hold nothing (SQL NULL, never the JSON text "null").
 NULLABLE_JSON_COLUMNS = frozenset({"rendering"})
 # What an update may change in its incident; id and created_at never change.
@@ -86,6 +88,9 @@ class Delivery:
     # once it is sent, and for parts recorded before schema 8.
     # Left out of ==, hash and repr: a payload is a dict, and a delivery in an error or a set stays short and hashable.
     rendering: Rendered | None = field(default=None, compare=False, repr=False)
+    # Its post goes (or went) out as its thread's first, the first one gone (``Receipt.starts_thread``): kept from
+    # the moment the channel decides so (schema 9), whichever way the post is recorded sent later.
+    starts_thread: bool = False
 
 
 def stored_visibility(visibility: str) -> str:
@@ -202,6 +207,7 @@ def delivery_from(row: Row) -> Delivery:
         values[key] = utc(values[key])
     values["parts"] = tuple(parsed_json(values.get("parts") or "[]"))
     values["rendering"] = _rendering(values)
+    values["starts_thread"] = bool(values.get("starts_thread"))
     values["state"] = _state(values)
     values["visibility"] = stored_visibility(values["visibility"])
     return Delivery(**values)
@@ -245,6 +251,8 @@ def portable(row: Row, columns: Sequence[str]) -> dict[str, Any]:
             value = iso(utc(value))
         elif column in JSON_COLUMNS:
             value = parsed_json(value)
+        elif column in BOOLEAN_COLUMNS:
+            value = bool(value)
         result[column] = value
     return result
 
@@ -258,6 +266,8 @@ def storable(values: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
             value = None if value is None and column in NULLABLE_JSON_COLUMNS else json.dumps(value)
         elif column in TIME_COLUMNS:
             value = iso(utc(value))
+        elif column in BOOLEAN_COLUMNS:
+            value = bool(value)
         result.append(value)
     return result
 

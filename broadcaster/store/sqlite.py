@@ -148,6 +148,11 @@ _MIGRATIONS: dict[int, str] = {
     8: """
     ALTER TABLE deliveries ADD COLUMN rendering TEXT;
     """,
+    # A post that goes out as its thread's first (the first one was deleted) is kept so from the moment the channel
+    # decides it: recorded sent any way (a resume, a cut at the deadline, --mark-unknown-sent), it is the thread's.
+    9: """
+    ALTER TABLE deliveries ADD COLUMN starts_thread INTEGER NOT NULL DEFAULT 0;
+    """,
 }
 
 

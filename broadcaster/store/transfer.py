@@ -16,7 +16,8 @@ readable by its owner only. Delivery rows keep ``remote_id`` and
 ``thread_ref``, which is what lets the next update thread under the posts
 made before the move, and ``parts`` (the confirmed messages of a post sent in
 parts) with ``rendering`` (what they were cut from), so a retry after the move
-resumes where the old store stopped, with the rest of the same messages.
+resumes where the old store stopped, with the rest of the same messages; and
+``starts_thread`` (its post went out as the thread's first, the first one gone).
 
 Import is one transaction per incident, and safe to repeat:
 
@@ -902,9 +903,9 @@ def _withdraw_posts_made_here(store: Store, incident_id: str, sequence: int) -> 
         # posts: it is done again here. An internal place it told is left as told.
         redone = Visibility.parse(row["visibility"]).outside and store.run(
             "UPDATE deliveries SET state=?, remote_id=NULL, thread_ref=NULL, attempts=0, last_error=NULL, claimed_by=NULL,"
-            " claimed_at=NULL, sent_at=NULL, parts='[]', remote_origin=?, updated_at=? WHERE incident_id=? AND sequence=?"
-            " AND destination=? AND target=? AND remote_origin=?",
-            (DeliveryState.PENDING, WRITTEN, now, *place, IMPORTED),
+            " claimed_at=NULL, sent_at=NULL, parts='[]', remote_origin=?, updated_at=?, starts_thread=? WHERE"
+            " incident_id=? AND sequence=? AND destination=? AND target=? AND remote_origin=?",
+            (DeliveryState.PENDING, WRITTEN, now, False, *place, IMPORTED),
         )
         added += redone or store.run(
             "INSERT INTO deliveries(incident_id, sequence, destination, target, visibility, state, created_at,"
@@ -954,9 +955,9 @@ def _insert_deliveries(
     for delivery in deliveries:
         # An export from schema 1 has no parts: nothing was recorded part by part then.
         # Whoever wrote these posts, it was not this store: withdraw never deletes them. Before schema 8 no
-        # rendering was kept with the parts.
-        values = {"parts": [], "rendering": None, **delivery, "incident_id": incident_id, "sequence": sequence,
-                  "remote_origin": IMPORTED}
+        # rendering was kept with the parts, and before schema 9 no word of a post that started its thread anew.
+        values = {"parts": [], "rendering": None, "starts_thread": False, **delivery, "incident_id": incident_id,
+                  "sequence": sequence, "remote_origin": IMPORTED}
         in_doubt_there = _ABANDONED if values["state"] == DeliveryState.SENDING else _IN_DOUBT
         if values["state"] == DeliveryState.SENDING:
             values.update(state=DeliveryState.UNKNOWN, claimed_by=None, last_error=_ABANDONED)
@@ -973,9 +974,10 @@ def _insert_deliveries(
             # Conditional, like a claim: a row another process is sending right now is left to it.
             result.deliveries_marked_sent += store.run(
                 "UPDATE deliveries SET state=?, remote_id=?, thread_ref=?, sent_at=?, updated_at=?, parts=?,"
-                f" last_error=NULL, claimed_by=NULL, remote_origin=?, rendering=NULL WHERE {key} AND state IN (?, ?, ?)",
+                " last_error=NULL, claimed_by=NULL, remote_origin=?, rendering=NULL, starts_thread=?"
+                f" WHERE {key} AND state IN (?, ?, ?)",
                 (DeliveryState.SENT, values["remote_id"], values["thread_ref"], values["sent_at"], values["updated_at"],
-                 json.dumps(values["parts"]), IMPORTED, *where, *sorted(_UNSENT)),
+                 json.dumps(values["parts"]), IMPORTED, bool(values["starts_thread"]), *where, *sorted(_UNSENT)),
             )
         else:
             _take_over_what_may_be_posted(store, where, here, values, in_doubt_there, result)
@@ -1004,13 +1006,17 @@ def _take_over_what_may_be_posted(
     # Parts taken over go with the rendering they were cut from (none from an export before schema 8): the rest is
     # sent from it, never counted in messages of this store's rendering.
     rendering = json.dumps(values["rendering"], ensure_ascii=False) if longer and values["rendering"] else None
+    # A post the other store made (or may have made) as its thread's first: settled here, by a resume or by hand, it
+    # is recorded as the thread's first too.
+    starts_thread = bool(values["starts_thread"]) and (in_doubt or longer)
     # Conditional, like a claim: a row another process is sending right now is left to it.
     changed = store.run(
         "UPDATE deliveries SET state=?, parts=?, thread_ref=COALESCE(?, thread_ref), claimed_by=NULL, updated_at=?,"
         " last_error=CASE WHEN ? THEN ? ELSE last_error END, rendering=CASE WHEN ? THEN ? ELSE rendering END,"
-        f" remote_origin=CASE WHEN ? THEN ? ELSE remote_origin END WHERE {key} AND state=?",
+        " remote_origin=CASE WHEN ? THEN ? ELSE remote_origin END, starts_thread=(starts_thread OR ?)"
+        f" WHERE {key} AND state=?",
         (state, json.dumps(parts), thread_ref, iso(utcnow()), in_doubt, note, longer, rendering, longer, IMPORTED,
-         *where, here["state"]),
+         starts_thread, *where, here["state"]),
     )
     if changed and in_doubt:
         result.deliveries_in_doubt += 1

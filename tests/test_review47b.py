@@ -1,0 +1,195 @@
+"""Review 47b: a post that started its thread anew (the first message was deleted) stays the thread's first
+whichever way it is recorded sent: by a resume, by a cut at the deadline, or by `retry --mark-unknown-sent`.
+
+Slack posts a follow-up at top level when the incident's first message is gone (``Receipt.starts_thread``), and
+the engine recorded it as its own thread's only when the receipt said so. Recorded any other way, the next
+follow-up replied under the deleted message again, was refused, and started yet another thread.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from broadcaster.delivery import DeliveryState
+from broadcaster.store import PlannedDelivery, Store
+from tests.conftest import ENGINE, Project
+from tests.fakes.base import Fault
+from tests.fakes.slack import FakeSlack
+from tests.pg import pg_server_fixture, pg_url_fixture  # noqa: F401 - pytest fixtures
+from tests.test_store_backends import Opener, opener, record  # noqa: F401 - pytest fixture
+
+CHANNEL = "C0PUBLIC01"
+TOKEN = "xoxb-review47b-token"
+# A sitecustomize that changes when, never what, a command does: it dies as it records a post sent, or claims slowly.
+WHEN = Path(__file__).parent / "data" / "review47b"
+
+
+@pytest.fixture
+def slack(project: Project) -> Iterator[FakeSlack]:
+    with FakeSlack(token=TOKEN, channels={CHANNEL: "status"}) as fake:
+        project.env["SLACK_TOKEN"] = TOKEN
+        project.write_config(ENGINE + f'\n[channels.status-slack]\ntype = "slack"\ntoken = "${{SLACK_TOKEN}}"\n'
+                             f'channel = "{CHANNEL}"\napi_url = "{fake.api_url}"\n')
+        yield fake
+
+
+def first_message_deleted(project: Project, slack: FakeSlack) -> str:
+    """An incident posted to Slack whose first message someone then deleted there; its id."""
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API.")
+    assert code == 0, out
+    slack.messages[CHANNEL].remove(slack.top_level(CHANNEL)[0])
+    return str(out["incident_id"])
+
+
+def delivery(project: Project, incident: str, sequence: int) -> dict[str, object]:
+    shown = json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+    [found] = [d for d in shown if d["sequence"] == sequence and d["destination"] == "status-slack"]
+    return dict(found)
+
+
+def crashed_after_the_top_level_post(project: Project, slack: FakeSlack, incident: str) -> None:
+    """Update 2 posted at top level (the thread's first message is gone), confirmed by Slack; the command then
+    died as it was recording it sent (a kill -9, a power cut)."""
+    process = project.process("post", "--yes", "-i", incident, "-s", "identified", "Cause found.",
+                              env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": f"{CHANNEL}:"})
+    process.communicate(timeout=60)
+    assert process.returncode == 137
+    [orphan] = slack.top_level(CHANNEL)
+    assert orphan.text.endswith("Cause found."), orphan.text
+    project.cli("retry", incident)  # the site, rebuilt: what is left is the Slack post, of unknown fate
+
+
+def one_thread_after(project: Project, slack: FakeSlack, incident: str) -> None:
+    """The next follow-up replies under the post that started the thread anew: never a third top-level post."""
+    code, out = project.cli_json("post", "--yes", "-i", incident, "-s", "resolved", "Fixed.")
+    assert code == 0, out
+    roots = slack.top_level(CHANNEL)
+    assert len(roots) == 1, [m.text for m in roots]
+    assert [m.text.split("\n")[-1] for m in slack.replies(CHANNEL, roots[0].ts)] == ["Fixed."]
+    assert "Resolved" in roots[0].text or "Resolved" in json.dumps(roots[0].blocks)  # and it is the status card
+
+
+# -- 3. retry --mark-unknown-sent --------------------------------------------------------------------------------
+
+
+def test_a_new_thread_s_first_post_marked_sent_by_hand_keeps_the_thread(project: Project, slack: FakeSlack) -> None:
+    incident = first_message_deleted(project, slack)
+    # The reply is refused (thread_not_found); the top-level post is made, and its answer lost.
+    slack.fail(Fault(match="chat.postMessage", reset_after=True, after=1))
+    code, out = project.cli_json("post", "--yes", "-i", incident, "-s", "identified", "Cause found.")
+    assert code == 3 and delivery(project, incident, 2)["state"] == "unknown", out
+    [orphan] = slack.top_level(CHANNEL)
+    link = f"https://acme.slack.com/archives/{CHANNEL}/p{orphan.ts.replace('.', '')}"
+    marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"status-slack={link}")
+    assert marked.exit_code == 0, marked.output
+    one_thread_after(project, slack, incident)
+
+
+# -- 1. resumed from the confirmed post ----------------------------------------------------------------------------
+
+
+def test_a_new_thread_s_first_post_confirmed_before_a_crash_is_resumed_not_posted_again(
+        project: Project, slack: FakeSlack) -> None:
+    incident = first_message_deleted(project, slack)
+    crashed_after_the_top_level_post(project, slack, incident)
+    code, out = project.cli_json("retry", incident, "--include-unknown")
+    assert code == 0, out  # was: posted a second time (the post's id was never stored), a second new thread
+    assert len(slack.top_level(CHANNEL)) == 1
+    assert delivery(project, incident, 2)["state"] == "sent"
+    one_thread_after(project, slack, incident)
+
+
+def test_a_new_thread_s_first_post_confirmed_before_a_crash_is_marked_sent_with_its_own_id(
+        project: Project, slack: FakeSlack) -> None:
+    incident = first_message_deleted(project, slack)
+    crashed_after_the_top_level_post(project, slack, incident)
+    marked = project.cli("retry", incident, "--mark-unknown-sent")
+    assert marked.exit_code == 0, marked.output
+    [orphan] = slack.top_level(CHANNEL)
+    assert delivery(project, incident, 2)["remote_id"] == f"{CHANNEL}:{orphan.ts}"  # was: none known
+    one_thread_after(project, slack, incident)
+
+
+# -- 2. the command's deadline ----------------------------------------------------------------------------------
+
+
+def test_a_new_thread_s_first_post_found_confirmed_when_the_deadline_cuts_the_resume(
+        project: Project, slack: FakeSlack) -> None:
+    incident = first_message_deleted(project, slack)
+    crashed_after_the_top_level_post(project, slack, incident)
+    project.write_config(project.config.read_text().replace("deadline = 20", "deadline = 1"), base="")
+    process = project.process("retry", incident, "--include-unknown", "--json",
+                              env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_SLOW_CLAIM": "2"})
+    output, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, output + errors  # the deadline came before the send: the post was confirmed
+    assert len(slack.top_level(CHANNEL)) == 1
+    assert delivery(project, incident, 2)["state"] == "sent"
+    project.write_config(project.config.read_text().replace("deadline = 1", "deadline = 20"), base="")
+    one_thread_after(project, slack, incident)
+
+
+# -- the store: both backends ------------------------------------------------------------------------------------
+
+
+SLACK = PlannedDelivery("status-slack", "", "public")
+
+
+def _recorded(store: Store, mark: Callable[[Store, int], None]) -> tuple[str | None, bool]:
+    _, stored = record(store, plan=[SLACK])
+    [found] = store.deliveries(incident_id="api")
+    assert store.claim(found.id, "me")
+    store.mark_starts_thread(found.id)
+    mark(store, found.id)
+    again = store.delivery(found.id)
+    return again.thread_ref, again.starts_thread
+
+
+def test_a_delivery_that_starts_its_thread_is_recorded_so_on_both_backends(opener: Opener) -> None:  # noqa: F811
+    store = opener()
+    thread_ref, starts = _recorded(store, lambda s, d: s.mark_sent(d, "C1:1.1", "C1:0.1"))
+    assert (thread_ref, starts) == ("C1:1.1", True)  # its own thread's, whatever first post the caller knew
+
+
+def test_a_delivery_that_starts_its_thread_survives_its_unknown_fate_on_both_backends(opener: Opener) -> None:  # noqa: F811
+    store = opener()
+
+    def unknown_then_sent(s: Store, d: int) -> None:
+        s.mark_unknown(d, "the answer was lost")
+        assert s.claim(d, "operator", include_unknown=True)
+        s.mark_sent(d, "C1:1.1", None)
+
+    assert _recorded(store, unknown_then_sent) == ("C1:1.1", True)
+    assert store.delivery(store.deliveries(incident_id="api")[0].id).state == DeliveryState.SENT
+
+
+def test_a_delivery_that_starts_its_thread_is_moved_and_taken_over_on_both_backends(
+        opener: Opener, tmp_path: Path) -> None:  # noqa: F811
+    """An export carries it: inserted by an import, and taken over by one whose copy here is unsent while the other
+    store's went unknown (settled here by hand, it is the thread's first)."""
+    from broadcaster.store import SQLiteStore, transfer
+
+    source, target = SQLiteStore(tmp_path / "source.db"), opener()
+    record(source, "api", plan=[SLACK, PlannedDelivery("tg", "@chan", "public")])
+    slack, tg = sorted(source.deliveries(), key=lambda d: d.destination != "status-slack")
+
+    def moved() -> transfer.ImportResult:
+        return transfer.import_records(target, list(transfer.read_records(list(transfer.export_lines(source)),
+                                                                         "export")))
+
+    source.mark_starts_thread(tg.id)
+    source.mark_failed(tg.id, "down")
+    assert moved().deliveries_added == 2
+    here = {d.destination: d for d in target.deliveries()}
+    assert (here["tg"].starts_thread, here["status-slack"].starts_thread) == (True, False)
+    source.mark_starts_thread(slack.id)
+    source.mark_unknown(slack.id, "the answer was lost")
+    assert moved().deliveries_in_doubt == 1
+    taken = target.delivery(here["status-slack"].id)
+    assert (taken.state, taken.starts_thread) == (DeliveryState.UNKNOWN, True)
+    target.mark_sent(taken.id, "C1:1.1", None, origin="operator")
+    assert target.delivery(taken.id).thread_ref == "C1:1.1"
+    source.close()
