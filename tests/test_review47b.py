@@ -193,3 +193,16 @@ def test_a_delivery_that_starts_its_thread_is_moved_and_taken_over_on_both_backe
     target.mark_sent(taken.id, "C1:1.1", None, origin="operator")
     assert target.delivery(taken.id).thread_ref == "C1:1.1"
     source.close()
+
+
+def test_marking_sent_a_new_thread_s_first_post_of_unknown_id_says_the_thread_starts_again(
+        project: Project, slack: FakeSlack) -> None:
+    incident = first_message_deleted(project, slack)
+    slack.fail(Fault(match="chat.postMessage", reset_after=True, after=1))
+    assert project.cli_json("post", "--yes", "-i", incident, "-s", "identified", "Cause found.")[0] == 3
+    marked = project.cli("retry", incident, "--mark-unknown-sent")
+    assert marked.exit_code == 0, marked.output
+    said = " ".join(marked.output.split())
+    # Was: "later updates thread under update #1's post instead", the post deleted: they start yet another thread.
+    assert "update #1's post" not in said, said
+    assert "--remote-id status-slack=ID" in said and "first message was gone" in said and "yet another thread" in said, said

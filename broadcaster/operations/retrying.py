@@ -140,13 +140,18 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
     """What later updates to this destination will thread under, said plainly."""
     if remote_id:
         return f"later updates thread under {remote_id}"
+    give = f"--remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
+    if delivery.starts_thread:
+        # Posted on its own because the thread's first message was gone: the earlier posts are no thread to join.
+        return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
+                f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
     earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
     known = [d for d in earlier if d.state == DeliveryState.SENT and d.remote_id]
     if known:
         return f"its post id is unknown; later updates thread under update #{known[-1].sequence}'s post instead"
     return (
-        "its post id is unknown, so later updates there start a new thread; to keep one thread, give the "
-        f"post's id or link: --remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
+        f"its post id is unknown, so later updates there start a new thread; to keep one thread, give the post's id or "
+        f"link: {give}"
     )
 
 
