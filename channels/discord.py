@@ -165,8 +165,9 @@ class DiscordChannel(HttpChannel):
                             raise
                 return await self._execute({**body, "thread_name": rendered.payload["thread_name"]}, "", log)
             if exc.code == UNKNOWN_CHANNEL and in_thread and not self.thread_id:
-                # Posted as a first post (in a forum, a forum post of its own): the thread starts anew there, and
-                # later follow-ups go in it. Each opened another forum post for the incident, its thread still gone.
+                # Posted as the incident's first is (a forum post of its own, or at top level), it starts the thread
+                # anew: later updates go in it, never to the thread gone (each opened yet another forum post).
+                log.starting_thread()
                 receipt = await self.send(rendered, target=target, thread=None, log=log)
                 note = "the incident's Discord thread is gone (deleted?): posted without it"
                 return replace(receipt, notes=(*receipt.notes, note), starts_thread=True)

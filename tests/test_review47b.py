@@ -206,3 +206,28 @@ def test_marking_sent_a_new_thread_s_first_post_of_unknown_id_says_the_thread_st
     # Was: "later updates thread under update #1's post instead", the post deleted: they start yet another thread.
     assert "update #1's post" not in said, said
     assert "--remote-id status-slack=ID" in said and "first message was gone" in said and "yet another thread" in said, said
+
+
+# -- the neighbourhood: Discord's forum post deleted -------------------------------------------------------------
+
+
+def test_a_deleted_discord_forum_post_is_opened_anew_once_and_later_updates_go_in_it(project: Project) -> None:
+    """The incident's forum post (a thread) deleted in Discord: the next update opened a new one, saying so, but the
+    one after went to the deleted thread again, was refused, and opened yet another post: one per update."""
+    from tests.fakes.discord import FakeDiscord
+
+    with FakeDiscord(forum=True) as forum:
+        project.write_config(ENGINE + f'\n[channels.discord]\ntype = "discord"\nwebhook_url = "${{DISCORD_URL}}"\n'
+                             f'api_url = "{forum.api_url}"\n')
+        project.env["DISCORD_URL"] = forum.webhook_url
+        code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API.")
+        assert code == 0, out
+        [starter] = forum.messages
+        forum.threads.discard(starter.channel_id)  # someone deleted the forum post
+        forum.messages.clear()
+        for status, text in (("identified", "Cause found."), ("resolved", "Fixed.")):
+            code, out = project.cli_json("post", "--yes", "-i", str(out["incident_id"]), "-s", status, text)
+            assert code == 0, out
+        opened = [m for m in forum.messages if m.body.get("thread_name")]
+        assert len(opened) == 1, [m.body.get("thread_name") for m in forum.messages]
+        assert [m.channel_id for m in forum.messages] == [opened[0].id] * 2  # "Fixed." in the new post
