@@ -335,7 +335,9 @@ class Publisher:
         # Posts in parts half sent, finished from their stored renderings (``_as_posted``), guarded once each.
         self._as_posted_renders: dict[tuple[str, str, str, int, str], Rendered | LeakRefused] = {}
         self._originals: dict[int, str | None] = {}  # by delivery id: the post a correction replaces in place
-        self._not_editable: set[int] = set()  # corrections whose post the channel could not edit: posted anew
+        # Corrections whose post the channel could not edit, posted anew: the channel's reason (the original still up,
+        # uncorrected?), told with the outcome however the post is recorded (a later attempt, a cut at the deadline).
+        self._not_editable: dict[int, str] = {}
         self._updates: dict[tuple[str, int], Update | None] = {}
         self._deleting: set[int] = set()  # deliveries that delete posts (a withdrawal): safe to repeat
         self._logs: dict[int, SendLog] = {}  # the send logs of posts in parts, by delivery id
@@ -532,6 +534,7 @@ class Publisher:
         take it (a full disk, a lock held too long), the outcome is still told as it was (``state``, ``remote_id``),
         with what to record once the store works: the service has answered, and a "try again" would post twice."""
         self._finished.add(delivery.id)
+        notes = (*notes, *(n for n in self._reason_posted_anew(delivery) if n not in notes))
 
         parts = tuple(self._logs[delivery.id].parts) if delivery.id in self._logs else ()
 
@@ -555,6 +558,7 @@ class Publisher:
 
     async def _sent(self, delivery: Delivery, receipt: Receipt, thread: ThreadRef | None) -> Outcome:
         notes = tuple(self._scrubbed(n) for n in (*receipt.notes, *self._left_alone.pop(delivery.id, ())))
+        notes = (*notes, *(n for n in self._reason_posted_anew(delivery) if n not in notes))  # stored with it too
         note = "; ".join(notes) or None
         # A post that started the thread anew is recorded as its own thread's: ``_thread_of`` threads under it. The
         # store knows it too when the channel said so before posting (``_starts_thread``): a resumed post's receipt,
@@ -566,6 +570,13 @@ class Publisher:
             self._skip_corrections_carried(delivery)
 
         return await self._record(delivery, write, state=DeliveryState.SENT, remote_id=receipt.remote_id, notes=notes)
+
+    def _reason_posted_anew(self, delivery: Delivery) -> tuple[str, ...]:
+        """Why a correction was posted anew, not edited in place (the original may still be up, uncorrected), as the
+        attempt that found it was told: said whichever attempt ends the delivery, and however its post is recorded
+        (a later attempt's receipt, a cut at the deadline after the post was confirmed)."""
+        found = self._not_editable.get(delivery.id)
+        return (self._scrubbed(found),) if found else ()
 
     def _skip_corrections_carried(self, delivery: Delivery) -> None:
         """With a post sent carrying corrections' text (``amend`` while it was out, failing or of unknown fate):
@@ -1081,19 +1092,18 @@ class Publisher:
         """A correction whose post the channel cannot edit, sent as a new post in the same attempt, rendered as one:
         the edit's rendering shows the update as it was posted (its status, its "next update by"), which in a new
         post would read as made now. The channel's reason (the original still up?) becomes a note."""
-        self._not_editable.add(delivery.id)  # every later attempt of this run posts too, never edits
+        self._not_editable[delivery.id] = str(cannot)  # every later attempt of this run posts too, never edits
         self._sending.pop(delivery.id, None)  # rendered and guarded anew, as a new post
         if destination.sends_rendered and log.on_part is None and len(self._rendered(destination, delivery).messages) > 1:
             log.on_part = partial(self._add_part, delivery, log)  # a post in parts: each stored once confirmed
             self._logs[delivery.id] = log
-        receipt = await destination.deliver(Job(
+        return await destination.deliver(Job(
             target=delivery.target,
             thread=thread,
             log=log,
             rendered=lambda: self._rendered(destination, delivery),
             run=self._run,
         ))
-        return replace(receipt, notes=(*receipt.notes, str(cannot)))
 
     def _posts_to_delete(self, destination: Destination, delivery: Delivery, log: SendLog) -> tuple[str, ...] | None:
         """For a withdrawal at a public destination: every post of the incident there not yet deleted, to delete.

@@ -231,3 +231,43 @@ def test_a_deleted_discord_forum_post_is_opened_anew_once_and_later_updates_go_i
         opened = [m for m in forum.messages if m.body.get("thread_name")]
         assert len(opened) == 1, [m.body.get("thread_name") for m in forum.messages]
         assert [m.channel_id for m in forum.messages] == [opened[0].id] * 2  # "Fixed." in the new post
+
+
+# -- the neighbourhood: a correction posted anew, then cut by the deadline -------------------------------------------
+
+
+def test_a_correction_posted_anew_and_cut_at_the_deadline_still_says_the_original_is_up(
+        project: Project, slack: FakeSlack) -> None:
+    """Slack would not edit the corrected message (cant_update_message: it is still up, uncorrected), so the
+    correction went out as a reply; the deadline came while the status card was being refreshed. Recorded sent
+    from its confirmed post, the outcome lost the channel's word that the original, with the text taken back, is
+    still up and must be corrected or deleted by hand."""
+    from tests.fakes.base import Response
+
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API: HOST-DB7.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    project.write_config(project.config.read_text().replace("timeout = 2\n", "timeout = 5\n")
+                         .replace("deadline = 20", "deadline = 2"), base="")
+    slack.fail(Fault(match="chat.update", response=Response(200, {"ok": False, "error": "cant_update_message"})),
+               Fault(match="chat.update", hang=8))  # the post cannot be edited; the card's edit hangs
+    code, out = project.cli_json("amend", "--yes", incident, "1", "Errors on the API: a database.")
+    [corrected] = [d for d in out["deliveries"] if d["destination"] == "status-slack"]
+    assert corrected["state"] == "sent", corrected
+    assert any("still up, uncorrected" in n for n in corrected["notes"]), corrected
+
+
+def test_a_correction_posted_anew_by_a_later_attempt_still_says_the_original_is_up(
+        project: Project, slack: FakeSlack) -> None:
+    """The same word lost when the first attempt to post the correction anew was refused for now (503), and the
+    next attempt, which posts without trying the edit again, succeeded."""
+    from tests.fakes.base import Response
+
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API: HOST-DB7.")
+    assert code == 0, out
+    slack.fail(Fault(match="chat.update", response=Response(200, {"ok": False, "error": "cant_update_message"})),
+               Fault(match="chat.postMessage", response=Response(503, {"ok": False, "error": "service_unavailable"})))
+    code, out = project.cli_json("amend", "--yes", str(out["incident_id"]), "1", "Errors on the API: a database.")
+    [corrected] = [d for d in out["deliveries"] if d["destination"] == "status-slack"]
+    assert code == 0 and corrected["state"] == "sent" and corrected["attempts"] == 2, corrected
+    assert any("still up, uncorrected" in n for n in corrected["notes"]), corrected
