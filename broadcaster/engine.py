@@ -476,6 +476,7 @@ class Publisher:
             if log.parts and destination.sends_rendered and delivery.id not in self._deleting and (
                     len(log.parts) >= len(self._rendered(destination, delivery).messages)):
                 self.store.mark_sent(delivery.id, log.parts[0], thread.first_remote_id if thread else None,
+                                     "; ".join(self._reason_posted_anew(delivery)) or None,
                                      starts_thread=log.starts_thread)
             elif destination.idempotent or (destination.reports_requests and not may_be_out):
                 # Parts confirmed stay recorded: a plain retry resumes after them. Left ``sending``, it was reaped

@@ -271,3 +271,29 @@ def test_a_correction_posted_anew_by_a_later_attempt_still_says_the_original_is_
     [corrected] = [d for d in out["deliveries"] if d["destination"] == "status-slack"]
     assert code == 0 and corrected["state"] == "sent" and corrected["attempts"] == 2, corrected
     assert any("still up, uncorrected" in n for n in corrected["notes"]), corrected
+
+
+def test_a_correction_posted_anew_and_stopped_by_ctrl_c_keeps_the_word_that_the_original_is_up(
+        project: Project, slack: FakeSlack) -> None:
+    """Ctrl-C while the status card was refreshed after the correction went out anew: recorded sent from its
+    confirmed post (``_stopped_mid_send``), with nothing of the channel's reason: ``show`` said nothing either."""
+    import signal
+    import time
+
+    from tests.fakes.base import Response
+
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API: HOST-DB7.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    slack.fail(Fault(match="chat.update", response=Response(200, {"ok": False, "error": "cant_update_message"})),
+               Fault(match="chat.update", hang=8))
+    process = project.process("amend", "--yes", incident, "1", "Errors on the API: a database.")
+    waited_until = time.monotonic() + 20
+    while len(slack.messages[CHANNEL]) < 2 and time.monotonic() < waited_until:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the correction is confirmed; the card's edit hangs
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=30)
+    corrected = delivery(project, incident, 2)
+    assert corrected["state"] == "sent", corrected
+    assert "still up, uncorrected" in str(corrected["error"] or ""), corrected
