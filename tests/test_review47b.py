@@ -297,3 +297,42 @@ def test_a_correction_posted_anew_and_stopped_by_ctrl_c_keeps_the_word_that_the_
     corrected = delivery(project, incident, 2)
     assert corrected["state"] == "sent", corrected
     assert "still up, uncorrected" in str(corrected["error"] or ""), corrected
+
+
+# -- the neighbourhood: an id given by hand that broadcaster itself confirmed ----------------------------------------
+
+
+def test_a_withdrawal_deletes_a_post_whose_id_broadcaster_confirmed_though_the_operator_gave_it_too(
+        project: Project, slack: FakeSlack) -> None:
+    """The post's id was confirmed by Slack and stored (its part) before the command died; the operator then marked
+    it sent giving that same id (--remote-id). The whole delivery counted as given by hand: withdraw left the post
+    up, "an id given by hand may name someone else's post", though broadcaster had the id from Slack itself."""
+    incident = first_message_deleted(project, slack)
+    crashed_after_the_top_level_post(project, slack, incident)
+    [orphan] = slack.top_level(CHANNEL)
+    marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"status-slack={CHANNEL}:{orphan.ts}")
+    assert marked.exit_code == 0, marked.output
+    code, out = project.cli_json("withdraw", incident, "--yes", "--reason", "posted in error")
+    assert code == 0, out
+    assert slack.top_level(CHANNEL) == [], [m.text for m in slack.top_level(CHANNEL)]
+
+
+def test_an_imported_part_marked_sent_without_an_id_stays_the_import_s(project: Project, slack: FakeSlack) -> None:
+    """Without --remote-id, a post whose parts an import took over (another store's posts, of unknown fate there)
+    was recorded as broadcaster's own: withdraw would delete a post another store, maybe another account, made."""
+    from broadcaster import config_loader
+    from broadcaster.operations.retrying import mark_unknown_sent
+    from broadcaster.store import SQLiteStore, open_store, store_location, transfer
+    from broadcaster.store.records import IMPORTED
+
+    config = config_loader.load(str(project.config))
+    source, here = SQLiteStore(project.root / "other.db"), open_store(store_location(config, None))
+    record(source, "api", plan=[SLACK])
+    [theirs] = source.deliveries()
+    source.add_part(theirs.id, [f"{CHANNEL}:1699999999.000001"])
+    source.mark_unknown(theirs.id, "the answer was lost")
+    transfer.import_records(here, list(transfer.read_records(list(transfer.export_lines(source)), "export")))
+    [marked] = mark_unknown_sent(config, here)
+    assert (marked[0].remote_id, marked[0].remote_origin) == (f"{CHANNEL}:1699999999.000001", IMPORTED)
+    source.close()
+    here.close()

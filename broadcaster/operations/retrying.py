@@ -55,7 +55,10 @@ def mark_unknown_sent(
         if store.claim(delivery.id, "operator", include_unknown=True, sending=False):
             # A post in parts whose first part was confirmed before its command died has a known id.
             remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
-            origin = BY_HAND if delivery.id in given else WRITTEN
+            # An id the service confirmed to this delivery's own send (a part) is as the part was stored (broadcaster's,
+            # or an import's), even given by hand too: recorded as the operator's, withdraw left the post up.
+            origin = (delivery.remote_origin if remote_id in delivery.parts
+                      else BY_HAND if delivery.id in given else WRITTEN)
             store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send",
                             origin=origin)
             marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
