@@ -241,6 +241,8 @@ class TelegramChannel(Channel):
                 if not progress.message_ids and message.reply_to_message is None:
                     # Sent with allow_sending_without_reply: the message it replies to is gone from the chat.
                     progress.thread_gone = _reply_id(thread, progress.chat)
+                    if progress.thread_gone is not None:  # kept with the delivery: a resume records it so too
+                        log.starting_thread()
                 progress.message_ids.append(message.message_id)
                 log.confirmed(_remote_id(progress.chat, message.message_id))
         except TelegramError as exc:

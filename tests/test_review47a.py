@@ -111,3 +111,26 @@ def test_after_the_first_telegram_message_is_deleted_the_follow_ups_reply_to_one
     assert restarted.reply_to_message_id is None and len(later) == 2, world.telegram_messages(PUBLIC_CHAT)
     assert [m.reply_to_message_id for m in later] == [restarted.message_id] * 2
     assert len([n for n in notes if "deleted" in n]) == 1, notes  # said once, by the one that started anew
+
+
+def test_a_telegram_follow_up_that_started_anew_and_was_cut_before_its_record_keeps_the_thread(
+        project: Project, world: FakeWorld) -> None:
+    """The post that replied to nothing was confirmed, and the command died as it recorded it sent (a kill -9):
+    `retry --mark-unknown-sent` records it as the thread's first, from the word the channel gave before it was
+    confirmed, so the next follow-up replies to it, not to the deleted first message again."""
+    from tests.test_review47b import WHEN
+
+    code, out = _post(project, "--only", "tg-public", "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    world.telegram.messages[PUBLIC_CHAT].clear()  # deleted by a channel admin
+    process = project.process("post", "--yes", "-i", incident, "-s", "identified", "Cause found.",
+                              env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": f"{PUBLIC_CHAT}:"})
+    process.communicate(timeout=60)
+    assert process.returncode == 137
+    marked = project.cli("retry", incident, "--mark-unknown-sent")
+    assert marked.exit_code == 0, marked.output
+    code, out = _post(project, "-i", incident, "-s", "resolved", "Fixed.")
+    assert code == 0, out
+    restarted, fixed = world.telegram_messages(PUBLIC_CHAT)
+    assert restarted.reply_to_message_id is None and fixed.reply_to_message_id == restarted.message_id
