@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from broadcaster.errors import storable
+
 # What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
 NOT_IN_ONLY = "not in --only"
 SKIPPED_BY_OPERATOR = "--skip"
@@ -98,6 +100,10 @@ class Receipt:
     notes: tuple[str, ...] = ()
     starts_thread: bool = False
 
+    def __post_init__(self) -> None:
+        # A server's id, stored and sent back: one no UTF-8 holds (a lone surrogate) could not be recorded at all.
+        object.__setattr__(self, "remote_id", storable(self.remote_id))
+
 
 @dataclass
 class SendLog:
@@ -172,6 +178,7 @@ class SendLog:
             self.on_starts_thread()
 
     def confirmed(self, remote_id: str) -> None:
+        remote_id = storable(remote_id)  # as ``Receipt`` keeps it: recorded at once, and the delivery's id
         self.on_wire = False
         self.parts.append(remote_id)
         if self.on_part is not None:

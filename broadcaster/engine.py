@@ -27,7 +27,7 @@ from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.destination import Destination, Job, Run, resend_may_be_dropped
 from broadcaster.destinations import destinations
-from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError, bounded
+from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError, bounded, storable
 from broadcaster.messages import advice
 from broadcaster.messages.egress import Compared, LeakRefused, PrivateValues, guard
 from broadcaster.messages.model import PUBLIC, Incident, Level, Status, Update, Visibility
@@ -782,8 +782,9 @@ class Publisher:
     def _scrubbed(self, text: str) -> str:
         """Every text the engine stores or reports, without a secret: whatever a channel or host
         already scrubbed, a server's answer quoted in an error, a note or advice may echo one; nor a
-        user name standing alone in a URL (a proxy's key written as the user: ``without_lone_users``)."""
-        return bounded(stored_text(text, self._secrets()))
+        user name standing alone in a URL (a proxy's key written as the user: ``without_lone_users``); nor a lone
+        surrogate, which the store cannot take (``storable``: a note quoting a server is not escaped on its way)."""
+        return bounded(storable(stored_text(text, self._secrets())))
 
     def _secrets(self) -> list[str]:
         values = self.config.secret_values()

@@ -18,10 +18,12 @@ from broadcaster import lazy_re
 # rewrite the line above ("failed" shown as "sent"), set the window title or write the clipboard (OSC 52), start
 # a line of its own, or reorder what is shown. Kept: the zero-width joiner and the tag characters, which join an
 # emoji ("👩‍💻", a flag) and lay out nothing. tests/test_fix20_gate.py checks the class against ``unicodedata``.
+# And a lone surrogate (a JSON "\ud800" a server sent, which Python decodes as it is): no UTF-8 holds one, so
+# neither the store nor the terminal could take the text (review 48b).
 _UNPRINTABLE = lazy_re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
     "\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
-    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001]"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\ud800-\udfff]"
 )
 # What else breaks a line where one line is shown (a delivery's row, its error): the line end and the tab.
 _LINE_BREAKS = lazy_re.compile(r"[\n\t]")
@@ -49,6 +51,17 @@ _KEPT_END = 600
 # The most of a command's own error shown (``error: ...``): ours may name many destinations or incidents, so more
 # room than one delivery's; what it quotes of a server (`subscribers invite` asking getMe) is still bounded.
 MAX_SHOWN_ERROR = 8000
+
+
+def storable(text: str) -> str:
+    """``text`` as UTF-8 holds it: each lone surrogate (a JSON "\\ud800" a server sent, in a post's id or a note)
+    written as its escape, the rest as it is. SQLite refused the whole text: a post that was up was never recorded
+    sent (reaped as unknown, and posted twice by ``--include-unknown``), a refusal never recorded failed."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def bounded(text: str, limit: int = MAX_SHOWN) -> str:
