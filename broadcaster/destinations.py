@@ -337,8 +337,9 @@ class SubscriberDestination(ChannelDestination):
             if not self.channel.target_gone(exc):
                 raise
             # The raw error, kept in the store and shown by `subscribers list`: a proxy may echo the token, or answer
-            # with megabytes.
-            reason = printable(bounded(redact(str(exc.__cause__ or exc), self.channel.secret_values())), one_line=True)
+            # with megabytes. Cut once escaped: an escape is up to ten characters for one, and `store import` takes
+            # no reason longer than its limit (the store's own export was refused).
+            reason = bounded(printable(redact(str(exc.__cause__ or exc), self.channel.secret_values()), one_line=True))
             subscribers.deactivate(job.run.store, job.target, reason)
             raise permanent(advice.subscription_ended(job.target, reason)) from exc
         moved = self.channel.moved_target(receipt, job.target)
