@@ -92,3 +92,29 @@ def test_a_dropped_chats_reason_of_escapes_is_stored_bounded_and_survives_export
     assert imported.exit_code == 0, imported.output
     listed = json.loads(fresh.cli("subscribers", "list", "--json").stdout)
     assert [row["active"] for row in listed] == [False], listed
+
+
+def test_an_earlier_versions_long_stored_error_does_not_make_the_stores_export_unimportable(
+    project: Project, world: FakeWorld, tmp_path: Path,
+) -> None:
+    """A version before the bound stored a server's answer whole (a proxy's error page, 40 kB): `show` and
+    `--json` now cut it, but `store export` carried it whole and `store import` refused the store's own export
+    ("last_error is 40,013 characters; a private detail may be at most 5,000"), so the store could not be moved
+    (team mode) or restored. Now the import cuts such a note as the engine stores one today."""
+    project.write_config(ENGINE + world.channels_toml())
+    world.telegram.fail(*[Fault(match="sendMessage", response=Response(
+        400, {"ok": False, "error_code": 400, "description": "Bad Request: no"})) for _ in range(6)])
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors.").exit_code == 3
+    page = "Bad Request: <html>" + "proxy error page " * 2_353 + "</html> Fix the cause and retry."
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # as the version before the bound did
+        db.execute("UPDATE deliveries SET last_error = ? WHERE destination = 'tg-public'", (page,))
+    export = tmp_path / "export.jsonl"
+    assert project.cli("store", "export", str(export)).exit_code == 0
+    fresh = Project(tmp_path / "fresh", env=dict(project.env))
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    imported = fresh.cli("store", "import", str(export))
+    assert imported.exit_code == 0, imported.output
+    [(error,)] = _rows(fresh, "SELECT last_error FROM deliveries WHERE destination = 'tg-public'")
+    assert len(str(error)) <= 2000 and str(error).startswith("Bad Request: <html>"), str(error)[:300]
+    assert str(error).endswith("Fix the cause and retry."), str(error)[-300:]

@@ -24,7 +24,7 @@ from typing import Any, TypeGuard
 from broadcaster import lazy_re
 from broadcaster.channels._ids import is_message_id
 from broadcaster.delivery import DONE_STATES, READ_THE_SAME, DeliveryState, Rendered
-from broadcaster.errors import InputError, did_you_mean, printable
+from broadcaster.errors import InputError, bounded, did_you_mean, printable
 from broadcaster.messages import gate
 from broadcaster.messages.model import (
     INCIDENT_LIFECYCLE,
@@ -604,9 +604,11 @@ def _plain(text: str, key: str) -> str:
     """A record's own one-line value (an error, a remote id): normalised and bounded, markers not parsed, and kept
     to one line: shown on the line of its delivery, a line of its own could pass for another's ("✓ pub  sent")."""
     text = gate.normalise(text, key)
-    gate.check_size(text, key, gate.PRIVATE)
     if key in _NOTES:
-        return printable(text, one_line=True)
+        # A server's words, which a version before the bound kept whole (a proxy's error page): cut as the engine
+        # stores them today, escaped first, never a reason to refuse the store's own export (review 48b).
+        return bounded(printable(text, one_line=True))
+    gate.check_size(text, key, gate.PRIVATE)
     broken = next((i for i, char in enumerate(text) if char in _LINE_BREAKS), None)
     if broken is not None:
         raise _Bad(f"{key} {text[:40]!r} has a line break or tab at character {broken + 1}, which no id a service "
