@@ -118,3 +118,17 @@ def test_an_earlier_versions_long_stored_error_does_not_make_the_stores_export_u
     [(error,)] = _rows(fresh, "SELECT last_error FROM deliveries WHERE destination = 'tg-public'")
     assert len(str(error)) <= 2000 and str(error).startswith("Bad Request: <html>"), str(error)[:300]
     assert str(error).endswith("Fix the cause and retry."), str(error)[-300:]
+
+
+def test_channels_check_shows_a_megabyte_getme_refusal_bounded(project: Project, world: FakeWorld) -> None:
+    """`channels check` asks each Telegram table's getMe and prints the refusal in its table: a megabyte of
+    description (words, which the table wraps) was 2.4 MB on the terminal for two tables. 40fd3ae bounded the same
+    refusal in `subscribers invite` and `bot run`; now each check's detail is cut as a delivery's error is."""
+    project.write_config(ENGINE + world.channels_toml())
+    huge = {"ok": False, "error_code": 400, "description": "Bad Request: " + "word " * 200_000}
+    world.telegram.fail(*[Fault(match="getMe", response=Response(400, huge)) for _ in range(20)])
+    checked = project.cli("channels", "check")
+    assert checked.exit_code == 3, checked.output[:2000]
+    assert len(checked.stdout) < 20_000, len(checked.stdout)
+    words = " ".join(checked.stdout.split())  # the table wraps the detail over its lines
+    assert "tg-public" in words and "…" in words and "Fix the cause and retry." in words, words[-2000:]

@@ -700,8 +700,10 @@ def print_checks(results: Sequence[CheckResult], secrets: Sequence[str]) -> None
         table.add_column(column)
     for result in results:
         mark = Text("ok", style="green") if result.ok else Text("FAIL", style="red")
-        # What a server answered may echo a credential, in any case or encoding.
-        table.add_row(Text(result.channel), Text(result.target), mark, Text(printable(redact(result.detail, secrets), one_line=True)))
+        # What a server answered may echo a credential, in any case or encoding; and be megabytes (a getMe refusal's
+        # description), cut once masked and escaped, as a delivery's error is.
+        detail = bounded(printable(redact(result.detail, secrets), one_line=True))
+        table.add_row(Text(result.channel), Text(result.target), mark, Text(detail))
     console().print(table)
 
 
