@@ -132,3 +132,20 @@ def test_channels_check_shows_a_megabyte_getme_refusal_bounded(project: Project,
     assert len(checked.stdout) < 20_000, len(checked.stdout)
     words = " ".join(checked.stdout.split())  # the table wraps the detail over its lines
     assert "tg-public" in words and "…" in words and "Fix the cause and retry." in words, words[-2000:]
+
+
+def test_subscribers_list_json_cuts_a_reason_an_earlier_version_stored_whole(
+    bot_project: Project, fake: FakeTelegram,  # noqa: F811
+) -> None:
+    """e0ffb00 cut a dropped chat's reason where it is stored and where `subscribers list` prints a row an earlier
+    version stored whole, but `subscribers list --json` printed that row's megabyte as it was. Now cut there too."""
+    store = store_of(bot_project)
+    subscribers.subscribe(store, PUBLIC_CHAT, ChatKind.PRIVATE)
+    subscribers.deactivate(store, str(PUBLIC_CHAT), "Forbidden: bot was blocked by the user")
+    with sqlite3.connect(bot_project.root / ".broadcaster" / "state.db") as db:  # as the version before the bound
+        db.execute("UPDATE subscriptions SET inactive_reason = ?", ("Forbidden: " + "A" * 1_000_000 + " the end",))
+    listed = bot_project.cli("subscribers", "list", "--json")
+    assert listed.exit_code == 0 and len(listed.stdout) < 5_000, len(listed.stdout)
+    [row] = json.loads(listed.stdout)
+    assert row["active"] is False and row["inactive_reason"].startswith("Forbidden: AAA"), row
+    assert row["inactive_reason"].endswith("the end") and "…" in row["inactive_reason"], row

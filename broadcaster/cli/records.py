@@ -217,7 +217,8 @@ def subscriptions_json(subscriptions: list[Subscription], audiences: Collection[
         row = {
             "chat_id": s.chat_id, "kind": s.kind.value, "visibility": str(s.visibility),
             "heard_as": str(heard(s) if heard is not None else heard_as(s.visibility, audiences)),
-            "components": list(s.components), "active": s.active, "inactive_reason": s.inactive_reason,
+            # Scrubbed and bounded as `subscribers list` prints it: a row an earlier version stored whole.
+            "components": list(s.components), "active": s.active, "inactive_reason": _scrubbed(s.inactive_reason),
             "joined_at": s.joined_at.isoformat(), "invite": s.invite[:12] if s.invite else None,
         }
         if maybe := (maybe_named_by(s) if maybe_named_by is not None else []):
