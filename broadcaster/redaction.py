@@ -540,7 +540,7 @@ def _scrubbed(text: str, secrets: Iterable[str], *, bound: bool = False) -> str:
     # Shown on a terminal too: a server's text in a library's log must not drive it (errors.printable).
     # ``bound``: cut as a delivery's error is (errors.bounded), after it is masked.
     masked = without_credentials(redact(text, secrets))
-    return printable(bounded(masked) if bound else masked)
+    return bounded(printable(masked)) if bound else printable(masked)
 
 
 def _own(record: logging.LogRecord) -> bool:

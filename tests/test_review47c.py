@@ -155,3 +155,16 @@ def test_a_commands_error_quoting_a_megabyte_of_getme_is_bounded(project: Projec
     process = project.process("bot", "run")
     _, err = process.communicate(timeout=60)
     assert process.returncode != 0 and "The bot could not start" in err and len(err) < 10_000, (process.returncode, len(err))
+
+
+def test_our_log_record_of_invisible_characters_is_cut_once_escaped() -> None:
+    """The bot's own log records quote what a server said, raw: each invisible character is shown as its escape
+    (six characters for one), so cut before it was escaped a record bounded to 2,000 characters came out as 12,000."""
+    import logging
+
+    from broadcaster.redaction import RedactingFilter
+
+    record = logging.LogRecord("broadcaster.bot", logging.WARNING, __file__, 1, "Telegram could not be polled (%s)",
+                               ("\u200b" * 100_000,), None)
+    assert RedactingFilter([]).filter(record)
+    assert "\\u200b" in record.msg and len(record.msg) <= 2_000, len(record.msg)

@@ -134,7 +134,7 @@ def _report_error(ctx: click.Context, exc: BaseException, code: int, unexpected:
         # Escaped too: the traceback shows the chained library error (``raise ... from exc``), whose message is
         # a server's text as it came, and our own errors escape only their own message.
         click.echo(printable(redact("".join(traceback.format_exception(exc)), secrets)), err=True)
-    message = printable(bounded(redact(str(exc), secrets), MAX_SHOWN_ERROR))
+    message = bounded(printable(redact(str(exc), secrets)), MAX_SHOWN_ERROR)
     if unexpected:
         message = f"unexpected error ({type(exc).__name__}): {message.rstrip('.')}. Run again with --debug for details."
     click.echo(f"error: {message}", err=True)

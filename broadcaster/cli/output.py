@@ -151,7 +151,7 @@ def outcome_lines(outcomes: Sequence[Outcome], *, named: bool = False) -> list[T
         line.append(f" {outcome.state:<8}", style=style)
         if outcome.state == DeliveryState.SENT and outcome.remote_id:
             # A server made it: a megabyte of "id" is cut on the line as an error is (it stays whole in the store).
-            line.append(f" {printable(bounded(outcome.remote_id), one_line=True)}", style="dim")
+            line.append(f" {bounded(printable(outcome.remote_id, one_line=True))}", style="dim")
         if outcome.error or outcome.reason:
             line.append(f" {printable(outcome.error or outcome.reason or '', one_line=True)}")
         for note in outcome.notes:
@@ -187,7 +187,7 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
     line = Text("? ", style="magenta")
     if withdrawn:
-        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {bounded(stored_text(delivery.last_error or ''))}.",
+        line.append(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {bounded(printable(stored_text(delivery.last_error or ''), one_line=True))}.",
                               one_line=True))
         return line
     if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
@@ -516,7 +516,7 @@ def _withdraw_left_alone(result: PostResult, left: Sequence[Delivery], destinati
         lines.append("  " + LEFT_UP_HEADING.format(count=len(left)))
     for delivery in left:
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
-        lines.append(printable(f"    {where} (#{delivery.sequence}): {bounded(stored_text(delivery.last_error or ''))}.", one_line=True))
+        lines.append(printable(f"    {where} (#{delivery.sequence}): {bounded(printable(stored_text(delivery.last_error or ''), one_line=True))}.", one_line=True))
     return lines
 
 
@@ -681,8 +681,8 @@ def _deliveries_table(deliveries: Sequence[Delivery]) -> Table:
     for d in deliveries:
         mark, style = STATE_STYLE.get(d.state, ("?", ""))
         table.add_row(Text(str(d.sequence)), Text(d.destination), Text(d.target or ""), Text(f"{mark} {d.state}", style=style),
-                      Text(printable(bounded(d.remote_id or ""), one_line=True)), Text(str(d.attempts)),
-                      Text(printable(bounded(stored_text(d.last_error or "")), one_line=True)))
+                      Text(bounded(printable(d.remote_id or "", one_line=True))), Text(str(d.attempts)),
+                      Text(bounded(printable(stored_text(d.last_error or ""), one_line=True))))
     return table
 
 
@@ -717,8 +717,8 @@ def print_site_publication(config: Config, published: SitePublication) -> None:
             out.print(Text("  ✓ ", style="green") + Text(printable(redact(f"{upload.name}: {upload.remote_id}", secrets), one_line=True)))
         else:
             # Not through the engine, which bounds what it stores: a git hook's or a bucket's answer may be megabytes.
-            said = bounded(redact(f"{upload.name}: {upload.error}", secrets))
-            out.print(Text("  ✗ ", style="red") + Text(printable(said, one_line=True)))
+            said = bounded(printable(redact(f"{upload.name}: {upload.error}", secrets), one_line=True))
+            out.print(Text("  ✗ ", style="red") + Text(said))
     if not published.uploads:
         out.print("No [publish.NAME] targets configured: the site is only in the local folder.", markup=False)
 

@@ -36,7 +36,7 @@ def _scrubbed(text: str | None) -> str | None:
     """A stored text as shown: rows written before a secret was known to redaction, or before a user name
     standing alone in a URL was masked, are scrubbed here; and bounded, as the engine stores them today (a row
     written before holds a server's answer whole)."""
-    return printable(bounded(stored_text(text))) if text else text
+    return bounded(printable(stored_text(text))) if text else text
 
 
 # The fields a server made, or may have written into (a post's id, a thread's, a part's, notes, errors,

@@ -102,7 +102,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
         click.echo("No subscribed chats. Make an invite: broadcaster subscribers invite")
         return
     for s in found:
-        state = "active" if s.active else f"inactive ({printable(bounded(s.inactive_reason or 'stopped'), one_line=True)})"
+        state = "active" if s.active else f"inactive ({bounded(printable(s.inactive_reason or 'stopped', one_line=True))})"
         invite_id = s.invite[:12] if s.invite else "-"
         tables = rooms.naming(s.chat_id)  # a table naming the chat decides what it is sent, not its audience
         click.echo(f"{s.chat_id:>16}  {s.kind.value:<7}  {describe(s.visibility, s.components)}"
