@@ -339,14 +339,15 @@ def _never_connected(exc: BaseException) -> bool:
 
     requests wraps urllib3's error: a ``MaxRetryError`` whose reason is a failed
     connection (refused, unresolvable, connect timeout). A reset or a closed
-    connection after sending arrives as a ``ProtocolError`` instead.
+    connection after sending arrives as a ``ProtocolError`` instead. A ``ProxyError``: urllib3 raises it only while
+    no connection to the proxy was made (``has_connected_to_proxy``), so nothing left for X either.
     """
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ProxyError
 
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError | ProxyError)
 
 
 def _rate_limited(exc: tweepy.TooManyRequests) -> tuple[str, bool, float | None]:
