@@ -157,13 +157,22 @@ class DiscordChannel(HttpChannel):
                 # A forum channel: nothing was posted. A first post known by its message id alone (settled by
                 # `retry --mark-unknown-sent --remote-id`) is the forum post whose thread has that id: reply there.
                 starter = _parse_remote_id(thread.first_remote_id).message if thread else ""
+                starter_gone = False
                 if starter:
                     try:
                         return await self._execute(body, starter, log)
                     except _DiscordRefusal as gone:
                         if gone.code != UNKNOWN_CHANNEL:
                             raise
-                return await self._execute({**body, "thread_name": rendered.payload["thread_name"]}, "", log)
+                        # That forum post deleted: the one opened here starts the thread anew, as below. Recorded
+                        # under the first post gone, each later update opened yet another forum post.
+                        starter_gone = True
+                        log.starting_thread()
+                opened = await self._execute({**body, "thread_name": rendered.payload["thread_name"]}, "", log)
+                if not starter_gone:
+                    return opened
+                note = "the incident's Discord forum post is gone (deleted?): opened it anew"
+                return replace(opened, notes=(*opened.notes, note), starts_thread=True)
             if exc.code == UNKNOWN_CHANNEL and in_thread and not self.thread_id:
                 # Posted as the incident's first is (a forum post of its own, or at top level), it starts the thread
                 # anew: later updates go in it, never to the thread gone (each opened yet another forum post).

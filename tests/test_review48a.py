@@ -1,0 +1,45 @@
+"""Review 48a: the threading and schema-9 change (``deliveries.starts_thread``) attacked through the real CLI
+against the loopback fakes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.base import Fault
+from tests.fakes.discord import FakeDiscord
+
+
+def _discord_forum(project: Project, fake: FakeDiscord) -> None:
+    project.write_config(ENGINE + f'\n[channels.discord]\ntype = "discord"\nwebhook_url = "${{DISCORD_URL}}"\n'
+                         f'api_url = "{fake.api_url}"\n')
+    project.env["DISCORD_URL"] = fake.webhook_url
+
+
+def _post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
+    result = project.cli("post", "--yes", "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_forum_post_known_by_its_message_id_alone_deleted_is_opened_anew_once(project: Project) -> None:
+    """The incident's first forum post, its answer lost, marked sent with the message id the operator copied (no
+    thread in it); then a moderator deleted the forum post. The next update opened a new forum post, and the one
+    after it again: the forum post opened anew was not recorded as the thread's first."""
+    with FakeDiscord(forum=True) as forum:
+        _discord_forum(project, forum)
+        forum.fail(Fault(match="/webhooks/", reset_after=True, after=1, when=lambda r: r.method == "POST"))
+        code, out = _post(project, "--title", "API errors", "Errors on the API.")
+        assert code == 3, out
+        incident = str(out["incident_id"])
+        [starter] = forum.messages
+        marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"discord={starter.id}")
+        assert marked.exit_code == 0, marked.output
+        forum.threads.discard(starter.channel_id)  # a moderator deleted the forum post
+        forum.messages.clear()
+        for status, text in (("identified", "Cause found."), ("monitoring", "A fix is out."), ("resolved", "Fixed.")):
+            code, out = _post(project, "-i", incident, "-s", status, text)
+            assert code == 0, out
+        opened = [m for m in forum.messages if m.body.get("thread_name")]
+        assert len(opened) == 1, [m.channel_id for m in forum.messages]
+        assert {m.channel_id for m in forum.messages} == {opened[0].id}
