@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from broadcaster import lazy_re
 from broadcaster.compose import as_shown
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
@@ -60,6 +61,8 @@ POLL_SECONDS = 0.05
 # How long an earlier update's delivery may stay pending, untouched, before a later update's run sends it
 # itself: the command that stored it claims it at once unless it is waiting its own turn.
 TAKE_OVER_AFTER = timedelta(seconds=2)
+# A channel's word that it could not edit a correction in place (``NotEditable``) ends so: true once the new post is.
+_POSTED_ANEW = lazy_re.compile(r"posted the correction as a new (message|status)")
 # asyncio is imported in the functions that run the loop, here as in every module a preview
 # loads: a dry run starts no event loop, and asyncio with ssl is a tenth of its time.
 
@@ -535,7 +538,7 @@ class Publisher:
         take it (a full disk, a lock held too long), the outcome is still told as it was (``state``, ``remote_id``),
         with what to record once the store works: the service has answered, and a "try again" would post twice."""
         self._finished.add(delivery.id)
-        notes = (*notes, *(n for n in self._reason_posted_anew(delivery) if n not in notes))
+        notes = (*notes, *(n for n in self._reason_posted_anew(delivery, state) if n not in notes))
 
         parts = tuple(self._logs[delivery.id].parts) if delivery.id in self._logs else ()
 
@@ -572,12 +575,19 @@ class Publisher:
 
         return await self._record(delivery, write, state=DeliveryState.SENT, remote_id=receipt.remote_id, notes=notes)
 
-    def _reason_posted_anew(self, delivery: Delivery) -> tuple[str, ...]:
+    def _reason_posted_anew(self, delivery: Delivery, state: DeliveryState = DeliveryState.SENT) -> tuple[str, ...]:
         """Why a correction was posted anew, not edited in place (the original may still be up, uncorrected), as the
         attempt that found it was told: said whichever attempt ends the delivery, and however its post is recorded
-        (a later attempt's receipt, a cut at the deadline after the post was confirmed)."""
+        (a later attempt's receipt, a cut at the deadline after the post was confirmed). Ended failed or of unknown
+        fate, the channel's "posted the correction as a new message" is not so: said as it stands."""
         found = self._not_editable.get(delivery.id)
-        return (self._scrubbed(found),) if found else ()
+        if not found:
+            return ()
+        if state != DeliveryState.SENT:
+            fate = "did not go" if state == DeliveryState.FAILED else "may or may not have gone"
+            found = _POSTED_ANEW.sub(lambda m: f"the correction was to go as a new {m.group(1)} instead, and {fate} "
+                                               "(see the error)", found)
+        return (self._scrubbed(found),)
 
     def _skip_corrections_carried(self, delivery: Delivery) -> None:
         """With a post sent carrying corrections' text (``amend`` while it was out, failing or of unknown fate):

@@ -9,6 +9,8 @@ from typing import Any
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.slack import FakeSlack
+from tests.test_review47b import CHANNEL, slack  # noqa: F401 - a pytest fixture
 
 
 def _discord_forum(project: Project, fake: FakeDiscord) -> None:
@@ -43,3 +45,24 @@ def test_a_forum_post_known_by_its_message_id_alone_deleted_is_opened_anew_once(
         opened = [m for m in forum.messages if m.body.get("thread_name")]
         assert len(opened) == 1, [m.channel_id for m in forum.messages]
         assert {m.channel_id for m in forum.messages} == {opened[0].id}
+
+
+def test_a_correction_that_could_not_be_posted_anew_is_not_said_posted(
+        project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    """Slack would not edit the corrected message (cant_update_message), and every attempt to post the correction
+    anew met a 503: the delivery failed, and its line said, with the channel's reason, "posted the correction as a
+    new message". Nothing was posted; the original is still up, uncorrected."""
+    from tests.fakes.base import Response
+
+    code, out = _post(project, "--title", "API errors", "Errors on the API: HOST-DB7.")
+    assert code == 0, out
+    unavailable = Fault(match="chat.postMessage", response=Response(503, {"ok": False, "error": "service_unavailable"}))
+    slack.fail(Fault(match="chat.update", response=Response(200, {"ok": False, "error": "cant_update_message"})),
+               *[unavailable] * 4)
+    code, out = project.cli_json("amend", "--yes", str(out["incident_id"]), "1", "Errors on the API: a database.")
+    [corrected] = [d for d in out["deliveries"] if d["destination"] == "status-slack"]
+    assert code == 3 and corrected["state"] == "failed", corrected
+    said = " ".join(corrected["notes"])
+    assert "still up, uncorrected" in said and "posted the correction as a new message" not in said, said
+    assert "did not go" in said, said
+    assert len(slack.messages[CHANNEL]) == 1
