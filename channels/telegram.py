@@ -424,7 +424,9 @@ class TelegramChannel(Channel):
                 f"{reference!r} is a message in {chat}, not in {target}, the chat this delivery went to. "
                 f"Give the message's number alone, or {target}:<number>."
             )
-        return _remote_id(chat, number)
+        # Spelled as the delivery's chat is (a link's username in the channel's own case, @AcmeStatus for @acmestatus):
+        # follow-ups reply to the incident's first message only in a chat so spelled, and went out replying to nothing.
+        return _remote_id(_chat_ref(target), number)
 
     # -- checking ---------------------------------------------------------------
 
@@ -785,7 +787,7 @@ def _reply_id(thread: ThreadRef | None, chat: int | str) -> int | None:
     if thread is None:
         return None
     where, message_id = _parse_remote_id(thread.first_remote_id, str(chat))
-    return message_id if str(where) == str(chat) else None
+    return message_id if _same_chat(where, str(chat)) else None  # a username in any case: recorded so before
 
 
 @dataclass

@@ -10,6 +10,7 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
+from tests.fakes.world import PUBLIC_CHAT, FakeWorld
 from tests.test_review47b import CHANNEL, slack  # noqa: F401 - a pytest fixture
 
 
@@ -66,3 +67,48 @@ def test_a_correction_that_could_not_be_posted_anew_is_not_said_posted(
     assert "still up, uncorrected" in said and "posted the correction as a new message" not in said, said
     assert "did not go" in said, said
     assert len(slack.messages[CHANNEL]) == 1
+
+
+def test_a_first_message_marked_sent_by_its_link_in_the_channel_s_own_case_is_replied_to(
+        project: Project, world: FakeWorld) -> None:
+    """The incident's first Telegram message, its answer lost, marked sent by its link as Telegram's Copy Link gives
+    it (t.me/AcmeStatus/1, the username in the channel's own case) where the config writes @acmestatus. The id was
+    kept so spelled, and the chat it named was not the delivery's to `_reply_id`: every follow-up went out replying to
+    nothing, and without the note that says so."""
+    world.telegram.fail(Fault(match="sendMessage", reset_after=True))
+    code, out = _post(project, "--only", "tg-public", "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 3, out
+    incident = str(out["incident_id"])
+    [first] = world.telegram_messages(PUBLIC_CHAT)
+    marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id",
+                         f"tg-public=https://t.me/AcmeStatus/{first.message_id}")
+    assert marked.exit_code == 0, marked.output
+    code, out = _post(project, "-i", incident, "-s", "resolved", "Fixed.")
+    assert code == 0, out
+    first, fixed = world.telegram_messages(PUBLIC_CHAT)
+    assert fixed.reply_to_message_id == first.message_id
+
+
+def test_a_post_broadcaster_confirmed_marked_sent_by_its_link_in_another_case_is_withdrawn(
+        project: Project, world: FakeWorld) -> None:
+    """The follow-up that started the thread anew (the first message deleted) was confirmed, its id stored, and the
+    command died as it recorded it sent. Marked sent by its link as Telegram gives it (t.me/AcmeStatus/N), it did
+    not match the stored @acmestatus:N (4d01488 compares the two): recorded as an id given by hand, and withdraw
+    left broadcaster's own post up, "an id given by hand may name someone else's post"."""
+    from tests.test_review47b import WHEN
+
+    code, out = _post(project, "--only", "tg-public", "--title", "API errors", "-C", "api", "Errors on the API.")
+    assert code == 0, out
+    incident = str(out["incident_id"])
+    world.telegram.messages[PUBLIC_CHAT].clear()  # deleted by a channel admin
+    process = project.process("post", "--yes", "-i", incident, "-s", "identified", "Cause found.",
+                              env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": f"{PUBLIC_CHAT}:"})
+    process.communicate(timeout=60)
+    assert process.returncode == 137
+    [restarted] = world.telegram_messages(PUBLIC_CHAT)
+    marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id",
+                         f"tg-public=https://t.me/AcmeStatus/{restarted.message_id}")
+    assert marked.exit_code == 0, marked.output
+    code, out = project.cli_json("withdraw", incident, "--yes", "--reason", "posted in error")
+    assert code == 0, out
+    assert world.telegram_messages(PUBLIC_CHAT) == [], out

@@ -833,8 +833,9 @@ def test_broadcast_to_200_chats_stays_within_telegrams_limits() -> None:
     ("42", "-1001234", "-1001234:42"),
     ("-1001234:42", "-1001234", "-1001234:42"),
     ("https://t.me/c/1234/42", "-1001234", "-1001234:42"),
-    ("https://t.me/AcmeStatus/42", "@acmestatus", "@AcmeStatus:42"),
-    ("@acmestatus:42", "@AcmeStatus", "@acmestatus:42"),
+    # Spelled as the delivery's chat (review 48a): kept as the operator wrote it, follow-ups replied to nothing.
+    ("https://t.me/AcmeStatus/42", "@acmestatus", "@acmestatus:42"),
+    ("@acmestatus:42", "@AcmeStatus", "@AcmeStatus:42"),
 ])
 def test_remote_id_from_takes_a_message_of_the_deliverys_chat(reference: str, target: str, expected: str) -> None:
     with fake_telegram() as fake:
