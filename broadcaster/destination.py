@@ -210,6 +210,9 @@ class Destination(Protocol):
     def posted_here(self, remote_id: str, target: str) -> bool:
         """Whether a post's remote id names the place the config now names for ``target`` (True where it cannot tell)."""
 
+    def same_post(self, stored: str, given: str) -> bool:
+        """Whether a remote id an operator gave (``remote_id_from``) names the post a stored one does."""
+
     def preflight(self, store: Store) -> None:
         """Refuse (``ConfigError``) before anything is stored when delivering here could not work or would harm."""
 

@@ -188,6 +188,9 @@ class ChannelDestination:
     def posted_here(self, remote_id: str, target: str) -> bool:
         return self.channel.posted_here(remote_id, target)
 
+    def same_post(self, stored: str, given: str) -> bool:
+        return self.channel.same_post(stored, given)
+
     def preflight(self, store: Store) -> None:
         pass
 

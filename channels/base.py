@@ -245,6 +245,11 @@ class Channel(ABC):
         the one it left."""
         return True
 
+    def same_post(self, stored: str, given: str) -> bool:
+        """Whether ``given`` (from ``remote_id_from``) names the post ``stored`` (broadcaster's record) does: the same
+        id, where a channel's ids spell a post one way only."""
+        return stored == given
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """A post's remote id from what an operator can copy (the id itself, or a link to the post).
 

@@ -299,6 +299,16 @@ class DiscordChannel(HttpChannel):
             return f"{self.thread_id}:{text}"
         return text
 
+    def same_post(self, stored: str, given: str) -> bool:
+        """The same message: an id given by hand names no webhook (nor, for a forum post's first message copied by
+        its id alone, its thread), where broadcaster's own record names both."""
+        try:
+            kept, named = _parse_remote_id(stored), _parse_remote_id(given)
+        except DeliveryError:
+            return stored == given
+        return kept.message == named.message and (not named.thread or named.thread == kept.thread) and (
+            not named.webhook or named.webhook == kept.webhook)
+
     # -- rooms ------------------------------------------------------------------
 
     # Two webhooks (two URLs) may post into one channel: only Discord can say which channel each is.

@@ -112,3 +112,31 @@ def test_a_post_broadcaster_confirmed_marked_sent_by_its_link_in_another_case_is
     code, out = project.cli_json("withdraw", incident, "--yes", "--reason", "posted in error")
     assert code == 0, out
     assert world.telegram_messages(PUBLIC_CHAT) == [], out
+
+
+def test_a_forum_post_broadcaster_confirmed_marked_sent_by_its_ids_is_withdrawn(project: Project) -> None:
+    """The follow-up that opened the forum post anew was confirmed, its id stored, and the command died as it
+    recorded it sent. Marked sent with <thread id>:<message id>, as Discord's ids are copied (no webhook in them), it
+    did not match the stored id, which names the webhook: recorded as given by hand, and withdraw left broadcaster's
+    own message up, told twice, once per spelling."""
+    from tests.test_review47b import WHEN
+
+    with FakeDiscord(forum=True) as forum:
+        _discord_forum(project, forum)
+        code, out = _post(project, "--title", "API errors", "Errors on the API.")
+        assert code == 0, out
+        incident = str(out["incident_id"])
+        [starter] = forum.messages
+        forum.threads.discard(starter.channel_id)  # a moderator deleted the forum post
+        forum.messages.clear()
+        process = project.process("post", "--yes", "-i", incident, "-s", "identified", "Cause found.",
+                                  env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": "1200"})
+        process.communicate(timeout=60)
+        assert process.returncode == 137
+        [opened] = forum.messages
+        marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id",
+                             f"discord={opened.channel_id}:{opened.id}")
+        assert marked.exit_code == 0, marked.output
+        code, out = project.cli_json("withdraw", incident, "--yes", "--reason", "posted in error")
+        assert code == 0, out
+        assert forum.messages == [], out

@@ -56,13 +56,26 @@ def mark_unknown_sent(
             # A post in parts whose first part was confirmed before its command died has a known id.
             remote_id = given.get(delivery.id) or (delivery.parts[0] if delivery.parts else "")
             # An id the service confirmed to this delivery's own send (a part) is as the part was stored (broadcaster's,
-            # or an import's), even given by hand too: recorded as the operator's, withdraw left the post up.
-            origin = (delivery.remote_origin if remote_id in delivery.parts
+            # or an import's), even given by hand too, and however spelled (a Discord message id names no webhook):
+            # recorded as the operator's, withdraw left the post up.
+            confirmed = _confirmed_part(all_destinations.get(delivery.destination), delivery, remote_id)
+            remote_id = confirmed or remote_id
+            origin = (delivery.remote_origin if confirmed
                       else BY_HAND if delivery.id in given else WRITTEN)
             store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send",
                             origin=origin)
             marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
     return marked
+
+
+def _confirmed_part(destination: Destination | None, delivery: Delivery, remote_id: str) -> str | None:
+    """The delivery's confirmed part (as the service answered it) that ``remote_id`` names, if any."""
+    if not remote_id:
+        return None
+    for part in delivery.parts:
+        if part == remote_id or (destination is not None and destination.same_post(part, remote_id)):
+            return part
+    return None
 
 
 SETTLED = "settled by the operator after the incident was withdrawn (checked, and deleted by hand if it was there)"

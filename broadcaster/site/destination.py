@@ -107,6 +107,9 @@ class _WholeSite:
     def posted_here(self, remote_id: str, target: str) -> bool:
         return True
 
+    def same_post(self, stored: str, given: str) -> bool:
+        return stored == given
+
     def preflight(self, store: Store) -> None:
         from broadcaster.site.ownership import refuse_unowned_folder
         from broadcaster.site.tokens import refuse_reused_feed_tokens
