@@ -660,8 +660,11 @@ class Publisher:
         log = SendLog(parts=list(delivery.parts), may_have_arrived=delivery.state == DeliveryState.UNKNOWN,
                       starts_thread=delivery.starts_thread)
         log.on_starts_thread = partial(self._starts_thread, destination, delivery, log)
-        if (destination.sends_rendered and delivery.id not in self._deleting
-                and len(self._rendered(destination, delivery).messages) > 1):
+        # Kept as its thread's first by an earlier attempt (refused, or of unknown fate): the channel's word comes to
+        # nothing now (the log knows it), and its one message must be stored once confirmed all the same, or a crash
+        # before it is recorded sent has its resume post it again, another new thread.
+        if destination.sends_rendered and delivery.id not in self._deleting and (
+                delivery.starts_thread or len(self._rendered(destination, delivery).messages) > 1):
             self._keep_each_part(delivery, log)
         return log
 

@@ -140,3 +140,29 @@ def test_a_forum_post_broadcaster_confirmed_marked_sent_by_its_ids_is_withdrawn(
         code, out = project.cli_json("withdraw", incident, "--yes", "--reason", "posted in error")
         assert code == 0, out
         assert forum.messages == [], out
+
+
+def test_a_new_thread_s_first_post_retried_and_confirmed_before_a_crash_is_not_posted_again(
+        project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    """The follow-up going out at top level (the first message deleted) failed (a 503 every attempt): kept as the
+    thread's new first post. `retry` then posted it, Slack confirmed it, and the command died as it recorded it
+    sent. The log began already knowing it starts the thread, so the channel's word came to nothing and the post's
+    id was not stored the moment it was confirmed (as 4849db5 does for the first try): the resume posted it again,
+    a second new thread."""
+    from tests.fakes.base import Response
+    from tests.test_review47b import WHEN, first_message_deleted
+
+    incident = first_message_deleted(project, slack)
+    unavailable = Fault(match="chat.postMessage", after=1,  # the reply (refused: thread_not_found) goes through
+                        response=Response(503, {"ok": False, "error": "service_unavailable"}))
+    slack.fail(*[unavailable] * 4)
+    code, out = _post(project, "-i", incident, "-s", "identified", "Cause found.")
+    assert code == 3 and slack.top_level(CHANNEL) == [], out
+    process = project.process("retry", incident,
+                              env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": f"{CHANNEL}:"})
+    process.communicate(timeout=60)
+    assert process.returncode == 137
+    assert len(slack.top_level(CHANNEL)) == 1
+    code, out = project.cli_json("retry", incident, "--include-unknown")
+    assert code == 0, out
+    assert len(slack.top_level(CHANNEL)) == 1, [m.text for m in slack.top_level(CHANNEL)]
