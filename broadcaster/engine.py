@@ -584,7 +584,7 @@ class Publisher:
         if not found:
             return ()
         if state != DeliveryState.SENT:
-            fate = "did not go" if state == DeliveryState.FAILED else "may or may not have gone"
+            fate = "may or may not have gone" if state == DeliveryState.UNKNOWN else "did not go"
             found = _POSTED_ANEW.sub(lambda m: f"the correction was to go as a new {m.group(1)} instead, and {fate} "
                                                "(see the error)", found)
         return (self._scrubbed(found),)

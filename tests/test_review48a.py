@@ -166,3 +166,20 @@ def test_a_new_thread_s_first_post_retried_and_confirmed_before_a_crash_is_not_p
     code, out = project.cli_json("retry", incident, "--include-unknown")
     assert code == 0, out
     assert len(slack.top_level(CHANNEL)) == 1, [m.text for m in slack.top_level(CHANNEL)]
+
+
+def test_a_correction_posted_anew_of_unknown_fate_is_not_said_posted(
+        project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    """As above, the new post's answer lost: of unknown fate, not "posted"."""
+    from tests.fakes.base import Response
+
+    code, out = _post(project, "--title", "API errors", "Errors on the API: HOST-DB7.")
+    assert code == 0, out
+    slack.fail(Fault(match="chat.update", response=Response(200, {"ok": False, "error": "cant_update_message"})),
+               Fault(match="chat.postMessage", reset_after=True))
+    code, out = project.cli_json("amend", "--yes", str(out["incident_id"]), "1", "Errors on the API: a database.")
+    [corrected] = [d for d in out["deliveries"] if d["destination"] == "status-slack"]
+    assert code == 3 and corrected["state"] == "unknown", corrected
+    said = " ".join(corrected["notes"])
+    assert "still up, uncorrected" in said and "may or may not have gone" in said, said
+    assert "posted the correction as a new message" not in said, said
