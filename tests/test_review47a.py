@@ -113,11 +113,9 @@ def test_after_the_first_telegram_message_is_deleted_the_follow_ups_reply_to_one
     assert len([n for n in notes if "deleted" in n]) == 1, notes  # said once, by the one that started anew
 
 
-def test_a_telegram_follow_up_that_started_anew_and_was_cut_before_its_record_keeps_the_thread(
-        project: Project, world: FakeWorld) -> None:
-    """The post that replied to nothing was confirmed, and the command died as it recorded it sent (a kill -9):
-    `retry --mark-unknown-sent` records it as the thread's first, from the word the channel gave before it was
-    confirmed, so the next follow-up replies to it, not to the deleted first message again."""
+def died_recording_a_restarted_thread(project: Project, world: FakeWorld) -> str:
+    """An incident on tg-public whose first message was then deleted, and a follow-up that replied to nothing,
+    confirmed by Telegram, whose command died as it recorded it sent (a kill -9): the incident's id."""
     from tests.test_review47b import WHEN
 
     code, out = _post(project, "--only", "tg-public", "--title", "API errors", "-C", "api", "Errors on the API.")
@@ -128,6 +126,15 @@ def test_a_telegram_follow_up_that_started_anew_and_was_cut_before_its_record_ke
                               env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": f"{PUBLIC_CHAT}:"})
     process.communicate(timeout=60)
     assert process.returncode == 137
+    return incident
+
+
+def test_a_telegram_follow_up_that_started_anew_and_was_cut_before_its_record_keeps_the_thread(
+        project: Project, world: FakeWorld) -> None:
+    """The post that replied to nothing was confirmed, and the command died as it recorded it sent (a kill -9):
+    `retry --mark-unknown-sent` records it as the thread's first, from the word the channel gave before it was
+    confirmed, so the next follow-up replies to it, not to the deleted first message again."""
+    incident = died_recording_a_restarted_thread(project, world)
     marked = project.cli("retry", incident, "--mark-unknown-sent")
     assert marked.exit_code == 0, marked.output
     code, out = _post(project, "-i", incident, "-s", "resolved", "Fixed.")

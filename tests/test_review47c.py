@@ -74,16 +74,24 @@ def test_site_publish_shows_a_git_hooks_megabyte_bounded_and_inert(project: Proj
     assert not {"\x1b", "\x07"} & set(shown)
 
 
-def test_a_blocked_chats_megabyte_reason_is_stored_and_listed_bounded(bot_project: Project, fake: FakeTelegram) -> None:  # noqa: F811
-    """Why a subscribed chat was dropped is the library's error as the server worded it, kept in the store and
-    shown by `subscribers list` (and `withdraw`): a 403 with a megabyte of description was kept and listed whole."""
+def dropped_by_a_refusal(bot_project: Project, fake: FakeTelegram, more: str) -> str:  # noqa: F811
+    """A subscribed chat dropped by a post: Telegram refused it (403, blocked), its description followed by
+    ``more``. The reason stored, checked within the bound."""
     subscribers.subscribe(store_of(bot_project), PUBLIC_CHAT, ChatKind.PRIVATE)
-    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user " + "A" * 1_000_000}
+    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user " + more}
     fake.fail(*[Fault(match="sendMessage", response=Response(403, blocked)) for _ in range(3)])
     assert bot_project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 3
     dropped = store_of(bot_project).subscription(str(PUBLIC_CHAT))
     assert dropped is not None and not dropped.active
-    assert len(dropped.inactive_reason or "") <= 2000, len(dropped.inactive_reason or "")
+    reason = dropped.inactive_reason or ""
+    assert len(reason) <= 2000, len(reason)
+    return reason
+
+
+def test_a_blocked_chats_megabyte_reason_is_stored_and_listed_bounded(bot_project: Project, fake: FakeTelegram) -> None:  # noqa: F811
+    """Why a subscribed chat was dropped is the library's error as the server worded it, kept in the store and
+    shown by `subscribers list` (and `withdraw`): a 403 with a megabyte of description was kept and listed whole."""
+    dropped_by_a_refusal(bot_project, fake, "A" * 1_000_000)
     listed = bot_project.cli("subscribers", "list")
     assert "inactive" in listed.output and len(listed.output) < 5_000, len(listed.output)
 

@@ -3,14 +3,12 @@ against the loopback fakes."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
 from tests.fakes.world import PUBLIC_CHAT, FakeWorld
+from tests.test_review47a import _post, died_recording_a_restarted_thread
 from tests.test_review47b import CHANNEL, slack  # noqa: F401 - a pytest fixture
 
 
@@ -18,11 +16,6 @@ def _discord_forum(project: Project, fake: FakeDiscord) -> None:
     project.write_config(ENGINE + f'\n[channels.discord]\ntype = "discord"\nwebhook_url = "${{DISCORD_URL}}"\n'
                          f'api_url = "{fake.api_url}"\n')
     project.env["DISCORD_URL"] = fake.webhook_url
-
-
-def _post(project: Project, *args: str) -> tuple[int, dict[str, Any]]:
-    result = project.cli("post", "--yes", "--json", *args)
-    return result.exit_code, json.loads(result.stdout)
 
 
 def test_a_forum_post_known_by_its_message_id_alone_deleted_is_opened_anew_once(project: Project) -> None:
@@ -95,16 +88,7 @@ def test_a_post_broadcaster_confirmed_marked_sent_by_its_link_in_another_case_is
     command died as it recorded it sent. Marked sent by its link as Telegram gives it (t.me/AcmeStatus/N), it did
     not match the stored @acmestatus:N (4d01488 compares the two): recorded as an id given by hand, and withdraw
     left broadcaster's own post up, "an id given by hand may name someone else's post"."""
-    from tests.test_review47b import WHEN
-
-    code, out = _post(project, "--only", "tg-public", "--title", "API errors", "-C", "api", "Errors on the API.")
-    assert code == 0, out
-    incident = str(out["incident_id"])
-    world.telegram.messages[PUBLIC_CHAT].clear()  # deleted by a channel admin
-    process = project.process("post", "--yes", "-i", incident, "-s", "identified", "Cause found.",
-                              env={"PYTHONPATH": str(WHEN), "BROADCASTER_TEST_DIE_BEFORE_SENT": f"{PUBLIC_CHAT}:"})
-    process.communicate(timeout=60)
-    assert process.returncode == 137
+    incident = died_recording_a_restarted_thread(project, world)
     [restarted] = world.telegram_messages(PUBLIC_CHAT)
     marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id",
                          f"tg-public=https://t.me/AcmeStatus/{restarted.message_id}")

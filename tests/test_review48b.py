@@ -12,6 +12,7 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import FakeWorld
+from tests.test_review47c import dropped_by_a_refusal
 from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
 
 MATRIX_TOKEN = "syt_review_48b_token_3c9d"
@@ -75,14 +76,8 @@ def test_a_dropped_chats_reason_of_escapes_is_stored_bounded_and_survives_export
     for one): a 403 whose description is zero-width spaces was stored at 12,000 characters, and `store import`
     (which takes at most 5,000) refused the store's own export, so the store could not be moved or restored.
     Now it is escaped first and then cut: stored within the bound, and the export imports."""
-    subscribers.subscribe(store_of(bot_project), PUBLIC_CHAT, ChatKind.PRIVATE)
-    blocked = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user " + "\u200b" * 100_000}
-    fake.fail(*[Fault(match="sendMessage", response=Response(403, blocked)) for _ in range(3)])
-    assert bot_project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 3
-    dropped = store_of(bot_project).subscription(str(PUBLIC_CHAT))
-    assert dropped is not None and not dropped.active
-    assert len(dropped.inactive_reason or "") <= 2000, len(dropped.inactive_reason or "")
-    assert "bot was blocked" in (dropped.inactive_reason or "") and "\u200b" not in (dropped.inactive_reason or "")
+    reason = dropped_by_a_refusal(bot_project, fake, "\u200b" * 100_000)
+    assert "bot was blocked" in reason and "\u200b" not in reason
     export = tmp_path / "export.jsonl"
     assert bot_project.cli("store", "export", str(export)).exit_code == 0
     fresh = Project(tmp_path / "fresh", env=dict(bot_project.env))
