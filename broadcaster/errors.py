@@ -124,6 +124,13 @@ class StoreError(BroadcasterError):
         self.reason = reason
 
 
+class NewerStoreError(StoreError):
+    """The store was written by a newer broadcaster: refused before anything is read or written (a refusal, exit 2;
+    1 says a command failed part way)."""
+
+    exit_code = 2
+
+
 class ConflictError(StoreError):
     """The incident changed between reading it and writing to it (another command wrote first).
 

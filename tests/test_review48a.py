@@ -167,3 +167,17 @@ def test_a_correction_posted_anew_of_unknown_fate_is_not_said_posted(
     said = " ".join(corrected["notes"])
     assert "still up, uncorrected" in said and "may or may not have gone" in said, said
     assert "posted the correction as a new message" not in said, said
+
+
+def test_a_store_of_a_newer_schema_is_a_refusal(project: Project) -> None:
+    """A state file a newer broadcaster wrote (a member of the team upgraded first, a restored backup) is refused
+    before anything is read or written: exit 2, as every refusal, not 1, which says something failed part way."""
+    import sqlite3
+
+    assert project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 0
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    listed = project.cli("list")
+    assert listed.exit_code == 2, listed.output
+    assert "written by a newer broadcaster (schema 99); upgrade broadcaster" in listed.stderr, listed.stderr
+    assert "Nothing was stored or sent." in listed.stderr, listed.stderr

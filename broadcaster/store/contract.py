@@ -52,7 +52,7 @@ from typing import Any, ClassVar
 
 from broadcaster.config import SITE_DESTINATION
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, DeliveryState, Rendered
-from broadcaster.errors import ConflictError, InputError, StoreError
+from broadcaster.errors import ConflictError, InputError, NewerStoreError, StoreError
 from broadcaster.messages.model import PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.store.records import (
     INCIDENT_COLUMNS,
@@ -914,8 +914,9 @@ def apply_migrations(store: Store, migrations: Mapping[int, str]) -> int:
     if current < 0:  # the backends refuse one that is not a whole number; kept so no migration runs off the table
         raise StoreError(f"{store.location} is damaged: its schema_version is {current}. Restore it from a backup.")
     if current > SCHEMA_VERSION:
-        raise StoreError(
-            f"{store.location} was written by a newer broadcaster (schema {current}); upgrade broadcaster."
+        raise NewerStoreError(
+            f"{store.location} was written by a newer broadcaster (schema {current}); upgrade broadcaster. "
+            "Nothing was stored or sent."
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
         for statement in migrations[version].split(";"):
