@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from broadcaster import lazy_re
 from broadcaster.errors import storable
 
 # What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
@@ -103,6 +104,18 @@ class Receipt:
     def __post_init__(self) -> None:
         # A server's id, stored and sent back: one no UTF-8 holds (a lone surrogate) could not be recorded at all.
         object.__setattr__(self, "remote_id", storable(self.remote_id))
+
+
+# What ``storable`` writes of a lone surrogate: "\ud800", six ASCII characters, which no service's id holds.
+_ESCAPED_SURROGATE = lazy_re.compile(r"\\ud[89a-f][0-9a-f]{2}")
+
+
+def names_no_post(remote_id: str) -> bool:
+    """Whether a stored remote id is not the service's own: a lone surrogate of it kept as its escape
+    (``storable``). Sent back, it names no post: an edit or a reply is refused, and a delete is told "not found",
+    which counts as deleted: a withdrawal said the post was gone while it stayed up. No request can name the
+    post as the service wrote it (no URL or UTF-8 holds a lone surrogate), so it is left to the operator."""
+    return bool(_ESCAPED_SURROGATE.search(remote_id))
 
 
 @dataclass

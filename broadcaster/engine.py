@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from broadcaster import lazy_re
 from broadcaster.compose import as_shown
 from broadcaster.config import Config
-from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef, names_no_post
 from broadcaster.destination import Destination, Job, Run, resend_may_be_dropped
 from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError, bounded, storable
@@ -1327,6 +1327,8 @@ def post_to_edit(store: Store, destination: Destination, incident_id: str, targe
         # An edit replaces one message: the original's later parts, the wrong text with them, would stay
         # under it. The correction is posted as a reply instead, as where the medium cannot edit.
         return None
+    if original.remote_id and names_no_post(original.remote_id):
+        return None  # its stored id names no post (``names_no_post``): the edit would be refused, nothing sent
     return original.remote_id
 
 
@@ -1357,14 +1359,18 @@ def withdrawn_posts(
     each follow-up); and a note on each post it leaves alone, whose id an operator gave or an import brought."""
     found: list[str] = []
     kept: dict[str, str] = {}
+    unnamed: list[str] = []
     for d in store.thread_history(incident_id, destination, target, before):
         ids = [*d.parts, *([d.remote_id] if d.state == DeliveryState.SENT and d.remote_id else [])]
         if d.remote_origin == WRITTEN:
-            found.extend(ids)
+            found.extend(i for i in ids if not names_no_post(i))
+            unnamed.extend(i for i in ids if names_no_post(i))
         else:
             kept.update(dict.fromkeys(ids, d.remote_origin))
     where = destination + (f" {target}" if target else "")
     notes = [advice.not_ours(where, remote_id, origin) for remote_id, origin in kept.items() if remote_id not in found]
+    # Asked to delete it, the service finds no such post, which counts as deleted: it would stay up, said gone.
+    notes += [advice.unnameable(where, remote_id) for remote_id in dict.fromkeys(unnamed) if remote_id not in kept]
     return tuple(dict.fromkeys(found)), notes
 
 
@@ -1426,7 +1432,8 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     """Where a follow-up threads: the earliest and latest earlier posts whose id is known. The earliest is the
     latest post that started the thread anew (recorded as its own thread's: ``Receipt.starts_thread``) when
     there is one: the first post was gone, and every later follow-up went out on its own under it."""
-    sent = [h for h in history if h.state == DeliveryState.SENT and h.remote_id]
+    # An id that names no post (``names_no_post``) is not known either: a reply under it was refused for good.
+    sent = [h for h in history if h.state == DeliveryState.SENT and h.remote_id and not names_no_post(h.remote_id)]
     if not sent:
         return None
     roots = [h.remote_id for h in sent if h.starts_thread or h.thread_ref == h.remote_id]

@@ -60,6 +60,15 @@ def not_ours(where: str, remote_id: str, origin: str) -> str:
     )
 
 
+def unnameable(where: str, remote_id: str) -> str:
+    """A withdrawal left a post alone: the service's id for it held a character no store holds (``names_no_post``)."""
+    return (
+        f"not deleted: the post {remote_id} at {where} is still up. The service gave its id with a character no "
+        "store or request can hold (a lone surrogate, kept as its escape), so broadcaster cannot name it to delete "
+        "it. Delete it by hand."
+    )
+
+
 def waited_too_long(deadline: float) -> str:
     return (
         f"timed out waiting for an earlier update of this incident to be sent here "

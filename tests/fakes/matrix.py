@@ -33,7 +33,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -114,7 +114,7 @@ class FakeMatrix(FakeServer):
             self.encrypted: set[str] = set(encrypted)
             self._txns: dict[tuple[str, str], str] = {}
             self.redacted: list[str] = []
-            self._ids = itertools.count(1)
+            self._ids: Iterator[int | str] = itertools.count(1)
 
     # -- inspection --------------------------------------------------------------------
 
@@ -133,6 +133,12 @@ class FakeMatrix(FakeServer):
                 if e.relation.get("rel_type") == "m.replace" and e.relation.get("event_id") == original]
 
     # -- faults ------------------------------------------------------------------------------
+
+    def name_next_events(self, *names: str) -> None:
+        """The next events are "$ev<name>-Xy_z", one per name, then numbered on: a homeserver's id as no other
+        makes it (a lone surrogate, valid JSON: "\\ud800")."""
+        with self._store_lock:
+            self._ids = itertools.chain(names, self._ids)
 
     def rate_limit(self, retry_after: int | None = 3, retry_after_ms: int | None = None, match: str = "/send/") -> None:
         body: dict[str, Any] = {"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests"}

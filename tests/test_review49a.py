@@ -1,0 +1,75 @@
+"""Review 49a: the output bound and the storable texts (``errors.bounded``, ``errors.storable``), fixes of fixes,
+attacked through the real CLI and the fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.matrix import FakeMatrix
+
+MATRIX_TOKEN = "syt_review_49a_token_7e2b"
+ROOM = "!ops:example.org"
+
+
+@contextmanager
+def _matrix_with_a_lone_surrogate_id(project: Project) -> Iterator[FakeMatrix]:
+    """A public Matrix room whose homeserver names its first event "$ev7\\ud800-Xy_z" (a lone surrogate, valid
+    JSON): the event is up under that id, which broadcaster stores escaped."""
+    with FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix:
+        project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
+        project.write_config(ENGINE + f"""
+[channels.room]
+type = "matrix"
+visibility = "public"
+homeserver = "{matrix.url}"
+access_token = "${{MATRIX_TOKEN}}"
+room_id = "{ROOM}"
+""")
+        matrix.name_next_events("7\ud800")
+        yield matrix
+
+
+def _posted(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli(*args, "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    posted: dict[str, Any] = json.loads(result.stdout)
+    return posted
+
+
+def _at_room(posted: dict[str, Any]) -> dict[str, Any]:
+    [delivery] = [d for d in posted["deliveries"] if d["destination"] == "room"]
+    assert isinstance(delivery, dict)
+    return delivery
+
+
+def test_a_withdrawal_never_says_deleted_a_post_whose_stored_id_names_none(project: Project) -> None:
+    """The event's id held a lone surrogate, stored escaped ("\\ud800", six characters, errors.storable). withdraw
+    asked the homeserver to redact the escaped id, which names no event: M_NOT_FOUND, counted as deleted, and
+    withdraw said "deleted 1 post(s) of the incident here" (exit 0) while the post stayed up in the room. Now the
+    post is left alone and the outcome says it is still up and must be deleted by hand."""
+    with _matrix_with_a_lone_surrogate_id(project) as matrix:
+        incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
+        withdrawn = _at_room(_posted(project, "withdraw", incident, "--reason", "posted in error"))
+        [event] = matrix.events[ROOM]
+        assert event.content, "the fake's event is up"
+        assert not any(note.startswith("deleted 1 post") for note in withdrawn["notes"]), withdrawn
+        said = " ".join(withdrawn["notes"])
+        assert "not deleted" in said and "$ev7\\ud800-Xy_z" in said and "still up" in said, withdrawn
+
+
+def test_a_follow_up_and_a_correction_under_a_post_whose_stored_id_names_none_go_out(project: Project) -> None:
+    """A follow-up threaded under the escaped id and a correction edited it: the homeserver knows no such event and
+    refused both for good ("Cannot start threads ...", "Edits must name an event ..."), so the room never heard of
+    either. Now neither names it: the follow-up goes out on its own, the correction as a new message."""
+    with _matrix_with_a_lone_surrogate_id(project) as matrix:
+        incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
+        follow_up = _at_room(_posted(project, "post", "--incident", incident, "--status", "monitoring", "Fixed."))
+        assert follow_up["state"] == "sent", follow_up
+        corrected = _at_room(_posted(project, "amend", incident, "1", "Errors on the API."))
+        assert corrected["state"] == "sent", corrected
+        bodies = [str(e.content.get("body", "")) for e in matrix.events[ROOM]]
+        assert len(bodies) == 3 and "Fixed." in bodies[1] and "Errors on the API." in bodies[2], bodies
