@@ -4,12 +4,16 @@ attacked through the real CLI and the fakes."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import ENGINE, Project
+from tests.fakes.base import Fault, Response
 from tests.fakes.matrix import FakeMatrix
+from tests.fakes.world import TG_TOKEN, FakeWorld
 
 MATRIX_TOKEN = "syt_review_49a_token_7e2b"
 ROOM = "!ops:example.org"
@@ -73,3 +77,37 @@ def test_a_follow_up_and_a_correction_under_a_post_whose_stored_id_names_none_go
         assert corrected["state"] == "sent", corrected
         bodies = [str(e.content.get("body", "")) for e in matrix.events[ROOM]]
         assert len(bodies) == 3 and "Fixed." in bodies[1] and "Errors on the API." in bodies[2], bodies
+
+
+def _rows(project: Project, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        return list(db.execute(query))
+
+
+def test_store_import_masks_a_long_notes_secret_before_cutting_it(project: Project, world: FakeWorld, tmp_path: Path) -> None:
+    """dc78210 cut a long last_error on import (errors.bounded keeps its first 1,399 characters and its last 600)
+    before anything masked it: a token of this config that straddles the cut lost its start, and what was left of
+    it after the "…" was no secret to redaction: `show` printed most of the bot token. (Before, a note under 5,000
+    characters was kept whole, and masked whole where shown.) Now masked first, as the engine stores a note: cut
+    after."""
+    project.write_config(ENGINE + world.channels_toml())
+    world.telegram.fail(*[Fault(match="sendMessage", response=Response(
+        400, {"ok": False, "error_code": 400, "description": "Bad Request: no"})) for _ in range(6)])
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors.").exit_code == 3
+    export = tmp_path / "export.jsonl"
+    assert project.cli("store", "export", str(export)).exit_code == 0
+    # As an export from a store whose config did not know this token (or a hand-edited one) holds it: whole.
+    # The token's first 7 characters before the 600 the cut keeps at the end, the rest of it in them.
+    end = f"{TG_TOKEN[7:]} is bad " + "y" * (600 - len(TG_TOKEN[7:]) - 15) + "</html>"
+    page = "Bad Request: <html>" + "x" * 2_400 + " token " + TG_TOKEN[:7] + end
+    export.write_text(export.read_text(encoding="utf-8").replace("Telegram refused the message (No). Fix the cause and retry.", page), encoding="utf-8")
+    fresh = Project(tmp_path / "fresh", env=dict(project.env))
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    imported = fresh.cli("store", "import", str(export))
+    assert imported.exit_code == 0, imported.output
+    stored = " ".join(str(error) for (error,) in _rows(fresh, "SELECT last_error FROM deliveries WHERE last_error IS NOT NULL"))
+    shown = fresh.cli("show", "api-errors-" + str(_rows(fresh, "SELECT id FROM incidents")[0][0]).split("api-errors-")[1])
+    secret_half = TG_TOKEN[7:]
+    assert secret_half not in stored, stored[-700:]
+    assert secret_half not in shown.output, shown.output[-2000:]

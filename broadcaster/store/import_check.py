@@ -36,6 +36,7 @@ from broadcaster.messages.model import (
     Visibility,
 )
 from broadcaster.messages.visibility import PRIVATE_KINDS, public_title, written_texts_read_by
+from broadcaster.redaction import stored_text
 from broadcaster.store.records import REMOTE_ORIGINS
 from broadcaster.times import WINDOW_AHEAD
 
@@ -606,8 +607,10 @@ def _plain(text: str, key: str) -> str:
     text = gate.normalise(text, key)
     if key in _NOTES:
         # A server's words, which a version before the bound kept whole (a proxy's error page): cut as the engine
-        # stores them today, escaped first, never a reason to refuse the store's own export (review 48b).
-        return bounded(printable(text, one_line=True))
+        # stores them today, masked and escaped first, never a reason to refuse the store's own export (review 48b).
+        # Masked before the cut (this config's secrets, which the exporting one may not have known): a token cut in
+        # two is masked by neither half, and the end of one after the "…" was shown by `show` (review 49a).
+        return bounded(printable(stored_text(text), one_line=True))
     gate.check_size(text, key, gate.PRIVATE)
     broken = next((i for i, char in enumerate(text) if char in _LINE_BREAKS), None)
     if broken is not None:
