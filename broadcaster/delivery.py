@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from broadcaster import lazy_re
-from broadcaster.errors import storable
+from broadcaster.errors import bounded
 
 # What a delivery the operator left out says (its skip reason): a window's later steps (tick) skip it too.
 NOT_IN_ONLY = "not in --only"
@@ -102,20 +102,47 @@ class Receipt:
     starts_thread: bool = False
 
     def __post_init__(self) -> None:
-        # A server's id, stored and sent back: one no UTF-8 holds (a lone surrogate) could not be recorded at all.
-        object.__setattr__(self, "remote_id", storable(self.remote_id))
+        # A server's id, stored and sent back: kept as the store can take it, and take it back (``storable_id``).
+        object.__setattr__(self, "remote_id", storable_id(self.remote_id))
 
 
-# What ``storable`` writes of a lone surrogate: "\ud800", six ASCII characters, which no service's id holds.
-_ESCAPED_SURROGATE = lazy_re.compile(r"\\ud[89a-f][0-9a-f]{2}")
+# The longest post id the store keeps as it came: what `store import` takes back (a private detail's 5,000).
+MAX_ID = 5_000
+# An id kept escaped is cut to this: a thousand characters of any script are within what `store import` takes.
+_CUT_ID = 1_000
+# What ``storable_id`` writes of a character ("\x1b", "\u200b", "\ud800"), and where it cut an id ("…").
+_ESCAPED = lazy_re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})|…")
+
+
+def storable_id(remote_id: str) -> str:
+    """A service's post id as the store keeps it: as it came wherever `store import` takes it back from the store's
+    export; else each character the import refuses (a control or format character, a line break, a lone surrogate,
+    which no UTF-8 holds) written as its escape, and an id of megabytes cut. The post is recorded sent all the same
+    (never posted twice), under an id that names no post (``names_no_post``). Kept as it came, the store's own
+    export was refused ("remote_id holds an invisible or control character"): the store could not be moved."""
+    if remote_id.isascii() and remote_id.isprintable() and len(remote_id) <= MAX_ID:
+        return remote_id  # every id a service really makes, at the cost of one scan
+    from broadcaster.messages import gate  # here: only an id no service makes pays for it
+
+    # And what breaks its line, which the import refuses in an id too (a line end, a tab, the line separators).
+    hidden = {*gate.hidden_at(remote_id), *(i for i, char in enumerate(remote_id) if char in "\n\t\u2028\u2029")}
+    if not hidden and len(remote_id) <= MAX_ID:
+        return remote_id
+    return bounded("".join(_escape(char) if i in hidden else char for i, char in enumerate(remote_id)), _CUT_ID)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def names_no_post(remote_id: str) -> bool:
-    """Whether a stored remote id is not the service's own: a lone surrogate of it kept as its escape
-    (``storable``). Sent back, it names no post: an edit or a reply is refused, and a delete is told "not found",
-    which counts as deleted: a withdrawal said the post was gone while it stayed up. No request can name the
-    post as the service wrote it (no URL or UTF-8 holds a lone surrogate), so it is left to the operator."""
-    return bool(_ESCAPED_SURROGATE.search(remote_id))
+    """Whether a stored remote id is not the service's own: kept escaped or cut (``storable_id``; a lone surrogate
+    kept as its escape by a version before). Sent back, it names no post: an edit or a reply is refused, and a
+    delete is told "not found", which counts as deleted: a withdrawal said the post was gone while it stayed up.
+    No request could name the post as the service wrote it (no URL or UTF-8 holds a lone surrogate; the store
+    could not take the others back), so it is left to the operator."""
+    return bool(_ESCAPED.search(remote_id))
 
 
 @dataclass
@@ -191,7 +218,7 @@ class SendLog:
             self.on_starts_thread()
 
     def confirmed(self, remote_id: str) -> None:
-        remote_id = storable(remote_id)  # as ``Receipt`` keeps it: recorded at once, and the delivery's id
+        remote_id = storable_id(remote_id)  # as ``Receipt`` keeps it: recorded at once, and the delivery's id
         self.on_wire = False
         self.parts.append(remote_id)
         if self.on_part is not None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -109,18 +109,25 @@ def admit(text: str, field: str, rule: Rule) -> str:
 def normalise(text: str, field: str) -> str:
     """``text`` in NFC, with ``\\r\\n`` as ``\\n``; refuse control and format characters."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    for index in hidden_at(text):
+        char = text[index]
+        name = unicodedata.name(char, _UNNAMED.get(unicodedata.category(char), "a control character"))
+        raise InputError(
+            f"{field} holds an invisible or control character ({name}, U+{ord(char):04X}) at "
+            f"character {index + 1}. Remove it (it often comes from copying out of a chat or a "
+            "terminal); nothing was stored or sent."
+        )
+    return text
+
+
+def hidden_at(text: str) -> Iterator[int]:
+    """Where ``text`` holds a control or format character ``normalise`` refuses (a line end and a tab excepted)."""
     for index, char in enumerate(text):
         if char in _ALLOWED_CONTROLS or _joins_emoji(text, index):
             continue
         category = unicodedata.category(char)
         if category in ("Cc", "Cf", "Cs", "Co", "Cn") or (char in IGNORABLE_MARKS and not _selects_a_variant(text, index)):
-            name = unicodedata.name(char, _UNNAMED.get(category, "a control character"))
-            raise InputError(
-                f"{field} holds an invisible or control character ({name}, U+{ord(char):04X}) at "
-                f"character {index + 1}. Remove it (it often comes from copying out of a chat or a "
-                "terminal); nothing was stored or sent."
-            )
-    return text
+            yield index
 
 
 def _joins_emoji(text: str, index: int) -> bool:

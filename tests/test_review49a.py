@@ -20,9 +20,9 @@ ROOM = "!ops:example.org"
 
 
 @contextmanager
-def _matrix_with_a_lone_surrogate_id(project: Project) -> Iterator[FakeMatrix]:
-    """A public Matrix room whose homeserver names its first event "$ev7\\ud800-Xy_z" (a lone surrogate, valid
-    JSON): the event is up under that id, which broadcaster stores escaped."""
+def _matrix_naming_events(project: Project, *names: str) -> Iterator[FakeMatrix]:
+    """A public Matrix room whose homeserver names its first events "$ev<name>-Xy_z" (by default a lone surrogate,
+    valid JSON: "$ev7\\ud800-Xy_z"): the event is up under that id, which broadcaster stores escaped."""
     with FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix:
         project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
         project.write_config(ENGINE + f"""
@@ -33,7 +33,7 @@ homeserver = "{matrix.url}"
 access_token = "${{MATRIX_TOKEN}}"
 room_id = "{ROOM}"
 """)
-        matrix.name_next_events("7\ud800")
+        matrix.name_next_events(*(names or ("7\ud800",)))
         yield matrix
 
 
@@ -55,7 +55,7 @@ def test_a_withdrawal_never_says_deleted_a_post_whose_stored_id_names_none(proje
     asked the homeserver to redact the escaped id, which names no event: M_NOT_FOUND, counted as deleted, and
     withdraw said "deleted 1 post(s) of the incident here" (exit 0) while the post stayed up in the room. Now the
     post is left alone and the outcome says it is still up and must be deleted by hand."""
-    with _matrix_with_a_lone_surrogate_id(project) as matrix:
+    with _matrix_naming_events(project) as matrix:
         incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
         withdrawn = _at_room(_posted(project, "withdraw", incident, "--reason", "posted in error"))
         [event] = matrix.events[ROOM]
@@ -69,7 +69,7 @@ def test_a_follow_up_and_a_correction_under_a_post_whose_stored_id_names_none_go
     """A follow-up threaded under the escaped id and a correction edited it: the homeserver knows no such event and
     refused both for good ("Cannot start threads ...", "Edits must name an event ..."), so the room never heard of
     either. Now neither names it: the follow-up goes out on its own, the correction as a new message."""
-    with _matrix_with_a_lone_surrogate_id(project) as matrix:
+    with _matrix_naming_events(project) as matrix:
         incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
         follow_up = _at_room(_posted(project, "post", "--incident", incident, "--status", "monitoring", "Fixed."))
         assert follow_up["state"] == "sent", follow_up
@@ -111,3 +111,43 @@ def test_store_import_masks_a_long_notes_secret_before_cutting_it(project: Proje
     secret_half = TG_TOKEN[7:]
     assert secret_half not in stored, stored[-700:]
     assert secret_half not in shown.output, shown.output[-2000:]
+
+
+def _moved(project: Project, tmp_path: Path) -> tuple[Project, Any]:
+    """``project``'s store exported and imported into a fresh project of the same config."""
+    export = tmp_path / "export.jsonl"
+    exported = project.cli("store", "export", str(export))
+    assert exported.exit_code == 0, exported.output
+    fresh = Project(tmp_path / "fresh", env=dict(project.env))
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    return fresh, fresh.cli("store", "import", str(export))
+
+
+def test_a_post_id_holding_an_invisible_character_keeps_the_stores_export_importable(
+    project: Project, tmp_path: Path,
+) -> None:
+    """A homeserver named its event "$evA\\u200bB-Xy_z" (a zero-width space): the engine stored it as it came, and
+    `store import` refused the store's own export ("remote_id holds an invisible or control character (ZERO WIDTH
+    SPACE)", exit 2): the store could not be moved to team mode or restored. Now the id is kept escaped, as one
+    that names no post (withdraw leaves the post to the operator), and the export imports."""
+    with _matrix_naming_events(project, "A\u200bB"):
+        incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
+        fresh, imported = _moved(project, tmp_path)
+        assert imported.exit_code == 0, imported.output
+        [(remote_id,)] = _rows(fresh, "SELECT remote_id FROM deliveries WHERE destination = 'room'")
+        assert remote_id == f"{ROOM}/$evA\\u200bB-Xy_z", remote_id
+        withdrawn = _at_room(_posted(project, "withdraw", incident, "--reason", "posted in error"))
+        assert "not deleted" in " ".join(withdrawn["notes"]), withdrawn
+
+
+def test_store_import_keeps_a_post_id_in_the_form_the_service_wrote_it(project: Project, tmp_path: Path) -> None:
+    """`store import` put every id in Unicode's composed form (NFC): a homeserver's event "$evCe\\u0301D-Xy_z" (an
+    accent written apart) was imported as "$evC\\u00e9D-Xy_z", which names no event: the imported copy's follow-ups
+    and corrections were refused there. Now an id is checked in that form and kept as it was written."""
+    with _matrix_naming_events(project, "Ce\u0301D"):
+        _posted(project, "post", "--title", "API errors", "Errors.")
+        fresh, imported = _moved(project, tmp_path)
+        assert imported.exit_code == 0, imported.output
+        [(remote_id,)] = _rows(fresh, "SELECT remote_id FROM deliveries WHERE destination = 'room'")
+        assert remote_id == f"{ROOM}/$evCe\u0301D-Xy_z", ascii(remote_id)

@@ -604,7 +604,7 @@ _LINE_BREAKS = "\n\t\u2028\u2029"
 def _plain(text: str, key: str) -> str:
     """A record's own one-line value (an error, a remote id): normalised and bounded, markers not parsed, and kept
     to one line: shown on the line of its delivery, a line of its own could pass for another's ("✓ pub  sent")."""
-    text = gate.normalise(text, key)
+    written, text = text, gate.normalise(text, key)
     if key in _NOTES:
         # A server's words, which a version before the bound kept whole (a proxy's error page): cut as the engine
         # stores them today, masked and escaped first, never a reason to refuse the store's own export (review 48b).
@@ -616,7 +616,9 @@ def _plain(text: str, key: str) -> str:
     if broken is not None:
         raise _Bad(f"{key} {text[:40]!r} has a line break or tab at character {broken + 1}, which no id a service "
                    "gave holds; set it to the id as the service gave it, or remove that delivery")
-    return text
+    # Checked in its normal form, kept as written: an id in another form (an accent composed) names no post, or
+    # another one, where broadcaster sends it back (a reply, an edit).
+    return written
 
 
 def _text(value: Mapping[str, Any], key: str, default: str | None = None) -> str:
