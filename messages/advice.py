@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from broadcaster.delivery import DeliveryState
+from broadcaster.errors import MAX_SHOWN
 
 
 def deadline_phrase(deadline: float) -> str:
@@ -155,11 +156,28 @@ def stopped_before_sending(repeats_alike: str = "") -> str:
 
 
 def left_out(problems: Sequence[str]) -> str:
-    """The incidents a site build left out (each names its id and why), and what to do."""
-    return (
-        "; ".join(problems) + ". The rest of the site was built and published. See `broadcaster show ID` "
-        "for the record; run `broadcaster retry` once it is fixed."
-    )
+    """The incidents a site build left out (each names its id and why), and what to do: as many of them as a
+    delivery's error holds whole (``errors.MAX_SHOWN``), then how many more, which `site build` names. Cut in its
+    middle, the list lost most of them without a word (of 14 incidents, 10), and `show` has only what is stored."""
+    end = ". The rest of the site was built and published. See `broadcaster show ID` for the record; run " \
+          "`broadcaster retry` once it is fixed."
+    told = "; ".join(problems)
+    if len(told) + len(end) <= MAX_SHOWN:
+        return told + end
+    shown: list[str] = []
+    for problem in problems:
+        if len("; ".join([*shown, problem])) + len(end) + _LEFT_OUT_MORE_ROOM > MAX_SHOWN:
+            break
+        shown.append(problem)
+    more = len(problems) - len(shown)
+    where = "`broadcaster site build` names each and why"
+    if not shown:
+        return f"{more} incident(s) were left out of the site: {where}" + end
+    return "; ".join(shown) + f"; and {more} more incident(s) were left out of the site: {where}" + end
+
+
+# What "and N more ... were left out" takes, with the escapes an incident's reason may grow by where shown.
+_LEFT_OUT_MORE_ROOM = 200
 
 
 def no_longer_in_config(name: str) -> str:

@@ -14,6 +14,9 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.world import TG_TOKEN, FakeWorld
+from tests.test_guard_after_config_change import CUSTOMERS, GLOBEX, NAME
+from tests.test_guard_after_config_change import TOKEN as GUARD_TOKEN
+from tests.test_guard_after_config_change import post as guarded_post
 
 MATRIX_TOKEN = "syt_review_49a_token_7e2b"
 ROOM = "!ops:example.org"
@@ -151,3 +154,22 @@ def test_store_import_keeps_a_post_id_in_the_form_the_service_wrote_it(project: 
         assert imported.exit_code == 0, imported.output
         [(remote_id,)] = _rows(fresh, "SELECT remote_id FROM deliveries WHERE destination = 'room'")
         assert remote_id == f"{ROOM}/$evCe\u0301D-Xy_z", ascii(remote_id)
+
+
+def test_a_sites_error_naming_many_incidents_left_out_says_how_many_it_does_not_name(project: Project) -> None:
+    """A customer added to the config took six public incidents naming it off the site, and the next post's site
+    delivery failed naming them: each with about 470 characters of why, cut in the middle to 2,000 (errors.bounded),
+    so that two of the six were named nowhere, without a word of it, and `show` had only that. Now the error names
+    as many as it holds whole and says how many more, and which command names each."""
+    project.env["ACME_FEED_TOKEN"] = GUARD_TOKEN
+    project.write_config(CUSTOMERS)
+    incidents = [guarded_post(project, "--title", f"Slow exports {n}", "-C", "api", f"Exports for {NAME} are slow.")
+                 for n in range(6)]
+    project.write_config(CUSTOMERS + GLOBEX)
+    result = project.cli("post", "--yes", "--json", "--title", "Login errors", "-C", "web", "Logins fail for some.")
+    assert result.exit_code == 3, result.output
+    [site] = [d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "site"]
+    error = str(site["error"])
+    unnamed = [incident for incident in incidents if incident not in error]
+    assert unnamed and f"and {len(unnamed)} more incident(s) were left out" in error, error
+    assert "`broadcaster site build` names each" in error and error.endswith("once it is fixed."), error
