@@ -173,3 +173,19 @@ def test_a_sites_error_naming_many_incidents_left_out_says_how_many_it_does_not_
     unnamed = [incident for incident in incidents if incident not in error]
     assert unnamed and f"and {len(unnamed)} more incident(s) were left out" in error, error
     assert "`broadcaster site build` names each" in error and error.endswith("once it is fixed."), error
+
+
+def test_a_megabyte_part_id_an_earlier_version_stored_is_shown_cut(project: Project, world: FakeWorld) -> None:
+    """a156fa5 cut a post's id on the delivery's line and in `show`; a version before stored one whole (a megabyte
+    a server made up). `retry` printed the first confirmed part of one of unknown fate whole (1 MB), and so did
+    `withdraw --dry-run` among the posts it deletes, and `retry --json`. Now each is cut as on the delivery's line."""
+    project.write_config(ENGINE + world.channels_toml())
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors.").exit_code == 0
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # as a version before the bound did
+        db.execute("UPDATE deliveries SET state = 'unknown', remote_id = NULL, sent_at = NULL, parts = ?"
+                   " WHERE destination = 'x'", (json.dumps(["9" * 1_000_000]),))
+    incident = str(_rows(project, "SELECT id FROM incidents")[0][0])
+    for args in (("retry",), ("retry", "--json"), ("withdraw", incident, "--dry-run")):
+        process = project.process(*args)
+        out, err = process.communicate(timeout=120)
+        assert "9" * 1300 in out and len(out) < 20_000, (args, len(out), err[-500:])

@@ -193,7 +193,7 @@ def unknown_line(delivery: Delivery, *, withdrawn: bool = False) -> Text:
     if delivery.parts:  # "the post is there" would be true of part 1 alone, and settle the rest unsent
         line.append(
             f"{delivery.incident_id} #{delivery.sequence} → {where}: PARTLY POSTED: {len(delivery.parts)} part(s) "
-            f"confirmed (the first: {printable(delivery.parts[0], one_line=True)}); whether the next one arrived is unknown. Check {where}: "
+            f"confirmed (the first: {bounded(printable(delivery.parts[0], one_line=True))}); whether the next one arrived is unknown. Check {where}: "
             f"`broadcaster retry {delivery.incident_id} --include-unknown` sends the parts after the confirmed ones "
             f"(the next may then show twice); `--mark-unknown-sent` only if the whole update is there."
         )
@@ -224,7 +224,8 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
             # Ids a server made, as stored: rich's ``escape`` is for its markup only, ``printable`` keeps an
             # ESC sequence in one from clearing the screen the operator reads before confirming, and (one
             # line) a line break in one from drawing a preview line of its own ("── site (PUBLIC) ...").
-            ids = printable(", ".join(preview.deletes), one_line=True)
+            # Each cut as a delivery's id is on its line: a row an earlier version stored may hold a megabyte of one.
+            ids = ", ".join(bounded(printable(remote_id, one_line=True)) for remote_id in preview.deletes)
             out.print(f"── {escape(label)} ({tag}) deletes its {len(preview.deletes)} post(s) there: {escape(ids)}")
         if preview.deletes is not None:
             if preview.reason or not preview.deletes:

@@ -50,7 +50,8 @@ _SERVER_MADE = frozenset(
 
 def _printable_value(value: Any) -> Any:
     if isinstance(value, str):
-        return printable(value)
+        # Cut as on the terminal's lines too: a row an earlier version stored may hold a megabyte of a post's id.
+        return bounded(printable(value))
     if isinstance(value, (list, tuple)):
         return [_printable_value(v) for v in value]
     return value
