@@ -125,15 +125,10 @@ def storable_id(remote_id: str) -> str:
     from broadcaster.messages import gate  # here: only an id no service makes pays for it
 
     # And what breaks its line, which the import refuses in an id too (a line end, a tab, the line separators).
-    hidden = {*gate.hidden_at(remote_id), *(i for i, char in enumerate(remote_id) if char in "\n\t\u2028\u2029")}
-    if not hidden and len(remote_id) <= MAX_ID:
+    escaped = gate.with_hidden_escaped(remote_id, also="\n\t\u2028\u2029")
+    if escaped == remote_id and len(remote_id) <= MAX_ID:
         return remote_id
-    return bounded("".join(_escape(char) if i in hidden else char for i, char in enumerate(remote_id)), _CUT_ID)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return bounded(escaped, _CUT_ID)
 
 
 def names_no_post(remote_id: str) -> bool:

@@ -120,6 +120,18 @@ def normalise(text: str, field: str) -> str:
     return text
 
 
+def with_hidden_escaped(text: str, also: str = "") -> str:
+    """``text`` with each character ``normalise`` refuses, and each of ``also``, written as its escape ("\\ue000"):
+    a server's text kept where only what the gate admits is taken back (``store import``)."""
+    hidden = {*hidden_at(text), *(i for i, char in enumerate(text) if char in also)}
+    return "".join(_escape(char) if i in hidden else char for i, char in enumerate(text)) if hidden else text
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def hidden_at(text: str) -> Iterator[int]:
     """Where ``text`` holds a control or format character ``normalise`` refuses (a line end and a tab excepted)."""
     for index, char in enumerate(text):

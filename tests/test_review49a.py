@@ -189,3 +189,20 @@ def test_a_megabyte_part_id_an_earlier_version_stored_is_shown_cut(project: Proj
         process = project.process(*args)
         out, err = process.communicate(timeout=120)
         assert "9" * 1300 in out and len(out) < 20_000, (args, len(out), err[-500:])
+
+
+def test_a_refusal_quoting_a_private_use_character_keeps_the_stores_export_importable(
+    project: Project, world: FakeWorld, tmp_path: Path,
+) -> None:
+    """A Bot API refusal quoting "\\uf8ff" (a private-use character: Apple's logo in a chat's title) is stored as
+    it came (errors.printable escapes control and format characters only), and `store import` refused the store's
+    own export ("last_error holds an invisible or control character (a private-use character, U+F8FF)", exit 2):
+    the store could not be moved or restored. Now the import keeps such a note with the character escaped."""
+    project.write_config(ENGINE + world.channels_toml())
+    refused = {"ok": False, "error_code": 400, "description": "Bad Request: chat \uf8ff Fans is unusable"}
+    world.telegram.fail(*[Fault(match="sendMessage", response=Response(400, refused)) for _ in range(6)])
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors.").exit_code == 3
+    fresh, imported = _moved(project, tmp_path)
+    assert imported.exit_code == 0, imported.output
+    stored = [str(error) for (error,) in _rows(fresh, "SELECT last_error FROM deliveries WHERE destination LIKE 'tg-%'")]
+    assert stored and all("hat \\uf8ff fans is unusable" in error for error in stored), stored

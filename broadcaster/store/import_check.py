@@ -604,13 +604,15 @@ _LINE_BREAKS = "\n\t\u2028\u2029"
 def _plain(text: str, key: str) -> str:
     """A record's own one-line value (an error, a remote id): normalised and bounded, markers not parsed, and kept
     to one line: shown on the line of its delivery, a line of its own could pass for another's ("✓ pub  sent")."""
-    written, text = text, gate.normalise(text, key)
     if key in _NOTES:
         # A server's words, which a version before the bound kept whole (a proxy's error page): cut as the engine
         # stores them today, masked and escaped first, never a reason to refuse the store's own export (review 48b).
         # Masked before the cut (this config's secrets, which the exporting one may not have known): a token cut in
-        # two is masked by neither half, and the end of one after the "…" was shown by `show` (review 49a).
-        return bounded(printable(stored_text(text), one_line=True))
+        # two is masked by neither half, and the end of one after the "…" was shown by `show` (review 49a). What the
+        # gate refuses is escaped, not refused: the engine keeps a server's words as they came, a private-use
+        # character with them (a refusal quoting "\uf8ff", Apple's logo), and its own export was refused.
+        return bounded(printable(gate.with_hidden_escaped(stored_text(text)), one_line=True))
+    written, text = text, gate.normalise(text, key)
     gate.check_size(text, key, gate.PRIVATE)
     broken = next((i for i, char in enumerate(text) if char in _LINE_BREAKS), None)
     if broken is not None:
