@@ -108,35 +108,32 @@ class Receipt:
 
 # The longest post id the store keeps as it came: what `store import` takes back (a private detail's 5,000).
 MAX_ID = 5_000
-# An id kept escaped is cut to this: a thousand characters of any script are within what `store import` takes.
+# An id of megabytes is cut to this, and names no post.
 _CUT_ID = 1_000
-# What ``storable_id`` writes of a character ("\x1b", "\u200b", "\ud800"), and where it cut an id ("…").
-_ESCAPED = lazy_re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})|…")
+# What ``storable_id`` writes of a lone surrogate ("\ud800"), and where it cut an id ("…").
+_ESCAPED = lazy_re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}|\\u[dD][c-fC-F][0-9a-fA-F]{2}|…")
 
 
 def storable_id(remote_id: str) -> str:
-    """A service's post id as the store keeps it: as it came wherever `store import` takes it back from the store's
-    export; else each character the import refuses (a control or format character, a line break, a lone surrogate,
-    which no UTF-8 holds) written as its escape, and an id of megabytes cut. The post is recorded sent all the same
-    (never posted twice), under an id that names no post (``names_no_post``). Kept as it came, the store's own
-    export was refused ("remote_id holds an invisible or control character"): the store could not be moved."""
-    if remote_id.isascii() and remote_id.isprintable() and len(remote_id) <= MAX_ID:
+    """A service's post id as the store keeps it: as it came, but for each lone surrogate (a JSON "\\ud800", which
+    no UTF-8 holds: the store refused the whole write) written as its escape, and an id of megabytes cut. Such an id
+    names no post (``names_no_post``); the post is recorded sent all the same (never posted twice). Any other
+    character a service put in its id (a control or invisible one) is kept: sent back as it came, it names the post
+    (withdraw deletes it); it is shown escaped."""
+    if remote_id.isascii() and len(remote_id) <= MAX_ID:
         return remote_id  # every id a service really makes, at the cost of one scan
-    from broadcaster.messages import gate  # here: only an id no service makes pays for it
-
-    # And what breaks its line, which the import refuses in an id too (a line end, a tab, the line separators).
-    escaped = gate.with_hidden_escaped(remote_id, also="\n\t\u2028\u2029")
-    if escaped == remote_id and len(remote_id) <= MAX_ID:
-        return remote_id
-    return bounded(escaped, _CUT_ID)
+    try:
+        remote_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return bounded(remote_id.encode("utf-8", "backslashreplace").decode("utf-8"), _CUT_ID)
+    return remote_id if len(remote_id) <= MAX_ID else bounded(remote_id, _CUT_ID)
 
 
 def names_no_post(remote_id: str) -> bool:
-    """Whether a stored remote id is not the service's own: kept escaped or cut (``storable_id``; a lone surrogate
-    kept as its escape by a version before). Sent back, it names no post: an edit or a reply is refused, and a
-    delete is told "not found", which counts as deleted: a withdrawal said the post was gone while it stayed up.
-    No request could name the post as the service wrote it (no URL or UTF-8 holds a lone surrogate; the store
-    could not take the others back), so it is left to the operator."""
+    """Whether a stored remote id is not the service's own: a lone surrogate kept as its escape, or cut
+    (``storable_id``). Sent back, it names no post: an edit or a reply is refused, and a delete is told "not
+    found", which counts as deleted: a withdrawal said the post was gone while it stayed up. No request could name
+    the post as the service wrote it (no URL or UTF-8 holds a lone surrogate), so it is left to the operator."""
     return bool(_ESCAPED.search(remote_id))
 
 

@@ -612,15 +612,19 @@ def _plain(text: str, key: str) -> str:
         # gate refuses is escaped, not refused: the engine keeps a server's words as they came, a private-use
         # character with them (a refusal quoting "\uf8ff", Apple's logo), and its own export was refused.
         return bounded(printable(gate.with_hidden_escaped(stored_text(text)), one_line=True))
-    written, text = text, gate.normalise(text, key)
+    # An id as the service wrote it (any character but what no store or line holds): in another form (an accent
+    # composed, an invisible character taken out) it names no post, or another one, where broadcaster sends it back
+    # (a reply, an edit, a delete). Shown escaped.
     gate.check_size(text, key, gate.PRIVATE)
     broken = next((i for i, char in enumerate(text) if char in _LINE_BREAKS), None)
     if broken is not None:
         raise _Bad(f"{key} {text[:40]!r} has a line break or tab at character {broken + 1}, which no id a service "
                    "gave holds; set it to the id as the service gave it, or remove that delivery")
-    # Checked in its normal form, kept as written: an id in another form (an accent composed) names no post, or
-    # another one, where broadcaster sends it back (a reply, an edit).
-    return written
+    surrogate = next((i for i, char in enumerate(text) if "\ud800" <= char <= "\udfff"), None)
+    if surrogate is not None:
+        raise _Bad(f"{key} {printable(text[:40])!r} holds a lone surrogate at character {surrogate + 1}, which no "
+                   "store holds; set it to the id as the service gave it, or remove that delivery")
+    return text
 
 
 def _text(value: Mapping[str, Any], key: str, default: str | None = None) -> str:
