@@ -7,12 +7,12 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from broadcaster.config import Config, is_subscribers
-from broadcaster.delivery import DONE_STATES, DeliveryState
+from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_post
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
 from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
 from broadcaster.errors import InputError
-from broadcaster.messages import advice
+from broadcaster.messages import advice, gate
 from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
 from broadcaster.store import Delivery, Store, alive_here, process_owner
@@ -126,10 +126,32 @@ def _remote_ids_for(
             raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
         try:
             found[delivery.id] = destination.remote_id_from(reference, delivery.target)
+            _refuse_unnameable(delivery, found[delivery.id])
             _refuse_another_place(store, destination, delivery, found[delivery.id])
         except InputError as exc:
             raise InputError(f"--remote-id {pair!r}: {exc}") from exc
     return found
+
+
+def _refuse_unnameable(delivery: Delivery, remote_id: str) -> None:
+    """An id given by hand is stored as given and sent back (a reply, an edit): one holding what no service's id
+    holds is refused. An invisible character come with a copy made the store's export unimportable and a reply
+    under it refused for good; "…" or an escape (an id cut or escaped where it was copied: a narrow column,
+    ``show``) names no post (``names_no_post``), so later updates would not thread under it, said they would."""
+    if remote_id in delivery.parts:
+        return  # the service's own answer to this delivery, as the store keeps it (``storable_id``)
+    gate.normalise(remote_id, "the id")  # an invisible or control character: says which, and where
+    if any(char in "\n\t\u2028\u2029" for char in remote_id) or len(remote_id) > MAX_ID:
+        raise InputError(
+            f"{remote_id[:60]!r} has a line break or is over {MAX_ID:,} characters, which no post id is. Copy the "
+            "post's link or id from the service again; nothing was stored or sent."
+        )
+    if names_no_post(remote_id):
+        raise InputError(
+            f"{remote_id[:80]!r} holds \"…\" or an escape such as \\u200b, which no post id holds: it was cut or escaped "
+            "where it was copied from (a narrow column, `show`, a log), names no post, and later updates would not "
+            "thread under it. Copy the post's link or whole id from the service; nothing was stored or sent."
+        )
 
 
 def _refuse_another_place(store: Store, destination: Destination, delivery: Delivery, remote_id: str) -> None:
