@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from broadcaster import lazy_re
 from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_post
 from broadcaster.destination import Destination
@@ -133,6 +134,10 @@ def _remote_ids_for(
     return found
 
 
+# What ``errors.printable`` writes for a hidden character ("\\u200b", "\\x1b"): an id copied from `show` or a log.
+_AS_SHOWN = lazy_re.compile(r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+
+
 def _refuse_unnameable(delivery: Delivery, remote_id: str) -> None:
     """An id given by hand is stored as given and sent back (a reply, an edit): one holding what no service's id
     holds is refused. An invisible character come with a copy made the store's export unimportable and a reply
@@ -146,7 +151,7 @@ def _refuse_unnameable(delivery: Delivery, remote_id: str) -> None:
             f"{remote_id[:60]!r} has a line break or is over {MAX_ID:,} characters, which no post id is. Copy the "
             "post's link or id from the service again; nothing was stored or sent."
         )
-    if names_no_post(remote_id):
+    if names_no_post(remote_id) or _AS_SHOWN.search(remote_id):
         raise InputError(
             f"{remote_id[:80]!r} holds \"…\" or an escape such as \\u200b, which no post id holds: it was cut or escaped "
             "where it was copied from (a narrow column, `show`, a log), names no post, and later updates would not "
