@@ -23,9 +23,8 @@ ROOM = "!ops:example.org"
 
 
 @contextmanager
-def _matrix_naming_events(project: Project, *names: str) -> Iterator[FakeMatrix]:
-    """A public Matrix room whose homeserver names its first events "$ev<name>-Xy_z" (by default a lone surrogate,
-    valid JSON: "$ev7\\ud800-Xy_z"): the event is up under that id, which broadcaster stores escaped."""
+def public_matrix_room(project: Project) -> Iterator[FakeMatrix]:
+    """The project's one channel: ``room``, a public Matrix room on a fake homeserver."""
     with FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix:
         project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
         project.write_config(ENGINE + f"""
@@ -36,6 +35,14 @@ homeserver = "{matrix.url}"
 access_token = "${{MATRIX_TOKEN}}"
 room_id = "{ROOM}"
 """)
+        yield matrix
+
+
+@contextmanager
+def _matrix_naming_events(project: Project, *names: str) -> Iterator[FakeMatrix]:
+    """A public Matrix room whose homeserver names its first events "$ev<name>-Xy_z" (by default a lone surrogate,
+    valid JSON: "$ev7\\ud800-Xy_z"): the event is up under that id, which broadcaster stores escaped."""
+    with public_matrix_room(project) as matrix:
         matrix.name_next_events(*(names or ("7\ud800",)))
         yield matrix
 

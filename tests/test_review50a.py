@@ -10,27 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENGINE, Project
+from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.matrix import FakeMatrix
-
-MATRIX_TOKEN = "syt_review_50a_token_4c1d"
-ROOM = "!ops:example.org"
+from tests.test_review49a import ROOM, public_matrix_room
 
 
 @contextmanager
 def _matrix_post_of_unknown_fate(project: Project) -> Iterator[tuple[FakeMatrix, str]]:
     """A public Matrix room whose first post arrived but whose answer was lost twice (aiohttp repeats a PUT once): the delivery is unknown."""
-    with FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix:
-        project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
-        project.write_config(ENGINE + f"""
-[channels.room]
-type = "matrix"
-visibility = "public"
-homeserver = "{matrix.url}"
-access_token = "${{MATRIX_TOKEN}}"
-room_id = "{ROOM}"
-""")
+    with public_matrix_room(project) as matrix:
         matrix.fail(*(Fault(match="/send/", reset_after=True) for _ in range(2)))
         posted = project.cli("post", "--title", "API errors", "Errors.", "--yes", "--json")
         matrix.clear_faults()
