@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +235,30 @@ def test_a_publish_kept_waiting_past_the_deadline_is_redone_by_retry(tmp_path: P
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, out + err
     assert page in Published(s3=s3).files()
+
+
+def test_a_file_gone_between_the_listing_and_the_look_is_not_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commands claiming one new output folder at once (the test above, one laptop's two posts): the one that
+    reads the folder before the other's marker lists files the other's build then moves away, and met "No such
+    file or directory ... Check [page] output_dir" (exit 3), or a folder gone read as one it cannot list. What is
+    gone since it was listed is not there."""
+    import os
+
+    from broadcaster.site import folder as site_folder
+
+    site = tmp_path / "public"
+    (site / "incidents").mkdir(parents=True)
+    (site / "index.html").write_text("<p>built by another command</p>")
+    (site / "incidents" / "a.html").write_text("<p>a</p>")
+    real_walk = os.walk
+
+    def moved_away_meanwhile(top: str, **kwargs: Any) -> Iterator[tuple[str, list[str], list[str]]]:
+        for directory, subdirs, names in real_walk(top, **kwargs):
+            if Path(directory) == site:  # the other command's build takes them away once they are listed
+                (site / "index.html").unlink()
+                shutil.rmtree(site / "incidents")
+            yield directory, subdirs, names
+
+    monkeypatch.setattr(os, "walk", moved_away_meanwhile)
+    state = site_folder.inspect(site, frozenset(), lambda _path: True)
+    assert state.kind == "empty" and not state.unreadable, state

@@ -251,8 +251,10 @@ def _contents(
 
     def cannot_list(exc: OSError) -> None:
         # os.walk skips such a folder silently: another account's 0711 web root would read as empty, and be swapped
-        # away whole (renaming it needs only its parent's write permission).
-        unreadable.append(Path(exc.filename or folder).relative_to(folder).as_posix())
+        # away whole (renaming it needs only its parent's write permission). One gone since it was listed (another
+        # command's build, this folder new to both) is simply not there.
+        if not isinstance(exc, FileNotFoundError):
+            unreadable.append(Path(exc.filename or folder).relative_to(folder).as_posix())
 
     for directory, subdirs, names in os.walk(folder, onerror=cannot_list):
         relative_dir = Path(directory).relative_to(folder).as_posix()
@@ -262,8 +264,13 @@ def _contents(
             relative = prefix + name
             if (not prefix and name in internal) or name.endswith(TEMP_SUFFIX):
                 continue
+            try:
+                regular = stat.S_ISREG(os.lstat(os.path.join(directory, name)).st_mode)
+            except FileNotFoundError:
+                # Gone since os.walk listed it: two commands claiming one new folder at once, the other one already
+                # building in it. This one failed "No such file or directory ... output_dir" (exit 3).
+                continue
             found = True
-            regular = stat.S_ISREG(os.lstat(os.path.join(directory, name)).st_mode)
             if not regular or not accept(relative):
                 strangers.append(relative)
         if len(strangers) > _SHOWN:
