@@ -13,11 +13,12 @@ import pytest
 from broadcaster import subscribers
 from broadcaster.subscribers import ChatKind
 from tests.bot_helpers import AUDIENCES, TOKEN
-from tests.conftest import ENGINE, UNHURRIED_ENGINE, Project
+from tests.conftest import UNHURRIED_ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.fakes.world import FakeWorld
+from tests.matrix_helpers import matrix_room
 from tests.test_bot_run import bot_table, stopped
 from tests.test_hosts_git_safety import no_git_config, pages_config, remote  # noqa: F401 - its fixtures
 from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
@@ -129,18 +130,7 @@ def test_the_bots_log_of_a_megabyte_poll_failure_is_bounded(configured: Project,
 def test_a_megabyte_post_id_a_server_made_up_is_shown_bounded(project: Project) -> None:
     """A post's id is the server's (Matrix's event_id): `post` and `show` printed a megabyte of one whole, on the
     delivery's line and in the table. Now cut there as an error is."""
-    from tests.fakes.matrix import FakeMatrix
-
-    with FakeMatrix(token="syt_bounded_id_test_47", rooms=["!ops:example.org"]) as matrix:
-        project.env["MATRIX_TOKEN"] = "syt_bounded_id_test_47"
-        project.write_config(ENGINE + f"""
-[channels.ops]
-type = "matrix"
-visibility = "internal"
-homeserver = "{matrix.url}"
-access_token = "${{MATRIX_TOKEN}}"
-room_id = "!ops:example.org"
-""")
+    with matrix_room(project, "syt_bounded_id_test_47") as matrix:
         matrix.fail(Fault(match="/send/", response=Response(200, {"event_id": "$" + "e" * 1_000_000})))
         posted = project.cli("post", "--yes", "--title", "API errors", "Errors.")
         assert posted.exit_code == 0, posted.output[:2000]

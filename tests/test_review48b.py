@@ -12,6 +12,7 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import FakeWorld
+from tests.matrix_helpers import matrix_room
 from tests.test_review47c import dropped_by_a_refusal
 from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
 
@@ -45,18 +46,7 @@ def test_a_post_id_holding_a_lone_surrogate_is_recorded_sent_and_never_posted_tw
     terminal could not print it: `post` ended in "unexpected error (UnicodeEncodeError)" (exit 1) with the delivery
     left ``sending``, reaped as unknown, which `retry --include-unknown` posts a second time. Now the id is kept with
     the surrogate escaped: recorded sent, shown, and not posted again."""
-    from tests.fakes.matrix import FakeMatrix
-
-    with FakeMatrix(token=MATRIX_TOKEN, rooms=["!ops:example.org"]) as matrix:
-        project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
-        project.write_config(ENGINE + f"""
-[channels.ops]
-type = "matrix"
-visibility = "internal"
-homeserver = "{matrix.url}"
-access_token = "${{MATRIX_TOKEN}}"
-room_id = "!ops:example.org"
-""")
+    with matrix_room(project, MATRIX_TOKEN) as matrix:
         matrix.fail(Fault(match="/send/", response=Response(200, {"event_id": "$abc\ud800def"})))
         process = project.process("post", "--yes", "--title", "API errors", "Errors.")
         out, err = process.communicate(timeout=120)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,28 +14,17 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.matrix import FakeMatrix
 from tests.fakes.world import TG_TOKEN, FakeWorld
+from tests.matrix_helpers import ROOM, matrix_room
 from tests.test_guard_after_config_change import CUSTOMERS, GLOBEX, NAME
 from tests.test_guard_after_config_change import TOKEN as GUARD_TOKEN
 from tests.test_guard_after_config_change import post as guarded_post
 
 MATRIX_TOKEN = "syt_review_49a_token_7e2b"
-ROOM = "!ops:example.org"
 
 
-@contextmanager
-def public_matrix_room(project: Project) -> Iterator[FakeMatrix]:
+def public_matrix_room(project: Project) -> AbstractContextManager[FakeMatrix]:
     """The project's one channel: ``room``, a public Matrix room on a fake homeserver."""
-    with FakeMatrix(token=MATRIX_TOKEN, rooms=[ROOM]) as matrix:
-        project.env["MATRIX_TOKEN"] = MATRIX_TOKEN
-        project.write_config(ENGINE + f"""
-[channels.room]
-type = "matrix"
-visibility = "public"
-homeserver = "{matrix.url}"
-access_token = "${{MATRIX_TOKEN}}"
-room_id = "{ROOM}"
-""")
-        yield matrix
+    return matrix_room(project, MATRIX_TOKEN, channel="room", visibility="public")
 
 
 @contextmanager

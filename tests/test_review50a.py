@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.matrix import FakeMatrix
-from tests.test_review49a import ROOM, public_matrix_room
+from tests.matrix_helpers import ROOM
+from tests.test_review49a import public_matrix_room
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.world import FakeWorld
+from tests.matrix_helpers import matrix_room
 from tests.test_subscribers import PUBLIC_CHAT, bot_project, fake, store_of  # noqa: F401 - its fixtures
 
 HOSTILE = "Bad Request: \x1b[2J\x1b[1A\x1b[2K\x1b]0;pwned\x07\x1b]52;c;cm0gLXJmIH4=\x07\u202eneves\x9b31m done"
@@ -98,18 +99,7 @@ def test_every_log_record_is_escaped_for_the_terminal() -> None:
 
 def test_a_post_id_a_server_made_up_is_shown_escaped(project: Project) -> None:
     """Found by the fix review: `show` printed a remote id as the server gave it (Matrix's event_id)."""
-    from tests.fakes.matrix import FakeMatrix
-
-    with FakeMatrix(token="syt_escape_test_77", rooms=["!ops:example.org"]) as matrix:
-        project.env["MATRIX_TOKEN"] = "syt_escape_test_77"
-        project.write_config(ENGINE + f"""
-[channels.ops]
-type = "matrix"
-visibility = "internal"
-homeserver = "{matrix.url}"
-access_token = "${{MATRIX_TOKEN}}"
-room_id = "!ops:example.org"
-""")
+    with matrix_room(project, "syt_escape_test_77") as matrix:
         matrix.fail(Fault(match="/send/", response=Response(200, {"event_id": "$ev\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J"})))
         posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors.")
         incident = json.loads(posted.stdout)["incident_id"]
