@@ -141,8 +141,8 @@ def test_the_bot_and_two_posts_on_one_store_at_once(
     for chat in chats[4:]:  # chats subscribing while both posts write to the store
         fake.say(chat, "/start")
     for process in posts:
-        _, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, out + err
     assert fake.wait_for(lambda: all(fake.texts(chat) for chat in chats[4:]), 20)
     for chat in chats[:4]:
         received = fake.texts(chat)[1:]
