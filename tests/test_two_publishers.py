@@ -262,3 +262,31 @@ def test_a_file_gone_between_the_listing_and_the_look_is_not_there(tmp_path: Pat
     monkeypatch.setattr(os, "walk", moved_away_meanwhile)
     state = site_folder.inspect(site, frozenset(), lambda _path: True)
     assert state.kind == "empty" and not state.unreadable, state
+
+
+def test_a_folder_marked_while_it_was_read_is_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commands claiming one new output folder at once: the one that found no marker reads the folder while the
+    other marks it and its build writes the first files, which no manifest lists yet. Those read as files broadcaster
+    did not write, and the site failed "holds files broadcaster did not write" (exit 3). Every command of ours marks
+    the folder before it writes anything into it: marked once it is read, the folder is ours."""
+    import os
+
+    from broadcaster.site import folder as site_folder
+    from broadcaster.site.output import INTERNAL
+
+    site = tmp_path / "public"
+    site.mkdir()
+    real_walk = os.walk
+
+    def claimed_meanwhile(top: str, **kwargs: Any) -> Iterator[tuple[str, list[str], list[str]]]:
+        site_folder.mark(site)  # the other command's claim, then its build's first files
+        (site / "style.0123abcd.css").write_text("body {}")
+        (site / "index.html").write_text("<p>built by another command</p>")
+        yield from real_walk(top, **kwargs)
+
+    monkeypatch.setattr(os, "walk", claimed_meanwhile)
+    state = site_folder.inspect(site, INTERNAL, lambda _path: False)
+    assert state.kind == "ours", state
+    monkeypatch.setattr(os, "walk", real_walk)
+    (site / site_folder.MARKER).unlink()  # the same files without a marker: another's, refused as before
+    assert site_folder.inspect(site, INTERNAL, lambda _path: False).kind == "foreign"
