@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.bot_helpers import AUDIENCES, TOKEN
-from tests.conftest import ENGINE, Project
+from tests.conftest import UNHURRIED_ENGINE, Project
 from tests.fakes.telegram import BOT_ID_NAME
 from tests.fakes.telegram_bot import FakeTelegramBot
 from tests.pg import PASSWORD_ENV, PgServer, pg_server_fixture  # noqa: F401 - pytest fixtures
@@ -47,7 +47,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
 def configured(project: Project, fake: FakeTelegramBot, backend: str, request: pytest.FixtureRequest) -> Project:
     if backend:
         project.env[PASSWORD_ENV] = request.getfixturevalue("pg_server").password
-    project.write_config(ENGINE + AUDIENCES + backend + f"""
+    project.write_config(UNHURRIED_ENGINE + AUDIENCES + backend + f"""
 [bot]
 type = "telegram"
 token = "${{BOT_TOKEN}}"
