@@ -12,7 +12,7 @@ from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_po
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
 from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, bounded, printable
 from broadcaster.messages import advice, gate
 from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
@@ -182,7 +182,9 @@ def _refuse_another_place(store: Store, destination: Destination, delivery: Deli
 def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
     """What later updates to this destination will thread under, said plainly."""
     if remote_id:
-        return f"later updates thread under {remote_id}"
+        # A service's id (a confirmed part, or an import's) as every line shows one: a right-to-left override in it
+        # reversed the rest of this line, on the terminal and in `--json`'s "threading".
+        return f"later updates thread under {bounded(printable(remote_id, one_line=True))}"
     give = f"--remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
     if delivery.starts_thread:
         # Posted on its own because the thread's first message was gone: the earlier posts are no thread to join.
