@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -110,8 +111,11 @@ class Receipt:
 MAX_ID = 5_000
 # An id of megabytes is cut to this, and names no post.
 _CUT_ID = 1_000
-# What ``storable_id`` writes of a lone surrogate ("\ud800"), and where it cut an id ("…").
-_ESCAPED = lazy_re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}|\\u[dD][c-fC-F][0-9a-fA-F]{2}|…")
+# An escape as ``storable_id`` writes one ("\ud800"), and as a version of 2026-12-07 (53f12a9) wrote one of each
+# control or invisible character in a service's id ("\u200b", "\x1b"); and where an id was cut ("…").
+_ESCAPED = lazy_re.compile(r"\\(?:x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})|…")
+# The characters such an escape stood for: none is printed, so none is written in an id by hand (an "\x41" is).
+_UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def storable_id(remote_id: str) -> str:
@@ -130,11 +134,19 @@ def storable_id(remote_id: str) -> str:
 
 
 def names_no_post(remote_id: str) -> bool:
-    """Whether a stored remote id is not the service's own: a lone surrogate kept as its escape, or cut
-    (``storable_id``). Sent back, it names no post: an edit or a reply is refused, and a delete is told "not
-    found", which counts as deleted: a withdrawal said the post was gone while it stayed up. No request could name
-    the post as the service wrote it (no URL or UTF-8 holds a lone surrogate), so it is left to the operator."""
-    return bool(_ESCAPED.search(remote_id))
+    """Whether a stored remote id is not the service's own: a character of it kept as its escape, or cut
+    (``storable_id``; a version of 2026-12-07 kept each control or invisible character escaped). Sent back, it names
+    no post: an edit or a reply is refused, and a delete is told "not found", which counts as deleted: a withdrawal
+    said the post was gone while it stayed up. No request names the post by it, so it is left to the operator."""
+    return any(found.group() == "…" or _stands_for_unshown(found.group()) for found in _ESCAPED.finditer(remote_id))
+
+
+def _stands_for_unshown(escape: str) -> bool:
+    """Whether ``escape`` ("\\u200b") stands for a character no id is shown with: one a store kept escaped."""
+    from broadcaster.messages.gate import IGNORABLE_MARKS  # here: only an id holding an escape pays for it
+
+    code = int(escape[2:], 16)
+    return code <= 0x10FFFF and (unicodedata.category(chr(code)) in _UNSHOWN or chr(code) in IGNORABLE_MARKS)
 
 
 @dataclass

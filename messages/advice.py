@@ -62,11 +62,12 @@ def not_ours(where: str, remote_id: str, origin: str) -> str:
 
 
 def unnameable(where: str, remote_id: str) -> str:
-    """A withdrawal left a post alone: the service's id for it held a character no store holds (``names_no_post``)."""
+    """A withdrawal left a post alone: its id is stored with an escape or cut (``names_no_post``)."""
     return (
-        f"not deleted: the post {remote_id} at {where} is still up. The service gave its id with a character no "
-        "store or request can hold (a lone surrogate, kept as its escape), so broadcaster cannot name it to delete "
-        "it. Delete it by hand."
+        f"not deleted: the post {remote_id} at {where} is still up. Its id is stored with an escape in place of a "
+        "character the service put in it (a control character, a line break or a lone surrogate; an invisible one "
+        "by a version of 2026-12-07) or cut, and names no post, so broadcaster cannot name it to delete it. Delete "
+        "it by hand."
     )
 
 

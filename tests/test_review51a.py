@@ -5,13 +5,15 @@ fakes."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Project
-from tests.test_review49a import _matrix_naming_events, _posted
+from tests.matrix_helpers import ROOM
+from tests.test_review49a import _at_room, _matrix_naming_events, _posted
 
 # What no terminal line may carry raw: a right-to-left override (the line reads reversed: "detaleted" for
 # "deleted"), an isolate, a byte-order mark, a soft hyphen.
@@ -51,3 +53,24 @@ def test_marking_a_post_sent_shows_the_id_it_threads_under_escaped(
     assert not [c for c in marked.output if c in _REORDERING], ascii(marked.output)
     shown: Any = json.loads(marked.stdout)["marked"][0]["threading"] if as_json else marked.output
     assert "thread under !ops:example.org/$evA\\u202eB-Xy_z" in shown, ascii(shown)
+
+
+def test_an_id_an_earlier_version_kept_escaped_is_never_sent_back(project: Project) -> None:
+    """53f12a9 (a version of 2026-12-07) stored an event id holding a zero-width space escaped ("$evA\\u200bB",
+    six ASCII characters for it); 3f1c18d narrowed names_no_post to a lone surrogate's escape, so after upgrading
+    the follow-up threaded under the escape and was refused for good ("Cannot start threads ..."), and withdraw
+    asked to redact it, was told not found, and said "deleted 1 post(s)" while the event stayed up. Now such an
+    escape names no post: the follow-up goes out on its own and the withdrawal says the post is still up."""
+    with _matrix_naming_events(project, "A\u200bB") as matrix:
+        incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
+        with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # as that version stored it
+            db.execute("UPDATE deliveries SET remote_id = replace(remote_id, char(8203), '\\u200b')"
+                       " WHERE destination = 'room'")
+        follow_up = _at_room(_posted(project, "post", "--incident", incident, "--status", "monitoring", "Fixed."))
+        assert follow_up["state"] == "sent", follow_up
+        first, second = matrix.events[ROOM]
+        assert "Fixed." in str(second.content.get("body")) and not second.relation, second  # on its own
+        withdrawn = _at_room(_posted(project, "withdraw", incident, "--reason", "posted in error"))
+        said = " ".join(withdrawn["notes"])
+        assert "not deleted: the post !ops:example.org/$evA\\u200bB-Xy_z at room is still up" in said, withdrawn
+        assert matrix.redacted == [second.event_id], (matrix.redacted, first.event_id)  # the follow-up alone
