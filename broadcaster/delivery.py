@@ -119,18 +119,29 @@ _UNSHOWN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def storable_id(remote_id: str) -> str:
-    """A service's post id as the store keeps it: as it came, but for each lone surrogate (a JSON "\\ud800", which
-    no UTF-8 holds: the store refused the whole write) written as its escape, and an id of megabytes cut. Such an id
-    names no post (``names_no_post``); the post is recorded sent all the same (never posted twice). Any other
-    character a service put in its id (a control or invisible one) is kept: sent back as it came, it names the post
-    (withdraw deletes it); it is shown escaped."""
-    if remote_id.isascii() and len(remote_id) <= MAX_ID:
+    """A service's post id as the store keeps it: as it came, but for each character `store import` refuses in an id
+    (a control character, a line break; a lone surrogate, a JSON "\\ud800" no UTF-8 holds, for which the store
+    refused the whole write) written as its escape, and an id of megabytes cut. Such an id names no post
+    (``names_no_post``); the post is recorded sent all the same (never posted twice), and withdraw leaves it to the
+    operator, saying so. Kept as it came, the store's own export was refused by the import: the store could not be
+    moved or restored. An invisible character a service put in its id (a zero-width space) is kept: sent back as
+    it came, it names the post (withdraw deletes it); it is shown escaped."""
+    if remote_id.isascii() and remote_id.isprintable() and len(remote_id) <= MAX_ID:
         return remote_id  # every id a service really makes, at the cost of one scan
-    try:
-        remote_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return bounded(remote_id.encode("utf-8", "backslashreplace").decode("utf-8"), _CUT_ID)
+    if any(unicodedata.category(char) in _UNHELD for char in remote_id):
+        return bounded("".join(_escape(char) if unicodedata.category(char) in _UNHELD else char
+                               for char in remote_id), _CUT_ID)
     return remote_id if len(remote_id) <= MAX_ID else bounded(remote_id, _CUT_ID)
+
+
+# What `store import` refuses in a post id (import_check): a control character (a line end and a tab with them), a
+# lone surrogate, the line and paragraph separators.
+_UNHELD = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def names_no_post(remote_id: str) -> bool:

@@ -13,11 +13,36 @@ import pytest
 
 from tests.conftest import Project
 from tests.matrix_helpers import ROOM
-from tests.test_review49a import _at_room, _matrix_naming_events, _posted
+from tests.test_review49a import _at_room, _matrix_naming_events, _moved, _posted
 
 # What no terminal line may carry raw: a right-to-left override (the line reads reversed: "detaleted" for
 # "deleted"), an isolate, a byte-order mark, a soft hyphen.
 _REORDERING = "\u202e\u2066\u2069\ufeff\u00ad"
+
+
+def _room_ids(project: Project) -> list[str]:
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:
+        return [str(remote_id) for (remote_id,) in db.execute("SELECT remote_id FROM deliveries WHERE destination = 'room'")]
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\x9b", "\n", "\u2028"], ids=["esc", "csi", "line-end", "line-separator"])
+def test_a_post_id_holding_a_control_character_keeps_the_stores_export_importable(
+    project: Project, tmp_path: Path, char: str,
+) -> None:
+    """A homeserver named its event with a control character or a line break in it ("$evA\\x1bB-Xy_z"): the engine
+    stored it as it came (3f1c18d), and `store import` refused the store's own export ("holds a control character
+    ... which no post id holds", exit 2, 103aa5e): the store could not be moved to team mode or restored, and the
+    refusal told the operator to set the id "as the service gave it", which it was. Now such an id is kept escaped,
+    as a lone surrogate is: the export imports, and exports again the same; the post is left to the operator."""
+    with _matrix_naming_events(project, f"A{char}B") as matrix:
+        incident = _posted(project, "post", "--title", "API errors", "Errors.")["incident_id"]
+        fresh, imported = _moved(project, tmp_path)
+        assert imported.exit_code == 0, imported.output
+        assert _room_ids(fresh) == _room_ids(project), (_room_ids(fresh), _room_ids(project))
+        withdrawn = _at_room(_posted(project, "withdraw", incident, "--reason", "posted in error"))
+        said = " ".join(withdrawn["notes"])
+        assert "not deleted" in said and "still up" in said and "deleted 1 post" not in said, withdrawn
+        assert not matrix.redacted, matrix.redacted
 
 
 def _unknown_with_a_part(project: Project, tmp_path: Path) -> Project:
