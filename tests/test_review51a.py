@@ -99,3 +99,27 @@ def test_an_id_an_earlier_version_kept_escaped_is_never_sent_back(project: Proje
         said = " ".join(withdrawn["notes"])
         assert "not deleted: the post !ops:example.org/$evA\\u200bB-Xy_z at room is still up" in said, withdrawn
         assert matrix.redacted == [second.event_id], (matrix.redacted, first.event_id)  # the follow-up alone
+
+
+def test_store_export_writes_an_id_that_would_reorder_the_terminal_as_a_json_escape(
+    project: Project, tmp_path: Path,
+) -> None:
+    """`store export` with no file writes to standard output, as JSON with its non-ASCII text kept as it is: a right-
+    to-left override a service put in a post id (kept as it came: it names the post) reached the terminal raw, and
+    the rest of the line read reversed. Each character that is never printed is written as its JSON escape, which
+    reads back the same: the export imports, and the id is the service's."""
+    with _matrix_naming_events(project, "A\u202eB\u2066C\u00adD\U000e0041E"):
+        _posted(project, "post", "--title", "API errors", "Errors.")
+        exported = project.cli("store", "export")
+    assert exported.exit_code == 0, exported.output
+    assert not [c for c in exported.stdout if not c.isprintable() and c != "\n"], ascii(exported.stdout)
+    assert "$evA\\u202eB\\u2066C\\u00adD\\udb40\\udc41E-Xy_z" in exported.stdout, ascii(exported.stdout)
+    (tmp_path / "export.jsonl").write_text(exported.stdout, encoding="utf-8")
+    fresh = Project(tmp_path / "fresh", env=dict(project.env))
+    fresh.root.mkdir()
+    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    imported = fresh.cli("store", "import", str(tmp_path / "export.jsonl"))
+    assert imported.exit_code == 0, imported.output
+    with sqlite3.connect(fresh.root / ".broadcaster" / "state.db") as db:
+        ids = [str(r) for (r,) in db.execute("SELECT remote_id FROM deliveries WHERE destination = 'room'")]
+    assert ids == _room_ids(project) and "$evA\u202eB\u2066C\u00adD\U000e0041E-Xy_z" in ids[0], ascii(ids)

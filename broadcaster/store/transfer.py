@@ -60,6 +60,7 @@ import errno
 import itertools
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -68,6 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from broadcaster import lazy_re
 from broadcaster.delivery import DONE_STATES, DeliveryState
 from broadcaster.errors import InputError
 from broadcaster.messages.model import Status, Visibility
@@ -168,6 +170,22 @@ class ImportResult:
 # -- export ----------------------------------------------------------------------
 
 
+# A character JSON leaves as it is and no terminal shows: one of a post id a service made or of a chat's title (a
+# right-to-left override reverses the rest of the line of `store export` with no file, written to the terminal).
+_UNSHOWN = lazy_re.compile(r"[^\x20-\x7e]")
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """``record`` as one JSON line: non-ASCII text kept as it is, but for each character that is never printed,
+    written as its escape (read back the same)."""
+    return _UNSHOWN.sub(_escaped_unshown, json.dumps(record, ensure_ascii=False))
+
+
+def _escaped_unshown(found: re.Match[str]) -> str:
+    char = found.group()
+    return char if char.isprintable() else json.dumps(char)[1:-1]
+
+
 def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
     """The header, then one JSON line per incident, in id order; stored errors scrubbed of ``secrets``."""
     header = {
@@ -178,17 +196,16 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
         # Which customer each audience id's detail was written for (``customer_ids.py``): an import into another
         # store must neither forget it nor hand the detail to another customer of the same id there.
         header["audience_names"] = names
-    yield json.dumps(header, ensure_ascii=False)
+    yield _json_line(header)
     for rows, updates in store.incident_batches():
         for row in rows:
-            yield json.dumps(_incident_record(store, row, updates[row["id"]], secrets), ensure_ascii=False)
+            yield _json_line(_incident_record(store, row, updates[row["id"]], secrets))
     for row in store.select("SELECT * FROM invites ORDER BY created_at, hash"):
         yield json.dumps({"invite": portable(row, INVITE_COLUMNS)})
     for old_chat_id, new_chat_id in store.migrations():  # before the subscriptions, which an import weighs by them
         yield json.dumps({"migrated": {"chat_id": old_chat_id, "to": new_chat_id}})
     for row in store.select("SELECT * FROM subscriptions ORDER BY joined_at, chat_id"):
-        yield json.dumps({"subscription": {**portable(row, SUBSCRIPTION_COLUMNS), "active": bool(row["active"])}},
-                         ensure_ascii=False)
+        yield _json_line({"subscription": {**portable(row, SUBSCRIPTION_COLUMNS), "active": bool(row["active"])}})
     for chat_id, removed_at in store.removals():
         yield json.dumps({"removed": {"chat_id": chat_id, "removed_at": iso(removed_at)}})
 
