@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from broadcaster.config import without_lone_users
 from broadcaster.errors import ConfigError
 from tests.conftest import Project
 from tests.ports import free_port
+from tests.proxy_helpers import RefusingProxy
 
 ENGINE = "\n[engine]\ntimeout = 5\ndeadline = 20\nmax_attempts = 1\n"
 OTHER_HOST = "192.0.2.10"  # a documentation address: never reached, the config is refused first
@@ -206,34 +205,6 @@ secret_access_key = "${{S3_SECRET}}"
 # -- 5: Slack's request that failed while connecting through a proxy ----------------------------------------------
 
 
-class _Proxy:
-    """A proxy on loopback that reads what it is sent, answers ``answer`` (nothing: hangs up), and closes."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.received: list[bytes] = []
-        self._answer = answer
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"127.0.0.1:{self._server.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            with client:
-                client.settimeout(2)
-                try:
-                    self.received.append(client.recv(4096))
-                    client.sendall(self._answer)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._server.close()
-
-
 @pytest.mark.parametrize("scheme, answer, said", [
     ("socks5", b"", "a socks:// proxy cannot be used"),
     ("http", b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", "Tunnel connection failed: 403"),
@@ -243,7 +214,7 @@ def test_slack_over_https_whose_proxy_tunnel_fails_is_failed_not_sent(
 ) -> None:
     """urllib tunnels to an https:// api_url with CONNECT; http.client writes no byte of the request before the
     tunnel and TLS are up, so a failure there proves Slack saw nothing: failed, not "may or may not"."""
-    proxy = _Proxy(answer)
+    proxy = RefusingProxy(answer)
     project.env["SLACK_TOKEN"] = "xoxb-f20j-proxy-0001"
     project.write_config(ENGINE + f"""
 [channels.ops]
@@ -253,7 +224,7 @@ token = "${{SLACK_TOKEN}}"
 channel = "C0123ABCD"
 api_url = "https://127.0.0.1:{free_port()}/api/"
 """)
-    env = {name: f"{scheme}://{proxy.url}" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
+    env = {name: f"{scheme}://{proxy.address}" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
     env.update(NO_PROXY="", no_proxy="")
     try:
         posted = project.cli("post", "--yes", "--json", "--title", "API errors", "-C", "api", "Errors.", env=env)

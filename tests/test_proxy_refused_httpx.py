@@ -8,42 +8,12 @@ environment (their transports are our own): a proxy is their ``api_url``."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 
 import pytest
 
 from tests.conftest import ENGINE, Project
 from tests.ports import free_port
-
-
-class _RefusingProxy:
-    """A proxy on loopback that answers every request with ``answer`` and closes."""
-
-    def __init__(self, answer: bytes) -> None:
-        self.received: list[bytes] = []
-        self._answer = answer
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            with client:
-                client.settimeout(5)
-                try:
-                    self.received.append(client.recv(4096))
-                    client.sendall(self._answer)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self._server.close()
-
+from tests.proxy_helpers import RefusingProxy
 
 CHANNELS = {
     "bluesky": ('type = "bluesky"\nhandle = "acme.bsky.social"\napp_password = "${{SECRET}}"\napi_url = "{url}"\n',
@@ -57,10 +27,10 @@ CHANNELS = {
 @pytest.mark.parametrize("kind", list(CHANNELS))
 def test_a_tunnel_the_proxy_refuses_is_failed_not_unknown(project: Project, kind: str, answer: bytes) -> None:
     table, secret = CHANNELS[kind]
-    proxy = _RefusingProxy(answer)
+    proxy = RefusingProxy(answer)
     project.env["SECRET"] = secret
     project.write_config(ENGINE + "[channels.ops]\n" + table.format(url=f"https://127.0.0.1:{free_port()}/"))
-    env = {name: proxy.url for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
+    env = {name: f"http://{proxy.address}" for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")}
     env.update(NO_PROXY="", no_proxy="")
     try:
         posted = project.cli("post", "--yes", "--json", "--only", "ops", "--title", "API errors", "-C", "api",
