@@ -37,6 +37,8 @@ MARKER_TEXT = (
     b"Keep nothing else here.\n"
 )
 FOLDER_MODE = 0o755  # published folders are world-readable by design, whatever the umask
+# Writes of the marker a mark tries, each cleared by another command's build at worst (see ``mark``).
+_MARK_ATTEMPTS = 3
 # How many files broadcaster did not write are named in a refusal.
 _SHOWN = 3
 # Where customers' private pages live: a/<token>/ (the token is their capability).
@@ -181,7 +183,18 @@ def mark(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if created:
         os.chmod(folder, FOLDER_MODE)
-    replace_file(folder / MARKER, MARKER_TEXT)
+    for attempt in range(_MARK_ATTEMPTS):
+        try:
+            replace_file(folder / MARKER, MARKER_TEXT)
+            return
+        except FileNotFoundError:
+            # Its temporary file gone before the rename: another command's first build in this folder, new to both,
+            # cleared it as a dead build's (this runs before the site lock): exit 3, "No such file or directory ...
+            # Check [page] output_dir". That command marked the folder; if not, the marker is written again.
+            if is_plain_file(folder / MARKER):
+                return
+            if attempt == _MARK_ATTEMPTS - 1:
+                raise
 
 
 def refuse_holding(folder: Path, keep_out: Sequence[tuple[str, Path | None]], setting: str) -> None:

@@ -504,11 +504,20 @@ def _scan(root: Path) -> dict[str, str]:
             path = os.path.join(directory, name)
             relative = Path(path).relative_to(root).as_posix()
             if name.endswith(TEMP_SUFFIX):
-                os.unlink(path)  # left by a build that died mid-write
+                _remove_leftover(path)
             elif relative not in INTERNAL and stat.S_ISREG(os.lstat(path).st_mode):
                 with open(path, "rb") as file:
                     hashes[relative] = sha256(file.read())
     return hashes
+
+
+def _remove_leftover(path: str) -> None:
+    """A temporary file left by a build that died mid-write; or another command's marker on its way in (``mark``
+    runs before the site lock, in a folder new to both), renamed into place since it was listed: gone is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _error(path: Path, exc: OSError) -> DeliveryError:
