@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from broadcaster.site import folder as site_folder
-from broadcaster.site.file_writer import TEMP_SUFFIX
+from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
 from broadcaster.site.folder import MARKER
-from broadcaster.site.output import SiteWriter
+from broadcaster.site.output import INTERNAL, SiteWriter
+from broadcaster.site.ownership import _listed_in_manifest
 
 
 def _leftovers(site: Path) -> list[str]:
@@ -75,3 +76,26 @@ def test_a_build_that_finds_another_commands_marker_renamed_meanwhile_goes_on(
     writer.abandon()
     assert site_folder.is_plain_file(site / MARKER)
     assert _leftovers(site) == []
+
+
+def test_a_folder_another_command_marked_and_built_in_while_it_was_looked_at_is_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second command finds no marker, then lists the folder after the first one marked it and put its first
+    page in place (its manifest, written at the end of its build, not yet there): the page read as a file
+    broadcaster did not write, and the second post was refused ('holds files broadcaster did not write
+    (index.html)'), or its site failed (exit 3). The marker there by the end of the look makes it broadcaster's, as
+    it would have at its start."""
+    site = tmp_path / "public"
+    real_walk = os.walk
+
+    def the_other_command_builds_meanwhile(top: Any, **kwargs: Any) -> Iterator[tuple[str, list[str], list[str]]]:
+        if Path(top) == site and not site_folder.is_plain_file(site / MARKER):
+            site_folder.mark(site)
+            replace_file(site / "index.html", b"<p>the other command's first page</p>")
+        yield from real_walk(top, **kwargs)
+
+    site.mkdir()
+    monkeypatch.setattr(os, "walk", the_other_command_builds_meanwhile)
+    state = site_folder.inspect(site, INTERNAL, _listed_in_manifest(site))
+    assert state.kind == "ours", state

@@ -105,9 +105,9 @@ def inspect(
         _found, strangers, unreadable = _contents(folder, internal, accept)
         return FolderState("foreign", tuple(strangers), unreadable) if strangers or unreadable else FolderState("ours")
     found, strangers, unreadable = _contents(folder, internal, accept)
-    if strangers and marker_alone and is_plain_file(folder / MARKER):
-        # Marked while it was read: another command of ours claimed it (each marks a folder before writing into
-        # it), and what was read is that command's build, which no manifest lists yet.
+    if (strangers or unreadable) and marker_alone and is_plain_file(folder / MARKER):
+        # Marked while it was looked at: another command claiming this folder, new to both, and building in it (its
+        # pages in place before its manifest names them). The marker makes it ours, as it would have at the start.
         return FolderState("ours")
     if strangers or unreadable:
         return FolderState("foreign", tuple(strangers), unreadable)
