@@ -181,23 +181,43 @@ def _refuse_another_place(store: Store, destination: Destination, delivery: Deli
 
 def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
     """What later updates to this destination will thread under, said plainly."""
+    # A service's id (a confirmed part, or an import's) as every line shows one: a right-to-left override in it
+    # reversed the rest of this line, on the terminal and in `--json`'s "threading".
+    shown = bounded(printable(remote_id, one_line=True))
+    if remote_id and not names_no_post(remote_id):
+        return f"later updates thread under {shown}"
     if remote_id:
-        # A service's id (a confirmed part, or an import's) as every line shows one: a right-to-left override in it
-        # reversed the rest of this line, on the terminal and in `--json`'s "threading".
-        return f"later updates thread under {bounded(printable(remote_id, one_line=True))}"
+        # A confirmed part stored escaped or cut: the engine threads nothing under it, and said it would.
+        return (f"its post id {shown} names no post (a character the service put in it is stored as its escape, "
+                f"or the id was cut), so {_without_its_id(store, delivery)}; a withdrawal leaves that post up for "
+                "you to delete by hand")
     give = f"--remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
     if delivery.starts_thread:
         # Posted on its own because the thread's first message was gone: the earlier posts are no thread to join.
         return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
                 f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
-    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-    known = [d for d in earlier if d.state == DeliveryState.SENT and d.remote_id]
-    if known:
-        return f"its post id is unknown; later updates thread under update #{known[-1].sequence}'s post instead"
+    known = _earlier_known(store, delivery)
+    if known is not None:
+        return f"its post id is unknown; later updates thread under update #{known}'s post instead"
     return (
         f"its post id is unknown, so later updates there start a new thread; to keep one thread, give the post's id or "
         f"link: {give}"
     )
+
+
+def _without_its_id(store: Store, delivery: Delivery) -> str:
+    """What later updates thread under when this delivery's own id names none."""
+    known = _earlier_known(store, delivery)
+    return ("later updates there start a new thread" if known is None
+            else f"later updates thread under update #{known}'s post instead")
+
+
+def _earlier_known(store: Store, delivery: Delivery) -> int | None:
+    """The sequence of the latest earlier update whose post here the engine threads under (``engine._thread_of``:
+    an id that names no post is not known)."""
+    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    known = [d for d in earlier if d.state == DeliveryState.SENT and d.remote_id and not names_no_post(d.remote_id)]
+    return known[-1].sequence if known else None
 
 
 @dataclass
