@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from broadcaster import lazy_re
-from broadcaster.delivery import DONE_STATES, DeliveryState
+from broadcaster.delivery import DONE_STATES, DeliveryState, storable_id
 from broadcaster.errors import InputError
 from broadcaster.messages.model import Status, Visibility
 from broadcaster.messages.visibility import PRIVATE_KINDS, written_texts_read_by
@@ -210,6 +210,18 @@ def export_lines(store: Store, secrets: Iterable[str] = ()) -> Iterator[str]:
         yield json.dumps({"removed": {"chat_id": chat_id, "removed_at": iso(removed_at)}})
 
 
+def _ids_as_stored_today(record: dict[str, Any]) -> None:
+    """A delivery's post ids as the engine stores them today (``storable_id``): a version before 91f90d8 kept a
+    control character or a line break a service put in one as it came, and `store import` refuses it (no post id
+    holds one): the store's own export was refused, and the store could not be moved or restored. Escaped, the id
+    names no post, as it does in a store written today: withdraw leaves the post to the operator, saying so."""
+    for key in ("remote_id", "thread_ref"):
+        if isinstance(record.get(key), str):
+            record[key] = storable_id(record[key])
+    if isinstance(record.get("parts"), list):
+        record["parts"] = [storable_id(part) if isinstance(part, str) else part for part in record["parts"]]
+
+
 def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: Iterable[str] = ()) -> dict[str, Any]:
     from broadcaster.redaction import stored_text
 
@@ -222,6 +234,7 @@ def _incident_record(store: Store, row: Row, update_rows: list[Row], secrets: It
             # An error an SDK echoed a credential into, stored before redaction knew it (or a proxy's key
             # stored before a user alone in a URL was masked): it would travel on to other stores.
             record["last_error"] = stored_text(record["last_error"], secrets)
+        _ids_as_stored_today(record)
         deliveries.setdefault(delivery["sequence"], []).append(record)
     return {
         "incident": portable(row, INCIDENT_COLUMNS),
