@@ -56,7 +56,7 @@ def test_two_operators_posting_the_same_incident_at_once_make_one_incident(proje
     # One of them is told it repeats the other (exit 2, nothing stored); readers see the incident once.
     assert len(ids) == 1 and len(slow_world.x.tweets) == 1 and len(on_public_chat) == 1, (
         codes, ids, len(slow_world.x.tweets), len(on_public_chat), len(slow_world.slack_messages()))
-    assert codes == [0, 2], outputs
+    assert codes == [0, 2], "\n".join(f"exit {p.returncode}:\n{out}{err}" for p, (out, err) in zip((first, second), outputs, strict=True))
     refused = next(err for (out, err), p in zip(outputs, (first, second), strict=True) if p.returncode == 2)
     assert "repeats" in refused and "Nothing was stored or sent." in refused, refused
 
