@@ -132,7 +132,9 @@ def load(
         return parse({}, None, environ)
     refuse_a_config_in_a_site(path)
     try:
-        raw = path.read_bytes().decode("utf-8")
+        # "utf-8-sig": a byte order mark, which Windows editors (Notepad) write at the start of a UTF-8 file, is the
+        # file's encoding mark, not text; tomllib would read it as "Invalid statement (at line 1, column 1)".
+        raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}). Save it as UTF-8.") from exc
     try:

@@ -133,7 +133,8 @@ def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: An
 def _read_file(path: str, rule: Rule) -> str:
     try:
         with open(path, "rb") as handle:
-            return read_bounded(handle, rule, path).decode("utf-8")
+            # A byte order mark starting the file (Notepad writes one) is its encoding's mark, not the postmortem's text.
+            return read_bounded(handle, rule, path).decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"--file {path} not found: nothing was stored or sent. Check the path{_nearby(Path(path))}, "
                          "then run the command again (`--file -` reads the postmortem from standard input).") from None

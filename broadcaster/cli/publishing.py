@@ -154,8 +154,9 @@ def read_message(message: str | None, existing: Any, store: Any, rule: Rule | No
         data = read_bounded(standard_input().buffer, rule or MESSAGE, "standard input")
         try:
             # The line end that ends the input (echo, print, a file) is not text anyone wrote: it must not
-            # count toward the length limit, nor be published.
-            return data.decode("utf-8").removesuffix("\n").removesuffix("\r")
+            # count toward the length limit, nor be published. Nor is a byte order mark starting it (a file saved by
+            # Notepad, PowerShell's pipe): the encoding's mark, which the gate would refuse as an invisible character.
+            return data.decode("utf-8-sig").removesuffix("\n").removesuffix("\r")
         except UnicodeDecodeError as exc:
             raise InputError(f"standard input is not UTF-8 text (byte {exc.start}); convert it and try again.") from exc
     if message is None:

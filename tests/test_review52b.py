@@ -1,0 +1,62 @@
+"""Review 52b: a new operator's first hour, and an operator in a hurry, through the real CLI.
+
+A config, a postmortem or a message saved by a Windows editor starts with a byte order mark: the config was refused
+"not valid TOML: Invalid statement (at line 1, column 1)" with its line not shown, and the postmortem or message read
+from standard input "holds an invisible or control character (ZERO WIDTH NO-BREAK SPACE, U+FEFF) at character 1 ...
+it often comes from copying out of a chat". The mark is the file's encoding, not its text. X's credential errors
+read "channels.x.is missing access_token": the key path ran into the sentence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import Project
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _run(project: Project, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The real ``broadcaster`` in its own process, in the project's folder (no --config: found as a new operator's)."""
+    env = {"PATH": "/usr/bin:/bin", "USER": "oncall", "HOME": str(project.root), **project.env}
+    return subprocess.run([sys.executable, "-m", "broadcaster", *args], cwd=project.root, env=env, input=input,
+                          capture_output=True, timeout=120, check=False)
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(project: Project) -> None:
+    project.config.write_bytes(BOM + project.config.read_bytes().replace(b"\n", b"\r\n"))
+    done = _run(project, "post", "--yes", "--title", "API errors", "-C", "api", "Elevated errors on the API.")
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"not valid TOML" not in done.stderr
+    listed = json.loads(_run(project, "list", "--json").stdout)
+    assert [incident["title"] for incident in listed] == ["API errors"]
+
+
+def test_a_message_from_a_file_with_a_byte_order_mark_is_its_text(project: Project) -> None:
+    done = _run(project, "post", "--yes", "--title", "API errors", "-", input=BOM + b"Elevated errors on the API.\r\n")
+    assert done.returncode == 0, done.stderr.decode()
+    summary = json.loads((project.site / "api" / "v2" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["incidents"][0]["incident_updates"][0]["body"] == "Elevated errors on the API."
+
+
+def test_a_postmortem_file_with_a_byte_order_mark_is_published(project: Project) -> None:
+    assert _run(project, "post", "--yes", "--title", "API errors", "Elevated errors.").returncode == 0
+    incident = json.loads(_run(project, "list", "--json").stdout)[0]["id"]
+    assert _run(project, "resolve", "--yes", incident).returncode == 0
+    postmortem = project.root / "postmortem.md"
+    postmortem.write_bytes(BOM + b"# What happened\r\n\r\nA faulty deploy.\r\n")
+    done = _run(project, "postmortem", "--yes", incident, "--file", str(postmortem))
+    assert done.returncode == 0, done.stderr.decode()
+    page = (project.site / "incidents" / f"{incident}.html").read_text(encoding="utf-8")
+    assert "A faulty deploy." in page and "\ufeff" not in page
+
+
+def test_an_error_of_x_credentials_names_the_table_and_then_says_what_is_wrong(project: Project) -> None:
+    project.env.update({"X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": "s"})
+    project.write_config('\n[channels.x]\ntype = "twitter"\nconsumer_key = "${X_CONSUMER_KEY}"\n'
+                         'consumer_secret = "${X_CONSUMER_SECRET}"\n')
+    done = _run(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert done.returncode == 2
+    assert "channels.x: is missing access_token, access_token_secret" in done.stderr.decode()
+    assert not (project.root / "public").exists()
