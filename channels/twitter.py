@@ -105,11 +105,12 @@ class TwitterChannel(Channel):
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any], where: str) -> None:
+        table = where.removesuffix(".")  # `where` ends ready for a key ("FILE: channels.x."); these name none
         given = {key for key in (*OAUTH1_KEYS, BEARER_KEY) if _given(options.get(key))}
         oauth1 = [key for key in OAUTH1_KEYS if key in given]
         if BEARER_KEY in given and oauth1:
             raise ConfigError(
-                f"{where}gives both {BEARER_KEY} and OAuth 1.0a keys ({', '.join(oauth1)}). "
+                f"{table}: gives both {BEARER_KEY} and OAuth 1.0a keys ({', '.join(oauth1)}). "
                 f"Keep one set: the four OAuth 1.0a keys, or {BEARER_KEY} alone."
             )
         if BEARER_KEY in given:
@@ -117,13 +118,13 @@ class TwitterChannel(Channel):
         missing = [key for key in OAUTH1_KEYS if key not in given]
         if not oauth1:
             raise ConfigError(
-                f"{where}needs X credentials: either {', '.join(OAUTH1_KEYS)} (OAuth 1.0a, "
+                f"{table}: needs X credentials: either {', '.join(OAUTH1_KEYS)} (OAuth 1.0a, "
                 f"from the app's Keys and tokens page) or {BEARER_KEY} (an OAuth 2.0 user "
                 'access token), each written as "${ENV_VAR}".'
             )
         if missing:
             raise ConfigError(
-                f"{where}is missing {', '.join(missing)}: OAuth 1.0a needs all four of "
+                f"{table}: is missing {', '.join(missing)}: OAuth 1.0a needs all four of "
                 f"{', '.join(OAUTH1_KEYS)}."
             )
 
