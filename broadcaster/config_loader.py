@@ -77,7 +77,8 @@ def find_config_path(explicit: str | None) -> Path | None:
         path = Path(explicit)
         if not path.is_file():
             found = "is a folder" if path.is_dir() else "not found"
-            raise ConfigError(f"config file {path} {found}. {_what_to_do(path, 'Check the path')}")
+            raise ConfigError(f"config file {path} {found}. {_what_to_do(path, 'Check the path')}"
+                              f"{_component_meant(explicit) if found == 'not found' else ''}")
         return path.resolve()
     from_env = os.environ.get(CONFIG_ENV)
     if from_env:
@@ -87,6 +88,13 @@ def find_config_path(explicit: str | None) -> Path | None:
         return path.resolve()
     default = Path.cwd() / DEFAULT_NAME
     return default if default.is_file() else None
+
+
+def _component_meant(value: str) -> str:
+    """`post -c api=partial_outage`: a component meant, typed with a small c, which is --config's short option."""
+    if "/" in value or "\\" in value or "." in value:
+        return ""
+    return " (-c is --config, the config file; an affected component is -C ID[=STATUS], a capital C.)"
 
 
 def _what_to_do(path: Path, fix: str) -> str:
@@ -245,6 +253,10 @@ class _Reader:
 
     def names(self, table: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...]:
         value = table.get(key, [])
+        if isinstance(value, str) and "," in value:
+            # "api, db" would be read as one id and refused as unknown, with 'api' offered in its place (review 52b)
+            listed = ", ".join(f'"{part.strip()}"' for part in value.split(",") if part.strip())
+            raise self.error(prefix + key, f"must be a list, one string per id: {key} = [{printable(listed)}]")
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -716,7 +716,8 @@ def configured_chats(options: Mapping[str, Any], where: str = "") -> tuple[str, 
             'chat_ids = ["@mystatus", -1001234567890]'
         )
     if not isinstance(raw, list) or not raw:
-        raise ConfigError(f"{where}{key}: must be a non-empty list of chat ids or @channelnames")
+        raise ConfigError(f"{where}{key}: must be a non-empty list of chat ids or @channelnames, in square brackets: "
+                          'chat_ids = ["@mystatus", -1001234567890]')
     chats = tuple(_chat_target(value, f"{where}{key}") for value in raw)
     # Counted in one pass: a channel's list of chats can run to thousands. As Telegram knows them: @names ignore case.
     keys = [_chat_key(chat) for chat in chats]

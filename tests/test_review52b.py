@@ -60,3 +60,29 @@ def test_an_error_of_x_credentials_names_the_table_and_then_says_what_is_wrong(p
     assert done.returncode == 2
     assert "channels.x: is missing access_token, access_token_secret" in done.stderr.decode()
     assert not (project.root / "public").exists()
+
+
+def test_components_written_as_one_string_with_commas_is_shown_as_the_list_meant(project: Project) -> None:
+    """`components = "api, db"` was refused as an unknown component 'api, db', "Did you mean 'api'?": the fix offered
+    would have dropped db."""
+    project.write_config('\n[audiences.acme]\nname = "Acme Corp"\ncomponents = "api, db"\n')
+    done = _run(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert done.returncode == 2
+    assert 'audiences.acme.components: must be a list, one string per id: components = ["api", "db"]' in done.stderr.decode()
+    assert "Did you mean" not in done.stderr.decode()
+
+
+def test_a_component_typed_after_a_small_c_is_pointed_to_the_capital_c(project: Project) -> None:
+    done = _run(project, "post", "--yes", "--title", "API errors", "-c", "api=major_outage", "Elevated errors.")
+    assert done.returncode == 2
+    assert "-C ID[=STATUS], a capital C" in done.stderr.decode()
+    assert not (project.root / "public").exists()
+
+
+def test_chat_ids_written_as_a_string_says_how_to_write_the_list(project: Project) -> None:
+    project.env["TELEGRAM_TOKEN"] = "123:abc"
+    project.write_config('\n[channels.ops]\ntype = "telegram"\nvisibility = "internal"\ntoken = "${TELEGRAM_TOKEN}"\n'
+                         'chat_ids = "-1001234567890"\n')
+    done = _run(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert done.returncode == 2
+    assert 'in square brackets: chat_ids = ["@mystatus", -1001234567890]' in done.stderr.decode()
