@@ -86,3 +86,22 @@ def test_chat_ids_written_as_a_string_says_how_to_write_the_list(project: Projec
     done = _run(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
     assert done.returncode == 2
     assert 'in square brackets: chat_ids = ["@mystatus", -1001234567890]' in done.stderr.decode()
+
+
+def test_init_force_over_a_config_keeps_the_one_it_replaces(project: Project) -> None:
+    """`init` refused "already exists; pass --force to overwrite it", and `--force` then threw away the operator's
+    channels and audiences for good: every later post went to the local page alone."""
+    written = project.config.read_bytes() + b'\n[channels.hook]\ntype = "webhook"\nurl = "https://hooks.example.com/s"\n'
+    project.config.write_bytes(written)
+    project.config.chmod(0o600)
+    refused = _run(project, "init")
+    assert refused.returncode == 2 and project.config.read_bytes() == written
+    assert "keeping the file it replaces beside it" in refused.stderr.decode()
+    done = _run(project, "init", "--force")
+    assert done.returncode == 0, done.stderr.decode()
+    kept = project.root / "broadcaster.toml.bak"
+    assert kept.read_bytes() == written and (kept.stat().st_mode & 0o777) == 0o600
+    assert f"Kept the config it replaced as {kept.name}" in done.stdout.decode()
+    again = _run(project, "init", "--force")  # the starter over the starter: nothing to keep, the first .bak stays
+    assert again.returncode == 0 and "Kept" not in again.stdout.decode()
+    assert kept.read_bytes() == written and not (project.root / "broadcaster.toml.bak.2").exists()

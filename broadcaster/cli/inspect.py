@@ -157,7 +157,8 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
         # --force would write through it, into whatever file it names (or fail on a dangling one).
         raise InputError(f"{path} is a symbolic link; write the config to a real path, or remove the link first.")
     if path.exists() and not force:
-        raise InputError(f"{path} already exists; pass --force to overwrite it.")
+        raise InputError(f"{path} already exists; nothing was written. `--force` replaces it with the starter config "
+                         "(no channels), keeping the file it replaces beside it as a .bak.")
     if path.exists() and not path.is_file():
         raise InputError(f"{path} is not a file; give the path of the config file to write.")
     _refuse_writing_into_a_site(path)
@@ -166,7 +167,9 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
         raise InputError(f"{state} is a file, where broadcaster keeps its state folder; move it away first. "
                          "Nothing was written.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, files("broadcaster").joinpath("starter.toml").read_bytes(), mode=0o644)
+    starter = files("broadcaster").joinpath("starter.toml").read_bytes()
+    kept = _keep_replaced(path, starter)
+    replace_file(path, starter, mode=0o644)
     state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
     keep_out_of_git(state)
     # What a plain command here reads: $BROADCASTER_CONFIG, else ./broadcaster.toml; anything else needs --config.
@@ -174,8 +177,30 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
 
     found_here = path.resolve() == Path(os.environ.get(CONFIG_ENV) or DEFAULT_NAME).resolve()
     config = "" if found_here else f" --config {shlex.quote(str(path))}"
+    if kept:
+        click.echo(f"Kept the config it replaced as {kept}.")
     click.echo(f"Wrote {path}. Edit it, then: broadcaster{config} post --title 'API errors' "
                "'Investigating elevated errors.'")
+
+
+def _keep_replaced(path: Path, starter: bytes) -> Path | None:
+    """`init --force` over a config the operator wrote: its channels, audiences and components were lost, and every
+    later post went to the local page alone. The file it replaces is kept beside it (a free ``NAME.bak``, ``.bak.2``...),
+    with its mode: it names secrets' variables, and may hold anything else."""
+    from broadcaster.site.file_writer import replace_file
+
+    if not path.is_file():
+        return None
+    held = path.read_bytes()
+    if held == starter:
+        return None
+    kept = path.with_name(path.name + ".bak")
+    number = 1
+    while kept.exists() or kept.is_symlink():
+        number += 1
+        kept = path.with_name(f"{path.name}.bak.{number}")
+    replace_file(kept, held, mode=path.stat().st_mode & 0o777)
+    return kept
 
 
 def _refuse_writing_into_a_site(path: Path) -> None:
