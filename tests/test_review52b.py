@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from tests.conftest import Project
 
@@ -105,3 +106,18 @@ def test_init_force_over_a_config_keeps_the_one_it_replaces(project: Project) ->
     again = _run(project, "init", "--force")  # the starter over the starter: nothing to keep, the first .bak stays
     assert again.returncode == 0 and "Kept" not in again.stdout.decode()
     assert kept.read_bytes() == written and not (project.root / "broadcaster.toml.bak.2").exists()
+
+
+def test_a_config_named_by_the_variable_says_the_folder_s_own_is_not_used(project: Project, tmp_path_factory: Any) -> None:
+    """$BROADCASTER_CONFIG, left exported from a first hour's trial, named another config: a post run in the folder of
+    the operator's broadcaster.toml went to that config's page alone, exit 0, with no word that this folder's config
+    and its channels were passed over."""
+    trial = tmp_path_factory.mktemp("trial") / "broadcaster.toml"
+    trial.write_bytes(project.config.read_bytes().replace(b'output_dir = "public"', b'output_dir = "trial-page"'))
+    project.env["BROADCASTER_CONFIG"] = str(trial)
+    done = _run(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert done.returncode == 0, done.stderr.decode()
+    said = done.stderr.decode()
+    assert f"$BROADCASTER_CONFIG names {trial}, which is used; the broadcaster.toml in {project.root} is not" in said
+    project.env["BROADCASTER_CONFIG"] = "broadcaster.toml"  # the same file: nothing to say
+    assert "Note" not in _run(project, "list").stderr.decode()

@@ -153,6 +153,8 @@ def load_config(ctx: click.Context, *, publish_known: PublishKnown | None = None
         if state["loaded"].path is None and not ctx.resilient_parsing:  # never into a shell's completion
             _refuse_the_default_in_a_site()
             _say_the_default_is_used(ctx)
+        elif not state.get("config") and not ctx.resilient_parsing:
+            _say_the_folder_config_is_not_used(state["loaded"].path)
     loaded: Config = state["loaded"]
     return loaded
 
@@ -186,6 +188,23 @@ def _say_the_default_is_used(ctx: click.Context) -> None:
         f"Note: no {DEFAULT_NAME} in {printable(str(Path.cwd()))} and ${CONFIG_ENV} is unset, so the built-in default is used: no "
         f"channels, the page in ./public, {state}. If you meant your config, pass "
         f"--config FILE (or cd to its folder); `broadcaster init` writes one here.",
+        err=True,
+    )
+
+
+def _say_the_folder_config_is_not_used(used: Path | None) -> None:
+    """On stderr, every time: $BROADCASTER_CONFIG, exported in the first hour or for another project, wins over the
+    broadcaster.toml of the folder the command runs in, and a post "succeeded" on that other config's page and
+    channels while this folder's were told nothing (review 52b)."""
+    from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
+
+    here = Path.cwd() / DEFAULT_NAME
+    if used is None or not here.is_file() or here.resolve() == used.resolve():
+        return
+    click.echo(
+        f"Note: ${CONFIG_ENV} names {printable(str(used))}, which is used; the {DEFAULT_NAME} in "
+        f"{printable(str(Path.cwd()))} is not. To use this folder's, pass --config {DEFAULT_NAME} or unset "
+        f"{CONFIG_ENV}.",
         err=True,
     )
 
