@@ -27,6 +27,16 @@ PUBLISHED_MODE = 0o644  # files of the site; its folders are 0o755
 _names = itertools.count()
 
 
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one ``replace_file`` makes (".<name>.<pid>-<n>" and ``TEMP_SUFFIX``): a build's, on its
+    way in or left by one that died. Any other name ending in ``TEMP_SUFFIX`` is someone else's file, never cleared."""
+    if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+        return False
+    target, _, unique = name[1 : -len(TEMP_SUFFIX)].rpartition(".")
+    pid, dash, count = unique.partition("-")
+    return bool(target) and bool(dash) and pid.isascii() and pid.isdigit() and count.isascii() and count.isdigit()
+
+
 def replace_file(target: str | os.PathLike[str], data: bytes, mode: int = PUBLISHED_MODE) -> None:
     """Temp file + rename, so a reader or an upload never sees half a file.
 

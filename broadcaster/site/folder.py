@@ -29,7 +29,7 @@ from typing import Literal
 
 from broadcaster import lazy_re
 from broadcaster.errors import ConfigError
-from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
+from broadcaster.site.file_writer import is_temporary, replace_file
 
 MARKER = ".broadcaster-site"
 MARKER_TEXT = (
@@ -279,7 +279,9 @@ def _contents(
         strangers.extend(prefix + n for n in sorted(subdirs) if os.path.islink(os.path.join(directory, n)))
         for name in sorted(names):
             relative = prefix + name
-            if (not prefix and name in internal) or name.endswith(TEMP_SUFFIX):
+            if (not prefix and name in internal) or is_temporary(name):
+                # A build's temporary file (another command's on its way in, or a dead build's, which the first
+                # scan clears); a name merely ending like one is the operator's, and a stranger.
                 continue
             try:
                 regular = stat.S_ISREG(os.lstat(os.path.join(directory, name)).st_mode)

@@ -48,7 +48,7 @@ from typing import IO
 
 from broadcaster.errors import DeliveryError, permanent
 from broadcaster.site import file_writer
-from broadcaster.site.file_writer import TEMP_SUFFIX, replace_file
+from broadcaster.site.file_writer import is_temporary, replace_file
 from broadcaster.site.folder import AUDIENCE_DIR, AUDIENCE_DIR_MODE, FOLDER_MODE, MARKER, is_plain_file
 from broadcaster.site.hosts import BuiltSite
 
@@ -503,7 +503,7 @@ def _scan(root: Path) -> dict[str, str]:
         for name in names:
             path = os.path.join(directory, name)
             relative = Path(path).relative_to(root).as_posix()
-            if name.endswith(TEMP_SUFFIX):
+            if is_temporary(name):
                 _remove_leftover(path)
             elif relative not in INTERNAL and stat.S_ISREG(os.lstat(path).st_mode):
                 with open(path, "rb") as file:
