@@ -8,7 +8,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Project
+from tests.fakes.world import PUBLIC_CHAT, FakeWorld
+from tests.test_review47a import _post as _post_json
+from tests.test_review47a import died_recording_a_restarted_thread
 from tests.test_review49a import _matrix_naming_events, _posted
 
 
@@ -81,3 +86,25 @@ def test_a_merge_of_an_older_stores_export_into_its_own_backup_resumes_after_its
     assert imported.exit_code == 0, imported.output
     assert "may exist" not in imported.output, imported.output
     assert _room_row(backup) == ("failed", ["$evA\\x1bB-Xy_z", "$evSecond-Xy_z"]), (_room_row(backup), imported.output)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_marking_a_restarted_thread_whose_id_names_no_post_says_the_next_update_starts_another(
+    project: Project, world: FakeWorld, as_json: bool,
+) -> None:
+    """The incident's first message was deleted, so its follow-up started the thread anew; it was confirmed under an
+    id that names no post (stored escaped or cut) and the command died as it recorded it sent. `retry
+    --mark-unknown-sent` said "later updates thread under update #1's post instead": that post is the deleted one,
+    and the next update, replying to nothing, started yet another thread. Now it says so."""
+    incident = died_recording_a_restarted_thread(project, world)
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # its id as a store keeps one that names none
+        db.execute("UPDATE deliveries SET parts = json_array(json_extract(parts, '$[0]') || '\\u200b')"
+                   " WHERE sequence = 2 AND destination = 'tg-public'")
+    marked = project.cli("retry", incident, "--mark-unknown-sent", *(["--json"] if as_json else []))
+    assert marked.exit_code == 0, marked.output
+    said = json.loads(marked.stdout)["marked"][0]["threading"] if as_json else marked.output
+    code, out = _post_json(project, "-i", incident, "-s", "resolved", "Fixed.")
+    assert code == 0, out
+    *_, fixed = world.telegram_messages(PUBLIC_CHAT)
+    assert fixed.reply_to_message_id is None, fixed  # another thread, as the engine does it
+    assert "names no post" in said and "update #1" not in said and "another thread" in said, said

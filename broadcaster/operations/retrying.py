@@ -196,6 +196,8 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
         # Posted on its own because the thread's first message was gone: the earlier posts are no thread to join.
         return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
                 f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
+    if _restarted_unnamed(store, delivery):
+        return f"its post id is unknown, and {_ANOTHER_THREAD}; to keep one thread, give the post's id or link: {give}"
     known = _earlier_known(store, delivery)
     if known is not None:
         return f"its post id is unknown; later updates thread under update #{known}'s post instead"
@@ -205,11 +207,26 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
     )
 
 
+# An earlier update's post is no thread to join once a later one started the thread anew: its first message was gone.
+_ANOTHER_THREAD = ("later updates there start yet another thread (the thread's first message was gone, and no id names the "
+                   "post that started it anew)")
+
+
 def _without_its_id(store: Store, delivery: Delivery) -> str:
     """What later updates thread under when this delivery's own id names none."""
+    if delivery.starts_thread or _restarted_unnamed(store, delivery):
+        return _ANOTHER_THREAD
     known = _earlier_known(store, delivery)
     return ("later updates there start a new thread" if known is None
             else f"later updates thread under update #{known}'s post instead")
+
+
+def _restarted_unnamed(store: Store, delivery: Delivery) -> bool:
+    """Whether the latest earlier post that started the thread anew has no id naming a post: the engine then replies
+    under the thread's gone first message (``engine._thread_of`` knows no other), and the channel starts another."""
+    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    restarts = [d for d in earlier if d.state == DeliveryState.SENT and d.starts_thread]
+    return bool(restarts) and not (restarts[-1].remote_id and not names_no_post(restarts[-1].remote_id))
 
 
 def _earlier_known(store: Store, delivery: Delivery) -> int | None:
