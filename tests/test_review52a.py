@@ -108,3 +108,23 @@ def test_marking_a_restarted_thread_whose_id_names_no_post_says_the_next_update_
     *_, fixed = world.telegram_messages(PUBLIC_CHAT)
     assert fixed.reply_to_message_id is None, fixed  # another thread, as the engine does it
     assert "names no post" in said and "update #1" not in said and "another thread" in said, said
+
+
+def test_a_merge_that_finds_parts_posted_apart_says_so(project: Project, tmp_path: Path) -> None:
+    """Both stores posted parts of one update at one place (a backup restored, and each went on): the import put the
+    delivery in doubt, rightly, but said the other store's request 'got no answer', which it had; the operator was
+    sent to look for a post that may be missing, where two are up. It names both causes now."""
+    with _matrix_naming_events(project, "A"):
+        _posted(project, "post", "--title", "API errors", "Errors.")
+    backup = Project(tmp_path / "backup", env=dict(project.env))
+    backup.root.mkdir()
+    backup.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    _room_delivery(project, "failed", ["$evMine-Xy_z"])
+    shutil.copytree(project.root / ".broadcaster", backup.root / ".broadcaster")
+    _room_delivery(project, "failed", ["$evTheirs-Xy_z", "$evSecond-Xy_z"])
+    export = tmp_path / "export.jsonl"
+    assert project.cli("store", "export", str(export)).exit_code == 0
+    imported = backup.cli("store", "import", str(export))
+    assert imported.exit_code == 0, imported.output
+    assert _room_row(backup)[0] == "unknown", imported.output
+    assert "both stores posted" in imported.output, imported.output

@@ -188,8 +188,10 @@ def _print_import(opened: Any, result: Any) -> None:
                    "later update at the same place, or closed the incident): not sent there, since after it they "
                    f"would read as news. Kept for the record: `broadcaster show {incident_id}`.")
     if result.deliveries_in_doubt:
+        # Two causes, one count: the delivery's own note (`show`) says which. Naming only the first sent an operator
+        # looking for a post that may be missing where both stores had posted parts of it.
         click.echo(f"  {result.deliveries_in_doubt} post(s) not sent here may exist: the other store's request got no "
-                   "answer. They are now unknown here, and `broadcaster retry` holds them: check each destination "
+                   "answer, or both stores posted parts of them at the same place. They are now unknown here, and `broadcaster retry` holds them: check each destination "
                    "(`broadcaster show ID`), then `broadcaster retry ID --mark-unknown-sent` (it is there) or "
                    "`--include-unknown` (it is not).")
     if result.deliveries_resumed:
