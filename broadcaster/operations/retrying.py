@@ -197,7 +197,8 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
         return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
                 f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
     if _restarted_unnamed(store, delivery):
-        return f"its post id is unknown, and {_ANOTHER_THREAD}; to keep one thread, give the post's id or link: {give}"
+        # No hint to give this post's id: not a thread's first, it would not make later updates join it.
+        return f"its post id is unknown, and {_ANOTHER_THREAD}"
     known = _earlier_known(store, delivery)
     if known is not None:
         return f"its post id is unknown; later updates thread under update #{known}'s post instead"
