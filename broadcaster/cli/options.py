@@ -198,12 +198,15 @@ def _say_the_folder_config_is_not_used(used: Path | None) -> None:
     channels while this folder's were told nothing (review 52b)."""
     from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
 
-    here = Path.cwd() / DEFAULT_NAME
+    try:
+        here = Path.cwd() / DEFAULT_NAME
+    except FileNotFoundError:  # a shell left in a folder since removed: no broadcaster.toml there to pass over
+        return
     if used is None or not here.is_file() or here.resolve() == used.resolve():
         return
     click.echo(
         f"Note: ${CONFIG_ENV} names {printable(str(used))}, which is used; the {DEFAULT_NAME} in "
-        f"{printable(str(Path.cwd()))} is not. To use this folder's, pass --config {DEFAULT_NAME} or unset "
+        f"{printable(str(here.parent))} is not. To use this folder's, pass --config {DEFAULT_NAME} or unset "
         f"{CONFIG_ENV}.",
         err=True,
     )
