@@ -1433,11 +1433,22 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     latest post that started the thread anew (recorded as its own thread's: ``Receipt.starts_thread``) when
     there is one: the first post was gone, and every later follow-up went out on its own under it."""
     # An id that names no post (``names_no_post``) is not known either: a reply under it was refused for good.
-    sent = [h for h in history if h.state == DeliveryState.SENT and h.remote_id and not names_no_post(h.remote_id)]
+    sent = [h for h in _since_the_latest_restart(history)
+            if h.state == DeliveryState.SENT and h.remote_id and not names_no_post(h.remote_id)]
     if not sent:
         return None
     roots = [h.remote_id for h in sent if h.starts_thread or h.thread_ref == h.remote_id]
     return ThreadRef(str(roots[-1] if roots else sent[0].remote_id), str(sent[-1].remote_id))
+
+
+def _since_the_latest_restart(history: Sequence[Delivery]) -> Sequence[Delivery]:
+    """The posts from the latest one that started the thread anew (its first message was gone) on: the posts before
+    it are no thread to join. A restart whose id is unknown (marked sent without one, or stored escaped) left only
+    later posts to thread under: the first of them whose id is known (one the operator gave `retry
+    --mark-unknown-sent`), else none, and the next update starts a new thread. Threaded under the gone first
+    message instead, it was refused and started yet another, where `retry` had said it would join the given post."""
+    restarts = [i for i, h in enumerate(history) if h.state == DeliveryState.SENT and h.starts_thread]
+    return history[restarts[-1]:] if restarts else history
 
 
 @contextmanager

@@ -3,13 +3,15 @@ $BROADCASTER_CONFIG note, a build's temporary files, store import and retry afte
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import Project
+from tests.fakes.base import Fault
+from tests.fakes.slack import FakeSlack
+from tests.test_review47b import CHANNEL, first_message_deleted, slack  # noqa: F401
 
 
 def _run(project: Project, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,3 +37,26 @@ def test_a_config_named_by_the_variable_is_used_from_a_folder_since_removed(proj
     assert done.returncode == 0, done.stderr
     assert "Note" not in done.stderr
     assert (project.root / "public" / "index.html").is_file()
+
+
+def test_a_post_marked_sent_with_its_id_after_a_restart_of_unknown_id_carries_the_next_update(
+        project: Project, slack: FakeSlack) -> None:  # noqa: F811
+    """The incident's first Slack message was deleted; update 2 started the thread anew and was marked sent without
+    an id; update 3's answer was lost and the operator, finding its post, gave its id. `retry --mark-unknown-sent`
+    said 'later updates thread under <id>', while the engine replied under the deleted first message, was refused,
+    and update 4 started yet another thread at the top of the channel."""
+    incident = first_message_deleted(project, slack)
+    slack.fail(Fault(match="chat.postMessage", reset_after=True, after=1))
+    assert project.cli_json("post", "--yes", "-i", incident, "-s", "identified", "Cause found.")[0] == 3
+    assert project.cli("retry", incident, "--mark-unknown-sent").exit_code == 0  # no id: the restart names none
+    slack.fail(Fault(match="chat.postMessage", reset_after=True))
+    assert project.cli_json("post", "--yes", "-i", incident, "-s", "monitoring", "Fix deployed.")[0] == 3
+    found = slack.top_level(CHANNEL)[-1]  # the post the operator finds in the channel, latest at the top level
+    given = f"{CHANNEL}:{found.ts}"
+    marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"status-slack={given}")
+    assert marked.exit_code == 0, marked.output
+    assert f"later updates thread under {given}" in " ".join(marked.output.split()), marked.output
+    before = len(slack.top_level(CHANNEL))
+    assert project.cli_json("post", "--yes", "-i", incident, "-s", "resolved", "Fixed.")[0] == 0
+    assert len(slack.top_level(CHANNEL)) == before, [m.text for m in slack.top_level(CHANNEL)]
+    assert [m.text.split("\n")[-1] for m in slack.replies(CHANNEL, found.ts)] == ["Fixed."]

@@ -197,8 +197,10 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
         return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
                 f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
     if _restarted_unnamed(store, delivery):
-        # No hint to give this post's id: not a thread's first, it would not make later updates join it.
-        return f"its post id is unknown, and {_ANOTHER_THREAD}"
+        # Its id, given, is what later updates thread under (``engine._since_the_latest_restart``): the posts
+        # before the restart are no thread, and the restart's own id is unknown.
+        return (f"its post id is unknown, and {_ANOTHER_THREAD}; to have them thread under this post, give its id "
+                f"or link: {give}")
     known = _earlier_known(store, delivery)
     if known is not None:
         return f"its post id is unknown; later updates thread under update #{known}'s post instead"
@@ -223,8 +225,8 @@ def _without_its_id(store: Store, delivery: Delivery) -> str:
 
 
 def _restarted_unnamed(store: Store, delivery: Delivery) -> bool:
-    """Whether the latest earlier post that started the thread anew has no id naming a post: the engine then replies
-    under the thread's gone first message (``engine._thread_of`` knows no other), and the channel starts another."""
+    """Whether the latest earlier post that started the thread anew has no id naming a post: the engine then threads
+    only under a later post whose id is known (``engine._since_the_latest_restart``), else starts another thread."""
     earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
     restarts = [d for d in earlier if d.state == DeliveryState.SENT and d.starts_thread]
     return bool(restarts) and not (restarts[-1].remote_id and not names_no_post(restarts[-1].remote_id))
