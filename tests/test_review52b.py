@@ -121,3 +121,16 @@ def test_a_config_named_by_the_variable_says_the_folder_s_own_is_not_used(projec
     assert f"$BROADCASTER_CONFIG names {trial}, which is used; the broadcaster.toml in {project.root} is not" in said
     project.env["BROADCASTER_CONFIG"] = "broadcaster.toml"  # the same file: nothing to say
     assert "Note" not in _run(project, "list").stderr.decode()
+
+
+def test_init_shows_the_paths_it_wrote_and_kept_escaped(project: Project) -> None:
+    """Review 53a's note: `init` printed the path it wrote, and `--force` the path of the config it kept, as they
+    are: a control character in a file name (an escape sequence pasted with it) reached the terminal raw."""
+    name = "conf\u202egifnoc\x07.toml"  # a right-to-left override and a bell (click strips only ANSI sequences)
+    (project.root / name).write_text("# the operator's own\n", encoding="utf-8")
+    result = project.cli("init", "--force", str(project.root / name))
+    assert result.exit_code == 0, result.output
+    assert "\u202e" not in result.output and "\x07" not in result.output, ascii(result.output)
+    assert "conf\\u202egifnoc\\x07.toml" in result.output, ascii(result.output)
+    assert "Kept the config it replaced as" in result.output and ".bak" in result.output, result.output
+    assert (project.root / (name + ".bak")).read_text(encoding="utf-8") == "# the operator's own\n"

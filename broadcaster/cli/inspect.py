@@ -11,7 +11,7 @@ import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import common, complete_audience, complete_incident, load_config, once, open_store
-from broadcaster.errors import InputError
+from broadcaster.errors import InputError, printable
 
 # -- list / show ----------------------------------------------------------------
 
@@ -176,10 +176,11 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
     from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
 
     found_here = path.resolve() == Path(os.environ.get(CONFIG_ENV) or DEFAULT_NAME).resolve()
-    config = "" if found_here else f" --config {shlex.quote(str(path))}"
+    # Paths as the operator typed them, which may hold a control character (pasted with the name): escaped.
+    config = "" if found_here else f" --config {printable(shlex.quote(str(path)))}"
     if kept:
-        click.echo(f"Kept the config it replaced as {kept}.")
-    click.echo(f"Wrote {path}. Edit it, then: broadcaster{config} post --title 'API errors' "
+        click.echo(f"Kept the config it replaced as {printable(str(kept))}.")
+    click.echo(f"Wrote {printable(str(path))}. Edit it, then: broadcaster{config} post --title 'API errors' "
                "'Investigating elevated errors.'")
 
 
