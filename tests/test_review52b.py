@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import Project
@@ -134,3 +135,22 @@ def test_init_shows_the_paths_it_wrote_and_kept_escaped(project: Project) -> Non
     assert "conf\\u202egifnoc\\x07.toml" in result.output, ascii(result.output)
     assert "Kept the config it replaced as" in result.output and ".bak" in result.output, result.output
     assert (project.root / (name + ".bak")).read_text(encoding="utf-8") == "# the operator's own\n"
+
+
+def test_init_force_never_writes_the_kept_config_through_a_link_or_over_a_file(project: Project, tmp_path: Path) -> None:
+    """The replaced config names the secrets' variables and may hold anything else: kept only where nothing is, never
+    through a link planted under the backup's name, nor over a file made there (review 53a's note)."""
+    config = project.root / "ops.toml"
+    config.write_text("# the operator's own\n", encoding="utf-8")
+    config.chmod(0o600)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not to be replaced\n", encoding="utf-8")
+    (project.root / "ops.toml.bak").symlink_to(elsewhere)
+    (project.root / "ops.toml.bak.2").write_text("an earlier backup\n", encoding="utf-8")
+    result = project.cli("init", "--force", str(config))
+    assert result.exit_code == 0, result.output
+    kept = project.root / "ops.toml.bak.3"
+    assert f"as {kept}." in result.output, result.output
+    assert kept.read_text(encoding="utf-8") == "# the operator's own\n" and kept.stat().st_mode & 0o777 == 0o600
+    assert elsewhere.read_text(encoding="utf-8") == "not to be replaced\n"
+    assert (project.root / "ops.toml.bak.2").read_text(encoding="utf-8") == "an earlier backup\n"

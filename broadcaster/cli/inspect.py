@@ -187,21 +187,25 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
 def _keep_replaced(path: Path, starter: bytes) -> Path | None:
     """`init --force` over a config the operator wrote: its channels, audiences and components were lost, and every
     later post went to the local page alone. The file it replaces is kept beside it (a free ``NAME.bak``, ``.bak.2``...),
-    with its mode: it names secrets' variables, and may hold anything else."""
-    from broadcaster.site.file_writer import replace_file
-
+    with its mode: it names secrets' variables, and may hold anything else. Created only where nothing is (``O_EXCL``):
+    never over a file made there meanwhile, nor through a link planted under the name."""
     if not path.is_file():
         return None
     held = path.read_bytes()
     if held == starter:
         return None
-    kept = path.with_name(path.name + ".bak")
-    number = 1
-    while kept.exists() or kept.is_symlink():
-        number += 1
-        kept = path.with_name(f"{path.name}.bak.{number}")
-    replace_file(kept, held, mode=path.stat().st_mode & 0o777)
-    return kept
+    mode, number = path.stat().st_mode & 0o777, 1
+    while True:
+        kept = path.with_name(path.name + (".bak" if number == 1 else f".bak.{number}"))
+        try:
+            fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        except FileExistsError:
+            number += 1
+            continue
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), mode)  # whatever the umask
+            file.write(held)
+        return kept
 
 
 def _refuse_writing_into_a_site(path: Path) -> None:
