@@ -1433,7 +1433,7 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     latest post that started the thread anew (recorded as its own thread's: ``Receipt.starts_thread``) when
     there is one: the first post was gone, and every later follow-up went out on its own under it."""
     # An id that names no post (``names_no_post``) is not known either: a reply under it was refused for good.
-    sent = [h for h in _since_the_latest_restart(history)
+    sent = [h for h in since_the_latest_restart(history)
             if h.state == DeliveryState.SENT and h.remote_id and not names_no_post(h.remote_id)]
     if not sent:
         return None
@@ -1441,7 +1441,7 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
     return ThreadRef(str(roots[-1] if roots else sent[0].remote_id), str(sent[-1].remote_id))
 
 
-def _since_the_latest_restart(history: Sequence[Delivery]) -> Sequence[Delivery]:
+def since_the_latest_restart(history: Sequence[Delivery]) -> Sequence[Delivery]:
     """The posts from the latest one that started the thread anew (its first message was gone) on: the posts before
     it are no thread to join. A restart whose id is unknown (marked sent without one, or stored escaped) left only
     later posts to thread under: the first of them whose id is known (one the operator gave `retry

@@ -11,7 +11,7 @@ from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_post
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
-from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely
+from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely, since_the_latest_restart
 from broadcaster.errors import InputError, bounded, printable
 from broadcaster.messages import advice, gate
 from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
@@ -197,7 +197,7 @@ def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
         return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
                 f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
     if _restarted_unnamed(store, delivery):
-        # Its id, given, is what later updates thread under (``engine._since_the_latest_restart``): the posts
+        # Its id, given, is what later updates thread under (``engine.since_the_latest_restart``): the posts
         # before the restart are no thread, and the restart's own id is unknown.
         return (f"its post id is unknown, and {_ANOTHER_THREAD}; to have them thread under this post, give its id "
                 f"or link: {give}")
@@ -225,18 +225,20 @@ def _without_its_id(store: Store, delivery: Delivery) -> str:
 
 
 def _restarted_unnamed(store: Store, delivery: Delivery) -> bool:
-    """Whether the latest earlier post that started the thread anew has no id naming a post: the engine then threads
-    only under a later post whose id is known (``engine._since_the_latest_restart``), else starts another thread."""
+    """Whether the latest earlier post that started the thread anew has no id naming a post, nor any post after it:
+    the engine threads only under posts from that restart on (``engine.since_the_latest_restart``), so it starts
+    another thread. A later post whose id is known carries the thread instead (``_earlier_known``)."""
     earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
     restarts = [d for d in earlier if d.state == DeliveryState.SENT and d.starts_thread]
-    return bool(restarts) and not (restarts[-1].remote_id and not names_no_post(restarts[-1].remote_id))
+    return bool(restarts) and _earlier_known(store, delivery) is None
 
 
 def _earlier_known(store: Store, delivery: Delivery) -> int | None:
     """The sequence of the latest earlier update whose post here the engine threads under (``engine._thread_of``:
-    an id that names no post is not known)."""
+    an id that names no post is not known, nor is a post before the latest that started the thread anew)."""
     earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
-    known = [d for d in earlier if d.state == DeliveryState.SENT and d.remote_id and not names_no_post(d.remote_id)]
+    known = [d for d in since_the_latest_restart(earlier)
+             if d.state == DeliveryState.SENT and d.remote_id and not names_no_post(d.remote_id)]
     return known[-1].sequence if known else None
 
 
