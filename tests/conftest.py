@@ -84,6 +84,14 @@ class Project:
     def site(self) -> Path:
         return self.root / "public"
 
+    def fresh_beside(self, root: Path) -> Project:
+        """A new project at ``root`` with this one's config and environment, and no store yet: where an export of
+        this one's store is imported."""
+        fresh = Project(root, env=dict(self.env))
+        fresh.root.mkdir()
+        fresh.config.write_text(self.config.read_text(encoding="utf-8"), encoding="utf-8")
+        return fresh
+
 
 @contextmanager
 def public_webhook(project: Project, config: str = "") -> Iterator[Any]:

@@ -70,9 +70,7 @@ def test_a_dropped_chats_reason_of_escapes_is_stored_bounded_and_survives_export
     assert "bot was blocked" in reason and "\u200b" not in reason
     export = tmp_path / "export.jsonl"
     assert bot_project.cli("store", "export", str(export)).exit_code == 0
-    fresh = Project(tmp_path / "fresh", env=dict(bot_project.env))
-    fresh.root.mkdir()
-    fresh.config.write_text(bot_project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = bot_project.fresh_beside(tmp_path / "fresh")
     imported = fresh.cli("store", "import", str(export))
     assert imported.exit_code == 0, imported.output
     listed = json.loads(fresh.cli("subscribers", "list", "--json").stdout)
@@ -95,9 +93,7 @@ def test_an_earlier_versions_long_stored_error_does_not_make_the_stores_export_u
         db.execute("UPDATE deliveries SET last_error = ? WHERE destination = 'tg-public'", (page,))
     export = tmp_path / "export.jsonl"
     assert project.cli("store", "export", str(export)).exit_code == 0
-    fresh = Project(tmp_path / "fresh", env=dict(project.env))
-    fresh.root.mkdir()
-    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = project.fresh_beside(tmp_path / "fresh")
     imported = fresh.cli("store", "import", str(export))
     assert imported.exit_code == 0, imported.output
     [(error,)] = _rows(fresh, "SELECT last_error FROM deliveries WHERE destination = 'tg-public'")

@@ -100,9 +100,7 @@ def test_store_import_masks_a_long_notes_secret_before_cutting_it(project: Proje
     end = f"{TG_TOKEN[7:]} is bad " + "y" * (600 - len(TG_TOKEN[7:]) - 15) + "</html>"
     page = "Bad Request: <html>" + "x" * 2_400 + " token " + TG_TOKEN[:7] + end
     export.write_text(export.read_text(encoding="utf-8").replace("Telegram refused the message (No). Fix the cause and retry.", page), encoding="utf-8")
-    fresh = Project(tmp_path / "fresh", env=dict(project.env))
-    fresh.root.mkdir()
-    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = project.fresh_beside(tmp_path / "fresh")
     imported = fresh.cli("store", "import", str(export))
     assert imported.exit_code == 0, imported.output
     stored = " ".join(str(error) for (error,) in _rows(fresh, "SELECT last_error FROM deliveries WHERE last_error IS NOT NULL"))
@@ -117,9 +115,7 @@ def _moved(project: Project, tmp_path: Path) -> tuple[Project, Any]:
     export = tmp_path / "export.jsonl"
     exported = project.cli("store", "export", str(export))
     assert exported.exit_code == 0, exported.output
-    fresh = Project(tmp_path / "fresh", env=dict(project.env))
-    fresh.root.mkdir()
-    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = project.fresh_beside(tmp_path / "fresh")
     return fresh, fresh.cli("store", "import", str(export))
 
 

@@ -55,9 +55,7 @@ def _unknown_with_a_part(project: Project, tmp_path: Path) -> Project:
         if delivery["destination"] == "room":
             delivery.update(state="unknown", parts=[delivery["remote_id"]], remote_id=None, sent_at=None)
     export.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    fresh = Project(tmp_path / "fresh", env=dict(project.env))
-    fresh.root.mkdir()
-    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = project.fresh_beside(tmp_path / "fresh")
     imported = fresh.cli("store", "import", str(export))
     assert imported.exit_code == 0, imported.output
     return fresh
@@ -115,9 +113,7 @@ def test_store_export_writes_an_id_that_would_reorder_the_terminal_as_a_json_esc
     assert not [c for c in exported.stdout if not c.isprintable() and c != "\n"], ascii(exported.stdout)
     assert "$evA\\u202eB\\u2066C\\u00adD\\udb40\\udc41E-Xy_z" in exported.stdout, ascii(exported.stdout)
     (tmp_path / "export.jsonl").write_text(exported.stdout, encoding="utf-8")
-    fresh = Project(tmp_path / "fresh", env=dict(project.env))
-    fresh.root.mkdir()
-    fresh.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = project.fresh_beside(tmp_path / "fresh")
     imported = fresh.cli("store", "import", str(tmp_path / "export.jsonl"))
     assert imported.exit_code == 0, imported.output
     with sqlite3.connect(fresh.root / ".broadcaster" / "state.db") as db:
