@@ -884,13 +884,7 @@ class Publisher:
         return _thread_of(self._made_alike(delivery, sorted(moved, key=lambda d: d.sequence)))
 
     def _made_alike(self, delivery: Delivery, earlier: Sequence[Delivery]) -> list[Delivery]:
-        """The earlier posts a delivery may thread under or edit: those made for the same readers, in the
-        place the config names now. A table turned from public to internal (or from one customer to
-        another, or pointed at another channel) kept replying in, and editing, the posts it made
-        before, in the old channel, with what only its new readers may see."""
-        destination = self.destinations[delivery.destination]
-        return [d for d in earlier if d.visibility == delivery.visibility
-                and (not d.remote_id or destination.posted_here(d.remote_id, delivery.target))]
+        return made_alike(self.destinations[delivery.destination], delivery.visibility, delivery.target, earlier)
 
     def _left_pending(self, earlier: Delivery) -> bool:
         # Untouched for longer either way: a time ahead of now is a clock set back since (or another machine's
@@ -1439,6 +1433,15 @@ def _thread_of(history: Sequence[Delivery]) -> ThreadRef | None:
         return None
     roots = [h.remote_id for h in sent if h.starts_thread or h.thread_ref == h.remote_id]
     return ThreadRef(str(roots[-1] if roots else sent[0].remote_id), str(sent[-1].remote_id))
+
+
+def made_alike(destination: Destination, visibility: str, target: str, earlier: Sequence[Delivery]) -> list[Delivery]:
+    """The earlier posts a delivery for ``visibility`` at ``target`` may thread under or edit: those made for the same
+    readers, in the place the config names now. A table turned from public to internal (or from one customer to
+    another, or pointed at another channel) kept replying in, and editing, the posts it made before, in the old
+    channel, with what only its new readers may see. `retry --mark-unknown-sent` reads the thread with it too."""
+    return [d for d in earlier if d.visibility == visibility
+            and (not d.remote_id or destination.posted_here(d.remote_id, target))]
 
 
 def since_the_latest_restart(history: Sequence[Delivery]) -> Sequence[Delivery]:

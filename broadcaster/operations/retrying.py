@@ -11,7 +11,7 @@ from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_post
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
-from broadcaster.engine import Outcome, Progress, Publisher, repeats_safely, since_the_latest_restart
+from broadcaster.engine import Outcome, Progress, Publisher, made_alike, repeats_safely, since_the_latest_restart
 from broadcaster.errors import InputError, bounded, printable
 from broadcaster.messages import advice, gate
 from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
@@ -65,7 +65,8 @@ def mark_unknown_sent(
                       else BY_HAND if delivery.id in given else WRITTEN)
             store.mark_sent(delivery.id, remote_id, None, "marked sent by the operator after an interrupted send",
                             origin=origin)
-            marked.append((store.delivery(delivery.id), _threading_after(store, delivery, remote_id)))
+            threading = _threading_after(store, all_destinations.get(delivery.destination), delivery, remote_id)
+            marked.append((store.delivery(delivery.id), threading))
     return marked
 
 
@@ -179,29 +180,34 @@ def _refuse_another_place(store: Store, destination: Destination, delivery: Deli
         )
 
 
-def _threading_after(store: Store, delivery: Delivery, remote_id: str) -> str:
+def _threading_after(store: Store, destination: Destination | None, delivery: Delivery, remote_id: str) -> str:
     """What later updates to this destination will thread under, said plainly."""
     # A service's id (a confirmed part, or an import's) as every line shows one: a right-to-left override in it
     # reversed the rest of this line, on the terminal and in `--json`'s "threading".
     shown = bounded(printable(remote_id, one_line=True))
+    if not _carried_on(destination, delivery, remote_id):
+        # The config changed since this post was planned: later updates are for other readers, or go to another
+        # place, and the engine threads them only under posts made alike (``engine.made_alike``), never this one.
+        return (f"later updates there are for other readers or go to another place than this post (the config changed "
+                f"since), so {_without_its_id(store, destination, delivery)}")
     if remote_id and not names_no_post(remote_id):
         return f"later updates thread under {shown}"
     if remote_id:
         # A confirmed part stored escaped or cut: the engine threads nothing under it, and said it would.
         return (f"its post id {shown} names no post (a character the service put in it is stored as its escape, "
-                f"or the id was cut), so {_without_its_id(store, delivery)}; a withdrawal leaves that post up for "
+                f"or the id was cut), so {_without_its_id(store, destination, delivery)}; a withdrawal leaves that post up for "
                 "you to delete by hand")
     give = f"--remote-id {delivery.destination}{':' + delivery.target if delivery.target else ''}=ID"
     if delivery.starts_thread:
         # Posted on its own because the thread's first message was gone: the earlier posts are no thread to join.
         return ("it started the thread anew (the thread's first message was gone), and its post id is unknown, so "
                 f"later updates there start yet another thread; to keep one thread, give the post's id or link: {give}")
-    if _restarted_unnamed(store, delivery):
+    if _restarted_unnamed(store, destination, delivery):
         # Its id, given, is what later updates thread under (``engine.since_the_latest_restart``): the posts
         # before the restart are no thread, and the restart's own id is unknown.
         return (f"its post id is unknown, and {_ANOTHER_THREAD}; to have them thread under this post, give its id "
                 f"or link: {give}")
-    known = _earlier_known(store, delivery)
+    known = _earlier_known(store, destination, delivery)
     if known is not None:
         return f"its post id is unknown; later updates thread under update #{known}'s post instead"
     return (
@@ -215,31 +221,55 @@ _ANOTHER_THREAD = ("later updates there start yet another thread (the thread's f
                    "post that started it anew)")
 
 
-def _without_its_id(store: Store, delivery: Delivery) -> str:
-    """What later updates thread under when this delivery's own id names none."""
-    if delivery.starts_thread or _restarted_unnamed(store, delivery):
+def _without_its_id(store: Store, destination: Destination | None, delivery: Delivery) -> str:
+    """What later updates thread under when this delivery's own id names none (or they do not thread under it)."""
+    if (delivery.starts_thread and _carried_on(destination, delivery, "")) or _restarted_unnamed(store, destination, delivery):
         return _ANOTHER_THREAD
-    known = _earlier_known(store, delivery)
+    known = _earlier_known(store, destination, delivery)
     return ("later updates there start a new thread" if known is None
             else f"later updates thread under update #{known}'s post instead")
 
 
-def _restarted_unnamed(store: Store, delivery: Delivery) -> bool:
+def _restarted_unnamed(store: Store, destination: Destination | None, delivery: Delivery) -> bool:
     """Whether the latest earlier post that started the thread anew has no id naming a post, nor any post after it:
     the engine threads only under posts from that restart on (``engine.since_the_latest_restart``), so it starts
     another thread. A later post whose id is known carries the thread instead (``_earlier_known``)."""
-    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    earlier = _alike_earlier(store, destination, delivery)
     restarts = [d for d in earlier if d.state == DeliveryState.SENT and d.starts_thread]
-    return bool(restarts) and _earlier_known(store, delivery) is None
+    return bool(restarts) and _earlier_known(store, destination, delivery) is None
 
 
-def _earlier_known(store: Store, delivery: Delivery) -> int | None:
+def _earlier_known(store: Store, destination: Destination | None, delivery: Delivery) -> int | None:
     """The sequence of the latest earlier update whose post here the engine threads under (``engine._thread_of``:
     an id that names no post is not known, nor is a post before the latest that started the thread anew)."""
-    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    earlier = _alike_earlier(store, destination, delivery)
     known = [d for d in since_the_latest_restart(earlier)
              if d.state == DeliveryState.SENT and d.remote_id and not names_no_post(d.remote_id)]
     return known[-1].sequence if known else None
+
+
+def _alike_earlier(store: Store, destination: Destination | None, delivery: Delivery) -> list[Delivery]:
+    """The earlier posts of this incident here that the next update may thread under, as the engine reads them
+    (``engine.made_alike``): those made for the readers, and in the place, the config names now. Read unfiltered,
+    `retry` named an earlier post made for the public (or in the channel a table left) that the next update, now
+    for staff, did not thread under: it started a new thread."""
+    earlier = store.thread_history(delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    return _made_alike(destination, delivery, earlier)
+
+
+def _carried_on(destination: Destination | None, delivery: Delivery, remote_id: str) -> bool:
+    """Whether the next update here may thread under this delivery's post ``remote_id`` ("": unknown) as
+    ``engine.made_alike`` reads it: made for the readers, and in the place, the config names now."""
+    return destination is not None and bool(made_alike(destination, destination.visibility, delivery.target,
+                                                       [replace(delivery, remote_id=remote_id or None)]))
+
+
+def _made_alike(destination: Destination | None, delivery: Delivery, earlier: Sequence[Delivery]) -> list[Delivery]:
+    """``earlier``'s posts the next update to ``delivery``'s destination and target threads under or edits: none
+    where the config no longer has the destination."""
+    if destination is None:
+        return []
+    return made_alike(destination, destination.visibility, delivery.target, earlier)
 
 
 @dataclass
