@@ -4,6 +4,8 @@ and printed paths, attacked through the real CLI against the loopback fakes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -86,3 +88,40 @@ def test_a_post_given_its_id_before_the_table_turned_internal_is_not_named_as_th
     before = len(slack.top_level(PUBLIC))
     assert project.cli_json("post", "--yes", "-i", incident, "-s", "resolved", "Fixed.")[0] == 0
     assert len(slack.top_level(PUBLIC)) == before + 1
+
+
+def test_init_s_printed_config_path_is_one_the_shell_reads_back_as_the_file(project: Project) -> None:
+    """`init` escaped a right-to-left override, a line break or an escape sequence in the folder's name, but inside
+    plain quotes: `--config '...\\u202e...'` named a file of those letters, not the one written, and the line break
+    printed raw split 'Wrote ...' over two lines. The path is now quoted as $'...', which bash reads back as it."""
+    folder = project.root / "ops\u202ecod\n\x1b[31m\u200b\U000e0041'x"
+    folder.mkdir()
+    config = folder / "c.toml"
+    config.write_text("# the operator's own\n", encoding="utf-8")
+    result = project.cli("init", "--force", str(config))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and all(line.isprintable() for line in lines), ascii(result.output)
+    word = result.output.split("--config ", 1)[1].split(" post --title", 1)[0]
+    read_back = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True).stdout
+    assert read_back == os.fsencode(config), (word, read_back)
+    kept = lines[0].removeprefix("Kept the config it replaced as ").removesuffix(".")
+    assert subprocess.run(["bash", "-c", f"cat {kept}"], capture_output=True, check=True).stdout == \
+        b"# the operator's own\n"
+
+
+def test_init_force_that_cannot_make_its_state_folder_leaves_the_config_as_it_was(project: Project) -> None:
+    """`init --force` replaced the config, kept it as .bak, and only then failed writing its state folder's
+    .gitignore: 'unexpected error (FileNotFoundError)', exit 1, and no word that the config was now the starter nor
+    where the operator's own was kept. The state folder is now made first, and a failure to write is a refusal
+    (exit 2) that says what was left."""
+    own = project.config.read_bytes()
+    state = project.root / ".broadcaster"
+    state.mkdir()
+    (state / ".gitignore").symlink_to(project.root / "gone" / "ignore")  # nothing writes through it
+    result = project.cli("init", "--force")
+    assert result.exit_code == 2, result.output
+    assert project.config.read_bytes() == own
+    assert not (project.root / "broadcaster.toml.bak").exists()
+    said = _said(result.output)
+    assert "could not write" in said and "nothing was written" in said, result.output

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import shlex
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import click
 
 from broadcaster.cli.group import EXIT_DELIVERY
 from broadcaster.cli.options import common, complete_audience, complete_incident, load_config, once, open_store
-from broadcaster.errors import InputError, printable
+from broadcaster.errors import InputError
 
 # -- list / show ----------------------------------------------------------------
 
@@ -155,33 +156,77 @@ def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
     path = path or _config_to_write(ctx)
     if path.is_symlink():
         # --force would write through it, into whatever file it names (or fail on a dangling one).
-        raise InputError(f"{path} is a symbolic link; write the config to a real path, or remove the link first.")
+        raise InputError(f"{_shown(path)} is a symbolic link; write the config to a real path, or remove the link first.")
     if path.exists() and not force:
-        raise InputError(f"{path} already exists; nothing was written. `--force` replaces it with the starter config "
-                         "(no channels), keeping the file it replaces beside it as a .bak.")
+        raise InputError(f"{_shown(path)} already exists; nothing was written. `--force` replaces it with the starter "
+                         "config (no channels), keeping the file it replaces beside it as a .bak.")
     if path.exists() and not path.is_file():
-        raise InputError(f"{path} is not a file; give the path of the config file to write.")
+        raise InputError(f"{_shown(path)} is not a file; give the path of the config file to write.")
     _refuse_writing_into_a_site(path)
     state = path.parent / ".broadcaster"  # the state, locks and caches, out of git from the start
     if state.exists() and not state.is_dir():
-        raise InputError(f"{state} is a file, where broadcaster keeps its state folder; move it away first. "
+        raise InputError(f"{_shown(state)} is a file, where broadcaster keeps its state folder; move it away first. "
                          "Nothing was written.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     starter = files("broadcaster").joinpath("starter.toml").read_bytes()
-    kept = _keep_replaced(path, starter)
-    replace_file(path, starter, mode=0o644)
-    state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
-    keep_out_of_git(state)
+    # The state folder first: failing after the config was replaced, the command said only what failed, and the
+    # operator was not told the config was now the starter, nor where the one it replaced was kept.
+    with _writing(path, "nothing was written"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+        keep_out_of_git(state)
+        kept = _keep_replaced(path, starter)
+    with _writing(path, f"{_shown(path)} is as it was" + (f"; a copy of it was kept as {_shown(kept)}" if kept else "")):
+        replace_file(path, starter, mode=0o644)
     # What a plain command here reads: $BROADCASTER_CONFIG, else ./broadcaster.toml; anything else needs --config.
     from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
 
     found_here = path.resolve() == Path(os.environ.get(CONFIG_ENV) or DEFAULT_NAME).resolve()
-    # Paths as the operator typed them, which may hold a control character (pasted with the name): escaped.
-    config = "" if found_here else f" --config {printable(shlex.quote(str(path)))}"
+    config = "" if found_here else f" --config {_shell_word(str(path))}"
     if kept:
-        click.echo(f"Kept the config it replaced as {printable(str(kept))}.")
-    click.echo(f"Wrote {printable(str(path))}. Edit it, then: broadcaster{config} post --title 'API errors' "
+        click.echo(f"Kept the config it replaced as {_shown(kept)}.")
+    click.echo(f"Wrote {_shown(path)}. Edit it, then: broadcaster{config} post --title 'API errors' "
                "'Investigating elevated errors.'")
+
+
+@contextmanager
+def _writing(path: Path, consequence: str) -> Iterator[None]:
+    """A refusal (exit 2) saying what the system refused and what was left, for a failure to write beside
+    ``path``: a read-only folder, a state folder of another user's, a full disk. It was 'unexpected error
+    (PermissionError)', exit 1, with no word of what was kept."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = _shown(Path(exc.filename)) if exc.filename else _shown(path.parent)
+        raise InputError(f"could not write {where}: {reason}; {consequence}. Write the config where you may write "
+                         "(another folder, or as the folder's owner), or free the space.") from exc
+
+
+def _shown(path: Path) -> str:
+    """A path as the terminal may show it and the shell read it back: as it is when every character prints,
+    else quoted as $'...' with each other character escaped (a right-to-left override, a line break, an escape
+    sequence pasted with the name). Escaped inside plain quotes, the shell read the escape's letters as the name."""
+    text = str(path)
+    return text if text.isprintable() else _shell_word(text)
+
+
+def _shell_word(text: str) -> str:
+    """``text`` as one word the shell reads back as ``text``: ``shlex.quote`` where every character prints, else
+    bash's and zsh's $'...' with every other character escaped (a byte no encoding decoded, as that byte)."""
+    if text.isprintable():
+        return shlex.quote(text)
+    return "$'" + "".join(_escaped(char) for char in text) + "'"
+
+
+def _escaped(char: str) -> str:
+    if char in "\\'":
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for a byte no encoding decoded
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _keep_replaced(path: Path, starter: bytes) -> Path | None:
@@ -202,9 +247,13 @@ def _keep_replaced(path: Path, starter: bytes) -> Path | None:
         except FileExistsError:
             number += 1
             continue
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), mode)  # whatever the umask
-            file.write(held)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                os.fchmod(file.fileno(), mode)  # whatever the umask
+                file.write(held)
+        except OSError:
+            kept.unlink()  # half a copy (a full disk) is no copy: the config itself is left as it was
+            raise
         return kept
 
 
