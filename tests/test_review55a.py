@@ -4,6 +4,7 @@ and printed paths, attacked through the real CLI against the loopback fakes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -125,3 +126,21 @@ def test_init_force_that_cannot_make_its_state_folder_leaves_the_config_as_it_wa
     assert not (project.root / "broadcaster.toml.bak").exists()
     said = _said(result.output)
     assert "could not write" in said and "nothing was written" in said, result.output
+
+
+def test_a_given_id_of_another_incident_s_post_is_refused(project: Project, slack: FakeSlack) -> None:
+    """Incident B's first Slack answer was lost; the operator, in a hurry, gave the link of incident A's post (the
+    one above it in the channel). It was recorded as B's: B's next update replied in A's thread, and A's first
+    message, edited to show the thread's latest status, showed B's title and status in place of A's."""
+    assert project.cli_json("post", "--yes", "--title", "DB slow", "Queries are slow.")[0] == 0
+    [other] = slack.top_level(PUBLIC)
+    slack.fail(Fault(match="chat.postMessage", reset_after=True))
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API.")
+    assert code == 3, out
+    incident = str(out["incident_id"])
+    refused = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", f"status-slack={PUBLIC}:{other.ts}")
+    assert refused.exit_code == 2, refused.output
+    assert "is the post broadcaster recorded for" in _said(refused.output), refused.output
+    shown = json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+    assert [d["state"] for d in shown if d["destination"] == "status-slack"] == ["unknown"]
+    assert "DB slow" in slack.top_level(PUBLIC)[0].text and not slack.replies(PUBLIC, other.ts)

@@ -130,6 +130,7 @@ def _remote_ids_for(
             found[delivery.id] = destination.remote_id_from(reference, delivery.target)
             _refuse_unnameable(delivery, found[delivery.id])
             _refuse_another_place(store, destination, delivery, found[delivery.id])
+            _refuse_another_delivery_s(store, destination, delivery, found[delivery.id])
         except InputError as exc:
             raise InputError(f"--remote-id {pair!r}: {exc}") from exc
     return found
@@ -178,6 +179,23 @@ def _refuse_another_place(store: Store, destination: Destination, delivery: Deli
             f"{', '.join(sorted(p for p in seen if p)) or 'no place it can compare with yet'}. Copy the link of the "
             "post in that channel; or give the channel by its id in the config, which lets broadcaster check it."
         )
+
+
+def _refuse_another_delivery_s(store: Store, destination: Destination, delivery: Delivery, remote_id: str) -> None:
+    """An id given by hand that names a post broadcaster recorded for another delivery here (another incident's
+    first post, an earlier update's) is refused: later updates of this incident replied under it, and Slack's
+    first message of that thread, edited to show the latest status, showed this incident's title and status in
+    place of the other's."""
+    for other in store.deliveries():
+        if other.destination != delivery.destination or other.id == delivery.id:
+            continue
+        if any(stored and destination.same_post(stored, remote_id) for stored in (other.remote_id, *other.parts)):
+            raise InputError(
+                f"{printable(remote_id, one_line=True)} is the post broadcaster recorded for {other.incident_id} "
+                f"update #{other.sequence} here, not this update's: later updates of {delivery.incident_id} would "
+                "thread under it, and a correction would edit it. Copy the link of this update's own post; nothing "
+                "was stored or sent."
+            )
 
 
 def _threading_after(store: Store, destination: Destination | None, delivery: Delivery, remote_id: str) -> str:
