@@ -141,19 +141,19 @@ def site_serve(ctx: click.Context, /, port: int, host: str) -> None:
 
 
 @click.command()
-@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("given", metavar="[PATH]", required=False, type=click.Path())
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @common
 @click.pass_context
-def init(ctx: click.Context, /, path: Path | None, force: bool) -> None:
-    """Write a commented starter config to PATH (default: --config, then $BROADCASTER_CONFIG, then
-    ./broadcaster.toml: where the other commands will read it)."""
+def init(ctx: click.Context, /, given: str | None, force: bool) -> None:
+    """Write a commented starter config to PATH (a folder: its broadcaster.toml; default: --config, then
+    $BROADCASTER_CONFIG, then ./broadcaster.toml: where the other commands will read it)."""
     from importlib.resources import files
 
     from broadcaster.site.file_writer import replace_file
     from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
 
-    path = path or _config_to_write(ctx)
+    path = _in_folder(given) if given else _config_to_write(ctx)
     if path.is_symlink():
         # --force would write through it, into whatever file it names (or fail on a dangling one).
         raise InputError(f"{_shown(path)} is a symbolic link; write the config to a real path, or remove the link first.")
@@ -270,6 +270,15 @@ def _refuse_writing_into_a_site(path: Path) -> None:
             "private state (.broadcaster/) would be published with it. Run `broadcaster init` in the folder beside "
             f"the site (`cd {shlex.quote(str(site.parent))}`). Nothing was written."
         )
+
+
+def _in_folder(given: str) -> Path:
+    """A folder given to ``init`` (``init ops``, as ``git init ops``) is where its ``broadcaster.toml`` goes: click
+    said only "'ops' is a directory". A name ending in a slash is a folder, made if need be."""
+    from broadcaster.config_loader import DEFAULT_NAME
+
+    path = Path(given)
+    return path / DEFAULT_NAME if given.endswith(os.sep) or path.is_dir() else path
 
 
 def _config_to_write(ctx: click.Context) -> Path:
