@@ -29,7 +29,7 @@ def list_(ctx: click.Context, /, limit: int, customer: str | None, as_json: bool
     from broadcaster.operations.listing import list_incidents
 
     audience = load_config(ctx).require_audience(customer, "--customer", reading=True) if customer is not None else None
-    output.print_list(list_incidents(open_store(ctx), limit=limit, audience=audience), as_json=as_json)
+    output.print_list(list_incidents(open_store(ctx, reads=True), limit=limit, audience=audience), as_json=as_json)
 
 
 @click.command()
@@ -43,7 +43,7 @@ def show(ctx: click.Context, /, incident_id: str, as_json: bool) -> None:
     from broadcaster.operations.listing import incident_record
 
     config = load_config(ctx)
-    output.print_incident(config, incident_record(config, open_store(ctx), incident_id), as_json=as_json)
+    output.print_incident(config, incident_record(config, open_store(ctx, reads=True), incident_id), as_json=as_json)
 
 
 # -- channels -------------------------------------------------------------------

@@ -67,7 +67,7 @@ def amend(ctx: click.Context, /, incident_id: str, sequence: int, message: str |
     """
     from broadcaster import lifecycle, operations
 
-    config, store = load_config(ctx), open_store(ctx)
+    config, store = load_config(ctx), open_store(ctx, reads=bool(options.get("dry_run")))
     incident = operations.incident_to_post_to(store, incident_id)
     original = _update_to_correct(store, incident.id, sequence)
     if original is None and message is None:
@@ -118,7 +118,7 @@ def postmortem(ctx: click.Context, /, incident_id: str, path: str, **options: An
     """
     from broadcaster import lifecycle
 
-    config, store = load_config(ctx), open_store(ctx)
+    config, store = load_config(ctx), open_store(ctx, reads=bool(options.get("dry_run")))
     from broadcaster.messages.gate import POSTMORTEM
 
     text = read_message("-", None, store, POSTMORTEM) if path == "-" else _read_file(path, POSTMORTEM)
@@ -186,7 +186,7 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
 
-    config, store = load_config(ctx), open_store(ctx, creates=True, publishes=True)
+    config, store = load_config(ctx), open_store(ctx, creates=True, publishes=True, reads=bool(options.get("dry_run")))
     # None: a standard announcement with the window's times (no editor: the standard one is the usual text).
     text = _maintenance_message(message, store) or ""
 
@@ -224,7 +224,7 @@ def _step_command(name: str, status: str, help_text: str) -> None:
     def command(ctx: click.Context, /, incident_id: str, message: str | None, private: str, **options: Any) -> None:
         from broadcaster import lifecycle
 
-        config, store = load_config(ctx), open_store(ctx)
+        config, store = load_config(ctx), open_store(ctx, reads=bool(options.get("dry_run")))
         text = _maintenance_message(message, store)
 
         def run(**extra: Any) -> Any:

@@ -218,13 +218,17 @@ def store_override(ctx: click.Context) -> str | None:
     return str(value) if value else None
 
 
-def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False, publishes: bool = False) -> Store:
+def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False, publishes: bool = False,
+               reads: bool = False) -> Store:
     """The store this command uses (``--store``, else ``[store]``), closed when the command ends.
 
     ``creates``: the command stores something new (a post, an import), so a ``--store`` file that
     does not exist yet is made. Any other command refuses one: a mistyped path would otherwise
-    make an empty store and report it ("Exported 0 incident(s)", "No incidents yet").
+    make an empty store and report it ("Exported 0 incident(s)", "No incidents yet"). So is the built-in
+    default's file (``_refuse_no_store_here``).
     ``publishes``: and builds the page from it (``_refuse_a_new_store_beside``).
+    ``reads``: the command only reads (a listing, an export, a dry run): a state file not made yet is not made by
+    it; it reads an empty store that leaves nothing behind (``ScratchStore``).
     """
     from broadcaster.redaction import remember
     from broadcaster.store import open_store as _open
@@ -244,11 +248,19 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
         if path is not None and path.is_dir():  # a folder named where the file goes: which one, and what to write
             raise InputError(f"{named} {printable(str(path))} is a folder: name the state file in it (e.g. "
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
-        if path is not None and not path.exists():
+        unmade = path is not None and not path.exists()
+        if path is not None and unmade:
             _refuse_a_store_misspelt(path, named)
             if store_override(ctx) and publishes:
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
-        store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
+            if not creates and load_config(ctx).path is None:
+                _refuse_no_store_here(path)
+        if path is not None and unmade and reads:
+            from broadcaster.store.sqlite import ScratchStore
+
+            store: Store = ScratchStore(stands_for=path.absolute(), when_waiting=_tell_store_waits)
+        else:
+            store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
         if not given or "://" in given:
@@ -263,6 +275,22 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     ctx.call_on_close(store.close)
     tell_titles_split(store)
     return store
+
+
+def _refuse_no_store_here(path: Path) -> None:
+    """The built-in default, and its state file not made: nothing was ever stored from this folder, and a command
+    that stores nothing new has nothing to read or act on. Made here, it was an empty store in whatever folder a
+    `cd` typo left the operator in ("No incidents yet", exit 0), which a later real command there used (review 55b).
+    A command that stores something (post, store import) still makes it: the default needs no setup."""
+    from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
+
+    raise InputError(
+        f"no store here: no {DEFAULT_NAME} in {printable(str(Path.cwd()))}, ${CONFIG_ENV} is unset, and the built-in "
+        f"default's state file {printable(str(path.absolute()))} does not exist, so there is nothing to read or act on. "
+        "Nothing was stored or sent, and no store was made. Run this from the folder of your broadcaster.toml, or "
+        f"pass --config FILE (or set ${CONFIG_ENV}); `broadcaster init` writes a config here, and the first "
+        "`broadcaster post` makes the store."
+    )
 
 
 def tell_titles_split(store: Store) -> None:

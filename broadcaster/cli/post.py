@@ -26,6 +26,7 @@ from broadcaster.cli.options import (
     once_text,
     open_store,
     preview_message_options,
+    store_override,
     template_options,
 )
 from broadcaster.cli.publishing import publish_command, read_message
@@ -157,7 +158,10 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
     message = message if message is not None else options.pop("template_message", None)
     if message is None and standard is not None:
         message = standard(config)
-    store = open_store(ctx, creates=True, publishes=True)
+    # A follow-up has nothing to follow in a store not made yet: with the built-in default it is refused before one
+    # is made (review 55b); a new --store file is still made, as for any post (README: a fallback's first post).
+    creates = not options.get("incident_id") or store_override(ctx) is not None
+    store = open_store(ctx, creates=creates, publishes=True, reads=bool(options.get("dry_run")))
     existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
     if message_may_be_an_id and message and " " not in message.strip() and store.incident(message.strip()):
         raise InputError(f"{message.strip()!r} is an incident, not a closing message: `resolve` takes one incident. "
@@ -272,7 +276,7 @@ def withdraw(ctx: click.Context, /, incident_id: str, reason: str, **options: An
     """
     from broadcaster import operations
 
-    config, store = load_config(ctx), open_store(ctx)
+    config, store = load_config(ctx), open_store(ctx, reads=bool(options.get("dry_run")))
     incident = operations.find_incident(store, incident_id)
 
     def run(**extra: Any) -> Any:

@@ -62,7 +62,7 @@ def export(ctx: click.Context, /, output: Path) -> None:
     """
     from broadcaster.store import transfer as store_transfer
 
-    opened = open_store(ctx)
+    opened = open_store(ctx, reads=True)
     secrets = load_config(ctx).secret_values()
     if str(output) == "-":
         with _utf8_stdout() as out:

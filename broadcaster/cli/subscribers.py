@@ -87,7 +87,7 @@ def list_(ctx: click.Context, /, audience: str | None, as_json: bool) -> None:
 
     config = load_config(ctx)
     scope = Visibility.of(config.require_audience(audience, "--audience", reading=True).id) if audience else None
-    store = open_store(ctx)
+    store = open_store(ctx, reads=True)
     found = store.subscriptions(visibility=scope)
     if found:  # the tables' @names looked up as a post does: heard_as is what the next post sends (review 28b)
         check_shared_rooms(config, store)
@@ -150,7 +150,7 @@ def remove(ctx: click.Context, /, chat: str) -> None:
 def invites(ctx: click.Context, /) -> None:
     """Every invite: what it gives, its uses, and whether it still works."""
     config = load_config(ctx)
-    found = open_store(ctx).invites()
+    found = open_store(ctx, reads=True).invites()
     if not found:
         click.echo("No invites. Make one: broadcaster subscribers invite")
         return

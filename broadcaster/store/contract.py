@@ -238,6 +238,11 @@ class Store(SubscriptionStore):
         """Another connection to this store, for a worker process (see ``reopenable``)."""
         raise NotImplementedError
 
+    def lasting(self) -> Store:
+        """This store where a secret drawn in it now is the one later commands read: itself, but for a
+        ``ScratchStore``, whose file is made for it."""
+        return self
+
     def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One write statement as its own transaction (or the open ``batch``'s); returns the row count."""
         if self._batched:

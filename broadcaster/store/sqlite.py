@@ -12,7 +12,9 @@ command's writes and what to do (``sqlite_errors``).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -434,3 +436,38 @@ class SQLiteStore(Store):
             self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.migrated_from = apply_migrations(self, _MIGRATIONS)
         return SCHEMA_VERSION
+
+
+class ScratchStore(SQLiteStore):
+    """An empty store in a private temporary folder, removed when closed: what a command that only reads (a listing,
+    an export, a dry run) reads where the state file ``stands_for`` is not made yet. Opened there, it made the state
+    file (and ``.broadcaster/``) of a command that stored nothing, in whatever folder it ran (review 55b)."""
+
+    def __init__(self, *, stands_for: Path, when_waiting: Callable[[Path], None] | None = None) -> None:
+        self._folder = Path(tempfile.mkdtemp(prefix="broadcaster-empty-"))  # 0700: no one else opens it
+        self._stands_for = stands_for
+        self._made: SQLiteStore | None = None
+        try:
+            super().__init__(self._folder / "state.db", when_waiting=when_waiting)
+        except BaseException:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
+        self.location = f"the state file {stands_for} (not made yet: nothing is stored there)"
+
+    def reopened(self) -> SQLiteStore:
+        again = super().reopened()
+        again.location = self.location
+        return again
+
+    def lasting(self) -> SQLiteStore:
+        """The state file this stands for, made now: the store's secret is drawn once, in it, and a preview naming an
+        incident's id from it (``compose.unspelt_id``) names the id the post after it gets."""
+        if self._made is None:
+            self._made = SQLiteStore(self._stands_for, when_waiting=self._when_waiting)
+        return self._made
+
+    def close(self) -> None:
+        super().close()
+        if self._made is not None:
+            self._made.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
