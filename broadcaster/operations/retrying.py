@@ -11,9 +11,18 @@ from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_post
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
-from broadcaster.engine import Outcome, Progress, Publisher, made_alike, repeats_safely, since_the_latest_restart
+from broadcaster.engine import (
+    Outcome,
+    Progress,
+    Publisher,
+    made_alike,
+    post_to_edit,
+    repeats_safely,
+    since_the_latest_restart,
+)
 from broadcaster.errors import InputError, bounded, printable
 from broadcaster.messages import advice, gate
+from broadcaster.messages.visibility import corrected_sequence
 from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
 from broadcaster.operations.rooms import check_shared_rooms, hold_stored
 from broadcaster.store import Delivery, Store, alive_here, process_owner
@@ -185,7 +194,10 @@ def _refuse_another_delivery_s(store: Store, destination: Destination, delivery:
     """An id given by hand that names a post broadcaster recorded for another delivery here (another incident's
     first post, an earlier update's) is refused: later updates of this incident replied under it, and Slack's
     first message of that thread, edited to show the latest status, showed this incident's title and status in
-    place of the other's."""
+    place of the other's. A correction that edits a post in place records that post's id (``engine.post_to_edit``):
+    given for it, that id is this delivery's own, never refused as the corrected update's."""
+    if _edited_in_place(store, destination, delivery, remote_id):
+        return
     for other in store.deliveries():
         if other.destination != delivery.destination or other.id == delivery.id:
             continue
@@ -196,6 +208,18 @@ def _refuse_another_delivery_s(store: Store, destination: Destination, delivery:
                 "thread under it, and a correction would edit it. Copy the link of this update's own post; nothing "
                 "was stored or sent."
             )
+
+
+def _edited_in_place(store: Store, destination: Destination, delivery: Delivery, remote_id: str) -> bool:
+    """Whether ``delivery`` is a correction whose send edits in place the post ``remote_id`` names: the engine
+    records the edited post's id for it, so that id, found corrected, is what the operator gives."""
+    update = store.update(delivery.incident_id, delivery.sequence)
+    corrects = corrected_sequence(update) if update is not None else None
+    if corrects is None or not destination.can_edit or delivery.parts:
+        return False
+    edited = post_to_edit(store, destination, delivery.incident_id, delivery.target, delivery.visibility,
+                          delivery.sequence, corrects, store.update(delivery.incident_id, corrects))
+    return bool(edited) and (edited == remote_id or destination.same_post(str(edited), remote_id))
 
 
 def _threading_after(store: Store, destination: Destination | None, delivery: Delivery, remote_id: str) -> str:
