@@ -235,6 +235,19 @@ class BlueskyChannel(Channel):
             "or its at:// URI."
         )
 
+    def same_post(self, stored: str, given: str) -> bool:
+        """The same post however written: broadcaster records ``at://DID/app.bsky.feed.post/KEY#CID``, while an
+        operator gives the post's bsky.app link, by handle or by DID (``remote_id_from``: ``at://HANDLE/...KEY``), or
+        its at:// URI without the CID. Compared whole, another incident's post given so was taken for this one's, and
+        the next update replied in that incident's thread. A key names one post of one account: the repo given is
+        the record's DID, or the handle this table posts as."""
+        kept, named = _AT_URI.match(stored or ""), _AT_URI.match(given or "")
+        if kept is None or named is None:
+            return stored == given
+        repo = named.group("repo")
+        return named.group("rkey") == kept.group("rkey") and (
+            repo == kept.group("repo") or repo.lower() == self.handle.lower())
+
     def _record(self, rendered: Rendered, reply: Any) -> Any:
         from atproto import models
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
+from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.slack import FakeSlack
 
 PUBLIC = "C0PUBLIC01"
@@ -58,3 +59,47 @@ def test_the_id_of_the_post_a_correction_edited_in_place_is_taken_for_that_corre
     assert marked.exit_code == 0, marked.output
     states = {d["sequence"]: (d["state"], d["remote_id"]) for d in _deliveries(project, incident, "status-slack")}
     assert states[2] == ("sent", f"{PUBLIC}:{first.ts}"), states
+
+
+BSKY_PASSWORD = "bsky-review56a-pass"
+
+
+@pytest.fixture
+def bluesky(project: Project) -> Iterator[FakeBluesky]:
+    with FakeBluesky(password=BSKY_PASSWORD) as fake:
+        project.env["BSKY_PASSWORD"] = BSKY_PASSWORD
+        project.write_config("[engine]\ntimeout = 10\ndeadline = 40\nmax_attempts = 4\n"
+                             '\n[channels.sky]\ntype = "bluesky"\nhandle = "acme.bsky.social"\n'
+                             f'app_password = "${{BSKY_PASSWORD}}"\napi_url = "{fake.url}"\n')
+        yield fake
+
+
+def _bluesky_lost(project: Project, bluesky: FakeBluesky) -> tuple[str, str]:
+    """Incident A posted to Bluesky; incident B's post there of unknown fate (its answers lost, and the look-ups
+    of its key too). A's post's record key, and B's id."""
+    assert project.cli_json("post", "--yes", "--title", "DB slow", "Queries are slow.")[0] == 0
+    [other] = bluesky.posted
+    bluesky.fail(*[Fault(match="createRecord", reset=True)] * 4, *[Fault(match="getRecord", reset=True)] * 4)
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Errors on the API.")
+    assert code == 3, out
+    incident = str(out["incident_id"])
+    assert [d["state"] for d in _deliveries(project, incident, "sky")] == ["unknown"]
+    bluesky.clear_faults()
+    return other.uri.rsplit("/", 1)[1], incident
+
+
+@pytest.mark.parametrize("written", [
+    "https://bsky.app/profile/acme.bsky.social/post/{rkey}",
+    "https://bsky.app/profile/" + DID + "/post/{rkey}",
+    "at://" + DID + "/app.bsky.feed.post/{rkey}",
+], ids=["link-by-handle", "link-by-did", "at-uri-without-cid"])
+def test_another_incident_s_bluesky_post_written_another_way_is_refused(
+        project: Project, bluesky: FakeBluesky, written: str) -> None:
+    """broadcaster records a Bluesky post as at://DID/app.bsky.feed.post/KEY#CID; the operator copies its bsky.app
+    link (by handle or by DID) or its at:// URI. Given for another incident's unknown post, none of these was told
+    from the recorded id, and it was recorded as B's: B's next update replied in A's thread."""
+    rkey, incident = _bluesky_lost(project, bluesky)
+    refused = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", "sky=" + written.format(rkey=rkey))
+    assert refused.exit_code == 2, refused.output
+    assert "is the post broadcaster recorded for" in _said(refused.output), refused.output
+    assert [d["state"] for d in _deliveries(project, incident, "sky")] == ["unknown"]
