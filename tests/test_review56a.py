@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from broadcaster.cli import main
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault
 from tests.fakes.bluesky import DID, FakeBluesky
@@ -103,3 +106,17 @@ def test_another_incident_s_bluesky_post_written_another_way_is_refused(
     assert refused.exit_code == 2, refused.output
     assert "is the post broadcaster recorded for" in _said(refused.output), refused.output
     assert [d["state"] for d in _deliveries(project, incident, "sky")] == ["unknown"]
+
+
+def test_bot_run_refused_in_a_folder_with_no_config_makes_no_store(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bot run` in the wrong folder (a `cd` typo): the built-in default has no [bot] table, so it is refused, but
+    only after it had made ./.broadcaster/state.db there, which the next `list` in that folder read as an empty store
+    ("No incidents yet", exit 0) instead of saying no store is here."""
+    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    refused = CliRunner().invoke(main, ["bot", "run"], env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
+    assert refused.exit_code == 2 and "no [bot] table" in refused.output, refused.output
+    assert not (tmp_path / ".broadcaster").exists()
+    listed = CliRunner().invoke(main, ["list"], env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
+    assert listed.exit_code == 2 and "no store here" in _said(listed.output), listed.output

@@ -27,10 +27,13 @@ def run(ctx: click.Context, /, webhook: str | None, listen: str | None) -> None:
 
     Long polling unless --webhook and --listen are given. Only one may run per bot token.
     """
-    from broadcaster.bot.runner import run_bot, webhook_mode
+    from broadcaster.bot.runner import run_bot, settings_of, webhook_mode
 
     mode = webhook_mode(webhook, listen)
     config = load_config(ctx)
+    # Refused before the store is opened: a `cd` typo (the built-in default has no [bot]) made the state file there,
+    # and a later `list` in that folder read it as an empty store instead of saying no store is here (review 56a).
+    settings_of(config)
     run_bot(config, open_store(ctx, creates=True), mode, lambda line: click.echo(line, err=True))
     click.echo("The bot stopped.", err=True)
 
