@@ -120,3 +120,35 @@ def test_bot_run_refused_in_a_folder_with_no_config_makes_no_store(tmp_path: Pat
     assert not (tmp_path / ".broadcaster").exists()
     listed = CliRunner().invoke(main, ["list"], env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
     assert listed.exit_code == 2 and "no store here" in _said(listed.output), listed.output
+
+
+@pytest.mark.parametrize("name", ["f/", "broadcaster.toml/"], ids=["a-file-given-as-a-folder", "the-config-itself"])
+def test_init_of_a_file_named_as_a_folder_says_it_is_a_file(project: Project, monkeypatch: pytest.MonkeyPatch,
+                                                            name: str) -> None:
+    """`init f/` where f is a file (or the config itself, with a slash after it): it said "could not write f: File
+    exists; nothing was written. Write the config where you may write (another folder, or as the folder's owner),
+    or free the space", none of which is the matter."""
+    monkeypatch.chdir(project.root)
+    (project.root / "f").write_text("mine\n", encoding="utf-8")
+    before = project.config.read_text(encoding="utf-8")
+    result = project.cli("init", name)
+    assert result.exit_code == 2, result.output
+    said = _said(result.output)
+    assert "is a file, not a folder" in said and "free the space" not in said, said
+    assert (project.root / "f").read_text(encoding="utf-8") == "mine\n"
+    assert project.config.read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize("name", ["--x/", "-cfg/"], ids=["long", "short-attached"])
+def test_init_of_a_folder_named_like_an_option_prints_a_command_that_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """`init -- --x/` wrote --x/broadcaster.toml and told the operator to run `broadcaster --config
+    --x/broadcaster.toml post ...`, which is refused: its value reads as an option."""
+    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    written = CliRunner().invoke(main, ["init", "--", name], env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
+    assert written.exit_code == 0, written.output
+    told = written.output.split("then: broadcaster ", 1)[1].split(" post ", 1)[0].split()
+    assert told[0] == "--config", written.output
+    listed = CliRunner().invoke(main, [*told, "list"], env={"BROADCASTER_CONFIG": ""}, catch_exceptions=False)
+    assert listed.exit_code == 0 and "No incidents yet" in listed.output, listed.output

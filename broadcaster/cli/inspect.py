@@ -181,7 +181,7 @@ def init(ctx: click.Context, /, given: str | None, force: bool) -> None:
     from broadcaster.config_loader import CONFIG_ENV, DEFAULT_NAME
 
     found_here = path.resolve() == Path(os.environ.get(CONFIG_ENV) or DEFAULT_NAME).resolve()
-    config = "" if found_here else f" --config {_shell_word(str(path))}"
+    config = "" if found_here else f" --config {_shell_word(_not_an_option(path))}"
     if kept:
         click.echo(f"Kept the config it replaced as {_shown(kept)}.")
     click.echo(f"Wrote {_shown(path)}. Edit it, then: broadcaster{config} post --title 'API errors' "
@@ -200,6 +200,12 @@ def _writing(path: Path, consequence: str) -> Iterator[None]:
         where = _shown(Path(exc.filename)) if exc.filename else _shown(path.parent)
         raise InputError(f"could not write {where}: {reason}; {consequence}. Write the config where you may write "
                          "(another folder, or as the folder's owner), or free the space.") from exc
+
+
+def _not_an_option(path: Path) -> str:
+    """A relative path beginning with "-" as ``./-...``: `--config --x/broadcaster.toml`, printed as the command to
+    run next, was refused as an option where its value should be (``_refuse_an_option_name``)."""
+    return f".{os.sep}{path}" if str(path).startswith("-") else str(path)
 
 
 def _shown(path: Path) -> str:
@@ -278,6 +284,11 @@ def _in_folder(given: str) -> Path:
     from broadcaster.config_loader import DEFAULT_NAME
 
     path = Path(given)
+    if given.endswith(os.sep) and (path.exists() or path.is_symlink()) and not path.is_dir():
+        # Made as a folder, it failed as "could not write ...: File exists; ... or free the space".
+        raise InputError(f"{_shown(path)} is a file, not a folder, so no {DEFAULT_NAME} can be written in it. Give "
+                         f"a folder (its {DEFAULT_NAME} is written there), or the file's own name without the slash "
+                         "to write the config there (with --force over a file). Nothing was written.")
     return path / DEFAULT_NAME if given.endswith(os.sep) or path.is_dir() else path
 
 
