@@ -286,7 +286,8 @@ def _in_folder(given: str) -> Path:
     path = Path(given)
     if given.endswith(os.sep) and (path.exists() or path.is_symlink()) and not path.is_dir():
         # Made as a folder, it failed as "could not write ...: File exists; ... or free the space".
-        raise InputError(f"{_shown(path)} is a file, not a folder, so no {DEFAULT_NAME} can be written in it. Give "
+        what = "a file" if path.exists() else "a symbolic link to nothing"
+        raise InputError(f"{_shown(path)} is {what}, not a folder, so no {DEFAULT_NAME} can be written in it. Give "
                          f"a folder (its {DEFAULT_NAME} is written there), or the file's own name without the slash "
                          "to write the config there (with --force over a file). Nothing was written.")
     return path / DEFAULT_NAME if given.endswith(os.sep) or path.is_dir() else path
