@@ -75,7 +75,30 @@ def choose(value: str, allowed: Sequence[str], what: str) -> str:
     normalised = _spelt_alike(value)
     if normalised in allowed:
         return normalised
-    raise InputError(f"unknown {what} {value!r}.{did_you_mean(normalised, allowed)} Use one of: {', '.join(allowed)}.")
+    hint = _meant_by_the_word(normalised, allowed) or did_you_mean(normalised, allowed)
+    raise InputError(f"unknown {what} {value!r}.{hint} Use one of: {', '.join(allowed)}.")
+
+
+# Everyday words an operator types for a status or an impact, and the names they may mean: suggested, never taken
+# (``down`` is a partial or a major outage, and only the operator knows which). ``did_you_mean`` finds only spellings.
+_WORDS_FOR = {
+    "down": ("major_outage", "partial_outage"), "outage": ("major_outage", "partial_outage"),
+    "broken": ("major_outage", "partial_outage"), "offline": ("major_outage",), "unavailable": ("major_outage",),
+    "slow": ("degraded_performance",), "latency": ("degraded_performance",),
+    "up": ("operational",), "ok": ("operational",), "fine": ("operational",), "healthy": ("operational",),
+    "working": ("operational",), "normal": ("operational",),
+    "maint": ("under_maintenance",),
+    "fixed": ("resolved", "monitoring"), "done": ("resolved",), "closed": ("resolved",), "solved": ("resolved",),
+    "watching": ("monitoring",), "found": ("identified",), "cause_found": ("identified",), "known": ("identified",),
+    "looking": ("investigating",), "ongoing": ("investigating",), "open": ("investigating",),
+    "low": ("minor",), "small": ("minor",), "medium": ("minor", "major"), "high": ("major", "critical"),
+    "severe": ("critical", "major"), "sev1": ("critical",), "sev2": ("major",), "sev3": ("minor",),
+}
+
+
+def _meant_by_the_word(word: str, allowed: Sequence[str]) -> str:
+    meant = [name for name in _WORDS_FOR.get(word, ()) if name in allowed]
+    return f" Did you mean {' or '.join(repr(name) for name in meant)}?" if meant else ""
 
 
 def _spelt_alike(value: str) -> str:

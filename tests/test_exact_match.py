@@ -101,3 +101,22 @@ def test_completion_on_the_built_in_default_prints_nothing_into_the_shell(tmp_pa
     done = subprocess.run([sys.executable, "-c", "from broadcaster.cli import main; main(prog_name='broadcaster')"],
                           env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert "identified" in done.stdout and done.stderr == ""
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["-C", "api=down"], "unknown component status 'down'. Did you mean 'major_outage' or 'partial_outage'?"),
+    (["-C", "api=up"], "unknown component status 'up'. Did you mean 'operational'?"),
+    (["-C", "api=slow"], "unknown component status 'slow'. Did you mean 'degraded_performance'?"),
+    (["-C", "api=maintenance"], "unknown component status 'maintenance'. Did you mean 'under_maintenance'?"),
+    (["--status", "fixed"], "unknown status 'fixed'. Did you mean 'resolved' or 'monitoring'?"),
+    (["--impact", "high"], "unknown impact 'high'. Did you mean 'major' or 'critical'?"),
+    (["--impact", "SEV1"], "unknown impact 'SEV1'. Did you mean 'critical'?"),
+], ids=["down", "up", "slow", "maintenance", "fixed", "high", "sev1"])
+def test_an_everyday_word_for_a_status_is_refused_with_the_names_it_may_mean(
+        project: Project, args: list[str], expected: str) -> None:
+    """`-C api=down` got no suggestion at all (no name is spelt like it), and `-s fixed` got 'identified' (spelt
+    alike). The word is never taken: `down` is a partial or a major outage, and only the operator knows which."""
+    refused = project.cli("post", "--yes", "--title", "API errors", *args, "Investigating.")
+    assert refused.exit_code == 2, refused.output
+    assert expected in refused.stderr, refused.stderr
+    assert json.loads(project.cli("list", "--json").stdout) == []
