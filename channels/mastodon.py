@@ -19,7 +19,10 @@ after such a loss is therefore safe; if the retry fails too, the delivery is
 
 Mastodon.py is synchronous (requests, and ``time.sleep`` on rate limits): it
 runs in a worker thread, told never to sleep or retry by itself. It is
-imported when the client is built. Remote ids are the status ids.
+imported when the client is built. Remote ids are ``<status id>@<instance>``: a status id means a status on
+one instance only (another server numbers its own), so a table moved to another instance starts a new thread there
+rather than reply to, or edit, whatever status has that number on the new one (``posted_here``). Ids stored before
+name no instance: they thread as before.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _STATUS_ID = lazy_re.compile(r"^\d{1,30}$")
+# A remote id: the status id, then the instance it is a status of (none in ids stored before they named it).
+_REMOTE_ID = lazy_re.compile(r"^(\d{1,30})(?:@([^@\s/]+))?$")
 # A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
 _STATUS_LINK = lazy_re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
@@ -109,6 +114,11 @@ class MastodonChannel(Channel):
     @property
     def api_url(self) -> str:
         return self.config.api_url or self.instance_url
+
+    @property
+    def instance(self) -> str:
+        """The instance as remote ids name it (``mastodon.social``): its status ids mean statuses there only."""
+        return urlsplit(self.instance_url).netloc.lower()
 
     @property
     def token_variable(self) -> str:
@@ -185,24 +195,29 @@ class MastodonChannel(Channel):
         if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
             return Receipt(log.parts[0])
         key = idempotency_key(rendered)
-        reply_to = thread.last_remote_id if thread else None
+        reply_to = status_id_of(thread.last_remote_id) if thread else None
         try:
-            status_id = await self._post(rendered.text, key, reply_to, log)
+            remote_id = await self._post(rendered.text, key, reply_to, log)
         except _ReplyTargetGone:
-            status_id = await self._post(rendered.text, key + "-top", None, log)
+            remote_id = await self._post(rendered.text, key + "-top", None, log)
             note = "the status this update replies to is gone (deleted?): posted without a reply"
-            return Receipt(status_id, notes=(note,))
-        return Receipt(status_id)
+            return Receipt(remote_id, notes=(note,))
+        return Receipt(remote_id)
 
     async def edit(self, rendered: Rendered, *, target: str, remote_id: str, log: SendLog | None = None) -> Receipt:
         """PUT /api/v1/statuses/:id; repeating one is harmless, so a lost answer is retried, not unknown."""
-        if not _STATUS_ID.match(remote_id):
+        if not _REMOTE_ID.match(remote_id):
             raise self.fail(
                 f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be edited. "
                 "Was the state database edited by hand?",
                 retryable=False,
             )
-        status_id = remote_id
+        if not self.posted_here(remote_id, target):
+            # Its number on this instance is another status, or none: never edited here (the engine asks
+            # ``posted_here`` first; this holds for a correction planned before instance_url changed).
+            raise NotEditable(self._elsewhere(remote_id, "Posted the correction as a new status here; correct the "
+                                                         "original by hand"))
+        status_id = status_id_of(remote_id)
         try:
             await self._call("edit", lambda api: api.status_update(status_id, rendered.text))
         except _Gone as exc:
@@ -216,7 +231,7 @@ class MastodonChannel(Channel):
         except DeliveryError as exc:
             exc.outcome_unknown = False
             raise
-        return Receipt(status_id)
+        return Receipt(remote_id)
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
         """DELETE /api/v1/statuses/:id for each status; one already gone (404, and no longer readable) counts as
@@ -226,17 +241,20 @@ class MastodonChannel(Channel):
         """
 
         async def delete_one(remote_id: str) -> None:
-            if not _STATUS_ID.match(remote_id):
+            if not _REMOTE_ID.match(remote_id):
                 raise self.fail(
                     f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be deleted: "
                     f"delete it by hand on {self.instance_url}.",
                     retryable=False,
                 )
+            if not self.posted_here(remote_id, target):
+                raise self.fail(self._elsewhere(remote_id, "Delete it by hand"), retryable=False)
+            status_id = status_id_of(remote_id)
             try:
-                await self._call("delete", lambda api: api.status_delete(remote_id))
+                await self._call("delete", lambda api: api.status_delete(status_id))
             except _Gone as exc:
-                if await self._still_up(remote_id):
-                    raise self.fail(self._anothers(remote_id, "delete", "Delete it"), retryable=False) from exc
+                if await self._still_up(status_id):
+                    raise self.fail(self._anothers(status_id, "delete", "Delete it"), retryable=False) from exc
 
         return await self.delete_each(remote_ids, delete_one)
 
@@ -258,14 +276,33 @@ class MastodonChannel(Channel):
                 f"account posted it ({self.token_variable} changed to another account's token since?). {by_hand} "
                 f"by hand on {self.instance_url}, signed in as the account that posted it.")
 
+    def _elsewhere(self, remote_id: str, by_hand: str) -> str:
+        status_id, instance = remote_id.split("@", 1)
+        return (f"Mastodon status {status_id} is a status on {instance}, not on {self.instance}, where instance_url "
+                f"points now: its number means another status there, or none. {by_hand} on {instance}.")
+
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        """Whether the status is on the instance instance_url names now; an id stored before ids named their
+        instance is taken to be (as it was before)."""
+        found = _REMOTE_ID.match(remote_id or "")
+        return found is None or found.group(2) is None or found.group(2) == self.instance
+
+    def same_post(self, stored: str, given: str) -> bool:
+        """The same status: an id stored before ids named their instance is the same number on this one."""
+        kept, named = _REMOTE_ID.match(stored or ""), _REMOTE_ID.match(given or "")
+        if kept is None or named is None:
+            return stored == given
+        return kept.group(1) == named.group(1) and (kept.group(2) or self.instance) == (named.group(2) or self.instance)
+
     def remote_id_from(self, reference: str, target: str) -> str:
-        """A status id, or a link to the status (``https://mastodon.social/@acme/1123…``)."""
+        """A status id, or a link to the status (``https://mastodon.social/@acme/1123…``): a status of the instance
+        instance_url names (the number of a status on another one names another status here)."""
         text = reference.strip()
         found = _STATUS_LINK.match(text)
         if found:
-            return found.group(1)
+            return f"{found.group(1)}@{self.instance}"
         if _STATUS_ID.match(text):
-            return text
+            return f"{text}@{self.instance}"
         raise InputError(
             f"{reference!r} is not a Mastodon status: give its id (the digits at the end of its link) or its link, "
             "e.g. https://mastodon.social/@acme/112233445566778899."
@@ -293,8 +330,9 @@ class MastodonChannel(Channel):
                 outcome_unknown=True,
             )
         self._doubts.settled(key)
-        log.confirmed(status_id)
-        return status_id
+        remote_id = f"{status_id}@{self.instance}"
+        log.confirmed(remote_id)
+        return remote_id
 
     @property
     def post_visibility(self) -> str:
@@ -469,6 +507,11 @@ class _Gone(DeliveryError):
 
 class _ReplyTargetGone(Exception):
     """The status a reply was for is gone."""
+
+
+def status_id_of(remote_id: str) -> str:
+    """The status id a remote id names (``112233@mastodon.social``, or the bare id stored before)."""
+    return remote_id.split("@", 1)[0]
 
 
 def idempotency_key(rendered: Rendered) -> str:

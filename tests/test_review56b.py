@@ -1,0 +1,89 @@
+"""Review 56b: a follow-up threads under, and a correction edits, only posts made where the table points now.
+
+After a table was changed mid-incident to another instance or account, the next update replied to (and a
+correction edited) the post the old one made: a status number of the old Mastodon instance, which on the new one
+is another account's status or none; the old Bluesky account's thread; the old X account's post. Each now starts
+a new thread where the table points, as Slack and Matrix do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.mastodon import FakeMastodon, Status
+from tests.social import M_TOKEN
+
+ENGINE = """
+[engine]
+timeout = 10
+deadline = 40
+max_attempts = 2
+"""
+
+
+def post(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli("post", "--yes", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+# -- Mastodon: instance_url changed to another server -------------------------------------------------
+
+
+@pytest.fixture
+def two_instances() -> Iterator[tuple[FakeMastodon, FakeMastodon]]:
+    old, new = FakeMastodon(token=M_TOKEN), FakeMastodon(token=M_TOKEN)
+    with old, new:
+        yield old, new
+
+
+def mastodon_on(project: Project, host: str, fake: FakeMastodon) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.masto]
+        type = "mastodon"
+        instance_url = "https://{host}"
+        access_token = "${{MASTODON_TOKEN}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["MASTODON_TOKEN"] = M_TOKEN
+
+
+def test_a_follow_up_on_another_instance_starts_a_thread_there_never_replying_to_a_stranger(
+        project: Project, two_instances: tuple[FakeMastodon, FakeMastodon]) -> None:
+    old, new = two_instances
+    mastodon_on(project, "old.example", old)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    (posted,) = old.posted
+    # On the new server, that number is a stranger's status (ids are each server's own).
+    new.statuses[posted.id] = Status(posted.id, "A stranger's lunch photo.", "public", None, "")
+    new._ids = itertools.count(112233445566790001)  # its own next numbers
+    mastodon_on(project, "mastodon.example", new)
+    post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    stranger, follow_up = new.posted
+    assert follow_up.in_reply_to_id is None, "replied to another account's status on the new instance"
+    result = project.cli("amend", "--yes", first["incident_id"], "1", "Elevated errors on the EU cluster.")
+    assert result.exit_code == 0, result.output
+    assert stranger.text == "A stranger's lunch photo." and not stranger.history
+    correction = new.posted[-1]
+    assert "EU cluster" in correction.text and correction.in_reply_to_id == follow_up.id
+    assert "EU cluster" not in old.posted[0].text  # the old server was not asked to edit either
+
+
+def test_a_status_of_the_same_instance_still_threads_and_is_edited(
+        project: Project, two_instances: tuple[FakeMastodon, FakeMastodon]) -> None:
+    old, _ = two_instances
+    mastodon_on(project, "mastodon.example", old)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    mastodon_on(project, "MASTODON.example", old)  # the same instance, written otherwise
+    post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    one, two = old.posted
+    assert two.in_reply_to_id == one.id
+    result = project.cli("amend", "--yes", first["incident_id"], "1", "Elevated errors on the EU cluster.")
+    assert result.exit_code == 0, result.output
+    assert "EU cluster" in one.text and len(old.posted) == 2
