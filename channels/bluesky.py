@@ -27,12 +27,18 @@ attempt makes the one request. The account logs in once per command
 
 atproto (and its httpx client) is imported when the client is built. Remote
 ids are ``at://<did>/app.bsky.feed.post/<rkey>#<cid>``: a reply needs both.
+
+The DID in a remote id names the account that posted it: after ``handle`` is changed to another account, the next
+update starts a thread of that account's own, never a reply into the old account's (``posted_here``). Which DID a
+handle is, is learnt at each login and kept in the store; the first send after a change, before it is known, checks
+the thread against the account it logged in as.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -57,6 +63,7 @@ POST = "app.bsky.feed.post"
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
 _KEYS_TRIED = 4  # another post under each of four keys of one instant: 1 chance in about 10^12
 _HANDLE = lazy_re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+log = logging.getLogger(__name__)
 _AT_URI = lazy_re.compile(r"^at://(?P<repo>[^/\s#]+)/app\.bsky\.feed\.post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})(?:#(?P<cid>[a-z0-9]+))?$")
 _POST_LINK = lazy_re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
 
@@ -187,7 +194,11 @@ class BlueskyChannel(Channel):
         if log.parts:  # posted by an earlier attempt whose run ended before recording it sent
             return Receipt(log.parts[0])
         client = await self._session()
-        reply = await self._reply_to(thread) if thread else None
+        anew = thread is not None and not self._own_thread(thread)
+        if anew:
+            # Said before the request leaves: however this post is recorded later, it starts the account's thread.
+            log.starting_thread()
+        reply = await self._reply_to(thread) if thread and not anew else None
         record = self._record(rendered, reply)
         rkey = str(rendered.payload["rkey"])
         previous = str(rendered.payload.get("previous_rkey") or "")
@@ -201,7 +212,48 @@ class BlueskyChannel(Channel):
         remote_id = await self._create(client, record, rkey)
         self._doubts.settled(rkey)
         log.confirmed(remote_id)
+        if anew:
+            note = (f"the incident's earlier posts here were made by another account than @{self.handle} (handle changed "
+                    "since): this post starts the incident's thread on this account, rather than reply in theirs")
+            return Receipt(remote_id, notes=(note,), starts_thread=True)
         return Receipt(remote_id)
+
+    def _own_thread(self, thread: ThreadRef) -> bool:
+        """Whether the thread's posts are this account's (its DID known: logged in)."""
+        return all(self.posted_here(r, "") for r in (thread.first_remote_id, thread.last_remote_id))
+
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        """Whether the post is the account's that ``handle`` names now (its DID, as the last login learnt it);
+        True where that is not known yet (``send`` checks once logged in) or the id names no account."""
+        found = _AT_URI.match(remote_id or "")
+        if found is None:
+            return True
+        repo = found.group("repo")
+        if not repo.startswith("did:"):  # given by hand as a bsky.app link: the handle
+            return repo.removeprefix("@").lower() == self.handle.lower()
+        mine = self._own_did()
+        return mine is None or repo == mine
+
+    def _own_did(self) -> str | None:
+        if self.handle.startswith("did:"):
+            return self.handle
+        if self._did:
+            return self._did
+        known = self.rooms.remembered_room(self._account_key()) if self.rooms is not None else None
+        return known.removeprefix("bluesky:") if known else None
+
+    def _account_key(self) -> str:
+        return f"bluesky-account:{self.handle.lower()}"
+
+    def _remember_did(self) -> None:
+        """Keep which account the handle is, for ``posted_here`` in later commands: a cache, so a store busy for a
+        moment costs only that (the next login writes it again), never the send."""
+        if self.rooms is None or self.handle.startswith("did:"):
+            return
+        try:
+            self.rooms.remember_room(self._account_key(), f"bluesky:{self._did}")
+        except Exception as exc:  # noqa: BLE001 - a cache: the next login writes it again
+            log.warning("Could not remember which account @%s is (%s); the next login does.", self.handle, exc)
 
     async def delete(self, remote_ids: Sequence[str], *, target: str) -> Receipt:
         """com.atproto.repo.deleteRecord for each post; the PDS answers a post already gone as deleted."""
@@ -396,6 +448,7 @@ class BlueskyChannel(Channel):
         await self._call("login", self._client.login(self.handle, password, fetch_bsky_profile=False))
         session = await self._call("login", self._client.com.atproto.server.get_session())
         self._did = str(session.did)
+        self._remember_did()
         return self._client
 
     async def aclose(self) -> None:

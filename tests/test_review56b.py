@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Project
+from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon, Status
-from tests.social import M_TOKEN
+from tests.social import B_PASSWORD, M_TOKEN
 
 ENGINE = """
 [engine]
@@ -87,3 +88,54 @@ def test_a_status_of_the_same_instance_still_threads_and_is_edited(
     result = project.cli("amend", "--yes", first["incident_id"], "1", "Elevated errors on the EU cluster.")
     assert result.exit_code == 0, result.output
     assert "EU cluster" in one.text and len(old.posted) == 2
+
+
+# -- Bluesky: handle changed to another account --------------------------------------------------------
+
+
+OTHER_DID = "did:plc:acmeincidents2other4k7q"
+OTHER_PASSWORD = "bsky-other-SeCrEt-5e1b"
+
+
+@pytest.fixture
+def sky() -> Iterator[FakeBluesky]:
+    fake = FakeBluesky(password=B_PASSWORD)
+    fake.add_account("acme-incidents.bsky.social", OTHER_PASSWORD, OTHER_DID)
+    with fake:
+        yield fake
+
+
+def bluesky_as(project: Project, handle: str, password: str, fake: FakeBluesky) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.sky]
+        type = "bluesky"
+        handle = "{handle}"
+        app_password = "${{BSKY_PASSWORD}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["BSKY_PASSWORD"] = password
+
+
+def test_a_follow_up_from_another_account_starts_its_own_thread(project: Project, sky: FakeBluesky) -> None:
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    bluesky_as(project, "acme-incidents.bsky.social", OTHER_PASSWORD, sky)
+    post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    one, two = sky.posted
+    assert one.uri.startswith(f"at://{DID}/") and two.uri.startswith(f"at://{OTHER_DID}/")
+    assert two.reply is None, "replied into the old account's thread"
+    post(project, "-i", first["incident_id"], "-s", "monitoring", "A fix is out.")
+    three = sky.posted[-1]
+    assert three.reply is not None and three.reply["root"]["uri"] == two.uri  # the new account's thread goes on
+    assert three.reply["parent"]["uri"] == two.uri
+
+
+def test_a_correction_from_another_account_is_no_reply_to_the_old_accounts_post(project: Project,
+                                                                                sky: FakeBluesky) -> None:
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    bluesky_as(project, "acme-incidents.bsky.social", OTHER_PASSWORD, sky)
+    result = project.cli("amend", "--yes", first["incident_id"], "1", "Elevated errors on the EU cluster.")
+    assert result.exit_code == 0, result.output
+    correction = sky.posted[-1]
+    assert correction.uri.startswith(f"at://{OTHER_DID}/") and correction.reply is None

@@ -78,7 +78,8 @@ class Post:
 
 
 class FakeBluesky(FakeServer):
-    """One PDS holding one account, logged in to with an app password."""
+    """One PDS holding one account, logged in to with an app password; ``add_account`` adds another (each posts
+    into its own repository, and any post may be read and replied to, as on the network)."""
 
     def __init__(self, handle: str = "acme.bsky.social", password: str = "app-pass", latency: float = 0.0) -> None:
         super().__init__(latency=latency)
@@ -99,6 +100,8 @@ class FakeBluesky(FakeServer):
             self.posts: dict[str, Post] = {}
             self.deleted: list[Post] = []
             self.tokens: set[str] = set()
+            self.token_dids: dict[str, str] = {}  # a session token -> the account (DID) it opens
+            self.others: dict[str, tuple[str, str]] = {}  # another account: handle -> (DID, password)
             self.logins = 0
             self.requests.clear()
             self._faults.clear()
@@ -109,6 +112,19 @@ class FakeBluesky(FakeServer):
                    "RateLimit-Reset": str(int(time.time()) + seconds), "RateLimit-Policy": "5000;w=3600"}
         body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
         self.fail(Fault(match=match, response=Response(429, body, headers)))
+
+    def add_account(self, handle: str, password: str, did: str) -> None:
+        self.others[handle] = (did, password)
+
+    def _account(self, identifier: Any) -> tuple[str, str, str] | None:
+        """(handle, DID, password) of the account ``identifier`` (a handle or a DID) names."""
+        for handle, (did, password) in {self.handle: (DID, self.password), **self.others}.items():
+            if identifier in (handle, did):
+                return handle, did, password
+        return None
+
+    def _did_of(self, request: Request) -> str:
+        return self.token_dids.get(request.headers.get("authorization", "").removeprefix("Bearer "), DID)
 
     @property
     def posted(self) -> list[Post]:
@@ -126,24 +142,32 @@ class FakeBluesky(FakeServer):
 
     def _create_session(self, request: Request, _: re.Match[str]) -> Response:
         body = request.json() or {}
-        if body.get("identifier") not in (self.handle, DID) or body.get("password") != self.password:
+        account = self._account(body.get("identifier"))
+        if account is None or body.get("password") != account[2]:
             return self._error(401, "AuthenticationRequired", "Invalid identifier or password")
+        handle, did = account[0], account[1]
         with self._lock:
             self.logins += 1
-            access = _jwt({"scope": "com.atproto.appPass", "sub": DID, "exp": int(time.time()) + 7200,
+            access = _jwt({"scope": "com.atproto.appPass", "sub": did, "exp": int(time.time()) + 7200,
                            "jti": str(self.logins)})
             self.tokens.add(access)
-        return Response(200, {"accessJwt": access, "refreshJwt": _jwt({"sub": DID, "exp": int(time.time()) + 86400}),
-                              "did": DID, "handle": self.handle})
+            self.token_dids[access] = did
+        return Response(200, {"accessJwt": access, "refreshJwt": _jwt({"sub": did, "exp": int(time.time()) + 86400}),
+                              "did": did, "handle": handle})
 
     def _get_session(self, request: Request, _: re.Match[str]) -> Response:
         if not self._authorised(request):
             return self._error(401, "AuthenticationRequired", "Authentication Required")
-        return Response(200, {"did": DID, "handle": self.handle})
+        did = self._did_of(request)
+        account = self._account(did)
+        return Response(200, {"did": did, "handle": account[0] if account else self.handle})
 
     def _get_record(self, request: Request, _: re.Match[str]) -> Response:
         repo, rkey = request.query.get("repo", [""])[0], request.query.get("rkey", [""])[0]
-        post = self.posts.get(rkey) if repo in (DID, self.handle) else None
+        account = self._account(repo)
+        post = self.posts.get(rkey) if account is not None else None
+        if post is not None and account is not None and not post.uri.startswith(f"at://{account[1]}/"):
+            post = None
         if post is None:
             return self._error(400, "RecordNotFound", f"Could not locate record: at://{repo}/app.bsky.feed.post/{rkey}")
         return Response(200, {"uri": post.uri, "cid": post.cid, "value": post.record})
@@ -152,7 +176,8 @@ class FakeBluesky(FakeServer):
         if not self._authorised(request):
             return self._error(401, "AuthenticationRequired", "Authentication Required")
         body = request.json() or {}
-        if body.get("repo") not in (DID, self.handle) or body.get("collection") != "app.bsky.feed.post":
+        did = self._did_of(request)
+        if self._account(body.get("repo")) != self._account(did) or body.get("collection") != "app.bsky.feed.post":
             return self._error(400, "InvalidRequest", "Invalid repo or collection")
         record = body.get("record") or {}
         problem = self._invalid(record)
@@ -164,7 +189,7 @@ class FakeBluesky(FakeServer):
                 return self._error(400, "InvalidRequest", f"Invalid record key: {rkey}")
             if rkey in self.posts:
                 return self._error(400, "InvalidRequest", f"Record already exists at key {rkey}")
-            post = Post(rkey, f"at://{DID}/app.bsky.feed.post/{rkey}", f"bafyreifake{next(self._cids):08d}", record)
+            post = Post(rkey, f"at://{did}/app.bsky.feed.post/{rkey}", f"bafyreifake{next(self._cids):08d}", record)
             self.posts[rkey] = post
         return Response(200, {"uri": post.uri, "cid": post.cid, "validationStatus": "valid"})
 
@@ -172,7 +197,7 @@ class FakeBluesky(FakeServer):
         if not self._authorised(request):
             return self._error(401, "AuthenticationRequired", "Authentication Required")
         body = request.json() or {}
-        if body.get("repo") not in (DID, self.handle):
+        if self._account(body.get("repo")) != self._account(self._did_of(request)):
             return self._error(401, "AuthenticationRequired", "Invalid repo: not the authenticated account")
         if body.get("collection") != "app.bsky.feed.post" or not _TID.match(str(body.get("rkey", ""))):
             return self._error(400, "InvalidRequest", "Invalid collection or record key")
