@@ -16,6 +16,11 @@ incident's previous post (``ThreadRef.last_remote_id``), so followers read the
 incident top to bottom as one thread. X cannot edit through this API, so there
 is no ``edit()``: a correction is a reply like any other update.
 
+A post's remote id is ``<post id>@<user id>`` where the config names the account (an OAuth 1.0a access token
+begins with its user id): after the token is changed to another account's, the next update starts that account's
+own thread rather than reply to the old account's post (``posted_here``). With an OAuth 2.0 ``bearer_token``, and for
+ids stored before, the account is not known and follow-ups thread as before.
+
 tweepy and requests are imported when the first client is built, not with
 this module: together they take about 300 ms, which validating the config,
 previewing and posting elsewhere should not pay.
@@ -69,7 +74,14 @@ CHATTY_LOGGERS = (
     "urllib3.connectionpool",
 )
 T = TypeVar("T")
+# An OAuth 1.0a access token: the account's user id, a hyphen, then the secret part.
+_ACCOUNT_OF_TOKEN = lazy_re.compile(r"^(\d{1,25})-")
 _POST_REFERENCE = lazy_re.compile(r"^(?:https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[A-Za-z0-9_]+/status/)?(?P<id>\d{1,25})(?:[/?#].*)?$")
+
+
+def post_id_of(remote_id: str) -> str:
+    """The post id a remote id names (``1870…@1585``, or the bare id stored before ids named the account)."""
+    return remote_id.partition("@")[0]
 
 
 def _network_errors() -> tuple[type[Exception], ...]:
@@ -139,7 +151,7 @@ class TwitterChannel(Channel):
         log = log if log is not None else SendLog()
         if log.parts:  # confirmed by an earlier attempt whose run ended before recording it sent
             return Receipt(remote_id=log.parts[0])
-        reply_to = thread.last_remote_id if thread else None
+        reply_to = post_id_of(thread.last_remote_id) if thread else None
         try:
             return Receipt(remote_id=await self._post(rendered.text, reply_to, log))
         except tweepy.Forbidden as exc:
@@ -165,7 +177,7 @@ class TwitterChannel(Channel):
 
         async def delete_one(remote_id: str) -> None:
             try:
-                await self._run(lambda client: client.delete_tweet(remote_id, user_auth=self._user_auth))
+                await self._run(lambda client: client.delete_tweet(post_id_of(remote_id), user_auth=self._user_auth))
             except tweepy.NotFound:
                 return
             except Exception as exc:  # noqa: BLE001 - mapped like a post's errors
@@ -183,7 +195,34 @@ class TwitterChannel(Channel):
                 f"{reference!r} is not an X post: give its id (the digits) or its link "
                 "(https://x.com/<account>/status/<id>)."
             )
-        return found.group("id")
+        return self._named(found.group("id"))
+
+    def _named(self, post_id: str) -> str:
+        """A post's remote id: its id, then the account that posted it where the config names it (an OAuth 1.0a
+        access token begins with the account's user id), so ``posted_here`` can tell another account's posts."""
+        account = self._account()
+        return f"{post_id}@{account}" if account else post_id
+
+    def _account(self) -> str:
+        """The user id of the account the config posts as; "" where it cannot tell (an OAuth 2.0 token)."""
+        if not self._user_auth:
+            return ""
+        try:
+            found = _ACCOUNT_OF_TOKEN.match(self.secret("access_token"))
+        except ConfigError:
+            return ""
+        return found.group(1) if found else ""
+
+    def posted_here(self, remote_id: str, target: str) -> bool:
+        """Whether the post is the account's the config posts as now; True where either names no account (an id
+        stored before ids named it, an OAuth 2.0 token): those thread as before."""
+        posted_by = remote_id.partition("@")[2]
+        account = self._account()
+        return not posted_by or not account or posted_by == account
+
+    def same_post(self, stored: str, given: str) -> bool:
+        """The same post: X's ids are one for the whole service, whoever posted them."""
+        return post_id_of(stored) == post_id_of(given)
 
     async def check(self) -> list[CheckResult]:
         try:
@@ -232,8 +271,9 @@ class TwitterChannel(Channel):
                 retryable=False,
                 outcome_unknown=True,
             )
-        log.confirmed(str(data["id"]))
-        return str(data["id"])
+        remote_id = self._named(str(data["id"]))
+        log.confirmed(remote_id)
+        return remote_id
 
     async def _run(self, action: Callable[[tweepy.Client], T]) -> T:
         """Run a blocking tweepy call in a worker thread (tweepy is synchronous), never waited for past the deadline."""

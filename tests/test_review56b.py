@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import Project
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon, Status
+from tests.fakes.twitter import FakeX
 from tests.social import B_PASSWORD, M_TOKEN
 
 ENGINE = """
@@ -139,3 +140,40 @@ def test_a_correction_from_another_account_is_no_reply_to_the_old_accounts_post(
     assert result.exit_code == 0, result.output
     correction = sky.posted[-1]
     assert correction.uri.startswith(f"at://{OTHER_DID}/") and correction.reply is None
+
+
+# -- X: the access token changed to another account's --------------------------------------------------
+
+
+X_KEYS = {"X_CONSUMER_KEY": "ck-Zq81XkTr4nW", "X_CONSUMER_SECRET": "cs-P0w9LmNb2vQ",
+          "X_ACCESS_TOKEN_SECRET": "ats-Rr5Ee7Ww1Tt"}
+
+
+def x_as(project: Project, fake: FakeX, access_token: str) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.x]
+        type = "twitter"
+        consumer_key = "${{X_CONSUMER_KEY}}"
+        consumer_secret = "${{X_CONSUMER_SECRET}}"
+        access_token = "${{X_ACCESS_TOKEN}}"
+        access_token_secret = "${{X_ACCESS_TOKEN_SECRET}}"
+        api_url = "{fake.api_url}"
+    """)
+    project.env.update({**X_KEYS, "X_ACCESS_TOKEN": access_token})
+    fake.access_token = access_token  # the service takes this account's token
+
+
+def test_a_follow_up_from_another_x_account_starts_its_own_thread(project: Project) -> None:
+    with FakeX(consumer_key=X_KEYS["X_CONSUMER_KEY"], consumer_secret=X_KEYS["X_CONSUMER_SECRET"],
+               access_token_secret=X_KEYS["X_ACCESS_TOKEN_SECRET"]) as fake:
+        x_as(project, fake, "1585-at-Yt6Hv3QaZ")
+        first = post(project, "--title", "API errors", "Elevated errors.")
+        x_as(project, fake, "2718-at-Other8Acct")
+        post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+        one, two = fake.tweets
+        assert two.in_reply_to is None, "replied to the old account's post"
+        post(project, "-i", first["incident_id"], "-s", "monitoring", "A fix is out.")
+        assert fake.tweets[-1].in_reply_to == two.id  # the new account's thread goes on
+        x_as(project, fake, "2718-at-Rotated9Q")  # the same account, its token made anew
+        post(project, "-i", first["incident_id"], "-s", "monitoring", "Still watching.")
+        assert fake.tweets[-1].in_reply_to == fake.tweets[-2].id

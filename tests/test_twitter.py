@@ -120,7 +120,7 @@ def test_first_update_is_a_post_with_the_rendered_text(fake: FakeX) -> None:
     receipt = post(fake.api_url, update)
     assert len(fake.tweets) == 1
     tweet = fake.tweets[0]
-    assert receipt.remote_id == tweet.id
+    assert receipt.remote_id == f"{tweet.id}@1585"  # the account the OAuth 1.0a token is (its user id)
     assert tweet.text == update.text
     assert tweet.in_reply_to is None
     assert tweet.auth == "oauth1"  # and the fake verified the HMAC-SHA1 signature
@@ -135,7 +135,7 @@ def test_three_updates_from_separate_invocations_form_one_reply_chain(fake: Fake
         receipts.append(post(fake.api_url, rendered(message, sequence=sequence), thread))
     first, second, third = fake.tweets
     assert (first.in_reply_to, second.in_reply_to, third.in_reply_to) == (None, first.id, second.id)
-    assert [r.remote_id for r in receipts] == [first.id, second.id, third.id]
+    assert [r.remote_id for r in receipts] == [f"{t.id}@1585" for t in (first, second, third)]
     assert fake.thread_of(third.id) == [first, second, third]
     replies = [r.json().get("reply") for r in fake.received("/2/tweets")]
     assert replies == [
@@ -177,7 +177,7 @@ def test_api_url_with_a_path_prefix() -> None:
 def test_reply_to_a_deleted_post_starts_a_new_thread_with_a_note(fake: FakeX) -> None:
     receipt = post(fake.api_url, rendered(sequence=2), ThreadRef("1234", "1234"))
     assert [t.in_reply_to for t in fake.tweets] == [None]
-    assert receipt.remote_id == fake.tweets[0].id
+    assert receipt.remote_id == f"{fake.tweets[0].id}@1585"
     assert "new thread" in receipt.notes[0]
 
 
