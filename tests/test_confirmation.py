@@ -13,14 +13,19 @@ from tests.conftest import Project
 from tests.fakes.world import FakeWorld
 
 
-def in_terminal(project: Project, args: list[str], answer: bytes, prompt: bytes, *, typed_ahead: bytes = b"") -> tuple[int, str]:
+def in_terminal(project: Project, args: list[str], answer: bytes, prompt: bytes, *, typed_ahead: bytes = b"",
+                built_in: bool = False) -> tuple[int, str]:
     """Run the real CLI on a pseudo-terminal, typing ``answer`` once ``prompt`` appears (and ``typed_ahead`` before
-    the process starts, as an impatient operator does)."""
+    the process starts, as an impatient operator does). ``built_in``: in the project's folder with no config given,
+    nor $BROADCASTER_CONFIG: the built-in default where the folder has no broadcaster.toml."""
     leader, follower = pty.openpty()
     env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
+    config = [] if built_in else ["--config", str(project.config)]
+    if built_in:
+        env.pop("BROADCASTER_CONFIG", None)
     if typed_ahead:
         os.write(leader, typed_ahead)
-    process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
+    process = subprocess.Popen([sys.executable, "-m", "broadcaster", *config, *args],
                                stdin=follower, stdout=follower, stderr=follower, env=env, cwd=project.root)
     os.close(follower)
     output, sent = b"", False

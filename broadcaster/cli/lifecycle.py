@@ -18,6 +18,7 @@ from broadcaster.cli.options import (
     load_config,
     once,
     open_store,
+    open_store_to_publish,
     private_option,
     publish_options,
 )
@@ -186,12 +187,13 @@ def maintenance_schedule(ctx: click.Context, /, message: str | None, title: str,
     """Announce a maintenance window: on the page as upcoming, in the feeds and on the channels."""
     from broadcaster import lifecycle
 
-    config, store = load_config(ctx), open_store(ctx, creates=True, publishes=True, reads=bool(options.get("dry_run")))
+    config, store = load_config(ctx), open_store_to_publish(ctx, creates=True, dry_run=bool(options.get("dry_run")))
     # None: a standard announcement with the window's times (no editor: the standard one is the usual text).
     text = _maintenance_message(message, store) or ""
 
     def run(**extra: Any) -> Any:
-        return lifecycle.schedule_maintenance(config, store, title=title, start=start, end=end, components=components,
+        used = store if extra.get("dry_run") else store.lasting()  # the preview's may leave nothing behind
+        return lifecycle.schedule_maintenance(config, used, title=title, start=start, end=end, components=components,
                                               message=text, private=private, only=options["only"], skip=options["skip"],
                                               again=again, **extra)
 

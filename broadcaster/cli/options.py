@@ -277,6 +277,17 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     return store
 
 
+def open_store_to_publish(ctx: click.Context, *, creates: bool, dry_run: bool) -> Store:
+    """The store of a command that publishes new text (a post, a maintenance window): its preview runs on it, then,
+    confirmed, the publication on ``Store.lasting()``. With the built-in default and its state file not made yet,
+    the preview reads an empty store that leaves nothing behind and only the publication makes the file: a post
+    refused at its preview (a marker's typo, an unknown component) said "Nothing was stored or sent" and left
+    ``.broadcaster/state.db``, which the next `list` there read as an empty store instead of saying that no store is
+    here. With a config the file is made at once, as before: the preview's chat-name lookups are kept in it for the
+    publication (the built-in default has no channels)."""
+    return open_store(ctx, creates=creates, publishes=True, reads=dry_run or load_config(ctx).path is None)
+
+
 def _refuse_no_store_here(path: Path) -> None:
     """The built-in default, and its state file not made: nothing was ever stored from this folder, and a command
     that stores nothing new has nothing to read or act on. Made here, it was an empty store in whatever folder a

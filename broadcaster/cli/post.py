@@ -25,6 +25,7 @@ from broadcaster.cli.options import (
     once_id,
     once_text,
     open_store,
+    open_store_to_publish,
     preview_message_options,
     store_override,
     template_options,
@@ -161,7 +162,7 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
     # A follow-up has nothing to follow in a store not made yet: with the built-in default it is refused before one
     # is made (review 55b); a new --store file is still made, as for any post (README: a fallback's first post).
     creates = not options.get("incident_id") or store_override(ctx) is not None
-    store = open_store(ctx, creates=creates, publishes=True, reads=bool(options.get("dry_run")))
+    store = open_store_to_publish(ctx, creates=creates, dry_run=bool(options.get("dry_run")))
     existing = operations.incident_to_post_to(store, options["incident_id"]) if options.get("incident_id") else None
     if message_may_be_an_id and message and " " not in message.strip() and store.incident(message.strip()):
         raise InputError(f"{message.strip()!r} is an incident, not a closing message: `resolve` takes one incident. "
@@ -185,7 +186,8 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
     )
 
     def run(**extra: Any) -> Any:
-        return operations.post(config, store, draft, only=options["only"], skip=options["skip"],
+        used = store if extra.get("dry_run") else store.lasting()  # the preview's may leave nothing behind
+        return operations.post(config, used, draft, only=options["only"], skip=options["skip"],
                                widen=options["widen"], again=bool(options.get("again")), **extra)
 
     publish_command(ctx, run, options)
