@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from broadcaster.channels import _proxy
 from broadcaster.channels.base import Channel
 
 from broadcaster.config import ChannelConfig, Secret
@@ -121,10 +122,16 @@ class HttpPoster:
         if self._client is None:
             import httpx
 
-            inner = httpx.AsyncHTTPTransport(verify=shared_tls_context(), http2=False, retries=0)
-            transport = _secret_url_transport(self.shown_url, self.real_url, inner)
+            def pool(proxy: httpx.Proxy | None = None) -> httpx.AsyncHTTPTransport:
+                return httpx.AsyncHTTPTransport(verify=shared_tls_context(), http2=False, retries=0, proxy=proxy)
+
+            def hiding(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+                return _secret_url_transport(self.shown_url, self.real_url, inner)
+
+            # The environment's proxy, as a plain client mounts it: httpx reads none once given our transport.
             self._client = httpx.AsyncClient(
-                transport=transport, timeout=self.channel.request_timeout, follow_redirects=False
+                transport=hiding(pool()), mounts=_proxy.mounts(pool, hiding),
+                timeout=self.channel.request_timeout, follow_redirects=False,
             )
         return self._client
 
@@ -150,6 +157,8 @@ class HttpPoster:
         except (UnicodeEncodeError, httpx.LocalProtocolError) as exc:
             raise self._unsendable(exc) from None  # their text quotes the value, which may be a secret
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if _proxy.is_proxy_failure(exc):  # it names the proxy and what to check
+                raise self.channel.fail(f"{self.service}: {exc}.", retryable=True) from exc
             raise self.channel.fail(
                 f"{self.service}: could not connect ({type(exc).__name__}: {exc}). Check the network, a proxy, "
                 "and the URL's host.",

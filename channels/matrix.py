@@ -36,6 +36,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from broadcaster.channels import _proxy
 from broadcaster.channels._ids import stable_digits
 from broadcaster.channels._options import shown_url
 from broadcaster.channels.base import Channel, redirect_refused
@@ -83,6 +84,7 @@ class MatrixChannel(Channel):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._client: AsyncClient | None = None
+        self._proxy: str | None = None  # the environment's proxy for the homeserver, once the client is built
 
     # -- config ------------------------------------------------------------------------
 
@@ -310,6 +312,9 @@ class MatrixChannel(Channel):
             config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=self.request_timeout)
             self._client = _unredirected_client_class()(self.homeserver, config=config)
             self._client.access_token = token
+            # The environment's proxy by httpx's rules, as every other channel takes it; nio's aiohttp session
+            # reads none (no trust_env), and its own ``proxy`` tunnels even an http:// homeserver.
+            self._client.env_proxy = self._proxy = _proxy.proxy_for(self.homeserver)
         return self._client
 
     async def aclose(self) -> None:
@@ -343,6 +348,8 @@ class MatrixChannel(Channel):
 
         try:
             return await request
+        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError) as exc:
+            raise self._proxy_refused(what, exc) from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self.fail(
                 f"Matrix: could not connect to {self.homeserver} for {what} (check the network, a proxy, "
@@ -354,6 +361,16 @@ class MatrixChannel(Channel):
                 f"Matrix, {what}: {cause}, so it may or may not have been posted.", retryable=True,
                 outcome_unknown=True,
             ) from exc
+
+    def _proxy_refused(self, what: str, exc: Exception) -> DeliveryError:
+        """The environment's proxy did not let ``what`` through (unreachable, or it refused the tunnel): nothing
+        left for the homeserver."""
+        import aiohttp
+
+        said = (f"refused the tunnel (HTTP {exc.status} {exc.message})" if isinstance(exc, aiohttp.ClientHttpProxyError)
+                else f"could not be connected to ({getattr(exc, 'os_error', exc)})")
+        scheme = urlsplit(self.homeserver).scheme
+        return self.fail(f"Matrix, {what}: {_proxy.refused_message(self._proxy or '', scheme, said)}.", retryable=True)
 
     def _refused(self, what: str, room: str, response: ErrorResponse) -> DeliveryError:
         """An error answer as a DeliveryError saying what to do."""
@@ -422,12 +439,14 @@ def _unredirected_client_class() -> type[AsyncClient]:
     from nio.client.async_client import client_session
 
     class _UnredirectedClient(AsyncClient):  # type: ignore[misc]  # nio is untyped: Any to mypy
+        env_proxy: str | None = None  # the environment's proxy for the homeserver (``_proxy.proxy_for``), or None
+
         @client_session  # type: ignore[untyped-decorator]  # as nio's own send: makes the aiohttp session
         async def send(self, method: str, path: str, data: Any = None, headers: dict[str, str] | None = None,
                        trace_context: Any | None = None, timeout: float | None = None) -> Any:  # noqa: ASYNC109
             assert self.client_session
             return await self.client_session.request(
-                method, self.homeserver + path, data=data, ssl=self.ssl, headers=headers,
+                method, self.homeserver + path, data=data, ssl=self.ssl, headers=headers, proxy=self.env_proxy,
                 trace_request_ctx=trace_context, allow_redirects=False,
                 timeout=self.config.request_timeout if timeout is None else timeout,
             )

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from broadcaster.channels import _proxy
 from broadcaster.channels._http import shared_tls_context
 from broadcaster.channels._ratelimit import RateLimiter
 from broadcaster.channels.base import Channel
@@ -579,6 +580,9 @@ class TelegramChannel(Channel):
         if isinstance(exc, NetworkError) and isinstance(exc.__cause__, sdk.stopped_before_leaving):
             # Stopped as it waited for a connection: what ``SendLog.sending`` says, never "could not connect".
             return DeliveryError(str(exc.__cause__), retryable=False)
+        failure = _proxy.proxy_failure(exc)
+        if failure is not None:  # it names the proxy and what to check
+            return self.fail(f"{where}: {failure}.", retryable=True)
         if isinstance(exc, TimedOut | NetworkError) and _never_left(exc):
             return self.fail(f"{where}: could not connect to Telegram at {self.api_url} ({detail}).", retryable=True)
         if isinstance(exc, TimedOut):
@@ -684,18 +688,25 @@ def token_hidden_request(
     per_pool = min(pool_size, connections_per_pool or pool_size)
     sizes = [per_pool] * (pool_size // per_pool) + ([pool_size % per_pool] if pool_size % per_pool else [])
     tls = shared_tls_context()  # one for all the pools and channels: making each takes about 20 ms
-    pools = [httpx.AsyncHTTPTransport(verify=tls, http2=False, limits=httpx.Limits(max_connections=size))
-             for size in sizes]
-    transport = sdk.token_transport(
-        token, pools[0] if len(pools) == 1 else sdk.pools(pools), admitted=admitted, in_flight=in_flight,
-    )
+
+    def pools(proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport:
+        made = [httpx.AsyncHTTPTransport(verify=tls, http2=False, limits=httpx.Limits(max_connections=size),
+                                         proxy=proxy) for size in sizes]
+        return made[0] if len(made) == 1 else sdk.pools(made)
+
+    def hiding(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return sdk.token_transport(token, inner, admitted=admitted, in_flight=in_flight)
+
+    # The environment's proxy, as a plain client mounts it (httpx reads none once given our transport): each
+    # proxy's pools behind a token transport of their own, so the token is still written in only as a request
+    # leaves. A client sends to one api_url, so one of them is ever used: the pacing is not split.
     return sdk.request(
         connection_pool_size=pool_size,
         connect_timeout=timeout,
         read_timeout=timeout,
         write_timeout=timeout,
         pool_timeout=timeout,
-        httpx_kwargs={"transport": transport},
+        httpx_kwargs={"transport": hiding(pools()), "mounts": _proxy.mounts(pools, hiding)},
     )
 
 

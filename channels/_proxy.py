@@ -1,0 +1,198 @@
+"""The proxy the environment names for a URL (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``, in
+upper or lower case), by httpx's own rules, for the clients whose transport is our own.
+
+Not a channel type (a helper module: its name starts with ``_``). httpx reads no proxy from the environment once a
+client is given a transport, and Telegram's (the token written in as the request leaves) and the webhook channels'
+(the secret URL, likewise) are ours; nio's aiohttp session reads none at all. Slack, X, Mastodon, Bluesky and boto3
+read the environment themselves. So these clients mount what a plain httpx client would: per URL pattern of
+``httpx._utils.get_environment_proxies`` (``https://``, ``all://``, a ``NO_PROXY`` host's ``all://*example.com``),
+a transport through that proxy, or the direct one; Matrix is handed the proxy its homeserver's URL matches.
+
+The proxy's URL may hold credentials (``http://user:password@proxy:3128``): httpx sends them as the
+``Proxy-Authorization`` header, and nothing here writes them into a message (``shown``). ``config.proxy_secrets``
+has every log record and error masked of them too.
+
+No proxy variable set (most runs): nothing is imported and nothing built; the post path is timed (bench/fanout.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+# The variables httpx reads a proxy from (urllib's getproxies, then the three schemes httpx uses); NO_PROXY alone
+# changes nothing.
+PROXY_VARIABLES = frozenset({"https_proxy", "http_proxy", "all_proxy"})
+ADVICE = "list the host in NO_PROXY to reach it directly"
+
+
+def named(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment names a proxy at all: a look at the variables' names, nothing imported."""
+    env = os.environ if environ is None else environ
+    return any(value and name.lower() in PROXY_VARIABLES for name, value in env.items())
+
+
+def environment_proxies() -> dict[str, str | None]:
+    """httpx's map of URL patterns to the proxy's URL (None: reached directly, from ``NO_PROXY``); empty when no
+    proxy variable is set."""
+    if not named():
+        return {}
+    from httpx._utils import get_environment_proxies  # what a plain httpx client mounts (httpx >= 0.26)
+
+    return get_environment_proxies()
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy URL a plain httpx client would send a request to ``url`` through, or None (direct)."""
+    proxies = environment_proxies()
+    if not proxies:
+        return None
+    import httpx
+    from httpx._utils import URLPattern
+
+    target = httpx.URL(url)
+    for pattern in sorted(URLPattern(key) for key in proxies):  # the most specific first, as httpx tries them
+        if pattern.matches(target):
+            return proxies[pattern.pattern]
+    return None
+
+
+def shown(proxy_url: str, scheme: str) -> str:
+    """The proxy's URL without its credentials, with the variable that gives it for ``scheme``'s URLs: what a
+    message may name."""
+    host_scheme, _, rest = proxy_url.partition("://") if "://" in proxy_url else ("http", "", proxy_url)
+    netloc = rest.split("/", 1)[0].rpartition("@")[2]
+    return f"{host_scheme}://{netloc} (from {variable_of(proxy_url, scheme)})"
+
+
+def variable_of(proxy_url: str, scheme: str) -> str:
+    """The variable that gave ``proxy_url`` for a URL of ``scheme``, as urllib and httpx read them: the scheme's own
+    (lower case before upper), else ALL_PROXY's."""
+    for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY", "all_proxy", "ALL_PROXY"):
+        value = os.environ.get(name, "")
+        if value and proxy_url in (value, f"http://{value}"):
+            return f"${name}"
+    return "the environment's proxy variables"
+
+
+def mounts(
+    through: Callable[[httpx.Proxy], httpx.AsyncBaseTransport],
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport],
+) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """httpx's ``mounts`` for a client given our own transport: per pattern of the environment's, ``through(proxy)``
+    (the innermost transport, or pools of them, through that proxy) wrapped by ``wrap`` (the token's or secret's
+    transport, so it is written in only as the request leaves), or None (the client's own, direct transport)."""
+    import httpx
+
+    built: dict[str, httpx.AsyncBaseTransport | None] = {}
+    for pattern, url in environment_proxies().items():
+        if url is None:
+            built[pattern] = None
+            continue
+        try:
+            inner = through(httpx.Proxy(url))
+        except (ValueError, ImportError) as exc:  # a scheme httpx takes no proxy of, SOCKS without socksio
+            inner = _classes().unusable(url, exc)
+        built[pattern] = wrap(_classes().through_proxy(url, inner))
+    return built
+
+
+def is_proxy_failure(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it was raised from) is a proxy's failure to let a request through: nothing left."""
+    while exc is not None:
+        if named() and isinstance(exc, _classes().failure):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+def proxy_failure(exc: BaseException | None) -> BaseException | None:
+    """The proxy's failure ``exc`` was raised from (``is_proxy_failure``), for its message."""
+    while exc is not None:
+        if named() and isinstance(exc, _classes().failure):
+            return exc
+        exc = exc.__cause__
+    return None
+
+
+def refused_message(proxy_url: str, scheme: str, what: str) -> str:
+    """What to say of a proxy that did not let a request to a ``scheme`` URL through (``what``: "refused the tunnel
+    (407 Proxy Authentication Required)")."""
+    variable = variable_of(proxy_url, scheme)
+    if re.search(r"\b407\b", what):
+        fix = (f"it refused the credentials {variable} gives: check them" if "@" in proxy_url else
+               f"it asks for credentials: give them in {variable} as http://user:password@host:port")
+        fix += f", or {ADVICE}"
+    else:
+        fix = f"check that the proxy is up and lets this host through, and the address in {variable}, or {ADVICE}"
+    return f"the proxy {shown(proxy_url, scheme)} {what}, so nothing was sent: {fix}"
+
+
+def _tls_message(proxy_url: str, scheme: str, said: str) -> str:
+    return (f"the TLS handshake through the proxy {shown(proxy_url, scheme)} failed ({said}), so nothing was sent: a proxy "
+            "that inspects TLS signs with its own authority, given to broadcaster in SSL_CERT_FILE, or "
+            f"{ADVICE}")
+
+
+class _Classes:
+    def __init__(self) -> None:
+        import httpx
+
+        class ProxyFailure(httpx.ConnectError):
+            """A request the proxy did not let through (no connection to it, a tunnel refused, a handshake through
+            it failed): nothing left for the service. A ``ConnectError``, so every reader of httpx's errors takes
+            it as one that never left."""
+
+        class ThroughProxy(httpx.AsyncBaseTransport):
+            """``inner`` (through the proxy at ``url``), its failures to get through said with the proxy named."""
+
+            def __init__(self, url: str, inner: httpx.AsyncBaseTransport) -> None:
+                self._url, self._inner = url, inner
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                try:
+                    return await self._inner.handle_async_request(request)
+                except ProxyFailure:
+                    raise
+                except httpx.ProxyError as exc:  # the CONNECT's answer was not 2xx: the tunnel never opened
+                    message = refused_message(self._url, request.url.scheme, f"refused the tunnel ({exc})")
+                    raise ProxyFailure(message, request=request) from exc
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    said = str(exc) or type(exc).__name__
+                    scheme = request.url.scheme
+                    message = (_tls_message(self._url, scheme, said) if "SSL" in said.upper()
+                               else refused_message(self._url, scheme, f"could not be connected to ({said})"))
+                    raise ProxyFailure(message, request=request) from exc
+
+            async def aclose(self) -> None:
+                await self._inner.aclose()
+
+        class Unusable(httpx.AsyncBaseTransport):
+            """A proxy httpx cannot use (a scheme it takes none of, SOCKS without socksio): fails each request."""
+
+            def __init__(self, url: str, exc: Exception) -> None:
+                # Not the exception's text: httpx's quotes the URL, a user name and all.
+                self._url = url
+                self._why = ("SOCKS needs the socksio package, not installed" if isinstance(exc, ImportError)
+                             else "its scheme is not http, https or socks5")
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                raise ProxyFailure(
+                    f"the proxy {shown(self._url, request.url.scheme)} is not one broadcaster can use here ({self._why}), so nothing "
+                    f"was sent: give an http:// or https:// proxy, or {ADVICE}", request=request)
+
+        self.failure = ProxyFailure
+        self.through_proxy = ThroughProxy
+        self.unusable = Unusable
+
+
+@cache
+def _classes() -> _Classes:
+    """Our subclasses of httpx's classes, defined on first use (it imports httpx)."""
+    return _Classes()
