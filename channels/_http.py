@@ -153,7 +153,11 @@ class HttpPoster:
 
         sent = {"Content-Type": "application/json"} if body is not None else {}
         try:
-            response = await self._http().request(method, url, content=body, headers={**sent, **(headers or {})})
+            client = self._http()
+        except ConfigError as exc:  # the environment's NO_PROXY, unreadable: nothing sent
+            raise self.channel.fail(f"{self.service}: {exc}.", retryable=False) from None
+        try:
+            response = await client.request(method, url, content=body, headers={**sent, **(headers or {})})
         except (UnicodeEncodeError, httpx.LocalProtocolError) as exc:
             raise self._unsendable(exc) from None  # their text quotes the value, which may be a secret
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING
 
+from broadcaster.errors import ConfigError, printable
+
 if TYPE_CHECKING:
     import httpx
 
@@ -40,12 +42,24 @@ def named(environ: Mapping[str, str] | None = None) -> bool:
 
 def environment_proxies() -> dict[str, str | None]:
     """httpx's map of URL patterns to the proxy's URL (None: reached directly, from ``NO_PROXY``); empty when no
-    proxy variable is set."""
+    proxy variable is set. ConfigError for a ``NO_PROXY`` entry httpx cannot read (a plain httpx client raises
+    ``InvalidURL`` as it is made, and which hosts it meant to keep direct is not known)."""
     if not named():
         return {}
-    from httpx._utils import get_environment_proxies  # what a plain httpx client mounts (httpx >= 0.26)
+    import httpx
+    from httpx._utils import URLPattern, get_environment_proxies  # what a plain httpx client mounts
 
-    return get_environment_proxies()
+    proxies = get_environment_proxies()
+    for pattern in proxies:
+        try:
+            URLPattern(pattern)
+        except (httpx.InvalidURL, ValueError) as exc:
+            entry = printable(pattern.removeprefix("all://").removeprefix("*"))
+            raise ConfigError(
+                f"NO_PROXY (or no_proxy) holds '{entry}', which is not a host httpx can read ({exc}), so nothing "
+                "was sent: write its entries as example.com, .example.com, 10.0.0.1 or ::1 (an IPv6 address "
+                "without brackets), separated by commas") from None
+    return proxies
 
 
 def proxy_for(url: str) -> str | None:
@@ -63,12 +77,34 @@ def proxy_for(url: str) -> str | None:
     return None
 
 
+def problem(proxy_url: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """Why ``proxy_url`` cannot be used (not a URL, a port out of range, a scheme none of ``schemes``), or None."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(proxy_url)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:  # its text quotes no credentials, only what is wrong
+        return f"it is not a URL httpx can read: {exc}"
+    if parsed.scheme not in schemes:
+        socks = " (SOCKS needs a package broadcaster does not install)" if parsed.scheme.startswith("socks") else ""
+        return f"its scheme is not {' or '.join(schemes)}{socks}"
+    if not parsed.host or "%" in parsed.host or (port is not None and not 0 < port < 65536):  # "%": escaped
+        return "its host or port cannot be read (a port is 1 to 65535)"
+    return None
+
+
+def unusable_message(proxy_url: str, scheme: str, why: str) -> str:
+    return (f"the proxy {shown(proxy_url, scheme)} cannot be used ({why}), so nothing was sent: give "
+            f"{variable_of(proxy_url, scheme)} an http://host:port proxy, or {ADVICE}")
+
+
 def shown(proxy_url: str, scheme: str) -> str:
     """The proxy's URL without its credentials, with the variable that gives it for ``scheme``'s URLs: what a
     message may name."""
     host_scheme, _, rest = proxy_url.partition("://") if "://" in proxy_url else ("http", "", proxy_url)
     netloc = rest.split("/", 1)[0].rpartition("@")[2]
-    return f"{host_scheme}://{netloc} (from {variable_of(proxy_url, scheme)})"
+    return printable(f"{host_scheme}://{netloc}") + f" (from {variable_of(proxy_url, scheme)})"
 
 
 def variable_of(proxy_url: str, scheme: str) -> str:
@@ -95,10 +131,10 @@ def mounts(
         if url is None:
             built[pattern] = None
             continue
-        try:
-            inner = through(httpx.Proxy(url))
-        except (ValueError, ImportError) as exc:  # a scheme httpx takes no proxy of, SOCKS without socksio
-            inner = _classes().unusable(url, exc)
+        # One httpx cannot use fails the requests that would go through it, not the others (ALL_PROXY may be
+        # a SOCKS proxy this client never sends through, HTTPS_PROXY naming the one it does).
+        why = problem(url)
+        inner = through(httpx.Proxy(url)) if why is None else _classes().unusable(url, why)
         built[pattern] = wrap(_classes().through_proxy(url, inner))
     return built
 
@@ -174,18 +210,13 @@ class _Classes:
                 await self._inner.aclose()
 
         class Unusable(httpx.AsyncBaseTransport):
-            """A proxy httpx cannot use (a scheme it takes none of, SOCKS without socksio): fails each request."""
+            """A proxy httpx cannot use (``problem``): fails each request that would go through it."""
 
-            def __init__(self, url: str, exc: Exception) -> None:
-                # Not the exception's text: httpx's quotes the URL, a user name and all.
-                self._url = url
-                self._why = ("SOCKS needs the socksio package, not installed" if isinstance(exc, ImportError)
-                             else "its scheme is not http, https or socks5")
+            def __init__(self, url: str, why: str) -> None:
+                self._url, self._why = url, why
 
             async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-                raise ProxyFailure(
-                    f"the proxy {shown(self._url, request.url.scheme)} is not one broadcaster can use here ({self._why}), so nothing "
-                    f"was sent: give an http:// or https:// proxy, or {ADVICE}", request=request)
+                raise ProxyFailure(unusable_message(self._url, request.url.scheme, self._why), request=request)
 
         self.failure = ProxyFailure
         self.through_proxy = ThroughProxy

@@ -308,14 +308,27 @@ class MatrixChannel(Channel):
                 token = self.secret("access_token")
             except ConfigError as exc:
                 raise self.fail(str(exc), retryable=False) from exc
+            proxy = self._environment_proxy()
             # 0 and 0: a 429 comes back as an answer and a timeout raises; nio's defaults retry forever.
             config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0, request_timeout=self.request_timeout)
             self._client = _unredirected_client_class()(self.homeserver, config=config)
             self._client.access_token = token
-            # The environment's proxy by httpx's rules, as every other channel takes it; nio's aiohttp session
-            # reads none (no trust_env), and its own ``proxy`` tunnels even an http:// homeserver.
-            self._client.env_proxy = self._proxy = _proxy.proxy_for(self.homeserver)
+            self._client.env_proxy = self._proxy = proxy
         return self._client
+
+    def _environment_proxy(self) -> str | None:
+        """The environment's proxy for the homeserver by httpx's rules, as every other channel takes it: nio's
+        aiohttp session reads none (no ``trust_env``), and nio's own ``proxy`` tunnels even an http:// homeserver.
+        DeliveryError for one that cannot be used: nothing is sent."""
+        try:
+            proxy = _proxy.proxy_for(self.homeserver)
+        except ConfigError as exc:  # NO_PROXY, unreadable
+            raise self.fail(f"Matrix: {exc}.", retryable=False) from None
+        why = _proxy.problem(proxy) if proxy is not None else None
+        if proxy is not None and why is not None:
+            scheme = urlsplit(self.homeserver).scheme
+            raise self.fail(f"Matrix: {_proxy.unusable_message(proxy, scheme, why)}.", retryable=True)
+        return proxy
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

@@ -504,10 +504,13 @@ class TelegramChannel(Channel):
         if self._bot is None:
             from telegram import Bot
 
-            self._request = token_hidden_request(
-                self._token(), self.request_timeout, pool_size=self.pool_size,
-                in_flight=self.in_flight, connections_per_pool=self.connections_per_pool,
-            )
+            try:
+                self._request = token_hidden_request(
+                    self._token(), self.request_timeout, pool_size=self.pool_size,
+                    in_flight=self.in_flight, connections_per_pool=self.connections_per_pool,
+                )
+            except ConfigError as exc:  # the environment's NO_PROXY, unreadable: nothing sent
+                raise self.fail(f"Telegram: {exc}.", retryable=False) from None
             self._bot = Bot(
                 TOKEN_SLOT,
                 base_url=f"{self.api_url.rstrip('/')}/bot",

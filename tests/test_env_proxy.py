@@ -179,3 +179,31 @@ def _https(table: str) -> str:
     import re
 
     return re.sub(r"http://127\.0\.0\.1:\d+", f"https://127.0.0.1:{free_port()}", table)
+
+
+@pytest.mark.parametrize("value", ["socks5://{user}:{password}@127.0.0.1:1080", "ftp://{user}:{password}@proxy:21",
+                                   "proxy.corp:notaport", "http://{user}:{password}@[bad",
+                                   "http://{user}:{password}@127.0.0.1:99999", "http://{user}:sec\x07{password}@p:3128"],
+                         ids=["socks", "ftp", "port-word", "bracket", "port-range", "control"])
+@pytest.mark.parametrize("kind", ["telegram", "discord", "matrix"])
+def test_a_proxy_that_cannot_be_used_fails_saying_so_never_unexpected(project: Project, kind: str, value: str) -> None:
+    """httpx raised as the client was made (an 'unexpected error'), or the request failed as one that may have
+    arrived: nothing left, and the variable is named, never its credentials."""
+    url = value.format(user=PROXY_USER, password=PROXY_PASSWORD)
+    with CHANNELS[kind]() as channel:
+        code, ops, output = post(project, channel, proxy_env(url))
+        assert channel.received() == 0
+    assert code == 3, output
+    assert ops["state"] == "failed" and "unexpected" not in ops["error"] and "may or may not" not in ops["error"], ops
+    assert "cannot be used" in ops["error"] and "_proxy" in ops["error"].lower(), ops
+    assert PROXY_PASSWORD not in output and "\x07" not in output
+
+
+@pytest.mark.parametrize("kind", list(CHANNELS))
+def test_a_no_proxy_entry_httpx_cannot_read_fails_saying_which(project: Project, kind: str) -> None:
+    """``NO_PROXY=[::1]``: a plain httpx client raises as it is made; which hosts were meant direct is not known."""
+    with CHANNELS[kind]() as channel:
+        code, ops, output = post(project, channel, proxy_env("http://127.0.0.1:9", no_proxy="[::1],127.0.0.1"))
+        assert channel.received() == 0
+    assert code == 3, output
+    assert ops["state"] == "failed" and "'[::1]'" in ops["error"] and "without brackets" in ops["error"], ops
