@@ -214,6 +214,11 @@ class HttpPoster:
             return self.channel.fail(
                 f"{self.service} rate-limited the request (HTTP 429, {asked}).", retryable=True, retry_after=wait
             )
+        if answer.status == 407:  # a forwarding proxy's (an http:// URL): no further than the proxy
+            said = _proxy.credentials_asked(self.real_url, (
+                "a proxy between broadcaster and it asks for credentials (HTTP 407 Proxy Authentication Required), "
+                "so nothing was sent: have it let broadcaster through, or check the URL and api_url"))
+            return self.channel.fail(f"{self.service}: {said}.", retryable=True)
         if answer.status == 503:
             return self.channel.fail(
                 f"{self.service} is unavailable for now (HTTP 503): nothing was posted.",

@@ -170,6 +170,24 @@ def refused_message(proxy_url: str, scheme: str, what: str) -> str:
     return f"the proxy {shown(proxy_url, scheme)} {what}, so nothing was sent: {fix}"
 
 
+def proxy_for_quietly(url: str) -> str | None:
+    """``proxy_for``, None where the environment cannot be read (what is said of an answer, not whether to send)."""
+    try:
+        return proxy_for(url)
+    except ConfigError:
+        return None
+
+
+def credentials_asked(target_url: str, fallback: str) -> str:
+    """What to say of a 407 answer to a request for ``target_url``: the environment's proxy for it named, else
+    ``fallback`` (a proxy the config's ``api_url`` points at, say)."""
+    proxy = proxy_for_quietly(target_url)
+    if proxy is None:
+        return fallback
+    scheme = target_url.partition("://")[0].lower()
+    return refused_message(proxy, scheme, "answered HTTP 407 Proxy Authentication Required")
+
+
 def _tls_message(proxy_url: str, scheme: str, said: str) -> str:
     return (f"the TLS handshake through the proxy {shown(proxy_url, scheme)} failed ({said}), so nothing was sent: a proxy "
             "that inspects TLS signs with its own authority, given to broadcaster in SSL_CERT_FILE, or "

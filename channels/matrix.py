@@ -395,6 +395,11 @@ class MatrixChannel(Channel):
             return self.fail(redirect_refused(
                 f"The Matrix homeserver at {self.homeserver} answered {what}", location, "the message",
                 f"Set homeserver in [channels.{self.name}] to the address that answers itself."), retryable=False)
+        if status == 407:  # a forwarding proxy's (an http:// homeserver): no further than the proxy
+            said = _proxy.credentials_asked(self.homeserver, (
+                f"a proxy between broadcaster and {self.homeserver} asks for credentials (HTTP 407 Proxy "
+                "Authentication Required), so nothing was sent: have it let broadcaster through"))
+            return self.fail(f"Matrix, {what}: {said}.", retryable=True)
         if status == 429 or code == "M_LIMIT_EXCEEDED":
             wait = _retry_after(response)
             said = f"it asks to wait {wait:g}s" if wait is not None else "it gave no wait time"

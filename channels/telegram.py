@@ -626,6 +626,8 @@ class TelegramChannel(Channel):
                 outcome_unknown=True,
             )
         # Nothing was posted. Repeating is harmless and a proxy's answer may pass; the engine's advice says `retry`.
+        if status == 407 and _proxy.proxy_for_quietly(self.api_url):  # the environment's proxy, named
+            return self.fail(f"{where}: {_proxy.credentials_asked(self.api_url, '')}.", retryable=True)
         on_the_way = f"api_url ({self.api_url}) and any proxy between broadcaster and Telegram"
         fix = {
             407: f"a proxy on the way asks for credentials: have it let broadcaster through, or check {on_the_way}",

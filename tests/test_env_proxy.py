@@ -207,3 +207,21 @@ def test_a_no_proxy_entry_httpx_cannot_read_fails_saying_which(project: Project,
         assert channel.received() == 0
     assert code == 3, output
     assert ops["state"] == "failed" and "'[::1]'" in ops["error"] and "without brackets" in ops["error"], ops
+
+
+@pytest.mark.parametrize("kind", list(CHANNELS))
+def test_a_forwarding_proxy_refusing_the_credentials_is_failed_and_retry_sends_it_once_they_are_right(
+        project: Project, kind: str) -> None:
+    """An http:// service: the proxy answers the request itself with 407. It went no further (Discord, Teams and
+    webhooks said 'refused the request (HTTP 407)', not to be retried; Matrix likewise)."""
+    proxy = ForwardingProxy(credentials=f"{PROXY_USER}:{PROXY_PASSWORD}")
+    with ExitStack() as stack:
+        stack.callback(proxy.close)
+        channel = stack.enter_context(CHANNELS[kind]())
+        code, ops, output = post(project, channel, proxy_env(f"http://{PROXY_USER}:wrong-{PROXY_PASSWORD}@{proxy.address}"))
+        assert code == 3 and ops["state"] == "failed" and channel.received() == 0, output
+        assert f"the proxy http://{proxy.address} (from $" in ops["error"] and "407" in ops["error"], ops
+        assert "refused the credentials" in ops["error"] and PROXY_PASSWORD not in output, ops
+        retried = project.cli("retry", env=proxy_env(f"http://{PROXY_USER}:{PROXY_PASSWORD}@{proxy.address}"))
+        assert retried.exit_code == 0, retried.output
+        assert channel.received() == 1
