@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 from broadcaster.errors import ConfigError, printable
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
 # The variables httpx reads a proxy from (urllib's getproxies, then the three schemes httpx uses); NO_PROXY alone
@@ -186,6 +188,48 @@ def credentials_asked(target_url: str, fallback: str) -> str:
         return fallback
     scheme = target_url.partition("://")[0].lower()
     return refused_message(proxy, scheme, "answered HTTP 407 Proxy Authentication Required")
+
+
+async def open_tunnel(
+    proxy_url: str, host: str, port: int, scheme: str, timeout: float,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to ``host:port`` through the proxy at ``proxy_url`` (``CONNECT``, its credentials as
+    ``Proxy-Authorization``), for a check that sends no request (Teams' TLS handshake). ConnectionError saying
+    which proxy did not let it through, and what to check."""
+    import asyncio
+    import base64
+    import ssl
+
+    import httpx
+
+    why = problem(proxy_url)
+    if why is not None:
+        raise ConnectionError(unusable_message(proxy_url, scheme, why))
+    parsed = httpx.URL(proxy_url)
+    auth = {"Proxy-Authorization": "Basic " + base64.b64encode(f"{parsed.username}:{parsed.password}".encode())
+            .decode()} if parsed.username or parsed.password else {}
+    target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": target, **auth}.items())
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80),
+            ssl=ssl.create_default_context() if parsed.scheme == "https" else None), timeout)
+    except (OSError, TimeoutError) as exc:
+        said = str(exc) or type(exc).__name__
+        raise ConnectionError(refused_message(proxy_url, scheme, f"could not be connected to ({said})")) from None
+    try:
+        writer.write(f"CONNECT {target} HTTP/1.1\r\n{head}\r\n".encode())
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        writer.close()
+        said = f"no answer to CONNECT ({type(exc).__name__})"
+        raise ConnectionError(refused_message(proxy_url, scheme, said)) from None
+    status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    if not re.match(r"HTTP/1\.[01] 2\d\d", status_line):
+        writer.close()
+        said = f"refused the tunnel ({printable(status_line.partition(' ')[2][:80], one_line=True)})"
+        raise ConnectionError(refused_message(proxy_url, scheme, said))
+    return reader, writer
 
 
 def _tls_message(proxy_url: str, scheme: str, said: str) -> str:

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from broadcaster.channels import _proxy
 from broadcaster.channels._http import (
     MASK,
     Answer,
@@ -145,17 +146,39 @@ class TeamsChannel(HttpChannel):
         host, tls = parts.hostname or "", parts.scheme == "https"
         port = parts.port or (443 if tls else 80)
         try:
+            proxy = _proxy.proxy_for(url)
+        except ConfigError as exc:
+            raise self.fail(f"Teams: {exc}.", retryable=False) from None
+        if proxy is not None:  # through the environment's proxy, as a post goes: a tunnel, then the handshake
+            return await self._handshake_through(proxy, host, port, tls, parts.scheme)
+        try:
             _, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port, ssl=ssl.create_default_context() if tls else None),
                 self.request_timeout)
         except (OSError, TimeoutError) as exc:
             raise self.fail(f"Teams: cannot reach {host}:{port} ({type(exc).__name__}: {exc}). Check the network, "
                             "a proxy, and the URL's host.", retryable=True) from exc
-        writer.close()
+        await _hang_up(writer)
+        return host
+
+    async def _handshake_through(self, proxy: str, host: str, port: int, tls: bool, scheme: str) -> str:
+        import asyncio
+        import ssl
+
         try:
-            await writer.wait_closed()
-        except OSError:
-            pass
+            _, writer = await _proxy.open_tunnel(proxy, host, port, scheme, self.request_timeout)
+        except ConnectionError as exc:
+            raise self.fail(f"Teams: {exc}.", retryable=True) from None
+        try:
+            if tls:
+                await asyncio.wait_for(writer.start_tls(ssl.create_default_context(), server_hostname=host),
+                                       self.request_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise self.fail(f"Teams: cannot reach {host}:{port} through the proxy {_proxy.shown(proxy, scheme)} "
+                            f"({type(exc).__name__}: {exc}). Check the proxy, a TLS-inspecting proxy's authority in "
+                            "SSL_CERT_FILE, and the URL's host.", retryable=True) from exc
+        finally:
+            await _hang_up(writer)
         return host
 
     def make_poster(self) -> HttpPoster:
@@ -212,3 +235,12 @@ def _split_signature(url: str, source: str) -> tuple[str, str]:
         )
     masked = urlencode([(k, MASK if k == "sig" else v) for k, v in query], safe="*")
     return url, urlunsplit((parts.scheme, parts.netloc, parts.path, masked, ""))
+
+
+async def _hang_up(writer: Any) -> None:
+    """Close a connection the check made, before any request."""
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass

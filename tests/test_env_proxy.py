@@ -225,3 +225,25 @@ def test_a_forwarding_proxy_refusing_the_credentials_is_failed_and_retry_sends_i
         retried = project.cli("retry", env=proxy_env(f"http://{PROXY_USER}:{PROXY_PASSWORD}@{proxy.address}"))
         assert retried.exit_code == 0, retried.output
         assert channel.received() == 1
+
+
+def test_teams_check_makes_its_handshake_through_the_environments_proxy(project: Project) -> None:
+    """``channels check`` for Teams connects to the flow's host and hangs up (no request): it connected directly,
+    so behind an egress proxy it said the host could not be reached while posts went through, or the reverse."""
+    proxy = ForwardingProxy(credentials=f"{PROXY_USER}:{PROXY_PASSWORD}")
+    with ExitStack() as stack:
+        stack.callback(proxy.close)
+        channel = stack.enter_context(teams())
+        project.env.update(channel.env)
+        project.write_config(ENGINE + "[channels.ops]\n" + channel.table)
+        good = proxy_env(f"http://{PROXY_USER}:{PROXY_PASSWORD}@{proxy.address}")
+        checked = project.cli("channels", "check", env=good)
+        assert checked.exit_code == 0, checked.output
+        assert [t.split(" ")[0] for t in proxy.targets()] == ["CONNECT"] and channel.received() == 0
+        around = project.cli("channels", "check", env={**good, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+        assert around.exit_code == 0 and len(proxy.relayed) == 1, around.output
+        wrong = project.cli("channels", "check", env=proxy_env(f"http://{PROXY_USER}:wrong@{proxy.address}"))
+    said = " ".join(wrong.output.split())  # the table's cell, its lines joined
+    assert wrong.exit_code == 3, wrong.output
+    assert f"the proxy http://{proxy.address} (from $" in said and "refused the credentials" in said, said
+    assert PROXY_PASSWORD not in checked.output + around.output + wrong.output
