@@ -1,12 +1,14 @@
 """One HTTP client for the channels that post to a webhook URL (Discord, Teams, signed webhooks).
 
-Not a channel type (a helper module: its name starts with ``_``). Three things
+Not a channel type (a helper module: its name starts with ``_``). Four things
 every such channel needs, done once here:
 
 * The secret is in the URL (Discord's token in the path, Teams' ``sig`` in the
   query), and httpx logs every URL at INFO. The client only ever sees the URL
   with ``***`` in place of the secret; ``_SecretUrlTransport`` writes the real
   URL as the request leaves, so httpx's logs and errors show the placeholder.
+* The environment's proxy (``HTTPS_PROXY``, ``NO_PROXY``...), which httpx reads no more once given our
+  transport: mounted as a plain client would (``_proxy.mounts``), each behind the secret's transport.
 * No retries and no redirects inside the client: the engine owns retries, and
   a redirect would carry the body (and the signature) somewhere not configured.
 * Failures become ``DeliveryError`` by one rule: a request that never left is

@@ -2,8 +2,8 @@
 Bluesky, whose client (atproto's httpx) takes it: httpcore raises ``ProxyError`` before a byte of the request is
 written, so the service saw nothing, and the delivery is ``failed`` and retryable, never ``unknown`` ("may or may
 not"), which would hold every later update there back until a human looks. X's and Slack's cases:
-tests/test_review47c_proxy.py and tests/test_fix20j.py. Telegram and our own HTTP channels take no proxy from the
-environment (their transports are our own): a proxy is their ``api_url``."""
+tests/test_review47c_proxy.py and tests/test_fix20j.py. Telegram, Discord, Teams, webhooks and Matrix (their transports
+our own, or nio's aiohttp): tests/test_env_proxy.py."""
 
 from __future__ import annotations
 
