@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from broadcaster.errors import ConfigError, printable
 
@@ -247,6 +247,21 @@ class _Classes:
             it failed): nothing left for the service. A ``ConnectError``, so every reader of httpx's errors takes
             it as one that never left."""
 
+        class Watched(httpx.AsyncByteStream):
+            """A request's body, telling whether it began to be written: until then the request is not whole on
+            the wire, and nothing can have been done with it (a tunnel that was never opened, say)."""
+
+            def __init__(self, inner: Any) -> None:
+                self._inner, self.started = inner, False
+
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                self.started = True
+                async for chunk in self._inner:
+                    yield chunk
+
+            async def aclose(self) -> None:
+                await self._inner.aclose()
+
         class ThroughProxy(httpx.AsyncBaseTransport):
             """``inner`` (through the proxy at ``url``), its failures to get through said with the proxy named."""
 
@@ -254,18 +269,28 @@ class _Classes:
                 self._url, self._inner = url, inner
 
             async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                body = Watched(request.stream)
+                wire = httpx.Request(request.method, request.url, headers=request.headers, stream=body,
+                                     extensions=request.extensions)
+                scheme = request.url.scheme
                 try:
-                    return await self._inner.handle_async_request(request)
+                    return await self._inner.handle_async_request(wire)
                 except ProxyFailure:
                     raise
                 except httpx.ProxyError as exc:  # the CONNECT's answer was not 2xx: the tunnel never opened
-                    message = refused_message(self._url, request.url.scheme, f"refused the tunnel ({exc})")
+                    message = refused_message(self._url, scheme, f"refused the tunnel ({exc})")
                     raise ProxyFailure(message, request=request) from exc
                 except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                     said = str(exc) or type(exc).__name__
-                    scheme = request.url.scheme
                     message = (_tls_message(self._url, scheme, said) if "SSL" in said.upper()
                                else refused_message(self._url, scheme, f"could not be connected to ({said})"))
+                    raise ProxyFailure(message, request=request) from exc
+                except httpx.TransportError as exc:
+                    if body.started:  # the request was out: what the proxy or the service did with it is unknown
+                        raise
+                    # The proxy hung up on the CONNECT, answered it with what is not HTTP, or not in time.
+                    said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                    message = refused_message(self._url, scheme, f"did not open the way ({said})")
                     raise ProxyFailure(message, request=request) from exc
 
             async def aclose(self) -> None:

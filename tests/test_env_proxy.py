@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class Channel:
     env: dict[str, str]
     received: Callable[[], int]
     secret: str
+    fake: Any = None
 
 
 @contextmanager
@@ -50,7 +52,7 @@ def telegram() -> Iterator[Channel]:
     token = "123456:AAproxyTeLeGrAmToKeN55c"
     with FakeTelegram(token=token, chats={-100555: "ops"}) as fake:
         yield Channel(f'type = "telegram"\ntoken = "${{TG}}"\nchat_ids = [-100555]\napi_url = "{fake.url}"\n',
-                      {"TG": token}, lambda: len(fake.messages.get(-100555, [])), token)
+                      {"TG": token}, lambda: len(fake.messages.get(-100555, [])), token, fake)
 
 
 @contextmanager
@@ -59,7 +61,7 @@ def discord() -> Iterator[Channel]:
 
     with FakeDiscord() as fake:
         yield Channel(f'type = "discord"\nwebhook_url = "${{HOOK}}"\napi_url = "{fake.api_url}"\n',
-                      {"HOOK": fake.webhook_url}, lambda: len(fake.messages), fake.token)
+                      {"HOOK": fake.webhook_url}, lambda: len(fake.messages), fake.token, fake)
 
 
 @contextmanager
@@ -68,7 +70,7 @@ def teams() -> Iterator[Channel]:
 
     with FakeTeams() as fake:
         yield Channel(f'type = "teams"\nwebhook_url = "${{HOOK}}"\napi_url = "{fake.url}"\n',
-                      {"HOOK": fake.webhook_url}, lambda: len(fake.cards), fake.sig)
+                      {"HOOK": fake.webhook_url}, lambda: len(fake.cards), fake.sig, fake)
 
 
 @contextmanager
@@ -247,3 +249,88 @@ def test_teams_check_makes_its_handshake_through_the_environments_proxy(project:
     assert wrong.exit_code == 3, wrong.output
     assert f"the proxy http://{proxy.address} (from $" in said and "refused the credentials" in said, said
     assert PROXY_PASSWORD not in checked.output + around.output + wrong.output
+
+
+RULES = [  # (environment, URL, the proxy a plain httpx client takes for it)
+    ({"HTTPS_PROXY": "http://a:1", "HTTP_PROXY": "http://b:2"}, "https://api.telegram.org/x", "http://a:1"),
+    ({"HTTPS_PROXY": "http://a:1", "HTTP_PROXY": "http://b:2"}, "http://127.0.0.1:8081/x", "http://b:2"),
+    ({"ALL_PROXY": "http://c:3"}, "https://discord.com/api", "http://c:3"),
+    ({"HTTPS_PROXY": "proxy.corp:3128"}, "https://discord.com/api", "http://proxy.corp:3128"),  # no scheme: http://
+    ({"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}, "https://x.example/", "http://low:1"),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": ".corp"}, "https://flows.corp/x", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": ".corp"}, "https://corp/x", "http://a:1"),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "corp"}, "https://flows.corp/x", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "10.0.0.1, localhost"}, "https://10.0.0.1:8443/", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "10.0.0.1, localhost"}, "https://localhost/", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "*"}, "https://x.example/", None),
+    ({"HTTPS_PROXY": "http://a:1", "NO_PROXY": "::1"}, "https://[::1]:8448/", None),
+    ({"HTTP_PROXY": "http://b:2"}, "https://x.example/", None),
+    ({"NO_PROXY": "x.example"}, "https://x.example/", None),
+]
+
+
+@pytest.mark.parametrize(("env", "url", "expected"), RULES)
+def test_the_proxy_taken_is_the_one_a_plain_httpx_client_takes(
+        monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str, expected: str | None) -> None:
+    import httpx
+    from broadcaster.channels import _proxy
+
+    for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _proxy.proxy_for(url) == expected
+    chosen = httpx.Client()._transport_for_url(httpx.URL(url))  # what httpx mounts for it (test-only look)
+    pool = getattr(chosen, "_pool", None)
+    proxied = getattr(pool, "_proxy_url", None)
+    shown = None if proxied is None else f"{proxied.scheme.decode()}://{proxied.host.decode()}:{proxied.port}"
+    assert shown == expected
+
+
+def test_no_proxy_variable_imports_nothing() -> None:
+    """The post path is timed (bench/fanout.py): without a proxy variable, asking for one imports no httpx."""
+    import subprocess
+    import sys
+
+    probe = ("import os, sys\n"
+             "from broadcaster.channels import _proxy\n"
+             "assert _proxy.proxy_for('https://api.telegram.org/') is None and _proxy.environment_proxies() == {}\n"
+             "print('httpx' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k.lower() not in {v.lower() for v in PROXY_VARIABLES}}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "False"
+
+
+HTTPX_CHANNELS = ["telegram", "discord", "teams", "webhook"]
+
+
+@pytest.mark.parametrize("answer", [b"", b"SSH-2.0-OpenSSH_9.6\r\n\r\n"], ids=["hangs-up", "not-http"])
+@pytest.mark.parametrize("kind", HTTPX_CHANNELS)
+def test_a_proxy_that_never_opens_the_tunnel_is_failed_not_unknown(project: Project, kind: str, answer: bytes) -> None:
+    """A proxy that hangs up on the CONNECT (an ACL that drops), or answers what is not HTTP: the request never
+    left, but it was 'may or may not have been posted' (unknown), holding every later update there back."""
+    proxy = RefusingProxy(answer)
+    with ExitStack() as stack:
+        stack.callback(proxy.close)
+        channel = stack.enter_context(CHANNELS[kind]())
+        channel.table = _https(channel.table)
+        code, ops, output = post(project, channel, proxy_env(f"http://{proxy.address}"))
+    assert proxy.received and all(r.startswith(b"CONNECT ") for r in proxy.received), proxy.received
+    assert code == 3 and ops["state"] == "failed" and "may or may not" not in ops["error"], ops
+    assert f"the proxy http://{proxy.address} (from $" in ops["error"], ops
+
+
+@pytest.mark.parametrize("kind", ["telegram", "discord", "teams"])
+def test_a_post_lost_after_the_proxy_relayed_it_stays_unknown(project: Project, kind: str) -> None:
+    """The other side of the above: once the request went through the proxy, a lost answer may hide a post."""
+    from tests.fakes.base import Fault
+
+    proxy = ForwardingProxy()
+    with ExitStack() as stack:
+        stack.callback(proxy.close)
+        channel = stack.enter_context(CHANNELS[kind]())
+        channel.fake.fail(*[Fault(reset_after=True) for _ in range(4)])
+        code, ops, output = post(project, channel, proxy_env(proxy.url))
+        assert channel.received() == 1
+    assert proxy.relayed
+    assert code == 3 and ops["state"] == "unknown" and "may or may not" in ops["error"], ops
