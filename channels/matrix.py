@@ -361,7 +361,7 @@ class MatrixChannel(Channel):
 
         try:
             return await request
-        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError) as exc:
+        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError, _ProxyNeverOpened) as exc:
             raise self._proxy_refused(what, exc) from exc
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self.fail(
@@ -380,8 +380,12 @@ class MatrixChannel(Channel):
         left for the homeserver."""
         import aiohttp
 
-        said = (f"refused the tunnel (HTTP {exc.status} {exc.message})" if isinstance(exc, aiohttp.ClientHttpProxyError)
-                else f"could not be connected to ({getattr(exc, 'os_error', exc)})")
+        if isinstance(exc, aiohttp.ClientHttpProxyError):
+            said = f"refused the tunnel (HTTP {exc.status} {exc.message})"
+        elif isinstance(exc, _ProxyNeverOpened):
+            said = f"did not open the way ({exc})"
+        else:
+            said = f"could not be connected to ({getattr(exc, 'os_error', exc)})"
         scheme = urlsplit(self.homeserver).scheme
         return self.fail(f"Matrix, {what}: {_proxy.refused_message(self._proxy or '', scheme, said)}.", retryable=True)
 
@@ -445,6 +449,11 @@ def _retry_after(response: Any) -> float | None:
     return millis / 1000 if isinstance(millis, int | float) and millis > 0 else None
 
 
+class _ProxyNeverOpened(Exception):
+    """The environment's proxy failed a request before its body began to be written: nothing reached the
+    homeserver. Its text says how (no credentials: aiohttp's own text for the failure)."""
+
+
 @cache
 def _unredirected_client_class() -> type[AsyncClient]:
     """nio's ``AsyncClient``, handing a 3xx back as the answer instead of following it.
@@ -453,8 +462,23 @@ def _unredirected_client_class() -> type[AsyncClient]:
     message (a private room's included) to wherever it points. nio reads the 3xx as an error answer,
     which ``_refused`` explains. Defined on first use: it imports nio.
     """
+    import aiohttp
     from nio import AsyncClient
     from nio.client.async_client import client_session
+
+    class _Watched(aiohttp.BytesPayload):
+        """A request's body, telling whether aiohttp began to write it: until then the request is not whole on the
+        wire (through a proxy: the tunnel may never have opened), and the homeserver can have done nothing."""
+
+        started = False
+
+        async def write(self, writer: Any) -> None:
+            self.started = True
+            await super().write(writer)
+
+        async def write_with_length(self, writer: Any, content_length: int | None) -> None:
+            self.started = True
+            await super().write_with_length(writer, content_length)
 
     class _UnredirectedClient(AsyncClient):  # type: ignore[misc]  # nio is untyped: Any to mypy
         env_proxy: str | None = None  # the environment's proxy for the homeserver (``_proxy.proxy_for``), or None
@@ -463,10 +487,20 @@ def _unredirected_client_class() -> type[AsyncClient]:
         async def send(self, method: str, path: str, data: Any = None, headers: dict[str, str] | None = None,
                        trace_context: Any | None = None, timeout: float | None = None) -> Any:  # noqa: ASYNC109
             assert self.client_session
-            return await self.client_session.request(
-                method, self.homeserver + path, data=data, ssl=self.ssl, headers=headers, proxy=self.env_proxy,
-                trace_request_ctx=trace_context, allow_redirects=False,
-                timeout=self.config.request_timeout if timeout is None else timeout,
-            )
+            body = data
+            if self.env_proxy and isinstance(data, str | bytes):  # nio's JSON; its Content-Type header stays
+                body = _Watched(data.encode() if isinstance(data, str) else data)
+            try:
+                return await self.client_session.request(
+                    method, self.homeserver + path, data=body, ssl=self.ssl, headers=headers, proxy=self.env_proxy,
+                    trace_request_ctx=trace_context, allow_redirects=False,
+                    timeout=self.config.request_timeout if timeout is None else timeout,
+                )
+            except aiohttp.ClientError as exc:
+                if not isinstance(body, _Watched) or body.started or isinstance(exc, aiohttp.ClientHttpProxyError):
+                    raise
+                # The proxy hung up on the CONNECT, or answered it with what is not HTTP: nothing left.
+                said = " ".join(str(getattr(exc, "message", "") or exc).split())[:160]  # not its url: the proxy's
+                raise _ProxyNeverOpened(f"{type(exc).__name__}: {said}" if said else type(exc).__name__) from exc
 
     return _UnredirectedClient

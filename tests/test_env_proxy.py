@@ -90,7 +90,7 @@ def matrix() -> Iterator[Channel]:
     room = "!ops:example.org"
     with FakeMatrix(token=token, rooms=[room]) as fake:
         yield Channel(f'type = "matrix"\nhomeserver = "{fake.url}"\naccess_token = "${{MX}}"\nroom_id = "{room}"\n',
-                      {"MX": token}, lambda: len(fake.events[room]), token)
+                      {"MX": token}, lambda: len(fake.events[room]), token, fake)
 
 
 CHANNELS: dict[str, Callable[[], Any]] = {
@@ -301,11 +301,8 @@ def test_no_proxy_variable_imports_nothing() -> None:
     assert out.strip() == "False"
 
 
-HTTPX_CHANNELS = ["telegram", "discord", "teams", "webhook"]
-
-
 @pytest.mark.parametrize("answer", [b"", b"SSH-2.0-OpenSSH_9.6\r\n\r\n"], ids=["hangs-up", "not-http"])
-@pytest.mark.parametrize("kind", HTTPX_CHANNELS)
+@pytest.mark.parametrize("kind", list(CHANNELS))
 def test_a_proxy_that_never_opens_the_tunnel_is_failed_not_unknown(project: Project, kind: str, answer: bytes) -> None:
     """A proxy that hangs up on the CONNECT (an ACL that drops), or answers what is not HTTP: the request never
     left, but it was 'may or may not have been posted' (unknown), holding every later update there back."""
@@ -314,13 +311,14 @@ def test_a_proxy_that_never_opens_the_tunnel_is_failed_not_unknown(project: Proj
         stack.callback(proxy.close)
         channel = stack.enter_context(CHANNELS[kind]())
         channel.table = _https(channel.table)
-        code, ops, output = post(project, channel, proxy_env(f"http://{proxy.address}"))
+        code, ops, output = post(project, channel, proxy_env(f"http://{PROXY_USER}:{PROXY_PASSWORD}@{proxy.address}"))
     assert proxy.received and all(r.startswith(b"CONNECT ") for r in proxy.received), proxy.received
     assert code == 3 and ops["state"] == "failed" and "may or may not" not in ops["error"], ops
     assert f"the proxy http://{proxy.address} (from $" in ops["error"], ops
+    assert PROXY_PASSWORD not in output and PROXY_USER not in ops["error"]
 
 
-@pytest.mark.parametrize("kind", ["telegram", "discord", "teams"])
+@pytest.mark.parametrize("kind", ["telegram", "discord", "teams", "matrix"])
 def test_a_post_lost_after_the_proxy_relayed_it_stays_unknown(project: Project, kind: str) -> None:
     """The other side of the above: once the request went through the proxy, a lost answer may hide a post."""
     from tests.fakes.base import Fault
