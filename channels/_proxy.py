@@ -96,6 +96,24 @@ def problem(proxy_url: str, schemes: tuple[str, ...] = ("http", "https")) -> str
     return None
 
 
+def clear_text_refusal(proxy_url: str, target_url: str) -> str | None:
+    """Why a request to ``target_url`` must not go through ``proxy_url``, or None: an http:// URL (on this machine
+    only: its token would otherwise cross the network in clear text, and the config refuses it) sent to an
+    http:// proxy elsewhere would carry its token, path and all, across the network in clear text, and the proxy
+    would read 127.0.0.1 as itself."""
+    import httpx
+
+    from broadcaster.config import is_loopback
+
+    proxy, target = httpx.URL(proxy_url), httpx.URL(target_url)
+    if target.scheme != "http" or proxy.scheme != "http" or is_loopback(proxy.host):
+        return None
+    scheme = "http"
+    return (f"the proxy {shown(proxy_url, scheme)} is not on this machine, and {target.host}'s http:// request "
+            "(its token or secret in clear text) would cross the network to it, so nothing was sent: list "
+            f"{target.host} in NO_PROXY (NO_PROXY=localhost,127.0.0.1,::1), or give a proxy on this machine")
+
+
 def unusable_message(proxy_url: str, scheme: str, why: str) -> str:
     return (f"the proxy {shown(proxy_url, scheme)} cannot be used ({why}), so nothing was sent: give "
             f"{variable_of(proxy_url, scheme)} an http://host:port proxy, or {ADVICE}")
@@ -269,6 +287,9 @@ class _Classes:
                 self._url, self._inner = url, inner
 
             async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                refused = clear_text_refusal(self._url, str(request.url.copy_with(path="/", query=None)))
+                if refused is not None:
+                    raise ProxyFailure(refused, request=request)
                 body = Watched(request.stream)
                 wire = httpx.Request(request.method, request.url, headers=request.headers, stream=body,
                                      extensions=request.extensions)

@@ -324,10 +324,15 @@ class MatrixChannel(Channel):
             proxy = _proxy.proxy_for(self.homeserver)
         except ConfigError as exc:  # NO_PROXY, unreadable
             raise self.fail(f"Matrix: {exc}.", retryable=False) from None
-        why = _proxy.problem(proxy) if proxy is not None else None
-        if proxy is not None and why is not None:
-            scheme = urlsplit(self.homeserver).scheme
+        if proxy is None:
+            return None
+        scheme = urlsplit(self.homeserver).scheme
+        why = _proxy.problem(proxy)
+        if why is not None:
             raise self.fail(f"Matrix: {_proxy.unusable_message(proxy, scheme, why)}.", retryable=True)
+        refused = _proxy.clear_text_refusal(proxy, self.homeserver)
+        if refused is not None:
+            raise self.fail(f"Matrix: {refused}.", retryable=False)
         return proxy
 
     async def aclose(self) -> None:

@@ -332,3 +332,17 @@ def test_a_post_lost_after_the_proxy_relayed_it_stays_unknown(project: Project, 
         assert channel.received() == 1
     assert proxy.relayed
     assert code == 3 and ops["state"] == "unknown" and "may or may not" in ops["error"], ops
+
+
+@pytest.mark.parametrize("kind", list(CHANNELS))
+def test_an_http_url_is_never_sent_in_clear_to_a_proxy_elsewhere(project: Project, kind: str) -> None:
+    """An http:// URL is allowed only to this machine (its token would cross the network in clear text). Through an
+    http:// proxy elsewhere it would, path and token and all (and that proxy reads 127.0.0.1 as itself): refused,
+    nothing sent, saying to list the host in NO_PROXY."""
+    with CHANNELS[kind]() as channel:
+        code, ops, output = post(project, channel,
+                                 proxy_env(f"http://{PROXY_USER}:{PROXY_PASSWORD}@proxy.invalid:3128"))
+        assert channel.received() == 0
+    assert code == 3 and ops["state"] == "failed", output
+    assert "the proxy http://proxy.invalid:3128 (from $" in ops["error"] and "NO_PROXY" in ops["error"], ops
+    assert "is not on this machine" in ops["error"] and PROXY_PASSWORD not in output, ops
