@@ -105,6 +105,8 @@ def clear_text_refusal(proxy_url: str, target_url: str) -> str | None:
 
     from broadcaster.config import is_loopback
 
+    if problem(proxy_url) is not None:  # what the proxy cannot be used for is said instead
+        return None
     proxy, target = httpx.URL(proxy_url), httpx.URL(target_url)
     if target.scheme != "http" or proxy.scheme != "http" or is_loopback(proxy.host):
         return None

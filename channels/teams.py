@@ -150,7 +150,7 @@ class TeamsChannel(HttpChannel):
         except ConfigError as exc:
             raise self.fail(f"Teams: {exc}.", retryable=False) from None
         if proxy is not None:  # through the environment's proxy, as a post goes: a tunnel, then the handshake
-            refused = _proxy.clear_text_refusal(proxy, url) if _proxy.problem(proxy) is None else None
+            refused = _proxy.clear_text_refusal(proxy, url)
             if refused is not None:  # a post is refused so: the check says it
                 raise self.fail(f"Teams: {refused}.", retryable=False)
             return await self._handshake_through(proxy, host, port, tls, parts.scheme)
