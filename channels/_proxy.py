@@ -163,11 +163,7 @@ def mounts(
 
 def is_proxy_failure(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or what it was raised from) is a proxy's failure to let a request through: nothing left."""
-    while exc is not None:
-        if named() and isinstance(exc, _classes().failure):
-            return True
-        exc = exc.__cause__
-    return False
+    return proxy_failure(exc) is not None
 
 
 def proxy_failure(exc: BaseException | None) -> BaseException | None:
