@@ -56,7 +56,8 @@ _STATUS_ID = lazy_re.compile(r"^\d{1,30}$")
 # A remote id: the status id, then the instance it is a status of (none in ids stored before they named it).
 _REMOTE_ID = lazy_re.compile(r"^(\d{1,30})(?:@([^@\s/]+))?$")
 # A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
-_STATUS_LINK = lazy_re.compile(r"^https?://[^/\s]+/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(\d{1,30})/?$")
+_STATUS_LINK = lazy_re.compile(
+    r"^https?://(?P<host>[^/\s]+)/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(?P<id>\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
 # Mastodon.py's MastodonRatelimitError for a 429 (ratelimit_method="throw"); its others say it could not read
 # the rate-limit headers of an answer, which may be a success.
@@ -118,7 +119,7 @@ class MastodonChannel(Channel):
     @property
     def instance(self) -> str:
         """The instance as remote ids name it (``mastodon.social``): its status ids mean statuses there only."""
-        return urlsplit(self.instance_url).netloc.lower()
+        return instance_named(urlsplit(self.instance_url).netloc)
 
     @property
     def token_variable(self) -> str:
@@ -285,28 +286,42 @@ class MastodonChannel(Channel):
         """Whether the status is on the instance instance_url names now; an id stored before ids named their
         instance is taken to be (as it was before)."""
         found = _REMOTE_ID.match(remote_id or "")
-        return found is None or found.group(2) is None or found.group(2) == self.instance
+        return found is None or found.group(2) is None or instance_named(found.group(2)) == self.instance
 
     def same_post(self, stored: str, given: str) -> bool:
         """The same status: an id stored before ids named their instance is the same number on this one."""
         kept, named = _REMOTE_ID.match(stored or ""), _REMOTE_ID.match(given or "")
         if kept is None or named is None:
             return stored == given
-        return kept.group(1) == named.group(1) and (kept.group(2) or self.instance) == (named.group(2) or self.instance)
+        return kept.group(1) == named.group(1) and self._on(kept.group(2)) == self._on(named.group(2))
+
+    def _on(self, instance: str | None) -> str:
+        """The instance a remote id's status is on: this one where the id names none (stored before they did)."""
+        return instance_named(instance) if instance else self.instance
 
     def remote_id_from(self, reference: str, target: str) -> str:
-        """A status id, or a link to the status (``https://mastodon.social/@acme/1123…``): a status of the instance
-        instance_url names (the number of a status on another one names another status here)."""
+        """A status id, a link to the status (``https://mastodon.social/@acme/1123…``) or its remote id as broadcaster
+        shows it (``1123…@mastodon.social``): a status of the instance instance_url names. One of another instance is
+        refused: its number names another status here, or none, and later updates would reply to it."""
         text = reference.strip()
-        found = _STATUS_LINK.match(text)
-        if found:
-            return f"{found.group(1)}@{self.instance}"
-        if _STATUS_ID.match(text):
-            return f"{text}@{self.instance}"
-        raise InputError(
-            f"{reference!r} is not a Mastodon status: give its id (the digits at the end of its link) or its link, "
-            "e.g. https://mastodon.social/@acme/112233445566778899."
-        )
+        link, named = _STATUS_LINK.match(text), _REMOTE_ID.match(text)
+        if link:
+            status_id, on = link.group("id"), link.group("host")
+        elif named:
+            status_id, on = named.group(1), named.group(2)
+        else:
+            raise InputError(
+                f"{reference!r} is not a Mastodon status: give its id (the digits at the end of its link) or its link, "
+                "e.g. https://mastodon.social/@acme/112233445566778899."
+            )
+        if on and instance_named(on) != self.instance:
+            raise InputError(
+                f"{text!r} is a status of {on}, and this channel posts on {self.instance} (instance_url): each server "
+                "numbers its statuses itself, so that number names another status here, or none, and later updates "
+                f"would reply to it. Open the status on {self.instance} (paste its link in the search there) and copy "
+                "that link; nothing was stored or sent."
+            )
+        return f"{status_id}@{self.instance}"
 
     async def _post(self, text: str, key: str, reply_to: str | None, log: SendLog) -> str:
         def post(api: Mastodon) -> Any:
@@ -507,6 +522,24 @@ class _Gone(DeliveryError):
 
 class _ReplyTargetGone(Exception):
     """The status a reply was for is gone."""
+
+
+def instance_named(address: str) -> str:
+    """An instance as remote ids name it, however instance_url (or an id stored by an earlier version) wrote it:
+    the host in lower case, in IDNA's ASCII letters, without a trailing dot, and the port only where it is not
+    https's own. Written as they came, "mastodon.social:443" or "mastodon.social." named another instance: the next
+    update started a thread anew, and withdraw left the statuses up, "on another instance"."""
+    try:
+        parts = urlsplit(f"https://{address}")
+        host, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:  # a port that is no number: compared as written
+        return address.lower()
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # a label IDNA cannot write: kept as it is
+        pass
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+    return host if port in (None, 443) else f"{host}:{port}"
 
 
 def status_id_of(remote_id: str) -> str:

@@ -374,9 +374,9 @@ def test_config_mistakes_are_refused(options: dict[str, Any], complaint: str) ->
 
 @pytest.mark.parametrize(("reference", "expected"), [
     ("112233445566778899", "112233445566778899@mastodon.example"),
-    ("https://mastodon.social/@acme/112233445566778899", "112233445566778899@mastodon.example"),
-    ("https://mastodon.social/web/statuses/42", "42@mastodon.example"),
-    (" https://mastodon.social/users/acme/statuses/42/ ", "42@mastodon.example"),
+    ("https://mastodon.example/@acme/112233445566778899", "112233445566778899@mastodon.example"),
+    ("https://mastodon.example/web/statuses/42", "42@mastodon.example"),
+    (" https://mastodon.example/users/acme/statuses/42/ ", "42@mastodon.example"),
 ], ids=["id", "link", "web", "uri"])
 def test_remote_ids_from_links(fake: FakeMastodon, reference: str, expected: str) -> None:
     assert channel(fake).remote_id_from(reference, "") == expected

@@ -1,0 +1,169 @@
+"""Review 57a: remote ids that name their place (Mastodon's instance, X's account, Bluesky's DID), attacked
+through the CLI and the fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.base import Fault
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.twitter import FakeX
+from tests.social import M_TOKEN
+
+ENGINE = """
+[engine]
+timeout = 10
+deadline = 40
+max_attempts = 2
+"""
+
+
+def post(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli("post", "--yes", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
+    result = project.cli("show", incident_id, "--json")
+    assert result.exit_code == 0, result.output
+    return sorted((d for d in json.loads(result.stdout)["deliveries"] if d["destination"] != "site"),
+                  key=lambda d: int(d["sequence"]))
+
+
+# -- Mastodon ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def masto() -> Iterator[FakeMastodon]:
+    with FakeMastodon(token=M_TOKEN) as fake:
+        yield fake
+
+
+def mastodon_on(project: Project, instance_url: str, fake: FakeMastodon) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.masto]
+        type = "mastodon"
+        instance_url = "{instance_url}"
+        access_token = "${{MASTODON_TOKEN}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["MASTODON_TOKEN"] = M_TOKEN
+
+
+def unknown_follow_up(project: Project, fake: FakeMastodon, match: str = "/api/v1/statuses") -> str:
+    """An incident whose second update's status went up with its answer lost, twice: unknown."""
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    fake.fail(Fault(match=match, reset_after=True), Fault(match=match, reset_after=True))
+    result = project.cli("post", "--yes", "--json", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    assert result.exit_code == 3, result.output
+    return str(first["incident_id"])
+
+
+def test_a_mastodon_id_as_broadcaster_shows_it_is_taken_back_by_retry(project: Project, masto: FakeMastodon) -> None:
+    """`show`, `--json` and the advice after a result the store could not keep print a status's id as
+    <status id>@<instance>: given back to `retry --mark-unknown-sent --remote-id`, it was refused as no status."""
+    mastodon_on(project, "https://mastodon.example", masto)
+    incident_id = unknown_follow_up(project, masto)
+    status = masto.posted[-1]
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                         f"masto={status.id}@mastodon.example")
+    assert result.exit_code == 0, result.output
+    assert deliveries(project, incident_id)[-1]["remote_id"] == f"{status.id}@mastodon.example"
+
+
+def test_a_mastodon_id_of_another_instance_is_refused(project: Project, masto: FakeMastodon) -> None:
+    """A status's link or id from another server names another status here (each server numbers its own): taken
+    as this instance's, later updates replied to a stranger's status and a correction edited it."""
+    mastodon_on(project, "https://mastodon.example", masto)
+    incident_id = unknown_follow_up(project, masto)
+    status = masto.posted[-1]
+    for given in (f"https://other.example/@acme/{status.id}", f"{status.id}@other.example"):
+        result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", f"masto={given}")
+        assert result.exit_code == 2, result.output
+        assert "other.example" in result.output and "mastodon.example" in result.output, result.output
+    assert deliveries(project, incident_id)[-1]["state"] == "unknown"
+
+
+@pytest.mark.parametrize("written_then", [
+    "https://mastodon.example:443", "https://mastodon.example./", "https://Mastodon.Example:443/",
+])
+def test_the_same_instance_written_otherwise_still_deletes_its_statuses(
+        project: Project, masto: FakeMastodon, written_then: str) -> None:
+    """The default port, a trailing dot: the same server, yet the ids named another, and withdraw refused to delete
+    the statuses ("a status on mastodon.example:443 ... delete it by hand"): they stayed up."""
+    mastodon_on(project, "https://mastodon.example", masto)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    mastodon_on(project, written_then, masto)
+    post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    one, two = masto.posted
+    assert two.in_reply_to_id == one.id
+    result = project.cli("withdraw", "--yes", first["incident_id"], "--reason", "Posted in error.")
+    assert result.exit_code == 0, result.output
+    assert masto.posted == []
+
+
+def test_an_instance_url_with_an_empty_user_and_a_password_is_refused(project: Project, masto: FakeMastodon) -> None:
+    """`https://:pw@host` passed the check of credentials in an address (its user is ""): its password was written
+    into every status's remote id (`show`, exports) and the ids, with two "@", were said "not a status id"."""
+    mastodon_on(project, "https://:hunter2-pw@mastodon.example", masto)
+    result = project.cli("post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert result.exit_code == 2, result.output
+    assert "hunter2-pw" not in result.output and masto.posted == []
+
+
+# -- X --------------------------------------------------------------------------------------------------------
+
+
+X_KEYS = {"X_CONSUMER_KEY": "ck-Zq81XkTr4nW", "X_CONSUMER_SECRET": "cs-P0w9LmNb2vQ",
+          "X_ACCESS_TOKEN_SECRET": "ats-Rr5Ee7Ww1Tt"}
+
+
+@pytest.fixture
+def x() -> Iterator[FakeX]:
+    with FakeX(consumer_key=X_KEYS["X_CONSUMER_KEY"], consumer_secret=X_KEYS["X_CONSUMER_SECRET"],
+               access_token_secret=X_KEYS["X_ACCESS_TOKEN_SECRET"]) as fake:
+        yield fake
+
+
+def x_as(project: Project, fake: FakeX, access_token: str) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.x]
+        type = "twitter"
+        consumer_key = "${{X_CONSUMER_KEY}}"
+        consumer_secret = "${{X_CONSUMER_SECRET}}"
+        access_token = "${{X_ACCESS_TOKEN}}"
+        access_token_secret = "${{X_ACCESS_TOKEN_SECRET}}"
+        api_url = "{fake.api_url}"
+    """)
+    project.env.update({**X_KEYS, "X_ACCESS_TOKEN": access_token})
+    fake.access_token = access_token
+
+
+def test_an_x_id_as_broadcaster_shows_it_is_taken_back_by_retry(project: Project, x: FakeX) -> None:
+    x_as(project, x, "1585-at-Yt6Hv3QaZ")
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    x.fail(Fault(match="/2/tweets", reset_after=True))
+    result = project.cli("post", "--yes", "--json", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    assert result.exit_code == 3, result.output
+    tweet = x.tweets[-1]
+    result = project.cli("retry", first["incident_id"], "--mark-unknown-sent", "--remote-id", f"x={tweet.id}@1585")
+    assert result.exit_code == 0, result.output
+    assert deliveries(project, first["incident_id"])[-1]["remote_id"] == f"{tweet.id}@1585"
+    refused = project.cli("retry", first["incident_id"], "--mark-unknown-sent", "--remote-id", f"x={tweet.id}@2718")
+    assert refused.exit_code == 2 or "2718" not in json.dumps(deliveries(project, first["incident_id"]))
+
+
+def test_a_withdrawal_after_the_token_moved_to_another_account_says_whose_posts_stay(project: Project, x: FakeX) -> None:
+    x_as(project, x, "1585-at-Yt6Hv3QaZ")
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    x_as(project, x, "2718-at-Other8Acct")
+    x.undeletable = {t.id for t in x.tweets}  # X refuses another account's post to this token
+    result = project.cli("withdraw", "--yes", first["incident_id"], "--reason", "Posted in error.")
+    print(result.output)
+    assert "1585" in result.output and "account" in result.output, result.output
