@@ -18,7 +18,9 @@ def require_https(options: Mapping[str, Any], key: str, where: str, example: str
         parts = urlsplit(value) if isinstance(value, str) else None
     except ValueError:  # an unclosed "[": refused like any other address it cannot read
         parts = None
-    if parts is None or parts.scheme != "https" or not parts.hostname or parts.username or parts.query:
+    # Any "@" before the host: "https://:pw@host" has an empty user ("", falsy) and a password, which then went into
+    # every Mastodon status's remote id (shown by `show`, kept by exports).
+    if parts is None or parts.scheme != "https" or not parts.hostname or parts.username is not None or parts.query:
         raise ConfigError(f'{where}{key}: must be an https:// address, e.g. "{example}", not {shown_url(value)}.')
 
 
