@@ -76,6 +76,10 @@ CHATTY_LOGGERS = (
 T = TypeVar("T")
 # An OAuth 1.0a access token: the account's user id, a hyphen, then the secret part.
 _ACCOUNT_OF_TOKEN = lazy_re.compile(r"^(\d{1,25})-")
+# A remote id as broadcaster records one: the post id, then the user id of the account that posted it.
+_NAMED_POST = lazy_re.compile(r"^(?P<id>\d{1,25})@(?P<account>\d{1,25})$")
+# What X answers the deletion of another account's post (403).
+_NOT_YOURS = "not allowed to delete"
 _POST_REFERENCE = lazy_re.compile(r"^(?:https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[A-Za-z0-9_]+/status/)?(?P<id>\d{1,25})(?:[/?#].*)?$")
 
 
@@ -176,26 +180,52 @@ class TwitterChannel(Channel):
         import tweepy
 
         async def delete_one(remote_id: str) -> None:
+            if not self.posted_here(remote_id, target):
+                # X lets only the account that posted it delete a post: asked, it answers 403, read as the app's
+                # permissions, and every `retry` asked again.
+                raise self.fail(self._anothers(post_id_of(remote_id), remote_id.partition("@")[2]), retryable=False)
             try:
                 await self._run(lambda client: client.delete_tweet(post_id_of(remote_id), user_auth=self._user_auth))
             except tweepy.NotFound:
                 return
+            except tweepy.Forbidden as exc:
+                if _NOT_YOURS not in _detail(exc):
+                    raise self._error(exc, "") from exc
+                # An id stored before ids named the account: whose post it is, only X knows.
+                raise self.fail(self._anothers(post_id_of(remote_id), ""), retryable=False) from exc
             except Exception as exc:  # noqa: BLE001 - mapped like a post's errors
                 raise self._error(exc, "") from exc
 
         return await self.delete_each(remote_ids, delete_one)
 
+    def _anothers(self, post_id: str, posted_by: str) -> str:
+        who = f"the account whose user id is {posted_by}" if posted_by else "another account"
+        now = f" (user id {self._account()})" if self._account() else ""
+        return (f"X post {post_id} was posted by {who}, not the one access_token of channels.{self.name} is for "
+                f"now{now}, and X lets only the account that posted it delete it. Delete it by hand, signed in as "
+                f"that account: https://x.com/i/status/{post_id}")
+
     def remote_id_from(self, reference: str, target: str) -> str:
-        """A post id (digits) or its link, ``https://x.com/<account>/status/<id>``."""
+        """A post id (digits), its link (``https://x.com/<account>/status/<id>``), or its remote id as broadcaster
+        shows it (``<id>@<user id>``): one another account posted is refused, as ``posted_here`` would not thread
+        under it."""
         from broadcaster.errors import InputError
 
-        found = _POST_REFERENCE.match(reference.strip())
+        text = reference.strip()
+        found = _POST_REFERENCE.match(text) or _NAMED_POST.match(text)
         if not found:
             raise InputError(
                 f"{reference!r} is not an X post: give its id (the digits) or its link "
                 "(https://x.com/<account>/status/<id>)."
             )
-        return self._named(found.group("id"))
+        posted_by = found.groupdict().get("account") or ""
+        if posted_by and not self.posted_here(text, target):
+            raise InputError(
+                f"{text!r} is a post of the account whose user id is {posted_by}, and access_token of "
+                f"channels.{self.name} is for user id {self._account()}: later updates would not thread under it. "
+                "Give the post this account made; nothing was stored or sent."
+            )
+        return f"{found.group('id')}@{posted_by}" if posted_by else self._named(found.group("id"))
 
     def _named(self, post_id: str) -> str:
         """A post's remote id: its id, then the account that posted it where the config names it (an OAuth 1.0a
