@@ -269,6 +269,16 @@ class BlueskyChannel(Channel):
                     f"delete it by hand in the app (@{self.handle}).",
                     retryable=False,
                 )
+            if not self.posted_here(remote_id, target):
+                # Only the account that posted it may delete a post: the PDS refused it as a bad login ("check handle
+                # and the app password"), and every `retry` asked again.
+                repo, rkey = found.group("repo"), found.group("rkey")
+                raise self.fail(
+                    f"the Bluesky post {remote_id.partition('#')[0]} is {repo}'s, not the account handle names now "
+                    f"(@{self.handle}, {self._did}; handle changed since?), and only the account that posted a post may "
+                    f"delete it. Delete it by hand, signed in as that account: https://bsky.app/profile/{repo}/post/{rkey}",
+                    retryable=False,
+                )
             data = models.ComAtprotoRepoDeleteRecord.Data(repo=found.group("repo"), collection=POST, rkey=found.group("rkey"))
             await self._call("delete", client.com.atproto.repo.delete_record(data))
 

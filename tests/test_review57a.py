@@ -11,9 +11,10 @@ import pytest
 
 from tests.conftest import Project
 from tests.fakes.base import Fault
+from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.twitter import FakeX
-from tests.social import M_TOKEN
+from tests.social import B_PASSWORD, M_TOKEN
 
 ENGINE = """
 [engine]
@@ -190,3 +191,60 @@ def test_a_post_stored_before_ids_named_the_account_is_said_to_be_anothers_when_
     assert result.exit_code == 3, result.output
     said = " ".join(result.output.split())
     assert "another account" in said and "by hand" in said and "permissions" not in said, said
+
+
+# -- Bluesky ------------------------------------------------------------------------------------------------
+
+OTHER_DID = "did:plc:acmeincidents2other4k7q"
+OTHER_PASSWORD = "bsky-other-SeCrEt-5e1b"
+
+
+@pytest.fixture
+def sky() -> Iterator[FakeBluesky]:
+    fake = FakeBluesky(password=B_PASSWORD)
+    fake.add_account("acme-incidents.bsky.social", OTHER_PASSWORD, OTHER_DID)
+    with fake:
+        yield fake
+
+
+def bluesky_as(project: Project, handle: str, password: str, fake: FakeBluesky) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.sky]
+        type = "bluesky"
+        handle = "{handle}"
+        app_password = "${{BSKY_PASSWORD}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["BSKY_PASSWORD"] = password
+
+
+def test_a_withdrawal_after_the_handle_moved_to_another_account_says_whose_posts_stay(
+        project: Project, sky: FakeBluesky) -> None:
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    bluesky_as(project, "acme-incidents.bsky.social", OTHER_PASSWORD, sky)
+    result = project.cli("withdraw", "--yes", first["incident_id"], "--reason", "Posted in error.")
+    """Only the account that posted it may delete a Bluesky post: after handle was changed to another account,
+    withdraw asked the PDS to delete the old account's posts and, refused, said to check handle and the app
+    password (which were right), each `retry` asking again. It now says whose posts they are, to delete by hand."""
+    said = " ".join(result.output.split())
+    assert result.exit_code == 3, said
+    assert DID in said and "by hand" in said and "app password" not in said, said
+    assert not sky.received("deleteRecord") and len(sky.posted) == 1
+
+
+def test_a_handle_moved_to_another_account_starts_that_accounts_thread_and_leaves_the_old_posts_to_delete(
+        project: Project, sky: FakeBluesky) -> None:
+    """The handle itself now names another account (a domain handle moved): the DID remembered for it is the old
+    account's until the next login tells otherwise."""
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    sky.add_account("acme.bsky.social", OTHER_PASSWORD, OTHER_DID)  # the handle moved to another account
+    bluesky_as(project, "acme.bsky.social", OTHER_PASSWORD, sky)
+    post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    one, two = sky.posted
+    assert two.uri.startswith(f"at://{OTHER_DID}/") and two.reply is None, two.reply
+    result = project.cli("withdraw", "--yes", first["incident_id"], "--reason", "Posted in error.")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 3, said
+    assert sky.posted == [one] and DID in said and "by hand" in said, said
