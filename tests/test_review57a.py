@@ -248,3 +248,35 @@ def test_a_handle_moved_to_another_account_starts_that_accounts_thread_and_leave
     said = " ".join(result.output.split())
     assert result.exit_code == 3, said
     assert sky.posted == [one] and DID in said and "by hand" in said, said
+
+
+# -- digits of another script ----------------------------------------------------------------------------------
+
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("script", [FULLWIDTH, ARABIC_INDIC], ids=["fullwidth", "arabic-indic"])
+def test_an_x_id_in_digits_of_another_script_is_refused(project: Project, x: FakeX, script: dict[int, str]) -> None:
+    """`\\d` takes every script's digits: an id typed with an input method's fullwidth digits was recorded, and
+    every later update to X failed for good (X: "is not a Tweet id"; the advice: "Fix the message")."""
+    x_as(project, x, "1585-at-Yt6Hv3QaZ")
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    x.fail(Fault(match="/2/tweets", reset_after=True))
+    result = project.cli("post", "--yes", "--json", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    assert result.exit_code == 3, result.output
+    given = x.tweets[-1].id.translate(script)
+    refused = project.cli("retry", first["incident_id"], "--mark-unknown-sent", "--remote-id", f"x={given}")
+    assert refused.exit_code == 2 and "0-9" in refused.output, refused.output
+    assert deliveries(project, first["incident_id"])[-1]["state"] == "unknown"
+
+
+def test_a_mastodon_id_in_fullwidth_digits_is_refused(project: Project, masto: FakeMastodon) -> None:
+    """Taken, the correction of that update was posted as a new status (the status "gone"), the original left
+    uncorrected, and the thread started anew."""
+    mastodon_on(project, "https://mastodon.example", masto)
+    incident_id = unknown_follow_up(project, masto)
+    given = masto.posted[-1].id.translate(FULLWIDTH)
+    refused = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", f"masto={given}")
+    assert refused.exit_code == 2 and "0-9" in refused.output, refused.output
+    assert deliveries(project, incident_id)[-1]["state"] == "unknown"

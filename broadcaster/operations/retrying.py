@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -162,11 +163,27 @@ def _refuse_unnameable(delivery: Delivery, remote_id: str) -> None:
             f"{remote_id[:60]!r} has a line break or is over {MAX_ID:,} characters, which no post id is. Copy the "
             "post's link or id from the service again; nothing was stored or sent."
         )
+    _refuse_other_digits(remote_id)
     if names_no_post(remote_id) or _AS_SHOWN.search(remote_id):
         raise InputError(
             f"{remote_id[:80]!r} holds \"…\" or an escape such as \\u200b, which no post id holds: it was cut or escaped "
             "where it was copied from (a narrow column, `show`, a log), names no post, and later updates would not "
             "thread under it. Copy the post's link or whole id from the service; nothing was stored or sent."
+        )
+
+
+def _refuse_other_digits(remote_id: str) -> None:
+    """Python's digits are every script's ("１２３", "١٢٣" match the channels' ``\\d``), no service's id is: taken, an X
+    reply under it was refused for good ("is not a Tweet id") and every later update there failed; Mastodon said
+    the status gone, posted a correction anew and started another thread; and another delivery's post, given so,
+    was not seen to be that one's."""
+    other = next((char for char in remote_id if char.isdigit() and not char.isascii()), None)
+    if other is not None:
+        name = unicodedata.name(other, "a digit").lower()
+        raise InputError(
+            f"{printable(remote_id[:80], one_line=True)} holds {other!r} ({name}), a digit of another script than "
+            "0-9, which no post id holds: it names no post, and later updates could not reply to it. Type the id "
+            "with the digits 0-9, or copy the post's link; nothing was stored or sent."
         )
 
 
