@@ -91,14 +91,18 @@ def test_a_mastodon_id_of_another_instance_is_refused(project: Project, masto: F
     assert deliveries(project, incident_id)[-1]["state"] == "unknown"
 
 
-@pytest.mark.parametrize("written_then", [
-    "https://mastodon.example:443", "https://mastodon.example./", "https://Mastodon.Example:443/",
+@pytest.mark.parametrize(("written_first", "written_then"), [
+    ("https://mastodon.example", "https://mastodon.example:443"),
+    ("https://mastodon.example", "https://mastodon.example./"),
+    ("https://mastodon.example", "https://Mastodon.Example:443/"),
+    ("https://bücher.example", "https://xn--bcher-kva.example"),
 ])
 def test_the_same_instance_written_otherwise_still_deletes_its_statuses(
-        project: Project, masto: FakeMastodon, written_then: str) -> None:
-    """The default port, a trailing dot: the same server, yet the ids named another, and withdraw refused to delete
-    the statuses ("a status on mastodon.example:443 ... delete it by hand"): they stayed up."""
-    mastodon_on(project, "https://mastodon.example", masto)
+        project: Project, masto: FakeMastodon, written_first: str, written_then: str) -> None:
+    """The default port, a trailing dot, an IDN host in its other spelling: the same server, yet the ids named
+    another, and withdraw refused to delete the statuses ("a status on mastodon.example:443 ... delete it by hand"):
+    they stayed up."""
+    mastodon_on(project, written_first, masto)
     first = post(project, "--title", "API errors", "Elevated errors.")
     mastodon_on(project, written_then, masto)
     post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
