@@ -6,32 +6,13 @@ behind, and only the publication makes the file."""
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from broadcaster.cli import main
 from tests.conftest import Project
 from tests.test_confirmation import in_terminal
-
-
-def _here(*args: str, input: str | None = None) -> Result:
-    """The CLI as typed in the current folder: no --config, $BROADCASTER_CONFIG unset."""
-    return CliRunner().invoke(main, list(args), env={"BROADCASTER_CONFIG": ""}, input=input, catch_exceptions=False)
-
-
-@pytest.fixture
-def wrong_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # a scratch store left behind would show here
-    folder = tmp_path / "typo"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    return folder
+from tests.test_review55b import _here, wrong_folder  # noqa: F401 - wrong_folder is a fixture
 
 
 @pytest.mark.parametrize(("args", "said"), [
@@ -41,7 +22,7 @@ def wrong_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (("maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "2h", "--end", "1h", "-C", "db"),
      "unknown component 'db'"),
 ], ids=["unknown-component", "unknown-impact", "unknown-destination", "maintenance-unknown-component"])
-def test_a_post_refused_where_there_is_no_store_makes_none(wrong_folder: Path, args: tuple[str, ...], said: str) -> None:
+def test_a_post_refused_where_there_is_no_store_makes_none(wrong_folder: Path, args: tuple[str, ...], said: str) -> None:  # noqa: F811
     refused = _here(*args)
     assert refused.exit_code == 2, refused.output
     assert said in refused.output, refused.output

@@ -15,19 +15,7 @@ from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.twitter import FakeX
 from tests.social import B_PASSWORD, M_TOKEN
-
-ENGINE = """
-[engine]
-timeout = 10
-deadline = 40
-max_attempts = 2
-"""
-
-
-def post(project: Project, *args: str) -> dict[str, Any]:
-    result = project.cli("post", "--yes", "--json", *args)
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
+from tests.test_review56b import ENGINE, OTHER_DID, OTHER_PASSWORD, bluesky_as, post, sky  # noqa: F401 - sky is a fixture
 
 
 def deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
@@ -199,31 +187,11 @@ def test_a_post_stored_before_ids_named_the_account_is_said_to_be_anothers_when_
 
 # -- Bluesky ------------------------------------------------------------------------------------------------
 
-OTHER_DID = "did:plc:acmeincidents2other4k7q"
-OTHER_PASSWORD = "bsky-other-SeCrEt-5e1b"
-
-
-@pytest.fixture
-def sky() -> Iterator[FakeBluesky]:
-    fake = FakeBluesky(password=B_PASSWORD)
-    fake.add_account("acme-incidents.bsky.social", OTHER_PASSWORD, OTHER_DID)
-    with fake:
-        yield fake
-
-
-def bluesky_as(project: Project, handle: str, password: str, fake: FakeBluesky) -> None:
-    project.write_config(ENGINE + f"""
-        [channels.sky]
-        type = "bluesky"
-        handle = "{handle}"
-        app_password = "${{BSKY_PASSWORD}}"
-        api_url = "{fake.url}"
-    """)
-    project.env["BSKY_PASSWORD"] = password
+# The other account, and a table posting as one or the other: review 56b's.
 
 
 def test_a_withdrawal_after_the_handle_moved_to_another_account_says_whose_posts_stay(
-        project: Project, sky: FakeBluesky) -> None:
+        project: Project, sky: FakeBluesky) -> None:  # noqa: F811
     bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
     first = post(project, "--title", "API errors", "Elevated errors.")
     bluesky_as(project, "acme-incidents.bsky.social", OTHER_PASSWORD, sky)
@@ -238,7 +206,7 @@ def test_a_withdrawal_after_the_handle_moved_to_another_account_says_whose_posts
 
 
 def test_a_handle_moved_to_another_account_starts_that_accounts_thread_and_leaves_the_old_posts_to_delete(
-        project: Project, sky: FakeBluesky) -> None:
+        project: Project, sky: FakeBluesky) -> None:  # noqa: F811
     """The handle itself now names another account (a domain handle moved): the DID remembered for it is the old
     account's until the next login tells otherwise."""
     bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
