@@ -15,7 +15,16 @@ from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.twitter import FakeX
 from tests.social import B_PASSWORD, M_TOKEN
-from tests.test_review56b import ENGINE, OTHER_DID, OTHER_PASSWORD, bluesky_as, post, sky  # noqa: F401 - sky is a fixture
+from tests.test_review56b import (  # noqa: F401 - sky is a fixture
+    ENGINE,
+    OTHER_DID,
+    OTHER_PASSWORD,
+    X_KEYS,
+    bluesky_as,
+    post,
+    sky,
+    x_as,
+)
 
 
 def deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
@@ -113,10 +122,6 @@ def test_an_instance_url_with_an_empty_user_and_a_password_is_refused(project: P
 # -- X --------------------------------------------------------------------------------------------------------
 
 
-X_KEYS = {"X_CONSUMER_KEY": "ck-Zq81XkTr4nW", "X_CONSUMER_SECRET": "cs-P0w9LmNb2vQ",
-          "X_ACCESS_TOKEN_SECRET": "ats-Rr5Ee7Ww1Tt"}
-
-
 @pytest.fixture
 def x() -> Iterator[FakeX]:
     with FakeX(consumer_key=X_KEYS["X_CONSUMER_KEY"], consumer_secret=X_KEYS["X_CONSUMER_SECRET"],
@@ -124,18 +129,6 @@ def x() -> Iterator[FakeX]:
         yield fake
 
 
-def x_as(project: Project, fake: FakeX, access_token: str) -> None:
-    project.write_config(ENGINE + f"""
-        [channels.x]
-        type = "twitter"
-        consumer_key = "${{X_CONSUMER_KEY}}"
-        consumer_secret = "${{X_CONSUMER_SECRET}}"
-        access_token = "${{X_ACCESS_TOKEN}}"
-        access_token_secret = "${{X_ACCESS_TOKEN_SECRET}}"
-        api_url = "{fake.api_url}"
-    """)
-    project.env.update({**X_KEYS, "X_ACCESS_TOKEN": access_token})
-    fake.access_token = access_token
 
 
 def test_an_x_id_as_broadcaster_shows_it_is_taken_back_by_retry(project: Project, x: FakeX) -> None:
