@@ -1,4 +1,4 @@
-"""A proxy on loopback that refuses: for channels' tests of a tunnel the proxy never opens."""
+"""Proxies on loopback: one that refuses (a tunnel the proxy never opens), one that relays and records."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ import socket
 import threading
 
 
-class RefusingProxy:
-    """Reads what it is sent, answers ``answer`` (nothing: hangs up) and closes, for every connection."""
+class _OnLoopback:
+    """A server on a free loopback port, taking each connection as it comes (``_take``) until closed."""
 
-    def __init__(self, answer: bytes) -> None:
-        self.received: list[bytes] = []
-        self._answer = answer
+    def __init__(self) -> None:
         self._server = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
@@ -22,19 +20,34 @@ class RefusingProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            with client:
-                client.settimeout(2)
-                try:
-                    self.received.append(client.recv(4096))
-                    client.sendall(self._answer)
-                except OSError:
-                    pass
+            self._take(client)
+
+    def _take(self, client: socket.socket) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self._server.close()
 
 
-class ForwardingProxy:
+class RefusingProxy(_OnLoopback):
+    """Reads what it is sent, answers ``answer`` (nothing: hangs up) and closes, for every connection."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.received: list[bytes] = []
+        self._answer = answer
+        super().__init__()
+
+    def _take(self, client: socket.socket) -> None:
+        with client:
+            client.settimeout(2)
+            try:
+                self.received.append(client.recv(4096))
+                client.sendall(self._answer)
+            except OSError:
+                pass
+
+
+class ForwardingProxy(_OnLoopback):
     """An HTTP proxy on loopback that relays what it is asked to and records each request it took.
 
     An absolute-form request (``POST http://127.0.0.1:PORT/path HTTP/1.1``, what a client sends for an http://
@@ -50,18 +63,11 @@ class ForwardingProxy:
         self.relayed: list[tuple[str, dict[str, str]]] = []
         self.refused: list[tuple[str, dict[str, str]]] = []
         self._wanted = f"Basic {base64.b64encode(credentials.encode()).decode()}" if credentials else ""
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._server.getsockname()[1]}"
+        super().__init__()
         self.url = f"http://{self.address}"
-        threading.Thread(target=self._serve, daemon=True).start()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(client,), daemon=True).start()
+    def _take(self, client: socket.socket) -> None:
+        threading.Thread(target=self._one, args=(client,), daemon=True).start()
 
     def _one(self, client: socket.socket) -> None:
         with client:
@@ -124,9 +130,6 @@ class ForwardingProxy:
     def targets(self) -> list[str]:
         """What each relayed request asked for: ``POST http://127.0.0.1:PORT/...`` or ``CONNECT host:port``."""
         return [" ".join(line.split(" ")[:2]) for line, _ in self.relayed]
-
-    def close(self) -> None:
-        self._server.close()
 
 
 def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
