@@ -441,7 +441,27 @@ def proxy_secrets_named(env: Mapping[str, str]) -> list[tuple[str, str]]:
     names = [n for n in env if n.lower().endswith(PROXY_VARIABLE_SUFFIX) and n.lower() != NO_PROXY]
     # Without a scheme ("user:password@proxy:3128") the SDKs read it as http://, and so is it read here.
     return [(f"the password in ${{{name}}}", part) for name in names
-            for part in url_credentials(env[name] if "://" in env[name] else f"http://{env[name]}", user_alone=False)]
+            for part in dict.fromkeys([*url_credentials(env[name] if "://" in env[name] else f"http://{env[name]}",
+                                                        user_alone=False), *loose_proxy_password(env[name])])]
+
+
+def proxy_userinfo(value: str) -> str:
+    """What a proxy variable's value holds before its host, read loosely: all before its last "@" (after the
+    scheme). A password pasted with "/", "?" or "#" unencoded ("http://deploy:pa/ss@proxy:3128") is no password to
+    a strict reading (its host part ends at the "/"), yet it is one, and every library quoting the value shows it;
+    a proxy's URL has no path, so an "@" is always the credentials' end."""
+    rest = value.partition("://")[2] if "://" in value else value
+    return rest.rpartition("@")[0]
+
+
+def loose_proxy_password(value: str) -> list[str]:
+    """The password of ``proxy_userinfo``, as written and decoded, and the HTTP Basic form of it (a user alone is a
+    name, not a secret)."""
+    user, _, password = proxy_userinfo(value).partition(":")
+    if not password:
+        return []
+    basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+    return [password, unquote(password), basic]
 
 
 def store_url_secrets(url: str) -> list[str]:

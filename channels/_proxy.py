@@ -83,10 +83,15 @@ def problem(proxy_url: str, schemes: tuple[str, ...] = ("http", "https")) -> str
     """Why ``proxy_url`` cannot be used (not a URL, a port out of range, a scheme none of ``schemes``), or None."""
     import httpx
 
+    from broadcaster.config import proxy_userinfo
+
+    if any(mark in proxy_userinfo(proxy_url) for mark in "/?#"):  # httpx would quote the password's head as a port
+        return ("its user or password holds '/', '?' or '#', which end a URL's host part: write each "
+                "percent-encoded (%2F, %3F, %23), as in http://user:pa%2Fss@host:port")
     try:
         parsed = httpx.URL(proxy_url)
         port = parsed.port
-    except (httpx.InvalidURL, ValueError) as exc:  # its text quotes no credentials, only what is wrong
+    except (httpx.InvalidURL, ValueError) as exc:  # its text quotes what is after the credentials, if any
         return f"it is not a URL httpx can read: {exc}"
     if parsed.scheme not in schemes:
         socks = " (SOCKS needs a package broadcaster does not install)" if parsed.scheme.startswith("socks") else ""
@@ -125,7 +130,8 @@ def shown(proxy_url: str, scheme: str) -> str:
     """The proxy's URL without its credentials, with the variable that gives it for ``scheme``'s URLs: what a
     message may name."""
     host_scheme, _, rest = proxy_url.partition("://") if "://" in proxy_url else ("http", "", proxy_url)
-    netloc = rest.split("/", 1)[0].rpartition("@")[2]
+    # After the last "@" first: a password may hold "/", "?" or "#" unencoded (``problem``), and none of it shows.
+    netloc = re.split(r"[/?#]", rest.rpartition("@")[2], maxsplit=1)[0]
     return printable(f"{host_scheme}://{netloc}") + f" (from {variable_of(proxy_url, scheme)})"
 
 
