@@ -125,7 +125,7 @@ class HttpPoster:
             import httpx
 
             def pool(proxy: httpx.Proxy | None = None) -> httpx.AsyncHTTPTransport:
-                return httpx.AsyncHTTPTransport(verify=shared_tls_context(), http2=False, retries=0, proxy=proxy)
+                return _proxy.transport(proxy, verify=shared_tls_context(), http2=False, retries=0)
 
             def hiding(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
                 return _secret_url_transport(self.shown_url, self.real_url, inner)

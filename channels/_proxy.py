@@ -167,6 +167,23 @@ def mounts(
     return built
 
 
+def transport(proxy: httpx.Proxy | None, **options: Any) -> httpx.AsyncHTTPTransport:
+    """httpx's transport (``options`` as it takes them), through ``proxy`` if given; there, a tunnel that fails
+    before it is open (the proxy answered the CONNECT 200, then the TLS handshake through it failed) is closed
+    (``_Classes.ClosingOnFailure``): httpcore leaves it in the pool as a connection in use (encode/httpcore#1023),
+    and a small pool (Telegram's two) then waits for it on every later request, PoolTimeout, until the process
+    ends (a `bot run` too), though the proxy lets the next tunnel through."""
+    import httpx
+
+    made = httpx.AsyncHTTPTransport(proxy=proxy, **options)
+    pool = getattr(made, "_pool", None)  # httpcore's pool: the one way to its connections
+    create = getattr(pool, "create_connection", None)
+    if proxy is not None and create is not None:
+        closing = _classes().closing_on_failure
+        pool.create_connection = lambda origin: closing(create(origin))  # type: ignore[union-attr]
+    return made
+
+
 def is_proxy_failure(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or what it was raised from) is a proxy's failure to let a request through: nothing left."""
     return proxy_failure(exc) is not None
@@ -262,6 +279,7 @@ def _tls_message(proxy_url: str, scheme: str, said: str) -> str:
 
 class _Classes:
     def __init__(self) -> None:
+        import httpcore
         import httpx
 
         class ProxyFailure(httpx.ConnectError):
@@ -330,7 +348,48 @@ class _Classes:
             async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
                 raise ProxyFailure(unusable_message(self._url, request.url.scheme, self._why), request=request)
 
+        class ClosingOnFailure(httpcore.AsyncConnectionInterface):
+            """One of httpcore's connections, closed when a request fails and leaves it neither idle nor closed:
+            a tunnel whose TLS handshake failed after the proxy's 200 (``transport``). A connection that served a
+            request is left idle or closed by httpcore itself, so only that one is."""
+
+            def __init__(self, inner: httpcore.AsyncConnectionInterface) -> None:
+                self._inner = inner
+
+            async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+                try:
+                    return await self._inner.handle_async_request(request)
+                except BaseException:
+                    if not (self._inner.is_idle() or self._inner.is_closed()):
+                        await self._inner.aclose()
+                    raise
+
+            async def aclose(self) -> None:
+                await self._inner.aclose()
+
+            def info(self) -> str:
+                return self._inner.info()
+
+            def can_handle_request(self, origin: httpcore.Origin) -> bool:
+                return self._inner.can_handle_request(origin)
+
+            def is_available(self) -> bool:
+                return self._inner.is_available()
+
+            def has_expired(self) -> bool:
+                return self._inner.has_expired()
+
+            def is_idle(self) -> bool:
+                return self._inner.is_idle()
+
+            def is_closed(self) -> bool:
+                return self._inner.is_closed()
+
+            def __repr__(self) -> str:
+                return repr(self._inner)
+
         self.failure = ProxyFailure
+        self.closing_on_failure = ClosingOnFailure
         self.through_proxy = ThroughProxy
         self.unusable = Unusable
 

@@ -695,8 +695,8 @@ def token_hidden_request(
     tls = shared_tls_context()  # one for all the pools and channels: making each takes about 20 ms
 
     def pools(proxy: httpx.Proxy | None = None) -> httpx.AsyncBaseTransport:
-        made = [httpx.AsyncHTTPTransport(verify=tls, http2=False, limits=httpx.Limits(max_connections=size),
-                                         proxy=proxy) for size in sizes]
+        made = [_proxy.transport(proxy, verify=tls, http2=False, limits=httpx.Limits(max_connections=size))
+                for size in sizes]
         return made[0] if len(made) == 1 else sdk.pools(made)
 
     def hiding(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
