@@ -455,13 +455,15 @@ def proxy_userinfo(value: str) -> str:
 
 
 def loose_proxy_password(value: str) -> list[str]:
-    """The password of ``proxy_userinfo``, as written and decoded, and the HTTP Basic form of it (a user alone is a
-    name, not a secret)."""
+    """The password of ``proxy_userinfo``, as written and decoded, and the HTTP Basic form of it. A user alone is a
+    name, not a secret, but for one holding "/", "?" or "#": no name, a key given as the user, which no log's scrub
+    of a URL's user@ finds (its URL read strictly has none)."""
     user, _, password = proxy_userinfo(value).partition(":")
-    if not password:
+    secret = password or (user if any(mark in user for mark in "/?#") else "")
+    if not secret:
         return []
     basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
-    return [password, unquote(password), basic]
+    return [secret, unquote(secret), basic]
 
 
 def store_url_secrets(url: str) -> list[str]:

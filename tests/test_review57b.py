@@ -38,17 +38,18 @@ def test_a_password_with_a_character_that_ends_the_host_shows_no_piece_of_it(
     assert all(HEAD.encode() not in f.read_bytes() for f in (project.root / ".broadcaster").iterdir() if f.is_file())
 
 
-def test_a_password_with_a_slash_stays_out_of_slacks_debug_log(project: Project) -> None:
+@pytest.mark.parametrize("credentials", [f"deploy:{HEAD}/{TAIL}", f"{HEAD}/{TAIL}"], ids=["password", "key-as-user"])
+def test_a_password_with_a_slash_stays_out_of_slacks_debug_log(project: Project, credentials: str) -> None:
     """slack_sdk logs the proxy URL it loaded; the password with a '/' was no password to the config (its URL
-    read strictly has none) and no URL's user:password@ to the log's scrub, so it was printed whole."""
+    read strictly has none) and no URL's user:password@ to the log's scrub, so it was printed whole. Likewise a
+    key given as the user alone (http://KEY@proxy:3128, as some proxies take it) with a '/' in it."""
     from tests.fakes.world import FakeWorld
 
-    password = f"{HEAD}/{TAIL}"
     with FakeWorld() as world:
         project.write_config(ENGINE + world.channels_toml())
         project.env.update(world.env)
         result = project.cli("--debug", "post", "--yes", "--title", "API errors", "-C", "api", "Errors.",
-                             env=proxy_env(f"http://deploy:{password}@127.0.0.1:9"))
+                             env=proxy_env(f"http://{credentials}@127.0.0.1:9"))
     shown = result.stdout + result.stderr
     assert "HTTP proxy URL has been loaded" in shown
     assert HEAD not in shown and TAIL not in shown
