@@ -289,13 +289,23 @@ class BlueskyChannel(Channel):
         text = reference.strip()
         link = _POST_LINK.match(text)
         if link:
-            return f"at://{link.group('repo')}/{POST}/{link.group('rkey')}"
-        if _AT_URI.match(text):
-            return text
+            return f"at://{self._repo_named(link.group('repo'))}/{POST}/{link.group('rkey')}"
+        found = _AT_URI.match(text)
+        if found:
+            return f"at://{self._repo_named(found.group('repo'))}{text[found.end('repo'):]}"
         raise InputError(
             f"{reference!r} is not a Bluesky post: give its link (https://bsky.app/profile/HANDLE/post/KEY) "
             "or its at:// URI."
         )
+
+    def _repo_named(self, repo: str) -> str:
+        """The account's DID where a post given by hand names it by the handle this table posts as (a bsky.app link
+        always does), once a login has learnt it: a handle changes (acme.bsky.social to a domain of its own), a DID
+        does not. Kept by handle, the post read as another account's after handle was changed in the config: the
+        next update started a new thread ("made by another account") and withdraw left it up, to delete by hand."""
+        if repo.startswith("did:") or repo.removeprefix("@").lower() != self.handle.lower():
+            return repo
+        return self._own_did() or repo
 
     def same_post(self, stored: str, given: str) -> bool:
         """The same post however written: broadcaster records ``at://DID/app.bsky.feed.post/KEY#CID``, while an

@@ -46,7 +46,8 @@ def mark_unknown_sent(
     Site and host deliveries are left to ``retry``, which simply redoes them.
     """
     reap(config, store)
-    all_destinations = destinations(config)
+    # With the store: what a channel learnt of its account there (Bluesky's DID) reads the ids given by hand.
+    all_destinations = destinations(config, store)
     # Left to ``retry``, which redoes them: the site and hosts, and a withdrawal's deletes (marking one "sent"
     # because the post is still there would leave the withdrawn post up for good).
     unknown = [

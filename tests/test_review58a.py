@@ -1,0 +1,87 @@
+"""Review 58a: the scratch-then-real store of a post with the built-in default, everyday status words, and 57a's
+refusals of another account's posts, attacked through the CLI and the fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.base import Fault
+from tests.fakes.bluesky import DID, FakeBluesky
+from tests.social import B_PASSWORD
+
+ENGINE = """
+[engine]
+timeout = 10
+deadline = 40
+max_attempts = 2
+"""
+
+
+def post(project: Project, *args: str) -> dict[str, Any]:
+    result = project.cli("post", "--yes", "--json", *args)
+    assert result.exit_code in (0, 3), result.output
+    return dict(json.loads(result.stdout))
+
+
+def deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
+    result = project.cli("show", incident_id, "--json")
+    assert result.exit_code == 0, result.output
+    return [d for d in json.loads(result.stdout)["deliveries"] if d["destination"] != "site"]
+
+
+# -- Bluesky: a post given by its link, then the handle changed (the same account) ------------------------------
+
+
+@pytest.fixture
+def sky() -> Iterator[FakeBluesky]:
+    with FakeBluesky(password=B_PASSWORD) as fake:
+        yield fake
+
+
+def bluesky_as(project: Project, handle: str, fake: FakeBluesky) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.sky]
+        type = "bluesky"
+        handle = "{handle}"
+        app_password = "${{BSKY_PASSWORD}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["BSKY_PASSWORD"] = B_PASSWORD
+
+
+def _found_by_its_link(project: Project, sky: FakeBluesky) -> tuple[str, str]:
+    """An incident whose Bluesky post went up with every answer lost (unknown), then recorded by hand from the
+    link the operator copied in the app (by handle, as bsky.app writes it). The incident and the post's key."""
+    sky.fail(*[Fault(match="createRecord", reset_after=True)] * 2, *[Fault(match="getRecord", reset=True)] * 4)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    sky.clear_faults()
+    [made] = sky.posted
+    rkey = made.uri.rsplit("/", 1)[1]
+    assert [d["state"] for d in deliveries(project, first["incident_id"])] == ["unknown"]
+    marked = project.cli("retry", first["incident_id"], "--mark-unknown-sent", "--remote-id",
+                         f"sky=https://bsky.app/profile/acme.bsky.social/post/{rkey}")
+    assert marked.exit_code == 0, marked.output
+    return str(first["incident_id"]), rkey
+
+
+def test_a_post_given_by_its_link_is_still_the_account_s_after_its_handle_changes(
+        project: Project, sky: FakeBluesky) -> None:
+    """A bsky.app link names the account by its handle, which changes (acme.bsky.social to a domain of its own);
+    its DID does not. Recorded by handle, the post was read as another account's once handle was changed in the
+    config: the next update started a new thread, saying the earlier posts were "made by another account" (they
+    were the same account's)."""
+    bluesky_as(project, "acme.bsky.social", sky)
+    incident_id, rkey = _found_by_its_link(project, sky)
+    assert deliveries(project, incident_id)[0]["remote_id"] == f"at://{DID}/app.bsky.feed.post/{rkey}"
+    sky.handle = "status.acme.example"  # the same account (DID), under its new handle
+    bluesky_as(project, "status.acme.example", sky)
+    follow_up = project.cli("post", "--yes", "-i", incident_id, "-s", "identified", "Cause found.")
+    assert follow_up.exit_code == 0, follow_up.output
+    assert "another account" not in follow_up.output, follow_up.output
+    first, second = sky.posted
+    assert second.reply is not None and second.reply["root"]["uri"] == first.uri, second.reply
