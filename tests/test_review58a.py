@@ -4,7 +4,14 @@ refusals of another account's posts, attacked through the CLI and the fakes."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,3 +92,50 @@ def test_a_post_given_by_its_link_is_still_the_account_s_after_its_handle_change
     assert "another account" not in follow_up.output, follow_up.output
     first, second = sky.posted
     assert second.reply is not None and second.reply["root"]["uri"] == first.uri, second.reply
+
+
+# -- the scratch store of a post with the built-in default --------------------------------------------------------
+
+
+def _stopped_at_the_prompt(folder: Path, scratch: Path, args: list[str], how: signal.Signals) -> tuple[int, str]:
+    """The real CLI on a pseudo-terminal in ``folder`` (no config: the built-in default), sent ``how`` once it asks."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "160", "TERM": "dumb", "TMPDIR": str(scratch)}
+    env.pop("BROADCASTER_CONFIG", None)
+    process = subprocess.Popen([sys.executable, "-m", "broadcaster", *args], stdin=follower, stdout=follower,
+                               stderr=follower, env=env, cwd=folder)
+    os.close(follower)
+    output, sent = b"", False
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            process.kill()
+            break
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not sent and b"Publish now?" in output:
+            process.send_signal(how)
+            sent = True
+    os.close(leader)
+    return process.wait(timeout=30), output.decode(errors="replace")
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_a_post_stopped_at_its_prompt_leaves_no_scratch_store(tmp_path: Path, how: signal.Signals) -> None:
+    """With the built-in default and no state file, the preview reads an empty store in a temporary folder, removed
+    when the command ends. Stopped at the question (SIGTERM from a job's timeout, SIGHUP from a terminal closed),
+    the process died at once and the folder stayed, with its empty state file, in $TMPDIR: one more at each. It is
+    now an answer of no, as Ctrl-C there is."""
+    folder, scratch = tmp_path / "typo", tmp_path / "tmp"
+    folder.mkdir()
+    scratch.mkdir()
+    code, shown = _stopped_at_the_prompt(folder, scratch, ["post", "--title", "API errors", "Investigating."], how)
+    assert "Publish now?" in shown, shown
+    assert code == 2 and "nothing was stored or sent" in shown, (code, shown)
+    assert sorted(p.name for p in scratch.iterdir() if p.name.startswith("broadcaster-empty-")) == []
+    assert sorted(p.name for p in folder.iterdir()) == []

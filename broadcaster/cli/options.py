@@ -11,6 +11,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -259,6 +260,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             from broadcaster.store.sqlite import ScratchStore
 
             store: Store = ScratchStore(stands_for=path.absolute(), when_waiting=_tell_store_waits)
+            ctx.with_resource(_stopped_as_interrupted())  # its folder is removed however the command is stopped
         else:
             store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
@@ -275,6 +277,35 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     ctx.call_on_close(store.close)
     tell_titles_split(store)
     return store
+
+
+@contextmanager
+def _stopped_as_interrupted() -> Iterator[None]:
+    """SIGTERM (a job's timeout, `kill`) and SIGHUP (the terminal closed) as Ctrl-C while a ``ScratchStore`` is open:
+    by default they ended the process at once, and its temporary folder stayed in $TMPDIR, one more at each (a post's
+    preview waits at its question with one open). At the question they now answer no, as Ctrl-C does; elsewhere the
+    command ends as interrupted, and either way the folder is removed. Only in the main thread, where Python runs
+    signal handlers; the publication's own handling of SIGTERM (``engine``) puts this one back when it ends."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stops = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {number: signal.getsignal(number) for number in stops}
+    for number in stops:
+        if previous[number] == signal.SIG_DFL:  # one ignored (nohup) or handled by another (a test runner) is left so
+            signal.signal(number, _interrupt)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def open_store_to_publish(ctx: click.Context, *, creates: bool, dry_run: bool) -> Store:
