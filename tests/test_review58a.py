@@ -10,6 +10,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,8 @@ def test_a_post_given_by_its_link_is_still_the_account_s_after_its_handle_change
 
 
 def _stopped_at_the_prompt(folder: Path, scratch: Path, args: list[str], how: signal.Signals) -> tuple[int, str]:
-    """The real CLI on a pseudo-terminal in ``folder`` (no config: the built-in default), sent ``how`` once it asks."""
+    """The real CLI on a pseudo-terminal in ``folder`` (no config: the built-in default), sent ``how`` as it waits
+    for the answer."""
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "160", "TERM": "dumb", "TMPDIR": str(scratch)}
     env.pop("BROADCASTER_CONFIG", None)
@@ -119,6 +121,7 @@ def _stopped_at_the_prompt(folder: Path, scratch: Path, args: list[str], how: si
             break
         output += chunk
         if not sent and b"Publish now?" in output:
+            time.sleep(0.5)  # waiting for the answer: a signal in the instant before the read begins waits for a key
             process.send_signal(how)
             sent = True
     os.close(leader)
@@ -139,3 +142,21 @@ def test_a_post_stopped_at_its_prompt_leaves_no_scratch_store(tmp_path: Path, ho
     assert code == 2 and "nothing was stored or sent" in shown, (code, shown)
     assert sorted(p.name for p in scratch.iterdir() if p.name.startswith("broadcaster-empty-")) == []
     assert sorted(p.name for p in folder.iterdir()) == []
+
+
+def test_a_state_folder_that_is_a_file_is_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``.broadcaster`` a file (a copy gone wrong, `touch` for `mkdir`): the post was an "unexpected error
+    (NotADirectoryError)", and with the built-in default only once the operator had confirmed it."""
+    from click.testing import CliRunner
+
+    from broadcaster.cli import main
+
+    monkeypatch.delenv("BROADCASTER_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".broadcaster").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["post", "--yes", "--title", "API errors", "Investigating."],
+                                env={"BROADCASTER_CONFIG": ""})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "unexpected" not in said and f"{tmp_path / '.broadcaster'} is a file, not a folder" in said, said
+    assert (tmp_path / ".broadcaster").read_text(encoding="utf-8") == ""

@@ -202,6 +202,21 @@ def _private_file(path: Path) -> None:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def _refuse_a_file_for_its_folder(path: Path) -> None:
+    """A file where a folder of the state file's path should be (``.broadcaster`` made by `touch` for `mkdir`, a copy
+    gone wrong): opening it failed as an unexpected error (NotADirectoryError), and with the built-in default only
+    after the operator had confirmed the post its preview showed."""
+    for folder in path.parents:
+        if folder.is_dir():
+            return
+        if folder.exists() or folder.is_symlink():
+            what = "a symbolic link to nothing" if not folder.exists() else "a file"
+            raise ConfigError(
+                f"{folder} is {what}, not a folder, so the state file {path} cannot be made in it. Move or rename it, "
+                "or point [store] path (or --store) at a file in a folder. Nothing was stored or sent."
+            )
+
+
 def _refuse_other_files(path: Path) -> None:
     """A path naming a file that is not a state file (the config, a page) is refused before it is
     touched: opening it made it private (0600) and then failed as an unexpected error."""
@@ -254,6 +269,7 @@ class SQLiteStore(Store):
         # worker): a failure after that must not say "run the command again", which would post twice.
         self._commits = commits or _Commits()
         self.location = f"the state file {path}"
+        _refuse_a_file_for_its_folder(path)
         _refuse_other_files(path)
         try:
             _private_file(path)
