@@ -251,6 +251,10 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
         unmade = path is not None and not path.exists()
         if path is not None and unmade:
+            from broadcaster.store.sqlite import refuse_a_file_for_its_folder
+
+            # Before a scratch store stands for it: else a preview passed, and the post was refused once confirmed.
+            refuse_a_file_for_its_folder(path)
             _refuse_a_store_misspelt(path, named)
             if store_override(ctx) and publishes:
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)

@@ -202,10 +202,11 @@ def _private_file(path: Path) -> None:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _refuse_a_file_for_its_folder(path: Path) -> None:
+def refuse_a_file_for_its_folder(path: Path) -> None:
     """A file where a folder of the state file's path should be (``.broadcaster`` made by `touch` for `mkdir`, a copy
-    gone wrong): opening it failed as an unexpected error (NotADirectoryError), and with the built-in default only
-    after the operator had confirmed the post its preview showed."""
+    gone wrong): opening it failed as an unexpected error (NotADirectoryError). Also asked before a command reads the
+    scratch store that stands for a state file not made yet (``cli.options.open_store``): else a post's preview and
+    its dry run passed, and the post was refused only once the operator had confirmed it."""
     for folder in path.parents:
         if folder.is_dir():
             return
@@ -269,7 +270,7 @@ class SQLiteStore(Store):
         # worker): a failure after that must not say "run the command again", which would post twice.
         self._commits = commits or _Commits()
         self.location = f"the state file {path}"
-        _refuse_a_file_for_its_folder(path)
+        refuse_a_file_for_its_folder(path)
         _refuse_other_files(path)
         try:
             _private_file(path)

@@ -1,0 +1,63 @@
+"""Review 59a: the state folder's refusal, a state file that is no regular file, SIGTERM/SIGHUP with a scratch
+store and the proxied transports, attacked through the CLI and the fakes."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from broadcaster.cli import main
+
+
+def _on_a_terminal(folder: Path, args: list[str]) -> tuple[int, str]:
+    """The real CLI on a pseudo-terminal in ``folder`` (no config: the built-in default), answering y if asked."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "160", "TERM": "dumb"}
+    env.pop("BROADCASTER_CONFIG", None)
+    process = subprocess.Popen([sys.executable, "-m", "broadcaster", *args], stdin=follower, stdout=follower,
+                               stderr=follower, env=env, cwd=folder)
+    os.close(follower)
+    output, answered = b"", False
+    while select.select([leader], [], [], 30)[0]:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"Publish now?" in output:
+            os.write(leader, b"y\n")
+            answered = True
+    os.close(leader)
+    return process.wait(timeout=30), output.decode(errors="replace")
+
+
+# -- a file where the state folder should be, with the built-in default ------------------------------------------
+
+
+def test_a_state_folder_that_is_a_file_is_refused_before_the_question(tmp_path: Path) -> None:
+    """Review 58a refused it, but with the built-in default only once the operator had read the preview and
+    answered yes: the preview reads a scratch store, and only the publication opened the state file's path."""
+    (tmp_path / ".broadcaster").write_text("", encoding="utf-8")
+    code, shown = _on_a_terminal(tmp_path, ["post", "--title", "API errors", "Investigating."])
+    said = " ".join(shown.split())
+    assert "Publish now?" not in said, said
+    assert code == 2 and f"{tmp_path / '.broadcaster'} is a file, not a folder" in said, (code, said)
+
+
+def test_a_dry_run_says_the_state_folder_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dry run read the empty scratch store and said all was well (exit 0); the post itself was then refused."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".broadcaster").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["post", "--dry-run", "--title", "API errors", "Investigating."],
+                                env={"BROADCASTER_CONFIG": ""})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "is a file, not a folder" in said, (result.exit_code, said)
