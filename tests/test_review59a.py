@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,26 @@ def test_a_dry_run_says_the_state_folder_is_a_file(tmp_path: Path, monkeypatch: 
                                 env={"BROADCASTER_CONFIG": ""})
     said = " ".join(result.output.split())
     assert result.exit_code == 2 and "is a file, not a folder" in said, (result.exit_code, said)
+
+
+# -- a state file that is no regular file ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["list"], ["post", "--yes", "--title", "API errors", "Investigating."]],
+                         ids=["list", "post"])
+def test_a_named_pipe_for_the_state_file_is_refused_not_waited_on(tmp_path: Path, args: list[str]) -> None:
+    """`--store` naming a named pipe (or a device: `--store /dev/null`, to keep no state) opened it to read its
+    header: a pipe waited for a writer for ever; a device was made 0600 (as root, /dev/null for every user of the
+    machine) and then said to be a disk full or failing. Refused now, untouched, exit 2."""
+    pipe = tmp_path / "state.db"
+    os.mkfifo(pipe, 0o644)
+    env = {**os.environ}
+    env.pop("BROADCASTER_CONFIG", None)
+    try:
+        done = subprocess.run([sys.executable, "-m", "broadcaster", "--store", str(pipe), *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the command waited on the named pipe")
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and "not a regular file" in said, (done.returncode, said)
+    assert stat.S_IMODE(pipe.stat().st_mode) == 0o644

@@ -218,9 +218,28 @@ def refuse_a_file_for_its_folder(path: Path) -> None:
             )
 
 
+def _refuse_special_files(path: Path) -> None:
+    """A named pipe, a device or a socket given as the state file (`--store /dev/null`, to keep no state): reading
+    its header waited for ever on a pipe, and a device was made 0600 (run as root, /dev/null for every user of the
+    machine) and then told as a disk full or failing."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # not there yet (made below), or refused with its own message below
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ConfigError(
+            f"{path} is not a regular file (a named pipe, a device or a socket), so it cannot be the state file; "
+            "broadcaster left it alone. Point [store] path (or --store) at the state file, or at a new file in a "
+            "folder. Nothing was stored or sent."
+        )
+
+
 def _refuse_other_files(path: Path) -> None:
     """A path naming a file that is not a state file (the config, a page) is refused before it is
     touched: opening it made it private (0600) and then failed as an unexpected error."""
+    _refuse_special_files(path)
     try:
         with open(path, "rb") as existing:
             header = existing.read(len(_SQLITE_HEADER))
