@@ -457,9 +457,13 @@ def proxy_userinfo(value: str) -> str:
 def loose_proxy_password(value: str) -> list[str]:
     """The password of ``proxy_userinfo``, as written and decoded, and the HTTP Basic form of it. A user alone is a
     name, not a secret, but for one holding "/", "?" or "#": no name, a key given as the user, which no log's scrub
-    of a URL's user@ finds (its URL read strictly has none)."""
+    of a URL's user@ finds (its URL read strictly has none); nor does it find one in a value without its scheme."""
     user, _, password = proxy_userinfo(value).partition(":")
     secret = password or (user if any(mark in user for mark in "/?#") else "")
+    if not secret and user and "://" not in value:
+        # "KEY@proxy:3128" without its scheme, which libraries log as written (slack_sdk): no scrub of a URL's
+        # user@ finds it there. Masked with its "@" alone, so that a name given so ("deploy") stays a word elsewhere.
+        secret = f"{user}@"
     if not secret:
         return []
     basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()

@@ -15,6 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from broadcaster.cli import main
+from tests.conftest import ENGINE, Project
+from tests.test_env_proxy import proxy_env
+
+KEY = "pk9Xq2LmW7vRt"  # a proxy's key, as some take one in place of a user
 
 
 def _on_a_terminal(folder: Path, args: list[str]) -> tuple[int, str]:
@@ -85,3 +89,22 @@ def test_a_named_pipe_for_the_state_file_is_refused_not_waited_on(tmp_path: Path
     said = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 2 and "not a regular file" in said, (done.returncode, said)
     assert stat.S_IMODE(pipe.stat().st_mode) == 0o644
+
+
+# -- a proxy's key written as its user, without the URL's scheme --------------------------------------------------
+
+
+def test_a_key_as_the_proxys_user_without_a_scheme_stays_out_of_the_debug_log(project: Project) -> None:
+    """HTTPS_PROXY=KEY@proxy:3128 (no "http://": curl, requests and httpx add it themselves): slack_sdk logs the
+    variable as written, and the logs' scrub finds a URL's user@ only after its "://", so --debug printed the key
+    whole, where http://KEY@proxy:3128 shows ***@."""
+    from tests.fakes.world import FakeWorld
+
+    with FakeWorld() as world:
+        project.write_config(ENGINE + world.channels_toml())
+        project.env.update(world.env)
+        result = project.cli("--debug", "post", "--yes", "--title", "API errors", "-C", "api", "Errors.",
+                             env=proxy_env(f"{KEY}@127.0.0.1:9"))
+    shown = result.stdout + result.stderr
+    assert "HTTP proxy URL has been loaded" in shown
+    assert KEY not in shown and KEY[:6] not in shown, shown[shown.index(KEY[:6]) - 100:][:200]
