@@ -56,9 +56,14 @@ def environment_proxies() -> dict[str, str | None]:
         try:
             URLPattern(pattern)
         except (httpx.InvalidURL, ValueError) as exc:
-            entry = printable(pattern.removeprefix("all://").removeprefix("*"))
+            entry = pattern.removeprefix("all://").removeprefix("*")
+            # A proxy's URL pasted there (NO_PROXY=$HTTPS_PROXY): what is before its "@" is a user and password,
+            # which no other variable may hold, and httpx's text quotes a piece of it ("Invalid port: 'pa'").
+            said = (f"an entry with a user or password in it ('…@{printable(entry.rpartition('@')[2])}', the "
+                    "credentials not shown), which is not a host (it looks like a proxy's URL, which goes in "
+                    "HTTPS_PROXY)") if "@" in entry else f"'{printable(entry)}', which is not a host httpx can read ({exc})"
             raise ConfigError(
-                f"NO_PROXY (or no_proxy) holds '{entry}', which is not a host httpx can read ({exc}), so nothing "
+                f"NO_PROXY (or no_proxy) holds {said}, so nothing "
                 "was sent: write its entries as example.com, .example.com, 10.0.0.1 or ::1 (an IPv6 address "
                 "without brackets), separated by commas") from None
     return proxies

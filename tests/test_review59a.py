@@ -108,3 +108,23 @@ def test_a_key_as_the_proxys_user_without_a_scheme_stays_out_of_the_debug_log(pr
     shown = result.stdout + result.stderr
     assert "HTTP proxy URL has been loaded" in shown
     assert KEY not in shown and KEY[:6] not in shown, shown[shown.index(KEY[:6]) - 100:][:200]
+
+
+# -- a proxy's URL pasted into NO_PROXY -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", [f"http://deploy:{KEY}/x@127.0.0.1:3128", f"deploy:{KEY}/x@127.0.0.1:3128"],
+                         ids=["url", "without-scheme"])
+def test_credentials_in_no_proxy_are_not_quoted(project: Project, entry: str) -> None:
+    """NO_PROXY is no proxy variable, so its value holds no secret the config knows of; a proxy's URL pasted there
+    with a '/' in its password is no host httpx can read, and the delivery's stored error quoted the entry whole
+    (and httpx's 'Invalid port' quoted the password's head), in `show` and `store export`."""
+    from tests.test_env_proxy import CHANNELS
+    from tests.test_env_proxy import post as post_through
+
+    with CHANNELS["telegram"]() as channel:
+        code, ops, output = post_through(project, channel, proxy_env("http://127.0.0.1:9", no_proxy=entry))
+        assert channel.received() == 0
+    stored = project.cli("store", "export").output + project.cli("show", ops["incident_id"]).output
+    assert code == 3 and ops["state"] == "failed" and "user or password" in ops["error"], ops
+    assert KEY[:6] not in output + stored and "deploy" not in ops["error"], ops["error"]
