@@ -364,6 +364,11 @@ class _Classes:
             async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
                 try:
                     return await self._inner.handle_async_request(request)
+                except httpcore.ConnectionNotAvailable:
+                    # Busy with another request (the pool handed every queued one the connection that came free,
+                    # and another took it first): this one is queued again. Closed here, it cut the other's request
+                    # once sent (its answer lost) and a new tunnel was opened for each.
+                    raise
                 except BaseException:
                     if not (self._inner.is_idle() or self._inner.is_closed()):
                         await self._inner.aclose()

@@ -128,3 +128,51 @@ def test_credentials_in_no_proxy_are_not_quoted(project: Project, entry: str) ->
     stored = project.cli("store", "export").output + project.cli("show", ops["incident_id"]).output
     assert code == 3 and ops["state"] == "failed" and "user or password" in ops["error"], ops
     assert KEY[:6] not in output + stored and "deploy" not in ops["error"], ops["error"]
+
+
+# -- the proxied transports' closing of a connection a request failed on ----------------------------------------------
+
+
+def test_a_request_waiting_for_a_busy_connection_does_not_close_it(tmp_path: Path) -> None:
+    """httpcore hands every request queued for a pool the connection that just came free; the first takes it and the
+    others are told ConnectionNotAvailable and queued again. ClosingOnFailure took that for a failed request and
+    closed the connection under the one it carried: a request already sent ended ReadError (its answer lost: an
+    unknown fate), and keep-alive was lost (a new tunnel each). Through the real httpx and a loopback proxy, more
+    requests at once than the pool has connections now each get their answer, on the one tunnel."""
+    import asyncio
+    import re
+    import ssl
+
+    import httpx
+    import trustme
+    from broadcaster.channels import _proxy
+
+    from tests.fakes.base import FakeServer, Request, Response
+    from tests.test_review57b import InspectingProxy
+
+    ca = trustme.CA()
+    proxy = InspectingProxy(ca, drops=0)
+    tls = ssl.create_default_context()
+    ca.configure_trust(tls)
+
+    def answer(request: Request, _found: re.Match[str]) -> Response:
+        return Response(200, {"ok": True})
+
+    async def six_at_once(url: str) -> list[object]:
+        pool = _proxy.transport(httpx.Proxy(proxy.url), verify=tls, limits=httpx.Limits(max_connections=1))
+        async with httpx.AsyncClient(transport=pool, timeout=10) as client:
+            async def one() -> object:
+                try:
+                    return (await client.post(url, content=b"{}")).status_code
+                except httpx.HTTPError as exc:
+                    return repr(exc)
+            return list(await asyncio.gather(*[one() for _ in range(6)]))
+
+    try:
+        with FakeServer(latency=0.05) as server:
+            server.route("POST", r"/send", answer)
+            said = asyncio.run(six_at_once(f"https://127.0.0.1:{server.port}/send"))
+    finally:
+        proxy.close()
+    assert said == [200] * 6, said
+    assert len(proxy.connects) == 1, proxy.connects
