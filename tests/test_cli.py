@@ -595,6 +595,21 @@ def test_a_store_path_the_system_cannot_use_is_refused_not_a_crash(project: Proj
         assert refused.exit_code == 2 and "Check the path" in refused.output, refused.output
 
 
+def test_a_loop_of_links_for_the_state_folder_is_said_to_be_one(project: Project) -> None:
+    """Refused before a scratch store stands for the state file (review 59a), a loop of links read as "a symbolic
+    link to nothing", which sends the operator looking for a missing target."""
+    project.write_config()
+    (project.root / "loop-a").symlink_to(project.root / "loop-b")
+    (project.root / "loop-b").symlink_to(project.root / "loop-a")
+    refused = project.cli("--store", str(project.root / "loop-a" / "state.db"), "post", "--yes", "--title",
+                          "Login slow", "Investigating.")
+    assert refused.exit_code == 2, refused.output
+    assert "a loop of symbolic links" in refused.output and "to nothing" not in refused.output, refused.output
+    project.write_config('\n[store]\npath = "loop-a/state.db"\n')
+    listed = project.cli("list")  # a read, where a scratch store would stand for a state file not made yet
+    assert listed.exit_code == 2 and "a loop of symbolic links" in listed.output, listed.output
+
+
 def test_an_unusable_store_value_that_holds_a_password_is_not_shown(project: Project) -> None:
     """Found in the session's last look: a connection string too long for a file name reached the refusal above,
     which printed it, password and all."""

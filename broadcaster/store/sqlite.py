@@ -211,11 +211,26 @@ def refuse_a_file_for_its_folder(path: Path) -> None:
         if folder.is_dir():
             return
         if folder.exists() or folder.is_symlink():
-            what = "a symbolic link to nothing" if not folder.exists() else "a file"
             raise ConfigError(
-                f"{folder} is {what}, not a folder, so the state file {path} cannot be made in it. Move or rename it, "
-                "or point [store] path (or --store) at a file in a folder. Nothing was stored or sent."
+                f"{folder} is {_standing_there(folder)}, not a folder, so the state file {path} cannot be made in it. "
+                "Check the path: move or rename it, or point [store] path (or --store) at a file in a folder. Nothing "
+                "was stored or sent."
             )
+
+
+def _standing_there(path: Path) -> str:
+    """What a path that is no folder is, in a word an operator can act on: a loop of links read as "a link to nothing"
+    (``Path.exists`` says False for both)."""
+    import errno
+
+    if path.exists():
+        return "a file"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a loop of symbolic links"
+    return "a symbolic link to nothing"
 
 
 def _refuse_special_files(path: Path) -> None:
