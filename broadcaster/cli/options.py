@@ -240,6 +240,10 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     try:
         location = store_location(load_config(ctx), store_override(ctx))
         path = _embedded_file(location)
+        if path is not None:
+            from broadcaster.store.sqlite import refuse_a_link_that_cannot_be_followed
+
+            refuse_a_link_that_cannot_be_followed(path)  # a loop of links is no "no such file"
         if store_override(ctx) and path is not None and not creates and not path.exists():
             raise InputError(
                 f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "

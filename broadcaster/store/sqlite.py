@@ -207,6 +207,7 @@ def refuse_a_file_for_its_folder(path: Path) -> None:
     gone wrong): opening it failed as an unexpected error (NotADirectoryError). Also asked before a command reads the
     scratch store that stands for a state file not made yet (``cli.options.open_store``): else a post's preview and
     its dry run passed, and the post was refused only once the operator had confirmed it."""
+    refuse_a_link_that_cannot_be_followed(path)
     for folder in path.parents:
         if folder.is_dir():
             return
@@ -216,6 +217,27 @@ def refuse_a_file_for_its_folder(path: Path) -> None:
                 "Check the path: move or rename it, or point [store] path (or --store) at a file in a folder. Nothing "
                 "was stored or sent."
             )
+
+
+def refuse_a_link_that_cannot_be_followed(path: Path) -> None:
+    """The state file's own name a loop of links, or a link to a file in a folder that is not there (a volume not
+    mounted): a post ended as an unexpected error (OSError) or 'cannot open the state file', exit 1, while its dry
+    run, `list` and `store export` read an empty store, 'not made yet'. A link to a file not made yet in a folder that
+    is there is followed, as before: the state file is made where it points."""
+    if not path.is_symlink() or path.exists():
+        return
+    if _standing_there(path) == "a loop of symbolic links":
+        raise ConfigError(
+            f"{path} is a loop of symbolic links, so it cannot be the state file. Check the path: remove or repoint "
+            "the link, or point [store] path (or --store) at the state file. Nothing was stored or sent."
+        )
+    target = Path(os.path.realpath(path))
+    if not target.parent.is_dir():
+        raise ConfigError(
+            f"{path} is a symbolic link to {target}, and {target.parent} is no folder there (a disk not mounted?), "
+            "so the state file cannot be made through it. Check the path: make or mount that folder, or point "
+            "[store] path (or --store) at the state file. Nothing was stored or sent."
+        )
 
 
 def _standing_there(path: Path) -> str:
