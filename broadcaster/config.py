@@ -440,9 +440,11 @@ def proxy_secrets_named(env: Mapping[str, str]) -> list[tuple[str, str]]:
     """``proxy_secrets`` with the variable each is in."""
     names = [n for n in env if n.lower().endswith(PROXY_VARIABLE_SUFFIX) and n.lower() != NO_PROXY]
     # Without a scheme ("user:password@proxy:3128") the SDKs read it as http://, and so is it read here.
-    return [(f"the password in ${{{name}}}", part) for name in names
-            for part in dict.fromkeys([*url_credentials(env[name] if "://" in env[name] else f"http://{env[name]}",
-                                                        user_alone=False), *loose_proxy_password(env[name])])]
+    passwords = [(f"the password in ${{{name}}}", part) for name in names
+                 for part in dict.fromkeys([*url_credentials(env[name] if "://" in env[name] else f"http://{env[name]}",
+                                                             user_alone=False), *loose_proxy_password(env[name])])]
+    return passwords + [(f"the proxy's user and host in ${{{name}}} (a key, for some proxies)", part)
+                        for name in names for part in key_as_the_proxys_user(env[name])]
 
 
 def proxy_userinfo(value: str) -> str:
@@ -457,17 +459,27 @@ def proxy_userinfo(value: str) -> str:
 def loose_proxy_password(value: str) -> list[str]:
     """The password of ``proxy_userinfo``, as written and decoded, and the HTTP Basic form of it. A user alone is a
     name, not a secret, but for one holding "/", "?" or "#": no name, a key given as the user, which no log's scrub
-    of a URL's user@ finds (its URL read strictly has none); nor does it find one in a value without its scheme."""
+    of a URL's user@ finds (its URL read strictly has none). One without its scheme: ``key_as_the_proxys_user``."""
     user, _, password = proxy_userinfo(value).partition(":")
     secret = password or (user if any(mark in user for mark in "/?#") else "")
-    if not secret and user and "://" not in value:
-        # "KEY@proxy:3128" without its scheme, which libraries log as written (slack_sdk): no scrub of a URL's
-        # user@ finds it there. Masked with its "@" alone, so that a name given so ("deploy") stays a word elsewhere.
-        secret = f"{user}@"
     if not secret:
         return []
     basic = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
     return [secret, unquote(secret), basic]
+
+
+def key_as_the_proxys_user(value: str) -> list[str]:
+    """"KEY@proxy:3128" without its scheme, which libraries log as written (slack_sdk): no scrub of a URL's user@ finds
+    the user there, and some proxies take a key in its place. Masked with the host it is written before: masked with
+    its "@" alone, a name given so ("support@proxy:3128") refused every post giving an address at that name
+    ("support@example.com") as holding the proxy's password; the user and host together is no ordinary text."""
+    userinfo = proxy_userinfo(value)
+    if "://" in value or not userinfo or ":" in userinfo or any(mark in userinfo for mark in "/?#"):
+        return []  # a URL's user (scrubbed after its "://"), or a password (loose_proxy_password)
+    host = re.split(r"[:/?#]", value.rpartition("@")[2], maxsplit=1)[0]
+    user_and_host = f"{userinfo}@{host}"
+    basic = base64.b64encode(f"{unquote(userinfo)}:".encode()).decode()
+    return list(dict.fromkeys([user_and_host, unquote(user_and_host), basic]))
 
 
 def store_url_secrets(url: str) -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project
+from tests.test_env_proxy import proxy_env
 
 # -- the state file's own path is a loop of symbolic links ----------------------------------------------------------
 
@@ -50,3 +51,18 @@ def test_a_link_to_a_file_in_no_folder_as_the_state_file_is_refused_before_the_p
         assert result.exit_code == 2, said
         assert "symbolic link" in said and str(tmp_path / "not-mounted") in said, said
     assert not (tmp_path / "not-mounted").exists()
+
+
+# -- a proxy's user without a scheme, and the same word in a post -----------------------------------------------------
+
+
+def test_a_proxys_user_without_a_scheme_does_not_refuse_an_address_in_the_post(project: Project) -> None:
+    """HTTPS_PROXY=support@proxy.internal:3128 (a user, no password, no scheme): 'support@' was taken for a secret, so
+    a post giving 'support@example.com' was refused as holding 'the password in ${HTTPS_PROXY}', which has none."""
+    project.write_config()
+    env = proxy_env("support@proxy.internal:3128")
+    result = project.cli("post", "--yes", "--title", "Mail delays", "Write to support@example.com for help.", env=env)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.exit_code == 0, said
+    shown = project.cli("show", project.cli("list", "--json", env=env).stdout.split('"id": "')[1].split('"')[0], env=env)
+    assert "support@example.com" in shown.stdout, shown.stdout
