@@ -66,3 +66,24 @@ def test_a_proxys_user_without_a_scheme_does_not_refuse_an_address_in_the_post(p
     assert result.exit_code == 0, said
     shown = project.cli("show", project.cli("list", "--json", env=env).stdout.split('"id": "')[1].split('"')[0], env=env)
     assert "support@example.com" in shown.stdout, shown.stdout
+
+
+# -- one state file named through a link and by its own name ---------------------------------------------------------
+
+
+def test_a_state_file_named_through_a_link_shares_its_locks(project: Project, tmp_path: Path) -> None:
+    """[store] path a link to the state file (shared state kept elsewhere) and a cron job naming the file itself: each
+    took its locks beside the name it was given, so a tick (or two operators' posts of one new incident, whose lock
+    keeps the second from putting it on every channel twice) ran at once through both names."""
+    import fcntl
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    project.write_config(f'[store]\npath = "{shared / "state.db"}"\n')
+    assert project.cli("store", "migrate").exit_code == 0
+    project.write_config(LOOPED_STORE)
+    (project.root / "state.db").symlink_to(shared / "state.db")
+    with open(shared / ".state.db.tick.lock", "a") as held:  # a tick under way through the file's own name
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = project.cli("tick", "--json")
+    assert '"busy": true' in result.stdout, result.stdout + result.stderr

@@ -480,8 +480,13 @@ class SQLiteStore(Store):
         """A file lock beside the state file: the embedded store lives on one machine.
 
         The lock file is the owner's only, like the state file: anyone who can open it can
-        hold the lock, and with it hold up every tick and publish of this store."""
-        lock = FileLock(self.path.parent / f".{self.path.name}.{name}.lock", mode=PRIVATE_FILE)
+        hold the lock, and with it hold up every tick and publish of this store.
+
+        Beside the file the path resolves to: a state file named through a link ([store] path) and by its own name (a
+        cron job's --store) took two locks, and a tick, or the new-incident lock that keeps two operators' posts of
+        one alert from both reaching every channel, ran at once through both (SQLite's WAL is there too)."""
+        state_file = Path(os.path.realpath(self.path))
+        lock = FileLock(state_file.parent / f".{state_file.name}.{name}.lock", mode=PRIVATE_FILE)
         if not lock.acquire(wait=wait):
             yield False
             return
