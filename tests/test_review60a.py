@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,38 @@ def test_a_state_file_named_through_a_link_shares_its_locks(project: Project, tm
         fcntl.flock(held, fcntl.LOCK_EX)
         result = project.cli("tick", "--json")
     assert '"busy": true' in result.stdout, result.stdout + result.stderr
+
+
+# -- a state folder its owner may not enter --------------------------------------------------------------------------
+
+
+def _as_its_owner(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI held to the files' modes: run as root, without the capabilities that pass over them."""
+    import shutil
+
+    held = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("run as root, and no setpriv to drop the capabilities that pass over a folder's mode")
+        held = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]
+    env = {**os.environ, **project.env}
+    env.pop("BROADCASTER_CONFIG", None)
+    return subprocess.run([*held, sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
+                          cwd=project.root, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", [["list"], ["store", "export"], ["post", "--yes", "--title", "API", "Errors."]])
+def test_a_state_folder_its_owner_may_not_enter_is_told_not_a_crash(project: Project, command: list[str]) -> None:
+    """.broadcaster/ chmod 0600 (chmod -R go-x gone wrong, a copy without its x bit): every command ended 'unexpected
+    error (PermissionError)', exit 1, as the state file's path could not even be looked at."""
+    project.write_config()
+    assert project.cli("post", "--yes", "--title", "First", "x").exit_code == 0
+    folder = project.root / ".broadcaster"
+    folder.chmod(0o600)
+    try:
+        done = _as_its_owner(project, *command)
+    finally:
+        folder.chmod(0o700)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and "unexpected" not in said, said
+    assert "Permission denied" in said and "state.db" in said and "permissions" in said, said

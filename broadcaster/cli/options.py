@@ -273,6 +273,12 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
+        if not given and isinstance(exc, PermissionError) and exc.filename:
+            # [store] path (or the built-in default) in a folder its owner may not enter (0600): every command ended
+            # "unexpected error (PermissionError)", exit 1, the state file's path not even looked at.
+            raise InputError(f"the state file {printable(str(exc.filename))}: {exc.strerror}. Check the permissions of "
+                             "its folders ([store] path; a folder needs its x bit to be entered: chmod u+x). Nothing was stored or "
+                             "sent.") from exc
         if not given or "://" in given:
             raise
         from broadcaster.redaction import redact
