@@ -8,16 +8,18 @@ import pty
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 
 from tests.conftest import Project
 from tests.fakes.world import FakeWorld
 
 
-def in_terminal(project: Project, args: list[str], answer: bytes, prompt: bytes, *, typed_ahead: bytes = b"",
-                built_in: bool = False) -> tuple[int, str]:
-    """Run the real CLI on a pseudo-terminal, typing ``answer`` once ``prompt`` appears (and ``typed_ahead`` before
-    the process starts, as an impatient operator does). ``built_in``: in the project's folder with no config given,
-    nor $BROADCASTER_CONFIG: the built-in default where the folder has no broadcaster.toml."""
+def in_terminal(project: Project, args: list[str], answer: bytes | Callable[[subprocess.Popen[bytes]], None],
+                prompt: bytes, *, typed_ahead: bytes = b"", built_in: bool = False) -> tuple[int, str]:
+    """Run the real CLI on a pseudo-terminal, typing ``answer`` once ``prompt`` appears (or calling it with the
+    process: a signal sent as it waits), and ``typed_ahead`` before the process starts, as an impatient operator does.
+    ``built_in``: in the project's folder with no config given, nor $BROADCASTER_CONFIG: the built-in default where
+    the folder has no broadcaster.toml."""
     leader, follower = pty.openpty()
     env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
     config = [] if built_in else ["--config", str(project.config)]
@@ -42,7 +44,10 @@ def in_terminal(project: Project, args: list[str], answer: bytes, prompt: bytes,
             break
         output += chunk
         if not sent and prompt in output:
-            os.write(leader, answer)
+            if callable(answer):
+                answer(process)
+            else:
+                os.write(leader, answer)
             sent = True
     os.close(leader)
     return process.wait(timeout=30), output.decode(errors="replace")

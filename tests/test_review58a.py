@@ -4,12 +4,8 @@ refusals of another account's posts, attacked through the CLI and the fakes."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +17,8 @@ from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.social import B_PASSWORD
-
-ENGINE = """
-[engine]
-timeout = 10
-deadline = 40
-max_attempts = 2
-"""
+from tests.test_confirmation import in_terminal
+from tests.test_review56b import ENGINE
 
 
 def post(project: Project, *args: str) -> dict[str, Any]:
@@ -101,31 +92,11 @@ def test_a_post_given_by_its_link_is_still_the_account_s_after_its_handle_change
 def _stopped_at_the_prompt(folder: Path, scratch: Path, args: list[str], how: signal.Signals) -> tuple[int, str]:
     """The real CLI on a pseudo-terminal in ``folder`` (no config: the built-in default), sent ``how`` as it waits
     for the answer."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": "160", "TERM": "dumb", "TMPDIR": str(scratch)}
-    env.pop("BROADCASTER_CONFIG", None)
-    process = subprocess.Popen([sys.executable, "-m", "broadcaster", *args], stdin=follower, stdout=follower,
-                               stderr=follower, env=env, cwd=folder)
-    os.close(follower)
-    output, sent = b"", False
-    while True:
-        ready, _, _ = select.select([leader], [], [], 30)
-        if not ready:
-            process.kill()
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not sent and b"Publish now?" in output:
-            time.sleep(0.5)  # waiting for the answer: a signal in the instant before the read begins waits for a key
-            process.send_signal(how)
-            sent = True
-    os.close(leader)
-    return process.wait(timeout=30), output.decode(errors="replace")
+    def stop(process: subprocess.Popen[bytes]) -> None:
+        time.sleep(0.5)  # waiting for the answer: a signal in the instant before the read begins waits for a key
+        process.send_signal(how)
+
+    return in_terminal(Project(folder, {"TMPDIR": str(scratch)}), args, stop, b"Publish now?", built_in=True)
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])

@@ -4,8 +4,6 @@ store and the proxied transports, attacked through the CLI and the fakes."""
 from __future__ import annotations
 
 import os
-import pty
-import select
 import stat
 import subprocess
 import sys
@@ -16,6 +14,7 @@ from click.testing import CliRunner
 
 from broadcaster.cli import main
 from tests.conftest import ENGINE, Project
+from tests.test_confirmation import in_terminal
 from tests.test_env_proxy import proxy_env
 
 KEY = "pk9Xq2LmW7vRt"  # a proxy's key, as some take one in place of a user
@@ -23,26 +22,7 @@ KEY = "pk9Xq2LmW7vRt"  # a proxy's key, as some take one in place of a user
 
 def _on_a_terminal(folder: Path, args: list[str]) -> tuple[int, str]:
     """The real CLI on a pseudo-terminal in ``folder`` (no config: the built-in default), answering y if asked."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": "160", "TERM": "dumb"}
-    env.pop("BROADCASTER_CONFIG", None)
-    process = subprocess.Popen([sys.executable, "-m", "broadcaster", *args], stdin=follower, stdout=follower,
-                               stderr=follower, env=env, cwd=folder)
-    os.close(follower)
-    output, answered = b"", False
-    while select.select([leader], [], [], 30)[0]:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not answered and b"Publish now?" in output:
-            os.write(leader, b"y\n")
-            answered = True
-    os.close(leader)
-    return process.wait(timeout=30), output.decode(errors="replace")
+    return in_terminal(Project(folder), args, b"y\n", b"Publish now?", built_in=True)
 
 
 # -- a file where the state folder should be, with the built-in default ------------------------------------------
