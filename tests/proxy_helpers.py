@@ -6,7 +6,7 @@ import socket
 import threading
 
 
-class _OnLoopback:
+class OnLoopback:
     """A server on a free loopback port, taking each connection as it comes (``_take``) until closed."""
 
     def __init__(self) -> None:
@@ -29,7 +29,7 @@ class _OnLoopback:
         self._server.close()
 
 
-class RefusingProxy(_OnLoopback):
+class RefusingProxy(OnLoopback):
     """Reads what it is sent, answers ``answer`` (nothing: hangs up) and closes, for every connection."""
 
     def __init__(self, answer: bytes) -> None:
@@ -47,7 +47,7 @@ class RefusingProxy(_OnLoopback):
                 pass
 
 
-class ForwardingProxy(_OnLoopback):
+class ForwardingProxy(OnLoopback):
     """An HTTP proxy on loopback that relays what it is asked to and records each request it took.
 
     An absolute-form request (``POST http://127.0.0.1:PORT/path HTTP/1.1``, what a client sends for an http://

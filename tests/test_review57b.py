@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ENGINE, Project
+from tests.proxy_helpers import OnLoopback
 from tests.test_env_proxy import CHANNELS, post, proxy_env
 
 # -- a password holding '/', '?' or '#' unencoded ----------------------------------------------------------------
@@ -57,34 +58,26 @@ def test_a_password_with_a_slash_stays_out_of_slacks_debug_log(project: Project,
 
 # -- a tunnel that fails after the proxy said yes ----------------------------------------------------------------
 
-class InspectingProxy:
+class InspectingProxy(OnLoopback):
     """A TLS-inspecting proxy on loopback: answers each ``CONNECT`` 200, then makes the TLS handshake itself (a
     certificate for the target from ``ca``) and relays the plain request to the target's port. The first ``drops``
     tunnels it hangs up on right after its 200 instead (a proxy restarting, an ACL applied late), as a client's
     TLS handshake through it fails."""
 
     def __init__(self, ca: Any, drops: int) -> None:
-        import socket
         import ssl
-        import threading
 
         self.connects: list[str] = []
         self._drops = drops
         self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1").configure_cert(self._tls)
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
+        self.url = f"http://{self.address}"
 
-    def _serve(self) -> None:
+    def _take(self, client: Any) -> None:
         import threading
 
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(client,), daemon=True).start()
+        threading.Thread(target=self._one, args=(client,), daemon=True).start()
 
     def _one(self, client: Any) -> None:
         import socket
@@ -109,9 +102,6 @@ class InspectingProxy:
             with inside, socket.create_connection(("127.0.0.1", int(target.rpartition(":")[2]))) as upstream:
                 threading.Thread(target=_pump, args=(upstream, inside), daemon=True).start()
                 _pump(inside, upstream)
-
-    def close(self) -> None:
-        self._server.close()
 
 
 def _pump(source: Any, sink: Any) -> None:
