@@ -160,6 +160,13 @@ def _stands_for_unshown(escape: str) -> bool:
     return code <= 0x10FFFF and (unicodedata.category(chr(code)) in _UNSHOWN or chr(code) in IGNORABLE_MARKS)
 
 
+class NotKnownBeforeLogin(str):
+    """A ``Channel.not_deletable_here`` that only a login can settle (Bluesky: which account a handle changed since the
+    last one is): the withdrawal asks, and its dry run, which sends nothing, says the post may be left up."""
+
+    __slots__ = ()
+
+
 @dataclass
 class SendLog:
     """What one delivery has done at its service so far, kept by the engine across attempts and runs.

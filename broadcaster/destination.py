@@ -204,6 +204,10 @@ class Destination(Protocol):
     def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
         """What deleting these posts leaves up, told before it is done (``withdraw --dry-run``)."""
 
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """Why a withdrawal's delete refuses this post here (another account's, another instance's), what to do by
+        hand; "" where it deletes it. The real run and its dry run both ask it."""
+
     def names_its_location(self) -> bool:
         """Whether the config names the place as remote ids do (so ``remote_id_from`` checks it)."""
 

@@ -182,6 +182,10 @@ class ChannelDestination:
     def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
         return self.channel.left_after_delete(remote_ids)
 
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        why = self.channel.not_deletable_here(remote_id, target)
+        return type(why)(self.channel.redact(why)) if why else ""  # a NotKnownBeforeLogin stays one
+
     def names_its_location(self) -> bool:
         return self.channel.names_its_location()
 

@@ -228,6 +228,14 @@ class Channel(ABC):
         post its first message opened. Nothing, where deleting the posts removes all of them."""
         return []
 
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """Why ``delete`` refuses this post with this table's credentials, without asking the service (one another
+        account or instance made: only it may delete it), saying what to do by hand with its link; "" where it is
+        deleted (or the service is asked). ``delete`` refuses by it and ``withdraw --dry-run`` lists by it, so the
+        dry run promises no delete the withdrawal refuses. Not ``posted_here``: a Slack or Matrix token deletes a
+        post in a channel or room the table left. A ``NotKnownBeforeLogin`` where only a login tells."""
+        return ""
+
     def remote_location(self, remote_id: str) -> str | None:
         """The chat, channel or room a post's remote id names (where an edit of it lands); None where an
         id names no place (one account's posts). ``remote_id_from`` refuses an id of another place

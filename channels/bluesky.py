@@ -51,7 +51,7 @@ from broadcaster.messages.visibility import UpdateView
 
 from broadcaster import lazy_re
 from broadcaster.config import Secret
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, NotKnownBeforeLogin, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 
 if TYPE_CHECKING:
@@ -262,27 +262,35 @@ class BlueskyChannel(Channel):
         client = await self._session()  # once: a wrong password must not cost a login per post
 
         async def delete_one(remote_id: str) -> None:
+            why = self.not_deletable_here(remote_id, target)  # logged in: the handle's DID is known
             found = _AT_URI.match(remote_id or "")
-            if not found:
-                raise self.fail(
-                    f"the stored Bluesky post id {remote_id!r} is not an at:// URI, so it cannot be deleted: "
-                    f"delete it by hand in the app (@{self.handle}).",
-                    retryable=False,
-                )
-            if not self.posted_here(remote_id, target):
-                # Only the account that posted it may delete a post: the PDS refused it as a bad login ("check handle
-                # and the app password"), and every `retry` asked again.
-                repo, rkey = found.group("repo"), found.group("rkey")
-                raise self.fail(
-                    f"the Bluesky post {remote_id.partition('#')[0]} is {repo}'s, not the account handle names now "
-                    f"(@{self.handle}, {self._did}; handle changed since?), and only the account that posted a post may "
-                    f"delete it. Delete it by hand, signed in as that account: https://bsky.app/profile/{repo}/post/{rkey}",
-                    retryable=False,
-                )
+            if why or found is None:  # one that is no at:// URI has its why
+                raise self.fail(why, retryable=False)
             data = models.ComAtprotoRepoDeleteRecord.Data(repo=found.group("repo"), collection=POST, rkey=found.group("rkey"))
             await self._call("delete", client.com.atproto.repo.delete_record(data))
 
         return await self.delete_each(remote_ids, delete_one)
+
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """A stored id that is no at:// URI, or another account's post: only the account that posted a post may
+        delete it (the PDS refused it as a bad login, "check handle and the app password", and every `retry` asked
+        again). Before a login, with no DID known for the handle (changed since the last one), it cannot tell."""
+        found = _AT_URI.match(remote_id or "")
+        if not found:
+            return (f"the stored Bluesky post id {remote_id!r} is not an at:// URI, so it cannot be deleted: "
+                    f"delete it by hand in the app (@{self.handle}).")
+        repo, rkey = found.group("repo"), found.group("rkey")
+        link = f"https://bsky.app/profile/{repo}/post/{rkey}"
+        if repo.startswith("did:") and self._own_did() is None:
+            return NotKnownBeforeLogin(
+                f"the Bluesky post {remote_id.partition('#')[0]} is {repo}'s, and which account @{self.handle} is, is "
+                "known only once it logs in (handle changed since its last login?): if it is another account, the "
+                f"withdrawal leaves the post up (exit 3), to delete by hand signed in as {repo}: {link}")
+        if self.posted_here(remote_id, target):
+            return ""
+        return (f"the Bluesky post {remote_id.partition('#')[0]} is {repo}'s, not the account handle names now "
+                f"(@{self.handle}, {self._own_did()}; handle changed since?), and only the account that posted a post "
+                f"may delete it. Delete it by hand, signed in as that account: {link}")
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """``at://did/app.bsky.feed.post/rkey#cid``, the at:// URI alone, or the post's bsky.app link."""

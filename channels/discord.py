@@ -244,17 +244,11 @@ class DiscordChannel(HttpChannel):
         notes: list[str] = []
 
         async def delete_one(remote_id: str) -> bool:
+            self._client()  # reads the webhook's id from its URL, failing as a send does when it is no webhook's
+            why = self.not_deletable_here(remote_id, target)
+            if why:  # never one this withdrawal deleted: the engine leaves those out (DeliveryError.deleted)
+                raise self.fail(why, retryable=False)
             posted = _parse_remote_id(remote_id)
-            if self._posted_by_another(posted):
-                # Never one this withdrawal deleted: the engine leaves those out (DeliveryError.deleted).
-                raise self.fail(
-                    f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the "
-                    f"one {self.source('webhook_url')} holds now (replaced since?), and a webhook deletes only its "
-                    f"own messages: it is still up, unless deleted by hand. Delete message {posted.message} by "
-                    "hand in Discord (hover it > ... > Delete Message), or, if that webhook still exists, put its "
-                    "URL back and run `broadcaster retry`.",
-                    retryable=False,
-                )
             answer = await self._client().request("DELETE", self._url(f"/messages/{posted.message}{_in_thread(posted)}"))
             gone = (UNKNOWN_MESSAGE, UNKNOWN_CHANNEL) if posted.thread else (UNKNOWN_MESSAGE,)
             not_found = answer.status == 404 and answer.field("code") in gone
@@ -280,6 +274,31 @@ class DiscordChannel(HttpChannel):
         post one of them opened. For the dry run to show once it asks the channel (it reads the store alone now)."""
         found = [_parse_remote_id(r) for r in remote_ids if _REMOTE_ID.match(r or "")]
         return list(dict.fromkeys(FORUM_POST_STAYS.format(thread=p.thread) for p in found if p.opens_forum_post))
+
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """A message another webhook posted (a webhook deletes only its own; Discord answers its DELETE of another's
+        with 10008 too, as though it were gone), or a stored id that is no message id."""
+        try:
+            posted = _parse_remote_id(remote_id)
+        except DeliveryError as exc:
+            return str(exc)
+        if not posted.webhook or posted.webhook == self._current_webhook():
+            return ""
+        return (f"Discord message {posted.message} was posted by another webhook ({posted.webhook}) than the "
+                f"one {self.source('webhook_url')} holds now (replaced since?), and a webhook deletes only its "
+                f"own messages: it is still up, unless deleted by hand. Delete message {posted.message} by "
+                "hand in Discord (hover it > ... > Delete Message), or, if that webhook still exists, put its "
+                "URL back and run `broadcaster retry`.")
+
+    def _current_webhook(self) -> str:
+        """The id of the webhook webhook_url names now, read from the URL alone (a dry run builds no client); "" where
+        it names none, which a send or delete refuses by itself."""
+        if not self._webhook_id:
+            try:
+                self._webhook_id = _parse_webhook_url(self.revealed("webhook_url"), self.source("webhook_url"))[0]
+            except ConfigError:
+                return ""
+        return self._webhook_id
 
     def _posted_by_another(self, posted: _Posted) -> bool:
         """Whether a message names a webhook other than the one webhook_url names now (one it cannot act on)."""

@@ -242,14 +242,9 @@ class MastodonChannel(Channel):
         """
 
         async def delete_one(remote_id: str) -> None:
-            if not _REMOTE_ID.match(remote_id):
-                raise self.fail(
-                    f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be deleted: "
-                    f"delete it by hand on {self.instance_url}.",
-                    retryable=False,
-                )
-            if not self.posted_here(remote_id, target):
-                raise self.fail(self._elsewhere(remote_id, "Delete it by hand"), retryable=False)
+            why = self.not_deletable_here(remote_id, target)
+            if why:
+                raise self.fail(why, retryable=False)
             status_id = status_id_of(remote_id)
             try:
                 await self._call("delete", lambda api: api.status_delete(status_id))
@@ -258,6 +253,16 @@ class MastodonChannel(Channel):
                     raise self.fail(self._anothers(status_id, "delete", "Delete it"), retryable=False) from exc
 
         return await self.delete_each(remote_ids, delete_one)
+
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """A stored id that is no status id, or a status of another instance than instance_url's: its number names
+        another status here, or none."""
+        if not _REMOTE_ID.match(remote_id):
+            return (f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be deleted: "
+                    f"delete it by hand on {self.instance_url}.")
+        if not self.posted_here(remote_id, target):
+            return self._elsewhere(remote_id, "Delete it by hand")
+        return ""
 
     async def _still_up(self, status_id: str) -> bool:
         """Whether a status Mastodon answered this token's edit or delete of with 404 is still there: Mastodon
@@ -280,7 +285,8 @@ class MastodonChannel(Channel):
     def _elsewhere(self, remote_id: str, by_hand: str) -> str:
         status_id, instance = remote_id.split("@", 1)
         return (f"Mastodon status {status_id} is a status on {instance}, not on {self.instance}, where instance_url "
-                f"points now: its number means another status there, or none. {by_hand} on {instance}.")
+                f"points now: its number means another status there, or none. {by_hand} on {instance}, signed in "
+                f"as the account that posted it: https://{instance}/web/statuses/{status_id}")
 
     def posted_here(self, remote_id: str, target: str) -> bool:
         """Whether the status is on the instance instance_url names now; an id stored before ids named their

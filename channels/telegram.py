@@ -368,6 +368,9 @@ class TelegramChannel(Channel):
         bot = self._client()
 
         async def delete_one(remote_id: str) -> None:
+            why = self.not_deletable_here(remote_id, target)
+            if why:
+                raise self.fail(why, retryable=False)
             chat, message_id = _own_chat(remote_id, target, self._own_chats())
             if message_id is None:
                 return  # no message was recorded there: nothing to delete
@@ -389,6 +392,14 @@ class TelegramChannel(Channel):
                 raise self._error(exc, chat) from exc
 
         return await self.delete_each(remote_ids, delete_one)
+
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """A stored post in a chat that is neither this delivery's nor another of this table's (``_own_chat``)."""
+        try:
+            _own_chat(remote_id, target, self._own_chats())
+        except DeliveryError as exc:
+            return str(exc)
+        return ""
 
     async def _reply_instead(
         self, rendered: Rendered, target: str, remote_id: str, reason: str, log: SendLog

@@ -180,10 +180,9 @@ class TwitterChannel(Channel):
         import tweepy
 
         async def delete_one(remote_id: str) -> None:
-            if not self.posted_here(remote_id, target):
-                # X lets only the account that posted it delete a post: asked, it answers 403, read as the app's
-                # permissions, and every `retry` asked again.
-                raise self.fail(self._anothers(post_id_of(remote_id), remote_id.partition("@")[2]), retryable=False)
+            why = self.not_deletable_here(remote_id, target)
+            if why:
+                raise self.fail(why, retryable=False)
             try:
                 await self._run(lambda client: client.delete_tweet(post_id_of(remote_id), user_auth=self._user_auth))
             except tweepy.NotFound:
@@ -197,6 +196,13 @@ class TwitterChannel(Channel):
                 raise self._error(exc, "") from exc
 
         return await self.delete_each(remote_ids, delete_one)
+
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        """A post another account made (its id names it): X lets only that account delete it. Asked, X answers 403,
+        which read as the app's permissions, and every `retry` asked again."""
+        if self.posted_here(remote_id, target):
+            return ""
+        return self._anothers(post_id_of(remote_id), remote_id.partition("@")[2])
 
     def _anothers(self, post_id: str, posted_by: str) -> str:
         who = f"the account whose user id is {posted_by}" if posted_by else "another account"

@@ -51,6 +51,8 @@ class Preview:
     reason: str = ""
     refused: str = ""  # the egress guard's refusal: sending would fail here, and nothing would leave
     deletes: tuple[str, ...] | None = None  # a withdrawal here deletes these posts instead of sending ``rendered``
+    # A withdrawal's posts here that it will not delete, each with why (``Destination.not_deletable_here``).
+    left_up: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

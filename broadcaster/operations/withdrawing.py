@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from broadcaster.compose import author_name, refuse_secrets
 from broadcaster.config import Config, is_subscribers
-from broadcaster.delivery import DeliveryState
+from broadcaster.delivery import DeliveryState, NotKnownBeforeLogin
 from broadcaster.destination import Destination
 from broadcaster.destinations import SubscriberDestination, destinations, not_configured_here
 from broadcaster.engine import Progress, withdrawn_posts
@@ -87,11 +87,13 @@ def withdraw(
     planned += left_for_other_configs(config, store, incident, planned, posts_elsewhere)
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
-        shown = [deleting_preview(config, store, incident, p, numbered.sequence)
+        found = destinations(config, store)  # with the store: what a channel learnt at its last login (a DID)
+        shown = [deleting_preview(found, store, incident, p, numbered.sequence)
                  for p in previews(config, store, incident, numbered, earlier, planned)]
         # What the real run would leave up, read only: a preview that hid it would promise an incident gone.
         foreseen = _each_once(in_doubt_foreseen(config, store, numbered, planned)
-                              + left_up(config, store, numbered, planned))
+                              + left_up(config, store, numbered, planned)
+                              + not_deleted(store, incident, shown, numbered.sequence))
         return WithdrawResult(incident, numbered, False, previews=shown, dry_run=True, before=incident,
                               in_doubt=foreseen, elsewhere=_not_named(elsewhere, foreseen))
     stored, update = store.record_update(replace(incident, withdrawn_at=now), update, planned, new=False)
@@ -271,21 +273,53 @@ def settle_earlier(config: Config, store: Store, withdrawal: Update, planned: li
     return keep_in_doubt(config, store, unknown, planned)
 
 
-def deleting_preview(config: Config, store: Store, incident: Incident, preview: Preview, sequence: int) -> Preview:
-    """A dry run tells the truth where the withdrawal deletes: the posts it deletes, not a follow-up never sent;
+def deleting_preview(found: Mapping[str, Destination], store: Store, incident: Incident, preview: Preview,
+                     sequence: int) -> Preview:
+    """A dry run tells the truth where the withdrawal deletes: the posts it deletes, not a follow-up never sent, nor
+    one the channel will refuse to delete (another account's, another instance's: ``left_up``, named with what to do);
     and the site and its hosts are rebuilt without the incident, not shown a notice."""
     if preview.state != DeliveryState.PENDING:  # one left for another member's config, too: not in this one
         return preview
-    destination = destinations(config)[preview.destination]
+    destination = found[preview.destination]
     # Neither sends the withdrawal's text, so the guard has nothing there to refuse: a customer's incident titled
     # with its name ("Globex DB down") was refused for the public site it is taken off (review 28c).
     if destination.idempotent:
         return replace(preview, rendered=None, deletes=(), reason=REBUILT, refused="")
     if not destination.can_delete or not Visibility.parse(preview.visibility).outside:
         return preview
-    found, kept = withdrawn_posts(store, incident.id, preview.destination, preview.target, sequence)
-    return replace(preview, rendered=None, deletes=found, refused="",
-                   reason="; ".join([*kept, *destination.left_after_delete(found)]))
+    posts, kept = withdrawn_posts(store, incident.id, preview.destination, preview.target, sequence)
+    why_not = {remote_id: destination.not_deletable_here(remote_id, preview.target) for remote_id in posts}
+    # One only a login can tell of is asked about: listed as deleted, and said it may be left up.
+    deletes = tuple(r for r in posts if not why_not[r] or isinstance(why_not[r], NotKnownBeforeLogin))
+    unsure = [f"may be left up: {why}" for why in why_not.values() if isinstance(why, NotKnownBeforeLogin)]
+    refused = tuple((r, why_not[r]) for r in posts if r not in deletes)
+    left = [NOT_DELETED_HERE.format(count=len(refused))] if refused else []
+    return replace(preview, rendered=None, deletes=deletes, refused="", left_up=refused,
+                   reason="; ".join([*kept, *unsure, *left, *destination.left_after_delete(deletes)]))
+
+
+NOT_DELETED_HERE = ("{count} post(s) here left up: this table's credentials cannot delete them (see \"Left up\"), "
+                    "and the withdrawal fails here (exit 3)")
+NOT_DELETED = ("posted here as {where} ({remote}), and the withdrawal will not delete it (it fails here, exit 3): "
+               "{why}")
+
+
+def not_deleted(store: Store, incident: Incident, shown: Sequence[Preview], sequence: int) -> list[Delivery]:
+    """The deliveries of the posts a dry run's previews say the channel will refuse to delete (``left_up``), each
+    with why and what to do: the real run's delete there fails on them, naming them as this does."""
+    found = []
+    for preview in shown:
+        why = dict(preview.left_up)
+        named: set[str] = set()  # a correction edited in place records its post's id again
+        for delivery in store.thread_history(incident.id, preview.destination, preview.target, sequence):
+            mine = [r for r in dict.fromkeys([*delivery.parts, delivery.remote_id]) if r in why and r not in named]
+            if not mine:
+                continue
+            named.update(mine)
+            where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+            found.append(replace(delivery, last_error=NOT_DELETED.format(
+                where=where, remote=", ".join(mine), why=" ".join(dict.fromkeys(why[r] for r in mine)))))
+    return found
 
 
 def keep_in_doubt(

@@ -101,6 +101,9 @@ class _WholeSite:
     def left_after_delete(self, remote_ids: Sequence[str]) -> list[str]:
         return []  # a withdrawn incident's pages leave by the rebuild, every one
 
+    def not_deletable_here(self, remote_id: str, target: str) -> str:
+        return ""  # nothing is deleted by id: the rebuild leaves the incident out
+
     def names_its_location(self) -> bool:
         return True
 
