@@ -19,9 +19,12 @@ import pytest
 from tests.conftest import Project
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.slack import FakeSlack
 from tests.fakes.twitter import FakeX
 from tests.social import B_PASSWORD
 from tests.test_review19_channels_a import NEW_URL, OwningDiscord, _discord_config
+from tests.test_review55a import TOKEN as SLACK_TOKEN
+from tests.test_review55a import _slack_config
 from tests.test_review56b import (  # noqa: F401 - sky and two_instances are fixtures
     OTHER_DID,
     OTHER_PASSWORD,
@@ -185,3 +188,21 @@ def test_the_dry_run_leaves_up_the_messages_of_a_replaced_discord_webhook(projec
 
         code, delivery = withdrawn(project, first["incident_id"], "discord")
         assert code == 3 and delivery["state"] == "failed" and discord.messages == [message], delivery
+
+
+# -- Slack: a table pointed at another channel deletes there all the same -----------------------------------------
+
+
+def test_slack_still_deletes_in_the_channel_the_table_left_as_its_dry_run_says(project: Project) -> None:
+    """Not ``posted_here``: a bot token deletes its own message in a channel the table no longer posts to, so the
+    dry run lists it as deleted, and the withdrawal deletes it."""
+    with FakeSlack(token=SLACK_TOKEN, channels={"C0PUBLIC01": "status", "C0OTHER001": "status-2"}) as slack:
+        project.env["SLACK_TOKEN"] = SLACK_TOKEN
+        _slack_config(project, slack, "C0PUBLIC01")
+        first = post(project, "--title", "API errors", "Elevated errors.")
+        _slack_config(project, slack, "C0OTHER001")
+        found, _ = dry_run(project, first["incident_id"])
+        (remote_id,) = deletes(found, "status-slack")
+        assert remote_id.startswith("C0PUBLIC01:") and found["in_doubt"] == [], found
+        code, delivery = withdrawn(project, first["incident_id"], "status-slack")
+        assert code == 0 and slack.messages["C0PUBLIC01"] == [] and len(slack.deleted) == 1, delivery
