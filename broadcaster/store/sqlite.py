@@ -326,6 +326,9 @@ class SQLiteStore(Store):
         # worker): a failure after that must not say "run the command again", which would post twice.
         self._commits = commits or _Commits()
         self.location = f"the state file {path}"
+        # The file the path names as it is opened, which this connection writes for as long as it lives: the locks
+        # are beside it (``lock``), not beside whatever a link retargeted meanwhile names.
+        self._resolved = Path(os.path.realpath(path))
         refuse_a_file_for_its_folder(path)
         _refuse_other_files(path)
         try:
@@ -484,8 +487,12 @@ class SQLiteStore(Store):
 
         Beside the file the path resolves to: a state file named through a link ([store] path) and by its own name (a
         cron job's --store) took two locks, and a tick, or the new-incident lock that keeps two operators' posts of
-        one alert from both reaching every channel, ran at once through both (SQLite's WAL is there too)."""
-        state_file = Path(os.path.realpath(self.path))
+        one alert from both reaching every channel, ran at once through both (SQLite's WAL is there too).
+
+        Resolved when the store was opened: a link retargeted while a post waited at its question (`ln -sfn` to
+        another store) gave it the other file's lock while it wrote this one, and another post of the same alert
+        through this file's own name, holding its lock, did not hold it back."""
+        state_file = self._resolved
         lock = FileLock(state_file.parent / f".{state_file.name}.{name}.lock", mode=PRIVATE_FILE)
         if not lock.acquire(wait=wait):
             yield False

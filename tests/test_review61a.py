@@ -1,0 +1,92 @@
+"""Review 61a: the store's locks beside the resolved file, and the state folder's permissions (review 60a's fixes),
+through the CLI."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import Project
+
+LINKED_STORE = """
+[store]
+path = "state.db"
+"""
+
+# -- the new-incident lock of a state file named through a link retargeted while a post waits for its answer ---------
+
+
+def _posting_on_a_terminal(project: Project, args: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    """The real CLI on a pseudo-terminal, left at its question."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
+    process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
+                               stdin=follower, stdout=follower, stderr=follower, env=env, cwd=project.root)
+    os.close(follower)
+    return process, leader
+
+
+def _read_until(leader: int, prompt: bytes, seconds: float) -> bytes:
+    output, give_up = b"", time.monotonic() + seconds
+    while prompt not in output and time.monotonic() < give_up:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                output += os.read(leader, 4096)
+            except OSError:
+                break
+    return output
+
+
+def test_a_link_retargeted_while_a_post_waits_keeps_the_lock_of_the_file_it_writes(project: Project,
+                                                                                  tmp_path: Path) -> None:
+    """The post opened the state file through [store] path's link (-> shared/state.db), and took its new-incident lock
+    beside whatever the link named when it got there: retargeted meanwhile (a `ln -sfn` to another store), the lock was
+    the other file's, and another operator's post of the same alert through shared/state.db's own name, holding its
+    lock, did not hold this one back: both checked for a repeat at once, and both put the incident on every channel."""
+    shared, other = tmp_path / "shared", tmp_path / "other"
+    for folder in (shared, other):
+        folder.mkdir()
+        project.write_config(f'[store]\npath = "{folder / "state.db"}"\n')
+        assert project.cli("store", "migrate").exit_code == 0
+    project.write_config(LINKED_STORE)
+    link = project.root / "state.db"
+    link.symlink_to(shared / "state.db")
+    process, leader = _posting_on_a_terminal(project, ["post", "--title", "API errors", "-C", "api", "Errors."])
+    try:
+        shown = _read_until(leader, b"Publish now?", 30)
+        assert b"Publish now?" in shown, shown.decode(errors="replace")
+        with open(shared / ".state.db.new-incident.lock", "a") as held:  # the other operator's post, through the file
+            fcntl.flock(held, fcntl.LOCK_EX)
+            os.replace(_a_link_to(other / "state.db", beside=link), link)
+            os.write(leader, b"y\n")
+            time.sleep(3)
+            finished_while_held = process.poll() is not None
+        _drain(leader, process)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(leader)
+    assert not finished_while_held, "the post stored the new incident while the state file's new-incident lock was held"
+    stored = project.cli("--store", str(shared / "state.db"), "list", "--json")
+    assert "api-errors" in stored.stdout, stored.stdout + stored.stderr
+
+
+def _drain(leader: int, process: subprocess.Popen[bytes]) -> None:
+    """Read the terminal until the process ends: one whose terminal fills up never does."""
+    give_up = time.monotonic() + 30
+    while process.poll() is None and time.monotonic() < give_up:
+        _read_until(leader, b"\x00", 0.5)
+
+
+def _a_link_to(target: Path, *, beside: Path) -> Path:
+    made = beside.with_name(beside.name + ".new")
+    made.symlink_to(target)
+    return made
