@@ -90,3 +90,29 @@ def _a_link_to(target: Path, *, beside: Path) -> Path:
     made = beside.with_name(beside.name + ".new")
     made.symlink_to(target)
     return made
+
+
+# -- modes the operator set on the state folder and file: narrowed to the owner, never widened -----------------------
+
+
+def test_a_listing_leaves_a_read_only_state_folder_read_only(project: Project) -> None:
+    """.broadcaster chmod 0500 (a-w: the state frozen while it is copied, or handed to an auditor): `list`, which
+    only reads, made it 0700 again, writable, as it narrows one an older version made 0755."""
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Errors.").exit_code == 0
+    folder = project.root / ".broadcaster"
+    folder.chmod(0o500)
+    try:
+        assert project.cli("list").exit_code == 0
+        assert oct(folder.stat().st_mode & 0o777) == oct(0o500)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_listing_leaves_a_read_only_state_file_read_only(project: Project) -> None:
+    """state.db chmod 0444 (made read-only for everyone): `list` made it 0600, writable by its owner, where it had
+    only to take the group's and others' read away."""
+    assert project.cli("post", "--yes", "--title", "API errors", "-C", "api", "Errors.").exit_code == 0
+    state = project.root / ".broadcaster" / "state.db"
+    state.chmod(0o444)
+    assert project.cli("list").exit_code == 0
+    assert oct(state.stat().st_mode & 0o777) == oct(0o400)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -187,7 +188,7 @@ def _private_file(path: Path) -> None:
         os.chmod(created, PRIVATE_FOLDER)
     state_folder = path.parent
     if state_folder.name == ".broadcaster" and state_folder.stat().st_uid == os.getuid():
-        os.chmod(state_folder, PRIVATE_FOLDER)  # made 0755 by older versions
+        _narrow(state_folder, PRIVATE_FOLDER)  # made 0755 by older versions
         keep_out_of_git(state_folder)
     os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
@@ -196,7 +197,16 @@ def _private_file(path: Path) -> None:
         except FileNotFoundError:
             continue
         if info.st_mode & 0o077 and info.st_uid == os.getuid():
-            os.chmod(file, PRIVATE_FILE)
+            _narrow(file, PRIVATE_FILE)
+
+
+def _narrow(path: Path, private: int) -> None:
+    """Take away what ``private`` does not give (the group's and others'), and nothing the owner kept: a state folder
+    made read-only (0500, the state frozen while it is copied) or a state file (0444) was made writable again by any
+    command, `list` too."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & ~private:
+        os.chmod(path, mode & private)
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
