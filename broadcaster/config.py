@@ -476,7 +476,9 @@ def key_as_the_proxys_user(value: str) -> list[str]:
     userinfo = proxy_userinfo(value)
     if "://" in value or not userinfo or ":" in userinfo or any(mark in userinfo for mark in "/?#"):
         return []  # a URL's user (scrubbed after its "://"), or a password (loose_proxy_password)
-    host = re.split(r"[:/?#]", value.rpartition("@")[2], maxsplit=1)[0]
+    # With the port as written: 'support@acme' alone was found in 'support@acme.com', an address at another host, and
+    # refused it; the variable (and slack_sdk's line quoting it) ends the host at the port's ':' ("[::1]:3128" whole).
+    host = re.split(r"[/?#]", value.rpartition("@")[2], maxsplit=1)[0]
     user_and_host = f"{userinfo}@{host}"
     basic = base64.b64encode(f"{unquote(userinfo)}:".encode()).decode()
     return list(dict.fromkeys([user_and_host, unquote(user_and_host), basic]))

@@ -116,3 +116,22 @@ def test_a_listing_leaves_a_read_only_state_file_read_only(project: Project) -> 
     state.chmod(0o444)
     assert project.cli("list").exit_code == 0
     assert oct(state.stat().st_mode & 0o777) == oct(0o400)
+
+
+# -- a proxy's user and host without a scheme, and an address at another host that begins alike ----------------------
+
+
+def test_a_proxys_user_and_short_host_do_not_refuse_an_address_at_a_longer_host(project: Project) -> None:
+    """HTTPS_PROXY=support@acme:3128 (the office proxy by its short name, a user, no scheme): review 60a made the
+    secret 'support@acme', looked for anywhere in a post, in any case, so 'Write to support@acme.com' was refused as
+    holding the proxy's user and host, which it does not: the host ends at the port's ':' in the variable."""
+    from tests.test_env_proxy import proxy_env
+
+    project.write_config()
+    env = proxy_env("support@acme:3128")
+    for text in ("Write to support@acme.com for help.", "Write to SUPPORT@ACME-MAIL.example for help."):
+        result = project.cli("post", "--dry-run", "--title", "Mail delays", text, env=env)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert result.exit_code == 0, said
+    written = project.cli("post", "--dry-run", "--title", "Mail delays", "Proxy support@acme:3128 is down.", env=env)
+    assert written.exit_code == 2 and "proxy's user and host" in written.stdout + written.stderr
