@@ -135,3 +135,25 @@ def test_a_proxys_user_and_short_host_do_not_refuse_an_address_at_a_longer_host(
         assert result.exit_code == 0, said
     written = project.cli("post", "--dry-run", "--title", "Mail delays", "Proxy support@acme:3128 is down.", env=env)
     assert written.exit_code == 2 and "proxy's user and host" in written.stdout + written.stderr
+
+
+# -- the WAL and shared-memory files a read of a read-only state file leaves ------------------------------------------
+
+
+def test_a_state_file_made_writable_again_is_written_after_a_read_while_it_was_not(project: Project) -> None:
+    """state.db chmod 0400 (frozen while it was copied), read by `list`: SQLite made its -wal and -shm files with the
+    state file's mode, 0400, and a reader that cannot write cannot remove them. Once the state file was 0600 again,
+    every post ended 'cannot write to the state file ... (attempt to write a readonly database)', exit 1, telling
+    to check the file and its folder, both writable."""
+    from tests.test_review60a import _as_its_owner
+
+    project.write_config()
+    assert project.cli("post", "--yes", "--title", "First", "x").exit_code == 0
+    state = project.root / ".broadcaster" / "state.db"
+    state.chmod(0o400)
+    listed = _as_its_owner(project, "list")
+    assert listed.returncode == 0, listed.stderr
+    state.chmod(0o600)
+    posted = _as_its_owner(project, "post", "--yes", "--title", "Second", "y")
+    assert posted.returncode == 0, posted.stdout + posted.stderr
+    assert "Second" in _as_its_owner(project, "list").stdout

@@ -198,6 +198,24 @@ def _private_file(path: Path) -> None:
             continue
         if info.st_mode & 0o077 and info.st_uid == os.getuid():
             _narrow(file, PRIVATE_FILE)
+    _writable_as_the_state_file(path)
+
+
+def _writable_as_the_state_file(path: Path) -> None:
+    """The WAL and shared-memory files given the owner's bits of the state file where they lack them: SQLite makes
+    them with the state file's mode, and a command that read a state file made read-only (0400) left them 0400 (a
+    reader cannot remove them). Once the file was writable again every write failed 'attempt to write a readonly
+    database', telling to check the file and its folder, both writable."""
+    state_file = Path(os.path.realpath(path))  # SQLite keeps them beside the file a link names
+    owner = stat.S_IMODE(state_file.stat().st_mode) & PRIVATE_FILE
+    for file in (state_file.with_name(state_file.name + "-wal"), state_file.with_name(state_file.name + "-shm")):
+        try:
+            info = file.stat()
+        except FileNotFoundError:
+            continue
+        mode = stat.S_IMODE(info.st_mode)
+        if info.st_uid == os.getuid() and owner & ~mode:
+            os.chmod(file, (mode | owner) & PRIVATE_FILE)
 
 
 def _narrow(path: Path, private: int) -> None:
