@@ -157,3 +157,35 @@ def test_a_state_file_made_writable_again_is_written_after_a_read_while_it_was_n
     posted = _as_its_owner(project, "post", "--yes", "--title", "Second", "y")
     assert posted.returncode == 0, posted.stdout + posted.stderr
     assert "Second" in _as_its_owner(project, "list").stdout
+
+
+# -- a build's workers open the store the build does, not what a link names by then ----------------------------------
+
+
+def test_a_builds_workers_reopen_the_file_the_store_writes_not_a_link_retargeted_since(project: Project,
+                                                                                      tmp_path: Path) -> None:
+    """A full build's worker processes open the store again (``reopened``): through the link's name, one retargeted
+    meanwhile at another store (`ln -sfn`) had them render that store's incidents into this one's site (noticed by
+    review 61a, as the locks' fix above)."""
+    from broadcaster.store import SQLiteStore
+
+    shared, other = tmp_path / "shared", tmp_path / "other"
+    for folder, title in ((shared, "API errors"), (other, "Other store's outage")):
+        folder.mkdir()
+        project.write_config(f'[store]\npath = "{folder / "state.db"}"\n')
+        posted = project.cli("post", "--yes", "--title", title, "Errors.")
+        assert posted.exit_code == 0, posted.output
+    link = tmp_path / "state.db"
+    link.symlink_to(shared / "state.db")
+    store = SQLiteStore(link)
+    try:
+        os.replace(_a_link_to(other / "state.db", beside=link), link)
+        again = store.reopened()
+        try:
+            ids = again.incident_ids()
+            assert ids == store.incident_ids() and len(ids) == 1 and ids[0].startswith("api-errors-"), ids
+            assert str(link) in again.location  # still named as the operator wrote it
+        finally:
+            again.close()
+    finally:
+        store.close()

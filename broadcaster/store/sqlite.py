@@ -412,7 +412,11 @@ class SQLiteStore(Store):
     one_machine = True
 
     def reopened(self) -> SQLiteStore:
-        return SQLiteStore(self.path, commits=self._commits, when_waiting=self._when_waiting)
+        """Another connection to the file this one writes (a build's worker): not through a link retargeted since at
+        another store, whose incidents the workers would have rendered into this store's site."""
+        again = SQLiteStore(self._resolved, commits=self._commits, when_waiting=self._when_waiting)
+        again.location = self.location
+        return again
 
     # Each primitive turns the driver's failures of the file (damaged, full, unwritable) into a StoreError
     # naming it; BUGS stay unexpected errors. Inline rather than a shared context manager: these run
@@ -566,11 +570,6 @@ class ScratchStore(SQLiteStore):
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
         self.location = f"the state file {stands_for} (not made yet: nothing is stored there)"
-
-    def reopened(self) -> SQLiteStore:
-        again = super().reopened()
-        again.location = self.location
-        return again
 
     def lasting(self) -> SQLiteStore:
         """The state file this stands for, made now: the store's secret is drawn once, in it, and a preview naming an
