@@ -189,3 +189,20 @@ def test_a_builds_workers_reopen_the_file_the_store_writes_not_a_link_retargeted
             again.close()
     finally:
         store.close()
+
+
+def test_a_store_given_in_a_folder_its_owner_may_not_enter_says_what_to_check(project: Project) -> None:
+    """`--store .broadcaster/state.db` in a folder chmod 0600: told 'Check the path', which is right, where [store]
+    path's refusal (review 60a) says what is wrong with it: a folder needs its x bit."""
+    from tests.test_review60a import _as_its_owner
+
+    project.write_config()
+    assert project.cli("post", "--yes", "--title", "First", "x").exit_code == 0
+    folder = project.root / ".broadcaster"
+    folder.chmod(0o600)
+    try:
+        done = _as_its_owner(project, "--store", str(folder / "state.db"), "list")
+    finally:
+        folder.chmod(0o700)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and "Permission denied" in said and "x bit" in said, said

@@ -287,7 +287,9 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
         # Never a connection string as given: it may hold a password (store_location refuses one in words).
         shown = "(its value is not shown)" if _looks_like_a_url_or_connection_string(given) else redact(
             given, store_override_secrets(ctx))
-        raise InputError(f"--store {shown}: {exc.strerror or exc}. Check the path. Nothing was stored or sent.") from exc
+        check = ("Check the permissions of its folders (a folder needs its x bit to be entered: chmod u+x)"
+                 if isinstance(exc, PermissionError) else "Check the path")
+        raise InputError(f"--store {shown}: {exc.strerror or exc}. {check}. Nothing was stored or sent.") from exc
     ctx.call_on_close(store.close)
     tell_titles_split(store)
     return store
