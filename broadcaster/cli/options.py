@@ -220,7 +220,7 @@ def store_override(ctx: click.Context) -> str | None:
 
 
 def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False, publishes: bool = False,
-               reads: bool = False) -> Store:
+               reads: bool = False, writes: bool | None = None) -> Store:
     """The store this command uses (``--store``, else ``[store]``), closed when the command ends.
 
     ``creates``: the command stores something new (a post, an import), so a ``--store`` file that
@@ -230,6 +230,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     ``publishes``: and builds the page from it (``_refuse_a_new_store_beside``).
     ``reads``: the command only reads (a listing, an export, a dry run): a state file not made yet is not made by
     it; it reads an empty store that leaves nothing behind (``ScratchStore``).
+    ``writes``: whether the command stores anything (by default, unless it ``reads``): one that does is refused a state
+    file it may not write; one that does not reads a private copy of it (``store.read_only``).
     """
     from broadcaster.redaction import remember
     from broadcaster.store import open_store as _open
@@ -264,11 +266,27 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
             if not creates and load_config(ctx).path is None:
                 _refuse_no_store_here(path)
+        unwritable = None
+        if path is not None:
+            from broadcaster.store.read_only import why_unwritable
+
+            unwritable = why_unwritable(path)
+        stores = not reads if writes is None else writes
+        if path is not None and unwritable and stores:
+            from broadcaster.store.read_only import refusal
+
+            # Never opened read-only for a command that writes: refused before its preview, nothing stored or sent.
+            raise InputError(refusal(Path(printable(str(path))), unwritable))
         if path is not None and unmade and reads:
             from broadcaster.store.sqlite import ScratchStore
 
             store: Store = ScratchStore(stands_for=path.absolute(), when_waiting=_tell_store_waits)
             ctx.with_resource(_stopped_as_interrupted())  # its folder is removed however the command is stopped
+        elif path is not None and unwritable:
+            from broadcaster.store.read_only import CopiedStore
+
+            ctx.with_resource(_stopped_as_interrupted())  # its copy's folder is removed however the command is stopped
+            store = CopiedStore(path, when_waiting=_tell_store_waits)
         else:
             store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
@@ -332,7 +350,8 @@ def open_store_to_publish(ctx: click.Context, *, creates: bool, dry_run: bool) -
     ``.broadcaster/state.db``, which the next `list` there read as an empty store instead of saying that no store is
     here. With a config the file is made at once, as before: the preview's chat-name lookups are kept in it for the
     publication (the built-in default has no channels)."""
-    return open_store(ctx, creates=creates, publishes=True, reads=dry_run or load_config(ctx).path is None)
+    return open_store(ctx, creates=creates, publishes=True, reads=dry_run or load_config(ctx).path is None,
+                      writes=not dry_run)
 
 
 def _refuse_no_store_here(path: Path) -> None:
@@ -500,7 +519,10 @@ def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[
     path = _embedded_file(location)
     if path is not None and not path.is_file():
         return []
-    store = _open(location)
+    from broadcaster.store.read_only import CopiedStore, why_unwritable
+
+    # A state file Tab may not write (a snapshot) is read from a copy, as `list` reads it: opened in place, it failed.
+    store = CopiedStore(path) if path is not None and why_unwritable(path) else _open(location)
     try:
         return [(i.id, i.title) for i in store.list_incidents(limit=200)]
     finally:
