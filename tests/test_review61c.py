@@ -241,3 +241,21 @@ def test_a_state_folder_open_to_its_group_is_still_narrowed(project: Project) ->
     assert project.cli("post", "--yes", "--title", "Queue delays", "Slow.").exit_code == 0
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "state.db").stat().st_mode) == 0o600
+
+
+def test_opening_a_store_takes_away_only_the_groups_and_others_bits(tmp_path: Path) -> None:
+    """The store itself, whoever opens it: ``.broadcaster`` at 0550 was set to 0700 (its owner's write bit given back)
+    and a state file at 0440 to 0600. Now 0500 and 0400: the command that may write is the CLI's to decide."""
+    from broadcaster.store.sqlite import SQLiteStore
+
+    if os.geteuid() != 0:
+        pytest.skip("opens a store in a folder its owner may not write: only root passes over the modes")
+    folder = tmp_path / ".broadcaster"
+    SQLiteStore(folder / "state.db").close()
+    (folder / "state.db").chmod(0o440)
+    folder.chmod(0o550)
+    try:
+        SQLiteStore(folder / "state.db").close()  # run as root here: the modes do not stop it
+        assert (stat.S_IMODE(folder.stat().st_mode), stat.S_IMODE((folder / "state.db").stat().st_mode)) == (0o500, 0o400)
+    finally:
+        folder.chmod(0o700)

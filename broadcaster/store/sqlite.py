@@ -188,16 +188,11 @@ def _private_file(path: Path) -> None:
         os.chmod(created, PRIVATE_FOLDER)
     state_folder = path.parent
     if state_folder.name == ".broadcaster" and state_folder.stat().st_uid == os.getuid():
-        _narrow(state_folder, PRIVATE_FOLDER)  # made 0755 by older versions
+        _narrowed(state_folder)  # made 0755 by older versions
         keep_out_of_git(state_folder)
     os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE))
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        try:
-            info = file.stat()
-        except FileNotFoundError:
-            continue
-        if info.st_mode & 0o077 and info.st_uid == os.getuid():
-            _narrow(file, PRIVATE_FILE)
+        _narrowed(file)
     _writable_as_the_state_file(path)
 
 
@@ -218,13 +213,17 @@ def _writable_as_the_state_file(path: Path) -> None:
             os.chmod(file, (mode | owner) & PRIVATE_FILE)
 
 
-def _narrow(path: Path, private: int) -> None:
-    """Take away what ``private`` does not give (the group's and others'), and nothing the owner kept: a state folder
-    made read-only (0500, the state frozen while it is copied) or a state file (0444) was made writable again by any
-    command, `list` too."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & ~private:
-        os.chmod(path, mode & private)
+def _narrowed(path: Path) -> None:
+    """The group's and others' bits of a file or folder of ours taken away, and nothing else changed: setting it to
+    0700 (0600) gave back the owner's write bit to a ``.broadcaster`` its owner had set to 0500, or a state file kept
+    at 0444, and the command wrote there (review 61c). One the command may not write is refused before this
+    (``store.read_only``)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077)
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -287,8 +286,6 @@ def _refuse_special_files(path: Path) -> None:
     """A named pipe, a device or a socket given as the state file (`--store /dev/null`, to keep no state): reading
     its header waited for ever on a pipe, and a device was made 0600 (run as root, /dev/null for every user of the
     machine) and then told as a disk full or failing."""
-    import stat
-
     try:
         mode = path.stat().st_mode
     except OSError:
