@@ -180,6 +180,26 @@ def test_a_state_file_on_a_read_only_mount_is_read_and_a_post_refused(project: P
     assert posted[0] == 2 and "mounted read-only" in posted[1] and str(store) in posted[1], posted
 
 
+def test_a_state_file_bind_mounted_read_only_alone_is_read_and_a_post_refused(project: Project, tmp_path: Path) -> None:
+    """The file alone mounted read-only in a folder that may be written (a container's `-v state.db:...:ro`): the
+    refusal says so and says to mount it read-write, not to chmod a file whose mode is 0600."""
+    store = tmp_path / "bound" / "state.db"
+    incident = _first_incident(project, store)
+    if subprocess.run(["mount", "--bind", str(store), str(store)], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount here")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(store)], check=True)
+        before = _as_found(store.parent)
+        listed = _run(project, ["list"], store=store, as_=[])
+        posted = _run(project, WRITING[1], store=store, incident=incident, as_=[])
+        assert _as_found(store.parent) == before
+    finally:
+        subprocess.run(["umount", "-l", str(store)], capture_output=True)
+    assert listed[0] == 0 and incident in listed[1], listed
+    assert posted[0] == 2 and f"mounted read-only ({store}). To write to it, mount it read-write" in posted[1], posted
+    assert "chmod" not in posted[1], posted
+
+
 def test_another_users_state_file_its_group_may_read_is_read(project: Project) -> None:
     """A state file owned by its team's account, 0640 in a folder 0750, read by a member of the group."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:

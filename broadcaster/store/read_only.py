@@ -57,27 +57,30 @@ def why_unwritable(path: Path) -> str | None:
     if not os.access(folder, os.X_OK):
         return None  # a folder its owner may not enter: told by the opening, as a permission to check
     try:
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
-            return f"it is on a file system mounted read-only ({folder})"
+        for where in (resolved, folder):  # the file alone may be mounted read-only (a container's bind mount)
+            if where.exists() and os.statvfs(where).f_flag & os.ST_RDONLY:
+                return f"it is on a file system mounted read-only ({where}). To write to it, mount it read-write"
         if resolved.is_file():
             mode = resolved.stat().st_mode
             if not mode & stat.S_IWUSR or not os.access(resolved, os.W_OK):
-                return f"the file is read-only for you (mode {stat.S_IMODE(mode):04o}, owner uid {resolved.stat().st_uid})"
+                return (f"the file is read-only for you (mode {stat.S_IMODE(mode):04o}, owner uid {resolved.stat().st_uid})."
+                        " To write to it, give it back its write permission (chmod u+w, as its owner)")
         mode = folder.stat().st_mode
     except OSError:
         return None  # told by the opening itself, in its own words
     if not mode & stat.S_IWUSR or not os.access(folder, os.W_OK | os.X_OK):
         return (f"its folder {folder} may not be written by you (mode {stat.S_IMODE(mode):04o}), and SQLite keeps the "
-                "state file's -wal and -shm files there")
+                "state file's -wal and -shm files there. To write to it, give the folder back its write permission "
+                "(chmod u+w, as its owner)")
     return None
 
 
 def refusal(path: Path, why: str) -> str:
-    """What a command that writes says of a state file it may not write: what, why, and the ways on."""
-    return (f"the state file {path} cannot be written: {why}. This command stores what it does, so it was refused; "
-            "nothing was stored or sent. The commands that only read (list, show, store export, a --dry-run) read it "
-            "as it stands. To write to it, give back the write permission (chmod u+w on the file or folder it names), "
-            "or work on a copy in a folder you may write (--store COPY).")
+    """What a command that writes says of a state file it may not write: what, why, and the ways on (``why`` ends
+    with its own)."""
+    return (f"the state file {path} cannot be written: {why}, or work on a copy in a folder you may write (--store "
+            "COPY). This command stores what it does, so it was refused: nothing was stored or sent. The commands that "
+            "only read (list, show, store export, a --dry-run) read it as it stands.")
 
 
 def _beside(path: Path, suffix: str) -> Path:
@@ -109,7 +112,8 @@ class CopiedStore(SQLiteStore):
     def lasting(self) -> SQLiteStore:
         """Never the copy: what a publication stores there is lost when the command ends. ``cli.options.open_store``
         refuses a command that writes before this is asked; this is the last word if one ever gets here."""
-        raise StoreError(refusal(self._original, "it is read from a copy, and this command would store in it"))
+        raise StoreError(refusal(self._original, "it is read from a copy, and this command would store in it. To "
+                                                 "write to it, run the command where it may be written"))
 
     def reopened(self) -> SQLiteStore:
         again = super().reopened()
@@ -120,7 +124,8 @@ class CopiedStore(SQLiteStore):
     def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
         """Never taken: a lock beside the copy keeps no other command out, and beside the original it cannot be made
         (its folder may not be written). Only a command that writes takes one, and such a command is refused."""
-        raise StoreError(refusal(self._original, "it is read from a copy, and this step needs its lock"))
+        raise StoreError(refusal(self._original, "it is read from a copy, and this step needs its lock. To write to "
+                                                 "it, run the command where it may be written"))
         yield False  # pragma: no cover - a generator, for @contextmanager
 
     def close(self) -> None:
@@ -166,8 +171,10 @@ def _bytes_copied(path: Path, copy: Path) -> bool:
     except FileNotFoundError:
         return False  # its -wal checkpointed and removed as it was copied
     except OSError as exc:
-        raise StoreError(f"cannot read the state file {path}: {exc.strerror or exc}. Check that you may read it (and "
-                         "its -wal file, if any). Nothing was stored or sent.") from exc
+        raise StoreError(f"cannot copy the state file {path} to read it ({exc.strerror or exc}): a command that only "
+                         "reads a state file it may not write reads a private copy of it in $TMPDIR. Check that you may "
+                         "read it (and its -wal file, if any) and that $TMPDIR has room for it. Nothing was stored or "
+                         "sent.") from exc
     return before == after
 
 
