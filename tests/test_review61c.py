@@ -279,3 +279,22 @@ def test_opening_a_store_takes_away_only_the_groups_and_others_bits(tmp_path: Pa
         assert (stat.S_IMODE(folder.stat().st_mode), stat.S_IMODE((folder / "state.db").stat().st_mode)) == (0o500, 0o400)
     finally:
         folder.chmod(0o700)
+
+
+def test_the_copy_of_a_read_only_state_file_is_never_where_a_command_stores_or_locks(project: Project,
+                                                                                     snapshot: tuple[Path, str]) -> None:
+    """The last word if a command that writes ever reached the copy: refused (exit 2), never stored in a copy that is
+    gone when the command ends, nor locked beside it where no other command looks."""
+    from broadcaster.errors import InputError
+    from broadcaster.store.read_only import CopiedStore
+
+    store, _ = snapshot
+    copied = CopiedStore(store)
+    try:
+        with pytest.raises(InputError, match="read from a copy"):
+            copied.lasting()
+        with pytest.raises(InputError, match="read from a copy"), copied.lock("tick"):
+            pass
+    finally:
+        copied.close()
+    assert not copied.path.parent.exists()

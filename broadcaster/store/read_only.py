@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from broadcaster.errors import BroadcasterError, StoreError
+from broadcaster.errors import BroadcasterError, InputError, StoreError
 from broadcaster.store.sqlite import SQLiteStore, _refuse_special_files, refuse_a_file_for_its_folder
 
 # How often a copy is taken again when the file changed while it was copied (a writer at work through another name).
@@ -111,8 +111,9 @@ class CopiedStore(SQLiteStore):
 
     def lasting(self) -> SQLiteStore:
         """Never the copy: what a publication stores there is lost when the command ends. ``cli.options.open_store``
-        refuses a command that writes before this is asked; this is the last word if one ever gets here."""
-        raise StoreError(refusal(self._original, "it is read from a copy, and this command would store in it. To "
+        refuses a command that writes before this is asked; this is the last word (a refusal, exit 2: the original
+        was never written) if one ever gets here."""
+        raise InputError(refusal(self._original, "it is read from a copy, and this command would store in it. To "
                                                  "write to it, run the command where it may be written"))
 
     def reopened(self) -> SQLiteStore:
@@ -124,7 +125,7 @@ class CopiedStore(SQLiteStore):
     def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
         """Never taken: a lock beside the copy keeps no other command out, and beside the original it cannot be made
         (its folder may not be written). Only a command that writes takes one, and such a command is refused."""
-        raise StoreError(refusal(self._original, "it is read from a copy, and this step needs its lock. To write to "
+        raise InputError(refusal(self._original, "it is read from a copy, and this step needs its lock. To write to "
                                                  "it, run the command where it may be written"))
         yield False  # pragma: no cover - a generator, for @contextmanager
 
