@@ -116,11 +116,6 @@ class CopiedStore(SQLiteStore):
         raise InputError(refusal(self._original, "it is read from a copy, and this command would store in it. To "
                                                  "write to it, run the command where it may be written"))
 
-    def reopened(self) -> SQLiteStore:
-        again = super().reopened()
-        again.location = self.location
-        return again
-
     @contextmanager
     def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
         """Never taken: a lock beside the copy keeps no other command out, and beside the original it cannot be made
