@@ -98,9 +98,18 @@ def _useful(form: str, *, words: bool = False) -> bool:
 
     It is searched in the payload's derived form even when it equals the value
     (``ACMECORP`` in ``*ACME*CORP``). A form of digits alone ("#2026" -> "2026")
-    would match any year; a words form of one word is the markup-free form's job.
+    would match any year; a words form of one word is the markup-free form's job
+    (but see ``_words_form``).
     """
     return len(form) >= _MIN_FORM and any(c.isalpha() for c in form) and (" " in form or not words)
+
+
+def _words_form(words: str, markup: str) -> str | None:
+    """The words form worth a search: of two words or more, or of one word that is not the markup-free form, whose
+    punctuation at an edge it drops ("yahoo" of a customer "Yahoo!"). A name of two words is found without its
+    punctuation ("Acme Corp" of "Acme Corp."), and the config's check of its public texts reads a name of one word
+    so too (``config_loader._naming``): searched only as written, "Yahoo users see errors" went public."""
+    return words if _useful(words, words=True) or (words != markup and _useful(words)) else None
 
 
 # How often each form of a value (as spaced, markup-free, words) a payload may hold.
@@ -344,7 +353,7 @@ def _forms_of(value: str) -> tuple[str, str | None, str | None]:
     """A folded value as spaced, and its markup-free and words forms where they are worth a search."""
     base = _spaced(value)
     markup, words = _markup_free(base), _words(base)
-    return base, markup if _useful(markup) else None, words if _useful(words, words=True) else None
+    return base, markup if _useful(markup) else None, _words_form(words, markup)
 
 
 def _compared(text: str | Compared) -> Compared:
