@@ -178,7 +178,10 @@ def test_private_channels_do_get_private_detail() -> None:
 
 
 def _admitted(message: str) -> bool:
+    """Whether a post of ``message`` is taken at all: the input gate's, and a label for staff heading or ending a line
+    of what the public reads ("2 SENS1BE1", drawn once), which a post beyond staff refuses before its preview."""
     from broadcaster.messages import gate
+    from broadcaster.messages.visibility import public_text
 
     from broadcaster.errors import InputError
 
@@ -186,7 +189,7 @@ def _admitted(message: str) -> bool:
         gate.admit(message, "the message", gate.MESSAGE)
     except InputError:
         return False
-    return True
+    return gate.first_staff_label([("the message", public_text(message))]) is None
 
 
 # What the input gate admits (it refuses control, format, private-use and unassigned code points).
