@@ -134,6 +134,14 @@ class EmailChannel(Channel):
 
     @classmethod
     def target_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        """One mailbox however it is addressed: ``ops+internal@example.com`` is delivered to ``ops@example.com``'s
+        (subaddressing, RFC 5233, on most mail servers), so a staff table at one and a public one at the other mailed
+        staff detail to the list behind both."""
+        return [(("email", _mailbox(str(address))), str(address)) for address in options["to"]]
+
+    @classmethod
+    def delivery_keys(cls, options: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+        # Two tables of the same readers at ops+pager@ and ops+archive@ are two folders an operator asked for.
         return [(("email", str(address).lower()), str(address)) for address in options["to"]]
 
     def targets(self) -> tuple[str, ...]:
@@ -431,6 +439,13 @@ def _sender(value: Any, where: str) -> Address:
             local, _, domain = address.rpartition("@")
             return Address(display_name=name, username=local, domain=domain)
     raise ConfigError(f'{where}: must be an address such as "Acme status <status@example.com>", not {value!r}.')
+
+
+def _mailbox(address: str) -> str:
+    """The mailbox an address reaches, for telling two tables' readers apart: without a ``+tag`` on its local part,
+    in one case."""
+    local, _, domain = address.rpartition("@")
+    return f"{local.partition('+')[0] or local}@{domain}".lower()
 
 
 def _bare(value: Any, where: str) -> str:
