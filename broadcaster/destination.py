@@ -146,6 +146,10 @@ class Destination(Protocol):
     def targets(self) -> tuple[str, ...]:
         """The separate places one update goes to (chats): one delivery record each; ("",) for one."""
 
+    def target_key(self, target: str) -> str:
+        """``target`` as the service tells its places apart: equal for two spellings of one place (a Telegram @name
+        in another letter case). Compared by ``names_target`` and ``destinations.spelled_as_stored``."""
+
     def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
         """The targets an update touching these components is planned for: ``targets()``, except
         where each target chooses its own components (a subscribed chat)."""
@@ -219,6 +223,16 @@ class Destination(Protocol):
 
     def preflight(self, store: Store) -> None:
         """Refuse (``ConfigError``) before anything is stored when delivering here could not work or would harm."""
+
+
+def names_target(destination: Destination, target: str) -> bool:
+    """Whether the config names ``target`` (a stored delivery's) among ``destination``'s targets, by any spelling
+    of that place: `@AcmeStatus` rewritten `@acmestatus` is still the chat the delivery was stored for, and its
+    `retry` is owed there (it was skipped as a chat removed from the config)."""
+    if target in destination.target_set:
+        return True  # the common case, and a 1,000-chat table's keys are not worked out for it
+    key = destination.target_key(target)
+    return any(destination.target_key(written) == key for written in destination.targets())
 
 
 def resend_may_be_dropped(destination: Destination, delivery: Delivery) -> bool:

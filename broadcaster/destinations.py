@@ -25,7 +25,7 @@ from broadcaster.delivery import (
     Receipt,
     Rendered,
 )
-from broadcaster.destination import Destination, Job, Run
+from broadcaster.destination import Destination, Job, Run, names_target
 from broadcaster.errors import (
     DeliveryError,
     InputError,
@@ -116,6 +116,9 @@ class ChannelDestination:
 
     def targets(self) -> tuple[str, ...]:
         return self.channel.targets()
+
+    def target_key(self, target: str) -> str:
+        return load_channel_class(self.table.type).target_key(target)
 
     def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
         return self.targets()
@@ -654,7 +657,7 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
     config that has the destination (review 28a: skipped here, acme's detail stayed up)."""
     here = found.get(destination)
     if is_subscribers(destination):
-        if here is not None and (deleting or target in here.target_set):
+        if here is not None and (deleting or names_target(here, target)):
             return ""
         if deleting:
             return f"{destination!r} is not in this machine's config"
@@ -666,7 +669,7 @@ def not_configured_here(config: Config, found: Mapping[str, Destination], destin
         return f"{destination!r} is not in this machine's config"
     if destination not in config.channels:
         return ""
-    if target and target not in here.target_set:
+    if target and not names_target(here, target):
         return f"{target} is not a target of {destination} in this machine's config"
     if here.visibility != visibility:
         return f"{destination} is for {here.visibility} readers in this machine's config, and this is for {visibility}"
@@ -711,6 +714,34 @@ def no_wider_than_before(
 
     return [replace(p, state=DeliveryState.SKIPPED, reason=WIDER_THAN_BEFORE)
             if p.state == DeliveryState.PENDING and wider(p) else p for p in planned]
+
+
+def spelled_as_stored(planned: Sequence[PlannedDelivery], found: Mapping[str, Destination],
+                      earlier: Iterable[Delivery]) -> list[PlannedDelivery]:
+    """``planned`` with each target the config now spells otherwise than the incident's earlier deliveries there
+    (`@AcmeStatus` rewritten `@acmestatus`: one Telegram chat, ``Destination.target_key``) spelled as they are, the
+    first: the store finds an incident's posts at a place by its target as written, and a follow-up replied to
+    nothing, an amend was skipped ("not sent here") and a withdrawal left the post up, as if made elsewhere."""
+    spelled = StoredSpellings(found, earlier)
+    return [replace(p, target=spelled(p.destination, p.target)) for p in planned]
+
+
+class StoredSpellings:
+    """The targets of an incident's earlier deliveries that the config spells otherwise now, by place."""
+
+    def __init__(self, found: Mapping[str, Destination], earlier: Iterable[Delivery]) -> None:
+        self.found = found
+        self.stored: dict[tuple[str, str], str] = {}
+        for d in sorted(earlier, key=lambda d: d.sequence):  # the first spelling: where the thread starts
+            destination = found.get(d.destination)
+            if destination is not None and d.target and d.target not in destination.target_set:
+                self.stored.setdefault((d.destination, destination.target_key(d.target)), d.target)
+
+    def __call__(self, name: str, target: str) -> str:
+        """``target`` of destination ``name`` as the earlier deliveries spell that place, or as it is."""
+        if not self.stored or not target:
+            return target  # the common case: every earlier target is spelled as the config spells it
+        return self.stored.get((name, self.found[name].target_key(target)), target)
 
 
 def plan(

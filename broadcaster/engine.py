@@ -26,7 +26,7 @@ from broadcaster import lazy_re
 from broadcaster.compose import as_shown
 from broadcaster.config import Config
 from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef, names_no_post
-from broadcaster.destination import Destination, Job, Run, resend_may_be_dropped
+from broadcaster.destination import Destination, Job, Run, names_target, resend_may_be_dropped
 from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError, bounded, storable
 from broadcaster.messages import advice
@@ -1385,7 +1385,7 @@ def no_longer_wanted(delivery: Delivery, destination: Destination | None, *, del
         return advice.visibility_changed(name, destination.visibility, delivery.visibility)
     if deleting and getattr(destination, "deletes_where_it_no_longer_sends", False):
         return ""
-    if delivery.target and delivery.target not in destination.target_set:
+    if delivery.target and not names_target(destination, delivery.target):
         return advice.target_removed(delivery.target, name)
     return ""
 

@@ -15,7 +15,7 @@ from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
 from broadcaster.destination import resend_may_be_dropped
-from broadcaster.destinations import destinations, no_wider_than_before, plan
+from broadcaster.destinations import destinations, no_wider_than_before, plan, spelled_as_stored
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import advice, gate, i18n, words
 from broadcaster.messages.model import INTERNAL, Incident, Status, Update, Visibility
@@ -582,10 +582,11 @@ def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
             message = words.reminder_message(format_time(start, config.page.zone))
         reminder = Update(incident.id, 0, now, incident.status, message, kind="reminder", author="broadcaster")
         reached = reached_audiences(config.audiences, incident, [*store.updates(incident.id), reminder])
-        planned = plan(destinations(config, store), {c.id for c in incident.components}, audiences=reached)
+        found, before = destinations(config, store), store.deliveries(incident_id=incident.id)
+        planned = spelled_as_stored(plan(found, {c.id for c in incident.components}, audiences=reached), found, before)
         # No wider than the window went, as every step: a channel added since, or the bot's first subscriber,
         # was never told of a window kept to staff, and must not hear of it from its reminder.
-        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id))
+        planned = no_wider_than_before(planned, before)
         planned = _failed_where_unset(config, _where_the_operator_sent_it(store, incident, planned))
         return f"reminded {incident.id}", lambda: publish(
             config, store, incident, reminder, new=False, planned=planned, progress=progress, decided_after=seen)

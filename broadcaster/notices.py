@@ -20,7 +20,7 @@ from datetime import datetime
 from broadcaster.compose import without_kept
 from broadcaster.config import AudienceConfig, Config
 from broadcaster.delivery import NOT_IN_ONLY, SKIPPED_BY_OPERATOR, DeliveryState
-from broadcaster.destinations import destinations, plan
+from broadcaster.destinations import destinations, plan, spelled_as_stored
 from broadcaster.errors import ConflictError
 from broadcaster.messages import i18n, words
 from broadcaster.messages.model import INTERNAL, Incident, Update, Visibility
@@ -101,7 +101,7 @@ def _record(config: Config, store: Store, incident_id: str, message: Callable[[I
     for _ in range(CONFLICT_ATTEMPTS):
         incident = store.incident(incident_id)
         text = message(incident) if incident is not None else None
-        planned = _where_untold(_notice_plan(config, store, components, audience), told or _Told())
+        planned = _where_untold(_notice_plan(config, store, incident_id, components, audience), told or _Told())
         if incident is None or text is None or planned is None:
             return None
         notice = Update(incident.id, 0, now, incident.status, text, kind="notice", extra=extra, author="broadcaster")
@@ -113,11 +113,15 @@ def _record(config: Config, store: Store, incident_id: str, message: Callable[[I
     return None
 
 
-def _notice_plan(config: Config, store: Store, components: set[str], audience: str) -> list[PlannedDelivery]:
-    """Internal channels for an internal notice; that customer's channels alone for a customer's.
+def _notice_plan(config: Config, store: Store, incident_id: str, components: set[str],
+                 audience: str) -> list[PlannedDelivery]:
+    """Internal channels for an internal notice; that customer's channels alone for a customer's, each chat spelled
+    as the incident's earlier deliveries there spell it (``spelled_as_stored``: the notice replies in their thread).
 
     The bot's subscribed chats (read from ``store``) are channels of their visibility like any other."""
-    planned = plan(destinations(config, store), components, private_only=True, audiences={audience} if audience else ())
+    found = destinations(config, store)
+    planned = plan(found, components, private_only=True, audiences={audience} if audience else ())
+    planned = spelled_as_stored(planned, found, store.deliveries(incident_id=incident_id))
     if not audience:
         return planned
     return [p if p.state == DeliveryState.SKIPPED or Visibility.parse(p.visibility).audience == audience

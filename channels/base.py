@@ -119,6 +119,13 @@ class Channel(ABC):
         return cls.target_keys(options)
 
     @classmethod
+    def target_key(cls, target: str) -> str:
+        """``target`` as the service tells its places apart: equal for two spellings of one place (a Telegram @name
+        in another letter case). A stored delivery's target and the config's are compared by it: one rewritten in
+        the config mid-incident is still the place the incident's earlier posts are in."""
+        return target
+
+    @classmethod
     def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
         """The key (as ``target_keys`` makes them) of the chat a stored post id names, for ids that name one
         (``-100123:45``); None otherwise. An imported id naming another table's chat is refused by it."""

@@ -119,6 +119,10 @@ class TelegramChannel(Channel):
         return [(("telegram", _chat_key(chat)), chat) for chat in configured_chats(options)]
 
     @classmethod
+    def target_key(cls, target: str) -> str:
+        return _chat_key(target)
+
+    @classmethod
     def post_chat_key(cls, remote_id: str) -> tuple[str, ...] | None:
         chat, _, number = remote_id.rpartition(":")
         if not chat or not number.isdigit():
@@ -756,8 +760,9 @@ def configured_chats(options: Mapping[str, Any], where: str = "") -> tuple[str, 
 
 
 def _chat_key(chat: str) -> str:
-    """A chat as Telegram knows it: an id as its number, an @name in any case."""
-    return str(int(chat)) if _NUMERIC.match(chat) else chat.lower()
+    """A chat as Telegram knows it: an id as its number, an @name in any case. The one place that decides whether
+    two spellings are one chat (``_same_chat``, ``Telegram.target_key``)."""
+    return str(int(chat)) if _NUMERIC.match(chat) else chat.casefold()
 
 
 def _chat_target(value: Any, where: str) -> str:
@@ -778,7 +783,7 @@ def _chat_ref(target: str) -> int | str:
 
 def _same_chat(chat: int | str, target: str) -> bool:
     """Whether ``chat`` is ``target`` as written (usernames in any case: Telegram's are)."""
-    return str(chat).lower() == str(_chat_ref(target)).lower()
+    return _chat_key(str(chat)) == _chat_key(target)
 
 
 def _remote_id(chat: int | str, message_id: int) -> str:
@@ -836,7 +841,7 @@ class _Progress:
             if message_id is not None:
                 progress.chat = chat
                 progress.message_ids.append(message_id)
-        if str(progress.chat) != target:
+        if not _same_chat(progress.chat, target):  # @AcmeStatus:1 resumed at @acmestatus is no migration
             progress.migrated_from = _chat_ref(target)
         return progress
 

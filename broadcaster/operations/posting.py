@@ -17,6 +17,7 @@ from broadcaster.destinations import (
     no_wider_than_before,
     not_configured_here,
     plan,
+    spelled_as_stored,
     table_rooms,
 )
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
@@ -169,9 +170,10 @@ def delivery_plan(
     component_ids = {c.id for c in incident.components} | {c.id for c in update.components}
     reached = reached_audiences(config.audiences, incident, [*earlier, update])
     planned = plan(all_destinations, component_ids, only=only_names, skip=skip_names, audiences=reached)
-    if earlier and store is not None and not widen:
-        planned = no_wider_than_before(planned, store.deliveries(incident_id=incident.id), only_names or (),
-                                       named_audiences(update))
+    before = store.deliveries(incident_id=incident.id) if earlier and store is not None else []
+    planned = spelled_as_stored(planned, all_destinations, before)
+    if before and not widen:
+        planned = no_wider_than_before(planned, before, only_names or (), named_audiences(update))
     if (only or skip) and not any(p.state == DeliveryState.PENDING for p in planned):
         reasons = "; ".join(sorted({f"{p.destination}: {p.reason}" for p in planned}))
         raise InputError(

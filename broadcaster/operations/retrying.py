@@ -126,7 +126,8 @@ def _remote_ids_for(
     for pair in remote_ids:
         where, sep, reference = pair.partition("=")
         name, _, target = where.strip().partition(":")
-        matches = [d for d in unknown if d.destination == name and (not target or d.target == target)]
+        matches = [d for d in unknown if d.destination == name and (not target or _same_target(
+            all_destinations.get(name), d.target, target))]
         if not sep or len(matches) != 1:
             choices = ", ".join(sorted({d.destination + (f":{d.target}" if d.target else "") for d in unknown})) or "none"
             problem = "write it as DEST=ID or DEST:CHAT=ID" if not sep else (
@@ -145,6 +146,14 @@ def _remote_ids_for(
         except InputError as exc:
             raise InputError(f"--remote-id {pair!r}: {exc}") from exc
     return found
+
+
+def _same_target(destination: Destination | None, stored: str, given: str) -> bool:
+    """Whether the chat an operator gave (``DEST:CHAT``) is the delivery's: `tg:@acmestatus` is the chat a delivery
+    stored as @AcmeStatus went to (Telegram's @names ignore case), and was refused as matching no delivery."""
+    if stored == given:
+        return True
+    return destination is not None and destination.target_key(stored) == destination.target_key(given)
 
 
 # What ``errors.printable`` writes for a hidden character ("\\u200b", "\\x1b"): an id copied from `show` or a log.

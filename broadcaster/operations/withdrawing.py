@@ -21,7 +21,7 @@ from broadcaster.compose import author_name, refuse_secrets
 from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DeliveryState, NotKnownBeforeLogin
 from broadcaster.destination import Destination
-from broadcaster.destinations import SubscriberDestination, destinations, not_configured_here
+from broadcaster.destinations import StoredSpellings, SubscriberDestination, destinations, not_configured_here
 from broadcaster.engine import Progress, withdrawn_posts
 from broadcaster.messages import advice, gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
@@ -365,9 +365,10 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
     earlier = store.deliveries(incident_id=incident.id)
     found = destinations(config, store)
     posted, readers = _posted(earlier, _repeating_alike(found)), _posted_for(earlier)
+    spelled = StoredSpellings(found, earlier)
     planned = []
     for name, destination in found.items():
-        targets = destination.targets()
+        targets = tuple(spelled(name, target) for target in destination.targets())
         if isinstance(destination, SubscriberDestination) and Visibility.parse(destination.visibility).outside:
             # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a
             # staff chat that stopped or was removed is not added.

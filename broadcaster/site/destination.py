@@ -56,6 +56,9 @@ class _WholeSite:
     def targets(self) -> tuple[str, ...]:
         return ("",)
 
+    def target_key(self, target: str) -> str:
+        return target
+
     def targets_for(self, component_ids: set[str]) -> tuple[str, ...]:
         return ("",)
 

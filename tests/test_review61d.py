@@ -1,0 +1,108 @@
+"""Review 61d: small operator-facing defects left alone by earlier reviews, through the CLI and the fakes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ENGINE, Project
+from tests.fakes.base import Fault, Response
+from tests.fakes.telegram import FakeTelegram
+
+# -- a Telegram @name rewritten in another letter case mid-incident ----------------------------------------------------
+
+TG_TOKEN = "123456:tg-token-61d"
+UNAVAILABLE = Response(503, {"ok": False, "error_code": 503, "description": "Service Unavailable"})
+
+
+@pytest.fixture
+def telegram(project: Project) -> Iterator[FakeTelegram]:
+    with FakeTelegram(token=TG_TOKEN, chats={"@acmestatus": "Acme status"}, enforce_limits=False) as fake:
+        project.env["TG"] = TG_TOKEN
+        yield fake
+
+
+def name_the_chat(project: Project, telegram: FakeTelegram, chat: str) -> None:
+    project.write_config(ENGINE + f'\n[channels.tg]\ntype = "telegram"\ntoken = "${{TG}}"\nchat_ids = ["{chat}"]\n'
+                                  f'api_url = "{telegram.url}"\n')
+
+
+def first_post(project: Project, telegram: FakeTelegram) -> str:
+    """An incident posted to the table's chat written @AcmeStatus, the table then rewritten @acmestatus."""
+    name_the_chat(project, telegram, "@AcmeStatus")
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.")
+    assert posted.exit_code == 0, posted.stdout + posted.stderr
+    name_the_chat(project, telegram, "@acmestatus")
+    return str(json.loads(posted.stdout)["incident_id"])
+
+
+def shown(project: Project, incident: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(project.cli("show", incident, "--json").stdout)
+    return result
+
+
+def test_a_follow_up_after_the_name_is_rewritten_replies_in_the_thread(project: Project,
+                                                                        telegram: FakeTelegram) -> None:
+    """Went out replying to nothing: the earlier posts were taken for another chat's."""
+    incident = first_post(project, telegram)
+    followup = project.cli("post", "--yes", "-i", incident, "-s", "identified", "Cause found.")
+    assert followup.exit_code == 0, followup.stdout
+    first, second = telegram.messages["@acmestatus"]
+    assert second.reply_to_message_id == first.message_id
+
+
+def test_an_amend_after_the_name_is_rewritten_edits_the_post(project: Project, telegram: FakeTelegram) -> None:
+    """Was skipped, 'update #1 was not sent here': the readers kept the text taken back."""
+    incident = first_post(project, telegram)
+    amended = project.cli("amend", "--yes", incident, "1", "Errors on the API and the website.")
+    assert amended.exit_code == 0, amended.stdout
+    assert "not sent here" not in amended.stdout
+    assert [e for e in telegram.edits if "website" in str(e)], telegram.edits
+
+
+def test_a_withdrawal_after_the_name_is_rewritten_deletes_the_post(project: Project, telegram: FakeTelegram) -> None:
+    """Left the post up, saying the config had no such chat now (exit 3)."""
+    incident = first_post(project, telegram)
+    withdrawn = project.cli("withdraw", "--yes", incident)
+    said = withdrawn.stdout + withdrawn.stderr
+    assert withdrawn.exit_code == 0, said
+    assert "not deleted" not in said
+    assert telegram.messages["@acmestatus"] == []
+
+
+def test_a_failed_post_is_retried_after_the_name_is_rewritten(project: Project, telegram: FakeTelegram) -> None:
+    """Was skipped for good by `retry`, as a chat removed from the config: the update never reached the chat."""
+    name_the_chat(project, telegram, "@AcmeStatus")
+    telegram.fail(*[Fault(match="sendMessage", response=UNAVAILABLE) for _ in range(8)])
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.")
+    assert posted.exit_code == 3, posted.stdout
+    incident = str(json.loads(posted.stdout)["incident_id"])
+    telegram.reset()
+    name_the_chat(project, telegram, "@acmestatus")
+    retried = project.cli("retry", incident)
+    assert retried.exit_code == 0, retried.stdout + retried.stderr
+    assert [m.text for m in telegram.messages["@acmestatus"] if "Errors on the API" in m.text]
+
+
+def test_mark_unknown_sent_takes_the_chat_and_link_in_another_letter_case(project: Project,
+                                                                         telegram: FakeTelegram) -> None:
+    """`--remote-id tg:@acmestatus=...` for a delivery stored to @AcmeStatus was refused: no such delivery."""
+    name_the_chat(project, telegram, "@AcmeStatus")
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.")
+    incident = str(json.loads(posted.stdout)["incident_id"])
+    telegram.fail(Fault(match="sendMessage", reset_after=True))
+    assert project.cli("post", "--yes", "-i", incident, "Cause found.").exit_code == 3
+    name_the_chat(project, telegram, "@acmestatus")
+    second = telegram.messages["@acmestatus"][-1]
+    marked = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id",
+                         f"tg:@acmestatus=https://t.me/acmestatus/{second.message_id}")
+    assert marked.exit_code == 0, marked.stdout + marked.stderr
+    states = {d["sequence"]: (d["state"], d["remote_id"]) for d in shown(project, incident)["deliveries"]
+              if d["destination"] == "tg"}
+    assert states[2] == ("sent", f"@AcmeStatus:{second.message_id}")
+    third = project.cli("post", "--yes", "-i", incident, "Fix in progress.")
+    assert third.exit_code == 0, third.stdout
+    assert telegram.messages["@acmestatus"][-1].reply_to_message_id == telegram.messages["@acmestatus"][0].message_id
