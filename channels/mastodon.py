@@ -55,9 +55,10 @@ T = TypeVar("T")
 _STATUS_ID = lazy_re.compile(r"^\d{1,30}$")
 # A remote id: the status id, then the instance it is a status of (none in ids stored before they named it).
 _REMOTE_ID = lazy_re.compile(r"^(\d{1,30})(?:@([^@\s/]+))?$")
-# A status's page: https://host/@user/123, https://host/web/statuses/123, https://host/users/u/statuses/123
-_STATUS_LINK = lazy_re.compile(
-    r"^https?://(?P<host>[^/\s]+)/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(?P<id>\d{1,30})/?$")
+# A status page's path: /@user/123, /web/statuses/123, /users/u/statuses/123, each also under the web UI's /deck
+# (its advanced view), with or without a final slash. The query and the fragment are not the path (``status_link``).
+_STATUS_PATH = lazy_re.compile(
+    r"^(?:/deck)?/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(?P<id>\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
 # Mastodon.py's MastodonRatelimitError for a 429 (ratelimit_method="throw"); its others say it could not read
 # the rate-limit headers of an answer, which may be a success.
@@ -310,9 +311,9 @@ class MastodonChannel(Channel):
         shows it (``1123…@mastodon.social``): a status of the instance instance_url names. One of another instance is
         refused: its number names another status here, or none, and later updates would reply to it."""
         text = reference.strip()
-        link, named = _STATUS_LINK.match(text), _REMOTE_ID.match(text)
+        link, named = status_link(text), _REMOTE_ID.match(text)
         if link:
-            status_id, on = link.group("id"), link.group("host")
+            on, status_id = link
         elif named:
             status_id, on = named.group(1), named.group(2)
         else:
@@ -546,6 +547,22 @@ def instance_named(address: str) -> str:
         pass
     host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     return host if port in (None, 443) else f"{host}:{port}"
+
+
+def status_link(text: str) -> tuple[str, str] | None:
+    """(host, status id) of a link to a status's page, or None: the one reading of a Mastodon link. Its query and
+    fragment are dropped (``?utm_source=...`` from a share, ``#...``), and the web UI's ``/deck/@acme/123`` is the
+    status's page too: a link copied from the address bar was refused as "not a Mastodon status"."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed [ in the host: no link
+        return None
+    found = _STATUS_PATH.match(parts.path)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or found is None:
+        return None
+    if any(char.isspace() for char in parts.netloc):
+        return None  # no host: as the pattern it replaces read it
+    return parts.netloc, found.group("id")
 
 
 def status_id_of(remote_id: str) -> str:

@@ -10,7 +10,11 @@ import pytest
 
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.telegram import FakeTelegram
+from tests.social import M_TOKEN
+from tests.test_review57a import deliveries as masto_deliveries
+from tests.test_review57a import mastodon_on, unknown_follow_up
 
 # -- a Telegram @name rewritten in another letter case mid-incident ----------------------------------------------------
 
@@ -106,3 +110,49 @@ def test_mark_unknown_sent_takes_the_chat_and_link_in_another_letter_case(projec
     third = project.cli("post", "--yes", "-i", incident, "Fix in progress.")
     assert third.exit_code == 0, third.stdout
     assert telegram.messages["@acmestatus"][-1].reply_to_message_id == telegram.messages["@acmestatus"][0].message_id
+
+
+# -- a Mastodon status's link as a browser's address bar or the web UI shows it ---------------------------------------
+
+
+@pytest.fixture
+def masto() -> Iterator[FakeMastodon]:
+    with FakeMastodon(token=M_TOKEN) as fake:
+        yield fake
+
+
+@pytest.mark.parametrize("link", [
+    "https://mastodon.example/@acme/{id}?utm_source=mastodon",
+    "https://mastodon.example/@acme/{id}#replies",
+    "https://mastodon.example/@acme/{id}/",
+    "https://mastodon.example/deck/@acme/{id}",
+    "https://mastodon.example/deck/@acme/{id}/?utm=x#top",
+    "https://Mastodon.Example/web/statuses/{id}?x=1",
+])
+def test_a_mastodon_link_with_a_query_a_fragment_or_the_deck_is_taken(project: Project, masto: FakeMastodon,
+                                                                     link: str) -> None:
+    """Refused as 'not a Mastodon status': the operator had to trim the link by hand, at 3 a.m."""
+    mastodon_on(project, "https://mastodon.example", masto)
+    incident_id = unknown_follow_up(project, masto)
+    status = masto.posted[-1]
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                         f"masto={link.format(id=status.id)}")
+    assert result.exit_code == 0, result.output
+    assert masto_deliveries(project, incident_id)[-1]["remote_id"] == f"{status.id}@mastodon.example"
+
+
+@pytest.mark.parametrize("link", [
+    "https://other.example/@acme/{id}?utm_source=mastodon",
+    "https://other.example/deck/@acme/{id}#x",
+    "https://other.example/@acme/{id}/",
+])
+def test_a_mastodon_link_of_another_instance_is_still_refused_in_any_form(project: Project, masto: FakeMastodon,
+                                                                         link: str) -> None:
+    mastodon_on(project, "https://mastodon.example", masto)
+    incident_id = unknown_follow_up(project, masto)
+    status = masto.posted[-1]
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                         f"masto={link.format(id=status.id)}")
+    assert result.exit_code == 2, result.output
+    assert "other.example" in result.output and "mastodon.example" in result.output, result.output
+    assert masto_deliveries(project, incident_id)[-1]["state"] == "unknown"
