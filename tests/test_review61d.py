@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
+from broadcaster.cli import main
 from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Response
 from tests.fakes.mastodon import FakeMastodon
@@ -156,3 +159,21 @@ def test_a_mastodon_link_of_another_instance_is_still_refused_in_any_form(projec
     assert result.exit_code == 2, result.output
     assert "other.example" in result.output and "mastodon.example" in result.output, result.output
     assert masto_deliveries(project, incident_id)[-1]["state"] == "unknown"
+
+
+# -- init given an empty name, or a place inside the state folder ------------------------------------------------------
+
+
+def init_in(folder: Path, *args: str) -> Result:
+    """`broadcaster init ...` run in ``folder``, with no --config and no $BROADCASTER_CONFIG."""
+    return CliRunner().invoke(main, ["init", *args], env={"BROADCASTER_CONFIG": None}, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("given", ["", "  "])
+def test_init_of_an_empty_name_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    """`broadcaster init "$CONFIG"` with CONFIG unset wrote ./broadcaster.toml and said all was well."""
+    monkeypatch.chdir(tmp_path)
+    result = init_in(tmp_path, given)
+    assert result.exit_code == 2, result.output
+    assert "empty" in result.output and "broadcaster init" in result.output and "Nothing was written" in result.output
+    assert list(tmp_path.iterdir()) == []

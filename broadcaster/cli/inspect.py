@@ -153,6 +153,11 @@ def init(ctx: click.Context, /, given: str | None, force: bool) -> None:
     from broadcaster.site.file_writer import replace_file
     from broadcaster.store.sqlite import PRIVATE_FOLDER, keep_out_of_git
 
+    if given is not None and not given.strip():
+        # `broadcaster init "$CONFIG"` with CONFIG unset: written to ./broadcaster.toml (or --config's), said done.
+        raise InputError("the config's path is empty or only spaces (a variable unset in a script?). Give the file or "
+                         "folder to write it to (`broadcaster init ops/`), or no path at all for the default "
+                         "(--config, then $BROADCASTER_CONFIG, then ./broadcaster.toml). Nothing was written.")
     path = _in_folder(given) if given else _config_to_write(ctx)
     if path.is_symlink():
         # --force would write through it, into whatever file it names (or fail on a dangling one).
