@@ -177,3 +177,43 @@ def test_init_of_an_empty_name_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 2, result.output
     assert "empty" in result.output and "broadcaster init" in result.output and "Nothing was written" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", [".broadcaster/", ".broadcaster", ".broadcaster/git/", ".broadcaster/mine.toml",
+                                   "./.broadcaster/../.broadcaster/ops/"])
+def test_init_inside_the_state_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    """Wrote the config into the state folder: kept out of git by its .gitignore, lost with the folder."""
+    monkeypatch.chdir(tmp_path)
+    assert init_in(tmp_path).exit_code == 0  # ./broadcaster.toml and its state folder
+    (tmp_path / "broadcaster.toml").unlink()
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = init_in(tmp_path, given)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "state folder" in said and "Nothing was written" in said, said
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_init_over_the_state_file_is_refused_even_with_force(project: Project, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`init --force` over the state file ([store] path elsewhere) replaced the store with the starter config."""
+    project.write_config('[store]\npath = "data/state.db"\n')
+    assert project.cli("post", "--yes", "--title", "API errors", "Errors.").exit_code == 0
+    state = project.root / "data" / "state.db"
+    held = state.read_bytes()
+    monkeypatch.chdir(project.root)
+    result = init_in(project.root, "--force", "data/state.db")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "SQLite" in said and "Nothing was written" in said, said
+    assert state.read_bytes() == held
+    assert not (project.root / "data" / "state.db.bak").exists()
+
+
+def test_init_through_a_loop_of_links_is_refused_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was 'unexpected error (RuntimeError)', exit 1."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop").symlink_to("loop")
+    result = init_in(tmp_path, "loop/ops.toml")
+    assert result.exit_code == 2, result.output
+    assert "loop of symbolic links" in result.output and "Nothing was written" in result.output

@@ -139,6 +139,8 @@ def site_serve(ctx: click.Context, /, port: int, host: str) -> None:
 
 # -- init -------------------------------------------------------------------------
 
+STATE_FOLDER = ".broadcaster"  # beside each config: its state file, locks and caches (any folder so named is one)
+
 
 @click.command()
 @click.argument("given", metavar="[PATH]", required=False, type=click.Path())
@@ -159,6 +161,7 @@ def init(ctx: click.Context, /, given: str | None, force: bool) -> None:
                          "folder to write it to (`broadcaster init ops/`), or no path at all for the default "
                          "(--config, then $BROADCASTER_CONFIG, then ./broadcaster.toml). Nothing was written.")
     path = _in_folder(given) if given else _config_to_write(ctx)
+    _refuse_writing_into_the_state(path)
     if path.is_symlink():
         # --force would write through it, into whatever file it names (or fail on a dangling one).
         raise InputError(f"{_shown(path)} is a symbolic link; write the config to a real path, or remove the link first.")
@@ -168,7 +171,7 @@ def init(ctx: click.Context, /, given: str | None, force: bool) -> None:
     if path.exists() and not path.is_file():
         raise InputError(f"{_shown(path)} is not a file; give the path of the config file to write.")
     _refuse_writing_into_a_site(path)
-    state = path.parent / ".broadcaster"  # the state, locks and caches, out of git from the start
+    state = path.parent / STATE_FOLDER  # the state, locks and caches, out of git from the start
     if state.exists() and not state.is_dir():
         raise InputError(f"{_shown(state)} is a file, where broadcaster keeps its state folder; move it away first. "
                          "Nothing was written.")
@@ -266,6 +269,33 @@ def _keep_replaced(path: Path, starter: bytes) -> Path | None:
             kept.unlink()  # half a copy (a full disk) is no copy: the config itself is left as it was
             raise
         return kept
+
+
+def _refuse_writing_into_the_state(path: Path) -> None:
+    """A config inside a state folder (``init .broadcaster/``: any folder named so is broadcaster's, the store's own)
+    or over a state file (``init --force`` over [store] path's): its .gitignore kept the config out of git, and the
+    config was lost with the folder (removed, or restored from a backup); over the state file, the store was
+    replaced by the starter config. Looked at as typed and with its links followed."""
+    from broadcaster.store.sqlite import is_sqlite_file
+
+    try:
+        typed, resolved = Path(os.path.abspath(path)), path.resolve()
+    except (RuntimeError, OSError) as exc:  # Python 3.11 says a loop of links with RuntimeError: "unexpected error"
+        raise InputError(f"{_shown(path)} cannot be followed: a loop of symbolic links on its way ({exc}). Check the "
+                         "path, or give another. Nothing was written.") from exc
+    state = next((folder for where in (typed, resolved) for folder in where.parents
+                  if folder.name.casefold() == STATE_FOLDER), None)
+    if state is not None:
+        raise InputError(
+            f"{_shown(path)} is inside {_shown(state)}, broadcaster's state folder: it is the store's own (the state "
+            "file, its locks and caches, kept out of git), and a config there is lost with it. Write the config "
+            f"beside it: `broadcaster init {_shell_word(_not_an_option(Path(os.path.relpath(state.parent))))}"
+            f"{os.sep}` (or another folder). Nothing was written.")
+    if is_sqlite_file(path):
+        raise InputError(
+            f"{_shown(path)} is a SQLite database, most likely a store (its [store] path): the starter config would "
+            "replace what it holds, --force or not. Give the config's own path (a folder writes its broadcaster.toml). "
+            "Nothing was written.")
 
 
 def _refuse_writing_into_a_site(path: Path) -> None:

@@ -229,6 +229,15 @@ def _narrowed(path: Path) -> None:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def is_sqlite_file(path: Path) -> bool:
+    """Whether ``path`` is a SQLite database (a state file, or another program's): a regular file with its header."""
+    try:
+        with open(path, "rb") as file:
+            return os.path.isfile(path) and file.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:  # not there, a folder, unreadable: no database this command could replace either
+        return False
+
+
 def refuse_a_file_for_its_folder(path: Path) -> None:
     """A file where a folder of the state file's path should be (``.broadcaster`` made by `touch` for `mkdir`, a copy
     gone wrong): opening it failed as an unexpected error (NotADirectoryError). Also asked before a command reads the
