@@ -194,6 +194,19 @@ def test_init_inside_the_state_folder_is_refused(tmp_path: Path, monkeypatch: py
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+@pytest.mark.parametrize("given", [".broadcaster", "ops/.broadcaster"])
+def test_init_of_a_file_named_as_the_state_folder_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             given: str) -> None:
+    """A config file named .broadcaster, where its own state folder goes: made the state folder, then failed 'could not
+    write ..broadcaster.4649-0.broadcaster-tmp: Is a directory ... or free the space', the folder left behind."""
+    monkeypatch.chdir(tmp_path)
+    result = init_in(tmp_path, given)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "state folder" in said and "free the space" not in said, said
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_init_over_the_state_file_is_refused_even_with_force(project: Project, tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """`init --force` over the state file ([store] path elsewhere) replaced the store with the starter config."""

@@ -283,11 +283,13 @@ def _refuse_writing_into_the_state(path: Path) -> None:
     except (RuntimeError, OSError) as exc:  # Python 3.11 says a loop of links with RuntimeError: "unexpected error"
         raise InputError(f"{_shown(path)} cannot be followed: a loop of symbolic links on its way ({exc}). Check the "
                          "path, or give another. Nothing was written.") from exc
-    state = next((folder for where in (typed, resolved) for folder in where.parents
+    # The path itself too: a config file named .broadcaster takes the state folder's place beside it.
+    state = next((folder for where in (typed, resolved) for folder in (where, *where.parents)
                   if folder.name.casefold() == STATE_FOLDER), None)
     if state is not None:
+        place = f"names {_shown(state)}" if state in (typed, resolved) else f"is inside {_shown(state)}"
         raise InputError(
-            f"{_shown(path)} is inside {_shown(state)}, broadcaster's state folder: it is the store's own (the state "
+            f"{_shown(path)} {place}, broadcaster's state folder: it is the store's own (the state "
             "file, its locks and caches, kept out of git), and a config there is lost with it. Write the config "
             f"beside it: `broadcaster init {_shell_word(_not_an_option(Path(os.path.relpath(state.parent))))}"
             f"{os.sep}` (or another folder). Nothing was written.")
