@@ -415,6 +415,14 @@ class TelegramChannel(Channel):
         raise NotEditable(f"could not edit Telegram message {remote_id or '(none recorded)'} ({reason}); posted the "
                           "correction as a new message")
 
+    def same_post(self, stored: str, given: str) -> bool:
+        """One message: its number in one chat, an @name in any letter case (``@AcmeStatus:1`` is ``@acmestatus:1``).
+        Compared as written, another incident's message given by the other spelling was taken for this update's."""
+        (kept_chat, kept), (named_chat, named) = _parse_remote_id(stored, ""), _parse_remote_id(given, "")
+        if kept is None or named is None or not str(kept_chat) or not str(named_chat):
+            return stored == given  # a bare number (the chat is the delivery's) or no message id: as written
+        return kept == named and _same_chat(kept_chat, str(named_chat))
+
     def remote_id_from(self, reference: str, target: str) -> str:
         """``-100123:45``, a message number in ``target`` (``45``), or a link ``https://t.me/<chat>/45``."""
         from broadcaster.errors import InputError

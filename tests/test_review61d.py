@@ -230,3 +230,20 @@ def test_init_through_a_loop_of_links_is_refused_as_one(tmp_path: Path, monkeypa
     result = init_in(tmp_path, "loop/ops.toml")
     assert result.exit_code == 2, result.output
     assert "loop of symbolic links" in result.output and "Nothing was written" in result.output
+
+
+def test_another_incidents_post_in_another_letter_case_is_refused_as_its(project: Project,
+                                                                       telegram: FakeTelegram) -> None:
+    """An incident posted while the table said @AcmeStatus, a later one's post of unknown fate while it says
+    @acmestatus: the first incident's message given for it (the wrong line of `show` copied) was taken, and the later
+    incident's updates replied under the other incident's first message."""
+    earlier = first_post(project, telegram)  # @AcmeStatus:1, the table now @acmestatus
+    telegram.fail(Fault(match="sendMessage", reset_after=True))
+    later = project.cli("post", "--yes", "--json", "--title", "Checkout errors", "Checkout fails.")
+    assert later.exit_code == 3, later.stdout
+    incident = str(json.loads(later.stdout)["incident_id"])
+    taken = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", "tg=https://t.me/AcmeStatus/1")
+    said = " ".join((taken.stdout + taken.stderr).split())
+    assert taken.exit_code == 2, said
+    assert f"recorded for {earlier} update #1" in said, said
+    assert {d["state"] for d in shown(project, incident)["deliveries"] if d["destination"] == "tg"} == {"unknown"}
