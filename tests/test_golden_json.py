@@ -46,6 +46,9 @@ def normalised(text: str, root: Path) -> str:
     day = r"(\d{1,2} [A-Z][a-z]{2} )?"
     text = re.sub(rf"\b{day}\d{{1,2}}:\d{{2}}\b( UTC)?( \({day}\d{{1,2}}:\d{{2}} CES?T\))?", "<clock>", text)
     text = text.replace("<time> UTC", "<clock>")
+    # The page's zone's day may be tomorrow where UTC's is today (a post after 22:30 UTC promising 30 min): its
+    # clock then shows as a date and time ("(2026-12-08 00:15 CET)"), already made "<time>" above.
+    text = re.sub(r"\(<time> CES?T\)", "(<clock> CET)", text)
     text = re.sub(r"(127\.0\.0\.1|localhost):\d+", r"\1:<port>", text)
     # How many files a post rewrites depends on whether it fell in the same second as the one before:
     # api/v2 files whose only change is page.updated_at (to the second) are then left alone.
