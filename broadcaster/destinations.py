@@ -723,6 +723,8 @@ def spelled_as_stored(planned: Sequence[PlannedDelivery], found: Mapping[str, De
     first: the store finds an incident's posts at a place by its target as written, and a follow-up replied to
     nothing, an amend was skipped ("not sent here") and a withdrawal left the post up, as if made elsewhere."""
     spelled = StoredSpellings(found, earlier)
+    if not spelled.stored:
+        return list(planned)  # the common case: a copy per planned delivery (a thousand chats) for nothing
     return [replace(p, target=spelled(p.destination, p.target)) for p in planned]
 
 
