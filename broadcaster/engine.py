@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from broadcaster import lazy_re
 from broadcaster.compose import as_shown
 from broadcaster.config import Config
-from broadcaster.delivery import DONE_STATES, DeliveryState, Receipt, Rendered, SendLog, ThreadRef, names_no_post
+from broadcaster.delivery import (
+    DONE_STATES,
+    DeliveryState,
+    NotKnownBeforeLogin,
+    Receipt,
+    Rendered,
+    SendLog,
+    ThreadRef,
+    names_no_post,
+)
 from broadcaster.destination import Destination, Job, Run, names_target, resend_may_be_dropped
 from broadcaster.destinations import destinations
 from broadcaster.errors import DeliveryError, NotEditable, NotNeeded, StoreError, bounded, storable
@@ -712,10 +721,21 @@ class Publisher:
         if exc.outcome_unknown and not destination.idempotent and delivery.id not in self._deleting:
             return await self._unknown(delivery, f"{exc} {self._unknown_advice(destination, delivery, log)}")
         if not exc.retryable:
-            return await self._fail(delivery, str(exc))
+            return await self._fail(delivery, f"{exc}{self._settled_by_hand(destination, delivery, log)}")
         attempts = self.store.delivery(delivery.id).attempts
         engine = self.config.engine
         return await self._fail(delivery, advice.gave_up(str(exc), attempts, engine.max_attempts, engine.deadline))
+
+    def _settled_by_hand(self, destination: Destination, delivery: Delivery, log: SendLog) -> str:
+        """For a withdrawal's delete refused on posts this table's credentials can never delete: what records it done
+        once they are deleted by hand. Without it, the operator was sent to delete them by hand, and then every
+        `retry` (a cron job's too) failed there again, exit 3, for ever."""
+        if delivery.id not in self._deleting:
+            return ""
+        left = left_to_delete(self.store, delivery, log.parts)
+        if not not_deletable(destination, left, delivery.target):
+            return ""
+        return " " + advice.delete_by_hand_then_mark(delivery.incident_id, delivery.destination, delivery.target)
 
     def _earlier_attempt_may_have_arrived(self, delivery: Delivery, log: SendLog) -> bool:
         """Whether a request of this delivery before the last one may have reached the service: one of this run
@@ -1366,6 +1386,26 @@ def withdrawn_posts(
     # Asked to delete it, the service finds no such post, which counts as deleted: it would stay up, said gone.
     notes += [advice.unnameable(where, remote_id) for remote_id in dict.fromkeys(unnamed) if remote_id not in kept]
     return tuple(dict.fromkeys(found)), notes
+
+
+def left_to_delete(store: Store, delivery: Delivery, deleted: Sequence[str] | None = None) -> list[str]:
+    """A withdrawal's delivery's posts still to delete: those ``withdrawn_posts`` finds there that no attempt deleted
+    (``deleted``: its parts, as the store keeps them unless given)."""
+    done = set(delivery.parts if deleted is None else deleted)
+    found, _ = withdrawn_posts(store, delivery.incident_id, delivery.destination, delivery.target, delivery.sequence)
+    return [remote_id for remote_id in found if remote_id not in done]
+
+
+def not_deletable(destination: Destination, remote_ids: Sequence[str], target: str) -> dict[str, str]:
+    """Of a withdrawal's posts still up at one destination, those this table's credentials can never delete
+    (``Destination.not_deletable_here``: another account's or instance's), each with why: only deleting them by hand
+    takes them down. Not one only a login can tell of: the withdrawal's next attempt logs in and asks."""
+    found = {}
+    for remote_id in remote_ids:
+        why = destination.not_deletable_here(remote_id, target)
+        if why and not isinstance(why, NotKnownBeforeLogin):
+            found[remote_id] = why
+    return found
 
 
 def no_longer_wanted(delivery: Delivery, destination: Destination | None, *, deleting: bool = False) -> str:

@@ -71,6 +71,15 @@ def unnameable(where: str, remote_id: str) -> str:
     )
 
 
+def delete_by_hand_then_mark(incident_id: str, destination: str, target: str = "") -> str:
+    """What settles a withdrawal's delete that this table's credentials can never do (another account's or
+    instance's posts, ``Channel.not_deletable_here``): once they are deleted by hand, ``retry --mark-deleted``
+    records it; a plain ``retry`` fails there for ever."""
+    place = f"{destination}:{target}" if target else destination
+    return (f"Once deleted by hand, `broadcaster retry {incident_id} --mark-deleted {place}` records this withdrawal "
+            "done here (a plain `broadcaster retry` fails here again, exit 3).")
+
+
 def waited_too_long(deadline: float) -> str:
     return (
         f"timed out waiting for an earlier update of this incident to be sent here "

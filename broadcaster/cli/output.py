@@ -173,8 +173,12 @@ def print_outcomes(out: Console, heading: str | Text, outcomes: Sequence[Outcome
     if failed:
         # Not "resend with retry" alone: a failure that needs something done first (a token, a place restored
         # over) fails again the same way; each line says what.
+        # A withdrawal's delete that only the old account could do is never sent by a retry: its line names what
+        # records it once done by hand (``advice.delete_by_hand_then_mark``).
+        by_hand = " (a delete to do by hand: `--mark-deleted` records it, as its line says)" if any(
+            "--mark-deleted" in (o.error or "") for o in failed) else ""
         out.print(Text(f"{deliveries(len(failed))} not sent.", style="red") + Text(
-            f" Each line above says why; once that is seen to, `broadcaster retry{where}` sends them"
+            f" Each line above says why; once that is seen to, `broadcaster retry{where}` sends them{by_hand}"
             f" (`broadcaster show{where or ' ID'}` has the detail)."))
     if unknown:
         out.print(Text(f"{deliveries(len(unknown))} unknown", style="magenta") + Text(
@@ -529,13 +533,26 @@ def print_marked_sent(out: Console, marked: Sequence[tuple[Delivery, str]]) -> N
         out.print(f"{done}: {delivery.incident_id} #{delivery.sequence} → {where}; {threading}.", markup=False)
 
 
+def print_marked_deleted(out: Console, marked: Sequence[tuple[Delivery, str]]) -> None:
+    """``retry --mark-deleted``: each withdrawal's delete recorded done, its posts deleted by hand."""
+    for delivery, note in marked:
+        where = f"{delivery.destination} {delivery.target}".rstrip()
+        out.print(printable(f"Deleted by hand: {delivery.incident_id} #{delivery.sequence} → {where}, {note}.",
+                            one_line=True), markup=False)
+
+
 def print_retry(
     out: Console, incident_id: str | None, result: RetryResult, as_json: bool,
-    marked: Sequence[tuple[Delivery, str]] = (),
+    marked: Sequence[tuple[Delivery, str]] = (), deleted: Sequence[tuple[Delivery, str]] = (),
+    not_deleted: Sequence[tuple[Delivery, str]] = (),
 ) -> None:
     if as_json:
-        print_json(records.retry_json(incident_id, result, marked))
+        print_json(records.retry_json(incident_id, result, marked, deleted, not_deleted))
         return
+    for delivery, why in not_deleted:
+        where = f"{delivery.destination} {delivery.target}".rstrip()
+        out.print(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {why}.", one_line=True),
+                  markup=False)
     if not result.outcomes and result.elsewhere:
         out.print("Nothing to resend now: another command is still sending what is below.", markup=False)
     elif not result.outcomes:

@@ -205,11 +205,16 @@ def _post(ctx: click.Context, /, message: str | None, options: dict[str, Any], *
               help="Team mode: skip for good what waits for DEST (or that chat of it), which this config does not have, "
                    "or has for other readers (taken out of the team's config, or changed), instead of leaving it for a "
                    "machine whose config has it. Repeatable.")
+@click.option("--mark-deleted", "mark_deleted", multiple=True, metavar="DEST[:CHAT]",
+              help="With INCIDENT: you deleted by hand the withdrawn incident's posts at DEST (or that chat of it) that "
+                   "this table's credentials cannot delete (another account's or instance's): record the withdrawal "
+                   "done there. Repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 @click.pass_context
 def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool, mark_unknown_sent: bool,
-          remote_ids: tuple[str, ...], skip_removed: tuple[str, ...], as_json: bool) -> None:
+          remote_ids: tuple[str, ...], skip_removed: tuple[str, ...], mark_deleted: tuple[str, ...],
+          as_json: bool) -> None:
     """Send every delivery not yet sent, oldest first. Never posts again what was sent.
 
     A post is `unknown` when its request may have reached the service but no
@@ -218,6 +223,11 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     Check the destination, then either resend it (--include-unknown) or record
     it as sent (--mark-unknown-sent, with --remote-id to keep threading under
     it). The site and its publish targets are simply redone.
+
+    A withdrawal's delete refused on posts this table's credentials cannot
+    delete (another Mastodon instance's, another X or Bluesky account's,
+    another Discord webhook's) fails at every retry: delete them by hand, then
+    record it with --mark-deleted DEST.
     """
     from broadcaster import operations
     from broadcaster.cli import output
@@ -226,6 +236,7 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
         raise InputError("choose one: --include-unknown resends unknown deliveries, --mark-unknown-sent records them as sent.")
     if remote_ids and not mark_unknown_sent:
         raise InputError("--remote-id goes with --mark-unknown-sent: it records the id of a post you found.")
+    _check_mark_deleted(incident_id, mark_deleted, skip_removed)
     config = load_config(ctx)
     store = open_store(ctx)
     out = output.console()
@@ -233,16 +244,36 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     if skip_removed:
         _check_skip_removed(skip_removed, operations.waiting_elsewhere(config, store, found,
                                                                        include_unknown=include_unknown))
+    # Checked before anything is recorded: a refused name must leave --mark-unknown-sent's deliveries as they were.
+    by_hand = operations.deletes_to_mark(config, store, found, mark_deleted) if found and mark_deleted else []
     marked = operations.mark_unknown_sent(config, store, found, remote_ids) if mark_unknown_sent else []
+    deleted, tried_first = operations.mark_deleted(config, store, by_hand)
     if not as_json:  # with --json, stdout holds the one object, which lists them
         output.print_marked_sent(out, marked)
+        output.print_marked_deleted(out, deleted)
     targets = [(d.destination, d.target) for d in operations.retry_todo(config, store, found, include_unknown=include_unknown)]
     with output.progress_for(out, targets, as_json) as progress:
         result = operations.retry(config, store, found, include_unknown=include_unknown, progress=progress,
                                   skip_removed=skip_removed)
-    output.print_retry(out, found, result, as_json, marked)
+    # What still held a post this table can delete went with the retry first: what it could not delete is recorded.
+    later, left = operations.mark_deleted(config, store, tried_first)
+    result = operations.with_marked(result, later)
+    output.print_retry(out, found, result, as_json, marked, [*deleted, *later],
+                       operations.not_marked_deleted(store, left))
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
+
+
+def _check_mark_deleted(incident_id: str | None, names: tuple[str, ...], skip_removed: tuple[str, ...]) -> None:
+    """``--mark-deleted`` names one incident's withdrawal's deletes, never every incident's by a destination's name;
+    and a place it records deleted by hand is not one ``--skip-removed`` leaves undone for good."""
+    if names and not incident_id:
+        raise InputError("--mark-deleted records one withdrawn incident's deletes done by hand: name it, as in "
+                         f"`broadcaster retry INCIDENT --mark-deleted {names[0]}`. Nothing was recorded or sent.")
+    both = sorted(set(names) & set(skip_removed))
+    if both:
+        raise InputError(f"choose one for {both[0]}: --mark-deleted records its withdrawal's delete done by hand, "
+                         "--skip-removed skips what waits there for good. Nothing was recorded or sent.")
 
 
 def _check_skip_removed(names: tuple[str, ...], waiting: set[str]) -> None:

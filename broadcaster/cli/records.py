@@ -176,7 +176,8 @@ def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any
 
 
 def retry_json(
-    incident_id: str | None, result: RetryResult, marked: Sequence[tuple[Delivery, str]] = ()
+    incident_id: str | None, result: RetryResult, marked: Sequence[tuple[Delivery, str]] = (),
+    deleted: Sequence[tuple[Delivery, str]] = (), not_deleted: Sequence[tuple[Delivery, str]] = (),
 ) -> dict[str, Any]:
     return {
         "incident_id": incident_id,
@@ -185,6 +186,10 @@ def retry_json(
         "sending": [delivery_json(d) for d in result.elsewhere],  # another command has them: not sent again here
         # --mark-unknown-sent: each delivery recorded as sent (or settled), and what later updates thread under
         "marked": [{**delivery_json(d), "threading": threading} for d, threading in marked],
+        # --mark-deleted: each withdrawal's delete recorded done (its note says what was deleted by hand), and each
+        # left as it was because a post this table can delete is still up there (``why``)
+        "marked_deleted": [delivery_json(d) for d, _ in deleted],
+        "not_marked_deleted": [{**delivery_json(d), "why": why} for d, why in not_deleted],
     }
 
 

@@ -39,11 +39,15 @@ if TYPE_CHECKING:
     )
     from broadcaster.operations.retrying import (
         RetryResult,
+        deletes_to_mark,
+        mark_deleted,
         mark_unknown_sent,
+        not_marked_deleted,
         reap,
         retry,
         retry_todo,
         waiting_elsewhere,
+        with_marked,
     )
     from broadcaster.operations.site import HostUpload, SitePublication, publish_site, rebuild_site
     from broadcaster.operations.withdrawing import WithdrawResult, withdraw
@@ -56,7 +60,8 @@ _MODULE_OF = {
                      "incident_to_post_to", "post", "prepare", "previews", "publish", "publish_stored",
                      "refuse_missing_secrets", "refuse_unowned_folders", "refuse_withdrawn", "stale_site_deliveries",
                      "with_template"), "posting"),
-    **dict.fromkeys(("RetryResult", "mark_unknown_sent", "reap", "retry", "retry_todo", "waiting_elsewhere"),
+    **dict.fromkeys(("RetryResult", "deletes_to_mark", "mark_deleted", "mark_unknown_sent", "not_marked_deleted", "reap",
+                     "retry", "retry_todo", "waiting_elsewhere", "with_marked"),
                     "retrying"),
     **dict.fromkeys(("HostUpload", "SitePublication", "publish_site", "rebuild_site"), "site"),
     "WithdrawResult": "withdrawing", "withdraw": "withdrawing",
@@ -93,5 +98,6 @@ __all__ = [
     "HostUpload", "PostResult", "Preview", "RetryResult", "SitePublication", "again_on_conflict", "check_destinations",
     "delivery_plan", "find_incident", "incident_to_post_to", "mark_unknown_sent", "post", "prepare", "previews", "publish", "publish_site",
     "publish_stored", "reap", "rebuild_site", "refuse_missing_secrets", "refuse_unowned_folders", "retry", "retry_todo", "waiting_elsewhere",
+    "deletes_to_mark", "mark_deleted", "not_marked_deleted", "with_marked",
     "refuse_withdrawn", "shared_targets", "stale_site_deliveries", "with_template", "WithdrawResult", "withdraw",
 ]

@@ -16,12 +16,14 @@ from broadcaster.engine import (
     Outcome,
     Progress,
     Publisher,
+    left_to_delete,
     made_alike,
+    not_deletable,
     post_to_edit,
     repeats_safely,
     since_the_latest_restart,
 )
-from broadcaster.errors import InputError, bounded, printable
+from broadcaster.errors import InputError, bounded, did_you_mean, printable
 from broadcaster.messages import advice, gate
 from broadcaster.messages.visibility import corrected_sequence
 from broadcaster.operations.posting import check_customers, find_incident, stale_site_deliveries
@@ -79,6 +81,126 @@ def mark_unknown_sent(
             threading = _threading_after(store, all_destinations.get(delivery.destination), delivery, remote_id)
             marked.append((store.delivery(delivery.id), threading))
     return marked
+
+
+DELETED_BY_HAND = ("recorded done by the operator (`retry --mark-deleted`): {posts} deleted by hand, since this "
+                   "table's credentials cannot delete {them} (another account's or instance's){rest}")
+
+
+def deletes_to_mark(config: Config, store: Store, incident_id: str, names: Sequence[str]) -> list[int]:
+    """The withdrawal's deletes ``--mark-deleted DEST[:CHAT]`` names: each name must match a failed (or unknown)
+    delete of ``incident_id``'s withdrawal that this table's credentials refuse on a post (``engine.not_deletable``):
+    a typo, a post still to send, or a delete a plain ``retry`` finishes must never be recorded done. Refused
+    before anything is recorded or sent."""
+    incident = find_incident(store, incident_id)
+    candidates = _withdrawal_deletes(config, store, incident.id)
+    settle = {d.id: bool(not_deletable(found, left_to_delete(store, d), d.target)) for d, found in candidates}
+    accepted = sorted({name for d, _ in candidates if settle[d.id] for name in _names_of(d)})
+    done = {name for d in _withdrawal_deletes_done(store, incident.id) for name in _names_of(d)}
+    chosen: dict[int, None] = {}
+    for name in names:
+        matching = [d for d, _ in candidates if name in _names_of(d)]
+        if not matching and name in done:  # run again (a script's retry): nothing left to record
+            raise InputError(f"--mark-deleted {printable(name, one_line=True)}: the withdrawal of {incident.id} is "
+                             "recorded deleted by hand there already (`broadcaster show` says so). Nothing was recorded or sent.")
+        if not any(settle[d.id] for d in matching):
+            raise InputError(_why_not_marked(incident.id, incident.withdrawn_at is not None, name, matching, accepted))
+        chosen.update(dict.fromkeys(d.id for d in matching if settle[d.id]))
+    return list(chosen)
+
+
+def _withdrawal_deletes(config: Config, store: Store, incident_id: str) -> list[tuple[Delivery, Destination]]:
+    """The incident's withdrawal's deletes (not a "posted in error" note, nor a post) that failed or are of
+    unknown fate, where this config has the destination: only it can tell which posts its credentials refuse."""
+    found = destinations(config, store)  # with the store: what a channel learnt at its last login (a DID)
+    deletes = []
+    for delivery in store.deliveries(incident_id=incident_id, states=(DeliveryState.FAILED, DeliveryState.UNKNOWN)):
+        destination = found.get(delivery.destination)
+        update = store.update(delivery.incident_id, delivery.sequence)
+        if (destination is not None and not destination.idempotent and update is not None
+                and update.kind == "withdrawal" and repeats_safely(delivery, destination, update)):
+            deletes.append((delivery, destination))
+    return deletes
+
+
+def _withdrawal_deletes_done(store: Store, incident_id: str) -> list[Delivery]:
+    """The incident's withdrawal's deletes ``--mark-deleted`` recorded done already."""
+    recorded = DELETED_BY_HAND.partition(":")[0]
+    return [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.SENT,))
+            if (d.last_error or "").startswith(recorded)]
+
+
+def _names_of(delivery: Delivery) -> tuple[str, ...]:
+    """What ``--mark-deleted`` may name a delivery by: its destination, and ``DEST:CHAT`` where it has a chat."""
+    return (delivery.destination, *([f"{delivery.destination}:{delivery.target}"] if delivery.target else []))
+
+
+def _why_not_marked(incident_id: str, withdrawn: bool, name: str, matching: Sequence[Delivery],
+                    accepted: Sequence[str]) -> str:
+    shown = printable(name, one_line=True)
+    unchanged = " Nothing was recorded or sent."
+    if not withdrawn:
+        return (f"--mark-deleted {shown}: {incident_id} is not withdrawn, and --mark-deleted records only a "
+                "withdrawal's deletes done by hand (a post still to send is sent by `broadcaster retry`, never "
+                f"dropped).{unchanged}")
+    if matching:
+        return (f"--mark-deleted {shown}: the withdrawal's delete there failed on no post this table's credentials "
+                f"cannot delete, so `broadcaster retry {incident_id}` finishes it (a post already deleted by hand "
+                f"counts as deleted there).{unchanged}")
+    hint = did_you_mean(name, accepted) or (
+        f" It accepts: {', '.join(accepted)}." if accepted else
+        " None here: no delete of its withdrawal failed on a post this table's credentials cannot delete.")
+    return (f"--mark-deleted {shown}: no delete of {incident_id}'s withdrawal failed there on a post this table's "
+            f"credentials cannot delete (another account's or instance's).{hint}{unchanged}")
+
+
+def mark_deleted(config: Config, store: Store, delivery_ids: Sequence[int]) -> tuple[list[tuple[Delivery, str]], list[int]]:
+    """Record each withdrawal's delete (``deletes_to_mark``) done, its posts this table cannot delete deleted by hand
+    as the operator says: (those recorded, each with what it says; those left, which still hold a post this table
+    can delete, for ``retry`` to delete first: only what it can never delete is taken on the operator's word)."""
+    found = destinations(config, store)
+    marked, left = [], []
+    for delivery_id in delivery_ids:
+        delivery = store.delivery(delivery_id)
+        destination = found.get(delivery.destination)
+        if delivery.state not in (DeliveryState.FAILED, DeliveryState.UNKNOWN) or destination is None:
+            continue  # deleted meanwhile (the old credentials back), or taken by another command
+        posts = left_to_delete(store, delivery)
+        by_hand = not_deletable(destination, posts, delivery.target)
+        if set(posts) - set(by_hand) or not store.claim(delivery.id, "operator", include_unknown=True, sending=False):
+            left.append(delivery_id)
+            continue
+        rest = f"; {len(delivery.parts)} other post(s) here deleted by broadcaster" if delivery.parts else ""
+        note = DELETED_BY_HAND.format(posts=", ".join(by_hand), them="it" if len(by_hand) == 1 else "them", rest=rest)
+        store.mark_sent(delivery.id, "", None, note)
+        marked.append((store.delivery(delivery.id), note))
+    return marked, left
+
+
+def not_marked_deleted(store: Store, delivery_ids: Sequence[int]) -> list[tuple[Delivery, str]]:
+    """Those ``mark_deleted`` left after the retry tried them: each with why, and what to do."""
+    found = []
+    for delivery_id in delivery_ids:
+        delivery = store.delivery(delivery_id)
+        if delivery.state in DONE_STATES:
+            continue
+        place = delivery.destination + (f":{delivery.target}" if delivery.target else "")
+        found.append((delivery, (
+            f"not recorded as deleted by hand: the withdrawal's delete there still has post(s) this table can delete "
+            f"itself, and deleting them failed ({delivery.state}; `broadcaster show {delivery.incident_id}` has why). "
+            f"Once that is seen to, `broadcaster retry {delivery.incident_id} --mark-deleted {place}` deletes them "
+            "and records the rest")))
+    return found
+
+
+def with_marked(result: RetryResult, marked: Sequence[tuple[Delivery, str]]) -> RetryResult:
+    """``result`` with the outcomes of the deliveries ``mark_deleted`` recorded after it as they now stand."""
+    now = {(d.incident_id, d.sequence, d.destination, d.target): (d, note) for d, note in marked}
+    outcomes = []
+    for outcome in result.outcomes:
+        found = now.get((outcome.incident_id, outcome.sequence, outcome.destination, outcome.target))
+        outcomes.append(outcome if found is None else Outcome.of(found[0], notes=(found[1],)))
+    return replace(result, outcomes=outcomes)
 
 
 def _confirmed_part(destination: Destination | None, delivery: Delivery, remote_id: str) -> str | None:

@@ -301,7 +301,7 @@ def deleting_preview(found: Mapping[str, Destination], store: Store, incident: I
 NOT_DELETED_HERE = ("{count} post(s) here left up: this table's credentials cannot delete them (see \"Left up\"), "
                     "and the withdrawal fails here (exit 3)")
 NOT_DELETED = ("posted here as {where} ({remote}), and the withdrawal will not delete it (it fails here, exit 3): "
-               "{why}")
+               "{why} {settle}")
 
 
 def not_deleted(store: Store, incident: Incident, shown: Sequence[Preview], sequence: int) -> list[Delivery]:
@@ -317,8 +317,10 @@ def not_deleted(store: Store, incident: Incident, shown: Sequence[Preview], sequ
                 continue
             named.update(mine)
             where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
+            settle = advice.delete_by_hand_then_mark(delivery.incident_id, delivery.destination, delivery.target)
+            settle = settle.removesuffix(".")  # the line it is printed on ends with its own
             found.append(replace(delivery, last_error=NOT_DELETED.format(
-                where=where, remote=", ".join(mine), why=" ".join(dict.fromkeys(why[r] for r in mine)))))
+                where=where, remote=", ".join(mine), why=" ".join(dict.fromkeys(why[r] for r in mine)), settle=settle)))
     return found
 
 
