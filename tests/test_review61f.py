@@ -187,6 +187,7 @@ def test_what_the_table_can_delete_is_deleted_first_then_the_rest_recorded(
     assert code == 3 and found["marked_deleted"] == [], found
     (left,) = found["not_marked_deleted"]
     assert "can delete itself" in left["why"] and left["state"] == "failed", left
+    assert f"{new.posted[0].id}@mastodon.example" in left["why"] and "old.example" not in left["why"], left
     assert at(project, incident_id, "masto")["state"] == "failed"
 
     new.clear_faults()

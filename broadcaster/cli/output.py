@@ -549,10 +549,6 @@ def print_retry(
     if as_json:
         print_json(records.retry_json(incident_id, result, marked, deleted, not_deleted))
         return
-    for delivery, why in not_deleted:
-        where = f"{delivery.destination} {delivery.target}".rstrip()
-        out.print(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {why}.", one_line=True),
-                  markup=False)
     if not result.outcomes and result.elsewhere:
         out.print("Nothing to resend now: another command is still sending what is below.", markup=False)
     elif not result.outcomes:
@@ -565,6 +561,10 @@ def print_retry(
         out.print(unknown_line(delivery, withdrawn=delivery.id in result.withdrawn))
     for delivery in result.elsewhere:
         out.print(claimed_line(delivery, result.lease))
+    for delivery, why in not_deleted:  # --mark-deleted: what the retry above had to delete first, and could not
+        where = f"{delivery.destination} {delivery.target}".rstrip()
+        out.print(printable(f"{delivery.incident_id} #{delivery.sequence} → {where}: {why}.", one_line=True),
+                  markup=False)
 
 
 def claimed_line(delivery: Delivery, lease: timedelta) -> Text:

@@ -259,7 +259,7 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     later, left = operations.mark_deleted(config, store, tried_first)
     result = operations.with_marked(result, later)
     output.print_retry(out, found, result, as_json, marked, [*deleted, *later],
-                       operations.not_marked_deleted(store, left))
+                       operations.not_marked_deleted(config, store, left))
     if result.failed:
         ctx.exit(EXIT_DELIVERY)
 

@@ -177,17 +177,22 @@ def mark_deleted(config: Config, store: Store, delivery_ids: Sequence[int]) -> t
     return marked, left
 
 
-def not_marked_deleted(store: Store, delivery_ids: Sequence[int]) -> list[tuple[Delivery, str]]:
-    """Those ``mark_deleted`` left after the retry tried them: each with why, and what to do."""
-    found = []
+def not_marked_deleted(config: Config, store: Store, delivery_ids: Sequence[int]) -> list[tuple[Delivery, str]]:
+    """Those ``mark_deleted`` left after the retry tried them: each with why (the posts still up that this table
+    can delete), and what to do."""
+    found, configured = [], destinations(config, store)
     for delivery_id in delivery_ids:
         delivery = store.delivery(delivery_id)
-        if delivery.state in DONE_STATES:
+        destination = configured.get(delivery.destination)
+        if delivery.state in DONE_STATES or destination is None:
             continue
+        posts = left_to_delete(store, delivery)
+        its_own = [p for p in posts if p not in not_deletable(destination, posts, delivery.target)]
         place = delivery.destination + (f":{delivery.target}" if delivery.target else "")
         found.append((delivery, (
             f"not recorded as deleted by hand: the withdrawal's delete there still has post(s) this table can delete "
-            f"itself, and deleting them failed ({delivery.state}; `broadcaster show {delivery.incident_id}` has why). "
+            f"itself ({', '.join(its_own)}), and deleting them failed ({delivery.state}; `broadcaster show "
+            f"{delivery.incident_id}` has why). "
             f"Once that is seen to, `broadcaster retry {delivery.incident_id} --mark-deleted {place}` deletes them "
             "and records the rest")))
     return found
