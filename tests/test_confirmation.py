@@ -14,10 +14,12 @@ from tests.conftest import Project
 from tests.fakes.world import FakeWorld
 
 
-def in_terminal(project: Project, args: list[str], answer: bytes | Callable[[subprocess.Popen[bytes]], None],
-                prompt: bytes, *, typed_ahead: bytes = b"", built_in: bool = False) -> tuple[int, str]:
+def in_terminal(project: Project, args: list[str],
+                answer: bytes | Callable[[subprocess.Popen[bytes]], bytes | None], prompt: bytes, *,
+                typed_ahead: bytes = b"", built_in: bool = False) -> tuple[int, str]:
     """Run the real CLI on a pseudo-terminal, typing ``answer`` once ``prompt`` appears (or calling it with the
-    process: a signal sent as it waits), and ``typed_ahead`` before the process starts, as an impatient operator does.
+    process: a signal sent as it waits, or what is done meanwhile before typing what it returns), and ``typed_ahead``
+    before the process starts, as an impatient operator does.
     ``built_in``: in the project's folder with no config given, nor $BROADCASTER_CONFIG: the built-in default where
     the folder has no broadcaster.toml."""
     leader, follower = pty.openpty()
@@ -44,10 +46,9 @@ def in_terminal(project: Project, args: list[str], answer: bytes | Callable[[sub
             break
         output += chunk
         if not sent and prompt in output:
-            if callable(answer):
-                answer(process)
-            else:
-                os.write(leader, answer)
+            typed = answer(process) if callable(answer) else answer
+            if typed:
+                os.write(leader, typed)
             sent = True
     os.close(leader)
     return process.wait(timeout=30), output.decode(errors="replace")

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import pty
-import select
 import subprocess
-import sys
-import time
+import threading
 from pathlib import Path
 
 from tests.conftest import Project
+from tests.test_confirmation import in_terminal
 
 LINKED_STORE = """
 [store]
@@ -20,28 +18,6 @@ path = "state.db"
 """
 
 # -- the new-incident lock of a state file named through a link retargeted while a post waits for its answer ---------
-
-
-def _posting_on_a_terminal(project: Project, args: list[str]) -> tuple[subprocess.Popen[bytes], int]:
-    """The real CLI on a pseudo-terminal, left at its question."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, **project.env, "COLUMNS": "160", "TERM": "dumb"}
-    process = subprocess.Popen([sys.executable, "-m", "broadcaster", "--config", str(project.config), *args],
-                               stdin=follower, stdout=follower, stderr=follower, env=env, cwd=project.root)
-    os.close(follower)
-    return process, leader
-
-
-def _read_until(leader: int, prompt: bytes, seconds: float) -> bytes:
-    output, give_up = b"", time.monotonic() + seconds
-    while prompt not in output and time.monotonic() < give_up:
-        ready, _, _ = select.select([leader], [], [], 0.2)
-        if ready:
-            try:
-                output += os.read(leader, 4096)
-            except OSError:
-                break
-    return output
 
 
 def test_a_link_retargeted_while_a_post_waits_keeps_the_lock_of_the_file_it_writes(project: Project,
@@ -58,32 +34,31 @@ def test_a_link_retargeted_while_a_post_waits_keeps_the_lock_of_the_file_it_writ
     project.write_config(LINKED_STORE)
     link = project.root / "state.db"
     link.symlink_to(shared / "state.db")
-    process, leader = _posting_on_a_terminal(project, ["post", "--title", "API errors", "-C", "api", "Errors."])
-    try:
-        shown = _read_until(leader, b"Publish now?", 30)
-        assert b"Publish now?" in shown, shown.decode(errors="replace")
-        with open(shared / ".state.db.new-incident.lock", "a") as held:  # the other operator's post, through the file
-            fcntl.flock(held, fcntl.LOCK_EX)
-            os.replace(_a_link_to(other / "state.db", beside=link), link)
-            os.write(leader, b"y\n")
-            time.sleep(3)
-            finished_while_held = process.poll() is not None
-        _drain(leader, process)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-        os.close(leader)
-    assert not finished_while_held, "the post stored the new incident while the state file's new-incident lock was held"
+    held: dict[str, bool] = {}
+    timers: list[threading.Timer] = []
+
+    def retargeted_while_the_file_is_locked(process: subprocess.Popen[bytes]) -> bytes:
+        """The other operator's post holds the file's lock (through its own name) as this one answers yes; let go of
+        three seconds later, once it is seen whether this post stored its incident meanwhile."""
+        lock = open(shared / ".state.db.new-incident.lock", "a")  # noqa: SIM115 - closed by the timer
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.replace(_a_link_to(other / "state.db", beside=link), link)
+
+        def let_go() -> None:
+            held["finished_while_held"] = process.poll() is not None
+            lock.close()
+
+        timers.append(threading.Timer(3, let_go))
+        timers[0].start()
+        return b"y\n"
+
+    code, shown = in_terminal(project, ["post", "--title", "API errors", "-C", "api", "Errors."],
+                              retargeted_while_the_file_is_locked, b"Publish now?")
+    timers[0].join()
+    assert code == 0, shown
+    assert not held["finished_while_held"], "the post stored the new incident while the state file's new-incident lock was held"
     stored = project.cli("--store", str(shared / "state.db"), "list", "--json")
     assert "api-errors" in stored.stdout, stored.stdout + stored.stderr
-
-
-def _drain(leader: int, process: subprocess.Popen[bytes]) -> None:
-    """Read the terminal until the process ends: one whose terminal fills up never does."""
-    give_up = time.monotonic() + 30
-    while process.poll() is None and time.monotonic() < give_up:
-        _read_until(leader, b"\x00", 0.5)
 
 
 def _a_link_to(target: Path, *, beside: Path) -> Path:
