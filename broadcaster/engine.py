@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -358,6 +358,7 @@ class Publisher:
         self._left_alone: dict[int, list[str]] = {}  # a withdrawal's notes on posts it did not write, kept
         self._sent_first: dict[int, asyncio.Future[Outcome]] = {}  # earlier updates' deliveries this run took over
         self._sent_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _thread_moved_here
+        self._posted_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _moved_here
         self._deadline = 0.0
         self._pacing: dict[str, float] = {}  # by destination: how long its paced sends may queue a claimed delivery
 
@@ -1151,13 +1152,24 @@ class Publisher:
             return None
         self._deleting.add(delivery.id)
         found, kept = withdrawn_posts(self.store, delivery.incident_id, delivery.destination, delivery.target,
-                                      delivery.sequence)
+                                      delivery.sequence, self._moved_here(destination, delivery))
         done = [remote_id for remote_id in found if remote_id in log.parts]
         if done:  # what the attempt that deleted them would have said of them is said with the outcome
             kept = [*kept, f"{len(done)} post(s) of the incident here deleted by an earlier attempt",
                     *destination.left_after_delete(done)]
         self._left_alone[delivery.id] = kept
         return tuple(remote_id for remote_id in found if remote_id not in done)
+
+    def _moved_here(self, destination: Destination, delivery: Delivery) -> list[Delivery]:
+        """``moved_here`` before this withdrawal, the incident's deliveries read once per destination: a withdrawal
+        deletes in each of a thousand subscribed chats."""
+        key = (delivery.incident_id, delivery.destination)
+        if key not in self._posted_elsewhere:
+            self._posted_elsewhere[key] = [
+                d for d in self.store.deliveries(incident_id=delivery.incident_id)
+                if d.destination == delivery.destination and d.target and not names_target(destination, d.target)]
+        earlier = [d for d in self._posted_elsewhere[key] if d.sequence < delivery.sequence]
+        return moved_here(earlier, destination, delivery.destination, delivery.target)
 
     def _keep_deleted(self, delivery: Delivery, log: SendLog, deleted: Sequence[str]) -> None:
         """The posts a withdrawal's failed attempt deleted, kept as its delivery's parts (stored at once, or with
@@ -1367,14 +1379,16 @@ def repeats_safely(delivery: Delivery, destination: Destination | None, update: 
 
 
 def withdrawn_posts(
-    store: Store, incident_id: str, destination: str, target: str, before: int
+    store: Store, incident_id: str, destination: str, target: str, before: int, moved: Sequence[Delivery] = ()
 ) -> tuple[tuple[str, ...], list[str]]:
     """What a withdrawal deletes at one destination and target: every post broadcaster wrote there (each part,
-    each follow-up); and a note on each post it leaves alone, whose id an operator gave or an import brought."""
+    each follow-up), and those ``moved`` there (``moved_here``); and a note on each post it leaves alone, whose id an
+    operator gave or an import brought."""
     found: list[str] = []
     kept: dict[str, str] = {}
     unnamed: list[str] = []
-    for d in store.thread_history(incident_id, destination, target, before):
+    history = store.thread_history(incident_id, destination, target, before)
+    for d in sorted([*moved, *history], key=lambda d: d.sequence):
         ids = [*d.parts, *([d.remote_id] if d.state == DeliveryState.SENT and d.remote_id else [])]
         if d.remote_origin == WRITTEN:
             found.extend(i for i in ids if not names_no_post(i))
@@ -1406,6 +1420,29 @@ def not_deletable(destination: Destination, remote_ids: Sequence[str], target: s
         if why and not isinstance(why, NotKnownBeforeLogin):
             found[remote_id] = why
     return found
+
+
+def posted_ids(delivery: Delivery) -> list[str]:
+    """The ids of the posts a delivery made: each part, and its id once sent."""
+    return [*delivery.parts, *([delivery.remote_id] if delivery.state == DeliveryState.SENT and delivery.remote_id else [])]
+
+
+def lies_in(delivery: Delivery, target: str) -> bool:
+    """Whether every post of a delivery stored at another target is in ``target``'s chat, as its ids name it
+    (``-1001000000005:1`` is in -1001000000005): a Telegram group that became a supergroup, followed there."""
+    ids = posted_ids(delivery)
+    return bool(target) and delivery.target != target and bool(ids) and all(i.startswith(f"{target}:") for i in ids)
+
+
+def moved_here(earlier: Iterable[Delivery], destination: Destination, name: str, target: str) -> list[Delivery]:
+    """The incident's deliveries at a target of ``name`` the config no longer names, of the readers it has now, whose
+    posts all lie in ``target``'s chat (``lies_in``): a group's posts before the operator wrote the supergroup it
+    became in chat_ids, as the receipt's note told. Follow-ups reply under them (``_thread_moved_here``); a
+    withdrawal deletes them there. It left them up, 'the config has no such destination and chat now' (exit 3)."""
+    if not target:
+        return []
+    return [d for d in earlier if d.destination == name and d.target and not names_target(destination, d.target)
+            and str(Visibility.parse(d.visibility)) == str(Visibility.parse(destination.visibility)) and lies_in(d, target)]
 
 
 def no_longer_wanted(delivery: Delivery, destination: Destination | None, *, deleting: bool = False) -> str:

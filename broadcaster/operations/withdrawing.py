@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from broadcaster.compose import author_name, refuse_secrets
 from broadcaster.config import Config, is_subscribers
 from broadcaster.delivery import DeliveryState, NotKnownBeforeLogin
-from broadcaster.destination import Destination
+from broadcaster.destination import Destination, names_target
 from broadcaster.destinations import StoredSpellings, SubscriberDestination, destinations, not_configured_here
-from broadcaster.engine import Progress, withdrawn_posts
+from broadcaster.engine import Progress, moved_here, withdrawn_posts
 from broadcaster.messages import advice, gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
 from broadcaster.messages.model import Incident, Update, Visibility
@@ -88,7 +88,8 @@ def withdraw(
     if dry_run:
         numbered = replace(update, sequence=len(earlier) + 1)
         found = destinations(config, store)  # with the store: what a channel learnt at its last login (a DID)
-        shown = [deleting_preview(found, store, incident, p, numbered.sequence)
+        unnamed = _at_unnamed_targets(found, store, incident)
+        shown = [deleting_preview(found, store, incident, p, numbered.sequence, unnamed)
                  for p in previews(config, store, incident, numbered, earlier, planned)]
         # What the real run would leave up, read only: a preview that hid it would promise an incident gone.
         foreseen = _each_once(in_doubt_foreseen(config, store, numbered, planned)
@@ -225,6 +226,8 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
                 or not (delivery.state == DeliveryState.SENT or delivery.parts)):
             continue
         place = (delivery.destination, delivery.target)
+        if place not in acting and _moved_into(delivery, destination, acting):
+            continue  # deleted at the chat its posts are in (``engine.moved_here``)
         where = delivery.destination + (f" {delivery.target}" if delivery.target else "")
         remote = ", ".join(delivery.parts) or delivery.remote_id or "no id recorded"
         unreachable = _why_not_in_a_subscribed_chat(store, delivery, destination) if place not in acting else ""
@@ -241,6 +244,13 @@ def left_up(config: Config, store: Store, withdrawal: Update, planned: list[Plan
             continue
         found.append(replace(delivery, last_error=LEFT_UP.format(where=where, remote=remote, why=why)))
     return found
+
+
+def _moved_into(delivery: Delivery, destination: Destination | None, acting: Collection[tuple[str, str]]) -> bool:
+    """Whether the withdrawal deletes ``delivery``'s posts at another target it acts at, the chat they are in."""
+    return destination is not None and any(
+        name == delivery.destination and delivery in moved_here([delivery], destination, name, target)
+        for name, target in acting)
 
 
 LEFT_IN_A_SUBSCRIBED_CHAT = ("posted here as {where} ({remote}), and not deleted: {why}. Nobody but the bot can "
@@ -273,8 +283,15 @@ def settle_earlier(config: Config, store: Store, withdrawal: Update, planned: li
     return keep_in_doubt(config, store, unknown, planned)
 
 
+def _at_unnamed_targets(found: Mapping[str, Destination], store: Store, incident: Incident) -> list[Delivery]:
+    """The incident's deliveries at a target their destination no longer names, where ``moved_here`` looks: few or
+    none (read once, not per chat: a broadcast has a thousand)."""
+    return [d for d in store.deliveries(incident_id=incident.id)
+            if d.target and d.destination in found and not names_target(found[d.destination], d.target)]
+
+
 def deleting_preview(found: Mapping[str, Destination], store: Store, incident: Incident, preview: Preview,
-                     sequence: int) -> Preview:
+                     sequence: int, earlier: Sequence[Delivery] = ()) -> Preview:
     """A dry run tells the truth where the withdrawal deletes: the posts it deletes, not a follow-up never sent, nor
     one the channel will refuse to delete (another account's, another instance's: ``left_up``, named with what to do);
     and the site and its hosts are rebuilt without the incident, not shown a notice."""
@@ -287,7 +304,8 @@ def deleting_preview(found: Mapping[str, Destination], store: Store, incident: I
         return replace(preview, rendered=None, deletes=(), reason=REBUILT, refused="")
     if not destination.can_delete or not Visibility.parse(preview.visibility).outside:
         return preview
-    posts, kept = withdrawn_posts(store, incident.id, preview.destination, preview.target, sequence)
+    moved = moved_here([d for d in earlier if d.sequence < sequence], destination, preview.destination, preview.target)
+    posts, kept = withdrawn_posts(store, incident.id, preview.destination, preview.target, sequence, moved)
     why_not = {remote_id: destination.not_deletable_here(remote_id, preview.target) for remote_id in posts}
     # One only a login can tell of is asked about: listed as deleted, and said it may be left up.
     deletes = tuple(r for r in posts if not why_not[r] or isinstance(why_not[r], NotKnownBeforeLogin))
@@ -375,8 +393,11 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
             # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a
             # staff chat that stopped or was removed is not added.
             targets = (*targets, *_chats_no_longer_sent_to(store, name, targets, posted))
+        named = set(targets)  # a set: a thousand subscribed chats
+        elsewhere = [d for d in earlier if d.destination == name and d.target not in named and (name, d.target) in posted]
         for target in targets:
-            shown = destination.idempotent or (name, target) in posted
+            shown = (destination.idempotent or (name, target) in posted
+                     or bool(elsewhere and moved_here(elsewhere, destination, name, target)))
             state = DeliveryState.PENDING if shown else DeliveryState.SKIPPED
             reason = "" if shown else NOTHING_POSTED
             before = readers.get((name, target), set()) - {str(Visibility.parse(destination.visibility))}
