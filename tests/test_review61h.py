@@ -62,3 +62,15 @@ def test_a_withdrawal_after_a_follow_up_in_the_supergroup_deletes_both(project: 
     withdrawn = project.cli("withdraw", "--yes", incident)
     assert withdrawn.exit_code == 0, withdrawn.stdout + withdrawn.stderr
     assert telegram.messages[SUPERGROUP] == []
+
+
+def test_a_post_the_withdrawal_will_not_delete_is_named_in_one_sentence(project: Project,
+                                                                        telegram: FakeTelegram) -> None:
+    """The dry run's "Left up" line ended '...import it again..': the channel's why, then the line's own stop."""
+    name_the_chat(project, telegram, GROUP)
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.")
+    incident = str(json.loads(posted.stdout)["incident_id"])
+    dry = project.cli("withdraw", "--dry-run", incident)
+    left = [line for line in dry.stdout.splitlines() if line.startswith("? ")]
+    assert left and "will not delete it" in left[0], dry.stdout
+    assert not left[0].endswith(".."), left[0]

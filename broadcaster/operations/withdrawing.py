@@ -318,6 +318,7 @@ def deleting_preview(found: Mapping[str, Destination], store: Store, incident: I
 
 NOT_DELETED_HERE = ("{count} post(s) here left up: this table's credentials cannot delete them (see \"Left up\"), "
                     "and the withdrawal fails here (exit 3)")
+# Ends without a stop, as every stored reason: the output ends the line with one (a channel's why ends in its own).
 NOT_DELETED = ("posted here as {where} ({remote}), and the withdrawal will not delete it (it fails here, exit 3): "
                "{why} {settle}")
 
