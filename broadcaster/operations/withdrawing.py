@@ -213,7 +213,8 @@ LEFT_UP = ("posted here as {where} ({remote}), and not deleted: {why}. Delete it
 
 def left_up(config: Config, store: Store, withdrawal: Update, planned: list[PlannedDelivery]) -> list[Delivery]:
     """Posts of the incident outside the company the withdrawal cannot reach: recorded under a table or chat the
-    config no longer names that way (renamed, written by id, migrated), or marked sent with no id. Each is
+    config no longer names that way (renamed, written by id; not a group's posts in the supergroup it became, which
+    chat_ids names now: deleted there, ``engine.moved_here``), or marked sent with no id. Each is
     named, with what to do (exit 3): "withdrawn" must never hide a post still up."""
     all_destinations = destinations(config, store)
     acting = {(p.destination, p.target) for p in planned
