@@ -734,16 +734,29 @@ class StoredSpellings:
     def __init__(self, found: Mapping[str, Destination], earlier: Iterable[Delivery]) -> None:
         self.found = found
         self.stored: dict[tuple[str, str], str] = {}
+        # Every spelling of a place, the first first: a store written before targets were compared by their key
+        # holds an incident's posts under two (#1 at @AcmeStatus, #2 at @acmestatus after the rewrite).
+        self.spellings: dict[tuple[str, str], list[str]] = {}
         for d in sorted(earlier, key=lambda d: d.sequence):  # the first spelling: where the thread starts
             destination = found.get(d.destination)
             if destination is not None and d.target and d.target not in destination.target_set:
-                self.stored.setdefault((d.destination, destination.target_key(d.target)), d.target)
+                key = (d.destination, destination.target_key(d.target))
+                self.stored.setdefault(key, d.target)
+                if d.target not in self.spellings.setdefault(key, []):
+                    self.spellings[key].append(d.target)
 
     def __call__(self, name: str, target: str) -> str:
         """``target`` of destination ``name`` as the earlier deliveries spell that place, or as it is."""
         if not self.stored or not target:
             return target  # the common case: every earlier target is spelled as the config spells it
         return self.stored.get((name, self.found[name].target_key(target)), target)
+
+    def each(self, name: str, target: str) -> tuple[str, ...]:
+        """Every spelling of ``target``'s place the earlier deliveries and the config use, the first first: where a
+        withdrawal deletes (each spelling's posts are found under it alone)."""
+        if not self.stored or not target:
+            return (target,)
+        return tuple(dict.fromkeys([*self.spellings.get((name, self.found[name].target_key(target)), ()), target]))
 
 
 def plan(

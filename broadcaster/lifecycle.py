@@ -6,7 +6,7 @@ with its deliveries before anything is sent, like any post.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from broadcaster import compose
 from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
-from broadcaster.destination import resend_may_be_dropped
+from broadcaster.destination import Destination, resend_may_be_dropped
 from broadcaster.destinations import destinations, no_wider_than_before, plan, spelled_as_stored
 from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
 from broadcaster.messages import advice, gate, i18n, words
@@ -154,7 +154,9 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
     _refuse_a_version_not_every_readers(store, incident, original, updates)
 
     def where(p: PlannedDelivery) -> PlannedDelivery:
-        post = posts.get((p.destination, p.target))
+        post = posts.get((p.destination, p.target)) or _the_place_s(found, posts, p)
+        if post is not None and post.target != p.target:
+            p = replace(p, target=post.target)  # the original's post, edited where it is recorded
         shown = shown_at.get((p.destination, p.target), original)  # what these readers have now
         if p.state == DeliveryState.SKIPPED:
             return p
@@ -173,6 +175,20 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
         return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED, why)
 
     return [where(p) for p in planned]
+
+
+def _the_place_s(found: Mapping[str, Destination], posts: Mapping[tuple[str, str], Delivery],
+                 planned: PlannedDelivery) -> Delivery | None:
+    """The original's delivery to the planned place under another spelling of it (``Destination.target_key``): a
+    store written before targets were compared by their key holds an update sent after a rewrite (@AcmeStatus ->
+    @acmestatus) under the new spelling, while the plan spells the place as the incident's first post does. Its
+    correction was skipped, 'update #2 was not sent here', and its readers kept the text it corrects."""
+    destination = found.get(planned.destination)
+    if destination is None or not planned.target:
+        return None
+    key = destination.target_key(planned.target)
+    return next((d for (name, target), d in posts.items()
+                 if name == planned.destination and target and destination.target_key(target) == key), None)
 
 
 def _corrections_of(store: Store, original: Update) -> list[Update]:

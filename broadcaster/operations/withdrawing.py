@@ -390,7 +390,11 @@ def withdrawal_plan(config: Config, store: Store, incident: Incident) -> list[Pl
     spelled = StoredSpellings(found, earlier)
     planned = []
     for name, destination in found.items():
-        targets = tuple(spelled(name, target) for target in destination.targets())
+        # Each place as the earlier deliveries spell it; where the withdrawal deletes, every other spelling it was
+        # posted under too (a note, which is text, goes once).
+        deletes = destination.can_delete and Visibility.parse(destination.visibility).outside
+        targets = tuple(spelling for target in destination.targets() for spelling in spelled.each(name, target)
+                        if spelling == spelled(name, target) or (deletes and (name, spelling) in posted))
         if isinstance(destination, SubscriberDestination) and Visibility.parse(destination.visibility).outside:
             # Outside readers' posts are deleted, which sends nothing; staff's chats get a note, which is text, so a
             # staff chat that stopped or was removed is not added.
