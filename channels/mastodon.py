@@ -19,10 +19,15 @@ after such a loss is therefore safe; if the retry fails too, the delivery is
 
 Mastodon.py is synchronous (requests, and ``time.sleep`` on rate limits): it
 runs in a worker thread, told never to sleep or retry by itself. It is
-imported when the client is built. Remote ids are ``<status id>@<instance>``: a status id means a status on
-one instance only (another server numbers its own), so a table moved to another instance starts a new thread there
-rather than reply to, or edit, whatever status has that number on the new one (``posted_here``). Ids stored before
-name no instance: they thread as before.
+imported when the client is built. Remote ids are ``<status id>@<account id>@<instance>``: a status id means a
+status on one instance only (another server numbers its own), so a table moved to another instance starts a new
+thread there rather than reply to, or edit, whatever status has that number on the new one (``posted_here``); and
+only the account that posted a status may edit or delete it, so a table whose access_token is changed to another
+account's starts that account's own thread, posts a correction anew, and leaves the old account's statuses to delete
+by hand. The status's account comes with the answer to its post; the token's is asked once per command that replies,
+edits or deletes (``verify_credentials``, which needs ``read:accounts`` or ``profile``: without it, as before) and
+kept in this process only, never in the store (nothing derived from a token is). Ids stored before name no account
+(``<status id>@<instance>``), or neither: they thread as before.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from broadcaster.messages.visibility import UpdateView
 
 from broadcaster import lazy_re
 from broadcaster.config import Secret
-from broadcaster.delivery import CheckResult, Receipt, Rendered, SendLog, ThreadRef
+from broadcaster.delivery import CheckResult, NotKnownBeforeLogin, Receipt, Rendered, SendLog, ThreadRef
 from broadcaster.errors import ConfigError, DeliveryError, InputError, NotEditable
 
 if TYPE_CHECKING:
@@ -53,8 +58,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _STATUS_ID = lazy_re.compile(r"^\d{1,30}$")
-# A remote id: the status id, then the instance it is a status of (none in ids stored before they named it).
-_REMOTE_ID = lazy_re.compile(r"^(\d{1,30})(?:@([^@\s/]+))?$")
+# A remote id: the status id, then the account that posted it and the instance it is a status of (ids stored before
+# name no account, or neither). ``<id>@<host>`` is the form before accounts: an account id comes only before a host.
+_REMOTE_ID = lazy_re.compile(r"^(\d{1,30})(?:(?:@(\d{1,30}))?@([^@\s/]+))?$")
+_ACCOUNT_ID = lazy_re.compile(r"^\d{1,30}$")
 # A status page's path: /@user/123, /web/statuses/123, /users/u/statuses/123, each also under the web UI's /deck
 # (its advanced view), with or without a final slash. The query and the fragment are not the path (``status_link``).
 _STATUS_PATH = lazy_re.compile(
@@ -64,6 +71,10 @@ _VISIBILITIES = ("public", "unlisted")
 # the rate-limit headers of an answer, which may be a success.
 _HIT_RATE_LIMIT = "Hit rate limit."
 _MAX_QUOTED = 200  # characters of Mastodon.py's message quoted (it holds the body it could not parse)
+# The account each access token is for, as this process learnt it (a status's answer, verify_credentials), by the
+# API and a hash of the token: a withdrawal's dry run and its run, a command's channels built twice, ask once. "" for
+# a token whose account cannot be read (no read:accounts scope). Never stored: nothing derived from a token is kept.
+_ACCOUNTS: dict[tuple[str, str], str] = {}
 
 
 class MastodonChannel(Channel):
@@ -198,6 +209,12 @@ class MastodonChannel(Channel):
             return Receipt(log.parts[0])
         key = idempotency_key(rendered)
         reply_to = status_id_of(thread.last_remote_id) if thread else None
+        if thread and not await self._posted_by_this_account(thread.last_remote_id):
+            # access_token changed to another account's since: that account's own thread starts here, never a reply
+            # into the old account's. Said before the request leaves, so a resume records it so too.
+            log.starting_thread()
+            remote_id = await self._post(rendered.text, key, None, log)
+            return Receipt(remote_id, notes=(self._anothers_thread(thread.last_remote_id),), starts_thread=True)
         try:
             remote_id = await self._post(rendered.text, key, reply_to, log)
         except _ReplyTargetGone:
@@ -219,6 +236,10 @@ class MastodonChannel(Channel):
             # ``posted_here`` first; this holds for a correction planned before instance_url changed).
             raise NotEditable(self._elsewhere(remote_id, "Posted the correction as a new status here; correct the "
                                                          "original by hand"))
+        if not await self._posted_by_this_account(remote_id):
+            # Mastodon would answer 404: only the account that posted a status may edit it.
+            raise NotEditable(self._anothers_status(remote_id, "Posted the correction as a new status here; correct "
+                                                               "the original"))
         status_id = status_id_of(remote_id)
         try:
             await self._call("edit", lambda api: api.status_update(status_id, rendered.text))
@@ -241,8 +262,11 @@ class MastodonChannel(Channel):
 
         Mastodon allows 30 deletes in 30 minutes: past that, a 429 makes the delivery wait and retry.
         """
+        unasked = await self._ask_account_before_deleting(remote_ids)
 
         async def delete_one(remote_id: str) -> None:
+            if unasked is not None and _account_of(remote_id):
+                raise self.fail(str(unasked), retryable=unasked.retryable, retry_after=unasked.retry_after)
             why = self.not_deletable_here(remote_id, target)
             if why:
                 raise self.fail(why, retryable=False)
@@ -255,15 +279,89 @@ class MastodonChannel(Channel):
 
         return await self.delete_each(remote_ids, delete_one)
 
+    async def _ask_account_before_deleting(self, remote_ids: Sequence[str]) -> DeliveryError | None:
+        """Which account access_token is for, asked once before the first delete of a status whose id names its
+        account (which of them this account may delete); the failure to ask, which each of those fails with (a bad
+        token: said once, with how many more were not deleted)."""
+        if not any(_account_of(r) for r in remote_ids):
+            return None
+        try:
+            await self._own_account()
+        except DeliveryError as exc:
+            return exc
+        return None
+
     def not_deletable_here(self, remote_id: str, target: str) -> str:
         """A stored id that is no status id, or a status of another instance than instance_url's: its number names
         another status here, or none."""
         if not _REMOTE_ID.match(remote_id):
             return (f"the stored Mastodon status id {remote_id!r} is not a status id, so it cannot be deleted: "
                     f"delete it by hand on {self.instance_url}.")
-        if not self.posted_here(remote_id, target):
+        if not self._on_this_instance(remote_id):
             return self._elsewhere(remote_id, "Delete it by hand")
+        if _account_of(remote_id) and _ACCOUNTS.get(self._token_key()) is None and not self._learnt_now():
+            return NotKnownBeforeLogin(self._anothers_status(remote_id, "Delete it", known=False))
+        if not self.posted_here(remote_id, target):
+            return self._anothers_status(remote_id, "Delete it")
         return ""
+
+    def _learnt_now(self) -> bool:
+        """Ask which account access_token is for, where only a withdrawal's dry run asks ``not_deletable_here`` before
+        its delete would (outside the event loop: ``delete`` asks first, on it); whether it is known now. Once per
+        process: the withdrawal that follows its dry run is answered from it."""
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._account_or_nothing()) is not None
+        return False  # never a blocking request on the loop
+
+    async def _account_or_nothing(self) -> str | None:
+        try:
+            return await self._own_account()
+        except DeliveryError:
+            return None  # asked again by the withdrawal's delete, which says what failed
+        finally:
+            await self.aclose()  # this loop's client: the run builds its own
+
+    async def _posted_by_this_account(self, remote_id: str) -> bool:
+        """Whether the status is this token's account's; True where its id names no account (stored before ids
+        did), or the token may not read its account: those are replied to, edited and deleted as before."""
+        posted_by = _account_of(remote_id)
+        if not posted_by:
+            return True
+        mine = await self._own_account()
+        return not mine or mine == posted_by
+
+    async def _own_account(self) -> str:
+        """The id of the account access_token is for: asked once per process (verify_credentials); "" where the token
+        may not read it (no read:accounts or profile scope)."""
+        key = self._token_key()
+        if key not in _ACCOUNTS:
+            try:
+                account = await self._call("read", lambda api: api.account_verify_credentials())
+            except _Refused:
+                _ACCOUNTS[key] = ""
+                return ""
+            except DeliveryError as exc:
+                exc.outcome_unknown = False  # a read does nothing
+                raise
+            self._learn(str(account.get("id") or ""))
+        return _ACCOUNTS.get(key, "")
+
+    def _learn(self, account_id: str) -> None:
+        """Keep, for this process, that access_token is for ``account_id`` (from a status this token posted, or
+        verify_credentials)."""
+        if _ACCOUNT_ID.match(account_id):
+            _ACCOUNTS[self._token_key()] = account_id
+
+    def _token_key(self) -> tuple[str, str]:
+        try:
+            token = self.secret("access_token")
+        except ConfigError:
+            token = ""
+        return (self.api_url, hashlib.sha256(token.encode()).hexdigest())
 
     async def _still_up(self, status_id: str) -> bool:
         """Whether a status Mastodon answered this token's edit or delete of with 404 is still there: Mastodon
@@ -283,24 +381,50 @@ class MastodonChannel(Channel):
                 f"account posted it ({self.token_variable} changed to another account's token since?). {by_hand} "
                 f"by hand on {self.instance_url}, signed in as the account that posted it.")
 
+    def _anothers_status(self, remote_id: str, by_hand: str, *, known: bool = True) -> str:
+        status_id, posted_by = status_id_of(remote_id), _account_of(remote_id)
+        link = f"https://{self.instance}/web/statuses/{status_id}"
+        if not known:
+            return (f"Mastodon status {status_id} was posted by account {posted_by}, and which account "
+                    f"{self.token_variable} is for could not be asked now: if another account's, the withdrawal leaves "
+                    f"the status up (exit 3), to delete by hand signed in as account {posted_by}: {link}")
+        mine = _ACCOUNTS.get(self._token_key()) or "?"
+        return (f"Mastodon status {status_id} was posted by another account (id {posted_by}) than the one "
+                f"{self.token_variable} is for now (id {mine}; changed to another account's token since?), and only "
+                f"the account that posted a status may edit or delete it. {by_hand} by hand on {self.instance}, "
+                f"signed in as account {posted_by}: {link}")
+
+    def _anothers_thread(self, remote_id: str) -> str:
+        return (f"the incident's earlier statuses here were posted by another account (id {_account_of(remote_id)}) "
+                f"than the one {self.token_variable} is for now: this status starts the incident's thread on this "
+                "account, rather than reply in theirs")
+
     def _elsewhere(self, remote_id: str, by_hand: str) -> str:
-        status_id, instance = remote_id.split("@", 1)
+        found = _REMOTE_ID.match(remote_id)
+        status_id, instance = (found.group(1), found.group(3)) if found else (remote_id, "?")
         return (f"Mastodon status {status_id} is a status on {instance}, not on {self.instance}, where instance_url "
                 f"points now: its number means another status there, or none. {by_hand} on {instance}, signed in "
                 f"as the account that posted it: https://{instance}/web/statuses/{status_id}")
 
     def posted_here(self, remote_id: str, target: str) -> bool:
-        """Whether the status is on the instance instance_url names now; an id stored before ids named their
-        instance is taken to be (as it was before)."""
+        """Whether the status is on the instance instance_url names now, by the account access_token is for (where
+        this process learnt it: ``send``, ``edit`` and ``delete`` ask before they act). An id stored before ids named
+        their instance, or their account, is taken to be (as it was before)."""
+        if not self._on_this_instance(remote_id):
+            return False
+        posted_by, mine = _account_of(remote_id), _ACCOUNTS.get(self._token_key())
+        return not posted_by or not mine or posted_by == mine
+
+    def _on_this_instance(self, remote_id: str) -> bool:
         found = _REMOTE_ID.match(remote_id or "")
-        return found is None or found.group(2) is None or instance_named(found.group(2)) == self.instance
+        return found is None or found.group(3) is None or instance_named(found.group(3)) == self.instance
 
     def same_post(self, stored: str, given: str) -> bool:
         """The same status: an id stored before ids named their instance is the same number on this one."""
         kept, named = _REMOTE_ID.match(stored or ""), _REMOTE_ID.match(given or "")
         if kept is None or named is None:
             return stored == given
-        return kept.group(1) == named.group(1) and self._on(kept.group(2)) == self._on(named.group(2))
+        return kept.group(1) == named.group(1) and self._on(kept.group(3)) == self._on(named.group(3))
 
     def _on(self, instance: str | None) -> str:
         """The instance a remote id's status is on: this one where the id names none (stored before they did)."""
@@ -312,10 +436,11 @@ class MastodonChannel(Channel):
         refused: its number names another status here, or none, and later updates would reply to it."""
         text = reference.strip()
         link, named = status_link(text), _REMOTE_ID.match(text)
+        posted_by = ""
         if link:
             on, status_id = link
         elif named:
-            status_id, on = named.group(1), named.group(2)
+            status_id, posted_by, on = named.group(1), named.group(2) or "", named.group(3)
         else:
             raise InputError(
                 f"{reference!r} is not a Mastodon status: give its id (the digits at the end of its link) or its link, "
@@ -328,7 +453,11 @@ class MastodonChannel(Channel):
                 f"would reply to it. Open the status on {self.instance} (paste its link in the search there) and copy "
                 "that link; nothing was stored or sent."
             )
-        return f"{status_id}@{self.instance}"
+        return self._remote_id(status_id, posted_by)
+
+    def _remote_id(self, status_id: str, posted_by: str) -> str:
+        """``<status id>@<account id>@<instance>``; without the account where it is not known (a link)."""
+        return f"{status_id}@{posted_by}@{self.instance}" if posted_by else f"{status_id}@{self.instance}"
 
     async def _post(self, text: str, key: str, reply_to: str | None, log: SendLog) -> str:
         def post(api: Mastodon) -> Any:
@@ -352,7 +481,9 @@ class MastodonChannel(Channel):
                 outcome_unknown=True,
             )
         self._doubts.settled(key)
-        remote_id = f"{status_id}@{self.instance}"
+        posted_by = str((status.get("account") or {}).get("id") or "")
+        self._learn(posted_by)  # whose status it is, is whose the token is
+        remote_id = self._remote_id(status_id, posted_by if _ACCOUNT_ID.match(posted_by) else "")
         log.confirmed(remote_id)
         return remote_id
 
@@ -494,9 +625,9 @@ class MastodonChannel(Channel):
                 retryable=False,
             )
         if status == 403:
-            return self.fail(
+            return _Refused(self.redact(
                 f"Mastodon refused the {action} ({said}). The token needs the write:statuses scope (and "
-                "read:accounts for channels check): give the application those scopes and a new token.",
+                "read:accounts for channels check): give the application those scopes and a new token."),
                 retryable=False,
             )
         if status == 404:
@@ -525,6 +656,10 @@ class MastodonChannel(Channel):
 
 class _Gone(DeliveryError):
     """Mastodon answered 404: the status named is not there."""
+
+
+class _Refused(DeliveryError):
+    """Mastodon answered 403: the token's scopes do not allow it."""
 
 
 class _ReplyTargetGone(Exception):
@@ -563,6 +698,12 @@ def status_link(text: str) -> tuple[str, str] | None:
     if any(char.isspace() for char in parts.netloc):
         return None  # no host: as the pattern it replaces read it
     return parts.netloc, found.group("id")
+
+
+def _account_of(remote_id: str) -> str:
+    """The id of the account that posted the status a remote id names; "" in ids stored before they named it."""
+    found = _REMOTE_ID.match(remote_id or "")
+    return (found.group(2) or "") if found else ""
 
 
 def status_id_of(remote_id: str) -> str:

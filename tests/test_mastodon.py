@@ -67,7 +67,7 @@ def failure(fake: FakeMastodon, **options: Any) -> DeliveryError:
 def test_the_first_update_is_one_public_status_with_an_idempotency_key(fake: FakeMastodon) -> None:
     receipt = send(fake)
     [status] = fake.posted
-    assert receipt.remote_id == f"{status.id}@mastodon.example"  # a status id means a status of one instance
+    assert receipt.remote_id == f"{status.id}@{status.account_id}@mastodon.example"  # a status of one account, on one instance
     assert status.visibility == "public" and status.in_reply_to_id is None
     assert status.text.startswith("🔴 Investigating: API errors\n\nWe are looking into it.")
     assert status.text.endswith("https://status.example.com/incidents/inc-1.html")
@@ -87,7 +87,7 @@ def test_follow_ups_reply_to_the_latest_status_across_invocations(fake: FakeMast
     third = send(fake, channel(fake).render(view(update(3, "Fixed."))), ThreadRef(first.remote_id, second.remote_id))
     statuses = fake.posted
     assert [s.in_reply_to_id for s in statuses] == [None, statuses[0].id, statuses[1].id]
-    assert [r.remote_id for r in (first, second, third)] == [f"{s.id}@mastodon.example" for s in statuses]
+    assert [r.remote_id for r in (first, second, third)] == [f"{s.id}@{s.account_id}@mastodon.example" for s in statuses]
     assert len({s.idempotency_key for s in statuses}) == 3  # one key per delivery
 
 
@@ -117,7 +117,7 @@ def test_a_stored_id_that_is_not_a_status_id_is_a_permanent_delivery_error(fake:
 def test_a_reply_to_a_deleted_status_is_posted_on_its_own_with_a_note(fake: FakeMastodon) -> None:
     receipt = send(fake, thread=ThreadRef("404404", "404404"))
     [status] = fake.posted
-    assert status.in_reply_to_id is None and receipt.remote_id == f"{status.id}@mastodon.example"
+    assert status.in_reply_to_id is None and receipt.remote_id == f"{status.id}@{status.account_id}@mastodon.example"
     assert "gone" in receipt.notes[0]
 
 
@@ -136,7 +136,7 @@ def test_a_lost_answer_is_repeated_with_the_same_key_and_makes_no_second_status(
     assert log.on_wire
     receipt = asyncio.run(sent(ch, rendered, None, SendLog()))
     [status] = fake.posted
-    assert receipt.remote_id == f"{status.id}@mastodon.example"
+    assert receipt.remote_id == f"{status.id}@{status.account_id}@mastodon.example"
 
 
 def test_a_second_failure_after_a_lost_answer_is_unknown(fake: FakeMastodon) -> None:
@@ -328,7 +328,7 @@ def test_delete_removes_each_status_and_one_already_gone_counts(fake: FakeMastod
     assert channel(fake).can_delete
     receipt = asyncio.run(deleted(channel(fake), [first.remote_id, second.remote_id, "112233445566779999"]))
     assert receipt.remote_id == first.remote_id and fake.posted == []
-    assert [f"{s.id}@mastodon.example" for s in fake.deleted] == [first.remote_id, second.remote_id]
+    assert [f"{s.id}@{s.account_id}@mastodon.example" for s in fake.deleted] == [first.remote_id, second.remote_id]
 
 
 def test_a_rate_limited_delete_is_retryable_and_never_unknown(fake: FakeMastodon) -> None:
@@ -468,7 +468,7 @@ def test_an_answer_later_than_the_timeout_is_repeated_with_the_key_and_makes_one
     assert "no answer within 1s" in str(caught.value) and caught.value.retryable
     receipt = asyncio.run(sent(ch, rendered))
     [status] = fake.posted
-    assert receipt.remote_id == f"{status.id}@mastodon.example"
+    assert receipt.remote_id == f"{status.id}@{status.account_id}@mastodon.example"
 
 
 def test_an_answer_lost_on_the_last_attempt_leaves_the_status_unknown_not_failed(project: Project, fake: FakeMastodon) -> None:

@@ -105,7 +105,7 @@ def test_the_dry_run_leaves_up_the_statuses_of_the_instance_the_table_moved_from
     mastodon_on(project, "mastodon.example", new)
     found, said = dry_run(project, first["incident_id"])
     assert deletes(found, "masto") == [], found
-    why = left_up(found)[f"{status.id}@old.example"]
+    why = left_up(found)[f"{status.id}@{status.account_id}@old.example"]
     assert f"https://old.example/web/statuses/{status.id}" in why and "by hand on old.example" in why, why
     assert "deletes its" not in said and "Left up: 1 post(s)" in said, said
     assert "left up" in next(d for d in found["deliveries"] if d["destination"] == "masto")["reason"], found

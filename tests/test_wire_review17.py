@@ -167,7 +167,7 @@ def test_mastodon_2xx_html_after_posting_is_settled_by_the_keyed_repeat_not_fail
         served_then_garbled(fake, "/api/v1/statuses", HTML)
         delivery = state_of(post(project), "masto")
         [status_id] = list(fake.statuses)
-        assert delivery["state"] == "sent" and delivery["remote_id"] == f"{status_id}@mastodon.example", delivery
+        assert delivery["state"] == "sent" and delivery["remote_id"] == f"{status_id}@1001@mastodon.example", delivery
 
 
 def test_mastodon_2xx_html_twice_is_unknown(project: Project) -> None:
@@ -202,7 +202,7 @@ def test_mastodon_200_with_an_unreadable_rate_limit_header_is_not_a_rate_limit(p
         delivery = state_of(first, "masto")
         # The header it cannot read is left out, and the answer read as what it is: posted, its id known.
         [status] = fake.statuses.values()
-        assert delivery["state"] == "sent" and delivery["remote_id"] == f"{status.id}@mastodon.example", delivery
+        assert delivery["state"] == "sent" and delivery["remote_id"] == f"{status.id}@{status.account_id}@mastodon.example", delivery
         fake.dispatch = real  # type: ignore[method-assign]
         for status in fake.statuses.values():
             status.idempotency_key = ""

@@ -17,7 +17,10 @@ Mastodon's paths and shapes (docs: methods/statuses.md, entities/Instance.md):
   answers it with its source ``text``, as Mastodon does; a status not there is 404.
 
 It checks what Mastodon checks: ``Authorization: Bearer <token>`` (else 401
-``The access token is invalid``), a blank status (422 ``Text can't be blank``),
+``The access token is invalid``): ``fake.token`` is account 1001's, and ``fake.add_account(token, id, username)``
+adds another account of the instance, each status being its poster's. As Mastodon's StatusesController
+(``Status.where(account: current_account).find``), an edit or delete of another account's status is 404
+``Record not found``, while a read or a reply to it is allowed (public statuses); a blank status (422 ``Text can't be blank``),
 the length (422 ``Text character limit of N exceeded``: grapheme clusters with
 each http(s) link counted 23), the visibility, an unknown or foreign
 ``in_reply_to_id`` or status id (404 ``Record not found``).
@@ -82,6 +85,7 @@ class Status:
     in_reply_to_id: str | None
     idempotency_key: str
     history: list[str] = field(default_factory=list)
+    account_id: str = "1001"  # the account that posted it
 
     @property
     def mentions(self) -> list[str]:
@@ -107,6 +111,8 @@ class FakeMastodon(FakeServer):
     def reset(self, token: str = "mastodon-token", max_characters: int = 500) -> None:
         with self._lock:
             self.token = token
+            self.others: dict[str, dict[str, str]] = {}  # token -> another account of the instance
+            self.write_only: set[str] = set()  # tokens without read:accounts (or profile): verify_credentials is 403
             self.max_characters = max_characters
             self.url_characters = 23
             self.v2 = True
@@ -122,6 +128,10 @@ class FakeMastodon(FakeServer):
         headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
         self.fail(Fault(match=match, response=Response(429, {"error": "Too many requests"}, headers)))
 
+    def add_account(self, token: str, account_id: str, username: str) -> None:
+        """Another account of this instance, whose access token is ``token``."""
+        self.others[token] = {"id": account_id, "username": username, "acct": username, "display_name": username}
+
     @property
     def posted(self) -> list[Status]:
         return list(self.statuses.values())
@@ -129,7 +139,16 @@ class FakeMastodon(FakeServer):
     # -- handlers -------------------------------------------------------------
 
     def _authorised(self, request: Request) -> bool:
-        return request.headers.get("authorization", "") == f"Bearer {self.token}"
+        return self._token(request) == self.token or self._token(request) in self.others
+
+    @staticmethod
+    def _token(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        return header[len("Bearer "):] if header.startswith("Bearer ") else ""
+
+    def _caller(self, request: Request) -> dict[str, str]:
+        """The account the request's token is for."""
+        return self.others.get(self._token(request)) or self._account()
 
     def _unauthorised(self) -> Response:
         return Response(401, {"error": "The access token is invalid"})
@@ -150,10 +169,13 @@ class FakeMastodon(FakeServer):
     def _verify(self, request: Request, _: re.Match[str]) -> Response:
         if not self._authorised(request):
             return self._unauthorised()
-        return Response(200, self._account())
+        if self._token(request) in self.write_only:
+            return Response(403, {"error": "This action is outside the authorized scopes"})
+        return Response(200, self._caller(request))
 
-    def _account(self) -> dict[str, Any]:
-        return {"id": "1001", "username": "acmestatus", "acct": "acmestatus", "display_name": "Acme status"}
+    def _account(self, account_id: str = "1001") -> dict[str, Any]:
+        other = next((a for a in self.others.values() if a["id"] == account_id), None)
+        return other or {"id": "1001", "username": "acmestatus", "acct": "acmestatus", "display_name": "Acme status"}
 
     def _post(self, request: Request, _: re.Match[str]) -> Response:
         if not self._authorised(request):
@@ -165,7 +187,8 @@ class FakeMastodon(FakeServer):
         with self._store_lock:
             if key:
                 for status in self.statuses.values():
-                    if status.idempotency_key == key:
+                    # Mastodon keeps a key per account (``idempotency:status:<account id>:<key>``).
+                    if status.idempotency_key == key and status.account_id == self._caller(request)["id"]:
                         return Response(200, self._entity(status))
             problem = self._invalid(form)
             if problem:
@@ -176,6 +199,7 @@ class FakeMastodon(FakeServer):
                 visibility=str(form.get("visibility") or "public"),
                 in_reply_to_id=str(form["in_reply_to_id"]) if form.get("in_reply_to_id") else None,
                 idempotency_key=key,
+                account_id=self._caller(request)["id"],
             )
             self.statuses[status.id] = status
         return Response(200, self._entity(status))
@@ -198,7 +222,7 @@ class FakeMastodon(FakeServer):
             return self._unauthorised()
         with self._store_lock:
             status = self.statuses.get(found.group(1))
-            if status is None:
+            if status is None or status.account_id != self._caller(request)["id"]:
                 return Response(404, {"error": "Record not found"})
             text = request.form.get("status")
             if not isinstance(text, str) or not text.strip():
@@ -215,9 +239,10 @@ class FakeMastodon(FakeServer):
         if not self._authorised(request):
             return self._unauthorised()
         with self._store_lock:
-            status = self.statuses.pop(found.group(1), None)
-            if status is None:
+            status = self.statuses.get(found.group(1))
+            if status is None or status.account_id != self._caller(request)["id"]:
                 return Response(404, {"error": "Record not found"})
+            del self.statuses[status.id]
             self.deleted.append(status)
         return Response(200, {**self._entity(status), "text": status.text})
 
@@ -231,11 +256,11 @@ class FakeMastodon(FakeServer):
         return {
             "id": status.id,
             "uri": f"{self.url}/users/acmestatus/statuses/{status.id}",
-            "url": f"{self.url}/@acmestatus/{status.id}",
+            "url": f"{self.url}/@{self._account(status.account_id)['username']}/{status.id}",
             "created_at": "2026-11-25T15:00:00.000Z",
             "visibility": status.visibility,
             "in_reply_to_id": status.in_reply_to_id,
             "content": "<p>" + html.escape(status.text).replace("\n", "<br />") + "</p>",
             "edited_at": "2026-11-25T15:05:00.000Z" if status.history else None,
-            "account": self._account(),
+            "account": self._account(status.account_id),
         }

@@ -1,0 +1,148 @@
+"""Review 61i: a post of another account taken for this table's own.
+
+Mastodon: after access_token was changed to another account's token on the same instance, a follow-up replied under
+the old account's status (ids named the instance, not the account), a correction tried to edit it (Mastodon: 404,
+"another account posted it", failed for good) and withdraw asked to delete it. X and Bluesky: `retry
+--mark-unknown-sent --remote-id` took another account's post as this table's, and later updates threaded under a
+stranger's post (X) or the stranger was found out only at the next update (Bluesky).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Project
+from tests.fakes.mastodon import FakeMastodon
+from tests.social import M_TOKEN
+from tests.test_review56b import ENGINE, post
+
+OTHER_TOKEN = "mastodon-other-account-7Qz"  # another account of the same instance
+OTHER_ACCOUNT = "2002"
+
+
+@pytest.fixture
+def masto() -> Iterator[FakeMastodon]:
+    with FakeMastodon(token=M_TOKEN) as fake:
+        fake.add_account(OTHER_TOKEN, OTHER_ACCOUNT, "acme_incidents")
+        yield fake
+
+
+def mastodon_as(project: Project, fake: FakeMastodon, token: str) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.masto]
+        type = "mastodon"
+        instance_url = "https://mastodon.example"
+        access_token = "${{MASTODON_TOKEN}}"
+        api_url = "{fake.url}"
+    """)
+    project.env["MASTODON_TOKEN"] = token
+
+
+def verifications(fake: FakeMastodon) -> int:
+    return len(fake.received("/api/v1/accounts/verify_credentials"))
+
+
+def command(project: Project, *args: str) -> tuple[int, str]:
+    """The real broadcaster in a process of its own, as each command is (what it learnt of a token goes with it)."""
+    child = project.process(*args)
+    out, err = child.communicate(timeout=120)
+    return child.returncode, " ".join((out + err).split())
+
+
+def test_a_follow_up_from_another_account_of_the_instance_starts_that_accounts_thread(
+        project: Project, masto: FakeMastodon) -> None:
+    mastodon_as(project, masto, M_TOKEN)
+    code, said = command(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert code == 0 and verifications(masto) == 0, said  # an incident's first post asks nothing more
+    incident_id = shown_incident(project)
+    mastodon_as(project, masto, OTHER_TOKEN)
+    code, said = command(project, "post", "--yes", "-i", incident_id, "-s", "identified", "Cause found.")
+    assert code == 0 and "starts the incident's thread on this account" in said, said
+    one, two = masto.posted
+    assert two.account_id == OTHER_ACCOUNT
+    assert two.in_reply_to_id is None, "replied under the old account's status"
+    code, said = command(project, "post", "--yes", "-i", incident_id, "-s", "monitoring", "A fix is out.")
+    assert code == 0, said
+    assert masto.posted[-1].in_reply_to_id == two.id  # the new account's thread goes on
+    assert verifications(masto) == 2  # one per command that threads
+
+
+def shown_incident(project: Project) -> str:
+    result = project.cli("list", "--json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    return str((listed["incidents"] if isinstance(listed, dict) else listed)[0]["id"])
+
+
+def test_a_correction_from_another_account_is_posted_anew_and_the_original_left_alone(
+        project: Project, masto: FakeMastodon) -> None:
+    mastodon_as(project, masto, M_TOKEN)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    mastodon_as(project, masto, OTHER_TOKEN)
+    result = project.cli("amend", "--yes", "--json", first["incident_id"], "1", "Elevated errors on the EU cluster.")
+    assert result.exit_code == 0, result.output
+    original, correction = masto.posted
+    assert "EU cluster" not in original.text and not original.history
+    assert correction.account_id == OTHER_ACCOUNT and "EU cluster" in correction.text
+    assert correction.in_reply_to_id is None
+    assert not [r for r in masto.requests if r.method == "PUT"], "asked to edit another account's status"
+    said = " ".join(result.output.split())
+    assert "by hand" in said and "1001" in said, said
+
+
+def test_a_withdrawal_from_another_account_says_the_old_accounts_statuses_are_to_delete_by_hand(
+        project: Project, masto: FakeMastodon) -> None:
+    mastodon_as(project, masto, M_TOKEN)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    mastodon_as(project, masto, OTHER_TOKEN)
+    code, said = command(project, "withdraw", "--dry-run", first["incident_id"], "--reason", "Posted in error.")
+    assert code == 0 and "by hand" in said and "may be left up" not in said, said
+    assert verifications(masto) == 1
+    code, said = command(project, "withdraw", "--yes", first["incident_id"], "--reason", "Posted in error.")
+    assert code == 3, said
+    assert "by hand" in said and "1001" in said and "another account" in said, said
+    assert not [r for r in masto.requests if r.method == "DELETE"], "asked to delete another account's status"
+    assert len(masto.posted) == 1
+    assert verifications(masto) == 2  # its preview's answer serves the withdrawal of the same command
+
+
+def test_the_same_accounts_withdrawal_deletes_after_one_question(project: Project, masto: FakeMastodon) -> None:
+    mastodon_as(project, masto, M_TOKEN)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    code, said = command(project, "post", "--yes", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    assert code == 0, said
+    code, said = command(project, "withdraw", "--yes", first["incident_id"], "--reason", "Posted in error.")
+    assert code == 0, said
+    assert masto.posted == [] and verifications(masto) == 2  # the follow-up's command, then the withdrawal's
+
+
+def test_ids_stored_before_ids_named_the_account_still_thread_and_are_edited(
+        project: Project, masto: FakeMastodon) -> None:
+    mastodon_as(project, masto, M_TOKEN)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    with sqlite3.connect(project.root / ".broadcaster" / "state.db") as db:  # as stored before: <status>@<instance>
+        db.execute("UPDATE deliveries SET remote_id = substr(remote_id, 1, instr(remote_id, '@')) || 'mastodon.example',"
+                   " thread_ref = substr(thread_ref, 1, instr(thread_ref, '@')) || 'mastodon.example'"
+                   " WHERE destination = 'masto'")
+    post(project, "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    one, two = masto.posted
+    assert two.in_reply_to_id == one.id
+    result = project.cli("amend", "--yes", first["incident_id"], "1", "Elevated errors on the EU cluster.")
+    assert result.exit_code == 0, result.output
+    assert "EU cluster" in one.text and len(masto.posted) == 2
+
+
+def test_a_token_that_may_not_read_its_account_threads_as_before(project: Project, masto: FakeMastodon) -> None:
+    """write:statuses alone is all a table needs: verify_credentials refused (403), a follow-up replies as it did."""
+    masto.write_only.add(M_TOKEN)
+    mastodon_as(project, masto, M_TOKEN)
+    code, said = command(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert code == 0, said
+    code, said = command(project, "post", "--yes", "-i", shown_incident(project), "-s", "identified", "Cause found.")
+    assert code == 0, said
+    one, two = masto.posted
+    assert two.in_reply_to_id == one.id and verifications(masto) == 1
