@@ -179,6 +179,9 @@ class ChannelDestination:
     def remote_id_from(self, reference: str, target: str) -> str:
         return self.channel.remote_id_from(reference, target)
 
+    async def checked_post_id(self, remote_id: str, target: str) -> str:
+        return await self.channel.checked_post_id(remote_id, target)
+
     def remote_location(self, remote_id: str) -> str | None:
         return self.channel.remote_location(remote_id)
 

@@ -276,6 +276,14 @@ class Channel(ABC):
             raise InputError(f"an empty post id for {self.name}.")
         return text
 
+    async def checked_post_id(self, remote_id: str, target: str) -> str:
+        """``remote_id`` (from ``remote_id_from``) asked of the service, where only it tells whose post it is (an X link
+        names any account, a Bluesky link a handle): ``retry --mark-unknown-sent --remote-id`` refuses another
+        account's post (``InputError``, nothing stored), rather than thread later updates under a stranger's. Returns
+        the id, completed where the answer tells more. Not timed (a login is fine). As given where nothing is asked.
+        """
+        return remote_id
+
     @property
     def can_edit(self) -> bool:
         return type(self).edit is not Channel.edit

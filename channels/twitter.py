@@ -233,6 +233,36 @@ class TwitterChannel(Channel):
             )
         return f"{found.group('id')}@{posted_by}" if posted_by else self._named(found.group("id"))
 
+    async def checked_post_id(self, remote_id: str, target: str) -> str:
+        """Whose post it is, asked of X (GET /2/tweets/:id with its author_id): a link names the account by a screen
+        name anyone may write, and an id names none, so another account's post was recorded as this account's and
+        the next update replied under a stranger's post. With a bearer_token, whose account X says (/2/users/me)."""
+        from broadcaster.errors import InputError
+
+        post_id = post_id_of(remote_id)
+        try:
+            mine = self._account() or await self._own_user_id()
+            found = await self._run(lambda client: client.get_tweet(post_id, tweet_fields=["author_id"],
+                                                                     user_auth=self._user_auth))
+        except _sdk_errors() + (DeliveryError,) as exc:
+            raise InputError(f"could not ask X whose post {post_id} is ({self._error(exc, '')}). Nothing was stored "
+                             "or sent; run the command again once X answers.") from exc
+        author = str(getattr(found.data, "author_id", "") or "") if found.data is not None else ""
+        if found.data is None:
+            raise InputError(f"X has no post {post_id} that this account can see (deleted, or a protected account's), "
+                             "so later updates could not reply under it. Check the link; nothing was stored or sent.")
+        if author and mine and author != mine:
+            raise InputError(
+                f"X post {post_id} was posted by the account whose user id is {author}, not the one the credentials "
+                f"of channels.{self.name} are for (user id {mine}): later updates would reply under another "
+                "account's post. Give the post this account made; nothing was stored or sent.")
+        return remote_id
+
+    async def _own_user_id(self) -> str:
+        """The user id of the account an OAuth 2.0 bearer_token is for, as X says it (its token does not tell)."""
+        me = await self._run(lambda client: client.get_me(user_auth=self._user_auth))
+        return str(getattr(me.data, "id", "") or "")
+
     def _named(self, post_id: str) -> str:
         """A post's remote id: its id, then the account that posted it where the config names it (an OAuth 1.0a
         access token begins with the account's user id), so ``posted_here`` can tell another account's posts."""

@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tests.conftest import Project
+from tests.fakes.base import Fault
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.twitter import FIRST_ID, FakeTweet, FakeX
 from tests.social import M_TOKEN
-from tests.test_review56b import ENGINE, post
+from tests.test_review56b import ENGINE, X_KEYS, post, x_as
 
 OTHER_TOKEN = "mastodon-other-account-7Qz"  # another account of the same instance
 OTHER_ACCOUNT = "2002"
@@ -146,3 +149,82 @@ def test_a_token_that_may_not_read_its_account_threads_as_before(project: Projec
     assert code == 0, said
     one, two = masto.posted
     assert two.in_reply_to_id == one.id and verifications(masto) == 1
+
+
+# -- X: retry --mark-unknown-sent --remote-id of another account's post ------------------------------------------
+
+
+@pytest.fixture
+def x() -> Iterator[FakeX]:
+    with FakeX(consumer_key=X_KEYS["X_CONSUMER_KEY"], consumer_secret=X_KEYS["X_CONSUMER_SECRET"],
+               access_token_secret=X_KEYS["X_ACCESS_TOKEN_SECRET"]) as fake:
+        yield fake
+
+
+def x_unknown_follow_up(project: Project, x: FakeX) -> str:
+    """An incident whose second update's post went up with its answer lost: unknown."""
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    x.fail(Fault(match="/2/tweets", reset_after=True))
+    result = project.cli("post", "--yes", "--json", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    assert result.exit_code == 3, result.output
+    return str(first["incident_id"])
+
+
+def a_strangers_post(x: FakeX) -> FakeTweet:
+    stranger = FakeTweet(str(FIRST_ID + 777), "A stranger's lunch photo.", None, "oauth1", author_id="9999")
+    x.tweets.append(stranger)
+    return stranger
+
+
+@pytest.mark.parametrize("written", ["https://x.com/someone/status/{id}", "{id}", "{id}@1585"])
+def test_an_x_post_of_another_account_is_refused_by_retry(project: Project, x: FakeX, written: str) -> None:
+    x_as(project, x, "1585-at-Yt6Hv3QaZ")
+    incident_id = x_unknown_follow_up(project, x)
+    stranger = a_strangers_post(x)
+    given = written.format(id=stranger.id)
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", f"x={given}")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert "9999" in said and "1585" in said and "nothing was stored" in said, said
+    assert x_deliveries(project, incident_id)[-1]["state"] == "unknown"
+
+
+def test_the_accounts_own_post_is_taken_by_retry_after_asking_x(project: Project, x: FakeX) -> None:
+    x_as(project, x, "1585-at-Yt6Hv3QaZ")
+    incident_id = x_unknown_follow_up(project, x)
+    own = x.tweets[-1]
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                         f"x=https://x.com/acme_status/status/{own.id}")
+    assert result.exit_code == 0, result.output
+    assert x_deliveries(project, incident_id)[-1]["remote_id"] == f"{own.id}@1585"
+    assert x.received(f"/2/tweets/{own.id}")
+
+
+def test_a_post_x_does_not_have_is_refused_by_retry(project: Project, x: FakeX) -> None:
+    x_as(project, x, "1585-at-Yt6Hv3QaZ")
+    incident_id = x_unknown_follow_up(project, x)
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", f"x={FIRST_ID + 4242}")
+    assert result.exit_code == 2 and "X has no post" in result.output, result.output
+
+
+def test_with_a_bearer_token_x_says_whose_token_it_is(project: Project, x: FakeX) -> None:
+    project.write_config(ENGINE + f"""
+        [channels.x]
+        type = "twitter"
+        bearer_token = "${{X_USER_TOKEN}}"
+        api_url = "{x.api_url}"
+    """)
+    project.env["X_USER_TOKEN"] = x.bearer_token
+    incident_id = x_unknown_follow_up(project, x)
+    stranger = a_strangers_post(x)
+    refused = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", f"x={stranger.id}")
+    assert refused.exit_code == 2 and "9999" in refused.output, refused.output
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", f"x={x.tweets[-2].id}")
+    assert result.exit_code == 0, result.output
+
+
+def x_deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
+    result = project.cli("show", incident_id, "--json")
+    assert result.exit_code == 0, result.output
+    return sorted((d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "x"),
+                  key=lambda d: int(d["sequence"]))

@@ -250,6 +250,7 @@ def _remote_ids_for(
 ) -> dict[int, str]:
     """Match each ``DEST[:TARGET]=REF`` to exactly one unknown delivery; the remote id per delivery id."""
     found: dict[int, str] = {}
+    given_as: dict[int, str] = {}
     for pair in remote_ids:
         where, sep, reference = pair.partition("=")
         name, _, target = where.strip().partition(":")
@@ -272,7 +273,36 @@ def _remote_ids_for(
             _refuse_another_delivery_s(store, destination, delivery, found[delivery.id])
         except InputError as exc:
             raise InputError(f"--remote-id {pair!r}: {exc}") from exc
-    return found
+        given_as[delivery.id] = pair
+    return _checked_by_the_services(all_destinations, unknown, found, given_as) if found else found
+
+
+def _checked_by_the_services(all_destinations: Mapping[str, Destination], unknown: Sequence[Delivery],
+                             found: dict[int, str], given_as: Mapping[int, str]) -> dict[int, str]:
+    """Each id given by hand, asked of its service where only it tells whose post it is (``checked_post_id``): read
+    offline, an X link of another account's post was recorded as this account's, and later updates replied under a
+    stranger's post. Before anything is stored; `retry` is not timed."""
+    import asyncio
+
+    by_id = {d.id: d for d in unknown}
+
+    async def check_each() -> dict[int, str]:
+        checked: dict[int, str] = {}
+        used = {by_id[i].destination for i in found}
+        try:
+            for delivery_id, remote_id in found.items():
+                delivery = by_id[delivery_id]
+                try:
+                    checked[delivery_id] = await all_destinations[delivery.destination].checked_post_id(
+                        remote_id, delivery.target)
+                except InputError as exc:
+                    raise InputError(f"--remote-id {given_as[delivery_id]!r}: {exc}") from exc
+        finally:
+            for name in used:
+                await all_destinations[name].close()
+        return checked
+
+    return asyncio.run(check_each())
 
 
 def _same_target(destination: Destination | None, stored: str, given: str) -> bool:

@@ -4,7 +4,11 @@ Routes (under an optional ``prefix``, to test an ``api_url`` with a path):
 
 * ``POST /2/tweets`` with JSON ``{"text": ..., "reply": {"in_reply_to_tweet_id": ...}}``
   answers 201 ``{"data": {"id", "text", "edit_history_tweet_ids"}}``.
-* ``GET /2/users/me`` answers ``{"data": {"id", "name", "username"}}``.
+* ``GET /2/users/me`` answers ``{"data": {"id", "name", "username"}}``: the user id an OAuth 1.0a access token
+  begins with (``1585-...``: 1585), or ``bearer_user_id`` for the OAuth 2.0 token.
+* ``GET /2/tweets/:id`` (``tweet.fields=author_id``) answers ``{"data": {"id", "text", "edit_history_tweet_ids",
+  "author_id"}}``; a post it does not hold, 200 with X's ``errors`` ("Not Found Error") and no ``data``, as X's v2
+  lookup does. Each post's author is the account that posted it (``FakeTweet.author_id``).
 * ``DELETE /2/tweets/:id`` answers ``{"data": {"deleted": true}}``; an id it does not hold
   (never issued, or deleted already) 404 with X's ``resource-not-found`` problem; an id
   in ``undeletable`` (another account's post) 403 "You are not allowed to delete this Tweet."
@@ -124,6 +128,7 @@ class FakeTweet:
     text: str
     in_reply_to: str | None
     auth: str  # "oauth1" or "bearer"
+    author_id: str = ""  # the user id of the account that posted it
 
 
 class FakeX(FakeServer):
@@ -151,6 +156,7 @@ class FakeX(FakeServer):
         self.bearer_token = bearer_token
         self.app_bearer_token = app_bearer_token
         self.username = username
+        self.bearer_user_id = "1585000000000000001"
         self.read_only = read_only
         self.prefix = prefix.rstrip("/")
         self.tweets: list[FakeTweet] = []
@@ -160,6 +166,7 @@ class FakeX(FakeServer):
         self._posting = threading.Lock()
         self.route("POST", re.escape(self.prefix) + r"/2/tweets", self._create_tweet)
         self.route("GET", re.escape(self.prefix) + r"/2/users/me", self._me)
+        self.route("GET", re.escape(self.prefix) + r"/2/tweets/(?P<id>[0-9]{1,19})", self._get_tweet)
         self.route("DELETE", re.escape(self.prefix) + r"/2/tweets/(?P<id>[0-9]{1,19})", self._delete_tweet)
 
     @property
@@ -207,12 +214,34 @@ class FakeX(FakeServer):
             200,
             {
                 "data": {
-                    "id": "1585000000000000001",
+                    "id": self._user_of(auth),
                     "name": "Acme Status",
                     "username": self.username,
                 }
             },
         )
+
+    def _user_of(self, auth: str) -> str:
+        """The user id of the account the request's credentials are for."""
+        if auth == "oauth1":
+            return self.access_token.partition("-")[0]
+        return self.bearer_user_id
+
+    def _get_tweet(self, request: Request, found: re.Match[str]) -> Response:
+        auth = self._authenticate(request)
+        if isinstance(auth, Response):
+            return auth
+        tweet = next((t for t in self.tweets if t.id == found.group("id")), None)
+        if tweet is None:
+            return Response(200, {"errors": [{
+                "value": found.group("id"), "detail": f"Could not find tweet with id: [{found.group('id')}].",
+                "title": "Not Found Error", "resource_type": "tweet", "parameter": "id",
+                "resource_id": found.group("id"), "type": "https://api.twitter.com/2/problems/resource-not-found"}]})
+        data = {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}
+        fields = ",".join(request.query.get("tweet.fields", [])).split(",")
+        if "author_id" in fields:
+            data["author_id"] = tweet.author_id
+        return Response(200, {"data": data})
 
     def _create_tweet(self, request: Request, _: re.Match[str]) -> Response:
         auth = self._authenticate(request)
@@ -260,7 +289,7 @@ class FakeX(FakeServer):
             return Response(403, DUPLICATE)
         if reply_to is not None and all(t.id != reply_to for t in self.tweets):
             return Response(403, REPLY_TO_MISSING)
-        tweet = FakeTweet(str(next(self._ids)), text, reply_to, auth)
+        tweet = FakeTweet(str(next(self._ids)), text, reply_to, auth, self._user_of(auth))
         self.tweets.append(tweet)
         data = {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}
         return Response(201, {"data": data}, headers={"x-rate-limit-remaining": "16"})
