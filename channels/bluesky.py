@@ -306,6 +306,32 @@ class BlueskyChannel(Channel):
             "or its at:// URI."
         )
 
+    async def checked_post_id(self, remote_id: str, target: str) -> str:
+        """Whose post it is, asked after a login (which account ``handle`` is) and a look-up of the post (whose
+        repository holds it): another account's post, given by its bsky.app link or its at:// URI, was recorded, and
+        only the next update found it out (starting a thread of its own) and withdraw left it up. The post's repo
+        comes back as its DID."""
+        found = _AT_URI.match(remote_id or "")
+        if found is None:  # never: remote_id_from makes at:// URIs
+            return remote_id
+        link = f"https://bsky.app/profile/{found.group('repo')}/post/{found.group('rkey')}"
+        try:
+            client = await self._session()
+            post = await self._fetch(client, found.group("repo"), found.group("rkey"))
+        except DeliveryError as exc:
+            raise InputError(f"could not ask Bluesky whose post {link} is ({exc}). Nothing was stored or sent; run "
+                             "the command again once Bluesky answers.") from exc
+        owner = _AT_URI.match(str(post.uri)) if post is not None else None
+        if owner is None:
+            raise InputError(f"Bluesky has no post {link} (deleted, or the link was mistyped), so later updates could "
+                             "not reply under it. Check the link; nothing was stored or sent.")
+        if owner.group("repo") != self._did:
+            raise InputError(
+                f"the Bluesky post {link} is {owner.group('repo')}'s, not the account handle of channels.{self.name} "
+                f"is (@{self.handle}, {self._did}): later updates would not thread under it, and withdraw could not "
+                "delete it. Give the post this account made; nothing was stored or sent.")
+        return f"at://{self._did}{remote_id[found.end('repo'):]}"
+
     def _repo_named(self, repo: str) -> str:
         """The account's DID where a post given by hand names it by the handle this table posts as (a bsky.app link
         always does), once a login has learnt it: a handle changes (acme.bsky.social to a domain of its own), a DID

@@ -18,10 +18,20 @@ import pytest
 
 from tests.conftest import Project
 from tests.fakes.base import Fault
+from tests.fakes.bluesky import DID, FakeBluesky, Post
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.twitter import FIRST_ID, FakeTweet, FakeX
-from tests.social import M_TOKEN
-from tests.test_review56b import ENGINE, X_KEYS, post, x_as
+from tests.social import B_PASSWORD, M_TOKEN
+from tests.test_review56b import (  # noqa: F401 - sky is a fixture
+    ENGINE,
+    OTHER_DID,
+    OTHER_PASSWORD,
+    X_KEYS,
+    bluesky_as,
+    post,
+    sky,
+    x_as,
+)
 
 OTHER_TOKEN = "mastodon-other-account-7Qz"  # another account of the same instance
 OTHER_ACCOUNT = "2002"
@@ -228,3 +238,66 @@ def x_deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
     assert result.exit_code == 0, result.output
     return sorted((d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "x"),
                   key=lambda d: int(d["sequence"]))
+
+
+# -- Bluesky: retry --mark-unknown-sent --remote-id of another account's post -------------------------------------
+
+
+def sky_unknown_post(project: Project, fake: FakeBluesky) -> str:
+    """An incident whose Bluesky post went up with every answer lost, and the look-ups of its key too: unknown."""
+    fake.fail(*[Fault(match="createRecord", reset_after=True)] * 2, *[Fault(match="getRecord", reset=True)] * 4)
+    code, out = project.cli_json("post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert code == 3, out
+    fake.clear_faults()
+    return str(out["incident_id"])
+
+
+def a_post_of_the_other_account(fake: FakeBluesky) -> str:
+    """A post the other account made (not through broadcaster): its record key."""
+    rkey = "3kzotheracct2"
+    fake.posts[rkey] = Post(rkey, f"at://{OTHER_DID}/app.bsky.feed.post/{rkey}", "bafyreifakeother1",
+                            {"text": "A stranger's lunch photo.", "createdAt": "2026-12-01T12:00:00Z"})
+    return rkey
+
+
+@pytest.mark.parametrize("written", [
+    "https://bsky.app/profile/acme-incidents.bsky.social/post/{rkey}",
+    "https://bsky.app/profile/" + OTHER_DID + "/post/{rkey}",
+    "at://" + OTHER_DID + "/app.bsky.feed.post/{rkey}",
+], ids=["link-by-handle", "link-by-did", "at-uri"])
+def test_a_bluesky_post_of_another_account_is_refused_by_retry(project: Project, sky: FakeBluesky,  # noqa: F811
+                                                               written: str) -> None:
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    incident_id = sky_unknown_post(project, sky)
+    rkey = a_post_of_the_other_account(sky)
+    refused = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id", "sky=" + written.format(rkey=rkey))
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2, said
+    assert OTHER_DID in said and "acme.bsky.social" in said and "nothing was stored" in said, said
+    assert [d["state"] for d in sky_deliveries(project, incident_id)] == ["unknown"]
+
+
+def test_the_bluesky_accounts_own_post_is_taken_by_retry_with_its_did(
+        project: Project, sky: FakeBluesky) -> None:  # noqa: F811
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    incident_id = sky_unknown_post(project, sky)
+    [made] = sky.posted
+    result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                         f"sky=https://bsky.app/profile/acme.bsky.social/post/{made.rkey}")
+    assert result.exit_code == 0, result.output
+    assert sky_deliveries(project, incident_id)[0]["remote_id"] == f"at://{DID}/app.bsky.feed.post/{made.rkey}"
+
+
+def test_a_bluesky_post_that_is_not_there_is_refused_by_retry(
+        project: Project, sky: FakeBluesky) -> None:  # noqa: F811
+    bluesky_as(project, "acme.bsky.social", B_PASSWORD, sky)
+    incident_id = sky_unknown_post(project, sky)
+    refused = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                          "sky=https://bsky.app/profile/acme.bsky.social/post/3kzzzzzzzzzzz")
+    assert refused.exit_code == 2 and "Bluesky has no post" in refused.output, refused.output
+
+
+def sky_deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
+    result = project.cli("show", incident_id, "--json")
+    assert result.exit_code == 0, result.output
+    return [d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "sky"]
