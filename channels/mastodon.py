@@ -455,6 +455,28 @@ class MastodonChannel(Channel):
             )
         return self._remote_id(status_id, posted_by)
 
+    async def checked_post_id(self, remote_id: str, target: str) -> str:
+        """Whose status it is, asked of the instance (its account, against verify_credentials'): a link names the
+        account by a name anyone may write, and an id none, so another account's status on this instance was recorded
+        as this table's, and later updates replied under it. Where the token may not read its account, as given."""
+        status_id = status_id_of(remote_id)
+        try:
+            mine = await self._own_account()
+            status = await self._call("read", lambda api: api.status(status_id))
+        except _Gone as exc:
+            raise InputError(f"{self.instance} has no status {status_id} (deleted, or the link was mistyped), so later "
+                             "updates could not reply under it. Check the link; nothing was stored or sent.") from exc
+        except DeliveryError as exc:
+            raise InputError(f"could not ask {self.instance} whose status {status_id} is ({exc}) Nothing was stored "
+                             "or sent; run the command again once it answers.") from exc
+        posted_by = str((status.get("account") or {}).get("id") or "")
+        if mine and posted_by and posted_by != mine:
+            raise InputError(
+                f"Mastodon status {status_id} was posted by another account (id {posted_by}) than the one "
+                f"{self.token_variable} is for (id {mine}): later updates would reply under it. Give the status this "
+                "account posted; nothing was stored or sent.")
+        return remote_id
+
     def _remote_id(self, status_id: str, posted_by: str) -> str:
         """``<status id>@<account id>@<instance>``; without the account where it is not known (a link)."""
         return f"{status_id}@{posted_by}@{self.instance}" if posted_by else f"{status_id}@{self.instance}"

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.bluesky import DID, FakeBluesky, Post
-from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.mastodon import FakeMastodon, Status
 from tests.fakes.twitter import FIRST_ID, FakeTweet, FakeX
 from tests.social import B_PASSWORD, M_TOKEN
 from tests.test_review56b import (  # noqa: F401 - sky is a fixture
@@ -301,3 +301,25 @@ def sky_deliveries(project: Project, incident_id: str) -> list[dict[str, Any]]:
     result = project.cli("show", incident_id, "--json")
     assert result.exit_code == 0, result.output
     return [d for d in json.loads(result.stdout)["deliveries"] if d["destination"] == "sky"]
+
+
+# -- Mastodon: retry --mark-unknown-sent --remote-id of another account's status on the instance -----------------
+
+
+def test_a_mastodon_status_of_another_account_of_the_instance_is_refused_by_retry(
+        project: Project, masto: FakeMastodon) -> None:
+    mastodon_as(project, masto, M_TOKEN)
+    first = post(project, "--title", "API errors", "Elevated errors.")
+    masto.fail(*[Fault(match="/api/v1/statuses", reset_after=True)] * 2)
+    result = project.cli("post", "--yes", "--json", "-i", first["incident_id"], "-s", "identified", "Cause found.")
+    assert result.exit_code == 3, result.output
+    theirs = Status("112233445566799999", "A stranger's lunch photo.", "public", None, "", account_id=OTHER_ACCOUNT)
+    masto.statuses[theirs.id] = theirs
+    refused = project.cli("retry", first["incident_id"], "--mark-unknown-sent", "--remote-id",
+                          f"masto=https://mastodon.example/@acme_incidents/{theirs.id}")
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and OTHER_ACCOUNT in said and "1001" in said, said
+    own = masto.posted[1]
+    result = project.cli("retry", first["incident_id"], "--mark-unknown-sent", "--remote-id",
+                         f"masto=https://mastodon.example/@acmestatus/{own.id}")
+    assert result.exit_code == 0, result.output
