@@ -86,7 +86,7 @@ def test_a_delete_only_the_old_instance_could_do_is_recorded_deleted_by_hand(
     assert code == 0, found
     (marked,) = found["marked_deleted"]
     assert marked["state"] == "sent" and "deleted by hand" in marked["error"], marked
-    assert f"{status.id}@old.example" in marked["error"], marked
+    assert f"{status.id}@{status.account_id}@old.example" in marked["error"], marked
     delivery = at(project, incident_id, "masto")
     assert delivery["state"] == "sent" and "deleted by hand" in delivery["error"], delivery
     shown = project.cli("show", incident_id)
@@ -187,7 +187,7 @@ def test_what_the_table_can_delete_is_deleted_first_then_the_rest_recorded(
     assert code == 3 and found["marked_deleted"] == [], found
     (left,) = found["not_marked_deleted"]
     assert "can delete itself" in left["why"] and left["state"] == "failed", left
-    assert f"{new.posted[0].id}@mastodon.example" in left["why"] and "old.example" not in left["why"], left
+    assert f"{new.posted[0].id}@{new.posted[0].account_id}@mastodon.example" in left["why"] and "old.example" not in left["why"], left
     assert at(project, incident_id, "masto")["state"] == "failed"
 
     new.clear_faults()
