@@ -500,7 +500,17 @@ def _completion_items(ctx: click.Context, kind: str, incomplete: str) -> list[tu
 
 
 def _embedded_file(location: object) -> Path | None:
-    """The SQLite file a store location names (a path, or ``sqlite:///PATH``); None for a server."""
+    """The SQLite file a store location names (a path, or ``sqlite:///PATH``, written or in a variable); None for a
+    server."""
+    if hasattr(location, "reveal"):
+        # [store] url = "${STORE_URL}" naming a file: taken for a server, it was opened with none of the checks of a
+        # state file (one the command may not write was written by root, and failed every reading command).
+        from broadcaster.errors import ConfigError
+
+        try:
+            location = location.reveal()
+        except ConfigError:
+            return None  # its variable unset or empty: said by the opening, in its own words
     # As ``store.open_store`` reads it (stripped; ``~`` not expanded in a URL), or the checks look at another file
     # than the one opened: " sqlite:///states.db" was checked as no file at all (review 35f).
     text = location.strip() if isinstance(location, str) else ""

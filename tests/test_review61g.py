@@ -1,0 +1,79 @@
+"""Review 61g: a state file the command may not write (review 61c's copy and refusal), attacked through the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+
+def _held_to_modes() -> list[str]:
+    """Root passes over every mode: the CLI runs without the capabilities that let it (as review 60a's tests)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("run as root, and no setpriv to drop the capabilities that pass over a file's mode")
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]
+
+
+def _run(project: Project, *args: str, held: bool = True, env: dict[str, str] | None = None) -> tuple[int, str]:
+    full = {**os.environ, **project.env, **(env or {})}
+    full.pop("BROADCASTER_CONFIG", None)
+    done = subprocess.run([*(_held_to_modes() if held else []), sys.executable, "-m", "broadcaster",
+                           "--config", str(project.config), *args],
+                          cwd=project.root, env=full, capture_output=True, text=True, timeout=90)
+    return done.returncode, " ".join((done.stdout + done.stderr).split())
+
+
+def _as_found(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (stat.S_IMODE(p.stat().st_mode), p.read_bytes() if p.is_file() else b"")
+            for p in sorted(folder.iterdir())} | {".": (stat.S_IMODE(folder.stat().st_mode), b"")}
+
+
+def _backup(project: Project, folder: Path) -> Path:
+    """A state file with one incident, kept as a backup: the file 0444 in a folder its owner may write."""
+    store = folder / "state.db"
+    posted = project.cli("--store", str(store), "post", "--yes", "--title", "API errors", "Errors.")
+    assert posted.exit_code == 0, posted.output
+    store.chmod(0o444)
+    return store
+
+
+# -- [store] url = "${STORE_URL}" naming a file -----------------------------------------------------------------------
+
+
+def test_a_read_only_state_file_named_by_a_store_url_variable_is_read_from_a_copy(project: Project,
+                                                                                   tmp_path: Path) -> None:
+    """[store] url = "${STORE_URL}", STORE_URL=sqlite:///…/state.db (the url kept as a secret): the checks of a state
+    file the command may not write looked only at a path or a written URL, so `list` of a snapshot failed 'attempt
+    to write a readonly database', exit 1, and narrowed the snapshot's 0444 to 0400, as before review 61c."""
+    store = _backup(project, tmp_path / "backup")
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    before = _as_found(store.parent)
+
+    code, said = _run(project, "list", env={"STORE_URL": f"sqlite:///{store}"})
+
+    assert code == 0 and "api-errors" in said, said
+    assert _as_found(store.parent) == before
+
+
+def test_a_post_to_a_read_only_state_file_named_by_a_store_url_variable_is_refused(project: Project,
+                                                                                   tmp_path: Path) -> None:
+    """Run as root (whom modes do not stop), the post wrote into the 0444 backup, which `--store` or [store] path
+    refuse: the owner's write bit is the operator's word even for root."""
+    store = _backup(project, tmp_path / "backup")
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    before = _as_found(store.parent)
+
+    code, said = _run(project, "post", "--yes", "--title", "Queue delays", "Slow.", held=False,
+                      env={"STORE_URL": f"sqlite:///{store}"})
+
+    assert code == 2 and "cannot be written" in said and "read-only for you (mode 0444" in said, said
+    assert _as_found(store.parent) == before
