@@ -77,3 +77,41 @@ def test_a_post_to_a_read_only_state_file_named_by_a_store_url_variable_is_refus
 
     assert code == 2 and "cannot be written" in said and "read-only for you (mode 0444" in said, said
     assert _as_found(store.parent) == before
+
+
+# -- a dry run of an incident kept from the public --------------------------------------------------------------------
+
+OPS = """
+[channels.ops]
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+visibility = "internal"
+secret = "${HOOK_SECRET}"
+"""
+
+
+@pytest.mark.parametrize("command", [["preview"], ["post", "--dry-run"]], ids=" ".join)
+def test_a_dry_run_of_an_incident_kept_from_the_public_reads_a_read_only_state_file(
+        project: Project, tmp_path: Path, command: list[str]) -> None:
+    """`preview --only ops` of a new incident (its id drawn from the store's secret, as the post will draw it) was
+    refused 'this command would store in it', exit 2, while the refusal itself said a --dry-run reads the file as it
+    stands. It reads the copy's secret, the original's, and names the id the same preview names on the file itself."""
+    import base64
+
+    project.env["HOOK_SECRET"] = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    store = _backup(project, tmp_path / "backup")
+    project.write_config(OPS)
+    store.parent.chmod(0o555)
+    try:
+        before = _as_found(store.parent)
+        args = ["--store", str(store), *command, "--only", "ops", "--title", "DB down", "Looking [private]db-3[/private]."]
+        code, said = _run(project, *args)
+        assert _as_found(store.parent) == before
+    finally:
+        store.parent.chmod(0o755)
+    store.chmod(0o600)
+    _, in_place = _run(project, *args)
+
+    assert code == 0 and "cannot be written" not in said, said
+    drawn = [word for word in said.split() if word.startswith("incident-")]
+    assert drawn and drawn[0] in in_place, (said, in_place)

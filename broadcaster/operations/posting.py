@@ -596,7 +596,7 @@ def publish(
     elif _kept_from_the_public(planned):
         # From the store's own secret: a preview where the state file is not made yet makes it for this (the one read
         # that does), or it would name another id than the post after it gets (review 55b).
-        unspelt = compose.unspelt_id(incident, *store.lasting().site_generation())
+        unspelt = compose.unspelt_id(incident, *store.holding_its_secret().site_generation())
         incident, update = replace(incident, id=unspelt), replace(update, incident_id=unspelt)
     # A dry run checks the config exactly as the real run does: a preview that passes promises a post that works.
     if not again:

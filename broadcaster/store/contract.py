@@ -243,6 +243,11 @@ class Store(SubscriptionStore):
         ``ScratchStore``, whose file is made for it."""
         return self
 
+    def holding_its_secret(self) -> Store:
+        """Where the store's secret (``site_generation``) is read, and a secret drawn now kept for later commands:
+        ``lasting()``, but for the copy a dry run reads of a state file it may not write (``store.read_only``)."""
+        return self.lasting()
+
     def run_atomic(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One write statement as its own transaction (or the open ``batch``'s); returns the row count."""
         if self._batched:

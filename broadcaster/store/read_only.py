@@ -116,6 +116,13 @@ class CopiedStore(SQLiteStore):
         raise InputError(refusal(self._original, "it is read from a copy, and this command would store in it. To "
                                                  "write to it, run the command where it may be written"))
 
+    def holding_its_secret(self) -> SQLiteStore:
+        """The copy: its secret is the original's, copied with it, so a preview of an incident kept from the public
+        names the id a post to the original gets (``compose.unspelt_id``). Asking ``lasting()`` for it refused the
+        dry run as a command that stores. A secret drawn here (a file that never had one) goes with the copy: no
+        command may store in the original to need it."""
+        return self
+
     @contextmanager
     def lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
         """Never taken: a lock beside the copy keeps no other command out, and beside the original it cannot be made
