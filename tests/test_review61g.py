@@ -115,3 +115,43 @@ def test_a_dry_run_of_an_incident_kept_from_the_public_reads_a_read_only_state_f
     assert code == 0 and "cannot be written" not in said, said
     drawn = [word for word in said.split() if word.startswith("incident-")]
     assert drawn and drawn[0] in in_place, (said, in_place)
+
+
+# -- a snapshot named through a link --------------------------------------------------------------------------------
+
+
+def test_a_snapshot_named_through_a_link_is_read_with_the_commits_in_its_wal(project: Project, tmp_path: Path) -> None:
+    """[store] path (or --store) a link to a snapshot taken while a command ran (its -wal holds the last commits):
+    the copy looked for the -wal beside the link, found none, and copied the file alone. `list` left out the second
+    incident, and `store export` too: an export restored from it lost it."""
+    import sqlite3
+
+    live = tmp_path / "live"
+    first = project.cli("--store", str(live / "state.db"), "post", "--yes", "--title", "API errors", "Errors.")
+    assert first.exit_code == 0, first.output
+    holder = sqlite3.connect(live / "state.db")  # keeps the -wal from being folded into the file as the post ends
+    snap = tmp_path / "snap"
+    try:
+        holder.execute("PRAGMA wal_autocheckpoint = 0")
+        holder.execute("SELECT 1 FROM meta").fetchall()
+        second = project.cli("--store", str(live / "state.db"), "post", "--yes", "--title", "Queue delays", "Slow.")
+        assert second.exit_code == 0, second.output
+        snap.mkdir()
+        for name in ("state.db", "state.db-wal", "state.db-shm"):
+            shutil.copy2(live / name, snap / name)
+            (snap / name).chmod(0o444)
+    finally:
+        holder.close()
+    link = tmp_path / "current.db"
+    link.symlink_to(snap / "state.db")
+    snap.chmod(0o555)
+    try:
+        before = _as_found(snap)
+        listed = _run(project, "--store", str(link), "list")
+        exported = _run(project, "--store", str(link), "store", "export")
+        assert _as_found(snap) == before
+    finally:
+        snap.chmod(0o755)
+
+    assert listed[0] == 0 and "queue-delays" in listed[1] and "api-errors" in listed[1], listed
+    assert exported[0] == 0 and "queue-delays" in exported[1], exported

@@ -98,7 +98,9 @@ class CopiedStore(SQLiteStore):
         try:
             refuse_a_file_for_its_folder(path)
             _refuse_special_files(path)  # a named pipe's copy waited for ever
-            _copied(path, copy)
+            # The file a link names, whose -wal and -shm SQLite keeps beside it: looked for beside the link, none was
+            # found, and the commits still in the -wal were left out of the copy (and of its export).
+            _copied(Path(os.path.realpath(path)), copy)
             super().__init__(copy, when_waiting=when_waiting)
         except BroadcasterError as exc:  # said of the copy (not a state file, damaged): said of the file it copies
             shutil.rmtree(self._folder, ignore_errors=True)
