@@ -155,3 +155,45 @@ def test_a_snapshot_named_through_a_link_is_read_with_the_commits_in_its_wal(pro
 
     assert listed[0] == 0 and "queue-delays" in listed[1] and "api-errors" in listed[1], listed
     assert exported[0] == 0 and "queue-delays" in exported[1], exported
+
+
+# -- another account's state file -----------------------------------------------------------------------------------
+
+
+def test_a_post_to_another_accounts_state_file_says_whose_it_is_not_to_chmod_what_is_writable(project: Project) -> None:
+    """A team account's state file (0640, its owner may write it) posted to by a member of its group: refused, as it
+    should be, but told to 'give it back its write permission (chmod u+w, as its owner)', which its owner has: the way
+    on is to run the command as that account. Its folder's refusal (0750) said the same of the folder."""
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as another account")
+    base = Path(tempfile.mkdtemp(prefix="review61g-"))  # not under pytest's 0700 folder: nobody must get in
+    try:
+        base.chmod(0o755)
+        shared = base / "shared"
+        posted = project.cli("--store", str(shared / "state.db"), "post", "--yes", "--title", "API errors", "Errors.")
+        assert posted.exit_code == 0, posted.output
+        guest = Project(base / "guest", env=dict(project.env))
+        guest.root.mkdir()
+        guest.root.chmod(0o777)
+        guest.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+        said = {}
+        for folder_mode, file_mode in ((0o770, 0o640), (0o750, 0o660)):
+            for path, mode in ((shared, folder_mode), (shared / "state.db", file_mode)):
+                os.chown(path, 0, 65534)
+                path.chmod(mode)
+            done = subprocess.run(
+                ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "broadcaster",
+                 "--config", str(guest.config), "--store", str(shared / "state.db"), "post", "--yes", "--title",
+                 "Queue delays", "Slow."], cwd=guest.root, env={**os.environ, **guest.env}, capture_output=True,
+                text=True, timeout=90)
+            said[oct(file_mode)] = (done.returncode, " ".join((done.stdout + done.stderr).split()))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    for code, text in said.values():
+        if "Permission denied" in text and "python" in text.lower():
+            pytest.skip(f"this python cannot be run as another account: {text[:200]}")
+        assert code == 2 and "cannot be written" in text and "nothing was stored or sent" in text, text
+        assert "chmod u+w" not in text and "uid 0" in text and "run the command as" in text, text

@@ -61,18 +61,33 @@ def why_unwritable(path: Path) -> str | None:
             if where.exists() and os.statvfs(where).f_flag & os.ST_RDONLY:
                 return f"it is on a file system mounted read-only ({where}). To write to it, mount it read-write"
         if resolved.is_file():
-            mode = resolved.stat().st_mode
-            if not mode & stat.S_IWUSR or not os.access(resolved, os.W_OK):
-                return (f"the file is read-only for you (mode {stat.S_IMODE(mode):04o}, owner uid {resolved.stat().st_uid})."
-                        " To write to it, give it back its write permission (chmod u+w, as its owner)")
-        mode = folder.stat().st_mode
+            status = resolved.stat()
+            if not status.st_mode & stat.S_IWUSR:
+                return (f"the file is read-only for you (mode {stat.S_IMODE(status.st_mode):04o}, owner uid "
+                        f"{status.st_uid}). To write to it, give it back its write permission (chmod u+w, as its owner)")
+            if not os.access(resolved, os.W_OK):
+                return f"the file is read-only for you ({_whose(status)}). {_AS_ITS_OWNER}"
+        status = folder.stat()
     except OSError:
         return None  # told by the opening itself, in its own words
-    if not mode & stat.S_IWUSR or not os.access(folder, os.W_OK | os.X_OK):
-        return (f"its folder {folder} may not be written by you (mode {stat.S_IMODE(mode):04o}), and SQLite keeps the "
-                "state file's -wal and -shm files there. To write to it, give the folder back its write permission "
-                "(chmod u+w, as its owner)")
+    if not status.st_mode & stat.S_IWUSR:
+        return (f"its folder {folder} may not be written by you (mode {stat.S_IMODE(status.st_mode):04o}), and SQLite "
+                "keeps the state file's -wal and -shm files there. To write to it, give the folder back its write "
+                "permission (chmod u+w, as its owner)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"its folder {folder} may not be written by you ({_whose(status)}), and SQLite keeps the state file's "
+                f"-wal and -shm files there. {_AS_ITS_OWNER}")
     return None
+
+
+# A file or folder its owner may write, not ours to: told to give back a write permission (chmod u+w) its owner has,
+# an operator had nothing to change.
+_AS_ITS_OWNER = ("To write to it, run the command as that account (or have it give a group you are in write "
+                 "permission: chmod g+w)")
+
+
+def _whose(status: os.stat_result) -> str:
+    return f"mode {stat.S_IMODE(status.st_mode):04o}, owned by uid {status.st_uid}, who may write it"
 
 
 def refusal(path: Path, why: str) -> str:
