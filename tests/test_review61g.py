@@ -197,3 +197,46 @@ def test_a_post_to_another_accounts_state_file_says_whose_it_is_not_to_chmod_wha
             pytest.skip(f"this python cannot be run as another account: {text[:200]}")
         assert code == 2 and "cannot be written" in text and "nothing was stored or sent" in text, text
         assert "chmod u+w" not in text and "uid 0" in text and "run the command as" in text, text
+
+
+def test_a_store_lock_made_by_another_member_of_the_group_is_told_not_an_unexpected_error(project: Project) -> None:
+    """A team account's state file its group may write (0660 in a 2770 folder): the first member's post made the
+    new-incident lock beside it, its own only (0600); the next member's post, confirmed, ended 'unexpected error
+    (PermissionError)', exit 1. Refused before anything is stored, exit 2, naming the lock, whose it is, and what to do."""
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as other accounts")
+    base = Path(tempfile.mkdtemp(prefix="review61g-"))  # not under pytest's 0700 folder: nobody must get in
+    try:
+        base.chmod(0o755)
+        shared = base / "shared"
+        posted = project.cli("--store", str(shared / "state.db"), "post", "--yes", "--title", "API errors", "Errors.")
+        assert posted.exit_code == 0, posted.output
+        for path, mode in ((shared, 0o2770), (shared / "state.db", 0o660)):
+            os.chown(path, 0, 65534)
+            path.chmod(mode)
+        (shared / ".state.db.new-incident.lock").unlink()
+        guest = Project(base / "guest", env=dict(project.env))
+        guest.root.mkdir()
+        guest.root.chmod(0o777)
+        guest.config.write_text(project.config.read_text(encoding="utf-8"), encoding="utf-8")
+        said = []
+        for uid, title in ((65534, "Queue delays"), (65533, "Login errors")):
+            done = subprocess.run(
+                ["setpriv", f"--reuid={uid}", "--regid=65534", "--clear-groups", sys.executable, "-m", "broadcaster",
+                 "--config", str(guest.config), "--store", str(shared / "state.db"), "post", "--yes", "--title",
+                 title, "Looking."], cwd=guest.root, env={**os.environ, **guest.env}, capture_output=True, text=True,
+                timeout=90)
+            said.append((done.returncode, " ".join((done.stdout + done.stderr).split())))
+        listed = project.cli("--store", str(shared / "state.db"), "list").output
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    if "Permission denied" in said[0][1] and "python" in said[0][1].lower():
+        pytest.skip(f"this python cannot be run as another account: {said[0][1][:200]}")
+    assert said[0][0] == 0, said[0]
+    code, text = said[1]
+    assert code == 2 and "unexpected" not in text and ".state.db.new-incident.lock" in text, text
+    assert "uid 65534" in text and "nothing was stored or sent" in text.lower(), text
+    assert "login-errors" not in listed and "queue-delays" in listed, listed

@@ -22,7 +22,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from broadcaster.errors import ConfigError, StoreError
+from broadcaster.errors import BroadcasterError, ConfigError, InputError, StoreError
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
@@ -532,13 +532,33 @@ class SQLiteStore(Store):
         through this file's own name, holding its lock, did not hold it back."""
         state_file = self._resolved
         lock = FileLock(state_file.parent / f".{state_file.name}.{name}.lock", mode=PRIVATE_FILE)
-        if not lock.acquire(wait=wait):
+        try:
+            got = lock.acquire(wait=wait)
+        except PermissionError as exc:
+            raise self._lock_refused(lock.path, exc) from exc
+        if not got:
             yield False
             return
         try:
             yield True
         finally:
             lock.release()
+
+    def _lock_refused(self, path: Path, exc: PermissionError) -> BroadcasterError:
+        """A lock file this user may not open: another account's, its maker's only (a state file a group shares,
+        0660, each member's first command making its own locks). It ended 'unexpected error (PermissionError)'."""
+        try:
+            status = path.stat()
+            whose = f" (uid {status.st_uid}'s, mode {stat.S_IMODE(status.st_mode):04o}: a lock file is its maker's only)"
+        except OSError:
+            whose = ""
+        said = (f"cannot take the store's lock {path}: {exc.strerror or exc}{whose}. Run the command as the account "
+                "that made it, or have that account (or root) remove it while no broadcaster command runs: it is made "
+                "again. ")
+        if self._commits.any:  # the notices' lock, taken once the update is stored
+            return StoreError(said + "What this command stored before it is kept, and what it did not send yet is "
+                              "not lost: see `broadcaster show`, and `broadcaster retry` sends it.")
+        return InputError(said + "Nothing was stored or sent.")
 
     def schema_version(self) -> int:
         if not self.select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"):
