@@ -75,6 +75,9 @@ _MAX_QUOTED = 200  # characters of Mastodon.py's message quoted (it holds the bo
 # API and a hash of the token: a withdrawal's dry run and its run, a command's channels built twice, ask once. "" for
 # a token whose account cannot be read (no read:accounts scope). Never stored: nothing derived from a token is kept.
 _ACCOUNTS: dict[tuple[str, str], str] = {}
+# The tokens (keyed as above) a dry run asked of in vain: asked again for each status, each question waited out the
+# timeout while the instance did not answer (ten statuses, ten timeouts). A command that deletes asks again itself.
+_UNANSWERED: set[tuple[str, str]] = set()
 
 
 class MastodonChannel(Channel):
@@ -308,13 +311,18 @@ class MastodonChannel(Channel):
     def _learnt_now(self) -> bool:
         """Ask which account access_token is for, where only a withdrawal's dry run asks ``not_deletable_here`` before
         its delete would (outside the event loop: ``delete`` asks first, on it); whether it is known now. Once per
-        process: the withdrawal that follows its dry run is answered from it."""
+        process, answered or not: the withdrawal that follows its dry run is answered from it, and one unanswered
+        is not asked again for the next status (``delete`` asks again, and says what failed)."""
         import asyncio
 
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self._account_or_nothing()) is not None
+            if self._token_key() in _UNANSWERED:
+                return False  # asked in vain already: each status would wait the timeout out again
+            if asyncio.run(self._account_or_nothing()) is not None:
+                return True
+            _UNANSWERED.add(self._token_key())
         return False  # never a blocking request on the loop
 
     async def _account_or_nothing(self) -> str | None:
