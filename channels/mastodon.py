@@ -466,7 +466,8 @@ class MastodonChannel(Channel):
     async def checked_post_id(self, remote_id: str, target: str) -> str:
         """Whose status it is, asked of the instance (its account, against verify_credentials'): a link names the
         account by a name anyone may write, and an id none, so another account's status on this instance was recorded
-        as this table's, and later updates replied under it. Where the token may not read its account, as given."""
+        as this table's, and later updates replied under it. Where the token may not read its account, as given, with
+        the account that posted it as the instance says."""
         status_id = status_id_of(remote_id)
         try:
             mine = await self._own_account()
@@ -483,7 +484,9 @@ class MastodonChannel(Channel):
                 f"Mastodon status {status_id} was posted by another account (id {posted_by}) than the one "
                 f"{self.token_variable} is for (id {mine}): later updates would reply under it. Give the status this "
                 "account posted; nothing was stored or sent.")
-        return remote_id
+        # Recorded with the account the instance names (a link or a bare id names none, and a typed id any): read as
+        # an id stored before ids named it, a later token of another account replied under it, as 1d0a4cf mended.
+        return self._remote_id(status_id, posted_by if _ACCOUNT_ID.match(posted_by) else "")
 
     def _remote_id(self, status_id: str, posted_by: str) -> str:
         """``<status id>@<account id>@<instance>``; without the account where it is not known (a link)."""

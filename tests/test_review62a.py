@@ -51,3 +51,22 @@ def test_a_withdrawals_dry_run_asks_an_instance_that_does_not_answer_once(
     assert said.count("could not be asked now") == 3, said  # the three statuses alike
     assert len(masto.posted) == 3
 
+
+def test_a_status_given_by_its_link_is_recorded_with_the_account_the_instance_names(
+        project: Project, masto: FakeMastodon) -> None:  # noqa: F811
+    mastodon_as(project, masto, M_TOKEN)
+    code, said = command(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert code == 0, said
+    incident_id = shown_incident(project)
+    masto.fail(*[Fault(match="/api/v1/statuses", reset_after=True)] * 2)  # posted, its answers lost: unknown
+    code, said = command(project, "post", "--yes", "-i", incident_id, "-s", "identified", "Cause found.")
+    assert code == 3, said
+    own = masto.posted[1]
+    code, said = command(project, "retry", incident_id, "--mark-unknown-sent", "--remote-id",
+                         f"masto=https://mastodon.example/@acmestatus/{own.id}?utm_source=share")
+    assert code == 0, said
+    assert masto_posts(project, incident_id)[-1]["remote_id"] == f"{own.id}@1001@mastodon.example"
+    mastodon_as(project, masto, OTHER_TOKEN)  # the table now posts as another account of the instance
+    code, said = command(project, "post", "--yes", "-i", incident_id, "-s", "monitoring", "A fix is out.")
+    assert code == 0, said
+    assert masto.posted[-1].in_reply_to_id is None, "replied under the old account's status"
