@@ -71,6 +71,9 @@ _VISIBILITIES = ("public", "unlisted")
 # the rate-limit headers of an answer, which may be a success.
 _HIT_RATE_LIMIT = "Hit rate limit."
 _MAX_QUOTED = 200  # characters of Mastodon.py's message quoted (it holds the body it could not parse)
+# A request that changes nothing (whose a token or a status is): its lost answer leaves nothing in doubt, and said "so
+# it may or may not have been done", the operator read it of the update's status and looked for one never posted.
+_READ = "read"
 # The account each access token is for, as this process learnt it (a status's answer, verify_credentials), by the
 # API and a hash of the token: a withdrawal's dry run and its run, a command's channels built twice, ask once. "" for
 # a token whose account cannot be read (no read:accounts scope). Never stored: nothing derived from a token is kept.
@@ -291,7 +294,7 @@ class MastodonChannel(Channel):
         try:
             await self._own_account()
         except DeliveryError as exc:
-            return exc
+            return self._unasked(exc)
         return None
 
     def not_deletable_here(self, remote_id: str, target: str) -> str:
@@ -339,7 +342,10 @@ class MastodonChannel(Channel):
         posted_by = _account_of(remote_id)
         if not posted_by:
             return True
-        mine = await self._own_account()
+        try:
+            mine = await self._own_account()
+        except DeliveryError as exc:
+            raise self._unasked(exc) from exc
         return not mine or mine == posted_by
 
     async def _own_account(self) -> str:
@@ -348,7 +354,7 @@ class MastodonChannel(Channel):
         key = self._token_key()
         if key not in _ACCOUNTS:
             try:
-                account = await self._call("read", lambda api: api.account_verify_credentials())
+                account = await self._call(_READ, lambda api: api.account_verify_credentials())
             except _Refused:
                 _ACCOUNTS[key] = ""
                 return ""
@@ -357,6 +363,15 @@ class MastodonChannel(Channel):
                 raise
             self._learn(str(account.get("id") or ""))
         return _ACCOUNTS.get(key, "")
+
+    def _unasked(self, exc: DeliveryError) -> DeliveryError:
+        """Which account access_token is for could not be asked: said as such, since the read's own failure ("Mastodon
+        could not take the read for now") named no step the operator took, and nothing was posted, edited or deleted
+        after it."""
+        return DeliveryError(
+            f"Mastodon did not say which account {self.token_variable} is for (verify_credentials, asked before "
+            f"replying to, editing or deleting a status whose id names its account; nothing was done to one here "
+            f"after it): {exc}", retryable=exc.retryable, retry_after=exc.retry_after)
 
     def _learn(self, account_id: str) -> None:
         """Keep, for this process, that access_token is for ``account_id`` (from a status this token posted, or
@@ -376,7 +391,7 @@ class MastodonChannel(Channel):
         answers so for another account's status too (one posted before access_token was changed to another
         account's), and only a read, which any account may make of a public status, tells that from one gone."""
         try:
-            await self._call("read", lambda api: api.status(status_id))
+            await self._call(_READ, lambda api: api.status(status_id))
         except _Gone:
             return False
         except DeliveryError as exc:
@@ -471,7 +486,7 @@ class MastodonChannel(Channel):
         status_id = status_id_of(remote_id)
         try:
             mine = await self._own_account()
-            status = await self._call("read", lambda api: api.status(status_id))
+            status = await self._call(_READ, lambda api: api.status(status_id))
         except _Gone as exc:
             raise InputError(f"{self.instance} has no status {status_id} (deleted, or the link was mistyped), so later "
                              "updates could not reply under it. Check the link; nothing was stored or sent.") from exc
@@ -644,9 +659,9 @@ class MastodonChannel(Channel):
         timed_out = isinstance(cause, requests.Timeout)
         what = f"no answer within {self.request_timeout:g}s" if timed_out else "the connection broke before an answer"
         return self.fail(
-            f"Mastodon {action} failed: {what}, so it may or may not have been done.",
+            f"Mastodon {action} failed: {what}{_doubt(action)}.",
             retryable=True,
-            outcome_unknown=True,
+            outcome_unknown=action != _READ,
         )
 
     def _api_error(self, action: str, exc: Exception, status: int, key: str) -> DeliveryError:
@@ -679,10 +694,9 @@ class MastodonChannel(Channel):
             return self.fail(f"Mastodon could not take the {action} for now (HTTP 503).", retryable=True)
         if status >= 500:
             return self.fail(
-                f"Mastodon had a problem of its own answering the {action} (HTTP {status}), so it may or may not "
-                "have been done.",
+                f"Mastodon had a problem of its own answering the {action} (HTTP {status}){_doubt(action)}.",
                 retryable=True,
-                outcome_unknown=True,
+                outcome_unknown=action != _READ,
             )
         return self.fail(f"Mastodon refused the {action} (HTTP {status}: {said}).", retryable=False)
 
@@ -731,6 +745,11 @@ def status_link(text: str) -> tuple[str, str] | None:
     if any(char.isspace() for char in parts.netloc):
         return None  # no host: as the pattern it replaces read it
     return parts.netloc, found.group("id")
+
+
+def _doubt(action: str) -> str:
+    """What a request's lost answer leaves in doubt: nothing for a read."""
+    return "" if action == _READ else ", so it may or may not have been done"
 
 
 def _account_of(remote_id: str) -> str:

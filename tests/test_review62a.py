@@ -70,3 +70,20 @@ def test_a_status_given_by_its_link_is_recorded_with_the_account_the_instance_na
     code, said = command(project, "post", "--yes", "-i", incident_id, "-s", "monitoring", "A fix is out.")
     assert code == 0, said
     assert masto.posted[-1].in_reply_to_id is None, "replied under the old account's status"
+
+
+def test_a_follow_up_whose_question_of_the_account_went_unanswered_says_nothing_was_posted(
+        project: Project, masto: FakeMastodon) -> None:  # noqa: F811
+    mastodon_as(project, masto, M_TOKEN)
+    code, said = command(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert code == 0, said
+    incident_id = shown_incident(project)
+    mastodon_as(project, masto, OTHER_TOKEN)
+    masto.fail(*[Fault(match="verify_credentials", reset=True)] * 2)  # each attempt's question, its answer lost
+    code, said = command(project, "post", "--yes", "-i", incident_id, "-s", "identified", "Cause found.")
+    assert code == 3 and len(masto.posted) == 1, said
+    # Said of a read as of the post: "so it may or may not have been done", of a status never posted.
+    assert "may or may not" not in said and "which account MASTODON_TOKEN is for" in said, said
+    assert [d["state"] for d in masto_posts(project, incident_id)] == ["sent", "failed"]
+    code, said = command(project, "retry", incident_id)
+    assert code == 0 and len(masto.posted) == 2 and masto.posted[-1].in_reply_to_id is None, said
