@@ -87,3 +87,23 @@ def test_a_follow_up_whose_question_of_the_account_went_unanswered_says_nothing_
     assert [d["state"] for d in masto_posts(project, incident_id)] == ["sent", "failed"]
     code, said = command(project, "retry", incident_id)
     assert code == 0 and len(masto.posted) == 2 and masto.posted[-1].in_reply_to_id is None, said
+
+
+def test_mark_deleted_while_the_instance_cannot_say_whose_the_token_is_does_not_send_to_a_plain_retry(
+        project: Project, masto: FakeMastodon) -> None:  # noqa: F811
+    mastodon_as(project, masto, M_TOKEN)
+    code, said = command(project, "post", "--yes", "--title", "API errors", "Elevated errors.")
+    assert code == 0, said
+    incident_id = shown_incident(project)
+    mastodon_as(project, masto, OTHER_TOKEN)  # the old account's status: this table cannot delete it
+    code, said = command(project, "withdraw", "--yes", incident_id, "--reason", "Posted in error.")
+    assert code == 3 and "--mark-deleted masto" in said, said
+    masto.statuses.clear()  # deleted by hand, signed in as the old account
+    masto.fail(Fault(match="verify_credentials", response=Response(503, {"error": "Service unavailable"})))
+    code, said = command(project, "retry", incident_id, "--mark-deleted", "masto")
+    assert code == 2, said
+    # It said "failed on no post this table's credentials cannot delete, so `broadcaster retry` finishes it": that
+    # retry failed again, exit 3, as every retry would.
+    assert "finishes it" not in said and "could not be told" in said, said
+    code, said = command(project, "retry", incident_id, "--mark-deleted", "masto")  # the instance answers again
+    assert code == 0 and "deleted by hand" in said, said

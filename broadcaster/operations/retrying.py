@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from broadcaster import lazy_re
 from broadcaster.config import Config, is_subscribers
-from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, names_no_post
+from broadcaster.delivery import DONE_STATES, MAX_ID, DeliveryState, NotKnownBeforeLogin, names_no_post
 from broadcaster.destination import Destination
 from broadcaster.destinations import destinations, not_configured_here
 from broadcaster.engine import (
@@ -104,9 +104,27 @@ def deletes_to_mark(config: Config, store: Store, incident_id: str, names: Seque
             raise InputError(f"--mark-deleted {printable(name, one_line=True)}: the withdrawal of {incident.id} is "
                              "recorded deleted by hand there already (`broadcaster show` says so). Nothing was recorded or sent.")
         if not any(settle[d.id] for d in matching):
+            undecided = next((why for d, found in candidates if d in matching
+                              for why in _undecided(found, left_to_delete(store, d), d.target)), "")
+            if undecided:
+                raise InputError(_not_told_now(incident.id, name, undecided))
             raise InputError(_why_not_marked(incident.id, incident.withdrawn_at is not None, name, matching, accepted))
         chosen.update(dict.fromkeys(d.id for d in matching if settle[d.id]))
     return list(chosen)
+
+
+def _undecided(destination: Destination, remote_ids: Sequence[str], target: str) -> list[str]:
+    """Why, for each post whose deletability only the service can tell and did not now (``NotKnownBeforeLogin``: a
+    Mastodon instance that would not say whose the token is, a Bluesky handle changed since its last login)."""
+    found = (destination.not_deletable_here(remote_id, target) for remote_id in remote_ids)
+    return [why for why in found if isinstance(why, NotKnownBeforeLogin)]
+
+
+def _not_told_now(incident_id: str, name: str, why: str) -> str:
+    """Refused as "a plain retry finishes it", that retry failed there again (exit 3), as every one would."""
+    return (f"--mark-deleted {printable(name, one_line=True)}: whether this table's credentials can delete the "
+            f"withdrawal's posts there could not be told now ({why.rstrip('.')}). Run `broadcaster retry {incident_id}`, "
+            "which asks as it deletes, then this again once the service answers. Nothing was recorded or sent.")
 
 
 def _withdrawal_deletes(config: Config, store: Store, incident_id: str) -> list[tuple[Delivery, Destination]]:
