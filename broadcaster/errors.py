@@ -124,6 +124,20 @@ class StoreError(BroadcasterError):
         self.reason = reason
 
 
+class LockRefused(InputError):
+    """A store lock this user may not open (another account's: a state file a group shares), refused before anything
+    was stored. ``reason``: the lock, whose it is and what to do, without "Nothing was stored or sent", for a command
+    that got further when it met the lock (a site target's upload, after the page was built and others uploaded)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LockRefusedAfterStoring(StoreError):
+    """``LockRefused`` met once this command had stored something (``reason`` as there)."""
+
+
 class NewerStoreError(StoreError):
     """The store was written by a newer broadcaster: refused before anything is read or written (a refusal, exit 2;
     1 says a command failed part way)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -45,7 +45,7 @@ from broadcaster.config import (
 )
 from broadcaster.customer_ids import claim_audience_ids, refuse_reused_audience_ids
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, READ_THE_SAME, DeliveryState, Receipt
-from broadcaster.errors import ConfigError, DeliveryError
+from broadcaster.errors import ConfigError, DeliveryError, LockRefused, LockRefusedAfterStoring
 from broadcaster.filelock import POLL_SECONDS, FileLock
 from broadcaster.messages import i18n
 from broadcaster.messages.egress import PrivateValues
@@ -176,7 +176,15 @@ async def _store_lock(store: Store, host: SiteHost, wait: float | None) -> Async
     import asyncio
     give_up = None if wait is None else time.monotonic() + wait
     while True:
-        with store.lock(host.publish_lock, wait=False) as got:
+        with ExitStack() as held:
+            try:
+                got = held.enter_context(store.lock(host.publish_lock, wait=False))
+            except (LockRefused, LockRefusedAfterStoring) as exc:
+                # Another account's lock (a state file a group shares) fails this target alone: it ended `site
+                # publish` 'Nothing was stored or sent' after the page was built (the targets after it never got
+                # the site), and a post's target 'unexpected error', saying a retry (which meets it again) sends it.
+                raise DeliveryError(f"{exc.reason or exc} Nothing was uploaded to {host.name}.",
+                                    retryable=False) from exc
             if got:
                 yield
                 return

@@ -22,7 +22,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from broadcaster.errors import BroadcasterError, ConfigError, InputError, StoreError
+from broadcaster.errors import BroadcasterError, ConfigError, LockRefused, LockRefusedAfterStoring, StoreError
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
@@ -554,11 +554,12 @@ class SQLiteStore(Store):
             whose = ""
         said = (f"cannot take the store's lock {path}: {exc.strerror or exc}{whose}. Run the command as the account "
                 "that made it, or have that account (or root) remove it while no broadcaster command runs: it is made "
-                "again. ")
+                "again.")
         if self._commits.any:  # the notices' lock, taken once the update is stored
-            return StoreError(said + "What this command stored before it is kept, and what it did not send yet is "
-                              "not lost: see `broadcaster show`, and `broadcaster retry` sends it.")
-        return InputError(said + "Nothing was stored or sent.")
+            return LockRefusedAfterStoring(
+                said + " What this command stored before it is kept, and what it did not send yet is not lost: see "
+                "`broadcaster show`, and `broadcaster retry` sends it.", reason=said)
+        return LockRefused(said + " Nothing was stored or sent.", reason=said)
 
     def schema_version(self) -> int:
         if not self.select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"):
