@@ -83,3 +83,37 @@ def test_a_post_s_publish_lock_of_another_account_is_told_not_an_unexpected_erro
     assert code == 3, said
     assert "unexpected error" not in said and "uid 65534" in said, said
     assert "run the command as the account that made it" in said.lower() or "as that account" in said, said
+
+
+TG_TOKEN = "123456:tg-token-62b"
+
+
+def test_a_new_incident_lock_of_another_account_after_a_chat_lookup_says_nothing_was_stored(project: Project) -> None:
+    """A post whose checks stored what Telegram said of an @name (two tables of other readers: the chat each is)
+    met the new-incident lock another account made, and said 'What this command stored before it is kept ... and
+    `broadcaster retry` sends it', exit 1: the post was not stored, and no retry sends it (the operator, told so,
+    waits for a post that never comes). Refused as the lock is before anything of the post is stored, exit 2."""
+    from tests.fakes.telegram import FakeTelegram
+
+    with FakeTelegram(token=TG_TOKEN, chats={"@acmestatus": "Acme status", -100123: "ops"},
+                      enforce_limits=False) as telegram:
+        project.env["TG"] = TG_TOKEN
+        project.write_config(
+            f'\n[channels.pub]\ntype = "telegram"\ntoken = "${{TG}}"\nchat_ids = ["@acmestatus"]\napi_url = "{telegram.url}"\n'
+            f'\n[channels.ops]\ntype = "telegram"\ntoken = "${{TG}}"\nvisibility = "internal"\nchat_ids = [-100123]\n'
+            f'api_url = "{telegram.url}"\n')
+        lock = project.root / ".broadcaster" / ".state.db.new-incident.lock"
+        assert project.cli("list").exit_code in (0, 2)
+        lock.parent.mkdir(exist_ok=True)
+        lock.touch()
+        os.chown(lock, 65534, 65534)
+        lock.chmod(0o600)
+
+        code, said = _run(project, "post", "--yes", "--title", "API errors", "Errors on the API.")
+
+        sent = [m for chat in telegram.messages.values() for m in chat]
+    if "Permission denied" in said and "python" in said.lower():
+        pytest.skip(f"this python cannot be run without its capabilities: {said[:200]}")
+    assert not sent, said
+    assert "retry" not in said and "nothing was stored or sent" in said.lower(), said
+    assert code == 2 and ".state.db.new-incident.lock" in said, said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -21,7 +22,14 @@ from broadcaster.destinations import (
     table_rooms,
 )
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
-from broadcaster.errors import ConfigError, ConflictError, InputError, did_you_mean
+from broadcaster.errors import (
+    ConfigError,
+    ConflictError,
+    InputError,
+    LockRefused,
+    LockRefusedAfterStoring,
+    did_you_mean,
+)
 from broadcaster.messages import gate
 from broadcaster.messages.model import INTERNAL, PUBLIC, Incident, Level, Update, Visibility
 from broadcaster.messages.visibility import (
@@ -653,7 +661,14 @@ def store_checked(
     stored meanwhile a ConflictError, and ``again_on_conflict`` runs the whole check again."""
     if not new or repeats_of is None:
         return store.record_update(incident, update, planned, new=new, after=after)
-    with store.lock(NEW_INCIDENT_LOCK):
+    with ExitStack() as held:
+        try:
+            held.enter_context(store.lock(NEW_INCIDENT_LOCK))
+        except LockRefusedAfterStoring as exc:
+            # What the checks before it stored (a chat an @name is, as Telegram said) is no part of the post: told
+            # 'what this command stored is kept, `broadcaster retry` sends it', the operator waited for a post that
+            # was never stored.
+            raise LockRefused(f"{exc.reason} Nothing was stored or sent.", reason=exc.reason or str(exc)) from exc
         refuse_one_posted_meanwhile(store, incident, update, repeats_of)
         return store.record_update(incident, update, planned, new=True)
 
