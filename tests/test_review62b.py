@@ -117,3 +117,42 @@ def test_a_new_incident_lock_of_another_account_after_a_chat_lookup_says_nothing
     assert not sent, said
     assert "retry" not in said and "nothing was stored or sent" in said.lower(), said
     assert code == 2 and ".state.db.new-incident.lock" in said, said
+
+
+# -- [store] url = "${STORE_URL}" naming a file: read as the same URL written in the config -------------------------
+
+
+def test_a_store_url_variable_s_relative_file_is_the_config_s_not_the_working_folder_s(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """url = "sqlite:///rel/state.db" written in the config names the file beside the config, from any folder; the
+    same URL in ${STORE_URL} named one in the working folder: a cron job's `list` there said 'No incidents yet', and
+    its post made a new, empty store there (an incident posted again, a follow-up threaded under nothing)."""
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    project.env["STORE_URL"] = "sqlite:///rel/state.db"
+    monkeypatch.chdir(project.root)
+    assert project.cli("post", "--yes", "--title", "API errors", "Errors on the API.").exit_code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    listed = project.cli("list")
+
+    assert "api-errors" in listed.output, listed.output
+    assert not (elsewhere / "rel").exists()
+
+
+def test_a_store_url_variable_s_tilde_is_the_home_folder_as_in_a_written_url(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """url = "sqlite:///~/status/state.db" written in the config is the home folder's file; in ${STORE_URL} it made a
+    folder named '~' in the working folder and a new store in it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    project.env.update(STORE_URL="sqlite:///~/status/state.db", HOME=str(home))
+    monkeypatch.chdir(project.root)
+
+    posted = project.cli("post", "--yes", "--title", "API errors", "Errors on the API.")
+
+    assert posted.exit_code == 0, posted.output
+    assert (home / "status" / "state.db").is_file()
+    assert not (project.root / "~").exists()

@@ -95,5 +95,10 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
         text = url.reveal() if hasattr(url, "reveal") else url
         if not text.strip().lower().startswith(STORE_URL_SCHEMES):
             raise ConfigError(f"[store] url {STORE_URL_HELP}.")  # its value unshown: it may hold a password
+        if hasattr(url, "reveal") and text.strip().startswith("sqlite:///"):
+            # As the same URL written in the config (``config_loader._store``): its file beside the config, ``~`` the
+            # home folder. Opened as it stood, it named a file in the working folder (a cron job's `list` said 'No
+            # incidents yet', its post made a new, empty store there) and '~' a folder of that name.
+            return config.base_dir / Path(text.strip().removeprefix("sqlite:///")).expanduser()
         return url
     return config.store_path
