@@ -16,7 +16,14 @@ from broadcaster.config import SITE_DESTINATION, Config
 from broadcaster.delivery import LEFT_OUT_BY_OPERATOR, LEFT_OUT_WHEN_ANNOUNCED, READ_THE_SAME, DeliveryState
 from broadcaster.destination import Destination, resend_may_be_dropped
 from broadcaster.destinations import destinations, no_wider_than_before, plan, spelled_as_stored
-from broadcaster.errors import BroadcasterError, ConfigError, ConflictError, InputError
+from broadcaster.errors import (
+    BroadcasterError,
+    ConfigError,
+    ConflictError,
+    InputError,
+    LockRefused,
+    LockRefusedAfterStoring,
+)
 from broadcaster.messages import advice, gate, i18n, words
 from broadcaster.messages.model import INTERNAL, Incident, Status, Update, Visibility
 from broadcaster.messages.visibility import (
@@ -637,7 +644,16 @@ def _notices_due(config: Config, store: Store, now: datetime, result: TickResult
         result.refused.append(exc)
         result.actions.append(f"no notices: {exc}")
         return
-    notices = [*record_overdue(config, store, now), *record_sla_breaches(config, store, now)]
+    try:
+        notices = [*record_overdue(config, store, now), *record_sla_breaches(config, store, now)]
+    except (LockRefused, LockRefusedAfterStoring) as exc:
+        # Another account's notices lock (a state file a group shares): after a window's step was sent, it ended the
+        # tick 'error', exit 1, that step unreported and 'retry sends it' said of notices never stored.
+        why = exc.reason or str(exc)
+        result.refused.append(LockRefused(f"{why} Nothing was stored or sent.", reason=why))
+        result.actions.append(f"no notices: {why} No notice was stored or sent; the next tick raises those "
+                              "still due once it can take the lock.")
+        return
     if not notices:
         return
     keys = [(n.incident_id, n.sequence) for n in notices]

@@ -1,0 +1,70 @@
+"""Review 63a: session 63's Mastodon account questions, ``${STORE_URL}``'s file and the store locks' refusals,
+attacked through the CLI and the fakes."""
+
+from __future__ import annotations
+
+import os
+
+from tests.conftest import Project
+from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.test_review62b import _run
+
+OPS = """
+[maintenance]
+reminder_minutes = 60
+
+[channels.ops]
+type = "webhook"
+url = "{url}"
+visibility = "internal"
+secret = "${{HOOK_SECRET}}"
+"""
+
+
+def _notices_lock_of_another_account(project: Project) -> None:
+    """The notices' lock beside the state file made by another account (a state file a group shares: a member's
+    post with an SLA made it, its own only), the tick's lock this user's."""
+    lock = project.root / ".broadcaster" / ".state.db.notices.lock"
+    lock.touch()
+    os.chown(lock, 65534, 65534)
+    lock.chmod(0o600)
+
+
+def test_a_tick_whose_notices_lock_is_another_accounts_reports_the_reminder_it_sent(project: Project) -> None:
+    """The tick sent a maintenance reminder (ops and the page), then met the notices' lock another account made:
+    it ended 'error: ... What this command stored before it is kept, and what it did not send yet is not lost ...
+    `broadcaster retry` sends it', exit 1. The reminder it had sent went unreported (cron's output is the operator's
+    only word of it), and no retry had anything to send: the notices were never stored."""
+    with FakeReceiver() as hook:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(OPS.format(url=hook.hook_url))
+        code, said = _run(project, "maintenance", "schedule", "--yes", "--title", "DB upgrade", "--start", "30m",
+                          "--end", "2h", "-C", "db", "Upgrading the database.")
+        assert code == 0, said
+        _notices_lock_of_another_account(project)
+        before = len(hook.received())
+
+        code, said = _run(project, "tick")
+
+        assert len(hook.received()) == before + 1, said  # the reminder went out
+        assert "reminded db-upgrade" in said, said
+        assert "retry` sends it" not in said and "uid 65534" in said, said
+        assert code == 3, said
+
+
+def test_a_tick_with_nothing_but_notices_behind_another_accounts_lock_stores_and_sends_nothing(
+        project: Project) -> None:
+    """Nothing else due: the refusal is the whole tick's, nothing stored or sent (exit 2)."""
+    with FakeReceiver() as hook:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(OPS.format(url=hook.hook_url))
+        code, said = _run(project, "post", "--yes", "--title", "API errors", "Errors.")
+        assert code == 0, said
+        _notices_lock_of_another_account(project)
+        before = len(hook.received())
+
+        code, said = _run(project, "tick")
+
+        assert code == 2 and "nothing was stored or sent" in said.lower() and "uid 65534" in said, said
+        assert len(hook.received()) == before
+
