@@ -68,3 +68,52 @@ def test_a_tick_with_nothing_but_notices_behind_another_accounts_lock_stores_and
         assert code == 2 and "nothing was stored or sent" in said.lower() and "uid 65534" in said, said
         assert len(hook.received()) == before
 
+
+
+SLA = """
+[[components]]
+id = "queue"
+name = "Queue"
+sla = 99.9
+"""
+
+
+def test_a_post_whose_sla_notices_lock_is_another_accounts_still_sends_the_post(project: Project) -> None:
+    """A follow-up to an incident on a component with an SLA met the notices' lock another account made after it
+    was stored: it ended 'error: ... `broadcaster retry` sends it', exit 1, nothing sent, though the post itself
+    needs no such lock (the retry it pointed to sent it without one): the incident's readers waited on the
+    operator's second command for a notice that could not be raised anyway."""
+    with FakeReceiver() as hook:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(SLA + OPS.format(url=hook.hook_url))
+        code, said = _run(project, "post", "--yes", "--title", "Queue down", "-C", "queue", "-s", "investigating",
+                          "Down.")
+        assert code == 0, said
+        incident = project.cli("list", "--json").stdout.split('"id": "')[1].split('"')[0]
+        _notices_lock_of_another_account(project)
+        before = len(hook.received())
+
+        code, said = _run(project, "post", "--yes", "-i", incident, "-s", "identified", "Cause found.")
+
+        assert len(hook.received()) == before + 1, said  # the follow-up went out
+        assert "retry` sends it" not in said and "uid 65534" in said, said
+        assert code == 3, said
+
+
+def test_a_withdrawal_whose_sla_notices_lock_is_another_accounts_still_deletes(project: Project) -> None:
+    """The same after a withdrawal was stored: its deletes waited on a `broadcaster retry`, the incident's posts left
+    up meanwhile."""
+    with FakeReceiver() as hook:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(SLA + OPS.format(url=hook.hook_url))
+        code, said = _run(project, "post", "--yes", "--title", "Queue down", "-C", "queue", "Down.")
+        assert code == 0, said
+        incident = project.cli("list", "--json").stdout.split('"id": "')[1].split('"')[0]
+        _notices_lock_of_another_account(project)
+
+        code, said = _run(project, "withdraw", "--yes", incident, "--reason", "Posted in error.")
+
+        assert "retry` sends it" not in said and "uid 65534" in said, said
+        assert code == 3, said
+        shown = project.cli("show", incident, "--json").stdout
+        assert '"state": "pending"' not in shown, shown

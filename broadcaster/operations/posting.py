@@ -79,10 +79,11 @@ class PostResult:
     # has no such destination or chat for, or has for other readers (``not_in_this_config``): not sent to them.
     elsewhere: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the operator should know beyond each delivery's line
+    unraised: str = ""  # why the SLA notices due could not be raised (``sla_notices``), said among ``notes``
 
     @property
     def failed(self) -> bool:
-        return any(o.state not in DONE_STATES for o in [*self.outcomes, *self.notices])
+        return bool(self.unraised) or any(o.state not in DONE_STATES for o in [*self.outcomes, *self.notices])
 
 
 def find_incident(store: Store, incident_id: str) -> Incident:
@@ -630,9 +631,9 @@ def publish(
         after = min(after or 0, decided_after)
     incident, update = store_checked(store, incident, update, planned, new=new, after=after,
                                      repeats_of=None if again else checked_plan)
-    from broadcaster.notices import record_sla_breaches, waiting_where_left_out
+    from broadcaster.notices import waiting_where_left_out
 
-    notices = record_sla_breaches(config, store, utcnow())
+    notices, unraised = sla_notices(config, store)
     keys = [(incident.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
     # A destination this command left out gets none of its notices now either (``retry`` sends them later).
     waiting = waiting_where_left_out(store, notices, planned)
@@ -640,7 +641,21 @@ def publish(
     key = (incident.id, update.sequence)
     mine = [o for o in outcomes if (o.incident_id, o.sequence) == key]
     return PostResult(incident, update, new, outcomes=mine, notices=[o for o in outcomes if (o.incident_id, o.sequence) != key],
-                      raised=notices, elsewhere=elsewhere)
+                      raised=notices, elsewhere=elsewhere, notes=[unraised] if unraised else [], unraised=unraised)
+
+
+def sla_notices(config: Config, store: Store) -> tuple[list[Update], str]:
+    """The SLA notices this stored update makes due (``record_sla_breaches``), or none and why: another account's
+    notices lock (a state file a group shares) ended the command 'error', exit 1, the update stored and never sent,
+    though sending it takes no such lock (the `broadcaster retry` it pointed to sent it)."""
+    from broadcaster.notices import record_sla_breaches
+
+    try:
+        return record_sla_breaches(config, store, utcnow()), ""
+    except (LockRefused, LockRefusedAfterStoring) as exc:
+        why = exc.reason or str(exc)
+        return [], (f"No SLA notice was raised: {why} The next post, withdrawal or `broadcaster tick` raises those "
+                    "still due once it can take the lock.")
 
 
 # The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.

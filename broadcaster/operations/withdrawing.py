@@ -26,7 +26,7 @@ from broadcaster.engine import Progress, moved_here, withdrawn_posts
 from broadcaster.messages import advice, gate
 from broadcaster.messages.announcements import POSTED_IN_ERROR
 from broadcaster.messages.model import Incident, Update, Visibility
-from broadcaster.notices import COVERED, record_sla_breaches
+from broadcaster.notices import COVERED
 from broadcaster.operations.posting import (
     PostResult,
     Preview,
@@ -38,6 +38,7 @@ from broadcaster.operations.posting import (
     refuse_missing_secrets,
     refuse_unowned_folders,
     refuse_withdrawn,
+    sla_notices,
 )
 from broadcaster.operations.rooms import check_shared_rooms, hold_back
 from broadcaster.store import Delivery, PlannedDelivery, Store, utcnow
@@ -102,7 +103,7 @@ def withdraw(
     settle_earlier(config, store, update, planned)
     # Its notices that never went out are stopped with it, told to nobody: a breach that still holds through
     # another incident (the uptime without this one) is raised there now, as a post raises one, and sent with it.
-    notices = record_sla_breaches(config, store, utcnow())
+    notices, unraised = sla_notices(config, store)
     keys = [(stored.id, update.sequence), *((n.incident_id, n.sequence) for n in notices)]
     delivered = publish_stored(config, store, keys, progress=progress, held=held)
     outcomes = [o for o in delivered if (o.incident_id, o.sequence) == keys[0]]
@@ -111,7 +112,8 @@ def withdraw(
     in_doubt = _each_once(settle_earlier(config, store, update, planned) + left_up(config, store, update, planned))
     return WithdrawResult(stored, update, False, outcomes=outcomes, in_doubt=in_doubt, before=incident,
                           notices=[o for o in delivered if (o.incident_id, o.sequence) != keys[0]], raised=notices,
-                          elsewhere=_not_named(elsewhere, in_doubt))
+                          elsewhere=_not_named(elsewhere, in_doubt), notes=[unraised] if unraised else [],
+                          unraised=unraised)
 
 
 def _not_named(elsewhere: list[tuple[str, str, str]], named: Sequence[Delivery]) -> list[tuple[str, str, str]]:
