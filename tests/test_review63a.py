@@ -117,3 +117,17 @@ def test_a_withdrawal_whose_sla_notices_lock_is_another_accounts_still_deletes(p
         assert code == 3, said
         shown = project.cli("show", incident, "--json").stdout
         assert '"state": "pending"' not in shown, shown
+
+
+def test_a_misspelt_store_url_variable_is_named_as_the_setting_it_came_from(project: Project) -> None:
+    """`[store] url = "${STORE_URL}"` naming a file a typo away from the state file was refused as '[store] path
+    .../stat.db: no such file', a setting the config did not have: the operator looked for the typo there."""
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    env = {"STORE_URL": "sqlite:///rel/state.db"}
+    posted = project.cli("post", "--yes", "--title", "API errors", "Errors.", env=env)
+    assert posted.exit_code == 0, posted.output
+
+    refused = project.cli("list", env={"STORE_URL": "sqlite:///rel/stat.db"})
+
+    assert refused.exit_code == 2, refused.output
+    assert "[store] url (${STORE_URL})" in refused.output and "[store] path" not in refused.output, refused.output

@@ -251,7 +251,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                 f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
                 "made only by a command that stores something (post, store import)."
             )
-        named = "--store" if store_override(ctx) else "[store] path"
+        named = "--store" if store_override(ctx) else _setting_naming_the_store(load_config(ctx))
         if path is not None and path.is_dir():  # a folder named where the file goes: which one, and what to write
             raise InputError(f"{named} {printable(str(path))} is a folder: name the state file in it (e.g. "
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
@@ -388,6 +388,13 @@ def _tell_store_waits(path: Path) -> None:
         f"Waiting for the state file {printable(str(path))}: another `broadcaster` command is writing to it, or one "
         f"was suspended with Ctrl-Z (resume it with `fg`). This command goes on once it is free (it gives up after "
         f"{BUSY_TIMEOUT_MS // 1000} s and says what to do); Ctrl-C stops it now.", err=True)
+
+
+def _setting_naming_the_store(config: Config) -> str:
+    """The setting the operator wrote the store's file in: ``[store] url = "${STORE_URL}"`` was told as "[store]
+    path", which the config did not set, and the operator looked there for the typo in the variable."""
+    variable = getattr(config.store.url, "env_var", "")
+    return f"[store] url (${{{variable}}})" if variable else "[store] path"
 
 
 def _refuse_a_store_misspelt(path: Path, given: str) -> None:
