@@ -171,8 +171,11 @@ def _where_the_original_went(config: Config, store: Store, incident: Incident, o
             why = f"update #{original.sequence} was not sent here"
         elif (p.destination in config.channels and post.state in UNSENT and not post.parts
               and not resend_may_be_dropped(found[p.destination], post)):
-            # Nothing of it went out: it goes with this text (``as_last_corrected``), never the text corrected.
-            why = f"update #{original.sequence} has not gone out here yet: it goes with this correction's text"
+            # Nothing of it went out: it goes with this text (``as_last_corrected``), never the text corrected. Only
+            # if that still holds as this is stored: a `retry` that takes it meanwhile sends the text corrected.
+            return PlannedDelivery(p.destination, p.target, p.visibility, DeliveryState.SKIPPED,
+                                   f"update #{original.sequence} has not gone out here yet: it goes with this "
+                                   "correction's text", carried_by=post.id)
         elif reads_the_same(Visibility.parse(p.visibility), shown, correction):
             # The page too, though a customer's page reads it otherwise: a build for it would rewrite public bytes
             # (the JSON's times, a host's manifest, a commit). That page takes it at the site's next build.

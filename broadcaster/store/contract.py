@@ -302,6 +302,9 @@ class Store(SubscriptionStore):
                 if after is not None and self.next_sequence(incident.id) != after + 1:
                     raise ConflictError(f"another update of {incident.id} was stored while this one was planned; "
                                         "nothing was stored or sent.")
+                if self._gone_out_since_planned(plan):
+                    raise ConflictError(f"an update of {incident.id} this one was planned to ride with went out "
+                                        "while it was planned; nothing was stored or sent.")
                 incident = self._update_incident(row, incident, update.created_at)
             update = replace(update, incident_id=incident.id, sequence=self.next_sequence(incident.id))
             self._write_update(update)
@@ -316,6 +319,22 @@ class Store(SubscriptionStore):
                 ],
             )
         return incident, update
+
+    def _gone_out_since_planned(self, plan: Sequence[PlannedDelivery]) -> bool:
+        """Whether a delivery a planned one is left to (``PlannedDelivery.carried_by``) was claimed or sent since the
+        plan read it unsent: another command (a `retry`) took it meanwhile and rendered it without this update, so
+        this one must be planned again. Read in the storing transaction: a claim is a write, so it comes before or
+        after it whole."""
+        carriers = sorted({p.carried_by for p in plan if p.carried_by is not None})
+        if not carriers:
+            return False
+        unsent = sorted(CLAIMABLE)
+        row = self.select_one(
+            f"SELECT COUNT(*) AS n FROM deliveries WHERE id IN ({','.join('?' * len(carriers))})"
+            f" AND state IN ({','.join('?' * len(unsent))}) AND parts = '[]'",
+            (*carriers, *unsent),
+        )
+        return row is None or int(row["n"]) != len(carriers)
 
     def insert_incident(self, values: Mapping[str, Any]) -> str:
         """Insert an incident under ``values["id"]``, or the first free ``id-2``, ``id-3``...; returns it.

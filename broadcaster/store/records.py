@@ -61,6 +61,9 @@ class PlannedDelivery:
     visibility: str
     state: DeliveryState = DeliveryState.PENDING  # or SKIPPED
     reason: str = ""
+    # Skipped because the delivery of this id, nothing of which has gone out, will carry this update's text (a
+    # correction whose original waits for `retry`): stored only while that is still so (``Store.record_update``).
+    carried_by: int | None = None
 
 
 @dataclass(frozen=True)
