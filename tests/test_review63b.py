@@ -6,6 +6,10 @@
    the correction, not stored yet, and posted the text taken back. The chats kept it for good, the amend exited 0,
    and a later retry said every delivery was sent or skipped. Anything between the amend's plan and its store widens
    the window: here Telegram slow to answer getChat, which the amend asks before storing.
+2. `retry` beside a live `post` of this machine still sending a paced broadcast said "Nothing to resend: every
+   delivery is sent or skipped.", exit 0, while most chats had nothing yet: a cron job's log read all was well. The
+   exit code stays 0 (the post reports how its sends end, as a withdraw beside a retry does), but the line says
+   how many are still being sent and by whom.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from tests.conftest import ENGINE, Project
 from tests.fakes.base import Fault, Request, Response
 from tests.fakes.world import OPS_CHATS, FakeWorld
 
+CHATS = tuple(-1002000 - n for n in range(90))
 WRONG = "Wrong: the database is down."
 RIGHT = "Elevated API errors; the database is fine."
 
@@ -60,6 +65,24 @@ def test_a_correction_is_not_skipped_where_a_retry_sent_the_original_meanwhile(p
 
         for chat, texts in _ops_texts(world).items():  # the original, corrected in place where it went
             assert len(texts) == 1 and RIGHT in texts[0] and WRONG not in texts[0], (chat, texts, output)
-        time.sleep(0)  # nothing left for a retry either
         again = project.cli("retry", incident)
         assert again.exit_code == 0, again.output
+
+
+def test_a_retry_beside_a_post_still_sending_does_not_say_every_delivery_is_sent(project: Project) -> None:
+    with FakeWorld(ops_chats=CHATS) as world:
+        project.env.update(world.env)
+        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
+        post = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
+                               "Elevated API errors.")
+        waited_until = time.monotonic() + 30
+        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
+            time.sleep(0.05)
+        retried = project.cli("retry")
+        told = sum(bool(world.telegram_messages(c)) for c in CHATS)
+        output, errors = post.communicate(timeout=90)
+        assert post.returncode == 0, output + errors
+        assert told < len(CHATS), told  # the retry ran while the post was still sending
+        assert retried.exit_code == 0, retried.output  # the post reports its own sends
+        assert "every delivery is sent or skipped" not in retried.output, retried.output
+        assert "still being sent by another command on this machine" in retried.output, retried.output

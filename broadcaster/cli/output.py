@@ -551,6 +551,10 @@ def print_retry(
         return
     if not result.outcomes and result.elsewhere:
         out.print("Nothing to resend now: another command is still sending what is below.", markup=False)
+    elif not result.outcomes and result.sending_here:
+        out.print(f"Nothing to resend now: {deliveries(result.sending_here)} still being sent by another command on "
+                  "this machine, whose own output says how they end; run `broadcaster retry` again once it is done.",
+                  markup=False)
     elif not result.outcomes:
         left = " (but for those of unknown fate below)" if result.unknown else ""
         out.print(f"Nothing to resend: every delivery is sent or skipped{left}.", markup=False)

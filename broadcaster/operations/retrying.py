@@ -524,6 +524,9 @@ class RetryResult:
     # Still being sent by another command (another machine's, or one killed within its lease): not sent again here.
     elsewhere: list[Delivery] = field(default_factory=list)
     lease: timedelta = timedelta(0)  # how long such a claim is trusted from its ``claimed_at``
+    # Being sent by a live command of this machine (a `post` beside a cron job's retry): that command reports how
+    # they end, but they are neither sent nor skipped yet, and the summary must not say they are.
+    sending_here: int = 0
 
     @property
     def failed(self) -> bool:
@@ -568,9 +571,9 @@ def retry(
         unknown = [d for d in unknown if d.id in withdrawn]
     # Claimed by another machine, or by a process that died within its lease: this machine's live commands (a
     # withdraw running beside this retry) report their own outcome.
-    elsewhere = [d for d in store.deliveries(incident_id=incident_id, states=(DeliveryState.SENDING,))
-                 if not alive_here(d.claimed_by or "")]
-    return RetryResult(outcomes, unknown, withdrawn, elsewhere, publisher.lease)
+    sending = store.deliveries(incident_id=incident_id, states=(DeliveryState.SENDING,))
+    elsewhere = [d for d in sending if not alive_here(d.claimed_by or "")]
+    return RetryResult(outcomes, unknown, withdrawn, elsewhere, publisher.lease, len(sending) - len(elsewhere))
 
 
 def waiting_elsewhere(config: Config, store: Store, incident_id: str | None, *, include_unknown: bool) -> set[str]:
