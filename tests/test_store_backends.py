@@ -771,3 +771,20 @@ def test_an_incident_reopened_while_the_archive_is_read_is_not_listed_as_closed(
         store.db.set_trace_callback(None)  # type: ignore[attr-defined]
         other.close()
         store.close()
+
+
+def test_an_update_left_to_ride_with_one_a_retry_took_meanwhile_is_not_stored(opener: Opener) -> None:
+    """A correction skipped where its original has not gone out ("it goes with this correction's text") is stored
+    only while that delivery is still unclaimed and nothing of it sent (``PlannedDelivery.carried_by``, review 63b):
+    once another command took it, the correction is planned again, on PostgreSQL as on SQLite."""
+    from broadcaster.errors import ConflictError
+
+    store = opener()
+    stored, _ = record(store, plan=[SITE, PlannedDelivery("tg", "1", "private")])
+    original = next(d for d in store.deliveries(incident_id=stored.id) if d.destination == "tg")
+    riding = [SITE, PlannedDelivery("tg", "1", "private", DeliveryState.SKIPPED, "goes with it", carried_by=original.id)]
+    record(store, message="Corrected.", new=False, plan=riding)  # unclaimed: stored
+    assert store.claim(original.id, "a retry")
+    with pytest.raises(ConflictError, match="went out while it was planned"):
+        record(store, message="Corrected again.", new=False, plan=riding)
+    assert [u.raw_message for u in store.updates(stored.id)] == ["Investigating.", "Corrected."]
