@@ -72,7 +72,7 @@ def test_a_mastodon_id_as_broadcaster_shows_it_is_taken_back_by_retry(project: P
     result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
                          f"masto={status.id}@mastodon.example")
     assert result.exit_code == 0, result.output
-    assert deliveries(project, incident_id)[-1]["remote_id"] == f"{status.id}@mastodon.example"
+    assert deliveries(project, incident_id)[-1]["remote_id"] == f"{status.id}@{status.account_id}@mastodon.example"
 
 
 def test_a_mastodon_id_of_another_instance_is_refused(project: Project, masto: FakeMastodon) -> None:

@@ -141,7 +141,7 @@ def test_a_mastodon_link_with_a_query_a_fragment_or_the_deck_is_taken(project: P
     result = project.cli("retry", incident_id, "--mark-unknown-sent", "--remote-id",
                          f"masto={link.format(id=status.id)}")
     assert result.exit_code == 0, result.output
-    assert masto_deliveries(project, incident_id)[-1]["remote_id"] == f"{status.id}@mastodon.example"
+    assert masto_deliveries(project, incident_id)[-1]["remote_id"] == f"{status.id}@{status.account_id}@mastodon.example"
 
 
 @pytest.mark.parametrize("link", [
