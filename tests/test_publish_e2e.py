@@ -362,18 +362,24 @@ def test_a_bucket_that_never_completes_tls_does_not_hold_up_a_refusal(project: P
     take: two buckets whose TLS handshakes never end cost a refused post a quarter of a second in all."""
     import socket
 
+    def refused_post() -> float:
+        started = time.monotonic()
+        with project.process("post", "--yes", "--title", "API errors", "Elevated errors [private]x[/privatе].") as cli:
+            _, stderr = cli.communicate(timeout=60)
+        assert cli.returncode == 2, stderr
+        return time.monotonic() - started
+
+    project.write_config(s3_toml(s3))
+    alike = refused_post()  # the same refusal beside answering buckets: this moment's start-up, measured side by side
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections, never answers
         endpoint = f"https://127.0.0.1:{silent.getsockname()[1]}"
         silent_bucket = s3.publish_toml(BUCKET).replace(f'"{s3.url}"', f'"{endpoint}"')
         project.write_config(s3_toml(s3).replace(s3.publish_toml(BUCKET), silent_bucket)
                              + silent_bucket.replace("[publish.bucket]", "[publish.mirror]"))
-        started = time.monotonic()
-        with project.process("post", "--yes", "--title", "API errors", "Elevated errors [private]x[/privatе].") as cli:
-            _, stderr = cli.communicate(timeout=60)
-        elapsed = time.monotonic() - started
+        elapsed = refused_post()
 
-    assert cli.returncode == 2, stderr
-    assert elapsed < 3.0, f"the refused command took {elapsed:.1f} s"
+    # Held up, it would wait out the connect timeout (5 s a bucket): a busy machine's start-up is not that.
+    assert elapsed < alike + 2.5, f"the refused command took {elapsed:.1f} s, {alike:.1f} s beside answering buckets"
 
 
 def test_an_endpoint_may_come_from_the_environment(project: Project, s3: S3Server) -> None:
