@@ -184,6 +184,9 @@ def retry_json(
         "deliveries": [_shown(o.as_json()) for o in result.outcomes],
         "unknown": [delivery_json(d) for d in result.unknown],
         "sending": [delivery_json(d) for d in result.elsewhere],  # another command has them: not sent again here
+        # Being sent by a live command of this machine (a `post` beside a cron job's retry), whose own output says how
+        # they end: without this count, empty lists read as every delivery sent or skipped.
+        "sending_here": result.sending_here,
         # --mark-unknown-sent: each delivery recorded as sent (or settled), and what later updates thread under
         "marked": [{**delivery_json(d), "threading": threading} for d, threading in marked],
         # --mark-deleted: each withdrawal's delete recorded done (its note says what was deleted by hand), and each
