@@ -118,6 +118,9 @@ class PageConfig:
 class StoreConfig:
     path: Path = Path(".broadcaster/state.db")
     url: str = ""
+    # ``path`` came from a written ``url = "sqlite:///..."``: a refusal of the file names that setting, not "[store]
+    # path", which the config did not set.
+    path_from_url: bool = False
 
 
 @dataclass(frozen=True)

@@ -460,6 +460,7 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
             raise reader.error("store.url", STORE_URL_HELP)
     if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
+        return StoreConfig(path=Path(path).expanduser(), path_from_url=True)
     return StoreConfig(path=Path(path).expanduser(), url=url)
 
 

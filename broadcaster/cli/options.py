@@ -391,10 +391,12 @@ def _tell_store_waits(path: Path) -> None:
 
 
 def _setting_naming_the_store(config: Config) -> str:
-    """The setting the operator wrote the store's file in: ``[store] url = "${STORE_URL}"`` was told as "[store]
-    path", which the config did not set, and the operator looked there for the typo in the variable."""
+    """The setting the operator wrote the store's file in: ``[store] url``, written or ``"${STORE_URL}"``, was told
+    as "[store] path", which the config did not set, and the operator looked there for the mistake."""
     variable = getattr(config.store.url, "env_var", "")
-    return f"[store] url (${{{variable}}})" if variable else "[store] path"
+    if variable:
+        return f"[store] url (${{{variable}}})"
+    return "[store] url" if config.store.path_from_url else "[store] path"
 
 
 def _refuse_a_store_misspelt(path: Path, given: str) -> None:
