@@ -225,9 +225,9 @@ def retry(ctx: click.Context, /, incident_id: str | None, include_unknown: bool,
     it). The site and its publish targets are simply redone.
 
     A withdrawal's delete refused on posts this table's credentials cannot
-    delete (another Mastodon instance's, another X or Bluesky account's,
-    another Discord webhook's) fails at every retry: delete them by hand, then
-    record it with --mark-deleted DEST.
+    delete (another Mastodon instance's or account's, another X or Bluesky
+    account's, another Discord webhook's) fails at every retry: delete them by
+    hand, then record it with `broadcaster retry ID --mark-deleted DEST`.
     """
     from broadcaster import operations
     from broadcaster.cli import output
@@ -306,6 +306,12 @@ def withdraw(ctx: click.Context, /, incident_id: str, reason: str, **options: An
     where a medium cannot delete, and internal channels get a note with the
     reason. The store keeps it, marked withdrawn (see `show`). A
     deletion that fails exits 3; `broadcaster retry` finishes it.
+
+    Posts this table's credentials cannot delete (another Mastodon instance's
+    or account's, another X or Bluesky account's, another Discord webhook's)
+    are left up, named with their links, and fail at every retry: delete them
+    by hand, then record it with `broadcaster retry ID --mark-deleted DEST`.
+    A dry run lists them under "Left up".
     """
     from broadcaster import operations
 
