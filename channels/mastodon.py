@@ -455,7 +455,8 @@ class MastodonChannel(Channel):
 
     def remote_id_from(self, reference: str, target: str) -> str:
         """A status id, a link to the status (``https://mastodon.social/@acme/1123…``) or its remote id as broadcaster
-        shows it (``1123…@mastodon.social``): a status of the instance instance_url names. One of another instance is
+        shows it (``1123…@1099…@mastodon.social``, or ``1123…@mastodon.social`` as stored before ids named their
+        account): a status of the instance instance_url names. One of another instance is
         refused: its number names another status here, or none, and later updates would reply to it."""
         text = reference.strip()
         link, named = status_link(text), _REMOTE_ID.match(text)
