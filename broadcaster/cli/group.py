@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -45,14 +45,26 @@ class BroadcasterGroup(click.Group):
                     self.add_command(command)
         return super().get_command(ctx, cmd_name)
 
-    def invoke(self, ctx: click.Context) -> Any:
-        from broadcaster.redaction import install_logging
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except KeyboardInterrupt:
+            _interrupted()
 
-        # Every log record of every library is scrubbed of the config's secrets, and
-        # the SDKs' own logs stay silent unless --debug.
-        with install_logging(debug_enabled(ctx)) as switch:
-            ctx.find_root().ensure_object(dict)["log_switch"] = switch
-            return self._invoke_reporting(ctx)
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            from broadcaster.redaction import install_logging
+
+            # Every log record of every library is scrubbed of the config's secrets, and
+            # the SDKs' own logs stay silent unless --debug.
+            with install_logging(debug_enabled(ctx)) as switch:
+                ctx.find_root().ensure_object(dict)["log_switch"] = switch
+                return self._invoke_reporting(ctx)
+        except KeyboardInterrupt:
+            # Ctrl-C before the command's own handling (a slow start: the logging's set-up) or as it ends: click said
+            # "Aborted!", exit 1, where every other moment says "Interrupted.", exit 130.
+            _interrupted()
 
     def _invoke_reporting(self, ctx: click.Context) -> Any:
         try:
@@ -79,9 +91,7 @@ class BroadcasterGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            _end_at_the_next_interrupt()
-            click.echo("Interrupted. Whatever was stored is safe: see `broadcaster show`, resend with `broadcaster retry`.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+            _interrupted()
         except BrokenPipeError:
             # The reader of our output went away (`store export | head`): end quietly, as a shell tool
             # killed by SIGPIPE does, and keep Python from complaining again as stdout is flushed.
@@ -92,6 +102,13 @@ class BroadcasterGroup(click.Group):
             ctx.exit(EXIT_BROKEN_PIPE)
         except Exception as exc:  # noqa: BLE001 - last line of defence: no raw traceback for operators
             _report_error(ctx, exc, EXIT_UNEXPECTED, unexpected=True)
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C, at whatever moment of the command: one line, exit 130 (a second press ends it at once)."""
+    _end_at_the_next_interrupt()
+    click.echo("Interrupted. Whatever was stored is safe: see `broadcaster show`, resend with `broadcaster retry`.", err=True)
+    raise click.exceptions.Exit(EXIT_INTERRUPTED)
 
 
 def _takes_words(ctx: click.Context | None) -> bool:
