@@ -43,7 +43,7 @@ def masto() -> Iterator[FakeMastodon]:
         yield fake
 
 
-def mastodon_on(project: Project, instance_url: str, fake: FakeMastodon) -> None:
+def mastodon_on(project: Project, instance_url: str, fake: FakeMastodon, token: str = M_TOKEN) -> None:
     project.write_config(ENGINE + f"""
         [channels.masto]
         type = "mastodon"
@@ -51,7 +51,7 @@ def mastodon_on(project: Project, instance_url: str, fake: FakeMastodon) -> None
         access_token = "${{MASTODON_TOKEN}}"
         api_url = "{fake.url}"
     """)
-    project.env["MASTODON_TOKEN"] = M_TOKEN
+    project.env["MASTODON_TOKEN"] = token
 
 
 def unknown_follow_up(project: Project, fake: FakeMastodon, match: str = "/api/v1/statuses") -> str:

@@ -32,6 +32,7 @@ from tests.test_review56b import (  # noqa: F401 - sky is a fixture
     sky,
     x_as,
 )
+from tests.test_review57a import mastodon_on
 
 OTHER_TOKEN = "mastodon-other-account-7Qz"  # another account of the same instance
 OTHER_ACCOUNT = "2002"
@@ -45,14 +46,7 @@ def masto() -> Iterator[FakeMastodon]:
 
 
 def mastodon_as(project: Project, fake: FakeMastodon, token: str) -> None:
-    project.write_config(ENGINE + f"""
-        [channels.masto]
-        type = "mastodon"
-        instance_url = "https://mastodon.example"
-        access_token = "${{MASTODON_TOKEN}}"
-        api_url = "{fake.url}"
-    """)
-    project.env["MASTODON_TOKEN"] = token
+    mastodon_on(project, "https://mastodon.example", fake, token)
 
 
 def verifications(fake: FakeMastodon) -> int:
