@@ -12,15 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project
-
-
-def _held_to_modes() -> list[str]:
-    """Root passes over every mode: the CLI runs without the capabilities that let it (as review 60a's tests)."""
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("run as root, and no setpriv to drop the capabilities that pass over a file's mode")
-    return ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]
+from tests.test_review61c import _held_to_modes
 
 
 def _run(project: Project, *args: str, held: bool = True, env: dict[str, str] | None = None) -> tuple[int, str]:

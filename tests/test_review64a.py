@@ -11,32 +11,17 @@
 from __future__ import annotations
 
 import json
-import time
 
 from tests.conftest import Project
-from tests.fakes.world import FakeWorld
-
-CHATS = tuple(-1002000 - n for n in range(90))
+from tests.test_review63b import retried_while_a_post_sends
 
 
 def test_retry_json_beside_a_post_still_sending_says_how_many_are_being_sent_here(project: Project) -> None:
-    with FakeWorld(ops_chats=CHATS) as world:
-        project.env.update(world.env)
-        project.write_config("[engine]\ntimeout = 5\ndeadline = 60\n" + world.channels_toml())
-        post = project.process("post", "--yes", "--only", "tg-ops", "--title", "API errors", "-C", "api",
-                               "Elevated API errors.")
-        waited_until = time.monotonic() + 30
-        while sum(bool(world.telegram_messages(c)) for c in CHATS) < 10 and time.monotonic() < waited_until:
-            time.sleep(0.05)
-        retried = project.cli("retry", "--json")
-        told = sum(bool(world.telegram_messages(c)) for c in CHATS)
-        output, errors = post.communicate(timeout=90)
-        assert post.returncode == 0, output + errors
-        assert told < len(CHATS), told  # the retry ran while the post was still sending
-        assert retried.exit_code == 0, retried.output
-        found = json.loads(retried.output)
-        assert found["deliveries"] == [] and found["sending"] == [], found
-        assert found["sending_here"] > 0, found
+    retried = retried_while_a_post_sends(project, "--json")
+    assert retried.exit_code == 0, retried.output
+    found = json.loads(retried.output)
+    assert found["deliveries"] == [] and found["sending"] == [], found
+    assert found["sending_here"] > 0, found
 
 
 
