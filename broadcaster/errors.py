@@ -153,6 +153,13 @@ class ConflictError(StoreError):
     """
 
 
+class KeptChanging(ConflictError):
+    """Another command changed the incident every time it was decided, ``CONFLICT_ATTEMPTS`` times in a row: given up,
+    nothing stored or sent (a refusal, exit 2); the next run decides it again."""
+
+    exit_code = 2
+
+
 class MovedElsewhere(Exception):
     """A send's chat moved (a group that became a supergroup) to one the send may not follow into (``moved_to``):
     nothing was sent. Raised by a channel whose ``may_follow_to`` refused, caught by the destination that refused."""

@@ -21,6 +21,7 @@ from broadcaster.errors import (
     ConfigError,
     ConflictError,
     InputError,
+    KeptChanging,
     LockRefused,
     LockRefusedAfterStoring,
 )
@@ -576,6 +577,18 @@ def _maintenance_due(config: Config, store: Store, clock: Callable[[], datetime]
                 break
             result.actions.append(label)
             break
+        else:  # every decision met another command's write: said, or cron's log read "Nothing due." and exit 0
+            given_up = _kept_changing(incident_id)
+            result.refused.append(given_up)
+            result.actions.append(f"not done for {incident_id}: {given_up}")
+
+
+def _kept_changing(incident_id: str) -> KeptChanging:
+    return KeptChanging(
+        f"another command stored an update of {incident_id} each of the {CONFLICT_ATTEMPTS} times this tick decided "
+        "its next step, so the tick gave up on it: nothing was stored or sent for it. The next tick decides it again; "
+        f"if this repeats, see what keeps writing to it (`broadcaster show {incident_id}`)."
+    )
 
 
 def _due_step(config: Config, store: Store, incident: Incident, now: datetime,
