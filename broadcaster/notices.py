@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from broadcaster.compose import without_kept
-from broadcaster.config import AudienceConfig, Config
+from broadcaster.config import AudienceConfig, ComponentConfig, Config
 from broadcaster.delivery import NOT_IN_ONLY, SKIPPED_BY_OPERATOR, DeliveryState
 from broadcaster.destinations import destinations, plan, spelled_as_stored
 from broadcaster.errors import ConflictError
@@ -132,35 +132,94 @@ def _notice_plan(config: Config, store: Store, incident_id: str, components: set
 def record_sla_breaches(config: Config, store: Store, now: datetime) -> list[Update]:
     """A notice for each component whose availability this month fell below its ``sla``, and for each
     audience whose availability over its components fell below its contracted ``sla``."""
-    watched = [c for c in config.components if c.sla is not None] if has_private_channels(config, store) else []
-    customers = [t for t in config.audience_tables.values() if t.sla is not None and t.audience.components]
+    watched, customers = _under_sla(config, store)
     if not watched and not customers:
         return []
-    month = f"{now:%Y-%m}"
     raised: list[Update] = []
     with store.lock("notices"):
-        history = store.site_incidents(month_start(now))
-        views = {i.id: public_incident(i, [u for u in ups if u.kind not in PRIVATE_KINDS]) for i, ups in history}
-        found = outages(views.values(), now)
-        notices = _Notices(store, [u for _, ups in history for u in ups if u.kind == "notice"],
-                           _withdrawn_notices(store, month_start(now)))
+        month = _month_so_far(store, now)
         for table in customers:
-            raised += _audience_breach(config, store, table, history, views, found, notices, now)
+            raised += _audience_breach(config, store, table, month, now)
         for entry in watched:
-            component, target = entry.component, entry.sla
-            measured = month_to_date(found, component.id, now)
-            told = notices.told(notice="sla_breach", component=component.id, month=month)
-            if target is None or measured >= target or told.everywhere:
+            if not _component_breached(entry, month, now):
                 continue
+            component = entry.component
+            measured, target = month_to_date(month.found, component.id, now), entry.sla
             # The notice joins the latest incident that took the component down.
-            culprits = [i for i, _ in history if any(o.component_id == component.id for o in outages([views[i.id]], now))]
+            culprits = [i for i, _ in month.history
+                        if any(o.component_id == component.id for o in outages([month.views[i.id]], now))]
             incident = max(culprits, key=lambda i: i.created_at)
             with i18n.speaking(config.page.language):
-                message = words.sla_breach(component.name, measured, target)
-            stored = _record(config, store, incident.id, _always(message), now, {component.id}, told=told,
-                             notice="sla_breach", component=component.id, month=month)
+                message = words.sla_breach(component.name, measured, target or 0.0)
+            stored = _record(config, store, incident.id, _always(message), now, {component.id},
+                             told=month.notices.told(**_component_key(entry, month)),
+                             **_component_key(entry, month))
             raised.extend([stored] if stored else [])
     return raised
+
+
+def sla_breach_may_be_due(config: Config, store: Store, now: datetime) -> bool:
+    """Whether ``record_sla_breaches`` may raise a notice now, read without the notices lock and storing nothing.
+
+    For a command that could not take the lock (another account's: a state file a group shares): only where a
+    breach is below its target and not yet told is there a notice it leaves for later. Every post touching a
+    component with an SLA said one was left, and exited 3, with none due."""
+    watched, customers = _under_sla(config, store)
+    if not watched and not customers:
+        return False
+    month = _month_so_far(store, now)
+    return (any(_customer_breached(table, month, now) for table in customers)
+            or any(_component_breached(entry, month, now) for entry in watched))
+
+
+def _under_sla(config: Config, store: Store) -> tuple[list[ComponentConfig], list[AudienceConfig]]:
+    """The components whose SLA staff are told of (none without an internal channel), and the customers with one."""
+    watched = [c for c in config.components if c.sla is not None] if has_private_channels(config, store) else []
+    customers = [t for t in config.audience_tables.values() if t.sla is not None and t.audience.components]
+    return watched, customers
+
+
+@dataclass(frozen=True)
+class _Month:
+    """This month so far, as its SLA notices are decided: its incidents, their public views, the outages in them,
+    and the notices raised."""
+
+    name: str  # "2026-12"
+    history: list[tuple[Incident, list[Update]]]
+    views: dict[str, PublicIncident]
+    found: list[Outage]
+    notices: _Notices
+
+
+def _month_so_far(store: Store, now: datetime) -> _Month:
+    history = store.site_incidents(month_start(now))
+    views = {i.id: public_incident(i, [u for u in ups if u.kind not in PRIVATE_KINDS]) for i, ups in history}
+    notices = _Notices(store, [u for _, ups in history for u in ups if u.kind == "notice"],
+                       _withdrawn_notices(store, month_start(now)))
+    return _Month(f"{now:%Y-%m}", history, views, outages(views.values(), now), notices)
+
+
+def _component_key(entry: ComponentConfig, month: _Month) -> dict[str, str]:
+    return {"notice": "sla_breach", "component": entry.component.id, "month": month.name}
+
+
+def _component_breached(entry: ComponentConfig, month: _Month, now: datetime) -> bool:
+    """Below its SLA this month, and its notice not told everywhere yet."""
+    measured = month_to_date(month.found, entry.component.id, now)
+    return (entry.sla is not None and measured < entry.sla
+            and not month.notices.told(**_component_key(entry, month)).everywhere)
+
+
+def _customer_key(month: _Month) -> dict[str, str]:
+    return {"notice": "audience_sla", "month": month.name}
+
+
+def _customer_breached(table: AudienceConfig, month: _Month, now: datetime) -> bool:
+    """Below its contract this month over its components, and its own notice not told everywhere yet (staff's note
+    of it is raised only beside the customer's)."""
+    measured = group_month_to_date(month.found, table.audience.components, now)
+    return (table.sla is not None and measured < table.sla
+            and not month.notices.told(audience=table.audience.id, **_customer_key(month)).everywhere)
 
 
 def _withdrawn_notices(store: Store, since: datetime) -> list[Update]:
@@ -248,18 +307,17 @@ def _where_untold(planned: list[PlannedDelivery], told: _Told) -> list[PlannedDe
     return kept if any(p.state == DeliveryState.PENDING for p in kept) else None
 
 
-def _audience_breach(
-    config: Config, store: Store, table: AudienceConfig, history: list[tuple[Incident, list[Update]]],
-    views: dict[str, PublicIncident], found: list[Outage], notices: _Notices, now: datetime,
-) -> list[Update]:
+def _audience_breach(config: Config, store: Store, table: AudienceConfig, month_so_far: _Month,
+                     now: datetime) -> list[Update]:
     """The customer's notice (its own words: its components, its month against its contract) and the
     internal channels' one, once per audience and month."""
-    audience, target, month = table.audience, table.sla, f"{now:%Y-%m}"
-    measured = group_month_to_date(found, audience.components, now)
-    key = {"notice": "audience_sla", "month": month}
-    customer_told = notices.told(audience=audience.id, **key)
-    if target is None or measured >= target or customer_told.everywhere:
+    if not _customer_breached(table, month_so_far, now):
         return []
+    history, views, found, notices = month_so_far.history, month_so_far.views, month_so_far.found, month_so_far.notices
+    audience, target, month = table.audience, table.sla or 0.0, month_so_far.name
+    measured = group_month_to_date(found, audience.components, now)
+    key = _customer_key(month_so_far)
+    customer_told = notices.told(audience=audience.id, **key)
     mine = set(audience.components)
     culprits = [i for i, _ in history if any(o.component_id in mine for o in outages([views[i.id]], now))]
     if not culprits:

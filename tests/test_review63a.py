@@ -4,7 +4,12 @@ attacked through the CLI and the fakes."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 
+from broadcaster.messages.model import AffectedComponent, ComponentStatus, Impact, Incident, Status, Update
+
+from broadcaster.config_loader import load
+from broadcaster.store import open_store
 from tests.conftest import Project
 from tests.fakes.webhook import SECRET, FakeReceiver
 from tests.test_review62b import _run
@@ -78,6 +83,22 @@ sla = 99.9
 """
 
 
+def down_for_two_hours(project: Project, component: str) -> None:
+    """An outage of ``component`` that began two hours ago (within this month), stored as history: below 99.9 % so
+    far this month, so the next command that raises notices has a breach due (review 65b: with none due, a post no
+    longer needs the notices' lock)."""
+    now = datetime.now(UTC)
+    began = max(now - timedelta(hours=2), now.replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+    down = (AffectedComponent(component, ComponentStatus.MAJOR_OUTAGE),)
+    store = open_store(load(str(project.config), environ=project.env).store_path)
+    try:
+        store.record_update(
+            Incident(f"{component}-down", "Down", Impact.CRITICAL, Status.INVESTIGATING, began, components=down),
+            Update(f"{component}-down", 0, began, Status.INVESTIGATING, "Down.", components=down), [], new=True)
+    finally:
+        store.close()
+
+
 def test_a_post_whose_sla_notices_lock_is_another_accounts_still_sends_the_post(project: Project) -> None:
     """A follow-up to an incident on a component with an SLA met the notices' lock another account made after it
     was stored: it ended 'error: ... `broadcaster retry` sends it', exit 1, nothing sent, though the post itself
@@ -90,6 +111,7 @@ def test_a_post_whose_sla_notices_lock_is_another_accounts_still_sends_the_post(
                           "Down.")
         assert code == 0, said
         incident = project.cli("list", "--json").stdout.split('"id": "')[1].split('"')[0]
+        down_for_two_hours(project, "queue")
         _notices_lock_of_another_account(project)
         before = len(hook.received())
 
@@ -109,6 +131,7 @@ def test_a_withdrawal_whose_sla_notices_lock_is_another_accounts_still_deletes(p
         code, said = _run(project, "post", "--yes", "--title", "Queue down", "-C", "queue", "Down.")
         assert code == 0, said
         incident = project.cli("list", "--json").stdout.split('"id": "')[1].split('"')[0]
+        down_for_two_hours(project, "queue")
         _notices_lock_of_another_account(project)
 
         code, said = _run(project, "withdraw", "--yes", incident, "--reason", "Posted in error.")

@@ -648,11 +648,15 @@ def sla_notices(config: Config, store: Store) -> tuple[list[Update], str]:
     """The SLA notices this stored update makes due (``record_sla_breaches``), or none and why: another account's
     notices lock (a state file a group shares) ended the command 'error', exit 1, the update stored and never sent,
     though sending it takes no such lock (the `broadcaster retry` it pointed to sent it)."""
-    from broadcaster.notices import record_sla_breaches
+    from broadcaster.notices import record_sla_breaches, sla_breach_may_be_due
 
     try:
         return record_sla_breaches(config, store, utcnow()), ""
     except (LockRefused, LockRefusedAfterStoring) as exc:
+        # Every post on a component with an SLA takes the lock to decide; one with no breach due leaves nothing
+        # for later, and exited 3 saying so all the same.
+        if not sla_breach_may_be_due(config, store, utcnow()):
+            return [], ""
         why = exc.reason or str(exc)
         return [], (f"No SLA notice was raised: {why} The next post, withdrawal or `broadcaster tick` raises those "
                     "still due once it can take the lock.")
