@@ -124,18 +124,30 @@ class StoreError(BroadcasterError):
         self.reason = reason
 
 
+# The lasting way on for a store lock another account made: each member's command makes a lock it does not find, its
+# own only, so removing one hands the next member's command the same refusal.
+SHARED_STATE_FILE = ("Where several accounts share one state file, run every broadcaster command as one of them, or "
+                     "share a PostgreSQL store instead, whose locks are the database's (README: \"Team mode\").")
+
+
 class LockRefused(InputError):
     """A store lock this user may not open (another account's: a state file a group shares), refused before anything
     was stored. ``reason``: the lock, whose it is and what to do, without "Nothing was stored or sent", for a command
-    that got further when it met the lock (a site target's upload, after the page was built and others uploaded)."""
+    that got further when it met the lock (a site target's upload, after the page was built and others uploaded).
+    ``lock``: the lock and whose it is alone, for a caller that says its own way on."""
 
-    def __init__(self, message: str, reason: str) -> None:
+    def __init__(self, message: str, reason: str, lock: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+        self.lock = lock or reason
 
 
 class LockRefusedAfterStoring(StoreError):
-    """``LockRefused`` met once this command had stored something (``reason`` as there)."""
+    """``LockRefused`` met once this command had stored something (``reason`` and ``lock`` as there)."""
+
+    def __init__(self, message: str, reason: str, lock: str = "") -> None:
+        super().__init__(message, reason)
+        self.lock = lock or reason
 
 
 class NewerStoreError(StoreError):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import Project
 from tests.fakes.webhook import SECRET, FakeReceiver
+from tests.test_narrow_incidents import ACME, GLOBEX, STAFF, customers, customers_config  # noqa: F401 - the fixture
 from tests.test_review62b import _run
-from tests.test_review63a import OPS, SLA
+from tests.test_review63a import OPS, SLA, down_for_two_hours
 
 
 def notices_lock_of_another_account(project: Project) -> Path:
@@ -47,3 +49,41 @@ def test_a_post_with_no_breach_due_is_not_held_up_by_another_accounts_notices_lo
         assert "SLA" not in said and "lock" not in said, said
         assert code == 0, said
 
+
+def test_a_breach_left_by_a_post_is_told_once_to_the_customer_and_staff_and_says_what_to_do(
+    project: Project, customers: tuple[Any, Any]  # noqa: F811 - the fixture
+) -> None:
+    """A post that crossed acme's contract beside another account's notices lock: the post went out, the notices
+    were left (exit 3). The note sent the operator to 'Run the command as the account that made it': the post, sent
+    already, posted again; it named the account by uid alone, and its 'remove it: it is made again' left a state file
+    a group shares to fail the same way at the next member's lock. Once the lock is the operator's again the tick
+    tells acme its own notice and staff theirs, once each, and globex nothing."""
+    telegram, x = customers
+    project.write_config(customers_config(telegram, x, acme_sla="sla = 99.9"))
+    down_for_two_hours(project, "api")
+    lock = notices_lock_of_another_account(project)
+
+    code, said = _run(project, "post", "--yes", "--json", "--title", "Checkout errors", "-C", "api=major_outage",
+                      "Checkout is failing.")
+
+    assert code == 3, said
+    posted = json.loads(said)
+    assert posted["notices"] == [] and {d["state"] for d in posted["deliveries"]} <= {"sent", "skipped"}, said
+    note = " ".join(posted["notes"])
+    assert "uid 65534 (nobody)" in note and str(lock) in note, note
+    assert "Run the command as the account" not in note and "do not run it again" in note, note
+    assert "`broadcaster tick`" in note and "Team mode" in note, note
+    assert [m.text for m in telegram.messages.get(ACME, []) if "Service level" in m.text] == []
+
+    lock.unlink()
+    code, said = _run(project, "tick")
+    assert code == 0, said
+    code, again = _run(project, "tick")
+    assert code == 0 and "Nothing due" in again, again
+
+    acme = [m.text for m in telegram.messages.get(ACME, [])]
+    staff = [m.text for m in telegram.messages.get(STAFF, [])]
+    assert sum("Service level notice for Acme Corp" in t for t in acme) == 1, acme
+    assert not any("SLA breach" in t for t in acme), acme  # staff's wording never reaches the customer
+    assert sum("SLA breach for customer Acme Corp" in t for t in staff) == 1, staff
+    assert telegram.messages.get(GLOBEX, []) == []

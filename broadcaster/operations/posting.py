@@ -23,6 +23,7 @@ from broadcaster.destinations import (
 )
 from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
 from broadcaster.errors import (
+    SHARED_STATE_FILE,
     ConfigError,
     ConflictError,
     InputError,
@@ -657,9 +658,11 @@ def sla_notices(config: Config, store: Store) -> tuple[list[Update], str]:
         # for later, and exited 3 saying so all the same.
         if not sla_breach_may_be_due(config, store, utcnow()):
             return [], ""
-        why = exc.reason or str(exc)
-        return [], (f"No SLA notice was raised: {why} The next post, withdrawal or `broadcaster tick` raises those "
-                    "still due once it can take the lock.")
+        # The lock's own refusal says to run the command as its maker: this one, sent already, would be posted again.
+        return [], (f"An SLA notice is due and was not raised: {exc.lock} This command's update went out as shown: do "
+                    "not run it again for the notice. Run `broadcaster tick` as that account to raise it now, or have that "
+                    "account (or root) remove the lock while no broadcaster command runs, and the next post, "
+                    f"withdrawal or tick raises it. {SHARED_STATE_FILE}")
 
 
 # The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.

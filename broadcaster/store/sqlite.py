@@ -22,7 +22,14 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from broadcaster.errors import BroadcasterError, ConfigError, LockRefused, LockRefusedAfterStoring, StoreError
+from broadcaster.errors import (
+    SHARED_STATE_FILE,
+    BroadcasterError,
+    ConfigError,
+    LockRefused,
+    LockRefusedAfterStoring,
+    StoreError,
+)
 from broadcaster.filelock import FileLock
 from broadcaster.store.contract import SCHEMA_VERSION, Store, apply_migrations
 from broadcaster.store.records import Row
@@ -549,17 +556,18 @@ class SQLiteStore(Store):
         0660, each member's first command making its own locks). It ended 'unexpected error (PermissionError)'."""
         try:
             status = path.stat()
-            whose = f" (uid {status.st_uid}'s, mode {stat.S_IMODE(status.st_mode):04o}: a lock file is its maker's only)"
+            whose = (f" (made by {_account(status.st_uid)}, mode {stat.S_IMODE(status.st_mode):04o}: a lock file is "
+                     "its maker's only)")
         except OSError:
             whose = ""
-        said = (f"cannot take the store's lock {path}: {exc.strerror or exc}{whose}. Run the command as the account "
-                "that made it, or have that account (or root) remove it while no broadcaster command runs: it is made "
-                "again.")
+        lock = f"cannot take the store's lock {path}: {exc.strerror or exc}{whose}."
+        said = (f"{lock} Run the command as the account that made it, or have that account (or root) remove it while "
+                f"no broadcaster command runs: it is made again. {SHARED_STATE_FILE}")
         if self._commits.any:  # the notices' lock, taken once the update is stored
             return LockRefusedAfterStoring(
                 said + " What this command stored before it is kept, and what it did not send yet is not lost: see "
-                "`broadcaster show`, and `broadcaster retry` sends it.", reason=said)
-        return LockRefused(said + " Nothing was stored or sent.", reason=said)
+                "`broadcaster show`, and `broadcaster retry` sends it.", reason=said, lock=lock)
+        return LockRefused(said + " Nothing was stored or sent.", reason=said, lock=lock)
 
     def schema_version(self) -> int:
         if not self.select("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"):
@@ -580,6 +588,17 @@ class SQLiteStore(Store):
             self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.migrated_from = apply_migrations(self, _MIGRATIONS)
         return SCHEMA_VERSION
+
+
+def _account(uid: int) -> str:
+    """``uid 1001 (alice)``: the name is what an operator types to run a command as that account (``sudo -u``)."""
+    import pwd  # here: only a refused lock needs it
+
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except (KeyError, OSError):
+        return f"uid {uid}"
+    return f"uid {uid} ({name})" if name.isprintable() and name.strip() == name else f"uid {uid}"
 
 
 class ScratchStore(SQLiteStore):
