@@ -46,6 +46,18 @@ class FileLock:
         self.mode = mode
         self._fd: int | None = None
 
+    def refused(self) -> PermissionError | None:
+        """Why this user may not open the lock file as ``acquire`` does, if it may not; made by nobody, nothing held
+        (a dry run's question: one that made the lock would make it its own, and refuse the others)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except PermissionError as exc:
+            return exc
+        except OSError:
+            return None  # not made yet (``acquire`` makes it), or a link (``acquire`` says so)
+        os.close(fd)
+        return None
+
     def acquire(self, *, wait: bool = True) -> bool:
         """Take the lock; with ``wait`` off, False (and nothing held) if another holds it."""
         try:

@@ -172,6 +172,12 @@ def sla_breach_may_be_due(config: Config, store: Store, now: datetime) -> bool:
             or any(_component_breached(entry, month, now) for entry in watched))
 
 
+def watches_sla(config: Config, store: Store) -> bool:
+    """Whether ``record_sla_breaches`` has anything to watch (and so takes the notices lock)."""
+    watched, customers = _under_sla(config, store)
+    return bool(watched or customers)
+
+
 def _under_sla(config: Config, store: Store) -> tuple[list[ComponentConfig], list[AudienceConfig]]:
     """The components whose SLA staff are told of (none without an internal channel), and the customers with one."""
     watched = [c for c in config.components if c.sla is not None] if has_private_channels(config, store) else []

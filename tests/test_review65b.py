@@ -87,3 +87,28 @@ def test_a_breach_left_by_a_post_is_told_once_to_the_customer_and_staff_and_says
     assert not any("SLA breach" in t for t in acme), acme  # staff's wording never reaches the customer
     assert sum("SLA breach for customer Acme Corp" in t for t in staff) == 1, staff
     assert telegram.messages.get(GLOBEX, []) == []
+
+
+def test_a_dry_run_says_an_sla_notice_it_makes_due_would_be_left_behind_another_accounts_lock(
+        project: Project) -> None:
+    """`post --dry-run` beside the notices' lock another account made said nothing of it, exit 0, and the real post
+    then exited 3, its SLA notice left unraised: a preview that passes promises a post that works. It now says so,
+    asked without taking or making the lock (a dry run that made it would make it its own, refusing the others)."""
+    with FakeReceiver() as hook:
+        project.env["HOOK_SECRET"] = SECRET
+        project.write_config(SLA + OPS.format(url=hook.hook_url))
+        code, said = _run(project, "post", "--yes", "--title", "Queue slow", "-C", "queue", "Slow.")
+        assert code == 0, said
+        incident = json.loads(project.cli("list", "--json").stdout)[0]["id"]
+        lock = notices_lock_of_another_account(project)
+        before = len(hook.received())
+
+        code, said = _run(project, "post", "--dry-run", "-i", incident, "-C", "queue=major_outage", "Down now.")
+
+        assert code == 0, said
+        assert "If this post makes an SLA notice due, it is not raised" in said and "uid 65534" in said, said
+        assert "`broadcaster tick`" in said and "Team mode" in said, said
+        assert len(hook.received()) == before and lock.stat().st_uid == 65534
+        lock.unlink()
+        code, said = _run(project, "post", "--dry-run", "-i", incident, "-C", "queue=major_outage", "Down now.")
+        assert code == 0 and "SLA" not in said and not lock.exists(), said

@@ -625,8 +625,10 @@ def publish(
             # plain one, so that two posts racing get ``-2`` and ``-3``, never ``-2-2``
             free = store.free_incident_id(incident.id)
             incident, numbered = replace(incident, id=free), replace(numbered, incident_id=free)
+        unraised = sla_notices_unraised_in_a_dry_run(config, store)
         return PostResult(incident, numbered, new, previews=previews(config, store, incident, numbered, earlier, planned),
-                          dry_run=True, before=None if new else store.incident(incident.id), elsewhere=elsewhere)
+                          dry_run=True, before=None if new else store.incident(incident.id), elsewhere=elsewhere,
+                          notes=[unraised] if unraised else [])
     after = None if new else max((u.sequence for u in earlier), default=0)  # what the plan was made after
     if decided_after is not None and not new:
         after = min(after or 0, decided_after)
@@ -663,6 +665,20 @@ def sla_notices(config: Config, store: Store) -> tuple[list[Update], str]:
                     "not run it again for the notice. Run `broadcaster tick` as that account to raise it now, or have that "
                     "account (or root) remove the lock while no broadcaster command runs, and the next post, "
                     f"withdrawal or tick raises it. {SHARED_STATE_FILE}")
+
+
+def sla_notices_unraised_in_a_dry_run(config: Config, store: Store) -> str:
+    """What a dry run can tell of ``sla_notices``' refusal: the notices' lock is another account's. Whether the post
+    makes a breach due is known only once it is stored, so it is said wherever an SLA is watched. The dry run said
+    nothing, and the real post then exited 3, its notice left behind the lock."""
+    from broadcaster.notices import watches_sla
+
+    refused = store.lock_refused("notices") if watches_sla(config, store) else None
+    if refused is None:
+        return ""
+    return (f"If this post makes an SLA notice due, it is not raised: {refused} The post itself goes out, and exits 3 "
+            "saying so; `broadcaster tick` run as that account raises the notice, or have that account (or root) "
+            f"remove the lock while no broadcaster command runs. {SHARED_STATE_FILE}")
 
 
 # The store-wide lock (``Store.lock``) new incidents are checked and stored under, one command at a time.

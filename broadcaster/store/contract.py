@@ -887,6 +887,11 @@ class Store(SubscriptionStore):
         ``wait`` is off and another process holds it. Held across machines in team mode."""
         raise NotImplementedError
 
+    def lock_refused(self, name: str) -> str | None:
+        """What ``lock(name)`` would be refused for (the lock and whose it is), asked without taking or making it: a
+        dry run's. None where it may be taken, or it is no file (team mode's locks are the database's)."""
+        return None
+
     def mark_failed(self, delivery_id: int, error: str, *, state: DeliveryState = DeliveryState.FAILED) -> None:
         self.run_atomic(
             "UPDATE deliveries SET state=?, last_error=?, claimed_by=NULL, updated_at=? WHERE id=?",

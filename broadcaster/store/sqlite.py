@@ -537,8 +537,7 @@ class SQLiteStore(Store):
         Resolved when the store was opened: a link retargeted while a post waited at its question (`ln -sfn` to
         another store) gave it the other file's lock while it wrote this one, and another post of the same alert
         through this file's own name, holding its lock, did not hold it back."""
-        state_file = self._resolved
-        lock = FileLock(state_file.parent / f".{state_file.name}.{name}.lock", mode=PRIVATE_FILE)
+        lock = self._lock_file(name)
         try:
             got = lock.acquire(wait=wait)
         except PermissionError as exc:
@@ -551,16 +550,19 @@ class SQLiteStore(Store):
         finally:
             lock.release()
 
+    def _lock_file(self, name: str) -> FileLock:
+        state_file = self._resolved
+        return FileLock(state_file.parent / f".{state_file.name}.{name}.lock", mode=PRIVATE_FILE)
+
+    def lock_refused(self, name: str) -> str | None:
+        lock = self._lock_file(name)
+        refused = lock.refused()
+        return None if refused is None else _lock_said(lock.path, refused)
+
     def _lock_refused(self, path: Path, exc: PermissionError) -> BroadcasterError:
         """A lock file this user may not open: another account's, its maker's only (a state file a group shares,
         0660, each member's first command making its own locks). It ended 'unexpected error (PermissionError)'."""
-        try:
-            status = path.stat()
-            whose = (f" (made by {_account(status.st_uid)}, mode {stat.S_IMODE(status.st_mode):04o}: a lock file is "
-                     "its maker's only)")
-        except OSError:
-            whose = ""
-        lock = f"cannot take the store's lock {path}: {exc.strerror or exc}{whose}."
+        lock = _lock_said(path, exc)
         said = (f"{lock} Run the command as the account that made it, or have that account (or root) remove it while "
                 f"no broadcaster command runs: it is made again. {SHARED_STATE_FILE}")
         if self._commits.any:  # the notices' lock, taken once the update is stored
@@ -588,6 +590,17 @@ class SQLiteStore(Store):
             self.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.migrated_from = apply_migrations(self, _MIGRATIONS)
         return SCHEMA_VERSION
+
+
+def _lock_said(path: Path, exc: PermissionError) -> str:
+    """The lock this user may not open, and whose it is."""
+    try:
+        status = path.stat()
+        whose = (f" (made by {_account(status.st_uid)}, mode {stat.S_IMODE(status.st_mode):04o}: a lock file is its "
+                 "maker's only)")
+    except OSError:
+        whose = ""
+    return f"cannot take the store's lock {path}: {exc.strerror or exc}{whose}."
 
 
 def _account(uid: int) -> str:
