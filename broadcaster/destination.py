@@ -216,6 +216,11 @@ class Destination(Protocol):
         """Why a withdrawal's delete refuses this post here (another account's, another instance's), what to do by
         hand; "" where it deletes it. The real run and its dry run both ask it."""
 
+    def not_editable_here(self, remote_id: str, target: str) -> str:
+        """Why a correction cannot edit this post here and goes as a new one (another account's, another instance's),
+        with what to do with the original by hand; "" where it edits it (or only the edit's answer tells). A
+        correction's preview and its send both ask it, so the preview shows the new post the send makes."""
+
     def names_its_location(self) -> bool:
         """Whether the config names the place as remote ids do (so ``remote_id_from`` checks it)."""
 

@@ -192,6 +192,10 @@ class ChannelDestination:
         why = self.channel.not_deletable_here(remote_id, target)
         return type(why)(self.channel.redact(why)) if why else ""  # a NotKnownBeforeLogin stays one
 
+    def not_editable_here(self, remote_id: str, target: str) -> str:
+        why = self.channel.not_editable_here(remote_id, target)
+        return self.channel.redact(why) if why else ""
+
     def names_its_location(self) -> bool:
         return self.channel.names_its_location()
 

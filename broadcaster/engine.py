@@ -1190,9 +1190,12 @@ class Publisher:
         corrects = corrected_sequence(update) if update else None
         if corrects is None:
             return None
-        return post_to_edit(self.store, self.destinations[delivery.destination], delivery.incident_id,
-                            delivery.target, delivery.visibility, delivery.sequence,
-                            corrects, self._update(delivery.incident_id, corrects))
+        edited, why = correction_plan(self.store, self.destinations[delivery.destination], delivery.incident_id,
+                                      delivery.target, delivery.visibility, delivery.sequence,
+                                      corrects, self._update(delivery.incident_id, corrects))
+        if why:  # said with its outcome, as a channel's NotEditable is: the original stays up uncorrected
+            self._not_editable.setdefault(delivery.id, why)
+        return edited
 
     def _edits_in_place(self, destination: Destination, delivery: Delivery) -> bool:
         """Whether this delivery replaces a post in place: a correction where the medium edits and its original
@@ -1343,19 +1346,29 @@ def post_to_edit(store: Store, destination: Destination, incident_id: str, targe
     as a new message: the original, sent there in one message, made for the same readers in the place the config
     names now. What the engine does and what a preview shows of it (an edit renders the update as it was posted,
     a new message the incident as it stands)."""
+    return correction_plan(store, destination, incident_id, target, visibility, sequence, corrects, corrected)[0]
+
+
+def correction_plan(store: Store, destination: Destination, incident_id: str, target: str, visibility: str,
+                    sequence: int, corrects: int, corrected: Update | None) -> tuple[str | None, str]:
+    """``post_to_edit``, and why the correction goes as a new post where its original is there but this table may
+    not edit it (``Destination.not_editable_here``: another account's): the preview says so, and the send's note."""
     if corrected is not None and corrected.kind == "postmortem":
-        return None  # its announcement stays; the correction is a short notice of its own
+        return None, ""  # its announcement stays; the correction is a short notice of its own
     earlier = store.thread_history(incident_id, destination.name, target, sequence)
-    original = next((d for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT
-                     and d.visibility == visibility
-                     and (not d.remote_id or destination.posted_here(d.remote_id, target))), None)
-    if original is None or len(original.parts) > 1:
+    sent = [d for d in earlier if d.sequence == corrects and d.state == DeliveryState.SENT and d.visibility == visibility]
+    original = next((d for d in sent if not d.remote_id or destination.posted_here(d.remote_id, target)), None)
+    if original is None:
+        unedited = next((d for d in sent if d.remote_id and len(d.parts) <= 1 and not names_no_post(d.remote_id)), None)
+        return None, destination.not_editable_here(str(unedited.remote_id), target) if unedited else ""
+    if len(original.parts) > 1:
         # An edit replaces one message: the original's later parts, the wrong text with them, would stay
         # under it. The correction is posted as a reply instead, as where the medium cannot edit.
-        return None
+        return None, ""
     if original.remote_id and names_no_post(original.remote_id):
-        return None  # its stored id names no post (``names_no_post``): the edit would be refused, nothing sent
-    return original.remote_id
+        return None, ""  # its stored id names no post (``names_no_post``): the edit would be refused, nothing sent
+    why = destination.not_editable_here(original.remote_id, target) if original.remote_id else ""
+    return (None, why) if why else (original.remote_id, "")
 
 
 def _with_its_thread(rendered: Rendered, thread: ThreadRef | None) -> Rendered:

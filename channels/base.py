@@ -243,6 +243,13 @@ class Channel(ABC):
         post in a channel or room the table left. A ``NotKnownBeforeLogin`` where only a login tells."""
         return ""
 
+    def not_editable_here(self, remote_id: str, target: str) -> str:
+        """Why ``edit`` would not edit this post with this table's credentials (one another account or instance
+        made), so a correction goes as a new post, saying what to do with the original by hand; "" where it edits it,
+        or where only the edit's answer tells (``NotEditable`` then). A correction's preview and its send both ask
+        it: the preview shows the new post the send makes, not an edit."""
+        return ""
+
     def remote_location(self, remote_id: str) -> str | None:
         """The chat, channel or room a post's remote id names (where an edit of it lands); None where an
         id names no place (one account's posts). ``remote_id_from`` refuses an id of another place

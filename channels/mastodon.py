@@ -67,6 +67,9 @@ _ACCOUNT_ID = lazy_re.compile(r"^\d{1,30}$")
 _STATUS_PATH = lazy_re.compile(
     r"^(?:/deck)?/(?:@[^/\s]+|web/statuses|users/[^/\s]+/statuses)/(?P<id>\d{1,30})/?$")
 _VISIBILITIES = ("public", "unlisted")
+# What a correction does where it cannot edit its original (``not_editable_here``): said alike by its preview and its
+# send.
+_GOES_ANEW = "The correction goes as a new status here; correct the original"
 # Mastodon.py's MastodonRatelimitError for a 429 (ratelimit_method="throw"); its others say it could not read
 # the rate-limit headers of an answer, which may be a success.
 _HIT_RATE_LIMIT = "Hit rate limit."
@@ -311,11 +314,24 @@ class MastodonChannel(Channel):
             return self._anothers_status(remote_id, "Delete it")
         return ""
 
+    def not_editable_here(self, remote_id: str, target: str) -> str:
+        """A status of another instance, or another account's (asked now outside the event loop, as
+        ``not_deletable_here``: a correction's preview asks before its send would): ``edit`` would not edit it, and
+        the correction goes as a new status. "" where the account cannot be asked now: the edit asks itself."""
+        if not _REMOTE_ID.match(remote_id):
+            return ""  # ``edit`` refuses it, saying so
+        if not self._on_this_instance(remote_id):
+            return self._elsewhere(remote_id, f"{_GOES_ANEW} by hand")
+        if _account_of(remote_id) and _ACCOUNTS.get(self._token_key()) is None and not self._learnt_now():
+            return ""
+        return "" if self.posted_here(remote_id, target) else self._anothers_status(remote_id, _GOES_ANEW)
+
     def _learnt_now(self) -> bool:
-        """Ask which account access_token is for, where only a withdrawal's dry run asks ``not_deletable_here`` before
-        its delete would (outside the event loop: ``delete`` asks first, on it); whether it is known now. Once per
-        process, answered or not: the withdrawal that follows its dry run is answered from it, and one unanswered
-        is not asked again for the next status (``delete`` asks again, and says what failed)."""
+        """Ask which account access_token is for, where only a withdrawal's dry run asks ``not_deletable_here``, or a
+        correction's preview ``not_editable_here``, before its delete or edit would (outside the event loop: ``delete``
+        and ``edit`` ask first, on it); whether it is known now. Once per process, answered or not: the withdrawal or
+        amend that follows its preview is answered from it, and one unanswered is not asked again for the next
+        status (``delete`` and ``edit`` ask again, and say what failed)."""
         import asyncio
 
         try:

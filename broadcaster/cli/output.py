@@ -247,6 +247,9 @@ def print_previews(out: Console, previews: Sequence[Preview]) -> None:
             # Not shown as if fine: this is what the egress guard would stop, and it would send nothing.
             out.print(Text(f"REFUSED: {preview.refused}", style="bold red"))
             continue
+        if preview.posted_anew:  # the rendering below is that new post's, as the incident stands
+            out.print(Text(f"A new post, not an edit of the original: {printable(preview.posted_anew, one_line=True)}",
+                           style="bold magenta"))
         for index, part in enumerate(preview.rendered.messages, 1):
             if len(preview.rendered.messages) > 1:
                 out.print(f"[dim]-- message {index} of {len(preview.rendered.messages)} --[/dim]")
@@ -467,7 +470,7 @@ def destination_lines(result: PostResult, destinations: dict[str, Any]) -> list[
         warning = " REFUSED by the egress guard: nothing will be sent there" if name in refused else ""
         here = [p for p in previews_of(result) if p.destination == name and p.visibility == visibility]
         action = _withdraw_action(destinations.get(name), visibility, here,
-                                  [d for d in left if d.destination == name]) if withdrawal else ""
+                                  [d for d in left if d.destination == name]) if withdrawal else _anew_action(here)
         lines.append(f"  {name} [{visibility}]{chats}{action}{warning}")
     lines += _held_lines(result)
     if withdrawal:
@@ -487,6 +490,12 @@ def _held_lines(result: PostResult) -> list[str]:
             held[key] = held.get(key, 0) + 1
     return [printable(f"  {name} [{visibility}]{f' ({count} chats)' if count > 1 else ''} held: {why}", one_line=True)
             for (name, visibility, why), count in held.items()]
+
+
+def _anew_action(here: Sequence[Preview]) -> str:
+    """A correction that goes to a destination as a new post, not an edit of its original: why (another account's)."""
+    why = next((p.posted_anew for p in here if p.posted_anew), "")
+    return printable(f": a new post, not an edit of the original: {why}", one_line=True) if why else ""
 
 
 def _withdraw_action(destination: Any, visibility: str, here: Sequence[Preview], left: Sequence[Delivery]) -> str:

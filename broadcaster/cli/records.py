@@ -156,7 +156,7 @@ def post_result_json(result: PostResult, *, asked: bool = True) -> dict[str, Any
             _shown({
                 "destination": p.destination, "target": p.target, "visibility": p.visibility,
                 "state": p.state if p.state == DeliveryState.SKIPPED else DeliveryState.FAILED if p.refused else DeliveryState.PENDING,
-                "remote_id": None, "error": p.refused or None, "reason": p.reason or None,
+                "remote_id": None, "error": p.refused or None, "reason": p.reason or p.posted_anew or None,
                 "rendered": p.rendered.messages if p.rendered and not p.refused else None,
             })
             for p in result.previews

@@ -21,7 +21,15 @@ from broadcaster.destinations import (
     spelled_as_stored,
     table_rooms,
 )
-from broadcaster.engine import Outcome, Progress, Publisher, egress_refusal, post_to_edit, readers_never_told, render
+from broadcaster.engine import (
+    Outcome,
+    Progress,
+    Publisher,
+    correction_plan,
+    egress_refusal,
+    readers_never_told,
+    render,
+)
 from broadcaster.errors import (
     SHARED_STATE_FILE,
     ConfigError,
@@ -63,6 +71,9 @@ class Preview:
     deletes: tuple[str, ...] | None = None  # a withdrawal here deletes these posts instead of sending ``rendered``
     # A withdrawal's posts here that it will not delete, each with why (``Destination.not_deletable_here``).
     left_up: tuple[tuple[str, str], ...] = ()
+    # A correction that goes here as a new post, not an edit of its original, and why (``Destination.not_editable_here``:
+    # another account's), as the send will say it.
+    posted_anew: str = ""
 
 
 @dataclass
@@ -457,14 +468,16 @@ def previews(
     result = []
     corrects = corrected_sequence(update)
     for entry in planned:
-        rendered, refused = None, ""
+        rendered, refused, anew = None, "", ""
         if entry.state == DeliveryState.PENDING:
             destination = all_destinations[entry.destination]  # one this config lacks is never pending here
             # As the engine will send it at this place: an edit of its original, or a new message where it cannot
             # edit that post (sent in parts, its id unknown), headed with the incident as it stands.
-            edits = destination.can_edit and corrects is not None and bool(post_to_edit(
+            edited, anew = (correction_plan(
                 store, destination, incident.id, entry.target, entry.visibility, update.sequence, corrects,
-                next((u for u in updates if u.sequence == corrects), None)))
+                next((u for u in updates if u.sequence == corrects), None))
+                if destination.can_edit and corrects is not None else (None, ""))
+            edits = bool(edited)
             key = (entry.destination, entry.visibility, edits)
             if key not in done:
                 destination.prepare()  # what the send will learn first (a Mastodon instance's limits)
@@ -475,7 +488,7 @@ def previews(
                 done[key] = (rendered, refusal.found if refusal is not None else "")  # the command says what to do
             rendered, refused = done[key]
         result.append(Preview(entry.destination, entry.target, entry.visibility, entry.state, rendered, entry.reason,
-                              refused=refused))
+                              refused=refused, posted_anew=anew if entry.state == DeliveryState.PENDING else ""))
     if any(p.destination == SITE_DESTINATION and p.state == DeliveryState.PENDING for p in planned):
         if not any(p.destination == SITE_DESTINATION and p.refused for p in result):  # else said once already
             result += _incident_page_refused(config, incident, update, everything)

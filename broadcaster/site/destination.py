@@ -110,6 +110,9 @@ class _WholeSite:
     def not_deletable_here(self, remote_id: str, target: str) -> str:
         return ""  # nothing is deleted by id: the rebuild leaves the incident out
 
+    def not_editable_here(self, remote_id: str, target: str) -> str:
+        return ""  # nothing is edited by id: the rebuild shows the correction
+
     def names_its_location(self) -> bool:
         return True
 
