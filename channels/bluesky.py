@@ -42,6 +42,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from broadcaster.channels._doubt import Doubts
 from broadcaster.channels._options import require_https
@@ -55,6 +56,8 @@ from broadcaster.delivery import CheckResult, NotKnownBeforeLogin, Receipt, Rend
 from broadcaster.errors import ConfigError, DeliveryError, InputError
 
 if TYPE_CHECKING:
+    import re
+
     from atproto import AsyncClient
 
     from broadcaster.config import ChannelConfig
@@ -65,7 +68,11 @@ _KEYS_TRIED = 4  # another post under each of four keys of one instant: 1 chance
 _HANDLE = lazy_re.compile(r"^(?=.{3,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
 log = logging.getLogger(__name__)
 _AT_URI = lazy_re.compile(r"^at://(?P<repo>[^/\s#]+)/app\.bsky\.feed\.post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})(?:#(?P<cid>[a-z0-9]+))?$")
-_POST_LINK = lazy_re.compile(r"^https://bsky\.app/profile/(?P<repo>[^/\s]+)/post/(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
+# A post's page on bsky.app: its path (``post_linked`` drops the query, ``?ref_src=...`` from a share, and the fragment).
+# Neither part is "." or "..", which name no account or post (and /post/.. is the profile's page).
+_POST_PATH = lazy_re.compile(
+    r"^/profile/(?!\.\.?/)(?P<repo>[^/\s]+)/post/(?!\.\.?/?$)(?P<rkey>[a-zA-Z0-9._:~-]{1,512})/?$")
+_LINK_HOSTS = ("bsky.app", "www.bsky.app")
 
 
 def record_key(moment: datetime, seed: str) -> str:
@@ -295,7 +302,7 @@ class BlueskyChannel(Channel):
     def remote_id_from(self, reference: str, target: str) -> str:
         """``at://did/app.bsky.feed.post/rkey#cid``, the at:// URI alone, or the post's bsky.app link."""
         text = reference.strip()
-        link = _POST_LINK.match(text)
+        link = post_linked(text)
         if link:
             return f"at://{self._repo_named(link.group('repo'))}/{POST}/{link.group('rkey')}"
         found = _AT_URI.match(text)
@@ -621,3 +628,16 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+def post_linked(text: str) -> re.Match[str] | None:
+    """The repo and record key of a link to a post's page on bsky.app (``https://bsky.app/profile/HANDLE/post/KEY``),
+    or None: scheme and host in any case, http:// too, the query (``?ref_src=embed``) and fragment dropped. Only the
+    whole https:// link was taken, and one copied from a share or an embed was refused as "not a Bluesky post"."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed [ in the host: no link
+        return None
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in _LINK_HOSTS:
+        return None
+    return _POST_PATH.match(parts.path)

@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from broadcaster.channels._threads import off_the_loop
 from broadcaster.channels.base import Channel, redirect_refused
@@ -80,7 +80,28 @@ _ACCOUNT_OF_TOKEN = lazy_re.compile(r"^(\d{1,25})-")
 _NAMED_POST = lazy_re.compile(r"^(?P<id>\d{1,25})@(?P<account>\d{1,25})$")
 # What X answers the deletion of another account's post (403).
 _NOT_YOURS = "not allowed to delete"
-_POST_REFERENCE = lazy_re.compile(r"^(?:https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/[A-Za-z0-9_]+/status/)?(?P<id>\d{1,25})(?:[/?#].*)?$")
+# A post's id as typed: the digits alone.
+_POST_ID = lazy_re.compile(r"^(?P<id>\d{1,25})$")
+# The hosts of a link to an X post, as an operator copies one (a browser's, the phone app's share, an old bookmark).
+_X_HOSTS = frozenset(f"{sub}{site}.com" for sub in ("", "www.", "mobile.") for site in ("x", "twitter"))
+# A post's page: /<account>/status/<id> (and /statuses/, an older spelling), /i/web/status/<id> (a link the web app
+# copies), then what X adds under a post (/photo/1, /analytics); the query and the fragment are not the path. No
+# segment is "." or "..": /acme/status/1/../2 is post 2's page, and was read as post 1.
+_POST_PATH = lazy_re.compile(r"^/(?:i/web|[A-Za-z0-9_]{1,50})/status(?:es)?/(?P<id>\d{1,25})(?:/[A-Za-z0-9_]+)*/?$")
+
+
+def post_linked(text: str) -> str | None:
+    """The post id a link to an X post names (``https://x.com/acme/status/1870…``), or None: scheme and host in any
+    case (a phone's autocorrect writes X.com), x.com or twitter.com, www. or mobile., the query and fragment
+    dropped. The account in the path is a name anyone may write: ``checked_post_id`` asks X whose post it is."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed [ in the host: no link
+        return None
+    found = _POST_PATH.match(parts.path)
+    if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in _X_HOSTS or found is None:
+        return None
+    return found.group("id")
 
 
 def post_id_of(remote_id: str) -> str:
@@ -218,7 +239,9 @@ class TwitterChannel(Channel):
         from broadcaster.errors import InputError
 
         text = reference.strip()
-        found = _POST_REFERENCE.match(text) or _NAMED_POST.match(text)
+        linked, found = post_linked(text), _POST_ID.match(text) or _NAMED_POST.match(text)
+        if linked:
+            return self._named(linked)
         if not found:
             raise InputError(
                 f"{reference!r} is not an X post: give its id (the digits) or its link "
