@@ -72,7 +72,8 @@ _USERNAME = lazy_re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 # A bot's own username as getMe gives it (no "@"): Telegram's rule, as config_loader checks [bot] username.
 _BOT_USERNAME = lazy_re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _NUMERIC = lazy_re.compile(r"^-?\d+$")
-_MESSAGE_LINK = lazy_re.compile(r"^https?://t\.me/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
+# A message's link; its scheme and host in any case (a phone's autocorrect writes T.me), and telegram.me's too.
+_MESSAGE_LINK = lazy_re.compile(r"^(?i:https?://(?:t|telegram)\.me)/(?P<private>c/)?(?P<chat>[A-Za-z0-9_]+)/(?P<number>\d+)/?(?:\?.*)?$")
 _GONE = ("chat not found", "group is deactivated", "user is deactivated")  # the chat will not come back
 _CONTENT_ERRORS = ("can't parse entities", "message is too long", "message text is empty")
 
@@ -433,10 +434,10 @@ class TelegramChannel(Channel):
             # t.me/c/<id>/<n>: a private chat's link carries its id without the -100 of the Bot API's.
             named = f"-100{link.group('chat')}" if link.group("private") else f"@{link.group('chat')}"
             text = f"{named}:{link.group('number')}"
-        if text.isdigit():
-            return _remote_id(_chat_ref(target), int(text))
+        if text.isdecimal():  # not isdigit: "4²" is digits to it, and int() refused it ("unexpected error", exit 1)
+            text = f"{target}:{text}"
         chat, number = _parse_remote_id(text, target)
-        if number is None:
+        if number is None or number == 0:  # Telegram numbers a chat's messages from 1: 0 names none
             raise InputError(
                 f"{reference!r} is not a Telegram message: give its number, chat:number, or its link "
                 "(https://t.me/<channel>/<number>, from the message's Copy Link)."
@@ -818,7 +819,7 @@ def _own_chat(remote_id: str, target: str, own: Sequence[str]) -> tuple[int | st
 def _parse_remote_id(remote_id: str, target: str) -> tuple[int | str, int | None]:
     """(chat, message id) from a remote id; a bare number is a message in ``target``."""
     chat, _, number = remote_id.rpartition(":")
-    if not number.isdigit():
+    if not number.isdecimal():  # what int() reads: a superscript "²" is a digit to isdigit() alone
         return _chat_ref(target), None
     return _chat_ref(chat or target), int(number)
 

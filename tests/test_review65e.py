@@ -17,10 +17,12 @@ from tests.conftest import Project
 from tests.fakes.base import Fault
 from tests.fakes.bluesky import DID, FakeBluesky
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twitter import FakeX
 from tests.social import B_PASSWORD, M_TOKEN
 from tests.test_confirmation import in_terminal
 from tests.test_review56b import OTHER_DID, bluesky_as, post, sky, x_as  # noqa: F401 - sky is a fixture
+from tests.test_review61d import name_the_chat, telegram  # noqa: F401 - telegram is a fixture
 from tests.test_review61i import (  # noqa: F401 - masto and x are fixtures
     OTHER_TOKEN,
     a_post_of_the_other_account,
@@ -196,3 +198,42 @@ def test_retry_takes_a_mastodon_link_written_in_capitals(project: Project, masto
     shown = json.loads(project.cli("show", first["incident_id"], "--json").stdout)
     assert [d["remote_id"] for d in shown["deliveries"] if d["destination"] == "masto"][-1] == \
         f"{own.id}@1001@mastodon.example"
+
+
+# -- Telegram: what --remote-id read as a message number ----------------------------------------------------------
+
+
+def telegram_unknown_follow_up(project: Project, fake: FakeTelegram) -> tuple[str, int]:
+    """An incident whose second update's message went up with its answer lost: unknown. Its message's number."""
+    name_the_chat(project, fake, "@AcmeStatus")
+    posted = project.cli("post", "--yes", "--json", "--title", "API errors", "Errors on the API.")
+    incident = str(json.loads(posted.stdout)["incident_id"])
+    fake.fail(Fault(match="sendMessage", reset_after=True))
+    assert project.cli("post", "--yes", "-i", incident, "Cause found.").exit_code == 3
+    return incident, list(fake.messages.values())[0][-1].message_id
+
+
+@pytest.mark.parametrize(("written", "said"), [
+    ("{n}\u00b2", "superscript two"),  # was 'unexpected error (ValueError)', exit 1
+    ("@AcmeStatus:{n}\u00b2", "superscript two"),
+    ("\u0663", "arabic-indic digit three"),  # was recorded as message 3
+    ("0", "is not a Telegram message"),  # Telegram numbers messages from 1: was recorded, replied to as message 0
+    ("@AcmeStatus:0", "is not a Telegram message"),
+])
+def test_retry_refuses_telegram_numbers_that_name_no_message(
+        project: Project, telegram: FakeTelegram, written: str, said: str) -> None:  # noqa: F811
+    incident, number = telegram_unknown_follow_up(project, telegram)
+    result = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", "tg=" + written.format(n=number))
+    shown = " ".join((result.stdout + result.stderr).split())
+    assert result.exit_code == 2 and said in shown and "unexpected" not in shown, shown
+    assert {d["state"] for d in json.loads(project.cli("show", incident, "--json").stdout)["deliveries"]
+            if d["destination"] == "tg" and d["sequence"] == 2} == {"unknown"}
+
+
+@pytest.mark.parametrize("written", ["HTTPS://T.ME/AcmeStatus/{n}", "https://telegram.me/AcmeStatus/{n}?single"])
+def test_retry_takes_a_telegram_link_in_capitals_or_of_telegram_me(
+        project: Project, telegram: FakeTelegram, written: str) -> None:  # noqa: F811
+    incident, number = telegram_unknown_follow_up(project, telegram)
+    result = project.cli("retry", incident, "--mark-unknown-sent", "--remote-id", "tg=" + written.format(n=number))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"@AcmeStatus:{number}" in result.stdout

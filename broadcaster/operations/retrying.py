@@ -285,6 +285,9 @@ def _remote_ids_for(
         if destination is None:
             raise InputError(f"--remote-id {pair!r}: {name!r} is not a channel in the config, so its post ids cannot be read.")
         try:
+            # As typed, before a channel reads it: Telegram's int() took "٣" for message 3, and "4²" ended the command
+            # "unexpected error", where the README says digits other than 0-9 are refused.
+            _refuse_other_digits(reference)
             found[delivery.id] = destination.remote_id_from(reference, delivery.target)
             _refuse_unnameable(delivery, found[delivery.id])
             _refuse_another_place(store, destination, delivery, found[delivery.id])
