@@ -453,6 +453,9 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     url = table.get("url", "")
     url = reader.resolve(url) if isinstance(url, str) else url
     if isinstance(url, str):
+        # As ``path`` is, and a URL from a variable (``store_location``): " sqlite:///state.db" was kept as a server's
+        # URL and opened as it stood, a file in the working folder, and "sqlite:///state.db " a file named with a space.
+        url = url.strip()
         _refuse_written_password(reader, url)
         if url.strip() and not url.strip().lower().startswith(STORE_URL_SCHEMES):
             # A libpq keyword string ("host=db password=…") would otherwise open as a local

@@ -1,0 +1,50 @@
+"""Review 65d: the state file named by ``[store] url`` (64a's ``path_from_url``) and its refusals, through the CLI.
+
+1. ``url = " sqlite:///state.db"`` written with a space (or a newline from a multi-line string) before it was kept as
+   a server's URL and opened as it stood: a file in the working folder, where the same URL without the space (or from
+   ``${STORE_URL}``) names the one beside the config. A cron job run elsewhere read 'No incidents yet' and made a new,
+   empty store there: two files for one config.
+2. A query or fragment (``sqlite:///state.db?mode=ro``, SQLAlchemy's habit) or a %-escape was taken as part of the
+   file's name: a new, empty store ``state.db?mode=ro`` beside the real one, and the page built from it dropped every
+   other incident.
+3. The refusals of a state file named by ``[store] url`` (a file where its folder should be, a link to nowhere, a loop
+   of links, a pipe, another program's file) told the operator to fix ``[store] path``, a setting the config did not
+   have; with ``--store`` the same.
+4. A state file a group shares: each member's locks are its own, and its owner's next command takes the group's write
+   bit back. The refusals said whose lock it is and to 'chmod g+w', never that the embedded store serves one account
+   and a team shares a PostgreSQL store (team mode).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project
+
+
+def _posted(project: Project, *args: str, title: str = "API errors") -> None:
+    posted = project.cli(*args, "post", "--yes", "--title", title, "Errors.")
+    assert posted.exit_code == 0, posted.output
+
+
+# -- 1. a written URL with spaces around it ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ['" sqlite:///state.db"', '"""\nsqlite:///state.db\n"""', '"sqlite:///state.db "'])
+def test_a_written_store_url_with_spaces_around_it_is_the_file_beside_the_config(
+        project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # a cron job's folder
+    project.write_config(f"\n[store]\nurl = {written}\n")
+
+    _posted(project)
+
+    assert [p.name for p in elsewhere.iterdir()] == []
+    assert (project.root / "state.db").is_file()
+    assert not any(p.name.startswith("state.db") and p.name != "state.db" for p in project.root.iterdir())
+    monkeypatch.chdir(project.root)
+    listed = project.cli("list")
+    assert listed.exit_code == 0 and "api-errors" in listed.output, listed.output
