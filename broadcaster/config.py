@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from broadcaster import lazy_re
-from broadcaster.errors import ConfigError, InputError, did_you_mean
+from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages.model import Audience, Component, Level, Visibility
 
 SITE_DESTINATION = "site"
@@ -45,6 +45,24 @@ STORE_URL_HELP = (
     'must be a URL: "postgresql://user@host/dbname" for a team store (a password as ${DB_PASSWORD}, '
     'PGPASSWORD or ~/.pgpass) or "sqlite:///path/to/state.db"; for a local file, [store] path is simpler'
 )
+
+
+def sqlite_url_query_refused(url: str) -> str | None:
+    """Why a ``sqlite:///PATH`` URL holding a query or a fragment (``?mode=ro``, ``?immutable=1``, ``#main``) is
+    refused, in words to follow the setting's name; None for one naming a file alone. SQLAlchemy's and SQLite's own
+    URLs take options there; read as part of the file's name, they named a new, empty store beside the state file
+    (``state.db?mode=ro``), which a post made and whose page dropped every other incident."""
+    path = url.strip().removeprefix("sqlite:///")
+    cut = min((found for found in (path.find("?"), path.find("#")) if found >= 0), default=-1)
+    if cut < 0:
+        return None
+    return (f"{printable(url.strip(), one_line=True)} holds {printable(path[cut:], one_line=True)!r}, which a sqlite:/// "
+            "URL here does not read: it would be part of the file's name, a new, empty store beside the one you "
+            f"mean. Write the state file alone (sqlite:///{printable(path[:cut], one_line=True)}): broadcaster opens "
+            "it as each command needs (one that only reads never writes it); a file whose name holds '?' or '#' "
+            "is written as a plain path in [store] path. Nothing was stored or sent")
+
+
 # Read by the SDKs from the environment when the config names no credential (botocore takes the
 # session token from AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN).
 AWS_SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID")

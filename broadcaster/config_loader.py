@@ -38,6 +38,7 @@ from broadcaster.config import (
     is_loopback,
     is_subscribers,
     refuse_unknown,
+    sqlite_url_query_refused,
 )
 from broadcaster.errors import ConfigError, InputError, did_you_mean, printable
 from broadcaster.messages import gate
@@ -444,6 +445,8 @@ def _base_url(reader: _Reader, value: str) -> str:
 def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     reader.refuse_unknown(table, _STORE_KEYS, "store.")
     path = reader.path(table, "path", "store.", ".broadcaster/state.db").strip()
+    if path.startswith("sqlite:///") and sqlite_url_query_refused(path):
+        raise reader.error("store.path", f"{sqlite_url_query_refused(path)}.")
     if path.startswith("sqlite:///") and path != "sqlite:///":
         path = path.removeprefix("sqlite:///")
     elif path.lower().startswith(("sqlite:", "postgres")) or "://" in path:
@@ -461,6 +464,8 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
             # A libpq keyword string ("host=db password=…") would otherwise open as a local
             # file named after it: the team store silently replaced, the password in a file name.
             raise reader.error("store.url", STORE_URL_HELP)
+    if isinstance(url, str) and url.startswith("sqlite:///") and sqlite_url_query_refused(url):
+        raise reader.error("store.url", f"{sqlite_url_query_refused(url)}.")
     if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
         return StoreConfig(path=Path(path).expanduser(), path_from_url=True)

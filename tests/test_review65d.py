@@ -48,3 +48,32 @@ def test_a_written_store_url_with_spaces_around_it_is_the_file_beside_the_config
     monkeypatch.chdir(project.root)
     listed = project.cli("list")
     assert listed.exit_code == 0 and "api-errors" in listed.output, listed.output
+
+
+# -- 2. a query, a fragment or a %-escape in a sqlite:/// URL ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("tail", ["?mode=ro", "?immutable=1", "#main", "%20"])
+def test_a_sqlite_url_with_a_query_or_escape_is_refused_not_a_new_store(project: Project, tail: str) -> None:
+    project.write_config('\n[store]\nurl = "sqlite:///state.db"\n')
+    _posted(project, title="DB errors")
+    before = sorted(p.name for p in project.root.iterdir())
+
+    written = f"sqlite:///state.db{tail}"
+    project.write_config(f'\n[store]\nurl = "{written}"\n')
+    said = [project.cli("list"), project.cli("post", "--yes", "--title", "API errors", "Errors.")]
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    said += [project.cli("list", env={"STORE_URL": written}),
+             project.cli("post", "--yes", "--title", "API errors", "Errors.", env={"STORE_URL": written})]
+    project.write_config('\n[store]\nurl = "sqlite:///state.db"\n')
+    said += [project.cli("--store", f"sqlite:///{project.root}/state.db{tail}", "post", "--yes", "--title",
+                         "API errors", "Errors.")]
+
+    for result in said:
+        assert result.exit_code == 2, result.output
+        text = " ".join(result.output.split())
+        assert "nothing was stored or sent" in text.lower(), text
+        assert ("?" if tail.startswith("?") else "#" if tail.startswith("#") else "%") in text, text
+    assert sorted(p.name for p in project.root.iterdir()) == before
+    listed = project.cli("list")
+    assert "db-errors" in listed.output and "api-errors" not in listed.output, listed.output

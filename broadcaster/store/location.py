@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broadcaster import lazy_re
-from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES
+from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES, sqlite_url_query_refused
 from broadcaster.errors import ConfigError, InputError
 from broadcaster.store.contract import Store
 from broadcaster.store.sqlite import SQLiteStore
@@ -79,6 +79,8 @@ def configured_location(config: Config) -> Path | str | Secret | None:
 def store_location(config: Config, override: str | None = None) -> Path | str | Secret:
     """Where the store is: ``--store`` (a path relative to the working directory, or a URL), else the config."""
     if override:
+        if override.strip().startswith("sqlite:///") and sqlite_url_query_refused(override):
+            raise InputError(f"--store {sqlite_url_query_refused(override)}.")
         if "://" in override:
             return override
         if not Path(override).expanduser().exists() and _looks_like_a_url_or_connection_string(override):
@@ -95,6 +97,8 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
         text = url.reveal() if hasattr(url, "reveal") else url
         if not text.strip().lower().startswith(STORE_URL_SCHEMES):
             raise ConfigError(f"[store] url {STORE_URL_HELP}.")  # its value unshown: it may hold a password
+        if hasattr(url, "reveal") and text.strip().startswith("sqlite:///") and sqlite_url_query_refused(text):
+            raise ConfigError(f"[store] url (${{{getattr(url, 'env_var', '')}}}) {sqlite_url_query_refused(text)}.")
         if hasattr(url, "reveal") and text.strip().startswith("sqlite:///"):
             # As the same URL written in the config (``config_loader._store``): its file beside the config, ``~`` the
             # home folder. Opened as it stood, it named a file in the working folder (a cron job's `list` said 'No
