@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,34 @@ def test_a_sqlite_url_with_a_query_or_escape_is_refused_not_a_new_store(project:
     assert sorted(p.name for p in project.root.iterdir()) == before
     listed = project.cli("list")
     assert "db-errors" in listed.output and "api-errors" not in listed.output, listed.output
+
+
+# -- 3. each refusal names the setting the operator wrote -------------------------------------------------------------
+
+
+def _refusals(project: Project) -> dict[str, str]:
+    """The state file's refusals, each for a file named in the config's folder: {its name: what it stands for}."""
+    root = project.root
+    (root / "touched").write_text("")
+    os.symlink("/nonexistent-65d/x.db", root / "nowhere.db")
+    os.symlink("loop.db", root / "loop.db")
+    os.mkfifo(root / "pipe.db")
+    (root / "notes.db").write_text("not a database\n")
+    return {"touched/state.db": "a file for its folder", "nowhere.db": "a link to nowhere",
+            "loop.db": "a loop of links", "pipe.db": "a pipe", "notes.db": "another file"}
+
+
+@pytest.mark.parametrize("command", [["list"], ["post", "--yes", "--title", "API errors", "Errors."]])
+def test_each_refusal_of_a_state_file_names_the_setting_the_operator_wrote(project: Project,
+                                                                            command: list[str]) -> None:
+    for name, what in _refusals(project).items():
+        project.write_config(f'\n[store]\nurl = "sqlite:///{name}"\n')
+        written = project.cli(*command)
+        project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+        variable = project.cli(*command, env={"STORE_URL": f"sqlite:///{name}"})
+        given = project.cli("--store", str(project.root / name), *command)
+        for result, setting in ((written, "[store] url"), (variable, "[store] url (${STORE_URL})"),
+                                (given, "--store")):
+            text = " ".join(result.output.split())
+            assert result.exit_code == 2, (what, setting, text)
+            assert setting in text and "[store] path" not in text, (what, setting, text)

@@ -242,16 +242,16 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     try:
         location = store_location(load_config(ctx), store_override(ctx))
         path = _embedded_file(location)
+        named = "--store" if store_override(ctx) else _setting_naming_the_store(load_config(ctx))
         if path is not None:
             from broadcaster.store.sqlite import refuse_a_link_that_cannot_be_followed
 
-            refuse_a_link_that_cannot_be_followed(path)  # a loop of links is no "no such file"
+            refuse_a_link_that_cannot_be_followed(path, named)  # a loop of links is no "no such file"
         if store_override(ctx) and path is not None and not creates and not path.exists():
             raise InputError(
                 f"--store {path}: no such file, so there is no store to read. Check the path; a new store is "
                 "made only by a command that stores something (post, store import)."
             )
-        named = "--store" if store_override(ctx) else _setting_naming_the_store(load_config(ctx))
         if path is not None and path.is_dir():  # a folder named where the file goes: which one, and what to write
             raise InputError(f"{named} {printable(str(path))} is a folder: name the state file in it (e.g. "
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
@@ -260,7 +260,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             from broadcaster.store.sqlite import refuse_a_file_for_its_folder
 
             # Before a scratch store stands for it: else a preview passed, and the post was refused once confirmed.
-            refuse_a_file_for_its_folder(path)
+            refuse_a_file_for_its_folder(path, named)
             _refuse_a_store_misspelt(path, named)
             if store_override(ctx) and publishes:
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
@@ -280,23 +280,23 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
         if path is not None and unmade and reads:
             from broadcaster.store.sqlite import ScratchStore
 
-            store: Store = ScratchStore(stands_for=path.absolute(), when_waiting=_tell_store_waits)
+            store: Store = ScratchStore(stands_for=path.absolute(), when_waiting=_tell_store_waits, setting=named)
             ctx.with_resource(_stopped_as_interrupted())  # its folder is removed however the command is stopped
         elif path is not None and unwritable:
             from broadcaster.store.read_only import CopiedStore
 
             ctx.with_resource(_stopped_as_interrupted())  # its copy's folder is removed however the command is stopped
-            store = CopiedStore(path, when_waiting=_tell_store_waits)
+            store = CopiedStore(path, when_waiting=_tell_store_waits, setting=named)
         else:
-            store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits)
+            store = _open(location, upgrade=upgrade, when_waiting=_tell_store_waits, setting=named)
     except OSError as exc:  # a name too long, a loop of links, a file where a folder should be: the path, not us
         given = store_override(ctx)
         if not given and isinstance(exc, PermissionError) and exc.filename:
             # [store] path (or the built-in default) in a folder its owner may not enter (0600): every command ended
             # "unexpected error (PermissionError)", exit 1, the state file's path not even looked at.
             raise InputError(f"the state file {printable(str(exc.filename))}: {exc.strerror}. Check the permissions of "
-                             "its folders ([store] path; a folder needs its x bit to be entered: chmod u+x). Nothing was stored or "
-                             "sent.") from exc
+                             f"its folders ({_setting_naming_the_store(load_config(ctx))}; a folder needs its x bit to be "
+                             "entered: chmod u+x). Nothing was stored or sent.") from exc
         if not given or "://" in given:
             raise
         from broadcaster.redaction import redact

@@ -11,7 +11,7 @@ from broadcaster import lazy_re
 from broadcaster.config import STORE_URL_HELP, STORE_URL_SCHEMES, sqlite_url_query_refused
 from broadcaster.errors import ConfigError, InputError
 from broadcaster.store.contract import Store
-from broadcaster.store.sqlite import SQLiteStore
+from broadcaster.store.sqlite import STORE_SETTING, SQLiteStore
 
 if TYPE_CHECKING:
     from broadcaster.config import Config, Secret
@@ -36,7 +36,7 @@ def is_postgres_url(text: str) -> bool:
 
 
 def open_store(location: Path | str | Secret, *, upgrade: bool = False,
-               when_waiting: Callable[[Path], None] | None = None) -> Store:
+               when_waiting: Callable[[Path], None] | None = None, setting: str = STORE_SETTING) -> Store:
     """Open a store: a path or ``sqlite:///path`` is the embedded file; ``postgresql://...`` the team database.
 
     ``location`` may be a ``Secret`` (``[store] url = "${STORE_URL}"``). The
@@ -45,15 +45,16 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False,
     (``broadcaster store migrate``), because it changes every member's store.
     ``when_waiting(path)`` is called once whenever the embedded file's write lock has been waited
     for a second (another command holds it). Raises ``StoreError`` (cannot open or reach it) or
-    ``ConfigError`` (a location that is neither).
+    ``ConfigError`` (a location that is neither). ``setting``: what named an embedded file (``[store] url``,
+    ``--store``...), which its refusals tell the operator to change.
     """
     if hasattr(location, "reveal"):
         location = location.reveal()
     if isinstance(location, Path):
-        return SQLiteStore(location, when_waiting=when_waiting)
+        return SQLiteStore(location, when_waiting=when_waiting, setting=setting)
     text = location.strip()
     if text.startswith("sqlite:///"):
-        return SQLiteStore(Path(text.removeprefix("sqlite:///")), when_waiting=when_waiting)
+        return SQLiteStore(Path(text.removeprefix("sqlite:///")), when_waiting=when_waiting, setting=setting)
     if is_postgres_url(text):
         from broadcaster.store.pg import PostgresStore
 
@@ -63,7 +64,7 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False,
             f"unsupported store location {text.split('://', 1)[0]}://...: use a file path, "
             "sqlite:///path/to/state.db or postgresql://user@host/dbname ([store] url or --store)."
         )
-    return SQLiteStore(Path(text).expanduser(), when_waiting=when_waiting)
+    return SQLiteStore(Path(text).expanduser(), when_waiting=when_waiting, setting=setting)
 
 
 def configured_location(config: Config) -> Path | str | Secret | None:

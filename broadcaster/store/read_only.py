@@ -39,7 +39,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 from broadcaster.errors import BroadcasterError, InputError, StoreError
-from broadcaster.store.sqlite import SQLiteStore, _refuse_special_files, refuse_a_file_for_its_folder
+from broadcaster.store.sqlite import STORE_SETTING, SQLiteStore, _refuse_special_files, refuse_a_file_for_its_folder
 
 # How often a copy is taken again when the file changed while it was copied (a writer at work through another name).
 _COPY_ATTEMPTS = 5
@@ -106,17 +106,18 @@ class CopiedStore(SQLiteStore):
     """A private copy of a state file this command may not write, in a temporary folder of the owner's only, removed
     when closed. What a reading command reads in its place (see the module's words)."""
 
-    def __init__(self, path: Path, *, when_waiting: Callable[[Path], None] | None = None) -> None:
+    def __init__(self, path: Path, *, when_waiting: Callable[[Path], None] | None = None,
+                 setting: str = STORE_SETTING) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="broadcaster-copy-"))  # 0700: no one else opens it
         self._original = path
         copy = self._folder / "state.db"
         try:
-            refuse_a_file_for_its_folder(path)
-            _refuse_special_files(path)  # a named pipe's copy waited for ever
+            refuse_a_file_for_its_folder(path, setting)
+            _refuse_special_files(path, setting)  # a named pipe's copy waited for ever
             # The file a link names, whose -wal and -shm SQLite keeps beside it: looked for beside the link, none was
             # found, and the commits still in the -wal were left out of the copy (and of its export).
             _copied(Path(os.path.realpath(path)), copy)
-            super().__init__(copy, when_waiting=when_waiting)
+            super().__init__(copy, when_waiting=when_waiting, setting=setting)
         except BroadcasterError as exc:  # said of the copy (not a state file, damaged): said of the file it copies
             shutil.rmtree(self._folder, ignore_errors=True)
             exc.args = tuple(str(a).replace(str(copy), str(path)) for a in exc.args)

@@ -234,6 +234,10 @@ def _narrowed(path: Path) -> None:
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
+# The setting a refusal tells the operator to change where the caller does not say which one named the file: a state
+# file named by [store] url (written, or "${STORE_URL}") or by --store is told by that name (``cli.options``), never
+# as "[store] path", a setting the config did not have.
+STORE_SETTING = "[store] path (or --store)"
 
 
 def is_sqlite_file(path: Path) -> bool:
@@ -245,24 +249,24 @@ def is_sqlite_file(path: Path) -> bool:
         return False
 
 
-def refuse_a_file_for_its_folder(path: Path) -> None:
+def refuse_a_file_for_its_folder(path: Path, setting: str = STORE_SETTING) -> None:
     """A file where a folder of the state file's path should be (``.broadcaster`` made by `touch` for `mkdir`, a copy
     gone wrong): opening it failed as an unexpected error (NotADirectoryError). Also asked before a command reads the
     scratch store that stands for a state file not made yet (``cli.options.open_store``): else a post's preview and
     its dry run passed, and the post was refused only once the operator had confirmed it."""
-    refuse_a_link_that_cannot_be_followed(path)
+    refuse_a_link_that_cannot_be_followed(path, setting)
     for folder in path.parents:
         if folder.is_dir():
             return
         if folder.exists() or folder.is_symlink():
             raise ConfigError(
                 f"{folder} is {_standing_there(folder)}, not a folder, so the state file {path} cannot be made in it. "
-                "Check the path: move or rename it, or point [store] path (or --store) at a file in a folder. Nothing "
-                "was stored or sent."
+                f"Check the path: move or rename it, or point {setting} at a file in a folder. Nothing was stored or "
+                "sent."
             )
 
 
-def refuse_a_link_that_cannot_be_followed(path: Path) -> None:
+def refuse_a_link_that_cannot_be_followed(path: Path, setting: str = STORE_SETTING) -> None:
     """The state file's own name a loop of links, or a link to a file in a folder that is not there (a volume not
     mounted): a post ended as an unexpected error (OSError) or 'cannot open the state file', exit 1, while its dry
     run, `list` and `store export` read an empty store, 'not made yet'. A link to a file not made yet in a folder that
@@ -272,14 +276,14 @@ def refuse_a_link_that_cannot_be_followed(path: Path) -> None:
     if _standing_there(path) == "a loop of symbolic links":
         raise ConfigError(
             f"{path} is a loop of symbolic links, so it cannot be the state file. Check the path: remove or repoint "
-            "the link, or point [store] path (or --store) at the state file. Nothing was stored or sent."
+            f"the link, or point {setting} at the state file. Nothing was stored or sent."
         )
     target = Path(os.path.realpath(path))
     if not target.parent.is_dir():
         raise ConfigError(
             f"{path} is a symbolic link to {target}, and {target.parent} is no folder there (a disk not mounted?), "
-            "so the state file cannot be made through it. Check the path: make or mount that folder, or point "
-            "[store] path (or --store) at the state file. Nothing was stored or sent."
+            f"so the state file cannot be made through it. Check the path: make or mount that folder, or point "
+            f"{setting} at the state file. Nothing was stored or sent."
         )
 
 
@@ -298,7 +302,7 @@ def _standing_there(path: Path) -> str:
     return "a symbolic link to nothing"
 
 
-def _refuse_special_files(path: Path) -> None:
+def _refuse_special_files(path: Path, setting: str = STORE_SETTING) -> None:
     """A named pipe, a device or a socket given as the state file (`--store /dev/null`, to keep no state): reading
     its header waited for ever on a pipe, and a device was made 0600 (run as root, /dev/null for every user of the
     machine) and then told as a disk full or failing."""
@@ -309,15 +313,15 @@ def _refuse_special_files(path: Path) -> None:
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise ConfigError(
             f"{path} is not a regular file (a named pipe, a device or a socket), so it cannot be the state file; "
-            "broadcaster left it alone. Point [store] path (or --store) at the state file, or at a new file in a "
-            "folder. Nothing was stored or sent."
+            f"broadcaster left it alone. Point {setting} at the state file, or at a new file in a folder. Nothing "
+            "was stored or sent."
         )
 
 
-def _refuse_other_files(path: Path) -> None:
+def _refuse_other_files(path: Path, setting: str = STORE_SETTING) -> None:
     """A path naming a file that is not a state file (the config, a page) is refused before it is
     touched: opening it made it private (0600) and then failed as an unexpected error."""
-    _refuse_special_files(path)
+    _refuse_special_files(path, setting)
     try:
         with open(path, "rb") as existing:
             header = existing.read(len(_SQLITE_HEADER))
@@ -326,7 +330,7 @@ def _refuse_other_files(path: Path) -> None:
     if header and header != _SQLITE_HEADER:
         raise ConfigError(
             f"{path} is not a state file (an SQLite database) but some other file; broadcaster left it alone. "
-            "Point [store] path (or --store) at the state file, or at a new file."
+            f"Point {setting} at the state file, or at a new file. Nothing was stored or sent."
         )
     if not header:
         return  # new or empty: made a state file below
@@ -343,7 +347,8 @@ def _refuse_other_files(path: Path) -> None:
     if tables and not ours:
         raise ConfigError(
             f"{path} is not a state file (broadcaster's SQLite database) but another program's SQLite database: "
-            "broadcaster left it alone. Point [store] path (or --store) at the state file, or at a new file."
+            f"broadcaster left it alone. Point {setting} at the state file, or at a new file. Nothing was stored "
+            "or sent."
         )
 
 
@@ -360,9 +365,10 @@ class SQLiteStore(Store):
     backend = "sqlite"
 
     def __init__(self, path: Path, *, commits: _Commits | None = None,
-                 when_waiting: Callable[[Path], None] | None = None) -> None:
+                 when_waiting: Callable[[Path], None] | None = None, setting: str = STORE_SETTING) -> None:
         self.path = path
         self._when_waiting = when_waiting
+        self._setting = setting  # the setting that named the file, which each refusal of it tells to change
         # Whether this command committed anything yet, shared with the connections it reopens (threads, a
         # worker): a failure after that must not say "run the command again", which would post twice.
         self._commits = commits or _Commits()
@@ -370,15 +376,16 @@ class SQLiteStore(Store):
         # The file the path names as it is opened, which this connection writes for as long as it lives: the locks
         # are beside it (``lock``), not beside whatever a link retargeted meanwhile names.
         self._resolved = Path(os.path.realpath(path))
-        refuse_a_file_for_its_folder(path)
-        _refuse_other_files(path)
+        refuse_a_file_for_its_folder(path, setting)
+        _refuse_other_files(path, setting)
         try:
             _private_file(path)
             self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except OSError as exc:
-            raise file_failure(path, exc) from exc
+            raise file_failure(path, exc, setting) from exc
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions ([store] path).") from exc
+            raise StoreError(f"cannot open the state file {path}: {exc}. Check the path and its permissions "
+                             f"({setting}).") from exc
         self.db.row_factory = sqlite3.Row
         # What a failure may say of the command's writes: whether one was under way, and whether any
         # committed before it (a schema brought up to date on opening is not the command's data).
@@ -416,7 +423,7 @@ class SQLiteStore(Store):
                 time.sleep(0.01)
 
     def _failure(self, exc: sqlite3.Error) -> StoreError:
-        return explained(self.path, exc, stored=self._commits.any, writing=self._writing)
+        return explained(self.path, exc, stored=self._commits.any, writing=self._writing, setting=self._setting)
 
     def close(self) -> None:
         self.db.close()
@@ -427,7 +434,8 @@ class SQLiteStore(Store):
     def reopened(self) -> SQLiteStore:
         """Another connection to the file this one writes (a build's worker): not through a link retargeted since at
         another store, whose incidents the workers would have rendered into this store's site."""
-        again = SQLiteStore(self._resolved, commits=self._commits, when_waiting=self._when_waiting)
+        again = SQLiteStore(self._resolved, commits=self._commits, when_waiting=self._when_waiting,
+                            setting=self._setting)
         again.location = self.location
         return again
 
@@ -472,7 +480,7 @@ class SQLiteStore(Store):
         except BUGS:
             raise
         except sqlite3.Error as exc:
-            raise explained(self.path, exc, stored=self._commits.any, writing=True) from exc
+            raise explained(self.path, exc, stored=self._commits.any, writing=True, setting=self._setting) from exc
         self._writing = True
         try:
             yield self.db
@@ -619,7 +627,8 @@ class ScratchStore(SQLiteStore):
     an export, a dry run) reads where the state file ``stands_for`` is not made yet. Opened there, it made the state
     file (and ``.broadcaster/``) of a command that stored nothing, in whatever folder it ran (review 55b)."""
 
-    def __init__(self, *, stands_for: Path, when_waiting: Callable[[Path], None] | None = None) -> None:
+    def __init__(self, *, stands_for: Path, when_waiting: Callable[[Path], None] | None = None,
+                 setting: str = STORE_SETTING) -> None:
         self._folder = Path(tempfile.mkdtemp(prefix="broadcaster-empty-"))  # 0700: no one else opens it
         self._stands_for = stands_for
         self._made: SQLiteStore | None = None
@@ -628,13 +637,14 @@ class ScratchStore(SQLiteStore):
         except BaseException:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
+        self._setting = setting  # of the state file it stands for, which ``lasting`` makes
         self.location = f"the state file {stands_for} (not made yet: nothing is stored there)"
 
     def lasting(self) -> SQLiteStore:
         """The state file this stands for, made now: the store's secret is drawn once, in it, and a preview naming an
         incident's id from it (``compose.unspelt_id``) names the id the post after it gets."""
         if self._made is None:
-            self._made = SQLiteStore(self._stands_for, when_waiting=self._when_waiting)
+            self._made = SQLiteStore(self._stands_for, when_waiting=self._when_waiting, setting=self._setting)
         return self._made
 
     def close(self) -> None:

@@ -54,7 +54,8 @@ def _then(stored: bool, writing: bool) -> str:
     return "then run the command again."
 
 
-def explained(path: Path, exc: sqlite3.Error, *, stored: bool, writing: bool) -> StoreError:
+def explained(path: Path, exc: sqlite3.Error, *, stored: bool, writing: bool,
+              setting: str = "[store] path or --store") -> StoreError:
     """``exc`` of the state file ``path`` as a StoreError to raise ``from`` it.
 
     ``stored``: whether this connection committed a write before; ``writing``: whether a write
@@ -78,7 +79,7 @@ def explained(path: Path, exc: sqlite3.Error, *, stored: bool, writing: bool) ->
     if code in _UNWRITABLE:
         return StoreError(
             f"cannot write to the state file {path} ({reason}). {told}Check that you may write to it and to its "
-            f"folder ([store] path or --store), {then}"
+            f"folder ({setting}), {then}"
         )
     if is_busy(exc):
         return StoreError(
@@ -101,7 +102,7 @@ def _damaged(path: Path, reason: str, told: str) -> StoreError:
     )
 
 
-def file_failure(path: Path, exc: OSError) -> StoreError:
+def file_failure(path: Path, exc: OSError, setting: str = "[store] path") -> StoreError:
     """The state file (or its folder) could not be made or opened, before SQLite had it."""
     reason = exc.strerror or str(exc)
     if exc.errno in _NO_ROOM:
@@ -109,4 +110,4 @@ def file_failure(path: Path, exc: OSError) -> StoreError:
             f"cannot open the state file {path}: {reason}. Nothing was stored. Free space on that disk (or point "
             "--store at a file on another disk), then run the command again."
         )
-    return StoreError(f"cannot open the state file {path}: {reason}. Check the path and its permissions ([store] path).")
+    return StoreError(f"cannot open the state file {path}: {reason}. Check the path and its permissions ({setting}).")
