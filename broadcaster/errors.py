@@ -126,8 +126,13 @@ class StoreError(BroadcasterError):
 
 # The lasting way on for a store lock another account made: each member's command makes a lock it does not find, its
 # own only, so removing one hands the next member's command the same refusal.
-SHARED_STATE_FILE = ("Where several accounts share one state file, run every broadcaster command as one of them, or "
-                     "share a PostgreSQL store instead, whose locks are the database's (README: \"Team mode\").")
+# Why a state file a group shares fails, and what to do for good: said by every refusal of it (its locks, its copy).
+SHARED_STATE_FILE = (
+    "The embedded state file serves one account: shared by a group, each member's locks are its maker's only, and the "
+    "owner's next command makes the file private again. For good, run every broadcaster command as one account "
+    "(sudo -u ACCOUNT broadcaster ...), or share a PostgreSQL store instead, whose locks are the database's (team mode: "
+    "[store] url = \"postgresql://...\", see the README's \"Team mode\"; `broadcaster store export` here and "
+    "`store import` there move the incidents).")
 
 
 class LockRefused(InputError):

@@ -38,8 +38,13 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from broadcaster.errors import BroadcasterError, InputError, StoreError
-from broadcaster.store.sqlite import STORE_SETTING, SQLiteStore, _refuse_special_files, refuse_a_file_for_its_folder
+from broadcaster.errors import SHARED_STATE_FILE, BroadcasterError, InputError, StoreError
+from broadcaster.store.sqlite import (
+    STORE_SETTING,
+    SQLiteStore,
+    _refuse_special_files,
+    refuse_a_file_for_its_folder,
+)
 
 # How often a copy is taken again when the file changed while it was copied (a writer at work through another name).
 _COPY_ATTEMPTS = 5
@@ -81,9 +86,9 @@ def why_unwritable(path: Path) -> str | None:
 
 
 # A file or folder its owner may write, not ours to: told to give back a write permission (chmod u+w) its owner has,
-# an operator had nothing to change.
-_AS_ITS_OWNER = ("To write to it, run the command as that account (or have it give a group you are in write "
-                 "permission: chmod g+w)")
+# an operator had nothing to change; told to have it give a group write permission (chmod g+w), the owner's next
+# command took it back, and the members' locks stopped each other (``errors.SHARED_STATE_FILE``).
+_AS_ITS_OWNER = f"To write to it now, run the command as that account. {SHARED_STATE_FILE}"
 
 
 def _whose(status: os.stat_result) -> str:
