@@ -163,3 +163,35 @@ def test_a_state_file_a_group_shares_is_told_to_need_team_mode(project: Project)
         assert "one account" in text, text
     assert "uid 65534" in locked[1], locked
     assert "chmod g+w" not in narrowed[1], narrowed
+
+
+# -- 5. the state file gone from under a page built from it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["site", "publish"], ["site", "build"], ["tick"], ["retry"],
+                                     ["post", "--yes", "--title", "Queue delays", "Looking."]])
+def test_a_state_file_gone_from_under_a_built_page_is_not_made_afresh(project: Project, tmp_path: Path,
+                                                                      command: list[str]) -> None:
+    """[store] url moved to a folder the file was not moved to (or its disk not mounted): `site publish` made a new,
+    empty store there and put a page without the open incident on the target; a post went into that store, lost to
+    the real one once back."""
+    www = tmp_path / "www"
+    project.write_config(f'\n[store]\nurl = "sqlite:///state.db"\n[publish.www]\ntype = "directory"\npath = "{www}"\n')
+    _posted(project, title="DB errors")
+    assert "DB errors" in (www / "index.html").read_text(encoding="utf-8")
+    (project.root / "data").mkdir()  # the mount point, its disk not mounted
+    project.write_config(f'\n[store]\nurl = "sqlite:///data/state.db"\n[publish.www]\ntype = "directory"\n'
+                         f'path = "{www}"\n')
+
+    refused = project.cli(*command)
+
+    text = " ".join(refused.output.split())
+    assert refused.exit_code == 2, text
+    assert "[store] url" in text and "no such file" in text and "nothing was stored or sent" in text.lower(), text
+    assert list((project.root / "data").iterdir()) == []
+    assert "DB errors" in (www / "index.html").read_text(encoding="utf-8")
+    assert "DB errors" in (project.site / "index.html").read_text(encoding="utf-8")
+    listed = project.cli("list")  # a command that only reads: an empty store, nothing made
+    assert listed.exit_code == 0 and list((project.root / "data").iterdir()) == [], listed.output
+    (project.root / "data" / "state.db").touch()  # a new store meant: made first
+    assert project.cli(*command).exit_code in (0, 3)

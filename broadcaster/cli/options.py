@@ -264,6 +264,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             _refuse_a_store_misspelt(path, named)
             if store_override(ctx) and publishes:
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
+            if not store_override(ctx) and not reads and (publishes or not creates):
+                _refuse_a_new_store_under_a_built_page(load_config(ctx), path, named)
             if not creates and load_config(ctx).path is None:
                 _refuse_no_store_here(path)
         unwritable = None
@@ -431,6 +433,27 @@ def _refuse_a_new_store_beside(configured: Path | None, path: Path) -> None:
         "show this update alone, and every other incident would leave it. Nothing was stored or sent. Check the "
         "path, or leave --store out to use the config's store; if you do mean a new, separate store, make it first "
         f"(`touch {printable(str(path))}`), then run this again."
+    )
+
+
+def _refuse_a_new_store_under_a_built_page(config: Config, path: Path, named: str) -> None:
+    """The config's state file not there, and its page built before (output_dir is broadcaster's): the file moved, its
+    setting changed ([store] url to a new folder) or its disk not mounted. Made afresh, the new, empty store built the
+    page from nothing (`site publish` put a page without the open incidents on every target), and a post stored there
+    was lost to the real store once back: two stores for one config. A command that only reads reads an empty store
+    and makes nothing; `store import` fills a new one (a restore); a store meant to be new is made first (``touch``)."""
+    from broadcaster.site.folder import MARKER
+
+    if config.path is None or not (config.output_dir / MARKER).is_file():
+        return  # a new project: its first post makes the store, and a build before it shows no incident, rightly
+    shown = printable(str(path))
+    make = f"mkdir -p {printable(str(path.parent))} && touch {shown}" if not path.parent.is_dir() else f"touch {shown}"
+    raise InputError(
+        f"{named} {shown}: no such file, and the page in {printable(str(config.output_dir))} was built from a store. A "
+        "new, empty store would build it from nothing and drop every incident (and a post stored there would be lost "
+        "to the real store once it is back). Nothing was stored or sent, and no store was made. Check the file and its "
+        f"disk (moved? renamed? not mounted?) and {named}; to restore it from an export, `broadcaster store import "
+        f"FILE`. If you do mean a new, empty store, make it first (`{make}`), then run this again."
     )
 
 
