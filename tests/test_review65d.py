@@ -168,7 +168,7 @@ def test_a_state_file_a_group_shares_is_told_to_need_team_mode(project: Project)
 # -- 5. the state file gone from under a page built from it -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["site", "publish"], ["site", "build"], ["tick"], ["retry"],
+@pytest.mark.parametrize("command", [["site", "publish"], ["site", "build"], ["tick"], ["retry"], ["store", "migrate"],
                                      ["post", "--yes", "--title", "Queue delays", "Looking."]])
 def test_a_state_file_gone_from_under_a_built_page_is_not_made_afresh(project: Project, tmp_path: Path,
                                                                       command: list[str]) -> None:
@@ -195,3 +195,19 @@ def test_a_state_file_gone_from_under_a_built_page_is_not_made_afresh(project: P
     assert listed.exit_code == 0 and list((project.root / "data").iterdir()) == [], listed.output
     (project.root / "data" / "state.db").touch()  # a new store meant: made first
     assert project.cli(*command).exit_code in (0, 3)
+
+
+def test_a_state_file_gone_from_under_a_built_page_is_restored_by_store_import(project: Project,
+                                                                                tmp_path: Path) -> None:
+    project.write_config('\n[store]\nurl = "sqlite:///state.db"\n')
+    _posted(project, title="DB errors")
+    exported = project.cli("store", "export", str(tmp_path / "backup.jsonl"))
+    assert exported.exit_code == 0, exported.output
+    project.write_config('\n[store]\nurl = "sqlite:///data/state.db"\n')
+
+    imported = project.cli("store", "import", str(tmp_path / "backup.jsonl"))
+
+    assert imported.exit_code == 0, imported.output
+    built = project.cli("site", "build")
+    assert built.exit_code == 0, built.output
+    assert "DB errors" in (project.site / "index.html").read_text(encoding="utf-8")

@@ -220,7 +220,7 @@ def store_override(ctx: click.Context) -> str | None:
 
 
 def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = False, publishes: bool = False,
-               reads: bool = False, writes: bool | None = None) -> Store:
+               reads: bool = False, writes: bool | None = None, restores: bool = False) -> Store:
     """The store this command uses (``--store``, else ``[store]``), closed when the command ends.
 
     ``creates``: the command stores something new (a post, an import), so a ``--store`` file that
@@ -228,6 +228,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     make an empty store and report it ("Exported 0 incident(s)", "No incidents yet"). So is the built-in
     default's file (``_refuse_no_store_here``).
     ``publishes``: and builds the page from it (``_refuse_a_new_store_beside``).
+    ``restores``: the command fills a store from an export (``store import``): the one that makes the config's state
+    file where its page was built before (``_refuse_a_new_store_under_a_built_page``).
     ``reads``: the command only reads (a listing, an export, a dry run): a state file not made yet is not made by
     it; it reads an empty store that leaves nothing behind (``ScratchStore``).
     ``writes``: whether the command stores anything (by default, unless it ``reads``): one that does is refused a state
@@ -264,7 +266,7 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
             _refuse_a_store_misspelt(path, named)
             if store_override(ctx) and publishes:
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
-            if not store_override(ctx) and not reads and (publishes or not creates):
+            if not store_override(ctx) and not reads and not restores:
                 _refuse_a_new_store_under_a_built_page(load_config(ctx), path, named)
             if not creates and load_config(ctx).path is None:
                 _refuse_no_store_here(path)

@@ -149,7 +149,7 @@ def import_(ctx: click.Context, /, source: Path, same_customers: bool) -> None:
             "config's customers of the same ids, import it again with --same-customers; an id since given to another "
             "customer would show that customer the detail under its name. Nothing was imported.")
     # Opened (or made) only once the file is known good: a refused import leaves no new state file behind.
-    opened = open_store(ctx, creates=True)
+    opened = open_store(ctx, creates=True, restores=True)
     refuse_imported_for_another(config, written_for, opened.audience_names())
     if unsaid:  # --same-customers: as the config names them, once it agrees with the store
         claim_audience_ids(config, opened, "Nothing was imported.")
