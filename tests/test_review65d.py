@@ -211,3 +211,20 @@ def test_a_state_file_gone_from_under_a_built_page_is_restored_by_store_import(p
     built = project.cli("site", "build")
     assert built.exit_code == 0, built.output
     assert "DB errors" in (project.site / "index.html").read_text(encoding="utf-8")
+
+
+# -- 6. a new state file named inside the page's folder -----------------------------------------------------------------
+
+
+def test_a_new_state_file_inside_the_page_is_refused_before_it_is_made(project: Project) -> None:
+    project.write_config('\n[store]\nurl = "sqlite:///public/state.db"\n')
+    written = project.cli("post", "--yes", "--title", "API errors", "Errors.")
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    variable = project.cli("post", "--yes", "--title", "API errors", "Errors.",
+                           env={"STORE_URL": "sqlite:///public/nested/state.db"})
+
+    for result, setting in ((written, "[store] url"), (variable, "[store] url (${STORE_URL})")):
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "nothing was stored or sent" in text.lower(), text
+        assert f"{setting} " in text and "output_dir" in text, text
+    assert not [p for p in project.root.rglob("state.db*")], list(project.root.rglob("*"))

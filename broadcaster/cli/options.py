@@ -263,6 +263,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
 
             # Before a scratch store stands for it: else a preview passed, and the post was refused once confirmed.
             refuse_a_file_for_its_folder(path, named)
+            if not reads:  # one that reads makes nothing there
+                _refuse_a_store_in_the_page(load_config(ctx), path, named)
             _refuse_a_store_misspelt(path, named)
             if store_override(ctx) and publishes:
                 _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
@@ -436,6 +438,27 @@ def _refuse_a_new_store_beside(configured: Path | None, path: Path) -> None:
         "path, or leave --store out to use the config's store; if you do mean a new, separate store, make it first "
         f"(`touch {printable(str(path))}`), then run this again."
     )
+
+
+def _refuse_a_store_in_the_page(config: Config, path: Path, named: str) -> None:
+    """A new state file named inside the page's output folder (``[store] url = "sqlite:///public/state.db"``): the
+    site's check refused it only once the store was open, so the command said 'Nothing was stored or sent' and left
+    the new state file (its secret) in the folder a web server serves, telling only to move [page] output_dir. The
+    same check (``site.ownership.keep_out``), before the file is made, with the setting that named it."""
+    from broadcaster.site.folder import FolderRefused, refuse_holding
+    from broadcaster.site.ownership import STORE, keep_out
+
+    try:
+        if not path.resolve().is_relative_to(config.output_dir.resolve()):
+            return  # a config inside the folder is the site's own refusal, as before
+        kept_out = [(what, path if what == STORE else where) for what, where in keep_out(config, None)]
+        refuse_holding(config.output_dir, kept_out, "[page] output_dir")
+    except FolderRefused as exc:
+        raise InputError(f"{exc} Or keep the state file out of it: point {named} at a file outside it (e.g. "
+                         ".broadcaster/state.db beside the config). Nothing was stored or sent, and no store was "
+                         "made.") from exc
+    except OSError:
+        return  # a path that cannot be followed is told by the opening, in its own words
 
 
 def _refuse_a_new_store_under_a_built_page(config: Config, path: Path, named: str) -> None:

@@ -28,11 +28,14 @@ if TYPE_CHECKING:
     from broadcaster.store import Store
 
 
+STORE = "the store"
+
+
 def keep_out(config: Config, store: Store | None) -> list[tuple[str, Path | None]]:
     """What the output folder must never hold: it would be published."""
     return [
         ("the config file", config.path),
-        ("the store", getattr(store, "path", None) or (None if config.store.url else config.store_path)),
+        (STORE, getattr(store, "path", None) or (None if config.store.url else config.store_path)),
         ("broadcaster's state folder", config.base_dir / ".broadcaster"),
     ]
 
