@@ -228,3 +228,21 @@ def test_a_new_state_file_inside_the_page_is_refused_before_it_is_made(project: 
         assert result.exit_code == 2 and "nothing was stored or sent" in text.lower(), text
         assert f"{setting} " in text and "output_dir" in text, text
     assert not [p for p in project.root.rglob("state.db*")], list(project.root.rglob("*"))
+
+
+# -- 7. --store sqlite:///~/… -------------------------------------------------------------------------------------------
+
+
+def test_a_store_url_given_with_a_tilde_is_the_home_folders_file(project: Project, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project.root)
+
+    _posted(project, "--store", "sqlite:///~/fallback.db")
+
+    assert (home / "fallback.db").is_file()
+    assert not (project.root / "~").exists()
+    listed = project.cli("--store", "~/fallback.db", "list")
+    assert listed.exit_code == 0 and "api-errors" in listed.output, listed.output

@@ -82,6 +82,11 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
     if override:
         if override.strip().startswith("sqlite:///") and sqlite_url_query_refused(override):
             raise InputError(f"--store {sqlite_url_query_refused(override)}.")
+        if override.strip().startswith("sqlite:///"):
+            # As --store PATH and a [store] url are read: "~" the home folder. Opened as it stood, --store
+            # sqlite:///~/fallback.db made a new store in a folder named "~" in the working folder, while `--store
+            # ~/fallback.db` (and the check that --store is the config's own store) read the home folder's.
+            return Path(override.strip().removeprefix("sqlite:///")).expanduser()
         if "://" in override:
             return override
         if not Path(override).expanduser().exists() and _looks_like_a_url_or_connection_string(override):
