@@ -568,12 +568,13 @@ def _embedded_file(location: object) -> Path | None:
             location = location.reveal()
         except ConfigError:
             return None  # its variable unset or empty: said by the opening, in its own words
-    # As ``store.open_store`` reads it (stripped; ``~`` not expanded in a URL), or the checks look at another file
-    # than the one opened: " sqlite:///states.db" was checked as no file at all (review 35f).
+    # As ``store.open_store`` reads it (stripped; ``~`` the home folder, as ``store_location`` reads every sqlite:///
+    # URL), or the checks look at another file than the one opened: " sqlite:///states.db" was checked as no file at
+    # all (review 35f).
     text = location.strip() if isinstance(location, str) else ""
     if isinstance(location, Path):
         return location
-    return Path(text.removeprefix("sqlite:///")) if text.startswith("sqlite:///") else None
+    return Path(text.removeprefix("sqlite:///")).expanduser() if text.startswith("sqlite:///") else None
 
 
 def _incidents_for_completion(ctx: click.Context, config: Config) -> list[tuple[str, str]]:

@@ -54,7 +54,7 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False,
         return SQLiteStore(location, when_waiting=when_waiting, setting=setting)
     text = location.strip()
     if text.startswith("sqlite:///"):
-        return SQLiteStore(Path(text.removeprefix("sqlite:///")), when_waiting=when_waiting, setting=setting)
+        return SQLiteStore(Path(text.removeprefix("sqlite:///")).expanduser(), when_waiting=when_waiting, setting=setting)
     if is_postgres_url(text):
         from broadcaster.store.pg import PostgresStore
 
