@@ -467,9 +467,21 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
     if isinstance(url, str) and url.startswith("sqlite:///") and sqlite_url_query_refused(url):
         raise reader.error("store.url", f"{sqlite_url_query_refused(url)}.")
     if isinstance(url, str) and url.startswith("sqlite:///"):
+        _refuse_hidden_characters(reader, url)
+    if isinstance(url, str) and url.startswith("sqlite:///"):
         path, url = url.removeprefix("sqlite:///"), ""
         return StoreConfig(path=Path(path).expanduser(), path_from_url=True)
     return StoreConfig(path=Path(path).expanduser(), url=url)
+
+
+def _refuse_hidden_characters(reader: _Reader, url: str) -> None:
+    """A state file's name from a sqlite:/// URL as one from [store] path: no control or format character. A zero-width
+    space copied from a chat named a new, empty store beside the state file, and an escape sequence was printed to the
+    terminal by every message naming the file."""
+    try:
+        gate.normalise(url, "the URL")
+    except InputError as exc:
+        raise reader.error("store.url", str(exc).replace("nothing was stored or sent", "nothing was done")) from exc
 
 
 _URL_PASSWORD = lazy_re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@?#]*?:(?P<password>[^/@?#]*)@")

@@ -246,3 +246,20 @@ def test_a_store_url_given_with_a_tilde_is_the_home_folders_file(project: Projec
     assert not (project.root / "~").exists()
     listed = project.cli("--store", "~/fallback.db", "list")
     assert listed.exit_code == 0 and "api-errors" in listed.output, listed.output
+
+
+# -- 8. hidden characters in a sqlite:/// URL ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["state\u200b.db", "state\u00ad.db", "st\x1b[2Jate.db"])
+def test_a_store_url_naming_a_file_with_a_hidden_character_is_refused_as_a_path_is(project: Project, name: str) -> None:
+    escaped = "".join(c if c.isascii() and c.isprintable() else f"\\u{ord(c):04x}" for c in name)  # TOML's escapes
+    project.write_config(f'\n[store]\nurl = "sqlite:///{escaped}"\n')
+    written = project.cli("post", "--yes", "--title", "API errors", "Errors.")
+    project.write_config('\n[store]\nurl = "${STORE_URL}"\n')
+    variable = project.cli("post", "--yes", "--title", "API errors", "Errors.", env={"STORE_URL": f"sqlite:///{name}"})
+
+    for result in (written, variable):
+        assert result.exit_code == 2 and "invisible or control character" in result.output, result.output
+        assert "\x1b" not in result.output, result.output
+    assert not [p for p in project.root.iterdir() if p.name.startswith("st")]

@@ -67,6 +67,17 @@ def open_store(location: Path | str | Secret, *, upgrade: bool = False,
     return SQLiteStore(Path(text).expanduser(), when_waiting=when_waiting, setting=setting)
 
 
+def _refuse_hidden_characters(url: str, setting: str) -> None:
+    """A variable's sqlite:/// URL as a written one (``config_loader``): no control or format character in the file's
+    name, which would name a new, empty store and drive the terminal in every message naming it."""
+    from broadcaster.messages import gate
+
+    try:
+        gate.normalise(url, setting)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 def configured_location(config: Config) -> Path | str | Secret | None:
     """The config's own store (``[store]``), or None where it cannot be told: its URL's variable unset, the case a
     ``--store`` fallback is for. Never an error: a command on another store has already stored and sent by the time
@@ -106,6 +117,7 @@ def store_location(config: Config, override: str | None = None) -> Path | str | 
         if hasattr(url, "reveal") and text.strip().startswith("sqlite:///") and sqlite_url_query_refused(text):
             raise ConfigError(f"[store] url (${{{getattr(url, 'env_var', '')}}}) {sqlite_url_query_refused(text)}.")
         if hasattr(url, "reveal") and text.strip().startswith("sqlite:///"):
+            _refuse_hidden_characters(text.strip(), f"[store] url (${{{getattr(url, 'env_var', '')}}})")
             # As the same URL written in the config (``config_loader._store``): its file beside the config, ``~`` the
             # home folder. Opened as it stood, it named a file in the working folder (a cron job's `list` said 'No
             # incidents yet', its post made a new, empty store there) and '~' a folder of that name.
