@@ -464,13 +464,16 @@ def _store(reader: _Reader, table: dict[str, Any]) -> StoreConfig:
             # A libpq keyword string ("host=db password=…") would otherwise open as a local
             # file named after it: the team store silently replaced, the password in a file name.
             raise reader.error("store.url", STORE_URL_HELP)
-    if isinstance(url, str) and url.startswith("sqlite:///") and sqlite_url_query_refused(url):
-        raise reader.error("store.url", f"{sqlite_url_query_refused(url)}.")
     if isinstance(url, str) and url.startswith("sqlite:///"):
+        if sqlite_url_query_refused(url):
+            raise reader.error("store.url", f"{sqlite_url_query_refused(url)}.")
         _refuse_hidden_characters(reader, url)
-    if isinstance(url, str) and url.startswith("sqlite:///"):
-        path, url = url.removeprefix("sqlite:///"), ""
-        return StoreConfig(path=Path(path).expanduser(), path_from_url=True)
+        if "path" in table:
+            # One of them was taken without a word (the URL): an operator who moved the store by editing `path`
+            # read and wrote the old file, and the one who edited the URL kept a `path` that said otherwise.
+            raise reader.error("store.path", "and [store] url both name the state file, and only one can: keep "
+                                             "one of them (delete the other). Nothing was done.")
+        return StoreConfig(path=Path(url.removeprefix("sqlite:///")).expanduser(), path_from_url=True)
     return StoreConfig(path=Path(path).expanduser(), url=url)
 
 

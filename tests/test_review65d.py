@@ -263,3 +263,12 @@ def test_a_store_url_naming_a_file_with_a_hidden_character_is_refused_as_a_path_
         assert result.exit_code == 2 and "invisible or control character" in result.output, result.output
         assert "\x1b" not in result.output, result.output
     assert not [p for p in project.root.iterdir() if p.name.startswith("st")]
+
+
+def test_a_store_path_beside_a_sqlite_store_url_is_refused_not_left_unread(project: Project) -> None:
+    project.write_config('\n[store]\npath = "moved/state.db"\nurl = "sqlite:///state.db"\n')
+
+    refused = project.cli("post", "--yes", "--title", "API errors", "Errors.")
+
+    assert refused.exit_code == 2 and "store.path" in refused.output and "[store] url" in refused.output, refused.output
+    assert not [p for p in project.root.rglob("state.db")]
