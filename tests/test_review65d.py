@@ -272,3 +272,12 @@ def test_a_store_path_beside_a_sqlite_store_url_is_refused_not_left_unread(proje
 
     assert refused.exit_code == 2 and "store.path" in refused.output and "[store] url" in refused.output, refused.output
     assert not [p for p in project.root.rglob("state.db")]
+
+
+def test_init_over_a_state_file_named_by_a_store_url_names_that_setting(project: Project) -> None:
+    project.write_config('\n[store]\nurl = "sqlite:///state.db"\n')
+    _posted(project)
+
+    refused = project.cli("init", "--force", str(project.root / "state.db"))
+
+    assert refused.exit_code == 2 and "[store] path or url" in refused.output, refused.output

@@ -295,7 +295,7 @@ def _refuse_writing_into_the_state(path: Path) -> None:
             f"{os.sep}` (or another folder). Nothing was written.")
     if is_sqlite_file(path):
         raise InputError(
-            f"{_shown(path)} is a SQLite database, most likely a store (its [store] path): the starter config would "
+            f"{_shown(path)} is a SQLite database, most likely a store (its [store] path or url): the starter config would "
             "replace what it holds, --force or not. Give the config's own path (a folder writes its broadcaster.toml). "
             "Nothing was written.")
 
