@@ -238,7 +238,6 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     from broadcaster.redaction import remember
     from broadcaster.store import open_store as _open
     from broadcaster.store import store_location
-    from broadcaster.store.location import configured_location
 
     remember(store_override_secrets(ctx))  # the database library's logs and errors may quote its URL
     try:
@@ -259,19 +258,8 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
                              f"{printable(str(path / 'state.db'))}). Nothing was stored or sent.")
         unmade = path is not None and not path.exists()
         if path is not None and unmade:
-            from broadcaster.store.sqlite import refuse_a_file_for_its_folder
-
-            # Before a scratch store stands for it: else a preview passed, and the post was refused once confirmed.
-            refuse_a_file_for_its_folder(path, named)
-            if not reads:  # one that reads makes nothing there
-                _refuse_a_store_in_the_page(load_config(ctx), path, named)
-            _refuse_a_store_misspelt(path, named)
-            if store_override(ctx) and publishes:
-                _refuse_a_new_store_beside(_embedded_file(configured_location(load_config(ctx))), path)
-            if not store_override(ctx) and not reads and not restores:
-                _refuse_a_new_store_under_a_built_page(load_config(ctx), path, named)
-            if not creates and load_config(ctx).path is None:
-                _refuse_no_store_here(path)
+            _refuse_an_unmade_file(ctx, path, named, creates=creates, publishes=publishes, reads=reads,
+                                   restores=restores)
         unwritable = None
         if path is not None:
             from broadcaster.store.read_only import why_unwritable
@@ -317,6 +305,26 @@ def open_store(ctx: click.Context, *, upgrade: bool = False, creates: bool = Fal
     ctx.call_on_close(store.close)
     tell_titles_split(store)
     return store
+
+
+def _refuse_an_unmade_file(ctx: click.Context, path: Path, named: str, *, creates: bool, publishes: bool,
+                           reads: bool, restores: bool) -> None:
+    """The checks of a state file not made yet (``open_store``'s flags), before anything stands for it or makes it."""
+    from broadcaster.store.location import configured_location
+    from broadcaster.store.sqlite import refuse_a_file_for_its_folder
+
+    config = load_config(ctx)
+    # Before a scratch store stands for it: else a preview passed, and the post was refused once confirmed.
+    refuse_a_file_for_its_folder(path, named)
+    if not reads:  # one that reads makes nothing there
+        _refuse_a_store_in_the_page(config, path, named)
+    _refuse_a_store_misspelt(path, named)
+    if store_override(ctx) and publishes:
+        _refuse_a_new_store_beside(_embedded_file(configured_location(config)), path)
+    if not store_override(ctx) and not reads and not restores:
+        _refuse_a_new_store_under_a_built_page(config, path, named)
+    if not creates and config.path is None:
+        _refuse_no_store_here(path)
 
 
 @contextmanager
