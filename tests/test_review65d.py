@@ -13,6 +13,11 @@
 4. A state file a group shares: each member's locks are its own, and its owner's next command takes the group's write
    bit back. The refusals said whose lock it is and to 'chmod g+w', never that the embedded store serves one account
    and a team shares a PostgreSQL store (team mode).
+5. A config's state file gone from under a page built from it (moved, its url edited, a disk not mounted) was made
+   afresh by `site publish`, `tick`, `retry`, `store migrate`, a post: an empty page published, two stores.
+6. A new state file named inside the page's folder was made before the site's check refused it.
+7. ``--store sqlite:///~/x.db`` named a folder "~" in the working folder, ``--store ~/x.db`` the home folder's file.
+8. Hidden characters in a sqlite:/// URL's file name, ``path`` beside a sqlite:/// ``url``, ``init`` over the file.
 """
 
 from __future__ import annotations
