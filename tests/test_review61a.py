@@ -148,6 +148,7 @@ def test_a_builds_workers_reopen_the_file_the_store_writes_not_a_link_retargeted
     shared, other = tmp_path / "shared", tmp_path / "other"
     for folder, title in ((shared, "API errors"), (other, "Other store's outage")):
         folder.mkdir()
+        (folder / "state.db").touch()  # a new store under a page built from another: made on purpose (review 65d)
         project.write_config(f'[store]\npath = "{folder / "state.db"}"\n')
         posted = project.cli("post", "--yes", "--title", title, "Errors.")
         assert posted.exit_code == 0, posted.output
