@@ -140,16 +140,18 @@ def component_days(
             filed.setdefault((outage.component_id, day), []).append(outage)
             day += timedelta(days=1)
     starts = starts or {}
-    return {
-        component_id: tuple(
-            _day(filed.get((component_id, first + timedelta(days=offset)), []), component_id,
-                 first + timedelta(days=offset), now)
-            if _known(starts, component_id, first + timedelta(days=offset))
-            else DayUptime(first + timedelta(days=offset), 100.0, ComponentStatus.OPERATIONAL, known=False)
-            for offset in range(days)
-        )
-        for component_id in component_ids
-    }
+    shown = [first + timedelta(days=offset) for offset in range(days)]
+    return {component_id: tuple(_day_of(filed.get((component_id, day)), component_id, day, now, starts) for day in shown)
+            for component_id in component_ids}
+
+
+def _day_of(candidates: list[Outage] | None, component_id: str, day: date, now: datetime,
+            starts: Mapping[str, date | None]) -> DayUptime:
+    if not _known(starts, component_id, day):
+        return DayUptime(day, 100.0, ComponentStatus.OPERATIONAL, known=False)
+    if not candidates:  # most days of most components: what ``_day`` makes of no outage, without measuring it
+        return DayUptime(day, 100.0, ComponentStatus.OPERATIONAL)
+    return _day(candidates, component_id, day, now)
 
 
 def _known(starts: Mapping[str, date | None], component_id: str, day: date) -> bool:
