@@ -200,6 +200,9 @@ class SendLog:
     # Asked right before each message leaves, after its pacing and any 429's wait: raises ``NotNeeded`` when the
     # target's readers changed since the run read them (a subscribed chat removed, stopped or moved elsewhere).
     still_wanted: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # Asked with ``still_wanted``, set by the engine: raises ``NotNeeded`` when the update itself is no longer to go
+    # anywhere (a window's reminder once the window was cancelled, started or ended), whatever the target.
+    still_timely: Callable[[], None] | None = field(default=None, repr=False, compare=False)
     _stopped: bool = field(default=False, repr=False, compare=False)
     # stop() and sending() may race: the event loop tears down while a send is under way.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -219,8 +222,10 @@ class SendLog:
             self.on_wire = True
 
     def check_still_wanted(self) -> None:
-        """``still_wanted``, if set: a channel whose request may post text and that skips ``sending`` (an edit)
-        calls this itself."""
+        """``still_timely`` and ``still_wanted``, each if set: a channel whose request may post text and that skips
+        ``sending`` (an edit) calls this itself."""
+        if self.still_timely is not None:
+            self.still_timely()
         if self.still_wanted is not None:
             self.still_wanted()
 

@@ -14,7 +14,9 @@ committed before its send starts. A slow destination holds back no other.
 from __future__ import annotations
 
 import json
+import math
 import random
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -70,6 +72,9 @@ POLL_SECONDS = 0.05
 # How long an earlier update's delivery may stay pending, untouched, before a later update's run sends it
 # itself: the command that stored it claims it at once unless it is waiting its own turn.
 TAKE_OVER_AFTER = timedelta(seconds=2)
+# How stale the window a reminder's next message is weighed against may be: a thousand chats' reminder is paced over
+# a minute or more, and reading the incident before each message would cost a round trip each in team mode.
+WINDOW_REREAD_SECONDS = 1.0
 # A channel's word that it could not edit a correction in place (``NotEditable``) ends so: true once the new post is.
 _POSTED_ANEW = lazy_re.compile(r"posted the correction as a new (message|status)")
 # asyncio is imported in the functions that run the loop, here as in every module a preview
@@ -361,6 +366,7 @@ class Publisher:
         self._posted_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _moved_here
         self._deadline = 0.0
         self._pacing: dict[str, float] = {}  # by destination: how long its paced sends may queue a claimed delivery
+        self._windows: dict[str, tuple[float, str]] = {}  # by incident: when its window was read, and why not remind
 
     @property
     def lease(self) -> timedelta:
@@ -676,6 +682,8 @@ class Publisher:
         if destination.sends_rendered and delivery.id not in self._deleting and (
                 delivery.starts_thread or len(self._rendered(destination, delivery).messages) > 1):
             self._keep_each_part(delivery, log)
+        if self._reminds(delivery, destination):
+            log.still_timely = partial(self._reminder_still_due, delivery.incident_id, log)
         return log
 
     def _keep_each_part(self, delivery: Delivery, log: SendLog) -> None:
@@ -999,15 +1007,37 @@ class Publisher:
         return True
 
     def _expired_reminder(self, delivery: Delivery, destination: Destination | None) -> str:
-        """Why this delivery of a window's reminder must not go out now, or "" (not a reminder, or still due).
-        The site and its hosts always take it: they build the page from the store, the window as it stands now."""
+        """Why this delivery of a window's reminder must not go out now, or "" (not a reminder, or still due)."""
+        if not self._reminds(delivery, destination):
+            return ""
+        return self._window_moved_on(delivery.incident_id)
+
+    def _reminds(self, delivery: Delivery, destination: Destination | None) -> bool:
+        """Whether this delivery is a window's reminder to a place that shows it as sent. The site and its hosts
+        always take it: they build the page from the store, the window as it stands now."""
         update = self._update(delivery.incident_id, delivery.sequence)
-        if update is None or update.kind != "reminder" or destination is None or destination.idempotent:
-            return ""
-        incident = self.store.incident(delivery.incident_id)  # read now: a cancel or a start moves it
-        if incident is None:
-            return ""
-        return reminder_no_longer_wanted(incident, lambda: self.store.updates(incident.id), utcnow())
+        return update is not None and update.kind == "reminder" and destination is not None and not destination.idempotent
+
+    def _window_moved_on(self, incident_id: str) -> str:
+        """``reminder_no_longer_wanted`` for the window as read now: a cancel or a start moves it."""
+        incident = self.store.incident(incident_id)
+        why = "" if incident is None else reminder_no_longer_wanted(incident, lambda: self.store.updates(incident_id), utcnow())
+        self._windows[incident_id] = (time.monotonic(), why)
+        return why
+
+    def _reminder_still_due(self, incident_id: str, log: SendLog) -> None:
+        """``NotNeeded`` when the reminder's window was cancelled, started or ended, or its start passed, since the
+        reminder was claimed: asked as each message leaves (``SendLog.still_timely``), after its turn in a paced
+        broadcast that may last minutes. The window is read again at most once a ``WINDOW_REREAD_SECONDS`` for all
+        its chats, and no more once it is no longer to be reminded of. A reminder of which a part is out is
+        finished: its readers have it already, and half of it would say less than all of it."""
+        if log.parts:
+            return
+        read_at, why = self._windows.get(incident_id, (-math.inf, ""))
+        if not why and time.monotonic() - read_at >= WINDOW_REREAD_SECONDS:
+            why = self._window_moved_on(incident_id)
+        if why:
+            raise NotNeeded(why)
 
     def _deletes_only(self, delivery: Delivery, destination: Destination | None) -> bool:
         """Whether this delivery deletes the incident's posts and sends no text (``_posts_to_delete``)."""
@@ -1076,6 +1106,8 @@ class Publisher:
     async def _attempt(
         self, destination: Destination, delivery: Delivery, thread: ThreadRef | None, log: SendLog
     ) -> Receipt:
+        if log.still_timely is not None:  # the retry of a reminder waited out a 429: its window may have moved on
+            log.still_timely()  # asked here too for the channels that never call ``log.sending()`` (webhooks)
         log.on_wire = False
         await self._writes(partial(self.store.note_attempt, delivery.id))
         log.attempts += 1
