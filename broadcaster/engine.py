@@ -366,7 +366,8 @@ class Publisher:
         self._posted_elsewhere: dict[tuple[str, str], list[Delivery]] = {}  # see _moved_here
         self._deadline = 0.0
         self._pacing: dict[str, float] = {}  # by destination: how long its paced sends may queue a claimed delivery
-        self._windows: dict[str, tuple[float, str]] = {}  # by incident: when its window was read, and why not remind
+        self._windows: dict[str, tuple[float, Incident | None]] = {}  # by incident: its window, and when it was read
+        self._moved_on: dict[str, str] = {}  # by incident: why its window is no longer to be reminded of
 
     @property
     def lease(self) -> timedelta:
@@ -1018,24 +1019,29 @@ class Publisher:
         update = self._update(delivery.incident_id, delivery.sequence)
         return update is not None and update.kind == "reminder" and destination is not None and not destination.idempotent
 
-    def _window_moved_on(self, incident_id: str) -> str:
-        """``reminder_no_longer_wanted`` for the window as read now: a cancel or a start moves it."""
-        incident = self.store.incident(incident_id)
+    def _window_moved_on(self, incident_id: str, *, fresh: bool = True) -> str:
+        """``reminder_no_longer_wanted`` for the window as it stands now: a cancel or a start moves it. Not ``fresh``:
+        as read at most ``WINDOW_REREAD_SECONDS`` ago, weighed against the clock now (its start passes exactly)."""
+        if incident_id in self._moved_on:
+            return self._moved_on[incident_id]
+        read_at, incident = self._windows.get(incident_id, (-math.inf, None))
+        if fresh or time.monotonic() - read_at >= WINDOW_REREAD_SECONDS:
+            incident = self.store.incident(incident_id)
+            self._windows[incident_id] = (time.monotonic(), incident)
         why = "" if incident is None else reminder_no_longer_wanted(incident, lambda: self.store.updates(incident_id), utcnow())
-        self._windows[incident_id] = (time.monotonic(), why)
+        if why:  # for good: a reminder for a start that came, or of a window called off, is never due again
+            self._moved_on[incident_id] = why
         return why
 
     def _reminder_still_due(self, incident_id: str, log: SendLog) -> None:
         """``NotNeeded`` when the reminder's window was cancelled, started or ended, or its start passed, since the
         reminder was claimed: asked as each message leaves (``SendLog.still_timely``), after its turn in a paced
         broadcast that may last minutes. The window is read again at most once a ``WINDOW_REREAD_SECONDS`` for all
-        its chats, and no more once it is no longer to be reminded of. A reminder of which a part is out is
-        finished: its readers have it already, and half of it would say less than all of it."""
+        its chats. A reminder of which a part is out is finished: its readers have it already, and half of it would
+        say less than all of it."""
         if log.parts:
             return
-        read_at, why = self._windows.get(incident_id, (-math.inf, ""))
-        if not why and time.monotonic() - read_at >= WINDOW_REREAD_SECONDS:
-            why = self._window_moved_on(incident_id)
+        why = self._window_moved_on(incident_id, fresh=False)
         if why:
             raise NotNeeded(why)
 
